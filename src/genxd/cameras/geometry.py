@@ -1,0 +1,225 @@
+"""Camera maths in the project's one convention (see ``docs/conventions.md``).
+
+- extrinsics: OpenCV camera-to-world ``c2w`` ``[..., 4, 4]`` (+x right, +y down, +z forward);
+- intrinsics: normalised ``K`` ``[..., 3, 3]`` (fx/W, fy/H, cx/W, cy/H);
+- pixel centres at half-integers.
+
+All functions are pure, batched over leading dimensions and differentiable.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+__all__ = [
+    "OPENCV_TO_OPENGL",
+    "c2w_to_w2c",
+    "w2c_to_c2w",
+    "make_c2w",
+    "relative_poses",
+    "normalize_intrinsics",
+    "denormalize_intrinsics",
+    "intrinsics_from_focal",
+    "image_grid",
+    "ray_directions_camera",
+    "rays",
+    "plucker_rays",
+    "project_points",
+    "unproject_depth",
+    "look_at",
+    "opencv_to_opengl",
+    "opengl_to_opencv",
+    "check_rigid",
+]
+
+#: Right-multiplying an OpenCV c2w by this flips y and z, giving an OpenGL/nerfstudio c2w (and back).
+OPENCV_TO_OPENGL = torch.diag(torch.tensor([1.0, -1.0, -1.0, 1.0], dtype=torch.float64))
+
+
+def c2w_to_w2c(c2w: Tensor) -> Tensor:
+    """Invert rigid camera-to-world matrices ``[..., 4, 4]`` exactly (R^T, -R^T t)."""
+    R = c2w[..., :3, :3]
+    t = c2w[..., :3, 3:]
+    Rt = R.transpose(-1, -2)
+    out = torch.zeros_like(c2w)
+    out[..., :3, :3] = Rt
+    out[..., :3, 3:] = -Rt @ t
+    out[..., 3, 3] = 1
+    return out
+
+
+w2c_to_c2w = c2w_to_w2c  # the inverse of a rigid transform is computed the same way both ways
+
+
+def make_c2w(R: Tensor, t: Tensor) -> Tensor:
+    """Build ``[..., 4, 4]`` from a rotation ``[..., 3, 3]`` and translation ``[..., 3]``."""
+    out = torch.zeros(*R.shape[:-2], 4, 4, dtype=R.dtype, device=R.device)
+    out[..., :3, :3] = R
+    out[..., :3, 3] = t
+    out[..., 3, 3] = 1
+    return out
+
+
+def relative_poses(c2w: Tensor, reference: Tensor) -> Tensor:
+    """Express cameras relative to a reference camera.
+
+    Args:
+        c2w: ``[..., N, 4, 4]`` camera-to-world.
+        reference: ``[..., 4, 4]`` camera-to-world of the reference view.
+    Returns:
+        ``[..., N, 4, 4]``: ``inverse(reference) @ c2w``; the reference becomes the identity.
+    """
+    return torch.linalg.inv(reference).unsqueeze(-3) @ c2w
+
+
+def normalize_intrinsics(K_pixels: Tensor, width: int, height: int) -> Tensor:
+    """Pixel intrinsics ``[..., 3, 3]`` to normalised (divide row 0 by W, row 1 by H)."""
+    K = K_pixels.clone()
+    K[..., 0, :] = K_pixels[..., 0, :] / width
+    K[..., 1, :] = K_pixels[..., 1, :] / height
+    return K
+
+
+def denormalize_intrinsics(K: Tensor, width: int, height: int) -> Tensor:
+    """Normalised intrinsics ``[..., 3, 3]`` to pixel intrinsics."""
+    out = K.clone()
+    out[..., 0, :] = K[..., 0, :] * width
+    out[..., 1, :] = K[..., 1, :] * height
+    return out
+
+
+def intrinsics_from_focal(
+    fx: float | Tensor, fy: float | Tensor | None = None, cx: float = 0.5, cy: float = 0.5
+) -> Tensor:
+    """Normalised intrinsics from normalised focal lengths (focal in pixels / image size)."""
+    fy = fx if fy is None else fy
+    fx_t = torch.as_tensor(fx, dtype=torch.float32)
+    fy_t = torch.as_tensor(fy, dtype=torch.float32)
+    K = torch.zeros(*fx_t.shape, 3, 3)
+    K[..., 0, 0] = fx_t
+    K[..., 1, 1] = fy_t
+    K[..., 0, 2] = cx
+    K[..., 1, 2] = cy
+    K[..., 2, 2] = 1
+    return K
+
+
+def image_grid(
+    height: int, width: int, device: torch.device | str | None = None, dtype: torch.dtype = torch.float32
+) -> Tensor:
+    """Normalised pixel-centre coordinates ``[H, W, 2]`` as (u, v) = ((j+0.5)/W, (i+0.5)/H)."""
+    v = (torch.arange(height, device=device, dtype=dtype) + 0.5) / height
+    u = (torch.arange(width, device=device, dtype=dtype) + 0.5) / width
+    vv, uu = torch.meshgrid(v, u, indexing="ij")
+    return torch.stack([uu, vv], dim=-1)
+
+
+def ray_directions_camera(K: Tensor, height: int, width: int, normalize: bool = True) -> Tensor:
+    """Camera-space ray directions ``[..., H, W, 3]`` through pixel centres.
+
+    With ``normalize=False`` the directions have z = 1 (so depth * dir is the 3D point).
+    """
+    grid = image_grid(height, width, device=K.device, dtype=K.dtype)  # H W 2
+    ones = torch.ones_like(grid[..., :1])
+    pix = torch.cat([grid, ones], dim=-1)  # H W 3
+    Kinv = torch.linalg.inv(K)[..., None, None, :, :]  # ... 1 1 3 3
+    d = (Kinv @ pix[..., None]).squeeze(-1)  # ... H W 3
+    if normalize:
+        d = d / d.norm(dim=-1, keepdim=True)
+    return d
+
+
+def rays(c2w: Tensor, K: Tensor, height: int, width: int) -> tuple[Tensor, Tensor]:
+    """World-space rays through pixel centres.
+
+    Args:
+        c2w: ``[..., 4, 4]``; K: ``[..., 3, 3]`` normalised.
+    Returns:
+        origins, directions: ``[..., H, W, 3]`` each; directions are unit length.
+    """
+    d_cam = ray_directions_camera(K, height, width, normalize=True)
+    R = c2w[..., None, None, :3, :3]
+    d = (R @ d_cam[..., None]).squeeze(-1)
+    o = c2w[..., None, None, :3, 3].expand_as(d)
+    return o, d
+
+
+def plucker_rays(c2w: Tensor, K: Tensor, height: int, width: int) -> Tensor:
+    """Plücker coordinates ``[..., 6, H, W]``: unit direction d, then moment o x d."""
+    o, d = rays(c2w, K, height, width)
+    m = torch.cross(o, d, dim=-1)
+    return torch.cat([d, m], dim=-1).movedim(-1, -3)
+
+
+def project_points(points: Tensor, c2w: Tensor, K: Tensor) -> tuple[Tensor, Tensor]:
+    """Project world points ``[..., N, 3]`` into cameras ``c2w [..., 4, 4]``, ``K [..., 3, 3]``.
+
+    Returns:
+        uv: ``[..., N, 2]`` normalised image coordinates (multiply by W, H for pixels);
+        depth: ``[..., N]`` z-depth in the camera (negative behind it).
+    """
+    w2c = c2w_to_w2c(c2w)
+    p = points @ w2c[..., :3, :3].transpose(-1, -2) + w2c[..., None, :3, 3]
+    z = p[..., 2]
+    uvw = p @ K.transpose(-1, -2)
+    uv = uvw[..., :2] / uvw[..., 2:3]
+    return uv, z
+
+
+def unproject_depth(depth: Tensor, c2w: Tensor, K: Tensor) -> Tensor:
+    """World points ``[..., H, W, 3]`` from z-depth maps ``[..., H, W]`` at pixel centres."""
+    H, W = depth.shape[-2:]
+    d = ray_directions_camera(K, H, W, normalize=False)  # z = 1
+    p_cam = d * depth[..., None]
+    R = c2w[..., None, None, :3, :3]
+    return (R @ p_cam[..., None]).squeeze(-1) + c2w[..., None, None, :3, 3]
+
+
+def look_at(eye: Tensor, target: Tensor, up: Tensor | None = None) -> Tensor:
+    """OpenCV camera-to-world ``[..., 4, 4]`` at ``eye`` looking at ``target``.
+
+    ``up`` is the world up direction (default +y, i.e. ``[0, 1, 0]``); the camera's -y axis
+    (image up) is aligned with it as far as possible.
+    """
+    eye = torch.as_tensor(eye, dtype=torch.float32) if not torch.is_tensor(eye) else eye
+    target = torch.as_tensor(target, dtype=eye.dtype, device=eye.device)
+    if up is None:
+        up = torch.tensor([0.0, 1.0, 0.0], dtype=eye.dtype, device=eye.device)
+    up = torch.as_tensor(up, dtype=eye.dtype, device=eye.device)
+    z = target - eye
+    z = z / z.norm(dim=-1, keepdim=True)
+    x = torch.cross(z, -up.expand_as(z), dim=-1)
+    x_norm = x.norm(dim=-1, keepdim=True)
+    if bool((x_norm < 1e-8).any()):
+        raise ValueError("look_at: viewing direction is parallel to the up vector")
+    x = x / x_norm
+    y = torch.cross(z, x, dim=-1)
+    R = torch.stack([x, y, z], dim=-1)
+    return make_c2w(R, eye)
+
+
+def opencv_to_opengl(c2w: Tensor) -> Tensor:
+    """OpenCV c2w to OpenGL/nerfstudio c2w (flip the camera's y and z axes)."""
+    return c2w @ OPENCV_TO_OPENGL.to(c2w)
+
+
+opengl_to_opencv = opencv_to_opengl  # the flip is its own inverse
+
+
+def check_rigid(c2w: Tensor, name: str = "c2w", atol: float = 1e-3) -> None:
+    """Raise ValueError unless ``c2w [..., 4, 4]`` are finite rigid transforms."""
+    if c2w.shape[-2:] != (4, 4):
+        raise ValueError(f"{name}: expected [..., 4, 4] matrices, got shape {tuple(c2w.shape)}")
+    if not torch.isfinite(c2w).all():
+        raise ValueError(f"{name}: contains NaN or infinite values")
+    R = c2w[..., :3, :3].double()
+    eye = torch.eye(3, dtype=R.dtype, device=R.device)
+    if (R @ R.transpose(-1, -2) - eye).abs().max() > atol:
+        raise ValueError(f"{name}: rotation part is not orthonormal (not a rigid camera pose)")
+    if (torch.linalg.det(R) - 1).abs().max() > atol:
+        raise ValueError(f"{name}: rotation has determinant != +1 (reflection), not a rigid camera pose")
+    last = c2w[..., 3, :].double()
+    ref = torch.tensor([0.0, 0.0, 0.0, 1.0], dtype=last.dtype, device=last.device)
+    if (last - ref).abs().max() > atol:
+        raise ValueError(f"{name}: last row must be [0, 0, 0, 1]")

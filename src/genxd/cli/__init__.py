@@ -1,0 +1,42 @@
+"""The ``genxd`` command line.
+
+Each sub-command lives in its own module ``genxd.cli.<name>`` that defines
+``register(app: typer.Typer) -> None``; modules are discovered here, so adding a command needs no
+edit of this file. Errors meant for users raise :class:`genxd.cli.common.UsageError`, printed as one
+line with exit code 2.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+
+import typer
+
+app = typer.Typer(
+    name="genxd",
+    help="GenXD: generate 3D and 4D scenes from images, curate video data, train, reconstruct.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+_SKIP = {"common"}
+
+
+def _register_all() -> None:
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        if info.name.startswith("_") or info.name in _SKIP:
+            continue
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        register = getattr(module, "register", None)
+        if register is not None:
+            register(app)
+
+
+_register_all()
+
+
+def main() -> None:
+    """Console entry point."""
+    app()

@@ -1,0 +1,1 @@
+"""genxd.pipelines"""
