@@ -24,6 +24,11 @@ app = typer.Typer(
 _SKIP = {"common"}
 
 
+@app.callback()
+def _root() -> None:
+    """GenXD: generate 3D and 4D scenes from images, curate video data, train, reconstruct."""
+
+
 def _register_all() -> None:
     for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
         if info.name.startswith("_") or info.name in _SKIP:
