@@ -115,34 +115,45 @@ def image_grid(
     return torch.stack([uu, vv], dim=-1)
 
 
+def _ray_directions_flat(K: Tensor, height: int, width: int, normalize: bool) -> Tensor:
+    """Camera-space directions ``[..., H*W, 3]`` (row-major pixels)."""
+    grid = image_grid(height, width, device=K.device, dtype=K.dtype).reshape(height * width, 2)
+    grid = grid.expand(*K.shape[:-2], height * width, 2)
+    pix = torch.cat([grid, torch.ones_like(grid[..., :1])], dim=-1)  # ... HW 3
+    d = torch.einsum("...ij,...j->...i", torch.linalg.inv(K)[..., None, :, :], pix)
+    if normalize:
+        d = d / d.norm(dim=-1, keepdim=True)
+    return d
+
+
 def ray_directions_camera(K: Tensor, height: int, width: int, normalize: bool = True) -> Tensor:
     """Camera-space ray directions ``[..., H, W, 3]`` through pixel centres.
 
     With ``normalize=False`` the directions have z = 1 (so depth * dir is the 3D point).
     """
-    grid = image_grid(height, width, device=K.device, dtype=K.dtype)  # H W 2
-    ones = torch.ones_like(grid[..., :1])
-    pix = torch.cat([grid, ones], dim=-1)  # H W 3
-    Kinv = torch.linalg.inv(K)[..., None, None, :, :]  # ... 1 1 3 3
-    d = (Kinv @ pix[..., None]).squeeze(-1)  # ... H W 3
-    if normalize:
-        d = d / d.norm(dim=-1, keepdim=True)
-    return d
+    d = _ray_directions_flat(K, height, width, normalize)
+    return d.reshape(*d.shape[:-2], height, width, 3)
 
 
 def rays(c2w: Tensor, K: Tensor, height: int, width: int) -> tuple[Tensor, Tensor]:
     """World-space rays through pixel centres.
 
     Args:
-        c2w: ``[..., 4, 4]``; K: ``[..., 3, 3]`` normalised.
+        c2w: ``[..., 4, 4]``; K: ``[..., 3, 3]`` normalised (same leading shape).
     Returns:
         origins, directions: ``[..., H, W, 3]`` each; directions are unit length.
+
+    The arithmetic (flattened pixels, homogeneous 4x4 transform of ``[d, 0]``, re-normalisation)
+    follows the released GenXD code step for step, so ray maps agree with it to the last bit in
+    float32: the sampling is sensitive enough for that to matter when reproducing its outputs.
     """
-    d_cam = ray_directions_camera(K, height, width, normalize=True)
-    R = c2w[..., None, None, :3, :3]
-    d = (R @ d_cam[..., None]).squeeze(-1)
-    o = c2w[..., None, None, :3, 3].expand_as(d)
-    return o, d
+    d_cam = _ray_directions_flat(K, height, width, normalize=True)
+    d_h = torch.cat([d_cam, torch.zeros_like(d_cam[..., :1])], dim=-1)  # ... HW 4
+    d = torch.einsum("...ij,...j->...i", c2w[..., None, :, :], d_h)[..., :3]
+    d = d / d.norm(dim=-1, keepdim=True)
+    o = c2w[..., None, :3, 3].expand_as(d)
+    shape = (*d.shape[:-2], height, width, 3)
+    return o.reshape(shape), d.reshape(shape)
 
 
 def plucker_rays(c2w: Tensor, K: Tensor, height: int, width: int) -> Tensor:
@@ -189,7 +200,8 @@ def look_at(eye: Tensor, target: Tensor, up: Tensor | None = None) -> Tensor:
     up = torch.as_tensor(up, dtype=eye.dtype, device=eye.device)
     z = target - eye
     z = z / z.norm(dim=-1, keepdim=True)
-    x = torch.cross(z, -up.expand_as(z), dim=-1)
+    # x = z cross up makes y = z cross x = -(up's component orthogonal to z): image up (-y) = world up.
+    x = torch.cross(z, up.expand_as(z), dim=-1)
     x_norm = x.norm(dim=-1, keepdim=True)
     if bool((x_norm < 1e-8).any()):
         raise ValueError("look_at: viewing direction is parallel to the up vector")

@@ -1,0 +1,315 @@
+"""The ReconFusion "torch" format read by GenXD's few-shot evaluation (``reconfusion-torch``).
+
+Layout of a dataset folder (e.g. ``reconfusion-torch/re10k``), as read by the authors'
+``dataset/reconf_gen.py``, ``dataset/reconf_group.py`` and ``tools/pose_traj_generate.py``:
+
+- ``index.json``: ``{scene key: torch file name relative to the folder}``;
+- each torch file holds a **list** whose item ``[0]`` is the scene, a dict with
+  - ``"images"``: list of ``N`` 1-D ``uint8`` tensors, each an encoded image file (PNG/JPEG bytes,
+    decoded with ``PIL.Image.open(BytesIO(t.numpy().tobytes()))``);
+  - ``"cameras"``: float ``[N, 18]`` rows ``fx, fy, cx, cy, 0, 0, w2c (3x4, row-major)``:
+    normalised intrinsics (fx/W, fy/H, cx/W, cy/H), two unused values (always 0: the reserved
+    columns of the RealEstate10K camera files this layout comes from, via pixelSplat; the authors
+    write 0 there and never read them), then the OpenCV world-to-camera 3x4;
+  - ``"train_test_split_{n}"`` for each few-shot setting ``n`` (3, 6, 9 in ReconFusion):
+    ``{"train_ids": [...], "test_ids": [...]}`` (python lists of ints);
+  - ``"key"``: the scene key; optional extra fields (``"poses_bounds"`` for LLFF: ``[N, 17]``
+    whose last two columns are near/far bounds, used by the LLFF spiral path).
+
+Files are read with ``torch.load(weights_only=True)`` (no arbitrary pickle); numpy arrays inside a
+file are allowed through torch's safe-globals allow-list.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import pickle
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from genxd.cameras._io import as_c2w, as_intrinsics, atomic_file, read_json, write_json_atomic
+from genxd.cameras.geometry import c2w_to_w2c
+
+__all__ = [
+    "ReconFusionScene",
+    "write_reconfusion_scene",
+    "load_reconfusion",
+    "load_reconfusion_scene",
+    "read_reconfusion_index",
+    "cameras_to_poses",
+    "poses_to_cameras",
+    "encode_image",
+    "decode_image",
+]
+
+INDEX_FILE = "index.json"
+
+
+@dataclass
+class ReconFusionScene:
+    """One ReconFusion scene in the project convention.
+
+    Attributes:
+        key: scene key (as in ``index.json``).
+        images: ``[N, 3, H, W]`` float in [0, 1], or None when loaded with ``decode_images=False``.
+        c2w: ``[N, 4, 4]`` OpenCV camera-to-world.
+        K: ``[N, 3, 3]`` normalised intrinsics.
+        splits: ``{n_views: (train_ids, test_ids)}``.
+        image_bytes: the ``N`` encoded images as stored (1-D uint8 tensors).
+        extras: any other fields of the scene dict (e.g. ``poses_bounds``).
+    """
+
+    key: str
+    images: Tensor | None
+    c2w: Tensor
+    K: Tensor
+    splits: dict[int, tuple[list[int], list[int]]]
+    image_bytes: list[Tensor] = field(default_factory=list, repr=False)
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return int(self.c2w.shape[0])
+
+    def decoded_images(self) -> Tensor:
+        """``[N, 3, H, W]`` float images (decoding ``image_bytes`` if needed)."""
+        if self.images is None:
+            self.images = torch.stack([decode_image(b) for b in self.image_bytes])
+        return self.images
+
+
+def encode_image(image: Tensor, image_format: str = "png") -> Tensor:
+    """Encode one ``[3, H, W]`` image (float in [0, 1] or uint8) to a 1-D uint8 tensor of file bytes."""
+    from PIL import Image
+
+    if image.ndim != 3 or image.shape[0] != 3:
+        raise ValueError(f"image: expected [3, H, W], got shape {tuple(image.shape)}")
+    if image.dtype == torch.uint8:
+        arr = image.permute(1, 2, 0).cpu().numpy()
+    else:
+        if not torch.isfinite(image).all():
+            raise ValueError("image: contains NaN or infinite values")
+        arr = (image.detach().float().clamp(0, 1) * 255).round().to(torch.uint8).permute(1, 2, 0).cpu().numpy()
+    fmt = {"png": "PNG", "jpg": "JPEG", "jpeg": "JPEG"}.get(image_format.lower())
+    if fmt is None:
+        raise ValueError(f"image_format must be 'png' or 'jpg', got {image_format!r}")
+    buf = io.BytesIO()
+    kwargs = {"quality": 95} if fmt == "JPEG" else {}
+    Image.fromarray(np.ascontiguousarray(arr)).save(buf, format=fmt, **kwargs)
+    return torch.frombuffer(bytearray(buf.getvalue()), dtype=torch.uint8).clone()
+
+
+def decode_image(data: Tensor) -> Tensor:
+    """Decode a 1-D uint8 tensor of image-file bytes to ``[3, H, W]`` float in [0, 1] (RGB)."""
+    from PIL import Image
+
+    raw = np.asarray(data.cpu().numpy() if torch.is_tensor(data) else data, dtype=np.uint8).tobytes()
+    with Image.open(io.BytesIO(raw)) as im:
+        arr = np.asarray(im.convert("RGB"))
+    return torch.from_numpy(arr.copy()).permute(2, 0, 1).float() / 255.0
+
+
+def poses_to_cameras(c2w: Tensor, K: Tensor) -> Tensor:
+    """``c2w [N, 4, 4]`` + normalised ``K [N, 3, 3]`` to ReconFusion ``cameras [N, 18]`` (float32)."""
+    c2w64 = as_c2w(c2w)
+    K64 = as_intrinsics(K, c2w64.shape[0])
+    w2c = c2w_to_w2c(c2w64)[:, :3, :].reshape(-1, 12)
+    intr = torch.stack([K64[:, 0, 0], K64[:, 1, 1], K64[:, 0, 2], K64[:, 1, 2]], dim=1)
+    zeros = torch.zeros(len(w2c), 2, dtype=torch.float64)
+    return torch.cat([intr, zeros, w2c], dim=1).float()
+
+
+def cameras_to_poses(cameras: Tensor, dtype: torch.dtype = torch.float32) -> tuple[Tensor, Tensor]:
+    """ReconFusion ``cameras [N, 18]`` to ``(c2w [N, 4, 4], K [N, 3, 3])`` (normalised)."""
+    cams = torch.as_tensor(cameras).double()
+    if cams.ndim != 2 or cams.shape[1] != 18:
+        raise ValueError(f"cameras: expected [N, 18], got shape {tuple(cams.shape)}")
+    n = cams.shape[0]
+    K = torch.eye(3, dtype=torch.float64).repeat(n, 1, 1)
+    K[:, 0, 0], K[:, 1, 1], K[:, 0, 2], K[:, 1, 2] = cams[:, 0], cams[:, 1], cams[:, 2], cams[:, 3]
+    w2c = torch.eye(4, dtype=torch.float64).repeat(n, 1, 1)
+    w2c[:, :3, :] = cams[:, 6:].reshape(n, 3, 4)
+    return c2w_to_w2c(w2c).to(dtype), K.to(dtype)
+
+
+def _safe_file_name(key: str) -> str:
+    name = re.sub(r"[^A-Za-z0-9._-]+", "_", key).strip("._") or "scene"
+    return f"{name}.torch"
+
+
+def read_reconfusion_index(root: str | os.PathLike) -> dict[str, str]:
+    """``index.json`` of a ReconFusion folder: ``{key: torch file name}``."""
+    root = Path(root)
+    index_path = root / INDEX_FILE
+    if not index_path.is_file():
+        raise FileNotFoundError(f"{root}: no {INDEX_FILE} (not a ReconFusion torch folder)")
+    index = read_json(index_path)
+    if not isinstance(index, dict) or not all(isinstance(v, str) for v in index.values()):
+        raise ValueError(f"{index_path}: expected a JSON object mapping scene keys to torch file names")
+    return {str(k): v for k, v in index.items()}
+
+
+def write_reconfusion_scene(
+    root: str | os.PathLike,
+    key: str,
+    images: Tensor,
+    c2w: Tensor,
+    K: Tensor,
+    splits: Mapping[int, tuple[Sequence[int], Sequence[int]]],
+    *,
+    extras: Mapping[str, Any] | None = None,
+    image_format: str = "png",
+    overwrite: bool = False,
+) -> Path:
+    """Write one scene as ``root/<key>.torch`` and add it to ``root/index.json`` (both atomic).
+
+    Args:
+        images: ``[N, 3, H, W]`` float in [0, 1] (or uint8), stored as encoded PNG (or JPEG) bytes.
+        c2w: ``[N, 4, 4]`` OpenCV camera-to-world; K: ``[N, 3, 3]`` or ``[3, 3]`` normalised.
+        splits: ``{n_views: (train_ids, test_ids)}``, written as ``train_test_split_{n_views}``.
+        extras: extra scene fields (tensors, lists, numbers, strings), e.g. ``poses_bounds``.
+        overwrite: replace a scene already in the index under ``key``.
+    Returns:
+        Path of the scene's torch file. Concurrent writers to one folder are not supported.
+    """
+    root = Path(root)
+    if not isinstance(key, str) or not key:
+        raise ValueError("key: must be a non-empty string")
+    c2w64 = as_c2w(c2w)
+    n = c2w64.shape[0]
+    if images.ndim != 4 or images.shape[0] != n or images.shape[1] != 3:
+        raise ValueError(f"images: expected [{n}, 3, H, W], got shape {tuple(images.shape)}")
+    cameras = poses_to_cameras(c2w64, as_intrinsics(K, n))
+    scene: dict[str, Any] = {
+        "key": key,
+        "images": [encode_image(img, image_format) for img in images],
+        "cameras": cameras,
+    }
+    if not splits:
+        raise ValueError("splits: give at least one {n_views: (train_ids, test_ids)}")
+    for n_views, (train_ids, test_ids) in splits.items():
+        train = [int(i) for i in train_ids]
+        test = [int(i) for i in test_ids]
+        bad = [i for i in train + test if not 0 <= i < n]
+        if bad:
+            raise ValueError(f"splits[{n_views}]: ids {bad} out of range for {n} images")
+        scene[f"train_test_split_{int(n_views)}"] = {"train_ids": train, "test_ids": test}
+    for name, value in (extras or {}).items():
+        if name in scene:
+            raise ValueError(f"extras: {name!r} is a reserved field")
+        scene[name] = value
+
+    index = read_reconfusion_index(root) if (root / INDEX_FILE).is_file() else {}
+    if key in index and not overwrite:
+        raise FileExistsError(f"{root}: scene {key!r} already in {INDEX_FILE} (pass overwrite=True to replace it)")
+    file_name = index.get(key) or _safe_file_name(key)
+    taken = set(index.values()) - ({index[key]} if key in index else set())
+    stem, suffix, i = file_name[: -len(".torch")], ".torch", 1
+    while file_name in taken:
+        file_name, i = f"{stem}_{i}{suffix}", i + 1
+    path = root / file_name
+    with atomic_file(path) as tmp:
+        torch.save([scene], tmp)
+    index[key] = file_name
+    write_json_atomic(root / INDEX_FILE, index, overwrite=True)
+    return path
+
+
+def _numpy_safe_globals() -> list[Any]:
+    """numpy callables torch needs to unpickle ndarrays with weights_only=True.
+
+    Each is listed under both module paths (``numpy.core`` from numpy 1, ``numpy._core`` from numpy 2)
+    because the pickle names the path of the numpy that saved the file.
+    """
+    core = getattr(np, "_core", None) or np.core
+    multiarray = core.multiarray
+    allowed: list[Any] = [np.ndarray, np.dtype]
+    for base in ("numpy.core", "numpy._core"):
+        allowed.append((multiarray._reconstruct, f"{base}.multiarray._reconstruct"))
+        if hasattr(multiarray, "scalar"):
+            allowed.append((multiarray.scalar, f"{base}.multiarray.scalar"))
+    dtypes = getattr(np, "dtypes", None)
+    if dtypes is not None:
+        allowed += [getattr(dtypes, n) for n in dir(dtypes) if n.endswith("DType")]
+    return allowed
+
+
+def _torch_load_safe(path: Path) -> Any:
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        if "numpy" not in str(exc):
+            raise ValueError(f"{path}: not a safe torch file ({str(exc).splitlines()[0]})") from None
+    with torch.serialization.safe_globals(_numpy_safe_globals()):
+        try:
+            return torch.load(path, map_location="cpu", weights_only=True)
+        except pickle.UnpicklingError as exc:
+            raise ValueError(f"{path}: not a safe torch file ({str(exc).splitlines()[0]})") from None
+
+
+def load_reconfusion_scene(
+    path: str | os.PathLike, key: str | None = None, decode_images: bool = True, dtype: torch.dtype = torch.float32
+) -> ReconFusionScene:
+    """Read one ReconFusion torch file (item ``[0]`` of its list)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such file")
+    data = _torch_load_safe(path)
+    if isinstance(data, (list, tuple)):
+        if not data:
+            raise ValueError(f"{path}: empty scene list")
+        data = data[0]
+    if not isinstance(data, dict) or "cameras" not in data or "images" not in data:
+        raise ValueError(f"{path}: expected a scene dict with 'images' and 'cameras'")
+    c2w, K = cameras_to_poses(data["cameras"], dtype=dtype)
+    image_bytes = [torch.as_tensor(b) for b in data["images"]]
+    if len(image_bytes) != len(c2w):
+        raise ValueError(f"{path}: {len(image_bytes)} images for {len(c2w)} cameras")
+    splits: dict[int, tuple[list[int], list[int]]] = {}
+    extras: dict[str, Any] = {}
+    for name, value in data.items():
+        m = re.fullmatch(r"train_test_split_(\d+)", name)
+        if m:
+            splits[int(m.group(1))] = ([int(i) for i in value["train_ids"]], [int(i) for i in value["test_ids"]])
+        elif name not in ("images", "cameras", "key"):
+            extras[name] = value
+    images = torch.stack([decode_image(b) for b in image_bytes]) if decode_images and image_bytes else None
+    return ReconFusionScene(
+        key=str(key if key is not None else data.get("key", path.stem)),
+        images=images,
+        c2w=c2w,
+        K=K,
+        splits=dict(sorted(splits.items())),
+        image_bytes=image_bytes,
+        extras=extras,
+    )
+
+
+def load_reconfusion(
+    root: str | os.PathLike,
+    keys: Sequence[str] | None = None,
+    decode_images: bool = True,
+    dtype: torch.dtype = torch.float32,
+) -> dict[str, ReconFusionScene]:
+    """Read a ReconFusion torch folder: ``{key: ReconFusionScene}`` in ``index.json`` order.
+
+    ``keys`` restricts to some scenes; ``decode_images=False`` keeps only the encoded bytes
+    (decode later with :meth:`ReconFusionScene.decoded_images`).
+    """
+    root = Path(root)
+    index = read_reconfusion_index(root)
+    if keys is not None:
+        missing = [k for k in keys if k not in index]
+        if missing:
+            raise ValueError(f"{root}: scenes not in {INDEX_FILE}: {', '.join(missing)}")
+        index = {k: index[k] for k in keys}
+    return {
+        key: load_reconfusion_scene(root / name, key=key, decode_images=decode_images, dtype=dtype)
+        for key, name in index.items()
+    }

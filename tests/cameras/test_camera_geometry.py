@@ -1,0 +1,104 @@
+"""genxd.cameras.geometry: the convention's core maths."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from genxd.cameras import (
+    c2w_to_w2c,
+    check_rigid,
+    denormalize_intrinsics,
+    image_grid,
+    intrinsics_from_focal,
+    look_at,
+    normalize_intrinsics,
+    opencv_to_opengl,
+    plucker_rays,
+    project_points,
+    rays,
+    relative_poses,
+    unproject_depth,
+)
+
+
+def random_poses(n: int, seed: int = 0) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    eyes = torch.randn(n, 3, generator=g, dtype=torch.float64) * 2 + torch.tensor([0.0, 0.0, -4.0], dtype=torch.float64)
+    targets = torch.randn(n, 3, generator=g, dtype=torch.float64) * 0.3
+    return look_at(eyes, targets)
+
+
+def test_look_at_looks_at_target_with_image_up_along_world_up():
+    eye = torch.tensor([[1.0, 2.0, -3.0], [-2.0, 0.5, 4.0], [3.0, -1.0, 0.2]], dtype=torch.float64)
+    target = torch.tensor([0.1, -0.2, 0.3], dtype=torch.float64)
+    c2w = look_at(eye, target.expand_as(eye))
+    check_rigid(c2w)
+    assert torch.allclose(c2w[:, :3, 3], eye)
+    # The target projects to the principal point, in front of the camera.
+    K = intrinsics_from_focal(1.2).double()
+    uv, depth = project_points(target.expand(3, 1, 3), c2w, K)
+    assert torch.allclose(uv, torch.full_like(uv, 0.5), atol=1e-12)
+    assert torch.allclose(depth[:, 0], (target - eye).norm(dim=-1))
+    # Image up (-y) leans towards world up (+y), and image right (x) is horizontal.
+    up = torch.tensor([0.0, 1.0, 0.0], dtype=torch.float64)
+    assert ((-c2w[:, :3, 1]) @ up > 0).all()
+    assert torch.allclose(c2w[:, :3, 0] @ up, torch.zeros(3, dtype=torch.float64), atol=1e-12)
+
+
+def test_look_at_canonical_case_and_parallel_up_error():
+    # Camera behind the origin on -z looking at it, world up +y: the identity rotation would put image
+    # down along world up; the right answer has x = -x_world and y = -y_world.
+    c2w = look_at(torch.tensor([0.0, 0.0, -2.0]), torch.zeros(3))
+    expected = torch.diag(torch.tensor([-1.0, -1.0, 1.0]))
+    assert torch.allclose(c2w[:3, :3], expected)
+    with pytest.raises(ValueError, match="parallel"):
+        look_at(torch.tensor([0.0, 3.0, 0.0]), torch.zeros(3))
+
+
+def test_project_unproject_round_trip():
+    c2w = random_poses(2, seed=1)
+    K = intrinsics_from_focal(torch.tensor([1.1, 0.9]), torch.tensor([1.3, 1.0]), 0.45, 0.55).double()
+    H, W = 6, 8
+    depth = torch.rand(2, H, W, dtype=torch.float64) * 3 + 0.5
+    points = unproject_depth(depth, c2w, K)  # 2 H W 3
+    uv, z = project_points(points.reshape(2, -1, 3), c2w, K)
+    assert torch.allclose(z, depth.reshape(2, -1), atol=1e-10)
+    grid = image_grid(H, W, dtype=torch.float64).reshape(-1, 2)
+    assert torch.allclose(uv, grid.expand(2, -1, -1), atol=1e-10)
+
+
+def test_rays_and_plucker_moment_perpendicular_to_direction():
+    c2w = random_poses(3, seed=2)
+    K = intrinsics_from_focal(1.0).double()
+    o, d = rays(c2w, K, 4, 5)
+    assert torch.allclose(d.norm(dim=-1), torch.ones(3, 4, 5, dtype=torch.float64))
+    pl = plucker_rays(c2w, K, 4, 5)
+    assert pl.shape == (3, 6, 4, 5)
+    direction, moment = pl[:, :3], pl[:, 3:]
+    assert torch.allclose((direction * moment).sum(1), torch.zeros(3, 4, 5, dtype=torch.float64), atol=1e-12)
+    # The moment is the same for any point on the ray (o + s d) x d = o x d.
+    assert torch.allclose(moment, torch.cross(o + 2.5 * d, d, dim=-1).movedim(-1, 1), atol=1e-12)
+    assert moment.abs().max() > 0.1  # not trivially zero
+
+
+def test_relative_poses_reference_becomes_identity():
+    c2w = random_poses(4, seed=3)
+    rel = relative_poses(c2w, c2w[2])
+    assert torch.allclose(rel[2], torch.eye(4, dtype=torch.float64), atol=1e-12)
+    # Relative poses are invariant to a global rigid transform of the world.
+    G = look_at(torch.tensor([1.0, 2.0, 3.0], dtype=torch.float64), torch.zeros(3, dtype=torch.float64))
+    rel2 = relative_poses(G @ c2w, (G @ c2w)[2])
+    assert torch.allclose(rel, rel2, atol=1e-10)
+
+
+def test_inverse_intrinsics_and_opengl_helpers():
+    c2w = random_poses(3, seed=4)
+    assert torch.allclose(c2w_to_w2c(c2w) @ c2w, torch.eye(4, dtype=torch.float64).expand(3, 4, 4), atol=1e-12)
+    assert torch.allclose(opencv_to_opengl(opencv_to_opengl(c2w)), c2w)
+    K = intrinsics_from_focal(1.2, 1.1, 0.4, 0.6)
+    assert torch.allclose(normalize_intrinsics(denormalize_intrinsics(K, 64, 48), 64, 48), K)
+    bad = c2w.clone()
+    bad[0, :3, 0] *= -1  # a reflection
+    with pytest.raises(ValueError, match="determinant"):
+        check_rigid(bad)

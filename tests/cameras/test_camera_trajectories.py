@@ -1,0 +1,217 @@
+"""genxd.cameras.trajectories: the authors' orbit/forward modes and the other camera moves."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from genxd.cameras import (
+    PRESETS,
+    check_rigid,
+    dolly,
+    forward,
+    handheld_jitter,
+    interpolate,
+    look_at,
+    make_trajectory,
+    orbit,
+    pan,
+    project_points,
+    spiral,
+    static,
+    zoom,
+)
+
+REFERENCE = json.loads((Path(__file__).parent / "data" / "authors_reference.json").read_text())
+
+
+def w2c34(c2w: torch.Tensor) -> np.ndarray:
+    return torch.linalg.inv(c2w.double())[:, :3].numpy()
+
+
+def assert_looks_at(c2w: torch.Tensor, point: torch.Tensor, atol: float = 1e-5) -> None:
+    """Every camera's optical axis passes through ``point`` (in front of it)."""
+    to_point = point.double() - c2w[:, :3, 3].double()
+    direction = to_point / to_point.norm(dim=-1, keepdim=True)
+    assert torch.allclose(c2w[:, :3, 2].double(), direction, atol=atol)
+
+
+# --- the authors' modes -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "key, kwargs",
+    [
+        ("orbit_e15_a0_360_r2_n12_w2c", dict(num_frames=12, elevation=15, azimuth_range=(0, 360), radius=2)),
+        ("orbit_e0_a30_90_r1.5_n8_w2c", dict(num_frames=8, elevation=0, azimuth_range=(30, 90), radius=1.5)),
+        (
+            "orbit_consistent4d_e0_a15_345_r2_n12_w2c",
+            dict(num_frames=12, elevation=0, azimuth_range=(15, 345), radius=2, consistent4d=True),
+        ),
+    ],
+)
+def test_orbit_world_frame_matches_authors(key, kwargs):
+    c2w, K = orbit(frame="world", **kwargs)
+    assert c2w.dtype == torch.float32 and K.shape == (kwargs["num_frames"], 3, 3)
+    np.testing.assert_allclose(w2c34(c2w), np.array(REFERENCE[key]), atol=1e-5)
+
+
+def test_forward_world_frame_matches_authors():
+    c2w, _ = forward(num_frames=12, elevation=10, azimuth_range=(-30, 30), radius=2, frame="world")
+    np.testing.assert_allclose(w2c34(c2w), np.array(REFERENCE["forward_e10_a-30_30_r2_n12_w2c"]), atol=1e-5)
+
+
+def test_orbit_looks_at_target_keeps_radius_and_spans_azimuths():
+    n, radius, elevation = 10, 2.5, 20.0
+    c2w, K = orbit(num_frames=n, elevation=elevation, azimuth_range=(-40, 80), radius=radius, focal=1.2)
+    assert torch.allclose(c2w[0], torch.eye(4), atol=1e-6)  # relative to the first (input) camera
+    check_rigid(c2w)
+    target = torch.tensor([0.0, 0.0, radius])  # straight ahead of the first camera
+    assert_looks_at(c2w, target)
+    assert torch.allclose((c2w[:, :3, 3] - target).norm(dim=-1), torch.full((n,), radius), atol=1e-5)
+    assert torch.allclose(K[:, 0, 0], torch.full((n,), 1.2)) and torch.allclose(K[:, :2, 2], torch.full((n, 2), 0.5))
+    # Azimuths recovered in the authors' world frame: evenly spaced from -40, end (80) excluded.
+    world, _ = orbit(num_frames=n, elevation=elevation, azimuth_range=(-40, 80), radius=radius, frame="world")
+    pos = world[:, :3, 3].double()
+    az = torch.rad2deg(torch.atan2(pos[:, 0], pos[:, 1]))
+    el = torch.rad2deg(torch.asin(pos[:, 2] / radius))
+    assert torch.allclose(az, torch.linspace(-40, 80, n + 1, dtype=torch.float64)[:-1], atol=1e-4)
+    assert torch.allclose(el, torch.full((n,), elevation, dtype=torch.float64), atol=1e-4)
+    # Full circle: 360 degrees in N equal steps, no duplicated end point.
+    full, _ = orbit(num_frames=12, frame="world")
+    steps = torch.rad2deg(torch.atan2(full[:, 0, 3], full[:, 1, 3])).double().diff() % 360
+    assert torch.allclose(steps, torch.full((11,), 30.0, dtype=torch.float64), atol=1e-3)
+
+
+def test_orbit_positive_azimuth_moves_camera_to_its_left_and_keeps_horizon():
+    c2w, _ = orbit(num_frames=4, azimuth_range=(0, 40), radius=2.0)
+    assert c2w[1, 0, 3] < 0  # -x = image left
+    assert torch.allclose(c2w[:, 1, 3], torch.zeros(4), atol=1e-6)  # elevation 0: stays level
+    assert torch.allclose(c2w[:, :3, 1], torch.tensor([0.0, 1.0, 0.0]).expand(4, 3), atol=1e-6)  # no roll
+
+
+def test_forward_moves_as_documented():
+    n, radius = 12, 2.0
+    c2w, K = forward(num_frames=n, elevation=10, azimuth_range=(-30, 30), radius=radius)
+    assert torch.allclose(c2w[0], torch.eye(4), atol=1e-6)
+    assert torch.allclose(K[:, 0, 0], torch.full((n,), 1.0938))
+    target = torch.tensor([0.0, 0.0, radius])
+    assert_looks_at(c2w, target)
+    world, _ = forward(num_frames=n, elevation=10, azimuth_range=(-30, 30), radius=radius, frame="world")
+    pos = world[:, :3, 3].double()
+    az = torch.rad2deg(torch.atan2(pos[:, 0], pos[:, 1]))
+    el = torch.rad2deg(torch.asin((pos[:, 2] / radius).clamp(-1, 1)))
+    expected_az = [0, -20, -10, 0, 10, 20, 30, 20, 10, 0, -10, -20]
+    e = 10.0
+    expected_el = [0, e / 3, 2 * e / 3, e, 2 * e / 3, e / 3, 0, -e / 3, -2 * e / 3, -e, -2 * e / 3, -e / 3]
+    assert torch.allclose(az, torch.tensor(expected_az, dtype=torch.float64), atol=1e-4)
+    assert torch.allclose(el, torch.tensor(expected_el, dtype=torch.float64), atol=1e-4)
+    # Negative azimuth = camera to its right (+x), positive elevation = up (-y).
+    assert c2w[1, 0, 3] > 0 and c2w[3, 1, 3] < 0
+    with pytest.raises(ValueError, match="divisible by 4"):
+        forward(num_frames=10)
+
+
+# --- other moves --------------------------------------------------------------------------------
+
+
+def test_spiral_starts_at_identity_stays_in_plane_and_looks_at_focus():
+    c2w, _ = spiral(num_frames=9, radius=0.4, num_rotations=2, focus_distance=3.0)
+    assert torch.allclose(c2w[0], torch.eye(4), atol=1e-6)
+    pos = c2w[:, :3, 3].double()
+    assert torch.allclose(pos[:, 2], torch.zeros(9, dtype=torch.float64), atol=1e-7)
+    t = torch.linspace(0, 1, 9, dtype=torch.float64)
+    assert torch.allclose(pos[:, :2].norm(dim=-1), 0.4 * t, atol=1e-6)  # radius grows linearly
+    angle = torch.atan2(pos[1:, 1], pos[1:, 0])
+    expected = torch.remainder(2 * math.pi * 2 * t[1:] + math.pi, 2 * math.pi) - math.pi
+    assert torch.allclose(torch.cos(angle - expected), torch.ones(8, dtype=torch.float64), atol=1e-6)
+    assert_looks_at(c2w, torch.tensor([0.0, 0.0, 3.0]))
+
+
+def test_dolly_moves_along_view_axis_only():
+    c2w, K = dolly(num_frames=5, distance=-0.8)
+    assert torch.allclose(c2w[:, :3, :3], torch.eye(3).expand(5, 3, 3))
+    assert torch.allclose(c2w[:, :3, 3], torch.stack([torch.zeros(5), torch.zeros(5), torch.linspace(0, -0.8, 5)], -1))
+    assert torch.allclose(K, K[:1].expand(5, 3, 3))
+
+
+def test_zoom_keeps_camera_and_scales_focal_geometrically():
+    c2w, K = zoom(num_frames=5, factor=2.0, focal=1.0)
+    assert torch.allclose(c2w, torch.eye(4).expand(5, 4, 4))
+    expected = 2.0 ** torch.linspace(0, 1, 5)
+    assert torch.allclose(K[:, 0, 0], expected) and torch.allclose(K[:, 1, 1], expected)
+    assert torch.allclose(K[:, :2, 2], torch.full((5, 2), 0.5))
+    # A point off-axis moves away from the image centre by exactly the zoom.
+    uv, _ = project_points(torch.tensor([[0.2, -0.1, 2.0]]).expand(5, 1, 3), c2w, K)
+    assert torch.allclose((uv[:, 0] - 0.5).norm(dim=-1) / (uv[0, 0] - 0.5).norm(), expected, atol=1e-5)
+
+
+def test_pan_rotate_and_translate():
+    c2w, _ = pan(num_frames=4, angle=30.0)
+    assert torch.allclose(c2w[:, :3, 3], torch.zeros(4, 3))
+    view = c2w[:, :3, 2]
+    yaw = torch.rad2deg(torch.atan2(view[:, 0], view[:, 2]))
+    assert torch.allclose(yaw, torch.tensor([0.0, 10.0, 20.0, 30.0]), atol=1e-4)  # turns right (+x)
+    assert torch.allclose(c2w[:, :3, 1], torch.tensor([0.0, 1.0, 0.0]).expand(4, 3), atol=1e-6)  # no tilt/roll
+    c2w, _ = pan(num_frames=3, mode="translate", distance=0.6)
+    assert torch.allclose(c2w[:, :3, :3], torch.eye(3).expand(3, 3, 3))
+    assert torch.allclose(c2w[:, :3, 3], torch.tensor([[0.0, 0, 0], [0.3, 0, 0], [0.6, 0, 0]]))
+    with pytest.raises(ValueError, match="pan mode"):
+        pan(mode="sideways")
+
+
+def test_interpolate_passes_through_keyframes_and_is_smooth():
+    eyes = torch.tensor([[0.0, 0, 0], [1.0, 0.2, 0.5], [2.0, -0.3, 0.0], [2.5, 0.0, -1.0]], dtype=torch.float64)
+    keys = look_at(eyes, torch.tensor([1.0, 0.0, 4.0], dtype=torch.float64).expand(4, 3))
+    keys_K = torch.stack([torch.eye(3)] * 4).double()
+    keys_K[:, 0, 0] = keys_K[:, 1, 1] = torch.tensor([1.0, 1.2, 1.4, 1.0], dtype=torch.float64)
+    keys_K[:, :2, 2] = 0.5
+    for n in (4, 10, 23):
+        c2w, K = interpolate(keys, n, keyframes_K=keys_K)
+        assert c2w.shape == (n, 4, 4)
+        check_rigid(c2w)
+        # Each keyframe appears exactly, first and last included.
+        dist = (c2w[None].double() - keys[:, None]).abs().amax(dim=(-1, -2))  # K x n
+        assert (dist.min(dim=1).values < 1e-6).all()
+        kf_idx = dist.argmin(dim=1)
+        assert kf_idx[0] == 0 and kf_idx[-1] == n - 1 and (kf_idx.diff() > 0).all()
+        assert torch.allclose(K[kf_idx].double(), keys_K, atol=1e-6)
+    # Smooth: no step between consecutive frames is much larger than the average step.
+    c2w, _ = interpolate(keys, 40)
+    steps = c2w[:, :3, 3].diff(dim=0).norm(dim=-1)
+    assert steps.max() < 3 * steps.mean()
+    with pytest.raises(ValueError, match="at least 2"):
+        interpolate(keys[:1], 5)
+
+
+def test_handheld_jitter_small_smooth_deterministic():
+    c2w, _ = dolly(num_frames=30, distance=1.0)
+    a = handheld_jitter(c2w, amplitude=0.01, seed=3)
+    b = handheld_jitter(c2w, amplitude=0.01, seed=3)
+    c = handheld_jitter(c2w, amplitude=0.01, seed=4)
+    assert torch.equal(a, b) and not torch.allclose(a, c)
+    check_rigid(a)
+    assert torch.allclose(a[0], c2w[0], atol=1e-7)  # the input view is kept
+    offset = (a[:, :3, 3] - c2w[:, :3, 3]).norm(dim=-1)
+    assert 0 < offset.max() < 0.1
+    # Smooth: the perturbation changes little between consecutive frames relative to its size.
+    delta = a[:, :3, 3] - c2w[:, :3, 3]
+    assert delta.diff(dim=0).norm(dim=-1).max() < 0.5 * offset.max()
+
+
+def test_presets_and_make_trajectory():
+    assert {"orbit", "forward", "spiral", "dolly", "zoom", "pan", "static"} <= set(PRESETS)
+    for name, generator in PRESETS.items():
+        c2w, K = generator(num_frames=8, focal=1.3)
+        assert c2w.shape == (8, 4, 4) and K.shape == (8, 3, 3), name
+        assert c2w.dtype == torch.float32 and K.dtype == torch.float32
+        assert torch.allclose(c2w[0], torch.eye(4), atol=1e-6), name
+        assert torch.isclose(K[0, 0, 0], torch.tensor(1.3)), name
+    assert torch.equal(make_trajectory("static", num_frames=3)[0], static(num_frames=3)[0])
+    with pytest.raises(ValueError, match="unknown camera path"):
+        make_trajectory("loop")

@@ -1,0 +1,108 @@
+"""genxd.data.reconfusion: the ReconFusion torch format (write -> load, and the raw layout)."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from genxd.cameras import intrinsics_from_focal, look_at
+from genxd.data.reconfusion import (
+    cameras_to_poses,
+    load_reconfusion,
+    load_reconfusion_scene,
+    poses_to_cameras,
+    write_reconfusion_scene,
+)
+
+
+@pytest.fixture
+def scene():
+    g = torch.Generator().manual_seed(0)
+    n = 7
+    eyes = torch.randn(n, 3, generator=g) * 2
+    c2w = look_at(eyes, torch.zeros(n, 3)).float()
+    K = intrinsics_from_focal(torch.linspace(0.9, 1.2, n), torch.linspace(1.0, 1.3, n), 0.48, 0.51)
+    images = torch.rand(n, 3, 10, 14, generator=g)
+    splits = {3: ([0, 3, 6], [1, 2, 4, 5]), 6: ([0, 1, 2, 3, 4, 5], [6])}
+    return images, c2w, K, splits
+
+
+def test_write_load_round_trip(tmp_path, scene):
+    images, c2w, K, splits = scene
+    write_reconfusion_scene(tmp_path, "kitchen/001", images, c2w, K, splits)
+    write_reconfusion_scene(tmp_path, "garden", images[:4], c2w[:4], K[:4], {3: ([0, 1, 2], [3])})
+    data = load_reconfusion(tmp_path)
+    assert list(data) == ["kitchen/001", "garden"]
+    s = data["kitchen/001"]
+    assert s.key == "kitchen/001" and len(s) == 7
+    assert torch.allclose(s.c2w, c2w, atol=1e-5) and torch.allclose(s.K, K, atol=1e-6)
+    assert s.splits == splits
+    # PNG storage is lossless after 8-bit quantisation.
+    assert torch.equal(s.images, (images * 255).round() / 255)
+    assert len(data["garden"]) == 4
+    assert list(load_reconfusion(tmp_path, keys=["garden"])) == ["garden"]
+
+
+def test_raw_layout_is_what_the_authors_read(tmp_path, scene):
+    images, c2w, K, splits = scene
+    path = write_reconfusion_scene(tmp_path, "s", images, c2w, K, splits)
+    index = json.loads((tmp_path / "index.json").read_text())
+    assert index == {"s": path.name}
+    raw = torch.load(tmp_path / index["s"], weights_only=True)[0]
+    cams = raw["cameras"]
+    assert cams.shape == (7, 18)
+    assert torch.allclose(cams[:, :4], torch.stack([K[:, 0, 0], K[:, 1, 1], K[:, 0, 2], K[:, 1, 2]], 1))
+    assert torch.equal(cams[:, 4:6], torch.zeros(7, 2))
+    w2c = torch.linalg.inv(c2w.double())[:, :3].reshape(7, 12)
+    assert torch.allclose(cams[:, 6:].double(), w2c, atol=1e-6)
+    assert raw["train_test_split_3"] == {"train_ids": [0, 3, 6], "test_ids": [1, 2, 4, 5]}
+    # Images: encoded file bytes in uint8 tensors, decodable the authors' way (PIL from bytes).
+    assert raw["images"][0].dtype == torch.uint8 and raw["images"][0].ndim == 1
+    im = Image.open(io.BytesIO(raw["images"][2].numpy().tobytes()))
+    assert im.size == (14, 10)
+    np.testing.assert_array_equal(np.asarray(im), (images[2] * 255).round().byte().permute(1, 2, 0).numpy())
+
+
+def test_cameras_rows_round_trip(scene):
+    _, c2w, K, _ = scene
+    c2w2, K2 = cameras_to_poses(poses_to_cameras(c2w, K))
+    assert torch.allclose(c2w2, c2w, atol=1e-5) and torch.allclose(K2, K, atol=1e-6)
+    with pytest.raises(ValueError, match=r"\[N, 18\]"):
+        cameras_to_poses(torch.zeros(3, 16))
+
+
+def test_errors_overwrite_and_extras(tmp_path, scene):
+    images, c2w, K, splits = scene
+    with pytest.raises(ValueError, match="out of range"):
+        write_reconfusion_scene(tmp_path, "s", images, c2w, K, {3: ([0, 1, 9], [2])})
+    with pytest.raises(ValueError, match="images"):
+        write_reconfusion_scene(tmp_path, "s", images[:3], c2w, K, splits)
+    assert not (tmp_path / "index.json").exists()
+    bounds = np.tile([[0.5, 20.0]], (7, 1))
+    write_reconfusion_scene(tmp_path, "s", images, c2w, K, splits, extras={"poses_bounds": bounds})
+    with pytest.raises(FileExistsError):
+        write_reconfusion_scene(tmp_path, "s", images, c2w, K, splits)
+    write_reconfusion_scene(tmp_path, "s", images[:2], c2w[:2], K[:2], {1: ([0], [1])}, overwrite=True)
+    s = load_reconfusion(tmp_path, decode_images=False)["s"]
+    assert s.images is None and len(s) == 2 and s.decoded_images().shape == (2, 3, 10, 14)
+    assert "poses_bounds" not in s.extras  # replaced scene
+    write_reconfusion_scene(tmp_path, "llff", images, c2w, K, splits, extras={"poses_bounds": bounds})
+    loaded = load_reconfusion_scene(tmp_path / json.loads((tmp_path / "index.json").read_text())["llff"])
+    np.testing.assert_array_equal(np.asarray(loaded.extras["poses_bounds"]), bounds)
+    with pytest.raises(FileNotFoundError):
+        load_reconfusion(tmp_path / "nothing")
+
+
+def test_refuses_unsafe_pickles(tmp_path):
+    class Evil:
+        def __reduce__(self):
+            return (print, ("should not run",))
+
+    torch.save([{"images": [], "cameras": torch.zeros(0, 18), "x": Evil()}], tmp_path / "bad.torch")
+    with pytest.raises(ValueError, match="not a safe torch file"):
+        load_reconfusion_scene(tmp_path / "bad.torch")
