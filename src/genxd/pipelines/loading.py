@@ -1,0 +1,48 @@
+"""Finding a GenXD checkpoint folder (local, or a hub id in the local Hugging Face cache; never downloads)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+RELEASED_REPO_ID = "Yuyang-z/genxd"
+DOWNLOAD_HINT = (
+    f"huggingface-cli download {RELEASED_REPO_ID} --local-dir ./genxd-model  (then pass --model ./genxd-model)"
+)
+COMPONENTS = ("unet", "vae", "scheduler")
+
+
+def _is_checkpoint(path: Path) -> bool:
+    return all((path / c).is_dir() for c in COMPONENTS)
+
+
+def resolve_checkpoint(name_or_path: str | Path) -> Path:
+    """Return the folder holding ``unet/``, ``vae/`` and ``scheduler/``.
+
+    ``name_or_path`` is a local folder, or a Hugging Face hub id (``owner/name``) whose snapshot is
+    already in the local cache. Raises FileNotFoundError saying where to put the checkpoint and how
+    to download it otherwise.
+    """
+    path = Path(name_or_path).expanduser()
+    if path.exists():
+        if _is_checkpoint(path):
+            return path
+        missing = [c for c in COMPONENTS if not (path / c).is_dir()]
+        raise FileNotFoundError(
+            f"{path} is not a GenXD checkpoint folder: missing {', '.join(m + '/' for m in missing)} "
+            f"(expected unet/, vae/ and scheduler/ as in the released checkpoint)"
+        )
+    name = str(name_or_path)
+    if name.count("/") == 1 and not name.startswith((".", "/", "~")):
+        try:
+            from huggingface_hub import snapshot_download
+
+            cached = Path(snapshot_download(name, local_files_only=True))
+            if _is_checkpoint(cached):
+                return cached
+        except Exception:  # noqa: BLE001 - any cache miss ends in the same message below
+            pass
+    raise FileNotFoundError(
+        f"no GenXD checkpoint at {name!r} (not a local folder, and not in the local Hugging Face cache; "
+        f"genxd never downloads at run time). Put the checkpoint folder (unet/, vae/, scheduler/) "
+        f"there, or download it with: {DOWNLOAD_HINT}"
+    )

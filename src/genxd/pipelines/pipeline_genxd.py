@@ -1,0 +1,351 @@
+"""``GenXDPipeline``: GenXD sampling (masked latent conditions, camera rays, motion strength, CFG).
+
+Reproduces the authors' released sampling numerically (float32) and extends it: batches of several
+samples, guidance scale 1 (one UNet pass a step), any number of frames and context views at any
+frame positions, half precision with the VAE upcast where needed, chunked VAE decoding.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import PIL.Image
+import torch
+from diffusers import AutoencoderKLTemporalDecoder, DiffusionPipeline, EulerDiscreteScheduler
+from diffusers.utils import BaseOutput
+from diffusers.utils.torch_utils import randn_tensor
+from torch import Tensor
+
+from ..cameras import check_rigid
+from ..models import UNetMVTemporalConditionModel
+from .loading import resolve_checkpoint
+from .conditioning import GenXDConditions, build_conditions, mode_to_indicator
+
+
+@dataclass
+class GenXDPipelineOutput(BaseOutput):
+    """Result of :class:`GenXDPipeline`.
+
+    - ``frames``: ``[B, F, 3, H, W]`` float in [0, 1] (``output_type="pt"``), ``[B, F, H, W, 3]``
+      numpy (``"np"``), a list of lists of PIL images (``"pil"``) or the latents ``[B, F, 4, h, w]``
+      (``"latent"``);
+    - ``c2w`` ``[B, F, 4, 4]`` and ``K`` ``[B, F, 3, 3]``: the cameras used (project convention);
+    - ``context_index`` ``[B, V]``; ``latents``: final latents ``[B, F, 4, h, w]``.
+    """
+
+    frames: Any
+    latents: Tensor
+    c2w: Tensor
+    K: Tensor
+    context_index: Tensor
+
+
+def _to_image_tensor(images: Any) -> Tensor:
+    """Accept ``[B, V, 3, H, W]`` / ``[V, 3, H, W]`` / ``[3, H, W]`` tensors in [0, 1], PIL images or
+    lists of them; return ``[B, V, 3, H, W]`` float32."""
+    if isinstance(images, PIL.Image.Image):
+        images = [images]
+    if isinstance(images, (list, tuple)):
+        if len(images) == 0:
+            raise ValueError("context_images is empty")
+        if isinstance(images[0], PIL.Image.Image):
+            arr = np.stack([np.asarray(im.convert("RGB"), dtype=np.float32) / 255.0 for im in images])
+            return torch.from_numpy(arr).permute(0, 3, 1, 2)[None]
+        images = torch.stack([torch.as_tensor(im) for im in images])
+    if isinstance(images, np.ndarray):
+        images = torch.from_numpy(images)
+    if not torch.is_tensor(images):
+        raise ValueError(f"context_images must be a tensor, numpy array or PIL image(s), got {type(images)}")
+    if images.ndim == 3:
+        images = images[None, None]
+    elif images.ndim == 4:
+        images = images[None]
+    if images.ndim != 5 or images.shape[2] != 3:
+        raise ValueError(f"context_images must be [B, V, 3, H, W], got shape {tuple(images.shape)}")
+    return images.float()
+
+
+class GenXDPipeline(DiffusionPipeline):
+    r"""GenXD image(s)-to-3D/4D sampling.
+
+    Components (a checkpoint folder laid out as the released one): ``unet``
+    (:class:`~genxd.models.UNetMVTemporalConditionModel`), ``vae``
+    (``AutoencoderKLTemporalDecoder``), ``scheduler`` (``EulerDiscreteScheduler``, v-prediction).
+    """
+
+    model_cpu_offload_seq = "vae->unet->vae"
+    _callback_tensor_inputs = ["latents"]
+
+    def __init__(
+        self, unet: UNetMVTemporalConditionModel, vae: AutoencoderKLTemporalDecoder, scheduler: EulerDiscreteScheduler
+    ) -> None:
+        super().__init__()
+        self.register_modules(unet=unet, vae=vae, scheduler=scheduler)
+        self.vae_scale_factor = 2 ** (len(self.vae.config.block_out_channels) - 1)
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        pretrained_model_name_or_path: str | Path,
+        torch_dtype: torch.dtype | None = None,
+        allow_pickle: bool = False,
+        **kwargs: Any,
+    ) -> "GenXDPipeline":
+        """Load ``unet/``, ``vae/`` and ``scheduler/`` from a checkpoint folder laid out as the released
+        one (no ``model_index.json`` needed), or a hub id already in the local Hugging Face cache.
+
+        Weights load from safetensors; ``allow_pickle=True`` also accepts ``.bin`` (pickle) files.
+        """
+        root = resolve_checkpoint(pretrained_model_name_or_path)
+        use_safetensors = None if allow_pickle else True
+        unet = UNetMVTemporalConditionModel.from_pretrained(
+            root, subfolder="unet", torch_dtype=torch_dtype, use_safetensors=use_safetensors
+        )
+        vae = AutoencoderKLTemporalDecoder.from_pretrained(
+            root, subfolder="vae", torch_dtype=torch_dtype, use_safetensors=use_safetensors
+        )
+        scheduler = EulerDiscreteScheduler.from_pretrained(root, subfolder="scheduler")
+        return cls(unet=unet, vae=vae, scheduler=scheduler)
+
+    # ------------------------------------------------------------------ helpers
+    @property
+    def latent_multiple(self) -> int:
+        """Image sizes must be multiples of this (VAE downsampling x UNet downsampling)."""
+        return self.vae_scale_factor * 2 ** (len(self.unet.config.block_out_channels) - 1)
+
+    def _vae_needs_upcast(self) -> bool:
+        return self.vae.dtype == torch.float16 and bool(getattr(self.vae.config, "force_upcast", False))
+
+    @torch.no_grad()
+    def encode_images(self, images: Tensor) -> Tensor:
+        """VAE latents (distribution mode, scaled) of images ``[B, V, 3, H, W]`` in [0, 1] -> float32."""
+        b, v = images.shape[:2]
+        upcast = self._vae_needs_upcast()
+        if upcast:
+            self.vae.to(torch.float32)
+        x = (images.flatten(0, 1) * 2 - 1).to(device=self._execution_device, dtype=self.vae.dtype)
+        lat = self.vae.encode(x).latent_dist.mode() * self.vae.config.scaling_factor
+        if upcast:
+            self.vae.to(torch.float16)
+        return lat.reshape(b, v, *lat.shape[1:]).float()
+
+    @torch.no_grad()
+    def decode_latents(self, latents: Tensor, decode_chunk_size: int | None = None) -> Tensor:
+        """Frames ``[B, F, 3, H, W]`` in [0, 1] from scaled latents ``[B, F, 4, h, w]``.
+
+        ``decode_chunk_size`` frames are decoded at a time (default: all frames of a sample, as
+        the authors); the temporal decoder sees each chunk as one clip.
+        """
+        b, f = latents.shape[:2]
+        chunk = decode_chunk_size or f
+        upcast = self._vae_needs_upcast()
+        if upcast:
+            self.vae.to(torch.float32)
+        dtype = self.vae.dtype
+        z = (latents / self.vae.config.scaling_factor).to(dtype)
+        frames = []
+        for s in range(b):
+            for i in range(0, f, chunk):
+                part = z[s, i : i + chunk]
+                frames.append(self.vae.decode(part, num_frames=part.shape[0]).sample.float())
+        if upcast:
+            self.vae.to(torch.float16)
+        out = torch.cat(frames).reshape(b, f, *frames[0].shape[1:])
+        return (out / 2 + 0.5).clamp(0, 1)
+
+    def _check_inputs(self, images: Tensor, target_c2w: Tensor, target_K: Tensor, context_index: Tensor,
+                      context_c2w: Tensor | None, height: int, width: int) -> None:
+        b, v, _, h, w = images.shape
+        if not torch.isfinite(images).all():
+            raise ValueError("context_images contain NaN or infinite values")
+        if images.min() < -1e-3 or images.max() > 1 + 1e-3:
+            raise ValueError(
+                f"context_images must be in [0, 1], got values in [{images.min().item():.3g}, {images.max().item():.3g}]"
+            )
+        if (h, w) != (height, width):
+            raise ValueError(f"context_images are {h}x{w} but height x width is {height}x{width}")
+        m = self.latent_multiple
+        if height % m or width % m:
+            raise ValueError(f"height and width must be multiples of {m}, got {height}x{width}")
+        if target_c2w.ndim != 4 or target_c2w.shape[0] != b:
+            raise ValueError(f"target_c2w must be [B={b}, F, 4, 4], got {tuple(target_c2w.shape)}")
+        check_rigid(target_c2w, "target_c2w")
+        f = target_c2w.shape[1]
+        if target_K.shape != (b, f, 3, 3):
+            raise ValueError(f"target_K must be [B, F, 3, 3] = [{b}, {f}, 3, 3], got {tuple(target_K.shape)}")
+        if not torch.isfinite(target_K).all():
+            raise ValueError("target_K contains NaN or infinite values")
+        if (target_K[..., 0, 0] <= 0).any() or (target_K[..., 1, 1] <= 0).any():
+            raise ValueError("target_K focal lengths must be positive (normalised intrinsics: fx/W, fy/H)")
+        if context_index.shape != (b, v):
+            raise ValueError(f"context_index must be [B, V] = [{b}, {v}], got {tuple(context_index.shape)}")
+        if (context_index < 0).any() or (context_index >= f).any():
+            raise ValueError(f"context_index values must be frame indices in [0, {f}), got {context_index.tolist()}")
+        for row in context_index.tolist():
+            if len(set(row)) != len(row):
+                raise ValueError(f"context_index has repeated frames: {row}")
+        if v >= f + 1:
+            raise ValueError(f"{v} context views but only {f} frames")
+        if context_c2w is not None:
+            if context_c2w.shape != (b, v, 4, 4):
+                raise ValueError(f"context_c2w must be [B, V, 4, 4] = [{b}, {v}, 4, 4], got {tuple(context_c2w.shape)}")
+            check_rigid(context_c2w, "context_c2w")
+
+    # ------------------------------------------------------------------ sampling
+    @torch.no_grad()
+    def __call__(
+        self,
+        context_images: Tensor | PIL.Image.Image | Sequence[PIL.Image.Image],
+        target_c2w: Tensor,
+        target_K: Tensor,
+        context_index: Tensor | Sequence[int] | None = None,
+        context_c2w: Tensor | None = None,
+        mode: str | int = "3d",
+        motion_strength: float | Tensor = 0.0,
+        num_inference_steps: int = 25,
+        guidance_scale: float = 3.0,
+        height: int | None = None,
+        width: int | None = None,
+        generator: torch.Generator | list[torch.Generator] | None = None,
+        latents: Tensor | None = None,
+        output_type: str = "pt",
+        decode_chunk_size: int | None = None,
+        callback_on_step_end: Callable[[Any, int, Tensor, dict], dict] | None = None,
+        callback_on_step_end_tensor_inputs: Sequence[str] = ("latents",),
+        return_dict: bool = True,
+    ) -> GenXDPipelineOutput | tuple:
+        r"""Generate the frames at ``target_c2w`` from context images.
+
+        Args:
+            context_images: ``[B, V, 3, H, W]`` in [0, 1] (or ``[V, 3, H, W]``, PIL image(s)).
+            target_c2w: ``[B, F, 4, 4]`` (or ``[F, 4, 4]``) OpenCV camera-to-world of every frame.
+            target_K: ``[B, F, 3, 3]`` (or ``[F, 3, 3]``) normalised intrinsics.
+            context_index: ``[B, V]`` which frames the context views are (default ``0..V-1``).
+            context_c2w: ``[B, V, 4, 4]`` context cameras (default ``target_c2w`` at ``context_index``);
+                rays are relative to the first context camera.
+            mode: ``"3d"`` (multi-view, indicator 0), ``"video"`` (1) or ``"4d"`` (2).
+            motion_strength: scalar or ``[B]``; embedded like a timestep (0 = static).
+            num_inference_steps / guidance_scale: Euler steps; CFG scale (1 = no guidance, one UNet
+                pass a step).
+            generator / latents: randomness; ``latents [B, F, 4, h, w]`` is the initial noise before
+                scaling by the scheduler's initial sigma.
+            output_type: ``"pt"``, ``"np"``, ``"pil"`` or ``"latent"``.
+            decode_chunk_size: frames decoded at a time (memory).
+            callback_on_step_end: ``f(pipe, step, t, {"latents": ...}) -> dict`` (may replace latents).
+        """
+        # 1. check inputs
+        images = _to_image_tensor(context_images)
+        target_c2w = torch.as_tensor(target_c2w, dtype=torch.float32)
+        target_K = torch.as_tensor(target_K, dtype=torch.float32)
+        if target_c2w.ndim == 3:
+            target_c2w = target_c2w[None].expand(images.shape[0], -1, -1, -1)
+        if target_K.ndim == 3:
+            target_K = target_K[None].expand(images.shape[0], -1, -1, -1)
+        b, v = images.shape[:2]
+        if context_index is None:
+            context_index = torch.arange(v)[None].expand(b, v)
+        context_index = torch.as_tensor(context_index, dtype=torch.long)
+        if context_index.ndim == 1:
+            context_index = context_index[None].expand(b, -1)
+        height = height or images.shape[-2]
+        width = width or images.shape[-1]
+        if context_c2w is not None:
+            context_c2w = torch.as_tensor(context_c2w, dtype=torch.float32)
+        self._check_inputs(images, target_c2w, target_K, context_index, context_c2w, height, width)
+        if output_type not in ("pt", "np", "pil", "latent"):
+            raise ValueError(f"output_type must be 'pt', 'np', 'pil' or 'latent', got {output_type!r}")
+        if guidance_scale < 1:
+            raise ValueError(f"guidance_scale must be >= 1, got {guidance_scale}")
+        if num_inference_steps < 1:
+            raise ValueError(f"num_inference_steps must be >= 1, got {num_inference_steps}")
+        num_frames = target_c2w.shape[1]
+        device = self._execution_device
+        indicator = torch.full((b,), mode_to_indicator(mode), dtype=torch.long, device=device)
+        motion = torch.as_tensor(motion_strength, dtype=torch.float32).reshape(-1).expand(b).clone()
+        if not torch.isfinite(motion).all():
+            raise ValueError("motion_strength must be finite")
+        do_cfg = guidance_scale > 1.0
+
+        # 2. encode conditions
+        context_latents = self.encode_images(images)
+        reference = context_c2w[:, 0] if context_c2w is not None else None
+        n_ids = self.unet.config.projection_class_embeddings_input_dim // self.unet.config.addition_time_embed_dim
+        cond = build_conditions(
+            context_latents,
+            context_index.to(device),
+            target_c2w.to(device),
+            target_K.to(device),
+            indicator,
+            motion if self.unet.motion_embedding is not None else None,
+            num_added_time_ids=n_ids,
+            reference_c2w=None if reference is None else reference.to(device),
+            use_rays=bool(self.unet.config.ray_condition),
+        )
+        conditions = GenXDConditions.cat([cond.unconditional(), cond]) if do_cfg else cond
+
+        # 3. timesteps, 4. initial latents
+        self.scheduler.set_timesteps(num_inference_steps, device=device)
+        timesteps = self.scheduler.timesteps
+        h, w = height // self.vae_scale_factor, width // self.vae_scale_factor
+        shape = (b, num_frames, self.unet.config.out_channels, h, w)
+        if latents is None:
+            latents = randn_tensor(shape, generator=generator, device=device, dtype=torch.float32)
+        else:
+            if tuple(latents.shape) != shape:
+                raise ValueError(f"latents must have shape {shape}, got {tuple(latents.shape)}")
+            latents = latents.to(device=device, dtype=torch.float32)
+        latents = latents * self.scheduler.init_noise_sigma
+
+        # 5. denoising loop (latents kept in float32; the UNet runs in its own dtype)
+        unet_dtype = self.unet.dtype
+        self._num_timesteps = len(timesteps)
+        with self.progress_bar(total=len(timesteps)) as progress:
+            for i, t in enumerate(timesteps):
+                x = torch.cat([latents] * 2) if do_cfg else latents
+                x = self.scheduler.scale_model_input(x, t)
+                unet_in = conditions.unet_input(x).to(unet_dtype)
+                pred = self.unet(
+                    unet_in,
+                    t.float(),
+                    added_time_ids=conditions.added_time_ids,
+                    indicator=conditions.indicator,
+                    motion_ids=conditions.motion_ids,
+                    return_dict=False,
+                )[0].float()
+                if do_cfg:
+                    uncond, cond_pred = pred.chunk(2)
+                    pred = uncond + guidance_scale * (cond_pred - uncond)
+                latents = self.scheduler.step(pred, t, latents).prev_sample
+                if callback_on_step_end is not None:
+                    available = {"latents": latents}
+                    unknown = set(callback_on_step_end_tensor_inputs) - set(available)
+                    if unknown:
+                        raise ValueError(f"callback_on_step_end_tensor_inputs may only name {sorted(available)}, got {sorted(unknown)}")
+                    tensors = {k: available[k] for k in callback_on_step_end_tensor_inputs}
+                    out = callback_on_step_end(self, i, t, tensors) or {}
+                    latents = out.pop("latents", latents)
+                progress.update()
+
+        # the context frames are the context latents exactly
+        latents = latents * (1 - cond.mask) + cond.context_latents * cond.mask
+
+        # 6. decode
+        if output_type == "latent":
+            frames: Any = latents
+        else:
+            video = self.decode_latents(latents, decode_chunk_size)
+            if output_type == "pt":
+                frames = video
+            else:
+                arr = video.permute(0, 1, 3, 4, 2).cpu().numpy()
+                frames = arr if output_type == "np" else [
+                    [PIL.Image.fromarray((fr * 255).round().astype(np.uint8)) for fr in clip] for clip in arr
+                ]
+        self.maybe_free_model_hooks()
+        result = GenXDPipelineOutput(
+            frames=frames, latents=latents, c2w=target_c2w, K=target_K, context_index=context_index
+        )
+        return result if return_dict else (frames,)
