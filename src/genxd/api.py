@@ -1,0 +1,356 @@
+"""The user-facing jobs, from Python: ``genxd.generate(...)`` and ``genxd.fewshot(...)``.
+
+The ``genxd`` command line calls exactly these functions. Each scene is written to its own folder
+(atomically: a folder appears complete or not at all):
+
+- ``video.mp4``: the generated frames; ``compare.mp4``: input (or ground truth) | generated;
+- ``frames/000.png ...``: every frame;
+- ``cameras.json``: the authors' format (pixel ``fx, fy, cx, cy``, ``height``, ``width``,
+  ``cameras``: world-to-camera 3x4 per frame); ``cameras_rel.json``: world-to-camera 3x4 relative
+  to the first context view (the authors' ``_rel.json``); ``transforms.json``: nerfstudio;
+- ``meta.json``: the settings used; ``target_indices.json`` for few-shot scenes.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import torch
+from torch import Tensor
+
+from .cameras import formats, relative_poses, trajectories
+from .utils.images import Fit, collect_images, load_image, save_png, tensor_to_uint8
+from .utils.io import atomic_dir, write_json_atomic
+from .utils.video import write_mp4
+
+BUNDLED_MODEL_DIR = Path(__file__).parent / "assets" / "genxd-small"
+GENERATION_CONFIG = "generation_config.json"
+
+#: Defaults when the model folder has no ``generation_config.json`` (the released model's settings).
+RELEASED_DEFAULTS = {"resolution": 256, "num_frames": 12, "num_inference_steps": 25, "guidance_scale": 3.0}
+
+
+def default_model_path() -> Path | None:
+    """The small model shipped inside the package, if present."""
+    return BUNDLED_MODEL_DIR if (BUNDLED_MODEL_DIR / "unet").is_dir() else None
+
+
+def pick_device(device: str | None) -> torch.device:
+    if device in (None, "auto"):
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    dev = torch.device(device)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError("--device cuda asked for, but CUDA is not available")
+    return dev
+
+
+def pick_dtype(dtype: str | torch.dtype | None, device: torch.device) -> torch.dtype:
+    """Default: bfloat16 on CUDA (the fast path), float32 on CPU."""
+    if isinstance(dtype, torch.dtype):
+        return dtype
+    if dtype in (None, "auto"):
+        return torch.bfloat16 if device.type == "cuda" else torch.float32
+    table = {"fp32": torch.float32, "float32": torch.float32, "bf16": torch.bfloat16, "bfloat16": torch.bfloat16,
+             "fp16": torch.float16, "float16": torch.float16}
+    if dtype not in table:
+        raise ValueError(f"dtype must be one of {sorted(table)}, got {dtype!r}")
+    return table[dtype]
+
+
+@dataclass
+class LoadedModel:
+    pipe: "object"
+    path: Path
+    defaults: dict
+    bundled: bool
+
+
+def load_model(model: str | Path | None, device: str | None = None, dtype: str | torch.dtype | None = None,
+               fast: bool | None = None) -> LoadedModel:
+    """Load a GenXD pipeline (``model`` None: the bundled small model) onto ``device``.
+
+    ``fast`` (default: on for CUDA) turns on the GPU fast path (:mod:`genxd.pipelines.fast`).
+    """
+    from .pipelines import GenXDPipeline, resolve_checkpoint
+
+    bundled = model is None
+    if bundled:
+        path = default_model_path()
+        if path is None:
+            from .pipelines import DOWNLOAD_HINT
+
+            raise FileNotFoundError(
+                "no --model given and no bundled model in this installation; get the released one with: "
+                + DOWNLOAD_HINT
+            )
+    else:
+        path = resolve_checkpoint(model)
+    dev = pick_device(device)
+    dt = pick_dtype(dtype, dev)
+    pipe = GenXDPipeline.from_pretrained(path, torch_dtype=dt).to(dev)
+    defaults = dict(RELEASED_DEFAULTS)
+    cfg = Path(path) / GENERATION_CONFIG
+    if cfg.is_file():
+        defaults.update(json.loads(cfg.read_text()))
+    if fast if fast is not None else dev.type == "cuda":
+        from .pipelines.fast import enable_fast_path
+
+        enable_fast_path(pipe)
+    return LoadedModel(pipe=pipe, path=Path(path), defaults=defaults, bundled=bundled)
+
+
+def _call_with_known_kwargs(fn, **kwargs):
+    params = inspect.signature(fn).parameters
+    return fn(**{k: v for k, v in kwargs.items() if k in params and v is not None})
+
+
+def camera_trajectory(camera: str | Path, num_frames: int, focal: float | None = None, elevation: float | None = None,
+                      azimuth_range: tuple[float, float] | None = None, radius: float | None = None) -> tuple[Tensor, Tensor]:
+    """Target cameras ``(c2w [F,4,4], K [F,3,3])`` from a preset name or a camera-path file.
+
+    Files: the authors' camera JSON (``cameras`` key) or a nerfstudio ``transforms.json``
+    (``frames`` key); their own frame count is used.
+    """
+    path = Path(str(camera))
+    if path.suffix.lower() == ".json":
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: camera path file not found")
+        data = json.loads(path.read_text())
+        loaded = formats.load_transforms_json(path) if "frames" in data else formats.load_camera_json(path)
+        return loaded.c2w.float(), loaded.K.float()
+    name = str(camera)
+    if name not in trajectories.PRESETS:
+        raise ValueError(f"--camera must be one of {sorted(trajectories.PRESETS)} or a .json camera path, got {name!r}")
+    return _call_with_known_kwargs(
+        trajectories.PRESETS[name], num_frames=num_frames, focal=focal, elevation=elevation,
+        azimuth_range=tuple(azimuth_range) if azimuth_range is not None else None, radius=radius,
+    )
+
+
+def write_scene(folder: Path, frames: Tensor, c2w: Tensor, K: Tensor, context_index: Sequence[int],
+                left: Tensor, meta: dict, fps: float, target_indices: Sequence[int] | None = None) -> Path:
+    """Write one scene's outputs into ``folder`` (created atomically; replaced if it exists).
+
+    ``frames [F,3,H,W]`` in [0, 1]; ``left [F,3,H,W]`` is shown beside them in ``compare.mp4``.
+    """
+    f, _, h, w = frames.shape
+    with atomic_dir(folder) as tmp:
+        (tmp / "frames").mkdir()
+        names = [f"frames/{i:03d}.png" for i in range(f)]
+        for name, fr in zip(names, frames):
+            save_png(tmp / name, fr)
+        write_mp4(tmp / "video.mp4", tensor_to_uint8(frames), fps=fps)
+        write_mp4(tmp / "compare.mp4", tensor_to_uint8(torch.cat([left, frames], dim=-1)), fps=fps)
+        formats.save_camera_json(tmp / "cameras.json", c2w, K, h, w)
+        rel = relative_poses(c2w.double(), c2w[context_index[0]].double())
+        formats.save_w2c_list_json(tmp / "cameras_rel.json", rel)
+        formats.save_transforms_json(tmp / "transforms.json", c2w, K, h, w, file_paths=names)
+        if target_indices is not None:
+            write_json_atomic(tmp / "target_indices.json", [int(i) for i in target_indices])
+        write_json_atomic(tmp / "meta.json", {**meta, "context_index": [int(i) for i in context_index]})
+    return folder
+
+
+def _unique_names(paths: Sequence[Path]) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for p in paths:
+        stem = p.stem
+        n = seen.get(stem, 0)
+        seen[stem] = n + 1
+        out.append(stem if n == 0 else f"{stem}_{n}")
+    return out
+
+
+@dataclass
+class GenerateSettings:
+    """Settings of :func:`generate` (``None`` = the model's default)."""
+
+    camera: str = "orbit"
+    mode: str = "3d"
+    motion_strength: float = 0.0
+    num_frames: int | None = None
+    resolution: int | None = None
+    num_inference_steps: int | None = None
+    guidance_scale: float | None = None
+    seed: int = 0
+    focal: float | None = None
+    elevation: float | None = None
+    azimuth_range: tuple[float, float] | None = None
+    radius: float | None = None
+    fit: Fit = "crop"
+    fps: float | None = None
+    batch_size: int = 1
+    extra: dict = field(default_factory=dict)
+
+
+def generate(
+    images: str | Path | Iterable[str | Path],
+    out_dir: str | Path,
+    model: str | Path | None = None,
+    *,
+    device: str | None = None,
+    dtype: str | None = None,
+    overwrite: bool = False,
+    progress: bool = True,
+    loaded: LoadedModel | None = None,
+    **settings,
+) -> list[Path]:
+    """Generate a 3D (or video / 4D) scene from each input image along a camera path.
+
+    Args:
+        images: image files and/or folders of images; each image is its own scene (frame 0).
+        out_dir: one sub-folder per image (named after it) is written here.
+        model: checkpoint folder or cached hub id; None = the bundled small model.
+        settings: fields of :class:`GenerateSettings` (``camera="orbit"|"forward"|...|path.json``,
+            ``mode="3d"|"video"|"4d"``, ``motion_strength``, ``num_frames``, ``resolution``,
+            ``num_inference_steps``, ``guidance_scale``, ``seed``, ``focal``, ``elevation``,
+            ``azimuth_range``, ``radius``, ``fit="crop"|"pad"``, ``batch_size``).
+    Returns:
+        the scene folders written.
+    """
+    from tqdm.auto import tqdm
+
+    unknown = set(settings) - set(GenerateSettings.__dataclass_fields__)
+    if unknown:
+        raise ValueError(f"unknown generate() settings: {sorted(unknown)}")
+    s = GenerateSettings(**settings)
+    if isinstance(images, (str, Path)):
+        images = [images]
+    paths = collect_images(images)
+    out_dir = Path(out_dir)
+    folders = [out_dir / n for n in _unique_names(paths)]
+    existing = [str(f) for f in folders if f.exists()]
+    if existing and not overwrite:
+        raise FileExistsError(f"output already exists: {existing[0]} (use --overwrite to replace it)")
+    if s.batch_size < 1:
+        raise ValueError("batch_size must be >= 1")
+
+    lm = loaded or load_model(model, device, dtype)
+    pipe, d = lm.pipe, lm.defaults
+    res = int(s.resolution or d["resolution"])
+    if res % pipe.latent_multiple:
+        raise ValueError(f"--resolution must be a multiple of {pipe.latent_multiple} for this model, got {res}")
+    num_frames = int(s.num_frames or d["num_frames"])
+    steps = int(s.num_inference_steps or d["num_inference_steps"])
+    guidance = float(s.guidance_scale if s.guidance_scale is not None else d["guidance_scale"])
+    focal = s.focal if s.focal is not None else d.get("focal")
+    c2w, K = camera_trajectory(s.camera, num_frames, focal, s.elevation, s.azimuth_range, s.radius)
+    num_frames = c2w.shape[0]
+    if num_frames < 2:
+        raise ValueError("the camera path needs at least 2 frames")
+    fps = s.fps or max(1.0, num_frames / 2)
+    # decode every image first: a bad file fails before any generation starts
+    tensors = [load_image(p, res, res, s.fit) for p in paths]
+    meta_common = {
+        "model": "bundled:genxd-small" if lm.bundled else str(lm.path), "camera": str(s.camera), "mode": s.mode,
+        "motion_strength": s.motion_strength, "num_inference_steps": steps, "guidance_scale": guidance,
+        "resolution": res, "num_frames": num_frames, "fit": s.fit,
+    }
+    pipe.set_progress_bar_config(disable=not progress, leave=False, desc="denoising")
+    written = []
+    bar = tqdm(total=len(paths), desc="scenes", unit="scene", disable=not progress)
+    for start in range(0, len(paths), s.batch_size):
+        idx = list(range(start, min(start + s.batch_size, len(paths))))
+        batch = torch.stack([tensors[i] for i in idx])[:, None]  # B 1 3 H W
+        gens = [torch.Generator(device="cpu").manual_seed(s.seed + i) for i in idx]
+        out = pipe(
+            context_images=batch, target_c2w=c2w, target_K=K, context_index=[0], mode=s.mode,
+            motion_strength=s.motion_strength, num_inference_steps=steps, guidance_scale=guidance,
+            generator=gens, output_type="pt",
+        )
+        for j, i in enumerate(idx):
+            meta = {**meta_common, "input": str(paths[i]), "seed": s.seed + i}
+            left = tensors[i][None].expand(num_frames, -1, -1, -1)
+            written.append(write_scene(folders[i], out.frames[j].cpu(), c2w, K, [0], left, meta, fps))
+            bar.update()
+    bar.close()
+    return written
+
+
+def fewshot(
+    data_root: str | Path,
+    out_dir: str | Path,
+    model: str | Path | None = None,
+    *,
+    strategy: str = "direct",
+    pose_dir: str | Path | None = None,
+    n_views: int = 9,
+    num_context: int = 3,
+    num_frames: int | None = None,
+    resolution: int | None = None,
+    num_inference_steps: int | None = None,
+    guidance_scale: float | None = None,
+    seed: int = 0,
+    save_target_only: bool = False,
+    pad_to_square: bool = False,
+    device: str | None = None,
+    dtype: str | None = None,
+    overwrite: bool = False,
+    progress: bool = True,
+    loaded: LoadedModel | None = None,
+) -> list[Path]:
+    """Generate views of ReconFusion-format scenes from their few-shot training views.
+
+    ``strategy="direct"``: generate at the split's test views (groups of ``num_frames - num_context``
+    targets); ``"grouped"``: along the trajectories fitted by ``genxd trajectory fit`` (``pose_dir``).
+    See :mod:`genxd.fewshot` for the grouping rules (the authors' ``reconf_gen.py`` /
+    ``reconf_group.py``).
+    """
+    from tqdm.auto import tqdm
+
+    from .data.reconfusion import load_reconfusion
+    from .fewshot import build_fewshot_groups
+
+    lm = loaded or load_model(model, device, dtype)
+    d = lm.defaults
+    res = int(resolution or d["resolution"])
+    num_frames = int(num_frames or d["num_frames"])
+    steps = int(num_inference_steps or d["num_inference_steps"])
+    guidance = float(guidance_scale if guidance_scale is not None else d["guidance_scale"])
+    scenes = load_reconfusion(data_root)
+    if not scenes:
+        raise ValueError(f"{data_root}: no scenes in index.json")
+    groups = build_fewshot_groups(
+        scenes, strategy=strategy, pose_dir=pose_dir, n_views=n_views, num_context=num_context,
+        num_frames=num_frames, resolution=res, pad_to_square=pad_to_square,
+    )
+    out_dir = Path(out_dir)
+    existing = [str(out_dir / g.name) for g in groups if (out_dir / g.name).exists()]
+    if existing and not overwrite:
+        raise FileExistsError(f"output already exists: {existing[0]} (use --overwrite to replace it)")
+    lm.pipe.set_progress_bar_config(disable=not progress, leave=False, desc="denoising")
+    written = []
+    for gi, g in enumerate(tqdm(groups, desc="groups", unit="group", disable=not progress)):
+        out = lm.pipe(
+            context_images=g.context_images[None], target_c2w=g.c2w[None], target_K=g.K[None],
+            context_index=g.context_index[None], mode="3d", motion_strength=0.0, num_inference_steps=steps,
+            guidance_scale=guidance, generator=torch.Generator().manual_seed(seed + gi), output_type="pt",
+        )
+        frames, c2w, K, left = out.frames[0].cpu(), g.c2w, g.K, g.reference_frames
+        keep = list(range(num_frames))
+        if save_target_only:
+            ctx = set(g.context_index.tolist())
+            keep = [i for i in keep if i not in ctx]
+        frames, c2w, K, left = frames[keep], c2w[keep], K[keep], left[keep]
+        if pad_to_square and g.crop_box is not None:
+            t, b, l, r = g.crop_box
+            frames, left = frames[..., t:b, l:r], left[..., t:b, l:r]
+            K = g.K_unpadded[keep]
+        ctx_idx = [keep.index(i) for i in g.context_index.tolist() if i in keep] or [0]
+        meta = {"scene": g.key, "strategy": strategy, "n_views": n_views, "num_context": num_context,
+                "num_inference_steps": steps, "guidance_scale": guidance, "seed": seed + gi,
+                "pad_to_square": pad_to_square, "save_target_only": save_target_only,
+                "model": "bundled:genxd-small" if lm.bundled else str(lm.path)}
+        tgt = [g.frame_source[i] for i in keep]
+        written.append(write_scene(out_dir / g.name, frames, c2w, K, ctx_idx, left, meta,
+                                   fps=max(1.0, num_frames / 2), target_indices=tgt))
+    return written
+
+
+__all__ = ["generate", "fewshot", "load_model", "default_model_path", "camera_trajectory", "write_scene",
+           "GenerateSettings", "LoadedModel", "asdict"]

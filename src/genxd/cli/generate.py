@@ -1,0 +1,113 @@
+"""``genxd generate`` and ``genxd fewshot``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from .common import UsageError, run_cli
+
+
+def _parse_range(text: Optional[str]) -> Optional[tuple[float, float]]:
+    if text is None:
+        return None
+    parts = text.replace(":", ",").split(",")
+    if len(parts) != 2:
+        raise UsageError(f"--azimuth-range must be two numbers like '-30,30', got {text!r}")
+    try:
+        return float(parts[0]), float(parts[1])
+    except ValueError:
+        raise UsageError(f"--azimuth-range must be two numbers like '-30,30', got {text!r}") from None
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("generate")
+    def generate_cmd(
+        images: List[Path] = typer.Argument(..., help="Image files and/or folders of images (one scene per image)."),
+        out: Path = typer.Option(Path("outputs"), "--out", "-o", help="Output folder (one sub-folder per image)."),
+        model: Optional[str] = typer.Option(None, "--model", "-m", help="Checkpoint folder (unet/ vae/ scheduler/) or a hub id in the local HF cache. Default: the bundled small model."),
+        camera: str = typer.Option("orbit", "--camera", "-c", help="orbit, forward, spiral, dolly, zoom, pan, static, or a camera-path .json (authors' format or transforms.json)."),
+        mode: str = typer.Option("3d", "--mode", help="3d (multi-view), video, or 4d (camera and objects move)."),
+        motion_strength: float = typer.Option(0.0, "--motion-strength", help="Object motion strength (4d/video)."),
+        num_frames: Optional[int] = typer.Option(None, "--frames", "-n", help="Number of frames (default: the model's)."),
+        resolution: Optional[int] = typer.Option(None, "--resolution", "-r", help="Square resolution in pixels (default: the model's)."),
+        elevation: Optional[float] = typer.Option(None, "--elevation", help="Camera elevation in degrees (orbit/forward)."),
+        azimuth_range: Optional[str] = typer.Option(None, "--azimuth-range", help="Azimuth range in degrees, e.g. '0,360' or '-30,30' (orbit/forward)."),
+        radius: Optional[float] = typer.Option(None, "--radius", help="Orbit radius (orbit/forward)."),
+        focal: Optional[float] = typer.Option(None, "--focal", help="Normalised focal length fx/W (default: the preset's)."),
+        steps: Optional[int] = typer.Option(None, "--steps", help="Denoising steps (default: the model's)."),
+        guidance: Optional[float] = typer.Option(None, "--guidance", help="Classifier-free guidance scale (1 = off)."),
+        seed: int = typer.Option(0, "--seed", help="Random seed (image i uses seed + i)."),
+        fit: str = typer.Option("crop", "--fit", help="crop (centre crop) or pad (pad with white) to a square."),
+        batch_size: int = typer.Option(1, "--batch-size", help="Scenes per sampling call (GPU)."),
+        device: Optional[str] = typer.Option(None, "--device", help="cpu, cuda, cuda:1 ... (default: cuda if available)."),
+        dtype: Optional[str] = typer.Option(None, "--dtype", help="fp32, bf16 or fp16 (default: bf16 on CUDA, fp32 on CPU)."),
+        overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing output folders."),
+        quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
+    ) -> None:
+        """Generate a 3D / 4D scene from each input image along a camera path."""
+
+        def job():
+            from ..api import generate
+
+            if fit not in ("crop", "pad"):
+                raise UsageError(f"--fit must be 'crop' or 'pad', got {fit!r}")
+            if mode.lower() not in ("3d", "mv", "video", "4d"):
+                raise UsageError(f"--mode must be 3d, video or 4d, got {mode!r}")
+            if model is None:
+                from ..api import default_model_path
+
+                if default_model_path() is not None:
+                    typer.echo("genxd: no --model given, using the bundled small model (genxd-small; trained on synthetic scenes)", err=True)
+            folders = generate(
+                images, out, model, device=device, dtype=dtype, overwrite=overwrite, progress=not quiet,
+                camera=camera, mode=mode, motion_strength=motion_strength, num_frames=num_frames,
+                resolution=resolution, num_inference_steps=steps, guidance_scale=guidance, seed=seed,
+                focal=focal, elevation=elevation, azimuth_range=_parse_range(azimuth_range), radius=radius,
+                fit=fit, batch_size=batch_size,
+            )
+            for f in folders:
+                typer.echo(str(f))
+
+        run_cli(job)
+
+    @app.command("fewshot")
+    def fewshot_cmd(
+        data_root: Path = typer.Argument(..., help="ReconFusion-format folder (index.json + scene files)."),
+        out: Path = typer.Option(Path("outputs/fewshot"), "--out", "-o", help="Output folder (one sub-folder per group)."),
+        model: Optional[str] = typer.Option(None, "--model", "-m", help="Checkpoint folder or cached hub id (default: bundled)."),
+        strategy: str = typer.Option("direct", "--strategy", help="direct (at the split's test views) or grouped (along fitted trajectories)."),
+        pose_dir: Optional[Path] = typer.Option(None, "--pose-dir", help="Fitted trajectories for 'grouped' (genxd trajectory fit output, DATA_NAME folder)."),
+        n_views: int = typer.Option(9, "--n-views", help="Which few-shot split (train_test_split_N)."),
+        num_context: int = typer.Option(3, "--num-context", help="Context views per generation (1, 2 or 3)."),
+        num_frames: Optional[int] = typer.Option(None, "--frames", "-n"),
+        resolution: Optional[int] = typer.Option(None, "--resolution", "-r"),
+        steps: Optional[int] = typer.Option(None, "--steps"),
+        guidance: Optional[float] = typer.Option(None, "--guidance"),
+        seed: int = typer.Option(0, "--seed"),
+        save_target_only: bool = typer.Option(False, "--save-target-only", help="Write only the generated target frames."),
+        pad_to_square: bool = typer.Option(False, "--pad-to-square", help="Pad (not crop) to square; outputs are un-padded."),
+        device: Optional[str] = typer.Option(None, "--device"),
+        dtype: Optional[str] = typer.Option(None, "--dtype"),
+        overwrite: bool = typer.Option(False, "--overwrite"),
+        quiet: bool = typer.Option(False, "--quiet", "-q"),
+    ) -> None:
+        """Generate novel views of few-shot ReconFusion scenes (grouped or direct, as the authors)."""
+
+        def job():
+            from ..api import fewshot
+
+            if not data_root.exists():
+                raise FileNotFoundError(f"{data_root}: no such folder")
+            folders = fewshot(
+                data_root, out, model, strategy=strategy, pose_dir=pose_dir, n_views=n_views, num_context=num_context,
+                num_frames=num_frames, resolution=resolution, num_inference_steps=steps, guidance_scale=guidance,
+                seed=seed, save_target_only=save_target_only, pad_to_square=pad_to_square, device=device,
+                dtype=dtype, overwrite=overwrite, progress=not quiet,
+            )
+            for f in folders:
+                typer.echo(str(f))
+
+        run_cli(job)

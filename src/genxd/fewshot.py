@@ -1,0 +1,161 @@
+"""Few-shot 3D generation on ReconFusion-format scenes: how target views are grouped.
+
+Follows the authors' ``dataset/reconf_gen.py`` (direct) and ``dataset/reconf_group.py`` (grouped):
+
+- **direct**: the split's test views, padded to a multiple of ``T = num_frames - num_context`` by
+  repeating the first ones, are cut into groups of ``T`` targets; the context views are the first
+  ``num_context`` training views of the split.
+- **grouped**: the poses fitted by ``genxd trajectory fit`` (``POSE_DIR/<key>/gen_poses_w2c.json``)
+  are grouped around anchors chosen by farthest-point sampling of the camera centres (starting
+  from the first training view); each group takes the ``T`` poses nearest its anchor and the
+  ``num_context`` training views nearest the group's centroid.
+
+Frames are laid out as the authors do: 3 context views at frames ``[0, T//2 + 1, F - 1]`` with the
+targets between them (2 views: first and last; 1 view: first). All frames use the first context
+view's intrinsics. Images are centre-cropped to a square (intrinsics adjusted) or, with
+``pad_to_square``, padded (then un-padded on output), and resized to ``resolution``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from .cameras import formats
+
+
+@dataclass
+class FewshotGroup:
+    """One generation: ``F`` frames, ``V`` context views (tensors on CPU, float32)."""
+
+    key: str
+    name: str
+    context_images: Tensor  # [V, 3, R, R]
+    c2w: Tensor  # [F, 4, 4]
+    K: Tensor  # [F, 3, 3] normalised, for the square (padded or cropped) frame
+    context_index: Tensor  # [V]
+    reference_frames: Tensor  # [F, 3, R, R]: ground truth where known, else the nearest context view
+    frame_source: list[int]  # dataset image index of each frame, -1 for a fitted pose
+    crop_box: tuple[int, int, int, int] | None = None  # (top, bottom, left, right) of the unpadded image
+    K_unpadded: Tensor | None = None
+
+
+def _square(images: Tensor, K: Tensor, resolution: int, pad: bool) -> tuple[Tensor, Tensor, tuple | None, Tensor | None]:
+    """Make ``images [N,3,H,W]`` square (crop or pad) and resize; adjust normalised ``K [N,3,3]``."""
+    _, _, H, W = images.shape
+    Kp = K.clone()
+    box = None
+    K_unpadded = None
+    if pad:
+        S = max(H, W)
+        top, left = (S - H) // 2, (S - W) // 2
+        images = F.pad(images, (left, S - W - left, top, S - H - top))
+        Kp[:, 0, 0], Kp[:, 0, 2] = K[:, 0, 0] * W / S, (K[:, 0, 2] * W + left) / S
+        Kp[:, 1, 1], Kp[:, 1, 2] = K[:, 1, 1] * H / S, (K[:, 1, 2] * H + top) / S
+        s = resolution / S
+        box = (round(top * s), round((top + H) * s), round(left * s), round((left + W) * s))
+        K_unpadded = K.clone()  # the un-padded frame is the original image, uniformly scaled
+    else:
+        S = min(H, W)
+        top, left = (H - S) // 2, (W - S) // 2
+        images = images[..., top : top + S, left : left + S]
+        Kp[:, 0, 0], Kp[:, 0, 2] = K[:, 0, 0] * W / S, (K[:, 0, 2] * W - left) / S
+        Kp[:, 1, 1], Kp[:, 1, 2] = K[:, 1, 1] * H / S, (K[:, 1, 2] * H - top) / S
+    images = F.interpolate(images, size=(resolution, resolution), mode="bilinear", antialias=True, align_corners=False)
+    return images.clamp(0, 1), Kp, box, K_unpadded
+
+
+def context_layout(num_context: int, num_frames: int) -> list[int]:
+    """Frame positions of the context views (the authors' layout)."""
+    t = num_frames - num_context
+    if num_context == 1:
+        return [0]
+    if num_context == 2:
+        return [0, num_frames - 1]
+    if num_context == 3:
+        return [0, t // 2 + 1, num_frames - 1]
+    raise ValueError(f"num_context must be 1, 2 or 3, got {num_context}")
+
+
+def _farthest_point_indices(points: Tensor, n: int, start: int = 0) -> list[int]:
+    chosen = [start]
+    dist = torch.full((points.shape[0],), float("inf"), dtype=points.dtype)
+    cur = start
+    for _ in range(n - 1):
+        dist = torch.minimum(dist, (points - points[cur]).square().sum(-1))
+        cur = int(dist.argmax())
+        chosen.append(cur)
+    return chosen
+
+
+def build_fewshot_groups(scenes: dict, strategy: str, pose_dir: str | Path | None, n_views: int, num_context: int,
+                         num_frames: int, resolution: int, pad_to_square: bool) -> list[FewshotGroup]:
+    """All generation groups of all ``scenes`` (``{key: ReconFusionScene}``)."""
+    if strategy not in ("direct", "grouped"):
+        raise ValueError(f"strategy must be 'direct' or 'grouped', got {strategy!r}")
+    if strategy == "grouped" and pose_dir is None:
+        raise ValueError("the grouped strategy needs --pose-dir (the output of 'genxd trajectory fit')")
+    layout = context_layout(num_context, num_frames)
+    t = num_frames - num_context
+    if t < 1:
+        raise ValueError(f"num_frames ({num_frames}) must exceed num_context ({num_context})")
+    target_slots = [i for i in range(num_frames) if i not in layout]
+    groups: list[FewshotGroup] = []
+    for key, scene in scenes.items():
+        if n_views not in scene.splits:
+            raise ValueError(f"scene {key!r} has no train_test_split_{n_views} (has {sorted(scene.splits)})")
+        train_ids, test_ids = scene.splits[n_views]
+        if len(train_ids) < num_context:
+            raise ValueError(f"scene {key!r}: split {n_views} has {len(train_ids)} training views, need {num_context}")
+        images = scene.decoded_images().float()
+        sq_images, sq_K, box, K_unp = _square(images, scene.K.float(), resolution, pad_to_square)
+        c2w_all = scene.c2w.float()
+        centres_train = c2w_all[train_ids, :3, 3]
+        if strategy == "direct":
+            tgt = list(test_ids)
+            if len(tgt) % t:
+                tgt = tgt + tgt[: t - len(tgt) % t]
+                while len(tgt) % t:
+                    tgt = tgt + tgt[: t - len(tgt) % t]
+            target_sets = [(tgt[i : i + t], [train_ids[c] for c in range(num_context)]) for i in range(0, len(tgt), t)]
+            fitted = None
+        else:
+            path = Path(pose_dir) / key / "gen_poses_w2c.json"
+            if not path.is_file():
+                raise FileNotFoundError(f"{path}: fitted poses not found (run 'genxd trajectory fit' first)")
+            fitted = formats.load_w2c_list_json(path).float()
+            centres = fitted[:, :3, 3]
+            pts = torch.cat([centres_train[:1], centres])
+            anchors = pts[_farthest_point_indices(pts, pts.shape[0] // t + 1, 0)]
+            nearest = torch.cdist(anchors, centres).argsort(dim=1)[:, :t]
+            target_sets = []
+            for row in nearest:
+                centroid = centres[row].mean(0, keepdim=True)
+                ctx = torch.cdist(centroid, centres_train)[0].argsort()[:num_context].tolist()
+                target_sets.append(([-1 - int(i) for i in row], [train_ids[c] for c in ctx]))
+        for gi, (targets, ctx_ids) in enumerate(target_sets):
+            c2w = torch.zeros(num_frames, 4, 4)
+            ref = torch.zeros(num_frames, 3, resolution, resolution)
+            source = [0] * num_frames
+            for slot, cid in zip(layout, ctx_ids):
+                c2w[slot], ref[slot], source[slot] = c2w_all[cid], sq_images[cid], cid
+            for slot, tid in zip(target_slots, targets):
+                if tid >= 0:
+                    c2w[slot], ref[slot], source[slot] = c2w_all[tid], sq_images[tid], tid
+                else:
+                    c2w[slot] = fitted[-1 - tid]
+                    near = torch.cdist(c2w[slot, :3, 3][None], c2w_all[ctx_ids, :3, 3])[0].argmin()
+                    ref[slot], source[slot] = sq_images[ctx_ids[int(near)]], -1
+            K = sq_K[ctx_ids[0]][None].expand(num_frames, 3, 3).clone()
+            groups.append(
+                FewshotGroup(
+                    key=key, name=f"{key}_{strategy}_{gi:03d}", context_images=sq_images[ctx_ids],
+                    c2w=c2w, K=K, context_index=torch.tensor(layout), reference_frames=ref, frame_source=source,
+                    crop_box=box, K_unpadded=None if K_unp is None else K_unp[ctx_ids[0]][None].expand(num_frames, 3, 3).clone(),
+                )
+            )
+    return groups

@@ -1,0 +1,174 @@
+"""End-to-end ``genxd generate`` / ``genxd fewshot`` / ``genxd trajectory fit`` on CPU with the reference model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import PIL.Image
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from genxd.cameras import formats, orbit
+from genxd.cli import app
+from genxd.data.reconfusion import write_reconfusion_scene
+from genxd.utils.video import read_mp4
+
+runner = CliRunner()
+FAST = ["--frames", "6", "--resolution", "64", "--steps", "1", "--quiet"]
+
+
+def _run(args):
+    return runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
+
+
+@pytest.fixture(scope="module")
+def images(tmp_path_factory):
+    d = tmp_path_factory.mktemp("imgs")
+    rng = np.random.default_rng(0)
+    rgb = (rng.random((48, 80, 3)) * 255).astype(np.uint8)  # wide image: cropped to square
+    PIL.Image.fromarray(rgb).save(d / "wide.png")
+    rgba = np.dstack([rgb[:, :48], np.full((48, 48), 100, np.uint8)])
+    PIL.Image.fromarray(rgba).save(d / "alpha.webp")
+    PIL.Image.fromarray(rgb[..., 0]).save(d / "gray.jpg")
+    return d
+
+
+def test_generate_folder_writes_every_promised_file(images, tmp_path, reference_small):
+    out = tmp_path / "out"
+    res = _run(["generate", images, "--model", reference_small, "--out", out, "--camera", "orbit", *FAST])
+    assert res.exit_code == 0, res.output
+    scenes = sorted(p.name for p in out.iterdir())
+    assert scenes == ["alpha", "gray", "wide"]
+    for name in scenes:
+        d = out / name
+        frames = sorted((d / "frames").glob("*.png"))
+        assert len(frames) == 6 and PIL.Image.open(frames[0]).size == (64, 64)
+        video = read_mp4(d / "video.mp4")
+        assert video.shape == (6, 64, 64, 3)
+        assert read_mp4(d / "compare.mp4").shape == (6, 64, 128, 3)
+        # the decoded video matches the PNG frames (up to compression)
+        png = np.stack([np.asarray(PIL.Image.open(f)) for f in frames]).astype(float)
+        assert np.abs(video.astype(float) - png).mean() < 12
+        cams = formats.load_camera_json(d / "cameras.json")
+        tj = formats.load_transforms_json(d / "transforms.json")
+        expected_c2w, expected_K = orbit(num_frames=6)
+        torch.testing.assert_close(cams.c2w.float(), expected_c2w, atol=1e-5, rtol=0)
+        torch.testing.assert_close(tj.c2w.float(), cams.c2w.float(), atol=1e-5, rtol=0)
+        torch.testing.assert_close(tj.K.float(), cams.K.float(), atol=1e-6, rtol=0)
+        torch.testing.assert_close(cams.K.float(), expected_K, atol=1e-6, rtol=0)
+        rel = formats.load_w2c_list_json(d / "cameras_rel.json")
+        torch.testing.assert_close(rel[0].float(), torch.eye(4), atol=1e-6, rtol=0)
+        meta = json.loads((d / "meta.json").read_text())
+        assert meta["mode"] == "3d" and meta["context_index"] == [0]
+    assert not list(out.glob(".*part*")), "temporary files left behind"
+
+
+def test_generate_python_api_and_camera_file(images, tmp_path, reference_small):
+    import genxd
+
+    c2w, K = orbit(num_frames=6, azimuth_range=(0, 90))
+    path = tmp_path / "path.json"
+    formats.save_camera_json(path, c2w, K, 64, 64)
+    folders = genxd.generate(images / "wide.png", tmp_path / "o", model=reference_small, camera=str(path),
+                             resolution=64, num_inference_steps=1, mode="4d", motion_strength=5.0, progress=False)
+    assert [f.name for f in folders] == ["wide"]
+    got = formats.load_camera_json(folders[0] / "cameras.json")
+    torch.testing.assert_close(got.c2w.float(), c2w, atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["generate", "missing.png"], "no such file"),
+        (["generate", "BAD"], "cannot read image"),
+        (["generate", "IMG", "--camera", "nope"], "--camera"),
+        (["generate", "IMG", "--mode", "5d"], "--mode"),
+        (["generate", "IMG", "--fit", "stretch"], "--fit"),
+        (["generate", "IMG", "--resolution", "60"], "multiple of 64"),
+        (["generate", "IMG", "--model", "NOMODEL"], "huggingface-cli download Yuyang-z/genxd"),
+    ],
+)
+def test_bad_input_one_line_error_exit_2_no_output(images, tmp_path, reference_small, args, message):
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"not an image")
+    subst = {"IMG": str(images / "wide.png"), "BAD": str(bad), "missing.png": str(tmp_path / "missing.png"),
+             "NOMODEL": str(tmp_path / "no-model")}
+    args = [subst.get(a, a) for a in args]
+    if "--model" not in args:
+        args += ["--model", str(reference_small)]
+    out = tmp_path / "out"
+    res = runner.invoke(app, [args[0], *FAST, "--out", str(out), *args[1:]])
+    assert res.exit_code == 2, res.output
+    err = res.stderr if hasattr(res, "stderr") else res.output
+    assert message in err and "Traceback" not in res.output
+    assert len([l for l in err.strip().splitlines() if l.startswith("genxd: error")]) == 1
+    assert not out.exists() or not any(out.iterdir())
+
+
+def test_existing_output_is_kept_unless_overwrite(images, tmp_path, reference_small):
+    out = tmp_path / "out"
+    (out / "wide").mkdir(parents=True)
+    (out / "wide" / "mine.txt").write_text("keep me")
+    args = ["generate", images / "wide.png", "--model", reference_small, "--out", out, *FAST]
+    res = runner.invoke(app, [str(a) for a in args])
+    assert res.exit_code == 2 and "--overwrite" in res.output
+    assert (out / "wide" / "mine.txt").read_text() == "keep me"
+    res = runner.invoke(app, [str(a) for a in args] + ["--overwrite"])
+    assert res.exit_code == 0 and (out / "wide" / "video.mp4").exists()
+
+
+@pytest.fixture(scope="module")
+def reconfusion_root(tmp_path_factory):
+    root = tmp_path_factory.mktemp("rf") / "re10k"
+    n = 14
+    c2w, K = orbit(num_frames=n, azimuth_range=(0, 120), frame="world")
+    rng = np.random.default_rng(1)
+    images = torch.from_numpy(rng.random((n, 3, 48, 64)).astype(np.float32))
+    train = [0, 2, 4, 6, 8, 9, 10, 11, 12]
+    test = [1, 3, 5, 7, 13]
+    write_reconfusion_scene(root, "scene0", images, c2w, K, {9: (train, test), 3: (train[:3], test)})
+    return root
+
+
+def test_fewshot_direct_and_grouped(reconfusion_root, tmp_path, reference_small):
+    out = tmp_path / "direct"
+    res = _run(["fewshot", reconfusion_root, "--model", reference_small, "--out", out, "--n-views", "9",
+                "--num-context", "3", *FAST])
+    assert res.exit_code == 0, res.output
+    groups = sorted(out.iterdir())
+    assert len(groups) == 2  # 5 test views padded to 2 groups of 3 targets (6 frames - 3 context)
+    tgt = json.loads((groups[0] / "target_indices.json").read_text())
+    assert tgt == [0, 1, 2, 3, 5, 4]  # contexts (train 0, 2, 4) at frames 0, 2, 5; tests 1, 3, 5 between
+    assert read_mp4(groups[0] / "video.mp4").shape == (6, 64, 64, 3)
+
+    # target only + pad to square: 3 frames, un-padded 48x64 -> 48x64 at resolution 64 (crop box)
+    out2 = tmp_path / "direct_pad"
+    res = _run(["fewshot", reconfusion_root, "--model", reference_small, "--out", out2, "--save-target-only",
+                "--pad-to-square", *FAST])
+    assert res.exit_code == 0, res.output
+    g = sorted(out2.iterdir())[0]
+    frames = sorted((g / "frames").glob("*.png"))
+    assert len(frames) == 3 and PIL.Image.open(frames[0]).size == (64, 48)
+    assert json.loads((g / "target_indices.json").read_text()) == [1, 3, 5]
+
+    poses = tmp_path / "poses"
+    res = _run(["trajectory", "fit", reconfusion_root, "--out", poses, "--num-points", "6", "--quiet"])
+    assert res.exit_code == 0, res.output
+    assert (poses / "re10k" / "scene0" / "gen_poses_w2c.json").is_file()
+    out3 = tmp_path / "grouped"
+    res = _run(["fewshot", reconfusion_root, "--model", reference_small, "--out", out3, "--strategy", "grouped",
+                "--pose-dir", poses / "re10k", *FAST])
+    assert res.exit_code == 0, res.output
+    gs = sorted(out3.iterdir())
+    assert len(gs) >= 2
+    src = json.loads((gs[0] / "target_indices.json").read_text())
+    assert src.count(-1) == 3 and len(src) == 6  # 3 fitted poses between the 3 context views
+
+
+def test_fewshot_grouped_needs_pose_dir(reconfusion_root, tmp_path, reference_small):
+    res = runner.invoke(app, ["fewshot", str(reconfusion_root), "--model", str(reference_small), "--out",
+                              str(tmp_path / "x"), "--strategy", "grouped", *FAST])
+    assert res.exit_code == 2 and "--pose-dir" in res.output
