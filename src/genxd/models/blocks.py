@@ -83,7 +83,8 @@ class MVCascadeTemporalResBlock(nn.Module):
             temb, motion_emb = temb.chunk(2, dim=-1)
         h = self.spatial_res_block(hidden_states, temb)
         _, c, height, width = h.shape
-        h_spatial = h.reshape(batch, num_frames, c, height, width).permute(0, 2, 1, 3, 4)  # B C F H W
+        # contiguous: compiled group norms need it (values are the same as the authors' strided view)
+        h_spatial = h.reshape(batch, num_frames, c, height, width).permute(0, 2, 1, 3, 4).contiguous()  # B C F H W
         temb_bf = temb.reshape(batch, num_frames, -1) if temb is not None else None
         h_mv = self.mv_res_block(h_spatial, temb_bf)
         temporal_emb = motion_emb.reshape(batch, num_frames, -1) if motion_emb is not None else temb_bf

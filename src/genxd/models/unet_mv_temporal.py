@@ -227,7 +227,8 @@ class UNetMVTemporalConditionModel(ModelMixin, ConfigMixin):
             indicator = indicator.expand(sample.shape[0])
         if motion_ids is not None and not torch.is_tensor(motion_ids):
             motion_ids = torch.as_tensor(motion_ids, dtype=torch.float32)
-        self._check_inputs(sample, added_time_ids, indicator, motion_ids)
+        if not torch.compiler.is_compiling():  # the checks synchronise with the GPU; traced graphs skip them
+            self._check_inputs(sample, added_time_ids, indicator, motion_ids)
         batch, num_frames = sample.shape[:2]
         dtype = sample.dtype
 
