@@ -1,0 +1,170 @@
+"""Benchmark a GenXD training step: throughput (samples/s) and peak GPU memory.
+
+The released model size (``tests/fixtures/released_unet_layout.json``, 1.93B parameters) with random
+weights, a random Stable-Video-Diffusion-sized VAE (frozen; encoding is part of the step), 256x256,
+12 frames, batch 1, gradient checkpointing, bf16 autocast with float32 master weights, AdamW: the
+real training step of ``genxd train`` (:func:`genxd.training.objective.genxd_loss`, conditions built
+as the pipeline does).
+
+    python benchmarks/bench_training.py --out benchmarks/results/bench_training.json      # CUDA
+    python benchmarks/bench_training.py --smoke --out /tmp/bench_training_smoke.json       # tiny, CPU
+
+Prints a JSON summary and writes it to ``--out``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+RELEASED_LAYOUT = ROOT / "tests" / "fixtures" / "released_unet_layout.json"
+
+TINY_UNET = {
+    "block_out_channels": [32, 32],
+    "down_block_types": ["CrossAttnDownBlockMVCascadeTemporal", "DownBlockMVCascadeTemporal"],
+    "up_block_types": ["UpBlockMVCascadeTemporal", "CrossAttnUpBlockMVCascadeTemporal"],
+    "layers_per_block": 1,
+    "num_attention_heads": 1,
+    "addition_time_embed_dim": 32,
+    "projection_class_embeddings_input_dim": 64,
+}
+TINY_VAE = {
+    "block_out_channels": [32, 32, 32, 32],
+    "down_block_types": ["DownEncoderBlock2D"] * 4,
+    "layers_per_block": 1,
+    "latent_channels": 4,
+}
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def run(args: argparse.Namespace) -> dict:
+    from diffusers import AutoencoderKLTemporalDecoder
+
+    from genxd.models import UNetMVTemporalConditionModel
+    from genxd.training.config import ConditioningConfig, NoiseConfig
+    from genxd.training.objective import draw_sample, encode_latents, genxd_loss, sample_seed
+
+    if args.smoke:
+        device = torch.device("cpu")
+        unet_cfg, vae_cfg = dict(TINY_UNET), dict(TINY_VAE)
+        args.resolution, args.frames, args.batch, args.steps, args.warmup = 32, 4, 1, 2, 1
+        dtype_name = "fp32"
+    else:
+        if not torch.cuda.is_available():
+            raise SystemExit("bench_training: CUDA is not available (use --smoke for the CPU smoke run)")
+        device = torch.device("cuda")
+        unet_cfg = json.loads(Path(args.layout).read_text())["config"]
+        vae_cfg = {}  # diffusers' defaults are Stable Video Diffusion's VAE
+        dtype_name = args.dtype
+    autocast_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": None}[dtype_name]
+    torch.manual_seed(0)
+    unet = UNetMVTemporalConditionModel(**unet_cfg).to(device)
+    vae = AutoencoderKLTemporalDecoder(**vae_cfg).to(device).requires_grad_(False).eval()
+    if autocast_dtype is not None:
+        vae.to(autocast_dtype)
+    if args.gradient_checkpointing:
+        unet.enable_gradient_checkpointing()
+    unet.train()
+    optimizer = torch.optim.AdamW(unet.parameters(), lr=2e-5)
+    n_params = sum(p.numel() for p in unet.parameters())
+    n_ids = unet.config.projection_class_embeddings_input_dim // unet.config.addition_time_embed_dim
+    cond_cfg, noise_cfg = ConditioningConfig(), NoiseConfig()
+
+    b, f, s = args.batch, args.frames, args.resolution
+    gen = torch.Generator().manual_seed(0)
+    frames = torch.rand(b, f, 3, s, s, generator=gen)
+    c2w = torch.eye(4).repeat(b, f, 1, 1)
+    c2w[..., 0, 3] = torch.linspace(0, 1, f)
+    K = torch.tensor([[1.0, 0, 0.5], [0, 1.0, 0.5], [0, 0, 1]]).repeat(b, f, 1, 1)
+    motion = torch.ones(b)
+    indicator = [2] * b
+
+    def step(i: int) -> float:
+        latents = encode_latents(vae, frames.to(device)).float()
+        draws = [draw_sample(sample_seed(0, i * b + j), f, tuple(latents.shape[2:]), indicator[j], cond_cfg, noise_cfg)
+                 for j in range(b)]
+        with torch.autocast(device.type, dtype=autocast_dtype, enabled=autocast_dtype is not None):
+            loss, _ = genxd_loss(unet, latents, c2w, K, motion, draws, num_added_time_ids=n_ids)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(unet.parameters(), 1.0)
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        return float(loss)
+
+    for i in range(args.warmup):
+        step(i)
+    _sync(device)
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+    times, losses = [], []
+    for i in range(args.steps):
+        start = time.perf_counter()
+        losses.append(step(args.warmup + i))
+        _sync(device)
+        times.append(time.perf_counter() - start)
+    times.sort()
+    median = times[len(times) // 2]
+    import diffusers
+
+    result = {
+        "benchmark": "genxd training step",
+        "mode": "smoke (tiny model, CPU)" if args.smoke else "released model size",
+        "device": str(device),
+        "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or platform.machine(),
+        "unet_parameters": n_params,
+        "resolution": s,
+        "num_frames": f,
+        "batch_size": b,
+        "gradient_checkpointing": bool(args.gradient_checkpointing),
+        "precision": f"{dtype_name} autocast, float32 weights" if autocast_dtype is not None else "fp32",
+        "optimizer": "AdamW (torch)",
+        "steps_timed": args.steps,
+        "seconds_per_step_median": median,
+        "seconds_per_step_mean": sum(times) / len(times),
+        "samples_per_s": b / median,
+        "peak_memory_gib": torch.cuda.max_memory_allocated(device) / 2**30 if device.type == "cuda" else None,
+        "losses": losses,
+        "torch": torch.__version__,
+        "diffusers": diffusers.__version__,
+        "python": sys.version.split()[0],
+    }
+    return result
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--layout", default=str(RELEASED_LAYOUT), help="JSON with the UNet 'config' (released layout).")
+    parser.add_argument("--resolution", type=int, default=256)
+    parser.add_argument("--frames", type=int, default=12)
+    parser.add_argument("--batch", type=int, default=1)
+    parser.add_argument("--steps", type=int, default=10, help="Timed steps (median reported).")
+    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--dtype", choices=["bf16", "fp16", "fp32"], default="bf16")
+    parser.add_argument("--no-gradient-checkpointing", dest="gradient_checkpointing", action="store_false")
+    parser.add_argument("--smoke", action="store_true", help="Tiny model on the CPU (proves the script runs).")
+    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "bench_training.json"))
+    args = parser.parse_args(argv)
+    result = run(args)
+    text = json.dumps(result, indent=2)
+    print(text)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.part")
+    tmp.write_text(text + "\n")
+    tmp.replace(out)
+    return result
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,5 @@
+"""``python -m genxd`` runs the ``genxd`` command line."""
+
+from .cli import main
+
+main()

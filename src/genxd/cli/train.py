@@ -1,0 +1,64 @@
+"""``genxd train`` and ``genxd train-vae``: train GenXD (or its small VAE) from a YAML preset.
+
+Multi-GPU: ``accelerate launch --num_processes 8 -m genxd.training train CONFIG.yaml`` (DDP; pass an
+accelerate config with FSDP for sharding). See ``docs/training.md``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from .common import run_cli
+
+_OVERRIDES_HELP = "Overrides section.key=value (values in YAML), e.g. training.max_steps=2000 data.height=128."
+
+
+def _run(kind: str, config: Path, overrides: list[str], resume: Optional[str], overwrite: bool, cpu: bool,
+         print_config: bool) -> None:
+    import yaml
+
+    from genxd.training.config import config_to_dict, load_config
+
+    cfg = load_config(config, overrides, kind=kind)
+    if print_config:
+        typer.echo(yaml.safe_dump(config_to_dict(cfg), sort_keys=False), nl=False)
+        return
+    if kind == "genxd":
+        from genxd.training.trainer import train_genxd
+
+        train_genxd(cfg, resume=resume, overwrite=overwrite, cpu=cpu)
+    else:
+        from genxd.training.vae_trainer import train_vae
+
+        train_vae(cfg, resume=resume, overwrite=overwrite, cpu=cpu)
+
+
+def register(app: typer.Typer) -> None:
+    resume_help = "Continue from a checkpoint: 'latest' (newest in OUTPUT_DIR/checkpoints, or start fresh) or a checkpoint folder."
+
+    @app.command("train")
+    def train(
+        config: Path = typer.Argument(..., help="YAML preset (configs/*.yaml)."),
+        overrides: Optional[List[str]] = typer.Argument(None, help=_OVERRIDES_HELP),
+        resume: Optional[str] = typer.Option(None, "--resume", help=resume_help),
+        overwrite: bool = typer.Option(False, "--overwrite", help="Delete the run's previous checkpoints/logs in output_dir and start over."),
+        cpu: bool = typer.Option(False, "--cpu", help="Train on the CPU even if a GPU is present."),
+        print_config: bool = typer.Option(False, "--print-config", help="Print the resolved config and exit."),
+    ) -> None:
+        """Train GenXD (diffusion UNet) on mixed 3D/4D data; checkpoints load with genxd generate --model."""
+        run_cli(lambda: _run("genxd", config, list(overrides or []), resume, overwrite, cpu, print_config))
+
+    @app.command("train-vae")
+    def train_vae(
+        config: Path = typer.Argument(..., help="YAML preset (configs/*vae*.yaml)."),
+        overrides: Optional[List[str]] = typer.Argument(None, help=_OVERRIDES_HELP),
+        resume: Optional[str] = typer.Option(None, "--resume", help=resume_help),
+        overwrite: bool = typer.Option(False, "--overwrite", help="Delete the run's previous checkpoints/logs in output_dir and start over."),
+        cpu: bool = typer.Option(False, "--cpu", help="Train on the CPU even if a GPU is present."),
+        print_config: bool = typer.Option(False, "--print-config", help="Print the resolved config and exit."),
+    ) -> None:
+        """Train a small temporal-decoder VAE (AutoencoderKLTemporalDecoder) on clips; saves vae/ folders."""
+        run_cli(lambda: _run("vae", config, list(overrides or []), resume, overwrite, cpu, print_config))

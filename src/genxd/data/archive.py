@@ -1,0 +1,166 @@
+"""Reading untrusted zip archives safely (CamVid-30K ships as ``batch_N.zip`` files).
+
+:class:`SafeZip` checks every member when the archive is opened and refuses the whole archive
+(``ValueError``) when a member
+
+- has an absolute path (``/x``, ``C:/x``, ``\\\\server\\x``) or a ``..`` component (path traversal),
+- is a symbolic link, or is encrypted,
+- is larger than :attr:`ArchiveLimits.max_member_bytes`, or compresses better than
+  :attr:`ArchiveLimits.max_compression_ratio` (a zip bomb),
+
+or when the members add up to more than :attr:`ArchiveLimits.max_total_bytes` uncompressed.
+Members are read into memory (:meth:`SafeZip.read`, capped at the declared size) or extracted
+under a destination folder (:meth:`SafeZip.extract`) that no member can escape.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+__all__ = ["ArchiveLimits", "SafeZip", "check_member_name"]
+
+GiB = 1 << 30
+MiB = 1 << 20
+
+
+@dataclass(frozen=True)
+class ArchiveLimits:
+    """Caps applied to every archive (defaults suit CamVid-30K batches of JPEG frames)."""
+
+    max_total_bytes: int = 256 * GiB
+    max_member_bytes: int = 4 * GiB
+    max_compression_ratio: float = 100.0
+    #: members smaller than this are not ratio-checked (tiny text files compress very well)
+    ratio_check_min_bytes: int = 1 * MiB
+
+    def __post_init__(self) -> None:
+        if self.max_total_bytes <= 0 or self.max_member_bytes <= 0:
+            raise ValueError("archive size limits must be positive")
+        if self.max_compression_ratio <= 1:
+            raise ValueError(f"max_compression_ratio must be > 1, got {self.max_compression_ratio}")
+
+
+def check_member_name(name: str) -> str:
+    """Return the member's normalised relative POSIX path; ValueError if absolute or escaping."""
+    if "\x00" in name:
+        raise ValueError(f"member name {name!r} contains a NUL byte")
+    norm = name.replace("\\", "/")
+    if norm.startswith("/") or (len(norm) >= 2 and norm[1] == ":") or norm.startswith("//"):
+        raise ValueError(f"member {name!r} has an absolute path")
+    parts = [p for p in PurePosixPath(norm).parts if p not in ("", ".")]
+    if any(p == ".." for p in parts):
+        raise ValueError(f"member {name!r} escapes the archive folder ('..' in its path)")
+    return "/".join(parts)
+
+
+class SafeZip:
+    """A validated read-only zip archive.
+
+    Args:
+        path: the ``.zip`` file.
+        limits: size and compression caps (:class:`ArchiveLimits`).
+    Raises:
+        ValueError: the archive is not a zip, or a member breaks a rule (see the module docstring);
+            the message names the archive and the member.
+
+    The file handle is opened lazily per process, so an instance can be shared with DataLoader workers.
+    """
+
+    def __init__(self, path: str | os.PathLike, limits: ArchiveLimits | None = None) -> None:
+        self.path = Path(path)
+        self.limits = limits or ArchiveLimits()
+        if not self.path.is_file():
+            raise FileNotFoundError(f"{self.path}: no such archive")
+        try:
+            with zipfile.ZipFile(self.path) as zf:
+                infos = zf.infolist()
+        except zipfile.BadZipFile as exc:
+            raise ValueError(f"{self.path}: not a zip archive ({exc})") from None
+        self._infos: dict[str, zipfile.ZipInfo] = {}
+        total = 0
+        for info in infos:
+            try:
+                name = self._check(info)
+            except ValueError as exc:
+                raise ValueError(f"{self.path}: refused unsafe archive: {exc}") from None
+            total += info.file_size
+            if total > self.limits.max_total_bytes:
+                raise ValueError(
+                    f"{self.path}: refused unsafe archive: members add up to more than "
+                    f"{self.limits.max_total_bytes} bytes uncompressed (zip bomb?)"
+                )
+            if not info.is_dir():
+                self._infos[name] = info
+        self._handle: zipfile.ZipFile | None = None
+        self._pid: int | None = None
+
+    def _check(self, info: zipfile.ZipInfo) -> str:
+        name = check_member_name(info.filename)
+        mode = (info.external_attr >> 16) & 0xFFFF
+        if stat.S_ISLNK(mode):
+            raise ValueError(f"member {info.filename!r} is a symbolic link")
+        if info.flag_bits & 0x1:
+            raise ValueError(f"member {info.filename!r} is encrypted")
+        if info.file_size > self.limits.max_member_bytes:
+            raise ValueError(
+                f"member {info.filename!r} is {info.file_size} bytes uncompressed "
+                f"(limit {self.limits.max_member_bytes})"
+            )
+        if info.file_size >= self.limits.ratio_check_min_bytes:
+            ratio = info.file_size / max(info.compress_size, 1)
+            if ratio > self.limits.max_compression_ratio:
+                raise ValueError(
+                    f"member {info.filename!r} has compression ratio {ratio:.0f}:1 "
+                    f"(limit {self.limits.max_compression_ratio:.0f}:1; zip bomb?)"
+                )
+        return name
+
+    # ------------------------------------------------------------------ access
+    def names(self) -> list[str]:
+        """Normalised member paths (files only), in archive order."""
+        return list(self._infos)
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._infos
+
+    def _zip(self) -> zipfile.ZipFile:
+        if self._handle is None or self._pid != os.getpid():
+            self._handle = zipfile.ZipFile(self.path)
+            self._pid = os.getpid()
+        return self._handle
+
+    def read(self, name: str) -> bytes:
+        """The bytes of member ``name`` (never more than its declared, checked size)."""
+        info = self._infos.get(name)
+        if info is None:
+            raise FileNotFoundError(f"{self.path}: no member {name!r}")
+        with self._zip().open(info) as fh:
+            data = fh.read(info.file_size + 1)
+        if len(data) != info.file_size:
+            raise ValueError(f"{self.path}: member {name!r} does not match its declared size")
+        return data
+
+    def extract(self, names: list[str], destination: str | os.PathLike, strip_prefix: str = "") -> Path:
+        """Write members under ``destination`` (minus ``strip_prefix``); returns ``destination``."""
+        dest = Path(destination).resolve()
+        dest.mkdir(parents=True, exist_ok=True)
+        for name in names:
+            rel = name[len(strip_prefix):] if strip_prefix and name.startswith(strip_prefix) else name
+            target = (dest / check_member_name(rel)).resolve()
+            if dest != target and dest not in target.parents:
+                raise ValueError(f"{self.path}: member {name!r} would be written outside {dest}")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_name(f".{target.name}.part")
+            tmp.write_bytes(self.read(name))
+            os.replace(tmp, target)
+        return dest
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state["_handle"] = None
+        state["_pid"] = None
+        return state

@@ -1,0 +1,428 @@
+"""Training configuration: YAML presets (``configs/*.yaml``) with ``base:`` inheritance and dotted overrides.
+
+A preset is a YAML mapping whose sections are the dataclasses below. ``base: other.yaml`` (relative
+to the preset's folder) merges the preset onto another one (mappings merge key by key, anything else
+is replaced). Command-line overrides ``section.key=value`` (values parsed as YAML, list items by
+index: ``data.datasets.0.weight=2``) are applied last. Unknown keys are errors naming the valid ones.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import os
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+__all__ = [
+    "ModelConfig",
+    "VAEModelConfig",
+    "DataConfig",
+    "ConditioningConfig",
+    "NoiseConfig",
+    "EMAConfig",
+    "OptimConfig",
+    "CheckpointConfig",
+    "ValidationConfig",
+    "LoggingConfig",
+    "VAELossConfig",
+    "TrainConfig",
+    "VAETrainConfig",
+    "load_yaml_with_bases",
+    "apply_overrides",
+    "load_config",
+    "config_to_dict",
+]
+
+MIXED_PRECISION = ("no", "fp16", "bf16")
+
+
+@dataclass
+class VAEModelConfig:
+    """The VAE: ``pretrained`` (a ``vae/`` folder, or a folder holding one; a path ending in
+    ``checkpoints/latest`` means the newest checkpoint there) or a diffusers ``config`` for a randomly
+    initialised ``AutoencoderKLTemporalDecoder`` (tests, or ``genxd train-vae``)."""
+
+    pretrained: str | None = None
+    config: dict[str, Any] | None = None
+
+
+@dataclass
+class ModelConfig:
+    """How the UNet starts.
+
+    - ``init: scratch``: ``UNetMVTemporalConditionModel(**unet)`` (any size);
+    - ``init: genxd``: ``pretrained`` is a GenXD checkpoint folder (``unet/ vae/ scheduler/``);
+    - ``init: svd``: ``pretrained`` is a Stable Video Diffusion folder (``unet/`` with
+      ``UNetSpatioTemporalConditionModel`` weights, ``vae/``) or its ``unet/`` folder; the multiview
+      modules copy the temporal ones and ``conv_in`` is widened with zeros (see ``genxd.training.models``).
+      ``unet`` may override config keys (e.g. ``num_frames``).
+    The VAE defaults to the one of ``pretrained``; the scheduler to the released GenXD one.
+    """
+
+    init: str = "scratch"
+    pretrained: str | None = None
+    unet: dict[str, Any] = field(default_factory=dict)
+    vae: VAEModelConfig = field(default_factory=VAEModelConfig)
+    scheduler: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.init not in ("scratch", "genxd", "svd"):
+            raise ValueError(f"model.init must be 'scratch', 'genxd' or 'svd', got {self.init!r}")
+        if self.init != "scratch" and not self.pretrained:
+            raise ValueError(f"model.init={self.init!r} needs model.pretrained (a folder)")
+
+
+@dataclass
+class DataConfig:
+    """Training data: a weighted mixture of ``datasets`` entries (``genxd.data.datasets.build_dataset``:
+    ``{type: synthetic|camvid|multiview|reconfusion, weight: w, ...options}``), clips of ``num_frames``
+    frames at ``height x width`` (width default = height)."""
+
+    num_frames: int = 8
+    height: int = 64
+    width: int | None = None
+    datasets: list[dict[str, Any]] = field(default_factory=lambda: [{"type": "synthetic", "length": 1000}])
+    length: int | None = None
+    num_workers: int = 2
+    shuffle: bool = True
+
+    def __post_init__(self) -> None:
+        if self.num_frames < 2:
+            raise ValueError(f"data.num_frames must be >= 2, got {self.num_frames}")
+        if self.height < 8 or (self.width is not None and self.width < 8):
+            raise ValueError(f"data.height/width must be >= 8, got {self.height}x{self.width}")
+        if not self.datasets:
+            raise ValueError("data.datasets is empty")
+        if self.num_workers < 0:
+            raise ValueError(f"data.num_workers must be >= 0, got {self.num_workers}")
+
+
+@dataclass
+class ConditioningConfig:
+    """Per-sample conditioning draws (GenXD's masked latent conditions).
+
+    ``single_view_ratio``: probability of one context view; otherwise 2..``max_context_views``
+    (uniform). ``context_frames``: ``first_plus_random`` (frame 0 and random others),
+    ``random`` (any frames) or ``first`` (frames 0..V-1). ``condition_dropout``: probability that a
+    sample is trained unconditionally (classifier-free guidance). ``video_ratio``: probability that a
+    4D sample is trained in video mode (indicator 1: no camera rays).
+    """
+
+    single_view_ratio: float = 0.5
+    max_context_views: int = 3
+    context_frames: str = "first_plus_random"
+    condition_dropout: float = 0.1
+    video_ratio: float = 0.0
+
+    def __post_init__(self) -> None:
+        for name in ("single_view_ratio", "condition_dropout", "video_ratio"):
+            v = getattr(self, name)
+            if not 0.0 <= v <= 1.0:
+                raise ValueError(f"conditioning.{name} must be in [0, 1], got {v}")
+        if self.max_context_views < 1:
+            raise ValueError(f"conditioning.max_context_views must be >= 1, got {self.max_context_views}")
+        if self.context_frames not in ("first_plus_random", "random", "first"):
+            raise ValueError(
+                f"conditioning.context_frames must be first_plus_random, random or first, got {self.context_frames!r}"
+            )
+
+
+@dataclass
+class NoiseConfig:
+    """EDM log-normal noise levels: ``log(sigma) ~ N(p_mean, p_std)`` (SVD fine-tuning practice)."""
+
+    p_mean: float = 0.7
+    p_std: float = 1.6
+
+    def __post_init__(self) -> None:
+        if self.p_std <= 0:
+            raise ValueError(f"noise.p_std must be > 0, got {self.p_std}")
+
+
+@dataclass
+class EMAConfig:
+    """EMA of the weights: ``decay_t = min(decay, 1 - (1 + t) ** -power)`` (warm-up), from ``start_step``."""
+
+    enabled: bool = True
+    decay: float = 0.9999
+    power: float = 2 / 3
+    start_step: int = 0
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.decay < 1.0:
+            raise ValueError(f"ema.decay must be in [0, 1), got {self.decay}")
+
+
+@dataclass
+class OptimConfig:
+    """Optimisation (per-device batch; global batch = batch_size x processes x accumulation)."""
+
+    batch_size: int = 1
+    gradient_accumulation_steps: int = 1
+    max_steps: int = 1000
+    max_minutes: float | None = None
+    learning_rate: float = 2e-5
+    lr_warmup_steps: int = 500
+    lr_schedule: str = "constant"
+    min_lr_ratio: float = 0.0
+    adam_beta1: float = 0.9
+    adam_beta2: float = 0.999
+    adam_epsilon: float = 1e-8
+    weight_decay: float = 1e-2
+    max_grad_norm: float = 1.0
+    use_8bit_adam: bool = False
+    mixed_precision: str = "no"
+    gradient_checkpointing: bool = False
+    allow_tf32: bool = True
+    find_unused_parameters: bool = False
+    ema: EMAConfig = field(default_factory=EMAConfig)
+
+    def __post_init__(self) -> None:
+        if self.batch_size < 1 or self.gradient_accumulation_steps < 1 or self.max_steps < 0:
+            raise ValueError("training.batch_size and gradient_accumulation_steps must be >= 1, max_steps >= 0")
+        if self.learning_rate <= 0:
+            raise ValueError(f"training.learning_rate must be > 0, got {self.learning_rate}")
+        if self.lr_schedule not in ("constant", "cosine", "linear"):
+            raise ValueError(f"training.lr_schedule must be constant, cosine or linear, got {self.lr_schedule!r}")
+        if self.mixed_precision not in MIXED_PRECISION:
+            raise ValueError(f"training.mixed_precision must be one of {MIXED_PRECISION}, got {self.mixed_precision!r}")
+        if self.max_minutes is not None and self.max_minutes <= 0:
+            raise ValueError(f"training.max_minutes must be > 0, got {self.max_minutes}")
+
+
+@dataclass
+class CheckpointConfig:
+    """Checkpoints ``output_dir/checkpoints/checkpoint-NNNNNNN/``: a full pipeline folder (``unet/ vae/
+    scheduler/``, safetensors in ``save_dtype``) plus the accelerate state for exact resume. One is
+    also written at the end of a run (and when ``max_minutes`` is reached)."""
+
+    every_steps: int = 500
+    total_limit: int | None = 3
+    save_dtype: str = "float32"
+
+    def __post_init__(self) -> None:
+        if self.every_steps < 0:
+            raise ValueError(f"checkpoint.every_steps must be >= 0, got {self.every_steps}")
+        if self.total_limit is not None and self.total_limit < 1:
+            raise ValueError(f"checkpoint.total_limit must be >= 1 or null, got {self.total_limit}")
+        if self.save_dtype not in ("float32", "float16", "bfloat16"):
+            raise ValueError(f"checkpoint.save_dtype must be float32, float16 or bfloat16, got {self.save_dtype!r}")
+
+
+@dataclass
+class ValidationConfig:
+    """Validation videos every ``every_steps`` (0: off) on the first ``num_samples`` training items."""
+
+    every_steps: int = 0
+    num_samples: int = 2
+    num_inference_steps: int = 25
+    guidance_scale: float = 3.0
+    fps: float = 4.0
+    seed: int = 0
+
+
+@dataclass
+class LoggingConfig:
+    """Scalars every ``every_steps`` to ``output_dir/metrics.jsonl`` and TensorBoard (if installed)."""
+
+    every_steps: int = 10
+    tensorboard: bool = True
+    progress_bar: bool = True
+
+
+@dataclass
+class TrainConfig:
+    """``genxd train`` (see ``docs/training.md``)."""
+
+    output_dir: str = "outputs/genxd-train"
+    seed: int = 0
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    conditioning: ConditioningConfig = field(default_factory=ConditioningConfig)
+    noise: NoiseConfig = field(default_factory=NoiseConfig)
+    training: OptimConfig = field(default_factory=OptimConfig)
+    checkpoint: CheckpointConfig = field(default_factory=CheckpointConfig)
+    validation: ValidationConfig = field(default_factory=ValidationConfig)
+    logging: LoggingConfig = field(default_factory=LoggingConfig)
+    generation: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class VAELossConfig:
+    """``l1 |x - x'| + l2 (x - x')^2`` (means over pixels) ``+ kl_weight * KL`` where KL is summed
+    over latent elements and divided by the number of image values (so ``kl_weight=1e-6`` keeps the
+    LDM / Stable Diffusion autoencoder ratio). ``scale_samples`` clips measure the latent scaling factor."""
+
+    l1_weight: float = 1.0
+    l2_weight: float = 0.0
+    kl_weight: float = 1e-6
+    scale_samples: int = 16
+
+
+@dataclass
+class VAETrainConfig:
+    """``genxd train-vae``: an ``AutoencoderKLTemporalDecoder`` on clips (the temporal decoder sees
+    ``data.num_frames`` frames at a time)."""
+
+    output_dir: str = "outputs/genxd-vae"
+    seed: int = 0
+    vae: VAEModelConfig = field(default_factory=VAEModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    loss: VAELossConfig = field(default_factory=VAELossConfig)
+    training: OptimConfig = field(default_factory=OptimConfig)
+    checkpoint: CheckpointConfig = field(default_factory=CheckpointConfig)
+    validation: ValidationConfig = field(default_factory=ValidationConfig)
+    logging: LoggingConfig = field(default_factory=LoggingConfig)
+
+
+# ----------------------------------------------------------------------------------------------
+# dict <-> dataclass
+# ----------------------------------------------------------------------------------------------
+
+
+def _from_dict(cls: type, data: Any, where: str) -> Any:
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ValueError(f"{where or 'config'}: expected a mapping, got {type(data).__name__} ({data!r})")
+    hints = typing.get_type_hints(cls)
+    names = [f.name for f in dataclasses.fields(cls)]
+    unknown = [k for k in data if k not in names]
+    if unknown:
+        raise ValueError(f"{where or 'config'}: unknown key(s) {unknown}; valid keys: {names}")
+    kwargs = {}
+    for key, value in data.items():
+        hint = hints[key]
+        sub = f"{where}.{key}" if where else key
+        if dataclasses.is_dataclass(hint):
+            kwargs[key] = _from_dict(hint, value, sub)
+        else:
+            kwargs[key] = _coerce(value, hint, sub)
+    try:
+        return cls(**kwargs)
+    except TypeError as exc:
+        raise ValueError(f"{where or 'config'}: {exc}") from None
+
+
+def _coerce(value: Any, hint: Any, where: str) -> Any:
+    """Light type checking: numbers for int/float fields, strings for str fields."""
+    origin = typing.get_origin(hint)
+    allowed = set(typing.get_args(hint)) if origin in (typing.Union, types.UnionType) else {hint}
+    if value is None:
+        if type(None) in allowed:
+            return None
+        raise ValueError(f"{where}: must not be null")
+    if float in allowed and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value) if int not in allowed or isinstance(value, float) else value
+    if int in allowed and isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if bool in allowed and isinstance(value, bool):
+        return value
+    if str in allowed and isinstance(value, str):
+        return value
+    if float in allowed and isinstance(value, str):
+        try:
+            return float(value)  # YAML reads "1e-4" as a string
+        except ValueError:
+            pass
+    origins = {typing.get_origin(a) or a for a in allowed}
+    if (dict in origins and isinstance(value, dict)) or (list in origins and isinstance(value, list)):
+        return value
+    if typing.Any in allowed:
+        return value
+    expected = " or ".join(sorted(getattr(a, "__name__", str(a)) for a in allowed))
+    raise ValueError(f"{where}: expected {expected}, got {type(value).__name__} ({value!r})")
+
+
+def config_to_dict(cfg: Any) -> dict[str, Any]:
+    """The config as plain dicts/lists (what is saved beside checkpoints)."""
+    return dataclasses.asdict(cfg)
+
+
+# ----------------------------------------------------------------------------------------------
+# YAML, bases, overrides
+# ----------------------------------------------------------------------------------------------
+
+
+def _merge(base: Any, over: Any) -> Any:
+    if isinstance(base, dict) and isinstance(over, dict):
+        out = dict(base)
+        for k, v in over.items():
+            out[k] = _merge(base[k], v) if k in base else copy.deepcopy(v)
+        return out
+    return copy.deepcopy(over)
+
+
+def load_yaml_with_bases(path: str | os.PathLike, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """Read a YAML preset, resolving ``base:`` (a path relative to the file, or a list of them)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such config file")
+    resolved = path.resolve()
+    if resolved in _seen:
+        raise ValueError(f"{path}: circular 'base:' chain ({' -> '.join(map(str, _seen + (resolved,)))})")
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ValueError(f"{path}: invalid YAML ({exc})") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: a config must be a YAML mapping")
+    bases = data.pop("base", None)
+    merged: dict[str, Any] = {}
+    for b in [bases] if isinstance(bases, str) else list(bases or []):
+        merged = _merge(merged, load_yaml_with_bases(path.parent / b, _seen + (resolved,)))
+    return _merge(merged, data)
+
+
+def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    """Apply ``a.b.c=value`` overrides (values parsed as YAML; list items by index)."""
+    data = copy.deepcopy(data)
+    for item in overrides:
+        if "=" not in item:
+            raise ValueError(f"override {item!r} must look like section.key=value")
+        key, raw = item.split("=", 1)
+        key = key.strip()
+        if not key or any(not p for p in key.split(".")):
+            raise ValueError(f"override {item!r}: bad key {key!r}")
+        try:
+            value = yaml.safe_load(raw) if raw.strip() else None
+        except yaml.YAMLError as exc:
+            raise ValueError(f"override {item!r}: value is not valid YAML ({exc})") from None
+        node: Any = data
+        parts = key.split(".")
+        for i, part in enumerate(parts):
+            last = i == len(parts) - 1
+            if isinstance(node, list):
+                if not part.lstrip("-").isdigit() or not -len(node) <= int(part) < len(node):
+                    raise ValueError(f"override {item!r}: {'.'.join(parts[:i]) or 'config'} is a list of {len(node)}; bad index {part!r}")
+                if last:
+                    node[int(part)] = value
+                else:
+                    node = node[int(part)]
+                continue
+            if not isinstance(node, dict):
+                raise ValueError(f"override {item!r}: {'.'.join(parts[:i])} is not a mapping")
+            if last:
+                node[part] = value
+            else:
+                if node.get(part) is None:
+                    node[part] = {}
+                node = node[part]
+    return data
+
+
+def load_config(path: str | os.PathLike | None, overrides: list[str] | None = None, kind: str = "genxd") -> Any:
+    """A :class:`TrainConfig` (``kind="genxd"``) or :class:`VAETrainConfig` (``kind="vae"``) from a YAML
+    preset (None: defaults) and overrides."""
+    cls = {"genxd": TrainConfig, "vae": VAETrainConfig}.get(kind)
+    if cls is None:
+        raise ValueError(f"kind must be 'genxd' or 'vae', got {kind!r}")
+    data = _merge(config_to_dict(cls()), load_yaml_with_bases(path) if path is not None else {})
+    data = apply_overrides(data, list(overrides or []))
+    return _from_dict(cls, data, "")

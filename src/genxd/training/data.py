@@ -1,0 +1,134 @@
+"""The training data stream: a deterministic, sharded, resumable order of dataset items.
+
+The run sees an endless **stream** of items: epoch ``e`` is a permutation of the dataset seeded by
+``(seed, e)``; stream position ``k`` is item ``k mod N`` of epoch ``k // N``. Optimiser step ``s``
+consumes positions ``[s * G, (s + 1) * G)`` with the global batch ``G = batch x processes x
+accumulation``; micro-batch ``m`` of process ``r`` takes ``b`` consecutive positions starting at
+``s*G + m*P*b + r*b``. So a run with 2 processes and a run with 1 process and twice the batch train
+on the same items at every step, and a resumed run continues exactly where it stopped without
+replaying the data. Each item carries its ``stream_position``, which seeds its noise and
+conditioning draws (:func:`genxd.training.objective.sample_seed`).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+import torch
+from torch.utils.data import DataLoader, Dataset, Sampler, default_collate
+
+from ..data.datasets import MixtureDataset, build_dataset
+from .config import DataConfig
+
+__all__ = ["StreamSampler", "KeyedDataset", "build_training_dataset", "make_loader", "collate_samples"]
+
+
+class StreamSampler(Sampler):
+    """Yields ``(stream_position, dataset_index)`` keys for one process, forever, from ``start_step``."""
+
+    def __init__(
+        self,
+        dataset_length: int,
+        batch_size: int,
+        seed: int = 0,
+        num_processes: int = 1,
+        process_index: int = 0,
+        gradient_accumulation_steps: int = 1,
+        start_step: int = 0,
+        shuffle: bool = True,
+    ) -> None:
+        if dataset_length < 1:
+            raise ValueError("the dataset is empty")
+        if not 0 <= process_index < num_processes:
+            raise ValueError(f"process_index {process_index} out of range for {num_processes} processes")
+        self.n, self.b, self.seed = int(dataset_length), int(batch_size), int(seed)
+        self.p, self.r, self.accum = int(num_processes), int(process_index), int(gradient_accumulation_steps)
+        self.start_step, self.shuffle = int(start_step), bool(shuffle)
+        self._epoch = -1
+        self._perm: torch.Tensor | None = None
+
+    @property
+    def global_batch(self) -> int:
+        return self.b * self.p * self.accum
+
+    def index_at(self, position: int) -> int:
+        """Dataset index at stream position ``position``."""
+        epoch, offset = divmod(int(position), self.n)
+        if not self.shuffle:
+            return offset
+        if epoch != self._epoch:
+            gen = torch.Generator().manual_seed((self.seed * 1_000_003 + epoch) & 0x7FFFFFFFFFFFFFFF)
+            self._perm = torch.randperm(self.n, generator=gen)
+            self._epoch = epoch
+        assert self._perm is not None
+        return int(self._perm[offset])
+
+    def positions(self, step: int, micro: int) -> list[int]:
+        """Stream positions of this process's micro-batch ``micro`` of optimiser step ``step``."""
+        base = step * self.global_batch + micro * self.p * self.b + self.r * self.b
+        return list(range(base, base + self.b))
+
+    def __iter__(self) -> Iterator[tuple[int, int]]:
+        step = self.start_step
+        while True:
+            for micro in range(self.accum):
+                for k in self.positions(step, micro):
+                    yield k, self.index_at(k)
+            step += 1
+
+    def __len__(self) -> int:  # endless; DataLoader only needs this for len(loader)
+        return 2**62
+
+
+class KeyedDataset(Dataset):
+    """Wraps a dataset so that ``ds[(position, index)]`` is ``dataset[index]`` plus ``stream_position``."""
+
+    def __init__(self, dataset: Dataset) -> None:
+        self.dataset = dataset
+
+    def __len__(self) -> int:
+        return len(self.dataset)  # type: ignore[arg-type]
+
+    def __getitem__(self, key: tuple[int, int]) -> dict[str, Any]:
+        position, index = key
+        sample = dict(self.dataset[index])
+        sample["stream_position"] = torch.tensor(position, dtype=torch.long)
+        sample["dataset_index"] = torch.tensor(index, dtype=torch.long)
+        return sample
+
+
+def collate_samples(samples: list[dict[str, Any]]) -> dict[str, Any]:
+    """Stack tensors, keep strings as lists."""
+    return default_collate(samples)
+
+
+def build_training_dataset(cfg: DataConfig, seed: int) -> Dataset:
+    """The weighted mixture of ``cfg.datasets`` (a single dataset when there is one entry)."""
+    parts, weights = [], []
+    for i, spec in enumerate(cfg.datasets):
+        if not isinstance(spec, dict):
+            raise ValueError(f"data.datasets.{i}: expected a mapping with a 'type', got {spec!r}")
+        try:
+            parts.append(build_dataset(spec, num_frames=cfg.num_frames, height=cfg.height, width=cfg.width, seed=seed + i))
+        except (ValueError, FileNotFoundError) as exc:
+            raise type(exc)(f"data.datasets.{i} ({spec.get('type')}): {exc}") from None
+        weights.append(float(spec.get("weight", 1.0)))
+    if len(parts) == 1 and cfg.length is None:
+        return parts[0]
+    return MixtureDataset(parts, weights, length=cfg.length, seed=seed)
+
+
+def make_loader(
+    dataset: Dataset, sampler: StreamSampler, num_workers: int = 0, pin_memory: bool = False
+) -> DataLoader:
+    """An endless DataLoader over ``sampler``'s keys (batch = the sampler's per-process batch)."""
+    return DataLoader(
+        KeyedDataset(dataset),
+        batch_size=sampler.b,
+        sampler=sampler,
+        num_workers=num_workers,
+        collate_fn=collate_samples,
+        pin_memory=pin_memory,
+        persistent_workers=num_workers > 0,
+        prefetch_factor=2 if num_workers > 0 else None,
+    )

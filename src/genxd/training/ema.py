@@ -1,0 +1,78 @@
+"""Exponential moving average of model weights (kept in float32, saved as safetensors)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import torch
+from torch import nn
+
+__all__ = ["EMAWeights"]
+
+
+class EMAWeights:
+    """EMA of a model's floating-point parameters, by name.
+
+    ``decay_t = min(decay, 1 - (1 + t) ** -power)`` where ``t`` counts updates after ``start_step``
+    (a warm-up: early averages forget the random start quickly). Before ``start_step`` the EMA copies
+    the weights.
+    """
+
+    def __init__(self, model: nn.Module, decay: float = 0.9999, power: float = 2 / 3, start_step: int = 0) -> None:
+        if not 0.0 <= decay < 1.0:
+            raise ValueError(f"decay must be in [0, 1), got {decay}")
+        self.decay, self.power, self.start_step = float(decay), float(power), int(start_step)
+        self.shadow: dict[str, torch.Tensor] = {
+            name: p.detach().float().clone() for name, p in model.named_parameters() if p.dtype.is_floating_point
+        }
+        self.num_updates = 0
+
+    def current_decay(self, step: int) -> float:
+        t = step - self.start_step
+        if t <= 0:
+            return 0.0
+        return min(self.decay, 1.0 - (1.0 + t) ** -self.power)
+
+    @torch.no_grad()
+    def update(self, model: nn.Module, step: int) -> None:
+        """One EMA update after optimiser step ``step`` (1-based)."""
+        decay = self.current_decay(step)
+        for name, p in model.named_parameters():
+            s = self.shadow.get(name)
+            if s is None:
+                continue
+            if s.device != p.device:
+                self.shadow[name] = s = s.to(p.device)
+            s.mul_(decay).add_(p.detach().float(), alpha=1.0 - decay)
+        self.num_updates += 1
+
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        """The averaged weights (float32, CPU copies)."""
+        return {k: v.detach().cpu().contiguous() for k, v in self.shadow.items()}
+
+    @torch.no_grad()
+    def copy_to(self, model: nn.Module) -> None:
+        """Write the averaged weights into ``model``'s parameters (cast to their dtype)."""
+        for name, p in model.named_parameters():
+            if name in self.shadow:
+                p.copy_(self.shadow[name].to(device=p.device, dtype=p.dtype))
+
+    def save(self, path: str | os.PathLike) -> None:
+        from safetensors.torch import save_file
+
+        save_file(self.state_dict(), str(path), metadata={"num_updates": str(self.num_updates)})
+
+    def load(self, path: str | os.PathLike) -> None:
+        from safetensors import safe_open
+        from safetensors.torch import load_file
+
+        path = Path(path)
+        state = load_file(str(path))
+        missing = sorted(set(self.shadow) - set(state))
+        if missing:
+            raise ValueError(f"{path}: EMA weights missing for {len(missing)} parameters, e.g. {missing[:3]}")
+        for k in self.shadow:
+            self.shadow[k] = state[k].to(self.shadow[k].device).float()
+        with safe_open(str(path), "pt") as fh:
+            self.num_updates = int((fh.metadata() or {}).get("num_updates", 0))

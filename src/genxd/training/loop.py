@@ -1,0 +1,267 @@
+"""What both trainers share: the accelerate setup, learning-rate schedule, logging, time limit and
+checkpoints (saved atomically, pruned, resumed exactly).
+
+Checkpoint layout (``output_dir/checkpoints/checkpoint-NNNNNNN/``)::
+
+    unet/ vae/ scheduler/ generation_config.json   # GenXD runs: a full pipeline folder
+    vae/                                          # VAE runs
+    ema.safetensors                               # EMA weights (also what unet/ holds when EMA is on)
+    accelerate_state/                             # model, optimiser, RNG states (exact resume)
+    training_state.json  config.yaml
+
+A checkpoint is written to ``.checkpoint-NNNNNNN.part`` and renamed when complete, so an interrupted
+save never leaves a broken ``checkpoint-*`` folder.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+import yaml
+
+from .config import CheckpointConfig, LoggingConfig, OptimConfig, config_to_dict
+
+__all__ = ["TrainingRun", "lr_at", "list_checkpoints", "CHECKPOINT_PREFIX"]
+
+CHECKPOINT_PREFIX = "checkpoint-"
+SAVE_DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+
+
+def lr_at(step: int, cfg: OptimConfig) -> float:
+    """Learning rate for optimiser step ``step`` (0-based): linear warm-up to ``learning_rate`` over
+    ``lr_warmup_steps``, then constant, cosine or linear decay to ``min_lr_ratio * learning_rate``."""
+    base = cfg.learning_rate
+    if cfg.lr_warmup_steps > 0 and step < cfg.lr_warmup_steps:
+        return base * (step + 1) / cfg.lr_warmup_steps
+    if cfg.lr_schedule == "constant":
+        return base
+    span = max(1, cfg.max_steps - cfg.lr_warmup_steps)
+    progress = min(1.0, max(0.0, (step - cfg.lr_warmup_steps) / span))
+    floor = cfg.min_lr_ratio * base
+    if cfg.lr_schedule == "cosine":
+        return floor + (base - floor) * 0.5 * (1 + math.cos(math.pi * progress))
+    return base + (floor - base) * progress
+
+
+def list_checkpoints(checkpoint_dir: str | os.PathLike) -> list[Path]:
+    """Complete checkpoints in ``checkpoint_dir``, oldest first."""
+    root = Path(checkpoint_dir)
+    if not root.is_dir():
+        return []
+    found = [p for p in root.iterdir() if p.is_dir() and p.name.startswith(CHECKPOINT_PREFIX)
+             and (p / "training_state.json").is_file()]
+    return sorted(found, key=lambda p: p.name)
+
+
+class TrainingRun:
+    """Accelerator, output folder, logging and checkpoints of one training run.
+
+    Args:
+        output_dir: run folder. Refuses to start over a folder that already holds checkpoints unless
+            ``resume`` is given (continue) or ``overwrite`` (the run's own outputs are deleted first).
+        cpu: force CPU (tests). Multi-process runs come from ``accelerate launch``.
+    """
+
+    def __init__(
+        self,
+        output_dir: str | os.PathLike,
+        seed: int,
+        optim: OptimConfig,
+        checkpoint: CheckpointConfig,
+        logging: LoggingConfig,
+        config: Any,
+        kind: str,
+        resume: str | None = None,
+        overwrite: bool = False,
+        cpu: bool = False,
+    ) -> None:
+        from accelerate import Accelerator
+        from accelerate.utils import DistributedDataParallelKwargs, ProjectConfiguration, set_seed
+
+        self.output_dir = Path(output_dir)
+        self.optim, self.ckpt_cfg, self.log_cfg = optim, checkpoint, logging
+        self.config, self.kind, self.seed = config, kind, int(seed)
+        self.checkpoint_dir = self.output_dir / "checkpoints"
+        self.resume_from = self._resolve_resume(resume, overwrite)
+
+        trackers = None
+        self.tensorboard = False
+        if logging.tensorboard:
+            try:
+                import tensorboard  # noqa: F401
+
+                trackers, self.tensorboard = "tensorboard", True
+            except ImportError:
+                pass
+        self.accelerator = Accelerator(
+            mixed_precision=optim.mixed_precision,
+            gradient_accumulation_steps=optim.gradient_accumulation_steps,
+            log_with=trackers,
+            project_config=ProjectConfiguration(project_dir=str(self.output_dir), logging_dir=str(self.output_dir / "logs")),
+            kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=optim.find_unused_parameters)],
+            cpu=cpu,
+            step_scheduler_with_optimizer=False,
+        )
+        acc = self.accelerator
+        if overwrite and self.resume_from is None and acc.is_main_process:
+            for name in ("checkpoints", "validation", "logs", "metrics.jsonl"):
+                target = self.output_dir / name
+                if target.is_dir():
+                    shutil.rmtree(target)
+                elif target.exists():
+                    target.unlink()
+        stale = self.output_dir / "metrics.jsonl"
+        if self.resume_from is None and acc.is_main_process and stale.is_file():
+            stale.unlink()  # a fresh run: the log of an earlier run that saved no checkpoint is discarded
+        acc.wait_for_everyone()
+        set_seed(self.seed)
+        if optim.allow_tf32 and torch.cuda.is_available():
+            torch.backends.cuda.matmul.allow_tf32 = True
+            torch.backends.cudnn.allow_tf32 = True
+        if acc.is_main_process:
+            self.output_dir.mkdir(parents=True, exist_ok=True)
+            tmp = self.output_dir / ".config.yaml.part"
+            tmp.write_text(yaml.safe_dump(config_to_dict(config), sort_keys=False))
+            os.replace(tmp, self.output_dir / "config.yaml")
+            if trackers:
+                acc.init_trackers(kind, config=_flat_scalars(config_to_dict(config)))
+            elif logging.tensorboard:
+                self.print("tensorboard is not installed: logging to metrics.jsonl only (pip install tensorboard)")
+        self.start_time = time.monotonic()
+
+    # ------------------------------------------------------------------ basics
+    @property
+    def is_main(self) -> bool:
+        return self.accelerator.is_main_process
+
+    def print(self, *args: Any) -> None:
+        if self.is_main:
+            print(f"genxd {'train-vae' if self.kind == 'vae' else 'train'}:", *args, file=sys.stderr, flush=True)
+
+    @property
+    def global_batch(self) -> int:
+        return self.optim.batch_size * self.accelerator.num_processes * self.optim.gradient_accumulation_steps
+
+    def set_lr(self, optimizer: torch.optim.Optimizer, step: int) -> float:
+        lr = lr_at(step, self.optim)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        return lr
+
+    def log(self, step: int, metrics: dict[str, float]) -> None:
+        """Append to ``metrics.jsonl`` and the trackers (main process)."""
+        if not self.is_main:
+            return
+        row = {"step": step, **{k: float(v) for k, v in metrics.items()}}
+        with open(self.output_dir / "metrics.jsonl", "a") as fh:
+            fh.write(json.dumps(row) + "\n")
+        if self.tensorboard:
+            self.accelerator.log(metrics, step=step)
+
+    def time_is_up(self) -> bool:
+        """True on every process once ``max_minutes`` has passed on any of them."""
+        if self.optim.max_minutes is None:
+            return False
+        over = time.monotonic() - self.start_time > 60.0 * self.optim.max_minutes
+        flag = torch.tensor([1.0 if over else 0.0], device=self.accelerator.device)
+        if self.accelerator.num_processes > 1:
+            flag = self.accelerator.reduce(flag, reduction="sum")
+        return bool(flag.item() > 0)
+
+    # ------------------------------------------------------------------ checkpoints
+    def _resolve_resume(self, resume: str | None, overwrite: bool) -> Path | None:
+        existing = list_checkpoints(self.checkpoint_dir)
+        if resume is None:
+            if existing and not overwrite:
+                raise FileExistsError(
+                    f"{self.output_dir} already holds checkpoints (newest {existing[-1].name}); pass --resume latest "
+                    "to continue, or --overwrite to start over"
+                )
+            return None
+        if resume == "latest":
+            return existing[-1] if existing else None
+        path = Path(resume)
+        if not (path / "training_state.json").is_file():
+            raise FileNotFoundError(f"{path}: not a training checkpoint (no training_state.json)")
+        return path
+
+    def load(self, path: Path) -> int:
+        """Restore the accelerate state of a checkpoint; returns its optimiser step."""
+        state = json.loads((path / "training_state.json").read_text())
+        if state.get("kind") != self.kind:
+            raise ValueError(f"{path} is a {state.get('kind')!r} checkpoint, this is a {self.kind!r} run")
+        if state.get("global_batch") not in (None, self.global_batch):
+            self.print(f"warning: the checkpoint's global batch was {state['global_batch']}, now {self.global_batch}: "
+                       "the data stream continues at step x new batch")
+        self.accelerator.load_state(str(path / "accelerate_state"))
+        self.print(f"resumed from {path} (step {state['step']})")
+        return int(state["step"])
+
+    def save(self, step: int, write_parts: Callable[[Path], None]) -> Path | None:
+        """Write checkpoint ``step`` (call on every process). ``write_parts(folder)`` runs on the main
+        process only and writes the model folders. Returns the checkpoint folder (main) or None."""
+        acc = self.accelerator
+        name = f"{CHECKPOINT_PREFIX}{step:07d}"
+        final = self.checkpoint_dir / name
+        tmp = self.checkpoint_dir / f".{name}.part"
+        if acc.is_main_process:
+            shutil.rmtree(tmp, ignore_errors=True)
+            tmp.mkdir(parents=True)
+        acc.wait_for_everyone()
+        acc.save_state(str(tmp / "accelerate_state"), safe_serialization=True)
+        if acc.is_main_process:
+            write_parts(tmp)
+            state = {
+                "kind": self.kind,
+                "step": step,
+                "samples_seen": step * self.global_batch,
+                "global_batch": self.global_batch,
+                "num_processes": acc.num_processes,
+                "seed": self.seed,
+            }
+            (tmp / "training_state.json").write_text(json.dumps(state, indent=2) + "\n")
+            (tmp / "config.yaml").write_text(yaml.safe_dump(config_to_dict(self.config), sort_keys=False))
+            if final.exists():
+                shutil.rmtree(final)
+            os.replace(tmp, final)
+            self._prune()
+        acc.wait_for_everyone()
+        return final if acc.is_main_process else None
+
+    def _prune(self) -> None:
+        limit = self.ckpt_cfg.total_limit
+        if limit is None:
+            return
+        found = list_checkpoints(self.checkpoint_dir)
+        for old in found[: max(0, len(found) - limit)]:
+            shutil.rmtree(old, ignore_errors=True)
+
+    def save_dtype(self) -> torch.dtype:
+        return SAVE_DTYPES[self.ckpt_cfg.save_dtype]
+
+    def finish(self) -> None:
+        self.accelerator.wait_for_everyone()
+        if self.tensorboard and self.is_main:
+            self.accelerator.end_training()
+
+
+def _flat_scalars(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Scalar entries of a nested config for TensorBoard's hparams (others as strings)."""
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict):
+            out.update(_flat_scalars(v, key + "."))
+        elif isinstance(v, (int, float, str, bool)):
+            out[key] = v
+        else:
+            out[key] = str(v)
+    return out

@@ -1,0 +1,292 @@
+"""Building the models to train: the GenXD UNet (from scratch, a GenXD checkpoint or Stable Video
+Diffusion), the frozen VAE and the scheduler; parameter counts and sizes.
+
+**Initialising from Stable Video Diffusion** (``UNetSpatioTemporalConditionModel`` weights), as the
+GenXD paper does: every key with the same name and shape is copied; then
+
+- the multiview modules copy the temporal ones (``mv_res_block`` <- ``temporal_res_block``,
+  ``multiview_transformer_blocks`` <- ``temporal_transformer_blocks``);
+- the spatial/multiview mixing factor ``time_mixer.spatial_mv_factor`` <- SVD's
+  ``time_mixer.mix_factor`` (so a 3D-mode res block computes exactly SVD's spatio-temporal res
+  block); ``time_mixer.gamma`` keeps its initial value (5, multiview-dominated 4D);
+- ``conv_in`` is widened from SVD's 8 input channels (noisy + image latents) to 15: the 7 new
+  channels (Plücker rays, mask) get zero weights, so the model starts as SVD on the first 8;
+- ``add_embedding.linear_1`` takes the first 512 of SVD's 768 input columns (two of its three
+  added time ids: GenXD has two);
+- ``motion_embedding`` (new) copies ``time_embedding`` (same shape; motion is embedded like a timestep);
+- SVD's cross-attention to CLIP image embeddings (``attn2``, ``norm2``) is not part of GenXD and is dropped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from diffusers import AutoencoderKLTemporalDecoder, EulerDiscreteScheduler
+
+from ..models import CONDITIONED_IN_CHANNELS, UNetMVTemporalConditionModel
+from .config import ModelConfig, VAEModelConfig
+
+__all__ = [
+    "RELEASED_SCHEDULER_CONFIG",
+    "SVDConversionReport",
+    "unet_config_from_svd",
+    "convert_svd_unet_state_dict",
+    "load_svd_state_dict",
+    "build_unet",
+    "build_vae",
+    "build_scheduler",
+    "resolve_latest",
+    "count_parameters",
+    "model_bytes",
+]
+
+#: The released GenXD scheduler (``scheduler/scheduler_config.json`` of the checkpoint).
+RELEASED_SCHEDULER_CONFIG: dict[str, Any] = {
+    "beta_end": 0.012,
+    "beta_schedule": "scaled_linear",
+    "beta_start": 0.00085,
+    "final_sigmas_type": "zero",
+    "interpolation_type": "linear",
+    "num_train_timesteps": 1000,
+    "prediction_type": "v_prediction",
+    "rescale_betas_zero_snr": False,
+    "sigma_max": 700.0,
+    "sigma_min": 0.002,
+    "steps_offset": 1,
+    "timestep_spacing": "leading",
+    "timestep_type": "continuous",
+    "trained_betas": None,
+    "use_karras_sigmas": True,
+}
+
+_SVD_BLOCKS = {
+    "CrossAttnDownBlockSpatioTemporal": "CrossAttnDownBlockMVCascadeTemporal",
+    "DownBlockSpatioTemporal": "DownBlockMVCascadeTemporal",
+    "CrossAttnUpBlockSpatioTemporal": "CrossAttnUpBlockMVCascadeTemporal",
+    "UpBlockSpatioTemporal": "UpBlockMVCascadeTemporal",
+}
+
+
+def resolve_latest(path: str | os.PathLike) -> Path:
+    """``.../checkpoints/latest`` (when no such folder exists) -> the newest ``checkpoint-*`` there."""
+    path = Path(path)
+    if path.name == "latest" and not path.exists():
+        found = sorted(path.parent.glob("checkpoint-*"), key=lambda p: p.name)
+        found = [p for p in found if p.is_dir() and not p.name.endswith(".part")]
+        if not found:
+            raise FileNotFoundError(f"{path.parent}: no checkpoint-* folder to use as 'latest'")
+        return found[-1]
+    return path
+
+
+# ----------------------------------------------------------------------------------------------
+# Stable Video Diffusion -> GenXD
+# ----------------------------------------------------------------------------------------------
+
+
+def _svd_unet_dir(folder: str | os.PathLike) -> Path:
+    folder = resolve_latest(folder)
+    if (folder / "unet" / "config.json").is_file():
+        return folder / "unet"
+    if (folder / "config.json").is_file():
+        return folder
+    raise FileNotFoundError(f"{folder}: no unet/config.json or config.json (expected a Stable Video Diffusion folder)")
+
+
+def unet_config_from_svd(svd_config: dict[str, Any], **overrides: Any) -> dict[str, Any]:
+    """A GenXD UNet config with the layout of an SVD ``UNetSpatioTemporalConditionModel`` config."""
+    try:
+        down = [_SVD_BLOCKS[t] for t in svd_config["down_block_types"]]
+        up = [_SVD_BLOCKS[t] for t in svd_config["up_block_types"]]
+    except KeyError as exc:
+        raise ValueError(f"not a Stable Video Diffusion UNet config: unknown or missing block type {exc}") from None
+    cfg = {
+        "in_channels": CONDITIONED_IN_CHANNELS,
+        "out_channels": svd_config.get("out_channels", 4),
+        "down_block_types": down,
+        "up_block_types": up,
+        "block_out_channels": list(svd_config["block_out_channels"]),
+        "addition_time_embed_dim": svd_config.get("addition_time_embed_dim", 256),
+        "projection_class_embeddings_input_dim": 2 * svd_config.get("addition_time_embed_dim", 256),
+        "layers_per_block": svd_config.get("layers_per_block", 2),
+        "transformer_layers_per_block": svd_config.get("transformer_layers_per_block", 1),
+        "num_attention_heads": svd_config.get("num_attention_heads", (5, 10, 20, 20)),
+        "num_frames": svd_config.get("num_frames", 8),
+        "sample_size": svd_config.get("sample_size"),
+        "motion_condition": True,
+        "ray_condition": True,
+    }
+    cfg.update(overrides)
+    return cfg
+
+
+def load_svd_state_dict(folder: str | os.PathLike) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+    """``(config, state dict)`` of an SVD UNet folder (single or sharded safetensors, fp32 or fp16 variant)."""
+    from safetensors.torch import load_file
+
+    unet_dir = _svd_unet_dir(folder)
+    config = json.loads((unet_dir / "config.json").read_text())
+    candidates = [
+        "diffusion_pytorch_model.safetensors.index.json",
+        "diffusion_pytorch_model.safetensors",
+        "diffusion_pytorch_model.fp16.safetensors.index.json",
+        "diffusion_pytorch_model.fp16.safetensors",
+    ]
+    for name in candidates:
+        path = unet_dir / name
+        if not path.is_file():
+            continue
+        if name.endswith(".index.json"):
+            shards = sorted(set(json.loads(path.read_text())["weight_map"].values()))
+            state: dict[str, torch.Tensor] = {}
+            for shard in shards:
+                state.update(load_file(str(unet_dir / shard)))
+            return config, state
+        return config, load_file(str(path))
+    raise FileNotFoundError(f"{unet_dir}: no diffusion_pytorch_model(.fp16).safetensors (pickle .bin files are not read)")
+
+
+@dataclass
+class SVDConversionReport:
+    """What :func:`convert_svd_unet_state_dict` did with each key."""
+
+    copied: list[str] = field(default_factory=list)
+    derived: dict[str, str] = field(default_factory=dict)  # genxd key -> how
+    initialised: list[str] = field(default_factory=list)  # kept at their initial value
+    unused: list[str] = field(default_factory=list)  # SVD keys not used
+
+    def summary(self) -> str:
+        return (f"{len(self.copied)} copied, {len(self.derived)} derived from SVD weights, "
+                f"{len(self.initialised)} kept at initialisation, {len(self.unused)} SVD tensors unused")
+
+
+def convert_svd_unet_state_dict(
+    svd_state: dict[str, torch.Tensor], genxd_state: dict[str, torch.Tensor]
+) -> tuple[dict[str, torch.Tensor], SVDConversionReport]:
+    """A full GenXD state dict from SVD weights (rules in the module docstring).
+
+    ``genxd_state``: the state dict of a freshly built GenXD UNet of the matching layout (its values
+    are used for the keys SVD has no counterpart for). Returns ``(state dict, report)``.
+    """
+    out: dict[str, torch.Tensor] = {}
+    report = SVDConversionReport()
+    used: set[str] = set()
+    for key, init in genxd_state.items():
+        source = None
+        how = ""
+        if key in svd_state:
+            source, how = key, ""
+        elif ".mv_res_block." in key:
+            source, how = key.replace(".mv_res_block.", ".temporal_res_block."), "temporal_res_block"
+        elif ".multiview_transformer_blocks." in key:
+            source, how = key.replace(".multiview_transformer_blocks.", ".temporal_transformer_blocks."), "temporal_transformer_blocks"
+        elif key.endswith(".time_mixer.spatial_mv_factor"):
+            source, how = key.replace(".spatial_mv_factor", ".mix_factor"), "time_mixer.mix_factor"
+        elif key.startswith("motion_embedding."):
+            source, how = "time_embedding." + key[len("motion_embedding."):], "time_embedding"
+        if source is None or source not in svd_state:
+            out[key] = init.clone()
+            report.initialised.append(key)
+            continue
+        value = svd_state[source].to(init.dtype)
+        used.add(source)
+        if value.shape == init.shape:
+            out[key] = value.clone()
+            if how:
+                report.derived[key] = f"copied from {how}"
+            else:
+                report.copied.append(key)
+        elif key == "conv_in.weight" and value.shape[0] == init.shape[0] and value.shape[1] < init.shape[1] and value.shape[2:] == init.shape[2:]:
+            w = torch.zeros_like(init)
+            w[:, : value.shape[1]] = value
+            out[key] = w
+            report.derived[key] = f"first {value.shape[1]} input channels copied, {init.shape[1] - value.shape[1]} new channels zero"
+        elif key == "add_embedding.linear_1.weight" and value.shape[0] == init.shape[0] and value.shape[1] > init.shape[1]:
+            out[key] = value[:, : init.shape[1]].clone()
+            report.derived[key] = f"first {init.shape[1]} of {value.shape[1]} input columns"
+        else:
+            raise ValueError(
+                f"SVD weight {source} has shape {tuple(value.shape)} but GenXD's {key} is {tuple(init.shape)}: "
+                "the SVD UNet and the GenXD config do not have the same layout"
+            )
+    report.unused = sorted(k for k in svd_state if k not in used)
+    return out, report
+
+
+# ----------------------------------------------------------------------------------------------
+# builders
+# ----------------------------------------------------------------------------------------------
+
+
+def build_unet(cfg: ModelConfig) -> tuple[UNetMVTemporalConditionModel, str]:
+    """The UNet to train and a one-line description of where it came from."""
+    if cfg.init == "scratch":
+        if not cfg.unet:
+            raise ValueError("model.init=scratch needs model.unet (a UNetMVTemporalConditionModel config)")
+        try:
+            unet = UNetMVTemporalConditionModel(**cfg.unet)
+        except TypeError as exc:
+            raise ValueError(f"model.unet: {exc}") from None
+        return unet, "random initialisation (model.unet config)"
+    root = resolve_latest(cfg.pretrained)  # type: ignore[arg-type]
+    if cfg.init == "genxd":
+        unet_dir = root / "unet" if (root / "unet").is_dir() else root
+        if not (unet_dir / "config.json").is_file():
+            raise FileNotFoundError(f"{root}: no unet/config.json (expected a GenXD checkpoint folder)")
+        extra = sorted(set(cfg.unet) - {"num_frames", "sample_size"})
+        if extra:
+            raise ValueError(f"model.init=genxd takes the UNet layout from {unet_dir}; model.unet may only set "
+                             f"num_frames / sample_size, got {extra}")
+        unet = UNetMVTemporalConditionModel.from_pretrained(unet_dir, use_safetensors=True)
+        if cfg.unet:
+            unet.register_to_config(**cfg.unet)
+        return unet, f"GenXD checkpoint {unet_dir}"
+    svd_config, svd_state = load_svd_state_dict(root)
+    unet = UNetMVTemporalConditionModel(**unet_config_from_svd(svd_config, **cfg.unet))
+    state, report = convert_svd_unet_state_dict(svd_state, unet.state_dict())
+    unet.load_state_dict(state, strict=True)
+    return unet, f"Stable Video Diffusion {root}: {report.summary()}"
+
+
+def build_vae(cfg: VAEModelConfig, fallback: str | None = None) -> AutoencoderKLTemporalDecoder:
+    """The VAE: ``cfg.pretrained`` (a vae folder or a folder with ``vae/``), else ``fallback/vae``, else
+    a random one from ``cfg.config``."""
+    path = cfg.pretrained or fallback
+    if path is not None:
+        root = resolve_latest(path)
+        vae_dir = root / "vae" if (root / "vae" / "config.json").is_file() else root
+        if not (vae_dir / "config.json").is_file():
+            raise FileNotFoundError(f"{root}: no vae/config.json or config.json (expected a VAE folder)")
+        return AutoencoderKLTemporalDecoder.from_pretrained(vae_dir, use_safetensors=True)
+    if not cfg.config:
+        raise ValueError("the VAE needs model.vae.pretrained (a folder) or model.vae.config (a diffusers config)")
+    try:
+        return AutoencoderKLTemporalDecoder(**cfg.config)
+    except TypeError as exc:
+        raise ValueError(f"vae config: {exc}") from None
+
+
+def build_scheduler(path: str | None) -> EulerDiscreteScheduler:
+    """The Euler v-prediction scheduler saved with checkpoints (default: the released GenXD one)."""
+    if path is None:
+        return EulerDiscreteScheduler.from_config(RELEASED_SCHEDULER_CONFIG)
+    root = resolve_latest(path)
+    sub = "scheduler" if (root / "scheduler").is_dir() else None
+    sched = EulerDiscreteScheduler.from_pretrained(root, subfolder=sub)
+    if sched.config.prediction_type != "v_prediction":
+        raise ValueError(f"{root}: scheduler prediction_type is {sched.config.prediction_type!r}; GenXD trains v_prediction")
+    return sched
+
+
+def count_parameters(module: torch.nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+def model_bytes(module: torch.nn.Module, dtype: torch.dtype = torch.float32) -> int:
+    """Bytes of the weights stored in ``dtype`` (what a safetensors file holds, headers aside)."""
+    return count_parameters(module) * torch.tensor([], dtype=dtype).element_size()

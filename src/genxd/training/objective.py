@@ -1,0 +1,206 @@
+"""GenXD's training objective (Stable Video Diffusion's EDM-style v-prediction) and its per-sample draws.
+
+Noise and parameterisation, matching ``EulerDiscreteScheduler(prediction_type="v_prediction",
+timestep_type="continuous")`` so that the pipeline's sampling inverts training exactly:
+
+- noise level ``log(sigma) ~ N(P_mean, P_std)`` with ``P_mean = 0.7, P_std = 1.6`` (EDM log-normal as
+  used to fine-tune SVD);
+- noisy latents ``x = x0 + sigma * n``; UNet input ``c_in * x`` with ``c_in = 1 / sqrt(sigma^2 + 1)``
+  (the scheduler's ``scale_model_input``); UNet timestep ``c_noise = 0.25 * log(sigma)``;
+- the scheduler reconstructs ``x0 = c_skip * x + c_out * v`` with ``c_skip = 1 / (sigma^2 + 1)``,
+  ``c_out = -sigma / sqrt(sigma^2 + 1)``; hence the target ``v = (n - sigma * x0) / sqrt(sigma^2 + 1)``;
+- loss: plain mean squared error on ``v``. This *is* the EDM loss ``lambda(sigma) |D(x) - x0|^2`` with
+  ``lambda = (sigma^2 + 1) / sigma^2 = 1 / c_out^2`` (since ``D(x) - x0 = c_out (v_pred - v)``), the
+  weighting SVD fine-tuning uses, so both choices are the same loss.
+
+GenXD specifics (shared with sampling through :func:`genxd.pipelines.conditioning.build_conditions`):
+context frames carry their clean latents (replacing the noisy ones, mask channel 1), the loss is
+averaged over the **non-context** frames only, rays are relative to the first context view, video
+mode (indicator 1) has no rays, and a dropped-out sample uses the unconditional conditions.
+
+Randomness is drawn **per sample** from a seed derived from the run seed and the sample's position
+in the data stream (:func:`sample_seed`), never from a process-global generator: the draws of a
+sample do not depend on the batch size, the number of processes or on resuming.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from ..pipelines.conditioning import GenXDConditions, build_conditions
+from .config import ConditioningConfig, NoiseConfig
+
+__all__ = [
+    "sample_seed",
+    "c_in",
+    "c_noise",
+    "v_target",
+    "denoised_from_v",
+    "SampleDraw",
+    "draw_sample",
+    "encode_latents",
+    "genxd_loss",
+]
+
+MODE_VIDEO, MODE_4D = 1, 2
+
+
+def sample_seed(run_seed: int, stream_position: int, salt: int = 0) -> int:
+    """A 63-bit seed for the sample at ``stream_position`` of the data stream of run ``run_seed``."""
+    state = np.random.SeedSequence([int(run_seed) & 0xFFFFFFFF, int(stream_position), int(salt)]).generate_state(2, np.uint32)
+    return int((int(state[0]) << 31) ^ int(state[1]))
+
+
+def c_in(sigma: Tensor) -> Tensor:
+    """Input scale ``1 / sqrt(sigma^2 + 1)`` (EulerDiscreteScheduler.scale_model_input)."""
+    return (sigma**2 + 1) ** -0.5
+
+
+def c_noise(sigma: Tensor) -> Tensor:
+    """UNet timestep ``0.25 * log(sigma)`` (the scheduler's continuous timesteps)."""
+    return 0.25 * sigma.log()
+
+
+def _bcast(sigma: Tensor, like: Tensor) -> Tensor:
+    return sigma.reshape(-1, *([1] * (like.ndim - 1))).to(like.dtype)
+
+
+def v_target(x0: Tensor, noise: Tensor, sigma: Tensor) -> Tensor:
+    """``v = (noise - sigma * x0) / sqrt(sigma^2 + 1)``; ``sigma [B]`` broadcast over the rest."""
+    s = _bcast(sigma, x0)
+    return (noise - s * x0) / (s**2 + 1).sqrt()
+
+
+def denoised_from_v(noisy: Tensor, v: Tensor, sigma: Tensor) -> Tensor:
+    """The scheduler's ``x0 = x / (sigma^2 + 1) - sigma / sqrt(sigma^2 + 1) * v`` (``noisy = x0 + sigma n``)."""
+    s = _bcast(sigma, noisy)
+    return noisy / (s**2 + 1) - s / (s**2 + 1).sqrt() * v
+
+
+@dataclass
+class SampleDraw:
+    """The random choices for one training sample.
+
+    ``context_index [V]`` (the first is the reference view of the rays), ``sigma``, ``noise [F, C, h, w]``,
+    ``keep_conditions`` (False: classifier-free-guidance dropout), ``indicator`` (after video mode).
+    """
+
+    context_index: Tensor
+    sigma: float
+    noise: Tensor
+    keep_conditions: bool
+    indicator: int
+
+
+def draw_sample(
+    seed: int,
+    num_frames: int,
+    latent_shape: tuple[int, int, int],
+    indicator: int,
+    conditioning: ConditioningConfig,
+    noise: NoiseConfig,
+) -> SampleDraw:
+    """All random choices of a sample from one CPU generator seeded with ``seed``."""
+    if num_frames < 2:
+        raise ValueError(f"need at least 2 frames (context + target), got {num_frames}")
+    gen = torch.Generator().manual_seed(int(seed))
+
+    def uniform() -> float:
+        return float(torch.rand((), generator=gen))
+
+    max_views = max(1, min(conditioning.max_context_views, num_frames - 1))
+    if max_views == 1 or uniform() < conditioning.single_view_ratio:
+        num_views = 1
+    else:
+        num_views = int(torch.randint(2, max_views + 1, (), generator=gen))
+    mode = conditioning.context_frames
+    if mode == "first":
+        context = torch.arange(num_views)
+    elif mode == "random":
+        context = torch.randperm(num_frames, generator=gen)[:num_views]
+        context = torch.cat([context[:1], context[1:].sort().values])
+    else:  # first_plus_random
+        others = torch.randperm(num_frames - 1, generator=gen)[: num_views - 1] + 1
+        context = torch.cat([torch.zeros(1, dtype=torch.long), others.sort().values])
+    log_sigma = noise.p_mean + noise.p_std * float(torch.randn((), generator=gen))
+    eps = torch.randn((num_frames, *latent_shape), generator=gen)
+    keep = uniform() >= conditioning.condition_dropout
+    video = uniform() < conditioning.video_ratio
+    ind = MODE_VIDEO if (indicator == MODE_4D and video) else int(indicator)
+    return SampleDraw(context.long(), float(np.exp(log_sigma)), eps, keep, ind)
+
+
+@torch.no_grad()
+def encode_latents(vae: torch.nn.Module, frames: Tensor, chunk_size: int = 16) -> Tensor:
+    """Scaled VAE latents (distribution mode) of ``frames [B, F, 3, H, W]`` in [0, 1] -> float32 ``[B, F, 4, h, w]``."""
+    b, f = frames.shape[:2]
+    x = frames.flatten(0, 1).to(device=next(vae.parameters()).device, dtype=next(vae.parameters()).dtype) * 2 - 1
+    out = [vae.encode(x[i : i + chunk_size]).latent_dist.mode() for i in range(0, x.shape[0], chunk_size)]
+    lat = torch.cat(out).float() * vae.config.scaling_factor
+    return lat.reshape(b, f, *lat.shape[1:])
+
+
+def genxd_loss(
+    unet: torch.nn.Module,
+    latents: Tensor,
+    c2w: Tensor,
+    K: Tensor,
+    motion_strength: Tensor,
+    draws: list[SampleDraw],
+    *,
+    num_added_time_ids: int = 2,
+    use_rays: bool = True,
+    use_motion: bool = True,
+) -> tuple[Tensor, Tensor]:
+    """v-prediction loss of a batch.
+
+    Args:
+        unet: the UNet (possibly wrapped by DDP/accelerate).
+        latents: ``[B, F, 4, h, w]`` clean scaled latents (float32).
+        c2w / K: ``[B, F, 4, 4]`` / ``[B, F, 3, 3]`` cameras (normalised K).
+        motion_strength: ``[B]``; draws: one :class:`SampleDraw` per sample.
+    Returns:
+        ``(loss, per_sample_loss [B])``: the batch mean and each sample's MSE over its non-context frames.
+    """
+    b, f = latents.shape[:2]
+    if len(draws) != b:
+        raise ValueError(f"{len(draws)} draws for a batch of {b}")
+    device = latents.device
+    conds = []
+    for i, d in enumerate(draws):
+        cond = build_conditions(
+            latents[i : i + 1, d.context_index.to(device)],
+            d.context_index[None].to(device),
+            c2w[i : i + 1].to(device),
+            K[i : i + 1].to(device),
+            torch.tensor([d.indicator], device=device),
+            motion_strength[i : i + 1].to(device) if use_motion else None,
+            num_added_time_ids=num_added_time_ids,
+            use_rays=use_rays,
+        )
+        conds.append(cond)
+    cond = GenXDConditions.cat(conds)
+    keep = torch.tensor([d.keep_conditions for d in draws], device=device)
+    if not bool(keep.all()):
+        cond = cond.select(keep)
+    sigma = torch.tensor([d.sigma for d in draws], device=device, dtype=torch.float32)
+    noise = torch.stack([d.noise for d in draws]).to(device=device, dtype=latents.dtype)
+    noisy = latents + _bcast(sigma, latents) * noise
+    model_in = cond.unet_input(noisy * _bcast(c_in(sigma), noisy))
+    pred = unet(
+        model_in,
+        c_noise(sigma),
+        added_time_ids=cond.added_time_ids,
+        indicator=cond.indicator,
+        motion_ids=cond.motion_ids,
+        return_dict=False,
+    )[0].float()
+    target = v_target(latents, noise, sigma)
+    weight = 1.0 - cond.mask[:, :, :1, :1, :1]  # [B, F, 1, 1, 1]: 1 on target frames
+    sq = (pred - target) ** 2 * weight
+    per_sample = sq.flatten(1).sum(1) / (weight.flatten(1).sum(1) * pred[0, 0].numel()).clamp_min(1.0)
+    return per_sample.mean(), per_sample.detach()

@@ -1,0 +1,237 @@
+"""``genxd train``: GenXD training on accelerate (one process, DDP or FSDP through ``accelerate launch``).
+
+The loop, per optimiser step ``s`` (global batch ``G``): for each micro-batch, encode the clips with
+the frozen VAE, draw each sample's context views / noise level / noise / dropout from its stream
+position (:mod:`genxd.training.objective`), build the conditions exactly as the pipeline does, and
+back-propagate the v-prediction loss on the non-context frames; then clip gradients, step AdamW
+(learning rate from :func:`genxd.training.loop.lr_at`), update the EMA. Checkpoints, validation
+videos and logs at their intervals; a final checkpoint at the end (or when ``max_minutes`` is up).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+from tqdm.auto import tqdm
+
+from .config import OptimConfig, TrainConfig
+from .data import StreamSampler, build_training_dataset, make_loader
+from .ema import EMAWeights
+from .loop import TrainingRun
+from .models import build_scheduler, build_unet, build_vae, count_parameters
+from .objective import draw_sample, encode_latents, genxd_loss, sample_seed
+
+__all__ = ["train_genxd", "make_optimizer", "save_module"]
+
+
+def make_optimizer(params, cfg: OptimConfig) -> torch.optim.Optimizer:
+    """AdamW (``torch.optim``), or bitsandbytes' 8-bit AdamW when ``use_8bit_adam``."""
+    params = [p for p in params if p.requires_grad]
+    kwargs = dict(lr=cfg.learning_rate, betas=(cfg.adam_beta1, cfg.adam_beta2), eps=cfg.adam_epsilon,
+                  weight_decay=cfg.weight_decay)
+    if cfg.use_8bit_adam:
+        try:
+            import bitsandbytes as bnb
+        except ImportError:
+            raise ValueError("training.use_8bit_adam needs bitsandbytes, which is not installed "
+                             "(pip install bitsandbytes; CUDA only)") from None
+        return bnb.optim.AdamW8bit(params, **kwargs)
+    return torch.optim.AdamW(params, **kwargs)
+
+
+def save_module(module: torch.nn.Module, folder: Path, dtype: torch.dtype,
+                state_dict: dict[str, torch.Tensor] | None = None) -> None:
+    """Write a diffusers model folder (``config.json`` + ``diffusion_pytorch_model.safetensors``) with
+    floating-point weights cast to ``dtype``; ``state_dict`` replaces the module's own weights."""
+    from safetensors.torch import save_file
+
+    folder.mkdir(parents=True, exist_ok=True)
+    module.save_config(folder)  # type: ignore[attr-defined]
+    sd = module.state_dict() if state_dict is None else state_dict
+    out = {k: (v.detach().to("cpu", dtype) if v.dtype.is_floating_point else v.detach().cpu()).contiguous()
+           for k, v in sd.items()}
+    save_file(out, str(folder / "diffusion_pytorch_model.safetensors"), metadata={"format": "pt"})
+
+
+def _vae_multiple(vae: torch.nn.Module, unet: torch.nn.Module) -> tuple[int, int]:
+    vae_scale = 2 ** (len(vae.config.block_out_channels) - 1)
+    return vae_scale, vae_scale * 2 ** (len(unet.config.block_out_channels) - 1)
+
+
+def train_genxd(cfg: TrainConfig, resume: str | None = None, overwrite: bool = False, cpu: bool = False) -> Path | None:
+    """Train GenXD as configured; returns the last checkpoint folder (main process; None elsewhere)."""
+    run = TrainingRun(cfg.output_dir, cfg.seed, cfg.training, cfg.checkpoint, cfg.logging, cfg, "genxd",
+                      resume=resume, overwrite=overwrite, cpu=cpu)
+    acc = run.accelerator
+    opt = cfg.training
+
+    # models (identical on every process: the seed is set before they are built)
+    unet, origin = build_unet(cfg.model)
+    fallback = cfg.model.pretrained if cfg.model.init in ("genxd", "svd") else None
+    vae = build_vae(cfg.model.vae, fallback=fallback)
+    sched_path = cfg.model.scheduler
+    if sched_path is None and cfg.model.init == "genxd" and fallback and (Path(fallback) / "scheduler").is_dir():
+        sched_path = fallback
+    scheduler = build_scheduler(sched_path)
+    vae_scale, multiple = _vae_multiple(vae, unet)
+    height, width = cfg.data.height, cfg.data.width or cfg.data.height
+    if height % multiple or width % multiple:
+        raise ValueError(f"data.height/width must be multiples of {multiple} for this VAE and UNet, got {height}x{width}")
+    n_rays = 6 if unet.config.ray_condition else 0
+    expected_in = 2 * vae.config.latent_channels + n_rays + 1
+    if unet.config.in_channels != expected_in or unet.config.out_channels != vae.config.latent_channels:
+        raise ValueError(
+            f"model.unet in/out channels ({unet.config.in_channels}/{unet.config.out_channels}) do not fit a VAE with "
+            f"{vae.config.latent_channels} latent channels (expected {expected_in}/{vae.config.latent_channels})"
+        )
+    unet.register_to_config(num_frames=cfg.data.num_frames, sample_size=height // vae_scale)
+    n_ids = unet.config.projection_class_embeddings_input_dim // unet.config.addition_time_embed_dim
+    use_rays, use_motion = bool(unet.config.ray_condition), unet.motion_embedding is not None
+    run.print(f"UNet: {origin}; {count_parameters(unet) / 1e6:.2f}M parameters; VAE {count_parameters(vae) / 1e6:.2f}M (frozen)")
+
+    vae.requires_grad_(False).eval()
+    if opt.gradient_checkpointing:
+        unet.enable_gradient_checkpointing()
+    unet.train()
+    optimizer = make_optimizer(unet.parameters(), opt)
+    ema = EMAWeights(unet, opt.ema.decay, opt.ema.power, opt.ema.start_step) if opt.ema.enabled else None
+    if ema is not None and getattr(acc.state, "fsdp_plugin", None) is not None:
+        raise ValueError("training.ema.enabled is not supported with FSDP (set training.ema.enabled=false)")
+    unet, optimizer = acc.prepare(unet, optimizer)
+    vae_dtype = torch.bfloat16 if opt.mixed_precision == "bf16" else torch.float32
+    vae.to(acc.device)
+    if vae_dtype != torch.float32:
+        vae.to(dtype=vae_dtype)
+
+    start_step = 0
+    if run.resume_from is not None:
+        start_step = run.load(run.resume_from)
+        if ema is not None:
+            ema.load(run.resume_from / "ema.safetensors")
+    if ema is not None:
+        for name, value in ema.shadow.items():
+            ema.shadow[name] = value.to(acc.device)
+
+    dataset = build_training_dataset(cfg.data, cfg.seed)
+    sampler = StreamSampler(len(dataset), opt.batch_size, cfg.seed, acc.num_processes, acc.process_index,
+                            opt.gradient_accumulation_steps, start_step, cfg.data.shuffle)
+    loader = make_loader(dataset, sampler, cfg.data.num_workers, pin_memory=acc.device.type == "cuda")
+    run.print(f"data: {len(dataset)} items; global batch {run.global_batch} "
+              f"({opt.batch_size} x {acc.num_processes} processes x {opt.gradient_accumulation_steps} accumulation)")
+    val_samples = []
+    if cfg.validation.every_steps > 0 and run.is_main:
+        val_samples = [dataset[i] for i in range(min(cfg.validation.num_samples, len(dataset)))]
+    scheduler_config = dict(scheduler.config)
+    unwrapped = acc.unwrap_model(unet)
+
+    def write_parts(folder: Path, unet_state: dict[str, torch.Tensor] | None) -> None:
+        dtype = run.save_dtype()
+        save_module(unwrapped, folder / "unet", dtype, ema.state_dict() if ema is not None else unet_state)
+        save_module(vae, folder / "vae", dtype)
+        scheduler.save_pretrained(folder / "scheduler")
+        if ema is not None:
+            ema.save(folder / "ema.safetensors")
+        gen = {"resolution": height, "height": height, "width": width, "num_frames": cfg.data.num_frames,
+               "num_inference_steps": 25, "guidance_scale": 3.0, **cfg.generation}
+        (folder / "generation_config.json").write_text(json.dumps(gen, indent=2) + "\n")
+
+    def checkpoint(step: int) -> Path | None:
+        state = None if ema is not None else acc.get_state_dict(unet)
+        return run.save(step, lambda folder: write_parts(folder, state))
+
+    def validate(step: int) -> None:
+        if not run.is_main or not val_samples:
+            return
+        from .validation import validate_genxd
+
+        backup = None
+        if ema is not None:
+            backup = {k: v.detach().clone() for k, v in unwrapped.state_dict().items()}
+            ema.copy_to(unwrapped)
+        unwrapped.eval()
+        try:
+            with acc.autocast():
+                metrics = validate_genxd(unwrapped, vae, scheduler_config, val_samples, run.output_dir / "validation",
+                                         step, cfg.validation.num_inference_steps, cfg.validation.guidance_scale,
+                                         cfg.validation.fps, cfg.validation.seed)
+        finally:
+            if backup is not None:
+                unwrapped.load_state_dict(backup)
+            unwrapped.train()
+        run.log(step, metrics)
+
+    step = start_step
+    last_saved = start_step if run.resume_from is not None else -1
+    progress = tqdm(total=opt.max_steps, initial=step, disable=not (run.is_main and cfg.logging.progress_bar),
+                    desc="genxd train", dynamic_ncols=True)
+    data_iter = iter(loader)
+    window: list[torch.Tensor] = []
+    t_window, n_window = time.monotonic(), 0
+    try:
+        while step < opt.max_steps:
+            lr = run.set_lr(optimizer, step)
+            per_sample = []
+            grad_norm = None
+            for _ in range(opt.gradient_accumulation_steps):
+                batch = next(data_iter)
+                with acc.accumulate(unet):
+                    latents = encode_latents(vae, batch["frames"].to(acc.device, non_blocking=True))
+                    draws = [
+                        draw_sample(sample_seed(cfg.seed, int(pos)), latents.shape[1], tuple(latents.shape[2:]),
+                                    int(ind), cfg.conditioning, cfg.noise)
+                        for pos, ind in zip(batch["stream_position"], batch["indicator"])
+                    ]
+                    loss, losses = genxd_loss(unet, latents, batch["c2w"], batch["K"], batch["motion_strength"], draws,
+                                              num_added_time_ids=n_ids, use_rays=use_rays, use_motion=use_motion)
+                    acc.backward(loss)
+                    if acc.sync_gradients and opt.max_grad_norm > 0:
+                        grad_norm = acc.clip_grad_norm_(unet.parameters(), opt.max_grad_norm)
+                    optimizer.step()
+                    optimizer.zero_grad(set_to_none=True)
+                per_sample.append(losses)
+            step += 1
+            if ema is not None:
+                ema.update(unwrapped, step)
+            step_losses = acc.gather(torch.cat(per_sample).float())
+            window.append(step_losses.mean().detach())
+            n_window += run.global_batch
+            progress.update(1)
+            if step % max(1, cfg.logging.every_steps) == 0 or step == opt.max_steps:
+                elapsed = time.monotonic() - t_window
+                mean_loss = float(torch.stack(window).mean())
+                if not torch.isfinite(torch.tensor(mean_loss)):
+                    raise FloatingPointError(f"non-finite loss between steps {step - len(window) + 1} and {step}")
+                metrics: dict[str, Any] = {"loss": mean_loss, "lr": lr,
+                                           "samples_per_s": n_window / max(elapsed, 1e-9)}
+                if grad_norm is not None:
+                    metrics["grad_norm"] = float(grad_norm)
+                if ema is not None:
+                    metrics["ema_decay"] = ema.current_decay(step)
+                run.log(step, metrics)
+                progress.set_postfix(loss=f"{metrics['loss']:.4f}", lr=f"{lr:.2e}")
+                window, t_window, n_window = [], time.monotonic(), 0
+            if cfg.validation.every_steps > 0 and step % cfg.validation.every_steps == 0:
+                validate(step)
+            stop = run.time_is_up()
+            if cfg.checkpoint.every_steps > 0 and step % cfg.checkpoint.every_steps == 0 or stop:
+                checkpoint(step)
+                last_saved = step
+            if stop:
+                run.print(f"max_minutes reached at step {step}: stopping (resume with --resume latest)")
+                break
+        final = None
+        if last_saved != step:
+            final = checkpoint(step)
+        elif run.is_main:
+            final = run.checkpoint_dir / f"checkpoint-{step:07d}"
+    finally:
+        progress.close()
+        del data_iter
+    run.finish()
+    if run.is_main:
+        run.print(f"done at step {step}; checkpoint {final}")
+    return final if run.is_main else None

@@ -1,0 +1,284 @@
+"""Training datasets: image fitting with exact intrinsics, CamVid folders and zips (and unsafe zips),
+multi-view folders, ReconFusion, synthetic scenes, mixtures."""
+
+from __future__ import annotations
+
+import json
+import stat
+import zipfile
+from pathlib import Path
+
+import pytest
+import torch
+
+from genxd.cameras import relative_poses
+from genxd.data.archive import ArchiveLimits, SafeZip
+from genxd.data.datasets import (
+    CamVidDataset,
+    MixtureDataset,
+    MultiViewDataset,
+    ReconFusionDataset,
+    SyntheticDataset,
+    build_dataset,
+    camera_scale,
+    fit_views,
+    median_point_depth,
+)
+from genxd.data.synthetic import make_clip, make_scene, render, write_clip
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _single_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def clips():
+    """A static and a dynamic clip, 10 frames of 48x64 (non-square, to exercise cropping)."""
+    return [make_clip(3, "3d", 10, 48, 64, camera="orbit"), make_clip(4, "4d", 10, 48, 64, camera="orbit", motion_strength=0.6)]
+
+
+@pytest.fixture(scope="module")
+def camvid_root(tmp_path_factory, clips):
+    root = tmp_path_factory.mktemp("camvid")
+    for i, clip in enumerate(clips):
+        write_clip(clip, root, f"video{i}", "camvid")
+    return root
+
+
+def _zip_folder(folder: Path, archive: Path, prefix: str = "") -> Path:
+    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for p in sorted(folder.rglob("*")):
+            if p.is_file():
+                zf.write(p, prefix + str(p.relative_to(folder)))
+    return archive
+
+
+# ---------------------------------------------------------------------------------------- fit_views
+
+
+def test_crop_keeps_rays_exact():
+    """A crop without resize changes only which pixels are kept: rendering with the adjusted K
+    reproduces the cropped image exactly."""
+    scene = make_scene(5)
+    c2w = torch.eye(4)[None]
+    c2w[0, :3, 3] = torch.tensor([0.0, 1.0, -4.0])
+    K = torch.tensor([[[0.8, 0, 0.52], [0, 1.1, 0.47], [0, 0, 1]]])
+    full = render(scene, c2w, K, 48, 64).rgb
+    cropped, K2 = fit_views(full, K, 48, 48, "crop")
+    direct = render(scene, c2w, K2, 48, 48).rgb
+    assert torch.allclose(cropped, direct, atol=1e-3)  # float32 intrinsics round the rays slightly
+    assert torch.allclose(cropped, full[..., 8:56])
+
+
+def test_crop_and_pad_then_resize_match_a_render_at_the_new_intrinsics():
+    scene = make_scene(6)
+    c2w = torch.eye(4)[None]
+    c2w[0, :3, 3] = torch.tensor([0.2, 1.0, -4.0])
+    K = torch.tensor([[[0.9, 0, 0.5], [0, 1.2, 0.5], [0, 0, 1]]])
+    full = render(scene, c2w, K, 96, 128, supersample=3).rgb
+    for mode in ("crop", "pad"):
+        out, K2 = fit_views(full, K, 32, 32, mode, pad_value=1.0)
+        direct = render(scene, c2w, K2, 32, 32, supersample=3).rgb
+        keep = slice(None) if mode == "crop" else slice(5, 27)  # pad: 4 rows of padding top and bottom
+        err = (out[..., keep, :] - direct[..., keep, :]).abs().mean()
+        wrong = (out[..., keep, :] - render(scene, c2w, K, 32, 32, supersample=3).rgb[..., keep, :]).abs().mean()
+        assert err < 0.02, (mode, err)
+        assert wrong > 3 * err, (mode, wrong, err)
+    padded, _ = fit_views(full, K, 32, 32, "pad", pad_value=1.0)
+    assert torch.all(padded[..., :3, :] == 1.0)
+
+
+def test_fit_views_rejects_bad_input():
+    with pytest.raises(ValueError, match="fit"):
+        fit_views(torch.rand(1, 3, 8, 8), torch.eye(3), 8, 8, "stretch")
+    with pytest.raises(ValueError, match=r"\[N, 3, H, W\]"):
+        fit_views(torch.rand(3, 8, 8), torch.eye(3), 8, 8)
+
+
+def test_camera_scale_modes():
+    c2w = torch.eye(4).repeat(3, 1, 1)
+    c2w[:, 0, 3] = torch.tensor([0.0, 2.0, 4.0])
+    assert camera_scale(c2w, "path") == pytest.approx(0.25)
+    assert camera_scale(c2w, "scene", scene_depth=5.0) == pytest.approx(0.2)
+    assert camera_scale(c2w, "scene", scene_depth=None) == pytest.approx(0.25)  # falls back to path
+    assert camera_scale(torch.eye(4).repeat(3, 1, 1), "path") == 1.0
+    assert camera_scale(c2w, "none") == 1.0
+    pts = torch.tensor([[0.0, 0.0, 3.0]] * 10 + [[0.0, 0.0, -3.0]] * 10)
+    assert median_point_depth(pts, torch.eye(4), torch.tensor([[1.0, 0, 0.5], [0, 1, 0.5], [0, 0, 1]])) == pytest.approx(3.0)
+
+
+# ---------------------------------------------------------------------------------------- CamVid
+
+
+def test_camvid_folder(camvid_root, clips):
+    ds = CamVidDataset(camvid_root, num_frames=4, height=32, stride=[1, 2], fit="crop")
+    # 10 frames: stride 1 -> starts 0, 4; stride 2 (span 7) -> start 0; for each of 2 videos
+    assert len(ds) == 6
+    sample = ds[1]
+    assert sample["frames"].shape == (4, 3, 32, 32) and sample["frames"].dtype == torch.float32
+    assert 0 <= float(sample["frames"].min()) and float(sample["frames"].max()) <= 1
+    assert sample["kind"] == "3d" and int(sample["indicator"]) == 0 and float(sample["motion_strength"]) == 0
+    # cameras: the clip's ground truth up to one scale factor (COLMAP stores world-to-camera in float64)
+    gt = clips[0].c2w[4:8].double()
+    rel, rel_gt = relative_poses(sample["c2w"].double(), sample["c2w"][0].double()), relative_poses(gt, gt[0])
+    assert torch.allclose(rel[:, :3, :3], rel_gt[:, :3, :3], atol=1e-5)
+    s = rel[1:, :3, 3].norm() / rel_gt[1:, :3, 3].norm()
+    assert torch.allclose(rel[:, :3, 3], s * rel_gt[:, :3, 3], atol=1e-4)
+    assert float(sample["K"][0, 0, 0]) == pytest.approx(float(clips[0].K[0, 0, 0]) * 64 / 48, rel=1e-5)
+
+    dyn = ds[3]
+    meta = json.loads((camvid_root / "video1" / "meta.json").read_text())
+    assert dyn["kind"] == "4d" and int(dyn["indicator"]) == 2
+    assert float(dyn["motion_strength"]) == pytest.approx(100 * meta["image_motion_strength"], rel=1e-5)
+    assert dyn["name"] == "video1:0"
+
+
+def test_camvid_scene_normalisation(camvid_root):
+    ds = CamVidDataset(camvid_root, num_frames=4, height=32, camera_normalization="scene")
+    sample = ds[0]
+    from genxd.cameras import read_colmap_model
+
+    model = read_colmap_model(camvid_root / "video0" / "0")
+    raw = torch.as_tensor(model.c2w[:4]).float()
+    scale = float(sample["c2w"][1, :3, 3].sub(sample["c2w"][0, :3, 3]).norm() / raw[1, :3, 3].sub(raw[0, :3, 3]).norm())
+    depth = median_point_depth(model.points_xyz.float(), raw[0], torch.as_tensor(model.K[0]).float())
+    assert depth is not None and scale * depth == pytest.approx(1.0, rel=1e-4)
+
+
+def test_camvid_zip_matches_folder(camvid_root, tmp_path):
+    archive = _zip_folder(camvid_root, tmp_path / "batch_1.zip", prefix="camvid/")
+    folder = CamVidDataset(camvid_root, num_frames=4, height=32)
+    zipped = CamVidDataset(tmp_path, num_frames=4, height=32, extract_dir=tmp_path / "x")  # finds batch_1.zip
+    assert len(zipped) == len(folder)
+    a, b = folder[2], zipped[2]
+    assert a["name"] == b["name"]
+    for key in ("frames", "c2w", "K", "motion_strength", "indicator"):
+        assert torch.equal(a[key], b[key]), key
+    assert CamVidDataset(archive, num_frames=4, height=32, extract_dir=tmp_path / "x")[0]["name"] == folder[0]["name"]
+    assert (tmp_path / "x").is_dir()
+
+
+@pytest.mark.parametrize(
+    "name, expected",
+    [("../evil.txt", "escapes"), ("video/../../evil.txt", "escapes"), ("/etc/evil", "absolute"), ("C:/evil", "absolute")],
+)
+def test_zip_path_traversal_is_refused(camvid_root, tmp_path, name, expected):
+    archive = _zip_folder(camvid_root, tmp_path / "batch_1.zip")
+    with zipfile.ZipFile(archive, "a") as zf:
+        zf.writestr(name, b"pwned")
+    with pytest.raises(ValueError, match=expected):
+        CamVidDataset(archive, num_frames=4, height=32)
+    assert not (tmp_path.parent / "evil.txt").exists()
+
+
+def test_zip_symlink_and_bomb_are_refused(tmp_path):
+    link = tmp_path / "link.zip"
+    with zipfile.ZipFile(link, "w") as zf:
+        info = zipfile.ZipInfo("video/images/00000.jpg")
+        info.external_attr = (stat.S_IFLNK | 0o777) << 16
+        zf.writestr(info, "/etc/passwd")
+    with pytest.raises(ValueError, match="symbolic link"):
+        SafeZip(link)
+    bomb = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("video/0/points3D.bin", b"\0" * (4 << 20))
+    with pytest.raises(ValueError, match="compression ratio"):
+        SafeZip(bomb)
+    with pytest.raises(ValueError, match="add up to more than"):
+        SafeZip(bomb, ArchiveLimits(max_total_bytes=1 << 20, max_compression_ratio=1e9))
+    SafeZip(bomb, ArchiveLimits(max_compression_ratio=1e9))  # allowed when the caller raises the cap
+    garbage = tmp_path / "garbage.zip"
+    garbage.write_bytes(b"not a zip")
+    with pytest.raises(ValueError, match="not a zip"):
+        SafeZip(garbage)
+
+
+def test_safezip_extract_stays_inside(camvid_root, tmp_path):
+    archive = SafeZip(_zip_folder(camvid_root, tmp_path / "a.zip"))
+    names = [n for n in archive.names() if n.startswith("video0/0/")]
+    out = archive.extract(names, tmp_path / "out", strip_prefix="video0/0/")
+    assert sorted(p.name for p in out.iterdir()) == sorted(n.rsplit("/", 1)[1] for n in names)
+
+
+def test_camvid_errors(tmp_path):
+    with pytest.raises(ValueError, match="no CamVid samples"):
+        CamVidDataset(tmp_path, num_frames=4, height=32)
+    with pytest.raises(FileNotFoundError):
+        CamVidDataset(tmp_path / "missing", num_frames=4, height=32)
+
+
+# ---------------------------------------------------------------------------------------- 3D scenes
+
+
+def test_multiview_colmap_and_transforms(camvid_root, clips, tmp_path):
+    colmap = MultiViewDataset(camvid_root / "video0", num_frames=3, height=32, view_sampling="random",
+                              samples_per_scene=4, seed=1)
+    assert len(colmap) == 4 and colmap[0]["kind"] == "3d"
+    again = MultiViewDataset(camvid_root / "video0", num_frames=3, height=32, view_sampling="random",
+                             samples_per_scene=4, seed=1)
+    assert colmap.clips == again.clips
+    write_clip(clips[0], tmp_path, "scene_tf", "folder")
+    tf = MultiViewDataset(tmp_path, num_frames=5, height=32, stride=2, camera_normalization="none")
+    assert len(tf) == 1
+    sample = tf[0]
+    assert torch.allclose(sample["c2w"], clips[0].c2w[0:10:2].float(), atol=1e-5)
+    assert float(sample["K"][0, 0, 0]) == pytest.approx(float(clips[0].K[0, 0, 0]) * 64 / 48, rel=1e-5)
+
+
+def test_reconfusion_dataset(clips, tmp_path):
+    write_clip(clips[1], tmp_path, "scene_a", "reconfusion")
+    ds = ReconFusionDataset(tmp_path, num_frames=4, height=32, camera_normalization="none", fit="pad")
+    assert len(ds) == 2
+    sample = ds[1]
+    assert sample["kind"] == "3d" and sample["frames"].shape == (4, 3, 32, 32)
+    assert torch.allclose(sample["c2w"], clips[1].c2w[4:8].float(), atol=1e-4)
+
+
+# ---------------------------------------------------------------------------------------- synthetic, mixture
+
+
+def test_synthetic_dataset_is_deterministic():
+    ds = SyntheticDataset(length=4, num_frames=3, height=32, motion_source="world")
+    a, b = ds[1], SyntheticDataset(length=4, num_frames=3, height=32, motion_source="world")[1]
+    assert a["name"] == b["name"] and torch.equal(a["frames"], b["frames"]) and torch.equal(a["c2w"], b["c2w"])
+    assert a["kind"] == "4d" and int(a["indicator"]) == 2 and float(a["motion_strength"]) > 0
+    s0 = ds[0]
+    assert s0["kind"] == "3d" and float(s0["motion_strength"]) == 0
+    assert s0["frames"].shape == (3, 3, 32, 32)
+    with pytest.raises(IndexError):
+        ds[4]
+    with pytest.raises(ValueError, match="kinds"):
+        SyntheticDataset(length=2, kinds=["5d"])
+
+
+def test_mixture_is_deterministic_and_weighted():
+    class Const(torch.utils.data.Dataset):
+        def __init__(self, tag, n):
+            self.tag, self.n = tag, n
+
+        def __len__(self):
+            return self.n
+
+        def __getitem__(self, i):
+            return (self.tag, i)
+
+    mix = MixtureDataset([Const("a", 3), Const("b", 5), Const("c", 2)], weights=[1, 3, 0], length=400, seed=7)
+    items = [mix[i] for i in range(len(mix))]
+    assert items == [MixtureDataset([Const("a", 3), Const("b", 5), Const("c", 2)], [1, 3, 0], 400, seed=7)[i] for i in range(400)]
+    tags = [t for t, _ in items]
+    assert tags.count("c") == 0 and 0.6 < tags.count("b") / 400 < 0.9
+    with pytest.raises(ValueError, match="weights"):
+        MixtureDataset([Const("a", 1)], weights=[-1])
+
+
+def test_build_dataset_validates_options():
+    ds = build_dataset({"type": "synthetic", "length": 2, "weight": 3}, num_frames=3, height=32, seed=4)
+    assert isinstance(ds, SyntheticDataset) and ds.num_frames == 3 and ds.seed == 4
+    with pytest.raises(ValueError, match="unknown option"):
+        build_dataset({"type": "synthetic", "lenght": 2})
+    with pytest.raises(ValueError, match="dataset type"):
+        build_dataset({"type": "imagenet"})

@@ -1,0 +1,34 @@
+"""Fixtures for the training tests: one torch thread (tiny models), the tiny preset, a CamVid folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+CONFIGS = Path(__file__).resolve().parents[2] / "configs"
+TINY = CONFIGS / "tiny.yaml"
+TINY_VAE = CONFIGS / "tiny_vae.yaml"
+#: Overrides that keep the tiny preset quiet and short in tests.
+QUIET = ["logging.progress_bar=false", "logging.every_steps=1", "validation.every_steps=0", "checkpoint.every_steps=0"]
+
+
+@pytest.fixture(autouse=True, scope="package")
+def _single_thread():
+    """Tiny models run many small ops: one thread avoids oversubscription on shared CI cores."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="package")
+def camvid_root(tmp_path_factory) -> Path:
+    """Two CamVid-30K samples (one static, one dynamic; 8 frames, 32x32) written by the synthetic writer."""
+    from genxd.data.synthetic import make_clip, write_clip
+
+    root = tmp_path_factory.mktemp("camvid")
+    write_clip(make_clip(11, "3d", 8, 32, 32), root, "static0", "camvid", num_points=2000)
+    write_clip(make_clip(12, "4d", 8, 32, 32), root, "dynamic0", "camvid", num_points=2000)
+    return root

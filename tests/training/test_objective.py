@@ -1,0 +1,133 @@
+"""The training objective: exact inverse of the sampler, per-sample draws, conditions shared with sampling."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from diffusers import EulerDiscreteScheduler
+
+from genxd.pipelines.conditioning import build_conditions
+from genxd.training.config import ConditioningConfig, NoiseConfig
+from genxd.training.models import RELEASED_SCHEDULER_CONFIG
+from genxd.training.objective import (
+    c_in,
+    c_noise,
+    denoised_from_v,
+    draw_sample,
+    genxd_loss,
+    sample_seed,
+    v_target,
+)
+
+
+def test_v_target_is_inverted_exactly_by_the_euler_sampler(reference_small):
+    sched = EulerDiscreteScheduler.from_pretrained(reference_small, subfolder="scheduler")
+    assert dict(sched.config).items() >= RELEASED_SCHEDULER_CONFIG.items()
+    sched.set_timesteps(10)
+    gen = torch.Generator().manual_seed(0)
+    x0 = torch.randn(2, 3, 4, 8, 8, generator=gen, dtype=torch.float64)
+    noise = torch.randn(x0.shape, generator=gen, dtype=torch.float64)
+    for i in (0, 3, 9):
+        sched._step_index = i  # step i of the 10-step schedule
+        sigma = sched.sigmas[i].double()
+        t = sched.timesteps[i]
+        assert float(c_noise(sigma)) == pytest.approx(float(t), abs=1e-5)
+        sample = x0 + sigma * noise
+        assert torch.allclose(sched.scale_model_input(sample, t), sample * c_in(sigma), atol=1e-12)
+        v = v_target(x0, noise, sigma.expand(2))
+        sched._step_index = i
+        prev = sched.step(v, t, sample).prev_sample
+        assert torch.allclose(prev, x0 + sched.sigmas[i + 1].double() * noise, atol=1e-9)
+
+
+def test_v_loss_equals_edm_weighted_x0_loss():
+    gen = torch.Generator().manual_seed(1)
+    x0, noise, pred = (torch.randn(4, 2, 4, 4, 4, generator=gen, dtype=torch.float64) for _ in range(3))
+    sigma = torch.tensor([0.05, 0.7, 3.0, 80.0], dtype=torch.float64)
+    noisy = x0 + sigma[:, None, None, None, None] * noise
+    assert torch.allclose(denoised_from_v(noisy, v_target(x0, noise, sigma), sigma), x0, atol=1e-9)
+    v_loss = ((pred - v_target(x0, noise, sigma)) ** 2).flatten(1).mean(1)
+    weight = (sigma**2 + 1) / sigma**2
+    edm_loss = weight * ((denoised_from_v(noisy, pred, sigma) - x0) ** 2).flatten(1).mean(1)
+    assert torch.allclose(v_loss, edm_loss, rtol=1e-9)
+
+
+def test_draws_are_deterministic_and_follow_the_config():
+    noise = NoiseConfig()
+    cfg = ConditioningConfig(single_view_ratio=0.5, max_context_views=3, condition_dropout=0.2, video_ratio=0.5)
+    a, b = draw_sample(123, 8, (4, 2, 2), 2, cfg, noise), draw_sample(123, 8, (4, 2, 2), 2, cfg, noise)
+    assert torch.equal(a.context_index, b.context_index) and a.sigma == b.sigma and torch.equal(a.noise, b.noise)
+    assert sample_seed(0, 5) == sample_seed(0, 5) != sample_seed(0, 6) != sample_seed(1, 5)
+
+    draws = [draw_sample(sample_seed(0, k), 8, (1, 1, 1), 2, cfg, noise) for k in range(1500)]
+    views = [len(d.context_index) for d in draws]
+    assert all(int(d.context_index[0]) == 0 for d in draws)
+    assert all(len(set(d.context_index.tolist())) == len(d.context_index) for d in draws)
+    assert all(d.context_index.max() < 8 for d in draws)
+    assert set(views) == {1, 2, 3} and 0.44 < views.count(1) / 1500 < 0.56
+    log_sigma = torch.tensor([math.log(d.sigma) for d in draws])
+    assert abs(float(log_sigma.mean()) - 0.7) < 0.15 and abs(float(log_sigma.std()) - 1.6) < 0.12
+    dropped = sum(not d.keep_conditions for d in draws) / 1500
+    assert 0.16 < dropped < 0.24
+    video = sum(d.indicator == 1 for d in draws) / 1500
+    assert 0.44 < video < 0.56
+    # video mode only applies to 4D samples; single view only when asked
+    assert all(draw_sample(k, 8, (1, 1, 1), 0, cfg, noise).indicator == 0 for k in range(50))
+    only_one = ConditioningConfig(single_view_ratio=1.0)
+    assert all(draw_sample(k, 8, (1, 1, 1), 0, only_one, noise).context_index.tolist() == [0] for k in range(50))
+    first = ConditioningConfig(single_view_ratio=0.0, max_context_views=3, context_frames="first")
+    assert all(draw_sample(k, 8, (1, 1, 1), 0, first, noise).context_index.tolist() in ([0, 1], [0, 1, 2]) for k in range(50))
+
+
+class RecordingUNet(torch.nn.Module):
+    """Returns a learnable constant; records the inputs it is given."""
+
+    def __init__(self, shape):
+        super().__init__()
+        self.out = torch.nn.Parameter(torch.zeros(shape))
+        self.calls = []
+
+    def forward(self, sample, timestep, added_time_ids, indicator, motion_ids=None, return_dict=True):
+        self.calls.append(dict(sample=sample, timestep=timestep, added_time_ids=added_time_ids, indicator=indicator,
+                               motion_ids=motion_ids))
+        return (self.out.expand(sample.shape[0], *self.out.shape[1:]),)
+
+
+def test_loss_builds_the_pipeline_conditions_and_ignores_context_frames():
+    torch.manual_seed(0)
+    b, f, h = 2, 5, 4
+    latents = torch.randn(b, f, 4, h, h)
+    c2w = torch.eye(4).repeat(b, f, 1, 1)
+    c2w[:, :, 0, 3] = torch.linspace(0, 1, f)
+    K = torch.tensor([[1.0, 0, 0.5], [0, 1.0, 0.5], [0, 0, 1]]).repeat(b, f, 1, 1)
+    motion = torch.tensor([0.0, 2.5])
+    cfg = ConditioningConfig(single_view_ratio=0.0, max_context_views=2, condition_dropout=0.0)
+    draws = [draw_sample(7, f, (4, h, h), 0, cfg, NoiseConfig()), draw_sample(8, f, (4, h, h), 2, cfg, NoiseConfig())]
+    draws[1].keep_conditions = False  # the second sample is dropped out (classifier-free guidance)
+    unet = RecordingUNet((1, f, 4, h, h))
+    loss, per_sample = genxd_loss(unet, latents, c2w, K, motion, draws)
+    call = unet.calls[0]
+    for i, d in enumerate(draws):
+        cond = build_conditions(latents[i : i + 1, d.context_index], d.context_index[None], c2w[i : i + 1], K[i : i + 1],
+                                torch.tensor([d.indicator]), motion[i : i + 1])
+        if not d.keep_conditions:
+            cond = cond.unconditional()
+        sigma = torch.tensor([d.sigma])
+        noisy = latents[i : i + 1] + d.sigma * d.noise[None]
+        expected = cond.unet_input(noisy * c_in(sigma))
+        assert torch.allclose(call["sample"][i : i + 1], expected, atol=1e-6)
+        assert torch.allclose(call["added_time_ids"][i : i + 1], cond.added_time_ids)
+        assert torch.allclose(call["motion_ids"][i : i + 1], cond.motion_ids)
+        assert float(call["timestep"][i]) == pytest.approx(0.25 * math.log(d.sigma), rel=1e-6)
+    assert call["motion_ids"][1] == 0 and call["added_time_ids"][1].abs().sum() == 0  # dropped
+    # context frames carry no loss: the gradient there is zero, and non-zero elsewhere
+    loss.backward()
+    grad = unet.out.grad[0]
+    ctx = set(draws[0].context_index.tolist()) & set(draws[1].context_index.tolist())
+    tgt = set(range(f)) - set(draws[0].context_index.tolist()) - set(draws[1].context_index.tolist())
+    assert ctx and tgt
+    assert all(grad[j].abs().sum() == 0 for j in ctx)
+    assert all(grad[j].abs().sum() > 0 for j in tgt)
+    assert float(loss) == pytest.approx(float(per_sample.mean()))
