@@ -29,11 +29,25 @@ def _root() -> None:
     """GenXD: generate 3D and 4D scenes from images, curate video data, train, reconstruct."""
 
 
+def _register_unavailable(name: str, exc: ImportError) -> None:
+    missing = getattr(exc, "name", None) or str(exc)
+
+    @app.command(name, help=f"(unavailable: needs the Python module {missing!r})", context_settings={
+        "allow_extra_args": True, "ignore_unknown_options": True})
+    def _unavailable() -> None:
+        typer.echo(f"genxd: error: 'genxd {name}' needs the Python module {missing!r}: pip install it", err=True)
+        raise typer.Exit(code=2)
+
+
 def _register_all() -> None:
     for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
         if info.name.startswith("_") or info.name in _SKIP:
             continue
-        module = importlib.import_module(f"{__name__}.{info.name}")
+        try:
+            module = importlib.import_module(f"{__name__}.{info.name}")
+        except ImportError as exc:  # a missing optional dependency disables one command, not the CLI
+            _register_unavailable(info.name, exc)
+            continue
         register = getattr(module, "register", None)
         if register is not None:
             register(app)
