@@ -143,7 +143,8 @@ def main() -> None:
     ap.add_argument("--reps", type=int, default=10)
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--whole-reps", type=int, default=2)
-    ap.add_argument("--compile-mode", default="max-autotune-no-cudagraphs")
+    ap.add_argument("--compile-mode", default="default", help="torch.compile mode for the fast path")
+    ap.add_argument("--modes", nargs="+", default=["fp32_eager", "fast"], help="fp32_eager, bf16_eager, fast")
     ap.add_argument("--no-compile", action="store_true")
     ap.add_argument("--skip-fp32-sample", action="store_true", help="time only the UNet call for fp32")
     ap.add_argument("--out", default="bench_sampling.json")
@@ -152,10 +153,10 @@ def main() -> None:
         raise SystemExit("bench_sampling needs a CUDA GPU")
     result = {"device": torch.cuda.get_device_name(0), "torch": torch.__version__, "frames": args.frames,
               "checkpoint": args.checkpoint or "released config, random weights", "runs": {}}
-    for mode in ("fp32_eager", "fast"):
+    for mode in args.modes:
         pipe = build_pipe(args.checkpoint, torch.float32).to("cuda")
-        if mode == "fast":
-            enable_fast_path(pipe, compile=not args.no_compile, compile_mode=args.compile_mode)
+        if mode in ("fast", "bf16_eager"):
+            enable_fast_path(pipe, compile=mode == "fast" and not args.no_compile, compile_mode=args.compile_mode)
         for res in args.resolutions:
             t0 = time.perf_counter()
             r = measure(pipe, res, args.frames, args.reps, args.warmup, 1 if (mode == "fp32_eager" and args.skip_fp32_sample) else args.whole_reps)
@@ -164,7 +165,7 @@ def main() -> None:
             print(mode, res, json.dumps({k: v for k, v in r.items() if k != "unet_call_ms"}), flush=True)
         del pipe
         gc.collect(); torch.cuda.empty_cache()
-    for res in args.resolutions:
+    for res in args.resolutions if {"fp32_eager", "fast"} <= set(args.modes) else []:
         a, b = result["runs"][f"fp32_eager@{res}"], result["runs"][f"fast@{res}"]
         result[f"speedup_unet_call@{res}"] = a["unet_call_ms_median"] / b["unet_call_ms_median"]
         result[f"speedup_sample@{res}"] = a["sample_s_median"] / b["sample_s_median"]

@@ -10,9 +10,9 @@ What :func:`enable_fast_path` adds (each switchable):
 - ``dtype=torch.bfloat16`` UNet weights and activations (the model computes in the dtype of its
   weights; time/motion sinusoids are made in float32 and cast), bf16 flash attention kernels; the
   VAE stays float32 by default (``vae_dtype``), decoding is cheap next to 25 UNet calls;
-- ``compile=True``: ``torch.compile`` of the UNet (inductor; ``mode="max-autotune-no-cudagraphs"``
-  or ``"reduce-overhead"`` for CUDA graphs, which cut the launch overhead of the ~1,000 small kernels
-  of a call). Compilation is cached on disk (``TORCHINDUCTOR_CACHE_DIR``, default
+- ``compile=True``: ``torch.compile`` of the UNet (inductor, ``mode="default"``; ``"reduce-overhead"``
+  adds CUDA graphs; ``max-autotune`` spends over ten minutes autotuning this model and is not
+  worth it). Compilation is cached on disk (``TORCHINDUCTOR_CACHE_DIR``, default
   ``~/.cache/genxd/torchinductor``), so the warm-up is paid once per machine and shape; if
   compilation fails the UNet runs eagerly (dynamo falls back) with a warning;
 - ``channels_last`` memory format for the convolutions (off by default: measure).
@@ -47,7 +47,7 @@ def enable_fast_path(
     pipe,
     dtype: torch.dtype = torch.bfloat16,
     compile: bool = True,
-    compile_mode: str = "max-autotune-no-cudagraphs",
+    compile_mode: str = "default",
     vae_dtype: torch.dtype = torch.float32,
     channels_last: bool = False,
     device: str | torch.device | None = None,
@@ -75,7 +75,7 @@ def enable_fast_path(
 
         dynamo.config.suppress_errors = True  # fall back to eager if compilation fails
         if not getattr(pipe.unet, "_genxd_compiled", False):
-            pipe.unet.compile(mode=compile_mode, dynamic=False)
+            pipe.unet.compile(mode=None if compile_mode == "default" else compile_mode, dynamic=False)
             pipe.unet._genxd_compiled = True
     elif compile:
         logger.warning("genxd fast path: torch.compile unavailable (no Triton?), running eagerly")
