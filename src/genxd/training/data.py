@@ -12,7 +12,7 @@ conditioning draws (:func:`genxd.training.objective.sample_seed`).
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler, default_collate
@@ -81,10 +81,16 @@ class StreamSampler(Sampler):
 
 
 class KeyedDataset(Dataset):
-    """Wraps a dataset so that ``ds[(position, index)]`` is ``dataset[index]`` plus ``stream_position``."""
+    """Wraps a dataset so that ``ds[(position, index)]`` is ``dataset[index]`` plus ``stream_position``.
 
-    def __init__(self, dataset: Dataset) -> None:
+    ``draw(position, indicator)`` (optional, picklable): the sample's random training choices
+    (:class:`genxd.training.objective.SampleDraw`), computed here, i.e. in the DataLoader workers
+    instead of the training loop, and stored under ``"draw"``.
+    """
+
+    def __init__(self, dataset: Dataset, draw: Callable[[int, int], Any] | None = None) -> None:
         self.dataset = dataset
+        self.draw = draw
 
     def __len__(self) -> int:
         return len(self.dataset)  # type: ignore[arg-type]
@@ -94,11 +100,18 @@ class KeyedDataset(Dataset):
         sample = dict(self.dataset[index])
         sample["stream_position"] = torch.tensor(position, dtype=torch.long)
         sample["dataset_index"] = torch.tensor(index, dtype=torch.long)
+        if self.draw is not None:
+            sample["draw"] = self.draw(int(position), int(sample["indicator"]))
         return sample
 
 
 def collate_samples(samples: list[dict[str, Any]]) -> dict[str, Any]:
-    """Stack tensors, keep strings as lists."""
+    """Stack tensors, keep strings as lists; per-sample ``"draw"`` objects stay a list (``"draws"``)."""
+    if samples and "draw" in samples[0]:
+        draws = [s["draw"] for s in samples]
+        batch = default_collate([{k: v for k, v in s.items() if k != "draw"} for s in samples])
+        batch["draws"] = draws
+        return batch
     return default_collate(samples)
 
 
@@ -119,11 +132,13 @@ def build_training_dataset(cfg: DataConfig, seed: int) -> Dataset:
 
 
 def make_loader(
-    dataset: Dataset, sampler: StreamSampler, num_workers: int = 0, pin_memory: bool = False
+    dataset: Dataset, sampler: StreamSampler, num_workers: int = 0, pin_memory: bool = False,
+    draw: Callable[[int, int], Any] | None = None,
 ) -> DataLoader:
-    """An endless DataLoader over ``sampler``'s keys (batch = the sampler's per-process batch)."""
+    """An endless DataLoader over ``sampler``'s keys (batch = the sampler's per-process batch);
+    ``draw``: see :class:`KeyedDataset`."""
     return DataLoader(
-        KeyedDataset(dataset),
+        KeyedDataset(dataset, draw),
         batch_size=sampler.b,
         sampler=sampler,
         num_workers=num_workers,

@@ -38,13 +38,18 @@ class EMAWeights:
     def update(self, model: nn.Module, step: int) -> None:
         """One EMA update after optimiser step ``step`` (1-based)."""
         decay = self.current_decay(step)
+        shadows, params = [], []
         for name, p in model.named_parameters():
             s = self.shadow.get(name)
             if s is None:
                 continue
             if s.device != p.device:
                 self.shadow[name] = s = s.to(p.device)
-            s.mul_(decay).add_(p.detach().float(), alpha=1.0 - decay)
+            shadows.append(s)
+            params.append(p.detach() if p.dtype == torch.float32 else p.detach().float())
+        if shadows:  # multi-tensor kernels: a handful of launches instead of two per parameter
+            torch._foreach_mul_(shadows, decay)
+            torch._foreach_add_(shadows, params, alpha=1.0 - decay)
         self.num_updates += 1
 
     def state_dict(self) -> dict[str, torch.Tensor]:

@@ -166,14 +166,22 @@ class TrainingRun:
         if self.tensorboard:
             self.accelerator.log(metrics, step=step)
 
-    def time_is_up(self) -> bool:
-        """True on every process once ``max_minutes`` has passed on any of them."""
+    def time_is_up(self, step: int | None = None, every_steps: int = 10) -> bool:
+        """True on every process once ``max_minutes`` has passed on any of them.
+
+        One process: a clock check (no device tensor, no synchronisation). Several processes must
+        agree, which costs a collective and a host sync: with ``step`` given they compare only
+        every ``every_steps`` steps (the stop may come up to ``every_steps - 1`` steps late).
+        """
         if self.optim.max_minutes is None:
             return False
         over = time.monotonic() - self.start_time > 60.0 * self.optim.max_minutes
+        if self.accelerator.num_processes == 1:
+            return over
+        if step is not None and every_steps > 1 and step % every_steps:
+            return False
         flag = torch.tensor([1.0 if over else 0.0], device=self.accelerator.device)
-        if self.accelerator.num_processes > 1:
-            flag = self.accelerator.reduce(flag, reduction="sum")
+        flag = self.accelerator.reduce(flag, reduction="sum")
         return bool(flag.item() > 0)
 
     # ------------------------------------------------------------------ checkpoints

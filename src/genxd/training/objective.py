@@ -42,6 +42,7 @@ __all__ = [
     "denoised_from_v",
     "SampleDraw",
     "draw_sample",
+    "SampleDrawer",
     "encode_latents",
     "genxd_loss",
 ]
@@ -134,11 +135,34 @@ def draw_sample(
     return SampleDraw(context.long(), float(np.exp(log_sigma)), eps, keep, ind)
 
 
+@dataclass(frozen=True)
+class SampleDrawer:
+    """Picklable ``(stream_position, indicator) -> SampleDraw`` for a run (used by DataLoader workers)."""
+
+    run_seed: int
+    num_frames: int
+    latent_shape: tuple[int, int, int]
+    conditioning: ConditioningConfig
+    noise: NoiseConfig
+
+    def __call__(self, stream_position: int, indicator: int) -> SampleDraw:
+        return draw_sample(sample_seed(self.run_seed, stream_position), self.num_frames, self.latent_shape,
+                           indicator, self.conditioning, self.noise)
+
+
 @torch.no_grad()
-def encode_latents(vae: torch.nn.Module, frames: Tensor, chunk_size: int = 16) -> Tensor:
-    """Scaled VAE latents (distribution mode) of ``frames [B, F, 3, H, W]`` in [0, 1] -> float32 ``[B, F, 4, h, w]``."""
+def encode_latents(vae: torch.nn.Module, frames: Tensor, chunk_size: int | None = None,
+                   chunk_pixels: int = 16 * 576 * 1024) -> Tensor:
+    """Scaled VAE latents (distribution mode) of ``frames [B, F, 3, H, W]`` in [0, 1] -> float32 ``[B, F, 4, h, w]``.
+
+    Frames are encoded in chunks of ``chunk_size`` frames (default: as many as fit in ``chunk_pixels``
+    pixels, i.e. 16 frames at 576x1024 and the whole batch of a small model in one call).
+    """
     b, f = frames.shape[:2]
-    x = frames.flatten(0, 1).to(device=next(vae.parameters()).device, dtype=next(vae.parameters()).dtype) * 2 - 1
+    if chunk_size is None:
+        chunk_size = max(1, int(chunk_pixels) // (frames.shape[-1] * frames.shape[-2]))
+    param = next(vae.parameters())
+    x = frames.flatten(0, 1).to(device=param.device, non_blocking=True).to(param.dtype) * 2 - 1
     out = [vae.encode(x[i : i + chunk_size]).latent_dist.mode() for i in range(0, x.shape[0], chunk_size)]
     lat = torch.cat(out).float() * vae.config.scaling_factor
     return lat.reshape(b, f, *lat.shape[1:])
@@ -170,25 +194,43 @@ def genxd_loss(
     if len(draws) != b:
         raise ValueError(f"{len(draws)} draws for a batch of {b}")
     device = latents.device
-    conds = []
-    for i, d in enumerate(draws):
-        cond = build_conditions(
-            latents[i : i + 1, d.context_index.to(device)],
-            d.context_index[None].to(device),
-            c2w[i : i + 1].to(device),
-            K[i : i + 1].to(device),
-            torch.tensor([d.indicator], device=device),
-            motion_strength[i : i + 1].to(device) if use_motion else None,
-            num_added_time_ids=num_added_time_ids,
-            use_rays=use_rays,
-        )
-        conds.append(cond)
-    cond = GenXDConditions.cat(conds)
-    keep = torch.tensor([d.keep_conditions for d in draws], device=device)
-    if not bool(keep.all()):
-        cond = cond.select(keep)
-    sigma = torch.tensor([d.sigma for d in draws], device=device, dtype=torch.float32)
-    noise = torch.stack([d.noise for d in draws]).to(device=device, dtype=latents.dtype)
+    # One batched build_conditions call: samples have 1..V context views; shorter index lists are
+    # padded by repeating their first (reference) view, which scatters the same latents to the same
+    # frame again, so the conditions equal those built one sample at a time.
+    max_views = max(len(d.context_index) for d in draws)
+    context_index = torch.stack([
+        torch.cat([d.context_index, d.context_index[:1].expand(max_views - len(d.context_index))]) for d in draws
+    ])
+    keep_list = [bool(d.keep_conditions) for d in draws]
+    host = {  # small per-sample values, built on the CPU and sent in one copy each
+        "context_index": context_index,
+        "indicator": torch.tensor([int(d.indicator) for d in draws], dtype=torch.long),
+        "sigma": torch.tensor([d.sigma for d in draws], dtype=torch.float32),
+        "keep": torch.tensor(keep_list),
+    }
+    non_blocking = device.type == "cuda"
+    on_device = {k: v.to(device, non_blocking=non_blocking) for k, v in host.items()}
+    context_index_d = on_device["context_index"]
+    context_latents = torch.gather(
+        latents, 1, context_index_d[:, :, None, None, None].expand(b, max_views, *latents.shape[2:])
+    )
+    cond = build_conditions(
+        context_latents,
+        context_index_d,
+        c2w.to(device, non_blocking=non_blocking),
+        K.to(device, non_blocking=non_blocking),
+        on_device["indicator"],
+        motion_strength.to(device, non_blocking=non_blocking) if use_motion else None,
+        num_added_time_ids=num_added_time_ids,
+        use_rays=use_rays,
+    )
+    if not all(keep_list):
+        cond = cond.select(on_device["keep"])
+    sigma = on_device["sigma"]
+    noise = torch.stack([d.noise for d in draws])
+    if non_blocking:
+        noise = noise.pin_memory()
+    noise = noise.to(device=device, dtype=latents.dtype, non_blocking=non_blocking)
     noisy = latents + _bcast(sigma, latents) * noise
     model_in = cond.unet_input(noisy * _bcast(c_in(sigma), noisy))
     pred = unet(

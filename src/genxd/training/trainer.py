@@ -23,7 +23,7 @@ from .data import StreamSampler, build_training_dataset, make_loader
 from .ema import EMAWeights
 from .loop import TrainingRun
 from .models import build_scheduler, build_unet, build_vae, count_parameters
-from .objective import draw_sample, encode_latents, genxd_loss, sample_seed
+from .objective import SampleDrawer, encode_latents, genxd_loss
 
 __all__ = ["train_genxd", "make_optimizer", "save_module"]
 
@@ -119,7 +119,10 @@ def train_genxd(cfg: TrainConfig, resume: str | None = None, overwrite: bool = F
     dataset = build_training_dataset(cfg.data, cfg.seed)
     sampler = StreamSampler(len(dataset), opt.batch_size, cfg.seed, acc.num_processes, acc.process_index,
                             opt.gradient_accumulation_steps, start_step, cfg.data.shuffle)
-    loader = make_loader(dataset, sampler, cfg.data.num_workers, pin_memory=acc.device.type == "cuda")
+    latent_channels = vae.config.latent_channels
+    drawer = SampleDrawer(cfg.seed, cfg.data.num_frames, (latent_channels, height // vae_scale, width // vae_scale),
+                          cfg.conditioning, cfg.noise)  # each sample's draws are made in the DataLoader workers
+    loader = make_loader(dataset, sampler, cfg.data.num_workers, pin_memory=acc.device.type == "cuda", draw=drawer)
     run.print(f"data: {len(dataset)} items; global batch {run.global_batch} "
               f"({opt.batch_size} x {acc.num_processes} processes x {opt.gradient_accumulation_steps} accumulation)")
     val_samples = []
@@ -180,11 +183,10 @@ def train_genxd(cfg: TrainConfig, resume: str | None = None, overwrite: bool = F
                 batch = next(data_iter)
                 with acc.accumulate(unet):
                     latents = encode_latents(vae, batch["frames"].to(acc.device, non_blocking=True))
-                    draws = [
-                        draw_sample(sample_seed(cfg.seed, int(pos)), latents.shape[1], tuple(latents.shape[2:]),
-                                    int(ind), cfg.conditioning, cfg.noise)
-                        for pos, ind in zip(batch["stream_position"], batch["indicator"])
-                    ]
+                    draws = batch["draws"]
+                    if tuple(draws[0].noise.shape) != tuple(latents.shape[1:]):
+                        raise ValueError(f"noise drawn for latents {tuple(draws[0].noise.shape)}, the VAE gives "
+                                         f"{tuple(latents.shape[1:])}")
                     loss, losses = genxd_loss(unet, latents, batch["c2w"], batch["K"], batch["motion_strength"], draws,
                                               num_added_time_ids=n_ids, use_rays=use_rays, use_motion=use_motion)
                     acc.backward(loss)
@@ -216,7 +218,7 @@ def train_genxd(cfg: TrainConfig, resume: str | None = None, overwrite: bool = F
                 window, t_window, n_window = [], time.monotonic(), 0
             if cfg.validation.every_steps > 0 and step % cfg.validation.every_steps == 0:
                 validate(step)
-            stop = run.time_is_up()
+            stop = run.time_is_up(step)
             if cfg.checkpoint.every_steps > 0 and step % cfg.checkpoint.every_steps == 0 or stop:
                 checkpoint(step)
                 last_saved = step
