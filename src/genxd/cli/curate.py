@@ -1,0 +1,91 @@
+"""``genxd curate``: videos to CamVid-30K-style 4D data (frames, COLMAP model, motion strength)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from .common import UsageError, run_cli
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("curate")
+    def curate(
+        inputs: list[Path] = typer.Argument(..., help="Video files, folders of videos, or folders of frames."),
+        out: Path = typer.Option(..., "--out", "-o", help="Dataset folder (created; resumable)."),
+        stride: int = typer.Option(1, help="Keep every STRIDE-th frame."),
+        max_frames: Optional[int] = typer.Option(None, "--max-frames", help="Keep at most this many frames."),
+        resize: Optional[str] = typer.Option(None, help="Longer side in pixels (e.g. 512) or WxH."),
+        min_frames: int = typer.Option(8, "--min-frames", help="Fewer frames than this is a failure."),
+        workers: int = typer.Option(1, help="Local worker processes."),
+        ray: Optional[str] = typer.Option(
+            None, "--ray", help="Run on a Ray cluster at this address ('auto', 'ray://host:10001', 'local')."
+        ),
+        mask_model: Optional[Path] = typer.Option(
+            None, "--mask-model", help="Local transformers instance-segmentation folder (e.g. Mask2Former)."
+        ),
+        depth_model: Optional[Path] = typer.Option(
+            None, "--depth-model", help="Local transformers relative-depth folder (e.g. Depth Anything V2)."
+        ),
+        motion_threshold: Optional[float] = typer.Option(
+            None, "--motion-threshold", help="Motion strength above which a video is dynamic."
+        ),
+        focal: Optional[float] = typer.Option(
+            None, help="Known normalised focal length fx/W (= fy/H); estimated when omitted."
+        ),
+        features: str = typer.Option("auto", help="SfM correspondences: sift, klt or auto."),
+        fallback_depth: str = typer.Option(
+            "triangulate", "--fallback-depth",
+            help="Depth without --depth-model: triangulate (each tracked point, with the SfM cameras) or sparse "
+            "(interpolated SfM depth).",
+        ),
+        threads: int = typer.Option(-1, help="Threads per worker (-1: cores / workers)."),
+        device: str = typer.Option("cpu", help="Torch device for the learned models."),
+        retry_failed: bool = typer.Option(False, "--retry-failed", help="Redo videos that failed before."),
+        quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    ) -> None:
+        """Curate videos into VIDEO_ID/{images, 0/, meta.json} and an index.jsonl (resumable)."""
+
+        def main() -> None:
+            from genxd.curation import CurationConfig, curate_dataset, parse_resize
+            from genxd.curation.dataset import RunLockedError
+            from genxd.curation.motion import DEFAULT_MOTION_THRESHOLD
+
+            if workers < 1:
+                raise UsageError(f"--workers must be >= 1, got {workers}")
+            if out.exists() and not out.is_dir():
+                raise UsageError(f"--out {out} exists and is not a folder")
+            for item in inputs:
+                if not item.exists():
+                    raise UsageError(f"input not found: {item}")
+            config = CurationConfig(
+                stride=stride,
+                max_frames=max_frames,
+                resize=parse_resize(resize),
+                min_frames=min_frames,
+                motion_threshold=DEFAULT_MOTION_THRESHOLD if motion_threshold is None else motion_threshold,
+                mask_model=str(mask_model) if mask_model else None,
+                depth_model=str(depth_model) if depth_model else None,
+                fallback_depth=fallback_depth,
+                focal=focal,
+                features=features,
+                num_threads=threads,
+                device=device,
+            )
+            try:
+                summary = curate_dataset(
+                    [str(p) for p in inputs], out, config, workers=workers, ray_address=ray,
+                    retry_failed=retry_failed, progress=not quiet,
+                )
+            except RunLockedError as exc:
+                raise UsageError(str(exc)) from None
+            if summary.total == 0:
+                raise UsageError("no videos found in the inputs")
+            typer.echo(
+                f"curated {summary.total} videos into {out}: {summary.ok} ok, {summary.failed} failed, "
+                f"{summary.skipped} already done (index: {out / 'index.jsonl'})"
+            )
+
+        run_cli(main)

@@ -1,0 +1,385 @@
+"""Curate many videos: resumable, parallel (local processes or a Ray cluster), failures recorded.
+
+Layout of the output folder::
+
+    OUT/index.jsonl        one JSON line per finished attempt: video_id, source, status ("ok" or
+                           "failed"), verdict/motion_strength or stage/reason, seconds, time
+    OUT/VIDEO_ID/...       one folder per curated video (see genxd.curation.pipeline)
+    OUT/.curate.lock       held (flock) while a run writes to OUT
+
+Resuming: a video whose folder holds ``meta.json`` is done and skipped. A video is built in a
+hidden temporary folder and renamed into place only when complete, so a killed run leaves no
+half-written video folder (stale temporary folders are removed by the next run). If a run dies
+between the rename and the index line, the next run adds the missing line from ``meta.json``.
+Failed videos are skipped on later runs unless ``retry_failed`` is set. The index is only
+appended to, each line written whole under an exclusive lock (the last line of a video wins).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import multiprocessing
+import os
+import shutil
+from collections import Counter
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator
+
+from .frames import VideoSource, discover_videos
+from .pipeline import META_NAME, CurationConfig, curate_video, video_record
+
+__all__ = [
+    "INDEX_NAME",
+    "LOCK_NAME",
+    "DatasetSummary",
+    "curate_dataset",
+    "read_index",
+    "latest_records",
+    "append_index",
+    "RunLockedError",
+]
+
+INDEX_NAME = "index.jsonl"
+LOCK_NAME = ".curate.lock"
+
+
+class RunLockedError(RuntimeError):
+    """Another ``genxd curate`` run is writing to the same output folder."""
+
+
+@dataclass
+class DatasetSummary:
+    """What a run did: counts per outcome and the records it appended."""
+
+    out_dir: Path
+    total: int
+    skipped: int
+    ok: int = 0
+    failed: int = 0
+    recovered: int = 0
+    records: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "out_dir": str(self.out_dir),
+            "total": self.total,
+            "skipped": self.skipped,
+            "ok": self.ok,
+            "failed": self.failed,
+            "recovered": self.recovered,
+        }
+
+
+def read_index(out_dir: str | os.PathLike) -> list[dict[str, Any]]:
+    """All records of ``OUT/index.jsonl`` in order (a torn last line, if any, is ignored)."""
+    path = Path(out_dir) / INDEX_NAME
+    if not path.exists():
+        return []
+    records = []
+    with open(path) as fh:
+        for line in fh:
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue
+    return records
+
+
+def latest_records(out_dir: str | os.PathLike) -> dict[str, dict[str, Any]]:
+    """The last index record of each video id."""
+    return {r["video_id"]: r for r in read_index(out_dir) if "video_id" in r}
+
+
+def append_index(out_dir: str | os.PathLike, record: dict[str, Any]) -> None:
+    """Append one record as a single line, under an exclusive lock, flushed to disk."""
+    import fcntl
+
+    path = Path(out_dir) / INDEX_NAME
+    line = json.dumps(record, sort_keys=False) + "\n"
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            os.write(fd, line.encode())
+            os.fsync(fd)
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def _run_lock(out_dir: Path) -> Iterator[None]:
+    import fcntl
+
+    fd = os.open(out_dir / LOCK_NAME, os.O_WRONLY | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise RunLockedError(f"another genxd curate run is writing to {out_dir}") from None
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def _clean_stale_parts(out_dir: Path) -> int:
+    """Remove temporary ``.VIDEO_ID.xxxx.part`` folders left by killed runs (we hold the run lock)."""
+    removed = 0
+    for path in out_dir.glob(".*.part"):
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+            removed += 1
+    return removed
+
+
+def _worker_init(num_threads: int) -> None:
+    os.environ["OMP_NUM_THREADS"] = str(num_threads)
+    import cv2
+
+    cv2.setNumThreads(num_threads)
+    try:
+        import torch
+
+        torch.set_num_threads(num_threads)
+    except ImportError:  # pragma: no cover
+        pass
+
+
+def _curate_task(source: VideoSource, out_dir: str, config: CurationConfig) -> dict[str, Any]:
+    """Run in a worker: curate one video, never raise for a bad video."""
+    return curate_video(source, out_dir, config)
+
+
+def _make_progress(enabled: bool, total: int):
+    if not enabled:
+        return contextlib.nullcontext(None)
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    return Progress(
+        TextColumn("[bold]curate"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[status]}"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        transient=False,
+    )
+
+
+def curate_dataset(
+    inputs: str | os.PathLike | Iterable[str | os.PathLike | VideoSource],
+    out_dir: str | os.PathLike,
+    config: CurationConfig | None = None,
+    workers: int = 1,
+    ray_address: str | None = None,
+    retry_failed: bool = False,
+    progress: bool = True,
+    on_record: Callable[[dict[str, Any]], None] | None = None,
+) -> DatasetSummary:
+    """Curate every video of ``inputs`` into ``out_dir`` (see the module docstring).
+
+    Args:
+        inputs: a video file, a folder (see :func:`discover_videos`), or a list of them.
+        out_dir: dataset folder (created).
+        config: per-video settings; ``num_threads`` is split between workers when left at -1.
+        workers: local worker processes (ignored with Ray).
+        ray_address: run each video as a Ray task on this cluster (``"auto"``, ``"ray://host:10001"``,
+            ``"local"`` for a local Ray instance). Needs the optional ``ray`` package.
+        retry_failed: also redo videos whose last record is a failure.
+        progress: show a rich progress bar over videos.
+        on_record: called with each appended record (in the parent process).
+    Raises:
+        RunLockedError: another run holds ``out_dir``.
+        ValueError / FileNotFoundError: bad inputs or settings.
+    """
+    config = config or CurationConfig()
+    if workers < 1:
+        raise ValueError(f"workers must be >= 1, got {workers}")
+    sources = _collect_sources(inputs)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if ray_address is not None:
+        _import_ray()  # fail early with a clear message
+    with _run_lock(out_dir):
+        _clean_stale_parts(out_dir)
+        latest = latest_records(out_dir)
+        summary = DatasetSummary(out_dir=out_dir, total=len(sources), skipped=0)
+        todo: list[VideoSource] = []
+        for source in sources:
+            meta_path = out_dir / source.video_id / META_NAME
+            last = latest.get(source.video_id)
+            if meta_path.exists():
+                if last is None or last.get("status") != "ok":
+                    record = _record_from_meta(source, meta_path)
+                    append_index(out_dir, record)
+                    summary.recovered += 1
+                    summary.records.append(record)
+                summary.skipped += 1
+            elif (out_dir / source.video_id).exists():
+                record = video_record(
+                    source, "failed", stage="output",
+                    reason=f"{out_dir / source.video_id} exists but has no {META_NAME}; remove it to redo this video",
+                )
+                append_index(out_dir, record)
+                summary.failed += 1
+                summary.records.append(record)
+            elif last is not None and last.get("status") == "failed" and not retry_failed:
+                summary.skipped += 1
+            else:
+                todo.append(source)
+
+        def emit(record: dict[str, Any]) -> None:
+            append_index(out_dir, record)
+            summary.records.append(record)
+            if record.get("status") == "ok":
+                summary.ok += 1
+            else:
+                summary.failed += 1
+            if on_record is not None:
+                on_record(record)
+
+        if todo:
+            if ray_address is not None:
+                _run_ray(todo, out_dir, config, ray_address, emit, progress)
+            else:
+                _run_local(todo, out_dir, config, workers, emit, progress)
+    return summary
+
+
+def _collect_sources(inputs) -> list[VideoSource]:
+    if isinstance(inputs, (str, os.PathLike, VideoSource)):
+        inputs = [inputs]
+    sources: list[VideoSource] = []
+    for item in inputs:
+        sources.extend([item] if isinstance(item, VideoSource) else discover_videos(item))
+    ids = [s.video_id for s in sources]
+    dupes = sorted({i for i in ids if ids.count(i) > 1})
+    if dupes:
+        raise ValueError(f"several inputs map to the same video id: {', '.join(dupes)}")
+    return sources
+
+
+def _record_from_meta(source: VideoSource, meta_path: Path) -> dict[str, Any]:
+    with open(meta_path) as fh:
+        meta = json.load(fh)
+    return video_record(
+        source, "ok", verdict=meta.get("verdict"), motion_strength=meta.get("motion_strength"),
+        num_frames=meta.get("num_frames"), num_registered=meta.get("num_registered"),
+        mean_reprojection_error=meta.get("mean_reprojection_error"), recovered=True,
+    )
+
+
+def _threads_per_worker(config: CurationConfig, workers: int) -> int:
+    if config.num_threads > 0:
+        return config.num_threads
+    return max(1, (os.cpu_count() or 1) // workers)
+
+
+def _status_text(counts: Counter) -> str:
+    return f"ok {counts['ok']}  failed {counts['failed']}"
+
+
+def _run_local(
+    todo: list[VideoSource], out_dir: Path, config: CurationConfig, workers: int,
+    emit: Callable[[dict[str, Any]], None], progress: bool,
+) -> None:
+    from dataclasses import replace
+
+    threads = _threads_per_worker(config, workers)
+    task_config = replace(config, num_threads=threads)
+    counts: Counter = Counter()
+    with _make_progress(progress, len(todo)) as bar:
+        task = bar.add_task("videos", total=len(todo), status="") if bar is not None else None
+
+        def done(record: dict[str, Any]) -> None:
+            emit(record)
+            counts[record.get("status", "failed")] += 1
+            if bar is not None:
+                bar.update(task, advance=1, status=_status_text(counts))
+
+        if workers == 1:
+            for source in todo:
+                done(_curate_task(source, str(out_dir), task_config))
+            return
+        attempts: Counter = Counter()
+        pending = list(todo)
+        while pending:
+            crashed: list[VideoSource] = []
+            # "spawn": forking a parent that already runs OpenMP/pycolmap threads can deadlock.
+            context = multiprocessing.get_context("spawn")
+            with ProcessPoolExecutor(max_workers=min(workers, len(pending)), mp_context=context,
+                                     initializer=_worker_init, initargs=(threads,)) as pool:
+                futures = {pool.submit(_curate_task, s, str(out_dir), task_config): s for s in pending}
+                remaining = set(futures)
+                while remaining:
+                    finished, remaining = wait(remaining, return_when=FIRST_COMPLETED)
+                    for future in finished:
+                        source = futures[future]
+                        try:
+                            done(future.result())
+                        except BrokenProcessPool:
+                            crashed.append(source)
+                        except Exception as exc:  # noqa: BLE001 - e.g. unpicklable result
+                            done(video_record(source, "failed", stage="internal", reason=f"{type(exc).__name__}: {exc}"))
+            pending = []
+            for source in crashed:  # a worker died (crash, out of memory): retry once, then record it
+                attempts[source.video_id] += 1
+                if attempts[source.video_id] >= 2:
+                    done(video_record(source, "failed", stage="worker",
+                                      reason="the worker process died (crash or out of memory) twice"))
+                else:
+                    pending.append(source)
+
+
+def _import_ray():
+    try:
+        import ray
+    except ImportError:
+        raise ValueError("--ray needs the 'ray' package: pip install 'genxd[ray]' (or pip install 'ray[default]')") from None
+    return ray
+
+
+def _run_ray(
+    todo: list[VideoSource], out_dir: Path, config: CurationConfig, address: str,
+    emit: Callable[[dict[str, Any]], None], progress: bool,
+) -> None:
+    """One Ray task per video; Ray schedules them over the cluster. ``out_dir`` must be shared."""
+    from dataclasses import replace
+
+    ray = _import_ray()
+    if not ray.is_initialized():
+        try:
+            if address == "local":
+                ray.init(include_dashboard=False, log_to_driver=False)
+            else:
+                ray.init(address=address, log_to_driver=False)
+        except Exception as exc:  # noqa: BLE001 - ConnectionError, RuntimeError, ...
+            raise ValueError(f"cannot start or reach Ray at {address!r}: {exc}") from None
+    threads = config.num_threads if config.num_threads > 0 else 1
+    task_config = replace(config, num_threads=threads)
+    remote = ray.remote(num_cpus=threads, max_retries=1)(_curate_task)
+    refs = {remote.remote(source, str(out_dir.resolve()), task_config): source for source in todo}
+    counts: Counter = Counter()
+    with _make_progress(progress, len(todo)) as bar:
+        task = bar.add_task("videos", total=len(todo), status="") if bar is not None else None
+        remaining = list(refs)
+        while remaining:
+            ready, remaining = ray.wait(remaining, num_returns=1)
+            for ref in ready:
+                source = refs[ref]
+                try:
+                    record = ray.get(ref)
+                except Exception as exc:  # noqa: BLE001 - task or node failure after retries
+                    record = video_record(source, "failed", stage="ray", reason=f"{type(exc).__name__}: {exc}")
+                emit(record)
+                counts[record.get("status", "failed")] += 1
+                if bar is not None:
+                    bar.update(task, advance=1, status=_status_text(counts))

@@ -1,0 +1,234 @@
+"""Dense depth for curation: a relative monocular model aligned to SfM, or the sparse SfM depth.
+
+- :class:`TransformersDepthEstimator`: a relative depth model (Depth Anything V2) loaded from a
+  local ``transformers`` folder; its output is aligned to the sparse SfM depth of each frame with
+  ``scale = median(d_sfm) / median(d_rel)``, ``shift = median(d_sfm - scale * d_rel)``
+  (:func:`align_depth_median`). Relative Depth Anything models predict *inverse* depth (disparity),
+  so by default the alignment is done on inverse depth and the result inverted back.
+- Fallback :func:`sparse_depth_maps`: the z-depth of the frame's triangulated static SfM points,
+  interpolated linearly in inverse depth over the image (nearest value outside their convex hull).
+  Limits: objects carry no SfM points (their features are masked out), so their depth is that of
+  the background around them; depth edges are smeared; textureless areas are guesses.
+
+Depth maps are z-depth ``float32 [N, H, W]`` at pixel centres (NaN for unregistered frames).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from .sfm import SfmResult
+
+__all__ = [
+    "sparse_depth_observations",
+    "interpolate_sparse_depth",
+    "sparse_depth_maps",
+    "fill_object_depth",
+    "align_depth_median",
+    "aligned_model_depth_maps",
+    "TransformersDepthEstimator",
+    "sample_map",
+]
+
+
+def sparse_depth_observations(sfm: SfmResult, index: int) -> tuple[np.ndarray, np.ndarray]:
+    """Triangulated points seen in frame ``index``.
+
+    Returns:
+        xy ``float64 [M, 2]`` COLMAP pixel coordinates (pixel centres at +0.5) of the observations,
+        z ``float64 [M]`` their z-depth in that camera (positive).
+    """
+    image = sfm.image_by_index(index)
+    rec = sfm.reconstruction
+    xy, xyz = [], []
+    for point2D in image.points2D:
+        if point2D.has_point3D():
+            xy.append(point2D.xy)
+            xyz.append(rec.points3D[point2D.point3D_id].xyz)
+    if not xy:
+        return np.zeros((0, 2)), np.zeros((0,))
+    xy_arr = np.asarray(xy, dtype=np.float64)
+    xyz_arr = np.asarray(xyz, dtype=np.float64)
+    w2c = image.cam_from_world().matrix()
+    z = xyz_arr @ w2c[2, :3] + w2c[2, 3]
+    keep = z > 0
+    return xy_arr[keep], z[keep]
+
+
+def interpolate_sparse_depth(xy: np.ndarray, z: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Dense z-depth ``float32 [H, W]`` from sparse samples (linear in inverse depth, nearest outside).
+
+    ``xy`` are COLMAP pixel coordinates (pixel (i, j) has its centre at (j + 0.5, i + 0.5)).
+    """
+    from scipy.interpolate import LinearNDInterpolator, NearestNDInterpolator
+
+    if len(z) == 0:
+        return np.full((height, width), np.nan, np.float32)
+    ys, xs = np.mgrid[0:height, 0:width]
+    query = np.stack([xs.ravel() + 0.5, ys.ravel() + 0.5], axis=1)
+    inv = 1.0 / np.asarray(z, dtype=np.float64)
+    nearest = NearestNDInterpolator(xy, inv)(query)
+    if len(z) >= 4:
+        try:
+            linear = LinearNDInterpolator(xy, inv)(query)
+            nearest = np.where(np.isfinite(linear), linear, nearest)
+        except Exception:  # noqa: BLE001 - degenerate (collinear) samples: keep nearest
+            pass
+    return (1.0 / np.maximum(nearest, 1e-9)).reshape(height, width).astype(np.float32)
+
+
+def fill_object_depth(
+    depth: np.ndarray, labels: np.ndarray, xy: np.ndarray, z: np.ndarray, ring_px: int, percentile: float = 10.0
+) -> np.ndarray:
+    """Give each masked object one depth: a low percentile of the static points in a ring around it.
+
+    An object occludes what surrounds it in the image, so the static points around its mask are
+    at least as far as the object, except where it touches the ground (about the same depth); the
+    near end of the ring's depths is therefore a fair guess of the object's depth, while plain
+    interpolation across the mask blends in the far background behind it.
+
+    Args:
+        depth: ``[H, W]`` interpolated depth (modified copy returned).
+        labels: ``int [H, W]`` object ids (0 = none); xy ``[M, 2]`` COLMAP pixel coordinates and
+        z ``[M]`` depths of the frame's static SfM points; ring_px: ring width in pixels.
+    """
+    import cv2
+
+    out = depth.copy()
+    if len(z) == 0:
+        return out
+    h, w = labels.shape
+    col = np.clip(np.floor(xy[:, 0]).astype(int), 0, w - 1)
+    row = np.clip(np.floor(xy[:, 1]).astype(int), 0, h - 1)
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * ring_px + 1, 2 * ring_px + 1))
+    for k in np.unique(labels):
+        if k == 0:
+            continue
+        mask = labels == k
+        ring = (cv2.dilate(mask.astype(np.uint8), kernel) > 0) & ~mask
+        inside = ring[row, col]
+        if inside.sum() >= 3:
+            out[mask] = np.percentile(z[inside], percentile)
+    return out
+
+
+def sparse_depth_maps(sfm: SfmResult, labels: np.ndarray | None = None, ring_fraction: float = 0.05) -> np.ndarray:
+    """Interpolated sparse SfM depth ``float32 [N, H, W]`` for every registered frame (NaN otherwise).
+
+    With ``labels`` (``int [N, H, W]`` object masks), each object gets the depth of the near static
+    points around it (:func:`fill_object_depth`, ring width ``ring_fraction`` of the longer side)
+    instead of the interpolation across its mask.
+    """
+    n = len(sfm.image_names)
+    out = np.full((n, sfm.height, sfm.width), np.nan, np.float32)
+    ring_px = max(2, int(round(ring_fraction * max(sfm.height, sfm.width))))
+    for index in np.flatnonzero(sfm.registered):
+        xy, z = sparse_depth_observations(sfm, int(index))
+        out[index] = interpolate_sparse_depth(xy, z, sfm.height, sfm.width)
+        if labels is not None:
+            out[index] = fill_object_depth(out[index], labels[index], xy, z, ring_px)
+    return out
+
+
+def sample_map(depth: np.ndarray, xy: np.ndarray) -> np.ndarray:
+    """Bilinear samples ``[M]`` of a map ``[H, W]`` at COLMAP pixel coordinates ``xy [M, 2]``."""
+    import cv2
+
+    # COLMAP pixel centres sit at +0.5; OpenCV's remap puts them at integers.
+    map_x = (xy[:, 0] - 0.5).astype(np.float32).reshape(-1, 1)
+    map_y = (xy[:, 1] - 0.5).astype(np.float32).reshape(-1, 1)
+    out = cv2.remap(depth.astype(np.float32), map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return out.reshape(-1).astype(np.float64)
+
+
+def align_depth_median(
+    relative: np.ndarray, sparse_xy: np.ndarray, sparse_z: np.ndarray, inverse: bool = True
+) -> tuple[np.ndarray, float, float]:
+    """Align a relative depth map to sparse SfM depth by medians.
+
+    ``scale = median(d_sfm) / median(d_rel)``, ``shift = median(d_sfm - scale * d_rel)``, computed
+    on the sparse samples; with ``inverse=True`` the model output is inverse depth and the
+    alignment is done against ``1 / z_sfm``, then inverted back to z-depth.
+
+    Args:
+        relative: ``[H, W]`` model output (disparity-like if ``inverse``).
+        sparse_xy: ``[M, 2]`` COLMAP pixel coordinates; sparse_z: ``[M]`` SfM z-depths.
+    Returns:
+        (z-depth ``float32 [H, W]``, scale, shift); NaN map when there are no samples.
+    """
+    if len(sparse_z) == 0:
+        return np.full(relative.shape, np.nan, np.float32), float("nan"), float("nan")
+    rel = sample_map(relative, sparse_xy)
+    target = 1.0 / sparse_z if inverse else sparse_z
+    med_rel = np.median(rel)
+    if abs(med_rel) < 1e-12:
+        return np.full(relative.shape, np.nan, np.float32), float("nan"), float("nan")
+    scale = float(np.median(target) / med_rel)
+    shift = float(np.median(target - scale * rel))
+    aligned = scale * relative.astype(np.float64) + shift
+    if inverse:
+        floor = 1.0 / (np.max(sparse_z) * 100.0)  # keep the far field finite and positive
+        aligned = 1.0 / np.maximum(aligned, floor)
+    else:
+        aligned = np.maximum(aligned, np.min(sparse_z) * 1e-2)
+    return aligned.astype(np.float32), scale, shift
+
+
+class TransformersDepthEstimator:
+    """Relative monocular depth (e.g. Depth Anything V2) from a local ``transformers`` folder.
+
+    ``estimator(frames uint8 [N, H, W, 3]) -> float32 [N, H, W]`` model output resized to the
+    frames. ``inverse`` is True for relative models (disparity-like output), False when the model's
+    config says ``depth_estimation_type == "metric"``.
+    """
+
+    def __init__(self, model_dir: str | Path, device: str = "cpu", batch_size: int = 4) -> None:
+        model_dir = Path(model_dir)
+        if not model_dir.is_dir():
+            raise FileNotFoundError(f"depth model folder not found: {model_dir}")
+        try:
+            import transformers
+        except ImportError as exc:
+            raise ValueError("--depth-model needs the 'transformers' package: pip install transformers") from exc
+        import torch
+
+        self.processor = transformers.AutoImageProcessor.from_pretrained(model_dir, local_files_only=True)
+        self.model = transformers.AutoModelForDepthEstimation.from_pretrained(model_dir, local_files_only=True)
+        self.model = self.model.to(device).eval()
+        self.torch = torch
+        self.device = device
+        self.batch_size = batch_size
+        self.inverse = getattr(self.model.config, "depth_estimation_type", "relative") != "metric"
+        self.name = f"transformers:{model_dir.name}"
+
+    def __call__(self, frames: np.ndarray) -> np.ndarray:
+        torch = self.torch
+        n, h, w = frames.shape[:3]
+        out = np.zeros((n, h, w), np.float32)
+        for start in range(0, n, self.batch_size):
+            batch = list(frames[start : start + self.batch_size])
+            inputs = self.processor(images=batch, return_tensors="pt").to(self.device)
+            with torch.no_grad():
+                pred = self.model(**inputs).predicted_depth  # [B, h', w']
+            pred = torch.nn.functional.interpolate(pred[:, None].float(), size=(h, w), mode="bilinear", align_corners=False)
+            out[start : start + len(batch)] = pred[:, 0].cpu().numpy()
+        return out
+
+
+def aligned_model_depth_maps(
+    frames: np.ndarray, sfm: SfmResult, estimator: TransformersDepthEstimator
+) -> tuple[np.ndarray, list[dict[str, float]]]:
+    """Model depth aligned per frame to the SfM depth: ``float32 [N, H, W]`` (NaN if unregistered).
+
+    Returns the maps and, per registered frame, ``{"frame", "scale", "shift", "num_points"}``.
+    """
+    relative = estimator(frames)
+    out = np.full(relative.shape, np.nan, np.float32)
+    info: list[dict[str, float]] = []
+    for index in np.flatnonzero(sfm.registered):
+        xy, z = sparse_depth_observations(sfm, int(index))
+        out[index], scale, shift = align_depth_median(relative[index], xy, z, inverse=estimator.inverse)
+        info.append({"frame": int(index), "scale": scale, "shift": shift, "num_points": int(len(z))})
+    return out, info

@@ -1,0 +1,290 @@
+"""Masks of possibly moving objects.
+
+Two interchangeable maskers, both called as ``masker(frames) -> labels``:
+
+- :class:`EpipolarFlowMasker` (default, no learned model): dense optical flow (OpenCV DIS) between
+  nearby frames; the dominant camera motion is fitted robustly (RANSAC fundamental matrix, or a
+  homography when the camera barely translates); pixels whose flow disagrees with it are masked,
+  then dilated. It prefers false alarms: the motion stage decides later what really moves.
+- :class:`TransformersInstanceMasker`: an instance/panoptic segmentation model loaded from a local
+  folder with ``transformers`` (e.g. Mask2Former); instances of movable classes are masked.
+
+``frames`` are ``uint8 [N, H, W, 3]`` RGB; ``labels`` are ``int32 [N, H, W]``: 0 = static
+background, k > 0 = object k of that frame (ids are per frame, not matched across frames).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import cv2
+import numpy as np
+
+__all__ = [
+    "Masker",
+    "EpipolarFlowMasker",
+    "TransformersInstanceMasker",
+    "MOVABLE_CLASS_NAMES",
+    "dis_flow",
+    "epipolar_residual",
+    "label_components",
+    "load_masker",
+]
+
+
+class Masker(Protocol):
+    """Anything that maps frames ``uint8 [N, H, W, 3]`` to object labels ``int32 [N, H, W]``."""
+
+    name: str
+
+    def __call__(self, frames: np.ndarray) -> np.ndarray: ...
+
+
+def _gray(frame: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)
+
+
+def dis_flow(frame_a: np.ndarray, frame_b: np.ndarray, preset: int = cv2.DISOPTICAL_FLOW_PRESET_MEDIUM) -> np.ndarray:
+    """Dense optical flow ``float32 [H, W, 2]`` (dx, dy in pixels) from ``frame_a`` to ``frame_b``.
+
+    Frames are ``uint8 [H, W, 3]`` RGB or ``[H, W]`` gray. OpenCV DIS flow.
+    """
+    a = _gray(frame_a) if frame_a.ndim == 3 else frame_a
+    b = _gray(frame_b) if frame_b.ndim == 3 else frame_b
+    dis = cv2.DISOpticalFlow_create(preset)
+    return dis.calc(a, b, None)
+
+
+def _sampson_distance(F: np.ndarray, x1: np.ndarray, x2: np.ndarray) -> np.ndarray:
+    """First-order geometric distance (pixels) of correspondences ``x1 -> x2`` ``[M, 2]`` to ``F``."""
+    ones = np.ones((x1.shape[0], 1))
+    p1 = np.hstack([x1, ones])
+    p2 = np.hstack([x2, ones])
+    Fx1 = p1 @ F.T
+    Ftx2 = p2 @ F
+    num = np.abs(np.sum(p2 * Fx1, axis=1))
+    den = np.sqrt(Fx1[:, 0] ** 2 + Fx1[:, 1] ** 2 + Ftx2[:, 0] ** 2 + Ftx2[:, 1] ** 2) + 1e-12
+    return num / den
+
+
+def epipolar_residual(
+    flow: np.ndarray,
+    sample_step: int = 4,
+    ransac_threshold_px: float = 1.0,
+    homography_inlier_ratio: float = 0.9,
+    seed: int = 0,
+    valid: np.ndarray | None = None,
+) -> np.ndarray:
+    """Per-pixel disagreement ``float32 [H, W]`` (pixels) of a flow field with the camera motion.
+
+    The dominant (camera-induced) motion is fitted by RANSAC on flow correspondences sampled every
+    ``sample_step`` pixels: a homography when it explains at least ``homography_inlier_ratio`` of the
+    samples (camera rotating or static, or a planar scene), otherwise a fundamental matrix; only
+    samples where ``valid [H, W]`` (optional) is true are used for the fit. The
+    residual is the homography transfer error, or the Sampson distance to the epipolar lines.
+    Limits: motion along the epipolar lines is invisible to the fundamental-matrix test.
+    """
+    H, W = flow.shape[:2]
+    ys, xs = np.mgrid[0:H, 0:W].astype(np.float64)
+    x1_all = np.stack([xs.ravel(), ys.ravel()], axis=1)
+    x2_all = x1_all + flow.reshape(-1, 2).astype(np.float64)
+    ys_s, xs_s = np.mgrid[sample_step // 2 : H : sample_step, sample_step // 2 : W : sample_step]
+    idx = (ys_s * W + xs_s).ravel()
+    if valid is not None:
+        idx = idx[valid.ravel()[idx]]
+    inside = (x2_all[idx, 0] >= 0) & (x2_all[idx, 0] < W) & (x2_all[idx, 1] >= 0) & (x2_all[idx, 1] < H)
+    idx = idx[inside]
+    if idx.size < 16:
+        return np.zeros((H, W), np.float32)
+    x1 = x1_all[idx].astype(np.float32)
+    x2 = x2_all[idx].astype(np.float32)
+    cv2.setRNGSeed(seed)
+    Hm, h_inliers = cv2.findHomography(x1, x2, cv2.RANSAC, ransac_threshold_px, maxIters=2000, confidence=0.999)
+    if Hm is not None and h_inliers is not None and h_inliers.mean() >= homography_inlier_ratio:
+        p = np.hstack([x1_all, np.ones((x1_all.shape[0], 1))]) @ Hm.T
+        proj = p[:, :2] / np.where(np.abs(p[:, 2:]) < 1e-12, 1e-12, p[:, 2:])
+        return np.linalg.norm(proj - x2_all, axis=1).reshape(H, W).astype(np.float32)
+    F, f_inliers = cv2.findFundamentalMat(
+        x1, x2, cv2.FM_RANSAC, ransacReprojThreshold=ransac_threshold_px, confidence=0.999, maxIters=2000
+    )
+    if F is None or F.shape != (3, 3):
+        return np.zeros((H, W), np.float32)
+    return _sampson_distance(F, x1_all, x2_all).reshape(H, W).astype(np.float32)
+
+
+def label_components(mask: np.ndarray, min_area: int) -> np.ndarray:
+    """Connected components ``int32 [H, W]`` of a boolean mask; blobs under ``min_area`` pixels dropped."""
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    out = np.zeros(mask.shape, np.int32)
+    next_id = 1
+    for k in range(1, count):
+        if stats[k, cv2.CC_STAT_AREA] >= min_area:
+            out[labels == k] = next_id
+            next_id += 1
+    return out
+
+
+@dataclass
+class EpipolarFlowMasker:
+    """Classical fallback: flow that disagrees with the camera's epipolar geometry.
+
+    Attributes:
+        frame_gaps: compare frame i with frames i +- gap for each gap (several gaps catch slow motion).
+        threshold: residual threshold as a fraction of the image's longer side
+            (0.004 = 0.5 px at 128 px).
+        min_threshold_px: lower bound on the threshold in pixels (flow noise).
+        dilate_fraction: dilation radius as a fraction of the longer side.
+        min_area_fraction: blobs smaller than this fraction of the image are dropped before dilation.
+    """
+
+    frame_gaps: tuple[int, ...] = (1, 3)
+    threshold: float = 0.006
+    min_threshold_px: float = 0.6
+    dilate_fraction: float = 0.03
+    min_area_fraction: float = 0.001
+    fb_consistency_px: float = 1.0
+    texture_threshold: float = 3e-4
+    name: str = "epipolar_flow"
+
+    def residual_maps(self, frames: np.ndarray) -> np.ndarray:
+        """Per-frame worst residual ``float32 [N, H, W]`` (pixels per frame of gap) over the neighbours.
+
+        Only textured pixels (minimum eigenvalue of the structure tensor above
+        ``texture_threshold``) with forward-backward consistent flow count: elsewhere flow is
+        unreliable (flat regions, occlusions) and the residual is 0.
+        """
+        n, h, w = frames.shape[:3]
+        gray = [_gray(f) for f in frames]
+        textured = [
+            cv2.cornerMinEigenVal(g.astype(np.float32) / 255.0, 5, 3) > self.texture_threshold for g in gray
+        ]
+        residual = np.zeros((n, h, w), np.float32)
+        ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+        for gap in self.frame_gaps:
+            if gap >= n:
+                continue
+            for i in range(n - gap):
+                j = i + gap
+                fwd = dis_flow(gray[i], gray[j])
+                bwd = dis_flow(gray[j], gray[i])
+                for a, b, flow_ab, flow_ba in ((i, j, fwd, bwd), (j, i, bwd, fwd)):
+                    back = cv2.remap(
+                        flow_ba, xs + flow_ab[..., 0], ys + flow_ab[..., 1], cv2.INTER_LINEAR,
+                        borderMode=cv2.BORDER_REPLICATE,
+                    )
+                    reliable = textured[a] & (np.linalg.norm(flow_ab + back, axis=-1) < self.fb_consistency_px * gap)
+                    res = epipolar_residual(flow_ab, valid=reliable, seed=a) * reliable
+                    residual[a] = np.maximum(residual[a], res / gap)
+        return residual
+
+    def __call__(self, frames: np.ndarray) -> np.ndarray:
+        n, h, w = frames.shape[:3]
+        size = max(h, w)
+        threshold = max(self.threshold * size, self.min_threshold_px)
+        residual = self.residual_maps(frames)
+        radius = max(1, round(self.dilate_fraction * size))
+        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+        small = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))
+        min_area = max(4, round(self.min_area_fraction * h * w))
+        labels = np.zeros((n, h, w), np.int32)
+        for i in range(n):
+            mask = (residual[i] > threshold).astype(np.uint8)
+            mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, small)  # drop isolated noisy pixels
+            mask = label_components(mask, min_area) > 0
+            mask = cv2.dilate(mask.astype(np.uint8), kernel) > 0
+            labels[i] = label_components(mask, 1)
+        return labels
+
+
+#: Class names (COCO, ADE20K, Cityscapes, VIPSeg vocabularies) treated as possibly moving.
+MOVABLE_CLASS_NAMES = frozenset(
+    {
+        "person", "people", "rider", "bicycle", "bicyclist", "car", "motorcycle", "motorbike", "airplane",
+        "aeroplane", "bus", "train", "truck", "boat", "ship", "van", "vehicle", "bird", "cat", "dog",
+        "horse", "sheep", "cow", "elephant", "bear", "zebra", "giraffe", "animal", "animal_other",
+        "fish", "frisbee", "kite", "sports ball", "ball", "skateboard", "surfboard", "skis", "snowboard",
+        "flag", "umbrella", "baby", "child", "man", "woman", "tricycle", "cart", "wagon", "flame",
+        "fire", "water", "waterfall", "sea", "wave", "fountain", "curtain", "tree", "plant", "flower",
+        "grass", "smoke", "cloud", "balloon", "windmill", "fan",
+    }
+)
+
+
+class TransformersInstanceMasker:
+    """Instance/panoptic segmentation from a local ``transformers`` folder (e.g. Mask2Former).
+
+    Loads ``AutoImageProcessor`` and ``AutoModelForUniversalSegmentation`` (falls back to
+    ``AutoModelForInstanceSegmentation``) from ``model_dir`` offline. Segments whose class name is
+    in ``classes`` (default :data:`MOVABLE_CLASS_NAMES`; all classes when the model knows none of
+    them) and whose score is at least ``score_threshold`` become objects; masks are dilated by
+    ``dilate_fraction`` of the longer side (prefer false alarms).
+    """
+
+    def __init__(
+        self,
+        model_dir: str | Path,
+        classes: frozenset[str] | set[str] | None = None,
+        score_threshold: float = 0.5,
+        dilate_fraction: float = 0.02,
+        device: str = "cpu",
+        batch_size: int = 4,
+    ) -> None:
+        model_dir = Path(model_dir)
+        if not model_dir.is_dir():
+            raise FileNotFoundError(f"mask model folder not found: {model_dir}")
+        try:
+            import transformers
+        except ImportError as exc:
+            raise ValueError("--mask-model needs the 'transformers' package: pip install transformers") from exc
+        import torch
+
+        self.processor = transformers.AutoImageProcessor.from_pretrained(model_dir, local_files_only=True)
+        try:
+            model = transformers.AutoModelForUniversalSegmentation.from_pretrained(model_dir, local_files_only=True)
+        except (ValueError, KeyError):
+            model = transformers.AutoModelForInstanceSegmentation.from_pretrained(model_dir, local_files_only=True)
+        self.model = model.to(device).eval()
+        self.device = device
+        self.torch = torch
+        id2label = {int(k): str(v) for k, v in getattr(model.config, "id2label", {}).items()}
+        wanted = {c.lower() for c in (classes if classes is not None else MOVABLE_CLASS_NAMES)}
+        movable = {k for k, v in id2label.items() if v.lower().split("-")[0].strip() in wanted or v.lower() in wanted}
+        self.movable_ids = movable if movable else set(id2label)  # unknown vocabulary: keep everything
+        self.score_threshold = score_threshold
+        self.dilate_fraction = dilate_fraction
+        self.batch_size = batch_size
+        self.name = f"transformers:{model_dir.name}"
+
+    def __call__(self, frames: np.ndarray) -> np.ndarray:
+        n, h, w = frames.shape[:3]
+        labels = np.zeros((n, h, w), np.int32)
+        radius = max(1, round(self.dilate_fraction * max(h, w)))
+        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+        post = getattr(self.processor, "post_process_instance_segmentation", None)
+        if post is None:
+            raise ValueError(f"{self.name}: the image processor has no post_process_instance_segmentation")
+        for start in range(0, n, self.batch_size):
+            batch = list(frames[start : start + self.batch_size])
+            inputs = self.processor(images=batch, return_tensors="pt").to(self.device)
+            with self.torch.no_grad():
+                outputs = self.model(**inputs)
+            results = post(outputs, threshold=self.score_threshold, target_sizes=[(h, w)] * len(batch))
+            for offset, result in enumerate(results):
+                seg = result["segmentation"].cpu().numpy()
+                next_id = 1
+                for info in result.get("segments_info", []):
+                    if int(info.get("label_id", -1)) not in self.movable_ids:
+                        continue
+                    mask = cv2.dilate((seg == info["id"]).astype(np.uint8), kernel) > 0
+                    labels[start + offset][mask & (labels[start + offset] == 0)] = next_id
+                    next_id += 1
+        return labels
+
+
+def load_masker(model_dir: str | Path | None, device: str = "cpu") -> Masker:
+    """The segmentation model in ``model_dir`` if given, else the classical flow masker."""
+    if model_dir is None:
+        return EpipolarFlowMasker()
+    return TransformersInstanceMasker(model_dir, device=device)

@@ -1,0 +1,343 @@
+"""Curate one video into a CamVid-30K-style sample (frames, COLMAP model, motion strength).
+
+Output, written atomically (built in a hidden temporary folder beside the target, then renamed)::
+
+    VIDEO_ID/images/000000.jpg ...        the extracted frames
+    VIDEO_ID/0/cameras.bin images.bin points3D.bin project.ini   the pycolmap reconstruction
+    VIDEO_ID/meta.json                    motion strength, verdict, cameras, timings, ...
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import time
+import traceback
+import uuid
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .frames import VideoReadError, VideoSource, discover_videos, read_frames
+from .masks import EpipolarFlowMasker, Masker, load_masker
+from .motion import DEFAULT_MOTION_THRESHOLD, MotionSettings, estimate_object_motion
+from .sfm import FEATURE_TYPES, SfmError, run_sfm, write_reconstruction
+
+__all__ = [
+    "CurationConfig",
+    "CurationError",
+    "curate_video",
+    "video_record",
+    "META_NAME",
+    "FALLBACK_DEPTHS",
+]
+
+META_NAME = "meta.json"
+#: Depth used for the motion stage when no depth model is given (see docs/curation.md).
+FALLBACK_DEPTHS = ("triangulate", "sparse")
+
+
+class CurationError(RuntimeError):
+    """A video that cannot be curated; ``stage`` says where (read, frames, sfm, ...)."""
+
+    def __init__(self, stage: str, reason: str) -> None:
+        super().__init__(reason)
+        self.stage = stage
+        self.reason = reason
+
+
+@dataclass
+class CurationConfig:
+    """Settings of the curation of one video (all JSON-serialisable).
+
+    Attributes:
+        stride, max_frames, resize: frame extraction (see :func:`genxd.curation.read_frames`).
+        min_frames: fewer extracted frames than this is a failure ("too few frames").
+        motion_threshold: motion strength above which a video is "dynamic".
+        motion_frame_gap: frame gap of the motion pairs (i, i + gap).
+        mask_model: local folder of an instance-segmentation model (transformers), or None for
+            the optical-flow/epipolar fallback.
+        depth_model: local folder of a relative depth model (Depth Anything V2), or None.
+        fallback_depth: without a depth model, "triangulate" (depth of each tracked point
+            triangulated with the SfM cameras) or "sparse" (interpolated SfM depth maps).
+        focal: known normalised focal length fx/W (= fy/H, centred principal point), or None to
+            estimate it (simple-radial camera).
+        features: SfM correspondences, "sift", "klt" or "auto" (see :func:`run_sfm`).
+        num_threads: threads for OpenCV/pycolmap/torch in this process (-1: all cores).
+        device: torch device of the learned models.
+        jpeg_quality: quality of the written frames.
+        seed: random seed (RANSAC, mapping).
+    """
+
+    stride: int = 1
+    max_frames: int | None = None
+    resize: int | tuple[int, int] | None = None
+    min_frames: int = 8
+    motion_threshold: float = DEFAULT_MOTION_THRESHOLD
+    motion_frame_gap: int = 3
+    mask_model: str | None = None
+    depth_model: str | None = None
+    fallback_depth: str = "triangulate"
+    focal: float | None = None
+    features: str = "auto"
+    num_threads: int = -1
+    device: str = "cpu"
+    jpeg_quality: int = 95
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.stride < 1:
+            raise ValueError(f"stride must be >= 1, got {self.stride}")
+        if self.max_frames is not None and self.max_frames < 1:
+            raise ValueError(f"max_frames must be >= 1, got {self.max_frames}")
+        if self.min_frames < 3:
+            raise ValueError(f"min_frames must be >= 3 (SfM needs 3 frames), got {self.min_frames}")
+        if self.max_frames is not None and self.max_frames < self.min_frames:
+            raise ValueError(f"max_frames ({self.max_frames}) is below min_frames ({self.min_frames})")
+        if not self.motion_threshold >= 0:
+            raise ValueError(f"motion_threshold must be >= 0, got {self.motion_threshold}")
+        if self.motion_frame_gap < 1:
+            raise ValueError(f"motion_frame_gap must be >= 1, got {self.motion_frame_gap}")
+        if self.fallback_depth not in FALLBACK_DEPTHS:
+            raise ValueError(f"fallback_depth must be one of {FALLBACK_DEPTHS}, got {self.fallback_depth!r}")
+        if self.features not in FEATURE_TYPES:
+            raise ValueError(f"features must be one of {FEATURE_TYPES}, got {self.features!r}")
+        if self.focal is not None and not self.focal > 0:
+            raise ValueError(f"focal must be positive, got {self.focal}")
+        if not 1 <= self.jpeg_quality <= 100:
+            raise ValueError(f"jpeg_quality must be in 1..100, got {self.jpeg_quality}")
+        for name in ("mask_model", "depth_model"):
+            value = getattr(self, name)
+            if value is not None and not Path(value).is_dir():
+                raise FileNotFoundError(f"{name.replace('_', '-')} folder not found: {value}")
+        if isinstance(self.resize, list):
+            self.resize = tuple(self.resize)  # type: ignore[assignment]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+_MODEL_CACHE: dict[tuple[str, str, str], Any] = {}
+
+
+def _cached(kind: str, path: str, device: str, factory):
+    """Load a learned model once per process (workers curate many videos)."""
+    key = (kind, str(Path(path).resolve()), device)
+    if key not in _MODEL_CACHE:
+        _MODEL_CACHE[key] = factory()
+    return _MODEL_CACHE[key]
+
+
+def _set_threads(num_threads: int) -> None:
+    import cv2
+
+    if num_threads > 0:
+        cv2.setNumThreads(num_threads)
+        try:
+            import torch
+
+            torch.set_num_threads(num_threads)
+        except ImportError:  # pragma: no cover - torch is a dependency
+            pass
+
+
+def _write_frames(frames: np.ndarray, image_dir: Path, quality: int) -> list[str]:
+    from PIL import Image
+
+    image_dir.mkdir(parents=True, exist_ok=True)
+    names = []
+    for index, frame in enumerate(frames):
+        name = f"{index:06d}.jpg"
+        Image.fromarray(frame).save(image_dir / name, quality=quality)
+        names.append(name)
+    return names
+
+
+def _read_jpegs(image_dir: Path, names: list[str]) -> np.ndarray:
+    from PIL import Image
+
+    out = []
+    for name in names:
+        with Image.open(image_dir / name) as im:
+            out.append(np.asarray(im.convert("RGB")))
+    return np.stack(out)
+
+
+def video_record(source: VideoSource, status: str, **fields: Any) -> dict[str, Any]:
+    """One ``index.jsonl`` line: ``video_id``, ``source``, ``status`` and any other fields."""
+    record = {"video_id": source.video_id, "source": str(source.path), "status": status}
+    record.update(fields)
+    record.setdefault("time", time.strftime("%Y-%m-%dT%H:%M:%S"))
+    return record
+
+
+def curate_video(
+    source: VideoSource | str | os.PathLike,
+    out_root: str | os.PathLike,
+    config: CurationConfig | None = None,
+    masker: Masker | None = None,
+) -> dict[str, Any]:
+    """Curate one video into ``out_root/VIDEO_ID`` and return its ``index.jsonl`` record.
+
+    Never raises for a bad video: unreadable or empty input, too few frames, or SfM failure give a
+    record with ``status="failed"``, the failing ``stage`` and the ``reason``; nothing is left
+    under ``out_root`` then (the temporary folder is removed). Raises ``FileExistsError`` when the
+    target folder already exists.
+    """
+    config = config or CurationConfig()
+    if not isinstance(source, VideoSource):
+        found = discover_videos(source)
+        if len(found) != 1:
+            raise ValueError(f"{source}: expected one video, found {len(found)}")
+        source = found[0]
+    out_root = Path(out_root)
+    target = out_root / source.video_id
+    if target.exists():
+        raise FileExistsError(f"{target} already exists")
+    out_root.mkdir(parents=True, exist_ok=True)
+    tmp = out_root / f".{source.video_id}.{uuid.uuid4().hex[:8]}.part"
+    started = time.perf_counter()
+    try:
+        tmp.mkdir()
+        meta = _curate_into(source, tmp, config, masker)
+        os.replace(tmp, target)  # atomic on one file system; target did not exist
+    except CurationError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        return video_record(
+            source, "failed", stage=exc.stage, reason=exc.reason, seconds=round(time.perf_counter() - started, 3)
+        )
+    except BaseException as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if not isinstance(exc, Exception):
+            raise  # KeyboardInterrupt / SystemExit: stop, nothing half-written is left
+        return video_record(
+            source,
+            "failed",
+            stage="internal",
+            reason=f"{type(exc).__name__}: {exc}",
+            traceback=traceback.format_exc(limit=8),
+            seconds=round(time.perf_counter() - started, 3),
+        )
+    return video_record(
+        source,
+        "ok",
+        verdict=meta["verdict"],
+        motion_strength=meta["motion_strength"],
+        num_frames=meta["num_frames"],
+        num_registered=meta["num_registered"],
+        mean_reprojection_error=meta["mean_reprojection_error"],
+        seconds=round(time.perf_counter() - started, 3),
+    )
+
+
+def _curate_into(source: VideoSource, folder: Path, config: CurationConfig, masker: Masker | None) -> dict[str, Any]:
+    """All stages, writing into ``folder``; returns the meta dict. Raises CurationError."""
+    _set_threads(config.num_threads)
+    timings: dict[str, float] = {}
+    work = folder / "_work"
+    work.mkdir()
+
+    t0 = time.perf_counter()
+    try:
+        frames = read_frames(source, config.stride, config.max_frames, config.resize)
+    except VideoReadError as exc:
+        raise CurationError("read", str(exc)) from None
+    if len(frames) < config.min_frames:
+        raise CurationError("frames", f"too few frames: {len(frames)} < min_frames={config.min_frames}")
+    image_dir = folder / "images"
+    names = _write_frames(frames, image_dir, config.jpeg_quality)
+    frames = _read_jpegs(image_dir, names)  # every later stage sees exactly the stored frames
+    timings["read"] = time.perf_counter() - t0
+    n, height, width = frames.shape[:3]
+
+    t0 = time.perf_counter()
+    if masker is None:
+        if config.mask_model is not None:
+            masker = _cached("mask", config.mask_model, config.device, lambda: load_masker(config.mask_model, config.device))
+        else:
+            masker = EpipolarFlowMasker()
+    labels = masker(frames)
+    timings["masks"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    try:
+        sfm = run_sfm(
+            image_dir, names, work / "sfm", allowed=labels == 0, focal=config.focal, features=config.features,
+            num_threads=config.num_threads, seed=config.seed,
+        )
+    except SfmError as exc:
+        raise CurationError("sfm", str(exc)) from None
+    timings["sfm"] = time.perf_counter() - t0
+    timings.update({k: v for k, v in sfm.timings.items()})
+
+    t0 = time.perf_counter()
+    depth_info: list[dict[str, float]] = []
+    if config.depth_model is not None:
+        from .depth import TransformersDepthEstimator, aligned_model_depth_maps
+
+        estimator = _cached(
+            "depth", config.depth_model, config.device, lambda: TransformersDepthEstimator(config.depth_model, config.device)
+        )
+        depth_maps, depth_info = aligned_model_depth_maps(frames, sfm, estimator)
+        depth_source = f"model:{Path(config.depth_model).name} aligned to SfM"
+    elif config.fallback_depth == "sparse":
+        from .depth import sparse_depth_maps
+
+        depth_maps = sparse_depth_maps(sfm, labels)
+        depth_source = "sfm_sparse_interpolated"
+    else:
+        depth_maps = None
+        depth_source = "sfm_triangulated_tracks"
+    timings["depth"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    settings = MotionSettings(threshold=config.motion_threshold, frame_gap=config.motion_frame_gap)
+    motion = estimate_object_motion(frames, labels, sfm, depth_maps, settings, depth_source=depth_source)
+    timings["motion"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    write_reconstruction(sfm, folder / "0")
+    shutil.rmtree(work, ignore_errors=True)
+    camera = next(iter(sfm.reconstruction.cameras.values()))
+    meta: dict[str, Any] = {
+        "video_id": source.video_id,
+        "source": str(source.path),
+        "status": "ok",
+        "verdict": motion.verdict,
+        "motion_strength": motion.strength,
+        "motion_threshold": motion.threshold,
+        "motion_strength_units": "normalised image displacement per frame not explained by the camera "
+        "(max over objects of the median over tracked points); see docs/curation.md",
+        "motion_frame_gap": settings.frame_gap,
+        "objects": motion.to_dict()["objects"],
+        "depth_source": depth_source,
+        "depth_alignment": depth_info,
+        "mask_source": getattr(masker, "name", type(masker).__name__),
+        "mask_fraction": float((labels > 0).mean()),
+        "num_frames": int(n),
+        "num_registered": sfm.num_registered,
+        "height": int(height),
+        "width": int(width),
+        "frames": [
+            {"name": name, "source_index": int(i * config.stride), "registered": bool(sfm.registered[i])}
+            for i, name in enumerate(names)
+        ],
+        "sfm_features": sfm.features,
+        "num_points3D": sfm.num_points3D,
+        "mean_reprojection_error": sfm.mean_reprojection_error,
+        "camera_model": camera.model.name,
+        "camera_params": [float(p) for p in camera.params],
+        "K_normalized": sfm.K.tolist(),
+        "config": config.to_dict(),
+        "timings": {},
+        "platform": {"python": platform.python_version(), "machine": platform.machine()},
+    }
+    timings["write"] = time.perf_counter() - t0
+    meta["timings"] = {k: round(v, 4) for k, v in timings.items()}
+    with open(folder / META_NAME, "w") as fh:
+        json.dump(meta, fh, indent=2)
+    return meta

@@ -1,0 +1,464 @@
+"""Camera poses and sparse points by incremental SfM with pycolmap (4.x API).
+
+Correspondences avoid the object masks and come from either
+- SIFT: ``pycolmap.extract_features`` (masks through COLMAP's ``ImageReaderOptions.mask_path``: a
+  mask image ``<name>.png`` per frame, 0 = no features) and ``pycolmap.match_sequential``; or
+- KLT: Shi-Tomasi corners tracked through the clip with OpenCV (only outside the masks), written
+  into the COLMAP database as keypoints and matches (``pycolmap.import_images``,
+  ``Database.write_keypoints`` / ``write_matches``) and verified by ``pycolmap.verify_matches``.
+Then ``pycolmap.incremental_mapping`` with one shared camera (fixed pinhole when the focal length is
+known, else simple-radial with the focal length refined).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+__all__ = [
+    "FEATURE_TYPES",
+    "AUTO_KLT_BELOW_PX",
+    "SfmError",
+    "SfmResult",
+    "run_sfm",
+    "klt_feature_tracks",
+    "colmap_pose_to_c2w",
+    "camera_intrinsics_normalized",
+    "write_reconstruction",
+]
+
+
+class SfmError(RuntimeError):
+    """Structure from motion failed (too little texture or camera motion, too few frames)."""
+
+
+@dataclass
+class SfmResult:
+    """What SfM recovered for ``N`` input frames.
+
+    Attributes:
+        reconstruction: the largest ``pycolmap.Reconstruction`` (image ids follow ``image_names``).
+        image_names: ``[N]`` frame file names, in video order.
+        c2w: ``float64 [N, 4, 4]`` OpenCV camera-to-world (NaN for unregistered frames).
+        registered: ``bool [N]``.
+        K: ``float64 [3, 3]`` normalised intrinsics of the shared camera (pinhole part).
+        height, width: image size in pixels.
+        mean_reprojection_error: pixels.
+        num_points3D: number of triangulated points.
+        features: the correspondences used ("sift" or "klt").
+        timings: seconds per step (extract, match, map).
+    """
+
+    reconstruction: object
+    image_names: list[str]
+    c2w: np.ndarray
+    registered: np.ndarray
+    K: np.ndarray
+    height: int
+    width: int
+    mean_reprojection_error: float
+    num_points3D: int
+    features: str = "sift"
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def num_registered(self) -> int:
+        return int(self.registered.sum())
+
+    def image_by_index(self, index: int):
+        """The ``pycolmap.Image`` of frame ``index`` (must be registered)."""
+        image = self.reconstruction.find_image_with_name(self.image_names[index])
+        if image is None or not image.has_pose:
+            raise KeyError(f"frame {index} ({self.image_names[index]}) is not registered")
+        return image
+
+
+def colmap_pose_to_c2w(image) -> np.ndarray:
+    """OpenCV camera-to-world ``float64 [4, 4]`` of a registered ``pycolmap.Image``."""
+    w2c = np.eye(4)
+    w2c[:3, :4] = image.cam_from_world().matrix()
+    c2w = np.eye(4)
+    R = w2c[:3, :3]
+    c2w[:3, :3] = R.T
+    c2w[:3, 3] = -R.T @ w2c[:3, 3]
+    return c2w
+
+
+def camera_intrinsics_normalized(camera) -> np.ndarray:
+    """Normalised pinhole intrinsics ``[3, 3]`` (fx/W, fy/H, cx/W, cy/H) of a ``pycolmap.Camera``.
+
+    Distortion parameters (e.g. simple-radial ``k``) are not represented.
+    """
+    K = np.asarray(camera.calibration_matrix(), dtype=np.float64).copy()
+    K[0] /= camera.width
+    K[1] /= camera.height
+    return K
+
+
+def _silence_colmap() -> None:
+    import pycolmap
+
+    try:
+        pycolmap.logging.minloglevel = 2  # warnings and errors only
+        pycolmap.logging.logtostderr = False
+        pycolmap.logging.stderrthreshold = 2
+    except AttributeError:  # older pycolmap
+        pass
+
+
+FEATURE_TYPES = ("sift", "klt", "auto")
+#: With ``features="auto"``, frames smaller than this (longer side, pixels) use KLT tracks first:
+#: SIFT finds too few features on them (measured in docs/curation.md).
+AUTO_KLT_BELOW_PX = 384
+
+
+def klt_feature_tracks(
+    gray: list[np.ndarray],
+    allowed: np.ndarray | None = None,
+    max_corners: int = 800,
+    min_distance_fraction: float = 0.03,
+    fb_threshold_px: float = 1.0,
+    window_fraction: float = 0.1,
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Corner tracks through a clip (Shi-Tomasi corners + pyramidal KLT, forward-backward checked).
+
+    New corners are added in every frame away from live tracks, only where ``allowed`` is true.
+
+    Args:
+        gray: ``N`` frames ``uint8 [H, W]``; allowed: ``bool [N, H, W]`` (None: everywhere).
+    Returns:
+        per frame ``(track_ids int64 [K], xy float32 [K, 2])`` in OpenCV pixel coordinates.
+    """
+    import cv2
+
+    n = len(gray)
+    h, w = gray[0].shape[:2]
+    size = max(h, w)
+    min_distance = max(2, int(round(min_distance_fraction * size)))
+    window = max(9, int(round(window_fraction * size)) | 1)
+    params = dict(
+        winSize=(window, window), maxLevel=3, criteria=(cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 30, 0.01)
+    )
+    live_xy = np.zeros((0, 2), np.float32)
+    live_ids = np.zeros(0, np.int64)
+    next_id = 0
+    out: list[tuple[np.ndarray, np.ndarray]] = []
+    for t in range(n):
+        if t > 0 and len(live_xy):
+            nxt, status, _ = cv2.calcOpticalFlowPyrLK(gray[t - 1], gray[t], live_xy.reshape(-1, 1, 2), None, **params)
+            back, status_back, _ = cv2.calcOpticalFlowPyrLK(gray[t], gray[t - 1], nxt, None, **params)
+            nxt = nxt.reshape(-1, 2)
+            ok = (status.ravel() == 1) & (status_back.ravel() == 1)
+            ok &= np.linalg.norm(back.reshape(-1, 2) - live_xy, axis=1) < fb_threshold_px
+            ok &= (nxt[:, 0] >= 0) & (nxt[:, 0] <= w - 1) & (nxt[:, 1] >= 0) & (nxt[:, 1] <= h - 1)
+            if allowed is not None:
+                xi = np.clip(np.round(nxt[:, 0]).astype(int), 0, w - 1)
+                yi = np.clip(np.round(nxt[:, 1]).astype(int), 0, h - 1)
+                ok &= allowed[t][yi, xi]
+            live_xy, live_ids = nxt[ok], live_ids[ok]
+        free = np.full((h, w), 255, np.uint8) if allowed is None else allowed[t].astype(np.uint8) * 255
+        for x, y in live_xy:
+            cv2.circle(free, (int(round(x)), int(round(y))), min_distance, 0, -1)
+        need = max_corners - len(live_xy)
+        if need > 0:
+            corners = cv2.goodFeaturesToTrack(gray[t], need, 0.005, min_distance, mask=free, blockSize=5)
+            if corners is not None:
+                corners = corners.reshape(-1, 2).astype(np.float32)
+                live_xy = np.concatenate([live_xy, corners])
+                live_ids = np.concatenate([live_ids, np.arange(next_id, next_id + len(corners))])
+                next_id += len(corners)
+        out.append((live_ids.copy(), live_xy.copy()))
+    return out
+
+
+def _reader_options(focal: float | None, width: int, height: int):
+    import pycolmap
+
+    reader = pycolmap.ImageReaderOptions()
+    if focal is not None:
+        if focal <= 0:
+            raise ValueError(f"focal must be positive, got {focal}")
+        reader.camera_model = "PINHOLE"
+        reader.camera_params = f"{focal * width},{focal * height},{width / 2},{height / 2}"
+    else:
+        reader.camera_model = "SIMPLE_RADIAL"
+    return reader
+
+
+def _sift_database(
+    database: Path, image_dir: Path, image_names: list[str], work_dir: Path, allowed: np.ndarray | None,
+    focal: float | None, width: int, height: int, num_threads: int, seed: int, max_num_features: int,
+    overlap: int, timings: dict[str, float],
+) -> None:
+    """SIFT features (outside the masks, via COLMAP mask files) and sequential matching."""
+    import time
+
+    import pycolmap
+    from PIL import Image
+
+    reader = _reader_options(focal, width, height)
+    if allowed is not None:
+        mask_dir = work_dir / "masks"
+        mask_dir.mkdir(exist_ok=True)
+        for name, keep in zip(image_names, allowed):
+            Image.fromarray((keep * 255).astype(np.uint8)).save(mask_dir / f"{name}.png")
+        reader.mask_path = str(mask_dir)
+    extraction = pycolmap.FeatureExtractionOptions()
+    extraction.num_threads = num_threads
+    extraction.use_gpu = False
+    extraction.sift.max_num_features = max_num_features
+    t0 = time.perf_counter()
+    pycolmap.extract_features(
+        database, image_dir, image_names=list(image_names), camera_mode=pycolmap.CameraMode.SINGLE,
+        reader_options=reader, extraction_options=extraction, device=pycolmap.Device.cpu,
+    )
+    timings["sfm_features"] = time.perf_counter() - t0
+    matching = pycolmap.FeatureMatchingOptions()
+    matching.num_threads = num_threads
+    matching.use_gpu = False
+    pairing = pycolmap.SequentialPairingOptions()
+    pairing.overlap = overlap
+    pairing.quadratic_overlap = True
+    pairing.num_threads = num_threads
+    verification = pycolmap.TwoViewGeometryOptions()
+    verification.ransac.random_seed = seed
+    t0 = time.perf_counter()
+    pycolmap.match_sequential(
+        database, matching_options=matching, pairing_options=pairing,
+        verification_options=verification, device=pycolmap.Device.cpu,
+    )
+    timings["sfm_match"] = time.perf_counter() - t0
+
+
+def _klt_database(
+    database: Path, image_dir: Path, image_names: list[str], work_dir: Path, allowed: np.ndarray | None,
+    focal: float | None, width: int, height: int, seed: int, max_corners: int, overlap: int,
+    timings: dict[str, float],
+) -> None:
+    """KLT corner tracks written to the database as keypoints and matches, then verified."""
+    import time
+
+    import cv2
+    import pycolmap
+
+    t0 = time.perf_counter()
+    gray = [cv2.imread(str(image_dir / name), cv2.IMREAD_GRAYSCALE) for name in image_names]
+    tracks = klt_feature_tracks(gray, allowed, max_corners=max_corners)
+    pycolmap.Database.open(str(database)).close()
+    pycolmap.import_images(
+        database, image_dir, pycolmap.CameraMode.SINGLE, list(image_names), _reader_options(focal, width, height)
+    )
+    db = pycolmap.Database.open(str(database))
+    try:
+        image_ids = {image.name: image.image_id for image in db.read_all_images()}
+        for name, (_, xy) in zip(image_names, tracks):
+            db.write_keypoints(image_ids[name], (xy + 0.5).astype(np.float32))  # COLMAP pixel centres at +0.5
+        timings["sfm_features"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        pairs = []
+        for i in range(len(image_names)):
+            for j in range(i + 1, min(len(image_names), i + overlap + 1)):
+                _, a, b = np.intersect1d(tracks[i][0], tracks[j][0], assume_unique=True, return_indices=True)
+                if len(a) >= 8:
+                    db.write_matches(image_ids[image_names[i]], image_ids[image_names[j]], np.stack([a, b], 1).astype(np.uint32))
+                    pairs.append(f"{image_names[i]} {image_names[j]}")
+    finally:
+        db.close()
+    pairs_path = work_dir / "pairs.txt"
+    pairs_path.write_text("\n".join(pairs) + "\n")
+    verification = pycolmap.TwoViewGeometryOptions()
+    verification.ransac.random_seed = seed
+    pycolmap.verify_matches(database, pairs_path, verification)
+    timings["sfm_match"] = time.perf_counter() - t0
+
+
+def run_sfm(
+    image_dir: str | Path,
+    image_names: list[str],
+    work_dir: str | Path,
+    allowed: np.ndarray | None = None,
+    focal: float | None = None,
+    features: str = "auto",
+    num_threads: int = -1,
+    seed: int = 0,
+    max_num_features: int = 4096,
+    sequential_overlap: int = 8,
+    min_registered_fraction: float = 0.5,
+) -> SfmResult:
+    """Camera poses and sparse points of a video's frames with pycolmap.
+
+    Args:
+        image_dir: folder holding the frames ``image_names`` (all the same size).
+        image_names: frame file names in video order.
+        work_dir: scratch folder for the COLMAP database, masks and models.
+        allowed: ``bool [N, H, W]``, where features may be used (False on possibly moving objects),
+            or None for everywhere.
+        focal: known normalised focal length (fx/W = fy/H, principal point at the centre): a fixed
+            pinhole camera; ``None``: a simple-radial camera whose focal length SfM estimates.
+        features: ``"sift"`` (``pycolmap.extract_features`` + ``match_sequential``), ``"klt"``
+            (Shi-Tomasi corners tracked with KLT, written as keypoints and matches, geometrically
+            verified by pycolmap; many more correspondences on small or low-texture frames), or
+            ``"auto"``: KLT for frames whose longer side is under :data:`AUTO_KLT_BELOW_PX`, SIFT
+            otherwise; the other kind is tried when the first fails or leaves frames unregistered
+            (the reconstruction registering more frames wins, then the lower reprojection error).
+        num_threads: threads for pycolmap (-1: all cores).
+        seed: random seed for RANSAC and mapping (deterministic runs).
+        min_registered_fraction: fail unless at least this fraction of frames is registered.
+    Raises:
+        SfmError: no reconstruction, or too few registered frames.
+    """
+    if features not in FEATURE_TYPES:
+        raise ValueError(f"features must be one of {FEATURE_TYPES}, got {features!r}")
+    if features != "auto":
+        return _run_sfm_once(image_dir, image_names, work_dir, allowed, focal, features, num_threads, seed,
+                             max_num_features, sequential_overlap, min_registered_fraction)
+    from PIL import Image
+
+    with Image.open(Path(image_dir) / image_names[0]) as im:
+        small = max(im.size) < AUTO_KLT_BELOW_PX
+    order = ("klt", "sift") if small else ("sift", "klt")
+    results: list[SfmResult] = []
+    errors: list[str] = []
+    for kind in order:
+        try:
+            result = _run_sfm_once(image_dir, image_names, Path(work_dir) / kind, allowed, focal, kind, num_threads,
+                                   seed, max_num_features, sequential_overlap, min_registered_fraction)
+        except SfmError as exc:
+            errors.append(str(exc))
+            continue
+        results.append(result)
+        if result.num_registered == len(image_names):
+            break
+    if not results:
+        raise SfmError("; ".join(errors))
+    best = max(results, key=lambda r: (r.num_registered, -r.mean_reprojection_error))
+    if len(results) > 1:
+        other = results[0] if best is results[1] else results[1]
+        best.timings = {k: best.timings.get(k, 0.0) + other.timings.get(k, 0.0) for k in {*best.timings, *other.timings}}
+    return best
+
+
+def _run_sfm_once(
+    image_dir: str | Path,
+    image_names: list[str],
+    work_dir: str | Path,
+    allowed: np.ndarray | None,
+    focal: float | None,
+    features: str,
+    num_threads: int,
+    seed: int,
+    max_num_features: int,
+    sequential_overlap: int,
+    min_registered_fraction: float,
+) -> SfmResult:
+    import time
+
+    import pycolmap
+    from PIL import Image
+
+    _silence_colmap()
+    image_dir, work_dir = Path(image_dir), Path(work_dir)
+    work_dir.mkdir(parents=True, exist_ok=True)
+    if len(image_names) < 3:
+        raise SfmError(f"SfM needs at least 3 frames, got {len(image_names)}")
+    with Image.open(image_dir / image_names[0]) as im:
+        width, height = im.size
+    if allowed is not None and allowed.shape != (len(image_names), height, width):
+        raise ValueError(f"allowed must be [N, H, W] = {(len(image_names), height, width)}, got {allowed.shape}")
+    database = work_dir / "database.db"
+    if database.exists():
+        database.unlink()
+    timings: dict[str, float] = {}
+    if features == "sift":
+        _sift_database(database, image_dir, image_names, work_dir, allowed, focal, width, height, num_threads,
+                       seed, max_num_features, sequential_overlap, timings)
+    else:
+        _klt_database(database, image_dir, image_names, work_dir, allowed, focal, width, height, seed,
+                      800, sequential_overlap, timings)
+
+    options = pycolmap.IncrementalPipelineOptions()
+    options.num_threads = num_threads
+    options.random_seed = seed
+    options.multiple_models = True
+    options.min_model_size = 3
+    options.extract_colors = True
+    options.structure_less_registration_fallback = False  # poses without points are unreliable
+    # Video frames: small baselines, forward motion, few features on small frames.
+    options.mapper.init_min_tri_angle = 4.0
+    options.mapper.init_min_num_inliers = 50
+    options.mapper.random_seed = seed
+    options.triangulation.random_seed = seed
+    if focal is not None:
+        options.ba_refine_focal_length = False
+        options.ba_refine_extra_params = False
+        options.ba_refine_principal_point = False
+    t0 = time.perf_counter()
+    models_dir = work_dir / "sparse"
+    models_dir.mkdir(exist_ok=True)
+    try:
+        models = pycolmap.incremental_mapping(database, image_dir, models_dir, options)
+    except Exception as exc:  # noqa: BLE001 - pycolmap raises RuntimeError / ValueError variants
+        raise SfmError(f"incremental mapping failed: {exc}") from None
+    timings["sfm_map"] = time.perf_counter() - t0
+    models = {k: r for k, r in models.items() if r.num_points3D() > 0}
+    if not models:
+        raise SfmError(f"SfM ({features}) found no initial image pair (too little camera motion or texture)")
+    reconstruction = max(models.values(), key=lambda r: (r.num_reg_images(), r.num_points3D()))
+
+    n = len(image_names)
+    c2w = np.full((n, 4, 4), np.nan)
+    registered = np.zeros(n, dtype=bool)
+    for index, name in enumerate(image_names):
+        image = reconstruction.find_image_with_name(name)
+        if image is not None and image.has_pose:
+            c2w[index] = colmap_pose_to_c2w(image)
+            registered[index] = True
+    num_registered = int(registered.sum())
+    if num_registered < max(3, int(np.ceil(min_registered_fraction * n))):
+        raise SfmError(
+            f"SfM ({features}) registered only {num_registered} of {n} frames (too little camera motion or texture)"
+        )
+    camera = next(iter(reconstruction.cameras.values()))
+    return SfmResult(
+        reconstruction=reconstruction,
+        image_names=list(image_names),
+        c2w=c2w,
+        registered=registered,
+        K=camera_intrinsics_normalized(camera),
+        height=int(camera.height),
+        width=int(camera.width),
+        mean_reprojection_error=float(reconstruction.compute_mean_reprojection_error()),
+        num_points3D=int(reconstruction.num_points3D()),
+        features=features,
+        timings=timings,
+    )
+
+
+def write_reconstruction(sfm: SfmResult, model_dir: str | Path, image_path: str = "../images") -> None:
+    """Write the COLMAP model (``cameras.bin``, ``images.bin``, ``points3D.bin``) and a ``project.ini``."""
+    model_dir = Path(model_dir)
+    model_dir.mkdir(parents=True, exist_ok=True)
+    sfm.reconstruction.write_binary(str(model_dir))
+    camera = next(iter(sfm.reconstruction.cameras.values()))
+    lines = [
+        "log_to_stderr=false",
+        "random_seed=0",
+        "log_level=2",
+        "database_path=",
+        f"image_path={image_path}",
+        "[ImageReader]",
+        "single_camera=true",
+        f"camera_model={camera.model_name if hasattr(camera, 'model_name') else camera.model.name}",
+        f"camera_params={','.join(f'{p:.10g}' for p in camera.params)}",
+        "[SiftMatching]",
+        "use_gpu=false",
+        "[SequentialMatching]",
+        "quadratic_overlap=true",
+        "[Mapper]",
+        "multiple_models=true",
+        "init_min_tri_angle=4",
+        "",
+    ]
+    (model_dir / "project.ini").write_text("\n".join(lines))

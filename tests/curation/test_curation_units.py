@@ -1,0 +1,251 @@
+"""Fast unit tests of the curation building blocks (no SfM, no rendering)."""
+
+from __future__ import annotations
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+from genxd.curation import (
+    CurationConfig,
+    VideoReadError,
+    absolute_trajectory_error,
+    align_depth_median,
+    discover_videos,
+    epipolar_residual,
+    fill_object_depth,
+    interpolate_sparse_depth,
+    parse_resize,
+    read_frames,
+    umeyama_alignment,
+    verdict,
+)
+from genxd.curation.dataset import append_index, latest_records, read_index
+from genxd.curation.motion import point_motion, track_points, triangulate_tracks
+
+
+def _rotation(axis, angle):
+    axis = np.asarray(axis, float) / np.linalg.norm(axis)
+    K = np.array([[0, -axis[2], axis[1]], [axis[2], 0, -axis[0]], [-axis[1], axis[0], 0]])
+    return np.eye(3) + np.sin(angle) * K + (1 - np.cos(angle)) * K @ K
+
+
+class PinholeCamera:
+    """Stand-in for ``pycolmap.Camera`` (cam_from_img / img_from_cam) with pixel centres at +0.5."""
+
+    def __init__(self, f, cx, cy):
+        self.f, self.cx, self.cy = f, cx, cy
+
+    def cam_from_img(self, xy):
+        return np.stack([(xy[:, 0] - self.cx) / self.f, (xy[:, 1] - self.cy) / self.f], 1)
+
+    def img_from_cam(self, p, check_cheirality=True):
+        return np.stack([self.f * p[:, 0] / p[:, 2] + self.cx, self.f * p[:, 1] / p[:, 2] + self.cy], 1)
+
+
+def _orbit(n=6):
+    c2w = np.zeros((n, 4, 4))
+    for i in range(n):
+        R = _rotation([0, 1, 0], 0.05 * i)
+        c2w[i, :3, :3] = R
+        c2w[i, :3, 3] = -R @ np.array([0, 0, 5.0])  # looks at the origin from 5 units
+        c2w[i, 3, 3] = 1
+    return c2w
+
+
+def _project(points, c2w, cam):
+    w2c = np.linalg.inv(c2w)
+    p = points @ w2c[:3, :3].T + w2c[:3, 3]
+    return cam.img_from_cam(p), p[:, 2]
+
+
+def test_umeyama_recovers_similarity_and_ate_is_zero():
+    rng = np.random.default_rng(0)
+    src = rng.normal(size=(20, 3))
+    R = _rotation([1, 2, 3], 0.7)
+    dst = 2.5 * src @ R.T + np.array([1.0, -2.0, 0.5])
+    s, R_est, t = umeyama_alignment(src, dst)
+    assert s == pytest.approx(2.5, rel=1e-9)
+    assert np.allclose(R_est, R, atol=1e-9) and np.allclose(t, [1.0, -2.0, 0.5], atol=1e-9)
+    c2w = _orbit(8)
+    moved = c2w.copy()
+    moved[:, :3, 3] = 0.3 * c2w[:, :3, 3] @ R.T + 4.0
+    moved[:, :3, :3] = R @ c2w[:, :3, :3]
+    ate = absolute_trajectory_error(moved, c2w)
+    assert ate["relative"] < 1e-9 and ate["scale"] == pytest.approx(1 / 0.3)
+    noisy = c2w.copy()
+    noisy[:, :3, 3] += rng.normal(scale=0.05, size=(8, 3))
+    assert absolute_trajectory_error(noisy, c2w)["relative"] > 1e-3
+
+
+def test_umeyama_rejects_bad_shapes():
+    with pytest.raises(ValueError, match="N, 3"):
+        umeyama_alignment(np.zeros((4, 2)), np.zeros((4, 2)))
+    with pytest.raises(ValueError, match="at least 3"):
+        umeyama_alignment(np.zeros((2, 3)), np.zeros((2, 3)))
+
+
+def test_point_motion_zero_for_static_and_exact_for_a_moving_point():
+    cam = PinholeCamera(100.0, 64.0, 64.0)
+    c2w = _orbit(6)
+    rng = np.random.default_rng(1)
+    points = rng.uniform(-1, 1, size=(10, 3))
+    xy = np.zeros((6, 10, 2))
+    depth = np.zeros((6, 10))
+    for t in range(6):
+        xy[t], depth[t] = _project(points, c2w[t], cam)
+    valid = np.ones((6, 10), bool)
+    mags, owners = point_motion(xy, valid, depth, c2w, cam, 128, 128, frame_gap=2)
+    assert len(mags) == 4 * 10 and np.all(mags < 1e-9)
+    # Point 0 moves 0.2 px per frame to the right (image space) in every frame after the first.
+    xy_moved = xy.copy()
+    xy_moved[:, 0, 0] += 0.2 * np.arange(6)
+    mags, owners = point_motion(xy_moved, valid, depth, c2w, cam, 128, 128, frame_gap=2)
+    moving = mags[owners == 0]
+    assert moving[0] == pytest.approx(0.2 / 128, rel=1e-6)  # pair (0, 2): frame 0 is undisplaced
+    assert np.allclose(moving, 0.2 / 128, rtol=0.05)  # later pairs back-project a displaced pixel
+    assert np.all(mags[owners != 0] < 1e-9)
+
+
+def test_triangulate_tracks_recovers_static_points():
+    cam = PinholeCamera(100.0, 64.0, 64.0)
+    c2w = _orbit(6)
+    points = np.random.default_rng(2).uniform(-1, 1, size=(7, 3))
+    xy = np.stack([_project(points, c, cam)[0] for c in c2w])
+    valid = np.ones((6, 7), bool)
+    valid[0, 3] = False  # a missing observation is fine
+    est, ok = triangulate_tracks(xy, valid, c2w, cam)
+    assert ok.all() and np.allclose(est, points, atol=1e-6)
+
+
+def test_klt_tracks_follow_a_translating_texture():
+    rng = np.random.default_rng(3)
+    base = cv2.GaussianBlur((rng.uniform(0, 255, (160, 160))).astype(np.uint8), (5, 5), 1.5)
+    frames = [base[10 + 2 * t : 138 + 2 * t, 12:140] for t in range(5)]  # content moves up 2 px/frame
+    pts = cv2.goodFeaturesToTrack(frames[2], 50, 0.01, 5).reshape(-1, 2)
+    tracks, valid = track_points(frames, 2, pts, window=15)
+    assert valid.mean() > 0.8
+    for t in range(5):
+        d = tracks[t, valid[t]] - pts[valid[t]]
+        assert np.allclose(np.median(d, axis=0), [0.0, -2.0 * (t - 2)], atol=0.1)
+
+
+def test_epipolar_residual_flags_independent_motion():
+    h = w = 96
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float64)
+    depth = 3.0 + 2.0 * (xs / w) + np.sin(ys / 9.0)  # a non-planar static scene
+    f, baseline = 80.0, 0.2
+    flow = np.zeros((h, w, 2), np.float32)
+    flow[..., 0] = f * baseline / depth  # camera translating along -x: parallax ~ 1 / depth
+    flow[..., 1] = 0.3 * f * baseline / depth  # and a little along -y
+    flow[30:50, 30:50, 1] += 4.0  # an object moving across the epipolar lines
+    residual = epipolar_residual(flow)
+    assert np.median(residual[30:50, 30:50]) > 2.0
+    outside = np.ones((h, w), bool)
+    outside[26:54, 26:54] = False
+    assert np.percentile(residual[outside], 95) < 0.3
+
+
+def test_align_depth_median_recovers_scale_and_shift():
+    rng = np.random.default_rng(4)
+    z_true = rng.uniform(2.0, 10.0, size=(32, 32)).astype(np.float32)
+    xy = np.stack(np.meshgrid(np.arange(32) + 0.5, np.arange(32) + 0.5), -1).reshape(-1, 2)
+    z_sparse = z_true.reshape(-1)[:: 7]
+    xy_sparse = xy[:: 7]
+    # Depth model output proportional to depth (inverse=False): exact.
+    aligned, scale, shift = align_depth_median(0.5 * z_true, xy_sparse, z_sparse, inverse=False)
+    assert scale == pytest.approx(2.0) and abs(shift) < 1e-5 and np.allclose(aligned, z_true, rtol=1e-5)
+    # With an offset the median rule is approximate but centred: medians agree at the SfM points.
+    aligned, scale, shift = align_depth_median(0.5 * z_true + 1.0, xy_sparse, z_sparse, inverse=False)
+    assert np.median(aligned.reshape(-1)[::7]) == pytest.approx(np.median(z_sparse), rel=1e-3)
+    # ... or a disparity-like output (inverse=True): exact when it is proportional to 1 / z.
+    aligned, scale, shift = align_depth_median(3.0 / z_true, xy_sparse, z_sparse, inverse=True)
+    assert np.allclose(aligned, z_true, rtol=1e-3)
+
+
+def test_interpolate_sparse_depth_and_object_fill():
+    xy = np.array([[0.5, 0.5], [31.5, 0.5], [0.5, 31.5], [31.5, 31.5], [16.0, 16.0]])
+    z = np.array([4.0, 4.0, 4.0, 4.0, 4.0])
+    dense = interpolate_sparse_depth(xy, z, 32, 32)
+    assert dense.shape == (32, 32) and np.allclose(dense, 4.0, atol=1e-4)
+    # An object (mask) in front of a far wall: its ring holds near ground points and far wall points.
+    labels = np.zeros((32, 32), np.int32)
+    labels[10:20, 10:20] = 1
+    ring_xy = np.array([[12.5, 21.5], [15.5, 21.5], [17.5, 21.5], [12.5, 8.5], [15.5, 8.5], [17.5, 8.5]])
+    ring_z = np.array([3.0, 3.1, 3.2, 30.0, 30.0, 30.0])
+    filled = fill_object_depth(np.full((32, 32), 9.0, np.float32), labels, ring_xy, ring_z, ring_px=3)
+    assert 3.0 <= filled[15, 15] <= 3.2 and filled[0, 0] == 9.0
+
+
+def test_verdict_and_config_validation(tmp_path):
+    assert verdict(0.01, 0.005) == "dynamic" and verdict(0.001, 0.005) == "static"
+    with pytest.raises(ValueError, match="stride"):
+        CurationConfig(stride=0)
+    with pytest.raises(ValueError, match="fallback_depth"):
+        CurationConfig(fallback_depth="magic")
+    with pytest.raises(FileNotFoundError, match="depth-model"):
+        CurationConfig(depth_model=str(tmp_path / "missing"))
+    assert parse_resize("320x240") == (320, 240) and parse_resize("256") == 256 and parse_resize(None) is None
+    with pytest.raises(ValueError, match="WxH"):
+        parse_resize("big")
+
+
+def _write_video(path, n, size=(48, 64)):
+    import imageio.v2 as imageio
+
+    with imageio.get_writer(str(path), fps=8, codec="libx264", pixelformat="yuv420p", macro_block_size=1,
+                            ffmpeg_log_level="error") as writer:
+        for i in range(n):
+            writer.append_data(np.full((*size, 3), i * 20, np.uint8))  # gray level tells the frame
+
+
+def test_read_frames_stride_max_resize_and_bad_inputs(tmp_path):
+    video = tmp_path / "clip.mp4"
+    _write_video(video, 12)
+    frames = read_frames(video)
+    assert frames.shape == (12, 48, 64, 3) and frames.dtype == np.uint8
+    frames = read_frames(video, stride=3, max_frames=3, resize=32)
+    assert frames.shape == (3, 24, 32, 3)
+    assert [round(float(f.mean()) / 20) for f in frames] == [0, 3, 6]  # frames 0, 3, 6 of the video
+    assert read_frames(video, resize=(20, 10)).shape == (12, 10, 20, 3)
+    (tmp_path / "empty.mp4").write_bytes(b"")
+    (tmp_path / "junk.mp4").write_bytes(b"not a video at all" * 10)
+    for bad in ("empty.mp4", "junk.mp4"):
+        with pytest.raises(VideoReadError):
+            read_frames(tmp_path / bad)
+    frames_dir = tmp_path / "frames"
+    frames_dir.mkdir()
+    for i in range(4):
+        cv2.imwrite(str(frames_dir / f"{i:03d}.png"), np.full((16, 16, 3), i, np.uint8))
+    assert read_frames(frames_dir).shape == (4, 16, 16, 3)
+
+
+def test_discover_videos(tmp_path):
+    (tmp_path / "a.mp4").write_bytes(b"x")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "b.mov").write_bytes(b"x")
+    (tmp_path / "frames_clip").mkdir()
+    (tmp_path / "frames_clip" / "0001.jpg").write_bytes(b"x")
+    (tmp_path / ".hidden.part").mkdir()
+    (tmp_path / "notes.txt").write_text("x")
+    found = {s.video_id: s.kind for s in discover_videos(tmp_path)}
+    assert found == {"a": "video", "sub__b": "video", "frames_clip": "frames"}
+    assert [s.kind for s in discover_videos(tmp_path / "frames_clip")] == ["frames"]
+    with pytest.raises(FileNotFoundError):
+        discover_videos(tmp_path / "nope")
+    with pytest.raises(ValueError, match="not a video"):
+        discover_videos(tmp_path / "notes.txt")
+
+
+def test_index_append_and_latest(tmp_path):
+    append_index(tmp_path, {"video_id": "a", "status": "failed"})
+    append_index(tmp_path, {"video_id": "b", "status": "ok"})
+    append_index(tmp_path, {"video_id": "a", "status": "ok"})
+    with open(tmp_path / "index.jsonl", "a") as fh:
+        fh.write('{"video_id": "c", "sta')  # a torn last line (killed writer) is ignored
+    assert [r["video_id"] for r in read_index(tmp_path)] == ["a", "b", "a"]
+    assert {k: v["status"] for k, v in latest_records(tmp_path).items()} == {"a": "ok", "b": "ok"}
+    lines = (tmp_path / "index.jsonl").read_text().splitlines()
+    assert all(json.loads(line) for line in lines[:3])
