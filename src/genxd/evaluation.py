@@ -63,14 +63,18 @@ def score_clip(frames: Tensor, gt: Tensor, context_index: list[int]) -> SceneSco
 def evaluate(model: str | Path | None = None, num_scenes: int = 50, steps: int | None = None,
              guidance: float | None = None, device: str | None = None, seed: int = HELD_OUT_SEED,
              motion_strength: float = 30.0, progress: bool = True, out: str | Path | None = None,
-             modes: tuple[str, ...] = ("3d-1view", "3d-3view", "4d")) -> dict:
-    """Run the evaluation; returns (and writes to ``out`` if given) a JSON-able report."""
+             modes: tuple[str, ...] = ("3d-1view", "3d-3view", "4d"), dtype: str | None = None,
+             fast: bool | None = None) -> dict:
+    """Run the evaluation; returns (and writes to ``out`` if given) a JSON-able report.
+
+    ``dtype`` / ``fast``: as :func:`genxd.api.load_model` (default: float32 on CPU, the fast path on
+    CUDA; ``dtype="fp32", fast=False`` on CUDA gives the CPU numbers up to floating-point order)."""
     from tqdm.auto import tqdm
 
     from .api import load_model
     from .data.datasets import SyntheticDataset
 
-    lm = load_model(model, device, "fp32" if device in (None, "cpu") else None)
+    lm = load_model(model, device, dtype or ("fp32" if device in (None, "cpu") else None), fast=fast)
     pipe, d = lm.pipe, lm.defaults
     res, frames_n = int(d["resolution"]), int(d["num_frames"])
     steps = int(steps or d["num_inference_steps"])

@@ -20,6 +20,8 @@ def register(app: typer.Typer) -> None:
         guidance: Optional[float] = typer.Option(None, "--guidance"),
         modes: str = typer.Option("3d-1view,3d-3view,4d", "--modes", help="Comma-separated: 3d-1view, 3d-3view, 4d."),
         device: Optional[str] = typer.Option(None, "--device"),
+        dtype: Optional[str] = typer.Option(None, "--dtype", help="fp32, bf16 or fp16 (default: fp32 on CPU, bf16 on CUDA)."),
+        fast: Optional[bool] = typer.Option(None, "--fast/--no-fast", help="GPU fast path (default: on for CUDA)."),
         out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write the report as JSON here."),
         quiet: bool = typer.Option(False, "--quiet", "-q"),
     ) -> None:
@@ -32,7 +34,8 @@ def register(app: typer.Typer) -> None:
             bad = [m for m in wanted if m not in ("3d-1view", "3d-3view", "4d")]
             if bad:
                 raise ValueError(f"--modes: unknown {bad}; use 3d-1view, 3d-3view, 4d")
-            report = evaluate(model, num_scenes, steps, guidance, device, progress=not quiet, out=out, modes=wanted)
+            report = evaluate(model, num_scenes, steps, guidance, device, progress=not quiet, out=out, modes=wanted,
+                              dtype=dtype, fast=fast)
             typer.echo(json.dumps(report, indent=2))
 
         run_cli(job)

@@ -82,7 +82,8 @@ class ModelConfig:
 class DataConfig:
     """Training data: a weighted mixture of ``datasets`` entries (``genxd.data.datasets.build_dataset``:
     ``{type: synthetic|camvid|multiview|reconfusion, weight: w, ...options}``), clips of ``num_frames``
-    frames at ``height x width`` (width default = height)."""
+    frames at ``height x width`` (width default = height). ``preload``: load every item once into memory
+    before training (:class:`genxd.training.data.PreloadedDataset`; for pools that fit in RAM)."""
 
     num_frames: int = 8
     height: int = 64
@@ -91,6 +92,7 @@ class DataConfig:
     length: int | None = None
     num_workers: int = 2
     shuffle: bool = True
+    preload: bool = False
 
     def __post_init__(self) -> None:
         if self.num_frames < 2:
@@ -161,7 +163,11 @@ class EMAConfig:
 
 @dataclass
 class OptimConfig:
-    """Optimisation (per-device batch; global batch = batch_size x processes x accumulation)."""
+    """Optimisation (per-device batch; global batch = batch_size x processes x accumulation).
+
+    ``compile``: ``torch.compile`` the UNet's forward (in place) for training; pays off for small
+    models whose steps are bound by kernel launches (the first steps are slow while it compiles).
+    """
 
     batch_size: int = 1
     gradient_accumulation_steps: int = 1
@@ -179,6 +185,7 @@ class OptimConfig:
     use_8bit_adam: bool = False
     mixed_precision: str = "no"
     gradient_checkpointing: bool = False
+    compile: bool = False
     allow_tf32: bool = True
     find_unused_parameters: bool = False
     ema: EMAConfig = field(default_factory=EMAConfig)

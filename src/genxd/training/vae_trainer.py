@@ -83,6 +83,8 @@ def train_vae(cfg: VAETrainConfig, resume: str | None = None, overwrite: bool = 
         vae.enable_gradient_checkpointing()
     vae.train()
     latent_shape = (vae.config.latent_channels, height // down, width // down)
+    if getattr(acc.state, "fsdp_plugin", None) is None:
+        vae.to(acc.device)  # before the optimiser exists, so that AdamW can run fused on CUDA
     optimizer = make_optimizer(vae.parameters(), opt)
     ema = EMAWeights(vae, opt.ema.decay, opt.ema.power, opt.ema.start_step) if opt.ema.enabled else None
     model, optimizer = acc.prepare(VAEWithPosterior(vae), optimizer)

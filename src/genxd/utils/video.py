@@ -1,4 +1,5 @@
-"""Writing and reading mp4 videos (imageio's bundled ffmpeg, H.264, yuv420p), atomically."""
+"""Writing and reading mp4 videos, atomically: imageio's bundled ffmpeg (H.264, yuv420p), or OpenCV's
+writer (MPEG-4 part 2) where imageio-ffmpeg is not installed."""
 
 from __future__ import annotations
 
@@ -25,6 +26,8 @@ def write_mp4(path: str | Path, frames: np.ndarray, fps: float = 8.0, quality: i
     if pad_h or pad_w:
         frames = np.pad(frames, ((0, 0), (0, pad_h), (0, pad_w), (0, 0)), mode="edge")
     path = Path(path)
+    if not _has_imageio_ffmpeg():
+        return _write_mp4_opencv(path, frames, fps)
     with atomic_file(path) as tmp:
         writer = imageio.get_writer(
             str(tmp), format="FFMPEG", mode="I", fps=fps, codec="libx264", quality=quality,
@@ -38,8 +41,48 @@ def write_mp4(path: str | Path, frames: np.ndarray, fps: float = 8.0, quality: i
     return path
 
 
+def _has_imageio_ffmpeg() -> bool:
+    try:
+        import imageio_ffmpeg  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _write_mp4_opencv(path: Path, frames: np.ndarray, fps: float) -> Path:
+    import cv2
+
+    with atomic_file(path) as tmp:
+        h, w = frames.shape[1:3]
+        writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"mp4v"), float(fps), (w, h))
+        if not writer.isOpened():
+            raise RuntimeError("cannot write mp4: install imageio-ffmpeg (pip install imageio-ffmpeg)")
+        try:
+            for frame in frames:
+                writer.write(np.ascontiguousarray(frame[..., ::-1]))
+        finally:
+            writer.release()
+    return path
+
+
 def read_mp4(path: str | Path) -> np.ndarray:
     """All frames of a video as ``uint8 [N, H, W, 3]``."""
+    if not _has_imageio_ffmpeg():
+        import cv2
+
+        cap = cv2.VideoCapture(str(path))
+        out = []
+        try:
+            while True:
+                ok, frame = cap.read()
+                if not ok:
+                    break
+                out.append(frame[..., ::-1])
+        finally:
+            cap.release()
+        if not out:
+            raise ValueError(f"{path}: no frames could be read")
+        return np.stack(out)
     import imageio.v2 as imageio
 
     reader = imageio.get_reader(str(path), format="FFMPEG")
