@@ -23,6 +23,7 @@ import torch
 from torch import Tensor
 
 from .cameras import formats, relative_poses, trajectories
+from .pipelines.distributed import GenerationError, ProcessGroup, SceneResult, failed_result, write_summary
 from .utils.images import Fit, collect_images, load_image, save_png, tensor_to_uint8
 from .utils.io import atomic_dir, write_json_atomic
 from .utils.video import write_mp4
@@ -188,7 +189,7 @@ class GenerateSettings:
     extra: dict = field(default_factory=dict)
 
 
-def generate(
+def generate_scenes(
     images: str | Path | Iterable[str | Path],
     out_dir: str | Path,
     model: str | Path | None = None,
@@ -196,22 +197,25 @@ def generate(
     device: str | None = None,
     dtype: str | None = None,
     overwrite: bool = False,
+    skip_existing: bool = False,
+    summary: str | Path | None = None,
     progress: bool = True,
     loaded: LoadedModel | None = None,
     **settings,
-) -> list[Path]:
-    """Generate a 3D (or video / 4D) scene from each input image along a camera path.
+) -> list[SceneResult]:
+    """Like :func:`generate`, but a failed input is recorded and the others still run.
+
+    Under ``accelerate launch`` (several processes) each process generates its share of the inputs
+    (:class:`genxd.pipelines.distributed.ProcessGroup`); every process returns the results of all inputs.
 
     Args:
-        images: image files and/or folders of images; each image is its own scene (frame 0).
-        out_dir: one sub-folder per image (named after it) is written here.
-        model: checkpoint folder or cached hub id; None = the bundled small model.
-        settings: fields of :class:`GenerateSettings` (``camera="orbit"|"forward"|...|path.json``,
-            ``mode="3d"|"video"|"4d"``, ``motion_strength``, ``num_frames``, ``resolution``,
-            ``num_inference_steps``, ``guidance_scale``, ``seed``, ``focal``, ``elevation``,
-            ``azimuth_range``, ``radius``, ``fit="crop"|"pad"``, ``batch_size``).
+        skip_existing: leave existing output folders as they are (status ``skipped``) instead of refusing.
+        summary: where the main process writes the job summary JSON (``None``: none).
     Returns:
-        the scene folders written.
+        one :class:`SceneResult` per input, in input order (``status`` written / skipped / failed).
+    Raises:
+        ValueError / FileNotFoundError / FileExistsError for problems of the whole job (bad settings,
+        missing input path, no model, existing outputs without ``overwrite`` / ``skip_existing``).
     """
     from tqdm.auto import tqdm
 
@@ -224,13 +228,13 @@ def generate(
     paths = collect_images(images)
     out_dir = Path(out_dir)
     folders = [out_dir / n for n in _unique_names(paths)]
-    existing = [str(f) for f in folders if f.exists()]
-    if existing and not overwrite:
-        raise FileExistsError(f"output already exists: {existing[0]} (use --overwrite to replace it)")
+    todo = _check_existing(folders, overwrite, skip_existing)
     if s.batch_size < 1:
         raise ValueError("batch_size must be >= 1")
 
-    lm = loaded or load_model(model, device, dtype)
+    group = ProcessGroup(device)
+    rank = group.process_index
+    lm = loaded or load_model(model, group.device(device), dtype)
     pipe, d = lm.pipe, lm.defaults
     res = int(s.resolution or d["resolution"])
     if res % pipe.latent_multiple:
@@ -244,32 +248,201 @@ def generate(
     if num_frames < 2:
         raise ValueError("the camera path needs at least 2 frames")
     fps = s.fps or max(1.0, num_frames / 2)
-    # decode every image first: a bad file fails before any generation starts
-    tensors = [load_image(p, res, res, s.fit) for p in paths]
     meta_common = {
         "model": "bundled:genxd-small" if lm.bundled else str(lm.path), "camera": str(s.camera), "mode": s.mode,
         "motion_strength": s.motion_strength, "num_inference_steps": steps, "guidance_scale": guidance,
-        "resolution": res, "num_frames": num_frames, "fit": s.fit,
+        "resolution": res, "num_frames": num_frames, "fit": s.fit, "process_index": rank,
+        "num_processes": group.num_processes,
     }
-    pipe.set_progress_bar_config(disable=not progress, leave=False, desc="denoising")
-    written = []
-    bar = tqdm(total=len(paths), desc="scenes", unit="scene", disable=not progress)
-    for start in range(0, len(paths), s.batch_size):
-        idx = list(range(start, min(start + s.batch_size, len(paths))))
-        batch = torch.stack([tensors[i] for i in idx])[:, None]  # B 1 3 H W
-        gens = [torch.Generator(device="cpu").manual_seed(s.seed + i) for i in idx]
-        out = pipe(
-            context_images=batch, target_c2w=c2w, target_K=K, context_index=[0], mode=s.mode,
-            motion_strength=s.motion_strength, num_inference_steps=steps, guidance_scale=guidance,
-            generator=gens, output_type="pt",
-        )
+    # every process has checked the existing outputs before any process writes one
+    group.wait_for_everyone()
+
+    results = [SceneResult(i, str(paths[i]), str(folders[i]), "skipped", process_index=rank)
+               for i in range(len(paths)) if i not in todo] if group.is_main_process else []
+    mine = group.split(todo)
+    show = progress and group.is_main_process
+    pipe.set_progress_bar_config(disable=not show, leave=False, desc="denoising")
+    bar = tqdm(total=len(mine), desc="scenes" if group.num_processes == 1 else f"scenes (process 0 of {group.num_processes})",
+               unit="scene", disable=not show)
+    tensors: dict[int, Tensor] = {}
+    for i in mine:  # decode first: a bad file fails alone, before the generation starts
+        try:
+            tensors[i] = load_image(paths[i], res, res, s.fit)
+        except Exception as exc:  # noqa: BLE001 - recorded, the other inputs go on
+            results.append(failed_result(i, str(paths[i]), str(folders[i]), exc, rank))
+            bar.update()
+    ready = [i for i in mine if i in tensors]
+    for start in range(0, len(ready), s.batch_size):
+        idx = ready[start:start + s.batch_size]
+        try:
+            batch = torch.stack([tensors[i] for i in idx])[:, None]  # B 1 3 H W
+            gens = [torch.Generator(device="cpu").manual_seed(s.seed + i) for i in idx]
+            out = pipe(
+                context_images=batch, target_c2w=c2w, target_K=K, context_index=[0], mode=s.mode,
+                motion_strength=s.motion_strength, num_inference_steps=steps, guidance_scale=guidance,
+                generator=gens, output_type="pt",
+            )
+        except Exception as exc:  # noqa: BLE001
+            results += [failed_result(i, str(paths[i]), str(folders[i]), exc, rank) for i in idx]
+            bar.update(len(idx))
+            continue
         for j, i in enumerate(idx):
-            meta = {**meta_common, "input": str(paths[i]), "seed": s.seed + i}
-            left = tensors[i][None].expand(num_frames, -1, -1, -1)
-            written.append(write_scene(folders[i], out.frames[j].cpu(), c2w, K, [0], left, meta, fps))
+            try:
+                meta = {**meta_common, "input": str(paths[i]), "seed": s.seed + i}
+                left = tensors[i][None].expand(num_frames, -1, -1, -1)
+                write_scene(folders[i], out.frames[j].cpu(), c2w, K, [0], left, meta, fps)
+                results.append(SceneResult(i, str(paths[i]), str(folders[i]), "written", process_index=rank))
+            except Exception as exc:  # noqa: BLE001
+                results.append(failed_result(i, str(paths[i]), str(folders[i]), exc, rank))
             bar.update()
     bar.close()
-    return written
+    results = group.gather(results)
+    if summary is not None and group.is_main_process:
+        write_summary(summary, results, group.num_processes, {"command": "generate", "out": str(out_dir)})
+    return results
+
+
+def _check_existing(folders: Sequence[Path], overwrite: bool, skip_existing: bool) -> list[int]:
+    """Indices of the outputs to write; refuse existing ones unless ``overwrite`` or ``skip_existing``."""
+    if overwrite and skip_existing:
+        raise ValueError("--overwrite and --skip-existing contradict each other: choose one")
+    existing = [i for i, f in enumerate(folders) if f.exists()]
+    if existing and not (overwrite or skip_existing):
+        raise FileExistsError(f"output already exists: {folders[existing[0]]} (use --overwrite to replace it "
+                              "or --skip-existing to keep it)")
+    return [i for i in range(len(folders)) if not (skip_existing and i in existing)]
+
+
+def generate(
+    images: str | Path | Iterable[str | Path],
+    out_dir: str | Path,
+    model: str | Path | None = None,
+    *,
+    device: str | None = None,
+    dtype: str | None = None,
+    overwrite: bool = False,
+    skip_existing: bool = False,
+    progress: bool = True,
+    loaded: LoadedModel | None = None,
+    **settings,
+) -> list[Path]:
+    """Generate a 3D (or video / 4D) scene from each input image along a camera path.
+
+    Args:
+        images: image files and/or folders of images; each image is its own scene (frame 0).
+        out_dir: one sub-folder per image (named after it) is written here.
+        model: checkpoint folder or cached hub id; None = the bundled small model.
+        skip_existing: keep existing output folders (not regenerated) instead of refusing them.
+        settings: fields of :class:`GenerateSettings` (``camera="orbit"|"forward"|...|path.json``,
+            ``mode="3d"|"video"|"4d"``, ``motion_strength``, ``num_frames``, ``resolution``,
+            ``num_inference_steps``, ``guidance_scale``, ``seed``, ``focal``, ``elevation``,
+            ``azimuth_range``, ``radius``, ``fit="crop"|"pad"``, ``batch_size``).
+    Returns:
+        the scene folders written (under ``accelerate launch``: by all processes).
+    Raises:
+        GenerationError after the other inputs are written, when some inputs failed (a bad image ...).
+    """
+    results = generate_scenes(images, out_dir, model, device=device, dtype=dtype, overwrite=overwrite,
+                              skip_existing=skip_existing, progress=progress, loaded=loaded, **settings)
+    if any(r.status == "failed" for r in results):
+        raise GenerationError(results)
+    return [Path(r.output) for r in results if r.status == "written"]
+
+
+def fewshot_scenes(
+    data_root: str | Path,
+    out_dir: str | Path,
+    model: str | Path | None = None,
+    *,
+    strategy: str = "direct",
+    pose_dir: str | Path | None = None,
+    n_views: int = 9,
+    num_context: int = 3,
+    num_frames: int | None = None,
+    resolution: int | None = None,
+    num_inference_steps: int | None = None,
+    guidance_scale: float | None = None,
+    seed: int = 0,
+    save_target_only: bool = False,
+    pad_to_square: bool = False,
+    device: str | None = None,
+    dtype: str | None = None,
+    overwrite: bool = False,
+    skip_existing: bool = False,
+    summary: str | Path | None = None,
+    progress: bool = True,
+    loaded: LoadedModel | None = None,
+) -> list[SceneResult]:
+    """Like :func:`fewshot`, but a failed group is recorded and the others still run; one result per group.
+
+    Under ``accelerate launch`` each process generates its share of the groups; ``input`` of a result is the
+    group name (its output folder). ``skip_existing`` / ``summary``: as :func:`generate_scenes`.
+    """
+    from tqdm.auto import tqdm
+
+    from .data.reconfusion import load_reconfusion
+    from .fewshot import build_fewshot_groups
+
+    group = ProcessGroup(device)
+    rank = group.process_index
+    lm = loaded or load_model(model, group.device(device), dtype)
+    d = lm.defaults
+    res = int(resolution or d["resolution"])
+    num_frames = int(num_frames or d["num_frames"])
+    steps = int(num_inference_steps or d["num_inference_steps"])
+    guidance = float(guidance_scale if guidance_scale is not None else d["guidance_scale"])
+    scenes = load_reconfusion(data_root)
+    if not scenes:
+        raise ValueError(f"{data_root}: no scenes in index.json")
+    groups = build_fewshot_groups(
+        scenes, strategy=strategy, pose_dir=pose_dir, n_views=n_views, num_context=num_context,
+        num_frames=num_frames, resolution=res, pad_to_square=pad_to_square,
+    )
+    out_dir = Path(out_dir)
+    folders = [out_dir / g.name for g in groups]
+    labels = [g.name for g in groups]
+    todo = _check_existing(folders, overwrite, skip_existing)
+    # every process has checked the existing outputs before any process writes one
+    group.wait_for_everyone()
+
+    results = [SceneResult(i, labels[i], str(folders[i]), "skipped", process_index=rank)
+               for i in range(len(groups)) if i not in todo] if group.is_main_process else []
+    show = progress and group.is_main_process
+    lm.pipe.set_progress_bar_config(disable=not show, leave=False, desc="denoising")
+    for gi in tqdm(group.split(todo), desc="groups", unit="group", disable=not show):
+        g = groups[gi]
+        try:
+            out = lm.pipe(
+                context_images=g.context_images[None], target_c2w=g.c2w[None], target_K=g.K[None],
+                context_index=g.context_index[None], mode="3d", motion_strength=0.0, num_inference_steps=steps,
+                guidance_scale=guidance, generator=torch.Generator().manual_seed(seed + gi), output_type="pt",
+            )
+            frames, c2w, K, left = out.frames[0].cpu(), g.c2w, g.K, g.reference_frames
+            keep = list(range(num_frames))
+            if save_target_only:
+                ctx = set(g.context_index.tolist())
+                keep = [i for i in keep if i not in ctx]
+            frames, c2w, K, left = frames[keep], c2w[keep], K[keep], left[keep]
+            if pad_to_square and g.crop_box is not None:
+                t, b, l, r = g.crop_box
+                frames, left = frames[..., t:b, l:r], left[..., t:b, l:r]
+                K = g.K_unpadded[keep]
+            ctx_idx = [keep.index(i) for i in g.context_index.tolist() if i in keep] or [0]
+            meta = {"scene": g.key, "strategy": strategy, "n_views": n_views, "num_context": num_context,
+                    "num_inference_steps": steps, "guidance_scale": guidance, "seed": seed + gi,
+                    "pad_to_square": pad_to_square, "save_target_only": save_target_only,
+                    "model": "bundled:genxd-small" if lm.bundled else str(lm.path),
+                    "process_index": rank, "num_processes": group.num_processes}
+            tgt = [g.frame_source[i] for i in keep]
+            write_scene(folders[gi], frames, c2w, K, ctx_idx, left, meta, fps=max(1.0, num_frames / 2),
+                        target_indices=tgt)
+            results.append(SceneResult(gi, labels[gi], str(folders[gi]), "written", process_index=rank))
+        except Exception as exc:  # noqa: BLE001 - recorded, the other groups go on
+            results.append(failed_result(gi, labels[gi], str(folders[gi]), exc, rank))
+    results = group.gather(results)
+    if summary is not None and group.is_main_process:
+        write_summary(summary, results, group.num_processes, {"command": "fewshot", "out": str(out_dir)})
+    return results
 
 
 def fewshot(
@@ -291,6 +464,7 @@ def fewshot(
     device: str | None = None,
     dtype: str | None = None,
     overwrite: bool = False,
+    skip_existing: bool = False,
     progress: bool = True,
     loaded: LoadedModel | None = None,
 ) -> list[Path]:
@@ -299,58 +473,20 @@ def fewshot(
     ``strategy="direct"``: generate at the split's test views (groups of ``num_frames - num_context``
     targets); ``"grouped"``: along the trajectories fitted by ``genxd trajectory fit`` (``pose_dir``).
     See :mod:`genxd.fewshot` for the grouping rules (the authors' ``reconf_gen.py`` /
-    ``reconf_group.py``).
+    ``reconf_group.py``). Returns the group folders written; raises :class:`GenerationError` (after the
+    other groups are written) when some groups failed.
     """
-    from tqdm.auto import tqdm
-
-    from .data.reconfusion import load_reconfusion
-    from .fewshot import build_fewshot_groups
-
-    lm = loaded or load_model(model, device, dtype)
-    d = lm.defaults
-    res = int(resolution or d["resolution"])
-    num_frames = int(num_frames or d["num_frames"])
-    steps = int(num_inference_steps or d["num_inference_steps"])
-    guidance = float(guidance_scale if guidance_scale is not None else d["guidance_scale"])
-    scenes = load_reconfusion(data_root)
-    if not scenes:
-        raise ValueError(f"{data_root}: no scenes in index.json")
-    groups = build_fewshot_groups(
-        scenes, strategy=strategy, pose_dir=pose_dir, n_views=n_views, num_context=num_context,
-        num_frames=num_frames, resolution=res, pad_to_square=pad_to_square,
+    results = fewshot_scenes(
+        data_root, out_dir, model, strategy=strategy, pose_dir=pose_dir, n_views=n_views, num_context=num_context,
+        num_frames=num_frames, resolution=resolution, num_inference_steps=num_inference_steps,
+        guidance_scale=guidance_scale, seed=seed, save_target_only=save_target_only, pad_to_square=pad_to_square,
+        device=device, dtype=dtype, overwrite=overwrite, skip_existing=skip_existing, progress=progress,
+        loaded=loaded,
     )
-    out_dir = Path(out_dir)
-    existing = [str(out_dir / g.name) for g in groups if (out_dir / g.name).exists()]
-    if existing and not overwrite:
-        raise FileExistsError(f"output already exists: {existing[0]} (use --overwrite to replace it)")
-    lm.pipe.set_progress_bar_config(disable=not progress, leave=False, desc="denoising")
-    written = []
-    for gi, g in enumerate(tqdm(groups, desc="groups", unit="group", disable=not progress)):
-        out = lm.pipe(
-            context_images=g.context_images[None], target_c2w=g.c2w[None], target_K=g.K[None],
-            context_index=g.context_index[None], mode="3d", motion_strength=0.0, num_inference_steps=steps,
-            guidance_scale=guidance, generator=torch.Generator().manual_seed(seed + gi), output_type="pt",
-        )
-        frames, c2w, K, left = out.frames[0].cpu(), g.c2w, g.K, g.reference_frames
-        keep = list(range(num_frames))
-        if save_target_only:
-            ctx = set(g.context_index.tolist())
-            keep = [i for i in keep if i not in ctx]
-        frames, c2w, K, left = frames[keep], c2w[keep], K[keep], left[keep]
-        if pad_to_square and g.crop_box is not None:
-            t, b, l, r = g.crop_box
-            frames, left = frames[..., t:b, l:r], left[..., t:b, l:r]
-            K = g.K_unpadded[keep]
-        ctx_idx = [keep.index(i) for i in g.context_index.tolist() if i in keep] or [0]
-        meta = {"scene": g.key, "strategy": strategy, "n_views": n_views, "num_context": num_context,
-                "num_inference_steps": steps, "guidance_scale": guidance, "seed": seed + gi,
-                "pad_to_square": pad_to_square, "save_target_only": save_target_only,
-                "model": "bundled:genxd-small" if lm.bundled else str(lm.path)}
-        tgt = [g.frame_source[i] for i in keep]
-        written.append(write_scene(out_dir / g.name, frames, c2w, K, ctx_idx, left, meta,
-                                   fps=max(1.0, num_frames / 2), target_indices=tgt))
-    return written
+    if any(r.status == "failed" for r in results):
+        raise GenerationError(results, "groups")
+    return [Path(r.output) for r in results if r.status == "written"]
 
 
-__all__ = ["generate", "fewshot", "load_model", "default_model_path", "camera_trajectory", "write_scene",
-           "GenerateSettings", "LoadedModel", "asdict"]
+__all__ = ["generate", "fewshot", "generate_scenes", "fewshot_scenes", "SceneResult", "GenerationError", "load_model",
+           "default_model_path", "camera_trajectory", "write_scene", "GenerateSettings", "LoadedModel", "asdict"]

@@ -1,0 +1,166 @@
+"""Generation over many inputs, across the processes of ``accelerate launch`` (or in one process).
+
+``accelerate launch --num_processes N -m genxd generate ...`` starts N copies of the command; each
+takes its share of the inputs with accelerate's :meth:`PartialState.split_between_processes`
+(contiguous, in input order), writes its outputs (each atomically, by exactly one process), records a
+:class:`SceneResult` per input (a failure on one input is recorded, the others still run), and the
+main process writes the summary JSON once every process has finished (:func:`write_summary`).
+
+Run without a launcher, nothing distributed is touched (accelerate's shared state is left alone, so a
+later ``Accelerator`` in the same Python process is not affected): :class:`ProcessGroup` is then one
+process that takes every input.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Sequence, TypeVar
+
+import torch
+
+from ..utils.io import write_json_atomic
+
+T = TypeVar("T")
+
+#: Exceptions that mean "this input is bad" (reported in one line, exit code 2), as ``genxd.cli.common.run_cli``.
+INPUT_ERRORS = (ValueError, FileNotFoundError, FileExistsError, NotADirectoryError)
+
+#: Environment variables that carry the number of processes of a launched job (as accelerate reads them).
+_WORLD_SIZE_VARS = ("WORLD_SIZE", "PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "MV2_COMM_WORLD_SIZE")
+
+
+def launched_world_size() -> int:
+    """Number of processes of the job this process was launched in (1 when not launched)."""
+    for var in _WORLD_SIZE_VARS:
+        value = os.environ.get(var)
+        if value:
+            try:
+                return max(1, int(value))
+            except ValueError:
+                raise ValueError(f"environment variable {var}={value!r} is not a number of processes") from None
+    return 1
+
+
+@dataclass
+class SceneResult:
+    """What happened to one input: ``status`` is ``written``, ``skipped`` (output existed) or ``failed``."""
+
+    index: int  # position of the input in the job's input list
+    input: str
+    output: str
+    status: str
+    error: str | None = None
+    error_type: str | None = None  # exception class name of a failure
+    process_index: int = 0  # the process that handled the input
+
+    @property
+    def input_error(self) -> bool:
+        """True when the failure is a problem with the input (bad file, bad value), not a crash."""
+        return self.error_type in {cls.__name__ for cls in INPUT_ERRORS}
+
+
+def failed_result(index: int, input: str, output: str, exc: BaseException, process_index: int) -> SceneResult:
+    """Record a failure; unexpected exception types (not bad input) also print their traceback to stderr."""
+    if not isinstance(exc, INPUT_ERRORS):
+        print(f"genxd: process {process_index}: {input} failed:", file=sys.stderr)
+        traceback.print_exception(exc, file=sys.stderr)
+    return SceneResult(index, input, output, "failed", str(exc) or type(exc).__name__, type(exc).__name__,
+                       process_index)
+
+
+class ProcessGroup:
+    """The processes sharing one generation job: accelerate's ``PartialState`` when launched, else one process.
+
+    Args:
+        device: the requested device (``None``/``"auto"``, ``"cpu"``, ``"cuda"``, ``"cuda:1"`` ...); under a
+            launcher, CPU (gloo) is used when it is ``"cpu"`` or CUDA is not available.
+    """
+
+    def __init__(self, device: str | None = None):
+        self.state = None
+        if launched_world_size() > 1:
+            from accelerate import PartialState
+
+            wants_cpu = device is not None and device != "auto" and torch.device(device).type == "cpu"
+            self.state = PartialState(cpu=wants_cpu or not torch.cuda.is_available())
+
+    @property
+    def num_processes(self) -> int:
+        return 1 if self.state is None else self.state.num_processes
+
+    @property
+    def process_index(self) -> int:
+        return 0 if self.state is None else self.state.process_index
+
+    @property
+    def is_main_process(self) -> bool:
+        return self.process_index == 0
+
+    def device(self, requested: str | None) -> str | None:
+        """The device this process should use: the launcher's (``cuda:LOCAL_RANK``) for ``None``/``auto``/``cuda``."""
+        if self.state is None or self.num_processes == 1:
+            return requested
+        if requested in (None, "auto") or (requested == "cuda" and self.state.device.type == "cuda"):
+            return str(self.state.device)
+        return requested
+
+    def split(self, items: Sequence[T]) -> list[T]:
+        """This process's share of ``items`` (contiguous, in order; the shares cover ``items`` exactly once)."""
+        items = list(items)
+        if self.state is None:
+            return items
+        with self.state.split_between_processes(items) as share:
+            return list(share)
+
+    def wait_for_everyone(self) -> None:
+        """Barrier: no process goes on before every process has reached this point."""
+        if self.state is not None:
+            self.state.wait_for_everyone()
+
+    def gather(self, results: list[SceneResult]) -> list[SceneResult]:
+        """Every process's results, on every process, sorted by input index."""
+        if self.state is not None and self.num_processes > 1:
+            from accelerate.utils import gather_object
+
+            results = gather_object(results)
+        return sorted(results, key=lambda r: r.index)
+
+
+def write_summary(path: str | os.PathLike, results: Sequence[SceneResult], num_processes: int = 1,
+                  extra: dict[str, Any] | None = None) -> Path:
+    """Write the job summary JSON (replacing an older one): counts and one entry per input.
+
+    ``{"num_inputs", "num_processes", "written", "skipped", "failed", **extra, "results": [{index, input, output,
+    status, error, error_type, process_index}, ...]}``.
+    """
+    counts = {s: sum(r.status == s for r in results) for s in ("written", "skipped", "failed")}
+    summary = {"num_inputs": len(results), "num_processes": num_processes, **counts, **(extra or {}),
+               "results": [asdict(r) for r in results]}
+    return write_json_atomic(path, summary)
+
+
+def describe_failures(results: Sequence[SceneResult], what: str = "inputs") -> str | None:
+    """One line naming the failed inputs (``None`` when none failed)."""
+    failed = [r for r in results if r.status == "failed"]
+    if not failed:
+        return None
+    names = ", ".join(r.input for r in failed[:5]) + (f", ... ({len(failed) - 5} more)" if len(failed) > 5 else "")
+    return f"{len(failed)} of {len(results)} {what} failed: {names}"
+
+
+class GenerationError(RuntimeError):
+    """Some inputs of a :func:`genxd.generate` / :func:`genxd.fewshot` job failed; ``results`` says which."""
+
+    def __init__(self, results: Sequence[SceneResult], what: str = "inputs"):
+        failed = [r for r in results if r.status == "failed"]
+        detail = "; ".join(f"{r.input}: {r.error}" for r in failed[:3])
+        super().__init__(f"{describe_failures(results, what)} ({detail})")
+        self.results = list(results)
+
+
+__all__ = ["ProcessGroup", "SceneResult", "GenerationError", "write_summary", "describe_failures",
+           "failed_result", "launched_world_size", "INPUT_ERRORS"]
