@@ -1,0 +1,124 @@
+"""Image metrics for reconstruction: PSNR, SSIM (Gaussian window 11, sigma 1.5) and optional LPIPS.
+
+SSIM follows Wang et al. 2004 as computed by 3DGS / torchmetrics: a separable Gaussian window
+of size 11 and sigma 1.5, ``C1 = (0.01 L)^2``, ``C2 = (0.03 L)^2`` with data range ``L = 1``,
+averaged over the "valid" region (no padding) and the channels.
+LPIPS is computed only when the ``lpips`` package and its backbone weights are already on disk:
+nothing is ever downloaded.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+__all__ = ["psnr", "ssim", "gaussian_window", "load_lpips", "load_lpips_module", "lpips_weights_available"]
+
+
+def _check_pair(a: Tensor, b: Tensor) -> None:
+    if a.shape != b.shape:
+        raise ValueError(f"images must have the same shape, got {tuple(a.shape)} and {tuple(b.shape)}")
+    if a.ndim < 3:
+        raise ValueError(f"images: expected [..., C, H, W], got {tuple(a.shape)}")
+
+
+def psnr(pred: Tensor, target: Tensor, data_range: float = 1.0) -> Tensor:
+    """PSNR in dB per image ``[...]`` of images ``[..., C, H, W]`` (MSE over C, H, W)."""
+    _check_pair(pred, target)
+    mse = ((pred.float() - target.float()) ** 2).flatten(-3).mean(-1)
+    return 10.0 * torch.log10(data_range**2 / mse.clamp_min(1e-12))
+
+
+@functools.lru_cache(maxsize=8)
+def _window_1d(size: int, sigma: float) -> Tensor:
+    x = torch.arange(size, dtype=torch.float64) - (size - 1) / 2.0
+    g = torch.exp(-(x**2) / (2 * sigma**2))
+    return (g / g.sum()).float()
+
+
+def gaussian_window(size: int = 11, sigma: float = 1.5) -> Tensor:
+    """Normalised 2D Gaussian window ``[size, size]``."""
+    g = _window_1d(size, sigma)
+    return g[:, None] * g[None, :]
+
+
+def _blur(x: Tensor, g: Tensor) -> Tensor:
+    """Separable 'valid' Gaussian filter of ``x [N, C, H, W]``."""
+    C = x.shape[1]
+    x = F.conv2d(x, g.view(1, 1, 1, -1).expand(C, 1, 1, -1), groups=C)
+    return F.conv2d(x, g.view(1, 1, -1, 1).expand(C, 1, -1, 1), groups=C)
+
+
+def ssim(
+    pred: Tensor, target: Tensor, window_size: int = 11, sigma: float = 1.5, data_range: float = 1.0
+) -> Tensor:
+    """Mean SSIM per image ``[...]`` of images ``[..., C, H, W]`` (differentiable)."""
+    _check_pair(pred, target)
+    if min(pred.shape[-2:]) < window_size:
+        raise ValueError(f"SSIM needs images of at least {window_size}x{window_size}, got {tuple(pred.shape[-2:])}")
+    lead = pred.shape[:-3]
+    x = pred.float().reshape(-1, *pred.shape[-3:])
+    y = target.float().reshape(-1, *target.shape[-3:])
+    g = _window_1d(window_size, sigma).to(x.device)
+    c1 = (0.01 * data_range) ** 2
+    c2 = (0.03 * data_range) ** 2
+    mu_x, mu_y = _blur(x, g), _blur(y, g)
+    sxx = _blur(x * x, g) - mu_x**2
+    syy = _blur(y * y, g) - mu_y**2
+    sxy = _blur(x * y, g) - mu_x * mu_y
+    num = (2 * mu_x * mu_y + c1) * (2 * sxy + c2)
+    den = (mu_x**2 + mu_y**2 + c1) * (sxx + syy + c2)
+    return (num / den).flatten(1).mean(-1).reshape(lead)
+
+
+def _torch_hub_checkpoint(file_name: str) -> Path:
+    return Path(torch.hub.get_dir()) / "checkpoints" / file_name
+
+
+_BACKBONE_FILES = {"alex": "alexnet-owt-7be5be79.pth", "vgg": "vgg16-397923af.pth"}
+
+
+def lpips_weights_available(net: str = "alex") -> bool:
+    """Whether ``lpips`` is importable and its ``net`` backbone weights are cached locally."""
+    try:
+        import lpips  # noqa: F401
+    except Exception:
+        return False
+    name = _BACKBONE_FILES.get(net)
+    return name is not None and _torch_hub_checkpoint(name).is_file()
+
+
+def load_lpips_module(net: str = "alex", device: torch.device | str = "cpu") -> torch.nn.Module | None:
+    """The ``lpips.LPIPS`` network (inputs in [-1, 1], differentiable, frozen), or None when the
+    package or its backbone weights are not available locally (never downloads)."""
+    if not lpips_weights_available(net):
+        return None
+    import lpips
+
+    try:
+        model = lpips.LPIPS(net=net, verbose=False).to(device).eval()
+    except Exception:  # pragma: no cover - depends on local files
+        return None
+    for p in model.parameters():
+        p.requires_grad_(False)
+    return model
+
+
+def load_lpips(net: str = "alex", device: torch.device | str = "cpu") -> Callable[[Tensor, Tensor], Tensor] | None:
+    """An LPIPS function ``(pred, target) [N, 3, H, W] in [0, 1] -> [N]``, or None when the package
+    or its weights are not available locally (never downloads)."""
+    model = load_lpips_module(net, device)
+    if model is None:
+        return None
+
+    @torch.no_grad()
+    def fn(pred: Tensor, target: Tensor) -> Tensor:
+        _check_pair(pred, target)
+        return model(pred.to(device) * 2 - 1, target.to(device) * 2 - 1).flatten()
+
+    return fn

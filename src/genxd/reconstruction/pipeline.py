@@ -1,0 +1,336 @@
+"""End-to-end reconstruction and evaluation of a scene folder (what ``genxd reconstruct`` and
+``genxd eval-recon`` run).
+
+Output folder of :func:`reconstruct_scene`::
+
+    OUT/
+      scene.ply            3DGS layout (the scene at t = 0 for 4D)
+      motion.npz           4D only: motion basis + per-Gaussian coefficients
+      ply/time_XXXX.ply    4D only, with per_time_ply: the scene at each distinct input time
+                           (ply/times.json lists the times)
+      renders/NAME.png     renders at every input camera (train and held-out)
+      flythrough.mp4       an interpolated path through the input cameras (and times)
+      cameras.json         the views: names, c2w, K, times, size, split (train / test)
+      reconstruction.json  input, options, timings, training and held-out metrics
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from .metrics import load_lpips
+from .ply import load_scene, save_motion, save_ply
+from .trainer import ReconstructionConfig, evaluate_views, render_views, train_gaussians
+from .views import Views, detect_input_kind, load_views, reconfusion_split
+
+__all__ = [
+    "holdout_split",
+    "reconstruct_scene",
+    "evaluate_scene",
+    "flythrough_path",
+    "write_video",
+    "save_png",
+]
+
+
+def holdout_split(num_views: int, every: int) -> tuple[list[int], list[int]]:
+    """``(train, test)`` indices: every ``every``-th view (0, every, 2 every, ...) is held out.
+
+    ``every <= 0`` holds nothing out (all views train).
+    """
+    if every <= 0:
+        return list(range(num_views)), []
+    if every == 1:
+        raise ValueError("--holdout-every 1 would hold out every view; use 0 (none) or >= 2")
+    test = list(range(0, num_views, every))
+    train = [i for i in range(num_views) if i % every != 0]
+    return train, test
+
+
+def _safe_name(name: str) -> str:
+    stem = Path(name).with_suffix("").as_posix().replace("/", "_")
+    return "".join(c if (c.isalnum() or c in "._-") else "_" for c in stem) or "view"
+
+
+def save_png(path: Path, image: Tensor) -> None:
+    """Write ``[3, H, W]`` float in [0, 1] as an 8-bit PNG."""
+    import imageio.v3 as iio
+
+    arr = (image.detach().clamp(0, 1).permute(1, 2, 0).cpu().numpy() * 255.0 + 0.5).astype(np.uint8)
+    iio.imwrite(path, arr)
+
+
+def write_video(path: Path, frames: Tensor, fps: int = 30) -> None:
+    """Write ``[N, 3, H, W]`` float frames as an H.264 mp4 (sizes padded to even numbers)."""
+    import imageio.v2 as imageio
+
+    arr = (frames.detach().clamp(0, 1).permute(0, 2, 3, 1).cpu().numpy() * 255.0 + 0.5).astype(np.uint8)
+    H, W = arr.shape[1:3]
+    pad_h, pad_w = H % 2, W % 2
+    if pad_h or pad_w:
+        arr = np.pad(arr, ((0, 0), (0, pad_h), (0, pad_w), (0, 0)), mode="edge")
+    with imageio.get_writer(str(path), fps=fps, codec="libx264", quality=8, macro_block_size=1) as writer:
+        for frame in arr:
+            writer.append_data(frame)
+
+
+def flythrough_path(
+    c2w: Tensor, K: Tensor, num_frames: int, times: Tensor | None = None
+) -> tuple[Tensor, Tensor, Tensor | None]:
+    """A smooth camera path through the input cameras (``genxd.cameras.interpolate``).
+
+    Returns ``(c2w [F, 4, 4], K [F, 3, 3], times [F] or None)``; for 4D inputs the time is
+    interpolated linearly between the input cameras' times.
+    """
+    from genxd.cameras import interpolate
+
+    n = len(c2w)
+    if n == 1:
+        return c2w.expand(num_frames, 4, 4).clone(), K.expand(num_frames, 3, 3).clone(), (
+            None if times is None else times.expand(num_frames).clone()
+        )
+    num_frames = max(num_frames, n)
+    path_c2w, path_K = interpolate(c2w.double(), num_frames, keyframes_K=K.double())
+    path_times = None
+    if times is not None:
+        s = np.linspace(0.0, n - 1, num_frames)
+        path_times = torch.from_numpy(np.interp(s, np.arange(n), times.double().numpy())).float()
+    return path_c2w.float(), path_K.float(), path_times
+
+
+def _check_output_dir(out: Path, overwrite: bool) -> None:
+    if out.exists():
+        if not out.is_dir():
+            raise FileExistsError(f"{out} exists and is not a folder")
+        if any(out.iterdir()) and not overwrite:
+            raise FileExistsError(f"{out} already exists and is not empty; pass --overwrite to replace it")
+
+
+def _cameras_record(views: Views, train: Sequence[int], test: Sequence[int]) -> dict[str, Any]:
+    return {
+        "convention": "OpenCV camera-to-world, normalised intrinsics (docs/conventions.md)",
+        "height": views.height,
+        "width": views.width,
+        "names": list(views.names),
+        "c2w": views.c2w.double().tolist(),
+        "K": views.K.double().tolist(),
+        "times": None if views.times is None else views.times.double().tolist(),
+        "train": list(train),
+        "test": list(test),
+    }
+
+
+def reconstruct_scene(
+    input_path: str | os.PathLike,
+    out_dir: str | os.PathLike,
+    config: ReconstructionConfig | None = None,
+    resolution: int | None = 256,
+    holdout_every: int = 0,
+    scene_key: str | None = None,
+    n_views: int | None = None,
+    extra_views: str | os.PathLike | None = None,
+    video_frames: int = 120,
+    fps: int = 30,
+    per_time_ply: bool = False,
+    overwrite: bool = False,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Reconstruct ``input_path`` into ``out_dir`` (layout in the module docstring).
+
+    Args:
+        resolution: longer image side used for training, at most (None / 0: the input's).
+        holdout_every: hold out every n-th view for evaluation (0: train on all).
+        scene_key, n_views: ReconFusion input: the scene and the few-shot split
+            ``train_test_split_{n_views}`` (train on its train views, hold out its test views).
+        extra_views: another input folder (e.g. GenXD-generated views of the same scene, same world
+            frame) whose views are added to the training set.
+    Returns the content of ``reconstruction.json``.
+    """
+    from genxd.cli.common import atomic_dir
+
+    config = config or ReconstructionConfig()
+    input_path = Path(input_path)
+    out_dir = Path(out_dir)
+    _check_output_dir(out_dir, overwrite)
+    kind = detect_input_kind(input_path)
+    views = load_views(input_path, resolution=resolution, scene_key=scene_key)
+    if config.mode == "4d" and views.times is None:
+        # a generated 4D clip without time stamps: frame i of N shows time i / (N - 1)
+        n = len(views)
+        views.times = torch.linspace(0.0, 1.0, n) if n > 1 else torch.zeros(1)
+    if kind == "reconfusion":
+        if n_views is None:
+            raise ValueError("a ReconFusion input needs --n-views (the few-shot split train_test_split_{n})")
+        if holdout_every:
+            raise ValueError("--holdout-every does not apply to ReconFusion inputs (the split gives the test views)")
+        scene_key, train, test = reconfusion_split(input_path, scene_key, n_views)
+        if max(train + test, default=0) >= len(views):
+            raise ValueError(f"{input_path}: train_test_split_{n_views} refers to views beyond the scene's {len(views)}")
+    else:
+        if n_views is not None:
+            raise ValueError("--n-views only applies to ReconFusion inputs")
+        train, test = holdout_split(len(views), holdout_every)
+    if not train:
+        raise ValueError("no training views left")
+    train_views = views.subset(train)
+    if extra_views is not None:
+        extra = load_views(extra_views).resized(max(views.height, views.width))
+        if extra.images.shape[-2:] != views.images.shape[-2:]:
+            raise ValueError(f"{extra_views}: views of size {extra.width}x{extra.height}, input is {views.width}x{views.height}")
+        if config.mode == "4d" and extra.times is None:
+            raise ValueError(f"{extra_views}: 4D reconstruction needs 'time' in every frame of --extra-views")
+        train_views = Views(
+            images=torch.cat([train_views.images, extra.images]),
+            c2w=torch.cat([train_views.c2w, extra.c2w]),
+            K=torch.cat([train_views.K, extra.K]),
+            names=train_views.names + [f"extra/{n}" for n in extra.names],
+            times=None if config.mode != "4d" else torch.cat([train_views.times, extra.times]),
+        )
+
+    result = train_gaussians(train_views, config, progress=progress)
+    model = result.model
+    background = torch.tensor(config.background, dtype=torch.float32)
+    lpips_fn = load_lpips(device=config.device)
+    train_metrics, _ = evaluate_views(model, train_views, background.to(model.device), lpips_fn, config.backend)
+    test_metrics = None
+    if test:
+        test_metrics, _ = evaluate_views(model, views.subset(test), background.to(model.device), lpips_fn, config.backend)
+
+    record: dict[str, Any] = {
+        "input": str(input_path.resolve()),
+        "input_kind": kind,
+        "scene_key": scene_key,
+        "n_views": n_views,
+        "extra_views": None if extra_views is None else str(Path(extra_views).resolve()),
+        "mode": config.mode,
+        "resolution": [views.height, views.width],
+        "num_train_views": len(train_views),
+        "num_test_views": len(test),
+        **result.summary(),
+        "train_metrics": {k: v for k, v in train_metrics.items() if k != "per_view"},
+        "test_metrics": test_metrics,
+        "lpips_available": lpips_fn is not None,
+    }
+
+    with atomic_dir(out_dir) as tmp:  # replaces out_dir (checked above) only once complete
+        save_ply(tmp / "scene.ply", model)
+        if model.is_dynamic:
+            save_motion(tmp / "motion.npz", model, times=sorted(set(views.times.tolist())))
+            if per_time_ply:
+                (tmp / "ply").mkdir()
+                unique_times = sorted(set(views.times.tolist()))
+                for j, t in enumerate(unique_times):
+                    save_ply(tmp / "ply" / f"time_{j:04d}.ply", model, time=t)
+                (tmp / "ply" / "times.json").write_text(json.dumps(unique_times))
+        renders = render_views(model, views.c2w, views.K, views.height, views.width, views.times, background, config.backend)
+        (tmp / "renders").mkdir()
+        used: set[str] = set()
+        for name, image in zip(views.names, renders):
+            stem = _safe_name(name)
+            while stem in used:
+                stem += "_"
+            used.add(stem)
+            save_png(tmp / "renders" / f"{stem}.png", image)
+        if video_frames > 0:
+            path_c2w, path_K, path_t = flythrough_path(views.c2w, views.K, video_frames, views.times)
+            frames = render_views(model, path_c2w, path_K, views.height, views.width, path_t, background, config.backend)
+            write_video(tmp / "flythrough.mp4", frames, fps=fps)
+        with open(tmp / "cameras.json", "w") as f:
+            json.dump(_cameras_record(views, train, test), f)
+        with open(tmp / "reconstruction.json", "w") as f:
+            json.dump(record, f, indent=2)
+    return record
+
+
+def evaluate_scene(
+    scene_dir: str | os.PathLike,
+    input_path: str | os.PathLike | None = None,
+    scene_key: str | None = None,
+    n_views: int | None = None,
+    device: str = "cpu",
+    use_lpips: bool = True,
+    save_renders: bool = False,
+    out_path: str | os.PathLike | None = None,
+    overwrite: bool = False,
+) -> dict[str, Any]:
+    """Metrics of a ``genxd reconstruct`` output on its held-out views; writes ``metrics.json``.
+
+    Held-out views: those recorded in ``cameras.json`` (``--holdout-every`` at reconstruction, or
+    the ReconFusion split). ``input_path`` overrides the recorded input (e.g. after moving it);
+    with a ReconFusion ``input_path``, ``n_views`` (and ``scene_key``) choose the split explicitly.
+    """
+    from genxd.cli.common import atomic_path
+
+    scene_dir = Path(scene_dir)
+    if not (scene_dir / "scene.ply").is_file():
+        raise FileNotFoundError(f"{scene_dir}: no scene.ply (not a genxd reconstruct output)")
+    out_path = Path(out_path) if out_path is not None else scene_dir / "metrics.json"
+    if out_path.exists() and not overwrite:
+        raise FileExistsError(f"{out_path} exists; pass --overwrite to replace it")
+    render_dir = scene_dir / "eval_renders"
+    if save_renders and render_dir.exists() and not overwrite:
+        raise FileExistsError(f"{render_dir} exists; pass --overwrite to replace it")
+    record: dict[str, Any] = {}
+    if (scene_dir / "reconstruction.json").is_file():
+        record = json.loads((scene_dir / "reconstruction.json").read_text())
+    cameras: dict[str, Any] = {}
+    if (scene_dir / "cameras.json").is_file():
+        cameras = json.loads((scene_dir / "cameras.json").read_text())
+    source = Path(input_path) if input_path is not None else (Path(record["input"]) if "input" in record else None)
+    if source is None:
+        raise ValueError(f"{scene_dir}: no recorded input; pass --input")
+    scene_key = scene_key if scene_key is not None else record.get("scene_key")
+    kind = detect_input_kind(source)
+    resolution = cameras.get("height"), cameras.get("width")
+    views = load_views(source, resolution=None, scene_key=scene_key)
+    if kind == "reconfusion":
+        n = n_views if n_views is not None else record.get("n_views")
+        if n is None:
+            raise ValueError("evaluating on a ReconFusion input needs --n-views")
+        scene_key, _, test = reconfusion_split(source, scene_key, int(n))
+        protocol = f"reconfusion train_test_split_{n}"
+    else:
+        if n_views is not None:
+            raise ValueError("--n-views only applies to ReconFusion inputs")
+        test = list(cameras.get("test", []))
+        protocol = "holdout"
+    if not test:
+        raise ValueError(f"{scene_dir}: no held-out views (reconstruct with --holdout-every N, or use a ReconFusion split)")
+    if max(test) >= len(views):
+        raise ValueError(f"held-out view {max(test)} is out of range: the input has {len(views)} views")
+    test_views = views.subset(test)
+    if resolution[0] and resolution[1] and (test_views.height, test_views.width) != resolution:
+        test_views = test_views.resized(max(resolution))
+    if record.get("mode") == "4d" and cameras.get("times") is not None:
+        all_times = torch.tensor(cameras["times"], dtype=torch.float32)
+        test_views.times = all_times[torch.tensor(test)]
+    model = load_scene(scene_dir, device=device)
+    background = torch.tensor(record.get("config", {}).get("background", (0.0, 0.0, 0.0)), dtype=torch.float32)
+    lpips_fn = load_lpips(device=device) if use_lpips else None
+    metrics, renders = evaluate_views(model, test_views, background.to(device), lpips_fn)
+    result = {
+        "scene_dir": str(scene_dir.resolve()),
+        "input": str(source.resolve()),
+        "protocol": protocol,
+        "scene_key": scene_key,
+        "test_views": test,
+        "resolution": [test_views.height, test_views.width],
+        "lpips_available": lpips_fn is not None,
+        **metrics,
+    }
+    if save_renders:
+        from genxd.cli.common import atomic_dir
+
+        with atomic_dir(render_dir) as tmp:
+            for name, image in zip(test_views.names, renders):
+                save_png(tmp / f"{_safe_name(name)}.png", image)
+    with atomic_path(out_path) as tmp:
+        tmp.write_text(json.dumps(result, indent=2))
+    return result

@@ -1,0 +1,188 @@
+"""Gaussian scenes on disk: the standard 3DGS .ply layout and ``motion.npz`` for 4D scenes.
+
+``scene.ply`` (binary little-endian, one ``vertex`` element per Gaussian) has the properties
+``x y z nx ny nz f_dc_0 f_dc_1 f_dc_2 f_rest_0 .. f_rest_{3(K-1)-1} opacity scale_0 scale_1 scale_2
+rot_0 rot_1 rot_2 rot_3`` (float32), as written by the original 3DGS code and read by common splat
+viewers: ``opacity`` is the logit, ``scale_*`` the log standard deviations, ``rot_*`` the quaternion
+(w, x, y, z), ``f_rest`` channel-major (all red coefficients, then green, then blue), normals 0.
+
+``motion.npz`` (4D scenes; see ``docs/reconstruction.md``) holds the motion basis and its
+per-Gaussian coefficients; the .ply then holds the scene at t = 0.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .gaussians import GaussianModel, MotionBasis
+
+__all__ = ["save_ply", "load_ply", "save_motion", "load_motion", "load_scene", "ply_property_names"]
+
+MOTION_FORMAT = "genxd-gaussian-motion-v1"
+
+
+def ply_property_names(sh_degree: int) -> list[str]:
+    """The vertex property names of a 3DGS .ply with SH degree ``sh_degree``."""
+    n_rest = 3 * ((sh_degree + 1) ** 2 - 1)
+    return (
+        ["x", "y", "z", "nx", "ny", "nz", "f_dc_0", "f_dc_1", "f_dc_2"]
+        + [f"f_rest_{i}" for i in range(n_rest)]
+        + ["opacity", "scale_0", "scale_1", "scale_2", "rot_0", "rot_1", "rot_2", "rot_3"]
+    )
+
+
+def _to_numpy(t: torch.Tensor) -> np.ndarray:
+    return t.detach().float().cpu().numpy()
+
+
+def save_ply(path: str | os.PathLike, model: GaussianModel, time: float | None = None) -> Path:
+    """Write ``model`` (at ``time`` for a 4D model; canonical t = 0 when None) as a 3DGS .ply.
+
+    With temporal opacity the opacity at ``time`` is baked into the stored logit.
+    """
+    from plyfile import PlyData, PlyElement
+
+    p = model.params
+    G = model.num_gaussians
+    if time is None and model.is_dynamic:
+        time_for_means: float | None = 0.0  # the exported canonical scene is the one at t = 0
+    else:
+        time_for_means = time
+    means = _to_numpy(model.means_at(time_for_means) if time_for_means is not None else p["means"])
+    if time is not None and model.has_temporal_opacity:
+        opacity = model.opacities_at(time).detach().clamp(1e-7, 1 - 1e-7)
+        opacity_logit = _to_numpy(torch.log(opacity / (1 - opacity)))
+    else:
+        opacity_logit = _to_numpy(p["opacities"])
+    f_dc = _to_numpy(p["sh0"][:, 0, :])  # G 3
+    f_rest = _to_numpy(p["shN"].transpose(1, 2).reshape(G, -1))  # G 3*(K-1), channel-major
+    columns = np.concatenate(
+        [
+            means,
+            np.zeros((G, 3), dtype=np.float32),
+            f_dc,
+            f_rest,
+            opacity_logit[:, None],
+            _to_numpy(p["scales"]),
+            _to_numpy(p["quats"]),
+        ],
+        axis=1,
+    ).astype(np.float32)
+    names = ply_property_names(model.sh_degree)
+    assert columns.shape[1] == len(names)
+    vertex = np.empty(G, dtype=[(n, "f4") for n in names])
+    for i, n in enumerate(names):
+        vertex[n] = columns[:, i]
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    PlyData([PlyElement.describe(vertex, "vertex")], byte_order="<").write(str(path))
+    return path
+
+
+def load_ply(path: str | os.PathLike, device: torch.device | str = "cpu") -> GaussianModel:
+    """Read a 3DGS .ply (any SH degree 0-3) into a static :class:`GaussianModel`."""
+    from plyfile import PlyData
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such file")
+    ply = PlyData.read(str(path))
+    if "vertex" not in [e.name for e in ply.elements]:
+        raise ValueError(f"{path}: no 'vertex' element; not a Gaussian splat .ply")
+    v = ply["vertex"].data
+    names = set(v.dtype.names)
+    required = {"x", "y", "z", "f_dc_0", "f_dc_1", "f_dc_2", "opacity"} | {f"scale_{i}" for i in range(3)} | {
+        f"rot_{i}" for i in range(4)
+    }
+    missing = sorted(required - names)
+    if missing:
+        raise ValueError(f"{path}: not a 3DGS .ply, missing properties {', '.join(missing)}")
+    n_rest = len([n for n in names if n.startswith("f_rest_")])
+    sh_degree = int(round(math.sqrt(n_rest / 3 + 1))) - 1
+    if 3 * ((sh_degree + 1) ** 2 - 1) != n_rest or not 0 <= sh_degree <= 3:
+        raise ValueError(f"{path}: {n_rest} f_rest properties do not match an SH degree 0-3")
+    G = len(v)
+
+    def col(*keys: str) -> torch.Tensor:
+        return torch.from_numpy(np.stack([np.asarray(v[k], dtype=np.float32) for k in keys], axis=1))
+
+    rest = col(*[f"f_rest_{i}" for i in range(n_rest)]) if n_rest else torch.zeros(G, 0)
+    params = {
+        "means": col("x", "y", "z"),
+        "scales": col("scale_0", "scale_1", "scale_2"),
+        "quats": col("rot_0", "rot_1", "rot_2", "rot_3"),
+        "opacities": col("opacity")[:, 0],
+        "sh0": col("f_dc_0", "f_dc_1", "f_dc_2")[:, None, :],
+        "shN": rest.reshape(G, 3, -1).transpose(1, 2).contiguous(),
+    }
+    pdict = torch.nn.ParameterDict(
+        {k: torch.nn.Parameter(t.to(device), requires_grad=False) for k, t in params.items()}
+    )
+    return GaussianModel(pdict, sh_degree)
+
+
+def save_motion(path: str | os.PathLike, model: GaussianModel, times: list[float] | None = None) -> Path:
+    """Write the 4D part of ``model`` as ``motion.npz`` (see the module docstring)."""
+    if model.motion_basis is None:
+        raise ValueError("save_motion: the model is static (no motion basis)")
+    basis = model.motion_basis
+    arrays = {
+        "format": np.array(MOTION_FORMAT),
+        "basis": np.array(json.dumps({"poly_degree": basis.poly_degree, "fourier_terms": basis.fourier_terms})),
+        "poly_degree": np.array(basis.poly_degree, dtype=np.int64),
+        "fourier_terms": np.array(basis.fourier_terms, dtype=np.int64),
+        "coefficients": _to_numpy(model.params["motion"]),
+        "times": np.asarray(times if times is not None else [], dtype=np.float32),
+    }
+    if model.has_temporal_opacity:
+        arrays["time_centers"] = _to_numpy(model.params["time_centers"])
+        arrays["time_scales"] = _to_numpy(torch.exp(model.params["time_log_scales"]))
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as f:
+        np.savez(f, **arrays)
+    return path
+
+
+def load_motion(path: str | os.PathLike, model: GaussianModel) -> GaussianModel:
+    """Attach ``motion.npz`` to a model read with :func:`load_ply`; returns the 4D model."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such file")
+    with np.load(path) as z:
+        if "format" not in z or str(z["format"]) != MOTION_FORMAT:
+            raise ValueError(f"{path}: not a genxd motion file (expected format {MOTION_FORMAT!r})")
+        basis = MotionBasis(int(z["poly_degree"]), int(z["fourier_terms"]))
+        coeffs = torch.from_numpy(np.asarray(z["coefficients"], dtype=np.float32))
+        extra = {}
+        if "time_centers" in z:
+            extra["time_centers"] = torch.from_numpy(np.asarray(z["time_centers"], dtype=np.float32))
+            extra["time_log_scales"] = torch.log(torch.from_numpy(np.asarray(z["time_scales"], dtype=np.float32)))
+    G = model.num_gaussians
+    if coeffs.shape != (G, basis.num_functions, 3):
+        raise ValueError(
+            f"{path}: coefficients have shape {tuple(coeffs.shape)}, expected [{G}, {basis.num_functions}, 3] "
+            "for this .ply"
+        )
+    device = model.device
+    params = dict(model.params.items())
+    params["motion"] = torch.nn.Parameter(coeffs.to(device), requires_grad=False)
+    params["anchor_times"] = torch.nn.Parameter(torch.zeros(G, device=device), requires_grad=False)
+    for k, t in extra.items():
+        params[k] = torch.nn.Parameter(t.to(device), requires_grad=False)
+    return GaussianModel(torch.nn.ParameterDict(params), model.sh_degree, basis)
+
+
+def load_scene(scene_dir: str | os.PathLike, device: torch.device | str = "cpu") -> GaussianModel:
+    """``scene.ply`` (+ ``motion.npz`` when present) of a ``genxd reconstruct`` output folder."""
+    scene_dir = Path(scene_dir)
+    model = load_ply(scene_dir / "scene.ply", device=device)
+    if (scene_dir / "motion.npz").is_file():
+        model = load_motion(scene_dir / "motion.npz", model)
+    return model

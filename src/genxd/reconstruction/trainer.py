@@ -1,0 +1,348 @@
+"""Optimising 3D / 4D Gaussians against posed images (3DGS training, scaled to short runs).
+
+Loss: ``(1 - lambda) L1 + lambda (1 - SSIM)`` with ``lambda = 0.2`` (3DGS), optionally
+``+ lambda_lpips LPIPS`` (only when the lpips package and its weights are on disk), plus for 4D scenes a
+motion regulariser ``lambda_motion x mean_g |motion_g|`` (mean L2 norm of each Gaussian's motion
+coefficients: static parts stay static). One random training view per step, Adam per parameter
+with 3DGS learning rates (centres: ``1.6e-4 x scene scale`` decaying to 1% over the run),
+densification by :mod:`genxd.reconstruction.densify`, SH degree raised step by step.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable, Literal
+
+import torch
+from torch import Tensor
+
+from .densify import StrategyKind, make_strategy, short_run_schedule
+from .gaussians import GaussianModel, MotionBasis
+from .init import InitMethod, initial_points, scene_scale
+from .metrics import load_lpips_module, psnr, ssim
+from .rasterizer import Backend
+from .views import Views
+
+__all__ = ["ReconstructionConfig", "TrainResult", "train_gaussians", "render_views", "evaluate_views"]
+
+Mode = Literal["3d", "4d"]
+
+
+@dataclass
+class ReconstructionConfig:
+    """Options of :func:`train_gaussians` (defaults suit 64-256 px inputs and 1-3k steps)."""
+
+    iterations: int = 2000
+    mode: Mode = "3d"
+    device: str = "cpu"
+    backend: Backend = "auto"
+    seed: int = 0
+    # appearance
+    sh_degree: int = 1
+    sh_degree_interval: int | None = None  # steps per SH degree increase (None: iterations / (2 (sh_degree + 1)))
+    background: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    # loss
+    lambda_dssim: float = 0.2
+    lambda_lpips: float = 0.0  # > 0: add lambda x LPIPS (AlexNet) when lpips and its weights are on disk
+    # initialisation
+    init: InitMethod = "auto"
+    init_points: int = 10_000
+    init_opacity: float = 0.1
+    init_scale: float = 1.0
+    # learning rates: 3DGS / gsplat's, except colours and scales (4x and 2x: runs here are 10-100x
+    # shorter than 3DGS's 30,000 steps)
+    lr_means: float = 1.6e-4
+    lr_means_final_factor: float = 0.01
+    lr_scales: float = 1e-2
+    lr_quats: float = 1e-3
+    lr_opacities: float = 5e-2
+    lr_sh0: float = 1e-2
+    lr_shN: float = 1e-2 / 20
+    # densification
+    strategy: StrategyKind = "auto"
+    grow_grad2d: float = 2e-4
+    grow_scale3d: float = 0.01
+    prune_opa: float = 0.005
+    prune_scale3d: float = 0.1
+    refine_start_iter: int | None = None  # None: short_run_schedule(iterations)
+    refine_stop_iter: int | None = None
+    refine_every: int | None = None
+    reset_every: int | None = None
+    max_gaussians: int | None = 200_000
+    # 4D
+    motion_poly_degree: int = 2
+    motion_fourier_terms: int = 2
+    lambda_motion: float = 1e-3
+    lr_motion: float = 1.6e-3  # x scene scale
+    temporal_opacity: bool = False
+    lr_time: float = 1e-3
+
+    def __post_init__(self) -> None:
+        if self.iterations < 1:
+            raise ValueError(f"iterations must be >= 1, got {self.iterations}")
+        if self.mode not in ("3d", "4d"):
+            raise ValueError(f"mode must be '3d' or '4d', got {self.mode!r}")
+        if not 0 <= self.sh_degree <= 3:
+            raise ValueError(f"sh_degree must be 0..3, got {self.sh_degree}")
+        if not 0 <= self.lambda_dssim <= 1:
+            raise ValueError(f"lambda_dssim must be in [0, 1], got {self.lambda_dssim}")
+        if self.lambda_lpips < 0:
+            raise ValueError(f"lambda_lpips must be >= 0, got {self.lambda_lpips}")
+        if len(self.background) != 3:
+            raise ValueError(f"background must be 3 values, got {self.background}")
+
+    def densify_kwargs(self) -> dict[str, Any]:
+        schedule = short_run_schedule(self.iterations)
+        for key in schedule:
+            value = getattr(self, key)
+            if value is not None:
+                schedule[key] = int(value)
+        return dict(
+            grow_grad2d=self.grow_grad2d,
+            grow_scale3d=self.grow_scale3d,
+            prune_opa=self.prune_opa,
+            prune_scale3d=self.prune_scale3d,
+            max_gaussians=self.max_gaussians,
+            **schedule,
+        )
+
+
+@dataclass
+class TrainResult:
+    """A trained model and how training went."""
+
+    model: GaussianModel
+    config: ReconstructionConfig
+    init_method: str
+    scene_scale: float
+    seconds: float
+    history: list[dict[str, float]] = field(default_factory=list)
+    lpips_loss: bool = False  # whether the LPIPS term was in the loss
+
+    def summary(self) -> dict[str, Any]:
+        last = self.history[-1] if self.history else {}
+        return {
+            "num_gaussians": self.model.num_gaussians,
+            "init": self.init_method,
+            "scene_scale": self.scene_scale,
+            "train_seconds": round(self.seconds, 3),
+            "final_train_loss": last.get("loss"),
+            "final_train_psnr": last.get("psnr"),
+            "lpips_loss": self.lpips_loss,
+            "config": asdict(self.config),
+        }
+
+
+def _optimizers(model: GaussianModel, config: ReconstructionConfig, scale: float) -> dict[str, torch.optim.Optimizer]:
+    lrs = {
+        "means": config.lr_means * scale,
+        "scales": config.lr_scales,
+        "quats": config.lr_quats,
+        "opacities": config.lr_opacities,
+        "sh0": config.lr_sh0,
+        "shN": config.lr_shN,
+        "motion": config.lr_motion * scale,
+        "time_centers": config.lr_time,
+        "time_log_scales": config.lr_time,
+    }
+    return {
+        name: torch.optim.Adam([{"params": [p], "lr": lrs[name], "name": name}], eps=1e-15)
+        for name, p in model.params.items()
+        if p.requires_grad
+    }
+
+
+def _motion_regulariser(model: GaussianModel) -> Tensor:
+    return model.params["motion"].norm(dim=-1).sum(-1).mean()
+
+
+def train_gaussians(
+    views: Views,
+    config: ReconstructionConfig | None = None,
+    progress: bool = True,
+    callback: Callable[[int, GaussianModel, dict[str, float]], None] | None = None,
+) -> TrainResult:
+    """Fit Gaussians to ``views`` (all of them are training views).
+
+    Args:
+        views: posed images; for ``mode="4d"`` they need ``times``.
+        config: options (default :class:`ReconstructionConfig`).
+        progress: show a progress bar with the loss and PSNR.
+        callback: called as ``callback(step, model, stats)`` after every step.
+    """
+    config = config or ReconstructionConfig()
+    if len(views) == 0:
+        raise ValueError("no training views")
+    if config.mode == "4d" and views.times is None:
+        raise ValueError("4D reconstruction needs per-view times (transforms.json frames need 'time')")
+    if min(views.height, views.width) < 11:
+        raise ValueError(f"images must be at least 11x11 (SSIM window), got {views.width}x{views.height}")
+    device = torch.device(config.device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError("--device cuda requested but CUDA is not available")
+    torch.manual_seed(config.seed)
+    generator = torch.Generator().manual_seed(config.seed)
+
+    scale = scene_scale(views.c2w)
+    init = initial_points(views, config.init, config.init_points, config.seed)
+    init_method = init.method
+    basis = MotionBasis(config.motion_poly_degree, config.motion_fourier_terms) if config.mode == "4d" else None
+    model = GaussianModel.from_points(
+        init.points,
+        init.colors,
+        sh_degree=config.sh_degree,
+        opacity=config.init_opacity,
+        scale_multiplier=config.init_scale,
+        motion_basis=basis,
+        temporal_opacity=config.temporal_opacity,
+        device=device,
+    )
+    if model.is_dynamic and init.times is not None:
+        with torch.no_grad():  # a point seen at time t sits there at t (and is visible around t)
+            model.params["anchor_times"].copy_(init.times.to(device))
+            if model.has_temporal_opacity:
+                model.params["time_centers"].copy_(init.times.to(device))
+    optimizers = _optimizers(model, config, scale)
+    means_decay = config.lr_means_final_factor ** (1.0 / max(config.iterations, 1))
+    scheduler = torch.optim.lr_scheduler.ExponentialLR(optimizers["means"], gamma=means_decay)
+    strategy = make_strategy(config.strategy, **config.densify_kwargs())
+    strategy_state = None
+    if strategy is not None:
+        strategy.check_sanity(model.params, optimizers)
+        strategy_state = strategy.initialize_state(scene_scale=scale)
+
+    images = views.images.to(device)
+    c2w = views.c2w.to(device)
+    K = views.K.to(device)
+    times = views.times
+    H, W = views.height, views.width
+    background = torch.tensor(config.background, dtype=torch.float32, device=device)
+    lpips_net = None
+    if config.lambda_lpips > 0:
+        lpips_net = load_lpips_module(device=device)
+        if lpips_net is None:
+            warnings.warn(
+                "lambda_lpips > 0 but the lpips package or its AlexNet weights are not on disk "
+                "(nothing is downloaded): training without the LPIPS term",
+                stacklevel=2,
+            )
+    sh_interval = config.sh_degree_interval or max(1, config.iterations // (config.sh_degree + 1) // 2)
+
+    history: list[dict[str, float]] = []
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=config.iterations, desc="reconstruct", unit="step", dynamic_ncols=True, leave=False)
+    order: list[int] = []
+    running_loss, running_psnr, n_running = 0.0, 0.0, 0
+    start = time.perf_counter()
+    for step in range(config.iterations):
+        if not order:
+            order = torch.randperm(len(views), generator=generator).tolist()
+        i = order.pop()
+        sh_degree = min(step // sh_interval, config.sh_degree)
+        t = float(times[i]) if (times is not None and model.is_dynamic) else None
+        out = model.render(c2w[i : i + 1], K[i : i + 1], H, W, time=t, background=background, sh_degree=sh_degree, backend=config.backend)
+        if strategy is not None:
+            strategy.step_pre_backward(model.params, optimizers, strategy_state, step, out.info)
+        pred = out.rgb
+        gt = images[i : i + 1]
+        l1 = (pred - gt).abs().mean()
+        loss = (1.0 - config.lambda_dssim) * l1
+        if config.lambda_dssim > 0:
+            loss = loss + config.lambda_dssim * (1.0 - ssim(pred, gt).mean())
+        if lpips_net is not None:
+            loss = loss + config.lambda_lpips * lpips_net(pred * 2 - 1, gt * 2 - 1).mean()
+        if model.is_dynamic and config.lambda_motion > 0:
+            loss = loss + config.lambda_motion * _motion_regulariser(model)
+        loss.backward()
+        for optimizer in optimizers.values():
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+        if strategy is not None:
+            strategy.step_post_backward(model.params, optimizers, strategy_state, step, out.info, packed=False)
+        scheduler.step()
+
+        with torch.no_grad():
+            step_psnr = float(psnr(pred.detach().clamp(0, 1), gt).mean())
+        stats = {
+            "step": step,
+            "loss": float(loss.detach()),
+            "psnr": step_psnr,
+            "num_gaussians": model.num_gaussians,
+            "seconds": time.perf_counter() - start,
+        }
+        running_loss += stats["loss"]
+        running_psnr += step_psnr
+        n_running += 1
+        if (step + 1) % 10 == 0 or step + 1 == config.iterations:
+            history.append({**stats, "loss": running_loss / n_running, "psnr": running_psnr / n_running})
+            if bar is not None:
+                bar.set_postfix(loss=f"{running_loss / n_running:.4f}", psnr=f"{running_psnr / n_running:.2f}", n=model.num_gaussians)
+            running_loss, running_psnr, n_running = 0.0, 0.0, 0
+        if bar is not None:
+            bar.update(1)
+        if callback is not None:
+            callback(step, model, stats)
+    if bar is not None:
+        bar.close()
+    seconds = time.perf_counter() - start
+    for p in model.params.values():
+        p.requires_grad_(False)
+    return TrainResult(model, config, init_method, scale, seconds, history, lpips_loss=lpips_net is not None)
+
+
+@torch.no_grad()
+def render_views(
+    model: GaussianModel,
+    c2w: Tensor,
+    K: Tensor,
+    height: int,
+    width: int,
+    times: Tensor | None = None,
+    background: Tensor | None = None,
+    backend: Backend = "auto",
+) -> Tensor:
+    """Render ``[N, 3, H, W]`` (clamped to [0, 1]) at cameras ``c2w [N, 4, 4]``, ``K [N, 3, 3]``."""
+    frames = []
+    for i in range(len(c2w)):
+        t = float(times[i]) if (times is not None and model.is_dynamic) else None
+        out = model.render(c2w[i : i + 1], K[i : i + 1], height, width, time=t, background=background, backend=backend)
+        frames.append(out.rgb.clamp(0, 1).cpu())
+    return torch.cat(frames) if frames else torch.zeros(0, 3, height, width)
+
+
+@torch.no_grad()
+def evaluate_views(
+    model: GaussianModel,
+    views: Views,
+    background: Tensor | None = None,
+    lpips_fn: Callable[[Tensor, Tensor], Tensor] | None = None,
+    backend: Backend = "auto",
+) -> tuple[dict[str, Any], Tensor]:
+    """PSNR / SSIM (/ LPIPS) of renders at ``views`` against their images.
+
+    Returns ``(metrics, renders [N, 3, H, W])``; metrics hold the means and per-view values.
+    """
+    renders = render_views(model, views.c2w, views.K, views.height, views.width, views.times, background, backend)
+    gt = views.images.float().cpu()
+    per_psnr = psnr(renders, gt)
+    per_ssim = ssim(renders, gt)
+    metrics: dict[str, Any] = {
+        "num_views": len(views),
+        "psnr": float(per_psnr.mean()),
+        "ssim": float(per_ssim.mean()),
+        "lpips": None,
+        "per_view": [
+            {"name": n, "psnr": float(p), "ssim": float(s)} for n, p, s in zip(views.names, per_psnr, per_ssim)
+        ],
+    }
+    if lpips_fn is not None:
+        per_lpips = lpips_fn(renders, gt).cpu()
+        metrics["lpips"] = float(per_lpips.mean())
+        for row, value in zip(metrics["per_view"], per_lpips):
+            row["lpips"] = float(value)
+    return metrics, renders

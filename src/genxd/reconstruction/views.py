@@ -1,0 +1,301 @@
+"""Posed images to reconstruct from, and the readers of the supported input folders.
+
+Supported inputs (:func:`load_views`):
+
+- a ``genxd generate`` output folder, or any folder with a nerfstudio ``transforms.json``
+  (``frames[i].file_path`` relative to the folder). Optional per-frame keys: ``time`` (4D: the
+  frame's time, any range, normalised to [0, 1]) and ``depth_file_path`` (z-depth map: ``.npy``
+  float, or a 16-bit PNG scaled by the top-level ``depth_unit_scale_factor``, default 1e-3; or a
+  ``ground_truth.npz`` with ``depth [N, H, W]`` beside it, as ``genxd.data.synthetic`` writes);
+- a COLMAP model with images: ``DIR/images/*`` and ``DIR/0/`` or ``DIR/sparse/0/`` (or ``DIR/sparse/``);
+  the sparse points are kept for initialisation;
+- a ReconFusion torch folder (``index.json``), one scene chosen by key.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+__all__ = ["Views", "load_views", "load_image", "detect_input_kind", "find_colmap_model"]
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".PNG", ".JPG", ".JPEG")
+
+
+@dataclass
+class Views:
+    """N posed images in the project convention.
+
+    Attributes:
+        images: ``[N, 3, H, W]`` float in [0, 1].
+        c2w: ``[N, 4, 4]`` OpenCV camera-to-world; K: ``[N, 3, 3]`` normalised intrinsics.
+        names: N frame names (file names relative to the input).
+        times: ``[N]`` in [0, 1] for 4D inputs, else None.
+        depths: ``[N, H, W]`` z-depth (0 = unknown), or None.
+        points_xyz / points_rgb: ``[P, 3]`` world points and colours in [0, 1] (COLMAP), or None.
+    """
+
+    images: Tensor
+    c2w: Tensor
+    K: Tensor
+    names: list[str]
+    times: Tensor | None = None
+    depths: Tensor | None = None
+    points_xyz: Tensor | None = None
+    points_rgb: Tensor | None = None
+
+    def __post_init__(self) -> None:
+        n = self.images.shape[0]
+        if self.images.ndim != 4 or self.images.shape[1] != 3:
+            raise ValueError(f"Views.images: expected [N, 3, H, W], got {tuple(self.images.shape)}")
+        if self.c2w.shape != (n, 4, 4) or self.K.shape != (n, 3, 3):
+            raise ValueError(
+                f"Views: {n} images but c2w {tuple(self.c2w.shape)} and K {tuple(self.K.shape)}"
+            )
+        if len(self.names) != n:
+            raise ValueError(f"Views: {n} images but {len(self.names)} names")
+        if self.times is not None and self.times.shape != (n,):
+            raise ValueError(f"Views.times: expected [{n}], got {tuple(self.times.shape)}")
+        if self.depths is not None and self.depths.shape != (n, *self.images.shape[-2:]):
+            raise ValueError(f"Views.depths: expected [{n}, H, W], got {tuple(self.depths.shape)}")
+
+    def __len__(self) -> int:
+        return int(self.images.shape[0])
+
+    @property
+    def height(self) -> int:
+        return int(self.images.shape[-2])
+
+    @property
+    def width(self) -> int:
+        return int(self.images.shape[-1])
+
+    def subset(self, indices: Sequence[int] | Tensor) -> "Views":
+        """The views at ``indices`` (points are kept)."""
+        idx = torch.as_tensor(list(indices) if not torch.is_tensor(indices) else indices, dtype=torch.long)
+        return replace(
+            self,
+            images=self.images[idx],
+            c2w=self.c2w[idx],
+            K=self.K[idx],
+            names=[self.names[i] for i in idx.tolist()],
+            times=None if self.times is None else self.times[idx],
+            depths=None if self.depths is None else self.depths[idx],
+        )
+
+    def resized(self, resolution: int | None) -> "Views":
+        """Downsize so the longer side is at most ``resolution`` pixels (aspect kept; normalised K
+        unchanged; smaller images are left as they are).
+
+        Images use antialiased bilinear filtering, depths nearest-neighbour.
+        """
+        if resolution is None or resolution <= 0:
+            return self
+        H, W = self.height, self.width
+        if max(H, W) <= resolution:
+            return self
+        scale = resolution / max(H, W)
+        new_h, new_w = max(1, round(H * scale)), max(1, round(W * scale))
+        if (new_h, new_w) == (H, W):
+            return self
+        images = F.interpolate(self.images, size=(new_h, new_w), mode="bilinear", antialias=True, align_corners=False)
+        depths = None
+        if self.depths is not None:
+            depths = F.interpolate(self.depths[:, None], size=(new_h, new_w), mode="nearest")[:, 0]
+        return replace(self, images=images.clamp(0, 1), depths=depths)
+
+
+def load_image(path: str | os.PathLike) -> Tensor:
+    """An image file as ``[3, H, W]`` float RGB in [0, 1] (alpha dropped)."""
+    from PIL import Image
+
+    with Image.open(path) as im:
+        arr = np.asarray(im.convert("RGB"))
+    return torch.from_numpy(arr.copy()).permute(2, 0, 1).float() / 255.0
+
+
+def _load_depth(path: Path, unit_scale: float) -> Tensor:
+    if path.suffix == ".npy":
+        return torch.from_numpy(np.load(path).astype(np.float32))
+    from PIL import Image
+
+    with Image.open(path) as im:
+        arr = np.asarray(im).astype(np.float32)
+    if arr.ndim == 3:
+        arr = arr[..., 0]
+    return torch.from_numpy(arr * unit_scale)
+
+
+def find_colmap_model(folder: Path) -> Path | None:
+    """The COLMAP model folder of a dataset folder (``0/``, ``sparse/0/`` or ``sparse/``), if any."""
+    for candidate in (folder / "0", folder / "sparse" / "0", folder / "sparse"):
+        if (candidate / "cameras.bin").is_file() or (candidate / "cameras.txt").is_file():
+            return candidate
+    return None
+
+
+def detect_input_kind(path: str | os.PathLike) -> str:
+    """``"transforms"``, ``"colmap"`` or ``"reconfusion"`` for a supported input folder."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such file or folder")
+    if path.is_file() and path.name.endswith(".json"):
+        return "transforms"
+    if not path.is_dir():
+        raise ValueError(f"{path}: expected a folder (generate output, transforms.json folder, COLMAP model)")
+    if (path / "transforms.json").is_file():
+        return "transforms"
+    if find_colmap_model(path) is not None:
+        return "colmap"
+    if (path / "index.json").is_file():
+        return "reconfusion"
+    raise ValueError(
+        f"{path}: not a supported input: expected transforms.json, a COLMAP model (images/ + 0/ or "
+        "sparse/0/) or a ReconFusion folder (index.json)"
+    )
+
+
+def _resolve_image(folder: Path, file_path: str) -> Path:
+    base = folder / file_path
+    if base.is_file():
+        return base
+    for ext in IMAGE_EXTENSIONS:  # NeRF-synthetic writes paths without extensions
+        candidate = base.with_name(base.name + ext)
+        if candidate.is_file():
+            return candidate
+    raise FileNotFoundError(f"{base}: image listed in transforms.json not found")
+
+
+def _load_transforms(path: Path) -> Views:
+    from genxd.cameras.formats import load_transforms_json
+
+    json_path = path if path.is_file() else path / "transforms.json"
+    folder = json_path.parent
+    cameras = load_transforms_json(json_path)
+    with open(json_path) as f:
+        meta = json.load(f)
+    frames = meta["frames"]
+    images = torch.stack([load_image(_resolve_image(folder, str(fr["file_path"]))) for fr in frames])
+    if images.shape[-2:] != (cameras.height, cameras.width):
+        raise ValueError(
+            f"{json_path}: images are {images.shape[-1]}x{images.shape[-2]} but the file says "
+            f"{cameras.width}x{cameras.height}"
+        )
+    times = None
+    if all("time" in fr for fr in frames):
+        t = torch.tensor([float(fr["time"]) for fr in frames], dtype=torch.float32)
+        span = float(t.max() - t.min())
+        times = (t - t.min()) / span if span > 0 else torch.zeros_like(t)
+    depths = None
+    if all("depth_file_path" in fr for fr in frames):
+        unit = float(meta.get("depth_unit_scale_factor", 1e-3))
+        depths = torch.stack([_load_depth(folder / fr["depth_file_path"], unit) for fr in frames])
+    elif (folder / "ground_truth.npz").is_file():  # genxd.data.synthetic image folders
+        with np.load(folder / "ground_truth.npz") as gt:
+            if "depth" in gt and gt["depth"].shape == (len(frames), *images.shape[-2:]):
+                depths = torch.from_numpy(np.asarray(gt["depth"], dtype=np.float32))
+    return Views(
+        images=images,
+        c2w=cameras.c2w.float(),
+        K=cameras.K.float(),
+        names=[str(fr["file_path"]) for fr in frames],
+        times=times,
+        depths=depths,
+    )
+
+
+def _load_colmap(path: Path) -> Views:
+    from genxd.cameras.formats import read_colmap_model
+
+    model_dir = find_colmap_model(path)
+    if model_dir is None:
+        raise ValueError(f"{path}: no COLMAP model (0/, sparse/0/ or sparse/)")
+    model = read_colmap_model(model_dir)
+    if len(model) == 0:
+        raise ValueError(f"{model_dir}: the COLMAP model has no registered images")
+    image_dir = path / "images"
+    if not image_dir.is_dir():
+        raise ValueError(f"{path}: no images/ folder beside the COLMAP model")
+    images = []
+    for name, h, w in zip(model.image_names, model.heights, model.widths):
+        img = load_image(image_dir / name)
+        if img.shape[-2:] != (h, w):
+            raise ValueError(f"{image_dir / name}: image is {img.shape[-1]}x{img.shape[-2]}, COLMAP says {w}x{h}")
+        images.append(img)
+    if len({tuple(i.shape) for i in images}) != 1:
+        raise ValueError(f"{path}: images have different sizes; reconstruction needs one size")
+    points = model.points_xyz.float() if len(model.points_xyz) else None
+    colors = model.points_rgb.float() / 255.0 if len(model.points_xyz) else None
+    return Views(
+        images=torch.stack(images),
+        c2w=model.c2w.float(),
+        K=model.K.float(),
+        names=list(model.image_names),
+        points_xyz=points,
+        points_rgb=colors,
+    )
+
+
+def _load_reconfusion(path: Path, key: str | None) -> Views:
+    from genxd.data.reconfusion import load_reconfusion, read_reconfusion_index
+
+    index = read_reconfusion_index(path)
+    if key is None:
+        if len(index) != 1:
+            raise ValueError(f"{path}: a ReconFusion folder with {len(index)} scenes; choose one with --scene-key")
+        key = next(iter(index))
+    scene = load_reconfusion(path, keys=[key])[key]
+    images = scene.decoded_images()
+    return Views(
+        images=images.float(),
+        c2w=scene.c2w.float(),
+        K=scene.K.float(),
+        names=[f"{key}/{i:04d}" for i in range(len(scene))],
+    )
+
+
+def load_views(
+    path: str | os.PathLike, resolution: int | None = None, scene_key: str | None = None
+) -> Views:
+    """Read posed images from a supported input folder (see the module docstring).
+
+    Args:
+        path: the input folder (or a ``transforms.json`` file).
+        resolution: longer image side after resizing (None or 0: keep).
+        scene_key: the scene of a ReconFusion folder (needed when it holds several).
+    """
+    path = Path(path)
+    kind = detect_input_kind(path)
+    if kind == "transforms":
+        views = _load_transforms(path)
+    elif kind == "colmap":
+        views = _load_colmap(path)
+    else:
+        views = _load_reconfusion(path, scene_key)
+    return views.resized(resolution)
+
+
+def reconfusion_split(path: str | os.PathLike, scene_key: str | None, n_views: int) -> tuple[str, list[int], list[int]]:
+    """``(scene key, train_ids, test_ids)`` of the few-shot split ``train_test_split_{n_views}``."""
+    from genxd.data.reconfusion import load_reconfusion, read_reconfusion_index
+
+    path = Path(path)
+    index = read_reconfusion_index(path)
+    if scene_key is None:
+        if len(index) != 1:
+            raise ValueError(f"{path}: a ReconFusion folder with {len(index)} scenes; choose one with --scene-key")
+        scene_key = next(iter(index))
+    scene = load_reconfusion(path, keys=[scene_key], decode_images=False)[scene_key]
+    if n_views not in scene.splits:
+        have = ", ".join(str(k) for k in sorted(scene.splits)) or "none"
+        raise ValueError(f"{path}: scene {scene_key!r} has no train_test_split_{n_views} (has: {have})")
+    train_ids, test_ids = scene.splits[n_views]
+    return scene_key, [int(i) for i in train_ids], [int(i) for i in test_ids]

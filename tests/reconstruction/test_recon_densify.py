@@ -1,0 +1,102 @@
+"""Densification: clone / split / prune edit parameters and Adam state consistently."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from genxd.reconstruction.densify import DensifyStrategy, make_strategy, short_run_schedule
+from genxd.reconstruction.gaussians import GaussianModel, MotionBasis
+
+
+def _setup(num: int = 8, dynamic: bool = True):
+    gen = torch.Generator().manual_seed(0)
+    points = torch.rand(num, 3, generator=gen)
+    model = GaussianModel.from_points(points, torch.rand(num, 3, generator=gen), sh_degree=1, opacity=0.5, motion_basis=MotionBasis(1, 1) if dynamic else None)
+    params = model.params
+    with torch.no_grad():
+        params["scales"][: num // 2] = math.log(0.001)  # small: duplicated when the gradient is high
+        params["scales"][num // 2 :] = math.log(0.5)  # large: split
+        params["opacities"][-1] = -10.0  # nearly transparent: pruned
+    optimizers = {name: torch.optim.Adam([p], lr=1e-3) for name, p in params.items() if p.requires_grad}
+    # one optimiser step so that every parameter has Adam state
+    loss = sum((p.float() ** 2).sum() for p in params.values() if p.requires_grad)
+    loss.backward()
+    for opt in optimizers.values():
+        opt.step()
+        opt.zero_grad()
+    return model, params, optimizers
+
+
+def _info(num: int, high: list[int]) -> dict:
+    means2d = torch.zeros(1, num, 2, requires_grad=True)
+    means2d.grad = torch.zeros(1, num, 2)
+    means2d.grad[0, high, 0] = 1.0  # far above grow_grad2d once scaled to NDC
+    return {"means2d": means2d, "radii": torch.ones(1, num, 2, dtype=torch.int32), "width": 64, "height": 64, "n_cameras": 1, "gaussian_ids": None}
+
+
+def test_clone_split_prune_counts_and_optimizer_state() -> None:
+    model, params, optimizers = _setup()
+    strategy = DensifyStrategy(refine_start_iter=0, refine_every=1, refine_stop_iter=100, reset_every=1000)
+    strategy.check_sanity(params, optimizers)
+    state = strategy.initialize_state(scene_scale=1.0)
+    before_means = params["means"].detach().clone()
+    before_scales = params["scales"].detach().clone()
+    strategy.step_post_backward(params, optimizers, state, step=1, info=_info(8, high=[0, 1, 4]))
+    # +2 duplicated (0, 1 small), +1 net for the split (4 large), -1 pruned (7 transparent)
+    assert model.num_gaussians == 8 + 2 + 1 - 1
+    for name, p in params.items():
+        assert p.shape[0] == model.num_gaussians, name
+        if name not in optimizers:
+            assert name == "anchor_times" and not p.requires_grad
+            continue
+        opt = optimizers[name]
+        assert opt.param_groups[0]["params"][0] is p
+        for key, value in opt.state[p].items():
+            if torch.is_tensor(value) and value.ndim > 0:
+                assert value.shape == p.shape, (name, key)
+    # the untouched, unsplit Gaussians keep their centres; the split one is gone
+    means = params["means"].detach()
+    for i in (1, 2, 3, 5, 6):
+        assert (means - before_means[i]).norm(dim=-1).min() < 1e-7
+    assert (means - before_means[4]).norm(dim=-1).min() > 1e-6
+    assert (means - before_means[7]).norm(dim=-1).min() > 1e-6  # pruned
+    # the split children (appended last) are the parent shrunk by 1.6
+    children = params["scales"].detach()[-2:]
+    assert torch.allclose(children, (before_scales[4] - math.log(1.6)).expand(2, 3), atol=1e-6)
+    # an optimiser step still works on the edited parameters
+    sum(p.float().sum() for p in params.values() if p.requires_grad).backward()
+    for opt in optimizers.values():
+        opt.step()
+
+
+def test_max_gaussians_caps_growth_and_opacity_reset() -> None:
+    model, params, optimizers = _setup(dynamic=False)
+    strategy = DensifyStrategy(refine_start_iter=0, refine_every=1, refine_stop_iter=100, reset_every=2, max_gaussians=9)
+    state = strategy.initialize_state(scene_scale=1.0)
+    strategy.step_post_backward(params, optimizers, state, step=2, info=_info(8, high=[0, 1, 2, 3]))
+    assert model.num_gaussians <= 9
+    assert torch.sigmoid(params["opacities"]).max() <= 2 * strategy.prune_opa + 1e-6
+
+
+def test_short_run_schedule() -> None:
+    s = short_run_schedule(1000)
+    assert 0 < s["refine_start_iter"] < s["refine_stop_iter"] < 1000
+    assert s["reset_every"] > 1000  # no opacity reset in short runs
+    assert short_run_schedule(30_000)["refine_start_iter"] == 500
+    assert make_strategy("none") is None
+    assert isinstance(make_strategy("builtin"), DensifyStrategy)
+    with pytest.raises(ValueError):
+        make_strategy("bogus")  # type: ignore[arg-type]
+
+
+def test_gsplat_default_strategy_accepts_our_info() -> None:
+    pytest.importorskip("gsplat.strategy", reason="gsplat not installed")
+    model, params, optimizers = _setup()
+    strategy = make_strategy("gsplat", refine_start_iter=0, refine_every=1, refine_stop_iter=100, reset_every=1000)
+    strategy.check_sanity(params, optimizers)
+    state = strategy.initialize_state(scene_scale=1.0)
+    strategy.step_post_backward(params, optimizers, state, step=1, info=_info(8, high=[0, 1, 4]))
+    assert model.num_gaussians == 10

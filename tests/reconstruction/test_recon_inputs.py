@@ -1,0 +1,122 @@
+"""Input folders (transforms.json, COLMAP, ReconFusion), splits and initial points."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from genxd.cameras import intrinsics_from_focal, look_at, project_points
+from genxd.reconstruction.init import camera_focus, initial_points, random_points_in_frusta, scene_scale
+from genxd.reconstruction.pipeline import flythrough_path, holdout_split
+from genxd.reconstruction.views import Views, detect_input_kind, load_views, reconfusion_split
+
+from .helpers import write_views_folder
+
+
+def _orbit(n: int = 6, radius: float = 3.0) -> tuple[torch.Tensor, torch.Tensor]:
+    az = torch.linspace(0, 1.5, n)
+    eye = torch.stack([radius * torch.cos(az), torch.full_like(az, -1.0), radius * torch.sin(az)], -1)
+    c2w = look_at(eye, torch.zeros(3), up=torch.tensor([0.0, -1.0, 0.0]))
+    return c2w, intrinsics_from_focal(1.0).expand(n, 3, 3).clone()
+
+
+def test_transforms_folder_with_depth_and_time(tmp_path) -> None:
+    c2w, K = _orbit()
+    gen = torch.Generator().manual_seed(0)
+    images = torch.rand(6, 3, 16, 20, generator=gen)
+    depths = torch.rand(6, 16, 20, generator=gen) + 2
+    times = torch.tensor([10.0, 11, 12, 13, 14, 15])
+    folder = write_views_folder(tmp_path / "in", images, c2w, K, depths=depths, times=times)
+    assert detect_input_kind(folder) == "transforms"
+    views = load_views(folder)
+    assert (views.images - images).abs().max() <= 0.5 / 255 + 1e-6
+    assert torch.allclose(views.c2w, c2w, atol=1e-5) and torch.allclose(views.K, K, atol=1e-6)
+    assert torch.allclose(views.times, torch.linspace(0, 1, 6))  # normalised to [0, 1]
+    assert torch.allclose(views.depths, depths)
+    assert views.names[0] == "frames/frame_0000.png"
+    small = views.resized(10)
+    assert (small.height, small.width) == (8, 10) and torch.equal(small.K, views.K)
+    assert small.depths.shape == (6, 8, 10)
+    sub = views.subset([4, 1])
+    assert sub.names == [views.names[4], views.names[1]] and torch.equal(sub.times, views.times[[4, 1]])
+
+
+def test_colmap_input_and_point_initialisation(tmp_path) -> None:
+    from genxd.cameras import write_colmap_model
+
+    c2w, K = _orbit(4)
+    images = torch.rand(4, 3, 12, 16)
+    names = [f"img_{i}.png" for i in range(4)]
+    (tmp_path / "images").mkdir()
+    import imageio.v3 as iio
+
+    for name, img in zip(names, images):
+        iio.imwrite(tmp_path / "images" / name, (img.permute(1, 2, 0).numpy() * 255).astype(np.uint8))
+    points = torch.rand(50, 3) - 0.5
+    write_colmap_model(tmp_path / "sparse" / "0", c2w, K, 12, 16, names, points, (torch.rand(50, 3) * 255).byte())
+    assert detect_input_kind(tmp_path) == "colmap"
+    views = load_views(tmp_path)
+    assert len(views) == 4 and views.points_xyz.shape == (50, 3)
+    assert torch.allclose(views.c2w, c2w, atol=1e-4)
+    init = initial_points(views, "auto")
+    assert init.method == "colmap" and torch.allclose(init.points, points, atol=1e-5)
+    with pytest.raises(ValueError, match="depth"):
+        initial_points(views, "depth")
+
+
+def test_reconfusion_input_and_split(tmp_path) -> None:
+    from genxd.data.reconfusion import write_reconfusion_scene
+
+    c2w, K = _orbit(8)
+    images = torch.rand(8, 3, 12, 12)
+    splits = {3: ([0, 3, 6], [1, 2, 4, 5, 7])}
+    write_reconfusion_scene(tmp_path, "scene_a", images, c2w, K, splits)
+    assert detect_input_kind(tmp_path) == "reconfusion"
+    views = load_views(tmp_path, scene_key="scene_a")
+    assert len(views) == 8 and torch.allclose(views.c2w, c2w, atol=1e-5)
+    key, train, test = reconfusion_split(tmp_path, None, 3)
+    assert key == "scene_a" and train == [0, 3, 6] and test == [1, 2, 4, 5, 7]
+    with pytest.raises(ValueError, match="train_test_split_6"):
+        reconfusion_split(tmp_path, "scene_a", 6)
+
+
+def test_unsupported_inputs(tmp_path) -> None:
+    with pytest.raises(FileNotFoundError):
+        detect_input_kind(tmp_path / "missing")
+    with pytest.raises(ValueError, match="not a supported input"):
+        detect_input_kind(tmp_path)
+    (tmp_path / "transforms.json").write_text(json.dumps({"frames": [{"file_path": "a.png", "transform_matrix": np.eye(4).tolist()}], "w": 4, "h": 4, "fl_x": 4}))
+    with pytest.raises(FileNotFoundError, match="a.png"):
+        load_views(tmp_path)
+
+
+def test_holdout_split() -> None:
+    assert holdout_split(24, 6) == ([i for i in range(24) if i % 6], [0, 6, 12, 18])
+    assert holdout_split(5, 0) == ([0, 1, 2, 3, 4], [])
+    with pytest.raises(ValueError):
+        holdout_split(5, 1)
+
+
+def test_random_points_lie_in_several_frusta() -> None:
+    c2w, K = _orbit(6)
+    focus, dist = camera_focus(c2w)
+    assert focus is not None and focus.abs().max() < 1e-4 and abs(dist - 3.1623) < 1e-3
+    assert scene_scale(c2w) > 0
+    views = Views(torch.rand(6, 3, 8, 8), c2w, K, [str(i) for i in range(6)])
+    pts, cols, src = random_points_in_frusta(views, 500, torch.Generator().manual_seed(0))
+    assert pts.shape == (500, 3) and cols.shape == (500, 3) and src.shape == (500,)
+    uv, z = project_points(pts[None].expand(6, -1, -1), c2w, K)
+    seen = (((uv >= 0) & (uv <= 1)).all(-1) & (z > 0)).sum(0)
+    assert bool((seen >= 2).all())
+
+
+def test_flythrough_passes_through_the_cameras() -> None:
+    c2w, K = _orbit(4)
+    times = torch.tensor([0.0, 0.2, 0.6, 1.0])
+    path_c2w, path_K, path_t = flythrough_path(c2w, K, 31, times)
+    assert path_c2w.shape == (31, 4, 4) and path_K.shape == (31, 3, 3) and path_t.shape == (31,)
+    assert torch.allclose(path_c2w[0], c2w[0], atol=1e-5) and torch.allclose(path_c2w[-1], c2w[-1], atol=1e-5)
+    assert float(path_t[0]) == 0.0 and float(path_t[-1]) == 1.0 and bool((path_t.diff() >= 0).all())

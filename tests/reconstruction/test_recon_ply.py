@@ -1,0 +1,102 @@
+"""The 3DGS .ply layout and motion.npz: attributes, round trips, identical renders."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from genxd.cameras import intrinsics_from_focal, look_at
+from genxd.reconstruction.gaussians import GaussianModel, MotionBasis
+from genxd.reconstruction.ply import load_motion, load_ply, ply_property_names, save_motion, save_ply
+
+
+def _model(sh_degree: int, dynamic: bool = False, seed: int = 0) -> GaussianModel:
+    gen = torch.Generator().manual_seed(seed)
+    points = torch.rand(300, 3, generator=gen) * 2 - 1
+    colors = torch.rand(300, 3, generator=gen)
+    basis = MotionBasis(2, 1) if dynamic else None
+    model = GaussianModel.from_points(points, colors, sh_degree=sh_degree, opacity=0.6, motion_basis=basis)
+    with torch.no_grad():
+        for name, p in model.params.items():
+            if name in ("quats", "shN", "motion"):
+                p.copy_(torch.randn(p.shape, generator=gen) * (0.1 if name != "quats" else 1.0))
+        if dynamic:
+            model.params["anchor_times"].copy_(torch.rand(300, generator=gen))
+    return model
+
+
+@pytest.mark.parametrize("sh_degree", [0, 3])
+def test_ply_has_the_standard_layout_and_round_trips(tmp_path, sh_degree: int) -> None:
+    from plyfile import PlyData
+
+    model = _model(sh_degree)
+    path = save_ply(tmp_path / "scene.ply", model)
+    ply = PlyData.read(str(path))
+    vertex = ply["vertex"]
+    names = [p.name for p in vertex.properties]
+    assert names == ply_property_names(sh_degree)
+    assert names[:9] == ["x", "y", "z", "nx", "ny", "nz", "f_dc_0", "f_dc_1", "f_dc_2"]
+    assert names[-8:] == ["opacity", "scale_0", "scale_1", "scale_2", "rot_0", "rot_1", "rot_2", "rot_3"]
+    assert len([n for n in names if n.startswith("f_rest_")]) == 3 * ((sh_degree + 1) ** 2 - 1)
+    assert all(p.val_dtype in ("f4", "float32", "float") for p in vertex.properties)
+    assert len(vertex.data) == model.num_gaussians
+    p = {k: v.detach() for k, v in model.params.items()}
+    # activations: logit opacity, log scales, wxyz quaternion, f_rest channel-major
+    assert np.allclose(vertex["opacity"], p["opacities"].numpy())
+    assert np.allclose(vertex["scale_1"], p["scales"][:, 1].numpy())
+    assert np.allclose(vertex["rot_0"], p["quats"][:, 0].numpy())
+    if sh_degree == 3:
+        assert np.allclose(vertex["f_rest_0"], p["shN"][:, 0, 0].numpy())  # red, first coefficient
+        assert np.allclose(vertex["f_rest_15"], p["shN"][:, 0, 1].numpy())  # green starts after 15 reds
+        assert np.allclose(vertex["f_rest_44"], p["shN"][:, 14, 2].numpy())
+
+    loaded = load_ply(path)
+    assert loaded.sh_degree == sh_degree
+    for name in ("means", "scales", "quats", "opacities", "sh0", "shN"):
+        assert torch.equal(loaded.params[name], p[name]), name
+
+    c2w = look_at(torch.tensor([[0.5, -1.0, -3.0]]), torch.zeros(3))
+    K = intrinsics_from_focal(1.0)[None]
+    a = model.render(c2w, K, 20, 24, background=torch.zeros(3)).rgb
+    b = loaded.render(c2w, K, 20, 24, background=torch.zeros(3)).rgb
+    assert torch.equal(a, b)
+
+
+def test_motion_round_trip_replays_the_same_scene(tmp_path) -> None:
+    model = _model(1, dynamic=True)
+    save_ply(tmp_path / "scene.ply", model)
+    save_motion(tmp_path / "motion.npz", model, times=[0.0, 0.5, 1.0])
+    loaded = load_motion(tmp_path / "motion.npz", load_ply(tmp_path / "scene.ply"))
+    assert loaded.is_dynamic
+    for t in (0.0, 0.3, 1.0):
+        assert torch.allclose(loaded.means_at(t), model.means_at(t).detach(), atol=1e-5)
+    # the documented formula: x(t) = xyz + sum_b phi_b(t) coefficients[:, b]
+    with np.load(tmp_path / "motion.npz") as z:
+        coeffs = z["coefficients"]
+        assert list(z["times"]) == [0.0, 0.5, 1.0]
+    from plyfile import PlyData
+
+    v = PlyData.read(str(tmp_path / "scene.ply"))["vertex"]
+    xyz = np.stack([v["x"], v["y"], v["z"]], 1)
+    phi = MotionBasis(2, 1)(torch.tensor(0.7)).numpy()
+    assert np.allclose(xyz + np.einsum("b,gbd->gd", phi, coeffs), model.means_at(0.7).detach().numpy(), atol=1e-5)
+    # per-time export
+    save_ply(tmp_path / "t.ply", model, time=0.7)
+    assert torch.allclose(load_ply(tmp_path / "t.ply").params["means"], model.means_at(0.7).detach(), atol=1e-6)
+
+
+def test_bad_files_raise_value_error(tmp_path) -> None:
+    from plyfile import PlyData, PlyElement
+
+    points = np.zeros(3, dtype=[("x", "f4"), ("y", "f4"), ("z", "f4")])
+    PlyData([PlyElement.describe(points, "vertex")]).write(str(tmp_path / "points.ply"))
+    with pytest.raises(ValueError, match="not a 3DGS"):
+        load_ply(tmp_path / "points.ply")
+    with pytest.raises(FileNotFoundError):
+        load_ply(tmp_path / "missing.ply")
+    model = _model(0)
+    save_ply(tmp_path / "scene.ply", model)
+    np.savez(tmp_path / "motion.npz", coefficients=np.zeros((3, 2, 3)))
+    with pytest.raises(ValueError, match="not a genxd motion file"):
+        load_motion(tmp_path / "motion.npz", load_ply(tmp_path / "scene.ply"))
