@@ -23,25 +23,13 @@ def psnr(a: Tensor, b: Tensor) -> float:
 
 
 def write_side_by_side(path: Path, videos: Sequence[Tensor], fps: float = 4.0) -> Path:
-    """Write ``[F, 3, H, W]`` videos in [0, 1] next to each other as one H.264 mp4 (atomically)."""
-    import imageio.v2 as imageio
-
-    from ..utils.io import atomic_file
+    """Write ``[F, 3, H, W]`` videos in [0, 1] next to each other as one mp4 (atomically;
+    :func:`genxd.utils.video.write_mp4`)."""
+    from ..utils.video import write_mp4
 
     frames = torch.cat([v.detach().float().cpu().clamp(0, 1) for v in videos], dim=-1)
     arr = (frames.permute(0, 2, 3, 1).numpy() * 255).round().astype(np.uint8)
-    pad_h, pad_w = arr.shape[1] % 2, arr.shape[2] % 2
-    if pad_h or pad_w:
-        arr = np.pad(arr, ((0, 0), (0, pad_h), (0, pad_w), (0, 0)), mode="edge")
-    with atomic_file(path) as tmp:
-        writer = imageio.get_writer(str(tmp), format="FFMPEG", mode="I", fps=fps, codec="libx264",
-                                    pixelformat="yuv420p", macro_block_size=1)
-        try:
-            for frame in arr:
-                writer.append_data(frame)
-        finally:
-            writer.close()
-    return path
+    return write_mp4(path, arr, fps=fps)
 
 
 @torch.no_grad()
