@@ -43,7 +43,10 @@ def log(*args) -> None:
 
 
 def summarize(run_dir: Path, every: int = 1) -> None:
-    rows = [json.loads(x) for x in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    path = run_dir / "metrics.jsonl"
+    if not path.is_file():
+        return
+    rows = [json.loads(x) for x in path.read_text().splitlines()]
     rows = [r for r in rows if "loss" in r]
     for r in rows[::every] + rows[-1:]:
         log("  ", {k: round(v, 4) if isinstance(v, float) else v for k, v in r.items()})
@@ -71,7 +74,7 @@ def stage_probe() -> None:
     for compile_ in (False, True):
         out = Path(f"outputs/probe_{int(compile_)}")
         cfg = load_config("configs/h100_small_genxd.yaml", [
-            *QUIET, f"output_dir={out}", "data.datasets.0.length=6000", "training.max_steps=300",
+            *QUIET, f"output_dir={out}", "data.datasets.0.length=6000", "training.max_steps=200",
             f"training.compile={str(compile_).lower()}", "logging.every_steps=100", "checkpoint.every_steps=0",
             "training.max_minutes=4"], kind="genxd")
         t = time.monotonic()
@@ -83,7 +86,7 @@ def stage_probe() -> None:
             continue
         rows = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines() if "loss" in x]
         speeds[compile_] = rows[-1]["samples_per_s"] / cfg.training.batch_size
-        log(f"probe compile={compile_}: {time.monotonic() - t:.0f} s in all; steps 201-300 at {speeds[compile_]:.2f} it/s;",
+        log(f"probe compile={compile_}: {time.monotonic() - t:.0f} s in all; steps 101-200 at {speeds[compile_]:.2f} it/s;",
             rows[-1])
     PROBE.write_text(json.dumps({"compile": speeds[True] > 1.1 * speeds[False], "it_per_s": {str(k): v for k, v in speeds.items()}}))
     log("probe:", PROBE.read_text())

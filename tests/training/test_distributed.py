@@ -65,6 +65,16 @@ def test_two_processes_match_one_process(tmp_path):
     # compare the whole update, not each weight
     assert float((da - db).norm() / da.norm()) < 0.02
 
+    # resume the two-process checkpoint in ONE process (same global batch) for one more step: it
+    # continues like the one-process run resumed at the same step
+    more = ["training.batch_size=2", "training.max_steps=3"]
+    train_genxd(load_config(TINY, [f"output_dir={two}", *COMMON, *more]), resume="latest", cpu=True)
+    train_genxd(load_config(TINY, [f"output_dir={one}", *COMMON, *more]), resume="latest", cpu=True)
+    assert len(losses(two)) == len(losses(one)) == 3
+    assert losses(two)[-1] == pytest.approx(losses(one)[-1], rel=1e-3)
+    state = json.loads((two / "checkpoints" / "checkpoint-0000003" / "training_state.json").read_text())
+    assert state["num_processes"] == 1 and state["step"] == 3
+
 
 def test_gradient_accumulation_matches_a_larger_batch(tmp_path):
     """Batch 1 x 2 accumulation steps trains like batch 2 (same stream positions, loss averaged)."""
@@ -78,3 +88,4 @@ def test_gradient_accumulation_matches_a_larger_batch(tmp_path):
         return [json.loads(line)["loss"] for line in (run / "metrics.jsonl").read_text().splitlines()]
 
     assert losses(acc) == pytest.approx(losses(big), rel=1e-4)
+
