@@ -78,15 +78,27 @@ def unet_inputs(pipe, res: int, frames: int, device):
                 indicator=torch.tensor([0, 0], device=device), motion_ids=torch.zeros(2, device=device))
 
 
-def sample_inputs(res: int, frames: int):
+def sample_inputs(res: int, frames: int, down: int = 8, image: torch.Tensor | None = None):
+    """Inputs of one 3D sample: ``image [1, 1, 3, res, res]`` (default: random pixels), an orbit, fixed noise
+    ``[1, frames, 4, res/down, res/down]`` (``down``: the VAE's downsampling factor)."""
     from genxd.cameras import orbit
 
     c2w, K = orbit(num_frames=frames)
     g = torch.Generator().manual_seed(1)
-    img = torch.rand(1, 1, 3, res, res, generator=g)
-    lat = torch.randn(1, frames, 4, res // 8, res // 8, generator=g)
+    img = torch.rand(1, 1, 3, res, res, generator=g) if image is None else image
+    lat = torch.randn(1, frames, 4, res // down, res // down, generator=g)
     return dict(context_images=img, target_c2w=c2w, target_K=K, context_index=[0], mode="3d",
                 num_inference_steps=25, guidance_scale=3.0, latents=lat, output_type="pt")
+
+
+# bench mode -> enable_fast_path keyword arguments (None: the float32 eager path, untouched)
+MODES: dict[str, dict | None] = {
+    "fp32_eager": None,
+    "bf16_eager": dict(compile=False, cuda_graph=False),
+    "fast": {},
+    "fast_compile": dict(compile=True, compile_mode="default", cuda_graph=False),
+    "fast_compile_graphs": dict(compile=True, compile_mode="reduce-overhead"),
+}
 
 
 def measure(pipe, res, frames, reps, warmup, whole_reps):
@@ -103,7 +115,7 @@ def measure(pipe, res, frames, reps, warmup, whole_reps):
     }
 
 
-def quality(model: str, res: int | None, frames: int | None, steps: int) -> dict:
+def quality(model: str, res: int | None, frames: int | None, steps: int, device: str = "cuda") -> dict:
     """Fast path vs float32 eager from the same noise, on a trained model."""
     from genxd.api import RELEASED_DEFAULTS, GENERATION_CONFIG
 
@@ -113,11 +125,20 @@ def quality(model: str, res: int | None, frames: int | None, steps: int) -> dict
         d.update(json.loads(cfg.read_text()))
     res = res or d["resolution"]
     frames = frames or d["num_frames"]
-    s_in = sample_inputs(res, frames)
-    s_in["num_inference_steps"] = steps
+    example = Path(__file__).resolve().parents[1] / "examples" / "scene_a.png"
+    image = None
+    if example.is_file():  # a real held-out scene image, not noise
+        import numpy as np
+        from PIL import Image
+
+        pil = Image.open(example).convert("RGB").resize((res, res), Image.BICUBIC)
+        image = torch.from_numpy(np.asarray(pil).copy()).permute(2, 0, 1).float().div(255)[None, None]
     out = {}
     for name in ("fp32", "fast"):
-        pipe = GenXDPipeline.from_pretrained(model).to("cuda")
+        pipe = GenXDPipeline.from_pretrained(model).to(device)
+        s_in = sample_inputs(res, frames, down=pipe.vae_scale_factor, image=image)
+        s_in["num_inference_steps"] = steps
+        s_in["guidance_scale"] = d.get("guidance_scale", 3.0)
         pipe.set_progress_bar_config(disable=True)
         if name == "fast":
             enable_fast_path(pipe)
@@ -129,7 +150,7 @@ def quality(model: str, res: int | None, frames: int | None, steps: int) -> dict
         gc.collect(); torch.cuda.empty_cache()
     dl = (out["fast"][0] - out["fp32"][0]).abs()
     mse = (out["fast"][1] - out["fp32"][1]).square().mean().item()
-    return {"model": str(model), "resolution": res, "frames": frames, "steps": steps,
+    return {"model": str(model), "input": str(example.name) if image is not None else "random pixels", "resolution": res, "frames": frames, "steps": steps,
             "latent_max_abs_diff": dl.max().item(), "latent_mean_abs_diff": dl.mean().item(),
             "frames_psnr_db": float("inf") if mse == 0 else 10 * torch.log10(torch.tensor(1.0 / mse)).item()}
 
@@ -137,15 +158,16 @@ def quality(model: str, res: int | None, frames: int | None, steps: int) -> dict
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--checkpoint", default=None, help="GenXD checkpoint folder (default: released config, random weights)")
-    ap.add_argument("--quality-model", default=None, help="trained model for output agreement (default: bundled)")
+    ap.add_argument("--quality-model", default=None, help="trained model for output agreement (default: bundled; 'none': skip)")
     ap.add_argument("--resolutions", type=int, nargs="+", default=[256, 512])
     ap.add_argument("--frames", type=int, default=12)
     ap.add_argument("--reps", type=int, default=10)
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--whole-reps", type=int, default=2)
-    ap.add_argument("--compile-mode", default="default", help="torch.compile mode for the fast path")
-    ap.add_argument("--modes", nargs="+", default=["fp32_eager", "fast"], help="fp32_eager, bf16_eager, fast")
-    ap.add_argument("--no-compile", action="store_true")
+    ap.add_argument("--modes", nargs="*", default=["fp32_eager", "fast"], choices=sorted(MODES),
+                    help="fp32_eager (the authors' numerics); bf16_eager; fast (the default fast path: bf16 + CUDA "
+                         "graphs); fast_compile (bf16 + torch.compile default mode); fast_compile_graphs (bf16 + "
+                         "torch.compile mode reduce-overhead)")
     ap.add_argument("--skip-fp32-sample", action="store_true", help="time only the UNet call for fp32")
     ap.add_argument("--out", default="bench_sampling.json")
     args = ap.parse_args()
@@ -155,8 +177,8 @@ def main() -> None:
               "checkpoint": args.checkpoint or "released config, random weights", "runs": {}}
     for mode in args.modes:
         pipe = build_pipe(args.checkpoint, torch.float32).to("cuda")
-        if mode in ("fast", "bf16_eager"):
-            enable_fast_path(pipe, compile=mode == "fast" and not args.no_compile, compile_mode=args.compile_mode)
+        if MODES[mode] is not None:
+            enable_fast_path(pipe, **MODES[mode])
         for res in args.resolutions:
             t0 = time.perf_counter()
             r = measure(pipe, res, args.frames, args.reps, args.warmup, 1 if (mode == "fp32_eager" and args.skip_fp32_sample) else args.whole_reps)
@@ -165,13 +187,19 @@ def main() -> None:
             print(mode, res, json.dumps({k: v for k, v in r.items() if k != "unet_call_ms"}), flush=True)
         del pipe
         gc.collect(); torch.cuda.empty_cache()
-    for res in args.resolutions if {"fp32_eager", "fast"} <= set(args.modes) else []:
-        a, b = result["runs"][f"fp32_eager@{res}"], result["runs"][f"fast@{res}"]
-        result[f"speedup_unet_call@{res}"] = a["unet_call_ms_median"] / b["unet_call_ms_median"]
-        result[f"speedup_sample@{res}"] = a["sample_s_median"] / b["sample_s_median"]
-        result[f"memory_ratio_unet_call@{res}"] = b["unet_call_peak_gib"] / a["unet_call_peak_gib"]
+    for res in args.resolutions if "fp32_eager" in args.modes else []:  # every path against the float32 one
+        a = result["runs"][f"fp32_eager@{res}"]
+        for mode in [m for m in args.modes if m != "fp32_eager"]:
+            b = result["runs"][f"{mode}@{res}"]
+            suffix = "" if mode == "fast" else f"_{mode}"
+            result[f"speedup_unet_call{suffix}@{res}"] = a["unet_call_ms_median"] / b["unet_call_ms_median"]
+            result[f"speedup_sample{suffix}@{res}"] = a["sample_s_median"] / b["sample_s_median"]
+            result[f"memory_ratio_unet_call{suffix}@{res}"] = b["unet_call_peak_gib"] / a["unet_call_peak_gib"]
+    Path(args.out).write_text(json.dumps(result, indent=2))  # timings kept even if the quality run fails
     qm = args.quality_model or (str(default_model_path()) if default_model_path() else None)
-    if qm:
+    if qm and qm.lower() == "none":
+        result["quality"] = "skipped (--quality-model none)"
+    elif qm:
         result["quality"] = quality(qm, None, None, 25)
     else:
         result["quality"] = "skipped: no trained model (bundled model missing and --quality-model not given)"

@@ -71,10 +71,12 @@ class LoadedModel:
 
 
 def load_model(model: str | Path | None, device: str | None = None, dtype: str | torch.dtype | None = None,
-               fast: bool | None = None) -> LoadedModel:
+               fast: bool | None = None, compile_unet: bool = False) -> LoadedModel:
     """Load a GenXD pipeline (``model`` None: the bundled small model) onto ``device``.
 
-    ``fast`` (default: on for CUDA) turns on the GPU fast path (:mod:`genxd.pipelines.fast`).
+    ``fast`` (default: on for CUDA) turns on the GPU fast path (:mod:`genxd.pipelines.fast`: bf16 and
+    CUDA-graph replays); ``compile_unet`` adds ``torch.compile`` (mode ``reduce-overhead``): about 1.5x
+    faster UNet calls on an H100 after a compilation of a few minutes per input shape, cached on disk.
     """
     from .pipelines import GenXDPipeline, resolve_checkpoint
 
@@ -100,7 +102,8 @@ def load_model(model: str | Path | None, device: str | None = None, dtype: str |
     if fast if fast is not None else dev.type == "cuda":
         from .pipelines.fast import enable_fast_path
 
-        enable_fast_path(pipe)
+        # the UNet keeps the chosen dtype (--dtype fp32: the authors' numerics, still replayed as a graph)
+        enable_fast_path(pipe, dtype=dt, compile=compile_unet, compile_mode="reduce-overhead")
     return LoadedModel(pipe=pipe, path=Path(path), defaults=defaults, bundled=bundled)
 
 
@@ -196,6 +199,7 @@ def generate_scenes(
     *,
     device: str | None = None,
     dtype: str | None = None,
+    compile_unet: bool = False,
     overwrite: bool = False,
     skip_existing: bool = False,
     summary: str | Path | None = None,
@@ -234,7 +238,7 @@ def generate_scenes(
 
     group = ProcessGroup(device)
     rank = group.process_index
-    lm = loaded or load_model(model, group.device(device), dtype)
+    lm = loaded or load_model(model, group.device(device), dtype, compile_unet=compile_unet)
     pipe, d = lm.pipe, lm.defaults
     res = int(s.resolution or d["resolution"])
     if res % pipe.latent_multiple:
@@ -320,6 +324,7 @@ def generate(
     *,
     device: str | None = None,
     dtype: str | None = None,
+    compile_unet: bool = False,
     overwrite: bool = False,
     skip_existing: bool = False,
     progress: bool = True,
@@ -342,7 +347,7 @@ def generate(
     Raises:
         GenerationError after the other inputs are written, when some inputs failed (a bad image ...).
     """
-    results = generate_scenes(images, out_dir, model, device=device, dtype=dtype, overwrite=overwrite,
+    results = generate_scenes(images, out_dir, model, device=device, dtype=dtype, compile_unet=compile_unet, overwrite=overwrite,
                               skip_existing=skip_existing, progress=progress, loaded=loaded, **settings)
     if any(r.status == "failed" for r in results):
         raise GenerationError(results)
@@ -367,6 +372,7 @@ def fewshot_scenes(
     pad_to_square: bool = False,
     device: str | None = None,
     dtype: str | None = None,
+    compile_unet: bool = False,
     overwrite: bool = False,
     skip_existing: bool = False,
     summary: str | Path | None = None,
@@ -385,7 +391,7 @@ def fewshot_scenes(
 
     group = ProcessGroup(device)
     rank = group.process_index
-    lm = loaded or load_model(model, group.device(device), dtype)
+    lm = loaded or load_model(model, group.device(device), dtype, compile_unet=compile_unet)
     d = lm.defaults
     res = int(resolution or d["resolution"])
     num_frames = int(num_frames or d["num_frames"])
@@ -463,6 +469,7 @@ def fewshot(
     pad_to_square: bool = False,
     device: str | None = None,
     dtype: str | None = None,
+    compile_unet: bool = False,
     overwrite: bool = False,
     skip_existing: bool = False,
     progress: bool = True,
@@ -480,7 +487,7 @@ def fewshot(
         data_root, out_dir, model, strategy=strategy, pose_dir=pose_dir, n_views=n_views, num_context=num_context,
         num_frames=num_frames, resolution=resolution, num_inference_steps=num_inference_steps,
         guidance_scale=guidance_scale, seed=seed, save_target_only=save_target_only, pad_to_square=pad_to_square,
-        device=device, dtype=dtype, overwrite=overwrite, skip_existing=skip_existing, progress=progress,
+        device=device, dtype=dtype, compile_unet=compile_unet, overwrite=overwrite, skip_existing=skip_existing, progress=progress,
         loaded=loaded,
     )
     if any(r.status == "failed" for r in results):

@@ -11,7 +11,7 @@ import torch
 
 from genxd.models import UNetMVTemporalConditionModel
 from genxd.pipelines import GenXDPipeline
-from genxd.pipelines.fast import compile_available, enable_fast_path
+from genxd.pipelines.fast import CUDAGraphForward, compile_available, enable_fast_path
 
 
 def _unet_case(cases, name="4d"):
@@ -72,4 +72,79 @@ def test_fast_path_on_cuda_close_to_float32(reference_small, reference_cases):
     with torch.no_grad():
         out = pipe.unet(**cuda_inputs).sample.float().cpu()
     err = (out - expected).abs()
-    assert err.mean() < 0.02 * expected.abs().mean() + 0.01, err.mean()
+    # bf16 eager on this random-weight tiny model: mean error 0.0255 against a mean |output| of 0.393 (H100);
+    # a wrong dtype or path is off by the output's own scale. Agreement with a trained model: the test below.
+    assert err.mean() < 0.1 * expected.abs().mean(), err.mean()
+
+
+@pytest.mark.cuda
+def test_fast_path_matches_float32_with_the_trained_model():
+    """The issue's criterion on the bundled (trained) model: decoded frames of the fast path from the same
+    noise within 35 dB PSNR of the float32 eager path's."""
+    from genxd.api import default_model_path
+    from genxd.cameras import orbit
+    from genxd.data.datasets import SyntheticDataset
+
+    path = default_model_path()
+    if path is None:
+        pytest.skip("no bundled model")
+    scene = SyntheticDataset(length=1, num_frames=8, height=64, kinds=["3d"], seed=7)[0]
+    c2w, K = orbit(num_frames=8)
+    frames = {}
+    for fast in (False, True):
+        pipe = GenXDPipeline.from_pretrained(path).to("cuda")
+        pipe.set_progress_bar_config(disable=True)
+        if fast:
+            enable_fast_path(pipe)
+            assert pipe.unet.dtype == torch.bfloat16
+        with torch.no_grad():
+            frames[fast] = pipe(scene["frames"][:1][None], c2w[None], K[None], context_index=[0], mode="3d",
+                                num_inference_steps=10, guidance_scale=2.0,
+                                generator=torch.Generator().manual_seed(0)).frames.float().cpu()
+    mse = (frames[True] - frames[False]).square().mean().item()
+    psnr = 10 * torch.log10(torch.tensor(1.0 / max(mse, 1e-12))).item()
+    assert psnr >= 35.0, psnr
+
+
+def test_cuda_graph_forward_runs_eagerly_off_cuda(reference_small, reference_cases):
+    """On CPU tensors (and with gradients on) the wrapper is the plain forward: same output, no capture;
+    ``remove`` restores the module's own forward."""
+    inputs, expected = _unet_case(reference_cases)
+    unet = UNetMVTemporalConditionModel.from_pretrained(reference_small / "unet").eval()
+    runner = CUDAGraphForward.install(unet)
+    assert CUDAGraphForward.install(unet) is runner  # idempotent
+    with torch.no_grad():
+        out = unet(**inputs).sample
+    assert torch.equal(out, unet.__class__.forward(unet, **inputs).sample)
+    assert (out - expected).abs().max() < 1e-4
+    with pytest.raises(ValueError, match="indicator"):
+        with torch.no_grad():
+            unet(**{**inputs, "indicator": torch.full_like(inputs["indicator"], 7)})
+    assert runner.captures == 0 and not runner.graphs
+    CUDAGraphForward.remove(unet)
+    assert "forward" not in unet.__dict__
+
+
+@pytest.mark.cuda
+def test_cuda_graph_replay_is_the_eager_call(reference_small, reference_cases):
+    inputs, _ = _unet_case(reference_cases)
+    unet = UNetMVTemporalConditionModel.from_pretrained(reference_small / "unet").cuda().to(torch.bfloat16).eval()
+    cuda_inputs = {k: (v.cuda() if torch.is_tensor(v) else v) for k, v in inputs.items()}
+    cuda_inputs["sample"] = cuda_inputs["sample"].to(torch.bfloat16)
+    other = dict(cuda_inputs, sample=torch.randn_like(cuda_inputs["sample"]))
+    with torch.no_grad():
+        eager = [unet(**x).sample for x in (cuda_inputs, other)]
+        runner = CUDAGraphForward.install(unet)
+        replayed = [unet(**x).sample for x in (cuda_inputs, other, cuda_inputs)]
+        assert runner.captures == 1
+        assert torch.equal(replayed[0], eager[0]) and torch.equal(replayed[1], eager[1])
+        assert torch.equal(replayed[2], eager[0])  # outputs are clones: a later replay does not change them
+        assert not torch.equal(replayed[0], replayed[1])
+        with pytest.raises(ValueError, match="indicator"):  # checks still run before each replay
+            unet(**{**cuda_inputs, "indicator": torch.full_like(cuda_inputs["indicator"], 7)})
+        unet.to(torch.float32)  # weights moved: graphs are dropped, the next call recaptures
+        cuda_inputs["sample"] = cuda_inputs["sample"].float()
+        out = unet(**cuda_inputs).sample
+        assert runner.captures == 2 and out.dtype == torch.float32
+    out_grad = unet(**cuda_inputs).sample  # gradients on: eager
+    assert out_grad.requires_grad and runner.captures == 2

@@ -107,6 +107,7 @@ def register(app: typer.Typer) -> None:
         batch_size: int = typer.Option(1, "--batch-size", help="Scenes per sampling call (GPU)."),
         device: Optional[str] = typer.Option(None, "--device", help="cpu, cuda, cuda:1 ... (default: cuda if available)."),
         dtype: Optional[str] = typer.Option(None, "--dtype", help="fp32, bf16 or fp16 (default: bf16 on CUDA, fp32 on CPU)."),
+        compile_unet: bool = typer.Option(False, "--compile", help="CUDA: torch.compile the UNet (a few minutes per shape, cached; ~1.5x faster calls)."),
         overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing output folders."),
         skip_existing: bool = typer.Option(False, "--skip-existing", help="Keep existing output folders, generate the others (resume a job)."),
         summary: Optional[Path] = typer.Option(None, "--summary", help="Write a JSON summary (one entry per input) here; default under several processes: OUT/summary.json."),
@@ -136,7 +137,7 @@ def register(app: typer.Typer) -> None:
                     typer.echo("genxd: no --model given, using the bundled small model (genxd-small; trained on synthetic scenes)", err=True)
             summary_file = summary_path(summary, out, group)
             results = generate_scenes(
-                inputs, out, model, device=device, dtype=dtype, overwrite=overwrite, skip_existing=skip_existing,
+                inputs, out, model, device=device, dtype=dtype, compile_unet=compile_unet, overwrite=overwrite, skip_existing=skip_existing,
                 summary=summary_file, progress=not quiet,
                 camera=camera, mode=mode, motion_strength=motion_strength, num_frames=num_frames,
                 resolution=resolution, num_inference_steps=steps, guidance_scale=guidance, seed=seed,
@@ -167,6 +168,7 @@ def register(app: typer.Typer) -> None:
         pad_to_square: bool = typer.Option(False, "--pad-to-square", help="Pad (not crop) to square; outputs are un-padded."),
         device: Optional[str] = typer.Option(None, "--device"),
         dtype: Optional[str] = typer.Option(None, "--dtype"),
+        compile_unet: bool = typer.Option(False, "--compile", help="CUDA: torch.compile the UNet (see genxd generate --help)."),
         overwrite: bool = typer.Option(False, "--overwrite"),
         skip_existing: bool = typer.Option(False, "--skip-existing", help="Keep existing group folders, generate the others."),
         summary: Optional[Path] = typer.Option(None, "--summary", help="Write a JSON summary (one entry per group) here; default under several processes: OUT/summary.json."),
@@ -189,7 +191,7 @@ def register(app: typer.Typer) -> None:
                 data_root, out, model, strategy=strategy, pose_dir=pose_dir, n_views=n_views, num_context=num_context,
                 num_frames=num_frames, resolution=resolution, num_inference_steps=steps, guidance_scale=guidance,
                 seed=seed, save_target_only=save_target_only, pad_to_square=pad_to_square, device=device,
-                dtype=dtype, overwrite=overwrite, skip_existing=skip_existing, summary=summary_file, progress=not quiet,
+                dtype=dtype, compile_unet=compile_unet, overwrite=overwrite, skip_existing=skip_existing, summary=summary_file, progress=not quiet,
             )
             return report(results, group, summary_file, "groups")
 
