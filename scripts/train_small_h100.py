@@ -16,6 +16,9 @@ run in the order given; ``NAME=M`` gives a stage ``M`` minutes of training:
   scenes) by 3D single-view PSNR; written into the checkpoint's generation_config.json.
 - ``eval``: ``genxd eval`` on the 50 held-out scenes (float32) -> $OUT/eval.json.
 - ``export``: the newest checkpoint's pipeline folder as $OUT/genxd-small.tar.partNN (15 MB parts).
+- ``+KEY=VALUE``: a dotted config override for the training stages that follow it on the command line,
+  e.g. ``+data.datasets.0.seed=1`` trains on a fresh pool of synthetic clips (seeds 5, 7 and 8 are the
+  validation and evaluation scenes: never train on them).
 
 Everything goes through the Python API (no CLI dependencies needed on the GPU machine).
 """
@@ -92,11 +95,18 @@ def stage_probe() -> None:
     log("probe:", PROBE.read_text())
 
 
+EXTRA_OVERRIDES: list[str] = []
+RESERVED_SEEDS = {5, 7, 8}  # genxd.evaluation: validation (5), held-out 3D (7) and 4D (8) scenes
+
+
 def stage_genxd(minutes: float, preset: str = "configs/h100_small_genxd.yaml") -> None:
-    overrides = [*QUIET, f"training.max_minutes={minutes}"]
+    overrides = [*QUIET, f"training.max_minutes={minutes}", *EXTRA_OVERRIDES]
     if PROBE.is_file() and json.loads(PROBE.read_text())["compile"]:
         overrides.append("training.compile=true")
     cfg = load_config(preset, overrides, kind="genxd")
+    for ds in cfg.data.datasets:
+        if ds.get("type") == "synthetic" and int(ds.get("seed", 0)) in RESERVED_SEEDS:
+            raise SystemExit(f"synthetic seed {ds['seed']} holds validation/evaluation scenes: not for training")
     resume = "latest" if list_checkpoints(GENXD_DIR / "checkpoints") else None
     if preset.endswith("continue.yaml") and resume is None:
         log("continuing from the bundled weights")
@@ -149,6 +159,9 @@ def stage_export() -> None:
 
 def main(argv: list[str]) -> None:
     for arg in argv:
+        if arg.startswith("+"):
+            EXTRA_OVERRIDES.append(arg[1:])
+            continue
         name, _, value = arg.partition("=")
         log("stage", arg)
         if name == "vae":

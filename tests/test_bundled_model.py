@@ -15,7 +15,7 @@ def test_bundled_model_beats_the_repeat_input_baseline_on_a_held_out_scene():
 
     threads = torch.get_num_threads()
     try:
-        # scene 0 of the held-out set (seed 7; training used seed 0), one context view, the bundled
+        # scene 0 of the held-out set (seed 7; training used seeds 0-4), one context view, the bundled
         # generation settings (25 steps), float32 on the CPU
         report = evaluate(None, num_scenes=1, device="cpu", seed=HELD_OUT_SEED, progress=False, modes=("3d-1view",))
     finally:

@@ -955,17 +955,28 @@ class SyntheticDataset(Dataset):
                 self._cache.popitem(last=False)
         return sample
 
-    def _render(self, index: int) -> dict[str, Any]:
-        from genxd.data.synthetic import SURFACE_SKY, image_motion_strength, make_clip
+    def render_clip(self, index: int):
+        """The :class:`genxd.data.synthetic.Clip` behind item ``index`` (scene, cameras and the full
+        render: rgb, depth, object ids), before camera normalisation."""
+        from genxd.data.synthetic import make_clip
 
+        if not 0 <= index < self.length:
+            raise IndexError(f"index {index} out of range for {self.length} items")
         kind = self.kinds[index % len(self.kinds)]
         clip_seed = self.seed * 1_000_003 + index
         rng = _rng(self.seed, index, 0x5EED)
         choices = self.cameras[kind]
         camera = str(rng.choice(choices)) if choices else None
         focal = float(rng.uniform(*self.focal_range))
-        clip = make_clip(clip_seed, kind, self.num_frames, self.height, self.width, camera=camera, focal=focal,
+        return make_clip(clip_seed, kind, self.num_frames, self.height, self.width, camera=camera, focal=focal,
                          supersample=self.supersample, device=self.device)
+
+    def _render(self, index: int) -> dict[str, Any]:
+        from genxd.data.synthetic import SURFACE_SKY, image_motion_strength
+
+        kind = self.kinds[index % len(self.kinds)]
+        clip_seed = self.seed * 1_000_003 + index
+        clip = self.render_clip(index)
         out = clip.render
         motion = 0.0
         if kind == "4d":

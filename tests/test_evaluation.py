@@ -1,0 +1,31 @@
+"""genxd.evaluation: the 4D measure's object mask and report keys (bundled model, 2 steps, CPU)."""
+
+import torch
+
+from genxd.data.datasets import SyntheticDataset
+from genxd.evaluation import evaluate, object_pixels
+
+
+def test_object_pixels_grows_the_object_mask_and_ignores_the_background():
+    ids = torch.zeros(9, 9, dtype=torch.long)
+    ids[4, 4] = 3
+    assert object_pixels(ids, dilate=0).sum() == 1
+    grown = object_pixels(ids, dilate=1)
+    assert grown.sum() == 9 and grown[3:6, 3:6].all()
+    assert not object_pixels(torch.zeros(9, 9, dtype=torch.long)).any()
+
+
+def test_render_clip_is_the_clip_behind_the_item():
+    data = SyntheticDataset(length=2, num_frames=4, height=32, kinds=["4d"], seed=8, motion_source="world")
+    clip = data.render_clip(1)
+    frames = (clip.render.rgb.float().cpu() * 255).round() / 255.0
+    torch.testing.assert_close(frames, data[1]["frames"])
+    assert clip.render.object_id.shape == (4, 32, 32) and bool((clip.render.object_id > 0).any())
+
+
+def test_4d_report_has_all_pixel_and_object_pixel_changes():
+    report = evaluate(None, num_scenes=1, steps=2, device="cpu", progress=False, modes=("4d",))["4d"]
+    for prefix in ("frame_change_", "object_frame_change_"):
+        values = [report[prefix + k] for k in ("3d", "4d_motion0", "4d_motion30")]
+        assert all(0.0 <= v <= 1.0 for v in values), report
+    assert report["scenes_with_objects"] == 1
