@@ -9,6 +9,17 @@ as the pipeline does).
     python benchmarks/bench_training.py --out benchmarks/results/bench_training.json      # CUDA
     python benchmarks/bench_training.py --smoke --out /tmp/bench_training_smoke.json       # tiny, CPU
 
+``--accelerate`` runs the same step through ``accelerate`` (``Accelerator.prepare``, ``accelerator.backward``,
+its autocast and gradient clipping), so that the launch decides the data-parallel setting with no code
+change; every process times its steps and reports its own peak memory (main process writes the JSON):
+
+    accelerate launch --multi_gpu --num_processes N --mixed_precision bf16 \
+        benchmarks/bench_training.py --accelerate --out ddp_N.json                       # DDP
+    accelerate launch --use_fsdp --fsdp_version 2 --num_processes N --mixed_precision bf16 \
+        --fsdp_auto_wrap_policy TRANSFORMER_BASED_WRAP \
+        benchmarks/bench_training.py --accelerate --out fsdp_N.json                      # FSDP2
+    (add --fsdp_offload_params true to keep the sharded weights and optimiser state on the CPU)
+
 Prints a JSON summary and writes it to ``--out``.
 """
 
@@ -54,6 +65,14 @@ TINY_VAE = {
 }
 
 
+def _offloads(plugin) -> bool:
+    """Whether an accelerate FSDP plugin keeps the sharded weights on the CPU (FSDP1 or FSDP2)."""
+    policy = plugin.cpu_offload
+    if hasattr(policy, "offload_params"):  # FSDP1: CPUOffload(offload_params=...)
+        return bool(policy.offload_params)
+    return type(policy).__name__ == "CPUOffloadPolicy"  # FSDP2: OffloadPolicy() means none
+
+
 def _sync(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize(device)
@@ -66,6 +85,14 @@ def run(args: argparse.Namespace) -> dict:
     from genxd.training.config import ConditioningConfig, NoiseConfig
     from genxd.training.objective import draw_sample, encode_latents, genxd_loss, sample_seed
 
+    acc = None
+    if args.accelerate:
+        from accelerate import Accelerator
+
+        acc = Accelerator(cpu=args.smoke)
+        if not args.smoke and acc.mixed_precision == "no" and args.dtype != "fp32":
+            raise SystemExit(f"bench_training --accelerate: launch with --mixed_precision {args.dtype} "
+                             "(the precision comes from accelerate)")
     if args.smoke:
         device = torch.device("cpu")
         unet_cfg, vae_cfg = dict(TINY_UNET), dict(TINY_VAE)
@@ -81,18 +108,29 @@ def run(args: argparse.Namespace) -> dict:
         # 256x256 latents and run out of memory.
         vae_cfg = dict(SVD_VAE)
         dtype_name = args.dtype
+    if acc is not None:
+        device = acc.device
+        dtype_name = {"no": "fp32"}.get(acc.mixed_precision, acc.mixed_precision)
     autocast_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": None}[dtype_name]
+    fsdp = acc is not None and acc.distributed_type.name == "FSDP"
     torch.manual_seed(0)
-    unet = UNetMVTemporalConditionModel(**unet_cfg).to(device)
+    unet = UNetMVTemporalConditionModel(**unet_cfg)
+    if not fsdp:
+        unet.to(device)  # FSDP places (and shards) the weights itself
     vae = AutoencoderKLTemporalDecoder(**vae_cfg).to(device).requires_grad_(False).eval()
     if autocast_dtype is not None:
         vae.to(autocast_dtype)
     if args.gradient_checkpointing:
         unet.enable_gradient_checkpointing()
     unet.train()
-    optimizer = torch.optim.AdamW(unet.parameters(), lr=2e-5, fused=device.type == "cuda")  # fused: no model-size temporaries
+    # fused: no model-size temporaries (on CUDA, when the weights stay there)
+    fused = device.type == "cuda" and not (fsdp and _offloads(acc.state.fsdp_plugin))
+    optimizer = torch.optim.AdamW(unet.parameters(), lr=2e-5, fused=fused)
     n_params = sum(p.numel() for p in unet.parameters())
-    n_ids = unet.config.projection_class_embeddings_input_dim // unet.config.addition_time_embed_dim
+    if acc is not None:
+        unet, optimizer = acc.prepare(unet, optimizer)
+    config = (acc.unwrap_model(unet) if acc is not None else unet).config
+    n_ids = config.projection_class_embeddings_input_dim // config.addition_time_embed_dim
     cond_cfg, noise_cfg = ConditioningConfig(), NoiseConfig()
 
     b, f, s = args.batch, args.frames, args.resolution
@@ -108,15 +146,22 @@ def run(args: argparse.Namespace) -> dict:
 
     def step(i: int) -> float:
         latents = encode_latents(vae, frames.to(device)).float()
-        draws = [draw_sample(sample_seed(0, i * b + j), f, tuple(latents.shape[2:]), indicator[j], cond_cfg, noise_cfg)
+        rank, world = (acc.process_index, acc.num_processes) if acc is not None else (0, 1)
+        draws = [draw_sample(sample_seed(0, (i * world + rank) * b + j), f, tuple(latents.shape[2:]), indicator[j], cond_cfg, noise_cfg)
                  for j in range(b)]
-        with torch.autocast(device.type, dtype=autocast_dtype, enabled=autocast_dtype is not None):
-            loss, _ = genxd_loss(unet, latents, c2w, K, motion, draws, num_added_time_ids=n_ids)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(unet.parameters(), 1.0)
+        if acc is not None:
+            with acc.autocast():
+                loss, _ = genxd_loss(unet, latents, c2w, K, motion, draws, num_added_time_ids=n_ids)
+            acc.backward(loss)
+            acc.clip_grad_norm_(unet.parameters(), 1.0)
+        else:
+            with torch.autocast(device.type, dtype=autocast_dtype, enabled=autocast_dtype is not None):
+                loss, _ = genxd_loss(unet, latents, c2w, K, motion, draws, num_added_time_ids=n_ids)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(unet.parameters(), 1.0)
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
-        return float(loss)
+        return float(loss.detach())
 
     for i in range(args.warmup):
         step(i)
@@ -131,6 +176,16 @@ def run(args: argparse.Namespace) -> dict:
         times.append(time.perf_counter() - start)
     times.sort()
     median = times[len(times) // 2]
+    peak = torch.cuda.max_memory_allocated(device) / 2**30 if device.type == "cuda" else None
+    world = 1
+    per_process: dict = {}
+    if acc is not None:
+        world = acc.num_processes
+        gathered = acc.gather(torch.tensor([[median, peak if peak is not None else -1.0]], device=device)).cpu()
+        median = float(gathered[:, 0].max())  # a data-parallel step is as slow as its slowest process
+        per_process = {"seconds_per_step_median_per_process": gathered[:, 0].tolist(),
+                       "peak_memory_gib_per_process": gathered[:, 1].tolist() if peak is not None else None}
+        peak = float(gathered[:, 1].max()) if peak is not None else None
     import diffusers
 
     result = {
@@ -143,14 +198,21 @@ def run(args: argparse.Namespace) -> dict:
         "latent_size": latent_hw,
         "num_frames": f,
         "batch_size": b,
+        "num_processes": world,
+        "global_batch": b * world,
+        "distributed": (acc.distributed_type.name if acc is not None else "none"),
+        "fsdp": ({"version": acc.state.fsdp_plugin.fsdp_version,
+                  "offload_params": _offloads(acc.state.fsdp_plugin)} if fsdp else None),
         "gradient_checkpointing": bool(args.gradient_checkpointing),
         "precision": f"{dtype_name} autocast, float32 weights" if autocast_dtype is not None else "fp32",
         "optimizer": "AdamW (torch)",
         "steps_timed": args.steps,
         "seconds_per_step_median": median,
         "seconds_per_step_mean": sum(times) / len(times),
-        "samples_per_s": b / median,
-        "peak_memory_gib": torch.cuda.max_memory_allocated(device) / 2**30 if device.type == "cuda" else None,
+        "samples_per_s": b * world / median,
+        "samples_per_s_per_process": b / median,
+        "peak_memory_gib": peak,
+        **per_process,
         "losses": losses,
         "torch": torch.__version__,
         "diffusers": diffusers.__version__,
@@ -170,9 +232,16 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--dtype", choices=["bf16", "fp16", "fp32"], default="bf16")
     parser.add_argument("--no-gradient-checkpointing", dest="gradient_checkpointing", action="store_false")
     parser.add_argument("--smoke", action="store_true", help="Tiny model on the CPU (proves the script runs).")
+    parser.add_argument("--accelerate", action="store_true",
+                        help="Run the step through accelerate (launch with `accelerate launch` for DDP / FSDP).")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "bench_training.json"))
     args = parser.parse_args(argv)
     result = run(args)
+    if args.accelerate:
+        from accelerate import PartialState
+
+        if not PartialState().is_main_process:
+            return result
     text = json.dumps(result, indent=2)
     print(text)
     out = Path(args.out)

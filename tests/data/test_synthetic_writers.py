@@ -194,9 +194,19 @@ def test_cuda_clip_ground_truth_and_writers(tmp_path):
     clip = make_clip(3, "4d", 4, 32, 32, camera="orbit", motion_strength=0.5, device="cuda")
     assert clip.images.is_cuda
     flow, valid = optical_flow(clip.scene, clip.render, clip.c2w, clip.K)
-    assert flow.is_cuda and valid.float().mean() > 0.5
+    # 4 frames of an orbit: consecutive views overlap on ~39% of the pixels (same on the CPU)
+    assert flow.is_cuda and valid.float().mean() > 0.3
     assert clip.meta()["image_motion_strength"] > 0
-    for fmt in ("folder", "camvid", "reconfusion"):
+    import importlib.util
+
+    formats = ["folder", "reconfusion"] + (["camvid"] if importlib.util.find_spec("pycolmap") else [])
+    for fmt in formats:  # the CamVid writer needs pycolmap (CPU tests cover it)
         write_clip(clip, tmp_path / fmt, "c", fmt, num_points=100)
+        assert any((tmp_path / fmt).iterdir())
     cpu = make_clip(3, "4d", 4, 32, 32, camera="orbit", motion_strength=0.5)
     assert (cpu.images - clip.images.cpu()).abs().mean() < 1e-3
+    flow_cpu, valid_cpu = optical_flow(cpu.scene, cpu.render, cpu.c2w, cpu.K)
+    agree = valid.cpu() == valid_cpu
+    assert agree.float().mean() > 0.97
+    both = valid.cpu() & valid_cpu
+    assert (flow.cpu() - flow_cpu).abs().permute(1, 0, 2, 3)[:, both].median() < 0.05  # pixels

@@ -186,3 +186,11 @@ def test_finetune_from_a_genxd_checkpoint(tmp_path, reference_small):
     with pytest.raises(ValueError, match="may only set"):
         train_genxd(load_config(TINY, [f"output_dir={tmp_path / 'bad'}", "model.init=genxd",
                                        f"model.pretrained={reference_small}"]), cpu=True)
+
+
+def test_two_runs_in_one_process_may_use_different_precisions(tmp_path):
+    """accelerate keeps its settings process-wide; a second run with another precision still starts."""
+    short = [*QUIET, "data.datasets.0.length=4", "training.max_steps=1", "training.ema.enabled=false"]
+    for name, precision in (("fp32", "no"), ("bf16", "bf16")):
+        cfg = load_config(TINY, [f"output_dir={tmp_path / name}", *short, f"training.mixed_precision={precision}"])
+        assert train_genxd(cfg, cpu=True) is not None

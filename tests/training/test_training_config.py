@@ -8,7 +8,7 @@ import pytest
 
 from genxd.training.config import TrainConfig, VAETrainConfig, apply_overrides, load_config, load_yaml_with_bases
 
-from .conftest import CONFIGS
+from .conftest import CONFIGS, TINY
 
 
 def test_base_inheritance_and_overrides(tmp_path):
@@ -38,6 +38,11 @@ def test_base_inheritance_and_overrides(tmp_path):
 def test_bad_overrides_are_clear_errors(override, message):
     with pytest.raises(ValueError, match=message):
         load_config(None, [override])
+
+
+def test_unquoted_no_is_a_string_for_string_fields():
+    """YAML 1.1 reads ``no`` as false: ``training.mixed_precision=no`` still means 'no'."""
+    assert load_config(TINY, ["training.mixed_precision=no"]).training.mixed_precision == "no"
 
 
 def test_override_values_are_yaml():

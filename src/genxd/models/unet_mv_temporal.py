@@ -57,6 +57,9 @@ class UNetMVTemporalConditionModel(ModelMixin, ConfigMixin):
     """
 
     _supports_gradient_checkpointing = True
+    #: units that must not be split: FSDP's TRANSFORMER_BASED_WRAP policy shards per unit (accelerate reads
+    #: this list when no class is named), as does a diffusers ``device_map``
+    _no_split_modules = ["MVCascadeTemporalResBlock", "TransformerMVCascadeTemporalModel"]
 
     @register_to_config
     def __init__(

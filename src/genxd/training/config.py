@@ -333,6 +333,8 @@ def _coerce(value: Any, hint: Any, where: str) -> Any:
         return value
     if str in allowed and isinstance(value, str):
         return value
+    if str in allowed and bool not in allowed and isinstance(value, bool):
+        return "yes" if value else "no"  # YAML 1.1 reads an unquoted no / yes as a boolean
     if float in allowed and isinstance(value, str):
         try:
             return float(value)  # YAML reads "1e-4" as a string

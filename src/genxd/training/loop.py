@@ -101,6 +101,11 @@ class TrainingRun:
                 trackers, self.tensorboard = "tensorboard", True
             except ImportError:
                 pass
+        from accelerate.state import AcceleratorState
+
+        # a second run in the same process (tests, notebooks) may use another precision: accelerate keeps
+        # its settings process-wide, so forget the previous run's (the distributed setup itself stays)
+        AcceleratorState._reset_state(reset_partial_state=False)
         self.accelerator = Accelerator(
             mixed_precision=optim.mixed_precision,
             gradient_accumulation_steps=optim.gradient_accumulation_steps,
@@ -251,6 +256,20 @@ class TrainingRun:
         found = list_checkpoints(self.checkpoint_dir)
         for old in found[: max(0, len(found) - limit)]:
             shutil.rmtree(old, ignore_errors=True)
+
+    @property
+    def sharded(self) -> bool:
+        """True under FSDP (``accelerate launch --use_fsdp``): the weights are split across processes."""
+        return getattr(self.accelerator.state, "fsdp_plugin", None) is not None
+
+    def validation_every(self, every_steps: int) -> int:
+        """``every_steps``, or 0 where validation cannot run: it runs on the main process alone, which
+        cannot run a model sharded over several processes (FSDP)."""
+        if every_steps > 0 and self.sharded and self.accelerator.num_processes > 1:
+            self.print("validation is off under FSDP with several processes (the main process alone cannot run "
+                       "a sharded model); look at the checkpoints with genxd generate or genxd eval")
+            return 0
+        return every_steps
 
     def save_dtype(self) -> torch.dtype:
         return SAVE_DTYPES[self.ckpt_cfg.save_dtype]

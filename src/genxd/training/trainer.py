@@ -102,7 +102,7 @@ def train_genxd(cfg: TrainConfig, resume: str | None = None, overwrite: bool = F
     if opt.gradient_checkpointing:
         unet.enable_gradient_checkpointing()
     unet.train()
-    fsdp = getattr(acc.state, "fsdp_plugin", None) is not None
+    fsdp = run.sharded
     if not fsdp:
         unet.to(acc.device)  # before the optimiser exists, so that AdamW can run fused on CUDA
     if opt.compile:
@@ -136,7 +136,8 @@ def train_genxd(cfg: TrainConfig, resume: str | None = None, overwrite: bool = F
     run.print(f"data: {len(dataset)} items; global batch {run.global_batch} "
               f"({opt.batch_size} x {acc.num_processes} processes x {opt.gradient_accumulation_steps} accumulation)")
     val_samples = []
-    if cfg.validation.every_steps > 0 and run.is_main:
+    val_every = run.validation_every(cfg.validation.every_steps)
+    if val_every > 0 and run.is_main:
         val_samples = [dataset[i] for i in range(min(cfg.validation.num_samples, len(dataset)))]
     scheduler_config = dict(scheduler.config)
     unwrapped = acc.unwrap_model(unet)
@@ -230,7 +231,7 @@ def train_genxd(cfg: TrainConfig, resume: str | None = None, overwrite: bool = F
                 progress.set_postfix(loss=f"{metrics['loss']:.4f}", lr=f"{lr:.2e}",
                                      data=f"{metrics['data_wait_fraction']:.0%}")
                 window, t_window, n_window, data_wait = [], time.monotonic(), 0, 0.0
-            if cfg.validation.every_steps > 0 and step % cfg.validation.every_steps == 0:
+            if val_every > 0 and step % val_every == 0:
                 validate(step)
             stop = run.time_is_up(step)
             if cfg.checkpoint.every_steps > 0 and step % cfg.checkpoint.every_steps == 0 or stop:

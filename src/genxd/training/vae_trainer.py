@@ -83,10 +83,12 @@ def train_vae(cfg: VAETrainConfig, resume: str | None = None, overwrite: bool = 
         vae.enable_gradient_checkpointing()
     vae.train()
     latent_shape = (vae.config.latent_channels, height // down, width // down)
-    if getattr(acc.state, "fsdp_plugin", None) is None:
+    if not run.sharded:
         vae.to(acc.device)  # before the optimiser exists, so that AdamW can run fused on CUDA
     optimizer = make_optimizer(vae.parameters(), opt)
     ema = EMAWeights(vae, opt.ema.decay, opt.ema.power, opt.ema.start_step) if opt.ema.enabled else None
+    if ema is not None and run.sharded:
+        raise ValueError("training.ema.enabled is not supported with FSDP (set training.ema.enabled=false)")
     model, optimizer = acc.prepare(VAEWithPosterior(vae), optimizer)
     unwrapped = vae
     start_step = 0
@@ -103,8 +105,9 @@ def train_vae(cfg: VAETrainConfig, resume: str | None = None, overwrite: bool = 
                             opt.gradient_accumulation_steps, start_step, cfg.data.shuffle)
     loader = make_loader(dataset, sampler, cfg.data.num_workers, pin_memory=acc.device.type == "cuda")
     fixed = []
+    val_every = run.validation_every(cfg.validation.every_steps)
     if run.is_main:
-        n_fixed = max(cfg.loss.scale_samples, cfg.validation.num_samples if cfg.validation.every_steps else 0)
+        n_fixed = max(cfg.loss.scale_samples, cfg.validation.num_samples if val_every else 0)
         fixed = [dataset[i]["frames"] for i in range(min(n_fixed, len(dataset)))]
 
     def with_ema_weights(fn):
@@ -193,7 +196,7 @@ def train_vae(cfg: VAETrainConfig, resume: str | None = None, overwrite: bool = 
                 run.log(step, metrics)
                 progress.set_postfix(loss=f"{metrics['loss']:.4f}")
                 window, t_window, n_window = [], time.monotonic(), 0
-            if cfg.validation.every_steps > 0 and step % cfg.validation.every_steps == 0:
+            if val_every > 0 and step % val_every == 0:
                 validate(step)
             stop = run.time_is_up()
             if (cfg.checkpoint.every_steps > 0 and step % cfg.checkpoint.every_steps == 0) or stop:
