@@ -59,7 +59,7 @@ import torch.nn.functional as F_
 from torch import Tensor, nn
 
 from genxd.models import UNetMVTemporalConditionModel
-from genxd.pipelines.fast import enable_fast_path
+from genxd.pipelines.fast import enable_fast_path, input_checks_skipped
 
 HERE = Path(__file__).resolve().parent
 
@@ -191,17 +191,6 @@ def set_weights(unet: nn.Module, dtype: torch.dtype, memory_format: str = "conti
             n5 += 1
     info.update(weights_4d_switched=n4, weights_5d_switched=n5)
     return info
-
-
-@contextlib.contextmanager
-def input_checks_disabled(unet: nn.Module) -> Iterator[None]:
-    """Skip ``UNetMVTemporalConditionModel._check_inputs`` (it synchronises with the GPU, which a CUDA
-    graph capture forbids); restored on exit."""
-    unet._check_inputs = lambda *args, **kwargs: None  # instance attribute shadows the method
-    try:
-        yield
-    finally:
-        del unet._check_inputs
 
 
 # -------------------------------------------------------------------------------------------- timing
@@ -505,7 +494,7 @@ class Runner:
             reference = unet(**static).sample.clone()
             side = torch.cuda.Stream(self.device)
             side.wait_stream(torch.cuda.current_stream(self.device))
-            with torch.cuda.stream(side), input_checks_disabled(unet):
+            with torch.cuda.stream(side), input_checks_skipped(unet):
                 for _ in range(3):
                     unet(**static)
             torch.cuda.current_stream(self.device).wait_stream(side)
@@ -513,7 +502,7 @@ class Runner:
             torch.cuda.reset_peak_memory_stats(self.device)
             graph = torch.cuda.CUDAGraph()
             t = time.perf_counter()
-            with input_checks_disabled(unet), torch.cuda.graph(graph):
+            with input_checks_skipped(unet), torch.cuda.graph(graph):
                 static_out = unet(**static).sample
             torch.cuda.synchronize(self.device)
             capture_s = time.perf_counter() - t
@@ -1044,7 +1033,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         return value
 
     try:
-        with input_checks_disabled(unet) if flops_only else contextlib.nullcontext():  # meta values are unknown
+        with input_checks_skipped(unet) if flops_only else contextlib.nullcontext():  # meta values are unknown
             result["flops"] = stage("flops", lambda: count_flops(unet, runner.inputs[torch.bfloat16], labels))
         if isinstance(result["flops"], dict) and "total_used" in result["flops"]:
             runner.flops = result["flops"]["total_used"]

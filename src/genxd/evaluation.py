@@ -125,8 +125,9 @@ def evaluate(model: str | Path | None = None, num_scenes: int = 50, steps: int |
         change: dict[str, list[float]] = {k: [] for k in keys}
         change_obj: dict[str, list[float]] = {k: [] for k in keys}
         for i in tqdm(range(num_scenes), desc="4d", disable=not progress):
-            img = data4d[i]["frames"][:1][None]
-            objects = object_pixels(data4d.render_clip(i).render.object_id[0].cpu())  # H W bool
+            clip = data4d.render_clip(i)
+            img = data4d.sample_from_clip(clip)["frames"][:1][None]
+            objects = object_pixels(clip.render.object_id[0].cpu())  # H W bool
             for key, mode, strength in zip(keys, ("3d", "4d", "4d"), (0.0, 0.0, motion_strength)):
                 fr = pipe(img, c2w[None], K[None], context_index=[0], mode=mode, motion_strength=strength,
                           num_inference_steps=steps, guidance_scale=guidance,

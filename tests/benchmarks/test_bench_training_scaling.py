@@ -1,20 +1,16 @@
 """``benchmarks/bench_training_scaling.py --smoke``: the 1-vs-N driver runs and computes the scaling
 efficiency from its runs (the real figures need a multi-GPU machine)."""
 
-import importlib.util
 import json
 from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_training_scaling.py"
+from ..helpers import load_script
 
 
 def _load():
-    spec = importlib.util.spec_from_file_location("bench_training_scaling", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("benchmarks/bench_training_scaling.py")
 
 
 def test_scaling_driver_on_cpu_processes(tmp_path):

@@ -8,23 +8,18 @@ that the Conv3d rewrites and switches it times are exact.
 from __future__ import annotations
 
 import gzip
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
 import torch
 from torch import nn
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "profile_sampling.py"
+from ..helpers import load_script
 
 
 @pytest.fixture(scope="module")
 def profile_sampling():
-    spec = importlib.util.spec_from_file_location("profile_sampling", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("benchmarks/profile_sampling.py")
 
 
 @pytest.fixture(scope="module")
@@ -116,9 +111,9 @@ def test_conv3d_rewrites_skip_spatial_kernels(profile_sampling):
     assert set(profile_sampling.conv3d_alternatives(conv, torch.randn(1, 4, 3, 5, 5))) == {"conv3d"}
 
 
-def test_input_checks_disabled_restores_the_method(profile_sampling):
+def test_input_checks_skipped_restores_the_method(profile_sampling):
     unet = profile_sampling.build_unet("tiny", torch.device("cpu"))
-    with profile_sampling.input_checks_disabled(unet):
+    with profile_sampling.input_checks_skipped(unet):  # genxd.pipelines.fast.input_checks_skipped
         assert unet._check_inputs(None, None, None, None) is None
     assert "_check_inputs" not in vars(unet)
     with pytest.raises(ValueError, match="indicator"):

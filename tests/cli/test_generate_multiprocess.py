@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -19,15 +18,11 @@ from typer.testing import CliRunner
 from genxd.cli import app
 from genxd.pipelines.distributed import ProcessGroup, SceneResult, launched_world_size, write_summary
 
+from ..helpers import free_port
+
 runner = CliRunner()
 TINY = ["--frames", "2", "--steps", "1", "--quiet"]  # bundled model: 64x64
 NUM_GOOD = 6
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _write_inputs(folder: Path) -> Path:
@@ -61,7 +56,7 @@ def two_process_run(tmp_path_factory):
     out = root / "out"
     cmd = [
         sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
-        "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", str(_free_port()),
+        "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", str(free_port()),
         "-m", "genxd", "generate", "--input-list", str(input_list), "--out", str(out), *TINY,
     ]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": "", "PYTHONWARNINGS": "ignore"}

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 
@@ -16,23 +15,18 @@ import torch
 from genxd.training.config import load_config
 from genxd.training.trainer import train_genxd
 
+from ..helpers import free_port
 from .conftest import QUIET, TINY
 
 STEPS = 2
 COMMON = [*QUIET, "data.datasets.0.length=8", f"training.max_steps={STEPS}", "training.ema.enabled=false"]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_two_processes_match_one_process(tmp_path):
     two = tmp_path / "two"
     cmd = [
         sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
-        "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", str(_free_port()),
+        "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", str(free_port()),
         "-m", "genxd.training", "train", str(TINY), f"output_dir={two}", *COMMON, "training.batch_size=1", "--cpu",
     ]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": "", "PYTHONWARNINGS": "ignore"}

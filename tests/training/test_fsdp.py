@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 
@@ -16,6 +15,7 @@ import torch
 from genxd.training.config import load_config
 from genxd.training.trainer import train_genxd
 
+from ..helpers import free_port
 from .conftest import QUIET, TINY
 
 pytestmark = [pytest.mark.cuda, pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")]
@@ -24,18 +24,12 @@ COMMON = [*QUIET, "data.datasets.0.length=8", "training.ema.enabled=false", "tra
           "training.mixed_precision=no"]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _launch_fsdp(out, steps: int, *extra: str, check: bool = True) -> subprocess.CompletedProcess:
     cmd = [
         sys.executable, "-m", "accelerate.commands.launch", "--use_fsdp", "--fsdp_version", "2",
         "--fsdp_auto_wrap_policy", "TRANSFORMER_BASED_WRAP",
         "--num_processes", "1", "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
-        "--main_process_port", str(_free_port()),
+        "--main_process_port", str(free_port()),
         "-m", "genxd.training", "train", str(TINY), f"output_dir={out}", *COMMON, f"training.max_steps={steps}", *extra,
     ]
     proc = subprocess.run(cmd, env={**os.environ, "PYTHONWARNINGS": "ignore"}, capture_output=True, text=True,

@@ -972,12 +972,14 @@ class SyntheticDataset(Dataset):
                          supersample=self.supersample, device=self.device)
 
     def _render(self, index: int) -> dict[str, Any]:
+        return self.sample_from_clip(self.render_clip(index))
+
+    def sample_from_clip(self, clip) -> dict[str, Any]:
+        """The item (sample dict) made from a :meth:`render_clip` clip: frames quantised to 8 bits,
+        cameras normalised, motion strength as configured."""
         from genxd.data.synthetic import SURFACE_SKY, image_motion_strength
 
-        kind = self.kinds[index % len(self.kinds)]
-        clip_seed = self.seed * 1_000_003 + index
-        clip = self.render_clip(index)
-        out = clip.render
+        kind, out = clip.kind, clip.render
         motion = 0.0
         if kind == "4d":
             if self.motion_source == "image":
@@ -988,7 +990,7 @@ class SyntheticDataset(Dataset):
         depth = float(out.depth[0][not_sky].median()) if bool(not_sky.any()) else None
         c2w = clip.c2w.float().cpu().clone()
         c2w[:, :3, 3] *= camera_scale(c2w, self.camera_normalization, depth)
-        name = f"synthetic-{kind}-{clip_seed}-{clip.camera}"
+        name = f"synthetic-{kind}-{clip.seed}-{clip.camera}"
         frames = (out.rgb.float().cpu() * 255).round() / 255.0
         return make_sample(frames, c2w, clip.K.float().cpu(), kind, motion * self.motion_scale, name)
 

@@ -7,7 +7,7 @@ config keys are the released ones).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any, Sequence
 
 import torch
 from diffusers.configuration_utils import ConfigMixin, register_to_config
@@ -174,6 +174,19 @@ class UNetMVTemporalConditionModel(ModelMixin, ConfigMixin):
         self.conv_out = nn.Conv2d(block_out_channels[0], out_channels, kernel_size=3, padding=1)
 
     # ------------------------------------------------------------------ checks
+    @staticmethod
+    def normalize_conditions(sample: Tensor, indicator: Any, motion_ids: Any) -> tuple[Tensor, Tensor | None]:
+        """``indicator`` as a long ``[B]`` tensor on ``sample``'s device (one value is broadcast over the
+        batch) and ``motion_ids`` as a tensor (or None), as :meth:`forward` uses them."""
+        if not torch.is_tensor(indicator):
+            indicator = torch.as_tensor(indicator)
+        indicator = indicator.to(sample.device).long().reshape(-1)
+        if indicator.numel() == 1 and sample.shape[0] > 1:
+            indicator = indicator.expand(sample.shape[0])
+        if motion_ids is not None and not torch.is_tensor(motion_ids):
+            motion_ids = torch.as_tensor(motion_ids, dtype=torch.float32)
+        return indicator, motion_ids
+
     def _check_inputs(self, sample: Tensor, added_time_ids: Tensor, indicator: Tensor, motion_ids: Tensor | None) -> None:
         cfg = self.config
         if sample.ndim != 5:
@@ -223,13 +236,7 @@ class UNetMVTemporalConditionModel(ModelMixin, ConfigMixin):
         ``encoder_hidden_states`` is accepted for call compatibility with the authors' pipeline and
         ignored: the released model has no cross-attention.
         """
-        if not torch.is_tensor(indicator):
-            indicator = torch.as_tensor(indicator)
-        indicator = indicator.to(sample.device).long().reshape(-1)
-        if indicator.numel() == 1 and sample.shape[0] > 1:
-            indicator = indicator.expand(sample.shape[0])
-        if motion_ids is not None and not torch.is_tensor(motion_ids):
-            motion_ids = torch.as_tensor(motion_ids, dtype=torch.float32)
+        indicator, motion_ids = self.normalize_conditions(sample, indicator, motion_ids)
         if not torch.compiler.is_compiling():  # the checks synchronise with the GPU; traced graphs skip them
             self._check_inputs(sample, added_time_ids, indicator, motion_ids)
         batch, num_frames = sample.shape[:2]

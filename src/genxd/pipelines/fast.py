@@ -57,7 +57,7 @@ def compile_available() -> bool:
 
 
 @contextmanager
-def _input_checks_skipped(module: nn.Module) -> Iterator[None]:
+def input_checks_skipped(module: nn.Module) -> Iterator[None]:
     """Skip the UNet's ``_check_inputs`` (it reads tensor values, a GPU synchronisation that a CUDA graph
     capture forbids); the caller has checked the real inputs already."""
     had = "_check_inputs" in module.__dict__
@@ -92,6 +92,11 @@ class CUDAGraphForward:
         self.graphs: OrderedDict[tuple, dict[str, Any]] = OrderedDict()
         self.captures = 0
         self._weights_key: tuple | None = None
+        # a graph reads weights by address: watch three of them (first, middle, last) for moves or
+        # replacement, by (owning module, name), so that a call costs no walk over all parameters
+        named = [(owner, name) for owner in module.modules() for name in owner._parameters
+                 if owner._parameters[name] is not None]
+        self._probes = [named[0], named[len(named) // 2], named[-1]] if named else []
 
     @classmethod
     def install(cls, module: nn.Module, **kwargs: Any) -> "CUDAGraphForward":
@@ -113,10 +118,8 @@ class CUDAGraphForward:
         self.graphs.clear()
 
     def _weights_signature(self) -> tuple:
-        params = list(self.module.parameters())
-        if not params:
-            return ()
-        return tuple((p.data_ptr(), p.dtype, p.device) for p in (params[0], params[len(params) // 2], params[-1]))
+        params = [owner._parameters[name] for owner, name in self._probes]
+        return tuple((p.data_ptr(), p.dtype, p.device) for p in params)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if torch.is_grad_enabled() or torch.compiler.is_compiling() or (
@@ -167,12 +170,10 @@ class CUDAGraphForward:
         right after the checks would cost a whole call; the UNet exposes its checks directly)."""
         unet = self.module
         sample, indicator = values.get("sample"), values.get("indicator")
-        if sample is None or indicator is None or not hasattr(unet, "_check_inputs"):
+        if sample is None or indicator is None or not hasattr(unet, "normalize_conditions"):
             return
-        ind = indicator.to(sample.device).long().reshape(-1)
-        if ind.numel() == 1 and sample.shape[0] > 1:
-            ind = ind.expand(sample.shape[0])
-        unet._check_inputs(sample, values.get("added_time_ids"), ind, values.get("motion_ids"))
+        indicator, motion_ids = unet.normalize_conditions(sample, indicator, values.get("motion_ids"))
+        unet._check_inputs(sample, values.get("added_time_ids"), indicator, motion_ids)
 
     def _capture(self, values: dict[str, Any]) -> dict[str, Any]:
         static = {k: v.clone() for k, v in values.items() if torch.is_tensor(v)}
@@ -182,12 +183,12 @@ class CUDAGraphForward:
         self.forward(**call_args)  # first call eagerly, with the module's checks (raises on bad input)
         stream = torch.cuda.Stream(device)
         stream.wait_stream(torch.cuda.current_stream(device))
-        with torch.cuda.stream(stream), _input_checks_skipped(self.module):
+        with torch.cuda.stream(stream), input_checks_skipped(self.module):
             for _ in range(max(0, self.warmup - 1)):
                 self.forward(**call_args)
         torch.cuda.current_stream(device).wait_stream(stream)
         graph = torch.cuda.CUDAGraph()
-        with _input_checks_skipped(self.module), torch.cuda.graph(graph):
+        with input_checks_skipped(self.module), torch.cuda.graph(graph):
             outputs = self.forward(**call_args)
         self.captures += 1
         return {"graph": graph, "inputs": static, "outputs": outputs}
