@@ -71,6 +71,43 @@ def test_indicator_switches_paths(small_unet, reference_cases):
     torch.testing.assert_close(mixed[1], outs[1][1], atol=1e-5, rtol=0)
 
 
+def test_skipping_zero_weight_temporal_path_in_3d_is_exact(small_unet, reference_cases):
+    """With the mode given on the host as the int 0 and ``skip_zero_weight_paths`` on, the temporal paths
+    (blend weight exactly 0 in 3D) are not run and the output is bitwise the full computation's; other
+    modes, or the indicator as a tensor, still run them."""
+    from genxd.models.blocks import MVCascadeTemporalResBlock, TransformerMVCascadeTemporalModel
+
+    inputs, expected = _case(reference_cases, "mv")
+    assert bool((inputs["indicator"] == 0).all())
+    calls = []
+    hooks = []
+    for m in small_unet.modules():
+        if isinstance(m, MVCascadeTemporalResBlock):
+            hooks.append(m.temporal_res_block.register_forward_hook(lambda *a: calls.append(1)))
+        elif isinstance(m, TransformerMVCascadeTemporalModel):
+            for t in m.temporal_transformer_blocks:
+                hooks.append(t.register_forward_hook(lambda *a: calls.append(1)))
+    try:
+        with torch.no_grad():
+            full = small_unet(**{**inputs, "indicator": 0}).sample
+            n_full = len(calls)
+            small_unet.skip_zero_weight_paths = True
+            skipped = small_unet(**{**inputs, "indicator": 0}).sample
+            n_skipped = len(calls) - n_full
+            tensor_ind = small_unet(**inputs).sample  # indicator as a tensor: not known on the host, full work
+            n_tensor = len(calls) - n_full - n_skipped
+            four_d, _ = _case(reference_cases, "4d")
+            out_4d = small_unet(**{**four_d, "indicator": 2}).sample
+    finally:
+        small_unet.skip_zero_weight_paths = False
+        for h in hooks:
+            h.remove()
+    assert n_full == len(hooks) and n_skipped == 0 and n_tensor == len(hooks)
+    assert torch.equal(skipped, full) and torch.equal(tensor_ind, full)
+    assert (full - expected).abs().max().item() < 1e-4
+    assert (out_4d - reference_cases["unet.4d.out"]).abs().max().item() < 1e-4
+
+
 def test_bfloat16_computes_in_bfloat16(small_unet, reference_cases):
     inputs, _ = _case(reference_cases, "4d")
     with torch.no_grad():

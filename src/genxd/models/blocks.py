@@ -28,6 +28,21 @@ from torch import Tensor, nn
 MODE_3D, MODE_VIDEO, MODE_4D = 0, 1, 2
 
 
+def _is_channels_last(x: Tensor) -> bool:
+    """``[N, C, H, W]`` stored as ``[N, H, W, C]`` (and not also plain contiguous, as when C or H*W is 1)."""
+    return x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous()
+
+
+def _image_format(x: Tensor) -> torch.memory_format:
+    return torch.channels_last if _is_channels_last(x) else torch.contiguous_format
+
+
+def _frames_format(x: Tensor) -> torch.memory_format:
+    """Memory format for ``[B, C, F, H, W]`` made from frames ``x [B*F, C, H, W]``: channels_last_3d
+    when the frames are channels-last (the fast path's ``channels_last``), else contiguous."""
+    return torch.channels_last_3d if _is_channels_last(x) else torch.contiguous_format
+
+
 class MVTemporalBlender(nn.Module):
     """Blends spatial, multiview and temporal features (learned factors, switched by indicator).
 
@@ -50,10 +65,14 @@ class MVTemporalBlender(nn.Module):
         g = torch.where(indicator == MODE_3D, ones, g)
         return g.to(dtype)
 
+    def multiview_mix(self, x_spatial: Tensor, x_multiview: Tensor) -> Tensor:
+        """``a * spatial + (1 - a) * multiview``: the whole output when every sample is 3D."""
+        a = torch.sigmoid(self.spatial_mv_factor.to(x_spatial.dtype))
+        return a * x_spatial + (1.0 - a) * x_multiview
+
     def forward(self, x_spatial: Tensor, x_multiview: Tensor, x_temporal: Tensor, gamma: Tensor) -> Tensor:
         """``gamma`` is broadcastable to the inputs (already expanded per sample/frame)."""
-        a = torch.sigmoid(self.spatial_mv_factor.to(x_spatial.dtype))
-        x_mv = a * x_spatial + (1.0 - a) * x_multiview
+        x_mv = self.multiview_mix(x_spatial, x_multiview)
         return gamma * x_mv + (1.0 - gamma) * x_temporal
 
 
@@ -75,7 +94,10 @@ class MVCascadeTemporalResBlock(nn.Module):
         self.mv_res_block = TemporalResnetBlock(out_channels, out_channels, temb_channels, eps=eps)
         self.time_mixer = MVTemporalBlender(alpha_spatial_mv=0.5, gamma=5.0)
 
-    def forward(self, hidden_states: Tensor, temb: Tensor | None, indicator: Tensor, num_frames: int) -> Tensor:
+    def forward(self, hidden_states: Tensor, temb: Tensor | None, indicator: Tensor, num_frames: int,
+                skip_temporal: bool = False) -> Tensor:
+        """``skip_temporal``: every sample is 3D (blend weight of the temporal path exactly 0), so the
+        temporal path is not computed; the output is the same (``1 * mv + 0 * temporal == mv``)."""
         batch_frames = hidden_states.shape[0]
         batch = batch_frames // num_frames
         motion_emb = None
@@ -83,14 +105,19 @@ class MVCascadeTemporalResBlock(nn.Module):
             temb, motion_emb = temb.chunk(2, dim=-1)
         h = self.spatial_res_block(hidden_states, temb)
         _, c, height, width = h.shape
-        # contiguous: compiled group norms need it (values are the same as the authors' strided view)
-        h_spatial = h.reshape(batch, num_frames, c, height, width).permute(0, 2, 1, 3, 4).contiguous()  # B C F H W
+        # dense (compiled group norms need it; values are the authors' strided view's), in the memory order
+        # of the input: channels-last frames [B*F, H, W, C] become channels_last_3d [B, F, H, W, C] for free
+        h_spatial = h.reshape(batch, num_frames, c, height, width).permute(0, 2, 1, 3, 4)  # B C F H W
+        h_spatial = h_spatial.contiguous(memory_format=_frames_format(h))
         temb_bf = temb.reshape(batch, num_frames, -1) if temb is not None else None
         h_mv = self.mv_res_block(h_spatial, temb_bf)
-        temporal_emb = motion_emb.reshape(batch, num_frames, -1) if motion_emb is not None else temb_bf
-        h_temporal = self.temporal_res_block(h_mv, temporal_emb)
-        gamma = self.time_mixer.gamma_per_sample(indicator, h.dtype)[:, None, None, None, None]
-        out = self.time_mixer(h_spatial, h_mv, h_temporal, gamma)
+        if skip_temporal:
+            out = self.time_mixer.multiview_mix(h_spatial, h_mv)
+        else:
+            temporal_emb = motion_emb.reshape(batch, num_frames, -1) if motion_emb is not None else temb_bf
+            h_temporal = self.temporal_res_block(h_mv, temporal_emb)
+            gamma = self.time_mixer.gamma_per_sample(indicator, h.dtype)[:, None, None, None, None]
+            out = self.time_mixer(h_spatial, h_mv, h_temporal, gamma)
         return out.permute(0, 2, 1, 3, 4).reshape(batch_frames, c, height, width)
 
 
@@ -147,7 +174,8 @@ class TransformerMVCascadeTemporalModel(nn.Module):
         self.time_mixer = MVTemporalBlender(alpha_spatial_mv=0.5, gamma=5.0)
         self.proj_out = nn.Linear(inner_dim, in_channels)
 
-    def forward(self, hidden_states: Tensor, indicator: Tensor, num_frames: int) -> Tensor:
+    def forward(self, hidden_states: Tensor, indicator: Tensor, num_frames: int, skip_temporal: bool = False) -> Tensor:
+        """``skip_temporal``: every sample is 3D, the temporal path (weight exactly 0) is not computed."""
         batch_frames, _, height, width = hidden_states.shape
         batch = batch_frames // num_frames
         residual = hidden_states
@@ -156,20 +184,25 @@ class TransformerMVCascadeTemporalModel(nn.Module):
         h = h.permute(0, 2, 3, 1).reshape(batch_frames, height * width, inner_dim)
         h = self.proj_in(h)
 
-        frame_index = torch.arange(num_frames, device=h.device).repeat(batch)
-        frame_emb = self.time_pos_embed(self.time_proj(frame_index).to(h.dtype))[:, None, :]  # B*F 1 C
-        gamma = self.time_mixer.gamma_per_sample(indicator, h.dtype).repeat_interleave(num_frames)[:, None, None]
+        if not skip_temporal:
+            frame_index = torch.arange(num_frames, device=h.device).repeat(batch)
+            frame_emb = self.time_pos_embed(self.time_proj(frame_index).to(h.dtype))[:, None, :]  # B*F 1 C
+            gamma = self.time_mixer.gamma_per_sample(indicator, h.dtype).repeat_interleave(num_frames)[:, None, None]
 
         for block, temporal_block, mv_block in zip(
             self.transformer_blocks, self.temporal_transformer_blocks, self.multiview_transformer_blocks
         ):
             h = block(h)
             h_mv = mv_block(h, num_frames=num_frames)
-            h_temporal = temporal_block(h_mv + frame_emb, num_frames=num_frames)
-            h = self.time_mixer(h, h_mv, h_temporal, gamma)
+            if skip_temporal:
+                h = self.time_mixer.multiview_mix(h, h_mv)
+            else:
+                h_temporal = temporal_block(h_mv + frame_emb, num_frames=num_frames)
+                h = self.time_mixer(h, h_mv, h_temporal, gamma)
 
         h = self.proj_out(h)
-        h = h.reshape(batch_frames, height, width, inner_dim).permute(0, 3, 1, 2).contiguous()
+        h = h.reshape(batch_frames, height, width, inner_dim).permute(0, 3, 1, 2)
+        h = h.contiguous(memory_format=_image_format(residual))  # the input's memory order (free when channels-last)
         return h + residual
 
 
@@ -206,10 +239,11 @@ class DownBlockMVCascadeTemporal(_CheckpointMixin, nn.Module):
         )
         self.gradient_checkpointing = False
 
-    def forward(self, hidden_states: Tensor, temb: Tensor, indicator: Tensor, num_frames: int) -> tuple[Tensor, tuple[Tensor, ...]]:
+    def forward(self, hidden_states: Tensor, temb: Tensor, indicator: Tensor, num_frames: int,
+                skip_temporal: bool = False) -> tuple[Tensor, tuple[Tensor, ...]]:
         outputs: tuple[Tensor, ...] = ()
         for resnet in self.resnets:
-            hidden_states = self._run(resnet, hidden_states, temb, indicator, num_frames)
+            hidden_states = self._run(resnet, hidden_states, temb, indicator, num_frames, skip_temporal)
             outputs += (hidden_states,)
         if self.downsamplers is not None:
             for down in self.downsamplers:
@@ -237,11 +271,12 @@ class CrossAttnDownBlockMVCascadeTemporal(DownBlockMVCascadeTemporal):
             ]
         )
 
-    def forward(self, hidden_states: Tensor, temb: Tensor, indicator: Tensor, num_frames: int) -> tuple[Tensor, tuple[Tensor, ...]]:
+    def forward(self, hidden_states: Tensor, temb: Tensor, indicator: Tensor, num_frames: int,
+                skip_temporal: bool = False) -> tuple[Tensor, tuple[Tensor, ...]]:
         outputs: tuple[Tensor, ...] = ()
         for resnet, attn in zip(self.resnets, self.attentions):
-            hidden_states = self._run(resnet, hidden_states, temb, indicator, num_frames)
-            hidden_states = self._run(attn, hidden_states, indicator, num_frames)
+            hidden_states = self._run(resnet, hidden_states, temb, indicator, num_frames, skip_temporal)
+            hidden_states = self._run(attn, hidden_states, indicator, num_frames, skip_temporal)
             outputs += (hidden_states,)
         if self.downsamplers is not None:
             for down in self.downsamplers:
@@ -276,11 +311,11 @@ class UpBlockMVCascadeTemporal(_CheckpointMixin, nn.Module):
         return hidden_states
 
     def forward(self, hidden_states: Tensor, res_hidden_states: tuple[Tensor, ...], temb: Tensor,
-                indicator: Tensor, num_frames: int) -> Tensor:
+                indicator: Tensor, num_frames: int, skip_temporal: bool = False) -> Tensor:
         for resnet in self.resnets:
             hidden_states = torch.cat([hidden_states, res_hidden_states[-1]], dim=1)
             res_hidden_states = res_hidden_states[:-1]
-            hidden_states = self._run(resnet, hidden_states, temb, indicator, num_frames)
+            hidden_states = self._run(resnet, hidden_states, temb, indicator, num_frames, skip_temporal)
         return self._upsample(hidden_states)
 
 
@@ -303,12 +338,12 @@ class CrossAttnUpBlockMVCascadeTemporal(UpBlockMVCascadeTemporal):
         )
 
     def forward(self, hidden_states: Tensor, res_hidden_states: tuple[Tensor, ...], temb: Tensor,
-                indicator: Tensor, num_frames: int) -> Tensor:
+                indicator: Tensor, num_frames: int, skip_temporal: bool = False) -> Tensor:
         for resnet, attn in zip(self.resnets, self.attentions):
             hidden_states = torch.cat([hidden_states, res_hidden_states[-1]], dim=1)
             res_hidden_states = res_hidden_states[:-1]
-            hidden_states = self._run(resnet, hidden_states, temb, indicator, num_frames)
-            hidden_states = self._run(attn, hidden_states, indicator, num_frames)
+            hidden_states = self._run(resnet, hidden_states, temb, indicator, num_frames, skip_temporal)
+            hidden_states = self._run(attn, hidden_states, indicator, num_frames, skip_temporal)
         return self._upsample(hidden_states)
 
 
@@ -331,11 +366,12 @@ class UNetMidBlockMVCascadeTemporal(_CheckpointMixin, nn.Module):
         )
         self.gradient_checkpointing = False
 
-    def forward(self, hidden_states: Tensor, temb: Tensor, indicator: Tensor, num_frames: int) -> Tensor:
-        hidden_states = self._run(self.resnets[0], hidden_states, temb, indicator, num_frames)
+    def forward(self, hidden_states: Tensor, temb: Tensor, indicator: Tensor, num_frames: int,
+                skip_temporal: bool = False) -> Tensor:
+        hidden_states = self._run(self.resnets[0], hidden_states, temb, indicator, num_frames, skip_temporal)
         for attn, resnet in zip(self.attentions, self.resnets[1:]):
-            hidden_states = self._run(attn, hidden_states, indicator, num_frames)
-            hidden_states = self._run(resnet, hidden_states, temb, indicator, num_frames)
+            hidden_states = self._run(attn, hidden_states, indicator, num_frames, skip_temporal)
+            hidden_states = self._run(resnet, hidden_states, temb, indicator, num_frames, skip_temporal)
         return hidden_states
 
 

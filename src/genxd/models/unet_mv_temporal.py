@@ -48,7 +48,8 @@ class UNetMVTemporalConditionModel(ModelMixin, ConfigMixin):
     - ``timestep``: scalar or ``[B]`` (the scheduler's continuous timestep, ``0.25 * log(sigma)``);
     - ``added_time_ids`` ``[B, n]`` or ``[B, F, n]`` with ``n * addition_time_embed_dim ==
       projection_class_embeddings_input_dim`` (GenXD: per-frame ``[fps-like id, cond. aug.]``);
-    - ``indicator`` ``[B]`` long in {0: 3D multi-view, 1: video, 2: 4D};
+    - ``indicator`` ``[B]`` long in {0: 3D multi-view, 1: video, 2: 4D}, or one Python int for the whole
+      batch (then the model knows the mode on the host; see ``skip_zero_weight_paths``);
     - ``motion_ids`` ``[B]`` (motion strength, embedded like a timestep) when ``motion_condition``.
 
     Constructor arguments are the released ``unet/config.json`` keys. Keys the released model
@@ -60,6 +61,11 @@ class UNetMVTemporalConditionModel(ModelMixin, ConfigMixin):
     #: units that must not be split: FSDP's TRANSFORMER_BASED_WRAP policy shards per unit (accelerate reads
     #: this list when no class is named), as does a diffusers ``device_map``
     _no_split_modules = ["MVCascadeTemporalResBlock", "TransformerMVCascadeTemporalModel"]
+    #: skip paths whose blend weight is exactly zero: with a batch that is all 3D (``indicator`` passed
+    #: as the Python int 0, known on the host), the temporal path's weight is ``1 - 1 = 0`` and it is not
+    #: computed (same output; about a third fewer FLOPs). Off by default, so that the float32 eager path
+    #: does the authors' work; the fast path (:func:`genxd.pipelines.fast.enable_fast_path`) turns it on.
+    skip_zero_weight_paths: bool = False
 
     @register_to_config
     def __init__(
@@ -178,6 +184,8 @@ class UNetMVTemporalConditionModel(ModelMixin, ConfigMixin):
     def normalize_conditions(sample: Tensor, indicator: Any, motion_ids: Any) -> tuple[Tensor, Tensor | None]:
         """``indicator`` as a long ``[B]`` tensor on ``sample``'s device (one value is broadcast over the
         batch) and ``motion_ids`` as a tensor (or None), as :meth:`forward` uses them."""
+        if isinstance(indicator, int) and not isinstance(indicator, bool):  # made on the device: graph-capturable
+            indicator = torch.full((sample.shape[0],), indicator, dtype=torch.long, device=sample.device)
         if not torch.is_tensor(indicator):
             indicator = torch.as_tensor(indicator)
         indicator = indicator.to(sample.device).long().reshape(-1)
@@ -226,7 +234,7 @@ class UNetMVTemporalConditionModel(ModelMixin, ConfigMixin):
         sample: Tensor,
         timestep: Tensor | float | int,
         added_time_ids: Tensor,
-        indicator: Tensor,
+        indicator: Tensor | int,
         motion_ids: Tensor | None = None,
         encoder_hidden_states: Tensor | None = None,
         return_dict: bool = True,
@@ -236,6 +244,7 @@ class UNetMVTemporalConditionModel(ModelMixin, ConfigMixin):
         ``encoder_hidden_states`` is accepted for call compatibility with the authors' pipeline and
         ignored: the released model has no cross-attention.
         """
+        skip_temporal = bool(self.skip_zero_weight_paths and isinstance(indicator, int) and indicator == 0)
         indicator, motion_ids = self.normalize_conditions(sample, indicator, motion_ids)
         if not torch.compiler.is_compiling():  # the checks synchronise with the GPU; traced graphs skip them
             self._check_inputs(sample, added_time_ids, indicator, motion_ids)
@@ -264,13 +273,13 @@ class UNetMVTemporalConditionModel(ModelMixin, ConfigMixin):
         h = self.conv_in(sample.flatten(0, 1))
         skips: tuple[Tensor, ...] = (h,)
         for block in self.down_blocks:
-            h, res = block(h, emb, indicator, num_frames)
+            h, res = block(h, emb, indicator, num_frames, skip_temporal)
             skips += res
-        h = self.mid_block(h, emb, indicator, num_frames)
+        h = self.mid_block(h, emb, indicator, num_frames, skip_temporal)
         for block in self.up_blocks:
             n_res = len(block.resnets)
             res, skips = skips[-n_res:], skips[:-n_res]
-            h = block(h, res, emb, indicator, num_frames)
+            h = block(h, res, emb, indicator, num_frames, skip_temporal)
         h = self.conv_out(self.conv_act(self.conv_norm_out(h)))
         out = h.reshape(batch, num_frames, *h.shape[1:])
         if not return_dict:

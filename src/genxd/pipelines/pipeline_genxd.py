@@ -311,7 +311,7 @@ class GenXDPipeline(DiffusionPipeline):
                     unet_in,
                     t.float(),
                     added_time_ids=conditions.added_time_ids,
-                    indicator=conditions.indicator,
+                    indicator=mode_to_indicator(mode),  # one mode per call, known on the host
                     motion_ids=conditions.motion_ids,
                     return_dict=False,
                 )[0].float()
