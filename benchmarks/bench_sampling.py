@@ -25,7 +25,7 @@ import torch
 from genxd.api import default_model_path
 from genxd.models import UNetMVTemporalConditionModel
 from genxd.pipelines import GenXDPipeline
-from genxd.pipelines.fast import enable_fast_path
+from genxd.pipelines.fast import CUDAGraphForward, enable_fast_path
 
 LAYOUT = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "released_unet_layout.json"
 SVD_VAE = dict(
@@ -39,7 +39,16 @@ def sync():
     torch.cuda.synchronize()
 
 
-def timed(fn, reps: int, warmup: int) -> tuple[list[float], float]:
+def release() -> None:
+    """Free what an earlier path left: compiled code (dynamo's caches hold the compiled blocks), graphs."""
+    torch._dynamo.reset()
+    gc.collect()
+    torch.cuda.empty_cache()
+
+
+def timed(fn, reps: int, warmup: int, base_bytes: int = 0) -> tuple[list[float], float]:
+    """Median-able times (ms) and the peak memory (GiB) of ``fn`` above ``base_bytes`` (what was allocated
+    before this path's pipeline was built: leftovers of earlier paths in the same process do not count)."""
     for _ in range(warmup):
         fn()
     sync()
@@ -51,7 +60,7 @@ def timed(fn, reps: int, warmup: int) -> tuple[list[float], float]:
         fn()
         sync()
         times.append((time.perf_counter() - t) * 1000)
-    return times, torch.cuda.max_memory_allocated() / 2**30
+    return times, (torch.cuda.max_memory_allocated() - base_bytes) / 2**30
 
 
 def build_pipe(checkpoint: str | None, dtype: torch.dtype) -> GenXDPipeline:
@@ -68,14 +77,20 @@ def build_pipe(checkpoint: str | None, dtype: torch.dtype) -> GenXDPipeline:
     return GenXDPipeline(unet=unet, vae=vae, scheduler=sched)
 
 
-def unet_inputs(pipe, res: int, frames: int, device):
+INDICATORS = {"3d": 0, "4d": 2}
+
+
+def unet_inputs(pipe, res: int, frames: int, device, mode: str = "3d"):
+    """One guided call's inputs (batch 2 = both guidance branches). The indicator is passed as the pipeline
+    passes it, one Python int for the batch: the float32 eager path (``skip_zero_weight_paths`` off) still
+    computes every path, as the authors' code does."""
     h = res // 8
     g = torch.Generator().manual_seed(0)
     x = torch.randn(2, frames, 15, h, h, generator=g).to(device, pipe.unet.dtype)
     ids = torch.zeros(2, frames, 2, device=device)
     ids[1, :, 1] = 1
     return dict(sample=x, timestep=torch.tensor(1.0, device=device), added_time_ids=ids,
-                indicator=torch.tensor([0, 0], device=device), motion_ids=torch.zeros(2, device=device))
+                indicator=INDICATORS[mode], motion_ids=torch.full((2,), 10.0 if mode == "4d" else 0.0, device=device))
 
 
 def sample_inputs(res: int, frames: int, down: int = 8, image: torch.Tensor | None = None):
@@ -94,30 +109,43 @@ def sample_inputs(res: int, frames: int, down: int = 8, image: torch.Tensor | No
 # bench mode -> enable_fast_path keyword arguments (None: the float32 eager path, untouched)
 MODES: dict[str, dict | None] = {
     "fp32_eager": None,
-    "bf16_eager": dict(compile=False, cuda_graph=False),
+    "fp32_skip": "skip",  # float32 eager, only the zero-weight temporal path skipped in 3D (what the skip alone gives)
+    "bf16_eager": dict(compile=False, cuda_graph=False, skip_zero_weight_paths=False, channels_last=False, fuse_qkv=False),
+    "fast_noskip": dict(skip_zero_weight_paths=False),
     "fast": {},
-    "fast_compile": dict(compile=True, compile_mode="default", cuda_graph=False),
-    "fast_compile_graphs": dict(compile=True, compile_mode="reduce-overhead"),
+    "fast_compile": dict(compile=True),  # blocks compiled (inductor default) under the CUDA-graph replay
+    "fast_compile_nofuse": dict(compile=True, fuse_qkv=False),  # q, k, v projections as three GEMMs
+    "fast_compile_unet": dict(compile=True, compile_scope="unet", compile_mode="reduce-overhead"),
 }
 
 
-def measure(pipe, res, frames, reps, warmup, whole_reps):
+def measure(pipe, res, frames, reps, warmup, whole_reps, mode: str = "3d", base_bytes: int = 0):
     dev = pipe.device
-    inp = unet_inputs(pipe, res, frames, dev)
+    inp = unet_inputs(pipe, res, frames, dev, mode)
     with torch.no_grad():
-        call_ms, call_mem = timed(lambda: pipe.unet(**inp), reps, warmup)
-        s_in = sample_inputs(res, frames)
-        pipe.set_progress_bar_config(disable=True)
-        sample_ms, sample_mem = timed(lambda: pipe(**s_in), whole_reps, 1)
-    return {
-        "unet_call_ms_median": statistics.median(call_ms), "unet_call_ms": call_ms, "unet_call_peak_gib": call_mem,
-        "sample_s_median": statistics.median(sample_ms) / 1000, "sample_peak_gib": sample_mem,
-    }
+        t0 = time.perf_counter()
+        pipe.unet(**inp)  # first call: compilation / graph capture
+        sync()
+        first_s = time.perf_counter() - t0
+        call_ms, call_mem = timed(lambda: pipe.unet(**inp), reps, warmup, base_bytes)
+        r = {"first_call_s": first_s, "unet_call_ms_median": statistics.median(call_ms), "unet_call_ms": call_ms,
+             "unet_call_peak_gib": call_mem}
+        if whole_reps > 0:
+            s_in = sample_inputs(res, frames)
+            s_in["mode"] = mode
+            if mode == "4d":
+                s_in["motion_strength"] = 10.0
+            pipe.set_progress_bar_config(disable=True)
+            sample_ms, sample_mem = timed(lambda: pipe(**s_in), whole_reps, 1, base_bytes)
+            r.update(sample_s_median=statistics.median(sample_ms) / 1000, sample_peak_gib=sample_mem)
+    return r
 
 
-def quality(model: str, res: int | None, frames: int | None, steps: int, device: str = "cuda") -> dict:
-    """Fast path vs float32 eager from the same noise, on a trained model."""
+def quality(model: str, res: int | None, frames: int | None, steps: int, device: str = "cuda",
+            modes: tuple[str, ...] = ("fast",)) -> dict:
+    """Each fast mode vs float32 eager from the same noise, on a trained model (3D, the example image)."""
     from genxd.api import RELEASED_DEFAULTS, GENERATION_CONFIG
+    from genxd.utils.images import load_image
 
     d = dict(RELEASED_DEFAULTS)
     cfg = Path(model) / GENERATION_CONFIG
@@ -126,33 +154,34 @@ def quality(model: str, res: int | None, frames: int | None, steps: int, device:
     res = res or d["resolution"]
     frames = frames or d["num_frames"]
     example = Path(__file__).resolve().parents[1] / "examples" / "scene_a.png"
-    image = None
-    if example.is_file():  # a real held-out scene image, not noise
-        import numpy as np
-        from PIL import Image
-
-        pil = Image.open(example).convert("RGB").resize((res, res), Image.BICUBIC)
-        image = torch.from_numpy(np.asarray(pil).copy()).permute(2, 0, 1).float().div(255)[None, None]
+    image = load_image(example, res, res)[None, None] if example.is_file() else None  # a real held-out scene image
     out = {}
-    for name in ("fp32", "fast"):
+    for name in ("fp32_eager", *modes):
         pipe = GenXDPipeline.from_pretrained(model).to(device)
         s_in = sample_inputs(res, frames, down=pipe.vae_scale_factor, image=image)
         s_in["num_inference_steps"] = steps
         s_in["guidance_scale"] = d.get("guidance_scale", 3.0)
         pipe.set_progress_bar_config(disable=True)
-        if name == "fast":
-            enable_fast_path(pipe)
+        if MODES[name] == "skip":
+            pipe.unet.skip_zero_weight_paths = True
+        elif MODES[name] is not None:
+            enable_fast_path(pipe, **MODES[name])
         with torch.no_grad():
             pipe(**s_in)  # warm-up (compilation)
             r = pipe(**s_in)
         out[name] = (r.latents.float().cpu(), r.frames.float().cpu())
+        CUDAGraphForward.remove(pipe.unet)
         del pipe
-        gc.collect(); torch.cuda.empty_cache()
-    dl = (out["fast"][0] - out["fp32"][0]).abs()
-    mse = (out["fast"][1] - out["fp32"][1]).square().mean().item()
-    return {"model": str(model), "input": str(example.name) if image is not None else "random pixels", "resolution": res, "frames": frames, "steps": steps,
+        release()
+    result = {"model": str(model), "input": str(example.name) if image is not None else "random pixels",
+              "resolution": res, "frames": frames, "steps": steps, "modes": {}}
+    for name in modes:
+        dl = (out[name][0] - out["fp32_eager"][0]).abs()
+        mse = (out[name][1] - out["fp32_eager"][1]).square().mean().item()
+        result["modes"][name] = {
             "latent_max_abs_diff": dl.max().item(), "latent_mean_abs_diff": dl.mean().item(),
             "frames_psnr_db": float("inf") if mse == 0 else 10 * torch.log10(torch.tensor(1.0 / mse)).item()}
+    return result
 
 
 def main() -> None:
@@ -165,9 +194,14 @@ def main() -> None:
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--whole-reps", type=int, default=2)
     ap.add_argument("--modes", nargs="*", default=["fp32_eager", "fast"], choices=sorted(MODES),
-                    help="fp32_eager (the authors' numerics); bf16_eager; fast (the default fast path: bf16 + CUDA "
-                         "graphs); fast_compile (bf16 + torch.compile default mode); fast_compile_graphs (bf16 + "
-                         "torch.compile mode reduce-overhead)")
+                    help="fp32_eager (the authors' numerics and work); fp32_skip (float32, zero-weight temporal path "
+                         "skipped in 3D); bf16_eager (no graphs, no skip); fast_noskip (bf16 + CUDA graphs); fast (the "
+                         "default fast path: bf16 + CUDA graphs + skip); fast_compile (fast + blocks compiled); "
+                         "fast_compile_unet (fast + whole UNet compiled, reduce-overhead)")
+    ap.add_argument("--indicators", nargs="+", default=["3d"], choices=sorted(INDICATORS),
+                    help="generation modes to time (3d: indicator 0, where the skip applies; 4d: indicator 2)")
+    ap.add_argument("--quality-modes", nargs="+", default=["fast"], choices=sorted(MODES),
+                    help="fast modes compared with fp32_eager on the trained model")
     ap.add_argument("--skip-fp32-sample", action="store_true", help="time only the UNet call for fp32")
     ap.add_argument("--out", default="bench_sampling.json")
     args = ap.parse_args()
@@ -176,31 +210,44 @@ def main() -> None:
     result = {"device": torch.cuda.get_device_name(0), "torch": torch.__version__, "frames": args.frames,
               "checkpoint": args.checkpoint or "released config, random weights", "runs": {}}
     for mode in args.modes:
+        release()
+        base_bytes = torch.cuda.memory_allocated()
+        result.setdefault("memory_before_path_gib", {})[mode] = base_bytes / 2**30
         pipe = build_pipe(args.checkpoint, torch.float32).to("cuda")
-        if MODES[mode] is not None:
+        if MODES[mode] == "skip":
+            pipe.unet.skip_zero_weight_paths = True
+        elif MODES[mode] is not None:
             enable_fast_path(pipe, **MODES[mode])
-        for res in args.resolutions:
-            t0 = time.perf_counter()
-            r = measure(pipe, res, args.frames, args.reps, args.warmup, 1 if (mode == "fp32_eager" and args.skip_fp32_sample) else args.whole_reps)
-            r["wall_s_incl_warmup"] = time.perf_counter() - t0
-            result["runs"][f"{mode}@{res}"] = r
-            print(mode, res, json.dumps({k: v for k, v in r.items() if k != "unet_call_ms"}), flush=True)
+        for ind in args.indicators:
+            for res in args.resolutions:
+                t0 = time.perf_counter()
+                whole = 0 if (mode.startswith("fp32") and args.skip_fp32_sample) else args.whole_reps
+                r = measure(pipe, res, args.frames, args.reps, args.warmup, whole, ind, base_bytes)
+                r["wall_s_incl_warmup"] = time.perf_counter() - t0
+                key = f"{mode}@{res}" if ind == "3d" else f"{mode}@{res}@{ind}"
+                result["runs"][key] = r
+                print(key, json.dumps({k: v for k, v in r.items() if k != "unet_call_ms"}), flush=True)
+                Path(args.out).write_text(json.dumps(result, indent=2))  # partial results survive a time-out
+        CUDAGraphForward.remove(pipe.unet)
         del pipe
-        gc.collect(); torch.cuda.empty_cache()
-    for res in args.resolutions if "fp32_eager" in args.modes else []:  # every path against the float32 one
-        a = result["runs"][f"fp32_eager@{res}"]
-        for mode in [m for m in args.modes if m != "fp32_eager"]:
-            b = result["runs"][f"{mode}@{res}"]
-            suffix = "" if mode == "fast" else f"_{mode}"
-            result[f"speedup_unet_call{suffix}@{res}"] = a["unet_call_ms_median"] / b["unet_call_ms_median"]
-            result[f"speedup_sample{suffix}@{res}"] = a["sample_s_median"] / b["sample_s_median"]
-            result[f"memory_ratio_unet_call{suffix}@{res}"] = b["unet_call_peak_gib"] / a["unet_call_peak_gib"]
+        release()
+    for ind in args.indicators if "fp32_eager" in args.modes else []:  # every path against the float32 one
+        for res in args.resolutions:
+            tag = f"@{res}" if ind == "3d" else f"@{res}@{ind}"
+            a = result["runs"][f"fp32_eager{tag}"]
+            for mode in [m for m in args.modes if m != "fp32_eager"]:
+                b = result["runs"][f"{mode}{tag}"]
+                suffix = "" if mode == "fast" else f"_{mode}"
+                result[f"speedup_unet_call{suffix}{tag}"] = a["unet_call_ms_median"] / b["unet_call_ms_median"]
+                if "sample_s_median" in a and "sample_s_median" in b:
+                    result[f"speedup_sample{suffix}{tag}"] = a["sample_s_median"] / b["sample_s_median"]
+                result[f"memory_ratio_unet_call{suffix}{tag}"] = b["unet_call_peak_gib"] / a["unet_call_peak_gib"]
     Path(args.out).write_text(json.dumps(result, indent=2))  # timings kept even if the quality run fails
     qm = args.quality_model or (str(default_model_path()) if default_model_path() else None)
     if qm and qm.lower() == "none":
         result["quality"] = "skipped (--quality-model none)"
     elif qm:
-        result["quality"] = quality(qm, None, None, 25)
+        result["quality"] = quality(qm, None, None, 25, modes=tuple(args.quality_modes))
     else:
         result["quality"] = "skipped: no trained model (bundled model missing and --quality-model not given)"
     print(json.dumps({k: v for k, v in result.items() if k != "runs"}, indent=2))

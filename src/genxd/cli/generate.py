@@ -107,7 +107,7 @@ def register(app: typer.Typer) -> None:
         batch_size: int = typer.Option(1, "--batch-size", help="Scenes per sampling call (GPU)."),
         device: Optional[str] = typer.Option(None, "--device", help="cpu, cuda, cuda:1 ... (default: cuda if available)."),
         dtype: Optional[str] = typer.Option(None, "--dtype", help="fp32, bf16 or fp16 (default: bf16 on CUDA, fp32 on CPU)."),
-        compile_unet: bool = typer.Option(False, "--compile", help="CUDA: torch.compile the UNet (a few minutes per shape, cached; ~1.5x faster calls)."),
+        compile_unet: bool = typer.Option(False, "--compile", help="CUDA: torch.compile the UNet's blocks (about 1.5 min per image size the first time, cached on disk; then ~1.5x faster UNet calls). Pays when generating many scenes in one run."),
         overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing output folders."),
         skip_existing: bool = typer.Option(False, "--skip-existing", help="Keep existing output folders, generate the others (resume a job)."),
         summary: Optional[Path] = typer.Option(None, "--summary", help="Write a JSON summary (one entry per input) here; default under several processes: OUT/summary.json."),

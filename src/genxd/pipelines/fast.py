@@ -10,19 +10,30 @@ What :func:`enable_fast_path` adds (each switchable):
 - ``dtype=torch.bfloat16`` UNet weights and activations (the model computes in the dtype of its
   weights; time/motion sinusoids are made in float32 and cast), bf16 flash attention kernels; the
   VAE stays float32 by default (``vae_dtype``), decoding is cheap next to 25 UNet calls;
-- ``compile=True``: ``torch.compile`` of the UNet (inductor, ``mode="default"``; ``"reduce-overhead"``
-  adds CUDA graphs; ``max-autotune`` spends over ten minutes autotuning this model and is not
-  worth it). Compilation is cached on disk (``TORCHINDUCTOR_CACHE_DIR``, default
-  ``~/.cache/genxd/torchinductor``), so the warm-up is paid once per machine and shape; if
-  compilation fails the UNet runs eagerly (dynamo falls back) with a warning;
+- ``skip_zero_weight_paths``: in 3D mode the blend weight of the temporal path is exactly 0
+  (``out = 1 * multiview + 0 * temporal``), so the temporal res blocks and transformers are not run
+  (bitwise the same output; 8.9 instead of 11.6 TFLOP per guided call). The pipeline passes the mode as a
+  Python int, so the UNet knows it on the host;
+- ``channels_last``: convolution weights channels-last (2-D) / channels_last_3d (the multiview and temporal
+  (3,1,1) convolutions), and the blocks keep activations in that order, so cuDNN's NHWC kernels run without
+  converting their inputs (that conversion was 11% of the compiled call's kernel time);
+- ``fuse_qkv``: one q/k/v projection per self-attention (views into one weight: no memory added);
+- ``compile=True``: ``torch.compile`` (inductor). ``compile_scope="blocks"`` (default) compiles the
+  repeated res blocks and transformers one by one (one graph per block signature, shared by instances):
+  about 1.5 minutes of warm-up per input shape on an H100 the first time, cached on disk
+  (``TORCHINDUCTOR_CACHE_DIR``, default ``~/.cache/genxd/torchinductor``) so later processes take seconds;
+  the CUDA-graph replay below covers the whole call. ``compile_scope="unet"`` compiles the whole UNet
+  (``compile_mode="reduce-overhead"`` for inductor's own graphs; a warm-up of minutes; before the skip and
+  channels-last it gave 45 ms per guided call at 256x256, not measured since). If compilation
+  fails the UNet runs eagerly (dynamo falls back) with a warning;
 - ``cuda_graph=True``: the UNet call is captured in a CUDA graph per input signature (shapes, dtypes,
   non-tensor arguments) and replayed (:class:`CUDAGraphForward`). The bf16 guided call of the released
-  model launches about 3,900 kernels; eagerly the CPU cannot issue them as fast as the GPU runs them
-  (81-106 ms per call against 61 ms of kernel time on an H100), the replay issues them at once. Capture
-  takes a fraction of a second (against about 5 minutes for ``torch.compile``) and the replayed output is
-  bitwise the eager one. Used when the UNet is not compiled (``compile_mode="reduce-overhead"`` makes
-  its own graphs);
-- ``channels_last`` memory format for the convolutions (off by default: measure).
+  model is about a thousand kernels; eagerly the CPU cannot issue them as fast as the GPU runs them, the
+  replay issues them at once. Capture takes a fraction of a second and the replayed output is bitwise the
+  eager one.
+
+Measured on an H100 (docs/benchmarks.md): float32 eager 270 ms per guided call at 256x256; default fast
+path 41 ms; with ``compile=True`` 26.3-26.5 ms (10.2-10.3x).
 
 On a machine without CUDA the function returns the pipeline unchanged (with a notice), so code can
 call it unconditionally.
@@ -208,22 +219,119 @@ def _clone_outputs(value: Any) -> Any:
     return value
 
 
+def to_channels_last(module: nn.Module) -> int:
+    """Store every 2-D convolution weight channels-last and every 3-D one channels_last_3d (``module.to(
+    memory_format=torch.channels_last)`` refuses the 5-D weights). Convolutions then run on cuDNN's NHWC
+    kernels without converting their inputs, and the blocks keep activations channels-last (frames
+    ``[B*F, H, W, C]`` are the ``[B, F, H, W, C]`` volumes of the multiview/temporal convolutions as a
+    view). Returns how many weights were converted."""
+    n = 0
+    for m in module.modules():
+        fmt = {nn.Conv2d: torch.channels_last, nn.Conv3d: torch.channels_last_3d}.get(type(m))
+        if fmt is not None:
+            m.weight.data = m.weight.data.contiguous(memory_format=fmt)
+            n += 1
+    return n
+
+
+def _unfused_state_dict(module: nn.Module, state: dict, prefix: str, local_metadata: Any) -> None:
+    """State-dict hook of a fused attention: the released keys only (``to_qkv`` dropped), with ``to_q``,
+    ``to_k``, ``to_v`` as their own tensors (safetensors refuses tensors that share memory)."""
+    for key in [k for k in state if k.startswith(prefix + "to_qkv.")]:
+        del state[key]
+    for name in ("to_q", "to_k", "to_v"):
+        for kind in ("weight", "bias"):
+            key = f"{prefix}{name}.{kind}"
+            if key in state:
+                state[key] = state[key].clone()
+
+
+def fuse_qkv_projections(unet: nn.Module) -> int:
+    """One ``[3C, C]`` projection per self-attention instead of three ``[C, C]`` ones (one GEMM of thrice
+    the width: better tile use at these token counts, fewer kernels), with diffusers'
+    ``FusedAttnProcessor2_0``. ``to_q``/``to_k``/``to_v`` stay (same state-dict keys) as views into the
+    fused weight, so no memory is added. Returns how many attentions were fused."""
+    from diffusers.models.attention_processor import Attention, FusedAttnProcessor2_0
+
+    n = 0
+    for m in unet.modules():
+        if not isinstance(m, Attention) or m.is_cross_attention or getattr(m, "fused_projections", False):
+            continue
+        parts = [m.to_q, m.to_k, m.to_v]
+        sizes = [p.weight.shape[0] for p in parts]
+        weight = torch.cat([p.weight.data for p in parts])
+        fused = nn.Linear(weight.shape[1], weight.shape[0], bias=m.use_bias, device=weight.device, dtype=weight.dtype)
+        fused.weight = nn.Parameter(weight, requires_grad=False)
+        for p, w in zip(parts, weight.split(sizes)):
+            p.weight.data = w
+        if m.use_bias:
+            bias = torch.cat([p.bias.data for p in parts])
+            fused.bias = nn.Parameter(bias, requires_grad=False)
+            for p, b in zip(parts, bias.split(sizes)):
+                p.bias.data = b
+        m.to_qkv = fused
+        m._register_state_dict_hook(_unfused_state_dict)
+        m.fused_projections = True
+        m.set_processor(FusedAttnProcessor2_0())
+        n += 1
+    return n
+
+
+#: the UNet's repeated blocks, compiled one by one with ``compile_scope="blocks"`` (instances of one
+#: class with the same shapes share one compiled graph)
+REPEATED_BLOCKS = ("MVCascadeTemporalResBlock", "TransformerMVCascadeTemporalModel")
+
+
+def _configure_inductor(cache_dir: str | None = None) -> None:
+    os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", cache_dir or str(Path.home() / ".cache" / "genxd" / "torchinductor"))
+    os.environ.setdefault("TORCHINDUCTOR_FX_GRAPH_CACHE", "1")
+    import torch._dynamo as dynamo
+
+    dynamo.config.suppress_errors = True  # fall back to eager if compilation fails
+    # one code object per block class, recompiled per shape (about 30 block signatures in the released UNet)
+    dynamo.config.cache_size_limit = max(dynamo.config.cache_size_limit, 64)
+    if hasattr(dynamo.config, "accumulated_cache_size_limit"):
+        dynamo.config.accumulated_cache_size_limit = max(dynamo.config.accumulated_cache_size_limit, 256)
+
+
+def compile_repeated_blocks(unet: nn.Module, mode: str | None = None, backend: str = "inductor") -> int:
+    """``torch.compile`` every repeated block of ``unet`` in place (regional compilation); returns how
+    many modules were compiled. Compiling blocks instead of the whole UNet keeps the graphs small (one per
+    block signature, shared by the instances), so the warm-up is a fraction of a whole-model compile; the
+    code between blocks (embeddings, down/upsamplers, skips) runs eagerly and is covered by the CUDA-graph
+    replay of the whole call."""
+    n = 0
+    for module in unet.modules():
+        if type(module).__name__ in REPEATED_BLOCKS:
+            module.compile(mode=mode, backend=backend, dynamic=False)
+            n += 1
+    return n
+
+
 def enable_fast_path(
     pipe,
     dtype: torch.dtype = torch.bfloat16,
     compile: bool = False,
     compile_mode: str = "default",
+    compile_scope: str = "blocks",
     vae_dtype: torch.dtype = torch.float32,
-    channels_last: bool = False,
+    channels_last: bool = True,
     cuda_graph: bool = True,
+    skip_zero_weight_paths: bool = True,
+    fuse_qkv: bool = True,
     device: str | torch.device | None = None,
 ):
     """Switch ``pipe`` (a :class:`~genxd.pipelines.GenXDPipeline`) to the fast path, in place.
 
-    Defaults: bfloat16 UNet, float32 VAE, CUDA-graph replays of the UNet call, no ``torch.compile``
-    (it costs minutes per input shape for a few percent at this size; see docs/benchmarks.md).
+    Defaults: bfloat16 UNet, float32 VAE, CUDA-graph replays of the UNet call, the zero-weight temporal
+    path skipped in 3D mode (``skip_zero_weight_paths``: same output, a quarter fewer FLOPs), no
+    ``torch.compile``. ``compile=True`` with ``compile_scope="blocks"`` compiles the repeated blocks
+    (inductor, ``compile_mode`` "default") under the CUDA-graph replay; ``compile_scope="unet"`` compiles
+    the whole UNet (``compile_mode="reduce-overhead"`` for inductor's own CUDA graphs).
     Returns the pipeline. Without CUDA it is returned unchanged.
     """
+    if compile_scope not in ("blocks", "unet"):
+        raise ValueError(f"compile_scope must be 'blocks' or 'unet', got {compile_scope!r}")
     if not torch.cuda.is_available():
         logger.warning("genxd fast path: CUDA is not available, keeping the float32 eager path")
         return pipe
@@ -235,21 +343,30 @@ def enable_fast_path(
         torch.backends.cudnn.allow_tf32 = True
     pipe.unet.to(device=device, dtype=dtype)
     pipe.vae.to(device=device, dtype=vae_dtype)
+    pipe.unet.skip_zero_weight_paths = bool(skip_zero_weight_paths)
     if channels_last:
-        pipe.unet.to(memory_format=torch.channels_last)
+        to_channels_last(pipe.unet)
+    if fuse_qkv:
+        fuse_qkv_projections(pipe.unet)
+    graph_replay = cuda_graph
     if compile and compile_available():
-        os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(Path.home() / ".cache" / "genxd" / "torchinductor"))
-        os.environ.setdefault("TORCHINDUCTOR_FX_GRAPH_CACHE", "1")
-        import torch._dynamo as dynamo
-
-        dynamo.config.suppress_errors = True  # fall back to eager if compilation fails
+        _configure_inductor()
         if not getattr(pipe.unet, "_genxd_compiled", False):
-            pipe.unet.compile(mode=None if compile_mode == "default" else compile_mode, dynamic=False)
-            pipe.unet._genxd_compiled = True
+            mode = None if compile_mode == "default" else compile_mode
+            if compile_scope == "blocks":
+                if mode not in (None, "max-autotune-no-cudagraphs"):
+                    raise ValueError("compile_scope='blocks' runs under genxd's CUDA-graph replay: compile_mode "
+                                     "must be 'default' or 'max-autotune-no-cudagraphs'")
+                compile_repeated_blocks(pipe.unet, mode=mode)
+            else:
+                pipe.unet.compile(mode=mode, dynamic=False)
+                graph_replay = False  # inductor's own graphs (reduce-overhead) or none
+            pipe.unet._genxd_compiled = compile_scope
     elif compile:
         logger.warning("genxd fast path: torch.compile unavailable (no Triton?), running eagerly")
-    compiled = getattr(pipe.unet, "_genxd_compiled", False)
-    if cuda_graph and not compiled:
+    if getattr(pipe.unet, "_genxd_compiled", None) == "unet":
+        graph_replay = False
+    if graph_replay:
         CUDAGraphForward.install(pipe.unet)
     else:
         CUDAGraphForward.remove(pipe.unet)

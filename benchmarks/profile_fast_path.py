@@ -1,0 +1,129 @@
+"""Kernel time of one guided UNet call on a given fast-path configuration (issue 10).
+
+Builds the released UNet configuration with random weights (as ``bench_sampling.py``), switches it with
+``enable_fast_path(**kwargs)``, runs the guided call (batch 2 x F frames) until compiled and captured, then
+profiles ``--calls`` calls with ``torch.profiler`` *without* the CUDA-graph replay (the same kernels, run
+one by one, so each is attributed) and sums device time by kernel family: GEMM, convolution, attention,
+inductor-generated Triton (pointwise / reductions), normalisation, layout copies, other elementwise.
+Prints the table and the top kernels, writes JSON.
+
+    python benchmarks/profile_fast_path.py --fast '{"compile": true}' --out profile_fast_compile.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import re
+import statistics
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import torch
+
+from genxd.pipelines.fast import CUDAGraphForward, enable_fast_path
+
+HERE = Path(__file__).resolve().parent
+
+# first matching family wins (convolutions also say "gemm": they are tested first)
+FAMILIES = [
+    ("attention", r"sdpa|flash|fmha|attention"),
+    ("convolution", r"conv|fprop|dgrad|implicit_gemm"),
+    ("gemm", r"gemm|nvjet|cublas|cutlass|matmul|_mm_|splitk"),
+    ("triton_reduction", r"^triton_(red|per)_"),
+    ("triton_pointwise", r"^triton_(poi|tem)_"),
+    ("normalization", r"norm|moments|welford|ComputeFusedParams"),
+    ("layout", r"nchwToNhwc|nhwcToNchw|copy|transpose|cat"),
+    ("elementwise", r"elementwise|vectorized|reduce"),
+    ("memset/memcpy", r"^memset|^memcpy"),
+]
+
+
+def family(name: str) -> str:
+    low = name.lower()
+    for fam, pattern in FAMILIES:
+        if re.search(pattern, name if fam in ("layout",) else low):
+            return fam
+    return "other"
+
+
+def load_bench():
+    spec = importlib.util.spec_from_file_location("bench_sampling", HERE / "bench_sampling.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--fast", default="{}", help="enable_fast_path keyword arguments as JSON (dtype: bf16 default)")
+    ap.add_argument("--res", type=int, default=256)
+    ap.add_argument("--frames", type=int, default=12)
+    ap.add_argument("--mode", choices=["3d", "4d"], default="3d")
+    ap.add_argument("--calls", type=int, default=3)
+    ap.add_argument("--reps", type=int, default=10)
+    ap.add_argument("--top", type=int, default=25)
+    ap.add_argument("--out", default="profile_fast_path.json")
+    args = ap.parse_args()
+    if not torch.cuda.is_available():
+        raise SystemExit("profile_fast_path needs a CUDA GPU")
+    bench = load_bench()
+    kwargs = json.loads(args.fast)
+    pipe = bench.build_pipe(None, torch.float32).to("cuda")
+    t0 = time.perf_counter()
+    enable_fast_path(pipe, **kwargs)
+    inp = bench.unet_inputs(pipe, args.res, args.frames, "cuda", args.mode)
+    with torch.no_grad():
+        pipe.unet(**inp)
+        torch.cuda.synchronize()
+        first_s = time.perf_counter() - t0
+        times, peak = bench.timed(lambda: pipe.unet(**inp), args.reps, 2)
+        CUDAGraphForward.remove(pipe.unet)  # kernels one by one for attribution
+        for _ in range(2):
+            pipe.unet(**inp)
+        torch.cuda.synchronize()
+        t = time.perf_counter()
+        for _ in range(args.calls):
+            pipe.unet(**inp)
+        torch.cuda.synchronize()
+        unreplayed_ms = (time.perf_counter() - t) * 1000 / args.calls
+        from torch.profiler import ProfilerActivity, profile
+
+        with profile(activities=[ProfilerActivity.CUDA]) as prof:
+            for _ in range(args.calls):
+                pipe.unet(**inp)
+            torch.cuda.synchronize()
+    kernels: dict[str, list[float]] = defaultdict(list)
+    for ev in prof.events():
+        if ev.device_type == torch.autograd.DeviceType.CUDA:
+            kernels[ev.name].append(ev.device_time if hasattr(ev, "device_time") else ev.cuda_time)
+    per_kernel = {k: (sum(v) / 1000 / args.calls, len(v) / args.calls) for k, v in kernels.items()}
+    total_ms = sum(ms for ms, _ in per_kernel.values())
+    fams: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
+    for name, (ms, n) in per_kernel.items():
+        f = fams[family(name)]
+        f[0] += ms
+        f[1] += n
+    result = {
+        "device": torch.cuda.get_device_name(0), "torch": torch.__version__, "fast_path": kwargs, "res": args.res,
+        "frames": args.frames, "mode": args.mode, "first_call_s": first_s,
+        "call_ms_median": statistics.median(times), "call_peak_gib": peak, "unreplayed_call_ms": unreplayed_ms,
+        "kernel_ms_per_call": total_ms, "kernels_per_call": sum(n for _, n in per_kernel.values()),
+        "families": {k: {"ms": v[0], "kernels": v[1], "share": v[0] / total_ms} for k, v in
+                     sorted(fams.items(), key=lambda kv: -kv[1][0])},
+        "top": [{"name": k[:160], "ms": ms, "count": n, "family": family(k)} for k, (ms, n) in
+                sorted(per_kernel.items(), key=lambda kv: -kv[1][0])[: args.top]],
+    }
+    print(f"call {result['call_ms_median']:.1f} ms (replayed), {unreplayed_ms:.1f} ms unreplayed, "
+          f"{total_ms:.1f} ms of kernels in {result['kernels_per_call']:.0f} kernels; first call {first_s:.0f} s")
+    for k, v in result["families"].items():
+        print(f"  {k:18s} {v['ms']:7.2f} ms  {v['kernels']:6.0f} kernels  {100 * v['share']:5.1f}%")
+    for row in result["top"]:
+        print(f"  {row['ms']:7.3f} ms x{row['count']:5.0f} [{row['family']}] {row['name'][:110]}")
+    Path(args.out).write_text(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
