@@ -315,10 +315,10 @@ def enable_fast_path(
     compile_mode: str = "default",
     compile_scope: str = "blocks",
     vae_dtype: torch.dtype = torch.float32,
-    channels_last: bool = True,
+    channels_last: bool | None = None,
     cuda_graph: bool = True,
     skip_zero_weight_paths: bool = True,
-    fuse_qkv: bool = True,
+    fuse_qkv: bool | None = None,
     device: str | torch.device | None = None,
 ):
     """Switch ``pipe`` (a :class:`~genxd.pipelines.GenXDPipeline`) to the fast path, in place.
@@ -328,8 +328,14 @@ def enable_fast_path(
     ``torch.compile``. ``compile=True`` with ``compile_scope="blocks"`` compiles the repeated blocks
     (inductor, ``compile_mode`` "default") under the CUDA-graph replay; ``compile_scope="unet"`` compiles
     the whole UNet (``compile_mode="reduce-overhead"`` for inductor's own CUDA graphs).
+    ``channels_last`` and ``fuse_qkv`` default to on for bf16/fp16 and off for ``dtype=torch.float32``, which
+    keeps the authors' arithmetic (the 3D skip is exact, so it stays on).
     Returns the pipeline. Without CUDA it is returned unchanged.
     """
+    if channels_last is None:
+        channels_last = dtype != torch.float32
+    if fuse_qkv is None:
+        fuse_qkv = dtype != torch.float32
     if compile_scope not in ("blocks", "unet"):
         raise ValueError(f"compile_scope must be 'blocks' or 'unet', got {compile_scope!r}")
     if not torch.cuda.is_available():
