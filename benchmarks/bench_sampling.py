@@ -106,8 +106,9 @@ def sample_inputs(res: int, frames: int, down: int = 8, image: torch.Tensor | No
                 num_inference_steps=25, guidance_scale=3.0, latents=lat, output_type="pt")
 
 
-# bench mode -> enable_fast_path keyword arguments (None: the float32 eager path, untouched)
-MODES: dict[str, dict | None] = {
+# bench mode -> enable_fast_path keyword arguments (None: the float32 eager path, untouched; "skip": float32
+# eager with only the UNet's skip_zero_weight_paths switched on)
+MODES: dict[str, dict | str | None] = {
     "fp32_eager": None,
     "fp32_skip": "skip",  # float32 eager, only the zero-weight temporal path skipped in 3D (what the skip alone gives)
     "bf16_eager": dict(compile=False, cuda_graph=False, skip_zero_weight_paths=False, channels_last=False, fuse_qkv=False),
@@ -117,6 +118,16 @@ MODES: dict[str, dict | None] = {
     "fast_compile_nofuse": dict(compile=True, fuse_qkv=False),  # q, k, v projections as three GEMMs
     "fast_compile_unet": dict(compile=True, compile_scope="unet", compile_mode="reduce-overhead"),
 }
+
+
+def apply_mode(pipe, name: str):
+    """Switch ``pipe`` to bench mode ``name`` (see MODES); returns it."""
+    switches = MODES[name]
+    if switches == "skip":
+        pipe.unet.skip_zero_weight_paths = True
+    elif switches is not None:
+        enable_fast_path(pipe, **switches)
+    return pipe
 
 
 def measure(pipe, res, frames, reps, warmup, whole_reps, mode: str = "3d", base_bytes: int = 0):
@@ -162,10 +173,7 @@ def quality(model: str, res: int | None, frames: int | None, steps: int, device:
         s_in["num_inference_steps"] = steps
         s_in["guidance_scale"] = d.get("guidance_scale", 3.0)
         pipe.set_progress_bar_config(disable=True)
-        if MODES[name] == "skip":
-            pipe.unet.skip_zero_weight_paths = True
-        elif MODES[name] is not None:
-            enable_fast_path(pipe, **MODES[name])
+        apply_mode(pipe, name)
         with torch.no_grad():
             pipe(**s_in)  # warm-up (compilation)
             r = pipe(**s_in)
@@ -213,11 +221,7 @@ def main() -> None:
         release()
         base_bytes = torch.cuda.memory_allocated()
         result.setdefault("memory_before_path_gib", {})[mode] = base_bytes / 2**30
-        pipe = build_pipe(args.checkpoint, torch.float32).to("cuda")
-        if MODES[mode] == "skip":
-            pipe.unet.skip_zero_weight_paths = True
-        elif MODES[mode] is not None:
-            enable_fast_path(pipe, **MODES[mode])
+        pipe = apply_mode(build_pipe(args.checkpoint, torch.float32).to("cuda"), mode)
         for ind in args.indicators:
             for res in args.resolutions:
                 t0 = time.perf_counter()

@@ -42,9 +42,8 @@ FAMILIES = [
 
 
 def family(name: str) -> str:
-    low = name.lower()
     for fam, pattern in FAMILIES:
-        if re.search(pattern, name if fam in ("layout",) else low):
+        if re.search(pattern, name, flags=re.IGNORECASE):
             return fam
     return "other"
 

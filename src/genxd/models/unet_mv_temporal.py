@@ -16,7 +16,7 @@ from diffusers.models.modeling_utils import ModelMixin
 from diffusers.utils import BaseOutput
 from torch import Tensor, nn
 
-from .blocks import DOWN_BLOCKS, UP_BLOCKS, UNetMidBlockMVCascadeTemporal
+from .blocks import DOWN_BLOCKS, MODE_3D, UP_BLOCKS, UNetMidBlockMVCascadeTemporal
 
 #: Input channels of the released model: 4 noisy latents + 4 condition latents + 6 Plücker + 1 mask.
 CONDITIONED_IN_CHANNELS = 15
@@ -244,7 +244,7 @@ class UNetMVTemporalConditionModel(ModelMixin, ConfigMixin):
         ``encoder_hidden_states`` is accepted for call compatibility with the authors' pipeline and
         ignored: the released model has no cross-attention.
         """
-        skip_temporal = bool(self.skip_zero_weight_paths and isinstance(indicator, int) and indicator == 0)
+        skip_temporal = bool(self.skip_zero_weight_paths and isinstance(indicator, int) and indicator == MODE_3D)
         indicator, motion_ids = self.normalize_conditions(sample, indicator, motion_ids)
         if not torch.compiler.is_compiling():  # the checks synchronise with the GPU; traced graphs skip them
             self._check_inputs(sample, added_time_ids, indicator, motion_ids)

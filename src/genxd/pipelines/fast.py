@@ -226,8 +226,9 @@ def to_channels_last(module: nn.Module) -> int:
     ``[B*F, H, W, C]`` are the ``[B, F, H, W, C]`` volumes of the multiview/temporal convolutions as a
     view). Returns how many weights were converted."""
     n = 0
+    formats = {nn.Conv2d: torch.channels_last, nn.Conv3d: torch.channels_last_3d}
     for m in module.modules():
-        fmt = {nn.Conv2d: torch.channels_last, nn.Conv3d: torch.channels_last_3d}.get(type(m))
+        fmt = formats.get(type(m))
         if fmt is not None:
             m.weight.data = m.weight.data.contiguous(memory_format=fmt)
             n += 1
@@ -254,24 +255,18 @@ def fuse_qkv_projections(unet: nn.Module) -> int:
     from diffusers.models.attention_processor import Attention, FusedAttnProcessor2_0
 
     n = 0
-    for m in unet.modules():
+    for m in list(unet.modules()):
         if not isinstance(m, Attention) or m.is_cross_attention or getattr(m, "fused_projections", False):
             continue
         parts = [m.to_q, m.to_k, m.to_v]
         sizes = [p.weight.shape[0] for p in parts]
-        weight = torch.cat([p.weight.data for p in parts])
-        fused = nn.Linear(weight.shape[1], weight.shape[0], bias=m.use_bias, device=weight.device, dtype=weight.dtype)
-        fused.weight = nn.Parameter(weight, requires_grad=False)
-        for p, w in zip(parts, weight.split(sizes)):
-            p.weight.data = w
-        if m.use_bias:
-            bias = torch.cat([p.bias.data for p in parts])
-            fused.bias = nn.Parameter(bias, requires_grad=False)
-            for p, b in zip(parts, bias.split(sizes)):
-                p.bias.data = b
-        m.to_qkv = fused
+        m.fuse_projections()  # diffusers: to_qkv with the concatenated weights (a copy)
+        for kind in ("weight", "bias"):
+            fused = getattr(m.to_qkv, kind)
+            if fused is not None:  # the separate projections become views into it: the copies are freed
+                for p, view in zip(parts, fused.data.split(sizes)):
+                    getattr(p, kind).data = view
         m._register_state_dict_hook(_unfused_state_dict)
-        m.fused_projections = True
         m.set_processor(FusedAttnProcessor2_0())
         n += 1
     return n
@@ -282,8 +277,8 @@ def fuse_qkv_projections(unet: nn.Module) -> int:
 REPEATED_BLOCKS = ("MVCascadeTemporalResBlock", "TransformerMVCascadeTemporalModel")
 
 
-def _configure_inductor(cache_dir: str | None = None) -> None:
-    os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", cache_dir or str(Path.home() / ".cache" / "genxd" / "torchinductor"))
+def _configure_inductor() -> None:
+    os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(Path.home() / ".cache" / "genxd" / "torchinductor"))
     os.environ.setdefault("TORCHINDUCTOR_FX_GRAPH_CACHE", "1")
     import torch._dynamo as dynamo
 
@@ -366,12 +361,11 @@ def enable_fast_path(
                 compile_repeated_blocks(pipe.unet, mode=mode)
             else:
                 pipe.unet.compile(mode=mode, dynamic=False)
-                graph_replay = False  # inductor's own graphs (reduce-overhead) or none
             pipe.unet._genxd_compiled = compile_scope
     elif compile:
         logger.warning("genxd fast path: torch.compile unavailable (no Triton?), running eagerly")
     if getattr(pipe.unet, "_genxd_compiled", None) == "unet":
-        graph_replay = False
+        graph_replay = False  # inductor's own graphs (reduce-overhead) or none
     if graph_replay:
         CUDAGraphForward.install(pipe.unet)
     else:
