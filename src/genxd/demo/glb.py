@@ -29,6 +29,11 @@ _LINES = 1
 _TRIANGLES = 4
 
 
+def _srgb_to_linear(c: np.ndarray) -> np.ndarray:
+    c = np.clip(c, 0.0, 1.0)
+    return np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4).astype(np.float32)
+
+
 @dataclass
 class GlbScene:
     """Collects primitives, then writes one .glb with one mesh node per primitive."""
@@ -76,12 +81,13 @@ class GlbScene:
 
     # ------------------------------------------------------------------ primitives
     def add_lines(self, points: np.ndarray, colors: np.ndarray, name: str = "lines") -> None:
-        """Line segments: ``points [2S, 3]`` (pairs of end points), ``colors [2S, 3]`` in [0, 1]."""
+        """Line segments: ``points [2S, 3]`` (pairs of end points), ``colors [2S, 3]``: sRGB in [0, 1]
+        (stored linear, as glTF's vertex colours are)."""
         points = np.asarray(points, dtype=np.float32).reshape(-1, 3)
         colors = np.asarray(colors, dtype=np.float32).reshape(-1, 3)
         if len(points) % 2 or len(colors) != len(points):
             raise ValueError("add_lines: need pairs of points and one colour per point")
-        rgba = np.concatenate([colors, np.ones((len(colors), 1), np.float32)], axis=1)
+        rgba = np.concatenate([_srgb_to_linear(colors), np.ones((len(colors), 1), np.float32)], axis=1)
         self._add_mesh({
             "attributes": {"POSITION": self._accessor(points, "VEC3", _ARRAY_BUFFER),
                            "COLOR_0": self._accessor(rgba, "VEC4", _ARRAY_BUFFER)},

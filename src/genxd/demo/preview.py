@@ -65,8 +65,9 @@ def write_camera_preview(path: str | Path, c2w: Tensor, K: Tensor, images: Seque
     corners = frustum_corners(c2w, K, depth).numpy() @ _CV_TO_GL.T  # F 4 3
     centres = c2w[:, :3, 3].numpy() @ _CV_TO_GL.T  # F 3
     context = set(int(i) for i in context_index)
-    points, colours = [], []
+    groups: dict[bool, tuple[list, list]] = {False: ([], []), True: ([], [])}  # by "is a context frame"
     for i in range(f):
+        points, colours = groups[i in context]
         colour = _CONTEXT if i in context else _time_colour(i / max(1, f - 1))
         for c in range(4):  # centre to each corner, then the image rectangle
             points += [centres[i], corners[i, c], corners[i, c], corners[i, (c + 1) % 4]]
@@ -77,11 +78,15 @@ def write_camera_preview(path: str | Path, c2w: Tensor, K: Tensor, images: Seque
         for a, b in ((corners[i, 0] * 0.7 + corners[i, 1] * 0.3, up), (up, corners[i, 0] * 0.3 + corners[i, 1] * 0.7)):
             points += [a, b]
             colours += [colour] * 2
+    points, colours = groups[False]
     for i in range(f - 1):
         points += [centres[i], centres[i + 1]]
         colours += [_PATH, _PATH]
     scene = GlbScene()
-    scene.add_lines(np.asarray(points), np.asarray(colours), name="cameras")
+    # context frusta last: drawn over other frames at the same place (a forward path revisits the input view)
+    for is_context, (points, colours) in groups.items():
+        if points:
+            scene.add_lines(np.asarray(points), np.asarray(colours), name="inputs" if is_context else "cameras")
     for image, i in zip(images, context_index):
         scene.add_image_quad(corners[int(i)], image, name=f"input_{int(i)}")
     return scene.save(path)
