@@ -30,7 +30,15 @@ PREVIEW_BG = (31, 31, 36)  # the camera preview's clear colour (0.12, 0.12, 0.14
 
 def shot(page, name: str) -> None:
     if SCREENSHOTS:
-        page.screenshot(path=str(SHOT_DIR / f"demo_{name}.png"), full_page=True)
+        page.screenshot(path=str(SHOT_DIR / f"demo_{name}.png"), full_page=True, timeout=120_000)
+
+
+def element_pixels(page, locator) -> np.ndarray:
+    """The element's pixels from a page screenshot (not an element screenshot: that waits for the element to
+    be still for two animation frames, which a WebGL viewer rendering on a busy CPU may never give)."""
+    box = locator.bounding_box()
+    clip = {"x": box["x"], "y": box["y"], "width": box["width"], "height": box["height"]}
+    return png_pixels(page.screenshot(clip=clip, timeout=120_000))
 
 
 @pytest.fixture(scope="module")
@@ -116,7 +124,7 @@ def test_generate_video_and_lift_to_3d(page, server):
     assert "8 frames; input images at frames 0" in text
     page.locator("#param-forward-azimuth_range").wait_for(state="visible", timeout=10000)  # its parameters
     time.sleep(1.5)
-    pixels = png_pixels(canvas.screenshot())
+    pixels = element_pixels(page, canvas)
     drawn = differs(pixels, PREVIEW_BG)
     # frusta lines and the textured first frustum: measured about 2-4% of the canvas at 1400 px wide
     assert drawn.mean() > 0.005, f"camera preview draws {drawn.mean():.4f} of its pixels"
@@ -159,7 +167,7 @@ def test_generate_video_and_lift_to_3d(page, server):
         side = min(box["width"], box["height"]) * 0.8
         clip = {"x": box["x"] + (box["width"] - side) / 2, "y": box["y"] + (box["height"] - side) / 2,
                 "width": side, "height": side}
-        frame = png_pixels(page.screenshot(clip=clip)).astype(np.float32)
+        frame = png_pixels(page.screenshot(clip=clip, timeout=120_000)).astype(np.float32)
         assert 10 < frame.mean() < 245 and frame.std() > 4, (t, frame.mean(), frame.std())
     # the zip holds the output folder
     href = page.locator("#download").evaluate("e => (e.closest('a') || e.querySelector('a') || e).href || e.getAttribute('href')")
@@ -176,7 +184,7 @@ def test_generate_video_and_lift_to_3d(page, server):
     splat.wait_for()
     time.sleep(2.0)
     background = page_background(page, "#splat canvas")
-    pixels = png_pixels(splat.screenshot())
+    pixels = element_pixels(page, splat)
     drawn = differs(pixels, background, 30)
     assert drawn.mean() > 0.2, f"splat viewer draws {drawn.mean():.3f} of its pixels (background {background})"
     shot(page, "5_lift")

@@ -24,7 +24,7 @@ import numpy as np
 from ..cameras import trajectories
 from ..utils.images import IMAGE_SUFFIXES, load_image, tensor_to_uint8
 from . import cameras as cam
-from .jobs import Cancelled, Devices, GenerationRequest, generate_scene, lift_scene, zip_folder
+from .jobs import Cancelled, Devices, GenerationRequest, generate_scene, lift_scene, viewer_copies, zip_folders
 from .preview import write_camera_preview
 from .session import Limits, Session, validate_uploads
 
@@ -130,7 +130,7 @@ def build_app(devices: Devices, config: DemoConfig) -> gr.Blocks:
             with gr.Column(scale=2):
                 status = gr.Markdown("Upload an image to start.", elem_id="status")
                 preview = gr.Model3D(label="Camera preview (orange: frames given by your images)", height=320,
-                                     clear_color=(0.12, 0.12, 0.14, 1.0), camera_position=(-90, 65, None),
+                                     clear_color=(0.12, 0.12, 0.14, 1.0), camera_position=(90, 65, None),
                                      elem_id="camera-preview", interactive=False)
                 with gr.Row():
                     generate_btn = gr.Button("Generate", variant="primary", elem_id="generate")
@@ -254,7 +254,7 @@ def build_app(devices: Devices, config: DemoConfig) -> gr.Blocks:
                     run = s.new_run()
                     folder = generate_scene(model, request, run / "scene", lambda f, t: progress(f, desc=t), s.cancel)
                 s.scene = folder
-                archive = zip_folder(folder, run / "genxd_scene.zip")
+                archive = zip_folders([folder], run / "genxd_scene.zip")
             except Cancelled:
                 return (*none, "Generation cancelled.")
             except ValueError as exc:
@@ -283,7 +283,9 @@ def build_app(devices: Devices, config: DemoConfig) -> gr.Blocks:
                                         progress=lambda f, t: progress(f, desc=t), cancel=s.cancel,
                                         init_points=config.lift_init_points)
                 s.lift = out
-                archive = zip_folder(s.scene.parent, s.scene.parent.parent / f"genxd_run{s.run}.zip")
+                run = s.scene.parent
+                archive = zip_folders([s.scene, out], run / "genxd_scene_and_gaussians.zip")
+                shown = viewer_copies(out, run / "viewer")
             except Cancelled:
                 return (*nothing, "Lift cancelled.")
             except ValueError as exc:
@@ -296,16 +298,16 @@ def build_app(devices: Devices, config: DemoConfig) -> gr.Blocks:
             if lift_mode == "4d":
                 times = json.loads((out / "ply" / "times.json").read_text())
                 s.lift_times = times
-                return (str(out / "ply" / "time_0000.ply"),
+                return (str(shown[0]),
                         gr.update(visible=True, minimum=0, maximum=len(times) - 1, value=0, step=1),
                         gr.update(value=str(archive), visible=True), "4D " + msg + " Move the time slider.")
-            return str(out / "scene.ply"), gr.update(visible=False), gr.update(value=str(archive), visible=True), "3D " + msg
+            return str(shown[0]), gr.update(visible=False), gr.update(value=str(archive), visible=True), "3D " + msg
 
         def on_time(s, t):
             if s is None or s.lift is None or not s.lift_times:
                 return gr.update()
             i = int(round(float(t)))
-            path = s.lift / "ply" / f"time_{i:04d}.ply"
+            path = s.lift.parent / "viewer" / f"time_{i:04d}.ply"
             return str(path) if path.is_file() else gr.update()
 
         def label_hash(values) -> str:

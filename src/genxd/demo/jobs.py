@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import queue
-import shutil
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +19,8 @@ from typing import Callable, Iterator, Sequence
 import torch
 from torch import Tensor
 
-__all__ = ["Cancelled", "Devices", "GenerationRequest", "generate_scene", "lift_scene", "zip_folder"]
+__all__ = ["Cancelled", "Devices", "GenerationRequest", "generate_scene", "lift_scene", "zip_folders",
+           "viewer_copies"]
 
 Progress = Callable[[float, str], None]
 
@@ -155,14 +155,40 @@ def lift_scene(scene: Path, out: Path, *, mode: str, iterations: int, device: st
     if cancel.is_set():
         raise Cancelled()
     progress(0.0, "optimising Gaussians")
-    config = ReconstructionConfig(iterations=int(iterations), mode=mode, device=device.split(":")[0] if device == "cpu" else device,
-                                  init_points=int(init_points))
+    config = ReconstructionConfig(iterations=int(iterations), mode=mode, device=device, init_points=int(init_points))
     return reconstruct_scene(scene, out, config, resolution=None, video_frames=video_frames, per_time_ply=mode == "4d",
                              overwrite=True, progress=False, callback=on_step)
 
 
-def zip_folder(folder: Path, archive: Path) -> Path:
-    """``archive`` (.zip) holding ``folder``'s content under ``folder.name/``."""
-    base = archive.with_suffix("")
-    made = shutil.make_archive(str(base), "zip", root_dir=folder.parent, base_dir=folder.name)
-    return Path(made)
+def zip_folders(folders: Sequence[Path], archive: Path) -> Path:
+    """Write ``archive`` (.zip) holding each folder's content under ``folder.name/`` (atomically)."""
+    import zipfile
+
+    from ..utils.io import atomic_file
+
+    with atomic_file(archive) as tmp:
+        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+            for folder in folders:
+                for path in sorted(folder.rglob("*")):
+                    if path.is_file():
+                        zf.write(path, Path(folder.name) / path.relative_to(folder))
+    return archive
+
+
+def viewer_copies(lift: Path, dest: Path) -> list[Path]:
+    """Splat files for the page's viewer (:mod:`genxd.demo.splats`): ``[scene.ply]`` for 3D, one per time for
+    4D (all framed like the first, so the scene does not jump when the time changes)."""
+    import json
+
+    import numpy as np
+
+    from .splats import write_viewer_ply
+
+    first = np.asarray(json.loads((lift / "cameras.json").read_text())["c2w"][0])
+    sources = sorted((lift / "ply").glob("time_*.ply")) if (lift / "ply").is_dir() else [lift / "scene.ply"]
+    dest.mkdir(parents=True, exist_ok=True)
+    out, frame = [], None
+    for src in sources:
+        frame = write_viewer_ply(src, dest / src.name, first, frame)
+        out.append(dest / src.name)
+    return out
