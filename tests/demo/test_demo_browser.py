@@ -23,6 +23,8 @@ pytest.importorskip("gradio", reason="the demo extra is not installed (pip insta
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e '.[demo]')")
 
 SCREENSHOTS = os.environ.get("GENXD_DEMO_SCREENSHOTS") == "1"
+# CI: tiny settings (3 denoising steps, 10 optimisation steps); screenshots for the docs: the page's defaults
+STEPS, LIFT_STEPS, JOB_TIMEOUT_S = (None, 300, 1800) if SCREENSHOTS else (3, 10, 300)
 SHOT_DIR = ROOT / "docs" / "images"
 SCENE = ROOT / "examples" / "scene_a.png"
 PREVIEW_BG = (31, 31, 36)  # the camera preview's clear colour (0.12, 0.12, 0.14)
@@ -135,19 +137,23 @@ def test_generate_video_and_lift_to_3d(page, server):
 
     # 3. generate on the CPU with few steps; progress shows while it runs
     page.get_by_text("Sampling").click()
-    set_number(page, "steps", 3)
+    if STEPS is not None:
+        set_number(page, "steps", STEPS)
     start = time.monotonic()
     page.click("#generate")
     saw_progress = False
-    while time.monotonic() - start < 300:
+    while time.monotonic() - start < JOB_TIMEOUT_S:
         if page.evaluate("() => document.body.innerText.includes('denoising step')"):
             saw_progress = True
+            if SCREENSHOTS:  # for the docs: a bar part-way
+                page.wait_for_function("() => document.body.innerText.includes('denoising step 10 of')",
+                                       timeout=JOB_TIMEOUT_S * 1000)
             shot(page, "3_progress")
             break
         if "Generated" in status(page):
             break
         time.sleep(0.1)
-    wait_status(page, "Generated 8 frames", 300)
+    wait_status(page, "Generated 8 frames", JOB_TIMEOUT_S)
     click_to_video = time.monotonic() - start
     assert saw_progress, "no progress was shown during generation"
     video = page.locator("#result-video video")
@@ -177,9 +183,9 @@ def test_generate_video_and_lift_to_3d(page, server):
         assert "scene/video.mp4" in names and "scene/cameras.json" in names, names[:10]
 
     # 4. lift to 3D with few steps: the splat viewer draws the Gaussians
-    set_number(page, "lift-iterations", 10)
+    set_number(page, "lift-iterations", LIFT_STEPS)
     page.click("#lift")
-    wait_status(page, "Gaussians, training PSNR", 300)
+    wait_status(page, "Gaussians, training PSNR", JOB_TIMEOUT_S)
     splat = page.locator("#splat canvas")
     splat.wait_for()
     time.sleep(2.0)
@@ -188,7 +194,7 @@ def test_generate_video_and_lift_to_3d(page, server):
     drawn = differs(pixels, background, 30)
     assert drawn.mean() > 0.2, f"splat viewer draws {drawn.mean():.3f} of its pixels (background {background})"
     shot(page, "5_lift")
-    print(f"\nserver start {server.startup_s:.1f} s, click to video (3 steps) {click_to_video:.1f} s")
+    print(f"\nserver start {server.startup_s:.1f} s, click to video ({STEPS or 'default'} steps) {click_to_video:.1f} s")
 
 
 def test_corrupt_image_shows_error(page, tmp_path):

@@ -312,18 +312,23 @@ def test_lift_and_viewer_copies(generated, tmp_path):
     assert VIEWER_CAMERA[2] == 5.0
 
 
-def test_framing_puts_the_first_camera_at_the_viewer_camera():
-    from genxd.demo.splats import _viewer_c2w, framing
+def test_framing_turns_the_first_camera_into_the_viewer_camera():
+    from genxd.demo.splats import VIEWER_HALF_TAN, _viewer_c2w, framing
 
-    c2w, _ = trajectories.orbit(num_frames=4, elevation=20, azimuth_range=(30, 90))
+    c2w, K = trajectories.orbit(num_frames=4, elevation=20, azimuth_range=(30, 90), focal=1.25)
     first = c2w[1].double().numpy()  # any camera: not the identity
     rng = np.random.default_rng(0)
     means = first[:3, 3] + (rng.normal(size=(500, 3)) * 0.2 + [0, 0, 2.0]) @ first[:3, :3].T
-    f = framing(first, means, np.full(500, 2.0))
+    f = framing(first, K[1].double().numpy(), means, np.full(500, 2.0))
     rot, pos = _viewer_c2w()
-    np.testing.assert_allclose(f.points(first[None, :3, 3])[0], pos, atol=1e-6)
+    d = np.linalg.norm(f.centre - first[:3, 3])
+    assert abs(d - 2.0) < 0.1  # the median depth of the points
     np.testing.assert_allclose(f.rotation @ first[:3, :3], rot, atol=1e-6)  # c2w is float32
-    assert abs(np.linalg.norm(f.centre - first[:3, 3]) - 2.0) < 0.1  # the median depth of the points
+    # the first camera lands on the viewer's axis; the scene at depth d fills the viewer's height as it filled
+    # the image's: d * s * VIEWER_HALF_TAN... i.e. s = (5 / d) * VIEWER_HALF_TAN / (0.5 / fy)
+    np.testing.assert_allclose(f.scale, 5.0 / d * VIEWER_HALF_TAN / (0.5 / 1.25), rtol=1e-6)  # K is float32
+    landed = f.points(first[None, :3, 3])[0]
+    np.testing.assert_allclose(landed / np.linalg.norm(landed), pos / np.linalg.norm(pos), atol=1e-6)
 
 
 # ---------------------------------------------------------------------- CLI

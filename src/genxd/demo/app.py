@@ -32,6 +32,7 @@ __all__ = ["DemoConfig", "build_app"]
 
 log = logging.getLogger("genxd.demo")
 
+MAX_RESOLUTION = 1024
 SOURCES = {"preset": "Preset path", "file": "Camera file", "keyframes": "Keyframes", "video": "From a video"}
 MODES = {"3d": "3D (static scene)", "video": "Video (no camera control)", "4d": "4D (camera and objects move)"}
 
@@ -145,7 +146,7 @@ def build_app(devices: Devices, config: DemoConfig) -> gr.Blocks:
                     lift_iters = gr.Slider(10, 5000, value=config.lift_iterations, step=10,
                                            label="Lift to 3D: optimisation steps", elem_id="lift-iterations")
                     lift_btn = gr.Button("Lift to 3D", elem_id="lift")
-                splat = gr.Model3D(label="Gaussians (drag to orbit, scroll to zoom)", height=360, elem_id="splat",
+                splat = gr.Model3D(label="Gaussians (drag to orbit, scroll to zoom)", height=480, elem_id="splat",
                                    clear_color=(0.0, 0.0, 0.0, 1.0), interactive=False)
                 time_slider = gr.Slider(0, 1, value=0, step=1, label="Time (4D: frame of the scene)", visible=False,
                                         elem_id="time")
@@ -247,6 +248,8 @@ def build_app(devices: Devices, config: DemoConfig) -> gr.Blocks:
                 )
                 if request.guidance_scale < 1:
                     raise ValueError(f"guidance scale must be >= 1, got {request.guidance_scale:g}")
+                if request.resolution is not None and not latent_multiple <= request.resolution <= MAX_RESOLUTION:
+                    raise ValueError(f"resolution must be in {latent_multiple}..{MAX_RESOLUTION}, got {request.resolution}")
             except (ValueError, FileNotFoundError) as exc:
                 return (*none, _error(str(exc)))
             try:
@@ -343,7 +346,7 @@ def build_app(devices: Devices, config: DemoConfig) -> gr.Blocks:
         lift_btn.click(on_prepare, session, [session, status], concurrency_limit=None).then(
             on_lift, [session, lift_iters, mode], [splat, time_slider, download, status], concurrency_id="device",
             concurrency_limit=len(devices))
-        time_slider.release(on_time, [session, time_slider], splat)
+        time_slider.change(on_time, [session, time_slider], splat)
     return demo
 
 

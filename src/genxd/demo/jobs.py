@@ -184,11 +184,12 @@ def viewer_copies(lift: Path, dest: Path) -> list[Path]:
 
     from .splats import write_viewer_ply
 
-    first = np.asarray(json.loads((lift / "cameras.json").read_text())["c2w"][0])
+    record = json.loads((lift / "cameras.json").read_text())
+    first, first_K = np.asarray(record["c2w"][0]), np.asarray(record["K"][0])
     sources = sorted((lift / "ply").glob("time_*.ply")) if (lift / "ply").is_dir() else [lift / "scene.ply"]
     dest.mkdir(parents=True, exist_ok=True)
     out, frame = [], None
     for src in sources:
-        frame = write_viewer_ply(src, dest / src.name, first, frame)
+        frame = write_viewer_ply(src, dest / src.name, first, first_K, frame)
         out.append(dest / src.name)
     return out

@@ -2,8 +2,10 @@
 
 The splat viewer in Gradio's ``Model3D`` (gsplat.js) starts with an orbit camera at distance 5 from the
 origin, 0.5 rad to the side and 0.5 rad above (world +y down, camera +z forward: the OpenCV axes of
-docs/conventions.md). :func:`framing` finds the similarity transform that puts the first input camera
-exactly there, looking at the scene's centre on its optical axis; :func:`write_viewer_ply` applies it to
+docs/conventions.md), with a focal length of 1132 pixels whatever the canvas size. :func:`framing` finds the
+similarity transform that turns the first input camera's view direction into the viewer's, looking at the
+scene's centre on its optical axis, scaled so the input image's height fills the canvas (the viewer's field
+of view is narrower: the first camera lands on the viewer's axis, nearer than 5); :func:`write_viewer_ply` applies it to
 a 3DGS .ply (positions, rotations, log-scales; colour as the degree-0 coefficients only, since the viewer
 draws no view-dependent colour). The files ``genxd reconstruct`` wrote are left as they are; the copies
 are for display only.
@@ -16,10 +18,12 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["Framing", "framing", "write_viewer_ply", "VIEWER_CAMERA"]
+__all__ = ["Framing", "framing", "write_viewer_ply", "VIEWER_CAMERA", "VIEWER_HALF_TAN"]
 
 #: gsplat.js OrbitControls defaults: (alpha, beta, radius) about the origin
 VIEWER_CAMERA = (0.5, 0.5, 5.0)
+#: tan of the viewer's vertical half field of view: canvas height / 2 / focal, for the page's ~440 px canvas
+VIEWER_HALF_TAN = 220.0 / 1132.0
 
 
 def _viewer_c2w() -> tuple[np.ndarray, np.ndarray]:
@@ -45,11 +49,13 @@ class Framing:
         return self.scale * (p - self.centre) @ self.rotation.T
 
 
-def framing(first_c2w: np.ndarray, means: np.ndarray, opacity_logits: np.ndarray) -> Framing:
-    """The transform putting camera ``first_c2w`` (OpenCV 4x4) where the viewer's camera starts.
+def framing(first_c2w: np.ndarray, first_K: np.ndarray, means: np.ndarray, opacity_logits: np.ndarray) -> Framing:
+    """The transform showing what camera ``first_c2w`` (OpenCV 4x4, normalised ``first_K``) saw in the viewer.
 
-    The centre is the point on the camera's optical axis at the median depth of the fairly opaque Gaussians in
-    front of it (sigmoid(opacity) > 0.3; all Gaussians in front if none is).
+    The centre is the point on the camera's optical axis at the median depth ``d`` of the fairly opaque Gaussians
+    in front of it (sigmoid(opacity) > 0.3; all Gaussians in front if none is). It goes to the viewer's target
+    and the camera's axes to the viewer camera's; the scale is ``5 / d`` times the ratio of the two vertical
+    fields of view (tangents), so the scene at depth ``d`` fills the viewer's height as it filled the image's.
     """
     R0, c0 = first_c2w[:3, :3], first_c2w[:3, 3]
     depth = (means - c0) @ R0[:, 2]
@@ -58,7 +64,9 @@ def framing(first_c2w: np.ndarray, means: np.ndarray, opacity_logits: np.ndarray
     pick = solid if solid.sum() >= 10 else front
     d = float(np.median(depth[pick])) if pick.any() else 1.0
     Rv, pos = _viewer_c2w()
-    return Framing(rotation=Rv @ R0.T, centre=c0 + d * R0[:, 2], scale=float(np.linalg.norm(pos)) / d)
+    image_half_tan = 0.5 / float(first_K[1, 1])
+    scale = float(np.linalg.norm(pos)) / d * VIEWER_HALF_TAN / image_half_tan
+    return Framing(rotation=Rv @ R0.T, centre=c0 + d * R0[:, 2], scale=scale)
 
 
 def _quat_mul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -69,14 +77,16 @@ def _quat_mul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
                      w1 * y2 - x1 * z2 + y1 * w2 + z1 * x2, w1 * z2 + x1 * y2 - y1 * x2 + z1 * w2], axis=-1)
 
 
-def write_viewer_ply(src: str | Path, dst: str | Path, first_c2w: np.ndarray, frame: Framing | None = None) -> Framing:
+def write_viewer_ply(src: str | Path, dst: str | Path, first_c2w: np.ndarray, first_K: np.ndarray,
+                     frame: Framing | None = None) -> Framing:
     """Write ``dst``: the 3DGS .ply ``src`` moved by ``frame`` (default: :func:`framing` of ``src``); returns it."""
     from plyfile import PlyData, PlyElement
     from scipy.spatial.transform import Rotation
 
     v = PlyData.read(str(src))["vertex"].data
     means = np.stack([v["x"], v["y"], v["z"]], axis=1).astype(np.float64)
-    frame = frame or framing(np.asarray(first_c2w, dtype=np.float64), means, np.asarray(v["opacity"], np.float64))
+    frame = frame or framing(np.asarray(first_c2w, dtype=np.float64), np.asarray(first_K, dtype=np.float64), means,
+                             np.asarray(v["opacity"], np.float64))
     q_frame = Rotation.from_matrix(frame.rotation).as_quat()  # x, y, z, w
     q_frame = np.array([q_frame[3], *q_frame[:3]])
     quats = np.stack([v[f"rot_{i}"] for i in range(4)], axis=1).astype(np.float64)
