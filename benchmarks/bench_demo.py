@@ -66,6 +66,9 @@ def main() -> None:
                 page.press("#seed input", "Enter")
                 cpu0, t0 = cpu_seconds(server.proc.pid), time.monotonic()
                 page.click("#generate")
+                # the status first leaves the previous run's "Generated ..." line, then reports this run
+                page.wait_for_function("() => !document.querySelector('#status').innerText.includes('Generated')",
+                                       timeout=60_000)
                 page.wait_for_function("() => document.querySelector('#status').innerText.includes('Generated')",
                                        timeout=1_800_000)
                 page.wait_for_function("""() => { const v = document.querySelector('#result-video video');
