@@ -40,6 +40,7 @@ def register(app: typer.Typer) -> None:
         max_upload_mb: float = typer.Option(20.0, "--max-upload-mb", help="Largest upload accepted, in MB."),
         max_images: int = typer.Option(4, "--max-images", help="Most input images per generation."),
         lift_iterations: Optional[int] = typer.Option(None, "--lift-iterations", help="Default optimisation steps of 'Lift to 3D' (default: 300 on CPU, 2000 on GPU)."),
+        lift_points: int = typer.Option(5000, "--lift-points", help="Gaussians 'Lift to 3D' starts from (random initialisation; densification may add more)."),
     ) -> None:
         """Serve the web app: upload images, author the camera path, generate, look at the result in 3D."""
 
@@ -52,12 +53,14 @@ def register(app: typer.Typer) -> None:
                 raise UsageError(f"--max-images must be >= 1, got {max_images}")
             if lift_iterations is not None and lift_iterations < 1:
                 raise UsageError(f"--lift-iterations must be >= 1, got {lift_iterations}")
+            if lift_points < 1:
+                raise UsageError(f"--lift-points must be >= 1, got {lift_points}")
             for dev in device or []:
                 if dev != "cpu" and not dev.startswith("cuda"):
                     raise UsageError(f"--device must be cpu or cuda[:N], got {dev!r}")
             if not _is_loopback(host):
                 typer.echo(f"genxd: serving on {host}: anyone who can reach this machine can use the demo", err=True)
-            serve(model, host, port, device, dtype, max_upload_mb, max_images, lift_iterations)
+            serve(model, host, port, device, dtype, max_upload_mb, max_images, lift_iterations, lift_points)
 
         run_cli(job)
 
@@ -67,7 +70,7 @@ def _interrupt(signum, frame):  # noqa: ARG001
 
 
 def serve(model: Optional[str], host: str, port: int, device: Optional[List[str]], dtype: Optional[str],
-          max_upload_mb: float, max_images: int, lift_iterations: Optional[int]) -> None:
+          max_upload_mb: float, max_images: int, lift_iterations: Optional[int], lift_points: int = 5000) -> None:
     """Build and serve the app; every temporary file lives under one folder, removed when the server stops."""
     root = Path(tempfile.mkdtemp(prefix="genxd-demo-"))
     typer.echo(f"genxd: temporary files in {root} (removed when the server stops)", err=True)
@@ -84,7 +87,7 @@ def serve(model: Optional[str], host: str, port: int, device: Optional[List[str]
         devices = Devices(model, device, dtype)
         on_gpu = devices.names[0].startswith("cuda")
         config = DemoConfig(root=root / "sessions", limits=Limits(max_file_mb=max_upload_mb, max_images=max_images),
-                            lift_iterations=lift_iterations or (2000 if on_gpu else 300))
+                            lift_iterations=lift_iterations or (2000 if on_gpu else 300), lift_init_points=lift_points)
         typer.echo(f"genxd: loading the model on {', '.join(devices.names)} ...", err=True)
         app = build_app(devices, config)
         typer.echo(f"genxd: demo at http://{host if host != '0.0.0.0' else '127.0.0.1'}:{port} (Ctrl-C stops it)", err=True)
