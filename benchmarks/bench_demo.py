@@ -91,6 +91,7 @@ def main() -> None:
             browser.close()
     finally:
         server.stop()
+        server.remove_log()
     walls = [c["wall_s"] for c in result["clicks"]]
     result["median_click_to_video_s"] = statistics.median(walls)
     result["load_average_after"] = os.getloadavg()

@@ -88,3 +88,6 @@ class DemoServer:
                 self.proc.wait()
         self._log.close()
         return self.proc.returncode
+
+    def remove_log(self) -> None:
+        self.log_path.unlink(missing_ok=True)

@@ -53,6 +53,7 @@ def server():
     code = srv.stop()
     assert code == 0, srv.log()
     assert root is not None and not root.exists(), f"temporary folder left behind: {root}"
+    srv.remove_log()
 
 
 @pytest.fixture(scope="module")
