@@ -21,7 +21,10 @@ Beside the synthetic suite, on the held-out **photographs** (``genxd.evaluation_
 ground truth for cameras that only turn or zoom, PSNR over covered pixels, repeat-input baseline):
 
 - ``photo-pan`` (the ``pan`` preset, rotate mode), ``photo-zoom`` (the ``zoom`` preset),
-  ``photo-look`` (a look-around in place); per-photo rows and means.
+  ``photo-look`` (a look-around in place); per-photo rows and means;
+- ``photo-cards``: rendered photo-card scenes (``type: photo`` data of seed ``seed``, cards layout,
+  turning and zooming cameras, **training** photos in new compositions), 1 context view, scored as
+  ``3d-1view``: with seed 5 the validation scenes of the training recipe (guidance choice).
 
 and ``fewshot``: the paper's few-shot protocol (``genxd.evaluation_fewshot``: Gaussians from 3 views
 of held-out synthetic ReconFusion-format scenes, with and without generated views; slow on a CPU).
@@ -39,7 +42,7 @@ from torch import Tensor
 
 HELD_OUT_SEED = 7
 #: Every ``genxd eval`` mode (the photo modes are in :mod:`genxd.evaluation_photos`).
-EVAL_MODES = ("3d-1view", "3d-3view", "4d", "photo-pan", "photo-zoom", "photo-look", "fewshot")
+EVAL_MODES = ("3d-1view", "3d-3view", "4d", "photo-pan", "photo-zoom", "photo-look", "photo-cards", "fewshot")
 
 
 def object_pixels(object_id: Tensor, dilate: int = 2) -> Tensor:
@@ -111,12 +114,19 @@ def evaluate(model: str | Path | None = None, num_scenes: int = 50, steps: int |
                     "held_out_seed": seed, "resolution": res, "frames": frames_n, "steps": steps, "guidance": guidance}
     data3d = SyntheticDataset(length=num_scenes, num_frames=frames_n, height=res, kinds=["3d"], seed=seed,
                               motion_source="world")
-    contexts = {"3d-1view": [0], "3d-3view": [0, frames_n // 2, frames_n - 1]}
+    contexts = {"3d-1view": [0], "3d-3view": [0, frames_n // 2, frames_n - 1], "photo-cards": [0]}
     for mode in [m for m in modes if m in contexts]:
         ctx = contexts[mode]
+        data = data3d
+        if mode == "photo-cards":
+            from .data.photo_scenes import PhotoSceneDataset
+
+            data = PhotoSceneDataset(length=num_scenes, num_frames=frames_n, height=res, kinds=["3d"], seed=seed,
+                                     layouts=["cards"], cameras_cards=["rotate", "zoom"], motion_source="world",
+                                     supersample=3)
         scores = []
         for i in tqdm(range(num_scenes), desc=mode, disable=not progress):
-            s = data3d[i]
+            s = data[i]
             gen = torch.Generator().manual_seed(i)
             out_frames = pipe(s["frames"][ctx][None], s["c2w"][None], s["K"][None], context_index=[ctx], mode="3d",
                               num_inference_steps=steps, guidance_scale=guidance, generator=gen).frames[0].cpu()

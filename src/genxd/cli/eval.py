@@ -21,6 +21,7 @@ def register(app: typer.Typer) -> None:
         modes: str = typer.Option("3d-1view,3d-3view,4d", "--modes",
                                   help="Comma-separated: 3d-1view, 3d-3view, 4d (synthetic held-out scenes), "
                                        "photo-pan, photo-zoom, photo-look (held-out photographs, homography ground truth), "
+                                       "photo-cards (rendered photo-card scenes), "
                                        "fewshot (3-view reconstruction with / without generated views; slow)."),
         fewshot_scenes: int = typer.Option(10, "--fewshot-scenes", help="Held-out ReconFusion-format scenes of --modes fewshot."),
         fewshot_iterations: int = typer.Option(300, "--fewshot-iterations", help="Gaussian-splatting steps per reconstruction (fewshot)."),
