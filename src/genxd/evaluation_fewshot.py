@@ -174,10 +174,24 @@ def evaluate_fewshot(model: str | Path | None = None, num_scenes: int = 10, iter
                      "ssim_without": without["ssim"], "ssim_with": with_gen["ssim"],
                      "gain_db": with_gen["psnr"] - without["psnr"], "generated_psnr": _psnr(gen_images, truth),
                      "num_generated": len(gen_c2w), "num_test": len(test_ids)})
-    report = {
-        "model": "bundled:genxd-small" if lm.bundled else str(lm.path), "num_scenes": num_scenes, "seed": seed,
-        "num_views": num_views, "context_views": 3, "groups": groups, "real_repeat": real_repeat,
-        "resolution": res, "frames": frames_n, "steps": steps, "guidance": guidance, "iterations": iterations,
+        report = _summary(rows, lm, num_scenes, seed, num_views, groups, real_repeat, res, frames_n, steps, guidance,
+                          iterations)
+        if out is not None:  # after every scene: a long run that is stopped keeps what it measured
+            from .utils.io import write_json_atomic
+
+            write_json_atomic(out, report)
+    if tmp is not None:
+        tmp.cleanup()
+    return report
+
+
+def _summary(rows: list[dict], lm, num_scenes: int, seed: int, num_views: int, groups: int, real_repeat: int, res: int,
+             frames_n: int, steps: int, guidance: float, iterations: int) -> dict:
+    return {
+        "model": "bundled:genxd-small" if lm.bundled else str(lm.path), "num_scenes": num_scenes,
+        "scenes_done": len(rows), "seed": seed, "num_views": num_views, "context_views": 3, "groups": groups,
+        "real_repeat": real_repeat, "resolution": res, "frames": frames_n, "steps": steps, "guidance": guidance,
+        "iterations": iterations,
         "psnr_without": statistics.mean(r["psnr_without"] for r in rows),
         "psnr_with": statistics.mean(r["psnr_with"] for r in rows),
         "gain_db": statistics.mean(r["gain_db"] for r in rows),
@@ -185,10 +199,3 @@ def evaluate_fewshot(model: str | Path | None = None, num_scenes: int = 10, iter
         "generated_psnr": statistics.mean(r["generated_psnr"] for r in rows),
         "per_scene": rows,
     }
-    if tmp is not None:
-        tmp.cleanup()
-    if out is not None:
-        from .utils.io import write_json_atomic
-
-        write_json_atomic(out, report)
-    return report
