@@ -1,5 +1,6 @@
 """genxd.evaluation_photos: homography ground truth (checked against the synthetic renderer) and the photo scores."""
 
+import importlib.util
 from types import SimpleNamespace
 
 import pytest
@@ -8,6 +9,7 @@ import torch
 from genxd.cameras import intrinsics_from_focal, trajectories
 from genxd.data.synthetic import make_scene, orbit_cameras, place_path, render
 from genxd.data.synthetic.cameras import look_around
+from genxd.evaluation import evaluate
 from genxd.evaluation_photos import covered_psnr, evaluate_photos, homography_views, photo_camera_path, square_crop
 
 
@@ -109,3 +111,13 @@ def test_evaluate_photos_scores_an_exact_model_far_above_repeating_the_input():
     row = repeat["photo-pan"]["per_photo"][0]
     assert row["name"] == "p" and abs(row["gain_db"]) < 1e-6  # the baseline is exactly "repeat the input"
     assert 0 < row["covered_fraction"] < 1
+
+
+@pytest.mark.skipif(importlib.util.find_spec("skimage") is None, reason="the photos ship in scikit-image")
+def test_evaluate_runs_the_photo_card_validation_scenes_and_refuses_unknown_modes():
+    report = evaluate(None, num_scenes=1, steps=1, device="cpu", progress=False, seed=5, modes=("photo-cards",))
+    row = report["photo-cards"]
+    assert {"psnr", "baseline_psnr", "psnr_gain_db", "camera_following_db"} <= set(row)
+    assert 5.0 < row["baseline_psnr"] < 60.0
+    with pytest.raises(ValueError, match="unknown evaluation mode"):
+        evaluate(None, modes=("photo-orbit",))

@@ -163,10 +163,10 @@ def evaluate(model: str | Path | None = None, num_scenes: int = 50, steps: int |
         report["4d"] = {f"frame_change_{k}": statistics.mean(v) for k, v in change.items()}
         report["4d"].update({f"object_frame_change_{k}": statistics.mean(v) for k, v in change_obj.items() if v})
         report["4d"]["scenes_with_objects"] = len(change_obj[keys[0]])
-    photo_modes = tuple(m for m in modes if m.startswith("photo-"))
-    if photo_modes:
-        from .evaluation_photos import evaluate_photos
+    from .evaluation_photos import PHOTO_MODES, evaluate_photos
 
+    photo_modes = tuple(m for m in modes if m in PHOTO_MODES)  # photo-cards is scored with the 3D modes above
+    if photo_modes:
         report.update(evaluate_photos(pipe, d, photo_modes, steps, guidance, progress=progress))
     if "fewshot" in modes:
         from .evaluation_fewshot import evaluate_fewshot

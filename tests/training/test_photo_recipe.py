@@ -49,3 +49,29 @@ def test_the_driver_refuses_evaluation_seeds_and_long_pieces(driver):
     driver.set_pool(11)
     assert driver.EXTRA_OVERRIDES == ["data.datasets.0.seed=11", "data.datasets.1.seed=11"]
     driver.EXTRA_OVERRIDES.clear()
+
+
+def test_tune_picks_the_guidance_on_validation_scenes_of_both_kinds(driver, tmp_path, monkeypatch):
+    import json
+
+    import genxd.evaluation
+
+    ckpt = tmp_path / "checkpoints" / "checkpoint-0000003"
+    ckpt.mkdir(parents=True)
+    (ckpt / "training_state.json").write_text("{}")
+    (ckpt / "generation_config.json").write_text(json.dumps({"guidance_scale": 2.0}))
+    calls = []
+
+    def fake_evaluate(model, num_scenes, guidance, seed, modes, **kwargs):
+        calls.append((seed, modes, guidance))
+        synth = {1.0: 1.0, 1.5: 2.0, 2.0: 3.0, 3.0: 2.5}[guidance]
+        photo = {1.0: 4.0, 1.5: 3.5, 2.0: 1.0, 3.0: 0.5}[guidance]
+        return {"3d-1view": {"psnr_gain_db": synth}, "photo-cards": {"psnr_gain_db": photo}}
+
+    monkeypatch.setattr(genxd.evaluation, "evaluate", fake_evaluate)
+    monkeypatch.setitem(driver.RUN, "dir", tmp_path)
+    monkeypatch.setitem(driver.RUN, "photo", True)
+    driver.stage_tune()
+    assert {c[0] for c in calls} == {5} and all(c[1] == ("3d-1view", "photo-cards") for c in calls)
+    # mean gains: 2.5, 2.75, 2.0, 1.5 -> 1.5 (not 2.0, the best on the procedural scenes alone)
+    assert json.loads((ckpt / "generation_config.json").read_text())["guidance_scale"] == 1.5
