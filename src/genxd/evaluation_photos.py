@@ -25,7 +25,6 @@ photographs (:data:`genxd.data.synthetic.photos.HELD_OUT_PHOTOS`, never training
 from __future__ import annotations
 
 import statistics
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -181,10 +180,3 @@ def evaluate_photos(pipe, defaults: dict, modes: tuple[str, ...] = ("photo-pan",
                                 "steps": steps, "guidance": guidance}
     return report
 
-
-def write_photo_sheet(path: str | Path, rows: list[Tensor]) -> None:
-    """A contact sheet: one row per ``[F, 3, H, W]`` tensor (PNG)."""
-    from .utils.images import save_png
-
-    sheet = torch.cat([torch.cat(list(r), dim=-1) for r in rows], dim=-2)
-    save_png(path, sheet)

@@ -10,7 +10,7 @@ import torch
 if importlib.util.find_spec("skimage") is None or importlib.util.find_spec("sklearn") is None:
     pytest.skip("the photos ship in scikit-image / scikit-learn (pip install 'genxd[train-data]')", allow_module_level=True)
 
-from genxd.cameras import intrinsics_from_focal, project_points, trajectories  # noqa: E402
+from genxd.cameras import intrinsics_from_focal, project_points  # noqa: E402
 from genxd.data.datasets import build_dataset  # noqa: E402
 from genxd.data.synthetic.photo_clips import make_photo_clip  # noqa: E402
 from genxd.data.synthetic.photo_world import PhotoWorld, render_photo_world  # noqa: E402
@@ -121,4 +121,3 @@ def test_zoom_path_in_photo_cards_keeps_the_camera_still(pool):
     clip = make_photo_clip(3, "3d", 3, 16, 16, pool=pool, layout="cards", camera="zoom", supersample=1)
     assert float(clip.c2w[:, :3, 3].std(0).max()) < 1e-6
     assert not torch.allclose(clip.K[0], clip.K[-1])
-    _ = trajectories  # the presets the paths come from
