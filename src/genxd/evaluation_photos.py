@@ -166,6 +166,8 @@ def evaluate_photos(pipe, defaults: dict, modes: tuple[str, ...] = ("photo-pan",
             b = covered_psnr(inp.expand(len(tgt), -1, -1, -1), gt[tgt], covered[tgt])
             rows.append({"name": name, "psnr": p, "baseline_psnr": b, "gain_db": p - b,
                          "covered_fraction": float(covered[tgt].float().mean())})
+            if progress:
+                tqdm.write(f"{mode} {name}: {p:.2f} dB (repeat input {b:.2f} dB, {p - b:+.2f})")
         report[mode] = {
             "psnr": statistics.mean(r["psnr"] for r in rows),
             "baseline_psnr": statistics.mean(r["baseline_psnr"] for r in rows),
