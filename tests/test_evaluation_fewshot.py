@@ -35,9 +35,9 @@ def test_interpolated_poses_follow_the_orbit():
 
 
 def test_the_protocol_runs_on_one_tiny_scene(tmp_path):
-    report = evaluate_fewshot(None, num_scenes=1, iterations=2, num_views=8, groups=1, steps=1, device="cpu",
+    report = evaluate_fewshot(None, num_scenes=1, iterations=2, num_views=12, groups=1, steps=1, device="cpu",
                               data_root=tmp_path, progress=False, out=tmp_path / "fewshot.json")
     row = report["per_scene"][0]
-    assert row["num_generated"] == 5 and row["num_test"] == 5
+    assert row["num_generated"] == 5 and row["num_test"] == 9
     assert all(5.0 < row[k] < 60.0 for k in ("psnr_without", "psnr_with", "generated_psnr"))
     assert (tmp_path / "fewshot.json").is_file() and (tmp_path / "index.json").is_file()
