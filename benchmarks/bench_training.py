@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import sys
 import time
@@ -89,7 +90,11 @@ def run(args: argparse.Namespace) -> dict:
     if args.accelerate:
         from accelerate import Accelerator
 
-        acc = Accelerator(cpu=args.smoke)
+        from genxd.training.loop import ddp_kwargs
+
+        # the DDP settings of `genxd train` (training.ddp_comm_hook / ddp_bucket_mb), as the launch asks
+        precision = os.environ.get("ACCELERATE_MIXED_PRECISION", "no")
+        acc = Accelerator(cpu=args.smoke, kwargs_handlers=[ddp_kwargs(precision, args.ddp_comm_hook, args.ddp_bucket_mb)])
         if not args.smoke and acc.mixed_precision == "no" and args.dtype != "fp32":
             raise SystemExit(f"bench_training --accelerate: launch with --mixed_precision {args.dtype} "
                              "(the precision comes from accelerate)")
@@ -213,7 +218,10 @@ def run(args: argparse.Namespace) -> dict:
         "global_batch": b * world,
         "distributed": (acc.distributed_type.name if acc is not None else "none"),
         "fsdp": ({"version": acc.state.fsdp_plugin.fsdp_version,
-                  "offload_params": _offloads(acc.state.fsdp_plugin)} if fsdp else None),
+                  "offload_params": _offloads(acc.state.fsdp_plugin),
+                  "reshard_after_forward": acc.state.fsdp_plugin.reshard_after_forward} if fsdp else None),
+        "ddp": ({"comm_hook": args.ddp_comm_hook, "bucket_mb": args.ddp_bucket_mb}
+                if acc is not None and acc.distributed_type.name.startswith("MULTI") else None),
         "gradient_checkpointing": bool(args.gradient_checkpointing),
         "precision": f"{dtype_name} autocast, float32 weights" if autocast_dtype is not None else "fp32",
         "optimizer": "AdamW (torch)",
@@ -247,6 +255,9 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--smoke", action="store_true", help="Tiny model on the CPU (proves the script runs).")
     parser.add_argument("--accelerate", action="store_true",
                         help="Run the step through accelerate (launch with `accelerate launch` for DDP / FSDP).")
+    parser.add_argument("--ddp-comm-hook", default="auto", choices=["auto", "none", "bf16", "fp16"],
+                        help="DDP gradient all-reduce precision (genxd train's training.ddp_comm_hook).")
+    parser.add_argument("--ddp-bucket-mb", type=int, default=25, help="DDP bucket size (training.ddp_bucket_mb).")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "bench_training.json"))
     args = parser.parse_args(argv)
     result = run(args)

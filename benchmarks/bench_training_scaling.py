@@ -8,9 +8,11 @@ one-process run (``samples/s with N / (N x samples/s with 1)``):
     python benchmarks/bench_training_scaling.py --gpus 1 --settings single fsdp fsdp_offload   # one GPU
     python benchmarks/bench_training_scaling.py --smoke --gpus 1 2 --out /tmp/scaling.json      # CPU check
 
-Settings: ``single`` (one process, no wrapper; only for 1 GPU), ``ddp``, ``fsdp`` (FSDP2, weights,
-gradients and AdamW state sharded), ``fsdp_offload`` (FSDP2 with the sharded weights and optimiser on the
-CPU). Every run: 256x256, 12 frames, batch 1 per GPU, bf16, gradient checkpointing (bench_training's defaults).
+Settings: ``single`` (one process, no wrapper; only for 1 GPU), ``ddp`` (as ``genxd train``: gradients
+all-reduced in bf16 under bf16 mixed precision), ``ddp_fp32`` (float32 all-reduce), ``fsdp`` (FSDP2, weights,
+gradients and AdamW state sharded), ``fsdp_zero2`` (FSDP2 keeping the gathered weights from forward to
+backward: ``--fsdp_reshard_after_forward false``), ``fsdp_offload`` (FSDP2 with the sharded weights and
+optimiser on the CPU). Every run: 256x256, 12 frames, batch 1 per GPU, bf16, gradient checkpointing (bench_training's defaults).
 
 ``--equivalence`` adds one more one-GPU run with the whole global batch of the largest N (batch N on one
 GPU) and compares the losses of its first steps (warm-up and timed) with each N-process run: the data of a
@@ -35,10 +37,14 @@ BENCH = ROOT / "benchmarks" / "bench_training.py"
 FSDP = ["--use_fsdp", "--fsdp_version", "2", "--fsdp_auto_wrap_policy", "TRANSFORMER_BASED_WRAP"]
 SETTINGS = {
     "single": [],
-    "ddp": ["--multi_gpu"],
+    "ddp": ["--multi_gpu"],  # genxd train's DDP: gradients all-reduced in bf16 under bf16 (ddp_comm_hook auto)
+    "ddp_fp32": ["--multi_gpu"],  # DDP with float32 gradient all-reduce (torch's default)
     "fsdp": FSDP,
+    "fsdp_zero2": [*FSDP, "--fsdp_reshard_after_forward", "false"],  # weights kept gathered from forward to backward
     "fsdp_offload": [*FSDP, "--fsdp_offload_params", "true"],
 }
+#: extra bench_training arguments of a setting
+BENCH_ARGS = {"ddp_fp32": ["--ddp-comm-hook", "none"]}
 
 
 def _free_port() -> int:
@@ -76,6 +82,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--steps", type=int, default=6)
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--timeout", type=float, default=900, help="Seconds per run.")
+    parser.add_argument("--single-reference-only", action="store_true",
+                        help="On 1 GPU run only the 'single' reference (not the wrappers' 1-GPU runs).")
     parser.add_argument("--equivalence", action="store_true",
                         help="Also run one GPU with the largest N's global batch and compare the first steps' losses.")
     parser.add_argument("--loss-rtol", type=float, default=2e-2,
@@ -93,14 +101,15 @@ def main(argv: list[str] | None = None) -> dict:
     runs = []
     plan = [(setting, gpus, 1) for gpus in args.gpus for setting in args.settings
             # 'single' is the 1-GPU reference; DDP needs 2+ processes; accelerate sets FSDP up only for GPUs
-            if not ((setting == "single" and gpus != 1) or (setting == "ddp" and gpus == 1)
-                    or (args.smoke and setting.startswith("fsdp")))]
+            if not ((setting == "single" and gpus != 1) or (setting.startswith("ddp") and gpus == 1)
+                    or (args.smoke and setting.startswith("fsdp"))
+                    or (args.single_reference_only and gpus == 1 and setting != "single"))]
     if args.equivalence and max(args.gpus) > 1:
         plan.append(("single", 1, max(args.gpus)))
     for setting, gpus, batch in plan:
         part = parts / (f"{setting}_{gpus}.json" if batch == 1 else f"{setting}_{gpus}_batch{batch}.json")
         bench_args = ["--steps", str(args.steps), "--warmup", str(args.warmup), "--batch", str(batch),
-                      *(["--smoke"] if args.smoke else [])]
+                      *BENCH_ARGS.get(setting, []), *(["--smoke"] if args.smoke else [])]
         cmd = launch_command(setting, gpus, part, bench_args, "no" if args.smoke else "bf16")
         print(f"[{setting} x {gpus}] {' '.join(cmd)}", flush=True)
         start = time.monotonic()
