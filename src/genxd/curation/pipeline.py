@@ -57,6 +57,8 @@ class CurationConfig:
     Attributes:
         stride, max_frames, resize: frame extraction (see :func:`genxd.curation.read_frames`).
         min_frames: fewer extracted frames than this is a failure ("too few frames").
+        min_registered: SfM must register at least this fraction of the frames, else the video fails
+            (stage "sfm"); the registered count is in the record and ``meta.json`` either way.
         motion_threshold: motion strength above which a video is "dynamic".
         motion_frame_gap: frame gap of the motion pairs (i, i + gap).
         mask_model: local folder of an instance-segmentation model (transformers), or None for
@@ -71,12 +73,14 @@ class CurationConfig:
         device: torch device of the learned models.
         jpeg_quality: quality of the written frames.
         seed: random seed (RANSAC, mapping).
+        verbose: let COLMAP print its own log lines (silent by default; failures are one-line reasons).
     """
 
     stride: int = 1
     max_frames: int | None = None
     resize: int | tuple[int, int] | None = None
     min_frames: int = 8
+    min_registered: float = 0.75
     motion_threshold: float = DEFAULT_MOTION_THRESHOLD
     motion_frame_gap: int = 3
     mask_model: str | None = None
@@ -88,6 +92,7 @@ class CurationConfig:
     device: str = "cpu"
     jpeg_quality: int = 95
     seed: int = 0
+    verbose: bool = False
 
     def __post_init__(self) -> None:
         if self.stride < 1:
@@ -98,6 +103,8 @@ class CurationConfig:
             raise ValueError(f"min_frames must be >= 3 (SfM needs 3 frames), got {self.min_frames}")
         if self.max_frames is not None and self.max_frames < self.min_frames:
             raise ValueError(f"max_frames ({self.max_frames}) is below min_frames ({self.min_frames})")
+        if not 0 < self.min_registered <= 1:
+            raise ValueError(f"min_registered must be in (0, 1], got {self.min_registered}")
         if not self.motion_threshold >= 0:
             raise ValueError(f"motion_threshold must be >= 0, got {self.motion_threshold}")
         if self.motion_frame_gap < 1:
@@ -267,7 +274,8 @@ def _curate_into(source: VideoSource, folder: Path, config: CurationConfig, mask
     try:
         sfm = run_sfm(
             image_dir, names, work / "sfm", allowed=labels == 0, focal=config.focal, features=config.features,
-            num_threads=config.num_threads, seed=config.seed,
+            num_threads=config.num_threads, seed=config.seed, min_registered_fraction=config.min_registered,
+            verbose=config.verbose,
         )
     except SfmError as exc:
         raise CurationError("sfm", str(exc)) from None
