@@ -52,9 +52,9 @@ def register(app: typer.Typer) -> None:
         ),
         features: str = typer.Option("auto", help="SfM correspondences: sift, klt or auto."),
         fallback_depth: str = typer.Option(
-            "triangulate", "--fallback-depth",
-            help="Depth without --depth-model: triangulate (each tracked point, with the SfM cameras) or sparse "
-            "(interpolated SfM depth).",
+            "sparse", "--fallback-depth",
+            help="Depth without --depth-model: sparse (interpolated SfM depth; motion measured pair by pair) or "
+            "triangulate (each tracked point, with the SfM cameras; under-measures moving objects).",
         ),
         threads: int = typer.Option(-1, help="Threads per worker (-1: cores / workers)."),
         device: str = typer.Option("cpu", help="Torch device for the learned models."),

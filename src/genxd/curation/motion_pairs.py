@@ -46,6 +46,13 @@ class PairSettings:
     fb_threshold_px: float = 0.5
     min_samples: int = 20
     link_fraction: float = 0.2  # a pair's points that must land in a component to link it
+    #: a component whose tracks in a pair stay within this distance (per frame, normalised) of their
+    #: epipolar lines is explainable as static scene at some depth: its samples there are the epipolar
+    #: distances (a depth-free lower bound) instead of ``|M_ij|``, which a wrong depth inflates
+    epipolar_gate: float = 0.0
+    #: Gaussian blur (pixels) of the frames before tracking: texture aliasing (rendered or real) otherwise
+    #: makes fine patterns seem to move
+    blur_sigma_px: float = 1.0
     overlap_fraction: float = 0.3  # overlap (of the smaller) that links components of consecutive frames
 
 
@@ -128,6 +135,8 @@ def pair_motion(
     """
     s = settings or PairSettings()
     n, h, w = labels.shape
+    if s.blur_sigma_px > 0:
+        gray = [cv2.GaussianBlur(g, (0, 0), s.blur_sigma_px) for g in gray]
     size = max(h, w)
     gap = max(1, min(s.frame_gap, n - 1))
     spacing = max(1, int(round(s.grid_fraction * size)))
@@ -169,7 +178,7 @@ def pair_motion(
         predicted = np.full((len(px), 2), np.nan)
         predicted[front] = camera.img_from_cam(cam_j[front], check_cheirality=False)
         front &= np.isfinite(predicted).all(1)
-        px, ids, predicted = px[front], ids[front], predicted[front]
+        px, ids, predicted, ray = px[front], ids[front], predicted[front], ray[front]
         if len(px) == 0:
             continue
         src = px.astype(np.float32).reshape(-1, 1, 2)
@@ -181,6 +190,19 @@ def pair_motion(
         good &= np.linalg.norm(back - px, axis=1) < s.fb_threshold_px
         good &= (dst[:, 0] >= 0) & (dst[:, 0] <= w - 1) & (dst[:, 1] >= 0) & (dst[:, 1] <= h - 1)
         magnitude = np.linalg.norm((dst + 0.5 - predicted) / scale, axis=1) / gap
+        # the epipolar line of each point in frame j runs through its static prediction (at its depth)
+        # and its vanishing point (the same ray at infinite depth: camera rotation only)
+        direction = np.concatenate([ray, np.ones((len(px), 1))], 1) @ w2c_i[:, :3] @ w2c_j[:, :3].T
+        far = np.full((len(px), 2), np.nan)
+        ahead = direction[:, 2] > 1e-9
+        far[ahead] = camera.img_from_cam(direction[ahead], check_cheirality=False)
+        line = far - predicted
+        length = np.linalg.norm(line, axis=1)
+        defined = np.isfinite(length) & (length > 0.5)  # enough parallax for a line
+        unit = line / np.where(defined, length, 1.0)[:, None]
+        offset = dst + 0.5 - predicted
+        across = offset - (offset * unit).sum(1, keepdims=True) * unit  # the part off the epipolar line
+        epipolar = np.where(defined, np.linalg.norm(across / scale, axis=1) / gap, magnitude)
         lands = labels[j][np.clip(np.round(dst[:, 1]).astype(int), 0, h - 1), np.clip(np.round(dst[:, 0]).astype(int), 0, w - 1)]
         for k in np.unique(ids):
             mine = ids == k
@@ -192,7 +214,10 @@ def pair_motion(
             if not kept.any():
                 continue
             weight = np.full(int(kept.sum()), area / kept.sum())
-            samples.setdefault(key, []).append((magnitude[kept], weight))
+            values = magnitude[kept]
+            if s.epipolar_gate > 0 and np.median(epipolar[kept]) < s.epipolar_gate:  # explainable as static: depth-free lower bound
+                values = epipolar[kept]
+            samples.setdefault(key, []).append((values, weight))
             targets, counts = np.unique(lands[kept], return_counts=True)
             for target, count in zip(targets, counts):
                 if target > 0 and count >= max(3, s.link_fraction * kept.sum()):

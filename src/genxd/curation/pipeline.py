@@ -38,7 +38,7 @@ __all__ = [
 
 META_NAME = "meta.json"
 #: Depth used for the motion stage when no depth model is given (see docs/curation.md).
-FALLBACK_DEPTHS = ("triangulate", "sparse")
+FALLBACK_DEPTHS = ("sparse", "triangulate")
 
 
 class CurationError(RuntimeError):
@@ -64,8 +64,10 @@ class CurationConfig:
         mask_model: local folder of an instance-segmentation model (transformers), or None for
             the optical-flow/epipolar fallback.
         depth_model: local folder of a relative depth model (Depth Anything V2), or None.
-        fallback_depth: without a depth model, "triangulate" (depth of each tracked point
-            triangulated with the SfM cameras) or "sparse" (interpolated SfM depth maps).
+        fallback_depth: without a depth model, "sparse" (default: interpolated SfM depth maps, objects at
+            the depth of their surroundings; motion measured pair by pair) or "triangulate" (depth of each
+            tracked point triangulated with the SfM cameras: under-measures moving objects, kept for
+            comparison).
         focal: known normalised focal length fx/W (= fy/H, centred principal point), or None to
             estimate it (simple-radial camera).
         features: SfM correspondences, "sift", "klt" or "auto" (see :func:`run_sfm`).
@@ -85,7 +87,7 @@ class CurationConfig:
     motion_frame_gap: int = 3
     mask_model: str | None = None
     depth_model: str | None = None
-    fallback_depth: str = "triangulate"
+    fallback_depth: str = "sparse"
     focal: float | None = None
     features: str = "auto"
     num_threads: int = -1
@@ -303,7 +305,12 @@ def _curate_into(source: VideoSource, folder: Path, config: CurationConfig, mask
     timings["depth"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    settings = MotionSettings(threshold=config.motion_threshold, frame_gap=config.motion_frame_gap)
+    settings = MotionSettings(
+        threshold=config.motion_threshold, frame_gap=config.motion_frame_gap,
+        # sparse depth is wrong on static regions the masks flag by mistake: there, tracks that stay on their
+        # epipolar lines count as static (see genxd.curation.motion_pairs.PairSettings.epipolar_gate)
+        epipolar_gate=0.0015 if depth_source == "sfm_sparse_interpolated" else 0.0,
+    )
     motion = estimate_object_motion(frames, labels, sfm, depth_maps, settings, depth_source=depth_source)
     timings["motion"] = time.perf_counter() - t0
 
