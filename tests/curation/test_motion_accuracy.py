@@ -75,7 +75,7 @@ def test_motion_stage_matches_ground_truth_on_20_clips(clips):
 def test_flow_masks_keep_the_verdicts_and_stop_halving(clips):
     """The classical flow masks merge neighbouring objects and miss parts of fast ones, so single clips
     scatter (docs/curation.md), but the strength is no longer halved. Measured on these 6 clips (seeds
-    1-6): ratios 0.73 / 1.06 / 1.21 / 0.90 / 0.75 / 0.96 (median 0.93), verdicts 6 / 6; the estimator used
+    1-6): ratios 0.71 / 1.05 / 1.20 / 0.80 / 0.73 / 1.05 (median 0.93), verdicts 6 / 6; the estimator used
     before (tracks from 3 anchors, triangulated depth): 0.00 / 0.35 / 0.00 / 0.52 / 0.20 / 0.92 (median
     0.28; its triangulation is degenerate for the static and panning cameras of seeds 1 and 3), 1 / 6."""
     from genxd.curation.masks import EpipolarFlowMasker
