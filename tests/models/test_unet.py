@@ -12,6 +12,7 @@ from diffusers.models.embeddings import Timesteps
 from genxd.models import UNetMVTemporalConditionModel
 
 from ..conftest import FIXTURES
+from ..parity import BF16_MAX_REL, BF16_MEAN_REL, UNET_ATOL
 
 CASES = ["mv", "video", "4d", "4d_nomotion"]
 
@@ -46,13 +47,15 @@ def test_released_layout_on_meta_device():
     assert sum(p.numel() for p in model.parameters()) == layout["num_parameters"] == 1_932_125_520
 
 
+@pytest.mark.parity
 @pytest.mark.parametrize("case", CASES)
 def test_reproduces_reference_outputs(small_unet, reference_cases, case):
+    """The authors' outputs, within the float32 spread between CPU kernel families (tests/parity.py)."""
     inputs, expected = _case(reference_cases, case)
     with torch.no_grad():
         out = small_unet(**inputs).sample
     assert out.shape == expected.shape
-    assert (out - expected).abs().max().item() < 1e-4
+    assert (out - expected).abs().max().item() < UNET_ATOL
 
 
 def test_indicator_switches_paths(small_unet, reference_cases):
@@ -103,12 +106,15 @@ def test_skipping_zero_weight_temporal_path_in_3d_is_exact(small_unet, reference
         for h in hooks:
             h.remove()
     assert n_full == len(hooks) and n_skipped == 0 and n_tensor == len(hooks)
-    assert torch.equal(skipped, full) and torch.equal(tensor_ind, full)
-    assert (full - expected).abs().max().item() < 1e-4
-    assert (out_4d - reference_cases["unet.4d.out"]).abs().max().item() < 1e-4
+    assert torch.equal(skipped, full) and torch.equal(tensor_ind, full)  # same machine, same kernels: exact
+    assert (full - expected).abs().max().item() < UNET_ATOL
+    assert (out_4d - reference_cases["unet.4d.out"]).abs().max().item() < UNET_ATOL
 
 
+@pytest.mark.parity
 def test_bfloat16_computes_in_bfloat16(small_unet, reference_cases):
+    """Every activation is bfloat16, and the output stays close to this machine's float32 output (bounds
+    from the bfloat16 error measured under three CPU kernel families, tests/parity.py)."""
     inputs, _ = _case(reference_cases, "4d")
     with torch.no_grad():
         ref = small_unet(**inputs).sample
@@ -132,7 +138,8 @@ def test_bfloat16_computes_in_bfloat16(small_unet, reference_cases):
     assert out.dtype == torch.bfloat16
     assert dtypes == {torch.bfloat16}, f"intermediate activations in {dtypes}"
     err = (out.float() - ref).abs()
-    assert err.max() < 0.15 * ref.abs().max() and err.mean() < 0.02 * ref.abs().mean() + 0.01
+    assert err.max() < BF16_MAX_REL * ref.abs().max(), float(err.max() / ref.abs().max())
+    assert err.mean() < BF16_MEAN_REL * ref.abs().mean(), float(err.mean() / ref.abs().mean())
 
 
 def test_gradient_checkpointing_same_gradients(small_unet, reference_cases):
@@ -180,11 +187,12 @@ def test_bad_config_raises_value_error():
 
 
 def test_save_and_reload_roundtrip(small_unet, tmp_path, reference_cases):
+    """Saved and loaded again, the model computes bitwise the same output (same machine, same kernels)."""
     small_unet.save_pretrained(tmp_path / "unet")
     assert (tmp_path / "unet" / "diffusion_pytorch_model.safetensors").exists()
     cfg = json.loads((tmp_path / "unet" / "config.json").read_text())
     assert cfg["_class_name"] == "UNetMVTemporalConditionModel"
     again = UNetMVTemporalConditionModel.from_pretrained(tmp_path / "unet").eval()
-    inputs, expected = _case(reference_cases, "mv")
+    inputs, _ = _case(reference_cases, "mv")
     with torch.no_grad():
-        assert (again(**inputs).sample - expected).abs().max() < 1e-4
+        assert torch.equal(again(**inputs).sample, small_unet(**inputs).sample)

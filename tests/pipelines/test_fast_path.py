@@ -19,6 +19,8 @@ from genxd.pipelines.fast import (
     to_channels_last,
 )
 
+from ..parity import UNET_ATOL
+
 
 def _unet_case(cases, name="4d"):
     p = f"unet.{name}."
@@ -46,6 +48,7 @@ def test_compiled_unet_matches_eager_on_cpu(reference_small):
     below runs the real inductor path. Runs in a subprocess: compiled state left in the test
     process slows every later model call of the suite many times over."""
     code = f"""
+UNET_ATOL = {UNET_ATOL!r}
 import torch
 from safetensors.torch import load_file
 from genxd.models import UNetMVTemporalConditionModel
@@ -60,7 +63,7 @@ with torch.no_grad():
     out = compiled(**inputs).sample
 err = (out - cases[p + "out"]).abs().max().item()
 print("max_abs_err", err)
-assert err < 1e-4, err
+assert err < UNET_ATOL, err  # against the fixture: the CPU spread of tests/parity.py
 
 # the fast path's layout: blocks compiled one by one, channels-last, fused q/k/v, 3D skip (4D and 3D calls)
 from torch._dynamo.utils import counters
@@ -79,7 +82,7 @@ print("blocks", n, "graphs", counters["stats"]["unique_graphs"])
 assert n > 0 and counters["stats"]["unique_graphs"] > 0
 e4 = (out4 - cases[p + "out"]).abs().max().item(); e3 = (out3 - ref3).abs().max().item()
 print("regional_err", e4, e3)
-assert e4 < 1e-4 and e3 < 1e-4, (e4, e3)
+assert e4 < UNET_ATOL and e3 < 1e-4, (e4, e3)  # e3: same machine, layout changes only (measured <= 5.6e-5)
 """
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=900)
     assert res.returncode == 0, res.stderr[-3000:]
@@ -91,6 +94,7 @@ def test_compile_scope_is_checked():
         enable_fast_path(object(), compile=True, compile_scope="everything")
 
 
+@pytest.mark.parity
 def test_channels_last_and_fused_qkv_keep_the_output(reference_small, reference_cases, tmp_path):
     """The fast path's model transforms, on CPU: convolution weights channels-last keep every block's
     output channels-last (no layout round trips), q/k/v fused into one projection that shares the weights'
@@ -117,13 +121,13 @@ def test_channels_last_and_fused_qkv_keep_the_output(reference_small, reference_
     with torch.no_grad():
         out = unet(**inputs).sample
     assert formats and all(formats)
-    assert (plain - expected).abs().max().item() < 1e-4
-    assert (out - expected).abs().max().item() < 1e-4
+    assert (plain - expected).abs().max().item() < UNET_ATOL
+    assert (out - expected).abs().max().item() < UNET_ATOL
     assert set(unet.state_dict()) == keys
     unet.save_pretrained(tmp_path)
     reloaded = UNetMVTemporalConditionModel.from_pretrained(tmp_path).eval()
     with torch.no_grad():
-        assert (reloaded(**inputs).sample - expected).abs().max().item() < 1e-4
+        assert torch.equal(reloaded(**inputs).sample, plain)  # the plain layout again: bitwise the same
 
 
 @pytest.mark.cuda
@@ -185,7 +189,7 @@ def test_cuda_graph_forward_runs_eagerly_off_cuda(reference_small, reference_cas
     with torch.no_grad():
         out = unet(**inputs).sample
     assert torch.equal(out, unet.__class__.forward(unet, **inputs).sample)
-    assert (out - expected).abs().max() < 1e-4
+    assert (out - expected).abs().max() < UNET_ATOL
     with pytest.raises(ValueError, match="indicator"):
         with torch.no_grad():
             unet(**{**inputs, "indicator": torch.full_like(inputs["indicator"], 7)})

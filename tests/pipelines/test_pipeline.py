@@ -9,6 +9,8 @@ import torch
 
 from genxd.pipelines import GenXDPipeline
 
+from ..parity import PIPELINE_ATOL
+
 CASES = ["single3d", "fewshot3d", "4d", "video"]
 
 
@@ -38,13 +40,17 @@ def _inputs(cases, name):
     return kwargs, cases[p + "latents_out"], cases[p + "frames_out"]
 
 
+@pytest.mark.parity
 @pytest.mark.parametrize("case", CASES)
 def test_reproduces_reference_pipeline(pipe, reference_cases, case):
+    """The authors' sampling end to end, within the round-off spread between CPU kernel families that
+    sampling with random weights amplifies (per case, tests/parity.py)."""
     kwargs, latents_out, frames_out = _inputs(reference_cases, case)
     out = pipe(**kwargs, output_type="pt")
-    assert (out.latents - latents_out).abs().max().item() < 1e-4
+    latents_atol, frames_atol = PIPELINE_ATOL[case]
+    assert (out.latents - latents_out).abs().max().item() < latents_atol
     assert out.frames.shape == frames_out.shape
-    assert (out.frames - frames_out).abs().max().item() < 1e-3
+    assert (out.frames - frames_out).abs().max().item() < frames_atol
 
 
 def _small_kwargs(cases, name, steps=2):

@@ -10,6 +10,17 @@ import typer
 from .common import UsageError, run_cli
 
 
+def _record_line(record: dict) -> str:
+    """One line per video of this run: verdict and registered frames, or where and why it failed."""
+    vid = record.get("video_id")
+    if record.get("status") == "ok":
+        line = (f"{vid}: {record.get('verdict')}, motion {record.get('motion_strength', 0.0):.4f}, "
+                f"{record.get('num_registered')} of {record.get('num_frames')} frames registered")
+        return line + (" (recovered)" if record.get("recovered") else "")
+    reason = " ".join(str(record.get("reason", "")).split())  # one line, whatever the reason text holds
+    return f"{vid}: failed ({record.get('stage')}): {reason}"
+
+
 def register(app: typer.Typer) -> None:
     @app.command("curate")
     def curate(
@@ -19,6 +30,10 @@ def register(app: typer.Typer) -> None:
         max_frames: Optional[int] = typer.Option(None, "--max-frames", help="Keep at most this many frames."),
         resize: Optional[str] = typer.Option(None, help="Longer side in pixels (e.g. 512) or WxH."),
         min_frames: int = typer.Option(8, "--min-frames", help="Fewer frames than this is a failure."),
+        min_registered: float = typer.Option(
+            0.75, "--min-registered",
+            help="SfM must register at least this fraction of the frames (0-1], else the video fails.",
+        ),
         workers: int = typer.Option(1, help="Local worker processes."),
         ray: Optional[str] = typer.Option(
             None, "--ray", help="Run on a Ray cluster at this address ('auto', 'ray://host:10001', 'local')."
@@ -37,14 +52,15 @@ def register(app: typer.Typer) -> None:
         ),
         features: str = typer.Option("auto", help="SfM correspondences: sift, klt or auto."),
         fallback_depth: str = typer.Option(
-            "triangulate", "--fallback-depth",
-            help="Depth without --depth-model: triangulate (each tracked point, with the SfM cameras) or sparse "
-            "(interpolated SfM depth).",
+            "sparse", "--fallback-depth",
+            help="Depth without --depth-model: sparse (interpolated SfM depth; motion measured pair by pair) or "
+            "triangulate (each tracked point, with the SfM cameras; under-measures moving objects).",
         ),
         threads: int = typer.Option(-1, help="Threads per worker (-1: cores / workers)."),
         device: str = typer.Option("cpu", help="Torch device for the learned models."),
         retry_failed: bool = typer.Option(False, "--retry-failed", help="Redo videos that failed before."),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+        verbose: bool = typer.Option(False, "--verbose", help="Show COLMAP's own log lines."),
     ) -> None:
         """Curate videos into VIDEO_ID/{images, 0/, meta.json} and an index.jsonl (resumable)."""
 
@@ -65,6 +81,7 @@ def register(app: typer.Typer) -> None:
                 max_frames=max_frames,
                 resize=parse_resize(resize),
                 min_frames=min_frames,
+                min_registered=min_registered,
                 motion_threshold=DEFAULT_MOTION_THRESHOLD if motion_threshold is None else motion_threshold,
                 mask_model=str(mask_model) if mask_model else None,
                 depth_model=str(depth_model) if depth_model else None,
@@ -73,6 +90,7 @@ def register(app: typer.Typer) -> None:
                 features=features,
                 num_threads=threads,
                 device=device,
+                verbose=verbose,
             )
             try:
                 summary = curate_dataset(
@@ -83,9 +101,14 @@ def register(app: typer.Typer) -> None:
                 raise UsageError(str(exc)) from None
             if summary.total == 0:
                 raise UsageError("no videos found in the inputs")
+            for record in summary.records:
+                typer.echo(_record_line(record), err=record.get("status") != "ok")
             typer.echo(
                 f"curated {summary.total} videos into {out}: {summary.ok} ok, {summary.failed} failed, "
                 f"{summary.skipped} already done (index: {out / 'index.jsonl'})"
             )
+            if summary.failed and summary.ok == 0 and summary.skipped == 0:
+                typer.echo(f"genxd: error: all {summary.failed} videos failed", err=True)
+                raise typer.Exit(code=1)
 
         run_cli(main)

@@ -41,6 +41,7 @@ __all__ = [
     "latest_records",
     "append_index",
     "RunLockedError",
+    "unique_video_ids",
 ]
 
 INDEX_NAME = "index.jsonl"
@@ -272,11 +273,42 @@ def _collect_sources(inputs) -> list[VideoSource]:
     sources: list[VideoSource] = []
     for item in inputs:
         sources.extend([item] if isinstance(item, VideoSource) else discover_videos(item))
-    ids = [s.video_id for s in sources]
+    return unique_video_ids(sources)
+
+
+def unique_video_ids(sources: list[VideoSource]) -> list[VideoSource]:
+    """The sources with distinct video ids (order kept).
+
+    The same path given twice counts once. Different inputs whose ids collide (two folders both called
+    ``frames``, ``a/clip.mp4`` and ``b/clip.mp4``) take as many of their parent folders' names as needed
+    to differ: ``a__frames`` and ``b__frames``. Ids depend only on the paths, so a rerun with the same
+    inputs finds the same ids (and resumes).
+    """
+    from .frames import _safe_id
+
+    seen: set[Path] = set()
+    unique: list[VideoSource] = []
+    for source in sources:
+        key = Path(source.path).resolve()
+        if key not in seen:
+            seen.add(key)
+            unique.append(source)
+    ids = [s.video_id for s in unique]
+    depth = {i: 0 for i in range(len(unique))}
+    for _ in range(64):
+        clashing = [i for i, vid in enumerate(ids) if ids.count(vid) > 1]
+        if not clashing:
+            break
+        for i in clashing:
+            depth[i] += 1
+            path = Path(unique[i].path).resolve()
+            stem = path.with_suffix("") if unique[i].kind == "video" else path
+            parts = stem.parts[-(depth[i] + 1):]
+            ids[i] = _safe_id("__".join(parts))
     dupes = sorted({i for i in ids if ids.count(i) > 1})
     if dupes:
         raise ValueError(f"several inputs map to the same video id: {', '.join(dupes)}")
-    return sources
+    return [s if s.video_id == vid else VideoSource(vid, s.path, s.kind) for s, vid in zip(unique, ids)]
 
 
 def _record_from_meta(source: VideoSource, meta_path: Path) -> dict[str, Any]:

@@ -38,7 +38,7 @@ __all__ = [
 
 META_NAME = "meta.json"
 #: Depth used for the motion stage when no depth model is given (see docs/curation.md).
-FALLBACK_DEPTHS = ("triangulate", "sparse")
+FALLBACK_DEPTHS = ("sparse", "triangulate")
 
 
 class CurationError(RuntimeError):
@@ -57,13 +57,17 @@ class CurationConfig:
     Attributes:
         stride, max_frames, resize: frame extraction (see :func:`genxd.curation.read_frames`).
         min_frames: fewer extracted frames than this is a failure ("too few frames").
+        min_registered: SfM must register at least this fraction of the frames, else the video fails
+            (stage "sfm"); the registered count is in the record and ``meta.json`` either way.
         motion_threshold: motion strength above which a video is "dynamic".
         motion_frame_gap: frame gap of the motion pairs (i, i + gap).
         mask_model: local folder of an instance-segmentation model (transformers), or None for
             the optical-flow/epipolar fallback.
         depth_model: local folder of a relative depth model (Depth Anything V2), or None.
-        fallback_depth: without a depth model, "triangulate" (depth of each tracked point
-            triangulated with the SfM cameras) or "sparse" (interpolated SfM depth maps).
+        fallback_depth: without a depth model, "sparse" (default: interpolated SfM depth maps, objects at
+            the depth of their surroundings; motion measured pair by pair) or "triangulate" (depth of each
+            tracked point triangulated with the SfM cameras: under-measures moving objects, kept for
+            comparison).
         focal: known normalised focal length fx/W (= fy/H, centred principal point), or None to
             estimate it (simple-radial camera).
         features: SfM correspondences, "sift", "klt" or "auto" (see :func:`run_sfm`).
@@ -71,23 +75,26 @@ class CurationConfig:
         device: torch device of the learned models.
         jpeg_quality: quality of the written frames.
         seed: random seed (RANSAC, mapping).
+        verbose: let COLMAP print its own log lines (silent by default; failures are one-line reasons).
     """
 
     stride: int = 1
     max_frames: int | None = None
     resize: int | tuple[int, int] | None = None
     min_frames: int = 8
+    min_registered: float = 0.75
     motion_threshold: float = DEFAULT_MOTION_THRESHOLD
     motion_frame_gap: int = 3
     mask_model: str | None = None
     depth_model: str | None = None
-    fallback_depth: str = "triangulate"
+    fallback_depth: str = "sparse"
     focal: float | None = None
     features: str = "auto"
     num_threads: int = -1
     device: str = "cpu"
     jpeg_quality: int = 95
     seed: int = 0
+    verbose: bool = False
 
     def __post_init__(self) -> None:
         if self.stride < 1:
@@ -98,6 +105,8 @@ class CurationConfig:
             raise ValueError(f"min_frames must be >= 3 (SfM needs 3 frames), got {self.min_frames}")
         if self.max_frames is not None and self.max_frames < self.min_frames:
             raise ValueError(f"max_frames ({self.max_frames}) is below min_frames ({self.min_frames})")
+        if not 0 < self.min_registered <= 1:
+            raise ValueError(f"min_registered must be in (0, 1], got {self.min_registered}")
         if not self.motion_threshold >= 0:
             raise ValueError(f"motion_threshold must be >= 0, got {self.motion_threshold}")
         if self.motion_frame_gap < 1:
@@ -267,7 +276,8 @@ def _curate_into(source: VideoSource, folder: Path, config: CurationConfig, mask
     try:
         sfm = run_sfm(
             image_dir, names, work / "sfm", allowed=labels == 0, focal=config.focal, features=config.features,
-            num_threads=config.num_threads, seed=config.seed,
+            num_threads=config.num_threads, seed=config.seed, min_registered_fraction=config.min_registered,
+            verbose=config.verbose,
         )
     except SfmError as exc:
         raise CurationError("sfm", str(exc)) from None
@@ -295,7 +305,12 @@ def _curate_into(source: VideoSource, folder: Path, config: CurationConfig, mask
     timings["depth"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    settings = MotionSettings(threshold=config.motion_threshold, frame_gap=config.motion_frame_gap)
+    settings = MotionSettings(
+        threshold=config.motion_threshold, frame_gap=config.motion_frame_gap,
+        # sparse depth is wrong on static regions the masks flag by mistake: there, tracks that stay on their
+        # epipolar lines count as static (see genxd.curation.motion_pairs.PairSettings.epipolar_gate)
+        epipolar_gate=0.0015 if depth_source == "sfm_sparse_interpolated" else 0.0,
+    )
     motion = estimate_object_motion(frames, labels, sfm, depth_maps, settings, depth_source=depth_source)
     timings["motion"] = time.perf_counter() - t0
 

@@ -75,6 +75,32 @@ class SfmResult:
         return image
 
 
+def known_cameras_sfm(c2w: np.ndarray, K: np.ndarray, height: int, width: int) -> SfmResult:
+    """An :class:`SfmResult` holding known cameras (every frame registered, no points): feeds the motion
+    stage exact poses, e.g. for synthetic clips.
+
+    Args:
+        c2w: ``[N, 4, 4]`` OpenCV camera-to-world; K: ``[3, 3]`` or ``[N, 3, 3]`` normalised intrinsics
+            (the first camera's are used: one shared pinhole camera).
+    """
+    import pycolmap
+
+    c2w = np.asarray(c2w, np.float64)
+    K0 = np.asarray(K, np.float64).reshape(-1, 3, 3)[0]
+    camera = pycolmap.Camera(
+        camera_id=1, model="PINHOLE", width=int(width), height=int(height),
+        params=[K0[0, 0] * width, K0[1, 1] * height, K0[0, 2] * width, K0[1, 2] * height],
+    )
+    reconstruction = pycolmap.Reconstruction()
+    reconstruction.add_camera(camera)
+    n = len(c2w)
+    return SfmResult(
+        reconstruction=reconstruction, image_names=[f"{i:06d}" for i in range(n)], c2w=c2w,
+        registered=np.ones(n, bool), K=K0, height=int(height), width=int(width), mean_reprojection_error=0.0,
+        num_points3D=0, features="known",
+    )
+
+
 def colmap_pose_to_c2w(image) -> np.ndarray:
     """OpenCV camera-to-world ``float64 [4, 4]`` of a registered ``pycolmap.Image``."""
     w2c = np.eye(4)
@@ -97,13 +123,16 @@ def camera_intrinsics_normalized(camera) -> np.ndarray:
     return K
 
 
-def _silence_colmap() -> None:
+def _silence_colmap(verbose: bool = False) -> None:
+    """COLMAP's own (glog) lines on stderr: none unless ``verbose`` (then everything from INFO up).
+
+    Failures reach the user as :class:`SfmError` reasons instead (one line per video)."""
     import pycolmap
 
     try:
-        pycolmap.logging.minloglevel = 2  # warnings and errors only
+        pycolmap.logging.minloglevel = 0 if verbose else 3  # 3 = FATAL only: no "E... sfm.cc:310]" lines
         pycolmap.logging.logtostderr = False
-        pycolmap.logging.stderrthreshold = 2
+        pycolmap.logging.stderrthreshold = 0 if verbose else 3
     except AttributeError:  # older pycolmap
         pass
 
@@ -286,6 +315,7 @@ def run_sfm(
     max_num_features: int = 4096,
     sequential_overlap: int = 8,
     min_registered_fraction: float = 0.5,
+    verbose: bool = False,
 ) -> SfmResult:
     """Camera poses and sparse points of a video's frames with pycolmap.
 
@@ -306,6 +336,7 @@ def run_sfm(
         num_threads: threads for pycolmap (-1: all cores).
         seed: random seed for RANSAC and mapping (deterministic runs).
         min_registered_fraction: fail unless at least this fraction of frames is registered.
+        verbose: let COLMAP print its own log lines (silent by default).
     Raises:
         SfmError: no reconstruction, or too few registered frames.
     """
@@ -313,7 +344,7 @@ def run_sfm(
         raise ValueError(f"features must be one of {FEATURE_TYPES}, got {features!r}")
     if features != "auto":
         return _run_sfm_once(image_dir, image_names, work_dir, allowed, focal, features, num_threads, seed,
-                             max_num_features, sequential_overlap, min_registered_fraction)
+                             max_num_features, sequential_overlap, min_registered_fraction, verbose)
     from PIL import Image
 
     with Image.open(Path(image_dir) / image_names[0]) as im:
@@ -324,7 +355,7 @@ def run_sfm(
     for kind in order:
         try:
             result = _run_sfm_once(image_dir, image_names, Path(work_dir) / kind, allowed, focal, kind, num_threads,
-                                   seed, max_num_features, sequential_overlap, min_registered_fraction)
+                                   seed, max_num_features, sequential_overlap, min_registered_fraction, verbose)
         except SfmError as exc:
             errors.append(str(exc))
             continue
@@ -352,13 +383,14 @@ def _run_sfm_once(
     max_num_features: int,
     sequential_overlap: int,
     min_registered_fraction: float,
+    verbose: bool = False,
 ) -> SfmResult:
     import time
 
     import pycolmap
     from PIL import Image
 
-    _silence_colmap()
+    _silence_colmap(verbose)
     image_dir, work_dir = Path(image_dir), Path(work_dir)
     work_dir.mkdir(parents=True, exist_ok=True)
     if len(image_names) < 3:
@@ -416,9 +448,11 @@ def _run_sfm_once(
             c2w[index] = colmap_pose_to_c2w(image)
             registered[index] = True
     num_registered = int(registered.sum())
-    if num_registered < max(3, int(np.ceil(min_registered_fraction * n))):
+    needed = max(3, int(np.ceil(min_registered_fraction * n - 1e-9)))
+    if num_registered < needed:
         raise SfmError(
-            f"SfM ({features}) registered only {num_registered} of {n} frames (too little camera motion or texture)"
+            f"SfM ({features}) registered only {num_registered} of {n} frames, fewer than the minimum {needed} "
+            f"(min_registered {min_registered_fraction:g}; too little camera motion or texture)"
         )
     camera = next(iter(reconstruction.cameras.values()))
     return SfmResult(

@@ -8,8 +8,12 @@
 - is larger than :attr:`ArchiveLimits.max_member_bytes`, or compresses better than
   :attr:`ArchiveLimits.max_compression_ratio` (a zip bomb),
 
-or when the members add up to more than :attr:`ArchiveLimits.max_total_bytes` uncompressed.
-Members are read into memory (:meth:`SafeZip.read`, capped at the declared size) or extracted
+or when the archive as a whole is over budget: more than :attr:`ArchiveLimits.max_members` members,
+more than :attr:`ArchiveLimits.max_total_bytes` uncompressed, or (once past
+:attr:`ArchiveLimits.total_ratio_min_bytes`) more than :attr:`ArchiveLimits.max_total_ratio` times its
+compressed bytes: many small members that each pass the per-member checks cannot add up to a bomb.
+A member whose data is corrupt (CRC mismatch, broken deflate stream) raises ``ValueError`` naming the
+archive and the member when it is read. Members are read into memory (:meth:`SafeZip.read`, capped at the declared size) or extracted
 under a destination folder (:meth:`SafeZip.extract`) that no member can escape.
 """
 
@@ -18,6 +22,7 @@ from __future__ import annotations
 import os
 import stat
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -36,12 +41,25 @@ class ArchiveLimits:
     max_compression_ratio: float = 100.0
     #: members smaller than this are not ratio-checked (tiny text files compress very well)
     ratio_check_min_bytes: int = 1 * MiB
+    #: most members in one archive (a CamVid-30K batch holds a few hundred thousand frames)
+    max_members: int = 2_000_000
+    #: the whole archive's uncompressed / compressed bytes (JPEG frames: ~1; COLMAP text: ~4)
+    max_total_ratio: float = 20.0
+    #: archives that unpack to less than this are not ratio-checked as a whole
+    total_ratio_min_bytes: int = 64 * MiB
 
     def __post_init__(self) -> None:
-        if self.max_total_bytes <= 0 or self.max_member_bytes <= 0:
-            raise ValueError("archive size limits must be positive")
-        if self.max_compression_ratio <= 1:
-            raise ValueError(f"max_compression_ratio must be > 1, got {self.max_compression_ratio}")
+        if min(self.max_total_bytes, self.max_member_bytes, self.max_members) <= 0 or self.total_ratio_min_bytes < 0:
+            raise ValueError("archive size and count limits must be positive")
+        if self.max_compression_ratio <= 1 or self.max_total_ratio <= 1:
+            raise ValueError(
+                f"compression ratio limits must be > 1, got {self.max_compression_ratio} and {self.max_total_ratio}"
+            )
+
+    def total_budget(self, compressed_bytes: int) -> int:
+        """The most uncompressed bytes allowed for an archive holding ``compressed_bytes`` of member data."""
+        by_ratio = max(self.total_ratio_min_bytes, int(self.max_total_ratio * compressed_bytes))
+        return min(self.max_total_bytes, by_ratio)
 
 
 def check_member_name(name: str) -> str:
@@ -80,21 +98,31 @@ class SafeZip:
                 infos = zf.infolist()
         except zipfile.BadZipFile as exc:
             raise ValueError(f"{self.path}: not a zip archive ({exc})") from None
+        if len(infos) > self.limits.max_members:
+            raise ValueError(
+                f"{self.path}: refused unsafe archive: {len(infos)} members (limit {self.limits.max_members})"
+            )
         self._infos: dict[str, zipfile.ZipInfo] = {}
-        total = 0
         for info in infos:
             try:
                 name = self._check(info)
             except ValueError as exc:
                 raise ValueError(f"{self.path}: refused unsafe archive: {exc}") from None
-            total += info.file_size
-            if total > self.limits.max_total_bytes:
-                raise ValueError(
-                    f"{self.path}: refused unsafe archive: members add up to more than "
-                    f"{self.limits.max_total_bytes} bytes uncompressed (zip bomb?)"
-                )
             if not info.is_dir():
                 self._infos[name] = info
+        total = sum(info.file_size for info in infos)
+        packed = sum(info.compress_size for info in infos)
+        if total > self.limits.max_total_bytes:
+            raise ValueError(
+                f"{self.path}: refused unsafe archive: members add up to more than "
+                f"{self.limits.max_total_bytes} bytes uncompressed ({total}; zip bomb?)"
+            )
+        if total > self.limits.total_budget(packed):
+            raise ValueError(
+                f"{self.path}: refused unsafe archive: {len(infos)} members add up to {total} bytes uncompressed "
+                f"from {packed} compressed (ratio {total / max(packed, 1):.0f}:1, limit "
+                f"{self.limits.max_total_ratio:.0f}:1 past {self.limits.total_ratio_min_bytes} bytes; zip bomb?)"
+            )
         self._handle: zipfile.ZipFile | None = None
         self._pid: int | None = None
 
@@ -134,12 +162,21 @@ class SafeZip:
         return self._handle
 
     def read(self, name: str) -> bytes:
-        """The bytes of member ``name`` (never more than its declared, checked size)."""
+        """The bytes of member ``name`` (never more than its declared, checked size).
+
+        Raises:
+            FileNotFoundError: no such member.
+            ValueError: the member's data is corrupt (CRC mismatch, broken compressed stream, truncated
+                archive) or not the declared size; the message names the archive and the member.
+        """
         info = self._infos.get(name)
         if info is None:
             raise FileNotFoundError(f"{self.path}: no member {name!r}")
-        with self._zip().open(info) as fh:
-            data = fh.read(info.file_size + 1)
+        try:
+            with self._zip().open(info) as fh:
+                data = fh.read(info.file_size + 1)
+        except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as exc:
+            raise ValueError(f"{self.path}: member {name!r} is corrupt ({exc})") from None
         if len(data) != info.file_size:
             raise ValueError(f"{self.path}: member {name!r} does not match its declared size")
         return data

@@ -36,6 +36,7 @@ from torch import Tensor
 
 from genxd.cameras._io import as_c2w, as_intrinsics, atomic_file, read_json, write_json_atomic
 from genxd.cameras.geometry import c2w_to_w2c
+from genxd.utils.paths import path_inside
 
 __all__ = [
     "ReconFusionScene",
@@ -80,7 +81,7 @@ class ReconFusionScene:
     def decoded_images(self) -> Tensor:
         """``[N, 3, H, W]`` float images (decoding ``image_bytes`` if needed)."""
         if self.images is None:
-            self.images = torch.stack([decode_image(b) for b in self.image_bytes])
+            self.images = _decode_all(self.image_bytes, f"scene {self.key!r}")
         return self.images
 
 
@@ -113,6 +114,26 @@ def decode_image(data: Tensor) -> Tensor:
     with Image.open(io.BytesIO(raw)) as im:
         arr = np.asarray(im.convert("RGB"))
     return torch.from_numpy(arr.copy()).permute(2, 0, 1).float() / 255.0
+
+
+def _decode_all(image_bytes: Sequence[Tensor], where: str) -> Tensor:
+    """Every image decoded and stacked; ValueError naming ``where`` and the image that cannot be decoded
+    or whose size differs from the first one's."""
+    from PIL import Image, UnidentifiedImageError
+
+    images = []
+    for i, data in enumerate(image_bytes):
+        try:
+            image = decode_image(data)
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+            raise ValueError(f"{where}: image {i} cannot be decoded ({exc.__class__.__name__}: {exc})") from None
+        if images and image.shape != images[0].shape:
+            raise ValueError(
+                f"{where}: image {i} is {image.shape[-1]}x{image.shape[-2]}, image 0 is "
+                f"{images[0].shape[-1]}x{images[0].shape[-2]}; the images of a scene need one size"
+            )
+        images.append(image)
+    return torch.stack(images)
 
 
 def poses_to_cameras(c2w: Tensor, K: Tensor) -> Tensor:
@@ -279,7 +300,7 @@ def load_reconfusion_scene(
             splits[int(m.group(1))] = ([int(i) for i in value["train_ids"]], [int(i) for i in value["test_ids"]])
         elif name not in ("images", "cameras", "key"):
             extras[name] = value
-    images = torch.stack([decode_image(b) for b in image_bytes]) if decode_images and image_bytes else None
+    images = _decode_all(image_bytes, str(path)) if decode_images and image_bytes else None
     return ReconFusionScene(
         key=str(key if key is not None else data.get("key", path.stem)),
         images=images,
@@ -310,6 +331,8 @@ def load_reconfusion(
             raise ValueError(f"{root}: scenes not in {INDEX_FILE}: {', '.join(missing)}")
         index = {k: index[k] for k in keys}
     return {
-        key: load_reconfusion_scene(root / name, key=key, decode_images=decode_images, dtype=dtype)
+        key: load_reconfusion_scene(
+            path_inside(root, name, root / INDEX_FILE), key=key, decode_images=decode_images, dtype=dtype
+        )
         for key, name in index.items()
     }

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -27,7 +28,7 @@ from torch import Tensor
 
 from .metrics import load_lpips
 from .ply import load_scene, save_motion, save_ply
-from .trainer import ReconstructionConfig, evaluate_views, render_views, train_gaussians
+from .trainer import ReconstructionConfig, evaluate_views, render_views, train_gaussians, view_metrics
 from .views import Views, detect_input_kind, load_views, reconfusion_split
 
 __all__ = [
@@ -106,11 +107,29 @@ def flythrough_path(
 
 
 def _check_output_dir(out: Path, overwrite: bool) -> None:
+    """Refuse, before any work, an output that exists without ``overwrite`` or that cannot be written.
+
+    The output is written as a hidden temporary folder beside ``out`` and renamed onto it, so the
+    nearest existing folder on the way to ``out`` (and ``out`` itself when it is replaced) must take a new
+    entry: probed by creating and removing an empty folder there (exact for read-only mounts and for
+    root, unlike permission bits).
+    """
     if out.exists():
         if not out.is_dir():
             raise FileExistsError(f"{out} exists and is not a folder")
         if any(out.iterdir()) and not overwrite:
             raise FileExistsError(f"{out} already exists and is not empty; pass --overwrite to replace it")
+    where = out.parent.absolute()
+    while not where.exists() and where != where.parent:
+        where = where.parent
+    probes = [where] + ([out] if out.is_dir() else [])
+    for folder in probes:
+        try:
+            os.rmdir(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".probe", dir=folder))
+        except OSError as exc:
+            raise ValueError(
+                f"{out}: cannot write the output: {folder} is not writable ({exc.strerror or exc})"
+            ) from None
 
 
 def _cameras_record(views: Views, train: Sequence[int], test: Sequence[int]) -> dict[str, Any]:
@@ -201,10 +220,18 @@ def reconstruct_scene(
     model = result.model
     background = torch.tensor(config.background, dtype=torch.float32)
     lpips_fn = load_lpips(device=config.device)
-    train_metrics, _ = evaluate_views(model, train_views, background.to(model.device), lpips_fn, config.backend)
-    test_metrics = None
-    if test:
-        test_metrics, _ = evaluate_views(model, views.subset(test), background.to(model.device), lpips_fn, config.backend)
+    # every input view rendered once: the metrics (training and held-out) and renders/ use the same images
+    renders = render_views(model, views.c2w, views.K, views.height, views.width, views.times,
+                           background.to(model.device), config.backend, progress="render views" if progress else None)
+    train_renders = renders[train]
+    if len(train_views) > len(train):  # --extra-views
+        extra = train_views.subset(range(len(train), len(train_views)))
+        extra_renders = render_views(model, extra.c2w, extra.K, extra.height, extra.width, extra.times,
+                                     background.to(model.device), config.backend,
+                                     progress="render extra views" if progress else None)
+        train_renders = torch.cat([train_renders, extra_renders])
+    train_metrics = view_metrics(train_renders, train_views, lpips_fn)
+    test_metrics = view_metrics(renders[test], views.subset(test), lpips_fn) if test else None
 
     record: dict[str, Any] = {
         "input": str(input_path.resolve()),
@@ -232,7 +259,6 @@ def reconstruct_scene(
                 for j, t in enumerate(unique_times):
                     save_ply(tmp / "ply" / f"time_{j:04d}.ply", model, time=t)
                 (tmp / "ply" / "times.json").write_text(json.dumps(unique_times))
-        renders = render_views(model, views.c2w, views.K, views.height, views.width, views.times, background, config.backend)
         (tmp / "renders").mkdir()
         used: set[str] = set()
         for name, image in zip(views.names, renders):
@@ -243,7 +269,8 @@ def reconstruct_scene(
             save_png(tmp / "renders" / f"{stem}.png", image)
         if video_frames > 0:
             path_c2w, path_K, path_t = flythrough_path(views.c2w, views.K, video_frames, views.times)
-            frames = render_views(model, path_c2w, path_K, views.height, views.width, path_t, background, config.backend)
+            frames = render_views(model, path_c2w, path_K, views.height, views.width, path_t, background.to(model.device),
+                                  config.backend, progress="fly-through" if progress else None)
             write_video(tmp / "flythrough.mp4", frames, fps=fps)
         with open(tmp / "cameras.json", "w") as f:
             json.dump(_cameras_record(views, train, test), f)

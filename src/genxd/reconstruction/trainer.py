@@ -25,7 +25,7 @@ from .metrics import load_lpips_module, psnr, ssim
 from .rasterizer import Backend
 from .views import Views
 
-__all__ = ["ReconstructionConfig", "TrainResult", "train_gaussians", "render_views", "evaluate_views"]
+__all__ = ["ReconstructionConfig", "TrainResult", "train_gaussians", "render_views", "evaluate_views", "view_metrics"]
 
 Mode = Literal["3d", "4d"]
 
@@ -295,6 +295,15 @@ def train_gaussians(
     return TrainResult(model, config, init_method, scale, seconds, history, lpips_loss=lpips_net is not None)
 
 
+def _bar(total: int, desc: str | None):
+    """A tqdm bar for one phase (None when ``desc`` is None: no progress shown)."""
+    if desc is None:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, unit="view", dynamic_ncols=True, leave=False)
+
+
 @torch.no_grad()
 def render_views(
     model: GaussianModel,
@@ -305,29 +314,30 @@ def render_views(
     times: Tensor | None = None,
     background: Tensor | None = None,
     backend: Backend = "auto",
+    progress: str | None = None,
 ) -> Tensor:
-    """Render ``[N, 3, H, W]`` (clamped to [0, 1]) at cameras ``c2w [N, 4, 4]``, ``K [N, 3, 3]``."""
+    """Render ``[N, 3, H, W]`` (clamped to [0, 1]) at cameras ``c2w [N, 4, 4]``, ``K [N, 3, 3]``.
+
+    ``progress``: the label of a progress bar over the N renders (None: no bar).
+    """
     frames = []
+    bar = _bar(len(c2w), progress)
     for i in range(len(c2w)):
         t = float(times[i]) if (times is not None and model.is_dynamic) else None
         out = model.render(c2w[i : i + 1], K[i : i + 1], height, width, time=t, background=background, backend=backend)
         frames.append(out.rgb.clamp(0, 1).cpu())
+        if bar is not None:
+            bar.update(1)
+    if bar is not None:
+        bar.close()
     return torch.cat(frames) if frames else torch.zeros(0, 3, height, width)
 
 
 @torch.no_grad()
-def evaluate_views(
-    model: GaussianModel,
-    views: Views,
-    background: Tensor | None = None,
-    lpips_fn: Callable[[Tensor, Tensor], Tensor] | None = None,
-    backend: Backend = "auto",
-) -> tuple[dict[str, Any], Tensor]:
-    """PSNR / SSIM (/ LPIPS) of renders at ``views`` against their images.
-
-    Returns ``(metrics, renders [N, 3, H, W])``; metrics hold the means and per-view values.
-    """
-    renders = render_views(model, views.c2w, views.K, views.height, views.width, views.times, background, backend)
+def view_metrics(
+    renders: Tensor, views: Views, lpips_fn: Callable[[Tensor, Tensor], Tensor] | None = None
+) -> dict[str, Any]:
+    """PSNR / SSIM (/ LPIPS) of ``renders [N, 3, H, W]`` against ``views.images``: means and per view."""
     gt = views.images.float().cpu()
     per_psnr = psnr(renders, gt)
     per_ssim = ssim(renders, gt)
@@ -345,4 +355,23 @@ def evaluate_views(
         metrics["lpips"] = float(per_lpips.mean())
         for row, value in zip(metrics["per_view"], per_lpips):
             row["lpips"] = float(value)
-    return metrics, renders
+    return metrics
+
+
+@torch.no_grad()
+def evaluate_views(
+    model: GaussianModel,
+    views: Views,
+    background: Tensor | None = None,
+    lpips_fn: Callable[[Tensor, Tensor], Tensor] | None = None,
+    backend: Backend = "auto",
+    progress: str | None = None,
+) -> tuple[dict[str, Any], Tensor]:
+    """PSNR / SSIM (/ LPIPS) of renders at ``views`` against their images.
+
+    Returns ``(metrics, renders [N, 3, H, W])``; metrics hold the means and per-view values.
+    """
+    renders = render_views(
+        model, views.c2w, views.K, views.height, views.width, views.times, background, backend, progress=progress
+    )
+    return view_metrics(renders, views, lpips_fn), renders

@@ -10,6 +10,12 @@ Supported inputs (:func:`load_views`):
 - a COLMAP model with images: ``DIR/images/*`` and ``DIR/0/`` or ``DIR/sparse/0/`` (or ``DIR/sparse/``);
   the sparse points are kept for initialisation;
 - a ReconFusion torch folder (``index.json``), one scene chosen by key.
+
+Every file an input lists (``file_path``, ``depth_file_path``, COLMAP image names) is read from inside
+its folder only: absolute paths and paths that climb out with ``..`` are refused with a ValueError
+naming the listing file (symbolic links inside the folder are followed: they are the folder owner's
+doing). A frame that cannot be decoded, or frames of different sizes, are named in a one-line
+ValueError before anything is trained.
 """
 
 from __future__ import annotations
@@ -24,6 +30,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+
+from genxd.utils.paths import path_inside
 
 __all__ = ["Views", "load_views", "load_image", "detect_input_kind", "find_colmap_model"]
 
@@ -114,24 +122,54 @@ class Views:
 
 
 def load_image(path: str | os.PathLike) -> Tensor:
-    """An image file as ``[3, H, W]`` float RGB in [0, 1] (alpha dropped)."""
-    from PIL import Image
+    """An image file as ``[3, H, W]`` float RGB in [0, 1] (alpha dropped).
 
-    with Image.open(path) as im:
-        arr = np.asarray(im.convert("RGB"))
+    Raises FileNotFoundError when missing, ValueError naming the file when it cannot be decoded.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such image file")
+    try:
+        with Image.open(path) as im:
+            arr = np.asarray(im.convert("RGB"))
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        raise ValueError(f"{path}: cannot read image ({exc.__class__.__name__}: {exc})") from None
     return torch.from_numpy(arr.copy()).permute(2, 0, 1).float() / 255.0
 
 
-def _load_depth(path: Path, unit_scale: float) -> Tensor:
-    if path.suffix == ".npy":
-        return torch.from_numpy(np.load(path).astype(np.float32))
-    from PIL import Image
+def _same_size(images: Sequence[Tensor], names: Sequence[str | os.PathLike], where: str | os.PathLike) -> None:
+    """ValueError naming the first frame whose size differs from the first frame's."""
+    first = tuple(images[0].shape[-2:])
+    for image, name in zip(images, names):
+        if tuple(image.shape[-2:]) != first:
+            raise ValueError(
+                f"{where}: frames have different sizes: {name} is {image.shape[-1]}x{image.shape[-2]}, "
+                f"{names[0]} is {first[1]}x{first[0]}; reconstruction needs one size"
+            )
 
-    with Image.open(path) as im:
-        arr = np.asarray(im).astype(np.float32)
+
+def _load_depth(path: Path, unit_scale: float, size: tuple[int, int]) -> Tensor:
+    """A z-depth map ``[H, W]`` (``.npy`` float, or an image times ``unit_scale``); ValueError naming the
+    file when it cannot be read or is not ``size`` (H, W)."""
+    from PIL import Image, UnidentifiedImageError
+
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such depth file")
+    try:
+        if path.suffix == ".npy":
+            arr = np.load(path, allow_pickle=False).astype(np.float32)
+        else:
+            with Image.open(path) as im:
+                arr = np.asarray(im).astype(np.float32) * unit_scale
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        raise ValueError(f"{path}: cannot read depth map ({exc.__class__.__name__}: {exc})") from None
     if arr.ndim == 3:
         arr = arr[..., 0]
-    return torch.from_numpy(arr * unit_scale)
+    if arr.shape != size:
+        raise ValueError(f"{path}: depth map is {arr.shape}, the frames are {size[1]}x{size[0]} (expected [H, W] = {size})")
+    return torch.from_numpy(arr)
 
 
 def find_colmap_model(folder: Path) -> Path | None:
@@ -163,15 +201,15 @@ def detect_input_kind(path: str | os.PathLike) -> str:
     )
 
 
-def _resolve_image(folder: Path, file_path: str) -> Path:
-    base = folder / file_path
+def _resolve_image(folder: Path, file_path: str, listed_in: Path) -> Path:
+    base = path_inside(folder, file_path, listed_in)
     if base.is_file():
         return base
     for ext in IMAGE_EXTENSIONS:  # NeRF-synthetic writes paths without extensions
         candidate = base.with_name(base.name + ext)
         if candidate.is_file():
             return candidate
-    raise FileNotFoundError(f"{base}: image listed in transforms.json not found")
+    raise FileNotFoundError(f"{base}: image listed in {listed_in.name} not found")
 
 
 def _load_transforms(path: Path) -> Views:
@@ -183,7 +221,13 @@ def _load_transforms(path: Path) -> Views:
     with open(json_path) as f:
         meta = json.load(f)
     frames = meta["frames"]
-    images = torch.stack([load_image(_resolve_image(folder, str(fr["file_path"]))) for fr in frames])
+    paths = [_resolve_image(folder, str(fr["file_path"]), json_path) for fr in frames]
+    depth_paths = None
+    if all("depth_file_path" in fr for fr in frames):
+        depth_paths = [path_inside(folder, str(fr["depth_file_path"]), json_path) for fr in frames]
+    loaded = [load_image(p) for p in paths]
+    _same_size(loaded, paths, json_path)
+    images = torch.stack(loaded)
     if images.shape[-2:] != (cameras.height, cameras.width):
         raise ValueError(
             f"{json_path}: images are {images.shape[-1]}x{images.shape[-2]} but the file says "
@@ -195,9 +239,9 @@ def _load_transforms(path: Path) -> Views:
         span = float(t.max() - t.min())
         times = (t - t.min()) / span if span > 0 else torch.zeros_like(t)
     depths = None
-    if all("depth_file_path" in fr for fr in frames):
+    if depth_paths is not None:
         unit = float(meta.get("depth_unit_scale_factor", 1e-3))
-        depths = torch.stack([_load_depth(folder / fr["depth_file_path"], unit) for fr in frames])
+        depths = torch.stack([_load_depth(p, unit, tuple(images.shape[-2:])) for p in depth_paths])
     elif (folder / "ground_truth.npz").is_file():  # genxd.data.synthetic image folders
         with np.load(folder / "ground_truth.npz") as gt:
             if "depth" in gt and gt["depth"].shape == (len(frames), *images.shape[-2:]):
@@ -224,14 +268,15 @@ def _load_colmap(path: Path) -> Views:
     image_dir = path / "images"
     if not image_dir.is_dir():
         raise ValueError(f"{path}: no images/ folder beside the COLMAP model")
-    images = []
+    images, paths = [], []
     for name, h, w in zip(model.image_names, model.heights, model.widths):
-        img = load_image(image_dir / name)
+        file = path_inside(image_dir, name, model_dir)
+        img = load_image(file)
         if img.shape[-2:] != (h, w):
-            raise ValueError(f"{image_dir / name}: image is {img.shape[-1]}x{img.shape[-2]}, COLMAP says {w}x{h}")
+            raise ValueError(f"{file}: image is {img.shape[-1]}x{img.shape[-2]}, COLMAP says {w}x{h}")
         images.append(img)
-    if len({tuple(i.shape) for i in images}) != 1:
-        raise ValueError(f"{path}: images have different sizes; reconstruction needs one size")
+        paths.append(file)
+    _same_size(images, paths, path)
     points = model.points_xyz.float() if len(model.points_xyz) else None
     colors = model.points_rgb.float() / 255.0 if len(model.points_xyz) else None
     return Views(

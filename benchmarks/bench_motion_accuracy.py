@@ -1,0 +1,141 @@
+"""Curation's motion strength against the ground truth, full pipeline (frames, masks, SfM, depth, motion).
+
+Renders synthetic clips (``genxd.data.synthetic.make_clip``: 4D clips of seeds ``--seed0 ..``, plus
+``--static`` 3D clips), curates each with ``genxd.curation.curate_video`` under one or more settings,
+and records the measured motion strength against ``image_motion_strength`` (the exact ground truth of
+the same quantity), the verdicts at the default threshold, SfM registration and timings.
+
+    python benchmarks/bench_motion_accuracy.py --clips 20 --static 0 --size 128 \\
+        --out benchmarks/results/bench_motion_accuracy_128.json
+
+Settings (``--settings``, comma list): ``sparse`` (default pipeline: flow masks, sparse SfM depth, pair
+estimator), ``triangulate`` (flow masks, triangulated tracks: the estimator before issue 19),
+``known`` (flow masks and SfM, but the motion stage fed the clip's known depth and cameras), each with
+the synthetic cameras' known focal length (``--focal 1``) unless ``--estimate-focal``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+SETTINGS = ("sparse", "triangulate", "known")
+
+
+def _frames(clip) -> np.ndarray:
+    return (clip.render.rgb.permute(0, 2, 3, 1).numpy() * 255.0 + 0.5).clip(0, 255).astype(np.uint8)
+
+
+def _known_motion(clip, frames: np.ndarray, threshold: float) -> float:
+    """The motion stage alone with the clip's known cameras and depth, and the flow masks."""
+    from genxd.curation.masks import EpipolarFlowMasker
+    from genxd.curation.motion import MotionSettings, estimate_object_motion
+    from genxd.curation.sfm import known_cameras_sfm
+
+    labels = EpipolarFlowMasker()(frames)
+    sfm = known_cameras_sfm(clip.c2w.double().numpy(), clip.K.double().numpy(), frames.shape[1], frames.shape[2])
+    depth = clip.render.depth.numpy().astype(np.float32)
+    return estimate_object_motion(frames, labels, sfm, depth, MotionSettings(threshold=threshold)).strength
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--clips", type=int, default=20, help="4D clips (seeds seed0 ..)")
+    parser.add_argument("--seed0", type=int, default=0, help="first 4D seed")
+    parser.add_argument("--static", type=int, default=0, help="3D (static) clips, seeds 1000 ..")
+    parser.add_argument("--size", type=int, default=128, help="frame height and width in pixels")
+    parser.add_argument("--frames", type=int, default=16, help="frames per clip")
+    parser.add_argument("--supersample", type=int, default=1, help="render anti-aliasing (1 or 3)")
+    parser.add_argument("--settings", default="sparse,triangulate", help="comma list of " + ", ".join(SETTINGS))
+    parser.add_argument("--estimate-focal", action="store_true", help="let SfM estimate the focal length")
+    parser.add_argument("--threads", type=int, default=2, help="threads of the curation")
+    parser.add_argument("--out", default=None, help="JSON to write")
+    args = parser.parse_args()
+
+    import torch
+
+    from genxd.curation import CurationConfig, VideoSource, curate_video
+    from genxd.curation.motion import DEFAULT_MOTION_THRESHOLD, verdict
+    from genxd.data.synthetic import image_motion_strength, make_clip
+
+    torch.set_num_threads(args.threads)
+    settings = args.settings.split(",")
+    for s in settings:
+        if s not in SETTINGS:
+            parser.error(f"unknown setting {s!r}")
+    work = Path(tempfile.mkdtemp(prefix="bench_motion_"))
+    jobs = [("4d", args.seed0 + k) for k in range(args.clips)] + [("3d", 1000 + k) for k in range(args.static)]
+    rows = []
+    for kind, seed in jobs:
+        t0 = time.perf_counter()
+        clip = make_clip(seed, kind, args.frames, args.size, args.size, supersample=args.supersample)
+        truth = image_motion_strength(clip.scene, clip.render, clip.c2w, clip.K) if kind == "4d" else 0.0
+        frames = _frames(clip)
+        folder = work / "in" / f"{kind}_{seed}"
+        folder.mkdir(parents=True)
+        from PIL import Image
+
+        for i, frame in enumerate(frames):
+            Image.fromarray(frame).save(folder / f"{i:04d}.png")
+        row = {"kind": kind, "seed": seed, "camera": clip.camera, "world_motion": float(clip.motion_strength),
+               "truth": truth, "truth_verdict": verdict(truth), "render_s": round(time.perf_counter() - t0, 2)}
+        for setting in settings:
+            t0 = time.perf_counter()
+            if setting == "known":
+                strength = _known_motion(clip, frames, DEFAULT_MOTION_THRESHOLD)
+                row[setting] = {"status": "ok", "motion_strength": strength, "verdict": verdict(strength)}
+            else:
+                config = CurationConfig(focal=None if args.estimate_focal else 1.0, fallback_depth=setting,
+                                        num_threads=args.threads)
+                out = work / f"out_{setting}"
+                record = curate_video(VideoSource(folder.name, folder, "frames"), out, config)
+                entry = {k: record.get(k) for k in ("status", "motion_strength", "verdict", "num_registered",
+                                                     "num_frames", "stage", "reason")}
+                row[setting] = {k: v for k, v in entry.items() if v is not None}
+            row[setting]["seconds"] = round(time.perf_counter() - t0, 2)
+            m = row[setting].get("motion_strength")
+            if m is not None and truth > 0:
+                row[setting]["ratio"] = m / truth
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+
+    summary = {}
+    for setting in settings:
+        ok = [r for r in rows if r[setting].get("status") == "ok"]
+        dyn = [r for r in ok if r["kind"] == "4d" and r["truth"] > 0]
+        ratios = np.array([r[setting]["motion_strength"] / r["truth"] for r in dyn]) if dyn else np.zeros(0)
+        summary[setting] = {
+            "curated": f"{len(ok)} / {len(rows)}",
+            "within_15pct": f"{int((np.abs(ratios - 1) <= 0.15).sum())} / {len(dyn)}",
+            "median_ratio": float(np.median(ratios)) if len(ratios) else None,
+            "ratio_quartiles": [float(q) for q in np.percentile(ratios, [25, 75])] if len(ratios) else None,
+            "verdicts_right": f"{sum(r[setting]['verdict'] == r['truth_verdict'] for r in ok)} / {len(ok)}",
+            "seconds_mean": float(np.mean([r[setting]["seconds"] for r in rows])),
+        }
+    report = {
+        "benchmark": "bench_motion_accuracy",
+        "args": vars(args),
+        "threshold": DEFAULT_MOTION_THRESHOLD,
+        "machine": {"python": platform.python_version(), "cpu_count": os.cpu_count(), "platform": platform.platform()},
+        "summary": summary,
+        "clips": rows,
+    }
+    print(json.dumps(summary, indent=1))
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(json.dumps(report, indent=1) + "\n")
+    import shutil
+
+    shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,100 @@
+"""What ``genxd curate`` tells the user (issue 19 item 7): one line per video, a non-zero exit when every
+video failed, COLMAP's own log lines only with ``--verbose``, distinct ids for same-named folders, the
+registered-frame count reported and a minimum enforced."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from genxd.curation import CurationConfig, VideoSource, curate_video
+from genxd.curation.dataset import _collect_sources
+
+from .conftest import write_frames
+
+pytest.importorskip("pycolmap")
+
+GLOG_LINE = re.compile(r"^[IWEF]\d{8} ", re.M)  # e.g. "E20261130 16:29:13.107659 1399... sfm.cc:310] ..."
+
+
+def _still_frames(folder: Path, count: int = 8) -> Path:
+    """Identical textured frames: no camera motion, SfM fails quickly."""
+    from PIL import Image
+
+    folder.mkdir(parents=True)
+    image = np.random.default_rng(0).uniform(0, 255, (64, 64, 3)).astype(np.uint8)
+    for i in range(count):
+        Image.fromarray(image).save(folder / f"{i:04d}.png")
+    return folder
+
+
+def _curate(*args, cwd):
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    return subprocess.run([sys.executable, "-m", "genxd", "curate", *map(str, args)], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=600)
+
+
+def test_all_failed_exits_1_with_one_line_per_video_and_no_colmap_lines(tmp_path):
+    _still_frames(tmp_path / "a" / "frames")
+    _still_frames(tmp_path / "b" / "frames")  # same folder name: used to be refused as a duplicate id
+    res = _curate("a/frames", "b/frames", "--out", "out", "-q", cwd=tmp_path)
+    assert res.returncode == 1, res.stdout + res.stderr
+    assert not GLOG_LINE.search(res.stderr), res.stderr  # no "E2026... sfm.cc:310] ..." lines
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 3, res.stderr
+    assert lines[0].startswith("a__frames: failed (sfm): SfM") and lines[1].startswith("b__frames: failed (sfm): SfM")
+    assert lines[2] == "genxd: error: all 2 videos failed"
+    assert "0 ok, 2 failed" in res.stdout
+    records = [json.loads(line) for line in (tmp_path / "out" / "index.jsonl").read_text().splitlines()]
+    assert sorted(r["video_id"] for r in records) == ["a__frames", "b__frames"]
+
+    loud = _curate("a/frames", "--out", "out_verbose", "-q", "--verbose", cwd=tmp_path)
+    assert loud.returncode == 1 and GLOG_LINE.search(loud.stderr), loud.stderr[-2000:]
+
+
+def test_same_named_folders_get_distinct_stable_ids(tmp_path):
+    for parent in ("x/a", "y/a", "b"):
+        _still_frames(tmp_path / parent / "frames", count=3)
+    sources = _collect_sources([tmp_path / "x/a/frames", tmp_path / "y/a/frames", tmp_path / "b/frames",
+                                tmp_path / "b/frames"])  # the same path twice counts once
+    assert [s.video_id for s in sources] == ["x__a__frames", "y__a__frames", "b__frames"]
+    again = _collect_sources([tmp_path / "x/a/frames", tmp_path / "y/a/frames", tmp_path / "b/frames"])
+    assert [s.video_id for s in again] == [s.video_id for s in sources]
+    alone = _collect_sources([tmp_path / "b/frames"])
+    assert [s.video_id for s in alone] == ["frames"]
+
+
+def test_registered_frames_are_reported_and_a_minimum_is_enforced(verdict_clips, tmp_path):
+    """A clip whose last 5 of 16 frames are noise: SfM registers 11. The default minimum (0.75, 12 frames)
+    fails it with the count in the reason; a lower minimum keeps it, and the count is in the record and
+    in the CLI's line for the video."""
+    clip = verdict_clips["static_a"]
+    frames = clip.frames.copy()
+    rng = np.random.default_rng(5)
+    frames[11:] = rng.uniform(0, 255, frames[11:].shape).astype(np.uint8)
+    from dataclasses import replace
+
+    noisy = replace(clip, frames=frames)
+    folder = write_frames(noisy, tmp_path / "in" / "noisy")
+    source = VideoSource("noisy", folder, "frames")
+    failed = curate_video(source, tmp_path / "strict", CurationConfig(focal=1.0))
+    assert failed["status"] == "failed" and failed["stage"] == "sfm", failed
+    assert re.search(r"registered only 1[01] of 16 frames, fewer than the minimum 12", failed["reason"]), failed
+    res = _curate(folder, "--out", tmp_path / "loose", "-q", "--focal", "1", "--min-registered", "0.6", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    record = json.loads((tmp_path / "loose" / "index.jsonl").read_text().splitlines()[-1])
+    assert record["status"] == "ok" and record["num_frames"] == 16 and record["num_registered"] in (10, 11)
+    assert f"noisy: " in res.stdout and f"{record['num_registered']} of 16 frames registered" in res.stdout
+
+
+def test_min_registered_is_checked():
+    for bad in (0.0, -0.5, 1.5):
+        with pytest.raises(ValueError, match="min_registered"):
+            CurationConfig(min_registered=bad)

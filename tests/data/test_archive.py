@@ -1,0 +1,91 @@
+"""genxd.data.archive.SafeZip: whole-archive budgets (size, ratio, member count) and corrupt members."""
+
+from __future__ import annotations
+
+import struct
+import zipfile
+import zlib
+from pathlib import Path
+
+import pytest
+
+from genxd.data.archive import ArchiveLimits, SafeZip
+from genxd.data.datasets import CamVidDataset
+
+
+def _zip_of_copies(path: Path, names: list[str], data: bytes) -> Path:
+    """A deflated zip whose members all hold ``data``, written by hand: the data is compressed once, so
+    a 600 MiB archive takes milliseconds to make (``zipfile`` would deflate every copy)."""
+    comp = zlib.compressobj(9, zlib.DEFLATED, -15)
+    packed = comp.compress(data) + comp.flush()
+    crc = zlib.crc32(data)
+    local, central = bytearray(), bytearray()
+    for name in names:
+        raw = name.encode()
+        central += struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, 8, 0, 0x21, crc, len(packed), len(data),
+                               len(raw), 0, 0, 0, 0, 0, len(local)) + raw
+        local += struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, 8, 0, 0x21, crc, len(packed), len(data), len(raw), 0)
+        local += raw + packed
+    end = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(names), len(names), len(central), len(local), 0)
+    path.write_bytes(bytes(local + central + end))
+    return path
+
+
+def test_many_small_members_that_add_up_to_a_bomb_are_refused(tmp_path):
+    """The case of issue 18: 600 members just under 1 MiB of zeros each (each below the per-member ratio
+    check's 1 MiB floor) make a <1 MB archive that unpacked to 629 MB; the whole-archive budget refuses it
+    when it is opened, before anything is read or extracted."""
+    names = [f"video0/0/points{i:03d}.bin" for i in range(600)]
+    bomb = _zip_of_copies(tmp_path / "batch_1.zip", names, b"\0" * ((1 << 20) - 1))
+    assert bomb.stat().st_size < 1_000_000
+    with zipfile.ZipFile(bomb) as zf:  # a valid zip
+        assert sum(i.file_size for i in zf.infolist()) == 600 * ((1 << 20) - 1)
+    with pytest.raises(ValueError, match=r"batch_1\.zip: refused unsafe archive: 600 members add up to 629145000 "
+                                         r"bytes uncompressed .*ratio"):
+        SafeZip(bomb)
+    with pytest.raises(ValueError, match="refused unsafe archive"):
+        CamVidDataset(bomb, num_frames=4, height=32, extract_dir=tmp_path / "x")
+    assert not (tmp_path / "x").exists()
+    # a caller who trusts the archive can raise the budget
+    assert len(SafeZip(bomb, ArchiveLimits(max_total_ratio=1e6)).names()) == 600
+
+
+def test_well_compressible_small_archives_and_real_frames_pass(tmp_path):
+    """Below the whole-archive floor (64 MiB unpacked) text-like members are fine however well they pack."""
+    small = _zip_of_copies(tmp_path / "ok.zip", [f"v/0/cameras{i}.txt" for i in range(50)], b"0 " * 50_000)
+    assert len(SafeZip(small).names()) == 50
+
+
+def test_member_count_budget(tmp_path):
+    many = _zip_of_copies(tmp_path / "many.zip", [f"v/images/{i:05d}.jpg" for i in range(101)], b"x")
+    assert len(SafeZip(many).names()) == 101
+    with pytest.raises(ValueError, match=r"many\.zip: refused unsafe archive: 101 members \(limit 100\)"):
+        SafeZip(many, ArchiveLimits(max_members=100))
+
+
+def test_limits_are_checked():
+    for bad in (dict(max_members=0), dict(max_total_ratio=1.0), dict(total_ratio_min_bytes=-1)):
+        with pytest.raises(ValueError):
+            ArchiveLimits(**bad)
+
+
+@pytest.mark.parametrize("method", [zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED])
+def test_corrupt_member_is_a_value_error_naming_archive_and_member(tmp_path, method):
+    """A member whose bytes were damaged after zipping (CRC mismatch, or a broken deflate stream) raised
+    ``zipfile.BadZipFile`` / ``zlib.error`` without the archive's name; it is the documented ValueError."""
+    path = tmp_path / "batch_2.zip"
+    payload = bytes(range(256)) * 64
+    with zipfile.ZipFile(path, "w", compression=method) as zf:
+        zf.writestr("video0/meta.json", b"{}")
+        zf.writestr("video0/images/00000.jpg", payload)
+    raw = bytearray(path.read_bytes())
+    at = raw.index(b"video0/images/00000.jpg") + len("video0/images/00000.jpg") + 40  # inside the member's data
+    raw[at] ^= 0xFF
+    path.write_bytes(bytes(raw))
+    archive = SafeZip(path)  # the central directory is intact: opening works
+    assert archive.read("video0/meta.json") == b"{}"
+    with pytest.raises(ValueError, match=r"batch_2\.zip: member 'video0/images/00000\.jpg' is corrupt"):
+        archive.read("video0/images/00000.jpg")
+    with pytest.raises(ValueError, match=r"batch_2\.zip: member 'video0/images/00000\.jpg' is corrupt"):
+        archive.extract(["video0/images/00000.jpg"], tmp_path / "out")
+    assert not any((tmp_path / "out").rglob("00000.jpg"))

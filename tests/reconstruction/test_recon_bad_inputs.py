@@ -1,0 +1,172 @@
+"""``genxd reconstruct`` on bad scene folders and outputs: files listed outside the folder, corrupt
+frames, frames of different sizes, an output folder that cannot be written. Each is a one-line error
+with exit code 2, raised before any training (issue 18 item 3)."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from genxd.cli import app
+from genxd.reconstruction.views import load_views
+
+from .helpers import write_views_folder
+
+runner = CliRunner()
+
+
+@pytest.fixture()
+def no_training(monkeypatch):
+    """Training fails the test: every error here must come before it."""
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("training started before the input was checked")
+
+    monkeypatch.setattr("genxd.reconstruction.pipeline.train_gaussians", refuse)
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    from genxd.data.synthetic import make_scene, orbit_cameras, render
+
+    c2w, K = orbit_cameras(4, radius=4.0, elevation_deg=25.0, azimuth_range_deg=90.0, focal=1.0)
+    out = render(make_scene(2), c2w, K, 16, 16)
+    return out.rgb, c2w, K
+
+
+def _reconstruct(folder, out, *extra):
+    return runner.invoke(app, ["reconstruct", str(folder), "--out", str(out), "--iterations", "2",
+                               "--video-frames", "0", "--quiet", *map(str, extra)])
+
+
+def _one_line_error(result, *words):
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("genxd: error:"), result.output
+    for word in words:
+        assert word in lines[0], (word, lines[0])
+
+
+def _set_frame(folder, index, **entries):
+    meta = json.loads((folder / "transforms.json").read_text())
+    meta["frames"][index].update(entries)
+    (folder / "transforms.json").write_text(json.dumps(meta))
+
+
+@pytest.mark.parametrize("listed", ["../outside.png", "frames/../../outside.png", "ABSOLUTE"])
+def test_frame_paths_outside_the_scene_folder_are_refused(tiny, tmp_path, no_training, listed):
+    """A real image outside the folder: before the fix it was read (``../`` and absolute paths both)."""
+    import imageio.v3 as iio
+
+    images, c2w, K = tiny
+    folder = write_views_folder(tmp_path / "scene", images, c2w, K)
+    iio.imwrite(tmp_path / "outside.png", np.zeros((16, 16, 3), np.uint8))
+    listed = str(tmp_path / "outside.png") if listed == "ABSOLUTE" else listed
+    _set_frame(folder, 1, file_path=listed)
+    with pytest.raises(ValueError, match=r"transforms\.json: file path .*(outside|absolute)"):
+        load_views(folder)
+    _one_line_error(_reconstruct(folder, tmp_path / "out"), "transforms.json", listed)
+    assert not (tmp_path / "out").exists()
+
+
+def test_etc_passwd_and_depth_paths_are_refused(tiny, tmp_path):
+    images, c2w, K = tiny
+    folder = write_views_folder(tmp_path / "scene", images, c2w, K, depths=torch.ones(4, 16, 16))
+    _set_frame(folder, 0, file_path="../../../../../../../../etc/passwd")
+    with pytest.raises(ValueError, match="outside"):
+        load_views(folder)
+    folder = write_views_folder(tmp_path / "scene2", images, c2w, K, depths=torch.ones(4, 16, 16))
+    np.save(tmp_path / "d.npy", np.ones((16, 16), np.float32))
+    _set_frame(folder, 2, depth_file_path="../d.npy")
+    with pytest.raises(ValueError, match=r"'\.\./d\.npy' points outside"):
+        load_views(folder)
+    _set_frame(folder, 2, depth_file_path="depth/frame_0002.npy")
+    np.save(folder / "depth" / "frame_0002.npy", np.ones((8, 8), np.float32))
+    with pytest.raises(ValueError, match=r"frame_0002\.npy: depth map is \(8, 8\)"):
+        load_views(folder)
+
+
+def test_colmap_image_names_and_reconfusion_index_stay_inside(tiny, tmp_path):
+    import imageio.v3 as iio
+
+    from genxd.cameras import write_colmap_model
+    from genxd.data.reconfusion import write_reconfusion_scene
+
+    images, c2w, K = tiny
+    (tmp_path / "in" / "images").mkdir(parents=True)
+    iio.imwrite(tmp_path / "in" / "x.png", np.zeros((16, 16, 3), np.uint8))
+    names = ["000.png", "001.png", "002.png", "../x.png"]
+    for name, img in zip(names[:3], images):
+        iio.imwrite(tmp_path / "in" / "images" / name, (img.permute(1, 2, 0).numpy() * 255).astype(np.uint8))
+    write_colmap_model(tmp_path / "in" / "0", c2w, K, 16, 16, names, torch.rand(20, 3) - 0.5)
+    with pytest.raises(ValueError, match=r"'\.\./x\.png' points outside"):
+        load_views(tmp_path / "in")
+
+    write_reconfusion_scene(tmp_path / "elsewhere", "s", images, c2w, K, {2: ([0, 1], [2, 3])})
+    (tmp_path / "rf").mkdir()
+    (tmp_path / "rf" / "index.json").write_text(json.dumps({"s": "../elsewhere/s.torch"}))
+    with pytest.raises(ValueError, match=r"index\.json: file path '\.\./elsewhere/s\.torch' points outside"):
+        load_views(tmp_path / "rf")
+
+
+def test_corrupt_frame_is_named(tiny, tmp_path, no_training):
+    images, c2w, K = tiny
+    folder = write_views_folder(tmp_path / "scene", images, c2w, K)
+    data = (folder / "frames" / "frame_0002.png").read_bytes()
+    (folder / "frames" / "frame_0002.png").write_bytes(data[: len(data) // 2])  # truncated PNG
+    with pytest.raises(ValueError, match=r"frame_0002\.png: cannot read image"):
+        load_views(folder)
+    _one_line_error(_reconstruct(folder, tmp_path / "out"), "frame_0002.png", "cannot read image")
+    (folder / "frames" / "frame_0002.png").write_bytes(b"not an image at all")
+    _one_line_error(_reconstruct(folder, tmp_path / "out"), "frame_0002.png")
+
+
+def test_frames_of_different_sizes_are_named(tiny, tmp_path, no_training):
+    import imageio.v3 as iio
+
+    from genxd.data.reconfusion import write_reconfusion_scene
+
+    images, c2w, K = tiny
+    folder = write_views_folder(tmp_path / "scene", images, c2w, K)
+    iio.imwrite(folder / "frames" / "frame_0003.png", np.zeros((20, 16, 3), np.uint8))
+    _one_line_error(_reconstruct(folder, tmp_path / "out"), "frame_0003.png is 16x20", "frame_0000.png is 16x16")
+
+    write_reconfusion_scene(tmp_path / "rf", "s", images, c2w, K, {2: ([0, 1], [2, 3])})
+    from genxd.data.reconfusion import encode_image, load_reconfusion_scene
+
+    data = torch.load(tmp_path / "rf" / "s.torch", weights_only=True)
+    scene = data[0] if isinstance(data, list) else data
+    scene["images"][1] = encode_image(torch.zeros(3, 8, 8))
+    torch.save(data, tmp_path / "rf" / "s.torch")
+    with pytest.raises(ValueError, match=r"s\.torch: image 1 is 8x8, image 0 is 16x16"):
+        load_reconfusion_scene(tmp_path / "rf" / "s.torch")
+    _one_line_error(_reconstruct(tmp_path / "rf", tmp_path / "out2", "--n-views", 2), "image 1 is 8x8")
+
+
+def test_unwritable_output_is_refused_before_training(tiny, tmp_path, no_training):
+    """``/sys`` refuses new entries even to root (permission bits do not); the output folder is probed
+    before the views are read and before training."""
+    images, c2w, K = tiny
+    folder = write_views_folder(tmp_path / "scene", images, c2w, K)
+    if not os.path.isdir("/sys"):
+        pytest.skip("no /sys")
+    _one_line_error(_reconstruct(folder, "/sys/genxd_reconstruct_test/out"), "not writable")
+    assert not os.path.exists("/sys/genxd_reconstruct_test")
+
+
+@pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0, reason="root ignores permission bits")
+def test_read_only_output_folder_is_refused_before_training(tiny, tmp_path, no_training):
+    images, c2w, K = tiny
+    folder = write_views_folder(tmp_path / "scene", images, c2w, K)
+    (tmp_path / "ro").mkdir()
+    (tmp_path / "ro").chmod(0o555)
+    try:
+        _one_line_error(_reconstruct(folder, tmp_path / "ro" / "out"), "not writable")
+    finally:
+        (tmp_path / "ro").chmod(0o755)
