@@ -8,13 +8,25 @@ The ``genxd`` command line calls exactly these functions. Each scene is written 
 - ``cameras.json``: the authors' format (pixel ``fx, fy, cx, cy``, ``height``, ``width``,
   ``cameras``: world-to-camera 3x4 per frame); ``cameras_rel.json``: world-to-camera 3x4 relative
   to the first context view (the authors' ``_rel.json``); ``transforms.json``: nerfstudio;
-- ``meta.json``: the settings used; ``target_indices.json`` for few-shot scenes.
+- ``meta.json``: the settings used (with ``input`` and ``output``); ``target_indices.json`` for few-shot
+  scenes.
+
+Output folders are named after the inputs and never collide (:func:`output_names`: ``a.jpg`` and
+``a.png`` become ``a_jpg`` and ``a_png``; the summary and ``meta.json`` record the mapping), get the
+permissions the user's umask gives, and replace an old output only with ``overwrite`` (atomically: the
+old folder is moved aside, the new one renamed in, then the old one deleted; see :mod:`genxd.utils.io`).
+Every value is checked before any model loads (:mod:`genxd.validation`); messages name the argument
+as the caller wrote it (``num_frames`` here, ``--frames`` on the command line).
 """
 
 from __future__ import annotations
 
+import hashlib
 import inspect
 import json
+import os
+import sys
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -22,17 +34,23 @@ from typing import Iterable, Sequence
 import torch
 from torch import Tensor
 
+from . import fewshot as _fewshot_rules  # noqa: F401 - loaded now, so genxd.fewshot can be the function below
+from . import validation as v
 from .cameras import formats, relative_poses, trajectories
 from .pipelines.distributed import GenerationError, ProcessGroup, SceneResult, failed_result, write_summary
 from .utils.images import Fit, collect_images, load_image, save_png, tensor_to_uint8
-from .utils.io import atomic_dir, write_json_atomic
+from .utils.io import atomic_dir, check_output_file, check_writable_dir, clean_stale, write_json_atomic
 from .utils.video import write_mp4
+from .validation import check
 
 BUNDLED_MODEL_DIR = Path(__file__).parent / "assets" / "genxd-small"
 GENERATION_CONFIG = "generation_config.json"
 
 #: Defaults when the model folder has no ``generation_config.json`` (the released model's settings).
 RELEASED_DEFAULTS = {"resolution": 256, "num_frames": 12, "num_inference_steps": 25, "guidance_scale": 3.0}
+#: What the released model was trained on (the authors' config/main.yaml: 256x256, 12 frames; their
+#: inference feeds ``100 * (sigmoid(flow) - 0.5)``, below 50), used for folders without a ``trained`` entry.
+RELEASED_TRAINED = {"resolution": (256, 256), "num_frames": (12, 12), "motion_strength": (0.0, 50.0)}
 
 
 def default_model_path() -> Path | None:
@@ -40,26 +58,98 @@ def default_model_path() -> Path | None:
     return BUNDLED_MODEL_DIR if (BUNDLED_MODEL_DIR / "unet").is_dir() else None
 
 
-def pick_device(device: str | None) -> torch.device:
+def pick_device(device: str | torch.device | None) -> torch.device:
+    """``None``/``"auto"``: CUDA when available, else the CPU; a named device must exist."""
+    if isinstance(device, torch.device):
+        device = str(device)
+    device = check(device, v.DEVICE, "device")
     if device in (None, "auto"):
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    dev = torch.device(device)
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError("--device cuda asked for, but CUDA is not available")
-    return dev
+    return torch.device(device)
 
 
 def pick_dtype(dtype: str | torch.dtype | None, device: torch.device) -> torch.dtype:
     """Default: bfloat16 on CUDA (the fast path), float32 on CPU."""
     if isinstance(dtype, torch.dtype):
         return dtype
+    dtype = check(dtype, v.DTYPES, "dtype")
     if dtype in (None, "auto"):
         return torch.bfloat16 if device.type == "cuda" else torch.float32
-    table = {"fp32": torch.float32, "float32": torch.float32, "bf16": torch.bfloat16, "bfloat16": torch.bfloat16,
-             "fp16": torch.float16, "float16": torch.float16}
-    if dtype not in table:
-        raise ValueError(f"dtype must be one of {sorted(table)}, got {dtype!r}")
-    return table[dtype]
+    return {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[dtype]
+
+
+@dataclass
+class ModelInfo:
+    """What is known about a model folder without loading its weights (its config files).
+
+    ``defaults``: generation settings (``generation_config.json``, else :data:`RELEASED_DEFAULTS`);
+    ``trained``: ``{name: (low, high)}`` ranges the model was trained on (resolution, num_frames,
+    motion_strength), from the config's ``trained`` entry, else its own resolution / frame count, else
+    :data:`RELEASED_TRAINED`; ``latent_multiple``: image sizes must be multiples of it.
+    """
+
+    path: Path
+    bundled: bool
+    defaults: dict
+    trained: dict
+    latent_multiple: int | None
+
+    @property
+    def label(self) -> str:
+        return "bundled:genxd-small" if self.bundled else str(self.path)
+
+    @property
+    def description(self) -> str:
+        return "the bundled model" if self.bundled else "this model"
+
+
+def _read_config(path: Path) -> dict:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"{path}: cannot read the model's config ({exc})") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: expected a JSON object")
+    return data
+
+
+def model_info(model: str | Path | None) -> ModelInfo:
+    """Resolve ``model`` (None: the bundled one) and read its configs; no weights are loaded."""
+    from .pipelines.loading import DOWNLOAD_HINT, resolve_checkpoint
+
+    bundled = model is None
+    if bundled:
+        path = default_model_path()
+        if path is None:
+            raise FileNotFoundError(
+                f"no {v.arg('model')} given and no bundled model in this installation; get the released one with: "
+                + DOWNLOAD_HINT
+            )
+    else:
+        if not isinstance(model, (str, os.PathLike)):
+            raise v.InvalidValue(f"{v.arg('model')} must be a folder or a hub id, got {model!r} ({type(model).__name__})")
+        path = resolve_checkpoint(model)
+    path = Path(path)
+    defaults = dict(RELEASED_DEFAULTS)
+    cfg_path = path / GENERATION_CONFIG
+    cfg = _read_config(cfg_path) if cfg_path.is_file() else None
+    if cfg is not None:
+        defaults.update({k: val for k, val in cfg.items() if k != "trained" and not k.startswith("_")})
+        trained = {"resolution": (defaults["resolution"],) * 2, "num_frames": (defaults["num_frames"],) * 2}
+        trained.update({k: tuple(val) for k, val in (cfg.get("trained") or {}).items()
+                        if isinstance(val, (list, tuple)) and len(val) == 2})
+    else:
+        trained = dict(RELEASED_TRAINED)
+    latent_multiple = None
+    unet_cfg, vae_cfg = path / "unet" / "config.json", path / "vae" / "config.json"
+    if unet_cfg.is_file() and vae_cfg.is_file():
+        try:
+            levels_vae = len(_read_config(vae_cfg)["block_out_channels"])
+            levels_unet = len(_read_config(unet_cfg)["block_out_channels"])
+            latent_multiple = 2 ** (levels_vae - 1) * 2 ** (levels_unet - 1)
+        except (KeyError, TypeError):
+            latent_multiple = None
+    return ModelInfo(path=path, bundled=bundled, defaults=defaults, trained=trained, latent_multiple=latent_multiple)
 
 
 @dataclass
@@ -68,6 +158,11 @@ class LoadedModel:
     path: Path
     defaults: dict
     bundled: bool
+    trained: dict = field(default_factory=lambda: dict(RELEASED_TRAINED))
+
+    @property
+    def info(self) -> ModelInfo:
+        return ModelInfo(self.path, self.bundled, self.defaults, self.trained, getattr(self.pipe, "latent_multiple", None))
 
 
 def load_model(model: str | Path | None, device: str | None = None, dtype: str | torch.dtype | None = None,
@@ -79,33 +174,18 @@ def load_model(model: str | Path | None, device: str | None = None, dtype: str |
     ``torch.compile`` of the UNet's blocks: about 1.5x faster UNet calls on an H100 after a warm-up of about
     1.5 minutes per image size the first time (cached on disk).
     """
-    from .pipelines import GenXDPipeline, resolve_checkpoint
+    from .pipelines import GenXDPipeline
 
-    bundled = model is None
-    if bundled:
-        path = default_model_path()
-        if path is None:
-            from .pipelines import DOWNLOAD_HINT
-
-            raise FileNotFoundError(
-                "no --model given and no bundled model in this installation; get the released one with: "
-                + DOWNLOAD_HINT
-            )
-    else:
-        path = resolve_checkpoint(model)
+    info = model_info(model)
     dev = pick_device(device)
     dt = pick_dtype(dtype, dev)
-    pipe = GenXDPipeline.from_pretrained(path, torch_dtype=dt).to(dev)
-    defaults = dict(RELEASED_DEFAULTS)
-    cfg = Path(path) / GENERATION_CONFIG
-    if cfg.is_file():
-        defaults.update(json.loads(cfg.read_text()))
+    pipe = GenXDPipeline.from_pretrained(info.path, torch_dtype=dt).to(dev)
     if fast if fast is not None else dev.type == "cuda":
         from .pipelines.fast import enable_fast_path
 
         # the UNet keeps the chosen dtype (--dtype fp32: the authors' numerics, still replayed as a graph)
         enable_fast_path(pipe, dtype=dt, compile=compile_unet)
-    return LoadedModel(pipe=pipe, path=Path(path), defaults=defaults, bundled=bundled)
+    return LoadedModel(pipe=pipe, path=info.path, defaults=info.defaults, bundled=info.bundled, trained=info.trained)
 
 
 def _call_with_known_kwargs(fn, **kwargs):
@@ -129,7 +209,8 @@ def camera_trajectory(camera: str | Path, num_frames: int, focal: float | None =
         return loaded.c2w.float(), loaded.K.float()
     name = str(camera)
     if name not in trajectories.PRESETS:
-        raise ValueError(f"--camera must be one of {sorted(trajectories.PRESETS)} or a .json camera path, got {name!r}")
+        raise v.InvalidValue(f"{v.arg('camera')} must be one of {', '.join(sorted(trajectories.PRESETS))} or a .json "
+                             f"camera path, got {name!r}")
     return _call_with_known_kwargs(
         trajectories.PRESETS[name], num_frames=num_frames, focal=focal, elevation=elevation,
         azimuth_range=tuple(azimuth_range) if azimuth_range is not None else None, radius=radius,
@@ -160,15 +241,36 @@ def write_scene(folder: Path, frames: Tensor, c2w: Tensor, K: Tensor, context_in
     return folder
 
 
-def _unique_names(paths: Sequence[Path]) -> list[str]:
-    seen: dict[str, int] = {}
-    out = []
-    for p in paths:
-        stem = p.stem
-        n = seen.get(stem, 0)
-        seen[stem] = n + 1
-        out.append(stem if n == 0 else f"{stem}_{n}")
-    return out
+def output_names(paths: Sequence[Path]) -> list[str]:
+    """One output folder name per input, never two the same (also not up to letter case).
+
+    An input's name is its file stem (``photo.jpg`` -> ``photo``); inputs whose stems clash get their
+    extension added (``a.jpg``, ``a.png`` -> ``a_jpg``, ``a_png``), and any name still shared gets a short
+    hash of the input's full path (``a_png_1f3e9c2a``). Deterministic: the same inputs give the same
+    names, whatever the number of processes.
+    """
+    def key(name: str) -> str:
+        return name.casefold()
+
+    names = [p.stem or "_" for p in paths]
+    counts = Counter(key(n) for n in names)
+    names = [n if counts[key(n)] == 1 else f"{n}_{p.suffix.lstrip('.').lower() or 'noext'}" for n, p in zip(names, paths)]
+    for _ in range(4):
+        counts = Counter(key(n) for n in names)
+        if all(c == 1 for c in counts.values()):
+            return names
+        names = [n if counts[key(n)] == 1 else
+                 f"{n}_{hashlib.sha1(os.path.abspath(p).encode()).hexdigest()[:8]}" for n, p in zip(names, paths)]
+    for i, n in enumerate(names):  # the same path twice (collect_images removes these): number them
+        if sum(key(m) == key(n) for m in names[:i]) > 0:
+            names[i] = f"{n}_{i}"
+    return names
+
+
+def _safe_folder_name(name: str) -> str:
+    """A name usable as one folder under the output folder (no separators, not ``.`` / ``..``)."""
+    name = name.replace("/", "_").replace("\\", "_").replace("\0", "_")
+    return "_" if name in ("", ".", "..") else name
 
 
 @dataclass
@@ -192,12 +294,71 @@ class GenerateSettings:
     batch_size: int = 1
     extra: dict = field(default_factory=dict)
 
+    def checked(self) -> "GenerateSettings":
+        """A copy with every value checked and normalised (:mod:`genxd.validation`); raises InvalidValue."""
+        cam = self.camera
+        if not isinstance(cam, (str, os.PathLike)) or isinstance(cam, bytes):
+            raise v.InvalidValue(f"{v.arg('camera')} must be a preset name or a camera file path, got {cam!r} "
+                                 f"({type(cam).__name__})")
+        if not isinstance(self.extra, dict):
+            raise v.InvalidValue(f"{v.arg('extra')} must be a dict, got {type(self.extra).__name__}")
+        return GenerateSettings(
+            camera=cam if isinstance(cam, str) else str(cam),
+            mode=check(self.mode, v.MODES, "mode"),
+            motion_strength=check(self.motion_strength, v.MOTION_STRENGTH, "motion_strength"),
+            num_frames=check(self.num_frames, v.NUM_FRAMES, "num_frames"),
+            resolution=check(self.resolution, v.RESOLUTION, "resolution"),
+            num_inference_steps=check(self.num_inference_steps, v.STEPS, "num_inference_steps"),
+            guidance_scale=check(self.guidance_scale, v.GUIDANCE, "guidance_scale"),
+            seed=check(self.seed, v.SEED, "seed"),
+            focal=check(self.focal, v.FOCAL, "focal"),
+            elevation=check(self.elevation, v.ELEVATION, "elevation"),
+            azimuth_range=check(self.azimuth_range, v.AZIMUTH_RANGE, "azimuth_range"),
+            radius=check(self.radius, v.RADIUS, "radius"),
+            fit=check(self.fit, v.FITS, "fit"),
+            fps=check(self.fps, v.FPS, "fps"),
+            batch_size=check(self.batch_size, v.BATCH_SIZE, "batch_size"),
+            extra=dict(self.extra),
+        )
+
+
+def _check_job(out_dir: str | Path, summary: str | Path | None, flags: dict[str, object]) -> Path:
+    """Checks shared by the jobs: on/off arguments are booleans, the output folder and summary are writable."""
+    for name, value in flags.items():
+        check(value, v.Flag(), name)
+    if flags.get("overwrite") and flags.get("skip_existing"):
+        raise v.InvalidValue(f"{v.arg('overwrite')} and {v.arg('skip_existing')} contradict each other: choose one")
+    if not isinstance(out_dir, (str, os.PathLike)) or isinstance(out_dir, bytes):
+        raise v.InvalidValue(f"{v.arg('out_dir')} must be a folder path, got {out_dir!r}")
+    out_dir = Path(out_dir)
+    check_writable_dir(out_dir, f"output folder ({v.arg('out_dir')})")
+    if summary is not None:
+        if not isinstance(summary, (str, os.PathLike)) or isinstance(summary, bytes):
+            raise v.InvalidValue(f"{v.arg('summary')} must be a file path, got {summary!r}")
+        check_output_file(summary, f"summary file ({v.arg('summary')})")
+    return out_dir
+
 
 def generate_scenes(
     images: str | Path | Iterable[str | Path],
     out_dir: str | Path,
     model: str | Path | None = None,
     *,
+    camera: str | Path = "orbit",
+    mode: str = "3d",
+    motion_strength: float = 0.0,
+    num_frames: int | None = None,
+    resolution: int | None = None,
+    num_inference_steps: int | None = None,
+    guidance_scale: float | None = None,
+    seed: int = 0,
+    focal: float | None = None,
+    elevation: float | None = None,
+    azimuth_range: tuple[float, float] | None = None,
+    radius: float | None = None,
+    fit: Fit = "crop",
+    fps: float | None = None,
+    batch_size: int = 1,
     device: str | None = None,
     dtype: str | None = None,
     compile_unet: bool = False,
@@ -206,55 +367,73 @@ def generate_scenes(
     summary: str | Path | None = None,
     progress: bool = True,
     loaded: LoadedModel | None = None,
-    **settings,
 ) -> list[SceneResult]:
-    """Like :func:`generate`, but a failed input is recorded and the others still run.
+    """Like :func:`generate` (same arguments), but a failed input is recorded and the others still run.
 
     Under ``accelerate launch`` (several processes) each process generates its share of the inputs
     (:class:`genxd.pipelines.distributed.ProcessGroup`); every process returns the results of all inputs.
 
     Args:
-        skip_existing: leave existing output folders as they are (status ``skipped``) instead of refusing.
         summary: where the main process writes the job summary JSON (``None``: none).
     Returns:
         one :class:`SceneResult` per input, in input order (``status`` written / skipped / failed).
     Raises:
-        ValueError / FileNotFoundError / FileExistsError for problems of the whole job (bad settings,
-        missing input path, no model, existing outputs without ``overwrite`` / ``skip_existing``).
+        ValueError / FileNotFoundError / FileExistsError / PermissionError for problems of the whole job
+        (bad settings, missing input path, no model, existing outputs without ``overwrite`` /
+        ``skip_existing``, a read-only output folder), before any model is loaded.
     """
     from tqdm.auto import tqdm
 
-    unknown = set(settings) - set(GenerateSettings.__dataclass_fields__)
-    if unknown:
-        raise ValueError(f"unknown generate() settings: {sorted(unknown)}")
-    s = GenerateSettings(**settings)
-    if isinstance(images, (str, Path)):
+    # 1. check every value (nothing loaded, nothing written yet)
+    s = GenerateSettings(camera=camera, mode=mode, motion_strength=motion_strength, num_frames=num_frames,
+                         resolution=resolution, num_inference_steps=num_inference_steps,
+                         guidance_scale=guidance_scale, seed=seed, focal=focal, elevation=elevation,
+                         azimuth_range=azimuth_range, radius=radius, fit=fit, fps=fps, batch_size=batch_size).checked()
+    device = check(device, v.DEVICE, "device")
+    if not isinstance(dtype, torch.dtype):
+        dtype = check(dtype, v.DTYPES, "dtype")
+    out_dir = _check_job(out_dir, summary, {"compile_unet": compile_unet, "overwrite": overwrite,
+                                            "skip_existing": skip_existing, "progress": progress})
+    if isinstance(images, (str, os.PathLike)):
         images = [images]
+    elif not isinstance(images, Iterable):
+        raise v.InvalidValue(f"{v.arg('images')} must be image paths, got {images!r}")
     paths = collect_images(images)
-    out_dir = Path(out_dir)
-    folders = [out_dir / n for n in _unique_names(paths)]
-    todo = _check_existing(folders, overwrite, skip_existing)
-    if s.batch_size < 1:
-        raise ValueError("batch_size must be >= 1")
+    folders = [out_dir / n for n in output_names(paths)]
 
-    group = ProcessGroup(device)
-    rank = group.process_index
-    lm = loaded or load_model(model, group.device(device), dtype, compile_unet=compile_unet)
-    pipe, d = lm.pipe, lm.defaults
+    # 2. the model's settings, from its config files only
+    info = loaded.info if loaded is not None else model_info(model)
+    d = info.defaults
     res = int(s.resolution or d["resolution"])
-    if res % pipe.latent_multiple:
-        raise ValueError(f"--resolution must be a multiple of {pipe.latent_multiple} for this model, got {res}")
-    num_frames = int(s.num_frames or d["num_frames"])
+    multiple = info.latent_multiple
+    if multiple and res % multiple:
+        raise v.InvalidValue(f"{v.arg('resolution')} must be a multiple of {multiple} for this model, got {res}")
     steps = int(s.num_inference_steps or d["num_inference_steps"])
     guidance = float(s.guidance_scale if s.guidance_scale is not None else d["guidance_scale"])
     focal = s.focal if s.focal is not None else d.get("focal")
-    c2w, K = camera_trajectory(s.camera, num_frames, focal, s.elevation, s.azimuth_range, s.radius)
+    asked_frames = int(s.num_frames or d["num_frames"])
+    c2w, K = camera_trajectory(s.camera, asked_frames, focal, s.elevation, s.azimuth_range, s.radius)
     num_frames = c2w.shape[0]
     if num_frames < 2:
         raise ValueError("the camera path needs at least 2 frames")
+    if s.num_frames is not None and num_frames != s.num_frames:
+        v.warn(f"{v.arg('num_frames')} {s.num_frames} is not used: the camera file {s.camera} has {num_frames} cameras")
+    if s.mode == "3d" and s.motion_strength > 0:
+        v.warn(f"{v.arg('motion_strength')} {s.motion_strength:g} is not used in 3d mode (a static scene); "
+               f"use {v.arg('mode')} 4d or video for moving objects")
+    v.warn_outside_trained(info.trained, {"resolution": res, "num_frames": num_frames,
+                                          "motion_strength": s.motion_strength if s.mode != "3d" else None},
+                           info.description)
     fps = s.fps or max(1.0, num_frames / 2)
+
+    # 3. the output folder: clean what killed runs left, refuse existing outputs unless asked
+    group = ProcessGroup(device)
+    rank = group.process_index
+    if group.is_main_process:
+        clean_stale(out_dir)
+    todo = _check_existing(folders, overwrite, skip_existing)
     meta_common = {
-        "model": "bundled:genxd-small" if lm.bundled else str(lm.path), "camera": str(s.camera), "mode": s.mode,
+        "model": info.label, "camera": str(s.camera), "mode": s.mode,
         "motion_strength": s.motion_strength, "num_inference_steps": steps, "guidance_scale": guidance,
         "resolution": res, "num_frames": num_frames, "fit": s.fit, "process_index": rank,
         "num_processes": group.num_processes,
@@ -262,6 +441,9 @@ def generate_scenes(
     # every process has checked the existing outputs before any process writes one
     group.wait_for_everyone()
 
+    # 4. load the model and generate
+    lm = loaded or load_model(model, group.device(device), dtype, compile_unet=compile_unet)
+    pipe = lm.pipe
     results = [SceneResult(i, str(paths[i]), str(folders[i]), "skipped", process_index=rank)
                for i in range(len(paths)) if i not in todo] if group.is_main_process else []
     mine = group.split(todo)
@@ -293,7 +475,7 @@ def generate_scenes(
             continue
         for j, i in enumerate(idx):
             try:
-                meta = {**meta_common, "input": str(paths[i]), "seed": s.seed + i}
+                meta = {**meta_common, "input": str(paths[i]), "output": folders[i].name, "seed": s.seed + i}
                 left = tensors[i][None].expand(num_frames, -1, -1, -1)
                 write_scene(folders[i], out.frames[j].cpu(), c2w, K, [0], left, meta, fps)
                 results.append(SceneResult(i, str(paths[i]), str(folders[i]), "written", process_index=rank))
@@ -310,11 +492,12 @@ def generate_scenes(
 def _check_existing(folders: Sequence[Path], overwrite: bool, skip_existing: bool) -> list[int]:
     """Indices of the outputs to write; refuse existing ones unless ``overwrite`` or ``skip_existing``."""
     if overwrite and skip_existing:
-        raise ValueError("--overwrite and --skip-existing contradict each other: choose one")
-    existing = [i for i, f in enumerate(folders) if f.exists()]
+        raise v.InvalidValue(f"{v.arg('overwrite')} and {v.arg('skip_existing')} contradict each other: choose one")
+    existing = [i for i, f in enumerate(folders) if os.path.lexists(f)]
     if existing and not (overwrite or skip_existing):
-        raise FileExistsError(f"output already exists: {folders[existing[0]]} (use --overwrite to replace it "
-                              "or --skip-existing to keep it)")
+        more = f" and {len(existing) - 1} more" if len(existing) > 1 else ""
+        raise FileExistsError(f"output already exists: {folders[existing[0]]}{more} ({v.overwrite_hint()}, "
+                              f"or {v.skip_hint()})")
     return [i for i in range(len(folders)) if not (skip_existing and i in existing)]
 
 
@@ -323,6 +506,21 @@ def generate(
     out_dir: str | Path,
     model: str | Path | None = None,
     *,
+    camera: str | Path = "orbit",
+    mode: str = "3d",
+    motion_strength: float = 0.0,
+    num_frames: int | None = None,
+    resolution: int | None = None,
+    num_inference_steps: int | None = None,
+    guidance_scale: float | None = None,
+    seed: int = 0,
+    focal: float | None = None,
+    elevation: float | None = None,
+    azimuth_range: tuple[float, float] | None = None,
+    radius: float | None = None,
+    fit: Fit = "crop",
+    fps: float | None = None,
+    batch_size: int = 1,
     device: str | None = None,
     dtype: str | None = None,
     compile_unet: bool = False,
@@ -330,26 +528,50 @@ def generate(
     skip_existing: bool = False,
     progress: bool = True,
     loaded: LoadedModel | None = None,
-    **settings,
 ) -> list[Path]:
     """Generate a 3D (or video / 4D) scene from each input image along a camera path.
 
+    Every value is checked before the model loads (:mod:`genxd.validation`); ``None`` means the model's
+    default (``generation_config.json``). A value outside what the model was trained on gives a
+    :class:`genxd.validation.GenXDWarning`.
+
     Args:
         images: image files and/or folders of images; each image is its own scene (frame 0).
-        out_dir: one sub-folder per image (named after it) is written here.
+        out_dir: one sub-folder per image is written here, named after it (:func:`output_names`:
+            inputs with the same stem get their extension added, so no output replaces another).
         model: checkpoint folder or cached hub id; None = the bundled small model.
-        skip_existing: keep existing output folders (not regenerated) instead of refusing them.
-        settings: fields of :class:`GenerateSettings` (``camera="orbit"|"forward"|...|path.json``,
-            ``mode="3d"|"video"|"4d"``, ``motion_strength``, ``num_frames``, ``resolution``,
-            ``num_inference_steps``, ``guidance_scale``, ``seed``, ``focal``, ``elevation``,
-            ``azimuth_range``, ``radius``, ``fit="crop"|"pad"``, ``batch_size``).
+        camera: a preset (``orbit``, ``forward``, ``spiral``, ``dolly``, ``zoom``, ``pan``, ``static``) or a
+            camera file (the authors' JSON or a ``transforms.json``; its cameras set the frame count).
+        mode: ``"3d"`` (static scene, multi-view), ``"video"`` or ``"4d"`` (camera and objects move).
+        motion_strength: object motion for 4d / video, 0-100: 100 x the per-frame image displacement of
+            moving objects (1 = 1% of the image per frame; ``docs/conventions.md``).
+        num_frames: frames along a preset path (>= 2); resolution: square size in pixels (a multiple of
+            the model's latent size); num_inference_steps: 1-1000; guidance_scale: 1-100 (1 = off).
+        seed: image ``i`` uses ``seed + i``.
+        focal: normalised focal length ``fx / W`` (> 0); elevation: degrees (-90..90, orbit / forward);
+            azimuth_range: ``(start, end)`` degrees (orbit / forward); radius: orbit radius (> 0).
+        fit: ``"crop"`` (centre crop) or ``"pad"`` (pad with white) to a square.
+        fps: frame rate of the videos (default: frames / 2); batch_size: scenes per sampling call.
+        device: ``"auto"`` / None (CUDA when available), ``"cpu"``, ``"cuda"``, ``"cuda:N"``;
+            dtype: ``"fp32"``, ``"bf16"``, ``"fp16"`` or a ``torch.dtype`` (default: bf16 on CUDA, fp32 on CPU).
+        compile_unet: ``torch.compile`` the UNet's blocks (CUDA; pays for long jobs).
+        overwrite: replace existing output folders (the old one is kept until the new one is complete);
+            skip_existing: keep them (not regenerated) instead of refusing them.
+        progress: show progress bars; loaded: a model from :func:`load_model` to reuse.
     Returns:
         the scene folders written (under ``accelerate launch``: by all processes).
     Raises:
-        GenerationError after the other inputs are written, when some inputs failed (a bad image ...).
+        ValueError (a bad value, named as the argument), FileNotFoundError, FileExistsError,
+        PermissionError: before anything is loaded or written. GenerationError after the other inputs are
+        written, when some inputs failed (a bad image ...).
     """
-    results = generate_scenes(images, out_dir, model, device=device, dtype=dtype, compile_unet=compile_unet, overwrite=overwrite,
-                              skip_existing=skip_existing, progress=progress, loaded=loaded, **settings)
+    results = generate_scenes(
+        images, out_dir, model, camera=camera, mode=mode, motion_strength=motion_strength, num_frames=num_frames,
+        resolution=resolution, num_inference_steps=num_inference_steps, guidance_scale=guidance_scale, seed=seed,
+        focal=focal, elevation=elevation, azimuth_range=azimuth_range, radius=radius, fit=fit, fps=fps,
+        batch_size=batch_size, device=device, dtype=dtype, compile_unet=compile_unet, overwrite=overwrite,
+        skip_existing=skip_existing, progress=progress, loaded=loaded,
+    )
     if any(r.status == "failed" for r in results):
         raise GenerationError(results)
     return [Path(r.output) for r in results if r.status == "written"]
@@ -380,24 +602,50 @@ def fewshot_scenes(
     progress: bool = True,
     loaded: LoadedModel | None = None,
 ) -> list[SceneResult]:
-    """Like :func:`fewshot`, but a failed group is recorded and the others still run; one result per group.
+    """Like :func:`fewshot` (same arguments), but a failed group is recorded and the others still run.
 
-    Under ``accelerate launch`` each process generates its share of the groups; ``input`` of a result is the
-    group name (its output folder). ``skip_existing`` / ``summary``: as :func:`generate_scenes`.
+    One result per group. Under ``accelerate launch`` each process generates its share of the groups;
+    ``input`` of a result is the group name (its output folder). ``summary``: as :func:`generate_scenes`.
     """
     from tqdm.auto import tqdm
 
     from .data.reconfusion import load_reconfusion
     from .fewshot import build_fewshot_groups
 
-    group = ProcessGroup(device)
-    rank = group.process_index
-    lm = loaded or load_model(model, group.device(device), dtype, compile_unet=compile_unet)
-    d = lm.defaults
+    # 1. check every value (nothing loaded, nothing written yet)
+    strategy = check(strategy, v.STRATEGIES, "strategy")
+    n_views = check(n_views, v.N_VIEWS, "n_views")
+    num_context = check(num_context, v.NUM_CONTEXT, "num_context")
+    num_frames = check(num_frames, v.NUM_FRAMES, "num_frames")
+    resolution = check(resolution, v.RESOLUTION, "resolution")
+    num_inference_steps = check(num_inference_steps, v.STEPS, "num_inference_steps")
+    guidance_scale = check(guidance_scale, v.GUIDANCE, "guidance_scale")
+    seed = check(seed, v.SEED, "seed")
+    device = check(device, v.DEVICE, "device")
+    if not isinstance(dtype, torch.dtype):
+        dtype = check(dtype, v.DTYPES, "dtype")
+    out_dir = _check_job(out_dir, summary, {"save_target_only": save_target_only, "pad_to_square": pad_to_square,
+                                            "compile_unet": compile_unet, "overwrite": overwrite,
+                                            "skip_existing": skip_existing, "progress": progress})
+    if not isinstance(data_root, (str, os.PathLike)) or not Path(data_root).is_dir():
+        raise FileNotFoundError(f"{data_root}: no such folder ({v.arg('data_root')})")
+    if pose_dir is not None and (not isinstance(pose_dir, (str, os.PathLike)) or not Path(pose_dir).is_dir()):
+        raise FileNotFoundError(f"{pose_dir}: no such folder ({v.arg('pose_dir')})")
+    if strategy == "grouped" and pose_dir is None:
+        raise v.InvalidValue(f"the grouped strategy needs {v.arg('pose_dir')} (the output of 'genxd trajectory fit')")
+
+    # 2. the model's settings (config files only), the scenes and their groups
+    info = loaded.info if loaded is not None else model_info(model)
+    d = info.defaults
     res = int(resolution or d["resolution"])
+    if info.latent_multiple and res % info.latent_multiple:
+        raise v.InvalidValue(f"{v.arg('resolution')} must be a multiple of {info.latent_multiple} for this model, got {res}")
     num_frames = int(num_frames or d["num_frames"])
+    if num_frames <= num_context:
+        raise v.InvalidValue(f"{v.arg('num_frames')} ({num_frames}) must exceed {v.arg('num_context')} ({num_context})")
     steps = int(num_inference_steps or d["num_inference_steps"])
     guidance = float(guidance_scale if guidance_scale is not None else d["guidance_scale"])
+    v.warn_outside_trained(info.trained, {"resolution": res, "num_frames": num_frames}, info.description)
     scenes = load_reconfusion(data_root)
     if not scenes:
         raise ValueError(f"{data_root}: no scenes in index.json")
@@ -405,13 +653,20 @@ def fewshot_scenes(
         scenes, strategy=strategy, pose_dir=pose_dir, n_views=n_views, num_context=num_context,
         num_frames=num_frames, resolution=res, pad_to_square=pad_to_square,
     )
-    out_dir = Path(out_dir)
-    folders = [out_dir / g.name for g in groups]
     labels = [g.name for g in groups]
+    folders = [out_dir / n for n in _unique_labels([_safe_folder_name(g.name) for g in groups])]
+
+    # 3. the output folder
+    group = ProcessGroup(device)
+    rank = group.process_index
+    if group.is_main_process:
+        clean_stale(out_dir)
     todo = _check_existing(folders, overwrite, skip_existing)
     # every process has checked the existing outputs before any process writes one
     group.wait_for_everyone()
 
+    # 4. load the model and generate
+    lm = loaded or load_model(model, group.device(device), dtype, compile_unet=compile_unet)
     results = [SceneResult(i, labels[i], str(folders[i]), "skipped", process_index=rank)
                for i in range(len(groups)) if i not in todo] if group.is_main_process else []
     show = progress and group.is_main_process
@@ -438,8 +693,7 @@ def fewshot_scenes(
             meta = {"scene": g.key, "strategy": strategy, "n_views": n_views, "num_context": num_context,
                     "num_inference_steps": steps, "guidance_scale": guidance, "seed": seed + gi,
                     "pad_to_square": pad_to_square, "save_target_only": save_target_only,
-                    "model": "bundled:genxd-small" if lm.bundled else str(lm.path),
-                    "process_index": rank, "num_processes": group.num_processes}
+                    "model": info.label, "process_index": rank, "num_processes": group.num_processes}
             tgt = [g.frame_source[i] for i in keep]
             write_scene(folders[gi], frames, c2w, K, ctx_idx, left, meta, fps=max(1.0, num_frames / 2),
                         target_indices=tgt)
@@ -450,6 +704,20 @@ def fewshot_scenes(
     if summary is not None and group.is_main_process:
         write_summary(summary, results, group.num_processes, {"command": "fewshot", "out": str(out_dir)})
     return results
+
+
+def _unique_labels(names: Sequence[str]) -> list[str]:
+    """Names made unique (also up to letter case) by numbering repeats: ``x``, ``x_1`` ..."""
+    taken: set[str] = set()
+    out = []
+    for n in names:
+        cand, k = n, 0
+        while cand.casefold() in taken:
+            k += 1
+            cand = f"{n}_{k}"
+        taken.add(cand.casefold())
+        out.append(cand)
+    return out
 
 
 def fewshot(
@@ -481,8 +749,24 @@ def fewshot(
     ``strategy="direct"``: generate at the split's test views (groups of ``num_frames - num_context``
     targets); ``"grouped"``: along the trajectories fitted by ``genxd trajectory fit`` (``pose_dir``).
     See :mod:`genxd.fewshot` for the grouping rules (the authors' ``reconf_gen.py`` /
-    ``reconf_group.py``). Returns the group folders written; raises :class:`GenerationError` (after the
-    other groups are written) when some groups failed.
+    ``reconf_group.py``).
+
+    Args:
+        data_root: a ReconFusion-format folder (``index.json`` + scene files).
+        out_dir: one sub-folder per group is written here.
+        model: checkpoint folder or cached hub id; None = the bundled small model.
+        strategy: ``"direct"`` or ``"grouped"``; pose_dir: the fitted trajectories (``grouped``).
+        n_views: which few-shot split (``train_test_split_N``); num_context: context views (1, 2 or 3).
+        num_frames / resolution / num_inference_steps / guidance_scale: as :func:`generate` (None: the
+            model's); seed: group ``i`` uses ``seed + i``.
+        save_target_only: write only the generated target frames; pad_to_square: pad (not crop) to a
+            square, outputs are un-padded.
+        device, dtype, compile_unet, overwrite, skip_existing, progress, loaded: as :func:`generate`.
+    Returns:
+        the group folders written.
+    Raises:
+        ValueError / FileNotFoundError / FileExistsError / PermissionError before anything is loaded;
+        GenerationError (after the other groups are written) when some groups failed.
     """
     results = fewshot_scenes(
         data_root, out_dir, model, strategy=strategy, pose_dir=pose_dir, n_views=n_views, num_context=num_context,
@@ -497,4 +781,8 @@ def fewshot(
 
 
 __all__ = ["generate", "fewshot", "generate_scenes", "fewshot_scenes", "SceneResult", "GenerationError", "load_model",
-           "default_model_path", "camera_trajectory", "write_scene", "GenerateSettings", "LoadedModel", "asdict"]
+           "model_info", "ModelInfo", "output_names", "default_model_path", "camera_trajectory", "write_scene",
+           "GenerateSettings", "LoadedModel", "asdict"]
+
+# ``genxd.fewshot`` names this function, not the module genxd/fewshot.py that importing it bound there.
+setattr(sys.modules[__package__], "fewshot", fewshot)

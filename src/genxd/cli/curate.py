@@ -7,19 +7,21 @@ from typing import Optional
 
 import typer
 
+from .. import validation as v
 from .common import UsageError, run_cli
+from .options import Device, Out, Quiet, checked, flag
 
 
 def register(app: typer.Typer) -> None:
     @app.command("curate")
     def curate(
         inputs: list[Path] = typer.Argument(..., help="Video files, folders of videos, or folders of frames."),
-        out: Path = typer.Option(..., "--out", "-o", help="Dataset folder (created; resumable)."),
-        stride: int = typer.Option(1, help="Keep every STRIDE-th frame."),
-        max_frames: Optional[int] = typer.Option(None, "--max-frames", help="Keep at most this many frames."),
-        resize: Optional[str] = typer.Option(None, help="Longer side in pixels (e.g. 512) or WxH."),
-        min_frames: int = typer.Option(8, "--min-frames", help="Fewer frames than this is a failure."),
-        workers: int = typer.Option(1, help="Local worker processes."),
+        out: Out("Dataset folder (created; resumable).") = ...,
+        stride: int = typer.Option(1, "--stride", callback=checked(v.Int(1, 10_000)), help="Keep every STRIDE-th frame."),
+        max_frames: Optional[int] = typer.Option(None, "--max-frames", callback=checked(v.Int(1, 1_000_000, optional=True)), help="Keep at most this many frames."),
+        resize: Optional[str] = typer.Option(None, "--resize", callback=checked(v.Size(16, 8192, why="leave it out to keep the video's size")), help="Resize frames: the longer side in pixels (e.g. 512) or WxH, 16-8192 (default: keep the size)."),
+        min_frames: int = typer.Option(8, "--min-frames", callback=checked(v.Int(3, 1_000_000, why="SfM needs 3 frames")), help="Fewer frames than this is a failure (at least 3)."),
+        workers: int = typer.Option(1, "--workers", callback=checked(v.Int(1, 1024)), help="Local worker processes."),
         ray: Optional[str] = typer.Option(
             None, "--ray", help="Run on a Ray cluster at this address ('auto', 'ray://host:10001', 'local')."
         ),
@@ -30,21 +32,23 @@ def register(app: typer.Typer) -> None:
             None, "--depth-model", help="Local transformers relative-depth folder (e.g. Depth Anything V2)."
         ),
         motion_threshold: Optional[float] = typer.Option(
-            None, "--motion-threshold", help="Motion strength above which a video is dynamic."
+            None, "--motion-threshold", callback=checked(v.Float(0.0, 1.0, optional=True)),
+            help="Motion strength (per-frame normalised image displacement, 0-1) above which a video is dynamic "
+                 "(default 0.005).",
         ),
         focal: Optional[float] = typer.Option(
-            None, help="Known normalised focal length fx/W (= fy/H); estimated when omitted."
+            None, "--focal", callback=checked(v.FOCAL), help="Known normalised focal length fx/W (= fy/H); estimated when omitted."
         ),
-        features: str = typer.Option("auto", help="SfM correspondences: sift, klt or auto."),
+        features: str = typer.Option("auto", "--features", callback=checked(v.Choice(("auto", "sift", "klt"))), help="SfM correspondences: sift, klt or auto."),
         fallback_depth: str = typer.Option(
-            "triangulate", "--fallback-depth",
+            "triangulate", "--fallback-depth", callback=checked(v.Choice(("triangulate", "sparse"))),
             help="Depth without --depth-model: triangulate (each tracked point, with the SfM cameras) or sparse "
             "(interpolated SfM depth).",
         ),
-        threads: int = typer.Option(-1, help="Threads per worker (-1: cores / workers)."),
-        device: str = typer.Option("cpu", help="Torch device for the learned models."),
-        retry_failed: bool = typer.Option(False, "--retry-failed", help="Redo videos that failed before."),
-        quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+        threads: int = typer.Option(-1, "--threads", callback=checked(v.Int(-1, 1024, nonzero=True)), help="Threads per worker (-1: cores / workers)."),
+        device: Device = "cpu",
+        retry_failed: bool = flag("--retry-failed", help="Redo videos that failed before."),
+        quiet: Quiet = False,
     ) -> None:
         """Curate videos into VIDEO_ID/{images, 0/, meta.json} and an index.jsonl (resumable)."""
 
@@ -52,14 +56,12 @@ def register(app: typer.Typer) -> None:
             from genxd.curation import CurationConfig, curate_dataset, parse_resize
             from genxd.curation.dataset import RunLockedError
             from genxd.curation.motion import DEFAULT_MOTION_THRESHOLD
+            from genxd.utils.io import check_writable_dir
 
-            if workers < 1:
-                raise UsageError(f"--workers must be >= 1, got {workers}")
-            if out.exists() and not out.is_dir():
-                raise UsageError(f"--out {out} exists and is not a folder")
             for item in inputs:
                 if not item.exists():
                     raise UsageError(f"input not found: {item}")
+            check_writable_dir(out, "--out")
             config = CurationConfig(
                 stride=stride,
                 max_frames=max_frames,
@@ -88,4 +90,4 @@ def register(app: typer.Typer) -> None:
                 f"{summary.skipped} already done (index: {out / 'index.jsonl'})"
             )
 
-        run_cli(main)
+        run_cli(main, quiet)
