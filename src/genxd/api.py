@@ -415,7 +415,7 @@ def generate_scenes(
     c2w, K = camera_trajectory(s.camera, asked_frames, focal, s.elevation, s.azimuth_range, s.radius)
     num_frames = c2w.shape[0]
     if num_frames < 2:
-        raise ValueError("the camera path needs at least 2 frames")
+        raise ValueError(f"{s.camera}: the camera path needs at least 2 cameras, it has {num_frames}")
     if s.num_frames is not None and num_frames != s.num_frames:
         v.warn(f"{v.arg('num_frames')} {s.num_frames} is not used: the camera file {s.camera} has {num_frames} cameras")
     if s.mode == "3d" and s.motion_strength > 0:

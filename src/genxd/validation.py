@@ -488,7 +488,7 @@ def warn_outside_trained(trained: dict[str, Sequence[float]], values: dict[str, 
         msg = (f"{label} {_fmt(value)} is outside what {model_name} was trained on ({what.get(name, name)} {span}); "
                "results may be poor")
         if name == "num_frames" and value > hi:
-            msg = (f"{label} {_fmt(value)} is beyond the {model_name}'s window of {_fmt(hi)} frames "
+            msg = (f"{label} {_fmt(value)} is beyond {model_name}'s window of {_fmt(hi)} frames "
                    f"(it was trained on {span}); frames past it may fall apart")
         warn(msg)
         out.append(msg)

@@ -24,12 +24,20 @@ def read_input_list(path: Path) -> list[Path]:
 
     Relative paths are relative to the list file's folder.
     """
+    if path.is_dir():
+        raise IsADirectoryError(f"{path}: the input list is a folder; give a text file (one path a line)")
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such input list file")
+    try:
+        text = path.read_text()
+    except UnicodeDecodeError:
+        raise ValueError(f"{path}: the input list is not a text file") from None
     entries = []
-    for line in path.read_text().splitlines():
+    for number, line in enumerate(text.splitlines(), 1):
         line = line.strip()
         if line and not line.startswith("#"):
+            if any(ord(c) < 32 for c in line):
+                raise ValueError(f"{path}: line {number} is not a path ({line!r})")
             entry = Path(line).expanduser()
             entries.append(entry if entry.is_absolute() else path.parent / entry)
     if not entries:
