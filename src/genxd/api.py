@@ -1,192 +1,41 @@
 """The user-facing jobs, from Python: ``genxd.generate(...)`` and ``genxd.fewshot(...)``.
 
-The ``genxd`` command line calls exactly these functions. Each scene is written to its own folder
-(atomically: a folder appears complete or not at all):
-
-- ``video.mp4``: the generated frames; ``compare.mp4``: input (or ground truth) | generated;
-- ``frames/000.png ...``: every frame;
-- ``cameras.json``: the authors' format (pixel ``fx, fy, cx, cy``, ``height``, ``width``,
-  ``cameras``: world-to-camera 3x4 per frame); ``cameras_rel.json``: world-to-camera 3x4 relative
-  to the first context view (the authors' ``_rel.json``); ``transforms.json``: nerfstudio;
-- ``meta.json``: the settings used (with ``input`` and ``output``); ``target_indices.json`` for few-shot
-  scenes.
+The ``genxd`` command line calls exactly these functions. Each scene is written to its own folder,
+atomically (a folder appears complete or not at all); what it holds: :mod:`genxd.scene_outputs`.
 
 Output folders are named after the inputs and never collide (:func:`output_names`: ``a.jpg`` and
 ``a.png`` become ``a_jpg`` and ``a_png``; the summary and ``meta.json`` record the mapping), get the
 permissions the user's umask gives, and replace an old output only with ``overwrite`` (atomically: the
 old folder is moved aside, the new one renamed in, then the old one deleted; see :mod:`genxd.utils.io`).
-Every value is checked before any model loads (:mod:`genxd.validation`); messages name the argument
-as the caller wrote it (``num_frames`` here, ``--frames`` on the command line).
+Every value is checked before any model loads (:mod:`genxd.validation`; the model's own settings come
+from its config files, :mod:`genxd.checkpoints`); messages name the argument as the caller wrote it
+(``num_frames`` here, ``--frames`` on the command line).
 """
 
 from __future__ import annotations
 
-import hashlib
 import inspect
 import json
 import os
 import sys
 import time
-from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Iterable
 
 import torch
 from torch import Tensor
 
 from . import fewshot as _fewshot_rules  # noqa: F401 - loaded now, so genxd.fewshot can be the function below
 from . import validation as v
-from .cameras import formats, relative_poses, trajectories
+from .cameras import formats, trajectories
+from .checkpoints import (BUNDLED_MODEL_DIR, GENERATION_CONFIG, RELEASED_DEFAULTS, RELEASED_TRAINED,  # noqa: F401
+                          LoadedModel, ModelInfo, default_model_path, load_model, model_info, pick_device, pick_dtype)
 from .pipelines.distributed import GenerationError, ProcessGroup, SceneResult, failed_result, write_summary
-from .utils.images import Fit, collect_images, load_image, save_png, tensor_to_uint8
-from .utils.io import atomic_dir, check_output_file, check_writable_dir, clean_stale, write_json_atomic
-from .utils.video import write_mp4
+from .scene_outputs import _check_existing, _safe_folder_name, _unique_labels, output_names, write_scene
+from .utils.images import Fit, collect_images, load_image
+from .utils.io import check_output_file, check_writable_dir, clean_stale
 from .validation import check
-
-BUNDLED_MODEL_DIR = Path(__file__).parent / "assets" / "genxd-small"
-GENERATION_CONFIG = "generation_config.json"
-
-#: Defaults when the model folder has no ``generation_config.json`` (the released model's settings).
-RELEASED_DEFAULTS = {"resolution": 256, "num_frames": 12, "num_inference_steps": 25, "guidance_scale": 3.0}
-#: What the released model was trained on (the authors' config/main.yaml: 256x256, 12 frames; their
-#: inference feeds ``100 * (sigmoid(flow) - 0.5)``, below 50), used for folders without a ``trained`` entry.
-RELEASED_TRAINED = {"resolution": (256, 256), "num_frames": (12, 12), "motion_strength": (0.0, 50.0)}
-
-
-def default_model_path() -> Path | None:
-    """The small model shipped inside the package, if present."""
-    return BUNDLED_MODEL_DIR if (BUNDLED_MODEL_DIR / "unet").is_dir() else None
-
-
-def pick_device(device: str | torch.device | None) -> torch.device:
-    """``None``/``"auto"``: CUDA when available, else the CPU; a named device must exist."""
-    if isinstance(device, torch.device):
-        device = str(device)
-    device = check(device, v.DEVICE, "device")
-    if device in (None, "auto"):
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
-
-
-def pick_dtype(dtype: str | torch.dtype | None, device: torch.device) -> torch.dtype:
-    """Default: bfloat16 on CUDA (the fast path), float32 on CPU."""
-    if isinstance(dtype, torch.dtype):
-        return dtype
-    dtype = check(dtype, v.DTYPES, "dtype")
-    if dtype in (None, "auto"):
-        return torch.bfloat16 if device.type == "cuda" else torch.float32
-    return {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[dtype]
-
-
-@dataclass
-class ModelInfo:
-    """What is known about a model folder without loading its weights (its config files).
-
-    ``defaults``: generation settings (``generation_config.json``, else :data:`RELEASED_DEFAULTS`);
-    ``trained``: ``{name: (low, high)}`` ranges the model was trained on (resolution, num_frames,
-    motion_strength), from the config's ``trained`` entry, else its own resolution / frame count, else
-    :data:`RELEASED_TRAINED`; ``latent_multiple``: image sizes must be multiples of it.
-    """
-
-    path: Path
-    bundled: bool
-    defaults: dict
-    trained: dict
-    latent_multiple: int | None
-
-    @property
-    def label(self) -> str:
-        return "bundled:genxd-small" if self.bundled else str(self.path)
-
-    @property
-    def description(self) -> str:
-        return "the bundled model" if self.bundled else "this model"
-
-
-def _read_config(path: Path) -> dict:
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValueError(f"{path}: cannot read the model's config ({exc})") from None
-    if not isinstance(data, dict):
-        raise ValueError(f"{path}: expected a JSON object")
-    return data
-
-
-def model_info(model: str | Path | None) -> ModelInfo:
-    """Resolve ``model`` (None: the bundled one) and read its configs; no weights are loaded."""
-    from .pipelines.loading import DOWNLOAD_HINT, resolve_checkpoint
-
-    bundled = model is None
-    if bundled:
-        path = default_model_path()
-        if path is None:
-            raise FileNotFoundError(
-                f"no {v.arg('model')} given and no bundled model in this installation; get the released one with: "
-                + DOWNLOAD_HINT
-            )
-    else:
-        if not isinstance(model, (str, os.PathLike)):
-            raise v.InvalidValue(f"{v.arg('model')} must be a folder or a hub id, got {model!r} ({type(model).__name__})")
-        path = resolve_checkpoint(model)
-    path = Path(path)
-    defaults = dict(RELEASED_DEFAULTS)
-    cfg_path = path / GENERATION_CONFIG
-    cfg = _read_config(cfg_path) if cfg_path.is_file() else None
-    if cfg is not None:
-        defaults.update({k: val for k, val in cfg.items() if k != "trained" and not k.startswith("_")})
-        trained = {"resolution": (defaults["resolution"],) * 2, "num_frames": (defaults["num_frames"],) * 2}
-        trained.update({k: tuple(val) for k, val in (cfg.get("trained") or {}).items()
-                        if isinstance(val, (list, tuple)) and len(val) == 2})
-    else:
-        trained = dict(RELEASED_TRAINED)
-    latent_multiple = None
-    unet_cfg, vae_cfg = path / "unet" / "config.json", path / "vae" / "config.json"
-    if unet_cfg.is_file() and vae_cfg.is_file():
-        try:
-            levels_vae = len(_read_config(vae_cfg)["block_out_channels"])
-            levels_unet = len(_read_config(unet_cfg)["block_out_channels"])
-            latent_multiple = 2 ** (levels_vae - 1) * 2 ** (levels_unet - 1)
-        except (KeyError, TypeError):
-            latent_multiple = None
-    return ModelInfo(path=path, bundled=bundled, defaults=defaults, trained=trained, latent_multiple=latent_multiple)
-
-
-@dataclass
-class LoadedModel:
-    pipe: "object"
-    path: Path
-    defaults: dict
-    bundled: bool
-    trained: dict = field(default_factory=lambda: dict(RELEASED_TRAINED))
-
-    @property
-    def info(self) -> ModelInfo:
-        return ModelInfo(self.path, self.bundled, self.defaults, self.trained, getattr(self.pipe, "latent_multiple", None))
-
-
-def load_model(model: str | Path | None, device: str | None = None, dtype: str | torch.dtype | None = None,
-               fast: bool | None = None, compile_unet: bool = False) -> LoadedModel:
-    """Load a GenXD pipeline (``model`` None: the bundled small model) onto ``device``.
-
-    ``fast`` (default: on for CUDA) turns on the GPU fast path (:mod:`genxd.pipelines.fast`: bf16, CUDA-graph
-    replays, channels-last, the zero-weight temporal path skipped in 3D); ``compile_unet`` adds
-    ``torch.compile`` of the UNet's blocks: about 1.5x faster UNet calls on an H100 after a warm-up of about
-    1.5 minutes per image size the first time (cached on disk).
-    """
-    from .pipelines import GenXDPipeline
-
-    info = model_info(model)
-    dev = pick_device(device)
-    dt = pick_dtype(dtype, dev)
-    pipe = GenXDPipeline.from_pretrained(info.path, torch_dtype=dt).to(dev)
-    if fast if fast is not None else dev.type == "cuda":
-        from .pipelines.fast import enable_fast_path
-
-        # the UNet keeps the chosen dtype (--dtype fp32: the authors' numerics, still replayed as a graph)
-        enable_fast_path(pipe, dtype=dt, compile=compile_unet)
-    return LoadedModel(pipe=pipe, path=info.path, defaults=info.defaults, bundled=info.bundled, trained=info.trained)
 
 
 def _call_with_known_kwargs(fn, **kwargs):
@@ -216,62 +65,6 @@ def camera_trajectory(camera: str | Path, num_frames: int, focal: float | None =
         trajectories.PRESETS[name], num_frames=num_frames, focal=focal, elevation=elevation,
         azimuth_range=tuple(azimuth_range) if azimuth_range is not None else None, radius=radius,
     )
-
-
-def write_scene(folder: Path, frames: Tensor, c2w: Tensor, K: Tensor, context_index: Sequence[int],
-                left: Tensor, meta: dict, fps: float, target_indices: Sequence[int] | None = None) -> Path:
-    """Write one scene's outputs into ``folder`` (created atomically; replaced if it exists).
-
-    ``frames [F,3,H,W]`` in [0, 1]; ``left [F,3,H,W]`` is shown beside them in ``compare.mp4``.
-    """
-    f, _, h, w = frames.shape
-    with atomic_dir(folder) as tmp:
-        (tmp / "frames").mkdir()
-        names = [f"frames/{i:03d}.png" for i in range(f)]
-        for name, fr in zip(names, frames):
-            save_png(tmp / name, fr)
-        write_mp4(tmp / "video.mp4", tensor_to_uint8(frames), fps=fps)
-        write_mp4(tmp / "compare.mp4", tensor_to_uint8(torch.cat([left, frames], dim=-1)), fps=fps)
-        formats.save_camera_json(tmp / "cameras.json", c2w, K, h, w)
-        rel = relative_poses(c2w.double(), c2w[context_index[0]].double())
-        formats.save_w2c_list_json(tmp / "cameras_rel.json", rel)
-        formats.save_transforms_json(tmp / "transforms.json", c2w, K, h, w, file_paths=names)
-        if target_indices is not None:
-            write_json_atomic(tmp / "target_indices.json", [int(i) for i in target_indices])
-        write_json_atomic(tmp / "meta.json", {**meta, "context_index": [int(i) for i in context_index]})
-    return folder
-
-
-def output_names(paths: Sequence[Path]) -> list[str]:
-    """One output folder name per input, never two the same (also not up to letter case).
-
-    An input's name is its file stem (``photo.jpg`` -> ``photo``); inputs whose stems clash get their
-    extension added (``a.jpg``, ``a.png`` -> ``a_jpg``, ``a_png``), and any name still shared gets a short
-    hash of the input's full path (``a_png_1f3e9c2a``). Deterministic: the same inputs give the same
-    names, whatever the number of processes.
-    """
-    def key(name: str) -> str:
-        return name.casefold()
-
-    names = [p.stem or "_" for p in paths]
-    counts = Counter(key(n) for n in names)
-    names = [n if counts[key(n)] == 1 else f"{n}_{p.suffix.lstrip('.').lower() or 'noext'}" for n, p in zip(names, paths)]
-    for _ in range(4):
-        counts = Counter(key(n) for n in names)
-        if all(c == 1 for c in counts.values()):
-            return names
-        names = [n if counts[key(n)] == 1 else
-                 f"{n}_{hashlib.sha1(os.path.abspath(p).encode()).hexdigest()[:8]}" for n, p in zip(names, paths)]
-    for i, n in enumerate(names):  # the same path twice (collect_images removes these): number them
-        if sum(key(m) == key(n) for m in names[:i]) > 0:
-            names[i] = f"{n}_{i}"
-    return names
-
-
-def _safe_folder_name(name: str) -> str:
-    """A name usable as one folder under the output folder (no separators, not ``.`` / ``..``)."""
-    name = name.replace("/", "_").replace("\\", "_").replace("\0", "_")
-    return "_" if name in ("", ".", "..") else name
 
 
 @dataclass
@@ -498,18 +291,6 @@ def _timed(result: SceneResult, started: float) -> SceneResult:
     return result
 
 
-def _check_existing(folders: Sequence[Path], overwrite: bool, skip_existing: bool) -> list[int]:
-    """Indices of the outputs to write; refuse existing ones unless ``overwrite`` or ``skip_existing``."""
-    if overwrite and skip_existing:
-        raise v.InvalidValue(f"{v.arg('overwrite')} and {v.arg('skip_existing')} contradict each other: choose one")
-    existing = [i for i, f in enumerate(folders) if os.path.lexists(f)]
-    if existing and not (overwrite or skip_existing):
-        more = f" and {len(existing) - 1} more" if len(existing) > 1 else ""
-        raise FileExistsError(f"output already exists: {folders[existing[0]]}{more} ({v.overwrite_hint()}, "
-                              f"or {v.skip_hint()})")
-    return [i for i in range(len(folders)) if not (skip_existing and i in existing)]
-
-
 def generate(
     images: str | Path | Iterable[str | Path],
     out_dir: str | Path,
@@ -715,20 +496,6 @@ def fewshot_scenes(
     return results
 
 
-def _unique_labels(names: Sequence[str]) -> list[str]:
-    """Names made unique (also up to letter case) by numbering repeats: ``x``, ``x_1`` ..."""
-    taken: set[str] = set()
-    out = []
-    for n in names:
-        cand, k = n, 0
-        while cand.casefold() in taken:
-            k += 1
-            cand = f"{n}_{k}"
-        taken.add(cand.casefold())
-        out.append(cand)
-    return out
-
-
 def fewshot(
     data_root: str | Path,
     out_dir: str | Path,
@@ -791,7 +558,8 @@ def fewshot(
 
 __all__ = ["generate", "fewshot", "generate_scenes", "fewshot_scenes", "SceneResult", "GenerationError", "load_model",
            "model_info", "ModelInfo", "output_names", "default_model_path", "camera_trajectory", "write_scene",
-           "GenerateSettings", "LoadedModel", "asdict"]
+           "GenerateSettings", "LoadedModel", "asdict", "pick_device", "pick_dtype", "RELEASED_DEFAULTS",
+           "RELEASED_TRAINED", "GENERATION_CONFIG", "BUNDLED_MODEL_DIR"]
 
 # ``genxd.fewshot`` names this function, not the module genxd/fewshot.py that importing it bound there.
 setattr(sys.modules[__package__], "fewshot", fewshot)
