@@ -194,6 +194,8 @@ def generate_scenes(
         raise v.InvalidValue(f"{v.arg('images')} must be image paths, got {images!r}")
     paths = collect_images(images)
     folders = [out_dir / n for n in output_names(paths)]
+    group = ProcessGroup(device)  # under accelerate launch: this process's share, warnings from the main one only
+    rank = group.process_index
 
     # 2. the model's settings, from its config files only
     info = loaded.info if loaded is not None else model_info(model)
@@ -210,19 +212,19 @@ def generate_scenes(
     num_frames = c2w.shape[0]
     if num_frames < 2:
         raise ValueError(f"{s.camera}: the camera path needs at least 2 cameras, it has {num_frames}")
-    if s.num_frames is not None and num_frames != s.num_frames:
-        v.warn(f"{v.arg('num_frames')} {s.num_frames} is not used: the camera file {s.camera} has {num_frames} cameras")
-    if s.mode == "3d" and s.motion_strength > 0:
-        v.warn(f"{v.arg('motion_strength')} {s.motion_strength:g} is not used in 3d mode (a static scene); "
-               f"use {v.arg('mode')} 4d or video for moving objects")
-    v.warn_outside_trained(info.trained, {"resolution": res, "num_frames": num_frames,
-                                          "motion_strength": s.motion_strength if s.mode != "3d" else None},
-                           info.description)
+    if group.is_main_process:
+        if s.num_frames is not None and num_frames != s.num_frames:
+            v.warn(f"{v.arg('num_frames')} {s.num_frames} is not used: the camera file {s.camera} has {num_frames} "
+                   "cameras")
+        if s.mode == "3d" and s.motion_strength > 0:
+            v.warn(f"{v.arg('motion_strength')} {s.motion_strength:g} is not used in 3d mode (a static scene); "
+                   f"use {v.arg('mode')} 4d or video for moving objects")
+        v.warn_outside_trained(info.trained, {"resolution": res, "num_frames": num_frames,
+                                              "motion_strength": s.motion_strength if s.mode != "3d" else None},
+                               info.description)
     fps = s.fps or max(1.0, num_frames / 2)
 
     # 3. the output folder: clean what killed runs left, refuse existing outputs unless asked
-    group = ProcessGroup(device)
-    rank = group.process_index
     if group.is_main_process:
         clean_stale(out_dir)
     todo = _check_existing(folders, overwrite, skip_existing)
@@ -424,6 +426,9 @@ def fewshot_scenes(
     if strategy == "grouped" and pose_dir is None:
         raise v.InvalidValue(f"the grouped strategy needs {v.arg('pose_dir')} (the output of 'genxd trajectory fit')")
 
+    group = ProcessGroup(device)  # under accelerate launch: warnings from the main process only
+    rank = group.process_index
+
     # 2. the model's settings (config files only), the scenes and their groups
     info = loaded.info if loaded is not None else model_info(model)
     d = info.defaults
@@ -435,7 +440,8 @@ def fewshot_scenes(
         raise v.InvalidValue(f"{v.arg('num_frames')} ({num_frames}) must exceed {v.arg('num_context')} ({num_context})")
     steps = int(num_inference_steps or d["num_inference_steps"])
     guidance = float(guidance_scale if guidance_scale is not None else d["guidance_scale"])
-    v.warn_outside_trained(info.trained, {"resolution": res, "num_frames": num_frames}, info.description)
+    if group.is_main_process:
+        v.warn_outside_trained(info.trained, {"resolution": res, "num_frames": num_frames}, info.description)
     scenes = load_reconfusion(data_root)
     if not scenes:
         raise ValueError(f"{data_root}: no scenes in index.json")
@@ -447,8 +453,6 @@ def fewshot_scenes(
     folders = [out_dir / n for n in _unique_labels([_safe_folder_name(g.name) for g in groups])]
 
     # 3. the output folder
-    group = ProcessGroup(device)
-    rank = group.process_index
     if group.is_main_process:
         clean_stale(out_dir)
     todo = _check_existing(folders, overwrite, skip_existing)
