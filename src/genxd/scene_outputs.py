@@ -94,6 +94,11 @@ def _check_existing(folders: Sequence[Path], overwrite: bool, skip_existing: boo
         more = f" and {len(existing) - 1} more" if len(existing) > 1 else ""
         raise FileExistsError(f"output already exists: {folders[existing[0]]}{more} ({v.overwrite_hint()}, "
                               f"or {v.skip_hint()})")
+    if overwrite:  # an old output is deleted once the new one is in: it must be deletable, checked now
+        for i in existing:
+            f = folders[i]
+            if f.is_dir() and not f.is_symlink() and not os.access(f, os.W_OK | os.X_OK):
+                raise PermissionError(f"{f} cannot be replaced: the folder is not writable")
     return [i for i in range(len(folders)) if not (skip_existing and i in existing)]
 
 
