@@ -7,18 +7,34 @@ run in the order given; ``NAME=M`` gives a stage ``M`` minutes of training:
     python scripts/train_small_h100.py genxd=8           # UNet: new run, or resume its newest checkpoint
     python scripts/train_small_h100.py genxd=6 tune eval export
     python scripts/train_small_h100.py continue=8        # on a fresh machine: from the bundled weights
+    python scripts/train_small_h100.py pool=10 photo=6.5 # issue 24: photo-textured + procedural clips
+    python scripts/train_small_h100.py photo=7 tune validate export   # resumes; guidance on validation scenes
 
 - ``vae=M``: ``genxd train-vae configs/h100_small_vae.yaml`` (new run); its ``vae/`` goes to $OUT.
 - ``probe``: 150 UNet steps eager and 150 with ``training.compile=true``; the faster is used later.
 - ``genxd=M`` / ``continue=M``: ``genxd train configs/h100_small_genxd.yaml`` (resumes
   ``outputs/small_genxd`` if it has checkpoints) / ``configs/h100_small_genxd_continue.yaml``.
+- ``photo=M`` (M <= 7): ``configs/h100_small_genxd_photo.yaml`` (issue 24): continues from the bundled
+  weights (or ``+model.pretrained=DIR +model.vae.pretrained=DIR/vae``: an exported piece carried to the
+  machine) on photo-textured clips mixed with procedural ones; resumes ``outputs/small_genxd_photo``
+  when it has checkpoints (pieces on one warm machine reuse the pools rendered into ``outputs/cache``).
+  The piece's ``max_minutes`` includes rendering the pools.
+- ``run=photo`` / ``run=genxd``: the run that ``tune``, ``validate``, ``eval`` and ``export`` work on when
+  no training stage came before them in the same call (default: the last trained, else genxd).
+- ``pool=N``: the seed of every dataset of the training stages that follow (a new pool of scenes per
+  device session: 10, 11, 12, ...; the reserved seeds are refused).
 - ``tune``: guidance scale chosen on 24 validation scenes (seed 5: neither training nor evaluation
-  scenes) by 3D single-view PSNR; written into the checkpoint's generation_config.json.
-- ``eval``: ``genxd eval`` on the 50 held-out scenes (float32) -> $OUT/eval.json.
+  scenes) by 3D single-view PSNR gain (after a ``photo`` stage: the mean gain over those and 24
+  photo-card validation scenes, seed 5 of the photo data, training photos in new compositions);
+  written into the checkpoint's generation_config.json.
+- ``validate``: the validation figures at the checkpoint's guidance -> $OUT/validation.json (accept a
+  piece on these, never on the evaluation scenes).
+- ``eval``: ``genxd eval`` on the 50 held-out scenes (float32) -> $OUT/eval.json (after a ``photo``
+  stage also the held-out photographs, pan and zoom).
 - ``export``: the newest checkpoint's pipeline folder as $OUT/genxd-small.tar.partNN (15 MB parts).
 - ``+KEY=VALUE``: a dotted config override for the training stages that follow it on the command line,
-  e.g. ``+data.datasets.0.seed=1`` trains on a fresh pool of synthetic clips (seeds 5, 7 and 8 are the
-  validation and evaluation scenes: never train on them).
+  e.g. ``+data.datasets.0.seed=1`` trains on a fresh pool of synthetic clips (seeds 5, 7, 8 and 9 are the
+  validation and evaluation scenes: refused for training).
 
 Everything goes through the Python API (no CLI dependencies needed on the GPU machine).
 """
@@ -96,36 +112,76 @@ def stage_probe() -> None:
 
 
 EXTRA_OVERRIDES: list[str] = []
-RESERVED_SEEDS = {5, 7, 8}  # genxd.evaluation: validation (5), held-out 3D (7) and 4D (8) scenes
+# genxd.evaluation: validation (5), held-out 3D (7) and 4D (8) scenes; genxd.evaluation_fewshot: few-shot (9).
+# The same seeds of the photo data hold its validation (5) and evaluation (7) photo-card scenes.
+RESERVED_SEEDS = {5, 7, 8, 9}
+PHOTO_PRESET = "configs/h100_small_genxd_photo.yaml"
+MAX_PHOTO_PIECE_MINUTES = 7.0
+RUN = {"dir": GENXD_DIR, "photo": False}  # the run the tune / validate / eval / export stages work on
+DEVICE = os.environ.get("GENXD_DEVICE", "cuda")
 
 
-def stage_genxd(minutes: float, preset: str = "configs/h100_small_genxd.yaml") -> None:
+def check_seeds(cfg) -> None:
+    """Refuse training data drawn from the validation / evaluation seeds (every seeded dataset type)."""
+    for i, ds in enumerate(cfg.data.datasets):
+        if ds.get("type") in ("synthetic", "photo"):
+            seed = int(ds.get("seed", cfg.seed + i))
+            if seed in RESERVED_SEEDS:
+                raise SystemExit(f"data.datasets.{i} ({ds['type']}): seed {seed} holds validation/evaluation scenes "
+                                 f"({sorted(RESERVED_SEEDS)} are reserved): not for training")
+
+
+def stage_genxd(minutes: float, preset: str = "configs/h100_small_genxd.yaml") -> Path | None:
     overrides = [*QUIET, f"training.max_minutes={minutes}", *EXTRA_OVERRIDES]
     if PROBE.is_file() and json.loads(PROBE.read_text())["compile"]:
         overrides.append("training.compile=true")
     cfg = load_config(preset, overrides, kind="genxd")
-    for ds in cfg.data.datasets:
-        if ds.get("type") == "synthetic" and int(ds.get("seed", 0)) in RESERVED_SEEDS:
-            raise SystemExit(f"synthetic seed {ds['seed']} holds validation/evaluation scenes: not for training")
-    resume = "latest" if list_checkpoints(GENXD_DIR / "checkpoints") else None
-    if preset.endswith("continue.yaml") and resume is None:
-        log("continuing from the bundled weights")
+    check_seeds(cfg)
+    run_dir = Path(cfg.output_dir)
+    RUN.update(dir=run_dir, photo=preset == PHOTO_PRESET)
+    resume = "latest" if list_checkpoints(run_dir / "checkpoints") else None
+    if resume is None and cfg.model.init == "genxd":
+        log(f"continuing from {cfg.model.pretrained} (fresh optimiser and EMA)")
     ckpt = train_genxd(cfg, resume=resume, overwrite=resume is None)
-    summarize(GENXD_DIR, every=4)
+    summarize(run_dir, every=4)
     log("genxd:", ckpt)
+    return ckpt
+
+
+def stage_photo(minutes: float) -> None:
+    if minutes > MAX_PHOTO_PIECE_MINUTES:
+        raise SystemExit(f"photo={minutes:g}: a piece is at most {MAX_PHOTO_PIECE_MINUTES:g} minutes (rendering the "
+                         "pools included), so that a device call of 8 minutes holds it with the export")
+    stage_genxd(minutes, PHOTO_PRESET)
+
+
+def set_pool(seed: int) -> None:
+    if seed in RESERVED_SEEDS:
+        raise SystemExit(f"pool={seed}: seeds {sorted(RESERVED_SEEDS)} hold validation/evaluation scenes")
+    cfg = load_config(PHOTO_PRESET, kind="genxd")
+    EXTRA_OVERRIDES.extend(f"data.datasets.{i}.seed={seed}" for i in range(len(cfg.data.datasets)))
+
+
+def validation_figures(ckpt: Path, guidance: float | None) -> dict:
+    """Validation scenes only (seed 5): 3D single view, plus the photo-card scenes after a photo stage."""
+    from genxd.evaluation import evaluate
+
+    modes = ("3d-1view", "photo-cards") if RUN["photo"] else ("3d-1view",)
+    report = evaluate(ckpt, num_scenes=24, guidance=guidance, device=DEVICE, seed=5, progress=False, modes=modes,
+                      dtype="fp32", fast=False)
+    report["score_db"] = sum(report[m]["psnr_gain_db"] for m in modes) / len(modes)
+    return report
 
 
 def stage_tune() -> None:
-    from genxd.evaluation import evaluate
-
-    ckpt = newest(GENXD_DIR)
+    ckpt = newest(RUN["dir"])
     best = None
     for g in (1.0, 1.5, 2.0, 3.0):
-        r = evaluate(ckpt, num_scenes=24, guidance=g, device="cuda", seed=5, progress=False, modes=("3d-1view",),
-                     dtype="fp32", fast=False)["3d-1view"]
-        log(f"tune guidance {g}: psnr {r['psnr']:.2f} baseline {r['baseline_psnr']:.2f} wins {r['fraction_above_baseline']:.2f}")
-        if best is None or r["psnr"] > best[1]:
-            best = (g, r["psnr"])
+        r = validation_figures(ckpt, g)
+        log(f"tune guidance {g}: validation gain {r['score_db']:+.2f} dB",
+            {m: round(r[m]["psnr_gain_db"], 2) for m in ("3d-1view", "photo-cards") if m in r})
+        if best is None or r["score_db"] > best[1]:
+            best = (g, r["score_db"])
     gen_path = ckpt / "generation_config.json"
     gen = json.loads(gen_path.read_text())
     gen["guidance_scale"] = best[0]
@@ -133,18 +189,28 @@ def stage_tune() -> None:
     log("tune: guidance", best[0])
 
 
+def stage_validate() -> None:
+    ckpt = newest(RUN["dir"])
+    OUT.mkdir(parents=True, exist_ok=True)
+    report = validation_figures(ckpt, None)
+    (OUT / "validation.json").write_text(json.dumps(report, indent=1) + "\n")
+    log("validation:", json.dumps(report, indent=1))
+
+
 def stage_eval() -> None:
     from genxd.evaluation import evaluate
 
-    ckpt = newest(GENXD_DIR)
+    ckpt = newest(RUN["dir"])
     OUT.mkdir(parents=True, exist_ok=True)
     t = time.monotonic()
-    report = evaluate(ckpt, num_scenes=50, device="cuda", progress=False, out=OUT / "eval.json", dtype="fp32", fast=False)
+    modes = ("3d-1view", "3d-3view", "4d") + (("photo-pan", "photo-zoom") if RUN["photo"] else ())
+    report = evaluate(ckpt, num_scenes=50, device=DEVICE, progress=False, out=OUT / "eval.json", dtype="fp32",
+                      fast=False, modes=modes)
     log(f"eval ({time.monotonic() - t:.0f} s):", json.dumps(report, indent=1))
 
 
 def stage_export() -> None:
-    ckpt = newest(GENXD_DIR)
+    ckpt = newest(RUN["dir"])
     tar_path = Path("outputs/genxd-small.tar")
     with tarfile.open(tar_path, "w") as tar:  # the pipeline folder only (not the optimiser state)
         for part in ("unet", "vae", "scheduler", "generation_config.json"):
@@ -172,6 +238,16 @@ def main(argv: list[str]) -> None:
             stage_genxd(float(value or 8))
         elif name == "continue":
             stage_genxd(float(value or 8), "configs/h100_small_genxd_continue.yaml")
+        elif name == "photo":
+            stage_photo(float(value or MAX_PHOTO_PIECE_MINUTES))
+        elif name == "pool":
+            set_pool(int(value))
+        elif name == "validate":
+            stage_validate()
+        elif name == "run":
+            if value not in ("photo", "genxd"):
+                raise SystemExit("run=photo or run=genxd: the run the later stages work on")
+            RUN.update(dir=Path("outputs/small_genxd_photo") if value == "photo" else GENXD_DIR, photo=value == "photo")
         elif name == "tune":
             stage_tune()
         elif name == "eval":

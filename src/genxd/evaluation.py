@@ -16,6 +16,18 @@ ones), the model generates the clip's frames from its context views and is score
   high motion strength; over all pixels (``frame_change_*``) and over the input view's object pixels
   (``object_frame_change_*``: the render's object ids, grown by 2 pixels). Motion 0 should stay near
   3D mode; the high strength should move objects more.
+
+Beside the synthetic suite, on the held-out **photographs** (``genxd.evaluation_photos``: homography
+ground truth for cameras that only turn or zoom, PSNR over covered pixels, repeat-input baseline):
+
+- ``photo-pan`` (the ``pan`` preset, rotate mode), ``photo-zoom`` (the ``zoom`` preset),
+  ``photo-look`` (a look-around in place); per-photo rows and means;
+- ``photo-cards``: rendered photo-card scenes (``type: photo`` data of seed ``seed``, cards layout,
+  turning and zooming cameras, **training** photos in new compositions), 1 context view, scored as
+  ``3d-1view``: with seed 5 the validation scenes of the training recipe (guidance choice).
+
+and ``fewshot``: the paper's few-shot protocol (``genxd.evaluation_fewshot``: Gaussians from 3 views
+of held-out synthetic ReconFusion-format scenes, with and without generated views; slow on a CPU).
 """
 
 from __future__ import annotations
@@ -32,6 +44,8 @@ HELD_OUT_SEED = 7
 #: The "high" motion strength of the 4D test: inside what the bundled model was trained on (its 4D
 #: training clips have motion strengths 0.6 - 21, median 3.5, 95% below 8.5; ``docs/small_model.md``).
 DEFAULT_EVAL_MOTION = 8.0
+#: Every ``genxd eval`` mode (the photo modes are in :mod:`genxd.evaluation_photos`).
+EVAL_MODES = ("3d-1view", "3d-3view", "4d", "photo-pan", "photo-zoom", "photo-look", "photo-cards", "fewshot")
 
 
 def object_pixels(object_id: Tensor, dilate: int = 2) -> Tensor:
@@ -80,7 +94,7 @@ def evaluate(model: str | Path | None = None, num_scenes: int = 50, steps: int |
              guidance: float | None = None, device: str | None = None, seed: int = HELD_OUT_SEED,
              motion_strength: float = DEFAULT_EVAL_MOTION, progress: bool = True, out: str | Path | None = None,
              modes: tuple[str, ...] = ("3d-1view", "3d-3view", "4d"), dtype: str | None = None,
-             fast: bool | None = None) -> dict:
+             fast: bool | None = None, fewshot_scenes: int = 10, fewshot_iterations: int = 300) -> dict:
     """Run the evaluation; returns (and writes to ``out`` if given) a JSON-able report.
 
     ``dtype`` / ``fast``: as :func:`genxd.api.load_model` (default: float32 on CPU, the fast path on
@@ -90,6 +104,9 @@ def evaluate(model: str | Path | None = None, num_scenes: int = 50, steps: int |
     from .api import load_model
     from .data.datasets import SyntheticDataset
 
+    bad = [m for m in modes if m not in EVAL_MODES]
+    if bad:
+        raise ValueError(f"unknown evaluation mode(s) {bad}; choose from {', '.join(EVAL_MODES)}")
     lm = load_model(model, device, dtype or ("fp32" if device in (None, "cpu") else None), fast=fast)
     pipe, d = lm.pipe, lm.defaults
     res, frames_n = int(d["resolution"]), int(d["num_frames"])
@@ -100,12 +117,19 @@ def evaluate(model: str | Path | None = None, num_scenes: int = 50, steps: int |
                     "held_out_seed": seed, "resolution": res, "frames": frames_n, "steps": steps, "guidance": guidance}
     data3d = SyntheticDataset(length=num_scenes, num_frames=frames_n, height=res, kinds=["3d"], seed=seed,
                               motion_source="world")
-    contexts = {"3d-1view": [0], "3d-3view": [0, frames_n // 2, frames_n - 1]}
+    contexts = {"3d-1view": [0], "3d-3view": [0, frames_n // 2, frames_n - 1], "photo-cards": [0]}
     for mode in [m for m in modes if m in contexts]:
         ctx = contexts[mode]
+        data = data3d
+        if mode == "photo-cards":
+            from .data.photo_scenes import PhotoSceneDataset
+
+            data = PhotoSceneDataset(length=num_scenes, num_frames=frames_n, height=res, kinds=["3d"], seed=seed,
+                                     layouts=["cards"], cameras_cards=["rotate", "zoom"], motion_source="world",
+                                     supersample=3)
         scores = []
         for i in tqdm(range(num_scenes), desc=mode, disable=not progress):
-            s = data3d[i]
+            s = data[i]
             gen = torch.Generator().manual_seed(i)
             out_frames = pipe(s["frames"][ctx][None], s["c2w"][None], s["K"][None], context_index=[ctx], mode="3d",
                               num_inference_steps=steps, guidance_scale=guidance, generator=gen).frames[0].cpu()
@@ -142,6 +166,16 @@ def evaluate(model: str | Path | None = None, num_scenes: int = 50, steps: int |
         report["4d"] = {f"frame_change_{k}": statistics.mean(v) for k, v in change.items()}
         report["4d"].update({f"object_frame_change_{k}": statistics.mean(v) for k, v in change_obj.items() if v})
         report["4d"]["scenes_with_objects"] = len(change_obj[keys[0]])
+    from .evaluation_photos import PHOTO_MODES, evaluate_photos
+
+    photo_modes = tuple(m for m in modes if m in PHOTO_MODES)  # photo-cards is scored with the 3D modes above
+    if photo_modes:
+        report.update(evaluate_photos(pipe, d, photo_modes, steps, guidance, progress=progress))
+    if "fewshot" in modes:
+        from .evaluation_fewshot import evaluate_fewshot
+
+        report["fewshot"] = evaluate_fewshot(num_scenes=fewshot_scenes, iterations=fewshot_iterations, steps=steps,
+                                             guidance=guidance, progress=progress, loaded=lm)
     if out is not None:
         from .utils.io import write_json_atomic
 

@@ -265,13 +265,17 @@ class Pair(Spec):
 
 @dataclass(frozen=True)
 class ChoiceList(Spec):
-    """A comma-separated list (or a sequence) of names from ``choices``, at least one."""
+    """A comma-separated list (or a sequence) of names from ``choices``, at least one (``choices`` may be a
+    function returning them, called when a value is checked)."""
 
-    choices: tuple[str, ...]
+    choices: Any  # tuple[str, ...] | Callable[[], tuple[str, ...]]
     optional: bool = False
 
+    def _names(self) -> tuple[str, ...]:
+        return tuple(self.choices() if callable(self.choices) else self.choices)
+
     def describe(self) -> str:
-        return "a comma-separated list of " + ", ".join(self.choices)
+        return "a comma-separated list of " + ", ".join(self._names())
 
     def check(self, value: Any, label: str) -> Any:
         if value is None and self.optional:
@@ -280,7 +284,7 @@ class ChoiceList(Spec):
         if not isinstance(items, (list, tuple)) or not all(isinstance(x, str) for x in items):
             raise InvalidValue(f"{label} must be {self.describe()}, got {_shown(value)}")
         items = [x.strip() for x in items if x.strip()]
-        bad = [x for x in items if x not in self.choices]
+        bad = [x for x in items if x not in self._names()]
         if bad or not items:
             raise InvalidValue(f"{label} must be {self.describe()}, got {value!r}")
         return tuple(items)

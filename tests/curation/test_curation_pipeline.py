@@ -227,20 +227,6 @@ def test_cli_curate(verdict_clips, tmp_path):
     assert result.exit_code == 2 and "input not found" in result.output
     import importlib.util
 
-    if importlib.util.find_spec("ray") is None:  # with Ray installed, see test_ray_engine
+    if importlib.util.find_spec("ray") is None:  # with Ray installed, see test_curation_ray.py
         result = runner.invoke(app, ["curate", str(tmp_path / "in"), "--out", str(tmp_path / "o2"), "--ray", "auto"])
         assert result.exit_code == 2 and "needs the 'ray' package" in result.output
-
-
-def test_ray_engine(verdict_clips, tmp_path):
-    pytest.importorskip("ray")
-    import ray
-
-    write_frames(verdict_clips["static_d"], tmp_path / "in" / "a")
-    write_frames(verdict_clips["dynamic_b"], tmp_path / "in" / "b")
-    try:
-        summary = curate_dataset(tmp_path / "in", tmp_path / "out", CurationConfig(focal=1.0, num_threads=1),
-                                 ray_address="local", progress=False)
-    finally:
-        ray.shutdown()
-    assert summary.ok == 2 and len(read_index(tmp_path / "out")) == 2

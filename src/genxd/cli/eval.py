@@ -12,7 +12,12 @@ from .. import validation as v
 from .common import run_cli
 from .options import Device, Dtype, Guidance, Model, Quiet, Steps, checked
 
-EVAL_MODES = ("3d-1view", "3d-3view", "4d")
+
+def _eval_modes() -> tuple[str, ...]:
+    """The modes ``genxd.evaluation`` knows (read when an eval command line is checked)."""
+    from ..evaluation import EVAL_MODES
+
+    return EVAL_MODES
 
 
 def register(app: typer.Typer) -> None:
@@ -22,18 +27,24 @@ def register(app: typer.Typer) -> None:
         num_scenes: int = typer.Option(50, "--num-scenes", "-n", callback=checked(v.Int(1, 100_000)), help="Held-out synthetic scenes."),
         steps: Steps = None,
         guidance: Guidance = None,
-        modes: str = typer.Option("3d-1view,3d-3view,4d", "--modes", callback=checked(v.ChoiceList(EVAL_MODES)), help="Comma-separated: 3d-1view, 3d-3view, 4d."),
+        modes: str = typer.Option("3d-1view,3d-3view,4d", "--modes", callback=checked(v.ChoiceList(_eval_modes)),
+                                  help="Comma-separated: 3d-1view, 3d-3view, 4d (synthetic held-out scenes), "
+                                       "photo-pan, photo-zoom, photo-look (held-out photographs, homography ground truth), "
+                                       "photo-cards (rendered photo-card scenes), "
+                                       "fewshot (3-view reconstruction with / without generated views; slow)."),
         motion_strength: Optional[float] = typer.Option(
             None, "--motion-strength", callback=checked(v.MOTION_STRENGTH),
             help="4d: the motion strength compared with 0, 0-100 (default 8: inside what the bundled model was "
                  "trained on; 100 x the per-frame image displacement, docs/conventions.md)."),
+        fewshot_scenes: int = typer.Option(10, "--fewshot-scenes", callback=checked(v.Int(1, 100_000)), help="Held-out ReconFusion-format scenes of --modes fewshot."),
+        fewshot_iterations: int = typer.Option(300, "--fewshot-iterations", callback=checked(v.Int(1, 10_000_000)), help="Gaussian-splatting steps per reconstruction (fewshot)."),
         device: Device = None,
         dtype: Dtype = None,
         fast: Optional[bool] = typer.Option(None, "--fast/--no-fast", help="GPU fast path (default: on for CUDA)."),
         out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write the report as JSON to this file."),
         quiet: Quiet = False,
     ) -> None:
-        """PSNR / SSIM against ground-truth renders, repeat-input baseline, camera following, 4D motion."""
+        """PSNR / SSIM against ground-truth renders, repeat-input baseline, camera following, 4D motion; held-out photos."""
 
         def job():
             from ..evaluation import evaluate
@@ -43,7 +54,8 @@ def register(app: typer.Typer) -> None:
                 check_output_file(out, "--out")
             extra = {} if motion_strength is None else {"motion_strength": motion_strength}
             report = evaluate(model, num_scenes, steps, guidance, device, progress=not quiet, out=out, modes=modes,
-                              dtype=dtype, fast=fast, **extra)
+                              dtype=dtype, fast=fast, fewshot_scenes=fewshot_scenes,
+                              fewshot_iterations=fewshot_iterations, **extra)
             typer.echo(json.dumps(report, indent=2))
 
         run_cli(job, quiet)

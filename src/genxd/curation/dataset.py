@@ -154,8 +154,19 @@ def _worker_init(num_threads: int) -> None:
 
 
 def _curate_task(source: VideoSource, out_dir: str, config: CurationConfig) -> dict[str, Any]:
-    """Run in a worker: curate one video, never raise for a bad video."""
-    return curate_video(source, out_dir, config)
+    """Run in a worker: curate one video, never raise for a bad video.
+
+    A retried attempt (its worker died, Ray or the local pool ran it again) finds the video done
+    when the first attempt renamed its folder into place before dying: the record then comes from
+    that folder's ``meta.json`` (``recovered``), so a video is written once whatever the retries.
+    """
+    meta_path = Path(out_dir) / source.video_id / META_NAME
+    if meta_path.exists():
+        return _record_from_meta(source, meta_path)
+    record = curate_video(source, out_dir, config)
+    if record.get("status") != "ok" and meta_path.exists():  # another attempt of this video won the rename
+        return _record_from_meta(source, meta_path)
+    return record
 
 
 def _make_progress(enabled: bool, total: int):
@@ -207,7 +218,7 @@ def curate_dataset(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     if ray_address is not None:
-        _import_ray()  # fail early with a clear message
+        _import_ray(local=ray_address == "local")  # fail early with a clear message
     with _run_lock(out_dir):
         _clean_stale_parts(out_dir)
         latest = latest_records(out_dir)
@@ -251,6 +262,7 @@ def curate_dataset(
                 _run_ray(todo, out_dir, config, ray_address, emit, progress)
             else:
                 _run_local(todo, out_dir, config, workers, emit, progress)
+            _clean_stale_parts(out_dir)  # left by attempts whose worker was killed (then retried)
     return summary
 
 
@@ -339,7 +351,21 @@ def _run_local(
                     pending.append(source)
 
 
-def _import_ray():
+#: Object store of a Ray instance started by ``--ray local``: tasks move only paths and records.
+LOCAL_RAY_OBJECT_STORE_BYTES = 128 * 1024**2
+
+
+def _import_ray(local: bool = False):
+    """Import ray; for ``local`` (a one-machine instance started here) first ask it to stay on the
+    loopback address and send no usage statistics (environment, read when ray is first imported)."""
+    if local:
+        import sys
+
+        if "ray" not in sys.modules:
+            # ray reads these at import: with clusters "disabled" the node address is 127.0.0.1 and its
+            # servers bind there instead of all interfaces (ray._private.services.get_node_ip_address)
+            os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+            os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     try:
         import ray
     except ImportError:
@@ -351,14 +377,20 @@ def _run_ray(
     todo: list[VideoSource], out_dir: Path, config: CurationConfig, address: str,
     emit: Callable[[dict[str, Any]], None], progress: bool,
 ) -> None:
-    """One Ray task per video; Ray schedules them over the cluster. ``out_dir`` must be shared."""
+    """One Ray task per video; Ray schedules them over the cluster. ``out_dir`` must be shared.
+
+    With Ray already initialised (``ray.init`` by the caller) that connection is used as it is.
+    A task whose worker dies (killed, out of memory, node lost) is run again once by Ray
+    (``max_retries=1``; errors raised by the task itself are not retried), then recorded as failed.
+    """
     from dataclasses import replace
 
-    ray = _import_ray()
+    ray = _import_ray(local=address == "local")
     if not ray.is_initialized():
         try:
             if address == "local":
-                ray.init(include_dashboard=False, log_to_driver=False)
+                ray.init(include_dashboard=False, log_to_driver=False,
+                         object_store_memory=LOCAL_RAY_OBJECT_STORE_BYTES)
             else:
                 ray.init(address=address, log_to_driver=False)
         except Exception as exc:  # noqa: BLE001 - ConnectionError, RuntimeError, ...

@@ -1055,6 +1055,13 @@ DATASET_TYPES: dict[str, type] = {
 }
 
 
+def _register_late_types() -> None:
+    """Dataset types defined in their own modules (they import this one)."""
+    from .photo_scenes import PhotoSceneDataset
+
+    DATASET_TYPES.setdefault("photo", PhotoSceneDataset)
+
+
 def build_dataset(spec: dict[str, Any], **defaults: Any) -> Dataset:
     """A dataset from a config entry ``{"type": ..., <constructor arguments>}``.
 
@@ -1062,6 +1069,7 @@ def build_dataset(spec: dict[str, Any], **defaults: Any) -> Dataset:
     not set, when the dataset type takes them. ``weight`` is ignored here (see :class:`MixtureDataset`).
     Unknown arguments raise ValueError listing the accepted ones.
     """
+    _register_late_types()
     spec = dict(spec)
     kind = spec.pop("type", None)
     spec.pop("weight", None)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import torch
@@ -141,6 +141,7 @@ def reconstruct_scene(
     per_time_ply: bool = False,
     overwrite: bool = False,
     progress: bool = True,
+    callback: Callable[[int, Any, dict[str, float]], None] | None = None,
 ) -> dict[str, Any]:
     """Reconstruct ``input_path`` into ``out_dir`` (layout in the module docstring).
 
@@ -151,6 +152,8 @@ def reconstruct_scene(
             ``train_test_split_{n_views}`` (train on its train views, hold out its test views).
         extra_views: another input folder (e.g. GenXD-generated views of the same scene, same world
             frame) whose views are added to the training set.
+        callback: ``callback(step, model, stats)`` after every optimisation step (progress, cancelling by
+            raising); see :func:`genxd.reconstruction.trainer.train_gaussians`.
     Returns the content of ``reconstruction.json``.
     """
     from genxd.cli.common import atomic_dir
@@ -194,7 +197,7 @@ def reconstruct_scene(
             times=None if config.mode != "4d" else torch.cat([train_views.times, extra.times]),
         )
 
-    result = train_gaussians(train_views, config, progress=progress)
+    result = train_gaussians(train_views, config, progress=progress, callback=callback)
     model = result.model
     background = torch.tensor(config.background, dtype=torch.float32)
     lpips_fn = load_lpips(device=config.device)

@@ -81,7 +81,7 @@ class ModelConfig:
 @dataclass
 class DataConfig:
     """Training data: a weighted mixture of ``datasets`` entries (``genxd.data.datasets.build_dataset``:
-    ``{type: synthetic|camvid|multiview|reconfusion, weight: w, ...options}``), clips of ``num_frames``
+    ``{type: synthetic|photo|camvid|multiview|reconfusion, weight: w, ...options}``), clips of ``num_frames``
     frames at ``height x width`` (width default = height). ``preload``: load every item once into memory
     before training (:class:`genxd.training.data.PreloadedDataset`; for pools that fit in RAM)."""
 

@@ -42,7 +42,7 @@ def make_optimizer(params, cfg: OptimConfig) -> torch.optim.Optimizer:
             import bitsandbytes as bnb
         except ImportError:
             raise ValueError("training.use_8bit_adam needs bitsandbytes, which is not installed "
-                             "(pip install bitsandbytes; CUDA only)") from None
+                             "(pip install 'genxd[train]')") from None
         return bnb.optim.AdamW8bit(params, **kwargs)
     fused = bool(params) and all(p.is_cuda and p.dtype.is_floating_point for p in params)
     return torch.optim.AdamW(params, **kwargs, fused=fused)

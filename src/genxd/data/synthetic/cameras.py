@@ -15,10 +15,10 @@ from torch import Tensor
 
 from genxd.cameras import intrinsics_from_focal, look_at
 
-__all__ = ["orbit_cameras", "forward_cameras", "place_path", "camera_path", "CAMERA_PATHS"]
+__all__ = ["orbit_cameras", "forward_cameras", "place_path", "camera_path", "look_around", "CAMERA_PATHS"]
 
 #: Kinds of :func:`camera_path`.
-CAMERA_PATHS = ("orbit", "forward", "handheld", "static", "sway", "spiral", "dolly", "pan", "zoom")
+CAMERA_PATHS = ("orbit", "forward", "handheld", "static", "sway", "spiral", "dolly", "pan", "zoom", "rotate")
 
 
 def _as_range(azimuth_range_deg: float | Sequence[float]) -> tuple[float, float]:
@@ -98,6 +98,41 @@ def forward_cameras(
     return c2w.float(), K
 
 
+def look_around(
+    num_frames: int, focal: float = 1.0, yaw_deg: float = 16.0, pitch_deg: float = 8.0, cycles: float = 1.0
+) -> tuple[Tensor, Tensor]:
+    """A camera that turns in place, relative to its first view (``c2w[0]`` is the identity): yaw
+    ``yaw_deg sin(2 pi c t)`` (positive: the view turns right), then pitch ``pitch_deg (1 - cos(2 pi c t)) / 2``
+    (positive: up), ``t = i / (N - 1)``, ``c = cycles``. Returns c2w ``[N, 4, 4]``, K ``[N, 3, 3]`` (float32)."""
+    from genxd.cameras import make_c2w
+
+    if num_frames < 1:
+        raise ValueError(f"num_frames must be >= 1, got {num_frames}")
+    t = torch.linspace(0, 1, num_frames, dtype=torch.float64) if num_frames > 1 else torch.zeros(1, dtype=torch.float64)
+    phase = 2 * math.pi * cycles * t
+    yaw = torch.deg2rad(yaw_deg * torch.sin(phase))
+    pitch = torch.deg2rad(pitch_deg * (1 - torch.cos(phase)) / 2)
+    cy, sy, cp, sp = torch.cos(yaw), torch.sin(yaw), torch.cos(pitch), torch.sin(pitch)
+    zero, one = torch.zeros_like(t), torch.ones_like(t)
+    Ry = torch.stack([torch.stack([cy, zero, sy], -1), torch.stack([zero, one, zero], -1),
+                      torch.stack([-sy, zero, cy], -1)], -2)  # about the camera's y: view towards +x
+    Rx = torch.stack([torch.stack([one, zero, zero], -1), torch.stack([zero, cp, sp], -1),
+                      torch.stack([zero, -sp, cp], -1)], -2)  # about x: view towards -y (image up)
+    c2w = make_c2w(Ry @ Rx, torch.zeros(num_frames, 3, dtype=torch.float64))
+    return c2w.float(), intrinsics_from_focal(focal).expand(num_frames, 3, 3).clone().float()
+
+
+def rotation_path(rng: np.random.Generator, num_views: int, focal: float) -> tuple[Tensor, Tensor]:
+    """A random camera that only turns (relative to its first view; see ``camera_path('rotate')``)."""
+    from genxd.cameras import trajectories
+
+    sign = lambda: float(rng.choice([-1.0, 1.0]))  # noqa: E731
+    if rng.random() < 0.5:
+        return trajectories.pan(num_views, angle=sign() * rng.uniform(8.0, 40.0), mode="rotate", focal=focal)
+    return look_around(num_views, focal, sign() * rng.uniform(5.0, 25.0), sign() * rng.uniform(0.0, 12.0),
+                       cycles=float(rng.choice([0.5, 1.0])))
+
+
 def place_path(relative_c2w: Tensor, first_c2w: Tensor) -> Tensor:
     """Put a path given relative to its first camera (``genxd.cameras.trajectories`` presets) into
     the world: ``first_c2w @ relative_c2w`` (``[N, 4, 4]``; the first camera lands on ``first_c2w``)."""
@@ -118,7 +153,10 @@ def camera_path(
         'sway': the authors' forward-facing sway (``genxd.cameras.forward_angles``) about a random
             orbit view, kept upright;
         'spiral', 'dolly', 'pan', 'zoom': the ``genxd.cameras`` presets, placed (:func:`place_path`)
-            at a random orbit view of the scene.
+            at a random orbit view of the scene;
+        'rotate': the camera turns in place at a random orbit view (no parallax: every view is a
+            homography of the first): half the time a pan (rotate mode, 8-40 degrees either way),
+            else :func:`look_around` (yaw 5-25, pitch 0-12 degrees either way).
     Returns c2w ``[N, 4, 4]``, K ``[N, 3, 3]`` (float32).
     """
     from genxd.cameras import trajectories
@@ -162,6 +200,8 @@ def camera_path(
         rel, K = trajectories.dolly(num_views, distance=rng.uniform(0.6, 1.4), focal=focal)
     elif kind == "pan":
         rel, K = trajectories.pan(num_views, mode="translate", distance=rng.uniform(-1.0, 1.0), focal=focal)
-    else:  # zoom
+    elif kind == "zoom":
         rel, K = trajectories.zoom(num_views, factor=rng.uniform(1.2, 1.6), focal=focal)
+    else:  # rotate
+        rel, K = rotation_path(rng, num_views, focal)
     return place_path(rel, first[0]), K.float()

@@ -1,0 +1,96 @@
+"""``genxd demo``: the local web app (needs the ``demo`` extra: ``pip install -e ".[demo]"``)."""
+
+from __future__ import annotations
+
+import importlib.util
+import ipaddress
+import os
+import shutil
+import signal
+import tempfile
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from .common import UsageError, run_cli
+
+# Checked without importing gradio (slow): a missing extra disables this command only (genxd.cli).
+if importlib.util.find_spec("gradio") is None:
+    raise ImportError("genxd demo needs gradio: pip install -e '.[demo]'", name="gradio")
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("demo")
+    def demo_cmd(
+        model: Optional[str] = typer.Option(None, "--model", "-m", help="Checkpoint folder (unet/ vae/ scheduler/) or a hub id in the local HF cache. Default: the bundled small model."),
+        host: str = typer.Option("127.0.0.1", "--host", help="Address to serve on. The default serves this machine only; 0.0.0.0 serves your network (anyone who reaches it can use your GPU)."),
+        port: int = typer.Option(7860, "--port", help="Port to serve on."),
+        device: Optional[List[str]] = typer.Option(None, "--device", help="Device(s) to generate on, e.g. --device cuda:0 --device cuda:1 (default: every GPU, else the CPU). One job runs at a time per device."),
+        dtype: Optional[str] = typer.Option(None, "--dtype", help="fp32, bf16 or fp16 (default: bf16 on CUDA, fp32 on CPU)."),
+        max_upload_mb: float = typer.Option(20.0, "--max-upload-mb", help="Largest upload accepted, in MB."),
+        max_images: int = typer.Option(4, "--max-images", help="Most input images per generation."),
+        lift_iterations: Optional[int] = typer.Option(None, "--lift-iterations", help="Default optimisation steps of 'Lift to 3D' (default: 300 on CPU, 2000 on GPU)."),
+        lift_points: int = typer.Option(5000, "--lift-points", help="Gaussians 'Lift to 3D' starts from (random initialisation; densification may add more)."),
+    ) -> None:
+        """Serve the web app: upload images, author the camera path, generate, look at the result in 3D."""
+
+        def job() -> None:
+            if not 0 < port < 65536:
+                raise UsageError(f"--port must be in 1..65535, got {port}")
+            if max_upload_mb <= 0:
+                raise UsageError(f"--max-upload-mb must be positive, got {max_upload_mb:g}")
+            if max_images < 1:
+                raise UsageError(f"--max-images must be >= 1, got {max_images}")
+            if lift_iterations is not None and lift_iterations < 1:
+                raise UsageError(f"--lift-iterations must be >= 1, got {lift_iterations}")
+            if lift_points < 1:
+                raise UsageError(f"--lift-points must be >= 1, got {lift_points}")
+            for dev in device or []:
+                if dev != "cpu" and not dev.startswith("cuda"):
+                    raise UsageError(f"--device must be cpu or cuda[:N], got {dev!r}")
+            if not _is_loopback(host):
+                typer.echo(f"genxd: serving on {host}: anyone who can reach this machine can use the demo", err=True)
+            serve(model, host, port, device, dtype, max_upload_mb, max_images, lift_iterations, lift_points)
+
+        run_cli(job)
+
+
+def _interrupt(signum, frame):  # noqa: ARG001
+    raise KeyboardInterrupt
+
+
+def serve(model: Optional[str], host: str, port: int, device: Optional[List[str]], dtype: Optional[str],
+          max_upload_mb: float, max_images: int, lift_iterations: Optional[int], lift_points: int = 5000) -> None:
+    """Build and serve the app; every temporary file lives under one folder, removed when the server stops."""
+    root = Path(tempfile.mkdtemp(prefix="genxd-demo-"))
+    typer.echo(f"genxd: temporary files in {root} (removed when the server stops)", err=True)
+    # SIGTERM stops the server like Ctrl-C, so the folder is removed then too
+    signal.signal(signal.SIGTERM, _interrupt)
+    # Gradio's uploads and served copies go under the same folder (read when Gradio creates components).
+    os.environ["GRADIO_TEMP_DIR"] = str(root / "gradio")
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    try:
+        from ..demo.app import DemoConfig, build_app, launch
+        from ..demo.jobs import Devices
+        from ..demo.session import Limits
+
+        devices = Devices(model, device, dtype)
+        on_gpu = devices.names[0].startswith("cuda")
+        config = DemoConfig(root=root / "sessions", limits=Limits(max_file_mb=max_upload_mb, max_images=max_images),
+                            lift_iterations=lift_iterations or (2000 if on_gpu else 300), lift_init_points=lift_points)
+        typer.echo(f"genxd: loading the model on {', '.join(devices.names)} ...", err=True)
+        app = build_app(devices, config)
+        typer.echo(f"genxd: demo at http://{host if host != '0.0.0.0' else '127.0.0.1'}:{port} (Ctrl-C stops it)", err=True)
+        launch(app, host, port, config, devices)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)

@@ -1,0 +1,358 @@
+"""The demo page (Gradio Blocks): inputs and camera path on the left, preview and results on the right.
+
+Flow: upload image(s) -> choose mode and camera path -> the camera preview updates (frusta in 3D, the input
+image on the first frustum) -> Generate (queued: one job at a time per device; live progress; Cancel) ->
+video, input | generated comparison, zip of the output folder -> Lift to 3D (``genxd reconstruct``) ->
+Gaussian splat viewer (4D: a time slider picks the frame).
+
+Every handler takes the caller's :class:`~genxd.demo.session.Session` (Gradio state, one per browser
+session) and reports problems as one line in the status box (``#status``), never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+import numpy as np
+
+from ..cameras import trajectories
+from ..utils.images import IMAGE_SUFFIXES, load_image, tensor_to_uint8
+from . import cameras as cam
+from .jobs import Cancelled, Devices, GenerationRequest, generate_scene, lift_scene, viewer_copies, zip_folders
+from .preview import write_camera_preview
+from .session import Limits, Session, validate_uploads
+
+__all__ = ["DemoConfig", "build_app"]
+
+log = logging.getLogger("genxd.demo")
+
+MAX_RESOLUTION = 1024
+SOURCES = {"preset": "Preset path", "file": "Camera file", "keyframes": "Keyframes", "video": "From a video"}
+MODES = {"3d": "3D (static scene)", "video": "Video (no camera control)", "4d": "4D (camera and objects move)"}
+
+CSS = """
+#status p { margin: 0; }
+#status .error { color: #c62828; font-weight: 600; }
+"""
+
+
+@dataclass
+class DemoConfig:
+    """What the page needs besides the model: its folders, limits and the lift defaults."""
+
+    root: Path  # every session folder lives here (removed when the server stops)
+    limits: Limits = Limits()
+    lift_iterations: int = 300
+    lift_init_points: int = 5000
+    session_ttl_s: float = 6 * 3600
+
+
+def _error(msg: str) -> str:
+    return f'<span class="error">Error: {msg}</span>'
+
+
+def _preview_images(session: Session, res: int) -> list[np.ndarray]:
+    return [tensor_to_uint8(load_image(p, res, res, "crop")) for p in session.inputs]
+
+
+def build_app(devices: Devices, config: DemoConfig) -> gr.Blocks:
+    """The page. ``devices`` runs the jobs (its first device's model gives the defaults shown)."""
+    loaded = devices.loaded(devices.names[0])
+    d = loaded.defaults
+    default_frames = int(d["num_frames"])
+    default_focal = float(d.get("focal") or trajectories.AUTHORS_FOCAL)
+    latent_multiple = int(loaded.pipe.latent_multiple)
+    video_provider = cam.video_path_provider()
+    sources = [k for k in SOURCES if k != "video" or video_provider is not None]
+    preset_names = list(trajectories.PRESETS)
+
+    with gr.Blocks(title="genxd demo", analytics_enabled=False, delete_cache=(600, 3600)) as demo:
+        session = gr.State(None, time_to_live=config.session_ttl_s, delete_callback=lambda s: s and s.close())
+        model_name = "the bundled small model (64x64, trained on synthetic scenes)" if loaded.bundled else str(loaded.path)
+        gr.Markdown(f"## genxd: images to 3D / 4D scenes\nModel: {model_name}. Devices: {', '.join(devices.names)}.")
+        with gr.Row(equal_height=False):
+            # ---------------------------------------------------------------- inputs
+            with gr.Column(scale=1):
+                files = gr.File(label=f"Input image(s): up to {config.limits.max_images}", file_count="multiple",
+                                file_types=list(IMAGE_SUFFIXES), elem_id="inputs")
+                gallery = gr.Gallery(label="Inputs (first = frame 0)", columns=4, height=140, elem_id="input-gallery",
+                                     interactive=False, buttons=[])
+                mode = gr.Radio([(v, k) for k, v in MODES.items()], value="3d", label="Mode", elem_id="mode")
+                motion = gr.Slider(0, 100, value=0, step=0.5, label="Motion strength (video / 4D; 0 = still)",
+                                   visible=False, elem_id="motion")
+                source = gr.Radio([(SOURCES[k], k) for k in sources], value="preset", label="Camera path",
+                                  elem_id="camera-source")
+                frames = gr.Slider(2, 48, value=default_frames, step=1, label="Frames", elem_id="frames")
+                focal = gr.Number(value=default_focal, label="Focal length (fx / width)", elem_id="focal")
+                with gr.Group(visible=True) as preset_group:
+                    preset = gr.Dropdown(preset_names, value="orbit", label="Preset", elem_id="preset")
+                    param_boxes: dict[tuple[str, str], Any] = {}
+                    preset_rows = {}
+                    for name in preset_names:
+                        params = cam.preset_params(name)
+                        with gr.Row(visible=name == "orbit") as row:
+                            for p in params:
+                                eid = f"param-{name}-{p.name}"
+                                if p.kind == "choice":
+                                    box = gr.Dropdown(list(p.choices), value=p.default, label=p.label, elem_id=eid)
+                                elif p.kind == "range":
+                                    box = gr.Textbox(value=f"{p.default[0]:g},{p.default[1]:g}", label=p.label, elem_id=eid)
+                                else:
+                                    box = gr.Number(value=p.default, label=p.label, elem_id=eid)
+                                param_boxes[(name, p.name)] = box
+                        preset_rows[name] = row
+                with gr.Group(visible=False) as file_group:
+                    camera_file = gr.File(label="Camera path file (.json: the authors' format or transforms.json)",
+                                          file_types=[".json"], elem_id="camera-file")
+                with gr.Group(visible=False) as key_group:
+                    keyframes = gr.Dataframe(value=cam.DEFAULT_KEYFRAMES, headers=cam.KEYFRAME_COLUMNS, datatype="number",
+                                             label="Keyframes in the first camera's frame (x right, y down, z forward; "
+                                                   "degrees: yaw + right, pitch + up). Row 1 is the input view.",
+                                             interactive=True, row_count=(3, "dynamic"), elem_id="keyframes")
+                with gr.Group(visible=False) as video_group:
+                    camera_video = gr.Video(label="Video whose camera motion to follow", sources=["upload"],
+                                            elem_id="camera-video")
+                with gr.Accordion("Sampling", open=False):
+                    steps = gr.Slider(1, 100, value=int(d["num_inference_steps"]), step=1, label="Denoising steps",
+                                      elem_id="steps")
+                    guidance = gr.Number(value=float(d["guidance_scale"]), label="Guidance scale (1 = off)",
+                                         elem_id="guidance")
+                    seed = gr.Number(value=0, precision=0, label="Seed", elem_id="seed")
+                    resolution = gr.Number(value=int(d["resolution"]), precision=0, step=latent_multiple,
+                                           label=f"Resolution (multiple of {latent_multiple})", elem_id="resolution")
+                    fit = gr.Radio(["crop", "pad"], value="crop", label="Fit to square", elem_id="fit")
+            # ---------------------------------------------------------------- outputs
+            with gr.Column(scale=2):
+                status = gr.Markdown("Upload an image to start.", elem_id="status")
+                preview = gr.Model3D(label="Camera preview (orange: frames given by your images)", height=320,
+                                     clear_color=(0.12, 0.12, 0.14, 1.0), camera_position=(90, 65, None),
+                                     elem_id="camera-preview", interactive=False)
+                with gr.Row():
+                    generate_btn = gr.Button("Generate", variant="primary", elem_id="generate")
+                    cancel_btn = gr.Button("Cancel", variant="stop", elem_id="cancel")
+                with gr.Row():
+                    video = gr.Video(label="Generated", autoplay=True, loop=True, elem_id="result-video",
+                                     interactive=False, height=300)
+                    compare = gr.Video(label="Input | generated", autoplay=True, loop=True, elem_id="compare-video",
+                                       interactive=False, height=300)
+                download = gr.DownloadButton("Download the output folder (.zip)", visible=False, elem_id="download")
+                with gr.Row():
+                    lift_iters = gr.Slider(10, 5000, value=config.lift_iterations, step=10,
+                                           label="Lift to 3D: optimisation steps", elem_id="lift-iterations")
+                    lift_btn = gr.Button("Lift to 3D", elem_id="lift")
+                splat = gr.Model3D(label="Gaussians (drag to orbit, scroll to zoom)", height=480, elem_id="splat",
+                                   clear_color=(0.0, 0.0, 0.0, 1.0), interactive=False)
+                time_slider = gr.Slider(0, 1, value=0, step=1, label="Time (4D: frame of the scene)", visible=False,
+                                        elem_id="time")
+
+        camera_inputs = [source, preset, frames, focal, camera_file, keyframes, camera_video, *param_boxes.values()]
+        param_keys = list(param_boxes)
+
+        # ---------------------------------------------------------------- helpers
+        def camera_path(values: list[Any]) -> tuple[Any, Any, str]:
+            src, name, n, f, cfile, keys, vid, *params = values
+            n = int(n)
+            f = float(f) if f not in (None, "") else default_focal
+            if not f > 0:
+                raise ValueError(f"focal length must be positive, got {f}")
+            if src == "preset":
+                vals = {pname: v for (pre, pname), v in zip(param_keys, params) if pre == name}
+                c2w, K = cam.preset_path(name, n, f, vals)
+                return c2w, K, name
+            if src == "file":
+                if not cfile:
+                    raise ValueError("choose a camera path file")
+                c2w, K = cam.file_path(cfile, n)
+                return c2w, K, Path(cfile).name
+            if src == "keyframes":
+                rows = keys.values.tolist() if hasattr(keys, "values") else list(keys or [])
+                c2w, K = cam.keyframe_path(rows, n, f)
+                return c2w, K, "keyframes"
+            if src == "video":
+                if not vid:
+                    raise ValueError("choose a video")
+                c2w, K = cam.video_path(vid, n)
+                return c2w, K, Path(vid).name
+            raise ValueError(f"unknown camera source {src!r}")
+
+        def ensure(s: Session | None) -> Session:
+            return s if s is not None else Session.create(config.root)
+
+        # ---------------------------------------------------------------- handlers
+        def on_load():
+            return Session.create(config.root)
+
+        def on_upload(s, paths, *values):
+            s = ensure(s)
+            s.inputs = []
+            if not paths:
+                return s, None, None, "Upload an image to start."
+            try:
+                s.inputs = validate_uploads(paths, s.dir / "inputs", config.limits)
+            except ValueError as exc:
+                return s, None, None, _error(str(exc))
+            gallery_items = [(str(p), p.name[3:]) for p in s.inputs]
+            glb, msg = make_preview(s, values)
+            return s, gallery_items, glb, msg
+
+        def make_preview(s: Session, values) -> tuple[str | None, str]:
+            try:
+                c2w, K, label = camera_path(list(values))
+                ctx = cam.context_frames(max(1, len(s.inputs)), c2w.shape[0])
+                images = _preview_images(s, 128) if s.inputs else []
+                path = write_camera_preview(s.dir / f"preview_{label_hash(values)}.glb", c2w, K, images,
+                                            ctx[:len(images)])
+                prune_previews(s, keep=path)
+            except (ValueError, FileNotFoundError) as exc:
+                return None, _error(str(exc))
+            where = ", ".join(str(i) for i in ctx) if s.inputs else "-"
+            return str(path), f"Camera path: {label}, {c2w.shape[0]} frames; input images at frames {where}. " \
+                              + ("Press Generate." if s.inputs else "Upload an image.")
+
+        def on_camera(s, *values):
+            s = ensure(s)
+            glb, msg = make_preview(s, values)
+            return s, glb, msg
+
+        def on_mode(m):
+            return gr.update(visible=m in ("video", "4d"))
+
+        def on_source(src):
+            return [gr.update(visible=src == k) for k in ("preset", "file", "keyframes", "video")]
+
+        def on_preset(name):
+            return [gr.update(visible=n == name) for n in preset_names]
+
+        def on_prepare(s):
+            s = ensure(s)
+            s.cancel.clear()
+            return s, "Waiting for a free device..."
+
+        def on_generate(s, m, strength, st, g, sd, res, ft, *values, progress=gr.Progress()):
+            none = (None, None, gr.update(visible=False), None, gr.update(visible=False))
+            if s is None or not s.inputs:
+                return (*none, _error("upload an image first"))
+            try:
+                c2w, K, label = camera_path(list(values))
+                ctx = cam.context_frames(len(s.inputs), c2w.shape[0])
+                request = GenerationRequest(
+                    images=list(s.inputs), c2w=c2w, K=K, context_index=ctx, mode=m, motion_strength=float(strength or 0),
+                    num_inference_steps=int(st), guidance_scale=float(g), seed=int(sd or 0),
+                    resolution=int(res) if res else None, fit=ft, camera_label=label,
+                )
+                if request.guidance_scale < 1:
+                    raise ValueError(f"guidance scale must be >= 1, got {request.guidance_scale:g}")
+                if request.resolution is not None and not latent_multiple <= request.resolution <= MAX_RESOLUTION:
+                    raise ValueError(f"resolution must be in {latent_multiple}..{MAX_RESOLUTION}, got {request.resolution}")
+            except (ValueError, FileNotFoundError) as exc:
+                return (*none, _error(str(exc)))
+            try:
+                with devices.acquire() as (device, model):
+                    run = s.new_run()
+                    folder = generate_scene(model, request, run / "scene", lambda f, t: progress(f, desc=t), s.cancel)
+                s.scene = folder
+                archive = zip_folders([folder], run / "genxd_scene.zip")
+            except Cancelled:
+                return (*none, "Generation cancelled.")
+            except ValueError as exc:
+                return (*none, _error(str(exc)))
+            except Exception as exc:  # noqa: BLE001 - shown as one line; the traceback goes to the server log
+                log.error("generation failed:\n%s", traceback.format_exc())
+                return (*none, _error(f"generation failed ({exc.__class__.__name__}: {exc})"))
+            return (str(folder / "video.mp4"), str(folder / "compare.mp4"), gr.update(value=str(archive), visible=True),
+                    None, gr.update(visible=False),
+                    f"Generated {c2w.shape[0]} frames on {device} ({request.mode}). Lift to 3D to look around.")
+
+        def on_cancel(s):
+            if s is not None:
+                s.cancel.set()
+            return "Cancelling..."
+
+        def on_lift(s, iters, m, progress=gr.Progress()):
+            nothing = (None, gr.update(visible=False), gr.update())
+            if s is None or s.scene is None or not s.scene.is_dir():
+                return (*nothing, _error("generate a scene first"))
+            lift_mode = "3d" if m == "3d" else "4d"
+            try:
+                with devices.acquire() as (device, _model):
+                    out = s.scene.parent / "lift"
+                    record = lift_scene(s.scene, out, mode=lift_mode, iterations=int(iters), device=device,
+                                        progress=lambda f, t: progress(f, desc=t), cancel=s.cancel,
+                                        init_points=config.lift_init_points)
+                s.lift = out
+                run = s.scene.parent
+                archive = zip_folders([s.scene, out], run / "genxd_scene_and_gaussians.zip")
+                shown = viewer_copies(out, run / "viewer")
+            except Cancelled:
+                return (*nothing, "Lift cancelled.")
+            except ValueError as exc:
+                return (*nothing, _error(str(exc)))
+            except Exception as exc:  # noqa: BLE001
+                log.error("lift failed:\n%s", traceback.format_exc())
+                return (*nothing, _error(f"lift to 3D failed ({exc.__class__.__name__}: {exc})"))
+            msg = (f"{record['num_gaussians']} Gaussians, training PSNR {record['train_metrics']['psnr']:.1f} dB, "
+                   f"{record['train_seconds']:.0f} s on {device}.")
+            if lift_mode == "4d":
+                times = json.loads((out / "ply" / "times.json").read_text())
+                s.lift_times = times
+                return (str(shown[0]),
+                        gr.update(visible=True, minimum=0, maximum=len(times) - 1, value=0, step=1),
+                        gr.update(value=str(archive), visible=True), "4D " + msg + " Move the time slider.")
+            return str(shown[0]), gr.update(visible=False), gr.update(value=str(archive), visible=True), "3D " + msg
+
+        def on_time(s, t):
+            if s is None or s.lift is None or not s.lift_times:
+                return gr.update()
+            i = int(round(float(t)))
+            path = s.lift.parent / "viewer" / f"time_{i:04d}.ply"
+            return str(path) if path.is_file() else gr.update()
+
+        def label_hash(values) -> str:
+            return f"{abs(hash(json.dumps([str(v) for v in values]))) % 10**10:010d}"
+
+        def prune_previews(s: Session, keep: Path) -> None:
+            for p in s.dir.glob("preview_*.glb"):
+                if p != keep:
+                    p.unlink(missing_ok=True)
+
+        # ---------------------------------------------------------------- wiring
+        demo.load(on_load, outputs=session)
+        files.change(on_upload, [session, files, *camera_inputs], [session, gallery, preview, status])
+        cam_io = ([session, *camera_inputs], [session, preview, status])
+        for comp in (source, preset, camera_file, camera_video):
+            comp.change(on_camera, *cam_io)
+        frames.release(on_camera, *cam_io)
+        keyframes.input(on_camera, *cam_io)
+        for comp in (focal, *param_boxes.values()):
+            if isinstance(comp, gr.Dropdown):
+                comp.change(on_camera, *cam_io)
+            else:  # typed numbers and text: when the user is done with the field
+                comp.blur(on_camera, *cam_io)
+                comp.submit(on_camera, *cam_io)
+        mode.change(on_mode, mode, motion)
+        source.change(on_source, source, [preset_group, file_group, key_group, video_group])
+        preset.change(on_preset, preset, list(preset_rows.values()))
+        generate_btn.click(on_prepare, session, [session, status], concurrency_limit=None).then(
+            on_generate, [session, mode, motion, steps, guidance, seed, resolution, fit, *camera_inputs],
+            [video, compare, download, splat, time_slider, status], concurrency_id="device",
+            concurrency_limit=len(devices))
+        cancel_btn.click(on_cancel, session, status, concurrency_limit=None)
+        lift_btn.click(on_prepare, session, [session, status], concurrency_limit=None).then(
+            on_lift, [session, lift_iters, mode], [splat, time_slider, download, status], concurrency_id="device",
+            concurrency_limit=len(devices))
+        time_slider.change(on_time, [session, time_slider], splat)
+    return demo
+
+
+def launch(demo: gr.Blocks, host: str, port: int, config: DemoConfig, devices: Devices, **kwargs: Any) -> None:
+    """Serve ``demo`` until interrupted (blocking)."""
+    demo.queue(max_size=64, default_concurrency_limit=len(devices))
+    demo.launch(server_name=host, server_port=port, max_file_size=f"{config.limits.max_file_mb:g}mb",
+                show_error=False, ssr_mode=False, footer_links=[], css=CSS, **kwargs)
+

@@ -1,0 +1,195 @@
+"""The demo's long jobs: generating a scene and lifting it to 3D / 4D Gaussians, one at a time per device.
+
+Both jobs report progress through a ``progress(fraction, text)`` function and stop at the next step when
+their ``cancel`` event is set (:class:`Cancelled`). :class:`Devices` hands each running job a device of its
+own (the page's queue lets as many jobs run as there are devices), with the model loaded once per device.
+Outputs are the ones ``genxd generate`` / ``genxd reconstruct`` write (:func:`genxd.api.write_scene`,
+:func:`genxd.reconstruction.pipeline.reconstruct_scene`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import queue
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator, Sequence
+
+import torch
+from torch import Tensor
+
+__all__ = ["Cancelled", "Devices", "GenerationRequest", "generate_scene", "lift_scene", "zip_folders",
+           "viewer_copies"]
+
+Progress = Callable[[float, str], None]
+
+#: generation's share of the progress bar; the rest is decoding and writing the videos
+_DENOISE_SHARE = 0.9
+
+
+class Cancelled(Exception):
+    """The user cancelled the job."""
+
+
+def default_devices() -> list[str]:
+    """Every CUDA GPU, else the CPU."""
+    if torch.cuda.is_available():
+        return [f"cuda:{i}" for i in range(torch.cuda.device_count())]
+    return ["cpu"]
+
+
+class Devices:
+    """A pool of devices; :meth:`acquire` waits for a free one and yields ``(device, loaded model)``."""
+
+    def __init__(self, model: str | Path | None, devices: Sequence[str] | None = None, dtype: str | None = None):
+        self.model = model
+        self.dtype = dtype
+        self.names = list(devices or default_devices())
+        if not self.names:
+            raise ValueError("no devices")
+        self._free: queue.Queue[str] = queue.Queue()
+        for name in self.names:
+            self._free.put(name)
+        self._loaded: dict[str, object] = {}
+        self._load_lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def loaded(self, device: str):
+        """The model on ``device`` (loaded on first use)."""
+        from ..api import load_model
+
+        with self._load_lock:
+            if device not in self._loaded:
+                self._loaded[device] = load_model(self.model, device, self.dtype)
+            return self._loaded[device]
+
+    @contextlib.contextmanager
+    def acquire(self) -> Iterator[tuple[str, object]]:
+        device = self._free.get()
+        try:
+            yield device, self.loaded(device)
+        finally:
+            self._free.put(device)
+
+
+@dataclass
+class GenerationRequest:
+    """One generation: context images at ``context_index`` frames of the path ``(c2w, K)``."""
+
+    images: list[Path]
+    c2w: Tensor  # F 4 4
+    K: Tensor  # F 3 3
+    context_index: list[int]
+    mode: str = "3d"
+    motion_strength: float = 0.0
+    num_inference_steps: int | None = None
+    guidance_scale: float | None = None
+    seed: int = 0
+    resolution: int | None = None
+    fit: str = "crop"
+    camera_label: str = "demo"
+
+
+def generate_scene(loaded, request: GenerationRequest, folder: Path, progress: Progress,
+                   cancel: threading.Event) -> Path:
+    """Generate ``request`` with ``loaded`` (:class:`genxd.api.LoadedModel`) into ``folder`` (written atomically)."""
+    from ..api import write_scene
+    from ..utils.images import load_image
+
+    pipe, d = loaded.pipe, loaded.defaults
+    res = int(request.resolution or d["resolution"])
+    steps = int(request.num_inference_steps or d["num_inference_steps"])
+    guidance = float(request.guidance_scale if request.guidance_scale is not None else d["guidance_scale"])
+    if res % pipe.latent_multiple:
+        raise ValueError(f"resolution must be a multiple of {pipe.latent_multiple} for this model, got {res}")
+    images = torch.stack([load_image(p, res, res, request.fit) for p in request.images])  # V 3 H W
+    num_frames = request.c2w.shape[0]
+
+    def on_step(_pipe, i, _t, tensors):
+        if cancel.is_set():
+            raise Cancelled()
+        progress(_DENOISE_SHARE * (i + 1) / steps, f"denoising step {i + 1} of {steps}")
+        return tensors
+
+    if cancel.is_set():
+        raise Cancelled()
+    progress(0.0, f"denoising step 0 of {steps}")
+    pipe.set_progress_bar_config(disable=True)
+    out = pipe(
+        context_images=images[None], target_c2w=request.c2w, target_K=request.K,
+        context_index=[request.context_index], mode=request.mode, motion_strength=request.motion_strength,
+        num_inference_steps=steps, guidance_scale=guidance, generator=torch.Generator().manual_seed(request.seed),
+        output_type="pt", callback_on_step_end=on_step,
+    )
+    progress(_DENOISE_SHARE, "writing the video")
+    frames = out.frames[0].cpu()
+    # left of the comparison: each frame's nearest input image (the input | generated video of genxd generate)
+    nearest = [min(range(len(request.context_index)), key=lambda j: abs(request.context_index[j] - i)) for i in range(num_frames)]
+    left = images[nearest]
+    meta = {
+        "model": "bundled:genxd-small" if loaded.bundled else str(loaded.path), "camera": request.camera_label,
+        "mode": request.mode, "motion_strength": request.motion_strength, "num_inference_steps": steps,
+        "guidance_scale": guidance, "resolution": res, "num_frames": num_frames, "fit": request.fit,
+        "inputs": [p.name for p in request.images], "seed": request.seed, "app": "genxd demo",
+    }
+    write_scene(folder, frames, request.c2w, request.K, request.context_index, left, meta, fps=max(1.0, num_frames / 2))
+    progress(1.0, "done")
+    return folder
+
+
+def lift_scene(scene: Path, out: Path, *, mode: str, iterations: int, device: str, progress: Progress,
+               cancel: threading.Event, init_points: int = 5000, video_frames: int = 0) -> dict:
+    """``genxd reconstruct`` of a generated scene: 3D Gaussians, or 4D (per-frame .ply files for the time slider)."""
+    from ..reconstruction.pipeline import reconstruct_scene
+    from ..reconstruction.trainer import ReconstructionConfig
+
+    def on_step(step, _model, _stats):
+        if cancel.is_set():
+            raise Cancelled()
+        if step % 5 == 0 or step + 1 == iterations:
+            progress((step + 1) / iterations, f"optimising Gaussians: step {step + 1} of {iterations}")
+
+    if cancel.is_set():
+        raise Cancelled()
+    progress(0.0, "optimising Gaussians")
+    config = ReconstructionConfig(iterations=int(iterations), mode=mode, device=device, init_points=int(init_points))
+    return reconstruct_scene(scene, out, config, resolution=None, video_frames=video_frames, per_time_ply=mode == "4d",
+                             overwrite=True, progress=False, callback=on_step)
+
+
+def zip_folders(folders: Sequence[Path], archive: Path) -> Path:
+    """Write ``archive`` (.zip) holding each folder's content under ``folder.name/`` (atomically)."""
+    import zipfile
+
+    from ..utils.io import atomic_file
+
+    with atomic_file(archive) as tmp:
+        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+            for folder in folders:
+                for path in sorted(folder.rglob("*")):
+                    if path.is_file():
+                        zf.write(path, Path(folder.name) / path.relative_to(folder))
+    return archive
+
+
+def viewer_copies(lift: Path, dest: Path) -> list[Path]:
+    """Splat files for the page's viewer (:mod:`genxd.demo.splats`): ``[scene.ply]`` for 3D, one per time for
+    4D (all framed like the first, so the scene does not jump when the time changes)."""
+    import json
+
+    import numpy as np
+
+    from .splats import write_viewer_ply
+
+    record = json.loads((lift / "cameras.json").read_text())
+    first, first_K = np.asarray(record["c2w"][0]), np.asarray(record["K"][0])
+    sources = sorted((lift / "ply").glob("time_*.ply")) if (lift / "ply").is_dir() else [lift / "scene.ply"]
+    dest.mkdir(parents=True, exist_ok=True)
+    out, frame = [], None
+    for src in sources:
+        frame = write_viewer_ply(src, dest / src.name, first, first_K, frame)
+        out.append(dest / src.name)
+    return out

@@ -1,0 +1,183 @@
+"""The Ray engine (``genxd curate --ray``) on a real local Ray cluster started by the tests.
+
+One cluster per module: 2 CPUs (2 workers, one video each at a time), no dashboard, a small
+object store, everything on 127.0.0.1. Skipped when ``ray`` is not installed (the ``ray`` extra).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+# Read by ray when it is first imported: a one-machine cluster on the loopback address, no usage
+# statistics (the same settings genxd uses for ``--ray local``).
+os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+ray = pytest.importorskip("ray", reason="needs the 'ray' extra: pip install -e '.[ray]'")
+psutil = pytest.importorskip("psutil")  # accelerate depends on it
+pytest.importorskip("pycolmap")
+
+from genxd.curation import CurationConfig, curate_dataset, read_index  # noqa: E402
+from genxd.curation.dataset import LOCAL_RAY_OBJECT_STORE_BYTES  # noqa: E402
+
+from .conftest import write_frames  # noqa: E402
+
+#: Known intrinsics and one thread per video: the same SfM in every engine (see _assert_same_outputs).
+CONFIG = CurationConfig(focal=1.0, num_threads=1)
+CLIPS = ("static_b", "dynamic_b", "static_d")
+TASK_TITLE = "ray::_curate_task"  # Ray names a worker process after the task it runs
+
+
+def test_local_instance_started_by_genxd(verdict_clips, tmp_path):
+    """``--ray local``: genxd starts a one-machine Ray instance itself, on 127.0.0.1.
+
+    Runs before the module's cluster exists (tests run in file order); shuts its instance down.
+    """
+    if ray.is_initialized():
+        ray.shutdown()
+    write_frames(verdict_clips["static_b"], tmp_path / "in" / "static_b")
+    try:
+        summary = curate_dataset(tmp_path / "in", tmp_path / "out", CONFIG, ray_address="local", progress=False)
+        assert ray.is_initialized() and ray.util.get_node_ip_address() == "127.0.0.1"
+    finally:
+        ray.shutdown()
+    assert summary.ok == 1 and [r["status"] for r in read_index(tmp_path / "out")] == ["ok"]
+
+
+@pytest.fixture(scope="module")
+def ray_cluster():
+    """A local Ray cluster: its GCS address (``127.0.0.1:PORT``), shut down after the module."""
+    if ray.is_initialized():
+        ray.shutdown()
+    context = ray.init(
+        num_cpus=2, include_dashboard=False, log_to_driver=False, object_store_memory=LOCAL_RAY_OBJECT_STORE_BYTES,
+        logging_level="WARNING",
+    )
+    try:
+        yield context.address_info["gcs_address"]
+    finally:
+        ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def clip_inputs(verdict_clips, tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("ray_inputs")
+    for name in CLIPS:
+        write_frames(verdict_clips[name], root / name)
+    return root
+
+
+@pytest.fixture(scope="module")
+def local_reference(clip_inputs, tmp_path_factory) -> Path:
+    """The same videos curated by the local-process engine (2 worker processes)."""
+    out = tmp_path_factory.mktemp("local_engine")
+    summary = curate_dataset(clip_inputs, out, CONFIG, workers=2, progress=False)
+    assert summary.ok == len(CLIPS), summary.records
+    return out
+
+
+def _task_workers() -> list:
+    """Ray worker processes (descendants of this test process) running a curation task now."""
+    found = []
+    for proc in psutil.Process().children(recursive=True):
+        try:
+            if proc.cmdline()[:1] == [TASK_TITLE]:
+                found.append(proc)
+        except (psutil.NoSuchProcess, psutil.AccessDenied, IndexError):
+            continue
+    return found
+
+
+def _assert_same_outputs(out: Path, reference: Path) -> None:
+    """Every file of every video byte-equal to the reference run; meta.json equal but for timings."""
+    for name in CLIPS:
+        files = sorted(p.relative_to(out / name) for p in (out / name).rglob("*") if p.is_file())
+        reference_files = sorted(p.relative_to(reference / name) for p in (reference / name).rglob("*") if p.is_file())
+        assert files == reference_files and len(files) > 3, name
+        for rel in files:
+            if rel.name == "meta.json":
+                meta = json.loads((out / name / rel).read_text())
+                expected = json.loads((reference / name / rel).read_text())
+                meta.pop("timings"), expected.pop("timings")
+                assert meta == expected, name
+            else:
+                assert (out / name / rel).read_bytes() == (reference / name / rel).read_bytes(), f"{name}/{rel}"
+
+
+def test_killed_worker_is_retried_and_results_equal_the_local_engine(ray_cluster, clip_inputs, local_reference,
+                                                                     tmp_path):
+    out = tmp_path / "out"
+    result: dict = {}
+
+    def job() -> None:
+        try:
+            result["summary"] = curate_dataset(clip_inputs, out, CONFIG, ray_address=ray_cluster, progress=False)
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the test thread
+            result["error"] = exc
+
+    thread = threading.Thread(target=job, daemon=True)
+    thread.start()
+    attempts: dict[str, set[str]] = {}  # video id -> its temporary ".ID.xxxx.part" folders seen (one per attempt)
+    killed = None
+    deadline = time.monotonic() + 240
+    while thread.is_alive() and time.monotonic() < deadline:
+        if out.is_dir():
+            for part in out.glob(".*.part"):
+                attempts.setdefault(part.name[1:].rsplit(".", 2)[0], set()).add(part.name)
+        if killed is None and attempts:
+            busy = _task_workers()
+            if busy:
+                time.sleep(0.5)  # mid-video: its folder is being written
+                busy = _task_workers()
+                if busy:
+                    killed = busy[0]
+                    killed.kill()  # SIGKILL, as the out-of-memory killer does
+                    killed.wait(10)
+        time.sleep(0.02)
+    thread.join(timeout=1)
+    assert not thread.is_alive(), "the Ray job did not finish"
+    if "error" in result:
+        raise result["error"]
+    assert killed is not None and not killed.is_running(), "no curation task was caught running"
+
+    summary = result["summary"]
+    assert summary.ok == len(CLIPS) and summary.failed == 0, summary.records
+    # The retry: exactly one video was started twice (the killed attempt's folder, then the retry's).
+    retried = [video for video, parts in attempts.items() if len(parts) == 2]
+    assert len(retried) == 1 and all(len(parts) <= 2 for parts in attempts.values()), attempts
+    # Written once: one index line per video, one folder each, nothing temporary left behind.
+    records = read_index(out)
+    assert sorted(r["video_id"] for r in records) == sorted(CLIPS) and all(r["status"] == "ok" for r in records)
+    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == sorted(CLIPS)
+    assert not list(out.glob(".*.part"))
+    _assert_same_outputs(out, local_reference)
+
+
+def test_cli_joins_a_running_cluster_by_address(ray_cluster, verdict_clips, local_reference, tmp_path):
+    """``genxd curate --ray 127.0.0.1:PORT`` from another process: a second driver on the cluster."""
+    out = tmp_path / "out"
+    write_frames(verdict_clips["static_b"], tmp_path / "in" / "static_b")
+    host, port = ray_cluster.rsplit(":", 1)
+    assert host == "127.0.0.1"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).parents[2] / "src"),
+                                                        os.environ.get("PYTHONPATH", "")])}
+    cmd = [sys.executable, "-m", "genxd", "curate", str(tmp_path / "in"), "--out", str(out), "--focal", "1.0",
+           "--threads", "1", "--quiet", "--ray", ray_cluster]
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "1 ok, 0 failed" in proc.stdout
+    records = read_index(out)
+    assert [r["video_id"] for r in records] == ["static_b"] and records[0]["status"] == "ok"
+    meta = json.loads((out / "static_b" / "meta.json").read_text())
+    expected = json.loads((local_reference / "static_b" / "meta.json").read_text())
+    for key in ("timings", "source"):  # the input was written to another folder for this test
+        meta.pop(key), expected.pop(key)
+    assert meta == expected
+

@@ -1,0 +1,42 @@
+"""The optional extras: pyproject.toml, .ci/run, the README and docs/extras.md name the same ones."""
+
+from __future__ import annotations
+
+import re
+import sys
+
+from .helpers import ROOT
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    from pip._vendor import tomli as tomllib
+
+
+def _extras() -> dict[str, list[str]]:
+    with open(ROOT / "pyproject.toml", "rb") as fh:
+        return tomllib.load(fh)["project"]["optional-dependencies"]
+
+
+def _ci_list(name: str) -> str:
+    match = re.search(rf'^{name}="([^"]*)"', (ROOT / ".ci" / "run").read_text(), re.M)
+    assert match, f".ci/run has no {name}= line"
+    return match.group(1)
+
+
+def test_every_extra_has_a_row_in_docs_extras():
+    doc = (ROOT / "docs" / "extras.md").read_text()
+    rows = set(re.findall(r"^\| `([\w-]+)` \|", doc, re.M))
+    assert rows == set(_extras()), "docs/extras.md needs one table row per extra of pyproject.toml"
+
+
+def test_ci_installs_the_documented_extras():
+    ci_extras = _ci_list("EXTRAS")
+    assert set(ci_extras.split(",")) <= set(_extras())
+    install = f'pip install -e ".[{ci_extras}]"'
+    assert install in (ROOT / "README.md").read_text() and install in (ROOT / "docs" / "extras.md").read_text()
+    gsplat = f'BUILD_NO_CUDA=1 pip install --no-build-isolation "{_extras()["gsplat"][0]}"'
+    assert gsplat in (ROOT / "README.md").read_text() and gsplat in (ROOT / "docs" / "extras.md").read_text()
+    # The README's own install and test commands stay as they are: CI runs them first / last.
+    readme = (ROOT / "README.md").read_text()
+    assert '```bash\npip install -e ".[dev]"\n```' in readme and "```bash\npython3 -m pytest -q\n```" in readme
