@@ -3,7 +3,7 @@
 import torch
 
 from genxd.data.datasets import SyntheticDataset
-from genxd.evaluation import evaluate, object_pixels
+from genxd.evaluation import DEFAULT_EVAL_MOTION, evaluate, object_pixels
 
 
 def test_object_pixels_grows_the_object_mask_and_ignores_the_background():
@@ -26,6 +26,6 @@ def test_render_clip_is_the_clip_behind_the_item():
 def test_4d_report_has_all_pixel_and_object_pixel_changes():
     report = evaluate(None, num_scenes=1, steps=2, device="cpu", progress=False, modes=("4d",))["4d"]
     for prefix in ("frame_change_", "object_frame_change_"):
-        values = [report[prefix + k] for k in ("3d", "4d_motion0", "4d_motion30")]
+        values = [report[prefix + k] for k in ("3d", "4d_motion0", f"4d_motion{DEFAULT_EVAL_MOTION:g}")]
         assert all(0.0 <= v <= 1.0 for v in values), report
     assert report["scenes_with_objects"] == 1

@@ -1,17 +1,32 @@
-"""genxd: generating any 3D and 4D scenes (GenXD, Zhao et al., ICLR 2025)."""
+"""genxd: generating any 3D and 4D scenes (GenXD, Zhao et al., ICLR 2025).
+
+The Python API: ``genxd.generate``, ``genxd.fewshot``, ``genxd.generate_scenes``,
+``genxd.fewshot_scenes`` (:mod:`genxd.api`; loaded on first use, so ``import genxd`` stays light).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
+_API = ("generate", "fewshot", "generate_scenes", "fewshot_scenes", "load_model", "GenerationError", "SceneResult")
 
-def generate(*args, **kwargs):
-    """Generate scenes from images; see :func:`genxd.api.generate`."""
-    from .api import generate as _generate
-
-    return _generate(*args, **kwargs)
+if TYPE_CHECKING:  # pragma: no cover
+    from .api import GenerationError, SceneResult, fewshot, fewshot_scenes, generate, generate_scenes, load_model
 
 
-def fewshot(*args, **kwargs):
-    """Few-shot generation on ReconFusion-format scenes; see :func:`genxd.api.fewshot`."""
-    from .api import fewshot as _fewshot
+def __getattr__(name: str) -> Any:
+    """``genxd.generate`` & co. are the functions of :mod:`genxd.api` themselves (real signatures)."""
+    if name in _API:
+        from . import api
 
-    return _fewshot(*args, **kwargs)
+        return getattr(api, name)
+    raise AttributeError(f"module 'genxd' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_API])
+
+
+__all__ = [*_API, "__version__"]

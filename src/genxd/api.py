@@ -1,112 +1,41 @@
 """The user-facing jobs, from Python: ``genxd.generate(...)`` and ``genxd.fewshot(...)``.
 
-The ``genxd`` command line calls exactly these functions. Each scene is written to its own folder
-(atomically: a folder appears complete or not at all):
+The ``genxd`` command line calls exactly these functions. Each scene is written to its own folder,
+atomically (a folder appears complete or not at all); what it holds: :mod:`genxd.scene_outputs`.
 
-- ``video.mp4``: the generated frames; ``compare.mp4``: input (or ground truth) | generated;
-- ``frames/000.png ...``: every frame;
-- ``cameras.json``: the authors' format (pixel ``fx, fy, cx, cy``, ``height``, ``width``,
-  ``cameras``: world-to-camera 3x4 per frame); ``cameras_rel.json``: world-to-camera 3x4 relative
-  to the first context view (the authors' ``_rel.json``); ``transforms.json``: nerfstudio;
-- ``meta.json``: the settings used; ``target_indices.json`` for few-shot scenes.
+Output folders are named after the inputs and never collide (:func:`output_names`: ``a.jpg`` and
+``a.png`` become ``a_jpg`` and ``a_png``; the summary and ``meta.json`` record the mapping), get the
+permissions the user's umask gives, and replace an old output only with ``overwrite`` (atomically: the
+old folder is moved aside, the new one renamed in, then the old one deleted; see :mod:`genxd.utils.io`).
+Every value is checked before any model loads (:mod:`genxd.validation`; the model's own settings come
+from its config files, :mod:`genxd.checkpoints`); messages name the argument as the caller wrote it
+(``num_frames`` here, ``--frames`` on the command line).
 """
 
 from __future__ import annotations
 
 import inspect
 import json
+import os
+import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Iterable
 
 import torch
 from torch import Tensor
 
-from .cameras import formats, relative_poses, trajectories
+from . import fewshot as _fewshot_rules  # noqa: F401 - loaded now, so genxd.fewshot can be the function below
+from . import validation as v
+from .cameras import formats, trajectories
+from .checkpoints import (BUNDLED_MODEL_DIR, GENERATION_CONFIG, RELEASED_DEFAULTS, RELEASED_TRAINED,  # noqa: F401
+                          LoadedModel, ModelInfo, default_model_path, load_model, model_info, pick_device, pick_dtype)
 from .pipelines.distributed import GenerationError, ProcessGroup, SceneResult, failed_result, write_summary
-from .utils.images import Fit, collect_images, load_image, save_png, tensor_to_uint8
-from .utils.io import atomic_dir, write_json_atomic
-from .utils.video import write_mp4
-
-BUNDLED_MODEL_DIR = Path(__file__).parent / "assets" / "genxd-small"
-GENERATION_CONFIG = "generation_config.json"
-
-#: Defaults when the model folder has no ``generation_config.json`` (the released model's settings).
-RELEASED_DEFAULTS = {"resolution": 256, "num_frames": 12, "num_inference_steps": 25, "guidance_scale": 3.0}
-
-
-def default_model_path() -> Path | None:
-    """The small model shipped inside the package, if present."""
-    return BUNDLED_MODEL_DIR if (BUNDLED_MODEL_DIR / "unet").is_dir() else None
-
-
-def pick_device(device: str | None) -> torch.device:
-    if device in (None, "auto"):
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    dev = torch.device(device)
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError("--device cuda asked for, but CUDA is not available")
-    return dev
-
-
-def pick_dtype(dtype: str | torch.dtype | None, device: torch.device) -> torch.dtype:
-    """Default: bfloat16 on CUDA (the fast path), float32 on CPU."""
-    if isinstance(dtype, torch.dtype):
-        return dtype
-    if dtype in (None, "auto"):
-        return torch.bfloat16 if device.type == "cuda" else torch.float32
-    table = {"fp32": torch.float32, "float32": torch.float32, "bf16": torch.bfloat16, "bfloat16": torch.bfloat16,
-             "fp16": torch.float16, "float16": torch.float16}
-    if dtype not in table:
-        raise ValueError(f"dtype must be one of {sorted(table)}, got {dtype!r}")
-    return table[dtype]
-
-
-@dataclass
-class LoadedModel:
-    pipe: "object"
-    path: Path
-    defaults: dict
-    bundled: bool
-
-
-def load_model(model: str | Path | None, device: str | None = None, dtype: str | torch.dtype | None = None,
-               fast: bool | None = None, compile_unet: bool = False) -> LoadedModel:
-    """Load a GenXD pipeline (``model`` None: the bundled small model) onto ``device``.
-
-    ``fast`` (default: on for CUDA) turns on the GPU fast path (:mod:`genxd.pipelines.fast`: bf16, CUDA-graph
-    replays, channels-last, the zero-weight temporal path skipped in 3D); ``compile_unet`` adds
-    ``torch.compile`` of the UNet's blocks: about 1.5x faster UNet calls on an H100 after a warm-up of about
-    1.5 minutes per image size the first time (cached on disk).
-    """
-    from .pipelines import GenXDPipeline, resolve_checkpoint
-
-    bundled = model is None
-    if bundled:
-        path = default_model_path()
-        if path is None:
-            from .pipelines import DOWNLOAD_HINT
-
-            raise FileNotFoundError(
-                "no --model given and no bundled model in this installation; get the released one with: "
-                + DOWNLOAD_HINT
-            )
-    else:
-        path = resolve_checkpoint(model)
-    dev = pick_device(device)
-    dt = pick_dtype(dtype, dev)
-    pipe = GenXDPipeline.from_pretrained(path, torch_dtype=dt).to(dev)
-    defaults = dict(RELEASED_DEFAULTS)
-    cfg = Path(path) / GENERATION_CONFIG
-    if cfg.is_file():
-        defaults.update(json.loads(cfg.read_text()))
-    if fast if fast is not None else dev.type == "cuda":
-        from .pipelines.fast import enable_fast_path
-
-        # the UNet keeps the chosen dtype (--dtype fp32: the authors' numerics, still replayed as a graph)
-        enable_fast_path(pipe, dtype=dt, compile=compile_unet)
-    return LoadedModel(pipe=pipe, path=Path(path), defaults=defaults, bundled=bundled)
+from .scene_outputs import _check_existing, _safe_folder_name, _unique_labels, output_names, write_scene
+from .utils.images import Fit, collect_images, load_image
+from .utils.io import check_output_file, check_writable_dir, clean_stale
+from .validation import check
 
 
 def _call_with_known_kwargs(fn, **kwargs):
@@ -130,46 +59,12 @@ def camera_trajectory(camera: str | Path, num_frames: int, focal: float | None =
         return loaded.c2w.float(), loaded.K.float()
     name = str(camera)
     if name not in trajectories.PRESETS:
-        raise ValueError(f"--camera must be one of {sorted(trajectories.PRESETS)} or a .json camera path, got {name!r}")
+        raise v.InvalidValue(f"{v.arg('camera')} must be one of {', '.join(sorted(trajectories.PRESETS))} or a .json "
+                             f"camera path, got {name!r}")
     return _call_with_known_kwargs(
         trajectories.PRESETS[name], num_frames=num_frames, focal=focal, elevation=elevation,
         azimuth_range=tuple(azimuth_range) if azimuth_range is not None else None, radius=radius,
     )
-
-
-def write_scene(folder: Path, frames: Tensor, c2w: Tensor, K: Tensor, context_index: Sequence[int],
-                left: Tensor, meta: dict, fps: float, target_indices: Sequence[int] | None = None) -> Path:
-    """Write one scene's outputs into ``folder`` (created atomically; replaced if it exists).
-
-    ``frames [F,3,H,W]`` in [0, 1]; ``left [F,3,H,W]`` is shown beside them in ``compare.mp4``.
-    """
-    f, _, h, w = frames.shape
-    with atomic_dir(folder) as tmp:
-        (tmp / "frames").mkdir()
-        names = [f"frames/{i:03d}.png" for i in range(f)]
-        for name, fr in zip(names, frames):
-            save_png(tmp / name, fr)
-        write_mp4(tmp / "video.mp4", tensor_to_uint8(frames), fps=fps)
-        write_mp4(tmp / "compare.mp4", tensor_to_uint8(torch.cat([left, frames], dim=-1)), fps=fps)
-        formats.save_camera_json(tmp / "cameras.json", c2w, K, h, w)
-        rel = relative_poses(c2w.double(), c2w[context_index[0]].double())
-        formats.save_w2c_list_json(tmp / "cameras_rel.json", rel)
-        formats.save_transforms_json(tmp / "transforms.json", c2w, K, h, w, file_paths=names)
-        if target_indices is not None:
-            write_json_atomic(tmp / "target_indices.json", [int(i) for i in target_indices])
-        write_json_atomic(tmp / "meta.json", {**meta, "context_index": [int(i) for i in context_index]})
-    return folder
-
-
-def _unique_names(paths: Sequence[Path]) -> list[str]:
-    seen: dict[str, int] = {}
-    out = []
-    for p in paths:
-        stem = p.stem
-        n = seen.get(stem, 0)
-        seen[stem] = n + 1
-        out.append(stem if n == 0 else f"{stem}_{n}")
-    return out
 
 
 @dataclass
@@ -193,12 +88,71 @@ class GenerateSettings:
     batch_size: int = 1
     extra: dict = field(default_factory=dict)
 
+    def checked(self) -> "GenerateSettings":
+        """A copy with every value checked and normalised (:mod:`genxd.validation`); raises InvalidValue."""
+        cam = self.camera
+        if not isinstance(cam, (str, os.PathLike)) or isinstance(cam, bytes):
+            raise v.InvalidValue(f"{v.arg('camera')} must be a preset name or a camera file path, got {cam!r} "
+                                 f"({type(cam).__name__})")
+        if not isinstance(self.extra, dict):
+            raise v.InvalidValue(f"{v.arg('extra')} must be a dict, got {type(self.extra).__name__}")
+        return GenerateSettings(
+            camera=cam if isinstance(cam, str) else str(cam),
+            mode=check(self.mode, v.MODES, "mode"),
+            motion_strength=check(self.motion_strength, v.MOTION_STRENGTH, "motion_strength"),
+            num_frames=check(self.num_frames, v.NUM_FRAMES, "num_frames"),
+            resolution=check(self.resolution, v.RESOLUTION, "resolution"),
+            num_inference_steps=check(self.num_inference_steps, v.STEPS, "num_inference_steps"),
+            guidance_scale=check(self.guidance_scale, v.GUIDANCE, "guidance_scale"),
+            seed=check(self.seed, v.SEED, "seed"),
+            focal=check(self.focal, v.FOCAL, "focal"),
+            elevation=check(self.elevation, v.ELEVATION, "elevation"),
+            azimuth_range=check(self.azimuth_range, v.AZIMUTH_RANGE, "azimuth_range"),
+            radius=check(self.radius, v.RADIUS, "radius"),
+            fit=check(self.fit, v.FITS, "fit"),
+            fps=check(self.fps, v.FPS, "fps"),
+            batch_size=check(self.batch_size, v.BATCH_SIZE, "batch_size"),
+            extra=dict(self.extra),
+        )
+
+
+def _check_job(out_dir: str | Path, summary: str | Path | None, flags: dict[str, object]) -> Path:
+    """Checks shared by the jobs: on/off arguments are booleans, the output folder and summary are writable."""
+    for name, value in flags.items():
+        check(value, v.Flag(), name)
+    if flags.get("overwrite") and flags.get("skip_existing"):
+        raise v.InvalidValue(f"{v.arg('overwrite')} and {v.arg('skip_existing')} contradict each other: choose one")
+    if not isinstance(out_dir, (str, os.PathLike)) or isinstance(out_dir, bytes):
+        raise v.InvalidValue(f"{v.arg('out_dir')} must be a folder path, got {out_dir!r}")
+    out_dir = Path(out_dir)
+    check_writable_dir(out_dir, f"output folder ({v.arg('out_dir')})")
+    if summary is not None:
+        if not isinstance(summary, (str, os.PathLike)) or isinstance(summary, bytes):
+            raise v.InvalidValue(f"{v.arg('summary')} must be a file path, got {summary!r}")
+        check_output_file(summary, f"summary file ({v.arg('summary')})")
+    return out_dir
+
 
 def generate_scenes(
     images: str | Path | Iterable[str | Path],
     out_dir: str | Path,
     model: str | Path | None = None,
     *,
+    camera: str | Path = "orbit",
+    mode: str = "3d",
+    motion_strength: float = 0.0,
+    num_frames: int | None = None,
+    resolution: int | None = None,
+    num_inference_steps: int | None = None,
+    guidance_scale: float | None = None,
+    seed: int = 0,
+    focal: float | None = None,
+    elevation: float | None = None,
+    azimuth_range: tuple[float, float] | None = None,
+    radius: float | None = None,
+    fit: Fit = "crop",
+    fps: float | None = None,
+    batch_size: int = 1,
     device: str | None = None,
     dtype: str | None = None,
     compile_unet: bool = False,
@@ -207,55 +161,75 @@ def generate_scenes(
     summary: str | Path | None = None,
     progress: bool = True,
     loaded: LoadedModel | None = None,
-    **settings,
 ) -> list[SceneResult]:
-    """Like :func:`generate`, but a failed input is recorded and the others still run.
+    """Like :func:`generate` (same arguments), but a failed input is recorded and the others still run.
 
     Under ``accelerate launch`` (several processes) each process generates its share of the inputs
     (:class:`genxd.pipelines.distributed.ProcessGroup`); every process returns the results of all inputs.
 
     Args:
-        skip_existing: leave existing output folders as they are (status ``skipped``) instead of refusing.
         summary: where the main process writes the job summary JSON (``None``: none).
     Returns:
         one :class:`SceneResult` per input, in input order (``status`` written / skipped / failed).
     Raises:
-        ValueError / FileNotFoundError / FileExistsError for problems of the whole job (bad settings,
-        missing input path, no model, existing outputs without ``overwrite`` / ``skip_existing``).
+        ValueError / FileNotFoundError / FileExistsError / PermissionError for problems of the whole job
+        (bad settings, missing input path, no model, existing outputs without ``overwrite`` /
+        ``skip_existing``, a read-only output folder), before any model is loaded.
     """
     from tqdm.auto import tqdm
 
-    unknown = set(settings) - set(GenerateSettings.__dataclass_fields__)
-    if unknown:
-        raise ValueError(f"unknown generate() settings: {sorted(unknown)}")
-    s = GenerateSettings(**settings)
-    if isinstance(images, (str, Path)):
+    # 1. check every value (nothing loaded, nothing written yet)
+    s = GenerateSettings(camera=camera, mode=mode, motion_strength=motion_strength, num_frames=num_frames,
+                         resolution=resolution, num_inference_steps=num_inference_steps,
+                         guidance_scale=guidance_scale, seed=seed, focal=focal, elevation=elevation,
+                         azimuth_range=azimuth_range, radius=radius, fit=fit, fps=fps, batch_size=batch_size).checked()
+    device = check(device, v.DEVICE, "device")
+    if not isinstance(dtype, torch.dtype):
+        dtype = check(dtype, v.DTYPES, "dtype")
+    out_dir = _check_job(out_dir, summary, {"compile_unet": compile_unet, "overwrite": overwrite,
+                                            "skip_existing": skip_existing, "progress": progress})
+    if isinstance(images, (str, os.PathLike)):
         images = [images]
+    elif not isinstance(images, Iterable):
+        raise v.InvalidValue(f"{v.arg('images')} must be image paths, got {images!r}")
     paths = collect_images(images)
-    out_dir = Path(out_dir)
-    folders = [out_dir / n for n in _unique_names(paths)]
-    todo = _check_existing(folders, overwrite, skip_existing)
-    if s.batch_size < 1:
-        raise ValueError("batch_size must be >= 1")
-
-    group = ProcessGroup(device)
+    folders = [out_dir / n for n in output_names(paths)]
+    group = ProcessGroup(device)  # under accelerate launch: this process's share, warnings from the main one only
     rank = group.process_index
-    lm = loaded or load_model(model, group.device(device), dtype, compile_unet=compile_unet)
-    pipe, d = lm.pipe, lm.defaults
+
+    # 2. the model's settings, from its config files only
+    info = loaded.info if loaded is not None else model_info(model)
+    d = info.defaults
     res = int(s.resolution or d["resolution"])
-    if res % pipe.latent_multiple:
-        raise ValueError(f"--resolution must be a multiple of {pipe.latent_multiple} for this model, got {res}")
-    num_frames = int(s.num_frames or d["num_frames"])
+    multiple = info.latent_multiple
+    if multiple and res % multiple:
+        raise v.InvalidValue(f"{v.arg('resolution')} must be a multiple of {multiple} for this model, got {res}")
     steps = int(s.num_inference_steps or d["num_inference_steps"])
     guidance = float(s.guidance_scale if s.guidance_scale is not None else d["guidance_scale"])
     focal = s.focal if s.focal is not None else d.get("focal")
-    c2w, K = camera_trajectory(s.camera, num_frames, focal, s.elevation, s.azimuth_range, s.radius)
+    asked_frames = int(s.num_frames or d["num_frames"])
+    c2w, K = camera_trajectory(s.camera, asked_frames, focal, s.elevation, s.azimuth_range, s.radius)
     num_frames = c2w.shape[0]
     if num_frames < 2:
-        raise ValueError("the camera path needs at least 2 frames")
+        raise ValueError(f"{s.camera}: the camera path needs at least 2 cameras, it has {num_frames}")
+    if group.is_main_process:
+        if s.num_frames is not None and num_frames != s.num_frames:
+            v.warn(f"{v.arg('num_frames')} {s.num_frames} is not used: the camera file {s.camera} has {num_frames} "
+                   "cameras")
+        if s.mode == "3d" and s.motion_strength > 0:
+            v.warn(f"{v.arg('motion_strength')} {s.motion_strength:g} is not used in 3d mode (a static scene); "
+                   f"use {v.arg('mode')} 4d or video for moving objects")
+        v.warn_outside_trained(info.trained, {"resolution": res, "num_frames": num_frames,
+                                              "motion_strength": s.motion_strength if s.mode != "3d" else None},
+                               info.description)
     fps = s.fps or max(1.0, num_frames / 2)
+
+    # 3. the output folder: clean what killed runs left, refuse existing outputs unless asked
+    if group.is_main_process:
+        clean_stale(out_dir)
+    todo = _check_existing(folders, overwrite, skip_existing)
     meta_common = {
-        "model": "bundled:genxd-small" if lm.bundled else str(lm.path), "camera": str(s.camera), "mode": s.mode,
+        "model": info.label, "camera": str(s.camera), "mode": s.mode,
         "motion_strength": s.motion_strength, "num_inference_steps": steps, "guidance_scale": guidance,
         "resolution": res, "num_frames": num_frames, "fit": s.fit, "process_index": rank,
         "num_processes": group.num_processes,
@@ -263,6 +237,9 @@ def generate_scenes(
     # every process has checked the existing outputs before any process writes one
     group.wait_for_everyone()
 
+    # 4. load the model and generate
+    lm = loaded or load_model(model, group.device(device), dtype, compile_unet=compile_unet)
+    pipe = lm.pipe
     results = [SceneResult(i, str(paths[i]), str(folders[i]), "skipped", process_index=rank)
                for i in range(len(paths)) if i not in todo] if group.is_main_process else []
     mine = group.split(todo)
@@ -295,7 +272,7 @@ def generate_scenes(
             continue
         for j, i in enumerate(idx):
             try:
-                meta = {**meta_common, "input": str(paths[i]), "seed": s.seed + i}
+                meta = {**meta_common, "input": str(paths[i]), "output": folders[i].name, "seed": s.seed + i}
                 left = tensors[i][None].expand(num_frames, -1, -1, -1)
                 write_scene(folders[i], out.frames[j].cpu(), c2w, K, [0], left, meta, fps)
                 results.append(_timed(SceneResult(i, str(paths[i]), str(folders[i]), "written", process_index=rank),
@@ -316,22 +293,26 @@ def _timed(result: SceneResult, started: float) -> SceneResult:
     return result
 
 
-def _check_existing(folders: Sequence[Path], overwrite: bool, skip_existing: bool) -> list[int]:
-    """Indices of the outputs to write; refuse existing ones unless ``overwrite`` or ``skip_existing``."""
-    if overwrite and skip_existing:
-        raise ValueError("--overwrite and --skip-existing contradict each other: choose one")
-    existing = [i for i, f in enumerate(folders) if f.exists()]
-    if existing and not (overwrite or skip_existing):
-        raise FileExistsError(f"output already exists: {folders[existing[0]]} (use --overwrite to replace it "
-                              "or --skip-existing to keep it)")
-    return [i for i in range(len(folders)) if not (skip_existing and i in existing)]
-
-
 def generate(
     images: str | Path | Iterable[str | Path],
     out_dir: str | Path,
     model: str | Path | None = None,
     *,
+    camera: str | Path = "orbit",
+    mode: str = "3d",
+    motion_strength: float = 0.0,
+    num_frames: int | None = None,
+    resolution: int | None = None,
+    num_inference_steps: int | None = None,
+    guidance_scale: float | None = None,
+    seed: int = 0,
+    focal: float | None = None,
+    elevation: float | None = None,
+    azimuth_range: tuple[float, float] | None = None,
+    radius: float | None = None,
+    fit: Fit = "crop",
+    fps: float | None = None,
+    batch_size: int = 1,
     device: str | None = None,
     dtype: str | None = None,
     compile_unet: bool = False,
@@ -339,26 +320,50 @@ def generate(
     skip_existing: bool = False,
     progress: bool = True,
     loaded: LoadedModel | None = None,
-    **settings,
 ) -> list[Path]:
     """Generate a 3D (or video / 4D) scene from each input image along a camera path.
 
+    Every value is checked before the model loads (:mod:`genxd.validation`); ``None`` means the model's
+    default (``generation_config.json``). A value outside what the model was trained on gives a
+    :class:`genxd.validation.GenXDWarning`.
+
     Args:
         images: image files and/or folders of images; each image is its own scene (frame 0).
-        out_dir: one sub-folder per image (named after it) is written here.
+        out_dir: one sub-folder per image is written here, named after it (:func:`output_names`:
+            inputs with the same stem get their extension added, so no output replaces another).
         model: checkpoint folder or cached hub id; None = the bundled small model.
-        skip_existing: keep existing output folders (not regenerated) instead of refusing them.
-        settings: fields of :class:`GenerateSettings` (``camera="orbit"|"forward"|...|path.json``,
-            ``mode="3d"|"video"|"4d"``, ``motion_strength``, ``num_frames``, ``resolution``,
-            ``num_inference_steps``, ``guidance_scale``, ``seed``, ``focal``, ``elevation``,
-            ``azimuth_range``, ``radius``, ``fit="crop"|"pad"``, ``batch_size``).
+        camera: a preset (``orbit``, ``forward``, ``spiral``, ``dolly``, ``zoom``, ``pan``, ``static``) or a
+            camera file (the authors' JSON or a ``transforms.json``; its cameras set the frame count).
+        mode: ``"3d"`` (static scene, multi-view), ``"video"`` or ``"4d"`` (camera and objects move).
+        motion_strength: object motion for 4d / video, 0-100: 100 x the per-frame image displacement of
+            moving objects (1 = 1% of the image per frame; ``docs/conventions.md``).
+        num_frames: frames along a preset path (>= 2); resolution: square size in pixels (a multiple of
+            the model's latent size); num_inference_steps: 1-1000; guidance_scale: 1-100 (1 = off).
+        seed: image ``i`` uses ``seed + i``.
+        focal: normalised focal length ``fx / W`` (> 0); elevation: degrees (-90..90, orbit / forward);
+            azimuth_range: ``(start, end)`` degrees (orbit / forward); radius: orbit radius (> 0).
+        fit: ``"crop"`` (centre crop) or ``"pad"`` (pad with white) to a square.
+        fps: frame rate of the videos (default: frames / 2); batch_size: scenes per sampling call.
+        device: ``"auto"`` / None (CUDA when available), ``"cpu"``, ``"cuda"``, ``"cuda:N"``;
+            dtype: ``"fp32"``, ``"bf16"``, ``"fp16"`` or a ``torch.dtype`` (default: bf16 on CUDA, fp32 on CPU).
+        compile_unet: ``torch.compile`` the UNet's blocks (CUDA; pays for long jobs).
+        overwrite: replace existing output folders (the old one is kept until the new one is complete);
+            skip_existing: keep them (not regenerated) instead of refusing them.
+        progress: show progress bars; loaded: a model from :func:`load_model` to reuse.
     Returns:
         the scene folders written (under ``accelerate launch``: by all processes).
     Raises:
-        GenerationError after the other inputs are written, when some inputs failed (a bad image ...).
+        ValueError (a bad value, named as the argument), FileNotFoundError, FileExistsError,
+        PermissionError: before anything is loaded or written. GenerationError after the other inputs are
+        written, when some inputs failed (a bad image ...).
     """
-    results = generate_scenes(images, out_dir, model, device=device, dtype=dtype, compile_unet=compile_unet, overwrite=overwrite,
-                              skip_existing=skip_existing, progress=progress, loaded=loaded, **settings)
+    results = generate_scenes(
+        images, out_dir, model, camera=camera, mode=mode, motion_strength=motion_strength, num_frames=num_frames,
+        resolution=resolution, num_inference_steps=num_inference_steps, guidance_scale=guidance_scale, seed=seed,
+        focal=focal, elevation=elevation, azimuth_range=azimuth_range, radius=radius, fit=fit, fps=fps,
+        batch_size=batch_size, device=device, dtype=dtype, compile_unet=compile_unet, overwrite=overwrite,
+        skip_existing=skip_existing, progress=progress, loaded=loaded,
+    )
     if any(r.status == "failed" for r in results):
         raise GenerationError(results)
     return [Path(r.output) for r in results if r.status == "written"]
@@ -389,24 +394,54 @@ def fewshot_scenes(
     progress: bool = True,
     loaded: LoadedModel | None = None,
 ) -> list[SceneResult]:
-    """Like :func:`fewshot`, but a failed group is recorded and the others still run; one result per group.
+    """Like :func:`fewshot` (same arguments), but a failed group is recorded and the others still run.
 
-    Under ``accelerate launch`` each process generates its share of the groups; ``input`` of a result is the
-    group name (its output folder). ``skip_existing`` / ``summary``: as :func:`generate_scenes`.
+    One result per group. Under ``accelerate launch`` each process generates its share of the groups;
+    ``input`` of a result is the group name (its output folder). ``summary``: as :func:`generate_scenes`.
     """
     from tqdm.auto import tqdm
 
     from .data.reconfusion import load_reconfusion
     from .fewshot import build_fewshot_groups
 
-    group = ProcessGroup(device)
+    # 1. check every value (nothing loaded, nothing written yet)
+    strategy = check(strategy, v.STRATEGIES, "strategy")
+    n_views = check(n_views, v.N_VIEWS, "n_views")
+    num_context = check(num_context, v.NUM_CONTEXT, "num_context")
+    num_frames = check(num_frames, v.NUM_FRAMES, "num_frames")
+    resolution = check(resolution, v.RESOLUTION, "resolution")
+    num_inference_steps = check(num_inference_steps, v.STEPS, "num_inference_steps")
+    guidance_scale = check(guidance_scale, v.GUIDANCE, "guidance_scale")
+    seed = check(seed, v.SEED, "seed")
+    device = check(device, v.DEVICE, "device")
+    if not isinstance(dtype, torch.dtype):
+        dtype = check(dtype, v.DTYPES, "dtype")
+    out_dir = _check_job(out_dir, summary, {"save_target_only": save_target_only, "pad_to_square": pad_to_square,
+                                            "compile_unet": compile_unet, "overwrite": overwrite,
+                                            "skip_existing": skip_existing, "progress": progress})
+    if not isinstance(data_root, (str, os.PathLike)) or not Path(data_root).is_dir():
+        raise FileNotFoundError(f"{data_root}: no such folder ({v.arg('data_root')})")
+    if pose_dir is not None and (not isinstance(pose_dir, (str, os.PathLike)) or not Path(pose_dir).is_dir()):
+        raise FileNotFoundError(f"{pose_dir}: no such folder ({v.arg('pose_dir')})")
+    if strategy == "grouped" and pose_dir is None:
+        raise v.InvalidValue(f"the grouped strategy needs {v.arg('pose_dir')} (the output of 'genxd trajectory fit')")
+
+    group = ProcessGroup(device)  # under accelerate launch: warnings from the main process only
     rank = group.process_index
-    lm = loaded or load_model(model, group.device(device), dtype, compile_unet=compile_unet)
-    d = lm.defaults
+
+    # 2. the model's settings (config files only), the scenes and their groups
+    info = loaded.info if loaded is not None else model_info(model)
+    d = info.defaults
     res = int(resolution or d["resolution"])
+    if info.latent_multiple and res % info.latent_multiple:
+        raise v.InvalidValue(f"{v.arg('resolution')} must be a multiple of {info.latent_multiple} for this model, got {res}")
     num_frames = int(num_frames or d["num_frames"])
+    if num_frames <= num_context:
+        raise v.InvalidValue(f"{v.arg('num_frames')} ({num_frames}) must exceed {v.arg('num_context')} ({num_context})")
     steps = int(num_inference_steps or d["num_inference_steps"])
     guidance = float(guidance_scale if guidance_scale is not None else d["guidance_scale"])
+    if group.is_main_process:
+        v.warn_outside_trained(info.trained, {"resolution": res, "num_frames": num_frames}, info.description)
     scenes = load_reconfusion(data_root)
     if not scenes:
         raise ValueError(f"{data_root}: no scenes in index.json")
@@ -414,13 +449,18 @@ def fewshot_scenes(
         scenes, strategy=strategy, pose_dir=pose_dir, n_views=n_views, num_context=num_context,
         num_frames=num_frames, resolution=res, pad_to_square=pad_to_square,
     )
-    out_dir = Path(out_dir)
-    folders = [out_dir / g.name for g in groups]
     labels = [g.name for g in groups]
+    folders = [out_dir / n for n in _unique_labels([_safe_folder_name(g.name) for g in groups])]
+
+    # 3. the output folder
+    if group.is_main_process:
+        clean_stale(out_dir)
     todo = _check_existing(folders, overwrite, skip_existing)
     # every process has checked the existing outputs before any process writes one
     group.wait_for_everyone()
 
+    # 4. load the model and generate
+    lm = loaded or load_model(model, group.device(device), dtype, compile_unet=compile_unet)
     results = [SceneResult(i, labels[i], str(folders[i]), "skipped", process_index=rank)
                for i in range(len(groups)) if i not in todo] if group.is_main_process else []
     show = progress and group.is_main_process
@@ -447,8 +487,7 @@ def fewshot_scenes(
             meta = {"scene": g.key, "strategy": strategy, "n_views": n_views, "num_context": num_context,
                     "num_inference_steps": steps, "guidance_scale": guidance, "seed": seed + gi,
                     "pad_to_square": pad_to_square, "save_target_only": save_target_only,
-                    "model": "bundled:genxd-small" if lm.bundled else str(lm.path),
-                    "process_index": rank, "num_processes": group.num_processes}
+                    "model": info.label, "process_index": rank, "num_processes": group.num_processes}
             tgt = [g.frame_source[i] for i in keep]
             write_scene(folders[gi], frames, c2w, K, ctx_idx, left, meta, fps=max(1.0, num_frames / 2),
                         target_indices=tgt)
@@ -490,8 +529,24 @@ def fewshot(
     ``strategy="direct"``: generate at the split's test views (groups of ``num_frames - num_context``
     targets); ``"grouped"``: along the trajectories fitted by ``genxd trajectory fit`` (``pose_dir``).
     See :mod:`genxd.fewshot` for the grouping rules (the authors' ``reconf_gen.py`` /
-    ``reconf_group.py``). Returns the group folders written; raises :class:`GenerationError` (after the
-    other groups are written) when some groups failed.
+    ``reconf_group.py``).
+
+    Args:
+        data_root: a ReconFusion-format folder (``index.json`` + scene files).
+        out_dir: one sub-folder per group is written here.
+        model: checkpoint folder or cached hub id; None = the bundled small model.
+        strategy: ``"direct"`` or ``"grouped"``; pose_dir: the fitted trajectories (``grouped``).
+        n_views: which few-shot split (``train_test_split_N``); num_context: context views (1, 2 or 3).
+        num_frames / resolution / num_inference_steps / guidance_scale: as :func:`generate` (None: the
+            model's); seed: group ``i`` uses ``seed + i``.
+        save_target_only: write only the generated target frames; pad_to_square: pad (not crop) to a
+            square, outputs are un-padded.
+        device, dtype, compile_unet, overwrite, skip_existing, progress, loaded: as :func:`generate`.
+    Returns:
+        the group folders written.
+    Raises:
+        ValueError / FileNotFoundError / FileExistsError / PermissionError before anything is loaded;
+        GenerationError (after the other groups are written) when some groups failed.
     """
     results = fewshot_scenes(
         data_root, out_dir, model, strategy=strategy, pose_dir=pose_dir, n_views=n_views, num_context=num_context,
@@ -506,4 +561,9 @@ def fewshot(
 
 
 __all__ = ["generate", "fewshot", "generate_scenes", "fewshot_scenes", "SceneResult", "GenerationError", "load_model",
-           "default_model_path", "camera_trajectory", "write_scene", "GenerateSettings", "LoadedModel", "asdict"]
+           "model_info", "ModelInfo", "output_names", "default_model_path", "camera_trajectory", "write_scene",
+           "GenerateSettings", "LoadedModel", "asdict", "pick_device", "pick_dtype", "RELEASED_DEFAULTS",
+           "RELEASED_TRAINED", "GENERATION_CONFIG", "BUNDLED_MODEL_DIR"]
+
+# ``genxd.fewshot`` names this function, not the module genxd/fewshot.py that importing it bound there.
+setattr(sys.modules[__package__], "fewshot", fewshot)

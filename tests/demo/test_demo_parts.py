@@ -358,8 +358,9 @@ def test_cli_checks_its_options_before_loading_anything():
     from genxd.cli import app
 
     runner = CliRunner()
-    for args, text in ((["--port", "0"], "--port must be in 1..65535"), (["--max-images", "0"], "--max-images must be >= 1"),
-                       (["--device", "tpu"], "--device must be cpu or cuda")):
+    for args, text in ((["--port", "0"], "--port must be an integer in 1..65535"),
+                       (["--max-images", "0"], "--max-images must be an integer in 1..1000"),
+                       (["--device", "tpu"], "--device must be one of cpu, cuda, cuda:N")):
         result = runner.invoke(app, ["demo", *args])
         assert result.exit_code == 2 and text in result.output, result.output
 

@@ -2,8 +2,12 @@
 
 Each sub-command lives in its own module ``genxd.cli.<name>`` that defines
 ``register(app: typer.Typer) -> None``; modules are discovered here, so adding a command needs no
-edit of this file. Errors meant for users raise :class:`genxd.cli.common.UsageError`, printed as one
-line with exit code 2.
+edit of this file. Shared options come from :mod:`genxd.cli.options` (declared once, checked by
+:mod:`genxd.validation` while the command line is parsed). Errors meant for users raise
+:class:`genxd.cli.common.UsageError` (or any ValueError), printed as one line ``genxd: error: ...``
+with exit code 2; so are option-parsing errors (:class:`genxd.cli.common.GenxdGroup`).
+
+Help is plain text (no rich panels), wrapped at the terminal width on word boundaries.
 """
 
 from __future__ import annotations
@@ -13,15 +17,19 @@ import pkgutil
 
 import typer
 
+from .common import GenxdGroup
+
 app = typer.Typer(
     name="genxd",
     help="GenXD: generate 3D and 4D scenes from images, curate video data, train, reconstruct.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    cls=GenxdGroup,
 )
 
-_SKIP = {"common"}
+_SKIP = {"common", "options"}
 
 
 @app.callback()

@@ -1,39 +1,152 @@
-"""Helpers shared by the sub-commands: one-line errors with exit code 2, atomic writes."""
+"""Helpers shared by the sub-commands: one-line errors with exit code 2, warnings, atomic writes.
+
+Every error meant for the user is printed as **one line** ``genxd: error: ...`` on stderr with exit
+code 2 and no traceback: option parsing errors (``--frames four``, a missing option) through
+:class:`GenxdGroup`, value checks (``genxd.validation``, run while the options are parsed, before the
+command starts) through the options' callbacks, and problems found by a command through
+:func:`run_cli`. Warnings (:class:`genxd.validation.GenXDWarning`) are one line ``genxd: warning: ...``.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import sys
-from typing import Callable, TypeVar
+import warnings
+from typing import Any, Callable, Iterator, TypeVar
 
 import typer
+from typer.core import TyperGroup
 
 from ..utils.io import atomic_dir, atomic_file, read_json, write_json_atomic  # noqa: F401
+from ..validation import GenXDWarning, cli_style
 
 atomic_path = atomic_file  # the name the sub-commands use
 
 T = TypeVar("T")
 
 
-class UsageError(Exception):
+def _click_class(name: str) -> type[Exception]:
+    """A class of the click typer runs on (typer may vendor its own copy of click)."""
+    for cls in typer.BadParameter.__mro__:
+        if cls.__name__ == name:
+            return cls
+    raise ImportError(name)  # pragma: no cover
+
+
+ClickException = _click_class("ClickException")
+ClickUsageError = _click_class("UsageError")
+
+
+class UsageError(ValueError):
     """A problem with the user's input: printed as one line, exit code 2, no traceback."""
+
+
+#: Exceptions that mean "the user's input is wrong": one line, exit code 2.
+USER_ERRORS = (ValueError, FileNotFoundError, FileExistsError, NotADirectoryError, IsADirectoryError,
+               PermissionError)
+#: OSError numbers that are the user's environment, not a bug: one line, exit code 2.
+USER_ERRNOS = {errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.ENAMETOOLONG}
+
+
+def one_line(text: str) -> str:
+    """Collapse a message to one line."""
+    return " ".join(str(text).split())
 
 
 def fail(message: str) -> "typer.Exit":
     """Print ``genxd: error: message`` to stderr and return an Exit(2) to raise."""
-    typer.echo(f"genxd: error: {message}", err=True)
+    typer.echo(f"genxd: error: {one_line(message)}", err=True)
     return typer.Exit(code=2)
 
 
-def run_cli(fn: Callable[[], T]) -> T:
-    """Run ``fn``; turn UsageError / ValueError / FileNotFoundError into a one-line error, exit 2."""
+def _show_warning(message: Any, category: type, filename: str, lineno: int, file: Any = None,
+                  line: str | None = None) -> None:
+    typer.echo(f"genxd: warning: {one_line(str(message))}", err=True)
+
+
+@contextlib.contextmanager
+def cli_warnings(quiet: bool = False) -> Iterator[None]:
+    """GenXD warnings as one line each (none when ``quiet``); other warnings as Python shows them."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore" if quiet else "always", GenXDWarning)
+        previous = warnings.showwarning
+
+        def show(message, category, filename, lineno, file=None, line=None):  # noqa: ANN001
+            if issubclass(category, GenXDWarning):
+                _show_warning(message, category, filename, lineno)
+            else:
+                previous(message, category, filename, lineno, file, line)
+
+        warnings.showwarning = show
+        yield
+
+
+def run_cli(fn: Callable[[], T], quiet: bool = False) -> T:
+    """Run ``fn`` as a command body: messages name options (``--frames``), warnings are one line (none if
+    ``quiet``), and user errors (bad values, missing or existing files, read-only folders) become one
+    ``genxd: error:`` line with exit code 2."""
     try:
-        return fn()
-    except (UsageError, ValueError, FileNotFoundError, FileExistsError, NotADirectoryError) as exc:
-        raise fail(str(exc)) from None
+        with cli_style(), cli_warnings(quiet):
+            return fn()
+    except USER_ERRORS as exc:
+        raise fail(str(exc) or type(exc).__name__) from None
+    except OSError as exc:
+        if exc.errno in USER_ERRNOS:
+            raise fail(str(exc)) from None
+        raise
     except KeyboardInterrupt:
         typer.echo("genxd: interrupted", err=True)
         raise typer.Exit(code=130) from None
 
 
+def note(message: str, quiet: bool = False) -> None:
+    """An informational line on stderr (``genxd: message``), silent under ``--quiet``."""
+    if not quiet:
+        typer.echo(f"genxd: {message}", err=True)
+
+
 def eprint(*args: object) -> None:
     print(*args, file=sys.stderr)
+
+
+def _option_label(param: Any) -> str:
+    if param is None:
+        return ""
+    opts = [o for o in getattr(param, "opts", []) if o.startswith("--")]
+    if opts and getattr(param, "param_type_name", "option") == "option":
+        return max(opts, key=len)
+    return str(getattr(param, "name", "") or "").upper()
+
+
+def click_error_line(exc: Exception) -> str:
+    """One line for an option-parsing error, naming the option."""
+    param = getattr(exc, "param", None)
+    message = getattr(exc, "message", None) or str(exc)
+    label = _option_label(param)
+    if type(exc).__name__ == "BadParameter" and label and not message.startswith(label):
+        return one_line(f"{label}: {message}")
+    if hasattr(exc, "format_message") and type(exc).__name__ != "BadParameter":
+        message = exc.format_message()
+    return one_line(message)
+
+
+class GenxdGroup(TyperGroup):
+    """The ``genxd`` command group: option-parsing errors are one ``genxd: error:`` line, exit code 2."""
+
+    def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
+             standalone_mode: bool = True, **extra: Any) -> Any:
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        try:
+            rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except ClickException as exc:
+            if type(exc).__name__ == "NoArgsIsHelpError":  # `genxd` or `genxd trajectory` alone: the help
+                typer.echo(exc.format_message())
+                sys.exit(2)
+            typer.echo(f"genxd: error: {click_error_line(exc)}", err=True)
+            sys.exit(2 if isinstance(exc, ClickUsageError) else exc.exit_code)
+        except typer.Abort:  # end of input at a prompt
+            typer.echo("genxd: aborted", err=True)
+            sys.exit(1)
+        sys.exit(rv if isinstance(rv, int) else 0)

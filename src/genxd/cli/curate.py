@@ -7,7 +7,9 @@ from typing import Optional
 
 import typer
 
+from .. import validation as v
 from .common import UsageError, run_cli
+from .options import Device, Out, Quiet, checked, flag
 
 
 def _record_line(record: dict) -> str:
@@ -25,16 +27,16 @@ def register(app: typer.Typer) -> None:
     @app.command("curate")
     def curate(
         inputs: list[Path] = typer.Argument(..., help="Video files, folders of videos, or folders of frames."),
-        out: Path = typer.Option(..., "--out", "-o", help="Dataset folder (created; resumable)."),
-        stride: int = typer.Option(1, help="Keep every STRIDE-th frame."),
-        max_frames: Optional[int] = typer.Option(None, "--max-frames", help="Keep at most this many frames."),
-        resize: Optional[str] = typer.Option(None, help="Longer side in pixels (e.g. 512) or WxH."),
-        min_frames: int = typer.Option(8, "--min-frames", help="Fewer frames than this is a failure."),
+        out: Out("Dataset folder (created; resumable).") = ...,
+        stride: int = typer.Option(1, "--stride", callback=checked(v.Int(1, 10_000)), help="Keep every STRIDE-th frame."),
+        max_frames: Optional[int] = typer.Option(None, "--max-frames", callback=checked(v.Int(1, 1_000_000, optional=True)), help="Keep at most this many frames."),
+        resize: Optional[str] = typer.Option(None, "--resize", callback=checked(v.Size(16, 8192, why="leave it out to keep the video's size")), help="Resize frames: the longer side in pixels (e.g. 512) or WxH, 16-8192 (default: keep the size)."),
+        min_frames: int = typer.Option(8, "--min-frames", callback=checked(v.Int(3, 1_000_000, why="SfM needs 3 frames")), help="Fewer frames than this is a failure (at least 3)."),
         min_registered: float = typer.Option(
-            0.75, "--min-registered",
-            help="SfM must register at least this fraction of the frames (0-1], else the video fails.",
+            0.75, "--min-registered", callback=checked(v.Float(0.0, 1.0, lo_open=True)),
+            help="SfM must register at least this fraction of the frames, in (0, 1], else the video fails.",
         ),
-        workers: int = typer.Option(1, help="Local worker processes."),
+        workers: int = typer.Option(1, "--workers", callback=checked(v.Int(1, 1024)), help="Local worker processes."),
         ray: Optional[str] = typer.Option(
             None, "--ray", help="Run on a Ray cluster at this address ('auto', 'ray://host:10001', 'local')."
         ),
@@ -45,22 +47,24 @@ def register(app: typer.Typer) -> None:
             None, "--depth-model", help="Local transformers relative-depth folder (e.g. Depth Anything V2)."
         ),
         motion_threshold: Optional[float] = typer.Option(
-            None, "--motion-threshold", help="Motion strength above which a video is dynamic."
+            None, "--motion-threshold", callback=checked(v.Float(0.0, 1.0, optional=True)),
+            help="Motion strength (per-frame normalised image displacement, 0-1) above which a video is dynamic "
+                 "(default 0.005).",
         ),
         focal: Optional[float] = typer.Option(
-            None, help="Known normalised focal length fx/W (= fy/H); estimated when omitted."
+            None, "--focal", callback=checked(v.FOCAL), help="Known normalised focal length fx/W (= fy/H); estimated when omitted."
         ),
-        features: str = typer.Option("auto", help="SfM correspondences: sift, klt or auto."),
+        features: str = typer.Option("auto", "--features", callback=checked(v.Choice(("auto", "sift", "klt"))), help="SfM correspondences: sift, klt or auto."),
         fallback_depth: str = typer.Option(
-            "sparse", "--fallback-depth",
+            "sparse", "--fallback-depth", callback=checked(v.Choice(("sparse", "triangulate"))),
             help="Depth without --depth-model: sparse (interpolated SfM depth; motion measured pair by pair) or "
             "triangulate (each tracked point, with the SfM cameras; under-measures moving objects).",
         ),
-        threads: int = typer.Option(-1, help="Threads per worker (-1: cores / workers)."),
-        device: str = typer.Option("cpu", help="Torch device for the learned models."),
-        retry_failed: bool = typer.Option(False, "--retry-failed", help="Redo videos that failed before."),
-        quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
-        verbose: bool = typer.Option(False, "--verbose", help="Show COLMAP's own log lines."),
+        threads: int = typer.Option(-1, "--threads", callback=checked(v.Int(-1, 1024, nonzero=True)), help="Threads per worker (-1: cores / workers)."),
+        device: Device = "cpu",
+        retry_failed: bool = flag("--retry-failed", help="Redo videos that failed before."),
+        quiet: Quiet = False,
+        verbose: bool = flag("--verbose", help="Show COLMAP's own log lines."),
     ) -> None:
         """Curate videos into VIDEO_ID/{images, 0/, meta.json} and an index.jsonl (resumable)."""
 
@@ -68,14 +72,12 @@ def register(app: typer.Typer) -> None:
             from genxd.curation import CurationConfig, curate_dataset, parse_resize
             from genxd.curation.dataset import RunLockedError
             from genxd.curation.motion import DEFAULT_MOTION_THRESHOLD
+            from genxd.utils.io import check_writable_dir
 
-            if workers < 1:
-                raise UsageError(f"--workers must be >= 1, got {workers}")
-            if out.exists() and not out.is_dir():
-                raise UsageError(f"--out {out} exists and is not a folder")
             for item in inputs:
                 if not item.exists():
                     raise UsageError(f"input not found: {item}")
+            check_writable_dir(out, "--out")
             config = CurationConfig(
                 stride=stride,
                 max_frames=max_frames,
@@ -111,4 +113,4 @@ def register(app: typer.Typer) -> None:
                 typer.echo(f"genxd: error: all {summary.failed} videos failed", err=True)
                 raise typer.Exit(code=1)
 
-        run_cli(main)
+        run_cli(main, quiet)

@@ -13,7 +13,9 @@ from typing import List, Optional
 
 import typer
 
-from .common import UsageError, run_cli
+from .. import validation as v
+from .common import run_cli
+from .options import Dtype, Model, checked
 
 # Checked without importing gradio (slow): a missing extra disables this command only (genxd.cli).
 if importlib.util.find_spec("gradio") is None:
@@ -32,32 +34,19 @@ def _is_loopback(host: str) -> bool:
 def register(app: typer.Typer) -> None:
     @app.command("demo")
     def demo_cmd(
-        model: Optional[str] = typer.Option(None, "--model", "-m", help="Checkpoint folder (unet/ vae/ scheduler/) or a hub id in the local HF cache. Default: the bundled small model."),
+        model: Model = None,
         host: str = typer.Option("127.0.0.1", "--host", help="Address to serve on. The default serves this machine only; 0.0.0.0 serves your network (anyone who reaches it can use your GPU)."),
-        port: int = typer.Option(7860, "--port", help="Port to serve on."),
-        device: Optional[List[str]] = typer.Option(None, "--device", help="Device(s) to generate on, e.g. --device cuda:0 --device cuda:1 (default: every GPU, else the CPU). One job runs at a time per device."),
-        dtype: Optional[str] = typer.Option(None, "--dtype", help="fp32, bf16 or fp16 (default: bf16 on CUDA, fp32 on CPU)."),
-        max_upload_mb: float = typer.Option(20.0, "--max-upload-mb", help="Largest upload accepted, in MB."),
-        max_images: int = typer.Option(4, "--max-images", help="Most input images per generation."),
-        lift_iterations: Optional[int] = typer.Option(None, "--lift-iterations", help="Default optimisation steps of 'Lift to 3D' (default: 300 on CPU, 2000 on GPU)."),
-        lift_points: int = typer.Option(5000, "--lift-points", help="Gaussians 'Lift to 3D' starts from (random initialisation; densification may add more)."),
+        port: int = typer.Option(7860, "--port", callback=checked(v.Int(1, 65535)), help="Port to serve on."),
+        device: Optional[List[str]] = typer.Option(None, "--device", callback=checked(v.Device(allow=("cpu", "cuda"))), help="Device(s) to generate on, e.g. --device cuda:0 --device cuda:1 (default: every GPU, else the CPU). One job runs at a time per device."),
+        dtype: Dtype = None,
+        max_upload_mb: float = typer.Option(20.0, "--max-upload-mb", callback=checked(v.Float(0.0, 100_000.0, lo_open=True)), help="Largest upload accepted, in MB."),
+        max_images: int = typer.Option(4, "--max-images", callback=checked(v.Int(1, 1000)), help="Most input images per generation."),
+        lift_iterations: Optional[int] = typer.Option(None, "--lift-iterations", callback=checked(v.Int(1, 10_000_000, optional=True)), help="Default optimisation steps of 'Lift to 3D' (default: 300 on CPU, 2000 on GPU)."),
+        lift_points: int = typer.Option(5000, "--lift-points", callback=checked(v.Int(1, 100_000_000)), help="Gaussians 'Lift to 3D' starts from (random initialisation; densification may add more)."),
     ) -> None:
         """Serve the web app: upload images, author the camera path, generate, look at the result in 3D."""
 
         def job() -> None:
-            if not 0 < port < 65536:
-                raise UsageError(f"--port must be in 1..65535, got {port}")
-            if max_upload_mb <= 0:
-                raise UsageError(f"--max-upload-mb must be positive, got {max_upload_mb:g}")
-            if max_images < 1:
-                raise UsageError(f"--max-images must be >= 1, got {max_images}")
-            if lift_iterations is not None and lift_iterations < 1:
-                raise UsageError(f"--lift-iterations must be >= 1, got {lift_iterations}")
-            if lift_points < 1:
-                raise UsageError(f"--lift-points must be >= 1, got {lift_points}")
-            for dev in device or []:
-                if dev != "cpu" and not dev.startswith("cuda"):
-                    raise UsageError(f"--device must be cpu or cuda[:N], got {dev!r}")
             if not _is_loopback(host):
                 typer.echo(f"genxd: serving on {host}: anyone who can reach this machine can use the demo", err=True)
             serve(model, host, port, device, dtype, max_upload_mb, max_images, lift_iterations, lift_points)

@@ -8,44 +8,54 @@ from typing import Optional
 
 import typer
 
+from .. import validation as v
 from .common import run_cli
+from .options import Device, Dtype, Guidance, Model, Quiet, Steps, checked
+
+
+def _eval_modes() -> tuple[str, ...]:
+    """The modes ``genxd.evaluation`` knows (read when an eval command line is checked)."""
+    from ..evaluation import EVAL_MODES
+
+    return EVAL_MODES
 
 
 def register(app: typer.Typer) -> None:
     @app.command("eval")
     def eval_cmd(
-        model: Optional[str] = typer.Option(None, "--model", "-m", help="Checkpoint folder (default: bundled)."),
-        num_scenes: int = typer.Option(50, "--num-scenes", "-n", help="Held-out synthetic scenes."),
-        steps: Optional[int] = typer.Option(None, "--steps"),
-        guidance: Optional[float] = typer.Option(None, "--guidance"),
-        modes: str = typer.Option("3d-1view,3d-3view,4d", "--modes",
+        model: Model = None,
+        num_scenes: int = typer.Option(50, "--num-scenes", "-n", callback=checked(v.Int(1, 100_000)), help="Held-out synthetic scenes."),
+        steps: Steps = None,
+        guidance: Guidance = None,
+        modes: str = typer.Option("3d-1view,3d-3view,4d", "--modes", callback=checked(v.ChoiceList(_eval_modes)),
                                   help="Comma-separated: 3d-1view, 3d-3view, 4d (synthetic held-out scenes), "
                                        "photo-pan, photo-zoom, photo-look (held-out photographs, homography ground truth), "
                                        "photo-cards (rendered photo-card scenes), "
                                        "fewshot (3-view reconstruction with / without generated views; slow)."),
-        fewshot_scenes: int = typer.Option(10, "--fewshot-scenes", help="Held-out ReconFusion-format scenes of --modes fewshot."),
-        fewshot_iterations: int = typer.Option(300, "--fewshot-iterations", help="Gaussian-splatting steps per reconstruction (fewshot)."),
-        device: Optional[str] = typer.Option(None, "--device"),
-        dtype: Optional[str] = typer.Option(None, "--dtype", help="fp32, bf16 or fp16 (default: fp32 on CPU, bf16 on CUDA)."),
+        motion_strength: Optional[float] = typer.Option(
+            None, "--motion-strength", callback=checked(v.MOTION_STRENGTH),
+            help="4d: the motion strength compared with 0, 0-100 (default 8: inside what the bundled model was "
+                 "trained on; 100 x the per-frame image displacement, docs/conventions.md)."),
+        fewshot_scenes: int = typer.Option(10, "--fewshot-scenes", callback=checked(v.Int(1, 100_000)), help="Held-out ReconFusion-format scenes of --modes fewshot."),
+        fewshot_iterations: int = typer.Option(300, "--fewshot-iterations", callback=checked(v.Int(1, 10_000_000)), help="Gaussian-splatting steps per reconstruction (fewshot)."),
+        device: Device = None,
+        dtype: Dtype = None,
         fast: Optional[bool] = typer.Option(None, "--fast/--no-fast", help="GPU fast path (default: on for CUDA)."),
-        out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write the report as JSON here."),
-        quiet: bool = typer.Option(False, "--quiet", "-q"),
+        out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write the report as JSON to this file."),
+        quiet: Quiet = False,
     ) -> None:
         """PSNR / SSIM against ground-truth renders, repeat-input baseline, camera following, 4D motion; held-out photos."""
 
         def job():
             from ..evaluation import evaluate
+            from ..utils.io import check_output_file
 
-            from ..evaluation import EVAL_MODES
-
-            wanted = tuple(m.strip() for m in modes.split(",") if m.strip())
-            bad = [m for m in wanted if m not in EVAL_MODES]
-            if bad:
-                raise ValueError(f"--modes: unknown {bad}; use {', '.join(EVAL_MODES)}")
-            if fewshot_scenes < 1 or fewshot_iterations < 1:
-                raise ValueError("--fewshot-scenes and --fewshot-iterations must be >= 1")
-            report = evaluate(model, num_scenes, steps, guidance, device, progress=not quiet, out=out, modes=wanted,
-                              dtype=dtype, fast=fast, fewshot_scenes=fewshot_scenes, fewshot_iterations=fewshot_iterations)
+            if out is not None:
+                check_output_file(out, "--out")
+            extra = {} if motion_strength is None else {"motion_strength": motion_strength}
+            report = evaluate(model, num_scenes, steps, guidance, device, progress=not quiet, out=out, modes=modes,
+                              dtype=dtype, fast=fast, fewshot_scenes=fewshot_scenes,
+                              fewshot_iterations=fewshot_iterations, **extra)
             typer.echo(json.dumps(report, indent=2))
 
-        run_cli(job)
+        run_cli(job, quiet)

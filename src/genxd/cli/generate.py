@@ -8,7 +8,10 @@ from typing import TYPE_CHECKING, List, Optional
 
 import typer
 
-from .common import UsageError, run_cli
+from .. import validation as v
+from .common import UsageError, note, one_line, run_cli
+from .options import (Compile, Device, Dtype, Frames, Guidance, Model, MotionStrength, Out, Overwrite, Quiet,
+                      Resolution, Seed, SkipExisting, Steps, Summary, checked, flag)
 
 if TYPE_CHECKING:
     from ..pipelines.distributed import ProcessGroup, SceneResult
@@ -21,12 +24,20 @@ def read_input_list(path: Path) -> list[Path]:
 
     Relative paths are relative to the list file's folder.
     """
+    if path.is_dir():
+        raise IsADirectoryError(f"{path}: the input list is a folder; give a text file (one path a line)")
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such input list file")
+    try:
+        text = path.read_text()
+    except UnicodeDecodeError:
+        raise ValueError(f"{path}: the input list is not a text file") from None
     entries = []
-    for line in path.read_text().splitlines():
+    for number, line in enumerate(text.splitlines(), 1):
         line = line.strip()
         if line and not line.startswith("#"):
+            if any(ord(c) < 32 for c in line):
+                raise ValueError(f"{path}: line {number} is not a path ({line!r})")
             entry = Path(line).expanduser()
             entries.append(entry if entry.is_absolute() else path.parent / entry)
     if not entries:
@@ -41,12 +52,13 @@ def summary_path(summary: Optional[Path], out: Path, group: "ProcessGroup") -> O
     return out / SUMMARY_NAME if group.num_processes > 1 else None
 
 
-def report(results: "list[SceneResult]", group: "ProcessGroup", summary: Optional[Path], what: str) -> int:
+def report(results: "list[SceneResult]", group: "ProcessGroup", summary: Optional[Path], what: str,
+           quiet: bool = False) -> int:
     """Print the outcome (main process only), wait for every process, return the exit code.
 
-    stdout: the folders written; stderr: skipped folders and one line per failure, then one
-    ``genxd: error:`` line. Exit code 0 when nothing failed, 2 when only bad inputs failed (as one bad
-    input always did), 1 when anything else failed.
+    stdout: the folders written; stderr: skipped folders (not with ``quiet``) and one line per failure,
+    then one ``genxd: error:`` line. Exit code 0 when nothing failed, 2 when only bad inputs failed (as
+    one bad input always did), 1 when anything else failed.
     """
     from ..pipelines.distributed import describe_failures
 
@@ -55,11 +67,11 @@ def report(results: "list[SceneResult]", group: "ProcessGroup", summary: Optiona
         for r in results:
             if r.status == "written":
                 typer.echo(r.output)
-            elif r.status == "skipped":
+            elif r.status == "skipped" and not quiet:
                 typer.echo(f"genxd: skipped (exists): {r.output}", err=True)
         for r in failed:
             detail = r.error if (r.error or "").startswith(r.input) else f"{r.input}: {r.error}"
-            typer.echo(f"genxd: failed: {detail}", err=True)
+            typer.echo(f"genxd: failed: {one_line(detail)}", err=True)
         if failed:
             written = sum(r.status == "written" for r in results)
             where = f"; summary: {summary}" if summary is not None else ""
@@ -72,16 +84,20 @@ def report(results: "list[SceneResult]", group: "ProcessGroup", summary: Optiona
     return 2 if all(r.input_error for r in failed) else 1
 
 
-def _parse_range(text: Optional[str]) -> Optional[tuple[float, float]]:
-    if text is None:
-        return None
-    parts = text.replace(":", ",").split(",")
-    if len(parts) != 2:
-        raise UsageError(f"--azimuth-range must be two numbers like '-30,30', got {text!r}")
+def note_renamed(inputs: list[Path], out: Path, quiet: bool) -> None:
+    """Say which inputs got a longer output name because another input has the same name."""
+    from ..api import output_names
+    from ..utils.images import collect_images
+
+    if quiet:
+        return
     try:
-        return float(parts[0]), float(parts[1])
-    except ValueError:
-        raise UsageError(f"--azimuth-range must be two numbers like '-30,30', got {text!r}") from None
+        paths = collect_images(inputs)
+    except (ValueError, FileNotFoundError):
+        return  # the job reports it
+    for p, name in zip(paths, output_names(paths)):
+        if name != p.stem:
+            note(f"{p} -> {out / name} (another input has the same name)")
 
 
 def register(app: typer.Typer) -> None:
@@ -89,29 +105,29 @@ def register(app: typer.Typer) -> None:
     def generate_cmd(
         images: Optional[List[Path]] = typer.Argument(None, help="Image files and/or folders of images (one scene per image)."),
         input_list: Optional[Path] = typer.Option(None, "--input-list", help="Text file naming more inputs, one a line (relative to its folder)."),
-        out: Path = typer.Option(Path("outputs"), "--out", "-o", help="Output folder (one sub-folder per image)."),
-        model: Optional[str] = typer.Option(None, "--model", "-m", help="Checkpoint folder (unet/ vae/ scheduler/) or a hub id in the local HF cache. Default: the bundled small model."),
+        out: Out("Output folder: one sub-folder per image, named after it (same names get the extension added).") = Path("outputs"),
+        model: Model = None,
         camera: str = typer.Option("orbit", "--camera", "-c", help="orbit, forward, spiral, dolly, zoom, pan, static, or a camera-path .json (authors' format or transforms.json)."),
-        mode: str = typer.Option("3d", "--mode", help="3d (multi-view), video, or 4d (camera and objects move)."),
-        motion_strength: float = typer.Option(0.0, "--motion-strength", help="Object motion strength (4d/video)."),
-        num_frames: Optional[int] = typer.Option(None, "--frames", "-n", help="Number of frames (default: the model's)."),
-        resolution: Optional[int] = typer.Option(None, "--resolution", "-r", help="Square resolution in pixels (default: the model's)."),
-        elevation: Optional[float] = typer.Option(None, "--elevation", help="Camera elevation in degrees (orbit/forward)."),
-        azimuth_range: Optional[str] = typer.Option(None, "--azimuth-range", help="Azimuth range in degrees, e.g. '0,360' or '-30,30' (orbit/forward)."),
-        radius: Optional[float] = typer.Option(None, "--radius", help="Orbit radius (orbit/forward)."),
-        focal: Optional[float] = typer.Option(None, "--focal", help="Normalised focal length fx/W (default: the preset's)."),
-        steps: Optional[int] = typer.Option(None, "--steps", help="Denoising steps (default: the model's)."),
-        guidance: Optional[float] = typer.Option(None, "--guidance", help="Classifier-free guidance scale (1 = off)."),
-        seed: int = typer.Option(0, "--seed", help="Random seed (image i uses seed + i)."),
-        fit: str = typer.Option("crop", "--fit", help="crop (centre crop) or pad (pad with white) to a square."),
-        batch_size: int = typer.Option(1, "--batch-size", help="Scenes per sampling call (GPU)."),
-        device: Optional[str] = typer.Option(None, "--device", help="cpu, cuda, cuda:1 ... (default: cuda if available)."),
-        dtype: Optional[str] = typer.Option(None, "--dtype", help="fp32, bf16 or fp16 (default: bf16 on CUDA, fp32 on CPU)."),
-        compile_unet: bool = typer.Option(False, "--compile", help="CUDA: torch.compile the UNet's blocks (about 1.5 min per image size the first time, cached on disk; then ~1.5x faster UNet calls). Pays when generating many scenes in one run."),
-        overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing output folders."),
-        skip_existing: bool = typer.Option(False, "--skip-existing", help="Keep existing output folders, generate the others (resume a job)."),
-        summary: Optional[Path] = typer.Option(None, "--summary", help="Write a JSON summary (one entry per input) here; default under several processes: OUT/summary.json."),
-        quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
+        mode: str = typer.Option("3d", "--mode", callback=checked(v.MODES), help="3d (multi-view), video, or 4d (camera and objects move)."),
+        motion_strength: MotionStrength = 0.0,
+        num_frames: Frames = None,
+        resolution: Resolution = None,
+        elevation: Optional[float] = typer.Option(None, "--elevation", callback=checked(v.ELEVATION), help="Camera elevation in degrees, -90..90 (orbit/forward)."),
+        azimuth_range: Optional[str] = typer.Option(None, "--azimuth-range", callback=checked(v.AZIMUTH_RANGE), help="Azimuth range in degrees, e.g. '0,360' or '-30,30' (orbit/forward)."),
+        radius: Optional[float] = typer.Option(None, "--radius", callback=checked(v.RADIUS), help="Orbit radius, > 0 (orbit/forward)."),
+        focal: Optional[float] = typer.Option(None, "--focal", callback=checked(v.FOCAL), help="Normalised focal length fx/W, > 0 (default: the preset's)."),
+        steps: Steps = None,
+        guidance: Guidance = None,
+        seed: Seed = 0,
+        fit: str = typer.Option("crop", "--fit", callback=checked(v.FITS), help="crop (centre crop) or pad (pad with white) to a square."),
+        batch_size: int = typer.Option(1, "--batch-size", callback=checked(v.BATCH_SIZE), help="Scenes per sampling call, 1-1024 (GPU)."),
+        device: Device = None,
+        dtype: Dtype = None,
+        compile_unet: Compile = False,
+        overwrite: Overwrite = False,
+        skip_existing: SkipExisting = False,
+        summary: Summary = None,
+        quiet: Quiet = False,
     ) -> None:
         """Generate a 3D / 4D scene from each input image along a camera path.
 
@@ -119,60 +135,55 @@ def register(app: typer.Typer) -> None:
         """
 
         def job() -> int:
-            from ..api import generate_scenes
+            from ..api import default_model_path, generate_scenes
             from ..pipelines.distributed import ProcessGroup
 
-            if fit not in ("crop", "pad"):
-                raise UsageError(f"--fit must be 'crop' or 'pad', got {fit!r}")
-            if mode.lower() not in ("3d", "mv", "video", "4d"):
-                raise UsageError(f"--mode must be 3d, video or 4d, got {mode!r}")
             inputs = list(images or []) + (read_input_list(input_list) if input_list is not None else [])
             if not inputs:
                 raise UsageError("no inputs: give image files / folders, or --input-list FILE")
             group = ProcessGroup(device)
-            if model is None and group.is_main_process:
-                from ..api import default_model_path
-
-                if default_model_path() is not None:
-                    typer.echo("genxd: no --model given, using the bundled small model (genxd-small; trained on synthetic scenes)", err=True)
+            if model is None and group.is_main_process and default_model_path() is not None:
+                note("no --model given, using the bundled small model (genxd-small; trained on synthetic scenes)", quiet)
             summary_file = summary_path(summary, out, group)
+            if group.is_main_process:
+                note_renamed(inputs, out, quiet)
             results = generate_scenes(
                 inputs, out, model, device=device, dtype=dtype, compile_unet=compile_unet, overwrite=overwrite, skip_existing=skip_existing,
                 summary=summary_file, progress=not quiet,
                 camera=camera, mode=mode, motion_strength=motion_strength, num_frames=num_frames,
                 resolution=resolution, num_inference_steps=steps, guidance_scale=guidance, seed=seed,
-                focal=focal, elevation=elevation, azimuth_range=_parse_range(azimuth_range), radius=radius,
+                focal=focal, elevation=elevation, azimuth_range=azimuth_range, radius=radius,
                 fit=fit, batch_size=batch_size,
             )
-            return report(results, group, summary_file, "inputs")
+            return report(results, group, summary_file, "inputs", quiet)
 
-        code = run_cli(job)
+        code = run_cli(job, quiet)
         if code:
             raise typer.Exit(code=code)
 
     @app.command("fewshot")
     def fewshot_cmd(
         data_root: Path = typer.Argument(..., help="ReconFusion-format folder (index.json + scene files)."),
-        out: Path = typer.Option(Path("outputs/fewshot"), "--out", "-o", help="Output folder (one sub-folder per group)."),
-        model: Optional[str] = typer.Option(None, "--model", "-m", help="Checkpoint folder or cached hub id (default: bundled)."),
-        strategy: str = typer.Option("direct", "--strategy", help="direct (at the split's test views) or grouped (along fitted trajectories)."),
+        out: Out("Output folder (one sub-folder per group).") = Path("outputs/fewshot"),
+        model: Model = None,
+        strategy: str = typer.Option("direct", "--strategy", callback=checked(v.STRATEGIES), help="direct (at the split's test views) or grouped (along fitted trajectories)."),
         pose_dir: Optional[Path] = typer.Option(None, "--pose-dir", help="Fitted trajectories for 'grouped' (genxd trajectory fit output, DATA_NAME folder)."),
-        n_views: int = typer.Option(9, "--n-views", help="Which few-shot split (train_test_split_N)."),
-        num_context: int = typer.Option(3, "--num-context", help="Context views per generation (1, 2 or 3)."),
-        num_frames: Optional[int] = typer.Option(None, "--frames", "-n"),
-        resolution: Optional[int] = typer.Option(None, "--resolution", "-r"),
-        steps: Optional[int] = typer.Option(None, "--steps"),
-        guidance: Optional[float] = typer.Option(None, "--guidance"),
-        seed: int = typer.Option(0, "--seed"),
-        save_target_only: bool = typer.Option(False, "--save-target-only", help="Write only the generated target frames."),
-        pad_to_square: bool = typer.Option(False, "--pad-to-square", help="Pad (not crop) to square; outputs are un-padded."),
-        device: Optional[str] = typer.Option(None, "--device"),
-        dtype: Optional[str] = typer.Option(None, "--dtype"),
-        compile_unet: bool = typer.Option(False, "--compile", help="CUDA: torch.compile the UNet (see genxd generate --help)."),
-        overwrite: bool = typer.Option(False, "--overwrite"),
-        skip_existing: bool = typer.Option(False, "--skip-existing", help="Keep existing group folders, generate the others."),
-        summary: Optional[Path] = typer.Option(None, "--summary", help="Write a JSON summary (one entry per group) here; default under several processes: OUT/summary.json."),
-        quiet: bool = typer.Option(False, "--quiet", "-q"),
+        n_views: int = typer.Option(9, "--n-views", callback=checked(v.N_VIEWS), help="Which few-shot split (train_test_split_N)."),
+        num_context: int = typer.Option(3, "--num-context", callback=checked(v.NUM_CONTEXT), help="Context views per generation (1, 2 or 3)."),
+        num_frames: Frames = None,
+        resolution: Resolution = None,
+        steps: Steps = None,
+        guidance: Guidance = None,
+        seed: Seed = 0,
+        save_target_only: bool = flag("--save-target-only", help="Write only the generated target frames."),
+        pad_to_square: bool = flag("--pad-to-square", help="Pad (not crop) to square; outputs are un-padded."),
+        device: Device = None,
+        dtype: Dtype = None,
+        compile_unet: Compile = False,
+        overwrite: Overwrite = False,
+        skip_existing: SkipExisting = False,
+        summary: Summary = None,
+        quiet: Quiet = False,
     ) -> None:
         """Generate novel views of few-shot ReconFusion scenes (grouped or direct, as the authors).
 
@@ -193,8 +204,8 @@ def register(app: typer.Typer) -> None:
                 seed=seed, save_target_only=save_target_only, pad_to_square=pad_to_square, device=device,
                 dtype=dtype, compile_unet=compile_unet, overwrite=overwrite, skip_existing=skip_existing, summary=summary_file, progress=not quiet,
             )
-            return report(results, group, summary_file, "groups")
+            return report(results, group, summary_file, "groups", quiet)
 
-        code = run_cli(job)
+        code = run_cli(job, quiet)
         if code:
             raise typer.Exit(code=code)

@@ -12,6 +12,7 @@ from typing import List, Optional
 import typer
 
 from .common import run_cli
+from .options import flag
 
 _OVERRIDES_HELP = "Overrides section.key=value (values in YAML), e.g. training.max_steps=2000 data.height=128."
 
@@ -44,9 +45,9 @@ def register(app: typer.Typer) -> None:
         config: Path = typer.Argument(..., help="YAML preset (configs/*.yaml)."),
         overrides: Optional[List[str]] = typer.Argument(None, help=_OVERRIDES_HELP),
         resume: Optional[str] = typer.Option(None, "--resume", help=resume_help),
-        overwrite: bool = typer.Option(False, "--overwrite", help="Delete the run's previous checkpoints/logs in output_dir and start over."),
-        cpu: bool = typer.Option(False, "--cpu", help="Train on the CPU even if a GPU is present."),
-        print_config: bool = typer.Option(False, "--print-config", help="Print the resolved config and exit."),
+        overwrite: bool = flag("--overwrite", help="Delete the run's previous checkpoints/logs in output_dir and start over."),
+        cpu: bool = flag("--cpu", help="Train on the CPU even if a GPU is present."),
+        print_config: bool = flag("--print-config", help="Print the resolved config and exit."),
     ) -> None:
         """Train GenXD (diffusion UNet) on mixed 3D/4D data; checkpoints load with genxd generate --model."""
         run_cli(lambda: _run("genxd", config, list(overrides or []), resume, overwrite, cpu, print_config))
@@ -56,9 +57,9 @@ def register(app: typer.Typer) -> None:
         config: Path = typer.Argument(..., help="YAML preset (configs/*vae*.yaml)."),
         overrides: Optional[List[str]] = typer.Argument(None, help=_OVERRIDES_HELP),
         resume: Optional[str] = typer.Option(None, "--resume", help=resume_help),
-        overwrite: bool = typer.Option(False, "--overwrite", help="Delete the run's previous checkpoints/logs in output_dir and start over."),
-        cpu: bool = typer.Option(False, "--cpu", help="Train on the CPU even if a GPU is present."),
-        print_config: bool = typer.Option(False, "--print-config", help="Print the resolved config and exit."),
+        overwrite: bool = flag("--overwrite", help="Delete the run's previous checkpoints/logs in output_dir and start over."),
+        cpu: bool = flag("--cpu", help="Train on the CPU even if a GPU is present."),
+        print_config: bool = flag("--print-config", help="Print the resolved config and exit."),
     ) -> None:
         """Train a small temporal-decoder VAE (AutoencoderKLTemporalDecoder) on clips; saves vae/ folders."""
         run_cli(lambda: _run("vae", config, list(overrides or []), resume, overwrite, cpu, print_config))

@@ -9,7 +9,9 @@ from typing import Optional
 
 import typer
 
+from .. import validation as v
 from .common import UsageError, run_cli
+from .options import Out, Overwrite, Quiet, Seed, checked, flag
 
 
 class DatasetChoice(str, Enum):
@@ -34,61 +36,64 @@ class CameraFormat(str, Enum):
 
 
 def parse_floats(values: Optional[list[str]], option: str) -> Optional[list[float]]:
-    """Floats from a repeated and/or comma-separated option (``--shift-x 0.2,0.4 --shift-x -0.2``)."""
-    if not values:
-        return None
-    out: list[float] = []
-    for value in values:
-        for part in value.replace(" ", ",").split(","):
-            if not part:
-                continue
-            try:
-                out.append(float(part))
-            except ValueError:
-                raise UsageError(f"{option}: {part!r} is not a number") from None
-    return out or None
+    """Finite floats from a repeated and/or comma-separated option (``--shift-x 0.2,0.4 --shift-x -0.2``)."""
+    try:
+        return v.Numbers(v.Float(-1e6, 1e6)).check(values, option)
+    except v.InvalidValue as exc:
+        raise UsageError(str(exc)) from None
+
+
+#: Path type fitted for each dataset kind (the authors' pose_traj_generate dispatch).
+PATH_TYPES = {"re10k": "spline", "co3d": "spline", "llff": "spiral", "dtu": "spiral", "mipnerf360": "ellipse"}
+
+SHIFTS = v.Numbers(v.Float(-1e6, 1e6))
 
 
 def register(app: typer.Typer) -> None:
     trajectory = typer.Typer(
         help="Camera paths: fit few-shot trajectories (ReconFusion data) and write preset paths.",
         no_args_is_help=True,
+        rich_markup_mode=None,
     )
 
     @trajectory.command("fit")
     def fit(
         data_root: Path = typer.Argument(..., help="ReconFusion torch folder (with index.json), e.g. reconfusion-torch/re10k."),
-        out: Path = typer.Option(..., "--out", "-o", help="Output folder; poses go to OUT/<data name>/<key>/gen_poses_w2c.json."),
-        num_points: int = typer.Option(120, "--num-points", "-n", help="Poses sampled along each path copy."),
-        shift_x: Optional[list[str]] = typer.Option(None, "--shift-x", "-sx", help="Extra copies shifted along world x (ratios; repeat or comma-separate: 0.2,0.4,-0.2,-0.4)."),
-        shift_z: Optional[list[str]] = typer.Option(None, "--shift-z", "-sz", help="Extra copies shifted along world z (ratios)."),
-        multiscale: Optional[list[str]] = typer.Option(None, "--multiscale", "-ms", help="Extra copies with positions scaled by these factors."),
+        out: Out("Output folder; poses go to OUT/<data name>/<key>/gen_poses_w2c.json.") = ...,
+        num_points: int = typer.Option(120, "--num-points", "-n", callback=checked(v.Int(1, 1_000_000)), help="Poses sampled along each path copy."),
+        shift_x: Optional[list[str]] = typer.Option(None, "--shift-x", "-sx", callback=checked(SHIFTS), help="Extra copies shifted along world x (ratios; repeat or comma-separate: 0.2,0.4,-0.2,-0.4)."),
+        shift_z: Optional[list[str]] = typer.Option(None, "--shift-z", "-sz", callback=checked(SHIFTS), help="Extra copies shifted along world z (ratios)."),
+        multiscale: Optional[list[str]] = typer.Option(None, "--multiscale", "-ms", callback=checked(v.Numbers(v.Float(0.0, 1e6, lo_open=True))), help="Extra copies with positions scaled by these factors (> 0)."),
         dataset: DatasetChoice = typer.Option(DatasetChoice.auto, "--dataset", help="Path type; auto: from the folder name (re10k/co3d: spline, llff/dtu: spiral, else ellipse)."),
-        n_views: int = typer.Option(9, "--n-views", help="Few-shot split whose train views are fitted (train_test_split_N)."),
-        z_rate: float = typer.Option(0.0, "--z-rate", help="Spiral (llff/dtu) depth oscillation rate."),
-        return_center: bool = typer.Option(False, "--return-center", help="Spiral: put a centre camera first."),
-        shift_zy: bool = typer.Option(False, "--shift-zy", help="Spiral: apply --shift-z along world y instead."),
-        data_poses: bool = typer.Option(False, "--data-poses", help="Write all the dataset's cameras instead of a fitted path (authors' --save_data_pose)."),
+        n_views: int = typer.Option(9, "--n-views", callback=checked(v.N_VIEWS), help="Few-shot split whose train views are fitted (train_test_split_N)."),
+        z_rate: float = typer.Option(0.0, "--z-rate", callback=checked(v.Float(-1e3, 1e3)), help="Spiral (llff/dtu) depth oscillation rate."),
+        return_center: bool = flag("--return-center", help="Spiral: put a centre camera first."),
+        shift_zy: bool = flag("--shift-zy", help="Spiral: apply --shift-z along world y instead."),
+        data_poses: bool = flag("--data-poses", help="Write all the dataset's cameras instead of a fitted path (authors' --save_data_pose)."),
         save_format: SaveFormat = typer.Option(SaveFormat.w2c_3x4, "--save-format", help="3x4: list of w2c 3x4; 18: {'camera': [N][18]}."),
-        overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing pose files."),
-        quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+        overwrite: Overwrite = False,
+        quiet: Quiet = False,
     ) -> None:
         """Fit a camera path to each scene's few-shot views (the authors' tools/pose_traj_generate.py)."""
 
         def body() -> None:
-            from genxd.cameras.fit import fit_reconfusion
+            from genxd.cameras.fit import dataset_kind, fit_reconfusion
+            from genxd.utils.io import check_writable_dir
 
             if not data_root.is_dir():
                 raise UsageError(f"{data_root}: no such folder")
+            check_writable_dir(out, "--out")
+            name = Path(data_root).resolve().name
+            kind = dataset_kind(name) if dataset is DatasetChoice.auto else dataset.value
             written = fit_reconfusion(
                 data_root,
                 out,
-                kind=dataset.value,  # type: ignore[arg-type]
+                kind=kind,  # type: ignore[arg-type]
                 n_views=n_views,
                 num_points=num_points,
-                shift_x=parse_floats(shift_x, "--shift-x"),
-                shift_z=parse_floats(shift_z, "--shift-z"),
-                multiscale=parse_floats(multiscale, "--multiscale"),
+                shift_x=shift_x,
+                shift_z=shift_z,
+                multiscale=multiscale,
                 z_rate=z_rate,
                 return_center=return_center,
                 shift_zy=shift_zy,
@@ -97,51 +102,53 @@ def register(app: typer.Typer) -> None:
                 overwrite=overwrite,
                 progress=not quiet,
             )
-            base = Path(out) / Path(data_root).resolve().name
-            typer.echo(f"wrote {len(written)} pose file(s) under {base}")
+            base = Path(out) / name
+            how = f"chosen by --dataset auto from the folder name {name!r}" if dataset is DatasetChoice.auto else "--dataset"
+            path = "the dataset's own cameras" if data_poses else f"{PATH_TYPES.get(kind, kind)} path"
+            typer.echo(f"wrote {len(written)} pose file(s) under {base} ({kind}: {path}; {how})")
 
-        run_cli(body)
+        run_cli(body, quiet)
 
     @trajectory.command("make")
     def make(
         name: str = typer.Argument(..., help="Preset: orbit, forward, spiral, dolly, zoom, pan, static."),
-        out: Path = typer.Option(..., "--out", "-o", help="Output file (authors/transforms/w2c JSON) or folder (colmap)."),
+        out: Out("Output file (authors/transforms/w2c JSON) or folder (colmap).") = ...,
         fmt: CameraFormat = typer.Option(CameraFormat.authors, "--format", help="authors: GenXD camera JSON; transforms: nerfstudio; colmap: binary model; w2c: bare w2c list."),
-        num_frames: int = typer.Option(12, "--num-frames", help="Number of cameras."),
-        height: int = typer.Option(256, "--height", help="Image height in pixels."),
-        width: int = typer.Option(256, "--width", help="Image width in pixels."),
-        focal: Optional[float] = typer.Option(None, "--focal", help="Normalised focal length fx/W (default: the preset's)."),
-        elevation: Optional[float] = typer.Option(None, "--elevation", help="orbit/forward: elevation in degrees."),
-        azimuth: Optional[str] = typer.Option(None, "--azimuth", help="orbit/forward: azimuth range 'a1,a2' in degrees."),
-        radius: Optional[float] = typer.Option(None, "--radius", help="orbit/forward/spiral: radius."),
-        distance: Optional[float] = typer.Option(None, "--distance", help="dolly/pan(translate): distance travelled."),
-        angle: Optional[float] = typer.Option(None, "--angle", help="pan: rotation in degrees."),
-        factor: Optional[float] = typer.Option(None, "--factor", help="zoom: focal multiplier at the last frame."),
-        mode: Optional[str] = typer.Option(None, "--mode", help="pan: rotate or translate."),
-        frame: Optional[str] = typer.Option(None, "--frame", help="orbit/forward: 'first' (relative to the first camera) or 'world' (authors' world)."),
-        jitter: float = typer.Option(0.0, "--jitter", help="Add a smooth hand-held jitter of this amplitude."),
-        seed: int = typer.Option(0, "--seed", help="Jitter seed."),
-        overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing output."),
+        num_frames: int = typer.Option(12, "--num-frames", callback=checked(v.Int(1, 100_000)), help="Number of cameras."),
+        height: int = typer.Option(256, "--height", callback=checked(v.Int(1, 65_536)), help="Image height in pixels."),
+        width: int = typer.Option(256, "--width", callback=checked(v.Int(1, 65_536)), help="Image width in pixels."),
+        focal: Optional[float] = typer.Option(None, "--focal", callback=checked(v.FOCAL), help="Normalised focal length fx/W, > 0 (default: the preset's)."),
+        elevation: Optional[float] = typer.Option(None, "--elevation", callback=checked(v.ELEVATION), help="orbit/forward: elevation in degrees, -90..90."),
+        azimuth: Optional[str] = typer.Option(None, "--azimuth", callback=checked(v.AZIMUTH_RANGE), help="orbit/forward: azimuth range 'a1,a2' in degrees."),
+        radius: Optional[float] = typer.Option(None, "--radius", callback=checked(v.RADIUS), help="orbit/forward/spiral: radius, > 0."),
+        distance: Optional[float] = typer.Option(None, "--distance", callback=checked(v.Float(-1e4, 1e4, optional=True)), help="dolly/pan(translate): distance travelled."),
+        angle: Optional[float] = typer.Option(None, "--angle", callback=checked(v.Float(-3600.0, 3600.0, optional=True)), help="pan: rotation in degrees."),
+        factor: Optional[float] = typer.Option(None, "--factor", callback=checked(v.Float(0.0, 100.0, lo_open=True, optional=True)), help="zoom: focal multiplier at the last frame, > 0."),
+        mode: Optional[str] = typer.Option(None, "--mode", callback=checked(v.Choice(("rotate", "translate"), optional=True)), help="pan: rotate or translate."),
+        frame: Optional[str] = typer.Option(None, "--frame", callback=checked(v.Choice(("first", "world"), optional=True)), help="orbit/forward: 'first' (relative to the first camera) or 'world' (authors' world)."),
+        jitter: float = typer.Option(0.0, "--jitter", callback=checked(v.Float(0.0, 100.0)), help="Add a smooth hand-held jitter of this amplitude (0: none)."),
+        seed: Seed = 0,
+        overwrite: Overwrite = False,
+        quiet: Quiet = False,
     ) -> None:
         """Write a preset camera path (project convention: first camera = identity) to a camera file."""
 
         def body() -> None:
             from genxd.cameras import formats, trajectories
+            from genxd.utils.io import check_writable_dir
 
             if name not in trajectories.PRESETS:
                 raise UsageError(f"unknown camera path {name!r}; choose from {', '.join(sorted(trajectories.PRESETS))}")
             if out.exists() and not overwrite:
                 raise UsageError(f"{out} already exists (use --overwrite to replace it)")
+            check_writable_dir(out.parent, "--out's folder")
             kwargs: dict[str, object] = {"num_frames": num_frames}
             given = {
                 "focal": focal, "elevation": elevation, "radius": radius, "distance": distance,
                 "angle": angle, "factor": factor, "mode": mode, "frame": frame,
             }  # fmt: skip
             if azimuth is not None:
-                parts = parse_floats([azimuth], "--azimuth")
-                if not parts or len(parts) != 2:
-                    raise UsageError("--azimuth: give two angles 'a1,a2'")
-                given["azimuth_range"] = (parts[0], parts[1])
+                given["azimuth_range"] = azimuth
             generator = trajectories.PRESETS[name]
             accepted = inspect.signature(generator).parameters
             for key, value in given.items():
@@ -165,6 +172,6 @@ def register(app: typer.Typer) -> None:
                 formats.write_colmap_model(out, c2w, K, height, width, names)
             typer.echo(f"wrote {len(c2w)} cameras ({name}) to {out}")
 
-        run_cli(body)
+        run_cli(body, quiet)
 
     app.add_typer(trajectory, name="trajectory")

@@ -58,6 +58,7 @@ import torch.nn.functional as F_
 from torch import Tensor
 from torch.utils.data import Dataset
 
+from ..validation import DEFAULT_MOTION_SCALE  # defined once (docs/conventions.md)
 from .archive import ArchiveLimits, SafeZip
 
 __all__ = [
@@ -81,7 +82,6 @@ __all__ = [
 KIND_TO_INDICATOR = {"3d": 0, "video": 1, "4d": 2}
 FIT_MODES = ("crop", "pad", "random")
 CAMERA_NORMALIZATIONS = ("scene", "path", "none")
-DEFAULT_MOTION_SCALE = 100.0
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
 
 

@@ -1,10 +1,18 @@
-"""Reading user images: PNG / JPEG / WebP / BMP, EXIF orientation, RGBA on white, grayscale, any aspect.
+"""Reading user images: PNG / JPEG / WebP / BMP / TIFF, EXIF orientation, RGBA on white, any aspect.
+
+Every PIL mode is accepted: 1-bit, grayscale (8 and 16 bit: ``I;16``, ``I``), 32-bit float (``F``:
+[0, 1] or [0, 255] or [0, 65535] by its largest value), palette (with transparency), CMYK, YCbCr,
+LAB, with or without alpha (composited on white). Images above PIL's decompression-bomb limit
+(``PIL.Image.MAX_IMAGE_PIXELS``) are refused with a one-line error naming the file, as is anything
+PIL cannot decode (truncated, empty, not an image).
 
 Returned tensors follow the project convention: float32 in [0, 1], ``[3, H, W]``.
 """
 
 from __future__ import annotations
 
+import os
+import warnings
 from pathlib import Path
 from typing import Iterable, Literal
 
@@ -14,18 +22,26 @@ import PIL.ImageOps
 import torch
 from torch import Tensor
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
 Fit = Literal["crop", "pad"]
 
 
 def collect_images(inputs: Iterable[str | Path]) -> list[Path]:
     """Expand files and folders (their images, sorted by name) into a list of image paths.
 
-    Raises FileNotFoundError for a missing path and ValueError for a file that is not an image or a
-    folder with no images.
+    A file given twice (also through a folder) is kept once, at its first place. Raises
+    FileNotFoundError for a missing path and ValueError for a file that is not an image, a folder with
+    no images, or an entry that is not a path.
     """
+    from ..validation import InvalidValue, arg
+
+    if isinstance(inputs, (str, Path)):
+        inputs = [inputs]
     out: list[Path] = []
+    seen: set[str] = set()
     for item in inputs:
+        if not isinstance(item, (str, os.PathLike)) or isinstance(item, bytes):
+            raise InvalidValue(f"{arg('images')}: expected file or folder paths, got {item!r} ({type(item).__name__})")
         p = Path(item).expanduser()
         if not p.exists():
             raise FileNotFoundError(f"{p}: no such file or folder")
@@ -33,39 +49,78 @@ def collect_images(inputs: Iterable[str | Path]) -> list[Path]:
             found = sorted(q for q in p.iterdir() if q.is_file() and q.suffix.lower() in IMAGE_SUFFIXES)
             if not found:
                 raise ValueError(f"{p}: folder has no images ({', '.join(IMAGE_SUFFIXES)})")
-            out.extend(found)
         elif p.suffix.lower() in IMAGE_SUFFIXES:
-            out.append(p)
+            found = [p]
         else:
             raise ValueError(f"{p}: not an image file (expected {', '.join(IMAGE_SUFFIXES)})")
+        for q in found:
+            key = os.path.realpath(q)
+            if key not in seen:
+                seen.add(key)
+                out.append(q)
     if not out:
         raise ValueError("no input images given")
     return out
 
 
+def _to_8bit(im: PIL.Image.Image, path: Path) -> PIL.Image.Image:
+    """High-bit-depth single-channel modes (``I;16*``, ``I``, ``F``) -> ``L`` scaled by their range."""
+    a = np.asarray(im, dtype=np.float64)
+    if not np.isfinite(a).all():
+        raise ValueError(f"{path}: the image has non-finite pixel values (NaN or inf)")
+    hi = float(a.max()) if a.size else 0.0
+    if im.mode == "F" and hi <= 1.0:
+        scale = 255.0
+    elif hi <= 255.0 and not im.mode.startswith("I;16"):
+        scale = 1.0
+    elif hi <= 65535.0:
+        scale = 255.0 / 65535.0
+    else:
+        scale = 255.0 / hi
+    return PIL.Image.fromarray(np.clip(np.rint(a * scale), 0, 255).astype(np.uint8), mode="L")
+
+
 def read_rgb(path: str | Path, background: tuple[int, int, int] = (255, 255, 255)) -> PIL.Image.Image:
-    """Open an image as RGB: EXIF orientation applied, transparency composited on ``background``."""
+    """Open an image as RGB: EXIF orientation applied, transparency composited on ``background``.
+
+    Raises FileNotFoundError (no such file) or ValueError naming the file (not decodable, over the
+    decompression-bomb limit, non-finite pixels).
+    """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such file")
+    limit = PIL.Image.MAX_IMAGE_PIXELS
     try:
-        with PIL.Image.open(path) as im:
-            im.load()
-            im = PIL.ImageOps.exif_transpose(im)
-    except (PIL.UnidentifiedImageError, OSError, SyntaxError) as exc:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", PIL.Image.DecompressionBombWarning)
+            with PIL.Image.open(path) as im:
+                im.load()
+                im = PIL.ImageOps.exif_transpose(im)
+    except (PIL.Image.DecompressionBombError, PIL.Image.DecompressionBombWarning):
+        raise ValueError(f"{path}: image too large: over PIL's decompression-bomb limit of {limit:,} pixels "
+                         "(downscale it first)") from None
+    except MemoryError:
+        raise ValueError(f"{path}: image too large to decode in memory") from None
+    except Exception as exc:  # noqa: BLE001 - any decoder failure means the file is not a readable image
         raise ValueError(f"{path}: cannot read image ({exc.__class__.__name__}: {exc})") from None
-    if im.mode in ("RGBA", "LA") or (im.mode == "P" and "transparency" in im.info):
+    if im.mode in ("I", "F") or im.mode.startswith("I;16"):
+        im = _to_8bit(im, path)
+    if im.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (im.mode == "P" and "transparency" in im.info):
         im = im.convert("RGBA")
         bg = PIL.Image.new("RGBA", im.size, background + (255,))
         im = PIL.Image.alpha_composite(bg, im)
-    return im.convert("RGB")
+    try:
+        return im.convert("RGB")
+    except (ValueError, OSError) as exc:
+        raise ValueError(f"{path}: cannot convert a {im.mode} image to RGB ({exc})") from None
 
 
 def fit_image(im: PIL.Image.Image, height: int, width: int, fit: Fit = "crop",
               background: tuple[int, int, int] = (255, 255, 255)) -> PIL.Image.Image:
     """Resize to ``height x width``: ``crop`` centre-crops to the aspect first, ``pad`` pads with background."""
-    if fit not in ("crop", "pad"):
-        raise ValueError(f"fit must be 'crop' or 'pad', got {fit!r}")
+    from ..validation import FITS, check
+
+    fit = check(fit, FITS, "fit")
     if fit == "crop":
         return PIL.ImageOps.fit(im, (width, height), method=PIL.Image.Resampling.LANCZOS)
     return PIL.ImageOps.pad(im, (width, height), method=PIL.Image.Resampling.LANCZOS, color=background)

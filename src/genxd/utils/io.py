@@ -1,18 +1,178 @@
 """Atomic, non-clobbering file output shared by all writers (library and command line).
 
-Outputs are written to a temporary sibling and renamed into place, so an interrupted run (Ctrl-C,
-a crash, a killed worker) never leaves a half-written file or folder under the final name.
+Outputs are written to a hidden temporary sibling and renamed into place, so an interrupted run
+(Ctrl-C, a crash, ``kill -9``, a killed worker) never leaves a half-written file or folder under the
+final name, and never loses an existing output:
+
+- **Names.** A temporary sibling of ``DIR/NAME`` is ``DIR/.NAME.HOST-PID-XXXXXXXX.part`` (a file keeps
+  its extension after it, ``.video.mp4.HOST-PID-XXXXXXXX.part.mp4``, for writers that infer the format);
+  an old output moved aside during a replacement is ``DIR/.NAME.HOST-PID-XXXXXXXX.old``.
+- **Replacing** (``--overwrite``): the old output is renamed aside, the new one renamed in, then the old
+  one deleted. A crash at any point leaves the old output (under its name or aside) or the new one
+  complete. An old output that is a symbolic link is replaced as a link: the link is removed, never
+  followed (the data it points to is not touched).
+- **Permissions**: outputs get the permissions the user's umask gives (``0o777 & ~umask`` for folders,
+  ``0o666 & ~umask`` for files), as any ``mkdir`` / ``open`` would; not the private 0700 / 0600 of
+  ``mkdtemp`` / ``mkstemp``.
+- **Stale temporaries** (the rule of :func:`clean_stale`): before writing ``DIR/NAME`` (and when a job
+  starts on an output folder), hidden siblings named as above are cleaned **only when they are clearly
+  ours and stale**: the name matches the pattern above, ``HOST`` is this machine, and process ``PID`` is
+  not running (or is a newer process that reused the number: it started after the temporary was last
+  modified). A stale ``.part`` is deleted; a stale ``.old`` is deleted when ``NAME`` exists, and renamed
+  back to ``NAME`` when it does not (the crash came between the two renames). Temporaries of live
+  processes (e.g. the other processes of an ``accelerate launch`` job writing their own outputs), of
+  other machines sharing the folder, and anything not matching the pattern are left alone.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
+import re
+import secrets
 import shutil
-import tempfile
+import socket
 from pathlib import Path
 from typing import Any, Iterator
+
+_PART_RE = re.compile(
+    r"^\.(?P<name>.+)\.(?P<host>[A-Za-z0-9_-]{1,40})-(?P<pid>\d{1,10})-(?P<tag>[0-9a-f]{8})"
+    r"\.(?P<kind>part|old)(?P<ext>\.[^.]*)?$"
+)
+
+
+def _host() -> str:
+    return re.sub(r"[^A-Za-z0-9_-]", "_", socket.gethostname() or "host")[:40] or "host"
+
+
+def _umask() -> int:
+    """The process umask (read without changing it where /proc allows)."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except OSError:
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def temp_name(name: str, kind: str = "part", ext: str = "") -> str:
+    """A hidden sibling name for ``name`` owned by this process (see the module docstring)."""
+    return f".{name}.{_host()}-{os.getpid()}-{secrets.token_hex(4)}.{kind}{ext}"
+
+
+def _process_start_time(pid: int) -> float | None:
+    """Start time of process ``pid`` (seconds since the epoch), where /proc tells it."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+        start_ticks = int(fields[19])  # field 22 of stat, counted after the command name
+        with open("/proc/stat") as fh:
+            btime = next(int(line.split()[1]) for line in fh if line.startswith("btime"))
+        return btime + start_ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, StopIteration):
+        return None
+
+
+def _writer_alive(pid: int, modified: float) -> bool:
+    """True if process ``pid`` may still be writing a temporary last modified at ``modified``."""
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, someone else's
+        pass
+    except OSError:
+        return True
+    started = _process_start_time(pid)
+    if started is not None and started > modified + 2.0:  # the number was reused by a newer process
+        return False
+    return True
+
+
+def _remove(path: Path) -> None:
+    """Delete a file, a link (never followed) or a folder tree; missing is fine."""
+    try:
+        if path.is_symlink() or not path.is_dir():
+            path.unlink()
+        else:
+            shutil.rmtree(path)
+    except FileNotFoundError:
+        pass
+
+
+def clean_stale(folder: str | os.PathLike, name: str | None = None) -> list[Path]:
+    """Clean the stale temporaries of killed runs in ``folder`` (only those of ``name`` if given).
+
+    Returns the paths removed or restored. See the module docstring for the rule.
+    """
+    folder = Path(folder)
+    done: list[Path] = []
+    try:
+        entries = [e for e in os.scandir(folder) if e.name.startswith(".")]
+    except (FileNotFoundError, NotADirectoryError, PermissionError):
+        return done
+    host = _host()
+    for entry in entries:
+        m = _PART_RE.match(entry.name)
+        if m is None or m["host"] != host or (name is not None and m["name"] != name):
+            continue
+        path = folder / entry.name
+        try:
+            modified = path.lstat().st_mtime
+        except FileNotFoundError:
+            continue
+        if _writer_alive(int(m["pid"]), modified):
+            continue
+        try:
+            if m["kind"] == "old" and not os.path.lexists(folder / m["name"]):
+                os.rename(path, folder / m["name"])  # the replacement died between its two renames
+            else:
+                _remove(path)
+            done.append(path)
+        except OSError:  # another process cleaned it first, or it cannot be touched: leave it
+            continue
+    return done
+
+
+def _swap_in(new: Path, path: Path) -> None:
+    """Rename ``new`` onto ``path``; an existing ``path`` is moved aside first and deleted last."""
+    if not os.path.lexists(path):
+        os.rename(new, path)
+        return
+    aside = path.parent / temp_name(path.name, "old")
+    os.rename(path, aside)  # a symbolic link is renamed itself, never followed
+    try:
+        os.rename(new, path)
+    except BaseException:
+        os.rename(aside, path)
+        raise
+    _remove(aside)
+
+
+def makedirs(path: str | os.PathLike) -> Path:
+    """``mkdir -p`` with the umask's permissions and a one-line error naming the obstacle."""
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise NotADirectoryError(f"{path} exists and is not a folder") from None
+    except NotADirectoryError:
+        raise NotADirectoryError(f"cannot create the folder {path}: a part of the path is a file") from None
+    except PermissionError:
+        raise PermissionError(f"cannot create the folder {path}: permission denied") from None
+    except OSError as exc:
+        if exc.errno == errno.EROFS:
+            raise PermissionError(f"cannot create the folder {path}: read-only file system") from None
+        raise
+    return path
 
 
 @contextlib.contextmanager
@@ -20,16 +180,19 @@ def atomic_file(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path beside ``path`` (same extension); rename it onto ``path`` on success.
 
     On any exception the temporary file is removed and ``path`` is left untouched. The temporary
-    name keeps the extension (``.x.part.mp4``) so writers that infer the format from it still work.
+    name keeps the extension (``.x.mp4.HOST-PID-TAG.part.mp4``) so writers that infer the format from
+    it still work. The file gets the umask's permissions.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".part{path.suffix}", dir=path.parent)
-    os.close(fd)
-    tmp_path = Path(tmp)
+    makedirs(path.parent)
+    clean_stale(path.parent, path.name)
+    tmp_path = path.parent / temp_name(path.name, "part", path.suffix)
+    os.close(os.open(tmp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))  # umask applies
     try:
         yield tmp_path
-        os.replace(tmp_path, path)
+        if os.path.isdir(path) and not os.path.islink(path):
+            raise IsADirectoryError(f"{path} is a folder; cannot replace it with a file")
+        os.replace(tmp_path, path)  # replaces the old file (or link) in one step
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             tmp_path.unlink()
@@ -40,26 +203,61 @@ def atomic_file(path: str | os.PathLike) -> Iterator[Path]:
 def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary folder beside ``path``; on success move it onto ``path`` (replacing it).
 
-    On failure the temporary folder is removed, so no half-written folder appears under ``path``.
+    On failure the temporary folder is removed, so no half-written folder appears under ``path``. An
+    existing ``path`` (folder, file or link) is moved aside, the new folder renamed in, then the old one
+    deleted (a link is removed, never followed). The folder gets the umask's permissions.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent))
+    makedirs(path.parent)
+    clean_stale(path.parent, path.name)
+    tmp = path.parent / temp_name(path.name, "part")
+    os.mkdir(tmp, 0o777)  # umask applies
     try:
         yield tmp
-        if path.exists():
-            shutil.rmtree(path)
-        os.replace(tmp, path)
+        _swap_in(tmp, path)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
 
 
+def check_writable_dir(path: str | os.PathLike, label: str = "output folder") -> Path:
+    """Raise a one-line error unless ``path`` is, or can be created as, a folder this process may write in.
+
+    Checked before any work starts (no model loaded, nothing written): ``path`` (or the nearest folder
+    above it that exists, when it does not exist yet) must be a folder with write permission on a
+    writable file system.
+    """
+    path = Path(path)
+    probe = path
+    while not os.path.lexists(probe) and probe != probe.parent:
+        probe = probe.parent
+    if probe == path:
+        if not path.is_dir():
+            raise NotADirectoryError(f"{label} {path} exists and is not a folder")
+    elif not probe.is_dir():
+        raise NotADirectoryError(f"{label} {path}: {probe} is a file, not a folder")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        where = "" if probe == path else f" ({probe} is not)"
+        raise PermissionError(f"{label} {path} is not writable{where}: read-only folder or no permission")
+    return path
+
+
+def check_output_file(path: str | os.PathLike, label: str = "output file") -> Path:
+    """Raise a one-line error unless a file can be written at ``path`` (not a folder; parent writable)."""
+    path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(f"{label} {path} is a folder; give a file name")
+    check_writable_dir(path.parent, f"{label} {path}: its folder")
+    return path
+
+
 def write_json_atomic(path: str | os.PathLike, obj: Any, overwrite: bool = True, indent: int | None = 4) -> Path:
     """Write ``obj`` as JSON atomically; refuse to replace an existing file unless ``overwrite``."""
+    from ..validation import overwrite_hint
+
     path = Path(path)
-    if path.exists() and not overwrite:
-        raise FileExistsError(f"{path} already exists (pass overwrite=True / --overwrite to replace it)")
+    if os.path.lexists(path) and not overwrite:
+        raise FileExistsError(f"{path} already exists ({overwrite_hint()})")
     with atomic_file(path) as tmp:
         tmp.write_text(json.dumps(obj, indent=indent) + "\n")
     return path
@@ -72,5 +270,9 @@ def read_json(path: str | os.PathLike) -> Any:
         raise FileNotFoundError(f"{path}: no such file")
     try:
         return json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ValueError(f"{path}: not valid JSON ({exc})") from None
+
+
+__all__ = ["atomic_file", "atomic_dir", "clean_stale", "temp_name", "check_writable_dir", "check_output_file",
+           "makedirs", "write_json_atomic", "read_json"]

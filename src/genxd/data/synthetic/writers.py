@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -49,35 +47,23 @@ def _prepare_target(path: Path, overwrite: bool) -> None:
         raise FileExistsError(f"{path} already exists (pass overwrite=True to replace it)")
 
 
-def _finish_dir(tmp: Path, path: Path) -> None:
-    """Move a completed temporary folder onto ``path`` (replacing an old one)."""
-    if path.exists():
-        old = path.with_name(f".{path.name}.old")
-        shutil.rmtree(old, ignore_errors=True)
-        os.replace(path, old)
-        os.replace(tmp, path)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(tmp, path)
-
-
 class _AtomicDir:
-    """Context manager yielding a temporary folder beside ``path``, renamed onto it on success."""
+    """Context manager yielding a temporary folder beside ``path``, renamed onto it on success
+    (:func:`genxd.utils.io.atomic_dir`: umask permissions, old output moved aside until the new one is in,
+    temporaries of killed runs cleaned)."""
 
     def __init__(self, path: Path, overwrite: bool) -> None:
         _prepare_target(path, overwrite)
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
 
     def __enter__(self) -> Path:
-        self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.path.name}.", suffix=".part", dir=self.path.parent))
-        return self.tmp
+        from genxd.utils.io import atomic_dir
 
-    def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is None:
-            _finish_dir(self.tmp, self.path)
-        else:
-            shutil.rmtree(self.tmp, ignore_errors=True)
+        self._context = atomic_dir(self.path)
+        return self._context.__enter__()
+
+    def __exit__(self, exc_type, exc, tb) -> bool | None:
+        return self._context.__exit__(exc_type, exc, tb)
 
 
 def _write_json(path: Path, obj: Any) -> None:

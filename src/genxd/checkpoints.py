@@ -1,0 +1,168 @@
+"""Which checkpoint: the bundled small model, what a model folder's configs say (generation defaults, the
+ranges it was trained on, its latent size) without loading weights, and loading it onto a device.
+
+A model folder holds ``unet/``, ``vae/``, ``scheduler/`` and optionally ``generation_config.json``:
+generation defaults (``resolution``, ``num_frames``, ``num_inference_steps``, ``guidance_scale``,
+``focal``) and ``trained``: ``{"resolution": [lo, hi], "num_frames": [lo, hi], "motion_strength": [lo, hi]}``,
+what the model was trained on (``genxd generate`` warns outside it; see ``docs/cli.md``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from . import validation as v
+from .validation import check
+
+BUNDLED_MODEL_DIR = Path(__file__).parent / "assets" / "genxd-small"
+GENERATION_CONFIG = "generation_config.json"
+
+#: Defaults when the model folder has no ``generation_config.json`` (the released model's settings).
+RELEASED_DEFAULTS = {"resolution": 256, "num_frames": 12, "num_inference_steps": 25, "guidance_scale": 3.0}
+#: What the released model was trained on (the authors' config/main.yaml: 256x256, 12 frames; their
+#: inference feeds ``100 * (sigmoid(flow) - 0.5)``, below 50), used for folders without a ``trained`` entry.
+RELEASED_TRAINED = {"resolution": (256, 256), "num_frames": (12, 12), "motion_strength": (0.0, 50.0)}
+
+
+def default_model_path() -> Path | None:
+    """The small model shipped inside the package, if present."""
+    return BUNDLED_MODEL_DIR if (BUNDLED_MODEL_DIR / "unet").is_dir() else None
+
+
+def pick_device(device: str | torch.device | None) -> torch.device:
+    """``None``/``"auto"``: CUDA when available, else the CPU; a named device must exist."""
+    if isinstance(device, torch.device):
+        device = str(device)
+    device = check(device, v.DEVICE, "device")
+    if device in (None, "auto"):
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def pick_dtype(dtype: str | torch.dtype | None, device: torch.device) -> torch.dtype:
+    """Default: bfloat16 on CUDA (the fast path), float32 on CPU."""
+    if isinstance(dtype, torch.dtype):
+        return dtype
+    dtype = check(dtype, v.DTYPES, "dtype")
+    if dtype in (None, "auto"):
+        return torch.bfloat16 if device.type == "cuda" else torch.float32
+    return {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[dtype]
+
+
+@dataclass
+class ModelInfo:
+    """What is known about a model folder without loading its weights (its config files).
+
+    ``defaults``: generation settings (``generation_config.json``, else :data:`RELEASED_DEFAULTS`);
+    ``trained``: ``{name: (low, high)}`` ranges the model was trained on (resolution, num_frames,
+    motion_strength), from the config's ``trained`` entry, else its own resolution / frame count, else
+    :data:`RELEASED_TRAINED`; ``latent_multiple``: image sizes must be multiples of it.
+    """
+
+    path: Path
+    bundled: bool
+    defaults: dict
+    trained: dict
+    latent_multiple: int | None
+
+    @property
+    def label(self) -> str:
+        return "bundled:genxd-small" if self.bundled else str(self.path)
+
+    @property
+    def description(self) -> str:
+        return "the bundled model" if self.bundled else "this model"
+
+
+def _read_config(path: Path) -> dict:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"{path}: cannot read the model's config ({exc})") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: expected a JSON object")
+    return data
+
+
+def model_info(model: str | Path | None) -> ModelInfo:
+    """Resolve ``model`` (None: the bundled one) and read its configs; no weights are loaded."""
+    from .pipelines.loading import DOWNLOAD_HINT, resolve_checkpoint
+
+    bundled = model is None
+    if bundled:
+        path = default_model_path()
+        if path is None:
+            raise FileNotFoundError(
+                f"no {v.arg('model')} given and no bundled model in this installation; get the released one with: "
+                + DOWNLOAD_HINT
+            )
+    else:
+        if not isinstance(model, (str, os.PathLike)):
+            raise v.InvalidValue(f"{v.arg('model')} must be a folder or a hub id, got {model!r} ({type(model).__name__})")
+        path = resolve_checkpoint(model)
+    path = Path(path)
+    defaults = dict(RELEASED_DEFAULTS)
+    cfg_path = path / GENERATION_CONFIG
+    cfg = _read_config(cfg_path) if cfg_path.is_file() else None
+    if cfg is not None:
+        defaults.update({k: val for k, val in cfg.items() if k != "trained" and not k.startswith("_")})
+        trained = {"resolution": (defaults["resolution"],) * 2, "num_frames": (defaults["num_frames"],) * 2}
+        trained.update({k: tuple(val) for k, val in (cfg.get("trained") or {}).items()
+                        if isinstance(val, (list, tuple)) and len(val) == 2})
+    else:
+        trained = dict(RELEASED_TRAINED)
+    latent_multiple = None
+    unet_cfg, vae_cfg = path / "unet" / "config.json", path / "vae" / "config.json"
+    if unet_cfg.is_file() and vae_cfg.is_file():
+        try:
+            levels_vae = len(_read_config(vae_cfg)["block_out_channels"])
+            levels_unet = len(_read_config(unet_cfg)["block_out_channels"])
+            latent_multiple = 2 ** (levels_vae - 1) * 2 ** (levels_unet - 1)
+        except (KeyError, TypeError):
+            latent_multiple = None
+    return ModelInfo(path=path, bundled=bundled, defaults=defaults, trained=trained, latent_multiple=latent_multiple)
+
+
+@dataclass
+class LoadedModel:
+    pipe: "object"
+    path: Path
+    defaults: dict
+    bundled: bool
+    trained: dict = field(default_factory=lambda: dict(RELEASED_TRAINED))
+
+    @property
+    def info(self) -> ModelInfo:
+        return ModelInfo(self.path, self.bundled, self.defaults, self.trained, getattr(self.pipe, "latent_multiple", None))
+
+
+def load_model(model: str | Path | None, device: str | None = None, dtype: str | torch.dtype | None = None,
+               fast: bool | None = None, compile_unet: bool = False) -> LoadedModel:
+    """Load a GenXD pipeline (``model`` None: the bundled small model) onto ``device``.
+
+    ``fast`` (default: on for CUDA) turns on the GPU fast path (:mod:`genxd.pipelines.fast`: bf16, CUDA-graph
+    replays, channels-last, the zero-weight temporal path skipped in 3D); ``compile_unet`` adds
+    ``torch.compile`` of the UNet's blocks: about 1.5x faster UNet calls on an H100 after a warm-up of about
+    1.5 minutes per image size the first time (cached on disk).
+    """
+    from .pipelines import GenXDPipeline
+
+    info = model_info(model)
+    dev = pick_device(device)
+    dt = pick_dtype(dtype, dev)
+    pipe = GenXDPipeline.from_pretrained(info.path, torch_dtype=dt).to(dev)
+    if fast if fast is not None else dev.type == "cuda":
+        from .pipelines.fast import enable_fast_path
+
+        # the UNet keeps the chosen dtype (--dtype fp32: the authors' numerics, still replayed as a graph)
+        enable_fast_path(pipe, dtype=dt, compile=compile_unet)
+    return LoadedModel(pipe=pipe, path=info.path, defaults=info.defaults, bundled=info.bundled, trained=info.trained)
+
+
+__all__ = ["BUNDLED_MODEL_DIR", "GENERATION_CONFIG", "RELEASED_DEFAULTS", "RELEASED_TRAINED", "default_model_path",
+           "pick_device", "pick_dtype", "ModelInfo", "model_info", "LoadedModel", "load_model"]

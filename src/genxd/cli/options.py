@@ -1,0 +1,104 @@
+"""The options every command shares, declared once (``Annotated`` typer types), and checked values.
+
+Every command spells a shared option the same way with the same help: ``--quiet/-q``, ``--device``,
+``--dtype``, ``--overwrite``, ``--skip-existing``, ``--seed``, ``--model/-m``, ``--out/-o``,
+``--steps``, ``--guidance``, ``--frames``, ``--resolution`` ... Numeric and named values are checked
+while the command line is parsed (before the command starts: no model loaded, nothing written) by
+the same specs the Python API uses (:mod:`genxd.validation`), through :func:`checked`; the error is one
+``genxd: error: --frames must be ...`` line with exit code 2.
+
+Use ``x: Quiet = False`` for a shared option, ``typer.Option(..., callback=checked(spec))`` for a
+command's own numeric option.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Callable, Optional
+
+import typer
+
+from .. import validation as v
+from .common import ClickUsageError, _option_label
+
+
+def checked(spec: v.Spec) -> Callable[..., Any]:
+    """A typer option callback checking the value with ``spec`` (the error names the option)."""
+
+    def callback(ctx: typer.Context, param: typer.CallbackParam, value: Any) -> Any:
+        if value is None or getattr(ctx, "resilient_parsing", False):
+            return value
+        try:
+            if isinstance(value, (list, tuple)) and isinstance(spec, (v.Number, v.Choice, v.Device)):
+                return type(value)(spec.check(x, _option_label(param)) for x in value)
+            return spec.check(value, _option_label(param))
+        except v.InvalidValue as exc:
+            raise ClickUsageError(str(exc)) from None
+
+    callback.spec = spec  # type: ignore[attr-defined] - read by tests that walk every option
+    return callback
+
+
+def flag(*names: str, help: str) -> Any:
+    """An on/off flag shown as a flag (``--overwrite``, not ``--overwrite/--no-overwrite``)."""
+    return typer.Option(False, *names, help=help, show_default=False)
+
+
+# ------------------------------------------------------------------------------------------------
+# shared options
+# ------------------------------------------------------------------------------------------------
+
+Quiet = Annotated[bool, typer.Option(
+    "--quiet", "-q", show_default=False,
+    help="Print only errors and what was written: no progress bars, notes or warnings.")]
+Overwrite = Annotated[bool, typer.Option(
+    "--overwrite", show_default=False,
+    help="Replace existing outputs (the old output is kept until the new one is complete).")]
+SkipExisting = Annotated[bool, typer.Option(
+    "--skip-existing", show_default=False,
+    help="Keep existing outputs and make only the missing ones (resume a job).")]
+Seed = Annotated[int, typer.Option(
+    "--seed", callback=checked(v.SEED), help="Random seed (an integer >= 0).")]
+Device = Annotated[Optional[str], typer.Option(
+    "--device", callback=checked(v.DEVICE),
+    help="Torch device: auto (CUDA when available), cpu, cuda or cuda:N.")]
+Dtype = Annotated[Optional[str], typer.Option(
+    "--dtype", callback=checked(v.DTYPES),
+    help="Weights' precision: fp32, bf16 or fp16 (default: bf16 on CUDA, fp32 on CPU).")]
+Model = Annotated[Optional[str], typer.Option(
+    "--model", "-m",
+    help="Checkpoint folder (unet/ vae/ scheduler/) or a hub id in the local Hugging Face cache "
+         "(default: the bundled small model).")]
+Steps = Annotated[Optional[int], typer.Option(
+    "--steps", callback=checked(v.STEPS), help="Denoising steps, 1-1000 (default: the model's).")]
+Guidance = Annotated[Optional[float], typer.Option(
+    "--guidance", callback=checked(v.GUIDANCE),
+    help="Classifier-free guidance scale, 1-100; 1 turns it off (default: the model's).")]
+Frames = Annotated[Optional[int], typer.Option(
+    "--frames", "-n", callback=checked(v.NUM_FRAMES),
+    help="Frames to generate, at least 2 (default: the model's; a camera file gives its own).")]
+Resolution = Annotated[Optional[int], typer.Option(
+    "--resolution", "-r", callback=checked(v.RESOLUTION),
+    help="Square image size in pixels, a multiple of the model's latent size (default: the model's).")]
+Compile = Annotated[bool, typer.Option(
+    "--compile", show_default=False,
+    help="CUDA: torch.compile the UNet's blocks (about 1.5 min per image size the first time, cached on "
+         "disk; then ~1.5x faster UNet calls). Pays when generating many scenes in one run.")]
+Summary = Annotated[Optional[Path], typer.Option(
+    "--summary",
+    help="Write a JSON summary (one entry per input) to this file; default under several processes: "
+         "OUT/summary.json.")]
+MotionStrength = Annotated[float, typer.Option(
+    "--motion-strength", callback=checked(v.MOTION_STRENGTH),
+    help=f"Object motion (4d/video), 0-{v.MOTION_STRENGTH_MAX:g}: {v.DEFAULT_MOTION_SCALE:g} x the per-frame "
+         "image displacement of moving objects, so 1 = 1% of the image per frame; 0 = still. Real clips: "
+         "~0.2-5; the bundled model knows 0-21 (median 3.5). See docs/conventions.md.")]
+
+
+def Out(help: str) -> Any:
+    """``--out/-o PATH`` with this command's help (``x: Out("...") = Path("outputs")``)."""
+    return Annotated[Path, typer.Option("--out", "-o", help=help)]
+
+
+__all__ = ["checked", "flag", "Quiet", "Overwrite", "SkipExisting", "Seed", "Device", "Dtype", "Model", "Steps",
+           "Guidance", "Frames", "Resolution", "Compile", "Summary", "MotionStrength", "Out"]

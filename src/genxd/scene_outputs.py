@@ -1,0 +1,119 @@
+"""What a generated scene folder holds, and how output folders are named (never two the same).
+
+A scene folder (written atomically by :func:`write_scene`, see :mod:`genxd.utils.io`):
+
+- ``video.mp4``: the generated frames; ``compare.mp4``: input (or ground truth) | generated;
+- ``frames/000.png ...``: every frame;
+- ``cameras.json``: the authors' format (pixel ``fx, fy, cx, cy``, ``height``, ``width``,
+  ``cameras``: world-to-camera 3x4 per frame); ``cameras_rel.json``: world-to-camera 3x4 relative
+  to the first context view (the authors' ``_rel.json``); ``transforms.json``: nerfstudio;
+- ``meta.json``: the settings used (with ``input`` and ``output``); ``target_indices.json`` for few-shot
+  scenes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections import Counter
+from pathlib import Path
+from typing import Sequence
+
+import torch
+from torch import Tensor
+
+from . import validation as v
+from .cameras import formats, relative_poses
+from .utils.images import save_png, tensor_to_uint8
+from .utils.io import atomic_dir, write_json_atomic
+from .utils.video import write_mp4
+
+
+def write_scene(folder: Path, frames: Tensor, c2w: Tensor, K: Tensor, context_index: Sequence[int],
+                left: Tensor, meta: dict, fps: float, target_indices: Sequence[int] | None = None) -> Path:
+    """Write one scene's outputs into ``folder`` (created atomically; replaced if it exists).
+
+    ``frames [F,3,H,W]`` in [0, 1]; ``left [F,3,H,W]`` is shown beside them in ``compare.mp4``.
+    """
+    f, _, h, w = frames.shape
+    with atomic_dir(folder) as tmp:
+        (tmp / "frames").mkdir()
+        names = [f"frames/{i:03d}.png" for i in range(f)]
+        for name, fr in zip(names, frames):
+            save_png(tmp / name, fr)
+        write_mp4(tmp / "video.mp4", tensor_to_uint8(frames), fps=fps)
+        write_mp4(tmp / "compare.mp4", tensor_to_uint8(torch.cat([left, frames], dim=-1)), fps=fps)
+        formats.save_camera_json(tmp / "cameras.json", c2w, K, h, w)
+        rel = relative_poses(c2w.double(), c2w[context_index[0]].double())
+        formats.save_w2c_list_json(tmp / "cameras_rel.json", rel)
+        formats.save_transforms_json(tmp / "transforms.json", c2w, K, h, w, file_paths=names)
+        if target_indices is not None:
+            write_json_atomic(tmp / "target_indices.json", [int(i) for i in target_indices])
+        write_json_atomic(tmp / "meta.json", {**meta, "context_index": [int(i) for i in context_index]})
+    return folder
+
+
+def output_names(paths: Sequence[Path]) -> list[str]:
+    """One output folder name per input, never two the same (also not up to letter case).
+
+    An input's name is its file stem (``photo.jpg`` -> ``photo``); inputs whose stems clash get their
+    extension added (``a.jpg``, ``a.png`` -> ``a_jpg``, ``a_png``), and any name still shared gets a short
+    hash of the input's full path (``a_png_1f3e9c2a``). Deterministic: the same inputs give the same
+    names, whatever the number of processes.
+    """
+    def key(name: str) -> str:
+        return name.casefold()
+
+    names = [p.stem or "_" for p in paths]
+    counts = Counter(key(n) for n in names)
+    names = [n if counts[key(n)] == 1 else f"{n}_{p.suffix.lstrip('.').lower() or 'noext'}" for n, p in zip(names, paths)]
+    for _ in range(4):
+        counts = Counter(key(n) for n in names)
+        if all(c == 1 for c in counts.values()):
+            return names
+        names = [n if counts[key(n)] == 1 else
+                 f"{n}_{hashlib.sha1(os.path.abspath(p).encode()).hexdigest()[:8]}" for n, p in zip(names, paths)]
+    for i, n in enumerate(names):  # the same path twice (collect_images removes these): number them
+        if sum(key(m) == key(n) for m in names[:i]) > 0:
+            names[i] = f"{n}_{i}"
+    return names
+
+
+def _safe_folder_name(name: str) -> str:
+    """A name usable as one folder under the output folder (no separators, not ``.`` / ``..``)."""
+    name = name.replace("/", "_").replace("\\", "_").replace("\0", "_")
+    return "_" if name in ("", ".", "..") else name
+
+
+def _check_existing(folders: Sequence[Path], overwrite: bool, skip_existing: bool) -> list[int]:
+    """Indices of the outputs to write; refuse existing ones unless ``overwrite`` or ``skip_existing``."""
+    if overwrite and skip_existing:
+        raise v.InvalidValue(f"{v.arg('overwrite')} and {v.arg('skip_existing')} contradict each other: choose one")
+    existing = [i for i, f in enumerate(folders) if os.path.lexists(f)]
+    if existing and not (overwrite or skip_existing):
+        more = f" and {len(existing) - 1} more" if len(existing) > 1 else ""
+        raise FileExistsError(f"output already exists: {folders[existing[0]]}{more} ({v.overwrite_hint()}, "
+                              f"or {v.skip_hint()})")
+    if overwrite:  # an old output is deleted once the new one is in: it must be deletable, checked now
+        for i in existing:
+            f = folders[i]
+            if f.is_dir() and not f.is_symlink() and not os.access(f, os.W_OK | os.X_OK):
+                raise PermissionError(f"{f} cannot be replaced: the folder is not writable")
+    return [i for i in range(len(folders)) if not (skip_existing and i in existing)]
+
+
+def _unique_labels(names: Sequence[str]) -> list[str]:
+    """Names made unique (also up to letter case) by numbering repeats: ``x``, ``x_1`` ..."""
+    taken: set[str] = set()
+    out = []
+    for n in names:
+        cand, k = n, 0
+        while cand.casefold() in taken:
+            k += 1
+            cand = f"{n}_{k}"
+        taken.add(cand.casefold())
+        out.append(cand)
+    return out
+
+
+__all__ = ["write_scene", "output_names"]

@@ -1,0 +1,204 @@
+"""Every option of every ``genxd`` command, found by walking the typer app (a new option is covered as
+soon as it exists): numeric values are checked before the command starts (issue 18 item 2), every
+option has help text, flags are flags, help reads well at 80 columns, and shared options are spelled
+the same everywhere (issue 19 item 4)."""
+
+from __future__ import annotations
+
+import importlib
+import math
+import pkgutil
+import re
+
+import pytest
+import typer.main
+from typer.testing import CliRunner
+
+from genxd import validation as v
+from genxd.cli import app
+
+from .introspect import all_params, commands, invoke, required_args
+
+runner = CliRunner()
+PARAMS = all_params()
+NUMERIC = [p for p in PARAMS if p.numeric and p.kind == "option"]
+#: The property values: 0, negative, NaN, inf, huge, not a number, a fraction.
+VALUES = ["0", "-1", "nan", "inf", "-inf", "1e30", "-1e30", "abc", "2.5", "99999999999999999999"]
+CLI_MODULES = [m.name for m in pkgutil.iter_modules(importlib.import_module("genxd.cli").__path__)]
+
+
+@pytest.fixture
+def reached(monkeypatch):
+    """Replace every command body by a recorder: the body is reached only when every value passed."""
+    calls = []
+
+    def fake_run_cli(fn, quiet=False):
+        calls.append(fn)
+        return 0
+
+    for name in CLI_MODULES:
+        module = importlib.import_module(f"genxd.cli.{name}")
+        if hasattr(module, "run_cli"):
+            monkeypatch.setattr(module, "run_cli", fake_run_cli)
+    return calls
+
+
+def _parsed(text: str, integer: bool):
+    """What the option would hold if it parsed; None when the text is not a number of that kind."""
+    try:
+        return int(text) if integer else float(text)
+    except ValueError:
+        return None
+
+
+def _expected_ok(p, text: str) -> bool:
+    if isinstance(p.spec, v.Size):
+        return p.spec.accepts(text)
+    integer = p.base is int or (isinstance(p.spec, v.Number) and p.spec.integer)
+    value = _parsed(text, integer)
+    if value is None:
+        return False
+    if p.spec is None:
+        return True  # no spec: the test below fails on nan/inf anyway
+    if isinstance(p.spec, v.Pair):
+        return False  # one number is never a pair
+    return p.spec.accepts(value) if not isinstance(p.spec, v.Numbers) else p.spec.accepts([text])
+
+
+def test_every_numeric_option_has_a_validation_spec():
+    assert len(NUMERIC) >= 40, [p.flag for p in NUMERIC]  # generate alone has 11
+    missing = [f"genxd {' '.join(p.command)} {p.flag}" for p in NUMERIC if p.spec is None]
+    assert not missing, f"numeric options without validation: {missing}"
+
+
+@pytest.mark.parametrize("p", NUMERIC, ids=lambda p: f"{'-'.join(p.command)}{p.flag}")
+def test_numeric_option_rejects_bad_values_before_the_command_starts(p, reached):
+    base = [*p.command, *required_args(p.command)]
+    for text in VALUES:
+        reached.clear()
+        res = invoke(runner, [*base, p.flag, text])
+        err = res.stderr
+        if _expected_ok(p, text):
+            assert res.exit_code == 0 and reached, (p.flag, text, err)
+            continue
+        where = f"genxd {' '.join(p.command)} {p.flag} {text}"
+        assert res.exit_code == 2, (where, res.exit_code, res.output)
+        assert not reached, f"{where}: the command started"
+        lines = [line for line in err.splitlines() if line.strip()]
+        assert len(lines) == 1 and lines[0].startswith("genxd: error: "), (where, err)
+        assert p.flag in lines[0], (where, lines[0])
+        assert "Traceback" not in res.output, where
+    # nothing in the range is "a silent default": 0 is either refused or a documented value
+    if p.spec is not None and isinstance(p.spec, v.Number) and p.spec.accepts(0):
+        lo = p.spec.lo
+        assert lo is not None and lo <= 0, p.flag
+        if lo == 0 and p.spec.optional is False and p.default not in (0, 0.0):
+            # accepted 0 differing from the default must say what it means
+            assert "0" in (p.help or ""), f"{p.flag}: 0 is accepted; its help must say what 0 means"
+
+
+def test_nan_inf_huge_are_refused_by_every_numeric_option():
+    for p in NUMERIC:
+        for bad in (math.nan, math.inf, -math.inf, 1e30):
+            if isinstance(p.spec, v.Numbers):
+                assert not p.spec.accepts([str(bad)]), p.flag
+            elif isinstance(p.spec, v.Pair):
+                assert not p.spec.accepts((bad, 0.0)), p.flag
+            elif isinstance(p.spec, v.Size):
+                assert not p.spec.accepts(str(bad)) and not p.spec.accepts("100000"), p.flag
+            else:
+                assert not p.spec.accepts(bad), (p.command, p.flag, bad)
+
+
+def test_every_option_and_argument_has_help():
+    missing = [f"genxd {' '.join(p.command)} {p.flag}" for p in PARAMS if not (p.help or "").strip()]
+    assert not missing, f"no help text: {missing}"
+
+
+def test_every_command_has_a_description():
+    for command, fn in commands():
+        assert (fn.__doc__ or "").strip(), command
+
+
+SHARED = {"quiet": ("--quiet", "-q"), "overwrite": ("--overwrite",), "skip_existing": ("--skip-existing",),
+          "seed": ("--seed",), "device": ("--device",), "dtype": ("--dtype",), "model": ("--model", "-m"),
+          "out": ("--out", "-o"), "steps": ("--steps",), "guidance": ("--guidance",)}
+
+
+def test_shared_options_are_spelled_the_same_everywhere():
+    for p in PARAMS:
+        if p.name in SHARED and p.kind == "option":
+            assert set(p.decls) == set(SHARED[p.name]), (p.command, p.name, p.decls)
+
+
+def test_commands_that_do_work_take_quiet():
+    for command, fn in commands():
+        if command[0] in ("info", "train", "train-vae", "demo"):  # demo: a server, its output is its log
+            continue
+        names = {p.name for p in all_params() if p.command == command}
+        assert "quiet" in names, command
+
+
+def test_reconstruct_takes_q(reached):
+    res = invoke(runner, ["reconstruct", "in", "-o", "out", "-q"])
+    assert res.exit_code == 0 and reached, res.output
+
+
+def _help(command: tuple[str, ...], width: int) -> str:
+    res = invoke(runner, [*command, "--help"], env={"COLUMNS": str(width)}, terminal_width=width,
+                 max_content_width=width)
+    assert res.exit_code == 0, res.output
+    return res.stdout
+
+
+def _commands_with_help():
+    return [c for c, _ in commands()] + [("trajectory",), ()]
+
+
+@pytest.mark.parametrize("command", _commands_with_help(), ids=lambda c: "-".join(c) or "genxd")
+def test_help_reads_well_at_80_columns(command):
+    narrow = _help(command, 80)
+    wide_words = set(_help(command, 10_000).split())
+    assert "<bool>" not in narrow and "\u2026" not in narrow  # flags show no value; nothing truncated
+    lines = narrow.splitlines()
+    assert all(len(line) <= 80 for line in lines), max(lines, key=len)
+    tokens = narrow.split()
+    for i, token in enumerate(tokens):  # every word is whole (a line may break after a hyphen)
+        if token in wide_words:
+            continue
+        if token.endswith("-") and i + 1 < len(tokens) and token + tokens[i + 1] in wide_words:
+            continue
+        if i > 0 and tokens[i - 1].endswith("-") and tokens[i - 1] + token in wide_words:
+            continue
+        if token.endswith("...") and command in ((), ("trajectory",)):  # command lists shorten descriptions
+            continue
+        pytest.fail(f"genxd {' '.join(command)} --help at 80 columns cuts a word: {token!r}")
+
+
+def test_flags_are_flags():
+    root = typer.main.get_command(app)
+    for command, _ in commands():
+        cmd = root
+        for part in command:
+            cmd = cmd.commands[part]
+        for param in cmd.params:
+            if getattr(param, "is_flag", False) and param.secondary_opts:
+                # only tri-state switches keep a --no- form (default: automatic)
+                assert param.default is None or param.name in ("lpips",), (command, param.name)
+
+
+def test_trajectory_fit_says_which_path_auto_chose(tmp_path):
+    import numpy as np
+    import torch
+
+    from genxd.cameras import orbit
+    from genxd.data.reconfusion import write_reconfusion_scene
+
+    root = tmp_path / "re10k"
+    c2w, K = orbit(num_frames=6, azimuth_range=(0, 60), frame="world")
+    images = torch.from_numpy(np.random.default_rng(0).random((6, 3, 16, 16)).astype(np.float32))
+    write_reconfusion_scene(root, "s", images, c2w, K, {3: ([0, 2, 4], [1, 3, 5])})
+    res = runner.invoke(app, ["trajectory", "fit", str(root), "-o", str(tmp_path / "p"), "--n-views", "3",
+                              "--num-points", "4", "-q"])
+    assert res.exit_code == 0, res.output
+    assert re.search(r"re10k: spline path; chosen by --dataset auto from the folder name 're10k'", res.stdout), res.stdout

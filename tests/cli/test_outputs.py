@@ -1,0 +1,239 @@
+"""What ``genxd generate`` writes, through the command line (issue 18 items 1, 3, 6, 7): names that never
+collide, permissions from the umask, symlink-safe and atomic ``--overwrite``, stale temporaries of killed
+runs cleaned, and bad inputs (read-only folder, ``--summary`` naming a folder, an image over the
+decompression-bomb limit) refused in one line before any model loads.
+
+Sampling is replaced by :mod:`tests.cli.fake_model` (these tests are about the files around it; the
+real model runs in ``test_generate_cli.py``)."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+import zlib
+from pathlib import Path
+
+import numpy as np
+import PIL.Image
+import pytest
+from typer.testing import CliRunner
+
+from genxd.cli import app
+from genxd.utils.io import temp_name
+
+from .fake_model import use_fake_model
+
+runner = CliRunner()
+
+
+def _png(path: Path, value: int = 128, size: int = 24) -> Path:
+    PIL.Image.fromarray(np.full((size, size, 3), value, np.uint8)).save(path)
+    return path
+
+
+def _gen(args, **kw):
+    return runner.invoke(app, ["generate", *[str(a) for a in args]], **kw)
+
+
+@pytest.fixture
+def umask022():
+    old = os.umask(0o022)
+    yield
+    os.umask(old)
+
+
+def _errors(res) -> list[str]:
+    return [line for line in res.stderr.splitlines() if line.startswith("genxd: error")]
+
+
+def test_colliding_names_get_distinct_folders_and_the_mapping_is_recorded(tmp_path, monkeypatch):
+    """Issue 18 item 1: a.jpg, a.png and a_1.png used to map two of them to one folder (data loss)."""
+    use_fake_model(monkeypatch)
+    src = tmp_path / "in"
+    src.mkdir()
+    _png(src / "a.png", 10)
+    PIL.Image.fromarray(np.full((24, 24, 3), 200, np.uint8)).save(src / "a.jpg")
+    _png(src / "a_1.png", 60)
+    out = tmp_path / "out"
+    res = _gen([src, "-o", out, "--summary", tmp_path / "summary.json"])
+    assert res.exit_code == 0, res.output
+    assert sorted(p.name for p in out.iterdir()) == ["a_1", "a_jpg", "a_png"]
+    mapping = {Path(json.loads((out / n / "meta.json").read_text())["input"]).name: n for n in ("a_1", "a_jpg", "a_png")}
+    assert mapping == {"a.jpg": "a_jpg", "a.png": "a_png", "a_1.png": "a_1"}
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert {Path(r["input"]).name: Path(r["output"]).name for r in summary["results"]} == mapping
+    assert "a.png -> " in res.stderr and "another input has the same name" in res.stderr
+    # each folder holds its own input: the first frame is the (repeated) input colour
+    for name, value in (("a_png", 10), ("a_1", 60)):
+        frame = np.asarray(PIL.Image.open(out / name / "frames" / "000.png"))
+        assert abs(int(frame.mean()) - value) <= 2, name
+
+
+def test_output_names_never_collide():
+    from genxd.api import output_names
+
+    paths = [Path(p) for p in ("x/a.jpg", "x/a.png", "x/a_1.png", "y/a.png", "x/A.PNG", "x/a_png.png", "x/b.png")]
+    names = output_names(paths)
+    assert len({n.casefold() for n in names}) == len(names), names
+    assert names[-1] == "b" and names == output_names(paths)  # unique stems stay; deterministic
+
+
+def test_outputs_are_readable_as_the_umask_allows_also_after_overwrite(tmp_path, monkeypatch, umask022):
+    """Issue 18 item 7: outputs were 0700 / 0600 (mkdtemp / mkstemp) and --overwrite made 755 into 700."""
+    use_fake_model(monkeypatch)
+    img = _png(tmp_path / "img.png")
+    out = tmp_path / "out"
+    for extra in ([], ["--overwrite"]):
+        res = _gen([img, "-o", out, *extra])
+        assert res.exit_code == 0, res.output
+        scene = out / "img"
+        assert stat.S_IMODE(scene.stat().st_mode) == 0o755
+        assert stat.S_IMODE((scene / "frames").stat().st_mode) == 0o755
+        for f in ("meta.json", "video.mp4", "frames/000.png", "cameras.json"):
+            assert stat.S_IMODE((scene / f).stat().st_mode) == 0o644, f
+
+
+def test_overwrite_replaces_a_symlink_without_following_it(tmp_path, monkeypatch):
+    """Issue 18 item 3: --overwrite on an output that is a symbolic link raised 'Cannot call rmtree on a
+    symbolic link'; the link must be replaced and the data it points to left alone."""
+    use_fake_model(monkeypatch)
+    img = _png(tmp_path / "img.png")
+    theirs = tmp_path / "someone_elses"
+    theirs.mkdir()
+    (theirs / "precious.txt").write_text("keep")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "img").symlink_to(theirs, target_is_directory=True)
+    res = _gen([img, "-o", out])
+    assert res.exit_code == 2 and "--overwrite" in res.stderr and len(_errors(res)) == 1
+    res = _gen([img, "-o", out, "--overwrite"])
+    assert res.exit_code == 0, res.output
+    assert not (out / "img").is_symlink() and (out / "img" / "meta.json").is_file()
+    assert sorted(p.name for p in theirs.iterdir()) == ["precious.txt"]
+    assert (theirs / "precious.txt").read_text() == "keep"
+    # a dangling link also counts as an existing output (not silently written through)
+    (out / "img2").symlink_to(tmp_path / "nowhere")
+    res = _gen([_png(tmp_path / "img2.png"), "-o", out])
+    assert res.exit_code == 2 and "img2" in res.stderr and not (tmp_path / "nowhere").exists()
+
+
+def _dead_pid() -> int:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def test_stale_temporaries_of_killed_runs_are_cleaned_on_the_next_run(tmp_path, monkeypatch):
+    """Issue 18 item 6: after kill -9 the hidden .NAME.XXXX.part folder stayed forever, also after a later
+    --skip-existing run succeeded."""
+    use_fake_model(monkeypatch)
+    img = _png(tmp_path / "img.png")
+    out = tmp_path / "out"
+    assert _gen([img, "-o", out]).exit_code == 0
+    dead = _dead_pid()
+    stale = out / temp_name("img", "part").replace(f"-{os.getpid()}-", f"-{dead}-")
+    stale.mkdir()
+    (stale / "video.mp4").write_bytes(b"half")
+    live = out / temp_name("other", "part")  # this (live) process's: another writer, left alone
+    live.mkdir()
+    foreign = out / ".img.abc123.part"  # not our naming: left alone
+    foreign.mkdir()
+    res = _gen([img, "-o", out, "--skip-existing"])
+    assert res.exit_code == 0, res.output
+    assert not stale.exists() and live.exists() and foreign.exists()
+    assert (out / "img" / "meta.json").is_file()
+
+
+def test_a_swap_killed_between_its_renames_loses_nothing(tmp_path, monkeypatch):
+    """Issue 18 item 6: --overwrite removed the old folder before the rename; a crash there lost it. Now
+    the old folder is moved aside first; a run after a crash at that point restores it."""
+    use_fake_model(monkeypatch)
+    img = _png(tmp_path / "img.png")
+    out = tmp_path / "out"
+    assert _gen([img, "-o", out]).exit_code == 0
+    old_meta = (out / "img" / "meta.json").read_text()
+    aside = out / temp_name("img", "old").replace(f"-{os.getpid()}-", f"-{_dead_pid()}-")
+    os.rename(out / "img", aside)  # the state right after the first rename of a killed replacement
+    res = _gen([img, "-o", out])  # no --overwrite: the restored output is kept and reported as existing
+    assert res.exit_code == 2 and "already exists" in res.stderr
+    assert (out / "img" / "meta.json").read_text() == old_meta and not aside.exists()
+
+
+def test_read_only_output_folder_is_refused_before_the_model_loads(tmp_path, monkeypatch):
+    """Issue 18 item 3: a read-only output folder failed only after the work (generate, curate, reconstruct)."""
+    import genxd.api as api
+
+    monkeypatch.setattr(api, "load_model", lambda *a, **k: pytest.fail("the model was loaded"))
+    img = _png(tmp_path / "img.png")
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode, **kw: False if Path(p) == ro and mode & os.W_OK
+                        else real_access(p, mode, **kw))
+    for args in (["generate", img, "-o", ro, "--model", "tests/fixtures/reference_small"],
+                 ["curate", img, "-o", ro],
+                 ["reconstruct", tmp_path, "-o", ro / "scene"]):
+        res = runner.invoke(app, [str(a) for a in args])
+        assert res.exit_code == 2, (args[0], res.output)
+        assert len(_errors(res)) == 1 and "not writable" in res.stderr and str(ro) in res.stderr, res.stderr
+        assert "Traceback" not in res.output
+    assert list(ro.iterdir()) == []
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into 0555 folders")
+def test_read_only_output_folder_by_permissions(tmp_path):
+    img = _png(tmp_path / "img.png")
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    ro.chmod(0o555)
+    try:
+        res = _gen([img, "-o", ro])
+        assert res.exit_code == 2 and "not writable" in res.stderr
+    finally:
+        ro.chmod(0o755)
+
+
+def test_summary_naming_a_folder_is_refused_before_generating(tmp_path, monkeypatch):
+    """Issue 18 item 3: --summary naming a folder failed after the scene was written."""
+    lm = use_fake_model(monkeypatch)
+    img = _png(tmp_path / "img.png")
+    res = _gen([img, "-o", tmp_path / "out", "--summary", tmp_path])
+    assert res.exit_code == 2 and len(_errors(res)) == 1 and "--summary" in res.stderr and "folder" in res.stderr
+    assert lm.pipe.calls == 0 and not (tmp_path / "out").exists()
+
+
+def _bomb_png(path: Path, width: int, height: int) -> Path:
+    """A PNG whose header claims ``width x height`` pixels (PIL checks the size before decoding)."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return len(data).to_bytes(4, "big") + kind + data + zlib.crc32(kind + data).to_bytes(4, "big")
+
+    ihdr = width.to_bytes(4, "big") + height.to_bytes(4, "big") + bytes([8, 2, 0, 0, 0])
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 16))
+                     + chunk(b"IEND", b""))
+    return path
+
+
+def test_image_over_the_decompression_bomb_limit_is_one_line_naming_the_file(tmp_path, monkeypatch):
+    """Issue 18 item 3: PIL's DecompressionBombError came out as a traceback."""
+    use_fake_model(monkeypatch)
+    for side in (10_000, 20_000):  # over the limit (PIL warns) and over twice the limit (PIL raises)
+        bomb = _bomb_png(tmp_path / f"bomb{side}.png", side, side)
+        res = _gen([bomb, "-o", tmp_path / "out"])
+        assert res.exit_code == 2, res.output
+        assert "Traceback" not in res.output and "decompression-bomb" in res.stderr and bomb.name in res.stderr
+        assert len(_errors(res)) == 1
+
+
+def test_quiet_prints_only_the_output_folders(tmp_path, monkeypatch):
+    """Issue 19 item 4: generate -q still printed a line."""
+    use_fake_model(monkeypatch)
+    img = _png(tmp_path / "img.png")
+    res = _gen([img, "-o", tmp_path / "out", "-q", "--resolution", "64", "--frames", "12"])
+    assert res.exit_code == 0 and res.stderr == "", res.stderr
+    assert res.stdout.splitlines() == [str(tmp_path / "out" / "img")]
+    res = _gen([img, "-o", tmp_path / "out2", "--resolution", "64", "--frames", "12"])  # not quiet: warnings
+    warnings = [line for line in res.stderr.splitlines() if line.startswith("genxd: warning: ")]
+    assert any("--resolution 64" in w for w in warnings) and any("--frames 12" in w for w in warnings), res.stderr

@@ -1,0 +1,215 @@
+"""The shared validation layer (``genxd.validation``) from Python: wrong values fail before any model
+loads, with messages naming the argument as a Python caller knows it (issue 18 item 8, issue 19 item 5),
+real signatures on the public API, and warnings outside what the model was trained on (issue 19 item 2)."""
+
+from __future__ import annotations
+
+import inspect
+import json
+import math
+import warnings
+from pathlib import Path
+
+import numpy as np
+import PIL.Image
+import pytest
+
+import genxd
+import genxd.api as api
+from genxd import validation as v
+
+
+class Loaded(Exception):
+    pass
+
+
+@pytest.fixture
+def no_model(monkeypatch):
+    """Loading a model fails the test: every check must come before it."""
+    def refuse(*a, **k):
+        raise Loaded("the model was loaded")
+
+    monkeypatch.setattr(api, "load_model", refuse)
+
+
+@pytest.fixture
+def image(tmp_path):
+    path = tmp_path / "img.png"
+    PIL.Image.fromarray(np.full((16, 16, 3), 90, np.uint8)).save(path)
+    return path
+
+
+BAD_PYTHON_VALUES = [
+    (dict(device="gpu"), "device"),
+    (dict(batch_size=1.5), "batch_size"),
+    (dict(batch_size=0), "batch_size"),
+    (dict(num_frames="four"), "num_frames"),
+    (dict(num_frames=2.7), "num_frames"),
+    (dict(num_frames=0), "num_frames"),
+    (dict(num_frames=True), "num_frames"),
+    (dict(resolution=0), "resolution"),
+    (dict(num_inference_steps=0), "num_inference_steps"),
+    (dict(guidance_scale=math.inf), "guidance_scale"),
+    (dict(guidance_scale=math.nan), "guidance_scale"),
+    (dict(motion_strength="high"), "motion_strength"),
+    (dict(motion_strength=1e30, mode="4d"), "motion_strength"),
+    (dict(motion_strength=-5, mode="4d"), "motion_strength"),
+    (dict(azimuth_range=(0, 10, 20)), "azimuth_range"),
+    (dict(azimuth_range="a,b"), "azimuth_range"),
+    (dict(mode="5d"), "mode"),
+    (dict(fit="stretch"), "fit"),
+    (dict(seed=-1), "seed"),
+    (dict(focal=0), "focal"),
+    (dict(elevation=120), "elevation"),
+    (dict(dtype="fp8"), "dtype"),
+    (dict(camera=5), "camera"),
+    (dict(camera="nope"), "camera"),
+    (dict(overwrite="yes"), "overwrite"),
+    (dict(overwrite=True, skip_existing=True), "overwrite"),
+]
+
+
+@pytest.mark.parametrize("kwargs, name", BAD_PYTHON_VALUES, ids=[f"{k}" for k, _ in BAD_PYTHON_VALUES])
+def test_generate_refuses_bad_values_before_loading_naming_the_argument(kwargs, name, image, tmp_path, no_model):
+    with pytest.raises(ValueError) as info:
+        genxd.generate(image, tmp_path / "out", progress=False, **kwargs)
+    message = str(info.value)
+    assert name in message and "--" not in message, message
+    assert not (tmp_path / "out").exists()
+
+
+def test_fewshot_refuses_bad_values_before_loading(tmp_path, no_model):
+    for kwargs, name in [(dict(num_context=4), "num_context"), (dict(n_views=0), "n_views"),
+                         (dict(strategy="nearest"), "strategy"), (dict(num_frames=2.5), "num_frames"),
+                         (dict(guidance_scale=math.nan), "guidance_scale"), (dict(device="gpu"), "device")]:
+        with pytest.raises(ValueError) as info:
+            genxd.fewshot(tmp_path, tmp_path / "out", progress=False, **kwargs)
+        assert name in str(info.value) and "--" not in str(info.value), info.value
+
+
+def test_python_callers_are_never_told_to_use_command_line_flags(image, tmp_path, monkeypatch):
+    """Issue 19 item 5: errors raised to Python users said 'use --overwrite'."""
+    from tests.cli.fake_model import fake_loaded
+
+    lm = fake_loaded()
+    genxd.generate(image, tmp_path / "out", loaded=lm, progress=False)
+    with pytest.raises(FileExistsError) as info:
+        genxd.generate(image, tmp_path / "out", loaded=lm, progress=False)
+    assert "overwrite=True" in str(info.value) and "--" not in str(info.value)
+    with pytest.raises(FileExistsError, match="overwrite=True"):
+        from genxd.utils.io import write_json_atomic
+
+        write_json_atomic(tmp_path / "out" / "img" / "meta.json", {}, overwrite=False)
+
+
+def test_num_frames_is_an_integer_not_truncated(image, tmp_path):
+    """Issue 18 item 8: num_frames=2.7 silently became 2; an integral float is fine."""
+    from tests.cli.fake_model import fake_loaded
+
+    with pytest.raises(ValueError, match="num_frames must be an integer, got 2.7"):
+        genxd.generate(image, tmp_path / "o", loaded=fake_loaded(), num_frames=2.7, progress=False)
+    folders = genxd.generate(image, tmp_path / "o", loaded=fake_loaded(), num_frames=3.0, progress=False)
+    assert json.loads((folders[0] / "meta.json").read_text())["num_frames"] == 3
+
+
+def test_public_api_has_real_signatures_and_docstrings():
+    for fn in (genxd.generate, genxd.fewshot, genxd.generate_scenes, genxd.fewshot_scenes):
+        params = inspect.signature(fn).parameters
+        assert not any(p.kind in (p.VAR_KEYWORD, p.VAR_POSITIONAL) for p in params.values()), fn.__name__
+        assert fn.__doc__ and len(fn.__doc__) > 200, fn.__name__
+    gen = inspect.signature(genxd.generate).parameters
+    for name in ("camera", "mode", "motion_strength", "num_frames", "resolution", "num_inference_steps",
+                 "guidance_scale", "seed", "focal", "elevation", "azimuth_range", "radius", "fit", "batch_size",
+                 "device", "dtype", "overwrite", "skip_existing", "progress", "loaded"):
+        assert name in gen and name in genxd.generate.__doc__, name  # the old keyword names still work
+    assert set(inspect.signature(genxd.generate_scenes).parameters) == {*gen, "summary"}
+
+
+def test_specs():
+    assert v.Int(1, 5).check(3.0, "n") == 3
+    for bad in (True, "3", 2.5, math.nan, 0, 6, None):
+        assert not v.Int(1, 5).accepts(bad), bad
+    assert v.Int(1, 5, optional=True).check(None, "n") is None
+    assert v.Float(0, 1, lo_open=True).accepts(1) and not v.Float(0, 1, lo_open=True).accepts(0)
+    assert v.MODES.check("MV", "mode") == "3d" and v.DTYPES.check("bfloat16", "dtype") == "bf16"
+    assert v.AZIMUTH_RANGE.check("-30:30", "a") == (-30.0, 30.0)
+    assert v.AZIMUTH_RANGE.check([0, 90], "a") == (0.0, 90.0)
+    assert v.DEVICE.check("CPU", "device") == "cpu" and v.DEVICE.check("cpu:0", "device") == "cpu:0"
+    for bad in ("gpu", "cuda:x", "", 0):
+        assert not v.DEVICE.accepts(bad), bad
+    assert v.Size().check("320x240", "r") == "320x240" and not v.Size().accepts("0")
+    assert not v.Size().accepts("100000") and not v.Size().accepts("12.5")
+    assert v.Numbers(v.Float(-1, 1)).check(["0.2,0.4", "-0.2"], "s") == [0.2, 0.4, -0.2]
+    assert not v.Numbers(v.Float(-1, 1)).accepts(["nan"])
+    assert v.Colour().check("white", "c") == (1.0, 1.0, 1.0) and not v.Colour().accepts("1,2,3")
+    with pytest.raises(v.InvalidValue, match=r"^--frames must be an integer in 2\.\.10000, got 0"):
+        with v.cli_style():
+            v.check(0, v.NUM_FRAMES, "num_frames")
+    assert v.arg("num_inference_steps") == "num_inference_steps"
+    with v.cli_style():
+        assert v.arg("num_inference_steps") == "--steps" and v.arg("skip_existing") == "--skip-existing"
+
+
+def _caught(fn):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(Loaded):
+            fn()
+    return [str(w.message) for w in caught if issubclass(w.category, v.GenXDWarning)]
+
+
+def test_warnings_outside_what_the_bundled_model_was_trained_on(image, tmp_path, no_model):
+    """Issue 19 item 2: --resolution 128, --frames 12 or a 24-camera file ran silently on the bundled model."""
+    if api.default_model_path() is None:
+        pytest.skip("no bundled model")
+    info = api.model_info(None)
+    assert info.trained["resolution"] == (64, 64) and info.trained["num_frames"] == (8, 8)
+    msgs = _caught(lambda: genxd.generate(image, tmp_path / "o", resolution=128, progress=False))
+    assert len(msgs) == 1 and "resolution 128" in msgs[0] and "64" in msgs[0]
+    msgs = _caught(lambda: genxd.generate(image, tmp_path / "o", num_frames=12, progress=False))
+    assert len(msgs) == 1 and "num_frames 12" in msgs[0] and "window of 8" in msgs[0]
+    msgs = _caught(lambda: genxd.generate(image, tmp_path / "o", mode="4d", motion_strength=30, progress=False))
+    assert len(msgs) == 1 and "motion_strength 30" in msgs[0] and "0-21.4" in msgs[0]
+    assert _caught(lambda: genxd.generate(image, tmp_path / "o", mode="4d", motion_strength=8, progress=False)) == []
+    msgs = _caught(lambda: genxd.generate(image, tmp_path / "o", motion_strength=5, progress=False))
+    assert len(msgs) == 1 and "3d mode" in msgs[0]
+    from genxd.cameras import formats, orbit
+
+    cams = tmp_path / "cams.json"
+    c2w, K = orbit(num_frames=24)
+    formats.save_camera_json(cams, c2w, K, 64, 64)
+    msgs = _caught(lambda: genxd.generate(image, tmp_path / "o", camera=str(cams), progress=False))
+    assert len(msgs) == 1 and "num_frames 24" in msgs[0]
+    assert not (tmp_path / "o").exists()
+
+
+def test_folders_without_a_generation_config_use_the_released_ranges(tmp_path):
+    for part in ("unet", "vae", "scheduler"):
+        (tmp_path / part).mkdir()
+    for part in ("unet", "vae"):
+        (tmp_path / part / "config.json").write_text(json.dumps({"block_out_channels": [1, 2, 3, 4]}))
+    info = api.model_info(tmp_path)
+    assert info.trained == api.RELEASED_TRAINED and info.defaults["resolution"] == 256
+    assert info.latent_multiple == 64
+    (tmp_path / "generation_config.json").write_text(json.dumps({"resolution": 128, "num_frames": 16}))
+    info = api.model_info(tmp_path)
+    assert info.trained["resolution"] == (128, 128) and info.trained["num_frames"] == (16, 16)
+    (tmp_path / "generation_config.json").write_text("{broken")
+    with pytest.raises(ValueError, match="generation_config.json"):
+        api.model_info(tmp_path)
+
+
+def test_motion_strength_scale_is_one_definition():
+    from genxd.data.datasets import DEFAULT_MOTION_SCALE
+    from genxd.evaluation import DEFAULT_EVAL_MOTION
+
+    assert DEFAULT_MOTION_SCALE is v.DEFAULT_MOTION_SCALE  # defined once, in genxd.validation
+    bundled = api.model_info(None) if api.default_model_path() else None
+    if bundled is not None:
+        lo, hi = bundled.trained["motion_strength"]
+        assert lo <= DEFAULT_EVAL_MOTION <= hi  # the evaluation's "high" motion is one the model knows
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    for line in readme.splitlines():
+        if "--motion-strength" in line and "genxd generate" in line:
+            value = float(line.split("--motion-strength")[1].split()[0])
+            assert v.MOTION_STRENGTH.accepts(value)

@@ -1,0 +1,119 @@
+"""``genxd.utils.images``: every PIL mode and bit depth reads as the RGB it shows; what cannot be read is a
+one-line ValueError naming the file (decompression bombs, truncated, empty, not an image)."""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from pathlib import Path
+
+import numpy as np
+import PIL.Image
+import pytest
+
+from genxd.utils.images import collect_images, load_image, read_rgb
+
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    return len(data).to_bytes(4, "big") + kind + data + zlib.crc32(kind + data).to_bytes(4, "big")
+
+
+def png16(path: Path, array: np.ndarray) -> Path:
+    """A 16-bit PNG (``[H, W]`` grey, ``[H, W, 3]`` RGB or ``[H, W, 4]`` RGBA of uint16), written by hand
+    (PIL cannot write 16-bit colour)."""
+    h, w = array.shape[:2]
+    channels = 1 if array.ndim == 2 else array.shape[2]
+    colour = {1: 0, 2: 4, 3: 2, 4: 6}[channels]
+    raw = b"".join(b"\0" + array[y].astype(">u2").tobytes() for y in range(h))
+    ihdr = struct.pack(">IIBBBBB", w, h, 16, colour, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", ihdr) + _png_chunk(b"IDAT", zlib.compress(raw))
+                     + _png_chunk(b"IEND", b""))
+    return path
+
+
+def _mean(path: Path) -> float:
+    return float(load_image(path, 8, 8).mean())
+
+
+def test_every_mode_reads_as_its_grey_level(tmp_path):
+    grey = np.full((12, 12), 128, np.uint8)
+    cases = {
+        "1.png": PIL.Image.fromarray(grey > 0).convert("1"),  # white
+        "L.png": PIL.Image.fromarray(grey, "L"),
+        "LA.png": PIL.Image.fromarray(np.dstack([grey, np.full_like(grey, 255)]), "LA"),
+        "RGB.bmp": PIL.Image.fromarray(np.dstack([grey] * 3)),
+        "RGBA.webp": PIL.Image.fromarray(np.dstack([grey] * 3 + [np.full_like(grey, 255)])),
+        "P.png": PIL.Image.fromarray(np.dstack([grey] * 3)).convert("P"),
+        "CMYK.jpg": PIL.Image.fromarray(np.dstack([grey] * 3)).convert("CMYK"),
+        "I16.png": PIL.Image.fromarray(np.full((12, 12), 32896, np.uint16)),  # 128 * 257
+        "I.tif": PIL.Image.fromarray(np.full((12, 12), 32896, np.int32)),
+        "F01.tif": PIL.Image.fromarray(np.full((12, 12), 128 / 255, np.float32)),
+        "F255.tif": PIL.Image.fromarray(np.full((12, 12), 128.0, np.float32)),
+    }
+    for name, im in cases.items():
+        im.save(tmp_path / name)
+    png16(tmp_path / "rgb16.png", np.full((12, 12, 3), 32896, np.uint16))
+    png16(tmp_path / "rgba16.png", np.dstack([np.full((12, 12), 32896, np.uint16)] * 3 + [np.full((12, 12), 65535, np.uint16)]))
+    png16(tmp_path / "grey16.png", np.full((12, 12), 32896, np.uint16))
+    for path in sorted(tmp_path.iterdir()):
+        expected = 1.0 if path.name == "1.png" else 128 / 255
+        assert abs(_mean(path) - expected) < 0.03, (path.name, PIL.Image.open(path).mode, _mean(path))
+
+
+def test_transparency_is_composited_on_white(tmp_path):
+    clear = np.zeros((8, 8, 4), np.uint8)
+    PIL.Image.fromarray(clear, "RGBA").save(tmp_path / "clear.png")
+    PIL.Image.fromarray(clear[..., [0, 3]], "LA").save(tmp_path / "clear_la.png")
+    p = PIL.Image.new("P", (8, 8), 0)
+    p.putpalette([0, 0, 0] * 256)
+    p.info["transparency"] = 0
+    p.save(tmp_path / "clear_p.png", transparency=0)
+    for name in ("clear.png", "clear_la.png", "clear_p.png"):
+        assert _mean(tmp_path / name) == pytest.approx(1.0), name
+
+
+def test_a_16_bit_image_keeps_its_full_range(tmp_path):
+    ramp = np.linspace(0, 65535, 64).astype(np.uint16)[None].repeat(4, 0)
+    im = read_rgb(png16(tmp_path / "ramp.png", ramp))
+    row = np.asarray(im)[0, :, 0]
+    assert row[0] == 0 and row[-1] == 255 and np.all(np.diff(row.astype(int)) >= 0)
+
+
+def _bomb(path: Path, side: int) -> Path:
+    ihdr = struct.pack(">IIBBBBB", side, side, 8, 2, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", ihdr) + _png_chunk(b"IEND", b""))
+    return path
+
+
+@pytest.mark.parametrize("maker, message", [
+    (lambda p: _bomb(p, 10_000), "decompression-bomb"),
+    (lambda p: _bomb(p, 30_000), "decompression-bomb"),
+    (lambda p: p.write_bytes(b""), "cannot read image"),
+    (lambda p: p.write_bytes(b"<html>not an image</html>"), "cannot read image"),
+    (lambda p: p.write_bytes(_truncated_png()), "cannot read image"),
+])
+def test_unreadable_images_are_one_line_value_errors_naming_the_file(tmp_path, maker, message):
+    path = tmp_path / "bad.png"
+    maker(path)
+    with pytest.raises(ValueError) as info:
+        load_image(path, 8, 8)
+    text = str(info.value)
+    assert str(path) in text and message in text and "\n" not in text
+
+
+def _truncated_png() -> bytes:
+    import io
+
+    buf = io.BytesIO()
+    PIL.Image.fromarray((np.random.default_rng(0).random((64, 64, 3)) * 255).astype(np.uint8)).save(buf, "PNG")
+    return buf.getvalue()[: len(buf.getvalue()) // 2]
+
+
+def test_collect_images_dedupes_and_checks_types(tmp_path):
+    PIL.Image.new("RGB", (4, 4)).save(tmp_path / "a.png")
+    assert collect_images([tmp_path, tmp_path / "a.png"]) == [tmp_path / "a.png"]
+    with pytest.raises(ValueError, match="images: expected file or folder paths"):
+        collect_images([3])
+    (tmp_path / "notes.txt").write_text("x")
+    with pytest.raises(ValueError, match="not an image file"):
+        collect_images([tmp_path / "notes.txt"])

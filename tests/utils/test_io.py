@@ -1,0 +1,190 @@
+"""``genxd.utils.io``: atomic writes that lose nothing (also under kill -9), umask permissions, links
+replaced not followed, stale temporaries cleaned only when clearly ours and stale."""
+
+from __future__ import annotations
+
+import os
+import signal
+import stat
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from genxd.utils import io
+from genxd.utils.io import atomic_dir, atomic_file, check_output_file, check_writable_dir, clean_stale, temp_name
+
+
+@pytest.fixture
+def umask(request):
+    old = os.umask(getattr(request, "param", 0o022))
+    yield
+    os.umask(old)
+
+
+def _dead_pid() -> int:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def _named(path: Path, kind: str, pid: int) -> Path:
+    return path.parent / temp_name(path.name, kind).replace(f"-{os.getpid()}-", f"-{pid}-")
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077, 0o002], indirect=True)
+def test_permissions_follow_the_umask(tmp_path, umask):
+    mask = os.umask(0)
+    os.umask(mask)
+    with atomic_dir(tmp_path / "d") as tmp:
+        (tmp / "f.txt").write_text("x")
+    with atomic_file(tmp_path / "f.json") as tmp:
+        tmp.write_text("{}")
+    assert stat.S_IMODE((tmp_path / "d").stat().st_mode) == 0o777 & ~mask
+    assert stat.S_IMODE((tmp_path / "f.json").stat().st_mode) == 0o666 & ~mask
+
+
+def test_replace_keeps_nothing_of_the_old_and_leaves_no_temporaries(tmp_path, umask):
+    target = tmp_path / "scene"
+    target.mkdir(mode=0o700)
+    (target / "old.txt").write_text("old")
+    with atomic_dir(target) as tmp:
+        (tmp / "new.txt").write_text("new")
+    assert sorted(p.name for p in target.iterdir()) == ["new.txt"]
+    assert stat.S_IMODE(target.stat().st_mode) == 0o755
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["scene"]
+
+
+def test_a_failure_during_writing_or_swapping_keeps_the_old_output(tmp_path, monkeypatch):
+    target = tmp_path / "scene"
+    target.mkdir()
+    (target / "old.txt").write_text("old")
+    with pytest.raises(RuntimeError):
+        with atomic_dir(target) as tmp:
+            (tmp / "half.txt").write_text("x")
+            raise RuntimeError("crash while writing")
+    assert (target / "old.txt").read_text() == "old" and sorted(p.name for p in tmp_path.iterdir()) == ["scene"]
+
+    real_rename = os.rename
+    calls = []
+
+    def rename(src, dst):  # the second rename (new -> target) fails
+        calls.append((src, dst))
+        if len(calls) == 2:
+            raise OSError("disk gone")
+        return real_rename(src, dst)
+
+    monkeypatch.setattr(os, "rename", rename)
+    with pytest.raises(OSError, match="disk gone"):
+        with atomic_dir(target) as tmp:
+            (tmp / "new.txt").write_text("new")
+    monkeypatch.undo()
+    assert (target / "old.txt").read_text() == "old" and sorted(p.name for p in tmp_path.iterdir()) == ["scene"]
+
+
+def test_a_link_is_replaced_never_followed(tmp_path):
+    theirs = tmp_path / "theirs"
+    theirs.mkdir()
+    (theirs / "data.txt").write_text("keep")
+    for name, target in (("dir_link", theirs), ("file_link", theirs / "data.txt"), ("dangling", tmp_path / "nope")):
+        link = tmp_path / "out" / name
+        link.parent.mkdir(exist_ok=True)
+        link.symlink_to(target)
+        with atomic_dir(link) as tmp:
+            (tmp / "new.txt").write_text("new")
+        assert not link.is_symlink() and (link / "new.txt").is_file()
+    file_link = tmp_path / "out" / "f.json"
+    file_link.symlink_to(theirs / "data.txt")
+    with atomic_file(file_link) as tmp:
+        tmp.write_text("{}")
+    assert not file_link.is_symlink() and file_link.read_text() == "{}"
+    assert (theirs / "data.txt").read_text() == "keep" and not (tmp_path / "nope").exists()
+
+
+def test_clean_stale_removes_only_stale_temporaries_of_this_machine(tmp_path):
+    dead = _dead_pid()
+    stale_part = _named(tmp_path / "a", "part", dead)
+    stale_part.mkdir()
+    stale_file = tmp_path / (temp_name("v.mp4", "part", ".mp4").replace(f"-{os.getpid()}-", f"-{dead}-"))
+    stale_file.write_text("x")
+    live = _named(tmp_path / "b", "part", os.getpid())
+    live.mkdir()
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        other_live = _named(tmp_path / "c", "part", sleeper.pid)
+        other_live.mkdir()
+        other_host = tmp_path / f".d.otherhost-{dead}-0123abcd.part"
+        other_host.mkdir()
+        legacy = tmp_path / ".e.k3j4h5g6.part"  # mkdtemp names of earlier versions: owner unknown
+        legacy.mkdir()
+        user = tmp_path / ".config"
+        user.mkdir()
+        removed = clean_stale(tmp_path)
+        assert sorted(removed) == sorted([stale_part, stale_file])
+        for kept in (live, other_live, other_host, legacy, user):
+            assert kept.exists(), kept
+        # a number reused by a newer process: its temporary was last modified before that process started
+        os.utime(other_live, (time.time() - 3600, time.time() - 3600))
+        assert clean_stale(tmp_path) == [other_live]
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+
+
+def test_clean_stale_restores_an_output_moved_aside_by_a_killed_replacement(tmp_path):
+    dead = _dead_pid()
+    aside = _named(tmp_path / "scene", "old", dead)
+    aside.mkdir()
+    (aside / "meta.json").write_text("old")
+    clean_stale(tmp_path)
+    assert (tmp_path / "scene" / "meta.json").read_text() == "old" and not aside.exists()
+    aside.mkdir()  # the new one made it in before the kill: the old one goes
+    clean_stale(tmp_path, "scene")
+    assert not aside.exists() and (tmp_path / "scene" / "meta.json").read_text() == "old"
+
+
+WRITER = textwrap.dedent("""
+    import sys, time
+    from pathlib import Path
+    from genxd.utils.io import atomic_dir
+    with atomic_dir(Path(sys.argv[1])) as tmp:
+        (tmp / "part.txt").write_text("half")
+        print("writing", flush=True)
+        time.sleep(60)
+""")
+
+
+def test_kill_9_while_writing_then_the_next_run_cleans_up(tmp_path):
+    target = tmp_path / "out" / "scene"
+    target.mkdir(parents=True)
+    (target / "old.txt").write_text("old")
+    env = dict(os.environ, PYTHONPATH=str(Path(io.__file__).resolve().parents[2]))
+    proc = subprocess.Popen([sys.executable, "-c", WRITER, str(target)], stdout=subprocess.PIPE, env=env, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "writing"
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    parts = [p for p in target.parent.iterdir() if p.name.endswith(".part")]
+    assert len(parts) == 1 and (target / "old.txt").read_text() == "old"  # killed: the old output is intact
+    with atomic_dir(target) as tmp:
+        (tmp / "new.txt").write_text("new")
+    assert sorted(p.name for p in target.parent.iterdir()) == ["scene"]
+
+
+def test_check_writable_dir(tmp_path, monkeypatch):
+    assert check_writable_dir(tmp_path / "new" / "deeper") == tmp_path / "new" / "deeper"
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(NotADirectoryError, match="is a file"):
+        check_writable_dir(tmp_path / "file" / "sub")
+    with pytest.raises(NotADirectoryError, match="not a folder"):
+        check_writable_dir(tmp_path / "file")
+    with pytest.raises(IsADirectoryError, match="is a folder"):
+        check_output_file(tmp_path)
+    real = os.access
+    monkeypatch.setattr(os, "access", lambda p, m, **k: False if Path(p) == tmp_path and m & os.W_OK else real(p, m, **k))
+    with pytest.raises(PermissionError, match="not writable"):
+        check_writable_dir(tmp_path / "new")
