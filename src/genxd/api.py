@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -22,7 +23,7 @@ from typing import Iterable, Sequence
 import torch
 from torch import Tensor
 
-from .cameras import formats, relative_poses, trajectories
+from .cameras import CameraPath, formats, read_camera_path, relative_poses, trajectories
 from .pipelines.distributed import GenerationError, ProcessGroup, SceneResult, failed_result, write_summary
 from .utils.images import Fit, collect_images, load_image, save_png, tensor_to_uint8
 from .utils.io import atomic_dir, write_json_atomic
@@ -115,32 +116,46 @@ def _call_with_known_kwargs(fn, **kwargs):
 
 def camera_trajectory(camera: str | Path, num_frames: int, focal: float | None = None, elevation: float | None = None,
                       azimuth_range: tuple[float, float] | None = None, radius: float | None = None) -> tuple[Tensor, Tensor]:
-    """Target cameras ``(c2w [F,4,4], K [F,3,3])`` from a preset name or a camera-path file.
+    """Target cameras ``(c2w [F,4,4], K [F,3,3])`` from a preset name or a camera file / folder.
 
-    Files: the authors' camera JSON (``cameras`` key) or a nerfstudio ``transforms.json``
-    (``frames`` key); their own frame count is used.
+    Files and folders are read with :func:`genxd.cameras.read_camera_path` (authors' camera JSON, w2c
+    lists, ``transforms.json``, COLMAP models, ``genxd curate`` / ``generate`` outputs); their own frame
+    count is used; files without intrinsics get ``focal`` (else the authors' 1.414).
     """
-    path = Path(str(camera))
-    if path.suffix.lower() == ".json":
-        if not path.is_file():
-            raise FileNotFoundError(f"{path}: camera path file not found")
-        data = json.loads(path.read_text())
-        loaded = formats.load_transforms_json(path) if "frames" in data else formats.load_camera_json(path)
-        return loaded.c2w.float(), loaded.K.float()
+    path = camera_path_of(camera, focal)
+    if path is not None:
+        return path.c2w.float(), path.K.float()
     name = str(camera)
-    if name not in trajectories.PRESETS:
-        raise ValueError(f"--camera must be one of {sorted(trajectories.PRESETS)} or a .json camera path, got {name!r}")
     return _call_with_known_kwargs(
         trajectories.PRESETS[name], num_frames=num_frames, focal=focal, elevation=elevation,
         azimuth_range=tuple(azimuth_range) if azimuth_range is not None else None, radius=radius,
     )
 
 
+def camera_path_of(camera: str | Path | CameraPath, focal: float | None = None) -> CameraPath | None:
+    """The :class:`~genxd.cameras.CameraPath` of a camera file / folder, or None for a preset name.
+
+    Raises FileNotFoundError for a path that does not exist, ValueError for an unknown name or a bad file."""
+    if isinstance(camera, CameraPath):
+        return camera
+    name = str(camera)
+    if name in trajectories.PRESETS and not isinstance(camera, Path):
+        return None
+    path = Path(name)
+    if path.exists():
+        return read_camera_path(path, default_focal=focal)
+    if isinstance(camera, Path) or path.suffix or "/" in name or os.sep in name:
+        raise FileNotFoundError(f"{path}: camera file or folder not found")
+    raise ValueError(f"--camera must be one of {sorted(trajectories.PRESETS)} or a camera file / folder, got {name!r}")
+
+
 def write_scene(folder: Path, frames: Tensor, c2w: Tensor, K: Tensor, context_index: Sequence[int],
-                left: Tensor, meta: dict, fps: float, target_indices: Sequence[int] | None = None) -> Path:
+                left: Tensor, meta: dict, fps: float, target_indices: Sequence[int] | None = None,
+                times: Tensor | None = None) -> Path:
     """Write one scene's outputs into ``folder`` (created atomically; replaced if it exists).
 
-    ``frames [F,3,H,W]`` in [0, 1]; ``left [F,3,H,W]`` is shown beside them in ``compare.mp4``.
+    ``frames [F,3,H,W]`` in [0, 1]; ``left [F,3,H,W]`` is shown beside them in ``compare.mp4``; ``times [F]``
+    (optional): frame times written into ``cameras.json`` / ``transforms.json``.
     """
     f, _, h, w = frames.shape
     with atomic_dir(folder) as tmp:
@@ -150,10 +165,10 @@ def write_scene(folder: Path, frames: Tensor, c2w: Tensor, K: Tensor, context_in
             save_png(tmp / name, fr)
         write_mp4(tmp / "video.mp4", tensor_to_uint8(frames), fps=fps)
         write_mp4(tmp / "compare.mp4", tensor_to_uint8(torch.cat([left, frames], dim=-1)), fps=fps)
-        formats.save_camera_json(tmp / "cameras.json", c2w, K, h, w)
+        formats.save_camera_json(tmp / "cameras.json", c2w, K, h, w, times=times)
         rel = relative_poses(c2w.double(), c2w[context_index[0]].double())
         formats.save_w2c_list_json(tmp / "cameras_rel.json", rel)
-        formats.save_transforms_json(tmp / "transforms.json", c2w, K, h, w, file_paths=names)
+        formats.save_transforms_json(tmp / "transforms.json", c2w, K, h, w, file_paths=names, times=times)
         if target_indices is not None:
             write_json_atomic(tmp / "target_indices.json", [int(i) for i in target_indices])
         write_json_atomic(tmp / "meta.json", {**meta, "context_index": [int(i) for i in context_index]})
@@ -237,6 +252,8 @@ def generate_scenes(
     if s.batch_size < 1:
         raise ValueError("batch_size must be >= 1")
 
+    camera_path_of(s.camera, s.focal)  # a bad camera file fails here, before the model loads
+
     group = ProcessGroup(device)
     rank = group.process_index
     lm = loaded or load_model(model, group.device(device), dtype, compile_unet=compile_unet)
@@ -248,7 +265,12 @@ def generate_scenes(
     steps = int(s.num_inference_steps or d["num_inference_steps"])
     guidance = float(s.guidance_scale if s.guidance_scale is not None else d["guidance_scale"])
     focal = s.focal if s.focal is not None else d.get("focal")
-    c2w, K = camera_trajectory(s.camera, num_frames, focal, s.elevation, s.azimuth_range, s.radius)
+    from_file = camera_path_of(s.camera, focal)
+    if from_file is not None:  # a camera file / folder: its own frames, intrinsics and times
+        c2w, K, times = from_file.c2w.float(), from_file.K.float(), from_file.times
+    else:
+        c2w, K = camera_trajectory(s.camera, num_frames, focal, s.elevation, s.azimuth_range, s.radius)
+        times = None
     num_frames = c2w.shape[0]
     if num_frames < 2:
         raise ValueError("the camera path needs at least 2 frames")
@@ -295,7 +317,7 @@ def generate_scenes(
             try:
                 meta = {**meta_common, "input": str(paths[i]), "seed": s.seed + i}
                 left = tensors[i][None].expand(num_frames, -1, -1, -1)
-                write_scene(folders[i], out.frames[j].cpu(), c2w, K, [0], left, meta, fps)
+                write_scene(folders[i], out.frames[j].cpu(), c2w, K, [0], left, meta, fps, times=times)
                 results.append(SceneResult(i, str(paths[i]), str(folders[i]), "written", process_index=rank))
             except Exception as exc:  # noqa: BLE001
                 results.append(failed_result(i, str(paths[i]), str(folders[i]), exc, rank))

@@ -91,7 +91,7 @@ def register(app: typer.Typer) -> None:
         input_list: Optional[Path] = typer.Option(None, "--input-list", help="Text file naming more inputs, one a line (relative to its folder)."),
         out: Path = typer.Option(Path("outputs"), "--out", "-o", help="Output folder (one sub-folder per image)."),
         model: Optional[str] = typer.Option(None, "--model", "-m", help="Checkpoint folder (unet/ vae/ scheduler/) or a hub id in the local HF cache. Default: the bundled small model."),
-        camera: str = typer.Option("orbit", "--camera", "-c", help="orbit, forward, spiral, dolly, zoom, pan, static, or a camera-path .json (authors' format or transforms.json)."),
+        camera: str = typer.Option("orbit", "--camera", "-c", help="orbit, forward, spiral, dolly, zoom, pan, static, or a camera file / folder: authors' JSON, w2c list, transforms.json, COLMAP model, genxd curate / generate output (see docs/cameras.md)."),
         mode: str = typer.Option("3d", "--mode", help="3d (multi-view), video, or 4d (camera and objects move)."),
         motion_strength: float = typer.Option(0.0, "--motion-strength", help="Object motion strength (4d/video)."),
         num_frames: Optional[int] = typer.Option(None, "--frames", "-n", help="Number of frames (default: the model's)."),
