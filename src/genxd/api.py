@@ -151,11 +151,12 @@ def camera_path_of(camera: str | Path | CameraPath, focal: float | None = None) 
 
 def write_scene(folder: Path, frames: Tensor, c2w: Tensor, K: Tensor, context_index: Sequence[int],
                 left: Tensor, meta: dict, fps: float, target_indices: Sequence[int] | None = None,
-                times: Tensor | None = None) -> Path:
+                times: Tensor | None = None, extra_files: dict[str, bytes] | None = None) -> Path:
     """Write one scene's outputs into ``folder`` (created atomically; replaced if it exists).
 
     ``frames [F,3,H,W]`` in [0, 1]; ``left [F,3,H,W]`` is shown beside them in ``compare.mp4``; ``times [F]``
-    (optional): frame times written into ``cameras.json`` / ``transforms.json``.
+    (optional): frame times written into ``cameras.json`` / ``transforms.json``; ``extra_files``: more files
+    (name -> bytes), e.g. ``camera_path.png``.
     """
     f, _, h, w = frames.shape
     with atomic_dir(folder) as tmp:
@@ -172,7 +173,29 @@ def write_scene(folder: Path, frames: Tensor, c2w: Tensor, K: Tensor, context_in
         if target_indices is not None:
             write_json_atomic(tmp / "target_indices.json", [int(i) for i in target_indices])
         write_json_atomic(tmp / "meta.json", {**meta, "context_index": [int(i) for i in context_index]})
+        for name, data in (extra_files or {}).items():
+            (tmp / name).write_bytes(data)
     return folder
+
+
+def _video_camera_path(clip_cameras, s: GenerateSettings, num_frames: int, focal: float | None,
+                       res: int) -> tuple[Tensor, Tensor, Tensor, dict[str, bytes]]:
+    """``--camera-from-video``: the generation path of the clip and its picture / report files."""
+    import io
+
+    from .cameras.from_video import make_video_path, path_picture_title
+    from .cameras.plot import draw_camera_path
+
+    spacing = s.path_spacing or ("arc" if s.mode.lower() in ("3d", "mv") else "time")
+    vp = make_video_path(clip_cameras, num_frames, intrinsics=s.path_intrinsics, model_focal=focal, spacing=spacing,
+                         smoothing=s.path_smoothing, path_scale=s.path_scale, size=(res, res))
+    report = {**clip_cameras.report, **vp.report}
+    picture = io.BytesIO()
+    draw_camera_path(vp.path.c2w, vp.path.K, path_picture_title(report, Path(s.camera_from_video).name)).save(
+        picture, format="PNG")
+    files = {"camera_path.png": picture.getvalue(),
+             "camera_from_video.json": (json.dumps(report, indent=2, default=str) + "\n").encode()}
+    return vp.path.c2w, vp.path.K, vp.path.times, files
 
 
 def _unique_names(paths: Sequence[Path]) -> list[str]:
@@ -205,6 +228,11 @@ class GenerateSettings:
     fit: Fit = "crop"
     fps: float | None = None
     batch_size: int = 1
+    camera_from_video: str | Path | None = None
+    path_scale: float = 1.0
+    path_spacing: str | None = None
+    path_intrinsics: str = "model"
+    path_smoothing: float = 0.0
     extra: dict = field(default_factory=dict)
 
 
@@ -252,7 +280,15 @@ def generate_scenes(
     if s.batch_size < 1:
         raise ValueError("batch_size must be >= 1")
 
-    camera_path_of(s.camera, s.focal)  # a bad camera file fails here, before the model loads
+    clip_cameras = None
+    if s.camera_from_video is not None:  # SfM on the clip (or its cameras) before the model loads
+        from .cameras.from_video import check_path_settings, recover_clip_cameras
+
+        check_path_settings(intrinsics=s.path_intrinsics, spacing=s.path_spacing, smoothing=s.path_smoothing,
+                            path_scale=s.path_scale)
+        clip_cameras = recover_clip_cameras(s.camera_from_video)
+    else:
+        camera_path_of(s.camera, s.focal)  # a bad camera file fails here, before the model loads
 
     group = ProcessGroup(device)
     rank = group.process_index
@@ -265,8 +301,10 @@ def generate_scenes(
     steps = int(s.num_inference_steps or d["num_inference_steps"])
     guidance = float(s.guidance_scale if s.guidance_scale is not None else d["guidance_scale"])
     focal = s.focal if s.focal is not None else d.get("focal")
-    from_file = camera_path_of(s.camera, focal)
-    if from_file is not None:  # a camera file / folder: its own frames, intrinsics and times
+    extra_files: dict[str, bytes] = {}
+    if clip_cameras is not None:  # the clip's path: relative, scaled, resampled (genxd.cameras.from_video)
+        c2w, K, times, extra_files = _video_camera_path(clip_cameras, s, num_frames, focal, res)
+    elif (from_file := camera_path_of(s.camera, focal)) is not None:  # a camera file: its frames, K, times
         c2w, K, times = from_file.c2w.float(), from_file.K.float(), from_file.times
     else:
         c2w, K = camera_trajectory(s.camera, num_frames, focal, s.elevation, s.azimuth_range, s.radius)
@@ -276,7 +314,7 @@ def generate_scenes(
         raise ValueError("the camera path needs at least 2 frames")
     fps = s.fps or max(1.0, num_frames / 2)
     meta_common = {
-        "model": "bundled:genxd-small" if lm.bundled else str(lm.path), "camera": str(s.camera), "mode": s.mode,
+        "model": "bundled:genxd-small" if lm.bundled else str(lm.path), "camera": str(s.camera) if clip_cameras is None else f"from-video:{s.camera_from_video}", "mode": s.mode,
         "motion_strength": s.motion_strength, "num_inference_steps": steps, "guidance_scale": guidance,
         "resolution": res, "num_frames": num_frames, "fit": s.fit, "process_index": rank,
         "num_processes": group.num_processes,
@@ -317,7 +355,8 @@ def generate_scenes(
             try:
                 meta = {**meta_common, "input": str(paths[i]), "seed": s.seed + i}
                 left = tensors[i][None].expand(num_frames, -1, -1, -1)
-                write_scene(folders[i], out.frames[j].cpu(), c2w, K, [0], left, meta, fps, times=times)
+                write_scene(folders[i], out.frames[j].cpu(), c2w, K, [0], left, meta, fps, times=times,
+                            extra_files=extra_files)
                 results.append(SceneResult(i, str(paths[i]), str(folders[i]), "written", process_index=rank))
             except Exception as exc:  # noqa: BLE001
                 results.append(failed_result(i, str(paths[i]), str(folders[i]), exc, rank))
@@ -364,7 +403,10 @@ def generate(
         settings: fields of :class:`GenerateSettings` (``camera="orbit"|"forward"|...|path.json``,
             ``mode="3d"|"video"|"4d"``, ``motion_strength``, ``num_frames``, ``resolution``,
             ``num_inference_steps``, ``guidance_scale``, ``seed``, ``focal``, ``elevation``,
-            ``azimuth_range``, ``radius``, ``fit="crop"|"pad"``, ``batch_size``).
+            ``azimuth_range``, ``radius``, ``fit="crop"|"pad"``, ``batch_size``; ``camera_from_video=CLIP``
+            takes the camera path from a video or its cameras, see :mod:`genxd.cameras.from_video`, with
+            ``path_scale``, ``path_spacing`` ("arc" / "time"; default arc in 3D, time otherwise),
+            ``path_intrinsics`` ("model" / "clip"), ``path_smoothing``).
     Returns:
         the scene folders written (under ``accelerate launch``: by all processes).
     Raises:

@@ -49,7 +49,7 @@ from .formats import (
 )
 from .geometry import intrinsics_from_focal
 
-__all__ = ["read_camera_path", "COLMAP_FORMAT", "SYNTHETIC_META", "DEFAULT_SIZE", "camera_formats_help"]
+__all__ = ["read_camera_path", "colmap_model_dir", "COLMAP_FILES", "COLMAP_FORMAT", "SYNTHETIC_META", "DEFAULT_SIZE", "camera_formats_help"]
 
 COLMAP_FORMAT = "COLMAP model"
 SYNTHETIC_META = "genxd synthetic clip meta"
@@ -57,7 +57,7 @@ SYNTHETIC_META = "genxd synthetic clip meta"
 DEFAULT_SIZE = 256
 _DEFAULT_FOCAL = 1.414  # the authors' evaluator.focal (genxd.cameras.trajectories.AUTHORS_FOCAL)
 
-_COLMAP_FILES = ("cameras.bin", "cameras.txt", "images.bin", "images.txt", "points3D.bin", "points3D.txt",
+COLMAP_FILES = ("cameras.bin", "cameras.txt", "images.bin", "images.txt", "points3D.bin", "points3D.txt",
                  "frames.bin", "rigs.bin", "project.ini")
 
 
@@ -169,6 +169,26 @@ def _with_default_intrinsics(c2w: torch.Tensor, K: torch.Tensor | None, default_
                       source_format=W2C_JSON, intrinsics_known=known)
 
 
+def _curate_samples(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".") and _is_colmap_dir(p / "0"))
+
+
+def colmap_model_dir(path: str | os.PathLike) -> Path | None:
+    """The COLMAP model folder :func:`read_camera_path` reads for ``path``, or None (not a COLMAP source)."""
+    path = Path(path)
+    if path.is_file():
+        return path.parent if path.name in COLMAP_FILES else None
+    if not path.is_dir():
+        return None
+    for candidate in (path, path / "0", path / "sparse" / "0", path / "sparse"):
+        if _is_colmap_dir(candidate):
+            return candidate
+    if any((path / name).is_file() for name in ("transforms.json", "cameras.json", "meta.json")):
+        return None
+    samples = _curate_samples(path)
+    return samples[0] / "0" if len(samples) == 1 else None
+
+
 def _from_folder(folder: Path, default_focal: float, height: int | None, width: int | None, dtype: torch.dtype) -> CameraPath:
     if _is_colmap_dir(folder):
         return _read_colmap(folder, dtype)
@@ -181,7 +201,7 @@ def _from_folder(folder: Path, default_focal: float, height: int | None, width: 
     for name in ("transforms.json", "cameras.json", "meta.json"):
         if (folder / name).is_file():
             return read_camera_path(folder / name, default_focal=default_focal, height=height, width=width, dtype=dtype)
-    samples = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".") and _is_colmap_dir(p / "0"))
+    samples = _curate_samples(folder)
     if len(samples) == 1:  # a genxd curate output folder holding one video
         return _read_colmap(samples[0] / "0", dtype, "genxd curate sample", sample=samples[0])
     if len(samples) > 1:
@@ -221,7 +241,7 @@ def read_camera_path(
         raise FileNotFoundError(f"{path}: no such camera file or folder")
     if path.is_dir():
         return _from_folder(path, focal, height, width, dtype)
-    if path.name in _COLMAP_FILES:
+    if path.name in COLMAP_FILES:
         return _read_colmap(path.parent, dtype)
     if path.suffix.lower() == ".json":
         return _from_json(path, focal, height, width, dtype)

@@ -92,6 +92,8 @@ def register(app: typer.Typer) -> None:
         out: Path = typer.Option(Path("outputs"), "--out", "-o", help="Output folder (one sub-folder per image)."),
         model: Optional[str] = typer.Option(None, "--model", "-m", help="Checkpoint folder (unet/ vae/ scheduler/) or a hub id in the local HF cache. Default: the bundled small model."),
         camera: str = typer.Option("orbit", "--camera", "-c", help="orbit, forward, spiral, dolly, zoom, pan, static, or a camera file / folder: authors' JSON, w2c list, transforms.json, COLMAP model, genxd curate / generate output (see docs/cameras.md)."),
+        camera_from_video: Optional[Path] = typer.Option(None, "--camera-from-video", help="Take the camera path from a video (or a frame folder, or its COLMAP model / transforms.json): SfM with moving objects masked, relative to the first camera, resampled to --frames; replaces --camera. More settings: genxd trajectory from-video."),
+        path_scale: float = typer.Option(1.0, "--path-scale", help="With --camera-from-video: size of the path; the median depth of the scene seen from the first camera becomes this (the model's scene scale is 1)."),
         mode: str = typer.Option("3d", "--mode", help="3d (multi-view), video, or 4d (camera and objects move)."),
         motion_strength: float = typer.Option(0.0, "--motion-strength", help="Object motion strength (4d/video)."),
         num_frames: Optional[int] = typer.Option(None, "--frames", "-n", help="Number of frames (default: the model's)."),
@@ -126,6 +128,8 @@ def register(app: typer.Typer) -> None:
                 raise UsageError(f"--fit must be 'crop' or 'pad', got {fit!r}")
             if mode.lower() not in ("3d", "mv", "video", "4d"):
                 raise UsageError(f"--mode must be 3d, video or 4d, got {mode!r}")
+            if camera_from_video is None and path_scale != 1.0:
+                raise UsageError("--path-scale applies to --camera-from-video only")
             inputs = list(images or []) + (read_input_list(input_list) if input_list is not None else [])
             if not inputs:
                 raise UsageError("no inputs: give image files / folders, or --input-list FILE")
@@ -143,6 +147,7 @@ def register(app: typer.Typer) -> None:
                 resolution=resolution, num_inference_steps=steps, guidance_scale=guidance, seed=seed,
                 focal=focal, elevation=elevation, azimuth_range=_parse_range(azimuth_range), radius=radius,
                 fit=fit, batch_size=batch_size,
+                **({"camera_from_video": camera_from_video, "path_scale": path_scale} if camera_from_video is not None else {}),
             )
             return report(results, group, summary_file, "inputs")
 

@@ -19,6 +19,7 @@ import numpy as np
 
 __all__ = [
     "FEATURE_TYPES",
+    "MAPPERS",
     "AUTO_KLT_BELOW_PX",
     "SfmError",
     "SfmResult",
@@ -274,6 +275,32 @@ def _klt_database(
     timings["sfm_match"] = time.perf_counter() - t0
 
 
+#: Mappers of :func:`run_sfm`.
+MAPPERS = ("incremental", "global")
+
+
+def _global_options(num_threads: int, seed: int, focal: float | None):
+    """``pycolmap.GlobalPipelineOptions`` (GLOMAP) on the CPU; intrinsics fixed when the focal length is known."""
+    import pycolmap
+
+    options = pycolmap.GlobalPipelineOptions()
+    options.num_threads = num_threads
+    options.random_seed = seed
+    options.multiple_models = True
+    options.min_model_size = 3
+    options.mapper.num_threads = num_threads
+    options.mapper.random_seed = seed
+    options.mapper.rotation_averaging.random_seed = seed
+    options.mapper.global_positioning.random_seed = seed
+    options.mapper.global_positioning.use_gpu = False
+    options.mapper.bundle_adjustment.ceres.use_gpu = False
+    if focal is not None:
+        options.mapper.bundle_adjustment.refine_focal_length = False
+        options.mapper.bundle_adjustment.refine_extra_params = False
+        options.mapper.bundle_adjustment.refine_principal_point = False
+    return options
+
+
 def run_sfm(
     image_dir: str | Path,
     image_names: list[str],
@@ -286,6 +313,7 @@ def run_sfm(
     max_num_features: int = 4096,
     sequential_overlap: int = 8,
     min_registered_fraction: float = 0.5,
+    mapper: str = "incremental",
 ) -> SfmResult:
     """Camera poses and sparse points of a video's frames with pycolmap.
 
@@ -306,14 +334,19 @@ def run_sfm(
         num_threads: threads for pycolmap (-1: all cores).
         seed: random seed for RANSAC and mapping (deterministic runs).
         min_registered_fraction: fail unless at least this fraction of frames is registered.
+        mapper: ``"incremental"`` (``pycolmap.incremental_mapping``) or ``"global"``
+            (``pycolmap.global_mapping``, GLOMAP: rotation averaging then global positioning; does not
+            drift into the wrong solution on forward / dolly motion, see docs/cameras.md).
     Raises:
         SfmError: no reconstruction, or too few registered frames.
     """
     if features not in FEATURE_TYPES:
         raise ValueError(f"features must be one of {FEATURE_TYPES}, got {features!r}")
+    if mapper not in MAPPERS:
+        raise ValueError(f"mapper must be one of {MAPPERS}, got {mapper!r}")
     if features != "auto":
         return _run_sfm_once(image_dir, image_names, work_dir, allowed, focal, features, num_threads, seed,
-                             max_num_features, sequential_overlap, min_registered_fraction)
+                             max_num_features, sequential_overlap, min_registered_fraction, mapper)
     from PIL import Image
 
     with Image.open(Path(image_dir) / image_names[0]) as im:
@@ -324,7 +357,7 @@ def run_sfm(
     for kind in order:
         try:
             result = _run_sfm_once(image_dir, image_names, Path(work_dir) / kind, allowed, focal, kind, num_threads,
-                                   seed, max_num_features, sequential_overlap, min_registered_fraction)
+                                   seed, max_num_features, sequential_overlap, min_registered_fraction, mapper)
         except SfmError as exc:
             errors.append(str(exc))
             continue
@@ -352,6 +385,7 @@ def _run_sfm_once(
     max_num_features: int,
     sequential_overlap: int,
     min_registered_fraction: float,
+    mapper: str = "incremental",
 ) -> SfmResult:
     import time
 
@@ -398,9 +432,12 @@ def _run_sfm_once(
     models_dir = work_dir / "sparse"
     models_dir.mkdir(exist_ok=True)
     try:
-        models = pycolmap.incremental_mapping(database, image_dir, models_dir, options)
+        if mapper == "global":
+            models = pycolmap.global_mapping(database, image_dir, models_dir, _global_options(num_threads, seed, focal))
+        else:
+            models = pycolmap.incremental_mapping(database, image_dir, models_dir, options)
     except Exception as exc:  # noqa: BLE001 - pycolmap raises RuntimeError / ValueError variants
-        raise SfmError(f"incremental mapping failed: {exc}") from None
+        raise SfmError(f"{mapper} mapping failed: {exc}") from None
     timings["sfm_map"] = time.perf_counter() - t0
     models = {k: r for k, r in models.items() if r.num_points3D() > 0}
     if not models:
