@@ -142,6 +142,7 @@ def recover_clip_cameras(
     features: str = "auto",
     mapper: str = "global",
     mask: bool = True,
+    refine_masks: bool = True,
     stride: int = 1,
     max_frames: int | None = 48,
     resize: int | tuple[int, int] | None = None,
@@ -161,6 +162,9 @@ def recover_clip_cameras(
             mapper (GLOMAP) is the default: incremental mapping drifts into a wrong solution on forward
             motion (docs/cameras.md).
         mask: mask possibly moving objects before SfM (``EpipolarFlowMasker``).
+        refine_masks: with ``mask``, run SfM a second time with the regions of tracked points that the first
+            pass's cameras cannot explain (:func:`inconsistent_track_mask`) masked too: objects that move
+            along the epipolar lines escape the flow masks, not this.
         stride, max_frames, resize: which frames are read (:func:`genxd.curation.read_frames`).
         work_dir: scratch folder (default: a temporary folder, removed afterwards).
     Raises:
@@ -176,8 +180,8 @@ def recover_clip_cameras(
     frames_at = _frames_source(path)
     if frames_at is None:
         raise FromVideoError(f"{path}: not a video file, a folder of frames or a camera file")
-    return _cameras_from_sfm(frames_at, path, focal, features, mapper, mask, stride, max_frames, resize, seed,
-                             num_threads, work_dir)
+    return _cameras_from_sfm(frames_at, path, focal, features, mapper, mask, refine_masks, stride, max_frames, resize,
+                             seed, num_threads, work_dir)
 
 
 def _cameras_from_file(path: Path) -> ClipCameras:
@@ -195,7 +199,7 @@ def _cameras_from_file(path: Path) -> ClipCameras:
         model = read_colmap_model(model_dir, dtype=torch.float64, allow_distortion=True)
         if len(model.points_xyz):
             depth = median_point_depth(model.points_xyz, cam.c2w[0], cam.K[0])
-    report = {"source": str(path), "format": cam.source_format, "num_frames": n,
+    report = {"source": str(path), "format": cam.source_format, "clip_frames_read": n,
               "scene_depth_source": "COLMAP points" if depth is not None else None}
     return ClipCameras(cam.c2w.double(), cam.K.double(), cam.height, cam.width, list(range(n)), n, times, depth,
                        f"file: {cam.source_format}", cam.intrinsics_known, report)
@@ -213,8 +217,9 @@ def _write_pngs(frames: np.ndarray, folder: Path) -> list[str]:
     return names
 
 
-def _cameras_from_sfm(frames_at: Path, clip: Path, focal: float | None, features: str, mapper: str, mask: bool, stride: int,
-                      max_frames: int | None, resize, seed: int, num_threads: int, work_dir) -> ClipCameras:
+def _cameras_from_sfm(frames_at: Path, clip: Path, focal: float | None, features: str, mapper: str, mask: bool,
+                      refine_masks: bool, stride: int, max_frames: int | None, resize, seed: int, num_threads: int,
+                      work_dir) -> ClipCameras:
     import cv2
 
     from ..curation.frames import VideoReadError, read_frames
@@ -241,7 +246,7 @@ def _cameras_from_sfm(frames_at: Path, clip: Path, focal: float | None, features
     allowed = labels == 0
     timings["masks"] = time.perf_counter() - t0
     times = torch.linspace(0, 1, n, dtype=torch.float64)
-    report: dict[str, Any] = {"source": str(clip), "num_frames": n, "stride": stride, "height": height, "width": width,
+    report: dict[str, Any] = {"source": str(clip), "clip_frames_read": n, "stride": stride, "height": height, "width": width,
                               "sfm_upscale": factor, "mask_fraction": float((~allowed).mean()), "warnings": []}
     scratch = Path(tempfile.mkdtemp(prefix="genxd_from_video_")) if work_dir is None else Path(work_dir)
     try:
@@ -250,6 +255,19 @@ def _cameras_from_sfm(frames_at: Path, clip: Path, focal: float | None, features
         try:
             sfm = run_sfm(scratch / "images", names, scratch / "sfm", allowed=allowed, focal=focal, features=features,
                           num_threads=num_threads, seed=seed, mapper=mapper)
+            if mask and refine_masks:  # a second pass without the points the first pass's cameras cannot explain
+                t1 = time.perf_counter()
+                moving = inconsistent_track_mask(frames, sfm.c2w, sfm.registered, sfm.K)
+                report["inconsistent_fraction"] = float(moving.mean())
+                if moving.mean() > 0.001:
+                    try:
+                        sfm = run_sfm(scratch / "images", names, scratch / "sfm2", allowed=allowed & ~moving, focal=focal,
+                                      features=features, num_threads=num_threads, seed=seed, mapper=mapper)
+                        allowed = allowed & ~moving
+                        report["mask_fraction"] = float((~allowed).mean())
+                    except SfmError as exc2:
+                        report["warnings"].append(f"the second SfM pass failed ({exc2}); the first is kept")
+                timings["refine"] = time.perf_counter() - t1
         except SfmError as exc:
             timings["sfm"] = time.perf_counter() - t0
             t0 = time.perf_counter()
@@ -335,6 +353,59 @@ def _rotation_fit(a: np.ndarray, b: np.ndarray, f: float, w: int, h: int, thresh
     R = _kabsch(ra[best], rb[best]) if best.sum() >= 3 else np.eye(3)
     residual = np.arccos(np.clip(np.sum((ra @ R.T) * rb, 1), -1, 1)) * px
     return R, residual < threshold_px, residual
+
+
+def inconsistent_track_mask(frames: np.ndarray, c2w: np.ndarray, registered: np.ndarray, K: np.ndarray,
+                            radius_fraction: float = 0.06) -> np.ndarray:
+    """``bool [N, H, W]``: regions of tracked points that no static 3D point explains with these cameras.
+
+    Every KLT track seen in at least 3 registered frames is triangulated (linear, all its views) with the
+    cameras ``c2w [N, 4, 4]`` (NaN where not registered) and normalised ``K [3, 3]``; a track whose RMS
+    reprojection error exceeds ``max(0.4 % of the image, 2.5 x the median over tracks)`` is inconsistent,
+    and discs of ``radius_fraction`` of the image around its points are marked in every frame it is seen.
+    A point on an object that moves (or the edge of a moving shadow) is such a track, also when it moves
+    along the epipolar lines where two-view flow tests cannot see it.
+    """
+    import cv2
+
+    from ..curation.sfm import klt_feature_tracks
+
+    n, h, w = frames.shape[:3]
+    gray = [cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in frames]
+    tracks = klt_feature_tracks(gray, None)
+    Kp = np.asarray(K, dtype=np.float64).copy()
+    Kp[0] *= w
+    Kp[1] *= h
+    P = {t: Kp @ np.linalg.inv(c2w[t])[:3] for t in range(n) if registered[t]}
+    seen: dict[int, list[tuple[int, np.ndarray]]] = {}
+    for t, (ids, xy) in enumerate(tracks):
+        if t in P:
+            for i, p in zip(ids.tolist(), xy.astype(np.float64) + 0.5):  # pixel centres at +0.5
+                seen.setdefault(i, []).append((t, p))
+    residuals: dict[int, float] = {}
+    for i, obs in seen.items():
+        if len(obs) < 3:
+            continue
+        A = np.concatenate([np.stack([p[0] * P[t][2] - P[t][0], p[1] * P[t][2] - P[t][1]]) for t, p in obs])
+        X = np.linalg.svd(A)[2][-1]
+        if abs(X[3]) < 1e-12:
+            continue
+        X = X / X[3]
+        err = []
+        for t, p in obs:
+            x = P[t] @ X
+            err.append(np.linalg.norm(x[:2] / x[2] - p) if x[2] > 1e-9 else 1e3)
+        residuals[i] = float(np.sqrt(np.mean(np.square(err))))
+    moving = np.zeros((n, h, w), np.uint8)
+    if not residuals:
+        return moving.astype(bool)
+    threshold = max(0.004 * max(h, w), 2.5 * float(np.median(list(residuals.values()))))
+    radius = max(2, int(round(radius_fraction * max(h, w))))
+    for i, r in residuals.items():
+        if r > threshold:
+            for t, p in seen[i]:
+                cv2.circle(moving[t], (int(p[0]), int(p[1])), radius, 1, -1)
+    return moving.astype(bool)
 
 
 def rotation_only_cameras(frames: np.ndarray, allowed: np.ndarray, focal: float | None = None,

@@ -57,8 +57,8 @@ def draw_camera_path(
     depth = max(0.15 * size, 0.05)
     pts = _frusta(m, k, depth)
     n = len(m)
-    margin_l, margin_t, margin_b, gap = 56, 46, 44, 40
-    width = 2 * panel + 2 * margin_l + gap
+    margin_l, margin_t, margin_b, gap = 56, 46, 62, 40
+    width = 2 * panel + 2 * margin_l + gap + 16
     height = panel + margin_t + margin_b
     img = Image.new("RGB", (width, height), "white")
     d = ImageDraw.Draw(img)

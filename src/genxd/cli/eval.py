@@ -18,7 +18,7 @@ def register(app: typer.Typer) -> None:
         num_scenes: int = typer.Option(50, "--num-scenes", "-n", help="Held-out synthetic scenes."),
         steps: Optional[int] = typer.Option(None, "--steps"),
         guidance: Optional[float] = typer.Option(None, "--guidance"),
-        modes: str = typer.Option("3d-1view,3d-3view,4d", "--modes", help="Comma-separated: 3d-1view, 3d-3view, 4d."),
+        modes: str = typer.Option("3d-1view,3d-3view,4d,camera-3d,camera-4d", "--modes", help="Comma-separated: 3d-1view, 3d-3view, 4d, camera-3d, camera-4d (camera accuracy: RotErr / TransErr by SfM, see genxd eval-camera)."),
         device: Optional[str] = typer.Option(None, "--device"),
         dtype: Optional[str] = typer.Option(None, "--dtype", help="fp32, bf16 or fp16 (default: fp32 on CPU, bf16 on CUDA)."),
         fast: Optional[bool] = typer.Option(None, "--fast/--no-fast", help="GPU fast path (default: on for CUDA)."),
@@ -28,12 +28,12 @@ def register(app: typer.Typer) -> None:
         """PSNR / SSIM against ground-truth renders, repeat-input baseline, camera following, 4D motion."""
 
         def job():
-            from ..evaluation import evaluate
+            from ..evaluation import MODES, evaluate
 
             wanted = tuple(m.strip() for m in modes.split(",") if m.strip())
-            bad = [m for m in wanted if m not in ("3d-1view", "3d-3view", "4d")]
+            bad = [m for m in wanted if m not in MODES]
             if bad:
-                raise ValueError(f"--modes: unknown {bad}; use 3d-1view, 3d-3view, 4d")
+                raise ValueError(f"--modes: unknown {bad}; use {', '.join(MODES)}")
             report = evaluate(model, num_scenes, steps, guidance, device, progress=not quiet, out=out, modes=wanted,
                               dtype=dtype, fast=fast)
             typer.echo(json.dumps(report, indent=2))

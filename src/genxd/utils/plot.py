@@ -89,7 +89,7 @@ class Axes:
         if title:
             d.text(((l + r) / 2, t - 8), title, fill=(0, 0, 0), font=font(13), anchor="mb")
         if xlabel:
-            d.text(((l + r) / 2, b + 22), xlabel, fill=(0, 0, 0), font=f, anchor="mt")
+            d.text(((l + r) / 2, b + 24), xlabel, fill=(0, 0, 0), font=f, anchor="mt")
         if ylabel:
             d.text((l, t - 8), ylabel, fill=(60, 60, 60), font=f, anchor="rb" if title else "lb")
 
