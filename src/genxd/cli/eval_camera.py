@@ -22,9 +22,12 @@ def register(app: typer.Typer) -> None:
         seed: int = typer.Option(0, "--seed", help="Random seed of SfM (RANSAC, mapping)."),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar; print only the summary."),
     ) -> None:
-        """RotErr / TransErr (CameraCtrl's definitions) of generated frames against their requested cameras."""
+        """RotErr / TransErr (CameraCtrl's definitions) of generated frames against their requested cameras.
 
-        def job() -> None:
+        Exit code 1 when SfM reconstructed no scene at all (the report is still written).
+        """
+
+        def job() -> int:
             from ..cameras.evaluate import EVAL_JSON, EVAL_PNG, evaluate_camera_accuracy
 
             report = evaluate_camera_accuracy(generated, cameras=cameras, out=out, known_focal=not estimate_focal,
@@ -36,5 +39,11 @@ def register(app: typer.Typer) -> None:
                 typer.echo(f"wrote {Path(where) / EVAL_JSON} and {Path(where) / EVAL_PNG}", err=True)
             for scene, reason in summary["failures"].items():
                 typer.echo(f"genxd: warning: {scene}: {reason}", err=True)
+            if summary["evaluated"] == 0:
+                typer.echo(f"genxd: error: no scene could be reconstructed ({summary['failed']} failed)", err=True)
+                return 1
+            return 0
 
-        run_cli(job)
+        code = run_cli(job)
+        if code:
+            raise typer.Exit(code=code)
