@@ -140,21 +140,33 @@ def small_clip(tmp_path_factory):
 def test_trajectory_from_video_cli_end_to_end(small_clip, tmp_path):
     video, clip = small_clip
     out = tmp_path / "path.json"
-    res = runner.invoke(app, ["trajectory", "from-video", str(video), "-o", str(out), "--num-frames", "6",
+    res = runner.invoke(app, ["trajectory", "from-video", str(video), "-o", str(out), "--num-frames", "12",
                               "--clip-focal", "1.0", "--spacing", "time"], catch_exceptions=False)
     assert res.exit_code == 0, res.output
     authors, transforms, picture = output_files(out)
     assert res.stdout.split() == [str(authors), str(transforms), str(picture)]
     a, t = read_camera_path(authors), read_camera_path(transforms)
     torch.testing.assert_close(a.c2w, t.c2w, atol=1e-5, rtol=0)
-    torch.testing.assert_close(a.times, torch.linspace(0, 1, 6), atol=1e-6, rtol=0)
+    torch.testing.assert_close(a.times, torch.linspace(0, 1, 12), atol=1e-6, rtol=0)
     torch.testing.assert_close(a.c2w[0], torch.eye(4), atol=1e-6, rtol=0)
-    # the path has the clip's shape: compare with the true cameras at the same clip times (frames 0, 2.2, ...)
-    want = clip.c2w.double()[[0, 11]]
-    got = a.c2w.double()[[0, 5]]
-    e = compare_paths(torch.cat([got, got[-1:]]), torch.cat([want, want[-1:]]))
-    assert e.RotErr < 2.0, e  # the end camera's rotation (H.264 frames, 128 px, moving objects)
+    # 12 cameras evenly in time = the clip's 12 frames: the path has the clip's shape
+    e = compare_paths(a.c2w, clip.c2w)
+    # measured 0.15 degrees mean and 0.6 % of the path (H.264, 128 px, moving objects); tolerance 4x
+    assert e.mean_rot_err_deg < 0.6 and e.centre_err_sim3_rel < 0.03, e
     with Image.open(picture) as im:
         assert im.width > 2 * im.height * 0.9  # two panels side by side
     again = runner.invoke(app, ["trajectory", "from-video", str(video), "-o", str(out)])
     assert again.exit_code == 2 and "already exists" in again.output
+
+
+def test_frames_are_picked_evenly_over_the_whole_clip(tmp_path):
+    from genxd.cameras.from_video import _read_clip
+
+    for i in range(10):
+        Image.fromarray(np.full((20, 30, 3), 20 * i, np.uint8)).save(tmp_path / f"{i:03d}.png")
+    frames, picked = _read_clip(tmp_path, None, 4, 512)
+    assert picked.tolist() == [0, 3, 6, 9] and [int(f[0, 0, 0]) for f in frames] == [0, 60, 120, 180]
+    frames, picked = _read_clip(tmp_path, 2, 3, None)
+    assert picked.tolist() == [0, 2, 4] and frames.shape == (3, 20, 30, 3)
+    frames, _ = _read_clip(tmp_path, None, 48, 15)  # larger than 15 px: scaled down to 15
+    assert frames.shape == (10, 10, 15, 3)

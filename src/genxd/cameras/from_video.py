@@ -147,9 +147,9 @@ def recover_clip_cameras(
     mapper: str = "global",
     mask: bool = True,
     refine_masks: bool = True,
-    stride: int = 1,
+    stride: int | None = None,
     max_frames: int | None = 48,
-    resize: int | tuple[int, int] | None = None,
+    resize: int | tuple[int, int] | None = 512,
     seed: int = 0,
     num_threads: int = -1,
     work_dir: str | Path | None = None,
@@ -170,7 +170,10 @@ def recover_clip_cameras(
         refine_masks: with ``mask``, run SfM a second time with the regions of tracked points that the first
             pass's cameras cannot explain (:func:`inconsistent_track_mask`) masked too: objects that move
             along the epipolar lines escape the flow masks, not this.
-        stride, max_frames, resize: which frames are read (:func:`genxd.curation.read_frames`).
+        stride, max_frames, resize: which frames are used. ``stride=None`` (default): ``max_frames`` frames
+            evenly spread over the whole clip (all of them when it has fewer); an int: every ``stride``-th
+            frame from the start, at most ``max_frames`` (:func:`genxd.curation.read_frames`). ``resize``:
+            frames whose longer side exceeds this many pixels are scaled down to it (None: never).
         work_dir: scratch folder (default: a temporary folder, removed afterwards).
     Raises:
         FileNotFoundError: no such clip. FromVideoError (a ValueError): no cameras can be had.
@@ -248,12 +251,30 @@ def _sfm_klt_first(image_dir: Path, names: list[str], work: Path, allowed: np.nd
     return max(results, key=lambda r: (r.num_registered, r.features == "klt"))
 
 
+def _read_clip(frames_at: Path, stride: int | None, max_frames: int | None,
+               resize: int | tuple[int, int] | None) -> tuple[np.ndarray, np.ndarray]:
+    """``(frames uint8 [n, H, W, 3], their indices in the clip [n])`` (see :func:`recover_clip_cameras`)."""
+    from ..curation.frames import read_frames
+
+    if isinstance(resize, int):  # only scale down: the longer side at most ``resize``
+        first = read_frames(frames_at, 1, 1, None)[0]
+        resize = resize if max(first.shape[:2]) > resize else None
+    if stride is not None:
+        frames = read_frames(frames_at, stride, max_frames, resize)
+        return frames, np.arange(len(frames)) * stride
+    frames = read_frames(frames_at, 1, None, resize)
+    if max_frames is None or len(frames) <= max_frames:
+        return frames, np.arange(len(frames))
+    picked = np.unique(np.round(np.linspace(0, len(frames) - 1, max_frames)).astype(int))
+    return frames[picked], picked
+
+
 def _cameras_from_sfm(frames_at: Path, clip: Path, focal: float | None, features: str, mapper: str, mask: bool,
-                      refine_masks: bool, stride: int, max_frames: int | None, resize, seed: int, num_threads: int,
+                      refine_masks: bool, stride: int | None, max_frames: int | None, resize, seed: int, num_threads: int,
                       work_dir) -> ClipCameras:
     import cv2
 
-    from ..curation.frames import VideoReadError, read_frames
+    from ..curation.frames import VideoReadError
     from ..curation.masks import EpipolarFlowMasker
     from ..curation.sfm import SfmError
     from ..data.datasets import median_point_depth
@@ -261,13 +282,13 @@ def _cameras_from_sfm(frames_at: Path, clip: Path, focal: float | None, features
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     try:
-        frames = read_frames(frames_at, stride, max_frames, resize)
+        frames, picked = _read_clip(frames_at, stride, max_frames, resize)
     except VideoReadError as exc:
         raise FromVideoError(f"{clip}: {exc}") from None
     timings["read"] = time.perf_counter() - t0
     n, height, width = frames.shape[:3]
     if n < 3:
-        raise FromVideoError(f"{clip}: too few frames ({n}); a camera path needs at least 3 (lower --stride?)")
+        raise FromVideoError(f"{clip}: too few frames ({n}); a camera path needs at least 3")
     factor = int(np.ceil(SFM_MIN_SIZE / max(height, width))) if max(height, width) < SFM_MIN_SIZE else 1
     if factor > 1:  # normalised intrinsics are unchanged by the resize (pixel-centre convention)
         frames = np.stack([cv2.resize(f, (width * factor, height * factor), interpolation=cv2.INTER_CUBIC)
@@ -276,8 +297,9 @@ def _cameras_from_sfm(frames_at: Path, clip: Path, focal: float | None, features
     labels = EpipolarFlowMasker()(frames) if mask else np.zeros(frames.shape[:3], np.int32)
     allowed = labels == 0
     timings["masks"] = time.perf_counter() - t0
-    times = torch.linspace(0, 1, n, dtype=torch.float64)
-    report: dict[str, Any] = {"source": str(clip), "clip_frames_read": n, "stride": stride, "height": height, "width": width,
+    times = torch.from_numpy(picked / max(1, picked[-1])).double() if n > 1 else torch.zeros(1, dtype=torch.float64)
+    report: dict[str, Any] = {"source": str(clip), "clip_frames_read": n, "clip_frame_indices": picked.tolist(),
+                              "stride": stride, "height": height, "width": width,
                               "sfm_upscale": factor, "mask_fraction": float((~allowed).mean()), "warnings": []}
     scratch = Path(tempfile.mkdtemp(prefix="genxd_from_video_")) if work_dir is None else Path(work_dir)
     try:
