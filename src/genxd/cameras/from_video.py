@@ -4,9 +4,9 @@ Two steps (``docs/cameras.md``, "Camera paths from a video"):
 
 1. :func:`recover_clip_cameras`: the clip's cameras, in its own frame and units. From a video file or
    a folder of frames: frames (``genxd.curation.read_frames``) -> masks of possibly moving objects
-   (``EpipolarFlowMasker``) -> pycolmap SfM outside the masks (``genxd.curation.run_sfm``). When SfM
-   finds no reconstruction, a camera that only turns (or stands still) is recognised from the tracked
-   points (:func:`rotation_only_cameras`) and given as rotations only. From a folder or file that already holds
+   (``EpipolarFlowMasker``) -> a camera that only turns (or stands still) is recognised from the tracked
+   points (:func:`rotation_only_cameras`) and given as rotations only; otherwise pycolmap SfM outside the
+   masks (``genxd.curation.run_sfm``). From a folder or file that already holds
    cameras (COLMAP model, ``genxd curate`` sample, ``transforms.json``, any
    :func:`genxd.cameras.read_camera_path` format): those cameras.
 2. :func:`make_video_path`: relative to the first camera (the input view), scale normalised (the
@@ -55,6 +55,10 @@ SFM_MIN_SIZE = 256
 #: A track is inconsistent with the first SfM pass when its RMS reprojection error exceeds
 #: max(INCONSISTENT_FRACTION x image size, INCONSISTENT_MEDIAN_FACTOR x the median over tracks).
 INCONSISTENT_FRACTION = 0.02
+#: An estimated focal length fx/W outside this range (19 to 102 degrees of horizontal view) is not
+#: believed: SfM runs again with ASSUMED_FOCAL (53 degrees) and says so.
+PLAUSIBLE_FOCAL = (0.4, 2.9)
+ASSUMED_FOCAL = 1.0
 INCONSISTENT_MEDIAN_FACTOR = 4.0
 
 
@@ -301,6 +305,14 @@ def _cameras_from_sfm(frames_at: Path, clip: Path, focal: float | None, features
     report: dict[str, Any] = {"source": str(clip), "clip_frames_read": n, "clip_frame_indices": picked.tolist(),
                               "stride": stride, "height": height, "width": width,
                               "sfm_upscale": factor, "mask_fraction": float((~allowed).mean()), "warnings": []}
+    t0 = time.perf_counter()
+    rot = rotation_only_cameras(frames, allowed, focal, seed)  # a turning or still camera: no SfM needed
+    timings["rotation_only"] = time.perf_counter() - t0
+    if not rot.get("error"):
+        report.update({**rot["report"], "timings": {k: round(v, 3) for k, v in timings.items()}})
+        K = intrinsics_from_focal(rot["focal"]).double().expand(n, 3, 3).clone()
+        return ClipCameras(rot["c2w"], K, height, width, list(range(n)), n, times, None, rot["method"],
+                           rot["focal_known"], report)
     scratch = Path(tempfile.mkdtemp(prefix="genxd_from_video_")) if work_dir is None else Path(work_dir)
     try:
         names = _write_pngs(frames, scratch / "images")
@@ -322,20 +334,22 @@ def _cameras_from_sfm(frames_at: Path, clip: Path, focal: float | None, features
                         report["warnings"].append(f"the second SfM pass failed ({exc2}); the first is kept")
                 timings["refine"] = time.perf_counter() - t1
         except SfmError as exc:
-            timings["sfm"] = time.perf_counter() - t0
-            t0 = time.perf_counter()
-            rot = rotation_only_cameras(frames, allowed, focal, seed)
-            timings["rotation_only"] = time.perf_counter() - t0
-            report["timings"] = {k: round(v, 3) for k, v in timings.items()}
-            if rot.get("error"):
-                raise FromVideoError(f"{clip}: structure from motion failed ({exc}), and the camera does not just "
-                                     f"turn or stand still either ({rot['error']}); a clip with more camera movement "
-                                     "or texture, or another --stride, may work") from None
-            report.update({"sfm_error": str(exc), **rot["report"]})
-            K = intrinsics_from_focal(rot["focal"]).double().expand(n, 3, 3).clone()
-            return ClipCameras(rot["c2w"], K, height, width, list(range(n)), n, times, None, rot["method"],
-                               rot["focal_known"], report)
+            raise FromVideoError(f"{clip}: structure from motion failed ({exc}), and the camera does not just "
+                                 f"turn or stand still either ({rot['error']}); a clip with more camera movement "
+                                 "or texture, or more frames (--max-frames), may work") from None
         timings["sfm"] = time.perf_counter() - t0
+        estimated = float(sfm.K[0, 0])
+        if focal is None and not PLAUSIBLE_FOCAL[0] <= estimated <= PLAUSIBLE_FOCAL[1]:
+            try:  # self-calibration failed (forward motion is degenerate for it): assume a usual lens
+                sfm = _sfm_klt_first(scratch / "images", names, scratch / "sfm_fixed", allowed, ASSUMED_FOCAL,
+                                     features, num_threads, seed, mapper)
+                report["warnings"].append(
+                    f"SfM estimated an implausible focal length fx/W = {estimated:.3g}; assumed {ASSUMED_FOCAL} "
+                    "instead (give the clip's focal length: --clip-focal)")
+                report["focal_assumed"] = ASSUMED_FOCAL
+            except SfmError as exc:
+                report["warnings"].append(f"SfM estimated an implausible focal length fx/W = {estimated:.3g} and "
+                                          f"failed with fx/W = {ASSUMED_FOCAL} ({exc}); the estimate is kept")
     finally:
         if work_dir is None:
             shutil.rmtree(scratch, ignore_errors=True)
@@ -357,23 +371,20 @@ def _cameras_from_sfm(frames_at: Path, clip: Path, focal: float | None, features
     return ClipCameras(c2w, K, height, width, keep.tolist(), n, times[keep], depth, "sfm", True, report)
 
 
-def _track_pairs(frames: np.ndarray, allowed: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]] | str:
-    """Matched KLT points ``(a [P, 2], b [P, 2])`` of consecutive frames (outside the masks), in pixels with
-    pixel centres at +0.5 (docs/conventions.md); an error string when a pair has too few."""
+def _tracks(frames: np.ndarray, allowed: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """KLT tracks (outside the masks) per frame: ``(ids, xy)`` with pixel centres at +0.5 (docs/conventions.md)."""
     import cv2
 
     from ..curation.sfm import klt_feature_tracks
 
     gray = [cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in frames]
-    tracks = klt_feature_tracks(gray, allowed)
-    out = []
-    for i in range(len(frames) - 1):
-        (ids_a, xy_a), (ids_b, xy_b) = tracks[i], tracks[i + 1]
-        _, ia, ib = np.intersect1d(ids_a, ids_b, assume_unique=True, return_indices=True)
-        if len(ia) < 12:
-            return f"only {len(ia)} tracked points between frames {i} and {i + 1}"
-        out.append((xy_a[ia].astype(np.float64) + 0.5, xy_b[ib].astype(np.float64) + 0.5))
-    return out
+    return [(ids, xy.astype(np.float64) + 0.5) for ids, xy in klt_feature_tracks(gray, allowed)]
+
+
+def _common(tracks: list[tuple[np.ndarray, np.ndarray]], i: int, j: int) -> tuple[np.ndarray, np.ndarray]:
+    (ids_a, xy_a), (ids_b, xy_b) = tracks[i], tracks[j]
+    _, ia, ib = np.intersect1d(ids_a, ids_b, assume_unique=True, return_indices=True)
+    return xy_a[ia], xy_b[ib]
 
 
 def _kabsch(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -480,9 +491,11 @@ def rotation_only_cameras(frames: np.ndarray, allowed: np.ndarray, focal: float 
     ``method`` ("rotation-only" / "static") and ``report``; or with ``error`` (why not).
     """
     n, h, w = frames.shape[:3]
-    pairs = _track_pairs(frames, allowed)
-    if isinstance(pairs, str):
-        return {"error": pairs}
+    tracks = _tracks(frames, allowed)
+    pairs = [_common(tracks, i, i + 1) for i in range(n - 1)]
+    few = [i for i, (a, _) in enumerate(pairs) if len(a) < 12]
+    if few:
+        return {"error": f"only {len(pairs[few[0]][0])} tracked points between frames {few[0]} and {few[0] + 1}"}
     size = max(h, w)
     threshold = max(0.5, 0.003 * size)
     motion = [float(np.median(np.linalg.norm(b - a, axis=1))) for a, b in pairs]
@@ -491,6 +504,11 @@ def rotation_only_cameras(frames: np.ndarray, allowed: np.ndarray, focal: float 
                 "focal_known": focal is not None, "method": "static",
                 "report": {"track_motion_px": max(motion)}}
     rng = np.random.default_rng(seed)
+    for i, (a, b) in enumerate(pairs):  # a quick look (any focal near the truth fits a turn to ~3x the noise)
+        _, inliers, residual = _rotation_fit(a, b, focal or 1.0, w, h, 3 * threshold, rng, 40)
+        if inliers.mean() < 0.5:
+            return {"error": f"the points between frames {i} and {i + 1} do not move as for a turning camera: "
+                             "the camera moves"}
     report: dict[str, Any] = {}
     if focal is None:
         def cost(f: float) -> float:  # median residual in pixels, summed over the pairs
@@ -516,6 +534,17 @@ def rotation_only_cameras(frames: np.ndarray, allowed: np.ndarray, focal: float 
         step = np.eye(4)
         step[:3, :3] = R_ba.T  # camera b's axes in camera a's frame
         c2w.append(c2w[-1] @ step)
+    # parallax builds up over many frames: check each frame against the farthest one it shares points with
+    px = f * size
+    for i in range(n - 1):
+        j = max((k for k in range(i + 1, n) if len(_common(tracks, i, k)[0]) >= 12), default=i + 1)
+        a, b = _common(tracks, i, j)
+        R_ba = (c2w[j][:3, :3].T @ c2w[i][:3, :3])
+        err = float(np.median(np.arccos(np.clip(np.sum((_rays(a, f, w, h) @ R_ba.T) * _rays(b, f, w, h), 1), -1, 1)))
+                    * px)
+        if err > 2 * threshold:
+            return {"error": f"frames {i} and {j} show parallax (median error {err:.2f} px for a turning camera): "
+                             "the camera moves"}
     report.update({"rotation_fit_error_px": float(np.median(errors)), "rotation_fit_inliers": float(np.median(ratios))})
     return {"c2w": torch.from_numpy(np.stack(c2w)), "focal": f, "focal_known": focal is not None,
             "method": "rotation-only", "report": report}
