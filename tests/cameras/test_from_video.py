@@ -102,6 +102,20 @@ def test_turning_and_still_cameras_without_sfm():
     assert "camera moves" in rotation_only_cameras(_render(slide), everywhere, focal=1.0)["error"]
 
 
+def test_recover_recognises_a_turning_camera_before_sfm(tmp_path):
+    from genxd.data.synthetic import orbit_cameras, place_path
+
+    first, _ = orbit_cameras(1, 4.0, 20.0, (30, 30), 1.0, (0, 0.25, 0))
+    turn = place_path(trajectories.pan(10, angle=25, mode="rotate")[0], first[0])
+    for i, frame in enumerate(_render(turn, size=128)):
+        Image.fromarray(frame).save(tmp_path / f"{i:03d}.png")
+    cams = recover_clip_cameras(tmp_path, focal=1.0)
+    assert cams.method == "rotation-only" and cams.scene_depth is None
+    assert compare_paths(cams.c2w, turn.double()).mean_rot_err_deg < 0.3  # measured 0.05 (see above)
+    vp = make_video_path(cams, 5, spacing="arc")
+    assert vp.report["normalization"].startswith("none") and float(vp.path.c2w[:, :3, 3].abs().max()) == 0.0
+
+
 def test_clip_cameras_from_a_camera_file(tmp_path):
     c2w, K = trajectories.spiral(num_frames=6)
     save_transforms_json(tmp_path / "transforms.json", c2w, K, 32, 32, times=[0, 0.1, 0.2, 0.5, 0.7, 1.0])
