@@ -28,7 +28,7 @@ from torch import Tensor
 
 from . import fewshot as _fewshot_rules  # noqa: F401 - loaded now, so genxd.fewshot can be the function below
 from . import validation as v
-from .cameras import formats, trajectories
+from .cameras import CameraPath, read_camera_path, trajectories
 from .checkpoints import (BUNDLED_MODEL_DIR, GENERATION_CONFIG, RELEASED_DEFAULTS, RELEASED_TRAINED,  # noqa: F401
                           LoadedModel, ModelInfo, default_model_path, load_model, model_info, pick_device, pick_dtype)
 from .pipelines.distributed import GenerationError, ProcessGroup, SceneResult, failed_result, write_summary
@@ -45,26 +45,61 @@ def _call_with_known_kwargs(fn, **kwargs):
 
 def camera_trajectory(camera: str | Path, num_frames: int, focal: float | None = None, elevation: float | None = None,
                       azimuth_range: tuple[float, float] | None = None, radius: float | None = None) -> tuple[Tensor, Tensor]:
-    """Target cameras ``(c2w [F,4,4], K [F,3,3])`` from a preset name or a camera-path file.
+    """Target cameras ``(c2w [F,4,4], K [F,3,3])`` from a preset name or a camera file / folder.
 
-    Files: the authors' camera JSON (``cameras`` key) or a nerfstudio ``transforms.json``
-    (``frames`` key); their own frame count is used.
+    Files and folders are read with :func:`genxd.cameras.read_camera_path` (authors' camera JSON, w2c
+    lists, ``transforms.json``, COLMAP models, ``genxd curate`` / ``generate`` outputs); their own frame
+    count is used; files without intrinsics get ``focal`` (else the authors' 1.414).
     """
-    path = Path(str(camera))
-    if path.suffix.lower() == ".json":
-        if not path.is_file():
-            raise FileNotFoundError(f"{path}: camera path file not found")
-        data = json.loads(path.read_text())
-        loaded = formats.load_transforms_json(path) if "frames" in data else formats.load_camera_json(path)
-        return loaded.c2w.float(), loaded.K.float()
+    path = camera_path_of(camera, focal)
+    if path is not None:
+        return path.c2w.float(), path.K.float()
     name = str(camera)
     if name not in trajectories.PRESETS:
-        raise v.InvalidValue(f"{v.arg('camera')} must be one of {', '.join(sorted(trajectories.PRESETS))} or a .json "
-                             f"camera path, got {name!r}")
+        raise v.InvalidValue(f"{v.arg('camera')} must be one of {', '.join(sorted(trajectories.PRESETS))} or a camera "
+                             f"file / folder, got {name!r}")
     return _call_with_known_kwargs(
         trajectories.PRESETS[name], num_frames=num_frames, focal=focal, elevation=elevation,
         azimuth_range=tuple(azimuth_range) if azimuth_range is not None else None, radius=radius,
     )
+
+
+def camera_path_of(camera: str | Path | CameraPath, focal: float | None = None) -> CameraPath | None:
+    """The :class:`~genxd.cameras.CameraPath` of a camera file / folder, or None for a preset name.
+
+    Raises FileNotFoundError for a path that does not exist, ValueError for an unknown name or a bad file."""
+    if isinstance(camera, CameraPath):
+        return camera
+    name = str(camera)
+    if name in trajectories.PRESETS and not isinstance(camera, Path):
+        return None
+    path = Path(name)
+    if path.exists():
+        return read_camera_path(path, default_focal=focal)
+    if isinstance(camera, Path) or path.suffix or "/" in name or os.sep in name:
+        raise FileNotFoundError(f"{path}: camera file or folder not found")
+    raise v.InvalidValue(f"{v.arg('camera')} must be one of {', '.join(sorted(trajectories.PRESETS))} or a camera "
+                         f"file / folder, got {name!r}")
+
+
+def _video_camera_path(clip_cameras, s: GenerateSettings, num_frames: int, focal: float | None,
+                       res: int) -> tuple[Tensor, Tensor, Tensor, dict[str, bytes]]:
+    """``--camera-from-video``: the generation path of the clip and its picture / report files."""
+    import io
+
+    from .cameras.from_video import make_video_path, path_picture_title
+    from .cameras.plot import draw_camera_path
+
+    spacing = s.path_spacing or ("arc" if s.mode.lower() in ("3d", "mv") else "time")
+    vp = make_video_path(clip_cameras, num_frames, intrinsics=s.path_intrinsics, model_focal=focal, spacing=spacing,
+                         smoothing=s.path_smoothing, path_scale=s.path_scale, size=(res, res))
+    report = {**clip_cameras.report, **vp.report}
+    picture = io.BytesIO()
+    draw_camera_path(vp.path.c2w, vp.path.K, path_picture_title(report, Path(s.camera_from_video).name)).save(
+        picture, format="PNG")
+    files = {"camera_path.png": picture.getvalue(),
+             "camera_from_video.json": (json.dumps(report, indent=2, default=str) + "\n").encode()}
+    return vp.path.c2w, vp.path.K, vp.path.times, files
 
 
 @dataclass
@@ -86,6 +121,11 @@ class GenerateSettings:
     fit: Fit = "crop"
     fps: float | None = None
     batch_size: int = 1
+    camera_from_video: str | Path | None = None
+    path_scale: float = 1.0
+    path_spacing: str | None = None
+    path_intrinsics: str = "model"
+    path_smoothing: float = 0.0
     extra: dict = field(default_factory=dict)
 
     def checked(self) -> "GenerateSettings":
@@ -112,6 +152,9 @@ class GenerateSettings:
             fit=check(self.fit, v.FITS, "fit"),
             fps=check(self.fps, v.FPS, "fps"),
             batch_size=check(self.batch_size, v.BATCH_SIZE, "batch_size"),
+            camera_from_video=None if self.camera_from_video is None else str(self.camera_from_video),
+            path_scale=self.path_scale, path_spacing=self.path_spacing, path_intrinsics=self.path_intrinsics,
+            path_smoothing=self.path_smoothing,
             extra=dict(self.extra),
         )
 
@@ -153,6 +196,11 @@ def generate_scenes(
     fit: Fit = "crop",
     fps: float | None = None,
     batch_size: int = 1,
+    camera_from_video: str | Path | None = None,
+    path_scale: float = 1.0,
+    path_spacing: str | None = None,
+    path_intrinsics: str = "model",
+    path_smoothing: float = 0.0,
     device: str | None = None,
     dtype: str | None = None,
     compile_unet: bool = False,
@@ -182,7 +230,9 @@ def generate_scenes(
     s = GenerateSettings(camera=camera, mode=mode, motion_strength=motion_strength, num_frames=num_frames,
                          resolution=resolution, num_inference_steps=num_inference_steps,
                          guidance_scale=guidance_scale, seed=seed, focal=focal, elevation=elevation,
-                         azimuth_range=azimuth_range, radius=radius, fit=fit, fps=fps, batch_size=batch_size).checked()
+                         azimuth_range=azimuth_range, radius=radius, fit=fit, fps=fps, batch_size=batch_size,
+                         camera_from_video=camera_from_video, path_scale=path_scale, path_spacing=path_spacing,
+                         path_intrinsics=path_intrinsics, path_smoothing=path_smoothing).checked()
     device = check(device, v.DEVICE, "device")
     if not isinstance(dtype, torch.dtype):
         dtype = check(dtype, v.DTYPES, "dtype")
@@ -194,6 +244,15 @@ def generate_scenes(
         raise v.InvalidValue(f"{v.arg('images')} must be image paths, got {images!r}")
     paths = collect_images(images)
     folders = [out_dir / n for n in output_names(paths)]
+    clip_cameras = None
+    if s.camera_from_video is not None:  # SfM on the clip (or its cameras) before the model loads
+        from .cameras.from_video import check_path_settings, recover_clip_cameras
+
+        check_path_settings(intrinsics=s.path_intrinsics, spacing=s.path_spacing, smoothing=s.path_smoothing,
+                            path_scale=s.path_scale)
+        clip_cameras = recover_clip_cameras(s.camera_from_video)
+    else:
+        camera_path_of(s.camera, s.focal)  # a bad camera file fails here, before the model loads
     group = ProcessGroup(device)  # under accelerate launch: this process's share, warnings from the main one only
     rank = group.process_index
 
@@ -208,7 +267,14 @@ def generate_scenes(
     guidance = float(s.guidance_scale if s.guidance_scale is not None else d["guidance_scale"])
     focal = s.focal if s.focal is not None else d.get("focal")
     asked_frames = int(s.num_frames or d["num_frames"])
-    c2w, K = camera_trajectory(s.camera, asked_frames, focal, s.elevation, s.azimuth_range, s.radius)
+    extra_files: dict[str, bytes] = {}
+    if clip_cameras is not None:  # the clip's path: relative, scaled, resampled (genxd.cameras.from_video)
+        c2w, K, times, extra_files = _video_camera_path(clip_cameras, s, asked_frames, focal, res)
+    elif (from_file := camera_path_of(s.camera, focal)) is not None:  # a camera file: its frames, K, times
+        c2w, K, times = from_file.c2w.float(), from_file.K.float(), from_file.times
+    else:
+        c2w, K = camera_trajectory(s.camera, asked_frames, focal, s.elevation, s.azimuth_range, s.radius)
+        times = None
     num_frames = c2w.shape[0]
     if num_frames < 2:
         raise ValueError(f"{s.camera}: the camera path needs at least 2 cameras, it has {num_frames}")
@@ -229,7 +295,8 @@ def generate_scenes(
         clean_stale(out_dir)
     todo = _check_existing(folders, overwrite, skip_existing)
     meta_common = {
-        "model": info.label, "camera": str(s.camera), "mode": s.mode,
+        "model": info.label, "mode": s.mode,
+        "camera": str(s.camera) if clip_cameras is None else f"from-video:{s.camera_from_video}",
         "motion_strength": s.motion_strength, "num_inference_steps": steps, "guidance_scale": guidance,
         "resolution": res, "num_frames": num_frames, "fit": s.fit, "process_index": rank,
         "num_processes": group.num_processes,
@@ -274,7 +341,8 @@ def generate_scenes(
             try:
                 meta = {**meta_common, "input": str(paths[i]), "output": folders[i].name, "seed": s.seed + i}
                 left = tensors[i][None].expand(num_frames, -1, -1, -1)
-                write_scene(folders[i], out.frames[j].cpu(), c2w, K, [0], left, meta, fps)
+                write_scene(folders[i], out.frames[j].cpu(), c2w, K, [0], left, meta, fps, times=times,
+                            extra_files=extra_files)
                 results.append(_timed(SceneResult(i, str(paths[i]), str(folders[i]), "written", process_index=rank),
                                       started))
             except Exception as exc:  # noqa: BLE001
@@ -313,6 +381,11 @@ def generate(
     fit: Fit = "crop",
     fps: float | None = None,
     batch_size: int = 1,
+    camera_from_video: str | Path | None = None,
+    path_scale: float = 1.0,
+    path_spacing: str | None = None,
+    path_intrinsics: str = "model",
+    path_smoothing: float = 0.0,
     device: str | None = None,
     dtype: str | None = None,
     compile_unet: bool = False,
@@ -333,7 +406,9 @@ def generate(
             inputs with the same stem get their extension added, so no output replaces another).
         model: checkpoint folder or cached hub id; None = the bundled small model.
         camera: a preset (``orbit``, ``forward``, ``spiral``, ``dolly``, ``zoom``, ``pan``, ``static``) or a
-            camera file (the authors' JSON or a ``transforms.json``; its cameras set the frame count).
+            camera file or folder (the authors' JSON, w2c lists, ``transforms.json``, COLMAP models,
+            ``genxd curate`` / ``generate`` outputs; :func:`genxd.cameras.read_camera_path`; its cameras set
+            the frame count).
         mode: ``"3d"`` (static scene, multi-view), ``"video"`` or ``"4d"`` (camera and objects move).
         motion_strength: object motion for 4d / video, 0-100: 100 x the per-frame image displacement of
             moving objects (1 = 1% of the image per frame; ``docs/conventions.md``).
@@ -350,6 +425,10 @@ def generate(
         overwrite: replace existing output folders (the old one is kept until the new one is complete);
             skip_existing: keep them (not regenerated) instead of refusing them.
         progress: show progress bars; loaded: a model from :func:`load_model` to reuse.
+        camera_from_video: a video (or a folder of frames, or its cameras) whose camera path is followed
+            instead of ``camera`` (:mod:`genxd.cameras.from_video`), with ``path_scale``, ``path_spacing``
+            (``"arc"`` / ``"time"``; default arc in 3D, time otherwise), ``path_intrinsics`` (``"model"`` /
+            ``"clip"``) and ``path_smoothing``.
     Returns:
         the scene folders written (under ``accelerate launch``: by all processes).
     Raises:
@@ -361,8 +440,10 @@ def generate(
         images, out_dir, model, camera=camera, mode=mode, motion_strength=motion_strength, num_frames=num_frames,
         resolution=resolution, num_inference_steps=num_inference_steps, guidance_scale=guidance_scale, seed=seed,
         focal=focal, elevation=elevation, azimuth_range=azimuth_range, radius=radius, fit=fit, fps=fps,
-        batch_size=batch_size, device=device, dtype=dtype, compile_unet=compile_unet, overwrite=overwrite,
-        skip_existing=skip_existing, progress=progress, loaded=loaded,
+        batch_size=batch_size, camera_from_video=camera_from_video, path_scale=path_scale,
+        path_spacing=path_spacing, path_intrinsics=path_intrinsics, path_smoothing=path_smoothing, device=device,
+        dtype=dtype, compile_unet=compile_unet, overwrite=overwrite, skip_existing=skip_existing, progress=progress,
+        loaded=loaded,
     )
     if any(r.status == "failed" for r in results):
         raise GenerationError(results)

@@ -30,10 +30,13 @@ from .utils.video import write_mp4
 
 
 def write_scene(folder: Path, frames: Tensor, c2w: Tensor, K: Tensor, context_index: Sequence[int],
-                left: Tensor, meta: dict, fps: float, target_indices: Sequence[int] | None = None) -> Path:
+                left: Tensor, meta: dict, fps: float, target_indices: Sequence[int] | None = None,
+                times: Tensor | None = None, extra_files: dict[str, bytes] | None = None) -> Path:
     """Write one scene's outputs into ``folder`` (created atomically; replaced if it exists).
 
-    ``frames [F,3,H,W]`` in [0, 1]; ``left [F,3,H,W]`` is shown beside them in ``compare.mp4``.
+    ``frames [F,3,H,W]`` in [0, 1]; ``left [F,3,H,W]`` is shown beside them in ``compare.mp4``; ``times [F]``
+    (optional): frame times written into ``cameras.json`` / ``transforms.json``; ``extra_files``: more files
+    (name -> bytes), e.g. ``camera_path.png``.
     """
     f, _, h, w = frames.shape
     with atomic_dir(folder) as tmp:
@@ -43,13 +46,15 @@ def write_scene(folder: Path, frames: Tensor, c2w: Tensor, K: Tensor, context_in
             save_png(tmp / name, fr)
         write_mp4(tmp / "video.mp4", tensor_to_uint8(frames), fps=fps)
         write_mp4(tmp / "compare.mp4", tensor_to_uint8(torch.cat([left, frames], dim=-1)), fps=fps)
-        formats.save_camera_json(tmp / "cameras.json", c2w, K, h, w)
+        formats.save_camera_json(tmp / "cameras.json", c2w, K, h, w, times=times)
         rel = relative_poses(c2w.double(), c2w[context_index[0]].double())
         formats.save_w2c_list_json(tmp / "cameras_rel.json", rel)
-        formats.save_transforms_json(tmp / "transforms.json", c2w, K, h, w, file_paths=names)
+        formats.save_transforms_json(tmp / "transforms.json", c2w, K, h, w, file_paths=names, times=times)
         if target_indices is not None:
             write_json_atomic(tmp / "target_indices.json", [int(i) for i in target_indices])
         write_json_atomic(tmp / "meta.json", {**meta, "context_index": [int(i) for i in context_index]})
+        for name, data in (extra_files or {}).items():
+            (tmp / name).write_bytes(data)
     return folder
 
 

@@ -53,8 +53,12 @@ def test_authors_json_layout_and_round_trip(tmp_path, cams):
     cam = load_camera_json(path)
     assert (cam.height, cam.width, len(cam)) == (H, W, 6)
     assert torch.allclose(cam.c2w, c2w, atol=1e-5) and torch.allclose(cam.K, K.expand(6, 3, 3), atol=1e-6)
-    with pytest.raises(ValueError, match="one camera"):
-        save_camera_json(tmp_path / "bad.json", c2w, torch.stack([K] * 5 + [K * 1.1]), H, W)
+    # Intrinsics that differ between frames (a zoom): genxd's extension, the top level stays frame 0's.
+    K_zoom = torch.stack([K] * 5 + [intrinsics_from_focal(1.3, 1.5, 0.47, 0.53)])
+    obj = json.loads(save_camera_json(tmp_path / "zoom.json", c2w, K_zoom, H, W).read_text())
+    assert obj["fx"] == pytest.approx(1.15 * W, rel=1e-6) and len(obj["frame_intrinsics"]) == 6
+    assert obj["frame_intrinsics"][5][0] == pytest.approx(1.3 * W, rel=1e-6)
+    assert torch.allclose(load_camera_json(tmp_path / "zoom.json").K, K_zoom, atol=1e-6)
 
 
 def test_w2c_list_json_both_layouts(tmp_path, cams):

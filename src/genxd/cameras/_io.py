@@ -5,6 +5,10 @@ The atomic writers come from :mod:`genxd.utils.io` (re-exported here for the cam
 
 from __future__ import annotations
 
+import json
+import math
+import os
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -70,3 +74,98 @@ def as_sizes(value: int | Any, n: int, name: str) -> list[int]:
     if any(v <= 0 for v in values):
         raise ValueError(f"{name}: image sizes must be positive, got {values}")
     return values
+
+
+# ----------------------------------------------------------------------------------------------
+# Reading camera files: every problem is a ValueError naming the file (and the format)
+# ----------------------------------------------------------------------------------------------
+
+
+def describe(value: Any) -> str:
+    """A short description of a JSON value for error messages (``null``, ``the number 5``, ...)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if isinstance(value, (int, float)):
+        return f"the number {value!r}"
+    if isinstance(value, str):
+        text = value if len(value) <= 20 else value[:17] + "..."
+        return f"the string {text!r}"
+    if isinstance(value, list):
+        return f"a list of {len(value)} item{'s' if len(value) != 1 else ''}"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
+def read_json_file(path: str | os.PathLike, expected: str) -> Any:
+    """Parse a JSON file; a ValueError naming the file when it is empty, not text or not JSON.
+
+    ``expected`` says what the file should be (used in the messages), e.g. "a camera JSON".
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such file")
+    data = path.read_bytes()
+    if not data.strip():
+        raise ValueError(f"{path}: empty file (expected {expected})")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ValueError(f"{path}: not a text file (expected {expected})") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(
+            f"{path}: not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno}); expected {expected}"
+        ) from None
+    except RecursionError:
+        raise ValueError(f"{path}: JSON nested too deeply (expected {expected})") from None
+
+
+def json_number(value: Any, where: str, *, positive: bool = False, integer: bool = False) -> float:
+    """A finite JSON number (not a string or boolean); ``where`` names it in errors."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"{where}: expected a number, got {describe(value)}")
+    v = float(value)
+    if not math.isfinite(v):
+        raise ValueError(f"{where}: must be finite, got {value!r}")
+    if positive and v <= 0:
+        raise ValueError(f"{where}: must be positive, got {value!r}")
+    if integer and v != math.floor(v):
+        raise ValueError(f"{where}: must be a whole number, got {value!r}")
+    return v
+
+
+def json_size(value: Any, where: str) -> int:
+    """An image size in pixels: a positive whole number."""
+    return int(json_number(value, where, positive=True, integer=True))
+
+
+def json_numbers(value: Any, where: str, length: int | None = None) -> list[float]:
+    """A list of finite numbers (of ``length`` items if given)."""
+    if not isinstance(value, list):
+        raise ValueError(f"{where}: expected a list of numbers, got {describe(value)}")
+    if length is not None and len(value) != length:
+        raise ValueError(f"{where}: expected {length} numbers, got {len(value)}")
+    return [json_number(v, f"{where}[{i}]") for i, v in enumerate(value)]
+
+
+def json_matrix(value: Any, where: str, rows: tuple[int, ...] = (3, 4)) -> np.ndarray:
+    """One pose matrix given as a list of rows of 4 numbers (``rows``: accepted row counts)."""
+    if not isinstance(value, list) or len(value) not in rows:
+        shape = " or ".join(f"{r}x4" for r in rows)
+        raise ValueError(f"{where}: expected a {shape} matrix (list of rows), got {describe(value)}")
+    return np.array([json_numbers(row, f"{where}[{r}]", 4) for r, row in enumerate(value)], dtype=np.float64)
+
+
+def json_matrices(value: Any, where: str, rows: tuple[int, ...] = (3, 4)) -> Tensor:
+    """A non-empty list of pose matrices -> float64 ``[N, R, 4]`` (all with the same row count)."""
+    if not isinstance(value, list) or not value:
+        raise ValueError(f"{where}: expected a non-empty list of matrices, got {describe(value)}")
+    mats = [json_matrix(m, f"{where}[{i}]", rows) for i, m in enumerate(value)]
+    counts = {len(m) for m in mats}
+    if len(counts) > 1:
+        raise ValueError(f"{where}: matrices have different numbers of rows {sorted(counts)}")
+    return torch.from_numpy(np.stack(mats))

@@ -1,39 +1,57 @@
-"""Camera file formats: the authors' camera JSON, nerfstudio ``transforms.json``, COLMAP models.
+"""Camera file formats: the authors' camera JSON, w2c lists, nerfstudio ``transforms.json``, COLMAP.
 
 Everything in memory follows ``docs/conventions.md`` (OpenCV camera-to-world ``c2w [N, 4, 4]``,
 normalised intrinsics ``K [N, 3, 3]``); conversions happen only here, at the file boundary. All
 writers are atomic (a crash never leaves a half-written file under the final name) and every
 format round-trips exactly (up to float64 -> text -> float64 and quaternion rounding, ~1e-12).
+Every reader raises ``ValueError`` naming the file and the format for a malformed file (empty,
+not JSON, wrong types, ragged lists, zero sizes ...). To read a file of any of these formats, use
+:func:`genxd.cameras.read_camera_path`, which recognises the format.
 
 Formats:
 
 - **authors' camera JSON** (written by GenXD's ``inference.py`` beside each video): ``fx, fy, cx,
   cy`` in *pixels* (one camera for the whole clip), ``height``, ``width``, and ``cameras``: one
-  world-to-camera 3x4 matrix (OpenCV axes) per frame.
+  world-to-camera 3x4 matrix (OpenCV axes) per frame. genxd's extension (``docs/cameras.md``):
+  ``frame_intrinsics`` (per-frame pixel ``[fx, fy, cx, cy]``, written only when they differ between
+  frames; the top-level values are then the first frame's, so the authors' tools still read it) and
+  ``times`` (per-frame times in [0, 1], written only when given).
 - **w2c list JSON** (the authors' ``*_rel.json`` and ``gen_poses_w2c.json``): a bare list of 3x4
   world-to-camera matrices, or ``{"camera": [[0]*6 + w2c (12)] * N}`` (their ``--save_format 18``).
 - **nerfstudio transforms.json**: OpenGL camera-to-world ``frames[i].transform_matrix``, pixel
   intrinsics ``fl_x, fl_y, cx, cy, w, h`` at the top level or per frame; NeRF-synthetic files with
-  ``camera_angle_x`` (and optionally ``camera_angle_y``) are read too.
-- **COLMAP** binary models through pycolmap (pinhole cameras), laid out like CamVid-30K
-  (``cameras.bin, images.bin, points3D.bin, project.ini``).
+  ``camera_angle_x`` (and optionally ``camera_angle_y``) are read too; ``frames[i].time`` (as in
+  D-NeRF) holds a frame time.
+- **COLMAP** binary / text models through pycolmap (:mod:`genxd.cameras.colmap`).
 """
 
 from __future__ import annotations
 
 import math
 import os
-import shutil
-import tempfile
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import torch
 from torch import Tensor
 
-from ._io import as_c2w, as_intrinsics, as_sizes, read_json, write_json_atomic
+from ._io import (
+    as_c2w,
+    as_intrinsics,
+    as_sizes,
+    as_tensor64,
+    describe,
+    json_matrices,
+    json_matrix,
+    json_number,
+    json_numbers,
+    json_size,
+    read_json_file,
+    write_json_atomic,
+)
+from .camera_path import CameraPath
+from .colmap import COLMAP_MODEL_FILES, ColmapModel, read_colmap_model, write_colmap_model
 from .geometry import OPENCV_TO_OPENGL, c2w_to_w2c
 
 __all__ = [
@@ -48,50 +66,15 @@ __all__ = [
     "write_colmap_model",
     "read_colmap_model",
     "COLMAP_MODEL_FILES",
+    "AUTHORS_JSON",
+    "W2C_JSON",
+    "TRANSFORMS_JSON",
 ]
 
-#: Files a COLMAP model folder written by :func:`write_colmap_model` contains (CamVid-30K layout).
-COLMAP_MODEL_FILES = ("cameras.bin", "images.bin", "points3D.bin", "project.ini")
-
-_PINHOLE_MODELS = {"SIMPLE_PINHOLE", "PINHOLE"}
-
-
-@dataclass
-class CameraPath:
-    """A camera path: the common return type of the camera readers and trajectory generators.
-
-    Attributes:
-        c2w: ``[N, 4, 4]`` OpenCV camera-to-world (+x right, +y down, +z forward).
-        K: ``[N, 3, 3]`` normalised intrinsics (fx/W, fy/H, cx/W, cy/H).
-        height, width: image size in pixels (shared by all frames).
-        names: optional per-frame names (image file names / paths), ``N`` of them.
-    """
-
-    c2w: Tensor
-    K: Tensor
-    height: int
-    width: int
-    names: list[str] | None = None
-
-    def __post_init__(self) -> None:
-        if self.c2w.ndim != 3 or self.c2w.shape[-2:] != (4, 4):
-            raise ValueError(f"CameraPath.c2w: expected [N, 4, 4], got {tuple(self.c2w.shape)}")
-        n = self.c2w.shape[0]
-        if self.K.ndim == 2:
-            self.K = self.K.expand(n, 3, 3).clone()
-        if self.K.shape != (n, 3, 3):
-            raise ValueError(f"CameraPath.K: expected [{n}, 3, 3], got {tuple(self.K.shape)}")
-        if self.names is not None and len(self.names) != n:
-            raise ValueError(f"CameraPath.names: {len(self.names)} names for {n} cameras")
-        self.height, self.width = int(self.height), int(self.width)
-
-    def __len__(self) -> int:
-        return int(self.c2w.shape[0])
-
-    @property
-    def w2c(self) -> Tensor:
-        """``[N, 4, 4]`` world-to-camera."""
-        return c2w_to_w2c(self.c2w)
+#: Format names used in messages and in ``CameraPath.source_format``.
+AUTHORS_JSON = "authors' camera JSON"
+W2C_JSON = "w2c list JSON"
+TRANSFORMS_JSON = "transforms.json"
 
 
 def _out_dtype(dtype: torch.dtype) -> torch.dtype:
@@ -100,8 +83,29 @@ def _out_dtype(dtype: torch.dtype) -> torch.dtype:
     return dtype
 
 
+def _as_times(times: Tensor | np.ndarray | Sequence[float] | None, n: int) -> list[float] | None:
+    if times is None:
+        return None
+    t = as_tensor64(times, "times").reshape(-1)
+    if t.numel() != n:
+        raise ValueError(f"times: {t.numel()} values for {n} cameras")
+    if not torch.isfinite(t).all():
+        raise ValueError("times: contains NaN or infinite values")
+    return t.tolist()
+
+
+def _pixel_intrinsics(k: Tensor, height: int, width: int) -> list[float]:
+    return [float(k[0, 0]) * width, float(k[1, 1]) * height, float(k[0, 2]) * width, float(k[1, 2]) * height]
+
+
+def _K_from_pixels(fx: float, fy: float, cx: float, cy: float, height: int, width: int) -> Tensor:
+    K = torch.eye(3, dtype=torch.float64)
+    K[0, 0], K[1, 1], K[0, 2], K[1, 2] = fx / width, fy / height, cx / width, cy / height
+    return K
+
+
 # ----------------------------------------------------------------------------------------------
-# The authors' camera JSON
+# The authors' camera JSON (+ genxd's per-frame intrinsics / times extension)
 # ----------------------------------------------------------------------------------------------
 
 
@@ -112,57 +116,86 @@ def save_camera_json(
     height: int,
     width: int,
     overwrite: bool = True,
+    times: Tensor | np.ndarray | Sequence[float] | None = None,
 ) -> Path:
     """Write the authors' camera JSON (what GenXD's ``inference.py`` writes beside each video).
 
     Args:
         c2w: ``[N, 4, 4]`` OpenCV camera-to-world.
-        K: ``[N, 3, 3]`` or ``[3, 3]`` normalised intrinsics; must be the same for all frames (the
-            format stores one camera).
+        K: ``[N, 3, 3]`` or ``[3, 3]`` normalised intrinsics. When they differ between frames (a zoom),
+            the top-level ``fx, fy, cx, cy`` are the first frame's and ``frame_intrinsics`` holds every
+            frame's pixel ``[fx, fy, cx, cy]`` (genxd's extension, ``docs/cameras.md``).
         height, width: image size in pixels.
+        times: optional ``[N]`` frame times (genxd's extension ``times``).
     Layout: ``{"fx", "fy", "cx", "cy"`` (pixels), ``"height", "width",
     "cameras": [N][3][4]`` (world-to-camera, OpenCV axes)``}``.
     """
     c2w64 = as_c2w(c2w)
-    K64 = as_intrinsics(K, c2w64.shape[0])
+    n = c2w64.shape[0]
+    K64 = as_intrinsics(K, n)
     (height,) = as_sizes(height, 1, "height")
     (width,) = as_sizes(width, 1, "width")
-    if (K64 - K64[:1]).abs().max() > 1e-9:
-        raise ValueError("save_camera_json: the authors' camera JSON holds one camera; K differs between frames")
-    k = K64[0]
+    frame_times = _as_times(times, n)
     w2c = c2w_to_w2c(c2w64)[:, :3, :]
-    obj = {
-        "fx": float(k[0, 0]) * width,
-        "fy": float(k[1, 1]) * height,
-        "cx": float(k[0, 2]) * width,
-        "cy": float(k[1, 2]) * height,
-        "height": height,
-        "width": width,
-        "cameras": w2c.tolist(),
-    }
+    fx, fy, cx, cy = _pixel_intrinsics(K64[0], height, width)
+    obj: dict[str, Any] = {"fx": fx, "fy": fy, "cx": cx, "cy": cy, "height": height, "width": width,
+                           "cameras": w2c.tolist()}
+    if (K64 - K64[:1]).abs().max() > 1e-12:
+        obj["frame_intrinsics"] = [_pixel_intrinsics(k, height, width) for k in K64]
+    if frame_times is not None:
+        obj["times"] = frame_times
     return write_json_atomic(path, obj, overwrite=overwrite)
+
+
+def _times_field(value: Any, n: int, where: str) -> Tensor:
+    return torch.tensor(json_numbers(value, where, n), dtype=torch.float64)
+
+
+def camera_json_from_object(obj: Any, path: str | os.PathLike, dtype: torch.dtype = torch.float32) -> CameraPath:
+    """A parsed authors' camera JSON (see :func:`save_camera_json`) as a :class:`CameraPath`."""
+    where = f"{path} ({AUTHORS_JSON})"
+    if not isinstance(obj, dict):
+        raise ValueError(f"{where}: expected a JSON object with fx, fy, cx, cy, height, width, cameras; "
+                         f"got {describe(obj)}")
+    missing = [k for k in ("fx", "fy", "cx", "cy", "height", "width", "cameras") if k not in obj]
+    if missing:
+        raise ValueError(f"{where}: missing {', '.join(missing)}")
+    height = json_size(obj["height"], f"{where}: 'height'")
+    width = json_size(obj["width"], f"{where}: 'width'")
+    w2c = json_matrices(obj["cameras"], f"{where}: 'cameras'")
+    n = len(w2c)
+    c2w = c2w_to_w2c(as_c2w(w2c, name=f"{where}: 'cameras'"))
+    first = [json_number(obj["fx"], f"{where}: 'fx'", positive=True), json_number(obj["fy"], f"{where}: 'fy'", positive=True),
+             json_number(obj["cx"], f"{where}: 'cx'"), json_number(obj["cy"], f"{where}: 'cy'")]
+    if obj.get("frame_intrinsics") is not None:
+        rows = obj["frame_intrinsics"]
+        if not isinstance(rows, list) or len(rows) != n:
+            raise ValueError(f"{where}: 'frame_intrinsics' must list [fx, fy, cx, cy] for each of the {n} cameras, "
+                             f"got {describe(rows)}")
+        Ks = []
+        for i, row in enumerate(rows):
+            fx, fy, cx, cy = json_numbers(row, f"{where}: 'frame_intrinsics'[{i}]", 4)
+            for name, v in (("fx", fx), ("fy", fy)):
+                if v <= 0:
+                    raise ValueError(f"{where}: 'frame_intrinsics'[{i}]: {name} must be positive, got {v!r}")
+            Ks.append(_K_from_pixels(fx, fy, cx, cy, height, width))
+        K = torch.stack(Ks)
+    else:
+        K = _K_from_pixels(*first, height, width).expand(n, 3, 3)
+    times = _times_field(obj["times"], n, f"{where}: 'times'") if obj.get("times") is not None else None
+    dtype = _out_dtype(dtype)
+    return CameraPath(c2w.to(dtype), K.to(dtype).contiguous(), height, width,
+                      times=None if times is None else times.to(dtype), source_format=AUTHORS_JSON)
 
 
 def load_camera_json(path: str | os.PathLike, dtype: torch.dtype = torch.float32) -> CameraPath:
     """Read the authors' camera JSON (see :func:`save_camera_json`) into a :class:`CameraPath`."""
-    obj = read_json(path)
-    if not isinstance(obj, dict):
-        raise ValueError(f"{path}: expected a JSON object with fx, fy, cx, cy, height, width, cameras")
-    missing = [k for k in ("fx", "fy", "cx", "cy", "height", "width", "cameras") if k not in obj]
-    if missing:
-        raise ValueError(f"{path}: not an authors' camera JSON, missing {', '.join(missing)}")
-    height, width = int(obj["height"]), int(obj["width"])
-    w2c = torch.tensor(obj["cameras"], dtype=torch.float64)
-    if w2c.ndim != 3 or w2c.shape[-2:] not in ((3, 4), (4, 4)):
-        raise ValueError(f"{path}: 'cameras' must be a list of 3x4 matrices, got shape {tuple(w2c.shape)}")
-    c2w = c2w_to_w2c(as_c2w(w2c, name=f"{path}: cameras"))
-    K = torch.eye(3, dtype=torch.float64)
-    K[0, 0] = float(obj["fx"]) / width
-    K[1, 1] = float(obj["fy"]) / height
-    K[0, 2] = float(obj["cx"]) / width
-    K[1, 2] = float(obj["cy"]) / height
-    dtype = _out_dtype(dtype)
-    return CameraPath(c2w.to(dtype), K.expand(len(c2w), 3, 3).to(dtype), height, width)
+    return camera_json_from_object(read_json_file(path, f"an {AUTHORS_JSON}"), path, dtype)
+
+
+# ----------------------------------------------------------------------------------------------
+# Bare world-to-camera lists (the authors' *_rel.json, gen_poses_w2c.json)
+# ----------------------------------------------------------------------------------------------
 
 
 def save_w2c_list_json(
@@ -187,21 +220,40 @@ def save_w2c_list_json(
     return write_json_atomic(path, obj, overwrite=overwrite)
 
 
-def load_w2c_list_json(path: str | os.PathLike, dtype: torch.dtype = torch.float32) -> Tensor:
-    """Read a bare w2c list JSON (either layout of :func:`save_w2c_list_json`); returns c2w ``[N, 4, 4]``."""
-    obj = read_json(path)
+def w2c_list_from_object(obj: Any, path: str | os.PathLike) -> tuple[Tensor, Tensor | None]:
+    """A parsed w2c list JSON -> (c2w float64 ``[N, 4, 4]``, normalised K ``[N, 3, 3]`` or None).
+
+    In the ``{"camera": [N][18]}`` layout, the first four values of a row are normalised ``fx, fy, cx,
+    cy`` (the RealEstate10K / ReconFusion layout); all zeros (as the authors write) means none.
+    """
+    where = f"{path} ({W2C_JSON})"
+    K = None
     if isinstance(obj, dict):
         if "camera" not in obj:
-            raise ValueError(f"{path}: expected a list of 3x4 matrices or {{'camera': [N][18]}}")
-        rows = torch.tensor(obj["camera"], dtype=torch.float64)
-        if rows.ndim != 2 or rows.shape[1] != 18:
-            raise ValueError(f"{path}: 'camera' must be [N][18], got shape {tuple(rows.shape)}")
-        w2c = rows[:, 6:].reshape(-1, 3, 4)
+            raise ValueError(f"{where}: expected a list of 3x4 matrices or {{'camera': [N][18]}}")
+        rows = obj["camera"]
+        if not isinstance(rows, list) or not rows:
+            raise ValueError(f"{where}: 'camera' must be a non-empty [N][18] list, got {describe(rows)}")
+        values = np.array([json_numbers(r, f"{where}: 'camera'[{i}]", 18) for i, r in enumerate(rows)])
+        w2c = torch.from_numpy(values[:, 6:].reshape(-1, 3, 4).copy())
+        intr = values[:, :4]
+        if np.any(intr != 0):
+            if np.any(intr[:, :2] <= 0):
+                raise ValueError(f"{where}: 'camera' rows start with fx, fy, cx, cy; fx and fy must be positive")
+            K = torch.eye(3, dtype=torch.float64).repeat(len(values), 1, 1)
+            K[:, 0, 0], K[:, 1, 1] = torch.from_numpy(intr[:, 0]), torch.from_numpy(intr[:, 1])
+            K[:, 0, 2], K[:, 1, 2] = torch.from_numpy(intr[:, 2]), torch.from_numpy(intr[:, 3])
+    elif isinstance(obj, list):
+        w2c = json_matrices(obj, f"{where}: matrices")
     else:
-        w2c = torch.tensor(obj, dtype=torch.float64)
-        if w2c.ndim != 3 or w2c.shape[-2:] not in ((3, 4), (4, 4)):
-            raise ValueError(f"{path}: expected a list of 3x4 matrices, got shape {tuple(w2c.shape)}")
-    return c2w_to_w2c(as_c2w(w2c, name=str(path))).to(_out_dtype(dtype))
+        raise ValueError(f"{where}: expected a list of 3x4 matrices, got {describe(obj)}")
+    return c2w_to_w2c(as_c2w(w2c, name=where)), K
+
+
+def load_w2c_list_json(path: str | os.PathLike, dtype: torch.dtype = torch.float32) -> Tensor:
+    """Read a bare w2c list JSON (either layout of :func:`save_w2c_list_json`); returns c2w ``[N, 4, 4]``."""
+    c2w, _ = w2c_list_from_object(read_json_file(path, f"a {W2C_JSON}"), path)
+    return c2w.to(_out_dtype(dtype))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -217,6 +269,7 @@ def save_transforms_json(
     width: int,
     file_paths: Sequence[str] | None = None,
     overwrite: bool = True,
+    times: Tensor | np.ndarray | Sequence[float] | None = None,
 ) -> Path:
     """Write a nerfstudio ``transforms.json``.
 
@@ -227,12 +280,14 @@ def save_transforms_json(
         height, width: image size in pixels.
         file_paths: per-frame image paths (relative to the JSON's folder); default
             ``images/frame_00001.png, ...`` (nerfstudio's naming).
+        times: optional ``[N]`` frame times, written as ``frames[i].time`` (D-NeRF's key).
     """
     c2w64 = as_c2w(c2w)
     n = c2w64.shape[0]
     K64 = as_intrinsics(K, n)
     (height,) = as_sizes(height, 1, "height")
     (width,) = as_sizes(width, 1, "width")
+    frame_times = _as_times(times, n)
     if file_paths is None:
         file_paths = [f"images/frame_{i + 1:05d}.png" for i in range(n)]
     file_paths = [str(p) for p in file_paths]
@@ -241,12 +296,7 @@ def save_transforms_json(
     c2w_gl = c2w64 @ OPENCV_TO_OPENGL
 
     def pixel_intrinsics(k: Tensor) -> dict[str, float]:
-        return {
-            "fl_x": float(k[0, 0]) * width,
-            "fl_y": float(k[1, 1]) * height,
-            "cx": float(k[0, 2]) * width,
-            "cy": float(k[1, 2]) * height,
-        }
+        return dict(zip(("fl_x", "fl_y", "cx", "cy"), _pixel_intrinsics(k, height, width)))
 
     shared = bool((K64 - K64[:1]).abs().max() <= 1e-12)
     obj: dict = {"camera_model": "OPENCV"}
@@ -258,21 +308,109 @@ def save_transforms_json(
         frame: dict = {"file_path": file_paths[i], "transform_matrix": c2w_gl[i].tolist()}
         if not shared:
             frame.update(pixel_intrinsics(K64[i]))
+        if frame_times is not None:
+            frame["time"] = frame_times[i]
         frames.append(frame)
     obj["frames"] = frames
     return write_json_atomic(path, obj, overwrite=overwrite)
 
 
 def _image_size_from_file(json_dir: Path, file_path: str) -> tuple[int, int] | None:
-    """(height, width) of a frame's image file, trying NeRF-synthetic's extension-less paths."""
+    """(height, width) of a frame's image file, trying NeRF-synthetic's extension-less paths.
+
+    Only files inside ``json_dir`` are looked at (a ``file_path`` pointing elsewhere gives None)."""
     from PIL import Image
 
-    base = json_dir / file_path
+    root = json_dir.resolve()
+    base = (json_dir / file_path).resolve()
+    if root != base and root not in base.parents:
+        return None
     for candidate in (base, base.with_name(base.name + ".png"), base.with_name(base.name + ".jpg")):
         if candidate.is_file():
-            with Image.open(candidate) as im:
-                return im.height, im.width
+            try:
+                with Image.open(candidate) as im:
+                    return im.height, im.width
+            except (OSError, ValueError):
+                return None
     return None
+
+
+def transforms_from_object(
+    obj: Any,
+    path: str | os.PathLike,
+    height: int | None = None,
+    width: int | None = None,
+    dtype: torch.dtype = torch.float32,
+) -> CameraPath:
+    """A parsed ``transforms.json`` as a :class:`CameraPath` (see :func:`load_transforms_json`)."""
+    path = Path(path)
+    where = f"{path} ({TRANSFORMS_JSON})"
+    if not isinstance(obj, dict):
+        raise ValueError(f"{where}: expected a JSON object with a 'frames' list, got {describe(obj)}")
+    frames = obj.get("frames")
+    if not isinstance(frames, list) or not frames:
+        raise ValueError(f"{where}: needs a non-empty 'frames' list, got {describe(frames)}")
+    c2w_list, K_list, sizes, names, times = [], [], set(), [], []
+    for i, frame in enumerate(frames):
+        at = f"{where}: frames[{i}]"
+        if not isinstance(frame, dict):
+            raise ValueError(f"{at}: expected an object with a transform_matrix, got {describe(frame)}")
+        if "transform_matrix" not in frame:
+            raise ValueError(f"{at}: no transform_matrix")
+
+        def get(key: str, default: object = None) -> object:
+            value = frame.get(key, obj.get(key, default))
+            return default if value is None else value
+
+        w, h = get("w"), get("h")
+        if w is None or h is None:
+            w, h = width, height
+        if w is None or h is None:
+            size = _image_size_from_file(path.parent, str(frame.get("file_path", "")))
+            if size is None:
+                raise ValueError(f"{at}: no image size (w, h) in the file and the frame's image was not found; "
+                                 "give the height and width")
+            h, w = size
+        w, h = json_size(w, f"{at}: 'w'"), json_size(h, f"{at}: 'h'")
+        fl_x, fl_y = get("fl_x"), get("fl_y")
+        if fl_x is None:
+            angle_x = get("camera_angle_x")
+            if angle_x is None:
+                raise ValueError(f"{at}: neither fl_x nor camera_angle_x given")
+            ax = json_number(angle_x, f"{at}: 'camera_angle_x'", positive=True)
+            if ax >= math.pi:
+                raise ValueError(f"{at}: 'camera_angle_x' must be below pi (radians), got {angle_x!r}")
+            fl_x = 0.5 * w / math.tan(0.5 * ax)
+            angle_y = get("camera_angle_y")
+            if angle_y is not None:
+                ay = json_number(angle_y, f"{at}: 'camera_angle_y'", positive=True)
+                if ay >= math.pi:
+                    raise ValueError(f"{at}: 'camera_angle_y' must be below pi (radians), got {angle_y!r}")
+                fl_y = 0.5 * h / math.tan(0.5 * ay)
+            else:
+                fl_y = fl_x
+        fx = json_number(fl_x, f"{at}: 'fl_x'", positive=True)
+        fy = json_number(fl_y if fl_y is not None else fl_x, f"{at}: 'fl_y'", positive=True)
+        cx = json_number(get("cx", w / 2.0), f"{at}: 'cx'")
+        cy = json_number(get("cy", h / 2.0), f"{at}: 'cy'")
+        K_list.append(_K_from_pixels(fx, fy, cx, cy, h, w))
+        c2w_list.append(torch.from_numpy(json_matrix(frame["transform_matrix"], f"{at}: 'transform_matrix'", (3, 4))))
+        if c2w_list[-1].shape[0] == 3:
+            c2w_list[-1] = torch.cat([c2w_list[-1], torch.tensor([[0.0, 0.0, 0.0, 1.0]], dtype=torch.float64)])
+        sizes.add((h, w))
+        names.append(str(frame.get("file_path", f"frame_{i:05d}")))
+        if frame.get("time") is not None:
+            times.append(json_number(frame["time"], f"{at}: 'time'"))
+    if len(sizes) != 1:
+        raise ValueError(f"{where}: frames have different image sizes {sorted(sizes)}; a camera path needs one size")
+    if times and len(times) != len(frames):
+        raise ValueError(f"{where}: 'time' is given for {len(times)} of {len(frames)} frames (all or none)")
+    (h, w), = sizes
+    c2w_gl = as_c2w(torch.stack(c2w_list), name=f"{where}: transform_matrix")
+    c2w = c2w_gl @ OPENCV_TO_OPENGL  # the flip is its own inverse
+    dtype = _out_dtype(dtype)
+    return CameraPath(c2w.to(dtype), torch.stack(K_list).to(dtype), h, w, names,
+                      times=torch.tensor(times, dtype=dtype) if times else None, source_format=TRANSFORMS_JSON)
 
 
 def load_transforms_json(
@@ -287,305 +425,8 @@ def load_transforms_json(
     ``fl_x`` use ``camera_angle_x`` (``fl_x = w / 2 / tan(camera_angle_x / 2)``, ``fl_y`` from
     ``camera_angle_y`` or ``= fl_x``); the principal point defaults to the image centre. Image size:
     ``w``/``h`` in the file, else the ``height``/``width`` arguments, else read from the first image
-    file. Distortion coefficients are ignored. All frames must share one image size.
+    file (inside the JSON's folder). Distortion coefficients are ignored. All frames must share one
+    image size. ``frames[i].time`` (all frames or none) gives ``CameraPath.times``.
     """
-    path = Path(path)
-    obj = read_json(path)
-    if not isinstance(obj, dict) or not isinstance(obj.get("frames"), list) or not obj["frames"]:
-        raise ValueError(f"{path}: not a transforms.json (needs a non-empty 'frames' list)")
-    frames = obj["frames"]
-    c2w_list, K_list, sizes, names = [], [], set(), []
-    for i, frame in enumerate(frames):
-        if "transform_matrix" not in frame:
-            raise ValueError(f"{path}: frame {i} has no transform_matrix")
-
-        def get(key: str, default: object = None) -> object:
-            return frame.get(key, obj.get(key, default))
-
-        w, h = get("w"), get("h")
-        if w is None or h is None:
-            w, h = width, height
-        if w is None or h is None:
-            size = _image_size_from_file(path.parent, str(frame.get("file_path", "")))
-            if size is None:
-                raise ValueError(
-                    f"{path}: no image size (w, h) in the file and frame {i}'s image was not found; "
-                    "pass height and width"
-                )
-            h, w = size
-        w, h = int(w), int(h)
-        fl_x, fl_y = get("fl_x"), get("fl_y")
-        if fl_x is None:
-            angle_x = get("camera_angle_x")
-            if angle_x is None:
-                raise ValueError(f"{path}: frame {i} has neither fl_x nor camera_angle_x")
-            fl_x = 0.5 * w / math.tan(0.5 * float(angle_x))
-            angle_y = get("camera_angle_y")
-            fl_y = 0.5 * h / math.tan(0.5 * float(angle_y)) if angle_y is not None else fl_x
-        if fl_y is None:
-            fl_y = fl_x
-        cx, cy = get("cx", w / 2.0), get("cy", h / 2.0)
-        K = torch.eye(3, dtype=torch.float64)
-        K[0, 0], K[1, 1], K[0, 2], K[1, 2] = float(fl_x) / w, float(fl_y) / h, float(cx) / w, float(cy) / h
-        m = torch.tensor(frame["transform_matrix"], dtype=torch.float64)
-        c2w_list.append(m)
-        K_list.append(K)
-        sizes.add((h, w))
-        names.append(str(frame.get("file_path", f"frame_{i:05d}")))
-    if len(sizes) != 1:
-        raise ValueError(f"{path}: frames have different image sizes {sorted(sizes)}; CameraPath needs one size")
-    (h, w), = sizes
-    c2w_gl = as_c2w(torch.stack(c2w_list), name=f"{path}: transform_matrix")
-    c2w = c2w_gl @ OPENCV_TO_OPENGL  # the flip is its own inverse
-    dtype = _out_dtype(dtype)
-    return CameraPath(c2w.to(dtype), torch.stack(K_list).to(dtype), h, w, names)
-
-
-# ----------------------------------------------------------------------------------------------
-# COLMAP (pycolmap)
-# ----------------------------------------------------------------------------------------------
-
-
-@dataclass
-class ColmapModel:
-    """A COLMAP model in the project convention (images sorted by name).
-
-    Attributes:
-        c2w: ``[N, 4, 4]`` OpenCV camera-to-world of the registered images.
-        K: ``[N, 3, 3]`` normalised intrinsics.
-        heights, widths: per-image size in pixels.
-        image_names: ``N`` names, sorted.
-        points_xyz: ``[P, 3]`` float world points (sorted by point id); ``[0, 3]`` when none.
-        points_rgb: ``[P, 3]`` uint8 colours.
-        camera_models: per-image COLMAP camera model name (e.g. ``"PINHOLE"``).
-    """
-
-    c2w: Tensor
-    K: Tensor
-    heights: list[int]
-    widths: list[int]
-    image_names: list[str]
-    points_xyz: Tensor
-    points_rgb: Tensor
-    camera_models: list[str] = field(default_factory=list)
-
-    def __len__(self) -> int:
-        return len(self.image_names)
-
-    def to_camera_path(self) -> CameraPath:
-        """As a :class:`CameraPath` (all images must share one size)."""
-        sizes = set(zip(self.heights, self.widths))
-        if len(sizes) != 1:
-            raise ValueError(f"COLMAP images have different sizes {sorted(sizes)}; CameraPath needs one size")
-        (h, w), = sizes
-        return CameraPath(self.c2w, self.K, h, w, list(self.image_names))
-
-
-def _project_ini(image_path: str, camera_model: str, single_camera: bool, params: list[float]) -> str:
-    """A minimal COLMAP ``project.ini`` (as saved by COLMAP beside each CamVid-30K model)."""
-    return (
-        "log_to_stderr=false\n"
-        "random_seed=0\n"
-        "log_level=2\n"
-        "database_path=database.db\n"
-        f"image_path={image_path}\n"
-        "[ImageReader]\n"
-        f"single_camera={'true' if single_camera else 'false'}\n"
-        f"camera_model={camera_model}\n"
-        f"camera_params={','.join(repr(float(p)) for p in params)}\n"
-    )
-
-
-def write_colmap_model(
-    model_dir: str | os.PathLike,
-    c2w: Tensor | np.ndarray,
-    K: Tensor | np.ndarray,
-    height: int | Sequence[int],
-    width: int | Sequence[int],
-    image_names: Sequence[str],
-    points_xyz: Tensor | np.ndarray | None = None,
-    points_rgb: Tensor | np.ndarray | None = None,
-    *,
-    image_path: str = "../images",
-    overwrite: bool = True,
-    keep_rigs_and_frames: bool = False,
-) -> Path:
-    """Write a binary COLMAP model (PINHOLE cameras) with pycolmap, CamVid-30K layout.
-
-    Args:
-        model_dir: output folder (e.g. ``VIDEO_ID/0``); gets ``cameras.bin, images.bin,
-            points3D.bin, project.ini``.
-        c2w: ``[N, 4, 4]`` OpenCV camera-to-world (COLMAP stores world-to-camera in the same axes).
-        K: ``[N, 3, 3]`` or ``[3, 3]`` normalised intrinsics; frames with identical pixel intrinsics
-            and size share one COLMAP camera.
-        height, width: image size in pixels, once or per frame.
-        image_names: ``N`` unique image names (paths relative to the image folder).
-        points_xyz: optional ``[P, 3]`` world points; points_rgb: optional ``[P, 3]`` uint8 colours
-            (default grey). Points are written without tracks.
-        image_path: the ``image_path`` recorded in ``project.ini`` (relative to ``model_dir``).
-        overwrite: replace the model files if ``model_dir`` already holds a model.
-        keep_rigs_and_frames: also keep COLMAP >= 3.12's ``rigs.bin`` / ``frames.bin`` (by default
-            they are dropped so the folder matches CamVid-30K; pycolmap rebuilds trivial rigs on read).
-    Returns:
-        ``model_dir``. Files are written to a temporary folder first and moved in one by one.
-    """
-    import pycolmap
-
-    model_dir = Path(model_dir)
-    c2w64 = as_c2w(c2w)
-    n = c2w64.shape[0]
-    K64 = as_intrinsics(K, n)
-    heights = as_sizes(height, n, "height")
-    widths = as_sizes(width, n, "width")
-    names = [str(s) for s in image_names]
-    if len(names) != n:
-        raise ValueError(f"image_names: {len(names)} names for {n} cameras")
-    if len(set(names)) != n:
-        raise ValueError("image_names: names must be unique")
-    if any(not s for s in names):
-        raise ValueError("image_names: names must be non-empty")
-
-    xyz = np.zeros((0, 3), dtype=np.float64)
-    rgb = np.zeros((0, 3), dtype=np.uint8)
-    if points_xyz is not None:
-        xyz = np.asarray(points_xyz.detach().cpu() if torch.is_tensor(points_xyz) else points_xyz, dtype=np.float64)
-        if xyz.ndim != 2 or xyz.shape[1] != 3:
-            raise ValueError(f"points_xyz: expected [P, 3], got shape {xyz.shape}")
-        if not np.isfinite(xyz).all():
-            raise ValueError("points_xyz: contains NaN or infinite values")
-        if points_rgb is None:
-            rgb = np.full((len(xyz), 3), 128, dtype=np.uint8)
-        else:
-            rgb_in = np.asarray(points_rgb.detach().cpu() if torch.is_tensor(points_rgb) else points_rgb)
-            if rgb_in.shape != xyz.shape:
-                raise ValueError(f"points_rgb: expected shape {xyz.shape}, got {rgb_in.shape}")
-            if rgb_in.dtype != np.uint8:
-                if rgb_in.min() < 0 or rgb_in.max() > 255:
-                    raise ValueError("points_rgb: colours must be uint8 (0..255)")
-            rgb = rgb_in.astype(np.uint8)
-    elif points_rgb is not None:
-        raise ValueError("points_rgb given without points_xyz")
-
-    existing = [f for f in ("cameras.bin", "images.bin", "points3D.bin") if (model_dir / f).exists()]
-    if existing and not overwrite:
-        raise FileExistsError(f"{model_dir} already holds a COLMAP model (pass overwrite=True to replace it)")
-
-    recon = pycolmap.Reconstruction()
-    camera_ids: dict[tuple, int] = {}
-    image_camera: list[int] = []
-    for i in range(n):
-        k = K64[i]
-        params = (
-            float(k[0, 0]) * widths[i],
-            float(k[1, 1]) * heights[i],
-            float(k[0, 2]) * widths[i],
-            float(k[1, 2]) * heights[i],
-        )
-        key = (widths[i], heights[i], *params)
-        if key not in camera_ids:
-            cam_id = len(camera_ids) + 1
-            camera_ids[key] = cam_id
-            cam = pycolmap.Camera(
-                camera_id=cam_id, model="PINHOLE", width=widths[i], height=heights[i], params=list(params)
-            )
-            recon.add_camera_with_trivial_rig(cam)
-        image_camera.append(camera_ids[key])
-
-    w2c = c2w_to_w2c(c2w64).numpy()
-    for i in range(n):
-        image = pycolmap.Image(name=names[i], camera_id=image_camera[i], image_id=i + 1)
-        recon.add_image_with_trivial_frame(image, pycolmap.Rigid3d(np.ascontiguousarray(w2c[i, :3, :])))
-    for p, c in zip(xyz, rgb):
-        recon.add_point3D(p, pycolmap.Track(), c)
-
-    first_key = next(iter(camera_ids))
-    ini = _project_ini(image_path, "PINHOLE", len(camera_ids) == 1, list(first_key[2:]))
-
-    model_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{model_dir.name}.", suffix=".part", dir=model_dir.parent))
-    try:
-        recon.write_binary(str(tmp))
-        (tmp / "project.ini").write_text(ini)
-        if not keep_rigs_and_frames:
-            for extra in ("rigs.bin", "frames.bin"):
-                (tmp / extra).unlink(missing_ok=True)
-        if not model_dir.exists():
-            os.replace(tmp, model_dir)
-        else:
-            if not model_dir.is_dir():
-                raise NotADirectoryError(f"{model_dir} exists and is not a folder")
-            # Old rigs/frames files would describe another model: remove them with the rest.
-            if not keep_rigs_and_frames:
-                for extra in ("rigs.bin", "frames.bin"):
-                    (model_dir / extra).unlink(missing_ok=True)
-            for f in sorted(tmp.iterdir()):
-                os.replace(f, model_dir / f.name)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return model_dir
-
-
-def read_colmap_model(
-    model_dir: str | os.PathLike,
-    dtype: torch.dtype = torch.float32,
-    allow_distortion: bool = False,
-) -> ColmapModel:
-    """Read a COLMAP model (binary or text) with pycolmap into the project convention.
-
-    Only registered images are returned, sorted by name. Pinhole models (``PINHOLE``,
-    ``SIMPLE_PINHOLE``) are read exactly; other models raise ValueError unless
-    ``allow_distortion`` is set, in which case their distortion is ignored (``K`` from
-    pycolmap's ``calibration_matrix()``).
-    """
-    import pycolmap
-
-    model_dir = Path(model_dir)
-    if not model_dir.is_dir():
-        raise FileNotFoundError(f"{model_dir}: no such COLMAP model folder")
-    if not any((model_dir / f"cameras.{ext}").is_file() for ext in ("bin", "txt")):
-        raise FileNotFoundError(f"{model_dir}: no cameras.bin or cameras.txt (not a COLMAP model)")
-    try:
-        recon = pycolmap.Reconstruction(str(model_dir))
-    except Exception as exc:  # pycolmap raises its own error types
-        raise ValueError(f"{model_dir}: cannot read COLMAP model ({exc})") from None
-
-    images = [im for im in recon.images.values() if im.has_pose]
-    images.sort(key=lambda im: im.name)
-    c2w_list, K_list, heights, widths, names, models = [], [], [], [], [], []
-    for im in images:
-        cam = recon.cameras[im.camera_id]
-        model_name = cam.model.name
-        if model_name not in _PINHOLE_MODELS and not allow_distortion:
-            raise ValueError(
-                f"{model_dir}: image {im.name} uses camera model {model_name}; only pinhole models are "
-                "supported (pass allow_distortion=True to ignore the distortion)"
-            )
-        Kpix = torch.as_tensor(np.asarray(cam.calibration_matrix()), dtype=torch.float64)
-        K = Kpix.clone()
-        K[0] /= cam.width
-        K[1] /= cam.height
-        w2c = torch.eye(4, dtype=torch.float64)
-        w2c[:3, :] = torch.as_tensor(np.asarray(im.cam_from_world().matrix()), dtype=torch.float64)
-        c2w_list.append(c2w_to_w2c(w2c))
-        K_list.append(K)
-        heights.append(int(cam.height))
-        widths.append(int(cam.width))
-        names.append(im.name)
-        models.append(model_name)
-
-    point_ids = sorted(recon.points3D.keys())
-    xyz = np.array([recon.points3D[p].xyz for p in point_ids], dtype=np.float64).reshape(-1, 3)
-    rgb = np.array([recon.points3D[p].color for p in point_ids], dtype=np.uint8).reshape(-1, 3)
-    dtype = _out_dtype(dtype)
-    c2w = torch.stack(c2w_list).to(dtype) if c2w_list else torch.zeros(0, 4, 4, dtype=dtype)
-    Ks = torch.stack(K_list).to(dtype) if K_list else torch.zeros(0, 3, 3, dtype=dtype)
-    return ColmapModel(
-        c2w=c2w,
-        K=Ks,
-        heights=heights,
-        widths=widths,
-        image_names=names,
-        points_xyz=torch.from_numpy(xyz).to(dtype),
-        points_rgb=torch.from_numpy(rgb),
-        camera_models=models,
-    )
+    obj = read_json_file(path, f"a {TRANSFORMS_JSON}")
+    return transforms_from_object(obj, path, height, width, dtype)

@@ -107,7 +107,9 @@ def register(app: typer.Typer) -> None:
         input_list: Optional[Path] = typer.Option(None, "--input-list", help="Text file naming more inputs, one a line (relative to its folder)."),
         out: Out("Output folder: one sub-folder per image, named after it (same names get the extension added).") = Path("outputs"),
         model: Model = None,
-        camera: str = typer.Option("orbit", "--camera", "-c", help="orbit, forward, spiral, dolly, zoom, pan, static, or a camera-path .json (authors' format or transforms.json)."),
+        camera: str = typer.Option("orbit", "--camera", "-c", help="orbit, forward, spiral, dolly, zoom, pan, static, or a camera file / folder: authors' JSON, w2c list, transforms.json, COLMAP model, genxd curate / generate output (see docs/cameras.md)."),
+        camera_from_video: Optional[Path] = typer.Option(None, "--camera-from-video", help="Take the camera path from a video (or a frame folder, or its COLMAP model / transforms.json): SfM with moving objects masked, relative to the first camera, resampled to --frames; replaces --camera. More settings: genxd trajectory from-video."),
+        path_scale: float = typer.Option(1.0, "--path-scale", callback=checked(v.Float(0.0, 1000.0, lo_open=True)), help="With --camera-from-video: size of the path; the median depth of the scene seen from the first camera becomes this (the model's scene scale is 1)."),
         mode: str = typer.Option("3d", "--mode", callback=checked(v.MODES), help="3d (multi-view), video, or 4d (camera and objects move)."),
         motion_strength: MotionStrength = 0.0,
         num_frames: Frames = None,
@@ -138,6 +140,8 @@ def register(app: typer.Typer) -> None:
             from ..api import default_model_path, generate_scenes
             from ..pipelines.distributed import ProcessGroup
 
+            if camera_from_video is None and path_scale != 1.0:
+                raise UsageError("--path-scale applies to --camera-from-video only")
             inputs = list(images or []) + (read_input_list(input_list) if input_list is not None else [])
             if not inputs:
                 raise UsageError("no inputs: give image files / folders, or --input-list FILE")
@@ -154,6 +158,7 @@ def register(app: typer.Typer) -> None:
                 resolution=resolution, num_inference_steps=steps, guidance_scale=guidance, seed=seed,
                 focal=focal, elevation=elevation, azimuth_range=azimuth_range, radius=radius,
                 fit=fit, batch_size=batch_size,
+                **({"camera_from_video": camera_from_video, "path_scale": path_scale} if camera_from_video is not None else {}),
             )
             return report(results, group, summary_file, "inputs", quiet)
 

@@ -28,6 +28,28 @@ class SaveFormat(str, Enum):
     rows_18 = "18"
 
 
+class Spacing(str, Enum):
+    arc = "arc"
+    time = "time"
+
+
+class PathIntrinsics(str, Enum):
+    model = "model"
+    clip = "clip"
+
+
+class Normalization(str, Enum):
+    scene = "scene"
+    path = "path"
+    none = "none"
+
+
+class CameraSource(str, Enum):
+    auto = "auto"
+    sfm = "sfm"
+    file = "file"
+
+
 class CameraFormat(str, Enum):
     authors = "authors"
     transforms = "transforms"
@@ -173,5 +195,49 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"wrote {len(c2w)} cameras ({name}) to {out}")
 
         run_cli(body, quiet)
+
+    @trajectory.command("from-video")
+    def from_video(
+        clip: Path = typer.Argument(..., help="Video file, folder of frames, or the clip's cameras (COLMAP model, genxd curate sample, transforms.json, any --camera file)."),
+        out: Path = typer.Option(..., "--out", "-o", help="Output camera file (authors' JSON); OUT_STEM_transforms.json and OUT_STEM.png (the path seen from above and from the side) are written beside it."),
+        num_frames: int = typer.Option(12, "--num-frames", "-n", help="Cameras in the path."),
+        spacing: Spacing = typer.Option(Spacing.arc, "--spacing", help="arc: even steps along the path (3D); time: the clip's own timing (4D)."),
+        smoothing: float = typer.Option(0.0, "--smoothing", help="Smooth the clip's cameras: Gaussian sigma in clip frames (0: off)."),
+        path_scale: float = typer.Option(1.0, "--path-scale", help="Size of the path: the median depth of the scene seen from the first camera becomes this (the model's scene scale is 1)."),
+        normalization: Normalization = typer.Option(Normalization.scene, "--normalization", help="scene: by the scene depth (else path); path: the farthest camera at --path-scale from the first; none: the clip's units times --path-scale."),
+        intrinsics: PathIntrinsics = typer.Option(PathIntrinsics.model, "--intrinsics", help="model: fx/W = fy/H = --focal, centred; clip: the clip's own (centre-cropped to a square)."),
+        focal: Optional[float] = typer.Option(None, "--focal", help="Normalised focal length fx/W of the path with --intrinsics model (default: the bundled model's, 1.1)."),
+        clip_focal: Optional[float] = typer.Option(None, "--clip-focal", help="The clip's normalised focal length fx/W if known (SfM estimates it otherwise; knowing it helps a lot)."),
+        source: CameraSource = typer.Option(CameraSource.auto, "--source", help="auto: the clip's camera file if it has one, else SfM; sfm: always SfM on the frames; file: only a camera file."),
+        stride: Optional[int] = typer.Option(None, "--stride", help="Use every STRIDE-th frame from the start (default: --max-frames frames spread evenly over the whole clip)."),
+        max_frames: int = typer.Option(48, "--max-frames", help="Use at most this many frames of the clip for SfM."),
+        size: Optional[int] = typer.Option(None, "--size", help="Side of the square output frames in pixels (default: the clip's shorter side)."),
+        no_mask: bool = typer.Option(False, "--no-mask", help="Do not mask moving objects before SfM."),
+        overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing outputs."),
+        quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the files written."),
+    ) -> None:
+        """Make a camera path from a video: SfM (moving objects masked) or the clip's own cameras."""
+
+        def body() -> None:
+            from genxd.cameras.from_video import write_video_path
+
+            written = write_video_path(
+                clip, out, num_frames, spacing=spacing.value, smoothing=smoothing, path_scale=path_scale,
+                normalization=normalization.value, intrinsics=intrinsics.value, model_focal=focal,
+                clip_focal=clip_focal, source=source.value, stride=stride, max_frames=max_frames, size=size,
+                mask=not no_mask, overwrite=overwrite,
+            )
+            report = written["report"]
+            for f in written["files"]:
+                typer.echo(f)
+            if not quiet:
+                line = (f"{report['num_frames']} cameras from {report['clip_frames_used']} of {report['clip_frames']} clip frames "
+                        f"({report['method']}); scale {report['normalization']} x {report['scale']:.4g}; "
+                        f"path length {report['path_length']:.3g}, turn {report['turn_deg']:.1f} deg")
+                typer.echo(line, err=True)
+            for warning in report.get("warnings", []):
+                typer.echo(f"genxd: warning: {warning}", err=True)
+
+        run_cli(body)
 
     app.add_typer(trajectory, name="trajectory")

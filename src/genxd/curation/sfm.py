@@ -19,6 +19,7 @@ import numpy as np
 
 __all__ = [
     "FEATURE_TYPES",
+    "MAPPERS",
     "AUTO_KLT_BELOW_PX",
     "SfmError",
     "SfmResult",
@@ -303,6 +304,32 @@ def _klt_database(
     timings["sfm_match"] = time.perf_counter() - t0
 
 
+#: Mappers of :func:`run_sfm`.
+MAPPERS = ("incremental", "global")
+
+
+def _global_options(num_threads: int, seed: int, focal: float | None):
+    """``pycolmap.GlobalPipelineOptions`` (GLOMAP) on the CPU; intrinsics fixed when the focal length is known."""
+    import pycolmap
+
+    options = pycolmap.GlobalPipelineOptions()
+    options.num_threads = num_threads
+    options.random_seed = seed
+    options.multiple_models = True
+    options.min_model_size = 3
+    options.mapper.num_threads = num_threads
+    options.mapper.random_seed = seed
+    options.mapper.rotation_averaging.random_seed = seed
+    options.mapper.global_positioning.random_seed = seed
+    options.mapper.global_positioning.use_gpu = False
+    options.mapper.bundle_adjustment.ceres.use_gpu = False
+    if focal is not None:
+        options.mapper.bundle_adjustment.refine_focal_length = False
+        options.mapper.bundle_adjustment.refine_extra_params = False
+        options.mapper.bundle_adjustment.refine_principal_point = False
+    return options
+
+
 def run_sfm(
     image_dir: str | Path,
     image_names: list[str],
@@ -316,6 +343,7 @@ def run_sfm(
     sequential_overlap: int = 8,
     min_registered_fraction: float = 0.5,
     verbose: bool = False,
+    mapper: str = "incremental",
 ) -> SfmResult:
     """Camera poses and sparse points of a video's frames with pycolmap.
 
@@ -337,14 +365,19 @@ def run_sfm(
         seed: random seed for RANSAC and mapping (deterministic runs).
         min_registered_fraction: fail unless at least this fraction of frames is registered.
         verbose: let COLMAP print its own log lines (silent by default).
+        mapper: ``"incremental"`` (``pycolmap.incremental_mapping``) or ``"global"``
+            (``pycolmap.global_mapping``, GLOMAP: rotation averaging then global positioning; does not
+            drift into the wrong solution on forward / dolly motion, see docs/cameras.md).
     Raises:
         SfmError: no reconstruction, or too few registered frames.
     """
     if features not in FEATURE_TYPES:
         raise ValueError(f"features must be one of {FEATURE_TYPES}, got {features!r}")
+    if mapper not in MAPPERS:
+        raise ValueError(f"mapper must be one of {MAPPERS}, got {mapper!r}")
     if features != "auto":
         return _run_sfm_once(image_dir, image_names, work_dir, allowed, focal, features, num_threads, seed,
-                             max_num_features, sequential_overlap, min_registered_fraction, verbose)
+                             max_num_features, sequential_overlap, min_registered_fraction, verbose, mapper)
     from PIL import Image
 
     with Image.open(Path(image_dir) / image_names[0]) as im:
@@ -355,7 +388,7 @@ def run_sfm(
     for kind in order:
         try:
             result = _run_sfm_once(image_dir, image_names, Path(work_dir) / kind, allowed, focal, kind, num_threads,
-                                   seed, max_num_features, sequential_overlap, min_registered_fraction, verbose)
+                                   seed, max_num_features, sequential_overlap, min_registered_fraction, verbose, mapper)
         except SfmError as exc:
             errors.append(str(exc))
             continue
@@ -384,6 +417,7 @@ def _run_sfm_once(
     sequential_overlap: int,
     min_registered_fraction: float,
     verbose: bool = False,
+    mapper: str = "incremental",
 ) -> SfmResult:
     import time
 
@@ -430,9 +464,12 @@ def _run_sfm_once(
     models_dir = work_dir / "sparse"
     models_dir.mkdir(exist_ok=True)
     try:
-        models = pycolmap.incremental_mapping(database, image_dir, models_dir, options)
+        if mapper == "global":
+            models = pycolmap.global_mapping(database, image_dir, models_dir, _global_options(num_threads, seed, focal))
+        else:
+            models = pycolmap.incremental_mapping(database, image_dir, models_dir, options)
     except Exception as exc:  # noqa: BLE001 - pycolmap raises RuntimeError / ValueError variants
-        raise SfmError(f"incremental mapping failed: {exc}") from None
+        raise SfmError(f"{mapper} mapping failed: {exc}") from None
     timings["sfm_map"] = time.perf_counter() - t0
     models = {k: r for k, r in models.items() if r.num_points3D() > 0}
     if not models:

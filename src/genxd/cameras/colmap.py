@@ -1,0 +1,283 @@
+"""COLMAP models through pycolmap, in the project convention (docs/conventions.md).
+
+COLMAP stores world-to-camera ``(qvec = [w, x, y, z], tvec)`` in the OpenCV axes; in memory everything is
+OpenCV camera-to-world ``c2w [N, 4, 4]`` with normalised intrinsics ``K [N, 3, 3]``. Binary models are
+written in the CamVid-30K layout (``cameras.bin, images.bin, points3D.bin, project.ini``); binary and
+text models are read.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from ._io import as_c2w, as_intrinsics, as_sizes
+from .camera_path import CameraPath
+from .geometry import c2w_to_w2c
+
+__all__ = ["ColmapModel", "write_colmap_model", "read_colmap_model", "COLMAP_MODEL_FILES"]
+
+#: Files a COLMAP model folder written by :func:`write_colmap_model` contains (CamVid-30K layout).
+COLMAP_MODEL_FILES = ("cameras.bin", "images.bin", "points3D.bin", "project.ini")
+
+_PINHOLE_MODELS = {"SIMPLE_PINHOLE", "PINHOLE"}
+
+
+def _out_dtype(dtype: torch.dtype) -> torch.dtype:
+    if not dtype.is_floating_point:
+        raise ValueError(f"dtype must be a floating point dtype, got {dtype}")
+    return dtype
+
+
+
+@dataclass
+class ColmapModel:
+    """A COLMAP model in the project convention (images sorted by name).
+
+    Attributes:
+        c2w: ``[N, 4, 4]`` OpenCV camera-to-world of the registered images.
+        K: ``[N, 3, 3]`` normalised intrinsics.
+        heights, widths: per-image size in pixels.
+        image_names: ``N`` names, sorted.
+        points_xyz: ``[P, 3]`` float world points (sorted by point id); ``[0, 3]`` when none.
+        points_rgb: ``[P, 3]`` uint8 colours.
+        camera_models: per-image COLMAP camera model name (e.g. ``"PINHOLE"``).
+    """
+
+    c2w: Tensor
+    K: Tensor
+    heights: list[int]
+    widths: list[int]
+    image_names: list[str]
+    points_xyz: Tensor
+    points_rgb: Tensor
+    camera_models: list[str] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.image_names)
+
+    def to_camera_path(self) -> CameraPath:
+        """As a :class:`CameraPath` (all images must share one size)."""
+        sizes = set(zip(self.heights, self.widths))
+        if len(sizes) != 1:
+            raise ValueError(f"COLMAP images have different sizes {sorted(sizes)}; CameraPath needs one size")
+        (h, w), = sizes
+        return CameraPath(self.c2w, self.K, h, w, list(self.image_names))
+
+
+def _project_ini(image_path: str, camera_model: str, single_camera: bool, params: list[float]) -> str:
+    """A minimal COLMAP ``project.ini`` (as saved by COLMAP beside each CamVid-30K model)."""
+    return (
+        "log_to_stderr=false\n"
+        "random_seed=0\n"
+        "log_level=2\n"
+        "database_path=database.db\n"
+        f"image_path={image_path}\n"
+        "[ImageReader]\n"
+        f"single_camera={'true' if single_camera else 'false'}\n"
+        f"camera_model={camera_model}\n"
+        f"camera_params={','.join(repr(float(p)) for p in params)}\n"
+    )
+
+
+def write_colmap_model(
+    model_dir: str | os.PathLike,
+    c2w: Tensor | np.ndarray,
+    K: Tensor | np.ndarray,
+    height: int | Sequence[int],
+    width: int | Sequence[int],
+    image_names: Sequence[str],
+    points_xyz: Tensor | np.ndarray | None = None,
+    points_rgb: Tensor | np.ndarray | None = None,
+    *,
+    image_path: str = "../images",
+    overwrite: bool = True,
+    keep_rigs_and_frames: bool = False,
+) -> Path:
+    """Write a binary COLMAP model (PINHOLE cameras) with pycolmap, CamVid-30K layout.
+
+    Args:
+        model_dir: output folder (e.g. ``VIDEO_ID/0``); gets ``cameras.bin, images.bin,
+            points3D.bin, project.ini``.
+        c2w: ``[N, 4, 4]`` OpenCV camera-to-world (COLMAP stores world-to-camera in the same axes).
+        K: ``[N, 3, 3]`` or ``[3, 3]`` normalised intrinsics; frames with identical pixel intrinsics
+            and size share one COLMAP camera.
+        height, width: image size in pixels, once or per frame.
+        image_names: ``N`` unique image names (paths relative to the image folder).
+        points_xyz: optional ``[P, 3]`` world points; points_rgb: optional ``[P, 3]`` uint8 colours
+            (default grey). Points are written without tracks.
+        image_path: the ``image_path`` recorded in ``project.ini`` (relative to ``model_dir``).
+        overwrite: replace the model files if ``model_dir`` already holds a model.
+        keep_rigs_and_frames: also keep COLMAP >= 3.12's ``rigs.bin`` / ``frames.bin`` (by default
+            they are dropped so the folder matches CamVid-30K; pycolmap rebuilds trivial rigs on read).
+    Returns:
+        ``model_dir``. Files are written to a temporary folder first and moved in one by one.
+    """
+    import pycolmap
+
+    model_dir = Path(model_dir)
+    c2w64 = as_c2w(c2w)
+    n = c2w64.shape[0]
+    K64 = as_intrinsics(K, n)
+    heights = as_sizes(height, n, "height")
+    widths = as_sizes(width, n, "width")
+    names = [str(s) for s in image_names]
+    if len(names) != n:
+        raise ValueError(f"image_names: {len(names)} names for {n} cameras")
+    if len(set(names)) != n:
+        raise ValueError("image_names: names must be unique")
+    if any(not s for s in names):
+        raise ValueError("image_names: names must be non-empty")
+
+    xyz = np.zeros((0, 3), dtype=np.float64)
+    rgb = np.zeros((0, 3), dtype=np.uint8)
+    if points_xyz is not None:
+        xyz = np.asarray(points_xyz.detach().cpu() if torch.is_tensor(points_xyz) else points_xyz, dtype=np.float64)
+        if xyz.ndim != 2 or xyz.shape[1] != 3:
+            raise ValueError(f"points_xyz: expected [P, 3], got shape {xyz.shape}")
+        if not np.isfinite(xyz).all():
+            raise ValueError("points_xyz: contains NaN or infinite values")
+        if points_rgb is None:
+            rgb = np.full((len(xyz), 3), 128, dtype=np.uint8)
+        else:
+            rgb_in = np.asarray(points_rgb.detach().cpu() if torch.is_tensor(points_rgb) else points_rgb)
+            if rgb_in.shape != xyz.shape:
+                raise ValueError(f"points_rgb: expected shape {xyz.shape}, got {rgb_in.shape}")
+            if rgb_in.dtype != np.uint8:
+                if rgb_in.min() < 0 or rgb_in.max() > 255:
+                    raise ValueError("points_rgb: colours must be uint8 (0..255)")
+            rgb = rgb_in.astype(np.uint8)
+    elif points_rgb is not None:
+        raise ValueError("points_rgb given without points_xyz")
+
+    existing = [f for f in ("cameras.bin", "images.bin", "points3D.bin") if (model_dir / f).exists()]
+    if existing and not overwrite:
+        raise FileExistsError(f"{model_dir} already holds a COLMAP model (pass overwrite=True to replace it)")
+
+    recon = pycolmap.Reconstruction()
+    camera_ids: dict[tuple, int] = {}
+    image_camera: list[int] = []
+    for i in range(n):
+        k = K64[i]
+        params = (
+            float(k[0, 0]) * widths[i],
+            float(k[1, 1]) * heights[i],
+            float(k[0, 2]) * widths[i],
+            float(k[1, 2]) * heights[i],
+        )
+        key = (widths[i], heights[i], *params)
+        if key not in camera_ids:
+            cam_id = len(camera_ids) + 1
+            camera_ids[key] = cam_id
+            cam = pycolmap.Camera(
+                camera_id=cam_id, model="PINHOLE", width=widths[i], height=heights[i], params=list(params)
+            )
+            recon.add_camera_with_trivial_rig(cam)
+        image_camera.append(camera_ids[key])
+
+    w2c = c2w_to_w2c(c2w64).numpy()
+    for i in range(n):
+        image = pycolmap.Image(name=names[i], camera_id=image_camera[i], image_id=i + 1)
+        recon.add_image_with_trivial_frame(image, pycolmap.Rigid3d(np.ascontiguousarray(w2c[i, :3, :])))
+    for p, c in zip(xyz, rgb):
+        recon.add_point3D(p, pycolmap.Track(), c)
+
+    first_key = next(iter(camera_ids))
+    ini = _project_ini(image_path, "PINHOLE", len(camera_ids) == 1, list(first_key[2:]))
+
+    model_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{model_dir.name}.", suffix=".part", dir=model_dir.parent))
+    try:
+        recon.write_binary(str(tmp))
+        (tmp / "project.ini").write_text(ini)
+        if not keep_rigs_and_frames:
+            for extra in ("rigs.bin", "frames.bin"):
+                (tmp / extra).unlink(missing_ok=True)
+        if not model_dir.exists():
+            os.replace(tmp, model_dir)
+        else:
+            if not model_dir.is_dir():
+                raise NotADirectoryError(f"{model_dir} exists and is not a folder")
+            # Old rigs/frames files would describe another model: remove them with the rest.
+            if not keep_rigs_and_frames:
+                for extra in ("rigs.bin", "frames.bin"):
+                    (model_dir / extra).unlink(missing_ok=True)
+            for f in sorted(tmp.iterdir()):
+                os.replace(f, model_dir / f.name)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return model_dir
+
+
+def read_colmap_model(
+    model_dir: str | os.PathLike,
+    dtype: torch.dtype = torch.float32,
+    allow_distortion: bool = False,
+) -> ColmapModel:
+    """Read a COLMAP model (binary or text) with pycolmap into the project convention.
+
+    Only registered images are returned, sorted by name. Pinhole models (``PINHOLE``,
+    ``SIMPLE_PINHOLE``) are read exactly; other models raise ValueError unless
+    ``allow_distortion`` is set, in which case their distortion is ignored (``K`` from
+    pycolmap's ``calibration_matrix()``).
+    """
+    import pycolmap
+
+    model_dir = Path(model_dir)
+    if not model_dir.is_dir():
+        raise FileNotFoundError(f"{model_dir}: no such COLMAP model folder")
+    if not any((model_dir / f"cameras.{ext}").is_file() for ext in ("bin", "txt")):
+        raise FileNotFoundError(f"{model_dir}: no cameras.bin or cameras.txt (not a COLMAP model)")
+    try:
+        recon = pycolmap.Reconstruction(str(model_dir))
+    except Exception as exc:  # pycolmap raises its own error types
+        raise ValueError(f"{model_dir}: cannot read COLMAP model ({exc})") from None
+
+    images = [im for im in recon.images.values() if im.has_pose]
+    images.sort(key=lambda im: im.name)
+    c2w_list, K_list, heights, widths, names, models = [], [], [], [], [], []
+    for im in images:
+        cam = recon.cameras[im.camera_id]
+        model_name = cam.model.name
+        if model_name not in _PINHOLE_MODELS and not allow_distortion:
+            raise ValueError(
+                f"{model_dir}: image {im.name} uses camera model {model_name}; only pinhole models are "
+                "supported (pass allow_distortion=True to ignore the distortion)"
+            )
+        Kpix = torch.as_tensor(np.asarray(cam.calibration_matrix()), dtype=torch.float64)
+        K = Kpix.clone()
+        K[0] /= cam.width
+        K[1] /= cam.height
+        w2c = torch.eye(4, dtype=torch.float64)
+        w2c[:3, :] = torch.as_tensor(np.asarray(im.cam_from_world().matrix()), dtype=torch.float64)
+        c2w_list.append(c2w_to_w2c(w2c))
+        K_list.append(K)
+        heights.append(int(cam.height))
+        widths.append(int(cam.width))
+        names.append(im.name)
+        models.append(model_name)
+
+    point_ids = sorted(recon.points3D.keys())
+    xyz = np.array([recon.points3D[p].xyz for p in point_ids], dtype=np.float64).reshape(-1, 3)
+    rgb = np.array([recon.points3D[p].color for p in point_ids], dtype=np.uint8).reshape(-1, 3)
+    dtype = _out_dtype(dtype)
+    c2w = torch.stack(c2w_list).to(dtype) if c2w_list else torch.zeros(0, 4, 4, dtype=dtype)
+    Ks = torch.stack(K_list).to(dtype) if K_list else torch.zeros(0, 3, 3, dtype=dtype)
+    return ColmapModel(
+        c2w=c2w,
+        K=Ks,
+        heights=heights,
+        widths=widths,
+        image_names=names,
+        points_xyz=torch.from_numpy(xyz).to(dtype),
+        points_rgb=torch.from_numpy(rgb),
+        camera_models=models,
+    )

@@ -1,0 +1,214 @@
+"""``genxd eval-camera``: how well generated videos follow their requested cameras.
+
+For each scene folder (frames + a camera file), the cameras of the generated frames are recovered by
+SfM (:func:`genxd.cameras.from_video.recover_clip_cameras`: moving objects masked, frames under 256 px
+upscaled, the requested focal length fixed when all frames share it) and compared with the requested
+ones (:func:`genxd.cameras.accuracy.compare_paths`: CameraCtrl's RotErr / TransErr, after a similarity
+alignment). Works on any folder with frames and a camera file: ``genxd generate`` outputs
+(``frames/*.png`` + ``cameras.json``), synthetic clip folders (``images/`` + ``transforms.json``), or
+another tool's output with its cameras converted to one of the :func:`read_camera_path` formats.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+
+__all__ = ["find_scenes", "evaluate_scene", "evaluate_camera_accuracy", "summarise", "draw_error_curves",
+           "EVAL_JSON", "EVAL_PNG"]
+
+EVAL_JSON = "camera_eval.json"
+EVAL_PNG = "camera_errors.png"
+_FRAME_FOLDERS = ("frames", "images", "rgb")
+_CAMERA_FILES = ("cameras.json", "transforms.json")
+
+
+def _frames_of(folder: Path) -> Path | None:
+    from ..curation.frames import IMAGE_EXTENSIONS
+
+    for name in _FRAME_FOLDERS:
+        sub = folder / name
+        if sub.is_dir() and any(p.suffix.lower() in IMAGE_EXTENSIONS for p in sub.iterdir()):
+            return sub
+    if (folder / "video.mp4").is_file():
+        return folder / "video.mp4"
+    return None
+
+
+def _cameras_of(folder: Path) -> Path | None:
+    for name in _CAMERA_FILES:
+        if (folder / name).is_file():
+            return folder / name
+    return None
+
+
+def find_scenes(root: str | Path) -> list[Path]:
+    """Scene folders under ``root``: ``root`` itself when it holds frames and a camera file, else its
+    sub-folders that do (sorted). Raises ValueError when there are none."""
+    root = Path(root)
+    if not root.exists():
+        raise FileNotFoundError(f"{root}: no such folder")
+    if not root.is_dir():
+        raise ValueError(f"{root}: not a folder (expected a generated scene folder or a folder of them)")
+    if _frames_of(root) is not None and _cameras_of(root) is not None:
+        return [root]
+    scenes = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")
+                    and _frames_of(p) is not None and _cameras_of(p) is not None)
+    if not scenes:
+        raise ValueError(f"{root}: no scene folder with frames (frames/, images/ or video.mp4) and a camera file "
+                         "(cameras.json or transforms.json)")
+    return scenes
+
+
+def evaluate_scene(
+    scene: str | Path,
+    *,
+    cameras: str | Path | None = None,
+    known_focal: bool = True,
+    mask: bool = True,
+    features: str = "auto",
+    seed: int = 0,
+    num_threads: int = -1,
+) -> dict[str, Any]:
+    """Recover the cameras of one scene's frames and compare them with the requested ones.
+
+    Args:
+        scene: a folder with frames and a camera file (see :func:`find_scenes`).
+        cameras: the requested cameras (default: the scene's ``cameras.json`` / ``transforms.json``).
+        known_focal: fix the focal length to the requested one in SfM (when all frames share it);
+            False: SfM estimates it.
+    Returns:
+        a JSON-able dict: ``status`` ("ok" / "failed"), ``reason``, ``method`` (sfm / rotation-only /
+        static), ``num_frames``, ``num_registered``, ``errors`` (:class:`PathErrors` as a dict), ``seconds``.
+    """
+    from .accuracy import compare_paths
+    from .from_video import recover_clip_cameras
+    from .reader import read_camera_path
+
+    scene = Path(scene)
+    started = time.perf_counter()
+    cam_file = Path(cameras) if cameras is not None else _cameras_of(scene)
+    frames = _frames_of(scene)
+    if cam_file is None or frames is None:
+        raise ValueError(f"{scene}: needs frames (frames/, images/ or video.mp4) and a camera file")
+    requested = read_camera_path(cam_file, dtype=torch.float64)
+    K = requested.K
+    shared = bool((K - K[:1]).abs().max() < 1e-9) and abs(float(K[0, 0, 0]) - float(K[0, 1, 1])) < 1e-9 \
+        and abs(float(K[0, 0, 2]) - 0.5) < 1e-9 and abs(float(K[0, 1, 2]) - 0.5) < 1e-9
+    focal = float(K[0, 0, 0]) if known_focal and shared and requested.intrinsics_known else None
+    result: dict[str, Any] = {"scene": str(scene), "cameras": str(cam_file), "frames": str(frames),
+                              "num_frames": len(requested), "focal_fixed": focal}
+    try:
+        cams = recover_clip_cameras(frames, source="sfm", focal=focal, mask=mask, features=features, seed=seed,
+                                    num_threads=num_threads, max_frames=None)
+    except ValueError as exc:
+        return {**result, "status": "failed", "reason": str(exc), "num_registered": 0,
+                "seconds": round(time.perf_counter() - started, 3)}
+    if cams.num_clip_frames != len(requested):
+        raise ValueError(f"{scene}: {cams.num_clip_frames} frames but {len(requested)} cameras in {cam_file}")
+    idx = cams.frame_indices
+    result.update({"method": cams.method, "num_registered": len(idx), "registered": idx,
+                   "sfm": {k: v for k, v in cams.report.items() if k not in ("source",)}})
+    if len(idx) < 2:
+        return {**result, "status": "failed", "reason": "fewer than 2 frames registered",
+                "seconds": round(time.perf_counter() - started, 3)}
+    errors = compare_paths(cams.c2w, requested.c2w[idx])
+    return {**result, "status": "ok", "errors": errors.to_dict(), "seconds": round(time.perf_counter() - started, 3)}
+
+
+def _mean(values: Sequence[float | None]) -> float | None:
+    finite = [v for v in values if v is not None and math.isfinite(v)]
+    return statistics.mean(finite) if finite else None
+
+
+def summarise(results: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Mean figures over the scenes that succeeded; failures counted (and listed)."""
+    ok = [r for r in results if r["status"] == "ok"]
+    keys = ("RotErr", "TransErr", "TransErr_sim3", "mean_rot_err_deg", "mean_centre_err", "centre_err_rel",
+            "mean_centre_err_sim3", "centre_err_sim3_rel")
+    out: dict[str, Any] = {"scenes": len(results), "evaluated": len(ok), "failed": len(results) - len(ok),
+                           "failures": {r["scene"]: r["reason"] for r in results if r["status"] != "ok"}}
+    for key in keys:
+        out[f"mean_{key}" if not key.startswith("mean_") else key] = _mean([r["errors"][key] for r in ok])
+    out["registered_fraction"] = (sum(r["num_registered"] for r in results) / max(1, sum(r["num_frames"] for r in results)))
+    out["scenes_with_TransErr"] = sum(r["errors"]["TransErr"] is not None for r in ok)
+    return out
+
+
+def draw_error_curves(results: Sequence[dict[str, Any]], title: str = "", max_lines: int = 7):
+    """Per-frame rotation error (degrees) and anchored centre error of each scene, as a PIL image."""
+    from ..utils.plot import line_chart
+
+    ok = [r for r in results if r["status"] == "ok"]
+    rot, cen = {}, {}
+    for r in ok[:max_lines]:
+        label = Path(r["scene"]).name
+        idx = r["registered"]
+        rot[label] = (idx, r["errors"]["rot_err_deg"])
+        if r["errors"]["centre_err"] is not None:
+            cen[label] = (idx, r["errors"]["centre_err"])
+    if len(ok) > max_lines:  # the mean over all scenes, frame by frame
+        n = max(r["num_frames"] for r in ok)
+        for store, key in ((rot, "rot_err_deg"), (cen, "centre_err")):
+            sums, counts = np.zeros(n), np.zeros(n)
+            for r in ok:
+                if r["errors"][key] is None:
+                    continue
+                for i, v in zip(r["registered"], r["errors"][key]):
+                    sums[i] += v
+                    counts[i] += 1
+            have = counts > 0
+            if have.any():
+                store[f"mean of {len(ok)}"] = (np.flatnonzero(have).tolist(), (sums[have] / counts[have]).tolist())
+    panels = [{"title": "rotation error", "xlabel": "frame", "ylabel": "degrees", "series": rot},
+              {"title": "camera-centre error (after alignment)", "xlabel": "frame", "ylabel": "path units", "series": cen}]
+    return line_chart(panels, title=title)
+
+
+def evaluate_camera_accuracy(
+    root: str | Path,
+    *,
+    cameras: str | Path | None = None,
+    out: str | Path | None = None,
+    known_focal: bool = True,
+    mask: bool = True,
+    features: str = "auto",
+    seed: int = 0,
+    num_threads: int = -1,
+    progress: bool = True,
+    plot: bool = True,
+) -> dict[str, Any]:
+    """``genxd eval-camera``: evaluate every scene under ``root`` (see :func:`find_scenes`).
+
+    Writes ``camera_eval.json`` (per scene and mean) and ``camera_errors.png`` (per-frame curves) into
+    ``out`` (default: ``root``). ``cameras`` overrides the requested camera file (one scene only).
+    Returns the report dict (``scenes``: per-scene results, ``summary``: means).
+    """
+    from tqdm.auto import tqdm
+
+    from ..utils.io import atomic_file, write_json_atomic
+
+    scenes = find_scenes(root)
+    if cameras is not None and len(scenes) != 1:
+        raise ValueError(f"--cameras names one camera file but {root} holds {len(scenes)} scenes")
+    results = [evaluate_scene(s, cameras=cameras, known_focal=known_focal, mask=mask, features=features, seed=seed,
+                              num_threads=num_threads)
+               for s in tqdm(scenes, desc="eval-camera", unit="scene", disable=not progress)]
+    report = {"root": str(root), "definitions": "RotErr = sum_j arccos((tr(R_gen^j R_gt^jT) - 1) / 2) in degrees, "
+              "both paths relative to their first camera; TransErr = sum_j ||C_gt^j - s C_gen^j|| over camera centres "
+              "after the anchored least-squares scale s (TransErr_sim3: after a free similarity, Umeyama); "
+              "SfM cameras are known only up to scale, so TransErr measures the path's shape in requested units "
+              "(docs/cameras.md)", "known_focal": known_focal, "mask": mask,
+              "summary": summarise(results), "scenes": results}
+    out_dir = Path(out) if out is not None else Path(root)
+    write_json_atomic(out_dir / EVAL_JSON, report)
+    if plot:
+        with atomic_file(out_dir / EVAL_PNG) as tmp:
+            draw_error_curves(results, f"camera errors: {Path(root).name}").save(tmp, format="PNG")
+    return report

@@ -1,0 +1,748 @@
+"""Camera paths from any video: ``genxd trajectory from-video`` and ``genxd generate --camera-from-video``.
+
+Two steps (``docs/cameras.md``, "Camera paths from a video"):
+
+1. :func:`recover_clip_cameras`: the clip's cameras, in its own frame and units. From a video file or
+   a folder of frames: frames (``genxd.curation.read_frames``) -> masks of possibly moving objects
+   (``EpipolarFlowMasker``) -> a camera that only turns (or stands still) is recognised from the tracked
+   points (:func:`rotation_only_cameras`) and given as rotations only; otherwise pycolmap SfM outside the
+   masks (``genxd.curation.run_sfm``). From a folder or file that already holds
+   cameras (COLMAP model, ``genxd curate`` sample, ``transforms.json``, any
+   :func:`genxd.cameras.read_camera_path` format): those cameras.
+2. :func:`make_video_path`: relative to the first camera (the input view), scale normalised (the
+   median depth of the scene seen from the first camera becomes ``path_scale``; the project's
+   training convention, ``genxd.data.datasets.camera_scale``), smoothed if asked, resampled to the
+   frames asked for (``genxd.cameras.resample``), with the model's or the clip's intrinsics and the
+   clip's frame times.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from .camera_path import CameraPath
+from .geometry import intrinsics_from_focal
+from .resample import SPACINGS, angular_length, path_length, relative_to_first, resample_path, smooth_path
+
+__all__ = [
+    "FromVideoError",
+    "ClipCameras",
+    "VideoPath",
+    "INTRINSICS",
+    "NORMALIZATIONS",
+    "SPACINGS",
+    "recover_clip_cameras",
+    "make_video_path",
+    "check_path_settings",
+    "path_from_video",
+    "write_video_path",
+    "rotation_only_cameras",
+]
+
+INTRINSICS = ("model", "clip")
+NORMALIZATIONS = ("scene", "path", "none")
+#: Frames whose longer side is below this are upscaled (bicubic) for SfM: generated clips are 64 px.
+SFM_MIN_SIZE = 256
+#: A track is inconsistent with the first SfM pass when its RMS reprojection error exceeds
+#: max(INCONSISTENT_FRACTION x image size, INCONSISTENT_MEDIAN_FACTOR x the median over tracks).
+INCONSISTENT_FRACTION = 0.02
+#: An estimated focal length fx/W outside this range (19 to 102 degrees of horizontal view) is not
+#: believed: SfM runs again with ASSUMED_FOCAL (53 degrees) and says so.
+PLAUSIBLE_FOCAL = (0.4, 2.9)
+ASSUMED_FOCAL = 1.0
+INCONSISTENT_MEDIAN_FACTOR = 4.0
+
+
+class FromVideoError(ValueError):
+    """No camera path can be had from the clip (too few frames, SfM failed and not a pure rotation ...)."""
+
+
+@dataclass
+class ClipCameras:
+    """The cameras of a clip, in the clip's own world frame and units.
+
+    Attributes:
+        c2w ``[M, 4, 4]`` float64 / K ``[M, 3, 3]``: the frames that have a camera (``frame_indices``).
+        height, width: the clip's frame size; num_clip_frames: frames read from the clip.
+        times ``[M]``: frame times in [0, 1] over the clip.
+        scene_depth: median z-depth of the scene's SfM points seen from the first camera (None: unknown).
+        method: ``"sfm"``, ``"rotation-only"``, ``"static"`` or ``"file: <format>"``.
+        intrinsics_known: False when ``K`` is a guess (a rotation-only clip without a known focal length).
+        report: what was done (counts, reprojection error, timings, warnings).
+    """
+
+    c2w: Tensor
+    K: Tensor
+    height: int
+    width: int
+    frame_indices: list[int]
+    num_clip_frames: int
+    times: Tensor
+    scene_depth: float | None
+    method: str
+    intrinsics_known: bool = True
+    report: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class VideoPath:
+    """A generation path made from a clip: ``path`` (what generate uses) and how it was made."""
+
+    path: CameraPath
+    clip: ClipCameras
+    clip_relative: Tensor  # [M, 4, 4] the clip's cameras relative to its first one, after scaling
+    scale: float
+    report: dict[str, Any]
+
+
+# ----------------------------------------------------------------------------------------------
+# Step 1: the clip's cameras
+# ----------------------------------------------------------------------------------------------
+
+
+def _has_images(folder: Path) -> bool:
+    from ..curation.frames import IMAGE_EXTENSIONS
+
+    return any(p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file() for p in folder.iterdir())
+
+
+def _holds_cameras(path: Path) -> bool:
+    """Whether ``path`` is (or holds) a camera file that :func:`read_camera_path` reads."""
+    from .reader import COLMAP_FILES
+
+    if path.is_file():
+        return path.suffix.lower() == ".json" or path.name in COLMAP_FILES
+    for rel in ("cameras.bin", "cameras.txt", "0/cameras.bin", "0/cameras.txt", "sparse/0/cameras.bin",
+                "sparse/0/cameras.txt", "transforms.json", "cameras.json"):
+        if (path / rel).is_file():
+            return True
+    return False
+
+
+def _frames_source(path: Path) -> Path | None:
+    """The video file or frame folder of ``path`` (a folder with ``images/`` counts), else None."""
+    from ..curation.frames import VIDEO_EXTENSIONS
+
+    if path.is_file():
+        return path if path.suffix.lower() in VIDEO_EXTENSIONS else None
+    if _has_images(path):
+        return path
+    if (path / "images").is_dir() and _has_images(path / "images"):
+        return path / "images"
+    videos = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in VIDEO_EXTENSIONS)
+    return videos[0] if len(videos) == 1 else None
+
+
+def recover_clip_cameras(
+    clip: str | Path,
+    *,
+    source: str = "auto",
+    focal: float | None = None,
+    features: str = "auto",
+    mapper: str = "global",
+    mask: bool = True,
+    refine_masks: bool = True,
+    stride: int | None = None,
+    max_frames: int | None = 48,
+    resize: int | tuple[int, int] | None = 512,
+    seed: int = 0,
+    num_threads: int = -1,
+    work_dir: str | Path | None = None,
+) -> ClipCameras:
+    """The clip's cameras from SfM on its frames, or from the camera file it comes with.
+
+    Args:
+        clip: a video file, a folder of frames, or a folder / file with cameras (COLMAP model,
+            ``genxd curate`` sample, ``transforms.json``, ...).
+        source: ``"auto"`` (cameras from a camera file when there is one, else SfM), ``"sfm"`` (always
+            SfM on the frames) or ``"file"``.
+        focal: the clip's normalised focal length fx/W if known (fixed pinhole SfM), else estimated.
+        features, mapper, seed, num_threads: SfM settings (:func:`genxd.curation.run_sfm`; ``features="auto"``:
+            KLT tracks first, then SIFT, see :func:`_sfm_klt_first`); the global
+            mapper (GLOMAP) is the default: incremental mapping drifts into a wrong solution on forward
+            motion (docs/cameras.md).
+        mask: mask possibly moving objects before SfM (``EpipolarFlowMasker``).
+        refine_masks: with ``mask``, run SfM a second time with the regions of tracked points that the first
+            pass's cameras cannot explain (:func:`inconsistent_track_mask`) masked too: objects that move
+            along the epipolar lines escape the flow masks, not this.
+        stride, max_frames, resize: which frames are used. ``stride=None`` (default): ``max_frames`` frames
+            evenly spread over the whole clip (all of them when it has fewer); an int: every ``stride``-th
+            frame from the start, at most ``max_frames`` (:func:`genxd.curation.read_frames`). ``resize``:
+            frames whose longer side exceeds this many pixels are scaled down to it (None: never).
+        work_dir: scratch folder (default: a temporary folder, removed afterwards).
+    Raises:
+        FileNotFoundError: no such clip. FromVideoError (a ValueError): no cameras can be had.
+    """
+    path = Path(clip)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such video, frame folder or camera file")
+    if source not in ("auto", "sfm", "file"):
+        raise ValueError(f"source must be 'auto', 'sfm' or 'file', got {source!r}")
+    if source == "file" or (source == "auto" and _holds_cameras(path)):
+        return _cameras_from_file(path)
+    frames_at = _frames_source(path)
+    if frames_at is None:
+        raise FromVideoError(f"{path}: not a video file, a folder of frames or a camera file")
+    return _cameras_from_sfm(frames_at, path, focal, features, mapper, mask, refine_masks, stride, max_frames, resize,
+                             seed, num_threads, work_dir)
+
+
+def _cameras_from_file(path: Path) -> ClipCameras:
+    from ..data.datasets import median_point_depth
+    from .colmap import read_colmap_model
+    from .reader import colmap_model_dir, read_camera_path
+
+    cam = read_camera_path(path, dtype=torch.float64)
+    n = len(cam)
+    times = cam.times.double() if cam.times is not None else (
+        torch.linspace(0, 1, n, dtype=torch.float64) if n > 1 else torch.zeros(1, dtype=torch.float64))
+    depth = None
+    model_dir = colmap_model_dir(path)
+    if model_dir is not None:
+        model = read_colmap_model(model_dir, dtype=torch.float64, allow_distortion=True)
+        if len(model.points_xyz):
+            depth = median_point_depth(model.points_xyz, cam.c2w[0], cam.K[0])
+    report = {"source": str(path), "format": cam.source_format, "clip_frames_read": n,
+              "scene_depth_source": "COLMAP points" if depth is not None else None}
+    return ClipCameras(cam.c2w.double(), cam.K.double(), cam.height, cam.width, list(range(n)), n, times, depth,
+                       f"file: {cam.source_format}", cam.intrinsics_known, report)
+
+
+def _write_pngs(frames: np.ndarray, folder: Path) -> list[str]:
+    import cv2
+
+    folder.mkdir(parents=True, exist_ok=True)
+    names = []
+    for i, frame in enumerate(frames):
+        name = f"{i:06d}.png"
+        cv2.imwrite(str(folder / name), cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+        names.append(name)
+    return names
+
+
+def _sfm_klt_first(image_dir: Path, names: list[str], work: Path, allowed: np.ndarray, focal: float | None,
+                   features: str, num_threads: int, seed: int, mapper: str):
+    """:func:`genxd.curation.run_sfm`; ``features="auto"`` here means KLT tracks first and SIFT when KLT fails
+    or leaves frames unregistered (the reconstruction registering more frames wins, KLT on a tie). On the
+    synthetic benchmark clips SIFT with sequential matching went 17-34 degrees wrong on forward and dolly
+    paths (repetitive ground texture) where KLT tracks were within 0.7 degrees (docs/cameras.md)."""
+    from ..curation.sfm import SfmError, run_sfm
+
+    if features != "auto":
+        return run_sfm(image_dir, names, work, allowed=allowed, focal=focal, features=features,
+                       num_threads=num_threads, seed=seed, mapper=mapper)
+    errors, results = [], []
+    for kind in ("klt", "sift"):
+        try:
+            results.append(run_sfm(image_dir, names, work / kind, allowed=allowed, focal=focal, features=kind,
+                                   num_threads=num_threads, seed=seed, mapper=mapper))
+        except SfmError as exc:
+            errors.append(str(exc))
+            continue
+        if results[-1].num_registered == len(names):
+            break
+    if not results:
+        raise SfmError("; ".join(errors))
+    return max(results, key=lambda r: (r.num_registered, r.features == "klt"))
+
+
+def _read_clip(frames_at: Path, stride: int | None, max_frames: int | None,
+               resize: int | tuple[int, int] | None) -> tuple[np.ndarray, np.ndarray]:
+    """``(frames uint8 [n, H, W, 3], their indices in the clip [n])`` (see :func:`recover_clip_cameras`)."""
+    from ..curation.frames import read_frames
+
+    if isinstance(resize, int):  # only scale down: the longer side at most ``resize``
+        first = read_frames(frames_at, 1, 1, None)[0]
+        resize = resize if max(first.shape[:2]) > resize else None
+    if stride is not None:
+        frames = read_frames(frames_at, stride, max_frames, resize)
+        return frames, np.arange(len(frames)) * stride
+    frames = read_frames(frames_at, 1, None, resize)
+    if max_frames is None or len(frames) <= max_frames:
+        return frames, np.arange(len(frames))
+    picked = np.unique(np.round(np.linspace(0, len(frames) - 1, max_frames)).astype(int))
+    return frames[picked], picked
+
+
+def _cameras_from_sfm(frames_at: Path, clip: Path, focal: float | None, features: str, mapper: str, mask: bool,
+                      refine_masks: bool, stride: int | None, max_frames: int | None, resize, seed: int, num_threads: int,
+                      work_dir) -> ClipCameras:
+    import cv2
+
+    from ..curation.frames import VideoReadError
+    from ..curation.masks import EpipolarFlowMasker
+    from ..curation.sfm import SfmError
+    from ..data.datasets import median_point_depth
+
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    try:
+        frames, picked = _read_clip(frames_at, stride, max_frames, resize)
+    except VideoReadError as exc:
+        raise FromVideoError(f"{clip}: {exc}") from None
+    timings["read"] = time.perf_counter() - t0
+    n, height, width = frames.shape[:3]
+    if n < 3:
+        raise FromVideoError(f"{clip}: too few frames ({n}); a camera path needs at least 3")
+    factor = int(np.ceil(SFM_MIN_SIZE / max(height, width))) if max(height, width) < SFM_MIN_SIZE else 1
+    if factor > 1:  # normalised intrinsics are unchanged by the resize (pixel-centre convention)
+        frames = np.stack([cv2.resize(f, (width * factor, height * factor), interpolation=cv2.INTER_CUBIC)
+                           for f in frames])
+    t0 = time.perf_counter()
+    labels = EpipolarFlowMasker()(frames) if mask else np.zeros(frames.shape[:3], np.int32)
+    allowed = labels == 0
+    timings["masks"] = time.perf_counter() - t0
+    times = torch.from_numpy(picked / max(1, picked[-1])).double() if n > 1 else torch.zeros(1, dtype=torch.float64)
+    report: dict[str, Any] = {"source": str(clip), "clip_frames_read": n, "clip_frame_indices": picked.tolist(),
+                              "stride": stride, "height": height, "width": width,
+                              "sfm_upscale": factor, "mask_fraction": float((~allowed).mean()), "warnings": []}
+    t0 = time.perf_counter()
+    rot = rotation_only_cameras(frames, allowed, focal, seed)  # a turning or still camera: no SfM needed
+    timings["rotation_only"] = time.perf_counter() - t0
+    if not rot.get("error"):
+        report.update({**rot["report"], "timings": {k: round(v, 3) for k, v in timings.items()}})
+        K = intrinsics_from_focal(rot["focal"]).double().expand(n, 3, 3).clone()
+        return ClipCameras(rot["c2w"], K, height, width, list(range(n)), n, times, None, rot["method"],
+                           rot["focal_known"], report)
+    scratch = Path(tempfile.mkdtemp(prefix="genxd_from_video_")) if work_dir is None else Path(work_dir)
+    try:
+        names = _write_pngs(frames, scratch / "images")
+        t0 = time.perf_counter()
+        try:
+            sfm = _sfm_klt_first(scratch / "images", names, scratch / "sfm", allowed, focal, features, num_threads, seed,
+                                 mapper)
+            if mask and refine_masks:  # a second pass without the points the first pass's cameras cannot explain
+                t1 = time.perf_counter()
+                moving = inconsistent_track_mask(frames, sfm.c2w, sfm.registered, sfm.K)
+                report["inconsistent_fraction"] = float(moving.mean())
+                if moving.mean() > 0.001:
+                    try:
+                        sfm = _sfm_klt_first(scratch / "images", names, scratch / "sfm2", allowed & ~moving, focal,
+                                             features, num_threads, seed, mapper)
+                        allowed = allowed & ~moving
+                        report["mask_fraction"] = float((~allowed).mean())
+                    except SfmError as exc2:
+                        report["warnings"].append(f"the second SfM pass failed ({exc2}); the first is kept")
+                timings["refine"] = time.perf_counter() - t1
+        except SfmError as exc:
+            raise FromVideoError(f"{clip}: structure from motion failed ({exc}), and the camera does not just "
+                                 f"turn or stand still either ({rot['error']}); a clip with more camera movement "
+                                 "or texture, or more frames (--max-frames), may work") from None
+        timings["sfm"] = time.perf_counter() - t0
+        estimated = float(sfm.K[0, 0])
+        if focal is None and not PLAUSIBLE_FOCAL[0] <= estimated <= PLAUSIBLE_FOCAL[1]:
+            try:  # self-calibration failed (forward motion is degenerate for it): assume a usual lens
+                sfm = _sfm_klt_first(scratch / "images", names, scratch / "sfm_fixed", allowed, ASSUMED_FOCAL,
+                                     features, num_threads, seed, mapper)
+                report["warnings"].append(
+                    f"SfM estimated an implausible focal length fx/W = {estimated:.3g}; assumed {ASSUMED_FOCAL} "
+                    "instead (give the clip's focal length: --clip-focal)")
+                report["focal_assumed"] = ASSUMED_FOCAL
+            except SfmError as exc:
+                report["warnings"].append(f"SfM estimated an implausible focal length fx/W = {estimated:.3g} and "
+                                          f"failed with fx/W = {ASSUMED_FOCAL} ({exc}); the estimate is kept")
+    finally:
+        if work_dir is None:
+            shutil.rmtree(scratch, ignore_errors=True)
+    keep = np.flatnonzero(sfm.registered)
+    c2w = torch.from_numpy(sfm.c2w[keep]).double()
+    K = torch.from_numpy(sfm.K).double().expand(len(keep), 3, 3).clone()
+    points = torch.from_numpy(np.array([p.xyz for p in sfm.reconstruction.points3D.values()], dtype=np.float64)
+                              .reshape(-1, 3))
+    depth = median_point_depth(points, c2w[0], K[0])
+    if keep[0] != 0:
+        report["warnings"].append(f"the first {keep[0]} frame(s) were not registered: the path starts at frame {keep[0]}")
+    if len(keep) < n:
+        report["warnings"].append(f"{n - len(keep)} of {n} frames were not registered (left out; the path is "
+                                  "interpolated over them)")
+    report.update({"num_registered": int(len(keep)), "features": sfm.features, "mapper": mapper, "num_points3D": sfm.num_points3D,
+                   "mean_reprojection_error_px": sfm.mean_reprojection_error, "focal_estimated": focal is None,
+                   "K_normalized": sfm.K.tolist(), "timings": {k: round(v, 3) for k, v in
+                                                               {**timings, **sfm.timings}.items()}})
+    return ClipCameras(c2w, K, height, width, keep.tolist(), n, times[keep], depth, "sfm", True, report)
+
+
+def _tracks(frames: np.ndarray, allowed: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """KLT tracks (outside the masks) per frame: ``(ids, xy)`` with pixel centres at +0.5 (docs/conventions.md)."""
+    import cv2
+
+    from ..curation.sfm import klt_feature_tracks
+
+    gray = [cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in frames]
+    return [(ids, xy.astype(np.float64) + 0.5) for ids, xy in klt_feature_tracks(gray, allowed)]
+
+
+def _common(tracks: list[tuple[np.ndarray, np.ndarray]], i: int, j: int) -> tuple[np.ndarray, np.ndarray]:
+    (ids_a, xy_a), (ids_b, xy_b) = tracks[i], tracks[j]
+    _, ia, ib = np.intersect1d(ids_a, ids_b, assume_unique=True, return_indices=True)
+    return xy_a[ia], xy_b[ib]
+
+
+def _kabsch(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The rotation ``R`` minimising ``sum ||b_i - R a_i||^2`` (unit rays ``[P, 3]``; Wahba's problem)."""
+    U, _, Vt = np.linalg.svd(b.T @ a)
+    D = np.diag([1.0, 1.0, np.sign(np.linalg.det(U @ Vt))])
+    return U @ D @ Vt
+
+
+def _rays(xy: np.ndarray, f: float, w: int, h: int) -> np.ndarray:
+    d = np.stack([(xy[:, 0] / w - 0.5) / f, (xy[:, 1] / h - 0.5) / f, np.ones(len(xy))], 1)
+    return d / np.linalg.norm(d, axis=1, keepdims=True)
+
+
+def _rotation_fit(a: np.ndarray, b: np.ndarray, f: float, w: int, h: int, threshold_px: float,
+                  rng: np.random.Generator, trials: int = 200) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Robust rotation between two views of points (RANSAC over 2-point Kabsch, then all inliers).
+
+    Returns ``(R_ba [3, 3], inliers [P] bool, residual_px [P])``: ``R_ba`` maps camera-a ray directions to
+    camera b's."""
+    ra, rb = _rays(a, f, w, h), _rays(b, f, w, h)
+    px = f * max(w, h)  # pixels per radian, near the image centre
+    best = np.zeros(len(a), bool)
+    for _ in range(trials):
+        pick = rng.choice(len(a), 2, replace=False)
+        R = _kabsch(ra[pick], rb[pick])
+        inl = np.degrees(np.arccos(np.clip(np.sum((ra @ R.T) * rb, 1), -1, 1))) * np.pi / 180 * px < threshold_px
+        if inl.sum() > best.sum():
+            best = inl
+    R = _kabsch(ra[best], rb[best]) if best.sum() >= 3 else np.eye(3)
+    residual = np.arccos(np.clip(np.sum((ra @ R.T) * rb, 1), -1, 1)) * px
+    return R, residual < threshold_px, residual
+
+
+def inconsistent_track_mask(frames: np.ndarray, c2w: np.ndarray, registered: np.ndarray, K: np.ndarray,
+                            radius_fraction: float = 0.06, threshold_fraction: float | None = None,
+                            median_factor: float | None = None) -> np.ndarray:
+    """``bool [N, H, W]``: regions of tracked points that no static 3D point explains with these cameras.
+
+    Every KLT track seen in at least 3 registered frames is triangulated (linear, all its views) with the
+    cameras ``c2w [N, 4, 4]`` (NaN where not registered) and normalised ``K [3, 3]``; a track whose RMS
+    reprojection error exceeds ``max(2 % of the image, 4 x the median over tracks)`` is inconsistent,
+    and discs of ``radius_fraction`` of the image around its points are marked in every frame it is seen.
+    A point on an object that moves (or the edge of a moving shadow) is such a track, also when it moves
+    along the epipolar lines where two-view flow tests cannot see it.
+    """
+    import cv2
+
+    from ..curation.sfm import klt_feature_tracks
+
+    n, h, w = frames.shape[:3]
+    gray = [cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in frames]
+    tracks = klt_feature_tracks(gray, None)
+    Kp = np.asarray(K, dtype=np.float64).copy()
+    Kp[0] *= w
+    Kp[1] *= h
+    P = {t: Kp @ np.linalg.inv(c2w[t])[:3] for t in range(n) if registered[t]}
+    seen: dict[int, list[tuple[int, np.ndarray]]] = {}
+    for t, (ids, xy) in enumerate(tracks):
+        if t in P:
+            for i, p in zip(ids.tolist(), xy.astype(np.float64) + 0.5):  # pixel centres at +0.5
+                seen.setdefault(i, []).append((t, p))
+    residuals: dict[int, float] = {}
+    for i, obs in seen.items():
+        if len(obs) < 3:
+            continue
+        A = np.concatenate([np.stack([p[0] * P[t][2] - P[t][0], p[1] * P[t][2] - P[t][1]]) for t, p in obs])
+        X = np.linalg.svd(A)[2][-1]
+        if abs(X[3]) < 1e-12:
+            continue
+        X = X / X[3]
+        err = []
+        for t, p in obs:
+            x = P[t] @ X
+            err.append(np.linalg.norm(x[:2] / x[2] - p) if x[2] > 1e-9 else 1e3)
+        residuals[i] = float(np.sqrt(np.mean(np.square(err))))
+    moving = np.zeros((n, h, w), np.uint8)
+    if not residuals:
+        return moving.astype(bool)
+    fraction = INCONSISTENT_FRACTION if threshold_fraction is None else threshold_fraction
+    factor = INCONSISTENT_MEDIAN_FACTOR if median_factor is None else median_factor
+    threshold = max(fraction * max(h, w), factor * float(np.median(list(residuals.values()))))
+    radius = max(2, int(round(radius_fraction * max(h, w))))
+    for i, r in residuals.items():
+        if r > threshold:
+            for t, p in seen[i]:
+                cv2.circle(moving[t], (int(p[0]), int(p[1])), radius, 1, -1)
+    return moving.astype(bool)
+
+
+def rotation_only_cameras(frames: np.ndarray, allowed: np.ndarray, focal: float | None = None,
+                          seed: int = 0) -> dict[str, Any]:
+    """Cameras of a clip whose camera only turns (or stands still), from tracked points.
+
+    For a camera that turns about its centre, the viewing rays of a point in two frames differ by one
+    rotation, whatever the point's depth. Between consecutive frames that rotation is fitted robustly
+    (2-point RANSAC + least squares, Kabsch) to the KLT tracks outside the masks; the clip is accepted
+    as turning when every pair fits with 70 % inliers and a median error under ``max(0.5 px, 0.3 %)`` of
+    the image. A camera that also moves does not fit (the points' parallax). An unknown focal length is
+    the one that fits best (searched over fx/W in 0.3 ... 4; it is weakly determined when the camera
+    turns little). A camera whose tracks move less than 0.3 pixels between all frames stands still.
+
+    Returns a dict with ``c2w`` (float64 ``[N, 4, 4]``, first = identity), ``focal``, ``focal_known``,
+    ``method`` ("rotation-only" / "static") and ``report``; or with ``error`` (why not).
+    """
+    n, h, w = frames.shape[:3]
+    tracks = _tracks(frames, allowed)
+    pairs = [_common(tracks, i, i + 1) for i in range(n - 1)]
+    few = [i for i, (a, _) in enumerate(pairs) if len(a) < 12]
+    if few:
+        return {"error": f"only {len(pairs[few[0]][0])} tracked points between frames {few[0]} and {few[0] + 1}"}
+    size = max(h, w)
+    threshold = max(0.5, 0.003 * size)
+    motion = [float(np.median(np.linalg.norm(b - a, axis=1))) for a, b in pairs]
+    if max(motion) < 0.3:
+        return {"c2w": torch.eye(4, dtype=torch.float64).repeat(n, 1, 1), "focal": focal if focal is not None else 1.0,
+                "focal_known": focal is not None, "method": "static",
+                "report": {"track_motion_px": max(motion)}}
+    rng = np.random.default_rng(seed)
+    for i, (a, b) in enumerate(pairs):  # a quick look (any focal near the truth fits a turn to ~3x the noise)
+        _, inliers, residual = _rotation_fit(a, b, focal or 1.0, w, h, 3 * threshold, rng, 40)
+        if inliers.mean() < 0.5:
+            return {"error": f"the points between frames {i} and {i + 1} do not move as for a turning camera: "
+                             "the camera moves"}
+    report: dict[str, Any] = {}
+    if focal is None:
+        def cost(f: float) -> float:  # median residual in pixels, summed over the pairs
+            return sum(float(np.median(_rotation_fit(a, b, f, w, h, threshold, rng, 40)[2])) for a, b in pairs)
+
+        coarse = np.exp(np.linspace(np.log(0.3), np.log(4.0), 27))  # steps of 10 %, then 1 % around the best
+        best = float(coarse[int(np.argmin([cost(f) for f in coarse]))])
+        fine = best * np.exp(np.linspace(-0.1, 0.1, 21))
+        f = float(fine[int(np.argmin([cost(f) for f in fine]))])
+        report["focal_estimated"] = f
+    else:
+        f = float(focal)
+    c2w = [np.eye(4)]
+    errors, ratios = [], []
+    for i, (a, b) in enumerate(pairs):
+        R_ba, inliers, residual = _rotation_fit(a, b, f, w, h, threshold, rng)
+        ratio, err = float(inliers.mean()), float(np.median(residual))
+        errors.append(err)
+        ratios.append(ratio)
+        if ratio < 0.7 or err > threshold:
+            return {"error": f"the points between frames {i} and {i + 1} do not move as for a turning camera "
+                             f"(median error {err:.2f} px, {100 * ratio:.0f} % inliers): the camera moves"}
+        step = np.eye(4)
+        step[:3, :3] = R_ba.T  # camera b's axes in camera a's frame
+        c2w.append(c2w[-1] @ step)
+    # parallax builds up over many frames: check each frame against the farthest one it shares points with
+    px = f * size
+    for i in range(n - 1):
+        j = max((k for k in range(i + 1, n) if len(_common(tracks, i, k)[0]) >= 12), default=i + 1)
+        a, b = _common(tracks, i, j)
+        R_ba = (c2w[j][:3, :3].T @ c2w[i][:3, :3])
+        err = float(np.median(np.arccos(np.clip(np.sum((_rays(a, f, w, h) @ R_ba.T) * _rays(b, f, w, h), 1), -1, 1)))
+                    * px)
+        if err > 2 * threshold:
+            return {"error": f"frames {i} and {j} show parallax (median error {err:.2f} px for a turning camera): "
+                             "the camera moves"}
+    report.update({"rotation_fit_error_px": float(np.median(errors)), "rotation_fit_inliers": float(np.median(ratios))})
+    return {"c2w": torch.from_numpy(np.stack(c2w)), "focal": f, "focal_known": focal is not None,
+            "method": "rotation-only", "report": report}
+
+
+# ----------------------------------------------------------------------------------------------
+# Step 2: the generation path
+# ----------------------------------------------------------------------------------------------
+
+
+def _crop_to_aspect(K: Tensor, height: int, width: int, out_h: int, out_w: int) -> Tensor:
+    """Normalised intrinsics after a centre crop of ``height x width`` to the aspect of ``out_h x out_w``."""
+    if height * out_w == width * out_h:
+        return K
+    K = K.clone()
+    if width * out_h > height * out_w:  # wider: crop the width
+        new_w = height * out_w / out_h
+        K[:, 0, 0] *= width / new_w
+        K[:, 0, 2] = (K[:, 0, 2] * width - (width - new_w) / 2) / new_w
+    else:
+        new_h = width * out_h / out_w
+        K[:, 1, 1] *= height / new_h
+        K[:, 1, 2] = (K[:, 1, 2] * height - (height - new_h) / 2) / new_h
+    return K
+
+
+def check_path_settings(num_frames: int | None = None, *, intrinsics: str = "model", spacing: str | None = "arc",
+                        smoothing: float = 0.0, path_scale: float = 1.0, normalization: str = "scene") -> None:
+    """ValueError naming the setting when one of :func:`make_video_path`'s settings is out of range."""
+    def number(value: Any, name: str) -> float:
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
+            raise ValueError(f"{name} must be a number, got {value!r}")
+        return float(value)
+
+    if intrinsics not in INTRINSICS:
+        raise ValueError(f"intrinsics must be one of {INTRINSICS}, got {intrinsics!r}")
+    if normalization not in NORMALIZATIONS:
+        raise ValueError(f"normalization must be one of {NORMALIZATIONS}, got {normalization!r}")
+    if spacing is not None and spacing not in SPACINGS:
+        raise ValueError(f"spacing must be one of {SPACINGS}, got {spacing!r}")
+    scale = number(path_scale, "path_scale (--path-scale)")
+    if not (np.isfinite(scale) and 0 < scale < 1e6):
+        raise ValueError(f"path_scale (--path-scale) must be a positive number below 1e6, got {path_scale!r}")
+    sigma = number(smoothing, "smoothing (--smoothing)")
+    if not (np.isfinite(sigma) and 0 <= sigma <= 1e4):
+        raise ValueError(f"smoothing (--smoothing) must be in [0, 1e4] frames, got {smoothing!r}")
+    if num_frames is not None and (isinstance(num_frames, bool) or not isinstance(num_frames, (int, np.integer))
+                                   or not 1 <= num_frames <= 10000):
+        raise ValueError(f"num_frames must be an integer in 1 ... 10000, got {num_frames!r}")
+
+
+def make_video_path(
+    cams: ClipCameras,
+    num_frames: int,
+    *,
+    intrinsics: str = "model",
+    model_focal: float | None = None,
+    spacing: str = "arc",
+    smoothing: float = 0.0,
+    path_scale: float = 1.0,
+    normalization: str = "scene",
+    size: tuple[int, int] | None = None,
+) -> VideoPath:
+    """The generation path of a clip (see the module docstring).
+
+    Args:
+        num_frames: cameras in the path; intrinsics: ``"model"`` (``fx/W = fy/H = model_focal``, centred)
+            or ``"clip"`` (the clip's, centre-cropped to the aspect of ``size``).
+        spacing: ``"arc"`` (even steps along the path) or ``"time"`` (the clip's timing, for 4D).
+        smoothing: Gaussian sigma in clip frames (0: off).
+        path_scale / normalization: ``"scene"``: the median scene depth seen from the first camera
+            becomes ``path_scale`` (falls back to ``"path"`` when the depth is unknown); ``"path"``: the
+            largest distance of a camera from the first becomes ``path_scale``; ``"none"``: the clip's
+            units times ``path_scale``.
+        size: ``(height, width)`` of the path (default: the clip's frame size).
+    """
+    check_path_settings(num_frames, intrinsics=intrinsics, spacing=spacing, smoothing=smoothing, path_scale=path_scale,
+                        normalization=normalization)
+    rel = relative_to_first(smooth_path(cams.c2w.double(), smoothing))
+    rel = relative_to_first(rel)  # smoothing moved the first camera: it is the identity again
+    extent = float((rel[:, :3, 3]).norm(dim=-1).max())
+    used = normalization
+    if normalization == "scene" and cams.scene_depth is not None and cams.scene_depth > 0:
+        scale = path_scale / cams.scene_depth
+    elif normalization in ("scene", "path"):
+        used = "path"
+        scale = path_scale / extent if extent > 1e-12 else 1.0
+        if extent <= 1e-12:
+            used = "none (the camera does not move)"
+    else:
+        scale = path_scale
+    rel = rel.clone()
+    rel[:, :3, 3] *= scale
+    c2w, K, times = resample_path(rel, cams.K.double(), cams.times.double(), int(num_frames), spacing)
+    out_h, out_w = size if size is not None else (cams.height, cams.width)
+    if intrinsics == "model":
+        focal = 1.414 if model_focal is None else float(model_focal)
+        K = intrinsics_from_focal(focal).double().expand(len(c2w), 3, 3).clone()
+    else:
+        K = _crop_to_aspect(K, cams.height, cams.width, out_h, out_w)
+    report = {
+        "method": cams.method, "num_frames": int(num_frames), "spacing": spacing, "smoothing": smoothing,
+        "normalization": used, "path_scale": path_scale, "scale": scale, "scene_depth": cams.scene_depth,
+        "intrinsics": intrinsics, "path_length": path_length(c2w), "turn_deg": angular_length(c2w),
+        "clip_frames_used": len(cams.frame_indices), "clip_frames": cams.num_clip_frames,
+    }
+    path = CameraPath(c2w.float(), K.float(), out_h, out_w, times=times.float(),
+                      source_format=f"from video ({cams.method})")
+    return VideoPath(path, cams, rel, scale, report)
+
+
+def path_from_video(clip: str | Path, num_frames: int, **kwargs: Any) -> VideoPath:
+    """:func:`recover_clip_cameras` then :func:`make_video_path` (keywords go to the one that takes them)."""
+    import inspect
+
+    recover_keys = set(inspect.signature(recover_clip_cameras).parameters) - {"clip"}
+    make_keys = set(inspect.signature(make_video_path).parameters) - {"cams", "num_frames"}
+    unknown = set(kwargs) - recover_keys - make_keys
+    if unknown:
+        raise TypeError(f"path_from_video: unknown arguments {sorted(unknown)}")
+    cams = recover_clip_cameras(clip, **{k: v for k, v in kwargs.items() if k in recover_keys})
+    return make_video_path(cams, num_frames, **{k: v for k, v in kwargs.items() if k in make_keys})
+
+
+# ----------------------------------------------------------------------------------------------
+# Files: genxd trajectory from-video
+# ----------------------------------------------------------------------------------------------
+
+
+def default_model_focal() -> float:
+    """The bundled model's focal length (``generation_config.json``), else the authors' 1.414."""
+    import json
+
+    config = Path(__file__).resolve().parents[1] / "assets" / "genxd-small" / "generation_config.json"
+    try:
+        return float(json.loads(config.read_text())["focal"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return 1.414
+
+
+def output_files(out: str | Path) -> tuple[Path, Path, Path]:
+    """``(authors' JSON, transforms.json, picture)`` written for ``-o OUT.json``: ``OUT.json``,
+    ``OUT_transforms.json`` and ``OUT.png``."""
+    out = Path(out)
+    if out.suffix.lower() != ".json":
+        raise ValueError(f"{out}: the output must be a .json file (the authors' camera JSON)")
+    stem = out.with_suffix("")
+    return out, stem.with_name(f"{stem.name}_transforms.json"), stem.with_name(f"{stem.name}.png")
+
+
+def path_picture_title(report: dict[str, Any], name: str) -> str:
+    return (f"{name}: {report['num_frames']} cameras ({report['method']}, {report['spacing']} spacing), "
+            f"length {report['path_length']:.3g}, turn {report['turn_deg']:.0f} deg")
+
+
+def write_video_path(
+    clip: str | Path,
+    out: str | Path,
+    num_frames: int,
+    *,
+    clip_focal: float | None = None,
+    model_focal: float | None = None,
+    size: int | None = None,
+    overwrite: bool = False,
+    **kwargs: Any,
+) -> dict[str, Any]:
+    """``genxd trajectory from-video``: the path of ``clip`` written as the authors' camera JSON (``out``),
+    a ``transforms.json`` and a picture beside it (:func:`output_files`).
+
+    ``clip_focal``: the clip's focal length if known; ``model_focal``: the path's focal length with
+    ``intrinsics="model"`` (default: :func:`default_model_focal`); ``size``: side of the square output
+    (default: the clip's shorter side); other keywords go to :func:`recover_clip_cameras` /
+    :func:`make_video_path`. Returns ``{"files": [...], "report": {...}, "path": VideoPath}``.
+    """
+    import inspect
+
+    from .formats import save_camera_json, save_transforms_json
+    from .plot import save_camera_path_png
+
+    files = output_files(out)
+    existing = [f for f in files if f.exists()]
+    if existing and not overwrite:
+        raise FileExistsError(f"{existing[0]} already exists (use --overwrite to replace it)")
+    if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 1):
+        raise ValueError(f"size must be a positive integer, got {size!r}")
+    recover_keys = set(inspect.signature(recover_clip_cameras).parameters)
+    make_keys = set(inspect.signature(make_video_path).parameters)
+    unknown = set(kwargs) - recover_keys - make_keys
+    if unknown:
+        raise TypeError(f"write_video_path: unknown arguments {sorted(unknown)}")
+    cams = recover_clip_cameras(clip, focal=clip_focal, **{k: v for k, v in kwargs.items() if k in recover_keys})
+    side = size or min(cams.height, cams.width)
+    vp = make_video_path(cams, num_frames, model_focal=default_model_focal() if model_focal is None else model_focal,
+                         size=(side, side), **{k: v for k, v in kwargs.items() if k in make_keys})
+    p = vp.path
+    save_camera_json(files[0], p.c2w, p.K, side, side, times=p.times)
+    names = [f"frames/{i:03d}.png" for i in range(len(p))]
+    save_transforms_json(files[1], p.c2w, p.K, side, side, file_paths=names, times=p.times)
+    report = {**cams.report, **vp.report, "warnings": list(cams.report.get("warnings", []))}
+    save_camera_path_png(files[2], p.c2w, p.K, path_picture_title(report, Path(clip).name))
+    return {"files": [str(f) for f in files], "report": report, "path": vp}

@@ -1,0 +1,248 @@
+"""One reader for every camera file genxd writes or users bring: :func:`read_camera_path`.
+
+The format is recognised from the path and the content (not the file name alone):
+
+==========================================  ==================================================
+what is given                                read as
+==========================================  ==================================================
+``*.json`` object with ``frames``            nerfstudio / NeRF ``transforms.json``
+``*.json`` object with ``cameras``           the authors' camera JSON (+ genxd's extension)
+``*.json`` list of 3x4 / 4x4 matrices        w2c list (``trajectory make --format w2c``,
+                                             ``cameras_rel.json``, ``gen_poses_w2c.json``)
+``*.json`` object with ``camera``            w2c list in the authors' ``[N][18]`` layout
+``*.json`` object with ``c2w_opencv``        a genxd synthetic clip's ``meta.json`` / sidecar
+a COLMAP model folder or one of its files    COLMAP (binary or text, through pycolmap)
+a folder with ``0/`` (a ``genxd curate``     that COLMAP model; frame times from ``meta.json``
+sample) or ``sparse/0/``
+a folder with ``transforms.json`` or         that file (a synthetic clip folder, a
+``cameras.json``                             ``genxd generate`` output folder)
+a ``genxd curate`` output with one video     that video's sample
+==========================================  ==================================================
+
+Every problem is a ``ValueError`` (``FileNotFoundError`` for a missing path) whose message starts
+with the file and names the format, never a ``TypeError`` or ``ZeroDivisionError``.
+
+Files that carry no intrinsics (w2c lists) get the **default intrinsics**: ``fx/W = fy/H =
+default_focal`` (the caller passes the model's focal length; else the authors' 1.414), principal point
+at the image centre, image size ``height x width`` (default 256 x 256); ``CameraPath.intrinsics_known``
+is then False.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import torch
+
+from ._io import as_c2w, describe, json_matrices, json_number, json_numbers, json_size, read_json_file
+from .camera_path import CameraPath
+from .colmap import read_colmap_model
+from .formats import (
+    AUTHORS_JSON,
+    TRANSFORMS_JSON,
+    W2C_JSON,
+    camera_json_from_object,
+    transforms_from_object,
+    w2c_list_from_object,
+)
+from .geometry import intrinsics_from_focal
+
+__all__ = ["read_camera_path", "colmap_model_dir", "COLMAP_FILES", "COLMAP_FORMAT", "SYNTHETIC_META", "DEFAULT_SIZE", "camera_formats_help"]
+
+COLMAP_FORMAT = "COLMAP model"
+SYNTHETIC_META = "genxd synthetic clip meta"
+#: Image size given to camera files that carry none (w2c lists), when the caller gives none.
+DEFAULT_SIZE = 256
+_DEFAULT_FOCAL = 1.414  # the authors' evaluator.focal (genxd.cameras.trajectories.AUTHORS_FOCAL)
+
+COLMAP_FILES = ("cameras.bin", "cameras.txt", "images.bin", "images.txt", "points3D.bin", "points3D.txt",
+                 "frames.bin", "rigs.bin", "project.ini")
+
+
+def camera_formats_help() -> str:
+    """One line listing what :func:`read_camera_path` accepts (for error messages)."""
+    return ("an authors' camera JSON, a w2c list JSON, a transforms.json, a COLMAP model folder, "
+            "a genxd curate / generate / synth output folder")
+
+
+def _is_colmap_dir(folder: Path) -> bool:
+    return any((folder / f"cameras.{ext}").is_file() for ext in ("bin", "txt")) and any(
+        (folder / f"images.{ext}").is_file() for ext in ("bin", "txt"))
+
+
+def _curate_times(sample: Path, names: list[str]) -> torch.Tensor | None:
+    """Frame times of a ``genxd curate`` sample: ``source_index`` of each frame in ``meta.json``,
+    mapped to [0, 1] over the extracted frames (None when the meta data is missing or unusable)."""
+    meta_path = sample / "meta.json"
+    if not meta_path.is_file():
+        return None
+    try:
+        meta = json.loads(meta_path.read_text())
+        index = {f["name"]: float(f["source_index"]) for f in meta["frames"]}
+        all_idx = [float(f["source_index"]) for f in meta["frames"]]
+    except (ValueError, KeyError, TypeError):
+        return None
+    if not names or any(n not in index for n in names):
+        return None
+    lo, hi = min(all_idx), max(all_idx)
+    if hi <= lo:
+        return None
+    return torch.tensor([(index[n] - lo) / (hi - lo) for n in names], dtype=torch.float64)
+
+
+def _read_colmap(folder: Path, dtype: torch.dtype, what: str = COLMAP_FORMAT, sample: Path | None = None) -> CameraPath:
+    where = f"{folder} ({what})"
+    try:
+        model = read_colmap_model(folder, dtype=torch.float64, allow_distortion=True)
+    except FileNotFoundError as exc:
+        raise ValueError(f"{where}: {exc}") from None
+    except ValueError as exc:
+        message = str(exc)
+        raise ValueError(message if message.startswith(str(folder)) else f"{where}: {message}") from None
+    if len(model) == 0:
+        raise ValueError(f"{where}: no registered images")
+    sizes = set(zip(model.heights, model.widths))
+    if len(sizes) != 1:
+        raise ValueError(f"{where}: images have different sizes {sorted(sizes)}; a camera path needs one size")
+    (h, w), = sizes
+    times = _curate_times(sample, model.image_names) if sample is not None else None
+    return CameraPath(model.c2w.to(dtype), model.K.to(dtype), h, w, list(model.image_names),
+                      times=None if times is None else times.to(dtype), source_format=what)
+
+
+def _synthetic_meta(obj: dict, path: Path, dtype: torch.dtype) -> CameraPath:
+    where = f"{path} ({SYNTHETIC_META})"
+    c2w = as_c2w(json_matrices(obj["c2w_opencv"], f"{where}: 'c2w_opencv'", (4,)), name=f"{where}: 'c2w_opencv'")
+    n = len(c2w)
+    Kraw = obj.get("K_normalized")
+    if not isinstance(Kraw, list) or len(Kraw) != n:
+        raise ValueError(f"{where}: 'K_normalized' must hold one 3x3 matrix per camera ({n}), got {describe(Kraw)}")
+    rows = []
+    for i, k in enumerate(Kraw):
+        if not isinstance(k, list) or len(k) != 3:
+            raise ValueError(f"{where}: 'K_normalized'[{i}]: expected a 3x3 matrix, got {describe(k)}")
+        rows.append([json_numbers(r, f"{where}: 'K_normalized'[{i}][{j}]", 3) for j, r in enumerate(k)])
+    K = torch.tensor(rows, dtype=torch.float64)
+    if (K[:, 0, 0] <= 0).any() or (K[:, 1, 1] <= 0).any():
+        raise ValueError(f"{where}: 'K_normalized': focal lengths must be positive")
+    h = json_size(obj.get("height"), f"{where}: 'height'")
+    w = json_size(obj.get("width"), f"{where}: 'width'")
+    times = None
+    if obj.get("times") is not None:
+        times = torch.tensor(json_numbers(obj["times"], f"{where}: 'times'", n), dtype=torch.float64)
+        if obj.get("kind") == "3d" or not bool((times != times[0]).any()):
+            times = None  # a static clip: no timing
+    return CameraPath(c2w.to(dtype), K.to(dtype), h, w, times=None if times is None else times.to(dtype),
+                      source_format=SYNTHETIC_META)
+
+
+def _from_json(path: Path, default_focal: float, height: int | None, width: int | None, dtype: torch.dtype) -> CameraPath:
+    obj = read_json_file(path, f"a camera file ({camera_formats_help()})")
+    if isinstance(obj, list):
+        c2w, K = w2c_list_from_object(obj, path)
+        return _with_default_intrinsics(c2w, K, default_focal, height, width, dtype)
+    if isinstance(obj, dict):
+        if "frames" in obj:
+            return transforms_from_object(obj, path, height, width, dtype)
+        if "cameras" in obj:
+            return camera_json_from_object(obj, path, dtype)
+        if "camera" in obj:
+            c2w, K = w2c_list_from_object(obj, path)
+            return _with_default_intrinsics(c2w, K, default_focal, height, width, dtype)
+        if "c2w_opencv" in obj:
+            return _synthetic_meta(obj, path, dtype)
+    raise ValueError(
+        f"{path}: not a camera file: a JSON {describe(obj) if not isinstance(obj, dict) else 'object without frames, cameras or camera'} "
+        f"(expected an object with 'cameras' ({AUTHORS_JSON}), 'frames' ({TRANSFORMS_JSON}), or a list of 3x4 "
+        f"world-to-camera matrices ({W2C_JSON}))")
+
+
+def _with_default_intrinsics(c2w: torch.Tensor, K: torch.Tensor | None, default_focal: float, height: int | None,
+                             width: int | None, dtype: torch.dtype) -> CameraPath:
+    n = len(c2w)
+    known = K is not None
+    if K is None:
+        K = intrinsics_from_focal(default_focal).double().expand(n, 3, 3)
+    return CameraPath(c2w.to(dtype), K.to(dtype).contiguous(), height or DEFAULT_SIZE, width or DEFAULT_SIZE,
+                      source_format=W2C_JSON, intrinsics_known=known)
+
+
+def _curate_samples(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".") and _is_colmap_dir(p / "0"))
+
+
+def colmap_model_dir(path: str | os.PathLike) -> Path | None:
+    """The COLMAP model folder :func:`read_camera_path` reads for ``path``, or None (not a COLMAP source)."""
+    path = Path(path)
+    if path.is_file():
+        return path.parent if path.name in COLMAP_FILES else None
+    if not path.is_dir():
+        return None
+    for candidate in (path, path / "0", path / "sparse" / "0", path / "sparse"):
+        if _is_colmap_dir(candidate):
+            return candidate
+    if any((path / name).is_file() for name in ("transforms.json", "cameras.json", "meta.json")):
+        return None
+    samples = _curate_samples(path)
+    return samples[0] / "0" if len(samples) == 1 else None
+
+
+def _from_folder(folder: Path, default_focal: float, height: int | None, width: int | None, dtype: torch.dtype) -> CameraPath:
+    if _is_colmap_dir(folder):
+        return _read_colmap(folder, dtype)
+    if _is_colmap_dir(folder / "0"):  # a genxd curate sample (CamVid-30K layout)
+        return _read_colmap(folder / "0", dtype, "genxd curate sample", sample=folder)
+    if _is_colmap_dir(folder / "sparse" / "0"):
+        return _read_colmap(folder / "sparse" / "0", dtype)
+    if _is_colmap_dir(folder / "sparse"):
+        return _read_colmap(folder / "sparse", dtype)
+    for name in ("transforms.json", "cameras.json", "meta.json"):
+        if (folder / name).is_file():
+            return read_camera_path(folder / name, default_focal=default_focal, height=height, width=width, dtype=dtype)
+    samples = _curate_samples(folder)
+    if len(samples) == 1:  # a genxd curate output folder holding one video
+        return _read_colmap(samples[0] / "0", dtype, "genxd curate sample", sample=samples[0])
+    if len(samples) > 1:
+        names = ", ".join(p.name for p in samples[:5]) + (" ..." if len(samples) > 5 else "")
+        raise ValueError(f"{folder}: a genxd curate output with {len(samples)} videos ({names}); name one of them")
+    raise ValueError(f"{folder}: no camera file found in this folder (expected {camera_formats_help()})")
+
+
+def read_camera_path(
+    path: str | os.PathLike,
+    *,
+    default_focal: float | None = None,
+    height: int | None = None,
+    width: int | None = None,
+    dtype: torch.dtype = torch.float32,
+) -> CameraPath:
+    """Read a camera path from any supported file or folder (see the module docstring).
+
+    Args:
+        path: a camera file, or a folder holding one (COLMAP model, curate sample, ...).
+        default_focal: normalised focal length for files without intrinsics (default 1.414, the
+            authors'); height, width: image size for files without one (default 256) or for a
+            ``transforms.json`` without ``w``/``h``.
+    Returns:
+        a :class:`CameraPath`; ``source_format`` names the format, ``times`` holds frame times when
+        the file has them, ``intrinsics_known`` is False when ``K`` is the default.
+    Raises:
+        FileNotFoundError: ``path`` does not exist. ValueError: anything wrong with the file.
+    """
+    path = Path(path)
+    focal = _DEFAULT_FOCAL if default_focal is None else json_number(default_focal, "default_focal", positive=True)
+    if height is not None:
+        height = json_size(height, "height")
+    if width is not None:
+        width = json_size(width, "width")
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such camera file or folder")
+    if path.is_dir():
+        return _from_folder(path, focal, height, width, dtype)
+    if path.name in COLMAP_FILES:
+        return _read_colmap(path.parent, dtype)
+    if path.suffix.lower() == ".json":
+        return _from_json(path, focal, height, width, dtype)
+    raise ValueError(f"{path}: not a camera file (expected {camera_formats_help()})")

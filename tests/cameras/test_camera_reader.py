@@ -1,0 +1,199 @@
+"""genxd.cameras.read_camera_path: every format genxd writes reads back; every bad file is a ValueError
+naming the file (never a TypeError / ZeroDivisionError)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from genxd.cameras import (
+    CameraPath,
+    intrinsics_from_focal,
+    load_camera_json,
+    read_camera_path,
+    save_camera_json,
+    save_transforms_json,
+    trajectories,
+    write_colmap_model,
+)
+from genxd.cli import app
+
+runner = CliRunner()
+FORMATS = ("authors", "transforms", "colmap", "w2c")
+# Exact float64 -> JSON text -> float64 (and COLMAP's quaternions): agreement to ~1e-7 in float32.
+ATOL = 1e-5
+
+
+def _make(tmp_path: Path, preset: str, fmt: str, n: int = 8) -> Path:
+    out = tmp_path / (f"{preset}_{fmt}" + ("" if fmt == "colmap" else ".json"))
+    res = runner.invoke(app, ["trajectory", "make", preset, "--format", fmt, "--num-frames", str(n),
+                              "--height", "48", "--width", "64", "-o", str(out)], catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    return out
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("preset", ["orbit", "zoom", "spiral"])
+def test_every_trajectory_make_format_reads_back(tmp_path, preset, fmt):
+    path = _make(tmp_path, preset, fmt)
+    cam = read_camera_path(path, default_focal=1.1)
+    c2w, K = trajectories.PRESETS[preset](num_frames=8)
+    torch.testing.assert_close(cam.c2w, c2w, atol=ATOL, rtol=0)
+    if fmt == "w2c":  # no intrinsics in the file: the default focal, image centre, 256 x 256
+        assert not cam.intrinsics_known and (cam.height, cam.width) == (256, 256)
+        torch.testing.assert_close(cam.K, intrinsics_from_focal(1.1).expand(8, 3, 3), atol=1e-7, rtol=0)
+    else:
+        assert cam.intrinsics_known and (cam.height, cam.width) == (48, 64)
+        torch.testing.assert_close(cam.K, K, atol=ATOL, rtol=0)
+    assert cam.source_format in ("authors' camera JSON", "transforms.json", "COLMAP model", "w2c list JSON")
+
+
+def test_per_frame_intrinsics_extension_keeps_the_authors_layout(tmp_path):
+    c2w, K = trajectories.zoom(num_frames=5, factor=2.0)
+    obj = json.loads(save_camera_json(tmp_path / "z.json", c2w, K, 64, 64).read_text())
+    # The authors' reader takes only the top-level camera: frame 0's.
+    assert obj["fx"] == pytest.approx(float(K[0, 0, 0]) * 64) and obj["cx"] == 32.0
+    assert [row[0] for row in obj["frame_intrinsics"]] == pytest.approx((K[:, 0, 0] * 64).tolist())
+    # A shared camera writes exactly the authors' keys (no extension).
+    c2w, K = trajectories.orbit(num_frames=4)
+    obj = json.loads(save_camera_json(tmp_path / "o.json", c2w, K, 64, 64).read_text())
+    assert set(obj) == {"fx", "fy", "cx", "cy", "height", "width", "cameras"}
+
+
+def test_times_round_trip_in_authors_json_and_transforms(tmp_path):
+    c2w, K = trajectories.dolly(num_frames=4)
+    times = torch.tensor([0.0, 0.1, 0.5, 1.0])
+    save_camera_json(tmp_path / "a.json", c2w, K, 32, 32, times=times)
+    save_transforms_json(tmp_path / "t.json", c2w, K, 32, 32, times=times)
+    for name in ("a.json", "t.json"):
+        cam = read_camera_path(tmp_path / name)
+        torch.testing.assert_close(cam.times, times)
+    assert read_camera_path(_make(tmp_path, "dolly", "authors")).times is None
+
+
+def test_folders_colmap_files_curate_samples_and_synthetic_meta(tmp_path):
+    c2w, K = trajectories.spiral(num_frames=6)
+    names = [f"{i:06d}.jpg" for i in range(6)]
+    # a genxd curate output: OUT/VIDEO/0/*.bin + meta.json with the frames' source indices
+    sample = tmp_path / "curated" / "clip"
+    write_colmap_model(sample / "0", c2w, K, 40, 60, names)
+    frames = [{"name": n, "source_index": 2 * i, "registered": True} for i, n in enumerate(names)]
+    (sample / "meta.json").write_text(json.dumps({"frames": frames}))
+    for path in (sample / "0", sample / "0" / "images.bin", sample, tmp_path / "curated"):
+        cam = read_camera_path(path)
+        torch.testing.assert_close(cam.c2w, c2w, atol=ATOL, rtol=0)
+        assert (cam.height, cam.width) == (40, 60) and cam.names == names
+    torch.testing.assert_close(read_camera_path(sample).times, torch.linspace(0, 1, 6))
+    write_colmap_model(tmp_path / "curated" / "other" / "0", c2w, K, 40, 60, names)
+    with pytest.raises(ValueError, match="2 videos.*clip, other"):
+        read_camera_path(tmp_path / "curated")
+    # a synthetic clip's meta data (genxd synth / data.synthetic writers)
+    meta = {"c2w_opencv": c2w.tolist(), "K_normalized": K.tolist(), "height": 32, "width": 32, "kind": "4d",
+            "times": torch.linspace(0, 1, 6).tolist()}
+    (tmp_path / "clip.json").write_text(json.dumps(meta))
+    cam = read_camera_path(tmp_path / "clip.json")
+    assert cam.source_format == "genxd synthetic clip meta" and cam.times is not None
+    torch.testing.assert_close(cam.K, K, atol=1e-7, rtol=0)
+
+
+def test_camera_path_of_names_and_paths(tmp_path):
+    from genxd.api import camera_path_of
+
+    assert camera_path_of("orbit") is None
+    with pytest.raises(FileNotFoundError, match="missing.json"):
+        camera_path_of(str(tmp_path / "missing.json"))
+    with pytest.raises(ValueError, match="--camera must be one of"):
+        camera_path_of("orbitt")
+    assert isinstance(camera_path_of(_make(tmp_path, "pan", "w2c")), CameraPath)
+
+
+_RIGID = [[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0]]
+_AUTHORS = {"fx": 50, "fy": 50, "cx": 32, "cy": 32, "height": 64, "width": 64, "cameras": [_RIGID, _RIGID]}
+_TRANSFORMS = {"w": 64, "h": 64, "fl_x": 50, "frames": [{"transform_matrix": _RIGID + [[0, 0, 0, 1]]}]}
+
+#: (file name, content (str / bytes / JSON-able), what the message must say besides the file name)
+BAD_FILES = [
+    ("empty.json", "", "empty file"),
+    ("blank.json", "  \n ", "empty file"),
+    ("binary.json", b"\xff\xfe\x00\x81", "not"),
+    ("broken.json", "{\"fx\": ", "not valid JSON"),
+    ("null.json", None, "null"),
+    ("number.json", 5, "the number 5"),
+    ("string.json", "\"orbit\"", "the string"),
+    ("bool.json", True, "boolean"),
+    ("other_object.json", {"foo": 1}, "not a camera file"),
+    ("frames_numbers.json", {"frames": [1, 2]}, "frames[0]: expected an object"),
+    ("frames_empty.json", {"frames": []}, "non-empty 'frames'"),
+    ("frames_null.json", {"frames": None}, "non-empty 'frames'"),
+    ("no_matrix.json", {"w": 4, "h": 4, "fl_x": 3, "frames": [{}]}, "no transform_matrix"),
+    ("tf_w0.json", {**_TRANSFORMS, "w": 0}, "'w': must be positive"),
+    ("tf_h_str.json", {**_TRANSFORMS, "h": "64"}, "'h': expected a number"),
+    ("angle0.json", {"w": 64, "h": 64, "camera_angle_x": 0, "frames": _TRANSFORMS["frames"]}, "camera_angle_x"),
+    ("angle_pi.json", {"w": 64, "h": 64, "camera_angle_x": 4.0, "frames": _TRANSFORMS["frames"]}, "below pi"),
+    ("tf_ragged.json", {**_TRANSFORMS, "frames": [{"transform_matrix": [[1, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0]]}]},
+     "expected 4 numbers"),
+    ("tf_nan.json", "{\"w\": 64, \"h\": 64, \"fl_x\": NaN, \"frames\": [{\"transform_matrix\": "
+     "[[1,0,0,0],[0,1,0,0],[0,0,1,0],[0,0,0,1]]}]}", "finite"),
+    ("tf_time.json", {**_TRANSFORMS, "frames": [{**_TRANSFORMS["frames"][0], "time": "late"}]}, "'time'"),
+    ("fx_abc.json", {**_AUTHORS, "fx": "abc"}, "'fx': expected a number, got the string 'abc'"),
+    ("fx_bool.json", {**_AUTHORS, "fx": True}, "'fx': expected a number"),
+    ("fx_neg.json", {**_AUTHORS, "fx": -3}, "'fx': must be positive"),
+    ("width0.json", {**_AUTHORS, "width": 0}, "'width': must be positive"),
+    ("height_frac.json", {**_AUTHORS, "height": 63.5}, "whole number"),
+    ("missing.json", {"fx": 1, "cameras": [_RIGID]}, "missing fy, cx, cy, height, width"),
+    ("cams_null.json", {**_AUTHORS, "cameras": None}, "'cameras': expected a non-empty list"),
+    ("cams_ragged.json", {**_AUTHORS, "cameras": [_RIGID, [[1, 0, 0, 0], [0, 1, 0]]]}, "'cameras'[1]"),
+    ("cams_mixed.json", {**_AUTHORS, "cameras": [_RIGID, _RIGID + [[0, 0, 0, 1]]]}, "different numbers of rows"),
+    ("cams_number.json", {**_AUTHORS, "cameras": [_RIGID, 5]}, "'cameras'[1]: expected a 3x4"),
+    ("cams_scaled.json", {**_AUTHORS, "cameras": [[[2, 0, 0, 0], [0, 2, 0, 0], [0, 0, 2, 0]]]}, "orthonormal"),
+    ("fi_short.json", {**_AUTHORS, "frame_intrinsics": [[50, 50, 32, 32]]}, "'frame_intrinsics'"),
+    ("fi_zero.json", {**_AUTHORS, "frame_intrinsics": [[50, 50, 32, 32], [0, 50, 32, 32]]}, "fx must be positive"),
+    ("times_len.json", {**_AUTHORS, "times": [0.0]}, "'times': expected 2 numbers"),
+    ("w2c_flat.json", [[1, 2], [3]], "matrices[0]: expected a 3x4 or 4x4 matrix"),
+    ("w2c_empty.json", [], "non-empty list"),
+    ("w2c_strings.json", [[["a", 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0]]], "expected a number"),
+    ("w2c_18_short.json", {"camera": [[0] * 17]}, "expected 18 numbers"),
+    ("w2c_18_null.json", {"camera": None}, "'camera' must be a non-empty"),
+    ("meta_K.json", {"c2w_opencv": [_RIGID + [[0, 0, 0, 1]]], "K_normalized": [[1, 2]], "height": 8, "width": 8},
+     "'K_normalized'[0]"),
+    ("not_json.txt", "fx 1", "not a camera file"),
+]
+
+
+def _write(path: Path, content) -> None:
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    elif isinstance(content, str) and (content.strip() == "" or not path.suffix == ".json" or content[0] in "{[\""):
+        path.write_text(content)
+    else:
+        path.write_text(json.dumps(content))
+
+
+@pytest.mark.parametrize("name, content, says", BAD_FILES, ids=[b[0] for b in BAD_FILES])
+def test_bad_camera_files_raise_value_error_naming_the_file(tmp_path, name, content, says):
+    path = tmp_path / name
+    _write(path, content)
+    with pytest.raises(ValueError) as info:
+        read_camera_path(path)
+    message = str(info.value)
+    assert message.startswith(str(path)), message
+    assert says in message, message
+    assert "\n" not in message
+
+
+def test_bad_folders(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no such camera file"):
+        read_camera_path(tmp_path / "nothing")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ValueError, match="no camera file found"):
+        read_camera_path(tmp_path / "empty")
+    bad = tmp_path / "bad_model"
+    bad.mkdir()
+    (bad / "cameras.bin").write_bytes(b"\x00" * 7)
+    (bad / "images.bin").write_bytes(b"\x00" * 3)
+    with pytest.raises(ValueError, match=str(bad)):
+        read_camera_path(bad)

@@ -1,0 +1,186 @@
+"""genxd.cameras.from_video: the generation path of a clip (relative, scaled, resampled), the turning-camera
+fallback, and ``genxd trajectory from-video`` end to end on a small synthetic clip."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from typer.testing import CliRunner
+
+from genxd.cameras import intrinsics_from_focal, look_at, read_camera_path, save_transforms_json, trajectories
+from genxd.cameras.accuracy import compare_paths
+from genxd.cameras.from_video import (
+    ClipCameras,
+    FromVideoError,
+    check_path_settings,
+    make_video_path,
+    output_files,
+    recover_clip_cameras,
+    rotation_only_cameras,
+)
+from genxd.cli import app
+
+runner = CliRunner()
+
+
+def _clip_cameras(n: int = 9, depth: float | None = 4.0, height: int = 60, width: int = 80) -> ClipCameras:
+    eyes = torch.tensor([[np.cos(a) * 4, 1.0, np.sin(a) * 4] for a in np.linspace(0.2, 1.0, n)], dtype=torch.float64)
+    c2w = look_at(eyes, torch.zeros(3, dtype=torch.float64))
+    K = intrinsics_from_focal(0.9, 1.2).double().expand(n, 3, 3).clone()
+    return ClipCameras(c2w, K, height, width, list(range(n)), n, torch.linspace(0, 1, n, dtype=torch.float64),
+                       depth, "sfm")
+
+
+def test_path_is_relative_scaled_by_scene_depth_and_resampled():
+    cams = _clip_cameras()
+    vp = make_video_path(cams, 5, model_focal=1.1, spacing="time")
+    p = vp.path
+    torch.testing.assert_close(p.c2w[0], torch.eye(4), atol=1e-6, rtol=0)  # first camera = the input view
+    assert vp.scale == pytest.approx(1 / 4.0) and vp.report["normalization"] == "scene"
+    # same shape as the clip (up to the scale): the resampled frames at t = 0, .25, ... are the clip's 0, 2, 4 ...
+    rel = torch.linalg.inv(cams.c2w[0]) @ cams.c2w
+    expected = rel[::2].clone()
+    expected[:, :3, 3] /= 4.0
+    torch.testing.assert_close(p.c2w.double(), expected, atol=1e-6, rtol=0)
+    torch.testing.assert_close(p.K, intrinsics_from_focal(1.1).expand(5, 3, 3))
+    torch.testing.assert_close(p.times, torch.linspace(0, 1, 5))
+    assert (p.height, p.width) == (60, 80)
+    # --path-scale doubles the translations, rotations unchanged
+    big = make_video_path(cams, 5, model_focal=1.1, spacing="time", path_scale=2.0).path
+    torch.testing.assert_close(big.c2w[:, :3, 3], 2 * p.c2w[:, :3, 3], atol=1e-6, rtol=0)
+    torch.testing.assert_close(big.c2w[:, :3, :3], p.c2w[:, :3, :3])
+    # no scene depth: the farthest camera at path_scale from the first
+    nodepth = make_video_path(_clip_cameras(depth=None), 5, spacing="time")
+    assert nodepth.report["normalization"] == "path"
+    assert float(nodepth.path.c2w[:, :3, 3].norm(dim=-1).max()) == pytest.approx(1.0, abs=1e-6)
+
+
+def test_clip_intrinsics_are_cropped_to_the_output_square():
+    cams = _clip_cameras(height=60, width=80)  # fx/W = 0.9, fy/H = 1.2: square pixels (0.9 * 80 = 1.2 * 60)
+    p = make_video_path(cams, 4, intrinsics="clip", size=(60, 60)).path
+    # a centre crop of 60 x 60 keeps the pixel focal length 72: fx/W = 72 / 60
+    torch.testing.assert_close(p.K[0], intrinsics_from_focal(1.2, 1.2).double().float(), atol=1e-6, rtol=0)
+
+
+@pytest.mark.parametrize("kwargs, says", [
+    ({"path_scale": 0}, "path_scale"), ({"path_scale": float("nan")}, "path_scale"), ({"path_scale": "1"}, "path_scale"),
+    ({"smoothing": -1}, "smoothing"), ({"spacing": "even"}, "spacing"), ({"intrinsics": "camera"}, "intrinsics"),
+    ({"normalization": "depth"}, "normalization"), ({"num_frames": 0}, "num_frames"), ({"num_frames": 2.5}, "num_frames"),
+])
+def test_bad_path_settings(kwargs, says):
+    with pytest.raises(ValueError, match=says):
+        check_path_settings(**kwargs)
+
+
+def _render(c2w: torch.Tensor, size: int = 96, seed: int = 3) -> np.ndarray:
+    from genxd.data.synthetic import make_scene, render
+
+    torch.set_num_threads(1)
+    out = render(make_scene(seed), c2w.float(), intrinsics_from_focal(1.0).expand(len(c2w), 3, 3), size, size)
+    return (out.rgb.permute(0, 2, 3, 1).numpy() * 255 + 0.5).clip(0, 255).astype(np.uint8)
+
+
+def test_turning_and_still_cameras_without_sfm():
+    from genxd.data.synthetic import orbit_cameras, place_path
+
+    first, _ = orbit_cameras(1, 4.0, 20.0, (30, 30), 1.0, (0, 0.25, 0))
+    turn = place_path(trajectories.pan(8, angle=20, mode="rotate")[0], first[0])
+    frames = _render(turn)
+    everywhere = np.ones(frames.shape[:3], bool)
+    got = rotation_only_cameras(frames, everywhere, focal=1.0)
+    assert got["method"] == "rotation-only"
+    e = compare_paths(got["c2w"], turn.double())
+    # measured 0.05 degrees mean, 0.07 max (96 px, KLT tracks); 0.3 leaves room across CPUs
+    assert e.mean_rot_err_deg < 0.3 and max(e.rot_err_deg) < 0.5, e
+    still = rotation_only_cameras(frames[[0] * 5], everywhere[:5], focal=1.0)
+    assert still["method"] == "static" and torch.equal(still["c2w"], torch.eye(4, dtype=torch.float64).repeat(5, 1, 1))
+    slide = place_path(trajectories.pan(8, mode="translate", distance=0.6)[0], first[0])
+    assert "camera moves" in rotation_only_cameras(_render(slide), everywhere, focal=1.0)["error"]
+
+
+def test_recover_recognises_a_turning_camera_before_sfm(tmp_path):
+    from genxd.data.synthetic import orbit_cameras, place_path
+
+    first, _ = orbit_cameras(1, 4.0, 20.0, (30, 30), 1.0, (0, 0.25, 0))
+    turn = place_path(trajectories.pan(10, angle=25, mode="rotate")[0], first[0])
+    for i, frame in enumerate(_render(turn, size=128)):
+        Image.fromarray(frame).save(tmp_path / f"{i:03d}.png")
+    cams = recover_clip_cameras(tmp_path, focal=1.0)
+    assert cams.method == "rotation-only" and cams.scene_depth is None
+    assert compare_paths(cams.c2w, turn.double()).mean_rot_err_deg < 0.3  # measured 0.05 (see above)
+    vp = make_video_path(cams, 5, spacing="arc")
+    assert vp.report["normalization"].startswith("none") and float(vp.path.c2w[:, :3, 3].abs().max()) == 0.0
+
+
+def test_clip_cameras_from_a_camera_file(tmp_path):
+    c2w, K = trajectories.spiral(num_frames=6)
+    save_transforms_json(tmp_path / "transforms.json", c2w, K, 32, 32, times=[0, 0.1, 0.2, 0.5, 0.7, 1.0])
+    cams = recover_clip_cameras(tmp_path)
+    assert cams.method == "file: transforms.json" and cams.scene_depth is None
+    torch.testing.assert_close(cams.times, torch.tensor([0, 0.1, 0.2, 0.5, 0.7, 1.0], dtype=torch.float64))
+    with pytest.raises(FileNotFoundError):
+        recover_clip_cameras(tmp_path / "nothing.mp4")
+    (tmp_path / "notes").mkdir()
+    with pytest.raises(FromVideoError, match="not a video file"):
+        recover_clip_cameras(tmp_path / "notes")
+    two = tmp_path / "two"
+    two.mkdir()
+    for i in range(2):
+        Image.fromarray(np.zeros((16, 16, 3), np.uint8)).save(two / f"{i}.png")
+    with pytest.raises(FromVideoError, match="too few frames"):
+        recover_clip_cameras(two)
+    assert output_files(tmp_path / "p.json")[1].name == "p_transforms.json"
+    with pytest.raises(ValueError, match=".json"):
+        output_files(tmp_path / "p.txt")
+
+
+@pytest.fixture(scope="module")
+def small_clip(tmp_path_factory):
+    """A short low-res synthetic clip (12 frames, 128 px, hand-held arc, moving objects) as an mp4."""
+    from genxd.data.synthetic import make_clip
+    from genxd.data.synthetic.writers import write_video
+
+    torch.set_num_threads(1)
+    clip = make_clip(11, "4d", 12, 128, 128, camera="handheld", motion_strength=0.5)
+    folder = tmp_path_factory.mktemp("clip")
+    write_video(folder / "clip.mp4", clip.images, fps=8.0, quality=9)
+    return folder / "clip.mp4", clip
+
+
+def test_trajectory_from_video_cli_end_to_end(small_clip, tmp_path):
+    video, clip = small_clip
+    out = tmp_path / "path.json"
+    res = runner.invoke(app, ["trajectory", "from-video", str(video), "-o", str(out), "--num-frames", "12",
+                              "--clip-focal", "1.0", "--spacing", "time"], catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    authors, transforms, picture = output_files(out)
+    assert res.stdout.split() == [str(authors), str(transforms), str(picture)]
+    a, t = read_camera_path(authors), read_camera_path(transforms)
+    torch.testing.assert_close(a.c2w, t.c2w, atol=1e-5, rtol=0)
+    torch.testing.assert_close(a.times, torch.linspace(0, 1, 12), atol=1e-6, rtol=0)
+    torch.testing.assert_close(a.c2w[0], torch.eye(4), atol=1e-6, rtol=0)
+    # 12 cameras evenly in time = the clip's 12 frames: the path has the clip's shape
+    e = compare_paths(a.c2w, clip.c2w)
+    # measured 0.15 degrees mean and 0.6 % of the path (H.264, 128 px, moving objects); tolerance 4x
+    assert e.mean_rot_err_deg < 0.6 and e.centre_err_sim3_rel < 0.03, e
+    with Image.open(picture) as im:
+        assert im.width > 2 * im.height * 0.9  # two panels side by side
+    again = runner.invoke(app, ["trajectory", "from-video", str(video), "-o", str(out)])
+    assert again.exit_code == 2 and "already exists" in again.output
+
+
+def test_frames_are_picked_evenly_over_the_whole_clip(tmp_path):
+    from genxd.cameras.from_video import _read_clip
+
+    for i in range(10):
+        Image.fromarray(np.full((20, 30, 3), 20 * i, np.uint8)).save(tmp_path / f"{i:03d}.png")
+    frames, picked = _read_clip(tmp_path, None, 4, 512)
+    assert picked.tolist() == [0, 3, 6, 9] and [int(f[0, 0, 0]) for f in frames] == [0, 60, 120, 180]
+    frames, picked = _read_clip(tmp_path, 2, 3, None)
+    assert picked.tolist() == [0, 2, 4] and frames.shape == (3, 20, 30, 3)
+    frames, _ = _read_clip(tmp_path, None, 48, 15)  # larger than 15 px: scaled down to 15
+    assert frames.shape == (10, 10, 15, 3)
