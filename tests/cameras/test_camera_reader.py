@@ -106,7 +106,7 @@ def test_camera_path_of_names_and_paths(tmp_path):
     assert camera_path_of("orbit") is None
     with pytest.raises(FileNotFoundError, match="missing.json"):
         camera_path_of(str(tmp_path / "missing.json"))
-    with pytest.raises(ValueError, match="--camera must be one of"):
+    with pytest.raises(ValueError, match="camera must be one of"):
         camera_path_of("orbitt")
     assert isinstance(camera_path_of(_make(tmp_path, "pan", "w2c")), CameraPath)
 

@@ -189,4 +189,4 @@ def test_generate_camera_from_video_bad_inputs(tmp_path, monkeypatch):
     res = _run(["generate", EXAMPLE, "--path-scale", "2", "-o", tmp_path / "o", *TINY])
     assert res.exit_code == 2 and "--camera-from-video" in res.output
     res = _run(["generate", EXAMPLE, "--camera-from-video", frames, "--path-scale", "0", "-o", tmp_path / "o", *TINY])
-    assert res.exit_code == 2 and "path_scale" in res.output
+    assert res.exit_code == 2 and "--path-scale" in res.output

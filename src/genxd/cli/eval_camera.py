@@ -9,6 +9,7 @@ from typing import Optional
 import typer
 
 from .common import run_cli
+from .options import Quiet, Seed, flag
 
 
 def register(app: typer.Typer) -> None:
@@ -17,10 +18,10 @@ def register(app: typer.Typer) -> None:
         generated: Path = typer.Argument(..., help="A generated scene folder (frames/ + cameras.json), or a folder of them (a genxd generate --out folder)."),
         cameras: Optional[Path] = typer.Option(None, "--cameras", help="The requested cameras, if not the scene's cameras.json / transforms.json (any --camera format)."),
         out: Optional[Path] = typer.Option(None, "--out", "-o", help="Folder for camera_eval.json and camera_errors.png (default: GENERATED)."),
-        estimate_focal: bool = typer.Option(False, "--estimate-focal", help="Let SfM estimate the focal length instead of fixing it to the requested one."),
-        no_mask: bool = typer.Option(False, "--no-mask", help="Do not mask moving objects before SfM."),
-        seed: int = typer.Option(0, "--seed", help="Random seed of SfM (RANSAC, mapping)."),
-        quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar; print only the summary."),
+        estimate_focal: bool = flag("--estimate-focal", help="Let SfM estimate the focal length instead of fixing it to the requested one."),
+        no_mask: bool = flag("--no-mask", help="Do not mask moving objects before SfM."),
+        seed: Seed = 0,
+        quiet: Quiet = False,
     ) -> None:
         """RotErr / TransErr (CameraCtrl's definitions) of generated frames against their requested cameras.
 
