@@ -190,6 +190,11 @@ class GenerateSettings:
     fit: Fit = "crop"
     fps: float | None = None
     batch_size: int = 1
+    # paths longer than the model's window (genxd.pipelines.long_paths); None: the model's defaults
+    window: int | None = None
+    anchors: int | None = None
+    overlap: int | None = None
+    max_windows_per_call: int | None = None
     extra: dict = field(default_factory=dict)
 
 
@@ -253,12 +258,18 @@ def generate_scenes(
     if num_frames < 2:
         raise ValueError("the camera path needs at least 2 frames")
     fps = s.fps or max(1.0, num_frames / 2)
+    from .pipelines.long_paths import LongPathSettings, plan_for
+
+    long_settings = LongPathSettings(s.window, s.anchors, s.overlap, s.max_windows_per_call)
+    plan = plan_for(pipe, d, s.mode, c2w, K, [0], long_settings)  # None: one window holds the path
     meta_common = {
         "model": "bundled:genxd-small" if lm.bundled else str(lm.path), "camera": str(s.camera), "mode": s.mode,
         "motion_strength": s.motion_strength, "num_inference_steps": steps, "guidance_scale": guidance,
         "resolution": res, "num_frames": num_frames, "fit": s.fit, "process_index": rank,
         "num_processes": group.num_processes,
     }
+    if plan is not None:
+        meta_common["long_path"] = plan.to_dict()
     # every process has checked the existing outputs before any process writes one
     group.wait_for_everyone()
 
@@ -277,16 +288,29 @@ def generate_scenes(
             results.append(failed_result(i, str(paths[i]), str(folders[i]), exc, rank))
             bar.update()
     ready = [i for i in mine if i in tensors]
+    long_bar = None
+    if plan is not None:
+        from .pipelines.long_paths import long_job_progress
+
+        batches = [(plan, len(ready[k:k + s.batch_size])) for k in range(0, len(ready), s.batch_size)]
+        long_bar = long_job_progress(batches, steps, s.max_windows_per_call, res, show) if batches else None
     for start in range(0, len(ready), s.batch_size):
         idx = ready[start:start + s.batch_size]
         try:
             batch = torch.stack([tensors[i] for i in idx])[:, None]  # B 1 3 H W
             gens = [torch.Generator(device="cpu").manual_seed(s.seed + i) for i in idx]
-            out = pipe(
-                context_images=batch, target_c2w=c2w, target_K=K, context_index=[0], mode=s.mode,
-                motion_strength=s.motion_strength, num_inference_steps=steps, guidance_scale=guidance,
-                generator=gens, output_type="pt",
-            )
+            if plan is None:
+                frames = pipe(
+                    context_images=batch, target_c2w=c2w, target_K=K, context_index=[0], mode=s.mode,
+                    motion_strength=s.motion_strength, num_inference_steps=steps, guidance_scale=guidance,
+                    generator=gens, output_type="pt",
+                ).frames
+            else:
+                from .pipelines.long_paths import generate_long
+
+                frames = generate_long(pipe, batch, c2w, K, plan, mode=s.mode, motion_strength=s.motion_strength,
+                                       num_inference_steps=steps, guidance_scale=guidance, generator=gens,
+                                       max_windows_per_call=s.max_windows_per_call, progress=long_bar).frames
         except Exception as exc:  # noqa: BLE001
             results += [failed_result(i, str(paths[i]), str(folders[i]), exc, rank) for i in idx]
             bar.update(len(idx))
@@ -295,12 +319,14 @@ def generate_scenes(
             try:
                 meta = {**meta_common, "input": str(paths[i]), "seed": s.seed + i}
                 left = tensors[i][None].expand(num_frames, -1, -1, -1)
-                write_scene(folders[i], out.frames[j].cpu(), c2w, K, [0], left, meta, fps)
+                write_scene(folders[i], frames[j].cpu(), c2w, K, [0], left, meta, fps)
                 results.append(SceneResult(i, str(paths[i]), str(folders[i]), "written", process_index=rank))
             except Exception as exc:  # noqa: BLE001
                 results.append(failed_result(i, str(paths[i]), str(folders[i]), exc, rank))
             bar.update()
     bar.close()
+    if long_bar is not None:
+        long_bar.close()
     results = group.gather(results)
     if summary is not None and group.is_main_process:
         write_summary(summary, results, group.num_processes, {"command": "generate", "out": str(out_dir)})
@@ -371,6 +397,9 @@ def fewshot_scenes(
     seed: int = 0,
     save_target_only: bool = False,
     pad_to_square: bool = False,
+    window: int | None = None,
+    anchors: int | None = None,
+    overlap: int | None = None,
     device: str | None = None,
     dtype: str | None = None,
     compile_unet: bool = False,
@@ -416,15 +445,29 @@ def fewshot_scenes(
                for i in range(len(groups)) if i not in todo] if group.is_main_process else []
     show = progress and group.is_main_process
     lm.pipe.set_progress_bar_config(disable=not show, leave=False, desc="denoising")
-    for gi in tqdm(group.split(todo), desc="groups", unit="group", disable=not show):
+    from .pipelines.long_paths import LongPathSettings, generate_long, long_job_progress, plan_for
+
+    long_settings = LongPathSettings(window, anchors, overlap)
+    plans = {gi: plan_for(lm.pipe, d, "3d", groups[gi].c2w, groups[gi].K, groups[gi].context_index.tolist(), long_settings)
+             for gi in todo}  # None: the group fits one window
+    mine = group.split(todo)
+    long_groups = [gi for gi in mine if plans[gi] is not None]
+    long_bar = long_job_progress([(plans[gi], 1) for gi in long_groups], steps, None, res, show) if long_groups else None
+    for gi in tqdm(mine, desc="groups", unit="group", disable=not show):
         g = groups[gi]
         try:
-            out = lm.pipe(
-                context_images=g.context_images[None], target_c2w=g.c2w[None], target_K=g.K[None],
-                context_index=g.context_index[None], mode="3d", motion_strength=0.0, num_inference_steps=steps,
-                guidance_scale=guidance, generator=torch.Generator().manual_seed(seed + gi), output_type="pt",
-            )
-            frames, c2w, K, left = out.frames[0].cpu(), g.c2w, g.K, g.reference_frames
+            gen = torch.Generator().manual_seed(seed + gi)
+            if plans[gi] is None:
+                out_frames = lm.pipe(
+                    context_images=g.context_images[None], target_c2w=g.c2w[None], target_K=g.K[None],
+                    context_index=g.context_index[None], mode="3d", motion_strength=0.0, num_inference_steps=steps,
+                    guidance_scale=guidance, generator=gen, output_type="pt",
+                ).frames
+            else:
+                out_frames = generate_long(lm.pipe, g.context_images[None], g.c2w, g.K, plans[gi], mode="3d",
+                                           num_inference_steps=steps, guidance_scale=guidance, generator=[gen],
+                                           progress=long_bar).frames
+            frames, c2w, K, left = out_frames[0].cpu(), g.c2w, g.K, g.reference_frames
             keep = list(range(num_frames))
             if save_target_only:
                 ctx = set(g.context_index.tolist())
@@ -440,12 +483,16 @@ def fewshot_scenes(
                     "pad_to_square": pad_to_square, "save_target_only": save_target_only,
                     "model": "bundled:genxd-small" if lm.bundled else str(lm.path),
                     "process_index": rank, "num_processes": group.num_processes}
+            if plans[gi] is not None:
+                meta["long_path"] = plans[gi].to_dict()
             tgt = [g.frame_source[i] for i in keep]
             write_scene(folders[gi], frames, c2w, K, ctx_idx, left, meta, fps=max(1.0, num_frames / 2),
                         target_indices=tgt)
             results.append(SceneResult(gi, labels[gi], str(folders[gi]), "written", process_index=rank))
         except Exception as exc:  # noqa: BLE001 - recorded, the other groups go on
             results.append(failed_result(gi, labels[gi], str(folders[gi]), exc, rank))
+    if long_bar is not None:
+        long_bar.close()
     results = group.gather(results)
     if summary is not None and group.is_main_process:
         write_summary(summary, results, group.num_processes, {"command": "fewshot", "out": str(out_dir)})
@@ -468,6 +515,9 @@ def fewshot(
     seed: int = 0,
     save_target_only: bool = False,
     pad_to_square: bool = False,
+    window: int | None = None,
+    anchors: int | None = None,
+    overlap: int | None = None,
     device: str | None = None,
     dtype: str | None = None,
     compile_unet: bool = False,
@@ -488,7 +538,7 @@ def fewshot(
         data_root, out_dir, model, strategy=strategy, pose_dir=pose_dir, n_views=n_views, num_context=num_context,
         num_frames=num_frames, resolution=resolution, num_inference_steps=num_inference_steps,
         guidance_scale=guidance_scale, seed=seed, save_target_only=save_target_only, pad_to_square=pad_to_square,
-        device=device, dtype=dtype, compile_unet=compile_unet, overwrite=overwrite, skip_existing=skip_existing, progress=progress,
+        window=window, anchors=anchors, overlap=overlap, device=device, dtype=dtype, compile_unet=compile_unet, overwrite=overwrite, skip_existing=skip_existing, progress=progress,
         loaded=loaded,
     )
     if any(r.status == "failed" for r in results):

@@ -105,6 +105,9 @@ def register(app: typer.Typer) -> None:
         seed: int = typer.Option(0, "--seed", help="Random seed (image i uses seed + i)."),
         fit: str = typer.Option("crop", "--fit", help="crop (centre crop) or pad (pad with white) to a square."),
         batch_size: int = typer.Option(1, "--batch-size", help="Scenes per sampling call (GPU)."),
+        window: Optional[int] = typer.Option(None, "--window", help="Frames the model generates at once (default: the model's, 8 for the bundled model). Longer paths are made window by window: see docs/long_paths.md."),
+        anchors: Optional[int] = typer.Option(None, "--anchors", help="3d paths longer than a window: new frames of the first (anchor) window, spread over the whole path (default: the rest of the window)."),
+        overlap: Optional[int] = typer.Option(None, "--overlap", help="Paths longer than a window: already generated frames conditioning each later window (default: window // 4)."),
         device: Optional[str] = typer.Option(None, "--device", help="cpu, cuda, cuda:1 ... (default: cuda if available)."),
         dtype: Optional[str] = typer.Option(None, "--dtype", help="fp32, bf16 or fp16 (default: bf16 on CUDA, fp32 on CPU)."),
         compile_unet: bool = typer.Option(False, "--compile", help="CUDA: torch.compile the UNet's blocks (about 1.5 min per image size the first time, cached on disk; then ~1.5x faster UNet calls). Pays when generating many scenes in one run."),
@@ -142,7 +145,7 @@ def register(app: typer.Typer) -> None:
                 camera=camera, mode=mode, motion_strength=motion_strength, num_frames=num_frames,
                 resolution=resolution, num_inference_steps=steps, guidance_scale=guidance, seed=seed,
                 focal=focal, elevation=elevation, azimuth_range=_parse_range(azimuth_range), radius=radius,
-                fit=fit, batch_size=batch_size,
+                fit=fit, batch_size=batch_size, window=window, anchors=anchors, overlap=overlap,
             )
             return report(results, group, summary_file, "inputs")
 
@@ -166,6 +169,9 @@ def register(app: typer.Typer) -> None:
         seed: int = typer.Option(0, "--seed"),
         save_target_only: bool = typer.Option(False, "--save-target-only", help="Write only the generated target frames."),
         pad_to_square: bool = typer.Option(False, "--pad-to-square", help="Pad (not crop) to square; outputs are un-padded."),
+        window: Optional[int] = typer.Option(None, "--window", help="Frames the model generates at once (default: the model's, 8 for the bundled model). Longer paths are made window by window: see docs/long_paths.md."),
+        anchors: Optional[int] = typer.Option(None, "--anchors", help="3d paths longer than a window: new frames of the first (anchor) window, spread over the whole path (default: the rest of the window)."),
+        overlap: Optional[int] = typer.Option(None, "--overlap", help="Paths longer than a window: already generated frames conditioning each later window (default: window // 4)."),
         device: Optional[str] = typer.Option(None, "--device"),
         dtype: Optional[str] = typer.Option(None, "--dtype"),
         compile_unet: bool = typer.Option(False, "--compile", help="CUDA: torch.compile the UNet (see genxd generate --help)."),
@@ -190,7 +196,8 @@ def register(app: typer.Typer) -> None:
             results = fewshot_scenes(
                 data_root, out, model, strategy=strategy, pose_dir=pose_dir, n_views=n_views, num_context=num_context,
                 num_frames=num_frames, resolution=resolution, num_inference_steps=steps, guidance_scale=guidance,
-                seed=seed, save_target_only=save_target_only, pad_to_square=pad_to_square, device=device,
+                seed=seed, save_target_only=save_target_only, pad_to_square=pad_to_square, window=window,
+                anchors=anchors, overlap=overlap, device=device,
                 dtype=dtype, compile_unet=compile_unet, overwrite=overwrite, skip_existing=skip_existing, summary=summary_file, progress=not quiet,
             )
             return report(results, group, summary_file, "groups")
