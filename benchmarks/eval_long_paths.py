@@ -151,7 +151,8 @@ class Runner:
         self.steps = int(steps or d["num_inference_steps"])
         self.guidance = float(guidance if guidance is not None else d["guidance_scale"])
 
-    def run(self, plan, sample: dict, noise: torch.Tensor, mode: str = "3d", motion: float = 0.0) -> dict:
+    def run(self, plan, sample: dict, noise: torch.Tensor, mode: str = "3d", motion: float = 0.0,
+            context_from: str = "latents") -> dict:
         from genxd.pipelines.long_paths import sample_long
 
         n = plan.num_frames
@@ -159,13 +160,13 @@ class Runner:
         lat_in = self.pipe.encode_images(sample["frames"][list(plan.inputs)][None])
         latents, calls = sample_long(self.pipe, plan, lat_in, sample["c2w"][:n], sample["K"][:n], noise[:, :n],
                                      mode=mode, motion_strength=motion, num_inference_steps=self.steps,
-                                     guidance_scale=self.guidance)
+                                     guidance_scale=self.guidance, context_from=context_from)
         frames = self.pipe.decode_latents(latents, self.window)[0]
         return {"frames": frames, "seconds": time.perf_counter() - t, "sampling_calls": calls,
                 "unet_calls": calls * self.steps, "made_by": plan.generated_by(), "plan": plan}
 
 
-def task_3d(r: Runner, index: int, num_frames: int) -> tuple[dict, dict]:
+def task_3d(r: Runner, index: int, num_frames: int, images_variant: bool = False) -> tuple[dict, dict]:
     from genxd.evaluation import score_clip
     from genxd.pipelines.long_paths import LongPathSettings, make_plan, plan_independent, resolve_settings
 
@@ -179,9 +180,11 @@ def task_3d(r: Runner, index: int, num_frames: int) -> tuple[dict, dict]:
         "naive": r.run(plan_independent(num_frames, [0], r.window), s, noise),
         "window8": r.run(make_plan("3d", s["c2w"][:r.window], s["K"][:r.window], [0], settings), s, noise),
     }
+    if images_variant:
+        runs["long_images"] = r.run(make_plan("3d", s["c2w"], s["K"], [0], settings), s, noise, context_from="images")
     res: dict = {"scene": index, "clip_seed": SEED_3D * 1_000_003 + index, "frames": num_frames}
     gt_changes = pair_changes(gt)
-    for name in ("long", "naive"):
+    for name in [m for m in ("long", "naive", "long_images") if m in runs]:
         fr = runs[name]["frames"]
         sc = score_clip(fr, gt, [0])
         made_by = runs[name]["made_by"]
@@ -200,11 +203,12 @@ def task_3d(r: Runner, index: int, num_frames: int) -> tuple[dict, dict]:
                       "unet_calls": runs["window8"]["unet_calls"]}
     res["gt_loop_psnr"] = psnr(gt[0], gt[-1])
     res["long_plan"] = runs["long"]["plan"].to_dict()
-    frames = {"gt": gt, "long": runs["long"]["frames"], "naive": runs["naive"]["frames"]}
+    frames = {k: (gt if k == "gt" else runs[k]["frames"]) for k in ("gt", "long", "naive", "long_images") if k == "gt" or k in runs}
     return res, frames
 
 
-def task_4d(r: Runner, index: int, num_frames: int, camera: str, motion: float) -> tuple[dict, dict]:
+def task_4d(r: Runner, index: int, num_frames: int, camera: str, motion: float,
+            images_variant: bool = False) -> tuple[dict, dict]:
     from genxd.evaluation import object_pixels
     from genxd.pipelines.long_paths import LongPathSettings, make_plan, plan_independent, resolve_settings
 
@@ -220,6 +224,8 @@ def task_4d(r: Runner, index: int, num_frames: int, camera: str, motion: float) 
         "long_m0": r.run(long_plan, s, noise, "4d", 0.0),
         "naive": r.run(plan_independent(num_frames, [0], r.window), s, noise, "4d", motion),
     }
+    if images_variant:
+        runs["long_images"] = r.run(long_plan, s, noise, "4d", motion, context_from="images")
     res: dict = {"scene": index, "clip_seed": SEED_4D * 1_000_003 + index, "camera": camera, "frames": num_frames,
                  "motion_strength": motion, "objects_seen": bool(objects.any())}
     gt_obj = pair_changes(gt, objects)
@@ -237,7 +243,7 @@ def task_4d(r: Runner, index: int, num_frames: int, camera: str, motion: float) 
             "seconds": run["seconds"], "sampling_calls": run["sampling_calls"], "unet_calls": run["unet_calls"],
         }
     res["long_plan"] = long_plan.to_dict()
-    frames = {"gt": gt, "long": runs["long"]["frames"], "naive": runs["naive"]["frames"]}
+    frames = {k: (gt if k == "gt" else runs[k]["frames"]) for k in ("gt", "long", "naive", "long_images") if k == "gt" or k in runs}
     return res, frames
 
 
@@ -257,15 +263,15 @@ def _task_path(work: Path, task: tuple) -> Path:
 
 
 def _run_task(args: tuple) -> str:
-    task, work, frames_3d, frames_4d, motion, keep_frames = args
+    task, work, frames_3d, frames_4d, motion, keep_frames, images_variant = args
     from genxd.utils.io import write_json_atomic
 
     assert _RUNNER is not None
     kind, index = task[0], int(task[1])
     if kind == "3d":
-        res, frames = task_3d(_RUNNER, index, frames_3d)
+        res, frames = task_3d(_RUNNER, index, frames_3d, images_variant)
     else:
-        res, frames = task_4d(_RUNNER, index, frames_4d, task[2], motion)
+        res, frames = task_4d(_RUNNER, index, frames_4d, task[2], motion, images_variant)
     res["steps"], res["guidance"], res["threads"] = _RUNNER.steps, _RUNNER.guidance, torch.get_num_threads()
     if keep_frames:
         from genxd.utils.io import atomic_file
@@ -285,24 +291,23 @@ def summarise(results_3d: list[dict], results_4d: list[dict]) -> dict:
     out: dict = {}
     if results_3d:
         r3 = results_3d
+        ms = [m for m in ("long", "naive", "long_images") if m in r3[0]]
         out["3d"] = {
             "scenes": len(r3),
-            "psnr": {m: _mean(r[m]["psnr"] for r in r3) for m in ("long", "naive")} | {"repeat": _mean(r["repeat_psnr"] for r in r3)},
-            "ssim": {m: _mean(r[m]["ssim"] for r in r3) for m in ("long", "naive")} | {"repeat": _mean(r["repeat_ssim"] for r in r3)},
+            "psnr": {m: _mean(r[m]["psnr"] for r in r3) for m in ms} | {"repeat": _mean(r["repeat_psnr"] for r in r3)},
+            "ssim": {m: _mean(r[m]["ssim"] for r in r3) for m in ms} | {"repeat": _mean(r["repeat_ssim"] for r in r3)},
             "scenes_long_above_naive": sum(r["long"]["psnr"] > r["naive"]["psnr"] for r in r3),
             "scenes_long_above_repeat": sum(r["long"]["psnr"] > r["repeat_psnr"] for r in r3),
-            "first8_psnr": {"long": _mean(r["long"]["first8_psnr"] for r in r3),
-                            "window8": _mean(r["window8"]["first8_psnr"] for r in r3),
-                            "naive": _mean(r["naive"]["first8_psnr"] for r in r3)},
-            "seam_ratio": {m: _mean(r[m]["seams"]["ratio"] for r in r3) for m in ("long", "naive")},
-            "seam_ratio_gt_same_pairs": {m: _mean(r[m]["gt_seams_same_pairs"]["ratio"] for r in r3) for m in ("long", "naive")},
-            "seam_change": {m: {k: _mean(r[m]["seams"][k] for r in r3) for k in ("inside", "boundary")} for m in ("long", "naive")},
-            "loop_psnr": {"long": _mean(r["long"]["loop_psnr"] for r in r3), "naive": _mean(r["naive"]["loop_psnr"] for r in r3),
-                          "ground_truth": _mean(r["gt_loop_psnr"] for r in r3)},
-            "last_frame_psnr": {m: _mean(r[m]["last_frame_psnr"] for r in r3) for m in ("long", "naive")},
-            "seconds_per_scene": {m: _mean(r[m]["seconds"] for r in r3) for m in ("long", "naive", "window8")},
-            "unet_calls": {m: r3[0][m]["unet_calls"] for m in ("long", "naive", "window8")},
-            "sampling_calls": {m: r3[0][m]["sampling_calls"] for m in ("long", "naive")},
+            "first8_psnr": {m: _mean(r[m]["first8_psnr"] for r in r3) for m in ms}
+                           | {"window8": _mean(r["window8"]["first8_psnr"] for r in r3)},
+            "seam_ratio": {m: _mean(r[m]["seams"]["ratio"] for r in r3) for m in ms},
+            "seam_ratio_gt_same_pairs": {m: _mean(r[m]["gt_seams_same_pairs"]["ratio"] for r in r3) for m in ms},
+            "seam_change": {m: {k: _mean(r[m]["seams"][k] for r in r3) for k in ("inside", "boundary")} for m in ms},
+            "loop_psnr": {m: _mean(r[m]["loop_psnr"] for r in r3) for m in ms} | {"ground_truth": _mean(r["gt_loop_psnr"] for r in r3)},
+            "last_frame_psnr": {m: _mean(r[m]["last_frame_psnr"] for r in r3) for m in ms},
+            "seconds_per_scene": {m: _mean(r[m]["seconds"] for r in r3) for m in ms + ["window8"]},
+            "unet_calls": {m: r3[0][m]["unet_calls"] for m in ms + ["window8"]},
+            "sampling_calls": {m: r3[0][m]["sampling_calls"] for m in ms},
         }
         out["3d"]["first8_gap_db"] = out["3d"]["first8_psnr"]["long"] - out["3d"]["first8_psnr"]["window8"]
     for cam in ("static", "moving"):
@@ -310,7 +315,7 @@ def summarise(results_3d: list[dict], results_4d: list[dict]) -> dict:
         if not r4:
             continue
         block: dict = {"scenes": len(r4)}
-        for m in ("long", "long_m0", "naive"):
+        for m in [m for m in ("long", "long_m0", "naive", "long_images") if m in r4[0]]:
             n_win = len(r4[0][m]["motion_per_window"])
             block[m] = {
                 "motion_per_window": [_mean(r[m]["motion_per_window"][w] for r in r4) for w in range(n_win)],
@@ -376,6 +381,9 @@ def main() -> None:
     ap.add_argument("--work", type=Path, default=ROOT / "outputs" / "eval_long_paths", help="per-task results (resumable)")
     ap.add_argument("--out", type=Path, default=None, help="summary JSON")
     ap.add_argument("--contact-sheet", type=Path, default=None)
+    ap.add_argument("--images-variant", action="store_true",
+                    help="also run 'long_images': generated frames condition later windows as decoded images, "
+                         "encoded again (ablation of passing latents)")
     args = ap.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     tasks = [("3d", i) for i in range(args.scenes_3d)]
@@ -383,7 +391,8 @@ def main() -> None:
     todo = [t for t in tasks if not _task_path(args.work, t).is_file()]
     print(f"{len(tasks)} tasks, {len(tasks) - len(todo)} done already, {len(todo)} to run on {args.workers} worker(s)",
           file=sys.stderr)
-    jobs = [(t, args.work, args.frames_3d, args.frames_4d, args.motion_strength, int(t[1]) == 0) for t in todo]
+    jobs = [(t, args.work, args.frames_3d, args.frames_4d, args.motion_strength, int(t[1]) == 0, args.images_variant)
+            for t in todo]
     t0 = time.perf_counter()
     if todo:
         if args.workers > 1:

@@ -50,6 +50,27 @@ def test_anchors_spread_over_a_360_orbit_and_chunks_use_the_nearest_by_camera_di
     assert made[0] == -1 and all(m >= 0 for m in made[1:])
 
 
+def test_windows_show_frames_in_path_order_across_the_closure_of_an_orbit():
+    from genxd.cameras import dolly
+    from genxd.pipelines.long_paths import order_along_path
+
+    c2w, K = orbit(num_frames=64)
+    d = camera_distance(c2w, K)
+    # the model mixes neighbouring frames of a window: neighbours must be neighbouring cameras
+    assert order_along_path([0, 8, 48, 56, 60, 61, 62, 63], d, [0]) == (48, 56, 60, 61, 62, 63, 0, 8)
+    assert order_along_path(range(0, 64, 8), d, [0]) == tuple(range(0, 64, 8))  # even gaps: the input first
+    plan = make_plan("3d", c2w, K, [0], _settings())
+    def length(frames):
+        return sum(float(d[a, b]) for a, b in zip(frames, frames[1:]))
+
+    for w in plan.windows:  # never longer than frame order; shorter where a window wraps around the orbit
+        assert length(w.frames) <= length(sorted(w.frames)) + 1e-9
+    closing = next(w for w in plan.windows if 63 in w.frames)
+    assert length(closing.frames) < 0.6 * length(sorted(closing.frames))
+    c2w, K = dolly(num_frames=30)  # an open path keeps its order
+    assert order_along_path([3, 17, 29, 0, 5], camera_distance(c2w, K), [0]) == (0, 3, 5, 17, 29)
+
+
 def test_camera_distance_not_index_picks_the_contexts():
     # input in the middle of a closed orbit: the frames at the end are next to the frames at the start
     c2w, K = orbit(num_frames=40)

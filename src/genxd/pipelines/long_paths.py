@@ -57,6 +57,7 @@ __all__ = [
     "plan_anchored",
     "plan_temporal",
     "plan_independent",
+    "order_along_path",
     "make_plan",
     "resolve_settings",
     "default_windows_per_call",
@@ -75,8 +76,8 @@ PIXEL_FRAMES_PER_CALL = 8 * 12 * 256 * 256
 
 @dataclass(frozen=True)
 class Window:
-    """One window the model samples: ``frames`` (global frame indices, increasing: the order the model
-    sees them in) of which ``context`` are known (inputs or generated earlier; ``context[0]`` is the
+    """One window the model samples: ``frames`` (global frame indices, in the order the model sees
+    them: along the path, see :func:`order_along_path`) of which ``context`` are known (inputs or generated earlier; ``context[0]`` is the
     reference camera of the rays); the other frames are generated. Windows of one ``stage`` only
     depend on frames known before the stage, so they can be sampled together."""
 
@@ -118,7 +119,7 @@ class LongPathPlan:
         """Every frame is an input or generated exactly once; every context is known before its stage."""
         made: dict[int, int] = {f: -1 for f in self.inputs}
         for w in sorted(self.windows, key=lambda w: w.stage):
-            if len(w.frames) > self.window or list(w.frames) != sorted(set(w.frames)):
+            if len(w.frames) > self.window or len(set(w.frames)) != len(w.frames):
                 raise AssertionError(f"bad window frames {w.frames}")
             for c in w.context:
                 if c not in w.frames or c not in made or (made[c] >= 0 and self.windows[made[c]].stage >= w.stage):
@@ -230,6 +231,27 @@ def _farthest_points(dist: Tensor, known: Sequence[int], n: int) -> list[int]:
     return chosen[: min(n, num)]
 
 
+def order_along_path(frames: Sequence[int], dist: Tensor, inputs: Sequence[int] = ()) -> tuple[int, ...]:
+    """The order in which a 3D window shows ``frames`` to the model: neighbours in the window are
+    neighbours along the path.
+
+    The model mixes neighbouring frames of a window (the multiview path's 3-frame convolution) and was
+    trained on clips whose consecutive frames are consecutive cameras. The frames are taken in path
+    order as a cycle and the cycle is cut at its largest camera-distance gap: an open path keeps its
+    order; on a closed one (a 360-degree orbit) a window holding frames of both ends runs across the
+    closure (``48, 56, 60, 61, 62, 63, 0, 8``), so the input sits next to the frames that are near it.
+    Ties (evenly spaced frames) cut before the first input, so it comes first.
+    """
+    fr = sorted(int(f) for f in frames)
+    n = len(fr)
+    if n < 3:
+        return tuple(fr)
+    gaps = [round(float(dist[fr[i], fr[(i + 1) % n]]), 6) for i in range(n)]
+    cut = max(range(n), key=lambda i: (gaps[i], fr[(i + 1) % n] in inputs, -i))
+    start = (cut + 1) % n
+    return tuple(fr[start:] + fr[:start])
+
+
 def _split_even(items: Sequence[int], max_size: int) -> list[list[int]]:
     """Consecutive groups of near-equal size (sizes differ by at most one), none above ``max_size``."""
     if not items:
@@ -285,7 +307,7 @@ def plan_anchored(dist: Tensor, inputs: Sequence[int], window: int, anchors: int
         raise ValueError(f"--overlap must be between 1 and window - inputs - 1 = {window - n_in - 1} in 3d mode "
                          f"(context frames of each chunk besides the inputs), got {overlap}")
     chosen = _farthest_points(dist, inputs, min(anchors, num_frames - n_in))
-    windows = [Window(tuple(sorted(inputs + tuple(chosen))), inputs, 0, "anchors")]
+    windows = [Window(order_along_path(inputs + tuple(chosen), dist, inputs), inputs, 0, "anchors")]
     known = set(inputs) | set(chosen)
     remaining = [f for f in range(num_frames) if f not in known]
     generated = sorted(chosen)
@@ -295,7 +317,7 @@ def plan_anchored(dist: Tensor, inputs: Sequence[int], window: int, anchors: int
         near = dist[generated][:, group].min(dim=1).values  # each generated frame's distance to the chunk
         order = sorted(range(len(generated)), key=lambda k: (float(near[k]), generated[k]))
         ctx = [generated[k] for k in order[:extra]]
-        windows.append(Window(tuple(sorted(group + ctx + list(inputs))), inputs + tuple(ctx), 1, "chunk"))
+        windows.append(Window(order_along_path(group + ctx + list(inputs), dist, inputs), inputs + tuple(ctx), 1, "chunk"))
     return LongPathPlan("anchored", num_frames, window, inputs, tuple(windows))
 
 
@@ -332,9 +354,10 @@ def plan_temporal(num_frames: int, inputs: Sequence[int], window: int, overlap: 
     return LongPathPlan("temporal", num_frames, window, inputs, tuple(windows))
 
 
-def plan_independent(num_frames: int, inputs: Sequence[int], window: int) -> LongPathPlan:
+def plan_independent(num_frames: int, inputs: Sequence[int], window: int, dist: Tensor | None = None) -> LongPathPlan:
     """The naive way (a baseline): consecutive runs of ``window - inputs`` new frames, each window
-    conditioned on the inputs only, all independent (one stage)."""
+    conditioned on the inputs only, all independent (one stage). With ``dist`` (3D) each window is
+    ordered by :func:`order_along_path` (as the anchored plan's); without, in frame order (4D / video)."""
     inputs = _check_inputs(inputs, num_frames, window)
     if num_frames <= window:
         return _single(num_frames, inputs, window)
@@ -342,7 +365,10 @@ def plan_independent(num_frames: int, inputs: Sequence[int], window: int) -> Lon
         raise ValueError(f"{len(inputs)} input frames leave no room in a window of {window} frames")
     rest = [f for f in range(num_frames) if f not in inputs]
     step = window - len(inputs)
-    windows = [Window(tuple(sorted(list(inputs) + rest[s : s + step])), inputs, 0, "independent")
+    def order(frames: list[int]) -> tuple[int, ...]:
+        return tuple(sorted(frames)) if dist is None else order_along_path(frames, dist, inputs)
+
+    windows = [Window(order(list(inputs) + rest[s : s + step]), inputs, 0, "independent")
                for s in range(0, len(rest), step)]
     return LongPathPlan("independent", num_frames, window, inputs, tuple(windows))
 
@@ -388,9 +414,10 @@ def make_plan(mode: str, c2w: Tensor, K: Tensor | None, inputs: Sequence[int], s
     if settings.window is None or settings.overlap is None:
         raise ValueError("resolve the settings first (resolve_settings)")
     num_frames = int(c2w.shape[0])
+    is_3d = mode_to_indicator(mode) == 0
     if settings.strategy == "independent":
-        return plan_independent(num_frames, inputs, settings.window)
-    if mode_to_indicator(mode) == 0:
+        return plan_independent(num_frames, inputs, settings.window, camera_distance(c2w, K) if is_3d else None)
+    if is_3d:
         return plan_anchored(camera_distance(c2w, K), inputs, settings.window, settings.anchors, settings.overlap)
     if settings.anchors is not None:
         raise ValueError("--anchors applies to 3d mode only (4d / video windows follow time)")
@@ -478,6 +505,7 @@ def sample_long(
     guidance_scale: float = 3.0,
     max_windows_per_call: int | None = None,
     on_step: Callable[[], None] | None = None,
+    context_from: str = "latents",
 ) -> tuple[Tensor, int]:
     """Latents of every frame of the path, window by window (``plan``), for ``B`` scenes at once.
 
@@ -489,6 +517,10 @@ def sample_long(
         motion_strength: scalar or ``[B]``, the same for every window of a scene.
         max_windows_per_call: samples per pipeline call (None: all windows of a stage and shape).
         on_step: called after every denoising step of every call (progress).
+        context_from: ``"latents"`` (default): generated frames condition later windows through their
+            latents; ``"images"``: through their decoded images, encoded again (each window's frames
+            decoded as one clip; an ablation: the VAE round trip costs detail but pulls the latents back
+            to what the encoder makes).
     Returns:
         ``(latents [B, N, 4, h, w], number of pipeline calls)``.
     """
@@ -503,8 +535,11 @@ def sample_long(
     if tuple(noise.shape) != (b, n, *input_latents.shape[2:]):
         raise ValueError(f"noise must be [B, N, C, h, w] = {(b, n, *input_latents.shape[2:])}, got {tuple(noise.shape)}")
     motion = torch.as_tensor(motion_strength, dtype=torch.float32).reshape(-1).expand(b)
+    if context_from not in ("latents", "images"):
+        raise ValueError(f"context_from must be 'latents' or 'images', got {context_from!r}")
     known = input_latents.new_zeros(b, n, *input_latents.shape[2:]).float().cpu()
     known[:, list(plan.inputs)] = input_latents.float().cpu()
+    conditions = known if context_from == "latents" else known.clone()  # what later windows see
 
     def step_callback(_pipe, _i, _t, tensors):
         if on_step is not None:
@@ -520,7 +555,7 @@ def sample_long(
             target_c2w=torch.stack([c2w[s, f] for (s, _), f in zip(items, frames)]),
             target_K=torch.stack([K[s, f] for (s, _), f in zip(items, frames)]),
             context_index=torch.tensor([w.context_positions for w in wins]),
-            context_latents=torch.stack([known[s, list(w.context)] for (s, _), w in zip(items, wins)]),
+            context_latents=torch.stack([conditions[s, list(w.context)] for (s, _), w in zip(items, wins)]),
             latents=torch.stack([noise[s, f] for (s, _), f in zip(items, frames)]),
             mode=mode,
             motion_strength=torch.stack([motion[s] for s, _ in items]),
@@ -530,10 +565,14 @@ def sample_long(
             callback_on_step_end=step_callback,
         )
         lat = out.latents.float().cpu()
+        if context_from == "images":
+            round_trip = pipe.encode_images(pipe.decode_latents(out.latents)).float().cpu()
         for j, ((s, _), w) in enumerate(zip(items, wins)):
             for pos, f in enumerate(w.frames):
                 if f in w.targets:
                     known[s, f] = lat[j, pos]
+                    if context_from == "images":
+                        conditions[s, f] = round_trip[j, pos]
     return known, len(calls)
 
 
@@ -553,6 +592,7 @@ def generate_long(
     decode: bool = True,
     decode_chunk_size: int | None = None,
     progress: Any = None,
+    context_from: str = "latents",
 ) -> LongPathOutput:
     """Generate a path longer than a window from ``context_images [B, I, 3, H, W]`` (in [0, 1]), the
     images of the frames ``plan.inputs``, at the cameras ``c2w [N, 4, 4]`` / ``K [N, 3, 3]``.
@@ -580,6 +620,7 @@ def generate_long(
             pipe, plan, input_latents, c2w, K, noise, mode=mode, motion_strength=motion_strength,
             num_inference_steps=num_inference_steps, guidance_scale=guidance_scale,
             max_windows_per_call=max_windows_per_call, on_step=None if progress is None else (lambda: progress.update()),
+            context_from=context_from,
         )
     finally:
         pipe.set_progress_bar_config(**saved)
