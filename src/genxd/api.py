@@ -126,6 +126,11 @@ class GenerateSettings:
     path_spacing: str | None = None
     path_intrinsics: str = "model"
     path_smoothing: float = 0.0
+    # paths longer than the model's window (genxd.pipelines.long_paths); None: the model's defaults
+    window: int | None = None
+    anchors: int | None = None
+    overlap: int | None = None
+    max_windows_per_call: int | None = None
     extra: dict = field(default_factory=dict)
 
     def checked(self) -> "GenerateSettings":
@@ -155,6 +160,10 @@ class GenerateSettings:
             camera_from_video=None if self.camera_from_video is None else str(self.camera_from_video),
             path_scale=self.path_scale, path_spacing=self.path_spacing, path_intrinsics=self.path_intrinsics,
             path_smoothing=self.path_smoothing,
+            window=check(self.window, v.Int(2, 10_000, optional=True, why="leave it out for the model's frame count"), "window"),
+            anchors=check(self.anchors, v.Int(1, 10_000, optional=True), "anchors"),
+            overlap=check(self.overlap, v.Int(1, 10_000, optional=True), "overlap"),
+            max_windows_per_call=check(self.max_windows_per_call, v.Int(1, 100_000, optional=True), "max_windows_per_call"),
             extra=dict(self.extra),
         )
 
@@ -201,6 +210,9 @@ def generate_scenes(
     path_spacing: str | None = None,
     path_intrinsics: str = "model",
     path_smoothing: float = 0.0,
+    window: int | None = None,
+    anchors: int | None = None,
+    overlap: int | None = None,
     device: str | None = None,
     dtype: str | None = None,
     compile_unet: bool = False,
@@ -232,7 +244,8 @@ def generate_scenes(
                          guidance_scale=guidance_scale, seed=seed, focal=focal, elevation=elevation,
                          azimuth_range=azimuth_range, radius=radius, fit=fit, fps=fps, batch_size=batch_size,
                          camera_from_video=camera_from_video, path_scale=path_scale, path_spacing=path_spacing,
-                         path_intrinsics=path_intrinsics, path_smoothing=path_smoothing).checked()
+                         path_intrinsics=path_intrinsics, path_smoothing=path_smoothing, window=window, anchors=anchors,
+                         overlap=overlap).checked()
     device = check(device, v.DEVICE, "device")
     if not isinstance(dtype, torch.dtype):
         dtype = check(dtype, v.DTYPES, "dtype")
@@ -289,6 +302,10 @@ def generate_scenes(
                                               "motion_strength": s.motion_strength if s.mode != "3d" else None},
                                info.description)
     fps = s.fps or max(1.0, num_frames / 2)
+    from .pipelines.long_paths import LongPathSettings, plan_for
+
+    long_settings = LongPathSettings(s.window, s.anchors, s.overlap, s.max_windows_per_call)
+    plan = plan_for(info, d, s.mode, c2w, K, [0], long_settings)  # None: one window holds the path
 
     # 3. the output folder: clean what killed runs left, refuse existing outputs unless asked
     if group.is_main_process:
@@ -301,6 +318,8 @@ def generate_scenes(
         "resolution": res, "num_frames": num_frames, "fit": s.fit, "process_index": rank,
         "num_processes": group.num_processes,
     }
+    if plan is not None:
+        meta_common["long_path"] = plan.to_dict()
     # every process has checked the existing outputs before any process writes one
     group.wait_for_everyone()
 
@@ -322,17 +341,30 @@ def generate_scenes(
             results.append(failed_result(i, str(paths[i]), str(folders[i]), exc, rank))
             bar.update()
     ready = [i for i in mine if i in tensors]
+    long_bar = None
+    if plan is not None:
+        from .pipelines.long_paths import long_job_progress
+
+        batches = [(plan, len(ready[k:k + s.batch_size])) for k in range(0, len(ready), s.batch_size)]
+        long_bar = long_job_progress(batches, steps, s.max_windows_per_call, res, show) if batches else None
     for start in range(0, len(ready), s.batch_size):
         idx = ready[start:start + s.batch_size]
         started = time.time()
         try:
             batch = torch.stack([tensors[i] for i in idx])[:, None]  # B 1 3 H W
             gens = [torch.Generator(device="cpu").manual_seed(s.seed + i) for i in idx]
-            out = pipe(
-                context_images=batch, target_c2w=c2w, target_K=K, context_index=[0], mode=s.mode,
-                motion_strength=s.motion_strength, num_inference_steps=steps, guidance_scale=guidance,
-                generator=gens, output_type="pt",
-            )
+            if plan is None:
+                frames = pipe(
+                    context_images=batch, target_c2w=c2w, target_K=K, context_index=[0], mode=s.mode,
+                    motion_strength=s.motion_strength, num_inference_steps=steps, guidance_scale=guidance,
+                    generator=gens, output_type="pt",
+                ).frames
+            else:
+                from .pipelines.long_paths import generate_long
+
+                frames = generate_long(pipe, batch, c2w, K, plan, mode=s.mode, motion_strength=s.motion_strength,
+                                       num_inference_steps=steps, guidance_scale=guidance, generator=gens,
+                                       max_windows_per_call=s.max_windows_per_call, progress=long_bar).frames
         except Exception as exc:  # noqa: BLE001
             results += [_timed(failed_result(i, str(paths[i]), str(folders[i]), exc, rank), started) for i in idx]
             bar.update(len(idx))
@@ -341,7 +373,7 @@ def generate_scenes(
             try:
                 meta = {**meta_common, "input": str(paths[i]), "output": folders[i].name, "seed": s.seed + i}
                 left = tensors[i][None].expand(num_frames, -1, -1, -1)
-                write_scene(folders[i], out.frames[j].cpu(), c2w, K, [0], left, meta, fps, times=times,
+                write_scene(folders[i], frames[j].cpu(), c2w, K, [0], left, meta, fps, times=times,
                             extra_files=extra_files)
                 results.append(_timed(SceneResult(i, str(paths[i]), str(folders[i]), "written", process_index=rank),
                                       started))
@@ -349,6 +381,8 @@ def generate_scenes(
                 results.append(_timed(failed_result(i, str(paths[i]), str(folders[i]), exc, rank), started))
             bar.update()
     bar.close()
+    if long_bar is not None:
+        long_bar.close()
     results = group.gather(results)
     if summary is not None and group.is_main_process:
         write_summary(summary, results, group.num_processes, {"command": "generate", "out": str(out_dir)})
@@ -386,6 +420,9 @@ def generate(
     path_spacing: str | None = None,
     path_intrinsics: str = "model",
     path_smoothing: float = 0.0,
+    window: int | None = None,
+    anchors: int | None = None,
+    overlap: int | None = None,
     device: str | None = None,
     dtype: str | None = None,
     compile_unet: bool = False,
@@ -429,6 +466,10 @@ def generate(
             instead of ``camera`` (:mod:`genxd.cameras.from_video`), with ``path_scale``, ``path_spacing``
             (``"arc"`` / ``"time"``; default arc in 3D, time otherwise), ``path_intrinsics`` (``"model"`` /
             ``"clip"``) and ``path_smoothing``.
+        window, anchors, overlap: paths longer than the model's window are made window by window
+            (:mod:`genxd.pipelines.long_paths`, ``docs/long_paths.md``): frames per call (default: the
+            model's), new frames of the first (anchor) window in 3D, generated frames conditioning each later
+            window (default ``window // 4``).
     Returns:
         the scene folders written (under ``accelerate launch``: by all processes).
     Raises:
@@ -441,7 +482,8 @@ def generate(
         resolution=resolution, num_inference_steps=num_inference_steps, guidance_scale=guidance_scale, seed=seed,
         focal=focal, elevation=elevation, azimuth_range=azimuth_range, radius=radius, fit=fit, fps=fps,
         batch_size=batch_size, camera_from_video=camera_from_video, path_scale=path_scale,
-        path_spacing=path_spacing, path_intrinsics=path_intrinsics, path_smoothing=path_smoothing, device=device,
+        path_spacing=path_spacing, path_intrinsics=path_intrinsics, path_smoothing=path_smoothing, window=window,
+        anchors=anchors, overlap=overlap, device=device,
         dtype=dtype, compile_unet=compile_unet, overwrite=overwrite, skip_existing=skip_existing, progress=progress,
         loaded=loaded,
     )
@@ -466,6 +508,9 @@ def fewshot_scenes(
     seed: int = 0,
     save_target_only: bool = False,
     pad_to_square: bool = False,
+    window: int | None = None,
+    anchors: int | None = None,
+    overlap: int | None = None,
     device: str | None = None,
     dtype: str | None = None,
     compile_unet: bool = False,
@@ -494,6 +539,9 @@ def fewshot_scenes(
     num_inference_steps = check(num_inference_steps, v.STEPS, "num_inference_steps")
     guidance_scale = check(guidance_scale, v.GUIDANCE, "guidance_scale")
     seed = check(seed, v.SEED, "seed")
+    window = check(window, v.Int(2, 10_000, optional=True, why="leave it out for the model's frame count"), "window")
+    anchors = check(anchors, v.Int(1, 10_000, optional=True), "anchors")
+    overlap = check(overlap, v.Int(1, 10_000, optional=True), "overlap")
     device = check(device, v.DEVICE, "device")
     if not isinstance(dtype, torch.dtype):
         dtype = check(dtype, v.DTYPES, "dtype")
@@ -532,6 +580,11 @@ def fewshot_scenes(
     )
     labels = [g.name for g in groups]
     folders = [out_dir / n for n in _unique_labels([_safe_folder_name(g.name) for g in groups])]
+    from .pipelines.long_paths import LongPathSettings, generate_long, long_job_progress, plan_for
+
+    long_settings = LongPathSettings(window, anchors, overlap)
+    plans = {gi: plan_for(info, d, "3d", g.c2w, g.K, g.context_index.tolist(), long_settings)
+             for gi, g in enumerate(groups)}  # None: the group fits one window
 
     # 3. the output folder
     if group.is_main_process:
@@ -546,15 +599,24 @@ def fewshot_scenes(
                for i in range(len(groups)) if i not in todo] if group.is_main_process else []
     show = progress and group.is_main_process
     lm.pipe.set_progress_bar_config(disable=not show, leave=False, desc="denoising")
-    for gi in tqdm(group.split(todo), desc="groups", unit="group", disable=not show):
+    mine = group.split(todo)
+    long_groups = [gi for gi in mine if plans[gi] is not None]
+    long_bar = long_job_progress([(plans[gi], 1) for gi in long_groups], steps, None, res, show) if long_groups else None
+    for gi in tqdm(mine, desc="groups", unit="group", disable=not show):
         g = groups[gi]
         try:
-            out = lm.pipe(
-                context_images=g.context_images[None], target_c2w=g.c2w[None], target_K=g.K[None],
-                context_index=g.context_index[None], mode="3d", motion_strength=0.0, num_inference_steps=steps,
-                guidance_scale=guidance, generator=torch.Generator().manual_seed(seed + gi), output_type="pt",
-            )
-            frames, c2w, K, left = out.frames[0].cpu(), g.c2w, g.K, g.reference_frames
+            gen = torch.Generator().manual_seed(seed + gi)
+            if plans[gi] is None:
+                out_frames = lm.pipe(
+                    context_images=g.context_images[None], target_c2w=g.c2w[None], target_K=g.K[None],
+                    context_index=g.context_index[None], mode="3d", motion_strength=0.0, num_inference_steps=steps,
+                    guidance_scale=guidance, generator=gen, output_type="pt",
+                ).frames
+            else:
+                out_frames = generate_long(lm.pipe, g.context_images[None], g.c2w, g.K, plans[gi], mode="3d",
+                                           num_inference_steps=steps, guidance_scale=guidance, generator=[gen],
+                                           progress=long_bar).frames
+            frames, c2w, K, left = out_frames[0].cpu(), g.c2w, g.K, g.reference_frames
             keep = list(range(num_frames))
             if save_target_only:
                 ctx = set(g.context_index.tolist())
@@ -569,12 +631,16 @@ def fewshot_scenes(
                     "num_inference_steps": steps, "guidance_scale": guidance, "seed": seed + gi,
                     "pad_to_square": pad_to_square, "save_target_only": save_target_only,
                     "model": info.label, "process_index": rank, "num_processes": group.num_processes}
+            if plans[gi] is not None:
+                meta["long_path"] = plans[gi].to_dict()
             tgt = [g.frame_source[i] for i in keep]
             write_scene(folders[gi], frames, c2w, K, ctx_idx, left, meta, fps=max(1.0, num_frames / 2),
                         target_indices=tgt)
             results.append(SceneResult(gi, labels[gi], str(folders[gi]), "written", process_index=rank))
         except Exception as exc:  # noqa: BLE001 - recorded, the other groups go on
             results.append(failed_result(gi, labels[gi], str(folders[gi]), exc, rank))
+    if long_bar is not None:
+        long_bar.close()
     results = group.gather(results)
     if summary is not None and group.is_main_process:
         write_summary(summary, results, group.num_processes, {"command": "fewshot", "out": str(out_dir)})
@@ -597,6 +663,9 @@ def fewshot(
     seed: int = 0,
     save_target_only: bool = False,
     pad_to_square: bool = False,
+    window: int | None = None,
+    anchors: int | None = None,
+    overlap: int | None = None,
     device: str | None = None,
     dtype: str | None = None,
     compile_unet: bool = False,
@@ -633,7 +702,7 @@ def fewshot(
         data_root, out_dir, model, strategy=strategy, pose_dir=pose_dir, n_views=n_views, num_context=num_context,
         num_frames=num_frames, resolution=resolution, num_inference_steps=num_inference_steps,
         guidance_scale=guidance_scale, seed=seed, save_target_only=save_target_only, pad_to_square=pad_to_square,
-        device=device, dtype=dtype, compile_unet=compile_unet, overwrite=overwrite, skip_existing=skip_existing, progress=progress,
+        window=window, anchors=anchors, overlap=overlap, device=device, dtype=dtype, compile_unet=compile_unet, overwrite=overwrite, skip_existing=skip_existing, progress=progress,
         loaded=loaded,
     )
     if any(r.status == "failed" for r in results):

@@ -69,6 +69,7 @@ class ModelInfo:
     defaults: dict
     trained: dict
     latent_multiple: int | None
+    unet_num_frames: int | None = None  # the UNet config's clip length (the largest window it takes)
 
     @property
     def label(self) -> str:
@@ -116,16 +117,19 @@ def model_info(model: str | Path | None) -> ModelInfo:
                         if isinstance(val, (list, tuple)) and len(val) == 2})
     else:
         trained = dict(RELEASED_TRAINED)
-    latent_multiple = None
+    latent_multiple = unet_num_frames = None
     unet_cfg, vae_cfg = path / "unet" / "config.json", path / "vae" / "config.json"
     if unet_cfg.is_file() and vae_cfg.is_file():
         try:
             levels_vae = len(_read_config(vae_cfg)["block_out_channels"])
-            levels_unet = len(_read_config(unet_cfg)["block_out_channels"])
+            unet_config = _read_config(unet_cfg)
+            levels_unet = len(unet_config["block_out_channels"])
+            unet_num_frames = int(unet_config["num_frames"]) if unet_config.get("num_frames") else None
             latent_multiple = 2 ** (levels_vae - 1) * 2 ** (levels_unet - 1)
         except (KeyError, TypeError):
             latent_multiple = None
-    return ModelInfo(path=path, bundled=bundled, defaults=defaults, trained=trained, latent_multiple=latent_multiple)
+    return ModelInfo(path=path, bundled=bundled, defaults=defaults, trained=trained, latent_multiple=latent_multiple,
+                     unet_num_frames=unet_num_frames)
 
 
 @dataclass

@@ -123,6 +123,9 @@ def register(app: typer.Typer) -> None:
         seed: Seed = 0,
         fit: str = typer.Option("crop", "--fit", callback=checked(v.FITS), help="crop (centre crop) or pad (pad with white) to a square."),
         batch_size: int = typer.Option(1, "--batch-size", callback=checked(v.BATCH_SIZE), help="Scenes per sampling call, 1-1024 (GPU)."),
+        window: Optional[int] = typer.Option(None, "--window", callback=checked(v.Int(2, 10_000, optional=True, why="leave it out for the model's frame count")), help="Frames the model generates at once (default: the model's, 8 for the bundled model). Longer paths are made window by window: see docs/long_paths.md."),
+        anchors: Optional[int] = typer.Option(None, "--anchors", callback=checked(v.Int(1, 10_000, optional=True)), help="3d paths longer than a window: new frames of the first (anchor) window, spread over the whole path (default: the rest of the window)."),
+        overlap: Optional[int] = typer.Option(None, "--overlap", callback=checked(v.Int(1, 10_000, optional=True)), help="Paths longer than a window: already generated frames conditioning each later window (default: window // 4)."),
         device: Device = None,
         dtype: Dtype = None,
         compile_unet: Compile = False,
@@ -157,7 +160,7 @@ def register(app: typer.Typer) -> None:
                 camera=camera, mode=mode, motion_strength=motion_strength, num_frames=num_frames,
                 resolution=resolution, num_inference_steps=steps, guidance_scale=guidance, seed=seed,
                 focal=focal, elevation=elevation, azimuth_range=azimuth_range, radius=radius,
-                fit=fit, batch_size=batch_size,
+                fit=fit, batch_size=batch_size, window=window, anchors=anchors, overlap=overlap,
                 **({"camera_from_video": camera_from_video, "path_scale": path_scale} if camera_from_video is not None else {}),
             )
             return report(results, group, summary_file, "inputs", quiet)
@@ -182,6 +185,9 @@ def register(app: typer.Typer) -> None:
         seed: Seed = 0,
         save_target_only: bool = flag("--save-target-only", help="Write only the generated target frames."),
         pad_to_square: bool = flag("--pad-to-square", help="Pad (not crop) to square; outputs are un-padded."),
+        window: Optional[int] = typer.Option(None, "--window", callback=checked(v.Int(2, 10_000, optional=True, why="leave it out for the model's frame count")), help="Frames the model generates at once (default: the model's, 8 for the bundled model). Longer paths are made window by window: see docs/long_paths.md."),
+        anchors: Optional[int] = typer.Option(None, "--anchors", callback=checked(v.Int(1, 10_000, optional=True)), help="3d paths longer than a window: new frames of the first (anchor) window, spread over the whole path (default: the rest of the window)."),
+        overlap: Optional[int] = typer.Option(None, "--overlap", callback=checked(v.Int(1, 10_000, optional=True)), help="Paths longer than a window: already generated frames conditioning each later window (default: window // 4)."),
         device: Device = None,
         dtype: Dtype = None,
         compile_unet: Compile = False,
@@ -206,7 +212,8 @@ def register(app: typer.Typer) -> None:
             results = fewshot_scenes(
                 data_root, out, model, strategy=strategy, pose_dir=pose_dir, n_views=n_views, num_context=num_context,
                 num_frames=num_frames, resolution=resolution, num_inference_steps=steps, guidance_scale=guidance,
-                seed=seed, save_target_only=save_target_only, pad_to_square=pad_to_square, device=device,
+                seed=seed, save_target_only=save_target_only, pad_to_square=pad_to_square, window=window,
+                anchors=anchors, overlap=overlap, device=device,
                 dtype=dtype, compile_unet=compile_unet, overwrite=overwrite, skip_existing=skip_existing, summary=summary_file, progress=not quiet,
             )
             return report(results, group, summary_file, "groups", quiet)

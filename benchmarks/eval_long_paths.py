@@ -1,0 +1,432 @@
+"""Long paths beyond the model's window (``genxd.pipelines.long_paths``) on held-out synthetic scenes.
+
+    # the figures of docs/long_paths.md (CPU, bundled model; heavy: use many cores)
+    python benchmarks/eval_long_paths.py --workers 16 --threads 2 \
+        --out benchmarks/results/eval_long_paths.json --contact-sheet docs/images/long_paths_contact_sheet.png
+
+Scenes are never used in training (``docs/small_model.md``): 3D scenes are items of seed 7, 4D scenes
+items of seed 8 of ``genxd.data.datasets.SyntheticDataset`` (the seeds of ``genxd eval``); each is
+rendered along a longer camera path than the dataset's clips, with the same scene and camera height:
+
+- **3D**: a 64-frame 360-degree orbit (``orbit_cameras``: 64 distinct views 5.625 degrees apart, the
+  last one next to the first), radius, elevation and focal length of the scene's own orbit clip; the
+  input is frame 0. Methods, all from the same initial noise of every frame: ``long`` (anchors, then
+  chunks: the library's plan), ``naive`` (independent windows, each conditioned on the input only),
+  ``window8`` (one 8-frame window over the first 8 cameras), ``repeat`` (every frame = the input).
+  Figures: PSNR / SSIM on the 63 non-input frames against the renders; the first 8 frames (1-7)
+  against ``window8``; **seams**: the mean |RGB| change between consecutive frames made by different
+  windows over the mean change between consecutive frames made by one window (pairs with the input
+  frame and the wrap-around pair 63 -> 0 left out); **loop closure**: PSNR between frames 0 and 63 (5.6
+  degrees apart), next to the same figure for the ground truth.
+- **4D**: 48 frames (object times 0..1), the input frame 0, motion strength 30 (``genxd eval``'s
+  high value) with a ``static`` camera and a ``moving`` one (a 120-degree orbit arc over the 48 frames);
+  methods ``long`` (overlapping windows along time), ``long_m0`` (the same at motion strength 0: the
+  flicker level, no object motion asked) and ``naive`` (independent windows). Figures per window: the
+  mean |RGB| change between consecutive frames over the ground truth's object pixels (either frame's,
+  grown by 2 pixels: ``genxd.evaluation.object_pixels``), i.e. the motion measure of ``genxd eval``
+  per window; seams as in 3D (all pixels and object pixels).
+
+Each (scene, task) result is written to ``--work`` as soon as it is done (resumable: done tasks are
+skipped); ``--workers N`` runs tasks in N processes of ``--threads`` threads each. The summary (means
+over scenes, per-scene figures, the settings, the time and UNet calls of each method) is printed and
+written to ``--out``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+SEED_3D, SEED_4D = 7, 8  # genxd.evaluation's held-out seeds (3D; 4D = 3D + 1)
+TARGET = (0.0, 0.25, 0.0)  # genxd.data.synthetic.cameras.camera_path's look-at point
+
+
+# ------------------------------------------------------------------------------------------------ scenes
+
+
+def _orbit_params(clip_seed: int) -> tuple[float, float, float]:
+    """(az0, radius, elevation) exactly as ``camera_path('orbit', seed=clip_seed)`` draws them."""
+    rng = np.random.default_rng([clip_seed, 0xCA3])
+    return float(rng.uniform(0.0, 360.0)), float(rng.uniform(3.2, 4.2)), float(rng.uniform(15.0, 35.0))
+
+
+def long_scene(kind: str, index: int, num_frames: int, res: int, camera: str = "orbit360") -> dict:
+    """A held-out scene rendered along a long path: the sample dict (frames quantised to 8 bits, cameras
+    normalised as the training data) plus ``object_id [N, H, W]``."""
+    from genxd.data.datasets import SyntheticDataset
+    from genxd.data.synthetic import SyntheticClip, orbit_cameras, render
+
+    seed = SEED_3D if kind == "3d" else SEED_4D
+    ds = SyntheticDataset(length=index + 1, num_frames=8, height=res, kinds=[kind], seed=seed,
+                          cameras_3d=["orbit"], cameras_4d=["orbit"], motion_source="world")
+    clip = ds.render_clip(index)
+    az0, radius, elevation = _orbit_params(clip.seed)
+    focal = float(clip.K[0, 0, 0])
+    if camera == "orbit360":
+        c2w, K = orbit_cameras(num_frames, radius, elevation, (az0, az0 + 360.0), focal, TARGET)
+    elif camera == "moving":
+        c2w, K = orbit_cameras(num_frames, radius, elevation, (az0, az0 + 120.0), focal, TARGET)
+    elif camera == "static":
+        c2w, K = orbit_cameras(num_frames, radius, elevation, (az0, az0), focal, TARGET)
+    else:
+        raise ValueError(camera)
+    assert torch.allclose(c2w[0], clip.c2w[0], atol=1e-5), "the long path must start at the clip's first camera"
+    times = torch.linspace(0, 1, num_frames) if kind == "4d" else torch.zeros(num_frames)
+    out = render(clip.scene, c2w, K, res, res, times=times)
+    long_clip = SyntheticClip(clip.seed, kind, camera, clip.scene, c2w, K, times, out)
+    sample = ds.sample_from_clip(long_clip)
+    sample["object_id"] = out.object_id.cpu()
+    return sample
+
+
+# ------------------------------------------------------------------------------------------------ measures
+
+
+def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
+    mse = (a - b).square().mean().clamp_min(1e-12)
+    return float(10 * torch.log10(1.0 / mse))
+
+
+def pair_changes(frames: torch.Tensor, mask: torch.Tensor | None = None) -> list[float]:
+    """Mean |RGB| change between frames i and i + 1 (``mask [N, H, W]``: over pixels where frame i or i + 1
+    has it, when given; NaN where empty)."""
+    diff = (frames[1:] - frames[:-1]).abs().mean(dim=1)  # N-1 H W
+    if mask is None:
+        return [float(d.mean()) for d in diff]
+    both = mask[1:] | mask[:-1]
+    return [float(d[m].mean()) if bool(m.any()) else math.nan for d, m in zip(diff, both)]
+
+
+def seams(changes: list[float], made_by: list[int], inputs: set[int]) -> dict:
+    """Mean change across window boundaries / inside windows (pairs touching an input left out)."""
+    inside, boundary = [], []
+    for i, c in enumerate(changes):
+        if i in inputs or i + 1 in inputs or math.isnan(c):
+            continue
+        (inside if made_by[i] == made_by[i + 1] else boundary).append(c)
+    mi = statistics.mean(inside) if inside else math.nan
+    mb = statistics.mean(boundary) if boundary else math.nan
+    return {"inside": mi, "boundary": mb, "ratio": mb / mi if inside and boundary else math.nan,
+            "pairs_inside": len(inside), "pairs_boundary": len(boundary)}
+
+
+def per_window(changes: list[float], made_by: list[int], num_windows: int) -> list[float]:
+    """Mean change of the consecutive pairs made by one window, for each window."""
+    out = []
+    for w in range(num_windows):
+        vals = [c for i, c in enumerate(changes) if made_by[i] == w and made_by[i + 1] == w and not math.isnan(c)]
+        out.append(statistics.mean(vals) if vals else math.nan)
+    return out
+
+
+# ------------------------------------------------------------------------------------------------ generation
+
+
+class Runner:
+    """The model, loaded once per worker process."""
+
+    def __init__(self, steps: int | None, guidance: float | None, threads: int) -> None:
+        torch.set_num_threads(threads)
+        from genxd.api import load_model
+
+        self.lm = load_model(None, "cpu", "fp32")
+        self.pipe = self.lm.pipe
+        self.pipe.set_progress_bar_config(disable=True)
+        d = self.lm.defaults
+        self.window = int(d["num_frames"])
+        self.res = int(d["resolution"])
+        self.steps = int(steps or d["num_inference_steps"])
+        self.guidance = float(guidance if guidance is not None else d["guidance_scale"])
+
+    def run(self, plan, sample: dict, noise: torch.Tensor, mode: str = "3d", motion: float = 0.0,
+            context_from: str = "latents") -> dict:
+        from genxd.pipelines.long_paths import sample_long
+
+        n = plan.num_frames
+        t = time.perf_counter()
+        lat_in = self.pipe.encode_images(sample["frames"][list(plan.inputs)][None])
+        latents, calls = sample_long(self.pipe, plan, lat_in, sample["c2w"][:n], sample["K"][:n], noise[:, :n],
+                                     mode=mode, motion_strength=motion, num_inference_steps=self.steps,
+                                     guidance_scale=self.guidance, context_from=context_from)
+        frames = self.pipe.decode_latents(latents, self.window)[0]
+        return {"frames": frames, "seconds": time.perf_counter() - t, "sampling_calls": calls,
+                "unet_calls": calls * self.steps, "made_by": plan.generated_by(), "plan": plan}
+
+
+def task_3d(r: Runner, index: int, num_frames: int, images_variant: bool = False) -> tuple[dict, dict]:
+    from genxd.evaluation import score_clip
+    from genxd.pipelines.long_paths import LongPathSettings, make_plan, plan_independent, resolve_settings
+
+    s = long_scene("3d", index, num_frames, r.res)
+    gt = s["frames"]
+    noise = torch.randn((1, num_frames, 4, r.res // r.pipe.vae_scale_factor, r.res // r.pipe.vae_scale_factor),
+                        generator=torch.Generator().manual_seed(index))
+    settings = resolve_settings(LongPathSettings(), r.window, r.window)
+    runs = {
+        "long": r.run(make_plan("3d", s["c2w"], s["K"], [0], settings), s, noise),
+        "naive": r.run(plan_independent(num_frames, [0], r.window), s, noise),
+        "window8": r.run(make_plan("3d", s["c2w"][:r.window], s["K"][:r.window], [0], settings), s, noise),
+    }
+    if images_variant:
+        runs["long_images"] = r.run(make_plan("3d", s["c2w"], s["K"], [0], settings), s, noise, context_from="images")
+    res: dict = {"scene": index, "clip_seed": SEED_3D * 1_000_003 + index, "frames": num_frames}
+    gt_changes = pair_changes(gt)
+    for name in [m for m in ("long", "naive", "long_images") if m in runs]:
+        fr = runs[name]["frames"]
+        sc = score_clip(fr, gt, [0])
+        made_by = runs[name]["made_by"]
+        res[name] = {
+            "psnr": sc.psnr, "ssim": sc.ssim, "first8_psnr": psnr(fr[1:r.window], gt[1:r.window]),
+            "seams": seams(pair_changes(fr), made_by, {0}),
+            "gt_seams_same_pairs": seams(gt_changes, made_by, {0}),
+            "loop_psnr": psnr(fr[0], fr[-1]), "last_frame_psnr": psnr(fr[-1], gt[-1]),
+            "seconds": runs[name]["seconds"], "sampling_calls": runs[name]["sampling_calls"],
+            "unet_calls": runs[name]["unet_calls"],
+        }
+        if name == "long":
+            res["repeat_psnr"], res["repeat_ssim"] = sc.baseline_psnr, sc.baseline_ssim
+    w8 = runs["window8"]["frames"]
+    res["window8"] = {"first8_psnr": psnr(w8[1:], gt[1:r.window]), "seconds": runs["window8"]["seconds"],
+                      "unet_calls": runs["window8"]["unet_calls"]}
+    res["gt_loop_psnr"] = psnr(gt[0], gt[-1])
+    res["long_plan"] = runs["long"]["plan"].to_dict()
+    frames = {k: (gt if k == "gt" else runs[k]["frames"]) for k in ("gt", "long", "naive", "long_images") if k == "gt" or k in runs}
+    return res, frames
+
+
+def task_4d(r: Runner, index: int, num_frames: int, camera: str, motion: float,
+            images_variant: bool = False) -> tuple[dict, dict]:
+    from genxd.evaluation import object_pixels
+    from genxd.pipelines.long_paths import LongPathSettings, make_plan, plan_independent, resolve_settings
+
+    s = long_scene("4d", index, num_frames, r.res, camera)
+    gt = s["frames"]
+    objects = torch.stack([object_pixels(o) for o in s["object_id"]])  # N H W
+    noise = torch.randn((1, num_frames, 4, r.res // r.pipe.vae_scale_factor, r.res // r.pipe.vae_scale_factor),
+                        generator=torch.Generator().manual_seed(index))
+    settings = resolve_settings(LongPathSettings(), r.window, r.window)
+    long_plan = make_plan("4d", s["c2w"], s["K"], [0], settings)
+    runs = {
+        "long": r.run(long_plan, s, noise, "4d", motion),
+        "long_m0": r.run(long_plan, s, noise, "4d", 0.0),
+        "naive": r.run(plan_independent(num_frames, [0], r.window), s, noise, "4d", motion),
+    }
+    if images_variant:
+        runs["long_images"] = r.run(long_plan, s, noise, "4d", motion, context_from="images")
+    res: dict = {"scene": index, "clip_seed": SEED_4D * 1_000_003 + index, "camera": camera, "frames": num_frames,
+                 "motion_strength": motion, "objects_seen": bool(objects.any())}
+    gt_obj = pair_changes(gt, objects)
+    for name, run in runs.items():
+        fr, made_by = run["frames"], run["made_by"]
+        ch, ch_obj = pair_changes(fr), pair_changes(fr, objects)
+        n_win = len(run["plan"].windows)
+        res[name] = {
+            "seams": seams(ch, made_by, {0}), "seams_objects": seams(ch_obj, made_by, {0}),
+            "motion_per_window": per_window(ch_obj, made_by, n_win),
+            "motion_per_window_all_pixels": per_window(ch, made_by, n_win),
+            "gt_motion_per_window": per_window(gt_obj, made_by, n_win),
+            "drift_from_input": [float((fr[i] - fr[0]).abs().mean(dim=0)[objects[i] | objects[0]].mean())
+                                 if bool((objects[i] | objects[0]).any()) else math.nan for i in range(num_frames)],
+            "seconds": run["seconds"], "sampling_calls": run["sampling_calls"], "unet_calls": run["unet_calls"],
+        }
+    res["long_plan"] = long_plan.to_dict()
+    frames = {k: (gt if k == "gt" else runs[k]["frames"]) for k in ("gt", "long", "naive", "long_images") if k == "gt" or k in runs}
+    return res, frames
+
+
+# ------------------------------------------------------------------------------------------------ driver
+
+_RUNNER: Runner | None = None
+
+
+def _init(steps, guidance, threads) -> None:
+    global _RUNNER
+    os.environ["OMP_NUM_THREADS"] = str(threads)
+    _RUNNER = Runner(steps, guidance, threads)
+
+
+def _task_path(work: Path, task: tuple) -> Path:
+    return work / ("_".join(str(t) for t in task) + ".json")
+
+
+def _run_task(args: tuple) -> str:
+    task, work, frames_3d, frames_4d, motion, keep_frames, images_variant = args
+    from genxd.utils.io import write_json_atomic
+
+    assert _RUNNER is not None
+    kind, index = task[0], int(task[1])
+    if kind == "3d":
+        res, frames = task_3d(_RUNNER, index, frames_3d, images_variant)
+    else:
+        res, frames = task_4d(_RUNNER, index, frames_4d, task[2], motion, images_variant)
+    res["steps"], res["guidance"], res["threads"] = _RUNNER.steps, _RUNNER.guidance, torch.get_num_threads()
+    if keep_frames:
+        from genxd.utils.io import atomic_file
+
+        with atomic_file(_task_path(work, task).with_suffix(".pt")) as tmp:
+            torch.save({k: (v * 255).round().to(torch.uint8) for k, v in frames.items()}, tmp)
+    write_json_atomic(_task_path(work, task), res)
+    return "_".join(str(t) for t in task)
+
+
+def _mean(values) -> float:
+    vals = [v for v in values if v is not None and not math.isnan(v)]
+    return statistics.mean(vals) if vals else math.nan
+
+
+def summarise(results_3d: list[dict], results_4d: list[dict]) -> dict:
+    out: dict = {}
+    if results_3d:
+        r3 = results_3d
+        ms = [m for m in ("long", "naive", "long_images") if m in r3[0]]
+        out["3d"] = {
+            "scenes": len(r3),
+            "psnr": {m: _mean(r[m]["psnr"] for r in r3) for m in ms} | {"repeat": _mean(r["repeat_psnr"] for r in r3)},
+            "ssim": {m: _mean(r[m]["ssim"] for r in r3) for m in ms} | {"repeat": _mean(r["repeat_ssim"] for r in r3)},
+            "scenes_long_above_naive": sum(r["long"]["psnr"] > r["naive"]["psnr"] for r in r3),
+            "scenes_long_above_repeat": sum(r["long"]["psnr"] > r["repeat_psnr"] for r in r3),
+            "first8_psnr": {m: _mean(r[m]["first8_psnr"] for r in r3) for m in ms}
+                           | {"window8": _mean(r["window8"]["first8_psnr"] for r in r3)},
+            "seam_ratio": {m: _mean(r[m]["seams"]["ratio"] for r in r3) for m in ms},
+            "seam_ratio_gt_same_pairs": {m: _mean(r[m]["gt_seams_same_pairs"]["ratio"] for r in r3) for m in ms},
+            "seam_change": {m: {k: _mean(r[m]["seams"][k] for r in r3) for k in ("inside", "boundary")} for m in ms},
+            "loop_psnr": {m: _mean(r[m]["loop_psnr"] for r in r3) for m in ms} | {"ground_truth": _mean(r["gt_loop_psnr"] for r in r3)},
+            "last_frame_psnr": {m: _mean(r[m]["last_frame_psnr"] for r in r3) for m in ms},
+            "seconds_per_scene": {m: _mean(r[m]["seconds"] for r in r3) for m in ms + ["window8"]},
+            "unet_calls": {m: r3[0][m]["unet_calls"] for m in ms + ["window8"]},
+            "sampling_calls": {m: r3[0][m]["sampling_calls"] for m in ms},
+        }
+        out["3d"]["first8_gap_db"] = out["3d"]["first8_psnr"]["long"] - out["3d"]["first8_psnr"]["window8"]
+    for cam in ("static", "moving"):
+        r4 = [r for r in results_4d if r["camera"] == cam]
+        if not r4:
+            continue
+        block: dict = {"scenes": len(r4)}
+        for m in [m for m in ("long", "long_m0", "naive", "long_images") if m in r4[0]]:
+            n_win = len(r4[0][m]["motion_per_window"])
+            block[m] = {
+                "motion_per_window": [_mean(r[m]["motion_per_window"][w] for r in r4) for w in range(n_win)],
+                "motion_per_window_all_pixels": [_mean(r[m]["motion_per_window_all_pixels"][w] for r in r4) for w in range(n_win)],
+                "gt_motion_per_window": [_mean(r[m]["gt_motion_per_window"][w] for r in r4) for w in range(n_win)],
+                "seam_ratio": _mean(r[m]["seams"]["ratio"] for r in r4),
+                "seam_ratio_objects": _mean(r[m]["seams_objects"]["ratio"] for r in r4),
+                "seam_change_objects": {k: _mean(r[m]["seams_objects"][k] for r in r4) for k in ("inside", "boundary")},
+                "drift_from_input": [_mean(r[m]["drift_from_input"][i] for r in r4) for i in range(len(r4[0][m]["drift_from_input"]))],
+                "seconds_per_scene": _mean(r[m]["seconds"] for r in r4),
+                "unet_calls": r4[0][m]["unet_calls"], "sampling_calls": r4[0][m]["sampling_calls"],
+            }
+        out[f"4d_{cam}"] = block
+    return out
+
+
+def contact_sheet(work: Path, out: Path, index: int, every: int = 4, scale: int = 2) -> None:
+    """Rows: 3D ground truth / long / naive (every ``every``-th frame), then 4D static and moving long / naive."""
+    from PIL import Image, ImageDraw
+
+    from genxd.utils.io import atomic_file
+
+    rows = []
+    for task, label_rows in (((f"3d_{index}"), ("3D ground truth", "3D long", "3D naive")),
+                             ((f"4d_{index}_static"), ("4D static: ground truth", "4D static: long", "4D static: naive")),
+                             ((f"4d_{index}_moving"), ("4D moving: ground truth", "4D moving: long", "4D moving: naive"))):
+        p = work / f"{task}.pt"
+        if not p.is_file():
+            continue
+        frames = torch.load(p)
+        for key, label in zip(("gt", "long", "naive"), label_rows):
+            fr = frames[key][::every].permute(0, 2, 3, 1).numpy()  # n H W 3
+            gap = np.full((fr.shape[1], 2, 3), 255, np.uint8)
+            tiles = [np.concatenate([t, gap], axis=1) for t in fr]
+            rows.append((label, np.concatenate(tiles, axis=1)))
+    if not rows:
+        return
+    width = max(r.shape[1] for _, r in rows)
+    label_w = 150
+    strips = []
+    for label, r in rows:
+        r = np.pad(r, ((0, 2), (0, width - r.shape[1]), (0, 0)), constant_values=255)
+        img = Image.new("RGB", (label_w, r.shape[0]), "white")
+        ImageDraw.Draw(img).text((4, r.shape[0] // 2 - 6), label, fill="black")
+        strips.append(np.concatenate([np.asarray(img), r.repeat(1, 0)], axis=1))
+    sheet = np.concatenate(strips, axis=0)
+    big = np.asarray(Image.fromarray(sheet).resize((sheet.shape[1] * scale, sheet.shape[0] * scale), Image.NEAREST))
+    with atomic_file(out) as tmp:
+        Image.fromarray(big).save(tmp, format="PNG")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--scenes-3d", type=int, default=20, help="held-out 3D scenes (items 0..n-1 of seed 7)")
+    ap.add_argument("--scenes-4d", type=int, default=10, help="held-out 4D scenes (items 0..n-1 of seed 8)")
+    ap.add_argument("--frames-3d", type=int, default=64)
+    ap.add_argument("--frames-4d", type=int, default=48)
+    ap.add_argument("--motion-strength", type=float, default=30.0)
+    ap.add_argument("--steps", type=int, default=None, help="denoising steps (default: the model's, 25)")
+    ap.add_argument("--guidance", type=float, default=None)
+    ap.add_argument("--workers", type=int, default=1, help="worker processes (one task at a time each)")
+    ap.add_argument("--threads", type=int, default=2, help="torch threads per worker")
+    ap.add_argument("--work", type=Path, default=ROOT / "outputs" / "eval_long_paths", help="per-task results (resumable)")
+    ap.add_argument("--out", type=Path, default=None, help="summary JSON")
+    ap.add_argument("--contact-sheet", type=Path, default=None)
+    ap.add_argument("--images-variant", action="store_true",
+                    help="also run 'long_images': generated frames condition later windows as decoded images, "
+                         "encoded again (ablation of passing latents)")
+    args = ap.parse_args()
+    args.work.mkdir(parents=True, exist_ok=True)
+    tasks = [("3d", i) for i in range(args.scenes_3d)]
+    tasks += [("4d", i, cam) for i in range(args.scenes_4d) for cam in ("static", "moving")]
+    todo = [t for t in tasks if not _task_path(args.work, t).is_file()]
+    print(f"{len(tasks)} tasks, {len(tasks) - len(todo)} done already, {len(todo)} to run on {args.workers} worker(s)",
+          file=sys.stderr)
+    jobs = [(t, args.work, args.frames_3d, args.frames_4d, args.motion_strength, int(t[1]) == 0, args.images_variant)
+            for t in todo]
+    t0 = time.perf_counter()
+    if todo:
+        if args.workers > 1:
+            import multiprocessing as mp
+
+            ctx = mp.get_context("spawn")
+            with ctx.Pool(args.workers, initializer=_init, initargs=(args.steps, args.guidance, args.threads)) as pool:
+                for name in pool.imap_unordered(_run_task, jobs):
+                    print(f"done {name} ({time.perf_counter() - t0:.0f} s)", file=sys.stderr)
+        else:
+            _init(args.steps, args.guidance, args.threads)
+            for job in jobs:
+                print(f"done {_run_task(job)} ({time.perf_counter() - t0:.0f} s)", file=sys.stderr)
+    results_3d = [json.loads(_task_path(args.work, t).read_text()) for t in tasks if t[0] == "3d"]
+    results_4d = [json.loads(_task_path(args.work, t).read_text()) for t in tasks if t[0] == "4d"]
+    summary = {
+        "benchmark": "long paths beyond the model's window (genxd.pipelines.long_paths), bundled model, CPU float32",
+        "command": " ".join([Path(sys.argv[0]).name] + sys.argv[1:]),
+        "cpu": platform.processor() or platform.machine(), "cpu_count": os.cpu_count(),
+        "workers": args.workers, "threads_per_worker": args.threads,
+        "steps": results_3d[0]["steps"] if results_3d else (results_4d[0]["steps"] if results_4d else None),
+        "held_out_seeds": {"3d": SEED_3D, "4d": SEED_4D},
+        **summarise(results_3d, results_4d),
+        "per_scene_3d": results_3d, "per_scene_4d": results_4d,
+    }
+    brief = {k: v for k, v in summary.items() if not k.startswith("per_scene")}
+    print(json.dumps(brief, indent=1))
+    if args.out is not None:
+        from genxd.utils.io import write_json_atomic
+
+        write_json_atomic(args.out, summary, indent=1)
+    if args.contact_sheet is not None:
+        contact_sheet(args.work, args.contact_sheet, 0)
+
+
+if __name__ == "__main__":
+    main()

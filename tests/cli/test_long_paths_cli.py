@@ -1,0 +1,116 @@
+"""``genxd generate`` / ``genxd fewshot`` / ``genxd.generate`` with more frames than the model's window."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import PIL.Image
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from genxd.api import default_model_path
+from genxd.cameras import formats, orbit
+from genxd.cli import app
+from genxd.data.reconfusion import write_reconfusion_scene
+
+runner = CliRunner()
+
+
+def _run(args):
+    return runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
+
+
+def _err(res) -> str:
+    return res.output + (getattr(res, "stderr", "") or "")
+
+
+@pytest.fixture(scope="module")
+def image(tmp_path_factory):
+    d = tmp_path_factory.mktemp("long_imgs")
+    rgb = (np.random.default_rng(0).random((64, 64, 3)) * 255).astype(np.uint8)
+    PIL.Image.fromarray(rgb).save(d / "scene.png")
+    return d / "scene.png"
+
+
+@pytest.mark.skipif(default_model_path() is None, reason="no bundled model in this installation")
+def test_generate_20_frames_with_the_bundled_model(image, tmp_path):
+    out = tmp_path / "out"
+    res = _run(["generate", image, "--out", out, "--frames", "20", "--steps", "1"])
+    assert res.exit_code == 0, res.output
+    # the plan is printed before sampling: window 8, 1 anchor window + 3 chunks of 4 new frames (one call)
+    assert ("genxd: long path: 20 frames, window 8, anchored: 1 anchor window, 3 chunks in 2 sampling calls "
+            "x 1 steps = 2 UNet calls") in _err(res)
+    d = out / "scene"
+    assert len(list((d / "frames").glob("*.png"))) == 20
+    cams = formats.load_camera_json(d / "cameras.json")
+    tj = formats.load_transforms_json(d / "transforms.json")
+    c2w, K = orbit(num_frames=20, focal=1.1)  # the bundled model's focal (generation_config.json)
+    torch.testing.assert_close(cams.c2w.float(), c2w, atol=1e-5, rtol=0)
+    torch.testing.assert_close(tj.c2w.float(), c2w, atol=1e-5, rtol=0)
+    torch.testing.assert_close(cams.K.float(), K, atol=1e-6, rtol=0)
+    assert len(formats.load_w2c_list_json(d / "cameras_rel.json")) == 20
+    meta = json.loads((d / "meta.json").read_text())
+    assert meta["num_frames"] == 20 and meta["long_path"]["strategy"] == "anchored"
+    windows = meta["long_path"]["windows"]
+    anchors = windows[0]["frames"]
+    gaps = np.diff(anchors + [anchors[0] + 20])  # around the closed orbit
+    assert len(anchors) == 8 and gaps.max() <= 3  # spread over the whole orbit (20 / 8 = 2.5 apart)
+    assert all(0 in w["context"] for w in windows) and len(windows) == 4
+
+
+def test_python_api_4d_long_path(image, tmp_path, reference_small):
+    import genxd
+
+    folders = genxd.generate(image, tmp_path / "o", model=reference_small, num_frames=14, window=6, overlap=2,
+                             mode="4d", motion_strength=5.0, resolution=64, num_inference_steps=1, progress=False)
+    meta = json.loads((folders[0] / "meta.json").read_text())
+    lp = meta["long_path"]
+    assert lp["strategy"] == "temporal" and lp["window"] == 6
+    assert [w["frames"][0] for w in lp["windows"]] == [0, 4, 8]  # 6 frames each, 2 overlapping, last moved back
+    assert [w["context"] for w in lp["windows"]] == [[0], [4, 5], [8, 9]]
+    assert len(list((folders[0] / "frames").glob("*.png"))) == 14
+
+
+def test_fewshot_split_longer_than_a_window(tmp_path, reference_small):
+    root = tmp_path / "rf" / "re10k"
+    n = 14
+    c2w, K = orbit(num_frames=n, azimuth_range=(0, 120), frame="world")
+    images = torch.from_numpy(np.random.default_rng(1).random((n, 3, 48, 64)).astype(np.float32))
+    train, test = [0, 2, 4, 6, 8, 9, 10, 11, 12], [1, 3, 5, 7, 13]
+    write_reconfusion_scene(root, "scene0", images, c2w, K, {9: (train, test)})
+    out = tmp_path / "few"
+    # 8 frames: 3 context views + the 5 test views in one group, generated through windows of 6 frames
+    res = _run(["fewshot", root, "--model", reference_small, "--out", out, "--frames", "8", "--window", "6",
+                "--resolution", "64", "--steps", "1"])
+    assert res.exit_code == 0, res.output
+    assert "genxd: long path: 8 frames, window 6, anchored" in _err(res)
+    groups = sorted(out.iterdir())
+    assert len(groups) == 1
+    meta = json.loads((groups[0] / "meta.json").read_text())
+    lp = meta["long_path"]
+    assert lp["inputs"] == [0, 3, 7]  # the authors' layout of 3 context views in 8 frames
+    assert all(w["context"][:3] == [0, 3, 7] for w in lp["windows"])  # every window sees the 3 views
+    assert json.loads((groups[0] / "target_indices.json").read_text()) == [0, 1, 3, 2, 5, 7, 13, 4]  # train 0, 2, 4 at 0, 3, 7; tests between
+    assert len(list((groups[0] / "frames").glob("*.png"))) == 8
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--window", "13"], "larger than the model can take (12 frames)"),
+        (["--window", "6", "--overlap", "6"], "--overlap"),
+        (["--mode", "4d", "--anchors", "3"], "3d mode only"),
+        (["--window", "6", "--anchors", "6"], "--anchors"),
+    ],
+)
+def test_impossible_window_settings_exit_2(image, tmp_path, reference_small, extra, message):
+    out = tmp_path / "out"
+    res = runner.invoke(app, ["generate", str(image), "--model", str(reference_small), "--out", str(out), "--frames",
+                              "20", "--resolution", "64", "--steps", "1", "--quiet", *extra])
+    assert res.exit_code == 2, res.output
+    err = _err(res)
+    assert message in err and "Traceback" not in err
+    assert len([line for line in err.strip().splitlines() if line.startswith("genxd: error")]) == 1
+    assert not out.exists() or not any(out.iterdir())
