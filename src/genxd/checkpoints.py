@@ -142,7 +142,10 @@ class LoadedModel:
 
     @property
     def info(self) -> ModelInfo:
-        return ModelInfo(self.path, self.bundled, self.defaults, self.trained, getattr(self.pipe, "latent_multiple", None))
+        unet = getattr(self.pipe, "unet", None)
+        frames = getattr(getattr(unet, "config", None), "num_frames", None) or getattr(self.pipe, "num_frames", None)
+        return ModelInfo(self.path, self.bundled, self.defaults, self.trained, getattr(self.pipe, "latent_multiple", None),
+                         unet_num_frames=frames)
 
 
 def load_model(model: str | Path | None, device: str | None = None, dtype: str | torch.dtype | None = None,

@@ -13,6 +13,7 @@ from genxd.api import RELEASED_TRAINED, LoadedModel
 
 class FakePipe:
     latent_multiple = 8
+    num_frames = 64  # the largest window: paths up to 64 frames are one call (no long-path planning)
 
     def __init__(self) -> None:
         self.calls = 0

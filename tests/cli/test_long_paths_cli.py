@@ -23,7 +23,7 @@ def _run(args):
 
 
 def _err(res) -> str:
-    return res.output + (getattr(res, "stderr", "") or "")
+    return res.output  # click >= 8.2: stdout and stderr together
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +54,7 @@ def test_generate_20_frames_with_the_bundled_model(image, tmp_path):
     meta = json.loads((d / "meta.json").read_text())
     assert meta["num_frames"] == 20 and meta["long_path"]["strategy"] == "anchored"
     windows = meta["long_path"]["windows"]
-    anchors = windows[0]["frames"]
+    anchors = sorted(windows[0]["frames"])  # in path order along the cycle cut at the largest gap
     gaps = np.diff(anchors + [anchors[0] + 20])  # around the closed orbit
     assert len(anchors) == 8 and gaps.max() <= 3  # spread over the whole orbit (20 / 8 = 2.5 apart)
     assert all(0 in w["context"] for w in windows) and len(windows) == 4
