@@ -7,6 +7,7 @@ frame positions, half precision with the VAE upcast where needed, chunked VAE de
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -23,6 +24,7 @@ from ..cameras import check_rigid
 from ..models import UNetMVTemporalConditionModel
 from .loading import resolve_checkpoint
 from .conditioning import GenXDConditions, build_conditions, mode_to_indicator
+from .schedulers import make_scheduler, model_timestep, scheduler_name
 
 
 @dataclass
@@ -85,6 +87,14 @@ class GenXDPipeline(DiffusionPipeline):
         super().__init__()
         self.register_modules(unet=unet, vae=vae, scheduler=scheduler)
         self.vae_scale_factor = 2 ** (len(self.vae.config.block_out_channels) - 1)
+        self._base_scheduler_config = dict(scheduler.config)  # the checkpoint's: other samplers derive from it
+
+    def set_scheduler(self, name: str) -> None:
+        """Sample with scheduler ``name`` (:data:`genxd.pipelines.schedulers.SCHEDULERS`: ``euler`` (the
+        checkpoint's own, default), ``dpmpp-2m``, ``dpmpp-3m``, ``dpmpp-2m-sde``, ``unipc``, ``heun``), built
+        from the checkpoint's scheduler config."""
+        if name != scheduler_name(self.scheduler):
+            self.scheduler = make_scheduler(name, self._base_scheduler_config)
 
     @classmethod
     def from_pretrained(
@@ -228,8 +238,9 @@ class GenXDPipeline(DiffusionPipeline):
                 rays are relative to the first context camera.
             mode: ``"3d"`` (multi-view, indicator 0), ``"video"`` (1) or ``"4d"`` (2).
             motion_strength: scalar or ``[B]``; embedded like a timestep (0 = static).
-            num_inference_steps / guidance_scale: Euler steps; CFG scale (1 = no guidance, one UNet
-                pass a step).
+            num_inference_steps / guidance_scale: sampler steps (``heun``: ``2n - 1`` UNet calls); CFG scale
+                (1 = no guidance, one UNet pass a step). The sampler is ``self.scheduler``
+                (:meth:`set_scheduler`).
             generator / latents: randomness; ``latents [B, F, 4, h, w]`` is the initial noise before
                 scaling by the scheduler's initial sigma.
             output_type: ``"pt"``, ``"np"``, ``"pil"`` or ``"latent"``.
@@ -288,7 +299,10 @@ class GenXDPipeline(DiffusionPipeline):
 
         # 3. timesteps, 4. initial latents
         self.scheduler.set_timesteps(num_inference_steps, device=device)
+        if hasattr(self.scheduler, "set_begin_index"):  # repeated timesteps (Heun, clamped ones) stay in order
+            self.scheduler.set_begin_index(0)
         timesteps = self.scheduler.timesteps
+        step_kwargs = {"generator": generator} if "generator" in inspect.signature(self.scheduler.step).parameters else {}
         h, w = height // self.vae_scale_factor, width // self.vae_scale_factor
         shape = (b, num_frames, self.unet.config.out_channels, h, w)
         if latents is None:
@@ -309,7 +323,7 @@ class GenXDPipeline(DiffusionPipeline):
                 unet_in = conditions.unet_input(x).to(unet_dtype)
                 pred = self.unet(
                     unet_in,
-                    t.float(),
+                    model_timestep(self.scheduler, t, i).float(),  # 0.25 ln sigma
                     added_time_ids=conditions.added_time_ids,
                     indicator=mode_to_indicator(mode),  # one mode per call, known on the host
                     motion_ids=conditions.motion_ids,
@@ -318,7 +332,7 @@ class GenXDPipeline(DiffusionPipeline):
                 if do_cfg:
                     uncond, cond_pred = pred.chunk(2)
                     pred = uncond + guidance_scale * (cond_pred - uncond)
-                latents = self.scheduler.step(pred, t, latents).prev_sample
+                latents = self.scheduler.step(pred, t, latents, **step_kwargs).prev_sample
                 if callback_on_step_end is not None:
                     available = {"latents": latents}
                     unknown = set(callback_on_step_end_tensor_inputs) - set(available)
