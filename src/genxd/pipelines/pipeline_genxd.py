@@ -24,6 +24,8 @@ from ..cameras import check_rigid
 from ..models import UNetMVTemporalConditionModel
 from .loading import resolve_checkpoint
 from .conditioning import GenXDConditions, build_conditions, mode_to_indicator
+from .decoding import decode_in_windows
+from .memory import default_overlap, resolve_decode_chunk
 from .schedulers import make_scheduler, model_timestep, scheduler_name
 
 
@@ -88,6 +90,22 @@ class GenXDPipeline(DiffusionPipeline):
         self.register_modules(unet=unet, vae=vae, scheduler=scheduler)
         self.vae_scale_factor = 2 ** (len(self.vae.config.block_out_channels) - 1)
         self._base_scheduler_config = dict(scheduler.config)  # the checkpoint's: other samplers derive from it
+        # memory settings (genxd.pipelines.memory.configure_memory sets them together)
+        self.decode_chunk_size: int | str | None = None  # frames per VAE decoding window (None: whole clip; "auto")
+        self.decode_overlap: int | None = None  # frames shared by consecutive windows (None: half a window)
+        self.sequential_guidance: bool = False  # guidance branches as two UNet calls (less activation memory)
+        self.offload = None  # genxd.pipelines.offload.ModelOffload, or None
+
+    @property
+    def _execution_device(self) -> torch.device:
+        if self.offload is not None and self.offload.mode != "none":
+            return self.offload.device
+        return super()._execution_device
+
+    def _use(self, name: str) -> None:
+        """Announce a phase (``"vae"``: encoding / decoding, ``"unet"``: denoising) to the model offload."""
+        if self.offload is not None:
+            self.offload.use(name)
 
     def set_scheduler(self, name: str) -> None:
         """Sample with scheduler ``name`` (:data:`genxd.pipelines.schedulers.SCHEDULERS`: ``euler`` (the
@@ -143,27 +161,29 @@ class GenXDPipeline(DiffusionPipeline):
         return lat.reshape(b, v, *lat.shape[1:]).float()
 
     @torch.no_grad()
-    def decode_latents(self, latents: Tensor, decode_chunk_size: int | None = None) -> Tensor:
+    def decode_latents(self, latents: Tensor, decode_chunk_size: int | None = None,
+                       decode_overlap: int | None = None) -> Tensor:
         """Frames ``[B, F, 3, H, W]`` in [0, 1] from scaled latents ``[B, F, 4, h, w]``.
 
-        ``decode_chunk_size`` frames are decoded at a time (default: all frames of a sample, as
-        the authors); the temporal decoder sees each chunk as one clip.
+        ``decode_chunk_size`` frames are decoded at a time (default: all frames of a sample, as the authors),
+        in windows that share ``decode_overlap`` frames (default: half a window); each frame is kept from the
+        window where it has the most neighbours (:mod:`genxd.pipelines.decoding`: the temporal decoder's context).
         """
         b, f = latents.shape[:2]
-        chunk = decode_chunk_size or f
+        if decode_overlap is None:
+            decode_overlap = default_overlap(decode_chunk_size)
         upcast = self._vae_needs_upcast()
         if upcast:
             self.vae.to(torch.float32)
-        dtype = self.vae.dtype
+        dtype = next(self.vae.decoder.parameters()).dtype  # the decoder may run in another dtype (fast path)
         z = (latents / self.vae.config.scaling_factor).to(dtype)
-        frames = []
-        for s in range(b):
-            for i in range(0, f, chunk):
-                part = z[s, i : i + chunk]
-                frames.append(self.vae.decode(part, num_frames=part.shape[0]).sample.float())
+
+        def decode(part: Tensor, n: int) -> Tensor:
+            return self.vae.decode(part, num_frames=n).sample.float()
+
+        out = torch.stack([decode_in_windows(decode, z[s], decode_chunk_size, decode_overlap) for s in range(b)])
         if upcast:
             self.vae.to(torch.float16)
-        out = torch.cat(frames).reshape(b, f, *frames[0].shape[1:])
         return (out / 2 + 0.5).clamp(0, 1)
 
     def _check_inputs(self, images: Tensor, target_c2w: Tensor, target_K: Tensor, context_index: Tensor,
@@ -223,6 +243,7 @@ class GenXDPipeline(DiffusionPipeline):
         latents: Tensor | None = None,
         output_type: str = "pt",
         decode_chunk_size: int | None = None,
+        decode_overlap: int | None = None,
         callback_on_step_end: Callable[[Any, int, Tensor, dict], dict] | None = None,
         callback_on_step_end_tensor_inputs: Sequence[str] = ("latents",),
         return_dict: bool = True,
@@ -244,7 +265,10 @@ class GenXDPipeline(DiffusionPipeline):
             generator / latents: randomness; ``latents [B, F, 4, h, w]`` is the initial noise before
                 scaling by the scheduler's initial sigma.
             output_type: ``"pt"``, ``"np"``, ``"pil"`` or ``"latent"``.
-            decode_chunk_size: frames decoded at a time (memory).
+            decode_chunk_size / decode_overlap: frames decoded at a time (``"auto"``: by image size,
+                :mod:`genxd.pipelines.memory`), and frames shared by consecutive windows (default: half a
+                window); defaults ``self.decode_chunk_size`` (None: the whole clip, as the authors) and
+                ``self.decode_overlap``.
             callback_on_step_end: ``f(pipe, step, t, {"latents": ...}) -> dict`` (may replace latents).
         """
         # 1. check inputs
@@ -281,6 +305,7 @@ class GenXDPipeline(DiffusionPipeline):
         do_cfg = guidance_scale > 1.0
 
         # 2. encode conditions
+        self._use("vae")
         context_latents = self.encode_images(images)
         reference = context_c2w[:, 0] if context_c2w is not None else None
         n_ids = self.unet.config.projection_class_embeddings_input_dim // self.unet.config.addition_time_embed_dim
@@ -295,7 +320,9 @@ class GenXDPipeline(DiffusionPipeline):
             reference_c2w=None if reference is None else reference.to(device),
             use_rays=bool(self.unet.config.ray_condition),
         )
-        conditions = GenXDConditions.cat([cond.unconditional(), cond]) if do_cfg else cond
+        sequential = do_cfg and self.sequential_guidance
+        conditions = GenXDConditions.cat([cond.unconditional(), cond]) if do_cfg and not sequential else cond
+        negative = cond.unconditional() if sequential else None
 
         # 3. timesteps, 4. initial latents
         self.scheduler.set_timesteps(num_inference_steps, device=device)
@@ -314,24 +341,31 @@ class GenXDPipeline(DiffusionPipeline):
         latents = latents * self.scheduler.init_noise_sigma
 
         # 5. denoising loop (latents kept in float32; the UNet runs in its own dtype)
+        self._use("unet")
         unet_dtype = self.unet.dtype
+        indicator_int = mode_to_indicator(mode)  # one mode per call, known on the host
+
+        def unet(x: Tensor, timestep: Tensor, c: GenXDConditions) -> Tensor:
+            return self.unet(
+                c.unet_input(x).to(unet_dtype), timestep, added_time_ids=c.added_time_ids, indicator=indicator_int,
+                motion_ids=c.motion_ids, return_dict=False,
+            )[0].float()
+
         self._num_timesteps = len(timesteps)
         with self.progress_bar(total=len(timesteps)) as progress:
             for i, t in enumerate(timesteps):
-                x = torch.cat([latents] * 2) if do_cfg else latents
-                x = self.scheduler.scale_model_input(x, t)
-                unet_in = conditions.unet_input(x).to(unet_dtype)
-                pred = self.unet(
-                    unet_in,
-                    model_timestep(self.scheduler, t, i).float(),  # 0.25 ln sigma
-                    added_time_ids=conditions.added_time_ids,
-                    indicator=mode_to_indicator(mode),  # one mode per call, known on the host
-                    motion_ids=conditions.motion_ids,
-                    return_dict=False,
-                )[0].float()
-                if do_cfg:
-                    uncond, cond_pred = pred.chunk(2)
+                timestep = model_timestep(self.scheduler, t, i).float()  # 0.25 ln sigma
+                if sequential:  # the two guidance branches one after the other: half the activations
+                    x = self.scheduler.scale_model_input(latents, t)
+                    uncond, cond_pred = unet(x, timestep, negative), unet(x, timestep, conditions)
                     pred = uncond + guidance_scale * (cond_pred - uncond)
+                else:
+                    x = torch.cat([latents] * 2) if do_cfg else latents
+                    x = self.scheduler.scale_model_input(x, t)
+                    pred = unet(x, timestep, conditions)
+                    if do_cfg:
+                        uncond, cond_pred = pred.chunk(2)
+                        pred = uncond + guidance_scale * (cond_pred - uncond)
                 latents = self.scheduler.step(pred, t, latents, **step_kwargs).prev_sample
                 if callback_on_step_end is not None:
                     available = {"latents": latents}
@@ -350,7 +384,11 @@ class GenXDPipeline(DiffusionPipeline):
         if output_type == "latent":
             frames: Any = latents
         else:
-            video = self.decode_latents(latents, decode_chunk_size)
+            self._use("vae")
+            chunk = resolve_decode_chunk(self.decode_chunk_size if decode_chunk_size is None else decode_chunk_size,
+                                         num_frames, height, width)
+            overlap = self.decode_overlap if decode_overlap is None else decode_overlap
+            video = self.decode_latents(latents, chunk, default_overlap(chunk) if overlap is None else overlap)
             if output_type == "pt":
                 frames = video
             else:
