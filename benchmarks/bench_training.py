@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import sys
 import time
@@ -89,14 +90,18 @@ def run(args: argparse.Namespace) -> dict:
     if args.accelerate:
         from accelerate import Accelerator
 
-        acc = Accelerator(cpu=args.smoke)
+        from genxd.training.loop import ddp_kwargs
+
+        # the DDP settings of `genxd train` (training.ddp_comm_hook / ddp_bucket_mb), as the launch asks
+        precision = os.environ.get("ACCELERATE_MIXED_PRECISION", "no")
+        acc = Accelerator(cpu=args.smoke, kwargs_handlers=[ddp_kwargs(precision, args.ddp_comm_hook, args.ddp_bucket_mb)])
         if not args.smoke and acc.mixed_precision == "no" and args.dtype != "fp32":
             raise SystemExit(f"bench_training --accelerate: launch with --mixed_precision {args.dtype} "
                              "(the precision comes from accelerate)")
     if args.smoke:
         device = torch.device("cpu")
         unet_cfg, vae_cfg = dict(TINY_UNET), dict(TINY_VAE)
-        args.resolution, args.frames, args.batch, args.steps, args.warmup = 32, 4, 1, 2, 1
+        args.resolution, args.frames, args.steps, args.warmup = 32, 4, 2, 1
         dtype_name = "fp32"
     else:
         if not torch.cuda.is_available():
@@ -114,9 +119,10 @@ def run(args: argparse.Namespace) -> dict:
     autocast_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": None}[dtype_name]
     fsdp = acc is not None and acc.distributed_type.name == "FSDP"
     torch.manual_seed(0)
-    unet = UNetMVTemporalConditionModel(**unet_cfg)
-    if not fsdp:
-        unet.to(device)  # FSDP places (and shards) the weights itself
+    # random init directly on the GPU (seconds instead of about a minute on the CPU at the released size); every
+    # process draws the same weights (same seed); FSDP then shards them where they are
+    with torch.device(device):
+        unet = UNetMVTemporalConditionModel(**unet_cfg)
     vae = AutoencoderKLTemporalDecoder(**vae_cfg).to(device).requires_grad_(False).eval()
     if autocast_dtype is not None:
         vae.to(autocast_dtype)
@@ -136,19 +142,27 @@ def run(args: argparse.Namespace) -> dict:
     b, f, s = args.batch, args.frames, args.resolution
     vae_scale = 2 ** (len(vae.config.block_out_channels) - 1)
     latent_hw = s // vae_scale
-    gen = torch.Generator().manual_seed(0)
-    frames = torch.rand(b, f, 3, s, s, generator=gen)
     c2w = torch.eye(4).repeat(b, f, 1, 1)
     c2w[..., 0, 3] = torch.linspace(0, 1, f)
     K = torch.tensor([[1.0, 0, 0.5], [0, 1.0, 0.5], [0, 0, 1]]).repeat(b, f, 1, 1)
     motion = torch.ones(b)
     indicator = [2] * b
 
+    rank, world = (acc.process_index, acc.num_processes) if acc is not None else (0, 1)
+
+    def sample_frames(position: int) -> torch.Tensor:
+        """The frames of the sample at this stream position (the same in any number of processes)."""
+        gen = torch.Generator().manual_seed(1_000_003 * position + 17)
+        return torch.rand(f, 3, s, s, generator=gen)
+
     def step(i: int) -> float:
+        # stream positions: step i of process r takes samples (i * world + r) * b + j, so one process with
+        # batch 2 sees at each step exactly the samples that two processes with batch 1 see together
+        positions = [(i * world + rank) * b + j for j in range(b)]
+        frames = torch.stack([sample_frames(p) for p in positions])
         latents = encode_latents(vae, frames.to(device)).float()
-        rank, world = (acc.process_index, acc.num_processes) if acc is not None else (0, 1)
-        draws = [draw_sample(sample_seed(0, (i * world + rank) * b + j), f, tuple(latents.shape[2:]), indicator[j], cond_cfg, noise_cfg)
-                 for j in range(b)]
+        draws = [draw_sample(sample_seed(0, p), f, tuple(latents.shape[2:]), indicator[j], cond_cfg, noise_cfg)
+                 for j, p in enumerate(positions)]
         if acc is not None:
             with acc.autocast():
                 loss, _ = genxd_loss(unet, latents, c2w, K, motion, draws, num_added_time_ids=n_ids)
@@ -161,10 +175,12 @@ def run(args: argparse.Namespace) -> dict:
             torch.nn.utils.clip_grad_norm_(unet.parameters(), 1.0)
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
-        return float(loss.detach())
+        loss = loss.detach()
+        if acc is not None and world > 1:
+            loss = acc.reduce(loss, reduction="mean")  # the global batch's loss, as one process would see it
+        return float(loss)
 
-    for i in range(args.warmup):
-        step(i)
+    warmup_losses = [step(i) for i in range(args.warmup)]
     _sync(device)
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
@@ -202,7 +218,10 @@ def run(args: argparse.Namespace) -> dict:
         "global_batch": b * world,
         "distributed": (acc.distributed_type.name if acc is not None else "none"),
         "fsdp": ({"version": acc.state.fsdp_plugin.fsdp_version,
-                  "offload_params": _offloads(acc.state.fsdp_plugin)} if fsdp else None),
+                  "offload_params": _offloads(acc.state.fsdp_plugin),
+                  "reshard_after_forward": acc.state.fsdp_plugin.reshard_after_forward} if fsdp else None),
+        "ddp": ({"comm_hook": args.ddp_comm_hook, "bucket_mb": args.ddp_bucket_mb}
+                if acc is not None and acc.distributed_type.name.startswith("MULTI") else None),
         "gradient_checkpointing": bool(args.gradient_checkpointing),
         "precision": f"{dtype_name} autocast, float32 weights" if autocast_dtype is not None else "fp32",
         "optimizer": "AdamW (torch)",
@@ -214,6 +233,8 @@ def run(args: argparse.Namespace) -> dict:
         "peak_memory_gib": peak,
         **per_process,
         "losses": losses,
+        "warmup_losses": warmup_losses,
+        "losses_note": "mean over the global batch (all processes) of each step's loss; warm-up steps first",
         "torch": torch.__version__,
         "diffusers": diffusers.__version__,
         "python": sys.version.split()[0],
@@ -234,6 +255,9 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--smoke", action="store_true", help="Tiny model on the CPU (proves the script runs).")
     parser.add_argument("--accelerate", action="store_true",
                         help="Run the step through accelerate (launch with `accelerate launch` for DDP / FSDP).")
+    parser.add_argument("--ddp-comm-hook", default="auto", choices=["auto", "none", "bf16", "fp16"],
+                        help="DDP gradient all-reduce precision (genxd train's training.ddp_comm_hook).")
+    parser.add_argument("--ddp-bucket-mb", type=int, default=25, help="DDP bucket size (training.ddp_bucket_mb).")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "bench_training.json"))
     args = parser.parse_args(argv)
     result = run(args)

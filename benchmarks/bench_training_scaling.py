@@ -8,9 +8,16 @@ one-process run (``samples/s with N / (N x samples/s with 1)``):
     python benchmarks/bench_training_scaling.py --gpus 1 --settings single fsdp fsdp_offload   # one GPU
     python benchmarks/bench_training_scaling.py --smoke --gpus 1 2 --out /tmp/scaling.json      # CPU check
 
-Settings: ``single`` (one process, no wrapper; only for 1 GPU), ``ddp``, ``fsdp`` (FSDP2, weights,
-gradients and AdamW state sharded), ``fsdp_offload`` (FSDP2 with the sharded weights and optimiser on the
-CPU). Every run: 256x256, 12 frames, batch 1 per GPU, bf16, gradient checkpointing (bench_training's defaults).
+Settings: ``single`` (one process, no wrapper; only for 1 GPU), ``ddp`` (as ``genxd train``: gradients
+all-reduced in bf16 under bf16 mixed precision), ``ddp_fp32`` (float32 all-reduce), ``fsdp`` (FSDP2, weights,
+gradients and AdamW state sharded), ``fsdp_zero2`` (FSDP2 keeping the gathered weights from forward to
+backward: ``--fsdp_reshard_after_forward false``), ``fsdp_offload`` (FSDP2 with the sharded weights and
+optimiser on the CPU). Every run: 256x256, 12 frames, batch 1 per GPU, bf16, gradient checkpointing (bench_training's defaults).
+
+``--equivalence`` adds one more one-GPU run with the whole global batch of the largest N (batch N on one
+GPU) and compares the losses of its first steps (warm-up and timed) with each N-process run: the data of a
+step is fixed by its stream position (``bench_training``), so both see the same samples, noise and
+conditions, and only round-off (bf16 autocast, other reduction orders) separates them.
 """
 
 from __future__ import annotations
@@ -30,10 +37,14 @@ BENCH = ROOT / "benchmarks" / "bench_training.py"
 FSDP = ["--use_fsdp", "--fsdp_version", "2", "--fsdp_auto_wrap_policy", "TRANSFORMER_BASED_WRAP"]
 SETTINGS = {
     "single": [],
-    "ddp": ["--multi_gpu"],
+    "ddp": ["--multi_gpu"],  # genxd train's DDP: gradients all-reduced in bf16 under bf16 (ddp_comm_hook auto)
+    "ddp_fp32": ["--multi_gpu"],  # DDP with float32 gradient all-reduce (torch's default)
     "fsdp": FSDP,
+    "fsdp_zero2": [*FSDP, "--fsdp_reshard_after_forward", "false"],  # weights kept gathered from forward to backward
     "fsdp_offload": [*FSDP, "--fsdp_offload_params", "true"],
 }
+#: extra bench_training arguments of a setting
+BENCH_ARGS = {"ddp_fp32": ["--ddp-comm-hook", "none"]}
 
 
 def _free_port() -> int:
@@ -49,6 +60,21 @@ def launch_command(setting: str, gpus: int, out: Path, bench_args: list[str], pr
             "--main_process_port", str(_free_port()), str(BENCH), "--accelerate", "--out", str(out), *bench_args]
 
 
+def loss_equivalence(reference: dict, runs: list[dict], rtol: float) -> dict:
+    """Per-step relative loss differences of each N-process run against one process with batch N."""
+    ref = reference.get("warmup_losses", []) + reference["losses"]
+    out = {"reference": f"single x 1, batch {reference['batch_per_gpu']}", "reference_losses": ref, "rtol": rtol,
+           "runs": []}
+    for r in runs:
+        losses = r.get("warmup_losses", []) + r["losses"]
+        n = min(len(ref), len(losses))
+        rel = [abs(a - b) / max(abs(b), 1e-12) for a, b in zip(losses[:n], ref[:n])]
+        out["runs"].append({"setting": r["setting"], "gpus": r["gpus"], "losses": losses, "relative_difference": rel,
+                            "max_relative_difference": max(rel) if rel else None,
+                            "equal": bool(rel) and max(rel) <= rtol})
+    return out
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--gpus", type=int, nargs="+", default=[1, 2])
@@ -56,6 +82,12 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--steps", type=int, default=6)
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--timeout", type=float, default=900, help="Seconds per run.")
+    parser.add_argument("--single-reference-only", action="store_true",
+                        help="On 1 GPU run only the 'single' reference (not the wrappers' 1-GPU runs).")
+    parser.add_argument("--equivalence", action="store_true",
+                        help="Also run one GPU with the largest N's global batch and compare the first steps' losses.")
+    parser.add_argument("--loss-rtol", type=float, default=2e-2,
+                        help="Relative loss difference counted as 'equal' in the equivalence check (bf16 round-off).")
     parser.add_argument("--smoke", action="store_true",
                         help="Tiny model on CPU processes (gloo; 'single' and 'ddp' only): proves the driver runs.")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "bench_training_scaling.json"))
@@ -67,35 +99,42 @@ def main(argv: list[str] | None = None) -> dict:
     parts = out.with_name(out.stem + "_runs")
     parts.mkdir(parents=True, exist_ok=True)
     runs = []
-    for gpus in args.gpus:
-        for setting in args.settings:
-            if (setting == "single" and gpus != 1) or (setting == "ddp" and gpus == 1):
-                continue  # 'single' is the 1-GPU reference; DDP needs 2+ processes
-            if args.smoke and setting.startswith("fsdp"):
-                continue  # accelerate sets FSDP up only for GPU processes
-            part = parts / f"{setting}_{gpus}.json"
-            bench_args = ["--steps", str(args.steps), "--warmup", str(args.warmup), *(["--smoke"] if args.smoke else [])]
-            cmd = launch_command(setting, gpus, part, bench_args, "no" if args.smoke else "bf16")
-            print(f"[{setting} x {gpus}] {' '.join(cmd)}", flush=True)
-            start = time.monotonic()
-            proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=args.timeout)
-            entry = {"setting": setting, "gpus": gpus, "wall_seconds": time.monotonic() - start,
-                     "returncode": proc.returncode}
-            if proc.returncode == 0:
-                entry.update(json.loads(part.read_text()))
-            else:
-                text = proc.stdout + proc.stderr
-                errors = [line[:500] for line in text.splitlines() if "Error" in line or "error:" in line]
-                entry["errors"] = errors[:20]
-                entry["error_tail"] = text[-2000:]
-            runs.append(entry)
-            print(json.dumps({k: entry.get(k) for k in ("setting", "gpus", "returncode", "seconds_per_step_median",
-                                                        "samples_per_s", "peak_memory_gib")}), flush=True)
-    base = next((r for r in runs if r["gpus"] == 1 and r["setting"] == "single" and r["returncode"] == 0), None)
-    for r in runs:
-        if base is not None and r["returncode"] == 0:
+    plan = [(setting, gpus, 1) for gpus in args.gpus for setting in args.settings
+            # 'single' is the 1-GPU reference; DDP needs 2+ processes; accelerate sets FSDP up only for GPUs
+            if not ((setting == "single" and gpus != 1) or (setting.startswith("ddp") and gpus == 1)
+                    or (args.smoke and setting.startswith("fsdp"))
+                    or (args.single_reference_only and gpus == 1 and setting != "single"))]
+    if args.equivalence and max(args.gpus) > 1:
+        plan.append(("single", 1, max(args.gpus)))
+    for setting, gpus, batch in plan:
+        part = parts / (f"{setting}_{gpus}.json" if batch == 1 else f"{setting}_{gpus}_batch{batch}.json")
+        bench_args = ["--steps", str(args.steps), "--warmup", str(args.warmup), "--batch", str(batch),
+                      *BENCH_ARGS.get(setting, []), *(["--smoke"] if args.smoke else [])]
+        cmd = launch_command(setting, gpus, part, bench_args, "no" if args.smoke else "bf16")
+        print(f"[{setting} x {gpus}] {' '.join(cmd)}", flush=True)
+        start = time.monotonic()
+        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=args.timeout)
+        entry = {"setting": setting, "gpus": gpus, "batch_per_gpu": batch, "wall_seconds": time.monotonic() - start,
+                 "returncode": proc.returncode}
+        if proc.returncode == 0:
+            entry.update(json.loads(part.read_text()))
+        else:
+            text = proc.stdout + proc.stderr
+            errors = [line[:500] for line in text.splitlines() if "Error" in line or "error:" in line]
+            entry["errors"] = errors[:20]
+            entry["error_tail"] = text[-2000:]
+        runs.append(entry)
+        print(json.dumps({k: entry.get(k) for k in ("setting", "gpus", "returncode", "seconds_per_step_median",
+                                                    "samples_per_s", "peak_memory_gib")}), flush=True)
+    ok = [r for r in runs if r["returncode"] == 0]
+    base = next((r for r in ok if r["gpus"] == 1 and r["setting"] == "single" and r["batch_per_gpu"] == 1), None)
+    for r in ok:
+        if base is not None and r["batch_per_gpu"] == 1:
             r["scaling_efficiency"] = r["samples_per_s"] / (r["gpus"] * base["samples_per_s"])
     result = {"benchmark": "genxd training, 1 vs N GPUs", "runs": runs}
+    big = next((r for r in ok if r["gpus"] == 1 and r["batch_per_gpu"] > 1), None)
+    if big is not None:
+        result["equivalence"] = loss_equivalence(big, [r for r in ok if r["gpus"] == big["batch_per_gpu"]], args.loss_rtol)
     text = json.dumps(result, indent=2)
     tmp = out.with_name(f".{out.name}.part")
     tmp.write_text(text + "\n")

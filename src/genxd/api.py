@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -279,6 +280,7 @@ def generate_scenes(
     ready = [i for i in mine if i in tensors]
     for start in range(0, len(ready), s.batch_size):
         idx = ready[start:start + s.batch_size]
+        started = time.time()
         try:
             batch = torch.stack([tensors[i] for i in idx])[:, None]  # B 1 3 H W
             gens = [torch.Generator(device="cpu").manual_seed(s.seed + i) for i in idx]
@@ -288,7 +290,7 @@ def generate_scenes(
                 generator=gens, output_type="pt",
             )
         except Exception as exc:  # noqa: BLE001
-            results += [failed_result(i, str(paths[i]), str(folders[i]), exc, rank) for i in idx]
+            results += [_timed(failed_result(i, str(paths[i]), str(folders[i]), exc, rank), started) for i in idx]
             bar.update(len(idx))
             continue
         for j, i in enumerate(idx):
@@ -296,15 +298,22 @@ def generate_scenes(
                 meta = {**meta_common, "input": str(paths[i]), "seed": s.seed + i}
                 left = tensors[i][None].expand(num_frames, -1, -1, -1)
                 write_scene(folders[i], out.frames[j].cpu(), c2w, K, [0], left, meta, fps)
-                results.append(SceneResult(i, str(paths[i]), str(folders[i]), "written", process_index=rank))
+                results.append(_timed(SceneResult(i, str(paths[i]), str(folders[i]), "written", process_index=rank),
+                                      started))
             except Exception as exc:  # noqa: BLE001
-                results.append(failed_result(i, str(paths[i]), str(folders[i]), exc, rank))
+                results.append(_timed(failed_result(i, str(paths[i]), str(folders[i]), exc, rank), started))
             bar.update()
     bar.close()
     results = group.gather(results)
     if summary is not None and group.is_main_process:
         write_summary(summary, results, group.num_processes, {"command": "generate", "out": str(out_dir)})
     return results
+
+
+def _timed(result: SceneResult, started: float) -> SceneResult:
+    """``result`` with its wall-clock span (sampling started, output written): job throughput from the summary."""
+    result.started_at, result.finished_at = started, time.time()
+    return result
 
 
 def _check_existing(folders: Sequence[Path], overwrite: bool, skip_existing: bool) -> list[int]:

@@ -101,3 +101,16 @@ def test_8bit_adam_without_bitsandbytes_is_a_clear_error():
         pytest.skip("bitsandbytes is installed")
     with pytest.raises(ValueError, match="bitsandbytes"):
         make_optimizer([torch.nn.Parameter(torch.zeros(2))], OptimConfig(use_8bit_adam=True))
+
+
+def test_ddp_gradient_all_reduce_follows_the_precision():
+    from accelerate.utils import DDPCommunicationHookType
+
+    from genxd.training.loop import ddp_kwargs
+
+    assert ddp_kwargs("bf16").comm_hook == DDPCommunicationHookType.BF16  # auto: bf16 under bf16
+    assert ddp_kwargs("no").comm_hook == DDPCommunicationHookType.NO
+    assert ddp_kwargs("bf16", "none").comm_hook == DDPCommunicationHookType.NO
+    assert ddp_kwargs("no", "fp16", bucket_mb=100).bucket_cap_mb == 100
+    with pytest.raises(ValueError, match="ddp_comm_hook"):
+        load_config(TINY, ["training.ddp_comm_hook=int8"])

@@ -56,6 +56,8 @@ class SceneResult:
     error: str | None = None
     error_type: str | None = None  # exception class name of a failure
     process_index: int = 0  # the process that handled the input
+    started_at: float | None = None  # wall clock (time.time()) when this input's sampling started
+    finished_at: float | None = None  # wall clock when its output was written (or it failed)
 
     @property
     def input_error(self) -> bool:

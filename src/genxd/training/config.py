@@ -188,6 +188,9 @@ class OptimConfig:
     compile: bool = False
     allow_tf32: bool = True
     find_unused_parameters: bool = False
+    #: DDP gradient all-reduce: "auto" (bf16 under bf16 mixed precision, else float32), "none", "bf16", "fp16"
+    ddp_comm_hook: str = "auto"
+    ddp_bucket_mb: int = 25  # DDP bucket size (torch's default)
     ema: EMAConfig = field(default_factory=EMAConfig)
 
     def __post_init__(self) -> None:
@@ -197,6 +200,10 @@ class OptimConfig:
             raise ValueError(f"training.learning_rate must be > 0, got {self.learning_rate}")
         if self.lr_schedule not in ("constant", "cosine", "linear"):
             raise ValueError(f"training.lr_schedule must be constant, cosine or linear, got {self.lr_schedule!r}")
+        if self.ddp_comm_hook not in ("auto", "none", "bf16", "fp16"):
+            raise ValueError(f"training.ddp_comm_hook must be auto, none, bf16 or fp16, got {self.ddp_comm_hook!r}")
+        if self.ddp_bucket_mb < 1:
+            raise ValueError(f"training.ddp_bucket_mb must be >= 1, got {self.ddp_bucket_mb}")
         if self.mixed_precision not in MIXED_PRECISION:
             raise ValueError(f"training.mixed_precision must be one of {MIXED_PRECISION}, got {self.mixed_precision!r}")
         if self.max_minutes is not None and self.max_minutes <= 0:
