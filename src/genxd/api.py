@@ -72,15 +72,23 @@ class LoadedModel:
 
 
 def load_model(model: str | Path | None, device: str | None = None, dtype: str | torch.dtype | None = None,
-               fast: bool | None = None, compile_unet: bool = False) -> LoadedModel:
+               fast: bool | None = None, compile_unet: bool = False, offload: str = "none") -> LoadedModel:
     """Load a GenXD pipeline (``model`` None: the bundled small model) onto ``device``.
 
     ``fast`` (default: on for CUDA) turns on the GPU fast path (:mod:`genxd.pipelines.fast`: bf16, CUDA-graph
     replays, channels-last, the zero-weight temporal path skipped in 3D); ``compile_unet`` adds
     ``torch.compile`` of the UNet's blocks: about 1.5x faster UNet calls on an H100 after a warm-up of about
-    1.5 minutes per image size the first time (cached on disk).
+    1.5 minutes per image size the first time (cached on disk). ``offload`` (CUDA): ``"model"`` keeps only the
+    model in use on the GPU, ``"group"`` also streams the UNet block by block (:mod:`genxd.pipelines.offload`).
+    Memory defaults (:func:`genxd.pipelines.memory.configure_memory`): VAE decoding in windows sized by the
+    image (the whole clip at the bundled model's size).
     """
     from .pipelines import GenXDPipeline, resolve_checkpoint
+    from .pipelines.memory import configure_memory
+    from .pipelines.offload import OFFLOAD_MODES
+
+    if offload not in OFFLOAD_MODES:
+        raise ValueError(f"offload must be one of {', '.join(OFFLOAD_MODES)}; got {offload!r}")
 
     bundled = model is None
     if bundled:
@@ -96,16 +104,26 @@ def load_model(model: str | Path | None, device: str | None = None, dtype: str |
         path = resolve_checkpoint(model)
     dev = pick_device(device)
     dt = pick_dtype(dtype, dev)
-    pipe = GenXDPipeline.from_pretrained(path, torch_dtype=dt).to(dev)
+    use_fast = fast if fast is not None else dev.type == "cuda"
+    if offload != "none" and not (dev.type == "cuda" and use_fast):
+        raise ValueError("--offload needs a CUDA GPU (it moves weights between the GPU and the host)")
+    pipe = GenXDPipeline.from_pretrained(path, torch_dtype=dt)
+    if offload == "none":
+        pipe.to(dev)  # with offload the weights stay on the host until used
     defaults = dict(RELEASED_DEFAULTS)
     cfg = Path(path) / GENERATION_CONFIG
     if cfg.is_file():
         defaults.update(json.loads(cfg.read_text()))
-    if fast if fast is not None else dev.type == "cuda":
+    if use_fast:
         from .pipelines.fast import enable_fast_path
 
         # the UNet keeps the chosen dtype (--dtype fp32: the authors' numerics, still replayed as a graph)
-        enable_fast_path(pipe, dtype=dt, compile=compile_unet)
+        enable_fast_path(pipe, dtype=dt, compile=compile_unet, offload=offload, device=dev)
+    elif dev.type == "cpu":
+        from .pipelines.fast import enable_cpu_path
+
+        enable_cpu_path(pipe)  # the exact 3D skip and channels-last convolutions
+    configure_memory(pipe)  # decoding windows by image size
     return LoadedModel(pipe=pipe, path=Path(path), defaults=defaults, bundled=bundled)
 
 
@@ -191,6 +209,9 @@ class GenerateSettings:
     fit: Fit = "crop"
     fps: float | None = None
     batch_size: int = 1
+    scheduler: str | None = None  # sampler (genxd.pipelines.schedulers); None: the model's default
+    decode_chunk: int | None = None  # frames per VAE decoding window; None: by image size
+    sequential_guidance: bool = False  # guidance branches as two UNet calls (less memory)
     extra: dict = field(default_factory=dict)
 
 
@@ -202,6 +223,7 @@ def generate_scenes(
     device: str | None = None,
     dtype: str | None = None,
     compile_unet: bool = False,
+    offload: str = "none",
     overwrite: bool = False,
     skip_existing: bool = False,
     summary: str | Path | None = None,
@@ -217,6 +239,7 @@ def generate_scenes(
     Args:
         skip_existing: leave existing output folders as they are (status ``skipped``) instead of refusing.
         summary: where the main process writes the job summary JSON (``None``: none).
+        offload: ``"none"``, ``"model"`` or ``"group"`` (CUDA; :func:`load_model`).
     Returns:
         one :class:`SceneResult` per input, in input order (``status`` written / skipped / failed).
     Raises:
@@ -240,8 +263,14 @@ def generate_scenes(
 
     group = ProcessGroup(device)
     rank = group.process_index
-    lm = loaded or load_model(model, group.device(device), dtype, compile_unet=compile_unet)
+    lm = loaded or load_model(model, group.device(device), dtype, compile_unet=compile_unet, offload=offload)
     pipe, d = lm.pipe, lm.defaults
+    scheduler = s.scheduler or d.get("scheduler", "euler")
+    pipe.set_scheduler(scheduler)  # ValueError for an unknown name
+    from .pipelines.memory import configure_memory
+
+    configure_memory(pipe, decode_chunk=s.decode_chunk or "auto", sequential_guidance=s.sequential_guidance,
+                     offload="none")  # offload was applied at loading
     res = int(s.resolution or d["resolution"])
     if res % pipe.latent_multiple:
         raise ValueError(f"--resolution must be a multiple of {pipe.latent_multiple} for this model, got {res}")
@@ -256,7 +285,8 @@ def generate_scenes(
     fps = s.fps or max(1.0, num_frames / 2)
     meta_common = {
         "model": "bundled:genxd-small" if lm.bundled else str(lm.path), "camera": str(s.camera), "mode": s.mode,
-        "motion_strength": s.motion_strength, "num_inference_steps": steps, "guidance_scale": guidance,
+        "motion_strength": s.motion_strength, "scheduler": scheduler, "num_inference_steps": steps,
+        "guidance_scale": guidance,
         "resolution": res, "num_frames": num_frames, "fit": s.fit, "process_index": rank,
         "num_processes": group.num_processes,
     }
@@ -335,6 +365,7 @@ def generate(
     device: str | None = None,
     dtype: str | None = None,
     compile_unet: bool = False,
+    offload: str = "none",
     overwrite: bool = False,
     skip_existing: bool = False,
     progress: bool = True,
@@ -351,14 +382,16 @@ def generate(
         settings: fields of :class:`GenerateSettings` (``camera="orbit"|"forward"|...|path.json``,
             ``mode="3d"|"video"|"4d"``, ``motion_strength``, ``num_frames``, ``resolution``,
             ``num_inference_steps``, ``guidance_scale``, ``seed``, ``focal``, ``elevation``,
-            ``azimuth_range``, ``radius``, ``fit="crop"|"pad"``, ``batch_size``).
+            ``azimuth_range``, ``radius``, ``fit="crop"|"pad"``, ``batch_size``, ``scheduler``, ``decode_chunk``,
+            ``sequential_guidance``).
+        offload: ``"none"``, ``"model"`` or ``"group"`` (CUDA, small GPUs; :func:`load_model`).
     Returns:
         the scene folders written (under ``accelerate launch``: by all processes).
     Raises:
         GenerationError after the other inputs are written, when some inputs failed (a bad image ...).
     """
-    results = generate_scenes(images, out_dir, model, device=device, dtype=dtype, compile_unet=compile_unet, overwrite=overwrite,
-                              skip_existing=skip_existing, progress=progress, loaded=loaded, **settings)
+    results = generate_scenes(images, out_dir, model, device=device, dtype=dtype, compile_unet=compile_unet, offload=offload,
+                              overwrite=overwrite, skip_existing=skip_existing, progress=progress, loaded=loaded, **settings)
     if any(r.status == "failed" for r in results):
         raise GenerationError(results)
     return [Path(r.output) for r in results if r.status == "written"]

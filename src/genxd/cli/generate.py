@@ -108,6 +108,10 @@ def register(app: typer.Typer) -> None:
         device: Optional[str] = typer.Option(None, "--device", help="cpu, cuda, cuda:1 ... (default: cuda if available)."),
         dtype: Optional[str] = typer.Option(None, "--dtype", help="fp32, bf16 or fp16 (default: bf16 on CUDA, fp32 on CPU)."),
         compile_unet: bool = typer.Option(False, "--compile", help="CUDA: torch.compile the UNet's blocks (about 1.5 min per image size the first time, cached on disk; then ~1.5x faster UNet calls). Pays when generating many scenes in one run."),
+        scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Sampler: euler (the authors'), dpmpp-2m, dpmpp-3m, dpmpp-2m-sde, unipc, heun (heun: 2n-1 UNet calls for n steps). Default: the model's (docs/benchmarks.md: quality against steps)."),
+        offload: str = typer.Option("none", "--offload", help="CUDA, small GPUs: none; model (only the model in use on the GPU); group (the UNet streamed block by block: least memory, slowest). See docs/benchmarks.md for memory and time."),
+        decode_chunk: Optional[int] = typer.Option(None, "--decode-chunk", help="Frames decoded at once by the VAE (in half-overlapping windows; less memory). Default: by image size (2 at 512x512, the whole clip when small)."),
+        sequential_guidance: bool = typer.Option(False, "--sequential-guidance", help="Run the two guidance branches as two UNet calls (less GPU memory, a little slower)."),
         overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing output folders."),
         skip_existing: bool = typer.Option(False, "--skip-existing", help="Keep existing output folders, generate the others (resume a job)."),
         summary: Optional[Path] = typer.Option(None, "--summary", help="Write a JSON summary (one entry per input) here; default under several processes: OUT/summary.json."),
@@ -126,6 +130,15 @@ def register(app: typer.Typer) -> None:
                 raise UsageError(f"--fit must be 'crop' or 'pad', got {fit!r}")
             if mode.lower() not in ("3d", "mv", "video", "4d"):
                 raise UsageError(f"--mode must be 3d, video or 4d, got {mode!r}")
+            from ..pipelines.offload import OFFLOAD_MODES
+            from ..pipelines.schedulers import SCHEDULERS
+
+            if scheduler is not None and scheduler not in SCHEDULERS:
+                raise UsageError(f"--scheduler must be one of {', '.join(SCHEDULERS)}, got {scheduler!r}")
+            if offload not in OFFLOAD_MODES:
+                raise UsageError(f"--offload must be one of {', '.join(OFFLOAD_MODES)}, got {offload!r}")
+            if decode_chunk is not None and decode_chunk < 1:
+                raise UsageError(f"--decode-chunk must be >= 1 frame, got {decode_chunk}")
             inputs = list(images or []) + (read_input_list(input_list) if input_list is not None else [])
             if not inputs:
                 raise UsageError("no inputs: give image files / folders, or --input-list FILE")
@@ -137,12 +150,14 @@ def register(app: typer.Typer) -> None:
                     typer.echo("genxd: no --model given, using the bundled small model (genxd-small; trained on synthetic scenes)", err=True)
             summary_file = summary_path(summary, out, group)
             results = generate_scenes(
-                inputs, out, model, device=device, dtype=dtype, compile_unet=compile_unet, overwrite=overwrite, skip_existing=skip_existing,
+                inputs, out, model, device=device, dtype=dtype, compile_unet=compile_unet, offload=offload,
+                overwrite=overwrite, skip_existing=skip_existing,
                 summary=summary_file, progress=not quiet,
                 camera=camera, mode=mode, motion_strength=motion_strength, num_frames=num_frames,
                 resolution=resolution, num_inference_steps=steps, guidance_scale=guidance, seed=seed,
                 focal=focal, elevation=elevation, azimuth_range=_parse_range(azimuth_range), radius=radius,
-                fit=fit, batch_size=batch_size,
+                fit=fit, batch_size=batch_size, scheduler=scheduler, decode_chunk=decode_chunk,
+                sequential_guidance=sequential_guidance,
             )
             return report(results, group, summary_file, "inputs")
 
