@@ -54,6 +54,7 @@ def test_bench_schedulers_summary_and_resume(tmp_path):
     e10, heun = summary["configs"]["euler:10"], summary["configs"]["heun:5"]
     assert e10["modes"]["3d-1view"]["psnr_minus_reference"] == pytest.approx(-0.05)
     assert e10["matches_reference"] and not heun["matches_reference"]
+    assert e10["no_worse_than_reference"] and not heun["no_worse_than_reference"]
     assert heun["unet_calls"] == 9 and e10["unet_calls"] == 10
     assert e10["modes"]["3d-1view"]["psnr_vs_reference_frames"] is None  # no cached frames here
 
