@@ -59,14 +59,16 @@ def move_storages(module: nn.Module, device: torch.device, host_copies: dict | N
         if device.type == "cpu" and host_copies is not None:
             new = host_copies.get(key)
         if new is None:
-            new = storage.to(device=device, non_blocking=non_blocking)
+            flat = torch.empty(0, dtype=torch.uint8, device=first.device).set_(storage)  # the storage's bytes
+            moved = flat.to(device, non_blocking=non_blocking)
             if device.type == "cpu" and host_copies is not None:
                 if torch.cuda.is_available():
                     try:
-                        new = new.pin_memory()
+                        moved = moved.pin_memory()
                     except RuntimeError:  # pinning can fail (limits): pageable memory still works
                         pass
-                host_copies[key] = new
+                host_copies[key] = moved.untyped_storage()
+            new = moved.untyped_storage()
         for t in tensors:
             t.data = torch.empty(0, dtype=t.dtype, device=device).set_(new, t.storage_offset(), t.size(), t.stride())
 
