@@ -38,37 +38,46 @@ def _tensors(module: nn.Module):
                 yield t
 
 
+def _pinned(flat: torch.Tensor) -> torch.Tensor:
+    if not torch.cuda.is_available() or flat.is_pinned():
+        return flat
+    try:
+        return flat.pin_memory()
+    except RuntimeError:  # pinning can fail (limits): pageable memory still works, only slower
+        return flat
+
+
 def move_storages(module: nn.Module, device: torch.device, host_copies: dict | None = None,
                   non_blocking: bool = False) -> None:
     """Move every parameter and buffer of ``module`` to ``device`` storage by storage, so that tensors that
     are views of one storage stay views of one storage (``module.to()`` would copy each view apart).
 
-    ``host_copies``: a cache ``{storage key: host storage}``; moving to the host reuses these copies instead
-    of copying again (inference weights do not change), moving to the device copies from them."""
+    ``host_copies``: a cache ``{key: host storage}`` kept between moves (inference weights do not change):
+    moving to the host reuses it instead of copying back, moving from the host keeps (pins, on a CUDA machine)
+    the host storage it copies from."""
     device = torch.device(device)
-    groups: dict[int, list[torch.Tensor]] = {}
+    groups: dict[tuple, list[torch.Tensor]] = {}
     for t in _tensors(module):
-        groups.setdefault(t.untyped_storage().data_ptr(), []).append(t)
+        st = t.untyped_storage()
+        key = (st.data_ptr(), st.nbytes()) if st.nbytes() else ("empty", id(t))
+        groups.setdefault(key, []).append(t)
     for tensors in groups.values():
         first = tensors[0]
         if first.device == device:
             continue
-        storage = first.untyped_storage()
         key = id(first)  # stable: the parameter objects live as long as the module
-        new = None
-        if device.type == "cpu" and host_copies is not None:
-            new = host_copies.get(key)
-        if new is None:
-            flat = torch.empty(0, dtype=torch.uint8, device=first.device).set_(storage)  # the storage's bytes
-            moved = flat.to(device, non_blocking=non_blocking)
-            if device.type == "cpu" and host_copies is not None:
-                if torch.cuda.is_available():
-                    try:
-                        moved = moved.pin_memory()
-                    except RuntimeError:  # pinning can fail (limits): pageable memory still works
-                        pass
-                host_copies[key] = moved.untyped_storage()
-            new = moved.untyped_storage()
+        flat = torch.empty(0, dtype=torch.uint8, device=first.device).set_(first.untyped_storage())  # its bytes
+        if device.type == "cpu" and host_copies is not None and key in host_copies:
+            new = host_copies[key]
+        elif device.type == "cpu":
+            new = _pinned(flat.to(device)).untyped_storage()
+            if host_copies is not None:
+                host_copies[key] = new
+        else:
+            if first.device.type == "cpu" and host_copies is not None:
+                flat = _pinned(flat)
+                host_copies[key] = flat.untyped_storage()
+            new = flat.to(device, non_blocking=non_blocking).untyped_storage()
         for t in tensors:
             t.data = torch.empty(0, dtype=t.dtype, device=device).set_(new, t.storage_offset(), t.size(), t.stride())
 
