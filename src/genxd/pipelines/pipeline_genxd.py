@@ -91,7 +91,9 @@ class GenXDPipeline(DiffusionPipeline):
         self.vae_scale_factor = 2 ** (len(self.vae.config.block_out_channels) - 1)
         self._base_scheduler_config = dict(scheduler.config)  # the checkpoint's: other samplers derive from it
         # memory settings (genxd.pipelines.memory.configure_memory sets them together)
-        self.decode_chunk_size: int | str | None = None  # frames per VAE decoding window (None: whole clip; "auto")
+        # frames per VAE decoding window: "auto" by image size (the whole clip up to 2 x 512 x 512 pixels in all,
+        # so at the bundled model's 64x64 as the authors), a number, or None (always the whole clip)
+        self.decode_chunk_size: int | str | None = "auto"
         self.decode_overlap: int | None = None  # frames shared by consecutive windows (None: half a window)
         self.sequential_guidance: bool = False  # guidance branches as two UNet calls (less activation memory)
         self.offload = None  # genxd.pipelines.offload.ModelOffload, or None
@@ -267,8 +269,8 @@ class GenXDPipeline(DiffusionPipeline):
             output_type: ``"pt"``, ``"np"``, ``"pil"`` or ``"latent"``.
             decode_chunk_size / decode_overlap: frames decoded at a time (``"auto"``: by image size,
                 :mod:`genxd.pipelines.memory`), and frames shared by consecutive windows (default: half a
-                window); defaults ``self.decode_chunk_size`` (None: the whole clip, as the authors) and
-                ``self.decode_overlap``.
+                window); defaults ``self.decode_chunk_size`` (``"auto"``; None: the whole clip, as the
+                authors) and ``self.decode_overlap``.
             callback_on_step_end: ``f(pipe, step, t, {"latents": ...}) -> dict`` (may replace latents).
         """
         # 1. check inputs
