@@ -102,3 +102,48 @@ def test_unknown_scheduler_and_unsuitable_checkpoint_config(pipe):
         pipe.set_scheduler("ddim")
     with pytest.raises(ValueError, match="Karras"):
         make_scheduler("dpmpp-2m", {"_class_name": "EulerDiscreteScheduler", "prediction_type": "v_prediction"})
+
+
+def test_samplers_solve_the_probability_flow_ode_of_gaussian_data(reference_small, reference_cases):
+    """With data ~ N(0, s^2) the denoiser is D(x, sigma) = s^2 / (s^2 + sigma^2) x and the probability-flow ODE
+    has the closed-form end point x_T * s / sqrt(s^2 + sigma_max^2). A stand-in UNet returns the exact v for
+    that denoiser from its input (c_in x) and timestep (0.25 ln sigma), so every sampler's input scaling,
+    timestep mapping and update are checked against the exact solution: Euler equals the Euler product of
+    the ODE on the checkpoint's Karras sigmas (16% short of the end point at 25 steps), the higher-order
+    samplers land closer (measured at 25 steps: heun 6.0%, dpmpp-2m 6.7%, dpmpp-3m 2.4%, unipc 5.4%)."""
+    pipe = GenXDPipeline.from_pretrained(reference_small)
+    pipe.set_progress_bar_config(disable=True)
+    s = 0.5
+
+    def exact_v(sample, timestep, **kwargs):
+        sigma = torch.exp(4 * timestep.float())
+        x = sample[:, :, :4] * torch.sqrt(sigma**2 + 1)
+        d = s**2 / (s**2 + sigma**2) * x
+        return ((d - x / (sigma**2 + 1)) / (-sigma / torch.sqrt(sigma**2 + 1)),)
+
+    pipe.unet.forward = exact_v
+    kwargs = _kwargs(reference_cases, steps=25)
+    kwargs["context_index"] = kwargs["context_index"][:, :1]
+    kwargs["context_images"] = kwargs["context_images"][:, :1]
+    kwargs.pop("context_c2w")
+    noise = kwargs["latents"]
+    exact = noise * math.sqrt(700.0**2 + 1) * s / math.sqrt(s**2 + 700.0**2)
+    keep = [i for i in range(noise.shape[1]) if i != int(kwargs["context_index"][0, 0])]
+
+    def rel_error(name):
+        pipe.set_scheduler(name)
+        out = pipe(**{**kwargs, "generator": torch.Generator().manual_seed(0)}).latents
+        return ((out - exact)[:, keep].abs().max() / exact[:, keep].abs().max()).item()
+
+    sig = make_scheduler("euler", pipe._base_scheduler_config)
+    sig.set_timesteps(25)
+    factor = 1.0
+    for a, b in zip(sig.sigmas[:-1].double().tolist(), sig.sigmas[1:].double().tolist()):
+        factor *= 1 + (b - a) * a / (s * s + a * a)
+    euler_error = abs(factor / (s / math.sqrt(s * s + 700.0**2)) - 1)
+    try:
+        assert rel_error("euler") == pytest.approx(euler_error, abs=1e-3)
+        for name in ("heun", "dpmpp-2m", "dpmpp-3m", "unipc"):
+            assert rel_error(name) < 0.5 * euler_error, name
+    finally:
+        pipe.set_scheduler("euler")
