@@ -39,7 +39,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CONFIGS = [
-    "euler:25", "euler:8", "euler:10", "euler:12",
+    "euler:25", "euler:6", "euler:8", "euler:10", "euler:12",
     "dpmpp-2m:8", "dpmpp-2m:10", "dpmpp-2m:12",
     "dpmpp-2m-sde:10", "dpmpp-2m-sde:12",
     "dpmpp-3m:10", "dpmpp-3m:12",
