@@ -131,6 +131,9 @@ class GenerateSettings:
     anchors: int | None = None
     overlap: int | None = None
     max_windows_per_call: int | None = None
+    scheduler: str | None = None  # sampler (genxd.pipelines.schedulers); None: the model's default
+    decode_chunk: int | None = None  # frames per VAE decoding window; None: by image size
+    sequential_guidance: bool = False  # guidance branches as two UNet calls (less memory)
     extra: dict = field(default_factory=dict)
 
     def checked(self) -> "GenerateSettings":
@@ -164,6 +167,9 @@ class GenerateSettings:
             anchors=check(self.anchors, v.Int(1, 10_000, optional=True), "anchors"),
             overlap=check(self.overlap, v.Int(1, 10_000, optional=True), "overlap"),
             max_windows_per_call=check(self.max_windows_per_call, v.Int(1, 100_000, optional=True), "max_windows_per_call"),
+            scheduler=check(self.scheduler, v.SCHEDULERS, "scheduler"),
+            decode_chunk=check(self.decode_chunk, v.Int(1, 10_000, optional=True, why="leave it out to size it by the image"), "decode_chunk"),
+            sequential_guidance=check(self.sequential_guidance, v.Flag(), "sequential_guidance"),
             extra=dict(self.extra),
         )
 
@@ -213,9 +219,13 @@ def generate_scenes(
     window: int | None = None,
     anchors: int | None = None,
     overlap: int | None = None,
+    scheduler: str | None = None,
+    decode_chunk: int | None = None,
+    sequential_guidance: bool = False,
     device: str | None = None,
     dtype: str | None = None,
     compile_unet: bool = False,
+    offload: str = "none",
     overwrite: bool = False,
     skip_existing: bool = False,
     summary: str | Path | None = None,
@@ -229,6 +239,7 @@ def generate_scenes(
 
     Args:
         summary: where the main process writes the job summary JSON (``None``: none).
+        offload: ``"none"``, ``"model"`` or ``"group"`` (CUDA; :func:`load_model`).
     Returns:
         one :class:`SceneResult` per input, in input order (``status`` written / skipped / failed).
     Raises:
@@ -245,7 +256,9 @@ def generate_scenes(
                          azimuth_range=azimuth_range, radius=radius, fit=fit, fps=fps, batch_size=batch_size,
                          camera_from_video=camera_from_video, path_scale=path_scale, path_spacing=path_spacing,
                          path_intrinsics=path_intrinsics, path_smoothing=path_smoothing, window=window, anchors=anchors,
-                         overlap=overlap).checked()
+                         overlap=overlap, scheduler=scheduler, decode_chunk=decode_chunk,
+                         sequential_guidance=sequential_guidance).checked()
+    offload = check(offload, v.OFFLOAD, "offload")
     device = check(device, v.DEVICE, "device")
     if not isinstance(dtype, torch.dtype):
         dtype = check(dtype, v.DTYPES, "dtype")
@@ -278,6 +291,7 @@ def generate_scenes(
         raise v.InvalidValue(f"{v.arg('resolution')} must be a multiple of {multiple} for this model, got {res}")
     steps = int(s.num_inference_steps or d["num_inference_steps"])
     guidance = float(s.guidance_scale if s.guidance_scale is not None else d["guidance_scale"])
+    scheduler = s.scheduler or d.get("scheduler", "euler")
     focal = s.focal if s.focal is not None else d.get("focal")
     asked_frames = int(s.num_frames or d["num_frames"])
     extra_files: dict[str, bytes] = {}
@@ -314,8 +328,8 @@ def generate_scenes(
     meta_common = {
         "model": info.label, "mode": s.mode,
         "camera": str(s.camera) if clip_cameras is None else f"from-video:{s.camera_from_video}",
-        "motion_strength": s.motion_strength, "num_inference_steps": steps, "guidance_scale": guidance,
-        "resolution": res, "num_frames": num_frames, "fit": s.fit, "process_index": rank,
+        "motion_strength": s.motion_strength, "scheduler": scheduler, "num_inference_steps": steps,
+        "guidance_scale": guidance, "resolution": res, "num_frames": num_frames, "fit": s.fit, "process_index": rank,
         "num_processes": group.num_processes,
     }
     if plan is not None:
@@ -324,8 +338,14 @@ def generate_scenes(
     group.wait_for_everyone()
 
     # 4. load the model and generate
-    lm = loaded or load_model(model, group.device(device), dtype, compile_unet=compile_unet)
+    lm = loaded or load_model(model, group.device(device), dtype, compile_unet=compile_unet, offload=offload)
     pipe = lm.pipe
+    if hasattr(pipe, "set_scheduler"):
+        pipe.set_scheduler(scheduler)
+        from .pipelines.memory import configure_memory
+
+        configure_memory(pipe, decode_chunk=s.decode_chunk or "auto", sequential_guidance=s.sequential_guidance,
+                         offload="none")  # offload was applied at loading
     results = [SceneResult(i, str(paths[i]), str(folders[i]), "skipped", process_index=rank)
                for i in range(len(paths)) if i not in todo] if group.is_main_process else []
     mine = group.split(todo)
@@ -423,9 +443,13 @@ def generate(
     window: int | None = None,
     anchors: int | None = None,
     overlap: int | None = None,
+    scheduler: str | None = None,
+    decode_chunk: int | None = None,
+    sequential_guidance: bool = False,
     device: str | None = None,
     dtype: str | None = None,
     compile_unet: bool = False,
+    offload: str = "none",
     overwrite: bool = False,
     skip_existing: bool = False,
     progress: bool = True,
@@ -470,6 +494,11 @@ def generate(
             (:mod:`genxd.pipelines.long_paths`, ``docs/long_paths.md``): frames per call (default: the
             model's), new frames of the first (anchor) window in 3D, generated frames conditioning each later
             window (default ``window // 4``).
+        scheduler: the sampler, ``euler`` (the model's default), ``heun``, ``dpmpp-2m``, ``dpmpp-3m``,
+            ``dpmpp-2m-sde`` or ``unipc`` (:mod:`genxd.pipelines.schedulers`); decode_chunk: frames per VAE
+            decoding window (default: by image size); sequential_guidance: the two guidance branches as two
+            UNet calls (less memory); offload: ``"none"``, ``"model"`` or ``"group"`` (CUDA, small GPUs;
+            :func:`load_model`).
     Returns:
         the scene folders written (under ``accelerate launch``: by all processes).
     Raises:
@@ -483,8 +512,8 @@ def generate(
         focal=focal, elevation=elevation, azimuth_range=azimuth_range, radius=radius, fit=fit, fps=fps,
         batch_size=batch_size, camera_from_video=camera_from_video, path_scale=path_scale,
         path_spacing=path_spacing, path_intrinsics=path_intrinsics, path_smoothing=path_smoothing, window=window,
-        anchors=anchors, overlap=overlap, device=device,
-        dtype=dtype, compile_unet=compile_unet, overwrite=overwrite, skip_existing=skip_existing, progress=progress,
+        anchors=anchors, overlap=overlap, scheduler=scheduler, decode_chunk=decode_chunk,
+        sequential_guidance=sequential_guidance, device=device, dtype=dtype, compile_unet=compile_unet, offload=offload, overwrite=overwrite, skip_existing=skip_existing, progress=progress,
         loaded=loaded,
     )
     if any(r.status == "failed" for r in results):
@@ -511,9 +540,13 @@ def fewshot_scenes(
     window: int | None = None,
     anchors: int | None = None,
     overlap: int | None = None,
+    scheduler: str | None = None,
+    decode_chunk: int | None = None,
+    sequential_guidance: bool = False,
     device: str | None = None,
     dtype: str | None = None,
     compile_unet: bool = False,
+    offload: str = "none",
     overwrite: bool = False,
     skip_existing: bool = False,
     summary: str | Path | None = None,
@@ -542,6 +575,11 @@ def fewshot_scenes(
     window = check(window, v.Int(2, 10_000, optional=True, why="leave it out for the model's frame count"), "window")
     anchors = check(anchors, v.Int(1, 10_000, optional=True), "anchors")
     overlap = check(overlap, v.Int(1, 10_000, optional=True), "overlap")
+    scheduler = check(scheduler, v.SCHEDULERS, "scheduler")
+    decode_chunk = check(decode_chunk, v.Int(1, 10_000, optional=True, why="leave it out to size it by the image"),
+                         "decode_chunk")
+    check(sequential_guidance, v.Flag(), "sequential_guidance")
+    offload = check(offload, v.OFFLOAD, "offload")
     device = check(device, v.DEVICE, "device")
     if not isinstance(dtype, torch.dtype):
         dtype = check(dtype, v.DTYPES, "dtype")
@@ -594,7 +632,14 @@ def fewshot_scenes(
     group.wait_for_everyone()
 
     # 4. load the model and generate
-    lm = loaded or load_model(model, group.device(device), dtype, compile_unet=compile_unet)
+    lm = loaded or load_model(model, group.device(device), dtype, compile_unet=compile_unet, offload=offload)
+    sampler = scheduler or d.get("scheduler", "euler")
+    if hasattr(lm.pipe, "set_scheduler"):
+        from .pipelines.memory import configure_memory
+
+        lm.pipe.set_scheduler(sampler)
+        configure_memory(lm.pipe, decode_chunk=decode_chunk or "auto", sequential_guidance=sequential_guidance,
+                         offload="none")
     results = [SceneResult(i, labels[i], str(folders[i]), "skipped", process_index=rank)
                for i in range(len(groups)) if i not in todo] if group.is_main_process else []
     show = progress and group.is_main_process
@@ -630,7 +675,8 @@ def fewshot_scenes(
             meta = {"scene": g.key, "strategy": strategy, "n_views": n_views, "num_context": num_context,
                     "num_inference_steps": steps, "guidance_scale": guidance, "seed": seed + gi,
                     "pad_to_square": pad_to_square, "save_target_only": save_target_only,
-                    "model": info.label, "process_index": rank, "num_processes": group.num_processes}
+                    "model": info.label, "scheduler": sampler, "process_index": rank,
+                    "num_processes": group.num_processes}
             if plans[gi] is not None:
                 meta["long_path"] = plans[gi].to_dict()
             tgt = [g.frame_source[i] for i in keep]
@@ -666,9 +712,13 @@ def fewshot(
     window: int | None = None,
     anchors: int | None = None,
     overlap: int | None = None,
+    scheduler: str | None = None,
+    decode_chunk: int | None = None,
+    sequential_guidance: bool = False,
     device: str | None = None,
     dtype: str | None = None,
     compile_unet: bool = False,
+    offload: str = "none",
     overwrite: bool = False,
     skip_existing: bool = False,
     progress: bool = True,
@@ -691,7 +741,8 @@ def fewshot(
             model's); seed: group ``i`` uses ``seed + i``.
         save_target_only: write only the generated target frames; pad_to_square: pad (not crop) to a
             square, outputs are un-padded.
-        device, dtype, compile_unet, overwrite, skip_existing, progress, loaded: as :func:`generate`.
+        window, anchors, overlap, scheduler, decode_chunk, sequential_guidance, device, dtype, compile_unet,
+            offload, overwrite, skip_existing, progress, loaded: as :func:`generate`.
     Returns:
         the group folders written.
     Raises:
@@ -702,8 +753,9 @@ def fewshot(
         data_root, out_dir, model, strategy=strategy, pose_dir=pose_dir, n_views=n_views, num_context=num_context,
         num_frames=num_frames, resolution=resolution, num_inference_steps=num_inference_steps,
         guidance_scale=guidance_scale, seed=seed, save_target_only=save_target_only, pad_to_square=pad_to_square,
-        window=window, anchors=anchors, overlap=overlap, device=device, dtype=dtype, compile_unet=compile_unet, overwrite=overwrite, skip_existing=skip_existing, progress=progress,
-        loaded=loaded,
+        window=window, anchors=anchors, overlap=overlap, scheduler=scheduler, decode_chunk=decode_chunk,
+        sequential_guidance=sequential_guidance, device=device, dtype=dtype, compile_unet=compile_unet, offload=offload,
+        overwrite=overwrite, skip_existing=skip_existing, progress=progress, loaded=loaded,
     )
     if any(r.status == "failed" for r in results):
         raise GenerationError(results, "groups")

@@ -149,25 +149,43 @@ class LoadedModel:
 
 
 def load_model(model: str | Path | None, device: str | None = None, dtype: str | torch.dtype | None = None,
-               fast: bool | None = None, compile_unet: bool = False) -> LoadedModel:
+               fast: bool | None = None, compile_unet: bool = False, offload: str = "none") -> LoadedModel:
     """Load a GenXD pipeline (``model`` None: the bundled small model) onto ``device``.
 
     ``fast`` (default: on for CUDA) turns on the GPU fast path (:mod:`genxd.pipelines.fast`: bf16, CUDA-graph
     replays, channels-last, the zero-weight temporal path skipped in 3D); ``compile_unet`` adds
     ``torch.compile`` of the UNet's blocks: about 1.5x faster UNet calls on an H100 after a warm-up of about
-    1.5 minutes per image size the first time (cached on disk).
+    1.5 minutes per image size the first time (cached on disk). ``offload`` (CUDA): ``"model"`` keeps only the
+    model in use on the GPU, ``"group"`` also streams the UNet block by block (:mod:`genxd.pipelines.offload`).
+    On a CPU: the exact 3D temporal skip and channels-last convolutions (``enable_cpu_path``). Memory
+    defaults (:func:`genxd.pipelines.memory.configure_memory`): VAE decoding in windows sized by the image
+    (the whole clip at the bundled model's size).
     """
     from .pipelines import GenXDPipeline
+    from .pipelines.memory import configure_memory
+    from .pipelines.offload import OFFLOAD_MODES
 
+    if offload not in OFFLOAD_MODES:
+        raise ValueError(f"offload must be one of {', '.join(OFFLOAD_MODES)}; got {offload!r}")
     info = model_info(model)
     dev = pick_device(device)
     dt = pick_dtype(dtype, dev)
-    pipe = GenXDPipeline.from_pretrained(info.path, torch_dtype=dt).to(dev)
-    if fast if fast is not None else dev.type == "cuda":
+    use_fast = fast if fast is not None else dev.type == "cuda"
+    if offload != "none" and not (dev.type == "cuda" and use_fast):
+        raise ValueError("--offload needs a CUDA GPU (it moves weights between the GPU and the host)")
+    pipe = GenXDPipeline.from_pretrained(info.path, torch_dtype=dt)
+    if offload == "none":
+        pipe.to(dev)  # with offload the weights stay on the host until used
+    if use_fast:
         from .pipelines.fast import enable_fast_path
 
         # the UNet keeps the chosen dtype (--dtype fp32: the authors' numerics, still replayed as a graph)
-        enable_fast_path(pipe, dtype=dt, compile=compile_unet)
+        enable_fast_path(pipe, dtype=dt, compile=compile_unet, offload=offload, device=dev)
+    elif dev.type == "cpu":
+        from .pipelines.fast import enable_cpu_path
+
+        enable_cpu_path(pipe)  # the exact 3D skip and channels-last convolutions
+    configure_memory(pipe)  # decoding windows by image size
     return LoadedModel(pipe=pipe, path=info.path, defaults=info.defaults, bundled=info.bundled, trained=info.trained)
 
 

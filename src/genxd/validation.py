@@ -454,6 +454,10 @@ MOTION_STRENGTH = Float(0.0, MOTION_STRENGTH_MAX,
                         why=f"{DEFAULT_MOTION_SCALE:g} x the per-frame image displacement of moving objects; "
                             "see docs/conventions.md")
 SEED = Int(0, 2**63 - 1)
+#: Samplers of :meth:`genxd.pipelines.GenXDPipeline.set_scheduler` (None: the model's default).
+SCHEDULERS = Choice(("euler", "heun", "dpmpp-2m", "dpmpp-3m", "dpmpp-2m-sde", "unipc"), optional=True)
+#: Weight offloading of :func:`genxd.checkpoints.load_model` (CUDA).
+OFFLOAD = Choice(("none", "model", "group"))
 FOCAL = Float(0.0, 100.0, lo_open=True, optional=True, why="normalised focal length fx / image width")
 ELEVATION = Float(-90.0, 90.0, optional=True, why="degrees")
 AZIMUTH = Float(-3600.0, 3600.0, why="degrees")

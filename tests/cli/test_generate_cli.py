@@ -89,6 +89,9 @@ def test_generate_python_api_and_camera_file(images, tmp_path, reference_small):
         (["generate", "IMG", "--fit", "stretch"], "--fit"),
         (["generate", "IMG", "--resolution", "60"], "multiple of 64"),
         (["generate", "IMG", "--model", "NOMODEL"], "huggingface-cli download Yuyang-z/genxd"),
+        (["generate", "IMG", "--scheduler", "ddim"], "--scheduler"),
+        (["generate", "IMG", "--offload", "disk"], "--offload"),
+        (["generate", "IMG", "--decode-chunk", "0"], "--decode-chunk"),
     ],
 )
 def test_bad_input_one_line_error_exit_2_no_output(images, tmp_path, reference_small, args, message):
@@ -172,3 +175,20 @@ def test_fewshot_grouped_needs_pose_dir(reconfusion_root, tmp_path, reference_sm
     res = runner.invoke(app, ["fewshot", str(reconfusion_root), "--model", str(reference_small), "--out",
                               str(tmp_path / "x"), "--strategy", "grouped", *FAST])
     assert res.exit_code == 2 and "--pose-dir" in res.output
+
+
+def test_generate_scheduler_and_memory_switches(images, tmp_path, reference_small):
+    out = tmp_path / "out"
+    res = _run(["generate", images / "wide.png", "--model", reference_small, "--out", out, *FAST[:-3], "--steps", "2",
+                "--scheduler", "dpmpp-2m", "--decode-chunk", "3", "--sequential-guidance", "--quiet"])
+    assert res.exit_code == 0, res.output
+    meta = json.loads((out / "wide" / "meta.json").read_text())
+    assert meta["scheduler"] == "dpmpp-2m" and meta["num_inference_steps"] == 2
+    assert len(list((out / "wide" / "frames").glob("*.png"))) == 6
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the CPU refusal")
+def test_offload_without_cuda_is_a_usage_error(images, tmp_path, reference_small):
+    res = runner.invoke(app, ["generate", str(images / "wide.png"), "--model", str(reference_small), *FAST,
+                              "--out", str(tmp_path / "o"), "--offload", "model"])
+    assert res.exit_code == 2 and "needs a CUDA GPU" in res.output

@@ -221,3 +221,25 @@ def test_cuda_graph_replay_is_the_eager_call(reference_small, reference_cases):
         assert runner.captures == 2 and out.dtype == torch.float32
     out_grad = unet(**cuda_inputs).sample  # gradients on: eager
     assert out_grad.requires_grad and runner.captures == 2
+
+
+def test_cpu_path_skips_the_zero_weight_path_and_keeps_the_output(reference_small, reference_cases):
+    """genxd's CPU defaults (enable_cpu_path): the exact 3D skip and channels-last convolution weights; the
+    sampled latents move only by float32 summation order: 2e-6 on one bundled-model UNet call, 2.4e-4 here
+    after 2 steps (sampling with random weights amplifies round-off: see test_batch_of_two_equals_each_alone);
+    a wrong path is off by order 1."""
+    from genxd.pipelines.fast import enable_cpu_path
+
+    p = "pipe.single3d."
+    kwargs = dict(context_images=reference_cases[p + "context_image"], target_c2w=reference_cases[p + "target_c2w"],
+                  target_K=reference_cases[p + "target_K"], context_index=reference_cases[p + "context_index"],
+                  mode="3d", guidance_scale=2.0, num_inference_steps=2, latents=reference_cases[p + "latents_in"],
+                  output_type="latent")
+    pipe = GenXDPipeline.from_pretrained(reference_small)
+    pipe.set_progress_bar_config(disable=True)
+    ref = pipe(**kwargs).latents
+    enable_cpu_path(pipe)
+    assert pipe.unet.skip_zero_weight_paths
+    assert pipe.unet.conv_in.weight.is_contiguous(memory_format=torch.channels_last)
+    out = pipe(**kwargs).latents
+    assert (out - ref).abs().max().item() < 2e-3

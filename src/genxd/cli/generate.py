@@ -128,6 +128,10 @@ def register(app: typer.Typer) -> None:
         overlap: Optional[int] = typer.Option(None, "--overlap", callback=checked(v.Int(1, 10_000, optional=True)), help="Paths longer than a window: already generated frames conditioning each later window (default: window // 4)."),
         device: Device = None,
         dtype: Dtype = None,
+        scheduler: Optional[str] = typer.Option(None, "--scheduler", callback=checked(v.SCHEDULERS), help="Sampler: euler (the authors'), dpmpp-2m, dpmpp-3m, dpmpp-2m-sde, unipc, heun (heun: 2n-1 UNet calls for n steps). Default: the model's (docs/benchmarks.md: quality against steps)."),
+        offload: str = typer.Option("none", "--offload", callback=checked(v.OFFLOAD), help="CUDA, small GPUs: none; model (only the model in use on the GPU); group (the UNet streamed block by block: least memory, slowest). See docs/benchmarks.md for memory and time."),
+        decode_chunk: Optional[int] = typer.Option(None, "--decode-chunk", callback=checked(v.Int(1, 10_000, optional=True, why="leave it out to size it by the image")), help="Frames decoded at once by the VAE (in half-overlapping windows; less memory). Default: by image size (2 at 512x512, the whole clip when small)."),
+        sequential_guidance: bool = flag("--sequential-guidance", help="Run the two guidance branches as two UNet calls (less GPU memory, a little slower)."),
         compile_unet: Compile = False,
         overwrite: Overwrite = False,
         skip_existing: SkipExisting = False,
@@ -155,12 +159,14 @@ def register(app: typer.Typer) -> None:
             if group.is_main_process:
                 note_renamed(inputs, out, quiet)
             results = generate_scenes(
-                inputs, out, model, device=device, dtype=dtype, compile_unet=compile_unet, overwrite=overwrite, skip_existing=skip_existing,
+                inputs, out, model, device=device, dtype=dtype, compile_unet=compile_unet, offload=offload,
+                overwrite=overwrite, skip_existing=skip_existing,
                 summary=summary_file, progress=not quiet,
                 camera=camera, mode=mode, motion_strength=motion_strength, num_frames=num_frames,
                 resolution=resolution, num_inference_steps=steps, guidance_scale=guidance, seed=seed,
                 focal=focal, elevation=elevation, azimuth_range=azimuth_range, radius=radius,
                 fit=fit, batch_size=batch_size, window=window, anchors=anchors, overlap=overlap,
+                scheduler=scheduler, decode_chunk=decode_chunk, sequential_guidance=sequential_guidance, offload=offload,
                 **({"camera_from_video": camera_from_video, "path_scale": path_scale} if camera_from_video is not None else {}),
             )
             return report(results, group, summary_file, "inputs", quiet)

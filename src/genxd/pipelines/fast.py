@@ -9,7 +9,9 @@ What :func:`enable_fast_path` adds (each switchable):
 
 - ``dtype=torch.bfloat16`` UNet weights and activations (the model computes in the dtype of its
   weights; time/motion sinusoids are made in float32 and cast), bf16 flash attention kernels; the
-  VAE stays float32 by default (``vae_dtype``), decoding is cheap next to 25 UNet calls;
+  VAE's encoder stays float32 (``vae_dtype``: the context latents every step depends on) and its decoder
+  runs in bfloat16 (``vae_decoder_dtype``: half the decoding memory, the largest part of a sample's peak at
+  512x512; frames 60 dB PSNR from the float32 decoder's on the bundled model: benchmarks/bench_decoding.py);
 - ``skip_zero_weight_paths``: in 3D mode the blend weight of the temporal path is exactly 0
   (``out = 1 * multiview + 0 * temporal``), so the temporal res blocks and transformers are not run
   (bitwise the same output; 8.9 instead of 11.6 TFLOP per guided call). The pipeline passes the mode as a
@@ -310,11 +312,13 @@ def enable_fast_path(
     compile_mode: str = "default",
     compile_scope: str = "blocks",
     vae_dtype: torch.dtype = torch.float32,
+    vae_decoder_dtype: torch.dtype | None = None,
     channels_last: bool | None = None,
     cuda_graph: bool = True,
     skip_zero_weight_paths: bool = True,
     fuse_qkv: bool | None = None,
     device: str | torch.device | None = None,
+    offload: str = "none",
 ):
     """Switch ``pipe`` (a :class:`~genxd.pipelines.GenXDPipeline`) to the fast path, in place.
 
@@ -324,13 +328,23 @@ def enable_fast_path(
     (inductor, ``compile_mode`` "default") under the CUDA-graph replay; ``compile_scope="unet"`` compiles
     the whole UNet (``compile_mode="reduce-overhead"`` for inductor's own CUDA graphs).
     ``channels_last`` and ``fuse_qkv`` default to on for bf16/fp16 and off for ``dtype=torch.float32``, which
-    keeps the authors' arithmetic (the 3D skip is exact, so it stays on).
+    keeps the authors' arithmetic (the 3D skip is exact, so it stays on). ``vae_decoder_dtype`` defaults to
+    bfloat16 with a bf16/fp16 UNet and to ``vae_dtype`` with a float32 one.
+    ``offload`` (:mod:`genxd.pipelines.offload`): ``"model"`` keeps only the model in use on the GPU (the
+    weights are not moved there here), ``"group"`` also streams the UNet block by block (no CUDA graphs, no
+    fused q/k/v: weights move during a call).
     Returns the pipeline. Without CUDA it is returned unchanged.
     """
+    from .offload import OFFLOAD_MODES, enable_offload
+
+    if offload not in OFFLOAD_MODES:
+        raise ValueError(f"offload must be one of {', '.join(OFFLOAD_MODES)}; got {offload!r}")
+    if vae_decoder_dtype is None:
+        vae_decoder_dtype = torch.bfloat16 if dtype != torch.float32 else vae_dtype
     if channels_last is None:
         channels_last = dtype != torch.float32
     if fuse_qkv is None:
-        fuse_qkv = dtype != torch.float32
+        fuse_qkv = dtype != torch.float32 and offload != "group"
     if compile_scope not in ("blocks", "unet"):
         raise ValueError(f"compile_scope must be 'blocks' or 'unet', got {compile_scope!r}")
     if not torch.cuda.is_available():
@@ -342,14 +356,17 @@ def enable_fast_path(
     if dtype != torch.float32:  # a float32 UNet keeps PyTorch's defaults (the authors' numerics)
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
-    pipe.unet.to(device=device, dtype=dtype)
-    pipe.vae.to(device=device, dtype=vae_dtype)
+    # with offload the weights stay on the host: the offload moves each model in when it is used
+    pipe.unet.to(device=None if offload != "none" else device, dtype=dtype)
+    pipe.vae.to(device=None if offload != "none" else device, dtype=vae_dtype)
+    if hasattr(pipe.vae, "decoder"):
+        pipe.vae.decoder.to(dtype=vae_decoder_dtype)
     pipe.unet.skip_zero_weight_paths = bool(skip_zero_weight_paths)
     if channels_last:
         to_channels_last(pipe.unet)
     if fuse_qkv:
         fuse_qkv_projections(pipe.unet)
-    graph_replay = cuda_graph
+    graph_replay = cuda_graph and offload != "group"
     if compile and compile_available():
         _configure_inductor()
         if not getattr(pipe.unet, "_genxd_compiled", False):
@@ -370,4 +387,24 @@ def enable_fast_path(
         CUDAGraphForward.install(pipe.unet)
     else:
         CUDAGraphForward.remove(pipe.unet)
+    if offload != "none":
+        enable_offload(pipe, offload, device)
     return pipe
+
+
+def enable_cpu_path(pipe, channels_last: bool = True):
+    """Switch ``pipe`` to genxd's CPU defaults, in place; returns it.
+
+    - ``skip_zero_weight_paths``: in 3D mode the temporal path's blend weight is exactly 0, so it is not run
+      (bitwise the same output; 38% less CPU time per UNet call of the bundled model);
+    - ``channels_last`` convolution weights: oneDNN's NHWC kernels without converting every activation
+      (another 9% on an AVX-512 EPYC; the output moves by ~2e-6, float32 summation order).
+
+    Measured with ``benchmarks/bench_generate_cpu.py`` (docs/benchmarks.md). bfloat16 (``--dtype bf16``) is
+    not a default: it is faster only on CPUs with bf16 instructions and its frames differ more.
+    """
+    pipe.unet.skip_zero_weight_paths = True
+    if channels_last:
+        to_channels_last(pipe.unet)
+    return pipe
+

@@ -7,6 +7,7 @@ frame positions, half precision with the VAE upcast where needed, chunked VAE de
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -23,6 +24,9 @@ from ..cameras import check_rigid
 from ..models import UNetMVTemporalConditionModel
 from .loading import resolve_checkpoint
 from .conditioning import GenXDConditions, build_conditions, mode_to_indicator
+from .decoding import decode_in_windows
+from .memory import default_overlap, resolve_decode_chunk
+from .schedulers import make_scheduler, model_timestep, scheduler_name
 
 
 @dataclass
@@ -85,6 +89,32 @@ class GenXDPipeline(DiffusionPipeline):
         super().__init__()
         self.register_modules(unet=unet, vae=vae, scheduler=scheduler)
         self.vae_scale_factor = 2 ** (len(self.vae.config.block_out_channels) - 1)
+        self._base_scheduler_config = dict(scheduler.config)  # the checkpoint's: other samplers derive from it
+        # memory settings (genxd.pipelines.memory.configure_memory sets them together)
+        # frames per VAE decoding window: "auto" by image size (the whole clip up to 2 x 512 x 512 pixels in all,
+        # so at the bundled model's 64x64 as the authors), a number, or None (always the whole clip)
+        self.decode_chunk_size: int | str | None = "auto"
+        self.decode_overlap: int | None = None  # frames shared by consecutive windows (None: half a window)
+        self.sequential_guidance: bool = False  # guidance branches as two UNet calls (less activation memory)
+        self.offload = None  # genxd.pipelines.offload.ModelOffload, or None
+
+    @property
+    def _execution_device(self) -> torch.device:
+        if self.offload is not None and self.offload.mode != "none":
+            return self.offload.device
+        return super()._execution_device
+
+    def _use(self, name: str) -> None:
+        """Announce a phase (``"vae"``: encoding / decoding, ``"unet"``: denoising) to the model offload."""
+        if self.offload is not None:
+            self.offload.use(name)
+
+    def set_scheduler(self, name: str) -> None:
+        """Sample with scheduler ``name`` (:data:`genxd.pipelines.schedulers.SCHEDULERS`: ``euler`` (the
+        checkpoint's own, default), ``dpmpp-2m``, ``dpmpp-3m``, ``dpmpp-2m-sde``, ``unipc``, ``heun``), built
+        from the checkpoint's scheduler config."""
+        if name != scheduler_name(self.scheduler):
+            self.scheduler = make_scheduler(name, self._base_scheduler_config)
 
     @classmethod
     def from_pretrained(
@@ -133,27 +163,29 @@ class GenXDPipeline(DiffusionPipeline):
         return lat.reshape(b, v, *lat.shape[1:]).float()
 
     @torch.no_grad()
-    def decode_latents(self, latents: Tensor, decode_chunk_size: int | None = None) -> Tensor:
+    def decode_latents(self, latents: Tensor, decode_chunk_size: int | None = None,
+                       decode_overlap: int | None = None) -> Tensor:
         """Frames ``[B, F, 3, H, W]`` in [0, 1] from scaled latents ``[B, F, 4, h, w]``.
 
-        ``decode_chunk_size`` frames are decoded at a time (default: all frames of a sample, as
-        the authors); the temporal decoder sees each chunk as one clip.
+        ``decode_chunk_size`` frames are decoded at a time (default: all frames of a sample, as the authors),
+        in windows that share ``decode_overlap`` frames (default: half a window); each frame is kept from the
+        window where it has the most neighbours (:mod:`genxd.pipelines.decoding`: the temporal decoder's context).
         """
         b, f = latents.shape[:2]
-        chunk = decode_chunk_size or f
+        if decode_overlap is None:
+            decode_overlap = default_overlap(decode_chunk_size)
         upcast = self._vae_needs_upcast()
         if upcast:
             self.vae.to(torch.float32)
-        dtype = self.vae.dtype
+        dtype = next(self.vae.decoder.parameters()).dtype  # the decoder may run in another dtype (fast path)
         z = (latents / self.vae.config.scaling_factor).to(dtype)
-        frames = []
-        for s in range(b):
-            for i in range(0, f, chunk):
-                part = z[s, i : i + chunk]
-                frames.append(self.vae.decode(part, num_frames=part.shape[0]).sample.float())
+
+        def decode(part: Tensor, n: int) -> Tensor:
+            return self.vae.decode(part, num_frames=n).sample.float()
+
+        out = torch.stack([decode_in_windows(decode, z[s], decode_chunk_size, decode_overlap) for s in range(b)])
         if upcast:
             self.vae.to(torch.float16)
-        out = torch.cat(frames).reshape(b, f, *frames[0].shape[1:])
         return (out / 2 + 0.5).clamp(0, 1)
 
     def _check_inputs(self, images: Tensor, target_c2w: Tensor, target_K: Tensor, context_index: Tensor,
@@ -213,6 +245,7 @@ class GenXDPipeline(DiffusionPipeline):
         latents: Tensor | None = None,
         output_type: str = "pt",
         decode_chunk_size: int | None = None,
+        decode_overlap: int | None = None,
         callback_on_step_end: Callable[[Any, int, Tensor, dict], dict] | None = None,
         callback_on_step_end_tensor_inputs: Sequence[str] = ("latents",),
         return_dict: bool = True,
@@ -229,12 +262,16 @@ class GenXDPipeline(DiffusionPipeline):
                 rays are relative to the first context camera.
             mode: ``"3d"`` (multi-view, indicator 0), ``"video"`` (1) or ``"4d"`` (2).
             motion_strength: scalar or ``[B]``; embedded like a timestep (0 = static).
-            num_inference_steps / guidance_scale: Euler steps; CFG scale (1 = no guidance, one UNet
-                pass a step).
+            num_inference_steps / guidance_scale: sampler steps (``heun``: ``2n - 1`` UNet calls); CFG scale
+                (1 = no guidance, one UNet pass a step). The sampler is ``self.scheduler``
+                (:meth:`set_scheduler`).
             generator / latents: randomness; ``latents [B, F, 4, h, w]`` is the initial noise before
                 scaling by the scheduler's initial sigma.
             output_type: ``"pt"``, ``"np"``, ``"pil"`` or ``"latent"``.
-            decode_chunk_size: frames decoded at a time (memory).
+            decode_chunk_size / decode_overlap: frames decoded at a time (``"auto"``: by image size,
+                :mod:`genxd.pipelines.memory`), and frames shared by consecutive windows (default: half a
+                window); defaults ``self.decode_chunk_size`` (``"auto"``; None: the whole clip, as the
+                authors) and ``self.decode_overlap``.
             callback_on_step_end: ``f(pipe, step, t, {"latents": ...}) -> dict`` (may replace latents).
             context_latents: ``[B, V, 4, h, w]`` scaled VAE latents of the context views, used as they
                 are instead of encoding ``context_images`` (which must then be None): e.g. frames
@@ -291,6 +328,7 @@ class GenXDPipeline(DiffusionPipeline):
 
         # 2. encode conditions
         if context_latents is None:
+            self._use("vae")
             context_latents = self.encode_images(images)
         else:
             context_latents = context_latents.to(device=device, dtype=torch.float32)
@@ -307,11 +345,16 @@ class GenXDPipeline(DiffusionPipeline):
             reference_c2w=None if reference is None else reference.to(device),
             use_rays=bool(self.unet.config.ray_condition),
         )
-        conditions = GenXDConditions.cat([cond.unconditional(), cond]) if do_cfg else cond
+        sequential = do_cfg and self.sequential_guidance
+        conditions = GenXDConditions.cat([cond.unconditional(), cond]) if do_cfg and not sequential else cond
+        negative = cond.unconditional() if sequential else None
 
         # 3. timesteps, 4. initial latents
         self.scheduler.set_timesteps(num_inference_steps, device=device)
+        if hasattr(self.scheduler, "set_begin_index"):  # repeated timesteps (Heun, clamped ones) stay in order
+            self.scheduler.set_begin_index(0)
         timesteps = self.scheduler.timesteps
+        step_kwargs = {"generator": generator} if "generator" in inspect.signature(self.scheduler.step).parameters else {}
         h, w = height // self.vae_scale_factor, width // self.vae_scale_factor
         shape = (b, num_frames, self.unet.config.out_channels, h, w)
         if latents is None:
@@ -323,25 +366,32 @@ class GenXDPipeline(DiffusionPipeline):
         latents = latents * self.scheduler.init_noise_sigma
 
         # 5. denoising loop (latents kept in float32; the UNet runs in its own dtype)
+        self._use("unet")
         unet_dtype = self.unet.dtype
+        indicator_int = mode_to_indicator(mode)  # one mode per call, known on the host
+
+        def unet(x: Tensor, timestep: Tensor, c: GenXDConditions) -> Tensor:
+            return self.unet(
+                c.unet_input(x).to(unet_dtype), timestep, added_time_ids=c.added_time_ids, indicator=indicator_int,
+                motion_ids=c.motion_ids, return_dict=False,
+            )[0].float()
+
         self._num_timesteps = len(timesteps)
         with self.progress_bar(total=len(timesteps)) as progress:
             for i, t in enumerate(timesteps):
-                x = torch.cat([latents] * 2) if do_cfg else latents
-                x = self.scheduler.scale_model_input(x, t)
-                unet_in = conditions.unet_input(x).to(unet_dtype)
-                pred = self.unet(
-                    unet_in,
-                    t.float(),
-                    added_time_ids=conditions.added_time_ids,
-                    indicator=mode_to_indicator(mode),  # one mode per call, known on the host
-                    motion_ids=conditions.motion_ids,
-                    return_dict=False,
-                )[0].float()
-                if do_cfg:
-                    uncond, cond_pred = pred.chunk(2)
+                timestep = model_timestep(self.scheduler, t, i).float()  # 0.25 ln sigma
+                if sequential:  # the two guidance branches one after the other: half the activations
+                    x = self.scheduler.scale_model_input(latents, t)
+                    uncond, cond_pred = unet(x, timestep, negative), unet(x, timestep, conditions)
                     pred = uncond + guidance_scale * (cond_pred - uncond)
-                latents = self.scheduler.step(pred, t, latents).prev_sample
+                else:
+                    x = torch.cat([latents] * 2) if do_cfg else latents
+                    x = self.scheduler.scale_model_input(x, t)
+                    pred = unet(x, timestep, conditions)
+                    if do_cfg:
+                        uncond, cond_pred = pred.chunk(2)
+                        pred = uncond + guidance_scale * (cond_pred - uncond)
+                latents = self.scheduler.step(pred, t, latents, **step_kwargs).prev_sample
                 if callback_on_step_end is not None:
                     available = {"latents": latents}
                     unknown = set(callback_on_step_end_tensor_inputs) - set(available)
@@ -359,7 +409,11 @@ class GenXDPipeline(DiffusionPipeline):
         if output_type == "latent":
             frames: Any = latents
         else:
-            video = self.decode_latents(latents, decode_chunk_size)
+            self._use("vae")
+            chunk = resolve_decode_chunk(self.decode_chunk_size if decode_chunk_size is None else decode_chunk_size,
+                                         num_frames, height, width)
+            overlap = self.decode_overlap if decode_overlap is None else decode_overlap
+            video = self.decode_latents(latents, chunk, default_overlap(chunk) if overlap is None else overlap)
             if output_type == "pt":
                 frames = video
             else:

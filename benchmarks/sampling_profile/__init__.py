@@ -1,0 +1,1 @@
+"""The parts of ``benchmarks/profile_sampling.py``, one concept a module."""
