@@ -168,7 +168,8 @@ class Runner:
 
 def task_3d(r: Runner, index: int, num_frames: int, images_variant: bool = False) -> tuple[dict, dict]:
     from genxd.evaluation import score_clip
-    from genxd.pipelines.long_paths import LongPathSettings, make_plan, plan_independent, resolve_settings
+    from genxd.pipelines.long_paths import (LongPathSettings, camera_distance, make_plan, plan_independent,
+                                            resolve_settings)
 
     s = long_scene("3d", index, num_frames, r.res)
     gt = s["frames"]
@@ -177,14 +178,17 @@ def task_3d(r: Runner, index: int, num_frames: int, images_variant: bool = False
     settings = resolve_settings(LongPathSettings(), r.window, r.window)
     runs = {
         "long": r.run(make_plan("3d", s["c2w"], s["K"], [0], settings), s, noise),
+        # the naive way as a user would do it: windows of the input + the next 7 frames, in frame order
         "naive": r.run(plan_independent(num_frames, [0], r.window), s, noise),
+        # the same windows shown in path order (order_along_path, as the long plan's windows)
+        "naive_ordered": r.run(plan_independent(num_frames, [0], r.window, camera_distance(s["c2w"], s["K"])), s, noise),
         "window8": r.run(make_plan("3d", s["c2w"][:r.window], s["K"][:r.window], [0], settings), s, noise),
     }
     if images_variant:
         runs["long_images"] = r.run(make_plan("3d", s["c2w"], s["K"], [0], settings), s, noise, context_from="images")
     res: dict = {"scene": index, "clip_seed": SEED_3D * 1_000_003 + index, "frames": num_frames}
     gt_changes = pair_changes(gt)
-    for name in [m for m in ("long", "naive", "long_images") if m in runs]:
+    for name in [m for m in ("long", "naive", "naive_ordered", "long_images") if m in runs]:
         fr = runs[name]["frames"]
         sc = score_clip(fr, gt, [0])
         made_by = runs[name]["made_by"]
@@ -291,7 +295,7 @@ def summarise(results_3d: list[dict], results_4d: list[dict]) -> dict:
     out: dict = {}
     if results_3d:
         r3 = results_3d
-        ms = [m for m in ("long", "naive", "long_images") if m in r3[0]]
+        ms = [m for m in ("long", "naive", "naive_ordered", "long_images") if m in r3[0]]
         out["3d"] = {
             "scenes": len(r3),
             "psnr": {m: _mean(r[m]["psnr"] for r in r3) for m in ms} | {"repeat": _mean(r["repeat_psnr"] for r in r3)},
