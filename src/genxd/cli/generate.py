@@ -166,7 +166,7 @@ def register(app: typer.Typer) -> None:
                 resolution=resolution, num_inference_steps=steps, guidance_scale=guidance, seed=seed,
                 focal=focal, elevation=elevation, azimuth_range=azimuth_range, radius=radius,
                 fit=fit, batch_size=batch_size, window=window, anchors=anchors, overlap=overlap,
-                scheduler=scheduler, decode_chunk=decode_chunk, sequential_guidance=sequential_guidance, offload=offload,
+                scheduler=scheduler, decode_chunk=decode_chunk, sequential_guidance=sequential_guidance,
                 **({"camera_from_video": camera_from_video, "path_scale": path_scale} if camera_from_video is not None else {}),
             )
             return report(results, group, summary_file, "inputs", quiet)
