@@ -39,12 +39,13 @@ SETTINGS = {
     "single": [],
     "ddp": ["--multi_gpu"],  # genxd train's DDP: gradients all-reduced in bf16 under bf16 (ddp_comm_hook auto)
     "ddp_fp32": ["--multi_gpu"],  # DDP with float32 gradient all-reduce (torch's default)
+    "ddp_bucket100": ["--multi_gpu"],  # genxd train's DDP with 100 MB buckets (training.ddp_bucket_mb: 100)
     "fsdp": FSDP,
     "fsdp_zero2": [*FSDP, "--fsdp_reshard_after_forward", "false"],  # weights kept gathered from forward to backward
     "fsdp_offload": [*FSDP, "--fsdp_offload_params", "true"],
 }
 #: extra bench_training arguments of a setting
-BENCH_ARGS = {"ddp_fp32": ["--ddp-comm-hook", "none"]}
+BENCH_ARGS = {"ddp_fp32": ["--ddp-comm-hook", "none"], "ddp_bucket100": ["--ddp-bucket-mb", "100"]}
 
 
 def _free_port() -> int:

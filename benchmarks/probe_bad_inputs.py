@@ -705,10 +705,10 @@ class Runner:
         self._cache: dict = {}
         real = api.load_model
 
-        def cached(model, device=None, dtype=None, fast=None, compile_unet=False):
-            key = (str(model), str(device), str(dtype), fast, compile_unet)
+        def cached(model, device=None, dtype=None, fast=None, compile_unet=False, offload="none"):
+            key = (str(model), str(device), str(dtype), fast, compile_unet, offload)
             if key not in self._cache:
-                self._cache[key] = real(model, device, dtype, fast, compile_unet)
+                self._cache[key] = real(model, device, dtype, fast, compile_unet, offload=offload)
             return self._cache[key]
 
         api.load_model = cached

@@ -2,7 +2,7 @@
 # Issue 20 on a machine with 2 GPUs (the device tool's nvidia-h200-x2): training 1 vs 2 GPUs (DDP, FSDP2) with
 # the loss-equivalence check, generation throughput 1 vs 2 processes, and the two-GPU training tests.
 # Usage (repository root, wheels of the missing packages in .whl/): bash scripts/device_multigpu.sh OUT_DIR [PART]
-# PART: nccl | train | generate | tests | cuda-tests | all (default all). NCCL's NVLink-multicast settings of the
+# PART: nccl | train | generate | tests | cuda-tests | cuda-cpu | all (default all). NCCL's NVLink-multicast settings of the
 # machine are left as they are (nothing here sets NCCL_* variables).
 set -uo pipefail
 out=${1:?output folder}; part=${2:-all}
@@ -19,8 +19,8 @@ if [ "$part" = nccl ] || [ "$part" = all ]; then
     | grep -E "peer access|all_reduce|via|Channel 00" | sort -u | head -12
 fi
 if [ "$part" = train ] || [ "$part" = all ]; then
-  timeout 400 python3 benchmarks/bench_training_scaling.py --gpus 1 2 --single-reference-only --equivalence \
-    --settings single ddp ddp_fp32 fsdp fsdp_zero2 --steps 6 --warmup 2 --timeout 150 \
+  timeout 560 python3 benchmarks/bench_training_scaling.py --gpus 1 2 --single-reference-only --equivalence \
+    --settings ${TRAIN_SETTINGS:-single ddp ddp_bucket100 fsdp fsdp_zero2} --steps 8 --warmup 2 --timeout 150 \
     --out "$out/bench_training_scaling_h200x2.json" 2>&1 | grep -v '^\s' | grep -v '^\[' | tail -12
 fi
 if [ "$part" = generate ] || [ "$part" = all ]; then
@@ -29,6 +29,16 @@ if [ "$part" = generate ] || [ "$part" = all ]; then
 fi
 if [ "$part" = tests ] || [ "$part" = all ]; then
   timeout 400 python3 -m pytest -m cuda tests/training/test_multi_gpu.py -q -rA -x 2>&1 | tee "$out/pytest_multi_gpu.log" | tail -15
+fi
+if [ "$part" = cuda-cpu ]; then  # the CUDA tests, and beside them the CPU suite on this machine's CPU (a second CPU kind)
+  lscpu | grep -E "Model name|Flags" | cut -c1-200 > "$out/device_cpu.txt"
+  ( CUDA_VISIBLE_DEVICES= OMP_NUM_THREADS=8 timeout 550 python3 -m pytest tests -q -m "not cuda" -rfE \
+      --continue-on-collection-errors -p no:cacheprovider > "$out/pytest_cpu_on_device.log" 2>&1 ) &
+  cpu_job=$!
+  timeout 550 python3 -m pytest -m cuda tests -q -rA --continue-on-collection-errors -p no:cacheprovider 2>&1 \
+    | tee "$out/pytest_cuda_all.log" | tail -30
+  wait $cpu_job
+  tail -25 "$out/pytest_cpu_on_device.log"
 fi
 if [ "$part" = cuda-tests ]; then
   timeout 560 python3 -m pytest -m cuda tests -q -rA --continue-on-collection-errors -p no:cacheprovider 2>&1 \

@@ -6,9 +6,15 @@ The Python API: ``genxd.generate``, ``genxd.fewshot``, ``genxd.generate_scenes``
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+
+# diffusers imports bitsandbytes (the `train` extra) whenever it loads a model; on CPUs with AVX-512 BF16 its
+# CPU backend then warns on stderr that an optional `kernels` download is missing, on every command. genxd
+# never uses 4-bit CPU kernels (8-bit AdamW is on CUDA), so that one logger is kept to errors.
+logging.getLogger("bitsandbytes.backends.cpu.ops").setLevel(logging.ERROR)
 
 _API = ("generate", "fewshot", "generate_scenes", "fewshot_scenes", "load_model", "GenerationError", "SceneResult")
 

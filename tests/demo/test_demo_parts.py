@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import struct
+import sys
 import threading
 import time
 from pathlib import Path
@@ -371,8 +372,7 @@ def test_cli_says_what_to_install_without_gradio(monkeypatch):
 
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "gradio" else real(name, *a))
-    import genxd.cli.demo as mod
-
+    monkeypatch.delitem(sys.modules, "genxd.cli.demo", raising=False)  # put back after the test
     with pytest.raises(ImportError) as err:
-        importlib.reload(mod)
+        importlib.import_module("genxd.cli.demo")
     assert err.value.name == "gradio" and "[demo]" in str(err.value)

@@ -39,11 +39,14 @@ def _root() -> None:
 
 def _register_unavailable(name: str, exc: ImportError) -> None:
     missing = getattr(exc, "name", None) or str(exc)
+    # the module's own message says which extra to install ("genxd demo needs gradio: pip install -e '.[demo]'")
+    hint = str(exc) if "pip install" in str(exc) else f"'genxd {name}' needs the Python module {missing!r}: pip install it"
 
     @app.command(name, help=f"(unavailable: needs the Python module {missing!r})", context_settings={
         "allow_extra_args": True, "ignore_unknown_options": True})
     def _unavailable() -> None:
-        typer.echo(f"genxd: error: 'genxd {name}' needs the Python module {missing!r}: pip install it", err=True)
+        """Unavailable here: an optional dependency is missing (the error says what to install)."""
+        typer.echo(f"genxd: error: {hint}", err=True)
         raise typer.Exit(code=2)
 
 
