@@ -55,9 +55,13 @@ def _free_port() -> int:
 
 
 def launch_command(setting: str, gpus: int, out: Path, bench_args: list[str], precision: str = "bf16") -> list[str]:
-    """The ``accelerate launch`` command of one run."""
+    """The ``accelerate launch`` command of one run.
+
+    CPU threads per process: the machine's cores shared out (accelerate launch otherwise gives every process of
+    a multi-GPU run one thread while a one-process run keeps them all: an unfair comparison)."""
+    threads = max(1, (os.cpu_count() or 1) // max(gpus, 1))
     return [sys.executable, "-m", "accelerate.commands.launch", *SETTINGS[setting], "--num_processes", str(gpus),
-            "--num_machines", "1", "--mixed_precision", precision, "--dynamo_backend", "no",
+            "--num_cpu_threads_per_process", str(threads), "--num_machines", "1", "--mixed_precision", precision, "--dynamo_backend", "no",
             "--main_process_port", str(_free_port()), str(BENCH), "--accelerate", "--out", str(out), *bench_args]
 
 

@@ -98,3 +98,12 @@ def test_min_registered_is_checked():
     for bad in (0.0, -0.5, 1.5):
         with pytest.raises(ValueError, match="min_registered"):
             CurationConfig(min_registered=bad)
+
+
+def test_only_unreadable_videos_exit_2_as_bad_inputs(tmp_path):
+    (tmp_path / "clip.mp4").write_bytes(b"not a video at all")
+    res = _curate("clip.mp4", "--out", "out", "-q", cwd=tmp_path)
+    assert res.returncode == 2, res.stdout + res.stderr
+    lines = res.stderr.strip().splitlines()
+    assert lines[0].startswith("clip: failed (read): ") and lines[-1] == "genxd: error: all 1 videos failed"
+    assert "Traceback" not in res.stderr

@@ -111,6 +111,8 @@ def register(app: typer.Typer) -> None:
             )
             if summary.failed and summary.ok == 0 and summary.skipped == 0:
                 typer.echo(f"genxd: error: all {summary.failed} videos failed", err=True)
-                raise typer.Exit(code=1)
+                # as genxd generate: 2 when every failure is a bad input (a video that cannot be read), else 1
+                failed = [r for r in summary.records if r.get("status") != "ok"]
+                raise typer.Exit(code=2 if failed and all(r.get("stage") == "read" for r in failed) else 1)
 
         run_cli(main, quiet)
