@@ -50,7 +50,7 @@ def test_all_failed_exits_1_with_one_line_per_video_and_no_colmap_lines(tmp_path
     lines = res.stderr.strip().splitlines()
     assert len(lines) == 3, res.stderr
     assert lines[0].startswith("a__frames: failed (sfm): SfM") and lines[1].startswith("b__frames: failed (sfm): SfM")
-    assert lines[2] == "genxd: error: all 2 videos failed"
+    assert lines[2] == "genxd: error: all 2 videos failed: a__frames, b__frames"
     assert "0 ok, 2 failed" in res.stdout
     records = [json.loads(line) for line in (tmp_path / "out" / "index.jsonl").read_text().splitlines()]
     assert sorted(r["video_id"] for r in records) == ["a__frames", "b__frames"]
@@ -105,5 +105,5 @@ def test_only_unreadable_videos_exit_2_as_bad_inputs(tmp_path):
     res = _curate("clip.mp4", "--out", "out", "-q", cwd=tmp_path)
     assert res.returncode == 2, res.stdout + res.stderr
     lines = res.stderr.strip().splitlines()
-    assert lines[0].startswith("clip: failed (read): ") and lines[-1] == "genxd: error: all 1 videos failed"
+    assert lines[0].startswith("clip: failed (read): ") and lines[-1] == "genxd: error: all 1 videos failed: clip"
     assert "Traceback" not in res.stderr

@@ -110,9 +110,11 @@ def register(app: typer.Typer) -> None:
                 f"{summary.skipped} already done (index: {out / 'index.jsonl'})"
             )
             if summary.failed and summary.ok == 0 and summary.skipped == 0:
-                typer.echo(f"genxd: error: all {summary.failed} videos failed", err=True)
                 # as genxd generate: 2 when every failure is a bad input (a video that cannot be read), else 1
                 failed = [r for r in summary.records if r.get("status") != "ok"]
+                ids = [str(r.get("video_id")) for r in failed]
+                named = ", ".join(ids[:5]) + (f" and {len(ids) - 5} more" if len(ids) > 5 else "")
+                typer.echo(f"genxd: error: all {summary.failed} videos failed: {named}", err=True)
                 raise typer.Exit(code=2 if failed and all(r.get("stage") == "read" for r in failed) else 1)
 
         run_cli(main, quiet)
