@@ -21,7 +21,16 @@ from genxd.cameras import project_points, unproject_depth
 
 from .views import Views
 
-__all__ = ["InitMethod", "InitialPoints", "camera_focus", "scene_scale", "random_points_in_frusta", "points_from_depth", "initial_points"]
+__all__ = [
+    "InitMethod",
+    "InitialPoints",
+    "camera_focus",
+    "scene_scale",
+    "random_points_in_frusta",
+    "points_from_depth",
+    "initial_points",
+    "footprint_layers",
+]
 
 InitMethod = Literal["auto", "colmap", "random", "depth"]
 
@@ -118,6 +127,36 @@ def points_from_depth(
     colours = views.images.permute(0, 2, 3, 1).reshape(-1, 3)[pick]
     source = torch.div(pick, views.height * views.width, rounding_mode="floor")
     return pts.reshape(-1, 3)[pick], colours, source
+
+
+def footprint_layers(points: Tensor, sigmas: Tensor, c2w: Tensor, K: Tensor, height: int, width: int) -> float:
+    """How many Gaussians deep the images are, on average over the views:
+    ``sum_g min(pi r_g^2, H W) / (H W)`` with ``r_g = 3 sigma_g f / z_g`` the pixel radius of each
+    isotropic Gaussian in front of the camera and overlapping the image (the rasteriser's ~3-sigma extent).
+
+    The rasteriser's work grows with this number ((pixel, Gaussian) pairs ~ layers x pixels): the sparse
+    random initialisation of a few views gives hundreds of layers of large splats (docs/reconstruction.md,
+    "On a CPU").
+
+    Args: ``points [P, 3]``, ``sigmas [P]`` standard deviations (world units), ``c2w [N, 4, 4]``,
+    normalised ``K [N, 3, 3]``, the image size in pixels.
+    """
+    pixels = float(height * width)
+    pts = points.detach().cpu().double()
+    sig = sigmas.detach().cpu().double()
+    total = 0.0
+    for cam in range(len(c2w)):
+        w2c = torch.linalg.inv(c2w[cam].detach().cpu().double())
+        p = pts @ w2c[:3, :3].T + w2c[:3, 3]
+        z = p[:, 2].clamp_min(1e-6)
+        front = p[:, 2] > 1e-6
+        fx, fy = float(K[cam, 0, 0]) * width, float(K[cam, 1, 1]) * height
+        u = p[:, 0] / z * fx + float(K[cam, 0, 2]) * width
+        v = p[:, 1] / z * fy + float(K[cam, 1, 2]) * height
+        r = 3.0 * sig * max(fx, fy) / z
+        seen = front & (u > -r) & (u < width + r) & (v > -r) & (v < height + r)
+        total += float(torch.clamp(torch.pi * r[seen] ** 2, max=pixels).sum()) / pixels
+    return total / max(len(c2w), 1)
 
 
 @dataclass

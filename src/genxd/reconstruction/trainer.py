@@ -10,6 +10,7 @@ densification by :mod:`genxd.reconstruction.densify`, SH degree raised step by s
 
 from __future__ import annotations
 
+import math
 import time
 import warnings
 from dataclasses import asdict, dataclass, field
@@ -20,7 +21,7 @@ from torch import Tensor
 
 from .densify import StrategyKind, make_strategy, short_run_schedule
 from .gaussians import GaussianModel, MotionBasis
-from .init import InitMethod, initial_points, scene_scale
+from .init import InitMethod, footprint_layers, initial_points, scene_scale
 from .metrics import load_lpips_module, psnr, ssim
 from .rasterizer import Backend
 from .views import Views
@@ -51,6 +52,11 @@ class ReconstructionConfig:
     init_points: int = 10_000
     init_opacity: float = 0.1
     init_scale: float = 1.0
+    #: the initial Gaussians shrink (all by one factor) until the training views are at most this many
+    #: Gaussians deep on average (:func:`~genxd.reconstruction.init.footprint_layers`); None: no limit.
+    #: Sparse random points of a few views otherwise start as hundreds of layers of large splats and
+    #: the first steps crawl on a CPU (docs/reconstruction.md, "On a CPU")
+    init_max_layers: float | None = 40.0
     # learning rates: 3DGS / gsplat's, except colours and scales (4x and 2x: runs here are 10-100x
     # shorter than 3DGS's 30,000 steps)
     lr_means: float = 1.6e-4
@@ -92,6 +98,8 @@ class ReconstructionConfig:
             raise ValueError(f"lambda_lpips must be >= 0, got {self.lambda_lpips}")
         if len(self.background) != 3:
             raise ValueError(f"background must be 3 values, got {self.background}")
+        if self.init_max_layers is not None and not self.init_max_layers > 0:
+            raise ValueError(f"init_max_layers must be positive or None, got {self.init_max_layers}")
 
     def densify_kwargs(self) -> dict[str, Any]:
         schedule = short_run_schedule(self.iterations)
@@ -120,6 +128,7 @@ class TrainResult:
     seconds: float
     history: list[dict[str, float]] = field(default_factory=list)
     lpips_loss: bool = False  # whether the LPIPS term was in the loss
+    init_shrink: float = 1.0  # factor applied to the initial scales (ReconstructionConfig.init_max_layers)
 
     def summary(self) -> dict[str, Any]:
         last = self.history[-1] if self.history else {}
@@ -131,6 +140,7 @@ class TrainResult:
             "final_train_loss": last.get("loss"),
             "final_train_psnr": last.get("psnr"),
             "lpips_loss": self.lpips_loss,
+            "init_shrink": self.init_shrink,
             "config": asdict(self.config),
         }
 
@@ -152,6 +162,24 @@ def _optimizers(model: GaussianModel, config: ReconstructionConfig, scale: float
         for name, p in model.params.items()
         if p.requires_grad
     }
+
+
+def _bound_initial_footprint(model: GaussianModel, points: Tensor, views: Views, max_layers: float | None) -> float:
+    """Shrink the initial scales by one factor so that the views are at most ``max_layers`` Gaussians deep.
+
+    The footprint scales with sigma^2, so the factor is ``sqrt(max_layers / layers)``. Returns the factor
+    (1.0: unchanged).
+    """
+    if max_layers is None:
+        return 1.0
+    sigmas = torch.exp(model.params["scales"].detach()).mean(-1)
+    layers = footprint_layers(points, sigmas, views.c2w, views.K, views.height, views.width)
+    if layers <= max_layers:
+        return 1.0
+    shrink = math.sqrt(max_layers / layers)
+    with torch.no_grad():
+        model.params["scales"].add_(math.log(shrink))
+    return shrink
 
 
 def _motion_regulariser(model: GaussianModel) -> Tensor:
@@ -199,6 +227,7 @@ def train_gaussians(
         temporal_opacity=config.temporal_opacity,
         device=device,
     )
+    init_shrink = _bound_initial_footprint(model, init.points, views, config.init_max_layers)
     if model.is_dynamic and init.times is not None:
         with torch.no_grad():  # a point seen at time t sits there at t (and is visible around t)
             model.params["anchor_times"].copy_(init.times.to(device))
@@ -292,7 +321,8 @@ def train_gaussians(
     seconds = time.perf_counter() - start
     for p in model.params.values():
         p.requires_grad_(False)
-    return TrainResult(model, config, init_method, scale, seconds, history, lpips_loss=lpips_net is not None)
+    return TrainResult(model, config, init_method, scale, seconds, history, lpips_loss=lpips_net is not None,
+                       init_shrink=init_shrink)
 
 
 def _bar(total: int, desc: str | None):
