@@ -84,3 +84,37 @@ def test_a_footprint_within_the_bound_is_left_alone(few_views):
     assert shrink == 1.0
     with pytest.raises(ValueError, match="init_max_layers"):
         ReconstructionConfig(init_max_layers=0)
+
+
+def test_cpu_defaults_and_progress_for_every_phase(few_views, tmp_path, capfd, monkeypatch):
+    from genxd.reconstruction import pipeline
+
+    # small CPU defaults to keep the test fast; that the CLI uses them (steps and size) is what is tested
+    monkeypatch.setitem(pipeline.DEVICE_DEFAULTS, "cpu", (12, 40))
+    folder = write_views_folder(tmp_path / "in", few_views.images, few_views.c2w, few_views.K)
+    result = runner.invoke(app, ["reconstruct", str(folder), "--out", str(tmp_path / "out"), "--video-frames", "4",
+                                 "--init-points", "2000"])
+    assert result.exit_code == 0, result.output
+    record = json.loads((tmp_path / "out" / "reconstruction.json").read_text())
+    assert record["config"]["iterations"] == 12 and record["resolution"] == [40, 40]
+    assert 0 < record["init_shrink"] <= 1
+    err = capfd.readouterr().err + result.output
+    assert "genxd: CPU defaults: 12 steps at 40 px (--iterations, --resolution to change)" in err
+    for phase in ("reconstruct", "render views", "fly-through"):
+        assert phase in err, (phase, err[-2000:])
+
+    # given both: no note; --quiet: neither note nor bars
+    result = runner.invoke(app, ["reconstruct", str(folder), "--out", str(tmp_path / "out2"), "--video-frames", "0",
+                                 "--init-points", "2000", "--iterations", "3", "--resolution", "24", "-q"])
+    assert result.exit_code == 0, result.output
+    record = json.loads((tmp_path / "out2" / "reconstruction.json").read_text())
+    assert record["config"]["iterations"] == 3 and record["resolution"] == [24, 24]
+    err = capfd.readouterr().err + result.output
+    assert "CPU defaults" not in err and "render views" not in err, err
+
+
+def test_device_defaults():
+    from genxd.reconstruction.pipeline import default_iterations, default_resolution
+
+    assert (default_iterations("cpu"), default_resolution("cpu")) == (500, 128)
+    assert (default_iterations("cuda:1"), default_resolution("cuda")) == (2000, 256)

@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 
 from .. import validation as v
-from .common import run_cli
+from .common import note, run_cli
 from .options import Device, Out, Overwrite, Quiet, Seed, checked, flag
 
 
@@ -28,8 +28,8 @@ def register(app: typer.Typer) -> None:
     def reconstruct(
         input: Path = typer.Argument(..., help="genxd generate output, folder with transforms.json, COLMAP model folder (images/ + 0/ or sparse/0/), or ReconFusion folder."),
         out: Out("Output folder (scene.ply, renders/, flythrough.mp4, ...).") = ...,
-        iterations: int = typer.Option(2000, "--iterations", callback=checked(v.Int(1, 10_000_000)), help="Optimisation steps."),
-        resolution: int = typer.Option(256, "--resolution", callback=checked(v.Int(0, 16384, why="0 keeps the input's size")), help="Downsize so the longer image side is at most this (0: keep the input's size)."),
+        iterations: Optional[int] = typer.Option(None, "--iterations", callback=checked(v.Int(1, 10_000_000, optional=True)), help="Optimisation steps (default: 2000 on CUDA, 500 on a CPU)."),
+        resolution: Optional[int] = typer.Option(None, "--resolution", callback=checked(v.Int(0, 16384, optional=True, why="0 keeps the input's size")), help="Downsize so the longer image side is at most this (default: 256 on CUDA, 128 on a CPU; 0: keep the input's size)."),
         device: Device = "cpu",
         init: str = typer.Option("auto", "--init", callback=checked(v.Choice(("auto", "colmap", "random", "depth"))), help="Initial Gaussians: auto, colmap, random or depth."),
         mode: str = typer.Option("3d", "--mode", callback=checked(v.Choice(("3d", "4d"))), help="3d (static) or 4d (time-conditioned Gaussians)."),
@@ -54,7 +54,7 @@ def register(app: typer.Typer) -> None:
         """Optimise 3D (or 4D) Gaussians to the input views; write scene.ply, renders and a fly-through."""
 
         def run() -> None:
-            from genxd.reconstruction.pipeline import reconstruct_scene
+            from genxd.reconstruction.pipeline import default_iterations, default_resolution, reconstruct_scene
             from genxd.reconstruction.trainer import ReconstructionConfig
             from genxd.utils.io import check_writable_dir
 
@@ -62,10 +62,15 @@ def register(app: typer.Typer) -> None:
                 raise FileNotFoundError(f"{input}: no such file or folder")
             check_writable_dir(out, "--out")  # an existing folder must be writable to be replaced
             check_writable_dir(out.parent, "--out's parent folder")  # the new folder is renamed in there
+            torch_device = _torch_device(device)
+            steps = default_iterations(torch_device) if iterations is None else iterations
+            size = default_resolution(torch_device) if resolution is None else resolution
+            if (iterations is None or resolution is None) and not torch_device.startswith("cuda"):
+                note(f"CPU defaults: {steps} steps at {size} px (--iterations, --resolution to change)", quiet)
             config = ReconstructionConfig(
-                iterations=iterations,
+                iterations=steps,
                 mode=mode,  # type: ignore[arg-type]
-                device=_torch_device(device),
+                device=torch_device,
                 seed=seed,
                 sh_degree=sh_degree,
                 init=init,  # type: ignore[arg-type]
@@ -80,7 +85,7 @@ def register(app: typer.Typer) -> None:
                 input,
                 out,
                 config,
-                resolution=resolution or None,
+                resolution=size or None,
                 holdout_every=holdout_every,
                 scene_key=scene_key,
                 n_views=n_views,

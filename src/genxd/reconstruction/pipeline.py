@@ -32,6 +32,9 @@ from .trainer import ReconstructionConfig, evaluate_views, render_views, train_g
 from .views import Views, detect_input_kind, load_views, reconfusion_split
 
 __all__ = [
+    "DEVICE_DEFAULTS",
+    "default_iterations",
+    "default_resolution",
     "holdout_split",
     "reconstruct_scene",
     "evaluate_scene",
@@ -39,6 +42,27 @@ __all__ = [
     "write_video",
     "save_png",
 ]
+
+
+#: ``(iterations, resolution)`` by device kind, for ``genxd reconstruct`` without --iterations /
+#: --resolution. On a CPU the pure-PyTorch rasteriser runs a few steps per second at 128 px and about
+#: 4x fewer at 256 px, so the GPU defaults (2,000 steps at 256 px) would take tens of minutes there
+#: (docs/reconstruction.md, "On a CPU").
+DEVICE_DEFAULTS: dict[str, tuple[int, int]] = {"cuda": (2000, 256), "cpu": (500, 128)}
+
+
+def _device_kind(device: str) -> str:
+    return "cuda" if str(device).startswith("cuda") else "cpu"
+
+
+def default_iterations(device: str) -> int:
+    """Optimisation steps when none are given: 2,000 on CUDA, 500 on a CPU."""
+    return DEVICE_DEFAULTS[_device_kind(device)][0]
+
+
+def default_resolution(device: str) -> int:
+    """Longer image side (pixels) when none is given: 256 on CUDA, 128 on a CPU."""
+    return DEVICE_DEFAULTS[_device_kind(device)][1]
 
 
 def holdout_split(num_views: int, every: int) -> tuple[list[int], list[int]]:
