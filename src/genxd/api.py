@@ -288,6 +288,10 @@ def generate_scenes(
     num_frames = c2w.shape[0]
     if num_frames < 2:
         raise ValueError(f"{s.camera}: the camera path needs at least 2 cameras, it has {num_frames}")
+    from .pipelines.long_paths import LongPathSettings, plan_for
+
+    long_settings = LongPathSettings(s.window, s.anchors, s.overlap, s.max_windows_per_call)
+    plan = plan_for(info, d, s.mode, c2w, K, [0], long_settings)  # None: one window holds the path
     if group.is_main_process:
         if s.num_frames is not None and num_frames != s.num_frames:
             v.warn(f"{v.arg('num_frames')} {s.num_frames} is not used: the camera file {s.camera} has {num_frames} "
@@ -295,14 +299,11 @@ def generate_scenes(
         if s.mode == "3d" and s.motion_strength > 0:
             v.warn(f"{v.arg('motion_strength')} {s.motion_strength:g} is not used in 3d mode (a static scene); "
                    f"use {v.arg('mode')} 4d or video for moving objects")
-        v.warn_outside_trained(info.trained, {"resolution": res, "num_frames": num_frames,
+        # a long path is made window by window (the model sees `plan.window` frames at a time): no warning then
+        v.warn_outside_trained(info.trained, {"resolution": res, "num_frames": num_frames if plan is None else plan.window,
                                               "motion_strength": s.motion_strength if s.mode != "3d" else None},
                                info.description)
     fps = s.fps or max(1.0, num_frames / 2)
-    from .pipelines.long_paths import LongPathSettings, plan_for
-
-    long_settings = LongPathSettings(s.window, s.anchors, s.overlap, s.max_windows_per_call)
-    plan = plan_for(info, d, s.mode, c2w, K, [0], long_settings)  # None: one window holds the path
 
     # 3. the output folder: clean what killed runs left, refuse existing outputs unless asked
     if group.is_main_process:
