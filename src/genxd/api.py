@@ -32,9 +32,9 @@ from .cameras import CameraPath, read_camera_path, trajectories
 from .checkpoints import (BUNDLED_MODEL_DIR, GENERATION_CONFIG, RELEASED_DEFAULTS, RELEASED_TRAINED,  # noqa: F401
                           LoadedModel, ModelInfo, default_model_path, load_model, model_info, pick_device, pick_dtype)
 from .pipelines.distributed import GenerationError, ProcessGroup, SceneResult, failed_result, write_summary
-from .scene_outputs import _check_existing, _safe_folder_name, _unique_labels, output_names, write_scene
+from .scene_outputs import _check_existing, check_job, output_names, write_scene
 from .utils.images import Fit, collect_images, load_image
-from .utils.io import check_output_file, check_writable_dir, clean_stale
+from .utils.io import clean_stale
 from .validation import check
 
 
@@ -174,23 +174,6 @@ class GenerateSettings:
         )
 
 
-def _check_job(out_dir: str | Path, summary: str | Path | None, flags: dict[str, object]) -> Path:
-    """Checks shared by the jobs: on/off arguments are booleans, the output folder and summary are writable."""
-    for name, value in flags.items():
-        check(value, v.Flag(), name)
-    if flags.get("overwrite") and flags.get("skip_existing"):
-        raise v.InvalidValue(f"{v.arg('overwrite')} and {v.arg('skip_existing')} contradict each other: choose one")
-    if not isinstance(out_dir, (str, os.PathLike)) or isinstance(out_dir, bytes):
-        raise v.InvalidValue(f"{v.arg('out_dir')} must be a folder path, got {out_dir!r}")
-    out_dir = Path(out_dir)
-    check_writable_dir(out_dir, f"output folder ({v.arg('out_dir')})")
-    if summary is not None:
-        if not isinstance(summary, (str, os.PathLike)) or isinstance(summary, bytes):
-            raise v.InvalidValue(f"{v.arg('summary')} must be a file path, got {summary!r}")
-        check_output_file(summary, f"summary file ({v.arg('summary')})")
-    return out_dir
-
-
 def generate_scenes(
     images: str | Path | Iterable[str | Path],
     out_dir: str | Path,
@@ -262,7 +245,7 @@ def generate_scenes(
     device = check(device, v.DEVICE, "device")
     if not isinstance(dtype, torch.dtype):
         dtype = check(dtype, v.DTYPES, "dtype")
-    out_dir = _check_job(out_dir, summary, {"compile_unet": compile_unet, "overwrite": overwrite,
+    out_dir = check_job(out_dir, summary, {"compile_unet": compile_unet, "overwrite": overwrite,
                                             "skip_existing": skip_existing, "progress": progress})
     if isinstance(images, (str, os.PathLike)):
         images = [images]
@@ -305,6 +288,10 @@ def generate_scenes(
     num_frames = c2w.shape[0]
     if num_frames < 2:
         raise ValueError(f"{s.camera}: the camera path needs at least 2 cameras, it has {num_frames}")
+    from .pipelines.long_paths import LongPathSettings, plan_for
+
+    long_settings = LongPathSettings(s.window, s.anchors, s.overlap, s.max_windows_per_call)
+    plan = plan_for(info, d, s.mode, c2w, K, [0], long_settings)  # None: one window holds the path
     if group.is_main_process:
         if s.num_frames is not None and num_frames != s.num_frames:
             v.warn(f"{v.arg('num_frames')} {s.num_frames} is not used: the camera file {s.camera} has {num_frames} "
@@ -312,14 +299,11 @@ def generate_scenes(
         if s.mode == "3d" and s.motion_strength > 0:
             v.warn(f"{v.arg('motion_strength')} {s.motion_strength:g} is not used in 3d mode (a static scene); "
                    f"use {v.arg('mode')} 4d or video for moving objects")
-        v.warn_outside_trained(info.trained, {"resolution": res, "num_frames": num_frames,
+        # a long path is made window by window (the model sees `plan.window` frames at a time): no warning then
+        v.warn_outside_trained(info.trained, {"resolution": res, "num_frames": num_frames if plan is None else plan.window,
                                               "motion_strength": s.motion_strength if s.mode != "3d" else None},
                                info.description)
     fps = s.fps or max(1.0, num_frames / 2)
-    from .pipelines.long_paths import LongPathSettings, plan_for
-
-    long_settings = LongPathSettings(s.window, s.anchors, s.overlap, s.max_windows_per_call)
-    plan = plan_for(info, d, s.mode, c2w, K, [0], long_settings)  # None: one window holds the path
 
     # 3. the output folder: clean what killed runs left, refuse existing outputs unless asked
     if group.is_main_process:
@@ -521,251 +505,12 @@ def generate(
     return [Path(r.output) for r in results if r.status == "written"]
 
 
-def fewshot_scenes(
-    data_root: str | Path,
-    out_dir: str | Path,
-    model: str | Path | None = None,
-    *,
-    strategy: str = "direct",
-    pose_dir: str | Path | None = None,
-    n_views: int = 9,
-    num_context: int = 3,
-    num_frames: int | None = None,
-    resolution: int | None = None,
-    num_inference_steps: int | None = None,
-    guidance_scale: float | None = None,
-    seed: int = 0,
-    save_target_only: bool = False,
-    pad_to_square: bool = False,
-    window: int | None = None,
-    anchors: int | None = None,
-    overlap: int | None = None,
-    scheduler: str | None = None,
-    decode_chunk: int | None = None,
-    sequential_guidance: bool = False,
-    device: str | None = None,
-    dtype: str | None = None,
-    compile_unet: bool = False,
-    offload: str = "none",
-    overwrite: bool = False,
-    skip_existing: bool = False,
-    summary: str | Path | None = None,
-    progress: bool = True,
-    loaded: LoadedModel | None = None,
-) -> list[SceneResult]:
-    """Like :func:`fewshot` (same arguments), but a failed group is recorded and the others still run.
-
-    One result per group. Under ``accelerate launch`` each process generates its share of the groups;
-    ``input`` of a result is the group name (its output folder). ``summary``: as :func:`generate_scenes`.
-    """
-    from tqdm.auto import tqdm
-
-    from .data.reconfusion import load_reconfusion
-    from .fewshot import build_fewshot_groups
-
-    # 1. check every value (nothing loaded, nothing written yet)
-    strategy = check(strategy, v.STRATEGIES, "strategy")
-    n_views = check(n_views, v.N_VIEWS, "n_views")
-    num_context = check(num_context, v.NUM_CONTEXT, "num_context")
-    num_frames = check(num_frames, v.NUM_FRAMES, "num_frames")
-    resolution = check(resolution, v.RESOLUTION, "resolution")
-    num_inference_steps = check(num_inference_steps, v.STEPS, "num_inference_steps")
-    guidance_scale = check(guidance_scale, v.GUIDANCE, "guidance_scale")
-    seed = check(seed, v.SEED, "seed")
-    window = check(window, v.Int(2, 10_000, optional=True, why="leave it out for the model's frame count"), "window")
-    anchors = check(anchors, v.Int(1, 10_000, optional=True), "anchors")
-    overlap = check(overlap, v.Int(1, 10_000, optional=True), "overlap")
-    scheduler = check(scheduler, v.SCHEDULERS, "scheduler")
-    decode_chunk = check(decode_chunk, v.Int(1, 10_000, optional=True, why="leave it out to size it by the image"),
-                         "decode_chunk")
-    check(sequential_guidance, v.Flag(), "sequential_guidance")
-    offload = check(offload, v.OFFLOAD, "offload")
-    device = check(device, v.DEVICE, "device")
-    if not isinstance(dtype, torch.dtype):
-        dtype = check(dtype, v.DTYPES, "dtype")
-    out_dir = _check_job(out_dir, summary, {"save_target_only": save_target_only, "pad_to_square": pad_to_square,
-                                            "compile_unet": compile_unet, "overwrite": overwrite,
-                                            "skip_existing": skip_existing, "progress": progress})
-    if not isinstance(data_root, (str, os.PathLike)) or not Path(data_root).is_dir():
-        raise FileNotFoundError(f"{data_root}: no such folder ({v.arg('data_root')})")
-    if pose_dir is not None and (not isinstance(pose_dir, (str, os.PathLike)) or not Path(pose_dir).is_dir()):
-        raise FileNotFoundError(f"{pose_dir}: no such folder ({v.arg('pose_dir')})")
-    if strategy == "grouped" and pose_dir is None:
-        raise v.InvalidValue(f"the grouped strategy needs {v.arg('pose_dir')} (the output of 'genxd trajectory fit')")
-
-    group = ProcessGroup(device)  # under accelerate launch: warnings from the main process only
-    rank = group.process_index
-
-    # 2. the model's settings (config files only), the scenes and their groups
-    info = loaded.info if loaded is not None else model_info(model)
-    d = info.defaults
-    res = int(resolution or d["resolution"])
-    if info.latent_multiple and res % info.latent_multiple:
-        raise v.InvalidValue(f"{v.arg('resolution')} must be a multiple of {info.latent_multiple} for this model, got {res}")
-    num_frames = int(num_frames or d["num_frames"])
-    if num_frames <= num_context:
-        raise v.InvalidValue(f"{v.arg('num_frames')} ({num_frames}) must exceed {v.arg('num_context')} ({num_context})")
-    steps = int(num_inference_steps or d["num_inference_steps"])
-    guidance = float(guidance_scale if guidance_scale is not None else d["guidance_scale"])
-    if group.is_main_process:
-        v.warn_outside_trained(info.trained, {"resolution": res, "num_frames": num_frames}, info.description)
-    scenes = load_reconfusion(data_root)
-    if not scenes:
-        raise ValueError(f"{data_root}: no scenes in index.json")
-    groups = build_fewshot_groups(
-        scenes, strategy=strategy, pose_dir=pose_dir, n_views=n_views, num_context=num_context,
-        num_frames=num_frames, resolution=res, pad_to_square=pad_to_square,
-    )
-    labels = [g.name for g in groups]
-    folders = [out_dir / n for n in _unique_labels([_safe_folder_name(g.name) for g in groups])]
-    from .pipelines.long_paths import LongPathSettings, generate_long, long_job_progress, plan_for
-
-    long_settings = LongPathSettings(window, anchors, overlap)
-    plans = {gi: plan_for(info, d, "3d", g.c2w, g.K, g.context_index.tolist(), long_settings)
-             for gi, g in enumerate(groups)}  # None: the group fits one window
-
-    # 3. the output folder
-    if group.is_main_process:
-        clean_stale(out_dir)
-    todo = _check_existing(folders, overwrite, skip_existing)
-    # every process has checked the existing outputs before any process writes one
-    group.wait_for_everyone()
-
-    # 4. load the model and generate
-    lm = loaded or load_model(model, group.device(device), dtype, compile_unet=compile_unet, offload=offload)
-    sampler = scheduler or d.get("scheduler", "euler")
-    if hasattr(lm.pipe, "set_scheduler"):
-        from .pipelines.memory import configure_memory
-
-        lm.pipe.set_scheduler(sampler)
-        configure_memory(lm.pipe, decode_chunk=decode_chunk or "auto", sequential_guidance=sequential_guidance,
-                         offload="none")
-    results = [SceneResult(i, labels[i], str(folders[i]), "skipped", process_index=rank)
-               for i in range(len(groups)) if i not in todo] if group.is_main_process else []
-    show = progress and group.is_main_process
-    lm.pipe.set_progress_bar_config(disable=not show, leave=False, desc="denoising")
-    mine = group.split(todo)
-    long_groups = [gi for gi in mine if plans[gi] is not None]
-    long_bar = long_job_progress([(plans[gi], 1) for gi in long_groups], steps, None, res, show) if long_groups else None
-    for gi in tqdm(mine, desc="groups", unit="group", disable=not show):
-        g = groups[gi]
-        try:
-            gen = torch.Generator().manual_seed(seed + gi)
-            if plans[gi] is None:
-                out_frames = lm.pipe(
-                    context_images=g.context_images[None], target_c2w=g.c2w[None], target_K=g.K[None],
-                    context_index=g.context_index[None], mode="3d", motion_strength=0.0, num_inference_steps=steps,
-                    guidance_scale=guidance, generator=gen, output_type="pt",
-                ).frames
-            else:
-                out_frames = generate_long(lm.pipe, g.context_images[None], g.c2w, g.K, plans[gi], mode="3d",
-                                           num_inference_steps=steps, guidance_scale=guidance, generator=[gen],
-                                           progress=long_bar).frames
-            frames, c2w, K, left = out_frames[0].cpu(), g.c2w, g.K, g.reference_frames
-            keep = list(range(num_frames))
-            if save_target_only:
-                ctx = set(g.context_index.tolist())
-                keep = [i for i in keep if i not in ctx]
-            frames, c2w, K, left = frames[keep], c2w[keep], K[keep], left[keep]
-            if pad_to_square and g.crop_box is not None:
-                t, b, l, r = g.crop_box
-                frames, left = frames[..., t:b, l:r], left[..., t:b, l:r]
-                K = g.K_unpadded[keep]
-            ctx_idx = [keep.index(i) for i in g.context_index.tolist() if i in keep] or [0]
-            meta = {"scene": g.key, "strategy": strategy, "n_views": n_views, "num_context": num_context,
-                    "num_inference_steps": steps, "guidance_scale": guidance, "seed": seed + gi,
-                    "pad_to_square": pad_to_square, "save_target_only": save_target_only,
-                    "model": info.label, "scheduler": sampler, "process_index": rank,
-                    "num_processes": group.num_processes}
-            if plans[gi] is not None:
-                meta["long_path"] = plans[gi].to_dict()
-            tgt = [g.frame_source[i] for i in keep]
-            write_scene(folders[gi], frames, c2w, K, ctx_idx, left, meta, fps=max(1.0, num_frames / 2),
-                        target_indices=tgt)
-            results.append(SceneResult(gi, labels[gi], str(folders[gi]), "written", process_index=rank))
-        except Exception as exc:  # noqa: BLE001 - recorded, the other groups go on
-            results.append(failed_result(gi, labels[gi], str(folders[gi]), exc, rank))
-    if long_bar is not None:
-        long_bar.close()
-    results = group.gather(results)
-    if summary is not None and group.is_main_process:
-        write_summary(summary, results, group.num_processes, {"command": "fewshot", "out": str(out_dir)})
-    return results
-
-
-def fewshot(
-    data_root: str | Path,
-    out_dir: str | Path,
-    model: str | Path | None = None,
-    *,
-    strategy: str = "direct",
-    pose_dir: str | Path | None = None,
-    n_views: int = 9,
-    num_context: int = 3,
-    num_frames: int | None = None,
-    resolution: int | None = None,
-    num_inference_steps: int | None = None,
-    guidance_scale: float | None = None,
-    seed: int = 0,
-    save_target_only: bool = False,
-    pad_to_square: bool = False,
-    window: int | None = None,
-    anchors: int | None = None,
-    overlap: int | None = None,
-    scheduler: str | None = None,
-    decode_chunk: int | None = None,
-    sequential_guidance: bool = False,
-    device: str | None = None,
-    dtype: str | None = None,
-    compile_unet: bool = False,
-    offload: str = "none",
-    overwrite: bool = False,
-    skip_existing: bool = False,
-    progress: bool = True,
-    loaded: LoadedModel | None = None,
-) -> list[Path]:
-    """Generate views of ReconFusion-format scenes from their few-shot training views.
-
-    ``strategy="direct"``: generate at the split's test views (groups of ``num_frames - num_context``
-    targets); ``"grouped"``: along the trajectories fitted by ``genxd trajectory fit`` (``pose_dir``).
-    See :mod:`genxd.fewshot` for the grouping rules (the authors' ``reconf_gen.py`` /
-    ``reconf_group.py``).
-
-    Args:
-        data_root: a ReconFusion-format folder (``index.json`` + scene files).
-        out_dir: one sub-folder per group is written here.
-        model: checkpoint folder or cached hub id; None = the bundled small model.
-        strategy: ``"direct"`` or ``"grouped"``; pose_dir: the fitted trajectories (``grouped``).
-        n_views: which few-shot split (``train_test_split_N``); num_context: context views (1, 2 or 3).
-        num_frames / resolution / num_inference_steps / guidance_scale: as :func:`generate` (None: the
-            model's); seed: group ``i`` uses ``seed + i``.
-        save_target_only: write only the generated target frames; pad_to_square: pad (not crop) to a
-            square, outputs are un-padded.
-        window, anchors, overlap, scheduler, decode_chunk, sequential_guidance, device, dtype, compile_unet,
-            offload, overwrite, skip_existing, progress, loaded: as :func:`generate`.
-    Returns:
-        the group folders written.
-    Raises:
-        ValueError / FileNotFoundError / FileExistsError / PermissionError before anything is loaded;
-        GenerationError (after the other groups are written) when some groups failed.
-    """
-    results = fewshot_scenes(
-        data_root, out_dir, model, strategy=strategy, pose_dir=pose_dir, n_views=n_views, num_context=num_context,
-        num_frames=num_frames, resolution=resolution, num_inference_steps=num_inference_steps,
-        guidance_scale=guidance_scale, seed=seed, save_target_only=save_target_only, pad_to_square=pad_to_square,
-        window=window, anchors=anchors, overlap=overlap, scheduler=scheduler, decode_chunk=decode_chunk,
-        sequential_guidance=sequential_guidance, device=device, dtype=dtype, compile_unet=compile_unet, offload=offload,
-        overwrite=overwrite, skip_existing=skip_existing, progress=progress, loaded=loaded,
-    )
-    if any(r.status == "failed" for r in results):
-        raise GenerationError(results, "groups")
-    return [Path(r.output) for r in results if r.status == "written"]
-
-
 __all__ = ["generate", "fewshot", "generate_scenes", "fewshot_scenes", "SceneResult", "GenerationError", "load_model",
            "model_info", "ModelInfo", "output_names", "default_model_path", "camera_trajectory", "write_scene",
            "GenerateSettings", "LoadedModel", "asdict", "pick_device", "pick_dtype", "RELEASED_DEFAULTS",
            "RELEASED_TRAINED", "GENERATION_CONFIG", "BUNDLED_MODEL_DIR"]
+
+from .fewshot_jobs import fewshot, fewshot_scenes  # noqa: E402 - after the names it uses from here
 
 # ``genxd.fewshot`` names this function, not the module genxd/fewshot.py that importing it bound there.
 setattr(sys.modules[__package__], "fewshot", fewshot)

@@ -25,7 +25,8 @@ from torch import Tensor
 from . import validation as v
 from .cameras import formats, relative_poses
 from .utils.images import save_png, tensor_to_uint8
-from .utils.io import atomic_dir, write_json_atomic
+from .utils.io import atomic_dir, check_output_file, check_writable_dir, write_json_atomic
+from .validation import check
 from .utils.video import write_mp4
 
 
@@ -122,3 +123,20 @@ def _unique_labels(names: Sequence[str]) -> list[str]:
 
 
 __all__ = ["write_scene", "output_names"]
+
+
+def check_job(out_dir: str | Path, summary: str | Path | None, flags: dict[str, object]) -> Path:
+    """Checks shared by the jobs: on/off arguments are booleans, the output folder and summary are writable."""
+    for name, value in flags.items():
+        check(value, v.Flag(), name)
+    if flags.get("overwrite") and flags.get("skip_existing"):
+        raise v.InvalidValue(f"{v.arg('overwrite')} and {v.arg('skip_existing')} contradict each other: choose one")
+    if not isinstance(out_dir, (str, os.PathLike)) or isinstance(out_dir, bytes):
+        raise v.InvalidValue(f"{v.arg('out_dir')} must be a folder path, got {out_dir!r}")
+    out_dir = Path(out_dir)
+    check_writable_dir(out_dir, f"output folder ({v.arg('out_dir')})")
+    if summary is not None:
+        if not isinstance(summary, (str, os.PathLike)) or isinstance(summary, bytes):
+            raise v.InvalidValue(f"{v.arg('summary')} must be a file path, got {summary!r}")
+        check_output_file(summary, f"summary file ({v.arg('summary')})")
+    return out_dir

@@ -192,6 +192,16 @@ def test_verdict_and_config_validation(tmp_path):
         parse_resize("big")
 
 
+def test_resize_scales_down_only():
+    """--resize N is the largest longer side: the newcomer run's 128 px clips upscaled to 512 lost their
+    motion (measured 0.0000 instead of 0.012-0.018, both read as static)."""
+    from genxd.curation.frames import resized_shape
+
+    assert resized_shape(128, 96, 512) == (128, 96)  # kept, not upscaled
+    assert resized_shape(1080, 1920, 512) == (288, 512)  # scaled down, aspect kept
+    assert resized_shape(128, 96, (320, 240)) == (240, 320)  # WxH is exact, also upwards
+
+
 def _write_video(path, n, size=(48, 64)):
     import imageio.v2 as imageio
 

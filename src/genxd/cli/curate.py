@@ -30,7 +30,7 @@ def register(app: typer.Typer) -> None:
         out: Out("Dataset folder (created; resumable).") = ...,
         stride: int = typer.Option(1, "--stride", callback=checked(v.Int(1, 10_000)), help="Keep every STRIDE-th frame."),
         max_frames: Optional[int] = typer.Option(None, "--max-frames", callback=checked(v.Int(1, 1_000_000, optional=True)), help="Keep at most this many frames."),
-        resize: Optional[str] = typer.Option(None, "--resize", callback=checked(v.Size(16, 8192, why="leave it out to keep the video's size")), help="Resize frames: the longer side in pixels (e.g. 512) or WxH, 16-8192 (default: keep the size)."),
+        resize: Optional[str] = typer.Option(None, "--resize", callback=checked(v.Size(16, 8192, why="leave it out to keep the video's size")), help="Resize frames: the largest longer side in pixels (e.g. 512: larger frames are scaled down, smaller ones kept) or an exact WxH, 16-8192 (default: keep the size)."),
         min_frames: int = typer.Option(8, "--min-frames", callback=checked(v.Int(3, 1_000_000, why="SfM needs 3 frames")), help="Fewer frames than this is a failure (at least 3)."),
         min_registered: float = typer.Option(
             0.75, "--min-registered", callback=checked(v.Float(0.0, 1.0, lo_open=True)),

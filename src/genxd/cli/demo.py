@@ -80,6 +80,6 @@ def serve(model: Optional[str], host: str, port: int, device: Optional[List[str]
         typer.echo(f"genxd: loading the model on {', '.join(devices.names)} ...", err=True)
         app = build_app(devices, config)
         typer.echo(f"genxd: demo at http://{host if host != '0.0.0.0' else '127.0.0.1'}:{port} (Ctrl-C stops it)", err=True)
-        launch(app, host, port, config, devices)
+        launch(app, host, port, config, devices, quiet=True)  # genxd prints the address; no "share=True" hint
     finally:
         shutil.rmtree(root, ignore_errors=True)

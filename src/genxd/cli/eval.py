@@ -24,7 +24,7 @@ def register(app: typer.Typer) -> None:
     @app.command("eval")
     def eval_cmd(
         model: Model = None,
-        num_scenes: int = typer.Option(50, "--num-scenes", "-n", callback=checked(v.Int(1, 100_000)), help="Held-out synthetic scenes."),
+        num_scenes: int = typer.Option(50, "--num-scenes", "-n", callback=checked(v.Int(1, 100_000)), help="Held-out synthetic scenes of the synthetic modes (3d-1view, 3d-3view, 4d, photo-cards, camera-*; the photo modes use every held-out photograph, fewshot --fewshot-scenes)."),
         steps: Steps = None,
         guidance: Guidance = None,
         modes: str = typer.Option("3d-1view,3d-3view,4d", "--modes", callback=checked(v.ChoiceList(_eval_modes)),
@@ -58,5 +58,7 @@ def register(app: typer.Typer) -> None:
                               dtype=dtype, fast=fast, fewshot_scenes=fewshot_scenes,
                               fewshot_iterations=fewshot_iterations, **extra)
             typer.echo(json.dumps(report, indent=2))
+            if out is not None:
+                typer.echo(f"wrote {out}", err=True)
 
         run_cli(job, quiet)

@@ -135,11 +135,15 @@ def parse_resize(value: str | int | None) -> int | tuple[int, int] | None:
 
 
 def resized_shape(height: int, width: int, resize: int | tuple[int, int] | None) -> tuple[int, int]:
-    """Target ``(height, width)``: ``int`` sets the longer side (aspect kept), ``(W, H)`` is exact."""
+    """Target ``(height, width)``: ``int`` is the largest longer side (aspect kept; smaller frames are kept as
+    they are: upscaling adds no detail and made small clips' motion vanish under the flow masks' thresholds),
+    ``(W, H)`` is exact."""
     if resize is None:
         return height, width
     if isinstance(resize, tuple):
         return int(resize[1]), int(resize[0])
+    if max(height, width) <= resize:
+        return height, width
     scale = resize / max(height, width)
     return max(1, round(height * scale)), max(1, round(width * scale))
 

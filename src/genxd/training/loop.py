@@ -69,7 +69,7 @@ def ddp_kwargs(mixed_precision: str, comm_hook: str = "auto", bucket_mb: int = 2
     float32; what FSDP2 under accelerate does by default) and in float32 otherwise. Measured on two H200s
     (released model size, docs/benchmarks.md): the float32 all-reduce left DDP at 0.85 scaling efficiency.
     Gradients are the all-reduce buckets' views (``gradient_as_bucket_view``: no copy of 1.9 B gradients
-    per step, less memory); buffers are not broadcast each forward (the UNet's buffers are constants).
+    per step, less memory).
     """
     from accelerate.utils import DDPCommunicationHookType, DistributedDataParallelKwargs
 
@@ -78,7 +78,7 @@ def ddp_kwargs(mixed_precision: str, comm_hook: str = "auto", bucket_mb: int = 2
     hook = {"none": DDPCommunicationHookType.NO, "bf16": DDPCommunicationHookType.BF16,
             "fp16": DDPCommunicationHookType.FP16}[comm_hook]
     return DistributedDataParallelKwargs(find_unused_parameters=find_unused_parameters, bucket_cap_mb=int(bucket_mb),
-                                         comm_hook=hook, gradient_as_bucket_view=True, broadcast_buffers=False)
+                                         comm_hook=hook, gradient_as_bucket_view=True)
 
 
 class TrainingRun:
