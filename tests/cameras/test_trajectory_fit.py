@@ -118,6 +118,9 @@ def test_cli_trajectory_fit_and_make(tmp_path):
     assert load_w2c_list_json(out / "co3d" / "s0" / "gen_poses_w2c.json").shape == (5 * 3 * 2, 4, 4)
     again = runner.invoke(app, args)
     assert again.exit_code == 2 and "already exist" in again.output
+    # with the progress bar on, stdout holds only the "wrote ..." line (the bar lives on stderr)
+    loud = runner.invoke(app, [a for a in args if a != "-q"] + ["--overwrite"])
+    assert loud.exit_code == 0 and [line for line in loud.stdout.splitlines()] == [loud.stdout.strip()], loud.stdout
     bad = runner.invoke(app, ["trajectory", "fit", str(tmp_path / "missing"), "--out", str(out)])
     assert bad.exit_code == 2 and "Traceback" not in bad.output
     llff = runner.invoke(app, ["trajectory", "fit", str(root), "--out", str(out), "--dataset", "llff", "--overwrite", "-q"])

@@ -405,10 +405,12 @@ def fit_reconfusion(
                 f"{len(existing)} pose file(s) already exist, e.g. {existing[0]} (use --overwrite to replace them)"
             )
 
+    from rich.console import Console
     from rich.progress import Progress
 
     written: dict[str, Path] = {}
-    with Progress(disable=not progress, transient=True) as bar:
+    # on stderr, like every genxd progress bar: stdout carries only what was written
+    with Progress(disable=not progress, transient=True, console=Console(stderr=True)) as bar:
         task = bar.add_task(f"fitting {data_name} ({resolved_kind})", total=len(index))
         for key, file_name in index.items():
             scene = load_reconfusion_scene(root / file_name, key=key, decode_images=False, dtype=torch.float64)
