@@ -30,7 +30,8 @@ from . import fewshot as _fewshot_rules  # noqa: F401 - loaded now, so genxd.few
 from . import validation as v
 from .cameras import CameraPath, read_camera_path, trajectories
 from .checkpoints import (BUNDLED_MODEL_DIR, GENERATION_CONFIG, RELEASED_DEFAULTS, RELEASED_TRAINED,  # noqa: F401
-                          LoadedModel, ModelInfo, default_model_path, load_model, model_info, pick_device, pick_dtype)
+                          LoadedModel, ModelInfo, configure_sampling, default_model_path, load_model, model_info,
+                          pick_device, pick_dtype)
 from .pipelines.distributed import GenerationError, ProcessGroup, SceneResult, failed_result, write_summary
 from .scene_outputs import _check_existing, check_job, output_names, write_scene
 from .utils.images import Fit, collect_images, load_image
@@ -163,12 +164,12 @@ class GenerateSettings:
             camera_from_video=None if self.camera_from_video is None else str(self.camera_from_video),
             path_scale=self.path_scale, path_spacing=self.path_spacing, path_intrinsics=self.path_intrinsics,
             path_smoothing=self.path_smoothing,
-            window=check(self.window, v.Int(2, 10_000, optional=True, why="leave it out for the model's frame count"), "window"),
-            anchors=check(self.anchors, v.Int(1, 10_000, optional=True), "anchors"),
-            overlap=check(self.overlap, v.Int(1, 10_000, optional=True), "overlap"),
+            window=check(self.window, v.WINDOW, "window"),
+            anchors=check(self.anchors, v.ANCHORS, "anchors"),
+            overlap=check(self.overlap, v.OVERLAP, "overlap"),
             max_windows_per_call=check(self.max_windows_per_call, v.Int(1, 100_000, optional=True), "max_windows_per_call"),
             scheduler=check(self.scheduler, v.SCHEDULERS, "scheduler"),
-            decode_chunk=check(self.decode_chunk, v.Int(1, 10_000, optional=True, why="leave it out to size it by the image"), "decode_chunk"),
+            decode_chunk=check(self.decode_chunk, v.DECODE_CHUNK, "decode_chunk"),
             sequential_guidance=check(self.sequential_guidance, v.Flag(), "sequential_guidance"),
             extra=dict(self.extra),
         )
@@ -260,8 +261,6 @@ def generate_scenes(
         check_path_settings(intrinsics=s.path_intrinsics, spacing=s.path_spacing, smoothing=s.path_smoothing,
                             path_scale=s.path_scale)
         clip_cameras = recover_clip_cameras(s.camera_from_video)
-    else:
-        camera_path_of(s.camera, s.focal)  # a bad camera file fails here, before the model loads
     group = ProcessGroup(device)  # under accelerate launch: this process's share, warnings from the main one only
     rank = group.process_index
 
@@ -280,6 +279,7 @@ def generate_scenes(
     extra_files: dict[str, bytes] = {}
     if clip_cameras is not None:  # the clip's path: relative, scaled, resampled (genxd.cameras.from_video)
         c2w, K, times, extra_files = _video_camera_path(clip_cameras, s, asked_frames, focal, res)
+    # a camera file is read once, here (before any weights load)
     elif (from_file := camera_path_of(s.camera, focal)) is not None:  # a camera file: its frames, K, times
         c2w, K, times = from_file.c2w.float(), from_file.K.float(), from_file.times
     else:
@@ -324,12 +324,7 @@ def generate_scenes(
     # 4. load the model and generate
     lm = loaded or load_model(model, group.device(device), dtype, compile_unet=compile_unet, offload=offload)
     pipe = lm.pipe
-    if hasattr(pipe, "set_scheduler"):
-        pipe.set_scheduler(scheduler)
-        from .pipelines.memory import configure_memory
-
-        configure_memory(pipe, decode_chunk=s.decode_chunk or "auto", sequential_guidance=s.sequential_guidance,
-                         offload="none")  # offload was applied at loading
+    configure_sampling(pipe, scheduler, s.decode_chunk, s.sequential_guidance)
     results = [SceneResult(i, str(paths[i]), str(folders[i]), "skipped", process_index=rank)
                for i in range(len(paths)) if i not in todo] if group.is_main_process else []
     mine = group.split(todo)

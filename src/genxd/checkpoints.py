@@ -14,6 +14,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from typing import Any
+
 import torch
 
 from . import validation as v
@@ -189,5 +191,19 @@ def load_model(model: str | Path | None, device: str | None = None, dtype: str |
     return LoadedModel(pipe=pipe, path=info.path, defaults=info.defaults, bundled=info.bundled, trained=info.trained)
 
 
-__all__ = ["BUNDLED_MODEL_DIR", "GENERATION_CONFIG", "RELEASED_DEFAULTS", "RELEASED_TRAINED", "default_model_path",
+def configure_sampling(pipe: Any, scheduler: str, decode_chunk: int | None = None,
+                       sequential_guidance: bool = False) -> None:
+    """A job's sampler and memory switches on a loaded pipeline (``genxd.pipelines.schedulers``,
+    ``genxd.pipelines.memory``; offloading was applied by :func:`load_model`). Stand-in pipelines
+    without ``set_scheduler`` (tests) are left as they are."""
+    if not hasattr(pipe, "set_scheduler"):
+        return
+    from .pipelines.memory import configure_memory
+
+    pipe.set_scheduler(scheduler)
+    configure_memory(pipe, decode_chunk=decode_chunk or "auto", sequential_guidance=sequential_guidance,
+                     offload="none")
+
+
+__all__ = ["configure_sampling", "BUNDLED_MODEL_DIR", "GENERATION_CONFIG", "RELEASED_DEFAULTS", "RELEASED_TRAINED", "default_model_path",
            "pick_device", "pick_dtype", "ModelInfo", "model_info", "LoadedModel", "load_model"]

@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 
 from . import validation as v
-from .checkpoints import LoadedModel
+from .checkpoints import LoadedModel, configure_sampling
 from .pipelines.distributed import GenerationError, ProcessGroup, SceneResult, failed_result, write_summary
 from .scene_outputs import _check_existing, _safe_folder_name, _unique_labels, check_job, write_scene
 from .utils.io import clean_stale
@@ -75,12 +75,11 @@ def fewshot_scenes(
     num_inference_steps = check(num_inference_steps, v.STEPS, "num_inference_steps")
     guidance_scale = check(guidance_scale, v.GUIDANCE, "guidance_scale")
     seed = check(seed, v.SEED, "seed")
-    window = check(window, v.Int(2, 10_000, optional=True, why="leave it out for the model's frame count"), "window")
-    anchors = check(anchors, v.Int(1, 10_000, optional=True), "anchors")
-    overlap = check(overlap, v.Int(1, 10_000, optional=True), "overlap")
+    window = check(window, v.WINDOW, "window")
+    anchors = check(anchors, v.ANCHORS, "anchors")
+    overlap = check(overlap, v.OVERLAP, "overlap")
     scheduler = check(scheduler, v.SCHEDULERS, "scheduler")
-    decode_chunk = check(decode_chunk, v.Int(1, 10_000, optional=True, why="leave it out to size it by the image"),
-                         "decode_chunk")
+    decode_chunk = check(decode_chunk, v.DECODE_CHUNK, "decode_chunk")
     check(sequential_guidance, v.Flag(), "sequential_guidance")
     offload = check(offload, v.OFFLOAD, "offload")
     device = check(device, v.DEVICE, "device")
@@ -137,12 +136,7 @@ def fewshot_scenes(
     # 4. load the model and generate
     lm = loaded or api.load_model(model, group.device(device), dtype, compile_unet=compile_unet, offload=offload)
     sampler = scheduler or d.get("scheduler", "euler")
-    if hasattr(lm.pipe, "set_scheduler"):
-        from .pipelines.memory import configure_memory
-
-        lm.pipe.set_scheduler(sampler)
-        configure_memory(lm.pipe, decode_chunk=decode_chunk or "auto", sequential_guidance=sequential_guidance,
-                         offload="none")
+    configure_sampling(lm.pipe, sampler, decode_chunk, sequential_guidance)
     results = [SceneResult(i, labels[i], str(folders[i]), "skipped", process_index=rank)
                for i in range(len(groups)) if i not in todo] if group.is_main_process else []
     show = progress and group.is_main_process

@@ -454,6 +454,13 @@ MOTION_STRENGTH = Float(0.0, MOTION_STRENGTH_MAX,
                         why=f"{DEFAULT_MOTION_SCALE:g} x the per-frame image displacement of moving objects; "
                             "see docs/conventions.md")
 SEED = Int(0, 2**63 - 1)
+#: Paths longer than the model's window (genxd.pipelines.long_paths) and the memory switches.
+WINDOW = Int(2, 10_000, optional=True, why="leave it out for the model's frame count")
+ANCHORS = Int(1, 10_000, optional=True)
+OVERLAP = Int(1, 10_000, optional=True)
+DECODE_CHUNK = Int(1, 10_000, optional=True, why="leave it out to size it by the image")
+#: --path-scale of camera paths taken from a video.
+PATH_SCALE = Float(0.0, 1000.0, lo_open=True)
 #: Samplers of :meth:`genxd.pipelines.GenXDPipeline.set_scheduler` (None: the model's default).
 SCHEDULERS = Choice(("euler", "heun", "dpmpp-2m", "dpmpp-3m", "dpmpp-2m-sde", "unipc"), optional=True)
 #: Weight offloading of :func:`genxd.checkpoints.load_model` (CUDA).
