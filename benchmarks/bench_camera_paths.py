@@ -8,9 +8,9 @@ Three parts, each printed as a table and saved in one JSON (``--out``):
   from-video`` runs). Per clip: mean rotation error (both paths relative to their first camera) and
   camera-centre error over the path length after the similarity alignment (free Umeyama and anchored),
   registered frames, wall / CPU seconds. A clip passes at < 1 degree and < 2 %; every failure listed.
-- ``eval-camera``: the same scenes rendered at the bundled model's output size (64 px, 8 frames):
-  eval-camera on the ground-truth renders (the noise floor) and on renders at cameras perturbed by a
-  known amount (each camera turned about its own y axis by up to ``--perturb-deg`` and moved sideways
+- ``eval-camera``: the same scenes rendered at the bundled model's output size (64 px, 8 frames) and at
+  a size where SfM has enough pixels (``--eval-settings``, default also 256 px, 16 frames): eval-camera
+  on the ground-truth renders (the noise floor) and on renders at cameras perturbed by a known amount (each camera turned about its own y axis by up to ``--perturb-deg`` and moved sideways
   by up to 5 % of the path), whose expected errors are known exactly.
 - ``model``: ``genxd eval``'s ``camera-3d`` / ``camera-4d`` figures of the bundled model.
 
@@ -131,7 +131,7 @@ def _perturbed(c2w, max_deg: float, max_shift: float):
     return out
 
 
-def part_eval_camera(args, work: Path) -> dict:
+def part_eval_camera(args, work: Path, size: int = 64, frames: int = 8) -> dict:
     import torch
 
     from genxd.cameras.accuracy import compare_paths
@@ -142,15 +142,16 @@ def part_eval_camera(args, work: Path) -> dict:
 
     rows = []
     for spec in clip_specs(args.clips):
-        clip = make_clip(spec["seed"], spec["kind"], 8, 64, 64, camera=spec["camera"])
+        clip = make_clip(spec["seed"], spec["kind"], frames, size, size, camera=spec["camera"])
         c2w, K = clip.c2w.double(), clip.K
-        truth = _camera_scene(work / f"gt{spec['index']:02d}", clip.images.cpu(), c2w, K)
+        tag = f"{size}x{frames}_{spec['index']:02d}"
+        truth = _camera_scene(work / f"gt{tag}", clip.images.cpu(), c2w, K)
         t0, c0 = time.perf_counter(), _cpu()
         floor = evaluate_scene(truth, num_threads=args.threads)
         seconds, cpu = time.perf_counter() - t0, _cpu() - c0
         moved = _perturbed(c2w, args.perturb_deg, 0.05 * path_length(torch.linalg.inv(c2w[0]) @ c2w))
-        out = render(clip.scene, moved.float(), K, 64, 64, times=clip.times)
-        pert_scene = _camera_scene(work / f"pert{spec['index']:02d}", out.rgb.cpu(), c2w, K)  # requested: unperturbed
+        out = render(clip.scene, moved.float(), K, size, size, times=clip.times)
+        pert_scene = _camera_scene(work / f"pert{tag}", out.rgb.cpu(), c2w, K)  # requested: unperturbed
         pert = evaluate_scene(pert_scene, num_threads=args.threads)
         expected = compare_paths(moved, c2w)
         row = {**spec, "floor": floor.get("errors"), "floor_status": floor["status"], "floor_reason": floor.get("reason"),
@@ -191,7 +192,7 @@ def part_eval_camera(args, work: Path) -> dict:
         "failures": [f"scene {r['index']} ({r['camera']}, {r['kind']}): {r['floor_reason']}" for r in rows
                      if r["floor_status"] != "ok"],
     }
-    return {"settings": {"frames": 8, "size": 64, "perturb_deg": args.perturb_deg, "perturb_shift": "5 % of the path"},
+    return {"settings": {"frames": frames, "size": size, "perturb_deg": args.perturb_deg, "perturb_shift": "5 % of the path"},
             "summary": summary, "scenes": rows}
 
 
@@ -220,9 +221,15 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=192, help="from-video clip size in pixels")
     parser.add_argument("--estimate-focal", action="store_true", help="let SfM estimate the focal length")
     parser.add_argument("--perturb-deg", type=float, default=4.0)
+    parser.add_argument("--eval-settings", default="64x8,256x16",
+                        help="eval-camera render sizes and frame counts, SIZExFRAMES, comma-separated (the first is "
+                             "saved as 'eval_camera', the others as 'eval_camera_SIZExFRAMES'); 64x8 is the bundled "
+                             "model's output, where SfM has too few pixels for a near-0 floor")
     parser.add_argument("--model-scenes", type=int, default=10)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", default="bench_camera_paths.json")
+    parser.add_argument("--keep-other-parts", action="store_true",
+                        help="keep the sections of parts not run now from an existing --out file (marked as such)")
     args = parser.parse_args()
 
     import torch
@@ -238,13 +245,24 @@ def main() -> None:
             report["from_video"] = part_from_video(args, work)
             print(json.dumps(report["from_video"]["summary"], indent=1), flush=True)
         if "eval-camera" in parts:
-            report["eval_camera"] = part_eval_camera(args, work)
-            print(json.dumps(report["eval_camera"]["summary"], indent=1), flush=True)
+            for k, setting in enumerate(args.eval_settings.split(",")):
+                size, frames = (int(v) for v in setting.lower().split("x"))
+                key = "eval_camera" if k == 0 else f"eval_camera_{size}x{frames}"
+                print(f"eval-camera at {size}x{size}, {frames} frames", flush=True)
+                report[key] = part_eval_camera(args, work, size, frames)
+                print(json.dumps(report[key]["summary"], indent=1), flush=True)
         if "model" in parts:
             report["model"] = part_model(args)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     report["platform"]["load_average_end"] = os.getloadavg()
+    if args.keep_other_parts and Path(args.out).is_file():  # sections of parts not run now: from the earlier run
+        earlier = json.loads(Path(args.out).read_text())
+        kept = [k for k in earlier if k not in report and k not in ("command", "args", "platform")]
+        for key in kept:
+            report[key] = earlier[key]
+        report["kept_from_earlier_run"] = {"sections": kept, "args": earlier.get("args"),
+                                           "platform": earlier.get("platform")}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(report, indent=1, default=str) + "\n")
     print(f"wrote {args.out}")

@@ -31,6 +31,9 @@ from torch import Tensor
 
 from .camera_path import CameraPath
 from .geometry import intrinsics_from_focal
+from .moving_masks import inconsistent_track_mask
+from .rotation_only import rotation_only_cameras
+from .video_sfm import run_video_sfm
 from .resample import SPACINGS, angular_length, path_length, relative_to_first, resample_path, smooth_path
 
 __all__ = [
@@ -52,14 +55,10 @@ INTRINSICS = ("model", "clip")
 NORMALIZATIONS = ("scene", "path", "none")
 #: Frames whose longer side is below this are upscaled (bicubic) for SfM: generated clips are 64 px.
 SFM_MIN_SIZE = 256
-#: A track is inconsistent with the first SfM pass when its RMS reprojection error exceeds
-#: max(INCONSISTENT_FRACTION x image size, INCONSISTENT_MEDIAN_FACTOR x the median over tracks).
-INCONSISTENT_FRACTION = 0.02
 #: An estimated focal length fx/W outside this range (19 to 102 degrees of horizontal view) is not
 #: believed: SfM runs again with ASSUMED_FOCAL (53 degrees) and says so.
 PLAUSIBLE_FOCAL = (0.4, 2.9)
 ASSUMED_FOCAL = 1.0
-INCONSISTENT_MEDIAN_FACTOR = 4.0
 
 
 class FromVideoError(ValueError):
@@ -167,7 +166,8 @@ def recover_clip_cameras(
             SfM on the frames) or ``"file"``.
         focal: the clip's normalised focal length fx/W if known (fixed pinhole SfM), else estimated.
         features, mapper, seed, num_threads: SfM settings (:func:`genxd.curation.run_sfm`; ``features="auto"``:
-            KLT tracks first, then SIFT, see :func:`_sfm_klt_first`); the global
+            KLT tracks first, then SIFT; the KLT window suited to the motion, see
+            :func:`genxd.cameras.video_sfm.run_video_sfm`); the global
             mapper (GLOMAP) is the default: incremental mapping drifts into a wrong solution on forward
             motion (docs/cameras.md).
         mask: mask possibly moving objects before SfM (``EpipolarFlowMasker``).
@@ -227,32 +227,6 @@ def _write_pngs(frames: np.ndarray, folder: Path) -> list[str]:
         cv2.imwrite(str(folder / name), cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
         names.append(name)
     return names
-
-
-def _sfm_klt_first(image_dir: Path, names: list[str], work: Path, allowed: np.ndarray, focal: float | None,
-                   features: str, num_threads: int, seed: int, mapper: str):
-    """:func:`genxd.curation.run_sfm`; ``features="auto"`` here means KLT tracks first and SIFT when KLT fails
-    or leaves frames unregistered (the reconstruction registering more frames wins, KLT on a tie). On the
-    synthetic benchmark clips SIFT with sequential matching went 17-34 degrees wrong on forward and dolly
-    paths (repetitive ground texture) where KLT tracks were within 0.7 degrees (docs/cameras.md)."""
-    from ..curation.sfm import SfmError, run_sfm
-
-    if features != "auto":
-        return run_sfm(image_dir, names, work, allowed=allowed, focal=focal, features=features,
-                       num_threads=num_threads, seed=seed, mapper=mapper)
-    errors, results = [], []
-    for kind in ("klt", "sift"):
-        try:
-            results.append(run_sfm(image_dir, names, work / kind, allowed=allowed, focal=focal, features=kind,
-                                   num_threads=num_threads, seed=seed, mapper=mapper))
-        except SfmError as exc:
-            errors.append(str(exc))
-            continue
-        if results[-1].num_registered == len(names):
-            break
-    if not results:
-        raise SfmError("; ".join(errors))
-    return max(results, key=lambda r: (r.num_registered, r.features == "klt"))
 
 
 def _read_clip(frames_at: Path, stride: int | None, max_frames: int | None,
@@ -318,16 +292,17 @@ def _cameras_from_sfm(frames_at: Path, clip: Path, focal: float | None, features
         names = _write_pngs(frames, scratch / "images")
         t0 = time.perf_counter()
         try:
-            sfm = _sfm_klt_first(scratch / "images", names, scratch / "sfm", allowed, focal, features, num_threads, seed,
-                                 mapper)
+            sfm = run_video_sfm(scratch / "images", names, scratch / "sfm", allowed, focal, features, num_threads, seed,
+                                mapper)
+            report["sfm_tried"] = sfm.tried
             if mask and refine_masks:  # a second pass without the points the first pass's cameras cannot explain
                 t1 = time.perf_counter()
                 moving = inconsistent_track_mask(frames, sfm.c2w, sfm.registered, sfm.K)
                 report["inconsistent_fraction"] = float(moving.mean())
                 if moving.mean() > 0.001:
                     try:
-                        sfm = _sfm_klt_first(scratch / "images", names, scratch / "sfm2", allowed & ~moving, focal,
-                                             features, num_threads, seed, mapper)
+                        sfm = run_video_sfm(scratch / "images", names, scratch / "sfm2", allowed & ~moving, focal,
+                                            features, num_threads, seed, mapper, klt_window=sfm.klt_window)
                         allowed = allowed & ~moving
                         report["mask_fraction"] = float((~allowed).mean())
                     except SfmError as exc2:
@@ -341,8 +316,8 @@ def _cameras_from_sfm(frames_at: Path, clip: Path, focal: float | None, features
         estimated = float(sfm.K[0, 0])
         if focal is None and not PLAUSIBLE_FOCAL[0] <= estimated <= PLAUSIBLE_FOCAL[1]:
             try:  # self-calibration failed (forward motion is degenerate for it): assume a usual lens
-                sfm = _sfm_klt_first(scratch / "images", names, scratch / "sfm_fixed", allowed, ASSUMED_FOCAL,
-                                     features, num_threads, seed, mapper)
+                sfm = run_video_sfm(scratch / "images", names, scratch / "sfm_fixed", allowed, ASSUMED_FOCAL,
+                                    features, num_threads, seed, mapper)
                 report["warnings"].append(
                     f"SfM estimated an implausible focal length fx/W = {estimated:.3g}; assumed {ASSUMED_FOCAL} "
                     "instead (give the clip's focal length: --clip-focal)")
@@ -364,190 +339,12 @@ def _cameras_from_sfm(frames_at: Path, clip: Path, focal: float | None, features
     if len(keep) < n:
         report["warnings"].append(f"{n - len(keep)} of {n} frames were not registered (left out; the path is "
                                   "interpolated over them)")
-    report.update({"num_registered": int(len(keep)), "features": sfm.features, "mapper": mapper, "num_points3D": sfm.num_points3D,
+    report.update({"num_registered": int(len(keep)), "features": sfm.features,
+                   "klt_window": sfm.klt_window, "mapper": mapper, "num_points3D": sfm.num_points3D,
                    "mean_reprojection_error_px": sfm.mean_reprojection_error, "focal_estimated": focal is None,
                    "K_normalized": sfm.K.tolist(), "timings": {k: round(v, 3) for k, v in
                                                                {**timings, **sfm.timings}.items()}})
     return ClipCameras(c2w, K, height, width, keep.tolist(), n, times[keep], depth, "sfm", True, report)
-
-
-def _tracks(frames: np.ndarray, allowed: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
-    """KLT tracks (outside the masks) per frame: ``(ids, xy)`` with pixel centres at +0.5 (docs/conventions.md)."""
-    import cv2
-
-    from ..curation.sfm import klt_feature_tracks
-
-    gray = [cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in frames]
-    return [(ids, xy.astype(np.float64) + 0.5) for ids, xy in klt_feature_tracks(gray, allowed)]
-
-
-def _common(tracks: list[tuple[np.ndarray, np.ndarray]], i: int, j: int) -> tuple[np.ndarray, np.ndarray]:
-    (ids_a, xy_a), (ids_b, xy_b) = tracks[i], tracks[j]
-    _, ia, ib = np.intersect1d(ids_a, ids_b, assume_unique=True, return_indices=True)
-    return xy_a[ia], xy_b[ib]
-
-
-def _kabsch(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """The rotation ``R`` minimising ``sum ||b_i - R a_i||^2`` (unit rays ``[P, 3]``; Wahba's problem)."""
-    U, _, Vt = np.linalg.svd(b.T @ a)
-    D = np.diag([1.0, 1.0, np.sign(np.linalg.det(U @ Vt))])
-    return U @ D @ Vt
-
-
-def _rays(xy: np.ndarray, f: float, w: int, h: int) -> np.ndarray:
-    d = np.stack([(xy[:, 0] / w - 0.5) / f, (xy[:, 1] / h - 0.5) / f, np.ones(len(xy))], 1)
-    return d / np.linalg.norm(d, axis=1, keepdims=True)
-
-
-def _rotation_fit(a: np.ndarray, b: np.ndarray, f: float, w: int, h: int, threshold_px: float,
-                  rng: np.random.Generator, trials: int = 200) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Robust rotation between two views of points (RANSAC over 2-point Kabsch, then all inliers).
-
-    Returns ``(R_ba [3, 3], inliers [P] bool, residual_px [P])``: ``R_ba`` maps camera-a ray directions to
-    camera b's."""
-    ra, rb = _rays(a, f, w, h), _rays(b, f, w, h)
-    px = f * max(w, h)  # pixels per radian, near the image centre
-    best = np.zeros(len(a), bool)
-    for _ in range(trials):
-        pick = rng.choice(len(a), 2, replace=False)
-        R = _kabsch(ra[pick], rb[pick])
-        inl = np.degrees(np.arccos(np.clip(np.sum((ra @ R.T) * rb, 1), -1, 1))) * np.pi / 180 * px < threshold_px
-        if inl.sum() > best.sum():
-            best = inl
-    R = _kabsch(ra[best], rb[best]) if best.sum() >= 3 else np.eye(3)
-    residual = np.arccos(np.clip(np.sum((ra @ R.T) * rb, 1), -1, 1)) * px
-    return R, residual < threshold_px, residual
-
-
-def inconsistent_track_mask(frames: np.ndarray, c2w: np.ndarray, registered: np.ndarray, K: np.ndarray,
-                            radius_fraction: float = 0.06, threshold_fraction: float | None = None,
-                            median_factor: float | None = None) -> np.ndarray:
-    """``bool [N, H, W]``: regions of tracked points that no static 3D point explains with these cameras.
-
-    Every KLT track seen in at least 3 registered frames is triangulated (linear, all its views) with the
-    cameras ``c2w [N, 4, 4]`` (NaN where not registered) and normalised ``K [3, 3]``; a track whose RMS
-    reprojection error exceeds ``max(2 % of the image, 4 x the median over tracks)`` is inconsistent,
-    and discs of ``radius_fraction`` of the image around its points are marked in every frame it is seen.
-    A point on an object that moves (or the edge of a moving shadow) is such a track, also when it moves
-    along the epipolar lines where two-view flow tests cannot see it.
-    """
-    import cv2
-
-    from ..curation.sfm import klt_feature_tracks
-
-    n, h, w = frames.shape[:3]
-    gray = [cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in frames]
-    tracks = klt_feature_tracks(gray, None)
-    Kp = np.asarray(K, dtype=np.float64).copy()
-    Kp[0] *= w
-    Kp[1] *= h
-    P = {t: Kp @ np.linalg.inv(c2w[t])[:3] for t in range(n) if registered[t]}
-    seen: dict[int, list[tuple[int, np.ndarray]]] = {}
-    for t, (ids, xy) in enumerate(tracks):
-        if t in P:
-            for i, p in zip(ids.tolist(), xy.astype(np.float64) + 0.5):  # pixel centres at +0.5
-                seen.setdefault(i, []).append((t, p))
-    residuals: dict[int, float] = {}
-    for i, obs in seen.items():
-        if len(obs) < 3:
-            continue
-        A = np.concatenate([np.stack([p[0] * P[t][2] - P[t][0], p[1] * P[t][2] - P[t][1]]) for t, p in obs])
-        X = np.linalg.svd(A)[2][-1]
-        if abs(X[3]) < 1e-12:
-            continue
-        X = X / X[3]
-        err = []
-        for t, p in obs:
-            x = P[t] @ X
-            err.append(np.linalg.norm(x[:2] / x[2] - p) if x[2] > 1e-9 else 1e3)
-        residuals[i] = float(np.sqrt(np.mean(np.square(err))))
-    moving = np.zeros((n, h, w), np.uint8)
-    if not residuals:
-        return moving.astype(bool)
-    fraction = INCONSISTENT_FRACTION if threshold_fraction is None else threshold_fraction
-    factor = INCONSISTENT_MEDIAN_FACTOR if median_factor is None else median_factor
-    threshold = max(fraction * max(h, w), factor * float(np.median(list(residuals.values()))))
-    radius = max(2, int(round(radius_fraction * max(h, w))))
-    for i, r in residuals.items():
-        if r > threshold:
-            for t, p in seen[i]:
-                cv2.circle(moving[t], (int(p[0]), int(p[1])), radius, 1, -1)
-    return moving.astype(bool)
-
-
-def rotation_only_cameras(frames: np.ndarray, allowed: np.ndarray, focal: float | None = None,
-                          seed: int = 0) -> dict[str, Any]:
-    """Cameras of a clip whose camera only turns (or stands still), from tracked points.
-
-    For a camera that turns about its centre, the viewing rays of a point in two frames differ by one
-    rotation, whatever the point's depth. Between consecutive frames that rotation is fitted robustly
-    (2-point RANSAC + least squares, Kabsch) to the KLT tracks outside the masks; the clip is accepted
-    as turning when every pair fits with 70 % inliers and a median error under ``max(0.5 px, 0.3 %)`` of
-    the image. A camera that also moves does not fit (the points' parallax). An unknown focal length is
-    the one that fits best (searched over fx/W in 0.3 ... 4; it is weakly determined when the camera
-    turns little). A camera whose tracks move less than 0.3 pixels between all frames stands still.
-
-    Returns a dict with ``c2w`` (float64 ``[N, 4, 4]``, first = identity), ``focal``, ``focal_known``,
-    ``method`` ("rotation-only" / "static") and ``report``; or with ``error`` (why not).
-    """
-    n, h, w = frames.shape[:3]
-    tracks = _tracks(frames, allowed)
-    pairs = [_common(tracks, i, i + 1) for i in range(n - 1)]
-    few = [i for i, (a, _) in enumerate(pairs) if len(a) < 12]
-    if few:
-        return {"error": f"only {len(pairs[few[0]][0])} tracked points between frames {few[0]} and {few[0] + 1}"}
-    size = max(h, w)
-    threshold = max(0.5, 0.003 * size)
-    motion = [float(np.median(np.linalg.norm(b - a, axis=1))) for a, b in pairs]
-    if max(motion) < 0.3:
-        return {"c2w": torch.eye(4, dtype=torch.float64).repeat(n, 1, 1), "focal": focal if focal is not None else 1.0,
-                "focal_known": focal is not None, "method": "static",
-                "report": {"track_motion_px": max(motion)}}
-    rng = np.random.default_rng(seed)
-    for i, (a, b) in enumerate(pairs):  # a quick look (any focal near the truth fits a turn to ~3x the noise)
-        _, inliers, residual = _rotation_fit(a, b, focal or 1.0, w, h, 3 * threshold, rng, 40)
-        if inliers.mean() < 0.5:
-            return {"error": f"the points between frames {i} and {i + 1} do not move as for a turning camera: "
-                             "the camera moves"}
-    report: dict[str, Any] = {}
-    if focal is None:
-        def cost(f: float) -> float:  # median residual in pixels, summed over the pairs
-            return sum(float(np.median(_rotation_fit(a, b, f, w, h, threshold, rng, 40)[2])) for a, b in pairs)
-
-        coarse = np.exp(np.linspace(np.log(0.3), np.log(4.0), 27))  # steps of 10 %, then 1 % around the best
-        best = float(coarse[int(np.argmin([cost(f) for f in coarse]))])
-        fine = best * np.exp(np.linspace(-0.1, 0.1, 21))
-        f = float(fine[int(np.argmin([cost(f) for f in fine]))])
-        report["focal_estimated"] = f
-    else:
-        f = float(focal)
-    c2w = [np.eye(4)]
-    errors, ratios = [], []
-    for i, (a, b) in enumerate(pairs):
-        R_ba, inliers, residual = _rotation_fit(a, b, f, w, h, threshold, rng)
-        ratio, err = float(inliers.mean()), float(np.median(residual))
-        errors.append(err)
-        ratios.append(ratio)
-        if ratio < 0.7 or err > threshold:
-            return {"error": f"the points between frames {i} and {i + 1} do not move as for a turning camera "
-                             f"(median error {err:.2f} px, {100 * ratio:.0f} % inliers): the camera moves"}
-        step = np.eye(4)
-        step[:3, :3] = R_ba.T  # camera b's axes in camera a's frame
-        c2w.append(c2w[-1] @ step)
-    # parallax builds up over many frames: check each frame against the farthest one it shares points with
-    px = f * size
-    for i in range(n - 1):
-        j = max((k for k in range(i + 1, n) if len(_common(tracks, i, k)[0]) >= 12), default=i + 1)
-        a, b = _common(tracks, i, j)
-        R_ba = (c2w[j][:3, :3].T @ c2w[i][:3, :3])
-        err = float(np.median(np.arccos(np.clip(np.sum((_rays(a, f, w, h) @ R_ba.T) * _rays(b, f, w, h), 1), -1, 1)))
-                    * px)
-        if err > 2 * threshold:
-            return {"error": f"frames {i} and {j} show parallax (median error {err:.2f} px for a turning camera): "
-                             "the camera moves"}
-    report.update({"rotation_fit_error_px": float(np.median(errors)), "rotation_fit_inliers": float(np.median(ratios))})
-    return {"c2w": torch.from_numpy(np.stack(c2w)), "focal": f, "focal_known": focal is not None,
-            "method": "rotation-only", "report": report}
 
 
 # ----------------------------------------------------------------------------------------------

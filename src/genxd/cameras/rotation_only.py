@@ -1,0 +1,134 @@
+"""Cameras of a clip whose camera only turns (or stands still), from tracked points, without SfM
+(:func:`rotation_only_cameras`; used by :func:`genxd.cameras.from_video.recover_clip_cameras` before SfM)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+__all__ = ["rotation_only_cameras"]
+
+
+def _tracks(frames: np.ndarray, allowed: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """KLT tracks (outside the masks) per frame: ``(ids, xy)`` with pixel centres at +0.5 (docs/conventions.md)."""
+    import cv2
+
+    from ..curation.sfm import klt_feature_tracks
+
+    gray = [cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in frames]
+    return [(ids, xy.astype(np.float64) + 0.5) for ids, xy in klt_feature_tracks(gray, allowed)]
+
+
+def _common(tracks: list[tuple[np.ndarray, np.ndarray]], i: int, j: int) -> tuple[np.ndarray, np.ndarray]:
+    (ids_a, xy_a), (ids_b, xy_b) = tracks[i], tracks[j]
+    _, ia, ib = np.intersect1d(ids_a, ids_b, assume_unique=True, return_indices=True)
+    return xy_a[ia], xy_b[ib]
+
+
+def _kabsch(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The rotation ``R`` minimising ``sum ||b_i - R a_i||^2`` (unit rays ``[P, 3]``; Wahba's problem)."""
+    U, _, Vt = np.linalg.svd(b.T @ a)
+    D = np.diag([1.0, 1.0, np.sign(np.linalg.det(U @ Vt))])
+    return U @ D @ Vt
+
+
+def _rays(xy: np.ndarray, f: float, w: int, h: int) -> np.ndarray:
+    d = np.stack([(xy[:, 0] / w - 0.5) / f, (xy[:, 1] / h - 0.5) / f, np.ones(len(xy))], 1)
+    return d / np.linalg.norm(d, axis=1, keepdims=True)
+
+
+def _rotation_fit(a: np.ndarray, b: np.ndarray, f: float, w: int, h: int, threshold_px: float,
+                  rng: np.random.Generator, trials: int = 200) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Robust rotation between two views of points (RANSAC over 2-point Kabsch, then all inliers).
+
+    Returns ``(R_ba [3, 3], inliers [P] bool, residual_px [P])``: ``R_ba`` maps camera-a ray directions to
+    camera b's."""
+    ra, rb = _rays(a, f, w, h), _rays(b, f, w, h)
+    px = f * max(w, h)  # pixels per radian, near the image centre
+    best = np.zeros(len(a), bool)
+    for _ in range(trials):
+        pick = rng.choice(len(a), 2, replace=False)
+        R = _kabsch(ra[pick], rb[pick])
+        inl = np.degrees(np.arccos(np.clip(np.sum((ra @ R.T) * rb, 1), -1, 1))) * np.pi / 180 * px < threshold_px
+        if inl.sum() > best.sum():
+            best = inl
+    R = _kabsch(ra[best], rb[best]) if best.sum() >= 3 else np.eye(3)
+    residual = np.arccos(np.clip(np.sum((ra @ R.T) * rb, 1), -1, 1)) * px
+    return R, residual < threshold_px, residual
+
+
+def rotation_only_cameras(frames: np.ndarray, allowed: np.ndarray, focal: float | None = None,
+                          seed: int = 0) -> dict[str, Any]:
+    """Cameras of a clip whose camera only turns (or stands still), from tracked points.
+
+    For a camera that turns about its centre, the viewing rays of a point in two frames differ by one
+    rotation, whatever the point's depth. Between consecutive frames that rotation is fitted robustly
+    (2-point RANSAC + least squares, Kabsch) to the KLT tracks outside the masks; the clip is accepted
+    as turning when every pair fits with 70 % inliers and a median error under ``max(0.5 px, 0.3 %)`` of
+    the image. A camera that also moves does not fit (the points' parallax). An unknown focal length is
+    the one that fits best (searched over fx/W in 0.3 ... 4; it is weakly determined when the camera
+    turns little). A camera whose tracks move less than 0.3 pixels between all frames stands still.
+
+    Returns a dict with ``c2w`` (float64 ``[N, 4, 4]``, first = identity), ``focal``, ``focal_known``,
+    ``method`` ("rotation-only" / "static") and ``report``; or with ``error`` (why not).
+    """
+    n, h, w = frames.shape[:3]
+    tracks = _tracks(frames, allowed)
+    pairs = [_common(tracks, i, i + 1) for i in range(n - 1)]
+    few = [i for i, (a, _) in enumerate(pairs) if len(a) < 12]
+    if few:
+        return {"error": f"only {len(pairs[few[0]][0])} tracked points between frames {few[0]} and {few[0] + 1}"}
+    size = max(h, w)
+    threshold = max(0.5, 0.003 * size)
+    motion = [float(np.median(np.linalg.norm(b - a, axis=1))) for a, b in pairs]
+    if max(motion) < 0.3:
+        return {"c2w": torch.eye(4, dtype=torch.float64).repeat(n, 1, 1), "focal": focal if focal is not None else 1.0,
+                "focal_known": focal is not None, "method": "static",
+                "report": {"track_motion_px": max(motion)}}
+    rng = np.random.default_rng(seed)
+    for i, (a, b) in enumerate(pairs):  # a quick look (any focal near the truth fits a turn to ~3x the noise)
+        _, inliers, residual = _rotation_fit(a, b, focal or 1.0, w, h, 3 * threshold, rng, 40)
+        if inliers.mean() < 0.5:
+            return {"error": f"the points between frames {i} and {i + 1} do not move as for a turning camera: "
+                             "the camera moves"}
+    report: dict[str, Any] = {}
+    if focal is None:
+        def cost(f: float) -> float:  # median residual in pixels, summed over the pairs
+            return sum(float(np.median(_rotation_fit(a, b, f, w, h, threshold, rng, 40)[2])) for a, b in pairs)
+
+        coarse = np.exp(np.linspace(np.log(0.3), np.log(4.0), 27))  # steps of 10 %, then 1 % around the best
+        best = float(coarse[int(np.argmin([cost(f) for f in coarse]))])
+        fine = best * np.exp(np.linspace(-0.1, 0.1, 21))
+        f = float(fine[int(np.argmin([cost(f) for f in fine]))])
+        report["focal_estimated"] = f
+    else:
+        f = float(focal)
+    c2w = [np.eye(4)]
+    errors, ratios = [], []
+    for i, (a, b) in enumerate(pairs):
+        R_ba, inliers, residual = _rotation_fit(a, b, f, w, h, threshold, rng)
+        ratio, err = float(inliers.mean()), float(np.median(residual))
+        errors.append(err)
+        ratios.append(ratio)
+        if ratio < 0.7 or err > threshold:
+            return {"error": f"the points between frames {i} and {i + 1} do not move as for a turning camera "
+                             f"(median error {err:.2f} px, {100 * ratio:.0f} % inliers): the camera moves"}
+        step = np.eye(4)
+        step[:3, :3] = R_ba.T  # camera b's axes in camera a's frame
+        c2w.append(c2w[-1] @ step)
+    # parallax builds up over many frames: check each frame against the farthest one it shares points with
+    px = f * size
+    for i in range(n - 1):
+        j = max((k for k in range(i + 1, n) if len(_common(tracks, i, k)[0]) >= 12), default=i + 1)
+        a, b = _common(tracks, i, j)
+        R_ba = (c2w[j][:3, :3].T @ c2w[i][:3, :3])
+        err = float(np.median(np.arccos(np.clip(np.sum((_rays(a, f, w, h) @ R_ba.T) * _rays(b, f, w, h), 1), -1, 1)))
+                    * px)
+        if err > 2 * threshold:
+            return {"error": f"frames {i} and {j} show parallax (median error {err:.2f} px for a turning camera): "
+                             "the camera moves"}
+    report.update({"rotation_fit_error_px": float(np.median(errors)), "rotation_fit_inliers": float(np.median(ratios))})
+    return {"c2w": torch.from_numpy(np.stack(c2w)), "focal": f, "focal_known": focal is not None,
+            "method": "rotation-only", "report": report}

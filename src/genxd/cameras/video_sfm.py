@@ -1,0 +1,190 @@
+"""Structure from motion on the frames of one clip, for ``from-video`` and ``eval-camera``.
+
+:func:`run_video_sfm` is :func:`genxd.curation.run_sfm` with two things the curation default does not do:
+
+- KLT tracks first, then SIFT (``features="auto"``): on the synthetic benchmark clips SIFT with sequential
+  matching went 17-34 degrees wrong on forward and dolly paths (repetitive ground texture) where KLT tracks
+  were within 0.7 degrees (docs/cameras.md).
+- a KLT window that suits the motion: a camera that turns between frames deforms the image patches
+  (rotation, foreshortening) that KLT follows as pure translations, so a large window's tracks slide, the
+  more so where it straddles a depth edge; with curation's window (10 % of the image) the benchmark's wide
+  orbits came out with their turn 1.5-4 % short or long (1.2-1.6 degrees mean error; bundle adjustment
+  started from the exact cameras converges to the same biased solution, so it is the tracks, not the
+  solver). A 3 % window tracks them within 0.1-0.9 degrees, but on forward and dolly paths with their
+  large, repetitive ground motion it loses or mis-tracks points (6-29 degrees wrong on two of four such
+  clips with moving objects), where the 10 % window is right. So the 10 % window runs first, and the 3 %
+  window again when that camera turns by :data:`TURNING_DEG_PER_FRAME` or more between frames.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["KLT_WINDOW", "KLT_WINDOW_TURNING", "TURNING_DEG_PER_FRAME", "klt_sfm", "median_turn_per_frame_deg",
+           "run_video_sfm"]
+
+#: KLT tracking window (fraction of the longer image side): curation's default, right for paths that
+#: mostly move; and the one for a camera that turns by TURNING_DEG_PER_FRAME or more between frames.
+KLT_WINDOW = 0.1
+KLT_WINDOW_TURNING = 0.03
+#: Set on the 20 benchmark clips (docs/benchmarks.md): their orbits turn 3.1-7.8 degrees between frames
+#: and their hand-held walks 0.9-1.5 (both better with the small window); forward, dolly and spiral paths
+#: at most 0.35 (two of the four forward / dolly clips with moving objects go 6-29 degrees wrong with it).
+TURNING_DEG_PER_FRAME = 0.6
+#: KLT corners per frame and the frames a track is matched over (as in ``genxd.curation.run_sfm``).
+KLT_MAX_CORNERS = 800
+SEQUENTIAL_OVERLAP = 8
+
+
+def klt_sfm(image_dir: Path, names: list[str], work: Path, allowed: np.ndarray | None, focal: float | None,
+            window_fraction: float, num_threads: int = -1, seed: int = 0, mapper: str = "global",
+            min_registered_fraction: float = 0.5):
+    """:func:`genxd.curation.run_sfm` with ``features="klt"`` and a chosen KLT window
+    (``window_fraction`` of the longer side): Shi-Tomasi corners tracked through the frames outside the
+    masks (``allowed bool [N, H, W]``), written to a COLMAP database as keypoints and matches, verified by
+    pycolmap and mapped (``mapper``: "global" GLOMAP or "incremental"). Returns an ``SfmResult``."""
+    import cv2
+    import pycolmap
+
+    from ..curation import sfm as csfm
+
+    work.mkdir(parents=True, exist_ok=True)
+    database = work / "database.db"
+    if database.exists():
+        database.unlink()
+    csfm._silence_colmap(False)
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    gray = [cv2.imread(str(image_dir / name), cv2.IMREAD_GRAYSCALE) for name in names]
+    height, width = gray[0].shape
+    tracks = csfm.klt_feature_tracks(gray, allowed, max_corners=KLT_MAX_CORNERS, window_fraction=window_fraction)
+    pycolmap.Database.open(str(database)).close()
+    pycolmap.import_images(database, image_dir, pycolmap.CameraMode.SINGLE, list(names),
+                           csfm._reader_options(focal, width, height))
+    db = pycolmap.Database.open(str(database))
+    pairs = []
+    try:
+        ids = {image.name: image.image_id for image in db.read_all_images()}
+        for name, (_, xy) in zip(names, tracks):
+            db.write_keypoints(ids[name], (xy + 0.5).astype(np.float32))  # COLMAP pixel centres at +0.5
+        timings["sfm_features"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        for i in range(len(names)):
+            for j in range(i + 1, min(len(names), i + SEQUENTIAL_OVERLAP + 1)):
+                _, a, b = np.intersect1d(tracks[i][0], tracks[j][0], assume_unique=True, return_indices=True)
+                if len(a) >= 8:
+                    db.write_matches(ids[names[i]], ids[names[j]], np.stack([a, b], 1).astype(np.uint32))
+                    pairs.append(f"{names[i]} {names[j]}")
+    finally:
+        db.close()
+    (work / "pairs.txt").write_text("\n".join(pairs) + "\n")
+    verification = pycolmap.TwoViewGeometryOptions()
+    verification.ransac.random_seed = seed
+    pycolmap.verify_matches(database, work / "pairs.txt", verification)
+    timings["sfm_match"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    models_dir = work / "sparse"
+    models_dir.mkdir(exist_ok=True)
+    try:
+        if mapper == "global":
+            models = pycolmap.global_mapping(database, image_dir, models_dir,
+                                             csfm._global_options(num_threads, seed, focal))
+        else:
+            options = pycolmap.IncrementalPipelineOptions()
+            options.num_threads, options.random_seed = num_threads, seed
+            options.min_model_size = 3
+            options.structure_less_registration_fallback = False
+            options.mapper.init_min_tri_angle, options.mapper.init_min_num_inliers = 4.0, 50
+            if focal is not None:
+                options.ba_refine_focal_length = options.ba_refine_extra_params = False
+                options.ba_refine_principal_point = False
+            models = pycolmap.incremental_mapping(database, image_dir, models_dir, options)
+    except Exception as exc:  # noqa: BLE001 - pycolmap raises RuntimeError / ValueError variants
+        raise csfm.SfmError(f"{mapper} mapping failed: {exc}") from None
+    timings["sfm_map"] = time.perf_counter() - t0
+    models = [r for r in models.values() if r.num_points3D() > 0]
+    if not models:
+        raise csfm.SfmError("SfM (klt) found no initial image pair (too little camera motion or texture)")
+    rec = max(models, key=lambda r: (r.num_reg_images(), r.num_points3D()))
+    n = len(names)
+    c2w = np.full((n, 4, 4), np.nan)
+    registered = np.zeros(n, dtype=bool)
+    for index, name in enumerate(names):
+        image = rec.find_image_with_name(name)
+        if image is not None and image.has_pose:
+            c2w[index], registered[index] = csfm.colmap_pose_to_c2w(image), True
+    needed = max(3, int(np.ceil(min_registered_fraction * n - 1e-9)))
+    if registered.sum() < needed:
+        raise csfm.SfmError(f"SfM (klt) registered only {int(registered.sum())} of {n} frames, fewer than the "
+                            f"minimum {needed} (too little camera motion or texture)")
+    camera = next(iter(rec.cameras.values()))
+    return csfm.SfmResult(rec, list(names), c2w, registered, csfm.camera_intrinsics_normalized(camera),
+                          int(camera.height), int(camera.width), float(rec.compute_mean_reprojection_error()),
+                          int(rec.num_points3D()), "klt", timings)
+
+
+def median_turn_per_frame_deg(c2w: np.ndarray, registered: np.ndarray) -> float:
+    """Median rotation angle (degrees) between consecutive registered frames of ``c2w [N, 4, 4]``."""
+    from .accuracy import rotation_errors_deg
+
+    idx = np.flatnonzero(registered)
+    if len(idx) < 2:
+        return 0.0
+    R = c2w[idx, :3, :3]
+    return float(np.median(rotation_errors_deg(R[1:], R[:-1])))
+
+
+def run_video_sfm(image_dir: Path, names: list[str], work: Path, allowed: np.ndarray | None, focal: float | None,
+                  features: str = "auto", num_threads: int = -1, seed: int = 0, mapper: str = "global",
+                  klt_window: float | None = None):
+    """SfM of a clip's frames (see the module docstring).
+
+    ``features``: "auto" (KLT, then SIFT when KLT fails or leaves frames unregistered; the reconstruction
+    registering more frames wins, KLT on a tie), "klt" or "sift" (curation's SIFT). ``klt_window``: the KLT
+    window as a fraction of the longer side; None: :data:`KLT_WINDOW` first, and :data:`KLT_WINDOW_TURNING`
+    again when that reconstruction turns by :data:`TURNING_DEG_PER_FRAME` or more between frames (kept
+    unless it registers fewer frames). The result carries ``klt_window`` (None for SIFT) and ``tried``
+    (``[(features, window, registered, reprojection px, turn per frame deg)]``); its timings add up all runs.
+    """
+    from ..curation.sfm import SfmError, run_sfm
+
+    if features not in ("auto", "klt", "sift"):
+        raise ValueError(f"features must be 'auto', 'klt' or 'sift', got {features!r}")
+    errors: list[str] = []
+    results: list[tuple[float | None, object]] = []
+
+    def klt(window: float) -> None:
+        try:
+            results.append((window, klt_sfm(image_dir, names, work / f"klt{window:g}", allowed, focal, window,
+                                            num_threads, seed, mapper)))
+        except SfmError as exc:
+            errors.append(f"KLT (window {window:g}): {exc}")
+
+    if features != "sift":
+        klt(KLT_WINDOW if klt_window is None else klt_window)
+        if klt_window is None and results:
+            if median_turn_per_frame_deg(results[0][1].c2w, results[0][1].registered) >= TURNING_DEG_PER_FRAME:
+                klt(KLT_WINDOW_TURNING)
+    if features == "sift" or (features == "auto" and not any(r.num_registered == len(names) for _, r in results)):
+        try:
+            results.append((None, run_sfm(image_dir, names, work / "sift", allowed=allowed, focal=focal,
+                                          features="sift", num_threads=num_threads, seed=seed, mapper=mapper)))
+        except SfmError as exc:
+            errors.append(str(exc))
+    if not results:
+        raise SfmError("; ".join(errors))
+    # most frames registered; then KLT over SIFT; then the later KLT run (the turning window, when tried)
+    order = {id(r): k for k, (_, r) in enumerate(results)}
+    window, best = max(results, key=lambda wr: (wr[1].num_registered, wr[1].features == "klt", order[id(wr[1])]))
+    timings: dict[str, float] = {}
+    for _, r in results:
+        for k, v in r.timings.items():
+            timings[k] = round(timings.get(k, 0.0) + v, 3)
+    best.timings = timings
+    best.tried = [(r.features, w, r.num_registered, round(r.mean_reprojection_error, 3),
+                   round(median_turn_per_frame_deg(r.c2w, r.registered), 3)) for w, r in results]
+    best.klt_window = window
+    return best
