@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -12,22 +14,27 @@ from genxd.cameras.video_sfm import (
     KLT_WINDOW,
     KLT_WINDOW_TURNING,
     TURNING_DEG_PER_FRAME,
-    median_turn_per_frame_deg,
+    retrack_if_turning,
     run_video_sfm,
+    turn_per_frame_deg,
 )
 
 
-def test_median_turn_per_frame_skips_unregistered_frames():
+def test_turn_per_frame_ignores_jitter_and_unregistered_frames():
+    from scipy.spatial.transform import Rotation
+
     from genxd.data.synthetic import orbit_cameras
 
     c2w, _ = orbit_cameras(6, 4.0, 0.0, (0, 50))  # level orbit: each camera turns 10 degrees about y
     c2w = c2w.double().numpy()
-    assert median_turn_per_frame_deg(c2w, np.ones(6, bool)) == pytest.approx(10.0, abs=1e-4)
+    assert turn_per_frame_deg(c2w, np.ones(6, bool)) == pytest.approx(10.0, abs=1e-4)
     registered = np.array([True, True, False, True, True, True])
     c2w[2] = np.nan
-    # frames 1 -> 3 (20 degrees) is one step among 10, 10, 10: the median stays 10
-    assert median_turn_per_frame_deg(c2w, registered) == pytest.approx(10.0, abs=1e-4)
-    assert median_turn_per_frame_deg(c2w, np.eye(6, dtype=bool)[0]) == 0.0
+    assert turn_per_frame_deg(c2w, registered) == pytest.approx(50.0 / 4, abs=1e-4)  # 50 degrees over 4 steps
+    assert turn_per_frame_deg(c2w, np.eye(6, dtype=bool)[0]) == 0.0
+    still = np.repeat(np.eye(4)[None], 9, 0)  # a camera that does not turn, reconstructed with +-1 degree jitter
+    still[:, :3, :3] = Rotation.from_euler("y", np.array([0, 1, -1] * 3)[:, None], degrees=True).as_matrix()
+    assert turn_per_frame_deg(still, np.ones(9, bool)) == pytest.approx(1.0 / 8, abs=1e-6)
 
 
 def _frames(tmp_path, camera: str, seed: int) -> tuple[list[str], torch.Tensor]:
@@ -47,15 +54,42 @@ def _frames(tmp_path, camera: str, seed: int) -> tuple[list[str], torch.Tensor]:
 @pytest.mark.parametrize("camera, seed, turning", [("orbit", 2105, True), ("dolly", 2103, False)])
 def test_the_small_window_is_tried_only_for_a_turning_camera(tmp_path, camera, seed, turning):
     names, truth = _frames(tmp_path, camera, seed)
-    sfm = run_video_sfm(tmp_path / "images", names, tmp_path / "sfm", None, 1.0, "klt", num_threads=1)
+    first = run_video_sfm(tmp_path / "images", names, tmp_path / "sfm", None, 1.0, "klt", num_threads=1)
+    assert first.klt_window == KLT_WINDOW and len(first.tried) == 1
+    sfm = retrack_if_turning(first, tmp_path / "images", names, tmp_path / "sfm2", None, 1.0, num_threads=1)
     assert sfm.registered.all()
     windows = [w for _, w, *_ in sfm.tried]
     assert windows == ([KLT_WINDOW, KLT_WINDOW_TURNING] if turning else [KLT_WINDOW])
     assert (sfm.tried[0][4] >= TURNING_DEG_PER_FRAME) == turning
-    assert sfm.klt_window == windows[-1]
+    assert sfm.klt_window == windows[-1] and sfm.tried[-1][5]  # the small window agreed: kept
     e = compare_paths(sfm.c2w, truth)
     # measured: orbit (12 frames over 72 degrees, 160 px) 0.44 degrees mean with the small window (0.73 with
     # the large one), dolly 0.49 (12 frames, only the large window); the bounds leave room for other CPUs
     assert e.mean_rot_err_deg < (0.75 if turning else 1.5), e
     with pytest.raises(ValueError, match="features"):
         run_video_sfm(tmp_path / "images", names, tmp_path / "x", None, 1.0, "orb")
+
+
+def _fake(c2w: np.ndarray, window: float | None = KLT_WINDOW):
+    from types import SimpleNamespace
+
+    n = len(c2w)
+    return SimpleNamespace(c2w=c2w, registered=np.ones(n, bool), num_registered=n, features="klt", klt_window=window,
+                           mean_reprojection_error=0.5, timings={"sfm_map": 1.0},
+                           tried=[("klt", window, n, 0.5, 0.0, True)])
+
+
+@pytest.mark.parametrize("other_turn, kept", [(63.0, True), (20.0, False)])
+def test_the_small_window_is_kept_only_when_it_sees_the_same_turn(monkeypatch, other_turn, kept):
+    from genxd.cameras import video_sfm
+    from genxd.data.synthetic import orbit_cameras
+
+    first = _fake(orbit_cameras(8, 4.0, 0.0, (0, 70))[0].double().numpy())  # 10 degrees per frame
+    other = _fake(orbit_cameras(8, 4.0, 0.0, (0, other_turn))[0].double().numpy(), KLT_WINDOW_TURNING)
+    monkeypatch.setattr(video_sfm, "klt_sfm", lambda *a, **k: other)
+    got = retrack_if_turning(first, None, [], Path("unused"), None, 1.0)
+    # mean turn of the first: 35 degrees; 63 vs 70 degrees differ by 3.5 on average (10 % < AGREEMENT),
+    # 20 vs 70 by 25 (71 %): a wrong reconstruction
+    assert (got is other) == kept and got.tried[-1][5] == kept and got.tried[0][5] == (not kept)
+    assert got.timings["sfm_map"] == 2.0  # both runs counted
+    assert retrack_if_turning(_fake(np.repeat(np.eye(4)[None], 8, 0)), None, [], None, None, 1.0).tried[-1][1] == KLT_WINDOW

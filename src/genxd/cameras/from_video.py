@@ -33,7 +33,7 @@ from .camera_path import CameraPath
 from .geometry import intrinsics_from_focal
 from .moving_masks import inconsistent_track_mask
 from .rotation_only import rotation_only_cameras
-from .video_sfm import run_video_sfm
+from .video_sfm import retrack_if_turning, run_video_sfm
 from .resample import SPACINGS, angular_length, path_length, relative_to_first, resample_path, smooth_path
 
 __all__ = [
@@ -294,7 +294,6 @@ def _cameras_from_sfm(frames_at: Path, clip: Path, focal: float | None, features
         try:
             sfm = run_video_sfm(scratch / "images", names, scratch / "sfm", allowed, focal, features, num_threads, seed,
                                 mapper)
-            report["sfm_tried"] = sfm.tried
             if mask and refine_masks:  # a second pass without the points the first pass's cameras cannot explain
                 t1 = time.perf_counter()
                 moving = inconsistent_track_mask(frames, sfm.c2w, sfm.registered, sfm.K)
@@ -302,12 +301,17 @@ def _cameras_from_sfm(frames_at: Path, clip: Path, focal: float | None, features
                 if moving.mean() > 0.001:
                     try:
                         sfm = run_video_sfm(scratch / "images", names, scratch / "sfm2", allowed & ~moving, focal,
-                                            features, num_threads, seed, mapper, klt_window=sfm.klt_window)
+                                            features, num_threads, seed, mapper)
                         allowed = allowed & ~moving
                         report["mask_fraction"] = float((~allowed).mean())
                     except SfmError as exc2:
                         report["warnings"].append(f"the second SfM pass failed ({exc2}); the first is kept")
                 timings["refine"] = time.perf_counter() - t1
+            t1 = time.perf_counter()  # a turning camera: the small KLT window (genxd.cameras.video_sfm)
+            sfm = retrack_if_turning(sfm, scratch / "images", names, scratch / "sfm_turning", allowed, focal,
+                                     num_threads, seed, mapper)
+            timings["turning"] = time.perf_counter() - t1
+            report["sfm_tried"] = sfm.tried
         except SfmError as exc:
             raise FromVideoError(f"{clip}: structure from motion failed ({exc}), and the camera does not just "
                                  f"turn or stand still either ({rot['error']}); a clip with more camera movement "

@@ -12,8 +12,10 @@
   started from the exact cameras converges to the same biased solution, so it is the tracks, not the
   solver). A 3 % window tracks them within 0.1-0.9 degrees, but on forward and dolly paths with their
   large, repetitive ground motion it loses or mis-tracks points (6-29 degrees wrong on two of four such
-  clips with moving objects), where the 10 % window is right. So the 10 % window runs first, and the 3 %
-  window again when that camera turns by :data:`TURNING_DEG_PER_FRAME` or more between frames.
+  clips with moving objects), where the 10 % window is right. So :func:`run_video_sfm` uses the 10 %
+  window, and :func:`retrack_if_turning` runs SfM again with the 3 % window when that reconstruction
+  (after the moving-object passes) turns by :data:`TURNING_DEG_PER_FRAME` or more per frame, keeping it
+  when the two agree (:data:`AGREEMENT`).
 """
 
 from __future__ import annotations
@@ -23,8 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["KLT_WINDOW", "KLT_WINDOW_TURNING", "TURNING_DEG_PER_FRAME", "klt_sfm", "median_turn_per_frame_deg",
-           "run_video_sfm"]
+__all__ = ["KLT_WINDOW", "KLT_WINDOW_TURNING", "TURNING_DEG_PER_FRAME", "AGREEMENT", "klt_sfm", "turn_per_frame_deg",
+           "disagreement_deg", "mean_turn_deg", "run_video_sfm", "retrack_if_turning"]
 
 #: KLT tracking window (fraction of the longer image side): curation's default, right for paths that
 #: mostly move; and the one for a camera that turns by TURNING_DEG_PER_FRAME or more between frames.
@@ -34,6 +36,9 @@ KLT_WINDOW_TURNING = 0.03
 #: and their hand-held walks 0.9-1.5 (both better with the small window); forward, dolly and spiral paths
 #: at most 0.35 (two of the four forward / dolly clips with moving objects go 6-29 degrees wrong with it).
 TURNING_DEG_PER_FRAME = 0.6
+#: The small window's reconstruction is kept only when it differs from the first by at most this fraction of
+#: the first's mean turn (mean rotation difference over the frames, both relative to their first camera).
+AGREEMENT = 0.25
 #: KLT corners per frame and the frames a track is matched over (as in ``genxd.curation.run_sfm``).
 KLT_MAX_CORNERS = 800
 SEQUENTIAL_OVERLAP = 8
@@ -126,48 +131,58 @@ def klt_sfm(image_dir: Path, names: list[str], work: Path, allowed: np.ndarray |
                           int(rec.num_points3D()), "klt", timings)
 
 
-def median_turn_per_frame_deg(c2w: np.ndarray, registered: np.ndarray) -> float:
-    """Median rotation angle (degrees) between consecutive registered frames of ``c2w [N, 4, 4]``."""
+def turn_per_frame_deg(c2w: np.ndarray, registered: np.ndarray) -> float:
+    """How far the camera turns per frame step (degrees): the largest rotation of a registered camera of
+    ``c2w [N, 4, 4]`` from the first registered one, over the steps between the registered frames. A path's
+    frame-to-frame jitter does not add up in it (a median of consecutive rotations counted the jitter of
+    a noisy reconstruction of a camera that does not turn)."""
     from .accuracy import rotation_errors_deg
 
     idx = np.flatnonzero(registered)
     if len(idx) < 2:
         return 0.0
     R = c2w[idx, :3, :3]
-    return float(np.median(rotation_errors_deg(R[1:], R[:-1])))
+    return float(rotation_errors_deg(R, np.broadcast_to(R[0], R.shape)).max()) / (len(idx) - 1)
+
+
+def disagreement_deg(a, b) -> float:
+    """Mean rotation difference (degrees) of two reconstructions of the same frames, each relative to its
+    first camera, over the frames both registered (inf when fewer than 2)."""
+    from .accuracy import compare_paths
+
+    both = a.registered & b.registered
+    if both.sum() < 2:
+        return float("inf")
+    return compare_paths(a.c2w[both], b.c2w[both]).mean_rot_err_deg
+
+
+def mean_turn_deg(sfm) -> float:
+    """Mean rotation (degrees) of the registered cameras from the first registered one."""
+    from .accuracy import rotation_errors_deg
+
+    R = sfm.c2w[sfm.registered, :3, :3]
+    return float(rotation_errors_deg(R, np.broadcast_to(R[0], R.shape)).mean()) if len(R) else 0.0
 
 
 def run_video_sfm(image_dir: Path, names: list[str], work: Path, allowed: np.ndarray | None, focal: float | None,
                   features: str = "auto", num_threads: int = -1, seed: int = 0, mapper: str = "global",
-                  klt_window: float | None = None):
-    """SfM of a clip's frames (see the module docstring).
-
-    ``features``: "auto" (KLT, then SIFT when KLT fails or leaves frames unregistered; the reconstruction
-    registering more frames wins, KLT on a tie), "klt" or "sift" (curation's SIFT). ``klt_window``: the KLT
-    window as a fraction of the longer side; None: :data:`KLT_WINDOW` first, and :data:`KLT_WINDOW_TURNING`
-    again when that reconstruction turns by :data:`TURNING_DEG_PER_FRAME` or more between frames (kept
-    unless it registers fewer frames). The result carries ``klt_window`` (None for SIFT) and ``tried``
-    (``[(features, window, registered, reprojection px, turn per frame deg)]``); its timings add up all runs.
-    """
+                  klt_window: float = KLT_WINDOW):
+    """SfM of a clip's frames. ``features``: "auto" (KLT with the ``klt_window``, then curation's SIFT when
+    KLT fails or leaves frames unregistered; the reconstruction registering more frames wins, KLT on a tie),
+    "klt" or "sift". The result carries ``klt_window`` (None for SIFT) and ``tried`` (``[(features, window,
+    registered, reprojection px, turn per frame deg, kept)]``); its timings add up the runs."""
     from ..curation.sfm import SfmError, run_sfm
 
     if features not in ("auto", "klt", "sift"):
         raise ValueError(f"features must be 'auto', 'klt' or 'sift', got {features!r}")
     errors: list[str] = []
     results: list[tuple[float | None, object]] = []
-
-    def klt(window: float) -> None:
-        try:
-            results.append((window, klt_sfm(image_dir, names, work / f"klt{window:g}", allowed, focal, window,
-                                            num_threads, seed, mapper)))
-        except SfmError as exc:
-            errors.append(f"KLT (window {window:g}): {exc}")
-
     if features != "sift":
-        klt(KLT_WINDOW if klt_window is None else klt_window)
-        if klt_window is None and results:
-            if median_turn_per_frame_deg(results[0][1].c2w, results[0][1].registered) >= TURNING_DEG_PER_FRAME:
-                klt(KLT_WINDOW_TURNING)
+        try:
+            results.append((klt_window, klt_sfm(image_dir, names, work / f"klt{klt_window:g}", allowed, focal,
+                                                klt_window, num_threads, seed, mapper)))
+        except SfmError as exc:
+            errors.append(f"KLT: {exc}")
     if features == "sift" or (features == "auto" and not any(r.num_registered == len(names) for _, r in results)):
         try:
             results.append((None, run_sfm(image_dir, names, work / "sift", allowed=allowed, focal=focal,
@@ -176,15 +191,44 @@ def run_video_sfm(image_dir: Path, names: list[str], work: Path, allowed: np.nda
             errors.append(str(exc))
     if not results:
         raise SfmError("; ".join(errors))
-    # most frames registered; then KLT over SIFT; then the later KLT run (the turning window, when tried)
-    order = {id(r): k for k, (_, r) in enumerate(results)}
-    window, best = max(results, key=lambda wr: (wr[1].num_registered, wr[1].features == "klt", order[id(wr[1])]))
+    window, best = max(results, key=lambda wr: (wr[1].num_registered, wr[1].features == "klt"))
+    return _combine(best, window, results)
+
+
+def _combine(best, window, results):
     timings: dict[str, float] = {}
     for _, r in results:
         for k, v in r.timings.items():
             timings[k] = round(timings.get(k, 0.0) + v, 3)
-    best.timings = timings
-    best.tried = [(r.features, w, r.num_registered, round(r.mean_reprojection_error, 3),
-                   round(median_turn_per_frame_deg(r.c2w, r.registered), 3)) for w, r in results]
-    best.klt_window = window
+    tried = [(r.features, w, r.num_registered, round(r.mean_reprojection_error, 3),
+              round(turn_per_frame_deg(r.c2w, r.registered), 3), r is best) for w, r in results]
+    best.timings, best.tried, best.klt_window = timings, tried, window
+    return best
+
+
+def retrack_if_turning(sfm, image_dir: Path, names: list[str], work: Path, allowed: np.ndarray | None,
+                       focal: float | None, num_threads: int = -1, seed: int = 0, mapper: str = "global"):
+    """``sfm`` (a :func:`run_video_sfm` result), or SfM again with :data:`KLT_WINDOW_TURNING` when ``sfm``'s
+    camera turns by :data:`TURNING_DEG_PER_FRAME` or more per frame (:func:`turn_per_frame_deg`). The new
+    reconstruction is kept when it registers as many frames and agrees with ``sfm`` (mean rotation
+    difference at most :data:`AGREEMENT` x ``sfm``'s mean turn: a wrong reconstruction can turn where the
+    camera does not). ``tried`` lists both runs."""
+    from ..curation.sfm import SfmError
+
+    if sfm.features != "klt" or turn_per_frame_deg(sfm.c2w, sfm.registered) < TURNING_DEG_PER_FRAME:
+        return sfm
+    try:
+        small = klt_sfm(image_dir, names, work / f"klt{KLT_WINDOW_TURNING:g}", allowed, focal, KLT_WINDOW_TURNING,
+                        num_threads, seed, mapper)
+    except SfmError:
+        return sfm
+    keep = (small.num_registered >= sfm.num_registered
+            and disagreement_deg(sfm, small) <= AGREEMENT * mean_turn_deg(sfm))
+    tried = [(*t[:5], t[5] and not keep) for t in sfm.tried]
+    tried.append(("klt", KLT_WINDOW_TURNING, small.num_registered, round(small.mean_reprojection_error, 3),
+                  round(turn_per_frame_deg(small.c2w, small.registered), 3), keep))
+    best = small if keep else sfm
+    best.timings = {k: round(sfm.timings.get(k, 0.0) + small.timings.get(k, 0.0), 3)
+                    for k in {*sfm.timings, *small.timings}}
+    best.tried, best.klt_window = tried, (KLT_WINDOW_TURNING if keep else sfm.klt_window)
     return best
