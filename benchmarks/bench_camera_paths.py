@@ -83,7 +83,8 @@ def part_from_video(args, work: Path) -> dict:
                     "max_rot_err_deg": max(e.rot_err_deg), "centre_err_sim3_rel": e.centre_err_sim3_rel,
                     "centre_err_rel": e.centre_err_rel, "focal": float(cams.K[0, 0, 0]), "passed": passed,
                     "seconds": seconds, "cpu_seconds": cpu, "timings": cams.report.get("timings"),
-                    "mask_fraction": cams.report.get("mask_fraction")})
+                    "mask_fraction": cams.report.get("mask_fraction"), "klt_window": cams.report.get("klt_window"),
+                    "sfm_tried": cams.report.get("sfm_tried")})
         rows.append(row)
         print(f"{spec['index']:2d} {spec['camera']:9s} {spec['kind']} reg {len(idx)}/{args.frames} rot "
               f"{e.mean_rot_err_deg:6.3f} (max {max(e.rot_err_deg):6.3f}) deg, centre {100 * e.centre_err_sim3_rel:5.2f} % "
@@ -258,11 +259,13 @@ def main() -> None:
     report["platform"]["load_average_end"] = os.getloadavg()
     if args.keep_other_parts and Path(args.out).is_file():  # sections of parts not run now: from the earlier run
         earlier = json.loads(Path(args.out).read_text())
+        before = earlier.pop("kept_from_earlier_run", {})
         kept = [k for k in earlier if k not in report and k not in ("command", "args", "platform")]
-        for key in kept:
+        report["kept_from_earlier_run"] = {}
+        for key in kept:  # each kept section with the arguments and machine state of the run that made it
             report[key] = earlier[key]
-        report["kept_from_earlier_run"] = {"sections": kept, "args": earlier.get("args"),
-                                           "platform": earlier.get("platform")}
+            report["kept_from_earlier_run"][key] = before.get(key) or {"args": earlier.get("args"),
+                                                                       "platform": earlier.get("platform")}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(report, indent=1, default=str) + "\n")
     print(f"wrote {args.out}")

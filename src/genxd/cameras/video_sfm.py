@@ -11,8 +11,8 @@
   orbits came out with their turn 1.5-4 % short or long (1.2-1.6 degrees mean error; bundle adjustment
   started from the exact cameras converges to the same biased solution, so it is the tracks, not the
   solver). A 3 % window tracks them within 0.1-0.9 degrees, but on forward and dolly paths with their
-  large, repetitive ground motion it loses or mis-tracks points (6-29 degrees wrong on two of four such
-  clips with moving objects), where the 10 % window is right. So :func:`run_video_sfm` uses the 10 %
+  large, repetitive ground motion it loses or mis-tracks points (5.8-29 degrees wrong on three of the
+  eight), where the 10 % window is right. So :func:`run_video_sfm` uses the 10 %
   window, and :func:`retrack_if_turning` runs SfM again with the 3 % window when that reconstruction
   (after the moving-object passes) turns by :data:`TURNING_DEG_PER_FRAME` or more per frame, keeping it
   when the two agree (:data:`AGREEMENT`).
@@ -34,7 +34,7 @@ KLT_WINDOW = 0.1
 KLT_WINDOW_TURNING = 0.03
 #: Set on the 20 benchmark clips (docs/benchmarks.md): their orbits turn 3.1-7.8 degrees between frames
 #: and their hand-held walks 0.9-1.5 (both better with the small window); forward, dolly and spiral paths
-#: at most 0.35 (two of the four forward / dolly clips with moving objects go 6-29 degrees wrong with it).
+#: at most 0.35 (three of the eight forward / dolly clips go 5.8-29 degrees wrong with it).
 TURNING_DEG_PER_FRAME = 0.6
 #: The small window's reconstruction is kept only when it differs from the first by at most this fraction of
 #: the first's mean turn (mean rotation difference over the frames, both relative to their first camera).
@@ -50,7 +50,10 @@ def klt_sfm(image_dir: Path, names: list[str], work: Path, allowed: np.ndarray |
     """:func:`genxd.curation.run_sfm` with ``features="klt"`` and a chosen KLT window
     (``window_fraction`` of the longer side): Shi-Tomasi corners tracked through the frames outside the
     masks (``allowed bool [N, H, W]``), written to a COLMAP database as keypoints and matches, verified by
-    pycolmap and mapped (``mapper``: "global" GLOMAP or "incremental"). Returns an ``SfmResult``."""
+    pycolmap and mapped (``mapper``: "global" GLOMAP or "incremental"). Returns an ``SfmResult``.
+
+    Here rather than in ``genxd.curation.sfm`` because ``run_sfm`` fixes the KLT window (its default, 10 %);
+    with the window as a ``run_sfm`` argument this would be ``run_sfm(..., features="klt")``."""
     import cv2
     import pycolmap
 
