@@ -24,7 +24,7 @@ def _record_line(record: dict) -> str:
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("curate")
+    @app.command("curate", short_help="Curate videos: camera poses and motion strength (COLMAP).")
     def curate(
         inputs: list[Path] = typer.Argument(..., help="Video files, folders of videos, or folders of frames."),
         out: Out("Dataset folder (created; resumable).") = ...,

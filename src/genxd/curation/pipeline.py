@@ -2,7 +2,7 @@
 
 Output, written atomically (built in a hidden temporary folder beside the target, then renamed)::
 
-    VIDEO_ID/images/000000.jpg ...        the extracted frames
+    VIDEO_ID/images/00000.jpg ...         the extracted frames
     VIDEO_ID/0/cameras.bin images.bin points3D.bin project.ini   the pycolmap reconstruction
     VIDEO_ID/meta.json                    motion strength, verdict, cameras, timings, ...
 """
@@ -166,7 +166,7 @@ def _write_frames(frames: np.ndarray, image_dir: Path, quality: int) -> list[str
     image_dir.mkdir(parents=True, exist_ok=True)
     names = []
     for index, frame in enumerate(frames):
-        name = f"{index:06d}.jpg"
+        name = f"{index:05d}.jpg"  # the CamVid-30K layout (genxd synth video --format camvid)
         Image.fromarray(frame).save(image_dir / name, quality=quality)
         names.append(name)
     return names
