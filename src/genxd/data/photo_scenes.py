@@ -17,7 +17,7 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any, Sequence
 
-from .datasets import DEFAULT_MOTION_SCALE, SyntheticDataset, _as_list, _check_common, _rng, camera_scale, make_sample
+from .datasets import DEFAULT_MOTION_SCALE, SyntheticDataset, _as_list, _check_rendered, _rng, camera_scale, make_sample
 
 __all__ = ["PhotoSceneDataset"]
 
@@ -60,12 +60,8 @@ class PhotoSceneDataset(SyntheticDataset):
         from .synthetic.photo_clips import CARD_CAMERAS_3D, CARD_CAMERAS_4D, PHOTO_LAYOUTS, WORLD_CAMERAS_3D, WORLD_CAMERAS_4D
         from .synthetic.photos import TRAINING_PHOTOS, PhotoPool
 
-        self.width = _check_common(num_frames, height, width, "crop", camera_normalization)
-        if length < 1:
-            raise ValueError(f"length must be >= 1, got {length}")
-        kinds = list(_as_list(kinds))
-        if not kinds or any(k not in ("3d", "4d") for k in kinds):
-            raise ValueError(f"kinds must be a non-empty list of '3d' / '4d', got {kinds}")
+        self.width, kinds, (lo, hi) = _check_rendered(length, num_frames, height, width, kinds, focal_range,
+                                                      motion_source, camera_normalization)
         layouts = list(_as_list(layouts))
         if not layouts or any(x not in PHOTO_LAYOUTS for x in layouts):
             raise ValueError(f"layouts must be a non-empty list of {PHOTO_LAYOUTS}, got {layouts}")
@@ -77,11 +73,6 @@ class PhotoSceneDataset(SyntheticDataset):
             bad = [c for c in _as_list(cams) if c not in known[name]]
             if bad:
                 raise ValueError(f"unknown {name} camera paths {bad}; expected some of {sorted(known[name])}")
-        lo, hi = (float(x) for x in focal_range)
-        if not 0 < lo <= hi:
-            raise ValueError(f"focal_range must be (low, high) with 0 < low <= high, got {focal_range}")
-        if motion_source not in ("image", "world"):
-            raise ValueError(f"motion_source must be 'image' or 'world', got {motion_source!r}")
         if supersample < 1:
             raise ValueError(f"supersample must be >= 1, got {supersample}")
         by_name = {p.name: p for p in TRAINING_PHOTOS}

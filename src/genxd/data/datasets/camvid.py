@@ -1,0 +1,240 @@
+"""CamVid-30K training clips: ``VIDEO_ID/images/*.jpg`` + COLMAP model ``VIDEO_ID/0/`` (+ ``meta.json``),
+from folders or ``batch_N.zip`` archives read in place."""
+
+from __future__ import annotations
+
+import atexit
+import json
+import math
+import os
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import torch
+from torch import Tensor
+
+from ...validation import DEFAULT_MOTION_SCALE
+from ..archive import ArchiveLimits, SafeZip
+from .clips import IMAGE_EXTENSIONS, _as_list, _Cameras, _ClipDataset, _decode_image, _read_image
+
+__all__ = ["CamVidDataset"]
+
+
+@dataclass
+class _Video:
+    name: str
+    frames: list[str]  # image file names inside images/, sorted
+    folder: Path | None = None  # unpacked sample folder
+    archive: SafeZip | None = None
+    prefix: str = ""  # member prefix of the sample inside the archive ("" or ".../VIDEO_ID/")
+    model_members: list[str] = field(default_factory=list)  # the archive members of the COLMAP model 0/
+
+
+_MODEL_RE = re.compile(r"^(?P<prefix>(?:.*/)?)0/cameras\.(?:bin|txt)$")
+
+
+def _is_image(name: str) -> bool:
+    return name.lower().endswith(IMAGE_EXTENSIONS)
+
+
+class _ExtractDir:
+    """A per-process temporary folder for COLMAP models extracted from archives (removed at exit)."""
+
+    _path: Path | None = None
+    _pid: int | None = None
+
+    @classmethod
+    def get(cls) -> Path:
+        if cls._path is None or cls._pid != os.getpid():
+            cls._path = Path(tempfile.mkdtemp(prefix="genxd-camvid-"))
+            cls._pid = os.getpid()
+            path, pid = cls._path, cls._pid
+            atexit.register(lambda: shutil.rmtree(path, ignore_errors=True) if os.getpid() == pid else None)
+        return cls._path
+
+
+class CamVidDataset(_ClipDataset):
+    """CamVid-30K samples ``VIDEO_ID/images/*.jpg`` + COLMAP model ``VIDEO_ID/0/`` (+ ``meta.json``).
+
+    Args:
+        root: a folder (searched up to ``max_depth`` levels for sample folders and ``*.zip``
+            archives), a single ``.zip``, or a list of them. Archives are read in place, safely
+            (:class:`genxd.data.archive.SafeZip`: traversal, symlinks and zip bombs are refused).
+        num_frames / stride / clip_spacing: clips of ``num_frames`` frames taken every ``stride``
+            frames (a list: all strides), starting every ``clip_spacing`` frames (default: the clip
+            span, i.e. non-overlapping clips). Frames without a COLMAP pose are skipped (the nearest
+            window of registered frames is used).
+        height / width / fit / pad_value: output size (width default = height), crop or pad.
+        kind: ``"auto"`` reads ``meta.json`` (``kind`` 3d/4d, or ``verdict`` static/dynamic),
+            falling back to ``default_kind``; or force ``"3d"`` / ``"4d"``.
+        motion_keys: ``meta.json`` keys tried in order for the motion strength (missing: 0).
+        motion_scale: factor applied to the stored motion strength (see the package docstring).
+        camera_normalization: ``"scene"`` (COLMAP points), ``"path"`` or ``"none"``.
+        archive_limits: caps for zip archives (:class:`genxd.data.archive.ArchiveLimits` or dict).
+        extract_dir: where the COLMAP models of archived samples are extracted (default: a private
+            temporary folder per process, removed at exit).
+    """
+
+    def __init__(
+        self,
+        root: str | os.PathLike | Sequence[str | os.PathLike],
+        num_frames: int = 8,
+        height: int = 256,
+        width: int | None = None,
+        stride: int | Sequence[int] = 1,
+        clip_spacing: int | None = None,
+        fit: str = "crop",
+        pad_value: float = 1.0,
+        kind: str = "auto",
+        default_kind: str = "4d",
+        motion_keys: Sequence[str] = ("image_motion_strength", "motion_strength"),
+        motion_scale: float = DEFAULT_MOTION_SCALE,
+        camera_normalization: str = "scene",
+        archive_limits: ArchiveLimits | dict | None = None,
+        max_depth: int = 3,
+        cache_size: int = 8,
+        extract_dir: str | os.PathLike | None = None,
+        seed: int = 0,
+    ) -> None:
+        super().__init__(num_frames, height, width, fit, pad_value, camera_normalization, stride, clip_spacing,
+                         "clip", 1, seed, cache_size)
+        self.extract_dir = None if extract_dir is None else Path(extract_dir)
+        if kind not in ("auto", "3d", "4d"):
+            raise ValueError(f"kind must be 'auto', '3d' or '4d', got {kind!r}")
+        if default_kind not in ("3d", "4d"):
+            raise ValueError(f"default_kind must be '3d' or '4d', got {default_kind!r}")
+        self.kind, self.default_kind = kind, default_kind
+        self.motion_keys, self.motion_scale = tuple(motion_keys), float(motion_scale)
+        limits = ArchiveLimits(**archive_limits) if isinstance(archive_limits, dict) else archive_limits
+        self.videos: list[_Video] = []
+        roots = [Path(r) for r in _as_list(root)]
+        if not roots:
+            raise ValueError("CamVidDataset: no root given")
+        for r in roots:
+            if not r.exists():
+                raise FileNotFoundError(f"{r}: no such file or folder")
+            if r.is_file():
+                self._add_archive(r, limits)
+            else:
+                self._scan(r, limits, max_depth)
+        if not self.videos:
+            raise ValueError(f"no CamVid samples (VIDEO_ID/images/ + VIDEO_ID/0/cameras.bin) found under {', '.join(map(str, roots))}")
+        self._meta_cache: dict[int, dict] = {}
+        self._build_clips()
+
+    def _scan(self, folder: Path, limits: ArchiveLimits | None, max_depth: int) -> None:
+        for dirpath, dirnames, filenames in os.walk(folder):
+            depth = len(Path(dirpath).relative_to(folder).parts)
+            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))  # hidden: temporary / partial
+            here = Path(dirpath)
+            if "images" in dirnames and any((here / "0" / f"cameras.{e}").is_file() for e in ("bin", "txt")):
+                frames = sorted(f for f in os.listdir(here / "images") if _is_image(f))
+                self.videos.append(_Video(name=here.name, frames=frames, folder=here))
+                dirnames[:] = []
+                continue
+            for f in sorted(filenames):
+                if f.lower().endswith(".zip"):
+                    self._add_archive(here / f, limits)
+            if depth >= max_depth:
+                dirnames[:] = []
+
+    def _add_archive(self, path: Path, limits: ArchiveLimits | None) -> None:
+        if path.suffix.lower() != ".zip":
+            raise ValueError(f"{path}: expected a folder or a .zip archive")
+        archive = SafeZip(path, limits)
+        names = archive.names()
+        prefixes = sorted({m.group("prefix") for n in names if (m := _MODEL_RE.match(n))})
+        for prefix in prefixes:
+            frames = sorted(
+                n[len(prefix) + len("images/"):]
+                for n in names
+                if n.startswith(prefix + "images/") and _is_image(n) and "/" not in n[len(prefix) + len("images/"):]
+            )
+            if not frames:
+                continue
+            name = prefix.rstrip("/").rsplit("/", 1)[-1] or path.stem
+            model = [n for n in names if n.startswith(prefix + "0/") and "/" not in n[len(prefix) + 2:]]
+            self.videos.append(_Video(name=name, frames=frames, archive=archive, prefix=prefix, model_members=model))
+
+    def scene_names(self) -> list[str]:
+        return [v.name for v in self.videos]
+
+    def _num_views(self, scene: int) -> int:
+        return len(self.videos[scene].frames)
+
+    def _meta(self, scene: int) -> dict:
+        if scene not in self._meta_cache:
+            v = self.videos[scene]
+            meta: dict = {}
+            try:
+                if v.folder is not None and (v.folder / "meta.json").is_file():
+                    meta = json.loads((v.folder / "meta.json").read_text())
+                elif v.archive is not None and v.prefix + "meta.json" in v.archive:
+                    meta = json.loads(v.archive.read(v.prefix + "meta.json"))
+            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+                raise ValueError(f"{v.name}: meta.json is not valid JSON ({exc})") from None
+            self._meta_cache[scene] = meta if isinstance(meta, dict) else {}
+        return self._meta_cache[scene]
+
+    def _load_cameras(self, scene: int) -> _Cameras:
+        from genxd.cameras import read_colmap_model
+
+        v = self.videos[scene]
+        if v.folder is not None:
+            model_dir = v.folder / "0"
+        else:
+            assert v.archive is not None
+            import hashlib
+
+            key = hashlib.sha1(f"{v.archive.path.resolve()}\0{v.prefix}".encode()).hexdigest()[:16]
+            model_dir = (self.extract_dir or _ExtractDir.get()) / key / "0"
+            if not (model_dir / "cameras.bin").is_file() and not (model_dir / "cameras.txt").is_file():
+                v.archive.extract(v.model_members, model_dir, strip_prefix=v.prefix + "0/")
+        model = read_colmap_model(model_dir, allow_distortion=True)
+        index = {name: i for i, name in enumerate(model.image_names)}
+        n = len(v.frames)
+        c2w = torch.eye(4).repeat(n, 1, 1)
+        K = torch.eye(3).repeat(n, 1, 1)
+        valid = []
+        for p, frame in enumerate(v.frames):
+            j = index.get(frame)
+            if j is None:
+                j = index.get(f"images/{frame}")
+            if j is not None:
+                c2w[p], K[p] = model.c2w[j].float(), model.K[j].float()
+                valid.append(p)
+        if not valid:
+            raise ValueError(f"{v.name}: the COLMAP model registers none of the {n} images")
+        points = model.points_xyz.float() if model.points_xyz.numel() else None
+        return _Cameras(c2w, K, valid, points, self._meta(scene))
+
+    def _read_views(self, scene: int, positions: list[int]) -> list[Tensor]:
+        v = self.videos[scene]
+        if v.folder is not None:
+            return [_read_image(v.folder / "images" / v.frames[p]) for p in positions]
+        assert v.archive is not None
+        return [_decode_image(v.archive.read(f"{v.prefix}images/{v.frames[p]}")) for p in positions]
+
+    def _kind_and_motion(self, scene: int, cams: _Cameras) -> tuple[str, float]:
+        meta = cams.meta
+        kind = self.kind
+        if kind == "auto":
+            stored = str(meta.get("kind", "")).lower()
+            verdict = str(meta.get("verdict", "")).lower()
+            if stored in ("3d", "4d"):
+                kind = stored
+            elif verdict in ("static", "dynamic"):
+                kind = "3d" if verdict == "static" else "4d"
+            else:
+                kind = self.default_kind
+        motion = 0.0
+        for key in self.motion_keys:
+            value = meta.get(key)
+            if isinstance(value, (int, float)) and math.isfinite(value):
+                motion = float(value)
+                break
+        return kind, motion * self.motion_scale

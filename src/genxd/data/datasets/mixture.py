@@ -1,0 +1,105 @@
+"""Weighted, deterministic mixtures of datasets, and datasets built from config entries (``type: ...``)."""
+
+from __future__ import annotations
+
+import inspect
+import math
+from typing import Any, Sequence
+
+import numpy as np
+from torch.utils.data import Dataset
+
+from .camvid import CamVidDataset
+from .clips import _rng
+from .multiview import MultiViewDataset
+from .reconfusion import ReconFusionDataset
+from .synthetic_clips import SyntheticDataset
+
+__all__ = ["MixtureDataset", "DATASET_TYPES", "build_dataset"]
+
+
+class MixtureDataset(Dataset):
+    """Item ``i`` comes from dataset ``c`` with probability ``weights[c]`` (normalised), at an index
+    drawn uniformly; both drawn from ``(seed, i)``, so the mixture is deterministic.
+
+    ``length`` default: the total length of the datasets.
+    """
+
+    def __init__(self, datasets: Sequence[Dataset], weights: Sequence[float] | None = None,
+                 length: int | None = None, seed: int = 0) -> None:
+        if not datasets:
+            raise ValueError("MixtureDataset needs at least one dataset")
+        weights = [1.0] * len(datasets) if weights is None else [float(w) for w in weights]
+        if len(weights) != len(datasets):
+            raise ValueError(f"{len(weights)} weights for {len(datasets)} datasets")
+        if any(not math.isfinite(w) or w < 0 for w in weights) or sum(weights) <= 0:
+            raise ValueError(f"weights must be finite, >= 0 and not all zero, got {weights}")
+        for d in datasets:
+            if len(d) == 0:  # type: ignore[arg-type]
+                raise ValueError(f"{type(d).__name__} is empty")
+        self.datasets = list(datasets)
+        self.weights = np.asarray(weights, dtype=np.float64) / sum(weights)
+        self.length = int(length) if length is not None else int(sum(len(d) for d in datasets))  # type: ignore[arg-type]
+        if self.length < 1:
+            raise ValueError(f"length must be >= 1, got {self.length}")
+        self.seed = int(seed)
+
+    def __len__(self) -> int:
+        return self.length
+
+    def locate(self, index: int) -> tuple[int, int]:
+        """``(dataset number, index in it)`` of mixture item ``index``."""
+        if not 0 <= index < self.length:
+            raise IndexError(f"index {index} out of range for {self.length} items")
+        rng = _rng(self.seed, index, 0x1A)
+        c = int(rng.choice(len(self.datasets), p=self.weights))
+        j = int(rng.integers(len(self.datasets[c])))  # type: ignore[arg-type]
+        return c, j
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        c, j = self.locate(index)
+        return self.datasets[c][j]
+
+
+# ----------------------------------------------------------------------------------------------
+# from a config
+# ----------------------------------------------------------------------------------------------
+
+DATASET_TYPES: dict[str, type] = {
+    "synthetic": SyntheticDataset,
+    "camvid": CamVidDataset,
+    "multiview": MultiViewDataset,
+    "reconfusion": ReconFusionDataset,
+}
+
+
+def _register_late_types() -> None:
+    """Dataset types defined in their own modules (they import this one)."""
+    from ..photo_scenes import PhotoSceneDataset
+
+    DATASET_TYPES.setdefault("photo", PhotoSceneDataset)
+
+
+def build_dataset(spec: dict[str, Any], **defaults: Any) -> Dataset:
+    """A dataset from a config entry ``{"type": ..., <constructor arguments>}``.
+
+    ``defaults`` (e.g. ``num_frames``, ``height``, ``width``, ``seed``) fill arguments the entry does
+    not set, when the dataset type takes them. ``weight`` is ignored here (see :class:`MixtureDataset`).
+    Unknown arguments raise ValueError listing the accepted ones.
+    """
+    _register_late_types()
+    spec = dict(spec)
+    kind = spec.pop("type", None)
+    spec.pop("weight", None)
+    if kind not in DATASET_TYPES:
+        raise ValueError(f"dataset type must be one of {sorted(DATASET_TYPES)}, got {kind!r}")
+    cls = DATASET_TYPES[kind]
+    params = inspect.signature(cls.__init__).parameters
+    accepted = [p for p in params if p != "self"]
+    unknown = [k for k in spec if k not in accepted]
+    if unknown:
+        raise ValueError(f"dataset type {kind!r}: unknown option(s) {unknown}; accepted: {accepted}")
+    for key, value in defaults.items():
+        if key in accepted and key not in spec and value is not None:
+            spec[key] = value
+    return cls(**spec)

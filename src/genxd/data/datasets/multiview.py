@@ -1,0 +1,125 @@
+"""Static multi-view scenes (3D) from folders of images with a COLMAP model or a ``transforms.json``."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import torch
+from torch import Tensor
+
+from .clips import _as_list, _Cameras, _ClipDataset, _read_image
+
+__all__ = ["MultiViewDataset"]
+
+_COLMAP_DIRS = ("sparse/0", "0", "colmap/sparse/0", "sparse")
+
+
+def _find_colmap(folder: Path) -> Path | None:
+    for rel in _COLMAP_DIRS:
+        d = folder / rel
+        if any((d / f"cameras.{e}").is_file() for e in ("bin", "txt")):
+            return d
+    return None
+
+
+def _resolve_image(folder: Path, file_path: str) -> Path:
+    base = folder / file_path
+    for cand in (base, base.with_name(base.name + ".png"), base.with_name(base.name + ".jpg")):
+        if cand.is_file():
+            return cand
+    raise FileNotFoundError(f"{folder}: image {file_path!r} not found")
+
+
+@dataclass
+class _ViewScene:
+    name: str
+    image_paths: list[Path]
+    c2w: Tensor
+    K: Tensor
+    points: Tensor | None
+
+
+class MultiViewDataset(_ClipDataset):
+    """Static multi-view scenes (3D, indicator 0) from folders of images with cameras.
+
+    A scene folder holds ``images/`` and a COLMAP model (``sparse/0``, ``0``, ``colmap/sparse/0``
+    or ``sparse``), or a nerfstudio ``transforms.json`` (image paths relative to the folder).
+    ``root`` is one scene folder, a folder of scene folders, or a list.
+
+    ``view_sampling="clip"``: ``num_frames`` consecutive views (in name / file order) every
+    ``stride``; ``"random"``: ``samples_per_scene`` random sets of views per scene (sorted, seeded).
+    """
+
+    default_kind = "3d"
+
+    def __init__(
+        self,
+        root: str | os.PathLike | Sequence[str | os.PathLike],
+        num_frames: int = 8,
+        height: int = 256,
+        width: int | None = None,
+        view_sampling: str = "clip",
+        stride: int | Sequence[int] = 1,
+        clip_spacing: int | None = None,
+        samples_per_scene: int = 8,
+        fit: str = "crop",
+        pad_value: float = 1.0,
+        camera_normalization: str = "scene",
+        max_points: int = 20000,
+        seed: int = 0,
+    ) -> None:
+        super().__init__(num_frames, height, width, fit, pad_value, camera_normalization, stride, clip_spacing,
+                         view_sampling, samples_per_scene, seed, cache_size=0)
+        self.scenes: list[_ViewScene] = []
+        for r in (Path(p) for p in _as_list(root)):
+            if not r.is_dir():
+                raise FileNotFoundError(f"{r}: no such folder")
+            if self._is_scene(r):
+                self.scenes.append(self._load_scene(r, max_points))
+            else:
+                for child in sorted(p for p in r.iterdir() if p.is_dir() and not p.name.startswith(".")):
+                    if self._is_scene(child):
+                        self.scenes.append(self._load_scene(child, max_points))
+        if not self.scenes:
+            raise ValueError(f"no multi-view scenes (images/ with a COLMAP model, or transforms.json) under {root}")
+        self._build_clips()
+
+    @staticmethod
+    def _is_scene(folder: Path) -> bool:
+        return (folder / "transforms.json").is_file() or ((folder / "images").is_dir() and _find_colmap(folder) is not None)
+
+    @staticmethod
+    def _load_scene(folder: Path, max_points: int) -> _ViewScene:
+        from genxd.cameras import load_transforms_json, read_colmap_model
+
+        if (folder / "transforms.json").is_file():
+            path = load_transforms_json(folder / "transforms.json")
+            images = [_resolve_image(folder, n) for n in (path.names or [])]
+            return _ViewScene(folder.name, images, path.c2w.float(), path.K.float(), None)
+        model_dir = _find_colmap(folder)
+        assert model_dir is not None
+        model = read_colmap_model(model_dir, allow_distortion=True)
+        if len(model) == 0:
+            raise ValueError(f"{model_dir}: no registered images")
+        images = [folder / "images" / n for n in model.image_names]
+        points = model.points_xyz.float()
+        if len(points) > max_points:
+            points = points[torch.randperm(len(points), generator=torch.Generator().manual_seed(0))[:max_points]]
+        return _ViewScene(folder.name, images, model.c2w.float(), model.K.float(), points if len(points) else None)
+
+    def scene_names(self) -> list[str]:
+        return [s.name for s in self.scenes]
+
+    def _num_views(self, scene: int) -> int:
+        return len(self.scenes[scene].image_paths)
+
+    def _load_cameras(self, scene: int) -> _Cameras:
+        s = self.scenes[scene]
+        return _Cameras(s.c2w, s.K, list(range(len(s.image_paths))), s.points)
+
+    def _read_views(self, scene: int, positions: list[int]) -> list[Tensor]:
+        s = self.scenes[scene]
+        return [_read_image(s.image_paths[p]) for p in positions]

@@ -1,0 +1,88 @@
+"""Static scenes (3D) of a ReconFusion torch folder (``index.json`` + scene files), all views used.
+
+The files themselves are read by :mod:`genxd.data.reconfusion`."""
+
+from __future__ import annotations
+
+import os
+from collections import OrderedDict
+from pathlib import Path
+from typing import Sequence
+
+from torch import Tensor
+
+from .clips import _Cameras, _ClipDataset
+
+__all__ = ["ReconFusionDataset"]
+
+
+class ReconFusionDataset(_ClipDataset):
+    """Scenes of a ReconFusion torch folder (``index.json`` + scene files; 3D, indicator 0).
+
+    All views of every scene are used (not only a few-shot split). Cameras are read once at
+    construction; images are decoded per item (the last ``cache_size`` scenes' bytes are kept).
+    """
+
+    default_kind = "3d"
+
+    def __init__(
+        self,
+        root: str | os.PathLike,
+        num_frames: int = 8,
+        height: int = 256,
+        width: int | None = None,
+        view_sampling: str = "clip",
+        stride: int | Sequence[int] = 1,
+        clip_spacing: int | None = None,
+        samples_per_scene: int = 8,
+        fit: str = "crop",
+        pad_value: float = 1.0,
+        camera_normalization: str = "path",
+        keys: Sequence[str] | None = None,
+        cache_size: int = 2,
+        seed: int = 0,
+    ) -> None:
+        from genxd.data.reconfusion import load_reconfusion_scene, read_reconfusion_index
+
+        super().__init__(num_frames, height, width, fit, pad_value, camera_normalization, stride, clip_spacing,
+                         view_sampling, samples_per_scene, seed, cache_size)
+        self.root = Path(root)
+        index = read_reconfusion_index(self.root)
+        if keys is not None:
+            missing = [k for k in keys if k not in index]
+            if missing:
+                raise ValueError(f"{root}: scenes not in index.json: {', '.join(missing)}")
+            index = {k: index[k] for k in keys}
+        self.keys = list(index)
+        self.files = [self.root / index[k] for k in self.keys]
+        self.cameras = []
+        for key, path in zip(self.keys, self.files):
+            scene = load_reconfusion_scene(path, key=key, decode_images=False)
+            self.cameras.append((scene.c2w.float(), scene.K.float()))
+        self._bytes: OrderedDict = OrderedDict()
+        self._build_clips()
+
+    def scene_names(self) -> list[str]:
+        return self.keys
+
+    def _num_views(self, scene: int) -> int:
+        return int(self.cameras[scene][0].shape[0])
+
+    def _load_cameras(self, scene: int) -> _Cameras:
+        c2w, K = self.cameras[scene]
+        return _Cameras(c2w, K, list(range(len(c2w))))
+
+    def _read_views(self, scene: int, positions: list[int]) -> list[Tensor]:
+        from genxd.data.reconfusion import decode_image, load_reconfusion_scene
+
+        if scene not in self._bytes:
+            data = load_reconfusion_scene(self.files[scene], key=self.keys[scene], decode_images=False)
+            self._bytes[scene] = data.image_bytes
+            while len(self._bytes) > max(1, self.cache_size):
+                self._bytes.popitem(last=False)
+        return [decode_image(self._bytes[scene][p]) for p in positions]
+
+    def __getstate__(self) -> dict:
+        state = super().__getstate__()
+        state["_bytes"] = OrderedDict()
+        return state

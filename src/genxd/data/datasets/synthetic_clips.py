@@ -1,0 +1,196 @@
+"""Procedural 3D/4D scenes rendered on the fly (:mod:`genxd.data.synthetic`) as training clips, exact cameras."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any, Sequence
+
+import torch
+from torch.utils.data import Dataset
+
+from ...validation import DEFAULT_MOTION_SCALE
+from .clips import _as_list, _check_common, _rng, camera_scale, make_sample
+
+__all__ = ["SyntheticDataset"]
+
+
+def _check_rendered(
+    length: int,
+    num_frames: int,
+    height: int,
+    width: int | None,
+    kinds: Sequence[str],
+    focal_range: Sequence[float],
+    motion_source: str,
+    camera_normalization: str,
+) -> tuple[int, list[str], tuple[float, float]]:
+    """The argument checks shared by the datasets rendered on the fly (:class:`SyntheticDataset` and
+    :class:`genxd.data.photo_scenes.PhotoSceneDataset`); returns ``(width, kinds, (focal low, high))``."""
+    width = _check_common(num_frames, height, width, "crop", camera_normalization)
+    if length < 1:
+        raise ValueError(f"length must be >= 1, got {length}")
+    kinds = list(_as_list(kinds))
+    if not kinds or any(k not in ("3d", "4d") for k in kinds):
+        raise ValueError(f"kinds must be a non-empty list of '3d' / '4d', got {kinds}")
+    lo, hi = (float(x) for x in focal_range)
+    if not 0 < lo <= hi:
+        raise ValueError(f"focal_range must be (low, high) with 0 < low <= high, got {focal_range}")
+    if motion_source not in ("image", "world"):
+        raise ValueError(f"motion_source must be 'image' or 'world', got {motion_source!r}")
+    return width, kinds, (lo, hi)
+
+
+class SyntheticDataset(Dataset):
+    """Procedural 3D/4D scenes rendered on the fly (``genxd.data.synthetic``), exact cameras.
+
+    Item ``i`` renders the clip of seed ``seed * 1_000_003 + i``; its kind is ``kinds[i % len(kinds)]``
+    (``"3d"``: static scene; ``"4d"``: moving objects). The camera path is drawn by the clip's seed
+    from ``cameras_3d`` / ``cameras_4d`` (None: the generator's defaults), the focal length uniformly
+    from ``focal_range``.
+
+    Args:
+        motion_source: ``"image"`` (default: the exact per-frame image-space object motion, the
+            quantity the curation estimates, x ``motion_scale``) or ``"world"`` (the scene's net object
+            displacement in world units, x ``motion_scale``; cheaper).
+        device: render device (``"cuda"`` renders on the GPU; use ``num_workers=0`` then).
+        cache_size: keep the last rendered items in memory (useful for tiny datasets).
+        cache_dir: keep every rendered item on disk (``cache_dir/<settings hash>/NNNNNNN.safetensors``,
+            about 100 kB for 8 frames of 64x64), so later epochs and other runs read instead of render.
+
+    Frames are quantised to 8 bits (as images on disk), so cached and fresh items are identical.
+    """
+
+    def __init__(
+        self,
+        length: int = 1000,
+        num_frames: int = 8,
+        height: int = 64,
+        width: int | None = None,
+        kinds: Sequence[str] = ("3d", "4d"),
+        seed: int = 0,
+        cameras_3d: Sequence[str] | None = None,
+        cameras_4d: Sequence[str] | None = None,
+        focal_range: Sequence[float] = (0.9, 1.3),
+        motion_source: str = "image",
+        motion_scale: float = DEFAULT_MOTION_SCALE,
+        camera_normalization: str = "scene",
+        supersample: int = 1,
+        device: str = "cpu",
+        cache_size: int = 0,
+        cache_dir: str | None = None,
+    ) -> None:
+        from genxd.data.synthetic import CAMERA_PATHS
+
+        self.width, kinds, (lo, hi) = _check_rendered(length, num_frames, height, width, kinds, focal_range,
+                                                      motion_source, camera_normalization)
+        for cams in (cameras_3d, cameras_4d):
+            bad = [c for c in _as_list(cams) if c not in CAMERA_PATHS]
+            if bad:
+                raise ValueError(f"unknown camera paths {bad}; expected some of {', '.join(CAMERA_PATHS)}")
+        self.length, self.num_frames, self.height = int(length), int(num_frames), int(height)
+        self.kinds, self.seed = kinds, int(seed)
+        self.cameras = {"3d": list(_as_list(cameras_3d)) or None, "4d": list(_as_list(cameras_4d)) or None}
+        self.focal_range = (lo, hi)
+        self.motion_source, self.motion_scale = motion_source, float(motion_scale)
+        self.camera_normalization = camera_normalization
+        self.supersample, self.device = int(supersample), str(device)
+        self.cache_size = int(cache_size)
+        self._cache: OrderedDict = OrderedDict()
+        self.cache_dir = None
+        if cache_dir is not None:
+            import hashlib
+
+            settings = json.dumps([self.seed, self.num_frames, self.height, self.width, self.kinds, self.cameras,
+                                   self.focal_range, motion_source, self.motion_scale, camera_normalization,
+                                   self.supersample, 1], sort_keys=True)
+            self.cache_dir = Path(cache_dir) / hashlib.sha1(settings.encode()).hexdigest()[:16]
+
+    def __len__(self) -> int:
+        return self.length
+
+    def _disk_path(self, index: int) -> Path | None:
+        return None if self.cache_dir is None else self.cache_dir / f"{index:07d}.safetensors"
+
+    def _read_disk(self, index: int) -> dict[str, Any] | None:
+        from safetensors import safe_open
+
+        path = self._disk_path(index)
+        if path is None or not path.is_file():
+            return None
+        with safe_open(str(path), "pt") as fh:
+            meta = fh.metadata() or {}
+            t = {k: fh.get_tensor(k) for k in fh.keys()}
+        return make_sample(t["frames"].float() / 255.0, t["c2w"], t["K"], meta["kind"], float(meta["motion_strength"]),
+                           meta["name"])
+
+    def _write_disk(self, index: int, sample: dict[str, Any]) -> None:
+        from safetensors.torch import save_file
+
+        path = self._disk_path(index)
+        if path is None:
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
+        frames = (sample["frames"] * 255).round().to(torch.uint8)
+        save_file({"frames": frames, "c2w": sample["c2w"], "K": sample["K"]}, str(tmp),
+                  metadata={"kind": sample["kind"], "name": sample["name"],
+                            "motion_strength": repr(float(sample["motion_strength"]))})
+        os.replace(tmp, path)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        if not 0 <= index < self.length:
+            raise IndexError(f"index {index} out of range for {self.length} items")
+        if index in self._cache:
+            self._cache.move_to_end(index)
+            return {k: (v.clone() if torch.is_tensor(v) else v) for k, v in self._cache[index].items()}
+        sample = self._read_disk(index)
+        if sample is None:
+            sample = self._render(index)
+            self._write_disk(index, sample)
+        if self.cache_size > 0:
+            self._cache[index] = sample
+            while len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)
+        return sample
+
+    def render_clip(self, index: int):
+        """The :class:`genxd.data.synthetic.Clip` behind item ``index`` (scene, cameras and the full
+        render: rgb, depth, object ids), before camera normalisation."""
+        from genxd.data.synthetic import make_clip
+
+        if not 0 <= index < self.length:
+            raise IndexError(f"index {index} out of range for {self.length} items")
+        kind = self.kinds[index % len(self.kinds)]
+        clip_seed = self.seed * 1_000_003 + index
+        rng = _rng(self.seed, index, 0x5EED)
+        choices = self.cameras[kind]
+        camera = str(rng.choice(choices)) if choices else None
+        focal = float(rng.uniform(*self.focal_range))
+        return make_clip(clip_seed, kind, self.num_frames, self.height, self.width, camera=camera, focal=focal,
+                         supersample=self.supersample, device=self.device)
+
+    def _render(self, index: int) -> dict[str, Any]:
+        return self.sample_from_clip(self.render_clip(index))
+
+    def sample_from_clip(self, clip) -> dict[str, Any]:
+        """The item (sample dict) made from a :meth:`render_clip` clip: frames quantised to 8 bits,
+        cameras normalised, motion strength as configured."""
+        from genxd.data.synthetic import SURFACE_SKY, image_motion_strength
+
+        kind, out = clip.kind, clip.render
+        motion = 0.0
+        if kind == "4d":
+            if self.motion_source == "image":
+                motion = image_motion_strength(clip.scene, out, clip.c2w, clip.K)
+            else:
+                motion = clip.scene.motion_strength
+        not_sky = out.surface[0] != SURFACE_SKY
+        depth = float(out.depth[0][not_sky].median()) if bool(not_sky.any()) else None
+        c2w = clip.c2w.float().cpu().clone()
+        c2w[:, :3, 3] *= camera_scale(c2w, self.camera_normalization, depth)
+        name = f"synthetic-{kind}-{clip.seed}-{clip.camera}"
+        frames = (out.rgb.float().cpu() * 255).round() / 255.0
+        return make_sample(frames, c2w, clip.K.float().cpu(), kind, motion * self.motion_scale, name)
