@@ -68,6 +68,8 @@ def test_the_small_window_is_tried_only_for_a_turning_camera(tmp_path, camera, s
     assert e.mean_rot_err_deg < (0.75 if turning else 1.5), e
     with pytest.raises(ValueError, match="features"):
         run_video_sfm(tmp_path / "images", names, tmp_path / "x", None, 1.0, "orb")
+    with pytest.raises(ValueError, match="mapper"):
+        run_video_sfm(tmp_path / "images", names, tmp_path / "x", None, 1.0, "klt", mapper="auto")
 
 
 def _fake(c2w: np.ndarray, window: float | None = KLT_WINDOW):

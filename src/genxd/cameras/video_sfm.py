@@ -59,6 +59,8 @@ def klt_sfm(image_dir: Path, names: list[str], work: Path, allowed: np.ndarray |
 
     from ..curation import sfm as csfm
 
+    if mapper not in ("global", "incremental"):
+        raise ValueError(f"mapper must be 'global' or 'incremental', got {mapper!r}")
     work.mkdir(parents=True, exist_ok=True)
     database = work / "database.db"
     if database.exists():
