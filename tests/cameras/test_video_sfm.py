@@ -55,7 +55,7 @@ def _frames(tmp_path, camera: str, seed: int) -> tuple[list[str], torch.Tensor]:
 def test_the_small_window_is_tried_only_for_a_turning_camera(tmp_path, camera, seed, turning):
     names, truth = _frames(tmp_path, camera, seed)
     first = run_video_sfm(tmp_path / "images", names, tmp_path / "sfm", None, 1.0, "klt", num_threads=1)
-    assert first.klt_window == KLT_WINDOW and len(first.tried) == 1
+    assert first.klt_window == KLT_WINDOW and len(first.tried) == 1 and first.mapper == "global"
     sfm = retrack_if_turning(first, tmp_path / "images", names, tmp_path / "sfm2", None, 1.0, num_threads=1)
     assert sfm.registered.all()
     windows = [w for _, w, *_ in sfm.tried]

@@ -133,7 +133,7 @@ def klt_sfm(image_dir: Path, names: list[str], work: Path, allowed: np.ndarray |
     camera = next(iter(rec.cameras.values()))
     return csfm.SfmResult(rec, list(names), c2w, registered, csfm.camera_intrinsics_normalized(camera),
                           int(camera.height), int(camera.width), float(rec.compute_mean_reprojection_error()),
-                          int(rec.num_points3D()), "klt", timings)
+                          int(rec.num_points3D()), "klt", timings, mapper=mapper)
 
 
 def turn_per_frame_deg(c2w: np.ndarray, registered: np.ndarray) -> float:
