@@ -405,15 +405,17 @@ def plan_progressive(dist: Tensor, inputs: Sequence[int], window: int, overlap: 
     def add(new: list[int], fronts: list[int], ref: int, direction: int, stage: int) -> None:
         extra = window - n_in - len(new)  # room for generated context frames
         if not fill:
-            extra = min(extra, max(overlap, sum(f in generated for f in fronts)))
-        chosen = [f for f in dict.fromkeys(fronts) if f in generated][:extra]
+            extra = min(extra, max(overlap, len(set(fronts) & set(generated))))
+        known = set(generated)
+        chosen = [f for f in dict.fromkeys(fronts) if f in known][:extra]
         if len(chosen) < extra and generated:
-            near = dist[generated][:, new].min(dim=1).values
-            for k in sorted(range(len(generated)), key=lambda k: (float(near[k]), generated[k])):
+            gen = sorted(known)  # ties in distance: the lowest frame index first (a stable sort)
+            near = dist[gen][:, new].min(dim=1).values
+            for k in torch.sort(near, stable=True).indices.tolist():
                 if len(chosen) >= extra:
                     break
-                if generated[k] not in chosen:
-                    chosen.append(generated[k])
+                if gen[k] not in chosen:
+                    chosen.append(gen[k])
         others = sorted(list(inputs[1:]) + chosen + new, key=lambda f: (direction * signed(f, ref), f))
         windows.append(Window((inputs[0], *others), inputs + tuple(chosen), stage, "chunk"))
 
