@@ -351,6 +351,26 @@ def summarise(results_3d: list[dict], results_4d: list[dict]) -> dict:
             "sampling_calls": {m: r3[0][m]["sampling_calls"] for m in ms},
         }
         out["3d"]["first8_gap_db"] = {m: out["3d"]["first8_psnr"][m] - out["3d"]["first8_psnr"]["window8"] for m in ms}
+        # methods run on some of the scenes only: their means beside the other methods' on the same scenes
+        partial: dict = {}
+        for m in [m for m in list(METHODS_3D) + ["long_images"] if m not in ms and m != "window8"]:
+            sub = [r for r in r3 if m in r]
+            if not sub:
+                continue
+            same = [k for k in ms if all(k in r for r in sub)]
+            partial[m] = {
+                "scenes": [r["scene"] for r in sub],
+                "psnr": {k: _mean(r[k]["psnr"] for r in sub) for k in [m] + same}
+                        | {"repeat": _mean(r["repeat_psnr"] for r in sub)},
+                "first8_gap_db": {k: _mean(r[k]["first8_psnr"] - r["window8"]["first8_psnr"] for r in sub)
+                                  for k in [m] + same},
+                "seam_ratio": {k: _mean(r[k]["seams"]["ratio"] for r in sub) for k in [m] + same},
+                "loop_psnr": {k: _mean(r[k]["loop_psnr"] for r in sub) for k in [m] + same}
+                             | {"ground_truth": _mean(r["gt_loop_psnr"] for r in sub)},
+                "seconds_per_scene": _mean(r[m]["seconds"] for r in sub), "unet_calls": sub[0][m]["unet_calls"],
+            }
+        if partial:
+            out["3d"]["some_scenes_only"] = partial
     for cam in ("static", "moving"):
         r4 = [r for r in results_4d if r["camera"] == cam]
         if not r4:
@@ -425,6 +445,7 @@ def main() -> None:
     ap.add_argument("--methods-3d", default="long,naive,window8",
                     help=f"3D methods, comma-separated (window8 required; known: {', '.join(METHODS_3D)}). A task "
                          "file in --work that lacks some of them gets only those run and added")
+    ap.add_argument("--note", default=None, help="a sentence stored in the summary (e.g. how --work was made)")
     ap.add_argument("--images-variant", action="store_true",
                     help="also run 'long_images': generated frames condition later windows as decoded images, "
                          "encoded again (ablation of passing latents)")
@@ -470,6 +491,7 @@ def main() -> None:
         "workers": args.workers, "threads_per_worker": args.threads,
         "steps": results_3d[0]["steps"] if results_3d else (results_4d[0]["steps"] if results_4d else None),
         "held_out_seeds": {"3d": SEED_3D, "4d": SEED_4D},
+        **({"note": args.note} if args.note else {}),
         **summarise(results_3d, results_4d),
         "per_scene_3d": results_3d, "per_scene_4d": results_4d,
     }
