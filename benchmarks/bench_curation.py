@@ -79,7 +79,7 @@ def main() -> None:
                 rec = pycolmap.Reconstruction(str(work / "out" / folder.name / "0"))
                 est, gt = [], []
                 for i in range(args.frames):
-                    image = rec.find_image_with_name(f"{i:06d}.jpg")
+                    image = rec.find_image_with_name(f"{i:05d}.jpg")
                     if image is not None and image.has_pose:
                         w2c = np.eye(4)
                         w2c[:3] = image.cam_from_world().matrix()

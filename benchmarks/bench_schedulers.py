@@ -70,14 +70,20 @@ def item_key(scene: int, mode: str, config: str) -> str:
 _STATE: dict = {}
 
 
-def _init_worker(model: str | None, threads: int, num_scenes: int, seed: int, guidance: float | None) -> None:
+def _init_worker(model: str | None, threads: int, num_scenes: int, seed: int, guidance: float | None,
+                 device: str = "cpu", worker: int = 0) -> None:
     import torch
 
     torch.set_num_threads(threads)
     from genxd.api import load_model
     from genxd.data.datasets import SyntheticDataset
 
-    lm = load_model(model, "cpu", "fp32", fast=False)
+    if device == "cuda":
+        # float32 without TF32: the same numerics as the CPU run up to round-off; workers spread over the GPUs
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+        device = f"cuda:{worker % torch.cuda.device_count()}"
+    lm = load_model(model, device, "fp32", fast=False)
     lm.pipe.set_progress_bar_config(disable=True)
     d = lm.defaults
     res, frames = int(d["resolution"]), int(d["num_frames"])
@@ -113,9 +119,9 @@ def _run_item(scene: int, mode: str, config: str, cache: str) -> dict:
 
 def _worker_main(args_tuple) -> None:
     """Process entry: take items from the task queue until a None arrives; results go to the result queue."""
-    init, tasks, results = args_tuple
+    init, tasks, results, worker = args_tuple
     try:
-        _init_worker(*init)
+        _init_worker(*init, worker=worker)
     except Exception as exc:  # noqa: BLE001 - reported by the main process
         results.put({"error": f"worker start failed: {exc!r}"})
         return
@@ -218,6 +224,8 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--tolerance-db", type=float, default=0.2)
     ap.add_argument("--workers", type=int, default=1, help="processes")
     ap.add_argument("--threads", type=int, default=2, help="torch threads per process")
+    ap.add_argument("--device", choices=["cpu", "cuda"], default="cpu",
+                    help="cuda: the workers share out the visible GPUs (float32, TF32 off)")
     ap.add_argument("--cache", default=None,
                     help="folder for the generated frames (default: ~/.cache/genxd/bench_schedulers/OUT's name)")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "bench_schedulers.json"))
@@ -243,8 +251,8 @@ def main(argv: list[str] | None = None) -> dict:
 
         ctx = mp.get_context("spawn")
         tasks, results = ctx.Queue(), ctx.Queue()
-        init = (args.model, args.threads, args.scenes, args.seed, args.guidance)
-        procs = [ctx.Process(target=_worker_main, args=((init, tasks, results),)) for _ in range(max(1, args.workers))]
+        init = (args.model, args.threads, args.scenes, args.seed, args.guidance, args.device)
+        procs = [ctx.Process(target=_worker_main, args=((init, tasks, results, w),)) for w in range(max(1, args.workers))]
         for p in procs:
             p.start()
         for item in todo:
@@ -275,7 +283,7 @@ def main(argv: list[str] | None = None) -> dict:
     summary.update({
         "benchmark": "quality against steps per sampler, held-out synthetic scenes",
         "model": args.model or "bundled:genxd-small", "scenes": args.scenes, "seed": args.seed, "modes": args.modes,
-        "workers": args.workers, "threads": args.threads, "cpu": platform.processor() or platform.machine(),
+        "workers": args.workers, "threads": args.threads, "device": args.device, "cpu": platform.processor() or platform.machine(),
         "cpu_count": os.cpu_count(), "wall_seconds_this_run": time.perf_counter() - started, "errors": errors,
     })
     print_table(summary, args.modes)

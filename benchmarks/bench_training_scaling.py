@@ -12,10 +12,12 @@ Settings: ``single`` (one process, no wrapper; only for 1 GPU), ``ddp`` (as ``ge
 all-reduced in bf16 under bf16 mixed precision), ``ddp_fp32`` (float32 all-reduce), ``fsdp`` (FSDP2, weights,
 gradients and AdamW state sharded), ``fsdp_zero2`` (FSDP2 keeping the gathered weights from forward to
 backward: ``--fsdp_reshard_after_forward false``), ``fsdp_offload`` (FSDP2 with the sharded weights and
-optimiser on the CPU). Every run: 256x256, 12 frames, batch 1 per GPU, bf16, gradient checkpointing (bench_training's defaults).
+optimiser on the CPU). Every run: 256x256, 12 frames, bf16, gradient checkpointing (bench_training's defaults),
+``--batch-per-gpu`` samples per GPU (default 1; several values give one table each, every efficiency taken
+against one GPU with the same batch per GPU).
 
-``--equivalence`` adds one more one-GPU run with the whole global batch of the largest N (batch N on one
-GPU) and compares the losses of its first steps (warm-up and timed) with each N-process run: the data of a
+``--equivalence`` adds one more one-GPU run with the whole global batch of the largest N (batch N x B on one
+GPU, unless that run is already in the plan) and compares the losses of its first steps (warm-up and timed) with each N-process run: the data of a
 step is fixed by its stream position (``bench_training``), so both see the same samples, noise and
 conditions, and only round-off (bf16 autocast, other reduction orders) separates them.
 """
@@ -84,6 +86,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--gpus", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--settings", nargs="+", default=["single", "ddp", "fsdp"], choices=list(SETTINGS))
+    parser.add_argument("--batch-per-gpu", type=int, nargs="+", default=[1],
+                        help="Samples per GPU; each value is its own table (efficiency against 1 GPU at that batch).")
     parser.add_argument("--steps", type=int, default=6)
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--timeout", type=float, default=900, help="Seconds per run.")
@@ -104,13 +108,17 @@ def main(argv: list[str] | None = None) -> dict:
     parts = out.with_name(out.stem + "_runs")
     parts.mkdir(parents=True, exist_ok=True)
     runs = []
-    plan = [(setting, gpus, 1) for gpus in args.gpus for setting in args.settings
+    if min(args.batch_per_gpu) < 1:
+        parser.error("--batch-per-gpu: at least 1")
+    plan = [(setting, gpus, b) for b in args.batch_per_gpu for gpus in args.gpus for setting in args.settings
             # 'single' is the 1-GPU reference; DDP needs 2+ processes; accelerate sets FSDP up only for GPUs
             if not ((setting == "single" and gpus != 1) or (setting.startswith("ddp") and gpus == 1)
                     or (args.smoke and setting.startswith("fsdp"))
                     or (args.single_reference_only and gpus == 1 and setting != "single"))]
     if args.equivalence and max(args.gpus) > 1:
-        plan.append(("single", 1, max(args.gpus)))
+        ref = ("single", 1, max(args.gpus) * args.batch_per_gpu[0])
+        if ref not in plan:
+            plan.append(ref)
     for setting, gpus, batch in plan:
         part = parts / (f"{setting}_{gpus}.json" if batch == 1 else f"{setting}_{gpus}_batch{batch}.json")
         bench_args = ["--steps", str(args.steps), "--warmup", str(args.warmup), "--batch", str(batch),
@@ -132,14 +140,17 @@ def main(argv: list[str] | None = None) -> dict:
         print(json.dumps({k: entry.get(k) for k in ("setting", "gpus", "returncode", "seconds_per_step_median",
                                                     "samples_per_s", "peak_memory_gib")}), flush=True)
     ok = [r for r in runs if r["returncode"] == 0]
-    base = next((r for r in ok if r["gpus"] == 1 and r["setting"] == "single" and r["batch_per_gpu"] == 1), None)
     for r in ok:
-        if base is not None and r["batch_per_gpu"] == 1:
+        base = next((q for q in ok if q["gpus"] == 1 and q["setting"] == "single"
+                     and q["batch_per_gpu"] == r["batch_per_gpu"]), None)
+        if base is not None:
             r["scaling_efficiency"] = r["samples_per_s"] / (r["gpus"] * base["samples_per_s"])
-    result = {"benchmark": "genxd training, 1 vs N GPUs", "runs": runs}
-    big = next((r for r in ok if r["gpus"] == 1 and r["batch_per_gpu"] > 1), None)
-    if big is not None:
-        result["equivalence"] = loss_equivalence(big, [r for r in ok if r["gpus"] == big["batch_per_gpu"]], args.loss_rtol)
+    result = {"benchmark": "genxd training, 1 vs N GPUs", "batch_per_gpu": args.batch_per_gpu, "runs": runs}
+    n_max, b0 = max(args.gpus), args.batch_per_gpu[0]
+    big = next((r for r in ok if r["gpus"] == 1 and r["setting"] == "single" and r["batch_per_gpu"] == n_max * b0), None)
+    if big is not None and n_max > 1:
+        result["equivalence"] = loss_equivalence(
+            big, [r for r in ok if r["gpus"] == n_max and r["batch_per_gpu"] == b0], args.loss_rtol)
     text = json.dumps(result, indent=2)
     tmp = out.with_name(f".{out.name}.part")
     tmp.write_text(text + "\n")

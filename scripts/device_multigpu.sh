@@ -2,7 +2,7 @@
 # Issue 20 on a machine with 2 GPUs (the device tool's nvidia-h200-x2): training 1 vs 2 GPUs (DDP, FSDP2) with
 # the loss-equivalence check, generation throughput 1 vs 2 processes, and the two-GPU training tests.
 # Usage (repository root, wheels of the missing packages in .whl/): bash scripts/device_multigpu.sh OUT_DIR [PART]
-# PART: nccl | train | generate | tests | cuda-tests | cuda-cpu | all (default all). NCCL's NVLink-multicast settings of the
+# PART: nccl | train | train-batch | generate | tests | cuda-tests | cuda-cpu | all (default all). NCCL's NVLink-multicast settings of the
 # machine are left as they are (nothing here sets NCCL_* variables).
 set -uo pipefail
 out=${1:?output folder}; part=${2:-all}
@@ -22,6 +22,11 @@ if [ "$part" = train ] || [ "$part" = all ]; then
   timeout 560 python3 benchmarks/bench_training_scaling.py --gpus 1 2 --single-reference-only --equivalence \
     --settings ${TRAIN_SETTINGS:-single ddp ddp_bucket100 fsdp fsdp_zero2} --steps 8 --warmup 2 --timeout 150 \
     --out "$out/bench_training_scaling_h200x2.json" 2>&1 | grep -v '^\s' | grep -v '^\[' | tail -12
+fi
+if [ "$part" = train-batch ]; then  # the same at 2 and 4 samples per GPU (efficiency against one GPU at that batch)
+  timeout ${TIMEOUT:-560} python3 benchmarks/bench_training_scaling.py --gpus 1 2 --batch-per-gpu ${BATCHES:-2 4} --single-reference-only \
+    --equivalence --settings ${TRAIN_SETTINGS:-single ddp fsdp fsdp_zero2} --steps ${STEPS:-10} --warmup 2 --timeout 150 \
+    --out "$out/bench_training_scaling_h200x2_batch.json" 2>&1 | grep -v '^\s' | grep -v '^\[' | tail -12
 fi
 if [ "$part" = generate ] || [ "$part" = all ]; then
   timeout 250 python3 benchmarks/bench_generate_multigpu.py --gpus 1 2 --inputs 16 \

@@ -24,7 +24,7 @@ def _record_line(record: dict) -> str:
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("curate")
+    @app.command("curate", short_help="Curate videos: camera poses and motion strength (COLMAP).")
     def curate(
         inputs: list[Path] = typer.Argument(..., help="Video files, folders of videos, or folders of frames."),
         out: Out("Dataset folder (created; resumable).") = ...,
@@ -55,6 +55,10 @@ def register(app: typer.Typer) -> None:
             None, "--focal", callback=checked(v.FOCAL), help="Known normalised focal length fx/W (= fy/H); estimated when omitted."
         ),
         features: str = typer.Option("auto", "--features", callback=checked(v.Choice(("auto", "sift", "klt"))), help="SfM correspondences: sift, klt or auto."),
+        mapper: str = typer.Option(
+            "auto", "--mapper", callback=checked(v.Choice(("auto", "incremental", "global"))),
+            help="SfM mapper: incremental, global (GLOMAP) or auto (incremental, then global when it fails).",
+        ),
         fallback_depth: str = typer.Option(
             "sparse", "--fallback-depth", callback=checked(v.Choice(("sparse", "triangulate"))),
             help="Depth without --depth-model: sparse (interpolated SfM depth; motion measured pair by pair) or "
@@ -90,6 +94,7 @@ def register(app: typer.Typer) -> None:
                 fallback_depth=fallback_depth,
                 focal=focal,
                 features=features,
+                mapper=mapper,
                 num_threads=threads,
                 device=device,
                 verbose=verbose,

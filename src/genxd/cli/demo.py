@@ -32,7 +32,7 @@ def _is_loopback(host: str) -> bool:
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("demo")
+    @app.command("demo", short_help="Serve the web app (127.0.0.1 by default).")
     def demo_cmd(
         model: Model = None,
         host: str = typer.Option("127.0.0.1", "--host", help="Address to serve on. The default serves this machine only; 0.0.0.0 serves your network (anyone who reaches it can use your GPU)."),

@@ -21,7 +21,7 @@ def _eval_modes() -> tuple[str, ...]:
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("eval")
+    @app.command("eval", short_help="Evaluate a model on held-out scenes and photographs.")
     def eval_cmd(
         model: Model = None,
         num_scenes: int = typer.Option(50, "--num-scenes", "-n", callback=checked(v.Int(1, 100_000)), help="Held-out synthetic scenes of the synthetic modes (3d-1view, 3d-3view, 4d, photo-cards, camera-*; the photo modes use every held-out photograph, fewshot --fewshot-scenes)."),

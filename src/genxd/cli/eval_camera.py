@@ -13,7 +13,7 @@ from .options import Quiet, Seed, flag
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("eval-camera")
+    @app.command("eval-camera", short_help="RotErr / TransErr of generated frames against their path.")
     def eval_camera_cmd(
         generated: Path = typer.Argument(..., help="A generated scene folder (frames/ + cameras.json), or a folder of them (a genxd generate --out folder)."),
         cameras: Optional[Path] = typer.Option(None, "--cameras", help="The requested cameras, if not the scene's cameras.json / transforms.json (any --camera format)."),

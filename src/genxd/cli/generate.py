@@ -101,7 +101,7 @@ def note_renamed(inputs: list[Path], out: Path, quiet: bool) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("generate")
+    @app.command("generate", short_help="Generate 3D / 4D scenes from images along a camera path.")
     def generate_cmd(
         images: Optional[List[Path]] = typer.Argument(None, help="Image files and/or folders of images (one scene per image)."),
         input_list: Optional[Path] = typer.Option(None, "--input-list", help="Text file naming more inputs, one a line (relative to its folder)."),
@@ -175,7 +175,7 @@ def register(app: typer.Typer) -> None:
         if code:
             raise typer.Exit(code=code)
 
-    @app.command("fewshot")
+    @app.command("fewshot", short_help="Novel views of few-shot ReconFusion scenes.")
     def fewshot_cmd(
         data_root: Path = typer.Argument(..., help="ReconFusion-format folder (index.json + scene files)."),
         out: Out("Output folder (one sub-folder per group).") = Path("outputs/fewshot"),

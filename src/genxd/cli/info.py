@@ -6,7 +6,7 @@ import typer
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("info")
+    @app.command("info", short_help="Versions of genxd and its dependencies; the devices seen.")
     def info() -> None:
         """Print the versions of genxd and its main dependencies, and the available devices."""
         import diffusers

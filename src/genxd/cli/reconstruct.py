@@ -24,7 +24,7 @@ def _torch_device(device: Optional[str]) -> str:
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("reconstruct")
+    @app.command("reconstruct", short_help="Fit 3D / 4D Gaussians to views; write a .ply and a video.")
     def reconstruct(
         input: Path = typer.Argument(..., help="genxd generate output, folder with transforms.json, COLMAP model folder (images/ + 0/ or sparse/0/), or ReconFusion folder."),
         out: Out("Output folder (scene.ply, renders/, flythrough.mp4, ...).") = ...,
@@ -106,7 +106,7 @@ def register(app: typer.Typer) -> None:
 
         run_cli(run, quiet)
 
-    @app.command("eval-recon")
+    @app.command("eval-recon", short_help="PSNR / SSIM of a reconstruction on its held-out views.")
     def eval_recon(
         scene_dir: Path = typer.Argument(..., help="A genxd reconstruct output folder."),
         input: Optional[Path] = typer.Option(None, "--input", help="The views (default: the input recorded at reconstruction)."),

@@ -36,7 +36,7 @@ def _output_exists(out_dir: Path, name: str, fmt: str) -> bool:
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("synth")
+    @app.command("synth", short_help="Render synthetic scenes and clips with exact cameras.")
     def synth(
         out_dir: Path = typer.Argument(..., help="Output folder (created if missing)."),
         num_scenes: int = typer.Option(1, "--num-scenes", "-n", callback=checked(v.Int(1, 10_000_000)), help="Number of clips; clip i uses seed SEED + i."),

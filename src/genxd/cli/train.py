@@ -40,7 +40,7 @@ def _run(kind: str, config: Path, overrides: list[str], resume: Optional[str], o
 def register(app: typer.Typer) -> None:
     resume_help = "Continue from a checkpoint: 'latest' (newest in OUTPUT_DIR/checkpoints, or start fresh) or a checkpoint folder."
 
-    @app.command("train")
+    @app.command("train", short_help="Train GenXD's UNet on mixed 3D / 4D data.")
     def train(
         config: Path = typer.Argument(..., help="YAML preset (configs/*.yaml)."),
         overrides: Optional[List[str]] = typer.Argument(None, help=_OVERRIDES_HELP),
@@ -52,7 +52,7 @@ def register(app: typer.Typer) -> None:
         """Train GenXD (diffusion UNet) on mixed 3D/4D data; checkpoints load with genxd generate --model."""
         run_cli(lambda: _run("genxd", config, list(overrides or []), resume, overwrite, cpu, print_config))
 
-    @app.command("train-vae")
+    @app.command("train-vae", short_help="Train a small temporal-decoder VAE.")
     def train_vae(
         config: Path = typer.Argument(..., help="YAML preset (configs/*vae*.yaml)."),
         overrides: Optional[List[str]] = typer.Argument(None, help=_OVERRIDES_HELP),

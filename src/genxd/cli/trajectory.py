@@ -74,11 +74,12 @@ SHIFTS = v.Numbers(v.Float(-1e6, 1e6))
 def register(app: typer.Typer) -> None:
     trajectory = typer.Typer(
         help="Camera paths: fit few-shot trajectories (ReconFusion data) and write preset paths.",
+        short_help="Camera paths: presets, fits to few-shot data, from videos.",
         no_args_is_help=True,
         rich_markup_mode=None,
     )
 
-    @trajectory.command("fit")
+    @trajectory.command("fit", short_help="Fit a camera path to each scene's few-shot views.")
     def fit(
         data_root: Path = typer.Argument(..., help="ReconFusion torch folder (with index.json), e.g. reconfusion-torch/re10k."),
         out: Out("Output folder; poses go to OUT/<data name>/<key>/gen_poses_w2c.json.") = ...,
@@ -131,7 +132,7 @@ def register(app: typer.Typer) -> None:
 
         run_cli(body, quiet)
 
-    @trajectory.command("make")
+    @trajectory.command("make", short_help="Write a preset camera path (orbit, forward, pan, ...).")
     def make(
         name: str = typer.Argument(..., help="Preset: orbit, forward, spiral, dolly, zoom, pan, static."),
         out: Out("Output file (authors/transforms/w2c JSON) or folder (colmap).") = ...,
@@ -196,7 +197,7 @@ def register(app: typer.Typer) -> None:
 
         run_cli(body, quiet)
 
-    @trajectory.command("from-video")
+    @trajectory.command("from-video", short_help="Make a camera path from a video (SfM).")
     def from_video(
         clip: Path = typer.Argument(..., help="Video file, folder of frames, or the clip's cameras (COLMAP model, genxd curate sample, transforms.json, any --camera file)."),
         out: Path = typer.Option(..., "--out", "-o", help="Output camera file (authors' JSON); OUT_STEM_transforms.json and OUT_STEM.png (the path seen from above and from the side) are written beside it."),

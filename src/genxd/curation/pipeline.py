@@ -2,7 +2,7 @@
 
 Output, written atomically (built in a hidden temporary folder beside the target, then renamed)::
 
-    VIDEO_ID/images/000000.jpg ...        the extracted frames
+    VIDEO_ID/images/00000.jpg ...         the extracted frames
     VIDEO_ID/0/cameras.bin images.bin points3D.bin project.ini   the pycolmap reconstruction
     VIDEO_ID/meta.json                    motion strength, verdict, cameras, timings, ...
 """
@@ -25,7 +25,8 @@ import numpy as np
 from .frames import VideoReadError, VideoSource, discover_videos, read_frames
 from .masks import EpipolarFlowMasker, Masker, load_masker
 from .motion import DEFAULT_MOTION_THRESHOLD, MotionSettings, estimate_object_motion
-from .sfm import FEATURE_TYPES, SfmError, run_sfm, write_reconstruction
+from .sfm import FEATURE_TYPES, MAPPERS, SfmError, run_sfm, write_reconstruction
+from .static_camera import is_static_camera, static_camera_sfm
 
 __all__ = [
     "CurationConfig",
@@ -71,6 +72,8 @@ class CurationConfig:
         focal: known normalised focal length fx/W (= fy/H, centred principal point), or None to
             estimate it (simple-radial camera).
         features: SfM correspondences, "sift", "klt" or "auto" (see :func:`run_sfm`).
+        mapper: SfM mapper, "incremental", "global" or "auto" (incremental, then global when incremental
+            fails; see :func:`run_sfm`).
         num_threads: threads for OpenCV/pycolmap/torch in this process (-1: all cores).
         device: torch device of the learned models.
         jpeg_quality: quality of the written frames.
@@ -90,6 +93,7 @@ class CurationConfig:
     fallback_depth: str = "sparse"
     focal: float | None = None
     features: str = "auto"
+    mapper: str = "auto"
     num_threads: int = -1
     device: str = "cpu"
     jpeg_quality: int = 95
@@ -115,6 +119,8 @@ class CurationConfig:
             raise ValueError(f"fallback_depth must be one of {FALLBACK_DEPTHS}, got {self.fallback_depth!r}")
         if self.features not in FEATURE_TYPES:
             raise ValueError(f"features must be one of {FEATURE_TYPES}, got {self.features!r}")
+        if self.mapper not in MAPPERS:
+            raise ValueError(f"mapper must be one of {MAPPERS}, got {self.mapper!r}")
         if self.focal is not None and not self.focal > 0:
             raise ValueError(f"focal must be positive, got {self.focal}")
         if not 1 <= self.jpeg_quality <= 100:
@@ -160,7 +166,7 @@ def _write_frames(frames: np.ndarray, image_dir: Path, quality: int) -> list[str
     image_dir.mkdir(parents=True, exist_ok=True)
     names = []
     for index, frame in enumerate(frames):
-        name = f"{index:06d}.jpg"
+        name = f"{index:05d}.jpg"  # the CamVid-30K layout (genxd synth video --format camvid)
         Image.fromarray(frame).save(image_dir / name, quality=quality)
         names.append(name)
     return names
@@ -273,12 +279,17 @@ def _curate_into(source: VideoSource, folder: Path, config: CurationConfig, mask
     timings["masks"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
+    import cv2
+
     try:
-        sfm = run_sfm(
-            image_dir, names, work / "sfm", allowed=labels == 0, focal=config.focal, features=config.features,
-            num_threads=config.num_threads, seed=config.seed, min_registered_fraction=config.min_registered,
-            verbose=config.verbose,
-        )
+        if is_static_camera([cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in frames], labels == 0):
+            sfm = static_camera_sfm(names, height, width, config.focal)  # no parallax: SfM cannot work
+        else:
+            sfm = run_sfm(
+                image_dir, names, work / "sfm", allowed=labels == 0, focal=config.focal, features=config.features,
+                num_threads=config.num_threads, seed=config.seed, min_registered_fraction=config.min_registered,
+                verbose=config.verbose, mapper=config.mapper,
+            )
     except SfmError as exc:
         raise CurationError("sfm", str(exc)) from None
     timings["sfm"] = time.perf_counter() - t0
@@ -286,7 +297,10 @@ def _curate_into(source: VideoSource, folder: Path, config: CurationConfig, mask
 
     t0 = time.perf_counter()
     depth_info: list[dict[str, float]] = []
-    if config.depth_model is not None:
+    if sfm.mapper == "static_camera":
+        depth_maps = np.ones((n, height, width), np.float32)  # any depth: a still camera has no parallax
+        depth_source = "none_static_camera"
+    elif config.depth_model is not None:
         from .depth import TransformersDepthEstimator, aligned_model_depth_maps
 
         estimator = _cached(
@@ -342,6 +356,7 @@ def _curate_into(source: VideoSource, folder: Path, config: CurationConfig, mask
             for i, name in enumerate(names)
         ],
         "sfm_features": sfm.features,
+        "sfm_mapper": sfm.mapper,
         "num_points3D": sfm.num_points3D,
         "mean_reprojection_error": sfm.mean_reprojection_error,
         "camera_model": camera.model.name,

@@ -49,6 +49,7 @@ class SfmResult:
         mean_reprojection_error: pixels.
         num_points3D: number of triangulated points.
         features: the correspondences used ("sift" or "klt").
+        mapper: the mapper that made it ("incremental" or "global").
         timings: seconds per step (extract, match, map).
     """
 
@@ -63,6 +64,7 @@ class SfmResult:
     num_points3D: int
     features: str = "sift"
     timings: dict[str, float] = field(default_factory=dict)
+    mapper: str = "incremental"
 
     @property
     def num_registered(self) -> int:
@@ -304,8 +306,8 @@ def _klt_database(
     timings["sfm_match"] = time.perf_counter() - t0
 
 
-#: Mappers of :func:`run_sfm`.
-MAPPERS = ("incremental", "global")
+#: Mappers of :func:`run_sfm` ("auto": incremental, then global when incremental fails).
+MAPPERS = ("incremental", "global", "auto")
 
 
 def _global_options(num_threads: int, seed: int, focal: float | None):
@@ -365,9 +367,11 @@ def run_sfm(
         seed: random seed for RANSAC and mapping (deterministic runs).
         min_registered_fraction: fail unless at least this fraction of frames is registered.
         verbose: let COLMAP print its own log lines (silent by default).
-        mapper: ``"incremental"`` (``pycolmap.incremental_mapping``) or ``"global"``
+        mapper: ``"incremental"`` (``pycolmap.incremental_mapping``), ``"global"``
             (``pycolmap.global_mapping``, GLOMAP: rotation averaging then global positioning; does not
-            drift into the wrong solution on forward / dolly motion, see docs/cameras.md).
+            drift into the wrong solution on forward / dolly motion, see docs/cameras.md), or ``"auto"``:
+            incremental, then global when incremental fails or registers too few frames (small
+            back-and-forth or sideways paths with few static features at 128 px, docs/curation.md).
     Raises:
         SfmError: no reconstruction, or too few registered frames.
     """
@@ -375,6 +379,18 @@ def run_sfm(
         raise ValueError(f"features must be one of {FEATURE_TYPES}, got {features!r}")
     if mapper not in MAPPERS:
         raise ValueError(f"mapper must be one of {MAPPERS}, got {mapper!r}")
+    if mapper == "auto":
+        args = (image_dir, image_names)
+        kwargs = dict(allowed=allowed, focal=focal, features=features, num_threads=num_threads, seed=seed,
+                      max_num_features=max_num_features, sequential_overlap=sequential_overlap,
+                      min_registered_fraction=min_registered_fraction, verbose=verbose)
+        try:
+            return run_sfm(*args, Path(work_dir) / "incremental", mapper="incremental", **kwargs)
+        except SfmError as first:
+            try:
+                return run_sfm(*args, Path(work_dir) / "global", mapper="global", **kwargs)
+            except SfmError as second:
+                raise SfmError(f"incremental: {first}; global: {second}") from None
     if features != "auto":
         return _run_sfm_once(image_dir, image_names, work_dir, allowed, focal, features, num_threads, seed,
                              max_num_features, sequential_overlap, min_registered_fraction, verbose, mapper)
@@ -504,6 +520,7 @@ def _run_sfm_once(
         num_points3D=int(reconstruction.num_points3D()),
         features=features,
         timings=timings,
+        mapper=mapper,
     )
 
 

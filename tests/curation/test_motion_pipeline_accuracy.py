@@ -1,0 +1,83 @@
+"""The whole curation pipeline (flow masks, SfM, sparse depth, motion) against the exact ground truth on the
+synthetic clips that SfM could not curate before (issue 19 item 7; docs/curation.md, "The whole pipeline").
+
+Subset of ``benchmarks/bench_motion_accuracy.py --clips 20 --static 20`` small enough for CI (about 30 s on 2
+cores): a still camera (4D seed 0: SfM finds no parallax, the clip now gets identity poses), two sway paths and
+a sideways pan (seeds 8, 15, 18: incremental mapping registered 6-10 of 16 frames, the global mapper now takes
+over), and two static 3D clips (seeds 1000 hand-held, 1005 spiral) for the verdict. Static 3D clips on sway,
+orbit and forward paths are read as dynamic by the whole pipeline (8 of 20 static verdicts right in the
+benchmark, with either mapper): a known failure, documented, not covered here.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from genxd.curation import CurationConfig, VideoSource, curate_video
+from genxd.curation.motion import verdict
+
+pytest.importorskip("pycolmap")
+
+CLIPS = [("4d", 0), ("4d", 8), ("4d", 15), ("4d", 18), ("3d", 1000), ("3d", 1005)]
+
+
+@pytest.fixture(scope="module")
+def curated(tmp_path_factory):
+    from PIL import Image
+
+    from genxd.data.synthetic import image_motion_strength, make_clip
+
+    root = tmp_path_factory.mktemp("motion_pipeline")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # see tests/curation/conftest.py: 2-thread renders crawl on shared cores
+    out = []
+    try:
+        for kind, seed in CLIPS:
+            clip = make_clip(seed, kind, 16, 128, 128)
+            truth = image_motion_strength(clip.scene, clip.render, clip.c2w, clip.K) if kind == "4d" else 0.0
+            frames = (clip.render.rgb.permute(0, 2, 3, 1).numpy() * 255 + 0.5).clip(0, 255).astype(np.uint8)
+            folder = root / "in" / f"{kind}_{seed}"
+            folder.mkdir(parents=True)
+            for i, frame in enumerate(frames):
+                Image.fromarray(frame).save(folder / f"{i:04d}.png")
+            record = curate_video(VideoSource(folder.name, folder, "frames"), root / "out",
+                                  CurationConfig(focal=1.0, num_threads=1))
+            out.append(dict(kind=kind, seed=seed, camera=clip.camera, truth=truth, record=record))
+    finally:
+        torch.set_num_threads(threads)
+    return out
+
+
+def _report(rows) -> str:
+    return "\n".join(
+        f"{r['kind']} seed {r['seed']} {r['camera']}: truth {r['truth']:.4f} -> "
+        + (f"{r['record']['motion_strength']:.4f}" if r["record"]["status"] == "ok" else r["record"].get("reason", "?"))
+        for r in rows
+    )
+
+
+def test_every_clip_is_curated(curated):
+    """Before: the still camera and the sway / pan clips failed SfM (fewer than 12 of 16 frames registered)."""  # 12 = min_registered 0.75
+    assert all(r["record"]["status"] == "ok" and r["record"]["num_registered"] >= 12 for r in curated), _report(curated)
+
+
+def test_still_camera_gets_identity_poses(curated, tmp_path):
+    import json
+    from pathlib import Path
+
+    still = next(r for r in curated if r["camera"] == "static")
+    meta = json.loads((Path(still["record"]["source"]).parent.parent / "out" / f"4d_{still['seed']}" / "meta.json").read_text())
+    assert meta["sfm_mapper"] == "static_camera" and meta["depth_source"] == "none_static_camera"
+
+
+def test_verdicts_and_strength_against_ground_truth(curated):
+    """Measured (AMD EPYC, 2 cores): see the ratios in docs/curation.md. Asserted: every verdict right, and
+    every dynamic clip measured within a factor 1.6 of the truth (not halved, not doubled); the 15 % target of
+    issue 19 is not met by the classical flow masks (docs/curation.md says why)."""
+    report = _report(curated)
+    for r in curated:
+        assert r["record"]["verdict"] == verdict(r["truth"]), report
+        if r["kind"] == "4d":
+            assert 1 / 1.6 <= r["record"]["motion_strength"] / r["truth"] <= 1.6, report
