@@ -166,48 +166,78 @@ class Runner:
                 "unet_calls": calls * self.steps, "made_by": plan.generated_by(), "plan": plan}
 
 
-def task_3d(r: Runner, index: int, num_frames: int, images_variant: bool = False) -> tuple[dict, dict]:
-    from genxd.evaluation import score_clip
+#: 3D methods (``--methods-3d``); window8 is the reference of the first 8 frames.
+METHODS_3D = {
+    "long": "the library's default 3D plan (make_plan, the model's defaults: progressive)",
+    "long_o1": "progressive with --overlap 1",
+    "long_nofill": "progressive, windows not filled up with extra context frames (shorter windows)",
+    "anchored": "anchors spread over the path, then chunks (--anchors = the rest of the window)",
+    "naive": "independent windows of the input + the next 7 frames, in frame order",
+    "naive_ordered": "the same windows shown in path order (order_along_path)",
+    "window8": "one 8-frame window over the first 8 cameras",
+}
+
+
+def _plan_3d(name: str, r: Runner, s: dict, num_frames: int):
     from genxd.pipelines.long_paths import (LongPathSettings, camera_distance, make_plan, plan_independent,
-                                            resolve_settings)
+                                            plan_progressive, resolve_settings)
+
+    settings = resolve_settings(LongPathSettings(), r.window, r.window)
+    dist = camera_distance(s["c2w"], s["K"])
+    if name == "long":
+        return make_plan("3d", s["c2w"], s["K"], [0], settings)
+    if name == "long_o1":
+        return plan_progressive(dist, [0], r.window, overlap=1)
+    if name == "long_nofill":
+        return plan_progressive(dist, [0], r.window, settings.overlap, fill=False)
+    if name == "anchored":
+        return make_plan("3d", s["c2w"], s["K"], [0], resolve_settings(LongPathSettings(anchors=r.window - 1), r.window, r.window))
+    if name == "naive":
+        return plan_independent(num_frames, [0], r.window)
+    if name == "naive_ordered":
+        return plan_independent(num_frames, [0], r.window, dist)
+    if name == "window8":
+        return make_plan("3d", s["c2w"][:r.window], s["K"][:r.window], [0], settings)
+    raise ValueError(f"unknown 3d method {name!r}; known: {', '.join(METHODS_3D)}")
+
+
+def task_3d(r: Runner, index: int, num_frames: int, images_variant: bool = False,
+            methods: tuple[str, ...] = ("long", "naive", "window8"), res: dict | None = None) -> tuple[dict, dict]:
+    """Run the ``methods`` missing from ``res`` (an earlier result of this task, or None) and add them."""
+    from genxd.evaluation import score_clip
 
     s = long_scene("3d", index, num_frames, r.res)
     gt = s["frames"]
     noise = torch.randn((1, num_frames, 4, r.res // r.pipe.vae_scale_factor, r.res // r.pipe.vae_scale_factor),
                         generator=torch.Generator().manual_seed(index))
-    settings = resolve_settings(LongPathSettings(), r.window, r.window)
-    runs = {
-        "long": r.run(make_plan("3d", s["c2w"], s["K"], [0], settings), s, noise),
-        # the naive way as a user would do it: windows of the input + the next 7 frames, in frame order
-        "naive": r.run(plan_independent(num_frames, [0], r.window), s, noise),
-        # the same windows shown in path order (order_along_path, as the long plan's windows)
-        "naive_ordered": r.run(plan_independent(num_frames, [0], r.window, camera_distance(s["c2w"], s["K"])), s, noise),
-        "window8": r.run(make_plan("3d", s["c2w"][:r.window], s["K"][:r.window], [0], settings), s, noise),
-    }
-    if images_variant:
-        runs["long_images"] = r.run(make_plan("3d", s["c2w"], s["K"], [0], settings), s, noise, context_from="images")
-    res: dict = {"scene": index, "clip_seed": SEED_3D * 1_000_003 + index, "frames": num_frames}
+    res = dict(res or {"scene": index, "clip_seed": SEED_3D * 1_000_003 + index, "frames": num_frames})
+    base = score_clip(gt, gt, [0])  # the repeat-input baseline does not depend on the method
+    res["repeat_psnr"], res["repeat_ssim"] = base.baseline_psnr, base.baseline_ssim
+    res["gt_loop_psnr"] = psnr(gt[0], gt[-1])
+    todo = [m for m in methods if m not in res]
+    if images_variant and "long_images" not in res:
+        todo.append("long_images")
     gt_changes = pair_changes(gt)
-    for name in [m for m in ("long", "naive", "naive_ordered", "long_images") if m in runs]:
-        fr = runs[name]["frames"]
+    frames = {"gt": gt}
+    for name in todo:
+        plan = _plan_3d("long" if name == "long_images" else name, r, s, num_frames)
+        run = r.run(plan, s, noise, context_from="images" if name == "long_images" else "latents")
+        fr = run["frames"]
+        if name == "window8":
+            res[name] = {"first8_psnr": psnr(fr[1:], gt[1:r.window]), "seconds": run["seconds"],
+                         "unet_calls": run["unet_calls"], "sampling_calls": run["sampling_calls"]}
+            continue
         sc = score_clip(fr, gt, [0])
-        made_by = runs[name]["made_by"]
+        made_by = run["made_by"]
         res[name] = {
             "psnr": sc.psnr, "ssim": sc.ssim, "first8_psnr": psnr(fr[1:r.window], gt[1:r.window]),
             "seams": seams(pair_changes(fr), made_by, {0}),
             "gt_seams_same_pairs": seams(gt_changes, made_by, {0}),
             "loop_psnr": psnr(fr[0], fr[-1]), "last_frame_psnr": psnr(fr[-1], gt[-1]),
-            "seconds": runs[name]["seconds"], "sampling_calls": runs[name]["sampling_calls"],
-            "unet_calls": runs[name]["unet_calls"],
+            "seconds": run["seconds"], "sampling_calls": run["sampling_calls"], "unet_calls": run["unet_calls"],
+            "plan": plan.to_dict(),
         }
-        if name == "long":
-            res["repeat_psnr"], res["repeat_ssim"] = sc.baseline_psnr, sc.baseline_ssim
-    w8 = runs["window8"]["frames"]
-    res["window8"] = {"first8_psnr": psnr(w8[1:], gt[1:r.window]), "seconds": runs["window8"]["seconds"],
-                      "unet_calls": runs["window8"]["unet_calls"]}
-    res["gt_loop_psnr"] = psnr(gt[0], gt[-1])
-    res["long_plan"] = runs["long"]["plan"].to_dict()
-    frames = {k: (gt if k == "gt" else runs[k]["frames"]) for k in ("gt", "long", "naive", "long_images") if k == "gt" or k in runs}
+        frames[name] = fr
     return res, frames
 
 
@@ -267,22 +297,28 @@ def _task_path(work: Path, task: tuple) -> Path:
 
 
 def _run_task(args: tuple) -> str:
-    task, work, frames_3d, frames_4d, motion, keep_frames, images_variant = args
+    task, work, frames_3d, frames_4d, motion, keep_frames, images_variant, methods_3d = args
     from genxd.utils.io import write_json_atomic
 
     assert _RUNNER is not None
     kind, index = task[0], int(task[1])
+    path = _task_path(work, task)
     if kind == "3d":
-        res, frames = task_3d(_RUNNER, index, frames_3d, images_variant)
+        earlier = json.loads(path.read_text()) if path.is_file() else None
+        if earlier is not None and earlier.get("steps") != _RUNNER.steps:
+            raise SystemExit(f"{path} was made with {earlier.get('steps')} steps, not {_RUNNER.steps}: use another --work")
+        res, frames = task_3d(_RUNNER, index, frames_3d, images_variant, methods_3d, earlier)
     else:
         res, frames = task_4d(_RUNNER, index, frames_4d, task[2], motion, images_variant)
     res["steps"], res["guidance"], res["threads"] = _RUNNER.steps, _RUNNER.guidance, torch.get_num_threads()
     if keep_frames:
         from genxd.utils.io import atomic_file
 
-        with atomic_file(_task_path(work, task).with_suffix(".pt")) as tmp:
-            torch.save({k: (v * 255).round().to(torch.uint8) for k, v in frames.items()}, tmp)
-    write_json_atomic(_task_path(work, task), res)
+        pt = path.with_suffix(".pt")
+        old = torch.load(pt) if pt.is_file() else {}
+        with atomic_file(pt) as tmp:
+            torch.save(old | {k: (v * 255).round().to(torch.uint8) for k, v in frames.items()}, tmp)
+    write_json_atomic(path, res)
     return "_".join(str(t) for t in task)
 
 
@@ -295,13 +331,14 @@ def summarise(results_3d: list[dict], results_4d: list[dict]) -> dict:
     out: dict = {}
     if results_3d:
         r3 = results_3d
-        ms = [m for m in ("long", "naive", "naive_ordered", "long_images") if m in r3[0]]
+        ms = [m for m in list(METHODS_3D) + ["long_images"] if m != "window8" and all(m in r for r in r3)]
         out["3d"] = {
             "scenes": len(r3),
+            "methods": {m: METHODS_3D.get(m, "long, generated frames passed as decoded images") for m in ms + ["window8"]},
             "psnr": {m: _mean(r[m]["psnr"] for r in r3) for m in ms} | {"repeat": _mean(r["repeat_psnr"] for r in r3)},
             "ssim": {m: _mean(r[m]["ssim"] for r in r3) for m in ms} | {"repeat": _mean(r["repeat_ssim"] for r in r3)},
-            "scenes_long_above_naive": sum(r["long"]["psnr"] > r["naive"]["psnr"] for r in r3),
-            "scenes_long_above_repeat": sum(r["long"]["psnr"] > r["repeat_psnr"] for r in r3),
+            "scenes_above_naive": {m: sum(r[m]["psnr"] > r["naive"]["psnr"] for r in r3) for m in ms if "naive" in ms},
+            "scenes_above_repeat": {m: sum(r[m]["psnr"] > r["repeat_psnr"] for r in r3) for m in ms},
             "first8_psnr": {m: _mean(r[m]["first8_psnr"] for r in r3) for m in ms}
                            | {"window8": _mean(r["window8"]["first8_psnr"] for r in r3)},
             "seam_ratio": {m: _mean(r[m]["seams"]["ratio"] for r in r3) for m in ms},
@@ -313,7 +350,27 @@ def summarise(results_3d: list[dict], results_4d: list[dict]) -> dict:
             "unet_calls": {m: r3[0][m]["unet_calls"] for m in ms + ["window8"]},
             "sampling_calls": {m: r3[0][m]["sampling_calls"] for m in ms},
         }
-        out["3d"]["first8_gap_db"] = out["3d"]["first8_psnr"]["long"] - out["3d"]["first8_psnr"]["window8"]
+        out["3d"]["first8_gap_db"] = {m: out["3d"]["first8_psnr"][m] - out["3d"]["first8_psnr"]["window8"] for m in ms}
+        # methods run on some of the scenes only: their means beside the other methods' on the same scenes
+        partial: dict = {}
+        for m in [m for m in list(METHODS_3D) + ["long_images"] if m not in ms and m != "window8"]:
+            sub = [r for r in r3 if m in r]
+            if not sub:
+                continue
+            same = [k for k in ms if all(k in r for r in sub)]
+            partial[m] = {
+                "scenes": [r["scene"] for r in sub],
+                "psnr": {k: _mean(r[k]["psnr"] for r in sub) for k in [m] + same}
+                        | {"repeat": _mean(r["repeat_psnr"] for r in sub)},
+                "first8_gap_db": {k: _mean(r[k]["first8_psnr"] - r["window8"]["first8_psnr"] for r in sub)
+                                  for k in [m] + same},
+                "seam_ratio": {k: _mean(r[k]["seams"]["ratio"] for r in sub) for k in [m] + same},
+                "loop_psnr": {k: _mean(r[k]["loop_psnr"] for r in sub) for k in [m] + same}
+                             | {"ground_truth": _mean(r["gt_loop_psnr"] for r in sub)},
+                "seconds_per_scene": _mean(r[m]["seconds"] for r in sub), "unet_calls": sub[0][m]["unet_calls"],
+            }
+        if partial:
+            out["3d"]["some_scenes_only"] = partial
     for cam in ("static", "moving"):
         r4 = [r for r in results_4d if r["camera"] == cam]
         if not r4:
@@ -385,18 +442,33 @@ def main() -> None:
     ap.add_argument("--work", type=Path, default=ROOT / "outputs" / "eval_long_paths", help="per-task results (resumable)")
     ap.add_argument("--out", type=Path, default=None, help="summary JSON")
     ap.add_argument("--contact-sheet", type=Path, default=None)
+    ap.add_argument("--methods-3d", default="long,naive,window8",
+                    help=f"3D methods, comma-separated (window8 required; known: {', '.join(METHODS_3D)}). A task "
+                         "file in --work that lacks some of them gets only those run and added")
+    ap.add_argument("--note", default=None, help="a sentence stored in the summary (e.g. how --work was made)")
     ap.add_argument("--images-variant", action="store_true",
                     help="also run 'long_images': generated frames condition later windows as decoded images, "
                          "encoded again (ablation of passing latents)")
     args = ap.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
+    methods_3d = tuple(m.strip() for m in args.methods_3d.split(",") if m.strip())
+    unknown = [m for m in methods_3d if m not in METHODS_3D]
+    if unknown or "window8" not in methods_3d:
+        raise SystemExit(f"--methods-3d: unknown {unknown} or window8 missing; known: {', '.join(METHODS_3D)}")
     tasks = [("3d", i) for i in range(args.scenes_3d)]
     tasks += [("4d", i, cam) for i in range(args.scenes_4d) for cam in ("static", "moving")]
-    todo = [t for t in tasks if not _task_path(args.work, t).is_file()]
+
+    def missing(t: tuple) -> bool:
+        p = _task_path(args.work, t)
+        if not p.is_file():
+            return True
+        return t[0] == "3d" and not all(m in json.loads(p.read_text()) for m in methods_3d)
+
+    todo = [t for t in tasks if missing(t)]
     print(f"{len(tasks)} tasks, {len(tasks) - len(todo)} done already, {len(todo)} to run on {args.workers} worker(s)",
           file=sys.stderr)
-    jobs = [(t, args.work, args.frames_3d, args.frames_4d, args.motion_strength, int(t[1]) == 0, args.images_variant)
-            for t in todo]
+    jobs = [(t, args.work, args.frames_3d, args.frames_4d, args.motion_strength, int(t[1]) == 0, args.images_variant,
+             methods_3d) for t in todo]
     t0 = time.perf_counter()
     if todo:
         if args.workers > 1:
@@ -419,6 +491,7 @@ def main() -> None:
         "workers": args.workers, "threads_per_worker": args.threads,
         "steps": results_3d[0]["steps"] if results_3d else (results_4d[0]["steps"] if results_4d else None),
         "held_out_seeds": {"3d": SEED_3D, "4d": SEED_4D},
+        **({"note": args.note} if args.note else {}),
         **summarise(results_3d, results_4d),
         "per_scene_3d": results_3d, "per_scene_4d": results_4d,
     }

@@ -471,7 +471,8 @@ def generate(
             ``"clip"``) and ``path_smoothing``.
         window, anchors, overlap: paths longer than the model's window are made window by window
             (:mod:`genxd.pipelines.long_paths`, ``docs/long_paths.md``): frames per call (default: the
-            model's), new frames of the first (anchor) window in 3D, generated frames conditioning each later
+            model's); in 3D ``anchors`` 0 / None (default: windows grow outwards from the inputs) or the new
+            frames of a first anchor window spread over the path; generated frames conditioning each later
             window (default ``window // 4``).
         scheduler: the sampler, ``euler`` (the model's default), ``heun``, ``dpmpp-2m``, ``dpmpp-3m``,
             ``dpmpp-2m-sde`` or ``unipc`` (:mod:`genxd.pipelines.schedulers`); decode_chunk: frames per VAE

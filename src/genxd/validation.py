@@ -456,7 +456,7 @@ MOTION_STRENGTH = Float(0.0, MOTION_STRENGTH_MAX,
 SEED = Int(0, 2**63 - 1)
 #: Paths longer than the model's window (genxd.pipelines.long_paths) and the memory switches.
 WINDOW = Int(2, 10_000, optional=True, why="leave it out for the model's frame count")
-ANCHORS = Int(1, 10_000, optional=True)
+ANCHORS = Int(0, 10_000, optional=True, why="0: no anchor window (the 3d default)")
 OVERLAP = Int(1, 10_000, optional=True)
 DECODE_CHUNK = Int(1, 10_000, optional=True, why="leave it out to size it by the image")
 #: --path-scale of camera paths taken from a video.

@@ -39,8 +39,8 @@ def test_generate_20_frames_with_the_bundled_model(image, tmp_path):
     out = tmp_path / "out"
     res = _run(["generate", image, "--out", out, "--frames", "20", "--steps", "1"])
     assert res.exit_code == 0, res.output
-    # the plan is printed before sampling: window 8, 1 anchor window + 3 chunks of 4 new frames (one call)
-    assert ("genxd: long path: 20 frames, window 8, anchored: 1 anchor window, 3 chunks in 2 sampling calls "
+    # the plan is printed before sampling: window 8, 7 new frames on each side of the input, then 5 between them
+    assert ("genxd: long path: 20 frames, window 8, progressive: 3 chunks in 2 sampling calls "
             "x 1 steps = 2 UNet calls") in _err(res)
     d = out / "scene"
     assert len(list((d / "frames").glob("*.png"))) == 20
@@ -52,12 +52,12 @@ def test_generate_20_frames_with_the_bundled_model(image, tmp_path):
     torch.testing.assert_close(cams.K.float(), K, atol=1e-6, rtol=0)
     assert len(formats.load_w2c_list_json(d / "cameras_rel.json")) == 20
     meta = json.loads((d / "meta.json").read_text())
-    assert meta["num_frames"] == 20 and meta["long_path"]["strategy"] == "anchored"
+    assert meta["num_frames"] == 20 and meta["long_path"]["strategy"] == "progressive"
     windows = meta["long_path"]["windows"]
-    anchors = sorted(windows[0]["frames"])  # in path order along the cycle cut at the largest gap
-    gaps = np.diff(anchors + [anchors[0] + 20])  # around the closed orbit
-    assert len(anchors) == 8 and gaps.max() <= 3  # spread over the whole orbit (20 / 8 = 2.5 apart)
-    assert all(0 in w["context"] for w in windows) and len(windows) == 4
+    assert windows[0]["frames"] == list(range(8)) and windows[1]["frames"] == [0] + list(range(19, 12, -1))
+    # the orbit closes between the two first windows, seeing both of them
+    assert windows[2]["stage"] == 1 and {7, 13} <= set(windows[2]["context"])
+    assert all(w["context"][0] == 0 for w in windows) and len(windows) == 3
 
 
 def test_python_api_4d_long_path(image, tmp_path, reference_small):
@@ -85,7 +85,7 @@ def test_fewshot_split_longer_than_a_window(tmp_path, reference_small):
     res = _run(["fewshot", root, "--model", reference_small, "--out", out, "--frames", "8", "--window", "6",
                 "--resolution", "64", "--steps", "1"])
     assert res.exit_code == 0, res.output
-    assert "genxd: long path: 8 frames, window 6, anchored" in _err(res)
+    assert "genxd: long path: 8 frames, window 6, progressive" in _err(res)
     groups = sorted(out.iterdir())
     assert len(groups) == 1
     meta = json.loads((groups[0] / "meta.json").read_text())
@@ -102,6 +102,7 @@ def test_fewshot_split_longer_than_a_window(tmp_path, reference_small):
         (["--window", "13"], "larger than the model can take (12 frames)"),
         (["--window", "6", "--overlap", "6"], "--overlap"),
         (["--mode", "4d", "--anchors", "3"], "3d mode only"),
+        (["--anchors", "-1"], "--anchors"),
         (["--window", "6", "--anchors", "6"], "--anchors"),
     ],
 )
