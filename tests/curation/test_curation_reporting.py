@@ -25,12 +25,13 @@ GLOG_LINE = re.compile(r"^[IWEF]\d{8} ", re.M)  # e.g. "E20261130 16:29:13.10765
 
 
 def _still_frames(folder: Path, count: int = 8) -> Path:
-    """Identical textured frames: no camera motion, SfM fails quickly."""
+    """Unrelated noise frames: nothing to track, SfM fails quickly (identical frames would now be curated
+    as a still camera with identity poses, genxd.curation.static_camera)."""
     from PIL import Image
 
     folder.mkdir(parents=True)
-    image = np.random.default_rng(0).uniform(0, 255, (64, 64, 3)).astype(np.uint8)
     for i in range(count):
+        image = np.random.default_rng(i).uniform(0, 255, (64, 64, 3)).astype(np.uint8)
         Image.fromarray(image).save(folder / f"{i:04d}.png")
     return folder
 
@@ -49,7 +50,8 @@ def test_all_failed_exits_1_with_one_line_per_video_and_no_colmap_lines(tmp_path
     assert not GLOG_LINE.search(res.stderr), res.stderr  # no "E2026... sfm.cc:310] ..." lines
     lines = res.stderr.strip().splitlines()
     assert len(lines) == 3, res.stderr
-    assert lines[0].startswith("a__frames: failed (sfm): SfM") and lines[1].startswith("b__frames: failed (sfm): SfM")
+    assert lines[0].startswith("a__frames: failed (sfm): ") and lines[1].startswith("b__frames: failed (sfm): ")
+    assert "SfM" in lines[0] and "SfM" in lines[1]
     assert lines[2] == "genxd: error: all 2 videos failed: a__frames, b__frames"
     assert "0 ok, 2 failed" in res.stdout
     records = [json.loads(line) for line in (tmp_path / "out" / "index.jsonl").read_text().splitlines()]
