@@ -1,0 +1,479 @@
+"""Plans for long paths: which frames each window generates and which known frames condition it.
+
+The strategies (3D progressive / anchored, 4D / video temporal, independent windows as the baseline) are
+described in :mod:`genxd.pipelines.long_paths`, which executes the plans; this module only decides the
+windows (pure index and camera-distance logic, no model). Frame indices are global (0 .. N-1); cameras
+are camera-to-world ``[N, 4, 4]`` in the project convention (docs/conventions.md).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import torch
+from torch import Tensor
+
+__all__ = [
+    "Window",
+    "LongPathPlan",
+    "camera_distance",
+    "plan_anchored",
+    "plan_progressive",
+    "is_closed_path",
+    "plan_temporal",
+    "plan_independent",
+    "order_along_path",
+]
+
+
+@dataclass(frozen=True)
+class Window:
+    """One window the model samples: ``frames`` (global frame indices, in the order the model sees
+    them: along the path, the reference input first in progressive windows, see :func:`order_along_path`) of which ``context`` are known (inputs or generated earlier; ``context[0]`` is the
+    reference camera of the rays); the other frames are generated. Windows of one ``stage`` only
+    depend on frames known before the stage, so they can be sampled together."""
+
+    frames: tuple[int, ...]
+    context: tuple[int, ...]
+    stage: int
+    kind: str  # "single", "anchors", "chunk", "time" or "independent"
+
+    @property
+    def targets(self) -> tuple[int, ...]:
+        ctx = set(self.context)
+        return tuple(f for f in self.frames if f not in ctx)
+
+    @property
+    def context_positions(self) -> list[int]:
+        """Where the context frames sit in the window (the pipeline's ``context_index``)."""
+        return [self.frames.index(c) for c in self.context]
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """``(frames, context frames)``: windows of one shape can share a pipeline call."""
+        return len(self.frames), len(self.context)
+
+
+@dataclass(frozen=True)
+class LongPathPlan:
+    """Which windows generate a path of ``num_frames`` frames from the frames ``inputs``."""
+
+    strategy: str  # "single", "progressive", "anchored", "temporal" or "independent"
+    num_frames: int
+    window: int
+    inputs: tuple[int, ...]
+    windows: tuple[Window, ...]
+
+    def __post_init__(self) -> None:
+        self.check()
+
+    def check(self) -> None:
+        """Every frame is an input or generated exactly once; every context is known before its stage."""
+        made: dict[int, int] = {f: -1 for f in self.inputs}
+        for w in sorted(self.windows, key=lambda w: w.stage):
+            if len(w.frames) > self.window or len(set(w.frames)) != len(w.frames):
+                raise AssertionError(f"bad window frames {w.frames}")
+            for c in w.context:
+                if c not in w.frames or c not in made or (made[c] >= 0 and self.windows[made[c]].stage >= w.stage):
+                    raise AssertionError(f"context frame {c} of {w} is not known before stage {w.stage}")
+            for t in w.targets:
+                if t in made:
+                    raise AssertionError(f"frame {t} is generated twice")
+                made[t] = self.windows.index(w)
+        if sorted(made) != list(range(self.num_frames)):
+            raise AssertionError(f"frames not covered: {sorted(set(range(self.num_frames)) - set(made))}")
+
+    @property
+    def num_stages(self) -> int:
+        return 1 + max(w.stage for w in self.windows)
+
+    def generated_by(self) -> list[int]:
+        """For each frame, the index of the window that generated it (-1 for an input)."""
+        out = [-1] * self.num_frames
+        for i, w in enumerate(self.windows):
+            for t in w.targets:
+                out[t] = i
+        return out
+
+    def calls(self, max_windows_per_call: int | None = None, num_scenes: int = 1) -> list[list[tuple[int, int]]]:
+        """The sampling calls, in order: each a list of ``(scene, window index)`` with one window shape.
+
+        Windows of one stage and one shape, of all ``num_scenes`` scenes, share calls of at most
+        ``max_windows_per_call`` samples (None: no limit).
+        """
+        limit = max_windows_per_call or 10**9
+        if limit < 1:
+            raise ValueError(f"max_windows_per_call must be >= 1, got {max_windows_per_call}")
+        out: list[list[tuple[int, int]]] = []
+        for stage in range(self.num_stages):
+            shapes: dict[tuple[int, int], list[int]] = {}
+            for i, w in enumerate(self.windows):
+                if w.stage == stage:
+                    shapes.setdefault(w.shape, []).append(i)
+            for idx in shapes.values():
+                items = [(b, i) for i in idx for b in range(num_scenes)]
+                out += [items[s : s + limit] for s in range(0, len(items), limit)]
+        return out
+
+    def num_unet_calls(self, num_inference_steps: int, max_windows_per_call: int | None = None,
+                       num_scenes: int = 1) -> int:
+        """UNet calls of the whole job (guidance runs both branches in one UNet call)."""
+        return len(self.calls(max_windows_per_call, num_scenes)) * int(num_inference_steps)
+
+    def describe(self, num_inference_steps: int, max_windows_per_call: int | None = None, num_scenes: int = 1) -> str:
+        """One line: the windows, the sampling calls and the UNet calls of a job."""
+        kinds: dict[str, int] = {}
+        for w in self.windows:
+            kinds[w.kind] = kinds.get(w.kind, 0) + 1
+        names = {"anchors": "anchor window", "chunk": "chunk", "time": "time window",
+                 "independent": "independent window", "single": "window"}
+        parts = ", ".join(f"{n} {names.get(k, k)}{'s' if n > 1 else ''}" for k, n in kinds.items())
+        calls = self.calls(max_windows_per_call, num_scenes)
+        per = f" ({num_scenes} scenes)" if num_scenes > 1 else ""
+        return (f"{self.num_frames} frames, window {self.window}, {self.strategy}: {parts}{per} in {len(calls)} sampling "
+                f"call{'s' if len(calls) > 1 else ''} x {num_inference_steps} steps = "
+                f"{len(calls) * num_inference_steps} UNet calls")
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able summary (written to ``meta.json``)."""
+        return {"strategy": self.strategy, "window": self.window, "num_frames": self.num_frames,
+                "inputs": list(self.inputs),
+                "windows": [{"kind": w.kind, "stage": w.stage, "frames": list(w.frames), "context": list(w.context)}
+                            for w in self.windows]}
+
+
+# ------------------------------------------------------------------------------------------------ planning
+
+
+def camera_distance(c2w: Tensor, K: Tensor | None = None, depth: float = 1.0) -> Tensor:
+    """``[N, N]`` distance between the cameras ``c2w [N, 4, 4]`` (OpenCV camera-to-world):
+    ``|centre_i - centre_j| / depth + angle(R_i, R_j) + |log(fx_i / fx_j)|`` (radians for the angle).
+
+    ``depth`` is the distance to the scene the model works at (its training data put the median scene
+    depth at 1): it weighs a translation against a rotation (a rotation of ``a`` radians moves the
+    view about as much as a sideways step of ``a * depth``). ``K [N, 3, 3]`` adds the zoom term.
+    """
+    c2w = torch.as_tensor(c2w, dtype=torch.float64)
+    centres = c2w[:, :3, 3]
+    rot = c2w[:, :3, :3]
+    d = torch.cdist(centres, centres) / float(depth)
+    # rotation angle: |R_i - R_j|_F = 2 sqrt(2) sin(angle / 2) (stable near 0, unlike arccos of the trace)
+    frob = torch.cdist(rot.flatten(1), rot.flatten(1))
+    d = d + 2 * torch.arcsin((frob / (2 * math.sqrt(2))).clamp(max=1.0))
+    if K is not None:
+        logf = torch.as_tensor(K, dtype=torch.float64)[:, 0, 0].log()
+        d = d + (logf[:, None] - logf[None, :]).abs()
+    return d
+
+
+def _farthest_points(dist: Tensor, known: Sequence[int], n: int) -> list[int]:
+    """``n`` frames chosen one at a time as the farthest (in ``dist``) from all frames chosen so far,
+    starting from ``known``; ties go to the lowest frame index."""
+    num = dist.shape[0]
+    nearest = dist[list(known)].min(dim=0).values.clone()
+    nearest[list(known)] = -1.0
+    chosen: list[int] = []
+    for _ in range(n):
+        best = int(torch.argmax(nearest))  # first maximum: lowest index
+        if nearest[best] < 0:
+            break
+        chosen.append(best)
+        nearest = torch.minimum(nearest, dist[best])
+        nearest[best] = -1.0
+    return chosen[: min(n, num)]
+
+
+def order_along_path(frames: Sequence[int], dist: Tensor, inputs: Sequence[int] = ()) -> tuple[int, ...]:
+    """The order in which a 3D window shows ``frames`` to the model: neighbours in the window are
+    neighbours along the path.
+
+    The model mixes neighbouring frames of a window (the multiview path's 3-frame convolution) and was
+    trained on clips whose consecutive frames are consecutive cameras. The frames are taken in path
+    order as a cycle and the cycle is cut at its largest camera-distance gap: an open path keeps its
+    order; on a closed one (a 360-degree orbit) a window holding frames of both ends runs across the
+    closure (``48, 56, 60, 61, 62, 63, 0, 8``), so the input sits next to the frames that are near it.
+    Ties (evenly spaced frames) cut before the first input, so it comes first.
+    """
+    fr = sorted(int(f) for f in frames)
+    n = len(fr)
+    if n < 3:
+        return tuple(fr)
+    gaps = [round(float(dist[fr[i], fr[(i + 1) % n]]), 6) for i in range(n)]
+    cut = max(range(n), key=lambda i: (gaps[i], fr[(i + 1) % n] in inputs, -i))
+    start = (cut + 1) % n
+    return tuple(fr[start:] + fr[:start])
+
+
+def _split_even(items: Sequence[int], max_size: int) -> list[list[int]]:
+    """Consecutive groups of near-equal size (sizes differ by at most one), none above ``max_size``."""
+    if not items:
+        return []
+    n = math.ceil(len(items) / max_size)
+    q, r = divmod(len(items), n)
+    out, s = [], 0
+    for g in range(n):
+        size = q + (1 if g < r else 0)
+        out.append(list(items[s : s + size]))
+        s += size
+    return out
+
+
+def _check_inputs(inputs: Sequence[int], num_frames: int, window: int) -> tuple[int, ...]:
+    inputs = tuple(int(i) for i in inputs)
+    if not inputs:
+        raise ValueError("a path needs at least one input frame")
+    if len(set(inputs)) != len(inputs) or min(inputs) < 0 or max(inputs) >= num_frames:
+        raise ValueError(f"input frames must be distinct frame indices in [0, {num_frames}), got {list(inputs)}")
+    if window < 2:
+        raise ValueError(f"--window must be at least 2 frames, got {window}")
+    return inputs
+
+
+def _single(num_frames: int, inputs: tuple[int, ...], window: int) -> LongPathPlan:
+    w = Window(tuple(range(num_frames)), inputs, 0, "single")
+    return LongPathPlan("single", num_frames, max(window, num_frames), inputs, (w,))
+
+
+def plan_anchored(dist: Tensor, inputs: Sequence[int], window: int, anchors: int | None = None,
+                  overlap: int | None = None) -> LongPathPlan:
+    """The 3D plan (see the module docstring) for ``dist [N, N]`` (:func:`camera_distance`).
+
+    Args:
+        inputs: frames given as inputs (their images condition every window).
+        window: frames per window.
+        anchors: new frames of the anchor window (default ``window - len(inputs)``).
+        overlap: generated frames (at least) conditioning each chunk (default ``max(1, window // 4)``).
+    """
+    num_frames = int(dist.shape[0])
+    inputs = _check_inputs(inputs, num_frames, window)
+    if num_frames <= window:
+        return _single(num_frames, inputs, window)
+    n_in = len(inputs)
+    anchors = window - n_in if anchors is None else int(anchors)
+    overlap = max(1, window // 4) if overlap is None else int(overlap)
+    if n_in >= window:
+        raise ValueError(f"{n_in} input frames leave no room in a window of {window} frames")
+    if not 1 <= anchors <= window - n_in:
+        raise ValueError(f"--anchors must be between 1 and window - inputs = {window - n_in}, got {anchors}")
+    if overlap < 1 or n_in + overlap >= window:
+        raise ValueError(f"--overlap must be between 1 and window - inputs - 1 = {window - n_in - 1} in 3d mode "
+                         f"(context frames of each chunk besides the inputs), got {overlap}")
+    chosen = _farthest_points(dist, inputs, min(anchors, num_frames - n_in))
+    windows = [Window(order_along_path(inputs + tuple(chosen), dist, inputs), inputs, 0, "anchors")]
+    known = set(inputs) | set(chosen)
+    remaining = [f for f in range(num_frames) if f not in known]
+    generated = sorted(chosen)
+    per_chunk = window - n_in - min(overlap, len(generated))
+    for group in _split_even(remaining, per_chunk):
+        extra = window - n_in - len(group)  # context frames besides the inputs: >= overlap
+        near = dist[generated][:, group].min(dim=1).values  # each generated frame's distance to the chunk
+        order = sorted(range(len(generated)), key=lambda k: (float(near[k]), generated[k]))
+        ctx = [generated[k] for k in order[:extra]]
+        windows.append(Window(order_along_path(group + ctx + list(inputs), dist, inputs), inputs + tuple(ctx), 1, "chunk"))
+    return LongPathPlan("anchored", num_frames, window, inputs, tuple(windows))
+
+
+def is_closed_path(dist: Tensor) -> bool:
+    """Whether the path ``dist [N, N]`` (:func:`camera_distance`, frames in path order) closes on itself:
+    its last camera is at most 2 median steps from its first (a 360-degree orbit: 1 step)."""
+    n = int(dist.shape[0])
+    if n < 4:
+        return False
+    steps = torch.stack([dist[i, i + 1] for i in range(n - 1)])
+    median = float(steps.median())
+    return median > 1e-9 and float(dist[n - 1, 0]) <= 2.0 * median
+
+
+def plan_progressive(dist: Tensor, inputs: Sequence[int], window: int, overlap: int | None = None,
+                     closed: bool | None = None, fill: bool = True) -> LongPathPlan:
+    """The default 3D plan (see the module docstring): windows grow the path outwards from the inputs.
+
+    The unknown frames form runs between known ones (between two inputs; before the first and after
+    the last input, joined into one run across the closure when the path is ``closed``, default
+    :func:`is_closed_path`). Each stage, every run grows by one window from each known end, conditioned
+    on the inputs and on the generated frames nearest to its new frames (the frame next to them along
+    the path first, then by camera distance); a run known at both ends closes with one window that
+    sees both ends. The first windows (stage 0) are conditioned on the inputs only: with one input at
+    frame 0 the first window is exactly one ordinary window over frames ``0 .. window - 1``.
+
+    Args:
+        inputs: frames given as inputs (their images condition every window; ``inputs[0]`` is the
+            reference camera and comes first in every window).
+        window: frames per window.
+        overlap: generated frames (at least, where that many exist) conditioning each later window
+            (default ``max(1, window // 4)``).
+        fill: give every window ``window`` frames (a window with fewer new frames takes more of the
+            nearest generated frames as context); False: shorter windows instead.
+    """
+    num_frames = int(dist.shape[0])
+    inputs = _check_inputs(inputs, num_frames, window)
+    if num_frames <= window:
+        return _single(num_frames, inputs, window)
+    n_in = len(inputs)
+    overlap = max(1, window // 4) if overlap is None else int(overlap)
+    if n_in >= window:
+        raise ValueError(f"{n_in} input frames leave no room in a window of {window} frames")
+    if overlap < 1 or n_in + overlap >= window:
+        raise ValueError(f"--overlap must be between 1 and window - inputs - 1 = {window - n_in - 1} in 3d mode "
+                         f"(context frames of each window besides the inputs), got {overlap}")
+    closed = is_closed_path(dist) if closed is None else bool(closed)
+    ins = sorted(inputs)
+    # runs of unknown frames in path order, with whether the frame before / after them is known
+    runs: list[tuple[list[int], bool, bool]] = [(list(range(a + 1, b)), True, True) for a, b in zip(ins, ins[1:])
+                                                if b - a > 1]
+    head, tail = list(range(0, ins[0])), list(range(ins[-1] + 1, num_frames))
+    if closed and head + tail:
+        runs.append((tail + head, True, True))
+    else:
+        runs += [r for r in ((head, False, True), (tail, True, False)) if r[0]]
+
+    def signed(f: int, ref: int) -> int:  # steps from ref to f along the path (around it when closed)
+        d = f - ref
+        return (d + num_frames // 2) % num_frames - num_frames // 2 if closed else d
+
+    windows: list[Window] = []
+    generated: list[int] = []  # generated before the current stage
+
+    def add(new: list[int], fronts: list[int], ref: int, direction: int, stage: int) -> None:
+        extra = window - n_in - len(new)  # room for generated context frames
+        if not fill:
+            extra = min(extra, max(overlap, len(set(fronts) & set(generated))))
+        known = set(generated)
+        chosen = [f for f in dict.fromkeys(fronts) if f in known][:extra]
+        if len(chosen) < extra and generated:
+            gen = sorted(known)  # ties in distance: the lowest frame index first (a stable sort)
+            near = dist[gen][:, new].min(dim=1).values
+            for k in torch.sort(near, stable=True).indices.tolist():
+                if len(chosen) >= extra:
+                    break
+                if gen[k] not in chosen:
+                    chosen.append(gen[k])
+        others = sorted(list(inputs[1:]) + chosen + new, key=lambda f: (direction * signed(f, ref), f))
+        windows.append(Window((inputs[0], *others), inputs + tuple(chosen), stage, "chunk"))
+
+    # How many new frames each window takes: the fewest stages, then the fewest windows, then windows as
+    # evenly full as possible (sum of squared missing new frames; ties: the larger window first).
+    # Tables of that cost for the later stages (``overlap`` generated contexts), by frames left.
+    later_cap = window - n_in - overlap
+    later_close = max(1, window - n_in - max(overlap, 2))  # a closing window sees both ends
+    most = max((len(f) for f, _, _ in runs), default=0)
+    inf = (10**9, 10**9, 10**9)
+    one_cost, two_cost = [(0, 0, 0)] + [inf] * most, [(0, 0, 0)] + [inf] * most
+
+    def one_choice(g: int, cap: int) -> tuple[tuple[int, int, int], int]:  # a run known at one end
+        if g <= cap:
+            return (1, 1, (cap - g) ** 2), g
+        cost, k = min(((1 + c[0], 1 + c[1], (cap - k) ** 2 + c[2]), -k) for k in range(1, cap + 1)
+                      for c in [one_cost[g - k]])
+        return cost, -k
+
+    def two_choice(g: int, cap: int, close: int) -> tuple[tuple[int, int, int], int]:  # known at both ends; 0: close
+        if g <= close:
+            return (1, 1, (close - g) ** 2), 0
+        options = [((1 + c[0], 2 + c[1], 2 * (cap - k) ** 2 + c[2]), -k)
+                   for k in range(1, min(cap, (g - 1) // 2) + 1) for c in [two_cost[g - 2 * k]]]
+        if not options:  # degenerate (tiny windows): one frame from the left end
+            return (g, g, 0), -1
+        cost, k = min(options)
+        return cost, -k
+
+    for g in range(1, most + 1):
+        one_cost[g] = one_choice(g, later_cap)[0]
+        two_cost[g] = two_choice(g, later_cap, later_close)[0]
+
+    state = [[frames, 0, len(frames), left, right] for frames, left, right in runs]  # frames, lo, hi, left, right
+    stage = 0
+    while any(lo < hi for _, lo, hi, _, _ in state):
+        made: list[int] = []
+        avail = min(overlap, len(generated))
+        cap = window - n_in - avail
+        for st in state:
+            frames, lo, hi, left, right = st
+            if lo >= hi:
+                continue
+            prev = frames[lo - 1] if lo > 0 else (frames[0] - 1) % num_frames  # known frame before the run's rest
+            nxt = frames[hi] if hi < len(frames) else (frames[-1] + 1) % num_frames  # known frame after it
+            g = hi - lo
+            if left and right:
+                need = min(max(avail, sum(f in generated for f in (prev, nxt))), len(generated), window - n_in - 1)
+                k = two_choice(g, cap, window - n_in - need)[1]
+                if k == 0:  # close the run with one window that sees both ends
+                    add(frames[lo:hi], [prev, nxt], prev, 1, stage)
+                    made += frames[lo:hi]
+                    st[1] = hi
+                elif k < 0:
+                    add(frames[lo:lo + 1], [prev], prev, 1, stage)
+                    made.append(frames[lo])
+                    st[1] = lo + 1
+                else:
+                    add(frames[lo:lo + k], [prev], prev, 1, stage)
+                    add(frames[hi - k:hi], [nxt], nxt, -1, stage)
+                    made += frames[lo:lo + k] + frames[hi - k:hi]
+                    st[1], st[2] = lo + k, hi - k
+            else:
+                k = one_choice(g, cap)[1]
+                if left:
+                    add(frames[lo:lo + k], [prev], prev, 1, stage)
+                    made += frames[lo:lo + k]
+                    st[1] = lo + k
+                else:
+                    add(frames[hi - k:hi], [nxt], nxt, -1, stage)
+                    made += frames[hi - k:hi]
+                    st[2] = hi - k
+        generated += made
+        stage += 1
+    return LongPathPlan("progressive", num_frames, window, inputs, tuple(windows))
+
+
+def plan_temporal(num_frames: int, inputs: Sequence[int], window: int, overlap: int | None = None) -> LongPathPlan:
+    """The 4D / video plan (see the module docstring): overlapping windows along time."""
+    inputs = _check_inputs(inputs, num_frames, window)
+    if num_frames <= window:
+        return _single(num_frames, inputs, window)
+    overlap = max(1, window // 4) if overlap is None else int(overlap)
+    if not 1 <= overlap < window:
+        raise ValueError(f"--overlap must be between 1 and window - 1 = {window - 1}, got {overlap}")
+    if min(inputs) >= window:
+        raise ValueError(f"in 4d / video mode an input must be among the first {window} frames (the first window)")
+    if len([i for i in inputs if i < window]) >= window:
+        raise ValueError(f"{len(inputs)} input frames leave no room in a window of {window} frames")
+    known = set(inputs)
+    windows: list[Window] = []
+    start = 0
+    while True:
+        start = min(start, num_frames - window)
+        frames = tuple(range(start, start + window))
+        ctx = tuple(f for f in frames if f in known)
+        if len(ctx) == window:  # all known (only inputs can do this): nothing to generate here
+            raise ValueError(f"frames {frames[0]}-{frames[-1]} are all inputs; nothing to generate")
+        if not ctx:
+            raise ValueError(f"frames {frames[0]}-{frames[-1]} have no known frame to start from")
+        # inputs first (their camera is the reference), then the overlap frames in time order
+        ctx = tuple([f for f in ctx if f in inputs] + [f for f in ctx if f not in inputs])
+        windows.append(Window(frames, ctx, len(windows), "time"))
+        known.update(frames)
+        if start + window >= num_frames:
+            break
+        start += window - overlap
+    return LongPathPlan("temporal", num_frames, window, inputs, tuple(windows))
+
+
+def plan_independent(num_frames: int, inputs: Sequence[int], window: int, dist: Tensor | None = None) -> LongPathPlan:
+    """The naive way (a baseline): consecutive runs of ``window - inputs`` new frames, each window
+    conditioned on the inputs only, all independent (one stage). With ``dist`` (3D) each window is
+    ordered by :func:`order_along_path` (as the anchored plan's); without, in frame order (4D / video)."""
+    inputs = _check_inputs(inputs, num_frames, window)
+    if num_frames <= window:
+        return _single(num_frames, inputs, window)
+    if len(inputs) >= window:
+        raise ValueError(f"{len(inputs)} input frames leave no room in a window of {window} frames")
+    rest = [f for f in range(num_frames) if f not in inputs]
+    step = window - len(inputs)
+    def order(frames: list[int]) -> tuple[int, ...]:
+        return tuple(sorted(frames)) if dist is None else order_along_path(frames, dist, inputs)
+
+    windows = [Window(order(list(inputs) + rest[s : s + step]), inputs, 0, "independent")
+               for s in range(0, len(rest), step)]
+    return LongPathPlan("independent", num_frames, window, inputs, tuple(windows))
