@@ -242,9 +242,10 @@ def task_3d(r: Runner, index: int, num_frames: int, images_variant: bool = False
 
 
 def task_4d(r: Runner, index: int, num_frames: int, camera: str, motion: float,
-            images_variant: bool = False) -> tuple[dict, dict]:
+            images_variant: bool = False, keep_inputs_variant: bool = False) -> tuple[dict, dict]:
     from genxd.evaluation import object_pixels
-    from genxd.pipelines.long_paths import LongPathSettings, make_plan, plan_independent, resolve_settings
+    from genxd.pipelines.long_paths import (LongPathSettings, make_plan, plan_independent, plan_temporal,
+                                            resolve_settings)
 
     s = long_scene("4d", index, num_frames, r.res, camera)
     gt = s["frames"]
@@ -260,6 +261,9 @@ def task_4d(r: Runner, index: int, num_frames: int, camera: str, motion: float,
     }
     if images_variant:
         runs["long_images"] = r.run(long_plan, s, noise, "4d", motion, context_from="images")
+    if keep_inputs_variant:  # every later window also sees the input (plan_temporal(keep_inputs=True))
+        keep_plan = plan_temporal(num_frames, [0], r.window, settings.overlap, keep_inputs=True)
+        runs["long_keep"] = r.run(keep_plan, s, noise, "4d", motion)
     res: dict = {"scene": index, "clip_seed": SEED_4D * 1_000_003 + index, "camera": camera, "frames": num_frames,
                  "motion_strength": motion, "objects_seen": bool(objects.any())}
     gt_obj = pair_changes(gt, objects)
@@ -270,6 +274,9 @@ def task_4d(r: Runner, index: int, num_frames: int, camera: str, motion: float,
         res[name] = {
             "seams": seams(ch, made_by, {0}), "seams_objects": seams(ch_obj, made_by, {0}),
             "motion_per_window": per_window(ch_obj, made_by, n_win),
+            # do the objects stay what they are: PSNR against the ground truth on the objects' pixels, frames 1..
+            "psnr_objects": _mean(psnr(fr[i][:, objects[i]], gt[i][:, objects[i]])
+                                  for i in range(1, num_frames) if bool(objects[i].any())),
             "motion_per_window_all_pixels": per_window(ch, made_by, n_win),
             "gt_motion_per_window": per_window(gt_obj, made_by, n_win),
             "drift_from_input": [float((fr[i] - fr[0]).abs().mean(dim=0)[objects[i] | objects[0]].mean())
@@ -277,7 +284,8 @@ def task_4d(r: Runner, index: int, num_frames: int, camera: str, motion: float,
             "seconds": run["seconds"], "sampling_calls": run["sampling_calls"], "unet_calls": run["unet_calls"],
         }
     res["long_plan"] = long_plan.to_dict()
-    frames = {k: (gt if k == "gt" else runs[k]["frames"]) for k in ("gt", "long", "naive", "long_images") if k == "gt" or k in runs}
+    frames = {k: (gt if k == "gt" else runs[k]["frames"]) for k in ("gt", "long", "naive", "long_images", "long_keep")
+              if k == "gt" or k in runs}
     return res, frames
 
 
@@ -297,7 +305,7 @@ def _task_path(work: Path, task: tuple) -> Path:
 
 
 def _run_task(args: tuple) -> str:
-    task, work, frames_3d, frames_4d, motion, keep_frames, images_variant, methods_3d = args
+    task, work, frames_3d, frames_4d, motion, keep_frames, images_variant, methods_3d, keep_inputs_variant = args
     from genxd.utils.io import write_json_atomic
 
     assert _RUNNER is not None
@@ -309,7 +317,7 @@ def _run_task(args: tuple) -> str:
             raise SystemExit(f"{path} was made with {earlier.get('steps')} steps, not {_RUNNER.steps}: use another --work")
         res, frames = task_3d(_RUNNER, index, frames_3d, images_variant, methods_3d, earlier)
     else:
-        res, frames = task_4d(_RUNNER, index, frames_4d, task[2], motion, images_variant)
+        res, frames = task_4d(_RUNNER, index, frames_4d, task[2], motion, images_variant, keep_inputs_variant)
     res["steps"], res["guidance"], res["threads"] = _RUNNER.steps, _RUNNER.guidance, torch.get_num_threads()
     if keep_frames:
         from genxd.utils.io import atomic_file
@@ -376,13 +384,14 @@ def summarise(results_3d: list[dict], results_4d: list[dict]) -> dict:
         if not r4:
             continue
         block: dict = {"scenes": len(r4)}
-        for m in [m for m in ("long", "long_m0", "naive", "long_images") if m in r4[0]]:
+        for m in [m for m in ("long", "long_m0", "naive", "long_images", "long_keep") if m in r4[0]]:
             n_win = len(r4[0][m]["motion_per_window"])
             block[m] = {
                 "motion_per_window": [_mean(r[m]["motion_per_window"][w] for r in r4) for w in range(n_win)],
                 "motion_per_window_all_pixels": [_mean(r[m]["motion_per_window_all_pixels"][w] for r in r4) for w in range(n_win)],
                 "gt_motion_per_window": [_mean(r[m]["gt_motion_per_window"][w] for r in r4) for w in range(n_win)],
                 "seam_ratio": _mean(r[m]["seams"]["ratio"] for r in r4),
+                "psnr_objects": _mean(r[m].get("psnr_objects", math.nan) for r in r4),
                 "seam_ratio_objects": _mean(r[m]["seams_objects"]["ratio"] for r in r4),
                 "seam_change_objects": {k: _mean(r[m]["seams_objects"][k] for r in r4) for k in ("inside", "boundary")},
                 "drift_from_input": [_mean(r[m]["drift_from_input"][i] for r in r4) for i in range(len(r4[0][m]["drift_from_input"]))],
@@ -407,7 +416,11 @@ def contact_sheet(work: Path, out: Path, index: int, every: int = 4, scale: int 
         if not p.is_file():
             continue
         frames = torch.load(p)
-        for key, label in zip(("gt", "long", "naive"), label_rows):
+        keys, labels = ["gt", "long", "naive"], list(label_rows)
+        if "long_keep" in frames:  # the 4D variant that keeps the input in every window
+            keys.append("long_keep")
+            labels.append(label_rows[1] + " + input")
+        for key, label in zip(keys, labels):
             fr = frames[key][::every].permute(0, 2, 3, 1).numpy()  # n H W 3
             gap = np.full((fr.shape[1], 2, 3), 255, np.uint8)
             tiles = [np.concatenate([t, gap], axis=1) for t in fr]
@@ -449,6 +462,8 @@ def main() -> None:
     ap.add_argument("--images-variant", action="store_true",
                     help="also run 'long_images': generated frames condition later windows as decoded images, "
                          "encoded again (ablation of passing latents)")
+    ap.add_argument("--keep-inputs-variant", action="store_true",
+                    help="also run 'long_keep' in 4D: every later window also takes the input as context")
     args = ap.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     methods_3d = tuple(m.strip() for m in args.methods_3d.split(",") if m.strip())
@@ -468,7 +483,7 @@ def main() -> None:
     print(f"{len(tasks)} tasks, {len(tasks) - len(todo)} done already, {len(todo)} to run on {args.workers} worker(s)",
           file=sys.stderr)
     jobs = [(t, args.work, args.frames_3d, args.frames_4d, args.motion_strength, int(t[1]) == 0, args.images_variant,
-             methods_3d) for t in todo]
+             methods_3d, args.keep_inputs_variant) for t in todo]
     t0 = time.perf_counter()
     if todo:
         if args.workers > 1:

@@ -183,6 +183,22 @@ def test_temporal_windows_overlap_and_split_the_cameras_with_time():
     assert plan.num_unet_calls(25) == 8 * 25
 
 
+
+def test_temporal_windows_can_keep_the_input_in_every_window():
+    plan = plan_temporal(48, [0], window=8, overlap=2, keep_inputs=True)
+    assert plan.windows[0].frames == tuple(range(8)) and plan.windows[0].context == (0,)
+    made = set()
+    for prev, w in zip(plan.windows, plan.windows[1:]):
+        assert len(w.frames) == 8 and w.frames[0] == 0  # the input first, then 7 consecutive frames
+        assert w.frames[1:] == tuple(range(w.frames[1], w.frames[1] + 7))
+        assert w.context == (0,) + tuple(f for f in w.frames[1:] if f in prev.frames)  # input + the overlap
+        assert len(w.context) == 3
+        made.update(w.targets)
+    made.update(plan.windows[0].targets)
+    assert made == set(range(1, 48))  # every frame generated once, none left
+    with pytest.raises(ValueError, match="no frame to generate"):
+        plan_temporal(48, [0, 1], window=4, overlap=2, keep_inputs=True)
+
 def test_independent_windows_are_the_naive_baseline():
     plan = plan_independent(20, [0], window=8)
     assert [w.context for w in plan.windows] == [(0,)] * 3

@@ -427,8 +427,13 @@ def plan_progressive(dist: Tensor, inputs: Sequence[int], window: int, overlap: 
     return LongPathPlan("progressive", num_frames, window, inputs, tuple(windows))
 
 
-def plan_temporal(num_frames: int, inputs: Sequence[int], window: int, overlap: int | None = None) -> LongPathPlan:
-    """The 4D / video plan (see the module docstring): overlapping windows along time."""
+def plan_temporal(num_frames: int, inputs: Sequence[int], window: int, overlap: int | None = None,
+                  keep_inputs: bool = False) -> LongPathPlan:
+    """The 4D / video plan (see :mod:`genxd.pipelines.long_paths`): overlapping windows along time.
+
+    ``keep_inputs``: every later window also takes the inputs that lie before it as context, in its first
+    slots (so it sees the input's appearance, not only the previous window's last frames); such a window
+    then covers ``window - len(those inputs)`` consecutive frames."""
     inputs = _check_inputs(inputs, num_frames, window)
     if num_frames <= window:
         return _single(num_frames, inputs, window)
@@ -439,12 +444,18 @@ def plan_temporal(num_frames: int, inputs: Sequence[int], window: int, overlap: 
         raise ValueError(f"in 4d / video mode an input must be among the first {window} frames (the first window)")
     if len([i for i in inputs if i < window]) >= window:
         raise ValueError(f"{len(inputs)} input frames leave no room in a window of {window} frames")
+    if keep_inputs and window - len(inputs) - overlap < 1:
+        raise ValueError(f"keeping {len(inputs)} inputs and {overlap} overlap frames in every window of {window} "
+                         "leaves no frame to generate")
     known = set(inputs)
     windows: list[Window] = []
     start = 0
     while True:
-        start = min(start, num_frames - window)
-        frames = tuple(range(start, start + window))
+        kept = tuple(sorted(i for i in inputs if i < start)) if keep_inputs and start > 0 else ()
+        span = window - len(kept)
+        start = min(start, num_frames - span)
+        kept = tuple(i for i in kept if i < start)  # an input inside the range stays at its own time
+        frames = kept + tuple(range(start, min(start + span, num_frames)))
         ctx = tuple(f for f in frames if f in known)
         if len(ctx) == window:  # all known (only inputs can do this): nothing to generate here
             raise ValueError(f"frames {frames[0]}-{frames[-1]} are all inputs; nothing to generate")
@@ -454,9 +465,9 @@ def plan_temporal(num_frames: int, inputs: Sequence[int], window: int, overlap: 
         ctx = tuple([f for f in ctx if f in inputs] + [f for f in ctx if f not in inputs])
         windows.append(Window(frames, ctx, len(windows), "time"))
         known.update(frames)
-        if start + window >= num_frames:
+        if start + span >= num_frames:
             break
-        start += window - overlap
+        start += span - overlap
     return LongPathPlan("temporal", num_frames, window, inputs, tuple(windows))
 
 
