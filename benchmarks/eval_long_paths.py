@@ -176,6 +176,8 @@ METHODS_3D = {
     "naive_ordered": "the same windows shown in path order (order_along_path)",
     "window8": "one 8-frame window over the first 8 cameras",
 }
+#: 4D runs, in summary order (the last two only with --images-variant / --keep-inputs-variant).
+METHODS_4D = ("long", "long_m0", "naive", "long_images", "long_keep")
 
 
 def _plan_3d(name: str, r: Runner, s: dict, num_frames: int):
@@ -284,8 +286,7 @@ def task_4d(r: Runner, index: int, num_frames: int, camera: str, motion: float,
             "seconds": run["seconds"], "sampling_calls": run["sampling_calls"], "unet_calls": run["unet_calls"],
         }
     res["long_plan"] = long_plan.to_dict()
-    frames = {k: (gt if k == "gt" else runs[k]["frames"]) for k in ("gt", "long", "naive", "long_images", "long_keep")
-              if k == "gt" or k in runs}
+    frames = {"gt": gt} | {k: run["frames"] for k, run in runs.items() if k != "long_m0"}  # what the sheet may show
     return res, frames
 
 
@@ -384,7 +385,7 @@ def summarise(results_3d: list[dict], results_4d: list[dict]) -> dict:
         if not r4:
             continue
         block: dict = {"scenes": len(r4)}
-        for m in [m for m in ("long", "long_m0", "naive", "long_images", "long_keep") if m in r4[0]]:
+        for m in [m for m in METHODS_4D if m in r4[0]]:
             n_win = len(r4[0][m]["motion_per_window"])
             block[m] = {
                 "motion_per_window": [_mean(r[m]["motion_per_window"][w] for r in r4) for w in range(n_win)],

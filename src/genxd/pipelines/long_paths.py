@@ -70,7 +70,8 @@ from typing import Any, Callable, Sequence
 import torch
 from torch import Tensor
 
-from .long_path_plans import (
+from . import long_path_plans
+from .long_path_plans import (  # noqa: F401  (re-exported: __all__)
     LongPathPlan,
     Window,
     camera_distance,
@@ -83,16 +84,8 @@ from .long_path_plans import (
 )
 
 __all__ = [
-    "Window",
-    "LongPathPlan",
+    *long_path_plans.__all__,  # the plans, re-exported
     "LongPathSettings",
-    "camera_distance",
-    "plan_anchored",
-    "plan_progressive",
-    "is_closed_path",
-    "plan_temporal",
-    "plan_independent",
-    "order_along_path",
     "make_plan",
     "resolve_settings",
     "default_windows_per_call",
