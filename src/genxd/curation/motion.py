@@ -78,23 +78,13 @@ class MotionSettings:
     pair_fb_threshold_px: float = 0.5
     min_samples: int = 20
     epipolar_gate: float = 0.0
-    static_tolerance: float = 0.0
-    min_moving_fraction: float = 0.0
-    occlusion_margin: float = 0.0
-    min_pairs: int = 1
-    ring_fraction: float = 0.0
-    ring_gap_fraction: float = 0.0
-    min_ring_samples: int = 8
 
     def pair_settings(self) -> PairSettings:
         return PairSettings(
             frame_gap=self.frame_gap, grid_fraction=self.grid_fraction, edge_fraction=self.edge_fraction,
             window_fraction=self.pair_window_fraction, pyramid_levels=self.pyramid_levels,
             fb_threshold_px=self.pair_fb_threshold_px, min_samples=self.min_samples,
-            epipolar_gate=self.epipolar_gate, static_tolerance=self.static_tolerance,
-            min_moving_fraction=self.min_moving_fraction, occlusion_margin=self.occlusion_margin,
-            min_pairs=self.min_pairs, ring_fraction=self.ring_fraction,
-            ring_gap_fraction=self.ring_gap_fraction, min_ring_samples=self.min_ring_samples,
+            epipolar_gate=self.epipolar_gate,
         )
 
 
@@ -290,7 +280,6 @@ def estimate_object_motion(
     depth_maps: np.ndarray | None = None,
     settings: MotionSettings | None = None,
     depth_source: str | None = None,
-    static_depth_maps: np.ndarray | None = None,
 ) -> MotionResult:
     """Motion strength of a clip from its object labels, SfM cameras and (optionally) depth.
 
@@ -313,8 +302,7 @@ def estimate_object_motion(
     camera = next(iter(sfm.reconstruction.cameras.values()))
     gray = [_gray(f) for f in frames]
     if depth_maps is not None:
-        found = pair_motion(gray, labels, sfm.c2w, sfm.registered, camera, depth_maps, settings.pair_settings(),
-                            static_depth_maps)
+        found = pair_motion(gray, labels, sfm.c2w, sfm.registered, camera, depth_maps, settings.pair_settings())
         pair_objects = [ObjectMotion(o.first_frame, o.label, o.area_fraction, o.num_samples, o.magnitude) for o in found]
         strength = max((o.magnitude for o in pair_objects), default=0.0)
         return MotionResult(strength, verdict(strength, settings.threshold), settings.threshold, source, pair_objects)

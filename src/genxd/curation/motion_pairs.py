@@ -45,9 +45,6 @@ class PairSettings:
     pyramid_levels: int = 3
     fb_threshold_px: float = 0.5
     min_samples: int = 20
-    #: an object must have samples in at least this many frame pairs (one or two pairs: tracking errors on
-    #: aliased texture, not objects)
-    min_pairs: int = 1
     link_fraction: float = 0.2  # a pair's points that must land in a component to link it
     #: a component whose tracks in a pair stay within this distance (per frame, normalised) of their
     #: epipolar lines is explainable as static scene at some depth: its samples there are the epipolar
@@ -57,21 +54,6 @@ class PairSettings:
     #: makes fine patterns seem to move
     blur_sigma_px: float = 1.0
     overlap_fraction: float = 0.3  # overlap (of the smaller) that links components of consecutive frames
-    #: with ``static_depth_maps``: a sample whose track lands within this distance (per frame, normalised) of
-    #: where a static point would be, at either depth, is static background inside the mask and dropped
-    static_tolerance: float = 0.0
-    #: a sample whose static prediction in frame ``j`` lies farther than ``1 / (1 - margin)`` times the depth of
-    #: frame ``j`` there is hidden in frame ``j`` (KLT then follows the occluder): dropped; 0 = no check
-    occlusion_margin: float = 0.0
-    #: width of a ring of background around each component (fraction of the longer side; 0 = none): the median
-    #: apparent motion of the ring's tracked points (camera and depth errors, as it is static) is subtracted
-    #: from the component's samples
-    ring_fraction: float = 0.0
-    min_ring_samples: int = 8
-    ring_gap_fraction: float = 0.0
-    #: with ``static_depth_maps``: an object needs at least this fraction of its samples moving, else it is
-    #: static (its magnitude is then the median of all its samples, as without the split)
-    min_moving_fraction: float = 0.0
 
 
 @dataclass
@@ -139,7 +121,6 @@ def pair_motion(
     camera,
     depth_maps: np.ndarray,
     settings: PairSettings | None = None,
-    static_depth_maps: np.ndarray | None = None,
 ) -> list[PairObject]:
     """Objects and their motion magnitudes (see the module docstring).
 
@@ -172,23 +153,13 @@ def pair_motion(
     samples: dict[tuple[int, int], list[tuple[np.ndarray, np.ndarray]]] = {}
     areas: dict[tuple[int, int], float] = {}
     radius = int(round(s.edge_fraction * size))
-    ring_radius = int(round(s.ring_fraction * size))
-    ring_kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * ring_radius + 1, 2 * ring_radius + 1))
-    ring_gap = int(round(s.ring_gap_fraction * size))
-    gap_kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * ring_gap + 1, 2 * ring_gap + 1))
     for i in range(n - gap):
         j = i + gap
         if not (registered[i] and registered[j]) or not labels[i].any():
             continue
         core = _cores(labels[i], radius)
         ids = core[ys, xs]
-        if ring_radius > 0:  # background around each component (outside every mask): ids -k
-            for k in np.unique(labels[i]):
-                if k != 0:
-                    blob = (labels[i] == k).astype(np.uint8)
-                    ring = (cv2.dilate(blob, ring_kernel) > 0) & ~(cv2.dilate(blob, gap_kernel) > 0) & (labels[i] == 0)
-                    ids = np.where((ids == 0) & ring[ys, xs], -k, ids)
-        pick = ids != 0
+        pick = ids > 0
         if not pick.any():
             continue
         px = np.stack([xs[pick], ys[pick]], 1).astype(np.float64)  # OpenCV pixel coordinates
@@ -207,22 +178,9 @@ def pair_motion(
         predicted = np.full((len(px), 2), np.nan)
         predicted[front] = camera.img_from_cam(cam_j[front], check_cheirality=False)
         front &= np.isfinite(predicted).all(1)
-        if s.occlusion_margin > 0:  # the static prediction lands behind the depth of frame j there: occluded
-            at = np.clip(np.round(np.nan_to_num(predicted) - 0.5).astype(int), 0, [w - 1, h - 1])
-            zj = depth_maps[j][at[:, 1], at[:, 0]].astype(np.float64)
-            front &= ~(np.isfinite(zj) & (zj < (1 - s.occlusion_margin) * cam_j[:, 2]))
         px, ids, predicted, ray = px[front], ids[front], predicted[front], ray[front]
         if len(px) == 0:
             continue
-        still = predicted
-        if static_depth_maps is not None:  # where each point would be as static background
-            zb = static_depth_maps[i][px[:, 1].astype(int), px[:, 0].astype(int)].astype(np.float64)
-            zb = np.where(np.isfinite(zb) & (zb > 0), zb, z[front])
-            cam_b = (np.concatenate([ray, np.ones((len(px), 1))], 1) * zb[:, None] - w2c_i[:, 3]) @ w2c_i[:, :3]
-            cam_b = cam_b @ w2c_j[:, :3].T + w2c_j[:, 3]
-            still = np.full((len(px), 2), np.nan)
-            ahead_b = cam_b[:, 2] > 1e-9
-            still[ahead_b] = camera.img_from_cam(cam_b[ahead_b], check_cheirality=False)
         src = px.astype(np.float32).reshape(-1, 1, 2)
         guess = (predicted - 0.5).astype(np.float32).reshape(-1, 1, 2)
         dst, status, _ = cv2.calcOpticalFlowPyrLK(gray[i], gray[j], src, guess.copy(), **params)
@@ -231,12 +189,6 @@ def pair_motion(
         good = (status.ravel() == 1) & (status_back.ravel() == 1)
         good &= np.linalg.norm(back - px, axis=1) < s.fb_threshold_px
         good &= (dst[:, 0] >= 0) & (dst[:, 0] <= w - 1) & (dst[:, 1] >= 0) & (dst[:, 1] <= h - 1)
-        correction = np.zeros((len(px), 2))
-        for k in np.unique(ids[ids > 0]) if ring_radius > 0 else ():
-            ring = (ids == -k) & good
-            if ring.sum() >= s.min_ring_samples:  # the static background's apparent motion next to the object
-                correction[ids == k] = np.median(dst[ring] + 0.5 - predicted[ring], axis=0)
-        tracked, dst = dst, dst - correction
         magnitude = np.linalg.norm((dst + 0.5 - predicted) / scale, axis=1) / gap
         # the epipolar line of each point in frame j runs through its static prediction (at its depth)
         # and its vanishing point (the same ray at infinite depth: camera rotation only)
@@ -251,10 +203,8 @@ def pair_motion(
         offset = dst + 0.5 - predicted
         across = offset - (offset * unit).sum(1, keepdims=True) * unit  # the part off the epipolar line
         epipolar = np.where(defined, np.linalg.norm(across / scale, axis=1) / gap, magnitude)
-        static_residual = np.fmin(magnitude, np.linalg.norm((dst + 0.5 - still) / scale, axis=1) / gap)
-        moving = static_residual > s.static_tolerance
-        lands = labels[j][np.clip(np.round(tracked[:, 1]).astype(int), 0, h - 1), np.clip(np.round(tracked[:, 0]).astype(int), 0, w - 1)]
-        for k in np.unique(ids[ids > 0]):
+        lands = labels[j][np.clip(np.round(dst[:, 1]).astype(int), 0, h - 1), np.clip(np.round(dst[:, 0]).astype(int), 0, w - 1)]
+        for k in np.unique(ids):
             mine = ids == k
             kept = mine & good
             key = (i, int(k))
@@ -267,7 +217,7 @@ def pair_motion(
             values = magnitude[kept]
             if s.epipolar_gate > 0 and np.median(epipolar[kept]) < s.epipolar_gate:  # explainable as static: depth-free lower bound
                 values = epipolar[kept]
-            samples.setdefault(key, []).append((values, weight, moving[kept]))
+            samples.setdefault(key, []).append((values, weight))
             targets, counts = np.unique(lands[kept], return_counts=True)
             for target, count in zip(targets, counts):
                 if target > 0 and count >= max(3, s.link_fraction * kept.sum()):
@@ -286,14 +236,10 @@ def pair_motion(
         merged.setdefault(groups.find(key), []).append(key)
     objects = []
     for root, keys in merged.items():
-        values = np.concatenate([v for key in keys for v, _, _ in samples[key]])
-        weights = np.concatenate([wt for key in keys for _, wt, _ in samples[key]])
-        if len(values) < s.min_samples or len({k[0] for k in keys if samples[k]}) < s.min_pairs:
+        values = np.concatenate([v for key in keys for v, _ in samples[key]])
+        weights = np.concatenate([wt for key in keys for _, wt in samples[key]])
+        if len(values) < s.min_samples:
             continue
-        if static_depth_maps is not None:
-            moving = np.concatenate([mv for key in keys for _, _, mv in samples[key]])
-            if moving.sum() >= s.min_samples and moving.mean() >= s.min_moving_fraction:
-                values, weights = values[moving], weights[moving]
         first = min(keys)
         objects.append(PairObject(
             first_frame=first[0], label=first[1], num_frames=len({k[0] for k in keys}), num_samples=len(values),
