@@ -170,13 +170,16 @@ def test_interpolate_sparse_depth_and_object_fill():
     z = np.array([4.0, 4.0, 4.0, 4.0, 4.0])
     dense = interpolate_sparse_depth(xy, z, 32, 32)
     assert dense.shape == (32, 32) and np.allclose(dense, 4.0, atol=1e-4)
-    # An object (mask) in front of a far wall: its ring holds near ground points and far wall points.
+    # An object (mask) standing on a ground plane in front of a far wall: the interpolated static depth runs
+    # from the wall (30, top rows) to the near ground (3, bottom row); the object gets the ground's depth just
+    # below its lowest pixel (row 19 + 2), not the wall behind it nor the ground in front of it.
+    rows = np.arange(32, dtype=np.float32)[:, None]
+    static = np.broadcast_to(np.where(rows < 8, 30.0, 3.0 + (31 - rows) * 0.25), (32, 32)).astype(np.float32)
     labels = np.zeros((32, 32), np.int32)
     labels[10:20, 10:20] = 1
-    ring_xy = np.array([[12.5, 21.5], [15.5, 21.5], [17.5, 21.5], [12.5, 8.5], [15.5, 8.5], [17.5, 8.5]])
-    ring_z = np.array([3.0, 3.1, 3.2, 30.0, 30.0, 30.0])
-    filled = fill_object_depth(np.full((32, 32), 9.0, np.float32), labels, ring_xy, ring_z, ring_px=3)
-    assert 3.0 <= filled[15, 15] <= 3.2 and filled[0, 0] == 9.0
+    filled = fill_object_depth(static, labels)
+    assert filled[15, 15] == pytest.approx(3.0 + (31 - 21) * 0.25) and filled[0, 0] == 30.0
+    assert filled[25, 15] == static[25, 15]  # outside the mask: unchanged
 
 
 def test_verdict_and_config_validation(tmp_path):
