@@ -1,12 +1,14 @@
-"""The whole curation pipeline (flow masks, SfM, sparse depth, motion) against the exact ground truth on the
-synthetic clips that SfM could not curate before (issue 19 item 7; docs/curation.md, "The whole pipeline").
+"""The whole curation pipeline (flow masks, SfM, sparse depth, motion) against the exact ground truth (issue 19
+item 7; docs/curation.md, "The whole pipeline").
 
 Subset of ``benchmarks/bench_motion_accuracy.py --clips 20 --static 20`` small enough for CI (about 30 s on 2
-cores): a still camera (4D seed 0: SfM finds no parallax, the clip now gets identity poses), two sway paths and
-a sideways pan (seeds 8, 15, 18: incremental mapping registered 6-10 of 16 frames, the global mapper now takes
-over), and two static 3D clips (seeds 1000 hand-held, 1005 spiral) for the verdict. Static 3D clips on sway,
-orbit and forward paths are read as dynamic by the whole pipeline (8 of 20 static verdicts right in the
-benchmark, with either mapper): a known failure, documented, not covered here.
+cores): a still camera (4D seed 0: SfM finds no parallax, the clip gets identity poses), two sway paths and a
+sideways pan (seeds 8, 15, 18: incremental mapping registered 6-10 of 16 frames, the global mapper takes over;
+seed 8 read 16 % high before objects got the ground's depth where they stand), a hand-held static 3D clip
+(seed 1000) and two static 3D clips that read dynamic before the tracked-pairs rule of
+``genxd.curation.motion_pairs`` (seeds 1017 orbit and 1019 sway: 0.0225 and 0.053, flow masks on checkered
+ground that KLT tracks badly). Still short (benchmark): 11 of 20 4D clips within 15 %, 16 of 20 4D and 14 of 20
+static verdicts right.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from genxd.curation.motion import verdict
 
 pytest.importorskip("pycolmap")
 
-CLIPS = [("4d", 0), ("4d", 8), ("4d", 15), ("4d", 18), ("3d", 1000), ("3d", 1005)]
+CLIPS = [("4d", 0), ("4d", 8), ("4d", 15), ("4d", 18), ("3d", 1000), ("3d", 1017), ("3d", 1019)]
 
 
 @pytest.fixture(scope="module")
@@ -73,11 +75,13 @@ def test_still_camera_gets_identity_poses(curated, tmp_path):
 
 
 def test_verdicts_and_strength_against_ground_truth(curated):
-    """Measured (AMD EPYC, 2 cores): see the ratios in docs/curation.md. Asserted: every verdict right, and
-    every dynamic clip measured within a factor 1.6 of the truth (not halved, not doubled); the 15 % target of
-    issue 19 is not met by the classical flow masks (docs/curation.md says why)."""
+    """Measured (AMD EPYC, 2 cores, benchmarks/results/bench_motion_accuracy_128.json): ratios 1.11 / 1.02 /
+    1.05 / 0.86 for seeds 0 / 8 / 15 / 18; the static clips 0.0007 / 0.0010 / 0.0011 (threshold 0.005; before
+    the tracked-pairs rule 1017 and 1019 read 0.0225 and 0.053). Asserted: every verdict right, every dynamic
+    clip within 20 % of the truth (seed 18 sits at the 15 % edge, so 15 % would fail on OpenCV builds whose
+    KLT differs in the last digits)."""
     report = _report(curated)
     for r in curated:
         assert r["record"]["verdict"] == verdict(r["truth"]), report
         if r["kind"] == "4d":
-            assert 1 / 1.6 <= r["record"]["motion_strength"] / r["truth"] <= 1.6, report
+            assert abs(r["record"]["motion_strength"] / r["truth"] - 1) <= 0.20, report
