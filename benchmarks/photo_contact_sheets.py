@@ -1,12 +1,13 @@
 """Contact sheets of held-out photographs (issue 24): does the model carry the user's picture?
 
-    python benchmarks/photo_contact_sheets.py --out docs/images/contact_sheet_photos_v3.png [--model DIR]
+    python benchmarks/photo_contact_sheets.py --out docs/images/contact_sheet_photos.png [--model DIR]
 
 For each photo (default: chelsea, coffee, rocket of ``genxd.data.synthetic.photos.HELD_OUT_PHOTOS``,
 never training data) and each of ``orbit``, ``forward`` (3D mode) and ``4d`` (the ``static`` camera,
-4D mode, motion strength 30), one row: the input (central square at the model's resolution), a gap,
-then the generated frames (``genxd generate``'s defaults otherwise: seed 0, the model's steps and
-guidance). Rows are upscaled 2x (nearest) and labelled in the JSON written next to the PNG.
+4D mode, motion strength 8: inside the bundled model's trained 0-21; 30 before 2026-12-01), one row:
+the input (central square at the model's resolution), a gap, then the generated frames
+(``genxd generate``'s defaults otherwise: seed 0, the model's steps and guidance). Rows are upscaled
+2x (nearest) and labelled in the JSON written next to the PNG.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-MODES = {"orbit": ("orbit", "3d", 0.0), "forward": ("forward", "3d", 0.0), "4d": ("static", "4d", 30.0)}
+MODES = {"orbit": ("orbit", "3d", 0.0), "forward": ("forward", "3d", 0.0), "4d": ("static", "4d", 8.0)}
 
 
 def main() -> None:
@@ -61,7 +62,8 @@ def main() -> None:
     out = Path(args.out)
     with atomic_file(out) as tmp:
         Image.fromarray(sheet).save(tmp, format="PNG")
-    out.with_suffix(".json").write_text(json.dumps({"rows": labels, "model": str(lm.path)}, indent=1) + "\n")
+    model = "bundled:genxd-small" if lm.bundled else str(lm.path)
+    out.with_suffix(".json").write_text(json.dumps({"rows": labels, "model": model}, indent=1) + "\n")
     print(f"wrote {out} ({len(rows)} rows)")
 
 
