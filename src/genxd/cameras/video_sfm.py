@@ -67,34 +67,9 @@ def klt_sfm(image_dir: Path, names: list[str], work: Path, allowed: np.ndarray |
         database.unlink()
     csfm._silence_colmap(False)
     timings: dict[str, float] = {}
-    t0 = time.perf_counter()
-    gray = [cv2.imread(str(image_dir / name), cv2.IMREAD_GRAYSCALE) for name in names]
-    height, width = gray[0].shape
-    tracks = csfm.klt_feature_tracks(gray, allowed, max_corners=KLT_MAX_CORNERS, window_fraction=window_fraction)
-    pycolmap.Database.open(str(database)).close()
-    pycolmap.import_images(database, image_dir, pycolmap.CameraMode.SINGLE, list(names),
-                           csfm._reader_options(focal, width, height))
-    db = pycolmap.Database.open(str(database))
-    pairs = []
-    try:
-        ids = {image.name: image.image_id for image in db.read_all_images()}
-        for name, (_, xy) in zip(names, tracks):
-            db.write_keypoints(ids[name], (xy + 0.5).astype(np.float32))  # COLMAP pixel centres at +0.5
-        timings["sfm_features"] = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        for i in range(len(names)):
-            for j in range(i + 1, min(len(names), i + SEQUENTIAL_OVERLAP + 1)):
-                _, a, b = np.intersect1d(tracks[i][0], tracks[j][0], assume_unique=True, return_indices=True)
-                if len(a) >= 8:
-                    db.write_matches(ids[names[i]], ids[names[j]], np.stack([a, b], 1).astype(np.uint32))
-                    pairs.append(f"{names[i]} {names[j]}")
-    finally:
-        db.close()
-    (work / "pairs.txt").write_text("\n".join(pairs) + "\n")
-    verification = pycolmap.TwoViewGeometryOptions()
-    verification.ransac.random_seed = seed
-    pycolmap.verify_matches(database, work / "pairs.txt", verification)
-    timings["sfm_match"] = time.perf_counter() - t0
+    height, width = cv2.imread(str(image_dir / names[0]), cv2.IMREAD_GRAYSCALE).shape
+    csfm._klt_database(database, image_dir, names, work, allowed, focal, width, height, seed, KLT_MAX_CORNERS,
+                       SEQUENTIAL_OVERLAP, timings, window_fraction=window_fraction)
     t0 = time.perf_counter()
     models_dir = work / "sparse"
     models_dir.mkdir(exist_ok=True)
@@ -115,25 +90,7 @@ def klt_sfm(image_dir: Path, names: list[str], work: Path, allowed: np.ndarray |
     except Exception as exc:  # noqa: BLE001 - pycolmap raises RuntimeError / ValueError variants
         raise csfm.SfmError(f"{mapper} mapping failed: {exc}") from None
     timings["sfm_map"] = time.perf_counter() - t0
-    models = [r for r in models.values() if r.num_points3D() > 0]
-    if not models:
-        raise csfm.SfmError("SfM (klt) found no initial image pair (too little camera motion or texture)")
-    rec = max(models, key=lambda r: (r.num_reg_images(), r.num_points3D()))
-    n = len(names)
-    c2w = np.full((n, 4, 4), np.nan)
-    registered = np.zeros(n, dtype=bool)
-    for index, name in enumerate(names):
-        image = rec.find_image_with_name(name)
-        if image is not None and image.has_pose:
-            c2w[index], registered[index] = csfm.colmap_pose_to_c2w(image), True
-    needed = max(3, int(np.ceil(min_registered_fraction * n - 1e-9)))
-    if registered.sum() < needed:
-        raise csfm.SfmError(f"SfM (klt) registered only {int(registered.sum())} of {n} frames, fewer than the "
-                            f"minimum {needed} (too little camera motion or texture)")
-    camera = next(iter(rec.cameras.values()))
-    return csfm.SfmResult(rec, list(names), c2w, registered, csfm.camera_intrinsics_normalized(camera),
-                          int(camera.height), int(camera.width), float(rec.compute_mean_reprojection_error()),
-                          int(rec.num_points3D()), "klt", timings, mapper=mapper)
+    return csfm.result_from_models(models, names, "klt", mapper, timings, min_registered_fraction)
 
 
 def turn_per_frame_deg(c2w: np.ndarray, registered: np.ndarray) -> float:

@@ -267,9 +267,10 @@ def _sift_database(
 def _klt_database(
     database: Path, image_dir: Path, image_names: list[str], work_dir: Path, allowed: np.ndarray | None,
     focal: float | None, width: int, height: int, seed: int, max_corners: int, overlap: int,
-    timings: dict[str, float],
+    timings: dict[str, float], window_fraction: float = 0.1,
 ) -> None:
-    """KLT corner tracks written to the database as keypoints and matches, then verified."""
+    """KLT corner tracks (window ``window_fraction`` of the longer side) written to the database as keypoints
+    and matches, then verified."""
     import time
 
     import cv2
@@ -277,7 +278,7 @@ def _klt_database(
 
     t0 = time.perf_counter()
     gray = [cv2.imread(str(image_dir / name), cv2.IMREAD_GRAYSCALE) for name in image_names]
-    tracks = klt_feature_tracks(gray, allowed, max_corners=max_corners)
+    tracks = klt_feature_tracks(gray, allowed, max_corners=max_corners, window_fraction=window_fraction)
     pycolmap.Database.open(str(database)).close()
     pycolmap.import_images(
         database, image_dir, pycolmap.CameraMode.SINGLE, list(image_names), _reader_options(focal, width, height)
@@ -487,6 +488,14 @@ def _run_sfm_once(
     except Exception as exc:  # noqa: BLE001 - pycolmap raises RuntimeError / ValueError variants
         raise SfmError(f"{mapper} mapping failed: {exc}") from None
     timings["sfm_map"] = time.perf_counter() - t0
+    return result_from_models(models, image_names, features, mapper, timings, min_registered_fraction)
+
+
+def result_from_models(models: dict, image_names: list[str], features: str, mapper: str, timings: dict[str, float],
+                       min_registered_fraction: float) -> SfmResult:
+    """The largest of pycolmap's reconstructions (``{id: Reconstruction}``) as an :class:`SfmResult`, or
+    :class:`SfmError` when none has points or it registers fewer than ``min_registered_fraction`` of the frames
+    (at least 3)."""
     models = {k: r for k, r in models.items() if r.num_points3D() > 0}
     if not models:
         raise SfmError(f"SfM ({features}) found no initial image pair (too little camera motion or texture)")
