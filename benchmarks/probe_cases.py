@@ -11,7 +11,6 @@ import os
 import struct
 import sys
 import zipfile
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -20,6 +19,11 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 FAST = ["--steps", "1", "--frames", "2", "-q"]  # tiny settings with the bundled model
+
+if str(ROOT) not in sys.path:  # the probe runs as a script; the hand-written PNGs come from the tests' helpers
+    sys.path.insert(0, str(ROOT))
+
+from tests.helpers import png16, png_chunk  # noqa: E402
 
 
 @dataclass
@@ -38,26 +42,12 @@ class Case:
     skip: str | None = None  # reason the case cannot run here
 
 
-def _png_chunk(kind: bytes, data: bytes) -> bytes:
-    return len(data).to_bytes(4, "big") + kind + data + zlib.crc32(kind + data).to_bytes(4, "big")
-
-
-def png16(path: Path, array: np.ndarray) -> None:
-    h, w = array.shape[:2]
-    channels = 1 if array.ndim == 2 else array.shape[2]
-    colour = {1: 0, 2: 4, 3: 2, 4: 6}[channels]
-    raw = b"".join(b"\0" + array[y].astype(">u2").tobytes() for y in range(h))
-    ihdr = struct.pack(">IIBBBBB", w, h, 16, colour, 0, 0, 0)
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", ihdr) + _png_chunk(b"IDAT", zlib.compress(raw))
-                     + _png_chunk(b"IEND", b""))
-
-
 def png_header_only(path: Path, width: int, height: int, bad_crc: bool = False) -> None:
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    chunk = _png_chunk(b"IHDR", ihdr)
+    chunk = png_chunk(b"IHDR", ihdr)
     if bad_crc:
         chunk = chunk[:-4] + b"\0\0\0\0"
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk + _png_chunk(b"IEND", b""))
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk + png_chunk(b"IEND", b""))
 
 
 def _rgb(h: int = 40, w: int = 40, seed: int = 0) -> np.ndarray:
@@ -201,7 +191,6 @@ def image_cases() -> list[Case]:
 
 def option_cases() -> list[Case]:
     """Every numeric option of every command (found in the typer app) with values it must refuse."""
-    sys.path.insert(0, str(ROOT))
     from genxd import validation as v
     from tests.cli.introspect import all_params
 
@@ -315,7 +304,6 @@ def _cuda() -> bool:
 
 def _placeholders(command: list[str], box: Path) -> list[str]:
     """Required arguments of a command, pointing into the sandbox (parsing must reach the option)."""
-    sys.path.insert(0, str(ROOT))
     from tests.cli.introspect import required_args
 
     args = required_args(tuple(command))

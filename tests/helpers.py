@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import importlib.util
 import socket
+import struct
 import sys
+import zlib
 from pathlib import Path
 from types import ModuleType
+
+import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -26,3 +30,21 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def png_chunk(kind: bytes, data: bytes) -> bytes:
+    """One PNG chunk: length, type, data, CRC."""
+    return len(data).to_bytes(4, "big") + kind + data + zlib.crc32(kind + data).to_bytes(4, "big")
+
+
+def png16(path: Path, array: np.ndarray) -> Path:
+    """A 16-bit PNG (``[H, W]`` grey, ``[H, W, 2]`` grey + alpha, ``[H, W, 3]`` RGB or ``[H, W, 4]`` RGBA of
+    uint16), written by hand (PIL cannot write 16-bit colour)."""
+    h, w = array.shape[:2]
+    channels = 1 if array.ndim == 2 else array.shape[2]
+    colour = {1: 0, 2: 4, 3: 2, 4: 6}[channels]
+    raw = b"".join(b"\0" + array[y].astype(">u2").tobytes() for y in range(h))
+    ihdr = struct.pack(">IIBBBBB", w, h, 16, colour, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", ihdr) + png_chunk(b"IDAT", zlib.compress(raw))
+                     + png_chunk(b"IEND", b""))
+    return path

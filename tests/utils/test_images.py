@@ -4,7 +4,6 @@ one-line ValueError naming the file (decompression bombs, truncated, empty, not 
 from __future__ import annotations
 
 import struct
-import zlib
 from pathlib import Path
 
 import numpy as np
@@ -12,23 +11,7 @@ import PIL.Image
 import pytest
 
 from genxd.utils.images import collect_images, load_image, read_rgb
-
-
-def _png_chunk(kind: bytes, data: bytes) -> bytes:
-    return len(data).to_bytes(4, "big") + kind + data + zlib.crc32(kind + data).to_bytes(4, "big")
-
-
-def png16(path: Path, array: np.ndarray) -> Path:
-    """A 16-bit PNG (``[H, W]`` grey, ``[H, W, 3]`` RGB or ``[H, W, 4]`` RGBA of uint16), written by hand
-    (PIL cannot write 16-bit colour)."""
-    h, w = array.shape[:2]
-    channels = 1 if array.ndim == 2 else array.shape[2]
-    colour = {1: 0, 2: 4, 3: 2, 4: 6}[channels]
-    raw = b"".join(b"\0" + array[y].astype(">u2").tobytes() for y in range(h))
-    ihdr = struct.pack(">IIBBBBB", w, h, 16, colour, 0, 0, 0)
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", ihdr) + _png_chunk(b"IDAT", zlib.compress(raw))
-                     + _png_chunk(b"IEND", b""))
-    return path
+from tests.helpers import png16, png_chunk
 
 
 def _mean(path: Path) -> float:
@@ -81,7 +64,7 @@ def test_a_16_bit_image_keeps_its_full_range(tmp_path):
 
 def _bomb(path: Path, side: int) -> Path:
     ihdr = struct.pack(">IIBBBBB", side, side, 8, 2, 0, 0, 0)
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", ihdr) + _png_chunk(b"IEND", b""))
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", ihdr) + png_chunk(b"IEND", b""))
     return path
 
 
