@@ -1,8 +1,8 @@
 """Curation's motion strength against the ground truth, full pipeline (frames, masks, SfM, depth, motion).
 
 Renders synthetic clips (``genxd.data.synthetic.make_clip``: 4D clips of seeds ``--seed0 ..``, plus
-``--static`` 3D clips of seeds ``--static-seed0 ..``), curates each with ``genxd.curation.curate_video`` under one or more settings,
-and records the measured motion strength against ``image_motion_strength`` (the exact ground truth of
+``--static`` 3D clips of seeds ``--static-seed0 ..``), curates each with ``genxd.curation.curate_video`` under
+one or more settings, and records the measured motion strength against ``image_motion_strength`` (the exact ground truth of
 the same quantity), the verdicts at the default threshold, SfM registration and timings.
 
     python benchmarks/bench_motion_accuracy.py --clips 20 --static 20 --size 128 --settings sparse \\
@@ -135,7 +135,8 @@ def main() -> None:
         if s not in SETTINGS:
             parser.error(f"unknown setting {s!r}")
     work = Path(tempfile.mkdtemp(prefix="bench_motion_"))
-    jobs = [("4d", args.seed0 + k) for k in range(args.clips)] + [("3d", args.static_seed0 + k) for k in range(args.static)]
+    jobs = [("4d", args.seed0 + k) for k in range(args.clips)]
+    jobs += [("3d", args.static_seed0 + k) for k in range(args.static)]
     rows = []
     for kind, seed in jobs:
         t0 = time.perf_counter()

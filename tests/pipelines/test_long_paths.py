@@ -183,7 +183,6 @@ def test_temporal_windows_overlap_and_split_the_cameras_with_time():
     assert plan.num_unet_calls(25) == 8 * 25
 
 
-
 def test_temporal_windows_can_keep_the_input_in_every_window():
     plan = plan_temporal(48, [0], window=8, overlap=2, keep_inputs=True)
     assert plan.windows[0].frames == tuple(range(8)) and plan.windows[0].context == (0,)
@@ -198,6 +197,7 @@ def test_temporal_windows_can_keep_the_input_in_every_window():
     assert made == set(range(1, 48))  # every frame generated once, none left
     with pytest.raises(ValueError, match="no frame to generate"):
         plan_temporal(48, [0, 1], window=4, overlap=2, keep_inputs=True)
+
 
 def test_independent_windows_are_the_naive_baseline():
     plan = plan_independent(20, [0], window=8)
