@@ -2,8 +2,8 @@
 
 Renders synthetic clips (``genxd.data.synthetic.make_clip``: 4D clips of seeds ``--seed0 ..``, plus
 ``--static`` 3D clips of seeds ``--static-seed0 ..``), curates each with ``genxd.curation.curate_video`` under
-one or more settings, and records the measured motion strength against ``image_motion_strength`` (the exact ground truth of
-the same quantity), the verdicts at the default threshold, SfM registration and timings.
+one or more settings, and records the measured motion strength against ``image_motion_strength`` (the exact
+ground truth of the same quantity), the verdicts at the default threshold, SfM registration and timings.
 
     python benchmarks/bench_motion_accuracy.py --clips 20 --static 20 --size 128 --settings sparse \\
         --threads 1 --out benchmarks/results/bench_motion_accuracy_128.json      # reported (held-out) set
