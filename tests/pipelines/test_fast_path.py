@@ -176,6 +176,7 @@ def test_fast_path_matches_float32_with_the_trained_model(compile):
                                 generator=torch.Generator().manual_seed(0)).frames.float().cpu()
     mse = (frames[True] - frames[False]).square().mean().item()
     psnr = 10 * torch.log10(torch.tensor(1.0 / max(mse, 1e-12))).item()
+    print(f"fast path ({'compiled' if compile else 'graphs'}) vs float32, trained bundled model: {psnr:.2f} dB")
     assert psnr >= 35.0, psnr
 
 
