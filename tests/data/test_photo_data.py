@@ -121,3 +121,35 @@ def test_zoom_path_in_photo_cards_keeps_the_camera_still(pool):
     clip = make_photo_clip(3, "3d", 3, 16, 16, pool=pool, layout="cards", camera="zoom", supersample=1)
     assert float(clip.c2w[:, :3, 3].std(0).max()) < 1e-6
     assert not torch.allclose(clip.K[0], clip.K[-1])
+
+
+def test_wide_orbits_cut_every_texture_from_one_photo_and_turn_far(pool):
+    """``orbit_wide`` (issue 24, the orbit rows): 40-360 degrees about a card cluster, the camera never
+    crosses a card or the backdrop, and every texture (cards, backdrop, panorama, floor) is one photo's."""
+    used: list[int | None] = []
+
+    class Recording(PhotoPool):
+        def crop(self, rng, size, **kw):
+            used.append(kw.get("photo"))
+            return super().crop(rng, size, **kw)
+
+    rec = Recording(TRAINING_PHOTOS[:3], max_side=256)
+    spans = []
+    for seed in range(6):
+        used.clear()
+        clip = make_photo_clip(seed, "3d", 8, 16, 16, pool=rec, layout="cards", camera="orbit_wide", supersample=1)
+        assert len(set(used)) == 1 and used[0] is not None and len(used) == clip.world.sky_texture + 1 + (
+            clip.world.ground_texture >= 0)
+        eye = clip.c2w[:, :3, 3]
+        centre = clip.world.rect_centres[: clip.world.num_rects - 1].mean(0)
+        radius = (eye - centre).norm(dim=-1)
+        card_reach = (clip.world.rect_centres[:-1] - centre).norm(dim=-1) + clip.world.rect_half[:-1].norm(dim=-1)
+        assert float(card_reach.max()) < float(radius.min())  # the cards stay inside the camera's circle
+        forward = clip.c2w[:, :3, 2]
+        spans.append(math.degrees(math.acos(float((forward[0] * forward[-1]).sum().clamp(-1, 1)))))
+    assert max(spans) > 40.0
+    used.clear()
+    make_photo_clip(0, "3d", 4, 16, 16, pool=rec, layout="cards", camera="orbit", supersample=1)
+    assert used and all(p is None for p in used)  # the other paths draw a random photo per texture
+    with pytest.raises(IndexError, match="out of range"):
+        pool.crop(np.random.default_rng(0), 8, photo=3)

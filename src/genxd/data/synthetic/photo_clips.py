@@ -17,7 +17,10 @@ Camera paths (relative to the first camera, then placed in the world):
 
 - cards: ``rotate`` (pan or look-around in place: homography views), ``zoom`` (focal x0.65-1.6),
   ``dolly``, ``truck`` (sideways), ``spiral``, ``orbit`` (about the middle card, 10-35 degrees),
-  ``handheld`` (small look-around with hand-held shake), ``static`` (4D);
+  ``orbit_wide`` (3D: 40-180 degrees, or the whole circle, about a cluster of 1-3 cards; every texture of
+  the clip, panorama and floor included, is cut from **one** photo with one colour jitter, so the views
+  the orbit turns to show more of the input photo's content, as a model should fill them when it has
+  nothing else to go on), ``handheld`` (small look-around with hand-held shake), ``static`` (4D);
 - world: :func:`~genxd.data.synthetic.cameras.camera_path` kinds (orbit, forward, handheld, sway,
   spiral, dolly, pan, zoom, rotate, static).
 """
@@ -36,7 +39,7 @@ from genxd.cameras import look_at, trajectories
 
 from .cameras import camera_path, look_around, place_path, rotation_path
 from .photo_world import PhotoRender, PhotoWorld, render_photo_world
-from .photos import PhotoPool
+from .photos import PhotoPool, color_jitter
 from .scene import make_scene
 
 __all__ = [
@@ -52,7 +55,7 @@ __all__ = [
 ]
 
 PHOTO_LAYOUTS = ("cards", "world")
-CARD_CAMERAS_3D = ("rotate", "zoom", "dolly", "truck", "spiral", "orbit", "handheld")
+CARD_CAMERAS_3D = ("rotate", "zoom", "dolly", "truck", "spiral", "orbit", "orbit_wide", "handheld")
 CARD_CAMERAS_4D = ("static", "rotate", "zoom", "dolly", "truck", "orbit")
 WORLD_CAMERAS_3D = ("orbit", "forward", "handheld", "sway", "spiral", "rotate", "zoom")
 WORLD_CAMERAS_4D = ("orbit", "forward", "handheld", "static", "sway", "pan", "dolly", "rotate", "zoom")
@@ -106,6 +109,9 @@ def _card_cameras(rng: np.random.Generator, camera: str, n: int, focal: float, d
     if camera == "orbit":
         span = sign() * rng.uniform(10.0, 35.0)
         return trajectories.orbit(n, elevation=0.0, azimuth_range=(0.0, span), radius=mid, focal=focal)
+    if camera == "orbit_wide":  # the whole circle as the `orbit` preset draws it (end excluded), or an arc
+        span = sign() * (360.0 if rng.random() < 0.35 else rng.uniform(40.0, 180.0))
+        return trajectories.orbit(n, elevation=0.0, azimuth_range=(0.0, span), radius=mid, focal=focal)
     if camera == "handheld":
         c2w, K = look_around(n, focal, sign() * rng.uniform(2.0, 8.0), sign() * rng.uniform(0.0, 4.0), cycles=0.5)
         shaken = trajectories.handheld_jitter(c2w, amplitude=0.01 * mid, seed=int(rng.integers(2**31)), rotation_deg=0.5,
@@ -148,10 +154,25 @@ def card_world(rng: np.random.Generator, pool: PhotoPool, kind: str, num_frames:
     R0 = first[:3, :3].numpy()
     right, down, fwd = R0[:, 0], R0[:, 1], R0[:, 2]
     eye = np.array([0.0, eye_y, 0.0])
+    wide = camera == "orbit_wide"
     n_cards = int(rng.choice([0, 1, 2, 3, 4], p=[0.15, 0.2, 0.25, 0.2, 0.2]))
     if kind == "4d":
         n_cards = max(n_cards, 1)  # something moves
-    depths = np.sort(rng.uniform(1.2, 6.0, size=n_cards))[::-1]  # far to near
+    if wide:  # a cluster near the orbit's centre, well inside the camera's circle
+        n_cards = int(rng.integers(1, 4))
+        depths = np.sort(rng.uniform(2.5, 5.0) * rng.uniform(0.8, 1.2, size=n_cards))[::-1]
+    else:
+        depths = np.sort(rng.uniform(1.2, 6.0, size=n_cards))[::-1]  # far to near
+    one_photo = int(rng.integers(len(pool))) if wide else None
+    shared_jitter = int(rng.integers(2**31)) if wide else 0
+
+    def crop(size, **kw) -> Tensor:
+        """A crop of a random photo, or (wide orbits) of the clip's one photo with the clip's one jitter."""
+        if one_photo is None:
+            return pool.crop(rng, size, **kw)
+        return color_jitter(pool.crop(rng, size, jitter=False, photo=one_photo, **kw),
+                            np.random.default_rng(shared_jitter)).clamp(0, 1)
+
     rel, K = _card_cameras(rng, camera, num_frames, focal, depths)
     c2w = place_path(rel, first)
     textures: list[Tensor] = []
@@ -164,12 +185,12 @@ def card_world(rng: np.random.Generator, pool: PhotoPool, kind: str, num_frames:
         hw = half_view * rng.uniform(0.2, 0.7)
         aspect = float(np.exp(rng.uniform(np.log(0.6), np.log(1.6))))  # width / height
         hh = hw / aspect
-        px, py = rng.uniform(0.15, 0.85, size=2)
+        px, py = rng.uniform(0.3, 0.7, size=2) if wide else rng.uniform(0.15, 0.85, size=2)
         centre = eye + d * (fwd + (px - 0.5) / focal * right + (py - 0.5) / focal * down)
         yaw = math.radians(rng.uniform(-25.0, 25.0)) if rng.random() < 0.5 else 0.0
         u = math.cos(yaw) * right + math.sin(yaw) * fwd
         size = (int(np.clip(round(160 * hh / hw), 48, 256)), 160) if hw >= hh else (160, int(np.clip(round(160 * hw / hh), 48, 256)))
-        textures.append(pool.crop(rng, size))
+        textures.append(crop(size))
         disp = np.zeros(3)
         if j in moving:
             ang = rng.uniform(0, 2 * np.pi)
@@ -183,13 +204,15 @@ def card_world(rng: np.random.Generator, pool: PhotoPool, kind: str, num_frames:
         disps.append(disp)
     # the backdrop: facing the first camera, large enough for every view of the path (else the panorama shows)
     depth_b = rng.uniform(7.0, 14.0)
+    if wide:  # beyond the far side of the camera's circle (2 x the centre's depth)
+        depth_b = max(depth_b, 2.5 * float(depths.max()))
     centre_b = eye + depth_b * fwd
-    reach = _frusta_on_plane(c2w, K, centre_b, right, down)
-    if reach is not None and reach < 40.0:
-        half_b = reach * 1.02
+    reach = _frusta_on_plane(c2w[:1] if wide else c2w, K[:1] if wide else K, centre_b, right, down)
+    if reach is not None and reach < 40.0:  # wide orbits: the first view is all photo, the others turn away
+        half_b = reach * (1.3 if wide else 1.02)
         view_frac = min(1.0, (depth_b * 0.5 / focal) / half_b)
         side = int(np.clip(round(192 / max(view_frac, 1e-3)), 192, 448))
-        textures.append(pool.crop(rng, side, scale=(0.6, 1.0)))
+        textures.append(crop(side, scale=(0.6, 1.0)))
         centres.append(centre_b)
         us.append(right)
         vs.append(down)
@@ -197,12 +220,13 @@ def card_world(rng: np.random.Generator, pool: PhotoPool, kind: str, num_frames:
         texs.append(len(textures) - 1)
         lits.append(False)
         disps.append(np.zeros(3))
-    textures.append(pool.crop(rng, (96, 384), aspect=(0.9, 1.1)))
+    # the panorama; wide orbits see all of it, so there its pixels are square in angle (1.2 rad x 2.4 rad)
+    textures.append(crop((160, 320) if wide else (96, 384), aspect=(0.9, 1.1)))
     sky = len(textures) - 1
     ground = -1
     ground_y = 0.0
     if rng.random() < 0.4:
-        textures.append(pool.crop(rng, 160))
+        textures.append(crop(160))
         ground = len(textures) - 1
         ground_y = eye_y - rng.uniform(0.8, 1.4)
     f32 = lambda a: torch.as_tensor(np.asarray(a, dtype=np.float64).reshape(-1, 3), dtype=torch.float32)  # noqa: E731
@@ -211,8 +235,9 @@ def card_world(rng: np.random.Generator, pool: PhotoPool, kind: str, num_frames:
         rect_half=torch.as_tensor(np.asarray(halves, dtype=np.float64).reshape(-1, 2), dtype=torch.float32),
         rect_texture=torch.as_tensor(texs, dtype=torch.int64), rect_lit=torch.as_tensor(lits, dtype=torch.bool),
         rect_displacements=f32(disps), ground_texture=ground, ground_y=float(ground_y),
-        ground_tile=float(rng.uniform(0.8, 2.5)), sky_texture=sky, sky_span=float(rng.uniform(1.0, 2.5)),
-        sky_low=0.6, sky_high=1.2, sun_direction=torch.tensor([0.3, 0.8, -0.5]), ambient=0.6,
+        ground_tile=float(rng.uniform(0.8, 2.5)), sky_texture=sky,
+        sky_span=2.4 if wide else float(rng.uniform(1.0, 2.5)), sky_low=0.5 if wide else 0.6,
+        sky_high=0.7 if wide else 1.2, sun_direction=torch.tensor([0.3, 0.8, -0.5]), ambient=0.6,
         motion_strength=float(max((np.linalg.norm(x) for x in disps), default=0.0)),
     )
     return world, c2w.float(), K.float(), camera

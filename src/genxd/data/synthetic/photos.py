@@ -210,14 +210,17 @@ class PhotoPool:
         return self._images
 
     def crop(self, rng: np.random.Generator, size: int | tuple[int, int], scale: tuple[float, float] = (0.25, 1.0),
-             aspect: tuple[float, float] = (0.75, 1.333), jitter: bool = True) -> Tensor:
+             aspect: tuple[float, float] = (0.75, 1.333), jitter: bool = True, photo: int | None = None) -> Tensor:
         """A random crop resized to ``size`` (``S`` or ``(H, W)``): ``[3, H, W]`` float32 in [0, 1].
 
         ``scale``: the crop's shorter side as a fraction of the photo's shorter side; ``aspect``:
-        range of the crop's width / height, relative to the output's.
+        range of the crop's width / height, relative to the output's; ``photo``: crop this photo of the
+        pool (index) instead of a random one.
         """
         h_out, w_out = (size, size) if isinstance(size, int) else size
-        img = self.images[int(rng.integers(len(self.images)))]
+        if photo is not None and not 0 <= photo < len(self.images):
+            raise IndexError(f"photo {photo} out of range for a pool of {len(self.images)} photos")
+        img = self.images[int(rng.integers(len(self.images))) if photo is None else int(photo)]
         _, H, W = img.shape
         s = rng.uniform(*scale) * min(H, W)
         a = (w_out / h_out) * float(np.exp(rng.uniform(np.log(aspect[0]), np.log(aspect[1]))))
