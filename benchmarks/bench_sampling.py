@@ -113,6 +113,7 @@ MODES: dict[str, dict | str | None] = {
     "fp32_skip": "skip",  # float32 eager, only the zero-weight temporal path skipped in 3D (what the skip alone gives)
     "bf16_eager": dict(compile=False, cuda_graph=False, skip_zero_weight_paths=False, channels_last=False, fuse_qkv=False),
     "fast_noskip": dict(skip_zero_weight_paths=False),
+    "fast_unfused": dict(fused_kernels=False),  # the default path before the Triton GroupNorm/GEGLU kernels
     "fast": {},
     "fast_compile": dict(compile=True),  # blocks compiled (inductor default) under the CUDA-graph replay
     "fast_compile_nofuse": dict(compile=True, fuse_qkv=False),  # q, k, v projections as three GEMMs

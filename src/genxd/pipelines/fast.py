@@ -20,6 +20,9 @@ What :func:`enable_fast_path` adds (each switchable):
   (3,1,1) convolutions), and the blocks keep activations in that order, so cuDNN's NHWC kernels run without
   converting their inputs (that conversion was 11% of the compiled call's kernel time);
 - ``fuse_qkv``: one q/k/v projection per self-attention (views into one weight: no memory added);
+- ``fused_kernels`` (when not compiling; needs Triton): channels-last GroupNorm with the SiLU after it in
+  one Triton kernel (PyTorch's CUDA GroupNorm converts channels-last to NCHW and back, two copies each) and
+  GEGLU in one pass (:mod:`genxd.pipelines.fused_kernels`);
 - ``compile=True``: ``torch.compile`` (inductor). ``compile_scope="blocks"`` (default) compiles the
   repeated res blocks and transformers one by one (one graph per block signature, shared by instances):
   about 1.5 minutes of warm-up per input shape on an H100 the first time, cached on disk
@@ -54,6 +57,7 @@ from typing import Any
 
 import torch
 from torch import nn
+from .fused_kernels import install_fused_kernels, triton_available
 
 logger = logging.getLogger(__name__)
 
@@ -319,6 +323,7 @@ def enable_fast_path(
     fuse_qkv: bool | None = None,
     device: str | torch.device | None = None,
     offload: str = "none",
+    fused_kernels: bool | None = None,
 ):
     """Switch ``pipe`` (a :class:`~genxd.pipelines.GenXDPipeline`) to the fast path, in place.
 
@@ -333,6 +338,9 @@ def enable_fast_path(
     ``offload`` (:mod:`genxd.pipelines.offload`): ``"model"`` keeps only the model in use on the GPU (the
     weights are not moved there here), ``"group"`` also streams the UNet block by block (no CUDA graphs, no
     fused q/k/v: weights move during a call).
+    ``fused_kernels`` (default: on with channels-last when the blocks are not compiled and Triton is
+    there): :mod:`genxd.pipelines.fused_kernels`' channels-last GroupNorm (+ SiLU) and GEGLU kernels, which
+    give the eager path the fusions inductor gives the compiled one, without its warm-up.
     Returns the pipeline. Without CUDA it is returned unchanged.
     """
     from .offload import OFFLOAD_MODES, enable_offload
@@ -366,6 +374,13 @@ def enable_fast_path(
         to_channels_last(pipe.unet)
     if fuse_qkv:
         fuse_qkv_projections(pipe.unet)
+    compiling = bool(compile and compile_available()) or getattr(pipe.unet, "_genxd_compiled", False)
+    if fused_kernels is None:
+        fused_kernels = channels_last and not compiling and triton_available()
+    if fused_kernels:
+        if not triton_available():
+            raise RuntimeError("fused_kernels=True needs Triton (it ships with PyTorch's CUDA builds)")
+        pipe.unet._genxd_fused_kernels = install_fused_kernels(pipe.unet)
     graph_replay = cuda_graph and offload != "group"
     if compile and compile_available():
         _configure_inductor()
