@@ -83,20 +83,28 @@ def test_geglu_kernel_matches_pytorch(dtype):
 @pytest.mark.cuda
 @needs_triton
 @pytest.mark.parametrize("case", ["mv", "4d"])
-def test_switched_unet_on_cuda_is_close_to_the_plain_bf16_one(reference_small, reference_cases, case):
+def test_switched_unet_on_cuda_is_as_close_to_float32_as_the_plain_bf16_one(reference_small, reference_cases, case):
+    """Both bf16 UNets (channels-last; with and without the kernels) against the float32 one: the kernels'
+    float32 statistics and single rounding must not add error. (Between themselves the two bf16 outputs of
+    this small random-weight reference model differ by 3-8 % relative, measured on an H200: bf16 rounding in
+    different places, amplified through the blocks.)"""
     from genxd.pipelines.fast import to_channels_last
 
     inputs, _ = _unet_case(reference_cases, case)
     inputs = {k: (v.cuda() if torch.is_tensor(v) else v) for k, v in inputs.items()}
-    inputs["sample"] = inputs["sample"].to(torch.bfloat16)
-    outs = []
-    for fused in (False, True):
-        unet = UNetMVTemporalConditionModel.from_pretrained(reference_small / "unet").cuda().to(torch.bfloat16).eval()
-        to_channels_last(unet)
-        if fused:
+    outs = {}
+    for name in ("fp32", "plain", "fused"):
+        unet = UNetMVTemporalConditionModel.from_pretrained(reference_small / "unet").cuda().eval()
+        run = dict(inputs)
+        if name != "fp32":
+            unet.to(torch.bfloat16)
+            to_channels_last(unet)
+            run["sample"] = run["sample"].to(torch.bfloat16)
+        if name == "fused":
             install_fused_kernels(unet)
-        with torch.no_grad():
-            outs.append(unet(**inputs).sample.float())
-    rel = ((outs[1] - outs[0]).norm() / outs[0].norm()).item()
-    print(f"fused vs plain bf16 UNet ({case}): relative difference {rel:.2e}")
-    assert rel < 1e-2  # bf16 rounding in different places (the plain path rounds after the norm and the SiLU)
+        with torch.no_grad(), torch.backends.cudnn.flags(allow_tf32=False):
+            torch.backends.cuda.matmul.allow_tf32 = False
+            outs[name] = unet(**run).sample.float()
+    err = {k: ((outs[k] - outs["fp32"]).norm() / outs["fp32"].norm()).item() for k in ("plain", "fused")}
+    print(f"relative error against float32 ({case}): {err}")
+    assert err["fused"] <= 1.25 * err["plain"] + 1e-3, err
