@@ -9,10 +9,8 @@ these when the blocks are compiled; these kernels give the eager path the same f
 on disk).
 
 - :func:`group_norm_nhwc` ``(x [N, C, *S] channels-last, weight [C], bias [C], groups, eps, silu)`` -> the
-  same shape and memory format, in float32: each (sample, group) is cut into chunks of positions (so that
-  the GPU is filled even with a batch of 2 volumes), one program per chunk computes its mean and squared
-  deviations about it, and one per chunk merges the group's chunk statistics exactly (Chan et al.'s
-  pairwise formula) and normalises its chunk;
+  same shape and memory format: one program per (sample, group) reads its ``prod(S) * C/groups`` values
+  three times (mean, variance about the mean, normalise), in float32;
 - :func:`geglu` ``(proj [..., 2D])`` -> ``[..., D]``: ``proj[..., :D] * gelu(proj[..., D:])`` (erf GELU,
   diffusers' ``GEGLU`` order) in one pass instead of a chunk, a GELU and a product.
 
@@ -47,66 +45,36 @@ def triton_available() -> bool:
 if triton is not None:
 
     @triton.jit
-    def _group_norm_stats_kernel(X, MEAN, M2, S, C, CPG, G, SPLIT, CHUNK, BLOCK_S: tl.constexpr,
-                                 BLOCK_C: tl.constexpr):
-        """Program (n*G + g, k): mean and sum of squared deviations of chunk k of group g of sample n."""
+    def _group_norm_nhwc_kernel(X, Y, W, B, S, C, CPG, G, eps, SILU: tl.constexpr, BLOCK_S: tl.constexpr,
+                                BLOCK_C: tl.constexpr):
         pid = tl.program_id(0)
-        k = tl.program_id(1)
         n = pid // G
         g = pid % G
         base = n.to(tl.int64) * S * C + g * CPG
         cs = tl.arange(0, BLOCK_C)
         cmask = cs < CPG
-        lo = k * CHUNK
-        hi = tl.minimum(lo + CHUNK, S)
+        count = S * CPG
         acc = tl.zeros([BLOCK_S, BLOCK_C], dtype=tl.float32)
-        for s0 in range(lo, hi, BLOCK_S):
+        for s0 in range(0, S, BLOCK_S):
             ss = s0 + tl.arange(0, BLOCK_S)
-            m = (ss < hi)[:, None] & cmask[None, :]
+            m = (ss < S)[:, None] & cmask[None, :]
             acc += tl.load(X + base + ss[:, None].to(tl.int64) * C + cs[None, :], mask=m, other=0.0).to(tl.float32)
-        count = tl.maximum(hi - lo, 0) * CPG
-        mean = tl.sum(tl.sum(acc, axis=1), axis=0) / tl.maximum(count, 1)
+        mean = tl.sum(tl.sum(acc, axis=1), axis=0) / count
         acc = tl.zeros([BLOCK_S, BLOCK_C], dtype=tl.float32)
-        for s0 in range(lo, hi, BLOCK_S):
+        for s0 in range(0, S, BLOCK_S):
             ss = s0 + tl.arange(0, BLOCK_S)
-            m = (ss < hi)[:, None] & cmask[None, :]
+            m = (ss < S)[:, None] & cmask[None, :]
             x = tl.load(X + base + ss[:, None].to(tl.int64) * C + cs[None, :], mask=m, other=0.0).to(tl.float32)
             d = tl.where(m, x - mean, 0.0)
             acc += d * d
-        tl.store(MEAN + pid * SPLIT + k, mean)
-        tl.store(M2 + pid * SPLIT + k, tl.sum(tl.sum(acc, axis=1), axis=0))
-
-    @triton.jit
-    def _group_norm_apply_kernel(X, Y, W, B, MEAN, M2, S, C, CPG, G, SPLIT, CHUNK, eps, SILU: tl.constexpr,
-                                 BLOCK_S: tl.constexpr, BLOCK_C: tl.constexpr, BLOCK_K: tl.constexpr):
-        """Program (n*G + g, k): merge the group's chunk statistics (Chan et al.), normalise chunk k."""
-        pid = tl.program_id(0)
-        k = tl.program_id(1)
-        n = pid // G
-        g = pid % G
-        ks = tl.arange(0, BLOCK_K)
-        kmask = ks < SPLIT
-        counts = (tl.minimum((ks + 1) * CHUNK, S) - ks * CHUNK).to(tl.float32) * CPG
-        counts = tl.where(kmask & (counts > 0), counts, 0.0)
-        means = tl.load(MEAN + pid * SPLIT + ks, mask=kmask, other=0.0)
-        m2s = tl.load(M2 + pid * SPLIT + ks, mask=kmask, other=0.0)
-        total = tl.sum(counts, axis=0)
-        mean = tl.sum(counts * means, axis=0) / total
-        dev = means - mean
-        var = (tl.sum(m2s, axis=0) + tl.sum(counts * dev * dev, axis=0)) / total
-        rstd = 1.0 / tl.sqrt(var + eps)
-        cs = tl.arange(0, BLOCK_C)
-        cmask = cs < CPG
+        rstd = 1.0 / tl.sqrt(tl.sum(tl.sum(acc, axis=1), axis=0) / count + eps)
         w = tl.load(W + g * CPG + cs, mask=cmask, other=0.0).to(tl.float32)
         b = tl.load(B + g * CPG + cs, mask=cmask, other=0.0).to(tl.float32)
         scale = w * rstd
         shift = b - mean * scale
-        base = n.to(tl.int64) * S * C + g * CPG
-        lo = k * CHUNK
-        hi = tl.minimum(lo + CHUNK, S)
-        for s0 in range(lo, hi, BLOCK_S):
+        for s0 in range(0, S, BLOCK_S):
             ss = s0 + tl.arange(0, BLOCK_S)
-            m = (ss < hi)[:, None] & cmask[None, :]
+            m = (ss < S)[:, None] & cmask[None, :]
             offs = base + ss[:, None].to(tl.int64) * C + cs[None, :]
             x = tl.load(X + offs, mask=m, other=0.0).to(tl.float32)
             y = x * scale[None, :] + shift[None, :]
@@ -146,17 +114,8 @@ def group_norm_nhwc(x: Tensor, weight: Tensor, bias: Tensor, groups: int, eps: f
     y = torch.empty_like(x)  # keeps the channels-last strides
     block_c = max(triton.next_power_of_2(cpg), 1)
     block_s = max(16, min(256, 4096 // block_c))
-    # split each group's positions into chunks so that there are >= ~2048 programs (a GPU's worth)
-    split = max(1, min(triton.cdiv(2048, N * groups), triton.cdiv(S, block_s), 64))
-    chunk = triton.cdiv(S, split)
-    split = triton.cdiv(S, chunk)
-    mean = torch.empty(N * groups * split, dtype=torch.float32, device=x.device)
-    m2 = torch.empty_like(mean)
-    grid = (N * groups, split)
-    _group_norm_stats_kernel[grid](x, mean, m2, S, C, cpg, groups, split, chunk, BLOCK_S=block_s, BLOCK_C=block_c)
-    _group_norm_apply_kernel[grid](x, y, weight, bias, mean, m2, S, C, cpg, groups, split, chunk, float(eps),
-                                   SILU=bool(silu), BLOCK_S=block_s, BLOCK_C=block_c,
-                                   BLOCK_K=max(triton.next_power_of_2(split), 2))
+    _group_norm_nhwc_kernel[(N * groups,)](x, y, weight, bias, S, C, cpg, groups, float(eps), SILU=bool(silu),
+                                          BLOCK_S=block_s, BLOCK_C=block_c)
     return y
 
 
