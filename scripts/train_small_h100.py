@@ -19,6 +19,8 @@ run in the order given; ``NAME=M`` gives a stage ``M`` minutes of training:
   machine) on photo-textured clips mixed with procedural ones; resumes ``outputs/small_genxd_photo``
   when it has checkpoints (pieces on one warm machine reuse the pools rendered into ``outputs/cache``).
   The piece's ``max_minutes`` includes rendering the pools.
+- ``orbits=M``: the same with ``configs/h100_small_genxd_photo_orbits.yaml`` (a third dataset of wide
+  orbits about photo cards; tried for issue 24's orbit rows, not adopted).
 - ``run=photo`` / ``run=genxd``: the run that ``tune``, ``validate``, ``eval`` and ``export`` work on when
   no training stage came before them in the same call (default: the last trained, else genxd).
 - ``pool=N``: the seed of every dataset of the training stages that follow (a new pool of scenes per
@@ -116,6 +118,8 @@ EXTRA_OVERRIDES: list[str] = []
 # The same seeds of the photo data hold its validation (5) and evaluation (7) photo-card scenes.
 RESERVED_SEEDS = {5, 7, 8, 9}
 PHOTO_PRESET = "configs/h100_small_genxd_photo.yaml"
+ORBITS_PRESET = "configs/h100_small_genxd_photo_orbits.yaml"  # issue 24's orbit rows: tried, not adopted
+POOL: dict[str, int | None] = {"seed": None}  # pool=N: the seed of every dataset of the preset trained next
 MAX_PHOTO_PIECE_MINUTES = 7.0
 RUN = {"dir": GENXD_DIR, "photo": False}  # the run the tune / validate / eval / export stages work on
 DEVICE = os.environ.get("GENXD_DEVICE", "cuda")
@@ -132,13 +136,13 @@ def check_seeds(cfg) -> None:
 
 
 def stage_genxd(minutes: float, preset: str = "configs/h100_small_genxd.yaml") -> Path | None:
-    overrides = [*QUIET, f"training.max_minutes={minutes}", *EXTRA_OVERRIDES]
+    overrides = [*QUIET, f"training.max_minutes={minutes}", *pool_overrides(preset), *EXTRA_OVERRIDES]
     if PROBE.is_file() and json.loads(PROBE.read_text())["compile"]:
         overrides.append("training.compile=true")
     cfg = load_config(preset, overrides, kind="genxd")
     check_seeds(cfg)
     run_dir = Path(cfg.output_dir)
-    RUN.update(dir=run_dir, photo=preset == PHOTO_PRESET)
+    RUN.update(dir=run_dir, photo=preset in (PHOTO_PRESET, ORBITS_PRESET))
     resume = "latest" if list_checkpoints(run_dir / "checkpoints") else None
     if resume is None and cfg.model.init == "genxd":
         log(f"continuing from {cfg.model.pretrained} (fresh optimiser and EMA)")
@@ -148,18 +152,25 @@ def stage_genxd(minutes: float, preset: str = "configs/h100_small_genxd.yaml") -
     return ckpt
 
 
-def stage_photo(minutes: float) -> None:
+def stage_photo(minutes: float, preset: str = PHOTO_PRESET) -> None:
     if minutes > MAX_PHOTO_PIECE_MINUTES:
         raise SystemExit(f"photo={minutes:g}: a piece is at most {MAX_PHOTO_PIECE_MINUTES:g} minutes (rendering the "
                          "pools included), so that a device call of 8 minutes holds it with the export")
-    stage_genxd(minutes, PHOTO_PRESET)
+    stage_genxd(minutes, preset)
 
 
 def set_pool(seed: int) -> None:
     if seed in RESERVED_SEEDS:
         raise SystemExit(f"pool={seed}: seeds {sorted(RESERVED_SEEDS)} hold validation/evaluation scenes")
-    cfg = load_config(PHOTO_PRESET, kind="genxd")
-    EXTRA_OVERRIDES.extend(f"data.datasets.{i}.seed={seed}" for i in range(len(cfg.data.datasets)))
+    POOL["seed"] = int(seed)
+
+
+def pool_overrides(preset: str) -> list[str]:
+    """``data.datasets.I.seed=N`` for every dataset of ``preset`` after ``pool=N`` (none before)."""
+    if POOL["seed"] is None:
+        return []
+    cfg = load_config(preset, kind="genxd")
+    return [f"data.datasets.{i}.seed={POOL['seed']}" for i in range(len(cfg.data.datasets))]
 
 
 def validation_figures(ckpt: Path, guidance: float | None) -> dict:
@@ -240,6 +251,8 @@ def main(argv: list[str]) -> None:
             stage_genxd(float(value or 8), "configs/h100_small_genxd_continue.yaml")
         elif name == "photo":
             stage_photo(float(value or MAX_PHOTO_PIECE_MINUTES))
+        elif name == "orbits":
+            stage_photo(float(value or MAX_PHOTO_PIECE_MINUTES), ORBITS_PRESET)
         elif name == "pool":
             set_pool(int(value))
         elif name == "validate":

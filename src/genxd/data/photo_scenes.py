@@ -57,7 +57,8 @@ class PhotoSceneDataset(SyntheticDataset):
         cache_size: int = 0,
         cache_dir: str | None = None,
     ) -> None:
-        from .synthetic.photo_clips import CARD_CAMERAS_3D, CARD_CAMERAS_4D, PHOTO_LAYOUTS, WORLD_CAMERAS_3D, WORLD_CAMERAS_4D
+        from .synthetic.photo_clips import (CARD_CAMERAS_3D, CARD_CAMERAS_4D, CARD_CAMERAS_OPT_IN, PHOTO_LAYOUTS,
+                                            WORLD_CAMERAS_3D, WORLD_CAMERAS_4D)
         from .synthetic.photos import TRAINING_PHOTOS, PhotoPool
 
         self.width, kinds, (lo, hi) = _check_rendered(length, num_frames, height, width, kinds, focal_range,
@@ -68,7 +69,7 @@ class PhotoSceneDataset(SyntheticDataset):
         weights = [1.0] * len(layouts) if layout_weights is None else [float(w) for w in layout_weights]
         if len(weights) != len(layouts) or any(w < 0 for w in weights) or sum(weights) <= 0:
             raise ValueError(f"layout_weights must be {len(layouts)} weights >= 0, not all 0, got {layout_weights}")
-        known = {"cards": set(CARD_CAMERAS_3D) | set(CARD_CAMERAS_4D), "world": set(WORLD_CAMERAS_3D) | set(WORLD_CAMERAS_4D)}
+        known = {"cards": set(CARD_CAMERAS_3D) | set(CARD_CAMERAS_4D) | set(CARD_CAMERAS_OPT_IN), "world": set(WORLD_CAMERAS_3D) | set(WORLD_CAMERAS_4D)}
         for name, cams in (("cards", cameras_cards), ("world", cameras_world)):
             bad = [c for c in _as_list(cams) if c not in known[name]]
             if bad:
@@ -97,7 +98,7 @@ class PhotoSceneDataset(SyntheticDataset):
         if cache_dir is not None:
             settings = json.dumps(["photo", self.seed, self.num_frames, self.height, self.width, self.kinds, self.layouts,
                                    self.layout_weights, self.cameras, [p.name for p in chosen], self.focal_range,
-                                   motion_source, self.motion_scale, camera_normalization, self.supersample, 2],
+                                   motion_source, self.motion_scale, camera_normalization, self.supersample, 1],
                                   sort_keys=True)
             self.cache_dir = Path(cache_dir) / hashlib.sha1(settings.encode()).hexdigest()[:16]
 

@@ -17,7 +17,7 @@ Camera paths (relative to the first camera, then placed in the world):
 
 - cards: ``rotate`` (pan or look-around in place: homography views), ``zoom`` (focal x0.65-1.6),
   ``dolly``, ``truck`` (sideways), ``spiral``, ``orbit`` (about the middle card, 10-35 degrees),
-  ``orbit_wide`` (3D: 40-180 degrees, or the whole circle, about a cluster of 1-3 cards; every texture of
+  ``orbit_wide`` (opt-in, by name; 40-180 degrees, or the whole circle, about a cluster of 1-3 cards; every texture of
   the clip, panorama and floor included, is cut from **one** photo with one colour jitter, so the views
   the orbit turns to show more of the input photo's content, as a model should fill them when it has
   nothing else to go on), ``handheld`` (small look-around with hand-held shake), ``static`` (4D);
@@ -46,6 +46,7 @@ __all__ = [
     "PHOTO_LAYOUTS",
     "CARD_CAMERAS_3D",
     "CARD_CAMERAS_4D",
+    "CARD_CAMERAS_OPT_IN",
     "WORLD_CAMERAS_3D",
     "WORLD_CAMERAS_4D",
     "PhotoClip",
@@ -55,7 +56,9 @@ __all__ = [
 ]
 
 PHOTO_LAYOUTS = ("cards", "world")
-CARD_CAMERAS_3D = ("rotate", "zoom", "dolly", "truck", "spiral", "orbit", "orbit_wide", "handheld")
+CARD_CAMERAS_3D = ("rotate", "zoom", "dolly", "truck", "spiral", "orbit", "handheld")
+#: Card paths drawn only when asked for by name (``cameras_cards`` of the photo dataset).
+CARD_CAMERAS_OPT_IN = ("orbit_wide",)
 CARD_CAMERAS_4D = ("static", "rotate", "zoom", "dolly", "truck", "orbit")
 WORLD_CAMERAS_3D = ("orbit", "forward", "handheld", "sway", "spiral", "rotate", "zoom")
 WORLD_CAMERAS_4D = ("orbit", "forward", "handheld", "static", "sway", "pan", "dolly", "rotate", "zoom")
