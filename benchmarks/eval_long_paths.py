@@ -42,6 +42,7 @@ import platform
 import statistics
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -305,9 +306,27 @@ def _task_path(work: Path, task: tuple) -> Path:
     return work / ("_".join(str(t) for t in task) + ".json")
 
 
-def _run_task(args: tuple) -> str:
-    task, work, frames_3d, frames_4d, motion, keep_frames, images_variant, methods_3d, keep_inputs_variant = args
+@dataclass(frozen=True)
+class TaskSettings:
+    """What every task of one run shares (the command line's choices)."""
+
+    work: Path
+    frames_3d: int
+    frames_4d: int
+    motion: float
+    images_variant: bool
+    methods_3d: tuple[str, ...]
+    keep_inputs_variant: bool
+
+
+def _run_task(job: tuple[tuple, TaskSettings]) -> str:
+    """Run one task (``("3d", i)`` or ``("4d", i, camera)``), write its JSON (and for scene 0 its frames)."""
+    task, st = job
     from genxd.utils.io import write_json_atomic
+
+    work, frames_3d, frames_4d, motion = st.work, st.frames_3d, st.frames_4d, st.motion
+    images_variant, methods_3d, keep_inputs_variant = st.images_variant, st.methods_3d, st.keep_inputs_variant
+    keep_frames = int(task[1]) == 0
 
     assert _RUNNER is not None
     kind, index = task[0], int(task[1])
@@ -483,8 +502,9 @@ def main() -> None:
     todo = [t for t in tasks if missing(t)]
     print(f"{len(tasks)} tasks, {len(tasks) - len(todo)} done already, {len(todo)} to run on {args.workers} worker(s)",
           file=sys.stderr)
-    jobs = [(t, args.work, args.frames_3d, args.frames_4d, args.motion_strength, int(t[1]) == 0, args.images_variant,
-             methods_3d, args.keep_inputs_variant) for t in todo]
+    settings = TaskSettings(args.work, args.frames_3d, args.frames_4d, args.motion_strength, args.images_variant,
+                            methods_3d, args.keep_inputs_variant)
+    jobs = [(t, settings) for t in todo]
     t0 = time.perf_counter()
     if todo:
         if args.workers > 1:
