@@ -87,8 +87,9 @@ def main(argv: list[str] | None = None) -> None:
     for m, by_job in results["results"].items():
         val = by_job.get("validation")
         if val:
-            modes = [k for k in ("3d-1view", "photo-cards") if k in val]
-            val["score_db"] = sum(val[k]["psnr_gain_db"] for k in modes) / len(modes)
+            from genxd.evaluation import mean_psnr_gain
+
+            val["score_db"] = mean_psnr_gain(val)
             print(f"{m}: validation score {val['score_db']:+.3f} dB", flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     tmp = args.out.with_suffix(".tmp")

@@ -324,22 +324,19 @@ def _run_task(job: tuple[tuple, TaskSettings]) -> str:
     task, st = job
     from genxd.utils.io import write_json_atomic
 
-    work, frames_3d, frames_4d, motion = st.work, st.frames_3d, st.frames_4d, st.motion
-    images_variant, methods_3d, keep_inputs_variant = st.images_variant, st.methods_3d, st.keep_inputs_variant
-    keep_frames = int(task[1]) == 0
-
     assert _RUNNER is not None
     kind, index = task[0], int(task[1])
-    path = _task_path(work, task)
+    path = _task_path(st.work, task)
     if kind == "3d":
         earlier = json.loads(path.read_text()) if path.is_file() else None
         if earlier is not None and earlier.get("steps") != _RUNNER.steps:
             raise SystemExit(f"{path} was made with {earlier.get('steps')} steps, not {_RUNNER.steps}: use another --work")
-        res, frames = task_3d(_RUNNER, index, frames_3d, images_variant, methods_3d, earlier)
+        res, frames = task_3d(_RUNNER, index, st.frames_3d, st.images_variant, st.methods_3d, earlier)
     else:
-        res, frames = task_4d(_RUNNER, index, frames_4d, task[2], motion, images_variant, keep_inputs_variant)
+        res, frames = task_4d(_RUNNER, index, st.frames_4d, task[2], st.motion, st.images_variant,
+                              st.keep_inputs_variant)
     res["steps"], res["guidance"], res["threads"] = _RUNNER.steps, _RUNNER.guidance, torch.get_num_threads()
-    if keep_frames:
+    if index == 0:  # the contact sheet's frames
         from genxd.utils.io import atomic_file
 
         pt = path.with_suffix(".pt")

@@ -175,12 +175,12 @@ def pool_overrides(preset: str) -> list[str]:
 
 def validation_figures(ckpt: Path, guidance: float | None) -> dict:
     """Validation scenes only (seed 5): 3D single view, plus the photo-card scenes after a photo stage."""
-    from genxd.evaluation import evaluate
+    from genxd.evaluation import evaluate, mean_psnr_gain
 
     modes = ("3d-1view", "photo-cards") if RUN["photo"] else ("3d-1view",)
     report = evaluate(ckpt, num_scenes=24, guidance=guidance, device=DEVICE, seed=5, progress=False, modes=modes,
                       dtype="fp32", fast=False)
-    report["score_db"] = sum(report[m]["psnr_gain_db"] for m in modes) / len(modes)
+    report["score_db"] = mean_psnr_gain(report, modes)
     return report
 
 

@@ -156,6 +156,15 @@ def camera_accuracy(pipe, mode: str, num_scenes: int, frames_n: int, res: int, s
             "scenes": [compact(r) for r in generated], "ground_truth_scenes": [compact(r) for r in truth]}
 
 
+def mean_psnr_gain(report: dict, modes: tuple[str, ...] = ("3d-1view", "photo-cards")) -> float:
+    """Mean of ``psnr_gain_db`` over those of ``modes`` that ``report`` (of :func:`evaluate`) has: the
+    validation score a training piece is chosen by (3D single view and photo cards)."""
+    present = [m for m in modes if m in report]
+    if not present:
+        raise ValueError(f"the report has none of the modes {modes}")
+    return sum(report[m]["psnr_gain_db"] for m in present) / len(present)
+
+
 def evaluate(model: str | Path | None = None, num_scenes: int = 50, steps: int | None = None,
              guidance: float | None = None, device: str | None = None, seed: int = HELD_OUT_SEED,
              motion_strength: float = DEFAULT_EVAL_MOTION, progress: bool = True, out: str | Path | None = None,

@@ -93,18 +93,22 @@ def test_switched_unet_on_cuda_is_as_close_to_float32_as_the_plain_bf16_one(refe
     inputs, _ = _unet_case(reference_cases, case)
     inputs = {k: (v.cuda() if torch.is_tensor(v) else v) for k, v in inputs.items()}
     outs = {}
-    for name in ("fp32", "plain", "fused"):
-        unet = UNetMVTemporalConditionModel.from_pretrained(reference_small / "unet").cuda().eval()
-        run = dict(inputs)
-        if name != "fp32":
-            unet.to(torch.bfloat16)
-            to_channels_last(unet)
-            run["sample"] = run["sample"].to(torch.bfloat16)
-        if name == "fused":
-            install_fused_kernels(unet)
-        with torch.no_grad(), torch.backends.cudnn.flags(allow_tf32=False):
-            torch.backends.cuda.matmul.allow_tf32 = False
-            outs[name] = unet(**run).sample.float()
+    tf32 = torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = False  # the float32 reference in full float32 (restored below)
+    try:
+        for name in ("fp32", "plain", "fused"):
+            unet = UNetMVTemporalConditionModel.from_pretrained(reference_small / "unet").cuda().eval()
+            run = dict(inputs)
+            if name != "fp32":
+                unet.to(torch.bfloat16)
+                to_channels_last(unet)
+                run["sample"] = run["sample"].to(torch.bfloat16)
+            if name == "fused":
+                install_fused_kernels(unet)
+            with torch.no_grad(), torch.backends.cudnn.flags(allow_tf32=False):
+                outs[name] = unet(**run).sample.float()
+    finally:
+        torch.backends.cuda.matmul.allow_tf32 = tf32
     err = {k: ((outs[k] - outs["fp32"]).norm() / outs["fp32"].norm()).item() for k in ("plain", "fused")}
     print(f"relative error against float32 ({case}): {err}")
     assert err["fused"] <= 1.25 * err["plain"] + 1e-3, err

@@ -83,7 +83,7 @@ if triton is not None:
             tl.store(Y + offs, y.to(Y.dtype.element_ty), mask=m)
 
     @triton.jit
-    def _geglu_kernel(P, O, M, D, BLOCK: tl.constexpr):
+    def _geglu_kernel(P, O, D, BLOCK: tl.constexpr):
         row = tl.program_id(0).to(tl.int64)
         cols = tl.program_id(1) * BLOCK + tl.arange(0, BLOCK)
         mask = cols < D
@@ -129,7 +129,7 @@ def geglu(proj: Tensor) -> Tensor:
     out = torch.empty(*proj.shape[:-1], D, dtype=proj.dtype, device=proj.device)
     M = proj.numel() // (2 * D)
     block = min(1024, triton.next_power_of_2(D))
-    _geglu_kernel[(M, triton.cdiv(D, block))](proj, out, M, D, BLOCK=block)
+    _geglu_kernel[(M, triton.cdiv(D, block))](proj, out, D, BLOCK=block)
     return out
 
 
@@ -194,8 +194,7 @@ def install_fused_kernels(unet: nn.Module) -> dict[str, int]:
     for m in unet.modules():
         if _fusable_resnet(m) and not getattr(m, "_genxd_fused", False):
             for norm in (m.norm1, m.norm2):
-                norm.__class__ = GroupNormNHWC
-                norm.fused_silu = True
+                norm.fused_silu = True  # read by GroupNormNHWC, switched below with the other norms
             fwd = _resnet2d_forward if type(m) is ResnetBlock2D else _temporal_resnet_forward
             m.forward = types.MethodType(fwd, m)
             m._genxd_fused = True
@@ -205,9 +204,7 @@ def install_fused_kernels(unet: nn.Module) -> dict[str, int]:
             m._genxd_fused = True
             counts["geglus"] += 1
     for m in unet.modules():
-        if type(m) is nn.GroupNorm:  # the others (transformer input norms, the output norm): no SiLU fused
+        if type(m) is nn.GroupNorm:  # the res blocks' (SiLU fused) and the others (transformer inputs, output)
             m.__class__ = GroupNormNHWC
-            m.fused_silu = False
-        if type(m) is GroupNormNHWC:
             counts["group_norms"] += 1
     return counts
