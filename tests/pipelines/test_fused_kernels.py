@@ -1,4 +1,5 @@
-"""The fast path's Triton kernels (issue 26): channels-last GroupNorm (+ SiLU) and GEGLU.
+"""The fast path's Triton kernels (issue 26): channels-last GroupNorm (+ SiLU, + time-embedding add), GEGLU,
+attention over frames and the three-path blend.
 
 On any machine: switching a UNet to them keeps its parameters, state dict and (off CUDA, where the
 kernels fall back to PyTorch's operators) its output bit for bit, so the rewritten res-block forwards are
@@ -12,6 +13,7 @@ import torch.nn.functional as F
 
 from genxd.models import UNetMVTemporalConditionModel
 from genxd.pipelines.fused_kernels import GroupNormNHWC, geglu, group_norm_nhwc, install_fused_kernels, triton_available
+from genxd.pipelines.fused_temporal import blend, frame_attention
 
 from .test_fast_path import _unet_case
 
@@ -25,10 +27,11 @@ def test_switched_unet_is_the_same_model_off_cuda(reference_small, reference_cas
         before = unet(**inputs).sample
     counts = install_fused_kernels(unet)
     assert counts["res_blocks"] > 0 and counts["geglus"] > 0 and counts["group_norms"] >= 2 * counts["res_blocks"]
+    assert counts["temporal_blocks"] > 0 and counts["blenders"] > 0
     assert list(unet.state_dict()) == keys
     assert all(type(m) is not torch.nn.GroupNorm for m in unet.modules())
     again = install_fused_kernels(unet)  # idempotent: nothing switched twice
-    assert again["res_blocks"] == 0 and again["geglus"] == 0
+    assert again["res_blocks"] == 0 and again["geglus"] == 0 and again["temporal_blocks"] == again["blenders"] == 0
     with torch.no_grad():
         after = unet(**inputs).sample
     assert torch.equal(before, after)
@@ -43,6 +46,41 @@ def test_fallbacks_are_pytorchs_operators():
     norm = torch.nn.GroupNorm(8, 64)
     norm.__class__ = GroupNormNHWC
     assert torch.equal(norm(x), F.group_norm(x, 8, norm.weight, norm.bias, norm.eps))
+    t = torch.randn(2, 64)
+    assert torch.equal(norm(x, add=t), F.group_norm(x + t[:, :, None, None], 8, norm.weight, norm.bias, norm.eps))
+    x5, t5 = torch.randn(2, 64, 3, 4, 5), torch.randn(2, 3, 64)
+    ref5 = F.group_norm(x5 + t5.permute(0, 2, 1)[..., None, None], 8, norm.weight, norm.bias, norm.eps)
+    assert torch.equal(norm(x5, add=t5), ref5)
+    with pytest.raises(ValueError, match="add must be"):
+        norm(x, add=torch.randn(2, 3, 64))
+
+
+def _frame_attention_reference(q, k, v, frames, heads):
+    """[B*F, S, H*D] frame-major tokens -> attention over the F frames of each (sample, position, head)."""
+    bf, s, inner = q.shape
+    d = inner // heads
+
+    def seq(t):  # [B*S*H, F, D]
+        return t.float().reshape(bf // frames, frames, s, heads, d).permute(0, 2, 3, 1, 4).reshape(-1, frames, d)
+
+    w = torch.softmax(seq(q) @ seq(k).transpose(1, 2) / d**0.5, dim=-1)
+    o = (w @ seq(v)).reshape(bf // frames, s, heads, frames, d).permute(0, 3, 1, 2, 4)
+    return o.reshape(bf, s, inner)
+
+
+def test_frame_attention_and_blend_fallbacks():
+    torch.manual_seed(0)
+    qkv = torch.randn(2 * 5, 7, 3 * 64)
+    q, k, v = qkv.chunk(3, dim=-1)
+    out = frame_attention(q, k, v, 5, 2)
+    assert out.shape == q.shape
+    assert torch.allclose(out, _frame_attention_reference(q, k, v, 5, 2), atol=1e-5)
+    xs, xm, xt = (torch.randn(4, 3, 6) for _ in range(3))
+    factor, gamma = torch.tensor([0.3]), torch.tensor([1.0, 0.0, 0.25, 0.9])
+    a = torch.sigmoid(factor)
+    assert torch.equal(blend(xs, xm, None, factor), a * xs + (1 - a) * xm)
+    g = gamma[:, None, None]
+    assert torch.equal(blend(xs, xm, xt, factor, gamma), g * (a * xs + (1 - a) * xm) + (1 - g) * xt)
 
 
 needs_triton = pytest.mark.skipif(not triton_available(), reason="needs CUDA and Triton")
@@ -112,3 +150,56 @@ def test_switched_unet_on_cuda_is_as_close_to_float32_as_the_plain_bf16_one(refe
     err = {k: ((outs[k] - outs["fp32"]).norm() / outs["fp32"].norm()).item() for k in ("plain", "fused")}
     print(f"relative error against float32 ({case}): {err}")
     assert err["fused"] <= 1.25 * err["plain"] + 1e-3, err
+
+
+@pytest.mark.cuda
+@needs_triton
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+@pytest.mark.parametrize("shape,add_shape", [((24, 320, 32, 32), (24, 320)), ((2, 640, 12, 16, 16), (2, 12, 640)),
+                                             ((2, 40, 3, 4, 5), (2, 40))])
+def test_group_norm_kernel_with_add_matches_pytorch(dtype, shape, add_shape):
+    torch.manual_seed(0)
+    fmt = torch.channels_last if len(shape) == 4 else torch.channels_last_3d
+    x = torch.randn(shape, device="cuda").to(dtype).contiguous(memory_format=fmt)
+    t = (torch.randn(add_shape, device="cuda") * 2).to(dtype)
+    w, b = torch.randn(shape[1], device="cuda").to(dtype), torch.randn(shape[1], device="cuda").to(dtype)
+    y = group_norm_nhwc(x, w, b, 8, 1e-5, silu=True, add=t)
+    assert y.is_contiguous(memory_format=fmt)
+    tt = t.float()
+    tt = tt[:, :, None, None] if tt.dim() == 2 and x.dim() == 4 else (
+        tt[:, :, None, None, None] if tt.dim() == 2 else tt.permute(0, 2, 1)[..., None, None])
+    ref = F.silu(F.group_norm(x.float() + tt, 8, w.float(), b.float(), 1e-5))
+    tol = 1e-4 if dtype == torch.float32 else 0.07  # as the GroupNorm test above
+    assert (y.float() - ref).abs().max().item() < tol
+
+
+@pytest.mark.cuda
+@needs_triton
+@pytest.mark.parametrize("frames,heads,dim,positions", [(12, 5, 64, 1024), (8, 2, 32, 64), (3, 1, 16, 5)])
+def test_frame_attention_kernel_matches_reference(frames, heads, dim, positions):
+    torch.manual_seed(0)
+    qkv = torch.randn(2 * frames, positions, 3 * heads * dim, device="cuda").to(torch.bfloat16)
+    q, k, v = qkv.chunk(3, dim=-1)  # strided views, as from the fused q/k/v projection
+    out = frame_attention(q, k, v, frames, heads)
+    ref = _frame_attention_reference(q, k, v, frames, heads)
+    # bf16 inputs, float32 scores, probabilities rounded to bf16 as in flash attention: measured < 0.02
+    assert (out.float() - ref).abs().max().item() < 0.03
+
+
+@pytest.mark.cuda
+@needs_triton
+@pytest.mark.parametrize("shape,fmt", [((2, 320, 12, 16, 16), torch.channels_last_3d), ((24, 256, 320), None)])
+def test_blend_kernel_matches_pytorch(shape, fmt):
+    torch.manual_seed(0)
+    xs, xm, xt = (torch.randn(shape, device="cuda").to(torch.bfloat16) for _ in range(3))
+    if fmt is not None:
+        xs, xm, xt = (t.contiguous(memory_format=fmt) for t in (xs, xm, xt))
+    factor = torch.tensor([0.4], device="cuda")
+    gamma = torch.rand(shape[0], device="cuda").to(torch.bfloat16)
+    a = torch.sigmoid(factor)
+    g = gamma.float().reshape(-1, *([1] * (len(shape) - 1)))
+    mv = a * xs.float() + (1 - a) * xm.float()
+    out = blend(xs, xm, xt, factor, gamma.reshape(-1, *([1] * (len(shape) - 1))))
+    assert out.stride() == xs.stride()
+    assert (out.float() - (g * mv + (1 - g) * xt.float())).abs().max().item() < 0.05  # one bf16 rounding of |x|<8
+    assert (blend(xs, xm, None, factor).float() - mv).abs().max().item() < 0.05

@@ -45,38 +45,81 @@ def triton_available() -> bool:
 if triton is not None:
 
     @triton.jit
-    def _group_norm_nhwc_kernel(X, Y, W, B, S, C, CPG, G, eps, SILU: tl.constexpr, BLOCK_S: tl.constexpr,
-                                BLOCK_C: tl.constexpr):
+    def _group_norm_stats_kernel(X, T, MEAN, M2, S, C, CPG, G, SPLIT, CHUNK, HW, stn, stf, stc,
+                                 ADD: tl.constexpr, BLOCK_S: tl.constexpr, BLOCK_C: tl.constexpr):
+        """Program (n*G + g, k): mean and sum of squared deviations about it of chunk k of group g of
+        sample n (of ``x + t`` when ``ADD``: ``t[n, s // HW, c]`` by strides)."""
         pid = tl.program_id(0)
+        k = tl.program_id(1)
         n = pid // G
         g = pid % G
         base = n.to(tl.int64) * S * C + g * CPG
         cs = tl.arange(0, BLOCK_C)
         cmask = cs < CPG
-        count = S * CPG
+        lo = k * CHUNK
+        hi = tl.minimum(lo + CHUNK, S)
         acc = tl.zeros([BLOCK_S, BLOCK_C], dtype=tl.float32)
-        for s0 in range(0, S, BLOCK_S):
+        for s0 in range(lo, hi, BLOCK_S):
             ss = s0 + tl.arange(0, BLOCK_S)
-            m = (ss < S)[:, None] & cmask[None, :]
-            acc += tl.load(X + base + ss[:, None].to(tl.int64) * C + cs[None, :], mask=m, other=0.0).to(tl.float32)
-        mean = tl.sum(tl.sum(acc, axis=1), axis=0) / count
-        acc = tl.zeros([BLOCK_S, BLOCK_C], dtype=tl.float32)
-        for s0 in range(0, S, BLOCK_S):
-            ss = s0 + tl.arange(0, BLOCK_S)
-            m = (ss < S)[:, None] & cmask[None, :]
+            m = (ss < hi)[:, None] & cmask[None, :]
             x = tl.load(X + base + ss[:, None].to(tl.int64) * C + cs[None, :], mask=m, other=0.0).to(tl.float32)
+            if ADD:
+                t_offs = n * stn + (ss // HW)[:, None] * stf + (g * CPG + cs)[None, :] * stc
+                x += tl.load(T + t_offs, mask=m, other=0.0).to(tl.float32)
+            acc += x
+        count = tl.maximum(hi - lo, 0) * CPG
+        mean = tl.sum(tl.sum(acc, axis=1), axis=0) / tl.maximum(count, 1)
+        acc = tl.zeros([BLOCK_S, BLOCK_C], dtype=tl.float32)
+        for s0 in range(lo, hi, BLOCK_S):
+            ss = s0 + tl.arange(0, BLOCK_S)
+            m = (ss < hi)[:, None] & cmask[None, :]
+            x = tl.load(X + base + ss[:, None].to(tl.int64) * C + cs[None, :], mask=m, other=0.0).to(tl.float32)
+            if ADD:
+                t_offs = n * stn + (ss // HW)[:, None] * stf + (g * CPG + cs)[None, :] * stc
+                x += tl.load(T + t_offs, mask=m, other=0.0).to(tl.float32)
             d = tl.where(m, x - mean, 0.0)
             acc += d * d
-        rstd = 1.0 / tl.sqrt(tl.sum(tl.sum(acc, axis=1), axis=0) / count + eps)
+        tl.store(MEAN + pid * SPLIT + k, mean)
+        tl.store(M2 + pid * SPLIT + k, tl.sum(tl.sum(acc, axis=1), axis=0))
+
+    @triton.jit
+    def _group_norm_apply_kernel(X, T, Y, W, B, MEAN, M2, S, C, CPG, G, SPLIT, CHUNK, HW, stn, stf, stc, eps,
+                                 ADD: tl.constexpr, SILU: tl.constexpr, BLOCK_S: tl.constexpr,
+                                 BLOCK_C: tl.constexpr, BLOCK_K: tl.constexpr):
+        """Program (n*G + g, k): merge the group's chunk statistics exactly (Chan et al.'s pairwise
+        formula), normalise chunk k (and apply SiLU when ``SILU``)."""
+        pid = tl.program_id(0)
+        k = tl.program_id(1)
+        n = pid // G
+        g = pid % G
+        ks = tl.arange(0, BLOCK_K)
+        kmask = ks < SPLIT
+        counts = (tl.minimum((ks + 1) * CHUNK, S) - ks * CHUNK).to(tl.float32) * CPG
+        counts = tl.where(kmask & (counts > 0), counts, 0.0)
+        means = tl.load(MEAN + pid * SPLIT + ks, mask=kmask, other=0.0)
+        m2s = tl.load(M2 + pid * SPLIT + ks, mask=kmask, other=0.0)
+        total = tl.sum(counts, axis=0)
+        mean = tl.sum(counts * means, axis=0) / total
+        dev = means - mean
+        var = (tl.sum(m2s, axis=0) + tl.sum(counts * dev * dev, axis=0)) / total
+        rstd = 1.0 / tl.sqrt(var + eps)
+        cs = tl.arange(0, BLOCK_C)
+        cmask = cs < CPG
         w = tl.load(W + g * CPG + cs, mask=cmask, other=0.0).to(tl.float32)
         b = tl.load(B + g * CPG + cs, mask=cmask, other=0.0).to(tl.float32)
         scale = w * rstd
         shift = b - mean * scale
-        for s0 in range(0, S, BLOCK_S):
+        base = n.to(tl.int64) * S * C + g * CPG
+        lo = k * CHUNK
+        hi = tl.minimum(lo + CHUNK, S)
+        for s0 in range(lo, hi, BLOCK_S):
             ss = s0 + tl.arange(0, BLOCK_S)
-            m = (ss < S)[:, None] & cmask[None, :]
+            m = (ss < hi)[:, None] & cmask[None, :]
             offs = base + ss[:, None].to(tl.int64) * C + cs[None, :]
             x = tl.load(X + offs, mask=m, other=0.0).to(tl.float32)
+            if ADD:
+                t_offs = n * stn + (ss // HW)[:, None] * stf + (g * CPG + cs)[None, :] * stc
+                x += tl.load(T + t_offs, mask=m, other=0.0).to(tl.float32)
             y = x * scale[None, :] + shift[None, :]
             if SILU:
                 y = y * tl.sigmoid(y)
@@ -101,21 +144,47 @@ def _channels_last_dense(x: Tensor) -> bool:
     return fmt is not None and x.is_contiguous(memory_format=fmt)
 
 
-def group_norm_nhwc(x: Tensor, weight: Tensor, bias: Tensor, groups: int, eps: float, silu: bool = False) -> Tensor:
+def group_norm_nhwc(x: Tensor, weight: Tensor, bias: Tensor, groups: int, eps: float, silu: bool = False,
+                    add: Tensor | None = None) -> Tensor:
     """GroupNorm (and SiLU when ``silu``) of ``x [N, C, H, W]`` / ``[N, C, D, H, W]`` stored channels-last;
-    falls back to ``F.group_norm`` (+ ``F.silu``) for inputs the kernel does not take."""
+    with ``add`` (``[N, C]``, or ``[N, D, C]`` for a 5-D ``x``: a per-frame embedding), of ``x + add``
+    broadcast over the positions (the res blocks' time-embedding add, fused). Falls back to PyTorch's
+    operators for inputs the kernel does not take."""
     N, C = x.shape[:2]
+    if add is not None and not (tuple(add.shape) == (N, C) or (x.dim() == 5 and tuple(add.shape) == (N, x.shape[2], C))):
+        raise ValueError(f"add must be [N, C] (or [N, D, C] for 5-D input), got {tuple(add.shape)} for {tuple(x.shape)}")
     if not (triton is not None and x.is_cuda and x.dtype in _FLOATS and _channels_last_dense(x)
             and weight is not None and bias is not None and C % groups == 0):
+        if add is not None:
+            x = x + (add[:, :, None, None] if add.dim() == 2 and x.dim() == 4 else
+                     add[:, :, None, None, None] if add.dim() == 2 else add.permute(0, 2, 1)[..., None, None])
         y = F.group_norm(x, groups, weight, bias, eps)
         return F.silu(y) if silu else y
     S = x.numel() // (N * C)
+    hw = S // x.shape[2] if (add is not None and add.dim() == 3) else S  # positions per add row
+    if add is None:
+        t, stn, stf, stc = x, 0, 0, 0  # unused (ADD off)
+    elif add.dim() == 2:
+        t, (stn, stc), stf = add, add.stride(), 0
+    else:
+        t, (stn, stf, stc) = add, add.stride()
     cpg = C // groups
     y = torch.empty_like(x)  # keeps the channels-last strides
     block_c = max(triton.next_power_of_2(cpg), 1)
     block_s = max(16, min(256, 4096 // block_c))
-    _group_norm_nhwc_kernel[(N * groups,)](x, y, weight, bias, S, C, cpg, groups, float(eps), SILU=bool(silu),
-                                          BLOCK_S=block_s, BLOCK_C=block_c)
+    # each group's positions cut into chunks so that there are >= ~2048 programs (a GPU's worth) even for
+    # a batch of two volumes; the chunks' statistics are merged exactly
+    split = max(1, min(triton.cdiv(2048, N * groups), triton.cdiv(S, block_s), 64))
+    chunk = triton.cdiv(S, split)
+    split = triton.cdiv(S, chunk)
+    mean = torch.empty(N * groups * split, dtype=torch.float32, device=x.device)
+    m2 = torch.empty_like(mean)
+    grid = (N * groups, split)
+    _group_norm_stats_kernel[grid](x, t, mean, m2, S, C, cpg, groups, split, chunk, hw, stn, stf, stc,
+                                   ADD=add is not None, BLOCK_S=block_s, BLOCK_C=block_c)
+    _group_norm_apply_kernel[grid](x, t, y, weight, bias, mean, m2, S, C, cpg, groups, split, chunk, hw, stn, stf,
+                                   stc, float(eps), ADD=add is not None, SILU=bool(silu), BLOCK_S=block_s,
+                                   BLOCK_C=block_c, BLOCK_K=max(triton.next_power_of_2(split), 2))
     return y
 
 
@@ -134,36 +203,35 @@ def geglu(proj: Tensor) -> Tensor:
 
 
 class GroupNormNHWC(nn.GroupNorm):
-    """``nn.GroupNorm`` that runs :func:`group_norm_nhwc` (``fused_silu``: with the SiLU after it)."""
+    """``nn.GroupNorm`` that runs :func:`group_norm_nhwc` (``fused_silu``: with the SiLU after it; ``add``:
+    of ``x + add`` broadcast over positions)."""
 
     fused_silu: bool = False
 
-    def forward(self, x: Tensor) -> Tensor:
-        return group_norm_nhwc(x, self.weight, self.bias, self.num_groups, self.eps, silu=self.fused_silu)
+    def forward(self, x: Tensor, add: Tensor | None = None) -> Tensor:
+        return group_norm_nhwc(x, self.weight, self.bias, self.num_groups, self.eps, silu=self.fused_silu, add=add)
 
 
 def _resnet2d_forward(self, input_tensor: Tensor, temb: Tensor | None, *args, **kwargs) -> Tensor:
     """diffusers ``ResnetBlock2D.forward`` for the configuration of the GenXD UNet (default time-embedding
-    norm, no up/downsampling), with the SiLUs after the norms fused into them."""
-    h = self.norm1(input_tensor)  # GroupNorm + SiLU
-    h = self.conv1(h)
-    if self.time_emb_proj is not None:
-        temb = self.time_emb_proj(self.nonlinearity(temb))[:, :, None, None]
-    if temb is not None:
+    norm, no up/downsampling), with the SiLUs after the norms and the time-embedding add fused into them."""
+    h = self.conv1(self.norm1(input_tensor))  # GroupNorm + SiLU, convolution
+    add = None
+    if self.time_emb_proj is not None and temb is not None:
+        add = self.time_emb_proj(self.nonlinearity(temb))  # [N, C], added inside the GroupNorm
+    elif temb is not None:
         h = h + temb
-    h = self.norm2(h)  # GroupNorm + SiLU
-    h = self.conv2(self.dropout(h))
+    h = self.conv2(self.dropout(self.norm2(h, add=add)))  # (+ temb) GroupNorm + SiLU, convolution
     x = self.conv_shortcut(input_tensor) if self.conv_shortcut is not None else input_tensor
-    return (x + h) / self.output_scale_factor
+    return x + h if self.output_scale_factor == 1.0 else (x + h) / self.output_scale_factor
 
 
 def _temporal_resnet_forward(self, input_tensor: Tensor, temb: Tensor | None) -> Tensor:
-    """diffusers ``TemporalResnetBlock.forward`` with the SiLUs after the norms fused into them."""
+    """diffusers ``TemporalResnetBlock.forward`` with the SiLUs after the norms and the per-frame
+    embedding add (``temb [B, F, T]``) fused into them."""
     h = self.conv1(self.norm1(input_tensor))
-    if self.time_emb_proj is not None:
-        t = self.time_emb_proj(self.nonlinearity(temb))[:, :, :, None, None]
-        h = h + t.permute(0, 2, 1, 3, 4)
-    h = self.conv2(self.dropout(self.norm2(h)))
+    add = self.time_emb_proj(self.nonlinearity(temb)) if self.time_emb_proj is not None else None  # [B, F, C]
+    h = self.conv2(self.dropout(self.norm2(h, add=add)))
     x = self.conv_shortcut(input_tensor) if self.conv_shortcut is not None else input_tensor
     return x + h
 
@@ -184,9 +252,10 @@ def _fusable_resnet(block: nn.Module) -> bool:
 
 
 def install_fused_kernels(unet: nn.Module) -> dict[str, int]:
-    """Switch ``unet``'s GroupNorms to :class:`GroupNormNHWC` (with the SiLU fused in the res blocks whose
-    configuration allows it) and diffusers' ``GEGLU`` to :func:`geglu`, in place; parameters, state dict
-    and results (up to float rounding) unchanged. Idempotent. Returns the counts switched."""
+    """Switch ``unet``'s GroupNorms to :class:`GroupNormNHWC` (with the SiLU and the time-embedding add fused
+    in the res blocks whose configuration allows it), diffusers' ``GEGLU`` to :func:`geglu`, and the temporal
+    transformer blocks and blenders to :mod:`genxd.pipelines.fused_temporal`'s kernels, in place;
+    parameters, state dict and results (up to float rounding) unchanged. Idempotent. Returns the counts switched."""
     from diffusers.models.activations import GEGLU
     from diffusers.models.resnet import ResnetBlock2D
 
@@ -203,6 +272,9 @@ def install_fused_kernels(unet: nn.Module) -> dict[str, int]:
             m.forward = types.MethodType(_geglu_forward, m)
             m._genxd_fused = True
             counts["geglus"] += 1
+    from .fused_temporal import install_fused_temporal
+
+    counts.update(install_fused_temporal(unet))
     for m in unet.modules():
         if type(m) is nn.GroupNorm:  # the res blocks' (SiLU fused) and the others (transformer inputs, output)
             m.__class__ = GroupNormNHWC

@@ -1,0 +1,191 @@
+"""Triton kernels for the multiview-temporal paths of the eager fast path (issue 26): attention over frames
+without layout changes, and the three-path blend in one pass.
+
+Why: diffusers' ``TemporalBasicTransformerBlock`` regroups its ``[B*F, S, C]`` tokens into ``[B*S, F, C]``
+(a copy in, a copy out) so that attention sees the ``F`` frames of one position as a sequence, and the
+attention processor copies the heads back together after ``scaled_dot_product_attention``; on sequences of
+12 tokens the flash kernels are also poorly used. Every other op of the block is per token and does not care
+about the order. The blend of :class:`~genxd.models.blocks.MVTemporalBlender`
+(``g * (a * spatial + (1 - a) * multiview) + (1 - g) * temporal``) is six elementwise kernels in PyTorch.
+
+- :func:`frame_attention` ``(q, k, v [B*F, S, H*D] views, F, H)`` -> ``[B*F, S, H*D]``: softmax attention over
+  the ``F`` frames of each (sample, position, head), read and written in the frame-major token order; one
+  program per (sample, position, head), the ``F x F`` scores in float32;
+- :func:`blend` ``(spatial, multiview, temporal | None, factor, gamma | None)``: the blender's output in one
+  pass (float32 arithmetic), ``gamma`` per sample (or per frame) along the outermost dimension.
+
+:func:`install_fused_temporal` switches a UNet's temporal transformer blocks and blenders to them in place
+(no parameter changes); inputs the kernels do not take fall back to PyTorch (the original code paths).
+"""
+
+from __future__ import annotations
+
+import types
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from .fused_kernels import _FLOATS, _channels_last_dense, tl, triton
+
+__all__ = ["frame_attention", "blend", "install_fused_temporal"]
+
+_MAX_FRAMES = 64
+
+if triton is not None:
+
+    @triton.jit
+    def _frame_attention_kernel(Q, K, V, O, S, F, sq0, sq1, sk0, sk1, sv0, sv1, so0, so1, scale,
+                                D: tl.constexpr, BLOCK_F: tl.constexpr):
+        """Program (b*S + s, h): attention over the F frames of position s of sample b, head h. Row f of the
+        sequence is token (b*F + f, s): offset (b*F + f) * stride0 + s * stride1 + h * D."""
+        pid = tl.program_id(0)
+        h = tl.program_id(1)
+        b = pid // S
+        s = pid % S
+        fs = tl.arange(0, BLOCK_F)
+        ds = tl.arange(0, D)
+        fmask = fs < F
+        rows = (b * F + fs).to(tl.int64)
+        col = h * D + ds[None, :]
+        q = tl.load(Q + rows[:, None] * sq0 + s * sq1 + col, mask=fmask[:, None], other=0.0)
+        k = tl.load(K + rows[:, None] * sk0 + s * sk1 + col, mask=fmask[:, None], other=0.0)
+        v = tl.load(V + rows[:, None] * sv0 + s * sv1 + col, mask=fmask[:, None], other=0.0)
+        scores = tl.dot(q, tl.trans(k)) * scale  # [BLOCK_F, BLOCK_F], float32
+        scores = tl.where(fmask[None, :], scores, float("-inf"))
+        p = tl.exp(scores - tl.max(scores, axis=1)[:, None])
+        p = p / tl.sum(p, axis=1)[:, None]
+        o = tl.dot(p.to(v.dtype), v)  # [BLOCK_F, D], float32
+        tl.store(O + rows[:, None] * so0 + s * so1 + col, o.to(O.dtype.element_ty), mask=fmask[:, None])
+
+    @triton.jit
+    def _blend_kernel(XS, XM, XT, A, G, OUT, numel, per_gamma, HAS_T: tl.constexpr, BLOCK: tl.constexpr):
+        """out = g * (a * xs + (1 - a) * xm) + (1 - g) * xt, a = sigmoid(A[0]), g = G[offset // per_gamma]."""
+        offs = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
+        mask = offs < numel
+        a = tl.sigmoid(tl.load(A).to(tl.float32))
+        xs = tl.load(XS + offs, mask=mask, other=0.0).to(tl.float32)
+        xm = tl.load(XM + offs, mask=mask, other=0.0).to(tl.float32)
+        y = a * xs + (1.0 - a) * xm
+        if HAS_T:
+            g = tl.load(G + offs // per_gamma, mask=mask, other=0.0).to(tl.float32)
+            xt = tl.load(XT + offs, mask=mask, other=0.0).to(tl.float32)
+            y = g * y + (1.0 - g) * xt
+        tl.store(OUT + offs, y.to(OUT.dtype.element_ty), mask=mask)
+
+
+def _kernel_ok(*xs: Tensor) -> bool:
+    return triton is not None and all(x.is_cuda and x.dtype in _FLOATS for x in xs)
+
+
+def frame_attention(q: Tensor, k: Tensor, v: Tensor, num_frames: int, heads: int) -> Tensor:
+    """Attention over frames: ``q, k, v [B*F, S, H*D]`` (frame-major tokens, last dimension dense; views of a
+    fused q/k/v projection are fine) -> ``[B*F, S, H*D]``, where the sequence of (sample b, position s, head
+    h) is the ``F`` tokens ``(b*F + f, s)``. Scale ``D ** -0.5``, no mask."""
+    bf, S, inner = q.shape
+    d = inner // heads
+    pow2 = d >= 16 and (d & (d - 1)) == 0
+    if not (_kernel_ok(q, k, v) and q.dtype != torch.float32 and pow2 and num_frames <= _MAX_FRAMES
+            and all(t.stride(-1) == 1 and t.shape == q.shape for t in (k, v))):
+        B = bf // num_frames
+
+        def heads_first(t: Tensor) -> Tensor:  # [B*F, S, H*D] -> [B*S, H, F, D]
+            return t.reshape(B, num_frames, S, heads, d).permute(0, 2, 3, 1, 4).reshape(B * S, heads, num_frames, d)
+
+        o = F.scaled_dot_product_attention(heads_first(q), heads_first(k), heads_first(v))
+        return o.reshape(B, S, heads, num_frames, d).permute(0, 3, 1, 2, 4).reshape(bf, S, inner)
+    out = torch.empty(bf, S, inner, dtype=q.dtype, device=q.device)
+    B = bf // num_frames
+    block_f = max(16, triton.next_power_of_2(num_frames))
+    _frame_attention_kernel[(B * S, heads)](q, k, v, out, S, num_frames, q.stride(0), q.stride(1), k.stride(0),
+                                            k.stride(1), v.stride(0), v.stride(1), out.stride(0), out.stride(1),
+                                            float(d) ** -0.5, D=d, BLOCK_F=block_f)
+    return out
+
+
+def blend(spatial: Tensor, multiview: Tensor, temporal: Tensor | None, factor: Tensor,
+          gamma: Tensor | None = None) -> Tensor:
+    """``a * spatial + (1 - a) * multiview`` with ``a = sigmoid(factor)`` (``factor`` a 1-element
+    parameter), and with ``temporal``: ``g * that + (1 - g) * temporal`` where ``gamma`` holds ``g`` along
+    the outermost dimension (``[N]`` or ``[N, 1, ...]`` for inputs ``[N, ...]``). Inputs of one shape and
+    memory layout. Falls back to PyTorch's operators (the blender's own arithmetic) where the kernel does not
+    apply."""
+    parts = [spatial, multiview] + ([temporal] if temporal is not None else [])
+    same = all(t.shape == spatial.shape and t.stride() == spatial.stride() for t in parts)
+    dense = spatial.is_contiguous() or _channels_last_dense(spatial)
+    outer = spatial.stride(0) * spatial.shape[0] == spatial.numel() if spatial.dim() else False
+    if not (_kernel_ok(*parts) and same and dense and outer and factor.numel() == 1
+            and (temporal is None or (gamma is not None and gamma.numel() == spatial.shape[0]))):
+        a = torch.sigmoid(factor.to(spatial.dtype))
+        mixed = a * spatial + (1.0 - a) * multiview
+        if temporal is None:
+            return mixed
+        g = gamma.reshape(-1, *([1] * (spatial.dim() - 1)))
+        return g * mixed + (1.0 - g) * temporal
+    out = torch.empty_like(spatial)
+    numel = spatial.numel()
+    block = 2048
+    g = gamma.reshape(-1) if temporal is not None else factor
+    _blend_kernel[(triton.cdiv(numel, block),)](spatial, multiview, temporal if temporal is not None else spatial,
+                                                factor, g, out, numel, numel // spatial.shape[0],
+                                                HAS_T=temporal is not None, BLOCK=block)
+    return out
+
+
+def _temporal_block_forward(self, hidden_states: Tensor, num_frames: int,
+                            encoder_hidden_states: Tensor | None = None) -> Tensor:
+    """diffusers ``TemporalBasicTransformerBlock.forward`` (no cross-attention) on the frame-major tokens
+    ``[B*F, S, C]`` as they come: the per-token ops in place of order, attention by :func:`frame_attention`."""
+    residual = hidden_states
+    h = self.ff_in(self.norm_in(hidden_states))
+    if self.is_res:
+        h = h + residual
+    attn = self.attn1
+    x = self.norm1(h)
+    if getattr(attn, "fused_projections", False):
+        q, k, v = attn.to_qkv(x).chunk(3, dim=-1)
+    else:
+        q, k, v = attn.to_q(x), attn.to_k(x), attn.to_v(x)
+    o = frame_attention(q, k, v, num_frames, attn.heads)
+    h = attn.to_out[1](attn.to_out[0](o)) + h
+    ff = self.ff(self.norm3(h))
+    return ff + h if self.is_res else ff
+
+
+def _blender_multiview_mix(self, x_spatial: Tensor, x_multiview: Tensor) -> Tensor:
+    return blend(x_spatial, x_multiview, None, self.spatial_mv_factor)
+
+
+def _blender_forward(self, x_spatial: Tensor, x_multiview: Tensor, x_temporal: Tensor, gamma: Tensor) -> Tensor:
+    return blend(x_spatial, x_multiview, x_temporal, self.spatial_mv_factor, gamma)
+
+
+def _plain_attention(attn: nn.Module) -> bool:
+    """The temporal block's self-attention is the plain one :func:`frame_attention` computes."""
+    return (attn.spatial_norm is None and attn.group_norm is None and attn.norm_q is None and attn.norm_k is None
+            and not attn.residual_connection and attn.rescale_output_factor == 1.0 and not attn.is_cross_attention
+            and abs(attn.scale - (attn.inner_dim // attn.heads) ** -0.5) < 1e-12)
+
+
+def install_fused_temporal(unet: nn.Module) -> dict[str, int]:
+    """Switch ``unet``'s temporal transformer blocks (diffusers' ``TemporalBasicTransformerBlock`` without
+    cross-attention, exactly that class) to :func:`frame_attention` and its blenders to :func:`blend`, in
+    place. Idempotent. Returns the counts switched."""
+    from diffusers.models.attention import TemporalBasicTransformerBlock
+
+    from ..models.blocks import MVTemporalBlender
+
+    counts = {"temporal_blocks": 0, "blenders": 0}
+    for m in unet.modules():
+        if getattr(m, "_genxd_fused", False):
+            continue
+        if type(m) is TemporalBasicTransformerBlock and m.attn2 is None and _plain_attention(m.attn1):
+            m.forward = types.MethodType(_temporal_block_forward, m)
+            m._genxd_fused = True
+            counts["temporal_blocks"] += 1
+        elif type(m) is MVTemporalBlender:
+            m.forward = types.MethodType(_blender_forward, m)
+            m.multiview_mix = types.MethodType(_blender_multiview_mix, m)
+            m._genxd_fused = True
+            counts["blenders"] += 1
+    return counts
