@@ -12,7 +12,8 @@ import torch
 import torch.nn.functional as F
 
 from genxd.models import UNetMVTemporalConditionModel
-from genxd.pipelines.fused_kernels import GroupNormNHWC, geglu, group_norm_nhwc, install_fused_kernels, triton_available
+from genxd.pipelines.fused_kernels import (GroupNormNHWC, LayerNormRows, geglu, group_norm_nhwc, install_fused_kernels,
+                                          layer_norm_rows, triton_available)
 from genxd.pipelines.fused_temporal import blend, frame_attention
 
 from .test_fast_path import _unet_case
@@ -27,7 +28,8 @@ def test_switched_unet_is_the_same_model_off_cuda(reference_small, reference_cas
         before = unet(**inputs).sample
     counts = install_fused_kernels(unet)
     assert counts["res_blocks"] > 0 and counts["geglus"] > 0 and counts["group_norms"] >= 2 * counts["res_blocks"]
-    assert counts["temporal_blocks"] > 0 and counts["blenders"] > 0
+    assert counts["temporal_blocks"] > 0 and counts["blenders"] > 0 and counts["layer_norms"] > 0
+    assert all(type(m) is not torch.nn.LayerNorm for m in unet.modules())
     assert list(unet.state_dict()) == keys
     assert all(type(m) is not torch.nn.GroupNorm for m in unet.modules())
     again = install_fused_kernels(unet)  # idempotent: nothing switched twice
@@ -53,6 +55,9 @@ def test_fallbacks_are_pytorchs_operators():
     assert torch.equal(norm(x5, add=t5), ref5)
     with pytest.raises(ValueError, match="add must be"):
         norm(x, add=torch.randn(2, 3, 64))
+    ln = torch.nn.LayerNorm(20)
+    ln.__class__ = LayerNormRows
+    assert torch.equal(ln(p), F.layer_norm(p, (20,), ln.weight, ln.bias, ln.eps))
 
 
 def _frame_attention_reference(q, k, v, frames, heads):
@@ -203,3 +208,26 @@ def test_blend_kernel_matches_pytorch(shape, fmt):
     assert out.stride() == xs.stride()
     assert (out.float() - (g * mv + (1 - g) * xt.float())).abs().max().item() < 0.05  # one bf16 rounding of |x|<8
     assert (blend(xs, xm, None, factor).float() - mv).abs().max().item() < 0.05
+
+
+@pytest.mark.cuda
+@needs_triton
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+@pytest.mark.parametrize("shape", [(24, 1024, 320), (2, 64, 1280), (5, 3, 96), (7, 2560)])
+def test_layer_norm_kernel_matches_pytorch(dtype, shape):
+    torch.manual_seed(0)
+    x = (torch.randn(shape, device="cuda") * 2 + 0.5).to(dtype)
+    w, b = torch.randn(shape[-1], device="cuda").to(dtype), torch.randn(shape[-1], device="cuda").to(dtype)
+    ref = F.layer_norm(x.float(), (shape[-1],), w.float(), b.float(), 1e-5)
+    tol = 1e-4 if dtype == torch.float32 else 0.07  # as the GroupNorm test
+    assert (layer_norm_rows(x, w, b, 1e-5).float() - ref).abs().max().item() < tol
+
+
+@pytest.mark.cuda
+@needs_triton
+@pytest.mark.parametrize("width", [1280, 40, 24, 5])
+def test_geglu_kernel_any_width(width):
+    torch.manual_seed(0)
+    p = torch.randn(3, 37, 2 * width, device="cuda").to(torch.bfloat16)
+    ref = p.float()[..., :width] * F.gelu(p.float()[..., width:])
+    assert (geglu(p).float() - ref).abs().max().item() < 0.05

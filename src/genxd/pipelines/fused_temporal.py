@@ -26,7 +26,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .fused_kernels import _FLOATS, _channels_last_dense, tl, triton
+from .fused_norms import FLOATS as _FLOATS
+from .fused_norms import channels_last_dense as _channels_last_dense
+from .fused_norms import tl, triton
 
 __all__ = ["frame_attention", "blend", "install_fused_temporal"]
 
