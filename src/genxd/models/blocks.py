@@ -75,6 +75,13 @@ class MVTemporalBlender(nn.Module):
         x_mv = self.multiview_mix(x_spatial, x_multiview)
         return gamma * x_mv + (1.0 - gamma) * x_temporal
 
+    def blend_by_mode(self, x_spatial: Tensor, x_multiview: Tensor, x_temporal: Tensor, indicator: Tensor) -> Tensor:
+        """:meth:`forward` with the weight of each sample from its mode (``indicator [B]``); the inputs' first
+        dimension is ``B`` or ``B*F`` (sample-major)."""
+        gamma = self.gamma_per_sample(indicator, x_spatial.dtype)
+        gamma = gamma.repeat_interleave(x_spatial.shape[0] // gamma.shape[0])
+        return self(x_spatial, x_multiview, x_temporal, gamma.reshape(-1, *([1] * (x_spatial.dim() - 1))))
+
 
 class MVCascadeTemporalResBlock(nn.Module):
     """Res block: spatial ResnetBlock2D -> multiview 3D-conv block -> temporal 3D-conv block.
@@ -116,8 +123,7 @@ class MVCascadeTemporalResBlock(nn.Module):
         else:
             temporal_emb = motion_emb.reshape(batch, num_frames, -1) if motion_emb is not None else temb_bf
             h_temporal = self.temporal_res_block(h_mv, temporal_emb)
-            gamma = self.time_mixer.gamma_per_sample(indicator, h.dtype)[:, None, None, None, None]
-            out = self.time_mixer(h_spatial, h_mv, h_temporal, gamma)
+            out = self.time_mixer.blend_by_mode(h_spatial, h_mv, h_temporal, indicator)
         return out.permute(0, 2, 1, 3, 4).reshape(batch_frames, c, height, width)
 
 
@@ -174,6 +180,11 @@ class TransformerMVCascadeTemporalModel(nn.Module):
         self.time_mixer = MVTemporalBlender(alpha_spatial_mv=0.5, gamma=5.0)
         self.proj_out = nn.Linear(inner_dim, in_channels)
 
+    def frame_embedding(self, num_frames: int, batch: int, dtype: torch.dtype, device: torch.device) -> Tensor:
+        """``[B*F, C]`` embedding of each frame's index (0..F-1, for each of the ``batch`` samples)."""
+        frame_index = torch.arange(num_frames, device=device).repeat(batch)
+        return self.time_pos_embed(self.time_proj(frame_index).to(dtype))
+
     def forward(self, hidden_states: Tensor, indicator: Tensor, num_frames: int, skip_temporal: bool = False) -> Tensor:
         """``skip_temporal``: every sample is 3D, the temporal path (weight exactly 0) is not computed."""
         batch_frames, _, height, width = hidden_states.shape
@@ -185,9 +196,7 @@ class TransformerMVCascadeTemporalModel(nn.Module):
         h = self.proj_in(h)
 
         if not skip_temporal:
-            frame_index = torch.arange(num_frames, device=h.device).repeat(batch)
-            frame_emb = self.time_pos_embed(self.time_proj(frame_index).to(h.dtype))[:, None, :]  # B*F 1 C
-            gamma = self.time_mixer.gamma_per_sample(indicator, h.dtype).repeat_interleave(num_frames)[:, None, None]
+            frame_emb = self.frame_embedding(num_frames, batch, h.dtype, h.device)[:, None, :]  # B*F 1 C
 
         for block, temporal_block, mv_block in zip(
             self.transformer_blocks, self.temporal_transformer_blocks, self.multiview_transformer_blocks
@@ -198,7 +207,7 @@ class TransformerMVCascadeTemporalModel(nn.Module):
                 h = self.time_mixer.multiview_mix(h, h_mv)
             else:
                 h_temporal = temporal_block(h_mv + frame_emb, num_frames=num_frames)
-                h = self.time_mixer(h, h_mv, h_temporal, gamma)
+                h = self.time_mixer.blend_by_mode(h, h_mv, h_temporal, indicator)
 
         h = self.proj_out(h)
         h = h.reshape(batch_frames, height, width, inner_dim).permute(0, 3, 1, 2)

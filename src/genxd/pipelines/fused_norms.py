@@ -10,8 +10,9 @@ class and caches it on disk, ``~/.triton/cache``).
 
 - :func:`group_norm_nhwc` ``(x [N, C, *S] channels-last, weight [C], bias [C], groups, eps, silu, add)`` ->
   the same shape and memory format, statistics in float32, in three kernels that read whole rows of
-  channels (coalesced): per-channel mean and squared deviations of chunks of positions, an exact merge per
-  (sample, group) (Chan et al.'s pairwise formula), then normalise (+ SiLU). ``add`` (``[N, C]``, or
+  channels (coalesced): per-channel mean and squared deviations of chunks of positions (one read, values
+  shifted by the chunk's first row), an exact merge per (sample, group) (Chan et al.'s pairwise formula),
+  then normalise (+ SiLU). ``add`` (``[N, C]``, or
   ``[N, D, C]`` per frame of a 5-D input) is added to ``x`` on the fly: the res blocks' time embedding;
 - :func:`layer_norm_rows` ``(x [..., C] contiguous, weight, bias, eps)``: several rows per program, one read.
 
@@ -56,7 +57,8 @@ if triton is not None:
     def _gn_partial_kernel(X, T, PMEAN, PM2, S, C, SPLIT, CHUNK, HW, stn, stf, stc, ADD: tl.constexpr,
                            BLOCK_S: tl.constexpr, BLOCK_C: tl.constexpr):
         """Program (n*SPLIT + k, cb): per-channel mean and squared deviations about it over positions
-        [k*CHUNK, (k+1)*CHUNK) of sample n, channels of block cb (of ``x + t[n, s // HW, c]`` with ADD)."""
+        [k*CHUNK, (k+1)*CHUNK) of sample n, channels of block cb (of ``x + t[n, s // HW, c]`` with ADD), in
+        one read: sums of the values shifted by the chunk's first row (no cancellation for data far from 0)."""
         pid = tl.program_id(0)
         cb = tl.program_id(1)
         n = pid // SPLIT
@@ -66,7 +68,11 @@ if triton is not None:
         lo = k * CHUNK
         hi = tl.minimum(lo + CHUNK, S)
         base = n.to(tl.int64) * S * C
-        acc = tl.zeros([BLOCK_S, BLOCK_C], dtype=tl.float32)
+        shift = tl.load(X + base + lo.to(tl.int64) * C + cs, mask=cmask, other=0.0).to(tl.float32)
+        if ADD:
+            shift += tl.load(T + n * stn + (lo // HW) * stf + cs * stc, mask=cmask, other=0.0).to(tl.float32)
+        s1 = tl.zeros([BLOCK_S, BLOCK_C], dtype=tl.float32)
+        s2 = tl.zeros([BLOCK_S, BLOCK_C], dtype=tl.float32)
         for s0 in range(lo, hi, BLOCK_S):
             ss = s0 + tl.arange(0, BLOCK_S)
             m = (ss < hi)[:, None] & cmask[None, :]
@@ -74,20 +80,13 @@ if triton is not None:
             if ADD:
                 x += tl.load(T + n * stn + (ss // HW)[:, None] * stf + cs[None, :] * stc, mask=m,
                              other=0.0).to(tl.float32)
-            acc += x
-        mean = tl.sum(acc, axis=0) / (hi - lo)
-        acc = tl.zeros([BLOCK_S, BLOCK_C], dtype=tl.float32)
-        for s0 in range(lo, hi, BLOCK_S):
-            ss = s0 + tl.arange(0, BLOCK_S)
-            m = (ss < hi)[:, None] & cmask[None, :]
-            x = tl.load(X + base + ss[:, None].to(tl.int64) * C + cs[None, :], mask=m, other=0.0).to(tl.float32)
-            if ADD:
-                x += tl.load(T + n * stn + (ss // HW)[:, None] * stf + cs[None, :] * stc, mask=m,
-                             other=0.0).to(tl.float32)
-            d = tl.where(m, x - mean[None, :], 0.0)
-            acc += d * d
-        tl.store(PMEAN + pid.to(tl.int64) * C + cs, mean, mask=cmask)
-        tl.store(PM2 + pid.to(tl.int64) * C + cs, tl.sum(acc, axis=0), mask=cmask)
+            d = tl.where(m, x - shift[None, :], 0.0)
+            s1 += d
+            s2 += d * d
+        rows = (hi - lo) * 1.0
+        d1 = tl.sum(s1, axis=0)
+        tl.store(PMEAN + pid.to(tl.int64) * C + cs, shift + d1 / rows, mask=cmask)
+        tl.store(PM2 + pid.to(tl.int64) * C + cs, tl.maximum(tl.sum(s2, axis=0) - d1 * d1 / rows, 0.0), mask=cmask)
 
     @triton.jit
     def _gn_merge_kernel(PMEAN, PM2, MEAN, RSTD, S, C, CPG, G, SPLIT, CHUNK, eps, BLOCK_K: tl.constexpr,

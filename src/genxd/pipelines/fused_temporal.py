@@ -61,8 +61,9 @@ if triton is not None:
         tl.store(O + rows[:, None] * so0 + s * so1 + col, o.to(O.dtype.element_ty), mask=fmask[:, None])
 
     @triton.jit
-    def _blend_kernel(XS, XM, XT, A, G, OUT, numel, per_gamma, HAS_T: tl.constexpr, BLOCK: tl.constexpr):
-        """out = g * (a * xs + (1 - a) * xm) + (1 - g) * xt, a = sigmoid(A[0]), g = G[offset // per_gamma]."""
+    def _blend_kernel(XS, XM, XT, A, G, IND, OUT, numel, per_sample, HAS_T: tl.constexpr, BLOCK: tl.constexpr):
+        """out = g * (a * xs + (1 - a) * xm) + (1 - g) * xt with a = sigmoid(A[0]) and, for the sample of the
+        element (offset // per_sample), g = 1 (3D, IND 0), 0 (video, 1) or sigmoid(G[0]) (4D, 2)."""
         offs = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
         mask = offs < numel
         a = tl.sigmoid(tl.load(A).to(tl.float32))
@@ -70,7 +71,9 @@ if triton is not None:
         xm = tl.load(XM + offs, mask=mask, other=0.0).to(tl.float32)
         y = a * xs + (1.0 - a) * xm
         if HAS_T:
-            g = tl.load(G + offs // per_gamma, mask=mask, other=0.0).to(tl.float32)
+            mode = tl.load(IND + offs // per_sample, mask=mask, other=0)
+            learned = tl.sigmoid(tl.load(G).to(tl.float32))
+            g = tl.where(mode == 0, 1.0, tl.where(mode == 2, learned, 0.0))
             xt = tl.load(XT + offs, mask=mask, other=0.0).to(tl.float32)
             y = g * y + (1.0 - g) * xt
         tl.store(OUT + offs, y.to(OUT.dtype.element_ty), mask=mask)
@@ -106,31 +109,39 @@ def frame_attention(q: Tensor, k: Tensor, v: Tensor, num_frames: int, heads: int
 
 
 def blend(spatial: Tensor, multiview: Tensor, temporal: Tensor | None, factor: Tensor,
-          gamma: Tensor | None = None) -> Tensor:
-    """``a * spatial + (1 - a) * multiview`` with ``a = sigmoid(factor)`` (``factor`` a 1-element
-    parameter), and with ``temporal``: ``g * that + (1 - g) * temporal`` where ``gamma`` holds ``g`` along
-    the outermost dimension (``[N]`` or ``[N, 1, ...]`` for inputs ``[N, ...]``). Inputs of one shape and
-    memory layout. Falls back to PyTorch's operators (the blender's own arithmetic) where the kernel does not
-    apply."""
+          gamma: Tensor | None = None, indicator: Tensor | None = None) -> Tensor:
+    """``a * spatial + (1 - a) * multiview`` with ``a = sigmoid(factor)`` (``factor`` a 1-element parameter),
+    and with ``temporal``: ``g * that + (1 - g) * temporal`` where, for each sample (the inputs' first
+    dimension is ``B`` or ``B*F``, sample-major), ``g`` is 1, 0 or ``sigmoid(gamma)`` as its mode in
+    ``indicator [B]`` is 3D, video or 4D (:class:`~genxd.models.blocks.MVTemporalBlender`). Inputs of one
+    shape and memory layout. Falls back to PyTorch's operators (the blender's own arithmetic) where the
+    kernel does not apply."""
     parts = [spatial, multiview] + ([temporal] if temporal is not None else [])
     same = all(t.shape == spatial.shape and t.stride() == spatial.stride() for t in parts)
     dense = spatial.is_contiguous() or _channels_last_dense(spatial)
-    outer = spatial.stride(0) * spatial.shape[0] == spatial.numel() if spatial.dim() else False
-    if not (_kernel_ok(*parts) and same and dense and outer and factor.numel() == 1
-            and (temporal is None or (gamma is not None and gamma.numel() == spatial.shape[0]))):
+    outer = spatial.dim() > 0 and spatial.stride(0) * spatial.shape[0] == spatial.numel()
+    modes_ok = temporal is None or (gamma is not None and gamma.numel() == 1 and indicator is not None
+                                    and indicator.is_cuda and spatial.shape[0] % max(indicator.numel(), 1) == 0)
+    if not (_kernel_ok(*parts) and same and dense and outer and factor.numel() == 1 and modes_ok):
         a = torch.sigmoid(factor.to(spatial.dtype))
         mixed = a * spatial + (1.0 - a) * multiview
         if temporal is None:
             return mixed
-        g = gamma.reshape(-1, *([1] * (spatial.dim() - 1)))
+        from ..models.blocks import MODE_3D, MODE_4D
+
+        learned = torch.sigmoid(gamma.to(spatial.dtype))
+        g = torch.where(indicator == MODE_4D, learned, torch.zeros_like(learned))
+        g = torch.where(indicator == MODE_3D, torch.ones_like(learned), g).to(spatial.dtype)
+        g = g.repeat_interleave(spatial.shape[0] // g.shape[0]).reshape(-1, *([1] * (spatial.dim() - 1)))
         return g * mixed + (1.0 - g) * temporal
     out = torch.empty_like(spatial)
     numel = spatial.numel()
     block = 2048
-    g = gamma.reshape(-1) if temporal is not None else factor
-    _blend_kernel[(triton.cdiv(numel, block),)](spatial, multiview, temporal if temporal is not None else spatial,
-                                                factor, g, out, numel, numel // spatial.shape[0],
-                                                HAS_T=temporal is not None, BLOCK=block)
+    has_t = temporal is not None
+    _blend_kernel[(triton.cdiv(numel, block),)](spatial, multiview, temporal if has_t else spatial, factor,
+                                                gamma if has_t else factor, indicator if has_t else factor, out,
+                                                numel, numel // indicator.numel() if has_t else numel,
+                                                HAS_T=has_t, BLOCK=block)
     return out
 
 
@@ -158,8 +169,52 @@ def _blender_multiview_mix(self, x_spatial: Tensor, x_multiview: Tensor) -> Tens
     return blend(x_spatial, x_multiview, None, self.spatial_mv_factor)
 
 
-def _blender_forward(self, x_spatial: Tensor, x_multiview: Tensor, x_temporal: Tensor, gamma: Tensor) -> Tensor:
-    return blend(x_spatial, x_multiview, x_temporal, self.spatial_mv_factor, gamma)
+def _blender_blend_by_mode(self, x_spatial: Tensor, x_multiview: Tensor, x_temporal: Tensor,
+                           indicator: Tensor) -> Tensor:
+    return blend(x_spatial, x_multiview, x_temporal, self.spatial_mv_factor, self.gamma, indicator)
+
+
+def _cached_frame_embedding(self, num_frames: int, batch: int, dtype: torch.dtype, device: torch.device) -> Tensor:
+    """The transformer's frame-index embedding with its sinusoids (no weights: a constant per frames, batch,
+    dtype and device) made once and kept, which saves about ten small kernels per transformer and call; the
+    learned part runs every call, so weights changed in place are always read. Entries are never dropped (a
+    captured CUDA graph may read them); at most 64 are kept, later keys are computed every call."""
+    key = (num_frames, batch, dtype, torch.device(device))
+    cache = self.__dict__.setdefault("_genxd_frame_sinusoids", {})
+    sinusoids = cache.get(key)
+    if sinusoids is None:
+        sinusoids = self.time_proj(torch.arange(num_frames, device=device).repeat(batch)).to(dtype)
+        capturing = torch.cuda.is_available() and torch.cuda.is_current_stream_capturing()
+        if len(cache) < 64 and not capturing:
+            cache[key] = sinusoids
+    return self.time_pos_embed(sinusoids)
+
+
+class SelfAttentionProcessor:
+    """diffusers' ``AttnProcessor2_0`` / ``FusedAttnProcessor2_0`` for a plain self-attention on ``[B, N, C]``
+    (no norms, mask, residual; rescale factor 1): the same operators without the division of the output by
+    the rescale factor, which is a full pass over the activations in PyTorch even when the factor is 1."""
+
+    def __init__(self) -> None:
+        from diffusers.models.attention_processor import AttnProcessor2_0, FusedAttnProcessor2_0
+
+        self._general = (AttnProcessor2_0(), FusedAttnProcessor2_0())
+
+    def __call__(self, attn, hidden_states: Tensor, encoder_hidden_states: Tensor | None = None,
+                 attention_mask: Tensor | None = None, temb: Tensor | None = None, *args, **kwargs) -> Tensor:
+        fused = getattr(attn, "fused_projections", False)
+        if encoder_hidden_states is not None or attention_mask is not None or hidden_states.dim() != 3:
+            return self._general[int(fused)](attn, hidden_states, encoder_hidden_states, attention_mask, temb,
+                                             *args, **kwargs)
+        b, n, _ = hidden_states.shape
+        if fused:
+            q, k, v = attn.to_qkv(hidden_states).chunk(3, dim=-1)
+        else:
+            q, k, v = attn.to_q(hidden_states), attn.to_k(hidden_states), attn.to_v(hidden_states)
+        d = q.shape[-1] // attn.heads
+        q, k, v = (t.view(b, n, attn.heads, d).transpose(1, 2) for t in (q, k, v))
+        o = F.scaled_dot_product_attention(q, k, v).transpose(1, 2).reshape(b, n, attn.heads * d)
+        return attn.to_out[1](attn.to_out[0](o.to(q.dtype)))
 
 
 def _plain_attention(attn: nn.Module) -> bool:
@@ -171,23 +226,33 @@ def _plain_attention(attn: nn.Module) -> bool:
 
 def install_fused_temporal(unet: nn.Module) -> dict[str, int]:
     """Switch ``unet``'s temporal transformer blocks (diffusers' ``TemporalBasicTransformerBlock`` without
-    cross-attention, exactly that class) to :func:`frame_attention` and its blenders to :func:`blend`, in
-    place. Idempotent. Returns the counts switched."""
+    cross-attention, exactly that class) to :func:`frame_attention`, its blenders to :func:`blend`, the
+    other plain self-attentions to :class:`SelfAttentionProcessor` and the transformers' frame-index sinusoids
+    to a cache, in place. Idempotent. Returns the counts switched."""
     from diffusers.models.attention import TemporalBasicTransformerBlock
+    from diffusers.models.attention_processor import Attention
 
-    from ..models.blocks import MVTemporalBlender
+    from ..models.blocks import MVTemporalBlender, TransformerMVCascadeTemporalModel
 
-    counts = {"temporal_blocks": 0, "blenders": 0}
+    counts = {"temporal_blocks": 0, "blenders": 0, "attentions": 0, "frame_embeddings": 0}
     for m in unet.modules():
         if getattr(m, "_genxd_fused", False):
             continue
         if type(m) is TemporalBasicTransformerBlock and m.attn2 is None and _plain_attention(m.attn1):
             m.forward = types.MethodType(_temporal_block_forward, m)
-            m._genxd_fused = True
+            m.attn1._genxd_fused = True  # its processor is not used any more
             counts["temporal_blocks"] += 1
         elif type(m) is MVTemporalBlender:
-            m.forward = types.MethodType(_blender_forward, m)
+            m.blend_by_mode = types.MethodType(_blender_blend_by_mode, m)
             m.multiview_mix = types.MethodType(_blender_multiview_mix, m)
-            m._genxd_fused = True
             counts["blenders"] += 1
+        elif isinstance(m, Attention) and _plain_attention(m):
+            m.set_processor(SelfAttentionProcessor())
+            counts["attentions"] += 1
+        elif type(m) is TransformerMVCascadeTemporalModel:
+            m.frame_embedding = types.MethodType(_cached_frame_embedding, m)
+            counts["frame_embeddings"] += 1
+        else:
+            continue
+        m._genxd_fused = True
     return counts
