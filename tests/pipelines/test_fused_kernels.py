@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from genxd.models import UNetMVTemporalConditionModel
 from genxd.pipelines.fused_kernels import (GroupNormNHWC, LayerNormRows, geglu, group_norm_nhwc, install_fused_kernels,
                                           layer_norm_rows, triton_available)
+from genxd.pipelines.fused_norms import add_layer_norm
 from genxd.pipelines.fused_temporal import blend, frame_attention
 
 from .test_fast_path import _unet_case
@@ -30,6 +31,7 @@ def test_switched_unet_is_the_same_model_off_cuda(reference_small, reference_cas
     assert counts["res_blocks"] > 0 and counts["geglus"] > 0 and counts["group_norms"] >= 2 * counts["res_blocks"]
     assert counts["temporal_blocks"] > 0 and counts["blenders"] > 0 and counts["layer_norms"] > 0
     assert counts["attentions"] > 0 and counts["frame_embeddings"] > 0
+    assert counts["spatial_blocks"] > 0 and counts["multiview_blocks"] > 0
     assert all(type(m) is not torch.nn.LayerNorm for m in unet.modules())
     assert list(unet.state_dict()) == keys
     assert all(type(m) is not torch.nn.GroupNorm for m in unet.modules())
@@ -247,3 +249,18 @@ def test_group_norm_kernel_far_from_zero(offset):
     w, b = torch.ones(64, device="cuda"), torch.zeros(64, device="cuda")
     ref = F.group_norm(x.double(), 8, w.double(), b.double(), 1e-6)
     assert (group_norm_nhwc(x, w, b, 8, 1e-6).double() - ref).abs().max().item() < 2e-3
+
+
+@pytest.mark.cuda
+@needs_triton
+@pytest.mark.parametrize("shape", [(24, 1024, 320), (2, 3072, 640), (5, 3, 96)])
+def test_add_layer_norm_kernel_matches_pytorch(shape):
+    torch.manual_seed(0)
+    x, r = (torch.randn(shape, device="cuda").to(torch.bfloat16) for _ in range(2))
+    norm = torch.nn.LayerNorm(shape[-1], device="cuda").to(torch.bfloat16)
+    torch.nn.init.normal_(norm.weight)
+    norm.__class__ = LayerNormRows
+    s, y = add_layer_norm(x, r, norm)
+    assert torch.equal(s, x + r)  # the sum rounded once to bf16, as PyTorch's add stores it
+    ref = F.layer_norm((x + r).float(), (shape[-1],), norm.weight.float(), norm.bias.float(), norm.eps)
+    assert (y.float() - ref).abs().max().item() < 0.07  # as the LayerNorm test

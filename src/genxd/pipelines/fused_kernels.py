@@ -25,7 +25,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .fused_norms import FLOATS as _FLOATS
-from .fused_norms import GroupNormNHWC, LayerNormRows, group_norm_nhwc, layer_norm_rows, tl, triton, triton_available
+from .fused_norms import (GroupNormNHWC, LayerNormRows, add_layer_norm, group_norm_nhwc, layer_norm_rows, tl, triton,
+                          triton_available)
 from .fused_norms import channels_last_dense as _channels_last_dense
 
 __all__ = ["triton_available", "group_norm_nhwc", "layer_norm_rows", "geglu", "install_fused_kernels",
@@ -89,6 +90,42 @@ def _temporal_resnet_forward(self, input_tensor: Tensor, temb: Tensor | None) ->
     return x + h
 
 
+def _spatial_block_forward(self, hidden_states: Tensor, attention_mask: Tensor | None = None,
+                           encoder_hidden_states: Tensor | None = None, *args, **kwargs) -> Tensor:
+    """diffusers ``BasicTransformerBlock.forward`` for the GenXD spatial blocks (LayerNorms, self-attention
+    only, GEGLU feed-forward) with the residual add before ``norm3`` fused into it; other calls go to
+    diffusers' forward."""
+    if attention_mask is not None or encoder_hidden_states is not None or args or any(v is not None for v in kwargs.values()):
+        return type(self).forward(self, hidden_states, attention_mask, encoder_hidden_states, *args, **kwargs)
+    h = hidden_states
+    h, n3 = add_layer_norm(self.attn1(self.norm1(h)), h, self.norm3)
+    return self.ff(n3) + h
+
+
+def _multiview_block_forward(self, hidden_states: Tensor, num_frames: int,
+                             encoder_hidden_states: Tensor | None = None) -> Tensor:
+    """:class:`~genxd.models.blocks.MultiviewTransformerBlock.forward` with the residual adds before ``norm1``
+    and ``norm3`` fused into them."""
+    if encoder_hidden_states is not None:
+        return type(self).forward(self, hidden_states, num_frames, encoder_hidden_states)
+    batch_frames, seq_length, channels = hidden_states.shape
+    x = hidden_states.reshape(batch_frames // num_frames, num_frames * seq_length, channels)
+    h = self.ff_in(self.norm_in(x))
+    h, n1 = add_layer_norm(h, x, self.norm1) if self.is_res else (h, self.norm1(h))
+    h, n3 = add_layer_norm(self.attn1(n1), h, self.norm3)
+    ff = self.ff(n3)
+    h = ff + h if self.is_res else ff
+    return h.reshape(batch_frames, seq_length, channels)
+
+
+def _fusable_spatial_block(block: nn.Module) -> bool:
+    from diffusers.models.attention import BasicTransformerBlock
+
+    return (type(block) is BasicTransformerBlock and block.norm_type == "layer_norm" and block.attn2 is None
+            and block.pos_embed is None and not block.only_cross_attention and block._chunk_size is None
+            and not hasattr(block, "fuser"))
+
+
 def _geglu_forward(self, hidden_states: Tensor, *args, **kwargs) -> Tensor:
     return geglu(self.proj(hidden_states))
 
@@ -113,7 +150,10 @@ def install_fused_kernels(unet: nn.Module) -> dict[str, int]:
     from diffusers.models.activations import GEGLU
     from diffusers.models.resnet import ResnetBlock2D
 
-    counts = {"group_norms": 0, "layer_norms": 0, "res_blocks": 0, "geglus": 0}
+    from ..models.blocks import MultiviewTransformerBlock
+
+    counts = {"group_norms": 0, "layer_norms": 0, "res_blocks": 0, "spatial_blocks": 0, "multiview_blocks": 0,
+              "geglus": 0}
     for m in unet.modules():
         if _fusable_resnet(m) and not getattr(m, "_genxd_fused", False):
             for norm in (m.norm1, m.norm2):
@@ -122,6 +162,14 @@ def install_fused_kernels(unet: nn.Module) -> dict[str, int]:
             m.forward = types.MethodType(fwd, m)
             m._genxd_fused = True
             counts["res_blocks"] += 1
+        elif _fusable_spatial_block(m) and not getattr(m, "_genxd_fused", False):
+            m.forward = types.MethodType(_spatial_block_forward, m)
+            m._genxd_fused = True
+            counts["spatial_blocks"] += 1
+        elif type(m) is MultiviewTransformerBlock and m.attn2 is None and not getattr(m, "_genxd_fused", False):
+            m.forward = types.MethodType(_multiview_block_forward, m)
+            m._genxd_fused = True
+            counts["multiview_blocks"] += 1
         elif type(m) is GEGLU and not getattr(m, "_genxd_fused", False):
             m.forward = types.MethodType(_geglu_forward, m)
             m._genxd_fused = True

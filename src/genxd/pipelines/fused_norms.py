@@ -14,7 +14,8 @@ class and caches it on disk, ``~/.triton/cache``).
   shifted by the chunk's first row), an exact merge per (sample, group) (Chan et al.'s pairwise formula),
   then normalise (+ SiLU). ``add`` (``[N, C]``, or
   ``[N, D, C]`` per frame of a 5-D input) is added to ``x`` on the fly: the res blocks' time embedding;
-- :func:`layer_norm_rows` ``(x [..., C] contiguous, weight, bias, eps)``: several rows per program, one read.
+- :func:`layer_norm_rows` ``(x [..., C] contiguous, weight, bias, eps)``: several rows per program, one read;
+  :func:`add_layer_norm` ``(x, residual, norm)`` -> ``(x + residual, norm(x + residual))`` in one pass.
 
 :class:`GroupNormNHWC` and :class:`LayerNormRows` are ``nn.GroupNorm`` / ``nn.LayerNorm`` with these forwards
 (same parameters and state dict); inputs the kernels do not take (not CUDA, not channels-last, not 16/32-bit
@@ -34,7 +35,7 @@ except ImportError:  # pragma: no cover - depends on the install
     triton = None
     tl = None
 
-__all__ = ["triton_available", "group_norm_nhwc", "layer_norm_rows", "GroupNormNHWC", "LayerNormRows"]
+__all__ = ["triton_available", "group_norm_nhwc", "layer_norm_rows", "add_layer_norm", "GroupNormNHWC", "LayerNormRows"]
 
 FLOATS = (torch.float16, torch.bfloat16, torch.float32)
 _TARGET_PROGRAMS = 1024  # about 8 per SM of an H100 / H200
@@ -153,14 +154,20 @@ if triton is not None:
             tl.store(Y + offs, y.to(Y.dtype.element_ty), mask=m)
 
     @triton.jit
-    def _layer_norm_kernel(X, Y, W, B, M, C, eps, ROWS: tl.constexpr, BLOCK_C: tl.constexpr):
-        """Program r: LayerNorm of rows [r*ROWS, (r+1)*ROWS) of the contiguous ``[M, C]`` input."""
+    def _layer_norm_kernel(X, R, S_OUT, Y, W, B, M, C, eps, ADD: tl.constexpr, ROWS: tl.constexpr,
+                           BLOCK_C: tl.constexpr):
+        """Program r: LayerNorm of rows [r*ROWS, (r+1)*ROWS) of the contiguous ``[M, C]`` input; with ADD, of
+        ``s = x + r`` (rounded to the output dtype, as the separate add would store it), ``s`` also stored."""
         rows = tl.program_id(0).to(tl.int64) * ROWS + tl.arange(0, ROWS)
         cs = tl.arange(0, BLOCK_C)
         cmask = cs < C
         m = (rows < M)[:, None] & cmask[None, :]
         offs = rows[:, None] * C + cs[None, :]
-        x = tl.load(X + offs, mask=m, other=0.0).to(tl.float32)
+        x = tl.load(X + offs, mask=m, other=0.0)
+        if ADD:
+            x = (x.to(tl.float32) + tl.load(R + offs, mask=m, other=0.0).to(tl.float32)).to(S_OUT.dtype.element_ty)
+            tl.store(S_OUT + offs, x, mask=m)
+        x = x.to(tl.float32)
         mean = tl.sum(x, axis=1) / C
         d = tl.where(m, x - mean[:, None], 0.0)
         rstd = 1.0 / tl.sqrt(tl.sum(d * d, axis=1) / C + eps)
@@ -223,20 +230,40 @@ def group_norm_nhwc(x: Tensor, weight: Tensor, bias: Tensor, groups: int, eps: f
     return y
 
 
-def layer_norm_rows(x: Tensor, weight: Tensor | None, bias: Tensor | None, eps: float) -> Tensor:
-    """LayerNorm over the last dimension of ``x [..., C]``; Triton (several rows per program) for contiguous
-    CUDA inputs with an affine transform, PyTorch's ``layer_norm`` otherwise."""
+def _layer_norm_kernel_ok(x: Tensor, weight: Tensor | None, bias: Tensor | None) -> bool:
+    return (triton is not None and x.is_cuda and x.dtype in FLOATS and x.is_contiguous() and weight is not None
+            and bias is not None and x.shape[-1] <= 8192 and x.numel() > 0)
+
+
+def _launch_layer_norm(x: Tensor, residual: Tensor | None, weight: Tensor, bias: Tensor, eps: float):
     C = x.shape[-1]
-    if not (triton is not None and x.is_cuda and x.dtype in FLOATS and x.is_contiguous() and weight is not None
-            and bias is not None and C <= 8192 and x.numel() > 0):
-        return F.layer_norm(x, (C,), weight, bias, eps)
     y = torch.empty_like(x)
+    s = torch.empty_like(x) if residual is not None else y
     M = x.numel() // C
     block_c = triton.next_power_of_2(C)
     rows = max(1, min(64, 4096 // block_c))
-    _layer_norm_kernel[(triton.cdiv(M, rows),)](x, y, weight, bias, M, C, float(eps), ROWS=rows, BLOCK_C=block_c,
+    _layer_norm_kernel[(triton.cdiv(M, rows),)](x, residual if residual is not None else x, s, y, weight, bias, M, C,
+                                                float(eps), ADD=residual is not None, ROWS=rows, BLOCK_C=block_c,
                                                 num_warps=4 if block_c <= 1024 else 8)
-    return y
+    return s, y
+
+
+def layer_norm_rows(x: Tensor, weight: Tensor | None, bias: Tensor | None, eps: float) -> Tensor:
+    """LayerNorm over the last dimension of ``x [..., C]``; Triton (several rows per program) for contiguous
+    CUDA inputs with an affine transform, PyTorch's ``layer_norm`` otherwise."""
+    if not _layer_norm_kernel_ok(x, weight, bias):
+        return F.layer_norm(x, (x.shape[-1],), weight, bias, eps)
+    return _launch_layer_norm(x, None, weight, bias, eps)[1]
+
+
+def add_layer_norm(x: Tensor, residual: Tensor, norm: nn.LayerNorm) -> tuple[Tensor, Tensor]:
+    """``s = x + residual`` and ``norm(s)`` in one pass (the transformer blocks' residual add and the
+    LayerNorm after it); PyTorch's add and ``norm`` where the kernel does not apply."""
+    if not (isinstance(norm, LayerNormRows) and len(norm.normalized_shape) == 1 and residual.shape == x.shape
+            and residual.dtype == x.dtype and residual.is_contiguous() and _layer_norm_kernel_ok(x, norm.weight, norm.bias)):
+        s = x + residual
+        return s, norm(s)
+    return _launch_layer_norm(x, residual, norm.weight, norm.bias, norm.eps)
 
 
 class GroupNormNHWC(nn.GroupNorm):

@@ -28,7 +28,7 @@ from torch import Tensor, nn
 
 from .fused_norms import FLOATS as _FLOATS
 from .fused_norms import channels_last_dense as _channels_last_dense
-from .fused_norms import tl, triton
+from .fused_norms import add_layer_norm, tl, triton
 
 __all__ = ["frame_attention", "blend", "install_fused_temporal"]
 
@@ -148,20 +148,18 @@ def blend(spatial: Tensor, multiview: Tensor, temporal: Tensor | None, factor: T
 def _temporal_block_forward(self, hidden_states: Tensor, num_frames: int,
                             encoder_hidden_states: Tensor | None = None) -> Tensor:
     """diffusers ``TemporalBasicTransformerBlock.forward`` (no cross-attention) on the frame-major tokens
-    ``[B*F, S, C]`` as they come: the per-token ops in place of order, attention by :func:`frame_attention`."""
-    residual = hidden_states
+    ``[B*F, S, C]`` as they come: the per-token ops in place of order, attention by :func:`frame_attention`,
+    the residual adds before ``norm1`` and ``norm3`` fused into them."""
     h = self.ff_in(self.norm_in(hidden_states))
-    if self.is_res:
-        h = h + residual
+    h, x = add_layer_norm(h, hidden_states, self.norm1) if self.is_res else (h, self.norm1(h))
     attn = self.attn1
-    x = self.norm1(h)
     if getattr(attn, "fused_projections", False):
         q, k, v = attn.to_qkv(x).chunk(3, dim=-1)
     else:
         q, k, v = attn.to_q(x), attn.to_k(x), attn.to_v(x)
     o = frame_attention(q, k, v, num_frames, attn.heads)
-    h = attn.to_out[1](attn.to_out[0](o)) + h
-    ff = self.ff(self.norm3(h))
+    h, n3 = add_layer_norm(attn.to_out[1](attn.to_out[0](o)), h, self.norm3)
+    ff = self.ff(n3)
     return ff + h if self.is_res else ff
 
 
