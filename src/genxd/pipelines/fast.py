@@ -20,9 +20,10 @@ What :func:`enable_fast_path` adds (each switchable):
   (3,1,1) convolutions), and the blocks keep activations in that order, so cuDNN's NHWC kernels run without
   converting their inputs (that conversion was 11% of the compiled call's kernel time);
 - ``fuse_qkv``: one q/k/v projection per self-attention (views into one weight: no memory added);
-- ``fused_kernels`` (when not compiling; needs Triton): channels-last GroupNorm with the SiLU after it in
-  one Triton kernel (PyTorch's CUDA GroupNorm converts channels-last to NCHW and back, two copies each) and
-  GEGLU in one pass (:mod:`genxd.pipelines.fused_kernels`);
+- ``fused_kernels`` (when not compiling; needs Triton): Triton kernels for channels-last GroupNorm with the
+  SiLU and time-embedding add around it (PyTorch's CUDA GroupNorm converts channels-last to NCHW and back,
+  two copies each), LayerNorm with the residual add before it, GEGLU, attention over frames without
+  regrouping copies and the three-path blend (:mod:`genxd.pipelines.fused_kernels`);
 - ``compile=True``: ``torch.compile`` (inductor). ``compile_scope="blocks"`` (default) compiles the
   repeated res blocks and transformers one by one (one graph per block signature, shared by instances):
   about 1.5 minutes of warm-up per input shape on an H100 the first time, cached on disk
