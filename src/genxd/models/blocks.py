@@ -19,7 +19,6 @@ indicator is ``[B]`` (long). Key names match the authors' released checkpoint.
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F_
 from diffusers.models.attention import BasicTransformerBlock, TemporalBasicTransformerBlock
 from diffusers.models.embeddings import TimestepEmbedding, Timesteps
 from diffusers.models.resnet import Downsample2D, ResnetBlock2D, TemporalResnetBlock, Upsample2D
@@ -58,6 +57,16 @@ def _is_channels_last_any(x: Tensor) -> bool:
     return x.is_contiguous(memory_format=fmt) and not x.is_contiguous()
 
 
+def mode_weights(indicator: Tensor, gamma: Tensor, dtype: torch.dtype) -> Tensor:
+    """``[B]`` weight of the multiview branch against the temporal one for each sample's mode
+    (``indicator [B]``): 1 (3D), 0 (video), ``sigmoid(gamma)`` (4D; ``gamma`` a 1-element parameter)."""
+    learned = torch.sigmoid(gamma.to(dtype))
+    ones = torch.ones_like(learned)
+    g = torch.where(indicator == MODE_4D, learned, torch.zeros_like(learned))
+    g = torch.where(indicator == MODE_3D, ones, g)
+    return g.to(dtype)
+
+
 class MVTemporalBlender(nn.Module):
     """Blends spatial, multiview and temporal features (learned factors, switched by indicator).
 
@@ -74,11 +83,7 @@ class MVTemporalBlender(nn.Module):
 
     def gamma_per_sample(self, indicator: Tensor, dtype: torch.dtype) -> Tensor:
         """``[B]`` mixing weight of the multiview branch: 1 (3D), 0 (video), sigmoid(gamma) (4D)."""
-        learned = torch.sigmoid(self.gamma.to(dtype))
-        ones = torch.ones_like(learned)
-        g = torch.where(indicator == MODE_4D, learned, torch.zeros_like(learned))
-        g = torch.where(indicator == MODE_3D, ones, g)
-        return g.to(dtype)
+        return mode_weights(indicator, self.gamma, dtype)
 
     def multiview_mix(self, x_spatial: Tensor, x_multiview: Tensor) -> Tensor:
         """``a * spatial + (1 - a) * multiview``: the whole output when every sample is 3D."""

@@ -28,7 +28,6 @@ from .fused_norms import FLOATS as _FLOATS
 from ..models.blocks import add_in_storage_order
 from .fused_norms import (GroupNormNHWC, LayerNormRows, add_layer_norm, group_norm_nhwc, layer_norm_rows, tl, triton,
                           triton_available)
-from .fused_norms import channels_last_dense as _channels_last_dense
 
 __all__ = ["triton_available", "group_norm_nhwc", "layer_norm_rows", "geglu", "install_fused_kernels",
            "GroupNormNHWC", "LayerNormRows"]

@@ -26,6 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ..models.blocks import MODE_3D, MODE_4D, mode_weights
 from .fused_norms import FLOATS as _FLOATS
 from .fused_norms import channels_last_dense as _channels_last_dense
 from .fused_norms import add_layer_norm, tl, triton
@@ -61,9 +62,10 @@ if triton is not None:
         tl.store(O + rows[:, None] * so0 + s * so1 + col, o.to(O.dtype.element_ty), mask=fmask[:, None])
 
     @triton.jit
-    def _blend_kernel(XS, XM, XT, A, G, IND, OUT, numel, per_sample, HAS_T: tl.constexpr, BLOCK: tl.constexpr):
+    def _blend_kernel(XS, XM, XT, A, G, IND, OUT, numel, per_sample, HAS_T: tl.constexpr, MODE_3D: tl.constexpr,
+                      MODE_4D: tl.constexpr, BLOCK: tl.constexpr):
         """out = g * (a * xs + (1 - a) * xm) + (1 - g) * xt with a = sigmoid(A[0]) and, for the sample of the
-        element (offset // per_sample), g = 1 (3D, IND 0), 0 (video, 1) or sigmoid(G[0]) (4D, 2)."""
+        element (offset // per_sample), g = 1 (3D), sigmoid(G[0]) (4D) or 0 (video) (:func:`mode_weights`)."""
         offs = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
         mask = offs < numel
         a = tl.sigmoid(tl.load(A).to(tl.float32))
@@ -73,7 +75,7 @@ if triton is not None:
         if HAS_T:
             mode = tl.load(IND + offs // per_sample, mask=mask, other=0)
             learned = tl.sigmoid(tl.load(G).to(tl.float32))
-            g = tl.where(mode == 0, 1.0, tl.where(mode == 2, learned, 0.0))
+            g = tl.where(mode == MODE_3D, 1.0, tl.where(mode == MODE_4D, learned, 0.0))
             xt = tl.load(XT + offs, mask=mask, other=0.0).to(tl.float32)
             y = g * y + (1.0 - g) * xt
         tl.store(OUT + offs, y.to(OUT.dtype.element_ty), mask=mask)
@@ -127,11 +129,7 @@ def blend(spatial: Tensor, multiview: Tensor, temporal: Tensor | None, factor: T
         mixed = a * spatial + (1.0 - a) * multiview
         if temporal is None:
             return mixed
-        from ..models.blocks import MODE_3D, MODE_4D
-
-        learned = torch.sigmoid(gamma.to(spatial.dtype))
-        g = torch.where(indicator == MODE_4D, learned, torch.zeros_like(learned))
-        g = torch.where(indicator == MODE_3D, torch.ones_like(learned), g).to(spatial.dtype)
+        g = mode_weights(indicator, gamma, spatial.dtype)
         g = g.repeat_interleave(spatial.shape[0] // g.shape[0]).reshape(-1, *([1] * (spatial.dim() - 1)))
         return g * mixed + (1.0 - g) * temporal
     out = torch.empty_like(spatial)
@@ -141,7 +139,7 @@ def blend(spatial: Tensor, multiview: Tensor, temporal: Tensor | None, factor: T
     _blend_kernel[(triton.cdiv(numel, block),)](spatial, multiview, temporal if has_t else spatial, factor,
                                                 gamma if has_t else factor, indicator if has_t else factor, out,
                                                 numel, numel // indicator.numel() if has_t else numel,
-                                                HAS_T=has_t, BLOCK=block)
+                                                HAS_T=has_t, MODE_3D=MODE_3D, MODE_4D=MODE_4D, BLOCK=block)
     return out
 
 
