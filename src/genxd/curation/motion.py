@@ -33,7 +33,7 @@ import cv2
 import numpy as np
 
 from .depth import sample_map
-from .motion_pairs import PairSettings, pair_motion
+from .motion_pairs import DEFAULT_MOTION_THRESHOLD, PairSettings, pair_motion
 from .sfm import SfmResult
 
 __all__ = [
@@ -48,10 +48,6 @@ __all__ = [
     "verdict",
 ]
 
-#: Motion strength (normalised image displacement per frame) above which a video is "dynamic":
-#: 0.64 px per frame at 128 px, 1.3 px at 256 px. Calibrated on synthetic clips with the classical
-#: fallbacks (flow masks, triangulated depth), see docs/curation.md; recalibrate with learned models.
-DEFAULT_MOTION_THRESHOLD = 0.005
 
 
 def verdict(strength: float, threshold: float = DEFAULT_MOTION_THRESHOLD) -> str:

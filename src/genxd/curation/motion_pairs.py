@@ -36,6 +36,11 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+#: Motion strength (normalised image displacement per frame) above which a video is "dynamic":
+#: 0.64 px per frame at 128 px, 1.3 px at 256 px. Calibrated on synthetic clips with the classical
+#: fallbacks (flow masks, triangulated depth), see docs/curation.md; recalibrate with learned models.
+DEFAULT_MOTION_THRESHOLD = 0.005
+
 __all__ = ["PairSettings", "PairObject", "pair_motion"]
 
 
@@ -66,7 +71,7 @@ class PairSettings:
     #: an object whose tracked pairs alone give a magnitude at or below this (the verdict threshold, see
     #: :class:`genxd.curation.motion.MotionSettings`) gets that magnitude: it is moving only if the pairs that
     #: tracked it well show it moving
-    static_below: float = 0.005
+    static_below: float = DEFAULT_MOTION_THRESHOLD
 
 
 @dataclass
