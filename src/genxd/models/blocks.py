@@ -42,21 +42,6 @@ def _frames_format(x: Tensor) -> torch.memory_format:
     return torch.channels_last_3d if _is_channels_last(x) else torch.contiguous_format
 
 
-def add_in_storage_order(a: Tensor, b: Tensor) -> Tensor:
-    """``a + b`` (same values, same memory format). For two channels-last tensors of one layout the add runs
-    on views in their storage order, where PyTorch's CUDA add takes its vectorized contiguous kernel instead
-    of the strided one it picks for channels-last operands."""
-    if a.shape == b.shape and a.stride() == b.stride() and a.dim() in (4, 5) and _is_channels_last_any(a):
-        perm, inv = ((0, 2, 3, 1), (0, 3, 1, 2)) if a.dim() == 4 else ((0, 2, 3, 4, 1), (0, 4, 1, 2, 3))
-        return (a.permute(perm) + b.permute(perm)).permute(inv)
-    return a + b
-
-
-def _is_channels_last_any(x: Tensor) -> bool:
-    fmt = torch.channels_last if x.dim() == 4 else torch.channels_last_3d
-    return x.is_contiguous(memory_format=fmt) and not x.is_contiguous()
-
-
 def mode_weights(indicator: Tensor, gamma: Tensor, dtype: torch.dtype) -> Tensor:
     """``[B]`` weight of the multiview branch against the temporal one for each sample's mode
     (``indicator [B]``): 1 (3D), 0 (video), ``sigmoid(gamma)`` (4D; ``gamma`` a 1-element parameter)."""
@@ -232,7 +217,7 @@ class TransformerMVCascadeTemporalModel(nn.Module):
         h = self.proj_out(h)
         h = h.reshape(batch_frames, height, width, inner_dim).permute(0, 3, 1, 2)
         h = h.contiguous(memory_format=_image_format(residual))  # the input's memory order (free when channels-last)
-        return add_in_storage_order(h, residual)
+        return h + residual
 
 
 class _CheckpointMixin:

@@ -25,7 +25,6 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .fused_norms import FLOATS as _FLOATS
-from ..models.blocks import add_in_storage_order
 from .fused_norms import (GroupNormNHWC, LayerNormRows, add_layer_norm, group_norm_nhwc, layer_norm_rows, tl, triton,
                           triton_available)
 
@@ -77,8 +76,7 @@ def _resnet2d_forward(self, input_tensor: Tensor, temb: Tensor | None, *args, **
         h = h + temb
     h = self.conv2(self.dropout(self.norm2(h, add=add)))  # (+ temb) GroupNorm + SiLU, convolution
     x = self.conv_shortcut(input_tensor) if self.conv_shortcut is not None else input_tensor
-    out = add_in_storage_order(x, h)
-    return out if self.output_scale_factor == 1.0 else out / self.output_scale_factor
+    return x + h if self.output_scale_factor == 1.0 else (x + h) / self.output_scale_factor
 
 
 def _temporal_resnet_forward(self, input_tensor: Tensor, temb: Tensor | None) -> Tensor:
@@ -88,7 +86,7 @@ def _temporal_resnet_forward(self, input_tensor: Tensor, temb: Tensor | None) ->
     add = self.time_emb_proj(self.nonlinearity(temb)) if self.time_emb_proj is not None else None  # [B, F, C]
     h = self.conv2(self.dropout(self.norm2(h, add=add)))
     x = self.conv_shortcut(input_tensor) if self.conv_shortcut is not None else input_tensor
-    return add_in_storage_order(x, h)
+    return x + h
 
 
 def _spatial_block_forward(self, hidden_states: Tensor, attention_mask: Tensor | None = None,
