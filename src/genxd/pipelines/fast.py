@@ -38,8 +38,9 @@ What :func:`enable_fast_path` adds (each switchable):
   replay issues them at once. Capture takes a fraction of a second and the replayed output is bitwise the
   eager one.
 
-Measured on an H100 (docs/benchmarks.md): float32 eager 270 ms per guided call at 256x256; default fast
-path 41 ms; with ``compile=True`` 26.3-26.5 ms (10.2-10.3x).
+Measured (docs/benchmarks.md), one guided call at 256x256: on an H200 float32 eager 260-263 ms, default fast
+path with the Triton kernels 26.0 ms in 3D (10x) and 35.5 ms in 4D (7.3x); earlier on an H100 ``compile=True``
+26.3-26.5 ms (10.2-10.3x).
 
 On a machine without CUDA the function returns the pipeline unchanged (with a notice), so code can
 call it unconditionally.
@@ -340,8 +341,9 @@ def enable_fast_path(
     weights are not moved there here), ``"group"`` also streams the UNet block by block (no CUDA graphs, no
     fused q/k/v: weights move during a call).
     ``fused_kernels`` (default: on with channels-last when the blocks are not compiled and Triton is
-    there): :mod:`genxd.pipelines.fused_kernels`' channels-last GroupNorm (+ SiLU) and GEGLU kernels, which
-    give the eager path the fusions inductor gives the compiled one, without its warm-up.
+    there): :mod:`genxd.pipelines.fused_kernels`' Triton kernels (GroupNorm, LayerNorm, GEGLU, attention over
+    frames, the blend), which give the eager path the fusions inductor gives the compiled one, without its
+    warm-up.
     Returns the pipeline. Without CUDA it is returned unchanged.
     """
     from .offload import OFFLOAD_MODES, enable_offload
