@@ -94,7 +94,8 @@ def _spatial_block_forward(self, hidden_states: Tensor, attention_mask: Tensor |
     """diffusers ``BasicTransformerBlock.forward`` for the GenXD spatial blocks (LayerNorms, self-attention
     only, GEGLU feed-forward) with the residual add before ``norm3`` fused into it; other calls go to
     diffusers' forward."""
-    if attention_mask is not None or encoder_hidden_states is not None or args or any(v is not None for v in kwargs.values()):
+    extra = args or any(v is not None for v in kwargs.values())
+    if attention_mask is not None or encoder_hidden_states is not None or extra:
         return type(self).forward(self, hidden_states, attention_mask, encoder_hidden_states, *args, **kwargs)
     h = hidden_states
     h, n3 = add_layer_norm(self.attn1(self.norm1(h)), h, self.norm3)

@@ -191,8 +191,10 @@ def group_norm_nhwc(x: Tensor, weight: Tensor, bias: Tensor, groups: int, eps: f
     broadcast over the positions (the res blocks' time-embedding add, fused). Falls back to PyTorch's
     operators for inputs the kernel does not take."""
     N, C = x.shape[:2]
-    if add is not None and not (tuple(add.shape) == (N, C) or (x.dim() == 5 and tuple(add.shape) == (N, x.shape[2], C))):
-        raise ValueError(f"add must be [N, C] (or [N, D, C] for 5-D input), got {tuple(add.shape)} for {tuple(x.shape)}")
+    shapes = [(N, C)] + ([(N, x.shape[2], C)] if x.dim() == 5 else [])
+    if add is not None and tuple(add.shape) not in shapes:
+        raise ValueError(f"add must be [N, C] (or [N, D, C] for 5-D input), got {tuple(add.shape)} for "
+                         f"{tuple(x.shape)}")
     if not (triton is not None and x.is_cuda and x.dtype in FLOATS and channels_last_dense(x)
             and weight is not None and bias is not None and C % groups == 0):
         if add is not None:
@@ -260,7 +262,8 @@ def add_layer_norm(x: Tensor, residual: Tensor, norm: nn.LayerNorm) -> tuple[Ten
     """``s = x + residual`` and ``norm(s)`` in one pass (the transformer blocks' residual add and the
     LayerNorm after it); PyTorch's add and ``norm`` where the kernel does not apply."""
     if not (isinstance(norm, LayerNormRows) and len(norm.normalized_shape) == 1 and residual.shape == x.shape
-            and residual.dtype == x.dtype and residual.is_contiguous() and _layer_norm_kernel_ok(x, norm.weight, norm.bias)):
+            and residual.dtype == x.dtype and residual.is_contiguous()
+            and _layer_norm_kernel_ok(x, norm.weight, norm.bias)):
         s = x + residual
         return s, norm(s)
     return _launch_layer_norm(x, residual, norm.weight, norm.bias, norm.eps)
