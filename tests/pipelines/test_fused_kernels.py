@@ -191,7 +191,8 @@ def test_frame_attention_kernel_matches_reference(frames, heads, dim, positions)
     q, k, v = qkv.chunk(3, dim=-1)  # strided views, as from the fused q/k/v projection
     out = frame_attention(q, k, v, frames, heads)
     ref = _frame_attention_reference(q, k, v, frames, heads)
-    # bf16 inputs, float32 scores, probabilities rounded to bf16 as in flash attention: measured < 0.02
+    # bf16 inputs, float32 scores, probabilities rounded to bf16 as in flash attention (2^-8 relative) and the
+    # output rounded to bf16: outputs are averages of values |v| < ~4.5, so the error bound is about 0.03
     assert (out.float() - ref).abs().max().item() < 0.03
 
 
