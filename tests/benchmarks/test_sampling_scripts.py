@@ -53,3 +53,19 @@ def test_sampling_scripts_need_cuda(monkeypatch):
     monkeypatch.setattr("sys.argv", ["profile_fast_path.py"])
     with pytest.raises(SystemExit, match="CUDA"):
         prof.main()
+
+
+def test_probe_elementwise_logs_layouts_of_large_operands():
+    probe = load_script("benchmarks/probe_elementwise.py")
+    log = probe.ElementwiseLog(min_numel=100)
+    a = torch.randn(2, 8, 4, 4).contiguous(memory_format=torch.channels_last)
+    small = torch.randn(3, 3)
+    with log:
+        a + a
+        a * 2
+        small + small  # under min_numel: not logged
+        torch.sigmoid(a)  # not an elementwise op of the list
+    ops = sorted(k[0] for k in log.counts)
+    assert ops == ["add", "mul"]
+    (add_key,) = [k for k in log.counts if k[0] == "add"]
+    assert add_key[2][0][:2] == ((2, 8, 4, 4), a.stride()) and log.counts[add_key] == 1
