@@ -147,35 +147,76 @@ def _frusta_on_plane(c2w: Tensor, K: Tensor, centre: np.ndarray, u: np.ndarray, 
     return reach
 
 
+@dataclass(frozen=True)
+class _CardLayout:
+    """What the cards world does differently for wide orbits (``orbit_wide``): a cluster of 1-3 cards near the
+    orbit's centre, every texture from the clip's one photo, a backdrop beyond the far side of the camera's
+    circle framed for the first view only (the others turn away from it), and a panorama square in angle.
+    The methods draw from ``rng`` exactly as the layout of the other cameras always has."""
+
+    wide: bool
+
+    def card_depths(self, rng: np.random.Generator, kind: str) -> np.ndarray:
+        """Depths of the cards along the first view, far to near."""
+        n_cards = int(rng.choice([0, 1, 2, 3, 4], p=[0.15, 0.2, 0.25, 0.2, 0.2]))
+        if kind == "4d":
+            n_cards = max(n_cards, 1)  # something moves
+        if self.wide:  # a cluster near the orbit's centre, well inside the camera's circle
+            n_cards = int(rng.integers(1, 4))
+            return np.sort(rng.uniform(2.5, 5.0) * rng.uniform(0.8, 1.2, size=n_cards))[::-1]
+        return np.sort(rng.uniform(1.2, 6.0, size=n_cards))[::-1]
+
+    def crops(self, rng: np.random.Generator, pool: PhotoPool):
+        """``crop(size, **kw)``: a crop of a random photo, or (wide) of the clip's one photo with its one jitter."""
+        if not self.wide:
+            return lambda size, **kw: pool.crop(rng, size, **kw)
+        one_photo = int(rng.integers(len(pool)))
+        shared_jitter = int(rng.integers(2**31))
+        return lambda size, **kw: color_jitter(pool.crop(rng, size, jitter=False, photo=one_photo, **kw),
+                                               np.random.default_rng(shared_jitter)).clamp(0, 1)
+
+    @property
+    def card_spread(self) -> tuple[float, float]:
+        """Range of a card centre's position across the first view (fraction of the image)."""
+        return (0.3, 0.7) if self.wide else (0.15, 0.85)
+
+    def backdrop_depth(self, rng: np.random.Generator, depths: np.ndarray) -> float:
+        depth = rng.uniform(7.0, 14.0)
+        return max(depth, 2.5 * float(depths.max())) if self.wide else depth  # wide: beyond the circle's far side
+
+    def framed(self, c2w: Tensor, K: Tensor) -> tuple[Tensor, Tensor]:
+        """The cameras the backdrop must fill (wide: the first view only) and its margin."""
+        return (c2w[:1], K[:1]) if self.wide else (c2w, K)
+
+    @property
+    def backdrop_margin(self) -> float:
+        return 1.3 if self.wide else 1.02
+
+    @property
+    def panorama_size(self) -> tuple[int, int]:
+        """Wide orbits see all of the panorama: its pixels square in angle (1.2 rad x 2.4 rad)."""
+        return (160, 320) if self.wide else (96, 384)
+
+    def sky(self, rng: np.random.Generator) -> dict[str, float]:
+        if self.wide:
+            return dict(sky_span=2.4, sky_low=0.5, sky_high=0.7)
+        return dict(sky_span=float(rng.uniform(1.0, 2.5)), sky_low=0.6, sky_high=1.2)
+
+
 def card_world(rng: np.random.Generator, pool: PhotoPool, kind: str, num_frames: int, focal: float,
                camera: str | None = None) -> tuple[PhotoWorld, Tensor, Tensor, str]:
     """A cards-layout world and its cameras ``(world, c2w [N, 4, 4], K [N, 3, 3], camera name)``."""
     choices = CARD_CAMERAS_3D if kind == "3d" else CARD_CAMERAS_4D
     camera = camera or str(rng.choice(choices))
+    layout = _CardLayout(wide=camera == "orbit_wide")
     eye_y = 1.5
     first = look_at(torch.tensor([0.0, eye_y, 0.0], dtype=torch.float64), torch.tensor([0.0, eye_y, 1.0], dtype=torch.float64))
     R0 = first[:3, :3].numpy()
     right, down, fwd = R0[:, 0], R0[:, 1], R0[:, 2]
     eye = np.array([0.0, eye_y, 0.0])
-    wide = camera == "orbit_wide"
-    n_cards = int(rng.choice([0, 1, 2, 3, 4], p=[0.15, 0.2, 0.25, 0.2, 0.2]))
-    if kind == "4d":
-        n_cards = max(n_cards, 1)  # something moves
-    if wide:  # a cluster near the orbit's centre, well inside the camera's circle
-        n_cards = int(rng.integers(1, 4))
-        depths = np.sort(rng.uniform(2.5, 5.0) * rng.uniform(0.8, 1.2, size=n_cards))[::-1]
-    else:
-        depths = np.sort(rng.uniform(1.2, 6.0, size=n_cards))[::-1]  # far to near
-    one_photo = int(rng.integers(len(pool))) if wide else None
-    shared_jitter = int(rng.integers(2**31)) if wide else 0
-
-    def crop(size, **kw) -> Tensor:
-        """A crop of a random photo, or (wide orbits) of the clip's one photo with the clip's one jitter."""
-        if one_photo is None:
-            return pool.crop(rng, size, **kw)
-        return color_jitter(pool.crop(rng, size, jitter=False, photo=one_photo, **kw),
-                            np.random.default_rng(shared_jitter)).clamp(0, 1)
-
+    depths = layout.card_depths(rng, kind)
+    n_cards = len(depths)
+    crop = layout.crops(rng, pool)
     rel, K = _card_cameras(rng, camera, num_frames, focal, depths)
     c2w = place_path(rel, first)
     textures: list[Tensor] = []
@@ -188,7 +229,7 @@ def card_world(rng: np.random.Generator, pool: PhotoPool, kind: str, num_frames:
         hw = half_view * rng.uniform(0.2, 0.7)
         aspect = float(np.exp(rng.uniform(np.log(0.6), np.log(1.6))))  # width / height
         hh = hw / aspect
-        px, py = rng.uniform(0.3, 0.7, size=2) if wide else rng.uniform(0.15, 0.85, size=2)
+        px, py = rng.uniform(*layout.card_spread, size=2)
         centre = eye + d * (fwd + (px - 0.5) / focal * right + (py - 0.5) / focal * down)
         yaw = math.radians(rng.uniform(-25.0, 25.0)) if rng.random() < 0.5 else 0.0
         u = math.cos(yaw) * right + math.sin(yaw) * fwd
@@ -205,14 +246,12 @@ def card_world(rng: np.random.Generator, pool: PhotoPool, kind: str, num_frames:
         texs.append(len(textures) - 1)
         lits.append(False)
         disps.append(disp)
-    # the backdrop: facing the first camera, large enough for every view of the path (else the panorama shows)
-    depth_b = rng.uniform(7.0, 14.0)
-    if wide:  # beyond the far side of the camera's circle (2 x the centre's depth)
-        depth_b = max(depth_b, 2.5 * float(depths.max()))
+    # the backdrop: facing the first camera, large enough for every view that must see it (else the panorama shows)
+    depth_b = layout.backdrop_depth(rng, depths)
     centre_b = eye + depth_b * fwd
-    reach = _frusta_on_plane(c2w[:1] if wide else c2w, K[:1] if wide else K, centre_b, right, down)
-    if reach is not None and reach < 40.0:  # wide orbits: the first view is all photo, the others turn away
-        half_b = reach * (1.3 if wide else 1.02)
+    reach = _frusta_on_plane(*layout.framed(c2w, K), centre_b, right, down)
+    if reach is not None and reach < 40.0:
+        half_b = reach * layout.backdrop_margin
         view_frac = min(1.0, (depth_b * 0.5 / focal) / half_b)
         side = int(np.clip(round(192 / max(view_frac, 1e-3)), 192, 448))
         textures.append(crop(side, scale=(0.6, 1.0)))
@@ -223,8 +262,7 @@ def card_world(rng: np.random.Generator, pool: PhotoPool, kind: str, num_frames:
         texs.append(len(textures) - 1)
         lits.append(False)
         disps.append(np.zeros(3))
-    # the panorama; wide orbits see all of it, so there its pixels are square in angle (1.2 rad x 2.4 rad)
-    textures.append(crop((160, 320) if wide else (96, 384), aspect=(0.9, 1.1)))
+    textures.append(crop(layout.panorama_size, aspect=(0.9, 1.1)))  # the panorama
     sky = len(textures) - 1
     ground = -1
     ground_y = 0.0
@@ -232,15 +270,15 @@ def card_world(rng: np.random.Generator, pool: PhotoPool, kind: str, num_frames:
         textures.append(crop(160))
         ground = len(textures) - 1
         ground_y = eye_y - rng.uniform(0.8, 1.4)
+    ground_tile = float(rng.uniform(0.8, 2.5))
     f32 = lambda a: torch.as_tensor(np.asarray(a, dtype=np.float64).reshape(-1, 3), dtype=torch.float32)  # noqa: E731
     world = PhotoWorld(
         textures=textures, rect_centres=f32(centres), rect_u=f32(us), rect_v=f32(vs),
         rect_half=torch.as_tensor(np.asarray(halves, dtype=np.float64).reshape(-1, 2), dtype=torch.float32),
         rect_texture=torch.as_tensor(texs, dtype=torch.int64), rect_lit=torch.as_tensor(lits, dtype=torch.bool),
         rect_displacements=f32(disps), ground_texture=ground, ground_y=float(ground_y),
-        ground_tile=float(rng.uniform(0.8, 2.5)), sky_texture=sky,
-        sky_span=2.4 if wide else float(rng.uniform(1.0, 2.5)), sky_low=0.5 if wide else 0.6,
-        sky_high=0.7 if wide else 1.2, sun_direction=torch.tensor([0.3, 0.8, -0.5]), ambient=0.6,
+        ground_tile=ground_tile, sky_texture=sky, **layout.sky(rng),
+        sun_direction=torch.tensor([0.3, 0.8, -0.5]), ambient=0.6,
         motion_strength=float(max((np.linalg.norm(x) for x in disps), default=0.0)),
     )
     return world, c2w.float(), K.float(), camera
