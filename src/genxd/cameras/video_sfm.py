@@ -78,15 +78,8 @@ def klt_sfm(image_dir: Path, names: list[str], work: Path, allowed: np.ndarray |
             models = pycolmap.global_mapping(database, image_dir, models_dir,
                                              csfm._global_options(num_threads, seed, focal))
         else:
-            options = pycolmap.IncrementalPipelineOptions()
-            options.num_threads, options.random_seed = num_threads, seed
-            options.min_model_size = 3
-            options.structure_less_registration_fallback = False
-            options.mapper.init_min_tri_angle, options.mapper.init_min_num_inliers = 4.0, 50
-            if focal is not None:
-                options.ba_refine_focal_length = options.ba_refine_extra_params = False
-                options.ba_refine_principal_point = False
-            models = pycolmap.incremental_mapping(database, image_dir, models_dir, options)
+            models = pycolmap.incremental_mapping(database, image_dir, models_dir,
+                                                  csfm.incremental_options(num_threads, seed, focal))
     except Exception as exc:  # noqa: BLE001 - pycolmap raises RuntimeError / ValueError variants
         raise csfm.SfmError(f"{mapper} mapping failed: {exc}") from None
     timings["sfm_map"] = time.perf_counter() - t0

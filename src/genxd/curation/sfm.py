@@ -311,6 +311,29 @@ def _klt_database(
 MAPPERS = ("incremental", "global", "auto")
 
 
+def incremental_options(num_threads: int, seed: int, focal: float | None):
+    """``pycolmap.IncrementalPipelineOptions`` for video frames (small baselines, forward motion, few features on
+    small frames): seeded, no structure-less registration, intrinsics fixed when the focal length is known."""
+    import pycolmap
+
+    options = pycolmap.IncrementalPipelineOptions()
+    options.num_threads = num_threads
+    options.random_seed = seed
+    options.multiple_models = True
+    options.min_model_size = 3
+    options.extract_colors = True
+    options.structure_less_registration_fallback = False  # poses without points are unreliable
+    options.mapper.init_min_tri_angle = 4.0
+    options.mapper.init_min_num_inliers = 50
+    options.mapper.random_seed = seed
+    options.triangulation.random_seed = seed
+    if focal is not None:
+        options.ba_refine_focal_length = False
+        options.ba_refine_extra_params = False
+        options.ba_refine_principal_point = False
+    return options
+
+
 def _global_options(num_threads: int, seed: int, focal: float | None):
     """``pycolmap.GlobalPipelineOptions`` (GLOMAP) on the CPU; intrinsics fixed when the focal length is known."""
     import pycolmap
@@ -461,22 +484,6 @@ def _run_sfm_once(
         _klt_database(database, image_dir, image_names, work_dir, allowed, focal, width, height, seed,
                       800, sequential_overlap, timings)
 
-    options = pycolmap.IncrementalPipelineOptions()
-    options.num_threads = num_threads
-    options.random_seed = seed
-    options.multiple_models = True
-    options.min_model_size = 3
-    options.extract_colors = True
-    options.structure_less_registration_fallback = False  # poses without points are unreliable
-    # Video frames: small baselines, forward motion, few features on small frames.
-    options.mapper.init_min_tri_angle = 4.0
-    options.mapper.init_min_num_inliers = 50
-    options.mapper.random_seed = seed
-    options.triangulation.random_seed = seed
-    if focal is not None:
-        options.ba_refine_focal_length = False
-        options.ba_refine_extra_params = False
-        options.ba_refine_principal_point = False
     t0 = time.perf_counter()
     models_dir = work_dir / "sparse"
     models_dir.mkdir(exist_ok=True)
@@ -484,7 +491,8 @@ def _run_sfm_once(
         if mapper == "global":
             models = pycolmap.global_mapping(database, image_dir, models_dir, _global_options(num_threads, seed, focal))
         else:
-            models = pycolmap.incremental_mapping(database, image_dir, models_dir, options)
+            models = pycolmap.incremental_mapping(database, image_dir, models_dir,
+                                                  incremental_options(num_threads, seed, focal))
     except Exception as exc:  # noqa: BLE001 - pycolmap raises RuntimeError / ValueError variants
         raise SfmError(f"{mapper} mapping failed: {exc}") from None
     timings["sfm_map"] = time.perf_counter() - t0
