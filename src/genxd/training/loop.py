@@ -239,6 +239,30 @@ class TrainingRun:
         self.print(f"resumed from {path} (step {state['step']})")
         return int(state["step"])
 
+    def resume(self, ema: Any | None = None) -> int:
+        """The optimiser step to start from: 0, or the resumed checkpoint's (accelerate state restored, and the
+        EMA weights when ``ema`` is given); the EMA weights are put on the run's device either way."""
+        start_step = 0
+        if self.resume_from is not None:
+            start_step = self.load(self.resume_from)
+            if ema is not None:
+                ema.load(self.resume_from / "ema.safetensors")
+        if ema is not None:
+            for name, value in ema.shadow.items():
+                ema.shadow[name] = value.to(self.accelerator.device)
+        return start_step
+
+    def stream(self, data: Any, start_step: int):
+        """``(dataset, sampler)`` of this process: the configured training dataset and its sample stream,
+        continued at ``start_step`` (:class:`genxd.training.data.StreamSampler`)."""
+        from .data import StreamSampler, build_training_dataset
+
+        dataset = build_training_dataset(data, self.seed)
+        acc, opt = self.accelerator, self.optim
+        sampler = StreamSampler(len(dataset), opt.batch_size, self.seed, acc.num_processes, acc.process_index,
+                                opt.gradient_accumulation_steps, start_step, data.shuffle)
+        return dataset, sampler
+
     def save(self, step: int, write_parts: Callable[[Path], None]) -> Path | None:
         """Write checkpoint ``step`` (call on every process). ``write_parts(folder)`` runs on the main
         process only and writes the model folders. Returns the checkpoint folder (main) or None."""

@@ -19,7 +19,7 @@ import torch
 from tqdm.auto import tqdm
 
 from .config import OptimConfig, TrainConfig
-from .data import StreamSampler, build_training_dataset, make_loader
+from .data import make_loader
 from .ema import EMAWeights
 from .loop import TrainingRun
 from .models import build_scheduler, build_unet, build_vae, count_parameters
@@ -117,18 +117,8 @@ def train_genxd(cfg: TrainConfig, resume: str | None = None, overwrite: bool = F
     if vae_dtype != torch.float32:
         vae.to(dtype=vae_dtype)
 
-    start_step = 0
-    if run.resume_from is not None:
-        start_step = run.load(run.resume_from)
-        if ema is not None:
-            ema.load(run.resume_from / "ema.safetensors")
-    if ema is not None:
-        for name, value in ema.shadow.items():
-            ema.shadow[name] = value.to(acc.device)
-
-    dataset = build_training_dataset(cfg.data, cfg.seed)
-    sampler = StreamSampler(len(dataset), opt.batch_size, cfg.seed, acc.num_processes, acc.process_index,
-                            opt.gradient_accumulation_steps, start_step, cfg.data.shuffle)
+    start_step = run.resume(ema)
+    dataset, sampler = run.stream(cfg.data, start_step)
     latent_channels = vae.config.latent_channels
     drawer = SampleDrawer(cfg.seed, cfg.data.num_frames, (latent_channels, height // vae_scale, width // vae_scale),
                           cfg.conditioning, cfg.noise)  # each sample's draws are made in the DataLoader workers

@@ -18,7 +18,7 @@ import torch
 from tqdm.auto import tqdm
 
 from .config import VAETrainConfig
-from .data import StreamSampler, build_training_dataset, make_loader
+from .data import make_loader
 from .ema import EMAWeights
 from .loop import TrainingRun
 from .models import build_vae, count_parameters
@@ -91,18 +91,8 @@ def train_vae(cfg: VAETrainConfig, resume: str | None = None, overwrite: bool = 
         raise ValueError("training.ema.enabled is not supported with FSDP (set training.ema.enabled=false)")
     model, optimizer = acc.prepare(VAEWithPosterior(vae), optimizer)
     unwrapped = vae
-    start_step = 0
-    if run.resume_from is not None:
-        start_step = run.load(run.resume_from)
-        if ema is not None:
-            ema.load(run.resume_from / "ema.safetensors")
-    if ema is not None:
-        for name, value in ema.shadow.items():
-            ema.shadow[name] = value.to(acc.device)
-
-    dataset = build_training_dataset(cfg.data, cfg.seed)
-    sampler = StreamSampler(len(dataset), opt.batch_size, cfg.seed, acc.num_processes, acc.process_index,
-                            opt.gradient_accumulation_steps, start_step, cfg.data.shuffle)
+    start_step = run.resume(ema)
+    dataset, sampler = run.stream(cfg.data, start_step)
     loader = make_loader(dataset, sampler, cfg.data.num_workers, pin_memory=acc.device.type == "cuda")
     fixed = []
     val_every = run.validation_every(cfg.validation.every_steps)
