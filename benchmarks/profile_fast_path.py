@@ -5,23 +5,30 @@ Builds the released UNet configuration with random weights (as ``bench_sampling.
 profiles ``--calls`` calls with ``torch.profiler`` *without* the CUDA-graph replay (the same kernels, run
 one by one, so each is attributed) and sums device time by kernel family: GEMM, convolution, attention,
 inductor-generated Triton (pointwise / reductions), normalisation, layout copies, other elementwise.
-Prints the table and the top kernels, writes JSON.
+Prints the table and the top kernels, writes JSON. ``--elementwise`` also runs one call under a
+``TorchDispatchMode`` and counts every add / mul / div / sub / copy above ``--min-numel`` elements by call site
+(in genxd or diffusers) and operand shapes, strides, dtypes and 16-byte alignment: the kernel table names
+kernels, not the Python that launched them (which adds take PyTorch's strided elementwise kernel, say).
 
     python benchmarks/profile_fast_path.py --fast '{"compile": true}' --out profile_fast_compile.json
+    python benchmarks/profile_fast_path.py --mode 4d --elementwise --out profile_fast_4d.json
 """
 
 from __future__ import annotations
 
 import argparse
+import collections
 import importlib.util
 import json
 import re
 import statistics
 import time
+import traceback
 from collections import defaultdict
 from pathlib import Path
 
 import torch
+from torch.utils._python_dispatch import TorchDispatchMode
 
 from genxd.pipelines.fast import CUDAGraphForward, enable_fast_path
 
@@ -55,6 +62,41 @@ def load_bench():
     return mod
 
 
+OPS = ("add", "mul", "div", "sub", "copy", "clone")  # and their in-place forms (add_, copy_, ...)
+
+
+def _site() -> str:
+    """The innermost two frames in genxd or diffusers code (file:line)."""
+    frames = [f for f in traceback.extract_stack() if "/genxd/" in f.filename or "/diffusers/" in f.filename]
+    return " < ".join(f"{Path(f.filename).name}:{f.lineno}" for f in frames[-2:][::-1])
+
+
+class ElementwiseLog(TorchDispatchMode):
+    """Counts elementwise operators on tensors of at least ``min_numel`` elements, keyed by layout and site."""
+
+    def __init__(self, min_numel: int) -> None:
+        super().__init__()
+        self.min_numel = min_numel
+        self.counts: collections.Counter = collections.Counter()
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        name = func.overloadpacket.__name__
+        tensors = [a for a in args if isinstance(a, torch.Tensor)]
+        if name.rstrip("_") in OPS:
+            if tensors and max(t.numel() for t in tensors) >= self.min_numel:
+                operands = tuple((tuple(t.shape), t.stride(), str(t.dtype).removeprefix("torch."),
+                                  t.data_ptr() % 16 == 0) for t in tensors)
+                self.counts[(name, _site(), operands)] += 1
+        return func(*args, **(kwargs or {}))
+
+    def rows(self) -> list[dict]:
+        """The counts as JSON rows, most frequent first."""
+        return [{"count": n, "op": op, "site": site,
+                 "operands": [{"shape": list(s), "stride": list(st), "dtype": dt, "aligned16": al}
+                              for s, st, dt, al in ops]}
+                for (op, site, ops), n in self.counts.most_common()]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--fast", default="{}", help="enable_fast_path keyword arguments as JSON (dtype: bf16 default)")
@@ -64,6 +106,8 @@ def main() -> None:
     ap.add_argument("--calls", type=int, default=3)
     ap.add_argument("--reps", type=int, default=10)
     ap.add_argument("--top", type=int, default=25)
+    ap.add_argument("--elementwise", action="store_true", help="also list the elementwise operators with layouts")
+    ap.add_argument("--min-numel", type=int, default=100_000, help="--elementwise: smallest operand counted")
     ap.add_argument("--out", default="profile_fast_path.json")
     args = ap.parse_args()
     if not torch.cuda.is_available():
@@ -115,12 +159,21 @@ def main() -> None:
         "top": [{"name": k[:160], "ms": ms, "count": n, "family": family(k)} for k, (ms, n) in
                 sorted(per_kernel.items(), key=lambda kv: -kv[1][0])[: args.top]],
     }
+    if args.elementwise:
+        log = ElementwiseLog(args.min_numel)
+        with torch.no_grad(), log:
+            pipe.unet(**inp)  # eager (the CUDA graph was removed above)
+        result["elementwise"] = log.rows()
     print(f"call {result['call_ms_median']:.1f} ms (replayed), {unreplayed_ms:.1f} ms unreplayed, "
           f"{total_ms:.1f} ms of kernels in {result['kernels_per_call']:.0f} kernels; first call {first_s:.0f} s")
     for k, v in result["families"].items():
         print(f"  {k:18s} {v['ms']:7.2f} ms  {v['kernels']:6.0f} kernels  {100 * v['share']:5.1f}%")
     for row in result["top"]:
         print(f"  {row['ms']:7.3f} ms x{row['count']:5.0f} [{row['family']}] {row['name'][:110]}")
+    for r in result.get("elementwise", []):
+        desc = "; ".join(f"{tuple(o['shape'])} {tuple(o['stride'])}{'' if o['aligned16'] else ' UNALIGNED'}"
+                         for o in r["operands"])
+        print(f"  {r['count']:4d} {r['op']:8s} {r['site']:50s} {desc}")
     Path(args.out).write_text(json.dumps(result, indent=2))
 
 

@@ -55,8 +55,8 @@ def test_sampling_scripts_need_cuda(monkeypatch):
         prof.main()
 
 
-def test_probe_elementwise_logs_layouts_of_large_operands():
-    probe = load_script("benchmarks/probe_elementwise.py")
+def test_profile_fast_path_elementwise_log_keeps_layouts_of_large_operands():
+    probe = load_script("benchmarks/profile_fast_path.py")
     log = probe.ElementwiseLog(min_numel=100)
     a = torch.randn(2, 8, 4, 4).contiguous(memory_format=torch.channels_last)
     small = torch.randn(3, 3)
