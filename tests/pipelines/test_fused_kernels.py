@@ -30,7 +30,7 @@ def test_switched_unet_is_the_same_model_off_cuda(reference_small, reference_cas
     counts = install_fused_kernels(unet)
     assert counts["res_blocks"] > 0 and counts["geglus"] > 0 and counts["group_norms"] >= 2 * counts["res_blocks"]
     assert counts["temporal_blocks"] > 0 and counts["blenders"] > 0 and counts["layer_norms"] > 0
-    assert counts["attentions"] > 0 and counts["frame_embeddings"] > 0
+    assert counts["attentions"] > 0 and counts["frame_sinusoids"] > 0
     assert counts["spatial_blocks"] > 0 and counts["multiview_blocks"] > 0
     assert all(type(m) is not torch.nn.LayerNorm for m in unet.modules())
     assert list(unet.state_dict()) == keys

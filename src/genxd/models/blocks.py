@@ -84,7 +84,8 @@ class MVTemporalBlender(nn.Module):
         """:meth:`forward` with the weight of each sample from its mode (``indicator [B]``); the inputs' first
         dimension is ``B`` or ``B*F`` (sample-major)."""
         gamma = self.gamma_per_sample(indicator, x_spatial.dtype)
-        gamma = gamma.repeat_interleave(x_spatial.shape[0] // gamma.shape[0])
+        if x_spatial.shape[0] != gamma.shape[0]:  # one weight per frame
+            gamma = gamma.repeat_interleave(x_spatial.shape[0] // gamma.shape[0])
         return self(x_spatial, x_multiview, x_temporal, gamma.reshape(-1, *([1] * (x_spatial.dim() - 1))))
 
 
@@ -185,10 +186,15 @@ class TransformerMVCascadeTemporalModel(nn.Module):
         self.time_mixer = MVTemporalBlender(alpha_spatial_mv=0.5, gamma=5.0)
         self.proj_out = nn.Linear(inner_dim, in_channels)
 
-    def frame_embedding(self, num_frames: int, batch: int, dtype: torch.dtype, device: torch.device) -> Tensor:
-        """``[B*F, C]`` embedding of each frame's index (0..F-1, for each of the ``batch`` samples)."""
+    def frame_sinusoids(self, num_frames: int, batch: int, dtype: torch.dtype, device: torch.device) -> Tensor:
+        """``[B*F, C]`` sinusoidal code of each frame's index (0..F-1, for each of the ``batch`` samples); no
+        weights."""
         frame_index = torch.arange(num_frames, device=device).repeat(batch)
-        return self.time_pos_embed(self.time_proj(frame_index).to(dtype))
+        return self.time_proj(frame_index).to(dtype)
+
+    def frame_embedding(self, num_frames: int, batch: int, dtype: torch.dtype, device: torch.device) -> Tensor:
+        """``[B*F, C]`` learned embedding of each frame's index."""
+        return self.time_pos_embed(self.frame_sinusoids(num_frames, batch, dtype, device))
 
     def forward(self, hidden_states: Tensor, indicator: Tensor, num_frames: int, skip_temporal: bool = False) -> Tensor:
         """``skip_temporal``: every sample is 3D, the temporal path (weight exactly 0) is not computed."""

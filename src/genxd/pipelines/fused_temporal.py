@@ -170,20 +170,20 @@ def _blender_blend_by_mode(self, x_spatial: Tensor, x_multiview: Tensor, x_tempo
     return blend(x_spatial, x_multiview, x_temporal, self.spatial_mv_factor, self.gamma, indicator)
 
 
-def _cached_frame_embedding(self, num_frames: int, batch: int, dtype: torch.dtype, device: torch.device) -> Tensor:
-    """The transformer's frame-index embedding with its sinusoids (no weights: a constant per frames, batch,
-    dtype and device) made once and kept, which saves about ten small kernels per transformer and call; the
-    learned part runs every call, so weights changed in place are always read. Entries are never dropped (a
-    captured CUDA graph may read them); at most 64 are kept, later keys are computed every call."""
+def _cached_frame_sinusoids(self, num_frames: int, batch: int, dtype: torch.dtype, device: torch.device) -> Tensor:
+    """The transformer's frame-index sinusoids (no weights: a constant per frames, batch, dtype and device) made
+    once and kept, which saves about ten small kernels per transformer and call; the learned embedding on top
+    runs every call, so weights changed in place are always read. Entries are never dropped (a captured CUDA
+    graph may read them); at most 64 are kept, later keys are computed every call."""
     key = (num_frames, batch, dtype, torch.device(device))
     cache = self.__dict__.setdefault("_genxd_frame_sinusoids", {})
     sinusoids = cache.get(key)
     if sinusoids is None:
-        sinusoids = self.time_proj(torch.arange(num_frames, device=device).repeat(batch)).to(dtype)
+        sinusoids = type(self).frame_sinusoids(self, num_frames, batch, dtype, device)
         capturing = torch.cuda.is_available() and torch.cuda.is_current_stream_capturing()
         if len(cache) < 64 and not capturing:
             cache[key] = sinusoids
-    return self.time_pos_embed(sinusoids)
+    return sinusoids
 
 
 class SelfAttentionProcessor:
@@ -230,7 +230,7 @@ def install_fused_temporal(unet: nn.Module) -> dict[str, int]:
 
     from ..models.blocks import MVTemporalBlender, TransformerMVCascadeTemporalModel
 
-    counts = {"temporal_blocks": 0, "blenders": 0, "attentions": 0, "frame_embeddings": 0}
+    counts = {"temporal_blocks": 0, "blenders": 0, "attentions": 0, "frame_sinusoids": 0}
     for m in unet.modules():
         if getattr(m, "_genxd_fused", False):
             continue
@@ -246,8 +246,8 @@ def install_fused_temporal(unet: nn.Module) -> dict[str, int]:
             m.set_processor(SelfAttentionProcessor())
             counts["attentions"] += 1
         elif type(m) is TransformerMVCascadeTemporalModel:
-            m.frame_embedding = types.MethodType(_cached_frame_embedding, m)
-            counts["frame_embeddings"] += 1
+            m.frame_sinusoids = types.MethodType(_cached_frame_sinusoids, m)
+            counts["frame_sinusoids"] += 1
         else:
             continue
         m._genxd_fused = True
