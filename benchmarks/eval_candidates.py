@@ -84,11 +84,11 @@ def main(argv: list[str] | None = None) -> None:
             gains = {k: round(v["psnr_gain_db"], 3) for k, v in report.items() if isinstance(v, dict) and "psnr_gain_db" in v}
             extra = {k: v for k, v in report.get("4d", {}).items() if "change" in k} if "4d" in report else {}
             print(f"{m} {name}: {gains} {extra} ({report['seconds']} s)", flush=True)
+    from genxd.evaluation import mean_psnr_gain
+
     for m, by_job in results["results"].items():
         val = by_job.get("validation")
         if val:
-            from genxd.evaluation import mean_psnr_gain
-
             val["score_db"] = mean_psnr_gain(val)
             print(f"{m}: validation score {val['score_db']:+.3f} dB", flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)

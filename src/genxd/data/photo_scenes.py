@@ -69,7 +69,8 @@ class PhotoSceneDataset(SyntheticDataset):
         weights = [1.0] * len(layouts) if layout_weights is None else [float(w) for w in layout_weights]
         if len(weights) != len(layouts) or any(w < 0 for w in weights) or sum(weights) <= 0:
             raise ValueError(f"layout_weights must be {len(layouts)} weights >= 0, not all 0, got {layout_weights}")
-        known = {"cards": set(CARD_CAMERAS_3D) | set(CARD_CAMERAS_4D) | set(CARD_CAMERAS_OPT_IN), "world": set(WORLD_CAMERAS_3D) | set(WORLD_CAMERAS_4D)}
+        known = {"cards": set(CARD_CAMERAS_3D) | set(CARD_CAMERAS_4D) | set(CARD_CAMERAS_OPT_IN),
+                 "world": set(WORLD_CAMERAS_3D) | set(WORLD_CAMERAS_4D)}
         for name, cams in (("cards", cameras_cards), ("world", cameras_world)):
             bad = [c for c in _as_list(cams) if c not in known[name]]
             if bad:
