@@ -72,29 +72,59 @@ def _site() -> str:
 
 
 class ElementwiseLog(TorchDispatchMode):
-    """Counts elementwise operators on tensors of at least ``min_numel`` elements, keyed by layout and site."""
+    """Counts elementwise operators on tensors of at least ``min_numel`` elements, keyed by layout (operands and
+    output) and site. Each counted operator runs inside ``record_function("genxd_ew:<key>")``, so that under
+    ``torch.profiler`` :meth:`attribute` can name the kernels each key launched and their device time (the
+    label numbers the calls; ``calls[i]`` is call ``i``'s key)."""
+
+    LABEL = "genxd_ew:"
 
     def __init__(self, min_numel: int) -> None:
         super().__init__()
         self.min_numel = min_numel
         self.counts: collections.Counter = collections.Counter()
+        self.calls: list[tuple] = []
+        self.kernels: dict[tuple, collections.Counter] = defaultdict(collections.Counter)  # key -> name -> us
+
+    @staticmethod
+    def _layout(t: torch.Tensor) -> tuple:
+        return tuple(t.shape), t.stride(), str(t.dtype).removeprefix("torch."), t.data_ptr() % 16 == 0
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         name = func.overloadpacket.__name__
         tensors = [a for a in args if isinstance(a, torch.Tensor)]
-        if name.rstrip("_") in OPS:
-            if tensors and max(t.numel() for t in tensors) >= self.min_numel:
-                operands = tuple((tuple(t.shape), t.stride(), str(t.dtype).removeprefix("torch."),
-                                  t.data_ptr() % 16 == 0) for t in tensors)
-                self.counts[(name, _site(), operands)] += 1
-        return func(*args, **(kwargs or {}))
+        if name.rstrip("_") not in OPS or not tensors or max(t.numel() for t in tensors) < self.min_numel:
+            return func(*args, **(kwargs or {}))
+        with torch.profiler.record_function(f"{self.LABEL}{len(self.calls)}"):
+            out = func(*args, **(kwargs or {}))
+        key = (name, _site(), tuple(self._layout(t) for t in tensors),
+               self._layout(out) if isinstance(out, torch.Tensor) else None)
+        self.calls.append(key)
+        self.counts[key] += 1
+        return out
+
+    def attribute(self, prof) -> None:
+        """Kernels (name -> microseconds) under each key's labels in a ``torch.profiler`` run with this log on."""
+        for ev in prof.events():
+            if not ev.name.startswith(self.LABEL):
+                continue
+            key = self.calls[int(ev.name[len(self.LABEL):])]
+            stack = list(ev.cpu_children)
+            while stack:
+                child = stack.pop()
+                stack.extend(child.cpu_children)
+                for k in child.kernels:
+                    self.kernels[key][k.name] += k.duration
 
     def rows(self) -> list[dict]:
-        """The counts as JSON rows, most frequent first."""
-        return [{"count": n, "op": op, "site": site,
-                 "operands": [{"shape": list(s), "stride": list(st), "dtype": dt, "aligned16": al}
-                              for s, st, dt, al in ops]}
-                for (op, site, ops), n in self.counts.most_common()]
+        """The counts as JSON rows, most frequent first (with ``kernels`` once :meth:`attribute` ran)."""
+        def layout(s, st, dt, al):
+            return {"shape": list(s), "stride": list(st), "dtype": dt, "aligned16": al}
+
+        return [{"count": n, "op": op, "site": site, "operands": [layout(*o) for o in ops],
+                 "output": layout(*out) if out else None,
+                 "kernels": [{"name": k[:120], "us": us} for k, us in self.kernels[key].most_common()]}
+                for key, n in self.counts.most_common() for op, site, ops, out in [key]]
 
 
 def main() -> None:
@@ -161,8 +191,11 @@ def main() -> None:
     }
     if args.elementwise:
         log = ElementwiseLog(args.min_numel)
-        with torch.no_grad(), log:
-            pipe.unet(**inp)  # eager (the CUDA graph was removed above)
+        with torch.no_grad(), profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof_ew:
+            with log:
+                pipe.unet(**inp)  # eager (the CUDA graph was removed above)
+            torch.cuda.synchronize()
+        log.attribute(prof_ew)
         result["elementwise"] = log.rows()
     print(f"call {result['call_ms_median']:.1f} ms (replayed), {unreplayed_ms:.1f} ms unreplayed, "
           f"{total_ms:.1f} ms of kernels in {result['kernels_per_call']:.0f} kernels; first call {first_s:.0f} s")
@@ -173,7 +206,9 @@ def main() -> None:
     for r in result.get("elementwise", []):
         desc = "; ".join(f"{tuple(o['shape'])} {tuple(o['stride'])}{'' if o['aligned16'] else ' UNALIGNED'}"
                          for o in r["operands"])
-        print(f"  {r['count']:4d} {r['op']:8s} {r['site']:50s} {desc}")
+        out = f" -> {tuple(r['output']['stride'])}" if r["output"] else ""
+        kern = ", ".join(f"{k['name'].removeprefix('void ').removeprefix('at::native::').split(', at::')[0]} {k['us'] / r['count']:.1f} us" for k in r["kernels"])
+        print(f"  {r['count']:4d} {r['op']:8s} {r['site']:50s} {desc}{out} [{kern}]")
     Path(args.out).write_text(json.dumps(result, indent=2))
 
 

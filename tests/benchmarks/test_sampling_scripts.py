@@ -69,3 +69,53 @@ def test_profile_fast_path_elementwise_log_keeps_layouts_of_large_operands():
     assert ops == ["add", "mul"]
     (add_key,) = [k for k in log.counts if k[0] == "add"]
     assert add_key[2][0][:2] == ((2, 8, 4, 4), a.stride()) and log.counts[add_key] == 1
+    assert add_key[3][:2] == ((2, 8, 4, 4), a.stride())  # the output's layout too
+    rows = log.rows()
+    assert rows[0]["output"]["stride"] == list(a.stride()) and rows[0]["kernels"] == []
+
+
+def test_profile_fast_path_elementwise_log_attributes_profiled_ops_to_their_keys():
+    """Each logged operator runs under a labelled profiler range; ``attribute`` walks the range's operators
+    (on CPU there are no kernels, so the check is that every logged key has its range and nothing else does)."""
+    from torch.profiler import ProfilerActivity, profile
+
+    probe = load_script("benchmarks/profile_fast_path.py")
+    log = probe.ElementwiseLog(min_numel=10)
+    a, b = torch.randn(4, 8), torch.randn(4, 8)
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        with log:
+            a + b
+            a * b
+            a + b
+            a.exp()
+    labels = sorted(ev.name for ev in prof.events() if ev.name.startswith(probe.ElementwiseLog.LABEL))
+    assert labels == [f"{probe.ElementwiseLog.LABEL}{i}" for i in range(3)]  # one range per logged call
+    assert [k[0] for k in log.calls] == ["add", "mul", "add"] and log.calls[0] == log.calls[2]
+    log.attribute(prof)  # no kernels on CPU: runs, and leaves every key's list empty
+    assert [r["count"] for r in log.rows()] == [2, 1] and all(r["kernels"] == [] for r in log.rows())
+
+
+def test_bench_group_norm_records_the_group_norm_calls_of_a_call():
+    """The benchmark's shape recorder sees each GroupNorm call with its input shape, add shape, groups and SiLU
+    flag, and leaves the class's forward as it was."""
+    import types
+
+    from genxd.pipelines.fused_norms import GroupNormNHWC
+
+    probe = load_script("benchmarks/bench_group_norm.py")
+    norm = torch.nn.GroupNorm(4, 8)
+    norm.__class__ = GroupNormNHWC
+
+    class Unet(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.norm = norm
+
+        def forward(self, x, t):
+            return self.norm(self.norm(x), add=t)
+
+    x, t = torch.randn(2, 8, 3, 3), torch.randn(2, 8)
+    forward = GroupNormNHWC.forward
+    calls = probe.record_calls(types.SimpleNamespace(unet=Unet()), {"x": x, "t": t})
+    assert calls == {((2, 8, 3, 3), None, 4, False): 1, ((2, 8, 3, 3), (2, 8), 4, False): 1}
+    assert GroupNormNHWC.forward is forward
