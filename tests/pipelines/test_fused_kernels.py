@@ -265,3 +265,65 @@ def test_add_layer_norm_kernel_matches_pytorch(shape):
     assert torch.equal(s, x + r)  # the sum rounded once to bf16, as PyTorch's add stores it
     ref = F.layer_norm((x + r).float(), (shape[-1],), norm.weight.float(), norm.bias.float(), norm.eps)
     assert (y.float() - ref).abs().max().item() < 0.07  # as the LayerNorm test
+
+
+@pytest.mark.parametrize("case", ["mv", "4d"])
+def test_folded_conv_biases_are_the_same_model(reference_small, reference_cases, case, monkeypatch):
+    """The res blocks with their convolutions' biases folded into the norms' add and the residual add (what
+    runs on CUDA) are the same arithmetic up to float rounding: forced on here, where the kernels fall back to
+    PyTorch's operators. float32 on CPU: differences of order 1e-6 relative (summation order only)."""
+    import genxd.pipelines.fused_kernels as fk
+
+    inputs, _ = _unet_case(reference_cases, case)
+    unet = UNetMVTemporalConditionModel.from_pretrained(reference_small / "unet").eval()
+    with torch.no_grad():
+        before = unet(**inputs).sample
+    install_fused_kernels(unet)
+    calls = []
+    monkeypatch.setattr(fk, "_fold_conv_biases", lambda x: calls.append(x.dim()) or True)
+    with torch.no_grad():
+        after = unet(**inputs).sample
+    assert calls and set(calls) >= {4, 5}  # the 2-D and the temporal (3-D convolution) res blocks folded
+    assert not torch.equal(before, after)  # the folded arithmetic ran (its rounding differs)
+    assert torch.allclose(after, before, rtol=1e-4, atol=1e-4 * before.abs().max().item())
+
+
+def test_add_bias_channels_last_fallback():
+    x = torch.randn(2, 6, 3, 4).contiguous(memory_format=torch.channels_last)
+    h, b = torch.randn_like(x), torch.randn(6)
+    from genxd.pipelines.fused_kernels import add_bias_channels_last
+
+    assert torch.equal(add_bias_channels_last(x, h, b), x + h + b[:, None, None])
+
+
+@pytest.mark.cuda
+@needs_triton
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+@pytest.mark.parametrize("shape", [(24, 320, 32, 32), (2, 1280, 12, 4, 4), (3, 40, 5, 7), (2, 96, 3, 4, 5)])
+def test_add_bias_kernel_matches_pytorch(dtype, shape):
+    from genxd.pipelines.fused_kernels import add_bias_channels_last
+
+    torch.manual_seed(0)
+    fmt = torch.channels_last if len(shape) == 4 else torch.channels_last_3d
+    x = torch.randn(shape, device="cuda").to(dtype).contiguous(memory_format=fmt)
+    h = torch.randn(shape, device="cuda").to(dtype).contiguous(memory_format=fmt)
+    b = torch.randn(shape[1], device="cuda").to(dtype)
+    y = add_bias_channels_last(x, h, b)
+    assert y.is_contiguous(memory_format=fmt) and y.dtype == dtype
+    ref = x.float() + h.float() + b.float().reshape(-1, *([1] * (len(shape) - 2)))
+    # float32: exact sums of three floats up to one rounding; bf16: one rounding of values up to ~10 (2^-8 rel.)
+    tol = 1e-5 if dtype == torch.float32 else 0.07
+    assert (y.float() - ref).abs().max().item() < tol
+
+
+def test_bias_sum_is_cached_until_a_bias_changes():
+    from genxd.pipelines.fused_kernels import _bias_sum
+
+    owner = torch.nn.Module()
+    a, b = torch.randn(5), torch.randn(5)
+    first = _bias_sum(owner, "_s", a, b)
+    assert torch.equal(first, a + b) and _bias_sum(owner, "_s", a, b) is first  # kept
+    assert _bias_sum(owner, "_s", a, None) is a and _bias_sum(owner, "_t", None, None) is None
+    with torch.no_grad():
+        b.add_(1.0)  # in place (a weight loaded into the same tensor): made again
+    assert torch.equal(_bias_sum(owner, "_s", a, b), a + b)
