@@ -39,7 +39,7 @@ What :func:`enable_fast_path` adds (each switchable):
   eager one.
 
 Measured (docs/benchmarks.md), one guided call at 256x256: on an H200 float32 eager 260-263 ms, default fast
-path with the Triton kernels 26.0 ms in 3D (10x) and 35.5 ms in 4D (7.3x); earlier on an H100 ``compile=True``
+path with the Triton kernels 24.3 ms in 3D (10.7x) and 32.6 ms in 4D (8.0x); earlier on an H100 ``compile=True``
 26.3-26.5 ms (10.2-10.3x).
 
 On a machine without CUDA the function returns the pipeline unchanged (with a notice), so code can
