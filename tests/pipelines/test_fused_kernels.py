@@ -316,14 +316,29 @@ def test_add_bias_kernel_matches_pytorch(dtype, shape):
     assert (y.float() - ref).abs().max().item() < tol
 
 
-def test_bias_sum_is_cached_until_a_bias_changes():
-    from genxd.pipelines.fused_kernels import _bias_sum
+def test_folded_bias_sums_follow_the_weights():
+    """The kept sums are made before a call, re-made in place (same buffer: what a CUDA graph reads) when a bias
+    changes in place or is replaced, and used by the blocks in place of summing per call."""
+    from diffusers.models.resnet import TemporalResnetBlock
 
-    owner = torch.nn.Module()
-    a, b = torch.randn(5), torch.randn(5)
-    first = _bias_sum(owner, "_s", a, b)
-    assert torch.equal(first, a + b) and _bias_sum(owner, "_s", a, b) is first  # kept
-    assert _bias_sum(owner, "_s", a, None) is a and _bias_sum(owner, "_t", None, None) is None
+    from genxd.pipelines.fused_kernels import FoldedBiases, _bias_sum
+
+    blk = TemporalResnetBlock(32, 64, temb_channels=4)  # has a shortcut (32 -> 64 channels)
+    folded = FoldedBiases([blk])
+    assert [e[1] for e in folded.entries] == ["_genxd_norm2_bias", "_genxd_residual_bias"]
+    folded.refresh()
+    kept = blk.__dict__["_genxd_residual_bias"]
+    assert torch.equal(kept, blk.conv2.bias + blk.conv_shortcut.bias)
+    assert _bias_sum(blk, "_genxd_residual_bias", blk.conv2.bias, blk.conv_shortcut.bias) is kept
+    folded.refresh()
+    assert blk.__dict__["_genxd_residual_bias"] is kept  # nothing changed: nothing made
     with torch.no_grad():
-        b.add_(1.0)  # in place (a weight loaded into the same tensor): made again
-    assert torch.equal(_bias_sum(owner, "_s", a, b), a + b)
+        blk.conv2.bias.add_(1.0)  # in place, as load_state_dict copies weights
+    folded.refresh()
+    assert blk.__dict__["_genxd_residual_bias"] is kept and torch.equal(kept, blk.conv2.bias + blk.conv_shortcut.bias)
+    blk.conv1.bias = torch.nn.Parameter(torch.zeros(64))  # replaced
+    folded.refresh()
+    assert torch.equal(blk.__dict__["_genxd_norm2_bias"], blk.time_emb_proj.bias)
+    assert _bias_sum(torch.nn.Module(), "_x", None, blk.conv2.bias) is blk.conv2.bias
+    half = blk.conv2.bias.to(torch.float16)  # a kept sum of another dtype / device (offloading) is not used
+    assert _bias_sum(blk, "_genxd_residual_bias", half, half).dtype == torch.float16
