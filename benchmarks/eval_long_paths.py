@@ -64,9 +64,21 @@ def _orbit_params(clip_seed: int) -> tuple[float, float, float]:
     return float(rng.uniform(0.0, 360.0)), float(rng.uniform(3.2, 4.2)), float(rng.uniform(15.0, 35.0))
 
 
-def long_scene(kind: str, index: int, num_frames: int, res: int, camera: str = "orbit360") -> dict:
+def object_times(num_frames: int, time_cycle: int | None = None) -> torch.Tensor:
+    """Object times of a long 4D scene's frames: ``0..1`` once over the whole path (``time_cycle`` None: the
+    objects cross their path once, slower the longer the scene), or back and forth, ``0 -> 1`` in
+    ``time_cycle`` frames then back (the objects keep the speed of a ``time_cycle + 1``-frame training clip)."""
+    if time_cycle is None:
+        return torch.linspace(0, 1, num_frames)
+    phase = torch.remainder(torch.arange(num_frames, dtype=torch.float32) / time_cycle, 2.0)
+    return torch.where(phase <= 1.0, phase, 2.0 - phase)
+
+
+def long_scene(kind: str, index: int, num_frames: int, res: int, camera: str = "orbit360",
+               time_cycle: int | None = None) -> dict:
     """A held-out scene rendered along a long path: the sample dict (frames quantised to 8 bits, cameras
-    normalised as the training data) plus ``object_id [N, H, W]``."""
+    normalised as the training data) plus ``object_id [N, H, W]`` and, in 4D, ``truth_motion_strength``: the
+    path's own object motion on the model's scale (the training data's image motion strength)."""
     from genxd.data.datasets import SyntheticDataset
     from genxd.data.synthetic import SyntheticClip, orbit_cameras, render
 
@@ -85,11 +97,15 @@ def long_scene(kind: str, index: int, num_frames: int, res: int, camera: str = "
     else:
         raise ValueError(camera)
     assert torch.allclose(c2w[0], clip.c2w[0], atol=1e-5), "the long path must start at the clip's first camera"
-    times = torch.linspace(0, 1, num_frames) if kind == "4d" else torch.zeros(num_frames)
+    times = object_times(num_frames, time_cycle) if kind == "4d" else torch.zeros(num_frames)
     out = render(clip.scene, c2w, K, res, res, times=times)
     long_clip = SyntheticClip(clip.seed, kind, camera, clip.scene, c2w, K, times, out)
     sample = ds.sample_from_clip(long_clip)
     sample["object_id"] = out.object_id.cpu()
+    if kind == "4d":
+        image_ds = SyntheticDataset(length=index + 1, num_frames=8, height=res, kinds=[kind], seed=seed,
+                                    cameras_3d=["orbit"], cameras_4d=["orbit"], motion_source="image")
+        sample["truth_motion_strength"] = float(image_ds.sample_from_clip(long_clip)["motion_strength"])
     return sample
 
 
@@ -244,13 +260,17 @@ def task_3d(r: Runner, index: int, num_frames: int, images_variant: bool = False
     return res, frames
 
 
-def task_4d(r: Runner, index: int, num_frames: int, camera: str, motion: float,
-            images_variant: bool = False, keep_inputs_variant: bool = False) -> tuple[dict, dict]:
+def task_4d(r: Runner, index: int, num_frames: int, camera: str, motion: float | str,
+            images_variant: bool = False, keep_inputs_variant: bool = False,
+            time_cycle: int | None = None) -> tuple[dict, dict]:
+    """``motion``: the motion strength asked for, or ``"truth"``: the scene's own (``long_scene``)."""
     from genxd.evaluation import object_pixels
     from genxd.pipelines.long_paths import (LongPathSettings, make_plan, plan_independent, plan_temporal,
                                             resolve_settings)
 
-    s = long_scene("4d", index, num_frames, r.res, camera)
+    s = long_scene("4d", index, num_frames, r.res, camera, time_cycle)
+    truth = s.pop("truth_motion_strength")
+    motion = truth if motion == "truth" else float(motion)
     gt = s["frames"]
     objects = torch.stack([object_pixels(o) for o in s["object_id"]])  # N H W
     noise = torch.randn((1, num_frames, 4, r.res // r.pipe.vae_scale_factor, r.res // r.pipe.vae_scale_factor),
@@ -268,7 +288,8 @@ def task_4d(r: Runner, index: int, num_frames: int, camera: str, motion: float,
         keep_plan = plan_temporal(num_frames, [0], r.window, settings.overlap, keep_inputs=True)
         runs["long_keep"] = r.run(keep_plan, s, noise, "4d", motion)
     res: dict = {"scene": index, "clip_seed": SEED_4D * 1_000_003 + index, "camera": camera, "frames": num_frames,
-                 "motion_strength": motion, "objects_seen": bool(objects.any())}
+                 "motion_strength": motion, "truth_motion_strength": truth, "time_cycle": time_cycle,
+                 "objects_seen": bool(objects.any())}
     gt_obj = pair_changes(gt, objects)
     for name, run in runs.items():
         fr, made_by = run["frames"], run["made_by"]
@@ -313,10 +334,11 @@ class TaskSettings:
     work: Path
     frames_3d: int
     frames_4d: int
-    motion: float
+    motion: float | str
     images_variant: bool
     methods_3d: tuple[str, ...]
     keep_inputs_variant: bool
+    time_cycle: int | None = None
 
 
 def _run_task(job: tuple[tuple, TaskSettings]) -> str:
@@ -334,7 +356,7 @@ def _run_task(job: tuple[tuple, TaskSettings]) -> str:
         res, frames = task_3d(_RUNNER, index, st.frames_3d, st.images_variant, st.methods_3d, earlier)
     else:
         res, frames = task_4d(_RUNNER, index, st.frames_4d, task[2], st.motion, st.images_variant,
-                              st.keep_inputs_variant)
+                              st.keep_inputs_variant, st.time_cycle)
     res["steps"], res["guidance"], res["threads"] = _RUNNER.steps, _RUNNER.guidance, torch.get_num_threads()
     if index == 0:  # the contact sheet's frames
         from genxd.utils.io import atomic_file
@@ -458,13 +480,25 @@ def contact_sheet(work: Path, out: Path, index: int, every: int = 4, scale: int 
         Image.fromarray(big).save(tmp, format="PNG")
 
 
+def _motion_arg(text: str) -> float | str:
+    if text == "truth":
+        return text
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a number or 'truth', got {text!r}") from None
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--scenes-3d", type=int, default=20, help="held-out 3D scenes (items 0..n-1 of seed 7)")
     ap.add_argument("--scenes-4d", type=int, default=10, help="held-out 4D scenes (items 0..n-1 of seed 8)")
     ap.add_argument("--frames-3d", type=int, default=64)
     ap.add_argument("--frames-4d", type=int, default=48)
-    ap.add_argument("--motion-strength", type=float, default=30.0)
+    ap.add_argument("--motion-strength", type=_motion_arg, default=30.0,
+                    help="4D: the motion strength asked for, or 'truth' (each scene's own object motion)")
+    ap.add_argument("--time-cycle", type=int, default=None,
+                    help="4D: objects move back and forth, 0 -> 1 in this many frames (default: once over the path)")
     ap.add_argument("--steps", type=int, default=None, help="denoising steps (default: the model's, 25)")
     ap.add_argument("--guidance", type=float, default=None)
     ap.add_argument("--workers", type=int, default=1, help="worker processes (one task at a time each)")
@@ -500,7 +534,7 @@ def main() -> None:
     print(f"{len(tasks)} tasks, {len(tasks) - len(todo)} done already, {len(todo)} to run on {args.workers} worker(s)",
           file=sys.stderr)
     settings = TaskSettings(args.work, args.frames_3d, args.frames_4d, args.motion_strength, args.images_variant,
-                            methods_3d, args.keep_inputs_variant)
+                            methods_3d, args.keep_inputs_variant, args.time_cycle)
     jobs = [(t, settings) for t in todo]
     t0 = time.perf_counter()
     if todo:
