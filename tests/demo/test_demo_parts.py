@@ -201,6 +201,22 @@ def test_sessions_are_separate_and_cleaned(tmp_path):
     assert not a.dir.exists() and b.dir.exists() and a.cancel.is_set()
 
 
+def test_page_load_keeps_a_session_an_earlier_event_made(tmp_path):
+    """On a busy server an upload can be handled before the page's load event: the load handler must keep the
+    session that upload made (replacing it lost the upload: the next camera change read no images)."""
+    pytest.importorskip("gradio")
+    from genxd.demo.app import DemoConfig, build_app
+    from genxd.demo.jobs import Devices
+
+    demo = build_app(Devices(None, ["cpu"]), DemoConfig(root=tmp_path))
+    fns = demo.fns.values() if isinstance(demo.fns, dict) else demo.fns
+    (on_load,) = [f.fn for f in fns if any(event == "load" for _, event in f.targets)]
+    made = Session.create(tmp_path)
+    assert on_load(made) is made
+    fresh = on_load(None)
+    assert isinstance(fresh, Session) and fresh.dir.is_dir() and fresh.dir != made.dir
+
+
 # ---------------------------------------------------------------------- jobs
 @pytest.fixture(scope="module")
 def devices():

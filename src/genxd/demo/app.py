@@ -185,18 +185,22 @@ def build_app(devices: Devices, config: DemoConfig) -> gr.Blocks:
             return s if s is not None else Session.create(config.root)
 
         # ---------------------------------------------------------------- handlers
-        def on_load():
-            return Session.create(config.root)
+        def on_load(s):
+            # keeps a session that an earlier event made: on a busy server an upload can be handled before
+            # the page's load event, which must not replace that session (and lose the upload) with a new one
+            return ensure(s)
 
         def on_upload(s, paths, *values):
             s = ensure(s)
-            s.inputs = []
             if not paths:
+                s.inputs = []
                 return s, None, None, "Upload an image to start."
             try:
-                s.inputs = validate_uploads(paths, s.dir / "inputs", config.limits)
+                inputs = validate_uploads(paths, s.dir / "inputs", config.limits)
             except ValueError as exc:
+                s.inputs = []
                 return s, None, None, _error(str(exc))
+            s.inputs = inputs  # one assignment: a camera event running meanwhile sees the old or the new images
             gallery_items = [(str(p), p.name[3:]) for p in s.inputs]
             glb, msg = make_preview(s, values)
             return s, gallery_items, glb, msg
@@ -322,7 +326,7 @@ def build_app(devices: Devices, config: DemoConfig) -> gr.Blocks:
                     p.unlink(missing_ok=True)
 
         # ---------------------------------------------------------------- wiring
-        demo.load(on_load, outputs=session)
+        demo.load(on_load, session, session)
         files.change(on_upload, [session, files, *camera_inputs], [session, gallery, preview, status])
         cam_io = ([session, *camera_inputs], [session, preview, status])
         for comp in (source, preset, camera_file, camera_video):
