@@ -80,7 +80,7 @@ def long_scene(kind: str, index: int, num_frames: int, res: int, camera: str = "
     normalised as the training data) plus ``object_id [N, H, W]`` and, in 4D, ``truth_motion_strength``: the
     path's own object motion on the model's scale (the training data's image motion strength)."""
     from genxd.data.datasets import SyntheticDataset
-    from genxd.data.synthetic import SyntheticClip, orbit_cameras, render
+    from genxd.data.synthetic import SyntheticClip, image_motion_strength, orbit_cameras, render
 
     seed = SEED_3D if kind == "3d" else SEED_4D
     ds = SyntheticDataset(length=index + 1, num_frames=8, height=res, kinds=[kind], seed=seed,
@@ -103,9 +103,8 @@ def long_scene(kind: str, index: int, num_frames: int, res: int, camera: str = "
     sample = ds.sample_from_clip(long_clip)
     sample["object_id"] = out.object_id.cpu()
     if kind == "4d":
-        image_ds = SyntheticDataset(length=index + 1, num_frames=8, height=res, kinds=[kind], seed=seed,
-                                    cameras_3d=["orbit"], cameras_4d=["orbit"], motion_source="image")
-        sample["truth_motion_strength"] = float(image_ds.sample_from_clip(long_clip)["motion_strength"])
+        strength = image_motion_strength(clip.scene, out, c2w, K)  # as the training data's "image" source
+        sample["truth_motion_strength"] = float(strength * ds.motion_scale)
     return sample
 
 

@@ -328,6 +328,8 @@ def test_folded_bias_sums_follow_the_weights():
     blk = TemporalResnetBlock(32, 64, temb_channels=4)  # has a shortcut (32 -> 64 channels)
     folded = FoldedBiases([blk])
     assert [e[1] for e in folded.entries] == ["_genxd_norm2_bias", "_genxd_residual_bias"]
+    folded.refresh_on_cuda()  # the UNet's pre-hook keeps nothing for weights on the CPU (the blocks sum per call)
+    assert "_genxd_residual_bias" not in blk.__dict__ and "_genxd_norm2_bias" not in blk.__dict__
     folded.refresh()
     kept = blk.__dict__["_genxd_residual_bias"]
     assert torch.equal(kept, blk.conv2.bias + blk.conv_shortcut.bias)

@@ -161,6 +161,12 @@ class FoldedBiases:
                     torch.add(a, b, out=kept)
         self.key = key
 
+    def refresh_on_cuda(self, *_: object) -> None:
+        """The UNet's pre-hook: sums are kept only for weights on CUDA, where the blocks fold them; on the CPU
+        (and for weights offloaded to the CPU between calls) the blocks sum per call and nothing is kept."""
+        if self.entries and getattr(self.entries[0][0], self.entries[0][2]).bias.is_cuda:
+            self.refresh()
+
 
 def _norm2_add(self, temb: Tensor | None, h: Tensor, fold: bool) -> Tensor | None:
     """What ``norm2`` adds before normalising: the projected time embedding (``[N, C]`` or ``[B, F, C]``),
@@ -193,9 +199,9 @@ def _resnet2d_forward(self, input_tensor: Tensor, temb: Tensor | None, *args, **
         h = h + temb
     h = _conv(self.conv2, self.dropout(self.norm2(h, add=_norm2_add(self, temb, h, fold))), not fold)  # (+ temb)
     x = _conv(self.conv_shortcut, input_tensor, not fold) if self.conv_shortcut is not None else input_tensor
-    if fold:
+    if self.output_scale_factor == 1.0:
         return _residual(self, x, h, fold)
-    return x + h if self.output_scale_factor == 1.0 else (x + h) / self.output_scale_factor
+    return (x + h) / self.output_scale_factor
 
 
 def _temporal_resnet_forward(self, input_tensor: Tensor, temb: Tensor | None) -> Tensor:
@@ -296,9 +302,8 @@ def install_fused_kernels(unet: nn.Module) -> dict[str, int]:
             m.forward = types.MethodType(_geglu_forward, m)
             m._genxd_fused = True
             counts["geglus"] += 1
-    if res_blocks:  # the folded biases' sums, made before each call (outside any CUDA graph)
-        folded = FoldedBiases(res_blocks)
-        unet.register_forward_pre_hook(folded.refresh)
+    if res_blocks and triton is not None:  # the folded biases' sums, made before each call (outside any CUDA graph)
+        unet.register_forward_pre_hook(FoldedBiases(res_blocks).refresh_on_cuda)
     from .fused_temporal import install_fused_temporal
 
     counts.update(install_fused_temporal(unet))
