@@ -319,30 +319,69 @@ def test_add_bias_kernel_matches_pytorch(dtype, shape):
 
 
 def test_folded_bias_sums_follow_the_weights():
-    """The kept sums are made before a call, re-made in place (same buffer: what a CUDA graph reads) when a bias
-    changes in place or is replaced, and used by the blocks in place of summing per call."""
+    """The sums are made once per call (the UNet's pre-hook marks them stale; the first block asking makes all of
+    them in one multi-tensor kernel), read by the other blocks of the call, made again from the current weights
+    after a bias changes in place or is replaced, and not used for biases of another dtype or device
+    (offloading)."""
     from diffusers.models.resnet import TemporalResnetBlock
 
     from genxd.pipelines.fused_kernels import FoldedBiases, _bias_sum
 
-    blk = TemporalResnetBlock(32, 64, temb_channels=4)  # has a shortcut (32 -> 64 channels)
-    folded = FoldedBiases([blk])
-    assert [e[1] for e in folded.entries] == ["_genxd_norm2_bias", "_genxd_residual_bias"]
-    folded.refresh_on_cuda()  # the UNet's pre-hook keeps nothing for weights on the CPU (the blocks sum per call)
-    assert "_genxd_residual_bias" not in blk.__dict__ and "_genxd_norm2_bias" not in blk.__dict__
-    folded.refresh()
-    kept = blk.__dict__["_genxd_residual_bias"]
+    blk, other = TemporalResnetBlock(32, 64, temb_channels=4), TemporalResnetBlock(64, 64, temb_channels=4)
+    folded = FoldedBiases([blk, other])  # blk has a shortcut (32 -> 64 channels), other has none
+    assert [e[1] for e in folded.entries] == ["_genxd_norm2_bias", "_genxd_residual_bias", "_genxd_norm2_bias"]
+
+    def residual_sum():
+        return _bias_sum(blk, "_genxd_residual_bias", blk.conv2.bias, blk.conv_shortcut.bias)
+
+    kept = residual_sum()
     assert torch.equal(kept, blk.conv2.bias + blk.conv_shortcut.bias)
-    assert _bias_sum(blk, "_genxd_residual_bias", blk.conv2.bias, blk.conv_shortcut.bias) is kept
-    folded.refresh()
-    assert blk.__dict__["_genxd_residual_bias"] is kept  # nothing changed: nothing made
+    assert "_genxd_norm2_bias" in other.__dict__  # every block's sums were made by the first request
+    assert residual_sum() is kept  # the same call: nothing made again
     with torch.no_grad():
         blk.conv2.bias.add_(1.0)  # in place, as load_state_dict copies weights
-    folded.refresh()
-    assert blk.__dict__["_genxd_residual_bias"] is kept and torch.equal(kept, blk.conv2.bias + blk.conv_shortcut.bias)
+    assert residual_sum() is kept  # still the same call
+    folded.mark_stale()  # the next UNet call
+    assert torch.equal(residual_sum(), blk.conv2.bias + blk.conv_shortcut.bias)
     blk.conv1.bias = torch.nn.Parameter(torch.zeros(64))  # replaced
-    folded.refresh()
-    assert torch.equal(blk.__dict__["_genxd_norm2_bias"], blk.time_emb_proj.bias)
+    folded.mark_stale()
+    assert torch.equal(_bias_sum(blk, "_genxd_norm2_bias", blk.time_emb_proj.bias, blk.conv1.bias),
+                       blk.time_emb_proj.bias)
     assert _bias_sum(torch.nn.Module(), "_x", None, blk.conv2.bias) is blk.conv2.bias
-    half = blk.conv2.bias.to(torch.float16)  # a kept sum of another dtype / device (offloading) is not used
+    half = blk.conv2.bias.to(torch.float16)  # biases of another dtype / device (offloading): summed here
     assert _bias_sum(blk, "_genxd_residual_bias", half, half).dtype == torch.float16
+    other.conv1.bias.data = other.conv1.bias.data.double()  # biases of mixed dtypes: nothing kept, sums per block
+    folded.mark_stale()
+    assert not folded.ready(blk.conv2.bias.device, blk.conv2.bias.dtype)
+    assert torch.equal(residual_sum(), blk.conv2.bias + blk.conv_shortcut.bias)
+
+@pytest.mark.cuda
+@needs_triton
+def test_graph_replay_reads_folded_biases_loaded_in_place(reference_small, reference_cases):
+    """Under the CUDA-graph replay of the fused, channels-last bf16 UNet, biases changed in place after the capture
+    (as load_state_dict does) reach the output: the folded sums are made inside the graph."""
+    from genxd.pipelines.fast import CUDAGraphForward, to_channels_last
+
+    inputs, _ = _unet_case(reference_cases, "4d")
+    cuda_inputs = {k: (v.cuda() if torch.is_tensor(v) else v) for k, v in inputs.items()}
+    cuda_inputs["sample"] = cuda_inputs["sample"].to(torch.bfloat16)
+
+    def fused_unet():
+        unet = UNetMVTemporalConditionModel.from_pretrained(reference_small / "unet").cuda().to(torch.bfloat16).eval()
+        to_channels_last(unet)
+        install_fused_kernels(unet)
+        return unet
+
+    graphed, eager = fused_unet(), fused_unet()
+    CUDAGraphForward.install(graphed)
+    with torch.no_grad():
+        for _ in range(4):
+            graphed(**cuda_inputs)  # warm-up calls and the capture
+        assert CUDAGraphForward.install(graphed).captures == 1
+        for unet in (graphed, eager):
+            for name, p in unet.named_parameters():
+                if name.endswith(("conv1.bias", "conv2.bias", "conv_shortcut.bias")):
+                    p.add_(0.25)
+        replayed, expected = graphed(**cuda_inputs).sample, eager(**cuda_inputs).sample
+    assert CUDAGraphForward.install(graphed).captures == 1  # replayed, not captured again
+    assert torch.equal(replayed, expected)
