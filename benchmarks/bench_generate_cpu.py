@@ -42,8 +42,11 @@ t0, c0 = time.perf_counter(), time.process_time()
 marks = {}
 def mark(name):
     marks[name] = (time.perf_counter() - t0, time.process_time() - c0)
+from genxd.cli.common import import_libraries  # as the command line imports (collector paused, then frozen)
+import_libraries("torch")
 import torch
 mark("import_torch")
+import_libraries("genxd.api")
 import genxd.api as api
 from genxd.utils.images import load_image
 mark("import_genxd")
@@ -74,6 +77,7 @@ api.write_scene(__import__("pathlib").Path(sys.argv[2]) / "scene", out.frames[0]
                 img[None].expand(n, -1, -1, -1), {}, fps=n / 2)
 mark("write")
 print("PHASES " + json.dumps({"marks": marks, "inside_sample": spent, "threads": torch.get_num_threads()}))
+__import__("gc").freeze()  # as genxd.cli.main before the interpreter's exit
 """
 
 

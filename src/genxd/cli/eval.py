@@ -9,7 +9,7 @@ from typing import Optional
 import typer
 
 from .. import validation as v
-from .common import run_cli
+from .common import import_libraries, run_cli
 from .options import Device, Dtype, Guidance, Model, Quiet, Steps, checked
 
 
@@ -48,6 +48,7 @@ def register(app: typer.Typer) -> None:
         """PSNR / SSIM against ground-truth renders, repeat-input baseline, camera following, 4D motion; held-out photos."""
 
         def job():
+            import_libraries("genxd.evaluation")
             from ..evaluation import evaluate
             from ..utils.io import check_output_file
 

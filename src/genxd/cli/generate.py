@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, List, Optional
 import typer
 
 from .. import validation as v
-from .common import UsageError, note, one_line, run_cli
+from .common import UsageError, import_libraries, note, one_line, run_cli
 from .options import (Compile, Device, Dtype, Frames, Guidance, Model, MotionStrength, Out, Overwrite, Quiet,
                       Resolution, Seed, SkipExisting, Steps, Summary, checked, flag)
 
@@ -86,6 +86,7 @@ def report(results: "list[SceneResult]", group: "ProcessGroup", summary: Optiona
 
 def note_renamed(inputs: list[Path], out: Path, quiet: bool) -> None:
     """Say which inputs got a longer output name because another input has the same name."""
+    import_libraries("genxd.api")
     from ..api import output_names
     from ..utils.images import collect_images
 
@@ -144,6 +145,7 @@ def register(app: typer.Typer) -> None:
         """
 
         def job() -> int:
+            import_libraries("genxd.api", "genxd.pipelines.distributed")
             from ..api import default_model_path, generate_scenes
             from ..pipelines.distributed import ProcessGroup
 
@@ -208,6 +210,7 @@ def register(app: typer.Typer) -> None:
         """
 
         def job() -> int:
+            import_libraries("genxd.api", "genxd.pipelines.distributed")
             from ..api import fewshot_scenes
             from ..pipelines.distributed import ProcessGroup
 
