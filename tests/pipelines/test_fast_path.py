@@ -43,10 +43,12 @@ def test_fast_path_falls_back_without_cuda(reference_small, caplog):
 
 
 def test_compiled_unet_matches_eager_on_cpu(reference_small):
-    """Dynamo captures the whole forward (no crash, same numbers). On CPU we use the ``aot_eager``
-    backend: inductor's C++ code generation takes minutes on a 2-core CI machine; the CUDA test
-    below runs the real inductor path. Runs in a subprocess: compiled state left in the test
-    process slows every later model call of the suite many times over."""
+    """Dynamo captures the whole forward (``compile_scope="unet"``; no crash, same numbers) and the repeated
+    blocks one by one (the default scope). On CPU the whole forward runs under the ``eager`` backend (Dynamo's
+    capture only: AOT tracing of the whole UNet added 12 s on a 2-core EPYC) and the blocks under
+    ``aot_eager``; inductor's C++ code generation takes minutes on a 2-core CI machine, and the CUDA tests run
+    the real inductor path on the blocks. Runs in a subprocess: compiled state left in the test process slows
+    every later model call of the suite many times over."""
     code = f"""
 UNET_ATOL = {UNET_ATOL!r}
 import torch
@@ -58,7 +60,7 @@ p = "unet.4d."
 inputs = dict(sample=cases[p + "sample"], timestep=cases[p + "timestep"], added_time_ids=cases[p + "added_time_ids"],
               indicator=cases[p + "indicator"], motion_ids=cases[p + "motion_ids"])
 unet = UNetMVTemporalConditionModel.from_pretrained(root + "/unet").eval()
-compiled = torch.compile(unet, backend="aot_eager", dynamic=False)
+compiled = torch.compile(unet, backend="eager", dynamic=False)
 with torch.no_grad():
     out = compiled(**inputs).sample
 err = (out - cases[p + "out"]).abs().max().item()
