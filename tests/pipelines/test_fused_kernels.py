@@ -42,6 +42,29 @@ def test_switched_unet_is_the_same_model_off_cuda(reference_small, reference_cas
     assert torch.equal(before, after)
 
 
+def test_switched_temporal_blocks_take_the_frame_embedding_into_their_first_norm(reference_small, reference_cases,
+                                                                                monkeypatch):
+    """The switched transformers hand the frame embedding to their temporal blocks (added inside ``norm_in``),
+    the same output as adding it before."""
+    import genxd.pipelines.fused_temporal as ft
+
+    inputs, _ = _unet_case(reference_cases, "4d")
+    unet = UNetMVTemporalConditionModel.from_pretrained(reference_small / "unet").eval()
+    with torch.no_grad():
+        before = unet(**inputs).sample
+    install_fused_kernels(unet)
+    broadcast = []
+    real = ft.add_layer_norm
+    monkeypatch.setattr(ft, "add_layer_norm", lambda x, r, n: broadcast.append(n) or real(x, r, n))
+    with torch.no_grad():
+        after = unet(**inputs).sample
+    from diffusers.models.attention import TemporalBasicTransformerBlock
+
+    norms_in = [m.norm_in for m in unet.modules() if type(m) is TemporalBasicTransformerBlock]
+    assert norms_in and sorted(map(id, (n for n in broadcast if any(n is m for m in norms_in)))) == sorted(map(id, norms_in))
+    assert torch.equal(before, after)
+
+
 def test_fallbacks_are_pytorchs_operators():
     x = torch.randn(2, 64, 5, 6).contiguous(memory_format=torch.channels_last)
     w, b = torch.randn(64), torch.randn(64)
@@ -265,6 +288,31 @@ def test_add_layer_norm_kernel_matches_pytorch(shape):
     assert torch.equal(s, x + r)  # the sum rounded once to bf16, as PyTorch's add stores it
     ref = F.layer_norm((x + r).float(), (shape[-1],), norm.weight.float(), norm.bias.float(), norm.eps)
     assert (y.float() - ref).abs().max().item() < 0.07  # as the LayerNorm test
+
+
+@pytest.mark.cuda
+@needs_triton
+@pytest.mark.parametrize("shape", [(24, 1024, 320), (6, 64, 1280), (5, 3, 96)])
+def test_add_layer_norm_kernel_broadcasts_a_per_row_residual(shape):
+    """The temporal blocks' frame embedding ``[N, 1, C]`` added to ``[N, S, C]`` inside the LayerNorm."""
+    torch.manual_seed(0)
+    x = torch.randn(shape, device="cuda").to(torch.bfloat16)
+    r = torch.randn(shape[0], 1, shape[2], device="cuda").to(torch.bfloat16)
+    norm = torch.nn.LayerNorm(shape[-1], device="cuda").to(torch.bfloat16)
+    torch.nn.init.normal_(norm.weight)
+    norm.__class__ = LayerNormRows
+    s, y = add_layer_norm(x, r, norm)
+    assert torch.equal(s, x + r)
+    ref = F.layer_norm((x + r).float(), (shape[-1],), norm.weight.float(), norm.bias.float(), norm.eps)
+    assert (y.float() - ref).abs().max().item() < 0.07  # as the LayerNorm test
+
+
+def test_add_layer_norm_fallback_broadcasts():
+    x, r = torch.randn(4, 5, 8), torch.randn(4, 1, 8)
+    norm = torch.nn.LayerNorm(8)
+    norm.__class__ = LayerNormRows
+    s, y = add_layer_norm(x, r, norm)
+    assert torch.equal(s, x + r) and torch.equal(y, F.layer_norm(x + r, (8,), norm.weight, norm.bias, norm.eps))
 
 
 @pytest.mark.parametrize("case", ["mv", "4d"])

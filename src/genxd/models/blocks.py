@@ -196,6 +196,11 @@ class TransformerMVCascadeTemporalModel(nn.Module):
         """``[B*F, C]`` learned embedding of each frame's index."""
         return self.time_pos_embed(self.frame_sinusoids(num_frames, batch, dtype, device))
 
+    def run_temporal_block(self, block: nn.Module, hidden_states: Tensor, frame_emb: Tensor, num_frames: int) -> Tensor:
+        """The temporal path of one layer: ``block(hidden_states + frame_emb)`` (``frame_emb [B*F, 1, C]``
+        broadcast over the positions; the GPU fast path adds it inside the block's first LayerNorm)."""
+        return block(hidden_states + frame_emb, num_frames=num_frames)
+
     def forward(self, hidden_states: Tensor, indicator: Tensor, num_frames: int, skip_temporal: bool = False) -> Tensor:
         """``skip_temporal``: every sample is 3D, the temporal path (weight exactly 0) is not computed."""
         batch_frames, _, height, width = hidden_states.shape
@@ -217,7 +222,7 @@ class TransformerMVCascadeTemporalModel(nn.Module):
             if skip_temporal:
                 h = self.time_mixer.multiview_mix(h, h_mv)
             else:
-                h_temporal = temporal_block(h_mv + frame_emb, num_frames=num_frames)
+                h_temporal = self.run_temporal_block(temporal_block, h_mv, frame_emb, num_frames)
                 h = self.time_mixer.blend_by_mode(h, h_mv, h_temporal, indicator)
 
         h = self.proj_out(h)

@@ -24,6 +24,7 @@ operators, so the switched model is correct everywhere (and bitwise the same off
 
 from __future__ import annotations
 
+import dataclasses
 import types
 
 import torch
@@ -86,7 +87,21 @@ def add_bias_channels_last(x: Tensor, h: Tensor, bias: Tensor) -> Tensor:
     return out
 
 
-def geglu(proj: Tensor) -> Tensor:
+@dataclasses.dataclass(frozen=True)
+class GegluLaunch:
+    """Launch shape of the GEGLU kernel: column block (the largest power of two dividing ``D``, at most
+    ``max_block``), about ``elements`` output elements per program (rows = elements // block), warps per
+    program. ``benchmarks/bench_geglu.py`` compares choices."""
+
+    max_block: int = 1024
+    elements: int = 2048
+    warps: int = 4
+
+
+GEGLU_LAUNCH = GegluLaunch()
+
+
+def geglu(proj: Tensor, launch: GegluLaunch | None = None) -> Tensor:
     """``proj[..., :D] * gelu(proj[..., D:])`` for ``proj [..., 2D]`` (diffusers' GEGLU after its projection)."""
     D = proj.shape[-1] // 2
     if not (triton is not None and proj.is_cuda and proj.dtype in _FLOATS and proj.is_contiguous()
@@ -95,11 +110,13 @@ def geglu(proj: Tensor) -> Tensor:
         return h * F.gelu(gate)
     out = torch.empty(*proj.shape[:-1], D, dtype=proj.dtype, device=proj.device)
     M = proj.numel() // (2 * D)
-    block = min(1024, D & -D)  # the largest power of two dividing D: no masked tail per row
+    launch = launch or GEGLU_LAUNCH
+    block = min(launch.max_block, D & -D)  # the largest power of two dividing D: no masked tail per row
     if block < 16:
-        block = min(1024, triton.next_power_of_2(D))
-    rows = max(1, 2048 // block)
-    _geglu_kernel[(triton.cdiv(M, rows), triton.cdiv(D, block))](proj, out, M, D, ROWS=rows, BLOCK=block)
+        block = min(launch.max_block, triton.next_power_of_2(D))
+    rows = max(1, launch.elements // block)
+    _geglu_kernel[(triton.cdiv(M, rows), triton.cdiv(D, block))](proj, out, M, D, ROWS=rows, BLOCK=block,
+                                                                  num_warps=launch.warps)
     return out
 
 

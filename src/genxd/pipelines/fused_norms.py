@@ -156,10 +156,12 @@ if triton is not None:
             tl.store(Y + offs, y.to(Y.dtype.element_ty), mask=m)
 
     @triton.jit
-    def _layer_norm_kernel(X, R, S_OUT, Y, W, B, M, C, eps, ADD: tl.constexpr, ROWS: tl.constexpr,
+    def _layer_norm_kernel(X, R, S_OUT, Y, W, B, M, C, R_DIV, eps, ADD: tl.constexpr, ROWS: tl.constexpr,
                            BLOCK_C: tl.constexpr):
         """Program r: LayerNorm of rows [r*ROWS, (r+1)*ROWS) of the contiguous ``[M, C]`` input; with ADD, of
-        ``s = x + r`` (rounded to the output dtype, as the separate add would store it), ``s`` also stored."""
+        ``s = x + r`` (rounded to the output dtype, as the separate add would store it), ``s`` also stored;
+        row ``i`` of ``x`` takes row ``i // R_DIV`` of ``r`` (1: same shape; else a residual broadcast over
+        ``R_DIV`` consecutive rows)."""
         rows = tl.program_id(0).to(tl.int64) * ROWS + tl.arange(0, ROWS)
         cs = tl.arange(0, BLOCK_C)
         cmask = cs < C
@@ -167,7 +169,8 @@ if triton is not None:
         offs = rows[:, None] * C + cs[None, :]
         x = tl.load(X + offs, mask=m, other=0.0)
         if ADD:
-            x = (x.to(tl.float32) + tl.load(R + offs, mask=m, other=0.0).to(tl.float32)).to(S_OUT.dtype.element_ty)
+            r_offs = (rows // R_DIV)[:, None] * C + cs[None, :]
+            x = (x.to(tl.float32) + tl.load(R + r_offs, mask=m, other=0.0).to(tl.float32)).to(S_OUT.dtype.element_ty)
             tl.store(S_OUT + offs, x, mask=m)
         x = x.to(tl.float32)
         mean = tl.sum(x, axis=1) / C
@@ -263,7 +266,8 @@ def _layer_norm_kernel_ok(x: Tensor, weight: Tensor | None, bias: Tensor | None)
             and bias is not None and x.shape[-1] <= 8192 and x.numel() > 0)
 
 
-def _launch_layer_norm(x: Tensor, residual: Tensor | None, weight: Tensor, bias: Tensor, eps: float):
+def _launch_layer_norm(x: Tensor, residual: Tensor | None, weight: Tensor, bias: Tensor, eps: float,
+                       residual_rows_every: int = 1):
     C = x.shape[-1]
     y = torch.empty_like(x)
     s = torch.empty_like(x) if residual is not None else y
@@ -271,8 +275,8 @@ def _launch_layer_norm(x: Tensor, residual: Tensor | None, weight: Tensor, bias:
     block_c = triton.next_power_of_2(C)
     rows = max(1, min(64, 4096 // block_c))
     _layer_norm_kernel[(triton.cdiv(M, rows),)](x, residual if residual is not None else x, s, y, weight, bias, M, C,
-                                                float(eps), ADD=residual is not None, ROWS=rows, BLOCK_C=block_c,
-                                                num_warps=4 if block_c <= 1024 else 8)
+                                                int(residual_rows_every), float(eps), ADD=residual is not None,
+                                                ROWS=rows, BLOCK_C=block_c, num_warps=4 if block_c <= 1024 else 8)
     return s, y
 
 
@@ -286,13 +290,18 @@ def layer_norm_rows(x: Tensor, weight: Tensor | None, bias: Tensor | None, eps: 
 
 def add_layer_norm(x: Tensor, residual: Tensor, norm: nn.LayerNorm) -> tuple[Tensor, Tensor]:
     """``s = x + residual`` and ``norm(s)`` in one pass (the transformer blocks' residual add and the
-    LayerNorm after it); PyTorch's add and ``norm`` where the kernel does not apply."""
-    if not (isinstance(norm, LayerNormRows) and len(norm.normalized_shape) == 1 and residual.shape == x.shape
-            and residual.dtype == x.dtype and residual.is_contiguous()
+    LayerNorm after it); ``residual`` of ``x``'s shape, or ``[N, 1, C]`` for ``x [N, S, C]`` (broadcast over
+    the ``S`` positions: the temporal blocks' frame embedding). PyTorch's add and ``norm`` where the kernel does
+    not apply."""
+    every = 1
+    if x.dim() == 3 and residual.shape == (x.shape[0], 1, x.shape[2]):
+        every = x.shape[1]
+    if not (isinstance(norm, LayerNormRows) and len(norm.normalized_shape) == 1
+            and (residual.shape == x.shape or every > 1) and residual.dtype == x.dtype and residual.is_contiguous()
             and _layer_norm_kernel_ok(x, norm.weight, norm.bias)):
         s = x + residual
         return s, norm(s)
-    return _launch_layer_norm(x, residual, norm.weight, norm.bias, norm.eps)
+    return _launch_layer_norm(x, residual, norm.weight, norm.bias, norm.eps, every)
 
 
 class GroupNormNHWC(nn.GroupNorm):

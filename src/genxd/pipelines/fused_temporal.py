@@ -144,11 +144,16 @@ def blend(spatial: Tensor, multiview: Tensor, temporal: Tensor | None, factor: T
 
 
 def _temporal_block_forward(self, hidden_states: Tensor, num_frames: int,
-                            encoder_hidden_states: Tensor | None = None) -> Tensor:
+                            encoder_hidden_states: Tensor | None = None, frame_emb: Tensor | None = None) -> Tensor:
     """diffusers ``TemporalBasicTransformerBlock.forward`` (no cross-attention) on the frame-major tokens
     ``[B*F, S, C]`` as they come: the per-token ops in place of order, attention by :func:`frame_attention`,
-    the residual adds before ``norm1`` and ``norm3`` fused into them."""
-    h = self.ff_in(self.norm_in(hidden_states))
+    the residual adds before ``norm1`` and ``norm3`` fused into them; with ``frame_emb [B*F, 1, C]``, of
+    ``hidden_states + frame_emb``, the add fused into ``norm_in``."""
+    if frame_emb is not None:
+        hidden_states, n_in = add_layer_norm(hidden_states, frame_emb, self.norm_in)
+        h = self.ff_in(n_in)
+    else:
+        h = self.ff_in(self.norm_in(hidden_states))
     h, x = add_layer_norm(h, hidden_states, self.norm1) if self.is_res else (h, self.norm1(h))
     attn = self.attn1
     if getattr(attn, "fused_projections", False):
@@ -159,6 +164,15 @@ def _temporal_block_forward(self, hidden_states: Tensor, num_frames: int,
     h, n3 = add_layer_norm(attn.to_out[1](attn.to_out[0](o)), h, self.norm3)
     ff = self.ff(n3)
     return ff + h if self.is_res else ff
+
+
+def _run_temporal_block(self, block: nn.Module, hidden_states: Tensor, frame_emb: Tensor, num_frames: int) -> Tensor:
+    """:meth:`~genxd.models.blocks.TransformerMVCascadeTemporalModel.run_temporal_block` with the frame embedding
+    handed to a switched block (added inside its first LayerNorm; through the block's ``__call__``, so its hooks
+    run), the plain add for any other block."""
+    if getattr(block, "forward", None) is not None and getattr(block.forward, "__func__", None) is _temporal_block_forward:
+        return block(hidden_states, num_frames=num_frames, frame_emb=frame_emb)
+    return block(hidden_states + frame_emb, num_frames=num_frames)
 
 
 def _blender_multiview_mix(self, x_spatial: Tensor, x_multiview: Tensor) -> Tensor:
@@ -247,6 +261,7 @@ def install_fused_temporal(unet: nn.Module) -> dict[str, int]:
             counts["attentions"] += 1
         elif type(m) is TransformerMVCascadeTemporalModel:
             m.frame_sinusoids = types.MethodType(_cached_frame_sinusoids, m)
+            m.run_temporal_block = types.MethodType(_run_temporal_block, m)
             counts["frame_sinusoids"] += 1
         else:
             continue

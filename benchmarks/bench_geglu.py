@@ -1,0 +1,102 @@
+"""The fast path's GEGLU kernel on the shapes of one guided UNet call, launch choices side by side.
+
+Records the GEGLU calls of one guided call of the released UNet configuration (random weights, the fast path,
+3D or 4D) with their shapes, then times, for each launch choice of
+:class:`genxd.pipelines.fused_kernels.GegluLaunch` below, the kernel on every recorded shape (kernel time from
+``torch.profiler``: no launch overhead) and reports the call's total and the effective bandwidth. CUDA only.
+
+    python benchmarks/bench_geglu.py --mode 4d --out bench_geglu_4d.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import dataclasses
+import json
+import sys
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_group_norm import kernel_us  # noqa: E402
+from bench_sampling import build_pipe, unet_inputs  # noqa: E402
+
+from genxd.pipelines import fused_kernels as fk  # noqa: E402
+from genxd.pipelines.fast import CUDAGraphForward, enable_fast_path  # noqa: E402
+
+CHOICES = {"default": fk.GegluLaunch()}
+for elements in (1024, 2048, 4096, 8192):
+    for warps in (4, 8):
+        for max_block in (256, 1024):
+            CHOICES[f"e{elements}_w{warps}_b{max_block}"] = fk.GegluLaunch(max_block, elements, warps)
+
+
+def record_calls(pipe, inp) -> collections.Counter:
+    """proj shape -> calls, over one UNet call."""
+    calls: collections.Counter = collections.Counter()
+    original = fk.geglu
+
+    def spy(proj, launch=None):
+        calls[tuple(proj.shape)] += 1
+        return original(proj, launch)
+
+    fk.geglu = spy
+    try:
+        with torch.no_grad():
+            pipe.unet(**inp)
+    finally:
+        fk.geglu = original
+    return calls
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--mode", choices=["3d", "4d"], default="4d")
+    ap.add_argument("--res", type=int, default=256)
+    ap.add_argument("--frames", type=int, default=12)
+    ap.add_argument("--choices", nargs="*", default=list(CHOICES), help=f"launch choices, of {list(CHOICES)}")
+    ap.add_argument("--out", default="bench_geglu.json")
+    args = ap.parse_args()
+    if not fk.triton_available():
+        raise SystemExit("bench_geglu needs CUDA and Triton")
+    pipe = build_pipe(None, torch.float32).to("cuda")
+    enable_fast_path(pipe)
+    inp = unet_inputs(pipe, args.res, args.frames, "cuda", args.mode)
+    with torch.no_grad():
+        pipe.unet(**inp)  # switch, compile the kernels, capture
+    CUDAGraphForward.remove(pipe.unet)
+    calls = record_calls(pipe, inp)
+    dtype = next(pipe.unet.parameters()).dtype
+    torch.manual_seed(0)
+    rows, totals = [], {}
+    for shape, count in sorted(calls.items(), key=lambda kv: -kv[1]):
+        proj = torch.randn(shape, device="cuda", dtype=dtype)
+        ref = fk.geglu(proj, CHOICES["default"])
+        nbytes = proj.numel() * proj.element_size() * 3 // 2  # read 2D, write D per row
+        row = {"shape": list(shape), "calls": count, "bytes": nbytes, "us": {}}
+        for name in args.choices:
+            launch = CHOICES[name]
+            assert torch.equal(fk.geglu(proj, launch), ref)  # elementwise: any launch gives the same bits
+            us = kernel_us(lambda: fk.geglu(proj, launch))["total"]
+            row["us"][name] = us
+            totals[name] = totals.get(name, 0.0) + us * count
+        best = min(row["us"], key=row["us"].get)
+        d = row["us"]["default"]
+        print(f"{str(shape):22s} x{count:3d}  default {d:6.1f} us ({nbytes / d / 1e3:5.0f} GB/s)  best {best} "
+              f"{row['us'][best]:6.1f} us ({nbytes / row['us'][best] / 1e3:5.0f} GB/s)")
+        rows.append(row)
+    print("per UNet call (GEGLU only):")
+    for name, total in sorted(totals.items(), key=lambda kv: kv[1]):
+        print(f"  {name:22s} {total / 1000:6.3f} ms")
+    result = {"device": torch.cuda.get_device_name(0), "torch": torch.__version__, "mode": args.mode,
+              "res": args.res, "frames": args.frames, "dtype": str(dtype),
+              "per_call_ms": {k: v / 1000 for k, v in totals.items()},
+              "choices": {k: dataclasses.asdict(CHOICES[k]) for k in args.choices}, "shapes": rows}
+    Path(args.out).write_text(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
