@@ -170,7 +170,7 @@ def _run_temporal_block(self, block: nn.Module, hidden_states: Tensor, frame_emb
     """:meth:`~genxd.models.blocks.TransformerMVCascadeTemporalModel.run_temporal_block` with the frame embedding
     handed to a switched block (added inside its first LayerNorm; through the block's ``__call__``, so its hooks
     run), the plain add for any other block."""
-    if getattr(block, "forward", None) is not None and getattr(block.forward, "__func__", None) is _temporal_block_forward:
+    if getattr(getattr(block, "forward", None), "__func__", None) is _temporal_block_forward:
         return block(hidden_states, num_frames=num_frames, frame_emb=frame_emb)
     return block(hidden_states + frame_emb, num_frames=num_frames)
 
