@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 
 from .. import validation as v
-from .common import UsageError, run_cli
+from .common import UsageError, import_libraries, run_cli
 from .options import Device, Out, Quiet, checked, flag
 
 
@@ -73,6 +73,7 @@ def register(app: typer.Typer) -> None:
         """Curate videos into VIDEO_ID/{images, 0/, meta.json} and an index.jsonl (resumable)."""
 
         def main() -> None:
+            import_libraries("genxd.curation")
             from genxd.curation import CurationConfig, curate_dataset, parse_resize
             from genxd.curation.dataset import RunLockedError
             from genxd.curation.motion import DEFAULT_MOTION_THRESHOLD

@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 
 from .. import validation as v
-from .common import note, run_cli
+from .common import import_libraries, note, run_cli
 from .options import Device, Out, Overwrite, Quiet, Seed, checked, flag
 
 
@@ -54,6 +54,7 @@ def register(app: typer.Typer) -> None:
         """Optimise 3D (or 4D) Gaussians to the input views; write scene.ply, renders and a fly-through."""
 
         def run() -> None:
+            import_libraries("genxd.reconstruction.pipeline")
             from genxd.reconstruction.pipeline import default_iterations, default_resolution, reconstruct_scene
             from genxd.reconstruction.trainer import ReconstructionConfig
             from genxd.utils.io import check_writable_dir

@@ -11,7 +11,7 @@ from typing import List, Optional
 
 import typer
 
-from .common import run_cli
+from .common import import_libraries, run_cli
 from .options import flag
 
 _OVERRIDES_HELP = "Overrides section.key=value (values in YAML), e.g. training.max_steps=2000 data.height=128."
@@ -28,6 +28,7 @@ def _run(kind: str, config: Path, overrides: list[str], resume: Optional[str], o
         typer.echo(yaml.safe_dump(config_to_dict(cfg), sort_keys=False), nl=False)
         return
     if kind == "genxd":
+        import_libraries("genxd.training.trainer")
         from genxd.training.trainer import train_genxd
 
         train_genxd(cfg, resume=resume, overwrite=overwrite, cpu=cpu)
