@@ -22,7 +22,11 @@ def test_scaling_driver_on_cpu_processes(tmp_path):
     runs = {(s, g): r for (s, g, b), r in runs.items() if b == 1}
     assert all(r["returncode"] == 0 for r in runs.values()), [r.get("error_tail") for r in runs.values()]
     single, ddp = runs[("single", 1)], runs[("ddp", 2)]
-    assert ddp["num_processes"] == 2 and ddp["distributed"] == "MULTI_CPU"
+    # bench_training.py --accelerate under accelerate launch (2 CPU processes, gloo): global throughput and the
+    # per-process figures come back in the main process's JSON
+    assert ddp["num_processes"] == 2 and ddp["distributed"] == "MULTI_CPU" and ddp["global_batch"] == 2
+    assert len(ddp["seconds_per_step_median_per_process"]) == 2
+    assert ddp["samples_per_s"] == pytest.approx(2 / max(ddp["seconds_per_step_median_per_process"]))
     assert single["scaling_efficiency"] == pytest.approx(1.0)
     assert ddp["scaling_efficiency"] == pytest.approx(ddp["samples_per_s"] / (2 * single["samples_per_s"]))
     # two processes with batch 1 see, step by step, the samples one process with batch 2 sees: float32 on CPU
