@@ -10,7 +10,6 @@ Records the GEGLU calls of one guided call of the released UNet configuration (r
 
 from __future__ import annotations
 
-import argparse
 import collections
 import dataclasses
 import json
@@ -21,11 +20,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_group_norm import kernel_us  # noqa: E402
-from bench_sampling import build_pipe, unet_inputs  # noqa: E402
+from bench_group_norm import kernel_us, launch_bench_setup  # noqa: E402
 
 from genxd.pipelines import fused_kernels as fk  # noqa: E402
-from genxd.pipelines.fast import CUDAGraphForward, enable_fast_path  # noqa: E402
 
 CHOICES = {"default": fk.GegluLaunch()}
 for elements in (1024, 2048, 4096, 8192):
@@ -53,21 +50,7 @@ def record_calls(pipe, inp) -> collections.Counter:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--mode", choices=["3d", "4d"], default="4d")
-    ap.add_argument("--res", type=int, default=256)
-    ap.add_argument("--frames", type=int, default=12)
-    ap.add_argument("--choices", nargs="*", default=list(CHOICES), help=f"launch choices, of {list(CHOICES)}")
-    ap.add_argument("--out", default="bench_geglu.json")
-    args = ap.parse_args()
-    if not fk.triton_available():
-        raise SystemExit("bench_geglu needs CUDA and Triton")
-    pipe = build_pipe(None, torch.float32).to("cuda")
-    enable_fast_path(pipe)
-    inp = unet_inputs(pipe, args.res, args.frames, "cuda", args.mode)
-    with torch.no_grad():
-        pipe.unet(**inp)  # switch, compile the kernels, capture
-    CUDAGraphForward.remove(pipe.unet)
+    args, pipe, inp = launch_bench_setup(__doc__, CHOICES, "bench_geglu.json")
     calls = record_calls(pipe, inp)
     dtype = next(pipe.unet.parameters()).dtype
     torch.manual_seed(0)

@@ -86,22 +86,30 @@ def kernel_us(fn_, calls: int = 20) -> dict[str, float]:
     return dict(out)
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def launch_bench_setup(doc: str, choices: dict, out: str) -> tuple[argparse.Namespace, object, dict]:
+    """The command line of a launch-choice benchmark (``--mode --res --frames --choices --out``) and the fast-path
+    pipeline of the released configuration on CUDA, its kernels compiled by one guided call and its CUDA-graph
+    replay removed (so recorders see every call): ``(args, pipe, unet inputs)``."""
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--mode", choices=["3d", "4d"], default="4d")
     ap.add_argument("--res", type=int, default=256)
     ap.add_argument("--frames", type=int, default=12)
-    ap.add_argument("--choices", nargs="*", default=list(CHOICES), help=f"launch choices, of {list(CHOICES)}")
-    ap.add_argument("--out", default="bench_group_norm.json")
+    ap.add_argument("--choices", nargs="*", default=list(choices), help=f"launch choices, of {list(choices)}")
+    ap.add_argument("--out", default=out)
     args = ap.parse_args()
     if not fn.triton_available():
-        raise SystemExit("bench_group_norm needs CUDA and Triton")
+        raise SystemExit(f"{Path(out).stem} needs CUDA and Triton")
     pipe = build_pipe(None, torch.float32).to("cuda")
     enable_fast_path(pipe)
     inp = unet_inputs(pipe, args.res, args.frames, "cuda", args.mode)
     with torch.no_grad():
         pipe.unet(**inp)  # switch, compile the kernels, capture
     CUDAGraphForward.remove(pipe.unet)
+    return args, pipe, inp
+
+
+def main() -> None:
+    args, pipe, inp = launch_bench_setup(__doc__, CHOICES, "bench_group_norm.json")
     calls = record_calls(pipe, inp)
     dtype = next(pipe.unet.parameters()).dtype
     torch.manual_seed(0)
