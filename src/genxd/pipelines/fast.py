@@ -102,7 +102,10 @@ class CUDAGraphForward:
     (inputs copied into static tensors owned by the graph); later calls copy the inputs in, replay and
     return clones of the static outputs. The module's own input checks run on the real inputs before every
     replay. At most ``max_graphs`` signatures are kept (least recently used dropped). Graphs are dropped
-    when the module's parameters move (``.to()``), since a graph reads weights by address.
+    when the module's parameters move (``.to()``), since a graph reads weights by address. The module's
+    forward pre-hooks run once per call, before this wrapper: a call that captures runs the eager call, the
+    warm-up and the capture after them without running them again (code that must run inside each capture
+    checks ``torch.cuda.is_current_stream_capturing()``, as ``fused_kernels.FoldedBiases.ready`` does).
     """
 
     def __init__(self, module: nn.Module, forward: Callable[..., Any], max_graphs: int = 4, warmup: int = 2) -> None:
