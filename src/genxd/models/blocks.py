@@ -24,6 +24,8 @@ from diffusers.models.embeddings import TimestepEmbedding, Timesteps
 from diffusers.models.resnet import Downsample2D, ResnetBlock2D, TemporalResnetBlock, Upsample2D
 from torch import Tensor, nn
 
+from .activations import use_split_geglu
+
 MODE_3D, MODE_VIDEO, MODE_4D = 0, 1, 2
 
 
@@ -185,6 +187,7 @@ class TransformerMVCascadeTemporalModel(nn.Module):
         self.time_proj = Timesteps(in_channels, True, 0)
         self.time_mixer = MVTemporalBlender(alpha_spatial_mv=0.5, gamma=5.0)
         self.proj_out = nn.Linear(inner_dim, in_channels)
+        use_split_geglu(self)  # dense GEGLU halves on the CPU (genxd.models.activations)
 
     def frame_sinusoids(self, num_frames: int, batch: int, dtype: torch.dtype, device: torch.device) -> Tensor:
         """``[B*F, C]`` sinusoidal code of each frame's index (0..F-1, for each of the ``batch`` samples); no

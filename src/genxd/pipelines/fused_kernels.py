@@ -317,7 +317,7 @@ def install_fused_kernels(unet: nn.Module) -> dict[str, int]:
             m.forward = types.MethodType(_multiview_block_forward, m)
             m._genxd_fused = True
             counts["multiview_blocks"] += 1
-        elif type(m) is GEGLU and not getattr(m, "_genxd_fused", False):
+        elif isinstance(m, GEGLU) and not getattr(m, "_genxd_fused", False):
             m.forward = types.MethodType(_geglu_forward, m)
             m._genxd_fused = True
             counts["geglus"] += 1
