@@ -154,11 +154,16 @@ def per_window(changes: list[float], made_by: list[int], num_windows: int) -> li
 class Runner:
     """The model, loaded once per worker process."""
 
-    def __init__(self, steps: int | None, guidance: float | None, threads: int) -> None:
+    def __init__(self, steps: int | None, guidance: float | None, threads: int, device: str = "cpu") -> None:
         torch.set_num_threads(threads)
         from genxd.api import load_model
 
-        self.lm = load_model(None, "cpu", "fp32")
+        if device == "cuda":
+            # float32 without TF32, the plain pipeline (no bf16 fast path): the CPU's numerics up to round-off
+            torch.backends.cuda.matmul.allow_tf32 = False
+            torch.backends.cudnn.allow_tf32 = False
+        self.device = device
+        self.lm = load_model(None, device, "fp32", fast=False)
         self.pipe = self.lm.pipe
         self.pipe.set_progress_bar_config(disable=True)
         d = self.lm.defaults
@@ -177,7 +182,7 @@ class Runner:
         latents, calls = sample_long(self.pipe, plan, lat_in, sample["c2w"][:n], sample["K"][:n], noise[:, :n],
                                      mode=mode, motion_strength=motion, num_inference_steps=self.steps,
                                      guidance_scale=self.guidance, context_from=context_from)
-        frames = self.pipe.decode_latents(latents, self.window)[0]
+        frames = self.pipe.decode_latents(latents.to(self.pipe._execution_device), self.window)[0].cpu()
         return {"frames": frames, "seconds": time.perf_counter() - t, "sampling_calls": calls,
                 "unet_calls": calls * self.steps, "made_by": plan.generated_by(), "plan": plan}
 
@@ -316,10 +321,10 @@ def task_4d(r: Runner, index: int, num_frames: int, camera: str, motion: float |
 _RUNNER: Runner | None = None
 
 
-def _init(steps, guidance, threads) -> None:
+def _init(steps, guidance, threads, device="cpu") -> None:
     global _RUNNER
     os.environ["OMP_NUM_THREADS"] = str(threads)
-    _RUNNER = Runner(steps, guidance, threads)
+    _RUNNER = Runner(steps, guidance, threads, device)
 
 
 def _task_path(work: Path, task: tuple) -> Path:
@@ -357,6 +362,7 @@ def _run_task(job: tuple[tuple, TaskSettings]) -> str:
         res, frames = task_4d(_RUNNER, index, st.frames_4d, task[2], st.motion, st.images_variant,
                               st.keep_inputs_variant, st.time_cycle)
     res["steps"], res["guidance"], res["threads"] = _RUNNER.steps, _RUNNER.guidance, torch.get_num_threads()
+    res["device"] = _RUNNER.device
     if index == 0:  # the contact sheet's frames
         from genxd.utils.io import atomic_file
 
@@ -502,6 +508,8 @@ def main() -> None:
     ap.add_argument("--guidance", type=float, default=None)
     ap.add_argument("--workers", type=int, default=1, help="worker processes (one task at a time each)")
     ap.add_argument("--threads", type=int, default=2, help="torch threads per worker")
+    ap.add_argument("--device", choices=["cpu", "cuda"], default="cpu",
+                    help="cuda: every worker on the first GPU, float32 without TF32 (the CPU's numerics up to round-off)")
     ap.add_argument("--work", type=Path, default=ROOT / "outputs" / "eval_long_paths", help="per-task results (resumable)")
     ap.add_argument("--out", type=Path, default=None, help="summary JSON")
     ap.add_argument("--contact-sheet", type=Path, default=None)
@@ -541,20 +549,20 @@ def main() -> None:
             import multiprocessing as mp
 
             ctx = mp.get_context("spawn")
-            with ctx.Pool(args.workers, initializer=_init, initargs=(args.steps, args.guidance, args.threads)) as pool:
+            with ctx.Pool(args.workers, initializer=_init, initargs=(args.steps, args.guidance, args.threads, args.device)) as pool:
                 for name in pool.imap_unordered(_run_task, jobs):
                     print(f"done {name} ({time.perf_counter() - t0:.0f} s)", file=sys.stderr)
         else:
-            _init(args.steps, args.guidance, args.threads)
+            _init(args.steps, args.guidance, args.threads, args.device)
             for job in jobs:
                 print(f"done {_run_task(job)} ({time.perf_counter() - t0:.0f} s)", file=sys.stderr)
     results_3d = [json.loads(_task_path(args.work, t).read_text()) for t in tasks if t[0] == "3d"]
     results_4d = [json.loads(_task_path(args.work, t).read_text()) for t in tasks if t[0] == "4d"]
     summary = {
-        "benchmark": "long paths beyond the model's window (genxd.pipelines.long_paths), bundled model, CPU float32",
+        "benchmark": "long paths beyond the model's window (genxd.pipelines.long_paths), bundled model, float32",
         "command": " ".join([Path(sys.argv[0]).name] + sys.argv[1:]),
         "cpu": platform.processor() or platform.machine(), "cpu_count": os.cpu_count(),
-        "workers": args.workers, "threads_per_worker": args.threads,
+        "workers": args.workers, "threads_per_worker": args.threads, "device": args.device,
         "steps": results_3d[0]["steps"] if results_3d else (results_4d[0]["steps"] if results_4d else None),
         "held_out_seeds": {"3d": SEED_3D, "4d": SEED_4D},
         **({"note": args.note} if args.note else {}),
