@@ -188,3 +188,22 @@ def test_write_summary_counts(tmp_path):
     data = json.loads(path.read_text())
     assert (data["written"], data["skipped"], data["failed"], data["num_processes"]) == (1, 1, 1, 2)
     assert data["command"] == "generate" and data["results"][2]["error"] == "bad"
+
+
+def test_only_the_first_process_of_a_launch_prints_a_user_error(monkeypatch, capsys):
+    """Every process of ``accelerate launch`` checks the same options and files before work is shared out: the
+    error line comes once (from RANK 0), every process exits with code 2."""
+    import typer
+
+    from genxd.cli.common import fail
+
+    for env, printed in [({}, True), ({"WORLD_SIZE": "2", "RANK": "0"}, True), ({"WORLD_SIZE": "2", "RANK": "1"}, False),
+                         ({"WORLD_SIZE": "1", "RANK": "3"}, True), ({"WORLD_SIZE": "two", "RANK": "1"}, True)]:
+        monkeypatch.delenv("WORLD_SIZE", raising=False)
+        monkeypatch.delenv("RANK", raising=False)
+        for k, v in env.items():
+            monkeypatch.setenv(k, v)
+        exc = fail("an output exists:\n  use --overwrite")
+        assert isinstance(exc, typer.Exit) and exc.exit_code == 2
+        err = capsys.readouterr().err
+        assert err == ("genxd: error: an output exists: use --overwrite\n" if printed else ""), (env, err)

@@ -13,6 +13,7 @@ import contextlib
 import errno
 import gc
 import importlib
+import os
 import sys
 import warnings
 from typing import Any, Callable, Iterator, TypeVar
@@ -56,9 +57,22 @@ def one_line(text: str) -> str:
     return " ".join(str(text).split())
 
 
+def secondary_process() -> bool:
+    """Whether this is a process other than the first of a multi-process launch (``accelerate launch`` /
+    ``torchrun`` set ``WORLD_SIZE`` and ``RANK``)."""
+    try:
+        return int(os.environ.get("WORLD_SIZE", "1")) > 1 and int(os.environ.get("RANK", "0")) != 0
+    except ValueError:
+        return False
+
+
 def fail(message: str) -> "typer.Exit":
-    """Print ``genxd: error: message`` to stderr and return an Exit(2) to raise."""
-    typer.echo(f"genxd: error: {one_line(message)}", err=True)
+    """Print ``genxd: error: message`` to stderr and return an Exit(2) to raise.
+
+    In a multi-process launch only the first process prints: every process checks the same options and files
+    before any work is shared out, so the others would print the same line again; they exit with the same code."""
+    if not secondary_process():
+        typer.echo(f"genxd: error: {one_line(message)}", err=True)
     return typer.Exit(code=2)
 
 
