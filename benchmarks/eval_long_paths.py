@@ -266,8 +266,9 @@ def task_3d(r: Runner, index: int, num_frames: int, images_variant: bool = False
 
 def task_4d(r: Runner, index: int, num_frames: int, camera: str, motion: float | str,
             images_variant: bool = False, keep_inputs_variant: bool = False,
-            time_cycle: int | None = None) -> tuple[dict, dict]:
-    """``motion``: the motion strength asked for, or ``"truth"``: the scene's own (``long_scene``)."""
+            time_cycle: int | None = None, overlap: int | None = None) -> tuple[dict, dict]:
+    """``motion``: the motion strength asked for, or ``"truth"``: the scene's own (``long_scene``); ``overlap``:
+    generated frames conditioning each later window (None: the library's default)."""
     from genxd.evaluation import object_pixels
     from genxd.pipelines.long_paths import (LongPathSettings, make_plan, plan_independent, plan_temporal,
                                             resolve_settings)
@@ -279,7 +280,7 @@ def task_4d(r: Runner, index: int, num_frames: int, camera: str, motion: float |
     objects = torch.stack([object_pixels(o) for o in s["object_id"]])  # N H W
     noise = torch.randn((1, num_frames, 4, r.res // r.pipe.vae_scale_factor, r.res // r.pipe.vae_scale_factor),
                         generator=torch.Generator().manual_seed(index))
-    settings = resolve_settings(LongPathSettings(), r.window, r.window)
+    settings = resolve_settings(LongPathSettings(overlap=overlap), r.window, r.window)
     long_plan = make_plan("4d", s["c2w"], s["K"], [0], settings)
     runs = {
         "long": r.run(long_plan, s, noise, "4d", motion),
@@ -343,6 +344,7 @@ class TaskSettings:
     methods_3d: tuple[str, ...]
     keep_inputs_variant: bool
     time_cycle: int | None = None
+    overlap_4d: int | None = None
 
 
 def _run_task(job: tuple[tuple, TaskSettings]) -> str:
@@ -360,7 +362,7 @@ def _run_task(job: tuple[tuple, TaskSettings]) -> str:
         res, frames = task_3d(_RUNNER, index, st.frames_3d, st.images_variant, st.methods_3d, earlier)
     else:
         res, frames = task_4d(_RUNNER, index, st.frames_4d, task[2], st.motion, st.images_variant,
-                              st.keep_inputs_variant, st.time_cycle)
+                              st.keep_inputs_variant, st.time_cycle, st.overlap_4d)
     res["steps"], res["guidance"], res["threads"] = _RUNNER.steps, _RUNNER.guidance, torch.get_num_threads()
     res["device"] = _RUNNER.device
     if index == 0:  # the contact sheet's frames
@@ -516,6 +518,8 @@ def main() -> None:
     ap.add_argument("--methods-3d", default="long,naive,window8",
                     help=f"3D methods, comma-separated (window8 required; known: {', '.join(METHODS_3D)}). A task "
                          "file in --work that lacks some of them gets only those run and added")
+    ap.add_argument("--overlap-4d", type=int, default=None,
+                    help="4D long plan: generated frames conditioning each later window (default: the library's)")
     ap.add_argument("--note", default=None, help="a sentence stored in the summary (e.g. how --work was made)")
     ap.add_argument("--images-variant", action="store_true",
                     help="also run 'long_images': generated frames condition later windows as decoded images, "
@@ -541,7 +545,7 @@ def main() -> None:
     print(f"{len(tasks)} tasks, {len(tasks) - len(todo)} done already, {len(todo)} to run on {args.workers} worker(s)",
           file=sys.stderr)
     settings = TaskSettings(args.work, args.frames_3d, args.frames_4d, args.motion_strength, args.images_variant,
-                            methods_3d, args.keep_inputs_variant, args.time_cycle)
+                            methods_3d, args.keep_inputs_variant, args.time_cycle, args.overlap_4d)
     jobs = [(t, settings) for t in todo]
     t0 = time.perf_counter()
     if todo:
