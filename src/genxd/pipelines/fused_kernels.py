@@ -272,6 +272,8 @@ def _fusable_spatial_block(block: nn.Module) -> bool:
 
 
 def _geglu_forward(self, hidden_states: Tensor, *args, **kwargs) -> Tensor:
+    if not hidden_states.is_cuda:  # the module's own arithmetic (genxd's SplitGEGLU on the CPU), bit for bit
+        return type(self).forward(self, hidden_states, *args, **kwargs)
     return geglu(self.proj(hidden_states))
 
 
