@@ -82,6 +82,16 @@ def loss_equivalence(reference: dict, runs: list[dict], rtol: float) -> dict:
     return out
 
 
+def add_scaling_efficiency(runs: list[dict]) -> None:
+    """Set ``scaling_efficiency`` = samples/s / (GPUs x samples/s of one GPU, setting 'single', same batch per GPU)
+    on every finished run that has such a reference; the others get none."""
+    for r in runs:
+        base = next((q for q in runs if q["gpus"] == 1 and q["setting"] == "single"
+                     and q["batch_per_gpu"] == r["batch_per_gpu"]), None)
+        if base is not None:
+            r["scaling_efficiency"] = r["samples_per_s"] / (r["gpus"] * base["samples_per_s"])
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--gpus", type=int, nargs="+", default=[1, 2])
@@ -140,11 +150,7 @@ def main(argv: list[str] | None = None) -> dict:
         print(json.dumps({k: entry.get(k) for k in ("setting", "gpus", "returncode", "seconds_per_step_median",
                                                     "samples_per_s", "peak_memory_gib")}), flush=True)
     ok = [r for r in runs if r["returncode"] == 0]
-    for r in ok:
-        base = next((q for q in ok if q["gpus"] == 1 and q["setting"] == "single"
-                     and q["batch_per_gpu"] == r["batch_per_gpu"]), None)
-        if base is not None:
-            r["scaling_efficiency"] = r["samples_per_s"] / (r["gpus"] * base["samples_per_s"])
+    add_scaling_efficiency(ok)
     result = {"benchmark": "genxd training, 1 vs N GPUs", "batch_per_gpu": args.batch_per_gpu, "runs": runs}
     n_max, b0 = max(args.gpus), args.batch_per_gpu[0]
     big = next((r for r in ok if r["gpus"] == 1 and r["setting"] == "single" and r["batch_per_gpu"] == n_max * b0), None)

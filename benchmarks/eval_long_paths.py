@@ -553,7 +553,8 @@ def main() -> None:
             import multiprocessing as mp
 
             ctx = mp.get_context("spawn")
-            with ctx.Pool(args.workers, initializer=_init, initargs=(args.steps, args.guidance, args.threads, args.device)) as pool:
+            init_args = (args.steps, args.guidance, args.threads, args.device)
+            with ctx.Pool(args.workers, initializer=_init, initargs=init_args) as pool:
                 for name in pool.imap_unordered(_run_task, jobs):
                     print(f"done {name} ({time.perf_counter() - t0:.0f} s)", file=sys.stderr)
         else:

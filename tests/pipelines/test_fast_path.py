@@ -62,9 +62,9 @@ p = "unet.4d."
 inputs = dict(sample=cases[p + "sample"], timestep=cases[p + "timestep"], added_time_ids=cases[p + "added_time_ids"],
               indicator=cases[p + "indicator"], motion_ids=cases[p + "motion_ids"])
 config = json.load(open(root + "/unet/config.json"))
-config.update(block_out_channels=[32, 32], down_block_types=["CrossAttnDownBlockMVCascadeTemporal", "DownBlockMVCascadeTemporal"],
-              up_block_types=["UpBlockMVCascadeTemporal", "CrossAttnUpBlockMVCascadeTemporal"], num_attention_heads=[1, 1],
-              layers_per_block=1)
+config.update(block_out_channels=[32, 32], num_attention_heads=[1, 1], layers_per_block=1,
+              down_block_types=["CrossAttnDownBlockMVCascadeTemporal", "DownBlockMVCascadeTemporal"],
+              up_block_types=["UpBlockMVCascadeTemporal", "CrossAttnUpBlockMVCascadeTemporal"])
 def tiny():
     torch.manual_seed(0)
     return UNetMVTemporalConditionModel.from_config(config).eval()

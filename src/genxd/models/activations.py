@@ -5,11 +5,13 @@ diffusers' ``GEGLU`` projects ``x [..., C]`` to ``[..., 2D]``, splits it with ``
 and the product over strided views are slower than over dense tensors: on a 2-core AMD EPYC (AVX2), 4,096
 tokens of 64 channels (the bundled model's first level), the whole GEGLU took 20.4 ms against 7.1 ms with
 each half projected on its own; the bundled model's guided UNet call 0.967x the time (paired median of 40
-alternating calls in one process, quartiles 0.946-0.988: ``benchmarks/bench_cpu_variants.py``). :class:`SplitGEGLU` keeps diffusers' module, parameters and key names (``proj.weight``,
-``proj.bias``: the halves are row slices of them, dense without a copy) and, on the CPU only, computes
+alternating calls in one process, quartiles 0.946-0.988: ``benchmarks/bench_cpu_variants.py``).
+
+:class:`SplitGEGLU` keeps diffusers' module, parameters and key names (``proj.weight``, ``proj.bias``: the
+halves are row slices of them, dense without a copy) and, on the CPU only, computes
 ``linear(x, W[:D], b[:D]) * gelu(linear(x, W[D:], b[D:]))``: the same products, each output element the same
 dot product over ``C``, so the result differs from the chunked one by float32 rounding of the GEMM's blocking
-(at most 2e-6 in the measurement above). Elsewhere (CUDA, the GPU fast path's fused kernel, a wrapped or
+(about 2e-6 on the bundled UNet's output). Elsewhere (CUDA, the GPU fast path's fused kernel, a wrapped or
 hooked projection such as LoRA or accelerate's offload) it is diffusers' forward unchanged.
 """
 

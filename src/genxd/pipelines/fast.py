@@ -419,9 +419,9 @@ def enable_cpu_path(pipe, channels_last: bool = True):
     - ``skip_zero_weight_paths``: in 3D mode the temporal path's blend weight is exactly 0, so it is not run
       (bitwise the same output; 38% less CPU time per UNet call of the bundled model);
     - ``channels_last`` convolution weights of the UNet and the VAE: oneDNN's NHWC kernels without converting
-      every activation (UNet: another 9% on an AVX-512 EPYC; VAE decoding of the bundled model's 8 frames: 0.89x
-      the time on an AVX2 EPYC, paired median of 20 alternating runs, ``benchmarks/bench_cpu_variants.py``; the output moves by ~2e-6, float32 summation
-      order).
+      every activation (UNet: another 9% on an AVX-512 EPYC; VAE decoding of the bundled model's 8 frames:
+      0.89x the time on an AVX2 EPYC, paired median of 20 alternating runs, ``benchmarks/bench_cpu_variants.py``;
+      the output moves by ~2e-6, float32 summation order).
 
     Measured with ``benchmarks/bench_generate_cpu.py`` (docs/benchmarks.md). bfloat16 (``--dtype bf16``) is
     not a default: it is faster only on CPUs with bf16 instructions and its frames differ more.
