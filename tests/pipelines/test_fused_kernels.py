@@ -403,6 +403,39 @@ def test_folded_bias_sums_follow_the_weights():
     assert not folded.ready(blk.conv2.bias.device, blk.conv2.bias.dtype)
     assert torch.equal(residual_sum(), blk.conv2.bias + blk.conv_shortcut.bias)
 
+
+def test_time_embedding_silu_is_made_once_per_source_tensor():
+    """The res blocks' SiLU of the time embedding: one result for every view of the same tensor, viewed the same
+    way; made again for another view, after an in-place change, for a new tensor (whatever its address), and
+    after the UNet's pre-hook; inference tensors (no version counter, no base) work."""
+    import torch.nn.functional as F
+    from diffusers.models.resnet import TemporalResnetBlock
+
+    from genxd.pipelines.fused_kernels import FoldedBiases
+
+    folded = FoldedBiases([TemporalResnetBlock(32, 32, temb_channels=4)])
+    emb = torch.randn(6, 8)
+    first = folded.silu(emb.chunk(2, dim=-1)[0])  # each block chunks the embedding anew: new view objects
+    assert folded.silu(emb.chunk(2, dim=-1)[0]) is first and torch.equal(first, F.silu(emb[:, :4]))
+    motion = folded.silu(emb.chunk(2, dim=-1)[1])
+    assert motion is not first and torch.equal(motion, F.silu(emb[:, 4:]))
+    frames = folded.silu(emb.chunk(2, dim=-1)[0].reshape(2, 3, 4))  # the multiview blocks' [B, F, T] view
+    assert frames.shape == (2, 3, 4) and torch.equal(frames, F.silu(emb[:, :4]).reshape(2, 3, 4))
+    emb.add_(1.0)  # changed in place: made again
+    assert torch.equal(folded.silu(emb.chunk(2, dim=-1)[0]), F.silu(emb[:, :4]))
+    for _ in range(20):  # new tensors, often at a freed one's address: never an earlier result
+        fresh = torch.randn(6, 8)
+        assert torch.equal(folded.silu(fresh[:, :4]), F.silu(fresh[:, :4]))
+        del fresh
+    kept = folded.silu(emb[:, :4])
+    folded.mark_stale()  # the next UNet call
+    assert not folded._silu and folded.silu(emb[:, :4]) is not kept
+    with torch.inference_mode():  # views of inference tensors name no base: reused for the same view object only
+        view = torch.randn(6, 8)[:, :4]
+        out = folded.silu(view)
+        assert folded.silu(view) is out and torch.equal(out, F.silu(view))
+
+
 @pytest.mark.cuda
 @needs_triton
 def test_graph_replay_reads_folded_biases_loaded_in_place(reference_small, reference_cases):

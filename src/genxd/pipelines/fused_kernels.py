@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 import types
+import weakref
 
 import torch
 import torch.nn.functional as F
@@ -164,10 +165,31 @@ class FoldedBiases:
             blk.__dict__["_genxd_folded_biases"] = self
         self.stale, self.made_capturing = True, False
         self.made_for: tuple[torch.device, torch.dtype] | None = None
+        self._silu: dict[tuple, tuple] = {}
 
     def mark_stale(self, *_: object) -> None:
-        """The UNet's forward pre-hook: the next block that folds makes the sums again."""
+        """The UNet's forward pre-hook: the next block that folds makes the sums again (and the SiLUs)."""
         self.stale = True
+        self._silu.clear()
+
+    def silu(self, t: Tensor) -> Tensor:
+        """``silu(t)``, made once for every view of the same time embedding: the res blocks of a call all take
+        views of the UNet's one embedding (66 SiLUs of it in a 4D call of the released UNet: 0.24 ms on an H200).
+        A kept result is reused only for the same source tensor (a weak reference to it, not its address: a new
+        embedding may land where a freed one was, and a CUDA-graph capture runs without the pre-hook that clears
+        this) unchanged since (its version counter), viewed the same way."""
+        base = t._base if t._base is not None else t
+        try:
+            version = base._version
+        except RuntimeError:  # an inference tensor keeps no version counter
+            version = None
+        key = (id(base), t.storage_offset(), tuple(t.shape), tuple(t.stride()), t.dtype)
+        kept = self._silu.get(key)
+        if kept is not None and kept[0]() is base and kept[1] == version:
+            return kept[2]
+        out = F.silu(t)
+        self._silu[key] = (weakref.ref(base), version, out)
+        return out
 
     def ready(self, device: torch.device, dtype: torch.dtype) -> bool:
         """Whether this call's sums are kept for biases on ``device`` in ``dtype`` (made now when stale; not
@@ -195,7 +217,9 @@ def _norm2_add(self, temb: Tensor | None, h: Tensor, fold: bool) -> Tensor | Non
     if self.time_emb_proj is None or temb is None:
         return None if conv_bias is None else conv_bias.expand(h.shape[0], -1)
     proj = self.time_emb_proj
-    return F.linear(self.nonlinearity(temb), proj.weight, _bias_sum(self, "_genxd_norm2_bias", proj.bias, conv_bias))
+    folded = self.__dict__.get("_genxd_folded_biases") if fold else None
+    act = folded.silu(temb) if folded is not None and type(self.nonlinearity) is nn.SiLU else self.nonlinearity(temb)
+    return F.linear(act, proj.weight, _bias_sum(self, "_genxd_norm2_bias", proj.bias, conv_bias))
 
 
 def _residual(self, x: Tensor, h: Tensor, fold: bool) -> Tensor:
