@@ -172,7 +172,7 @@ def _run_temporal_block(self, block: nn.Module, hidden_states: Tensor, frame_emb
     run), the plain add for any other block."""
     if getattr(getattr(block, "forward", None), "__func__", None) is _temporal_block_forward:
         return block(hidden_states, num_frames=num_frames, frame_emb=frame_emb)
-    return block(hidden_states + frame_emb, num_frames=num_frames)
+    return type(self).run_temporal_block(self, block, hidden_states, frame_emb, num_frames)
 
 
 def _blender_multiview_mix(self, x_spatial: Tensor, x_multiview: Tensor) -> Tensor:
