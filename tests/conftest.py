@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -10,10 +11,18 @@ import torch
 FIXTURES = Path(__file__).parent / "fixtures"
 REFERENCE_SMALL = FIXTURES / "reference_small"
 
-torch.set_num_threads(max(1, min(2, torch.get_num_threads())))
+# The suite's CPU budget is 2 threads (CI's 2 cores). Under pytest-xdist (the README's `-n 2`) each worker
+# takes its share, so two workers run one thread each instead of four threads fighting for two cores.
+WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+torch.set_num_threads(max(1, min(2, torch.get_num_threads()) // WORKERS))
 
 
 def pytest_collection_modifyitems(config, items):
+    # Files holding a test marked ``slow`` run first (the order is otherwise kept): with ``--dist loadfile
+    # --no-loadscope-reorder`` (pyproject.toml) the workers take files in this order, so the long files start
+    # early and the run does not end with one worker on a long file and the other idle.
+    slow_files = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.path not in slow_files)
     if torch.cuda.is_available():
         return
     skip = pytest.mark.skip(reason="needs CUDA")

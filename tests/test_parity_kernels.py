@@ -32,6 +32,7 @@ def _other_kernels(capability: str) -> dict[str, str] | None:
 
 
 @pytest.mark.skipif(bool(os.environ.get(RERUN_FLAG)), reason="this is the re-run")
+@pytest.mark.slow
 def test_parity_tests_pass_under_a_second_kernel_family():
     here = torch.backends.cpu.get_cpu_capability()
     env_change = _other_kernels(here)

@@ -13,6 +13,7 @@ def _load():
     return load_script("benchmarks/bench_training_scaling.py")
 
 
+@pytest.mark.slow
 def test_scaling_driver_on_cpu_processes(tmp_path):
     """Two launches (each one interpreter start under ``accelerate launch``, the test's cost): the two-process DDP
     run and the equivalence reference, one process with the whole batch. The efficiency arithmetic against a

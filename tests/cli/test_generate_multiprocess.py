@@ -64,6 +64,7 @@ def two_process_run(tmp_path_factory):
     return root, out, proc
 
 
+@pytest.mark.slow
 def test_two_processes_write_each_output_once_and_a_bad_input_fails_alone(two_process_run):
     root, out, proc = two_process_run
     log = proc.stdout[-3000:] + proc.stderr[-3000:]

@@ -54,6 +54,7 @@ def verdict_run(verdict_inputs, tmp_path_factory):
     return out, summary
 
 
+@pytest.mark.slow
 def test_verdicts_on_static_and_dynamic_videos(verdict_run, verdict_clips):
     out, summary = verdict_run
     assert summary.total == 10 and summary.ok == 10, [r for r in summary.records if r["status"] != "ok"]
@@ -176,6 +177,7 @@ curate_dataset(sys.argv[1], sys.argv[2], CurationConfig(focal=1.0, num_threads=1
 """
 
 
+@pytest.mark.slow
 def test_killed_run_resumes_and_finishes_every_video_once(verdict_clips, tmp_path):
     inputs = tmp_path / "in"
     for name in ("static_a", "static_b", "dynamic_a"):

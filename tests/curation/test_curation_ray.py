@@ -35,6 +35,7 @@ CLIPS = ("static_b", "dynamic_b", "static_d")
 TASK_TITLE = "ray::_curate_task"  # Ray names a worker process after the task it runs
 
 
+@pytest.mark.slow
 def test_local_instance_started_by_genxd(verdict_clips, tmp_path):
     """``--ray local``: genxd starts a one-machine Ray instance itself, on 127.0.0.1.
 
@@ -111,6 +112,7 @@ def _assert_same_outputs(out: Path, reference: Path) -> None:
                 assert (out / name / rel).read_bytes() == (reference / name / rel).read_bytes(), f"{name}/{rel}"
 
 
+@pytest.mark.slow
 def test_killed_worker_is_retried_and_results_equal_the_local_engine(ray_cluster, clip_inputs, local_reference,
                                                                      tmp_path):
     out = tmp_path / "out"

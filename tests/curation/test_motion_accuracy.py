@@ -53,6 +53,7 @@ def clips():
     return out
 
 
+@pytest.mark.slow
 def test_motion_stage_matches_ground_truth_on_20_clips(clips):
     """Measured (AMD EPYC, OpenCV 5): 19 of 20 within 15% (the 20th 16% low), median ratio 1.00, 20 of 20
     verdicts right at the default threshold; the asserted floor leaves one clip of margin for other CPUs'

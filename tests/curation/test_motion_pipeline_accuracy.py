@@ -60,6 +60,7 @@ def _report(rows) -> str:
     )
 
 
+@pytest.mark.slow
 def test_every_clip_is_curated(curated):
     """Before: the still camera and the sway / pan clips failed SfM (fewer than 12 of 16 frames registered)."""  # 12 = min_registered 0.75
     assert all(r["record"]["status"] == "ok" and r["record"]["num_registered"] >= 12 for r in curated), _report(curated)

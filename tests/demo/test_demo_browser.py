@@ -126,6 +126,7 @@ def test_corrupt_image_shows_error(page, tmp_path):
 
 
 # Last: closing a page whose WebGL viewers render through SwiftShader keeps Chromium busy for a while.
+@pytest.mark.slow
 def test_generate_video_and_lift_to_3d(page, server):
     # 1. upload: the image is validated, shown, and the camera preview appears
     page.set_input_files("#inputs input[type=file]", str(SCENE))

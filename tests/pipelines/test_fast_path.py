@@ -42,6 +42,7 @@ def test_fast_path_falls_back_without_cuda(reference_small, caplog):
     assert compile_available() is False
 
 
+@pytest.mark.slow
 def test_compiled_unet_matches_eager_on_cpu(reference_small):
     """Dynamo captures the whole forward (``compile_scope="unet"``; no crash, same numbers) and the repeated
     blocks one by one (the default scope). A two-level model with every block type (one layer each, random

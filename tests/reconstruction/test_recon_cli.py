@@ -36,6 +36,7 @@ def static_input(tmp_path_factory):
     return write_views_folder(tmp_path_factory.mktemp("static") / "in", out.rgb, c2w, K, depths=out.depth)
 
 
+@pytest.mark.slow
 def test_static_scene_reaches_25db_on_held_out_views(static_input, tmp_path, record_property) -> None:
     from plyfile import PlyData
 
@@ -99,6 +100,7 @@ def dynamic_input(tmp_path_factory):
     return write_views_folder(tmp_path_factory.mktemp("dynamic") / "in", out.rgb, c2w, K, depths=out.depth, times=times)
 
 
+@pytest.mark.slow
 def test_dynamic_scene_replays_its_motion(dynamic_input, tmp_path, record_property) -> None:
     from genxd.reconstruction.metrics import psnr
     from genxd.reconstruction.ply import load_scene

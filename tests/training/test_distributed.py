@@ -22,6 +22,7 @@ STEPS = 2
 COMMON = [*QUIET, "data.datasets.0.length=8", f"training.max_steps={STEPS}", "training.ema.enabled=false"]
 
 
+@pytest.mark.slow
 def test_two_processes_match_one_process(tmp_path):
     two = tmp_path / "two"
     cmd = [
