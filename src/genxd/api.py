@@ -461,7 +461,8 @@ def generate(
         fps: frame rate of the videos (default: frames / 2); batch_size: scenes per sampling call.
         device: ``"auto"`` / None (CUDA when available), ``"cpu"``, ``"cuda"``, ``"cuda:N"``;
             dtype: ``"fp32"``, ``"bf16"``, ``"fp16"`` or a ``torch.dtype`` (default: bf16 on CUDA, fp32 on CPU).
-        compile_unet: ``torch.compile`` the UNet's blocks (CUDA; pays for long jobs).
+        compile_unet: ``torch.compile`` the UNet's blocks (CUDA; no faster than the default fast path on an
+            H200, after a warm-up of over a minute).
         overwrite: replace existing output folders (the old one is kept until the new one is complete);
             skip_existing: keep them (not regenerated) instead of refusing them.
         progress: show progress bars; loaded: a model from :func:`load_model` to reuse.

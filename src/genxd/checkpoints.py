@@ -156,8 +156,9 @@ def load_model(model: str | Path | None, device: str | None = None, dtype: str |
 
     ``fast`` (default: on for CUDA) turns on the GPU fast path (:mod:`genxd.pipelines.fast`: bf16, CUDA-graph
     replays, channels-last, the zero-weight temporal path skipped in 3D); ``compile_unet`` adds
-    ``torch.compile`` of the UNet's blocks: about 1.5x faster UNet calls on an H100 after a warm-up of about
-    1.5 minutes per image size the first time (cached on disk). ``offload`` (CUDA): ``"model"`` keeps only the
+    ``torch.compile`` of the UNet's blocks in place of the fast path's Triton kernels: after a warm-up of
+    1.3-1.6 minutes per image size the first time, no faster than the default fast path on an H200 (25.4 vs
+    24.2 ms per 3D call at 256x256; docs/benchmarks.md). ``offload`` (CUDA): ``"model"`` keeps only the
     model in use on the GPU, ``"group"`` also streams the UNet block by block (:mod:`genxd.pipelines.offload`).
     On a CPU: the exact 3D temporal skip and channels-last convolutions (``enable_cpu_path``). Memory
     defaults (:func:`genxd.pipelines.memory.configure_memory`): VAE decoding in windows sized by the image

@@ -82,8 +82,8 @@ Resolution = Annotated[Optional[int], typer.Option(
     help="Square image size in pixels, a multiple of the model's latent size (default: the model's).")]
 Compile = Annotated[bool, typer.Option(
     "--compile", show_default=False,
-    help="CUDA: torch.compile the UNet's blocks (about 1.5 min per image size the first time, cached on "
-         "disk; then ~1.5x faster UNet calls). Pays when generating many scenes in one run.")]
+    help="CUDA: torch.compile the UNet's blocks instead of the default path's Triton kernels (1.3-1.6 min "
+         "per image size the first time). No faster than the default path on an H200 (docs/benchmarks.md).")]
 Summary = Annotated[Optional[Path], typer.Option(
     "--summary",
     help="Write a JSON summary (one entry per input) to this file; default under several processes: "
