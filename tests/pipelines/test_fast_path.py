@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import subprocess
 import sys
+import types
 
 import pytest
 import torch
@@ -106,6 +107,16 @@ assert e4 < 1e-4 and e3 < 1e-4, (e4, e3)  # same machine, layout changes only (m
 def test_compile_scope_is_checked():
     with pytest.raises(ValueError, match="compile_scope"):
         enable_fast_path(object(), compile=True, compile_scope="everything")
+
+
+def test_fused_kernels_and_compile_are_refused_together():
+    """Asked for both, the blocks compiled around the Triton kernels broke the CUDA-graph capture on an H200:
+    a clear error before anything changes, also for a UNet compiled earlier."""
+    with pytest.raises(ValueError, match="exclude each other"):
+        enable_fast_path(object(), compile=True, fused_kernels=True)
+    compiled = types.SimpleNamespace(unet=types.SimpleNamespace(_genxd_compiled="blocks"))
+    with pytest.raises(ValueError, match="exclude each other"):
+        enable_fast_path(compiled, fused_kernels=True)
 
 
 @pytest.mark.parity

@@ -346,7 +346,7 @@ def enable_fast_path(
     ``fused_kernels`` (default: on with channels-last when the blocks are not compiled and Triton is
     there): :mod:`genxd.pipelines.fused_kernels`' Triton kernels (GroupNorm, LayerNorm, GEGLU, attention over
     frames, the blend), which give the eager path the fusions inductor gives the compiled one, without its
-    warm-up.
+    warm-up; not with ``compile`` (a ``ValueError``).
     Returns the pipeline. Without CUDA it is returned unchanged.
     """
     from .offload import OFFLOAD_MODES, enable_offload
@@ -361,6 +361,11 @@ def enable_fast_path(
         fuse_qkv = dtype != torch.float32 and offload != "group"
     if compile_scope not in ("blocks", "unet"):
         raise ValueError(f"compile_scope must be 'blocks' or 'unet', got {compile_scope!r}")
+    if fused_kernels and (compile or getattr(getattr(pipe, "unet", None), "_genxd_compiled", False)):
+        # tried on an H200 (2026-12-01): the blocks compiled around the kernels fail inside the CUDA-graph
+        # capture (cudaErrorStreamCaptureInvalidated)
+        raise ValueError("fused_kernels=True and compile=True exclude each other: compiling replaces the Triton "
+                         "kernels with inductor's (leave fused_kernels unset)")
     if not torch.cuda.is_available():
         logger.warning("genxd fast path: CUDA is not available, keeping the float32 eager path")
         return pipe
