@@ -7,6 +7,7 @@ With GENXD_DEMO_SCREENSHOTS=1 the page is saved at each step into docs/images/de
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import os
 import time
@@ -19,7 +20,10 @@ import pytest
 from ..helpers import ROOT, free_port
 from .browser import CHROMIUM_ARGS, DemoServer, differs, find_chromium, png_pixels
 
-pytest.importorskip("gradio", reason="the demo extra is not installed (pip install -e '.[demo]')")
+# looked up, not imported: the server runs in its own process, and importing gradio here cost every pytest worker
+# about 3-5 s of collection on a 2-core machine
+if importlib.util.find_spec("gradio") is None:
+    pytest.skip("the demo extra is not installed (pip install -e '.[demo]')", allow_module_level=True)
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e '.[demo]')")
 
 SCREENSHOTS = os.environ.get("GENXD_DEMO_SCREENSHOTS") == "1"
