@@ -6,15 +6,13 @@ The Python API: ``genxd.generate``, ``genxd.fewshot``, ``genxd.generate_scenes``
 
 from __future__ import annotations
 
-import logging
 from typing import TYPE_CHECKING, Any
+
+from .utils.library_logs import quiet_library_logs
 
 __version__ = "0.1.0"
 
-# diffusers imports bitsandbytes (the `train` extra) whenever it loads a model; on CPUs with AVX-512 BF16 its
-# CPU backend then warns on stderr that an optional `kernels` download is missing, on every command. genxd
-# never uses 4-bit CPU kernels (8-bit AdamW is on CUDA), so that one logger is kept to errors.
-logging.getLogger("bitsandbytes.backends.cpu.ops").setLevel(logging.ERROR)
+quiet_library_logs()  # bitsandbytes' and diffusers' lines that ask for nothing (genxd.utils.library_logs)
 
 _API = ("generate", "fewshot", "generate_scenes", "fewshot_scenes", "load_model", "GenerationError", "SceneResult")
 

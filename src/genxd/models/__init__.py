@@ -1,10 +1,7 @@
 """The GenXD UNet and its multiview-temporal building blocks."""
 
-from . import diffusers_logging
 from .blocks import MODE_3D, MODE_4D, MODE_VIDEO, MVTemporalBlender
 from .unet_mv_temporal import CONDITIONED_IN_CHANNELS, UNetMVTemporalConditionModel, UNetMVTemporalOutput
-
-diffusers_logging.install()
 
 __all__ = [
     "UNetMVTemporalConditionModel",

@@ -361,7 +361,8 @@ def enable_fast_path(
         fuse_qkv = dtype != torch.float32 and offload != "group"
     if compile_scope not in ("blocks", "unet"):
         raise ValueError(f"compile_scope must be 'blocks' or 'unet', got {compile_scope!r}")
-    if fused_kernels and (compile or getattr(getattr(pipe, "unet", None), "_genxd_compiled", False)):
+    compiled_before = getattr(getattr(pipe, "unet", None), "_genxd_compiled", False)  # by an earlier call
+    if fused_kernels and (compile or compiled_before):
         # tried on an H200 (2026-12-01): the blocks compiled around the kernels fail inside the CUDA-graph
         # capture (cudaErrorStreamCaptureInvalidated)
         raise ValueError("fused_kernels=True and compile=True exclude each other: compiling replaces the Triton "
@@ -385,7 +386,7 @@ def enable_fast_path(
         to_channels_last(pipe.unet)
     if fuse_qkv:
         fuse_qkv_projections(pipe.unet)
-    compiling = bool(compile and compile_available()) or getattr(pipe.unet, "_genxd_compiled", False)
+    compiling = bool(compile and compile_available()) or bool(compiled_before)
     if fused_kernels is None:
         fused_kernels = channels_last and not compiling and triton_available()
     if fused_kernels:
@@ -395,7 +396,7 @@ def enable_fast_path(
     graph_replay = cuda_graph and offload != "group"
     if compile and compile_available():
         _configure_inductor()
-        if not getattr(pipe.unet, "_genxd_compiled", False):
+        if not compiled_before:
             mode = None if compile_mode == "default" else compile_mode
             if compile_scope == "blocks":
                 if mode not in (None, "max-autotune-no-cudagraphs"):

@@ -1,4 +1,5 @@
-"""diffusers' "should be kept in float32: []" warning on every dtype cast is dropped; a real one still shows."""
+"""``import genxd`` quiets library lines that ask for nothing: diffusers' "should be kept in float32: []" warning on
+every dtype cast is dropped (a real one still shows); bitsandbytes' CPU-backend logger is kept to errors."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ import logging
 import pytest
 import torch
 
-from genxd.models import UNetMVTemporalConditionModel, diffusers_logging
+from genxd.models import UNetMVTemporalConditionModel
+from genxd.utils import library_logs
 
 
 class _Lines(logging.Handler):
@@ -43,15 +45,15 @@ def _float32_warnings(lines):
 
 def test_cast_without_float32_modules_is_silent(reference_small, diffusers_lines):
     unet = _tiny_unet(reference_small)
-    logger = logging.getLogger(diffusers_logging.LOGGER_NAME)
-    kept = [f for f in logger.filters if isinstance(f, diffusers_logging.EmptyFloat32ListFilter)]
-    assert len(kept) == 1  # installed once by importing genxd.models
+    logger = logging.getLogger(library_logs.DIFFUSERS_MODELING_LOGGER)
+    kept = [f for f in logger.filters if isinstance(f, library_logs.EmptyFloat32ListFilter)]
+    assert len(kept) == 1  # installed once by importing genxd
     for f in kept:  # without the filter: does this diffusers version warn at all?
         logger.removeFilter(f)
     try:
         unet.to(dtype=torch.bfloat16)
     finally:
-        diffusers_logging.install()
+        library_logs.quiet_library_logs()
     if not _float32_warnings(diffusers_lines):
         pytest.skip("this diffusers version does not warn on casts")
     diffusers_lines.clear()
@@ -69,3 +71,7 @@ def test_warning_that_names_modules_still_shows(reference_small, diffusers_lines
     if not lines:
         pytest.skip("this diffusers version does not warn on casts")
     assert "['conv_in']" in lines[0]
+
+
+def test_bitsandbytes_cpu_logger_keeps_to_errors():
+    assert logging.getLogger(library_logs.BITSANDBYTES_CPU_LOGGER).level == logging.ERROR

@@ -1,0 +1,37 @@
+"""Log lines of the libraries genxd uses that ask the user for nothing, kept off stderr (applied by ``import genxd``;
+only the standard ``logging`` module, so the import stays light: loggers are configured by name before the
+libraries exist).
+
+- bitsandbytes (the ``train`` extra), which diffusers imports whenever it loads a model: on CPUs with AVX-512 BF16
+  its CPU backend warns that an optional ``kernels`` download is missing, on every command. genxd never uses
+  4-bit CPU kernels (8-bit AdamW is on CUDA), so that one logger is kept to errors.
+- diffusers' ``ModelMixin.to`` (0.3x-0.42) warns "There are modules in X that should be kept in float32: []" on
+  every cast with a dtype, also when the list is empty: it replaces a missing list with ``[]`` and then tests it
+  for ``None``. genxd casts its UNet and VAE on purpose (the GPU fast path, the fp16 VAE's upcast around encoding
+  and decoding, training's VAE dtype), so each ``genxd generate`` on a GPU printed two such lines. The filter
+  drops exactly that message when its list is empty; the warning for a model that does keep modules in float32
+  still shows.
+"""
+
+from __future__ import annotations
+
+import logging
+
+BITSANDBYTES_CPU_LOGGER = "bitsandbytes.backends.cpu.ops"
+DIFFUSERS_MODELING_LOGGER = "diffusers.models.modeling_utils"
+_EMPTY_LIST_WARNING = "that should be kept in float32: []."
+
+
+class EmptyFloat32ListFilter(logging.Filter):
+    """Drops diffusers' float32-modules warning when it names no module."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return _EMPTY_LIST_WARNING not in record.getMessage()
+
+
+def quiet_library_logs() -> None:
+    """Apply the settings above (idempotent)."""
+    logging.getLogger(BITSANDBYTES_CPU_LOGGER).setLevel(logging.ERROR)
+    logger = logging.getLogger(DIFFUSERS_MODELING_LOGGER)
+    if not any(isinstance(f, EmptyFloat32ListFilter) for f in logger.filters):
+        logger.addFilter(EmptyFloat32ListFilter())
