@@ -217,6 +217,22 @@ def test_page_load_keeps_a_session_an_earlier_event_made(tmp_path):
     assert isinstance(fresh, Session) and fresh.dir.is_dir() and fresh.dir != made.dir
 
 
+def test_events_of_one_page_share_its_session(tmp_path):
+    """Events of one page that run while its state is still empty (load, upload, camera change on a busy server)
+    get the same session, so none replaces another's (an upload was lost this way under load); other pages get
+    their own; closing one forgets it."""
+    from genxd.demo.session import SessionsByPage
+
+    sessions = SessionsByPage(tmp_path)
+    a, again, b = sessions.get("page-a"), sessions.get("page-a"), sessions.get("page-b")
+    assert a is again and b is not a and a.dir.is_dir() and b.dir.is_dir()
+    sessions.close(a)
+    assert not a.dir.exists() and b.dir.is_dir()
+    assert sessions.get("page-a") is not a  # a page seen again after its state expired starts afresh
+    assert sessions.get(None) is not sessions.get(None)  # no page: nothing to share
+    sessions.close(None)
+
+
 # ---------------------------------------------------------------------- jobs
 @pytest.fixture(scope="module")
 def devices():

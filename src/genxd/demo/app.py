@@ -26,7 +26,7 @@ from ..utils.images import IMAGE_SUFFIXES, load_image, tensor_to_uint8
 from . import cameras as cam
 from .jobs import Cancelled, Devices, GenerationRequest, generate_scene, lift_scene, viewer_copies, zip_folders
 from .preview import write_camera_preview
-from .session import Limits, Session, validate_uploads
+from .session import Limits, Session, SessionsByPage, validate_uploads
 
 __all__ = ["DemoConfig", "build_app"]
 
@@ -73,7 +73,8 @@ def build_app(devices: Devices, config: DemoConfig) -> gr.Blocks:
     preset_names = list(trajectories.PRESETS)
 
     with gr.Blocks(title="genxd demo", analytics_enabled=False, delete_cache=(600, 3600)) as demo:
-        session = gr.State(None, time_to_live=config.session_ttl_s, delete_callback=lambda s: s and s.close())
+        sessions = SessionsByPage(config.root)
+        session = gr.State(None, time_to_live=config.session_ttl_s, delete_callback=sessions.close)
         model_name = "the bundled small model (64x64, trained on synthetic scenes)" if loaded.bundled else str(loaded.path)
         gr.Markdown(f"## genxd: images to 3D / 4D scenes\nModel: {model_name}. Devices: {', '.join(devices.names)}.")
         with gr.Row(equal_height=False):
@@ -181,17 +182,18 @@ def build_app(devices: Devices, config: DemoConfig) -> gr.Blocks:
                 return c2w, K, Path(vid).name
             raise ValueError(f"unknown camera source {src!r}")
 
-        def ensure(s: Session | None) -> Session:
-            return s if s is not None else Session.create(config.root)
+        def ensure(s: Session | None, request: gr.Request | None) -> Session:
+            # the page's one session, also when its state is still empty in several concurrent events
+            return s if s is not None else sessions.get(getattr(request, "session_hash", None))
 
         # ---------------------------------------------------------------- handlers
-        def on_load(s):
+        def on_load(s, request: gr.Request = None):
             # keeps a session that an earlier event made: on a busy server an upload can be handled before
             # the page's load event, which must not replace that session (and lose the upload) with a new one
-            return ensure(s)
+            return ensure(s, request)
 
-        def on_upload(s, paths, *values):
-            s = ensure(s)
+        def on_upload(s, paths, *values, request: gr.Request = None):
+            s = ensure(s, request)
             if not paths:
                 s.inputs = []
                 return s, None, None, "Upload an image to start."
@@ -219,8 +221,8 @@ def build_app(devices: Devices, config: DemoConfig) -> gr.Blocks:
             return str(path), f"Camera path: {label}, {c2w.shape[0]} frames; input images at frames {where}. " \
                               + ("Press Generate." if s.inputs else "Upload an image.")
 
-        def on_camera(s, *values):
-            s = ensure(s)
+        def on_camera(s, *values, request: gr.Request = None):
+            s = ensure(s, request)
             glb, msg = make_preview(s, values)
             return s, glb, msg
 
@@ -233,8 +235,8 @@ def build_app(devices: Devices, config: DemoConfig) -> gr.Blocks:
         def on_preset(name):
             return [gr.update(visible=n == name) for n in preset_names]
 
-        def on_prepare(s):
-            s = ensure(s)
+        def on_prepare(s, request: gr.Request = None):
+            s = ensure(s, request)
             s.cancel.clear()
             return s, "Waiting for a free device..."
 

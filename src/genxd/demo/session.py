@@ -64,6 +64,37 @@ class Session:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+class SessionsByPage:
+    """The one :class:`Session` of each open page, by Gradio's session hash.
+
+    A page's events can run concurrently (its load, an upload, a camera change); while its ``gr.State`` is still
+    empty each of them used to make a session of its own, and the last one written back replaced the others,
+    losing an upload on a busy server. Looking the session up by the page's hash under a lock gives every event
+    of a page the same object; :meth:`close` (the state's delete callback) forgets and removes it."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._lock = threading.Lock()
+        self._by_page: dict[str, Session] = {}
+
+    def get(self, page: str | None) -> Session:
+        if page is None:  # called outside a page's event (Python use of the handlers)
+            return Session.create(self.root)
+        with self._lock:
+            session = self._by_page.get(page)
+            if session is None:
+                session = self._by_page[page] = Session.create(self.root)
+            return session
+
+    def close(self, session: Session | None) -> None:
+        if session is None:
+            return
+        with self._lock:
+            for page in [k for k, v in self._by_page.items() if v is session]:
+                del self._by_page[page]
+        session.close()
+
+
 def _check_image(p: Path, limits: Limits) -> None:
     if p.stat().st_size > limits.max_file_mb * 1e6:
         raise ValueError(f"{p}: file larger than {limits.max_file_mb:g} MB")
