@@ -33,7 +33,8 @@ from .checkpoints import (BUNDLED_MODEL_DIR, GENERATION_CONFIG, RELEASED_DEFAULT
                           LoadedModel, ModelInfo, configure_sampling, default_model_path, load_model, model_info,
                           pick_device, pick_dtype)
 from .pipelines.distributed import GenerationError, ProcessGroup, SceneResult, failed_result, write_summary
-from .scene_outputs import _check_existing, check_job, output_names, write_scene
+from .output_folders import check_existing, output_names
+from .scene_outputs import check_job, write_scene
 from .utils.images import Fit, collect_images, load_image
 from .utils.io import clean_stale
 from .validation import check
@@ -308,7 +309,7 @@ def generate_scenes(
     # 3. the output folder: clean what killed runs left, refuse existing outputs unless asked
     if group.is_main_process:
         clean_stale(out_dir)
-    todo = _check_existing(folders, overwrite, skip_existing)
+    todo = check_existing(folders, overwrite, skip_existing)
     meta_common = {
         "model": info.label, "mode": s.mode,
         "camera": str(s.camera) if clip_cameras is None else f"from-video:{s.camera_from_video}",

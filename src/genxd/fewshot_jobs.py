@@ -17,7 +17,8 @@ import torch
 from . import validation as v
 from .checkpoints import LoadedModel, configure_sampling
 from .pipelines.distributed import GenerationError, ProcessGroup, SceneResult, failed_result, write_summary
-from .scene_outputs import _check_existing, _safe_folder_name, _unique_labels, check_job, write_scene
+from .output_folders import check_existing, safe_folder_name, unique_labels
+from .scene_outputs import check_job, write_scene
 from .utils.io import clean_stale
 from .validation import check
 
@@ -119,7 +120,7 @@ def fewshot_scenes(
         num_frames=num_frames, resolution=res, pad_to_square=pad_to_square,
     )
     labels = [g.name for g in groups]
-    folders = [out_dir / n for n in _unique_labels([_safe_folder_name(g.name) for g in groups])]
+    folders = [out_dir / n for n in unique_labels([safe_folder_name(g.name) for g in groups])]
     from .pipelines.long_paths import LongPathSettings, generate_long, long_job_progress, plan_for
 
     long_settings = LongPathSettings(window, anchors, overlap)
@@ -129,7 +130,7 @@ def fewshot_scenes(
     # 3. the output folder
     if group.is_main_process:
         clean_stale(out_dir)
-    todo = _check_existing(folders, overwrite, skip_existing)
+    todo = check_existing(folders, overwrite, skip_existing)
     # every process has checked the existing outputs before any process writes one
     group.wait_for_everyone()
 

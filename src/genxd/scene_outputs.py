@@ -1,4 +1,4 @@
-"""What a generated scene folder holds, and how output folders are named (never two the same).
+"""What a generated scene folder holds and how it is written (folder names: :mod:`genxd.output_folders`).
 
 A scene folder (written atomically by :func:`write_scene`, see :mod:`genxd.utils.io`):
 
@@ -13,9 +13,7 @@ A scene folder (written atomically by :func:`write_scene`, see :mod:`genxd.utils
 
 from __future__ import annotations
 
-import hashlib
 import os
-from collections import Counter
 from pathlib import Path
 from typing import Sequence
 
@@ -27,6 +25,7 @@ from .cameras import formats, relative_poses
 from .utils.images import save_png, tensor_to_uint8
 from .utils.io import atomic_dir, check_output_file, check_writable_dir, write_json_atomic
 from .validation import check
+from .output_folders import output_names  # noqa: F401  (re-exported)
 from .utils.video import write_mp4
 
 
@@ -59,70 +58,7 @@ def write_scene(folder: Path, frames: Tensor, c2w: Tensor, K: Tensor, context_in
     return folder
 
 
-def output_names(paths: Sequence[Path]) -> list[str]:
-    """One output folder name per input, never two the same (also not up to letter case).
-
-    An input's name is its file stem (``photo.jpg`` -> ``photo``); inputs whose stems clash get their
-    extension added (``a.jpg``, ``a.png`` -> ``a_jpg``, ``a_png``), and any name still shared gets a short
-    hash of the input's full path (``a_png_1f3e9c2a``). Deterministic: the same inputs give the same
-    names, whatever the number of processes.
-    """
-    def key(name: str) -> str:
-        return name.casefold()
-
-    names = [p.stem or "_" for p in paths]
-    counts = Counter(key(n) for n in names)
-    names = [n if counts[key(n)] == 1 else f"{n}_{p.suffix.lstrip('.').lower() or 'noext'}" for n, p in zip(names, paths)]
-    for _ in range(4):
-        counts = Counter(key(n) for n in names)
-        if all(c == 1 for c in counts.values()):
-            return names
-        names = [n if counts[key(n)] == 1 else
-                 f"{n}_{hashlib.sha1(os.path.abspath(p).encode()).hexdigest()[:8]}" for n, p in zip(names, paths)]
-    for i, n in enumerate(names):  # the same path twice (collect_images removes these): number them
-        if sum(key(m) == key(n) for m in names[:i]) > 0:
-            names[i] = f"{n}_{i}"
-    return names
-
-
-def _safe_folder_name(name: str) -> str:
-    """A name usable as one folder under the output folder (no separators, not ``.`` / ``..``)."""
-    name = name.replace("/", "_").replace("\\", "_").replace("\0", "_")
-    return "_" if name in ("", ".", "..") else name
-
-
-def _check_existing(folders: Sequence[Path], overwrite: bool, skip_existing: bool) -> list[int]:
-    """Indices of the outputs to write; refuse existing ones unless ``overwrite`` or ``skip_existing``."""
-    if overwrite and skip_existing:
-        raise v.InvalidValue(f"{v.arg('overwrite')} and {v.arg('skip_existing')} contradict each other: choose one")
-    existing = [i for i, f in enumerate(folders) if os.path.lexists(f)]
-    if existing and not (overwrite or skip_existing):
-        more = f" and {len(existing) - 1} more" if len(existing) > 1 else ""
-        raise FileExistsError(f"output already exists: {folders[existing[0]]}{more} ({v.overwrite_hint()}, "
-                              f"or {v.skip_hint()})")
-    if overwrite:  # an old output is deleted once the new one is in: it must be deletable, checked now
-        for i in existing:
-            f = folders[i]
-            if f.is_dir() and not f.is_symlink() and not os.access(f, os.W_OK | os.X_OK):
-                raise PermissionError(f"{f} cannot be replaced: the folder is not writable")
-    return [i for i in range(len(folders)) if not (skip_existing and i in existing)]
-
-
-def _unique_labels(names: Sequence[str]) -> list[str]:
-    """Names made unique (also up to letter case) by numbering repeats: ``x``, ``x_1`` ..."""
-    taken: set[str] = set()
-    out = []
-    for n in names:
-        cand, k = n, 0
-        while cand.casefold() in taken:
-            k += 1
-            cand = f"{n}_{k}"
-        taken.add(cand.casefold())
-        out.append(cand)
-    return out
-
-
-__all__ = ["write_scene", "output_names"]
+__all__ = ["write_scene", "output_names", "check_job"]
 
 
 def check_job(out_dir: str | Path, summary: str | Path | None, flags: dict[str, object]) -> Path:

@@ -84,18 +84,25 @@ def report(results: "list[SceneResult]", group: "ProcessGroup", summary: Optiona
     return 2 if all(r.input_error for r in failed) else 1
 
 
-def note_renamed(inputs: list[Path], out: Path, quiet: bool) -> None:
+def check_inputs_and_outputs(inputs: list[Path], out: Path, overwrite: bool, skip_existing: bool) -> list[Path]:
+    """The job's first checks, before the model code is imported (torch, diffusers: seconds): every input
+    exists and is an image (or a folder of them), and no output folder exists unless ``--overwrite`` /
+    ``--skip-existing``. The job makes the same checks again; here they only make the common mistakes
+    (a typo in a path, running the same command twice) fail at once. Returns the image paths."""
+    from ..output_folders import check_existing, output_names
+    from ..utils.image_paths import collect_images
+
+    paths = collect_images(inputs)
+    check_existing([out / name for name in output_names(paths)], overwrite, skip_existing)
+    return paths
+
+
+def note_renamed(paths: list[Path], out: Path, quiet: bool) -> None:
     """Say which inputs got a longer output name because another input has the same name."""
-    import_libraries("genxd.api")
-    from ..api import output_names
-    from ..utils.images import collect_images
+    from ..output_folders import output_names
 
     if quiet:
         return
-    try:
-        paths = collect_images(inputs)
-    except (ValueError, FileNotFoundError):
-        return  # the job reports it
     for p, name in zip(paths, output_names(paths)):
         if name != p.stem:
             note(f"{p} -> {out / name} (another input has the same name)")
@@ -145,21 +152,22 @@ def register(app: typer.Typer) -> None:
         """
 
         def job() -> int:
-            import_libraries("genxd.api", "genxd.pipelines.distributed")
-            from ..api import default_model_path, generate_scenes
-            from ..pipelines.distributed import ProcessGroup
-
             if camera_from_video is None and path_scale != 1.0:
                 raise UsageError("--path-scale applies to --camera-from-video only")
             inputs = list(images or []) + (read_input_list(input_list) if input_list is not None else [])
             if not inputs:
                 raise UsageError("no inputs: give image files / folders, or --input-list FILE")
+            paths = check_inputs_and_outputs(inputs, out, overwrite, skip_existing)
+            import_libraries("genxd.api", "genxd.pipelines.distributed")
+            from ..api import default_model_path, generate_scenes
+            from ..pipelines.distributed import ProcessGroup
+
             group = ProcessGroup(device)
             if model is None and group.is_main_process and default_model_path() is not None:
                 note("no --model given, using the bundled small model (genxd-small; trained on synthetic scenes)", quiet)
             summary_file = summary_path(summary, out, group)
             if group.is_main_process:
-                note_renamed(inputs, out, quiet)
+                note_renamed(paths, out, quiet)
             results = generate_scenes(
                 inputs, out, model, device=device, dtype=dtype, compile_unet=compile_unet, offload=offload,
                 overwrite=overwrite, skip_existing=skip_existing,
@@ -210,12 +218,12 @@ def register(app: typer.Typer) -> None:
         """
 
         def job() -> int:
+            if not data_root.exists():  # before the model code's imports: a typo fails at once
+                raise FileNotFoundError(f"{data_root}: no such folder")
             import_libraries("genxd.api", "genxd.pipelines.distributed")
             from ..api import fewshot_scenes
             from ..pipelines.distributed import ProcessGroup
 
-            if not data_root.exists():
-                raise FileNotFoundError(f"{data_root}: no such folder")
             group = ProcessGroup(device)
             summary_file = summary_path(summary, out, group)
             results = fewshot_scenes(

@@ -1,0 +1,53 @@
+"""Which files are input images: suffixes, and files and folders expanded into image paths.
+
+Kept free of torch, numpy and PIL so that the command line can check its inputs before it loads them
+(``genxd generate missing.png`` fails at once instead of after seconds of imports).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Iterable
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
+
+
+def collect_images(inputs: Iterable[str | Path]) -> list[Path]:
+    """Expand files and folders (their images, sorted by name) into a list of image paths.
+
+    A file given twice (also through a folder) is kept once, at its first place. Raises
+    FileNotFoundError for a missing path and ValueError for a file that is not an image, a folder with
+    no images, or an entry that is not a path.
+    """
+    from ..validation import InvalidValue, arg
+
+    if isinstance(inputs, (str, Path)):
+        inputs = [inputs]
+    out: list[Path] = []
+    seen: set[str] = set()
+    for item in inputs:
+        if not isinstance(item, (str, os.PathLike)) or isinstance(item, bytes):
+            raise InvalidValue(f"{arg('images')}: expected file or folder paths, got {item!r} ({type(item).__name__})")
+        p = Path(item).expanduser()
+        if not p.exists():
+            raise FileNotFoundError(f"{p}: no such file or folder")
+        if p.is_dir():
+            found = sorted(q for q in p.iterdir() if q.is_file() and q.suffix.lower() in IMAGE_SUFFIXES)
+            if not found:
+                raise ValueError(f"{p}: folder has no images ({', '.join(IMAGE_SUFFIXES)})")
+        elif p.suffix.lower() in IMAGE_SUFFIXES:
+            found = [p]
+        else:
+            raise ValueError(f"{p}: not an image file (expected {', '.join(IMAGE_SUFFIXES)})")
+        for q in found:
+            key = os.path.realpath(q)
+            if key not in seen:
+                seen.add(key)
+                out.append(q)
+    if not out:
+        raise ValueError("no input images given")
+    return out
+
+
+__all__ = ["IMAGE_SUFFIXES", "collect_images"]
