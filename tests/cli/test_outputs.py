@@ -251,10 +251,11 @@ except SystemExit as exc:
 """
 
 
-@pytest.mark.parametrize("case", ["missing input", "existing output", "contradicting flags", "missing fewshot data"])
+@pytest.mark.parametrize("case", ["missing input", "existing output", "contradicting flags", "missing fewshot data",
+                                  "missing video", "missing generated folder"])
 def test_common_mistakes_fail_before_the_model_code_is_imported(tmp_path, case):
     # The job checks inputs and outputs again after the imports; these checks run first so that a typo or a
-    # repeated command fails at once (0.4 s instead of 6-8 s on a 2-core CPU), with the same message.
+    # repeated command fails at once (0.4-0.5 s instead of 3-8 s on a 2-core CPU), with the same message.
     image = _png(tmp_path / "photo.png")
     (tmp_path / "out" / "photo").mkdir(parents=True)
     args, message = {
@@ -263,6 +264,9 @@ def test_common_mistakes_fail_before_the_model_code_is_imported(tmp_path, case):
         "contradicting flags": (["generate", str(image), "--out", str(tmp_path / "new"), "--overwrite",
                                  "--skip-existing"], "contradict each other"),
         "missing fewshot data": (["fewshot", str(tmp_path / "no_data")], "no such folder"),
+        "missing video": (["trajectory", "from-video", str(tmp_path / "clip.mp4"), "--out", str(tmp_path / "new" / "p.json")],
+                          "no such video"),
+        "missing generated folder": (["eval-camera", str(tmp_path / "gen")], "no such folder"),
     }[case]
     proc = subprocess.run([sys.executable, "-c", _NO_TORCH_RUN, *args], capture_output=True, text=True, timeout=120)
     assert proc.stdout.strip().splitlines()[-1] == "exit 2 False", proc.stdout + proc.stderr  # torch never imported

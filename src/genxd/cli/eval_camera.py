@@ -29,6 +29,8 @@ def register(app: typer.Typer) -> None:
         """
 
         def job() -> int:
+            if not generated.exists():  # before the imports (torch, OpenCV, pycolmap: seconds): a typo fails at once
+                raise FileNotFoundError(f"{generated}: no such folder")
             from ..cameras.evaluate import EVAL_JSON, EVAL_PNG, evaluate_camera_accuracy
 
             report = evaluate_camera_accuracy(generated, cameras=cameras, out=out, known_focal=not estimate_focal,

@@ -220,6 +220,8 @@ def register(app: typer.Typer) -> None:
         """Make a camera path from a video: SfM (moving objects masked) or the clip's own cameras."""
 
         def body() -> None:
+            if not clip.exists():  # before the imports (torch, OpenCV, pycolmap: seconds): a typo fails at once
+                raise FileNotFoundError(f"{clip}: no such video, frame folder or camera file")
             from genxd.cameras.from_video import write_video_path
 
             written = write_video_path(
