@@ -154,7 +154,8 @@ def per_window(changes: list[float], made_by: list[int], num_windows: int) -> li
 class Runner:
     """The model, loaded once per worker process."""
 
-    def __init__(self, steps: int | None, guidance: float | None, threads: int, device: str = "cpu") -> None:
+    def __init__(self, steps: int | None, guidance: float | None, threads: int, device: str = "cpu",
+                 model: str | None = None) -> None:
         torch.set_num_threads(threads)
         from genxd.api import load_model
 
@@ -163,7 +164,7 @@ class Runner:
             torch.backends.cuda.matmul.allow_tf32 = False
             torch.backends.cudnn.allow_tf32 = False
         self.device = device
-        self.lm = load_model(None, device, "fp32", fast=False)
+        self.lm = load_model(model, device, "fp32", fast=False)
         self.pipe = self.lm.pipe
         self.pipe.set_progress_bar_config(disable=True)
         d = self.lm.defaults
@@ -322,10 +323,10 @@ def task_4d(r: Runner, index: int, num_frames: int, camera: str, motion: float |
 _RUNNER: Runner | None = None
 
 
-def _init(steps, guidance, threads, device="cpu") -> None:
+def _init(steps, guidance, threads, device="cpu", model=None) -> None:
     global _RUNNER
     os.environ["OMP_NUM_THREADS"] = str(threads)
-    _RUNNER = Runner(steps, guidance, threads, device)
+    _RUNNER = Runner(steps, guidance, threads, device, model)
 
 
 def _task_path(work: Path, task: tuple) -> Path:
@@ -506,6 +507,7 @@ def main() -> None:
                     help="4D: the motion strength asked for, or 'truth' (each scene's own object motion)")
     ap.add_argument("--time-cycle", type=int, default=None,
                     help="4D: objects move back and forth, 0 -> 1 in this many frames (default: once over the path)")
+    ap.add_argument("--model", default=None, help="model folder (default: the bundled model)")
     ap.add_argument("--steps", type=int, default=None, help="denoising steps (default: the model's, 25)")
     ap.add_argument("--guidance", type=float, default=None)
     ap.add_argument("--workers", type=int, default=1, help="worker processes (one task at a time each)")
@@ -553,21 +555,22 @@ def main() -> None:
             import multiprocessing as mp
 
             ctx = mp.get_context("spawn")
-            init_args = (args.steps, args.guidance, args.threads, args.device)
+            init_args = (args.steps, args.guidance, args.threads, args.device, args.model)
             with ctx.Pool(args.workers, initializer=_init, initargs=init_args) as pool:
                 for name in pool.imap_unordered(_run_task, jobs):
                     print(f"done {name} ({time.perf_counter() - t0:.0f} s)", file=sys.stderr)
         else:
-            _init(args.steps, args.guidance, args.threads, args.device)
+            _init(args.steps, args.guidance, args.threads, args.device, args.model)
             for job in jobs:
                 print(f"done {_run_task(job)} ({time.perf_counter() - t0:.0f} s)", file=sys.stderr)
     results_3d = [json.loads(_task_path(args.work, t).read_text()) for t in tasks if t[0] == "3d"]
     results_4d = [json.loads(_task_path(args.work, t).read_text()) for t in tasks if t[0] == "4d"]
     summary = {
-        "benchmark": "long paths beyond the model's window (genxd.pipelines.long_paths), bundled model, float32",
+        "benchmark": "long paths beyond the model's window (genxd.pipelines.long_paths), float32 (model: see "model")",
         "command": " ".join([Path(sys.argv[0]).name] + sys.argv[1:]),
         "cpu": platform.processor() or platform.machine(), "cpu_count": os.cpu_count(),
         "workers": args.workers, "threads_per_worker": args.threads, "device": args.device,
+        "model": args.model or "bundled",
         "steps": results_3d[0]["steps"] if results_3d else (results_4d[0]["steps"] if results_4d else None),
         "held_out_seeds": {"3d": SEED_3D, "4d": SEED_4D},
         **({"note": args.note} if args.note else {}),

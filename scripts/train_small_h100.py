@@ -21,6 +21,9 @@ run in the order given; ``NAME=M`` gives a stage ``M`` minutes of training:
   The piece's ``max_minutes`` includes rendering the pools.
 - ``orbits=M``: the same with ``configs/h100_small_genxd_photo_orbits.yaml`` (a third dataset of wide
   orbits about photo cards; tried for issue 24's orbit rows, not adopted).
+- ``objects=M`` / ``objects0=M``: the same with ``configs/h100_small_genxd_objects.yaml`` (issue 22: the moving
+  objects of the procedural 4D clips weighted in the loss) / the same with the weight at 0 (the control, in
+  ``outputs/small_genxd_objects0``); both read the same pools.
 - ``run=photo`` / ``run=genxd``: the run that ``tune``, ``validate``, ``eval`` and ``export`` work on when
   no training stage came before them in the same call (default: the last trained, else genxd).
 - ``pool=N``: the seed of every dataset of the training stages that follow (a new pool of scenes per
@@ -33,7 +36,8 @@ run in the order given; ``NAME=M`` gives a stage ``M`` minutes of training:
   piece on these, never on the evaluation scenes).
 - ``eval``: ``genxd eval`` on the 50 held-out scenes (float32) -> $OUT/eval.json (after a ``photo``
   stage also the held-out photographs, pan and zoom).
-- ``export``: the newest checkpoint's pipeline folder as $OUT/genxd-small.tar.partNN (15 MB parts).
+- ``export``: the newest checkpoint's pipeline folder as $OUT/genxd-small.tar.partNN (15 MB parts);
+  ``export=NAME``: as $OUT/NAME.tar.partNN.
 - ``+KEY=VALUE``: a dotted config override for the training stages that follow it on the command line,
   e.g. ``+data.datasets.0.seed=1`` trains on a fresh pool of synthetic clips (seeds 5, 7, 8 and 9 are the
   validation and evaluation scenes: refused for training).
@@ -119,6 +123,7 @@ EXTRA_OVERRIDES: list[str] = []
 RESERVED_SEEDS = {5, 7, 8, 9}
 PHOTO_PRESET = "configs/h100_small_genxd_photo.yaml"
 ORBITS_PRESET = "configs/h100_small_genxd_photo_orbits.yaml"  # issue 24's orbit rows: tried, not adopted
+OBJECTS_PRESET = "configs/h100_small_genxd_objects.yaml"  # issue 22: moving objects weighted in the loss
 POOL: dict[str, int | None] = {"seed": None}  # pool=N: the seed of every dataset of the preset trained next
 MAX_PHOTO_PIECE_MINUTES = 7.0
 RUN = {"dir": GENXD_DIR, "photo": False}  # the run the tune / validate / eval / export stages work on
@@ -142,7 +147,7 @@ def stage_genxd(minutes: float, preset: str = "configs/h100_small_genxd.yaml") -
     cfg = load_config(preset, overrides, kind="genxd")
     check_seeds(cfg)
     run_dir = Path(cfg.output_dir)
-    RUN.update(dir=run_dir, photo=preset in (PHOTO_PRESET, ORBITS_PRESET))
+    RUN.update(dir=run_dir, photo=preset in (PHOTO_PRESET, ORBITS_PRESET, OBJECTS_PRESET))
     resume = "latest" if list_checkpoints(run_dir / "checkpoints") else None
     if resume is None and cfg.model.init == "genxd":
         log(f"continuing from {cfg.model.pretrained} (fresh optimiser and EMA)")
@@ -220,9 +225,9 @@ def stage_eval() -> None:
     log(f"eval ({time.monotonic() - t:.0f} s):", json.dumps(report, indent=1))
 
 
-def stage_export() -> None:
+def stage_export(name: str = "genxd-small") -> None:
     ckpt = newest(RUN["dir"])
-    tar_path = Path("outputs/genxd-small.tar")
+    tar_path = Path(f"outputs/{name}.tar")
     with tarfile.open(tar_path, "w") as tar:  # the pipeline folder only (not the optimiser state)
         for part in ("unet", "vae", "scheduler", "generation_config.json"):
             tar.add(ckpt.resolve() / part, arcname=f"genxd-small/{part}")
@@ -230,7 +235,7 @@ def stage_export() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     size = 15 * 2**20
     for i in range(0, len(data), size):
-        (OUT / f"genxd-small.tar.part{i // size:02d}").write_bytes(data[i : i + size])
+        (OUT / f"{name}.tar.part{i // size:02d}").write_bytes(data[i : i + size])
     log("exported", ckpt, len(data), "bytes")
 
 
@@ -253,6 +258,12 @@ def main(argv: list[str]) -> None:
             stage_photo(float(value or MAX_PHOTO_PIECE_MINUTES))
         elif name == "orbits":
             stage_photo(float(value or MAX_PHOTO_PIECE_MINUTES), ORBITS_PRESET)
+        elif name == "objects":
+            stage_photo(float(value or MAX_PHOTO_PIECE_MINUTES), OBJECTS_PRESET)
+        elif name == "objects0":  # the control: the same data and steps, no object weight, its own run folder
+            EXTRA_OVERRIDES.extend(["training.object_loss_weight=0", "output_dir=outputs/small_genxd_objects0"])
+            stage_photo(float(value or MAX_PHOTO_PIECE_MINUTES), OBJECTS_PRESET)
+            del EXTRA_OVERRIDES[-2:]
         elif name == "pool":
             set_pool(int(value))
         elif name == "validate":
@@ -265,8 +276,8 @@ def main(argv: list[str]) -> None:
             stage_tune()
         elif name == "eval":
             stage_eval()
-        elif name == "export":
-            stage_export()
+        elif name == "export":  # export=NAME: NAME.tar.partNN (default genxd-small)
+            stage_export(value or "genxd-small")
         else:
             raise SystemExit(f"unknown stage {arg!r}")
 

@@ -131,3 +131,56 @@ def test_loss_builds_the_pipeline_conditions_and_ignores_context_frames():
     assert all(grad[j].abs().sum() == 0 for j in ctx)
     assert all(grad[j].abs().sum() > 0 for j in tgt)
     assert float(loss) == pytest.approx(float(per_sample.mean()))
+
+
+def _loss_inputs(b=2, f=4, h=4):
+    torch.manual_seed(1)
+    latents = torch.randn(b, f, 4, h, h)
+    c2w = torch.eye(4).repeat(b, f, 1, 1)
+    c2w[:, :, 0, 3] = torch.linspace(0, 1, f)
+    K = torch.tensor([[1.0, 0, 0.5], [0, 1.0, 0.5], [0, 0, 1]]).repeat(b, f, 1, 1)
+    cfg = ConditioningConfig(single_view_ratio=1.0, max_context_views=1, condition_dropout=0.0)
+    draws = [draw_sample(20 + i, f, (4, h, h), 2, cfg, NoiseConfig()) for i in range(b)]
+    return latents, c2w, K, torch.tensor([3.0] * b), draws
+
+
+def test_object_weight_zero_or_empty_masks_keep_the_plain_loss():
+    latents, c2w, K, motion, draws = _loss_inputs()
+    unet = RecordingUNet((1, 4, 4, 4, 4))
+    with torch.no_grad():
+        unet.out.normal_()
+    plain, plain_per = genxd_loss(unet, latents, c2w, K, motion, draws)
+    mask = torch.zeros(2, 4, 16, 16)
+    mask[0, :, :8, :8] = 1
+    same, _ = genxd_loss(unet, latents, c2w, K, motion, draws, object_mask=mask, object_weight=0.0)
+    assert torch.equal(same, plain)
+    # a sample without object pixels keeps its plain mean, whatever the weight
+    _, per = genxd_loss(unet, latents, c2w, K, motion, draws, object_mask=mask, object_weight=9.0)
+    assert torch.allclose(per[1], plain_per[1], rtol=1e-6)
+    assert not torch.allclose(per[0], plain_per[0], rtol=1e-3)
+
+
+def test_object_weight_is_a_weighted_mean_over_latent_cells():
+    # object pixels in the top-left quarter of the image = the top-left 2x2 latent cells: those weigh 1 + w
+    latents, c2w, K, motion, draws = _loss_inputs(b=1)
+    unet = RecordingUNet((1, 4, 4, 4, 4))
+    with torch.no_grad():
+        unet.out.normal_()
+    mask = torch.zeros(1, 4, 16, 16)
+    mask[:, :, :8, :8] = 1
+    w = 4.0
+    _, per = genxd_loss(unet, latents, c2w, K, motion, draws, object_mask=mask, object_weight=w)
+    d = draws[0]
+    sigma = torch.tensor([d.sigma])
+    sq = (unet.out.detach() - v_target(latents, d.noise[None], sigma)) ** 2  # [1, F, 4, h, h]
+    cell = torch.ones(4, 4)
+    cell[:2, :2] = 1 + w
+    target = [i for i in range(4) if i not in set(d.context_index.tolist())]
+    expected = sum((sq[0, i] * cell).sum() for i in target) / (len(target) * 4 * cell.sum())
+    assert float(per[0]) == pytest.approx(float(expected), rel=1e-5)
+    # and the weights themselves: the area fraction of object pixels per cell
+    from genxd.training.objective import object_cell_weights
+
+    half = torch.zeros(1, 1, 8, 8)
+    half[..., :, :3] = 1  # 3 of the 4 columns of the first cell of each row pair
+    assert torch.allclose(object_cell_weights(half, (2, 2), 2.0)[0, 0, 0, :, 0], torch.tensor([1 + 2 * 0.75] * 2))

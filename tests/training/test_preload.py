@@ -60,3 +60,34 @@ def test_training_with_preload_matches_training_without(tmp_path):
         runs[preload] = [json.loads(line)["loss"] for line in (out / "metrics.jsonl").read_text().splitlines()]
     assert len(runs[True]) == 2
     assert runs[True] == pytest.approx(runs[False], rel=1e-6, abs=1e-7)
+
+
+def test_object_masks_of_4d_items_reach_the_batch():
+    from genxd.data.synthetic import SURFACE_OBJECT
+    from genxd.training.data import collate_samples
+
+    ds = SyntheticDataset(length=2, num_frames=4, height=32, kinds=["3d", "4d"], motion_source="world", object_masks=True)
+    item3, item4 = ds[0], ds[1]
+    assert "object_mask" not in item3  # 3D clips: no weighting
+    clip = ds.render_clip(1)
+    assert torch.equal(item4["object_mask"], (clip.render.surface == SURFACE_OBJECT).to(torch.uint8))
+    assert 0 < item4["object_mask"].float().mean() < 0.5 and item4["object_mask"].shape == (4, 32, 32)
+    batch = collate_samples([item3, item4])  # the 3D item gets an empty mask so the batch stacks
+    assert batch["object_mask"].shape == (2, 4, 32, 32) and batch["object_mask"][0].sum() == 0
+    pre = PreloadedDataset(ds, num_workers=0, batch_size=2, progress=False)
+    assert "object_mask" not in pre[0] and torch.equal(pre[1]["object_mask"], item4["object_mask"])
+    # the disk cache keeps the masks, apart from the cache of items without them
+    assert SyntheticDataset(length=2, cache_dir="c", object_masks=True).cache_dir != SyntheticDataset(length=2, cache_dir="c").cache_dir
+
+
+def test_object_loss_weight_reaches_the_training_loss(tmp_path):
+    # masks on, weight 0: the same losses as without masks; weight 8: other losses (the 4D samples weigh objects)
+    common = [*QUIET, "data.datasets.0.length=4", "data.datasets.0.kinds=[4d]", "training.max_steps=2"]
+    runs = {}
+    for name, extra in {"plain": [], "masks": ["data.datasets.0.object_masks=true"],
+                        "weighted": ["data.datasets.0.object_masks=true", "training.object_loss_weight=8"]}.items():
+        out = tmp_path / name
+        train_genxd(load_config(TINY, [*common, *extra, f"output_dir={out}"]), cpu=True)
+        runs[name] = [json.loads(line)["loss"] for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert runs["masks"] == pytest.approx(runs["plain"], rel=1e-6, abs=1e-7)
+    assert runs["weighted"][0] != pytest.approx(runs["plain"][0], rel=1e-4)

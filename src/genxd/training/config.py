@@ -191,6 +191,9 @@ class OptimConfig:
     #: DDP gradient all-reduce: "auto" (bf16 under bf16 mixed precision, else float32), "none", "bf16", "fp16"
     ddp_comm_hook: str = "auto"
     ddp_bucket_mb: int = 25  # DDP bucket size (torch's default)
+    #: extra loss weight on the moving objects' latent cells (samples with an "object_mask", e.g. synthetic
+    #: 4D clips with object_masks: true): a cell's weight is 1 + this x the fraction of object pixels in it
+    object_loss_weight: float = 0.0
     ema: EMAConfig = field(default_factory=EMAConfig)
 
     def __post_init__(self) -> None:
@@ -208,6 +211,8 @@ class OptimConfig:
             raise ValueError(f"training.mixed_precision must be one of {MIXED_PRECISION}, got {self.mixed_precision!r}")
         if self.max_minutes is not None and self.max_minutes <= 0:
             raise ValueError(f"training.max_minutes must be > 0, got {self.max_minutes}")
+        if not 0.0 <= self.object_loss_weight <= 1000.0:
+            raise ValueError(f"training.object_loss_weight must be in 0..1000, got {self.object_loss_weight}")
 
 
 @dataclass

@@ -112,8 +112,20 @@ class KeyedDataset(Dataset):
         return sample
 
 
+def _fill_object_masks(samples: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """When some samples of a batch have an ``"object_mask" [F, H, W]`` and others not (3D clips, other
+    datasets of a mixture), give the others an all-zero one (no extra loss weight), so the batch stacks."""
+    having = [s["object_mask"] for s in samples if "object_mask" in s]
+    if not having or len(having) == len(samples):
+        return samples
+    zeros = torch.zeros_like(having[0])
+    return [s if "object_mask" in s else {**s, "object_mask": zeros} for s in samples]
+
+
 def collate_samples(samples: list[dict[str, Any]]) -> dict[str, Any]:
-    """Stack tensors, keep strings as lists; per-sample ``"draw"`` objects stay a list (``"draws"``)."""
+    """Stack tensors, keep strings as lists; per-sample ``"draw"`` objects stay a list (``"draws"``);
+    missing object masks are filled with zeros (:func:`_fill_object_masks`)."""
+    samples = _fill_object_masks(samples)
     if samples and "draw" in samples[0]:
         draws = [s["draw"] for s in samples]
         batch = default_collate([{k: v for k, v in s.items() if k != "draw"} for s in samples])
@@ -128,7 +140,7 @@ class PreloadedDataset(Dataset):
     The items are rendered or read by ``num_workers`` DataLoader workers (with a progress bar) and
     stacked: frames as ``uint8 [N, F, 3, H, W]`` when they are exact 8-bit values (synthetic and
     cached items are), else float32; ``c2w [N, F, 4, 4]``, ``K [N, F, 3, 3]``, motion strengths,
-    kinds and names. ``dataset[i]`` and ``preloaded[i]`` are equal sample dicts, so training is the
+    kinds and names; object masks ``uint8 [N, F, H, W]`` when items have them. ``dataset[i]`` and ``preloaded[i]`` are equal sample dicts, so training is the
     same as without preloading, only without a render or a file read per step. Memory: ``N * F * 3 * H
     * W`` bytes (16,000 clips of 8 frames at 64x64: 1.6 GB); forked DataLoader workers share it.
     """
@@ -144,6 +156,8 @@ class PreloadedDataset(Dataset):
         self.c2w: torch.Tensor | None = None
         self.K: torch.Tensor | None = None
         self.motion = torch.zeros(n, dtype=torch.float32)
+        self.object_masks: torch.Tensor | None = None  # uint8 [N, F, H, W] once any item has one
+        self.has_mask = torch.zeros(n, dtype=torch.bool)
         self.kinds: list[str] = []
         self.names: list[str] = []
         i = 0
@@ -170,6 +184,11 @@ class PreloadedDataset(Dataset):
                     self.frames[i] = frames
                 self.c2w[i], self.K[i] = item["c2w"], item["K"]  # type: ignore[index]
                 self.motion[i] = float(item["motion_strength"])
+                if "object_mask" in item:
+                    if self.object_masks is None:
+                        self.object_masks = torch.zeros((n, *item["object_mask"].shape), dtype=torch.uint8)
+                    self.object_masks[i] = item["object_mask"]
+                    self.has_mask[i] = True
                 self.kinds.append(str(item["kind"]))
                 self.names.append(str(item["name"]))
                 i += 1
@@ -181,8 +200,9 @@ class PreloadedDataset(Dataset):
         assert self.frames is not None and self.c2w is not None and self.K is not None
         frames = self.frames[index]
         frames = frames.float() / 255 if frames.dtype == torch.uint8 else frames.clone()
+        mask = self.object_masks[index].clone() if self.object_masks is not None and self.has_mask[index] else None
         return make_sample(frames, self.c2w[index].clone(), self.K[index].clone(), self.kinds[index],
-                           float(self.motion[index]), self.names[index])
+                           float(self.motion[index]), self.names[index], mask)
 
 
 def build_training_dataset(cfg: DataConfig, seed: int) -> Dataset:

@@ -45,6 +45,7 @@ __all__ = [
     "SampleDrawer",
     "encode_latents",
     "genxd_loss",
+    "object_cell_weights",
 ]
 
 MODE_VIDEO, MODE_4D = 1, 2
@@ -179,6 +180,8 @@ def genxd_loss(
     num_added_time_ids: int = 2,
     use_rays: bool = True,
     use_motion: bool = True,
+    object_mask: Tensor | None = None,
+    object_weight: float = 0.0,
 ) -> tuple[Tensor, Tensor]:
     """v-prediction loss of a batch.
 
@@ -187,6 +190,10 @@ def genxd_loss(
         latents: ``[B, F, 4, h, w]`` clean scaled latents (float32).
         c2w / K: ``[B, F, 4, 4]`` / ``[B, F, 3, 3]`` cameras (normalised K).
         motion_strength: ``[B]``; draws: one :class:`SampleDraw` per sample.
+        object_mask / object_weight: ``[B, F, H, W]`` (1 on moving objects, image resolution) and the extra
+            weight of their latent cells: each cell weighs ``1 + object_weight * (fraction of object pixels
+            in it)``, and a sample's loss is the weighted mean over its target frames (so a sample without
+            objects keeps the plain mean). ``object_weight = 0`` (default): the plain loss.
     Returns:
         ``(loss, per_sample_loss [B])``: the batch mean and each sample's MSE over its non-context frames.
     """
@@ -243,6 +250,18 @@ def genxd_loss(
     )[0].float()
     target = v_target(latents, noise, sigma)
     weight = 1.0 - cond.mask[:, :, :1, :1, :1]  # [B, F, 1, 1, 1]: 1 on target frames
-    sq = (pred - target) ** 2 * weight
-    per_sample = sq.flatten(1).sum(1) / (weight.flatten(1).sum(1) * pred[0, 0].numel()).clamp_min(1.0)
+    if object_mask is not None and object_weight > 0:
+        weight = weight * object_cell_weights(object_mask, latents.shape[-2:], object_weight).to(device)
+    else:
+        weight = weight.expand(-1, -1, 1, *pred.shape[-2:])
+    sq = (pred - target) ** 2 * weight  # weight [B, F, 1, h, w]
+    per_sample = sq.flatten(1).sum(1) / (weight.flatten(1).sum(1) * pred.shape[2]).clamp_min(1.0)
     return per_sample.mean(), per_sample.detach()
+
+
+def object_cell_weights(object_mask: Tensor, latent_hw: tuple[int, int] | torch.Size, object_weight: float) -> Tensor:
+    """``[B, F, 1, h, w]`` loss weights ``1 + object_weight * (fraction of object pixels in each latent cell)``
+    from an image-resolution ``object_mask [B, F, H, W]`` (area average down to the latent grid)."""
+    b, f, hh, ww = object_mask.shape
+    frac = torch.nn.functional.adaptive_avg_pool2d(object_mask.reshape(b * f, 1, hh, ww).float(), tuple(latent_hw))
+    return (1.0 + float(object_weight) * frac).reshape(b, f, 1, *frac.shape[-2:])

@@ -190,8 +190,12 @@ def train_genxd(cfg: TrainConfig, resume: str | None = None, overwrite: bool = F
                     if tuple(draws[0].noise.shape) != tuple(latents.shape[1:]):
                         raise ValueError(f"noise drawn for latents {tuple(draws[0].noise.shape)}, the VAE gives "
                                          f"{tuple(latents.shape[1:])}")
+                    object_mask = batch.get("object_mask") if opt.object_loss_weight > 0 else None
+                    if object_mask is not None:
+                        object_mask = object_mask.to(acc.device, non_blocking=True)
                     loss, losses = genxd_loss(unet, latents, batch["c2w"], batch["K"], batch["motion_strength"], draws,
-                                              num_added_time_ids=n_ids, use_rays=use_rays, use_motion=use_motion)
+                                              num_added_time_ids=n_ids, use_rays=use_rays, use_motion=use_motion,
+                                              object_mask=object_mask, object_weight=opt.object_loss_weight)
                     acc.backward(loss)
                     if acc.sync_gradients and opt.max_grad_norm > 0:
                         grad_norm = acc.clip_grad_norm_(unet.parameters(), opt.max_grad_norm)

@@ -136,9 +136,15 @@ def camera_scale(
 
 
 def make_sample(
-    frames: Tensor, c2w: Tensor, K: Tensor, kind: str, motion_strength: float, name: str
+    frames: Tensor, c2w: Tensor, K: Tensor, kind: str, motion_strength: float, name: str,
+    object_mask: Tensor | None = None,
 ) -> dict[str, Any]:
-    """The sample dict shared by all datasets (see the package docstring); validates shapes."""
+    """The sample dict shared by all datasets (see the package docstring); validates shapes.
+
+    ``object_mask [F, H, W]`` (optional; synthetic 4D clips with ``object_masks=True``): 1 on the moving
+    objects' pixels, stored as ``uint8`` under ``"object_mask"`` (the training loss can weight them,
+    ``training.object_loss_weight``).
+    """
     if kind not in KIND_TO_INDICATOR:
         raise ValueError(f"kind must be one of {sorted(KIND_TO_INDICATOR)}, got {kind!r}")
     f = frames.shape[0]
@@ -146,7 +152,7 @@ def make_sample(
         raise ValueError(
             f"sample {name!r}: inconsistent shapes frames {tuple(frames.shape)}, c2w {tuple(c2w.shape)}, K {tuple(K.shape)}"
         )
-    return {
+    sample = {
         "frames": frames.float().contiguous(),
         "c2w": c2w.float().contiguous(),
         "K": K.float().contiguous(),
@@ -155,6 +161,12 @@ def make_sample(
         "kind": kind,
         "name": name,
     }
+    if object_mask is not None:
+        if tuple(object_mask.shape) != (f, *frames.shape[2:]):
+            raise ValueError(f"sample {name!r}: object_mask {tuple(object_mask.shape)} does not match frames "
+                             f"{tuple(frames.shape)} (expected [F, H, W])")
+        sample["object_mask"] = (object_mask != 0).to(torch.uint8).contiguous()
+    return sample
 
 
 def _decode_image(data: bytes) -> Tensor:

@@ -59,6 +59,8 @@ class SyntheticDataset(Dataset):
         cache_size: keep the last rendered items in memory (useful for tiny datasets).
         cache_dir: keep every rendered item on disk (``cache_dir/<settings hash>/NNNNNNN.safetensors``,
             about 100 kB for 8 frames of 64x64), so later epochs and other runs read instead of render.
+        object_masks: give 4D items an ``"object_mask" [F, H, W]`` (1 on the moving objects' pixels; all
+            objects of a 4D scene move) for ``training.object_loss_weight``; 3D items get none (no weighting).
 
     Frames are quantised to 8 bits (as images on disk), so cached and fresh items are identical.
     """
@@ -81,6 +83,7 @@ class SyntheticDataset(Dataset):
         device: str = "cpu",
         cache_size: int = 0,
         cache_dir: str | None = None,
+        object_masks: bool = False,
     ) -> None:
         from genxd.data.synthetic import CAMERA_PATHS
 
@@ -98,14 +101,17 @@ class SyntheticDataset(Dataset):
         self.camera_normalization = camera_normalization
         self.supersample, self.device = int(supersample), str(device)
         self.cache_size = int(cache_size)
+        self.object_masks = bool(object_masks)
         self._cache: OrderedDict = OrderedDict()
         self.cache_dir = None
         if cache_dir is not None:
             import hashlib
 
-            settings = json.dumps([self.seed, self.num_frames, self.height, self.width, self.kinds, self.cameras,
-                                   self.focal_range, motion_source, self.motion_scale, camera_normalization,
-                                   self.supersample, 1], sort_keys=True)
+            settings = [self.seed, self.num_frames, self.height, self.width, self.kinds, self.cameras,
+                        self.focal_range, motion_source, self.motion_scale, camera_normalization, self.supersample, 1]
+            if self.object_masks:  # items with masks are cached apart (the hash of items without stays the same)
+                settings.append("object_masks")
+            settings = json.dumps(settings, sort_keys=True)
             self.cache_dir = Path(cache_dir) / hashlib.sha1(settings.encode()).hexdigest()[:16]
 
     def __len__(self) -> int:
@@ -124,7 +130,7 @@ class SyntheticDataset(Dataset):
             meta = fh.metadata() or {}
             t = {k: fh.get_tensor(k) for k in fh.keys()}
         return make_sample(t["frames"].float() / 255.0, t["c2w"], t["K"], meta["kind"], float(meta["motion_strength"]),
-                           meta["name"])
+                           meta["name"], t.get("object_mask"))
 
     def _write_disk(self, index: int, sample: dict[str, Any]) -> None:
         from safetensors.torch import save_file
@@ -135,7 +141,10 @@ class SyntheticDataset(Dataset):
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
         frames = (sample["frames"] * 255).round().to(torch.uint8)
-        save_file({"frames": frames, "c2w": sample["c2w"], "K": sample["K"]}, str(tmp),
+        tensors = {"frames": frames, "c2w": sample["c2w"], "K": sample["K"]}
+        if "object_mask" in sample:
+            tensors["object_mask"] = sample["object_mask"]
+        save_file(tensors, str(tmp),
                   metadata={"kind": sample["kind"], "name": sample["name"],
                             "motion_strength": repr(float(sample["motion_strength"]))})
         os.replace(tmp, path)
@@ -178,7 +187,7 @@ class SyntheticDataset(Dataset):
     def sample_from_clip(self, clip) -> dict[str, Any]:
         """The item (sample dict) made from a :meth:`render_clip` clip: frames quantised to 8 bits,
         cameras normalised, motion strength as configured."""
-        from genxd.data.synthetic import SURFACE_SKY, image_motion_strength
+        from genxd.data.synthetic import SURFACE_OBJECT, SURFACE_SKY, image_motion_strength
 
         kind, out = clip.kind, clip.render
         motion = 0.0
@@ -193,4 +202,5 @@ class SyntheticDataset(Dataset):
         c2w[:, :3, 3] *= camera_scale(c2w, self.camera_normalization, depth)
         name = f"synthetic-{kind}-{clip.seed}-{clip.camera}"
         frames = (out.rgb.float().cpu() * 255).round() / 255.0
-        return make_sample(frames, c2w, clip.K.float().cpu(), kind, motion * self.motion_scale, name)
+        mask = (out.surface == SURFACE_OBJECT).cpu() if self.object_masks and kind == "4d" else None
+        return make_sample(frames, c2w, clip.K.float().cpu(), kind, motion * self.motion_scale, name, mask)
