@@ -566,7 +566,7 @@ def main() -> None:
     results_3d = [json.loads(_task_path(args.work, t).read_text()) for t in tasks if t[0] == "3d"]
     results_4d = [json.loads(_task_path(args.work, t).read_text()) for t in tasks if t[0] == "4d"]
     summary = {
-        "benchmark": "long paths beyond the model's window (genxd.pipelines.long_paths), float32 (model: see "model")",
+        "benchmark": "long paths beyond the model's window (genxd.pipelines.long_paths), float32 (the model: key model)",
         "command": " ".join([Path(sys.argv[0]).name] + sys.argv[1:]),
         "cpu": platform.processor() or platform.machine(), "cpu_count": os.cpu_count(),
         "workers": args.workers, "threads_per_worker": args.threads, "device": args.device,
