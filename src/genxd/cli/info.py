@@ -1,22 +1,79 @@
-"""``genxd info``: versions and devices (useful in bug reports)."""
+"""``genxd info``: the installation, for bug reports: versions, the optional extras, the machine, the bundled model."""
 
 from __future__ import annotations
 
+import json
+import os
+import platform
+import sys
+from importlib import metadata
+from pathlib import Path
+
 import typer
+
+#: Distributions reported, and the extra (docs/extras.md) that installs each optional one.
+CORE = ("torch", "diffusers", "accelerate", "safetensors", "numpy", "opencv-python-headless", "imageio", "av",
+        "pycolmap")
+OPTIONAL = {"ray": "ray", "gsplat": "gsplat", "gradio": "demo", "transformers": "models", "bitsandbytes": "train",
+            "tensorboard": "tensorboard", "scikit-image": "train-data", "pytest-xdist": "dev"}
+
+
+def _version(dist: str) -> str | None:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def _cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def bundled_model_lines() -> list[str]:
+    """The bundled model's folder, size and generation defaults (read from its files; nothing is loaded)."""
+    from ..checkpoints import BUNDLED_MODEL_DIR
+
+    folder = BUNDLED_MODEL_DIR
+    if not (folder / "unet").is_dir():
+        return ["bundled model: not installed (generate needs --model DIR)"]
+    size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+    lines = [f"bundled model: {folder} ({size / 1e6:.1f} MB)"]
+    try:
+        g = json.loads((folder / "generation_config.json").read_text())
+        lines.append(f"  defaults: {g['resolution']}x{g['resolution']}, {g['num_frames']} frames, "
+                     f"{g['num_inference_steps']} steps, guidance {g['guidance_scale']}")
+    except (OSError, ValueError, KeyError) as exc:
+        lines.append(f"  generation_config.json unreadable: {exc}")
+    return lines
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("info", short_help="Versions of genxd and its dependencies; the devices seen.")
+    @app.command("info", short_help="The installation: versions, extras, devices, the bundled model.")
     def info() -> None:
-        """Print the versions of genxd and its main dependencies, and the available devices."""
-        import diffusers
-        import torch
-
+        """Print genxd's version and place, Python, the main and optional dependencies (with the extra that
+        installs each missing one), the CPU and GPUs torch sees, and the bundled model: paste it into bug reports."""
         import genxd
 
-        typer.echo(f"genxd {genxd.__version__}")
-        typer.echo(f"torch {torch.__version__} (CUDA available: {torch.cuda.is_available()})")
-        typer.echo(f"diffusers {diffusers.__version__}")
+        typer.echo(f"genxd {genxd.__version__} ({Path(genxd.__file__).parent})")
+        typer.echo(f"python {platform.python_version()} ({sys.executable}); {platform.system()} {platform.machine()}")
+        typer.echo("dependencies: " + ", ".join(f"{d} {_version(d) or 'missing'}" for d in CORE))
+        typer.echo("optional: " + ", ".join(f"{d} {v}" if (v := _version(d)) else f"{d} - ([{extra}])"
+                                            for d, extra in OPTIONAL.items()))
+        import torch  # after the lines above, which need no torch
+
+        cap = torch.backends.cpu.get_cpu_capability()
+        typer.echo(f"cpu: {_cpu_name()}; {os.cpu_count()} logical cores, torch uses {torch.get_num_threads()} "
+                   f"threads, vector unit {cap}")
+        typer.echo(f"torch {torch.__version__}: CUDA available: {torch.cuda.is_available()}")
         if torch.cuda.is_available():
             for i in range(torch.cuda.device_count()):
-                typer.echo(f"cuda:{i} {torch.cuda.get_device_name(i)}")
+                p = torch.cuda.get_device_properties(i)
+                typer.echo(f"cuda:{i} {p.name} ({p.total_memory / 2**30:.1f} GiB)")
+        for line in bundled_model_lines():
+            typer.echo(line)

@@ -1,0 +1,41 @@
+"""``genxd info``: what a bug report needs, from the installed metadata and the bundled model's files."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from genxd.cli import app
+from genxd.cli.info import CORE, OPTIONAL
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_info_reports_versions_machine_and_the_bundled_model():
+    result = CliRunner().invoke(app, ["info"])
+    assert result.exit_code == 0, result.output
+    out = result.output
+    import diffusers
+    import torch
+
+    assert f"diffusers {diffusers.__version__}" in out and f"torch {torch.__version__}" in out
+    assert re.search(r"cpu: .*\d+ logical cores, torch uses \d+ threads, vector unit \w+", out)
+    assert re.search(r"bundled model: .*genxd-small \(\d+\.\d MB\)", out)
+    assert "defaults: 64x64, 8 frames, 10 steps, guidance 2.0" in out  # the bundled generation_config.json
+    for dist in (*CORE, *OPTIONAL):
+        assert dist in out
+
+
+def test_info_names_the_right_extra_for_each_optional_package():
+    # the extra named beside a missing package must exist and install it; core packages are dependencies
+    tomllib = pytest.importorskip("tomllib")  # Python >= 3.11
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    name = lambda req: re.split(r"[<>=!~;\[ ]", req, maxsplit=1)[0].lower()  # noqa: E731
+    extras = {extra: {name(r) for r in reqs} for extra, reqs in project["optional-dependencies"].items()}
+    for dist, extra in OPTIONAL.items():
+        assert dist in extras.get(extra, set()), (dist, extra)
+    deps = {name(r) for r in project["dependencies"]}
+    assert set(CORE) <= deps
