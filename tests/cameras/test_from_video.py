@@ -184,3 +184,25 @@ def test_frames_are_picked_evenly_over_the_whole_clip(tmp_path):
     assert picked.tolist() == [0, 2, 4] and frames.shape == (3, 20, 30, 3)
     frames, _ = _read_clip(tmp_path, None, 48, 15)  # larger than 15 px: scaled down to 15
     assert frames.shape == (10, 10, 15, 3)
+
+
+def test_a_video_brings_its_own_camera_file(small_clip, tmp_path):
+    # `auto` reads NAME.json / NAME_transforms.json beside NAME.mp4 (genxd synth --format video writes one);
+    # a JSON there that holds no cameras is named in a warning and SfM runs; `--source sfm` ignores the file
+    import shutil
+
+    from genxd.validation import GenXDWarning
+
+    video, _ = small_clip
+    here = tmp_path / "walk.mp4"
+    shutil.copy(video, here)
+    c2w, K = trajectories.spiral(num_frames=5)
+    save_transforms_json(tmp_path / "walk_transforms.json", c2w, K, 128, 128)
+    cams = recover_clip_cameras(here)
+    assert cams.method == "file: transforms.json" and len(cams.c2w) == 5
+    torch.testing.assert_close(cams.c2w, c2w.double(), atol=1e-6, rtol=0)
+    (tmp_path / "walk_transforms.json").unlink()
+    (tmp_path / "walk.json").write_text(json.dumps({"title": "my holiday"}))
+    with pytest.warns(GenXDWarning, match="walk.json: not a camera file.*beside the video"):
+        cams = recover_clip_cameras(here, focal=1.0, max_frames=12)
+    assert cams.method == "sfm" and len(cams.c2w) >= 10

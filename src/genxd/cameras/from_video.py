@@ -127,6 +127,19 @@ def _holds_cameras(path: Path) -> bool:
     return False
 
 
+def _sidecar_cameras(path: Path) -> Path | None:
+    """The camera file that comes with a video file: ``NAME.json`` (``genxd synth --format video`` writes
+    one) or ``NAME_transforms.json`` beside ``NAME.mp4``; None for anything else."""
+    from ..curation.frames import VIDEO_EXTENSIONS
+
+    if not (path.is_file() and path.suffix.lower() in VIDEO_EXTENSIONS):
+        return None
+    for candidate in (path.with_suffix(".json"), path.with_name(f"{path.stem}_transforms.json")):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
 def _frames_source(path: Path) -> Path | None:
     """The video file or frame folder of ``path`` (a folder with ``images/`` counts), else None."""
     from ..curation.frames import VIDEO_EXTENSIONS
@@ -162,8 +175,9 @@ def recover_clip_cameras(
     Args:
         clip: a video file, a folder of frames, or a folder / file with cameras (COLMAP model,
             ``genxd curate`` sample, ``transforms.json``, ...).
-        source: ``"auto"`` (cameras from a camera file when there is one, else SfM), ``"sfm"`` (always
-            SfM on the frames) or ``"file"``.
+        source: ``"auto"`` (cameras from a camera file when there is one, else SfM; a video file's own camera
+            file is ``NAME.json`` or ``NAME_transforms.json`` beside ``NAME.mp4``), ``"sfm"`` (always SfM on the
+            frames) or ``"file"``.
         focal: the clip's normalised focal length fx/W if known (fixed pinhole SfM), else estimated.
         features, mapper, seed, num_threads: SfM settings (:func:`genxd.curation.run_sfm`; ``features="auto"``:
             KLT tracks first, then SIFT; the KLT window suited to the motion, see
@@ -189,6 +203,14 @@ def recover_clip_cameras(
         raise ValueError(f"source must be 'auto', 'sfm' or 'file', got {source!r}")
     if source == "file" or (source == "auto" and _holds_cameras(path)):
         return _cameras_from_file(path)
+    sidecar = _sidecar_cameras(path) if source == "auto" else None
+    if sidecar is not None:  # the video's own cameras, when that file reads as cameras
+        try:
+            return _cameras_from_file(sidecar)  # its report's "source" names the file
+        except ValueError as exc:
+            from ..validation import warn
+
+            warn(f"{' '.join(str(exc).split())} (it is beside the video; the cameras come from SfM instead)")
     frames_at = _frames_source(path)
     if frames_at is None:
         raise FromVideoError(f"{path}: not a video file, a folder of frames or a camera file")

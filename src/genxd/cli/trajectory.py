@@ -209,7 +209,7 @@ def register(app: typer.Typer) -> None:
         intrinsics: PathIntrinsics = typer.Option(PathIntrinsics.model, "--intrinsics", help="model: fx/W = fy/H = --focal, centred; clip: the clip's own (centre-cropped to a square)."),
         focal: Optional[float] = typer.Option(None, "--focal", callback=checked(v.FOCAL), help="Normalised focal length fx/W of the path with --intrinsics model (default: the bundled model's, 1.1)."),
         clip_focal: Optional[float] = typer.Option(None, "--clip-focal", callback=checked(v.FOCAL), help="The clip's normalised focal length fx/W if known (SfM estimates it otherwise; knowing it helps a lot)."),
-        source: CameraSource = typer.Option(CameraSource.auto, "--source", help="auto: the clip's camera file if it has one, else SfM; sfm: always SfM on the frames; file: only a camera file."),
+        source: CameraSource = typer.Option(CameraSource.auto, "--source", help="auto: the clip's camera file if it has one (a video's: NAME.json or NAME_transforms.json beside NAME.mp4), else SfM; sfm: always SfM on the frames; file: only a camera file."),
         stride: Optional[int] = typer.Option(None, "--stride", callback=checked(v.Int(1, 10_000, optional=True)), help="Use every STRIDE-th frame from the start (default: --max-frames frames spread evenly over the whole clip)."),
         max_frames: int = typer.Option(48, "--max-frames", callback=checked(v.Int(3, 100_000, why="SfM needs 3 frames")), help="Use at most this many frames of the clip for SfM."),
         size: Optional[int] = typer.Option(None, "--size", callback=checked(v.Int(16, 8192, optional=True)), help="Side of the square output frames in pixels (default: the clip's shorter side)."),
