@@ -94,7 +94,7 @@ def _read_config(path: Path) -> dict:
 
 def model_info(model: str | Path | None) -> ModelInfo:
     """Resolve ``model`` (None: the bundled one) and read its configs; no weights are loaded."""
-    from .pipelines.loading import DOWNLOAD_HINT, resolve_checkpoint
+    from .checkpoint_folders import DOWNLOAD_HINT, resolve_checkpoint
 
     bundled = model is None
     if bundled:

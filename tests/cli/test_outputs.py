@@ -252,7 +252,7 @@ except SystemExit as exc:
 
 
 @pytest.mark.parametrize("case", ["missing input", "existing output", "contradicting flags", "missing fewshot data",
-                                  "missing video", "missing generated folder"])
+                                  "missing video", "missing generated folder", "missing model"])
 def test_common_mistakes_fail_before_the_model_code_is_imported(tmp_path, case):
     # The job checks inputs and outputs again after the imports; these checks run first so that a typo or a
     # repeated command fails at once (0.4-0.5 s instead of 3-8 s on a 2-core CPU), with the same message.
@@ -267,6 +267,8 @@ def test_common_mistakes_fail_before_the_model_code_is_imported(tmp_path, case):
         "missing video": (["trajectory", "from-video", str(tmp_path / "clip.mp4"), "--out", str(tmp_path / "new" / "p.json")],
                           "no such video"),
         "missing generated folder": (["eval-camera", str(tmp_path / "gen")], "no such folder"),
+        "missing model": (["generate", str(image), "--out", str(tmp_path / "new"), "--model", str(tmp_path / "ckpt")],
+                          "no GenXD checkpoint at"),
     }[case]
     proc = subprocess.run([sys.executable, "-c", _NO_TORCH_RUN, *args], capture_output=True, text=True, timeout=120)
     assert proc.stdout.strip().splitlines()[-1] == "exit 2 False", proc.stdout + proc.stderr  # torch never imported

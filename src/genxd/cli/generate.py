@@ -84,15 +84,20 @@ def report(results: "list[SceneResult]", group: "ProcessGroup", summary: Optiona
     return 2 if all(r.input_error for r in failed) else 1
 
 
-def check_inputs_and_outputs(inputs: list[Path], out: Path, overwrite: bool, skip_existing: bool) -> list[Path]:
+def check_inputs_and_outputs(inputs: list[Path], out: Path, overwrite: bool, skip_existing: bool,
+                             model: str | None = None) -> list[Path]:
     """The job's first checks, before the model code is imported (torch, diffusers: seconds): every input
-    exists and is an image (or a folder of them), and no output folder exists unless ``--overwrite`` /
-    ``--skip-existing``. The job makes the same checks again; here they only make the common mistakes
-    (a typo in a path, running the same command twice) fail at once. Returns the image paths."""
+    exists and is an image (or a folder of them), ``--model`` (if given) is a checkpoint folder or a cached
+    hub id, and no output folder exists unless ``--overwrite`` / ``--skip-existing``. The job makes the same
+    checks again; here they only make the common mistakes (a typo in a path, running the same command
+    twice) fail at once. Returns the image paths."""
+    from ..checkpoint_folders import resolve_checkpoint
     from ..output_folders import check_existing, output_names
     from ..utils.image_paths import collect_images
 
     paths = collect_images(inputs)
+    if model is not None:
+        resolve_checkpoint(model)
     check_existing([out / name for name in output_names(paths)], overwrite, skip_existing)
     return paths
 
@@ -157,14 +162,14 @@ def register(app: typer.Typer) -> None:
             inputs = list(images or []) + (read_input_list(input_list) if input_list is not None else [])
             if not inputs:
                 raise UsageError("no inputs: give image files / folders, or --input-list FILE")
-            paths = check_inputs_and_outputs(inputs, out, overwrite, skip_existing)
+            paths = check_inputs_and_outputs(inputs, out, overwrite, skip_existing, model)
             import_libraries("genxd.api", "genxd.pipelines.distributed")
             from ..api import default_model_path, generate_scenes
             from ..pipelines.distributed import ProcessGroup
 
             group = ProcessGroup(device)
             if model is None and group.is_main_process and default_model_path() is not None:
-                note("no --model given, using the bundled small model (genxd-small; trained on synthetic scenes)", quiet)
+                note("no --model given, using the bundled small model (genxd-small; trained on synthetic and photo-textured scenes)", quiet)
             summary_file = summary_path(summary, out, group)
             if group.is_main_process:
                 note_renamed(paths, out, quiet)
@@ -220,6 +225,10 @@ def register(app: typer.Typer) -> None:
         def job() -> int:
             if not data_root.exists():  # before the model code's imports: a typo fails at once
                 raise FileNotFoundError(f"{data_root}: no such folder")
+            if model is not None:
+                from ..checkpoint_folders import resolve_checkpoint
+
+                resolve_checkpoint(model)
             import_libraries("genxd.api", "genxd.pipelines.distributed")
             from ..api import fewshot_scenes
             from ..pipelines.distributed import ProcessGroup

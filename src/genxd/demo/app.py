@@ -75,7 +75,7 @@ def build_app(devices: Devices, config: DemoConfig) -> gr.Blocks:
     with gr.Blocks(title="genxd demo", analytics_enabled=False, delete_cache=(600, 3600)) as demo:
         sessions = SessionsByPage(config.root)
         session = gr.State(None, time_to_live=config.session_ttl_s, delete_callback=sessions.close)
-        model_name = "the bundled small model (64x64, trained on synthetic scenes)" if loaded.bundled else str(loaded.path)
+        model_name = "the bundled small model (64x64, trained on synthetic and photo-textured scenes)" if loaded.bundled else str(loaded.path)
         gr.Markdown(f"## genxd: images to 3D / 4D scenes\nModel: {model_name}. Devices: {', '.join(devices.names)}.")
         with gr.Row(equal_height=False):
             # ---------------------------------------------------------------- inputs

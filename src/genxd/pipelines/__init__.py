@@ -1,7 +1,7 @@
 """Sampling: ``GenXDPipeline`` and the conditions it builds (shared with training)."""
 
 from .conditioning import GenXDConditions, build_conditions, mode_to_indicator
-from .loading import DOWNLOAD_HINT, RELEASED_REPO_ID, resolve_checkpoint
+from ..checkpoint_folders import DOWNLOAD_HINT, RELEASED_REPO_ID, resolve_checkpoint
 from .pipeline_genxd import GenXDPipeline, GenXDPipelineOutput
 
 __all__ = [

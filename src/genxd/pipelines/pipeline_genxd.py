@@ -22,7 +22,7 @@ from torch import Tensor
 
 from ..cameras import check_rigid
 from ..models import UNetMVTemporalConditionModel
-from .loading import resolve_checkpoint
+from ..checkpoint_folders import resolve_checkpoint
 from .conditioning import GenXDConditions, build_conditions, mode_to_indicator
 from .decoding import decode_in_windows
 from .memory import default_overlap, resolve_decode_chunk

@@ -1,4 +1,6 @@
-"""Finding a GenXD checkpoint folder (local, or a hub id in the local Hugging Face cache; never downloads)."""
+"""Finding a GenXD checkpoint folder (local, or a hub id in the local Hugging Face cache; never downloads).
+
+Free of torch: the command line checks `--model` with it before importing the model code."""
 
 from __future__ import annotations
 
