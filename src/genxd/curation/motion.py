@@ -71,7 +71,7 @@ class MotionSettings:
     grid_fraction: float = 1 / 64
     edge_fraction: float = 0.03
     pair_window_fraction: float = 0.055
-    pair_fb_threshold_px: float = 0.5
+    pair_fb_threshold_fraction: float = 0.5 / 128
     min_samples: int = 20
     epipolar_gate: float = 0.0
     reliable_fraction: float = 0.35
@@ -80,7 +80,7 @@ class MotionSettings:
         return PairSettings(
             frame_gap=self.frame_gap, grid_fraction=self.grid_fraction, edge_fraction=self.edge_fraction,
             window_fraction=self.pair_window_fraction, pyramid_levels=self.pyramid_levels,
-            fb_threshold_px=self.pair_fb_threshold_px, min_samples=self.min_samples,
+            fb_threshold_fraction=self.pair_fb_threshold_fraction, min_samples=self.min_samples,
             epipolar_gate=self.epipolar_gate, reliable_fraction=self.reliable_fraction, static_below=self.threshold,
         )
 

@@ -53,16 +53,16 @@ class PairSettings:
     edge_fraction: float = 0.03  # mask erosion before sampling: 4 px at 128
     window_fraction: float = 0.055  # KLT window: 7 px at 128, 15 px at 256
     pyramid_levels: int = 3
-    fb_threshold_px: float = 0.5
+    fb_threshold_fraction: float = 0.5 / 128  # KLT forward-backward error: 0.5 px at 128, 1 px at 256
     min_samples: int = 20
     link_fraction: float = 0.2  # a pair's points that must land in a component to link it
     #: a component whose tracks in a pair stay within this distance (per frame, normalised) of their
     #: epipolar lines is explainable as static scene at some depth: its samples there are the epipolar
     #: distances (a depth-free lower bound) instead of ``|M_ij|``, which a wrong depth inflates
     epipolar_gate: float = 0.0
-    #: Gaussian blur (pixels) of the frames before tracking: texture aliasing (rendered or real) otherwise
-    #: makes fine patterns seem to move
-    blur_sigma_px: float = 1.0
+    #: Gaussian blur of the frames before tracking (sigma: 1 px at 128, 2 px at 256): texture aliasing
+    #: (rendered or real) otherwise makes fine patterns seem to move
+    blur_sigma_fraction: float = 1 / 128
     overlap_fraction: float = 0.3  # overlap (of the smaller) that links components of consecutive frames
     #: a pair *tracked* a component when KLT kept (forward-backward check) at least this fraction of its points;
     #: pairs that lose more are mostly repeated texture or aperture-bound edges (KLT locks onto the wrong
@@ -153,9 +153,9 @@ def pair_motion(
     """
     s = settings or PairSettings()
     n, h, w = labels.shape
-    if s.blur_sigma_px > 0:
-        gray = [cv2.GaussianBlur(g, (0, 0), s.blur_sigma_px) for g in gray]
     size = max(h, w)
+    if s.blur_sigma_fraction > 0:
+        gray = [cv2.GaussianBlur(g, (0, 0), s.blur_sigma_fraction * size) for g in gray]
     gap = max(1, min(s.frame_gap, n - 1))
     spacing = max(1, int(round(s.grid_fraction * size)))
     window = max(5, int(round(s.window_fraction * size)) | 1)
@@ -205,7 +205,7 @@ def pair_motion(
         back, status_back, _ = cv2.calcOpticalFlowPyrLK(gray[j], gray[i], dst, src.copy(), **params)
         dst, back = dst.reshape(-1, 2).astype(np.float64), back.reshape(-1, 2)
         good = (status.ravel() == 1) & (status_back.ravel() == 1)
-        good &= np.linalg.norm(back - px, axis=1) < s.fb_threshold_px
+        good &= np.linalg.norm(back - px, axis=1) < s.fb_threshold_fraction * size
         good &= (dst[:, 0] >= 0) & (dst[:, 0] <= w - 1) & (dst[:, 1] >= 0) & (dst[:, 1] <= h - 1)
         magnitude = np.linalg.norm((dst + 0.5 - predicted) / scale, axis=1) / gap
         # the epipolar line of each point in frame j runs through its static prediction (at its depth)
