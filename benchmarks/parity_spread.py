@@ -42,16 +42,6 @@ KERNELS = {
 }
 
 
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
 def child(out_path: str, threads: int, mutants: bool) -> None:
     """Runs every case in this process's kernel family and saves the raw outputs (safetensors)."""
     import torch
@@ -135,6 +125,8 @@ def main() -> None:
 
     import torch
     from safetensors.torch import load_file
+
+    from genxd.utils.machine import cpu_name
 
     cases = load_file(str(FIXTURE / "cases.safetensors"))
     runs = {}

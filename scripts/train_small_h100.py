@@ -140,8 +140,8 @@ def check_seeds(cfg) -> None:
                                  f"({sorted(RESERVED_SEEDS)} are reserved): not for training")
 
 
-def stage_genxd(minutes: float, preset: str = "configs/h100_small_genxd.yaml") -> Path | None:
-    overrides = [*QUIET, f"training.max_minutes={minutes}", *pool_overrides(preset), *EXTRA_OVERRIDES]
+def stage_genxd(minutes: float, preset: str = "configs/h100_small_genxd.yaml", extra: tuple[str, ...] = ()) -> Path | None:
+    overrides = [*QUIET, f"training.max_minutes={minutes}", *pool_overrides(preset), *EXTRA_OVERRIDES, *extra]
     if PROBE.is_file() and json.loads(PROBE.read_text())["compile"]:
         overrides.append("training.compile=true")
     cfg = load_config(preset, overrides, kind="genxd")
@@ -157,11 +157,11 @@ def stage_genxd(minutes: float, preset: str = "configs/h100_small_genxd.yaml") -
     return ckpt
 
 
-def stage_photo(minutes: float, preset: str = PHOTO_PRESET) -> None:
+def stage_photo(minutes: float, preset: str = PHOTO_PRESET, extra: tuple[str, ...] = ()) -> None:
     if minutes > MAX_PHOTO_PIECE_MINUTES:
         raise SystemExit(f"photo={minutes:g}: a piece is at most {MAX_PHOTO_PIECE_MINUTES:g} minutes (rendering the "
                          "pools included), so that a device call of 8 minutes holds it with the export")
-    stage_genxd(minutes, preset)
+    stage_genxd(minutes, preset, extra)
 
 
 def set_pool(seed: int) -> None:
@@ -261,9 +261,8 @@ def main(argv: list[str]) -> None:
         elif name == "objects":
             stage_photo(float(value or MAX_PHOTO_PIECE_MINUTES), OBJECTS_PRESET)
         elif name == "objects0":  # the control: the same data and steps, no object weight, its own run folder
-            EXTRA_OVERRIDES.extend(["training.object_loss_weight=0", "output_dir=outputs/small_genxd_objects0"])
-            stage_photo(float(value or MAX_PHOTO_PIECE_MINUTES), OBJECTS_PRESET)
-            del EXTRA_OVERRIDES[-2:]
+            stage_photo(float(value or MAX_PHOTO_PIECE_MINUTES), OBJECTS_PRESET,
+                        ("training.object_loss_weight=0", "output_dir=outputs/small_genxd_objects0"))
         elif name == "pool":
             set_pool(int(value))
         elif name == "validate":

@@ -25,7 +25,6 @@ from .cameras import formats, relative_poses
 from .utils.images import save_png, tensor_to_uint8
 from .utils.io import atomic_dir, check_output_file, check_writable_dir, write_json_atomic
 from .validation import check
-from .output_folders import output_names  # noqa: F401  (re-exported)
 from .utils.video import write_mp4
 
 
@@ -58,7 +57,7 @@ def write_scene(folder: Path, frames: Tensor, c2w: Tensor, K: Tensor, context_in
     return folder
 
 
-__all__ = ["write_scene", "output_names", "check_job"]
+__all__ = ["write_scene", "check_job"]
 
 
 def check_job(out_dir: str | Path, summary: str | Path | None, flags: dict[str, object]) -> Path:

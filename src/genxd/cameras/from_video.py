@@ -210,7 +210,7 @@ def recover_clip_cameras(
         except ValueError as exc:
             from ..validation import warn
 
-            warn(f"{' '.join(str(exc).split())} (it is beside the video; the cameras come from SfM instead)")
+            warn(f"{exc} (it is beside the video; the cameras come from SfM instead)")  # the CLI prints one line
     frames_at = _frames_source(path)
     if frames_at is None:
         raise FromVideoError(f"{path}: not a video file, a folder of frames or a camera file")

@@ -84,6 +84,14 @@ def report(results: "list[SceneResult]", group: "ProcessGroup", summary: Optiona
     return 2 if all(r.input_error for r in failed) else 1
 
 
+def check_model_folder(model: str | None) -> None:
+    """``--model``, if given, is a checkpoint folder or a hub id in the local cache (torch-free, before the imports)."""
+    if model is not None:
+        from ..checkpoint_folders import resolve_checkpoint
+
+        resolve_checkpoint(model)
+
+
 def check_inputs_and_outputs(inputs: list[Path], out: Path, overwrite: bool, skip_existing: bool,
                              model: str | None = None) -> list[Path]:
     """The job's first checks, before the model code is imported (torch, diffusers: seconds): every input
@@ -91,13 +99,11 @@ def check_inputs_and_outputs(inputs: list[Path], out: Path, overwrite: bool, ski
     hub id, and no output folder exists unless ``--overwrite`` / ``--skip-existing``. The job makes the same
     checks again; here they only make the common mistakes (a typo in a path, running the same command
     twice) fail at once. Returns the image paths."""
-    from ..checkpoint_folders import resolve_checkpoint
     from ..output_folders import check_existing, output_names
     from ..utils.image_paths import collect_images
 
     paths = collect_images(inputs)
-    if model is not None:
-        resolve_checkpoint(model)
+    check_model_folder(model)
     check_existing([out / name for name in output_names(paths)], overwrite, skip_existing)
     return paths
 
@@ -225,10 +231,7 @@ def register(app: typer.Typer) -> None:
         def job() -> int:
             if not data_root.exists():  # before the model code's imports: a typo fails at once
                 raise FileNotFoundError(f"{data_root}: no such folder")
-            if model is not None:
-                from ..checkpoint_folders import resolve_checkpoint
-
-                resolve_checkpoint(model)
+            check_model_folder(model)
             import_libraries("genxd.api", "genxd.pipelines.distributed")
             from ..api import fewshot_scenes
             from ..pipelines.distributed import ProcessGroup

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import typer
 
+from ..utils.machine import cpu_name
+
 #: Distributions reported, and the extra (docs/extras.md) that installs each optional one.
 CORE = ("torch", "diffusers", "accelerate", "safetensors", "numpy", "opencv-python-headless", "imageio", "av",
         "pycolmap")
@@ -23,16 +25,6 @@ def _version(dist: str) -> str | None:
         return metadata.version(dist)
     except metadata.PackageNotFoundError:
         return None
-
-
-def _cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def bundled_model_lines() -> list[str]:
@@ -68,7 +60,7 @@ def register(app: typer.Typer) -> None:
         import torch  # after the lines above, which need no torch
 
         cap = torch.backends.cpu.get_cpu_capability()
-        typer.echo(f"cpu: {_cpu_name()}; {os.cpu_count()} logical cores, torch uses {torch.get_num_threads()} "
+        typer.echo(f"cpu: {cpu_name()}; {os.cpu_count()} logical cores, torch uses {torch.get_num_threads()} "
                    f"threads, vector unit {cap}")
         typer.echo(f"torch {torch.__version__}: CUDA available: {torch.cuda.is_available()}")
         if torch.cuda.is_available():
