@@ -24,6 +24,9 @@ run in the order given; ``NAME=M`` gives a stage ``M`` minutes of training:
 - ``objects=M`` / ``objects0=M``: the same with ``configs/h100_small_genxd_objects.yaml`` (issue 22: the moving
   objects of the procedural 4D clips weighted in the loss) / the same with the weight at 0 (the control, in
   ``outputs/small_genxd_objects0``); both read the same pools.
+- ``ctxaug=M`` / ``ctxaugobj=M``: the ``objects0`` / ``objects`` piece with half of the 4D samples trained
+  as a later window of a long 4D scene (``conditioning.context_corruption=0.5``: context = the first 1-3
+  frames, their latents blurred and noised; issue 22), in ``outputs/small_genxd_ctxaug`` / ``_ctxaugobj``.
 - ``run=photo`` / ``run=genxd``: the run that ``tune``, ``validate``, ``eval`` and ``export`` work on when
   no training stage came before them in the same call (default: the last trained, else genxd).
 - ``pool=N``: the seed of every dataset of the training stages that follow (a new pool of scenes per
@@ -263,6 +266,10 @@ def main(argv: list[str]) -> None:
         elif name == "objects0":  # the control: the same data and steps, no object weight, its own run folder
             stage_photo(float(value or MAX_PHOTO_PIECE_MINUTES), OBJECTS_PRESET,
                         ("training.object_loss_weight=0", "output_dir=outputs/small_genxd_objects0"))
+        elif name in ("ctxaug", "ctxaugobj"):  # issue 22: later windows' context is generated, not clean
+            weight = () if name == "ctxaugobj" else ("training.object_loss_weight=0",)
+            stage_photo(float(value or MAX_PHOTO_PIECE_MINUTES), OBJECTS_PRESET,
+                        (*weight, "conditioning.context_corruption=0.5", f"output_dir=outputs/small_genxd_{name}"))
         elif name == "pool":
             set_pool(int(value))
         elif name == "validate":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import pytest
@@ -184,3 +185,66 @@ def test_object_weight_is_a_weighted_mean_over_latent_cells():
     half = torch.zeros(1, 1, 8, 8)
     half[..., :, :3] = 1  # 3 of the 4 columns of the first cell of each row pair
     assert torch.allclose(object_cell_weights(half, (2, 2), 2.0)[0, 0, 0, :, 0], torch.tensor([1 + 2 * 0.75] * 2))
+
+
+def test_context_corruption_draws_consecutive_first_frames_and_only_for_4d():
+    noise = NoiseConfig()
+    off = ConditioningConfig(max_context_views=3)
+    on = ConditioningConfig(max_context_views=3, context_corruption=0.5, context_noise=0.4, context_blur=1.5)
+    # switched off: no extra draws and nothing corrupted (runs made before the option keep their samples)
+    for k in range(30):
+        a = draw_sample(k, 8, (4, 2, 2), 2, off, noise)
+        assert a.context_eps is None and a.context_noise == 0.0 and a.context_blur == 0.0
+    draws = [draw_sample(sample_seed(0, k), 8, (4, 2, 2), 2, on, noise) for k in range(800)]
+    hit = [d for d in draws if d.context_eps is not None]
+    assert 0.42 < len(hit) / 800 < 0.58
+    assert {len(d.context_index) for d in hit} == {1, 2, 3}
+    assert all(d.context_index.tolist() == list(range(len(d.context_index))) for d in hit)
+    assert all(d.context_eps.shape == (len(d.context_index), 4, 2, 2) for d in hit)
+    assert all(0 <= d.context_noise <= 0.4 and 0 <= d.context_blur <= 1.5 for d in hit)
+    assert max(d.context_noise for d in hit) > 0.35 and max(d.context_blur for d in hit) > 1.3
+    # the other draws of a corrupted sample are those of the same sample without corruption
+    for k in range(40):
+        a, b = draw_sample(k, 8, (4, 2, 2), 2, off, noise), draw_sample(k, 8, (4, 2, 2), 2, on, noise)
+        assert a.sigma == b.sigma and torch.equal(a.noise, b.noise) and a.keep_conditions == b.keep_conditions
+    # 3D samples are never corrupted
+    assert all(draw_sample(k, 8, (4, 2, 2), 0, on, noise).context_eps is None for k in range(100))
+    with pytest.raises(ValueError, match="context_corruption"):
+        ConditioningConfig(context_corruption=1.5)
+    with pytest.raises(ValueError, match="context_noise"):
+        ConditioningConfig(context_noise=-0.1)
+
+
+def test_loss_sees_corrupted_context_latents_and_clean_targets():
+    from genxd.training.objective import corrupt_context_latents, gaussian_blur_latents
+
+    latents, c2w, K, motion, _ = _loss_inputs(b=2, f=4, h=6)
+    cfg = ConditioningConfig(max_context_views=2, condition_dropout=0.0, context_corruption=1.0,
+                             context_noise=0.5, context_blur=1.0)
+    draws = [draw_sample(s, 4, (4, 6, 6), 2, cfg, NoiseConfig()) for s in range(40)]
+    draws = [next(d for d in draws if len(d.context_index) == 2), next(d for d in draws if len(d.context_index) == 1)]
+    clean = [dataclasses.replace(d, context_eps=None, context_noise=0.0, context_blur=0.0) for d in draws]
+    unet_a, unet_b = RecordingUNet((1, 4, 4, 6, 6)), RecordingUNet((1, 4, 4, 6, 6))
+    loss_a, _ = genxd_loss(unet_a, latents, c2w, K, motion, draws)
+    loss_b, _ = genxd_loss(unet_b, latents, c2w, K, motion, clean)
+    xa, xb = unet_a.calls[0]["sample"], unet_b.calls[0]["sample"]
+    for i, d in enumerate(draws):
+        v = len(d.context_index)
+        # the context frames' latent channels differ by exactly the corruption; everything else is equal
+        sigma = torch.tensor([d.sigma])
+        expected = gaussian_blur_latents(latents[i, :v], d.context_blur) + d.context_noise * d.context_eps
+        cond = build_conditions(expected[None], d.context_index[None], c2w[i : i + 1], K[i : i + 1],
+                                torch.tensor([d.indicator]), motion[i : i + 1])
+        noisy = latents[i : i + 1] + d.sigma * d.noise[None]
+        assert torch.allclose(xa[i : i + 1], cond.unet_input(noisy * c_in(sigma)), atol=1e-6)
+        assert not torch.allclose(xa[i, :v], xb[i, :v])
+        assert torch.equal(xa[i, v:], xb[i, v:])
+    # the targets (v of the clean latents) are the same, so the same constant prediction scores the same
+    assert float(loss_a) == pytest.approx(float(loss_b), rel=1e-6)
+    # blur: sigma 0 is the identity, a constant stays constant, and it smooths
+    x = torch.randn(3, 4, 6, 6)
+    assert torch.equal(gaussian_blur_latents(x, 0.0), x)
+    assert torch.allclose(gaussian_blur_latents(torch.full((1, 4, 6, 6), 2.0), 1.0), torch.full((1, 4, 6, 6), 2.0))
+    assert gaussian_blur_latents(x, 1.0).std() < 0.8 * x.std()
+    y = x[None]
+    assert corrupt_context_latents(y, clean[:1]) is y  # no corruption drawn: the latents themselves

@@ -114,6 +114,13 @@ class ConditioningConfig:
     ``random`` (any frames) or ``first`` (frames 0..V-1). ``condition_dropout``: probability that a
     sample is trained unconditionally (classifier-free guidance). ``video_ratio``: probability that a
     4D sample is trained in video mode (indicator 1: no camera rays).
+
+    ``context_corruption``: probability that a 4D or video sample is trained as a later window of a long
+    4D scene (issue 22), whose context is generated, not clean: its context becomes the first ``k``
+    frames (``k`` uniform in 1..``max_context_views``, as the windows' overlap) and their latents are
+    blurred (Gaussian, sigma uniform in [0, ``context_blur``] latent cells) and noised (standard
+    deviation uniform in [0, ``context_noise``], in scaled-latent units, whose spread is about 1);
+    the targets stay clean. 0 (default): no extra draws, so every sample is drawn as before.
     """
 
     single_view_ratio: float = 0.5
@@ -121,14 +128,21 @@ class ConditioningConfig:
     context_frames: str = "first_plus_random"
     condition_dropout: float = 0.1
     video_ratio: float = 0.0
+    context_corruption: float = 0.0
+    context_noise: float = 0.3
+    context_blur: float = 1.0
 
     def __post_init__(self) -> None:
-        for name in ("single_view_ratio", "condition_dropout", "video_ratio"):
+        for name in ("single_view_ratio", "condition_dropout", "video_ratio", "context_corruption"):
             v = getattr(self, name)
             if not 0.0 <= v <= 1.0:
                 raise ValueError(f"conditioning.{name} must be in [0, 1], got {v}")
         if self.max_context_views < 1:
             raise ValueError(f"conditioning.max_context_views must be >= 1, got {self.max_context_views}")
+        for name in ("context_noise", "context_blur"):
+            v = getattr(self, name)
+            if not 0.0 <= v <= 10.0:
+                raise ValueError(f"conditioning.{name} must be in [0, 10], got {v}")
         if self.context_frames not in ("first_plus_random", "random", "first"):
             raise ValueError(
                 f"conditioning.context_frames must be first_plus_random, random or first, got {self.context_frames!r}"

@@ -46,6 +46,8 @@ __all__ = [
     "encode_latents",
     "genxd_loss",
     "object_cell_weights",
+    "gaussian_blur_latents",
+    "corrupt_context_latents",
 ]
 
 MODE_VIDEO, MODE_4D = 1, 2
@@ -89,6 +91,8 @@ class SampleDraw:
 
     ``context_index [V]`` (the first is the reference view of the rays), ``sigma``, ``noise [F, C, h, w]``,
     ``keep_conditions`` (False: classifier-free-guidance dropout), ``indicator`` (after video mode).
+    ``context_blur`` / ``context_noise`` / ``context_eps [V, C, h, w]``: the corruption of the context
+    latents (``ConditioningConfig.context_corruption``; 0 / 0 / None: clean context).
     """
 
     context_index: Tensor
@@ -96,6 +100,9 @@ class SampleDraw:
     noise: Tensor
     keep_conditions: bool
     indicator: int
+    context_blur: float = 0.0
+    context_noise: float = 0.0
+    context_eps: Tensor | None = None
 
 
 def draw_sample(
@@ -133,7 +140,49 @@ def draw_sample(
     keep = uniform() >= conditioning.condition_dropout
     video = uniform() < conditioning.video_ratio
     ind = MODE_VIDEO if (indicator == MODE_4D and video) else int(indicator)
-    return SampleDraw(context.long(), float(np.exp(log_sigma)), eps, keep, ind)
+    draw = SampleDraw(context.long(), float(np.exp(log_sigma)), eps, keep, ind)
+    # Drawn after everything else and only when switched on, so that other runs keep their draws.
+    if conditioning.context_corruption > 0 and ind in (MODE_VIDEO, MODE_4D):
+        if uniform() < conditioning.context_corruption:
+            k = int(torch.randint(1, max_views + 1, (), generator=gen))
+            draw.context_index = torch.arange(k, dtype=torch.long)
+            draw.context_blur = conditioning.context_blur * uniform()
+            draw.context_noise = conditioning.context_noise * uniform()
+            draw.context_eps = torch.randn((k, *latent_shape), generator=gen)
+    return draw
+
+
+def gaussian_blur_latents(x: Tensor, sigma: float) -> Tensor:
+    """Separable Gaussian blur of ``x [N, C, h, w]`` with ``sigma`` latent cells (reflect padding);
+    ``sigma <= 0.05``: ``x`` itself."""
+    if sigma <= 0.05:
+        return x
+    radius = max(1, min(int(np.ceil(2.5 * sigma)), min(x.shape[-2:]) - 1))
+    t = torch.arange(-radius, radius + 1, dtype=torch.float32, device=x.device)
+    k = torch.exp(-0.5 * (t / sigma) ** 2)
+    k = (k / k.sum()).to(x.dtype)
+    c = x.shape[1]
+    y = torch.nn.functional.pad(x, (radius, radius, 0, 0), mode="reflect")
+    y = torch.nn.functional.conv2d(y, k.reshape(1, 1, 1, -1).expand(c, 1, 1, -1), groups=c)
+    y = torch.nn.functional.pad(y, (0, 0, radius, radius), mode="reflect")
+    return torch.nn.functional.conv2d(y, k.reshape(1, 1, -1, 1).expand(c, 1, -1, 1), groups=c)
+
+
+def corrupt_context_latents(context_latents: Tensor, draws: list[SampleDraw]) -> Tensor:
+    """Apply each draw's context corruption to ``context_latents [B, V, C, h, w]`` (views beyond a sample's
+    own are padding copies of its first view and are replaced by its corrupted first view)."""
+    if not any(d.context_eps is not None for d in draws):
+        return context_latents
+    out = context_latents.clone()
+    for i, d in enumerate(draws):
+        if d.context_eps is None:
+            continue
+        v = len(d.context_index)
+        x = gaussian_blur_latents(out[i, :v], d.context_blur)
+        x = x + d.context_noise * d.context_eps.to(device=x.device, dtype=x.dtype)
+        out[i, :v] = x
+        out[i, v:] = x[:1]
+    return out
 
 
 @dataclass(frozen=True)
@@ -221,6 +270,7 @@ def genxd_loss(
     context_latents = torch.gather(
         latents, 1, context_index_d[:, :, None, None, None].expand(b, max_views, *latents.shape[2:])
     )
+    context_latents = corrupt_context_latents(context_latents, draws)
     cond = build_conditions(
         context_latents,
         context_index_d,
