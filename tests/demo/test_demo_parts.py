@@ -294,6 +294,68 @@ def test_cancel_stops_generation_at_the_next_step(devices, tmp_path):
     assert steps[-1] == "denoising step 1 of 10" and not (tmp_path / "scene").exists()
 
 
+def test_a_path_longer_than_the_window_is_made_in_windows(devices, tmp_path):
+    from genxd.demo.jobs import generate_scene, long_path_plan, request_notes
+
+    seen = []
+    request = request_for(num_frames=12, steps=2)  # the bundled model's window is 8 frames
+    with devices.acquire() as (_, model):
+        plan = long_path_plan(model, request)
+        assert plan is not None and plan.window == 8
+        notes = request_notes(model, request)
+        folder = generate_scene(model, request, tmp_path / "scene", lambda f, t: seen.append((f, t)), threading.Event())
+    assert len(notes) == 1 and "window of 8 frames" in notes[0] and "UNet calls" in notes[0]
+    assert (folder / "frames" / "011.png").is_file() and not (folder / "frames" / "012.png").exists()
+    meta = json.loads((folder / "meta.json").read_text())
+    assert meta["num_frames"] == 12 and meta["long_path"]["window"] == 8 and len(meta["long_path"]["windows"]) >= 2
+    calls = plan.num_unet_calls(2, 64)
+    texts = [t for _, t in seen]
+    assert texts[0] == f"UNet call 0 of {calls}" and f"UNet call {calls} of {calls}" in texts
+    fractions = [f for f, _ in seen]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0
+
+
+def test_cancel_stops_a_long_path_at_the_next_unet_call(devices, tmp_path):
+    from genxd.demo.jobs import Cancelled, generate_scene
+
+    cancel = threading.Event()
+    texts = []
+
+    def progress(f, text):
+        texts.append(text)
+        if text.startswith("UNet call 1 "):
+            cancel.set()
+
+    with devices.acquire() as (_, model), pytest.raises(Cancelled):
+        generate_scene(model, request_for(num_frames=12, steps=4), tmp_path / "scene", progress, cancel)
+    assert texts[-1].startswith("UNet call 1 ") and not (tmp_path / "scene").exists()
+
+
+def test_request_notes_name_values_outside_the_trained_ranges(devices):
+    from genxd.demo.jobs import request_notes
+
+    with devices.acquire() as (_, model):
+        assert request_notes(model, request_for()) == []  # 4 frames, 64 px, 3d: nothing to say
+        r = request_for()
+        r.mode, r.motion_strength = "4d", 50.0
+        (note,) = request_notes(model, r)
+        lo, hi = model.trained["motion_strength"]
+        assert note == f"Motion strength 50 is outside what the bundled model was trained on ({lo:g}-{hi:g}): results may be poor."
+        r.motion_strength = 5.0
+        assert request_notes(model, r) == []
+        r.mode, r.motion_strength = "3d", 50.0  # 3d ignores the motion strength: no note
+        assert request_notes(model, r) == []
+        r.resolution = 128
+        assert [n.split(" is ")[0] for n in request_notes(model, r)] == ["Resolution 128"]
+        # 4d windows follow time; a second image spread to the last frame conditions the window holding it
+        from genxd.demo.jobs import long_path_plan
+
+        r = request_for(num_frames=20)
+        r.mode, r.images, r.context_index = "4d", [SCENE, SCENE], [0, 19]
+        plan = long_path_plan(model, r)
+        assert plan.strategy == "temporal" and any(19 in w.context for w in plan.windows)
+
+
 def test_one_job_at_a_time_per_device():
     from genxd.demo.jobs import Devices
 

@@ -24,7 +24,8 @@ import numpy as np
 from ..cameras import trajectories
 from ..utils.images import IMAGE_SUFFIXES, load_image, tensor_to_uint8
 from . import cameras as cam
-from .jobs import Cancelled, Devices, GenerationRequest, generate_scene, lift_scene, viewer_copies, zip_folders
+from .jobs import (Cancelled, Devices, GenerationRequest, generate_scene, lift_scene, request_notes, viewer_copies,
+                   zip_folders)
 from .preview import write_camera_preview
 from .session import Limits, Session, SessionsByPage, validate_uploads
 
@@ -256,6 +257,7 @@ def build_app(devices: Devices, config: DemoConfig) -> gr.Blocks:
                     raise ValueError(f"guidance scale must be >= 1, got {request.guidance_scale:g}")
                 if request.resolution is not None and not latent_multiple <= request.resolution <= MAX_RESOLUTION:
                     raise ValueError(f"resolution must be in {latent_multiple}..{MAX_RESOLUTION}, got {request.resolution}")
+                notes = request_notes(loaded, request)  # a long path's windows, values outside the trained ranges
             except (ValueError, FileNotFoundError) as exc:
                 return (*none, _error(str(exc)))
             try:
@@ -273,7 +275,8 @@ def build_app(devices: Devices, config: DemoConfig) -> gr.Blocks:
                 return (*none, _error(f"generation failed ({exc.__class__.__name__}: {exc})"))
             return (str(folder / "video.mp4"), str(folder / "compare.mp4"), gr.update(value=str(archive), visible=True),
                     None, gr.update(visible=False),
-                    f"Generated {c2w.shape[0]} frames on {device} ({request.mode}). Lift to 3D to look around.")
+                    " ".join([f"Generated {c2w.shape[0]} frames on {device} ({request.mode}).", *notes,
+                              "Lift to 3D to look around."]))
 
         def on_cancel(s):
             if s is not None:

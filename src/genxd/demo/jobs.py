@@ -19,8 +19,8 @@ from typing import Callable, Iterator, Sequence
 import torch
 from torch import Tensor
 
-__all__ = ["Cancelled", "Devices", "GenerationRequest", "generate_scene", "lift_scene", "zip_folders",
-           "viewer_copies"]
+__all__ = ["Cancelled", "Devices", "GenerationRequest", "generate_scene", "request_notes", "lift_scene",
+           "zip_folders", "viewer_copies"]
 
 Progress = Callable[[float, str], None]
 
@@ -93,9 +93,70 @@ class GenerationRequest:
     camera_label: str = "demo"
 
 
+def long_path_plan(loaded, request: GenerationRequest):
+    """The long-path plan (:mod:`genxd.pipelines.long_paths`, the CLI's default settings) when the path is
+    longer than the model's window, else None. Raises ValueError with a one-line reason."""
+    from ..pipelines.long_paths import LongPathSettings, plan_for
+
+    try:
+        return plan_for(loaded.pipe, loaded.defaults, request.mode, request.c2w, request.K, request.context_index,
+                        LongPathSettings())
+    except ValueError as exc:
+        raise ValueError(f"a path of {request.c2w.shape[0]} frames is made in windows: {exc}") from None
+
+
+def request_notes(loaded, request: GenerationRequest) -> list[str]:
+    """What the page tells the user before generating ``request`` (each a sentence): a path longer than
+    the model's window (how it is made) and values outside what the model was trained on (the same ranges
+    that ``genxd generate`` warns about, from the model folder's ``generation_config.json``)."""
+    d = loaded.defaults
+    res = int(request.resolution or d["resolution"])
+    steps = int(request.num_inference_steps or d["num_inference_steps"])
+    notes = []
+    plan = long_path_plan(loaded, request)
+    if plan is not None:
+        notes.append(f"The path is longer than the model's window of {plan.window} frames: "
+                     f"{plan.describe(steps, _windows_per_call(plan, res))}.")
+    trained = loaded.trained or {}
+    name = "the bundled model" if loaded.bundled else "this model"
+    values = {"resolution": (res, "Resolution"),
+              "motion_strength": (request.motion_strength if request.mode != "3d" else None, "Motion strength")}
+    for key, (value, label) in values.items():
+        if value is None or key not in trained:
+            continue
+        lo, hi = (float(v) for v in trained[key])
+        if not lo <= float(value) <= hi:
+            span = f"{lo:g}" if lo == hi else f"{lo:g}-{hi:g}"
+            notes.append(f"{label} {value:g} is outside what {name} was trained on ({span}): results may be poor.")
+    return notes
+
+
+def _windows_per_call(plan, res: int) -> int:
+    from ..pipelines.long_paths import default_windows_per_call
+
+    return default_windows_per_call(plan.window, res, res)
+
+
+class _CallProgress:
+    """The tqdm-like bar :func:`genxd.pipelines.long_paths.generate_long` advances once per UNet call:
+    reports to the page and stops at the next call when the job is cancelled."""
+
+    def __init__(self, total: int, progress: Progress, cancel: threading.Event) -> None:
+        self.total, self.done, self.progress, self.cancel = max(1, total), 0, progress, cancel
+
+    def update(self, n: int = 1) -> None:
+        if self.cancel.is_set():
+            raise Cancelled()
+        self.done += n
+        self.progress(_DENOISE_SHARE * min(1.0, self.done / self.total), f"UNet call {self.done} of {self.total}")
+
+
 def generate_scene(loaded, request: GenerationRequest, folder: Path, progress: Progress,
                    cancel: threading.Event) -> Path:
-    """Generate ``request`` with ``loaded`` (:class:`genxd.api.LoadedModel`) into ``folder`` (written atomically)."""
+    """Generate ``request`` with ``loaded`` (:class:`genxd.api.LoadedModel`) into ``folder`` (written atomically).
+
+    A path longer than the model's window is made window by window, as ``genxd generate`` does
+    (:func:`genxd.pipelines.long_paths.generate_long`, the default settings); progress then counts UNet calls."""
     from ..api import write_scene
     from ..utils.images import load_image
 
@@ -105,8 +166,10 @@ def generate_scene(loaded, request: GenerationRequest, folder: Path, progress: P
     guidance = float(request.guidance_scale if request.guidance_scale is not None else d["guidance_scale"])
     if res % pipe.latent_multiple:
         raise ValueError(f"resolution must be a multiple of {pipe.latent_multiple} for this model, got {res}")
+    plan = long_path_plan(loaded, request)
     images = torch.stack([load_image(p, res, res, request.fit) for p in request.images])  # V 3 H W
     num_frames = request.c2w.shape[0]
+    generator = torch.Generator().manual_seed(request.seed)
 
     def on_step(_pipe, i, _t, tensors):
         if cancel.is_set():
@@ -116,14 +179,24 @@ def generate_scene(loaded, request: GenerationRequest, folder: Path, progress: P
 
     if cancel.is_set():
         raise Cancelled()
-    progress(0.0, f"denoising step 0 of {steps}")
     pipe.set_progress_bar_config(disable=True)
-    out = pipe(
-        context_images=images[None], target_c2w=request.c2w, target_K=request.K,
-        context_index=[request.context_index], mode=request.mode, motion_strength=request.motion_strength,
-        num_inference_steps=steps, guidance_scale=guidance, generator=torch.Generator().manual_seed(request.seed),
-        output_type="pt", callback_on_step_end=on_step,
-    )
+    if plan is None:
+        progress(0.0, f"denoising step 0 of {steps}")
+        out = pipe(
+            context_images=images[None], target_c2w=request.c2w, target_K=request.K,
+            context_index=[request.context_index], mode=request.mode, motion_strength=request.motion_strength,
+            num_inference_steps=steps, guidance_scale=guidance, generator=generator,
+            output_type="pt", callback_on_step_end=on_step,
+        )
+    else:
+        from ..pipelines.long_paths import generate_long
+
+        per_call = _windows_per_call(plan, res)
+        bar = _CallProgress(plan.num_unet_calls(steps, per_call), progress, cancel)
+        progress(0.0, f"UNet call 0 of {bar.total}")
+        out = generate_long(pipe, images[None], request.c2w, request.K, plan, mode=request.mode,
+                            motion_strength=request.motion_strength, num_inference_steps=steps,
+                            guidance_scale=guidance, generator=generator, max_windows_per_call=per_call, progress=bar)
     progress(_DENOISE_SHARE, "writing the video")
     frames = out.frames[0].cpu()
     # left of the comparison: each frame's nearest input image (the input | generated video of genxd generate)
@@ -135,6 +208,8 @@ def generate_scene(loaded, request: GenerationRequest, folder: Path, progress: P
         "guidance_scale": guidance, "resolution": res, "num_frames": num_frames, "fit": request.fit,
         "inputs": [p.name for p in request.images], "seed": request.seed, "app": "genxd demo",
     }
+    if plan is not None:
+        meta["long_path"] = plan.to_dict()
     write_scene(folder, frames, request.c2w, request.K, request.context_index, left, meta, fps=max(1.0, num_frames / 2))
     progress(1.0, "done")
     return folder
