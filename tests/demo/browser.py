@@ -71,7 +71,8 @@ class DemoServer:
         self.startup_s = time.monotonic() - start
 
     def log(self) -> str:
-        self._log.flush()
+        if not self._log.closed:
+            self._log.flush()
         return self.log_path.read_text()
 
     def root(self) -> Path | None:

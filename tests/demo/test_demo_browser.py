@@ -129,6 +129,31 @@ def test_corrupt_image_shows_error(page, tmp_path):
     wait_status(page, "upload an image first", 30)
 
 
+def test_camera_path_from_a_video_and_a_path_longer_than_the_window(page, tmp_path):
+    # the "From a video" source follows an uploaded clip's camera (SfM once per upload); 12 frames are more
+    # than the bundled model's window of 8: made window by window, and the status says how
+    from genxd.data.synthetic import make_clip
+    from genxd.data.synthetic.writers import write_video
+
+    clip = make_clip(11, "4d", 12, 128, 128, camera="handheld", motion_strength=0.5)
+    video = tmp_path / "walk.mp4"
+    write_video(video, clip.images, fps=8.0, quality=9)
+    page.set_input_files("#inputs input[type=file]", str(SCENE))
+    wait_status(page, "Camera path: orbit", 60)
+    page.locator("#camera-source").get_by_text("From a video").click()
+    page.set_input_files("#camera-video input[type=file]", str(video))
+    text = wait_status(page, "Camera path: walk.mp4", 180)
+    assert "8 frames" in text, text
+    set_number(page, "frames", 12)
+    page.locator("#frames input[type=range]").dispatch_event("pointerup")  # the preview updates on release
+    wait_status(page, "Camera path: walk.mp4, 12 frames", 60)
+    page.get_by_text("Sampling").click()
+    set_number(page, "steps", 2)
+    page.click("#generate")
+    text = wait_status(page, "Generated 12 frames", JOB_TIMEOUT_S)
+    assert "longer than the model's window of 8 frames" in text, text
+
+
 # Last: closing a page whose WebGL viewers render through SwiftShader keeps Chromium busy for a while.
 @pytest.mark.slow
 def test_generate_video_and_lift_to_3d(page, server):

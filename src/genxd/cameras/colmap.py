@@ -19,6 +19,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from ..utils.pycolmap_import import load_pycolmap
 from ._io import as_c2w, as_intrinsics, as_sizes
 from .camera_path import CameraPath
 from .geometry import c2w_to_w2c
@@ -121,7 +122,7 @@ def write_colmap_model(
     Returns:
         ``model_dir``. Files are written to a temporary folder first and moved in one by one.
     """
-    import pycolmap
+    pycolmap = load_pycolmap()
 
     model_dir = Path(model_dir)
     c2w64 = as_c2w(c2w)
@@ -229,7 +230,7 @@ def read_colmap_model(
     ``allow_distortion`` is set, in which case their distortion is ignored (``K`` from
     pycolmap's ``calibration_matrix()``).
     """
-    import pycolmap
+    pycolmap = load_pycolmap()
 
     model_dir = Path(model_dir)
     if not model_dir.is_dir():

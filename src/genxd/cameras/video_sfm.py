@@ -25,6 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..utils.pycolmap_import import load_pycolmap
+
 __all__ = ["KLT_WINDOW", "KLT_WINDOW_TURNING", "TURNING_DEG_PER_FRAME", "AGREEMENT", "klt_sfm", "turn_per_frame_deg",
            "disagreement_deg", "mean_turn_deg", "run_video_sfm", "retrack_if_turning"]
 
@@ -55,7 +57,7 @@ def klt_sfm(image_dir: Path, names: list[str], work: Path, allowed: np.ndarray |
     Here rather than in ``genxd.curation.sfm`` because ``run_sfm`` fixes the KLT window (its default, 10 %);
     with the window as a ``run_sfm`` argument this would be ``run_sfm(..., features="klt")``."""
     import cv2
-    import pycolmap
+    pycolmap = load_pycolmap()
 
     from ..curation import sfm as csfm
 

@@ -65,6 +65,14 @@ def serve(model: Optional[str], host: str, port: int, device: Optional[List[str]
     typer.echo(f"genxd: temporary files in {root} (removed when the server stops)", err=True)
     # SIGTERM stops the server like Ctrl-C, so the folder is removed then too
     signal.signal(signal.SIGTERM, _interrupt)
+    # pycolmap (SfM of "from a video" paths, run in a job thread) takes SIGTERM over on its first import; loaded
+    # here, in the main thread, genxd puts the handler above back (genxd.utils.pycolmap_import)
+    try:
+        from ..utils.pycolmap_import import load_pycolmap
+
+        load_pycolmap()
+    except ImportError:
+        pass
     # Gradio's uploads and served copies go under the same folder (read when Gradio creates components).
     os.environ["GRADIO_TEMP_DIR"] = str(root / "gradio")
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..utils.pycolmap_import import load_pycolmap
+
 __all__ = [
     "FEATURE_TYPES",
     "MAPPERS",
@@ -86,7 +88,7 @@ def known_cameras_sfm(c2w: np.ndarray, K: np.ndarray, height: int, width: int) -
         c2w: ``[N, 4, 4]`` OpenCV camera-to-world; K: ``[3, 3]`` or ``[N, 3, 3]`` normalised intrinsics
             (the first camera's are used: one shared pinhole camera).
     """
-    import pycolmap
+    pycolmap = load_pycolmap()
 
     c2w = np.asarray(c2w, np.float64)
     K0 = np.asarray(K, np.float64).reshape(-1, 3, 3)[0]
@@ -130,7 +132,7 @@ def _silence_colmap(verbose: bool = False) -> None:
     """COLMAP's own (glog) lines on stderr: none unless ``verbose`` (then everything from INFO up).
 
     Failures reach the user as :class:`SfmError` reasons instead (one line per video)."""
-    import pycolmap
+    pycolmap = load_pycolmap()
 
     try:
         pycolmap.logging.minloglevel = 0 if verbose else 3  # 3 = FATAL only: no "E... sfm.cc:310]" lines
@@ -206,7 +208,7 @@ def klt_feature_tracks(
 
 
 def _reader_options(focal: float | None, width: int, height: int):
-    import pycolmap
+    pycolmap = load_pycolmap()
 
     reader = pycolmap.ImageReaderOptions()
     if focal is not None:
@@ -227,7 +229,7 @@ def _sift_database(
     """SIFT features (outside the masks, via COLMAP mask files) and sequential matching."""
     import time
 
-    import pycolmap
+    pycolmap = load_pycolmap()
     from PIL import Image
 
     reader = _reader_options(focal, width, height)
@@ -274,7 +276,7 @@ def _klt_database(
     import time
 
     import cv2
-    import pycolmap
+    pycolmap = load_pycolmap()
 
     t0 = time.perf_counter()
     gray = [cv2.imread(str(image_dir / name), cv2.IMREAD_GRAYSCALE) for name in image_names]
@@ -314,7 +316,7 @@ MAPPERS = ("incremental", "global", "auto")
 def incremental_options(num_threads: int, seed: int, focal: float | None):
     """``pycolmap.IncrementalPipelineOptions`` for video frames (small baselines, forward motion, few features on
     small frames): seeded, no structure-less registration, intrinsics fixed when the focal length is known."""
-    import pycolmap
+    pycolmap = load_pycolmap()
 
     options = pycolmap.IncrementalPipelineOptions()
     options.num_threads = num_threads
@@ -336,7 +338,7 @@ def incremental_options(num_threads: int, seed: int, focal: float | None):
 
 def _global_options(num_threads: int, seed: int, focal: float | None):
     """``pycolmap.GlobalPipelineOptions`` (GLOMAP) on the CPU; intrinsics fixed when the focal length is known."""
-    import pycolmap
+    pycolmap = load_pycolmap()
 
     options = pycolmap.GlobalPipelineOptions()
     options.num_threads = num_threads
@@ -461,7 +463,7 @@ def _run_sfm_once(
 ) -> SfmResult:
     import time
 
-    import pycolmap
+    pycolmap = load_pycolmap()
     from PIL import Image
 
     _silence_colmap(verbose)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..utils.pycolmap_import import load_pycolmap
 from .sfm import SfmResult, camera_intrinsics_normalized, klt_feature_tracks
 
 __all__ = ["STATIC_CAMERA_MAX_PX", "STATIC_CAMERA_MIN_STILL", "is_static_camera", "static_camera_sfm"]
@@ -48,7 +49,7 @@ def is_static_camera(gray: list[np.ndarray], allowed: np.ndarray | None, max_px:
 def static_camera_sfm(image_names: list[str], height: int, width: int, focal: float | None) -> SfmResult:
     """Identity poses for every frame and one pinhole camera (``focal`` fx/W, 1.0 when unknown: the
     motion of a still camera does not depend on it). The reconstruction has the images, no points."""
-    import pycolmap
+    pycolmap = load_pycolmap()
 
     f = 1.0 if focal is None else float(focal)
     camera = pycolmap.Camera(camera_id=1, model="PINHOLE", width=int(width), height=int(height),

@@ -69,8 +69,7 @@ def build_app(devices: Devices, config: DemoConfig) -> gr.Blocks:
     default_frames = int(d["num_frames"])
     default_focal = float(d.get("focal") or trajectories.AUTHORS_FOCAL)
     latent_multiple = int(loaded.pipe.latent_multiple)
-    video_provider = cam.video_path_provider()
-    sources = [k for k in SOURCES if k != "video" or video_provider is not None]
+    sources = list(SOURCES)
     preset_names = list(trajectories.PRESETS)
 
     with gr.Blocks(title="genxd demo", analytics_enabled=False, delete_cache=(600, 3600)) as demo:
@@ -118,7 +117,8 @@ def build_app(devices: Devices, config: DemoConfig) -> gr.Blocks:
                                                    "degrees: yaw + right, pitch + up). Row 1 is the input view.",
                                              interactive=True, row_count=(3, "dynamic"), elem_id="keyframes")
                 with gr.Group(visible=False) as video_group:
-                    camera_video = gr.Video(label="Video whose camera motion to follow", sources=["upload"],
+                    camera_video = gr.Video(label="Video whose camera motion to follow (its cameras are recovered "
+                                                  "once per upload: SfM, up to a minute on a CPU)", sources=["upload"],
                                             elem_id="camera-video")
                 with gr.Accordion("Sampling", open=False):
                     steps = gr.Slider(1, 100, value=int(d["num_inference_steps"]), step=1, label="Denoising steps",
@@ -153,12 +153,13 @@ def build_app(devices: Devices, config: DemoConfig) -> gr.Blocks:
                 time_slider = gr.Slider(0, 1, value=0, step=1, label="Time (4D: frame of the scene)", visible=False,
                                         elem_id="time")
 
-        camera_inputs = [source, preset, frames, focal, camera_file, keyframes, camera_video, *param_boxes.values()]
+        # the mode comes last: a video's path follows the clip's timing in video / 4D, evenly along it in 3D
+        camera_inputs = [source, preset, frames, focal, camera_file, keyframes, camera_video, *param_boxes.values(), mode]
         param_keys = list(param_boxes)
 
         # ---------------------------------------------------------------- helpers
         def camera_path(values: list[Any]) -> tuple[Any, Any, str]:
-            src, name, n, f, cfile, keys, vid, *params = values
+            src, name, n, f, cfile, keys, vid, *params, path_mode = values
             n = int(n)
             f = float(f) if f not in (None, "") else default_focal
             if not f > 0:
@@ -179,7 +180,7 @@ def build_app(devices: Devices, config: DemoConfig) -> gr.Blocks:
             if src == "video":
                 if not vid:
                     raise ValueError("choose a video")
-                c2w, K = cam.video_path(vid, n)
+                c2w, K = cam.video_path(vid, n, f, path_mode)
                 return c2w, K, Path(vid).name
             raise ValueError(f"unknown camera source {src!r}")
 
@@ -345,6 +346,7 @@ def build_app(devices: Devices, config: DemoConfig) -> gr.Blocks:
                 comp.blur(on_camera, *cam_io)
                 comp.submit(on_camera, *cam_io)
         mode.change(on_mode, mode, motion)
+        mode.change(on_camera, *cam_io)  # a video's path depends on the mode (timing in video / 4D)
         source.change(on_source, source, [preset_group, file_group, key_group, video_group])
         preset.change(on_preset, preset, list(preset_rows.values()))
         generate_btn.click(on_prepare, session, [session, status], concurrency_limit=None).then(

@@ -1,5 +1,5 @@
 """Camera paths as the demo's form describes them: a preset with its parameters, a camera file, keyframes,
-or (when :mod:`genxd.cameras` offers it) the camera motion of a video.
+or the camera motion of a video (:mod:`genxd.cameras.from_video`).
 
 Everything returns ``(c2w [F, 4, 4], K [F, 3, 3])`` in the project convention (docs/conventions.md). The
 preset parameters shown in the page are read from the preset functions' signatures
@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import inspect
 import math
+import threading
 import typing
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import torch
 from torch import Tensor
@@ -22,7 +24,7 @@ from torch import Tensor
 from ..cameras import trajectories
 
 __all__ = [
-    "PresetParam", "preset_params", "preset_path", "file_path", "keyframe_path", "video_path_provider",
+    "PresetParam", "preset_params", "preset_path", "file_path", "keyframe_path", "video_cameras", "video_path",
     "context_frames", "KEYFRAME_COLUMNS", "DEFAULT_KEYFRAMES",
 ]
 
@@ -170,25 +172,45 @@ def keyframe_path(rows: Sequence[Sequence[Any]], num_frames: int, focal: float) 
     return c2w.float(), K.float()
 
 
-def video_path_provider() -> Callable[..., Any] | None:
-    """``genxd.cameras.trajectory_from_video`` when this installation has it (camera paths from videos), else None.
-
-    Expected call: ``trajectory_from_video(video_path, num_frames=F)`` returning ``(c2w, K)`` or an object with
-    ``.c2w`` and ``.K``. The page shows its "from a video" input only when this returns a function.
-    """
-    from .. import cameras
-
-    fn = getattr(cameras, "trajectory_from_video", None)
-    return fn if callable(fn) else None
+#: Clips whose cameras were recovered, newest last: (resolved path, mtime, size) -> ClipCameras.
+_VIDEO_CAMERAS: "OrderedDict[tuple[str, float, int], Any]" = OrderedDict()
+_VIDEO_LOCK = threading.Lock()
+VIDEO_CACHE_SIZE = 8
 
 
-def video_path(path: str | Path, num_frames: int) -> tuple[Tensor, Tensor]:
-    fn = video_path_provider()
-    if fn is None:
-        raise ValueError("camera paths from videos are not available in this installation")
-    out = fn(Path(path), num_frames=int(num_frames))
-    c2w, K = (out.c2w, out.K) if hasattr(out, "c2w") else out
-    return torch.as_tensor(c2w).float(), torch.as_tensor(K).float()
+def video_cameras(path: str | Path) -> Any:
+    """The cameras of an uploaded clip (:func:`genxd.cameras.from_video.recover_clip_cameras`: SfM on its
+    frames, or the camera file beside it), recovered once per file: the preview and the generation of the
+    same upload reuse them. One recovery at a time (SfM uses every core)."""
+    from ..cameras.from_video import recover_clip_cameras
+
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"video not found: {p.name}")
+    st = p.stat()
+    key = (str(p.resolve()), st.st_mtime, st.st_size)
+    with _VIDEO_LOCK:
+        if key in _VIDEO_CAMERAS:
+            _VIDEO_CAMERAS.move_to_end(key)
+            return _VIDEO_CAMERAS[key]
+        cams = recover_clip_cameras(p)
+        _VIDEO_CAMERAS[key] = cams
+        while len(_VIDEO_CAMERAS) > VIDEO_CACHE_SIZE:
+            _VIDEO_CAMERAS.popitem(last=False)
+        return cams
+
+
+def video_path(path: str | Path, num_frames: int, focal: float, mode: str = "3d") -> tuple[Tensor, Tensor]:
+    """The camera motion of a video as a path of ``num_frames`` cameras, as ``genxd generate
+    --camera-from-video`` makes it with its defaults (relative to the first camera, scaled so that the
+    scene's median depth is 1, the model's intrinsics at ``focal``; evenly spaced along the path in 3D,
+    following the clip's timing in video / 4D)."""
+    from ..cameras.from_video import make_video_path
+
+    spacing = "arc" if mode == "3d" else "time"
+    vp = make_video_path(video_cameras(path), int(num_frames), intrinsics="model", model_focal=float(focal),
+                         spacing=spacing)
+    return vp.path.c2w.float(), vp.path.K.float()
 
 
 def context_frames(num_images: int, num_frames: int) -> list[int]:
