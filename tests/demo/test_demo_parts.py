@@ -437,8 +437,12 @@ def test_jobs_on_cuda(tmp_path):
                                 threading.Event())
         record = lift_scene(folder, tmp_path / "lift", mode="3d", iterations=300, device=device,
                             progress=lambda f, t: None, cancel=threading.Event())
+        # a path longer than the window: the long-path sampler on the GPU fast path (windows batched per call)
+        long = generate_scene(model, request_for(num_frames=20, steps=4), tmp_path / "long", lambda f, t: None,
+                              threading.Event())
     # the same lift on the CPU reached 31.3 dB (docs/benchmarks.md); 15 dB only says the GPU path works
     assert (folder / "video.mp4").is_file() and record["train_metrics"]["psnr"] > 15
+    assert (long / "frames" / "019.png").is_file() and json.loads((long / "meta.json").read_text())["long_path"]
 
 
 def test_framing_turns_the_first_camera_into_the_viewer_camera():
