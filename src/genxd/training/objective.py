@@ -31,7 +31,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ..pipelines.conditioning import GenXDConditions, build_conditions
+from ..pipelines.conditioning import build_conditions
 from .config import ConditioningConfig, NoiseConfig
 
 __all__ = [
