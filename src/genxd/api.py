@@ -89,10 +89,10 @@ def _video_camera_path(clip_cameras, s: GenerateSettings, num_frames: int, focal
     """``--camera-from-video``: the generation path of the clip and its picture / report files."""
     import io
 
-    from .cameras.from_video import make_video_path, path_picture_title
+    from .cameras.from_video import default_spacing, make_video_path, path_picture_title
     from .cameras.plot import draw_camera_path
 
-    spacing = s.path_spacing or ("arc" if s.mode.lower() in ("3d", "mv") else "time")
+    spacing = s.path_spacing or default_spacing(s.mode)
     vp = make_video_path(clip_cameras, num_frames, intrinsics=s.path_intrinsics, model_focal=focal, spacing=spacing,
                          smoothing=s.path_smoothing, path_scale=s.path_scale, size=(res, res))
     report = {**clip_cameras.report, **vp.report}

@@ -487,18 +487,32 @@ def warn(message: str, stacklevel: int = 3) -> None:
     warnings.warn(message, GenXDWarning, stacklevel=stacklevel)
 
 
+def outside_trained(trained: dict[str, Sequence[float]],
+                    values: dict[str, float | None]) -> list[tuple[str, float, float, float]]:
+    """``(name, value, lo, hi)`` of each value outside the model's trained range ``trained[name] = (lo, hi)``
+    (None values and names without a range are skipped)."""
+    out = []
+    for name, value in values.items():
+        if value is None or name not in trained:
+            continue
+        lo, hi = (float(v) for v in trained[name])
+        if not lo <= float(value) <= hi:
+            out.append((name, value, lo, hi))
+    return out
+
+
+def trained_span(lo: float, hi: float) -> str:
+    """``"64"`` or ``"0-21.4"``: a trained range as messages write it."""
+    return f"{_fmt(lo)}" if lo == hi else f"{_fmt(lo)}-{_fmt(hi)}"
+
+
 def warn_outside_trained(trained: dict[str, Sequence[float]], values: dict[str, float | None],
                          model_name: str) -> list[str]:
     """Warn for each value outside the model's trained range ``trained[name] = (lo, hi)``; returns the messages."""
     out = []
     what = {"resolution": "a resolution of", "num_frames": "frame counts of", "motion_strength": "motion strengths of"}
-    for name, value in values.items():
-        if value is None or name not in trained:
-            continue
-        lo, hi = (float(v) for v in trained[name])
-        if lo <= float(value) <= hi:
-            continue
-        span = f"{_fmt(lo)}" if lo == hi else f"{_fmt(lo)}-{_fmt(hi)}"
+    for name, value, lo, hi in outside_trained(trained, values):
+        span = trained_span(lo, hi)
         label = arg(name)
         msg = (f"{label} {_fmt(value)} is outside what {model_name} was trained on ({what.get(name, name)} {span}); "
                "results may be poor")
@@ -513,7 +527,7 @@ def warn_outside_trained(trained: dict[str, Sequence[float]], values: dict[str, 
 __all__ = [
     "DEFAULT_MOTION_SCALE", "MOTION_STRENGTH_MAX", "InvalidValue", "GenXDWarning", "cli_style", "is_cli", "arg",
     "overwrite_hint", "skip_hint", "Spec", "Number", "Int", "Float", "Choice", "Pair", "Device", "Flag", "check", "ChoiceList", "Numbers", "Size", "Colour",
-    "warn", "warn_outside_trained", "MODES", "FITS", "DTYPES", "DEVICE", "NUM_FRAMES", "RESOLUTION", "STEPS",
+    "warn", "warn_outside_trained", "outside_trained", "trained_span", "MODES", "FITS", "DTYPES", "DEVICE", "NUM_FRAMES", "RESOLUTION", "STEPS",
     "GUIDANCE", "MOTION_STRENGTH", "SEED", "FOCAL", "ELEVATION", "AZIMUTH", "AZIMUTH_RANGE", "RADIUS",
     "BATCH_SIZE", "FPS", "N_VIEWS", "NUM_CONTEXT", "STRATEGIES", "FLAGS",
 ]

@@ -4,6 +4,7 @@ upload validation, generation / lift jobs (progress, cancel, one job per device)
 from __future__ import annotations
 
 import json
+import re
 import struct
 import sys
 import threading
@@ -293,20 +294,24 @@ def test_generate_scene_reports_progress_and_writes_the_cli_outputs(generated, t
     assert "scene/video.mp4" in zipfile.ZipFile(archive).namelist()
 
 
-def test_cancel_stops_generation_at_the_next_step(devices, tmp_path):
+@pytest.mark.parametrize("num_frames, steps, stop_at, last", [
+    (2, 10, "denoising step 1", "denoising step 1 of 10"),  # one window: stops at the next denoising step
+    (12, 4, "UNet call 1 ", r"UNet call 1 of \d+"),  # a long path (window 8): stops at the next UNet call
+])
+def test_cancel_stops_generation_at_the_next_step(devices, tmp_path, num_frames, steps, stop_at, last):
     from genxd.demo.jobs import Cancelled, generate_scene
 
     cancel = threading.Event()
-    steps = []
+    texts = []
 
     def progress(f, text):
-        steps.append(text)
-        if text.startswith("denoising step 1"):
+        texts.append(text)
+        if text.startswith(stop_at):
             cancel.set()
 
     with devices.acquire() as (_, model), pytest.raises(Cancelled):
-        generate_scene(model, request_for(num_frames=2, steps=10), tmp_path / "scene", progress, cancel)
-    assert steps[-1] == "denoising step 1 of 10" and not (tmp_path / "scene").exists()
+        generate_scene(model, request_for(num_frames=num_frames, steps=steps), tmp_path / "scene", progress, cancel)
+    assert re.fullmatch(last, texts[-1]) and not (tmp_path / "scene").exists()
 
 
 def test_a_path_longer_than_the_window_is_made_in_windows(devices, tmp_path):
@@ -323,27 +328,13 @@ def test_a_path_longer_than_the_window_is_made_in_windows(devices, tmp_path):
     assert (folder / "frames" / "011.png").is_file() and not (folder / "frames" / "012.png").exists()
     meta = json.loads((folder / "meta.json").read_text())
     assert meta["num_frames"] == 12 and meta["long_path"]["window"] == 8 and len(meta["long_path"]["windows"]) >= 2
-    calls = plan.num_unet_calls(2, 64)
+    from genxd.pipelines.long_paths import default_windows_per_call
+
+    calls = plan.num_unet_calls(2, default_windows_per_call(8, 64, 64))
     texts = [t for _, t in seen]
     assert texts[0] == f"UNet call 0 of {calls}" and f"UNet call {calls} of {calls}" in texts
     fractions = [f for f, _ in seen]
     assert fractions == sorted(fractions) and fractions[-1] == 1.0
-
-
-def test_cancel_stops_a_long_path_at_the_next_unet_call(devices, tmp_path):
-    from genxd.demo.jobs import Cancelled, generate_scene
-
-    cancel = threading.Event()
-    texts = []
-
-    def progress(f, text):
-        texts.append(text)
-        if text.startswith("UNet call 1 "):
-            cancel.set()
-
-    with devices.acquire() as (_, model), pytest.raises(Cancelled):
-        generate_scene(model, request_for(num_frames=12, steps=4), tmp_path / "scene", progress, cancel)
-    assert texts[-1].startswith("UNet call 1 ") and not (tmp_path / "scene").exists()
 
 
 def test_request_notes_name_values_outside_the_trained_ranges(devices):

@@ -43,6 +43,7 @@ __all__ = [
     "INTRINSICS",
     "NORMALIZATIONS",
     "SPACINGS",
+    "default_spacing",
     "recover_clip_cameras",
     "make_video_path",
     "check_path_settings",
@@ -417,6 +418,12 @@ def check_path_settings(num_frames: int | None = None, *, intrinsics: str = "mod
     if num_frames is not None and (isinstance(num_frames, bool) or not isinstance(num_frames, (int, np.integer))
                                    or not 1 <= num_frames <= 10000):
         raise ValueError(f"num_frames must be an integer in 1 ... 10000, got {num_frames!r}")
+
+
+def default_spacing(mode: str) -> str:
+    """The path spacing a generation mode takes by default: ``"arc"`` for a static scene (``3d`` / ``mv``), the
+    clip's timing (``"time"``) for ``video`` / ``4d``, where the objects move with the clip."""
+    return "arc" if mode.lower() in ("3d", "mv") else "time"
 
 
 def make_video_path(

@@ -205,11 +205,10 @@ def video_path(path: str | Path, num_frames: int, focal: float, mode: str = "3d"
     --camera-from-video`` makes it with its defaults (relative to the first camera, scaled so that the
     scene's median depth is 1, the model's intrinsics at ``focal``; evenly spaced along the path in 3D,
     following the clip's timing in video / 4D)."""
-    from ..cameras.from_video import make_video_path
+    from ..cameras.from_video import default_spacing, make_video_path
 
-    spacing = "arc" if mode == "3d" else "time"
     vp = make_video_path(video_cameras(path), int(num_frames), intrinsics="model", model_focal=float(focal),
-                         spacing=spacing)
+                         spacing=default_spacing(mode))
     return vp.path.c2w.float(), vp.path.K.float()
 
 

@@ -109,6 +109,8 @@ def request_notes(loaded, request: GenerationRequest) -> list[str]:
     """What the page tells the user before generating ``request`` (each a sentence): a path longer than
     the model's window (how it is made) and values outside what the model was trained on (the same ranges
     that ``genxd generate`` warns about, from the model folder's ``generation_config.json``)."""
+    from ..validation import outside_trained, trained_span
+
     d = loaded.defaults
     res = int(request.resolution or d["resolution"])
     steps = int(request.num_inference_steps or d["num_inference_steps"])
@@ -117,17 +119,11 @@ def request_notes(loaded, request: GenerationRequest) -> list[str]:
     if plan is not None:
         notes.append(f"The path is longer than the model's window of {plan.window} frames: "
                      f"{plan.describe(steps, _windows_per_call(plan, res))}.")
-    trained = loaded.trained or {}
-    name = "the bundled model" if loaded.bundled else "this model"
-    values = {"resolution": (res, "Resolution"),
-              "motion_strength": (request.motion_strength if request.mode != "3d" else None, "Motion strength")}
-    for key, (value, label) in values.items():
-        if value is None or key not in trained:
-            continue
-        lo, hi = (float(v) for v in trained[key])
-        if not lo <= float(value) <= hi:
-            span = f"{lo:g}" if lo == hi else f"{lo:g}-{hi:g}"
-            notes.append(f"{label} {value:g} is outside what {name} was trained on ({span}): results may be poor.")
+    labels = {"resolution": "Resolution", "motion_strength": "Motion strength"}
+    values = {"resolution": res, "motion_strength": request.motion_strength if request.mode != "3d" else None}
+    for key, value, lo, hi in outside_trained(loaded.trained or {}, values):
+        notes.append(f"{labels[key]} {value:g} is outside what {loaded.info.description} was trained on "
+                     f"({trained_span(lo, hi)}): results may be poor.")
     return notes
 
 

@@ -9,13 +9,13 @@ nothing is ever downloaded.
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 from typing import Callable
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
+
+from ..utils.gaussian_filter import gaussian_kernel_1d, separable_filter
 
 __all__ = ["psnr", "ssim", "gaussian_window", "load_lpips", "load_lpips_module", "lpips_weights_available"]
 
@@ -34,24 +34,10 @@ def psnr(pred: Tensor, target: Tensor, data_range: float = 1.0) -> Tensor:
     return 10.0 * torch.log10(data_range**2 / mse.clamp_min(1e-12))
 
 
-@functools.lru_cache(maxsize=8)
-def _window_1d(size: int, sigma: float) -> Tensor:
-    x = torch.arange(size, dtype=torch.float64) - (size - 1) / 2.0
-    g = torch.exp(-(x**2) / (2 * sigma**2))
-    return (g / g.sum()).float()
-
-
 def gaussian_window(size: int = 11, sigma: float = 1.5) -> Tensor:
     """Normalised 2D Gaussian window ``[size, size]``."""
-    g = _window_1d(size, sigma)
+    g = gaussian_kernel_1d(size, sigma)
     return g[:, None] * g[None, :]
-
-
-def _blur(x: Tensor, g: Tensor) -> Tensor:
-    """Separable 'valid' Gaussian filter of ``x [N, C, H, W]``."""
-    C = x.shape[1]
-    x = F.conv2d(x, g.view(1, 1, 1, -1).expand(C, 1, 1, -1), groups=C)
-    return F.conv2d(x, g.view(1, 1, -1, 1).expand(C, 1, -1, 1), groups=C)
 
 
 def ssim(
@@ -64,13 +50,13 @@ def ssim(
     lead = pred.shape[:-3]
     x = pred.float().reshape(-1, *pred.shape[-3:])
     y = target.float().reshape(-1, *target.shape[-3:])
-    g = _window_1d(window_size, sigma).to(x.device)
+    g = gaussian_kernel_1d(window_size, sigma).to(x.device)
     c1 = (0.01 * data_range) ** 2
     c2 = (0.03 * data_range) ** 2
-    mu_x, mu_y = _blur(x, g), _blur(y, g)
-    sxx = _blur(x * x, g) - mu_x**2
-    syy = _blur(y * y, g) - mu_y**2
-    sxy = _blur(x * y, g) - mu_x * mu_y
+    mu_x, mu_y = separable_filter(x, g), separable_filter(y, g)
+    sxx = separable_filter(x * x, g) - mu_x**2
+    syy = separable_filter(y * y, g) - mu_y**2
+    sxy = separable_filter(x * y, g) - mu_x * mu_y
     num = (2 * mu_x * mu_y + c1) * (2 * sxy + c2)
     den = (mu_x**2 + mu_y**2 + c1) * (sxx + syy + c2)
     return (num / den).flatten(1).mean(-1).reshape(lead)

@@ -32,6 +32,7 @@ import torch
 from torch import Tensor
 
 from ..pipelines.conditioning import build_conditions
+from ..utils.gaussian_filter import gaussian_kernel_1d, separable_filter
 from .config import ConditioningConfig, NoiseConfig
 
 __all__ = [
@@ -158,14 +159,8 @@ def gaussian_blur_latents(x: Tensor, sigma: float) -> Tensor:
     if sigma <= 0.05:
         return x
     radius = max(1, min(int(np.ceil(2.5 * sigma)), min(x.shape[-2:]) - 1))
-    t = torch.arange(-radius, radius + 1, dtype=torch.float32, device=x.device)
-    k = torch.exp(-0.5 * (t / sigma) ** 2)
-    k = (k / k.sum()).to(x.dtype)
-    c = x.shape[1]
-    y = torch.nn.functional.pad(x, (radius, radius, 0, 0), mode="reflect")
-    y = torch.nn.functional.conv2d(y, k.reshape(1, 1, 1, -1).expand(c, 1, 1, -1), groups=c)
-    y = torch.nn.functional.pad(y, (0, 0, radius, radius), mode="reflect")
-    return torch.nn.functional.conv2d(y, k.reshape(1, 1, -1, 1).expand(c, 1, -1, 1), groups=c)
+    g = gaussian_kernel_1d(2 * radius + 1, float(sigma)).to(device=x.device, dtype=x.dtype)
+    return separable_filter(torch.nn.functional.pad(x, (radius,) * 4, mode="reflect"), g)
 
 
 def corrupt_context_latents(context_latents: Tensor, draws: list[SampleDraw]) -> Tensor:
