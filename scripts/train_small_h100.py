@@ -41,7 +41,8 @@ run in the order given; ``NAME=M`` gives a stage ``M`` minutes of training:
   stage also the held-out photographs, pan and zoom).
 - ``export``: the newest checkpoint's pipeline folder as $OUT/genxd-small.tar.partNN (15 MB parts);
   ``export=NAME``: as $OUT/NAME.tar.partNN.
-- ``+KEY=VALUE``: a dotted config override for the training stages that follow it on the command line,
+- ``+KEY=VALUE``: a dotted config override for the training stages that follow it on the command line (it
+  wins over a stage's own settings: ``+conditioning.context_corruption=0.25 +output_dir=outputs/X ctxaugobj=6``),
   e.g. ``+data.datasets.0.seed=1`` trains on a fresh pool of synthetic clips (seeds 5, 7, 8 and 9 are the
   validation and evaluation scenes: refused for training).
 
@@ -144,7 +145,7 @@ def check_seeds(cfg) -> None:
 
 
 def stage_genxd(minutes: float, preset: str = "configs/h100_small_genxd.yaml", extra: tuple[str, ...] = ()) -> Path | None:
-    overrides = [*QUIET, f"training.max_minutes={minutes}", *pool_overrides(preset), *EXTRA_OVERRIDES, *extra]
+    overrides = [*QUIET, f"training.max_minutes={minutes}", *pool_overrides(preset), *extra, *EXTRA_OVERRIDES]
     if PROBE.is_file() and json.loads(PROBE.read_text())["compile"]:
         overrides.append("training.compile=true")
     cfg = load_config(preset, overrides, kind="genxd")
