@@ -201,8 +201,8 @@ def long_job_progress(jobs: Sequence[tuple[LongPathPlan, int]], num_inference_st
     if show:
         scenes = sum(b for _, b in jobs)
         more = f"; {scenes} scenes: {total} UNet calls in all" if scenes > 1 else ""
-        print(f"genxd: long path: {plan.describe(num_inference_steps, per_call)} per scene{more}",
-              file=sys.stderr, flush=True)
+        # tqdm.write: the line goes above the scenes bar already on screen instead of after it
+        tqdm.write(f"genxd: long path: {plan.describe(num_inference_steps, per_call)} per scene{more}", file=sys.stderr)
     return tqdm(total=total, desc="UNet calls", unit="call", disable=not show)
 
 
