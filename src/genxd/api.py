@@ -256,14 +256,16 @@ def generate_scenes(
     paths = collect_images(images)
     folders = [out_dir / n for n in output_names(paths)]
     clip_cameras = None
+    group = ProcessGroup(device)  # under accelerate launch: this process's share, warnings from the main one only
+    rank = group.process_index
     if s.camera_from_video is not None:  # SfM on the clip (or its cameras) before the model loads
         from .cameras.from_video import check_path_settings, recover_clip_cameras
+        from .utils.stages import StageLines
 
         check_path_settings(intrinsics=s.path_intrinsics, spacing=s.path_spacing, smoothing=s.path_smoothing,
                             path_scale=s.path_scale)
-        clip_cameras = recover_clip_cameras(s.camera_from_video)
-    group = ProcessGroup(device)  # under accelerate launch: this process's share, warnings from the main one only
-    rank = group.process_index
+        stages = StageLines(f"camera path from {Path(s.camera_from_video).name}", progress and group.is_main_process)
+        clip_cameras = recover_clip_cameras(s.camera_from_video, on_stage=stages)
 
     # 2. the model's settings, from its config files only
     info = loaded.info if loaded is not None else model_info(model)

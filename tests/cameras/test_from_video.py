@@ -159,6 +159,8 @@ def test_trajectory_from_video_cli_end_to_end(small_clip, tmp_path):
     assert res.exit_code == 0, res.output
     authors, transforms, picture = output_files(out)
     assert res.stdout.split() == [str(authors), str(transforms), str(picture)]
+    # a line on stderr as each stage starts (SfM is a minute or more on a CPU: not silent)
+    assert "genxd: clip.mp4 [0 s]: reading frames" in res.stderr and "structure from motion on 12 frames" in res.stderr
     a, t = read_camera_path(authors), read_camera_path(transforms)
     torch.testing.assert_close(a.c2w, t.c2w, atol=1e-5, rtol=0)
     torch.testing.assert_close(a.times, torch.linspace(0, 1, 12), atol=1e-6, rtol=0)

@@ -155,6 +155,7 @@ def test_generate_camera_from_video_end_to_end(tmp_path, shared_model, synthetic
     out = tmp_path / "out"
     res = _run(["generate", EXAMPLE, "--camera-from-video", video, "--mode", mode, "-o", out, *TINY])
     assert res.exit_code == 0, res.output
+    assert "genxd: camera path from" not in res.output  # --quiet: no stage lines (they show without it)
     scene = out / "scene_a"
     for name in ("camera_path.png", "camera_from_video.json", "cameras.json", "transforms.json", "video.mp4"):
         assert (scene / name).is_file(), name

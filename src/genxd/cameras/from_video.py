@@ -35,6 +35,7 @@ from .moving_masks import inconsistent_track_mask
 from .rotation_only import rotation_only_cameras
 from .video_sfm import retrack_if_turning, run_video_sfm
 from .resample import SPACINGS, angular_length, path_length, relative_to_first, resample_path, smooth_path
+from ..utils.stages import StageCallback
 
 __all__ = [
     "FromVideoError",
@@ -170,6 +171,7 @@ def recover_clip_cameras(
     seed: int = 0,
     num_threads: int = -1,
     work_dir: str | Path | None = None,
+    on_stage: StageCallback | None = None,
 ) -> ClipCameras:
     """The clip's cameras from SfM on its frames, or from the camera file it comes with.
 
@@ -194,6 +196,8 @@ def recover_clip_cameras(
             frame from the start, at most ``max_frames`` (:func:`genxd.curation.read_frames`). ``resize``:
             frames whose longer side exceeds this many pixels are scaled down to it (None: never).
         work_dir: scratch folder (default: a temporary folder, removed afterwards).
+        on_stage: called with a short description as each stage of the SfM route starts (reading frames,
+            masks, SfM passes: a minute or more on a CPU), e.g. :class:`genxd.utils.stages.StageLines`.
     Raises:
         FileNotFoundError: no such clip. FromVideoError (a ValueError): no cameras can be had.
     """
@@ -216,7 +220,7 @@ def recover_clip_cameras(
     if frames_at is None:
         raise FromVideoError(f"{path}: not a video file, a folder of frames or a camera file")
     return _cameras_from_sfm(frames_at, path, focal, features, mapper, mask, refine_masks, stride, max_frames, resize,
-                             seed, num_threads, work_dir)
+                             seed, num_threads, work_dir, on_stage or (lambda stage: None))
 
 
 def _cameras_from_file(path: Path) -> ClipCameras:
@@ -272,7 +276,7 @@ def _read_clip(frames_at: Path, stride: int | None, max_frames: int | None,
 
 def _cameras_from_sfm(frames_at: Path, clip: Path, focal: float | None, features: str, mapper: str, mask: bool,
                       refine_masks: bool, stride: int | None, max_frames: int | None, resize, seed: int, num_threads: int,
-                      work_dir) -> ClipCameras:
+                      work_dir, stage: StageCallback) -> ClipCameras:
     import cv2
 
     from ..curation.frames import VideoReadError
@@ -282,6 +286,7 @@ def _cameras_from_sfm(frames_at: Path, clip: Path, focal: float | None, features
 
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
+    stage("reading frames")
     try:
         frames, picked = _read_clip(frames_at, stride, max_frames, resize)
     except VideoReadError as exc:
@@ -295,6 +300,8 @@ def _cameras_from_sfm(frames_at: Path, clip: Path, focal: float | None, features
         frames = np.stack([cv2.resize(f, (width * factor, height * factor), interpolation=cv2.INTER_CUBIC)
                            for f in frames])
     t0 = time.perf_counter()
+    if mask:
+        stage(f"masking moving objects in {n} frames (optical flow)")
     labels = EpipolarFlowMasker()(frames) if mask else np.zeros(frames.shape[:3], np.int32)
     allowed = labels == 0
     timings["masks"] = time.perf_counter() - t0
@@ -303,6 +310,7 @@ def _cameras_from_sfm(frames_at: Path, clip: Path, focal: float | None, features
                               "stride": stride, "height": height, "width": width,
                               "sfm_upscale": factor, "mask_fraction": float((~allowed).mean()), "warnings": []}
     t0 = time.perf_counter()
+    stage("checking for a camera that only turns or stands still")
     rot = rotation_only_cameras(frames, allowed, focal, seed)  # a turning or still camera: no SfM needed
     timings["rotation_only"] = time.perf_counter() - t0
     if not rot.get("error"):
@@ -314,6 +322,7 @@ def _cameras_from_sfm(frames_at: Path, clip: Path, focal: float | None, features
     try:
         names = _write_pngs(frames, scratch / "images")
         t0 = time.perf_counter()
+        stage(f"structure from motion on {n} frames")
         try:
             sfm = run_video_sfm(scratch / "images", names, scratch / "sfm", allowed, focal, features, num_threads, seed,
                                 mapper)
@@ -322,6 +331,7 @@ def _cameras_from_sfm(frames_at: Path, clip: Path, focal: float | None, features
                 moving = inconsistent_track_mask(frames, sfm.c2w, sfm.registered, sfm.K)
                 report["inconsistent_fraction"] = float(moving.mean())
                 if moving.mean() > 0.001:
+                    stage("structure from motion, second pass (regions the first pass cannot explain masked)")
                     try:
                         sfm = run_video_sfm(scratch / "images", names, scratch / "sfm2", allowed & ~moving, focal,
                                             features, num_threads, seed, mapper)
@@ -342,6 +352,7 @@ def _cameras_from_sfm(frames_at: Path, clip: Path, focal: float | None, features
         timings["sfm"] = time.perf_counter() - t0
         estimated = float(sfm.K[0, 0])
         if focal is None and not PLAUSIBLE_FOCAL[0] <= estimated <= PLAUSIBLE_FOCAL[1]:
+            stage(f"structure from motion again with an assumed focal length (estimated fx/W {estimated:.3g})")
             try:  # self-calibration failed (forward motion is degenerate for it): assume a usual lens
                 sfm = run_video_sfm(scratch / "images", names, scratch / "sfm_fixed", allowed, ASSUMED_FOCAL,
                                     features, num_threads, seed, mapper)

@@ -44,16 +44,19 @@ def _rotation_fit(a: np.ndarray, b: np.ndarray, f: float, w: int, h: int, thresh
     """Robust rotation between two views of points (RANSAC over 2-point Kabsch, then all inliers).
 
     Returns ``(R_ba [3, 3], inliers [P] bool, residual_px [P])``: ``R_ba`` maps camera-a ray directions to
-    camera b's."""
+    camera b's. The trials run as one batch; the first trial with the most inliers wins."""
     ra, rb = _rays(a, f, w, h), _rays(b, f, w, h)
     px = f * max(w, h)  # pixels per radian, near the image centre
-    best = np.zeros(len(a), bool)
-    for _ in range(trials):
-        pick = rng.choice(len(a), 2, replace=False)
-        R = _kabsch(ra[pick], rb[pick])
-        inl = np.degrees(np.arccos(np.clip(np.sum((ra @ R.T) * rb, 1), -1, 1))) * np.pi / 180 * px < threshold_px
-        if inl.sum() > best.sum():
-            best = inl
+    first = rng.integers(0, len(a), trials)
+    second = rng.integers(0, len(a) - 1, trials)
+    picks = np.stack([first, second + (second >= first)], 1)  # [T, 2]: two distinct points per trial
+    U, _, Vt = np.linalg.svd(np.einsum("tpi,tpj->tij", rb[picks], ra[picks]))  # Kabsch of every trial at once
+    U[:, :, 2] *= np.sign(np.linalg.det(U @ Vt))[:, None]
+    R = U @ Vt  # [T, 3, 3]
+    cos = np.einsum("pi,tji,pj->tp", ra, R, rb)
+    inl = np.degrees(np.arccos(np.clip(cos, -1, 1))) * np.pi / 180 * px < threshold_px  # [T, P]
+    counts = inl.sum(1)
+    best = inl[int(np.argmax(counts))] if counts.max() > 0 else np.zeros(len(a), bool)
     R = _kabsch(ra[best], rb[best]) if best.sum() >= 3 else np.eye(3)
     residual = np.arccos(np.clip(np.sum((ra @ R.T) * rb, 1), -1, 1)) * px
     return R, residual < threshold_px, residual
@@ -96,7 +99,8 @@ def rotation_only_cameras(frames: np.ndarray, allowed: np.ndarray, focal: float 
     report: dict[str, Any] = {}
     if focal is None:
         def cost(f: float) -> float:  # median residual in pixels, summed over the pairs
-            return sum(float(np.median(_rotation_fit(a, b, f, w, h, threshold, rng, 40)[2])) for a, b in pairs)
+            same = np.random.default_rng(seed)  # the same RANSAC draws for every focal: a smooth cost to search
+            return sum(float(np.median(_rotation_fit(a, b, f, w, h, threshold, same, 40)[2])) for a, b in pairs)
 
         coarse = np.exp(np.linspace(np.log(0.3), np.log(4.0), 27))  # steps of 10 %, then 1 % around the best
         best = float(coarse[int(np.argmin([cost(f) for f in coarse]))])

@@ -223,12 +223,13 @@ def register(app: typer.Typer) -> None:
             if not clip.exists():  # before the imports (torch, OpenCV, pycolmap: seconds): a typo fails at once
                 raise FileNotFoundError(f"{clip}: no such video, frame folder or camera file")
             from genxd.cameras.from_video import write_video_path
+            from genxd.utils.stages import StageLines
 
             written = write_video_path(
                 clip, out, num_frames, spacing=spacing.value, smoothing=smoothing, path_scale=path_scale,
                 normalization=normalization.value, intrinsics=intrinsics.value, model_focal=focal,
                 clip_focal=clip_focal, source=source.value, stride=stride, max_frames=max_frames, size=size,
-                mask=not no_mask, overwrite=overwrite,
+                mask=not no_mask, overwrite=overwrite, on_stage=StageLines(clip.name, not quiet),
             )
             report = written["report"]
             for f in written["files"]:
