@@ -110,8 +110,6 @@ def fewshot_scenes(
         raise v.InvalidValue(f"{v.arg('num_frames')} ({num_frames}) must exceed {v.arg('num_context')} ({num_context})")
     steps = int(num_inference_steps or d["num_inference_steps"])
     guidance = float(guidance_scale if guidance_scale is not None else d["guidance_scale"])
-    if group.is_main_process:
-        v.warn_outside_trained(info.trained, {"resolution": res, "num_frames": num_frames}, info.description)
     scenes = load_reconfusion(data_root)
     if not scenes:
         raise ValueError(f"{data_root}: no scenes in index.json")
@@ -126,6 +124,10 @@ def fewshot_scenes(
     long_settings = LongPathSettings(window, anchors, overlap)
     plans = {gi: plan_for(info, d, "3d", g.c2w, g.K, g.context_index.tolist(), long_settings)
              for gi, g in enumerate(groups)}  # None: the group fits one window
+    if group.is_main_process:  # a long path is made window by window: the model sees a window's frames then
+        windows = [p.window for p in plans.values() if p is not None]
+        v.warn_outside_trained(info.trained, {"resolution": res, "num_frames": max(windows) if windows else num_frames},
+                               info.description)
 
     # 3. the output folder
     if group.is_main_process:

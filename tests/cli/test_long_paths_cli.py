@@ -42,6 +42,7 @@ def test_generate_20_frames_with_the_bundled_model(image, tmp_path):
     # the plan is printed before sampling: window 8, 7 new frames on each side of the input, then 5 between them
     assert ("genxd: long path: 20 frames, window 8, progressive: 3 chunks in 2 sampling calls "
             "x 1 steps = 2 UNet calls") in _err(res)
+    assert "window of 8 frames" not in _err(res)  # made window by window: not a warning
     d = out / "scene"
     assert len(list((d / "frames").glob("*.png"))) == 20
     cams = formats.load_camera_json(d / "cameras.json")
@@ -94,6 +95,21 @@ def test_fewshot_split_longer_than_a_window(tmp_path, reference_small):
     assert all(w["context"][:3] == [0, 3, 7] for w in lp["windows"])  # every window sees the 3 views
     assert json.loads((groups[0] / "target_indices.json").read_text()) == [0, 1, 3, 2, 5, 7, 13, 4]  # train 0, 2, 4 at 0, 3, 7; tests between
     assert len(list((groups[0] / "frames").glob("*.png"))) == 8
+
+
+@pytest.mark.skipif(default_model_path() is None, reason="no bundled model in this installation")
+def test_fewshot_longer_than_the_bundled_window_does_not_warn(tmp_path):
+    # as generate: a split longer than the window is made window by window, the model sees 8 frames at a time
+    root = tmp_path / "rf" / "re10k"
+    n = 14
+    c2w, K = orbit(num_frames=n, azimuth_range=(0, 120), frame="world")
+    images = torch.from_numpy(np.random.default_rng(1).random((n, 3, 64, 64)).astype(np.float32))
+    write_reconfusion_scene(root, "scene0", images, c2w, K, {9: ([0, 2, 4, 6, 8, 9, 10, 11, 12], [1, 3, 5, 7, 13])})
+    res = _run(["fewshot", root, "--out", tmp_path / "few", "--frames", "10", "--steps", "1"])
+    assert res.exit_code == 0, res.output
+    assert "genxd: long path: 10 frames, window 8" in _err(res) and "warning" not in _err(res)
+    res = _run(["fewshot", root, "--out", tmp_path / "few96", "--resolution", "96", "--steps", "1"])
+    assert res.exit_code == 0 and "--resolution 96 is outside what the bundled model was trained on" in _err(res)
 
 
 @pytest.mark.parametrize(
