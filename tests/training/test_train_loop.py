@@ -21,7 +21,7 @@ def _metrics(run_dir: Path) -> list[dict]:
     return [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
 
 
-def test_cli_trains_on_synthetic_and_camvid_and_the_checkpoint_loads(tmp_path, camvid_root):
+def test_cli_trains_on_synthetic_and_camvid_and_the_checkpoint_loads(tmp_path, camvid_root, monkeypatch):
     out = tmp_path / "run"
     datasets = (
         f"data.datasets=[{{type: synthetic, length: 4, motion_source: world, cache_size: 4, weight: 1}},"
@@ -59,8 +59,11 @@ def test_cli_trains_on_synthetic_and_camvid_and_the_checkpoint_loads(tmp_path, c
     video = pipe(torch.rand(1, 3, 32, 32), c2w, K, num_inference_steps=2, generator=torch.Generator().manual_seed(0)).frames
     assert video.shape == (1, 4, 3, 32, 32) and torch.isfinite(video).all()
 
-    # the same output folder again: refused without --resume / --overwrite (one line, exit code 2)
-    again = CliRunner().invoke(app, args)
+    # the same output folder again: refused without --resume / --overwrite (one line, exit code 2), before the
+    # trainer and its libraries are imported (an import of it would fail here)
+    with monkeypatch.context() as m:
+        m.setitem(__import__("sys").modules, "genxd.training.trainer", None)
+        again = CliRunner().invoke(app, args)
     assert again.exit_code == 2 and "already holds checkpoints" in again.output
     bad = CliRunner().invoke(app, ["train", str(TINY), "training.nope=1"])
     assert bad.exit_code == 2 and "unknown key" in bad.output and "Traceback" not in bad.output

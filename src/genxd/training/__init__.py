@@ -9,7 +9,6 @@ See ``docs/training.md``.
 """
 
 from .config import TrainConfig, VAETrainConfig, load_config
-from .objective import c_in, c_noise, denoised_from_v, draw_sample, genxd_loss, sample_seed, v_target
 
 __all__ = [
     "TrainConfig",
@@ -27,7 +26,14 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str):  # the trainers import accelerate: load them on first use
+_OBJECTIVE = {"c_in", "c_noise", "denoised_from_v", "draw_sample", "genxd_loss", "sample_seed", "v_target"}
+
+
+def __getattr__(name: str):  # the objective imports diffusers, the trainers accelerate: loaded on first use
+    if name in _OBJECTIVE:
+        from . import objective
+
+        return getattr(objective, name)
     if name == "train_genxd":
         from .trainer import train_genxd
 

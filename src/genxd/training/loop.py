@@ -27,11 +27,11 @@ from typing import Any, Callable
 import torch
 import yaml
 
+from .checkpoint_files import CHECKPOINT_PREFIX, existing_run_error, list_checkpoints
 from .config import CheckpointConfig, LoggingConfig, OptimConfig, config_to_dict
 
 __all__ = ["TrainingRun", "lr_at", "list_checkpoints", "CHECKPOINT_PREFIX"]
 
-CHECKPOINT_PREFIX = "checkpoint-"
 SAVE_DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 
 
@@ -49,16 +49,6 @@ def lr_at(step: int, cfg: OptimConfig) -> float:
     if cfg.lr_schedule == "cosine":
         return floor + (base - floor) * 0.5 * (1 + math.cos(math.pi * progress))
     return base + (floor - base) * progress
-
-
-def list_checkpoints(checkpoint_dir: str | os.PathLike) -> list[Path]:
-    """Complete checkpoints in ``checkpoint_dir``, oldest first."""
-    root = Path(checkpoint_dir)
-    if not root.is_dir():
-        return []
-    found = [p for p in root.iterdir() if p.is_dir() and p.name.startswith(CHECKPOINT_PREFIX)
-             and (p / "training_state.json").is_file()]
-    return sorted(found, key=lambda p: p.name)
 
 
 def ddp_kwargs(mixed_precision: str, comm_hook: str = "auto", bucket_mb: int = 25,
@@ -214,11 +204,9 @@ class TrainingRun:
     def _resolve_resume(self, resume: str | None, overwrite: bool) -> Path | None:
         existing = list_checkpoints(self.checkpoint_dir)
         if resume is None:
-            if existing and not overwrite:
-                raise FileExistsError(
-                    f"{self.output_dir} already holds checkpoints (newest {existing[-1].name}); pass --resume latest "
-                    "to continue, or --overwrite to start over"
-                )
+            error = existing_run_error(self.output_dir)
+            if error is not None and not overwrite:
+                raise error
             return None
         if resume == "latest":
             return existing[-1] if existing else None
