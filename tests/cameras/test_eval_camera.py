@@ -4,6 +4,7 @@ reported; genxd eval's camera modes."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -82,3 +83,20 @@ def test_genxd_eval_reports_camera_accuracy():
         assert summary["scenes"] == 1 and summary["evaluated"] + summary["failed"] == 1
     assert report["ground_truth"]["evaluated"] == 1  # SfM reconstructs the ground-truth renders
     assert report["ground_truth"]["mean_rot_err_deg"] < 1.0
+
+
+def test_scene_folders_are_found_at_any_depth(tmp_path):
+    # genxd generate writes OUT/<image name>/: folders of runs (outputs/run1/scene_a) are found too; a scene's
+    # own sub-folders, hidden folders and links are not searched
+    def scene(folder: Path) -> Path:
+        (folder / "frames").mkdir(parents=True)
+        Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(folder / "frames" / "000.png")
+        save_camera_json(folder / "cameras.json", torch.eye(4)[None], torch.eye(3), 8, 8)
+        return folder
+
+    found = [scene(tmp_path / "scene_a"), scene(tmp_path / "run1" / "scene_a"), scene(tmp_path / "run2" / "x" / "s")]
+    scene(tmp_path / "scene_a" / "frames" / "inner")  # inside a scene: not searched
+    scene(tmp_path / ".cache" / "s")
+    (tmp_path / "link").symlink_to(tmp_path / "run1", target_is_directory=True)
+    assert find_scenes(tmp_path) == sorted(found)
+    assert find_scenes(tmp_path / "run1" / "scene_a") == [tmp_path / "run1" / "scene_a"]

@@ -49,8 +49,11 @@ def _cameras_of(folder: Path) -> Path | None:
 
 
 def find_scenes(root: str | Path) -> list[Path]:
-    """Scene folders under ``root``: ``root`` itself when it holds frames and a camera file, else its
-    sub-folders that do (sorted). Raises ValueError when there are none."""
+    """Scene folders under ``root``: ``root`` itself when it holds frames and a camera file, else every folder
+    below it that does, at any depth (sorted; a scene's own sub-folders, hidden folders and links to folders
+    are not searched). Raises ValueError when there are none."""
+    import os
+
     root = Path(root)
     if not root.exists():
         raise FileNotFoundError(f"{root}: no such folder")
@@ -58,12 +61,22 @@ def find_scenes(root: str | Path) -> list[Path]:
         raise ValueError(f"{root}: not a folder (expected a generated scene folder or a folder of them)")
     if _frames_of(root) is not None and _cameras_of(root) is not None:
         return [root]
-    scenes = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")
-                    and _frames_of(p) is not None and _cameras_of(p) is not None)
+    scenes = []
+    for here, dirs, _ in os.walk(root):
+        keep = []
+        for name in sorted(dirs):
+            sub = Path(here) / name
+            if name.startswith(".") or sub.is_symlink():
+                continue
+            if _frames_of(sub) is not None and _cameras_of(sub) is not None:
+                scenes.append(sub)
+            else:
+                keep.append(name)
+        dirs[:] = keep  # descend only into folders that are not scenes
     if not scenes:
         raise ValueError(f"{root}: no scene folder with frames (frames/, images/ or video.mp4) and a camera file "
                          "(cameras.json or transforms.json)")
-    return scenes
+    return sorted(scenes)
 
 
 def evaluate_scene(
