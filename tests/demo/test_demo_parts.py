@@ -233,6 +233,23 @@ def test_page_load_keeps_a_session_an_earlier_event_made(tmp_path):
     assert isinstance(fresh, Session) and fresh.dir.is_dir() and fresh.dir != made.dir
 
 
+def test_the_page_uses_no_deprecated_gradio_arguments(tmp_path):
+    """Gradio 6 deprecates arguments it will drop in 7 (row_count=(n, "dynamic") was one): the page builds
+    without a DeprecationWarning from Gradio."""
+    import warnings
+
+    pytest.importorskip("gradio")
+    from genxd.demo.app import DemoConfig, build_app
+    from genxd.demo.jobs import Devices
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        build_app(Devices(None, ["cpu"]), DemoConfig(root=tmp_path))
+    deprecated = [str(w.message) for w in caught if issubclass(w.category, DeprecationWarning)
+                  and "gradio" in w.filename]
+    assert not deprecated, deprecated
+
+
 def test_events_of_one_page_share_its_session(tmp_path):
     """Events of one page that run while its state is still empty (load, upload, camera change on a busy server)
     get the same session, so none replaces another's (an upload was lost this way under load); other pages get

@@ -115,7 +115,7 @@ def build_app(devices: Devices, config: DemoConfig) -> gr.Blocks:
                     keyframes = gr.Dataframe(value=cam.DEFAULT_KEYFRAMES, headers=cam.KEYFRAME_COLUMNS, datatype="number",
                                              label="Keyframes in the first camera's frame (x right, y down, z forward; "
                                                    "degrees: yaw + right, pitch + up). Row 1 is the input view.",
-                                             interactive=True, row_count=(3, "dynamic"), elem_id="keyframes")
+                                             interactive=True, row_count=3, row_limits=(1, None), elem_id="keyframes")
                 with gr.Group(visible=False) as video_group:
                     camera_video = gr.Video(label="Video whose camera motion to follow (its cameras are recovered "
                                                   "once per upload: SfM, up to a minute on a CPU)", sources=["upload"],
