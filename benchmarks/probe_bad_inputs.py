@@ -326,8 +326,10 @@ def main(argv: list[str] | None = None) -> int:
     runner = Runner(verbose=args.verbose)
     threads = torch.get_num_threads()
     torch.set_num_threads(max(1, args.threads))
-    try:
-        outcomes = [runner.run(c, workdir) for c in cases]
+    from tqdm.auto import tqdm
+
+    try:  # a bar on stderr (--verbose prints a line per case instead)
+        outcomes = [runner.run(c, workdir) for c in tqdm(cases, desc="cases", unit="case", disable=args.verbose)]
     finally:
         runner.close()
         torch.set_num_threads(threads)
