@@ -28,10 +28,11 @@ def _common(tracks: list[tuple[np.ndarray, np.ndarray]], i: int, j: int) -> tupl
 
 
 def _kabsch(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """The rotation ``R`` minimising ``sum ||b_i - R a_i||^2`` (unit rays ``[P, 3]``; Wahba's problem)."""
-    U, _, Vt = np.linalg.svd(b.T @ a)
-    D = np.diag([1.0, 1.0, np.sign(np.linalg.det(U @ Vt))])
-    return U @ D @ Vt
+    """The rotation ``R`` minimising ``sum ||b_i - R a_i||^2`` (unit rays ``[..., P, 3]``; Wahba's problem),
+    one per leading index (``[..., 3, 3]``)."""
+    U, _, Vt = np.linalg.svd(np.swapaxes(b, -1, -2) @ a)
+    U[..., :, 2] *= np.sign(np.linalg.det(U @ Vt))[..., None]  # U diag(1, 1, det) Vt: a rotation, not a reflection
+    return U @ Vt
 
 
 def _rays(xy: np.ndarray, f: float, w: int, h: int) -> np.ndarray:
@@ -50,9 +51,7 @@ def _rotation_fit(a: np.ndarray, b: np.ndarray, f: float, w: int, h: int, thresh
     first = rng.integers(0, len(a), trials)
     second = rng.integers(0, len(a) - 1, trials)
     picks = np.stack([first, second + (second >= first)], 1)  # [T, 2]: two distinct points per trial
-    U, _, Vt = np.linalg.svd(np.einsum("tpi,tpj->tij", rb[picks], ra[picks]))  # Kabsch of every trial at once
-    U[:, :, 2] *= np.sign(np.linalg.det(U @ Vt))[:, None]
-    R = U @ Vt  # [T, 3, 3]
+    R = _kabsch(ra[picks], rb[picks])  # [T, 3, 3]: every trial at once
     cos = np.einsum("pi,tji,pj->tp", ra, R, rb)
     inl = np.degrees(np.arccos(np.clip(cos, -1, 1))) * np.pi / 180 * px < threshold_px  # [T, P]
     counts = inl.sum(1)

@@ -202,13 +202,13 @@ class TrainingRun:
 
     # ------------------------------------------------------------------ checkpoints
     def _resolve_resume(self, resume: str | None, overwrite: bool) -> Path | None:
-        existing = list_checkpoints(self.checkpoint_dir)
         if resume is None:
             error = existing_run_error(self.output_dir)
             if error is not None and not overwrite:
                 raise error
             return None
         if resume == "latest":
+            existing = list_checkpoints(self.checkpoint_dir)
             return existing[-1] if existing else None
         path = Path(resume)
         if not (path / "training_state.json").is_file():

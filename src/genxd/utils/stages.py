@@ -20,13 +20,11 @@ class StageLines:
     def __init__(self, label: str, enabled: bool = True, file: TextIO | None = None) -> None:
         self.label, self.enabled, self.file = label, enabled, file
         self.started: float | None = None
-        self.stages: list[str] = []
 
     def __call__(self, stage: str) -> None:
         now = time.perf_counter()
         if self.started is None:
             self.started = now
-        self.stages.append(stage)
         if not self.enabled:
             return
         from tqdm.auto import tqdm
