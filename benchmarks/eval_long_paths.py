@@ -174,7 +174,7 @@ class Runner:
         self.guidance = float(guidance if guidance is not None else d["guidance_scale"])
 
     def run(self, plan, sample: dict, noise: torch.Tensor, mode: str = "3d", motion: float = 0.0,
-            context_from: str = "latents") -> dict:
+            context_from: str = "latents", motion_guidance: float = 0.0) -> dict:
         from genxd.pipelines.long_paths import sample_long
 
         n = plan.num_frames
@@ -182,7 +182,8 @@ class Runner:
         lat_in = self.pipe.encode_images(sample["frames"][list(plan.inputs)][None])
         latents, calls = sample_long(self.pipe, plan, lat_in, sample["c2w"][:n], sample["K"][:n], noise[:, :n],
                                      mode=mode, motion_strength=motion, num_inference_steps=self.steps,
-                                     guidance_scale=self.guidance, context_from=context_from)
+                                     guidance_scale=self.guidance, context_from=context_from,
+                                     motion_guidance_scale=motion_guidance)
         frames = self.pipe.decode_latents(latents.to(self.pipe._execution_device), self.window)[0].cpu()
         return {"frames": frames, "seconds": time.perf_counter() - t, "sampling_calls": calls,
                 "unet_calls": calls * self.steps, "made_by": plan.generated_by(), "plan": plan}
@@ -267,9 +268,12 @@ def task_3d(r: Runner, index: int, num_frames: int, images_variant: bool = False
 
 def task_4d(r: Runner, index: int, num_frames: int, camera: str, motion: float | str,
             images_variant: bool = False, keep_inputs_variant: bool = False,
-            time_cycle: int | None = None, overlap: int | None = None) -> tuple[dict, dict]:
+            time_cycle: int | None = None, overlap: int | None = None,
+            methods: tuple[str, ...] = ("long", "long_m0", "naive"), motion_guidance: float = 0.0) -> tuple[dict, dict]:
     """``motion``: the motion strength asked for, or ``"truth"``: the scene's own (``long_scene``); ``overlap``:
-    generated frames conditioning each later window (None: the library's default)."""
+    generated frames conditioning each later window (None: the library's default); ``methods``: which of
+    ``long``, ``long_m0``, ``naive`` to run; ``motion_guidance``: the pipeline's ``motion_guidance_scale`` for
+    ``long`` and ``naive`` (``long_m0`` asks for no motion, so none)."""
     from genxd.evaluation import object_pixels
     from genxd.pipelines.long_paths import (LongPathSettings, make_plan, plan_independent, plan_temporal,
                                             resolve_settings)
@@ -283,11 +287,13 @@ def task_4d(r: Runner, index: int, num_frames: int, camera: str, motion: float |
                         generator=torch.Generator().manual_seed(index))
     settings = resolve_settings(LongPathSettings(overlap=overlap), r.window, r.window)
     long_plan = make_plan("4d", s["c2w"], s["K"], [0], settings)
-    runs = {
-        "long": r.run(long_plan, s, noise, "4d", motion),
-        "long_m0": r.run(long_plan, s, noise, "4d", 0.0),
-        "naive": r.run(plan_independent(num_frames, [0], r.window), s, noise, "4d", motion),
+    makers = {
+        "long": lambda: r.run(long_plan, s, noise, "4d", motion, motion_guidance=motion_guidance),
+        "long_m0": lambda: r.run(long_plan, s, noise, "4d", 0.0),
+        "naive": lambda: r.run(plan_independent(num_frames, [0], r.window), s, noise, "4d", motion,
+                               motion_guidance=motion_guidance),
     }
+    runs = {name: make() for name, make in makers.items() if name in methods}
     if images_variant:
         runs["long_images"] = r.run(long_plan, s, noise, "4d", motion, context_from="images")
     if keep_inputs_variant:  # every later window also sees the input (plan_temporal(keep_inputs=True))
@@ -295,6 +301,7 @@ def task_4d(r: Runner, index: int, num_frames: int, camera: str, motion: float |
         runs["long_keep"] = r.run(keep_plan, s, noise, "4d", motion)
     res: dict = {"scene": index, "clip_seed": SEED_4D * 1_000_003 + index, "camera": camera, "frames": num_frames,
                  "motion_strength": motion, "truth_motion_strength": truth, "time_cycle": time_cycle,
+                 "motion_guidance": motion_guidance, "overlap": settings.overlap,
                  "objects_seen": bool(objects.any())}
     gt_obj = pair_changes(gt, objects)
     for name, run in runs.items():
@@ -346,6 +353,8 @@ class TaskSettings:
     keep_inputs_variant: bool
     time_cycle: int | None = None
     overlap_4d: int | None = None
+    methods_4d: tuple[str, ...] = ("long", "long_m0", "naive")
+    motion_guidance: float = 0.0
 
 
 def _run_task(job: tuple[tuple, TaskSettings]) -> str:
@@ -363,7 +372,8 @@ def _run_task(job: tuple[tuple, TaskSettings]) -> str:
         res, frames = task_3d(_RUNNER, index, st.frames_3d, st.images_variant, st.methods_3d, earlier)
     else:
         res, frames = task_4d(_RUNNER, index, st.frames_4d, task[2], st.motion, st.images_variant,
-                              st.keep_inputs_variant, st.time_cycle, st.overlap_4d)
+                              st.keep_inputs_variant, st.time_cycle, st.overlap_4d, st.methods_4d,
+                              st.motion_guidance)
     res["steps"], res["guidance"], res["threads"] = _RUNNER.steps, _RUNNER.guidance, torch.get_num_threads()
     res["device"] = _RUNNER.device
     if index == 0:  # the contact sheet's frames
@@ -468,6 +478,8 @@ def contact_sheet(work: Path, out: Path, index: int, every: int = 4, scale: int 
             keys.append("long_keep")
             labels.append(label_rows[1] + " + input")
         for key, label in zip(keys, labels):
+            if key not in frames:  # a method not run (--methods-4d)
+                continue
             fr = frames[key][::every].permute(0, 2, 3, 1).numpy()  # n H W 3
             gap = np.full((fr.shape[1], 2, 3), 255, np.uint8)
             tiles = [np.concatenate([t, gap], axis=1) for t in fr]
@@ -522,6 +534,10 @@ def main() -> None:
                          "file in --work that lacks some of them gets only those run and added")
     ap.add_argument("--overlap-4d", type=int, default=None,
                     help="4D long plan: generated frames conditioning each later window (default: the library's)")
+    ap.add_argument("--methods-4d", default="long,long_m0,naive",
+                    help="4D methods, comma-separated (known: long, long_m0, naive)")
+    ap.add_argument("--motion-guidance", type=float, default=0.0,
+                    help="4D: the pipeline's motion_guidance_scale for 'long' and 'naive' (default 0: none)")
     ap.add_argument("--note", default=None, help="a sentence stored in the summary (e.g. how --work was made)")
     ap.add_argument("--images-variant", action="store_true",
                     help="also run 'long_images': generated frames condition later windows as decoded images, "
@@ -534,6 +550,9 @@ def main() -> None:
     unknown = [m for m in methods_3d if m not in METHODS_3D]
     if unknown or "window8" not in methods_3d:
         raise SystemExit(f"--methods-3d: unknown {unknown} or window8 missing; known: {', '.join(METHODS_3D)}")
+    methods_4d = tuple(m.strip() for m in args.methods_4d.split(",") if m.strip())
+    if not methods_4d or any(m not in ("long", "long_m0", "naive") for m in methods_4d):
+        raise SystemExit(f"--methods-4d: {args.methods_4d!r}; known: long, long_m0, naive")
     tasks = [("3d", i) for i in range(args.scenes_3d)]
     tasks += [("4d", i, cam) for i in range(args.scenes_4d) for cam in ("static", "moving")]
 
@@ -547,7 +566,8 @@ def main() -> None:
     print(f"{len(tasks)} tasks, {len(tasks) - len(todo)} done already, {len(todo)} to run on {args.workers} worker(s)",
           file=sys.stderr)
     settings = TaskSettings(args.work, args.frames_3d, args.frames_4d, args.motion_strength, args.images_variant,
-                            methods_3d, args.keep_inputs_variant, args.time_cycle, args.overlap_4d)
+                            methods_3d, args.keep_inputs_variant, args.time_cycle, args.overlap_4d, methods_4d,
+                            args.motion_guidance)
     jobs = [(t, settings) for t in todo]
     t0 = time.perf_counter()
     if todo:

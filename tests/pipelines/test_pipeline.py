@@ -141,6 +141,48 @@ def test_bfloat16_pipeline_runs_close_to_float32(pipe, reference_cases, referenc
     assert (out - ref).abs().mean() < 0.05
 
 
+def test_motion_guidance_adds_a_branch_at_motion_strength_0(pipe, reference_cases, monkeypatch):
+    """``motion_guidance_scale`` w: a third UNet branch with the motion strength 0 (all else the conditional
+    branch's), the prediction ``uncond + g (cond - uncond) + w (cond - cond at strength 0)``; w = 0 is the
+    plain sampling, bit for bit."""
+    kwargs = {**_small_kwargs(reference_cases, "4d", steps=1), "motion_strength": 6.0, "guidance_scale": 2.0}
+    motions = []
+    handle = pipe.unet.register_forward_pre_hook(lambda m, a, kw: motions.append(kw["motion_ids"].clone()),
+                                                 with_kwargs=True)
+    try:
+        plain = pipe(**kwargs, output_type="latent").latents
+        zero = pipe(**kwargs, motion_guidance_scale=0.0, output_type="latent").latents
+        guided = pipe(**kwargs, motion_guidance_scale=1.5, output_type="latent").latents
+    finally:
+        handle.remove()
+    torch.testing.assert_close(zero, plain, atol=0, rtol=0)
+    assert [m.shape[0] for m in motions] == [2, 2, 3]  # batch 1: [uncond, cond] + [cond at strength 0]
+    assert motions[2][1] != 0 and motions[2][2] == 0 and motions[2][0] == motions[0][0]
+    assert torch.isfinite(guided).all()
+
+    # the arithmetic, with a stand-in UNet whose output says which branch it saw: the motion id, plus 10
+    # where the rays are there (the conditional branches; the unconditional one has none)
+    def fake_unet(sample, timestep, added_time_ids=None, indicator=None, motion_ids=None, return_dict=False):
+        has_rays = sample[:, :, 8:14].flatten(1).abs().amax(1) > 0
+        value = motion_ids.float() + 10 * has_rays.float()
+        return (value[:, None, None, None, None].expand(-1, sample.shape[1], 4, *sample.shape[-2:]),)
+
+    seen = []
+    real_step = pipe.scheduler.step
+    monkeypatch.setattr(pipe.unet, "forward", fake_unet)
+    monkeypatch.setattr(pipe.scheduler, "step", lambda out, *a, **k: (seen.append(out.clone()), real_step(out, *a, **k))[1])
+    for sequential in (False, True):  # both guidance branches in one call, and one call per branch
+        pipe.sequential_guidance = sequential
+        try:
+            pipe(**kwargs, motion_guidance_scale=1.5, output_type="latent")
+        finally:
+            pipe.sequential_guidance = False
+    m = float(motions[0][1])  # the embedded motion id of strength 6
+    expected = 0 + 2.0 * ((m + 10) - 0) + 1.5 * ((m + 10) - 10)
+    for out in seen:
+        torch.testing.assert_close(out, torch.full_like(out, expected))
+
+
 @pytest.mark.parametrize(
     "change, match",
     [
@@ -153,6 +195,9 @@ def test_bfloat16_pipeline_runs_close_to_float32(pipe, reference_cases, referenc
         (lambda k: {"context_index": torch.tensor([[0, 1]])}, "context_index"),
         (lambda k: {"mode": "5d"}, "mode"),
         (lambda k: {"guidance_scale": 0.5}, "guidance_scale"),
+        (lambda k: {"motion_guidance_scale": -1.0}, "motion_guidance_scale"),
+        (lambda k: {"motion_guidance_scale": float("nan")}, "motion_guidance_scale"),
+        (lambda k: {"motion_guidance_scale": 1.0, "mode": "3d"}, "motion_guidance_scale needs mode"),
     ],
 )
 def test_bad_inputs_raise_value_error(pipe, reference_cases, change, match):

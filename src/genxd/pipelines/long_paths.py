@@ -244,6 +244,7 @@ def sample_long(
     max_windows_per_call: int | None = None,
     on_step: Callable[[], None] | None = None,
     context_from: str = "latents",
+    motion_guidance_scale: float = 0.0,
 ) -> tuple[Tensor, int]:
     """Latents of every frame of the path, window by window (``plan``), for ``B`` scenes at once.
 
@@ -259,6 +260,7 @@ def sample_long(
             latents; ``"images"``: through their decoded images, encoded again (each window's frames
             decoded as one clip; an ablation: the VAE round trip costs detail but pulls the latents back
             to what the encoder makes).
+        motion_guidance_scale: passed to every window's call (:class:`~genxd.pipelines.GenXDPipeline`).
     Returns:
         ``(latents [B, N, 4, h, w], number of pipeline calls)``.
     """
@@ -299,6 +301,7 @@ def sample_long(
             motion_strength=torch.stack([motion[s] for s, _ in items]),
             num_inference_steps=num_inference_steps,
             guidance_scale=guidance_scale,
+            **({"motion_guidance_scale": motion_guidance_scale} if motion_guidance_scale else {}),
             output_type="latent",
             callback_on_step_end=step_callback,
         )
