@@ -121,6 +121,7 @@ def test_cli_trajectory_fit_and_make(tmp_path):
     # with the progress bar on, stdout holds only the "wrote ..." line (the bar lives on stderr)
     loud = runner.invoke(app, [a for a in args if a != "-q"] + ["--overwrite"])
     assert loud.exit_code == 0 and [line for line in loud.stdout.splitlines()] == [loud.stdout.strip()], loud.stdout
+    assert loud.stderr == ""  # not a terminal: no bar, and no empty line where it would have been
     bad = runner.invoke(app, ["trajectory", "fit", str(tmp_path / "missing"), "--out", str(out)])
     assert bad.exit_code == 2 and "Traceback" not in bad.output
     llff = runner.invoke(app, ["trajectory", "fit", str(root), "--out", str(out), "--dataset", "llff", "--overwrite", "-q"])

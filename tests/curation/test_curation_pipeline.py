@@ -228,6 +228,11 @@ def test_cli_curate(verdict_clips, tmp_path):
     assert "1 ok, 0 failed" in result.output
     meta = json.loads((tmp_path / "out" / "clip" / "meta.json").read_text())
     assert meta["num_frames"] == 14
+    # with the progress bar on, the bar goes to stderr: stdout holds the results only
+    loud = runner.invoke(app, ["curate", str(tmp_path / "in"), "--out", str(tmp_path / "out_loud"), "--focal", "1.0",
+                               "--max-frames", "14"])
+    assert loud.exit_code == 0, loud.output
+    assert "1 ok, 0 failed" in loud.stdout and "curate" in loud.stderr and "\u2501" not in loud.stdout, loud.stdout
     result = runner.invoke(app, ["curate", str(tmp_path / "missing"), "--out", str(tmp_path / "out")])
     assert result.exit_code == 2 and "input not found" in result.output
     import importlib.util

@@ -184,6 +184,10 @@ def test_cli_writes_clips_and_refuses_to_overwrite(tmp_path):
     assert (tmp_path / "out" / "synth_4d_000003" / "transforms.json").is_file()
     again = runner.invoke(app, args)
     assert again.exit_code == 2 and "--overwrite" in again.output
+    # with the progress bar on, stdout holds only the "wrote ..." line (the bar lives on stderr)
+    loud = runner.invoke(app, [a for a in args if a != "--quiet"] + ["--overwrite"])
+    assert loud.exit_code == 0, loud.output
+    assert loud.stdout.splitlines() == [f"wrote 2 4d clip(s) to {tmp_path / 'out'} (folder)"], loud.stdout
     bad = runner.invoke(app, ["synth", str(tmp_path / "x"), "--kind", "3d", "--motion-strength", "0.5"])
     assert bad.exit_code == 2 and "Traceback" not in bad.output
 

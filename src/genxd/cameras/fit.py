@@ -409,8 +409,10 @@ def fit_reconfusion(
     from rich.progress import Progress
 
     written: dict[str, Path] = {}
-    # on stderr, like every genxd progress bar: stdout carries only what was written
-    with Progress(disable=not progress, transient=True, console=Console(stderr=True)) as bar:
+    # on stderr, like every genxd progress bar: stdout carries only what was written. Off when stderr is not
+    # a terminal: rich draws nothing there but leaves an empty line in the log
+    console = Console(stderr=True)
+    with Progress(disable=not (progress and console.is_terminal), transient=True, console=console) as bar:
         task = bar.add_task(f"fitting {data_name} ({resolved_kind})", total=len(index))
         for key, file_name in index.items():
             scene = load_reconfusion_scene(root / file_name, key=key, decode_images=False, dtype=torch.float64)

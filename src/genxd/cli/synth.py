@@ -59,6 +59,7 @@ def register(app: typer.Typer) -> None:
 
         def body() -> None:
             import torch
+            from rich.console import Console
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
             from genxd.data.synthetic import CAMERA_PATHS, make_clip, write_clip
@@ -93,6 +94,7 @@ def register(app: typer.Typer) -> None:
                 BarColumn(),
                 MofNCompleteColumn(),
                 TimeRemainingColumn(),
+                console=Console(stderr=True),  # stdout carries only what was written
                 disable=quiet,
             )
             with progress:

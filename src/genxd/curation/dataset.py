@@ -173,6 +173,7 @@ def _curate_task(source: VideoSource, out_dir: str, config: CurationConfig) -> d
 def _make_progress(enabled: bool, total: int):
     if not enabled:
         return contextlib.nullcontext(None)
+    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
     return Progress(
@@ -182,6 +183,7 @@ def _make_progress(enabled: bool, total: int):
         TextColumn("{task.fields[status]}"),
         TimeElapsedColumn(),
         TimeRemainingColumn(),
+        console=Console(stderr=True),  # on stderr, like every genxd progress bar: stdout is the command's result
         transient=False,
     )
 
