@@ -56,6 +56,9 @@ def server():
     code = srv.stop()
     assert code == 0, srv.log()
     assert root is not None and not root.exists(), f"temporary folder left behind: {root}"
+    # SIGTERM stops it quietly, with genxd's own line (not Gradio's "Keyboard interruption ..." ones)
+    log = srv.log()
+    assert log.rstrip().endswith("genxd: demo stopped") and "Keyboard interruption" not in log, log[-2000:]
     srv.remove_log()
 
 

@@ -89,5 +89,6 @@ def serve(model: Optional[str], host: str, port: int, device: Optional[List[str]
         app = build_app(devices, config)
         typer.echo(f"genxd: demo at http://{host if host != '0.0.0.0' else '127.0.0.1'}:{port} (Ctrl-C stops it)", err=True)
         launch(app, host, port, config, devices, quiet=True)  # genxd prints the address; no "share=True" hint
+        typer.echo("genxd: demo stopped", err=True)
     finally:
         shutil.rmtree(root, ignore_errors=True)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
@@ -115,7 +116,7 @@ def build_app(devices: Devices, config: DemoConfig) -> gr.Blocks:
                     keyframes = gr.Dataframe(value=cam.DEFAULT_KEYFRAMES, headers=cam.KEYFRAME_COLUMNS, datatype="number",
                                              label="Keyframes in the first camera's frame (x right, y down, z forward; "
                                                    "degrees: yaw + right, pitch + up). Row 1 is the input view.",
-                                             interactive=True, row_count=3, row_limits=(1, None), elem_id="keyframes")
+                                             interactive=True, row_count=3, elem_id="keyframes")  # rows can be added
                 with gr.Group(visible=False) as video_group:
                     camera_video = gr.Video(label="Video whose camera motion to follow (its cameras are recovered "
                                                   "once per upload: SfM, up to a minute on a CPU)", sources=["upload"],
@@ -362,8 +363,17 @@ def build_app(devices: Devices, config: DemoConfig) -> gr.Blocks:
 
 
 def launch(demo: gr.Blocks, host: str, port: int, config: DemoConfig, devices: Devices, **kwargs: Any) -> None:
-    """Serve ``demo`` until interrupted (blocking)."""
+    """Serve ``demo`` until interrupted (blocking). Ctrl-C (or SIGTERM, which ``genxd demo`` turns into one)
+    closes the server and returns; genxd waits here itself instead of in Gradio's loop, which would print its
+    own "Keyboard interruption in main thread" line."""
     demo.queue(max_size=64, default_concurrency_limit=len(devices))
     demo.launch(server_name=host, server_port=port, max_file_size=f"{config.limits.max_file_mb:g}mb",
-                show_error=False, ssr_mode=False, footer_links=[], css=CSS, **kwargs)
+                show_error=False, ssr_mode=False, footer_links=[], css=CSS, prevent_thread_lock=True, **kwargs)
+    try:
+        while demo.is_running:
+            time.sleep(0.2)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        demo.close(verbose=False)
 
