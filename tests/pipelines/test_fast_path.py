@@ -171,21 +171,16 @@ def test_fast_path_on_cuda_close_to_float32(reference_small, reference_cases):
     assert err.mean() < 0.1 * expected.abs().mean(), err.mean()
 
 
-@pytest.mark.cuda
-@pytest.mark.parametrize("compile", [False, True], ids=["graphs", "compiled"])
-def test_fast_path_matches_float32_with_the_trained_model(compile):
-    """The issue's criterion on the bundled (trained) model: decoded frames of the fast path (3D: the
-    temporal path skipped; with and without the compiled blocks) from the same noise within 35 dB PSNR of
-    the float32 eager path's."""
+def _fast_vs_float32_psnr(kind: str, c2w, K, compile: bool, **sampling) -> float:
+    """PSNR of the decoded frames of the fast path against float32 eager's from the same noise, on the bundled
+    (trained) model and one held-out synthetic scene of ``kind``; ``sampling``: extra pipeline arguments."""
     from genxd.api import default_model_path
-    from genxd.cameras import orbit
     from genxd.data.datasets import SyntheticDataset
 
     path = default_model_path()
     if path is None:
         pytest.skip("no bundled model")
-    scene = SyntheticDataset(length=1, num_frames=8, height=64, kinds=["3d"], seed=7)[0]
-    c2w, K = orbit(num_frames=8)
+    scene = SyntheticDataset(length=1, num_frames=8, height=64, kinds=[kind], seed=7 if kind == "3d" else 8)[0]
     frames = {}
     for fast in (False, True):
         pipe = GenXDPipeline.from_pretrained(path).to("cuda")
@@ -196,11 +191,23 @@ def test_fast_path_matches_float32_with_the_trained_model(compile):
             if compile and compile_available():
                 assert pipe.unet._genxd_compiled == "blocks"
         with torch.no_grad():
-            frames[fast] = pipe(scene["frames"][:1][None], c2w[None], K[None], context_index=[0], mode="3d",
-                                num_inference_steps=10, guidance_scale=2.0,
-                                generator=torch.Generator().manual_seed(0)).frames.float().cpu()
+            frames[fast] = pipe(scene["frames"][:1][None], c2w[None], K[None], context_index=[0], mode=kind,
+                                num_inference_steps=10, guidance_scale=2.0, generator=torch.Generator().manual_seed(0),
+                                **sampling).frames.float().cpu()
     mse = (frames[True] - frames[False]).square().mean().item()
-    psnr = 10 * torch.log10(torch.tensor(1.0 / max(mse, 1e-12))).item()
+    return 10 * torch.log10(torch.tensor(1.0 / max(mse, 1e-12))).item()
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("compile", [False, True], ids=["graphs", "compiled"])
+def test_fast_path_matches_float32_with_the_trained_model(compile):
+    """The issue's criterion on the bundled (trained) model: decoded frames of the fast path (3D: the
+    temporal path skipped; with and without the compiled blocks) from the same noise within 35 dB PSNR of
+    the float32 eager path's."""
+    from genxd.cameras import orbit
+
+    c2w, K = orbit(num_frames=8)
+    psnr = _fast_vs_float32_psnr("3d", c2w, K, compile)
     print(f"fast path ({'compiled' if compile else 'graphs'}) vs float32, trained bundled model: {psnr:.2f} dB")
     assert psnr >= 35.0, psnr
 
@@ -209,27 +216,10 @@ def test_fast_path_matches_float32_with_the_trained_model(compile):
 def test_fast_path_with_motion_guidance_matches_float32():
     """4D with motion guidance (three branches in one batch of 3B, captured as its own CUDA graph): the fast
     path's frames within 35 dB of float32 eager's from the same noise, on the bundled model."""
-    from genxd.api import default_model_path
     from genxd.cameras import orbit
-    from genxd.data.datasets import SyntheticDataset
 
-    path = default_model_path()
-    if path is None:
-        pytest.skip("no bundled model")
-    scene = SyntheticDataset(length=1, num_frames=8, height=64, kinds=["4d"], seed=8)[0]
     c2w, K = orbit(num_frames=8, azimuth_range=(0.0, 40.0))
-    frames = {}
-    for fast in (False, True):
-        pipe = GenXDPipeline.from_pretrained(path).to("cuda")
-        pipe.set_progress_bar_config(disable=True)
-        if fast:
-            enable_fast_path(pipe, compile=False)
-        with torch.no_grad():
-            frames[fast] = pipe(scene["frames"][:1][None], c2w[None], K[None], context_index=[0], mode="4d",
-                                motion_strength=8.0, motion_guidance_scale=1.0, num_inference_steps=10,
-                                guidance_scale=2.0, generator=torch.Generator().manual_seed(0)).frames.float().cpu()
-    mse = (frames[True] - frames[False]).square().mean().item()
-    psnr = 10 * torch.log10(torch.tensor(1.0 / max(mse, 1e-12))).item()
+    psnr = _fast_vs_float32_psnr("4d", c2w, K, False, motion_strength=8.0, motion_guidance_scale=1.0)
     print(f"fast path with motion guidance vs float32, trained bundled model: {psnr:.2f} dB")
     assert psnr >= 35.0, psnr
 
