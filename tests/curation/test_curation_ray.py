@@ -129,19 +129,25 @@ def test_killed_worker_is_retried_and_results_equal_the_local_engine(ray_cluster
     attempts: dict[str, set[str]] = {}  # video id -> its temporary ".ID.xxxx.part" folders seen (one per attempt)
     killed = None
     deadline = time.monotonic() + 240
+    def parts() -> list[Path]:
+        found = list(out.glob(".*.part")) if out.is_dir() else []
+        for part in found:
+            attempts.setdefault(part.name[1:].rsplit(".", 2)[0], set()).add(part.name)
+        return found
+
     while thread.is_alive() and time.monotonic() < deadline:
-        if out.is_dir():
-            for part in out.glob(".*.part"):
-                attempts.setdefault(part.name[1:].rsplit(".", 2)[0], set()).add(part.name)
-        if killed is None and attempts:
+        # Kill a worker only while every busy worker has its video's folder: a worker killed before it made
+        # one (still reading frames) would be retried without a trace here (a flaky failure in CI)
+        if killed is None and parts():
             busy = _task_workers()
-            if busy:
+            if busy and len(parts()) >= len(busy):
                 time.sleep(0.5)  # mid-video: its folder is being written
                 busy = _task_workers()
-                if busy:
+                if busy and len(parts()) >= len(busy):
                     killed = busy[0]
                     killed.kill()  # SIGKILL, as the out-of-memory killer does
                     killed.wait(10)
+        parts()
         time.sleep(0.02)
     thread.join(timeout=1)
     assert not thread.is_alive(), "the Ray job did not finish"
