@@ -405,14 +405,11 @@ def fit_reconfusion(
                 f"{len(existing)} pose file(s) already exist, e.g. {existing[0]} (use --overwrite to replace them)"
             )
 
-    from rich.console import Console
-    from rich.progress import Progress
+    from ..utils.progress import stderr_progress
 
     written: dict[str, Path] = {}
-    # on stderr, like every genxd progress bar: stdout carries only what was written. Off when stderr is not
-    # a terminal: rich draws nothing there but leaves an empty line in the log
-    console = Console(stderr=True)
-    with Progress(disable=not (progress and console.is_terminal), transient=True, console=console) as bar:
+    # off when stderr is not a terminal: a transient bar leaves only an empty line in a log
+    with stderr_progress(disable=not progress, transient=True, terminal_only=True) as bar:
         task = bar.add_task(f"fitting {data_name} ({resolved_kind})", total=len(index))
         for key, file_name in index.items():
             scene = load_reconfusion_scene(root / file_name, key=key, decode_images=False, dtype=torch.float64)

@@ -59,11 +59,11 @@ def register(app: typer.Typer) -> None:
 
         def body() -> None:
             import torch
-            from rich.console import Console
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+            from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
 
             from genxd.data.synthetic import CAMERA_PATHS, make_clip, write_clip
             from genxd.utils.io import check_writable_dir
+            from genxd.utils.progress import stderr_progress
 
             if fmt == Format.reconfusion and frames < 2:
                 raise UsageError(f"--frames must be >= 2 for --format reconfusion, got {frames}")
@@ -89,12 +89,11 @@ def register(app: typer.Typer) -> None:
                 if clash:
                     raise UsageError(f"{out_dir / clash[0]} already exists ({len(clash)} clashes); use --overwrite to replace")
             out_dir.mkdir(parents=True, exist_ok=True)
-            progress = Progress(
+            progress = stderr_progress(
                 TextColumn("[bold]synth[/bold] {task.description}"),
                 BarColumn(),
                 MofNCompleteColumn(),
                 TimeRemainingColumn(),
-                console=Console(stderr=True),  # stdout carries only what was written
                 disable=quiet,
             )
             with progress:

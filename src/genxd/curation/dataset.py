@@ -173,18 +173,17 @@ def _curate_task(source: VideoSource, out_dir: str, config: CurationConfig) -> d
 def _make_progress(enabled: bool, total: int):
     if not enabled:
         return contextlib.nullcontext(None)
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-    return Progress(
+    from ..utils.progress import stderr_progress
+
+    return stderr_progress(
         TextColumn("[bold]curate"),
         BarColumn(),
         MofNCompleteColumn(),
         TextColumn("{task.fields[status]}"),
         TimeElapsedColumn(),
         TimeRemainingColumn(),
-        console=Console(stderr=True),  # on stderr, like every genxd progress bar: stdout is the command's result
-        transient=False,
     )
 
 
