@@ -259,7 +259,8 @@ class FakePipe:
         return latents[:, :, :3].repeat_interleave(8, -1).repeat_interleave(8, -2).clamp(-1, 100)
 
     def __call__(self, context_images, target_c2w, target_K, context_index, context_latents, latents, mode,
-                 motion_strength, num_inference_steps, guidance_scale, output_type, callback_on_step_end):
+                 motion_strength, num_inference_steps, guidance_scale, output_type, callback_on_step_end,
+                 motion_guidance_scale=0.0):
         assert context_images is None and output_type == "latent"
         self.calls.append(dict(c2w=target_c2w, index=context_index, ctx=context_latents, noise=latents, mode=mode,
                                motion=motion_strength))

@@ -301,7 +301,7 @@ def sample_long(
             motion_strength=torch.stack([motion[s] for s, _ in items]),
             num_inference_steps=num_inference_steps,
             guidance_scale=guidance_scale,
-            **({"motion_guidance_scale": motion_guidance_scale} if motion_guidance_scale else {}),
+            motion_guidance_scale=motion_guidance_scale,
             output_type="latent",
             callback_on_step_end=step_callback,
         )

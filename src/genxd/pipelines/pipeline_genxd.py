@@ -360,8 +360,9 @@ class GenXDPipeline(DiffusionPipeline):
         branches = ([cond.unconditional()] if do_cfg else []) + [cond]
         if motion_guidance_scale > 0:
             branches.append(dataclasses.replace(cond, motion_ids=torch.zeros_like(cond.motion_ids)))
-        sequential = len(branches) > 1 and self.sequential_guidance
-        conditions = branches[0] if len(branches) == 1 else None if sequential else GenXDConditions.cat(branches)
+        sequential = len(branches) > 1 and self.sequential_guidance  # one UNet call per branch
+        if not sequential:  # one UNet call for all branches
+            conditions = GenXDConditions.cat(branches) if len(branches) > 1 else cond
 
         # 3. timesteps, 4. initial latents
         self.scheduler.set_timesteps(num_inference_steps, device=device)
