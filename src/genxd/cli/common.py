@@ -98,13 +98,26 @@ def cli_warnings(quiet: bool = False) -> Iterator[None]:
         yield
 
 
-def import_libraries(*modules: str) -> None:
+#: modules that the model code's imports pull in without using them (diffusers' Euler scheduler module runs
+#: ``import scipy.stats`` for its ``use_beta_sigmas`` option only): deferred until first use, see
+#: :mod:`genxd.utils.deferred_import` (1.2-1.7 s of ``genxd generate`` on a 2-core AMD EPYC)
+DEFERRED_IMPORTS = ("scipy.stats",)
+
+
+def import_libraries(*modules: str, defer: tuple[str, ...] = ()) -> None:
     """Import ``modules`` (torch, diffusers and genxd's model code: seconds, millions of Python objects) with the
     cyclic garbage collector paused, then move every object made so far to its permanent generation
     (``gc.freeze``), so that the collections while the command runs and the interpreter's exit no longer walk
     them. Measured on a 2-core AMD EPYC (AVX2): ``import genxd.api`` 7.2 -> 5.7 s. The cost: the cyclic garbage
     the imports leave (about 10,000 objects after ``import genxd.api``; collecting it would take 0.7 s) is frozen
-    with the rest and stays allocated, a small fraction of a process that holds torch."""
+    with the rest and stays allocated, a small fraction of a process that holds torch.
+
+    ``defer``: modules to import only on first use (:func:`genxd.utils.deferred_import.defer_import`; for
+    commands that import on one thread)."""
+    from ..utils.deferred_import import defer_import
+
+    for name in defer:
+        defer_import(name)
     enabled = gc.isenabled()
     gc.disable()
     try:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, List, Optional
 import typer
 
 from .. import validation as v
-from .common import UsageError, import_libraries, note, one_line, run_cli
+from .common import DEFERRED_IMPORTS, UsageError, import_libraries, note, one_line, run_cli
 from .options import (Compile, Device, Dtype, Frames, Guidance, Model, MotionStrength, Out, Overwrite, Quiet,
                       Resolution, Seed, SkipExisting, Steps, Summary, checked, flag)
 
@@ -169,7 +169,7 @@ def register(app: typer.Typer) -> None:
             if not inputs:
                 raise UsageError("no inputs: give image files / folders, or --input-list FILE")
             paths = check_inputs_and_outputs(inputs, out, overwrite, skip_existing, model)
-            import_libraries("genxd.api", "genxd.pipelines.distributed")
+            import_libraries("genxd.api", "genxd.pipelines.distributed", defer=DEFERRED_IMPORTS)
             from ..api import default_model_path, generate_scenes
             from ..pipelines.distributed import ProcessGroup
 
@@ -232,7 +232,7 @@ def register(app: typer.Typer) -> None:
             if not data_root.exists():  # before the model code's imports: a typo fails at once
                 raise FileNotFoundError(f"{data_root}: no such folder")
             check_model_folder(model)
-            import_libraries("genxd.api", "genxd.pipelines.distributed")
+            import_libraries("genxd.api", "genxd.pipelines.distributed", defer=DEFERRED_IMPORTS)
             from ..api import fewshot_scenes
             from ..pipelines.distributed import ProcessGroup
 
