@@ -45,7 +45,7 @@ def _record_unet_inputs(pipe, api, defaults) -> tuple[tuple, dict]:
     pipe.unet.forward = spy
     try:
         res, n = int(defaults["resolution"]), int(defaults["num_frames"])
-        c2w, K = api.camera_trajectory("orbit", n, defaults.get("focal"))
+        c2w, K = api.camera_trajectory("orbit", n, defaults.get("focal"), scale=api.model_info(None).preset_scale)
         img = load_image(str(ROOT / "examples" / "scene_a.png"), res, res)
         pipe(img[None, None], c2w, K, context_index=[0], mode="3d", num_inference_steps=1,
              guidance_scale=float(defaults["guidance_scale"]), generator=torch.Generator().manual_seed(0))

@@ -42,11 +42,11 @@ t0, c0 = time.perf_counter(), time.process_time()
 marks = {}
 def mark(name):
     marks[name] = (time.perf_counter() - t0, time.process_time() - c0)
-from genxd.cli.common import import_libraries  # as the command line imports (collector paused, then frozen)
+from genxd.cli.common import DEFERRED_IMPORTS, import_libraries  # as the command line imports (collector paused, then frozen)
 import_libraries("torch")
 import torch
 mark("import_torch")
-import_libraries("genxd.api")
+import_libraries("genxd.api", defer=DEFERRED_IMPORTS)
 import genxd.api as api
 from genxd.utils.images import load_image
 mark("import_genxd")
@@ -67,7 +67,7 @@ pipe.unet.forward = timed("unet", pipe.unet.forward)
 pipe.vae.encode = timed("vae_encode", pipe.vae.encode)
 pipe.vae.decode = timed("vae_decode", pipe.vae.decode)
 res, n = int(d["resolution"]), int(d["num_frames"])
-c2w, K = api.camera_trajectory("orbit", n, d.get("focal"))
+c2w, K = api.camera_trajectory("orbit", n, d.get("focal"), scale=lm.info.preset_scale)
 img = load_image(sys.argv[1], res, res)
 mark("inputs")
 out = pipe(img[None, None], c2w, K, context_index=[0], mode="3d", num_inference_steps=int(d["num_inference_steps"]),

@@ -6,8 +6,9 @@ For each photo (default: chelsea, coffee, rocket of ``genxd.data.synthetic.photo
 never training data) and each of ``orbit``, ``forward`` (3D mode) and ``4d`` (the ``static`` camera,
 4D mode, motion strength 8: inside the bundled model's trained 0-21; 30 before 2026-12-01), one row:
 the input (central square at the model's resolution), a gap, then the generated frames
-(``genxd generate``'s defaults otherwise: seed 0, the model's steps and guidance). Rows are upscaled
-2x (nearest) and labelled in the JSON written next to the PNG.
+(``genxd generate``'s defaults otherwise: seed 0, the model's steps and guidance; presets scaled to the model's
+scene depth as ``genxd generate`` does, or by ``--preset-scale``). Rows are upscaled 2x (nearest; not with
+``--no-upscale``) and labelled in the JSON written next to the PNG.
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-MODES = {"orbit": ("orbit", "3d", 0.0), "forward": ("forward", "3d", 0.0), "4d": ("static", "4d", 8.0)}
+#: row name -> (camera preset, mode, motion strength, azimuth range or None for the preset's)
+MODES = {"orbit": ("orbit", "3d", 0.0, None), "orbit30": ("orbit", "3d", 0.0, (0.0, 30.0)),
+         "forward": ("forward", "3d", 0.0, None), "4d": ("static", "4d", 8.0, None)}
 
 
 def main() -> None:
@@ -35,7 +38,11 @@ def main() -> None:
     ap.add_argument("--out", required=True, help="PNG to write (a .json with the row labels goes beside it)")
     ap.add_argument("--model", default=None, help="checkpoint folder (default: the bundled model)")
     ap.add_argument("--photos", default="chelsea,coffee,rocket", help="held-out photo names, comma-separated")
-    ap.add_argument("--modes", default="orbit,forward,4d", help="comma-separated: orbit, forward, 4d")
+    ap.add_argument("--modes", default="orbit,forward,4d",
+                    help="comma-separated: orbit (the preset: a full circle), orbit30 (an arc of 30 degrees), forward, 4d")
+    ap.add_argument("--preset-scale", type=float, default=None,
+                    help="camera positions x this (default: the model's preset_scale, as genxd generate; 1 = the presets' own)")
+    ap.add_argument("--no-upscale", action="store_true", help="keep the model's resolution (default: 2x, nearest)")
     args = ap.parse_args()
     lm = load_model(args.model, "cpu", "fp32")
     d = lm.defaults
@@ -47,8 +54,9 @@ def main() -> None:
             raise SystemExit(f"--photos: {name!r} is not a held-out photo ({', '.join(by_name)})")
         image = square_crop(load_photo(by_name[name]), res).clamp(0, 1)
         for mode in args.modes.split(","):
-            camera, gen_mode, strength = MODES[mode]
-            c2w, K = camera_trajectory(camera, n, d.get("focal"))
+            camera, gen_mode, strength, azimuths = MODES[mode]
+            scale = lm.info.preset_scale if args.preset_scale is None else args.preset_scale
+            c2w, K = camera_trajectory(camera, n, d.get("focal"), azimuth_range=azimuths, scale=scale)
             frames = lm.pipe(image[None, None], c2w, K, context_index=[0], mode=gen_mode, motion_strength=strength,
                              num_inference_steps=int(d["num_inference_steps"]), guidance_scale=float(d["guidance_scale"]),
                              generator=torch.Generator().manual_seed(0)).frames[0].cpu()
@@ -56,9 +64,10 @@ def main() -> None:
             for f in frames:
                 tiles += [tensor_to_uint8(f), np.full((res, 2, 3), 255, np.uint8)]
             rows.append(np.concatenate(tiles, 1))
-            labels.append(f"{name} / {mode}")
+            labels.append(f"{name} / {mode} / preset scale {scale:g}")
     sheet = np.concatenate([np.concatenate([r, np.full((4, r.shape[1], 3), 255, np.uint8)], 0) for r in rows], 0)
-    sheet = sheet.repeat(2, 0).repeat(2, 1)
+    if not args.no_upscale:
+        sheet = sheet.repeat(2, 0).repeat(2, 1)
     out = Path(args.out)
     with atomic_file(out) as tmp:
         Image.fromarray(sheet).save(tmp, format="PNG")

@@ -46,12 +46,15 @@ def _call_with_known_kwargs(fn, **kwargs):
 
 
 def camera_trajectory(camera: str | Path, num_frames: int, focal: float | None = None, elevation: float | None = None,
-                      azimuth_range: tuple[float, float] | None = None, radius: float | None = None) -> tuple[Tensor, Tensor]:
+                      azimuth_range: tuple[float, float] | None = None, radius: float | None = None,
+                      scale: float = 1.0) -> tuple[Tensor, Tensor]:
     """Target cameras ``(c2w [F,4,4], K [F,3,3])`` from a preset name or a camera file / folder.
 
     Files and folders are read with :func:`genxd.cameras.read_camera_path` (authors' camera JSON, w2c
     lists, ``transforms.json``, COLMAP models, ``genxd curate`` / ``generate`` outputs); their own frame
-    count is used; files without intrinsics get ``focal`` (else the authors' 1.414).
+    count is used; files without intrinsics get ``focal`` (else the authors' 1.414). ``scale`` multiplies a
+    preset's camera positions (the model's :attr:`~genxd.checkpoints.ModelInfo.preset_scale`: 0.5 for the
+    bundled model); files keep their own.
     """
     path = camera_path_of(camera, focal)
     if path is not None:
@@ -60,10 +63,11 @@ def camera_trajectory(camera: str | Path, num_frames: int, focal: float | None =
     if name not in trajectories.PRESETS:
         raise v.InvalidValue(f"{v.arg('camera')} must be one of {', '.join(sorted(trajectories.PRESETS))} or a camera "
                              f"file / folder, got {name!r}")
-    return _call_with_known_kwargs(
+    c2w, K = _call_with_known_kwargs(
         trajectories.PRESETS[name], num_frames=num_frames, focal=focal, elevation=elevation,
         azimuth_range=tuple(azimuth_range) if azimuth_range is not None else None, radius=radius,
     )
+    return (trajectories.scale_translations(c2w, scale) if scale != 1.0 else c2w), K
 
 
 def camera_path_of(camera: str | Path | CameraPath, focal: float | None = None) -> CameraPath | None:
@@ -286,7 +290,8 @@ def generate_scenes(
     elif (from_file := camera_path_of(s.camera, focal)) is not None:  # a camera file: its frames, K, times
         c2w, K, times = from_file.c2w.float(), from_file.K.float(), from_file.times
     else:
-        c2w, K = camera_trajectory(s.camera, asked_frames, focal, s.elevation, s.azimuth_range, s.radius)
+        c2w, K = camera_trajectory(s.camera, asked_frames, focal, s.elevation, s.azimuth_range, s.radius,
+                                   scale=info.preset_scale)
         times = None
     num_frames = c2w.shape[0]
     if num_frames < 2:
@@ -459,7 +464,9 @@ def generate(
             the model's latent size); num_inference_steps: 1-1000; guidance_scale: 1-100 (1 = off).
         seed: image ``i`` uses ``seed + i``.
         focal: normalised focal length ``fx / W`` (> 0); elevation: degrees (-90..90, orbit / forward);
-            azimuth_range: ``(start, end)`` degrees (orbit / forward); radius: orbit radius (> 0).
+            azimuth_range: ``(start, end)`` degrees (orbit / forward); radius: orbit radius (> 0; in the
+            presets' units, where the subject is at 2: a preset path is scaled by the model's
+            :attr:`~genxd.checkpoints.ModelInfo.preset_scale`, 0.5 for the bundled model).
         fit: ``"crop"`` (centre crop) or ``"pad"`` (pad with white) to a square.
         fps: frame rate of the videos (default: frames / 2); batch_size: scenes per sampling call.
         device: ``"auto"`` / None (CUDA when available), ``"cpu"``, ``"cuda"``, ``"cuda:N"``;

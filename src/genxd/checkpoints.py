@@ -10,6 +10,7 @@ what the model was trained on (``genxd generate`` warns outside it; see ``docs/c
 from __future__ import annotations
 
 import json
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,6 +65,8 @@ class ModelInfo:
     ``trained``: ``{name: (low, high)}`` ranges the model was trained on (resolution, num_frames,
     motion_strength), from the config's ``trained`` entry, else its own resolution / frame count, else
     :data:`RELEASED_TRAINED`; ``latent_multiple``: image sizes must be multiples of it.
+    ``defaults["scene_depth"]`` (optional): the depth of the scene seen from the input camera in the model's
+    camera units (the normalisation of its training clips), which sets :attr:`preset_scale`.
     """
 
     path: Path
@@ -72,6 +75,17 @@ class ModelInfo:
     trained: dict
     latent_multiple: int | None
     unet_num_frames: int | None = None  # the UNet config's clip length (the largest window it takes)
+
+    @property
+    def preset_scale(self) -> float:
+        """The factor applied to the camera presets' translations for this model: its ``scene_depth`` over the
+        presets' :data:`~genxd.cameras.trajectories.PRESET_SCENE_DEPTH` (2); 1 without a ``scene_depth`` (the
+        released model: the presets are the authors' settings). The bundled model's 1.0 gives 0.5: its
+        training clips are normalised so that the median depth seen from the first camera is 1, and their
+        orbits turn about a point at depth 1.00 (median; 10-90 % 0.93-1.15)."""
+        from .cameras.trajectories import PRESET_SCENE_DEPTH
+
+        return float(self.defaults.get("scene_depth", PRESET_SCENE_DEPTH)) / PRESET_SCENE_DEPTH
 
     @property
     def label(self) -> str:
@@ -114,6 +128,10 @@ def model_info(model: str | Path | None) -> ModelInfo:
     cfg = _read_config(cfg_path) if cfg_path.is_file() else None
     if cfg is not None:
         defaults.update({k: val for k, val in cfg.items() if k != "trained" and not k.startswith("_")})
+        depth = defaults.get("scene_depth")
+        if depth is not None and not (isinstance(depth, (int, float)) and not isinstance(depth, bool)
+                                      and math.isfinite(depth) and depth > 0):
+            raise ValueError(f"{cfg_path}: scene_depth must be a positive number, got {depth!r}")
         trained = {"resolution": (defaults["resolution"],) * 2, "num_frames": (defaults["num_frames"],) * 2}
         trained.update({k: tuple(val) for k, val in (cfg.get("trained") or {}).items()
                         if isinstance(val, (list, tuple)) and len(val) == 2})

@@ -70,7 +70,9 @@ def test_every_preset_in_every_mode(tmp_path, shared_model, preset, mode):
     scene = out / "scene_a"
     assert len(list((scene / "frames").glob("*.png"))) == 4
     c2w, K = trajectories.PRESETS[preset](num_frames=4, focal=BUNDLED_FOCAL)
-    _check_written_cameras(scene, c2w, K)
+    # scaled to the bundled model's scene depth (generation_config.json scene_depth 1: presets x 0.5)
+    assert shared_model.info.preset_scale == 0.5
+    _check_written_cameras(scene, trajectories.scale_translations(c2w, 0.5), K)
     meta = json.loads((scene / "meta.json").read_text())
     assert meta["camera"] == preset and meta["mode"] == mode
 

@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from genxd.api import default_model_path
 from genxd.cameras import formats, orbit
+from genxd.cameras.trajectories import scale_translations
 from genxd.cli import app
 from genxd.data.reconfusion import write_reconfusion_scene
 
@@ -48,6 +49,7 @@ def test_generate_20_frames_with_the_bundled_model(image, tmp_path):
     cams = formats.load_camera_json(d / "cameras.json")
     tj = formats.load_transforms_json(d / "transforms.json")
     c2w, K = orbit(num_frames=20, focal=1.1)  # the bundled model's focal (generation_config.json)
+    c2w = scale_translations(c2w, 0.5)  # and its scene depth 1: the preset's positions x 0.5
     torch.testing.assert_close(cams.c2w.float(), c2w, atol=1e-5, rtol=0)
     torch.testing.assert_close(tj.c2w.float(), c2w, atol=1e-5, rtol=0)
     torch.testing.assert_close(cams.K.float(), K, atol=1e-6, rtol=0)

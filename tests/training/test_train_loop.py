@@ -43,6 +43,7 @@ def test_cli_trains_on_synthetic_and_camvid_and_the_checkpoint_loads(tmp_path, c
     assert state["step"] == 3 and state["samples_seen"] == 6
     gen_cfg = json.loads((last / "generation_config.json").read_text())
     assert gen_cfg["num_frames"] == 4 and gen_cfg["resolution"] == 32
+    assert gen_cfg["scene_depth"] == 1.0  # both datasets normalise by the scene: presets are scaled to it
 
     from genxd.pipelines import GenXDPipeline
 

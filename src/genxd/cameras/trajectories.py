@@ -26,6 +26,8 @@ __all__ = [
     "AUTHORS_FOCAL",
     "AUTHORS_FOCAL_README",
     "AUTHORS_NUM_FRAMES",
+    "PRESET_SCENE_DEPTH",
+    "scale_translations",
     "orbit",
     "forward",
     "forward_angles",
@@ -46,6 +48,11 @@ AUTHORS_FOCAL = 1.414
 AUTHORS_FOCAL_README = 1.0938
 #: Frames per generated clip in the authors' config (``diffusion.num_frames``).
 AUTHORS_NUM_FRAMES = 12
+#: Where the presets put the scene they look at, in their own units: the subject of ``orbit`` and ``forward`` at
+#: ``radius`` 2 and ``spiral``'s focus at 2 (the authors' settings); ``dolly`` and ``pan``'s 0.5 are a quarter of
+#: it. A model trained with another scene scale gets the presets scaled to its own (``scene_depth`` in its
+#: ``generation_config.json``, :attr:`genxd.checkpoints.ModelInfo.preset_scale`).
+PRESET_SCENE_DEPTH = 2.0
 
 Frame = Literal["first", "world"]
 
@@ -396,6 +403,14 @@ def handheld_jitter(
     w = noise[:, 3:] * rot_scale
     delta = make_c2w(torch.from_numpy(Rotation.from_rotvec(w).as_matrix()), torch.from_numpy(t))
     return (poses @ delta).float()
+
+
+def scale_translations(c2w: Tensor, factor: float) -> Tensor:
+    """``c2w [..., 4, 4]`` with every camera position multiplied by ``factor`` (the path scaled about the world
+    origin, rotations kept; for paths relative to the first camera, about the input camera). A new tensor."""
+    out = c2w.clone()
+    out[..., :3, 3] *= float(factor)
+    return out
 
 
 def make_trajectory(name: str, **kwargs: object) -> tuple[Tensor, Tensor]:

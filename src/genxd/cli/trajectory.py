@@ -149,6 +149,7 @@ def register(app: typer.Typer) -> None:
         factor: Optional[float] = typer.Option(None, "--factor", callback=checked(v.Float(0.0, 100.0, lo_open=True, optional=True)), help="zoom: focal multiplier at the last frame, > 0."),
         mode: Optional[str] = typer.Option(None, "--mode", callback=checked(v.Choice(("rotate", "translate"), optional=True)), help="pan: rotate or translate."),
         frame: Optional[str] = typer.Option(None, "--frame", callback=checked(v.Choice(("first", "world"), optional=True)), help="orbit/forward: 'first' (relative to the first camera) or 'world' (authors' world)."),
+        scale: float = typer.Option(1.0, "--scale", callback=checked(v.Float(0.0, 1e6, lo_open=True)), help="Multiply the camera positions (the presets put the subject at 2; 0.5 gives what `genxd generate --camera NAME` uses with the bundled model)."),
         jitter: float = typer.Option(0.0, "--jitter", callback=checked(v.Float(0.0, 100.0)), help="Add a smooth hand-held jitter of this amplitude (0: none)."),
         seed: Seed = 0,
         overwrite: Overwrite = False,
@@ -182,6 +183,8 @@ def register(app: typer.Typer) -> None:
                     raise UsageError(f"{option} does not apply to the {name!r} path")
                 kwargs[key] = value
             c2w, K = generator(**kwargs)
+            if scale != 1.0:
+                c2w = trajectories.scale_translations(c2w, scale)
             if jitter > 0:
                 c2w = trajectories.handheld_jitter(c2w, amplitude=jitter, seed=seed)
             if fmt is CameraFormat.authors:

@@ -69,6 +69,7 @@ def build_app(devices: Devices, config: DemoConfig) -> gr.Blocks:
     d = loaded.defaults
     default_frames = int(d["num_frames"])
     default_focal = float(d.get("focal") or trajectories.AUTHORS_FOCAL)
+    preset_scale = loaded.info.preset_scale  # presets scaled to the model's scene depth, as `genxd generate` does
     latent_multiple = int(loaded.pipe.latent_multiple)
     sources = list(SOURCES)
     preset_names = list(trajectories.PRESETS)
@@ -167,7 +168,7 @@ def build_app(devices: Devices, config: DemoConfig) -> gr.Blocks:
                 raise ValueError(f"focal length must be positive, got {f}")
             if src == "preset":
                 vals = {pname: v for (pre, pname), v in zip(param_keys, params) if pre == name}
-                c2w, K = cam.preset_path(name, n, f, vals)
+                c2w, K = cam.preset_path(name, n, f, vals, scale=preset_scale)
                 return c2w, K, name
             if src == "file":
                 if not cfile:

@@ -98,8 +98,10 @@ def parse_range(text: str, label: str) -> tuple[float, float]:
     return a, b
 
 
-def preset_path(name: str, num_frames: int, focal: float | None, values: dict[str, Any]) -> tuple[Tensor, Tensor]:
-    """Build preset ``name`` with the page's ``values`` (parameter name -> value as the page holds it)."""
+def preset_path(name: str, num_frames: int, focal: float | None, values: dict[str, Any],
+                scale: float = 1.0) -> tuple[Tensor, Tensor]:
+    """Build preset ``name`` with the page's ``values`` (parameter name -> value as the page holds it), camera
+    positions times ``scale`` (the model's :attr:`~genxd.checkpoints.ModelInfo.preset_scale`)."""
     if name not in trajectories.PRESETS:
         raise ValueError(f"camera preset must be one of {', '.join(sorted(trajectories.PRESETS))}, got {name!r}")
     kwargs: dict[str, Any] = {"num_frames": int(num_frames)}
@@ -118,7 +120,7 @@ def preset_path(name: str, num_frames: int, focal: float | None, values: dict[st
         else:
             kwargs[p.name] = float(v)
     c2w, K = trajectories.make_trajectory(name, **kwargs)
-    return c2w.float(), K.float()
+    return trajectories.scale_translations(c2w, scale).float(), K.float()
 
 
 def file_path(path: str | Path, num_frames: int) -> tuple[Tensor, Tensor]:

@@ -25,7 +25,17 @@ from .loop import TrainingRun
 from .models import build_scheduler, build_unet, build_vae, count_parameters
 from .objective import SampleDrawer, encode_latents, genxd_loss
 
-__all__ = ["train_genxd", "make_optimizer", "save_module"]
+__all__ = ["train_genxd", "make_optimizer", "save_module", "scene_depth_entry"]
+
+
+def scene_depth_entry(datasets: list[dict]) -> dict[str, float]:
+    """``{"scene_depth": 1.0}`` for ``generation_config.json`` when every training dataset normalises its clips'
+    cameras by the scene (``camera_normalization: scene``, the default of all but ``reconfusion``: the median
+    depth seen from the first camera becomes 1), so that camera presets are scaled to the model
+    (:attr:`genxd.checkpoints.ModelInfo.preset_scale`); else nothing (the presets' own scale)."""
+    defaults = {"reconfusion": "path"}
+    modes = {str(d.get("camera_normalization", defaults.get(str(d.get("type")), "scene"))) for d in datasets}
+    return {"scene_depth": 1.0} if modes == {"scene"} else {}
 
 
 def make_optimizer(params, cfg: OptimConfig) -> torch.optim.Optimizer:
@@ -140,7 +150,8 @@ def train_genxd(cfg: TrainConfig, resume: str | None = None, overwrite: bool = F
         if ema is not None:
             ema.save(folder / "ema.safetensors")
         gen = {"resolution": height, "height": height, "width": width, "num_frames": cfg.data.num_frames,
-               "num_inference_steps": 25, "guidance_scale": 3.0, **cfg.generation}
+               "num_inference_steps": 25, "guidance_scale": 3.0, **scene_depth_entry(cfg.data.datasets),
+               **cfg.generation}
         (folder / "generation_config.json").write_text(json.dumps(gen, indent=2) + "\n")
 
     def checkpoint(step: int) -> Path | None:

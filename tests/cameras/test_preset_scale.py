@@ -1,0 +1,111 @@
+"""Camera presets scaled to the model's scene depth (``generation_config.json`` ``scene_depth``).
+
+The presets put their subject at distance 2 (the authors' settings); the bundled model was trained on clips
+normalised so that the median depth seen from the first camera is 1 (its training orbits turn about a point at
+depth 1.00), so ``genxd generate --camera orbit`` with it circles a point at depth 1, not 2."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from genxd import api
+from genxd.cameras import read_camera_path, trajectories
+
+
+def _pivot_depth(c2w: torch.Tensor) -> float:
+    """Depth, seen from the first camera, of the point closest to every camera's optical axis."""
+    c2w = c2w.double().numpy()
+    A, b = np.zeros((3, 3)), np.zeros(3)
+    for m in c2w:
+        P = np.eye(3) - np.outer(m[:3, 2], m[:3, 2])
+        A, b = A + P, b + P @ m[:3, 3]
+    p = np.linalg.solve(A, b)
+    w2c0 = np.linalg.inv(c2w[0])
+    return float((w2c0[:3, :3] @ p + w2c0[:3, 3])[2])
+
+
+def _model_folder(tmp_path, config: dict | None):
+    for part in ("unet", "vae", "scheduler"):
+        (tmp_path / part).mkdir(exist_ok=True)
+    if config is not None:
+        (tmp_path / "generation_config.json").write_text(json.dumps(config))
+    return tmp_path
+
+
+def test_preset_scale_comes_from_the_model_scene_depth(tmp_path):
+    assert api.model_info(_model_folder(tmp_path, None)).preset_scale == 1.0  # the released model: authors' presets
+    assert api.model_info(_model_folder(tmp_path, {"resolution": 64})).preset_scale == 1.0
+    assert api.model_info(_model_folder(tmp_path, {"scene_depth": 1.0})).preset_scale == 0.5
+    assert api.model_info(_model_folder(tmp_path, {"scene_depth": 3})).preset_scale == 1.5
+    for bad in ("1", 0, -1.0, True, float("nan")):
+        (tmp_path / "generation_config.json").write_text(json.dumps({"scene_depth": bad}))
+        with pytest.raises(ValueError, match="scene_depth must be a positive number"):
+            api.model_info(tmp_path)
+
+
+def test_scaled_orbit_circles_the_point_at_the_model_scene_depth():
+    c2w, K = api.camera_trajectory("orbit", 8, 1.1)
+    assert _pivot_depth(c2w) == pytest.approx(trajectories.PRESET_SCENE_DEPTH, abs=1e-6)
+    scaled, K2 = api.camera_trajectory("orbit", 8, 1.1, scale=0.5)
+    assert _pivot_depth(scaled) == pytest.approx(1.0, abs=1e-6)
+    assert torch.equal(scaled[:, :3, :3], c2w[:, :3, :3]) and torch.equal(K, K2)  # rotations and intrinsics kept
+    assert torch.allclose(scaled[:, :3, 3], 0.5 * c2w[:, :3, 3])
+
+
+def test_camera_files_keep_their_own_scale(tmp_path):
+    from genxd.cameras import formats
+
+    c2w, K = trajectories.orbit(8, focal=1.1)
+    formats.save_camera_json(tmp_path / "cams.json", c2w, K, 64, 64)
+    read, _ = api.camera_trajectory(tmp_path / "cams.json", 8, 1.1, scale=0.5)
+    assert torch.allclose(read, c2w, atol=1e-6)
+
+
+def test_generate_with_the_bundled_model_orbits_at_its_scene_depth(tmp_path):
+    if api.default_model_path() is None:
+        pytest.skip("no bundled model")
+    info = api.model_info(None)
+    assert info.defaults["scene_depth"] == 1.0 and info.preset_scale == 0.5
+    image = tmp_path / "in.png"
+    from PIL import Image
+
+    Image.fromarray(np.full((64, 64, 3), 128, np.uint8)).save(image)
+    api.generate(image, tmp_path / "out", camera="orbit", num_inference_steps=1, progress=False)
+    written = read_camera_path(tmp_path / "out" / "in" / "cameras_rel.json")
+    assert _pivot_depth(written.c2w) == pytest.approx(1.0, abs=1e-4)
+
+
+def test_trajectory_make_scale_matches_generate(tmp_path):
+    from typer.testing import CliRunner
+
+    from genxd.cli import app
+
+    out = tmp_path / "orbit.json"
+    result = CliRunner().invoke(app, ["trajectory", "make", "orbit", "-o", str(out), "--num-frames", "8",
+                                      "--focal", "1.1", "--scale", "0.5", "-q"])
+    assert result.exit_code == 0, result.output
+    made, _ = api.camera_trajectory(out, 8, 1.1)
+    assert torch.allclose(made, api.camera_trajectory("orbit", 8, 1.1, scale=0.5)[0], atol=1e-6)
+    bad = CliRunner().invoke(app, ["trajectory", "make", "orbit", "-o", str(tmp_path / "x.json"), "--scale", "-1"])
+    assert bad.exit_code == 2 and "--scale" in bad.output and not (tmp_path / "x.json").exists()
+
+
+def test_demo_presets_use_the_scale():
+    from genxd.demo import cameras as cam
+
+    plain, _ = cam.preset_path("forward", 8, 1.1, {})
+    scaled, _ = cam.preset_path("forward", 8, 1.1, {}, scale=0.5)
+    assert torch.allclose(scaled[:, :3, 3], 0.5 * plain[:, :3, 3]) and torch.equal(scaled[:, :3, :3], plain[:, :3, :3])
+
+
+def test_trained_models_record_the_scene_depth_of_their_data():
+    from genxd.training.trainer import scene_depth_entry
+
+    assert scene_depth_entry([{"type": "synthetic"}, {"type": "photo", "weight": 2}]) == {"scene_depth": 1.0}
+    assert scene_depth_entry([{"type": "camvid", "camera_normalization": "scene"}]) == {"scene_depth": 1.0}
+    assert scene_depth_entry([{"type": "synthetic"}, {"type": "reconfusion"}]) == {}  # normalised by the path
+    assert scene_depth_entry([{"type": "synthetic", "camera_normalization": "none"}]) == {}
