@@ -29,6 +29,7 @@ def _version(dist: str) -> str | None:
 
 def bundled_model_lines() -> list[str]:
     """The bundled model's folder, size and generation defaults (read from its files; nothing is loaded)."""
+    from ..cameras.trajectories import PRESET_SCENE_DEPTH
     from ..checkpoints import BUNDLED_MODEL_DIR
 
     folder = BUNDLED_MODEL_DIR
@@ -39,7 +40,9 @@ def bundled_model_lines() -> list[str]:
     try:
         g = json.loads((folder / "generation_config.json").read_text())
         lines.append(f"  defaults: {g['resolution']}x{g['resolution']}, {g['num_frames']} frames, "
-                     f"{g['num_inference_steps']} steps, guidance {g['guidance_scale']}")
+                     f"{g['num_inference_steps']} steps, guidance {g['guidance_scale']}, scene depth "
+                     f"{g.get('scene_depth', 'not given')} (camera presets x "
+                     f"{g.get('scene_depth', PRESET_SCENE_DEPTH) / PRESET_SCENE_DEPTH:g})")
     except (OSError, ValueError, KeyError) as exc:
         lines.append(f"  generation_config.json unreadable: {exc}")
     return lines
