@@ -7,8 +7,6 @@ import ipaddress
 import os
 import shutil
 import signal
-import tempfile
-from pathlib import Path
 from typing import List, Optional
 
 import typer
@@ -61,8 +59,14 @@ def _interrupt(signum, frame):  # noqa: ARG001
 def serve(model: Optional[str], host: str, port: int, device: Optional[List[str]], dtype: Optional[str],
           max_upload_mb: float, max_images: int, lift_iterations: Optional[int], lift_points: int = 5000) -> None:
     """Build and serve the app; every temporary file lives under one folder, removed when the server stops."""
-    root = Path(tempfile.mkdtemp(prefix="genxd-demo-"))
+    from ..demo.workdir import make_workdir, remove_stale_workdirs
+
+    root, lock = make_workdir()  # lock: held open while the server runs (marks the folder as in use)
     typer.echo(f"genxd: temporary files in {root} (removed when the server stops)", err=True)
+    stale, freed = remove_stale_workdirs(keep=root)
+    if stale:
+        typer.echo(f"genxd: removed {stale} temporary folder(s) of demo servers that did not stop cleanly "
+                   f"({freed / 1e6:.1f} MB)", err=True)
     # SIGTERM stops the server like Ctrl-C, so the folder is removed then too
     signal.signal(signal.SIGTERM, _interrupt)
     # pycolmap (SfM of "from a video" paths, run in a job thread) takes SIGTERM over on its first import; loaded
@@ -92,3 +96,5 @@ def serve(model: Optional[str], host: str, port: int, device: Optional[List[str]
         typer.echo("genxd: demo stopped", err=True)
     finally:
         shutil.rmtree(root, ignore_errors=True)
+        if lock is not None:
+            lock.close()
