@@ -268,6 +268,10 @@ def option_cases() -> list[Case]:
              names=("generation_config.json",), setup=_broken_model,
              args=lambda box: ["generate", str(box / "in" / "img.png"), "-o", str(box / "out"), "--model",
                                str(box / "in" / "m"), *FAST]),
+        Case("option-model-bad-scene-depth", "options", "--model whose generation_config.json has scene_depth -1",
+             names=("scene_depth",), setup=lambda box: _broken_model(box, '{"scene_depth": -1}'),
+             args=lambda box: ["generate", str(box / "in" / "img.png"), "-o", str(box / "out"), "--model",
+                               str(box / "in" / "m"), *FAST]),
         Case("option-resolution-not-multiple", "options", "--resolution 60 (not a multiple of the latent size)",
              names=("--resolution",), setup=_one_image, ci=True,
              args=lambda box: ["generate", str(box / "in" / "img.png"), "-o", str(box / "out"), "--resolution", "60", *FAST]),
@@ -316,12 +320,12 @@ def _one_image(box: Path) -> None:
     PIL.Image.fromarray(_rgb()).save(box / "in" / "img.png")
 
 
-def _broken_model(box: Path) -> None:
+def _broken_model(box: Path, config: str = "{not json") -> None:
     _one_image(box)
     m = box / "in" / "m"
     for part in ("unet", "vae", "scheduler"):
         (m / part).mkdir(parents=True)
-    (m / "generation_config.json").write_text("{not json")
+    (m / "generation_config.json").write_text(config)
 
 
 def output_cases() -> list[Case]:
