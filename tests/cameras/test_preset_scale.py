@@ -92,6 +92,36 @@ def test_trajectory_make_scale_matches_generate(tmp_path):
     assert torch.allclose(made, api.camera_trajectory("orbit", 8, 1.1, scale=0.5)[0], atol=1e-6)
     bad = CliRunner().invoke(app, ["trajectory", "make", "orbit", "-o", str(tmp_path / "x.json"), "--scale", "-1"])
     assert bad.exit_code == 2 and "--scale" in bad.output and not (tmp_path / "x.json").exists()
+    missing = CliRunner().invoke(app, ["trajectory", "make", "orbit", "-o", str(tmp_path / "y.json"), "--for-model",
+                                       str(tmp_path / "no-model")])
+    assert missing.exit_code == 2 and "no-model" in missing.output and not (tmp_path / "y.json").exists()
+
+
+def test_trajectory_make_for_the_bundled_model_is_generate_s_path(tmp_path):
+    """``--for-model bundled``: the model's focal, frame count, size and scene scale, as ``genxd generate --camera NAME``."""
+    from typer.testing import CliRunner
+
+    from genxd.cameras import formats
+    from genxd.cli import app
+
+    if api.default_model_path() is None:
+        pytest.skip("no bundled model")
+    for preset in ("orbit", "forward", "dolly"):
+        out = tmp_path / f"{preset}.json"
+        result = CliRunner().invoke(app, ["trajectory", "make", preset, "-o", str(out), "--for-model", "bundled", "-q"])
+        assert result.exit_code == 0, result.output
+        cams = formats.load_camera_json(out)
+        c2w, K = api.camera_trajectory(preset, 8, 1.1, scale=0.5)
+        assert (cams.height, cams.width) == (64, 64)
+        torch.testing.assert_close(cams.c2w.float(), c2w, atol=1e-5, rtol=0)
+        torch.testing.assert_close(cams.K.float(), K, atol=1e-6, rtol=0)
+    # options given win over the model's
+    out = tmp_path / "mine.json"
+    result = CliRunner().invoke(app, ["trajectory", "make", "orbit", "-o", str(out), "--for-model", "bundled",
+                                      "--num-frames", "5", "--scale", "1", "-q"])
+    assert result.exit_code == 0, result.output
+    torch.testing.assert_close(formats.load_camera_json(out).c2w.float(), api.camera_trajectory("orbit", 5, 1.1)[0],
+                               atol=1e-5, rtol=0)
 
 
 def test_demo_presets_use_the_scale():

@@ -137,9 +137,9 @@ def register(app: typer.Typer) -> None:
         name: str = typer.Argument(..., help="Preset: orbit, forward, spiral, dolly, zoom, pan, static."),
         out: Out("Output file (authors/transforms/w2c JSON) or folder (colmap).") = ...,
         fmt: CameraFormat = typer.Option(CameraFormat.authors, "--format", help="authors: GenXD camera JSON; transforms: nerfstudio; colmap: binary model; w2c: bare w2c list."),
-        num_frames: int = typer.Option(12, "--num-frames", callback=checked(v.Int(1, 100_000)), help="Number of cameras."),
-        height: int = typer.Option(256, "--height", callback=checked(v.Int(1, 65_536)), help="Image height in pixels."),
-        width: int = typer.Option(256, "--width", callback=checked(v.Int(1, 65_536)), help="Image width in pixels."),
+        num_frames: Optional[int] = typer.Option(None, "--num-frames", callback=checked(v.Int(1, 100_000, optional=True)), help="Number of cameras (default: 12, or the --for-model model's)."),
+        height: Optional[int] = typer.Option(None, "--height", callback=checked(v.Int(1, 65_536, optional=True)), help="Image height in pixels (default: 256, or the --for-model model's)."),
+        width: Optional[int] = typer.Option(None, "--width", callback=checked(v.Int(1, 65_536, optional=True)), help="Image width in pixels (default: 256, or the --for-model model's)."),
         focal: Optional[float] = typer.Option(None, "--focal", callback=checked(v.FOCAL), help="Normalised focal length fx/W, > 0 (default: the preset's)."),
         elevation: Optional[float] = typer.Option(None, "--elevation", callback=checked(v.ELEVATION), help="orbit/forward: elevation in degrees, -90..90."),
         azimuth: Optional[str] = typer.Option(None, "--azimuth", callback=checked(v.AZIMUTH_RANGE), help="orbit/forward: azimuth range 'a1,a2' in degrees."),
@@ -149,7 +149,8 @@ def register(app: typer.Typer) -> None:
         factor: Optional[float] = typer.Option(None, "--factor", callback=checked(v.Float(0.0, 100.0, lo_open=True, optional=True)), help="zoom: focal multiplier at the last frame, > 0."),
         mode: Optional[str] = typer.Option(None, "--mode", callback=checked(v.Choice(("rotate", "translate"), optional=True)), help="pan: rotate or translate."),
         frame: Optional[str] = typer.Option(None, "--frame", callback=checked(v.Choice(("first", "world"), optional=True)), help="orbit/forward: 'first' (relative to the first camera) or 'world' (authors' world)."),
-        scale: float = typer.Option(1.0, "--scale", callback=checked(v.Float(0.0, 1e6, lo_open=True)), help="Multiply the camera positions (the presets put the subject at 2; 0.5 gives what `genxd generate --camera NAME` uses with the bundled model)."),
+        scale: Optional[float] = typer.Option(None, "--scale", callback=checked(v.Float(0.0, 1e6, lo_open=True, optional=True)), help="Multiply the camera positions (default: 1, the presets' own scale with the subject at 2, or the --for-model model's)."),
+        for_model: Optional[str] = typer.Option(None, "--for-model", help="Make the path as `genxd generate --camera NAME` makes it for this model: 'bundled' or a model folder (its focal, frames, size and scene scale; options given here win)."),
         jitter: float = typer.Option(0.0, "--jitter", callback=checked(v.Float(0.0, 100.0)), help="Add a smooth hand-held jitter of this amplitude (0: none)."),
         seed: Seed = 0,
         overwrite: Overwrite = False,
@@ -166,9 +167,21 @@ def register(app: typer.Typer) -> None:
             if out.exists() and not overwrite:
                 raise UsageError(f"{out} already exists (use --overwrite to replace it)")
             check_writable_dir(out.parent, "--out's folder")
-            kwargs: dict[str, object] = {"num_frames": num_frames}
+            n, h, w, pos_scale, f = num_frames, height, width, scale, focal
+            if for_model is not None:
+                from genxd.checkpoints import model_info
+
+                info = model_info(None if for_model == "bundled" else for_model)
+                d = info.defaults
+                n = n if n is not None else int(d["num_frames"])
+                h = h if h is not None else int(d.get("height") or d["resolution"])
+                w = w if w is not None else int(d.get("width") or d["resolution"])
+                pos_scale = pos_scale if pos_scale is not None else info.preset_scale
+                f = f if f is not None else d.get("focal")
+            n, h, w, pos_scale = n or 12, h or 256, w or 256, 1.0 if pos_scale is None else pos_scale
+            kwargs: dict[str, object] = {"num_frames": n}
             given = {
-                "focal": focal, "elevation": elevation, "radius": radius, "distance": distance,
+                "focal": f, "elevation": elevation, "radius": radius, "distance": distance,
                 "angle": angle, "factor": factor, "mode": mode, "frame": frame,
             }  # fmt: skip
             if azimuth is not None:
@@ -183,19 +196,19 @@ def register(app: typer.Typer) -> None:
                     raise UsageError(f"{option} does not apply to the {name!r} path")
                 kwargs[key] = value
             c2w, K = generator(**kwargs)
-            if scale != 1.0:
-                c2w = trajectories.scale_translations(c2w, scale)
+            if pos_scale != 1.0:
+                c2w = trajectories.scale_translations(c2w, pos_scale)
             if jitter > 0:
                 c2w = trajectories.handheld_jitter(c2w, amplitude=jitter, seed=seed)
             if fmt is CameraFormat.authors:
-                formats.save_camera_json(out, c2w, K, height, width)
+                formats.save_camera_json(out, c2w, K, h, w)
             elif fmt is CameraFormat.transforms:
-                formats.save_transforms_json(out, c2w, K, height, width)
+                formats.save_transforms_json(out, c2w, K, h, w)
             elif fmt is CameraFormat.w2c:
                 formats.save_w2c_list_json(out, c2w)
             else:
                 names = [f"{i:05d}.png" for i in range(len(c2w))]
-                formats.write_colmap_model(out, c2w, K, height, width, names)
+                formats.write_colmap_model(out, c2w, K, h, w, names)
             typer.echo(f"wrote {len(c2w)} cameras ({name}) to {out}")
 
         run_cli(body, quiet)
