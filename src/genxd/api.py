@@ -67,7 +67,7 @@ def camera_trajectory(camera: str | Path, num_frames: int, focal: float | None =
         trajectories.PRESETS[name], num_frames=num_frames, focal=focal, elevation=elevation,
         azimuth_range=tuple(azimuth_range) if azimuth_range is not None else None, radius=radius,
     )
-    return (trajectories.scale_translations(c2w, scale) if scale != 1.0 else c2w), K
+    return trajectories.scale_translations(c2w, scale), K
 
 
 def camera_path_of(camera: str | Path | CameraPath, focal: float | None = None) -> CameraPath | None:

@@ -10,7 +10,6 @@ what the model was trained on (``genxd generate`` warns outside it; see ``docs/c
 from __future__ import annotations
 
 import json
-import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -128,9 +127,7 @@ def model_info(model: str | Path | None) -> ModelInfo:
     cfg = _read_config(cfg_path) if cfg_path.is_file() else None
     if cfg is not None:
         defaults.update({k: val for k, val in cfg.items() if k != "trained" and not k.startswith("_")})
-        depth = defaults.get("scene_depth")
-        if depth is not None and not (isinstance(depth, (int, float)) and not isinstance(depth, bool)
-                                      and math.isfinite(depth) and depth > 0):
+        if not v.Float(0.0, lo_open=True, optional=True).accepts(depth := defaults.get("scene_depth")):
             raise ValueError(f"{cfg_path}: scene_depth must be a positive number, got {depth!r}")
         trained = {"resolution": (defaults["resolution"],) * 2, "num_frames": (defaults["num_frames"],) * 2}
         trained.update({k: tuple(val) for k, val in (cfg.get("trained") or {}).items()

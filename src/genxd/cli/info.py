@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 import sys
@@ -29,8 +28,7 @@ def _version(dist: str) -> str | None:
 
 def bundled_model_lines() -> list[str]:
     """The bundled model's folder, size and generation defaults (read from its files; nothing is loaded)."""
-    from ..cameras.trajectories import PRESET_SCENE_DEPTH
-    from ..checkpoints import BUNDLED_MODEL_DIR
+    from ..checkpoints import BUNDLED_MODEL_DIR, model_info
 
     folder = BUNDLED_MODEL_DIR
     if not (folder / "unet").is_dir():
@@ -38,11 +36,11 @@ def bundled_model_lines() -> list[str]:
     size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
     lines = [f"bundled model: {folder} ({size / 1e6:.1f} MB)"]
     try:
-        g = json.loads((folder / "generation_config.json").read_text())
+        info = model_info(None)
+        g = info.defaults
         lines.append(f"  defaults: {g['resolution']}x{g['resolution']}, {g['num_frames']} frames, "
                      f"{g['num_inference_steps']} steps, guidance {g['guidance_scale']}, scene depth "
-                     f"{g.get('scene_depth', 'not given')} (camera presets x "
-                     f"{g.get('scene_depth', PRESET_SCENE_DEPTH) / PRESET_SCENE_DEPTH:g})")
+                     f"{g.get('scene_depth', 'not given')} (camera presets x {info.preset_scale:g})")
     except (OSError, ValueError, KeyError) as exc:
         lines.append(f"  generation_config.json unreadable: {exc}")
     return lines

@@ -160,6 +160,7 @@ def register(app: typer.Typer) -> None:
 
         def body() -> None:
             from genxd.cameras import formats, trajectories
+            from genxd.checkpoints import RELEASED_DEFAULTS, model_info
             from genxd.utils.io import check_writable_dir
 
             if name not in trajectories.PRESETS:
@@ -169,8 +170,6 @@ def register(app: typer.Typer) -> None:
             check_writable_dir(out.parent, "--out's folder")
             n, h, w, pos_scale, f = num_frames, height, width, scale, focal
             if for_model is not None:
-                from genxd.checkpoints import model_info
-
                 info = model_info(None if for_model == "bundled" else for_model)
                 d = info.defaults
                 n = n if n is not None else int(d["num_frames"])
@@ -178,7 +177,9 @@ def register(app: typer.Typer) -> None:
                 w = w if w is not None else int(d.get("width") or d["resolution"])
                 pos_scale = pos_scale if pos_scale is not None else info.preset_scale
                 f = f if f is not None else d.get("focal")
-            n, h, w, pos_scale = n or 12, h or 256, w or 256, 1.0 if pos_scale is None else pos_scale
+            authors_size = RELEASED_DEFAULTS["resolution"]
+            n = n or trajectories.AUTHORS_NUM_FRAMES
+            h, w, pos_scale = h or authors_size, w or authors_size, 1.0 if pos_scale is None else pos_scale
             kwargs: dict[str, object] = {"num_frames": n}
             given = {
                 "focal": f, "elevation": elevation, "radius": radius, "distance": distance,
@@ -196,8 +197,7 @@ def register(app: typer.Typer) -> None:
                     raise UsageError(f"{option} does not apply to the {name!r} path")
                 kwargs[key] = value
             c2w, K = generator(**kwargs)
-            if pos_scale != 1.0:
-                c2w = trajectories.scale_translations(c2w, pos_scale)
+            c2w = trajectories.scale_translations(c2w, pos_scale)
             if jitter > 0:
                 c2w = trajectories.handheld_jitter(c2w, amplitude=jitter, seed=seed)
             if fmt is CameraFormat.authors:
