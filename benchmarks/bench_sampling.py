@@ -115,9 +115,6 @@ MODES: dict[str, dict | str | None] = {
     "fast_noskip": dict(skip_zero_weight_paths=False),
     "fast_unfused": dict(fused_kernels=False),  # the default path before the Triton GroupNorm/GEGLU kernels
     "fast": {},
-    # the default path with GEGLU's projection GEMM (cuBLAS) and activation (Triton) as two kernels, as before
-    # genxd.pipelines.fused_linear_geglu (see apply_mode)
-    "fast_geglu_two_kernels": {},
     "fast_compile": dict(compile=True),  # blocks compiled (inductor default) under the CUDA-graph replay
     "fast_compile_nofuse": dict(compile=True, fuse_qkv=False),  # q, k, v projections as three GEMMs
     "fast_compile_unet": dict(compile=True, compile_scope="unet", compile_mode="reduce-overhead"),
@@ -131,11 +128,6 @@ def apply_mode(pipe, name: str):
         pipe.unet.skip_zero_weight_paths = True
     elif switches is not None:
         enable_fast_path(pipe, **switches)
-    if name == "fast_geglu_two_kernels":
-        from genxd.pipelines.fused_kernels import use_linear_geglu
-
-        if use_linear_geglu(pipe.unet, False) == 0:
-            raise SystemExit("fast_geglu_two_kernels: no switched GEGLU modules (fused kernels off?)")
     return pipe
 
 

@@ -6,9 +6,8 @@ once per shape class, about a second, and caches it on disk):
 
 - :mod:`genxd.pipelines.fused_norms`: channels-last GroupNorm (+ SiLU, + the time-embedding add) and
   LayerNorm;
-- :func:`genxd.pipelines.fused_linear_geglu.linear_geglu`: diffusers' ``GEGLU`` (its projection GEMM, then
-  ``h * gelu(gate)``) in one kernel that writes only the ``[..., D]`` result; :func:`geglu` here
-  ``(proj [..., 2D])`` -> ``[..., D]`` (the activation alone, one pass) where the shapes do not suit it;
+- :func:`geglu` here ``(proj [..., 2D])`` -> ``[..., D]``: ``proj[..., :D] * gelu(proj[..., D:])`` (erf GELU,
+  diffusers' ``GEGLU`` order) in one pass instead of a chunk, a GELU and a product;
 - :mod:`genxd.pipelines.fused_temporal`: attention over frames without regrouping copies, the three-path
   blend in one pass;
 - :func:`add_bias_channels_last` here ``(x, h, bias [C])`` -> ``x + h + bias``: the res blocks' residual add
@@ -33,13 +32,12 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .fused_linear_geglu import linear_geglu, linear_geglu_supported
 from .fused_norms import FLOATS as _FLOATS
 from .fused_norms import (GroupNormNHWC, LayerNormRows, add_layer_norm, channels_last_dense, group_norm_nhwc,
                           layer_norm_rows, tl, triton, triton_available)
 
 __all__ = ["triton_available", "group_norm_nhwc", "layer_norm_rows", "geglu", "add_bias_channels_last",
-           "install_fused_kernels", "use_linear_geglu", "linear_geglu",
+           "install_fused_kernels",
            "GroupNormNHWC", "LayerNormRows"]
 
 
@@ -301,24 +299,7 @@ def _fusable_spatial_block(block: nn.Module) -> bool:
 def _geglu_forward(self, hidden_states: Tensor, *args, **kwargs) -> Tensor:
     if not hidden_states.is_cuda:  # the module's own arithmetic (genxd's SplitGEGLU on the CPU), bit for bit
         return type(self).forward(self, hidden_states, *args, **kwargs)
-    proj = self.proj
-    if (getattr(self, "_genxd_linear_geglu", False) and type(proj) is nn.Linear
-            and linear_geglu_supported(hidden_states, proj.weight, proj.bias)):
-        return linear_geglu(hidden_states, proj.weight, proj.bias)  # projection + GEGLU in one kernel
-    return geglu(proj(hidden_states))
-
-
-def use_linear_geglu(unet: nn.Module, on: bool = True) -> int:
-    """Whether the switched GEGLUs of ``unet`` run projection and activation as one kernel
-    (:func:`genxd.pipelines.fused_linear_geglu.linear_geglu`, the default) or as cuBLAS's GEMM then
-    :func:`geglu` (``on=False``: the form before it, kept for ``benchmarks/bench_sampling.py``). Returns how
-    many modules it set."""
-    n = 0
-    for m in unet.modules():
-        if getattr(m, "_genxd_fused", False) and hasattr(m, "_genxd_linear_geglu"):
-            m._genxd_linear_geglu = bool(on)
-            n += 1
-    return n
+    return geglu(self.proj(hidden_states))
 
 
 def _fusable_resnet(block: nn.Module) -> bool:
@@ -366,7 +347,6 @@ def install_fused_kernels(unet: nn.Module) -> dict[str, int]:
         elif isinstance(m, GEGLU) and not getattr(m, "_genxd_fused", False):
             m.forward = types.MethodType(_geglu_forward, m)
             m._genxd_fused = True
-            m._genxd_linear_geglu = True
             counts["geglus"] += 1
     if res_blocks:  # the folded biases' sums, made once per call by the first block that folds
         unet.register_forward_pre_hook(FoldedBiases(res_blocks).mark_stale)
