@@ -74,6 +74,9 @@ class ModelInfo:
     trained: dict
     latent_multiple: int | None
     unet_num_frames: int | None = None  # the UNet config's clip length (the largest window it takes)
+    #: a genxd-trained model (its config has ``trained``) whose config does not say ``scene_depth`` at all:
+    #: trained before genxd recorded it, so the presets' scale may not be the model's (see :attr:`preset_scale`)
+    scene_depth_unstated: bool = False
 
     @property
     def preset_scale(self) -> float:
@@ -84,7 +87,8 @@ class ModelInfo:
         orbits turn about a point at depth 1.00 (median; 10-90 % 0.93-1.15)."""
         from .cameras.trajectories import PRESET_SCENE_DEPTH
 
-        return float(self.defaults.get("scene_depth", PRESET_SCENE_DEPTH)) / PRESET_SCENE_DEPTH
+        depth = self.defaults.get("scene_depth")  # None or absent: the presets' own scale
+        return float(depth if depth is not None else PRESET_SCENE_DEPTH) / PRESET_SCENE_DEPTH
 
     @property
     def label(self) -> str:
@@ -146,7 +150,8 @@ def model_info(model: str | Path | None) -> ModelInfo:
         except (KeyError, TypeError):
             latent_multiple = None
     return ModelInfo(path=path, bundled=bundled, defaults=defaults, trained=trained, latent_multiple=latent_multiple,
-                     unet_num_frames=unet_num_frames)
+                     unet_num_frames=unet_num_frames,
+                     scene_depth_unstated=cfg is not None and "trained" in cfg and "scene_depth" not in cfg)
 
 
 @dataclass

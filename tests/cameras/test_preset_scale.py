@@ -41,6 +41,7 @@ def test_preset_scale_comes_from_the_model_scene_depth(tmp_path):
     assert api.model_info(_model_folder(tmp_path, {"resolution": 64})).preset_scale == 1.0
     assert api.model_info(_model_folder(tmp_path, {"scene_depth": 1.0})).preset_scale == 0.5
     assert api.model_info(_model_folder(tmp_path, {"scene_depth": 3})).preset_scale == 1.5
+    assert api.model_info(_model_folder(tmp_path, {"scene_depth": None})).preset_scale == 1.0  # stated: authors'
     for bad in ("1", 0, -1.0, True, float("nan")):
         (tmp_path / "generation_config.json").write_text(json.dumps({"scene_depth": bad}))
         with pytest.raises(ValueError, match="scene_depth must be a positive number"):
@@ -137,5 +138,47 @@ def test_trained_models_record_the_scene_depth_of_their_data():
 
     assert scene_depth_entry([{"type": "synthetic"}, {"type": "photo", "weight": 2}]) == {"scene_depth": 1.0}
     assert scene_depth_entry([{"type": "camvid", "camera_normalization": "scene"}]) == {"scene_depth": 1.0}
-    assert scene_depth_entry([{"type": "synthetic"}, {"type": "reconfusion"}]) == {}  # normalised by the path
-    assert scene_depth_entry([{"type": "synthetic", "camera_normalization": "none"}]) == {}
+    # normalised by the path / not at all: stated as null (the presets' own scale), not left out
+    assert scene_depth_entry([{"type": "synthetic"}, {"type": "reconfusion"}]) == {"scene_depth": None}
+    assert scene_depth_entry([{"type": "synthetic", "camera_normalization": "none"}]) == {"scene_depth": None}
+
+
+def test_a_trained_model_without_scene_depth_is_warned_about(tmp_path):
+    """A genxd-trained model (``trained`` in its config) from before genxd recorded ``scene_depth``: presets keep
+    the authors' scale, and generate says so once; ``"scene_depth": null`` states that scale and is quiet, as is
+    a camera file (its own scale)."""
+    from PIL import Image
+
+    from genxd.validation import GenXDWarning
+
+    bundled = api.default_model_path()
+    if bundled is None:
+        pytest.skip("no bundled model")
+    model = tmp_path / "old-model"
+    model.mkdir()
+    for part in ("unet", "vae", "scheduler"):
+        (model / part).symlink_to(bundled / part, target_is_directory=True)
+    config = json.loads((bundled / "generation_config.json").read_text())
+    config.pop("scene_depth")
+    (model / "generation_config.json").write_text(json.dumps(config))
+    info = api.model_info(model)
+    assert info.scene_depth_unstated and info.preset_scale == 1.0
+    image = tmp_path / "in.png"
+    Image.fromarray(np.full((64, 64, 3), 128, np.uint8)).save(image)
+    with pytest.warns(GenXDWarning, match="has no scene_depth") as caught:
+        api.generate(image, tmp_path / "out1", model=model, camera="orbit", num_inference_steps=1, progress=False)
+    assert sum("scene_depth" in str(w.message) for w in caught) == 1
+    written = read_camera_path(tmp_path / "out1" / "in" / "cameras_rel.json")
+    assert _pivot_depth(written.c2w) == pytest.approx(trajectories.PRESET_SCENE_DEPTH, abs=1e-4)
+
+    config["scene_depth"] = None
+    (model / "generation_config.json").write_text(json.dumps(config))
+    assert not api.model_info(model).scene_depth_unstated
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", GenXDWarning)
+        api.generate(image, tmp_path / "out2", model=model, camera="orbit", num_inference_steps=1, progress=False)
+    assert not api.model_info(bundled).scene_depth_unstated  # the bundled model states it
+    (tmp_path / "released").mkdir()
+    assert not api.model_info(_model_folder(tmp_path / "released", None)).scene_depth_unstated  # no genxd config

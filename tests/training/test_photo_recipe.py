@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from genxd.data.datasets import DATASET_TYPES, _register_late_types
+from genxd.data.datasets import dataset_class
 from genxd.training.config import load_config
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -32,9 +32,8 @@ def test_the_photo_preset_continues_the_bundled_model_on_photo_and_procedural_cl
     assert orbits.data.datasets[1]["cameras_cards"] == ["orbit_wide"] and orbits.data.datasets[1]["kinds"] == ["3d"]
     assert orbits.model.pretrained == cfg.model.pretrained and orbits.output_dir == cfg.output_dir
     assert cfg.training.max_minutes <= 7
-    _register_late_types()
     for spec in cfg.data.datasets:  # every option is one the dataset takes
-        params = inspect.signature(DATASET_TYPES[spec["type"]].__init__).parameters
+        params = inspect.signature(dataset_class(spec["type"]).__init__).parameters
         assert set(spec) - {"type", "weight"} <= set(params), spec
 
 

@@ -40,7 +40,8 @@ def bundled_model_lines() -> list[str]:
         g = info.defaults
         lines.append(f"  defaults: {g['resolution']}x{g['resolution']}, {g['num_frames']} frames, "
                      f"{g['num_inference_steps']} steps, guidance {g['guidance_scale']}, scene depth "
-                     f"{g.get('scene_depth', 'not given')} (camera presets x {info.preset_scale:g})")
+                     f"{g.get('scene_depth') if g.get('scene_depth') is not None else 'not given'} "
+                     f"(camera presets x {info.preset_scale:g})")
     except (OSError, ValueError, KeyError) as exc:
         lines.append(f"  generation_config.json unreadable: {exc}")
     return lines

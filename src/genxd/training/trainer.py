@@ -28,25 +28,25 @@ from .objective import SampleDrawer, encode_latents, genxd_loss
 __all__ = ["train_genxd", "make_optimizer", "save_module", "scene_depth_entry"]
 
 
-def scene_depth_entry(datasets: list[dict]) -> dict[str, float]:
+def scene_depth_entry(datasets: list[dict]) -> dict[str, float | None]:
     """``{"scene_depth": 1.0}`` for ``generation_config.json`` when every training dataset normalises its clips'
     cameras by the scene (``camera_normalization: scene``, given or the dataset class's default: the median
     depth seen from the first camera becomes 1), so that camera presets are scaled to the model
-    (:attr:`genxd.checkpoints.ModelInfo.preset_scale`); else nothing (the presets' own scale)."""
+    (:attr:`genxd.checkpoints.ModelInfo.preset_scale`); else ``{"scene_depth": None}`` (JSON null: the presets'
+    own scale, the data's scale not known; stated, so that ``genxd generate`` does not take the model for one
+    trained before genxd recorded it)."""
     import inspect
 
-    from genxd.data.datasets.mixture import DATASET_TYPES, _register_late_types
-
-    _register_late_types()
+    from genxd.data.datasets.mixture import dataset_class
 
     def mode(spec: dict) -> str:
         if "camera_normalization" in spec:
             return str(spec["camera_normalization"])
-        cls = DATASET_TYPES.get(str(spec.get("type")))
+        cls = dataset_class(str(spec.get("type")))
         param = inspect.signature(cls).parameters.get("camera_normalization") if cls is not None else None
         return str(param.default) if param is not None else "unknown"
 
-    return {"scene_depth": 1.0} if {mode(d) for d in datasets} == {"scene"} else {}
+    return {"scene_depth": 1.0 if {mode(d) for d in datasets} == {"scene"} else None}
 
 
 def make_optimizer(params, cfg: OptimConfig) -> torch.optim.Optimizer:

@@ -64,7 +64,7 @@ from .clips import (  # noqa: F401
     make_sample,
     median_point_depth,
 )
-from .mixture import DATASET_TYPES, MixtureDataset, _register_late_types, build_dataset  # noqa: F401
+from .mixture import DATASET_TYPES, MixtureDataset, build_dataset, dataset_class
 from .multiview import _COLMAP_DIRS, MultiViewDataset, _find_colmap, _resolve_image, _ViewScene  # noqa: F401
 from .reconfusion import ReconFusionDataset
 from .synthetic_clips import SyntheticDataset, _check_rendered  # noqa: F401
@@ -85,4 +85,5 @@ __all__ = [
     "MixtureDataset",
     "DATASET_TYPES",
     "build_dataset",
+    "dataset_class",
 ]

@@ -15,7 +15,7 @@ from .multiview import MultiViewDataset
 from .reconfusion import ReconFusionDataset
 from .synthetic_clips import SyntheticDataset
 
-__all__ = ["MixtureDataset", "DATASET_TYPES", "build_dataset"]
+__all__ = ["MixtureDataset", "DATASET_TYPES", "build_dataset", "dataset_class"]
 
 
 class MixtureDataset(Dataset):
@@ -78,6 +78,13 @@ def _register_late_types() -> None:
     from ..photo_scenes import PhotoSceneDataset
 
     DATASET_TYPES.setdefault("photo", PhotoSceneDataset)
+
+
+def dataset_class(kind: str) -> type | None:
+    """The dataset class of config type ``kind`` (``"synthetic"``, ``"camvid"``, ``"photo"``, ...), every type
+    registered (also those defined in their own modules); None for an unknown type."""
+    _register_late_types()
+    return DATASET_TYPES.get(kind)
 
 
 def build_dataset(spec: dict[str, Any], **defaults: Any) -> Dataset:
