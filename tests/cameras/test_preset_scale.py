@@ -170,12 +170,19 @@ def test_a_trained_model_without_scene_depth_is_warned_about(tmp_path):
     assert sum("scene_depth" in str(w.message) for w in caught) == 1
     written = read_camera_path(tmp_path / "out1" / "in" / "cameras_rel.json")
     assert _pivot_depth(written.c2w) == pytest.approx(trajectories.PRESET_SCENE_DEPTH, abs=1e-4)
+    import warnings
+
+    from genxd.cameras import formats
+
+    formats.save_camera_json(tmp_path / "cams.json", *trajectories.orbit(8, focal=1.1), 64, 64)
+    with warnings.catch_warnings():  # a camera file brings its own scale: nothing to warn about
+        warnings.simplefilter("error", GenXDWarning)
+        api.generate(image, tmp_path / "out_file", model=model, camera=tmp_path / "cams.json",
+                     num_inference_steps=1, progress=False)
 
     config["scene_depth"] = None
     (model / "generation_config.json").write_text(json.dumps(config))
     assert not api.model_info(model).scene_depth_unstated
-    import warnings
-
     with warnings.catch_warnings():
         warnings.simplefilter("error", GenXDWarning)
         api.generate(image, tmp_path / "out2", model=model, camera="orbit", num_inference_steps=1, progress=False)
