@@ -203,3 +203,17 @@ def test_trajectory_fit_says_which_path_auto_chose(tmp_path):
                               "--num-points", "4", "-q"])
     assert res.exit_code == 0, res.output
     assert re.search(r"re10k: spline path; chosen by --dataset auto from the folder name 're10k'", res.stdout), res.stdout
+
+
+def test_values_that_do_not_parse_and_unknown_options_read_as_one_plain_line():
+    """typer's own messages are pydantic's ("Input should be a valid integer, unable to parse string as an
+    integer") and click suggests far option names (``--bogus`` -> ``--out``): both are rewritten."""
+    cases = [(["generate", "x.png", "--frames", "four"], "genxd: error: --frames must be an integer, got 'four'"),
+             (["generate", "x.png", "--seed", "1.5"], "genxd: error: --seed must be an integer, got '1.5'"),
+             (["generate", "x.png", "--guidance", "abc"], "genxd: error: --guidance must be a number, got 'abc'"),
+             (["generate", "x.png", "--bogus"], "genxd: error: No such option: --bogus"),
+             (["generate", "x.png", "--fram", "3"], "genxd: error: No such option: --fram (did you mean --frames?)")]
+    for args, expected in cases:
+        res = invoke(runner, args)
+        lines = [line for line in res.stderr.splitlines() if line.strip()]
+        assert res.exit_code == 2 and lines == [expected], (args, res.stderr)

@@ -43,7 +43,7 @@ def _register_unavailable(name: str, exc: ImportError) -> None:
     # the module's own message says which extra to install ("genxd demo needs gradio: pip install -e '.[demo]'")
     hint = str(exc) if "pip install" in str(exc) else f"'genxd {name}' needs the Python module {missing!r}: pip install it"
 
-    @app.command(name, help=f"(unavailable: needs the Python module {missing!r})",
+    @app.command(name, help=f"(unavailable here: {hint})",
                  short_help=f"(unavailable: needs {missing!r})", context_settings={
         "allow_extra_args": True, "ignore_unknown_options": True})
     def _unavailable() -> None:

@@ -166,11 +166,46 @@ def _option_label(param: Any) -> str:
     return str(getattr(param, "name", "") or "").upper()
 
 
+#: pydantic error types of typer's value coercion -> what the value must be
+_COERCION_KINDS = {"int_parsing": "an integer", "int_from_float": "an integer", "float_parsing": "a number",
+                   "bool_parsing": "true or false"}
+
+
+def _coercion_message(exc: Exception) -> str | None:
+    """``must be an integer, got 'four'`` for a value typer could not convert (its message is pydantic's:
+    "Input should be a valid integer, unable to parse string as an integer"), else None."""
+    errors = getattr(exc.__cause__, "errors", None)
+    if not callable(errors):
+        return None
+    try:
+        first = errors()[0]
+    except Exception:  # noqa: BLE001 - any other shape: keep typer's own message
+        return None
+    kind = _COERCION_KINDS.get(first.get("type"))
+    return f"must be {kind}, got {first.get('input')!r}" if kind else None
+
+
+def _close_option_names(exc: Exception) -> str | None:
+    """``No such option: --fram (did you mean --frames?)`` with only the close names: click also offers far
+    ones (``--bogus`` -> ``--out``)."""
+    import difflib
+
+    name, possible = getattr(exc, "option_name", None), getattr(exc, "possibilities", None)
+    if not name or possible is None:
+        return None
+    close = [p for p in possible if difflib.SequenceMatcher(None, name, p).ratio() >= 0.7]
+    return f"No such option: {name}" + (f" (did you mean {' or '.join(close)}?)" if close else "")
+
+
 def click_error_line(exc: Exception) -> str:
     """One line for an option-parsing error, naming the option."""
     param = getattr(exc, "param", None)
     message = getattr(exc, "message", None) or str(exc)
     label = _option_label(param)
+    if type(exc).__name__ == "BadParameter" and label and (coerced := _coercion_message(exc)):
+        return one_line(f"{label} {coerced}")
+    if type(exc).__name__ == "NoSuchOption" and (line := _close_option_names(exc)):
+        return one_line(line)
     if type(exc).__name__ == "BadParameter" and label and not message.startswith(label):
         return one_line(f"{label}: {message}")
     if hasattr(exc, "format_message") and type(exc).__name__ != "BadParameter":
