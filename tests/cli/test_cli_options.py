@@ -9,6 +9,7 @@ import importlib
 import math
 import pkgutil
 import re
+import sys
 
 import pytest
 import typer.main
@@ -217,3 +218,29 @@ def test_values_that_do_not_parse_and_unknown_options_read_as_one_plain_line():
         res = invoke(runner, args)
         lines = [line for line in res.stderr.splitlines() if line.strip()]
         assert res.exit_code == 2 and lines == [expected], (args, res.stderr)
+
+
+def test_click_s_own_conversion_messages_read_the_same():
+    """Older typer versions (pyproject allows >= 0.12) convert with click, whose message is "'four' is not a
+    valid integer.": the same line comes out. (typer's own exception classes: click itself may not be
+    installed.)"""
+    from types import SimpleNamespace
+
+    import typer
+
+    from genxd.cli.common import click_error_line
+
+    def option(flag):
+        return SimpleNamespace(opts=[flag], param_type_name="option", name=flag.strip("-"))
+
+    bad = typer.BadParameter
+    assert click_error_line(bad("'four' is not a valid integer.", param=option("--frames"))) == \
+        "--frames must be an integer, got 'four'"
+    assert click_error_line(bad("'x' is not a valid float.", param=option("--guidance"))) == \
+        "--guidance must be a number, got 'x'"
+    assert click_error_line(bad("must be >= 1", param=option("--frames"))) == "--frames: must be >= 1"
+    exceptions = sys.modules[typer.BadParameter.__mro__[1].__module__]  # the click typer runs on
+    unknown = exceptions.NoSuchOption("--bogus", possibilities=["--out", "--overwrite"])
+    assert click_error_line(unknown) == "No such option: --bogus"
+    unknown = exceptions.NoSuchOption("--overwrit", possibilities=["--out", "--overwrite"])
+    assert click_error_line(unknown) == "No such option: --overwrit (did you mean --overwrite?)"
