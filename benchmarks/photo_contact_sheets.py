@@ -22,7 +22,11 @@ import torch
 
 #: row name -> (camera preset, mode, motion strength, azimuth range or None for the preset's)
 MODES = {"orbit": ("orbit", "3d", 0.0, None), "orbit30": ("orbit", "3d", 0.0, (0.0, 30.0)),
+         "orbit_long": ("orbit", "3d", 0.0, None),
          "forward": ("forward", "3d", 0.0, None), "4d": ("static", "4d", 8.0, None)}
+#: rows made as a long path (``genxd generate --frames N``: ``--long-frames`` cameras, window by window), of
+#: which every ``N / window``-th frame is shown: the same cameras as the one-window row of the same preset
+LONG_MODES = {"orbit_long"}
 
 
 def main() -> None:
@@ -39,12 +43,19 @@ def main() -> None:
     ap.add_argument("--model", default=None, help="checkpoint folder (default: the bundled model)")
     ap.add_argument("--photos", default="chelsea,coffee,rocket", help="held-out photo names, comma-separated")
     ap.add_argument("--modes", default="orbit,forward,4d",
-                    help="comma-separated: orbit (the preset: a full circle), orbit30 (an arc of 30 degrees), forward, 4d")
+                    help="comma-separated: orbit (the preset: a full circle), orbit30 (an arc of 30 degrees), "
+                         "orbit_long (the full circle as a long path of --long-frames cameras, every "
+                         "(long-frames / window)-th shown), forward, 4d")
     ap.add_argument("--preset-scale", type=float, default=None,
                     help="camera positions x this (default: the model's preset_scale, as genxd generate; 1 = the presets' own)")
     ap.add_argument("--no-upscale", action="store_true", help="keep the model's resolution (default: 2x, nearest)")
+    ap.add_argument("--long-frames", type=int, default=32,
+                    help="cameras of the orbit_long row (a multiple of the model's window; default 32: 4 per shown frame)")
+    ap.add_argument("--device", default="cpu", help="cpu (default) or cuda (the fast path: bf16, other numbers)")
     args = ap.parse_args()
-    lm = load_model(args.model, "cpu", "fp32")
+    from genxd.pipelines.long_paths import LongPathSettings, generate_long, plan_for
+
+    lm = load_model(args.model, args.device, "fp32" if args.device == "cpu" else None)
     d = lm.defaults
     res, n = int(d["resolution"]), int(d["num_frames"])
     by_name = {p.name: p for p in HELD_OUT_PHOTOS}
@@ -56,15 +67,29 @@ def main() -> None:
         for mode in args.modes.split(","):
             camera, gen_mode, strength, azimuths = MODES[mode]
             scale = lm.info.preset_scale if args.preset_scale is None else args.preset_scale
-            c2w, K = camera_trajectory(camera, n, d.get("focal"), azimuth_range=azimuths, scale=scale)
-            frames = lm.pipe(image[None, None], c2w, K, context_index=[0], mode=gen_mode, motion_strength=strength,
-                             num_inference_steps=int(d["num_inference_steps"]), guidance_scale=float(d["guidance_scale"]),
-                             generator=torch.Generator().manual_seed(0)).frames[0].cpu()
+            steps, guidance = int(d["num_inference_steps"]), float(d["guidance_scale"])
+            if mode in LONG_MODES:
+                if args.long_frames % n:
+                    raise SystemExit(f"--long-frames must be a multiple of the model's window ({n})")
+                c2w, K = camera_trajectory(camera, args.long_frames, d.get("focal"), azimuth_range=azimuths,
+                                           scale=scale)
+                plan = plan_for(lm.pipe, d, gen_mode, c2w, K, [0], LongPathSettings())
+                frames = generate_long(lm.pipe, image[None, None], c2w, K, plan, mode=gen_mode,
+                                       motion_strength=strength, num_inference_steps=steps, guidance_scale=guidance,
+                                       generator=torch.Generator().manual_seed(0)).frames[0].cpu()
+                frames = frames[:: args.long_frames // n]
+            else:
+                c2w, K = camera_trajectory(camera, n, d.get("focal"), azimuth_range=azimuths, scale=scale)
+                frames = lm.pipe(image[None, None], c2w, K, context_index=[0], mode=gen_mode,
+                                 motion_strength=strength, num_inference_steps=steps, guidance_scale=guidance,
+                                 generator=torch.Generator().manual_seed(0)).frames[0].cpu()
             tiles = [tensor_to_uint8(image), np.full((res, 6, 3), 255, np.uint8)]
             for f in frames:
                 tiles += [tensor_to_uint8(f), np.full((res, 2, 3), 255, np.uint8)]
             rows.append(np.concatenate(tiles, 1))
-            labels.append(f"{name} / {mode} / preset scale {scale:g}")
+            labels.append(f"{name} / {mode} / preset scale {scale:g}"
+                          + (f" / {args.long_frames} cameras, every {args.long_frames // n}th shown"
+                             if mode in LONG_MODES else ""))
     sheet = np.concatenate([np.concatenate([r, np.full((4, r.shape[1], 3), 255, np.uint8)], 0) for r in rows], 0)
     if not args.no_upscale:
         sheet = sheet.repeat(2, 0).repeat(2, 1)
