@@ -221,8 +221,8 @@ def test_values_that_do_not_parse_and_unknown_options_read_as_one_plain_line():
 
 
 def test_click_s_own_conversion_messages_read_the_same():
-    """Older typer versions (pyproject allows >= 0.12) convert with click, whose message is "'four' is not a
-    valid integer.": the same line comes out. (typer's own exception classes: click itself may not be
+    """Older typer versions (pyproject allows >= 0.12) convert with click ("'four' is not a valid integer.") or
+    their own wording (0.27: "'four' is not a valid int."): the same line comes out. (typer's own exception classes: click itself may not be
     installed.)"""
     from types import SimpleNamespace
 
@@ -238,6 +238,8 @@ def test_click_s_own_conversion_messages_read_the_same():
         "--frames must be an integer, got 'four'"
     assert click_error_line(bad("'x' is not a valid float.", param=option("--guidance"))) == \
         "--guidance must be a number, got 'x'"
+    assert click_error_line(bad("'four' is not a valid int.", param=option("--frames"))) == \
+        "--frames must be an integer, got 'four'"  # typer 0.27's own wording
     assert click_error_line(bad("must be >= 1", param=option("--frames"))) == "--frames: must be >= 1"
     exceptions = sys.modules[typer.BadParameter.__mro__[1].__module__]  # the click typer runs on
     unknown = exceptions.NoSuchOption("--bogus", possibilities=["--out", "--overwrite"])

@@ -171,18 +171,20 @@ _COERCION_KINDS = {"int_parsing": "an integer", "int_from_float": "an integer", 
                    "bool_parsing": "true or false"}
 
 
-_CLICK_KINDS = {"integer": "an integer", "float": "a number", "boolean": "true or false"}
+_CLICK_KINDS = {"int": "an integer", "integer": "an integer", "float": "a number", "number": "a number",
+                "bool": "true or false", "boolean": "true or false"}
 
 
 def _coercion_message(exc: Exception) -> str | None:
     """``must be an integer, got 'four'`` for a value typer could not convert (its message is pydantic's since
-    typer 0.2x: "Input should be a valid integer, unable to parse string as an integer"; click's before:
-    "'four' is not a valid integer."), else None."""
+    typer 0.29: "Input should be a valid integer, unable to parse string as an integer"; typer 0.27: "'four' is
+    not a valid int."; click's: "'four' is not a valid integer."), else None."""
     import re
 
     errors = getattr(exc.__cause__, "errors", None)
     if not callable(errors):
-        found = re.fullmatch(r"(.*) is not a valid (integer|float|boolean)\.?", str(getattr(exc, "message", "")))
+        found = re.fullmatch(r"(.*) is not a valid (int|integer|float|number|bool|boolean)\.?",
+                             str(getattr(exc, "message", "")))
         return f"must be {_CLICK_KINDS[found.group(2)]}, got {found.group(1)}" if found else None
     try:
         first = errors()[0]
