@@ -181,6 +181,8 @@ def test_cli_writes_clips_and_refuses_to_overwrite(tmp_path):
     assert result.exit_code == 0, result.output
     folders = sorted(p.name for p in (tmp_path / "out").iterdir())
     assert folders == ["synth_4d_000003", "synth_4d_000004"]
+    # --quiet: only what was written, one path a line (the option's help: "errors and what was written")
+    assert result.stdout.splitlines() == [str(tmp_path / "out" / f) for f in folders], result.stdout
     assert (tmp_path / "out" / "synth_4d_000003" / "transforms.json").is_file()
     again = runner.invoke(app, args)
     assert again.exit_code == 2 and "--overwrite" in again.output

@@ -112,6 +112,13 @@ def test_cpu_defaults_and_progress_for_every_phase(few_views, tmp_path, capfd, m
     err = capfd.readouterr().err + result.output
     assert "CPU defaults" not in err and "render views" not in err, err
 
+    # one given: the note names only the default (not the user's --iterations as a "default")
+    result = runner.invoke(app, ["reconstruct", str(folder), "--out", str(tmp_path / "out3"), "--video-frames", "0",
+                                 "--init-points", "2000", "--iterations", "3"])
+    assert result.exit_code == 0, result.output
+    err = capfd.readouterr().err + result.output
+    assert "genxd: CPU default: 40 px (--resolution to change)" in err and "3 steps" not in err, err
+
 
 def test_device_defaults():
     from genxd.reconstruction.pipeline import default_iterations, default_resolution

@@ -67,7 +67,11 @@ def register(app: typer.Typer) -> None:
             steps = default_iterations(torch_device) if iterations is None else iterations
             size = default_resolution(torch_device) if resolution is None else resolution
             if (iterations is None or resolution is None) and not torch_device.startswith("cuda"):
-                note(f"CPU defaults: {steps} steps at {size} px (--iterations, --resolution to change)", quiet)
+                # only what was not given: "--iterations 200" is the user's, not a default
+                parts = [(f"{steps} steps", "--iterations")] if iterations is None else []
+                parts += [(f"{size} px", "--resolution")] if resolution is None else []
+                note(f"CPU default{'s' if len(parts) > 1 else ''}: {' at '.join(p for p, _ in parts)} "
+                     f"({', '.join(o for _, o in parts)} to change)", quiet)
             config = ReconstructionConfig(
                 iterations=steps,
                 mode=mode,  # type: ignore[arg-type]

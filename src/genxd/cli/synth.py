@@ -96,6 +96,7 @@ def register(app: typer.Typer) -> None:
                 TimeRemainingColumn(),
                 disable=quiet,
             )
+            written: list[Path] = []
             with progress:
                 task = progress.add_task(f"{kind.value} {fmt.value}", total=num_scenes)
                 for i, name in enumerate(names):
@@ -111,9 +112,12 @@ def register(app: typer.Typer) -> None:
                         supersample=supersample,
                         device=render_device,
                     )
-                    write_clip(clip, out_dir, name, fmt.value, fps=fps, overwrite=overwrite)
+                    written.append(write_clip(clip, out_dir, name, fmt.value, fps=fps, overwrite=overwrite))
                     progress.advance(task)
-            if not quiet:
+            if quiet:  # what was written, one path a line (as generate -q prints its folders)
+                for path in dict.fromkeys(written):
+                    typer.echo(str(path))
+            else:
                 typer.echo(f"wrote {num_scenes} {kind.value} clip(s) to {out_dir} ({fmt.value})")
 
         run_cli(body, quiet)
