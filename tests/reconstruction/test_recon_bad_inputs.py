@@ -170,3 +170,13 @@ def test_read_only_output_folder_is_refused_before_training(tiny, tmp_path, no_t
         _one_line_error(_reconstruct(folder, tmp_path / "ro" / "out"), "not writable")
     finally:
         (tmp_path / "ro").chmod(0o755)
+
+
+def test_a_bad_input_gives_its_error_alone_without_the_cpu_defaults_note(tiny, tmp_path, no_training):
+    """Without --iterations / --resolution a CPU run notes its defaults, but only once the input is checked:
+    a bad input's error is the only line (the note used to come first)."""
+    images, c2w, K = tiny
+    folder = write_views_folder(tmp_path / "scene", images, c2w, K)
+    (folder / "frames" / "frame_0002.png").write_bytes(b"not an image at all")
+    result = runner.invoke(app, ["reconstruct", str(folder), "--out", str(tmp_path / "out"), "--video-frames", "0"])
+    _one_line_error(result, "frame_0002.png")

@@ -66,12 +66,13 @@ def register(app: typer.Typer) -> None:
             torch_device = _torch_device(device)
             steps = default_iterations(torch_device) if iterations is None else iterations
             size = default_resolution(torch_device) if resolution is None else resolution
+            defaults_note = None
             if (iterations is None or resolution is None) and not torch_device.startswith("cuda"):
                 # only what was not given: "--iterations 200" is the user's, not a default
                 parts = [(f"{steps} steps", "--iterations")] if iterations is None else []
                 parts += [(f"{size} px", "--resolution")] if resolution is None else []
-                note(f"CPU default{'s' if len(parts) > 1 else ''}: {' at '.join(p for p, _ in parts)} "
-                     f"({', '.join(o for _, o in parts)} to change)", quiet)
+                defaults_note = (f"CPU default{'s' if len(parts) > 1 else ''}: {' at '.join(p for p, _ in parts)} "
+                                 f"({', '.join(o for _, o in parts)} to change)")
             config = ReconstructionConfig(
                 iterations=steps,
                 mode=mode,  # type: ignore[arg-type]
@@ -100,6 +101,7 @@ def register(app: typer.Typer) -> None:
                 per_time_ply=per_time_ply,
                 overwrite=overwrite,
                 progress=not quiet,
+                on_ready=None if defaults_note is None else (lambda: note(defaults_note, quiet)),  # after the checks
             )
             line = (
                 f"{out}: {record['num_gaussians']} Gaussians, {record['num_train_views']} training views, "

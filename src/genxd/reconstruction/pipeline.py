@@ -185,6 +185,7 @@ def reconstruct_scene(
     overwrite: bool = False,
     progress: bool = True,
     callback: Callable[[int, Any, dict[str, float]], None] | None = None,
+    on_ready: Callable[[], None] | None = None,
 ) -> dict[str, Any]:
     """Reconstruct ``input_path`` into ``out_dir`` (layout in the module docstring).
 
@@ -197,6 +198,8 @@ def reconstruct_scene(
             frame) whose views are added to the training set.
         callback: ``callback(step, model, stats)`` after every optimisation step (progress, cancelling by
             raising); see :func:`genxd.reconstruction.trainer.train_gaussians`.
+        on_ready: called once the inputs are loaded and checked, before training (the CLI's notes go
+            there, so that a bad input gives its error alone).
     Returns the content of ``reconstruction.json``.
     """
     from genxd.cli.common import atomic_dir
@@ -240,6 +243,8 @@ def reconstruct_scene(
             times=None if config.mode != "4d" else torch.cat([train_views.times, extra.times]),
         )
 
+    if on_ready is not None:
+        on_ready()
     result = train_gaussians(train_views, config, progress=progress, callback=callback)
     model = result.model
     background = torch.tensor(config.background, dtype=torch.float32)
