@@ -294,6 +294,9 @@ def _curate_into(source: VideoSource, folder: Path, config: CurationConfig, mask
         raise CurationError("sfm", str(exc)) from None
     timings["sfm"] = time.perf_counter() - t0
     timings.update({k: v for k, v in sfm.timings.items()})
+    # the rest of the SfM stage: the still-camera check and attempts that failed or were not kept (the sfm_*
+    # parts are the kept attempts' own), so that the parts add up to the stage
+    timings["sfm_other"] = max(0.0, timings["sfm"] - sum(v for k, v in sfm.timings.items() if k.startswith("sfm_")))
 
     t0 = time.perf_counter()
     depth_info: list[dict[str, float]] = []
