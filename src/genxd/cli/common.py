@@ -166,13 +166,11 @@ def _option_label(param: Any) -> str:
     return str(getattr(param, "name", "") or "").upper()
 
 
-#: pydantic error types of typer's value coercion -> what the value must be
+#: what a value that did not convert must be, by pydantic's error type (typer 0.29) or click's / typer 0.27's
+#: type word ("'four' is not a valid int.")
 _COERCION_KINDS = {"int_parsing": "an integer", "int_from_float": "an integer", "float_parsing": "a number",
-                   "bool_parsing": "true or false"}
-
-
-_CLICK_KINDS = {"int": "an integer", "integer": "an integer", "float": "a number", "number": "a number",
-                "bool": "true or false", "boolean": "true or false"}
+                   "bool_parsing": "true or false", "int": "an integer", "integer": "an integer",
+                   "float": "a number", "number": "a number", "bool": "true or false", "boolean": "true or false"}
 
 
 def _coercion_message(exc: Exception) -> str | None:
@@ -185,7 +183,7 @@ def _coercion_message(exc: Exception) -> str | None:
     if not callable(errors):
         found = re.fullmatch(r"(.*) is not a valid (int|integer|float|number|bool|boolean)\.?",
                              str(getattr(exc, "message", "")))
-        return f"must be {_CLICK_KINDS[found.group(2)]}, got {found.group(1)}" if found else None
+        return f"must be {_COERCION_KINDS[found.group(2)]}, got {found.group(1)}" if found else None
     try:
         first = errors()[0]
     except Exception:  # noqa: BLE001 - any other shape: keep typer's own message

@@ -94,13 +94,12 @@ def build_dataset(spec: dict[str, Any], **defaults: Any) -> Dataset:
     not set, when the dataset type takes them. ``weight`` is ignored here (see :class:`MixtureDataset`).
     Unknown arguments raise ValueError listing the accepted ones.
     """
-    _register_late_types()
     spec = dict(spec)
     kind = spec.pop("type", None)
     spec.pop("weight", None)
-    if kind not in DATASET_TYPES:
+    cls = dataset_class(kind)
+    if cls is None:
         raise ValueError(f"dataset type must be one of {sorted(DATASET_TYPES)}, got {kind!r}")
-    cls = DATASET_TYPES[kind]
     params = inspect.signature(cls.__init__).parameters
     accepted = [p for p in params if p != "self"]
     unknown = [k for k in spec if k not in accepted]
