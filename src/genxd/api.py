@@ -293,11 +293,8 @@ def generate_scenes(
         c2w, K = camera_trajectory(s.camera, asked_frames, focal, s.elevation, s.azimuth_range, s.radius,
                                    scale=info.preset_scale)
         times = None
-        if info.scene_depth_unstated and group.is_main_process:
-            v.warn(f"{info.path / GENERATION_CONFIG} has no scene_depth: the {s.camera!r} preset keeps the authors' "
-                   "scale (subject at distance 2); a model trained by genxd train on scene-normalised clips "
-                   "(synthetic, photo, camvid: the defaults) wants \"scene_depth\": 1.0 there, written by genxd "
-                   "train since 2026-12-02 (\"scene_depth\": null keeps the authors' scale and this quiet)")
+        if (note := info.scene_depth_note(repr(s.camera))) is not None and group.is_main_process:
+            v.warn(note)
     num_frames = c2w.shape[0]
     if num_frames < 2:
         raise ValueError(f"{s.camera}: the camera path needs at least 2 cameras, it has {num_frames}")

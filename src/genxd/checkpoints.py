@@ -94,6 +94,16 @@ class ModelInfo:
     def label(self) -> str:
         return "bundled:genxd-small" if self.bundled else str(self.path)
 
+    def scene_depth_note(self, preset: str = "camera") -> str | None:
+        """One line for a model whose config leaves its scene depth unstated (:attr:`scene_depth_unstated`),
+        naming ``preset`` (the camera preset asked for); None for every other model."""
+        if not self.scene_depth_unstated:
+            return None
+        return (f"{self.path / GENERATION_CONFIG} has no scene_depth: the {preset} preset keeps the authors' "
+                "scale (subject at distance 2); a model trained by genxd train on scene-normalised clips "
+                "(synthetic, photo, camvid: the defaults) wants \"scene_depth\": 1.0 there, written by genxd "
+                "train since 2026-12-02 (\"scene_depth\": null keeps the authors' scale and this quiet)")
+
     @property
     def description(self) -> str:
         return "the bundled model" if self.bundled else "this model"
@@ -161,13 +171,14 @@ class LoadedModel:
     defaults: dict
     bundled: bool
     trained: dict = field(default_factory=lambda: dict(RELEASED_TRAINED))
+    scene_depth_unstated: bool = False  # see ModelInfo.scene_depth_unstated
 
     @property
     def info(self) -> ModelInfo:
         unet = getattr(self.pipe, "unet", None)
         frames = getattr(getattr(unet, "config", None), "num_frames", None) or getattr(self.pipe, "num_frames", None)
         return ModelInfo(self.path, self.bundled, self.defaults, self.trained, getattr(self.pipe, "latent_multiple", None),
-                         unet_num_frames=frames)
+                         unet_num_frames=frames, scene_depth_unstated=self.scene_depth_unstated)
 
 
 def load_model(model: str | Path | None, device: str | None = None, dtype: str | torch.dtype | None = None,
@@ -209,7 +220,8 @@ def load_model(model: str | Path | None, device: str | None = None, dtype: str |
 
         enable_cpu_path(pipe)  # the exact 3D skip and channels-last convolutions
     configure_memory(pipe)  # decoding windows by image size
-    return LoadedModel(pipe=pipe, path=info.path, defaults=info.defaults, bundled=info.bundled, trained=info.trained)
+    return LoadedModel(pipe=pipe, path=info.path, defaults=info.defaults, bundled=info.bundled, trained=info.trained,
+                       scene_depth_unstated=info.scene_depth_unstated)
 
 
 def configure_sampling(pipe: Any, scheduler: str, decode_chunk: int | None = None,

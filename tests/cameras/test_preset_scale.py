@@ -189,3 +189,31 @@ def test_a_trained_model_without_scene_depth_is_warned_about(tmp_path):
     assert not api.model_info(bundled).scene_depth_unstated  # the bundled model states it
     (tmp_path / "released").mkdir()
     assert not api.model_info(_model_folder(tmp_path / "released", None)).scene_depth_unstated  # no genxd config
+
+
+def test_the_demo_notes_a_model_without_scene_depth_for_presets_only(tmp_path):
+    """The web app loads models through ``load_model``: its ``info`` keeps ``scene_depth_unstated`` and the page
+    notes it for a preset path (as ``genxd generate`` warns), not for a camera file (before: the flag was lost)."""
+    from genxd.checkpoints import load_model
+    from genxd.demo.jobs import GenerationRequest, request_notes
+
+    bundled = api.default_model_path()
+    if bundled is None:
+        pytest.skip("no bundled model")
+    model = tmp_path / "old-model"
+    model.mkdir()
+    for part in ("unet", "vae", "scheduler"):
+        (model / part).symlink_to(bundled / part, target_is_directory=True)
+    config = json.loads((bundled / "generation_config.json").read_text())
+    config.pop("scene_depth")
+    (model / "generation_config.json").write_text(json.dumps(config))
+    loaded = load_model(model, device="cpu")
+    assert loaded.info.scene_depth_unstated and loaded.info.scene_depth_note("'orbit'") is not None
+    c2w, K = trajectories.orbit(num_frames=4, azimuth_range=(0, 40), focal=1.1)
+    request = GenerationRequest(images=[tmp_path / "x.png"], c2w=c2w.float(), K=K.float(), context_index=[0],
+                                camera_preset="orbit")
+    (note,) = request_notes(loaded, request)
+    assert "has no scene_depth" in note and "the 'orbit' preset" in note
+    request.camera_preset = None  # a camera file or keyframes bring their own scale
+    assert request_notes(loaded, request) == []
+    assert not load_model(None, device="cpu").info.scene_depth_unstated  # the bundled model states it

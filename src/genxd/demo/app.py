@@ -255,6 +255,7 @@ def build_app(devices: Devices, config: DemoConfig) -> gr.Blocks:
                     images=list(s.inputs), c2w=c2w, K=K, context_index=ctx, mode=m, motion_strength=float(strength or 0),
                     num_inference_steps=int(st), guidance_scale=float(g), seed=int(sd or 0),
                     resolution=int(res) if res else None, fit=ft, camera_label=label,
+                    camera_preset=label if values[0] == "preset" else None,
                 )
                 if request.guidance_scale < 1:
                     raise ValueError(f"guidance scale must be >= 1, got {request.guidance_scale:g}")

@@ -91,6 +91,7 @@ class GenerationRequest:
     resolution: int | None = None
     fit: str = "crop"
     camera_label: str = "demo"
+    camera_preset: str | None = None  # the preset the path came from (scaled to the model), else None
 
 
 def long_path_plan(loaded, request: GenerationRequest):
@@ -107,8 +108,9 @@ def long_path_plan(loaded, request: GenerationRequest):
 
 def request_notes(loaded, request: GenerationRequest) -> list[str]:
     """What the page tells the user before generating ``request`` (each a sentence): a path longer than
-    the model's window (how it is made) and values outside what the model was trained on (the same ranges
-    that ``genxd generate`` warns about, from the model folder's ``generation_config.json``)."""
+    the model's window (how it is made), values outside what the model was trained on (the same ranges
+    that ``genxd generate`` warns about, from the model folder's ``generation_config.json``) and, for a camera
+    preset, a model whose config leaves its scene depth unstated (the presets' scale may not be the model's)."""
     from ..validation import outside_trained, trained_span
 
     d = loaded.defaults
@@ -124,6 +126,8 @@ def request_notes(loaded, request: GenerationRequest) -> list[str]:
     for key, value, lo, hi in outside_trained(loaded.trained or {}, values):
         notes.append(f"{labels[key]} {value:g} is outside what {loaded.info.description} was trained on "
                      f"({trained_span(lo, hi)}): results may be poor.")
+    if request.camera_preset is not None and (note := loaded.info.scene_depth_note(repr(request.camera_preset))):
+        notes.append(note + ".")
     return notes
 
 
