@@ -335,6 +335,8 @@ def test_folded_conv_biases_are_the_same_model(reference_small, reference_cases,
         after = unet(**inputs).sample
     assert calls and set(calls) >= {4, 5}  # the 2-D and the temporal (3-D convolution) res blocks folded
     assert not torch.equal(before, after)  # the folded arithmetic ran (its rounding differs)
+    made = [m for m in unet.modules() if "_genxd_projection_slot" in m.__dict__]
+    assert made and any(m.__dict__["_genxd_folded_biases"]._projections for m in made)  # grouped projections ran
     assert torch.allclose(after, before, rtol=1e-4, atol=1e-4 * before.abs().max().item())
 
 
@@ -404,6 +406,50 @@ def test_folded_bias_sums_follow_the_weights():
     assert torch.equal(residual_sum(), blk.conv2.bias + blk.conv_shortcut.bias)
 
 
+def test_time_embedding_projections_of_a_group_are_one_gemm():
+    """The res blocks' time-embedding projections (with conv1's bias folded in): one GEMM per group and embedding
+    per call, each block reading its columns; equal to the per-block projection; blocks of the temporal paths
+    (the motion embedding) in a group of their own; a block alone in its group projects by itself; the next call
+    reads weights changed in place; offloaded weights (sums not kept) project block by block."""
+    import torch.nn.functional as F
+    from diffusers.models.resnet import TemporalResnetBlock
+
+    from genxd.pipelines.fused_kernels import FoldedBiases
+
+    torch.manual_seed(0)
+    time_blocks = [TemporalResnetBlock(c, c, temb_channels=8) for c in (32, 64, 32)]
+    motion_blocks = [TemporalResnetBlock(c, c, temb_channels=8) for c in (32, 64)]
+    lone = TemporalResnetBlock(32, 32, temb_channels=4)  # another embedding width: a group of one
+    folded = FoldedBiases([*time_blocks, *motion_blocks, lone], {id(b) for b in motion_blocks})
+    assert len(folded.groups) == 2 and folded.groups[0] == time_blocks and folded.groups[1] == motion_blocks
+
+    def per_block(blk, temb):
+        return F.linear(F.silu(temb), blk.time_emb_proj.weight, blk.time_emb_proj.bias + blk.conv1.bias)
+
+    emb = torch.randn(6, 16)
+    time, motion = emb.chunk(2, dim=-1)
+    outs = [folded.projection(b, time) for b in time_blocks]
+    assert len(folded._projections) == 1  # one GEMM for the three blocks
+    for blk, out in zip(time_blocks, outs):
+        assert out.shape == (6, blk.time_emb_proj.out_features)
+        assert torch.allclose(out, per_block(blk, time), rtol=1e-5, atol=1e-6)
+    frames = folded.projection(time_blocks[1], time.reshape(2, 3, 8))  # the multiview blocks' [B, F, T] view
+    assert frames.shape == (2, 3, 64) and torch.allclose(frames, per_block(time_blocks[1], time).reshape(2, 3, 64),
+                                                         rtol=1e-5, atol=1e-6)
+    for blk in motion_blocks:
+        assert torch.allclose(folded.projection(blk, motion), per_block(blk, motion), rtol=1e-5, atol=1e-6)
+    assert folded.projection(lone, torch.randn(6, 4)) is None
+    with torch.no_grad():
+        time_blocks[2].time_emb_proj.weight.mul_(2.0)  # in place, as load_state_dict copies weights
+    assert torch.equal(folded.projection(time_blocks[2], time), outs[2])  # the same call: what it made
+    folded.mark_stale()  # the next UNet call
+    assert torch.allclose(folded.projection(time_blocks[2], time), per_block(time_blocks[2], time), rtol=1e-5,
+                          atol=1e-6)
+    motion_blocks[0].conv1.bias.data = motion_blocks[0].conv1.bias.data.double()  # mixed dtypes: sums not kept
+    folded.mark_stale()
+    assert folded.projection(time_blocks[0], time) is None
+
+
 def test_time_embedding_silu_is_made_once_per_source_tensor():
     """The res blocks' SiLU of the time embedding: one result for every view of the same tensor, viewed the same
     way; made again for another view, after an in-place change, for a new tensor (whatever its address), and
@@ -439,8 +485,9 @@ def test_time_embedding_silu_is_made_once_per_source_tensor():
 @pytest.mark.cuda
 @needs_triton
 def test_graph_replay_reads_folded_biases_loaded_in_place(reference_small, reference_cases):
-    """Under the CUDA-graph replay of the fused, channels-last bf16 UNet, biases changed in place after the capture
-    (as load_state_dict does) reach the output: the folded sums are made inside the graph."""
+    """Under the CUDA-graph replay of the fused, channels-last bf16 UNet, biases and time-embedding projections
+    changed in place after the capture (as load_state_dict does) reach the output: the folded sums and the grouped
+    projections' concatenated weights are made inside the graph."""
     from genxd.pipelines.fast import CUDAGraphForward, to_channels_last
 
     inputs, _ = _unet_case(reference_cases, "4d")
@@ -459,10 +506,13 @@ def test_graph_replay_reads_folded_biases_loaded_in_place(reference_small, refer
         for _ in range(4):
             graphed(**cuda_inputs)  # warm-up calls and the capture
         assert CUDAGraphForward.install(graphed).captures == 1
+        before = graphed(**cuda_inputs).sample.clone()
         for unet in (graphed, eager):
             for name, p in unet.named_parameters():
-                if name.endswith(("conv1.bias", "conv2.bias", "conv_shortcut.bias")):
+                if name.endswith(("conv1.bias", "conv2.bias", "conv_shortcut.bias", "time_emb_proj.bias")):
                     p.add_(0.25)
+                elif name.endswith("time_emb_proj.weight"):  # the grouped projections concatenate them per call
+                    p.mul_(1.5)
         replayed, expected = graphed(**cuda_inputs).sample, eager(**cuda_inputs).sample
     assert CUDAGraphForward.install(graphed).captures == 1  # replayed, not captured again
-    assert torch.equal(replayed, expected)
+    assert torch.equal(replayed, expected) and not torch.equal(replayed, before)
