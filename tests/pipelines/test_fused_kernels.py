@@ -434,6 +434,7 @@ def test_time_embedding_projections_of_a_group_are_one_gemm():
         assert out.shape == (6, blk.time_emb_proj.out_features)
         assert torch.allclose(out, per_block(blk, time), rtol=1e-5, atol=1e-6)
     frames = folded.projection(time_blocks[1], time.reshape(2, 3, 8))  # the multiview blocks' [B, F, T] view
+    assert len(folded._projections) == 1 and frames._base is not None  # the same GEMM's output, viewed
     assert frames.shape == (2, 3, 64) and torch.allclose(frames, per_block(time_blocks[1], time).reshape(2, 3, 64),
                                                          rtol=1e-5, atol=1e-6)
     for blk in motion_blocks:

@@ -226,7 +226,8 @@ class FoldedBiases:
         if slot is None or not self.ready(proj.weight.device, proj.weight.dtype):
             return None
         index, offset, width = slot
-        key, out = self._kept(self._projections, temb, (index,))
+        rows = temb.reshape(-1, temb.shape[-1])  # [N, T]: the multiview blocks' [B, F, T] view shares the GEMM
+        key, out = self._kept(self._projections, rows, (index,))
         if out is None:
             params = self._group_params.get(index)
             if params is None:  # made once per call (cleared with the sums)
@@ -234,9 +235,9 @@ class FoldedBiases:
                 params = (torch.cat([b.time_emb_proj.weight for b in group]),
                           torch.cat([b.__dict__["_genxd_norm2_bias"] for b in group]))
                 self._group_params[index] = params
-            out = F.linear(self.silu(temb), *params)
-            self._keep(self._projections, key, temb, out)
-        return out[..., offset:offset + width]
+            out = F.linear(self.silu(rows), *params)
+            self._keep(self._projections, key, rows, out)
+        return out[:, offset:offset + width].reshape(*temb.shape[:-1], width)
 
     def silu(self, t: Tensor) -> Tensor:
         """``silu(t)``, made once for every view of the same time embedding: the res blocks of a call all take
