@@ -143,14 +143,9 @@ def test_trained_models_record_the_scene_depth_of_their_data():
     assert scene_depth_entry([{"type": "synthetic", "camera_normalization": "none"}]) == {"scene_depth": None}
 
 
-def test_a_trained_model_without_scene_depth_is_warned_about(tmp_path):
-    """A genxd-trained model (``trained`` in its config) from before genxd recorded ``scene_depth``: presets keep
-    the authors' scale, and generate says so once; ``"scene_depth": null`` states that scale and is quiet, as is
-    a camera file (its own scale)."""
-    from PIL import Image
-
-    from genxd.validation import GenXDWarning
-
+def _model_without_scene_depth(tmp_path):
+    """The bundled model's folder as a model trained before genxd recorded ``scene_depth``: (folder, its config,
+    the bundled folder); skips without a bundled model."""
     bundled = api.default_model_path()
     if bundled is None:
         pytest.skip("no bundled model")
@@ -161,6 +156,18 @@ def test_a_trained_model_without_scene_depth_is_warned_about(tmp_path):
     config = json.loads((bundled / "generation_config.json").read_text())
     config.pop("scene_depth")
     (model / "generation_config.json").write_text(json.dumps(config))
+    return model, config, bundled
+
+
+def test_a_trained_model_without_scene_depth_is_warned_about(tmp_path):
+    """A genxd-trained model (``trained`` in its config) from before genxd recorded ``scene_depth``: presets keep
+    the authors' scale, and generate says so once; ``"scene_depth": null`` states that scale and is quiet, as is
+    a camera file (its own scale)."""
+    from PIL import Image
+
+    from genxd.validation import GenXDWarning
+
+    model, config, bundled = _model_without_scene_depth(tmp_path)
     info = api.model_info(model)
     assert info.scene_depth_unstated and info.preset_scale == 1.0
     image = tmp_path / "in.png"
@@ -197,16 +204,7 @@ def test_the_demo_notes_a_model_without_scene_depth_for_presets_only(tmp_path):
     from genxd.checkpoints import load_model
     from genxd.demo.jobs import GenerationRequest, request_notes
 
-    bundled = api.default_model_path()
-    if bundled is None:
-        pytest.skip("no bundled model")
-    model = tmp_path / "old-model"
-    model.mkdir()
-    for part in ("unet", "vae", "scheduler"):
-        (model / part).symlink_to(bundled / part, target_is_directory=True)
-    config = json.loads((bundled / "generation_config.json").read_text())
-    config.pop("scene_depth")
-    (model / "generation_config.json").write_text(json.dumps(config))
+    model, config, bundled = _model_without_scene_depth(tmp_path)
     loaded = load_model(model, device="cpu")
     assert loaded.info.scene_depth_unstated and loaded.info.scene_depth_note("'orbit'") is not None
     c2w, K = trajectories.orbit(num_frames=4, azimuth_range=(0, 40), focal=1.1)
