@@ -73,7 +73,6 @@ class MotionSettings:
     pair_window_fraction: float = 0.055
     pair_fb_threshold_fraction: float = 0.5 / 128
     min_samples: int = 20
-    min_object_samples: int = 100
     epipolar_gate: float = 0.0
     reliable_fraction: float = 0.35
 
@@ -82,7 +81,6 @@ class MotionSettings:
             frame_gap=self.frame_gap, grid_fraction=self.grid_fraction, edge_fraction=self.edge_fraction,
             window_fraction=self.pair_window_fraction, pyramid_levels=self.pyramid_levels,
             fb_threshold_fraction=self.pair_fb_threshold_fraction, min_samples=self.min_samples,
-            min_object_samples=self.min_object_samples,
             epipolar_gate=self.epipolar_gate, reliable_fraction=self.reliable_fraction, static_below=self.threshold,
         )
 

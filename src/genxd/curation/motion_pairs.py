@@ -55,11 +55,6 @@ class PairSettings:
     pyramid_levels: int = 3
     fb_threshold_fraction: float = 0.5 / 128  # KLT forward-backward error: 0.5 px at 128, 1 px at 256
     min_samples: int = 20
-    #: an object (components linked over the clip) needs this many samples in all to count: fewer are flow-mask
-    #: fragments on static ground (at 1 / 64 of the side between grid points, 100 samples are e.g. 0.6 % of the
-    #: image over 4 pairs). Chosen on the dev clips (docs/curation.md: 20 / 30 / 50 / 100 gave 7 / 7 / 8 / 9 of
-    #: 20 within 15 %, static verdicts 17 / 18 / 18 / 18, 4D verdicts 18 / 17 / 17 / 17)
-    min_object_samples: int = 100
     link_fraction: float = 0.2  # a pair's points that must land in a component to link it
     #: a component whose tracks in a pair stay within this distance (per frame, normalised) of their
     #: epipolar lines is explainable as static scene at some depth: its samples there are the epipolar
@@ -154,7 +149,7 @@ def pair_motion(
             pixel centres at +0.5; ``pycolmap.Camera`` or a stand-in).
         depth_maps: ``[N, H, W]`` z-depth at pixel centres (non-finite or <= 0: unknown).
     Returns:
-        the objects with at least ``min_samples`` and ``min_object_samples`` samples, largest magnitude first.
+        the objects with at least ``min_samples`` samples, largest magnitude first.
     """
     s = settings or PairSettings()
     n, h, w = labels.shape
@@ -262,7 +257,7 @@ def pair_motion(
     for root, keys in merged.items():
         values = np.concatenate([v for key in keys for v, _, _ in samples[key]])
         weights = np.concatenate([wt for key in keys for _, wt, _ in samples[key]])
-        if len(values) < max(s.min_samples, s.min_object_samples):
+        if len(values) < s.min_samples:
             continue
         magnitude = _weighted_median(values, weights)
         tracked = np.concatenate([r for key in keys for _, _, r in samples[key]])
