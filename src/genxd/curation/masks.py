@@ -137,6 +137,11 @@ class EpipolarFlowMasker:
         min_threshold_px: lower bound on the threshold in pixels (flow noise).
         dilate_fraction: dilation radius as a fraction of the longer side.
         min_area_fraction: blobs smaller than this fraction of the image are dropped before dilation.
+        texture_threshold: smallest minimum eigenvalue of the structure tensor (5-pixel window, frames in
+            [0, 1]) of a pixel whose flow counts, at ``texture_reference_size`` pixels on the longer side; scaled
+            by ``(texture_reference_size / size) ** 2`` at other sizes: the eigenvalues go with the squared image
+            gradient, which halves per pixel when the same view has twice the pixels (a fixed threshold left most
+            of an object's pixels "flat" at 256 px: docs/curation.md).
     """
 
     frame_gaps: tuple[int, ...] = (1, 3)
@@ -146,20 +151,20 @@ class EpipolarFlowMasker:
     min_area_fraction: float = 0.001
     fb_consistency_px: float = 1.0
     texture_threshold: float = 3e-4
+    texture_reference_size: int = 128
     name: str = "epipolar_flow"
 
     def residual_maps(self, frames: np.ndarray) -> np.ndarray:
         """Per-frame worst residual ``float32 [N, H, W]`` (pixels per frame of gap) over the neighbours.
 
-        Only textured pixels (minimum eigenvalue of the structure tensor above
-        ``texture_threshold``) with forward-backward consistent flow count: elsewhere flow is
+        Only textured pixels (minimum eigenvalue of the structure tensor above ``texture_threshold``, scaled to
+        the frame size) with forward-backward consistent flow count: elsewhere flow is
         unreliable (flat regions, occlusions) and the residual is 0.
         """
         n, h, w = frames.shape[:3]
         gray = [_gray(f) for f in frames]
-        textured = [
-            cv2.cornerMinEigenVal(g.astype(np.float32) / 255.0, 5, 3) > self.texture_threshold for g in gray
-        ]
+        texture = self.texture_threshold * (self.texture_reference_size / max(h, w)) ** 2
+        textured = [cv2.cornerMinEigenVal(g.astype(np.float32) / 255.0, 5, 3) > texture for g in gray]
         residual = np.zeros((n, h, w), np.float32)
         ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
         for gap in self.frame_gaps:
