@@ -25,19 +25,19 @@ pytest.importorskip("pycolmap")
 CLIPS = [("4d", 0), ("4d", 8), ("4d", 15), ("4d", 18), ("3d", 1000), ("3d", 1017), ("3d", 1019)]
 
 
-@pytest.fixture(scope="module")
-def curated(tmp_path_factory):
+def _curate(clips, size: int, root) -> list[dict]:
+    """Render each ``(kind, seed)`` clip (16 frames, ``size`` px), curate it with the defaults (known focal), and
+    return rows with the truth and the record."""
     from PIL import Image
 
     from genxd.data.synthetic import image_motion_strength, make_clip
 
-    root = tmp_path_factory.mktemp("motion_pipeline")
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # see tests/curation/conftest.py: 2-thread renders crawl on shared cores
     out = []
     try:
-        for kind, seed in CLIPS:
-            clip = make_clip(seed, kind, 16, 128, 128)
+        for kind, seed in clips:
+            clip = make_clip(seed, kind, 16, size, size)
             truth = image_motion_strength(clip.scene, clip.render, clip.c2w, clip.K) if kind == "4d" else 0.0
             frames = (clip.render.rgb.permute(0, 2, 3, 1).numpy() * 255 + 0.5).clip(0, 255).astype(np.uint8)
             folder = root / "in" / f"{kind}_{seed}"
@@ -50,6 +50,11 @@ def curated(tmp_path_factory):
     finally:
         torch.set_num_threads(threads)
     return out
+
+
+@pytest.fixture(scope="module")
+def curated(tmp_path_factory):
+    return _curate(CLIPS, 128, tmp_path_factory.mktemp("motion_pipeline"))
 
 
 def _report(rows) -> str:
@@ -98,27 +103,7 @@ def test_verdicts_at_256_px(tmp_path):
     fragments on static ground decided. Measured (AMD EPYC, 2 cores): 4D seed 1 (pan, truth 0.0177) read 0.0043
     (static) before and 0.0148 now; static 3D seed 1006 (sway) read 0.0084 (dynamic) before and 0.0011 now
     (docs/curation.md, "At 256 px")."""
-    from PIL import Image
-
-    from genxd.data.synthetic import image_motion_strength, make_clip
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    rows = []
-    try:
-        for kind, seed in CLIPS_256:
-            clip = make_clip(seed, kind, 16, 256, 256)
-            truth = image_motion_strength(clip.scene, clip.render, clip.c2w, clip.K) if kind == "4d" else 0.0
-            frames = (clip.render.rgb.permute(0, 2, 3, 1).numpy() * 255 + 0.5).clip(0, 255).astype(np.uint8)
-            folder = tmp_path / "in" / f"{kind}_{seed}"
-            folder.mkdir(parents=True)
-            for i, frame in enumerate(frames):
-                Image.fromarray(frame).save(folder / f"{i:04d}.png")
-            record = curate_video(VideoSource(folder.name, folder, "frames"), tmp_path / "out",
-                                  CurationConfig(focal=1.0, num_threads=1))
-            rows.append(dict(kind=kind, seed=seed, camera=clip.camera, truth=truth, record=record))
-    finally:
-        torch.set_num_threads(threads)
+    rows = _curate(CLIPS_256, 256, tmp_path)
     report = _report(rows)
     assert all(r["record"]["status"] == "ok" for r in rows), report
     for r in rows:
