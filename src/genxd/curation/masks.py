@@ -141,7 +141,10 @@ class EpipolarFlowMasker:
             [0, 1]) of a pixel whose flow counts, at ``texture_reference_size`` pixels on the longer side; scaled
             by ``(texture_reference_size / size) ** 2`` at other sizes: the eigenvalues go with the squared image
             gradient, which halves per pixel when the same view has twice the pixels (a fixed threshold left most
-            of an object's pixels "flat" at 256 px: docs/curation.md).
+            of an object's pixels "flat" at 256 px: docs/curation.md); never below ``texture_floor``.
+        texture_floor: the scaled threshold's lower bound, about the 99th percentile of the same eigenvalue on
+            Gaussian noise of 2 / 255 (7.1e-5): image noise does not shrink with the frame size, so flat, noisy
+            regions of large frames must not count as texture (the floor is the 256-px value).
     """
 
     frame_gaps: tuple[int, ...] = (1, 3)
@@ -152,7 +155,12 @@ class EpipolarFlowMasker:
     fb_consistency_px: float = 1.0
     texture_threshold: float = 3e-4
     texture_reference_size: int = 128
+    texture_floor: float = 7.5e-5
     name: str = "epipolar_flow"
+
+    def texture_for(self, size: int) -> float:
+        """The texture threshold for frames of ``size`` pixels on the longer side."""
+        return max(self.texture_threshold * (self.texture_reference_size / size) ** 2, self.texture_floor)
 
     def residual_maps(self, frames: np.ndarray) -> np.ndarray:
         """Per-frame worst residual ``float32 [N, H, W]`` (pixels per frame of gap) over the neighbours.
@@ -163,7 +171,7 @@ class EpipolarFlowMasker:
         """
         n, h, w = frames.shape[:3]
         gray = [_gray(f) for f in frames]
-        texture = self.texture_threshold * (self.texture_reference_size / max(h, w)) ** 2
+        texture = self.texture_for(max(h, w))
         textured = [cv2.cornerMinEigenVal(g.astype(np.float32) / 255.0, 5, 3) > texture for g in gray]
         residual = np.zeros((n, h, w), np.float32)
         ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
