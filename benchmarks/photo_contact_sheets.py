@@ -67,22 +67,16 @@ def main() -> None:
         for mode in args.modes.split(","):
             camera, gen_mode, strength, azimuths = MODES[mode]
             scale = lm.info.preset_scale if args.preset_scale is None else args.preset_scale
-            steps, guidance = int(d["num_inference_steps"]), float(d["guidance_scale"])
-            if mode in LONG_MODES:
-                if args.long_frames % n:
-                    raise SystemExit(f"--long-frames must be a multiple of the model's window ({n})")
-                c2w, K = camera_trajectory(camera, args.long_frames, d.get("focal"), azimuth_range=azimuths,
-                                           scale=scale)
-                plan = plan_for(lm.pipe, d, gen_mode, c2w, K, [0], LongPathSettings())
-                frames = generate_long(lm.pipe, image[None, None], c2w, K, plan, mode=gen_mode,
-                                       motion_strength=strength, num_inference_steps=steps, guidance_scale=guidance,
-                                       generator=torch.Generator().manual_seed(0)).frames[0].cpu()
-                frames = frames[:: args.long_frames // n]
-            else:
-                c2w, K = camera_trajectory(camera, n, d.get("focal"), azimuth_range=azimuths, scale=scale)
-                frames = lm.pipe(image[None, None], c2w, K, context_index=[0], mode=gen_mode,
-                                 motion_strength=strength, num_inference_steps=steps, guidance_scale=guidance,
-                                 generator=torch.Generator().manual_seed(0)).frames[0].cpu()
+            count = args.long_frames if mode in LONG_MODES else n
+            if count % n:
+                raise SystemExit(f"--long-frames must be a multiple of the model's window ({n})")
+            c2w, K = camera_trajectory(camera, count, d.get("focal"), azimuth_range=azimuths, scale=scale)
+            plan = plan_for(lm.pipe, d, gen_mode, c2w, K, [0], LongPathSettings())  # None: one window holds it
+            sample = dict(mode=gen_mode, motion_strength=strength, num_inference_steps=int(d["num_inference_steps"]),
+                          guidance_scale=float(d["guidance_scale"]), generator=torch.Generator().manual_seed(0))
+            result = (lm.pipe(image[None, None], c2w, K, context_index=[0], **sample) if plan is None
+                      else generate_long(lm.pipe, image[None, None], c2w, K, plan, **sample))
+            frames = result.frames[0].cpu()[:: count // n]
             tiles = [tensor_to_uint8(image), np.full((res, 6, 3), 255, np.uint8)]
             for f in frames:
                 tiles += [tensor_to_uint8(f), np.full((res, 2, 3), 255, np.uint8)]
