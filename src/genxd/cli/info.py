@@ -40,7 +40,7 @@ def bundled_model_lines() -> list[str]:
         g = info.defaults
         lines.append(f"  defaults: {g['resolution']}x{g['resolution']}, {g['num_frames']} frames, "
                      f"{g['num_inference_steps']} steps, guidance {g['guidance_scale']}, scene depth "
-                     f"{g.get('scene_depth') if g.get('scene_depth') is not None else 'not given'} "
+                     f"{'not given' if (depth := g.get('scene_depth')) is None else depth} "
                      f"(camera presets x {info.preset_scale:g})")
     except (OSError, ValueError, KeyError) as exc:
         lines.append(f"  generation_config.json unreadable: {exc}")

@@ -193,7 +193,8 @@ class FoldedBiases:
         self._projections: dict[tuple, tuple] = {}
 
     def mark_stale(self, *_: object) -> None:
-        """The UNet's forward pre-hook: the next block that folds makes the sums again (and the SiLUs)."""
+        """The UNet's forward pre-hook: the next block that folds makes the sums again (and the SiLUs and the
+        grouped projections)."""
         self.stale = True
         self._silu.clear()
         self._projections.clear()
@@ -277,10 +278,10 @@ def _norm2_add(self, temb: Tensor | None, h: Tensor, fold: bool) -> Tensor | Non
     if self.time_emb_proj is None or temb is None:
         return None if conv_bias is None else conv_bias.expand(h.shape[0], -1)
     proj = self.time_emb_proj
-    folded = self.__dict__.get("_genxd_folded_biases") if fold else None
-    if folded is not None and type(self.nonlinearity) is nn.SiLU and (out := folded.projection(self, temb)) is not None:
+    folded = self.__dict__.get("_genxd_folded_biases") if fold and type(self.nonlinearity) is nn.SiLU else None
+    if folded is not None and (out := folded.projection(self, temb)) is not None:
         return out
-    act = folded.silu(temb) if folded is not None and type(self.nonlinearity) is nn.SiLU else self.nonlinearity(temb)
+    act = folded.silu(temb) if folded is not None else self.nonlinearity(temb)
     return F.linear(act, proj.weight, _bias_sum(self, "_genxd_norm2_bias", proj.bias, conv_bias))
 
 
