@@ -120,6 +120,9 @@ def main() -> None:
     parser.add_argument("--estimate-focal", action="store_true", help="let SfM estimate the focal length")
     parser.add_argument("--threads", type=int, default=2, help="threads of the curation")
     parser.add_argument("--mapper", default="auto", help="SfM mapper: auto, incremental or global")
+    parser.add_argument("--motion-frame-gap", type=int, default=3,
+                        help="frames between a pair's two frames in the motion stage of the pipeline settings "
+                             "(sparse, triangulate, masks_gt); the pipeline's default is 3")
     parser.add_argument("--out", default=None, help="JSON to write")
     args = parser.parse_args()
 
@@ -162,7 +165,8 @@ def main() -> None:
             else:
                 config = CurationConfig(focal=None if args.estimate_focal else 1.0,
                                         fallback_depth="triangulate" if setting == "triangulate" else "sparse",
-                                        num_threads=args.threads, mapper=args.mapper)
+                                        num_threads=args.threads, mapper=args.mapper,
+                                        motion_frame_gap=args.motion_frame_gap)
                 out = work / f"out_{setting}"
                 masker = _TrueMasks(clip.render.object_id.numpy().astype(np.int32)) if setting == "masks_gt" else None
                 record = curate_video(VideoSource(folder.name, folder, "frames"), out, config, masker=masker)
