@@ -40,3 +40,14 @@ def test_info_names_the_right_extra_for_each_optional_package():
         assert dist in extras.get(extra, set()), (dist, extra)
     deps = {name(r) for r in project["dependencies"]}
     assert set(CORE) <= deps
+
+
+def test_version_prints_the_package_version_and_exits():
+    import genxd
+
+    result = CliRunner().invoke(app, ["--version"])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == f"genxd {genxd.__version__}"
+    # eager: it answers before a command is parsed, even a wrong one
+    result = CliRunner().invoke(app, ["--version", "no-such-command"])
+    assert result.exit_code == 0 and result.output.strip() == f"genxd {genxd.__version__}"

@@ -15,6 +15,7 @@ from __future__ import annotations
 import gc
 import importlib
 import pkgutil
+from typing import Annotated
 
 import typer
 
@@ -33,8 +34,20 @@ app = typer.Typer(
 _SKIP = {"common", "options"}
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from .. import __version__
+
+        typer.echo(f"genxd {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
-def _root() -> None:
+def _root(
+    version: Annotated[bool, typer.Option(
+        "--version", is_eager=True, callback=_print_version,
+        help="Print genxd's version and exit (`genxd info`: the whole installation).")] = False,
+) -> None:
     """GenXD: generate 3D and 4D scenes from images, curate video data, train, reconstruct."""
 
 
