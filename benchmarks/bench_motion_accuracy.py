@@ -19,8 +19,10 @@ estimator), ``triangulate`` (flow masks, triangulated tracks: the estimator befo
 ``masks_gt`` (the whole pipeline with the render's object ids as masks, for SfM and the motion stage),
 ``depth_gt`` (flow masks and SfM, the true depth brought into the SfM frame by the similarity that
 aligns the SfM cameras to the true ones), ``known`` (flow masks, but the motion stage fed the clip's
-true cameras and depth: the masks are the only estimated stage). All with the synthetic cameras' known
-focal length (``--focal 1``) unless ``--estimate-focal``.
+true cameras and depth: the masks are the only estimated stage), ``all_true`` (the motion stage with the
+render's object ids, the true cameras and depth: nothing estimated). All with the synthetic cameras' known
+focal length (``--focal 1``) unless ``--estimate-focal``. ``--noise`` and ``--video`` make the clips more like
+real ones (sensor noise, H.264).
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from pathlib import Path
 
 import numpy as np
 
-SETTINGS = ("sparse", "triangulate", "known", "masks_gt", "depth_gt")
+SETTINGS = ("sparse", "triangulate", "known", "masks_gt", "depth_gt", "all_true")
 
 
 class _TrueMasks:
@@ -94,13 +96,14 @@ def _frames(clip) -> np.ndarray:
     return (clip.render.rgb.permute(0, 2, 3, 1).numpy() * 255.0 + 0.5).clip(0, 255).astype(np.uint8)
 
 
-def _known_motion(clip, frames: np.ndarray, threshold: float) -> float:
-    """The motion stage alone with the clip's known cameras and depth, and the flow masks."""
+def _known_motion(clip, frames: np.ndarray, threshold: float, true_masks: bool = False) -> float:
+    """The motion stage alone with the clip's known cameras and depth, and the flow masks (or, with
+    ``true_masks``, the render's object ids: every input true)."""
     from genxd.curation.masks import EpipolarFlowMasker
     from genxd.curation.motion import MotionSettings, estimate_object_motion
     from genxd.curation.sfm import known_cameras_sfm
 
-    labels = EpipolarFlowMasker()(frames)
+    labels = clip.render.object_id.numpy().astype(np.int32) if true_masks else EpipolarFlowMasker()(frames)
     sfm = known_cameras_sfm(clip.c2w.double().numpy(), clip.K.double().numpy(), frames.shape[1], frames.shape[2])
     depth = clip.render.depth.numpy().astype(np.float32)
     return estimate_object_motion(frames, labels, sfm, depth, MotionSettings(threshold=threshold)).strength
@@ -123,6 +126,16 @@ def main() -> None:
     parser.add_argument("--motion-frame-gap", type=int, default=3,
                         help="frames between a pair's two frames in the motion stage of the pipeline settings "
                              "(sparse, triangulate, masks_gt); the pipeline's default is 3")
+    parser.add_argument("--noise", type=float, default=0.0,
+                        help="Gaussian noise added to the rendered frames, standard deviation in 8-bit levels "
+                             "(a camera sensor's: about 1-3)")
+    parser.add_argument("--video", action="store_true",
+                        help="curate an H.264 video of the frames (as real clips come) instead of PNG frames; "
+                             "every setting then sees the decoded frames")
+    parser.add_argument("--mask-working-size", type=int, default=None,
+                        help="the flow masker's working size in the pipeline settings "
+                             "(EpipolarFlowMasker.working_size; 0: none, frames masked at their own size as "
+                             "before 2026-12-02; default: the masker's own)")
     parser.add_argument("--out", default=None, help="JSON to write")
     args = parser.parse_args()
 
@@ -138,6 +151,11 @@ def main() -> None:
         if s not in SETTINGS:
             parser.error(f"unknown setting {s!r}")
     work = Path(tempfile.mkdtemp(prefix="bench_motion_"))
+    flow_masker = None  # the pipeline's default
+    if args.mask_working_size is not None:
+        from genxd.curation.masks import EpipolarFlowMasker
+
+        flow_masker = EpipolarFlowMasker(working_size=args.mask_working_size or None)
     jobs = [("4d", args.seed0 + k) for k in range(args.clips)]
     jobs += [("3d", args.static_seed0 + k) for k in range(args.static)]
     rows = []
@@ -146,18 +164,28 @@ def main() -> None:
         clip = make_clip(seed, kind, args.frames, args.size, args.size, supersample=args.supersample)
         truth = image_motion_strength(clip.scene, clip.render, clip.c2w, clip.K) if kind == "4d" else 0.0
         frames = _frames(clip)
+        if args.noise > 0:
+            noise = np.random.default_rng(seed).normal(0.0, args.noise, frames.shape)
+            frames = np.clip(frames + noise + 0.5, 0, 255).astype(np.uint8)
         folder = work / "in" / f"{kind}_{seed}"
         folder.mkdir(parents=True)
-        from PIL import Image
+        if args.video:
+            from genxd.utils.video import read_mp4, write_mp4
 
-        for i, frame in enumerate(frames):
-            Image.fromarray(frame).save(folder / f"{i:04d}.png")
+            source = VideoSource(f"{kind}_{seed}", write_mp4(folder / "clip.mp4", frames), "video")
+            frames = read_mp4(source.path)  # what curation sees
+        else:
+            from PIL import Image
+
+            for i, frame in enumerate(frames):
+                Image.fromarray(frame).save(folder / f"{i:04d}.png")
+            source = VideoSource(folder.name, folder, "frames")
         row = {"kind": kind, "seed": seed, "camera": clip.camera, "world_motion": float(clip.motion_strength),
                "truth": truth, "truth_verdict": verdict(truth), "render_s": round(time.perf_counter() - t0, 2)}
         for setting in settings:
             t0 = time.perf_counter()
-            if setting == "known":
-                strength = _known_motion(clip, frames, DEFAULT_MOTION_THRESHOLD)
+            if setting in ("known", "all_true"):
+                strength = _known_motion(clip, frames, DEFAULT_MOTION_THRESHOLD, true_masks=setting == "all_true")
                 row[setting] = {"status": "ok", "motion_strength": strength, "verdict": verdict(strength)}
             elif setting == "depth_gt":
                 row[setting] = _depth_gt_motion(clip, frames, work / f"depth_gt_{kind}_{seed}", args,
@@ -168,8 +196,8 @@ def main() -> None:
                                         num_threads=args.threads, mapper=args.mapper,
                                         motion_frame_gap=args.motion_frame_gap)
                 out = work / f"out_{setting}"
-                masker = _TrueMasks(clip.render.object_id.numpy().astype(np.int32)) if setting == "masks_gt" else None
-                record = curate_video(VideoSource(folder.name, folder, "frames"), out, config, masker=masker)
+                masker = _TrueMasks(clip.render.object_id.numpy().astype(np.int32)) if setting == "masks_gt" else flow_masker
+                record = curate_video(source, out, config, masker=masker)
                 entry = {k: record.get(k) for k in ("status", "motion_strength", "verdict", "num_registered",
                                                      "num_frames", "stage", "reason")}
                 row[setting] = {k: v for k, v in entry.items() if v is not None}

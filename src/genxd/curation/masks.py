@@ -145,6 +145,10 @@ class EpipolarFlowMasker:
         texture_floor: the scaled threshold's lower bound, about the 99th percentile of the same eigenvalue on
             Gaussian noise of 2 / 255 (7.1e-5): image noise does not shrink with the frame size, so flat, noisy
             regions of large frames must not count as texture (the floor is the 256-px value).
+        working_size: frames whose longer side is larger are masked at this size (area-averaged down, the labels
+            scaled back up by nearest neighbour): above it the texture test meets the floor, and on frames of
+            512 px the moving objects' texture fell under it (4D clips read static; docs/curation.md). None: any
+            size as it comes.
     """
 
     frame_gaps: tuple[int, ...] = (1, 3)
@@ -156,6 +160,7 @@ class EpipolarFlowMasker:
     texture_threshold: float = 3e-4
     texture_reference_size: int = 128
     texture_floor: float = 7.5e-5
+    working_size: int | None = 256
     name: str = "epipolar_flow"
 
     def texture_for(self, size: int) -> float:
@@ -193,6 +198,19 @@ class EpipolarFlowMasker:
         return residual
 
     def __call__(self, frames: np.ndarray) -> np.ndarray:
+        """Object labels ``int32 [N, H, W]`` (0: static) of frames ``uint8 [N, H, W, 3]``."""
+        n, h, w = frames.shape[:3]
+        if self.working_size is not None and max(h, w) > self.working_size:
+            scale = self.working_size / max(h, w)
+            size = (max(1, round(w * scale)), max(1, round(h * scale)))
+            small = np.stack([cv2.resize(f, size, interpolation=cv2.INTER_AREA) for f in frames])
+            labels = self._labels(small)
+            rows = np.minimum((np.arange(h) + 0.5) * labels.shape[1] / h, labels.shape[1] - 1).astype(np.intp)
+            cols = np.minimum((np.arange(w) + 0.5) * labels.shape[2] / w, labels.shape[2] - 1).astype(np.intp)
+            return labels[:, rows[:, None], cols[None, :]]
+        return self._labels(frames)
+
+    def _labels(self, frames: np.ndarray) -> np.ndarray:
         n, h, w = frames.shape[:3]
         size = max(h, w)
         threshold = max(self.threshold * size, self.min_threshold_px)
