@@ -302,7 +302,9 @@ def _cameras_from_sfm(frames_at: Path, clip: Path, focal: float | None, features
     t0 = time.perf_counter()
     if mask:
         stage(f"masking moving objects in {n} frames (optical flow)")
-    labels = EpipolarFlowMasker()(frames) if mask else np.zeros(frames.shape[:3], np.int32)
+    # at the frames' own size, as measured (docs/benchmarks.md, "Camera paths from videos"): the curation's working
+    # size would mask the upscaled frames of small clips at 256 px, and there broke a dolly clip (0.46 -> 5.4 degrees)
+    labels = EpipolarFlowMasker(working_size=None)(frames) if mask else np.zeros(frames.shape[:3], np.int32)
     allowed = labels == 0
     timings["masks"] = time.perf_counter() - t0
     times = torch.from_numpy(picked / max(1, picked[-1])).double() if n > 1 else torch.zeros(1, dtype=torch.float64)
