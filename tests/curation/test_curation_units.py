@@ -291,14 +291,12 @@ def test_flow_masker_masks_large_frames_at_its_working_size():
     labels are the masker's at the frame's own size, unchanged."""
     from genxd.curation.masks import EpipolarFlowMasker
     from genxd.data.synthetic import make_clip
+    from genxd.data.synthetic.writers import to_uint8_frames
 
-    def frames_of(clip):
-        return (clip.render.rgb.permute(0, 2, 3, 1).numpy() * 255 + 0.5).clip(0, 255).astype(np.uint8)
-
-    small = frames_of(make_clip(5, "4d", 8, 128, 128))
+    small = to_uint8_frames(make_clip(5, "4d", 8, 128, 128).render.rgb)
     assert np.array_equal(EpipolarFlowMasker()(small), EpipolarFlowMasker(working_size=None)(small))
     clip = make_clip(5, "4d", 8, 512, 512)
-    labels = EpipolarFlowMasker()(frames_of(clip))
+    labels = EpipolarFlowMasker()(to_uint8_frames(clip.render.rgb))
     assert labels.shape == (8, 512, 512) and labels.dtype == np.int32
     moving = clip.render.object_id.numpy() > 0
     coverage = ((labels > 0) & moving).sum() / moving.sum()

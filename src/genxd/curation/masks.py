@@ -199,7 +199,7 @@ class EpipolarFlowMasker:
 
     def __call__(self, frames: np.ndarray) -> np.ndarray:
         """Object labels ``int32 [N, H, W]`` (0: static) of frames ``uint8 [N, H, W, 3]``."""
-        n, h, w = frames.shape[:3]
+        h, w = frames.shape[1:3]
         if self.working_size is not None and max(h, w) > self.working_size:
             scale = self.working_size / max(h, w)
             size = (max(1, round(w * scale)), max(1, round(h * scale)))
