@@ -259,7 +259,7 @@ def _write_pngs(frames: np.ndarray, folder: Path) -> list[str]:
 def _read_clip(frames_at: Path, stride: int | None, max_frames: int | None,
                resize: int | tuple[int, int] | None) -> tuple[np.ndarray, np.ndarray]:
     """``(frames uint8 [n, H, W, 3], their indices in the clip [n])`` (see :func:`recover_clip_cameras`)."""
-    from ..curation.frames import read_frames
+    from ..curation.frames import count_frames, read_frames
 
     if isinstance(resize, int):  # only scale down: the longer side at most ``resize``
         first = read_frames(frames_at, 1, 1, None)[0]
@@ -267,6 +267,13 @@ def _read_clip(frames_at: Path, stride: int | None, max_frames: int | None,
     if stride is not None:
         frames = read_frames(frames_at, stride, max_frames, resize)
         return frames, np.arange(len(frames)) * stride
+    total = count_frames(frames_at) if max_frames is not None else None
+    if total is not None and total > max_frames:  # only the frames picked are held (long clips: minutes of video)
+        picked = np.unique(np.round(np.linspace(0, total - 1, max_frames)).astype(int))
+        frames = read_frames(frames_at, 1, None, resize, indices=picked)
+        if len(frames) == len(picked):
+            return frames, picked
+        # the container stated more frames than it holds: read them all and pick from those
     frames = read_frames(frames_at, 1, None, resize)
     if max_frames is None or len(frames) <= max_frames:
         return frames, np.arange(len(frames))

@@ -20,6 +20,7 @@ __all__ = [
     "VideoReadError",
     "discover_videos",
     "read_frames",
+    "count_frames",
     "resized_shape",
     "parse_resize",
 ]
@@ -166,7 +167,17 @@ def _prepare(frame: np.ndarray, resize: int | tuple[int, int] | None) -> np.ndar
     return np.ascontiguousarray(frame)
 
 
-def _iter_video_frames(path: Path):
+def _upright(frame, pixels: np.ndarray) -> np.ndarray:
+    """A decoded frame as it is meant to be shown: phone videos are stored sideways with a display matrix that
+    says how far to turn them (PyAV's ``VideoFrame.rotation``, degrees counter-clockwise; multiples of 90 as
+    ffmpeg's own autorotation)."""
+    turns = round(float(getattr(frame, "rotation", 0) or 0) / 90.0) % 4
+    return np.ascontiguousarray(np.rot90(pixels, turns)) if turns else pixels
+
+
+def _iter_video_frames(path: Path, wanted=None):
+    """RGB frames of a video, upright; with ``wanted`` (a predicate on the frame index) frames not wanted are
+    decoded but not converted, and ``None`` is yielded in their place."""
     import av  # PyAV: streaming decode, stops early when enough frames are read
 
     try:
@@ -179,23 +190,71 @@ def _iter_video_frames(path: Path):
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
         try:
-            for frame in container.decode(stream):
-                yield frame.to_ndarray(format="rgb24")
+            for index, frame in enumerate(container.decode(stream)):
+                if wanted is not None and not wanted(index):
+                    yield None
+                    continue
+                yield _upright(frame, frame.to_ndarray(format="rgb24"))
         except av.error.FFmpegError as exc:  # truncated/corrupt stream: keep what was decoded
             raise VideoReadError(f"{path.name}: decoding failed: {exc}") from None
     finally:
         container.close()
 
 
-def _iter_folder_frames(path: Path):
-    import imageio.v3 as iio
+def _frame_files(path: Path) -> list[Path]:
+    return sorted(f for f in path.iterdir() if _is_image(f))
 
-    files = sorted(f for f in path.iterdir() if _is_image(f))
-    for file in files:
+
+def _read_image_upright(file: Path) -> np.ndarray:
+    """One frame file; a photo's EXIF orientation applied (phone pictures are stored sideways with it)."""
+    import imageio.v3 as iio
+    import PIL.Image
+    import PIL.ImageOps
+
+    orientation = 1
+    try:
+        with PIL.Image.open(file) as im:
+            orientation = im.getexif().get(0x0112, 1)  # 0x0112: the EXIF Orientation tag
+            if orientation not in (None, 1):
+                im.load()
+                return np.asarray(PIL.ImageOps.exif_transpose(im))
+    except Exception:  # noqa: BLE001 - not for PIL (or no EXIF): imageio below reads it or says why not
+        pass
+    return iio.imread(file)
+
+
+def _iter_folder_frames(path: Path, wanted=None):
+    for index, file in enumerate(_frame_files(path)):
+        if wanted is not None and not wanted(index):
+            yield None
+            continue
         try:
-            yield iio.imread(file)
+            yield _read_image_upright(file)
         except Exception as exc:  # noqa: BLE001
             raise VideoReadError(f"cannot read frame {file.name}: {exc}") from None
+
+
+def count_frames(source: VideoSource | str | Path) -> int | None:
+    """How many frames a video file or frame folder holds: the folder's image files, or the frame count the
+    video's container states (``None`` when it states none; it can be off by a few for some files)."""
+    source = _as_source(source)
+    if source.kind == "frames":
+        return len(_frame_files(source.path))
+    import av
+
+    try:
+        with av.open(str(source.path)) as container:
+            streams = container.streams.video
+            return int(streams[0].frames) or None if streams else None
+    except Exception:  # noqa: BLE001 - unreadable: read_frames says why
+        return None
+
+
+def _as_source(source: VideoSource | str | Path) -> VideoSource:
+    if isinstance(source, VideoSource):
+        return source
+    path = Path(source)
+    return VideoSource(_safe_id(path.stem), path, "frames" if path.is_dir() else "video")
 
 
 def read_frames(
@@ -203,14 +262,18 @@ def read_frames(
     stride: int = 1,
     max_frames: int | None = None,
     resize: int | tuple[int, int] | None = None,
+    indices=None,
 ) -> np.ndarray:
-    """Decode every ``stride``-th frame (at most ``max_frames``), resized.
+    """Decode every ``stride``-th frame (at most ``max_frames``), resized, upright (a video's display rotation
+    and a frame file's EXIF orientation applied).
 
     Args:
         source: a :class:`VideoSource`, a video file or a folder of frames.
         stride: keep frames ``0, stride, 2*stride, ...``.
         max_frames: stop after this many kept frames (``None``: all).
         resize: ``None`` (keep), ``int`` (longer side in pixels) or ``(W, H)``.
+        indices: instead of ``stride``, the frames to keep (increasing frame indices; those past the end are
+            left out). Only these are converted and held in memory.
     Returns:
         ``uint8 [N, H, W, 3]`` RGB frames.
     Raises:
@@ -220,19 +283,23 @@ def read_frames(
         raise ValueError(f"stride must be >= 1, got {stride}")
     if max_frames is not None and max_frames < 1:
         raise ValueError(f"max_frames must be >= 1, got {max_frames}")
-    if not isinstance(source, VideoSource):
-        path = Path(source)
-        source = VideoSource(_safe_id(path.stem), path, "frames" if path.is_dir() else "video")
+    source = _as_source(source)
     if not source.path.exists():
         raise VideoReadError(f"input not found: {source.path}")
-    iterator = _iter_folder_frames(source.path) if source.kind == "frames" else _iter_video_frames(source.path)
+    if indices is not None:
+        keep = {int(i) for i in indices}
+        last = max(keep, default=-1)
+        wanted = keep.__contains__
+    else:
+        last, wanted = None, (lambda index: index % stride == 0)
+    reader = _iter_folder_frames if source.kind == "frames" else _iter_video_frames
+    iterator = reader(source.path, wanted)
     frames: list[np.ndarray] = []
     try:
         for index, frame in enumerate(iterator):
-            if index % stride:
-                continue
-            frames.append(_prepare(np.asarray(frame), resize))
-            if max_frames is not None and len(frames) >= max_frames:
+            if frame is not None:
+                frames.append(_prepare(np.asarray(frame), resize))
+            if (max_frames is not None and len(frames) >= max_frames) or (last is not None and index >= last):
                 break
     finally:
         close = getattr(iterator, "close", None)

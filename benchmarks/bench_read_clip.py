@@ -1,0 +1,84 @@
+"""Memory and time of reading a long clip for ``genxd trajectory from-video`` (frames spread over the clip).
+
+Writes a synthetic H.264 clip (``--frames`` frames of ``--size`` WxH, a random texture sliding sideways), then reads
+``--max-frames`` frames spread over it with ``genxd.cameras.from_video._read_clip`` two ways: the frames picked
+while streaming (the container states its frame count; the default) and every frame decoded and held, then picked
+(what happens when the count is unknown). Peak memory is Python's traced allocations (numpy's included).
+
+    python benchmarks/bench_read_clip.py --frames 600 --size 1280x720 --max-frames 24 --out results.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+
+
+def write_clip(path: Path, frames: int, width: int, height: int) -> None:
+    import av
+
+    base = (np.random.default_rng(0).random((height, width, 3)) * 255).astype(np.uint8)
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=30)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        for i in range(frames):
+            for packet in stream.encode(av.VideoFrame.from_ndarray(np.roll(base, 4 * i, axis=1), format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+
+
+def measure(path: Path, max_frames: int, resize: int, stated_count: bool) -> dict:
+    import genxd.curation.frames as frames_module
+    from genxd.cameras.from_video import _read_clip
+
+    count = frames_module.count_frames
+    if not stated_count:
+        frames_module.count_frames = lambda source: None
+    try:
+        tracemalloc.start()
+        t0 = time.perf_counter()
+        frames, picked = _read_clip(path, None, max_frames, resize)
+        seconds = time.perf_counter() - t0
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+        frames_module.count_frames = count
+    return {"frames_read": int(len(frames)), "shape": list(frames.shape), "picked": picked.tolist(),
+            "peak_mib": round(peak / 2**20, 1), "seconds": round(seconds, 2)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--frames", type=int, default=600)
+    parser.add_argument("--size", default="1280x720", help="WxH of the clip")
+    parser.add_argument("--max-frames", type=int, default=24)
+    parser.add_argument("--resize", type=int, default=512, help="from-video's default: longer side at most 512")
+    parser.add_argument("--out", default=None, help="JSON file for the results (default: print only)")
+    args = parser.parse_args()
+    width, height = (int(v) for v in args.size.lower().split("x"))
+    with tempfile.TemporaryDirectory() as tmp:
+        clip = Path(tmp) / "clip.mp4"
+        write_clip(clip, args.frames, width, height)
+        rows = {"picked_while_streaming": measure(clip, args.max_frames, args.resize, True),
+                "all_decoded_then_picked": measure(clip, args.max_frames, args.resize, False)}
+    assert rows["picked_while_streaming"]["picked"] == rows["all_decoded_then_picked"]["picked"]
+    for name, row in rows.items():
+        print(f"{name:26s} {row['frames_read']} frames {row['shape']}: peak {row['peak_mib']:7.1f} MiB, "
+              f"{row['seconds']:5.2f} s")
+    result = {"benchmark": "bench_read_clip", "args": vars(args), "results": rows,
+              "machine": {"python": platform.python_version(), "platform": platform.platform()}}
+    if args.out:
+        Path(args.out).write_text(json.dumps(result, indent=1))
+        print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
