@@ -34,8 +34,8 @@ import numpy as np
 
 from ..utils.pycolmap_import import load_pycolmap
 
-__all__ = ["KLT_WINDOW", "KLT_WINDOW_TURNING", "TURNING_DEG_PER_FRAME", "AGREEMENT", "NO_TURN_GAIN", "klt_sfm",
-           "turn_per_frame_deg", "disagreement_deg", "mean_turn_deg", "run_video_sfm", "retrack_if_turning",
+__all__ = ["KLT_WINDOW", "KLT_WINDOW_TURNING", "TURNING_DEG_PER_FRAME", "AGREEMENT", "NO_TURN_GAIN",
+           "NO_TURN_MIN_KEPT", "klt_sfm", "turn_per_frame_deg", "disagreement_deg", "mean_turn_deg", "run_video_sfm", "retrack_if_turning",
            "rebundle_without_turning"]
 
 #: KLT tracking window (fraction of the longer image side): curation's default, right for paths that
@@ -163,20 +163,29 @@ def run_video_sfm(image_dir: Path, names: list[str], work: Path, allowed: np.nda
     return _combine(best, window, results)
 
 
-def _reprojection_px(reconstruction) -> np.ndarray:
-    """Reprojection errors (pixels) of every observation of every 3D point (behind a camera: 1e3)."""
-    errors = []
-    for point in reconstruction.points3D.values():
+#: The error (pixels) given to an observation whose point lies behind the camera.
+BEHIND_CAMERA_PX = 1e3
+#: The no-turn fit must keep at least this fraction of SfM's observations (bundle adjustment drops the points it
+#: cannot fit: about a third on the dolly clips it mends, four fifths on a fast orbit it would break).
+NO_TURN_MIN_KEPT = 0.5
+
+
+def _observation_errors(reconstruction) -> dict[tuple[int, int, int], float]:
+    """Reprojection error (pixels) of every observation, keyed by ``(point3D_id, image_id, point2D_idx)``
+    (behind the camera: :data:`BEHIND_CAMERA_PX`)."""
+    errors = {}
+    for point_id, point in reconstruction.points3D.items():
         for element in point.track.elements:
             image = reconstruction.images[element.image_id]
             P = image.cam_from_world().matrix()
             x = P[:, :3] @ point.xyz + P[:, 3]
+            key = (int(point_id), int(element.image_id), int(element.point2D_idx))
             if x[2] <= 0:
-                errors.append(1e3)
+                errors[key] = BEHIND_CAMERA_PX
                 continue
             uv = reconstruction.cameras[image.camera_id].img_from_cam(x[None])[0]
-            errors.append(float(np.linalg.norm(uv - image.points2D[element.point2D_idx].xy)))
-    return np.asarray(errors, np.float64)
+            errors[key] = float(np.linalg.norm(uv - image.points2D[element.point2D_idx].xy))
+    return errors
 
 
 def _set_no_turn(reconstruction, pycolmap) -> None:
@@ -236,11 +245,13 @@ def _bundle_adjust(reconstruction, pycolmap) -> None:
 
 def rebundle_without_turning(sfm):
     """``sfm``, or the same tracks bundle-adjusted from cameras that do not turn (each at its own centre with the
-    first camera's orientation) when that fits them better: median reprojection error below :data:`NO_TURN_GAIN`
-    x that of ``sfm``'s cameras after the same bundle adjustment (intrinsics fixed). On a pure dolly move SfM can
-    settle on a camera that turns while it moves forward; the no-turn start leaves that local minimum (benchmark
-    dolly clip at 512 px: 17.9 -> 0.2 degrees, median error 1.00 -> 0.38 px). A camera that does turn fits worse
-    from that start, and ``sfm`` is kept. ``tried`` gets a line for the no-turn start."""
+    first camera's orientation) when that fits them better: after the same bundle adjustment (intrinsics fixed),
+    which drops the points it cannot fit, the no-turn fit keeps at least :data:`NO_TURN_MIN_KEPT` of the
+    observations and its median reprojection error over the observations both fits keep is below
+    :data:`NO_TURN_GAIN` x that of ``sfm``'s cameras. On a pure dolly move SfM can settle on a camera that turns
+    while it moves forward; the no-turn start leaves that local minimum (benchmark dolly clip at 512 px: 17.9 ->
+    0.2 degrees). A camera that does turn fits worse from that start, or keeps few points (a fast orbit: a fifth),
+    and ``sfm`` is kept. ``tried`` gets a line for the no-turn start."""
     from ..curation.sfm import colmap_pose_to_c2w
 
     pycolmap = load_pycolmap()
@@ -250,24 +261,28 @@ def rebundle_without_turning(sfm):
     alt = pycolmap.Reconstruction(sfm.reconstruction)
     _set_no_turn(alt, pycolmap)
     _bundle_adjust(base, pycolmap)
-    _bundle_adjust(alt, pycolmap)
-    errors_base, errors_alt = _reprojection_px(base), _reprojection_px(alt)
-    if not (len(errors_base) and len(errors_alt)):
+    _bundle_adjust(alt, pycolmap)  # drops the points it cannot fit
+    errors_base, errors_alt = _observation_errors(base), _observation_errors(alt)
+    common = sorted(errors_base.keys() & errors_alt.keys())  # the two fits compared on the same observations
+    if not common:
         return sfm
-    error_base, error_alt = float(np.median(errors_base)), float(np.median(errors_alt))
-    keep = error_alt < NO_TURN_GAIN * error_base
+    error_base = float(np.median([errors_base[k] for k in common]))
+    error_alt = float(np.median([errors_alt[k] for k in common]))
+    kept = len(errors_alt) / max(1, len(errors_base))
+    keep = kept >= NO_TURN_MIN_KEPT and error_alt < NO_TURN_GAIN * error_base
     c2w = sfm.c2w.copy()
     for index, name in enumerate(sfm.image_names):
         image = alt.find_image_with_name(name)
         if sfm.registered[index] and image is not None and image.has_pose:
             c2w[index] = colmap_pose_to_c2w(image)
     tried = [(*t[:5], t[5] and not keep) for t in getattr(sfm, "tried", [])]
-    tried.append((f"{sfm.features}, no-turn start (median px; SfM's {error_base:.3f})", getattr(sfm, "klt_window", None),
+    tried.append((f"{sfm.features}, no-turn start (median px over the {kept:.0%} of observations it keeps; SfM's "
+                  f"{error_base:.3f})", getattr(sfm, "klt_window", None),
                   sfm.num_registered, round(error_alt, 3), round(turn_per_frame_deg(c2w, sfm.registered), 3), keep))
     sfm.tried = tried
     if keep:
         sfm.reconstruction, sfm.c2w = alt, c2w
-        sfm.mean_reprojection_error = float(np.mean(np.minimum(errors_alt, 1e3)))
+        sfm.mean_reprojection_error = float(np.mean(list(errors_alt.values())))
     return sfm
 
 
