@@ -35,8 +35,8 @@ import numpy as np
 from ..utils.pycolmap_import import load_pycolmap
 
 __all__ = ["KLT_WINDOW", "KLT_WINDOW_TURNING", "TURNING_DEG_PER_FRAME", "AGREEMENT", "NO_TURN_GAIN",
-           "NO_TURN_MIN_KEPT", "klt_sfm", "turn_per_frame_deg", "disagreement_deg", "mean_turn_deg", "run_video_sfm", "retrack_if_turning",
-           "rebundle_without_turning"]
+           "NO_TURN_MIN_KEPT", "klt_sfm", "turn_per_frame_deg", "disagreement_deg", "mean_turn_deg", "run_video_sfm",
+           "retrack_if_turning", "rebundle_without_turning"]
 
 #: KLT tracking window (fraction of the longer image side): curation's default, right for paths that
 #: mostly move; and the one for a camera that turns by TURNING_DEG_PER_FRAME or more between frames.
@@ -165,8 +165,9 @@ def run_video_sfm(image_dir: Path, names: list[str], work: Path, allowed: np.nda
 
 #: The error (pixels) given to an observation whose point lies behind the camera.
 BEHIND_CAMERA_PX = 1e3
-#: The no-turn fit must keep at least this fraction of SfM's observations (bundle adjustment drops the points it
-#: cannot fit: about a third on the dolly clips it mends, four fifths on a fast orbit it would break).
+#: The no-turn fit must keep at least this fraction of the observations that SfM's cameras keep after the same
+#: bundle adjustment (which drops the points it cannot fit: from the no-turn start about a third on the dolly
+#: clips it mends, four fifths on a fast orbit it would break; from SfM's cameras, none on those clips).
 NO_TURN_MIN_KEPT = 0.5
 
 

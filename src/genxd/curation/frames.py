@@ -211,7 +211,6 @@ def _read_image_upright(file: Path) -> np.ndarray:
     import PIL.Image
     import PIL.ImageOps
 
-    orientation = 1
     try:
         with PIL.Image.open(file) as im:
             orientation = im.getexif().get(0x0112, 1)  # 0x0112: the EXIF Orientation tag
