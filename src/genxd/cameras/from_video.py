@@ -267,18 +267,32 @@ def _read_clip(frames_at: Path, stride: int | None, max_frames: int | None,
     if stride is not None:
         frames = read_frames(frames_at, stride, max_frames, resize)
         return frames, np.arange(len(frames)) * stride
-    total = count_frames(frames_at) if max_frames is not None else None
-    if total is not None and total > max_frames:  # only the frames picked are held (long clips: minutes of video)
-        picked = np.unique(np.round(np.linspace(0, total - 1, max_frames)).astype(int))
-        frames = read_frames(frames_at, 1, None, resize, indices=picked)
+    if max_frames is None:
+        frames = read_frames(frames_at, 1, None, resize)
+        return frames, np.arange(len(frames))
+    # only the frames picked are held (long clips: minutes of video)
+    total = count_frames(frames_at)
+    if total is not None and total > max_frames:
+        picked = _spread(total, max_frames)
+        # one frame past the stated end too: a container can state fewer frames than it holds (or more)
+        frames = read_frames(frames_at, 1, None, resize, indices=[*picked.tolist(), total])
         if len(frames) == len(picked):
             return frames, picked
-        # the container stated more frames than it holds: read them all and pick from those
-    frames = read_frames(frames_at, 1, None, resize)
-    if max_frames is None or len(frames) <= max_frames:
+    elif total is not None:  # a short clip (or a count stated short): read what is there
+        frames = read_frames(frames_at, 1, max_frames + 1, resize)
+        if len(frames) <= max_frames:
+            return frames, np.arange(len(frames))
+    total = count_frames(frames_at, exact=True)  # no count, or a wrong one: count by decoding, then pick
+    if total is None or total <= max_frames:
+        frames = read_frames(frames_at, 1, None, resize)
         return frames, np.arange(len(frames))
-    picked = np.unique(np.round(np.linspace(0, len(frames) - 1, max_frames)).astype(int))
-    return frames[picked], picked
+    picked = _spread(total, max_frames)
+    return read_frames(frames_at, 1, None, resize, indices=picked), picked
+
+
+def _spread(total: int, count: int) -> np.ndarray:
+    """``count`` frame indices spread evenly over ``0 .. total - 1``, first and last included."""
+    return np.unique(np.round(np.linspace(0, total - 1, count)).astype(int))
 
 
 def _cameras_from_sfm(frames_at: Path, clip: Path, focal: float | None, features: str, mapper: str, mask: bool,

@@ -31,6 +31,11 @@ def register(app: typer.Typer) -> None:
         stride: int = typer.Option(1, "--stride", callback=checked(v.Int(1, 10_000)), help="Keep every STRIDE-th frame."),
         max_frames: Optional[int] = typer.Option(None, "--max-frames", callback=checked(v.Int(1, 1_000_000, optional=True)), help="Keep at most this many frames."),
         resize: Optional[str] = typer.Option(None, "--resize", callback=checked(v.Size(16, 8192, why="leave it out to keep the video's size")), help="Resize frames: the largest longer side in pixels (e.g. 512: larger frames are scaled down, smaller ones kept) or an exact WxH, 16-8192 (default: keep the size)."),
+        max_frame_memory: float = typer.Option(
+            1.0, "--max-frame-memory", callback=checked(v.Float(0.0, 1e6, lo_open=True)),
+            help="The most memory one video's frames may take, in GiB (after --resize); a video needing more fails "
+                 "with what to pass instead (curating peaks at about 7x its frames).",
+        ),
         min_frames: int = typer.Option(8, "--min-frames", callback=checked(v.Int(3, 1_000_000, why="SfM needs 3 frames")), help="Fewer frames than this is a failure (at least 3)."),
         min_registered: float = typer.Option(
             0.75, "--min-registered", callback=checked(v.Float(0.0, 1.0, lo_open=True)),
@@ -87,6 +92,7 @@ def register(app: typer.Typer) -> None:
                 stride=stride,
                 max_frames=max_frames,
                 resize=parse_resize(resize),
+                max_frame_memory_gib=max_frame_memory,
                 min_frames=min_frames,
                 min_registered=min_registered,
                 motion_threshold=DEFAULT_MOTION_THRESHOLD if motion_threshold is None else motion_threshold,

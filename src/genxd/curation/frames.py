@@ -18,6 +18,7 @@ __all__ = [
     "IMAGE_EXTENSIONS",
     "VideoSource",
     "VideoReadError",
+    "FrameMemoryError",
     "discover_videos",
     "read_frames",
     "count_frames",
@@ -31,6 +32,10 @@ IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", 
 
 class VideoReadError(ValueError):
     """A video (or frame folder) that cannot be read, is empty, or is malformed."""
+
+
+class FrameMemoryError(VideoReadError):
+    """The frames asked for would take more memory than the limit given to :func:`read_frames`."""
 
 
 @dataclass(frozen=True)
@@ -233,12 +238,19 @@ def _iter_folder_frames(path: Path, wanted=None):
             raise VideoReadError(f"cannot read frame {file.name}: {exc}") from None
 
 
-def count_frames(source: VideoSource | str | Path) -> int | None:
+def count_frames(source: VideoSource | str | Path, exact: bool = False) -> int | None:
     """How many frames a video file or frame folder holds: the folder's image files, or the frame count the
-    video's container states (``None`` when it states none; it can be off by a few for some files)."""
+    video's container states (``None`` when it states none; it can be off by a few for some files). With
+    ``exact``, a video's frames are counted by decoding them all (none is converted or held: slow for long
+    clips, small in memory); ``None`` when the file cannot be read."""
     source = _as_source(source)
     if source.kind == "frames":
         return len(_frame_files(source.path))
+    if exact:
+        try:
+            return sum(1 for _ in _iter_video_frames(source.path, wanted=lambda index: False))
+        except VideoReadError:
+            return None
     import av
 
     try:
@@ -247,6 +259,40 @@ def count_frames(source: VideoSource | str | Path) -> int | None:
             return int(streams[0].frames) or None if streams else None
     except Exception:  # noqa: BLE001 - unreadable: read_frames says why
         return None
+
+
+def _gib(num_bytes: float) -> str:
+    return f"{num_bytes / 2**30:.2f} GiB" if num_bytes >= 2**29 else f"{num_bytes / 2**20:.1f} MiB"
+
+
+class _FrameBudget:
+    """Stops a read whose frames would not fit in ``max_bytes`` (uint8 RGB after resizing), before they are decoded
+    when the frame count is known, with what to pass instead; the alternative is being killed for memory."""
+
+    def __init__(self, name: str, max_bytes: int | None, expected_frames: int | None):
+        self.name, self.max_bytes, self.expected = name, max_bytes, expected_frames
+        self.held = 0
+
+    def add(self, frame: np.ndarray) -> None:
+        if self.max_bytes is None:
+            return
+        self.held += frame.nbytes
+        first = self.held == frame.nbytes
+        count = self.expected if first and self.expected is not None else None
+        if count is not None and count * frame.nbytes > self.max_bytes:
+            self._fail(count, frame)
+        if self.held > self.max_bytes:
+            self._fail(None, frame)
+
+    def _fail(self, count: int | None, frame: np.ndarray) -> None:
+        h, w = frame.shape[:2]
+        fits = max(1, self.max_bytes // frame.nbytes)
+        what = (f"{count} frames of {w}x{h} would take {_gib(count * frame.nbytes)}" if count is not None
+                else f"more than {fits} frames of {w}x{h} (over {_gib(self.max_bytes)})")
+        raise FrameMemoryError(
+            f"{self.name}: {what} in memory, above the limit of {_gib(self.max_bytes)}; keep fewer frames "
+            f"(--max-frames {fits}, or a --stride) or smaller ones (--resize)"
+        )
 
 
 def _as_source(source: VideoSource | str | Path) -> VideoSource:
@@ -262,6 +308,7 @@ def read_frames(
     max_frames: int | None = None,
     resize: int | tuple[int, int] | None = None,
     indices=None,
+    max_bytes: int | None = None,
 ) -> np.ndarray:
     """Decode every ``stride``-th frame (at most ``max_frames``), resized, upright (a video's display rotation
     and a frame file's EXIF orientation applied).
@@ -273,6 +320,9 @@ def read_frames(
         resize: ``None`` (keep), ``int`` (longer side in pixels) or ``(W, H)``.
         indices: instead of ``stride``, the frames to keep (increasing frame indices; those past the end are
             left out). Only these are converted and held in memory.
+        max_bytes: the most memory the returned frames may take; a read that would need more fails with a
+            :class:`FrameMemoryError` that says what to pass instead (before decoding the rest when the frame
+            count is known). ``None``: no limit.
     Returns:
         ``uint8 [N, H, W, 3]`` RGB frames.
     Raises:
@@ -291,6 +341,16 @@ def read_frames(
         wanted = keep.__contains__
     else:
         last, wanted = None, (lambda index: index % stride == 0)
+    expected = None
+    if max_bytes is not None:
+        if indices is not None:
+            expected = len(keep)
+        else:
+            total = count_frames(source)
+            expected = None if total is None else -(-total // stride)
+            if expected is not None and max_frames is not None:
+                expected = min(expected, max_frames)
+    budget = _FrameBudget(source.path.name, max_bytes, expected)
     reader = _iter_folder_frames if source.kind == "frames" else _iter_video_frames
     iterator = reader(source.path, wanted)
     frames: list[np.ndarray] = []
@@ -298,6 +358,7 @@ def read_frames(
         for index, frame in enumerate(iterator):
             if frame is not None:
                 frames.append(_prepare(np.asarray(frame), resize))
+                budget.add(frames[-1])
             if (max_frames is not None and len(frames) >= max_frames) or (last is not None and index >= last):
                 break
     finally:

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from .frames import VideoReadError, VideoSource, discover_videos, read_frames
+from .frames import FrameMemoryError, VideoReadError, VideoSource, discover_videos, read_frames
 from .masks import EpipolarFlowMasker, Masker, load_masker
 from .motion import DEFAULT_MOTION_THRESHOLD, MotionSettings, estimate_object_motion
 from .sfm import FEATURE_TYPES, MAPPERS, SfmError, run_sfm, write_reconstruction
@@ -57,6 +57,10 @@ class CurationConfig:
 
     Attributes:
         stride, max_frames, resize: frame extraction (see :func:`genxd.curation.read_frames`).
+        max_frame_memory_gib: the most memory (GiB) one video's frames may take after ``resize`` (uint8 RGB); a
+            video that needs more fails at stage "read" with what to pass instead, before its frames are decoded
+            when the container states its frame count. The whole curation of a video peaks at about 7x its
+            frames (96 frames of 512x512 = 72 MiB: 0.77 GiB resident). ``None``: no limit.
         min_frames: fewer extracted frames than this is a failure ("too few frames").
         min_registered: SfM must register at least this fraction of the frames, else the video fails
             (stage "sfm"); the registered count is in the record and ``meta.json`` either way.
@@ -84,6 +88,7 @@ class CurationConfig:
     stride: int = 1
     max_frames: int | None = None
     resize: int | tuple[int, int] | None = None
+    max_frame_memory_gib: float | None = 1.0
     min_frames: int = 8
     min_registered: float = 0.75
     motion_threshold: float = DEFAULT_MOTION_THRESHOLD
@@ -105,6 +110,8 @@ class CurationConfig:
             raise ValueError(f"stride must be >= 1, got {self.stride}")
         if self.max_frames is not None and self.max_frames < 1:
             raise ValueError(f"max_frames must be >= 1, got {self.max_frames}")
+        if self.max_frame_memory_gib is not None and not self.max_frame_memory_gib > 0:
+            raise ValueError(f"max_frame_memory_gib must be > 0 (or None: no limit), got {self.max_frame_memory_gib}")
         if self.min_frames < 3:
             raise ValueError(f"min_frames must be >= 3 (SfM needs 3 frames), got {self.min_frames}")
         if self.max_frames is not None and self.max_frames < self.min_frames:
@@ -258,7 +265,10 @@ def _curate_into(source: VideoSource, folder: Path, config: CurationConfig, mask
 
     t0 = time.perf_counter()
     try:
-        frames = read_frames(source, config.stride, config.max_frames, config.resize)
+        limit = None if config.max_frame_memory_gib is None else int(config.max_frame_memory_gib * 2**30)
+        frames = read_frames(source, config.stride, config.max_frames, config.resize, max_bytes=limit)
+    except FrameMemoryError as exc:
+        raise CurationError("read", f"{exc}, or raise the limit (--max-frame-memory GIB)") from None
     except VideoReadError as exc:
         raise CurationError("read", str(exc)) from None
     if len(frames) < config.min_frames:
