@@ -146,3 +146,23 @@ def test_a_fast_orbit_keeps_sfm_cameras_when_the_no_turn_fit_drops_most_points(t
     kept = float(no_turn[0][0].split("over the ")[1].split("%")[0]) / 100
     assert kept < NO_TURN_MIN_KEPT, tried  # measured 18 %
     assert result["errors"]["mean_rot_err_deg"] < 6.0, (result["errors"]["mean_rot_err_deg"], tried)
+
+
+def test_a_forward_walk_takes_the_no_turn_fit_when_it_fits_as_well_and_turns_less(tmp_path):
+    """The forward-motion ambiguity: SfM's cameras turn 1.2 degrees a frame on a forward walk past moving objects
+    (eval-camera's benchmark scene 6, 256 px, 16 frames) and the no-turn fit, 0.24, fits the same tracks a little
+    better (median 0.43 against 0.53 px: not the :data:`NO_TURN_GAIN` margin). Two fits about as good, one turning
+    while it moves forward and one not: the one that turns less than :data:`NO_TURN_TURN_RATIO` of the other is
+    taken. Measured (AMD EPYC): mean rotation error 3.79 -> 0.55 degrees (RotErr 60.6 -> 8.8)."""
+    from genxd.cameras.evaluate import evaluate_scene
+    from genxd.data.synthetic import make_clip
+    from genxd.evaluation import _camera_scene
+
+    torch.set_num_threads(1)
+    clip = make_clip(2106, "4d", 16, 256, 256, camera="forward")
+    scene = _camera_scene(tmp_path / "forward", clip.images.cpu(), clip.c2w.double(), clip.K)
+    result = evaluate_scene(scene, num_threads=1)
+    tried = result["sfm"]["sfm_tried"]
+    no_turn = [t for t in tried if "no-turn start" in t[0]]
+    assert no_turn and no_turn[0][5], tried
+    assert result["errors"]["mean_rot_err_deg"] < 1.5, (result["errors"]["mean_rot_err_deg"], tried)

@@ -34,7 +34,7 @@ import numpy as np
 
 from ..utils.pycolmap_import import load_pycolmap
 
-__all__ = ["KLT_WINDOW", "KLT_WINDOW_TURNING", "TURNING_DEG_PER_FRAME", "AGREEMENT", "NO_TURN_GAIN",
+__all__ = ["KLT_WINDOW", "KLT_WINDOW_TURNING", "TURNING_DEG_PER_FRAME", "AGREEMENT", "NO_TURN_GAIN", "NO_TURN_TURN_RATIO",
            "NO_TURN_MIN_KEPT", "klt_sfm", "turn_per_frame_deg", "disagreement_deg", "mean_turn_deg", "run_video_sfm",
            "retrack_if_turning", "rebundle_without_turning"]
 
@@ -52,6 +52,10 @@ AGREEMENT = 0.25
 #: The no-turn start's reconstruction replaces SfM's when its median reprojection error is below this fraction of
 #: SfM's (both after the same bundle adjustment, intrinsics fixed).
 NO_TURN_GAIN = 0.8
+#: ... or when it fits no worse (median error below SfM's) and turns less than this fraction of what SfM's cameras
+#: turn per frame: two fits equally good, one turning while it moves forward (the forward-motion ambiguity) and one
+#: not, and the one that does not turn is taken (eval-camera's dolly and forward scenes at 256 px, 16 frames).
+NO_TURN_TURN_RATIO = 0.5
 #: KLT corners per frame and the frames a track is matched over (as in ``genxd.curation.run_sfm``).
 KLT_MAX_CORNERS = 800
 SEQUENTIAL_OVERLAP = 8
@@ -249,7 +253,9 @@ def rebundle_without_turning(sfm):
     first camera's orientation) when that fits them better: after the same bundle adjustment (intrinsics fixed),
     which drops the points it cannot fit, the no-turn fit keeps at least :data:`NO_TURN_MIN_KEPT` of the
     observations and its median reprojection error over the observations both fits keep is below
-    :data:`NO_TURN_GAIN` x that of ``sfm``'s cameras. On a pure dolly move SfM can settle on a camera that turns
+    :data:`NO_TURN_GAIN` x that of ``sfm``'s cameras, or below theirs while it turns less than
+    :data:`NO_TURN_TURN_RATIO` x as far per frame (two fits about as good: the one that does not turn). On a pure
+    dolly move SfM can settle on a camera that turns
     while it moves forward; the no-turn start leaves that local minimum (benchmark dolly clip at 512 px: 17.9 ->
     0.2 degrees). A camera that does turn fits worse from that start, or keeps few points (a fast orbit: a fifth),
     and ``sfm`` is kept. ``tried`` gets a line for the no-turn start."""
@@ -270,12 +276,14 @@ def rebundle_without_turning(sfm):
     error_base = float(np.median([errors_base[k] for k in common]))
     error_alt = float(np.median([errors_alt[k] for k in common]))
     kept = len(errors_alt) / max(1, len(errors_base))
-    keep = kept >= NO_TURN_MIN_KEPT and error_alt < NO_TURN_GAIN * error_base
     c2w = sfm.c2w.copy()
     for index, name in enumerate(sfm.image_names):
         image = alt.find_image_with_name(name)
         if sfm.registered[index] and image is not None and image.has_pose:
             c2w[index] = colmap_pose_to_c2w(image)
+    turns_less = turn_per_frame_deg(c2w, sfm.registered) < NO_TURN_TURN_RATIO * turn_per_frame_deg(sfm.c2w, sfm.registered)
+    keep = kept >= NO_TURN_MIN_KEPT and (error_alt < NO_TURN_GAIN * error_base
+                                         or (error_alt < error_base and turns_less))
     tried = [(*t[:5], t[5] and not keep) for t in getattr(sfm, "tried", [])]
     tried.append((f"{sfm.features}, no-turn start (median px over the {kept:.0%} of observations it keeps; SfM's "
                   f"{error_base:.3f})", getattr(sfm, "klt_window", None),
