@@ -42,6 +42,8 @@ def test_a_read_over_the_limit_fails_before_decoding_with_what_to_pass(tmp_path,
     assert read_frames(folder, resize=15, max_bytes=5 * FRAME_BYTES - 1).shape == (10, 10, 15, 3)
     with pytest.raises(FrameMemoryError):
         read_frames(folder, stride=2, max_bytes=4 * FRAME_BYTES)  # 5 frames
+    with pytest.raises(ValueError, match="max_bytes"):
+        read_frames(folder, max_bytes=0)
 
 
 def test_without_a_stated_count_the_read_stops_once_over_the_limit(tmp_path, monkeypatch):

@@ -332,6 +332,8 @@ def read_frames(
         raise ValueError(f"stride must be >= 1, got {stride}")
     if max_frames is not None and max_frames < 1:
         raise ValueError(f"max_frames must be >= 1, got {max_frames}")
+    if max_bytes is not None and max_bytes < 1:
+        raise ValueError(f"max_bytes must be >= 1 (or None: no limit), got {max_bytes}")
     source = _as_source(source)
     if not source.path.exists():
         raise VideoReadError(f"input not found: {source.path}")
