@@ -242,3 +242,32 @@ def test_cli_curate(verdict_clips, tmp_path):
     if importlib.util.find_spec("ray") is None:  # with Ray installed, see test_curation_ray.py
         result = runner.invoke(app, ["curate", str(tmp_path / "in"), "--out", str(tmp_path / "o2"), "--ray", "auto"])
         assert result.exit_code == 2 and "needs the 'ray' package" in result.output
+
+
+def test_stages_are_reported_as_they_start_and_shown_in_the_progress_bar(verdict_clips, tmp_path, monkeypatch):
+    import contextlib
+
+    from genxd.curation import dataset
+
+    folder = write_frames(verdict_clips["static_b"], tmp_path / "in" / "clip")
+    stages: list[str] = []
+    record = curate_video(VideoSource("clip", folder, "frames"), tmp_path / "out", KNOWN, on_stage=stages.append)
+    assert record["status"] == "ok" and stages == ["frames", "masks", "sfm", "depth", "motion", "write"], stages
+    (tmp_path / "empty.mp4").write_bytes(b"")
+    stages.clear()
+    failed = curate_video(VideoSource("empty", tmp_path / "empty.mp4", "video"), tmp_path / "out", KNOWN,
+                          on_stage=stages.append)
+    assert failed["stage"] == "read" and stages == ["frames"]
+
+    class Bar:  # records what the bar is told (rich draws nothing when stderr is not a terminal)
+        statuses: list[str] = []
+
+        def add_task(self, *args, **kwargs):
+            return 0
+
+        def update(self, task, advance=0, status=""):
+            self.statuses.append(status)
+
+    monkeypatch.setattr(dataset, "_make_progress", lambda enabled, total: contextlib.nullcontext(Bar()))
+    curate_dataset([folder], tmp_path / "out2", KNOWN, progress=True)
+    assert "ok 0  failed 0  clip: sfm" in Bar.statuses and Bar.statuses[-1] == "ok 1  failed 0", Bar.statuses

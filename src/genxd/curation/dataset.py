@@ -154,7 +154,8 @@ def _worker_init(num_threads: int) -> None:
         pass
 
 
-def _curate_task(source: VideoSource, out_dir: str, config: CurationConfig) -> dict[str, Any]:
+def _curate_task(source: VideoSource, out_dir: str, config: CurationConfig,
+                 on_stage: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Run in a worker: curate one video, never raise for a bad video.
 
     A retried attempt (its worker died, Ray or the local pool ran it again) finds the video done
@@ -164,7 +165,7 @@ def _curate_task(source: VideoSource, out_dir: str, config: CurationConfig) -> d
     meta_path = Path(out_dir) / source.video_id / META_NAME
     if meta_path.exists():
         return _record_from_meta(source, meta_path)
-    record = curate_video(source, out_dir, config)
+    record = curate_video(source, out_dir, config, on_stage=on_stage)
     if record.get("status") != "ok" and meta_path.exists():  # another attempt of this video won the rename
         return _record_from_meta(source, meta_path)
     return record
@@ -350,9 +351,13 @@ def _run_local(
             if bar is not None:
                 bar.update(task, advance=1, status=_status_text(counts))
 
-        if workers == 1:
+        if workers == 1:  # in this process: the bar also names the video and its stage
             for source in todo:
-                done(_curate_task(source, str(out_dir), task_config))
+                def on_stage(stage: str, video_id: str = source.video_id) -> None:
+                    if bar is not None:
+                        bar.update(task, status=f"{_status_text(counts)}  {video_id}: {stage}")
+
+                done(_curate_task(source, str(out_dir), task_config, on_stage))
             return
         attempts: Counter = Counter()
         pending = list(todo)

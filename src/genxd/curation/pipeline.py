@@ -18,7 +18,7 @@ import traceback
 import uuid
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -202,8 +202,12 @@ def curate_video(
     out_root: str | os.PathLike,
     config: CurationConfig | None = None,
     masker: Masker | None = None,
+    on_stage: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Curate one video into ``out_root/VIDEO_ID`` and return its ``index.jsonl`` record.
+
+    ``on_stage`` is called with each stage's name as it starts ("frames", "masks", "sfm", "depth", "motion",
+    "write"): progress for a long video.
 
     Never raises for a bad video: unreadable or empty input, too few frames, or SfM failure give a
     record with ``status="failed"``, the failing ``stage`` and the ``reason``; nothing is left
@@ -225,7 +229,7 @@ def curate_video(
     started = time.perf_counter()
     try:
         tmp.mkdir()
-        meta = _curate_into(source, tmp, config, masker)
+        meta = _curate_into(source, tmp, config, masker, on_stage or (lambda stage: None))
         os.replace(tmp, target)  # atomic on one file system; target did not exist
     except CurationError as exc:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -256,13 +260,15 @@ def curate_video(
     )
 
 
-def _curate_into(source: VideoSource, folder: Path, config: CurationConfig, masker: Masker | None) -> dict[str, Any]:
+def _curate_into(source: VideoSource, folder: Path, config: CurationConfig, masker: Masker | None,
+                 on_stage: Callable[[str], None]) -> dict[str, Any]:
     """All stages, writing into ``folder``; returns the meta dict. Raises CurationError."""
     _set_threads(config.num_threads)
     timings: dict[str, float] = {}
     work = folder / "_work"
     work.mkdir()
 
+    on_stage("frames")
     t0 = time.perf_counter()
     try:
         limit = None if config.max_frame_memory_gib is None else int(config.max_frame_memory_gib * 2**30)
@@ -279,6 +285,7 @@ def _curate_into(source: VideoSource, folder: Path, config: CurationConfig, mask
     timings["read"] = time.perf_counter() - t0
     n, height, width = frames.shape[:3]
 
+    on_stage("masks")
     t0 = time.perf_counter()
     if masker is None:
         if config.mask_model is not None:
@@ -288,6 +295,7 @@ def _curate_into(source: VideoSource, folder: Path, config: CurationConfig, mask
     labels = masker(frames)
     timings["masks"] = time.perf_counter() - t0
 
+    on_stage("sfm")
     t0 = time.perf_counter()
     import cv2
 
@@ -308,6 +316,7 @@ def _curate_into(source: VideoSource, folder: Path, config: CurationConfig, mask
     # parts are the kept attempts' own), so that the parts add up to the stage
     timings["sfm_other"] = max(0.0, timings["sfm"] - sum(v for k, v in sfm.timings.items() if k.startswith("sfm_")))
 
+    on_stage("depth")
     t0 = time.perf_counter()
     depth_info: list[dict[str, float]] = []
     if sfm.mapper == "static_camera":
@@ -331,6 +340,7 @@ def _curate_into(source: VideoSource, folder: Path, config: CurationConfig, mask
         depth_source = "sfm_triangulated_tracks"
     timings["depth"] = time.perf_counter() - t0
 
+    on_stage("motion")
     t0 = time.perf_counter()
     settings = MotionSettings(
         threshold=config.motion_threshold, frame_gap=config.motion_frame_gap,
@@ -341,6 +351,7 @@ def _curate_into(source: VideoSource, folder: Path, config: CurationConfig, mask
     motion = estimate_object_motion(frames, labels, sfm, depth_maps, settings, depth_source=depth_source)
     timings["motion"] = time.perf_counter() - t0
 
+    on_stage("write")
     t0 = time.perf_counter()
     write_reconstruction(sfm, folder / "0")
     shutil.rmtree(work, ignore_errors=True)
