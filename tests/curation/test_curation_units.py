@@ -170,6 +170,15 @@ def test_interpolate_sparse_depth_and_object_fill():
     z = np.array([4.0, 4.0, 4.0, 4.0, 4.0])
     dense = interpolate_sparse_depth(xy, z, 32, 32)
     assert dense.shape == (32, 32) and np.allclose(dense, 4.0, atol=1e-4)
+    # inside the samples' hull: linear in inverse depth; outside it: the nearest sample; collinear samples: nearest
+    inner = np.array([[8.5, 8.5], [24.5, 8.5], [8.5, 24.5], [24.5, 24.5]])
+    dense = interpolate_sparse_depth(inner, np.array([1.0, 2.0, 1.0, 2.0]), 32, 32)
+    assert dense[16, 8] == pytest.approx(1.0) and dense[16, 24] == pytest.approx(2.0)
+    assert dense[16, 16] == pytest.approx(1.0 / (0.5 * (1.0 + 0.5)), rel=1e-5)  # halfway in 1/z
+    assert dense[0, 0] == pytest.approx(1.0) and dense[31, 31] == pytest.approx(2.0)
+    line = interpolate_sparse_depth(np.array([[4.5, 4.5], [12.5, 12.5], [20.5, 20.5], [28.5, 28.5]]),
+                                    np.array([1.0, 2.0, 3.0, 4.0]), 32, 32)
+    assert line[0, 0] == pytest.approx(1.0) and line[31, 31] == pytest.approx(4.0) and np.isfinite(line).all()
     # An object (mask) standing on a ground plane in front of a far wall: the interpolated static depth runs
     # from the wall (30, top rows) to the near ground (3, bottom row); the object gets the ground's depth just
     # below its lowest pixel (row 19 + 2), not the wall behind it nor the ground in front of it.

@@ -71,14 +71,16 @@ def interpolate_sparse_depth(xy: np.ndarray, z: np.ndarray, height: int, width: 
     ys, xs = np.mgrid[0:height, 0:width]
     query = np.stack([xs.ravel() + 0.5, ys.ravel() + 0.5], axis=1)
     inv = 1.0 / np.asarray(z, dtype=np.float64)
-    nearest = NearestNDInterpolator(xy, inv)(query)
+    values = np.full(len(query), np.nan)
     if len(z) >= 4:
         try:
-            linear = LinearNDInterpolator(xy, inv)(query)
-            nearest = np.where(np.isfinite(linear), linear, nearest)
-        except Exception:  # noqa: BLE001 - degenerate (collinear) samples: keep nearest
+            values = LinearNDInterpolator(xy, inv)(query)
+        except Exception:  # noqa: BLE001 - degenerate (collinear) samples: nearest everywhere
             pass
-    return (1.0 / np.maximum(nearest, 1e-9)).reshape(height, width).astype(np.float32)
+    outside = ~np.isfinite(values)  # outside the samples' convex hull: the nearest sample (queried only there)
+    if outside.any():
+        values[outside] = NearestNDInterpolator(xy, inv)(query[outside])
+    return (1.0 / np.maximum(values, 1e-9)).reshape(height, width).astype(np.float32)
 
 
 def fill_object_depth(depth: np.ndarray, labels: np.ndarray, below_px: int = 2) -> np.ndarray:

@@ -1,0 +1,78 @@
+"""Time of curation's sparse depth interpolation (``genxd.curation.depth.interpolate_sparse_depth``) per frame.
+
+The depth stage of ``genxd curate`` (without a depth model) interpolates each frame's SfM points to a dense map:
+linear in inverse depth inside the points' convex hull, the nearest point outside it. Compared with the form before
+session 20 (the nearest point looked up for every pixel, then replaced inside the hull), kept here as the reference;
+the two maps must be bitwise equal.
+
+    python benchmarks/bench_sparse_depth.py --reps 5 --out benchmarks/results/bench_sparse_depth_s20.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def nearest_everywhere(xy: np.ndarray, z: np.ndarray, height: int, width: int) -> np.ndarray:
+    """The form before session 20 (reference)."""
+    from scipy.interpolate import LinearNDInterpolator, NearestNDInterpolator
+
+    ys, xs = np.mgrid[0:height, 0:width]
+    query = np.stack([xs.ravel() + 0.5, ys.ravel() + 0.5], axis=1)
+    inv = 1.0 / np.asarray(z, dtype=np.float64)
+    nearest = NearestNDInterpolator(xy, inv)(query)
+    if len(z) >= 4:
+        try:
+            linear = LinearNDInterpolator(xy, inv)(query)
+            nearest = np.where(np.isfinite(linear), linear, nearest)
+        except Exception:  # noqa: BLE001
+            pass
+    return (1.0 / np.maximum(nearest, 1e-9)).reshape(height, width).astype(np.float32)
+
+
+def best_of(fn, reps: int) -> tuple[float, np.ndarray]:
+    times, out = [], None
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t0)
+    return min(times), out
+
+
+def main() -> None:
+    from genxd.curation.depth import interpolate_sparse_depth
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--reps", type=int, default=5)
+    parser.add_argument("--out", default=None, help="JSON file for the results (default: print only)")
+    args = parser.parse_args()
+    rng = np.random.default_rng(0)
+    rows = []
+    for size in (256, 512, 1024):
+        for samples in (600, 3000):
+            # SfM points cover the middle of the frame (none at the borders), as in curated clips
+            xy = rng.random((samples, 2)) * size * 0.9 + size * 0.05
+            z = 1.0 + rng.random(samples) * 4.0
+            old_s, old = best_of(lambda: nearest_everywhere(xy, z, size, size), args.reps)
+            new_s, new = best_of(lambda: interpolate_sparse_depth(xy, z, size, size), args.reps)
+            row = {"size": size, "samples": samples, "before_ms": round(old_s * 1e3, 2), "now_ms": round(new_s * 1e3, 2),
+                   "speedup": round(old_s / new_s, 2), "bitwise_equal": bool(np.array_equal(old, new))}
+            rows.append(row)
+            print(f"{size:5d} px, {samples:5d} points: before {row['before_ms']:7.2f} ms, now {row['now_ms']:7.2f} ms "
+                  f"({row['speedup']:.2f}x), equal {row['bitwise_equal']}")
+    result = {"benchmark": "bench_sparse_depth", "args": vars(args), "results": rows,
+              "machine": {"python": platform.python_version(), "platform": platform.platform(),
+                          "processor": platform.processor()}}
+    if args.out:
+        Path(args.out).write_text(json.dumps(result, indent=1))
+        print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
