@@ -166,3 +166,38 @@ def test_a_forward_walk_takes_the_no_turn_fit_when_it_fits_as_well_and_turns_les
     no_turn = [t for t in tried if "no-turn start" in t[0]]
     assert no_turn and no_turn[0][5], tried
     assert result["errors"]["mean_rot_err_deg"] < 1.5, (result["errors"]["mean_rot_err_deg"], tried)
+
+
+def test_path_angle_to_view():
+    from genxd.cameras.video_sfm import path_angle_to_view_deg
+
+    c2w = np.repeat(np.eye(4)[None], 5, 0)
+    c2w[:, 2, 3] = np.arange(5)  # straight ahead along +z (the view axis)
+    assert path_angle_to_view_deg(c2w, np.ones(5, bool)) == pytest.approx(0.0, abs=1e-6)
+    c2w[:, 0, 3] = np.arange(5)  # 45 degrees to the right
+    assert path_angle_to_view_deg(c2w, np.ones(5, bool)) == pytest.approx(45.0)
+    c2w[:, 2, 3] = 0.0  # sideways
+    assert path_angle_to_view_deg(c2w, np.ones(5, bool)) == pytest.approx(90.0)
+    assert path_angle_to_view_deg(np.repeat(np.eye(4)[None], 5, 0), np.ones(5, bool)) == 90.0  # not moving
+    assert path_angle_to_view_deg(c2w, np.eye(5, dtype=bool)[0]) == 90.0  # one registered camera
+
+
+@pytest.mark.parametrize("seed, kind, camera, taken", [(2103, "3d", "dolly", True), (2101, "3d", "forward", False)])
+def test_a_dolly_is_fitted_without_turning_and_a_turning_walk_is_not(tmp_path, seed, kind, camera, taken):
+    """eval-camera's benchmark dolly scene 3 (256 px, 16 frames): bundle adjustment, even from the no-turn start,
+    leaves the camera turning 0.39 degrees a frame (3.5 degrees mean error, RotErr 55.6); the fit in which no camera
+    turns explains the tracks better (median 0.30 against 0.44 px) and is exact. The forward walk of scene 1 turns
+    0.3 degrees a frame, and without turning fits worse (0.61 against 0.54 px): not taken. Measured (AMD EPYC)."""
+    from genxd.cameras.evaluate import evaluate_scene
+    from genxd.data.synthetic import make_clip
+    from genxd.evaluation import _camera_scene
+
+    torch.set_num_threads(1)
+    clip = make_clip(seed, kind, 16, 256, 256, camera=camera)
+    scene = _camera_scene(tmp_path / camera, clip.images.cpu(), clip.c2w.double(), clip.K)
+    result = evaluate_scene(scene, num_threads=1)
+    tried = result["sfm"]["sfm_tried"]
+    fixed = [t for t in tried if "no turn at all" in t[0]]
+    assert fixed and fixed[0][5] == taken, tried
+    # measured: dolly 0.00 degrees mean error (3.5 before), forward walk 0.28 (as before)
+    assert result["errors"]["mean_rot_err_deg"] < (0.5 if taken else 1.0), (result["errors"], tried)

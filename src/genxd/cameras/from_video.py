@@ -33,7 +33,7 @@ from .camera_path import CameraPath
 from .geometry import intrinsics_from_focal
 from .moving_masks import inconsistent_track_mask
 from .rotation_only import rotation_only_cameras
-from .video_sfm import rebundle_without_turning, retrack_if_turning, run_video_sfm
+from .video_sfm import fit_without_turning, rebundle_without_turning, retrack_if_turning, run_video_sfm
 from .resample import SPACINGS, angular_length, path_length, relative_to_first, resample_path, smooth_path
 from ..utils.stages import StageCallback
 
@@ -364,7 +364,7 @@ def _cameras_from_sfm(frames_at: Path, clip: Path, focal: float | None, features
                         report["warnings"].append(f"the second SfM pass failed ({exc2}); the first is kept")
                 timings["refine"] = time.perf_counter() - t1
             t1 = time.perf_counter()  # a dolly that SfM turned: its tracks from cameras that do not turn
-            sfm = rebundle_without_turning(sfm)
+            sfm = fit_without_turning(rebundle_without_turning(sfm))
             timings["no_turn"] = time.perf_counter() - t1
             t1 = time.perf_counter()  # a turning camera: the small KLT window (genxd.cameras.video_sfm)
             sfm = retrack_if_turning(sfm, scratch / "images", names, scratch / "sfm_turning", allowed, focal,
