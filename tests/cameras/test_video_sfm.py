@@ -125,22 +125,28 @@ def test_from_video_recovers_a_dolly_that_sfm_alone_turns(tmp_path):
     assert e.mean_rot_err_deg < 3.0, (e, cams.report.get("sfm_tried"))
 
 
+def _eval_camera_256(tmp_path, seed: int, kind: str, camera: str) -> tuple[dict, list]:
+    """eval-camera on a ground-truth render of a benchmark scene (256 px, 16 frames): (result, ``sfm_tried``)."""
+    from genxd.cameras.evaluate import evaluate_scene
+    from genxd.data.synthetic import make_clip
+    from genxd.evaluation import _camera_scene
+
+    torch.set_num_threads(1)
+    clip = make_clip(seed, kind, 16, 256, 256, camera=camera)
+    scene = _camera_scene(tmp_path / camera, clip.images.cpu(), clip.c2w.double(), clip.K)
+    result = evaluate_scene(scene, num_threads=1)
+    return result, result["sfm"]["sfm_tried"]
+
+
 def test_a_fast_orbit_keeps_sfm_cameras_when_the_no_turn_fit_drops_most_points(tmp_path):
     """Bundle adjustment from the no-turn start drops the points it cannot fit; on a fast orbit (178 degrees in 16
     frames, eval-camera's benchmark scene 0 at 256 px) it kept 40 of 194 points, whose median error was lower than
     SfM's over all of them, and the no-turn fit was chosen: 59 degrees mean rotation error. The fits are now
     compared over the observations both keep, and the no-turn fit must keep :data:`NO_TURN_MIN_KEPT` of them.
     Measured (AMD EPYC): 2.9 degrees (RotErr 47.2 over 16 frames), as without the no-turn start."""
-    from genxd.cameras.evaluate import evaluate_scene
     from genxd.cameras.video_sfm import NO_TURN_MIN_KEPT
-    from genxd.data.synthetic import make_clip
-    from genxd.evaluation import _camera_scene
 
-    torch.set_num_threads(1)
-    clip = make_clip(2100, "3d", 16, 256, 256, camera="orbit")
-    scene = _camera_scene(tmp_path / "orbit", clip.images.cpu(), clip.c2w.double(), clip.K)
-    result = evaluate_scene(scene, num_threads=1)
-    tried = result["sfm"]["sfm_tried"]
+    result, tried = _eval_camera_256(tmp_path, 2100, "3d", "orbit")
     no_turn = [t for t in tried if "no-turn start" in t[0]]
     assert no_turn and not no_turn[0][5], tried
     kept = float(no_turn[0][0].split("over the ")[1].split("%")[0]) / 100
@@ -154,15 +160,7 @@ def test_a_forward_walk_takes_the_no_turn_fit_when_it_fits_as_well_and_turns_les
     better (median 0.43 against 0.53 px: not the :data:`NO_TURN_GAIN` margin). Two fits about as good, one turning
     while it moves forward and one not: the one that turns less than :data:`NO_TURN_TURN_RATIO` of the other is
     taken. Measured (AMD EPYC): mean rotation error 3.79 -> 0.55 degrees (RotErr 60.6 -> 8.8)."""
-    from genxd.cameras.evaluate import evaluate_scene
-    from genxd.data.synthetic import make_clip
-    from genxd.evaluation import _camera_scene
-
-    torch.set_num_threads(1)
-    clip = make_clip(2106, "4d", 16, 256, 256, camera="forward")
-    scene = _camera_scene(tmp_path / "forward", clip.images.cpu(), clip.c2w.double(), clip.K)
-    result = evaluate_scene(scene, num_threads=1)
-    tried = result["sfm"]["sfm_tried"]
+    result, tried = _eval_camera_256(tmp_path, 2106, "4d", "forward")
     no_turn = [t for t in tried if "no-turn start" in t[0]]
     assert no_turn and no_turn[0][5], tried
     assert result["errors"]["mean_rot_err_deg"] < 1.5, (result["errors"]["mean_rot_err_deg"], tried)
@@ -188,15 +186,7 @@ def test_a_dolly_is_fitted_without_turning_and_a_turning_walk_is_not(tmp_path, s
     leaves the camera turning 0.39 degrees a frame (3.5 degrees mean error, RotErr 55.6); the fit in which no camera
     turns explains the tracks better (median 0.30 against 0.44 px) and is exact. The forward walk of scene 1 turns
     0.3 degrees a frame, and without turning fits worse (0.61 against 0.54 px): not taken. Measured (AMD EPYC)."""
-    from genxd.cameras.evaluate import evaluate_scene
-    from genxd.data.synthetic import make_clip
-    from genxd.evaluation import _camera_scene
-
-    torch.set_num_threads(1)
-    clip = make_clip(seed, kind, 16, 256, 256, camera=camera)
-    scene = _camera_scene(tmp_path / camera, clip.images.cpu(), clip.c2w.double(), clip.K)
-    result = evaluate_scene(scene, num_threads=1)
-    tried = result["sfm"]["sfm_tried"]
+    result, tried = _eval_camera_256(tmp_path, seed, kind, camera)
     fixed = [t for t in tried if "no turn at all" in t[0]]
     assert fixed and fixed[0][5] == taken, tried
     # measured: dolly 0.00 degrees mean error (3.5 before), forward walk 0.28 (as before)
