@@ -220,6 +220,8 @@ class Runner:
             outcome.passed, outcome.reason = False, f"{len(errors)} error lines"
         elif not all(n in errors[0] for n in case.names):
             outcome.passed, outcome.reason = False, f"error does not name {case.names}: {errors[0][:160]}"
+        elif not all(d in stderr for d in case.detail):
+            outcome.passed, outcome.reason = False, f"stderr does not hold {case.detail}: {stderr.strip()[:160]}"
         else:
             outcome.passed, outcome.reason = True, errors[0][:200]
 

@@ -35,6 +35,7 @@ class Case:
     setup: Callable[[Path], None] | None = None  # writes inputs into the sandbox
     expect: str = "error"  # "error" (exit 2, one line), "ok" (exit 0), "python-error" (ValueError), "kill"
     names: tuple[str, ...] = ()  # substrings the error line must hold
+    detail: tuple[str, ...] = ()  # substrings stderr must hold besides (e.g. curate's one line per failed video)
     python: Callable[[Path], Any] | None = None  # for "python-error" cases
     kill: dict | None = None  # for "kill" cases
     ci: bool = False  # in the fast CI subset
@@ -553,6 +554,13 @@ def curate_cases() -> list[Case]:
     def video(box: Path) -> None:
         (box / "in" / "clip.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42 not really a video")
 
+    def frames(box: Path) -> None:  # 12 frames of 40x40 (4.7 KiB each): 56 KiB, over a limit of 10.5 KiB
+        import PIL.Image
+
+        (box / "in" / "frames").mkdir()
+        for i in range(12):
+            PIL.Image.fromarray(_rgb(seed=i)).save(box / "in" / "frames" / f"{i:03d}.png")
+
     return [
         Case("curate-missing-input", "curate", "curate a missing input", names=("nope",),
              args=lambda box: ["curate", str(box / "in" / "nope"), "-o", str(box / "out")]),
@@ -561,6 +569,11 @@ def curate_cases() -> list[Case]:
              args=lambda box: ["curate", str(box / "in"), "-o", str(box / "in" / "file")]),
         Case("curate-all-fail", "curate", "curate a broken video (every input fails)", setup=video, names=("clip",),
              owner="C", args=lambda box: ["curate", str(box / "in" / "clip.mp4"), "-o", str(box / "out" / "d"), "-q"]),
+        Case("curate-over-frame-memory", "curate", "curate frames that would not fit --max-frame-memory",
+             setup=frames, names=("frames",), detail=("frames: failed (read)", "12 frames of 40x40", "--max-frames",
+                                                      "--max-frame-memory"), owner="C",
+             args=lambda box: ["curate", str(box / "in" / "frames"), "-o", str(box / "out" / "d"), "-q",
+                               "--max-frame-memory", "0.00001"]),
     ]
 
 
