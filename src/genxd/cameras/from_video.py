@@ -364,6 +364,7 @@ def _cameras_from_sfm(frames_at: Path, clip: Path, focal: float | None, features
                         report["warnings"].append(f"the second SfM pass failed ({exc2}); the first is kept")
                 timings["refine"] = time.perf_counter() - t1
             t1 = time.perf_counter()  # a dolly that SfM turned: its tracks from cameras that do not turn
+            stage("structure from motion: the same tracks fitted by cameras that do not turn")
             sfm = fit_without_turning(rebundle_without_turning(sfm))
             timings["no_turn"] = time.perf_counter() - t1
             t1 = time.perf_counter()  # a turning camera: the small KLT window (genxd.cameras.video_sfm)
