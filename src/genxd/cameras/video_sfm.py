@@ -280,6 +280,32 @@ def _bundle_adjust(reconstruction, pycolmap) -> None:
         pycolmap.bundle_adjustment(reconstruction, options)
 
 
+def _poses_of(sfm, reconstruction) -> np.ndarray:
+    """``sfm.c2w`` with each registered frame's pose taken from ``reconstruction`` (where it has one)."""
+    from ..curation.sfm import colmap_pose_to_c2w
+
+    c2w = sfm.c2w.copy()
+    for index, name in enumerate(sfm.image_names):
+        image = reconstruction.find_image_with_name(name)
+        if sfm.registered[index] and image is not None and image.has_pose:
+            c2w[index] = colmap_pose_to_c2w(image)
+    return c2w
+
+
+def _medians_over_common(errors_a: dict, errors_b: dict) -> tuple[float, float] | None:
+    """Median of two fits' observation errors (:func:`_observation_errors`) over the observations both keep
+    (``None`` when they share none)."""
+    common = sorted(errors_a.keys() & errors_b.keys())
+    if not common:
+        return None
+    return float(np.median([errors_a[k] for k in common])), float(np.median([errors_b[k] for k in common]))
+
+
+def _tried_with(sfm, entry: tuple, keep: bool) -> list[tuple]:
+    """``sfm.tried`` plus ``entry``; when ``entry`` is kept, the earlier entries are no longer the kept ones."""
+    return [*((*t[:5], t[5] and not keep) for t in getattr(sfm, "tried", [])), entry]
+
+
 def rebundle_without_turning(sfm):
     """``sfm``, or the same tracks bundle-adjusted from cameras that do not turn (each at its own centre with the
     first camera's orientation) when that fits them better: after the same bundle adjustment (intrinsics fixed),
@@ -291,8 +317,6 @@ def rebundle_without_turning(sfm):
     while it moves forward; the no-turn start leaves that local minimum (benchmark dolly clip at 512 px: 17.9 ->
     0.2 degrees). A camera that does turn fits worse from that start, or keeps few points (a fast orbit: a fifth),
     and ``sfm`` is kept. ``tried`` gets a line for the no-turn start."""
-    from ..curation.sfm import colmap_pose_to_c2w
-
     pycolmap = load_pycolmap()
     if getattr(sfm, "reconstruction", None) is None or sfm.num_registered < 3:
         return sfm
@@ -302,25 +326,19 @@ def rebundle_without_turning(sfm):
     _bundle_adjust(base, pycolmap)
     _bundle_adjust(alt, pycolmap)  # drops the points it cannot fit
     errors_base, errors_alt = _observation_errors(base), _observation_errors(alt)
-    common = sorted(errors_base.keys() & errors_alt.keys())  # the two fits compared on the same observations
-    if not common:
+    medians = _medians_over_common(errors_base, errors_alt)  # the two fits compared on the same observations
+    if medians is None:
         return sfm
-    error_base = float(np.median([errors_base[k] for k in common]))
-    error_alt = float(np.median([errors_alt[k] for k in common]))
+    error_base, error_alt = medians
     kept = len(errors_alt) / max(1, len(errors_base))
-    c2w = sfm.c2w.copy()
-    for index, name in enumerate(sfm.image_names):
-        image = alt.find_image_with_name(name)
-        if sfm.registered[index] and image is not None and image.has_pose:
-            c2w[index] = colmap_pose_to_c2w(image)
+    c2w = _poses_of(sfm, alt)
     turns_less = turn_per_frame_deg(c2w, sfm.registered) < NO_TURN_TURN_RATIO * turn_per_frame_deg(sfm.c2w, sfm.registered)
     keep = kept >= NO_TURN_MIN_KEPT and (error_alt < NO_TURN_GAIN * error_base
                                          or (error_alt < error_base and turns_less))
-    tried = [(*t[:5], t[5] and not keep) for t in getattr(sfm, "tried", [])]
-    tried.append((f"{sfm.features}, no-turn start (median px over the {kept:.0%} of observations it keeps; SfM's "
-                  f"{error_base:.3f})", getattr(sfm, "klt_window", None),
-                  sfm.num_registered, round(error_alt, 3), round(turn_per_frame_deg(c2w, sfm.registered), 3), keep))
-    sfm.tried = tried
+    sfm.tried = _tried_with(sfm, (f"{sfm.features}, no-turn start (median px over the {kept:.0%} of observations it "
+                                  f"keeps; SfM's {error_base:.3f})", getattr(sfm, "klt_window", None),
+                                  sfm.num_registered, round(error_alt, 3),
+                                  round(turn_per_frame_deg(c2w, sfm.registered), 3), keep), keep)
     if keep:
         sfm.reconstruction, sfm.c2w = alt, c2w
         sfm.mean_reprojection_error = float(np.mean(list(errors_alt.values())))
@@ -422,8 +440,6 @@ def fit_without_turning(sfm):
     arises, on a path that runs along the view axis (within :data:`FIT_WITHOUT_TURNING_MAX_ANGLE_DEG`,
     :func:`path_angle_to_view_deg`) and turns less than :data:`FIT_WITHOUT_TURNING_BELOW_DEG` per frame.
     ``tried`` gets a line for it."""
-    from ..curation.sfm import colmap_pose_to_c2w
-
     pycolmap = load_pycolmap()
     if getattr(sfm, "reconstruction", None) is None or sfm.num_registered < 3:
         return sfm
@@ -432,24 +448,17 @@ def fit_without_turning(sfm):
         return sfm
     fixed = pycolmap.Reconstruction(sfm.reconstruction)
     _fit_with_rotation_fixed(fixed, pycolmap)
-    errors_now, errors_fixed = _observation_errors(sfm.reconstruction), _observation_errors(fixed)
-    common = sorted(errors_now.keys() & errors_fixed.keys())
-    if not common:
+    errors_fixed = _observation_errors(fixed)
+    medians = _medians_over_common(_observation_errors(sfm.reconstruction), errors_fixed)
+    if medians is None:
         return sfm
-    error_now = float(np.median([errors_now[k] for k in common]))
-    error_fixed = float(np.median([errors_fixed[k] for k in common]))
+    error_now, error_fixed = medians
     keep = error_fixed <= error_now
-    tried = [(*t[:5], t[5] and not keep) for t in getattr(sfm, "tried", [])]
-    tried.append((f"{sfm.features}, no turn at all (median px; the reconstruction's {error_now:.3f})",
-                  getattr(sfm, "klt_window", None), sfm.num_registered, round(error_fixed, 3), 0.0, keep))
-    sfm.tried = tried
+    sfm.tried = _tried_with(sfm, (f"{sfm.features}, no turn at all (median px; the reconstruction's {error_now:.3f})",
+                                  getattr(sfm, "klt_window", None), sfm.num_registered, round(error_fixed, 3), 0.0,
+                                  keep), keep)
     if keep:
-        c2w = sfm.c2w.copy()
-        for index, name in enumerate(sfm.image_names):
-            image = fixed.find_image_with_name(name)
-            if sfm.registered[index] and image is not None and image.has_pose:
-                c2w[index] = colmap_pose_to_c2w(image)
-        sfm.reconstruction, sfm.c2w = fixed, c2w
+        sfm.reconstruction, sfm.c2w = fixed, _poses_of(sfm, fixed)
         sfm.mean_reprojection_error = float(np.mean(list(errors_fixed.values())))
     return sfm
 
@@ -483,9 +492,8 @@ def retrack_if_turning(sfm, image_dir: Path, names: list[str], work: Path, allow
         return sfm
     keep = (small.num_registered >= sfm.num_registered
             and disagreement_deg(sfm, small) <= AGREEMENT * mean_turn_deg(sfm))
-    tried = [(*t[:5], t[5] and not keep) for t in sfm.tried]
-    tried.append(("klt", KLT_WINDOW_TURNING, small.num_registered, round(small.mean_reprojection_error, 3),
-                  round(turn_per_frame_deg(small.c2w, small.registered), 3), keep))
+    tried = _tried_with(sfm, ("klt", KLT_WINDOW_TURNING, small.num_registered, round(small.mean_reprojection_error, 3),
+                              round(turn_per_frame_deg(small.c2w, small.registered), 3), keep), keep)
     best = small if keep else sfm
     best.timings = {k: round(sfm.timings.get(k, 0.0) + small.timings.get(k, 0.0), 3)
                     for k in {*sfm.timings, *small.timings}}

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
+from ..utils.stages import StageCallback
 from .frames import VideoSource, discover_videos
 from .pipeline import META_NAME, CurationConfig, curate_video, video_record
 
@@ -155,7 +156,7 @@ def _worker_init(num_threads: int) -> None:
 
 
 def _curate_task(source: VideoSource, out_dir: str, config: CurationConfig,
-                 on_stage: Callable[[str], None] | None = None) -> dict[str, Any]:
+                 on_stage: StageCallback | None = None) -> dict[str, Any]:
     """Run in a worker: curate one video, never raise for a bad video.
 
     A retried attempt (its worker died, Ray or the local pool ran it again) finds the video done

@@ -276,11 +276,9 @@ class _FrameBudget:
     def add(self, frame: np.ndarray) -> None:
         if self.max_bytes is None:
             return
+        if self.held == 0 and self.expected is not None and self.expected * frame.nbytes > self.max_bytes:
+            self._fail(self.expected, frame)  # the first frame tells the size: stop before decoding the rest
         self.held += frame.nbytes
-        first = self.held == frame.nbytes
-        count = self.expected if first and self.expected is not None else None
-        if count is not None and count * frame.nbytes > self.max_bytes:
-            self._fail(count, frame)
         if self.held > self.max_bytes:
             self._fail(None, frame)
 

@@ -18,10 +18,11 @@ import traceback
 import uuid
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
+from ..utils.stages import StageCallback
 from .frames import FrameMemoryError, VideoReadError, VideoSource, discover_videos, read_frames
 from .masks import EpipolarFlowMasker, Masker, load_masker
 from .motion import DEFAULT_MOTION_THRESHOLD, MotionSettings, estimate_object_motion
@@ -202,7 +203,7 @@ def curate_video(
     out_root: str | os.PathLike,
     config: CurationConfig | None = None,
     masker: Masker | None = None,
-    on_stage: Callable[[str], None] | None = None,
+    on_stage: StageCallback | None = None,
 ) -> dict[str, Any]:
     """Curate one video into ``out_root/VIDEO_ID`` and return its ``index.jsonl`` record.
 
@@ -261,7 +262,7 @@ def curate_video(
 
 
 def _curate_into(source: VideoSource, folder: Path, config: CurationConfig, masker: Masker | None,
-                 on_stage: Callable[[str], None]) -> dict[str, Any]:
+                 on_stage: StageCallback) -> dict[str, Any]:
     """All stages, writing into ``folder``; returns the meta dict. Raises CurationError."""
     _set_threads(config.num_threads)
     timings: dict[str, float] = {}
