@@ -66,6 +66,7 @@ FLAGS: dict[str, str] = {
     "data_root": "DATA_ROOT",
     "images": "IMAGES",
     "input_list": "--input-list",
+    "max_frame_memory_gib": "--max-frame-memory",
 }
 
 
@@ -83,11 +84,36 @@ def is_cli() -> bool:
     return _CALLER.get() == "cli"
 
 
+def caller() -> str:
+    """``"cli"`` or ``"python"``: hand it to worker processes, which start as ``"python"``."""
+    return _CALLER.get()
+
+
+@contextlib.contextmanager
+def caller_style(name: str) -> Iterator[None]:
+    """Within this block, messages are worded for ``name`` (a :func:`caller` value from the parent process)."""
+    if name not in ("cli", "python"):
+        raise ValueError(f"caller must be 'cli' or 'python', got {name!r}")
+    token = _CALLER.set(name)
+    try:
+        yield
+    finally:
+        _CALLER.reset(token)
+
+
 def arg(name: str) -> str:
     """``name`` (a Python argument) as the caller knows it: ``--frames`` on the command line."""
     if not is_cli():
         return name
     return FLAGS.get(name, "--" + name.replace("_", "-"))
+
+
+def setting(name: str, value: Any = None) -> str:
+    """A setting with a value as the caller writes it: ``--max-frames 388`` or ``max_frames=388``; without a
+    value just the name (:func:`arg`)."""
+    if value is None:
+        return arg(name)
+    return f"{arg(name)} {value}" if is_cli() else f"{name}={value}"
 
 
 def overwrite_hint() -> str:

@@ -32,7 +32,8 @@ def test_a_read_over_the_limit_fails_before_decoding_with_what_to_pass(tmp_path,
     with pytest.raises(FrameMemoryError) as err:
         read_frames(folder, max_bytes=5 * FRAME_BYTES - 1)
     message = str(err.value)
-    assert "10 frames of 30x20" in message and "--max-frames 4" in message and "--resize" in message, message
+    assert "10 frames of 30x20" in message and "max_frames=4" in message and "resize" in message, message
+    assert "--" not in message  # worded for Python; the command line's wording is tested below
     assert len(decoded) == 1  # the count is known: stopped at the first frame
     assert isinstance(err.value, VideoReadError)  # callers that handle unreadable videos handle this too
     # what fits is read: every 3rd frame (4 frames), at most 4 frames, 4 picked frames, a smaller size
@@ -105,3 +106,29 @@ def test_curation_fails_a_video_over_the_frame_memory_limit_at_the_read_stage(tm
     bad = CliRunner().invoke(app, ["curate", str(tmp_path / "clip" / "frames"), "--out", str(tmp_path / "o2"),
                                    "--max-frame-memory", "0"])
     assert bad.exit_code == 2 and "--max-frame-memory" in bad.output, bad.output
+
+
+def test_worker_processes_word_the_reason_for_their_caller(tmp_path):
+    """``genxd curate --workers 2`` runs videos in spawned processes, which start worded for Python: the parent's
+    caller goes with each task, so the command line reads ``--max-frames`` and Python ``max_frames=``."""
+    pytest.importorskip("pycolmap")
+    from typer.testing import CliRunner
+
+    from genxd.cli import app
+    from genxd.curation import CurationConfig, curate_dataset
+
+    clips = [_folder(tmp_path / name / "frames", n=12).parent for name in ("a", "b")]
+    limit_gib = 5 * FRAME_BYTES / 2**30
+    summary = curate_dataset([c / "frames" for c in clips], tmp_path / "py",
+                             CurationConfig(max_frame_memory_gib=limit_gib), workers=2, progress=False)
+    records = [json.loads(line) for line in (tmp_path / "py" / "index.jsonl").read_text().splitlines()]
+    assert summary.failed == 2 and len(records) == 2, summary
+    for record in records:
+        assert "(max_frames=5, or a stride)" in record["reason"] and "max_frame_memory_gib" in record["reason"], record
+        assert "--" not in record["reason"], record
+    res = CliRunner().invoke(app, ["curate", *[str(c / "frames") for c in clips], "--out", str(tmp_path / "cli"),
+                                   "--max-frame-memory", f"{limit_gib:.12f}", "--workers", "2", "-q"])
+    assert res.exit_code == 2, res.output
+    for line in (tmp_path / "cli" / "index.jsonl").read_text().splitlines():
+        reason = json.loads(line)["reason"]
+        assert "(--max-frames 4, or a --stride)" in reason and "--max-frame-memory" in reason and "max_frames=" not in reason, reason

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
 from ..utils.stages import StageCallback
+from ..validation import caller, caller_style
 from .frames import VideoSource, discover_videos
 from .pipeline import META_NAME, CurationConfig, curate_video, video_record
 
@@ -156,8 +157,10 @@ def _worker_init(num_threads: int) -> None:
 
 
 def _curate_task(source: VideoSource, out_dir: str, config: CurationConfig,
-                 on_stage: StageCallback | None = None) -> dict[str, Any]:
-    """Run in a worker: curate one video, never raise for a bad video.
+                 on_stage: StageCallback | None = None, caller_name: str = "python") -> dict[str, Any]:
+    """Run in a worker: curate one video, never raise for a bad video. ``caller_name``: the parent's
+    :func:`genxd.validation.caller`, so that reasons name ``--max-frames`` for the command line and
+    ``max_frames`` for Python (a worker process starts as Python).
 
     A retried attempt (its worker died, Ray or the local pool ran it again) finds the video done
     when the first attempt renamed its folder into place before dying: the record then comes from
@@ -166,7 +169,8 @@ def _curate_task(source: VideoSource, out_dir: str, config: CurationConfig,
     meta_path = Path(out_dir) / source.video_id / META_NAME
     if meta_path.exists():
         return _record_from_meta(source, meta_path)
-    record = curate_video(source, out_dir, config, on_stage=on_stage)
+    with caller_style(caller_name):
+        record = curate_video(source, out_dir, config, on_stage=on_stage)
     if record.get("status") != "ok" and meta_path.exists():  # another attempt of this video won the rename
         return _record_from_meta(source, meta_path)
     return record
@@ -358,7 +362,7 @@ def _run_local(
                     if bar is not None:
                         bar.update(task, status=f"{_status_text(counts)}  {video_id}: {stage}")
 
-                done(_curate_task(source, str(out_dir), task_config, on_stage))
+                done(_curate_task(source, str(out_dir), task_config, on_stage, caller()))
             return
         attempts: Counter = Counter()
         pending = list(todo)
@@ -368,7 +372,8 @@ def _run_local(
             context = multiprocessing.get_context("spawn")
             with ProcessPoolExecutor(max_workers=min(workers, len(pending)), mp_context=context,
                                      initializer=_worker_init, initargs=(threads,)) as pool:
-                futures = {pool.submit(_curate_task, s, str(out_dir), task_config): s for s in pending}
+                futures = {pool.submit(_curate_task, s, str(out_dir), task_config, None, caller()): s
+                           for s in pending}
                 remaining = set(futures)
                 while remaining:
                     finished, remaining = wait(remaining, return_when=FIRST_COMPLETED)
@@ -437,7 +442,8 @@ def _run_ray(
     threads = config.num_threads if config.num_threads > 0 else 1
     task_config = replace(config, num_threads=threads)
     remote = ray.remote(num_cpus=threads, max_retries=1)(_curate_task)
-    refs = {remote.remote(source, str(out_dir.resolve()), task_config): source for source in todo}
+    refs = {remote.remote(source, str(out_dir.resolve()), task_config, None, caller()): source
+            for source in todo}
     counts: Counter = Counter()
     with _make_progress(progress, len(todo)) as bar:
         task = bar.add_task("videos", total=len(todo), status="") if bar is not None else None

@@ -13,6 +13,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from ..validation import setting
+
 __all__ = [
     "VIDEO_EXTENSIONS",
     "IMAGE_EXTENSIONS",
@@ -289,7 +291,7 @@ class _FrameBudget:
                 else f"more than {fits} frames of {w}x{h} (over {_gib(self.max_bytes)})")
         raise FrameMemoryError(
             f"{self.name}: {what} in memory, above the limit of {_gib(self.max_bytes)}; keep fewer frames "
-            f"(--max-frames {fits}, or a --stride) or smaller ones (--resize)"
+            f"({setting('max_frames', fits)}, or a {setting('stride')}) or smaller ones ({setting('resize')})"
         )
 
 
@@ -369,5 +371,5 @@ def read_frames(
         raise VideoReadError(f"{source.path.name}: no frames could be decoded (empty video)")
     shapes = {f.shape for f in frames}
     if len(shapes) > 1:
-        raise VideoReadError(f"{source.path.name}: frames have different sizes {sorted(shapes)}; use --resize WxH")
+        raise VideoReadError(f"{source.path.name}: frames have different sizes {sorted(shapes)}; use {setting('resize', 'WxH')}")
     return np.stack(frames)

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from ..utils.stages import StageCallback
+from ..validation import arg
 from .frames import FrameMemoryError, VideoReadError, VideoSource, discover_videos, read_frames
 from .masks import EpipolarFlowMasker, Masker, load_masker
 from .motion import DEFAULT_MOTION_THRESHOLD, MotionSettings, estimate_object_motion
@@ -275,7 +276,7 @@ def _curate_into(source: VideoSource, folder: Path, config: CurationConfig, mask
         limit = None if config.max_frame_memory_gib is None else int(config.max_frame_memory_gib * 2**30)
         frames = read_frames(source, config.stride, config.max_frames, config.resize, max_bytes=limit)
     except FrameMemoryError as exc:
-        raise CurationError("read", f"{exc}, or raise the limit (--max-frame-memory GIB)") from None
+        raise CurationError("read", f"{exc}, or raise the limit ({arg('max_frame_memory_gib')})") from None
     except VideoReadError as exc:
         raise CurationError("read", str(exc)) from None
     if len(frames) < config.min_frames:
