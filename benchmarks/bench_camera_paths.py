@@ -61,13 +61,14 @@ def part_from_video(args, work: Path) -> dict:
 
     rows = []
     for spec in clip_specs(args.clips):
-        clip = make_clip(spec["seed"], spec["kind"], args.frames, args.size, args.size, camera=spec["camera"])
+        clip = make_clip(spec["seed"], spec["kind"], args.frames, args.size, args.size, camera=spec["camera"],
+                         focal=args.clip_focal)
         video = write_video(work / f"clip{spec['index']:02d}.mp4", clip.images, fps=8.0, quality=9)
         row = {**spec, "motion_strength": clip.motion_strength,
                "image_motion_strength": clip.meta()["image_motion_strength"] if spec["kind"] == "4d" else 0.0}
         t0, c0 = time.perf_counter(), _cpu()
         try:
-            cams = recover_clip_cameras(video, focal=None if args.estimate_focal else 1.0, num_threads=args.threads,
+            cams = recover_clip_cameras(video, focal=None if args.estimate_focal else args.clip_focal, num_threads=args.threads,
                                         seed=0)
         except ValueError as exc:
             row.update({"status": "failed", "reason": str(exc), "seconds": time.perf_counter() - t0})
@@ -113,7 +114,8 @@ def part_from_video(args, work: Path) -> dict:
                             + (r.get("reason") or f"rot {r['mean_rot_err_deg']:.2f} deg, centre {100 * r['centre_err_sim3_rel']:.2f} %")
                             for r in rows if not r.get("passed")]}
     return {"settings": {"frames": args.frames, "size": args.size, "video": "H.264 mp4, quality 9",
-                         "focal": "estimated" if args.estimate_focal else "known (fx/W = 1.0)"},
+                         "focal": "estimated" if args.estimate_focal else f"known (fx/W = {args.clip_focal:g})",
+                         "clip_focal": args.clip_focal},
             "summary": summary, "clips": rows}
 
 
@@ -221,6 +223,9 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=24, help="frames per from-video clip")
     parser.add_argument("--size", type=int, default=192, help="from-video clip size in pixels")
     parser.add_argument("--estimate-focal", action="store_true", help="let SfM estimate the focal length")
+    parser.add_argument("--clip-focal", type=float, default=1.0,
+                        help="true normalised focal length fx/W of the rendered from-video clips (genxd assumes 1.0 "
+                        "when SfM cannot estimate it: try another value with --estimate-focal)")
     parser.add_argument("--perturb-deg", type=float, default=4.0)
     parser.add_argument("--eval-settings", default="64x8,256x16",
                         help="eval-camera render sizes and frame counts, SIZExFRAMES, comma-separated (the first is "

@@ -208,3 +208,41 @@ def test_a_video_brings_its_own_camera_file(small_clip, tmp_path):
     with pytest.warns(GenXDWarning, match="walk.json: not a camera file.*beside the video"):
         cams = recover_clip_cameras(here, focal=1.0, max_frames=12)
     assert cams.method == "sfm" and len(cams.c2w) >= 10
+
+
+@pytest.mark.parametrize("fails_also_with_assumed", [False, True])
+def test_sfm_that_fails_with_a_free_focal_runs_again_with_an_assumed_one(small_clip, monkeypatch,
+                                                                          fails_also_with_assumed):
+    """A forward walk over a ground plane (``genxd synth --camera forward --seed 3 --frames 32 --size 256``) failed
+    SfM with the focal length free in every run (most pairs fit a homography) and worked with fx/W = 1, its truth;
+    here SfM is replaced by one that fails without a focal length, so the test is fast and exact."""
+    import genxd.cameras.from_video as fv
+    from genxd.curation.sfm import SfmError
+
+    video, _ = small_clip
+    real = fv.reconstruct_clip
+    focals = []
+
+    def fails_without_focal(frames, image_dir, names, work, allowed, focal, **kwargs):
+        focals.append(focal)
+        if focal is None or fails_also_with_assumed:
+            raise SfmError("SfM (klt) found no initial image pair (too little camera motion or texture)")
+        return real(frames, image_dir, names, work, allowed, focal, **kwargs)
+
+    monkeypatch.setattr(fv, "reconstruct_clip", fails_without_focal)
+    monkeypatch.setattr(fv, "rotation_only_cameras", lambda *a: {"error": "the camera moves"})
+    if fails_also_with_assumed:
+        with pytest.raises(FromVideoError, match="also with an assumed focal length fx/W = 1.0"):
+            recover_clip_cameras(video, source="sfm", max_frames=8)
+        assert focals == [None, fv.ASSUMED_FOCAL]
+        return
+    cams = recover_clip_cameras(video, source="sfm", max_frames=8)
+    assert focals == [None, fv.ASSUMED_FOCAL]
+    assert cams.report["focal_assumed"] == fv.ASSUMED_FOCAL and cams.report["focal_estimated"] is False
+    assert any("assumed fx/W = 1.0" in w and "--clip-focal" in w for w in cams.report["warnings"])
+    assert cams.K[0, 0, 0].item() == pytest.approx(fv.ASSUMED_FOCAL, rel=1e-6)  # normalised fx/W
+    fails_also_with_assumed = True
+    focals.clear()
+    with pytest.raises(FromVideoError, match="structure from motion failed") as info:
+        recover_clip_cameras(video, source="sfm", max_frames=8, focal=0.9)  # a given focal is not replaced
+    assert focals == [0.9] and "assumed" not in str(info.value)

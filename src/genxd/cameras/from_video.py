@@ -31,9 +31,9 @@ from torch import Tensor
 
 from .camera_path import CameraPath
 from .geometry import intrinsics_from_focal
-from .moving_masks import inconsistent_track_mask
 from .rotation_only import rotation_only_cameras
-from .video_sfm import fit_without_turning, rebundle_without_turning, retrack_if_turning, run_video_sfm
+from .clip_sfm import reconstruct_clip
+from .video_sfm import run_video_sfm
 from .resample import SPACINGS, angular_length, path_length, relative_to_first, resample_path, smooth_path
 from ..utils.stages import StageCallback
 
@@ -346,36 +346,26 @@ def _cameras_from_sfm(frames_at: Path, clip: Path, focal: float | None, features
         names = _write_pngs(frames, scratch / "images")
         t0 = time.perf_counter()
         stage(f"structure from motion on {n} frames")
+        route = dict(features=features, num_threads=num_threads, seed=seed, mapper=mapper,
+                     refine_masks=mask and refine_masks, stage=stage, report=report, timings=timings)
         try:
-            sfm = run_video_sfm(scratch / "images", names, scratch / "sfm", allowed, focal, features, num_threads, seed,
-                                mapper)
-            if mask and refine_masks:  # a second pass without the points the first pass's cameras cannot explain
-                t1 = time.perf_counter()
-                moving = inconsistent_track_mask(frames, sfm.c2w, sfm.registered, sfm.K)
-                report["inconsistent_fraction"] = float(moving.mean())
-                if moving.mean() > 0.001:
-                    stage("structure from motion, second pass (regions the first pass cannot explain masked)")
-                    try:
-                        sfm = run_video_sfm(scratch / "images", names, scratch / "sfm2", allowed & ~moving, focal,
-                                            features, num_threads, seed, mapper)
-                        allowed = allowed & ~moving
-                        report["mask_fraction"] = float((~allowed).mean())
-                    except SfmError as exc2:
-                        report["warnings"].append(f"the second SfM pass failed ({exc2}); the first is kept")
-                timings["refine"] = time.perf_counter() - t1
-            t1 = time.perf_counter()  # a dolly that SfM turned: its tracks from cameras that do not turn
-            stage("structure from motion: the same tracks fitted by cameras that do not turn")
-            sfm = fit_without_turning(rebundle_without_turning(sfm))
-            timings["no_turn"] = time.perf_counter() - t1
-            t1 = time.perf_counter()  # a turning camera: the small KLT window (genxd.cameras.video_sfm)
-            sfm = retrack_if_turning(sfm, scratch / "images", names, scratch / "sfm_turning", allowed, focal,
-                                     num_threads, seed, mapper)
-            timings["turning"] = time.perf_counter() - t1
-            report["sfm_tried"] = sfm.tried
+            sfm, allowed = reconstruct_clip(frames, scratch / "images", names, scratch, allowed, focal, **route)
         except SfmError as exc:
-            raise FromVideoError(f"{clip}: structure from motion failed ({exc}), and the camera does not just "
-                                 f"turn or stand still either ({rot['error']}); a clip with more camera movement "
-                                 "or texture, or more frames (--max-frames), may work") from None
+            failed = (f"{clip}: structure from motion failed ({exc}), and the camera does not just turn or stand "
+                      f"still either ({rot['error']}); a clip with more camera movement or texture, or more frames "
+                      "(--max-frames), may work")
+            if focal is not None:
+                raise FromVideoError(failed) from None
+            # forward walks over a ground plane: most pairs fit a homography, self-calibration has nothing to go on
+            stage(f"structure from motion again with an assumed focal length (fx/W {ASSUMED_FOCAL})")
+            try:
+                sfm, allowed = reconstruct_clip(frames, scratch / "images", names, scratch / "assumed_focal", allowed,
+                                                ASSUMED_FOCAL, **route)
+            except SfmError:
+                raise FromVideoError(f"{failed} (also with an assumed focal length fx/W = {ASSUMED_FOCAL})") from None
+            report["warnings"].append(f"SfM failed with the focal length left free ({exc}); it worked with an "
+                                      f"assumed fx/W = {ASSUMED_FOCAL} (give the clip's focal length: --clip-focal)")
+            report["focal_assumed"] = ASSUMED_FOCAL
         timings["sfm"] = time.perf_counter() - t0
         estimated = float(sfm.K[0, 0])
         if focal is None and not PLAUSIBLE_FOCAL[0] <= estimated <= PLAUSIBLE_FOCAL[1]:
@@ -406,7 +396,8 @@ def _cameras_from_sfm(frames_at: Path, clip: Path, focal: float | None, features
                                   "interpolated over them)")
     report.update({"num_registered": int(len(keep)), "features": sfm.features,
                    "klt_window": sfm.klt_window, "mapper": mapper, "num_points3D": sfm.num_points3D,
-                   "mean_reprojection_error_px": sfm.mean_reprojection_error, "focal_estimated": focal is None,
+                   "mean_reprojection_error_px": sfm.mean_reprojection_error,
+                   "focal_estimated": focal is None and "focal_assumed" not in report,
                    "K_normalized": sfm.K.tolist(), "timings": {k: round(v, 3) for k, v in
                                                                {**timings, **sfm.timings}.items()}})
     return ClipCameras(c2w, K, height, width, keep.tolist(), n, times[keep], depth, "sfm", True, report)
