@@ -1,6 +1,7 @@
 """The cases of the bad-input probe (``benchmarks/probe_bad_inputs.py``, which runs them): one builder per
 group (``image_cases``, ``option_cases``, ``output_cases``, ``camera_cases``, ``archive_cases``,
-``scene_cases``, ``curate_cases``, ``kill_cases``) and :func:`all_cases`. A :class:`Case` says what goes in
+``scene_cases``, ``kill_cases``; ``curate_cases`` and ``from_video_cases`` in ``probe_cases_video``) and
+:func:`all_cases`. A :class:`Case` says what goes in
 (the sandbox's inputs and the ``genxd`` argv) and what must come out (see the runner's docstring)."""
 
 from __future__ import annotations
@@ -550,33 +551,6 @@ def scene_cases() -> list[Case]:
     return cases
 
 
-def curate_cases() -> list[Case]:
-    def video(box: Path) -> None:
-        (box / "in" / "clip.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42 not really a video")
-
-    def frames(box: Path) -> None:  # 12 frames of 40x40 (4.7 KiB each): 56 KiB, over a limit of 10.5 KiB
-        import PIL.Image
-
-        (box / "in" / "frames").mkdir()
-        for i in range(12):
-            PIL.Image.fromarray(_rgb(seed=i)).save(box / "in" / "frames" / f"{i:03d}.png")
-
-    return [
-        Case("curate-missing-input", "curate", "curate a missing input", names=("nope",),
-             args=lambda box: ["curate", str(box / "in" / "nope"), "-o", str(box / "out")]),
-        Case("curate-out-is-file", "curate", "curate --out names a file", names=("file",),
-             setup=lambda box: (box / "in" / "file").write_text("x"),
-             args=lambda box: ["curate", str(box / "in"), "-o", str(box / "in" / "file")]),
-        Case("curate-all-fail", "curate", "curate a broken video (every input fails)", setup=video, names=("clip",),
-             owner="C", args=lambda box: ["curate", str(box / "in" / "clip.mp4"), "-o", str(box / "out" / "d"), "-q"]),
-        Case("curate-over-frame-memory", "curate", "curate frames that would not fit --max-frame-memory",
-             setup=frames, names=("frames",), detail=("frames: failed (read)", "12 frames of 40x40", "--max-frames",
-                                                      "--max-frame-memory"), owner="C",
-             args=lambda box: ["curate", str(box / "in" / "frames"), "-o", str(box / "out" / "d"), "-q",
-                               "--max-frame-memory", "0.00001"]),
-    ]
-
-
 def kill_cases() -> list[Case]:
     gen = lambda box, extra=(): [sys.executable, "-m", "genxd", "generate", str(box / "in" / "img.png"), "-o",
                                  str(box / "out"), "--steps", "1", "--frames", "2", "-q", *extra]
@@ -596,5 +570,7 @@ def kill_cases() -> list[Case]:
 
 
 def all_cases() -> list[Case]:
+    from probe_cases_video import curate_cases, from_video_cases
+
     return (image_cases() + option_cases() + output_cases() + camera_cases() + archive_cases() + scene_cases()
-            + curate_cases() + kill_cases())
+            + curate_cases() + from_video_cases() + kill_cases())

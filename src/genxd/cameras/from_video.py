@@ -300,7 +300,7 @@ def _cameras_from_sfm(frames_at: Path, clip: Path, focal: float | None, features
                       work_dir, stage: StageCallback) -> ClipCameras:
     import cv2
 
-    from ..curation.frames import VideoReadError
+    from ..curation.frames import MixedFrameSizesError, VideoReadError
     from ..curation.masks import EpipolarFlowMasker
     from ..curation.sfm import SfmError
     from ..data.datasets import median_point_depth
@@ -310,8 +310,13 @@ def _cameras_from_sfm(frames_at: Path, clip: Path, focal: float | None, features
     stage("reading frames")
     try:
         frames, picked = _read_clip(frames_at, stride, max_frames, resize)
-    except VideoReadError as exc:
-        raise FromVideoError(f"{clip}: {exc}") from None
+    except MixedFrameSizesError as exc:  # no resize to offer here: the clip itself is wrong
+        raise FromVideoError(f"{clip}: frames have different sizes {exc.sizes}; the frames of a clip must all "
+                             "have one size") from None
+    except VideoReadError as exc:  # its message starts with the clip's name: the path instead
+        text = str(exc)
+        name = f"{frames_at.name}: "
+        raise FromVideoError(f"{clip}: {text[len(name):] if text.startswith(name) else text}") from None
     timings["read"] = time.perf_counter() - t0
     n, height, width = frames.shape[:3]
     if n < 3:

@@ -40,6 +40,14 @@ class FrameMemoryError(VideoReadError):
     """The frames asked for would take more memory than the limit given to :func:`read_frames`."""
 
 
+class MixedFrameSizesError(VideoReadError):
+    """The frames of one video (a frame folder) have different sizes: ``sizes`` lists them ``(H, W, C)``."""
+
+    def __init__(self, message: str, sizes: list[tuple[int, ...]]):
+        super().__init__(message)
+        self.sizes = sizes
+
+
 @dataclass(frozen=True)
 class VideoSource:
     """One input video: a video file, or a folder of frames (sorted by name).
@@ -190,7 +198,8 @@ def _iter_video_frames(path: Path, wanted=None):
     try:
         container = av.open(str(path))
     except Exception as exc:  # noqa: BLE001 - PyAV raises many error types for bad files
-        raise VideoReadError(f"cannot open video {path.name}: {exc}") from None
+        reason = getattr(exc, "strerror", None) or str(exc)  # FFmpeg's words, without its errno and the path
+        raise VideoReadError(f"{path.name}: cannot open as a video ({reason})") from None
     try:
         if not container.streams.video:
             raise VideoReadError(f"{path.name}: no video stream")
@@ -371,5 +380,6 @@ def read_frames(
         raise VideoReadError(f"{source.path.name}: no frames could be decoded (empty video)")
     shapes = {f.shape for f in frames}
     if len(shapes) > 1:
-        raise VideoReadError(f"{source.path.name}: frames have different sizes {sorted(shapes)}; use {setting('resize', 'WxH')}")
+        raise MixedFrameSizesError(f"{source.path.name}: frames have different sizes {sorted(shapes)}; use "
+                                   f"{setting('resize', 'WxH')}", sorted(shapes))
     return np.stack(frames)
