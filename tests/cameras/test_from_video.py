@@ -19,6 +19,7 @@ from genxd.cameras.from_video import (
     check_path_settings,
     make_video_path,
     output_files,
+    path_from_video,
     recover_clip_cameras,
     rotation_only_cameras,
 )
@@ -246,3 +247,25 @@ def test_sfm_that_fails_with_a_free_focal_runs_again_with_an_assumed_one(small_c
     with pytest.raises(FromVideoError, match="structure from motion failed") as info:
         recover_clip_cameras(video, source="sfm", max_frames=8, focal=0.9)  # a given focal is not replaced
     assert focals == [0.9] and "assumed" not in str(info.value)
+
+
+@pytest.mark.parametrize("call, error, says", [
+    (lambda: recover_clip_cameras(None), TypeError, "clip must be a path"),
+    (lambda: recover_clip_cameras(3), TypeError, r"got 3 \(int\)"),
+    (lambda: recover_clip_cameras("x.mp4", max_frames=0), ValueError, "max_frames must be an integer in 3..100000"),
+    (lambda: recover_clip_cameras("x.mp4", stride=-1), ValueError, "stride"),
+    (lambda: recover_clip_cameras("x.mp4", resize=-5), ValueError, "resize"),
+    (lambda: recover_clip_cameras("x.mp4", resize=(320, 240, 3)), ValueError, "resize"),
+    (lambda: recover_clip_cameras("x.mp4", focal=-1.0), ValueError, "focal"),
+    (lambda: recover_clip_cameras("x.mp4", features="orb"), ValueError, "features must be one of"),
+    (lambda: recover_clip_cameras("x.mp4", mapper="x"), ValueError, "mapper"),
+    (lambda: recover_clip_cameras("x.mp4", num_threads=0), ValueError, "num_threads"),
+    (lambda: recover_clip_cameras("x.mp4", source="web"), ValueError, "source"),
+    (lambda: path_from_video("x.mp4", 0), ValueError, "num_frames"),
+    (lambda: path_from_video("x.mp4", 12, spacing="even"), ValueError, "spacing"),
+])
+def test_python_callers_get_the_bad_setting_named_before_any_frame_is_read(call, error, says):
+    """The command line checks its options; Python callers (``genxd.generate(camera_from_video=...)``, scripts)
+    get the same before a frame is read or SfM runs (``x.mp4`` does not exist: the setting is named first)."""
+    with pytest.raises(error, match=says):
+        call()

@@ -18,6 +18,7 @@ Two steps (``docs/cameras.md``, "Camera paths from a video"):
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 import time
@@ -201,11 +202,11 @@ def recover_clip_cameras(
     Raises:
         FileNotFoundError: no such clip. FromVideoError (a ValueError): no cameras can be had.
     """
+    _check_clip_settings(clip, source=source, focal=focal, features=features, mapper=mapper, stride=stride,
+                         max_frames=max_frames, resize=resize, seed=seed, num_threads=num_threads)
     path = Path(clip)
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such video, frame folder or camera file")
-    if source not in ("auto", "sfm", "file"):
-        raise ValueError(f"source must be 'auto', 'sfm' or 'file', got {source!r}")
     if source == "file" or (source == "auto" and _holds_cameras(path)):
         return _cameras_from_file(path)
     sidecar = _sidecar_cameras(path) if source == "auto" else None
@@ -221,6 +222,29 @@ def recover_clip_cameras(
         raise FromVideoError(f"{path}: not a video file, a folder of frames or a camera file")
     return _cameras_from_sfm(frames_at, path, focal, features, mapper, mask, refine_masks, stride, max_frames, resize,
                              seed, num_threads, work_dir, on_stage or (lambda stage: None))
+
+
+def _check_clip_settings(clip: Any, *, source: str, focal: Any, features: str, mapper: str, stride: Any,
+                         max_frames: Any, resize: Any, seed: Any, num_threads: Any) -> None:
+    """ValueError / TypeError naming the setting, before a frame is read (SfM takes a minute)."""
+    from .. import validation as v
+
+    if isinstance(clip, bool) or not isinstance(clip, (str, os.PathLike)):
+        raise TypeError(f"clip must be a path (str or os.PathLike), got {clip!r} ({type(clip).__name__})")
+    v.check(source, v.Choice(("auto", "sfm", "file")), "source")
+    v.check(features, v.Choice(("auto", "klt", "sift")), "features")
+    v.check(mapper, v.Choice(("global", "incremental")), "mapper")
+    v.check(focal, v.FOCAL, "focal")
+    v.check(stride, v.Int(1, 10_000, optional=True), "stride")
+    v.check(max_frames, v.Int(3, 100_000, optional=True, why="SfM needs 3 frames"), "max_frames")
+    v.check(seed, v.SEED, "seed")
+    v.check(num_threads, v.Int(-1, 4096, nonzero=True, why="-1: every core"), "num_threads")
+    if resize is not None:
+        sizes = resize if isinstance(resize, (tuple, list)) else (resize,)
+        if len(sizes) not in (1, 2):
+            raise ValueError(f"resize must be None, a side in pixels or (width, height), got {resize!r}")
+        for side in sizes:
+            v.check(side, v.Int(16, 8192, why="pixels"), "resize")
 
 
 def _cameras_from_file(path: Path) -> ClipCameras:
@@ -529,6 +553,8 @@ def path_from_video(clip: str | Path, num_frames: int, **kwargs: Any) -> VideoPa
     unknown = set(kwargs) - recover_keys - make_keys
     if unknown:
         raise TypeError(f"path_from_video: unknown arguments {sorted(unknown)}")
+    check_path_settings(num_frames, **{k: v for k, v in kwargs.items()  # before the minute of SfM
+                                       if k in ("intrinsics", "spacing", "smoothing", "path_scale", "normalization")})
     cams = recover_clip_cameras(clip, **{k: v for k, v in kwargs.items() if k in recover_keys})
     return make_video_path(cams, num_frames, **{k: v for k, v in kwargs.items() if k in make_keys})
 
