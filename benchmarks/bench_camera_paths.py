@@ -60,7 +60,8 @@ def part_from_video(args, work: Path) -> dict:
     from genxd.data.synthetic.writers import write_video
 
     rows = []
-    for spec in clip_specs(args.clips):
+    only = None if not args.clip_ids else {int(i) for i in args.clip_ids.split(",")}
+    for spec in [s for s in clip_specs(args.clips) if only is None or s["index"] in only]:
         clip = make_clip(spec["seed"], spec["kind"], args.frames, args.size, args.size, camera=spec["camera"],
                          focal=args.clip_focal)
         video = write_video(work / f"clip{spec['index']:02d}.mp4", clip.images, fps=8.0, quality=9)
@@ -144,7 +145,8 @@ def part_eval_camera(args, work: Path, size: int = 64, frames: int = 8) -> dict:
     from genxd.evaluation import _camera_scene
 
     rows = []
-    for spec in clip_specs(args.clips):
+    only = None if not args.clip_ids else {int(i) for i in args.clip_ids.split(",")}
+    for spec in [s for s in clip_specs(args.clips) if only is None or s["index"] in only]:
         clip = make_clip(spec["seed"], spec["kind"], frames, size, size, camera=spec["camera"])
         c2w, K = clip.c2w.double(), clip.K
         tag = f"{size}x{frames}_{spec['index']:02d}"
@@ -220,6 +222,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--parts", default="from-video,eval-camera,model")
     parser.add_argument("--clips", type=int, default=20)
+    parser.add_argument("--clip-ids", default="", help="from-video: run only these clip indices (comma-separated, "
+                        "e.g. the forward and dolly clips 1,3,6,8,11,13,16,18)")
     parser.add_argument("--frames", type=int, default=24, help="frames per from-video clip")
     parser.add_argument("--size", type=int, default=192, help="from-video clip size in pixels")
     parser.add_argument("--estimate-focal", action="store_true", help="let SfM estimate the focal length")

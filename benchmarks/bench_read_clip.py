@@ -1,7 +1,7 @@
 """Memory and time of reading a long clip for ``genxd trajectory from-video`` (frames spread over the clip).
 
 Writes a synthetic H.264 clip (``--frames`` frames of ``--size`` WxH, a random texture sliding sideways), then reads
-``--max-frames`` frames spread over it three ways: ``genxd.cameras.from_video._read_clip`` when the container states
+``--max-frames`` frames spread over it three ways: ``genxd.cameras.clip_cameras._read_clip`` when the container states
 its frame count (the frames picked while streaming), the same when it states none (the frames counted by decoding,
 then picked while streaming a second time), and the way before session 19 as a reference (every frame decoded and
 held, then picked). Peak memory is Python's traced allocations (numpy's included).
@@ -37,7 +37,7 @@ def write_clip(path: Path, frames: int, width: int, height: int) -> None:
 
 
 def _all_decoded_then_picked(path: Path, max_frames: int, resize: int):
-    from genxd.cameras.from_video import _spread
+    from genxd.cameras.clip_cameras import _spread
     from genxd.curation.frames import read_frames
 
     first = read_frames(path, 1, 1, None)[0]
@@ -48,7 +48,7 @@ def _all_decoded_then_picked(path: Path, max_frames: int, resize: int):
 
 def measure(path: Path, max_frames: int, resize: int, way: str) -> dict:
     import genxd.curation.frames as frames_module
-    from genxd.cameras.from_video import _read_clip
+    from genxd.cameras.clip_cameras import _read_clip
 
     count = frames_module.count_frames
     if way == "no_stated_count":

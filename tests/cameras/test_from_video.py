@@ -177,7 +177,7 @@ def test_trajectory_from_video_cli_end_to_end(small_clip, tmp_path):
 
 
 def test_frames_are_picked_evenly_over_the_whole_clip(tmp_path):
-    from genxd.cameras.from_video import _read_clip
+    from genxd.cameras.clip_cameras import _read_clip
 
     for i in range(10):
         Image.fromarray(np.full((20, 30, 3), 20 * i, np.uint8)).save(tmp_path / f"{i:03d}.png")
@@ -217,7 +217,7 @@ def test_sfm_that_fails_with_a_free_focal_runs_again_with_an_assumed_one(small_c
     """A forward walk over a ground plane (``genxd synth --camera forward --seed 3 --frames 32 --size 256``) failed
     SfM with the focal length free in every run (most pairs fit a homography) and worked with fx/W = 1, its truth;
     here SfM is replaced by one that fails without a focal length, so the test is fast and exact."""
-    import genxd.cameras.from_video as fv
+    import genxd.cameras.clip_cameras as fv
     from genxd.curation.sfm import SfmError
 
     video, _ = small_clip
@@ -269,3 +269,43 @@ def test_python_callers_get_the_bad_setting_named_before_any_frame_is_read(call,
     get the same before a frame is read or SfM runs (``x.mp4`` does not exist: the setting is named first)."""
     with pytest.raises(error, match=says):
         call()
+
+
+def test_the_focal_length_counts_as_unobservable_only_for_a_camera_moving_along_its_view_axis_without_turning():
+    from genxd.cameras.clip_sfm import focal_unobservable
+    from genxd.data.synthetic import orbit_cameras
+
+    class Sfm:
+        def __init__(self, c2w):
+            self.c2w, self.registered = c2w, np.ones(len(c2w), bool)
+
+    forward = np.repeat(np.eye(4)[None], 8, 0)
+    forward[:, 2, 3] = np.linspace(0, 1, 8)  # along +z, the view axis
+    assert "along its view axis (0 degrees off it) turning 0.00 degrees" in focal_unobservable(Sfm(forward))
+    sideways = forward.copy()
+    sideways[:, :3, 3] = np.linspace(0, 1, 8)[:, None] * np.array([1.0, 0.0, 0.2])  # 79 degrees off the axis
+    assert focal_unobservable(Sfm(sideways)) is None
+    orbit, _ = orbit_cameras(8, 4.0, 0.0, (0, 70))  # 10 degrees a frame
+    assert focal_unobservable(Sfm(orbit.double().numpy())) is None
+
+
+def test_a_clip_whose_focal_length_sfm_cannot_tell_is_reconstructed_again_with_the_assumed_one(small_clip,
+                                                                                                monkeypatch):
+    """The benchmark's forward and dolly clips (docs/benchmarks.md, "Camera paths from videos with the focal length
+    unknown") are covered by :func:`focal_unobservable` above; here it is made to say so for the small clip, to see
+    what follows: a second reconstruction with fx/W = 1.0, its cameras kept, and a warning naming the estimate."""
+    import genxd.cameras.clip_cameras as cc
+
+    video, _ = small_clip
+    focals = []
+    real = cc.reconstruct_clip
+    monkeypatch.setattr(cc, "reconstruct_clip", lambda *a, **k: focals.append(a[5]) or real(*a, **k))
+    monkeypatch.setattr(cc, "focal_unobservable", lambda sfm: "the camera moves along its view axis")
+    cams = recover_clip_cameras(video, source="sfm", max_frames=8)
+    assert focals == [None, cc.ASSUMED_FOCAL]
+    assert cams.report["focal_assumed"] == cc.ASSUMED_FOCAL and cams.K[0, 0, 0].item() == pytest.approx(1.0)
+    assert any(w.startswith("the camera moves along its view axis, where SfM cannot tell the focal length (it "
+                            "estimated fx/W = ") and "--clip-focal" in w for w in cams.report["warnings"])
+    focals.clear()
+    recover_clip_cameras(video, source="sfm", max_frames=8, focal=0.9)  # a known focal length is kept
+    assert focals == [0.9]

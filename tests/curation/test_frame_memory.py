@@ -58,7 +58,7 @@ def test_without_a_stated_count_the_read_stops_once_over_the_limit(tmp_path, mon
 @pytest.mark.parametrize("stated", [None, 3, 6, 14])
 def test_frames_spread_over_a_clip_cover_it_whatever_count_the_container_states(tmp_path, monkeypatch, stated):
     # 10 frames; the container says none, 3 or 6 (fewer than it holds) or 14 (more): the picks still span 0 .. 9
-    from genxd.cameras.from_video import _read_clip
+    from genxd.cameras.clip_cameras import _read_clip
 
     folder = _folder(tmp_path / "frames")
     real = frames_module.count_frames

@@ -3,7 +3,7 @@
 One pass of :func:`genxd.cameras.video_sfm.run_video_sfm` (KLT tracks, then SIFT), a second pass with the regions
 the first pass's cameras cannot explain masked (objects moving along the epipolar lines), the no-turn fits of
 dolly and forward clips, and the small KLT window for a turning camera. Used by
-:func:`genxd.cameras.from_video.recover_clip_cameras`, which runs it again with an assumed focal length when the
+:func:`genxd.cameras.clip_cameras.recover_clip_cameras`, which runs it again with an assumed focal length when the
 focal length is unknown and SfM fails with it free (forward walks over a ground plane: most pairs fit a homography
 and self-calibration has nothing to go on).
 """
@@ -18,7 +18,16 @@ import numpy as np
 
 from ..utils.stages import StageCallback
 from .moving_masks import inconsistent_track_mask
-from .video_sfm import fit_without_turning, rebundle_without_turning, retrack_if_turning, run_video_sfm
+from .video_sfm import (
+    FIT_WITHOUT_TURNING_BELOW_DEG,
+    FIT_WITHOUT_TURNING_MAX_ANGLE_DEG,
+    fit_without_turning,
+    path_angle_to_view_deg,
+    rebundle_without_turning,
+    retrack_if_turning,
+    run_video_sfm,
+    turn_per_frame_deg,
+)
 
 #: Regions the first pass cannot explain must cover more than this fraction of the frames for a second pass.
 REFINE_MIN_FRACTION = 0.001
@@ -63,3 +72,18 @@ def reconstruct_clip(frames: np.ndarray, image_dir: Path, names: list[str], work
     timings["turning"] = timings.get("turning", 0.0) + time.perf_counter() - t1
     report["sfm_tried"] = sfm.tried
     return sfm, allowed
+
+
+def focal_unobservable(sfm) -> str | None:
+    """Why SfM's estimated focal length of ``sfm`` cannot be believed, or None: a camera that moves along its view
+    axis (within ``FIT_WITHOUT_TURNING_MAX_ANGLE_DEG``) and hardly turns (less than ``FIT_WITHOUT_TURNING_BELOW_DEG``
+    a frame). Image points then move radially from the focus of expansion whatever the focal length, so
+    self-calibration has nothing to go on: on the benchmark's forward and dolly clips at 512 px (fx/W 1.0, then 0.8)
+    it estimated 0.41 - 0.62 and 0.44 - 1.48, or fell outside the plausible range, or failed
+    (docs/benchmarks.md, "Camera paths from videos with the focal length unknown")."""
+    angle = path_angle_to_view_deg(sfm.c2w, sfm.registered)
+    turn = turn_per_frame_deg(sfm.c2w, sfm.registered)
+    if angle < FIT_WITHOUT_TURNING_MAX_ANGLE_DEG and turn < FIT_WITHOUT_TURNING_BELOW_DEG:
+        return (f"the camera moves along its view axis ({angle:.0f} degrees off it) turning {turn:.2f} degrees a "
+                "frame")
+    return None

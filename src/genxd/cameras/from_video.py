@@ -2,7 +2,8 @@
 
 Two steps (``docs/cameras.md``, "Camera paths from a video"):
 
-1. :func:`recover_clip_cameras`: the clip's cameras, in its own frame and units. From a video file or
+1. :func:`recover_clip_cameras` (:mod:`genxd.cameras.clip_cameras`): the clip's cameras, in its own frame and
+   units. From a video file or
    a folder of frames: frames (``genxd.curation.read_frames``) -> masks of possibly moving objects
    (``EpipolarFlowMasker``) -> a camera that only turns (or stands still) is recognised from the tracked
    points (:func:`rotation_only_cameras`) and given as rotations only; otherwise pycolmap SfM outside the
@@ -18,25 +19,25 @@ Two steps (``docs/cameras.md``, "Camera paths from a video"):
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 from torch import Tensor
 
 from .camera_path import CameraPath
 from .geometry import intrinsics_from_focal
-from .rotation_only import rotation_only_cameras
-from .clip_sfm import reconstruct_clip
-from .video_sfm import run_video_sfm
+from .clip_cameras import (  # noqa: F401 - step 1, re-exported: genxd.cameras.from_video is the public module
+    ASSUMED_FOCAL,
+    PLAUSIBLE_FOCAL,
+    SFM_MIN_SIZE,
+    ClipCameras,
+    FromVideoError,
+    recover_clip_cameras,
+)
+from .rotation_only import rotation_only_cameras  # noqa: F401 - re-exported
 from .resample import SPACINGS, angular_length, path_length, relative_to_first, resample_path, smooth_path
-from ..utils.stages import StageCallback
 
 __all__ = [
     "FromVideoError",
@@ -56,45 +57,6 @@ __all__ = [
 
 INTRINSICS = ("model", "clip")
 NORMALIZATIONS = ("scene", "path", "none")
-#: Frames whose longer side is below this are upscaled (bicubic) for SfM: generated clips are 64 px.
-SFM_MIN_SIZE = 256
-#: An estimated focal length fx/W outside this range (19 to 102 degrees of horizontal view) is not
-#: believed: SfM runs again with ASSUMED_FOCAL (53 degrees) and says so.
-PLAUSIBLE_FOCAL = (0.4, 2.9)
-ASSUMED_FOCAL = 1.0
-
-
-class FromVideoError(ValueError):
-    """No camera path can be had from the clip (too few frames, SfM failed and not a pure rotation ...)."""
-
-
-@dataclass
-class ClipCameras:
-    """The cameras of a clip, in the clip's own world frame and units.
-
-    Attributes:
-        c2w ``[M, 4, 4]`` float64 / K ``[M, 3, 3]``: the frames that have a camera (``frame_indices``).
-        height, width: the clip's frame size; num_clip_frames: frames read from the clip.
-        times ``[M]``: frame times in [0, 1] over the clip.
-        scene_depth: median z-depth of the scene's SfM points seen from the first camera (None: unknown).
-        method: ``"sfm"``, ``"rotation-only"``, ``"static"`` or ``"file: <format>"``.
-        intrinsics_known: False when ``K`` is a guess (a rotation-only clip without a known focal length).
-        report: what was done (counts, reprojection error, timings, warnings).
-    """
-
-    c2w: Tensor
-    K: Tensor
-    height: int
-    width: int
-    frame_indices: list[int]
-    num_clip_frames: int
-    times: Tensor
-    scene_depth: float | None
-    method: str
-    intrinsics_known: bool = True
-    report: dict[str, Any] = field(default_factory=dict)
-
-
 @dataclass
 class VideoPath:
     """A generation path made from a clip: ``path`` (what generate uses) and how it was made."""
@@ -104,332 +66,6 @@ class VideoPath:
     clip_relative: Tensor  # [M, 4, 4] the clip's cameras relative to its first one, after scaling
     scale: float
     report: dict[str, Any]
-
-
-# ----------------------------------------------------------------------------------------------
-# Step 1: the clip's cameras
-# ----------------------------------------------------------------------------------------------
-
-
-def _has_images(folder: Path) -> bool:
-    from ..curation.frames import IMAGE_EXTENSIONS
-
-    return any(p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file() for p in folder.iterdir())
-
-
-def _holds_cameras(path: Path) -> bool:
-    """Whether ``path`` is (or holds) a camera file that :func:`read_camera_path` reads."""
-    from .reader import COLMAP_FILES
-
-    if path.is_file():
-        return path.suffix.lower() == ".json" or path.name in COLMAP_FILES
-    for rel in ("cameras.bin", "cameras.txt", "0/cameras.bin", "0/cameras.txt", "sparse/0/cameras.bin",
-                "sparse/0/cameras.txt", "transforms.json", "cameras.json"):
-        if (path / rel).is_file():
-            return True
-    return False
-
-
-def _sidecar_cameras(path: Path) -> Path | None:
-    """The camera file that comes with a video file: ``NAME.json`` (``genxd synth --format video`` writes
-    one) or ``NAME_transforms.json`` beside ``NAME.mp4``; None for anything else."""
-    from ..curation.frames import VIDEO_EXTENSIONS
-
-    if not (path.is_file() and path.suffix.lower() in VIDEO_EXTENSIONS):
-        return None
-    for candidate in (path.with_suffix(".json"), path.with_name(f"{path.stem}_transforms.json")):
-        if candidate.is_file():
-            return candidate
-    return None
-
-
-def _frames_source(path: Path) -> Path | None:
-    """The video file or frame folder of ``path`` (a folder with ``images/`` counts), else None."""
-    from ..curation.frames import VIDEO_EXTENSIONS
-
-    if path.is_file():
-        return path if path.suffix.lower() in VIDEO_EXTENSIONS else None
-    if _has_images(path):
-        return path
-    if (path / "images").is_dir() and _has_images(path / "images"):
-        return path / "images"
-    videos = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in VIDEO_EXTENSIONS)
-    return videos[0] if len(videos) == 1 else None
-
-
-def recover_clip_cameras(
-    clip: str | Path,
-    *,
-    source: str = "auto",
-    focal: float | None = None,
-    features: str = "auto",
-    mapper: str = "global",
-    mask: bool = True,
-    refine_masks: bool = True,
-    stride: int | None = None,
-    max_frames: int | None = 48,
-    resize: int | tuple[int, int] | None = 512,
-    seed: int = 0,
-    num_threads: int = -1,
-    work_dir: str | Path | None = None,
-    on_stage: StageCallback | None = None,
-) -> ClipCameras:
-    """The clip's cameras from SfM on its frames, or from the camera file it comes with.
-
-    Args:
-        clip: a video file, a folder of frames, or a folder / file with cameras (COLMAP model,
-            ``genxd curate`` sample, ``transforms.json``, ...).
-        source: ``"auto"`` (cameras from a camera file when there is one, else SfM; a video file's own camera
-            file is ``NAME.json`` or ``NAME_transforms.json`` beside ``NAME.mp4``), ``"sfm"`` (always SfM on the
-            frames) or ``"file"``.
-        focal: the clip's normalised focal length fx/W if known (fixed pinhole SfM), else estimated.
-        features, mapper, seed, num_threads: SfM settings (:func:`genxd.curation.run_sfm`; ``features="auto"``:
-            KLT tracks first, then SIFT; the KLT window suited to the motion, see
-            :func:`genxd.cameras.video_sfm.run_video_sfm`); the global
-            mapper (GLOMAP) is the default: incremental mapping drifts into a wrong solution on forward
-            motion (docs/cameras.md).
-        mask: mask possibly moving objects before SfM (``EpipolarFlowMasker``).
-        refine_masks: with ``mask``, run SfM a second time with the regions of tracked points that the first
-            pass's cameras cannot explain (:func:`inconsistent_track_mask`) masked too: objects that move
-            along the epipolar lines escape the flow masks, not this.
-        stride, max_frames, resize: which frames are used. ``stride=None`` (default): ``max_frames`` frames
-            evenly spread over the whole clip (all of them when it has fewer); an int: every ``stride``-th
-            frame from the start, at most ``max_frames`` (:func:`genxd.curation.read_frames`). ``resize``:
-            frames whose longer side exceeds this many pixels are scaled down to it (None: never).
-        work_dir: scratch folder (default: a temporary folder, removed afterwards).
-        on_stage: called with a short description as each stage of the SfM route starts (reading frames,
-            masks, SfM passes: a minute or more on a CPU), e.g. :class:`genxd.utils.stages.StageLines`.
-    Raises:
-        FileNotFoundError: no such clip. FromVideoError (a ValueError): no cameras can be had.
-    """
-    _check_clip_settings(clip, source=source, focal=focal, features=features, mapper=mapper, stride=stride,
-                         max_frames=max_frames, resize=resize, seed=seed, num_threads=num_threads)
-    path = Path(clip)
-    if not path.exists():
-        raise FileNotFoundError(f"{path}: no such video, frame folder or camera file")
-    if source == "file" or (source == "auto" and _holds_cameras(path)):
-        return _cameras_from_file(path)
-    sidecar = _sidecar_cameras(path) if source == "auto" else None
-    if sidecar is not None:  # the video's own cameras, when that file reads as cameras
-        try:
-            return _cameras_from_file(sidecar)  # its report's "source" names the file
-        except ValueError as exc:
-            from ..validation import warn
-
-            warn(f"{exc} (it is beside the video; the cameras come from SfM instead)")  # the CLI prints one line
-    frames_at = _frames_source(path)
-    if frames_at is None:
-        raise FromVideoError(f"{path}: not a video file, a folder of frames or a camera file")
-    return _cameras_from_sfm(frames_at, path, focal, features, mapper, mask, refine_masks, stride, max_frames, resize,
-                             seed, num_threads, work_dir, on_stage or (lambda stage: None))
-
-
-def _check_clip_settings(clip: Any, *, source: str, focal: Any, features: str, mapper: str, stride: Any,
-                         max_frames: Any, resize: Any, seed: Any, num_threads: Any) -> None:
-    """ValueError / TypeError naming the setting, before a frame is read (SfM takes a minute)."""
-    from .. import validation as v
-
-    if isinstance(clip, bool) or not isinstance(clip, (str, os.PathLike)):
-        raise TypeError(f"clip must be a path (str or os.PathLike), got {clip!r} ({type(clip).__name__})")
-    v.check(source, v.Choice(("auto", "sfm", "file")), "source")
-    v.check(features, v.Choice(("auto", "klt", "sift")), "features")
-    v.check(mapper, v.Choice(("global", "incremental")), "mapper")
-    v.check(focal, v.FOCAL, "focal")
-    v.check(stride, v.Int(1, 10_000, optional=True), "stride")
-    v.check(max_frames, v.Int(3, 100_000, optional=True, why="SfM needs 3 frames"), "max_frames")
-    v.check(seed, v.SEED, "seed")
-    v.check(num_threads, v.Int(-1, 4096, nonzero=True, why="-1: every core"), "num_threads")
-    if resize is not None:
-        sizes = resize if isinstance(resize, (tuple, list)) else (resize,)
-        if len(sizes) not in (1, 2):
-            raise ValueError(f"resize must be None, a side in pixels or (width, height), got {resize!r}")
-        for side in sizes:
-            v.check(side, v.Int(16, 8192, why="pixels"), "resize")
-
-
-def _cameras_from_file(path: Path) -> ClipCameras:
-    from ..data.datasets import median_point_depth
-    from .colmap import read_colmap_model
-    from .reader import colmap_model_dir, read_camera_path
-
-    cam = read_camera_path(path, dtype=torch.float64)
-    n = len(cam)
-    times = cam.times.double() if cam.times is not None else (
-        torch.linspace(0, 1, n, dtype=torch.float64) if n > 1 else torch.zeros(1, dtype=torch.float64))
-    depth = None
-    model_dir = colmap_model_dir(path)
-    if model_dir is not None:
-        model = read_colmap_model(model_dir, dtype=torch.float64, allow_distortion=True)
-        if len(model.points_xyz):
-            depth = median_point_depth(model.points_xyz, cam.c2w[0], cam.K[0])
-    report = {"source": str(path), "format": cam.source_format, "clip_frames_read": n,
-              "scene_depth_source": "COLMAP points" if depth is not None else None}
-    return ClipCameras(cam.c2w.double(), cam.K.double(), cam.height, cam.width, list(range(n)), n, times, depth,
-                       f"file: {cam.source_format}", cam.intrinsics_known, report)
-
-
-def _write_pngs(frames: np.ndarray, folder: Path) -> list[str]:
-    import cv2
-
-    folder.mkdir(parents=True, exist_ok=True)
-    names = []
-    for i, frame in enumerate(frames):
-        name = f"{i:06d}.png"
-        cv2.imwrite(str(folder / name), cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
-        names.append(name)
-    return names
-
-
-def _read_clip(frames_at: Path, stride: int | None, max_frames: int | None,
-               resize: int | tuple[int, int] | None) -> tuple[np.ndarray, np.ndarray]:
-    """``(frames uint8 [n, H, W, 3], their indices in the clip [n])`` (see :func:`recover_clip_cameras`)."""
-    from ..curation.frames import count_frames, read_frames
-
-    if isinstance(resize, int):  # only scale down: the longer side at most ``resize``
-        first = read_frames(frames_at, 1, 1, None)[0]
-        resize = resize if max(first.shape[:2]) > resize else None
-    if stride is not None:
-        frames = read_frames(frames_at, stride, max_frames, resize)
-        return frames, np.arange(len(frames)) * stride
-    if max_frames is None:
-        frames = read_frames(frames_at, 1, None, resize)
-        return frames, np.arange(len(frames))
-    # only the frames picked are held (long clips: minutes of video)
-    total = count_frames(frames_at)
-    if total is not None and total > max_frames:
-        picked = _spread(total, max_frames)
-        # one frame past the stated end too: a container can state fewer frames than it holds (or more)
-        frames = read_frames(frames_at, 1, None, resize, indices=[*picked.tolist(), total])
-        if len(frames) == len(picked):
-            return frames, picked
-    elif total is not None:  # a short clip (or a count stated short): read what is there
-        frames = read_frames(frames_at, 1, max_frames + 1, resize)
-        if len(frames) <= max_frames:
-            return frames, np.arange(len(frames))
-    total = count_frames(frames_at, exact=True)  # no count, or a wrong one: count by decoding, then pick
-    if total is None or total <= max_frames:
-        frames = read_frames(frames_at, 1, None, resize)
-        return frames, np.arange(len(frames))
-    picked = _spread(total, max_frames)
-    return read_frames(frames_at, 1, None, resize, indices=picked), picked
-
-
-def _spread(total: int, count: int) -> np.ndarray:
-    """``count`` frame indices spread evenly over ``0 .. total - 1``, first and last included."""
-    return np.unique(np.round(np.linspace(0, total - 1, count)).astype(int))
-
-
-def _cameras_from_sfm(frames_at: Path, clip: Path, focal: float | None, features: str, mapper: str, mask: bool,
-                      refine_masks: bool, stride: int | None, max_frames: int | None, resize, seed: int, num_threads: int,
-                      work_dir, stage: StageCallback) -> ClipCameras:
-    import cv2
-
-    from ..curation.frames import MixedFrameSizesError, VideoReadError
-    from ..curation.masks import EpipolarFlowMasker
-    from ..curation.sfm import SfmError
-    from ..data.datasets import median_point_depth
-
-    timings: dict[str, float] = {}
-    t0 = time.perf_counter()
-    stage("reading frames")
-    try:
-        frames, picked = _read_clip(frames_at, stride, max_frames, resize)
-    except MixedFrameSizesError as exc:  # no resize to offer here: the clip itself is wrong
-        raise FromVideoError(f"{clip}: frames have different sizes {exc.sizes}; the frames of a clip must all "
-                             "have one size") from None
-    except VideoReadError as exc:  # its message starts with the clip's name: the path instead
-        text = str(exc)
-        name = f"{frames_at.name}: "
-        raise FromVideoError(f"{clip}: {text[len(name):] if text.startswith(name) else text}") from None
-    timings["read"] = time.perf_counter() - t0
-    n, height, width = frames.shape[:3]
-    if n < 3:
-        raise FromVideoError(f"{clip}: too few frames ({n}); a camera path needs at least 3")
-    factor = int(np.ceil(SFM_MIN_SIZE / max(height, width))) if max(height, width) < SFM_MIN_SIZE else 1
-    if factor > 1:  # normalised intrinsics are unchanged by the resize (pixel-centre convention)
-        frames = np.stack([cv2.resize(f, (width * factor, height * factor), interpolation=cv2.INTER_CUBIC)
-                           for f in frames])
-    t0 = time.perf_counter()
-    if mask:
-        stage(f"masking moving objects in {n} frames (optical flow)")
-    # at the frames' own size, as measured (docs/benchmarks.md, "Camera paths from videos"): the curation's working
-    # size would mask the upscaled frames of small clips at 256 px, and there broke a dolly clip (0.46 -> 5.4 degrees)
-    labels = EpipolarFlowMasker(working_size=None)(frames) if mask else np.zeros(frames.shape[:3], np.int32)
-    allowed = labels == 0
-    timings["masks"] = time.perf_counter() - t0
-    times = torch.from_numpy(picked / max(1, picked[-1])).double() if n > 1 else torch.zeros(1, dtype=torch.float64)
-    report: dict[str, Any] = {"source": str(clip), "clip_frames_read": n, "clip_frame_indices": picked.tolist(),
-                              "stride": stride, "height": height, "width": width,
-                              "sfm_upscale": factor, "mask_fraction": float((~allowed).mean()), "warnings": []}
-    t0 = time.perf_counter()
-    stage("checking for a camera that only turns or stands still")
-    rot = rotation_only_cameras(frames, allowed, focal, seed)  # a turning or still camera: no SfM needed
-    timings["rotation_only"] = time.perf_counter() - t0
-    if not rot.get("error"):
-        report.update({**rot["report"], "timings": {k: round(v, 3) for k, v in timings.items()}})
-        K = intrinsics_from_focal(rot["focal"]).double().expand(n, 3, 3).clone()
-        return ClipCameras(rot["c2w"], K, height, width, list(range(n)), n, times, None, rot["method"],
-                           rot["focal_known"], report)
-    scratch = Path(tempfile.mkdtemp(prefix="genxd_from_video_")) if work_dir is None else Path(work_dir)
-    try:
-        names = _write_pngs(frames, scratch / "images")
-        t0 = time.perf_counter()
-        stage(f"structure from motion on {n} frames")
-        route = dict(features=features, num_threads=num_threads, seed=seed, mapper=mapper,
-                     refine_masks=mask and refine_masks, stage=stage, report=report, timings=timings)
-        try:
-            sfm, allowed = reconstruct_clip(frames, scratch / "images", names, scratch, allowed, focal, **route)
-        except SfmError as exc:
-            failed = (f"{clip}: structure from motion failed ({exc}), and the camera does not just turn or stand "
-                      f"still either ({rot['error']}); a clip with more camera movement or texture, or more frames "
-                      "(--max-frames), may work")
-            if focal is not None:
-                raise FromVideoError(failed) from None
-            # forward walks over a ground plane: most pairs fit a homography, self-calibration has nothing to go on
-            stage(f"structure from motion again with an assumed focal length (fx/W {ASSUMED_FOCAL})")
-            try:
-                sfm, allowed = reconstruct_clip(frames, scratch / "images", names, scratch / "assumed_focal", allowed,
-                                                ASSUMED_FOCAL, **route)
-            except SfmError:
-                raise FromVideoError(f"{failed} (also with an assumed focal length fx/W = {ASSUMED_FOCAL})") from None
-            report["warnings"].append(f"SfM failed with the focal length left free ({exc}); it worked with an "
-                                      f"assumed fx/W = {ASSUMED_FOCAL} (give the clip's focal length: --clip-focal)")
-            report["focal_assumed"] = ASSUMED_FOCAL
-        timings["sfm"] = time.perf_counter() - t0
-        estimated = float(sfm.K[0, 0])
-        if focal is None and not PLAUSIBLE_FOCAL[0] <= estimated <= PLAUSIBLE_FOCAL[1]:
-            stage(f"structure from motion again with an assumed focal length (estimated fx/W {estimated:.3g})")
-            try:  # self-calibration failed (forward motion is degenerate for it): assume a usual lens
-                sfm = run_video_sfm(scratch / "images", names, scratch / "sfm_fixed", allowed, ASSUMED_FOCAL,
-                                    features, num_threads, seed, mapper)
-                report["warnings"].append(
-                    f"SfM estimated an implausible focal length fx/W = {estimated:.3g}; assumed {ASSUMED_FOCAL} "
-                    "instead (give the clip's focal length: --clip-focal)")
-                report["focal_assumed"] = ASSUMED_FOCAL
-            except SfmError as exc:
-                report["warnings"].append(f"SfM estimated an implausible focal length fx/W = {estimated:.3g} and "
-                                          f"failed with fx/W = {ASSUMED_FOCAL} ({exc}); the estimate is kept")
-    finally:
-        if work_dir is None:
-            shutil.rmtree(scratch, ignore_errors=True)
-    keep = np.flatnonzero(sfm.registered)
-    c2w = torch.from_numpy(sfm.c2w[keep]).double()
-    K = torch.from_numpy(sfm.K).double().expand(len(keep), 3, 3).clone()
-    points = torch.from_numpy(np.array([p.xyz for p in sfm.reconstruction.points3D.values()], dtype=np.float64)
-                              .reshape(-1, 3))
-    depth = median_point_depth(points, c2w[0], K[0])
-    if keep[0] != 0:
-        report["warnings"].append(f"the first {keep[0]} frame(s) were not registered: the path starts at frame {keep[0]}")
-    if len(keep) < n:
-        report["warnings"].append(f"{n - len(keep)} of {n} frames were not registered (left out; the path is "
-                                  "interpolated over them)")
-    report.update({"num_registered": int(len(keep)), "features": sfm.features,
-                   "klt_window": sfm.klt_window, "mapper": mapper, "num_points3D": sfm.num_points3D,
-                   "mean_reprojection_error_px": sfm.mean_reprojection_error,
-                   "focal_estimated": focal is None and "focal_assumed" not in report,
-                   "K_normalized": sfm.K.tolist(), "timings": {k: round(v, 3) for k, v in
-                                                               {**timings, **sfm.timings}.items()}})
-    return ClipCameras(c2w, K, height, width, keep.tolist(), n, times[keep], depth, "sfm", True, report)
 
 
 # ----------------------------------------------------------------------------------------------
