@@ -109,8 +109,8 @@ def test_curation_fails_a_video_over_the_frame_memory_limit_at_the_read_stage(tm
 
 
 def test_worker_processes_word_the_reason_for_their_caller(tmp_path):
-    """``genxd curate --workers 2`` runs videos in spawned processes, which start worded for Python: the parent's
-    caller goes with each task, so the command line reads ``--max-frames`` and Python ``max_frames=``."""
+    """Through worker processes (``workers=2``, ``--workers 2``) the reason is worded for the caller: ``max_frames=``
+    from Python, ``--max-frames`` from the command line (the parent's caller goes with each task explicitly)."""
     pytest.importorskip("pycolmap")
     from typer.testing import CliRunner
 
