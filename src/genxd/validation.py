@@ -70,14 +70,9 @@ FLAGS: dict[str, str] = {
 }
 
 
-@contextlib.contextmanager
-def cli_style() -> Iterator[None]:
+def cli_style() -> contextlib.AbstractContextManager[None]:
     """Within this block, messages name command-line options (``--frames``) instead of arguments."""
-    token = _CALLER.set("cli")
-    try:
-        yield
-    finally:
-        _CALLER.reset(token)
+    return caller_style("cli")
 
 
 def is_cli() -> bool:

@@ -335,6 +335,16 @@ def _cameras_from_sfm(frames_at: Path, clip: Path, focal: float | None, features
         stage(f"structure from motion on {n} frames")
         route = dict(features=features, num_threads=num_threads, seed=seed, mapper=mapper,
                      refine_masks=mask and refine_masks, stage=stage, report=report, timings=timings)
+
+        def assumed_focal_route(stage_note: str, start_mask: np.ndarray, warning: str):
+            """The whole route again with ``ASSUMED_FOCAL``; on success ``warning`` + "fx/W = ..." is recorded."""
+            stage(f"structure from motion again with an assumed focal length (fx/W {ASSUMED_FOCAL}){stage_note}")
+            result = reconstruct_clip(frames, scratch / "images", names, scratch / "assumed_focal", start_mask,
+                                      ASSUMED_FOCAL, **route)
+            report["warnings"].append(f"{warning}fx/W = {ASSUMED_FOCAL} (give the clip's focal length: --clip-focal)")
+            report["focal_assumed"] = ASSUMED_FOCAL
+            return result
+
         try:
             sfm, allowed = reconstruct_clip(frames, scratch / "images", names, scratch, allowed, focal, **route)
         except SfmError as exc:
@@ -344,26 +354,16 @@ def _cameras_from_sfm(frames_at: Path, clip: Path, focal: float | None, features
             if focal is not None:
                 raise FromVideoError(failed) from None
             # forward walks over a ground plane: most pairs fit a homography, self-calibration has nothing to go on
-            stage(f"structure from motion again with an assumed focal length (fx/W {ASSUMED_FOCAL})")
             try:
-                sfm, allowed = reconstruct_clip(frames, scratch / "images", names, scratch / "assumed_focal", allowed,
-                                                ASSUMED_FOCAL, **route)
+                sfm, allowed = assumed_focal_route("", allowed, f"SfM failed with the focal length left free ({exc}); "
+                                                   "it worked with an assumed ")
             except SfmError:
                 raise FromVideoError(f"{failed} (also with an assumed focal length fx/W = {ASSUMED_FOCAL})") from None
-            report["warnings"].append(f"SfM failed with the focal length left free ({exc}); it worked with an "
-                                      f"assumed fx/W = {ASSUMED_FOCAL} (give the clip's focal length: --clip-focal)")
-            report["focal_assumed"] = ASSUMED_FOCAL
         why = focal_unobservable(sfm) if focal is None and "focal_assumed" not in report else None
         if why:  # forward and dolly clips: the estimate is arbitrary (and has bent the path)
-            estimated = float(sfm.K[0, 0])
-            stage(f"structure from motion again with an assumed focal length (fx/W {ASSUMED_FOCAL}): {why}")
             try:
-                sfm, allowed = reconstruct_clip(frames, scratch / "images", names, scratch / "assumed_focal",
-                                                allowed, ASSUMED_FOCAL, **route)
-                report["warnings"].append(f"{why}, where SfM cannot tell the focal length (it estimated fx/W = "
-                                          f"{estimated:.3g}); assumed fx/W = {ASSUMED_FOCAL} (give the clip's focal "
-                                          "length: --clip-focal)")
-                report["focal_assumed"] = ASSUMED_FOCAL
+                sfm, allowed = assumed_focal_route(f": {why}", allowed, f"{why}, where SfM cannot tell the focal "
+                                                   f"length (it estimated fx/W = {float(sfm.K[0, 0]):.3g}); assumed ")
             except SfmError:
                 pass  # the estimate is kept
         timings["sfm"] = time.perf_counter() - t0

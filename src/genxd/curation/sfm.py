@@ -221,6 +221,13 @@ def _reader_options(focal: float | None, width: int, height: int):
     return reader
 
 
+def _import_images(database: Path, image_dir: Path, image_names: list[str], reader) -> None:
+    """A new database holding ``image_names`` with ids in that order and one shared camera."""
+    pycolmap = load_pycolmap()
+    pycolmap.Database.open(str(database)).close()
+    pycolmap.import_images(database, image_dir, pycolmap.CameraMode.SINGLE, list(image_names), reader)
+
+
 def _sift_database(
     database: Path, image_dir: Path, image_names: list[str], work_dir: Path, allowed: np.ndarray | None,
     focal: float | None, width: int, height: int, num_threads: int, seed: int, max_num_features: int,
@@ -246,8 +253,7 @@ def _sift_database(
     t0 = time.perf_counter()
     # the images first, one after another: extraction on several threads numbers them in the order they finish,
     # and the image ids decide which way each pair is matched (so the matches, and SfM, changed from run to run)
-    pycolmap.Database.open(str(database)).close()
-    pycolmap.import_images(database, image_dir, pycolmap.CameraMode.SINGLE, list(image_names), reader)
+    _import_images(database, image_dir, image_names, reader)
     pycolmap.extract_features(
         database, image_dir, image_names=list(image_names), camera_mode=pycolmap.CameraMode.SINGLE,
         reader_options=reader, extraction_options=extraction, device=pycolmap.Device.cpu,
@@ -288,10 +294,7 @@ def _klt_database(
     t0 = time.perf_counter()
     gray = [cv2.imread(str(image_dir / name), cv2.IMREAD_GRAYSCALE) for name in image_names]
     tracks = klt_feature_tracks(gray, allowed, max_corners=max_corners, window_fraction=window_fraction)
-    pycolmap.Database.open(str(database)).close()
-    pycolmap.import_images(
-        database, image_dir, pycolmap.CameraMode.SINGLE, list(image_names), _reader_options(focal, width, height)
-    )
+    _import_images(database, image_dir, image_names, _reader_options(focal, width, height))
     db = pycolmap.Database.open(str(database))
     try:
         image_ids = {image.name: image.image_id for image in db.read_all_images()}
