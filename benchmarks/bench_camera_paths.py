@@ -27,11 +27,16 @@ import platform
 import resource
 import shutil
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench_output lives beside this script
+
+from bench_output import out_help, resolve_out, save_json  # noqa: E402
 
 CAMERAS = ("orbit", "forward", "spiral", "dolly", "handheld")
 
@@ -237,7 +242,7 @@ def main() -> None:
                              "model's output, where SfM has too few pixels for a near-0 floor")
     parser.add_argument("--model-scenes", type=int, default=10)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--out", default="bench_camera_paths.json")
+    parser.add_argument("--out", default=None, help=out_help("bench_camera_paths"))
     parser.add_argument("--keep-other-parts", action="store_true",
                         help="keep the sections of parts not run now from an existing --out file (marked as such)")
     args = parser.parse_args()
@@ -275,9 +280,8 @@ def main() -> None:
             report[key] = earlier[key]
             report["kept_from_earlier_run"][key] = before.get(key) or {"args": earlier.get("args"),
                                                                        "platform": earlier.get("platform")}
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(report, indent=1, default=str) + "\n")
-    print(f"wrote {args.out}")
+    args.out = str(resolve_out(args.out, "bench_camera_paths"))  # also recorded in report["args"]
+    save_json(args.out, report, indent=1, default=str)
 
 
 if __name__ == "__main__":

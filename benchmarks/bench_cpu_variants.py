@@ -19,10 +19,10 @@ back) and the largest output difference.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import statistics
+import sys
 import time
 from pathlib import Path
 
@@ -30,6 +30,9 @@ import numpy as np
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench_output lives beside this script
+
+from bench_output import out_help, resolve_out, save_json  # noqa: E402
 
 
 def _record_unet_inputs(pipe, api, defaults) -> tuple[tuple, dict]:
@@ -79,7 +82,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--reps", type=int, default=40)
     ap.add_argument("--variants", nargs="+", default=["geglu", "vae"], choices=["geglu", "vae"])
-    ap.add_argument("--out", default="bench_cpu_variants.json")
+    ap.add_argument("--out", default=None, help=out_help("bench_cpu_variants"))
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     from diffusers.models.activations import GEGLU
@@ -134,9 +137,7 @@ def main(argv: list[str] | None = None) -> dict:
         print(f"{r['variant']}: {r['old_median_s'] * 1000:.1f} -> {r['new_median_s'] * 1000:.1f} ms (medians); "
               f"paired new/old {r['paired_ratio_median']:.3f} ({q[0]:.3f}-{q[1]:.3f}), new faster in "
               f"{r['new_faster_in']} of {r['reps']}; max |diff| {r['max_abs_difference']:.2e}")
-    from genxd.utils.io import write_json_atomic
-
-    write_json_atomic(Path(args.out), summary)
+    save_json(resolve_out(args.out, "bench_cpu_variants"), summary, indent=4)
     return summary
 
 

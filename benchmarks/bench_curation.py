@@ -14,11 +14,16 @@ import json
 import os
 import platform
 import shutil
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench_output lives beside this script
+
+from bench_output import out_help, resolve_out, save_json  # noqa: E402
 
 
 def main() -> None:
@@ -30,7 +35,7 @@ def main() -> None:
     parser.add_argument("--cameras", default="handheld,spiral,orbit", help="camera paths, cycled over videos")
     parser.add_argument("--focal", type=float, default=None, help="known focal (default: estimated)")
     parser.add_argument("--features", default="auto")
-    parser.add_argument("--out", default="bench_curation.json")
+    parser.add_argument("--out", default=None, help=out_help("bench_curation"))
     args = parser.parse_args()
 
     import torch
@@ -111,8 +116,7 @@ def main() -> None:
         "results": results,
     }
     print(json.dumps({k: v for k, v in summary.items() if k != "results"}, indent=2))
-    Path(args.out).write_text(json.dumps(summary, indent=2))
-    print(f"saved {args.out}")
+    save_json(resolve_out(args.out, "bench_curation"), summary, indent=2)
 
 
 if __name__ == "__main__":

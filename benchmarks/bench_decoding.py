@@ -14,14 +14,18 @@ bfloat16.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import platform
 import statistics
+import sys
 import time
 from pathlib import Path
 
 import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench_output lives beside this script
+
+from bench_output import out_help, resolve_out, save_json  # noqa: E402
 
 SETTINGS = ["1:0", "2:0", "2:1", "3:1", "3:2", "4:0", "4:1", "4:2", "4:3", "6:2", "6:3", "bf16"]
 
@@ -39,7 +43,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--sampled", type=int, default=0, help="also this many sampled clips (model's frame count)")
     ap.add_argument("--settings", nargs="+", default=SETTINGS, help="CHUNK:OVERLAP or bf16")
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--out", default="bench_decoding.json")
+    ap.add_argument("--out", default=None, help=out_help("bench_decoding"))
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
 
@@ -107,7 +111,7 @@ def main(argv: list[str] | None = None) -> dict:
                 print(f"{name:<12} {setting:>5}: mean {rows[setting]['psnr_mean']:6.2f} dB, worst clip "
                       f"{rows[setting]['psnr_min_clip']:6.2f}, worst frame {worst:6.2f}, {windows} windows", flush=True)
         result["sets"][name] = {"clips": len(clips), "frames": clips[0].shape[0], "settings": rows}
-    Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
+    save_json(resolve_out(args.out, "bench_decoding"), result, indent=2)
     return result
 
 

@@ -23,6 +23,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench_output lives beside this script
+
+from bench_output import out_help, resolve_out, save_json  # noqa: E402
 
 
 def cpu_seconds(pid: int) -> float:
@@ -36,7 +39,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2, help="torch threads of the server (OMP_NUM_THREADS)")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--lift-iterations", type=int, default=300)
-    parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--out", type=Path, default=None, help=out_help("bench_demo"))
     args = parser.parse_args()
 
     os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = str(args.threads)
@@ -96,8 +99,7 @@ def main() -> None:
     result["median_click_to_video_s"] = statistics.median(walls)
     result["load_average_after"] = os.getloadavg()
     print(json.dumps(result, indent=2))
-    if args.out:
-        args.out.write_text(json.dumps(result, indent=2))
+    save_json(resolve_out(args.out, "bench_demo"), result, indent=2)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import collections
 import dataclasses
-import json
 import sys
 from pathlib import Path
 
@@ -21,6 +20,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_group_norm import kernel_us, launch_bench_setup  # noqa: E402
+from bench_output import resolve_out, save_json  # noqa: E402
 
 from genxd.pipelines import fused_kernels as fk  # noqa: E402
 
@@ -80,7 +80,7 @@ def main() -> None:
               "res": args.res, "frames": args.frames, "dtype": str(dtype),
               "per_call_ms": {k: v / 1000 for k, v in totals.items()},
               "choices": {k: dataclasses.asdict(CHOICES[k]) for k in args.choices}, "shapes": rows}
-    Path(args.out).write_text(json.dumps(result, indent=2))
+    save_json(resolve_out(args.out, "bench_geglu"), result, indent=2)
 
 
 if __name__ == "__main__":

@@ -35,6 +35,9 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench_output lives beside this script
+
+from bench_output import out_help, resolve_out, save_json  # noqa: E402
 
 PHASES_SNIPPET = r"""
 import json, sys, time
@@ -136,7 +139,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--before", default=None, help="git ref to time against (its src/, same command, alternating runs)")
     ap.add_argument("--after-args", default="", help="extra genxd generate options for the after runs only")
     ap.add_argument("--phases", action="store_true", help="time the phases of one run of this checkout instead")
-    ap.add_argument("--out", default="bench_generate_cpu.json")
+    ap.add_argument("--out", default=None, help=out_help("bench_generate_cpu"))
     ap.add_argument("--contact-sheet", default=None)
     args = ap.parse_args(argv)
     env = dict(os.environ, OMP_NUM_THREADS=str(args.threads), MKL_NUM_THREADS=str(args.threads), CUDA_VISIBLE_DEVICES="")
@@ -184,7 +187,7 @@ def main(argv: list[str] | None = None) -> dict:
                 frames_dir = next(p.parent for p in last.rglob("*.png") if p.parent.name == "frames")
                 contact_sheet(Path(args.image), frames_dir, Path(args.contact_sheet))
     print(json.dumps(result, indent=2))
-    Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
+    save_json(resolve_out(args.out, "bench_generate_cpu"), result, indent=2)
     return result
 
 

@@ -30,6 +30,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench_output lives beside this script
+
+from bench_output import out_help, resolve_out, save_json  # noqa: E402
+
 LAYOUT = ROOT / "tests" / "fixtures" / "released_unet_layout.json"
 SCHEDULER = ROOT / "tests" / "fixtures" / "reference_small" / "scheduler"
 SVD_VAE = dict(
@@ -129,7 +133,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--extra", nargs=argparse.REMAINDER, default=[], help="More `genxd generate` options.")
     parser.add_argument("--smoke", action="store_true", help="CPU processes (gloo), bundled model, 1 step, 2 frames.")
     parser.add_argument("--timeout", type=float, default=900)
-    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "bench_generate_multigpu.json"))
+    parser.add_argument("--out", default=None, help=out_help("bench_generate_multigpu"))
     args = parser.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="genxd_bench_gen_"))
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
@@ -179,13 +183,8 @@ def main(argv: list[str] | None = None) -> dict:
         }
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    text = json.dumps(result, indent=2)
-    out_path = Path(args.out)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_path.with_name(f".{out_path.name}.part")
-    tmp.write_text(text + "\n")
-    tmp.replace(out_path)
-    print(text)
+    print(json.dumps(result, indent=2))
+    save_json(resolve_out(args.out, "bench_generate_multigpu"), result, indent=2)
     return result
 
 

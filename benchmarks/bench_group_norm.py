@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import collections
 import dataclasses
-import json
 import sys
 from pathlib import Path
 
@@ -22,6 +21,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from bench_output import out_help, resolve_out, save_json  # noqa: E402
 from bench_sampling import build_pipe, unet_inputs  # noqa: E402
 
 from genxd.pipelines import fused_norms as fn  # noqa: E402
@@ -87,15 +87,16 @@ def kernel_us(fn_, calls: int = 20) -> dict[str, float]:
 
 
 def launch_bench_setup(doc: str, choices: dict, out: str) -> tuple[argparse.Namespace, object, dict]:
-    """The command line of a launch-choice benchmark (``--mode --res --frames --choices --out``) and the fast-path
-    pipeline of the released configuration on CUDA, its kernels compiled by one guided call and its CUDA-graph
-    replay removed (so recorders see every call): ``(args, pipe, unet inputs)``."""
+    """The command line of a launch-choice benchmark (``--mode --res --frames --choices --out``; ``--out`` defaults
+    to ``None``: ``bench_output.default_out`` of ``out``'s stem) and the fast-path pipeline of the released
+    configuration on CUDA, its kernels compiled by one guided call and its CUDA-graph replay removed (so recorders
+    see every call): ``(args, pipe, unet inputs)``."""
     ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--mode", choices=["3d", "4d"], default="4d")
     ap.add_argument("--res", type=int, default=256)
     ap.add_argument("--frames", type=int, default=12)
     ap.add_argument("--choices", nargs="*", default=list(choices), help=f"launch choices, of {list(choices)}")
-    ap.add_argument("--out", default=out)
+    ap.add_argument("--out", default=None, help=out_help(Path(out).stem))
     args = ap.parse_args()
     if not fn.triton_available():
         raise SystemExit(f"{Path(out).stem} needs CUDA and Triton")
@@ -145,7 +146,7 @@ def main() -> None:
               "per_call_ms": {k: v / 1000 for k, v in totals.items()},
               "choices": {k: dataclasses.asdict(CHOICES[k]) for k in args.choices},
               "shapes": rows}
-    Path(args.out).write_text(json.dumps(result, indent=2))
+    save_json(resolve_out(args.out, "bench_group_norm"), result, indent=2)
 
 
 if __name__ == "__main__":

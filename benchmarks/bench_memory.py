@@ -28,6 +28,8 @@ import torch
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+
+from bench_output import out_help, resolve_out, save_json  # noqa: E402
 from bench_sampling import LAYOUT, SVD_VAE, sample_inputs  # noqa: E402
 
 #: switch set -> (enable_fast_path keyword arguments, configure_memory keyword arguments)
@@ -151,7 +153,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--frames", type=int, default=None, help="default 12 (smoke: 4)")
     ap.add_argument("--steps", type=int, default=None, help="default 25 (smoke: 2)")
     ap.add_argument("--switches", nargs="+", default=list(SWITCH_SETS), choices=list(SWITCH_SETS))
-    ap.add_argument("--out", default="bench_memory.json")
+    ap.add_argument("--out", default=None, help=out_help("bench_memory") + "; rewritten after every row")
     args = ap.parse_args(argv)
     if args.smoke:
         device, res, frames, steps = torch.device("cpu"), args.resolutions or [64], args.frames or 4, args.steps or 2
@@ -163,6 +165,7 @@ def main(argv: list[str] | None = None) -> dict:
               "device": torch.cuda.get_device_name(0) if device.type == "cuda" else platform.processor() or "cpu",
               "torch": torch.__version__, "model": "tiny (smoke)" if args.smoke else "released UNet config (bf16, random) + SVD-size VAE",
               "rows": []}
+    out = resolve_out(args.out, "bench_memory")
     for r in res:
         for name in args.switches:
             try:
@@ -174,8 +177,9 @@ def main(argv: list[str] | None = None) -> dict:
                     torch.cuda.empty_cache()
             result["rows"].append(row)
             print(json.dumps(row), flush=True)
-            Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
+            save_json(out, result, indent=2, quiet=True)  # partial results survive a crash or time-out
     print_table(result["rows"])
+    save_json(out, result, indent=2)
     return result
 
 

@@ -38,6 +38,10 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench_output lives beside this script
+
+from bench_output import out_help, resolve_out, save_json  # noqa: E402
+
 SETTINGS = ("sparse", "triangulate", "known", "masks_gt", "depth_gt", "all_true")
 
 
@@ -136,7 +140,7 @@ def main() -> None:
                         help="the flow masker's working size in the pipeline settings "
                              "(EpipolarFlowMasker.working_size; 0: none, frames masked at their own size as "
                              "before 2026-12-02; default: the masker's own)")
-    parser.add_argument("--out", default=None, help="JSON to write")
+    parser.add_argument("--out", default=None, help=out_help("bench_motion_accuracy"))
     args = parser.parse_args()
 
     import torch
@@ -235,9 +239,8 @@ def main() -> None:
         "clips": rows,
     }
     print(json.dumps(summary, indent=1))
-    if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(json.dumps(report, indent=1) + "\n")
+    args.out = str(resolve_out(args.out, "bench_motion_accuracy"))  # also recorded in report["args"]
+    save_json(args.out, report, indent=1)
     import shutil
 
     shutil.rmtree(work, ignore_errors=True)

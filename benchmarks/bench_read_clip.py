@@ -12,14 +12,18 @@ held, then picked). Peak memory is Python's traced allocations (numpy's included
 from __future__ import annotations
 
 import argparse
-import json
 import platform
+import sys
 import tempfile
 import time
 import tracemalloc
 from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench_output lives beside this script
+
+from bench_output import out_help, resolve_out, save_json  # noqa: E402
 
 
 def write_clip(path: Path, frames: int, width: int, height: int) -> None:
@@ -75,7 +79,7 @@ def main() -> None:
     parser.add_argument("--size", default="1280x720", help="WxH of the clip")
     parser.add_argument("--max-frames", type=int, default=24)
     parser.add_argument("--resize", type=int, default=512, help="from-video's default: longer side at most 512")
-    parser.add_argument("--out", default=None, help="JSON file for the results (default: print only)")
+    parser.add_argument("--out", default=None, help=out_help("bench_read_clip"))
     args = parser.parse_args()
     width, height = (int(v) for v in args.size.lower().split("x"))
     with tempfile.TemporaryDirectory() as tmp:
@@ -89,9 +93,8 @@ def main() -> None:
               f"{row['seconds']:5.2f} s")
     result = {"benchmark": "bench_read_clip", "args": vars(args), "results": rows,
               "machine": {"python": platform.python_version(), "platform": platform.platform()}}
-    if args.out:
-        Path(args.out).write_text(json.dumps(result, indent=1))
-        print(f"wrote {args.out}")
+    args.out = str(resolve_out(args.out, "bench_read_clip"))  # also recorded in result["args"]
+    save_json(args.out, result, indent=1)
 
 
 if __name__ == "__main__":

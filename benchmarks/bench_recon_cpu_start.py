@@ -21,11 +21,16 @@ import argparse
 import json
 import os
 import platform
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench_output lives beside this script
+
+from bench_output import out_help, resolve_out, save_json  # noqa: E402
 
 
 class _Stop(Exception):
@@ -111,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--full", type=int, nargs="*", default=[128], help="resolutions of whole runs")
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--seed", type=int, default=0, help="training seed (random points, view order)")
-    parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--out", type=Path, default=None, help=out_help("bench_recon_cpu_start"))
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -140,8 +145,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(json.dumps(row), flush=True)
                 report["full_runs"].append(row)
     report["machine"]["load_avg_end"] = os.getloadavg()
-    if args.out:
-        args.out.write_text(json.dumps(report, indent=2))
+    save_json(resolve_out(args.out, "bench_recon_cpu_start"), report, indent=2)
     return 0
 
 

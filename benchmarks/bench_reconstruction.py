@@ -8,8 +8,9 @@ Measures, on a synthetic static scene (``genxd.data.synthetic``, 24 orbit views,
 2. on CUDA with gsplat installed: the max abs difference between gsplat's rasteriser and ours on
    a fixed set of Gaussians, and their forward+backward times.
 
-Prints the results and writes them as JSON (``--out``, default
-``benchmarks/results/bench_reconstruction_<device>.json``).
+Prints the results and writes them as JSON (``--out``, default a new
+``benchmarks/results/local/bench_reconstruction_<UTC time>.json``, git-ignored; the committed record
+``benchmarks/results/bench_reconstruction_h100.json`` was written with an explicit ``--out``).
 
     python benchmarks/bench_reconstruction.py                      # CUDA if available, else CPU
     python benchmarks/bench_reconstruction.py --device cpu --iterations 100
@@ -18,13 +19,16 @@ Prints the results and writes them as JSON (``--out``, default
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import sys
 import time
 from pathlib import Path
 
 import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench_output lives beside this script
+
+from bench_output import out_help, resolve_out, save_json  # noqa: E402
 
 
 def _sync(device: torch.device) -> None:
@@ -136,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--iterations", type=int, default=None, help="default: 2000 on CUDA, 100 on CPU")
     parser.add_argument("--resolution", type=int, default=256)
     parser.add_argument("--init", default="depth", choices=["depth", "random"])
-    parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--out", type=Path, default=None, help=out_help("bench_reconstruction"))
     args = parser.parse_args(argv)
     device = torch.device(args.device)
     if device.type == "cuda" and not torch.cuda.is_available():
@@ -174,10 +178,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"gsplat (CUDA) vs torch rasteriser (CPU): max |diff| {d['max_abs_diff_gsplat_vs_torch_cpu']}")
         print(f"gsplat vs torch rasteriser (CUDA, TF32 on): max |diff| {d['max_abs_diff_gsplat_vs_torch_cuda_tf32_on']}")
         print(f"forward+backward ms at {d['size'][0]}x{d['size'][1]}, {d['num_gaussians']} Gaussians: {d['forward_backward_ms']}")
-    out = args.out or Path(__file__).parent / "results" / f"bench_reconstruction_{device.type}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=2))
-    print(f"wrote {out}")
+    save_json(resolve_out(args.out, "bench_reconstruction"), results, indent=2)
     return 0
 
 

@@ -15,10 +15,16 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench_output lives beside this script
+
+from bench_output import out_help, resolve_out, save_json  # noqa: E402
 
 TURNS = ((0, 20), (3, 35), (5, 15), (7, 25), (9, 30), (11, 20), (13, 40), (15, 10))  # (scene seed, degrees)
 
@@ -33,7 +39,7 @@ def _frames(scene_seed: int, c2w: torch.Tensor, size: int = 128) -> np.ndarray:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--out", default=None, help="write the results here (JSON)")
+    ap.add_argument("--out", default=None, help=out_help("bench_rotation_only"))
     args = ap.parse_args()
     torch.set_num_threads(1)
     from genxd.cameras import trajectories
@@ -66,10 +72,9 @@ def main() -> None:
                "focal_err_median": float(np.median([abs(r["focal"] - 1) for r in turns])),
                "focal_err_max": float(max(abs(r["focal"] - 1) for r in turns))}
     print(json.dumps(summary, indent=1))
-    if args.out:
-        with open(args.out, "w") as fh:
-            json.dump({"benchmark": "turning-camera check (genxd.cameras.rotation_only)", "machine": platform.processor()
-                       or platform.machine(), "threads": 1, "summary": summary, "clips": rows}, fh, indent=1)
+    save_json(resolve_out(args.out, "bench_rotation_only"),
+              {"benchmark": "turning-camera check (genxd.cameras.rotation_only)", "machine": platform.processor()
+               or platform.machine(), "threads": 1, "summary": summary, "clips": rows}, indent=1)
 
 
 if __name__ == "__main__":

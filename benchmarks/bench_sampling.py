@@ -17,15 +17,20 @@ import argparse
 import gc
 import json
 import statistics
+import sys
 import time
 from pathlib import Path
 
 import torch
 
-from genxd.api import default_model_path
-from genxd.models import UNetMVTemporalConditionModel
-from genxd.pipelines import GenXDPipeline
-from genxd.pipelines.fast import CUDAGraphForward, enable_fast_path
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench_output lives beside this script
+
+from bench_output import out_help, resolve_out, save_json  # noqa: E402
+
+from genxd.api import default_model_path  # noqa: E402
+from genxd.models import UNetMVTemporalConditionModel  # noqa: E402
+from genxd.pipelines import GenXDPipeline  # noqa: E402
+from genxd.pipelines.fast import CUDAGraphForward, enable_fast_path  # noqa: E402
 
 LAYOUT = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "released_unet_layout.json"
 SVD_VAE = dict(
@@ -212,10 +217,11 @@ def main() -> None:
     ap.add_argument("--quality-modes", nargs="+", default=["fast"], choices=sorted(MODES),
                     help="fast modes compared with fp32_eager on the trained model")
     ap.add_argument("--skip-fp32-sample", action="store_true", help="time only the UNet call for fp32")
-    ap.add_argument("--out", default="bench_sampling.json")
+    ap.add_argument("--out", default=None, help=out_help("bench_sampling") + "; rewritten after every run")
     args = ap.parse_args()
     if not torch.cuda.is_available():
         raise SystemExit("bench_sampling needs a CUDA GPU")
+    out = resolve_out(args.out, "bench_sampling")
     result = {"device": torch.cuda.get_device_name(0), "torch": torch.__version__, "frames": args.frames,
               "checkpoint": args.checkpoint or "released config, random weights", "runs": {}}
     for mode in args.modes:
@@ -232,7 +238,7 @@ def main() -> None:
                 key = f"{mode}@{res}" if ind == "3d" else f"{mode}@{res}@{ind}"
                 result["runs"][key] = r
                 print(key, json.dumps({k: v for k, v in r.items() if k != "unet_call_ms"}), flush=True)
-                Path(args.out).write_text(json.dumps(result, indent=2))  # partial results survive a time-out
+                save_json(out, result, indent=2, quiet=True)  # partial results survive a time-out
         CUDAGraphForward.remove(pipe.unet)
         del pipe
         release()
@@ -247,7 +253,7 @@ def main() -> None:
                 if "sample_s_median" in a and "sample_s_median" in b:
                     result[f"speedup_sample{suffix}{tag}"] = a["sample_s_median"] / b["sample_s_median"]
                 result[f"memory_ratio_unet_call{suffix}{tag}"] = b["unet_call_peak_gib"] / a["unet_call_peak_gib"]
-    Path(args.out).write_text(json.dumps(result, indent=2))  # timings kept even if the quality run fails
+    save_json(out, result, indent=2, quiet=True)  # timings kept even if the quality run fails
     qm = args.quality_model or (str(default_model_path()) if default_model_path() else None)
     if qm and qm.lower() == "none":
         result["quality"] = "skipped (--quality-model none)"
@@ -256,7 +262,7 @@ def main() -> None:
     else:
         result["quality"] = "skipped: no trained model (bundled model missing and --quality-model not given)"
     print(json.dumps({k: v for k, v in result.items() if k != "runs"}, indent=2))
-    Path(args.out).write_text(json.dumps(result, indent=2))
+    save_json(out, result, indent=2)
 
 
 if __name__ == "__main__":

@@ -16,6 +16,8 @@ A configuration *matches* the reference when its mean PSNR against ground truth 
 against ground truth by being blurrier, which the PSNR against the reference's frames shows). Work items (scene, mode, configuration) are shared by ``--workers``
 processes with ``--threads`` threads each; every finished item is appended to ``OUT.jsonl`` and the
 generated frames (uint8) are cached (``--cache``), so a run that stops resumes where it was; ``OUT`` (JSON) is the summary.
+Without ``--out``, ``OUT`` is a new ``benchmarks/results/local/bench_schedulers_<UTC time>.json`` (git-ignored): to
+resume a stopped run, give its ``--out``.
 
     # the full curve (32 cores: 16 workers x 2 threads, about half an hour)
     python benchmarks/bench_schedulers.py --scenes 50 --workers 16 --threads 2 \
@@ -38,6 +40,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench_output lives beside this script
+
+from bench_output import out_help, resolve_out, save_json  # noqa: E402
+
 DEFAULT_CONFIGS = [
     "euler:25", "euler:6", "euler:8", "euler:10", "euler:12",
     "dpmpp-2m:8", "dpmpp-2m:10", "dpmpp-2m:12",
@@ -228,13 +234,14 @@ def main(argv: list[str] | None = None) -> dict:
                     help="cuda: the workers share out the visible GPUs (float32, TF32 off)")
     ap.add_argument("--cache", default=None,
                     help="folder for the generated frames (default: ~/.cache/genxd/bench_schedulers/OUT's name)")
-    ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "bench_schedulers.json"))
+    ap.add_argument("--out", default=None, help=out_help("bench_schedulers") + "; OUT.jsonl beside it logs every "
+                    "finished item: run again with the same --out to resume")
     args = ap.parse_args(argv)
 
     configs = list(dict.fromkeys([args.reference, *args.configs]))
     for c in configs:
         parse_config(c)
-    out = Path(args.out)
+    out = resolve_out(args.out, "bench_schedulers")
     out.parent.mkdir(parents=True, exist_ok=True)
     jsonl = out.with_suffix(".jsonl")
     cache = Path(args.cache) if args.cache else Path.home() / ".cache" / "genxd" / "bench_schedulers" / out.stem
@@ -287,9 +294,7 @@ def main(argv: list[str] | None = None) -> dict:
         "cpu_count": os.cpu_count(), "wall_seconds_this_run": time.perf_counter() - started, "errors": errors,
     })
     print_table(summary, args.modes)
-    tmp = out.with_suffix(".tmp")
-    tmp.write_text(json.dumps(summary, indent=2) + "\n")
-    os.replace(tmp, out)
+    save_json(out, summary, indent=2)
     return summary
 
 

@@ -11,12 +11,16 @@ the two maps must be bitwise equal.
 from __future__ import annotations
 
 import argparse
-import json
 import platform
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench_output lives beside this script
+
+from bench_output import out_help, resolve_out, save_json  # noqa: E402
 
 
 def nearest_everywhere(xy: np.ndarray, z: np.ndarray, height: int, width: int) -> np.ndarray:
@@ -50,7 +54,7 @@ def main() -> None:
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--reps", type=int, default=5)
-    parser.add_argument("--out", default=None, help="JSON file for the results (default: print only)")
+    parser.add_argument("--out", default=None, help=out_help("bench_sparse_depth"))
     args = parser.parse_args()
     rng = np.random.default_rng(0)
     rows = []
@@ -69,9 +73,8 @@ def main() -> None:
     result = {"benchmark": "bench_sparse_depth", "args": vars(args), "results": rows,
               "machine": {"python": platform.python_version(), "platform": platform.platform(),
                           "processor": platform.processor()}}
-    if args.out:
-        Path(args.out).write_text(json.dumps(result, indent=1))
-        print(f"wrote {args.out}")
+    args.out = str(resolve_out(args.out, "bench_sparse_depth"))  # also recorded in result["args"]
+    save_json(args.out, result, indent=1)
 
 
 if __name__ == "__main__":

@@ -12,12 +12,17 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import sys
 import time
 from pathlib import Path
 
 import torch
 
-from genxd.data.synthetic import make_scene, orbit_cameras, render
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench_output lives beside this script
+
+from bench_output import out_help, resolve_out, save_json  # noqa: E402
+
+from genxd.data.synthetic import make_scene, orbit_cameras, render  # noqa: E402
 
 
 def _sync(device: str) -> None:
@@ -63,7 +68,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3, help="number of different scenes timed")
     parser.add_argument("--supersample", type=int, default=1)
     parser.add_argument("--devices", default="auto", help="comma list (cpu,cuda) or auto: cpu and cuda if available")
-    parser.add_argument("--out", type=Path, default=None, help="write the JSON summary here")
+    parser.add_argument("--out", type=Path, default=None, help=out_help("bench_synthetic"))
     args = parser.parse_args()
 
     devices = ["cpu", "cuda"] if args.devices == "auto" else args.devices.split(",")
@@ -74,11 +79,8 @@ def main() -> None:
         for d in devices
     ]
     summary = {"benchmark": "genxd.data.synthetic.render", "torch": torch.__version__, "results": results}
-    text = json.dumps(summary, indent=2)
-    print(text)
-    if args.out is not None:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text + "\n")
+    print(json.dumps(summary, indent=2))
+    save_json(resolve_out(args.out, "bench_synthetic"), summary, indent=2)
 
 
 if __name__ == "__main__":

@@ -37,6 +37,9 @@ import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 RELEASED_LAYOUT = ROOT / "tests" / "fixtures" / "released_unet_layout.json"
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench_output lives beside this script
+
+from bench_output import out_help, resolve_out, save_json  # noqa: E402
 
 TINY_UNET = {
     "block_out_channels": [32, 32],
@@ -258,7 +261,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--ddp-comm-hook", default="auto", choices=["auto", "none", "bf16", "fp16"],
                         help="DDP gradient all-reduce precision (genxd train's training.ddp_comm_hook).")
     parser.add_argument("--ddp-bucket-mb", type=int, default=25, help="DDP bucket size (training.ddp_bucket_mb).")
-    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "bench_training.json"))
+    parser.add_argument("--out", default=None, help=out_help("bench_training"))
     args = parser.parse_args(argv)
     result = run(args)
     if args.accelerate:
@@ -266,13 +269,8 @@ def main(argv: list[str] | None = None) -> dict:
 
         if not PartialState().is_main_process:
             return result
-    text = json.dumps(result, indent=2)
-    print(text)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.part")
-    tmp.write_text(text + "\n")
-    tmp.replace(out)
+    print(json.dumps(result, indent=2))
+    save_json(resolve_out(args.out, "bench_training"), result, indent=2)
     return result
 
 

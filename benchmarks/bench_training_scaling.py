@@ -35,6 +35,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "benchmarks" / "bench_training.py"
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench_output lives beside this script
+
+from bench_output import out_help, resolve_out, save_json  # noqa: E402
+
 # one FSDP unit per residual block and per transformer (UNetMVTemporalConditionModel._no_split_modules)
 FSDP = ["--use_fsdp", "--fsdp_version", "2", "--fsdp_auto_wrap_policy", "TRANSFORMER_BASED_WRAP"]
 SETTINGS = {
@@ -109,12 +113,13 @@ def main(argv: list[str] | None = None) -> dict:
                         help="Relative loss difference counted as 'equal' in the equivalence check (bf16 round-off).")
     parser.add_argument("--smoke", action="store_true",
                         help="Tiny model on CPU processes (gloo; 'single' and 'ddp' only): proves the driver runs.")
-    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "bench_training_scaling.json"))
+    parser.add_argument("--out", default=None, help=out_help("bench_training_scaling")
+                        + "; the runs' own JSON files go to the folder NAME_runs beside it (NAME: OUT without .json)")
     args = parser.parse_args(argv)
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     if args.smoke:
         env.update(CUDA_VISIBLE_DEVICES="", OMP_NUM_THREADS="1")
-    out = Path(args.out)
+    out = resolve_out(args.out, "bench_training_scaling")
     parts = out.with_name(out.stem + "_runs")
     parts.mkdir(parents=True, exist_ok=True)
     runs = []
@@ -157,11 +162,8 @@ def main(argv: list[str] | None = None) -> dict:
     if big is not None and n_max > 1:
         result["equivalence"] = loss_equivalence(
             big, [r for r in ok if r["gpus"] == n_max and r["batch_per_gpu"] == b0], args.loss_rtol)
-    text = json.dumps(result, indent=2)
-    tmp = out.with_name(f".{out.name}.part")
-    tmp.write_text(text + "\n")
-    tmp.replace(out)
-    print(text)
+    print(json.dumps(result, indent=2))
+    save_json(out, result, indent=2)
     return result
 
 

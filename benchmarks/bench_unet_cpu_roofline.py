@@ -32,6 +32,8 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+from bench_output import out_help, resolve_out, save_json  # noqa: E402
+
 #: profiler operator name -> family (self time of these ops; the rest is "other")
 FAMILIES = {
     "aten::_scaled_dot_product_flash_attention_for_cpu": "attention",
@@ -119,7 +121,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--profile-reps", type=int, default=3, help="UNet calls under the profiler")
     ap.add_argument("--peak-sizes", type=int, nargs="+", default=[1024, 2048], help="sides of the peak test's matrices")
     ap.add_argument("--peak-reps", type=int, default=10, help="products of each size in the peak test")
-    ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument("--out", type=Path, default=None, help=out_help("bench_unet_cpu_roofline"))
     args = ap.parse_args(argv)
     os.environ["OMP_NUM_THREADS"] = str(args.threads)
     torch.set_num_threads(args.threads)
@@ -169,9 +171,7 @@ def main(argv: list[str] | None = None) -> dict:
         "load_1min": os.getloadavg()[0],
     }
     print(json.dumps(result, indent=1))
-    if args.out is not None:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(result, indent=1))
+    save_json(resolve_out(args.out, "bench_unet_cpu_roofline"), result, indent=1)
     return result
 
 

@@ -50,6 +50,9 @@ import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench_output lives beside this script
+
+from bench_output import out_help, resolve_out, save_json  # noqa: E402
 
 SEED_3D, SEED_4D = 7, 8  # genxd.evaluation's held-out seeds (3D; 4D = 3D + 1)
 TARGET = (0.0, 0.25, 0.0)  # genxd.data.synthetic.cameras.camera_path's look-at point
@@ -527,7 +530,7 @@ def main() -> None:
     ap.add_argument("--device", choices=["cpu", "cuda"], default="cpu",
                     help="cuda: every worker on the first GPU, float32 without TF32 (the CPU's numerics up to round-off)")
     ap.add_argument("--work", type=Path, default=ROOT / "outputs" / "eval_long_paths", help="per-task results (resumable)")
-    ap.add_argument("--out", type=Path, default=None, help="summary JSON")
+    ap.add_argument("--out", type=Path, default=None, help="summary: " + out_help("eval_long_paths"))
     ap.add_argument("--contact-sheet", type=Path, default=None)
     ap.add_argument("--methods-3d", default="long,naive,window8",
                     help=f"3D methods, comma-separated (window8 required; known: {', '.join(METHODS_3D)}). A task "
@@ -599,10 +602,7 @@ def main() -> None:
     }
     brief = {k: v for k, v in summary.items() if not k.startswith("per_scene")}
     print(json.dumps(brief, indent=1))
-    if args.out is not None:
-        from genxd.utils.io import write_json_atomic
-
-        write_json_atomic(args.out, summary, indent=1)
+    save_json(resolve_out(args.out, "eval_long_paths"), summary, indent=1)
     if args.contact_sheet is not None:
         contact_sheet(args.work, args.contact_sheet, 0)
 

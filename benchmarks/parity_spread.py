@@ -34,6 +34,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = ROOT / "tests" / "fixtures" / "reference_small"
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench_output lives beside this script
+
+from bench_output import out_help, resolve_out, save_json  # noqa: E402
 
 KERNELS = {
     "default": {},
@@ -112,7 +115,7 @@ def child(out_path: str, threads: int, mutants: bool) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", default=None, help="JSON to write (default: print only)")
+    parser.add_argument("--out", default=None, help=out_help("parity_spread"))
     parser.add_argument("--kernels", default="default,avx2,nosimd", help="comma list of " + ",".join(KERNELS))
     parser.add_argument("--threads", default="1,2", help="comma list of thread counts")
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
@@ -202,11 +205,8 @@ def main() -> None:
             for k in ("mean_err_over_ref_abs_mean", "max_err_over_ref_abs_max"):
                 worst["bf16." + k] = max(worst.get("bf16." + k, 0.0), entry["bf16_vs_fp32"][k])
     report["worst_over_runs"] = worst
-    text = json.dumps(report, indent=1)
-    print(text)
-    if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(text + "\n")
+    print(json.dumps(report, indent=1))
+    save_json(resolve_out(args.out, "parity_spread"), report, indent=1)
 
 
 if __name__ == "__main__":

@@ -91,7 +91,8 @@ def main() -> None:
     with atomic_file(out) as tmp:
         Image.fromarray(sheet).save(tmp, format="PNG")
     model = "bundled:genxd-small" if lm.bundled else str(lm.path)
-    out.with_suffix(".json").write_text(json.dumps({"rows": labels, "model": model}, indent=1) + "\n")
+    with atomic_file(out.with_suffix(".json")) as tmp:
+        tmp.write_text(json.dumps({"rows": labels, "model": model}, indent=1) + "\n")
     print(f"wrote {out} ({len(rows)} rows)")
 
 

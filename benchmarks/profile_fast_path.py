@@ -22,6 +22,7 @@ import importlib.util
 import json
 import re
 import statistics
+import sys
 import time
 import traceback
 from collections import defaultdict
@@ -33,6 +34,9 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from genxd.pipelines.fast import CUDAGraphForward, enable_fast_path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))  # bench_output lives beside this script
+
+from bench_output import out_help, resolve_out, save_json  # noqa: E402
 
 # first matching family wins (convolutions also say "gemm": they are tested first)
 FAMILIES = [
@@ -138,7 +142,7 @@ def main() -> None:
     ap.add_argument("--top", type=int, default=25)
     ap.add_argument("--elementwise", action="store_true", help="also list the elementwise operators with layouts")
     ap.add_argument("--min-numel", type=int, default=100_000, help="--elementwise: smallest operand counted")
-    ap.add_argument("--out", default="profile_fast_path.json")
+    ap.add_argument("--out", default=None, help=out_help("profile_fast_path"))
     args = ap.parse_args()
     if not torch.cuda.is_available():
         raise SystemExit("profile_fast_path needs a CUDA GPU")
@@ -209,7 +213,7 @@ def main() -> None:
         out = f" -> {tuple(r['output']['stride'])}" if r["output"] else ""
         kern = ", ".join(f"{k['name'].removeprefix('void ').removeprefix('at::native::').split(', at::')[0]} {k['us'] / r['count']:.1f} us" for k in r["kernels"])
         print(f"  {r['count']:4d} {r['op']:8s} {r['site']:50s} {desc}{out} [{kern}]")
-    Path(args.out).write_text(json.dumps(result, indent=2))
+    save_json(resolve_out(args.out, "profile_fast_path"), result, indent=2)
 
 
 if __name__ == "__main__":

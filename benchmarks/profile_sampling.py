@@ -45,7 +45,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import platform
 import sys
 import time
@@ -56,6 +55,7 @@ from typing import Any, Callable
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_output import save_json  # noqa: E402
 from genxd.pipelines.fast import enable_fast_path, input_checks_skipped  # noqa: E402
 from sampling_profile.common import (  # noqa: E402
     DEFAULT_SHAPE, TINY_CONFIG, VARIANT_ORDER, _UNetOnly, bench_sampling, build_unet, guided_inputs, set_weights,
@@ -136,7 +136,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     def save() -> None:
         result["meta"]["elapsed_s"] = time.perf_counter() - t_start
-        (out_dir / "profile.json").write_text(json.dumps(result, indent=2, default=str))
+        save_json(out_dir / "profile.json", result, indent=2, default=str, quiet=True)  # atomic; also mid-run
 
     def stage(name: str, fn: Callable[[], Any]) -> Any:
         log(f"{name} ...")

@@ -1,0 +1,101 @@
+"""Where benchmark scripts save their JSON results, and how (shared by every ``benchmarks/*.py`` with ``--out``).
+
+- An explicit ``--out FILE`` is written there, replacing an earlier FILE (the reproduce commands in
+  ``docs/benchmarks.md`` write the committed records under ``benchmarks/results/`` on purpose).
+- Without ``--out``, results go to a new file ``benchmarks/results/local/NAME_YYYYmmdd-HHMMSS.json`` (UTC;
+  ``_2``, ``_3`` ... added when that name is taken), a git-ignored folder, so a casual run never replaces an
+  earlier run's file nor a committed record.
+- Every write is atomic (``genxd.utils.io``): an interrupted run leaves the old file or the new one complete.
+
+Scripts import it as a sibling::
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from bench_output import default_out, save_json  # noqa: E402
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+ROOT = Path(__file__).resolve().parents[1]
+LOCAL = ROOT / "benchmarks" / "results" / "local"
+OUT_HELP = ("JSON file for the results, replaced if it exists (default: a new "
+            "benchmarks/results/local/{name}_<UTC time>.json, git-ignored)")
+
+_reserved: list[Path] = []  # placeholders made by default_out, removed at exit if nothing was saved in them
+
+
+def _now() -> float:
+    return time.time()
+
+
+def out_help(name: str) -> str:
+    """The ``--out`` help text of script ``name``."""
+    return OUT_HELP.format(name=name)
+
+
+def _drop_empty_placeholders() -> None:
+    for path in _reserved:
+        try:
+            if path.stat().st_size == 0:
+                path.unlink()
+        except OSError:
+            pass
+
+
+def default_out(name: str) -> Path:
+    """A new results file ``benchmarks/results/local/<name>_<UTC YYYYmmdd-HHMMSS>[_N].json``.
+
+    The name is reserved by creating the file empty (exclusively), so two calls in the same second, in
+    this process or another, get distinct paths; a placeholder nothing was saved in is removed at exit.
+    """
+    folder = LOCAL
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(_now()))
+    n = 1
+    while True:
+        path = folder / (f"{name}_{stamp}.json" if n == 1 else f"{name}_{stamp}_{n}.json")
+        try:
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+        except FileExistsError:
+            n += 1
+            continue
+        if not _reserved:
+            atexit.register(_drop_empty_placeholders)
+        _reserved.append(path)
+        return path
+
+
+def resolve_out(out: str | os.PathLike | None, name: str) -> Path:
+    """``--out`` as a path: the one given, or :func:`default_out` of ``name`` when it is ``None``."""
+    return Path(out) if out is not None else default_out(name)
+
+
+def save_json(path: str | os.PathLike, obj: Any, *, indent: int | None = 2,
+              default: Callable[[Any], Any] | None = None, quiet: bool = False) -> Path:
+    """Write ``obj`` as JSON to ``path`` atomically (replacing an existing file), creating its folder.
+
+    ``default`` is passed to ``json.dumps`` (e.g. ``str`` for values JSON cannot hold). Prints
+    ``saved <path>`` unless ``quiet`` (used for partial results written during a run).
+    """
+    from genxd.utils.io import atomic_file, write_json_atomic  # both in every genxd tree (PYTHONPATH=before/src)
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if default is None:
+        write_json_atomic(path, obj, overwrite=True, indent=indent)
+    else:
+        text = json.dumps(obj, indent=indent, default=default) + "\n"
+        with atomic_file(path) as tmp:
+            tmp.write_text(text)
+    if not quiet:
+        print(f"saved {path}", flush=True)
+    return path
+
+
+__all__ = ["LOCAL", "default_out", "out_help", "resolve_out", "save_json"]
