@@ -190,8 +190,9 @@ def test_frames_are_picked_evenly_over_the_whole_clip(tmp_path):
 
 
 def test_a_video_brings_its_own_camera_file(small_clip, tmp_path):
-    # `auto` reads NAME.json / NAME_transforms.json beside NAME.mp4 (genxd synth --format video writes one);
-    # a JSON there that holds no cameras is named in a warning and SfM runs; `--source sfm` ignores the file
+    # `auto` reads NAME.json / NAME_transforms.json beside NAME.mp4 (genxd synth --format video writes one) when it
+    # holds one camera per frame of the video; a path made from the video (another count: `trajectory from-video
+    # walk.mp4 -o walk.json` writes both names) or a JSON that holds no cameras is named in a warning and SfM runs
     import shutil
 
     from genxd.validation import GenXDWarning
@@ -199,11 +200,21 @@ def test_a_video_brings_its_own_camera_file(small_clip, tmp_path):
     video, _ = small_clip
     here = tmp_path / "walk.mp4"
     shutil.copy(video, here)
-    c2w, K = trajectories.spiral(num_frames=5)
+    c2w, K = trajectories.spiral(num_frames=12)  # the clip's 12 frames
     save_transforms_json(tmp_path / "walk_transforms.json", c2w, K, 128, 128)
-    cams = recover_clip_cameras(here)
-    assert cams.method == "file: transforms.json" and len(cams.c2w) == 5
+    stages = []
+    cams = recover_clip_cameras(here, on_stage=stages.append)
+    assert cams.method == "file: transforms.json" and len(cams.c2w) == 12
     torch.testing.assert_close(cams.c2w, c2w.double(), atol=1e-6, rtol=0)
+    assert stages == ["cameras from walk_transforms.json, the camera file beside the video (--source sfm: SfM "
+                      "instead)"]
+    c2w, K = trajectories.spiral(num_frames=5)  # a path resampled to 5 cameras: not the clip's own
+    save_transforms_json(tmp_path / "walk_transforms.json", c2w, K, 128, 128)
+    with pytest.warns(GenXDWarning, match=r"walk_transforms.json beside the video is not its own cameras \(5 "
+                                          r"cameras for the video's 12 frames"):
+        cams = recover_clip_cameras(here, focal=1.0, max_frames=12)
+    assert cams.method == "sfm" and len(cams.c2w) >= 10
+    assert recover_clip_cameras(here, source="file").method == "file: transforms.json"  # asked for: taken
     (tmp_path / "walk_transforms.json").unlink()
     (tmp_path / "walk.json").write_text(json.dumps({"title": "my holiday"}))
     with pytest.warns(GenXDWarning, match="walk.json: not a camera file.*beside the video"):

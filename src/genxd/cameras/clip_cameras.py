@@ -138,8 +138,11 @@ def recover_clip_cameras(
         clip: a video file, a folder of frames, or a folder / file with cameras (COLMAP model,
             ``genxd curate`` sample, ``transforms.json``, ...).
         source: ``"auto"`` (cameras from a camera file when there is one, else SfM; a video file's own camera
-            file is ``NAME.json`` or ``NAME_transforms.json`` beside ``NAME.mp4``), ``"sfm"`` (always SfM on the
-            frames) or ``"file"``.
+            file is ``NAME.json`` or ``NAME_transforms.json`` beside ``NAME.mp4``, taken when it is a ``genxd
+            synth`` clip's or holds one camera per frame of the video: a path made from the clip, as ``trajectory
+            from-video NAME.mp4 -o NAME.json`` writes, is not, and a warning says so), ``"sfm"`` (always SfM on
+            the frames) or ``"file"`` (the camera file, a video's ``NAME.json`` / ``NAME_transforms.json``
+            whatever it holds).
         focal: the clip's normalised focal length fx/W if known (fixed pinhole SfM), else estimated.
         features, mapper, seed, num_threads: SfM settings (:func:`genxd.curation.run_sfm`; ``features="auto"``:
             KLT tracks first, then SIFT; the KLT window suited to the motion, see
@@ -165,21 +168,51 @@ def recover_clip_cameras(
     path = Path(clip)
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such video, frame folder or camera file")
-    if source == "file" or (source == "auto" and _holds_cameras(path)):
+    sidecar = _sidecar_cameras(path) if source != "sfm" else None
+    if source == "file":  # a video's camera file when it has one (whatever it holds), else the path itself
+        return _cameras_from_file(sidecar or path)
+    if source == "auto" and _holds_cameras(path):
         return _cameras_from_file(path)
-    sidecar = _sidecar_cameras(path) if source == "auto" else None
-    if sidecar is not None:  # the video's own cameras, when that file reads as cameras
-        try:
-            return _cameras_from_file(sidecar)  # its report's "source" names the file
-        except ValueError as exc:
-            from ..validation import warn
+    stage = on_stage or (lambda stage: None)
+    if sidecar is not None:  # the video's own cameras, when that file reads as cameras, one per frame
+        from ..validation import warn
 
+        try:
+            cameras = _cameras_from_file(sidecar)  # its report's "source" names the file
+        except ValueError as exc:
             warn(f"{exc} (it is beside the video; the cameras come from SfM instead)")  # the CLI prints one line
+        else:
+            why_not = _not_the_clips_own(cameras, path)
+            if why_not is None:
+                stage(f"cameras from {sidecar.name}, the camera file beside the video (--source sfm: SfM instead)")
+                return cameras
+            warn(f"{sidecar.name} beside the video is not its own cameras ({why_not}); the cameras come from SfM "
+                 "(--source file takes that file)")
     frames_at = _frames_source(path)
     if frames_at is None:
         raise FromVideoError(f"{path}: not a video file, a folder of frames or a camera file")
     return _cameras_from_sfm(frames_at, path, focal, features, mapper, mask, refine_masks, stride, max_frames, resize,
-                             seed, num_threads, work_dir, on_stage or (lambda stage: None))
+                             seed, num_threads, work_dir, stage)
+
+
+def _not_the_clips_own(cameras: ClipCameras, video: Path) -> str | None:
+    """Why a camera file beside ``video`` is not the clip's own cameras, or None when it is: a ``genxd synth`` clip
+    meta, or one camera for each of the video's frames. A path made from the clip (``genxd trajectory from-video
+    clip.mp4 -o clip.json`` writes ``clip.json`` and ``clip_transforms.json`` beside it) has as many cameras as it
+    was resampled to, and read as the clip's cameras it would be resampled again, and scaled as a path, not as a
+    scene (``"normalization"``)."""
+    from ..curation.frames import count_frames
+    from .reader import SYNTHETIC_META
+
+    if cameras.report.get("format") == SYNTHETIC_META:
+        return None
+    try:
+        frames = count_frames(video) or count_frames(video, exact=True)
+    except ImportError:  # no PyAV: the frames cannot be counted (nor read for SfM); the file is taken
+        return None
+    if frames is None or frames == cameras.num_clip_frames:
+        return None
+    return f"{cameras.num_clip_frames} cameras for the video's {frames} frames: a path made from it?"
 
 
 def _check_clip_settings(clip: Any, *, source: str, focal: Any, features: str, mapper: str, stride: Any,
