@@ -345,20 +345,14 @@ def rebundle_without_turning(sfm):
     return sfm
 
 
-#: The no-turn fit's solver: at most this many evaluations (the benchmark's dolly clips converge in 100-300), and the
-#: weight of the residual that holds the scale.
-_FIT_MAX_EVALUATIONS = 300
-_SCALE_WEIGHT = 1e3
-
-
 def _fit_with_rotation_fixed(reconstruction, pycolmap) -> None:
     """Least-squares fit of the camera centres and 3D points with every camera at the first registered image's
     orientation (none turns), starting from its centres and points; ``reconstruction`` is changed in place. The first
     centre and one coordinate of the last are held (gauge and scale); robust (soft L1, 1 px) reprojection error in
-    pixels of the normalised image plane. (Points triangulated again for the turned cameras, as in the no-turn start,
-    are a worse start here: on a dolly the fit stalled at 2.5 px from them, against 0.25 px from the points kept.)"""
-    from scipy.optimize import least_squares
-    from scipy.sparse import csr_matrix
+    pixels of the normalised image plane, solved by :func:`genxd.cameras.no_turn_fit.fit_fixed_rotation`. (Points
+    triangulated again for the turned cameras, as in the no-turn start, are a worse start here: on a dolly the fit
+    stalled at 2.5 px from them, against 0.25 px from the points kept.)"""
+    from .no_turn_fit import fit_fixed_rotation
 
     images = sorted((im for im in reconstruction.images.values() if im.has_pose), key=lambda im: im.name)
     R0 = images[0].cam_from_world().rotation.matrix()
@@ -376,57 +370,16 @@ def _fit_with_rotation_fixed(reconstruction, pycolmap) -> None:
             point_index.append(j)
     if len(images) < 3 or not rays:
         return
-    cam_index, point_index, rays = np.asarray(cam_index), np.asarray(point_index), np.asarray(rays)
     focal = float(reconstruction.cameras[images[0].camera_id].mean_focal_length())
     centres = np.stack([_centre(im) for im in images])
     points = np.stack([reconstruction.points3D[p].xyz for p in point_ids])
-    n, m = len(images), len(point_ids)
-
-    def unpack(x):
-        return np.vstack([centres[:1], x[:3 * (n - 1)].reshape(n - 1, 3)]), x[3 * (n - 1):].reshape(m, 3)
-
-    # the scale is held too: the last camera's largest coordinate step from the first (one residual, weighted)
+    # the scale is held by the last camera's largest coordinate step from the first
     axis = int(np.argmax(np.abs(centres[-1] - centres[0])))
-    scale_col, scale_at = 3 * (n - 2) + axis, float(centres[-1, axis])
-
-    def residuals(x):
-        c, X = unpack(x)
-        p = (X[point_index] - c[cam_index]) @ R0.T
-        z = np.where(np.abs(p[:, 2]) < 1e-9, 1e-9, p[:, 2])
-        return np.append(((p[:, :2] / z[:, None] - rays) * focal).ravel(), _SCALE_WEIGHT * (x[scale_col] - scale_at))
-
-    # Jacobian: each residual pair depends on its camera's centre (not the first's: held) and its point;
-    # d(p_xy / p_z)/dp = [[1/z, 0, -x/z^2], [0, 1/z, -y/z^2]], dp/dX = R0, dp/dc = -R0
-    moving = cam_index > 0
-    rows_xy = 2 * np.arange(len(rays))
-    point_cols = 3 * (n - 1) + 3 * point_index[:, None] + np.arange(3)
-    centre_cols = 3 * (cam_index[moving] - 1)[:, None] + np.arange(3)
-
-    def jacobian(x):
-        c, X = unpack(x)
-        p = (X[point_index] - c[cam_index]) @ R0.T
-        z = np.where(np.abs(p[:, 2]) < 1e-9, 1e-9, p[:, 2])
-        d_proj = np.zeros((len(p), 2, 3))
-        d_proj[:, 0, 0] = d_proj[:, 1, 1] = 1.0 / z
-        d_proj[:, 0, 2], d_proj[:, 1, 2] = -p[:, 0] / z**2, -p[:, 1] / z**2
-        d_point = focal * d_proj @ R0  # [M, 2, 3]
-        rows, cols, vals = [], [], []
-        for coordinate in range(2):
-            rows += [np.repeat(rows_xy + coordinate, 3), np.repeat(rows_xy[moving] + coordinate, 3)]
-            cols += [point_cols.ravel(), centre_cols.ravel()]
-            vals += [d_point[:, coordinate].ravel(), -d_point[moving, coordinate].ravel()]
-        rows.append([2 * len(rays)])
-        cols.append([scale_col])
-        vals.append([_SCALE_WEIGHT])
-        return csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
-                          shape=(2 * len(rays) + 1, 3 * (n - 1 + m)))
-
-    solution = least_squares(residuals, np.concatenate([centres[1:].ravel(), points.ravel()]), jac=jacobian,
-                             loss="soft_l1", f_scale=1.0, x_scale="jac", max_nfev=_FIT_MAX_EVALUATIONS, method="trf")
-    c, X = unpack(solution.x)
-    _set_poses(reconstruction, pycolmap, R0, {im.image_id: c[k] for k, im in enumerate(images)})
+    fit = fit_fixed_rotation(R0, np.asarray(rays), np.asarray(cam_index), np.asarray(point_index), centres, points,
+                             focal, axis)
+    _set_poses(reconstruction, pycolmap, R0, {im.image_id: fit.centres[k] for k, im in enumerate(images)})
     for j, point_id in enumerate(point_ids):
-        reconstruction.points3D[point_id].xyz = X[j]
+        reconstruction.points3D[point_id].xyz = fit.points[j]
 
 
 def fit_without_turning(sfm):
