@@ -180,3 +180,18 @@ def test_a_bad_input_gives_its_error_alone_without_the_cpu_defaults_note(tiny, t
     (folder / "frames" / "frame_0002.png").write_bytes(b"not an image at all")
     result = runner.invoke(app, ["reconstruct", str(folder), "--out", str(tmp_path / "out"), "--video-frames", "0"])
     _one_line_error(result, "frame_0002.png")
+
+
+def test_existing_output_is_refused_in_the_callers_terms(tmp_path):
+    """From Python the refusal names ``overwrite=True``; from the command line ``--overwrite``."""
+    from genxd.reconstruction.pipeline import _check_output_dir
+    from genxd.validation import cli_style
+
+    out = tmp_path / "recon"
+    out.mkdir()
+    (out / "scene.ply").write_text("keep me")
+    with pytest.raises(FileExistsError, match=r"not empty; pass overwrite=True to replace it$"):
+        _check_output_dir(out, False)
+    with cli_style(), pytest.raises(FileExistsError, match=r"not empty; pass --overwrite to replace it$"):
+        _check_output_dir(out, False)
+    assert (out / "scene.ply").read_text() == "keep me"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import List, Optional
 
 import typer
 
@@ -36,9 +36,9 @@ def register(app: typer.Typer) -> None:
         seed: Seed = 0,
         sh_degree: int = typer.Option(1, "--sh-degree", callback=checked(v.Int(0, 3)), help="Spherical-harmonics degree (0-3)."),
         holdout_every: int = typer.Option(0, "--holdout-every", callback=checked(v.Int(0, 1_000_000, why="0 trains on all views")), help="Hold out every n-th view for evaluation (0: train on all)."),
-        scene_key: Optional[str] = typer.Option(None, "--scene-key", help="ReconFusion input: the scene key."),
+        scene_key: Optional[str] = typer.Option(None, "--scene-key", help="ReconFusion input: the scene key (also picks a genxd fewshot output's groups for --extra-views)."),
         n_views: Optional[int] = typer.Option(None, "--n-views", callback=checked(v.Int(1, 1_000_000, optional=True)), help="ReconFusion input: the few-shot split train_test_split_N."),
-        extra_views: Optional[Path] = typer.Option(None, "--extra-views", help="Another input folder whose views are added to training (e.g. generated views)."),
+        extra_views: Optional[List[Path]] = typer.Option(None, "--extra-views", metavar="<path>", help="Views added to training (e.g. generated views): an input folder, or a genxd fewshot output folder (all groups of the reconstructed scene: the ReconFusion input's, or --scene-key). May be given several times."),
         init_points: int = typer.Option(10_000, "--init-points", callback=checked(v.Int(1, 100_000_000)), help="Points for random / depth initialisation."),
         max_gaussians: int = typer.Option(200_000, "--max-gaussians", callback=checked(v.Int(1, 1_000_000_000)), help="Densification stops growing beyond this many Gaussians."),
         strategy: str = typer.Option("auto", "--strategy", callback=checked(v.Choice(("auto", "gsplat", "builtin", "none"))), help="Densification: auto (gsplat if installed), gsplat, builtin or none."),
@@ -95,13 +95,14 @@ def register(app: typer.Typer) -> None:
                 holdout_every=holdout_every,
                 scene_key=scene_key,
                 n_views=n_views,
-                extra_views=extra_views,
+                extra_views=extra_views or None,
                 video_frames=video_frames,
                 fps=fps,
                 per_time_ply=per_time_ply,
                 overwrite=overwrite,
                 progress=not quiet,
                 on_ready=None if defaults_note is None else (lambda: note(defaults_note, quiet)),  # after the checks
+                on_note=lambda message: note(message, quiet),
             )
             line = (
                 f"{out}: {record['num_gaussians']} Gaussians, {record['num_train_views']} training views, "

@@ -5,7 +5,8 @@
 - :mod:`~genxd.reconstruction.gaussians`: static and time-conditioned Gaussian models;
 - :mod:`~genxd.reconstruction.trainer`: optimisation (L1 + D-SSIM, densification);
 - :mod:`~genxd.reconstruction.ply`: the standard 3DGS .ply layout and ``motion.npz``;
-- :mod:`~genxd.reconstruction.pipeline`: the command-line workflows.
+- :mod:`~genxd.reconstruction.pipeline`: the command-line workflows;
+- :mod:`~genxd.reconstruction.extra_views`: the folders of ``--extra-views`` (inputs, ``genxd fewshot`` outputs).
 
 See ``docs/reconstruction.md``.
 """

@@ -26,6 +26,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from .extra_views import extra_views_summary, resolve_extra_views
 from .metrics import load_lpips
 from .ply import load_scene, save_motion, save_ply
 from .trainer import ReconstructionConfig, evaluate_views, render_views, train_gaussians, view_metrics
@@ -130,6 +131,13 @@ def flythrough_path(
     return path_c2w.float(), path_K.float(), path_times
 
 
+def _overwrite_hint() -> str:
+    """How to replace an existing output, in the caller's terms (the command line's flag, or Python's argument)."""
+    from ..validation import is_cli
+
+    return "pass --overwrite to replace it" if is_cli() else "pass overwrite=True to replace it"
+
+
 def _check_output_dir(out: Path, overwrite: bool) -> None:
     """Refuse, before any work, an output that exists without ``overwrite`` or that cannot be written.
 
@@ -142,7 +150,7 @@ def _check_output_dir(out: Path, overwrite: bool) -> None:
         if not out.is_dir():
             raise FileExistsError(f"{out} exists and is not a folder")
         if any(out.iterdir()) and not overwrite:
-            raise FileExistsError(f"{out} already exists and is not empty; pass --overwrite to replace it")
+            raise FileExistsError(f"{out} already exists and is not empty; {_overwrite_hint()}")
     where = out.parent.absolute()
     while not where.exists() and where != where.parent:
         where = where.parent
@@ -178,7 +186,7 @@ def reconstruct_scene(
     holdout_every: int = 0,
     scene_key: str | None = None,
     n_views: int | None = None,
-    extra_views: str | os.PathLike | None = None,
+    extra_views: str | os.PathLike | Sequence[str | os.PathLike] | None = None,
     video_frames: int = 120,
     fps: int = 30,
     per_time_ply: bool = False,
@@ -186,6 +194,7 @@ def reconstruct_scene(
     progress: bool = True,
     callback: Callable[[int, Any, dict[str, float]], None] | None = None,
     on_ready: Callable[[], None] | None = None,
+    on_note: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Reconstruct ``input_path`` into ``out_dir`` (layout in the module docstring).
 
@@ -194,12 +203,16 @@ def reconstruct_scene(
         holdout_every: hold out every n-th view for evaluation (0: train on all).
         scene_key, n_views: ReconFusion input: the scene and the few-shot split
             ``train_test_split_{n_views}`` (train on its train views, hold out its test views).
-        extra_views: another input folder (e.g. GenXD-generated views of the same scene, same world
-            frame) whose views are added to the training set.
+        extra_views: input folders (or one) whose views are added to the training set, e.g. GenXD views
+            generated from the few-shot training views (same world frame): each a supported input
+            folder, or a ``genxd fewshot`` output whose groups of the reconstructed scene are all used
+            (:mod:`genxd.reconstruction.extra_views`; a folder reached twice is used once).
         callback: ``callback(step, model, stats)`` after every optimisation step (progress, cancelling by
             raising); see :func:`genxd.reconstruction.trainer.train_gaussians`.
         on_ready: called once the inputs are loaded and checked, before training (the CLI's notes go
             there, so that a bad input gives its error alone).
+        on_note: called with informational lines before ``on_ready`` (with ``extra_views``: how many
+            extra views from how many folders / groups were added).
     Returns the content of ``reconstruction.json``.
     """
     from genxd.cli.common import atomic_dir
@@ -229,19 +242,33 @@ def reconstruct_scene(
     if not train:
         raise ValueError("no training views left")
     train_views = views.subset(train)
-    if extra_views is not None:
-        extra = load_views(extra_views).resized(max(views.height, views.width))
-        if extra.images.shape[-2:] != views.images.shape[-2:]:
-            raise ValueError(f"{extra_views}: views of size {extra.width}x{extra.height}, input is {views.width}x{views.height}")
-        if config.mode == "4d" and extra.times is None:
-            raise ValueError(f"{extra_views}: 4D reconstruction needs 'time' in every frame of --extra-views")
+    if isinstance(extra_views, (str, os.PathLike)):
+        extra_views = [extra_views]
+    extra_arguments = [Path(p) for p in extra_views or ()]
+    extra_folders: list[Path] = []
+    if extra_arguments:
+        # the scene (a ReconFusion input's, or --scene-key) picks a fewshot output's groups
+        sources = resolve_extra_views(extra_arguments, scene_key, input_path, kind)
+        extras = []
+        for folder in (f for s in sources for f in s.folders):
+            extra = load_views(folder).resized(max(views.height, views.width))
+            if extra.images.shape[-2:] != views.images.shape[-2:]:
+                raise ValueError(f"{folder}: views of size {extra.width}x{extra.height}, input is {views.width}x{views.height}")
+            if config.mode == "4d" and extra.times is None:
+                raise ValueError(f"{folder}: 4D reconstruction needs 'time' in every frame of --extra-views")
+            extra.names = [f"extra/{folder.name}/{n}" for n in extra.names]
+            extras.append(extra)
+            extra_folders.append(folder)
+        num_train = len(train_views)
         train_views = Views(
-            images=torch.cat([train_views.images, extra.images]),
-            c2w=torch.cat([train_views.c2w, extra.c2w]),
-            K=torch.cat([train_views.K, extra.K]),
-            names=train_views.names + [f"extra/{n}" for n in extra.names],
-            times=None if config.mode != "4d" else torch.cat([train_views.times, extra.times]),
+            images=torch.cat([train_views.images] + [e.images for e in extras]),
+            c2w=torch.cat([train_views.c2w] + [e.c2w for e in extras]),
+            K=torch.cat([train_views.K] + [e.K for e in extras]),
+            names=train_views.names + [n for e in extras for n in e.names],
+            times=None if config.mode != "4d" else torch.cat([train_views.times] + [e.times for e in extras]),
         )
+        if on_note is not None:
+            on_note(extra_views_summary(sources, len(train_views) - num_train, num_train))
 
     if on_ready is not None:
         on_ready()
@@ -267,7 +294,9 @@ def reconstruct_scene(
         "input_kind": kind,
         "scene_key": scene_key,
         "n_views": n_views,
-        "extra_views": None if extra_views is None else str(Path(extra_views).resolve()),
+        "extra_views": [str(p.resolve()) for p in extra_arguments] or None,  # the --extra-views arguments
+        "extra_view_folders": [str(p.resolve()) for p in extra_folders],  # the folders whose views were added
+        "num_extra_views": len(train_views) - len(train),
         "mode": config.mode,
         "resolution": [views.height, views.width],
         "num_train_views": len(train_views),
@@ -332,10 +361,10 @@ def evaluate_scene(
         raise FileNotFoundError(f"{scene_dir}: no scene.ply (not a genxd reconstruct output)")
     out_path = Path(out_path) if out_path is not None else scene_dir / "metrics.json"
     if out_path.exists() and not overwrite:
-        raise FileExistsError(f"{out_path} exists; pass --overwrite to replace it")
+        raise FileExistsError(f"{out_path} exists; {_overwrite_hint()}")
     render_dir = scene_dir / "eval_renders"
     if save_renders and render_dir.exists() and not overwrite:
-        raise FileExistsError(f"{render_dir} exists; pass --overwrite to replace it")
+        raise FileExistsError(f"{render_dir} exists; {_overwrite_hint()}")
     record: dict[str, Any] = {}
     if (scene_dir / "reconstruction.json").is_file():
         record = json.loads((scene_dir / "reconstruction.json").read_text())

@@ -1,0 +1,194 @@
+"""The folders behind ``genxd reconstruct --extra-views`` (given once or several times).
+
+Each ``--extra-views`` argument is either
+
+- a supported input folder (:func:`genxd.reconstruction.views.detect_input_kind`: a ``genxd generate``
+  output or any ``transforms.json`` folder, a COLMAP model, a ReconFusion folder): all its views; or
+- a ``genxd fewshot`` output folder: one sub-folder per group, ``<scene_key>_<direct|grouped>_<NNN>/``
+  (each a ``generate``-style folder with ``transforms.json`` and ``meta.json``), for every scene of the
+  ReconFusion data. The groups of the scene being reconstructed are used, all of them: those whose
+  ``meta.json`` records ``"scene": KEY`` (what ``genxd fewshot`` writes), or, for a group without a
+  recorded scene, whose folder name is ``<KEY>_<direct|grouped>_<NNN>`` (KEY as ``genxd fewshot`` makes
+  it a folder name).
+
+:func:`resolve_extra_views` turns the arguments into the list of view folders (each folder once), and
+raises a one-line ValueError before anything is loaded when a fewshot output has no group of the scene,
+or when the scene is unknown (the main input is not a ReconFusion folder and no ``--scene-key`` given).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+from .views import detect_input_kind
+
+__all__ = ["ExtraViewSource", "FewshotGroupFolder", "fewshot_groups", "is_fewshot_output", "resolve_extra_views", "extra_views_summary"]
+
+#: ``<scene>_<strategy>_<NNN>`` as ``genxd fewshot`` names its group folders (``_K``: a repeated name
+#: made unique by :func:`genxd.output_folders.unique_labels`).
+_GROUP_NAME = re.compile(r"^(?P<scene>.+)_(?:direct|grouped)_\d+(?:_\d+)?$")
+
+
+@dataclass
+class FewshotGroupFolder:
+    """One group folder of a ``genxd fewshot`` output: its folder and scene (None: unknown)."""
+
+    folder: Path
+    scene: str | None  # recorded in meta.json
+    name_scene: str | None  # from the folder name (the key as a folder name)
+
+
+@dataclass
+class ExtraViewSource:
+    """One ``--extra-views`` argument and the folders it contributes."""
+
+    argument: Path
+    folders: list[Path] = field(default_factory=list)
+    fewshot_scene: str | None = None  # a fewshot output: the scene whose groups were taken
+    fewshot_groups: int = 0  # a fewshot output: its groups (all scenes)
+
+
+_KINDS = {"transforms": "transforms.json input", "colmap": "COLMAP model"}
+
+
+def _recorded_scene(folder: Path) -> str | None:
+    """``meta.json``'s ``"scene"`` (a string), or None when absent or unreadable."""
+    try:
+        meta = json.loads((folder / "meta.json").read_text())
+    except (OSError, ValueError):
+        return None
+    scene = meta.get("scene") if isinstance(meta, dict) else None
+    return scene if isinstance(scene, str) and scene else None
+
+
+def fewshot_groups(folder: str | os.PathLike) -> list[FewshotGroupFolder]:
+    """The group folders of a ``genxd fewshot`` output, sorted by name (empty when there are none).
+
+    A group: a visible sub-folder with ``transforms.json`` whose ``meta.json`` records its scene, or whose
+    name is ``<scene>_<direct|grouped>_<NNN>``.
+    """
+    folder = Path(folder)
+    try:
+        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+    except (FileNotFoundError, NotADirectoryError, PermissionError):
+        return []
+    groups = []
+    for entry in entries:
+        if entry.name.startswith(".") or not entry.is_dir():  # hidden: temporaries of a running / killed job
+            continue
+        sub = Path(entry.path)
+        if not (sub / "transforms.json").is_file():
+            continue
+        match = _GROUP_NAME.match(entry.name)
+        group = FewshotGroupFolder(sub, _recorded_scene(sub), match.group("scene") if match else None)
+        if group.scene is not None or group.name_scene is not None:
+            groups.append(group)
+    return groups
+
+
+def is_fewshot_output(folder: str | os.PathLike) -> bool:
+    """Whether ``folder`` is a ``genxd fewshot`` output (not itself an input, with group folders)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return False
+    try:
+        detect_input_kind(folder)
+        return False
+    except ValueError:
+        return bool(fewshot_groups(folder))
+
+
+def _belongs_to(group: FewshotGroupFolder, scene_key: str) -> bool:
+    from genxd.output_folders import safe_folder_name
+
+    if group.scene is not None:
+        return group.scene == scene_key
+    return group.name_scene == safe_folder_name(scene_key)
+
+
+def _scene_list(groups: Sequence[FewshotGroupFolder]) -> str:
+    counts: dict[str, int] = {}
+    for g in groups:
+        label = g.scene if g.scene is not None else str(g.name_scene)
+        counts[label] = counts.get(label, 0) + 1
+    shown = [f"{n} of scene {k}" for k, n in list(counts.items())[:8]]
+    more = f" and {len(counts) - 8} more scenes" if len(counts) > 8 else ""
+    return ", ".join(shown) + more
+
+
+def resolve_extra_views(
+    arguments: Sequence[str | os.PathLike],
+    scene_key: str | None,
+    input_path: str | os.PathLike,
+    input_kind: str,
+) -> list[ExtraViewSource]:
+    """The view folders of the ``--extra-views`` arguments (a folder given twice is used once).
+
+    Args:
+        scene_key: the scene being reconstructed (a ReconFusion input's chosen or only scene, else
+            ``--scene-key`` or None): a fewshot output contributes that scene's groups.
+        input_path, input_kind: the main input (for the error when the scene is unknown).
+    Raises ValueError (one line) for a folder that is neither a supported input nor a fewshot output, a
+    fewshot output without a group of the scene, or a fewshot output when the scene is unknown;
+    FileNotFoundError for a missing folder.
+    """
+    sources: list[ExtraViewSource] = []
+    seen: set[Path] = set()
+    for argument in arguments:
+        argument = Path(argument)
+        source = ExtraViewSource(argument)
+        if not argument.exists():
+            raise FileNotFoundError(f"{argument}: --extra-views: no such file or folder")
+        try:
+            detect_input_kind(argument)
+            folders = [argument]
+        except ValueError:
+            groups = fewshot_groups(argument) if argument.is_dir() else []
+            if not groups:
+                raise ValueError(
+                    f"{argument}: --extra-views: not a supported input: expected transforms.json, a COLMAP model "
+                    "(images/ + 0/ or sparse/0/), a ReconFusion folder (index.json) or a genxd fewshot output "
+                    "(group folders <scene_key>_<direct|grouped>_<NNN>/)"
+                ) from None
+            if scene_key is None:
+                raise ValueError(
+                    f"{argument}: --extra-views: a genxd fewshot output (its groups: {_scene_list(groups)}), but the "
+                    f"scene is unknown: {input_path} is a {_KINDS.get(input_kind, input_kind)}, not a ReconFusion "
+                    "folder; pass --scene-key KEY to use that scene's groups"
+                )
+            folders = [g.folder for g in groups if _belongs_to(g, scene_key)]
+            if not folders:
+                raise ValueError(
+                    f"{argument}: --extra-views: this genxd fewshot output has no group of scene {scene_key!r} "
+                    f"(its groups: {_scene_list(groups)})"
+                )
+            source.fewshot_scene, source.fewshot_groups = scene_key, len(groups)
+        for folder in folders:
+            key = folder.resolve()
+            if key not in seen:
+                seen.add(key)
+                source.folders.append(folder)
+        sources.append(source)
+    return sources
+
+
+def extra_views_summary(sources: Sequence[ExtraViewSource], num_views: int, num_train: int) -> str:
+    """One line: how many extra views from how many groups / folders were added, per argument."""
+    folders = sum(len(s.folders) for s in sources)
+    fewshot = any(s.fewshot_scene is not None for s in sources)
+    unit = "group" if fewshot else "folder"
+    parts = []
+    for s in sources:
+        if s.fewshot_scene is not None:
+            parts.append(f"{s.argument}: {len(s.folders)} of its {s.fewshot_groups} groups, scene {s.fewshot_scene}")
+        elif s.folders:
+            parts.append(str(s.argument))
+        else:
+            parts.append(f"{s.argument}: already added")
+    return (f"--extra-views: added {num_views} views from {folders} {unit}{'s' if folders != 1 else ''} "
+            f"to the {num_train} training views ({'; '.join(parts)})")

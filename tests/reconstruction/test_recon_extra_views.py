@@ -1,0 +1,137 @@
+"""``genxd reconstruct --extra-views`` with ``genxd fewshot`` outputs (the groups of the reconstructed scene)
+and given several times; the one-line errors before training (tiny scenes, a few steps)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from genxd.cli import app
+from genxd.reconstruction.extra_views import fewshot_groups, is_fewshot_output, resolve_extra_views
+
+from .helpers import write_views_folder
+
+runner = CliRunner()
+
+SPLIT = {3: ([0, 3, 6], [1, 2, 4, 5, 7])}
+
+
+@pytest.fixture()
+def no_training(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("training started before the input was checked")
+
+    monkeypatch.setattr("genxd.reconstruction.pipeline.train_gaussians", refuse)
+
+
+@pytest.fixture(scope="module")
+def scenes(tmp_path_factory):
+    """A ReconFusion folder with scenes scene_a, scene_b, scene_c and a fewshot-style output beside it:
+    groups of scene_a (2 with meta.json, 1 known by its folder name only), of scene_b and of scene_a_x
+    (whose name starts with ``scene_a_``), a hidden temporary and a stray file."""
+    from genxd.data.reconfusion import write_reconfusion_scene
+    from genxd.data.synthetic import make_scene, orbit_cameras, render
+
+    root = tmp_path_factory.mktemp("extra")
+    c2w, K = orbit_cameras(8, radius=4.0, elevation_deg=25.0, azimuth_range_deg=120.0, focal=1.0)
+    images = render(make_scene(2), c2w, K, 24, 24).rgb
+    for key in ("scene_a", "scene_b", "scene_c"):
+        write_reconfusion_scene(root / "rf", key, images, c2w, K, SPLIT)
+    fewshot = root / "fewshot"
+    groups = {  # folder: (scene recorded in meta.json or None, views)
+        "scene_a_direct_000": ("scene_a", [0, 1, 2]),
+        "scene_a_direct_001": ("scene_a", [4, 5]),
+        "scene_a_grouped_000": (None, [7]),  # no meta.json: matched by its name
+        "scene_b_direct_000": ("scene_b", [1, 2, 4, 5]),
+        "scene_a_x_direct_000": ("scene_a_x", [3, 3]),
+        ".scene_a_direct_002.tmp": ("scene_a", [6]),  # a running job's temporary: ignored
+    }
+    for name, (scene, ids) in groups.items():
+        folder = write_views_folder(fewshot / name, images[ids], c2w[ids], K[ids])
+        if scene is not None:
+            (folder / "meta.json").write_text(json.dumps({"scene": scene, "strategy": "direct", "n_views": 3}))
+    (fewshot / "summary.json").write_text("{}")
+    plain = write_views_folder(root / "generated", images[[1, 5]], c2w[[1, 5]], K[[1, 5]])
+    return root / "rf", fewshot, plain
+
+
+def _reconstruct(*args):
+    return runner.invoke(app, ["reconstruct", *map(str, args), "--iterations", "3", "--resolution", "24",
+                               "--init", "random", "--init-points", "300", "--video-frames", "0"])
+
+
+def _one_line_error(result, *words):
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("genxd: error:"), result.output
+    for word in words:
+        assert word in lines[0], (word, lines[0])
+
+
+def test_fewshot_output_adds_only_the_scenes_groups(scenes, tmp_path) -> None:
+    rf, fewshot, _ = scenes
+    out = tmp_path / "recon"
+    result = _reconstruct(rf, "--scene-key", "scene_a", "--n-views", 3, "--extra-views", fewshot, "--out", out)
+    assert result.exit_code == 0, result.output
+    assert "--extra-views: added 6 views from 3 groups to the 3 training views" in result.output
+    record = json.loads((out / "reconstruction.json").read_text())
+    assert record["num_train_views"] == 3 + 6 and record["num_extra_views"] == 6 and record["num_test_views"] == 5
+    names = sorted(p.split("/")[-1] for p in record["extra_view_folders"])
+    assert names == ["scene_a_direct_000", "scene_a_direct_001", "scene_a_grouped_000"]
+    assert record["extra_views"] == [str(fewshot.resolve())]
+
+
+def test_extra_views_given_several_times(scenes, tmp_path) -> None:
+    rf, fewshot, plain = scenes
+    out = tmp_path / "recon"
+    # scene_b's one group, a plain folder, and a group folder of the fewshot output again (used once)
+    result = _reconstruct(rf, "--scene-key", "scene_b", "--n-views", 3, "--out", out, "-q",
+                          "--extra-views", fewshot, "--extra-views", plain,
+                          "--extra-views", fewshot / "scene_b_direct_000")
+    assert result.exit_code == 0, result.output
+    record = json.loads((out / "reconstruction.json").read_text())
+    assert record["num_train_views"] == 3 + 4 + 2 and record["num_extra_views"] == 6
+    assert [p.split("/")[-1] for p in record["extra_view_folders"]] == ["scene_b_direct_000", "generated"]
+    assert len(record["extra_views"]) == 3
+
+
+def test_fewshot_output_without_a_group_of_the_scene(scenes, tmp_path, no_training) -> None:
+    rf, fewshot, _ = scenes
+    result = _reconstruct(rf, "--scene-key", "scene_c", "--n-views", 3, "--extra-views", fewshot, "--out", tmp_path / "o")
+    _one_line_error(result, str(fewshot), "no group of scene 'scene_c'", "3 of scene scene_a", "1 of scene scene_b",
+                    "1 of scene scene_a_x")
+    assert not (tmp_path / "o").exists()
+
+
+def test_fewshot_output_needs_a_scene_when_the_input_is_not_reconfusion(scenes, tmp_path, no_training) -> None:
+    _, fewshot, plain = scenes
+    result = _reconstruct(plain, "--extra-views", fewshot, "--out", tmp_path / "o")
+    _one_line_error(result, str(fewshot), "scene is unknown", "--scene-key")
+    result = _reconstruct(plain, "--extra-views", plain.parent, "--out", tmp_path / "o")  # no groups at all
+    _one_line_error(result, "not a supported input", "genxd fewshot output")
+
+
+def test_resolve_extra_views(scenes, tmp_path) -> None:
+    rf, fewshot, plain = scenes
+    assert is_fewshot_output(fewshot) and not is_fewshot_output(plain) and not is_fewshot_output(rf)
+    assert len(fewshot_groups(fewshot)) == 5  # the hidden temporary is not a group
+    # a non-ReconFusion input with --scene-key: that scene's groups
+    (source,) = resolve_extra_views([fewshot], "scene_a_x", plain, "transforms")
+    assert [f.name for f in source.folders] == ["scene_a_x_direct_000"]
+    # groups known by their names only (no meta.json), e.g. a key that is not a valid folder name
+    bare = tmp_path / "bare"
+    for name in ("a_b_direct_000", "a_b_direct_001", "a_direct_000"):
+        write_views_folder(bare / name, *[x[:1] for x in _first_views(plain)])
+    (source,) = resolve_extra_views([bare], "a/b", rf, "reconfusion")  # 'a/b' is written as a_b_...
+    assert [f.name for f in source.folders] == ["a_b_direct_000", "a_b_direct_001"]
+    (source,) = resolve_extra_views([bare], "a", rf, "reconfusion")
+    assert [f.name for f in source.folders] == ["a_direct_000"]
+
+
+def _first_views(folder):
+    from genxd.reconstruction.views import load_views
+
+    views = load_views(folder)
+    return views.images, views.c2w, views.K
