@@ -43,6 +43,8 @@ def test_noise_floor_and_a_known_perturbation(rendered, tmp_path):
     root, angles = rendered
     res = runner.invoke(app, ["eval-camera", str(root), "-o", str(tmp_path), "-q"], catch_exceptions=False)
     assert res.exit_code == 0, res.output
+    # -q: only what was written, one path a line (no summary JSON, no "wrote" line)
+    assert res.stdout.splitlines() == [str(tmp_path / EVAL_JSON), str(tmp_path / EVAL_PNG)] and res.stderr == ""
     report = json.loads((tmp_path / EVAL_JSON).read_text())
     assert (tmp_path / EVAL_PNG).is_file()
     truth, turned = report["scenes"]
@@ -56,18 +58,35 @@ def test_noise_floor_and_a_known_perturbation(rendered, tmp_path):
     assert report["summary"]["evaluated"] == 2 and report["summary"]["failed"] == 0
 
 
-def test_failures_are_reported(tmp_path):
-    scene = tmp_path / "blank"
+def _blank_scene(scene: Path) -> Path:
+    """A scene SfM cannot reconstruct (4 grey frames of 32 px; fails in about 2 s)."""
     (scene / "frames").mkdir(parents=True)
     for i in range(4):
         Image.fromarray(np.full((32, 32, 3), 128, np.uint8)).save(scene / "frames" / f"{i:03d}.png")
     c2w = torch.eye(4).repeat(4, 1, 1)
     c2w[:, 0, 3] = torch.arange(4.0)
     save_camera_json(scene / "cameras.json", c2w, torch.eye(3), 32, 32)
+    return scene
+
+
+def test_failures_are_reported(tmp_path):
+    scene = _blank_scene(tmp_path / "blank")
     res = runner.invoke(app, ["eval-camera", str(scene), "-q"])
     assert res.exit_code == 1 and "no scene could be reconstructed" in res.output
+    # -q: the files written on stdout, only the error on stderr (the scene's warning is left out)
+    assert res.stdout.splitlines() == [str(scene / EVAL_JSON), str(scene / EVAL_PNG)]
+    assert res.stderr.splitlines() == ["genxd: error: no scene could be reconstructed (1 failed)"]
     report = json.loads((scene / EVAL_JSON).read_text())
-    assert report["summary"]["failed"] == 1 and "tracked points" in report["scenes"][0]["reason"]
+    reason = report["scenes"][0]["reason"]
+    assert report["summary"]["failed"] == 1 and "tracked points" in reason
+    # from-video's advice names its own option (--max-frames); eval-camera has none, it reads every frame
+    assert "--max-frames" not in reason and "a clip with" not in reason and "more or larger frames" in reason, reason
+    res = runner.invoke(app, ["eval-camera", str(scene)])  # without -q: the summary, what was written, a warning
+    assert res.exit_code == 2, res.output  # the outputs of the first run exist
+    res = runner.invoke(app, ["eval-camera", str(scene), "--overwrite"])
+    assert res.exit_code == 1 and json.loads(res.stdout)["failed"] == 1
+    assert f"wrote {scene / EVAL_JSON} and {scene / EVAL_PNG}" in res.stderr
+    assert f"genxd: warning: {scene}: " in res.stderr and "--max-frames" not in res.stderr
     with pytest.raises(ValueError, match="no scene folder"):
         find_scenes(tmp_path / "blank" / "frames")
     with pytest.raises(FileNotFoundError):
@@ -100,3 +119,58 @@ def test_scene_folders_are_found_at_any_depth(tmp_path):
     (tmp_path / "link").symlink_to(tmp_path / "run1", target_is_directory=True)
     assert find_scenes(tmp_path) == sorted(found)
     assert find_scenes(tmp_path / "run1" / "scene_a") == [tmp_path / "run1" / "scene_a"]
+
+
+def test_existing_outputs_are_refused_before_any_work_and_kept(tmp_path, monkeypatch):
+    """Running eval-camera twice replaced camera_eval.json without asking: now one error line, exit code 2, the old
+    files byte-identical; --overwrite replaces them."""
+    import genxd.cameras.evaluate as evaluate
+    from genxd.cli.eval_camera import OUTPUT_NAMES
+
+    assert OUTPUT_NAMES == (EVAL_JSON, EVAL_PNG)  # the early check's names
+    scene = _blank_scene(tmp_path / "scene_b")
+    report_dir = tmp_path / "report"
+    report_dir.mkdir()
+    (report_dir / EVAL_JSON).write_bytes(b'{"old": 1}\n')
+    args = ["eval-camera", str(scene), "--cameras", str(scene / "cameras.json"), "-o", str(report_dir)]
+    res = runner.invoke(app, args)
+    assert res.exit_code == 2 and res.stdout == ""
+    assert res.stderr.splitlines() == [f"genxd: error: {report_dir / EVAL_JSON} exists; pass --overwrite to replace it"]
+    (report_dir / EVAL_PNG).write_bytes(b"old png")
+    res = runner.invoke(app, [*args, "-q"])
+    assert res.exit_code == 2 and res.stdout == "" and res.stderr.splitlines() == [
+        f"genxd: error: {report_dir / EVAL_JSON} and {report_dir / EVAL_PNG} exist; pass --overwrite to replace them"]
+    assert (report_dir / EVAL_JSON).read_bytes() == b'{"old": 1}\n' and (report_dir / EVAL_PNG).read_bytes() == b"old png"
+
+    # from Python, also before SfM, worded for Python; the command line's wording under cli_style
+    def no_sfm(*args, **kwargs):
+        raise AssertionError("SfM ran although the outputs exist")
+
+    monkeypatch.setattr(evaluate, "evaluate_scene", no_sfm)
+    with pytest.raises(FileExistsError, match="exist; pass overwrite=True to replace them") as info:
+        evaluate_camera_accuracy(scene, out=report_dir)
+    assert "--overwrite" not in str(info.value)
+    from genxd.validation import cli_style
+
+    with cli_style(), pytest.raises(FileExistsError, match="exist; pass --overwrite to replace them"):
+        evaluate_camera_accuracy(scene, out=report_dir)
+    with pytest.raises(FileNotFoundError, match="nothere.json: no such camera file"):  # also before the loop
+        evaluate_camera_accuracy(scene, cameras=tmp_path / "nothere.json", out=tmp_path / "new")
+    assert not (tmp_path / "new").exists()
+    monkeypatch.undo()
+
+    res = runner.invoke(app, [*args, "-q", "--overwrite"])
+    assert res.exit_code == 1, res.output  # the blank scene cannot be reconstructed; the report is written
+    assert res.stdout.splitlines() == [str(report_dir / EVAL_JSON), str(report_dir / EVAL_PNG)]
+    assert json.loads((report_dir / EVAL_JSON).read_text())["summary"]["failed"] == 1
+    assert (report_dir / EVAL_PNG).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert sorted(p.name for p in report_dir.iterdir()) == [EVAL_PNG, EVAL_JSON]  # no temporaries left
+
+
+def test_a_missing_camera_file_is_one_line(tmp_path):
+    scene = _blank_scene(tmp_path / "scene_b")
+    res = runner.invoke(app, ["eval-camera", str(scene), "--cameras", str(tmp_path / "nothere.json"), "-o",
+                              str(tmp_path / "report")])
+    assert res.exit_code == 2 and res.stdout == ""
+    assert res.stderr.splitlines() == [f"genxd: error: {tmp_path / 'nothere.json'}: no such camera file or folder"]
+    assert not (tmp_path / "report").exists()

@@ -12,6 +12,7 @@ another tool's output with its cameras converted to one of the :func:`read_camer
 from __future__ import annotations
 
 import math
+import os
 import statistics
 import time
 from pathlib import Path
@@ -21,12 +22,22 @@ import numpy as np
 import torch
 
 __all__ = ["find_scenes", "evaluate_scene", "evaluate_camera_accuracy", "summarise", "draw_error_curves",
-           "EVAL_JSON", "EVAL_PNG"]
+           "output_paths", "existing_outputs_error", "EVAL_JSON", "EVAL_PNG"]
 
 EVAL_JSON = "camera_eval.json"
 EVAL_PNG = "camera_errors.png"
 _FRAME_FOLDERS = ("frames", "images", "rgb")
 _CAMERA_FILES = ("cameras.json", "transforms.json")
+#: the advice of :mod:`genxd.cameras.clip_cameras` when SfM fails names ``genxd trajectory from-video``'s options
+#: (``--max-frames``: eval-camera reads every frame); a scene's failure reason gives eval-camera's instead
+_FROM_VIDEO_ADVICE = "; a clip with more camera movement or texture, or more frames (--max-frames), may work"
+_SCENE_ADVICE = "; more or larger frames, or more camera movement or texture, may work"
+
+
+def _scene_reason(text: str) -> str:
+    """The reason a scene failed, worded for eval-camera (see :data:`_FROM_VIDEO_ADVICE`)."""
+    text = text.replace(_FROM_VIDEO_ADVICE, _SCENE_ADVICE)
+    return text.replace(" (--max-frames)", "")  # in case from-video's advice is reworded
 
 
 def _frames_of(folder: Path) -> Path | None:
@@ -121,7 +132,7 @@ def evaluate_scene(
         cams = recover_clip_cameras(frames, source="sfm", focal=focal, mask=mask, features=features, seed=seed,
                                     num_threads=num_threads, max_frames=None)
     except ValueError as exc:
-        return {**result, "status": "failed", "reason": str(exc), "num_registered": 0,
+        return {**result, "status": "failed", "reason": _scene_reason(str(exc)), "num_registered": 0,
                 "seconds": round(time.perf_counter() - started, 3)}
     if cams.num_clip_frames != len(requested):
         raise ValueError(f"{scene}: {cams.num_clip_frames} frames but {len(requested)} cameras in {cam_file}")
@@ -184,6 +195,25 @@ def draw_error_curves(results: Sequence[dict[str, Any]], title: str = "", max_li
     return line_chart(panels, title=title)
 
 
+def output_paths(out: str | Path, plot: bool = True) -> list[Path]:
+    """The files :func:`evaluate_camera_accuracy` writes into the folder ``out``."""
+    return [Path(out) / EVAL_JSON] + ([Path(out) / EVAL_PNG] if plot else [])
+
+
+def existing_outputs_error(paths: Sequence[str | Path]) -> FileExistsError | None:
+    """The error for those of ``paths`` that exist (None if none), worded for the caller: ``pass --overwrite`` on
+    the command line, ``pass overwrite=True`` from Python."""
+    from ..validation import is_cli
+
+    existing = [str(p) for p in paths if os.path.lexists(p)]
+    if not existing:
+        return None
+    hint = "--overwrite" if is_cli() else "overwrite=True"
+    one = len(existing) == 1
+    return FileExistsError(f"{' and '.join(existing)} {'exists' if one else 'exist'}; pass {hint} to replace "
+                           f"{'it' if one else 'them'}")
+
+
 def evaluate_camera_accuracy(
     root: str | Path,
     *,
@@ -196,32 +226,50 @@ def evaluate_camera_accuracy(
     num_threads: int = -1,
     progress: bool = True,
     plot: bool = True,
+    overwrite: bool = False,
 ) -> dict[str, Any]:
     """``genxd eval-camera``: evaluate every scene under ``root`` (see :func:`find_scenes`).
 
     Writes ``camera_eval.json`` (per scene and mean) and ``camera_errors.png`` (per-frame curves) into
-    ``out`` (default: ``root``). ``cameras`` overrides the requested camera file (one scene only).
+    ``out`` (default: ``root``), each atomically. ``cameras`` overrides the requested camera file (one scene
+    only). Existing outputs are refused (FileExistsError) before any SfM unless ``overwrite``.
     Returns the report dict (``scenes``: per-scene results, ``summary``: means).
     """
-    from tqdm.auto import tqdm
-
-    from ..utils.io import atomic_file, write_json_atomic
+    from ..utils.io import atomic_file, check_writable_dir, write_json_atomic
+    from ..utils.progress import stderr_progress
+    from ..validation import arg
+    from .reader import read_camera_path
 
     scenes = find_scenes(root)
     if cameras is not None and len(scenes) != 1:
-        raise ValueError(f"--cameras names one camera file but {root} holds {len(scenes)} scenes")
-    results = [evaluate_scene(s, cameras=cameras, known_focal=known_focal, mask=mask, features=features, seed=seed,
-                              num_threads=num_threads)
-               for s in tqdm(scenes, desc="eval-camera", unit="scene", disable=not progress)]
+        raise ValueError(f"{arg('cameras')} names one camera file but {root} holds {len(scenes)} scenes")
+    out_dir = Path(out) if out is not None else Path(root)
+    targets = output_paths(out_dir, plot)
+    # before any SfM (minutes): a wrong camera file, an output that exists or a folder that cannot be written
+    if cameras is not None:
+        read_camera_path(cameras)
+    if not overwrite and (error := existing_outputs_error(targets)) is not None:
+        raise error
+    check_writable_dir(out_dir, "output folder")
+    results = []
+    # off when stderr is not a terminal; closed (erased) before an error is printed
+    with stderr_progress(disable=not progress, transient=True, terminal_only=True) as bar:
+        task = bar.add_task("eval-camera", total=len(scenes))
+        for s in scenes:
+            bar.update(task, description=f"eval-camera {s.name}")
+            results.append(evaluate_scene(s, cameras=cameras, known_focal=known_focal, mask=mask, features=features,
+                                          seed=seed, num_threads=num_threads))
+            bar.advance(task)
     report = {"root": str(root), "definitions": "RotErr = sum_j arccos((tr(R_gen^j R_gt^jT) - 1) / 2) in degrees, "
               "both paths relative to their first camera; TransErr = sum_j ||C_gt^j - s C_gen^j|| over camera centres "
               "after the anchored least-squares scale s (TransErr_sim3: after a free similarity, Umeyama); "
               "SfM cameras are known only up to scale, so TransErr measures the path's shape in requested units "
               "(docs/cameras.md)", "known_focal": known_focal, "mask": mask,
               "summary": summarise(results), "scenes": results}
-    out_dir = Path(out) if out is not None else Path(root)
-    write_json_atomic(out_dir / EVAL_JSON, report)
+    if not overwrite and (error := existing_outputs_error(targets)) is not None:
+        raise error  # made while SfM ran (another run): not replaced without asking
+    write_json_atomic(targets[0], report)
     if plot:
-        with atomic_file(out_dir / EVAL_PNG) as tmp:
+        with atomic_file(targets[1]) as tmp:
             draw_error_curves(results, f"camera errors: {Path(root).name}").save(tmp, format="PNG")
     return report

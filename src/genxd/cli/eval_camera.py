@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Optional
 
 import typer
 
 from .common import run_cli
-from .options import Quiet, Seed, flag
+from .options import Overwrite, Quiet, Seed, flag
+
+#: genxd.cameras.evaluate.EVAL_JSON and EVAL_PNG (importing that module takes seconds: torch), for the early check
+OUTPUT_NAMES = ("camera_eval.json", "camera_errors.png")
 
 
 def register(app: typer.Typer) -> None:
@@ -17,36 +21,50 @@ def register(app: typer.Typer) -> None:
     def eval_camera_cmd(
         generated: Path = typer.Argument(..., help="A generated scene folder (frames/ + cameras.json), or a folder of them (a genxd generate --out folder)."),
         cameras: Optional[Path] = typer.Option(None, "--cameras", help="The requested cameras, if not the scene's cameras.json / transforms.json (any --camera format)."),
-        out: Optional[Path] = typer.Option(None, "--out", "-o", help="Folder for camera_eval.json and camera_errors.png (default: GENERATED)."),
+        out: Optional[Path] = typer.Option(None, "--out", "-o", help="Folder for camera_eval.json and camera_errors.png (default: GENERATED); existing ones are refused unless --overwrite."),
         estimate_focal: bool = flag("--estimate-focal", help="Let SfM estimate the focal length instead of fixing it to the requested one."),
         no_mask: bool = flag("--no-mask", help="Do not mask moving objects before SfM."),
         seed: Seed = 0,
+        overwrite: Overwrite = False,
         quiet: Quiet = False,
     ) -> None:
         """RotErr / TransErr (CameraCtrl's definitions) of generated frames against their requested cameras.
 
-        Exit code 1 when SfM reconstructed no scene at all (the report is still written).
+        Prints the mean figures (JSON); with -q only the files written. Existing outputs are refused unless
+        --overwrite. Exit code 1 when SfM reconstructed no scene at all (the report is still written).
         """
 
         def job() -> int:
-            if not generated.exists():  # before the imports (torch, OpenCV, pycolmap: seconds): a typo fails at once
+            # before the imports (torch, OpenCV, pycolmap: seconds): a typo or a repeated command fails at once
+            if not generated.exists():
                 raise FileNotFoundError(f"{generated}: no such folder")
-            from ..cameras.evaluate import EVAL_JSON, EVAL_PNG, evaluate_camera_accuracy
+            if cameras is not None and not cameras.exists():  # read_camera_path's line
+                raise FileNotFoundError(f"{cameras}: no such camera file or folder")
+            where = Path(out if out is not None else generated)
+            existing = [str(where / name) for name in OUTPUT_NAMES if os.path.lexists(where / name)]
+            if existing and not overwrite:  # the same line as evaluate_camera_accuracy's check
+                one = len(existing) == 1
+                raise FileExistsError(f"{' and '.join(existing)} {'exists' if one else 'exist'}; pass --overwrite "
+                                      f"to replace {'it' if one else 'them'}")
+            from ..cameras.evaluate import evaluate_camera_accuracy, output_paths
 
             report = evaluate_camera_accuracy(generated, cameras=cameras, out=out, known_focal=not estimate_focal,
-                                              mask=not no_mask, seed=seed, progress=not quiet)
+                                              mask=not no_mask, seed=seed, progress=not quiet, overwrite=overwrite)
             summary = report["summary"]
-            typer.echo(json.dumps(summary, indent=2))
-            where = out if out is not None else generated
-            if not quiet:
-                typer.echo(f"wrote {Path(where) / EVAL_JSON} and {Path(where) / EVAL_PNG}", err=True)
-            for scene, reason in summary["failures"].items():
-                typer.echo(f"genxd: warning: {scene}: {reason}", err=True)
+            written = output_paths(where)
+            if quiet:  # what was written, one path a line (as generate -q and synth -q)
+                for path in written:
+                    typer.echo(str(path))
+            else:
+                typer.echo(json.dumps(summary, indent=2))
+                typer.echo(f"wrote {' and '.join(str(p) for p in written)}", err=True)
+                for scene, reason in summary["failures"].items():
+                    typer.echo(f"genxd: warning: {scene}: {reason}", err=True)
             if summary["evaluated"] == 0:
                 typer.echo(f"genxd: error: no scene could be reconstructed ({summary['failed']} failed)", err=True)
                 return 1
             return 0
 
-        code = run_cli(job)
+        code = run_cli(job, quiet)
         if code:
             raise typer.Exit(code=code)
