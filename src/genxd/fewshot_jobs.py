@@ -23,6 +23,28 @@ from .utils.io import clean_stale
 from .validation import check
 
 
+def _not_a_folder(path: object) -> str:
+    """Why ``path`` is not a folder, for an error message."""
+    exists = isinstance(path, (str, os.PathLike)) and Path(path).exists()
+    return "is a file, not a folder" if exists else "no such folder"
+
+
+def _warn_repeated_views(scenes: dict, n_views: int, num_frames: int, num_context: int) -> None:
+    """Warn when a scene has fewer distinct test views than the targets of one group: the direct strategy then
+    repeats test views to fill each group (:mod:`genxd.fewshot`)."""
+    targets = num_frames - num_context
+    distinct = {key: len(set(scene.splits[n_views][1])) for key, scene in scenes.items()}
+    short = {key: n for key, n in distinct.items() if 0 < n < targets}
+    if not short:
+        return
+    fewest = min(short.values())
+    which = (f"scene {next(iter(short))!r} has only {fewest}" if len(short) == 1 else
+             f"{len(short)} of {len(scenes)} scenes have as few as {fewest}")
+    v.warn(f"{which} distinct test views (split {n_views}), fewer than the {targets} targets of a group "
+           f"({v.setting('num_frames', num_frames)} minus {num_context} context views): test views are repeated; "
+           f"{v.setting('num_frames', fewest + num_context)} or less uses each once", stacklevel=3)
+
+
 def fewshot_scenes(
     data_root: str | Path,
     out_dir: str | Path,
@@ -90,9 +112,9 @@ def fewshot_scenes(
                                             "compile_unet": compile_unet, "overwrite": overwrite,
                                             "skip_existing": skip_existing, "progress": progress})
     if not isinstance(data_root, (str, os.PathLike)) or not Path(data_root).is_dir():
-        raise FileNotFoundError(f"{data_root}: no such folder ({v.arg('data_root')})")
+        raise FileNotFoundError(f"{data_root}: {_not_a_folder(data_root)} ({v.arg('data_root')})")
     if pose_dir is not None and (not isinstance(pose_dir, (str, os.PathLike)) or not Path(pose_dir).is_dir()):
-        raise FileNotFoundError(f"{pose_dir}: no such folder ({v.arg('pose_dir')})")
+        raise FileNotFoundError(f"{pose_dir}: {_not_a_folder(pose_dir)} ({v.arg('pose_dir')})")
     if strategy == "grouped" and pose_dir is None:
         raise v.InvalidValue(f"the grouped strategy needs {v.arg('pose_dir')} (the output of 'genxd trajectory fit')")
 
@@ -117,6 +139,8 @@ def fewshot_scenes(
         scenes, strategy=strategy, pose_dir=pose_dir, n_views=n_views, num_context=num_context,
         num_frames=num_frames, resolution=res, pad_to_square=pad_to_square,
     )
+    if strategy == "direct" and group.is_main_process:
+        _warn_repeated_views(scenes, n_views, num_frames, num_context)
     labels = [g.name for g in groups]
     folders = [out_dir / n for n in unique_labels([safe_folder_name(g.name) for g in groups])]
     from .pipelines.long_paths import LongPathSettings, generate_long, long_job_progress, plan_for

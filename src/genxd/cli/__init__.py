@@ -7,7 +7,8 @@ edit of this file. Shared options come from :mod:`genxd.cli.options` (declared o
 :class:`genxd.cli.common.UsageError` (or any ValueError), printed as one line ``genxd: error: ...``
 with exit code 2; so are option-parsing errors (:class:`genxd.cli.common.GenxdGroup`).
 
-Help is plain text (no rich panels), wrapped at the terminal width on word boundaries.
+Help is plain text (no rich panels), wrapped at the terminal width on spaces, never after a hyphen inside a
+name (:class:`genxd.cli.common.HelpFormatter`).
 """
 
 from __future__ import annotations

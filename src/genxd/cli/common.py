@@ -14,6 +14,7 @@ import errno
 import gc
 import importlib
 import os
+import re
 import sys
 import warnings
 from typing import Any, Callable, Iterator, TypeVar
@@ -192,6 +193,19 @@ def _coercion_message(exc: Exception) -> str | None:
     return f"must be {kind}, got {first.get('input')!r}" if kind else None
 
 
+def _choice_message(message: str) -> str | None:
+    """``must be one of folder, video, got 'vidoe'`` (the wording of genxd's own choice checks) for a value not
+    among an Enum option's choices: typer 0.29 says it in pydantic's words ("Value error, 'vidoe' is not one of
+    'folder', 'video'."), click without "Value error, "; else None."""
+    import re
+
+    found = re.fullmatch(r"(?:Value error, )?(.+) is not one of (.+?)\.?", message.strip())
+    if not found:
+        return None
+    choices = re.findall(r"'([^']*)'", found.group(2))
+    return f"must be one of {', '.join(choices)}, got {found.group(1)}" if choices else None
+
+
 def _close_option_names(exc: Exception) -> str | None:
     """``No such option: --fram (did you mean --frames?)`` with only the close names: click also offers far
     ones (``--bogus`` -> ``--out``)."""
@@ -211,6 +225,8 @@ def click_error_line(exc: Exception) -> str:
     label = _option_label(param)
     if type(exc).__name__ == "BadParameter" and label and (coerced := _coercion_message(exc)):
         return one_line(f"{label} {coerced}")
+    if type(exc).__name__ == "BadParameter" and label and (choice := _choice_message(message)):
+        return one_line(f"{label} {choice}")
     if type(exc).__name__ == "NoSuchOption" and (line := _close_option_names(exc)):
         return one_line(line)
     if type(exc).__name__ == "BadParameter" and label and not message.startswith(label):
@@ -220,8 +236,53 @@ def click_error_line(exc: Exception) -> str:
     return one_line(message)
 
 
+#: stands for a hyphen inside a word while help is wrapped (a private-use character: never in help text), so
+#: that names are not broken after their hyphens (``genxd trajectory from-`` / ``video``, ``--path-`` / ``scale``)
+_UNBROKEN_HYPHEN = "\ue02d"
+_WORD_HYPHEN = re.compile(r"(?<=\w)-(?=\w)")
+_click_formatting = importlib.import_module(ClickException.__module__.rsplit(".", 1)[0] + ".formatting")
+_click_core = importlib.import_module(ClickException.__module__.rsplit(".", 1)[0] + ".core")
+
+
+def _unbroken(text: str) -> str:
+    return _WORD_HYPHEN.sub(_UNBROKEN_HYPHEN, text)
+
+
+class HelpFormatter(_click_formatting.HelpFormatter):
+    """click's help formatter, wrapping on spaces only: textwrap would also break a line after a hyphen inside a
+    word, and a command or option name copied from the help would then be wrong."""
+
+    def write(self, string: str) -> None:
+        super().write(string.replace(_UNBROKEN_HYPHEN, "-"))
+
+    def write_usage(self, prog: str, args: str = "", prefix: str | None = None) -> None:
+        super().write_usage(prog, _unbroken(args), prefix)
+
+    def write_text(self, text: str) -> None:
+        super().write_text(_unbroken(text))
+
+    def write_dl(self, rows: Any, *args: Any, **kwargs: Any) -> None:
+        super().write_dl([(first, _unbroken(second)) for first, second in rows], *args, **kwargs)
+
+
+class HelpContext(_click_core.Context):
+    formatter_class = HelpFormatter
+
+
+def _use_help_formatter(command: Any) -> None:
+    """Give ``command`` and its sub-commands :class:`HelpContext` (whose help wraps on spaces only)."""
+    command.context_class = HelpContext
+    for sub in getattr(command, "commands", {}).values():
+        _use_help_formatter(sub)
+
+
 class GenxdGroup(TyperGroup):
-    """The ``genxd`` command group: option-parsing errors are one ``genxd: error:`` line, exit code 2."""
+    """The ``genxd`` command group: option-parsing errors are one ``genxd: error:`` line, exit code 2, and help is
+    wrapped on spaces only (:class:`HelpFormatter`), in every sub-command too."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _use_help_formatter(self)
 
     def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
              standalone_mode: bool = True, **extra: Any) -> Any:

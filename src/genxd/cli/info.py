@@ -62,8 +62,9 @@ def register(app: typer.Typer) -> None:
         import torch  # after the lines above, which need no torch
 
         cap = torch.backends.cpu.get_cpu_capability()
-        typer.echo(f"cpu: {cpu_name()}; {os.cpu_count()} logical cores, torch uses {torch.get_num_threads()} "
-                   f"threads, vector unit {cap}")
+        cores, threads = os.cpu_count(), torch.get_num_threads()
+        typer.echo(f"cpu: {cpu_name()}; {cores} logical core{'' if cores == 1 else 's'}, torch uses {threads} "
+                   f"thread{'' if threads == 1 else 's'}, vector unit {cap}")
         typer.echo(f"torch {torch.__version__}: CUDA available: {torch.cuda.is_available()}")
         if torch.cuda.is_available():
             for i in range(torch.cuda.device_count()):

@@ -76,7 +76,8 @@ Guidance = Annotated[Optional[float], typer.Option(
     help="Classifier-free guidance scale, 1-100; 1 turns it off (default: the model's).")]
 Frames = Annotated[Optional[int], typer.Option(
     "--frames", "-n", callback=checked(v.NUM_FRAMES),
-    help="Frames to generate, at least 2 (default: the model's; a camera file gives its own).")]
+    help="Frames to generate, at least 2 (default: the model's). generate: a --camera file gives its own count; "
+         "fewshot: frames per group, the context views included.")]
 Resolution = Annotated[Optional[int], typer.Option(
     "--resolution", "-r", callback=checked(v.RESOLUTION),
     help="Square image size in pixels, a multiple of the model's latent size (default: the model's).")]

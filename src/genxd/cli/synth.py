@@ -13,6 +13,11 @@ from .common import UsageError, run_cli
 from .options import Device, Overwrite, Quiet, Seed, checked
 
 
+#: the camera paths ``genxd.data.synthetic`` renders (its ``CAMERA_PATHS``; not imported here, it imports torch:
+#: tests/cli/test_cli_messages.py checks that the two agree)
+CAMERAS = ("orbit", "forward", "handheld", "static", "sway", "spiral", "dolly", "pan", "zoom", "rotate")
+
+
 class Kind(str, Enum):
     static = "3d"
     dynamic = "4d"
@@ -45,7 +50,7 @@ def register(app: typer.Typer) -> None:
         frames: int = typer.Option(16, "--frames", "-f", callback=checked(v.Int(1, 10_000)), help="Frames (views) per clip (reconfusion: at least 2)."),
         size: int = typer.Option(256, "--size", callback=checked(v.Int(8, 4096)), help="Image height and width in pixels, 8-4096."),
         seed: Seed = 0,
-        camera: Optional[str] = typer.Option(None, "--camera", help="Camera path (orbit, forward, handheld, static, sway, spiral, dolly, pan, zoom); random per clip by default."),
+        camera: Optional[str] = typer.Option(None, "--camera", help=f"Camera path ({', '.join(CAMERAS)}); random per clip by default."),
         motion_strength: Optional[float] = typer.Option(None, "--motion-strength", callback=checked(v.Float(0.0, 100.0, optional=True, why="world units")), help="4d: net displacement of each object over the clip in world units (scene ~3 units across), 0-100; random in 0.15-1.0 by default. Not the model's motion strength (docs/synthetic.md)."),
         focal: float = typer.Option(1.0, "--focal", callback=checked(v.FOCAL), help="Normalised focal length fx/W, > 0."),
         supersample: int = typer.Option(1, "--supersample", callback=checked(v.Int(1, 15)), help="Anti-aliasing: odd number of samples per pixel side (1, 3)."),
@@ -87,7 +92,7 @@ def register(app: typer.Typer) -> None:
             if not overwrite:
                 clash = [n for n in names if _output_exists(out_dir, n, fmt.value)]
                 if clash:
-                    raise UsageError(f"{out_dir / clash[0]} already exists ({len(clash)} clashes); use --overwrite to replace")
+                    raise UsageError(f"{out_dir / clash[0]} already exists ({len(clash)} {'clash' if len(clash) == 1 else 'clashes'}); use --overwrite to replace")
             out_dir.mkdir(parents=True, exist_ok=True)
             progress = stderr_progress(
                 TextColumn("[bold]synth[/bold] {task.description}"),

@@ -73,7 +73,8 @@ SHIFTS = v.Numbers(v.Float(-1e6, 1e6))
 
 def register(app: typer.Typer) -> None:
     trajectory = typer.Typer(
-        help="Camera paths: fit few-shot trajectories (ReconFusion data) and write preset paths.",
+        help="Camera paths: fit (trajectories fitted to few-shot ReconFusion data), make (preset paths), "
+             "from-video (a path from a video, by SfM).",
         short_help="Camera paths: presets, fits to few-shot data, from videos.",
         no_args_is_help=True,
         rich_markup_mode=None,
@@ -104,7 +105,7 @@ def register(app: typer.Typer) -> None:
             from genxd.utils.io import check_writable_dir
 
             if not data_root.is_dir():
-                raise UsageError(f"{data_root}: no such folder")
+                raise UsageError(f"{data_root}: {'is a file, not a folder' if data_root.exists() else 'no such folder'}")
             check_writable_dir(out, "--out")
             name = Path(data_root).resolve().name
             kind = dataset_kind(name) if dataset is DatasetChoice.auto else dataset.value
@@ -165,6 +166,11 @@ def register(app: typer.Typer) -> None:
 
             if name not in trajectories.PRESETS:
                 raise UsageError(f"unknown camera path {name!r}; choose from {', '.join(sorted(trajectories.PRESETS))}")
+            if out.is_dir() and fmt is not CameraFormat.colmap:  # --overwrite would not help: say so first
+                raise UsageError(f"{out} is a folder; --format {fmt.value} writes a file: give a file name "
+                                 f"(e.g. {out / (name + '.json')})")
+            if out.exists() and not out.is_dir() and fmt is CameraFormat.colmap:
+                raise UsageError(f"{out} is a file; --format colmap writes a folder: give a folder name")
             if out.exists() and not overwrite:
                 raise UsageError(f"{out} already exists (use --overwrite to replace it)")
             check_writable_dir(out.parent, "--out's folder")

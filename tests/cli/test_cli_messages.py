@@ -1,0 +1,133 @@
+"""Messages a newcomer found wrong or misleading: a file called "no such folder", "use --overwrite" where
+--overwrite cannot help, "(1 clashes)", "1 threads", help that leaves out a sub-command or a choice, and
+test views repeated in silence by ``genxd fewshot``."""
+
+from __future__ import annotations
+
+import os
+import warnings
+
+import numpy as np
+import pytest
+import torch
+import typer.main
+from typer.testing import CliRunner
+
+from genxd import validation as v
+from genxd.cli import app
+
+from .introspect import invoke
+
+runner = CliRunner()
+
+
+def _errors(res) -> list[str]:
+    return [line for line in res.stderr.splitlines() if line.strip()]
+
+
+def test_a_file_given_for_a_folder_is_called_a_file(tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text("not a folder")
+    res = invoke(runner, ["fewshot", str(readme), "--out", str(tmp_path / "few")])
+    assert res.exit_code == 2 and _errors(res) == [f"genxd: error: {readme}: is a file, not a folder (DATA_ROOT)"]
+    res = invoke(runner, ["trajectory", "fit", str(readme), "--out", str(tmp_path / "poses")])
+    assert res.exit_code == 2 and _errors(res) == [f"genxd: error: {readme}: is a file, not a folder"]
+    res = invoke(runner, ["trajectory", "fit", str(tmp_path / "nope"), "--out", str(tmp_path / "poses")])
+    assert res.exit_code == 2 and _errors(res) == [f"genxd: error: {tmp_path / 'nope'}: no such folder"]
+
+
+def test_trajectory_make_into_a_folder_says_to_give_a_file_name(tmp_path):
+    folder = tmp_path / "outputs"
+    folder.mkdir()
+    expected = (f"genxd: error: {folder} is a folder; --format authors writes a file: give a file name "
+                f"(e.g. {folder / 'orbit.json'})")
+    for extra in ([], ["--overwrite"]):  # --overwrite cannot replace a folder by a file: never suggested
+        res = invoke(runner, ["trajectory", "make", "orbit", "--out", str(folder), *extra])
+        assert res.exit_code == 2 and _errors(res) == [expected], res.stderr
+    afile = tmp_path / "cams.json"
+    afile.write_text("{}")
+    res = invoke(runner, ["trajectory", "make", "orbit", "--out", str(afile), "--format", "colmap", "--overwrite"])
+    assert res.exit_code == 2 and _errors(res) == [
+        f"genxd: error: {afile} is a file; --format colmap writes a folder: give a folder name"]
+    res = invoke(runner, ["trajectory", "make", "orbit", "--out", str(afile)])  # an existing file: --overwrite helps
+    assert res.exit_code == 2 and _errors(res) == [f"genxd: error: {afile} already exists (use --overwrite to replace it)"]
+
+
+@pytest.mark.parametrize("existing, words", [(1, "1 clash"), (2, "2 clashes")])
+def test_synth_counts_its_clashes_in_good_english(tmp_path, existing, words):
+    for i in range(existing):
+        (tmp_path / f"synth_3d_{i:06d}").mkdir()
+    res = invoke(runner, ["synth", str(tmp_path), "--num-scenes", "3", "--size", "8", "-q"])
+    assert res.exit_code == 2, res.output
+    assert _errors(res) == [f"genxd: error: {tmp_path / 'synth_3d_000000'} already exists ({words}); use --overwrite "
+                            "to replace"], res.stderr
+
+
+def test_info_says_1_thread_and_1_core(monkeypatch):
+    monkeypatch.setattr(torch, "get_num_threads", lambda: 1)
+    monkeypatch.setattr(os, "cpu_count", lambda: 1)
+    res = invoke(runner, ["info"])
+    assert res.exit_code == 0 and "; 1 logical core, torch uses 1 thread, vector unit" in res.stdout, res.stdout
+
+
+def test_a_group_s_help_names_each_of_its_sub_commands():
+    root = typer.main.get_command(app)
+    groups = [c for c in root.commands.values() if getattr(c, "commands", None)]
+    assert groups  # genxd trajectory
+    for group in groups:
+        for name in group.commands:
+            assert name in group.help.replace(",", " ").replace("(", " ").split(), (group.name, name, group.help)
+
+
+def test_synth_camera_help_lists_every_path_synth_renders():
+    from genxd.cli.synth import CAMERAS
+    from genxd.data.synthetic import CAMERA_PATHS
+
+    assert CAMERAS == CAMERA_PATHS  # the help's list is the renderer's (kept apart: that module imports torch)
+    camera = next(p for p in typer.main.get_command(app).commands["synth"].params if p.name == "camera")
+    assert all(name in camera.help for name in CAMERA_PATHS) and "rotate" in camera.help
+
+
+def test_fewshot_frames_help_says_what_sets_its_frames():
+    frames = next(p for p in typer.main.get_command(app).commands["fewshot"].params if p.name == "num_frames")
+    assert "fewshot: frames per group" in frames.help and "generate: a --camera file" in frames.help
+
+
+def _scenes(test_views: list[int], other: int = 40):
+    from types import SimpleNamespace
+
+    return {"s0": SimpleNamespace(splits={9: (list(range(9)), test_views)}),
+            "s1": SimpleNamespace(splits={9: (list(range(9)), list(range(other)))})}
+
+
+def test_repeated_test_views_are_warned_in_the_caller_s_terms():
+    from genxd.fewshot_jobs import _warn_repeated_views
+
+    with pytest.warns(v.GenXDWarning) as record:
+        _warn_repeated_views(_scenes(list(range(15))), 9, 32, 3)
+    assert [str(w.message) for w in record] == [
+        "scene 's0' has only 15 distinct test views (split 9), fewer than the 29 targets of a group "
+        "(num_frames=32 minus 3 context views): test views are repeated; num_frames=18 or less uses each once"]
+    with v.cli_style(), pytest.warns(v.GenXDWarning, match=r"^2 of 2 scenes have as few as 5 distinct test views "
+                                     r".*\(--frames 32 minus .* --frames 8 or less"):
+        _warn_repeated_views(_scenes([1, 3, 5, 7, 13, 13], other=10), 9, 32, 3)  # 13 twice: 5 distinct
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _warn_repeated_views(_scenes(list(range(15))), 9, 18, 3)  # 15 targets, 15 views: each once
+        _warn_repeated_views(_scenes([]), 9, 32, 3)  # no test views: no group, nothing repeated
+
+
+def test_fewshot_warns_when_it_repeats_test_views(tmp_path, reference_small):
+    from genxd.cameras import orbit
+    from genxd.data.reconfusion import write_reconfusion_scene
+
+    root = tmp_path / "rf" / "re10k"
+    c2w, K = orbit(num_frames=14, azimuth_range=(0, 120), frame="world")
+    images = torch.from_numpy(np.random.default_rng(1).random((14, 3, 32, 32)).astype(np.float32))
+    write_reconfusion_scene(root, "scene0", images, c2w, K, {9: ([0, 2, 4, 6, 8, 9, 10, 11, 12], [1, 3, 5, 7, 13])})
+    res = runner.invoke(app, ["fewshot", str(root), "--model", str(reference_small), "--out", str(tmp_path / "few"),
+                              "--frames", "9", "--resolution", "64", "--steps", "1"])
+    assert res.exit_code == 0, res.output
+    assert ("genxd: warning: scene 'scene0' has only 5 distinct test views (split 9), fewer than the 6 targets of a "
+            "group (--frames 9 minus 3 context views): test views are repeated; --frames 8 or less uses each "
+            "once") in res.stderr.splitlines(), res.stderr
