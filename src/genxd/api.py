@@ -63,10 +63,16 @@ def camera_trajectory(camera: str | Path, num_frames: int, focal: float | None =
     if name not in trajectories.PRESETS:
         raise v.InvalidValue(f"{v.arg('camera')} must be one of {', '.join(sorted(trajectories.PRESETS))} or a camera "
                              f"file / folder, got {name!r}")
-    c2w, K = _call_with_known_kwargs(
-        trajectories.PRESETS[name], num_frames=num_frames, focal=focal, elevation=elevation,
-        azimuth_range=tuple(azimuth_range) if azimuth_range is not None else None, radius=radius,
-    )
+    try:
+        c2w, K = _call_with_known_kwargs(
+            trajectories.PRESETS[name], num_frames=num_frames, focal=focal, elevation=elevation,
+            azimuth_range=tuple(azimuth_range) if azimuth_range is not None else None, radius=radius,
+        )
+    except ValueError as exc:  # the presets name their arguments; the caller may know them as --frames, ...
+        text = str(exc)
+        for argument in ("num_frames", "azimuth_range"):
+            text = text.replace(argument, v.arg(argument))
+        raise v.InvalidValue(text) from None
     return trajectories.scale_translations(c2w, scale), K
 
 

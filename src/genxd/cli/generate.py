@@ -92,18 +92,32 @@ def check_model_folder(model: str | None) -> None:
         resolve_checkpoint(model)
 
 
+#: ``genxd.cameras.trajectories.PRESETS``' names (that module imports torch: seconds), for the early check of
+#: ``--camera``; a test keeps the two equal
+CAMERA_PRESETS = ("dolly", "forward", "orbit", "pan", "spiral", "static", "zoom")
+
+
 def check_inputs_and_outputs(inputs: list[Path], out: Path, overwrite: bool, skip_existing: bool,
-                             model: str | None = None) -> list[Path]:
+                             model: str | None = None, camera: str | None = None,
+                             summary: Path | None = None) -> list[Path]:
     """The job's first checks, before the model code is imported (torch, diffusers: seconds): every input
     exists and is an image (or a folder of them), ``--model`` (if given) is a checkpoint folder or a cached
-    hub id, and no output folder exists unless ``--overwrite`` / ``--skip-existing``. The job makes the same
-    checks again; here they only make the common mistakes (a typo in a path, running the same command
+    hub id, ``--camera`` is a preset name or an existing path, ``--out`` can be a folder, ``--summary`` a file,
+    and no output folder exists unless ``--overwrite`` / ``--skip-existing``. The job makes the same checks
+    again; here they only make the common mistakes (a typo in a path or a name, running the same command
     twice) fail at once. Returns the image paths."""
     from ..output_folders import check_existing, output_names
     from ..utils.image_paths import collect_images
+    from ..utils.io import check_output_file, check_writable_dir
 
     paths = collect_images(inputs)
     check_model_folder(model)
+    if camera is not None and camera not in CAMERA_PRESETS and not Path(camera).exists():
+        raise v.InvalidValue(f"{v.arg('camera')} must be one of {', '.join(CAMERA_PRESETS)} or a camera file / "
+                             f"folder, got {camera!r}")  # the words of genxd.api's check
+    check_writable_dir(out, f"output folder ({v.arg('out_dir')})")
+    if summary is not None:
+        check_output_file(summary, "summary file (--summary)")
     check_existing([out / name for name in output_names(paths)], overwrite, skip_existing)
     return paths
 
@@ -168,7 +182,8 @@ def register(app: typer.Typer) -> None:
             inputs = list(images or []) + (read_input_list(input_list) if input_list is not None else [])
             if not inputs:
                 raise UsageError("no inputs: give image files / folders, or --input-list FILE")
-            paths = check_inputs_and_outputs(inputs, out, overwrite, skip_existing, model)
+            paths = check_inputs_and_outputs(inputs, out, overwrite, skip_existing, model,
+                                             None if camera_from_video is not None else camera, summary)
             import_libraries("genxd.api", "genxd.pipelines.distributed", defer=DEFERRED_IMPORTS)
             from ..api import default_model_path, generate_scenes
             from ..pipelines.distributed import ProcessGroup

@@ -1,0 +1,58 @@
+"""`genxd generate`'s mistakes that fail before the model code is imported (torch, diffusers: seconds): a typo in
+the camera preset, an output that cannot be a folder, a summary file that is a folder (found by a newcomer: each
+failed only after 5-7 s and a note about the bundled model)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import genxd.cli.generate as generate_cli
+from genxd.cli import app
+
+runner = CliRunner()
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "scene_a.png"
+
+
+def test_the_early_preset_names_are_the_trajectories():
+    from genxd.cameras.trajectories import PRESETS
+
+    assert generate_cli.CAMERA_PRESETS == tuple(sorted(PRESETS))
+
+
+@pytest.mark.parametrize("extra, line", [
+    (["--camera", "orbitt"], "--camera must be one of dolly, forward, orbit, pan, spiral, static, zoom or a camera "
+                             "file / folder, got 'orbitt'"),
+    (["-o", "{readme}"], "output folder (--out) {readme} exists and is not a folder"),
+    (["--summary", "{folder}"], "summary file (--summary) {folder} is a folder; give a file name"),
+])
+def test_mistakes_fail_before_the_model_code_is_imported(tmp_path, monkeypatch, extra, line):
+    def no_imports(*args, **kwargs):
+        raise AssertionError("the model code was imported before the check")
+
+    monkeypatch.setattr(generate_cli, "import_libraries", no_imports)
+    readme = tmp_path / "README.md"
+    readme.write_text("mine")
+    folder = tmp_path / "outputs"
+    folder.mkdir()
+    values = {"readme": readme, "folder": folder}
+    args = ["generate", str(EXAMPLE), *(a.format(**values) for a in extra)]
+    if "-o" not in extra:
+        args += ["-o", str(tmp_path / "out")]
+    res = runner.invoke(app, args)
+    assert res.exit_code == 2, res.output
+    assert res.stderr.splitlines() == ["genxd: error: " + line.format(**values)]
+    assert readme.read_text() == "mine" and not any(folder.iterdir())
+
+
+def test_a_preset_names_its_frames_as_the_caller_does():
+    """``--camera forward --frames 10`` said "num_frames divisible by 4" on the command line."""
+    from genxd.api import camera_trajectory
+    from genxd.validation import InvalidValue, cli_style
+
+    with cli_style(), pytest.raises(InvalidValue, match=r"^forward mode needs --frames divisible by 4 .*got 10$"):
+        camera_trajectory("forward", num_frames=10)
+    with pytest.raises(InvalidValue, match=r"^forward mode needs num_frames divisible by 4"):
+        camera_trajectory("forward", num_frames=10)
