@@ -195,3 +195,15 @@ def test_existing_output_is_refused_in_the_callers_terms(tmp_path):
     with cli_style(), pytest.raises(FileExistsError, match=r"not empty; pass --overwrite to replace it$"):
         _check_output_dir(out, False)
     assert (out / "scene.ply").read_text() == "keep me"
+
+
+def test_eval_recon_names_a_missing_folder_and_a_file(tmp_path):
+    """``eval-recon nothere`` said "no scene.ply (not a genxd reconstruct output)"."""
+    from genxd.reconstruction.pipeline import evaluate_scene
+
+    with pytest.raises(FileNotFoundError, match=r"nothere: no such folder$"):
+        evaluate_scene(tmp_path / "nothere")
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(NotADirectoryError, match=r"notes.txt: a file, not a genxd reconstruct output folder$"):
+        evaluate_scene(tmp_path / "notes.txt")
+    assert (tmp_path / "notes.txt").read_text() == "mine"

@@ -357,6 +357,10 @@ def evaluate_scene(
     from genxd.cli.common import atomic_path
 
     scene_dir = Path(scene_dir)
+    if not scene_dir.exists():
+        raise FileNotFoundError(f"{scene_dir}: no such folder")
+    if not scene_dir.is_dir():
+        raise NotADirectoryError(f"{scene_dir}: a file, not a genxd reconstruct output folder")
     if not (scene_dir / "scene.ply").is_file():
         raise FileNotFoundError(f"{scene_dir}: no scene.ply (not a genxd reconstruct output)")
     out_path = Path(out_path) if out_path is not None else scene_dir / "metrics.json"
