@@ -352,9 +352,17 @@ def output_cases() -> list[Case]:
         _one_image(box)
         (box / "in" / "file").write_text("x")
 
+    def eval_camera_exists(box: Path) -> None:  # eval-camera run before into the same report folder
+        (box / "in" / "scene" / "frames").mkdir(parents=True)
+        (box / "out" / "report").mkdir()
+        (box / "out" / "report" / "camera_eval.json").write_text('{"mine": 1}')
+
     return [
         Case("output-exists", "outputs", "the output exists, no --overwrite", setup=exists_setup, names=("img", "--overwrite"),
              args=lambda box: ["generate", str(box / "in" / "img.png"), "-o", str(box / "out"), *FAST], ci=True),
+        Case("output-eval-camera-exists", "outputs", "eval-camera into a folder with an earlier report, no --overwrite",
+             setup=eval_camera_exists, names=("camera_eval.json", "--overwrite"), ci=True,
+             args=lambda box: ["eval-camera", str(box / "in" / "scene"), "-o", str(box / "out" / "report")]),
         Case("output-symlink-overwrite", "outputs", "--overwrite where the old output is a symlink", setup=symlink_setup,
              expect="ok", ci=True,
              args=lambda box: ["generate", str(box / "in" / "img.png"), "-o", str(box / "out"), "--overwrite", *FAST]),
