@@ -28,7 +28,8 @@ from .geometry import intrinsics_from_focal
 from .rotation_only import rotation_only_cameras
 from .video_sfm import run_video_sfm
 
-__all__ = ["ASSUMED_FOCAL", "ClipCameras", "FromVideoError", "PLAUSIBLE_FOCAL", "SFM_MIN_SIZE", "recover_clip_cameras"]
+__all__ = ["ASSUMED_FOCAL", "ClipCameras", "FromVideoError", "PLAUSIBLE_FOCAL", "SFM_FAILURE_ADVICE", "SFM_MIN_SIZE",
+           "recover_clip_cameras"]
 
 #: Frames whose longer side is below this are upscaled (bicubic) for SfM: generated clips are 64 px.
 SFM_MIN_SIZE = 256
@@ -36,6 +37,8 @@ SFM_MIN_SIZE = 256
 #: believed: SfM runs again with ASSUMED_FOCAL (53 degrees) and says so.
 PLAUSIBLE_FOCAL = (0.4, 2.9)
 ASSUMED_FOCAL = 1.0
+#: the end of the error when SfM fails: what may work instead (eval-camera, which reads every frame, gives its own)
+SFM_FAILURE_ADVICE = "; a clip with more camera movement or texture, or more frames (--max-frames), may work"
 
 
 class FromVideoError(ValueError):
@@ -382,8 +385,7 @@ def _cameras_from_sfm(frames_at: Path, clip: Path, focal: float | None, features
             sfm, allowed = reconstruct_clip(frames, scratch / "images", names, scratch, allowed, focal, **route)
         except SfmError as exc:
             failed = (f"{clip}: structure from motion failed ({exc}), and the camera does not just turn or stand "
-                      f"still either ({rot['error']}); a clip with more camera movement or texture, or more frames "
-                      "(--max-frames), may work")
+                      f"still either ({rot['error']}){SFM_FAILURE_ADVICE}")
             if focal is not None:
                 raise FromVideoError(failed) from None
             # forward walks over a ground plane: most pairs fit a homography, self-calibration has nothing to go on

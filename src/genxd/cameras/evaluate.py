@@ -28,16 +28,16 @@ EVAL_JSON = "camera_eval.json"
 EVAL_PNG = "camera_errors.png"
 _FRAME_FOLDERS = ("frames", "images", "rgb")
 _CAMERA_FILES = ("cameras.json", "transforms.json")
-#: the advice of :mod:`genxd.cameras.clip_cameras` when SfM fails names ``genxd trajectory from-video``'s options
-#: (``--max-frames``: eval-camera reads every frame); a scene's failure reason gives eval-camera's instead
-_FROM_VIDEO_ADVICE = "; a clip with more camera movement or texture, or more frames (--max-frames), may work"
+#: the advice of :mod:`genxd.cameras.clip_cameras` when SfM fails (``SFM_FAILURE_ADVICE``) names ``genxd trajectory
+#: from-video``'s options (``--max-frames``: eval-camera reads every frame); a scene's failure reason gives this instead
 _SCENE_ADVICE = "; more or larger frames, or more camera movement or texture, may work"
 
 
 def _scene_reason(text: str) -> str:
-    """The reason a scene failed, worded for eval-camera (see :data:`_FROM_VIDEO_ADVICE`)."""
-    text = text.replace(_FROM_VIDEO_ADVICE, _SCENE_ADVICE)
-    return text.replace(" (--max-frames)", "")  # in case from-video's advice is reworded
+    """The reason a scene failed, worded for eval-camera (see :data:`_SCENE_ADVICE`)."""
+    from .clip_cameras import SFM_FAILURE_ADVICE
+
+    return text.replace(SFM_FAILURE_ADVICE, _SCENE_ADVICE)
 
 
 def _frames_of(folder: Path) -> Path | None:
