@@ -20,16 +20,6 @@ from .helpers import write_views_folder
 runner = CliRunner()
 
 
-@pytest.fixture()
-def no_training(monkeypatch):
-    """Training fails the test: every error here must come before it."""
-
-    def refuse(*args, **kwargs):
-        raise AssertionError("training started before the input was checked")
-
-    monkeypatch.setattr("genxd.reconstruction.pipeline.train_gaussians", refuse)
-
-
 @pytest.fixture(scope="module")
 def tiny():
     from genxd.data.synthetic import make_scene, orbit_cameras, render

@@ -18,14 +18,6 @@ runner = CliRunner()
 SPLIT = {3: ([0, 3, 6], [1, 2, 4, 5, 7])}
 
 
-@pytest.fixture()
-def no_training(monkeypatch):
-    def refuse(*args, **kwargs):
-        raise AssertionError("training started before the input was checked")
-
-    monkeypatch.setattr("genxd.reconstruction.pipeline.train_gaussians", refuse)
-
-
 @pytest.fixture(scope="module")
 def scenes(tmp_path_factory):
     """A ReconFusion folder with scenes scene_a, scene_b, scene_c and a fewshot-style output beside it:
