@@ -260,6 +260,34 @@ def test_sfm_that_fails_with_a_free_focal_runs_again_with_an_assumed_one(small_c
     assert focals == [0.9] and "assumed" not in str(info.value)
 
 
+def test_an_implausible_estimated_focal_length_runs_the_route_again_with_the_assumed_one(small_clip, monkeypatch):
+    """SfM on an orbit-like clip (not the forward case above) that estimates fx/W = 0.2 (outside PLAUSIBLE_FOCAL):
+    the whole route runs again with the assumed focal length, as for the forward case, and a warning says so;
+    SfM is faked so the test is fast and exact."""
+    import genxd.cameras.clip_cameras as fv
+
+    video, _ = small_clip
+    real = fv.reconstruct_clip
+    focals = []
+
+    def implausible_when_free(frames, image_dir, names, work, allowed, focal, **kwargs):
+        focals.append(focal)
+        sfm, allowed = real(frames, image_dir, names, work, allowed, 1.0 if focal is None else focal, **kwargs)
+        if focal is None:
+            sfm.K = sfm.K.copy()
+            sfm.K[0, 0] = sfm.K[1, 1] = 0.2
+        return sfm, allowed
+
+    monkeypatch.setattr(fv, "reconstruct_clip", implausible_when_free)
+    monkeypatch.setattr(fv, "rotation_only_cameras", lambda *a: {"error": "the camera moves"})
+    monkeypatch.setattr(fv, "focal_unobservable", lambda sfm: None)  # not the forward case
+    cams = recover_clip_cameras(video, source="sfm", max_frames=8)
+    assert focals == [None, fv.ASSUMED_FOCAL]
+    assert cams.report["focal_assumed"] == fv.ASSUMED_FOCAL and cams.report["focal_estimated"] is False
+    assert any("implausible focal length fx/W = 0.2; assumed fx/W = 1.0" in w for w in cams.report["warnings"])
+    assert cams.K[0, 0, 0].item() == pytest.approx(fv.ASSUMED_FOCAL, rel=1e-6)
+
+
 @pytest.mark.parametrize("call, error, says", [
     (lambda: recover_clip_cameras(None), TypeError, "clip must be a path"),
     (lambda: recover_clip_cameras(3), TypeError, r"got 3 \(int\)"),

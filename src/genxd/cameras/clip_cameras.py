@@ -26,7 +26,6 @@ from ..utils.stages import StageCallback
 from .clip_sfm import focal_unobservable, reconstruct_clip
 from .geometry import intrinsics_from_focal
 from .rotation_only import rotation_only_cameras
-from .video_sfm import run_video_sfm
 
 __all__ = ["ASSUMED_FOCAL", "ClipCameras", "FromVideoError", "PLAUSIBLE_FOCAL", "SFM_FAILURE_ADVICE", "SFM_MIN_SIZE",
            "recover_clip_cameras"]
@@ -401,20 +400,16 @@ def _cameras_from_sfm(frames_at: Path, clip: Path, focal: float | None, features
                                                    f"length (it estimated fx/W = {float(sfm.K[0, 0]):.3g}); assumed ")
             except SfmError:
                 pass  # the estimate is kept
-        timings["sfm"] = time.perf_counter() - t0
         estimated = float(sfm.K[0, 0])
-        if focal is None and not PLAUSIBLE_FOCAL[0] <= estimated <= PLAUSIBLE_FOCAL[1]:
-            stage(f"structure from motion again with an assumed focal length (estimated fx/W {estimated:.3g})")
-            try:  # self-calibration failed (forward motion is degenerate for it): assume a usual lens
-                sfm = run_video_sfm(scratch / "images", names, scratch / "sfm_fixed", allowed, ASSUMED_FOCAL,
-                                    features, num_threads, seed, mapper)
-                report["warnings"].append(
-                    f"SfM estimated an implausible focal length fx/W = {estimated:.3g}; assumed {ASSUMED_FOCAL} "
-                    "instead (give the clip's focal length: --clip-focal)")
-                report["focal_assumed"] = ASSUMED_FOCAL
+        if focal is None and "focal_assumed" not in report and not PLAUSIBLE_FOCAL[0] <= estimated <= PLAUSIBLE_FOCAL[1]:
+            try:  # self-calibration failed: assume a usual lens, the whole route again as above
+                sfm, allowed = assumed_focal_route(f" (estimated fx/W {estimated:.3g})", allowed,
+                                                   f"SfM estimated an implausible focal length fx/W = {estimated:.3g}; "
+                                                   "assumed ")
             except SfmError as exc:
                 report["warnings"].append(f"SfM estimated an implausible focal length fx/W = {estimated:.3g} and "
                                           f"failed with fx/W = {ASSUMED_FOCAL} ({exc}); the estimate is kept")
+        timings["sfm"] = time.perf_counter() - t0
     finally:
         if work_dir is None:
             shutil.rmtree(scratch, ignore_errors=True)
