@@ -30,6 +30,7 @@ MAX_ITERATIONS = 200
 COST_TOLERANCE = 1e-8
 CENTRE_TOLERANCE = 1e-7
 _MIN_DEPTH = 1e-9  # a point on or behind a camera's plane is projected from this depth (as before)
+_DENSE_COUPLING_ENTRIES = 8_000_000  # H [3n, 3m] held dense up to 64 MB (48 frames, 18,000 points), else sparse
 
 
 @dataclass
@@ -81,6 +82,7 @@ def fit_fixed_rotation(R0: np.ndarray, rays: np.ndarray, cam_index: np.ndarray, 
     # observation's block B_i L_j (V_j^-1 = L_j L_j^T) at (camera, point): its sparsity is fixed
     rows = (3 * cam_index[:, None, None] + np.arange(3)[None, :, None]).repeat(3, axis=2).ravel()
     cols = (3 * point_index[:, None, None] + np.arange(3)[None, None, :]).repeat(3, axis=1).ravel()
+    flat = rows * (3 * m) + cols
     free = np.ones(3 * n, bool)
     free[:3] = False
     free[3 * (n - 1) + scale_axis] = False
@@ -101,8 +103,9 @@ def fit_fixed_rotation(R0: np.ndarray, rays: np.ndarray, cam_index: np.ndarray, 
         d_proj[:, 0, 2], d_proj[:, 1, 2] = -p[:, 0] / z**2, -p[:, 1] / z**2
         A = focal * d_proj @ R0  # d residual / d point; d residual / d centre = -A
         w = 1.0 / np.sqrt(1.0 + r**2)  # soft-L1 weights (iteratively reweighted least squares)
-        B = np.einsum("mki,mk,mkj->mij", A, w, A)  # [M, 3, 3]: J^T W J of one observation
-        g_obs = np.einsum("mki,mk,mk->mi", A, w, r)  # its gradient on its point (on its centre: minus that)
+        Aw = A * w[:, :, None]
+        B = Aw.transpose(0, 2, 1) @ A  # [M, 3, 3]: J^T W J of one observation
+        g_obs = (Aw * r[:, :, None]).sum(axis=1)  # its gradient on its point (on its centre: minus that)
         V = (to_point @ B.reshape(M, 9)).reshape(m, 3, 3)
         gX = to_point @ g_obs
         U = (to_camera @ B.reshape(M, 9)).reshape(n, 3, 3)
@@ -116,8 +119,13 @@ def fit_fixed_rotation(R0: np.ndarray, rays: np.ndarray, cam_index: np.ndarray, 
                 if damping > 1e12:
                     break
                 continue
-            H = csr_matrix(((B @ L[point_index]).ravel(), (rows, cols)), shape=(3 * n, 3 * m))
-            S = -(H @ H.T).toarray()
+            blocks = (B @ L[point_index]).ravel()
+            if 9 * n * m <= _DENSE_COUPLING_ENTRIES:  # dense H: one GEMM (8x faster at 32 frames, 389 points)
+                H = np.bincount(flat, weights=blocks, minlength=9 * n * m).reshape(3 * n, 3 * m)
+                S = -(H @ H.T)
+            else:
+                H = csr_matrix((blocks, (rows, cols)), shape=(3 * n, 3 * m))
+                S = -(H @ H.T).toarray()
             Ud = U + damping * (U * eye)
             for k in range(n):
                 S[3 * k:3 * k + 3, 3 * k:3 * k + 3] += Ud[k]
