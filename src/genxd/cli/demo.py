@@ -29,6 +29,33 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+def check_port(host: str, port: int) -> None:
+    """Raise a one-line error when ``host:port`` cannot be served (in use, not allowed, no such address), before
+    the model loads (Gradio's own failure comes after it, as a traceback)."""
+    import errno
+    import socket
+
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    except socket.gaierror as exc:
+        raise v.InvalidValue(f"--host {host}: not an address of this machine ({exc.strerror})") from None
+    with socket.socket(family, kind, proto) as probe:
+        if os.name != "nt":
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as servers bind: TIME_WAIT is no clash
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                why = "is in use (another server?); choose another with --port"
+            elif exc.errno == errno.EACCES:
+                why = "is not allowed for this user (ports below 1024 need privileges); choose another with --port"
+            elif exc.errno == errno.EADDRNOTAVAIL:
+                why = "cannot be served: the address is not one of this machine's (--host)"
+            else:
+                why = f"cannot be served ({exc.strerror or exc})"
+            raise v.InvalidValue(f"{host}:{port} {why}") from None
+
+
 def register(app: typer.Typer) -> None:
     @app.command("demo", short_help="Serve the web app (127.0.0.1 by default).")
     def demo_cmd(
@@ -45,6 +72,7 @@ def register(app: typer.Typer) -> None:
         """Serve the web app: upload images, author the camera path, generate, look at the result in 3D."""
 
         def job() -> None:
+            check_port(host, port)
             if not _is_loopback(host):
                 typer.echo(f"genxd: serving on {host}: anyone who can reach this machine can use the demo", err=True)
             serve(model, host, port, device, dtype, max_upload_mb, max_images, lift_iterations, lift_points)
@@ -91,8 +119,10 @@ def serve(model: Optional[str], host: str, port: int, device: Optional[List[str]
                             lift_iterations=lift_iterations or (2000 if on_gpu else 300), lift_init_points=lift_points)
         typer.echo(f"genxd: loading the model on {', '.join(devices.names)} ...", err=True)
         app = build_app(devices, config)
-        typer.echo(f"genxd: demo at http://{host if host != '0.0.0.0' else '127.0.0.1'}:{port} (Ctrl-C stops it)", err=True)
-        launch(app, host, port, config, devices, quiet=True)  # genxd prints the address; no "share=True" hint
+        check_port(host, port)  # again: the model took a while, and the port may have been taken meanwhile
+        address = f"http://{host if host != '0.0.0.0' else '127.0.0.1'}:{port}"
+        launch(app, host, port, config, devices, quiet=True,  # genxd prints the address; no "share=True" hint
+               on_ready=lambda: typer.echo(f"genxd: demo at {address} (Ctrl-C stops it)", err=True))
         typer.echo("genxd: demo stopped", err=True)
     finally:
         shutil.rmtree(root, ignore_errors=True)

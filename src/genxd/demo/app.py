@@ -17,7 +17,7 @@ import time
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import gradio as gr
 import numpy as np
@@ -364,13 +364,20 @@ def build_app(devices: Devices, config: DemoConfig) -> gr.Blocks:
     return demo
 
 
-def launch(demo: gr.Blocks, host: str, port: int, config: DemoConfig, devices: Devices, **kwargs: Any) -> None:
-    """Serve ``demo`` until interrupted (blocking). Ctrl-C (or SIGTERM, which ``genxd demo`` turns into one)
-    closes the server and returns; genxd waits here itself instead of in Gradio's loop, which would print its
-    own "Keyboard interruption in main thread" line."""
+def launch(demo: gr.Blocks, host: str, port: int, config: DemoConfig, devices: Devices,
+           on_ready: Callable[[], None] | None = None, **kwargs: Any) -> None:
+    """Serve ``demo`` until interrupted (blocking); ``on_ready`` is called once the server listens. Ctrl-C (or
+    SIGTERM, which ``genxd demo`` turns into one) closes the server and returns; genxd waits here itself instead of
+    in Gradio's loop, which would print its own "Keyboard interruption in main thread" line. A port Gradio cannot
+    bind is a ValueError (one line from the command line), not Gradio's OSError and traceback."""
     demo.queue(max_size=64, default_concurrency_limit=len(devices))
-    demo.launch(server_name=host, server_port=port, max_file_size=f"{config.limits.max_file_mb:g}mb",
-                show_error=False, ssr_mode=False, footer_links=[], css=CSS, prevent_thread_lock=True, **kwargs)
+    try:
+        demo.launch(server_name=host, server_port=port, max_file_size=f"{config.limits.max_file_mb:g}mb",
+                    show_error=False, ssr_mode=False, footer_links=[], css=CSS, prevent_thread_lock=True, **kwargs)
+    except OSError as exc:  # Gradio: "Cannot find empty port in range: 7861-7861. ..." (no errno)
+        raise ValueError(f"{host}:{port} cannot be served ({str(exc).split('. ')[0]}); choose another with --port") from None
+    if on_ready is not None:
+        on_ready()
     try:
         while demo.is_running:
             time.sleep(0.2)

@@ -1,0 +1,68 @@
+"""`genxd demo` on a port it cannot serve: one error line before the model loads (it printed "demo at ..." for the
+other server's address, loaded the model, then died in a Gradio traceback)."""
+
+from __future__ import annotations
+
+import socket
+from types import SimpleNamespace
+
+import pytest
+
+pytest.importorskip("gradio", reason="the demo extra is not installed (pip install -e '.[demo]')")
+
+
+def _taken_port():
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    return server, server.getsockname()[1]
+
+
+def test_a_port_in_use_is_one_error_line_before_anything_loads(monkeypatch):
+    from typer.testing import CliRunner
+
+    import genxd.cli.demo as demo_cli
+    from genxd.cli import app
+
+    def no_serve(*args, **kwargs):
+        raise AssertionError("the demo started although its port is taken")
+
+    monkeypatch.setattr(demo_cli, "serve", no_serve)
+    server, port = _taken_port()
+    with server:
+        res = CliRunner().invoke(app, ["demo", "--port", str(port)])
+    assert res.exit_code == 2, res.output
+    assert res.stderr.splitlines() == [f"genxd: error: 127.0.0.1:{port} is in use (another server?); choose another "
+                                       "with --port"]
+
+
+def test_a_free_port_passes_and_an_unknown_host_is_named():
+    from genxd.cli.demo import check_port
+    from genxd.validation import InvalidValue
+
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    free = probe.getsockname()[1]
+    probe.close()
+    check_port("127.0.0.1", free)  # no error
+    with pytest.raises(InvalidValue, match=r"^--host no-such-host\.invalid: not an address of this machine"):
+        check_port("no-such-host.invalid", free)
+
+
+def test_gradio_failing_to_bind_is_a_value_error_and_ready_is_not_announced():
+    """The port can be taken between the check and Gradio's bind: Gradio's OSError (no errno) becomes one line."""
+    from genxd.demo.app import launch
+
+    class Blocks:
+        def queue(self, **kwargs):
+            pass
+
+        def launch(self, **kwargs):
+            raise OSError("Cannot find empty port in range: 7861-7861. You can specify a different port ...")
+
+    ready = []
+    config = SimpleNamespace(limits=SimpleNamespace(max_file_mb=20.0))
+    with pytest.raises(ValueError, match=r"^127.0.0.1:7861 cannot be served \(Cannot find empty port in range: "
+                                         r"7861-7861\); choose another with --port$"):
+        launch(Blocks(), "127.0.0.1", 7861, config, ["cpu"], on_ready=lambda: ready.append(1))
+    assert ready == []
