@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Optional
 
@@ -10,7 +11,7 @@ import typer
 
 from .. import validation as v
 from .common import import_libraries, run_cli
-from .options import Device, Dtype, Guidance, Model, Quiet, Steps, checked
+from .options import Device, Dtype, Guidance, Model, Overwrite, Quiet, Steps, checked
 
 
 def _eval_modes() -> tuple[str, ...]:
@@ -42,18 +43,22 @@ def register(app: typer.Typer) -> None:
         device: Device = None,
         dtype: Dtype = None,
         fast: Optional[bool] = typer.Option(None, "--fast/--no-fast", help="GPU fast path (default: on for CUDA)."),
-        out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write the report as JSON to this file."),
+        out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write the report as JSON to this file (an existing one is refused unless --overwrite)."),
+        overwrite: Overwrite = False,
         quiet: Quiet = False,
     ) -> None:
         """PSNR / SSIM against ground-truth renders, repeat-input baseline, camera following, 4D motion; held-out photos."""
 
         def job():
-            import_libraries("genxd.evaluation")
-            from ..evaluation import evaluate
             from ..utils.io import check_output_file
 
-            if out is not None:
+            if out is not None:  # before the imports (torch: seconds) and the evaluation (minutes)
                 check_output_file(out, "--out")
+                if os.path.lexists(out) and not overwrite:
+                    raise FileExistsError(f"{out} exists; pass --overwrite to replace it")
+            import_libraries("genxd.evaluation")
+            from ..evaluation import evaluate
+
             extra = {} if motion_strength is None else {"motion_strength": motion_strength}
             report = evaluate(model, num_scenes, steps, guidance, device, progress=not quiet, out=out, modes=modes,
                               dtype=dtype, fast=fast, fewshot_scenes=fewshot_scenes,

@@ -1,0 +1,27 @@
+"""`genxd eval --out FILE` on an existing report: refused before anything loads unless --overwrite (a newcomer's
+report was replaced silently)."""
+
+from __future__ import annotations
+
+from typer.testing import CliRunner
+
+import genxd.cli.eval as eval_cli
+from genxd.cli import app
+
+
+def test_an_existing_report_is_refused_unless_overwrite(tmp_path, monkeypatch):
+    reached = []
+
+    def stop_before_the_evaluation(*args, **kwargs):
+        reached.append(True)
+        raise KeyboardInterrupt  # the CLI's Ctrl-C path: exit without evaluating
+
+    monkeypatch.setattr(eval_cli, "import_libraries", stop_before_the_evaluation)
+    report = tmp_path / "report.json"
+    report.write_text('{"mine": 1}')
+    res = CliRunner().invoke(app, ["eval", "-n", "1", "--modes", "3d-1view", "-o", str(report)])
+    assert res.exit_code == 2 and reached == []
+    assert res.stderr.splitlines() == [f"genxd: error: {report} exists; pass --overwrite to replace it"]
+    assert report.read_text() == '{"mine": 1}'
+    res = CliRunner().invoke(app, ["eval", "-n", "1", "--modes", "3d-1view", "-o", str(report), "--overwrite"])
+    assert reached == [True] and report.read_text() == '{"mine": 1}'  # past the check; stopped before evaluating
