@@ -37,11 +37,11 @@ def _run(kind: str, config: Path, overrides: list[str], resume: Optional[str], o
         import_libraries("genxd.training.trainer")
         from genxd.training.trainer import train_genxd
 
-        train_genxd(cfg, resume=resume, overwrite=overwrite, cpu=cpu)
+        train_genxd(cfg, resume=resume, overwrite=overwrite, cpu=cpu, config_path=config)
     else:
         from genxd.training.vae_trainer import train_vae
 
-        train_vae(cfg, resume=resume, overwrite=overwrite, cpu=cpu)
+        train_vae(cfg, resume=resume, overwrite=overwrite, cpu=cpu, config_path=config)
 
 
 def register(app: typer.Typer) -> None:
@@ -52,7 +52,7 @@ def register(app: typer.Typer) -> None:
         config: Path = typer.Argument(..., help="YAML preset (configs/*.yaml)."),
         overrides: Optional[List[str]] = typer.Argument(None, help=_OVERRIDES_HELP),
         resume: Optional[str] = typer.Option(None, "--resume", help=resume_help),
-        overwrite: bool = flag("--overwrite", help="Delete the run's previous checkpoints/logs in output_dir and start over."),
+        overwrite: bool = flag("--overwrite", help="Delete what earlier runs wrote in output_dir (checkpoints, TensorBoard logs, validation videos, metrics.jsonl; other files stay) and start over."),
         cpu: bool = flag("--cpu", help="Train on the CPU even if a GPU is present."),
         print_config: bool = flag("--print-config", help="Print the resolved config and exit."),
     ) -> None:
@@ -64,7 +64,7 @@ def register(app: typer.Typer) -> None:
         config: Path = typer.Argument(..., help="YAML preset (configs/*vae*.yaml)."),
         overrides: Optional[List[str]] = typer.Argument(None, help=_OVERRIDES_HELP),
         resume: Optional[str] = typer.Option(None, "--resume", help=resume_help),
-        overwrite: bool = flag("--overwrite", help="Delete the run's previous checkpoints/logs in output_dir and start over."),
+        overwrite: bool = flag("--overwrite", help="Delete what earlier runs wrote in output_dir (checkpoints, TensorBoard logs, validation videos, metrics.jsonl; other files stay) and start over."),
         cpu: bool = flag("--cpu", help="Train on the CPU even if a GPU is present."),
         print_config: bool = flag("--print-config", help="Print the resolved config and exit."),
     ) -> None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import shutil
 import sys
 import time
@@ -30,7 +31,7 @@ import yaml
 from .checkpoint_files import CHECKPOINT_PREFIX, existing_run_error, list_checkpoints
 from .config import CheckpointConfig, LoggingConfig, OptimConfig, config_to_dict
 
-__all__ = ["TrainingRun", "lr_at", "list_checkpoints", "CHECKPOINT_PREFIX"]
+__all__ = ["TrainingRun", "lr_at", "list_checkpoints", "CHECKPOINT_PREFIX", "remove_run_outputs"]
 
 SAVE_DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 
@@ -92,6 +93,7 @@ class TrainingRun:
         resume: str | None = None,
         overwrite: bool = False,
         cpu: bool = False,
+        config_path: str | os.PathLike | None = None,
     ) -> None:
         from accelerate import Accelerator
         from accelerate.utils import ProjectConfiguration, set_seed
@@ -99,6 +101,7 @@ class TrainingRun:
         self.output_dir = Path(output_dir)
         self.optim, self.ckpt_cfg, self.log_cfg = optim, checkpoint, logging
         self.config, self.kind, self.seed = config, kind, int(seed)
+        self.config_path = None if config_path is None else Path(config_path)
         self.checkpoint_dir = self.output_dir / "checkpoints"
         self.resume_from = self._resolve_resume(resume, overwrite)
 
@@ -128,12 +131,7 @@ class TrainingRun:
         )
         acc = self.accelerator
         if overwrite and self.resume_from is None and acc.is_main_process:
-            for name in ("checkpoints", "validation", "logs", "metrics.jsonl"):
-                target = self.output_dir / name
-                if target.is_dir():
-                    shutil.rmtree(target)
-                elif target.exists():
-                    target.unlink()
+            remove_run_outputs(self.output_dir)
         stale = self.output_dir / "metrics.jsonl"
         if self.resume_from is None and acc.is_main_process and stale.is_file():
             stale.unlink()  # a fresh run: the log of an earlier run that saved no checkpoint is discarded
@@ -144,14 +142,27 @@ class TrainingRun:
             torch.backends.cudnn.allow_tf32 = True
         if acc.is_main_process:
             self.output_dir.mkdir(parents=True, exist_ok=True)
-            tmp = self.output_dir / ".config.yaml.part"
-            tmp.write_text(yaml.safe_dump(config_to_dict(config), sort_keys=False))
-            os.replace(tmp, self.output_dir / "config.yaml")
             if trackers:
                 acc.init_trackers(kind, config=_flat_scalars(config_to_dict(config)))
             elif logging.tensorboard:
                 self.print("tensorboard is not installed: logging to metrics.jsonl only (pip install tensorboard)")
         self.start_time = time.monotonic()
+
+    def write_config(self) -> Path | None:
+        """Write the resolved config to ``output_dir/config.yaml`` (main process; returns the file). The trainers
+        call it once the model, data and resumed state are built, so that a run refused for bad settings leaves
+        no config behind. The config file the run was started from is never replaced: when it is
+        ``output_dir/config.yaml`` itself, the resolved config goes to ``output_dir/config.resolved.yaml``."""
+        if not self.is_main:
+            return None
+        target = self.output_dir / "config.yaml"
+        if self.config_path is not None and target.exists() and os.path.exists(self.config_path) \
+                and os.path.samefile(self.config_path, target):
+            target = self.output_dir / "config.resolved.yaml"
+        tmp = self.output_dir / f".{target.name}.part"
+        tmp.write_text(yaml.safe_dump(config_to_dict(self.config), sort_keys=False))
+        os.replace(tmp, target)
+        return target
 
     # ------------------------------------------------------------------ basics
     @property
@@ -223,7 +234,14 @@ class TrainingRun:
         if state.get("global_batch") not in (None, self.global_batch):
             self.print(f"warning: the checkpoint's global batch was {state['global_batch']}, now {self.global_batch}: "
                        "the data stream continues at step x new batch")
-        self.accelerator.load_state(str(path / "accelerate_state"))
+        try:
+            self.accelerator.load_state(str(path / "accelerate_state"))
+        except RuntimeError as exc:
+            example = _state_dict_mismatch(str(exc))
+            if example is None:
+                raise
+            raise ValueError(f"{path}: the checkpoint's model does not match the config (e.g. {example}); resume with "
+                             "the settings it was trained with, or start a new output_dir") from None
         self.print(f"resumed from {path} (step {state['step']})")
         return int(state["step"])
 
@@ -311,6 +329,67 @@ class TrainingRun:
         self.accelerator.wait_for_everyone()
         if self.tensorboard and self.is_main:
             self.accelerator.end_training()
+
+
+_MISMATCH = re.compile(r"size mismatch for (\S+): copying a param with shape torch\.Size\((\[[^\]]*\])\) from "
+                       r"checkpoint, the shape in current model is torch\.Size\((\[[^\]]*\])\)")
+_KEYS = re.compile(r"(Missing|Unexpected) key\(s\) in state_dict: \"([^\"]+)\"")
+
+
+def _state_dict_mismatch(message: str) -> str | None:
+    """The first mismatch named in torch's ``load_state_dict`` error ``message``, in words; None when the
+    message is not a state-dict mismatch."""
+    if not any(k in message for k in ("size mismatch", "Missing key", "Unexpected key")):
+        return None
+    found = [(m.start(), f"{m.group(1)} is {m.group(2)} in the checkpoint, {m.group(3)} in the model")
+             for m in [_MISMATCH.search(message)] if m]
+    found += [(m.start(), f"{m.group(2)} is {'in the model but not in the checkpoint' if m.group(1) == 'Missing' else 'in the checkpoint but not in the model'}")
+              for m in [_KEYS.search(message)] if m]
+    if not found:
+        return message.strip().splitlines()[-1].strip()
+    return min(found)[1]
+
+
+#: What a run writes in its folder, by subfolder: the names (regular expressions, matched against the whole name)
+#: that ``--overwrite`` deletes; anything else is left.
+_CHECKPOINT_NAMES = re.compile(rf"{re.escape(CHECKPOINT_PREFIX)}\d+|\.{re.escape(CHECKPOINT_PREFIX)}\d+\.part")
+_VALIDATION_NAMES = re.compile(r"\.?step_\d+_\d+\.mp4(\..*\.part\.mp4)?")  # videos and their unfinished temp files
+_LOG_NAMES = re.compile(r"events\.out\.tfevents\..*|hparams\.yml")  # TensorBoard (accelerate): logs/KIND/[TIME/]
+_TRACKER_RUNS = ("genxd", "vae")  # accelerate's TensorBoard folders: logs/<the run's kind>
+
+
+def remove_run_outputs(output_dir: Path) -> None:
+    """Delete what earlier runs wrote in ``output_dir`` (``--overwrite``): the ``checkpoints/checkpoint-*`` folders
+    (and unfinished ``.checkpoint-*.part`` ones), the validation videos ``validation/step_*_*.mp4``, the TensorBoard
+    files under ``logs/genxd/`` and ``logs/vae/`` (``events.out.tfevents.*``, ``hparams.yml``) and ``metrics.jsonl``.
+    Any other file is kept; the folders that end up empty are removed."""
+    ckpts = output_dir / "checkpoints"
+    if ckpts.is_dir():
+        for p in ckpts.iterdir():
+            if _CHECKPOINT_NAMES.fullmatch(p.name) and p.is_dir() and not p.is_symlink():
+                shutil.rmtree(p)
+    videos = output_dir / "validation"
+    if videos.is_dir():
+        for p in videos.iterdir():
+            if _VALIDATION_NAMES.fullmatch(p.name) and (p.is_file() or p.is_symlink()):
+                p.unlink()
+    logs = output_dir / "logs"
+    for run in _TRACKER_RUNS:
+        root = logs / run
+        if not root.is_dir() or root.is_symlink():
+            continue
+        for folder, dirs, files in os.walk(root, topdown=False):
+            for name in files:
+                if _LOG_NAMES.fullmatch(name):
+                    os.unlink(os.path.join(folder, name))
+            if not os.listdir(folder):
+                os.rmdir(folder)
+    for folder in (ckpts, videos, logs):
+        if folder.is_dir() and not folder.is_symlink() and not any(folder.iterdir()):
+            folder.rmdir()
+    metrics = output_dir / "metrics.jsonl"
+    if metrics.is_file():
+        metrics.unlink()
 
 
 def _flat_scalars(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:

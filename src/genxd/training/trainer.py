@@ -11,6 +11,7 @@ videos and logs at their intervals; a final checkpoint at the end (or when ``max
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -88,10 +89,11 @@ def _vae_multiple(vae: torch.nn.Module, unet: torch.nn.Module) -> tuple[int, int
     return vae_scale, vae_scale * 2 ** (len(unet.config.block_out_channels) - 1)
 
 
-def train_genxd(cfg: TrainConfig, resume: str | None = None, overwrite: bool = False, cpu: bool = False) -> Path | None:
+def train_genxd(cfg: TrainConfig, resume: str | None = None, overwrite: bool = False, cpu: bool = False,
+                config_path: str | os.PathLike | None = None) -> Path | None:
     """Train GenXD as configured; returns the last checkpoint folder (main process; None elsewhere)."""
     run = TrainingRun(cfg.output_dir, cfg.seed, cfg.training, cfg.checkpoint, cfg.logging, cfg, "genxd",
-                      resume=resume, overwrite=overwrite, cpu=cpu)
+                      resume=resume, overwrite=overwrite, cpu=cpu, config_path=config_path)
     acc = run.accelerator
     opt = cfg.training
 
@@ -144,6 +146,7 @@ def train_genxd(cfg: TrainConfig, resume: str | None = None, overwrite: bool = F
     drawer = SampleDrawer(cfg.seed, cfg.data.num_frames, (latent_channels, height // vae_scale, width // vae_scale),
                           cfg.conditioning, cfg.noise)  # each sample's draws are made in the DataLoader workers
     loader = make_loader(dataset, sampler, cfg.data.num_workers, pin_memory=acc.device.type == "cuda", draw=drawer)
+    run.write_config()  # the settings passed every check: the run's config.yaml
     run.print(f"data: {len(dataset)} items; global batch {run.global_batch} "
               f"({opt.batch_size} x {acc.num_processes} processes x {opt.gradient_accumulation_steps} accumulation)")
     val_samples = []

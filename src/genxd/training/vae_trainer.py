@@ -10,6 +10,7 @@ the latents the UNet sees have unit variance; point ``model.vae.pretrained`` of 
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -67,10 +68,11 @@ def measure_scaling_factor(vae: torch.nn.Module, clips: list[torch.Tensor]) -> f
     return 1.0 / max(std, 1e-6)
 
 
-def train_vae(cfg: VAETrainConfig, resume: str | None = None, overwrite: bool = False, cpu: bool = False) -> Path | None:
+def train_vae(cfg: VAETrainConfig, resume: str | None = None, overwrite: bool = False, cpu: bool = False,
+              config_path: str | os.PathLike | None = None) -> Path | None:
     """Train the VAE as configured; returns the last checkpoint folder (main process)."""
     run = TrainingRun(cfg.output_dir, cfg.seed, cfg.training, cfg.checkpoint, cfg.logging, cfg, "vae",
-                      resume=resume, overwrite=overwrite, cpu=cpu)
+                      resume=resume, overwrite=overwrite, cpu=cpu, config_path=config_path)
     acc = run.accelerator
     opt = cfg.training
     vae = build_vae(cfg.vae)
@@ -94,6 +96,7 @@ def train_vae(cfg: VAETrainConfig, resume: str | None = None, overwrite: bool = 
     start_step = run.resume(ema)
     dataset, sampler = run.stream(cfg.data, start_step)
     loader = make_loader(dataset, sampler, cfg.data.num_workers, pin_memory=acc.device.type == "cuda")
+    run.write_config()  # the settings passed every check: the run's config.yaml
     fixed = []
     val_every = run.validation_every(cfg.validation.every_steps)
     if run.is_main:

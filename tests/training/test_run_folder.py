@@ -1,0 +1,113 @@
+"""What ``genxd train`` writes in, and deletes from, its run folder: config.yaml only once the settings passed
+their checks (and never over the user's own config file), a one-line error for a checkpoint of another model
+size, and ``--overwrite`` deleting only genxd's own outputs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from genxd.cli import app
+from genxd.training.loop import remove_run_outputs
+
+from .conftest import QUIET, TINY
+
+
+def _train(config: Path, out: Path | None, *extra: str):
+    args = ["train", str(config), *QUIET, "training.max_steps=1", "--cpu", *extra]
+    if out is not None:
+        args.insert(2, f"output_dir={out}")
+    return CliRunner().invoke(app, args)
+
+
+def test_failing_runs_write_no_config_and_a_mismatched_resume_is_one_line(tmp_path):
+    out = tmp_path / "run"
+    bad = _train(TINY, out, "data.height=30")
+    assert bad.exit_code == 2, bad.output
+    assert not (out / "config.yaml").exists()
+
+    ok = _train(TINY, out)
+    assert ok.exit_code == 0, ok.output
+    written = (out / "config.yaml").read_bytes()
+    assert b"block_out_channels:\n    - 32\n    - 32" in written
+
+    # the same folder resumed with another model size: one line, exit 2, and config.yaml unchanged
+    again = _train(TINY, out, "--resume", "latest", "model.unet.block_out_channels=[64, 64]")
+    assert again.exit_code == 2, again.output
+    lines = [line for line in again.output.splitlines() if line.startswith("genxd: error:")]
+    assert len(lines) == 1 and "Traceback" not in again.output, again.output
+    assert f"{out / 'checkpoints' / 'checkpoint-0000001'}: the checkpoint's model does not match the config (e.g. " in lines[0]
+    assert "in the checkpoint," in lines[0] and "start a new output_dir" in lines[0]
+    assert (out / "config.yaml").read_bytes() == written
+
+
+def test_the_users_config_in_the_output_folder_is_left_alone(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    run = tmp_path / "myrun"
+    run.mkdir()
+    user = run / "config.yaml"
+    text = TINY.read_text().replace("output_dir: outputs/tiny", "output_dir: myrun  # my run")
+    assert "output_dir: myrun" in text
+    user.write_text("# my own notes\n" + text)
+    before = user.read_bytes()
+
+    bad = _train(Path("myrun/config.yaml"), None, "data.height=30")
+    assert bad.exit_code == 2, bad.output
+    assert user.read_bytes() == before and not (run / "config.resolved.yaml").exists()
+
+    ok = _train(Path("myrun/config.yaml"), None)
+    assert ok.exit_code == 0, ok.output
+    assert user.read_bytes() == before
+    assert "max_steps: 1" in (run / "config.resolved.yaml").read_text()
+    assert (run / "checkpoints" / "checkpoint-0000001" / "training_state.json").is_file()
+
+
+def _fake_old_run(out: Path) -> dict[str, Path]:
+    """An earlier run's outputs, and files of the user's beside them."""
+    old = out / "checkpoints" / "checkpoint-0000005"
+    old.mkdir(parents=True)
+    (old / "training_state.json").write_text(json.dumps({"kind": "genxd", "step": 5}))
+    (out / "checkpoints" / ".checkpoint-0000010.part").mkdir()
+    (out / "validation").mkdir()
+    (out / "validation" / "step_0000005_0.mp4").write_bytes(b"video")
+    (out / "validation" / ".step_0000010_0.mp4.host-1-abc.part.mp4").write_bytes(b"half a video")
+    (out / "logs" / "genxd" / "1700000000.5").mkdir(parents=True)
+    (out / "logs" / "genxd" / "events.out.tfevents.1700000000.host.1.0").write_bytes(b"events")
+    (out / "logs" / "genxd" / "1700000000.5" / "hparams.yml").write_text("a: 1\n")
+    (out / "metrics.jsonl").write_text('{"step": 5}\n')
+    user = {"notebook": out / "logs" / "lab_notebook.txt", "model": out / "checkpoints" / "other_model.ckpt",
+            "notes": out / "validation" / "notes.txt", "mine": out / "checkpoints" / "mine" / "a.txt"}
+    for path in user.values():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"the user's {path.name}\n")
+    return user
+
+
+def test_overwrite_deletes_only_what_genxd_wrote(tmp_path):
+    out = tmp_path / "run"
+    user = _fake_old_run(out)
+    refused = _train(TINY, out)
+    assert refused.exit_code == 2 and "--overwrite" in refused.output
+
+    ok = _train(TINY, out, "--overwrite")
+    assert ok.exit_code == 0, ok.output
+    for path in user.values():
+        assert path.read_text() == f"the user's {path.name}\n"
+    names = sorted(p.name for p in (out / "checkpoints").iterdir())
+    assert names == ["checkpoint-0000001", "mine", "other_model.ckpt"]
+    assert sorted(p.name for p in (out / "validation").iterdir()) == ["notes.txt"]
+    assert not (out / "logs" / "genxd" / "events.out.tfevents.1700000000.host.1.0").exists()  # (the new run logs there)
+    assert not (out / "logs" / "genxd" / "1700000000.5").exists()
+    assert [json.loads(line)["step"] for line in (out / "metrics.jsonl").read_text().splitlines()] == [1]
+
+
+def test_remove_run_outputs_removes_the_folders_it_empties(tmp_path):
+    user = _fake_old_run(tmp_path)
+    for path in user.values():
+        path.unlink()
+    (tmp_path / "checkpoints" / "mine").rmdir()
+    (tmp_path / "elsewhere.txt").write_text("kept\n")
+    remove_run_outputs(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["elsewhere.txt"]
