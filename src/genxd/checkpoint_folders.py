@@ -29,10 +29,11 @@ def resolve_checkpoint(name_or_path: str | Path) -> Path:
         if _is_checkpoint(path):
             return path
         missing = [c for c in COMPONENTS if not (path / c).is_dir()]
-        raise FileNotFoundError(
-            f"{path} is not a GenXD checkpoint folder: missing {', '.join(m + '/' for m in missing)} "
-            f"(expected unet/, vae/ and scheduler/ as in the released checkpoint)"
-        )
+        if len(missing) == len(COMPONENTS):
+            raise FileNotFoundError(f"{path} is not a GenXD checkpoint folder: none of unet/, vae/, scheduler/ is in it")
+        raise FileNotFoundError(f"{path} is not a GenXD checkpoint folder: it has no "
+                                f"{' and no '.join(m + '/' for m in missing)} (a checkpoint holds unet/, vae/ and "
+                                "scheduler/)")
     name = str(name_or_path)
     if name.count("/") == 1 and not name.startswith((".", "/", "~")):
         try:

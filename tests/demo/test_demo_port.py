@@ -66,3 +66,16 @@ def test_gradio_failing_to_bind_is_a_value_error_and_ready_is_not_announced():
                                          r"7861-7861\); choose another with --port$"):
         launch(Blocks(), "127.0.0.1", 7861, config, ["cpu"], on_ready=lambda: ready.append(1))
     assert ready == []
+
+
+def test_a_missing_model_is_named_before_anything_starts(tmp_path, monkeypatch):
+    """``demo -m`` with a typo failed after 12 s of start-up (temporary folder, imports, devices)."""
+    from typer.testing import CliRunner
+
+    import genxd.cli.demo as demo_cli
+    from genxd.cli import app
+
+    monkeypatch.setattr(demo_cli, "serve", lambda *a, **k: (_ for _ in ()).throw(AssertionError("started")))
+    res = CliRunner().invoke(app, ["demo", "-m", str(tmp_path / "nomodel")])
+    assert res.exit_code == 2, res.output
+    assert len(res.stderr.splitlines()) == 1 and "no GenXD checkpoint at" in res.stderr

@@ -212,5 +212,8 @@ def test_missing_checkpoint_says_how_to_get_it(tmp_path):
     with pytest.raises(FileNotFoundError, match="huggingface-cli download Yuyang-z/genxd"):
         GenXDPipeline.from_pretrained(tmp_path / "nowhere")
     (tmp_path / "partial" / "unet").mkdir(parents=True)
-    with pytest.raises(FileNotFoundError, match="missing vae/, scheduler/"):
+    with pytest.raises(FileNotFoundError, match="it has no vae/ and no scheduler/"):
         GenXDPipeline.from_pretrained(tmp_path / "partial")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(FileNotFoundError, match="none of unet/, vae/, scheduler/ is in it$"):  # each named once
+        GenXDPipeline.from_pretrained(tmp_path / "empty")

@@ -72,6 +72,9 @@ def register(app: typer.Typer) -> None:
         """Serve the web app: upload images, author the camera path, generate, look at the result in 3D."""
 
         def job() -> None:
+            from .generate import check_model_folder
+
+            check_model_folder(model)  # a typo in --model fails at once, not after seconds of start-up
             check_port(host, port)
             if not _is_loopback(host):
                 typer.echo(f"genxd: serving on {host}: anyone who can reach this machine can use the demo", err=True)
