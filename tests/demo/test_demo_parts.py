@@ -233,6 +233,21 @@ def test_page_load_keeps_a_session_an_earlier_event_made(tmp_path):
     assert isinstance(fresh, Session) and fresh.dir.is_dir() and fresh.dir != made.dir
 
 
+def test_the_page_config_holds_no_memory_address(tmp_path):
+    """Gradio serves the page's config to every client; the session State's delete callback was in it as
+    "<bound method SessionsByPage.close of <... object at 0x7f...>>"."""
+    import json
+
+    pytest.importorskip("gradio")
+    from genxd.demo.app import DemoConfig, build_app
+    from genxd.demo.jobs import Devices
+
+    demo = build_app(Devices(None, ["cpu"]), DemoConfig(root=tmp_path))
+    text = json.dumps(demo.get_config_file(), default=str)
+    assert '"delete_callback": "close"' in text  # the callback is there, by name
+    assert not re.search(r"at 0x[0-9a-f]{6,}", text)
+
+
 def test_the_page_builds_without_gradio_warnings(tmp_path):
     """Gradio 6 deprecates arguments it will drop in 7 (row_count=(n, "dynamic") was one) and warns about
     arguments it does not implement yet (row_limits): the page builds without a warning from Gradio, which

@@ -76,7 +76,7 @@ def build_app(devices: Devices, config: DemoConfig) -> gr.Blocks:
 
     with gr.Blocks(title="genxd demo", analytics_enabled=False, delete_cache=(600, 3600)) as demo:
         sessions = SessionsByPage(config.root)
-        session = gr.State(None, time_to_live=config.session_ttl_s, delete_callback=sessions.close)
+        session = gr.State(None, time_to_live=config.session_ttl_s, delete_callback=_Named(sessions.close, "close"))
         model_name = "the bundled small model (64x64, trained on synthetic and photo-textured scenes)" if loaded.bundled else str(loaded.path)
         gr.Markdown(f"## genxd: images to 3D / 4D scenes\nModel: {model_name}. Devices: {', '.join(devices.names)}.")
         with gr.Row(equal_height=False):
@@ -362,6 +362,20 @@ def build_app(devices: Devices, config: DemoConfig) -> gr.Blocks:
             concurrency_limit=len(devices))
         time_slider.change(on_time, [session, time_slider], splat)
     return demo
+
+
+class _Named:
+    """A callable whose text is its name only: Gradio puts a State's ``delete_callback`` as text into the ``/config``
+    every client reads, and a bound method's text holds the object's memory address."""
+
+    def __init__(self, fn: Callable[..., Any], name: str):
+        self.fn, self.name = fn, name
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.fn(*args, **kwargs)
+
+    def __repr__(self) -> str:
+        return self.name
 
 
 def launch(demo: gr.Blocks, host: str, port: int, config: DemoConfig, devices: Devices,
