@@ -27,12 +27,14 @@ def _run(kind: str, config: Path, overrides: list[str], resume: Optional[str], o
     if print_config:
         typer.echo(yaml.safe_dump(config_to_dict(cfg), sort_keys=False), nl=False)
         return
-    if resume is None and not overwrite:  # before the trainer's imports (seconds): the same error, at once
-        from genxd.training.checkpoint_files import existing_run_error
+    # before the trainer's imports (seconds): the same errors, at once
+    from genxd.training.checkpoint_files import existing_run_error, output_dir_error, resume_error
 
+    error = output_dir_error(cfg.output_dir) or resume_error(resume, overwrite)
+    if error is None and resume is None and not overwrite:
         error = existing_run_error(cfg.output_dir)
-        if error is not None:
-            raise error
+    if error is not None:
+        raise error
     if kind == "genxd":
         import_libraries("genxd.training.trainer")
         from genxd.training.trainer import train_genxd

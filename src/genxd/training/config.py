@@ -211,8 +211,10 @@ class OptimConfig:
     ema: EMAConfig = field(default_factory=EMAConfig)
 
     def __post_init__(self) -> None:
-        if self.batch_size < 1 or self.gradient_accumulation_steps < 1 or self.max_steps < 0:
-            raise ValueError("training.batch_size and gradient_accumulation_steps must be >= 1, max_steps >= 0")
+        for name, least in (("batch_size", 1), ("gradient_accumulation_steps", 1), ("max_steps", 0)):
+            value = getattr(self, name)
+            if value < least:
+                raise ValueError(f"training.{name} must be an integer >= {least}, got {value!r}")
         if self.learning_rate <= 0:
             raise ValueError(f"training.learning_rate must be > 0, got {self.learning_rate}")
         if self.lr_schedule not in ("constant", "cosine", "linear"):
@@ -397,6 +399,8 @@ def _merge(base: Any, over: Any) -> Any:
 def load_yaml_with_bases(path: str | os.PathLike, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
     """Read a YAML preset, resolving ``base:`` (a path relative to the file, or a list of them)."""
     path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(f"{path} is a folder, not a config file (a YAML preset such as configs/tiny.yaml)")
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such config file")
     resolved = path.resolve()
@@ -410,8 +414,17 @@ def load_yaml_with_bases(path: str | os.PathLike, _seen: tuple[Path, ...] = ()) 
         raise ValueError(f"{path}: a config must be a YAML mapping")
     bases = data.pop("base", None)
     merged: dict[str, Any] = {}
+    if bases is not None and not isinstance(bases, (str, list)):
+        raise ValueError(f"{path}: base: expected a file name or a list of them, got {bases!r}")
     for b in [bases] if isinstance(bases, str) else list(bases or []):
-        merged = _merge(merged, load_yaml_with_bases(path.parent / b, _seen + (resolved,)))
+        if not isinstance(b, str) or not b:
+            raise ValueError(f"{path}: base: expected a file name, got {b!r}")
+        base_path = path.parent / b
+        if base_path.is_dir():
+            raise IsADirectoryError(f"{path}: base: {base_path} is a folder, not a config file")
+        if not base_path.is_file():
+            raise FileNotFoundError(f"{path}: base: {base_path}: no such file")
+        merged = _merge(merged, load_yaml_with_bases(base_path, _seen + (resolved,)))
     return _merge(merged, data)
 
 

@@ -12,6 +12,7 @@ conditioning draws (:func:`genxd.training.objective.sample_seed`).
 
 from __future__ import annotations
 
+import os
 from typing import Any, Callable, Iterator
 
 import torch
@@ -27,7 +28,19 @@ __all__ = [
     "build_training_dataset",
     "make_loader",
     "collate_samples",
+    "loader_workers",
 ]
+
+
+def loader_workers(num_workers: int) -> int:
+    """``num_workers`` capped at the CPUs this process may run on (``data.num_workers: 12`` on a 2-core machine:
+    2; PyTorch warns for more). Results do not change: the workers only load in parallel, and every item and its
+    draws are seeded by its stream position and dataset index, never by the worker that loads it."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not on Linux
+        cpus = os.cpu_count() or 1
+    return max(0, min(int(num_workers), max(1, cpus)))
 
 
 class StreamSampler(Sampler):
@@ -151,7 +164,8 @@ class PreloadedDataset(Dataset):
         n = len(dataset)  # type: ignore[arg-type]
         if n < 1:
             raise ValueError("the dataset is empty")
-        loader = DataLoader(dataset, batch_size=batch_size, num_workers=num_workers, collate_fn=list, shuffle=False)
+        loader = DataLoader(dataset, batch_size=batch_size, num_workers=loader_workers(num_workers), collate_fn=list,
+                            shuffle=False)
         self.frames: torch.Tensor | None = None
         self.c2w: torch.Tensor | None = None
         self.K: torch.Tensor | None = None
@@ -230,7 +244,8 @@ def make_loader(
     draw: Callable[[int, int], Any] | None = None,
 ) -> DataLoader:
     """An endless DataLoader over ``sampler``'s keys (batch = the sampler's per-process batch);
-    ``draw``: see :class:`KeyedDataset`."""
+    ``draw``: see :class:`KeyedDataset`. ``num_workers`` is capped at the CPU count (:func:`loader_workers`)."""
+    num_workers = loader_workers(num_workers)
     return DataLoader(
         KeyedDataset(dataset, draw),
         batch_size=sampler.b,

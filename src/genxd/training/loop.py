@@ -28,7 +28,7 @@ from typing import Any, Callable
 import torch
 import yaml
 
-from .checkpoint_files import CHECKPOINT_PREFIX, existing_run_error, list_checkpoints
+from .checkpoint_files import CHECKPOINT_PREFIX, existing_run_error, list_checkpoints, no_checkpoint_note, resume_error
 from .config import CheckpointConfig, LoggingConfig, OptimConfig, config_to_dict
 
 __all__ = ["TrainingRun", "lr_at", "list_checkpoints", "CHECKPOINT_PREFIX", "remove_run_outputs"]
@@ -130,6 +130,8 @@ class TrainingRun:
             step_scheduler_with_optimizer=False,
         )
         acc = self.accelerator
+        if resume == "latest" and self.resume_from is None:
+            self.print(no_checkpoint_note(self.checkpoint_dir))
         if overwrite and self.resume_from is None and acc.is_main_process:
             remove_run_outputs(self.output_dir)
         stale = self.output_dir / "metrics.jsonl"
@@ -213,6 +215,8 @@ class TrainingRun:
 
     # ------------------------------------------------------------------ checkpoints
     def _resolve_resume(self, resume: str | None, overwrite: bool) -> Path | None:
+        if resume is not None and overwrite:
+            raise resume_error(resume, overwrite)  # they contradict
         if resume is None:
             error = existing_run_error(self.output_dir)
             if error is not None and not overwrite:

@@ -1,0 +1,132 @@
+"""``genxd train`` refuses bad settings with one line naming the setting as written and the value given, before
+the trainer and its libraries are imported (an import of it fails in these tests)."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from genxd.cli import app
+from genxd.training.checkpoint_files import output_dir_error, resume_error
+from genxd.training.config import load_config
+from genxd.training.data import loader_workers
+
+from .conftest import QUIET, TINY
+
+
+def _train(args: list[str], monkeypatch, command: str = "train"):
+    with monkeypatch.context() as m:
+        m.setitem(sys.modules, "genxd.training.trainer", None)  # the checks come before the trainer's imports
+        m.setitem(sys.modules, "genxd.training.vae_trainer", None)
+        return CliRunner().invoke(app, [command, *[str(a) for a in args]])
+
+
+def _error_line(result) -> str:
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("genxd: error: "), result.output
+    assert "Traceback" not in result.output
+    return lines[0][len("genxd: error: "):]
+
+
+@pytest.mark.parametrize("override, expected", [
+    ("training.max_steps=-5", "training.max_steps must be an integer >= 0, got -5"),
+    ("training.batch_size=0", "training.batch_size must be an integer >= 1, got 0"),
+    ("training.gradient_accumulation_steps=-1", "training.gradient_accumulation_steps must be an integer >= 1, got -1"),
+])
+def test_bad_counts_name_the_setting_and_the_value(tmp_path, monkeypatch, override, expected):
+    line = _error_line(_train([TINY, f"output_dir={tmp_path / 'run'}", override], monkeypatch))
+    assert line == expected
+    assert not (tmp_path / "run").exists()
+
+
+def test_train_vae_names_the_setting_too(tmp_path, monkeypatch):
+    vae = TINY.parent / "tiny_vae.yaml"
+    line = _error_line(_train([vae, f"output_dir={tmp_path / 'run'}", "training.max_steps=-5"], monkeypatch,
+                              command="train-vae"))
+    assert line == "training.max_steps must be an integer >= 0, got -5"
+
+
+def test_output_dir_that_is_a_file(tmp_path, monkeypatch):
+    target = tmp_path / "notes.txt"
+    target.write_text("mine")
+    line = _error_line(_train([TINY, f"output_dir={target}"], monkeypatch))
+    assert line == f"output_dir {target} exists and is not a folder"
+    inside = target / "run"
+    line = _error_line(_train([TINY, f"output_dir={inside}"], monkeypatch))
+    assert line == f"output_dir {inside}: {target} exists and is not a folder"
+    assert target.read_text() == "mine"
+    assert output_dir_error(tmp_path / "new" / "run") is None and output_dir_error(tmp_path) is None
+
+
+def test_resume_from_a_missing_folder(tmp_path, monkeypatch):
+    missing = tmp_path / "runs" / "checkpoint-0000100"
+    line = _error_line(_train([TINY, f"output_dir={tmp_path / 'run'}", "--resume", missing], monkeypatch))
+    assert line == f"{missing}: no such checkpoint folder"
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    line = _error_line(_train([TINY, f"output_dir={tmp_path / 'run'}", "--resume", empty], monkeypatch))
+    assert line == f"{empty}: not a training checkpoint (no training_state.json)"
+    assert not (tmp_path / "run").exists()
+
+
+def test_config_that_is_a_folder(monkeypatch):
+    line = _error_line(_train([TINY.parent], monkeypatch))
+    assert line.startswith(f"{TINY.parent} is a folder, not a config file")
+
+
+def test_missing_config_file(tmp_path, monkeypatch):
+    line = _error_line(_train([tmp_path / "nope.yaml"], monkeypatch))
+    assert line == f"{tmp_path / 'nope.yaml'}: no such config file"
+
+
+def test_missing_base_names_the_config_that_points_to_it(tmp_path, monkeypatch):
+    config = tmp_path / "x.yaml"
+    config.write_text("base: nope.yaml\nseed: 1\n")
+    line = _error_line(_train([config], monkeypatch))
+    assert line == f"{config}: base: {tmp_path / 'nope.yaml'}: no such file"
+    # a base of a base: the config that names the missing file
+    middle = tmp_path / "middle.yaml"
+    middle.write_text("base: [nope.yaml]\n")
+    config.write_text("base: middle.yaml\n")
+    line = _error_line(_train([config], monkeypatch))
+    assert line == f"{middle}: base: {tmp_path / 'nope.yaml'}: no such file"
+    config.write_text("base: 3\n")
+    line = _error_line(_train([config], monkeypatch))
+    assert line == f"{config}: base: expected a file name or a list of them, got 3"
+
+
+def test_resume_latest_and_overwrite_contradict(tmp_path, monkeypatch):
+    line = _error_line(_train([TINY, f"output_dir={tmp_path / 'run'}", "--resume", "latest", "--overwrite"],
+                              monkeypatch))
+    assert line.startswith("--resume latest and --overwrite contradict")
+    assert not (tmp_path / "run").exists()
+    assert resume_error("latest", False) is None and resume_error(None, True) is None
+
+
+def test_resume_latest_without_checkpoint_says_so(tmp_path, capsys):
+    """The run prints one line on the main process when --resume latest finds nothing to resume."""
+    from genxd.training.loop import TrainingRun
+
+    cfg = load_config(TINY, [*QUIET, f"output_dir={tmp_path / 'run'}", "logging.tensorboard=false"])
+    run = TrainingRun(cfg.output_dir, cfg.seed, cfg.training, cfg.checkpoint, cfg.logging, cfg, "genxd",
+                      resume="latest", cpu=True)
+    assert run.resume_from is None
+    err = capsys.readouterr().err
+    assert f"no checkpoint in {tmp_path / 'run' / 'checkpoints'}: starting a new run" in err
+    assert len([line for line in err.splitlines() if "no checkpoint" in line]) == 1
+    with pytest.raises(ValueError, match="contradict"):
+        TrainingRun(cfg.output_dir, cfg.seed, cfg.training, cfg.checkpoint, cfg.logging, cfg, "genxd",
+                    resume="latest", overwrite=True, cpu=True)
+
+
+def test_loader_workers_are_capped_at_the_cpu_count(monkeypatch):
+    import os
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    assert loader_workers(12) == 2 and loader_workers(1) == 1 and loader_workers(0) == 0
+    monkeypatch.delattr(os, "sched_getaffinity", raising=False)
+    monkeypatch.setattr(os, "cpu_count", lambda: 3)
+    assert loader_workers(12) == 3
