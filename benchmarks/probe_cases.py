@@ -352,6 +352,9 @@ def output_cases() -> list[Case]:
         _one_image(box)
         (box / "in" / "file").write_text("x")
 
+    def eval_report_exists(box: Path) -> None:  # genxd eval run before with the same --out
+        (box / "out" / "report.json").write_text('{"mine": 1}')
+
     def eval_camera_exists(box: Path) -> None:  # eval-camera run before into the same report folder
         (box / "in" / "scene" / "frames").mkdir(parents=True)
         (box / "out" / "report").mkdir()
@@ -363,6 +366,9 @@ def output_cases() -> list[Case]:
         Case("output-eval-camera-exists", "outputs", "eval-camera into a folder with an earlier report, no --overwrite",
              setup=eval_camera_exists, names=("camera_eval.json", "--overwrite"), ci=True,
              args=lambda box: ["eval-camera", str(box / "in" / "scene"), "-o", str(box / "out" / "report")]),
+        Case("output-eval-report-exists", "outputs", "eval --out an existing report, no --overwrite",
+             setup=eval_report_exists, names=("report.json", "--overwrite"),
+             args=lambda box: ["eval", "-n", "1", "--modes", "3d-1view", "-o", str(box / "out" / "report.json")]),
         Case("output-symlink-overwrite", "outputs", "--overwrite where the old output is a symlink", setup=symlink_setup,
              expect="ok", ci=True,
              args=lambda box: ["generate", str(box / "in" / "img.png"), "-o", str(box / "out"), "--overwrite", *FAST]),
