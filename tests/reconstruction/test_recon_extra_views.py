@@ -127,3 +127,20 @@ def _first_views(folder):
 
     views = load_views(folder)
     return views.images, views.c2w, views.K
+
+
+def test_a_group_folder_of_another_scene_is_named_in_a_warning(scenes) -> None:
+    """One group folder given directly is used as it is; when its meta.json records another scene (a mistyped
+    folder: its views are of another scene) a warning says so."""
+    from genxd.validation import GenXDWarning
+
+    rf, fewshot, _ = scenes
+    with pytest.warns(GenXDWarning, match=r"scene_b_direct_000: --extra-views: generated for scene 'scene_b' "
+                                          r"\(its meta.json\), not 'scene_a'"):
+        (source,) = resolve_extra_views([fewshot / "scene_b_direct_000"], "scene_a", rf, "reconfusion")
+    assert [f.name for f in source.folders] == ["scene_b_direct_000"]
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # its own scene: no warning
+        resolve_extra_views([fewshot / "scene_a_direct_000"], "scene_a", rf, "reconfusion")

@@ -147,6 +147,11 @@ def resolve_extra_views(
         try:
             detect_input_kind(argument)
             folders = [argument]
+            recorded = _recorded_scene(argument) if argument.is_dir() else None
+            if scene_key is not None and recorded is not None and recorded != scene_key:
+                from ..validation import warn  # a group of another scene (a mistyped folder): its cameras are wrong
+
+                warn(f"{argument}: --extra-views: generated for scene {recorded!r} (its meta.json), not {scene_key!r}")
         except ValueError:
             groups = fewshot_groups(argument) if argument.is_dir() else []
             if not groups:
