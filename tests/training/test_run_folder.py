@@ -91,6 +91,12 @@ def test_overwrite_deletes_only_what_genxd_wrote(tmp_path):
     refused = _train(TINY, out)
     assert refused.exit_code == 2 and "--overwrite" in refused.output
 
+    # --overwrite with a bad setting: refused before anything is deleted (the old run was gone before)
+    bad = _train(TINY, out, "--overwrite", "data.height=30")
+    assert bad.exit_code == 2, bad.output
+    assert (out / "checkpoints" / "checkpoint-0000005" / "training_state.json").is_file()
+    assert (out / "metrics.jsonl").read_text() == '{"step": 5}\n' and not (out / "config.yaml").exists()
+
     ok = _train(TINY, out, "--overwrite")
     assert ok.exit_code == 0, ok.output
     for path in user.values():

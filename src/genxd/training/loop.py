@@ -132,31 +132,39 @@ class TrainingRun:
         acc = self.accelerator
         if resume == "latest" and self.resume_from is None:
             self.print(no_checkpoint_note(self.checkpoint_dir))
-        if overwrite and self.resume_from is None and acc.is_main_process:
-            remove_run_outputs(self.output_dir)
-        stale = self.output_dir / "metrics.jsonl"
-        if self.resume_from is None and acc.is_main_process and stale.is_file():
-            stale.unlink()  # a fresh run: the log of an earlier run that saved no checkpoint is discarded
-        acc.wait_for_everyone()
+        self._overwrite, self._trackers = overwrite, trackers
         set_seed(self.seed)
         if optim.allow_tf32 and torch.cuda.is_available():
             torch.backends.cuda.matmul.allow_tf32 = True
             torch.backends.cudnn.allow_tf32 = True
-        if acc.is_main_process:
-            self.output_dir.mkdir(parents=True, exist_ok=True)
-            if trackers:
-                acc.init_trackers(kind, config=_flat_scalars(config_to_dict(config)))
-            elif logging.tensorboard:
-                self.print("tensorboard is not installed: logging to metrics.jsonl only (pip install tensorboard)")
+        if acc.is_main_process and not trackers and logging.tensorboard:
+            self.print("tensorboard is not installed: logging to metrics.jsonl only (pip install tensorboard)")
         self.start_time = time.monotonic()
 
-    def write_config(self) -> Path | None:
-        """Write the resolved config to ``output_dir/config.yaml`` (main process; returns the file). The trainers
-        call it once the model, data and resumed state are built, so that a run refused for bad settings leaves
-        no config behind. The config file the run was started from is never replaced: when it is
-        ``output_dir/config.yaml`` itself, the resolved config goes to ``output_dir/config.resolved.yaml``."""
-        if not self.is_main:
-            return None
+    def begin(self) -> Path | None:
+        """The settings passed every check (the trainers call this once the model, data and resumed state are
+        built): only now does the run change its folder, so that a run refused for bad settings, with
+        ``--overwrite`` too, leaves the folder as it was. ``--overwrite``: what earlier runs wrote is deleted
+        (:func:`remove_run_outputs`); a fresh run drops the ``metrics.jsonl`` of an earlier run that saved no
+        checkpoint; the loggers start; the resolved config is written to ``output_dir/config.yaml``, never over
+        the config file the run was started from (that one is ``output_dir/config.yaml`` itself: the resolved
+        config goes to ``output_dir/config.resolved.yaml``). Returns the config file (main process)."""
+        acc = self.accelerator
+        target = None
+        if acc.is_main_process:
+            if self._overwrite and self.resume_from is None:
+                remove_run_outputs(self.output_dir)
+            stale = self.output_dir / "metrics.jsonl"
+            if self.resume_from is None and stale.is_file():
+                stale.unlink()  # a fresh run: the log of an earlier run that saved no checkpoint is discarded
+            self.output_dir.mkdir(parents=True, exist_ok=True)
+            if self._trackers:
+                acc.init_trackers(self.kind, config=_flat_scalars(config_to_dict(self.config)))
+            target = self._write_config()
+        acc.wait_for_everyone()
+        return target
+
+    def _write_config(self) -> Path:
         target = self.output_dir / "config.yaml"
         if self.config_path is not None and target.exists() and os.path.exists(self.config_path) \
                 and os.path.samefile(self.config_path, target):

@@ -146,7 +146,7 @@ def train_genxd(cfg: TrainConfig, resume: str | None = None, overwrite: bool = F
     drawer = SampleDrawer(cfg.seed, cfg.data.num_frames, (latent_channels, height // vae_scale, width // vae_scale),
                           cfg.conditioning, cfg.noise)  # each sample's draws are made in the DataLoader workers
     loader = make_loader(dataset, sampler, cfg.data.num_workers, pin_memory=acc.device.type == "cuda", draw=drawer)
-    run.write_config()  # the settings passed every check: the run's config.yaml
+    run.begin()  # the settings passed every check: only now is the run folder changed (--overwrite, config.yaml)
     run.print(f"data: {len(dataset)} items; global batch {run.global_batch} "
               f"({opt.batch_size} x {acc.num_processes} processes x {opt.gradient_accumulation_steps} accumulation)")
     val_samples = []

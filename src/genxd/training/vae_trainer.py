@@ -96,7 +96,7 @@ def train_vae(cfg: VAETrainConfig, resume: str | None = None, overwrite: bool = 
     start_step = run.resume(ema)
     dataset, sampler = run.stream(cfg.data, start_step)
     loader = make_loader(dataset, sampler, cfg.data.num_workers, pin_memory=acc.device.type == "cuda")
-    run.write_config()  # the settings passed every check: the run's config.yaml
+    run.begin()  # the settings passed every check: only now is the run folder changed (--overwrite, config.yaml)
     fixed = []
     val_every = run.validation_every(cfg.validation.every_steps)
     if run.is_main:
