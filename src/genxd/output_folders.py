@@ -64,6 +64,17 @@ def check_existing(folders: Sequence[Path], overwrite: bool, skip_existing: bool
     return [i for i in range(len(folders)) if not (skip_existing and i in existing)]
 
 
+def existing_files_error(paths: Sequence[str | os.PathLike]) -> FileExistsError | None:
+    """The error for those of the output files ``paths`` that exist (None if none), in the caller's terms
+    (``... exists; pass --overwrite to replace it``, or ``overwrite=True`` from Python)."""
+    existing = [str(p) for p in paths if os.path.lexists(p)]
+    if not existing:
+        return None
+    one = len(existing) == 1
+    return FileExistsError(f"{' and '.join(existing)} {'exists' if one else 'exist'}; "
+                           f"{v.overwrite_hint('pass', them=not one)}")
+
+
 def unique_labels(names: Sequence[str]) -> list[str]:
     """Names made unique (also up to letter case) by numbering repeats: ``x``, ``x_1`` ..."""
     taken: set[str] = set()

@@ -111,9 +111,11 @@ def setting(name: str, value: Any = None) -> str:
     return f"{arg(name)} {value}" if is_cli() else f"{name}={value}"
 
 
-def overwrite_hint() -> str:
-    """How to ask for replacing an existing output, in the caller's terms."""
-    return "use --overwrite to replace it" if is_cli() else "pass overwrite=True to replace it"
+def overwrite_hint(verb: str = "use", them: bool = False) -> str:
+    """How to ask for replacing an existing output (``them``: several), in the caller's terms: ``use --overwrite
+    to replace it`` (``verb``) on the command line, ``pass overwrite=True to replace it`` from Python."""
+    what = "them" if them else "it"
+    return f"{verb} --overwrite to replace {what}" if is_cli() else f"pass overwrite=True to replace {what}"
 
 
 def skip_hint() -> str:

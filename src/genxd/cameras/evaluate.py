@@ -12,7 +12,6 @@ another tool's output with its cameras converted to one of the :func:`read_camer
 from __future__ import annotations
 
 import math
-import os
 import statistics
 import time
 from pathlib import Path
@@ -22,7 +21,7 @@ import numpy as np
 import torch
 
 __all__ = ["find_scenes", "evaluate_scene", "evaluate_camera_accuracy", "summarise", "draw_error_curves",
-           "output_paths", "existing_outputs_error", "EVAL_JSON", "EVAL_PNG"]
+           "output_paths", "EVAL_JSON", "EVAL_PNG"]
 
 EVAL_JSON = "camera_eval.json"
 EVAL_PNG = "camera_errors.png"
@@ -200,20 +199,6 @@ def output_paths(out: str | Path, plot: bool = True) -> list[Path]:
     return [Path(out) / EVAL_JSON] + ([Path(out) / EVAL_PNG] if plot else [])
 
 
-def existing_outputs_error(paths: Sequence[str | Path]) -> FileExistsError | None:
-    """The error for those of ``paths`` that exist (None if none), worded for the caller: ``pass --overwrite`` on
-    the command line, ``pass overwrite=True`` from Python."""
-    from ..validation import is_cli
-
-    existing = [str(p) for p in paths if os.path.lexists(p)]
-    if not existing:
-        return None
-    hint = "--overwrite" if is_cli() else "overwrite=True"
-    one = len(existing) == 1
-    return FileExistsError(f"{' and '.join(existing)} {'exists' if one else 'exist'}; pass {hint} to replace "
-                           f"{'it' if one else 'them'}")
-
-
 def evaluate_camera_accuracy(
     root: str | Path,
     *,
@@ -235,6 +220,7 @@ def evaluate_camera_accuracy(
     only). Existing outputs are refused (FileExistsError) before any SfM unless ``overwrite``.
     Returns the report dict (``scenes``: per-scene results, ``summary``: means).
     """
+    from ..output_folders import existing_files_error
     from ..utils.io import atomic_file, check_writable_dir, write_json_atomic
     from ..utils.progress import stderr_progress
     from ..validation import arg
@@ -248,7 +234,7 @@ def evaluate_camera_accuracy(
     # before any SfM (minutes): a wrong camera file, an output that exists or a folder that cannot be written
     if cameras is not None:
         read_camera_path(cameras)
-    if not overwrite and (error := existing_outputs_error(targets)) is not None:
+    if not overwrite and (error := existing_files_error(targets)) is not None:
         raise error
     check_writable_dir(out_dir, "output folder")
     results = []
@@ -266,7 +252,7 @@ def evaluate_camera_accuracy(
               "SfM cameras are known only up to scale, so TransErr measures the path's shape in requested units "
               "(docs/cameras.md)", "known_focal": known_focal, "mask": mask,
               "summary": summarise(results), "scenes": results}
-    if not overwrite and (error := existing_outputs_error(targets)) is not None:
+    if not overwrite and (error := existing_files_error(targets)) is not None:
         raise error  # made while SfM ran (another run): not replaced without asking
     write_json_atomic(targets[0], report)
     if plot:

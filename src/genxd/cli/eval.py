@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Optional
 
@@ -50,12 +49,13 @@ def register(app: typer.Typer) -> None:
         """PSNR / SSIM against ground-truth renders, repeat-input baseline, camera following, 4D motion; held-out photos."""
 
         def job():
+            from ..output_folders import existing_files_error
             from ..utils.io import check_output_file
 
             if out is not None:  # before the imports (torch: seconds) and the evaluation (minutes)
                 check_output_file(out, "--out")
-                if os.path.lexists(out) and not overwrite:
-                    raise FileExistsError(f"{out} exists; pass --overwrite to replace it")
+                if not overwrite and (error := existing_files_error([out])):
+                    raise error
             import_libraries("genxd.evaluation")
             from ..evaluation import evaluate
 

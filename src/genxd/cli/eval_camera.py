@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Optional
 
 import typer
 
+from ..output_folders import existing_files_error
 from .common import run_cli
 from .options import Overwrite, Quiet, Seed, flag
 
@@ -41,11 +41,8 @@ def register(app: typer.Typer) -> None:
             if cameras is not None and not cameras.exists():  # read_camera_path's line
                 raise FileNotFoundError(f"{cameras}: no such camera file or folder")
             where = Path(out if out is not None else generated)
-            existing = [str(where / name) for name in OUTPUT_NAMES if os.path.lexists(where / name)]
-            if existing and not overwrite:  # the same line as evaluate_camera_accuracy's check
-                one = len(existing) == 1
-                raise FileExistsError(f"{' and '.join(existing)} {'exists' if one else 'exist'}; pass --overwrite "
-                                      f"to replace {'it' if one else 'them'}")
+            if not overwrite and (error := existing_files_error([where / name for name in OUTPUT_NAMES])):
+                raise error  # evaluate_camera_accuracy's check, made again there
             from ..cameras.evaluate import evaluate_camera_accuracy, output_paths
 
             report = evaluate_camera_accuracy(generated, cameras=cameras, out=out, known_focal=not estimate_focal,

@@ -26,6 +26,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from ..validation import overwrite_hint
 from .extra_views import extra_views_summary, resolve_extra_views
 from .metrics import load_lpips
 from .ply import load_scene, save_motion, save_ply
@@ -131,13 +132,6 @@ def flythrough_path(
     return path_c2w.float(), path_K.float(), path_times
 
 
-def _overwrite_hint() -> str:
-    """How to replace an existing output, in the caller's terms (the command line's flag, or Python's argument)."""
-    from ..validation import is_cli
-
-    return "pass --overwrite to replace it" if is_cli() else "pass overwrite=True to replace it"
-
-
 def _check_output_dir(out: Path, overwrite: bool) -> None:
     """Refuse, before any work, an output that exists without ``overwrite`` or that cannot be written.
 
@@ -150,7 +144,7 @@ def _check_output_dir(out: Path, overwrite: bool) -> None:
         if not out.is_dir():
             raise FileExistsError(f"{out} exists and is not a folder")
         if any(out.iterdir()) and not overwrite:
-            raise FileExistsError(f"{out} already exists and is not empty; {_overwrite_hint()}")
+            raise FileExistsError(f"{out} already exists and is not empty; {overwrite_hint('pass')}")
     where = out.parent.absolute()
     while not where.exists() and where != where.parent:
         where = where.parent
@@ -365,10 +359,10 @@ def evaluate_scene(
         raise FileNotFoundError(f"{scene_dir}: no scene.ply (not a genxd reconstruct output)")
     out_path = Path(out_path) if out_path is not None else scene_dir / "metrics.json"
     if out_path.exists() and not overwrite:
-        raise FileExistsError(f"{out_path} exists; {_overwrite_hint()}")
+        raise FileExistsError(f"{out_path} exists; {overwrite_hint('pass')}")
     render_dir = scene_dir / "eval_renders"
     if save_renders and render_dir.exists() and not overwrite:
-        raise FileExistsError(f"{render_dir} exists; {_overwrite_hint()}")
+        raise FileExistsError(f"{render_dir} exists; {overwrite_hint('pass')}")
     record: dict[str, Any] = {}
     if (scene_dir / "reconstruction.json").is_file():
         record = json.loads((scene_dir / "reconstruction.json").read_text())
