@@ -7,14 +7,16 @@ holds an earlier output ``out/keep/`` with a file in it) and is checked for:
   file or the option), no traceback, nothing outside ``out/`` touched, the existing output kept;
 - **odd-but-valid cases** (16-bit images, CMYK, 1-bit ...): exit code 0 and the output written;
 - **kill cases**: the command is killed with SIGKILL while it writes, then run again: the old output is
-  intact, the rerun succeeds, and no hidden temporary is left.
+  intact, the rerun succeeds, and no hidden temporary is left;
+- **full-disk cases**: the command writes onto a tmpfs of a few kB: one error line and a non-zero exit (or
+  exit 0 with whole files, where it fitted), no traceback, no temporary or cut-short video left.
 
 Cases run in this process through typer's ``CliRunner`` (fast; the model is loaded once and reused)
 except the kill cases, which run ``python -m genxd`` in subprocesses. Groups: ``images``, ``options``
 (every numeric option of every command, from the typer app, with 0 / negative / NaN / inf / huge /
 non-numbers, plus names and paths), ``outputs``, ``camera-files``, ``archives`` (``SafeZip`` from
 Python: the documented ``ValueError`` naming the archive), ``scene-folders`` (``genxd reconstruct``),
-``curate``, ``kills``.
+``curate``, ``from-video``, ``kills``, ``full-disk``.
 
     python benchmarks/probe_bad_inputs.py --json probe.json --markdown probe.md     # everything
     python benchmarks/probe_bad_inputs.py --subset ci                                # the CI subset
@@ -75,6 +77,39 @@ def _snapshot(box: Path) -> dict[str, tuple]:
             st = p.lstat()
             out[str(rel / name)] = (st.st_mode, st.st_size, st.st_mtime_ns)
     return out
+
+
+@contextlib.contextmanager
+def _full_disk(box: Path, size_kb: int | None):
+    """``box/out/full``: a tmpfs of ``size_kb`` kB (root with ``mount``); yields False where none can be made."""
+    if size_kb is None:
+        yield True
+        return
+    full = box / "out" / "full"
+    full.mkdir()
+    mounted = os.geteuid() == 0 and subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size_kb}k", "tmpfs", str(full)], capture_output=True).returncode == 0
+    try:
+        yield mounted
+    finally:
+        if mounted:
+            subprocess.run(["umount", str(full)], capture_output=True)
+
+
+def _half_written(folder: Path) -> list[str]:
+    """Files under ``folder`` that a failed write left: temporaries, and mp4s that are cut short."""
+    from genxd.utils.video import check_mp4_complete
+
+    bad = []
+    for p in sorted(folder.rglob("*")):
+        if ".part" in p.name:
+            bad.append(p.name)
+        elif p.suffix == ".mp4" and p.is_file():
+            try:
+                check_mp4_complete(p)
+            except OSError:
+                bad.append(f"{p.name} (cut short)")
+    return bad
 
 
 @contextlib.contextmanager
@@ -158,9 +193,13 @@ class Runner:
                 case.setup(box)
             before = _snapshot(box)
             needs_ro = any("/ro" in a for a in (case.args(box) if callable(case.args) else case.args or []))
-            with (_read_only_folder(box) if needs_ro else contextlib.nullcontext(True)) as ro_ok:
+            with (_read_only_folder(box) if needs_ro else contextlib.nullcontext(True)) as ro_ok, \
+                    _full_disk(box, case.disk_kb) as disk_ok:
                 if not ro_ok:
                     outcome.reason = "skipped: cannot make a read-only folder here (root without mount)"
+                    return outcome
+                if not disk_ok:
+                    outcome.reason = "skipped: cannot make a small disk here (needs root with mount)"
                     return outcome
                 if case.expect == "python-error":
                     self._python(case, box, outcome)
@@ -213,6 +252,9 @@ class Runner:
                 if names != ["a_1", "a_jpg", "a_png"]:
                     outcome.passed, outcome.reason = False, f"folders {names}"
             return
+        if case.expect == "full-disk":
+            self._full_disk_outcome(case, box, outcome, code, stderr)
+            return
         errors = [line for line in stderr.splitlines() if line.startswith("genxd: error:")]
         if code != 2:
             outcome.passed, outcome.reason = False, f"exit code {code}, expected 2"
@@ -222,6 +264,23 @@ class Runner:
             outcome.passed, outcome.reason = False, f"error does not name {case.names}: {errors[0][:160]}"
         elif not all(d in stderr for d in case.detail):
             outcome.passed, outcome.reason = False, f"stderr does not hold {case.detail}: {stderr.strip()[:160]}"
+        else:
+            outcome.passed, outcome.reason = True, errors[0][:200]
+
+    @staticmethod
+    def _full_disk_outcome(case: Case, box: Path, outcome: Outcome, code: int, stderr: str) -> None:
+        """A full disk: whole files and exit 0 (it fitted after all), or a non-zero exit with one error line naming
+        ``case.names``; either way no half-written file in ``out/full``."""
+        left = _half_written(box / "out" / "full")
+        errors = [line for line in stderr.splitlines() if line.startswith("genxd: error:")]
+        if left:
+            outcome.passed, outcome.reason = False, f"half-written files left: {left[:3]}"
+        elif code == 0:
+            outcome.passed, outcome.reason = True, "it fitted: every file whole"
+        elif len(errors) != 1:
+            outcome.passed, outcome.reason = False, f"exit {code} with {len(errors)} error lines"
+        elif not all(n in stderr for n in case.names + case.detail):
+            outcome.passed, outcome.reason = False, f"stderr does not name {case.names + case.detail}: {errors[0][:160]}"
         else:
             outcome.passed, outcome.reason = True, errors[0][:200]
 

@@ -34,7 +34,7 @@ class Case:
     what: str
     args: list[str] | Callable[[Path], list[str]] | None = None  # genxd argv (sandbox -> argv)
     setup: Callable[[Path], None] | None = None  # writes inputs into the sandbox
-    expect: str = "error"  # "error" (exit 2, one line), "ok" (exit 0), "python-error" (ValueError), "kill"
+    expect: str = "error"  # "error" (exit 2, one line), "ok" (exit 0), "python-error" (ValueError), "kill", "full-disk"
     names: tuple[str, ...] = ()  # substrings the error line must hold
     detail: tuple[str, ...] = ()  # substrings stderr must hold besides (e.g. curate's one line per failed video)
     python: Callable[[Path], Any] | None = None  # for "python-error" cases
@@ -42,6 +42,7 @@ class Case:
     ci: bool = False  # in the fast CI subset
     owner: str = "A"  # the helper whose work makes it pass (A: front door; B: cameras; C: archives/recon)
     skip: str | None = None  # reason the case cannot run here
+    disk_kb: int | None = None  # "full-disk" cases: the size of the tmpfs mounted at out/full
 
 
 def png_header_only(path: Path, width: int, height: int, bad_crc: bool = False) -> None:
@@ -584,7 +585,8 @@ def kill_cases() -> list[Case]:
 
 
 def all_cases() -> list[Case]:
+    from probe_cases_disk import disk_cases
     from probe_cases_video import curate_cases, from_video_cases
 
     return (image_cases() + option_cases() + output_cases() + camera_cases() + archive_cases() + scene_cases()
-            + curate_cases() + from_video_cases() + kill_cases())
+            + curate_cases() + from_video_cases() + kill_cases() + disk_cases())

@@ -287,3 +287,44 @@ def test_the_early_checks_leave_good_jobs_alone(tmp_path):
     assert check_inputs_and_outputs(paths, tmp_path / "out", False, True) == paths
     with pytest.raises(FileExistsError, match="x_png"):
         check_inputs_and_outputs(paths, tmp_path / "out", False, False)
+
+
+def test_a_full_disk_is_one_line_per_input_without_a_traceback_and_leaves_nothing(tmp_path, monkeypatch):
+    """A full disk while writing (ENOSPC) is the user's environment, not a bug: one ``genxd: failed:`` line
+    per input and the job's error line, no traceback, exit 1, no half-written folder left (found by filling a
+    40 kB tmpfs: the PNG writer's traceback filled the screen)."""
+    import errno
+
+    import genxd.scene_outputs as scene_outputs
+
+    use_fake_model(monkeypatch)
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(scene_outputs, "save_png", full)
+    out = tmp_path / "out"
+    res = _gen([_png(tmp_path / "a.png"), "-o", out, "--frames", "4"])
+    assert res.exit_code == 1, res.output
+    assert "Traceback" not in res.stderr
+    assert "genxd: failed:" in res.stderr and "No space left on device" in res.stderr
+    assert sorted(p.name for p in out.iterdir()) == []
+
+
+def test_running_out_of_gpu_memory_is_one_line_naming_what_to_change():
+    """torch's out-of-memory message is a paragraph; a failed input records its first sentence and the
+    switches that lower memory, worded for the caller, and prints no traceback."""
+    import torch
+
+    from genxd.pipelines.distributed import failed_result
+    from genxd.validation import caller_style
+
+    exc = torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB. GPU 0 has a total capacity of "
+                                 "11.7 GiB of which 1.2 GiB is free.\nIf reserved but unallocated memory is large "
+                                 "try setting PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True.")
+    with caller_style("cli"):
+        cli = failed_result(0, "a.png", "out/a", exc, 0).error
+    python = failed_result(0, "a.png", "out/a", exc, 0).error
+    assert cli == ("CUDA out of memory: try --offload model, a smaller --decode-chunk or --resolution, "
+                   "or another device")
+    assert python.startswith("CUDA out of memory: try offload='model', a smaller decode_chunk or resolution")

@@ -172,6 +172,31 @@ def test_bad_inputs_are_recorded_and_the_run_goes_on(verdict_clips, tmp_path):
     assert retry.failed == 1 and len(read_index(out)) == 6
 
 
+def test_a_full_disk_is_recorded_as_the_machines_failure_and_tried_again(verdict_clips, tmp_path, monkeypatch):
+    """A video that failed because the disk was full says nothing about the video: its record's stage is
+    ``environment`` (no traceback), and the next run tries it again without --retry-failed (it was skipped)."""
+    import errno
+
+    import genxd.curation.pipeline as pipeline
+
+    inputs = tmp_path / "in"
+    write_frames(verdict_clips["static_a"], inputs / "good")
+    out = tmp_path / "out"
+    real = pipeline._curate_into
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(pipeline, "_curate_into", full)
+    first = curate_dataset(inputs, out, KNOWN, progress=False)
+    record = read_index(out)[-1]
+    assert first.failed == 1 and record["stage"] == "environment" and "traceback" not in record
+    assert not (out / "good").exists()
+    monkeypatch.setattr(pipeline, "_curate_into", real)
+    second = curate_dataset(inputs, out, KNOWN, progress=False)
+    assert second.ok == 1 and second.skipped == 0 and (out / "good" / "meta.json").exists()
+
+
 _CHILD = """
 import sys
 from genxd.curation import CurationConfig, curate_dataset

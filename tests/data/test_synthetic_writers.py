@@ -91,6 +91,22 @@ def test_mp4_decodes_to_right_frames(clip, tmp_path):
         write_video(tmp_path / "odd.mp4", clip.images[:, :, :47])
 
 
+def test_a_video_clip_that_fails_to_write_leaves_neither_file(clip, tmp_path, monkeypatch):
+    """``--format video`` writes NAME.mp4 and its camera file NAME.json together or not at all: a video cut
+    short (a full disk; the check of genxd.utils.video) used to be renamed in, a camera file's temporary left."""
+    import errno
+
+    import genxd.utils.video as video
+
+    def full(path, name=None):
+        raise OSError(errno.ENOSPC, f"No space left on device: the video {name} was cut short")
+
+    monkeypatch.setattr(video, "check_mp4_complete", full)
+    with pytest.raises(OSError, match="No space left"):
+        write_clip(clip, tmp_path, "clip", "video")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_image_folder_round_trips(clip, tmp_path):
     from PIL import Image
 

@@ -117,3 +117,33 @@ def test_remove_run_outputs_removes_the_folders_it_empties(tmp_path):
     (tmp_path / "elsewhere.txt").write_text("kept\n")
     remove_run_outputs(tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["elsewhere.txt"]
+
+
+def test_a_full_disk_while_checkpointing_is_one_line_and_leaves_no_half_checkpoint(tmp_path, monkeypatch):
+    """safetensors reports a full disk as its own error type (a traceback before); the half-written checkpoint
+    folder was left beside the earlier ones. Now: one line naming the checkpoint, exit 2, no ``.part`` left,
+    the earlier checkpoint intact."""
+    import accelerate
+
+    out = tmp_path / "run"
+    ok = _train(TINY, out)
+    assert ok.exit_code == 0, ok.output
+    first = sorted((out / "checkpoints").iterdir())
+    assert [p.name for p in first] == ["checkpoint-0000001"]
+
+    class SafetensorError(Exception):  # the type safetensors raises (its Rust core's), stood in
+        pass
+
+    def full(self, output_dir=None, **kwargs):
+        Path(output_dir).mkdir(parents=True, exist_ok=True)
+        (Path(output_dir) / "model.safetensors").write_bytes(b"half")
+        raise SafetensorError("Error while serializing: I/O error: No space left on device (os error 28)")
+
+    monkeypatch.setattr(accelerate.Accelerator, "save_state", full)
+    res = _train(TINY, out, "--resume", "latest", "training.max_steps=2")
+    assert res.exit_code == 2, res.output
+    lines = [line for line in res.output.splitlines() if line.startswith("genxd: error:")]
+    assert lines == [f"genxd: error: [Errno 28] No space left on device while writing checkpoint "
+                     f"{out / 'checkpoints' / 'checkpoint-0000002'}"], res.output
+    assert "Traceback" not in res.output
+    assert sorted(p.name for p in (out / "checkpoints").iterdir()) == ["checkpoint-0000001"]

@@ -10,7 +10,6 @@ command starts) through the options' callbacks, and problems found by a command 
 from __future__ import annotations
 
 import contextlib
-import errno
 import gc
 import importlib
 import os
@@ -22,7 +21,7 @@ from typing import Any, Callable, Iterator, TypeVar
 import typer
 from typer.core import TyperGroup
 
-from ..utils.io import atomic_dir, atomic_file, read_json, write_json_atomic  # noqa: F401
+from ..utils.io import ENVIRONMENT_ERRNOS, atomic_dir, atomic_file, read_json, write_json_atomic  # noqa: F401
 from ..validation import GenXDWarning, cli_style
 
 atomic_path = atomic_file  # the name the sub-commands use
@@ -50,7 +49,7 @@ class UsageError(ValueError):
 USER_ERRORS = (ValueError, FileNotFoundError, FileExistsError, NotADirectoryError, IsADirectoryError,
                PermissionError)
 #: OSError numbers that are the user's environment, not a bug: one line, exit code 2.
-USER_ERRNOS = {errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.ENAMETOOLONG}
+USER_ERRNOS = ENVIRONMENT_ERRNOS
 
 
 def one_line(text: str) -> str:

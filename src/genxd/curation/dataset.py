@@ -11,7 +11,8 @@ Resuming: a video whose folder holds ``meta.json`` is done and skipped. A video 
 hidden temporary folder and renamed into place only when complete, so a killed run leaves no
 half-written video folder (stale temporary folders are removed by the next run). If a run dies
 between the rename and the index line, the next run adds the missing line from ``meta.json``.
-Failed videos are skipped on later runs unless ``retry_failed`` is set. The index is only
+Failed videos are skipped on later runs unless ``retry_failed`` is set, but for failures of the machine, not of the
+video (:data:`RETRIED_STAGES`: a full disk, a forbidden folder), which are always tried again. The index is only
 appended to, each line written whole under an exclusive lock (the last line of a video wins).
 """
 
@@ -37,6 +38,7 @@ from .pipeline import META_NAME, CurationConfig, curate_video, video_record
 __all__ = [
     "INDEX_NAME",
     "LOCK_NAME",
+    "RETRIED_STAGES",
     "DatasetSummary",
     "curate_dataset",
     "read_index",
@@ -47,6 +49,9 @@ __all__ = [
 ]
 
 INDEX_NAME = "index.jsonl"
+#: Failure stages that say nothing about the video (the machine's: a full disk, a forbidden folder): tried again
+#: on the next run without ``retry_failed``.
+RETRIED_STAGES = frozenset({"environment"})
 LOCK_NAME = ".curate.lock"
 
 
@@ -250,7 +255,8 @@ def curate_dataset(
                 append_index(out_dir, record)
                 summary.failed += 1
                 summary.records.append(record)
-            elif last is not None and last.get("status") == "failed" and not retry_failed:
+            elif (last is not None and last.get("status") == "failed" and not retry_failed
+                  and last.get("stage") not in RETRIED_STAGES):
                 summary.skipped += 1
             else:
                 todo.append(source)

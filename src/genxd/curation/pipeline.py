@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from ..utils.io import is_environment_error
 from ..utils.stages import StageCallback
 from ..validation import arg
 from .frames import FrameMemoryError, VideoReadError, VideoSource, discover_videos, read_frames
@@ -242,12 +243,13 @@ def curate_video(
         shutil.rmtree(tmp, ignore_errors=True)
         if not isinstance(exc, Exception):
             raise  # KeyboardInterrupt / SystemExit: stop, nothing half-written is left
+        environment = is_environment_error(exc)  # a full disk, a forbidden folder: not a bug of this video
         return video_record(
             source,
             "failed",
-            stage="internal",
+            stage="environment" if environment else "internal",
             reason=f"{type(exc).__name__}: {exc}",
-            traceback=traceback.format_exc(limit=8),
+            **({} if environment else {"traceback": traceback.format_exc(limit=8)}),
             seconds=round(time.perf_counter() - started, 3),
         )
     return video_record(

@@ -22,7 +22,8 @@ from typing import Any, Sequence, TypeVar
 
 import torch
 
-from ..utils.io import write_json_atomic
+from ..utils.io import is_environment_error, write_json_atomic
+from ..validation import arg, is_cli
 
 T = TypeVar("T")
 
@@ -65,13 +66,26 @@ class SceneResult:
         return self.error_type in {cls.__name__ for cls in INPUT_ERRORS}
 
 
+def failure_message(exc: BaseException) -> str:
+    """One line for a failed input: the exception's text, or for running out of GPU memory its first sentence
+    and what to change (torch's own message is a paragraph)."""
+    if isinstance(exc, torch.OutOfMemoryError):
+        first = " ".join(str(exc).split()).split(". ")[0].rstrip(".")
+        offload = "--offload model" if is_cli() else "offload='model'"
+        return (f"{first or 'out of memory'}: try {offload}, a smaller {arg('decode_chunk')} or "
+                f"{arg('resolution')}, or another device")
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
 def failed_result(index: int, input: str, output: str, exc: BaseException, process_index: int) -> SceneResult:
-    """Record a failure; unexpected exception types (not bad input) also print their traceback to stderr."""
-    if not isinstance(exc, INPUT_ERRORS):
+    """Record a failure. Unexpected exception types also print their traceback to stderr; bad input, the
+    environment (a full disk, a read-only folder: :func:`genxd.utils.io.is_environment_error`) and running out
+    of GPU memory are one line, without one."""
+    if not isinstance(exc, INPUT_ERRORS) and not is_environment_error(exc) and not isinstance(
+            exc, torch.OutOfMemoryError):
         print(f"genxd: process {process_index}: {input} failed:", file=sys.stderr)
         traceback.print_exception(exc, file=sys.stderr)
-    return SceneResult(index, input, output, "failed", str(exc) or type(exc).__name__, type(exc).__name__,
-                       process_index)
+    return SceneResult(index, input, output, "failed", failure_message(exc), type(exc).__name__, process_index)
 
 
 class ProcessGroup:

@@ -15,6 +15,7 @@ save never leaves a broken ``checkpoint-*`` folder.
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
@@ -292,6 +293,21 @@ class TrainingRun:
             shutil.rmtree(tmp, ignore_errors=True)
             tmp.mkdir(parents=True)
         acc.wait_for_everyone()
+        try:
+            self._write_checkpoint(step, tmp, final, write_parts)
+        except BaseException as exc:
+            if acc.is_main_process:  # the earlier checkpoints stay; no half-written one is left beside them
+                shutil.rmtree(tmp, ignore_errors=True)
+            if not isinstance(exc, OSError) and "No space left on device" in str(exc):  # safetensors' I/O errors
+                raise OSError(errno.ENOSPC, f"No space left on device while writing checkpoint {final}") from exc
+            raise
+        acc.wait_for_everyone()
+        return final if acc.is_main_process else None
+
+    def _write_checkpoint(self, step: int, tmp: Path, final: Path, write_parts: Callable[[Path], None]) -> None:
+        """Fill ``tmp`` (accelerate's state on every process; the model folders, the training state and the
+        config on the main one), then rename it to ``final`` and prune old checkpoints."""
+        acc = self.accelerator
         acc.save_state(str(tmp / "accelerate_state"), safe_serialization=True)
         if acc.is_main_process:
             write_parts(tmp)
@@ -309,8 +325,6 @@ class TrainingRun:
                 shutil.rmtree(final)
             os.replace(tmp, final)
             self._prune()
-        acc.wait_for_everyone()
-        return final if acc.is_main_process else None
 
     def _prune(self) -> None:
         limit = self.ckpt_cfg.total_limit

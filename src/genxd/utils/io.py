@@ -43,6 +43,16 @@ _PART_RE = re.compile(
 )
 
 
+#: OSError numbers that are the user's environment (a full disk, a read-only or forbidden folder, a name too long),
+#: not a bug: reported in one line, without a traceback (the CLI, per-input failures of a job).
+ENVIRONMENT_ERRNOS = frozenset({errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.ENAMETOOLONG})
+
+
+def is_environment_error(exc: BaseException) -> bool:
+    """True for an :class:`OSError` whose errno is in :data:`ENVIRONMENT_ERRNOS`."""
+    return isinstance(exc, OSError) and exc.errno in ENVIRONMENT_ERRNOS
+
+
 def _host() -> str:
     return re.sub(r"[^A-Za-z0-9_-]", "_", socket.gethostname() or "host")[:40] or "host"
 

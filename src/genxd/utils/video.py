@@ -38,7 +38,50 @@ def write_mp4(path: str | Path, frames: np.ndarray, fps: float = 8.0, quality: i
                 writer.append_data(frame)
         finally:
             writer.close()
+        check_mp4_complete(tmp, path)
     return path
+
+
+#: Top-level MP4 boxes a playable file written by ffmpeg or OpenCV has.
+_MP4_REQUIRED_BOXES = (b"ftyp", b"moov", b"mdat")
+
+
+def check_mp4_complete(path: str | Path, name: str | Path | None = None) -> None:
+    """Raise :class:`OSError` unless ``path`` is a whole MP4 file: its top-level boxes (ISO BMFF) tile the file
+    exactly and include ``ftyp``, ``moov`` and ``mdat``. ``name`` is the file named in the message (the final
+    path when ``path`` is its temporary).
+
+    The video writers do not report ffmpeg's exit status (imageio-ffmpeg leaves it unchecked; OpenCV's writer
+    returns nothing), so a disk that fills up mid-write left a cut-short file that was then renamed into place.
+    A full disk is reported as ``ENOSPC`` (one line in the CLI).
+    """
+    import errno
+    import shutil
+
+    path = Path(path)
+    size = path.stat().st_size
+    seen, pos = set(), 0
+    with open(path, "rb") as f:
+        while pos < size:
+            f.seek(pos)
+            head = f.read(16)
+            if len(head) < 8:
+                break
+            box, kind = int.from_bytes(head[:4], "big"), head[4:8]
+            if box == 1 and len(head) == 16:
+                box = int.from_bytes(head[8:16], "big")
+            elif box == 0:
+                box = size - pos
+            if box < 8:
+                break
+            seen.add(kind)
+            pos += box
+    if pos == size and all(kind in seen for kind in _MP4_REQUIRED_BOXES):
+        return
+    shown = name if name is not None else path
+    if shutil.disk_usage(path.parent).free < 1 << 20:
+        raise OSError(errno.ENOSPC, f"No space left on device: the video {shown} was cut short")
+    raise OSError(errno.EIO, f"the video writer did not finish {shown} (see its messages above)")
 
 
 def _has_imageio_ffmpeg() -> bool:
@@ -62,6 +105,7 @@ def _write_mp4_opencv(path: Path, frames: np.ndarray, fps: float) -> Path:
                 writer.write(np.ascontiguousarray(frame[..., ::-1]))
         finally:
             writer.release()
+        check_mp4_complete(tmp, path)
     return path
 
 

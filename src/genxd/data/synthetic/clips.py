@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from ...utils.io import atomic_file
 from .cameras import CAMERA_PATHS, camera_path
 from .ground_truth import image_motion_strength
 from .render import SURFACE_SKY, RenderOutput, render
@@ -180,10 +181,10 @@ def write_clip(
         side = out_dir / f"{name}.json"
         if not overwrite and side.exists():
             raise FileExistsError(f"{side} already exists (pass overwrite=True to replace it)")
-        write_video(video, rgb, fps=fps, overwrite=overwrite)
-        tmp = side.with_name(f".{side.name}.part")
-        tmp.write_text(json.dumps(meta) + "\n")
-        os.replace(tmp, side)
+        # the camera file first, renamed in only once the video is in: a failure leaves neither
+        with atomic_file(side) as side_tmp:
+            side_tmp.write_text(json.dumps(meta) + "\n")
+            write_video(video, rgb, fps=fps, overwrite=overwrite)
         return video
     if fmt == "camvid":
         return write_camvid_sample(

@@ -138,6 +138,9 @@ def write_video(
     """An H.264 mp4 (yuv420p) of frames ``[N, 3, H, W]`` via imageio-ffmpeg. H and W must be even."""
     import imageio.v2 as imageio
 
+    from genxd.utils.io import atomic_file
+    from genxd.utils.video import check_mp4_complete
+
     frames = to_uint8_frames(rgb)
     n, H, W, _ = frames.shape
     if H % 2 or W % 2:
@@ -146,9 +149,7 @@ def write_video(
         raise ValueError(f"fps must be positive, got {fps}")
     path = Path(path)
     _prepare_target(path, overwrite)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.part.mp4")
-    try:
+    with atomic_file(path) as tmp:  # no half-written file under ``path``, whatever stops the writer
         writer = imageio.get_writer(
             str(tmp),
             format="FFMPEG",
@@ -162,10 +163,7 @@ def write_video(
         with writer:
             for frame in frames:
                 writer.append_data(frame)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+        check_mp4_complete(tmp, path)
     return path
 
 
