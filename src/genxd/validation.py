@@ -118,6 +118,20 @@ def overwrite_hint(verb: str = "use", them: bool = False) -> str:
     return f"{verb} --overwrite to replace {what}" if is_cli() else f"pass overwrite=True to replace {what}"
 
 
+def out_of_memory_message(exc: BaseException, advice: str = "") -> str:
+    """torch's out-of-memory paragraph as one line: what ran out (and how much was asked for), then ``advice``."""
+    sentences = " ".join(str(exc).split()).split(". ")
+    kept = sentences[:2] if len(sentences) > 1 and sentences[1].startswith("Tried to allocate") else sentences[:1]
+    what = " (".join(s.rstrip(".") for s in kept) + (")" if len(kept) > 1 else "")
+    what = what.replace("(Tried", "(tried") or "out of memory"
+    return f"{what}: {advice}" if advice else what
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    """True for ``torch.OutOfMemoryError`` (by name: this module does not import torch)."""
+    return any(cls.__name__ == "OutOfMemoryError" for cls in type(exc).__mro__)
+
+
 def skip_hint() -> str:
     return "--skip-existing to keep it" if is_cli() else "skip_existing=True to keep it"
 

@@ -325,6 +325,25 @@ def test_running_out_of_gpu_memory_is_one_line_naming_what_to_change():
     with caller_style("cli"):
         cli = failed_result(0, "a.png", "out/a", exc, 0).error
     python = failed_result(0, "a.png", "out/a", exc, 0).error
-    assert cli == ("CUDA out of memory: try --offload model, a smaller --decode-chunk or --resolution, "
-                   "or another device")
-    assert python.startswith("CUDA out of memory: try offload='model', a smaller decode_chunk or resolution")
+    assert cli == ("CUDA out of memory (tried to allocate 2.00 GiB): try --offload model, a smaller --decode-chunk "
+                   "or --resolution, or another device")
+    assert python.startswith("CUDA out of memory (tried to allocate 2.00 GiB): try offload='model', a smaller "
+                             "decode_chunk or resolution")
+
+
+@pytest.mark.cuda
+def test_out_of_gpu_memory_while_loading_is_one_line(tmp_path):
+    """On a GPU held to about 1 MB, ``genxd generate --device cuda`` runs out of memory while loading the model:
+    one ``genxd: error:`` line saying so, no traceback."""
+    import torch
+
+    if not torch.cuda.is_available():
+        pytest.skip("needs CUDA")
+    code = ("import sys, torch; torch.cuda.set_per_process_memory_fraction(1e-5); from genxd.cli import main; "
+            "sys.argv[0] = 'genxd'; main()")
+    res = subprocess.run([sys.executable, "-c", code, "generate", str(_png(tmp_path / "a.png")), "-o",
+                          str(tmp_path / "out"), "--device", "cuda", "--steps", "1", "--frames", "2"],
+                         capture_output=True, text=True, timeout=300)
+    errors = _errors(res)
+    assert res.returncode in (1, 2) and "Traceback" not in res.stderr, res.stderr[-2000:]
+    assert len(errors) == 1 and "out of memory" in errors[0], res.stderr[-2000:]

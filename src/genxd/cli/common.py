@@ -22,7 +22,7 @@ import typer
 from typer.core import TyperGroup
 
 from ..utils.io import ENVIRONMENT_ERRNOS, atomic_dir, atomic_file, read_json, write_json_atomic  # noqa: F401
-from ..validation import GenXDWarning, cli_style
+from ..validation import GenXDWarning, cli_style, is_out_of_memory, out_of_memory_message
 
 atomic_path = atomic_file  # the name the sub-commands use
 
@@ -141,6 +141,10 @@ def run_cli(fn: Callable[[], T], quiet: bool = False) -> T:
     except OSError as exc:
         if exc.errno in USER_ERRNOS:
             raise fail(str(exc)) from None
+        raise
+    except Exception as exc:
+        if is_out_of_memory(exc):  # torch's paragraph and traceback: the machine's limit, not a bug
+            raise fail(out_of_memory_message(exc)) from None
         raise
     except KeyboardInterrupt:
         typer.echo("genxd: interrupted", err=True)

@@ -23,7 +23,7 @@ from typing import Any, Sequence, TypeVar
 import torch
 
 from ..utils.io import is_environment_error, write_json_atomic
-from ..validation import arg, is_cli
+from ..validation import arg, is_cli, is_out_of_memory, out_of_memory_message
 
 T = TypeVar("T")
 
@@ -69,11 +69,10 @@ class SceneResult:
 def failure_message(exc: BaseException) -> str:
     """One line for a failed input: the exception's text, or for running out of GPU memory its first sentence
     and what to change (torch's own message is a paragraph)."""
-    if isinstance(exc, torch.OutOfMemoryError):
-        first = " ".join(str(exc).split()).split(". ")[0].rstrip(".")
+    if is_out_of_memory(exc):
         offload = "--offload model" if is_cli() else "offload='model'"
-        return (f"{first or 'out of memory'}: try {offload}, a smaller {arg('decode_chunk')} or "
-                f"{arg('resolution')}, or another device")
+        return out_of_memory_message(exc, f"try {offload}, a smaller {arg('decode_chunk')} or {arg('resolution')}, "
+                                          "or another device")
     return " ".join(str(exc).split()) or type(exc).__name__
 
 
@@ -81,8 +80,7 @@ def failed_result(index: int, input: str, output: str, exc: BaseException, proce
     """Record a failure. Unexpected exception types also print their traceback to stderr; bad input, the
     environment (a full disk, a read-only folder: :func:`genxd.utils.io.is_environment_error`) and running out
     of GPU memory are one line, without one."""
-    if not isinstance(exc, INPUT_ERRORS) and not is_environment_error(exc) and not isinstance(
-            exc, torch.OutOfMemoryError):
+    if not isinstance(exc, INPUT_ERRORS) and not is_environment_error(exc) and not is_out_of_memory(exc):
         print(f"genxd: process {process_index}: {input} failed:", file=sys.stderr)
         traceback.print_exception(exc, file=sys.stderr)
     return SceneResult(index, input, output, "failed", failure_message(exc), type(exc).__name__, process_index)
