@@ -150,7 +150,7 @@ def test_camera_file_and_context_frames(tmp_path):
         cam.file_path(tmp_path / "other.json", 8)
     assert cam.context_frames(1, 8) == [0]
     assert cam.context_frames(3, 8) == [0, 4, 7]
-    with pytest.raises(ValueError, match="more than 8 frames"):
+    with pytest.raises(ValueError, match="^8 input images need a path of at least 9 frames; this one has 8$"):
         cam.context_frames(8, 8)
 
 
@@ -198,7 +198,7 @@ def test_validate_uploads(tmp_path):
         validate_uploads([txt], tmp_path / "dest", Limits())
     with pytest.raises(ValueError, match="at most 2"):
         validate_uploads([SCENE] * 3, tmp_path / "dest", Limits(max_images=2))
-    with pytest.raises(ValueError, match="scene_a.png: file larger than 0.001 MB"):
+    with pytest.raises(ValueError, match="scene_a.png: file larger than 0.001 MiB"):
         validate_uploads([SCENE], tmp_path / "dest", Limits(max_file_mb=0.001))
     with pytest.raises(ValueError, match="scene_a.png: image of .* at most 0.001 megapixels"):
         validate_uploads([SCENE], tmp_path / "dest", Limits(max_pixels=1000))
@@ -208,13 +208,14 @@ def test_validate_uploads(tmp_path):
 
 def test_sessions_are_separate_and_cleaned(tmp_path):
     a, b = Session.create(tmp_path), Session.create(tmp_path)
-    assert a.dir != b.dir and a.cancel is not b.cancel
+    assert a.dir != b.dir and a.jobs is not b.jobs
     first = a.new_run()
     (first / "x").write_text("1")
     second = a.new_run()
     assert not first.exists() and second.is_dir()
+    running = a.jobs.start()
     a.close()
-    assert not a.dir.exists() and b.dir.exists() and a.cancel.is_set()
+    assert not a.dir.exists() and b.dir.exists() and running.is_set() and a.closed
 
 
 def test_page_load_keeps_a_session_an_earlier_event_made(tmp_path):
@@ -382,8 +383,10 @@ def test_request_notes_name_values_outside_the_trained_ranges(devices):
         assert note == f"Motion strength 50 is outside what the bundled model was trained on ({lo:g}-{hi:g}): results may be poor."
         r.motion_strength = 5.0
         assert request_notes(model, r) == []
-        r.mode, r.motion_strength = "3d", 50.0  # 3d ignores the motion strength: no note
-        assert request_notes(model, r) == []
+        r.mode, r.motion_strength = "3d", 50.0  # 3d ignores the motion strength: said so (not "outside")
+        assert request_notes(model, r) == ["Motion strength 50 is not used in 3D mode (a static scene): generated "
+                                           "with 0; choose Video or 4D for moving objects."]
+        r.motion_strength = 0.0
         r.resolution = 128
         assert [n.split(" is ")[0] for n in request_notes(model, r)] == ["Resolution 128"]
         # 4d windows follow time; a second image spread to the last frame conditions the window holding it

@@ -56,6 +56,16 @@ def check_port(host: str, port: int) -> None:
             raise v.InvalidValue(f"{host}:{port} {why}") from None
 
 
+def check_devices(devices: Optional[List[str]]) -> None:
+    """Each ``--device`` once: two jobs on one device would share its pipeline (``cuda`` is ``cuda:0``)."""
+    if devices and len(devices) > 1:
+        from ..demo.jobs import duplicate_devices
+
+        if dup := duplicate_devices(devices):
+            raise v.InvalidValue(f"--device {dup[0]} names a device given before; one job runs at a time per device, "
+                                 "so give each device once")
+
+
 def register(app: typer.Typer) -> None:
     @app.command("demo", short_help="Serve the web app (127.0.0.1 by default).")
     def demo_cmd(
@@ -64,8 +74,9 @@ def register(app: typer.Typer) -> None:
         port: int = typer.Option(7860, "--port", callback=checked(v.Int(1, 65535)), help="Port to serve on."),
         device: Optional[List[str]] = typer.Option(None, "--device", callback=checked(v.Device(allow=("cpu", "cuda"))), help="Device(s) to generate on, e.g. --device cuda:0 --device cuda:1 (default: every GPU, else the CPU). One job runs at a time per device."),
         dtype: Dtype = None,
-        max_upload_mb: float = typer.Option(20.0, "--max-upload-mb", callback=checked(v.Float(0.0, 100_000.0, lo_open=True)), help="Largest upload accepted, in MB."),
+        max_upload_mb: float = typer.Option(20.0, "--max-upload-mb", callback=checked(v.Float(0.0, 100_000.0, lo_open=True)), help="Largest upload accepted, in MiB (2^20 bytes)."),
         max_images: int = typer.Option(4, "--max-images", callback=checked(v.Int(1, 1000)), help="Most input images per generation."),
+        max_frames: int = typer.Option(48, "--max-frames", callback=checked(v.Int(2, 10_000)), help="Most frames one generation makes, from any camera path (the Frames slider's maximum; a longer camera file is refused)."),
         lift_iterations: Optional[int] = typer.Option(None, "--lift-iterations", callback=checked(v.Int(1, 10_000_000, optional=True)), help="Default optimisation steps of 'Lift to 3D' (default: 300 on CPU, 2000 on GPU)."),
         lift_points: int = typer.Option(5000, "--lift-points", callback=checked(v.Int(1, 100_000_000)), help="Gaussians 'Lift to 3D' starts from (random initialisation; densification may add more)."),
     ) -> None:
@@ -75,10 +86,11 @@ def register(app: typer.Typer) -> None:
             from .generate import check_model_folder
 
             check_model_folder(model)  # a typo in --model fails at once, not after seconds of start-up
+            check_devices(device)
             check_port(host, port)
             if not _is_loopback(host):
                 typer.echo(f"genxd: serving on {host}: anyone who can reach this machine can use the demo", err=True)
-            serve(model, host, port, device, dtype, max_upload_mb, max_images, lift_iterations, lift_points)
+            serve(model, host, port, device, dtype, max_upload_mb, max_images, lift_iterations, lift_points, max_frames)
 
         run_cli(job)
 
@@ -88,7 +100,8 @@ def _interrupt(signum, frame):  # noqa: ARG001
 
 
 def serve(model: Optional[str], host: str, port: int, device: Optional[List[str]], dtype: Optional[str],
-          max_upload_mb: float, max_images: int, lift_iterations: Optional[int], lift_points: int = 5000) -> None:
+          max_upload_mb: float, max_images: int, lift_iterations: Optional[int], lift_points: int = 5000,
+          max_frames: int = 48) -> None:
     """Build and serve the app; every temporary file lives under one folder, removed when the server stops."""
     from ..demo.workdir import make_workdir, remove_stale_workdirs
 
@@ -119,7 +132,8 @@ def serve(model: Optional[str], host: str, port: int, device: Optional[List[str]
         devices = Devices(model, device, dtype)
         on_gpu = devices.names[0].startswith("cuda")
         config = DemoConfig(root=root / "sessions", limits=Limits(max_file_mb=max_upload_mb, max_images=max_images),
-                            lift_iterations=lift_iterations or (2000 if on_gpu else 300), lift_init_points=lift_points)
+                            lift_iterations=lift_iterations or (2000 if on_gpu else 300), lift_init_points=lift_points,
+                            max_frames=max_frames)
         typer.echo(f"genxd: loading the model on {', '.join(devices.names)} ...", err=True)
         app = build_app(devices, config)
         check_port(host, port)  # again: the model took a while, and the port may have been taken meanwhile

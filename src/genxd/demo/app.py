@@ -6,13 +6,21 @@ video, input | generated comparison, zip of the output folder -> Lift to 3D (``g
 Gaussian splat viewer (4D: a time slider picks the frame).
 
 Every handler takes the caller's :class:`~genxd.demo.session.Session` (Gradio state, one per browser
-session) and reports problems as one line in the status box (``#status``), never a traceback.
+session) and reports problems as one line in the status box (``#status``), never a traceback or a server path.
+The values a handler gets are checked as ``genxd generate`` checks its options (:mod:`genxd.validation`), also
+when they come through the API (``gradio_client``) and not from the page's controls. The events an API client
+uses have stable names (``/upload``, ``/camera``, ``/prepare``, ``/generate``, ``/cancel``, ``/lift``, ``/time``);
+the page's internal events are hidden from the API.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import math
+import os
+import re
+import tempfile
 import time
 import traceback
 from dataclasses import dataclass
@@ -22,19 +30,21 @@ from typing import Any, Callable
 import gradio as gr
 import numpy as np
 
+from .. import validation as v
 from ..cameras import trajectories
 from ..utils.images import IMAGE_SUFFIXES, load_image, tensor_to_uint8
 from . import cameras as cam
-from .jobs import (Cancelled, Devices, GenerationRequest, generate_scene, lift_scene, request_notes, viewer_copies,
-                   zip_folders)
+from .jobs import (Cancelled, Devices, GenerationRequest, device_key, generate_scene, lift_scene, request_notes,
+                   slow_on_cpu_note, viewer_copies, zip_folders)
 from .preview import write_camera_preview
-from .session import Limits, Session, SessionsByPage, validate_uploads
+from .session import MIB, Limits, Session, SessionsByPage, validate_uploads
 
 __all__ = ["DemoConfig", "build_app"]
 
 log = logging.getLogger("genxd.demo")
 
-MAX_RESOLUTION = 1024
+MAX_RESOLUTION = 1024  # the page's cap (genxd generate takes up to 4096): one job must not hold a device for hours
+MAX_FRAMES = 48  # the Frames slider's maximum and the longest camera file taken (genxd demo --max-frames)
 SOURCES = {"preset": "Preset path", "file": "Camera file", "keyframes": "Keyframes", "video": "From a video"}
 MODES = {"3d": "3D (static scene)", "video": "Video (no camera control)", "4d": "4D (camera and objects move)"}
 
@@ -53,10 +63,27 @@ class DemoConfig:
     lift_iterations: int = 300
     lift_init_points: int = 5000
     session_ttl_s: float = 6 * 3600
+    max_frames: int = MAX_FRAMES  # every camera source: the Frames slider's maximum, a camera file's most cameras
 
 
 def _error(msg: str) -> str:
     return f'<span class="error">Error: {msg}</span>'
+
+
+def _server_folders(config: "DemoConfig") -> list[str]:
+    """Folders of this server whose names a message must not show (longest first)."""
+    roots = {config.root, config.root.parent, Path(tempfile.gettempdir())}
+    if os.environ.get("GRADIO_TEMP_DIR"):
+        roots.add(Path(os.environ["GRADIO_TEMP_DIR"]))
+    names = {str(r) for r in roots} | {str(r.resolve()) for r in roots}
+    return sorted((n.rstrip("/") for n in names if n.rstrip("/")), key=len, reverse=True)
+
+
+def _public(text: str, folders: list[str]) -> str:
+    """``text`` with every path under ``folders`` cut to its last part (the file's own name), on one line."""
+    for folder in folders:
+        text = re.sub(re.escape(folder) + r"/(?:[^/\s'\"]+/)*", "", text)
+    return " ".join(text.split())
 
 
 def _preview_images(session: Session, res: int) -> list[np.ndarray]:
@@ -91,7 +118,8 @@ def build_app(devices: Devices, config: DemoConfig) -> gr.Blocks:
                                    visible=False, elem_id="motion")
                 source = gr.Radio([(SOURCES[k], k) for k in sources], value="preset", label="Camera path",
                                   elem_id="camera-source")
-                frames = gr.Slider(2, 48, value=default_frames, step=1, label="Frames", elem_id="frames")
+                frames = gr.Slider(2, config.max_frames, value=min(default_frames, config.max_frames), step=1,
+                                   label="Frames", elem_id="frames")
                 focal = gr.Number(value=default_focal, label="Focal length (fx / width)", elem_id="focal")
                 with gr.Group(visible=True) as preset_group:
                     preset = gr.Dropdown(preset_names, value="orbit", label="Preset", elem_id="preset")
@@ -133,7 +161,7 @@ def build_app(devices: Devices, config: DemoConfig) -> gr.Blocks:
                     fit = gr.Radio(["crop", "pad"], value="crop", label="Fit to square", elem_id="fit")
             # ---------------------------------------------------------------- outputs
             with gr.Column(scale=2):
-                status = gr.Markdown("Upload an image to start.", elem_id="status")
+                status = gr.Markdown("Upload an image to start.", label="Status", elem_id="status")
                 preview = gr.Model3D(label="Camera preview (orange: frames given by your images)", height=320,
                                      clear_color=(0.12, 0.12, 0.14, 1.0), camera_position=(90, 65, None),
                                      elem_id="camera-preview", interactive=False)
@@ -160,20 +188,22 @@ def build_app(devices: Devices, config: DemoConfig) -> gr.Blocks:
         param_keys = list(param_boxes)
 
         # ---------------------------------------------------------------- helpers
+        frames_spec = v.Int(2, config.max_frames)
+        folders = _server_folders(config)
+
         def camera_path(values: list[Any]) -> tuple[Any, Any, str]:
             src, name, n, f, cfile, keys, vid, *params, path_mode = values
-            n = int(n)
-            f = float(f) if f not in (None, "") else default_focal
-            if not f > 0:
-                raise ValueError(f"focal length must be positive, got {f}")
+            n = frames_spec.check(n, "Frames")
+            f = v.FOCAL.check(f if f != "" else None, "Focal length (fx / width)")  # as genxd generate --focal
+            f = default_focal if f is None else f
             if src == "preset":
-                vals = {pname: v for (pre, pname), v in zip(param_keys, params) if pre == name}
+                vals = {pname: value for (pre, pname), value in zip(param_keys, params) if pre == name}
                 c2w, K = cam.preset_path(name, n, f, vals, scale=preset_scale)
                 return c2w, K, name
             if src == "file":
                 if not cfile:
                     raise ValueError("choose a camera path file")
-                c2w, K = cam.file_path(cfile, n)
+                c2w, K = cam.file_path(cfile, n, config.max_frames)
                 return c2w, K, Path(cfile).name
             if src == "keyframes":
                 rows = keys.values.tolist() if hasattr(keys, "values") else list(keys or [])
@@ -188,7 +218,8 @@ def build_app(devices: Devices, config: DemoConfig) -> gr.Blocks:
 
         def ensure(s: Session | None, request: gr.Request | None) -> Session:
             # the page's one session, also when its state is still empty in several concurrent events
-            return s if s is not None else sessions.get(getattr(request, "session_hash", None))
+            # (a session closed with its tab is not used again: its folder is gone)
+            return s if s is not None and not s.closed else sessions.get(getattr(request, "session_hash", None))
 
         # ---------------------------------------------------------------- handlers
         def on_load(s, request: gr.Request = None):
@@ -198,14 +229,18 @@ def build_app(devices: Devices, config: DemoConfig) -> gr.Blocks:
 
         def on_upload(s, paths, *values, request: gr.Request = None):
             s = ensure(s, request)
+            s.inputs = []  # a new upload replaces the inputs; one that fails leaves none (Generate then says so)
             if not paths:
-                s.inputs = []
                 return s, None, None, "Upload an image to start."
+            if isinstance(paths, (str, Path)):
+                paths = [paths]
             try:
                 inputs = validate_uploads(paths, s.dir / "inputs", config.limits)
             except ValueError as exc:
-                s.inputs = []
-                return s, None, None, _error(str(exc))
+                return s, None, None, _error(_public(str(exc), folders))
+            except Exception as exc:  # noqa: BLE001 - one line in the page; the traceback goes to the server log
+                log.error("upload failed:\n%s", traceback.format_exc())
+                return s, None, None, _error(f"cannot read the upload ({exc.__class__.__name__})")
             s.inputs = inputs  # one assignment: a camera event running meanwhile sees the old or the new images
             gallery_items = [(str(p), p.name[3:]) for p in s.inputs]
             glb, msg = make_preview(s, values)
@@ -220,7 +255,10 @@ def build_app(devices: Devices, config: DemoConfig) -> gr.Blocks:
                                             ctx[:len(images)])
                 prune_previews(s, keep=path)
             except (ValueError, FileNotFoundError) as exc:
-                return None, _error(str(exc))
+                return None, _error(_public(str(exc), folders))
+            except Exception as exc:  # noqa: BLE001 - one line in the page; the traceback goes to the server log
+                log.error("camera preview failed:\n%s", traceback.format_exc())
+                return None, _error(f"camera preview failed ({exc.__class__.__name__})")
             where = ", ".join(str(i) for i in ctx) if s.inputs else "-"
             return str(path), f"Camera path: {label}, {c2w.shape[0]} frames; input images at frames {where}. " \
                               + ("Press Generate." if s.inputs else "Upload an image.")
@@ -239,76 +277,120 @@ def build_app(devices: Devices, config: DemoConfig) -> gr.Blocks:
         def on_preset(name):
             return [gr.update(visible=n == name) for n in preset_names]
 
-        def on_prepare(s, request: gr.Request = None):
+        only_cpus = all(device_key(name) == "cpu" for name in devices.names)
+
+        def on_prepare(s, res=None, request: gr.Request = None):
+            # the job's own cancel flag: a Cancel pressed before this stops earlier jobs, not this one
             s = ensure(s, request)
-            s.cancel.clear()
-            return s, "Waiting for a free device..."
+            s.jobs.request()
+            msg = "Waiting for a free device..."
+            if only_cpus and v.RESOLUTION.accepts(res) and (note := slow_on_cpu_note(loaded, res, "cpu")):
+                msg += " " + note
+            return s, msg
+
+        def sampling(m, strength, st, g, sd, res, ft) -> dict[str, Any]:
+            """The Sampling controls' values, checked as genxd generate checks its options (named as the page names
+            them); resolution also a multiple of the model's latent size and at most the page's cap."""
+            out = {"mode": v.MODES.check(m, "Mode"), "fit": v.FITS.check(ft, "Fit to square"),
+                   "motion_strength": v.MOTION_STRENGTH.check(0.0 if strength is None else strength, "Motion strength"),
+                   "num_inference_steps": v.STEPS.check(st, "Denoising steps"),
+                   "guidance_scale": v.GUIDANCE.check(g, "Guidance scale"),
+                   "seed": v.SEED.check(0 if sd is None else sd, "Seed"),
+                   "resolution": v.RESOLUTION.check(res, "Resolution")}
+            res = out["resolution"]
+            if res is not None and res % latent_multiple:
+                raise v.InvalidValue(f"Resolution must be a multiple of {latent_multiple} for this model, got {res}")
+            if res is not None and res > MAX_RESOLUTION:
+                raise v.InvalidValue(f"Resolution must be at most {MAX_RESOLUTION} on this page, got {res}")
+            return out
 
         def on_generate(s, m, strength, st, g, sd, res, ft, *values, progress=gr.Progress()):
             none = (None, None, gr.update(visible=False), None, gr.update(visible=False))
-            if s is None or not s.inputs:
+            if s is None or s.closed:
+                return (*none, _error("upload an image first"))
+            cancel = s.jobs.start()
+            try:
+                return generate(s, cancel, (m, strength, st, g, sd, res, ft), values, progress, none)
+            finally:
+                s.jobs.end(cancel)
+
+        def generate(s: Session, cancel, controls, values, progress, none):
+            if not s.inputs:
                 return (*none, _error("upload an image first"))
             try:
+                settings = sampling(*controls)
                 c2w, K, label = camera_path(list(values))
                 ctx = cam.context_frames(len(s.inputs), c2w.shape[0])
-                request = GenerationRequest(
-                    images=list(s.inputs), c2w=c2w, K=K, context_index=ctx, mode=m, motion_strength=float(strength or 0),
-                    num_inference_steps=int(st), guidance_scale=float(g), seed=int(sd or 0),
-                    resolution=int(res) if res else None, fit=ft, camera_label=label,
-                    camera_preset=label if values[0] == "preset" else None,
-                )
-                if request.guidance_scale < 1:
-                    raise ValueError(f"guidance scale must be >= 1, got {request.guidance_scale:g}")
-                if request.resolution is not None and not latent_multiple <= request.resolution <= MAX_RESOLUTION:
-                    raise ValueError(f"resolution must be in {latent_multiple}..{MAX_RESOLUTION}, got {request.resolution}")
+                request = GenerationRequest(images=list(s.inputs), c2w=c2w, K=K, context_index=ctx, camera_label=label,
+                                            camera_preset=label if values[0] == "preset" else None, **settings)
                 notes = request_notes(loaded, request)  # a long path's windows, values outside the trained ranges
             except (ValueError, FileNotFoundError) as exc:
-                return (*none, _error(str(exc)))
+                return (*none, _error(_public(str(exc), folders)))
             try:
                 with devices.acquire() as (device, model):
                     run = s.new_run()
-                    folder = generate_scene(model, request, run / "scene", lambda f, t: progress(f, desc=t), s.cancel)
+                    folder = generate_scene(model, request, run / "scene", lambda f, t: progress(f, desc=t), cancel)
                 s.scene = folder
                 archive = zip_folders([folder], run / "genxd_scene.zip")
             except Cancelled:
                 return (*none, "Generation cancelled.")
             except ValueError as exc:
-                return (*none, _error(str(exc)))
+                return (*none, _error(_public(str(exc), folders)))
             except Exception as exc:  # noqa: BLE001 - shown as one line; the traceback goes to the server log
                 log.error("generation failed:\n%s", traceback.format_exc())
-                return (*none, _error(f"generation failed ({exc.__class__.__name__}: {exc})"))
+                return (*none, _error(_public(f"generation failed ({exc.__class__.__name__}: {exc})", folders)))
+            if note := slow_on_cpu_note(model, request.resolution, device):
+                notes.append(note)
             return (str(folder / "video.mp4"), str(folder / "compare.mp4"), gr.update(value=str(archive), visible=True),
                     None, gr.update(visible=False),
                     " ".join([f"Generated {c2w.shape[0]} frames on {device} ({request.mode}).", *notes,
                               "Lift to 3D to look around."]))
 
         def on_cancel(s):
-            if s is not None:
-                s.cancel.set()
+            if s is None or not s.jobs.cancel():
+                return "Nothing to cancel."
             return "Cancelling..."
 
-        def on_lift(s, iters, m, progress=gr.Progress()):
+        def on_lift(s, iters, progress=gr.Progress()):
             nothing = (None, gr.update(visible=False), gr.update())
-            if s is None or s.scene is None or not s.scene.is_dir():
+            if s is None or s.closed:
                 return (*nothing, _error("generate a scene first"))
-            lift_mode = "3d" if m == "3d" else "4d"
+            cancel = s.jobs.start()
+            try:
+                return lift(s, cancel, iters, progress, nothing)
+            finally:
+                s.jobs.end(cancel)
+
+        def lift(s: Session, cancel, iters, progress, nothing):
+            scene = s.scene
+            if scene is None or not scene.is_dir():
+                return (*nothing, _error("generate a scene first"))
+            try:
+                iters = v.Int(1, 10_000_000).check(iters, "Lift to 3D: optimisation steps")
+                # the scene's own mode (not the Mode control, which may have changed since): 3D or 4D Gaussians
+                scene_mode = json.loads((scene / "meta.json").read_text())["mode"]
+            except v.InvalidValue as exc:
+                return (*nothing, _error(str(exc)))
+            except (OSError, ValueError, KeyError, TypeError):
+                return (*nothing, _error("the generated scene has no readable meta.json; generate it again"))
+            lift_mode = "3d" if scene_mode == "3d" else "4d"
             try:
                 with devices.acquire() as (device, _model):
-                    out = s.scene.parent / "lift"
-                    record = lift_scene(s.scene, out, mode=lift_mode, iterations=int(iters), device=device,
-                                        progress=lambda f, t: progress(f, desc=t), cancel=s.cancel,
+                    out = scene.parent / "lift"
+                    record = lift_scene(scene, out, mode=lift_mode, iterations=iters, device=device,
+                                        progress=lambda f, t: progress(f, desc=t), cancel=cancel,
                                         init_points=config.lift_init_points)
                 s.lift = out
-                run = s.scene.parent
-                archive = zip_folders([s.scene, out], run / "genxd_scene_and_gaussians.zip")
+                run = scene.parent
+                archive = zip_folders([scene, out], run / "genxd_scene_and_gaussians.zip")
                 shown = viewer_copies(out, run / "viewer")
             except Cancelled:
                 return (*nothing, "Lift cancelled.")
             except ValueError as exc:
-                return (*nothing, _error(str(exc)))
+                return (*nothing, _error(_public(str(exc), folders)))
             except Exception as exc:  # noqa: BLE001
                 log.error("lift failed:\n%s", traceback.format_exc())
-                return (*nothing, _error(f"lift to 3D failed ({exc.__class__.__name__}: {exc})"))
+                return (*nothing, _error(_public(f"lift to 3D failed ({exc.__class__.__name__}: {exc})", folders)))
             msg = (f"{record['num_gaussians']} Gaussians, training PSNR {record['train_metrics']['psnr']:.1f} dB, "
                    f"{record['train_seconds']:.0f} s on {device}.")
             if lift_mode == "4d":
@@ -319,8 +401,12 @@ def build_app(devices: Devices, config: DemoConfig) -> gr.Blocks:
                         gr.update(value=str(archive), visible=True), "4D " + msg + " Move the time slider.")
             return str(shown[0]), gr.update(visible=False), gr.update(value=str(archive), visible=True), "3D " + msg
 
+        def on_unload(request: gr.Request = None):
+            # the tab closed: its jobs stop and its folder goes now (Gradio keeps a closed page's state an hour)
+            sessions.close_page(getattr(request, "session_hash", None))
+
         def on_time(s, t):
-            if s is None or s.lift is None or not s.lift_times:
+            if s is None or s.lift is None or not s.lift_times or not isinstance(t, (int, float)) or not math.isfinite(t):
                 return gr.update()
             i = int(round(float(t)))
             path = s.lift.parent / "viewer" / f"time_{i:04d}.ply"
@@ -335,33 +421,65 @@ def build_app(devices: Devices, config: DemoConfig) -> gr.Blocks:
                     p.unlink(missing_ok=True)
 
         # ---------------------------------------------------------------- wiring
-        demo.load(on_load, session, session)
-        files.change(on_upload, [session, files, *camera_inputs], [session, gallery, preview, status])
+        # API clients see the user-facing events under stable names; the page's internal duplicates are private
+        internal = {"api_visibility": "private"}
+        demo.load(on_load, session, session, **internal)
+        demo.unload(on_unload)
+        files.change(on_upload, [session, files, *camera_inputs], [session, gallery, preview, status],
+                     api_name="upload")
         cam_io = ([session, *camera_inputs], [session, preview, status])
-        for comp in (source, preset, camera_file, camera_video):
-            comp.change(on_camera, *cam_io)
-        frames.release(on_camera, *cam_io)
-        keyframes.input(on_camera, *cam_io)
+        source.change(on_camera, *cam_io, api_name="camera")  # the one public camera event (all take the same values)
+        for comp in (preset, camera_file, camera_video):
+            comp.change(on_camera, *cam_io, **internal)
+        frames.release(on_camera, *cam_io, **internal)
+        keyframes.input(on_camera, *cam_io, **internal)
         for comp in (focal, *param_boxes.values()):
             if isinstance(comp, gr.Dropdown):
-                comp.change(on_camera, *cam_io)
+                comp.change(on_camera, *cam_io, **internal)
             else:  # typed numbers and text: when the user is done with the field
-                comp.blur(on_camera, *cam_io)
-                comp.submit(on_camera, *cam_io)
-        mode.change(on_mode, mode, motion)
-        mode.change(on_camera, *cam_io)  # a video's path depends on the mode (timing in video / 4D)
-        source.change(on_source, source, [preset_group, file_group, key_group, video_group])
-        preset.change(on_preset, preset, list(preset_rows.values()))
-        generate_btn.click(on_prepare, session, [session, status], concurrency_limit=None).then(
+                comp.blur(on_camera, *cam_io, **internal)
+                comp.submit(on_camera, *cam_io, **internal)
+        mode.change(on_mode, mode, motion, **internal)
+        mode.change(on_camera, *cam_io, **internal)  # a video's path depends on the mode (timing in video / 4D)
+        source.change(on_source, source, [preset_group, file_group, key_group, video_group], **internal)
+        preset.change(on_preset, preset, list(preset_rows.values()), **internal)
+        generate_btn.click(on_prepare, [session, resolution], [session, status], concurrency_limit=None,
+                           api_name="prepare").then(
             on_generate, [session, mode, motion, steps, guidance, seed, resolution, fit, *camera_inputs],
             [video, compare, download, splat, time_slider, status], concurrency_id="device",
-            concurrency_limit=len(devices))
-        cancel_btn.click(on_cancel, session, status, concurrency_limit=None)
-        lift_btn.click(on_prepare, session, [session, status], concurrency_limit=None).then(
-            on_lift, [session, lift_iters, mode], [splat, time_slider, download, status], concurrency_id="device",
-            concurrency_limit=len(devices))
-        time_slider.change(on_time, [session, time_slider], splat)
+            concurrency_limit=len(devices), api_name="generate")
+        cancel_btn.click(on_cancel, session, status, concurrency_limit=None, api_name="cancel")
+        lift_btn.click(on_prepare, session, [session, status], concurrency_limit=None, **internal).then(
+            on_lift, [session, lift_iters], [splat, time_slider, download, status], concurrency_id="device",
+            concurrency_limit=len(devices), api_name="lift")
+        time_slider.change(on_time, [session, time_slider], splat, api_name="time")
+    _quiet_refusals(demo)
     return demo
+
+
+def _quiet_refusals(demo: gr.Blocks) -> None:
+    """Gradio's own refusals of an input (a slider value out of its range, a file of another type: ``gr.Error`` in
+    the component's ``preprocess``) print a full traceback in the server log; log them as one line instead (the
+    client still gets Gradio's message)."""
+    fns = demo.fns.values() if isinstance(demo.fns, dict) else demo.fns
+    components = {id(c): c for fn in fns for c in fn.inputs if hasattr(c, "preprocess")}
+    for comp in components.values():
+        comp.preprocess = _QuietPreprocess(comp.preprocess, getattr(comp, "label", None) or type(comp).__name__)
+
+
+class _QuietPreprocess:
+    """A component's ``preprocess`` whose ``gr.Error`` is one log line (see :func:`_quiet_refusals`)."""
+
+    def __init__(self, fn: Callable[[Any], Any], label: str):
+        self.fn, self.label = fn, label
+
+    def __call__(self, payload: Any) -> Any:
+        try:
+            return self.fn(payload)
+        except gr.Error as exc:
+            exc.print_exception = False
+            log.warning("genxd demo: refused a value for %r: %s", self.label, exc.message)
+            raise
 
 
 class _Named:
@@ -378,18 +496,25 @@ class _Named:
         return self.name
 
 
+def start(demo: gr.Blocks, host: str, port: int, config: DemoConfig, devices: Devices, **kwargs: Any) -> None:
+    """Queue ``demo`` and serve it in the background (what :func:`launch` serves). A port Gradio cannot bind is a
+    ValueError (one line from the command line), not Gradio's OSError and traceback."""
+    demo.queue(max_size=64, default_concurrency_limit=len(devices))
+    try:
+        # in bytes: the handlers' limit exactly (MiB), also for a fractional --max-upload-mb ("0.5mb" is no size
+        # to Gradio)
+        demo.launch(server_name=host, server_port=port, max_file_size=int(config.limits.max_file_mb * MIB),
+                    show_error=False, ssr_mode=False, footer_links=[], css=CSS, prevent_thread_lock=True, **kwargs)
+    except OSError as exc:  # Gradio: "Cannot find empty port in range: 7861-7861. ..." (no errno)
+        raise ValueError(f"{host}:{port} cannot be served ({str(exc).split('. ')[0]}); choose another with --port") from None
+
+
 def launch(demo: gr.Blocks, host: str, port: int, config: DemoConfig, devices: Devices,
            on_ready: Callable[[], None] | None = None, **kwargs: Any) -> None:
     """Serve ``demo`` until interrupted (blocking); ``on_ready`` is called once the server listens. Ctrl-C (or
     SIGTERM, which ``genxd demo`` turns into one) closes the server and returns; genxd waits here itself instead of
-    in Gradio's loop, which would print its own "Keyboard interruption in main thread" line. A port Gradio cannot
-    bind is a ValueError (one line from the command line), not Gradio's OSError and traceback."""
-    demo.queue(max_size=64, default_concurrency_limit=len(devices))
-    try:
-        demo.launch(server_name=host, server_port=port, max_file_size=f"{config.limits.max_file_mb:g}mb",
-                    show_error=False, ssr_mode=False, footer_links=[], css=CSS, prevent_thread_lock=True, **kwargs)
-    except OSError as exc:  # Gradio: "Cannot find empty port in range: 7861-7861. ..." (no errno)
-        raise ValueError(f"{host}:{port} cannot be served ({str(exc).split('. ')[0]}); choose another with --port") from None
+    in Gradio's loop, which would print its own "Keyboard interruption in main thread" line."""
+    start(demo, host, port, config, devices, **kwargs)
     if on_ready is not None:
         on_ready()
     try:
@@ -399,4 +524,3 @@ def launch(demo: gr.Blocks, host: str, port: int, config: DemoConfig, devices: D
         pass
     finally:
         demo.close(verbose=False)
-

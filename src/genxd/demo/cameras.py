@@ -21,6 +21,7 @@ from typing import Any, Sequence
 import torch
 from torch import Tensor
 
+from .. import validation as v
 from ..cameras import trajectories
 
 __all__ = [
@@ -48,7 +49,18 @@ _LABELS = {
 #: the rotation from the first camera as yaw (about y, + turns right), pitch (about x, + looks up), roll
 #: (about z), degrees.
 KEYFRAME_COLUMNS = ["x", "y", "z", "yaw", "pitch", "roll"]
+#: Keyframe positions (the model's units: the scene seen from the input at depth 1) and angles (degrees).
+KEYFRAME_POSITION = v.Float(-1e4, 1e4)
+KEYFRAME_ANGLE = v.AZIMUTH
 DEFAULT_KEYFRAMES = [[0.0, 0.0, 0.0, 0.0, 0.0, 0.0], [0.3, 0.0, 0.1, -10.0, 0.0, 0.0], [0.6, -0.1, 0.3, -20.0, 5.0, 0.0]]
+
+
+#: Preset parameters checked as ``genxd generate`` checks its options of the same name; other numbers: finite
+#: and at most the largest radius ``genxd generate`` takes (the presets then check their own sense, e.g. > 0).
+_PARAM_SPECS: dict[str, v.Spec] = {"elevation": v.ELEVATION, "azimuth_range": v.AZIMUTH_RANGE, "radius": v.RADIUS,
+                                   "angle": v.AZIMUTH}
+_PRESET_PARAM_SPECS: dict[tuple[str, str], v.Spec] = {("spiral", "radius"): v.Float(0.0, v.RADIUS.hi)}
+_ANY_NUMBER = v.Float(-v.RADIUS.hi, v.RADIUS.hi)
 
 
 @dataclass(frozen=True)
@@ -64,6 +76,16 @@ class PresetParam:
     @property
     def label(self) -> str:
         return _LABELS.get(self.name, self.name.replace("_", " "))
+
+    @property
+    def spec(self) -> v.Spec:
+        """The check of this parameter's value (:mod:`genxd.validation`)."""
+        if self.kind == "choice":
+            return v.Choice(self.choices)
+        spec = _PRESET_PARAM_SPECS.get((self.preset, self.name)) or _PARAM_SPECS.get(self.name)
+        if spec is None:
+            spec = v.Pair(_ANY_NUMBER) if self.kind == "range" else _ANY_NUMBER
+        return spec
 
 
 def preset_params(name: str) -> list[PresetParam]:
@@ -110,28 +132,42 @@ def preset_path(name: str, num_frames: int, focal: float | None, values: dict[st
     for p in preset_params(name):
         if p.name not in values or values[p.name] is None:
             continue
-        v = values[p.name]
-        if p.kind == "range":
-            kwargs[p.name] = parse_range(v, p.label) if isinstance(v, str) else tuple(float(x) for x in v)
-        elif p.kind == "choice":
-            if v not in p.choices:
-                raise ValueError(f"{p.label}: must be one of {', '.join(p.choices)}, got {v!r}")
-            kwargs[p.name] = v
-        else:
-            kwargs[p.name] = float(v)
+        value = values[p.name]
+        if p.kind == "range" and isinstance(value, str):
+            value = parse_range(value, p.label)
+        elif p.kind == "choice" and value not in p.choices:
+            raise ValueError(f"{p.label}: must be one of {', '.join(p.choices)}, got {value!r}")
+        kwargs[p.name] = p.spec.check(value, p.label)  # finite and in the range genxd generate takes
     c2w, K = trajectories.make_trajectory(name, **kwargs)
     return trajectories.scale_translations(c2w, scale).float(), K.float()
 
 
-def file_path(path: str | Path, num_frames: int) -> tuple[Tensor, Tensor]:
-    """A camera file (the formats ``genxd generate --camera FILE`` reads); its own frame count is kept."""
+def public_message(text: str, path: str | Path) -> str:
+    """``text`` with ``path`` (a file in the server's folders) named by its file name only."""
+    path = Path(path)
+    for full in {str(path.resolve()), str(path)}:
+        text = text.replace(full, path.name)
+    return text
+
+
+def file_path(path: str | Path, num_frames: int, max_frames: int | None = None) -> tuple[Tensor, Tensor]:
+    """A camera file (the formats ``genxd generate --camera FILE`` reads); its own frame count is kept, at most
+    ``max_frames``. Errors name the file by its name only."""
     from ..api import camera_trajectory
 
     path = Path(path)
     try:
-        return camera_trajectory(path, num_frames)
+        c2w, K = camera_trajectory(path, num_frames)
     except (KeyError, TypeError, IndexError) as exc:  # a JSON file of another layout
         raise ValueError(f"{path.name}: not a camera path file ({exc.__class__.__name__}: {exc})") from None
+    except (ValueError, OSError) as exc:  # not JSON, unreadable, bad values: the reader's one line
+        raise ValueError(public_message(str(exc), path)) from None
+    n = c2w.shape[0]
+    if n < 2:
+        raise ValueError(f"{path.name} has {n} camera{'s' if n != 1 else ''}; a path needs at least 2")
+    if max_frames is not None and n > max_frames:
+        raise ValueError(f"{path.name} has {n} cameras; this page makes at most {max_frames} frames")
+    return c2w, K
 
 
 def _rotation(yaw: float, pitch: float, roll: float) -> Tensor:
@@ -143,23 +179,34 @@ def _rotation(yaw: float, pitch: float, roll: float) -> Tensor:
     return torch.from_numpy(r.as_matrix())
 
 
+def _cell(value: Any) -> str:
+    """A keyframe table cell as text; ``""`` when empty (None, blank, or the NaN the page sends for an empty cell)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    text = str(value).strip()
+    return "" if text.lower() in ("nan", "none", "<na>") else text
+
+
 def keyframe_path(rows: Sequence[Sequence[Any]], num_frames: int, focal: float) -> tuple[Tensor, Tensor]:
     """A smooth path through keyframes (:func:`genxd.cameras.trajectories.interpolate`).
 
     ``rows``: one keyframe a row, :data:`KEYFRAME_COLUMNS`, in the first camera's frame; the first row is
-    the input view. Blank rows are skipped.
+    the input view. Blank rows (every cell empty or NaN) are skipped.
     """
     keys = []
     for r, row in enumerate(rows):
-        cells = ["" if v is None else str(v).strip() for v in row]
+        cells = [_cell(x) for x in row]
         if not any(cells):
             continue
+        shown = [x if c else "" for c, x in zip(cells, row)]
         try:
-            values = [float(v) for v in cells[:6]]
+            values = [float(x) for x in cells[:6]]
         except ValueError:
-            raise ValueError(f"keyframe {r + 1}: expected 6 numbers ({', '.join(KEYFRAME_COLUMNS)}), got {list(row)}") from None
-        if len(values) != 6 or not all(math.isfinite(v) for v in values):
-            raise ValueError(f"keyframe {r + 1}: expected 6 finite numbers ({', '.join(KEYFRAME_COLUMNS)}), got {list(row)}")
+            raise ValueError(f"keyframe {r + 1}: expected 6 numbers ({', '.join(KEYFRAME_COLUMNS)}), got {shown}") from None
+        if len(values) != 6 or not all(math.isfinite(x) for x in values):
+            raise ValueError(f"keyframe {r + 1}: expected 6 finite numbers ({', '.join(KEYFRAME_COLUMNS)}), got {shown}")
+        for col, x in zip(KEYFRAME_COLUMNS, values):
+            (KEYFRAME_POSITION if col in ("x", "y", "z") else KEYFRAME_ANGLE).check(x, f"keyframe {r + 1}: {col}")
         c2w = torch.eye(4, dtype=torch.float64)
         c2w[:3, :3] = _rotation(*values[3:])
         c2w[:3, 3] = torch.tensor(values[:3], dtype=torch.float64)
@@ -178,6 +225,8 @@ def keyframe_path(rows: Sequence[Sequence[Any]], num_frames: int, focal: float) 
 _VIDEO_CAMERAS: "OrderedDict[tuple[str, float, int], Any]" = OrderedDict()
 _VIDEO_LOCK = threading.Lock()
 VIDEO_CACHE_SIZE = 8
+#: what may work when SfM fails on a clip, for the page (the command line's advice names its --max-frames)
+VIDEO_ADVICE = "; a clip with more camera movement or texture may work"
 
 
 def video_cameras(path: str | Path) -> Any:
@@ -207,10 +256,15 @@ def video_path(path: str | Path, num_frames: int, focal: float, mode: str = "3d"
     --camera-from-video`` makes it with its defaults (relative to the first camera, scaled so that the
     scene's median depth is 1, the model's intrinsics at ``focal``; evenly spaced along the path in 3D,
     following the clip's timing in video / 4D)."""
+    from ..cameras.clip_cameras import SFM_FAILURE_ADVICE
     from ..cameras.from_video import default_spacing, make_video_path
 
-    vp = make_video_path(video_cameras(path), int(num_frames), intrinsics="model", model_focal=float(focal),
-                         spacing=default_spacing(mode))
+    try:
+        vp = make_video_path(video_cameras(path), int(num_frames), intrinsics="model", model_focal=float(focal),
+                             spacing=default_spacing(mode))
+    except (ValueError, OSError) as exc:  # the file by its name; advice the page can follow (no --max-frames)
+        text = public_message(str(exc), path).replace(SFM_FAILURE_ADVICE, VIDEO_ADVICE)
+        raise (FileNotFoundError if isinstance(exc, FileNotFoundError) else ValueError)(text) from None
     return vp.path.c2w.float(), vp.path.K.float()
 
 
@@ -219,7 +273,8 @@ def context_frames(num_images: int, num_frames: int) -> list[int]:
     if num_images < 1:
         raise ValueError("no input image")
     if num_images >= num_frames:
-        raise ValueError(f"{num_images} input images need a path of more than {num_images} frames, got {num_frames}")
+        images = "1 input image needs" if num_images == 1 else f"{num_images} input images need"
+        raise ValueError(f"{images} a path of at least {num_images + 1} frames; this one has {num_frames}")
     if num_images == 1:
         return [0]
     step = (num_frames - 1) / (num_images - 1)

@@ -19,8 +19,8 @@ from typing import Callable, Iterator, Sequence
 import torch
 from torch import Tensor
 
-__all__ = ["Cancelled", "Devices", "GenerationRequest", "generate_scene", "request_notes", "lift_scene",
-           "zip_folders", "viewer_copies"]
+__all__ = ["Cancelled", "Devices", "GenerationRequest", "generate_scene", "request_notes", "slow_on_cpu_note",
+           "lift_scene", "zip_folders", "viewer_copies", "duplicate_devices"]
 
 Progress = Callable[[float, str], None]
 
@@ -30,6 +30,26 @@ _DENOISE_SHARE = 0.9
 
 class Cancelled(Exception):
     """The user cancelled the job."""
+
+
+def device_key(name: str) -> str:
+    """The device ``name`` denotes: ``cuda`` is ``cuda:0`` and every ``cpu:N`` the one CPU."""
+    name = name.strip().lower()
+    if name.startswith("cpu"):
+        return "cpu"
+    return "cuda:0" if name == "cuda" else name
+
+
+def duplicate_devices(names: Sequence[str]) -> list[str]:
+    """The names in ``names`` that denote a device named before them (two jobs must not share a device)."""
+    seen: set[str] = set()
+    out = []
+    for name in names:
+        key = device_key(name)
+        if key in seen:
+            out.append(name)
+        seen.add(key)
+    return out
 
 
 def default_devices() -> list[str]:
@@ -48,6 +68,8 @@ class Devices:
         self.names = list(devices or default_devices())
         if not self.names:
             raise ValueError("no devices")
+        if dup := duplicate_devices(self.names):  # two jobs on one device would share its pipeline
+            raise ValueError(f"device {dup[0]} is given twice; one job runs at a time per device, so name each once")
         self._free: queue.Queue[str] = queue.Queue()
         for name in self.names:
             self._free.put(name)
@@ -106,17 +128,38 @@ def long_path_plan(loaded, request: GenerationRequest):
         raise ValueError(f"a path of {request.c2w.shape[0]} frames is made in windows: {exc}") from None
 
 
-def request_notes(loaded, request: GenerationRequest) -> list[str]:
-    """What the page tells the user before generating ``request`` (each a sentence): a path longer than
-    the model's window (how it is made), values outside what the model was trained on (the same ranges
-    that ``genxd generate`` warns about, from the model folder's ``generation_config.json``) and, for a camera
-    preset, a model whose config leaves its scene depth unstated (the presets' scale may not be the model's)."""
+def unused_motion_note(request: GenerationRequest) -> str | None:
+    """The note for a motion strength given in 3D mode, which does not use it (as ``genxd generate`` says)."""
+    if request.mode == "3d" and request.motion_strength > 0:
+        return (f"Motion strength {request.motion_strength:g} is not used in 3D mode (a static scene): generated "
+                "with 0; choose Video or 4D for moving objects.")
+    return None
+
+
+def slow_on_cpu_note(loaded, resolution: int | None, device: str) -> str | None:
+    """The note for a resolution above the model's own on a CPU: each denoising step takes long there (and
+    Cancel acts between steps)."""
+    own = int(loaded.defaults["resolution"])
+    res = int(resolution or own)
+    if device_key(device) != "cpu" or res <= own:
+        return None
+    return (f"Resolution {res} is above the model's own ({own}): slow on the CPU (each denoising step takes much "
+            "longer, and Cancel acts only between steps).")
+
+
+def request_notes(loaded, request: GenerationRequest, device: str | None = None) -> list[str]:
+    """What the page tells the user before generating ``request`` (each a sentence): a motion strength 3D mode
+    does not use, a path longer than the model's window (how it is made), values outside what the model was
+    trained on (the same ranges that ``genxd generate`` warns about, from the model folder's
+    ``generation_config.json``), a resolution above the model's own on a CPU (``device``: slow there) and, for
+    a camera preset, a model whose config leaves its scene depth unstated (the presets' scale may not be the
+    model's)."""
     from ..validation import outside_trained, trained_span
 
     d = loaded.defaults
     res = int(request.resolution or d["resolution"])
     steps = int(request.num_inference_steps or d["num_inference_steps"])
-    notes = []
+    notes = [note] if (note := unused_motion_note(request)) else []
     plan = long_path_plan(loaded, request)
     if plan is not None:
         notes.append(f"The path is longer than the model's window of {plan.window} frames: "
@@ -126,6 +169,8 @@ def request_notes(loaded, request: GenerationRequest) -> list[str]:
     for key, value, lo, hi in outside_trained(loaded.trained or {}, values):
         notes.append(f"{labels[key]} {value:g} is outside what {loaded.info.description} was trained on "
                      f"({trained_span(lo, hi)}): results may be poor.")
+    if device is not None and (note := slow_on_cpu_note(loaded, res, device)):
+        notes.append(note)
     if request.camera_preset is not None and (note := loaded.info.scene_depth_note(repr(request.camera_preset))):
         notes.append(note + ".")
     return notes
@@ -170,6 +215,7 @@ def generate_scene(loaded, request: GenerationRequest, folder: Path, progress: P
     images = torch.stack([load_image(p, res, res, request.fit) for p in request.images])  # V 3 H W
     num_frames = request.c2w.shape[0]
     generator = torch.Generator().manual_seed(request.seed)
+    motion = request.motion_strength if request.mode != "3d" else 0.0  # 3d does not use it: record what was used
 
     def on_step(_pipe, i, _t, tensors):
         if cancel.is_set():
@@ -184,7 +230,7 @@ def generate_scene(loaded, request: GenerationRequest, folder: Path, progress: P
         progress(0.0, f"denoising step 0 of {steps}")
         out = pipe(
             context_images=images[None], target_c2w=request.c2w, target_K=request.K,
-            context_index=[request.context_index], mode=request.mode, motion_strength=request.motion_strength,
+            context_index=[request.context_index], mode=request.mode, motion_strength=motion,
             num_inference_steps=steps, guidance_scale=guidance, generator=generator,
             output_type="pt", callback_on_step_end=on_step,
         )
@@ -195,7 +241,7 @@ def generate_scene(loaded, request: GenerationRequest, folder: Path, progress: P
         bar = _CallProgress(plan.num_unet_calls(steps, per_call), progress, cancel)
         progress(0.0, f"UNet call 0 of {bar.total}")
         out = generate_long(pipe, images[None], request.c2w, request.K, plan, mode=request.mode,
-                            motion_strength=request.motion_strength, num_inference_steps=steps,
+                            motion_strength=motion, num_inference_steps=steps,
                             guidance_scale=guidance, generator=generator, max_windows_per_call=per_call, progress=bar)
     progress(_DENOISE_SHARE, "writing the video")
     frames = out.frames[0].cpu()
@@ -204,7 +250,7 @@ def generate_scene(loaded, request: GenerationRequest, folder: Path, progress: P
     left = images[nearest]
     meta = {
         "model": "bundled:genxd-small" if loaded.bundled else str(loaded.path), "camera": request.camera_label,
-        "mode": request.mode, "motion_strength": request.motion_strength, "num_inference_steps": steps,
+        "mode": request.mode, "motion_strength": motion, "num_inference_steps": steps,
         "guidance_scale": guidance, "resolution": res, "num_frames": num_frames, "fit": request.fit,
         "inputs": [p.name for p in request.images], "seed": request.seed, "app": "genxd demo",
     }

@@ -2,7 +2,8 @@
 
 Nothing is shared between sessions: each browser session gets its own :class:`Session` (Gradio state),
 whose folder is removed when the session ends (tab closed, or the state's time to live), and every
-session folder lives under the app's root folder, removed when the server stops.
+session folder lives under the app's root folder, removed when the server stops. Each job (Generate, Lift)
+has its own cancel flag (:class:`Jobs`): Cancel stops the jobs asked for before it, not a later one.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 import threading
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -18,17 +20,58 @@ import PIL.Image
 
 from ..utils.images import collect_images, read_rgb
 
-__all__ = ["Limits", "Session", "validate_uploads"]
+__all__ = ["Jobs", "Limits", "Session", "validate_uploads"]
+
+MIB = 2**20
 
 
 @dataclass(frozen=True)
 class Limits:
     """Upload limits (the page's file size limit is enforced by Gradio; these by :func:`validate_uploads`)."""
 
-    max_file_mb: float = 20.0
+    max_file_mb: float = 20.0  # MiB (2**20 bytes), as Gradio's max_file_size="20mb" counts
     max_images: int = 4
     max_pixels: int = 40_000_000  # decoded size; larger images are refused before decoding
     min_side: int = 8
+
+
+class Jobs:
+    """The cancel flags of one session's jobs: one per job, so that Cancel stops the jobs asked for before it
+    (running or still waiting for a device) and never a job asked for after it.
+
+    :meth:`request` is called when a job is asked for (Generate / Lift pressed), :meth:`start` when it begins
+    (the oldest requested flag: the session's jobs leave the queue in the order they were asked for; a job
+    started without a request gets a fresh flag) and :meth:`end` when it is over."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._waiting: list[threading.Event] = []
+        self._running: list[threading.Event] = []
+
+    def request(self) -> threading.Event:
+        flag = threading.Event()
+        with self._lock:
+            self._waiting.append(flag)
+        return flag
+
+    def start(self) -> threading.Event:
+        with self._lock:
+            flag = self._waiting.pop(0) if self._waiting else threading.Event()
+            self._running.append(flag)
+        return flag
+
+    def end(self, flag: threading.Event) -> None:
+        with self._lock:
+            if flag in self._running:
+                self._running.remove(flag)
+
+    def cancel(self) -> int:
+        """Set the flag of every job asked for so far; returns how many jobs that stops."""
+        with self._lock:
+            flags = self._waiting + self._running
+        for flag in flags:
+            flag.set()
+        return len(flags)
 
 
 @dataclass
@@ -36,7 +79,8 @@ class Session:
     """One browser session's folder and results."""
 
     dir: Path
-    cancel: threading.Event = field(default_factory=threading.Event)
+    jobs: Jobs = field(default_factory=Jobs)
+    closed: bool = False
     inputs: list[Path] = field(default_factory=list)
     run: int = 0
     scene: Path | None = None  # the latest generated scene folder
@@ -60,7 +104,8 @@ class Session:
         return path
 
     def close(self) -> None:
-        self.cancel.set()
+        self.closed = True
+        self.jobs.cancel()
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
@@ -82,9 +127,17 @@ class SessionsByPage:
             return Session.create(self.root)
         with self._lock:
             session = self._by_page.get(page)
-            if session is None:
+            if session is None or session.closed:
                 session = self._by_page[page] = Session.create(self.root)
             return session
+
+    def close_page(self, page: str | None) -> None:
+        """The page was closed (Gradio's unload event): its jobs stop and its folder is removed now, not when
+        Gradio drops its state (an hour later)."""
+        with self._lock:
+            session = self._by_page.pop(page, None) if page is not None else None
+        if session is not None:
+            session.close()
 
     def close(self, session: Session | None) -> None:
         if session is None:
@@ -96,13 +149,18 @@ class SessionsByPage:
 
 
 def _check_image(p: Path, limits: Limits) -> None:
-    if p.stat().st_size > limits.max_file_mb * 1e6:
-        raise ValueError(f"{p}: file larger than {limits.max_file_mb:g} MB")
+    if p.stat().st_size > limits.max_file_mb * MIB:
+        raise ValueError(f"{p}: file larger than {limits.max_file_mb:g} MiB")
     collect_images([p])  # the CLI's check: an image suffix
     try:
-        with PIL.Image.open(p) as im:  # header only: refuse huge images before decoding them
-            w, h = im.size
-    except (OSError, SyntaxError, ValueError) as exc:
+        with warnings.catch_warnings():  # over PIL's warning limit: refused below (max_pixels), no warning
+            warnings.simplefilter("ignore", PIL.Image.DecompressionBombWarning)
+            with PIL.Image.open(p) as im:  # header only: refuse huge images before decoding them
+                w, h = im.size
+    except PIL.Image.DecompressionBombError:
+        read_rgb(p)  # raises genxd generate's one-line message for the decompression-bomb limit (header only)
+        raise ValueError(f"{p}: image too large (over PIL's decompression-bomb limit)") from None
+    except Exception as exc:  # noqa: BLE001 - any failure to read the header: not a readable image
         raise ValueError(f"{p}: cannot read image ({exc.__class__.__name__}: {exc})") from None
     if w * h > limits.max_pixels:
         raise ValueError(f"{p}: image of {w}x{h} pixels; at most {limits.max_pixels / 1e6:g} megapixels")

@@ -1,0 +1,418 @@
+"""The page's handlers as an API client (``gradio_client``) reaches them: values checked like the command line's,
+one-line messages without server paths, a cancel flag per job, the lift following the scene, upload and frame
+limits, stable endpoint names. Jobs are faked where the model's work is not what is tested."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import struct
+import threading
+import time
+import zlib
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+import torch
+
+from genxd.cameras import trajectories
+from genxd.demo import cameras as cam
+from genxd.demo.jobs import Cancelled
+from genxd.demo.session import Limits, Session, validate_uploads
+
+from ..helpers import ROOT, free_port, png_chunk
+
+pytest.importorskip("gradio", reason="the demo extra is not installed (pip install -e '.[demo]')")
+
+SCENE = ROOT / "examples" / "scene_a.png"
+API_NAMES = {"upload", "camera", "prepare", "generate", "cancel", "lift", "time"}
+
+
+def no_progress(*args, **kwargs) -> None:
+    pass
+
+
+def bomb_png(path: Path, side: int = 20_000) -> Path:
+    """A PNG whose header says ``side x side`` pixels (over PIL's decompression-bomb limit); a few hundred bytes."""
+    ihdr = struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", ihdr) + png_chunk(b"IDAT", zlib.compress(b""))
+                     + png_chunk(b"IEND", b""))
+    return path
+
+
+@pytest.fixture(scope="module")
+def page(tmp_path_factory):
+    """The page built on the CPU with the bundled model: its public handlers by API name, and its config."""
+    from genxd.demo.app import DemoConfig, build_app
+    from genxd.demo.jobs import Devices
+
+    config = DemoConfig(root=tmp_path_factory.mktemp("sessions"))
+    demo = build_app(Devices(None, ["cpu"]), config)
+    fns = list(demo.fns.values()) if isinstance(demo.fns, dict) else list(demo.fns)
+    named = {}
+    for f in fns:  # by API name; by handler name (on_generate: "generate") where an event has none
+        for name in (f.api_name if f.api_visibility == "public" else None, getattr(f.fn, "__name__", "")[3:]):
+            if name and name not in named:
+                named[name] = f
+    unload = [f.fn for f in fns if any(event == "unload" for _, event in f.targets)]
+    return SimpleNamespace(demo=demo, fn=named, config=config, fns=fns, unload=unload)
+
+
+def inputs_of(fn, **given) -> list:
+    """The values of ``fn``'s inputs after the session: the page's defaults, ``given`` by elem_id (``-`` as ``_``)."""
+    out = []
+    for comp in fn.inputs[1:]:
+        key = (comp.elem_id or "").replace("-", "_")
+        if key in given:
+            out.append(given[key])
+        elif type(comp).__name__ == "Dataframe":
+            out.append([list(r) for r in cam.DEFAULT_KEYFRAMES])
+        elif type(comp).__name__ in ("File", "Video"):
+            out.append(None)
+        else:
+            out.append(comp.value)
+    return out
+
+
+def session_with_image(root: Path) -> Session:
+    s = Session.create(root)
+    s.inputs = validate_uploads([SCENE], s.dir / "inputs", Limits())
+    return s
+
+
+def generate(page, s: Session, **given):
+    return page.fn["generate"].fn(s, *inputs_of(page.fn["generate"], **given), progress=no_progress)
+
+
+# ---------------------------------------------------------------------- 1. uploads
+def test_an_upload_over_the_decompression_bomb_limit_is_one_line_and_clears_the_inputs(page, tmp_path):
+    import PIL.Image
+
+    upload = page.fn["upload"].fn
+    s = session_with_image(tmp_path)
+    (tmp_path / "gradio" / "0123abcd").mkdir(parents=True)  # where Gradio puts an upload
+    bomb = bomb_png(tmp_path / "gradio" / "0123abcd" / "bomb.png")
+    s, gallery, preview, status = upload(s, [str(bomb)], *inputs_of(page.fn["upload"])[1:])
+    limit = PIL.Image.MAX_IMAGE_PIXELS
+    assert status == (f'<span class="error">Error: bomb.png: image too large: over PIL\'s decompression-bomb limit of '
+                      f'{limit:,} pixels (downscale it first)</span>')
+    assert s.inputs == [] and gallery is None and preview is None  # nothing stale for the next Generate
+    assert generate(page, s)[-1].endswith("upload an image first</span>")
+
+
+def test_the_upload_limit_is_in_mib_in_both_places(tmp_path, monkeypatch):
+    """Gradio's max_file_size="20mb" is 20 MiB; the handlers refused files over 20e6 bytes, saying "MB"."""
+    image = tmp_path / "photo.png"
+    image.write_bytes(SCENE.read_bytes() + b"\0" * (1_000_001 - SCENE.stat().st_size))  # over 1e6 bytes, under 1 MiB
+    assert [p.name for p in validate_uploads([image], tmp_path / "dest", Limits(max_file_mb=1))] == ["00_photo.png"]
+    with pytest.raises(ValueError, match=r"^photo.png: file larger than 0.5 MiB$"):
+        validate_uploads([image], tmp_path / "dest", Limits(max_file_mb=0.5))
+    import genxd.demo.app as app
+    from genxd.demo.session import MIB
+
+    seen = {}
+
+    class Blocks:
+        def queue(self, **kwargs):
+            pass
+
+        def launch(self, **kwargs):
+            seen.update(kwargs)
+
+    config = SimpleNamespace(limits=Limits(max_file_mb=0.5))
+    app.start(Blocks(), "127.0.0.1", 7860, config, ["cpu"])
+    assert seen["max_file_size"] == MIB // 2  # bytes: the same limit, also for a fraction of a MiB
+
+
+# ---------------------------------------------------------------------- 2. devices
+def test_a_device_named_twice_is_refused(monkeypatch):
+    from typer.testing import CliRunner
+
+    import genxd.cli.demo as demo_cli
+    from genxd.cli import app
+    from genxd.demo.jobs import Devices
+
+    monkeypatch.setattr(demo_cli, "serve", lambda *a, **k: (_ for _ in ()).throw(AssertionError("started")))
+    res = CliRunner().invoke(app, ["demo", "--device", "cpu", "--device", "cpu"])
+    assert res.exit_code == 2, res.output
+    assert res.stderr.splitlines() == ["genxd: error: --device cpu names a device given before; one job runs at a time "
+                                       "per device, so give each device once"]
+    with pytest.raises(ValueError, match="device cpu is given twice"):
+        Devices(None, ["cpu", "cpu"])
+    from genxd.demo.jobs import duplicate_devices
+
+    assert duplicate_devices(["cpu", "cpu"]) == ["cpu"] and duplicate_devices(["cuda", "cuda:0"]) == ["cuda:0"]
+    assert duplicate_devices(["cuda:0", "cuda:1", "cpu"]) == []
+
+
+# ---------------------------------------------------------------------- 3. cancel
+def test_cancel_stops_the_job_it_was_pressed_for_even_after_a_new_generate(page, tmp_path, monkeypatch):
+    """Cancel at 4 s, Generate again at 5 s: the first job ran to completion (146 s), since the second's prepare
+    cleared the session's one cancel flag."""
+    import genxd.demo.app as app
+
+    started = []
+
+    def slow_job(model, request, folder, progress, cancel):
+        started.append(cancel)
+        for _ in range(200):  # 2 s, checking the flag as the denoising loop does
+            if cancel.is_set():
+                raise Cancelled()
+            time.sleep(0.01)
+        folder.mkdir(parents=True)
+        (folder / "video.mp4").write_bytes(b"x")
+        return folder
+
+    monkeypatch.setattr(app, "generate_scene", slow_job)
+    prepare, cancel = page.fn["prepare"].fn, page.fn["cancel"].fn
+    s = session_with_image(tmp_path)
+    results = {}
+
+    def job(k):
+        results[k] = generate(page, s, steps=1)[-1]
+
+    prepare(s)
+    first = threading.Thread(target=job, args=(1,))
+    first.start()
+    while not started:
+        time.sleep(0.01)
+    assert cancel(s) == "Cancelling..."
+    prepare(s)  # Generate pressed again while the first job is still running
+    second = threading.Thread(target=job, args=(2,))
+    second.start()
+    first.join(30)
+    second.join(30)
+    assert results == {1: "Generation cancelled.", 2: results[2]} and results[2].startswith("Generated 8 frames")
+    assert len(started) == 2 and started[0] is not started[1] and not started[1].is_set()
+    assert cancel(s) == "Nothing to cancel."
+
+
+def test_a_job_cancelled_while_it_waits_does_not_start():
+    from genxd.demo.session import Jobs
+
+    jobs = Jobs()
+    jobs.request()
+    assert jobs.cancel() == 1
+    later = jobs.request()
+    assert jobs.start().is_set() and jobs.start() is later and not later.is_set()
+
+
+# ---------------------------------------------------------------------- 4. server paths
+def test_messages_name_files_not_server_folders(page, tmp_path, monkeypatch):
+    from genxd.cameras.clip_cameras import SFM_FAILURE_ADVICE, FromVideoError
+
+    folder = tmp_path / "gradio" / "5f1e0c"
+    folder.mkdir(parents=True)
+    (folder / "notjson.json").write_text("{not json")
+    (folder / "corrupt.mp4").write_bytes(b"not a video")
+    camera = page.fn["camera"].fn
+    s = Session.create(tmp_path)
+    not_json, corrupt = str(folder / "notjson.json"), str(folder / "corrupt.mp4")
+    _, glb, msg = camera(s, *inputs_of(page.fn["camera"], camera_source="file", camera_file=not_json))
+    assert glb is None and msg.startswith('<span class="error">Error: notjson.json: not valid JSON')
+    assert "5f1e0c" not in msg and str(tmp_path) not in msg  # not a folder of the server's
+    _, glb, msg = camera(s, *inputs_of(page.fn["camera"], camera_source="video", camera_video=corrupt))
+    assert glb is None and msg.startswith('<span class="error">Error: corrupt.mp4: cannot open as a video'), msg
+    assert "5f1e0c" not in msg and str(tmp_path) not in msg
+
+    def blank(path):
+        raise FromVideoError(f"{path}: structure from motion failed (...){SFM_FAILURE_ADVICE} (also with an assumed "
+                             "focal length fx/W = 1.0)")
+
+    monkeypatch.setattr(cam, "video_cameras", blank)
+    with pytest.raises(ValueError) as err:
+        cam.video_path(folder / "blank.mp4", 8, 1.0)
+    assert str(err.value) == ("blank.mp4: structure from motion failed (...); a clip with more camera movement or "
+                              "texture may work (also with an assumed focal length fx/W = 1.0)")
+
+
+# ---------------------------------------------------------------------- 5. frame limit
+def test_a_camera_file_longer_than_the_frame_limit_is_refused(page, tmp_path):
+    from genxd.cameras.formats import save_camera_json
+
+    c2w, K = trajectories.orbit(num_frames=800)
+    save_camera_json(tmp_path / "long.json", c2w, K, 64, 64)
+    limit = page.config.max_frames
+    assert limit == 48 and page.fn["camera"].inputs[3].maximum == limit  # the Frames slider stops there too
+    with pytest.raises(ValueError, match=r"^long.json has 800 cameras; this page makes at most 48 frames$"):
+        cam.file_path(tmp_path / "long.json", 8, limit)
+    s = session_with_image(tmp_path)
+    status = generate(page, s, camera_source="file", camera_file=str(tmp_path / "long.json"))[-1]
+    assert "long.json has 800 cameras; this page makes at most 48 frames" in status
+
+
+def test_the_frame_limit_is_an_option_of_genxd_demo(monkeypatch):
+    from typer.testing import CliRunner
+
+    import genxd.cli.demo as demo_cli
+    from genxd.cli import app
+
+    seen = []
+    monkeypatch.setattr(demo_cli, "check_port", lambda host, port: None)
+    monkeypatch.setattr(demo_cli, "serve", lambda *a, **k: seen.append(a))
+    assert CliRunner().invoke(app, ["demo", "--max-frames", "100"]).exit_code == 0
+    assert seen[-1][-1] == 100
+    res = CliRunner().invoke(app, ["demo", "--max-frames", "1"])
+    assert res.exit_code == 2 and "--max-frames must be an integer in 2..10000" in res.stderr
+
+
+# ---------------------------------------------------------------------- 6. values through the API
+@pytest.mark.parametrize("given, message", [
+    ({"guidance": 1e30}, "Guidance scale must be a finite number in [1, 100], got 1e+30"),
+    ({"guidance": math.nan}, "Guidance scale must be a finite number in [1, 100], got nan"),
+    ({"seed": 2**70}, f"Seed must be an integer in 0..{2**63 - 1}, got {2**70}"),
+    ({"seed": -1}, f"Seed must be an integer in 0..{2**63 - 1}, got -1"),
+    ({"resolution": 0}, "Resolution must be an integer in 8..4096, got 0"),
+    ({"resolution": 72}, "Resolution must be a multiple of 16 for this model, got 72"),
+    ({"steps": 0}, "Denoising steps must be an integer in 1..1000, got 0"),
+    ({"motion": -1.0}, "Motion strength must be a finite number in [0, 100], got -1.0"),
+    ({"focal": 1e6}, "Focal length (fx / width) must be a finite number in (0, 100], got 1000000.0"),
+    ({"focal": -1.0}, "Focal length (fx / width) must be a finite number in (0, 100], got -1.0"),
+    ({"param_orbit_radius": 1e9}, "radius must be a finite number in (0, 10000], got 1000000000.0"),
+    ({"param_orbit_elevation": math.inf}, "elevation (degrees) must be a finite number in [-90, 90], got inf"),
+    ({"param_orbit_azimuth_range": "0,1e30"}, "azimuth range (degrees, from,to) must be a finite number in "
+                                              "[-3600, 3600], got 1e+30"),
+    ({"camera_source": "keyframes", "keyframes": [[0] * 6, [1e30, 0, 0, 0, 0, 0]]},
+     "keyframe 2: x must be a finite number in [-10000, 10000], got 1e+30"),
+    ({"camera_source": "keyframes", "keyframes": [[0] * 6, [0, 0, 0, 1e9, 0, 0]]},
+     "keyframe 2: yaw must be a finite number in [-3600, 3600], got 1000000000.0"),
+])
+def test_values_from_the_api_are_checked_like_the_cli(page, tmp_path, monkeypatch, given, message):
+    import genxd.demo.app as app
+
+    monkeypatch.setattr(app, "generate_scene", lambda *a, **k: (_ for _ in ()).throw(AssertionError("a job ran")))
+    status = generate(page, session_with_image(tmp_path), **given)[-1]
+    assert status.startswith(f'<span class="error">Error: {message}'), status
+
+
+# ---------------------------------------------------------------------- 7. 8. notes
+def test_a_resolution_above_the_models_on_the_cpu_is_noted(page, tmp_path):
+    _, msg = page.fn["prepare"].fn(Session.create(tmp_path), 256)
+    assert msg == ("Waiting for a free device... Resolution 256 is above the model's own (64): slow on the CPU (each "
+                   "denoising step takes much longer, and Cancel acts only between steps).")
+    assert page.fn["prepare"].fn(Session.create(tmp_path), 64)[1] == "Waiting for a free device..."
+    from genxd.demo.jobs import slow_on_cpu_note
+
+    model = SimpleNamespace(defaults={"resolution": 64})
+    assert slow_on_cpu_note(model, 256, "cuda:0") is None and slow_on_cpu_note(model, None, "cpu") is None
+
+
+def test_motion_strength_in_3d_mode_is_not_used_and_recorded_as_0(page, tmp_path):
+    s = session_with_image(tmp_path)
+    status = generate(page, s, mode="3d", motion=20.0, steps=1, frames=2)[-1]
+    assert "Motion strength 20 is not used in 3D mode (a static scene): generated with 0" in status, status
+    meta = json.loads((s.scene / "meta.json").read_text())
+    assert meta["mode"] == "3d" and meta["motion_strength"] == 0.0
+
+
+# ---------------------------------------------------------------------- 9. lift
+@pytest.mark.parametrize("scene_mode, lifted", [("4d", "4d"), ("video", "4d"), ("3d", "3d")])
+def test_lift_follows_the_scene_not_the_mode_control(page, tmp_path, monkeypatch, scene_mode, lifted):
+    import genxd.demo.app as app
+
+    seen = []
+
+    def fake_lift(scene, out, *, mode, **kwargs):
+        seen.append(mode)
+        raise Cancelled()
+
+    monkeypatch.setattr(app, "lift_scene", fake_lift)
+    s = Session.create(tmp_path)
+    s.scene = s.new_run() / "scene"
+    s.scene.mkdir()
+    (s.scene / "meta.json").write_text(json.dumps({"mode": scene_mode}))
+    assert [c.elem_id for c in page.fn["lift"].inputs[1:]] == ["lift-iterations"]  # no Mode input
+    assert page.fn["lift"].fn(s, 20, progress=no_progress)[-1] == "Lift cancelled."
+    assert seen == [lifted]
+
+
+# ---------------------------------------------------------------------- 11. 12. keyframes, words, docs
+def test_empty_keyframe_rows_from_the_page_are_skipped():
+    nan = float("nan")
+    c2w, _ = cam.keyframe_path([[0] * 6, [nan] * 6, [0.5, 0, 0, -20, 0, 0], [None, nan, "", nan, nan, nan]], 8, 1.2)
+    torch.testing.assert_close(c2w[-1, :3, 3], torch.tensor([0.5, 0.0, 0.0]))
+    with pytest.raises(ValueError, match=r"^keyframe 2: expected 6 numbers .*got \['', 1.0, 0, 0, 0, 0\]$"):
+        cam.keyframe_path([[0] * 6, [nan, 1.0, 0, 0, 0, 0]], 8, 1.2)
+
+
+def test_context_frames_message_reads_well():
+    with pytest.raises(ValueError, match=r"^1 input image needs a path of at least 2 frames; this one has 1$"):
+        cam.context_frames(1, 1)
+    with pytest.raises(ValueError, match=r"^3 input images need a path of at least 4 frames; this one has 3$"):
+        cam.context_frames(3, 3)
+
+
+def test_docs_give_the_pages_default_steps(page):
+    steps = next(c for c in page.fn["generate"].inputs if c.elem_id == "steps").value
+    text = (ROOT / "docs" / "demo.md").read_text()
+    assert f"{steps} denoising steps (the page's default)" in text
+
+
+def test_closing_the_tab_removes_the_sessions_folder(page):
+    tab = SimpleNamespace(session_hash="tab-1")
+    s, *_ = page.fn["upload"].fn(None, [str(SCENE)], *inputs_of(page.fn["upload"])[1:], request=tab)
+    assert s.dir.is_dir() and len(page.unload) == 1
+    running = s.jobs.start()
+    page.unload[0](request=tab)
+    assert not s.dir.exists() and running.is_set() and s.closed  # its jobs stop too
+    again, *_ = page.fn["upload"].fn(s, [str(SCENE)], *inputs_of(page.fn["upload"])[1:], request=tab)
+    assert again is not s and again.dir.is_dir() and again.inputs  # an event from it after that: a fresh session
+
+
+# ---------------------------------------------------------------------- 13. the API
+def test_api_names_are_stable_and_internal_events_hidden(page):
+    info = page.demo.get_api_info()
+    assert set(info["named_endpoints"]) == {f"/{n}" for n in API_NAMES} and not info.get("unnamed_endpoints")
+    assert [r["label"] for r in info["named_endpoints"]["/generate"]["returns"]][-1] == "Status"
+    hidden = [f for f in page.fns if f.api_visibility != "public" and f.fn is not None]
+    assert {f.api_visibility for f in hidden} == {"private"} and len(hidden) > 30
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """The page served in this process on a free port, and a gradio_client on it."""
+    import os
+
+    from gradio_client import Client
+
+    from genxd.demo.app import DemoConfig, build_app, start
+    from genxd.demo.jobs import Devices
+
+    root = tmp_path_factory.mktemp("server")
+    old = os.environ.get("GRADIO_TEMP_DIR")
+    os.environ["GRADIO_TEMP_DIR"] = str(root / "gradio")
+    devices = Devices(None, ["cpu"])
+    config = DemoConfig(root=root / "sessions")
+    demo = build_app(devices, config)
+    port = free_port()
+    start(demo, "127.0.0.1", port, config, devices, quiet=True)
+    try:
+        yield Client(f"http://127.0.0.1:{port}/", verbose=False)
+    finally:
+        demo.close(verbose=False)
+        if old is None:
+            os.environ.pop("GRADIO_TEMP_DIR", None)
+        else:
+            os.environ["GRADIO_TEMP_DIR"] = old
+
+
+def test_through_gradio_client(server, tmp_path, capfd, caplog):
+    """The tester's calls: a decompression bomb is one line (was gradio's "upstream app raised an exception"); a value
+    Gradio refuses (a slider out of its range) is one line in the server log, not a traceback."""
+    from gradio_client import handle_file
+
+    params = server.view_api(print_info=False, return_format="dict")["named_endpoints"]["/upload"]["parameters"]
+    defaults = [p["parameter_default"] if p["parameter_has_default"] else None for p in params[1:]]
+    gallery, preview, status = server.predict([handle_file(str(bomb_png(tmp_path / "bomb.png")))], *defaults,
+                                              api_name="/upload")
+    assert "Error: bomb.png: image too large: over PIL's decompression-bomb limit" in status
+    assert str(tmp_path) not in status
+    assert not gallery and not preview
+    caplog.set_level(logging.WARNING, logger="genxd.demo")
+    with pytest.raises(Exception, match="greater than maximum value 5000"):
+        server.predict(99999, api_name="/lift")
+    err = capfd.readouterr().err
+    assert "Traceback" not in err, err
+    assert any("refused a value" in r.getMessage() and "5000" in r.getMessage() for r in caplog.records)
