@@ -502,7 +502,8 @@ PATH_SCALE = Float(0.0, 1000.0, lo_open=True)
 SCHEDULERS = Choice(("euler", "heun", "dpmpp-2m", "dpmpp-3m", "dpmpp-2m-sde", "unipc"), optional=True)
 #: Weight offloading of :func:`genxd.checkpoints.load_model` (CUDA).
 OFFLOAD = Choice(("none", "model", "group"))
-FOCAL = Float(0.0, 100.0, lo_open=True, optional=True, why="normalised focal length fx / image width")
+#: fx / W of 0.05 is a 169-degree view (a fisheye's, beyond what a pinhole camera path means); 100 is a 0.6-degree one.
+FOCAL = Float(0.05, 100.0, optional=True, why="normalised focal length fx / image width; 0.05 is a 169-degree view")
 ELEVATION = Float(-90.0, 90.0, optional=True, why="degrees")
 AZIMUTH = Float(-3600.0, 3600.0, why="degrees")
 AZIMUTH_RANGE = Pair(AZIMUTH, "-30,30", optional=True)

@@ -268,8 +268,9 @@ def test_the_frame_limit_is_an_option_of_genxd_demo(monkeypatch):
     ({"resolution": 72}, "Resolution must be a multiple of 16 for this model, got 72"),
     ({"steps": 0}, "Denoising steps must be an integer in 1..1000, got 0"),
     ({"motion": -1.0}, "Motion strength must be a finite number in [0, 100], got -1.0"),
-    ({"focal": 1e6}, "Focal length (fx / width) must be a finite number in (0, 100], got 1000000.0"),
-    ({"focal": -1.0}, "Focal length (fx / width) must be a finite number in (0, 100], got -1.0"),
+    ({"focal": 1e6}, "Focal length (fx / width) must be a finite number in [0.05, 100], got 1000000.0"),
+    ({"focal": -1.0}, "Focal length (fx / width) must be a finite number in [0.05, 100], got -1.0"),
+    ({"focal": 1e-9}, "Focal length (fx / width) must be a finite number in [0.05, 100], got 1e-09"),
     ({"param_orbit_radius": 1e9}, "radius must be a finite number in (0, 10000], got 1000000000.0"),
     ({"param_orbit_elevation": math.inf}, "elevation (degrees) must be a finite number in [-90, 90], got inf"),
     ({"param_orbit_azimuth_range": "0,1e30"}, "azimuth range (degrees, from,to) must be a finite number in "

@@ -52,7 +52,7 @@ def register(app: typer.Typer) -> None:
         seed: Seed = 0,
         camera: Optional[str] = typer.Option(None, "--camera", help=f"Camera path ({', '.join(CAMERAS)}); random per clip by default."),
         motion_strength: Optional[float] = typer.Option(None, "--motion-strength", callback=checked(v.Float(0.0, 100.0, optional=True, why="world units")), help="4d: net displacement of each object over the clip in world units (scene ~3 units across), 0-100; random in 0.15-1.0 by default. Not the model's motion strength (docs/synthetic.md)."),
-        focal: float = typer.Option(1.0, "--focal", callback=checked(v.FOCAL), help="Normalised focal length fx/W, > 0."),
+        focal: float = typer.Option(1.0, "--focal", callback=checked(v.FOCAL), help="Normalised focal length fx/W, 0.05-100."),
         supersample: int = typer.Option(1, "--supersample", callback=checked(v.Int(1, 15)), help="Anti-aliasing: odd number of samples per pixel side (1, 3)."),
         fps: float = typer.Option(8.0, "--fps", callback=checked(v.FPS), help="Video frame rate (format video)."),
         device: Device = "cpu",

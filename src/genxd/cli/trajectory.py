@@ -141,7 +141,7 @@ def register(app: typer.Typer) -> None:
         num_frames: Optional[int] = typer.Option(None, "--num-frames", callback=checked(v.Int(1, 100_000, optional=True)), help="Number of cameras (default: 12, or the --for-model model's)."),
         height: Optional[int] = typer.Option(None, "--height", callback=checked(v.Int(1, 65_536, optional=True)), help="Image height in pixels (default: 256, or the --for-model model's)."),
         width: Optional[int] = typer.Option(None, "--width", callback=checked(v.Int(1, 65_536, optional=True)), help="Image width in pixels (default: 256, or the --for-model model's)."),
-        focal: Optional[float] = typer.Option(None, "--focal", callback=checked(v.FOCAL), help="Normalised focal length fx/W, > 0 (default: the preset's)."),
+        focal: Optional[float] = typer.Option(None, "--focal", callback=checked(v.FOCAL), help="Normalised focal length fx/W, 0.05-100 (default: the preset's)."),
         elevation: Optional[float] = typer.Option(None, "--elevation", callback=checked(v.ELEVATION), help="orbit/forward: elevation in degrees, -90..90."),
         azimuth: Optional[str] = typer.Option(None, "--azimuth", callback=checked(v.AZIMUTH_RANGE), help="orbit/forward: azimuth range 'a1,a2' in degrees."),
         radius: Optional[float] = typer.Option(None, "--radius", callback=checked(v.RADIUS), help="orbit/forward/spiral: radius, > 0."),
