@@ -25,7 +25,7 @@ def test_the_probe_has_at_least_150_cases_in_every_group(probe):
     assert len(ids) == len(set(ids)) and len(cases) >= 150
     groups = {c.group for c in cases}
     assert groups == {"images", "options", "outputs", "camera-files", "archives", "scene-folders", "curate", "from-video",
-                      "kills"}
+                      "kills", "full-disk"}
     modes = " ".join(c.id for c in cases if c.group == "images")
     for mode in ("mode-1", "mode-P-transparency", "mode-LA", "mode-CMYK", "mode-I16", "mode-F01", "16bit-rgb",
                  "bomb", "truncated", "zero-byte", "text-as"):
