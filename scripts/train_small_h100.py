@@ -10,6 +10,10 @@ run in the order given; ``NAME=M`` gives a stage ``M`` minutes of training:
     python scripts/train_small_h100.py pool=10 photo=6.5 # issue 24: photo-textured + procedural clips
     python scripts/train_small_h100.py photo=7 tune validate export   # resumes; guidance on validation scenes
 
+Every stage name and value is checked before the first stage runs; ``+KEY=VALUE`` overrides apply to the training
+stages after them. ``tune``, ``validate`` and ``eval`` run on ``$GENXD_DEVICE`` (default: CUDA when there is a
+GPU, else the CPU); ``--help`` prints this text.
+
 - ``vae=M``: ``genxd train-vae configs/h100_small_vae.yaml`` (new run); its ``vae/`` goes to $OUT.
 - ``probe``: 150 UNet steps eager and 150 with ``training.compile=true``; the faster is used later.
 - ``genxd=M`` / ``continue=M``: ``genxd train configs/h100_small_genxd.yaml`` (resumes
@@ -58,6 +62,8 @@ import tarfile
 import time
 from pathlib import Path
 
+import torch
+
 from genxd.training import load_config, train_genxd, train_vae
 from genxd.training.loop import list_checkpoints
 
@@ -89,7 +95,8 @@ def newest(run_dir: Path) -> Path:
 
 
 def stage_vae(minutes: float) -> None:
-    cfg = load_config("configs/h100_small_vae.yaml", [*QUIET, f"training.max_minutes={minutes}"], kind="vae")
+    cfg = load_config("configs/h100_small_vae.yaml", [*QUIET, f"training.max_minutes={minutes}", *EXTRA_OVERRIDES],
+                      kind="vae")
     ckpt = train_vae(cfg, overwrite=True)
     summarize(Path(cfg.output_dir), every=5)
     OUT.mkdir(parents=True, exist_ok=True)
@@ -131,7 +138,8 @@ OBJECTS_PRESET = "configs/h100_small_genxd_objects.yaml"  # issue 22: moving obj
 POOL: dict[str, int | None] = {"seed": None}  # pool=N: the seed of every dataset of the preset trained next
 MAX_PHOTO_PIECE_MINUTES = 7.0
 RUN = {"dir": GENXD_DIR, "photo": False}  # the run the tune / validate / eval / export stages work on
-DEVICE = os.environ.get("GENXD_DEVICE", "cuda")
+#: Device of the tune / validate / eval stages: $GENXD_DEVICE, else CUDA when there is a GPU, else the CPU.
+DEVICE = os.environ.get("GENXD_DEVICE") or ("cuda" if torch.cuda.is_available() else "cpu")
 
 
 def check_seeds(cfg) -> None:
@@ -225,7 +233,7 @@ def stage_eval() -> None:
     t = time.monotonic()
     modes = ("3d-1view", "3d-3view", "4d") + (("photo-pan", "photo-zoom") if RUN["photo"] else ())
     report = evaluate(ckpt, num_scenes=50, device=DEVICE, progress=False, out=OUT / "eval.json", dtype="fp32",
-                      fast=False, modes=modes)
+                      fast=False, modes=modes, overwrite=True)  # the stage's own report, redone
     log(f"eval ({time.monotonic() - t:.0f} s):", json.dumps(report, indent=1))
 
 
@@ -243,7 +251,45 @@ def stage_export(name: str = "genxd-small") -> None:
     log("exported", ckpt, len(data), "bytes")
 
 
+#: Stage name -> whether it takes ``=VALUE`` ("minutes", "int", "name", "run") or none.
+STAGES = {"vae": "minutes", "probe": None, "genxd": "minutes", "continue": "minutes", "photo": "minutes",
+          "orbits": "minutes", "objects": "minutes", "objects0": "minutes", "ctxaug": "minutes", "ctxaugobj": "minutes",
+          "pool": "int", "validate": None, "run": "run", "tune": None, "eval": None, "export": "name"}
+
+
+def check_stages(argv: list[str]) -> None:
+    """Every stage name and value checked before the first stage runs (a typo after a training piece used to
+    show only once the piece had spent its device time)."""
+    for arg in argv:
+        if arg.startswith("+"):
+            if "=" not in arg:
+                raise SystemExit(f"{arg!r}: an override is +KEY=VALUE")
+            continue
+        name, eq, value = arg.partition("=")
+        if name not in STAGES:
+            raise SystemExit(f"unknown stage {arg!r}; stages: {', '.join(STAGES)} (python {sys.argv[0]} --help)")
+        kind = STAGES[name]
+        if eq and kind is None:
+            raise SystemExit(f"stage {name!r} takes no value, got {arg!r}")
+        if kind == "minutes" and value:
+            try:
+                ok = 0 < float(value) <= (MAX_PHOTO_PIECE_MINUTES if name not in ("vae", "genxd", "continue") else 60)
+            except ValueError:
+                ok = False
+            if not ok:
+                raise SystemExit(f"{arg!r}: minutes must be a number above 0 (at most {MAX_PHOTO_PIECE_MINUTES:g} "
+                                 "for the photo-data pieces)")
+        if kind == "int" and not value.isdigit():
+            raise SystemExit(f"{arg!r}: the pool seed must be a whole number >= 0")
+        if kind == "run" and value not in ("photo", "genxd"):
+            raise SystemExit("run=photo or run=genxd: the run the later stages work on")
+
+
 def main(argv: list[str]) -> None:
+    if any(a in ("-h", "--help") for a in argv):
+        print(__doc__)
+        return
+    check_stages(argv)
     for arg in argv:
         if arg.startswith("+"):
             EXTRA_OVERRIDES.append(arg[1:])
@@ -290,4 +336,7 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:] or ["vae=5", "genxd=8"])
+    try:
+        main(sys.argv[1:] or ["vae=5", "genxd=8"])
+    except (ValueError, FileNotFoundError) as exc:  # a bad override or config value: one line, as genxd prints it
+        raise SystemExit(f"train_small_h100.py: error: {exc}") from None

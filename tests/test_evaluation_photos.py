@@ -113,7 +113,7 @@ def test_evaluate_photos_scores_an_exact_model_far_above_repeating_the_input():
     assert 0 < row["covered_fraction"] < 1
 
 
-@pytest.mark.skipif(importlib.util.find_spec("skimage") is None, reason="the photos ship in scikit-image")
+@pytest.mark.skipif(importlib.util.find_spec("skimage") is None, reason="needs the 'train-data' extra (scikit-image): pip install -e '.[train-data]'")
 def test_evaluate_runs_the_photo_card_validation_scenes_and_refuses_unknown_modes():
     report = evaluate(None, num_scenes=1, steps=1, device="cpu", progress=False, seed=5, modes=("photo-cards",))
     row = report["photo-cards"]
@@ -121,3 +121,28 @@ def test_evaluate_runs_the_photo_card_validation_scenes_and_refuses_unknown_mode
     assert 5.0 < row["baseline_psnr"] < 60.0
     with pytest.raises(ValueError, match="unknown evaluation mode"):
         evaluate(None, modes=("photo-orbit",))
+
+
+def test_evaluate_checks_the_report_file_and_the_photo_packages_before_any_work(tmp_path, monkeypatch):
+    """An existing report is refused unless overwrite=True (Python replaced it silently, the CLI refused it), and
+    a photo mode whose package is missing fails before the model loads (it failed after minutes of synthetic
+    scenes, their results lost)."""
+    import genxd.api
+    import genxd.data.synthetic.photos as photos
+
+    def no_model(*args, **kwargs):
+        raise AssertionError("the model was loaded before the checks")
+
+    monkeypatch.setattr(genxd.api, "load_model", no_model)
+    out = tmp_path / "eval.json"
+    out.write_text("{}")
+    with pytest.raises(FileExistsError, match="overwrite=True"):
+        evaluate(None, modes=("3d-1view",), out=out)
+    assert out.read_text() == "{}"
+    with pytest.raises(AssertionError, match="loaded before"):  # overwrite=True passes the check
+        evaluate(None, modes=("3d-1view",), out=out, overwrite=True)
+
+    real = photos.importlib.util.find_spec
+    monkeypatch.setattr(photos.importlib.util, "find_spec", lambda name, *a: None if name == "sklearn" else real(name, *a))
+    with pytest.raises(FileNotFoundError, match="scikit-learn"):
+        evaluate(None, modes=("3d-1view", "photo-pan"))

@@ -8,7 +8,7 @@ from pathlib import Path
 
 RELEASED_REPO_ID = "Yuyang-z/genxd"
 DOWNLOAD_HINT = (
-    f"huggingface-cli download {RELEASED_REPO_ID} --local-dir ./genxd-model  (then pass --model ./genxd-model)"
+    f"hf download {RELEASED_REPO_ID} --local-dir ./genxd-model  (then pass --model ./genxd-model)"
 )
 COMPONENTS = ("unet", "vae", "scheduler")
 

@@ -38,7 +38,6 @@ of held-out synthetic ReconFusion-format scenes, with and without generated view
 
 from __future__ import annotations
 
-import json
 import statistics
 from dataclasses import dataclass
 from pathlib import Path
@@ -165,15 +164,37 @@ def mean_psnr_gain(report: dict, modes: tuple[str, ...] = ("3d-1view", "photo-ca
     return sum(report[m]["psnr_gain_db"] for m in present) / len(present)
 
 
+def _check_before_running(modes: tuple[str, ...], out: str | Path | None, overwrite: bool) -> None:
+    """What would fail after minutes of work: an existing report (without ``overwrite``), a photo package missing."""
+    if out is not None:
+        from .output_folders import existing_files_error
+        from .utils.io import check_output_file
+
+        check_output_file(out, "out")
+        if not overwrite and (error := existing_files_error([out])):
+            raise error
+    photo_modes = [m for m in modes if m.startswith("photo-")]
+    if photo_modes:
+        from .data.synthetic.photos import HELD_OUT_PHOTOS, TRAINING_PHOTOS, photo_path
+
+        needed = (TRAINING_PHOTOS if "photo-cards" in photo_modes else ()) + (
+            HELD_OUT_PHOTOS if set(photo_modes) - {"photo-cards"} else ())
+        for photo in needed:
+            photo_path(photo)  # MissingPhotoError (a FileNotFoundError): which package to install
+
+
 def evaluate(model: str | Path | None = None, num_scenes: int = 50, steps: int | None = None,
              guidance: float | None = None, device: str | None = None, seed: int = HELD_OUT_SEED,
              motion_strength: float = DEFAULT_EVAL_MOTION, progress: bool = True, out: str | Path | None = None,
              modes: tuple[str, ...] = ("3d-1view", "3d-3view", "4d"), dtype: str | None = None,
-             fast: bool | None = None, fewshot_scenes: int = 10, fewshot_iterations: int = 300) -> dict:
+             fast: bool | None = None, fewshot_scenes: int = 10, fewshot_iterations: int = 300,
+             overwrite: bool = False) -> dict:
     """Run the evaluation; returns (and writes to ``out`` if given) a JSON-able report.
 
     ``dtype`` / ``fast``: as :func:`genxd.api.load_model` (default: float32 on CPU, the fast path on
-    CUDA; ``dtype="fp32", fast=False`` on CUDA gives the CPU numbers up to floating-point order)."""
+    CUDA; ``dtype="fp32", fast=False`` on CUDA gives the CPU numbers up to floating-point order).
+    An existing ``out`` is refused unless ``overwrite``; the photo modes' packages are checked before anything
+    runs (they used to fail after the synthetic modes, losing their results)."""
     from tqdm.auto import tqdm
 
     from .api import load_model
@@ -182,14 +203,17 @@ def evaluate(model: str | Path | None = None, num_scenes: int = 50, steps: int |
     bad = [m for m in modes if m not in EVAL_MODES]
     if bad:
         raise ValueError(f"unknown evaluation mode(s) {bad}; choose from {', '.join(EVAL_MODES)}")
+    _check_before_running(modes, out, overwrite)
     lm = load_model(model, device, dtype or ("fp32" if device in (None, "cpu") else None), fast=fast)
     pipe, d = lm.pipe, lm.defaults
     res, frames_n = int(d["resolution"]), int(d["num_frames"])
     steps = int(steps or d["num_inference_steps"])
     guidance = float(guidance if guidance is not None else d["guidance_scale"])
     pipe.set_progress_bar_config(disable=True)
-    report: dict = {"model": "bundled:genxd-small" if lm.bundled else str(lm.path), "num_scenes": num_scenes,
-                    "held_out_seed": seed, "resolution": res, "frames": frames_n, "steps": steps, "guidance": guidance}
+    report: dict = {"model": "bundled:genxd-small" if lm.bundled else str(lm.path), "resolution": res,
+                    "frames": frames_n, "steps": steps, "guidance": guidance}
+    if any(m in modes for m in ("3d-1view", "3d-3view", "4d", "photo-cards", *CAMERA_MODES)):
+        report.update(num_scenes=num_scenes, held_out_seed=seed)  # the synthetic scenes' count and seed
     data3d = SyntheticDataset(length=num_scenes, num_frames=frames_n, height=res, kinds=["3d"], seed=seed,
                               motion_source="world")
     contexts = {"3d-1view": [0], "3d-3view": [0, frames_n // 2, frames_n - 1], "photo-cards": [0]}

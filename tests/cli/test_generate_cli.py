@@ -88,7 +88,7 @@ def test_generate_python_api_and_camera_file(images, tmp_path, reference_small):
         (["generate", "IMG", "--mode", "5d"], "--mode"),
         (["generate", "IMG", "--fit", "stretch"], "--fit"),
         (["generate", "IMG", "--resolution", "60"], "multiple of 64"),
-        (["generate", "IMG", "--model", "NOMODEL"], "huggingface-cli download Yuyang-z/genxd"),
+        (["generate", "IMG", "--model", "NOMODEL"], "hf download Yuyang-z/genxd"),
         (["generate", "IMG", "--scheduler", "ddim"], "--scheduler"),
         (["generate", "IMG", "--offload", "disk"], "--offload"),
         (["generate", "IMG", "--decode-chunk", "0"], "--decode-chunk"),

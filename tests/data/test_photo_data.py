@@ -8,7 +8,7 @@ import pytest
 import torch
 
 if importlib.util.find_spec("skimage") is None or importlib.util.find_spec("sklearn") is None:
-    pytest.skip("the photos ship in scikit-image / scikit-learn (pip install 'genxd[train-data]')", allow_module_level=True)
+    pytest.skip("needs the 'train-data' extra (scikit-image, scikit-learn): pip install -e '.[train-data]'", allow_module_level=True)
 
 from genxd.cameras import intrinsics_from_focal, project_points  # noqa: E402
 from genxd.data.datasets import build_dataset  # noqa: E402

@@ -221,7 +221,7 @@ def test_sessions_are_separate_and_cleaned(tmp_path):
 def test_page_load_keeps_a_session_an_earlier_event_made(tmp_path):
     """On a busy server an upload can be handled before the page's load event: the load handler must keep the
     session that upload made (replacing it lost the upload: the next camera change read no images)."""
-    pytest.importorskip("gradio")
+    pytest.importorskip("gradio", reason="the demo extra is not installed (pip install -e '.[demo]')")
     from genxd.demo.app import DemoConfig, build_app
     from genxd.demo.jobs import Devices
 
@@ -239,7 +239,7 @@ def test_the_page_config_holds_no_memory_address(tmp_path):
     "<bound method SessionsByPage.close of <... object at 0x7f...>>"."""
     import json
 
-    pytest.importorskip("gradio")
+    pytest.importorskip("gradio", reason="the demo extra is not installed (pip install -e '.[demo]')")
     from genxd.demo.app import DemoConfig, build_app
     from genxd.demo.jobs import Devices
 
@@ -255,7 +255,7 @@ def test_the_page_builds_without_gradio_warnings(tmp_path):
     ``genxd demo`` would print at every start."""
     import warnings
 
-    pytest.importorskip("gradio")
+    pytest.importorskip("gradio", reason="the demo extra is not installed (pip install -e '.[demo]')")
     from genxd.demo.app import DemoConfig, build_app
     from genxd.demo.jobs import Devices
 
@@ -493,7 +493,7 @@ def test_framing_turns_the_first_camera_into_the_viewer_camera():
 
 # ---------------------------------------------------------------------- CLI
 def test_cli_checks_its_options_before_loading_anything():
-    pytest.importorskip("gradio", reason="the demo extra is not installed")
+    pytest.importorskip("gradio", reason="the demo extra is not installed (pip install -e '.[demo]')")
     from typer.testing import CliRunner
 
     from genxd.cli import app

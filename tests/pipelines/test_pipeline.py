@@ -209,7 +209,7 @@ def test_bad_inputs_raise_value_error(pipe, reference_cases, change, match):
 
 
 def test_missing_checkpoint_says_how_to_get_it(tmp_path):
-    with pytest.raises(FileNotFoundError, match="huggingface-cli download Yuyang-z/genxd"):
+    with pytest.raises(FileNotFoundError, match="hf download Yuyang-z/genxd"):
         GenXDPipeline.from_pretrained(tmp_path / "nowhere")
     (tmp_path / "partial" / "unet").mkdir(parents=True)
     with pytest.raises(FileNotFoundError, match="it has no vae/ and no scheduler/"):

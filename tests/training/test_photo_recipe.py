@@ -79,3 +79,19 @@ def test_tune_picks_the_guidance_on_validation_scenes_of_both_kinds(driver, tmp_
     assert {c[0] for c in calls} == {5} and all(c[1] == ("3d-1view", "photo-cards") for c in calls)
     # mean gains: 2.5, 2.75, 2.0, 1.5 -> 1.5 (not 2.0, the best on the procedural scenes alone)
     assert json.loads((ckpt / "generation_config.json").read_text())["guidance_scale"] == 1.5
+
+
+def test_every_stage_is_checked_before_the_first_one_runs(driver, monkeypatch):
+    """A typo after a training piece showed only once the piece had used its device time; bad values were
+    tracebacks. Now the whole command line is checked first, in one line, and nothing runs."""
+    ran = []
+    monkeypatch.setattr(driver, "stage_export", lambda name="genxd-small": ran.append(name))
+    for argv, needle in [(["run=photo", "export", "exprot"], "unknown stage 'exprot'"),
+                         (["photo=abc"], "minutes must be a number"), (["photo=-1"], "minutes must be a number"),
+                         (["pool=x"], "whole number"), (["tune=3"], "takes no value"), (["+training.bogus"], r"\+KEY=VALUE"),
+                         (["run=other"], "run=photo or run=genxd")]:
+        with pytest.raises(SystemExit, match=needle):
+            driver.main(argv)
+    assert ran == []
+    driver.main(["run=photo", "export"])
+    assert ran == ["genxd-small"]

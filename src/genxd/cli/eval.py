@@ -62,7 +62,7 @@ def register(app: typer.Typer) -> None:
             extra = {} if motion_strength is None else {"motion_strength": motion_strength}
             report = evaluate(model, num_scenes, steps, guidance, device, progress=not quiet, out=out, modes=modes,
                               dtype=dtype, fast=fast, fewshot_scenes=fewshot_scenes,
-                              fewshot_iterations=fewshot_iterations, **extra)
+                              fewshot_iterations=fewshot_iterations, overwrite=overwrite, **extra)
             typer.echo(json.dumps(report, indent=2))
             if out is not None:
                 typer.echo(f"wrote {out}", err=True)

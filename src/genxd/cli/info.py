@@ -16,7 +16,8 @@ from ..utils.machine import cpu_name
 CORE = ("torch", "diffusers", "accelerate", "safetensors", "numpy", "opencv-python-headless", "imageio", "av",
         "pycolmap")
 OPTIONAL = {"ray": "ray", "gsplat": "gsplat", "gradio": "demo", "transformers": "models", "bitsandbytes": "train",
-            "tensorboard": "tensorboard", "scikit-image": "train-data", "pytest-xdist": "dev"}
+            "tensorboard": "tensorboard", "scikit-image": "train-data", "scikit-learn": "train-data",
+            "playwright": "demo-test", "pytest-xdist": "dev"}
 
 
 def _version(dist: str) -> str | None:

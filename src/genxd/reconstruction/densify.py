@@ -244,7 +244,8 @@ def make_strategy(kind: StrategyKind = "auto", **kwargs: Any) -> Any:
             from gsplat.strategy import DefaultStrategy
         except Exception as exc:
             if kind == "gsplat":
-                raise ValueError(f"densification strategy 'gsplat' needs gsplat installed ({exc})") from None
+                raise ValueError(f"densification strategy 'gsplat' needs gsplat installed ({exc}): "
+                                 "pip install 'gsplat>=1.4,<2' (docs/extras.md)") from None
         else:
             gs_kwargs = {k: v for k, v in kwargs.items() if k not in ("max_gaussians",)}
             return DefaultStrategy(**gs_kwargs)

@@ -64,7 +64,7 @@ def make_optimizer(params, cfg: OptimConfig) -> torch.optim.Optimizer:
             import bitsandbytes as bnb
         except ImportError:
             raise ValueError("training.use_8bit_adam needs bitsandbytes, which is not installed "
-                             "(pip install 'genxd[train]')") from None
+                             "(pip install -e '.[train]' in the genxd checkout)") from None
         return bnb.optim.AdamW8bit(params, **kwargs)
     fused = bool(params) and all(p.is_cuda and p.dtype.is_floating_point for p in params)
     return torch.optim.AdamW(params, **kwargs, fused=fused)

@@ -110,7 +110,7 @@ def _package_dir(package: str) -> Path:
     if spec is None or not spec.submodule_search_locations:
         raise MissingPhotoError(
             f"the photos need the {'scikit-image' if package == _SK else 'scikit-learn'} package: "
-            "pip install 'genxd[train-data]'"
+            "pip install -e '.[train-data]' in the genxd checkout"
         )
     return Path(next(iter(spec.submodule_search_locations)))
 
