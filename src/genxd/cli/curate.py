@@ -88,6 +88,9 @@ def register(app: typer.Typer) -> None:
                 if not item.exists():
                     raise UsageError(f"input not found: {item}")
             check_writable_dir(out, "--out")
+            for option, folder in (("--mask-model", mask_model), ("--depth-model", depth_model)):
+                if folder is not None and not folder.is_dir():  # before CurationConfig: name the option
+                    raise UsageError(f"{option} folder not found: {folder}")
             config = CurationConfig(
                 stride=stride,
                 max_frames=max_frames,

@@ -12,7 +12,9 @@ hidden temporary folder and renamed into place only when complete, so a killed r
 half-written video folder (stale temporary folders are removed by the next run). If a run dies
 between the rename and the index line, the next run adds the missing line from ``meta.json``.
 Failed videos are skipped on later runs unless ``retry_failed`` is set, but for failures of the machine, not of the
-video (:data:`RETRIED_STAGES`: a full disk, a forbidden folder), which are always tried again. The index is only
+video (:data:`RETRIED_STAGES`: a full disk, a forbidden folder, a worker without the mask/depth model's package),
+which are always tried again. The mask and depth models and the Ray address are checked before anything is
+written (a bad one is one ``ValueError``, and no output folder is created). The index is only
 appended to, each line written whole under an exclusive lock (the last line of a video wins).
 """
 
@@ -44,14 +46,19 @@ __all__ = [
     "read_index",
     "latest_records",
     "append_index",
+    "check_models",
+    "check_ray_address",
     "RunLockedError",
     "unique_video_ids",
 ]
 
 INDEX_NAME = "index.jsonl"
-#: Failure stages that say nothing about the video (the machine's: a full disk, a forbidden folder): tried again
+#: Failure stages that say nothing about the video (the machine's: a full disk, a forbidden folder; "setup": the
+#: worker could not use ``mask_model``/``depth_model``, e.g. ``transformers`` missing on a Ray node): tried again
 #: on the next run without ``retry_failed``.
-RETRIED_STAGES = frozenset({"environment"})
+RETRIED_STAGES = frozenset({"environment", "setup"})
+#: Seconds to wait for a TCP connection to a ``--ray host:port`` address before giving up.
+RAY_CONNECT_TIMEOUT_S = 5.0
 LOCK_NAME = ".curate.lock"
 
 
@@ -174,11 +181,71 @@ def _curate_task(source: VideoSource, out_dir: str, config: CurationConfig,
     meta_path = Path(out_dir) / source.video_id / META_NAME
     if meta_path.exists():
         return _record_from_meta(source, meta_path)
+    try:
+        _check_models_once(config)  # checked in the parent too; a Ray node may still lack transformers
+    except (ValueError, OSError) as exc:
+        return video_record(source, "failed", stage="setup", reason=f"{exc}")
     with caller_style(caller_name):
         record = curate_video(source, out_dir, config, on_stage=on_stage)
     if record.get("status") != "ok" and meta_path.exists():  # another attempt of this video won the rename
         return _record_from_meta(source, meta_path)
     return record
+
+
+#: (mask_model, depth_model) pairs this process found usable (:func:`check_models`).
+_CHECKED_MODELS: set[tuple[str | None, str | None]] = set()
+
+
+def check_models(config: CurationConfig) -> None:
+    """Raise a one-line error (``ValueError``, ``FileNotFoundError``) naming ``--mask-model``/``--depth-model``
+    unless the models of ``config`` can be loaded here: ``transformers`` importable and each folder a model of
+    the right kind (config, weights, image processor; no weights are read)."""
+    if config.mask_model is not None:
+        from .masks import check_mask_model
+
+        check_mask_model(config.mask_model)
+    if config.depth_model is not None:
+        from .depth import check_depth_model
+
+        check_depth_model(config.depth_model)
+
+
+def _check_models_once(config: CurationConfig) -> None:
+    key = (config.mask_model, config.depth_model)
+    if key == (None, None) or key in _CHECKED_MODELS:
+        return
+    check_models(config)
+    _CHECKED_MODELS.add(key)
+
+
+def check_ray_address(address: str, timeout: float = RAY_CONNECT_TIMEOUT_S) -> None:
+    """For a ``host:port`` (or ``ray://host:port``) Ray address, raise a one-line ``ValueError`` naming ``--ray``
+    unless the port is 1-65535 and something accepts a TCP connection there within ``timeout`` seconds
+    (``ray.init`` itself retries for minutes). ``local``, ``auto`` and addresses without a port are left to Ray."""
+    import socket
+
+    if address in ("local", "auto"):
+        return
+    rest = address[len("ray://"):] if address.startswith("ray://") else address
+    if ":" not in rest:
+        return
+    host, _, port_text = rest.rpartition(":")
+    host = host.strip("[]")  # [::1]:6379
+    try:
+        port = int(port_text)
+    except ValueError:
+        port = -1
+    if not 1 <= port <= 65535:
+        raise ValueError(f"--ray {address}: the port must be an integer 1-65535, got {port_text!r}")
+    if not host:
+        raise ValueError(f"--ray {address}: no host before the port (host:port, ray://host:port, local or auto)")
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            pass
+    except OSError as exc:
+        why = "no answer" if isinstance(exc, socket.timeout) else (exc.strerror or type(exc).__name__)
+        raise ValueError(f"--ray {address}: nothing answers at {host}:{port} within {timeout:g} s ({why}); "
+                         "is the Ray head running and reachable?") from None
 
 
 def _make_progress(enabled: bool, total: int):
@@ -222,16 +289,22 @@ def curate_dataset(
         on_record: called with each appended record (in the parent process).
     Raises:
         RunLockedError: another run holds ``out_dir``.
-        ValueError / FileNotFoundError: bad inputs or settings.
+        ValueError / FileNotFoundError: bad inputs or settings, an unusable mask or depth model
+            (:func:`check_models`), no ``ray`` package or nothing answering at ``ray_address``
+            (:func:`check_ray_address`); raised before ``out_dir`` is created or written to.
     """
     config = config or CurationConfig()
     if workers < 1:
         raise ValueError(f"workers must be >= 1, got {workers}")
     sources = _collect_sources(inputs)
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    # checked before anything is written: a bad model or Ray address leaves no folder, lock or index line
+    check_models(config)
     if ray_address is not None:
-        _import_ray(local=ray_address == "local")  # fail early with a clear message
+        ray = _import_ray(local=ray_address == "local")  # fail early with a clear message
+        if not ray.is_initialized():  # else that connection is used as it is (see _run_ray)
+            check_ray_address(ray_address)
+    out_dir.mkdir(parents=True, exist_ok=True)
     with _run_lock(out_dir):
         _clean_stale_parts(out_dir)
         latest = latest_records(out_dir)
@@ -419,7 +492,7 @@ def _import_ray(local: bool = False):
     try:
         import ray
     except ImportError:
-        raise ValueError("--ray needs the 'ray' package: pip install 'genxd[ray]' (or pip install 'ray[default]')") from None
+        raise ValueError("--ray needs the 'ray' package: pip install -e '.[ray]' in the genxd checkout (or pip install 'ray[default]')") from None
     return ray
 
 

@@ -31,6 +31,8 @@ __all__ = [
     "align_depth_median",
     "aligned_model_depth_maps",
     "TransformersDepthEstimator",
+    "check_depth_model",
+    "check_transformers_model",
     "sample_map",
 ]
 
@@ -170,6 +172,58 @@ def align_depth_median(
     else:
         aligned = np.maximum(aligned, np.min(sparse_z) * 1e-2)
     return aligned.astype(np.float32), scale, shift
+
+
+#: Files ``from_pretrained`` reads the weights from (transformers' WEIGHTS_NAME, SAFE_WEIGHTS_NAME and their indexes).
+_WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "pytorch_model.bin.index.json")
+#: Files ``AutoImageProcessor.from_pretrained`` reads the image processor from.
+_PROCESSOR_FILES = ("preprocessor_config.json", "processor_config.json")
+
+
+def check_transformers_model(model_dir: str | Path, option: str, tasks: tuple[str, ...], what: str) -> None:
+    """Raise a one-line ``ValueError`` (``FileNotFoundError`` for a missing folder) naming ``option`` unless
+    ``transformers`` imports and ``model_dir`` looks like a model folder the loaders accept: a ``config.json``
+    whose ``model_type`` transformers maps to a model of one of ``tasks`` (names of the auto mappings, e.g.
+    ``"DEPTH_ESTIMATION"``), weights and an image-processor config. Cheap: reads no weights; run before any
+    video starts (and in each worker, where the package may be missing).
+    """
+    import json
+
+    model_dir = Path(model_dir)
+    if not model_dir.is_dir():
+        raise FileNotFoundError(f"{option} folder not found: {model_dir}")
+    try:
+        import transformers  # noqa: F401
+    except ImportError as exc:
+        raise ValueError(f"{option} needs the 'transformers' package: pip install transformers ({exc})") from None
+    config_path = model_dir / "config.json"
+    try:
+        model_type = json.loads(config_path.read_text()).get("model_type")
+    except FileNotFoundError:
+        raise ValueError(f"{option} {model_dir} is not a transformers model folder: no config.json") from None
+    except (OSError, ValueError, AttributeError) as exc:
+        raise ValueError(f"{option} {model_dir}: cannot read config.json: {type(exc).__name__}: {exc}") from None
+    if not model_type:
+        raise ValueError(f"{option} {model_dir}: config.json has no model_type; is it a transformers model folder?")
+    try:
+        from transformers.models.auto import modeling_auto
+    except ImportError:  # pragma: no cover - layout of another transformers version: leave it to the loader
+        modeling_auto = None
+    if modeling_auto is not None:
+        known = [getattr(modeling_auto, f"MODEL_FOR_{task}_MAPPING_NAMES", None) for task in tasks]
+        known = [names for names in known if names is not None]
+        if known and not any(model_type in names for names in known):
+            raise ValueError(f"{option} {model_dir}: a {model_type!r} model is not {what} "
+                             f"(transformers {transformers.__version__})")
+    if not any((model_dir / name).is_file() for name in _WEIGHT_FILES):
+        raise ValueError(f"{option} {model_dir}: no model weights ({' or '.join(_WEIGHT_FILES[::2])})")
+    if not any((model_dir / name).is_file() for name in _PROCESSOR_FILES):
+        raise ValueError(f"{option} {model_dir}: no image processor ({_PROCESSOR_FILES[0]})")
+
+
+def check_depth_model(model_dir: str | Path) -> None:
+    """Raise a one-line error unless ``model_dir`` can be a ``--depth-model`` (see :func:`check_transformers_model`)."""
+    check_transformers_model(model_dir, "--depth-model", ("DEPTH_ESTIMATION",), "a depth-estimation model")
 
 
 class TransformersDepthEstimator:

@@ -30,6 +30,7 @@ __all__ = [
     "dis_flow",
     "epipolar_residual",
     "label_components",
+    "check_mask_model",
     "load_masker",
 ]
 
@@ -312,6 +313,15 @@ class TransformersInstanceMasker:
                     labels[start + offset][mask & (labels[start + offset] == 0)] = next_id
                     next_id += 1
         return labels
+
+
+def check_mask_model(model_dir: str | Path) -> None:
+    """Raise a one-line error unless ``model_dir`` can be a ``--mask-model``: ``transformers`` installed and a
+    folder of an instance or universal segmentation model (see :func:`genxd.curation.depth.check_transformers_model`)."""
+    from .depth import check_transformers_model
+
+    check_transformers_model(model_dir, "--mask-model", ("UNIVERSAL_SEGMENTATION", "INSTANCE_SEGMENTATION"),
+                             "an instance-segmentation model")
 
 
 def load_masker(model_dir: str | Path | None, device: str = "cpu") -> Masker:

@@ -1,0 +1,146 @@
+"""``genxd curate`` checks the mask/depth models and the Ray address before anything is written.
+
+A bad ``--mask-model``/``--depth-model`` (package missing, folder missing or not a model), a ``--ray`` address
+where nothing answers, or ``--ray`` without the ``ray`` package: one ``genxd: error:`` line, exit code 2, and no
+output folder, lock or index line. Nothing is curated here (every run stops before the first video).
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import sys
+
+import numpy as np
+import pytest
+
+from genxd.curation import CurationConfig
+from genxd.curation import dataset
+from genxd.curation.dataset import RETRIED_STAGES, append_index, check_models, check_ray_address, read_index
+
+
+@pytest.fixture
+def clip_dir(tmp_path):
+    import cv2
+
+    folder = tmp_path / "in" / "clip"
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for i in range(3):
+        cv2.imwrite(str(folder / f"{i:03d}.png"), rng.integers(0, 255, (32, 32, 3), dtype=np.uint8))
+    return folder
+
+
+def _curate(*args):
+    from typer.testing import CliRunner
+
+    from genxd.cli import app
+
+    return CliRunner().invoke(app, ["curate", *map(str, args), "--quiet"])
+
+
+def _fake_model(folder, model_type: str):
+    """A folder that looks like a transformers model (config, weights file, image processor): no weights are read."""
+    folder.mkdir(parents=True)
+    (folder / "config.json").write_text(json.dumps({"model_type": model_type}))
+    (folder / "model.safetensors").write_bytes(b"")
+    (folder / "preprocessor_config.json").write_text("{}")
+    return folder
+
+
+def _assert_failed_upfront(result, out, *needles):
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("genxd: error:"), result.output
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+    assert not out.exists(), sorted(out.rglob("*"))  # no folder, no lock, no index line
+
+
+@pytest.mark.parametrize("option", ["--mask-model", "--depth-model"])
+def test_model_without_transformers_fails_before_any_video(clip_dir, tmp_path, monkeypatch, option):
+    model = _fake_model(tmp_path / "model", "depth_anything")
+    monkeypatch.setitem(sys.modules, "transformers", None)
+    out = tmp_path / "out"
+    result = _curate(clip_dir, "-o", out, option, model)
+    _assert_failed_upfront(result, out, f"{option} needs the 'transformers' package")
+
+
+def test_model_folder_missing_or_not_a_model(clip_dir, tmp_path):
+    pytest.importorskip("transformers")
+    out = tmp_path / "out"
+    _assert_failed_upfront(_curate(clip_dir, "-o", out, "--mask-model", tmp_path / "missing"), out,
+                           "--mask-model folder not found")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    _assert_failed_upfront(_curate(clip_dir, "-o", out, "--depth-model", empty), out, "--depth-model", "no config.json")
+    depth = _fake_model(tmp_path / "depth", "depth_anything")
+    _assert_failed_upfront(_curate(clip_dir, "-o", out, "--mask-model", depth), out,
+                           "--mask-model", "not an instance-segmentation model")
+    no_weights = _fake_model(tmp_path / "no_weights", "mask2former")
+    (no_weights / "model.safetensors").unlink()
+    _assert_failed_upfront(_curate(clip_dir, "-o", out, "--mask-model", no_weights), out, "no model weights")
+
+
+def test_model_folders_the_loaders_accept_pass(tmp_path):
+    pytest.importorskip("transformers")
+    config = CurationConfig(mask_model=str(_fake_model(tmp_path / "mask", "mask2former")),
+                            depth_model=str(_fake_model(tmp_path / "depth", "depth_anything")))
+    check_models(config)  # no error
+    check_models(CurationConfig())  # no models: nothing to check
+
+
+def test_setup_failure_in_a_worker_is_retried_by_the_next_run(clip_dir, tmp_path, monkeypatch):
+    from genxd.curation.frames import discover_videos
+
+    (source,) = discover_videos(clip_dir)
+    model = _fake_model(tmp_path / "model", "mask2former")
+    config = CurationConfig(mask_model=str(model))
+    out = tmp_path / "out"
+    out.mkdir()
+    monkeypatch.setitem(sys.modules, "transformers", None)  # as on a Ray node without the package
+    monkeypatch.setattr(dataset, "_CHECKED_MODELS", set())
+    record = dataset._curate_task(source, str(out), config)
+    assert record["status"] == "failed" and record["stage"] == "setup", record
+    assert "--mask-model needs the 'transformers' package" in record["reason"]
+    assert "setup" in RETRIED_STAGES
+    monkeypatch.delitem(sys.modules, "transformers")
+
+    append_index(out, record)
+    todo = []
+    monkeypatch.setattr(dataset, "_run_local", lambda videos, *a, **k: todo.extend(videos))
+    summary = dataset.curate_dataset(clip_dir, out, CurationConfig(), progress=False)
+    assert [s.video_id for s in todo] == [source.video_id] and summary.skipped == 0  # not "already done"
+    assert len(read_index(out)) == 1
+
+
+def test_ray_address_where_nothing_answers(clip_dir, tmp_path):
+    ray = pytest.importorskip("ray")
+    assert not ray.is_initialized()
+    with socket.socket() as probe:  # a free port: nothing listens there
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    out = tmp_path / "out"
+    _assert_failed_upfront(_curate(clip_dir, "-o", out, "--ray", f"127.0.0.1:{port}"), out,
+                           f"--ray 127.0.0.1:{port}", f"nothing answers at 127.0.0.1:{port}")
+    _assert_failed_upfront(_curate(clip_dir, "-o", out, "--ray", "bogus:99999"), out,
+                           "--ray bogus:99999", "1-65535")
+    _assert_failed_upfront(_curate(clip_dir, "-o", out, "--ray", "ray://127.0.0.1:x"), out, "--ray", "1-65535")
+
+
+def test_check_ray_address():
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(1)
+        check_ray_address(f"127.0.0.1:{server.getsockname()[1]}")  # something answers
+        check_ray_address(f"ray://127.0.0.1:{server.getsockname()[1]}")
+    for address in ("local", "auto", "ray://somewhere"):
+        check_ray_address(address)  # left to Ray
+    with pytest.raises(ValueError, match="--ray h:0: the port must be an integer 1-65535"):
+        check_ray_address("h:0")
+
+
+def test_ray_missing_leaves_no_output_folder(clip_dir, tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)
+    out = tmp_path / "out"
+    _assert_failed_upfront(_curate(clip_dir, "-o", out, "--ray", "local"), out, "--ray needs the 'ray' package")
