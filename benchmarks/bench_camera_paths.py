@@ -36,9 +36,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench_output lives beside this script
 
-from bench_output import out_help, resolve_out, save_json  # noqa: E402
+from bench_output import check_out, comma_choices, out_help, positive_int, resolve_out, save_json  # noqa: E402
 
 CAMERAS = ("orbit", "forward", "spiral", "dolly", "handheld")
+PARTS = ("from-video", "eval-camera", "model")
 
 
 def clip_specs(num: int) -> list[dict]:
@@ -223,14 +224,25 @@ def part_model(args) -> dict:
     return out
 
 
-def main() -> None:
+def parse_eval_settings(parser: argparse.ArgumentParser, text: str) -> list[tuple[int, int]]:
+    """``--eval-settings``: comma-separated SIZExFRAMES (e.g. ``64x8,256x16``), both at least 1."""
+    settings = []
+    for item in (p.strip() for p in text.split(",")):
+        size, x, frames = item.lower().partition("x")
+        if not (x and size.isdigit() and frames.isdigit() and int(size) > 0 and int(frames) > 0):
+            parser.error(f"--eval-settings: {item!r} is not SIZExFRAMES (e.g. 64x8,256x16)")
+        settings.append((int(size), int(frames)))
+    return settings
+
+
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--parts", default="from-video,eval-camera,model")
-    parser.add_argument("--clips", type=int, default=20)
+    parser.add_argument("--parts", default=",".join(PARTS), help=f"comma-separated: {', '.join(PARTS)}")
+    parser.add_argument("--clips", type=positive_int, default=20)
     parser.add_argument("--clip-ids", default="", help="from-video: run only these clip indices (comma-separated, "
                         "e.g. the forward and dolly clips 1,3,6,8,11,13,16,18)")
-    parser.add_argument("--frames", type=int, default=24, help="frames per from-video clip")
-    parser.add_argument("--size", type=int, default=192, help="from-video clip size in pixels")
+    parser.add_argument("--frames", type=positive_int, default=24, help="frames per from-video clip")
+    parser.add_argument("--size", type=positive_int, default=192, help="from-video clip size in pixels")
     parser.add_argument("--estimate-focal", action="store_true", help="let SfM estimate the focal length")
     parser.add_argument("--clip-focal", type=float, default=1.0,
                         help="true normalised focal length fx/W of the rendered from-video clips (genxd assumes 1.0 "
@@ -240,17 +252,23 @@ def main() -> None:
                         help="eval-camera render sizes and frame counts, SIZExFRAMES, comma-separated (the first is "
                              "saved as 'eval_camera', the others as 'eval_camera_SIZExFRAMES'); 64x8 is the bundled "
                              "model's output, where SfM has too few pixels for a near-0 floor")
-    parser.add_argument("--model-scenes", type=int, default=10)
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--model-scenes", type=positive_int, default=10)
+    parser.add_argument("--threads", type=positive_int, default=2)
     parser.add_argument("--out", default=None, help=out_help("bench_camera_paths"))
     parser.add_argument("--keep-other-parts", action="store_true",
                         help="keep the sections of parts not run now from an existing --out file (marked as such)")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
+    parts = comma_choices(parser, "--parts", args.parts, PARTS)
+    eval_settings = parse_eval_settings(parser, args.eval_settings)
+    if args.clip_ids and not all(i.strip().isdigit() for i in args.clip_ids.split(",")):
+        parser.error(f"--clip-ids: {args.clip_ids!r} is not comma-separated clip indices (e.g. 1,3,6)")
+    if args.keep_other_parts and args.out is None:
+        parser.error("--keep-other-parts needs --out (the file whose other sections are kept)")
+    check_out(parser, args.out)
 
     import torch
 
     torch.set_num_threads(1)  # rendering: one thread is faster on a shared machine (tests/curation/conftest.py)
-    parts = [p.strip() for p in args.parts.split(",") if p.strip()]
     report: dict = {"command": "bench_camera_paths", "args": vars(args), "platform": {
         "python": platform.python_version(), "machine": platform.machine(), "cpus": os.cpu_count(),
         "load_average_start": os.getloadavg()}}
@@ -260,8 +278,7 @@ def main() -> None:
             report["from_video"] = part_from_video(args, work)
             print(json.dumps(report["from_video"]["summary"], indent=1), flush=True)
         if "eval-camera" in parts:
-            for k, setting in enumerate(args.eval_settings.split(",")):
-                size, frames = (int(v) for v in setting.lower().split("x"))
+            for k, (size, frames) in enumerate(eval_settings):
                 key = "eval_camera" if k == 0 else f"eval_camera_{size}x{frames}"
                 print(f"eval-camera at {size}x{size}, {frames} frames", flush=True)
                 report[key] = part_eval_camera(args, work, size, frames)

@@ -37,7 +37,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench_output lives beside this script
 
-from bench_output import out_help, resolve_out, save_json  # noqa: E402
+from bench_output import check_exists, check_out, out_help, positive_int, resolve_out, save_json  # noqa: E402
 
 PHASES_SNIPPET = r"""
 import json, sys, time
@@ -106,18 +106,28 @@ def contact_sheet(input_png: Path, frames_dir: Path, out: Path, scale: int = 2) 
 
 def export_ref(ref: str, dest: Path) -> Path:
     """``src/`` of git ref ``ref`` extracted under ``dest``; returns the folder to put on PYTHONPATH."""
-    archive = subprocess.run(["git", "-C", str(ROOT), "archive", ref, "src"], check=True, capture_output=True).stdout
+    proc = subprocess.run(["git", "-C", str(ROOT), "archive", ref, "src"], capture_output=True)
+    if proc.returncode != 0:
+        raise SystemExit(f"bench_generate_cpu: --before {ref}: {proc.stderr.decode(errors='replace').strip()}")
+    archive = proc.stdout
     subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
     return dest / "src"
 
 
 def timed_run(cmd: list[str], env: dict) -> dict:
-    """Run ``cmd``; wall and CPU seconds (the child's user + system time) and the load average at the start."""
+    """Run ``cmd``; wall and CPU seconds (the child's user + system time) and the load average at the start.
+
+    A child that fails ends this script (exit 1, no traceback) with the last lines of its stderr (genxd's
+    ``genxd: error: ...`` line)."""
     load = os.getloadavg()[0]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
-    proc = subprocess.run(cmd, env=env, check=True, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    proc = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     wall = time.perf_counter() - t
+    if proc.returncode != 0:
+        tail = "\n".join("  " + line for line in proc.stderr.strip().splitlines()[-5:])
+        what = "genxd generate" if "-m" in cmd and "genxd" in cmd else "the phases run"
+        raise SystemExit(f"bench_generate_cpu: {what} failed (exit {proc.returncode}):\n{tail}")
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return {"wall_s": wall, "cpu_s": cpu, "load_1min": load, "stdout": proc.stdout}
@@ -134,14 +144,17 @@ def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--image", default=str(ROOT / "examples" / "scene_a.png"))
     ap.add_argument("--camera", default="orbit")
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--repeats", type=int, default=1)
+    ap.add_argument("--threads", type=positive_int, default=2)
+    ap.add_argument("--repeats", type=positive_int, default=1)
     ap.add_argument("--before", default=None, help="git ref to time against (its src/, same command, alternating runs)")
     ap.add_argument("--after-args", default="", help="extra genxd generate options for the after runs only")
     ap.add_argument("--phases", action="store_true", help="time the phases of one run of this checkout instead")
     ap.add_argument("--out", default=None, help=out_help("bench_generate_cpu"))
     ap.add_argument("--contact-sheet", default=None)
     args = ap.parse_args(argv)
+    check_exists(ap, "--image", args.image)
+    check_out(ap, args.out)
+    check_out(ap, args.contact_sheet, "--contact-sheet")
     env = dict(os.environ, OMP_NUM_THREADS=str(args.threads), MKL_NUM_THREADS=str(args.threads), CUDA_VISIBLE_DEVICES="")
     after_env = dict(env, PYTHONPATH=os.pathsep.join([str(ROOT / "src"), env.get("PYTHONPATH", "")]).rstrip(os.pathsep))
     result: dict = {

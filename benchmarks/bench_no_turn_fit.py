@@ -30,7 +30,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench_output lives beside this script
 
-from bench_output import out_help, resolve_out, save_json  # noqa: E402
+from bench_output import check_exists, check_out, out_help, resolve_out, save_json  # noqa: E402
 
 
 def scipy_fit(R0, rays, cam, pt, centres, points, focal, axis, max_nfev=300):
@@ -95,11 +95,14 @@ def _timed(fn, threads):
         return out, time.perf_counter() - t
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--clips", nargs="*", default=None, help="videos or frame folders (default: a synthetic forward clip)")
     ap.add_argument("--out", default=None, help=out_help("bench_no_turn_fit"))
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
+    if args.clips:
+        check_exists(ap, "--clips", args.clips)
+    check_out(ap, args.out)
     import genxd.cameras.no_turn_fit as no_turn_fit
     from genxd.cameras.from_video import recover_clip_cameras
 

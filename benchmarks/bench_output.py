@@ -7,6 +7,10 @@
   earlier run's file nor a committed record.
 - Every write is atomic (``genxd.utils.io``): an interrupted run leaves the old file or the new one complete.
 
+Argument checks shared by the scripts (bad arguments: argparse's one-line ``error:`` and exit 2, nothing written):
+``positive_int`` (an argparse ``type=``), ``comma_choices`` (a comma-separated option of known names),
+``check_out`` (``--out`` must not be a folder) and ``check_exists`` (input files).
+
 Scripts import it as a sibling::
 
     sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -15,6 +19,7 @@ Scripts import it as a sibling::
 
 from __future__ import annotations
 
+import argparse
 import atexit
 import json
 import os
@@ -98,4 +103,40 @@ def save_json(path: str | os.PathLike, obj: Any, *, indent: int | None = 2,
     return path
 
 
-__all__ = ["LOCAL", "default_out", "out_help", "resolve_out", "save_json"]
+def positive_int(text: str) -> int:
+    """argparse ``type=`` for counts: an integer of at least 1 (``--repeats 0`` is a usage error, exit 2)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid int value: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def comma_choices(parser: argparse.ArgumentParser, option: str, text: str, valid) -> list[str]:
+    """The comma-separated names of ``option`` (empty items dropped); unknown or no names: ``parser.error``."""
+    valid = list(valid)
+    items = [p.strip() for p in text.split(",") if p.strip()]
+    bad = [p for p in items if p not in valid]
+    if bad or not items:
+        what = f"unknown {', '.join(repr(p) for p in bad)}" if bad else "nothing given"
+        parser.error(f"{option}: {what} (valid: {', '.join(valid)})")
+    return items
+
+
+def check_out(parser: argparse.ArgumentParser, out: str | os.PathLike | None, option: str = "--out") -> None:
+    """``parser.error`` when ``--out`` names an existing folder (results go to a file)."""
+    if out is not None and Path(out).is_dir():
+        parser.error(f"{option} {out}: is a folder; give a file name (e.g. {Path(out) / 'results.json'})")
+
+
+def check_exists(parser: argparse.ArgumentParser, option: str, paths) -> None:
+    """``parser.error`` for the first of ``paths`` that does not exist."""
+    for path in [paths] if isinstance(paths, (str, os.PathLike)) else paths:
+        if not Path(path).exists():
+            parser.error(f"{option} {path}: no such file or folder")
+
+
+__all__ = ["LOCAL", "check_exists", "check_out", "comma_choices", "default_out", "out_help", "positive_int",
+           "resolve_out", "save_json"]

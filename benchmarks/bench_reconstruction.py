@@ -28,7 +28,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench_output lives beside this script
 
-from bench_output import out_help, resolve_out, save_json  # noqa: E402
+from bench_output import check_out, out_help, positive_int, resolve_out, save_json  # noqa: E402
 
 
 def _sync(device: torch.device) -> None:
@@ -136,17 +136,22 @@ def bench_backends(device: torch.device, num_gaussians: int = 20_000, size: int 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    parser.add_argument("--iterations", type=int, default=None, help="default: 2000 on CUDA, 100 on CPU")
-    parser.add_argument("--resolution", type=int, default=256)
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu", help="cpu, cuda or cuda:N")
+    parser.add_argument("--iterations", type=positive_int, default=None, help="default: 2000 on CUDA, 100 on CPU")
+    parser.add_argument("--resolution", type=positive_int, default=256)
     parser.add_argument("--init", default="depth", choices=["depth", "random"])
     parser.add_argument("--out", type=Path, default=None, help=out_help("bench_reconstruction"))
     args = parser.parse_args(argv)
-    device = torch.device(args.device)
+    try:
+        device = torch.device(args.device)
+    except RuntimeError:
+        device = None
+    if device is None or device.type not in ("cpu", "cuda"):
+        parser.error(f"--device: unknown device {args.device!r} (valid: cpu, cuda, cuda:N)")
     if device.type == "cuda" and not torch.cuda.is_available():
-        print("CUDA is not available", file=sys.stderr)
-        return 2
-    iterations = args.iterations or (2000 if device.type == "cuda" else 100)
+        parser.error(f"--device {args.device}: cuda requested but not available")
+    check_out(parser, args.out)
+    iterations = args.iterations if args.iterations is not None else (2000 if device.type == "cuda" else 100)
 
     from genxd.reconstruction.rasterizer import gsplat_available
 

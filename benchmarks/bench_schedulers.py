@@ -16,6 +16,8 @@ A configuration *matches* the reference when its mean PSNR against ground truth 
 against ground truth by being blurrier, which the PSNR against the reference's frames shows). Work items (scene, mode, configuration) are shared by ``--workers``
 processes with ``--threads`` threads each; every finished item is appended to ``OUT.jsonl`` and the
 generated frames (uint8) are cached (``--cache``), so a run that stops resumes where it was; ``OUT`` (JSON) is the summary.
+Items are keyed by the run's settings too (model path, dataset seed, guidance, device: :func:`run_tag`), so a run
+with other settings and the same ``--out`` computes its own items instead of reusing the earlier ones.
 Without ``--out``, ``OUT`` is a new ``benchmarks/results/local/bench_schedulers_<UTC time>.json`` (git-ignored): to
 resume a stopped run, give its ``--out``.
 
@@ -30,6 +32,7 @@ resume a stopped run, give its ``--out``.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import math
 import os
@@ -42,7 +45,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench_output lives beside this script
 
-from bench_output import out_help, resolve_out, save_json  # noqa: E402
+from bench_output import check_exists, check_out, out_help, positive_int, resolve_out, save_json  # noqa: E402
 
 DEFAULT_CONFIGS = [
     "euler:25", "euler:6", "euler:8", "euler:10", "euler:12",
@@ -68,8 +71,22 @@ def context_index(mode: str, frames: int) -> list[int]:
     return [0] if mode == "3d-1view" else [0, frames // 2, frames - 1]
 
 
-def item_key(scene: int, mode: str, config: str) -> str:
-    return f"{scene}|{mode}|{config}"
+def run_settings(model: str | None, seed: int, guidance: float | None, device: str) -> dict:
+    """What changes an item's result besides (scene, mode, configuration): the model (resolved path), the dataset
+    seed, the guidance scale (None: the model's) and the device."""
+    return {"model": str(Path(model).resolve()) if model else "bundled:genxd-small", "seed": seed,
+            "guidance": guidance, "device": device}
+
+
+def run_tag(settings: dict) -> str:
+    """A short hash of :func:`run_settings`, the first field of every item key."""
+    return hashlib.sha1(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def item_key(scene: int, mode: str, config: str, tag: str = "") -> str:
+    """An item's key in OUT.jsonl: ``TAG|scene|mode|config`` (``main`` always gives its run's tag; rows written before
+    the tag existed have no ``TAG|`` and are never reused)."""
+    return f"{tag}|{scene}|{mode}|{config}" if tag else f"{scene}|{mode}|{config}"
 
 
 # ---------------------------------------------------------------- worker side
@@ -98,7 +115,7 @@ def _init_worker(model: str | None, threads: int, num_scenes: int, seed: int, gu
                                         motion_source="world"))
 
 
-def _run_item(scene: int, mode: str, config: str, cache: str) -> dict:
+def _run_item(scene: int, mode: str, config: str, cache: str, tag: str) -> dict:
     import numpy as np
     import torch
 
@@ -115,11 +132,11 @@ def _run_item(scene: int, mode: str, config: str, cache: str) -> dict:
                generator=torch.Generator().manual_seed(scene)).frames[0].cpu()
     seconds = time.perf_counter() - t0
     score = score_clip(out, s["frames"], ctx)
-    path = Path(cache) / f"{mode}_{scene:03d}_{config.replace(':', '_')}.npy"
+    path = cache_path(Path(cache), mode, scene, config)
     tmp = path.with_suffix(".tmp.npy")
     np.save(tmp, (out * 255).round().to(torch.uint8).numpy())
     os.replace(tmp, path)
-    return {"key": item_key(scene, mode, config), "scene": scene, "mode": mode, "config": config,
+    return {"key": item_key(scene, mode, config, tag), "tag": tag, "scene": scene, "mode": mode, "config": config,
             "psnr": score.psnr, "ssim": score.ssim, "seconds": seconds}
 
 
@@ -138,7 +155,7 @@ def _worker_main(args_tuple) -> None:
         try:
             results.put(_run_item(*item))
         except Exception as exc:  # noqa: BLE001
-            results.put({"error": f"{item_key(*item[:3])}: {exc!r}"})
+            results.put({"error": f"{item_key(*item[:3], item[4])}: {exc!r}"})
 
 
 # ---------------------------------------------------------------- main side
@@ -152,10 +169,15 @@ def load_done(jsonl: Path) -> dict[str, dict]:
     return done
 
 
+def cache_path(cache: Path, mode: str, scene: int, config: str) -> Path:
+    """Where an item's frames are cached (``cache`` is per run settings: see :func:`main`)."""
+    return cache / f"{mode}_{scene:03d}_{config.replace(':', '_')}.npy"
+
+
 def frames_psnr(cache: Path, mode: str, scene: int, a: str, b: str) -> float | None:
     import numpy as np
 
-    pa, pb = (cache / f"{mode}_{scene:03d}_{c.replace(':', '_')}.npy" for c in (a, b))
+    pa, pb = (cache_path(cache, mode, scene, c) for c in (a, b))
     if not (pa.is_file() and pb.is_file()):
         return None
     fa, fb = np.load(pa).astype(np.float64) / 255, np.load(pb).astype(np.float64) / 255
@@ -166,7 +188,7 @@ def frames_psnr(cache: Path, mode: str, scene: int, a: str, b: str) -> float | N
 
 
 def summarize(done: dict[str, dict], configs: list[str], reference: str, modes: list[str], scenes: int,
-              cache: Path, tolerance: float) -> dict:
+              cache: Path, tolerance: float, tag: str = "") -> dict:
     from genxd.pipelines.schedulers import model_calls
 
     out: dict = {"reference": reference, "tolerance_db": tolerance, "configs": {}}
@@ -174,8 +196,9 @@ def summarize(done: dict[str, dict], configs: list[str], reference: str, modes: 
         name, steps = parse_config(config)
         row: dict = {"scheduler": name, "steps": steps, "unet_calls": model_calls(name, steps), "modes": {}}
         for mode in modes:
-            paired = [(done[item_key(i, mode, config)], done[item_key(i, mode, reference)]) for i in range(scenes)
-                      if item_key(i, mode, config) in done and item_key(i, mode, reference) in done]
+            paired = [(done[item_key(i, mode, config, tag)], done[item_key(i, mode, reference, tag)])
+                      for i in range(scenes)
+                      if item_key(i, mode, config, tag) in done and item_key(i, mode, reference, tag) in done]
             if not paired:
                 continue
             diffs = [a["psnr"] - b["psnr"] for a, b in paired]
@@ -221,15 +244,15 @@ def print_table(summary: dict, modes: list[str]) -> None:
 def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default=None, help="checkpoint folder (default: the bundled small model)")
-    ap.add_argument("--scenes", type=int, default=50, help="held-out scenes (genxd eval uses 50)")
+    ap.add_argument("--scenes", type=positive_int, default=50, help="held-out scenes (genxd eval uses 50)")
     ap.add_argument("--seed", type=int, default=7, help="held-out dataset seed (7: genxd eval's)")
     ap.add_argument("--modes", nargs="+", default=list(CONTEXTS), choices=CONTEXTS)
     ap.add_argument("--configs", nargs="+", default=DEFAULT_CONFIGS, help="NAME:STEPS (default: %(default)s)")
     ap.add_argument("--reference", default="euler:25", help="configuration the others are compared with")
     ap.add_argument("--guidance", type=float, default=None, help="guidance scale (default: the model's)")
     ap.add_argument("--tolerance-db", type=float, default=0.2)
-    ap.add_argument("--workers", type=int, default=1, help="processes")
-    ap.add_argument("--threads", type=int, default=2, help="torch threads per process")
+    ap.add_argument("--workers", type=positive_int, default=1, help="processes")
+    ap.add_argument("--threads", type=positive_int, default=2, help="torch threads per process")
     ap.add_argument("--device", choices=["cpu", "cuda"], default="cpu",
                     help="cuda: the workers share out the visible GPUs (float32, TF32 off)")
     ap.add_argument("--cache", default=None,
@@ -240,17 +263,32 @@ def main(argv: list[str] | None = None) -> dict:
 
     configs = list(dict.fromkeys([args.reference, *args.configs]))
     for c in configs:
-        parse_config(c)
+        try:
+            parse_config(c)
+        except SystemExit as exc:
+            ap.error(str(exc))
+    if args.model is not None:
+        check_exists(ap, "--model", args.model)
+    if args.device == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            ap.error("--device cuda: cuda requested but not available")
+    check_out(ap, args.out)
+    settings = run_settings(args.model, args.seed, args.guidance, args.device)
+    tag = run_tag(settings)
     out = resolve_out(args.out, "bench_schedulers")
     out.parent.mkdir(parents=True, exist_ok=True)
     jsonl = out.with_suffix(".jsonl")
-    cache = Path(args.cache) if args.cache else Path.home() / ".cache" / "genxd" / "bench_schedulers" / out.stem
+    cache = (Path(args.cache) if args.cache else Path.home() / ".cache" / "genxd" / "bench_schedulers" / out.stem) / tag
     cache.mkdir(parents=True, exist_ok=True)
     done = load_done(jsonl)
     # scene-major order: after k scenes every configuration has k paired scenes
-    todo = [(i, mode, c, str(cache)) for i in range(args.scenes) for mode in args.modes for c in configs
-            if item_key(i, mode, c) not in done]
-    print(f"{len(done)} items done, {len(todo)} to run ({args.workers} workers x {args.threads} threads)", flush=True)
+    todo = [(i, mode, c, str(cache), tag) for i in range(args.scenes) for mode in args.modes for c in configs
+            if item_key(i, mode, c, tag) not in done]
+    mine = sum(k.startswith(tag + "|") for k in done)
+    print(f"settings {tag} {json.dumps(settings)}: {mine} items done, {len(todo)} to run "
+          f"({args.workers} workers x {args.threads} threads)", flush=True)
     started = time.perf_counter()
     errors: list[str] = []
     if todo:
@@ -286,10 +324,10 @@ def main(argv: list[str] | None = None) -> dict:
                 print(f"[{len(todo) - remaining}/{len(todo)}] {row['key']}: {row['psnr']:.2f} dB, {row['seconds']:.1f} s", flush=True)
         for p in procs:
             p.join()
-    summary = summarize(done, configs, args.reference, args.modes, args.scenes, cache, args.tolerance_db)
+    summary = summarize(done, configs, args.reference, args.modes, args.scenes, cache, args.tolerance_db, tag)
     summary.update({
         "benchmark": "quality against steps per sampler, held-out synthetic scenes",
-        "model": args.model or "bundled:genxd-small", "scenes": args.scenes, "seed": args.seed, "modes": args.modes,
+        "model": settings["model"], "settings_tag": tag, "guidance": args.guidance, "scenes": args.scenes, "seed": args.seed, "modes": args.modes,
         "workers": args.workers, "threads": args.threads, "device": args.device, "cpu": platform.processor() or platform.machine(),
         "cpu_count": os.cpu_count(), "wall_seconds_this_run": time.perf_counter() - started, "errors": errors,
     })

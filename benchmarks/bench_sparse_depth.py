@@ -20,7 +20,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench_output lives beside this script
 
-from bench_output import out_help, resolve_out, save_json  # noqa: E402
+from bench_output import check_out, out_help, positive_int, resolve_out, save_json  # noqa: E402
 
 
 def nearest_everywhere(xy: np.ndarray, z: np.ndarray, height: int, width: int) -> np.ndarray:
@@ -49,13 +49,15 @@ def best_of(fn, reps: int) -> tuple[float, np.ndarray]:
     return min(times), out
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--reps", type=positive_int, default=5)
+    parser.add_argument("--out", default=None, help=out_help("bench_sparse_depth"))
+    args = parser.parse_args(argv)
+    check_out(parser, args.out)
+
     from genxd.curation.depth import interpolate_sparse_depth
 
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--reps", type=int, default=5)
-    parser.add_argument("--out", default=None, help=out_help("bench_sparse_depth"))
-    args = parser.parse_args()
     rng = np.random.default_rng(0)
     rows = []
     for size in (256, 512, 1024):

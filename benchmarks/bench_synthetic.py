@@ -20,7 +20,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench_output lives beside this script
 
-from bench_output import out_help, resolve_out, save_json  # noqa: E402
+from bench_output import check_out, out_help, positive_int, resolve_out, save_json  # noqa: E402
 
 from genxd.data.synthetic import make_scene, orbit_cameras, render  # noqa: E402
 
@@ -60,20 +60,37 @@ def bench_device(device: str, size: int, frames: int, repeats: int, seeds: list[
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--size", type=int, default=256)
-    parser.add_argument("--frames", type=int, default=16)
-    parser.add_argument("--repeats", type=int, default=2)
-    parser.add_argument("--seeds", type=int, default=3, help="number of different scenes timed")
-    parser.add_argument("--supersample", type=int, default=1)
-    parser.add_argument("--devices", default="auto", help="comma list (cpu,cuda) or auto: cpu and cuda if available")
-    parser.add_argument("--out", type=Path, default=None, help=out_help("bench_synthetic"))
-    args = parser.parse_args()
+def parse_devices(parser: argparse.ArgumentParser, text: str) -> list[str]:
+    """``--devices``: ``auto`` (cpu, and cuda when available) or a comma list of cpu, cuda, cuda:N."""
+    if text == "auto":
+        return ["cpu", "cuda"] if torch.cuda.is_available() else ["cpu"]
+    devices = [d.strip() for d in text.split(",") if d.strip()]
+    for d in devices:
+        if not (d in ("cpu", "cuda") or (d.startswith("cuda:") and d[5:].isdigit())):
+            parser.error(f"--devices: unknown device {d!r} (valid: auto, or a comma list of cpu, cuda, cuda:N)")
+        if d.startswith("cuda"):
+            if not torch.cuda.is_available():
+                parser.error(f"--devices {d}: cuda requested but not available")
+            if ":" in d and int(d[5:]) >= torch.cuda.device_count():
+                parser.error(f"--devices {d}: only {torch.cuda.device_count()} CUDA device(s)")
+    if not devices:
+        parser.error("--devices: nothing given (valid: auto, or a comma list of cpu, cuda, cuda:N)")
+    return devices
 
-    devices = ["cpu", "cuda"] if args.devices == "auto" else args.devices.split(",")
-    if "cuda" in devices and not torch.cuda.is_available():
-        devices.remove("cuda")
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", type=positive_int, default=256)
+    parser.add_argument("--frames", type=positive_int, default=16)
+    parser.add_argument("--repeats", type=positive_int, default=2)
+    parser.add_argument("--seeds", type=positive_int, default=3, help="number of different scenes timed")
+    parser.add_argument("--supersample", type=positive_int, default=1)
+    parser.add_argument("--devices", default="auto", help="comma list (cpu,cuda,cuda:N) or auto: cpu and cuda if available")
+    parser.add_argument("--out", type=Path, default=None, help=out_help("bench_synthetic"))
+    args = parser.parse_args(argv)
+
+    devices = parse_devices(parser, args.devices)
+    check_out(parser, args.out)
     results = [
         bench_device(d, args.size, args.frames, args.repeats, list(range(args.seeds)), args.supersample)
         for d in devices

@@ -35,6 +35,8 @@ from pathlib import Path
 
 import torch
 
+import genxd  # noqa: F401  before diffusers: quiets bitsandbytes' CPU-kernel line (genxd.utils.library_logs)
+
 ROOT = Path(__file__).resolve().parents[1]
 RELEASED_LAYOUT = ROOT / "tests" / "fixtures" / "released_unet_layout.json"
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench_output lives beside this script

@@ -18,16 +18,47 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 import torch
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench_output lives beside this script
+
+from bench_output import check_out, comma_choices, positive_int  # noqa: E402
+
 PATHS = {"forward": ("forward", None), "orbit60": ("orbit", (0.0, 60.0)), "orbit": ("orbit", None)}
 
 
-def main() -> None:
+def parse_scales(parser: argparse.ArgumentParser, text: str) -> list[float]:
+    """``--scales``: comma-separated positive numbers."""
+    scales = []
+    for item in (p.strip() for p in text.split(",")):
+        try:
+            value = float(item)
+        except ValueError:
+            value = float("nan")
+        if not value > 0 or value == float("inf"):
+            parser.error(f"--scales: {item!r} is not a positive number (e.g. 1,0.5)")
+        scales.append(value)
+    return scales
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--scenes", type=positive_int, default=20, help="held-out synthetic inputs (seed 7)")
+    ap.add_argument("--no-photos", action="store_true", help="leave out the five held-out photographs")
+    ap.add_argument("--scales", default="1,0.5", help="preset scales to compare (1 = the presets' own)")
+    ap.add_argument("--paths", default="forward,orbit60", help=f"comma-separated: {', '.join(PATHS)}")
+    ap.add_argument("--threads", type=positive_int, default=None)
+    ap.add_argument("--out", required=True)
+    args = ap.parse_args(argv)
+    scales = parse_scales(ap, args.scales)
+    paths = comma_choices(ap, "--paths", args.paths, PATHS)
+    check_out(ap, args.out)
+
     from genxd.api import camera_trajectory, load_model
     from genxd.cameras.evaluate import evaluate_scene
     from genxd.data.datasets import SyntheticDataset
@@ -36,14 +67,6 @@ def main() -> None:
     from genxd.evaluation_photos import square_crop
     from genxd.utils.io import write_json_atomic
 
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--scenes", type=int, default=20, help="held-out synthetic inputs (seed 7)")
-    ap.add_argument("--no-photos", action="store_true", help="leave out the five held-out photographs")
-    ap.add_argument("--scales", default="1,0.5", help="preset scales to compare (1 = the presets' own)")
-    ap.add_argument("--paths", default="forward,orbit60", help=f"comma-separated: {', '.join(PATHS)}")
-    ap.add_argument("--threads", type=int, default=None)
-    ap.add_argument("--out", required=True)
-    args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     lm = load_model(None, "cpu", "fp32")
@@ -56,10 +79,9 @@ def main() -> None:
         inputs += [(data[i]["name"], data[i]["frames"][0]) for i in range(args.scenes)]
     if not args.no_photos:
         inputs += [(f"photo-{p.name}", square_crop(load_photo(p), res).clamp(0, 1)) for p in HELD_OUT_PHOTOS]
-    scales = [float(s) for s in args.scales.split(",")]
     rows, started = [], time.time()
     with tempfile.TemporaryDirectory(prefix="genxd_preset_scale_") as tmp:
-        for path_name in args.paths.split(","):
+        for path_name in paths:
             preset, azimuths = PATHS[path_name]
             for scale in scales:
                 c2w, K = camera_trajectory(preset, n, d.get("focal"), azimuth_range=azimuths, scale=scale)
@@ -78,7 +100,7 @@ def main() -> None:
                     rows.append(row)
                     print(json.dumps(row), flush=True)
     summary = {}
-    for path_name in args.paths.split(","):
+    for path_name in paths:
         for scale in scales:
             mine = [r for r in rows if r["path"] == path_name and r["scale"] == scale]
             ok = [r for r in mine if r["status"] == "ok"]
@@ -103,6 +125,7 @@ def main() -> None:
                                      f"--{k.replace('_', '-')}={v}" for k, v in vars(args).items() if v not in (None, False)]),
                                  "resolution": res, "frames": n, "seconds": time.time() - started,
                                  "summary": summary, "rows": rows})
+    print(f"saved {args.out}", flush=True)
 
 
 if __name__ == "__main__":

@@ -15,10 +15,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
 import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench_output lives beside this script
+
+from bench_output import check_exists, check_out, comma_choices, positive_int  # noqa: E402
 
 #: row name -> (camera preset, mode, motion strength, azimuth range or None for the preset's)
 MODES = {"orbit": ("orbit", "3d", 0.0, None), "orbit30": ("orbit", "3d", 0.0, (0.0, 30.0)),
@@ -29,14 +34,8 @@ MODES = {"orbit": ("orbit", "3d", 0.0, None), "orbit30": ("orbit", "3d", 0.0, (0
 LONG_MODES = {"orbit_long"}
 
 
-def main() -> None:
-    from PIL import Image
-
-    from genxd.api import camera_trajectory, load_model
+def main(argv: list[str] | None = None) -> None:
     from genxd.data.synthetic.photos import HELD_OUT_PHOTOS, load_photo
-    from genxd.evaluation_photos import square_crop
-    from genxd.utils.images import tensor_to_uint8
-    from genxd.utils.io import atomic_file
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", required=True, help="PNG to write (a .json with the row labels goes beside it)")
@@ -49,22 +48,38 @@ def main() -> None:
     ap.add_argument("--preset-scale", type=float, default=None,
                     help="camera positions x this (default: the model's preset_scale, as genxd generate; 1 = the presets' own)")
     ap.add_argument("--no-upscale", action="store_true", help="keep the model's resolution (default: 2x, nearest)")
-    ap.add_argument("--long-frames", type=int, default=32,
+    ap.add_argument("--long-frames", type=positive_int, default=32,
                     help="cameras of the orbit_long row (a multiple of the model's window; default 32: 4 per shown frame)")
     ap.add_argument("--device", default="cpu", help="cpu (default) or cuda (the fast path: bf16, other numbers)")
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
+    photos = comma_choices(ap, "--photos", args.photos, [p.name for p in HELD_OUT_PHOTOS])
+    modes = comma_choices(ap, "--modes", args.modes, MODES)
+    if args.model is not None:
+        check_exists(ap, "--model", args.model)
+    if not (args.device == "cpu" or args.device == "cuda" or (args.device.startswith("cuda:") and args.device[5:].isdigit())):
+        ap.error(f"--device: unknown device {args.device!r} (valid: cpu, cuda, cuda:N)")
+    if args.device.startswith("cuda") and not torch.cuda.is_available():
+        ap.error(f"--device {args.device}: cuda requested but not available")
+    if args.preset_scale is not None and not args.preset_scale > 0:
+        ap.error(f"--preset-scale: must be positive, got {args.preset_scale:g}")
+    check_out(ap, args.out)
+
+    from PIL import Image
+
+    from genxd.api import camera_trajectory, load_model
+    from genxd.evaluation_photos import square_crop
     from genxd.pipelines.long_paths import LongPathSettings, generate_long, plan_for
+    from genxd.utils.images import tensor_to_uint8
+    from genxd.utils.io import atomic_file
 
     lm = load_model(args.model, args.device, "fp32" if args.device == "cpu" else None)
     d = lm.defaults
     res, n = int(d["resolution"]), int(d["num_frames"])
     by_name = {p.name: p for p in HELD_OUT_PHOTOS}
     rows, labels = [], []
-    for name in args.photos.split(","):
-        if name not in by_name:
-            raise SystemExit(f"--photos: {name!r} is not a held-out photo ({', '.join(by_name)})")
+    for name in photos:
         image = square_crop(load_photo(by_name[name]), res).clamp(0, 1)
-        for mode in args.modes.split(","):
+        for mode in modes:
             camera, gen_mode, strength, azimuths = MODES[mode]
             scale = lm.info.preset_scale if args.preset_scale is None else args.preset_scale
             count = args.long_frames if mode in LONG_MODES else n
