@@ -43,8 +43,9 @@ def write_scene(folder: Path, frames: Tensor, c2w: Tensor, K: Tensor, context_in
         names = [f"frames/{i:03d}.png" for i in range(f)]
         for name, fr in zip(names, frames):
             save_png(tmp / name, fr)
-        write_mp4(tmp / "video.mp4", tensor_to_uint8(frames), fps=fps)
-        write_mp4(tmp / "compare.mp4", tensor_to_uint8(torch.cat([left, frames], dim=-1)), fps=fps)
+        write_mp4(tmp / "video.mp4", tensor_to_uint8(frames), fps=fps, shown_as=folder / "video.mp4")
+        write_mp4(tmp / "compare.mp4", tensor_to_uint8(torch.cat([left, frames], dim=-1)), fps=fps,
+                  shown_as=folder / "compare.mp4")
         formats.save_camera_json(tmp / "cameras.json", c2w, K, h, w, times=times)
         rel = relative_poses(c2w.double(), c2w[context_index[0]].double())
         formats.save_w2c_list_json(tmp / "cameras_rel.json", rel)

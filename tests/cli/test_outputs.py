@@ -310,6 +310,18 @@ def test_a_full_disk_is_one_line_per_input_without_a_traceback_and_leaves_nothin
     assert "genxd: failed:" in res.stderr and "No space left on device" in res.stderr
     assert sorted(p.name for p in out.iterdir()) == []
 
+    # the frames fit, the video is cut short: the message names the video's final place, not the temporary folder
+    import genxd.utils.video as video
+
+    monkeypatch.undo()
+    use_fake_model(monkeypatch)
+    monkeypatch.setattr(video, "check_mp4_complete", lambda path, name=None: (_ for _ in ()).throw(
+        OSError(errno.ENOSPC, f"No space left on device: the video {name} was cut short")))
+    res = _gen([tmp_path / "a.png", "-o", out, "--frames", "4"])
+    assert res.exit_code == 1 and "Traceback" not in res.stderr, res.output
+    assert f"the video {out / 'a' / 'video.mp4'} was cut short" in res.stderr and ".part" not in res.stderr
+    assert sorted(p.name for p in out.iterdir()) == []
+
 
 def test_running_out_of_gpu_memory_is_one_line_naming_what_to_change():
     """torch's out-of-memory message is a paragraph; a failed input records its first sentence and the

@@ -10,10 +10,12 @@ import numpy as np
 from .io import atomic_file
 
 
-def write_mp4(path: str | Path, frames: np.ndarray, fps: float = 8.0, quality: int = 8) -> Path:
+def write_mp4(path: str | Path, frames: np.ndarray, fps: float = 8.0, quality: int = 8,
+              shown_as: str | Path | None = None) -> Path:
     """Write ``uint8 [N, H, W, 3]`` frames as an H.264 mp4 atomically (no half-written file on Ctrl-C).
 
-    H and W must be even (yuv420p); odd sizes are padded by one pixel with edge values.
+    H and W must be even (yuv420p); odd sizes are padded by one pixel with edge values. ``shown_as``: the name
+    an error gives the file (its final place, when ``path`` is inside a temporary folder).
     """
     import imageio.v2 as imageio
 
@@ -26,8 +28,9 @@ def write_mp4(path: str | Path, frames: np.ndarray, fps: float = 8.0, quality: i
     if pad_h or pad_w:
         frames = np.pad(frames, ((0, 0), (0, pad_h), (0, pad_w), (0, 0)), mode="edge")
     path = Path(path)
+    shown = path if shown_as is None else Path(shown_as)
     if not _has_imageio_ffmpeg():
-        return _write_mp4_opencv(path, frames, fps)
+        return _write_mp4_opencv(path, frames, fps, shown)
     with atomic_file(path) as tmp:
         writer = imageio.get_writer(
             str(tmp), format="FFMPEG", mode="I", fps=fps, codec="libx264", quality=quality,
@@ -38,7 +41,7 @@ def write_mp4(path: str | Path, frames: np.ndarray, fps: float = 8.0, quality: i
                 writer.append_data(frame)
         finally:
             writer.close()
-        check_mp4_complete(tmp, path)
+        check_mp4_complete(tmp, shown)
     return path
 
 
@@ -92,7 +95,7 @@ def _has_imageio_ffmpeg() -> bool:
     return True
 
 
-def _write_mp4_opencv(path: Path, frames: np.ndarray, fps: float) -> Path:
+def _write_mp4_opencv(path: Path, frames: np.ndarray, fps: float, shown: Path | None = None) -> Path:
     import cv2
 
     with atomic_file(path) as tmp:
@@ -105,7 +108,7 @@ def _write_mp4_opencv(path: Path, frames: np.ndarray, fps: float) -> Path:
                 writer.write(np.ascontiguousarray(frame[..., ::-1]))
         finally:
             writer.release()
-        check_mp4_complete(tmp, path)
+        check_mp4_complete(tmp, path if shown is None else shown)
     return path
 
 
