@@ -21,7 +21,7 @@ from typing import Any, Callable, Iterator, TypeVar
 import typer
 from typer.core import TyperGroup
 
-from ..utils.io import ENVIRONMENT_ERRNOS, atomic_dir, atomic_file, read_json, write_json_atomic  # noqa: F401
+from ..utils.io import atomic_dir, atomic_file, is_environment_error, read_json, write_json_atomic  # noqa: F401
 from ..validation import GenXDWarning, cli_style, is_out_of_memory, out_of_memory_message
 
 atomic_path = atomic_file  # the name the sub-commands use
@@ -48,8 +48,6 @@ class UsageError(ValueError):
 #: Exceptions that mean "the user's input is wrong": one line, exit code 2.
 USER_ERRORS = (ValueError, FileNotFoundError, FileExistsError, NotADirectoryError, IsADirectoryError,
                PermissionError)
-#: OSError numbers that are the user's environment, not a bug: one line, exit code 2.
-USER_ERRNOS = ENVIRONMENT_ERRNOS
 
 
 def one_line(text: str) -> str:
@@ -139,7 +137,7 @@ def run_cli(fn: Callable[[], T], quiet: bool = False) -> T:
     except USER_ERRORS as exc:
         raise fail(str(exc) or type(exc).__name__) from None
     except OSError as exc:
-        if exc.errno in USER_ERRNOS:
+        if is_environment_error(exc):  # a full disk, a read-only folder ...: the user's machine, not a bug
             raise fail(str(exc)) from None
         raise
     except Exception as exc:

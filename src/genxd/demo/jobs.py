@@ -147,13 +147,13 @@ def slow_on_cpu_note(loaded, resolution: int | None, device: str) -> str | None:
             "longer, and Cancel acts only between steps).")
 
 
-def request_notes(loaded, request: GenerationRequest, device: str | None = None) -> list[str]:
+def request_notes(loaded, request: GenerationRequest) -> list[str]:
     """What the page tells the user before generating ``request`` (each a sentence): a motion strength 3D mode
     does not use, a path longer than the model's window (how it is made), values outside what the model was
     trained on (the same ranges that ``genxd generate`` warns about, from the model folder's
-    ``generation_config.json``), a resolution above the model's own on a CPU (``device``: slow there) and, for
-    a camera preset, a model whose config leaves its scene depth unstated (the presets' scale may not be the
-    model's)."""
+    ``generation_config.json``) and, for a camera preset, a model whose config leaves its scene depth unstated
+    (the presets' scale may not be the model's). The CPU note is :func:`slow_on_cpu_note` (the device is known
+    only once the job has one)."""
     from ..validation import outside_trained, trained_span
 
     d = loaded.defaults
@@ -169,8 +169,6 @@ def request_notes(loaded, request: GenerationRequest, device: str | None = None)
     for key, value, lo, hi in outside_trained(loaded.trained or {}, values):
         notes.append(f"{labels[key]} {value:g} is outside what {loaded.info.description} was trained on "
                      f"({trained_span(lo, hi)}): results may be poor.")
-    if device is not None and (note := slow_on_cpu_note(loaded, res, device)):
-        notes.append(note)
     if request.camera_preset is not None and (note := loaded.info.scene_depth_note(repr(request.camera_preset))):
         notes.append(note + ".")
     return notes
