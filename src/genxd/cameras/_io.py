@@ -18,6 +18,11 @@ from torch import Tensor
 from ..utils.io import atomic_dir, atomic_file, read_json, write_json_atomic  # noqa: F401
 from .geometry import check_rigid
 
+#: Limits of what a camera file may hold, far beyond any real scene, so that every accepted camera still gives
+#: finite float32 rays (a position of 1e308 reads fine in float64 and is infinite in float32).
+MAX_CAMERA_DISTANCE = 1e12
+MIN_FOCAL, MAX_FOCAL = 1e-6, 1e6  # normalised (fx / W, fy / H)
+
 
 def as_tensor64(x: Tensor | np.ndarray | Any, name: str) -> Tensor:
     """Any array-like to a float64 CPU tensor (for exact file I/O)."""
@@ -44,6 +49,10 @@ def as_c2w(c2w: Tensor | np.ndarray, name: str = "c2w") -> Tensor:
     if t.shape[0] == 0:
         raise ValueError(f"{name}: no cameras")
     check_rigid(t, name=name)
+    far = float(t[:, :3, 3].abs().max())
+    if far > MAX_CAMERA_DISTANCE:
+        raise ValueError(f"{name}: a camera position of {far:g}; positions must lie within "
+                         f"{MAX_CAMERA_DISTANCE:g} of the origin (the model's rays are float32)")
     return t
 
 
@@ -60,6 +69,15 @@ def as_intrinsics(K: Tensor | np.ndarray, n: int, name: str = "K") -> Tensor:
         raise ValueError(f"{name}: contains NaN or infinite values")
     if (t[:, 0, 0] <= 0).any() or (t[:, 1, 1] <= 0).any():
         raise ValueError(f"{name}: focal lengths must be positive")
+    if (t[:, 1, 0].abs() > 1e-6).any() or (t[:, 2, :2].abs() > 1e-6).any() or ((t[:, 2, 2] - 1).abs() > 1e-6).any():
+        raise ValueError(f"{name}: not a pinhole intrinsic matrix [[fx, s, cx], [0, fy, cy], [0, 0, 1]]")
+    if t[:, 0, 1].abs().max() > MAX_FOCAL:
+        raise ValueError(f"{name}: skew {float(t[:, 0, 1].abs().max()):g} beyond {MAX_FOCAL:g}")
+    focal = t[:, [0, 1], [0, 1]]
+    if (focal < MIN_FOCAL).any() or (focal > MAX_FOCAL).any() or (t[:, :2, 2].abs() > MAX_FOCAL).any():
+        raise ValueError(f"{name}: normalised focal lengths must lie in {MIN_FOCAL:g}..{MAX_FOCAL:g} and the "
+                         f"principal point within {MAX_FOCAL:g} image sizes, got fx/W, fy/H up to "
+                         f"{float(focal.max()):g}, down to {float(focal.min()):g}")
     return t.contiguous()
 
 

@@ -22,6 +22,7 @@ from torch import Tensor
 from ..utils.pycolmap_import import load_pycolmap
 from ._io import as_c2w, as_intrinsics, as_sizes
 from .camera_path import CameraPath
+from .colmap_binary import check_colmap_binary
 from .geometry import c2w_to_w2c
 
 __all__ = ["ColmapModel", "write_colmap_model", "read_colmap_model", "COLMAP_MODEL_FILES"]
@@ -30,6 +31,8 @@ __all__ = ["ColmapModel", "write_colmap_model", "read_colmap_model", "COLMAP_MOD
 COLMAP_MODEL_FILES = ("cameras.bin", "images.bin", "points3D.bin", "project.ini")
 
 _PINHOLE_MODELS = {"SIMPLE_PINHOLE", "PINHOLE"}
+#: Largest image side read from a model (pixels): a corrupt size would otherwise pass as a camera.
+_MAX_SIDE = 1 << 20
 
 
 def _out_dtype(dtype: torch.dtype) -> torch.dtype:
@@ -237,6 +240,7 @@ def read_colmap_model(
         raise FileNotFoundError(f"{model_dir}: no such COLMAP model folder")
     if not any((model_dir / f"cameras.{ext}").is_file() for ext in ("bin", "txt")):
         raise FileNotFoundError(f"{model_dir}: no cameras.bin or cameras.txt (not a COLMAP model)")
+    check_colmap_binary(model_dir)  # pycolmap believes a corrupt file's counts and never returns
     try:
         recon = pycolmap.Reconstruction(str(model_dir))
     except Exception as exc:  # pycolmap raises its own error types
@@ -253,14 +257,17 @@ def read_colmap_model(
                 f"{model_dir}: image {im.name} uses camera model {model_name}; only pinhole models are "
                 "supported (pass allow_distortion=True to ignore the distortion)"
             )
+        where = f"{model_dir}: image {im.name!r}"
+        if not (1 <= cam.width <= _MAX_SIDE and 1 <= cam.height <= _MAX_SIDE):
+            raise ValueError(f"{where}: camera {im.camera_id} has image size {cam.width}x{cam.height}")
         Kpix = torch.as_tensor(np.asarray(cam.calibration_matrix()), dtype=torch.float64)
         K = Kpix.clone()
         K[0] /= cam.width
         K[1] /= cam.height
         w2c = torch.eye(4, dtype=torch.float64)
         w2c[:3, :] = torch.as_tensor(np.asarray(im.cam_from_world().matrix()), dtype=torch.float64)
-        c2w_list.append(c2w_to_w2c(w2c))
-        K_list.append(K)
+        c2w_list.append(as_c2w(c2w_to_w2c(w2c), name=f"{where}: pose")[0])
+        K_list.append(as_intrinsics(K, 1, name=f"{where}: camera {im.camera_id}'s intrinsics")[0])
         heights.append(int(cam.height))
         widths.append(int(cam.width))
         names.append(im.name)

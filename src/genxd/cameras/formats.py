@@ -182,6 +182,7 @@ def camera_json_from_object(obj: Any, path: str | os.PathLike, dtype: torch.dtyp
         K = torch.stack(Ks)
     else:
         K = _K_from_pixels(*first, height, width).expand(n, 3, 3)
+    K = as_intrinsics(K, n, name=f"{where}: intrinsics")  # finite in float32, as the model needs them
     times = _times_field(obj["times"], n, f"{where}: 'times'") if obj.get("times") is not None else None
     dtype = _out_dtype(dtype)
     return CameraPath(c2w.to(dtype), K.to(dtype).contiguous(), height, width,
@@ -243,6 +244,7 @@ def w2c_list_from_object(obj: Any, path: str | os.PathLike) -> tuple[Tensor, Ten
             K = torch.eye(3, dtype=torch.float64).repeat(len(values), 1, 1)
             K[:, 0, 0], K[:, 1, 1] = torch.from_numpy(intr[:, 0]), torch.from_numpy(intr[:, 1])
             K[:, 0, 2], K[:, 1, 2] = torch.from_numpy(intr[:, 2]), torch.from_numpy(intr[:, 3])
+            K = as_intrinsics(K, len(values), name=f"{where}: 'camera' intrinsics")
     elif isinstance(obj, list):
         w2c = json_matrices(obj, f"{where}: matrices")
     else:
@@ -409,7 +411,8 @@ def transforms_from_object(
     c2w_gl = as_c2w(torch.stack(c2w_list), name=f"{where}: transform_matrix")
     c2w = c2w_gl @ OPENCV_TO_OPENGL  # the flip is its own inverse
     dtype = _out_dtype(dtype)
-    return CameraPath(c2w.to(dtype), torch.stack(K_list).to(dtype), h, w, names,
+    K = as_intrinsics(torch.stack(K_list), len(K_list), name=f"{where}: intrinsics")
+    return CameraPath(c2w.to(dtype), K.to(dtype), h, w, names,
                       times=torch.tensor(times, dtype=dtype) if times else None, source_format=TRANSFORMS_JSON)
 
 

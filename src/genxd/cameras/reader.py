@@ -36,7 +36,7 @@ from pathlib import Path
 
 import torch
 
-from ._io import as_c2w, describe, json_matrices, json_number, json_numbers, json_size, read_json_file
+from ._io import as_c2w, as_intrinsics, describe, json_matrices, json_number, json_numbers, json_size, read_json_file
 from .camera_path import CameraPath
 from .colmap import read_colmap_model
 from .formats import (
@@ -124,9 +124,7 @@ def _synthetic_meta(obj: dict, path: Path, dtype: torch.dtype) -> CameraPath:
         if not isinstance(k, list) or len(k) != 3:
             raise ValueError(f"{where}: 'K_normalized'[{i}]: expected a 3x3 matrix, got {describe(k)}")
         rows.append([json_numbers(r, f"{where}: 'K_normalized'[{i}][{j}]", 3) for j, r in enumerate(k)])
-    K = torch.tensor(rows, dtype=torch.float64)
-    if (K[:, 0, 0] <= 0).any() or (K[:, 1, 1] <= 0).any():
-        raise ValueError(f"{where}: 'K_normalized': focal lengths must be positive")
+    K = as_intrinsics(torch.tensor(rows, dtype=torch.float64), n, name=f"{where}: 'K_normalized'")
     h = json_size(obj.get("height"), f"{where}: 'height'")
     w = json_size(obj.get("width"), f"{where}: 'width'")
     times = None

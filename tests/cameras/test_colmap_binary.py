@@ -1,0 +1,162 @@
+"""Corrupt COLMAP models and camera files found by the input fuzzer (``benchmarks/fuzz_inputs.py``): each is a
+ValueError naming the file, never a hang, a traceback from deep inside, or cameras that give the model
+non-finite rays.
+
+Before the fixes: a cut-short or corrupt ``points3D.bin`` / ``images.bin`` made pycolmap loop over the billions
+of records its count claimed (a quarter of mutated binary models never returned); a NaN focal length, a zero
+one or a principal point of 1e308 read as a camera path and became NaN / infinite rays (or a singular-matrix
+error) in the model's conditioning.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from genxd.cameras import trajectories
+from genxd.cameras.colmap_binary import check_colmap_binary
+from genxd.cameras.formats import save_camera_json, write_colmap_model
+from genxd.cameras.reader import read_camera_path
+from tests.helpers import ROOT, load_script
+
+
+def _model(tmp_path: Path, name: str = "model", **kw) -> Path:
+    c2w, K = trajectories.orbit(num_frames=4)
+    return write_colmap_model(tmp_path / name, c2w, K, 48, 64, [f"{i:05d}.png" for i in range(4)], **kw)
+
+
+def _refused(path: Path, *expected: str) -> str:
+    with pytest.raises(ValueError) as info:
+        read_camera_path(path)
+    message = str(info.value)
+    assert str(path) in message, message
+    for text in expected:
+        assert text in message, message
+    return message
+
+
+def test_whole_models_pass_the_check_and_read(tmp_path):
+    for model in (_model(tmp_path), _model(tmp_path, "rigs", keep_rigs_and_frames=True)):
+        assert check_colmap_binary(model) is True
+        assert len(read_camera_path(model)) == 4
+
+
+def test_a_rig_with_several_sensors_passes_the_check(tmp_path):
+    pycolmap = pytest.importorskip("pycolmap")
+    recon = pycolmap.Reconstruction()
+    for cid in (1, 2, 3):
+        recon.add_camera(pycolmap.Camera(camera_id=cid, model="PINHOLE", width=10, height=10, params=[5, 5, 5, 5]))
+    rig = pycolmap.Rig(rig_id=1)
+    rig.add_ref_sensor(pycolmap.sensor_t(pycolmap.SensorType.CAMERA, 1))
+    rig.add_sensor(pycolmap.sensor_t(pycolmap.SensorType.CAMERA, 2), pycolmap.Rigid3d())  # with a pose
+    rig.add_sensor(pycolmap.sensor_t(pycolmap.SensorType.CAMERA, 3), None)  # without
+    recon.add_rig(rig)
+    (tmp_path / "m").mkdir()
+    recon.write_binary(str(tmp_path / "m"))
+    assert (tmp_path / "m" / "rigs.bin").stat().st_size == 8 + 16 + (9 + 56) + 9
+    assert check_colmap_binary(tmp_path / "m") is True
+
+
+def test_a_text_model_is_left_to_pycolmap(tmp_path):
+    (tmp_path / "cameras.txt").write_text("")
+    assert check_colmap_binary(tmp_path) is False
+
+
+def _read_in_child(model: Path, timeout: float = 120) -> str:
+    """``read_camera_path`` in a child process (a regression would hang, not fail); its one-line outcome."""
+    code = ("import sys\nfrom genxd.cameras.reader import read_camera_path\n"
+            "try:\n    read_camera_path(sys.argv[1]); print('read')\n"
+            "except ValueError as e:\n    print('ValueError', e)\n")
+    done = subprocess.run([sys.executable, "-c", code, str(model)], capture_output=True, text=True,
+                          timeout=timeout, cwd=ROOT)
+    return done.stdout.strip()
+
+
+@pytest.mark.parametrize("data", [b"\x00" * 7 + b"\x40", b"\x00", b"\x00" * 8 + b"\x00\x00"],
+                         ids=["count-2^62", "cut-inside-the-count", "bytes-after-the-last-record"])
+def test_a_corrupt_points3d_file_is_a_clear_error_not_a_hang(tmp_path, data):
+    model = _model(tmp_path)
+    (model / "points3D.bin").write_bytes(data)
+    with pytest.raises(ValueError, match="points3D.bin: not a whole COLMAP binary file"):
+        check_colmap_binary(model)
+    outcome = _read_in_child(model)
+    assert outcome.startswith("ValueError") and "points3D.bin" in outcome, outcome
+
+
+def test_corrupt_images_and_cameras_files(tmp_path):
+    model = _model(tmp_path)
+    images = (model / "images.bin").read_bytes()
+    (model / "images.bin").write_bytes(images[:-3])  # cut inside the last image's 2D point count
+    _refused(model, "images.bin", "ends at byte")
+    (model / "images.bin").write_bytes(struct.pack("<Q", 1) + images[8:8 + 64] + b"x" * 40)  # a name without end
+    _refused(model, "images.bin", "the name has no end")
+    points = struct.pack("<Q", 2**40)
+    first_count = 8 + 64 + len(b"00000.png") + 1
+    (model / "images.bin").write_bytes(images[:first_count] + points + images[first_count + 8:])
+    _refused(model, "images.bin", "2D points")
+
+    model = _model(tmp_path, "cams")
+    cameras = bytearray((model / "cameras.bin").read_bytes())
+    cameras[12:16] = struct.pack("<i", 99)  # the first camera's model id
+    (model / "cameras.bin").write_bytes(bytes(cameras))
+    _refused(model, "cameras.bin", "unknown camera model id 99")
+
+
+@pytest.mark.parametrize("param, value, expected", [
+    (0, float("nan"), "NaN or infinite"),
+    (0, 0.0, "focal lengths must be positive"),
+    (2, 1e308, "principal point"),
+], ids=["nan-focal", "zero-focal", "huge-principal-point"])
+def test_a_model_whose_camera_gives_no_usable_rays_is_refused(tmp_path, param, value, expected):
+    model = _model(tmp_path)
+    cameras = bytearray((model / "cameras.bin").read_bytes())
+    at = 8 + 24 + 8 * param  # PINHOLE params fx, fy, cx, cy after the count and the camera's fields
+    cameras[at:at + 8] = struct.pack("<d", value)
+    (model / "cameras.bin").write_bytes(bytes(cameras))
+    message = _refused(model, expected)
+    assert "image '00000.png'" in message
+
+
+def test_a_model_with_a_zero_image_width_is_refused(tmp_path):
+    model = _model(tmp_path)
+    cameras = bytearray((model / "cameras.bin").read_bytes())
+    cameras[16:24] = struct.pack("<Q", 0)  # width
+    (model / "cameras.bin").write_bytes(bytes(cameras))
+    _refused(model, "image size 0x48")
+
+
+def test_camera_json_values_that_overflow_float32_are_refused(tmp_path):
+    c2w, K = trajectories.orbit(num_frames=3)
+    save_camera_json(tmp_path / "far.json", c2w, K, 48, 64)
+    data = json.loads((tmp_path / "far.json").read_text())
+    data["cameras"][1][0][3] = 1e300
+    (tmp_path / "far.json").write_text(json.dumps(data))
+    _refused(tmp_path / "far.json", "camera position of 1e+300")
+
+    meta = {"kind": "4d", "height": 48, "width": 64, "c2w_opencv": c2w.double().tolist(),
+            "K_normalized": K.double().tolist()}
+    meta["K_normalized"][0][1][0] = 1e308  # below the diagonal: not a pinhole matrix, and a singular inverse
+    (tmp_path / "meta.json").write_text(json.dumps(meta))
+    _refused(tmp_path / "meta.json", "not a pinhole intrinsic matrix")
+    meta["K_normalized"][0][1][0] = 0.0
+    meta["K_normalized"][2][0][2] = 1e30  # cx: finite in float64, infinite rays in float32 before
+    (tmp_path / "meta.json").write_text(json.dumps(meta))
+    _refused(tmp_path / "meta.json", "principal point")
+
+
+def test_every_accepted_camera_file_of_the_fuzzer_gives_finite_rays(tmp_path):
+    """A fixed-seed run of the three camera targets: no finding (case 0 of ``colmap-bin`` hung before)."""
+    fuzz = load_script("benchmarks/fuzz_inputs.py")
+    targets = fuzz.all_targets()
+    for name in ("colmap-bin", "colmap-txt", "camera-json"):
+        module, target = targets[name]
+        result = fuzz.run_target(module, target, cases=list(range(60)), seed=0, timeout=30.0,
+                                 keep=tmp_path / "keep", work=tmp_path / "work", time_limit=None)
+        bad = {k: v for k, v in result["counts"].items() if k not in ("ok", "clear") and v}
+        assert not bad, (name, bad, result["findings"])
+        assert result["counts"]["ok"] > 0 and result["counts"]["clear"] > 0, result["counts"]
