@@ -19,6 +19,7 @@ under a destination folder (:meth:`SafeZip.extract`) that no member can escape.
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 import zipfile
@@ -177,6 +178,11 @@ class SafeZip:
                 data = fh.read(info.file_size + 1)
         except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as exc:
             raise ValueError(f"{self.path}: member {name!r} is corrupt ({exc})") from None
+        except OSError as exc:
+            if exc.errno != errno.EINVAL:  # a disk or permission error, not the archive's
+                raise
+            # a corrupt local header: zipfile seeks to an offset before the start of the file
+            raise ValueError(f"{self.path}: member {name!r} is corrupt ({exc.strerror})") from None
         if len(data) != info.file_size:
             raise ValueError(f"{self.path}: member {name!r} does not match its declared size")
         return data

@@ -217,7 +217,8 @@ class CamVidDataset(_ClipDataset):
         if v.folder is not None:
             return [_read_image(v.folder / "images" / v.frames[p]) for p in positions]
         assert v.archive is not None
-        return [_decode_image(v.archive.read(f"{v.prefix}images/{v.frames[p]}")) for p in positions]
+        return [_decode_image(v.archive.read(member), f"{v.archive.path}: member {member!r}")
+                for member in (f"{v.prefix}images/{v.frames[p]}" for p in positions)]
 
     def _kind_and_motion(self, scene: int, cams: _Cameras) -> tuple[str, float]:
         meta = cams.meta

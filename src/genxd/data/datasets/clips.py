@@ -169,16 +169,22 @@ def make_sample(
     return sample
 
 
-def _decode_image(data: bytes) -> Tensor:
+def _decode_image(data: bytes, name: str = "image") -> Tensor:
+    """An encoded frame as ``[3, H, W]`` float in [0, 1]; ValueError naming ``name`` when it cannot be decoded."""
     from PIL import Image
 
-    with Image.open(io.BytesIO(data)) as im:
-        arr = np.asarray(im.convert("RGB"))
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            arr = np.asarray(im.convert("RGB"))
+    except Image.DecompressionBombError as exc:
+        raise ValueError(f"{name}: refused image ({exc})") from None
+    except (OSError, ValueError, SyntaxError) as exc:  # PIL: unidentified, truncated or broken image data
+        raise ValueError(f"{name}: not a readable image ({exc})") from None
     return torch.from_numpy(arr.copy()).permute(2, 0, 1).float() / 255.0
 
 
 def _read_image(path: Path) -> Tensor:
-    return _decode_image(path.read_bytes())
+    return _decode_image(path.read_bytes(), str(path))
 
 
 def _rng(*keys: int) -> np.random.Generator:
