@@ -6,6 +6,7 @@ Frames are returned as ``uint8 [N, H, W, 3]`` RGB numpy arrays (the on-disk conv
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -167,11 +168,15 @@ def resized_shape(height: int, width: int, resize: int | tuple[int, int] | None)
 def _prepare(frame: np.ndarray, resize: int | tuple[int, int] | None) -> np.ndarray:
     if frame.ndim == 2:
         frame = np.repeat(frame[..., None], 3, axis=-1)
+    if frame.shape[-1] in (1, 2):  # gray, gray + alpha: alpha dropped
+        frame = np.repeat(frame[..., :1], 3, axis=-1)
     if frame.shape[-1] == 4:
         frame = frame[..., :3]
     if frame.dtype != np.uint8:
-        if np.issubdtype(frame.dtype, np.floating):
-            frame = np.clip(frame * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        if frame.dtype == np.bool_:  # 1-bit images
+            frame = frame.astype(np.uint8) * 255
+        elif np.issubdtype(frame.dtype, np.floating):
+            frame = np.clip(np.nan_to_num(frame, nan=0.0) * 255.0 + 0.5, 0, 255).astype(np.uint8)
         else:  # 16-bit images
             frame = (frame.astype(np.float64) / np.iinfo(frame.dtype).max * 255.0 + 0.5).astype(np.uint8)
     h, w = frame.shape[:2]
@@ -185,8 +190,12 @@ def _prepare(frame: np.ndarray, resize: int | tuple[int, int] | None) -> np.ndar
 def _upright(frame, pixels: np.ndarray) -> np.ndarray:
     """A decoded frame as it is meant to be shown: phone videos are stored sideways with a display matrix that
     says how far to turn them (PyAV's ``VideoFrame.rotation``, degrees counter-clockwise; multiples of 90 as
-    ffmpeg's own autorotation)."""
-    turns = round(float(getattr(frame, "rotation", 0) or 0) / 90.0) % 4
+    ffmpeg's own autorotation). A display matrix that holds no rotation (all zeros: FFmpeg's angle is NaN, which
+    PyAV gives as -2**31) turns nothing, as in ffmpeg."""
+    angle = float(getattr(frame, "rotation", 0) or 0)
+    if not math.isfinite(angle) or abs(angle) > 360.0:
+        return pixels
+    turns = round(angle / 90.0) % 4
     return np.ascontiguousarray(np.rot90(pixels, turns)) if turns else pixels
 
 
@@ -221,21 +230,73 @@ def _frame_files(path: Path) -> list[Path]:
     return sorted(f for f in path.iterdir() if _is_image(f))
 
 
+#: PIL modes read as they are (``uint8`` / ``uint16`` / ``float32`` arrays, gray or RGB(A)); every other mode is
+#: converted (``1`` -> ``L``, ``LA`` -> ``L``, ``P`` -> RGB(A), CMYK / YCbCr / LAB / HSV -> RGB, 32-bit ``I`` ->
+#: 16 bit).
+_PIL_MODES_AS_IS = frozenset({"L", "RGB", "RGBA", "F", "I;16", "I;16B", "I;16L"})
+
+
+def _pil_array(im) -> np.ndarray:
+    """A loaded PIL image as an array :func:`_prepare` takes (gray, RGB or RGBA; 8 or 16 bit, or float)."""
+    if im.mode in _PIL_MODES_AS_IS:
+        return np.asarray(im)
+    if im.mode == "I":  # 32-bit integer gray (16-bit PNGs of some writers): kept as 16 bit
+        a = np.asarray(im)
+        if a.size and a.max() <= 255:
+            return np.clip(a, 0, 255).astype(np.uint8)
+        return np.clip(a, 0, 65535).astype(np.uint16)
+    if im.mode in ("1", "LA", "La"):
+        return np.asarray(im.convert("L"))
+    if im.mode in ("P", "PA"):
+        has_alpha = im.mode == "PA" or "transparency" in im.info
+        return np.asarray(im.convert("RGBA" if has_alpha else "RGB"))
+    return np.asarray(im.convert("RGBA" if im.mode == "RGBa" else "RGB"))
+
+
+def _check_frame_array(frame, file: Path) -> np.ndarray:
+    """``frame`` as a single gray / RGB(A) image array, or VideoReadError naming ``file``."""
+    frame = np.asarray(frame)
+    if frame.ndim == 4 and frame.shape[0] == 1:  # a reader that gives a stack of one
+        frame = frame[0]
+    ok_dtype = frame.dtype == np.bool_ or np.issubdtype(frame.dtype, np.integer) or np.issubdtype(
+        frame.dtype, np.floating)
+    if not ok_dtype or frame.ndim not in (2, 3) or (frame.ndim == 3 and frame.shape[-1] not in (1, 2, 3, 4)) \
+            or 0 in frame.shape:
+        raise VideoReadError(f"cannot read frame {file.name}: not a single gray or colour image "
+                             f"({frame.dtype} {frame.shape})")
+    if np.issubdtype(frame.dtype, np.integer) and frame.dtype.itemsize > 2:  # signed / 32-bit: clip to 16 bit
+        frame = np.clip(frame, 0, 65535).astype(np.uint16)
+    elif np.issubdtype(frame.dtype, np.signedinteger):
+        frame = np.clip(frame, 0, None).astype(np.dtype(frame.dtype).str.replace("i", "u"))
+    return frame
+
+
 def _read_image_upright(file: Path) -> np.ndarray:
-    """One frame file; a photo's EXIF orientation applied (phone pictures are stored sideways with it)."""
+    """One frame file; a photo's EXIF orientation applied (phone pictures are stored sideways with it).
+
+    PIL reads it where it can (every mode converted to gray / RGB(A), see :func:`_pil_array`); imageio (e.g.
+    tifffile) reads what PIL cannot. Raises VideoReadError naming the file for what neither reads, or what is
+    not a single gray or colour image.
+    """
     import imageio.v3 as iio
     import PIL.Image
     import PIL.ImageOps
 
     try:
         with PIL.Image.open(file) as im:
-            orientation = im.getexif().get(0x0112, 1)  # 0x0112: the EXIF Orientation tag
-            if orientation not in (None, 1):
-                im.load()
-                return np.asarray(PIL.ImageOps.exif_transpose(im))
-    except Exception:  # noqa: BLE001 - not for PIL (or no EXIF): imageio below reads it or says why not
+            im.load()
+            im = PIL.ImageOps.exif_transpose(im)
+            return _check_frame_array(_pil_array(im), file)
+    except VideoReadError:
+        raise
+    except PIL.Image.DecompressionBombError:
+        raise VideoReadError(f"cannot read frame {file.name}: image too large: over PIL's decompression-bomb "
+                             f"limit of {PIL.Image.MAX_IMAGE_PIXELS:,} pixels") from None
+    except MemoryError:
+        raise VideoReadError(f"cannot read frame {file.name}: image too large to decode in memory") from None
+    except Exception:  # noqa: BLE001 - not for PIL: imageio below reads it or says why not
         pass
-    return iio.imread(file)
+    return _check_frame_array(iio.imread(file, index=0), file)
 
 
 def _iter_folder_frames(path: Path, wanted=None):
@@ -245,6 +306,8 @@ def _iter_folder_frames(path: Path, wanted=None):
             continue
         try:
             yield _read_image_upright(file)
+        except VideoReadError:
+            raise
         except Exception as exc:  # noqa: BLE001
             raise VideoReadError(f"cannot read frame {file.name}: {exc}") from None
 

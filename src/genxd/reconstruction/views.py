@@ -124,17 +124,30 @@ class Views:
 def load_image(path: str | os.PathLike) -> Tensor:
     """An image file as ``[3, H, W]`` float RGB in [0, 1] (alpha dropped).
 
-    Raises FileNotFoundError when missing, ValueError naming the file when it cannot be decoded.
+    High-bit-depth gray images (16-bit ``I;16``, 32-bit ``I``, float ``F``) are scaled by their range as
+    :func:`genxd.utils.images.read_rgb` does (a 16-bit PNG by 65535), not clipped at 255.
+
+    Raises FileNotFoundError when missing, ValueError naming the file when it cannot be decoded (or is too
+    large to decode in memory, or has non-finite pixels).
     """
     from PIL import Image, UnidentifiedImageError
+
+    from genxd.utils.images import to_8bit
 
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such image file")
     try:
         with Image.open(path) as im:
+            if im.mode in ("I", "F") or im.mode.startswith("I;16"):
+                im.load()
+                im = to_8bit(im, path)
             arr = np.asarray(im.convert("RGB"))
+    except MemoryError:
+        raise ValueError(f"{path}: image too large to decode in memory") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        if isinstance(exc, ValueError) and str(exc).startswith(f"{path}:"):  # ours: non-finite pixels
+            raise
         raise ValueError(f"{path}: cannot read image ({exc.__class__.__name__}: {exc})") from None
     return torch.from_numpy(arr.copy()).permute(2, 0, 1).float() / 255.0
 

@@ -26,7 +26,7 @@ from .image_paths import IMAGE_SUFFIXES, collect_images  # noqa: F401  (torch-fr
 Fit = Literal["crop", "pad"]
 
 
-def _to_8bit(im: PIL.Image.Image, path: Path) -> PIL.Image.Image:
+def to_8bit(im: PIL.Image.Image, path: Path) -> PIL.Image.Image:
     """High-bit-depth single-channel modes (``I;16*``, ``I``, ``F``) -> ``L`` scaled by their range."""
     a = np.asarray(im, dtype=np.float64)
     if not np.isfinite(a).all():
@@ -67,7 +67,7 @@ def read_rgb(path: str | Path, background: tuple[int, int, int] = (255, 255, 255
     except Exception as exc:  # noqa: BLE001 - any decoder failure means the file is not a readable image
         raise ValueError(f"{path}: cannot read image ({exc.__class__.__name__}: {exc})") from None
     if im.mode in ("I", "F") or im.mode.startswith("I;16"):
-        im = _to_8bit(im, path)
+        im = to_8bit(im, path)
     if im.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (im.mode == "P" and "transparency" in im.info):
         im = im.convert("RGBA")
         bg = PIL.Image.new("RGBA", im.size, background + (255,))
