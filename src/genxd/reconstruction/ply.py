@@ -12,9 +12,12 @@ per-Gaussian coefficients; the .ply then holds the scene at t = 0.
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
+import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +28,16 @@ from .gaussians import GaussianModel, MotionBasis
 __all__ = ["save_ply", "load_ply", "save_motion", "load_motion", "load_scene", "ply_property_names"]
 
 MOTION_FORMAT = "genxd-gaussian-motion-v1"
+
+#: What the PLY and npz readers raise for a damaged file (besides OSError EINVAL, a seek before the start).
+_UNREADABLE = (ValueError, OverflowError, EOFError, MemoryError, OSError)
+
+
+def _unreadable(path: Path, what: str, exc: BaseException) -> BaseException:
+    """The ValueError for a damaged ``path``; an OSError of the machine (disk, permission) is returned as is."""
+    if isinstance(exc, OSError) and exc.errno not in (None, errno.EINVAL):
+        return exc
+    return ValueError(f"{path}: not a readable {what} ({type(exc).__name__}: {exc})")
 
 
 def ply_property_names(sh_degree: int) -> list[str]:
@@ -87,12 +100,15 @@ def save_ply(path: str | os.PathLike, model: GaussianModel, time: float | None =
 
 def load_ply(path: str | os.PathLike, device: torch.device | str = "cpu") -> GaussianModel:
     """Read a 3DGS .ply (any SH degree 0-3) into a static :class:`GaussianModel`."""
-    from plyfile import PlyData
+    from plyfile import PlyData, PlyParseError
 
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such file")
-    ply = PlyData.read(str(path))
+    try:
+        ply = PlyData.read(str(path))
+    except (*_UNREADABLE, PlyParseError) as exc:
+        raise _unreadable(path, ".ply", exc) from None
     if "vertex" not in [e.name for e in ply.elements]:
         raise ValueError(f"{path}: no 'vertex' element; not a Gaussian splat .ply")
     v = ply["vertex"].data
@@ -107,7 +123,14 @@ def load_ply(path: str | os.PathLike, device: torch.device | str = "cpu") -> Gau
     sh_degree = int(round(math.sqrt(n_rest / 3 + 1))) - 1
     if 3 * ((sh_degree + 1) ** 2 - 1) != n_rest or not 0 <= sh_degree <= 3:
         raise ValueError(f"{path}: {n_rest} f_rest properties do not match an SH degree 0-3")
+    if any(f"f_rest_{i}" not in names for i in range(n_rest)):
+        raise ValueError(f"{path}: the f_rest properties are not numbered f_rest_0 .. f_rest_{n_rest - 1}")
     G = len(v)
+    if G == 0:
+        raise ValueError(f"{path}: no Gaussians (an empty vertex element)")
+    for name in sorted(required) + [f"f_rest_{i}" for i in range(n_rest)]:
+        if not np.isfinite(np.asarray(v[name], dtype=np.float64)).all():
+            raise ValueError(f"{path}: property {name} holds NaN or infinite values")
 
     def col(*keys: str) -> torch.Tensor:
         return torch.from_numpy(np.stack([np.asarray(v[k], dtype=np.float32) for k in keys], axis=1))
@@ -155,15 +178,23 @@ def load_motion(path: str | os.PathLike, model: GaussianModel) -> GaussianModel:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such file")
-    with np.load(path) as z:
-        if "format" not in z or str(z["format"]) != MOTION_FORMAT:
-            raise ValueError(f"{path}: not a genxd motion file (expected format {MOTION_FORMAT!r})")
-        basis = MotionBasis(int(z["poly_degree"]), int(z["fourier_terms"]))
-        coeffs = torch.from_numpy(np.asarray(z["coefficients"], dtype=np.float32))
-        extra = {}
-        if "time_centers" in z:
-            extra["time_centers"] = torch.from_numpy(np.asarray(z["time_centers"], dtype=np.float32))
-            extra["time_log_scales"] = torch.log(torch.from_numpy(np.asarray(z["time_scales"], dtype=np.float32)))
+    try:
+        with np.load(path) as z:
+            if "format" not in z or str(z["format"]) != MOTION_FORMAT:
+                raise ValueError(f"{path}: not a genxd motion file (expected format {MOTION_FORMAT!r})")
+            basis = MotionBasis(int(z["poly_degree"]), int(z["fourier_terms"]))
+            coeffs = torch.from_numpy(np.asarray(z["coefficients"], dtype=np.float32))
+            extra = {}
+            if "time_centers" in z:
+                extra["time_centers"] = torch.from_numpy(np.asarray(z["time_centers"], dtype=np.float32))
+                extra["time_log_scales"] = torch.log(torch.from_numpy(np.asarray(z["time_scales"], dtype=np.float32)))
+    except ValueError as exc:
+        raise ValueError(str(exc) if str(exc).startswith(str(path)) else f"{path}: {exc}") from None
+    except (*_UNREADABLE, zipfile.BadZipFile, zlib.error, KeyError, TypeError, NotImplementedError) as exc:
+        raise _unreadable(path, "genxd motion file", exc) from None
+    bad = [k for k, t in [("coefficients", coeffs), *extra.items()] if not bool(torch.isfinite(t).all())]
+    if bad:
+        raise ValueError(f"{path}: {', '.join(bad)} hold NaN or infinite values")
     G = model.num_gaussians
     if coeffs.shape != (G, basis.num_functions, 3):
         raise ValueError(
