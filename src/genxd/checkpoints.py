@@ -9,7 +9,9 @@ what the model was trained on (``genxd generate`` warns outside it; see ``docs/c
 
 from __future__ import annotations
 
+import copy
 import json
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -119,6 +121,59 @@ def _read_config(path: Path) -> dict:
     return data
 
 
+#: generation defaults the jobs use as whole numbers (``int(...)``) and as numbers (``float(...)``)
+_INT_DEFAULTS = ("resolution", "num_frames", "num_inference_steps", "height", "width")
+_FLOAT_DEFAULTS = ("guidance_scale",)
+
+
+def _number(value: Any) -> float | None:
+    """``value`` as a finite float when it is a number (or a numeric string, as ``int()`` / ``float()`` read
+    it), else None."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        return None
+    try:
+        x = float(value)
+    except (ValueError, OverflowError):
+        return None
+    return x if math.isfinite(x) else None
+
+
+def _check_defaults(cfg_path: Path, defaults: dict) -> None:
+    """The generation defaults the jobs use (``int(d["resolution"])``, ``float(d["guidance_scale"])`` ...):
+    a ValueError naming ``cfg_path`` for one that is not a positive whole number / a finite number."""
+    for key in _INT_DEFAULTS:
+        if key not in defaults or (key in ("height", "width") and defaults[key] is None):
+            continue
+        x = _number(defaults[key])
+        if x is None or x != int(x) or x < 1:
+            raise ValueError(f"{cfg_path}: {key} must be a positive whole number, got {defaults[key]!r}")
+    for key in _FLOAT_DEFAULTS:
+        if _number(defaults.get(key)) is None:
+            raise ValueError(f"{cfg_path}: {key} must be a finite number, got {defaults.get(key)!r}")
+    if defaults.get("focal") is not None and not (_number(defaults["focal"]) or 0) > 0:
+        raise ValueError(f"{cfg_path}: focal must be a positive number or null, got {defaults['focal']!r}")
+    if not v.SCHEDULERS.accepts(defaults.get("scheduler")):
+        raise ValueError(f"{cfg_path}: scheduler must be one of {v.SCHEDULERS.describe()}, got "
+                         f"{defaults.get('scheduler')!r}")
+
+
+def _trained_ranges(cfg_path: Path, cfg: dict) -> dict:
+    """The config's ``trained`` entry: ``{name: (lo, hi)}``; entries that are not pairs are ignored (as before),
+    a pair that is not two finite numbers ``lo <= hi`` is a ValueError naming ``cfg_path``."""
+    trained = cfg.get("trained") or {}
+    if not isinstance(trained, dict):
+        raise ValueError(f"{cfg_path}: trained must be an object of [low, high] ranges, got {trained!r:.80}")
+    out = {}
+    for k, val in trained.items():
+        if not (isinstance(val, (list, tuple)) and len(val) == 2):
+            continue
+        lo, hi = (_number(x) for x in val)
+        if lo is None or hi is None or lo > hi:
+            raise ValueError(f"{cfg_path}: trained.{k} must be [low, high] finite numbers, got {val!r}")
+        out[k] = tuple(val)
+    return out
+
+
 def model_info(model: str | Path | None) -> ModelInfo:
     """Resolve ``model`` (None: the bundled one) and read its configs; no weights are loaded."""
     from .checkpoint_folders import DOWNLOAD_HINT, resolve_checkpoint
@@ -143,9 +198,9 @@ def model_info(model: str | Path | None) -> ModelInfo:
         defaults.update({k: val for k, val in cfg.items() if k != "trained" and not k.startswith("_")})
         if not v.Float(0.0, lo_open=True, optional=True).accepts(depth := defaults.get("scene_depth")):
             raise ValueError(f"{cfg_path}: scene_depth must be a positive number, got {depth!r}")
+        _check_defaults(cfg_path, defaults)
         trained = {"resolution": (defaults["resolution"],) * 2, "num_frames": (defaults["num_frames"],) * 2}
-        trained.update({k: tuple(val) for k, val in (cfg.get("trained") or {}).items()
-                        if isinstance(val, (list, tuple)) and len(val) == 2})
+        trained.update(_trained_ranges(cfg_path, cfg))
     else:
         trained = dict(RELEASED_TRAINED)
     latent_multiple = unet_num_frames = None
@@ -181,6 +236,92 @@ class LoadedModel:
                          unet_num_frames=frames, scene_depth_unstated=self.scene_depth_unstated)
 
 
+#: each component's config file and weights, as ``GenXDPipeline.from_pretrained`` reads them
+_COMPONENT_FILES = {"unet": ("config.json", "diffusion_pytorch_model.safetensors"),
+                    "vae": ("config.json", "diffusion_pytorch_model.safetensors"),
+                    "scheduler": ("scheduler_config.json", None)}
+
+
+#: the largest sizes a network's config may ask for (layer counts; any other whole number: channels, frames):
+#: far above any GenXD / SVD model, far below what would build a network for minutes or exhaust the memory
+MAX_CONFIG_LAYERS = 256
+MAX_CONFIG_SIZE = 2**16
+
+
+def _check_sizes(config_path: Path, config: dict) -> None:
+    """A ValueError naming ``config_path`` for a whole number (or one in a list) beyond the bounds above."""
+    for key, value in config.items():
+        values = value if isinstance(value, list) else [value]
+        bound = MAX_CONFIG_LAYERS if "layers" in key else MAX_CONFIG_SIZE
+        for x in values:
+            if isinstance(x, int) and not isinstance(x, bool) and abs(x) > bound:
+                raise ValueError(f"{config_path}: {key} = {value!r} is beyond any model genxd can build "
+                                 f"(at most {bound})")
+
+
+def _check_component_files(path: Path) -> None:
+    """Each component's config is a readable JSON object (diffusers takes anything else for a hub id and goes
+    to the network) without absurd sizes, and its weights are there: a ValueError / FileNotFoundError naming
+    the file."""
+    for component, (config_name, weights_name) in _COMPONENT_FILES.items():
+        config_path = path / component / config_name
+        if not config_path.is_file():
+            raise FileNotFoundError(f"{config_path}: no such file (a model folder's {component}/ holds it)")
+        config = _read_config(config_path)
+        if weights_name is not None:
+            _check_sizes(config_path, config)
+        if weights_name is not None and not any((path / component / name).is_file()
+                                                for name in (weights_name, weights_name + ".index.json")):
+            pickled = path / component / "diffusion_pytorch_model.bin"
+            why = f" ({pickled.name} is there: genxd reads safetensors weights only)" if pickled.is_file() else ""
+            raise FileNotFoundError(f"{path / component / weights_name}: no such file{why}")
+
+
+def _load_pipeline(pipeline_cls: Any, path: Path, dtype: torch.dtype) -> Any:
+    """``pipeline_cls.from_pretrained(path)``: a damaged model folder (a config whose values its component
+    cannot be built from, weights that are not a readable safetensors file or do not fit the config, a scheduler
+    that cannot make its noise levels) is a ValueError naming the folder and what was wrong."""
+    _check_component_files(path)
+    try:
+        pipe = pipeline_cls.from_pretrained(path, torch_dtype=dtype)
+    except (MemoryError, KeyboardInterrupt):
+        raise
+    except Exception as exc:  # noqa: BLE001 - diffusers fails in many ways on a damaged folder; all say "damaged"
+        if v.is_out_of_memory(exc):  # the machine's limit, reported as such by the CLI
+            raise
+        detail = " ".join(str(exc).split())
+        raise ValueError(f"{path}: cannot load the model from this folder ({type(exc).__name__}: "
+                         f"{detail[:400]})") from exc
+    try:  # the scheduler's config is only used when sampling starts: tried now, on a copy
+        for steps in (3, 7):
+            trial = copy.deepcopy(pipe.scheduler)
+            trial.set_timesteps(steps)
+            sigmas = getattr(trial, "sigmas", None)
+            if sigmas is not None and not bool(torch.isfinite(torch.as_tensor(sigmas, dtype=torch.float64)).all()):
+                raise ValueError("its noise levels are not finite")
+    except (MemoryError, KeyboardInterrupt):
+        raise
+    except Exception as exc:  # noqa: BLE001 - as above
+        detail = " ".join(str(exc).split())
+        raise ValueError(f"{path / 'scheduler' / 'scheduler_config.json'}: the scheduler cannot be used "
+                         f"({type(exc).__name__}: {detail[:300]})") from None
+    return pipe
+
+
+def _check_finite_weights(pipe: Any, path: Path) -> None:
+    """A ValueError naming the weights file when a UNet or VAE weight holds NaN or infinite values (a damaged
+    file: safetensors has no checksum). Run where the weights are used (on a GPU, milliseconds for the released
+    model; on a 2-core CPU about 2 s per 250M float32 weights, 0.05 s for the bundled model)."""
+    for component in ("unet", "vae"):
+        module = getattr(pipe, component, None)
+        if not isinstance(module, torch.nn.Module):
+            continue
+        for name, param in module.named_parameters():
+            if param.is_floating_point() and not bool(torch.isfinite(param).all()):
+                raise ValueError(f"{path / component / _COMPONENT_FILES[component][1]}: the weight {name} holds "
+                                 "NaN or infinite values (a damaged file)")
+
+
 def load_model(model: str | Path | None, device: str | None = None, dtype: str | torch.dtype | None = None,
                fast: bool | None = None, compile_unet: bool = False, offload: str = "none") -> LoadedModel:
     """Load a GenXD pipeline (``model`` None: the bundled small model) onto ``device``.
@@ -207,9 +348,10 @@ def load_model(model: str | Path | None, device: str | None = None, dtype: str |
     use_fast = fast if fast is not None else dev.type == "cuda"
     if offload != "none" and not (dev.type == "cuda" and use_fast):
         raise ValueError("--offload needs a CUDA GPU (it moves weights between the GPU and the host)")
-    pipe = GenXDPipeline.from_pretrained(info.path, torch_dtype=dt)
+    pipe = _load_pipeline(GenXDPipeline, info.path, dt)
     if offload == "none":
         pipe.to(dev)  # with offload the weights stay on the host until used
+        _check_finite_weights(pipe, info.path)  # on the device: not a pass over the host's copy of a large model
     if use_fast:
         from .pipelines.fast import enable_fast_path
 

@@ -90,26 +90,41 @@ class DatasetSummary:
 
 
 def read_index(out_dir: str | os.PathLike) -> list[dict[str, Any]]:
-    """All records of ``OUT/index.jsonl`` in order (a torn last line, if any, is ignored)."""
+    """All records of ``OUT/index.jsonl`` in order. Lines that are not a record (a torn last line, a line that
+    is not UTF-8 text, not JSON, or not a JSON object) are ignored, as the index is only a log: a finished
+    video's ``meta.json`` says it is done."""
     path = Path(out_dir) / INDEX_NAME
     if not path.exists():
         return []
+    if not path.is_file():
+        raise IsADirectoryError(f"{path}: expected the curation index file, found a folder")
     records = []
-    with open(path) as fh:
-        for line in fh:
-            line = line.strip()
+    with open(path, "rb") as fh:
+        for raw in fh:
+            try:
+                line = raw.decode("utf-8").strip()
+            except UnicodeDecodeError:
+                continue
             if not line:
                 continue
             try:
-                records.append(json.loads(line))
-            except json.JSONDecodeError:
+                record = json.loads(line)
+            except (json.JSONDecodeError, RecursionError):
                 continue
+            if isinstance(record, dict):
+                records.append(record)
     return records
 
 
 def latest_records(out_dir: str | os.PathLike) -> dict[str, dict[str, Any]]:
-    """The last index record of each video id."""
-    return {r["video_id"]: r for r in read_index(out_dir) if "video_id" in r}
+    """The last index record of each video id (records without a string ``video_id`` are ignored)."""
+    return {r["video_id"]: r for r in read_index(out_dir) if isinstance(r.get("video_id"), str)}
+
+
+def _retried(record: dict[str, Any]) -> bool:
+    """A failed record whose stage is one of :data:`RETRIED_STAGES` (a failure of the machine)."""
+    stage = record.get("stage")
+    return isinstance(stage, str) and stage in RETRIED_STAGES
 
 
 def append_index(out_dir: str | os.PathLike, record: dict[str, Any]) -> None:
@@ -315,7 +330,15 @@ def curate_dataset(
             last = latest.get(source.video_id)
             if meta_path.exists():
                 if last is None or last.get("status") != "ok":
-                    record = _record_from_meta(source, meta_path)
+                    try:
+                        record = _record_from_meta(source, meta_path)
+                    except ValueError as exc:  # a damaged meta.json: recorded as the folder without one is
+                        record = video_record(source, "failed", stage="output",
+                                              reason=f"{exc}; remove {out_dir / source.video_id} to redo this video")
+                        append_index(out_dir, record)
+                        summary.failed += 1
+                        summary.records.append(record)
+                        continue
                     append_index(out_dir, record)
                     summary.recovered += 1
                     summary.records.append(record)
@@ -329,7 +352,7 @@ def curate_dataset(
                 summary.failed += 1
                 summary.records.append(record)
             elif (last is not None and last.get("status") == "failed" and not retry_failed
-                  and last.get("stage") not in RETRIED_STAGES):
+                  and not _retried(last)):
                 summary.skipped += 1
             else:
                 todo.append(source)
@@ -398,8 +421,14 @@ def unique_video_ids(sources: list[VideoSource]) -> list[VideoSource]:
 
 
 def _record_from_meta(source: VideoSource, meta_path: Path) -> dict[str, Any]:
-    with open(meta_path) as fh:
-        meta = json.load(fh)
+    """The ``ok`` record of a finished video from its ``meta.json``; a ValueError naming the file when it is not
+    a JSON object (damaged)."""
+    try:
+        meta = json.loads(meta_path.read_bytes().decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise ValueError(f"{meta_path}: not a readable {META_NAME} ({type(exc).__name__}: {exc})") from None
+    if not isinstance(meta, dict):
+        raise ValueError(f"{meta_path}: expected a JSON object, got {type(meta).__name__}")
     return video_record(
         source, "ok", verdict=meta.get("verdict"), motion_strength=meta.get("motion_strength"),
         num_frames=meta.get("num_frames"), num_registered=meta.get("num_registered"),

@@ -261,17 +261,91 @@ def _numpy_safe_globals() -> list[Any]:
     return allowed
 
 
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).splitlines()
+    return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
+
+
 def _torch_load_safe(path: Path) -> Any:
+    """``torch.load(weights_only=True)``; a ValueError naming ``path`` for a file that is not a safe torch file or
+    cannot be read as one (truncated, corrupt archive, not a torch file at all)."""
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
         if "numpy" not in str(exc):
             raise ValueError(f"{path}: not a safe torch file ({str(exc).splitlines()[0]})") from None
+    except MemoryError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a corrupt file fails in the zip reader, the unpickler, the storages
+        raise ValueError(f"{path}: not a readable torch file ({_first_line(exc)})") from None
     with torch.serialization.safe_globals(_numpy_safe_globals()):
         try:
             return torch.load(path, map_location="cpu", weights_only=True)
         except pickle.UnpicklingError as exc:
             raise ValueError(f"{path}: not a safe torch file ({str(exc).splitlines()[0]})") from None
+        except MemoryError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - as above
+            raise ValueError(f"{path}: not a readable torch file ({_first_line(exc)})") from None
+
+
+def _scene_cameras(path: Path, cameras: Any, dtype: torch.dtype) -> tuple[Tensor, Tensor]:
+    """The scene's ``cameras`` as ``(c2w, K)``; a ValueError naming ``path`` unless they are ``[N, 18]`` finite
+    numbers with positive focal lengths."""
+    try:
+        cams = torch.as_tensor(cameras).double()
+    except (TypeError, ValueError, RuntimeError, OverflowError) as exc:
+        raise ValueError(f"{path}: cameras: expected [N, 18] numbers ({_first_line(exc)})") from None
+    if cams.ndim != 2 or cams.shape[1] != 18 or cams.shape[0] == 0:
+        raise ValueError(f"{path}: cameras: expected [N, 18] numbers, got shape {tuple(cams.shape)}")
+    if not bool(torch.isfinite(cams).all()):
+        raise ValueError(f"{path}: cameras: contains NaN or infinite values")
+    if not bool((cams[:, :2] > 0).all()):
+        raise ValueError(f"{path}: cameras: the focal lengths (columns 0, 1) must be > 0")
+    c2w, K = cameras_to_poses(cams, dtype=torch.float64)
+    if not (bool(torch.isfinite(c2w.to(dtype)).all()) and bool(torch.isfinite(K.to(dtype)).all())):
+        raise ValueError(f"{path}: cameras: values too large for {dtype}")
+    return c2w.to(dtype), K.to(dtype)
+
+
+def _scene_images(path: Path, images: Any) -> list[Tensor]:
+    """The scene's encoded images as 1-D uint8 tensors; a ValueError naming ``path`` otherwise."""
+    if not isinstance(images, (list, tuple)):
+        raise ValueError(f"{path}: images: expected a list of encoded images, got {type(images).__name__}")
+    out = []
+    for i, b in enumerate(images):
+        try:
+            t = torch.as_tensor(b)
+        except (TypeError, ValueError, RuntimeError, OverflowError) as exc:
+            raise ValueError(f"{path}: image {i}: expected the bytes of an image file ({_first_line(exc)})") from None
+        if t.dtype != torch.uint8 or t.ndim != 1:
+            raise ValueError(f"{path}: image {i}: expected a 1-D uint8 tensor of image-file bytes, got "
+                             f"{t.dtype} of shape {tuple(t.shape)}")
+        out.append(t)
+    return out
+
+
+def _split_ids(path: Path, name: str, value: Any, n: int) -> tuple[list[int], list[int]]:
+    """``train_test_split_*``'s ``(train_ids, test_ids)``; a ValueError naming ``path`` unless both are lists of
+    view indices in ``0..n-1``."""
+    if not isinstance(value, dict) or "train_ids" not in value or "test_ids" not in value:
+        raise ValueError(f"{path}: {name}: expected {{'train_ids': [...], 'test_ids': [...]}}, got {value!r:.80}")
+    out = []
+    for part in ("train_ids", "test_ids"):
+        ids = value[part]
+        if torch.is_tensor(ids) or isinstance(ids, np.ndarray):
+            ids = ids.tolist()
+        if not isinstance(ids, (list, tuple)):
+            raise ValueError(f"{path}: {name}.{part}: expected a list of view indices, got {ids!r:.80}")
+        try:
+            converted = [int(i) for i in ids]
+        except (TypeError, ValueError, OverflowError):
+            raise ValueError(f"{path}: {name}.{part}: expected view indices, got {ids!r:.80}") from None
+        bad = [i for i in converted if not 0 <= i < n]
+        if bad:
+            raise ValueError(f"{path}: {name}.{part}: indices {bad[:5]} outside the scene's {n} views")
+        out.append(converted)
+    return out[0], out[1]
 
 
 def load_reconfusion_scene(
@@ -288,16 +362,16 @@ def load_reconfusion_scene(
         data = data[0]
     if not isinstance(data, dict) or "cameras" not in data or "images" not in data:
         raise ValueError(f"{path}: expected a scene dict with 'images' and 'cameras'")
-    c2w, K = cameras_to_poses(data["cameras"], dtype=dtype)
-    image_bytes = [torch.as_tensor(b) for b in data["images"]]
+    c2w, K = _scene_cameras(path, data["cameras"], dtype)
+    image_bytes = _scene_images(path, data["images"])
     if len(image_bytes) != len(c2w):
         raise ValueError(f"{path}: {len(image_bytes)} images for {len(c2w)} cameras")
     splits: dict[int, tuple[list[int], list[int]]] = {}
     extras: dict[str, Any] = {}
     for name, value in data.items():
-        m = re.fullmatch(r"train_test_split_(\d+)", name)
+        m = re.fullmatch(r"train_test_split_(\d+)", name) if isinstance(name, str) else None
         if m:
-            splits[int(m.group(1))] = ([int(i) for i in value["train_ids"]], [int(i) for i in value["test_ids"]])
+            splits[int(m.group(1))] = _split_ids(path, name, value, len(c2w))
         elif name not in ("images", "cameras", "key"):
             extras[name] = value
     images = _decode_all(image_bytes, str(path)) if decode_images and image_bytes else None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import math
 import os
 import types
 import typing
@@ -354,7 +355,11 @@ def _coerce(value: Any, hint: Any, where: str) -> Any:
             return None
         raise ValueError(f"{where}: must not be null")
     if float in allowed and isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value) if int not in allowed or isinstance(value, float) else value
+        if int in allowed and isinstance(value, int):
+            return value
+        if isinstance(value, int) and abs(value) > 2**1023 or not math.isfinite(value):
+            raise ValueError(f"{where}: must be a finite number, got {value!r}")
+        return float(value)
     if int in allowed and isinstance(value, int) and not isinstance(value, bool):
         return value
     if bool in allowed and isinstance(value, bool):
@@ -365,9 +370,13 @@ def _coerce(value: Any, hint: Any, where: str) -> Any:
         return "yes" if value else "no"  # YAML 1.1 reads an unquoted no / yes as a boolean
     if float in allowed and isinstance(value, str):
         try:
-            return float(value)  # YAML reads "1e-4" as a string
+            number = float(value)  # YAML reads "1e-4" as a string
         except ValueError:
             pass
+        else:
+            if not math.isfinite(number):
+                raise ValueError(f"{where}: must be a finite number, got {value!r}")
+            return number
     origins = {typing.get_origin(a) or a for a in allowed}
     if (dict in origins and isinstance(value, dict)) or (list in origins and isinstance(value, list)):
         return value
@@ -407,8 +416,10 @@ def load_yaml_with_bases(path: str | os.PathLike, _seen: tuple[Path, ...] = ()) 
     if resolved in _seen:
         raise ValueError(f"{path}: circular 'base:' chain ({' -> '.join(map(str, _seen + (resolved,)))})")
     try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
+        data = yaml.safe_load(path.read_bytes().decode("utf-8")) or {}
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{path}: not a UTF-8 text file ({exc})") from None
+    except (yaml.YAMLError, RecursionError) as exc:
         raise ValueError(f"{path}: invalid YAML ({exc})") from None
     if not isinstance(data, dict):
         raise ValueError(f"{path}: a config must be a YAML mapping")
@@ -471,6 +482,19 @@ def load_config(path: str | os.PathLike | None, overrides: list[str] | None = No
     cls = {"genxd": TrainConfig, "vae": VAETrainConfig}.get(kind)
     if cls is None:
         raise ValueError(f"kind must be 'genxd' or 'vae', got {kind!r}")
-    data = _merge(config_to_dict(cls()), load_yaml_with_bases(path) if path is not None else {})
-    data = apply_overrides(data, list(overrides or []))
-    return _from_dict(cls, data, "")
+    from_file = _merge(config_to_dict(cls()), load_yaml_with_bases(path) if path is not None else {})
+    data = apply_overrides(from_file, list(overrides or []))
+    try:
+        return _from_dict(cls, data, "")
+    except ValueError as exc:
+        if path is None or str(path) in str(exc):
+            raise
+        if overrides:  # an override's own error names the setting only (the file is fine without it)
+            try:
+                _from_dict(cls, from_file, "")
+            except ValueError:
+                pass
+            else:
+                raise
+        # a value of the file (or of one of its bases): the message names the file
+        raise ValueError(f"{path}: {exc}") from None

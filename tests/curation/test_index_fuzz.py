@@ -1,0 +1,83 @@
+"""``genxd curate``'s resume records, as the fuzzer (``benchmarks/fuzz_targets_files.py``, ``curate-index``)
+damaged them: index lines that are not records are skipped, a record's odd fields do not stop the run, and a
+done video whose ``meta.json`` is damaged is recorded as failed, naming the file; a short fixed-seed run of that
+target finds nothing."""
+
+from __future__ import annotations
+
+import importlib
+import json
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from genxd.curation.dataset import INDEX_NAME, curate_dataset, latest_records, read_index
+from tests.helpers import load_script
+
+OK = {"video_id": "clip_a", "source": "x", "status": "ok", "verdict": "static", "motion_strength": 0.4}
+
+
+def _index(out: Path, *lines: str | bytes) -> Path:
+    out.mkdir(parents=True, exist_ok=True)
+    data = b"".join((line if isinstance(line, bytes) else line.encode()) + b"\n" for line in lines)
+    (out / INDEX_NAME).write_bytes(data)
+    return out
+
+
+def test_lines_that_are_not_records_are_skipped(tmp_path):
+    out = _index(tmp_path / "out", json.dumps(OK), b'{"video_id": "clip_b", "reason": "\xee\x80"}', "5", '"clip_c"',
+                 "[1, 2]", "null", json.dumps({**OK, "video_id": ["clip_d"]}), json.dumps({**OK, "video_id": 7}),
+                 '{"video_id": "torn')
+    assert read_index(out) == [OK, {**OK, "video_id": ["clip_d"]}, {**OK, "video_id": 7}]
+    assert latest_records(out) == {"clip_a": OK}
+
+
+def _done_folder(tmp_path: Path, meta: bytes | None, *index_lines: str) -> tuple[Path, Path]:
+    """An input frame folder ``clip_a`` and an output folder where it is done (``meta``) or not (None)."""
+    frames = tmp_path / "videos" / "clip_a"
+    frames.mkdir(parents=True)
+    for i in range(2):
+        Image.fromarray(np.full((8, 8, 3), 40 * i, np.uint8)).save(frames / f"{i:03d}.png")
+    out = _index(tmp_path / "curated", *index_lines)
+    if meta is not None:
+        (out / "clip_a").mkdir()
+        (out / "clip_a" / "meta.json").write_bytes(meta)
+    return tmp_path / "videos", out
+
+
+def test_a_failed_record_with_an_odd_stage_is_not_retried(tmp_path):
+    # a stage that is not a string (was: TypeError, unhashable list); the failure is kept, nothing curated
+    failed = {"video_id": "clip_a", "source": "x", "status": "failed", "stage": ["sfm"], "reason": "r"}
+    inputs, out = _done_folder(tmp_path, None, json.dumps(failed))
+    summary = curate_dataset(inputs, out, progress=False)
+    assert (summary.skipped, summary.ok, summary.failed) == (1, 0, 0)
+
+
+def test_a_damaged_meta_json_is_a_failure_naming_it(tmp_path):
+    # no ok line: the run reads meta.json to recover the line (was: JSONDecodeError / AttributeError)
+    for i, meta in enumerate((b'{"verdict": "static", "motion', b"\xf6{}", b"[1, 2]")):
+        inputs, out = _done_folder(tmp_path / str(i), meta)
+        summary = curate_dataset(inputs, out, progress=False)
+        assert (summary.ok, summary.failed, summary.recovered) == (0, 1, 0)
+        record = summary.records[0]
+        assert record["status"] == "failed" and record["stage"] == "output"
+        assert str(out / "clip_a" / "meta.json") in record["reason"]
+        assert read_index(out)[-1] == record
+
+
+def test_a_good_meta_json_is_still_recovered(tmp_path):
+    inputs, out = _done_folder(tmp_path, json.dumps({"verdict": "dynamic", "motion_strength": 7.5}).encode())
+    summary = curate_dataset(inputs, out, progress=False)
+    assert (summary.recovered, summary.skipped, summary.failed) == (1, 1, 0)
+    assert latest_records(out)["clip_a"]["verdict"] == "dynamic"
+
+
+def test_fuzzing_the_resume_records_finds_nothing(tmp_path):
+    fuzz = load_script("benchmarks/fuzz_inputs.py")
+    module = importlib.import_module("fuzz_targets_files")
+    target = next(t for t in module.TARGETS if t.name == "curate-index")
+    result = fuzz.run_target(module.__name__, target, cases=list(range(40)), seed=0, timeout=60.0,
+                             keep=tmp_path / "keep", work=tmp_path / "work", time_limit=None)
+    assert result["cases"] == 40
+    assert not any(result["counts"][k] for k in fuzz.BAD_OUTCOMES), result["findings"]

@@ -1,0 +1,144 @@
+"""Model folders the fuzzer (``benchmarks/fuzz_targets_files.py``, ``model-folder``) found misread: damaged
+configs and weights of a copy of the bundled model are each a ValueError (or FileNotFoundError) naming the file
+or the folder, before any download attempt and before a model with unusable weights is handed to a job; and a
+short fixed-seed run of that target finds nothing."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import shutil
+import struct
+import time
+from pathlib import Path
+
+import pytest
+
+from genxd.checkpoints import BUNDLED_MODEL_DIR, default_model_path, load_model, model_info
+from tests.helpers import load_script
+
+pytestmark = pytest.mark.skipif(default_model_path() is None, reason="no bundled model in this installation")
+
+
+@pytest.fixture
+def folder(tmp_path) -> Path:
+    return Path(shutil.copytree(BUNDLED_MODEL_DIR, tmp_path / "genxd-small"))
+
+
+def _set(path: Path, key: str, value) -> Path:
+    cfg = json.loads(path.read_text())
+    cfg[key] = value
+    path.write_text(json.dumps(cfg))
+    return path
+
+
+def test_a_scheduler_config_that_is_not_an_object_names_it_without_going_to_the_hub(folder):
+    # was: diffusers took the number for a hub id and retried https://huggingface.co for 30 s
+    importlib.import_module("genxd.pipelines")  # imported before the clock starts
+
+    (folder / "scheduler" / "scheduler_config.json").write_text("4294967296")
+    start = time.perf_counter()
+    with pytest.raises(ValueError, match=r"scheduler_config.json: expected a JSON object"):
+        load_model(folder, device="cpu", dtype="fp32")
+    assert time.perf_counter() - start < 15  # the hub's retries took 30 s
+
+
+@pytest.mark.parametrize("key, value, says", [
+    ("resolution", [None], "resolution must be a positive whole number"),  # was: TypeError in generate
+    ("num_inference_steps", "x", "num_inference_steps must be a positive whole number"),  # unnamed ValueError
+    ("num_frames", 0, "num_frames must be a positive whole number"),
+    ("guidance_scale", [], "guidance_scale must be a finite number"),
+    ("focal", -1, "focal must be a positive number"),
+    ("scheduler", 3, "scheduler must be one of"),
+    ("trained", -9223372036854775808, "trained must be an object"),  # was: AttributeError
+    ("trained", {"motion_strength": [{"a": 1}, 2]}, r"trained.motion_strength must be \[low, high\]"),
+])
+def test_bad_generation_defaults_name_the_config(folder, key, value, says):
+    _set(folder / "generation_config.json", key, value)
+    with pytest.raises(ValueError, match=says) as info:
+        model_info(folder)
+    assert "generation_config.json" in str(info.value)
+
+
+def test_whole_number_defaults_as_generate_reads_them_still_pass(folder):
+    _set(folder / "generation_config.json", "resolution", 64.0)
+    _set(folder / "generation_config.json", "num_frames", "8")
+    info = model_info(folder)
+    assert int(info.defaults["resolution"]) == 64 and int(info.defaults["num_frames"]) == 8
+
+
+@pytest.mark.parametrize("component, key, value", [
+    ("vae", "in_channels", "1.5"),  # was: TypeError in diffusers' config parsing
+    ("vae", "block_out_channels", [64, 128]),  # was: IndexError
+    ("unet", "in_channels", []),  # was: TypeError
+    ("unet", "projection_class_embeddings_input_dim", 0),  # the weights do not fit: an unnamed ValueError
+])
+def test_a_config_its_component_cannot_be_built_from_names_the_folder(folder, component, key, value):
+    _set(folder / component / "config.json", key, value)
+    with pytest.raises(ValueError, match="cannot load the model from this folder") as info:
+        load_model(folder, device="cpu", dtype="fp32")
+    assert str(folder) in str(info.value)
+
+
+def test_truncated_weights_name_the_folder(folder):
+    weights = folder / "unet" / "diffusion_pytorch_model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:14478097])  # was: OSError from diffusers
+    with pytest.raises(ValueError, match="cannot load the model from this folder") as info:
+        load_model(folder, device="cpu", dtype="fp32")
+    assert str(folder) in str(info.value)
+
+
+def test_missing_weights_name_the_file(folder):
+    (folder / "vae" / "diffusion_pytorch_model.safetensors").unlink()
+    with pytest.raises(FileNotFoundError, match=r"vae/diffusion_pytorch_model.safetensors: no such file"):
+        load_model(folder, device="cpu", dtype="fp32")
+
+
+def test_weights_holding_nan_name_the_file(folder):
+    # a NaN written over one float32 weight (was: loaded, then non-finite UNet / VAE outputs)
+    weights = folder / "vae" / "diffusion_pytorch_model.safetensors"
+    data = bytearray(weights.read_bytes())
+    header = 8 + struct.unpack("<Q", data[:8])[0]
+    at = header + 4 * ((len(data) - header) // 8)  # a float32 in the middle of the data
+    data[at:at + 4] = struct.pack("<f", float("nan"))
+    weights.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match="holds NaN or infinite values") as info:
+        load_model(folder, device="cpu", dtype="fp32")
+    assert str(weights) in str(info.value)
+
+
+def test_the_bundled_model_still_loads(folder):
+    lm = load_model(folder, device="cpu", dtype="fp32")
+    assert lm.info.latent_multiple == 16
+
+
+def test_fuzzing_the_model_folder_finds_nothing(tmp_path):
+    fuzz = load_script("benchmarks/fuzz_inputs.py")
+    module = importlib.import_module("fuzz_targets_files")
+    target = next(t for t in module.TARGETS if t.name == "model-folder")
+    result = fuzz.run_target(module.__name__, target, cases=list(range(20)), seed=0, timeout=60.0,
+                             keep=tmp_path / "keep", work=tmp_path / "work", time_limit=None)
+    assert result["cases"] == 20
+    assert not any(result["counts"][k] for k in fuzz.BAD_OUTCOMES), result["findings"]
+
+
+@pytest.mark.parametrize("key, value", [
+    ("steps_offset", [1, 2]),  # was: an unnamed ValueError from numpy when sampling started
+    ("sigma_min", {}),  # was: TypeError when sampling started
+    ("final_sigmas_type", 9223372036854775807),  # an unnamed ValueError when sampling started
+])
+def test_a_scheduler_config_that_cannot_sample_names_it_at_load(folder, key, value):
+    _set(folder / "scheduler" / "scheduler_config.json", key, value)
+    with pytest.raises(ValueError, match="scheduler_config.json: the scheduler cannot be used"):
+        load_model(folder, device="cpu", dtype="fp32")
+
+
+def test_absurd_sizes_in_a_network_config_name_it(folder):
+    # was: a network of 2**63 transformer layers being built (no answer in 20 s) or a 4.9 TB allocation
+    _set(folder / "unet" / "config.json", "transformer_layers_per_block", 9223372036854775807)
+    with pytest.raises(ValueError, match="unet/config.json: transformer_layers_per_block = 9223372036854775807"):
+        load_model(folder, device="cpu", dtype="fp32")
+    _set(folder / "unet" / "config.json", "transformer_layers_per_block", 1)
+    _set(folder / "vae" / "config.json", "in_channels", 2147483648)
+    with pytest.raises(ValueError, match="vae/config.json: in_channels = 2147483648"):
+        load_model(folder, device="cpu", dtype="fp32")
