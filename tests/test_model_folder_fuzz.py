@@ -142,3 +142,15 @@ def test_absurd_sizes_in_a_network_config_name_it(folder):
     _set(folder / "vae" / "config.json", "in_channels", 2147483648)
     with pytest.raises(ValueError, match="vae/config.json: in_channels = 2147483648"):
         load_model(folder, device="cpu", dtype="fp32")
+
+
+def test_a_block_without_layers_and_a_fractional_frame_count_name_the_config(folder):
+    # found by the 1,000-case run: layers_per_block -1 built a VAE whose decoder failed with IndexError when
+    # called; num_frames "1.5" was an unnamed int() error
+    _set(folder / "vae" / "config.json", "layers_per_block", -1)
+    with pytest.raises(ValueError, match=r"vae/config.json: layers_per_block = -1: every block needs"):
+        load_model(folder, device="cpu", dtype="fp32")
+    shutil.copy(BUNDLED_MODEL_DIR / "vae" / "config.json", folder / "vae" / "config.json")
+    _set(folder / "unet" / "config.json", "num_frames", "1.5")
+    with pytest.raises(ValueError, match=r"unet/config.json: num_frames must be a positive whole number"):
+        model_info(folder)

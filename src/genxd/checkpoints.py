@@ -210,7 +210,12 @@ def model_info(model: str | Path | None) -> ModelInfo:
             levels_vae = len(_read_config(vae_cfg)["block_out_channels"])
             unet_config = _read_config(unet_cfg)
             levels_unet = len(unet_config["block_out_channels"])
-            unet_num_frames = int(unet_config["num_frames"]) if unet_config.get("num_frames") else None
+            if unet_config.get("num_frames"):
+                frames = _number(unet_config["num_frames"])
+                if frames is None or frames != int(frames) or frames < 1:
+                    raise ValueError(f"{unet_cfg}: num_frames must be a positive whole number, got "
+                                     f"{unet_config['num_frames']!r}")
+                unet_num_frames = int(frames)
             latent_multiple = 2 ** (levels_vae - 1) * 2 ** (levels_unet - 1)
         except (KeyError, TypeError):
             latent_multiple = None
@@ -257,6 +262,8 @@ def _check_sizes(config_path: Path, config: dict) -> None:
             if isinstance(x, int) and not isinstance(x, bool) and abs(x) > bound:
                 raise ValueError(f"{config_path}: {key} = {value!r} is beyond any model genxd can build "
                                  f"(at most {bound})")
+            if "layers" in key and isinstance(x, int) and not isinstance(x, bool) and x < 1:
+                raise ValueError(f"{config_path}: {key} = {value!r}: every block needs at least one layer")
 
 
 def _check_component_files(path: Path) -> None:
