@@ -290,7 +290,7 @@ def _load_pipeline(pipeline_cls: Any, path: Path, dtype: torch.dtype) -> Any:
     that cannot make its noise levels) is a ValueError naming the folder and what was wrong."""
     _check_component_files(path)
     try:
-        pipe = pipeline_cls.from_pretrained(path, torch_dtype=dtype)
+        pipe = pipeline_cls.from_pretrained(path, torch_dtype=dtype, local_files_only=True)  # never the hub
     except (MemoryError, KeyboardInterrupt):
         raise
     except Exception as exc:  # noqa: BLE001 - diffusers fails in many ways on a damaged folder; all say "damaged"
