@@ -48,3 +48,16 @@ def png16(path: Path, array: np.ndarray) -> Path:
     path.write_bytes(b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", ihdr) + png_chunk(b"IDAT", zlib.compress(raw))
                      + png_chunk(b"IEND", b""))
     return path
+
+
+def assert_fuzz_finds_nothing(target: str, cases: int, tmp_path: Path, timeout: float = 60.0) -> dict[str, int]:
+    """Run cases ``0 .. cases-1`` (seed 0) of a ``benchmarks/fuzz_inputs.py`` target and fail on any finding (an
+    error that does not name the file, another exception, a crash or a hang); returns the outcome counts."""
+    fuzz = load_script("benchmarks/fuzz_inputs.py")
+    module, found = fuzz.all_targets()[target]
+    result = fuzz.run_target(module, found, cases=list(range(cases)), seed=0, timeout=timeout,
+                             keep=tmp_path / target / "keep", work=tmp_path / target / "work", time_limit=None)
+    assert result["cases"] == cases, result
+    bad = {k: v for k, v in result["counts"].items() if k in fuzz.BAD_OUTCOMES and v}
+    assert not bad, (target, bad, result["findings"])
+    return result["counts"]

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from genxd.checkpoints import BUNDLED_MODEL_DIR, default_model_path, load_model, model_info
-from tests.helpers import load_script
+from tests.helpers import assert_fuzz_finds_nothing
 
 pytestmark = pytest.mark.skipif(default_model_path() is None, reason="no bundled model in this installation")
 
@@ -113,13 +113,7 @@ def test_the_bundled_model_still_loads(folder):
 
 
 def test_fuzzing_the_model_folder_finds_nothing(tmp_path):
-    fuzz = load_script("benchmarks/fuzz_inputs.py")
-    module = importlib.import_module("fuzz_targets_files")
-    target = next(t for t in module.TARGETS if t.name == "model-folder")
-    result = fuzz.run_target(module.__name__, target, cases=list(range(20)), seed=0, timeout=60.0,
-                             keep=tmp_path / "keep", work=tmp_path / "work", time_limit=None)
-    assert result["cases"] == 20
-    assert not any(result["counts"][k] for k in fuzz.BAD_OUTCOMES), result["findings"]
+    assert_fuzz_finds_nothing("model-folder", 20, tmp_path)
 
 
 @pytest.mark.parametrize("key, value", [

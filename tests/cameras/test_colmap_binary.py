@@ -22,7 +22,7 @@ from genxd.cameras import trajectories
 from genxd.cameras.colmap_binary import check_colmap_binary
 from genxd.cameras.formats import save_camera_json, write_colmap_model
 from genxd.cameras.reader import read_camera_path
-from tests.helpers import ROOT, load_script
+from tests.helpers import ROOT, assert_fuzz_finds_nothing
 
 
 def _model(tmp_path: Path, name: str = "model", **kw) -> Path:
@@ -151,12 +151,6 @@ def test_camera_json_values_that_overflow_float32_are_refused(tmp_path):
 
 def test_every_accepted_camera_file_of_the_fuzzer_gives_finite_rays(tmp_path):
     """A fixed-seed run of the three camera targets: no finding (case 0 of ``colmap-bin`` hung before)."""
-    fuzz = load_script("benchmarks/fuzz_inputs.py")
-    targets = fuzz.all_targets()
     for name in ("colmap-bin", "colmap-txt", "camera-json"):
-        module, target = targets[name]
-        result = fuzz.run_target(module, target, cases=list(range(60)), seed=0, timeout=30.0,
-                                 keep=tmp_path / "keep", work=tmp_path / "work", time_limit=None)
-        bad = {k: v for k, v in result["counts"].items() if k not in ("ok", "clear") and v}
-        assert not bad, (name, bad, result["findings"])
-        assert result["counts"]["ok"] > 0 and result["counts"]["clear"] > 0, result["counts"]
+        counts = assert_fuzz_finds_nothing(name, 60, tmp_path)
+        assert counts["ok"] > 0 and counts["clear"] > 0, counts

@@ -5,7 +5,6 @@ target finds nothing."""
 
 from __future__ import annotations
 
-import importlib
 import json
 from pathlib import Path
 
@@ -13,7 +12,7 @@ import numpy as np
 from PIL import Image
 
 from genxd.curation.dataset import INDEX_NAME, curate_dataset, latest_records, read_index
-from tests.helpers import load_script
+from tests.helpers import assert_fuzz_finds_nothing
 
 OK = {"video_id": "clip_a", "source": "x", "status": "ok", "verdict": "static", "motion_strength": 0.4}
 
@@ -74,10 +73,4 @@ def test_a_good_meta_json_is_still_recovered(tmp_path):
 
 
 def test_fuzzing_the_resume_records_finds_nothing(tmp_path):
-    fuzz = load_script("benchmarks/fuzz_inputs.py")
-    module = importlib.import_module("fuzz_targets_files")
-    target = next(t for t in module.TARGETS if t.name == "curate-index")
-    result = fuzz.run_target(module.__name__, target, cases=list(range(40)), seed=0, timeout=60.0,
-                             keep=tmp_path / "keep", work=tmp_path / "work", time_limit=None)
-    assert result["cases"] == 40
-    assert not any(result["counts"][k] for k in fuzz.BAD_OUTCOMES), result["findings"]
+    assert_fuzz_finds_nothing("curate-index", 40, tmp_path)

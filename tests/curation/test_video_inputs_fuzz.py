@@ -4,7 +4,6 @@ is read as RGB or refused with a VideoReadError naming it, and a short fixed-see
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +11,7 @@ import PIL.Image
 import pytest
 
 from genxd.curation.frames import VideoReadError, read_frames
-from tests.helpers import ROOT, load_script
+from tests.helpers import assert_fuzz_finds_nothing
 
 
 def _frames(n: int, size: int = 32) -> np.ndarray:
@@ -118,21 +117,6 @@ def test_a_video_whose_display_matrix_is_all_zeros_is_not_turned(tmp_path):
     assert out[0, :8].mean() > 150 and out[0, -8:].mean() < 50
 
 
-@pytest.fixture(scope="module")
-def fuzz():
-    runner = load_script("benchmarks/fuzz_inputs.py")
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    import fuzz_targets_media
-
-    return runner, fuzz_targets_media
-
-
 @pytest.mark.parametrize("name", ["video", "video-clip"])
-def test_a_short_fuzz_run_finds_nothing(fuzz, name, tmp_path):
-    runner, media = fuzz
-    target = next(t for t in media.TARGETS if t.name == name)
-    result = runner.run_target("fuzz_targets_media", target, cases=list(range(40)), seed=0, timeout=20.0,
-                               keep=tmp_path / "keep", work=tmp_path / "work", time_limit=None)
-    assert result["cases"] == 40
-    bad = {k: v for k, v in result["counts"].items() if k in runner.BAD_OUTCOMES and v}
-    assert not bad, result["findings"]
+def test_a_short_fuzz_run_finds_nothing(name, tmp_path):
+    assert_fuzz_finds_nothing(name, 40, tmp_path, timeout=20.0)

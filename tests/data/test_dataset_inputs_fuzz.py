@@ -17,7 +17,7 @@ import pytest
 
 from genxd.data.datasets import CamVidDataset
 from genxd.data.synthetic import make_clip, write_clip
-from tests.helpers import load_script
+from tests.helpers import assert_fuzz_finds_nothing
 
 pytest.importorskip("pycolmap", reason="a core dependency (the samples' COLMAP models), absent only on a bare GPU host")
 
@@ -65,12 +65,6 @@ def test_an_archive_whose_directory_moved_names_the_archive_and_member(samples, 
 
 def test_the_fuzzer_finds_nothing_in_the_training_data_readers(tmp_path):
     """A fixed-seed run of both targets (cases 3 and 19 of seed 0 were findings before the fixes)."""
-    fuzz = load_script("benchmarks/fuzz_inputs.py")
-    targets = fuzz.all_targets()
     for name in ("camvid-folder", "camvid-zip"):
-        module, target = targets[name]
-        result = fuzz.run_target(module, target, cases=list(range(40)), seed=0, timeout=60.0,
-                                 keep=tmp_path / "keep", work=tmp_path / "work", time_limit=None)
-        bad = {k: v for k, v in result["counts"].items() if k not in ("ok", "clear") and v}
-        assert not bad, (name, bad, result["findings"])
-        assert result["counts"]["ok"] > 0 and result["counts"]["clear"] > 0, result["counts"]
+        counts = assert_fuzz_finds_nothing(name, 40, tmp_path)
+        assert counts["ok"] > 0 and counts["clear"] > 0, counts

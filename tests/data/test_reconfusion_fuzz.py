@@ -5,7 +5,6 @@ target finds nothing."""
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 
 import pytest
@@ -14,7 +13,7 @@ import torch
 from genxd.cameras import trajectories
 from genxd.data.reconfusion import load_reconfusion, load_reconfusion_scene, write_reconfusion_scene
 from genxd.reconstruction.views import load_views, reconfusion_split
-from tests.helpers import load_script
+from tests.helpers import assert_fuzz_finds_nothing
 
 
 @pytest.fixture
@@ -91,10 +90,4 @@ def test_valid_scenes_still_read(scene_file):
 
 
 def test_fuzzing_the_scenes_finds_nothing(tmp_path):
-    fuzz = load_script("benchmarks/fuzz_inputs.py")
-    module = importlib.import_module("fuzz_targets_files")
-    target = next(t for t in module.TARGETS if t.name == "reconfusion-scene")
-    result = fuzz.run_target(module.__name__, target, cases=list(range(40)), seed=0, timeout=60.0,
-                             keep=tmp_path / "keep", work=tmp_path / "work", time_limit=None)
-    assert result["cases"] == 40
-    assert not any(result["counts"][k] for k in fuzz.BAD_OUTCOMES), result["findings"]
+    assert_fuzz_finds_nothing("reconfusion-scene", 40, tmp_path)

@@ -18,7 +18,7 @@ import pytest
 import torch
 
 from genxd.reconstruction import GaussianModel, MotionBasis, load_scene, save_motion, save_ply
-from tests.helpers import load_script
+from tests.helpers import assert_fuzz_finds_nothing
 
 
 @pytest.fixture(scope="module")
@@ -84,10 +84,5 @@ def test_a_damaged_motion_file(scene, tmp_path):
 
 
 def test_a_short_fuzz_run_finds_nothing(tmp_path):
-    fuzz = load_script("benchmarks/fuzz_inputs.py")
-    module, target = fuzz.all_targets()["gaussian-scene"]
-    result = fuzz.run_target(module, target, cases=list(range(60)), seed=0, timeout=60.0, keep=tmp_path / "keep",
-                             work=tmp_path / "work", time_limit=None)
-    bad = {k: v for k, v in result["counts"].items() if k in fuzz.BAD_OUTCOMES and v}
-    assert not bad, result["findings"]
-    assert result["counts"]["ok"] > 0 and result["counts"]["clear"] > 0, result["counts"]
+    counts = assert_fuzz_finds_nothing("gaussian-scene", 60, tmp_path)
+    assert counts["ok"] > 0 and counts["clear"] > 0, counts

@@ -3,13 +3,12 @@ file is a ValueError naming it; and a short fixed-seed run of that target finds 
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 
 import pytest
 
 from genxd.training.config import load_config
-from tests.helpers import ROOT, load_script
+from tests.helpers import ROOT, assert_fuzz_finds_nothing
 
 TINY = ROOT / "configs" / "tiny.yaml"
 
@@ -74,10 +73,4 @@ def test_valid_presets_still_read(tmp_path):
 
 
 def test_fuzzing_the_presets_finds_nothing(tmp_path):
-    fuzz = load_script("benchmarks/fuzz_inputs.py")
-    module = importlib.import_module("fuzz_targets_files")
-    target = next(t for t in module.TARGETS if t.name == "train-config")
-    result = fuzz.run_target(module.__name__, target, cases=list(range(40)), seed=0, timeout=60.0,
-                             keep=tmp_path / "keep", work=tmp_path / "work", time_limit=None)
-    assert result["cases"] == 40
-    assert not any(result["counts"][k] for k in fuzz.BAD_OUTCOMES), result["findings"]
+    assert_fuzz_finds_nothing("train-config", 40, tmp_path)

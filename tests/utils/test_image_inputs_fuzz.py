@@ -4,7 +4,6 @@ scales high-bit-depth images and names the file it refuses, and a short fixed-se
 
 from __future__ import annotations
 
-import sys
 
 import numpy as np
 import PIL.Image
@@ -12,7 +11,7 @@ import pytest
 
 from genxd.reconstruction.views import load_image as load_recon_image
 from genxd.utils.images import load_image
-from tests.helpers import ROOT, load_script
+from tests.helpers import assert_fuzz_finds_nothing
 
 
 def test_a_16_bit_frame_is_scaled_by_its_range_not_clipped(tmp_path):
@@ -40,21 +39,6 @@ def test_a_float_frame_with_nan_pixels_is_refused_naming_it(tmp_path):
         load_image(path, 4, 4)
 
 
-@pytest.fixture(scope="module")
-def fuzz():
-    runner = load_script("benchmarks/fuzz_inputs.py")
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    import fuzz_targets_media
-
-    return runner, fuzz_targets_media
-
-
 @pytest.mark.parametrize("name", ["image", "recon-image"])
-def test_a_short_fuzz_run_finds_nothing(fuzz, name, tmp_path):
-    runner, media = fuzz
-    target = next(t for t in media.TARGETS if t.name == name)
-    result = runner.run_target("fuzz_targets_media", target, cases=list(range(40)), seed=0, timeout=20.0,
-                               keep=tmp_path / "keep", work=tmp_path / "work", time_limit=None)
-    assert result["cases"] == 40
-    bad = {k: v for k, v in result["counts"].items() if k in runner.BAD_OUTCOMES and v}
-    assert not bad, result["findings"]
+def test_a_short_fuzz_run_finds_nothing(name, tmp_path):
+    assert_fuzz_finds_nothing(name, 40, tmp_path, timeout=20.0)
