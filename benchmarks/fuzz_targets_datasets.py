@@ -3,7 +3,9 @@ CamVid-30K folder or ``batch_N.zip`` archive).
 
 - ``camvid-folder``: a curated sample folder (``images/*.jpg``, the COLMAP model ``0/``, ``meta.json``) with one of
   its files mutated (JPEG and COLMAP files as bytes, ``meta.json`` as a JSON tree);
-- ``camvid-zip``: the same samples in a zip archive, mutated as bytes (the archive's directory, headers, data).
+- ``camvid-zip``: the same samples in a zip archive, mutated as bytes (the archive's directory, headers, data);
+- ``multiview-folder``: ``genxd.data.datasets.MultiViewDataset`` on a scene folder with a COLMAP model (a curated
+  sample read as a static scene) and one with a ``transforms.json``.
 
 The call builds the dataset and reads its first clip; its frames must be finite and in [-1, 1], its cameras finite.
 """
@@ -43,6 +45,28 @@ def _zip_seeds(folder: Path) -> list[Path]:
     return [archive]
 
 
+def _multiview_seeds(folder: Path) -> list[Path]:
+    from genxd.data.synthetic import make_clip, write_clip
+
+    clip = make_clip(3, "3d", 4, 24, 32, camera="orbit")
+    write_clip(clip, folder / "colmap", "scene", "camvid")
+    write_clip(clip, folder / "transforms", "scene", "folder")
+    return [folder / "colmap" / "scene", folder / "transforms" / "scene"]
+
+
+def read_first_view_set(path: Path) -> None:
+    """Build the multi-view dataset on the scene folder ``path`` and read its first sample."""
+    import torch
+
+    from genxd.data.datasets import MultiViewDataset
+
+    item = MultiViewDataset(path, num_frames=2, height=16)[0]
+    if not bool(torch.isfinite(item["frames"]).all()) or float(item["frames"].abs().max()) > 1.0 + 1e-4:
+        raise AssertionError(f"{path}: a sample with frames outside [-1, 1] or not finite")
+    if not all(bool(torch.isfinite(item[k]).all()) for k in ("c2w", "K")):
+        raise AssertionError(f"{path}: a sample with non-finite cameras")
+
+
 def _mutate_folder(rng: random.Random, seed: Path, dest: Path) -> str:
     return mutate_copy(rng, seed, dest, kind=lambda p: "json" if p.suffix == ".json" else "bytes")
 
@@ -71,4 +95,6 @@ TARGETS = [
                _folder_seeds, _mutate_folder, read_first_clip),
     FuzzTarget("camvid-zip", "CamVid-30K batch archives (zip), byte mutations", _zip_seeds, _mutate_zip,
                read_first_clip),
+    FuzzTarget("multiview-folder", "static multi-view scene folders (COLMAP model or transforms.json, frames)",
+               _multiview_seeds, _mutate_folder, read_first_view_set),
 ]
