@@ -149,3 +149,17 @@ def test_bench_generate_cpu_unknown_camera_ends_with_genxds_error(out, capsys):
     with pytest.raises(SystemExit) as exc:
         bench.main(["--camera", "orbt", "--out", str(out)])
     assert exc.value.code != 0 and "genxd: error:" in str(exc.value) and "orbt" in str(exc.value)
+
+
+# the input fuzzer
+@pytest.mark.parametrize("argv, expected", [
+    (["--targets", "colmap-bin,nope"], "nope"),
+    (["--cases", "0"], "--cases"),
+    (["--timeout", "0"], "--timeout"),
+])
+def test_fuzz_inputs_refuses(argv, expected, out, capsys):
+    refused("fuzz_inputs.py", [*argv, "--json", str(out)], capsys, expected)
+
+
+def test_fuzz_inputs_refuses_a_folder_as_its_report(tmp_path, capsys):
+    refused("fuzz_inputs.py", ["--json", str(tmp_path)], capsys, "--json", "is a folder")
