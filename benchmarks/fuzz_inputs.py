@@ -119,9 +119,9 @@ class Worker:
 
 def _worker_main(spec: str, warm_up: str | None) -> None:
     module_name, name = spec.split(":")
-    limit = min(WORKER_MEMORY, resource.getrlimit(resource.RLIMIT_AS)[1] if resource.getrlimit(resource.RLIMIT_AS)[1]
-                > 0 else WORKER_MEMORY)
-    resource.setrlimit(resource.RLIMIT_AS, (limit, resource.getrlimit(resource.RLIMIT_AS)[1]))
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    limit = WORKER_MEMORY if hard == resource.RLIM_INFINITY else min(WORKER_MEMORY, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
     target = next(t for t in importlib.import_module(module_name).TARGETS if t.name == name)
     if warm_up:  # a valid input first: the reader's lazy imports and first calls do not count against a case
         judge(target, Path(warm_up))

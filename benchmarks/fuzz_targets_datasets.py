@@ -54,17 +54,21 @@ def _multiview_seeds(folder: Path) -> list[Path]:
     return [folder / "colmap" / "scene", folder / "transforms" / "scene"]
 
 
-def read_first_view_set(path: Path) -> None:
-    """Build the multi-view dataset on the scene folder ``path`` and read its first sample."""
+def _check_sample(path: Path, item: dict) -> None:
+    """A sample read from ``path`` must have finite frames in [-1, 1] and finite cameras."""
     import torch
 
-    from genxd.data.datasets import MultiViewDataset
-
-    item = MultiViewDataset(path, num_frames=2, height=16)[0]
     if not bool(torch.isfinite(item["frames"]).all()) or float(item["frames"].abs().max()) > 1.0 + 1e-4:
         raise AssertionError(f"{path}: a sample with frames outside [-1, 1] or not finite")
     if not all(bool(torch.isfinite(item[k]).all()) for k in ("c2w", "K")):
         raise AssertionError(f"{path}: a sample with non-finite cameras")
+
+
+def read_first_view_set(path: Path) -> None:
+    """Build the multi-view dataset on the scene folder ``path`` and read its first sample."""
+    from genxd.data.datasets import MultiViewDataset
+
+    _check_sample(path, MultiViewDataset(path, num_frames=2, height=16)[0])
 
 
 def _mutate_folder(rng: random.Random, seed: Path, dest: Path) -> str:
@@ -77,17 +81,9 @@ def _mutate_zip(rng: random.Random, seed: Path, dest: Path) -> str:
 
 def read_first_clip(path: Path) -> None:
     """Build the dataset on ``path`` and read its first clip, as a training data loader would."""
-    import torch
-
     from genxd.data.datasets import CamVidDataset
 
-    dataset = CamVidDataset(path, num_frames=2, height=16, extract_dir=path.parent / "extract")
-    item = dataset[0]
-    frames = item["frames"]
-    if not bool(torch.isfinite(frames).all()) or float(frames.abs().max()) > 1.0 + 1e-4:
-        raise AssertionError(f"{path}: a clip with frames outside [-1, 1] or not finite")
-    if not all(bool(torch.isfinite(item[k]).all()) for k in ("c2w", "K")):
-        raise AssertionError(f"{path}: a clip with non-finite cameras")
+    _check_sample(path, CamVidDataset(path, num_frames=2, height=16, extract_dir=path.parent / "extract")[0])
 
 
 TARGETS = [
