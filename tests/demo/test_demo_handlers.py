@@ -329,6 +329,24 @@ def test_lift_follows_the_scene_not_the_mode_control(page, tmp_path, monkeypatch
     assert seen == [lifted]
 
 
+# ---------------------------------------------------------------------- 10b. any JSON through the API
+def test_camera_values_of_any_json_kind_are_one_line_not_the_catch_all(page, tmp_path, caplog):
+    """Found by the demo-api fuzz target: a list as the preset's name and a table whose header is a dict (Gradio's
+    table takes it) reached the camera preview's catch-all ("camera preview failed (TypeError)", a traceback in
+    the server log)."""
+    import pandas as pd
+
+    s = session_with_image(tmp_path)
+    caplog.set_level(logging.ERROR, logger="genxd.demo")
+    fn = page.fn["camera"].fn
+    _, glb, msg = fn(s, *inputs_of(page.fn["camera"], preset=[]))
+    assert glb is None and msg.startswith('<span class="error">Error: Preset must be one of dolly, forward,'), msg
+    table = pd.DataFrame(cam.DEFAULT_KEYFRAMES, columns=["x", "y", "z", {}, "pitch", "roll"])
+    _, glb, msg = fn(s, *inputs_of(page.fn["camera"], camera_source="keyframes", keyframes=table))
+    assert glb is not None and msg.startswith("Camera path: keyframes, 8 frames"), msg
+    assert not caplog.records, [r.getMessage() for r in caplog.records]
+
+
 # ---------------------------------------------------------------------- 11. 12. keyframes, words, docs
 def test_empty_keyframe_rows_from_the_page_are_skipped():
     nan = float("nan")
@@ -414,6 +432,9 @@ def test_through_gradio_client(server, tmp_path, capfd, caplog):
     caplog.set_level(logging.WARNING, logger="genxd.demo")
     with pytest.raises(Exception, match="greater than maximum value 5000"):
         server.predict(99999, api_name="/lift")
+    # a value of the wrong kind (Gradio's slider fails on it): the control's name, not "upstream app raised"
+    with pytest.raises(Exception, match=r"Lift to 3D: optimisation steps: cannot read a value of type list"):
+        server.predict([1, 2], api_name="/lift")
     err = capfd.readouterr().err
     assert "Traceback" not in err, err
     assert any("refused a value" in r.getMessage() and "5000" in r.getMessage() for r in caplog.records)

@@ -15,6 +15,7 @@ the page's internal events are hidden from the API.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import math
@@ -37,6 +38,7 @@ from . import cameras as cam
 from .jobs import (Cancelled, Devices, GenerationRequest, device_key, generate_scene, lift_scene, request_notes,
                    slow_on_cpu_note, viewer_copies, zip_folders)
 from .preview import write_camera_preview
+from .refusals import quiet_refusals
 from .session import MIB, Limits, Session, SessionsByPage, validate_uploads
 
 __all__ = ["DemoConfig", "build_app"]
@@ -251,7 +253,7 @@ def build_app(devices: Devices, config: DemoConfig) -> gr.Blocks:
                 c2w, K, label = camera_path(list(values))
                 ctx = cam.context_frames(max(1, len(s.inputs)), c2w.shape[0])
                 images = _preview_images(s, 128) if s.inputs else []
-                path = write_camera_preview(s.dir / f"preview_{label_hash(values)}.glb", c2w, K, images,
+                path = write_camera_preview(s.dir / f"preview_{preview_key(c2w, K, s.inputs)}.glb", c2w, K, images,
                                             ctx[:len(images)])
                 prune_previews(s, keep=path)
             except (ValueError, FileNotFoundError) as exc:
@@ -412,8 +414,12 @@ def build_app(devices: Devices, config: DemoConfig) -> gr.Blocks:
             path = s.lift.parent / "viewer" / f"time_{i:04d}.ply"
             return str(path) if path.is_file() else gr.update()
 
-        def label_hash(values) -> str:
-            return f"{abs(hash(json.dumps([str(v) for v in values]))) % 10**10:010d}"
+        def preview_key(c2w, K, inputs: list[Path]) -> str:
+            # a new name for each path and set of inputs shown (the viewer reloads a changed name only); from what
+            # is drawn, not from the request's values, which may be any JSON (a table with a dict for a header)
+            digest = hashlib.sha1(c2w.numpy().tobytes() + K.numpy().tobytes())
+            digest.update("\0".join(p.name for p in inputs).encode())
+            return digest.hexdigest()[:12]
 
         def prune_previews(s: Session, keep: Path) -> None:
             for p in s.dir.glob("preview_*.glb"):
@@ -453,33 +459,8 @@ def build_app(devices: Devices, config: DemoConfig) -> gr.Blocks:
             on_lift, [session, lift_iters], [splat, time_slider, download, status], concurrency_id="device",
             concurrency_limit=len(devices), api_name="lift")
         time_slider.change(on_time, [session, time_slider], splat, api_name="time")
-    _quiet_refusals(demo)
+    quiet_refusals(demo)
     return demo
-
-
-def _quiet_refusals(demo: gr.Blocks) -> None:
-    """Gradio's own refusals of an input (a slider value out of its range, a file of another type: ``gr.Error`` in
-    the component's ``preprocess``) print a full traceback in the server log; log them as one line instead (the
-    client still gets Gradio's message)."""
-    fns = demo.fns.values() if isinstance(demo.fns, dict) else demo.fns
-    components = {id(c): c for fn in fns for c in fn.inputs if hasattr(c, "preprocess")}
-    for comp in components.values():
-        comp.preprocess = _QuietPreprocess(comp.preprocess, getattr(comp, "label", None) or type(comp).__name__)
-
-
-class _QuietPreprocess:
-    """A component's ``preprocess`` whose ``gr.Error`` is one log line (see :func:`_quiet_refusals`)."""
-
-    def __init__(self, fn: Callable[[Any], Any], label: str):
-        self.fn, self.label = fn, label
-
-    def __call__(self, payload: Any) -> Any:
-        try:
-            return self.fn(payload)
-        except gr.Error as exc:
-            exc.print_exception = False
-            log.warning("genxd demo: refused a value for %r: %s", self.label, exc.message)
-            raise
 
 
 class _Named:

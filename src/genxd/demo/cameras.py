@@ -124,8 +124,7 @@ def preset_path(name: str, num_frames: int, focal: float | None, values: dict[st
                 scale: float = 1.0) -> tuple[Tensor, Tensor]:
     """Build preset ``name`` with the page's ``values`` (parameter name -> value as the page holds it), camera
     positions times ``scale`` (the model's :attr:`~genxd.checkpoints.ModelInfo.preset_scale`)."""
-    if name not in trajectories.PRESETS:
-        raise ValueError(f"camera preset must be one of {', '.join(sorted(trajectories.PRESETS))}, got {name!r}")
+    name = v.Choice(tuple(sorted(trajectories.PRESETS))).check(name, "Preset")  # any JSON value from the API
     kwargs: dict[str, Any] = {"num_frames": int(num_frames)}
     if focal is not None:
         kwargs["focal"] = float(focal)
@@ -135,8 +134,6 @@ def preset_path(name: str, num_frames: int, focal: float | None, values: dict[st
         value = values[p.name]
         if p.kind == "range" and isinstance(value, str):
             value = parse_range(value, p.label)
-        elif p.kind == "choice" and value not in p.choices:
-            raise ValueError(f"{p.label}: must be one of {', '.join(p.choices)}, got {value!r}")
         kwargs[p.name] = p.spec.check(value, p.label)  # finite and in the range genxd generate takes
     c2w, K = trajectories.make_trajectory(name, **kwargs)
     return trajectories.scale_translations(c2w, scale).float(), K.float()

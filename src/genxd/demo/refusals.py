@@ -1,0 +1,88 @@
+"""How the demo page refuses a request it cannot read: one line for the client, one line in the server log.
+
+A client of the page's API (``gradio_client``, ``curl``) can post any JSON. Gradio checks a request before genxd's
+handler sees it: the number of values, each value against its component's data model (a file's fields, a table's
+headers), files against the upload folder, then each component's ``preprocess`` (a slider's range). Its refusals
+are exceptions; any exception but a ``gr.Error`` that says not to, makes Gradio print a full traceback in the
+server log and send the client no reason. :func:`quiet_refusals` turns each of them into a ``gr.Error`` with a
+one-line reason (the component's label where one is known) and logs one line instead.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from typing import Any, Callable
+
+import gradio as gr
+
+__all__ = ["quiet_refusals", "MAX_REASON"]
+
+log = logging.getLogger("genxd.demo")
+
+MAX_REASON = 200  # characters of the underlying error a reason keeps (Gradio's own can be pages long)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = (getattr(exc, "message", None) or str(exc) or type(exc).__name__).strip()
+    line = text.splitlines()[0] if text else type(exc).__name__
+    return line if len(line) <= MAX_REASON else line[:MAX_REASON - 3] + "..."
+
+
+def _reason(exc: BaseException) -> str:
+    """One line from one of Gradio's refusals: pydantic's first error (where and what), else the first line."""
+    errors = getattr(exc, "errors", None)
+    if callable(errors) and type(exc).__name__ == "ValidationError":  # pydantic, without importing it
+        try:
+            first = errors()[0]
+            where = ".".join(str(x) for x in first.get("loc", ()))
+            return _first_line(Exception(f"{where}: {first.get('msg')}" if where else first.get("msg")))
+        except Exception:  # noqa: BLE001 - the plain text then
+            pass
+    return _first_line(exc)
+
+
+def _refuse(what: str, reason: str) -> gr.Error:
+    log.warning("genxd demo: refused a value for %r: %s", what, reason)
+    return gr.Error(f"{what}: {reason}" if not reason.startswith(what) else reason, print_exception=False)
+
+
+class _QuietPreprocess:
+    """A component's ``preprocess`` whose refusal (``gr.Error`` or any other exception) is one line."""
+
+    def __init__(self, fn: Callable[[Any], Any], label: str):
+        self.fn, self.label = fn, label
+
+    def __call__(self, payload: Any) -> Any:
+        try:
+            return self.fn(payload)
+        except gr.Error as exc:  # Gradio's own message (e.g. "Value 99999 is greater than maximum value 5000")
+            exc.print_exception = False
+            log.warning("genxd demo: refused a value for %r: %s", self.label, exc.message)
+            raise
+        except Exception as exc:  # noqa: BLE001 - a value of the wrong kind (a text for a slider, a list for a path)
+            raise _refuse(self.label, f"cannot read a value of type {type(payload).__name__} "
+                                      f"({_reason(exc)})") from None
+
+
+def quiet_refusals(demo: gr.Blocks) -> None:
+    """Make every refusal of a request by ``demo`` one line (see the module's text): each input component's
+    ``preprocess``, and the checks Gradio runs before it (``Blocks.preprocess_data``)."""
+    fns = list(demo.fns.values()) if isinstance(demo.fns, dict) else list(demo.fns)
+    components = {id(c): c for fn in fns for c in fn.inputs if hasattr(c, "preprocess")}
+    for comp in components.values():
+        comp.preprocess = _QuietPreprocess(comp.preprocess, getattr(comp, "label", None) or type(comp).__name__)
+    checks = demo.preprocess_data
+
+    @functools.wraps(checks)
+    async def preprocess_data(block_fn: Any, inputs: list[Any], *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await checks(block_fn, inputs, *args, **kwargs)
+        except gr.Error as exc:
+            exc.print_exception = False
+            raise
+        except Exception as exc:  # noqa: BLE001 - Gradio's checks of the request, before any component
+            name = getattr(block_fn, "api_name", None) or getattr(getattr(block_fn, "fn", None), "__name__", "?")
+            raise _refuse(f"/{name}", f"the request cannot be read ({_reason(exc)})") from None
+
+    demo.preprocess_data = preprocess_data  # type: ignore[method-assign]
