@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 from genxd.cameras import trajectories
 from genxd.cameras.colmap_binary import check_colmap_binary
@@ -120,6 +121,19 @@ def test_a_model_whose_camera_gives_no_usable_rays_is_refused(tmp_path, param, v
     (model / "cameras.bin").write_bytes(bytes(cameras))
     message = _refused(model, expected)
     assert "image '00000.png'" in message
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), 1e300])
+def test_a_model_with_a_3d_point_that_is_not_finite_is_refused(tmp_path, value):
+    """The points seed the Gaussians of ``genxd reconstruct``: one NaN point made NaN parameters (left in the
+    session-24 note; refused since)."""
+    xyz = torch.tensor([[0.0, 0.0, 2.0], [0.2, 0.0, 2.0], [0.1, 0.1, 2.0]], dtype=torch.float64)
+    model = _model(tmp_path, points_xyz=xyz, points_rgb=torch.full((3, 3), 128, dtype=torch.uint8))
+    assert len(read_camera_path(model)) == 4
+    points = bytearray((model / "points3D.bin").read_bytes())
+    points[16:24] = struct.pack("<d", value)  # the first point's x, after the count and its id
+    (model / "points3D.bin").write_bytes(bytes(points))
+    _refused(model, "1 of 3 3D points are not finite or farther than 1e+12 from the origin")
 
 
 def test_a_model_with_a_zero_image_width_is_refused(tmp_path):

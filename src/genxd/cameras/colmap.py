@@ -20,7 +20,7 @@ import torch
 from torch import Tensor
 
 from ..utils.pycolmap_import import load_pycolmap
-from ._io import as_c2w, as_intrinsics, as_sizes
+from ._io import MAX_CAMERA_DISTANCE, as_c2w, as_intrinsics, as_sizes
 from .camera_path import CameraPath
 from .colmap_binary import check_colmap_binary
 from .geometry import c2w_to_w2c
@@ -276,6 +276,11 @@ def read_colmap_model(
     point_ids = sorted(recon.points3D.keys())
     xyz = np.array([recon.points3D[p].xyz for p in point_ids], dtype=np.float64).reshape(-1, 3)
     rgb = np.array([recon.points3D[p].color for p in point_ids], dtype=np.uint8).reshape(-1, 3)
+    bad = ~(np.abs(xyz) <= MAX_CAMERA_DISTANCE).all(axis=1)  # NaN, inf, or beyond float32's use (points seed Gaussians)
+    if bad.any():
+        first = int(np.flatnonzero(bad)[0])
+        raise ValueError(f"{model_dir}: {int(bad.sum())} of {len(point_ids)} 3D points are not finite or farther than "
+                         f"{MAX_CAMERA_DISTANCE:g} from the origin (point {point_ids[first]}: {xyz[first].tolist()})")
     dtype = _out_dtype(dtype)
     c2w = torch.stack(c2w_list).to(dtype) if c2w_list else torch.zeros(0, 4, 4, dtype=dtype)
     Ks = torch.stack(K_list).to(dtype) if K_list else torch.zeros(0, 3, 3, dtype=dtype)
