@@ -65,6 +65,18 @@ def test_a_damaged_meta_json_is_a_failure_naming_it(tmp_path):
         assert read_index(out)[-1] == record
 
 
+def test_a_damaged_output_folder_is_reported_by_every_run_but_logged_once(tmp_path):
+    # was: each rerun appended another failed line for the same damaged folder (left in the session-24 note)
+    for name, meta in (("damaged", b"[1, 2]"), ("no_meta", None)):
+        inputs, out = _done_folder(tmp_path / name, meta)
+        if meta is None:
+            (out / "clip_a").mkdir()  # a folder without its meta.json
+        for _ in range(3):
+            summary = curate_dataset(inputs, out, progress=False)
+            assert (summary.ok, summary.failed) == (0, 1), name
+        assert [r["status"] for r in read_index(out)] == ["failed"], name
+
+
 def test_a_good_meta_json_is_still_recovered(tmp_path):
     inputs, out = _done_folder(tmp_path, json.dumps({"verdict": "dynamic", "motion_strength": 7.5}).encode())
     summary = curate_dataset(inputs, out, progress=False)

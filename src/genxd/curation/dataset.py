@@ -335,7 +335,7 @@ def curate_dataset(
                     except ValueError as exc:  # a damaged meta.json: recorded as the folder without one is
                         record = video_record(source, "failed", stage="output",
                                               reason=f"{exc}; remove {out_dir / source.video_id} to redo this video")
-                        append_index(out_dir, record)
+                        _append_once(out_dir, last, record)
                         summary.failed += 1
                         summary.records.append(record)
                         continue
@@ -348,7 +348,7 @@ def curate_dataset(
                     source, "failed", stage="output",
                     reason=f"{out_dir / source.video_id} exists but has no {META_NAME}; remove it to redo this video",
                 )
-                append_index(out_dir, record)
+                _append_once(out_dir, last, record)
                 summary.failed += 1
                 summary.records.append(record)
             elif (last is not None and last.get("status") == "failed" and not retry_failed
@@ -418,6 +418,14 @@ def unique_video_ids(sources: list[VideoSource]) -> list[VideoSource]:
     if dupes:
         raise ValueError(f"several inputs map to the same video id: {', '.join(dupes)}")
     return [s if s.video_id == vid else VideoSource(vid, s.path, s.kind) for s, vid in zip(unique, ids)]
+
+
+def _append_once(out_dir: Path, last: dict[str, Any] | None, record: dict[str, Any]) -> None:
+    """Append ``record`` to the index unless the video's last record already says the same (a damaged output
+    folder is reported by every run, but logged once: the index is not to grow with each rerun)."""
+    same = last is not None and all(last.get(k) == record.get(k) for k in ("status", "stage", "reason"))
+    if not same:
+        append_index(out_dir, record)
 
 
 def _record_from_meta(source: VideoSource, meta_path: Path) -> dict[str, Any]:
