@@ -94,7 +94,12 @@ def test_missing_weights_name_the_file(folder):
         load_model(folder, device="cpu", dtype="fp32")
 
 
-def test_weights_holding_nan_name_the_file(folder):
+@pytest.mark.parametrize("where", [
+    {"device": "cpu", "dtype": "fp32"},
+    # offloading keeps the weights on the host: checked on the GPU one weight at a time (was: not checked at all)
+    pytest.param({"device": "cuda", "dtype": "bf16", "offload": "model"}, marks=pytest.mark.cuda, id="cuda-offload"),
+], ids=lambda w: w["device"])
+def test_weights_holding_nan_name_the_file(folder, where):
     # a NaN written over one float32 weight (was: loaded, then non-finite UNet / VAE outputs)
     weights = folder / "vae" / "diffusion_pytorch_model.safetensors"
     data = bytearray(weights.read_bytes())
@@ -103,7 +108,7 @@ def test_weights_holding_nan_name_the_file(folder):
     data[at:at + 4] = struct.pack("<f", float("nan"))
     weights.write_bytes(bytes(data))
     with pytest.raises(ValueError, match="holds NaN or infinite values") as info:
-        load_model(folder, device="cpu", dtype="fp32")
+        load_model(folder, **where)
     assert str(weights) in str(info.value)
 
 
