@@ -36,6 +36,7 @@ from torch import Tensor
 
 from genxd.cameras._io import as_c2w, as_intrinsics, atomic_file, read_json, write_json_atomic
 from genxd.cameras.geometry import c2w_to_w2c
+from genxd.utils.messages import first_line
 from genxd.utils.paths import path_inside
 
 __all__ = [
@@ -261,11 +262,6 @@ def _numpy_safe_globals() -> list[Any]:
     return allowed
 
 
-def _first_line(exc: BaseException) -> str:
-    lines = str(exc).splitlines()
-    return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
-
-
 def _torch_load_safe(path: Path) -> Any:
     """``torch.load(weights_only=True)``; a ValueError naming ``path`` for a file that is not a safe torch file or
     cannot be read as one (truncated, corrupt archive, not a torch file at all)."""
@@ -277,7 +273,7 @@ def _torch_load_safe(path: Path) -> Any:
     except MemoryError:
         raise
     except Exception as exc:  # noqa: BLE001 - a corrupt file fails in the zip reader, the unpickler, the storages
-        raise ValueError(f"{path}: not a readable torch file ({_first_line(exc)})") from None
+        raise ValueError(f"{path}: not a readable torch file ({first_line(exc, with_type=True)})") from None
     with torch.serialization.safe_globals(_numpy_safe_globals()):
         try:
             return torch.load(path, map_location="cpu", weights_only=True)
@@ -286,7 +282,7 @@ def _torch_load_safe(path: Path) -> Any:
         except MemoryError:
             raise
         except Exception as exc:  # noqa: BLE001 - as above
-            raise ValueError(f"{path}: not a readable torch file ({_first_line(exc)})") from None
+            raise ValueError(f"{path}: not a readable torch file ({first_line(exc, with_type=True)})") from None
 
 
 def _scene_cameras(path: Path, cameras: Any, dtype: torch.dtype) -> tuple[Tensor, Tensor]:
@@ -295,7 +291,7 @@ def _scene_cameras(path: Path, cameras: Any, dtype: torch.dtype) -> tuple[Tensor
     try:
         cams = torch.as_tensor(cameras).double()
     except (TypeError, ValueError, RuntimeError, OverflowError) as exc:
-        raise ValueError(f"{path}: cameras: expected [N, 18] numbers ({_first_line(exc)})") from None
+        raise ValueError(f"{path}: cameras: expected [N, 18] numbers ({first_line(exc, with_type=True)})") from None
     if cams.ndim != 2 or cams.shape[1] != 18 or cams.shape[0] == 0:
         raise ValueError(f"{path}: cameras: expected [N, 18] numbers, got shape {tuple(cams.shape)}")
     if not bool(torch.isfinite(cams).all()):
@@ -317,7 +313,7 @@ def _scene_images(path: Path, images: Any) -> list[Tensor]:
         try:
             t = torch.as_tensor(b)
         except (TypeError, ValueError, RuntimeError, OverflowError) as exc:
-            raise ValueError(f"{path}: image {i}: expected the bytes of an image file ({_first_line(exc)})") from None
+            raise ValueError(f"{path}: image {i}: expected the bytes of an image file ({first_line(exc, with_type=True)})") from None
         if t.dtype != torch.uint8 or t.ndim != 1:
             raise ValueError(f"{path}: image {i}: expected a 1-D uint8 tensor of image-file bytes, got "
                              f"{t.dtype} of shape {tuple(t.shape)}")

@@ -16,17 +16,13 @@ from typing import Any, Callable
 
 import gradio as gr
 
+from ..utils.messages import first_line
+
 __all__ = ["quiet_refusals", "MAX_REASON"]
 
 log = logging.getLogger("genxd.demo")
 
 MAX_REASON = 200  # characters of the underlying error a reason keeps (Gradio's own can be pages long)
-
-
-def _first_line(exc: BaseException) -> str:
-    text = (getattr(exc, "message", None) or str(exc) or type(exc).__name__).strip()
-    line = text.splitlines()[0] if text else type(exc).__name__
-    return line if len(line) <= MAX_REASON else line[:MAX_REASON - 3] + "..."
 
 
 def _reason(exc: BaseException) -> str:
@@ -36,10 +32,10 @@ def _reason(exc: BaseException) -> str:
         try:
             first = errors()[0]
             where = ".".join(str(x) for x in first.get("loc", ()))
-            return _first_line(Exception(f"{where}: {first.get('msg')}" if where else first.get("msg")))
+            return first_line(Exception(f"{where}: {first.get('msg')}" if where else first.get("msg")), limit=MAX_REASON)
         except Exception:  # noqa: BLE001 - the plain text then
             pass
-    return _first_line(exc)
+    return first_line(exc, limit=MAX_REASON)
 
 
 def _refuse(what: str, reason: str) -> gr.Error:
