@@ -20,7 +20,9 @@ Judged (what a client and the server's log would see):
 ``/generate`` runs the real job up to the end of the first denoising step, then cancels it (the job's own
 Cancel), at resolutions up to 128; above, the request the job gets is checked (finite cameras of the right shapes,
 context frames in the path, the images readable) and not run. ``/lift`` checks what the lift job gets and does not
-optimise. Camera paths from a video (SfM, up to a minute) are not fuzzed here: the video reader has its own targets.
+optimise. The camera path from a video is recovered once when the worker starts (SfM on a 12-frame synthetic clip;
+the page keeps a video's cameras per upload); the cases then vary how the path is taken from it, while the video
+reader itself has its own targets (``video``, ``video-clip``).
 """
 
 from __future__ import annotations
@@ -71,6 +73,9 @@ class _Page:
         handler = logging.Handler(logging.ERROR)
         handler.emit = lambda record: self.errors.append(record.getMessage())  # type: ignore[method-assign]
         logging.getLogger("genxd.demo").addHandler(handler)
+        from genxd.demo.cameras import video_cameras
+
+        video_cameras(self.upload / "walk.mp4")  # SfM once, at start: the page keeps a video's cameras per upload
         self._real_generate = app.generate_scene
         app.generate_scene = self._generate
         app.lift_scene = self._lift
@@ -81,6 +86,11 @@ class _Page:
 
         shutil.copy2(REPO / "examples" / "scene_a.png", self.upload / "scene_a.png")
         shutil.copy2(REPO / "examples" / "scene_b.png", self.upload / "scene_b.png")
+        from genxd.data.synthetic import make_clip
+        from genxd.data.synthetic.writers import write_video
+
+        clip = make_clip(11, "4d", 12, 128, 128, camera="handheld", motion_strength=0.5)  # SfM recovers its path
+        write_video(self.upload / "walk.mp4", clip.images, fps=8.0, quality=9)
         c2w, K = trajectories.make_trajectory("orbit", num_frames=8)
         save_camera_json(self.upload / "orbit.json", c2w, K, 64, 64)
         for mode in ("3d", "4d"):  # a generated scene, as the session holds it before Lift to 3D
@@ -234,6 +244,8 @@ def _demo_seeds(folder: Path) -> list[Path]:
                                                                               camera_source="keyframes")]},
         "camera_file": {"call": ["camera", _defaults(page, "camera", camera_source="file",
                                                      camera_file=_file("orbit.json"))]},
+        "camera_video": {"call": ["camera", _defaults(page, "camera", camera_source="video",
+                                                      camera_video=_file("walk.mp4"))]},
         "prepare": {"call": ["prepare", [64]]},
         "generate": {"setup": [upload], "call": ["generate", _defaults(page, "generate")]},
         "generate_4d": {"setup": [upload], "call": ["generate", _defaults(page, "generate", mode="4d", motion=30.0,
@@ -243,6 +255,9 @@ def _demo_seeds(folder: Path) -> list[Path]:
         "generate_file_long": {"setup": [upload], "call": ["generate", _defaults(page, "generate", frames=12,
                                                                                 camera_source="file",
                                                                                 camera_file=_file("orbit.json"))]},
+        "generate_video_4d": {"setup": [upload], "call": ["generate", _defaults(page, "generate", mode="4d",
+                                                                               motion=8.0, camera_source="video",
+                                                                               camera_video=_file("walk.mp4"))]},
         "lift_3d": {"setup": [upload], "scene": "3d", "call": ["lift", [300]]},
         "lift_4d": {"setup": [upload], "scene": "4d", "call": ["lift", [300]]},
         "time": {"setup": [upload], "lifted": True, "call": ["time", [1]]},

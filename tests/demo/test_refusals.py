@@ -7,12 +7,15 @@ from __future__ import annotations
 import asyncio
 import logging
 
-import gradio as gr
 import pytest
-from gradio.state_holder import SessionState
 
-from genxd.demo.refusals import MAX_REASON, quiet_refusals
 from tests.helpers import assert_fuzz_finds_nothing
+
+gr = pytest.importorskip("gradio", reason="the demo extra is not installed (pip install -e '.[demo]')")
+
+from gradio.state_holder import SessionState  # noqa: E402
+
+from genxd.demo.refusals import MAX_REASON, quiet_refusals  # noqa: E402
 
 
 @pytest.fixture(scope="module")
