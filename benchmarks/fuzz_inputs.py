@@ -208,6 +208,9 @@ def main(argv: list[str] | None = None) -> int:
         unknown = [n for n in names if n not in targets]
         if unknown or not names:
             parser.error(f"--targets: unknown {', '.join(unknown) or 'nothing given'} (valid: {', '.join(targets)})")
+        for n in names:
+            if (how := targets[n][1].missing()) is not None:
+                parser.error(f"--targets: {n} needs an optional package: {how}")
     out = Path(args.out) if args.out else default_out("fuzz_inputs")
     keep = Path(args.keep) if args.keep else out.with_suffix("")
     cases = [args.case] if args.case is not None else list(range(args.cases))
@@ -216,6 +219,10 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="genxd-fuzz-") as tmp:
         for name in names:
             module, target = targets[name]
+            if (how := target.missing()) is not None:  # only when every target was asked for
+                print(f"{name}: skipped, it needs an optional package: {how}", flush=True)
+                report.setdefault("skipped", []).append({"target": name, "needs": how})
+                continue
             result = run_target(module, target, cases=cases, seed=args.seed, timeout=args.timeout, keep=keep,
                                 work=Path(tmp), time_limit=args.time_limit, verbose=args.verbose)
             report["targets"].append(result)

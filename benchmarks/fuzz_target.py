@@ -30,6 +30,8 @@ class FuzzTarget:
     mutate(rng, seed, dest) -> str: writes a mutated copy of ``seed`` at ``dest``; returns what it did.
     call(path): the reader, run in the worker process; its return value is ignored.
     allowed: exception types that are a clear refusal when their message names the input.
+    requires: ``(module, how to install it)`` pairs of optional packages the target needs; without them the
+    runner skips it, saying so.
     """
 
     name: str
@@ -38,6 +40,14 @@ class FuzzTarget:
     mutate: Callable[[random.Random, Path, Path], str]
     call: Callable[[Path], Any]
     allowed: tuple[type[BaseException], ...] = (ValueError, FileNotFoundError)
+    requires: tuple[tuple[str, str], ...] = ()
+
+    def missing(self) -> str | None:
+        """What to install for this target, or None when everything it needs is there."""
+        import importlib.util
+
+        absent = [how for module, how in self.requires if importlib.util.find_spec(module) is None]
+        return "; ".join(absent) or None
 
 
 def _names(path: Path) -> list[str]:

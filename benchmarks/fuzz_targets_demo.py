@@ -293,5 +293,5 @@ def call_demo(path: Path) -> None:
 TARGETS = [
     FuzzTarget("demo-api", "the demo's public events (/upload, /camera, /prepare, /generate, /lift, /time, /cancel) "
                "through Gradio's processing of a request, on the bundled model", _demo_seeds, _mutate_case,
-               call_demo, allowed=(_Refused,)),
+               call_demo, allowed=(_Refused,), requires=(("gradio", "pip install -e '.[demo]'"),)),
 ]
