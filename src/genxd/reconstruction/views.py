@@ -21,7 +21,9 @@ ValueError before anything is trained.
 from __future__ import annotations
 
 import json
+import math
 import os
+import tokenize
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Sequence
@@ -176,13 +178,24 @@ def _load_depth(path: Path, unit_scale: float, size: tuple[int, int]) -> Tensor:
         else:
             with Image.open(path) as im:
                 arr = np.asarray(im).astype(np.float32) * unit_scale
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError,
+            tokenize.TokenError) as exc:  # TokenError: numpy parsing a damaged .npy header
         raise ValueError(f"{path}: cannot read depth map ({exc.__class__.__name__}: {exc})") from None
     if arr.ndim == 3:
         arr = arr[..., 0]
     if arr.shape != size:
         raise ValueError(f"{path}: depth map is {arr.shape}, the frames are {size[1]}x{size[0]} (expected [H, W] = {size})")
+    _check_depth(arr, path)
     return torch.from_numpy(arr)
+
+
+def _check_depth(depth: np.ndarray, path: Path) -> None:
+    """A ValueError naming ``path`` when a depth map holds NaN, infinite or negative values (0 = unknown is fine):
+    they would become NaN losses in the depth term."""
+    bad = ~(np.isfinite(depth) & (depth >= 0))
+    if bad.any():
+        raise ValueError(f"{path}: the depth map holds {int(bad.sum())} values that are NaN, infinite or negative "
+                         "(z-depth >= 0 expected; 0 = unknown)")
 
 
 def find_colmap_model(folder: Path) -> Path | None:
@@ -225,6 +238,32 @@ def _resolve_image(folder: Path, file_path: str, listed_in: Path) -> Path:
     raise FileNotFoundError(f"{base}: image listed in {listed_in.name} not found")
 
 
+def _number(value: object, what: str, path: Path) -> float:
+    """A finite number from a camera file's field; a ValueError naming the file and the field otherwise."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValueError(f"{path}: {what} must be a finite number, got {value!r}"[:300])
+    return float(value)
+
+
+def _ground_truth_depth(path: Path, shape: tuple[int, int, int]) -> Tensor | None:
+    """The ``depth [N, H, W]`` of a ``genxd.data.synthetic`` folder's ``ground_truth.npz`` (None when it has no
+    depth of that shape); a ValueError naming the file when it cannot be read or holds bad depths."""
+    import zipfile
+    import zlib
+
+    try:
+        with np.load(path, allow_pickle=False) as gt:
+            if "depth" not in gt.files:
+                return None
+            depth = np.asarray(gt["depth"], dtype=np.float32)
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error, tokenize.TokenError) as exc:
+        raise ValueError(f"{path}: cannot read the depth ({exc.__class__.__name__}: {exc})") from None
+    if depth.shape != shape:
+        return None
+    _check_depth(depth, path)
+    return torch.from_numpy(depth)
+
+
 def _load_transforms(path: Path) -> Views:
     from genxd.cameras.formats import load_transforms_json
 
@@ -233,8 +272,11 @@ def _load_transforms(path: Path) -> Views:
     cameras = load_transforms_json(json_path)
     with open(json_path) as f:
         meta = json.load(f)
-    frames = meta["frames"]
-    paths = [_resolve_image(folder, str(fr["file_path"]), json_path) for fr in frames]
+    frames = meta["frames"]  # a list of objects with transform_matrix: load_transforms_json checked it
+    for i, fr in enumerate(frames):
+        if not isinstance(fr.get("file_path"), str) or not fr["file_path"]:
+            raise ValueError(f"{json_path}: frames[{i}] has no file_path (the image's path in its folder)")
+    paths = [_resolve_image(folder, fr["file_path"], json_path) for fr in frames]
     depth_paths = None
     if all("depth_file_path" in fr for fr in frames):
         depth_paths = [path_inside(folder, str(fr["depth_file_path"]), json_path) for fr in frames]
@@ -248,22 +290,23 @@ def _load_transforms(path: Path) -> Views:
         )
     times = None
     if all("time" in fr for fr in frames):
-        t = torch.tensor([float(fr["time"]) for fr in frames], dtype=torch.float32)
+        # finite (checked above), normalised in float64: a time of 1e300 is finite there, not in float32
+        t = torch.tensor([float(fr["time"]) for fr in frames], dtype=torch.float64)
         span = float(t.max() - t.min())
-        times = (t - t.min()) / span if span > 0 else torch.zeros_like(t)
+        times = ((t - t.min()) / span if span > 0 and math.isfinite(span) else torch.zeros_like(t)).float()
     depths = None
     if depth_paths is not None:
-        unit = float(meta.get("depth_unit_scale_factor", 1e-3))
+        unit = _number(meta.get("depth_unit_scale_factor", 1e-3), "depth_unit_scale_factor", json_path)
+        if unit <= 0:
+            raise ValueError(f"{json_path}: depth_unit_scale_factor must be positive, got {unit}")
         depths = torch.stack([_load_depth(p, unit, tuple(images.shape[-2:])) for p in depth_paths])
     elif (folder / "ground_truth.npz").is_file():  # genxd.data.synthetic image folders
-        with np.load(folder / "ground_truth.npz") as gt:
-            if "depth" in gt and gt["depth"].shape == (len(frames), *images.shape[-2:]):
-                depths = torch.from_numpy(np.asarray(gt["depth"], dtype=np.float32))
+        depths = _ground_truth_depth(folder / "ground_truth.npz", (len(frames), *images.shape[-2:]))
     return Views(
         images=images,
         c2w=cameras.c2w.float(),
         K=cameras.K.float(),
-        names=[str(fr["file_path"]) for fr in frames],
+        names=[fr["file_path"] for fr in frames],
         times=times,
         depths=depths,
     )

@@ -1,0 +1,123 @@
+"""Scene folders ``genxd reconstruct`` reads (``load_views``) as the fuzzer's ``recon-folder`` target
+(``benchmarks/fuzz_targets_views.py``) damaged them. Before the fixes: a damaged ``ground_truth.npz`` raised
+BadZipFile / OSError / zlib.error, a damaged ``.npy`` header TokenError, a frame without ``file_path``
+KeyError, a depth unit that is not a number an unnamed ValueError; NaN or negative depths were read (NaN
+losses). Each is now a ValueError naming the file; a short fixed-seed run of the target
+finds nothing."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from genxd.cameras import trajectories
+from genxd.reconstruction.views import load_views
+from genxd.scene_outputs import write_scene
+from tests.helpers import assert_fuzz_finds_nothing
+
+
+def _scene(tmp_path: Path, times: bool = True) -> Path:
+    g = torch.Generator().manual_seed(0)
+    frames = torch.rand(3, 3, 12, 16, generator=g)
+    c2w, K = trajectories.orbit(num_frames=3)
+    return write_scene(tmp_path / "scene", frames, c2w, K, [0], frames, {"mode": "4d"}, fps=3.0,
+                       times=torch.linspace(0.0, 2.0, 3) if times else None)
+
+
+def _edit(scene: Path, change) -> Path:
+    path = scene / "transforms.json"
+    meta = json.loads(path.read_text())
+    change(meta)
+    path.write_text(json.dumps(meta, allow_nan=True))
+    return path
+
+
+def _refused(scene: Path, named: Path, *says: str) -> None:
+    with pytest.raises(ValueError) as info:
+        load_views(scene)
+    message = str(info.value)
+    assert message.startswith(f"{named}") and "\n" not in message, message
+    for text in says:
+        assert text in message, message
+
+
+@pytest.mark.parametrize("value", ["x", float("nan"), float("inf")])
+def test_a_frame_time_that_is_not_a_number(tmp_path, value):
+    scene = _scene(tmp_path)  # the camera reader refuses it before load_views reads the times
+    path = _edit(scene, lambda m: m["frames"][1].update(time=value))
+    _refused(scene, path, "frames[1]", "'time'")
+
+
+def test_frame_times_far_beyond_float32_are_normalised(tmp_path):
+    # a time of 1e300 is finite in the file (float64) but not in float32: the times were NaN
+    scene = _scene(tmp_path)
+    _edit(scene, lambda m: m["frames"][1].update(time=1e300))
+    torch.testing.assert_close(load_views(scene).times, torch.tensor([0.0, 1.0, 0.0]))
+
+
+def test_a_frame_without_its_image_path(tmp_path):
+    scene = _scene(tmp_path)
+    path = _edit(scene, lambda m: m["frames"][2].pop("file_path"))
+    _refused(scene, path, "frames[2] has no file_path")
+
+
+def _with_depth(tmp_path: Path, depth: np.ndarray, unit: object = 0.001) -> Path:
+    scene = _scene(tmp_path, times=False)
+    (scene / "depth").mkdir()
+    for i in range(3):
+        np.save(scene / "depth" / f"{i}.npy", depth if i == 1 else np.ones((12, 16), np.float32))
+
+    def change(meta):
+        meta["depth_unit_scale_factor"] = unit
+        for i, frame in enumerate(meta["frames"]):
+            frame["depth_file_path"] = f"depth/{i}.npy"
+    _edit(scene, change)
+    return scene
+
+
+@pytest.mark.parametrize("value", [np.nan, np.inf, -1.0])
+def test_a_depth_map_with_values_that_are_no_depth(tmp_path, value):
+    depth = np.ones((12, 16), np.float32)
+    depth[3, 4] = value
+    scene = _with_depth(tmp_path, depth)
+    _refused(scene, scene / "depth" / "1.npy", "1 values that are NaN, infinite or negative")
+
+
+def test_a_depth_map_of_zeros_is_unknown_depth_and_read(tmp_path):
+    scene = _with_depth(tmp_path, np.zeros((12, 16), np.float32))
+    assert float(load_views(scene).depths[1].abs().max()) == 0.0
+
+
+def test_a_damaged_npy_header(tmp_path):
+    scene = _with_depth(tmp_path, np.ones((12, 16), np.float32))
+    path = scene / "depth" / "1.npy"
+    data = path.read_bytes()
+    path.write_bytes(data[:20] + b"(((((" + data[20:])  # inside the header's dict: TokenError from numpy
+    _refused(scene, path, "cannot read depth map")
+
+
+@pytest.mark.parametrize("unit, says", [("x", "depth_unit_scale_factor must be a finite number, got 'x'"),
+                                        (0, "depth_unit_scale_factor must be positive, got 0.0")])
+def test_a_depth_unit_that_is_not_a_positive_number(tmp_path, unit, says):
+    scene = _with_depth(tmp_path, np.ones((12, 16), np.float32), unit=unit)
+    _refused(scene, scene / "transforms.json", says)
+
+
+def test_a_damaged_ground_truth_npz(tmp_path):
+    scene = _scene(tmp_path, times=False)
+    np.savez_compressed(scene / "ground_truth.npz", depth=np.ones((3, 12, 16), np.float32))
+    assert load_views(scene).depths.shape == (3, 12, 16)
+    path = scene / "ground_truth.npz"
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    _refused(scene, path, "cannot read the depth")
+    np.savez_compressed(path, depth=np.full((3, 12, 16), np.nan, np.float32))
+    _refused(scene, path, "NaN, infinite or negative")
+
+
+def test_fuzzing_the_scene_folders_finds_nothing(tmp_path):
+    assert_fuzz_finds_nothing("recon-folder", 60, tmp_path)
