@@ -147,3 +147,23 @@ def test_a_full_disk_while_checkpointing_is_one_line_and_leaves_no_half_checkpoi
                      f"{out / 'checkpoints' / 'checkpoint-0000002'}"], res.output
     assert "Traceback" not in res.output
     assert sorted(p.name for p in (out / "checkpoints").iterdir()) == ["checkpoint-0000001"]
+
+
+def test_a_damaged_checkpoint_state_is_one_line_naming_it(tmp_path):
+    # was: JSONDecodeError / KeyError tracebacks when resuming from a checkpoint whose training_state.json is
+    # damaged (a disk error, a hand edit); config.yaml is left as it was
+    out = tmp_path / "run"
+    assert _train(TINY, out).exit_code == 0
+    state = out / "checkpoints" / "checkpoint-0000001" / "training_state.json"
+    good = json.loads(state.read_text())
+    written = (out / "config.yaml").read_bytes()
+    for damaged, says in ((b'{"step": 1, "ki', "not valid JSON"), (b"", "empty file"),
+                          (json.dumps({**good, "step": "one"}).encode(), "a damaged checkpoint state (no step number)"),
+                          (b"[1, 2]", "a damaged checkpoint state (no step number)")):
+        state.write_bytes(damaged)
+        again = _train(TINY, out, "--resume", "latest", "training.max_steps=2")
+        assert again.exit_code == 2, again.output
+        lines = [line for line in again.output.splitlines() if line.startswith("genxd: error:")]
+        assert len(lines) == 1 and "Traceback" not in again.output, again.output
+        assert f"{state}: " in lines[0] and says in lines[0], lines[0]
+        assert (out / "config.yaml").read_bytes() == written

@@ -5,10 +5,7 @@ The atomic writers come from :mod:`genxd.utils.io` (re-exported here for the cam
 
 from __future__ import annotations
 
-import json
 import math
-import os
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -115,31 +112,6 @@ def describe(value: Any) -> str:
     if isinstance(value, dict):
         return "an object"
     return type(value).__name__
-
-
-def read_json_file(path: str | os.PathLike, expected: str) -> Any:
-    """Parse a JSON file; a ValueError naming the file when it is empty, not text or not JSON.
-
-    ``expected`` says what the file should be (used in the messages), e.g. "a camera JSON".
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such file")
-    data = path.read_bytes()
-    if not data.strip():
-        raise ValueError(f"{path}: empty file (expected {expected})")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise ValueError(f"{path}: not a text file (expected {expected})") from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ValueError(
-            f"{path}: not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno}); expected {expected}"
-        ) from None
-    except RecursionError:
-        raise ValueError(f"{path}: JSON nested too deeply (expected {expected})") from None
 
 
 def json_number(value: Any, where: str, *, positive: bool = False, integer: bool = False) -> float:

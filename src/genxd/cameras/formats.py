@@ -47,7 +47,7 @@ from ._io import (
     json_number,
     json_numbers,
     json_size,
-    read_json_file,
+    read_json,
     write_json_atomic,
 )
 from .camera_path import CameraPath
@@ -191,7 +191,7 @@ def camera_json_from_object(obj: Any, path: str | os.PathLike, dtype: torch.dtyp
 
 def load_camera_json(path: str | os.PathLike, dtype: torch.dtype = torch.float32) -> CameraPath:
     """Read the authors' camera JSON (see :func:`save_camera_json`) into a :class:`CameraPath`."""
-    return camera_json_from_object(read_json_file(path, f"an {AUTHORS_JSON}"), path, dtype)
+    return camera_json_from_object(read_json(path, f"an {AUTHORS_JSON}"), path, dtype)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -254,7 +254,7 @@ def w2c_list_from_object(obj: Any, path: str | os.PathLike) -> tuple[Tensor, Ten
 
 def load_w2c_list_json(path: str | os.PathLike, dtype: torch.dtype = torch.float32) -> Tensor:
     """Read a bare w2c list JSON (either layout of :func:`save_w2c_list_json`); returns c2w ``[N, 4, 4]``."""
-    c2w, _ = w2c_list_from_object(read_json_file(path, f"a {W2C_JSON}"), path)
+    c2w, _ = w2c_list_from_object(read_json(path, f"a {W2C_JSON}"), path)
     return c2w.to(_out_dtype(dtype))
 
 
@@ -431,5 +431,5 @@ def load_transforms_json(
     file (inside the JSON's folder). Distortion coefficients are ignored. All frames must share one
     image size. ``frames[i].time`` (all frames or none) gives ``CameraPath.times``.
     """
-    obj = read_json_file(path, f"a {TRANSFORMS_JSON}")
+    obj = read_json(path, f"a {TRANSFORMS_JSON}")
     return transforms_from_object(obj, path, height, width, dtype)

@@ -36,7 +36,7 @@ from pathlib import Path
 
 import torch
 
-from ._io import as_c2w, as_intrinsics, describe, json_matrices, json_number, json_numbers, json_size, read_json_file
+from ._io import as_c2w, as_intrinsics, describe, json_matrices, json_number, json_numbers, json_size, read_json
 from .camera_path import CameraPath
 from .colmap import read_colmap_model
 from .formats import (
@@ -137,7 +137,7 @@ def _synthetic_meta(obj: dict, path: Path, dtype: torch.dtype) -> CameraPath:
 
 
 def _from_json(path: Path, default_focal: float, height: int | None, width: int | None, dtype: torch.dtype) -> CameraPath:
-    obj = read_json_file(path, f"a camera file ({camera_formats_help()})")
+    obj = read_json(path, f"a camera file ({camera_formats_help()})")
     if isinstance(obj, list):
         c2w, K = w2c_list_from_object(obj, path)
         return _with_default_intrinsics(c2w, K, default_focal, height, width, dtype)

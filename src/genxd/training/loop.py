@@ -29,6 +29,7 @@ from typing import Any, Callable
 import torch
 import yaml
 
+from ..utils.io import read_json
 from .checkpoint_files import CHECKPOINT_PREFIX, existing_run_error, list_checkpoints, no_checkpoint_note, resume_error
 from .config import CheckpointConfig, LoggingConfig, OptimConfig, config_to_dict
 
@@ -241,7 +242,12 @@ class TrainingRun:
 
     def load(self, path: Path) -> int:
         """Restore the accelerate state of a checkpoint; returns its optimiser step."""
-        state = json.loads((path / "training_state.json").read_text())
+        state_file = path / "training_state.json"
+        state = read_json(state_file, "a training checkpoint's state")
+        step = state.get("step") if isinstance(state, dict) else None
+        if isinstance(step, bool) or not isinstance(step, int) or step < 0:
+            raise ValueError(f"{state_file}: a damaged checkpoint state (no step number); resume from an earlier "
+                             "checkpoint")
         if state.get("kind") != self.kind:
             raise ValueError(f"{path} is a {state.get('kind')!r} checkpoint, this is a {self.kind!r} run")
         if state.get("global_batch") not in (None, self.global_batch):
@@ -255,8 +261,8 @@ class TrainingRun:
                 raise
             raise ValueError(f"{path}: the checkpoint's model does not match the config (e.g. {example}); resume with "
                              "the settings it was trained with, or start a new output_dir") from None
-        self.print(f"resumed from {path} (step {state['step']})")
-        return int(state["step"])
+        self.print(f"resumed from {path} (step {step})")
+        return step
 
     def resume(self, ema: Any | None = None) -> int:
         """The optimiser step to start from: 0, or the resumed checkpoint's (accelerate state restored, and the

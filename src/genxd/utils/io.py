@@ -273,15 +273,28 @@ def write_json_atomic(path: str | os.PathLike, obj: Any, overwrite: bool = True,
     return path
 
 
-def read_json(path: str | os.PathLike) -> Any:
-    """Read a JSON file with a clear error for a missing or malformed file."""
+def read_json(path: str | os.PathLike, expected: str = "a JSON file") -> Any:
+    """Parse a JSON file; FileNotFoundError when it is missing, a ValueError naming the file when it is empty,
+    not UTF-8 text, not JSON or nested too deeply. ``expected`` says what the file should be (used in the
+    messages), e.g. "a camera JSON"."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such file")
+    data = path.read_bytes()
+    if not data.strip():
+        raise ValueError(f"{path}: empty file (expected {expected})")
     try:
-        return json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{path}: not valid JSON ({exc})") from None
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ValueError(f"{path}: not a text file (expected {expected})") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(
+            f"{path}: not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno}); expected {expected}"
+        ) from None
+    except RecursionError:
+        raise ValueError(f"{path}: JSON nested too deeply (expected {expected})") from None
 
 
 __all__ = ["atomic_file", "atomic_dir", "clean_stale", "temp_name", "check_writable_dir", "check_output_file",
