@@ -95,8 +95,56 @@ def load_and_check(path: Path) -> None:
         raise AssertionError(f"{path}: read, but {', '.join(problems)}")
 
 
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# recon-output: genxd reconstruct --eval reading back a reconstruct output's records
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def _output_seeds(folder: Path) -> list[Path]:
+    import torch
+
+    from genxd.cameras import trajectories
+    from genxd.reconstruction import ReconstructionConfig, reconstruct_scene
+    from genxd.scene_outputs import write_scene
+
+    g = torch.Generator().manual_seed(0)
+    frames = torch.rand(6, 3, 16, 16, generator=g)
+    c2w, K = trajectories.orbit(num_frames=6)
+    seeds = []
+    for mode in ("3d", "4d"):
+        scene = write_scene(folder / f"input_{mode}", frames, c2w, K, [0], frames, {"mode": mode}, fps=3.0,
+                            times=torch.linspace(0.0, 1.0, 6) if mode == "4d" else None)
+        out = folder / f"output_{mode}"
+        reconstruct_scene(scene, out, ReconstructionConfig(iterations=3, mode=mode, init_points=200),
+                          resolution=None, holdout_every=3, video_frames=2, progress=False)
+        seeds.append(out)
+    return seeds
+
+
+def _mutate_output(rng: random.Random, seed: Path, dest: Path) -> str:
+    # the records evaluate_scene reads (scene.ply has its own target, gaussian-scene)
+    return mutate_copy(rng, seed, dest, kind=lambda p: "json" if rng.random() < 0.9 else "bytes",
+                       pick=lambda p: p.name in ("reconstruction.json", "cameras.json"))
+
+
+def evaluate_and_check(path: Path) -> None:
+    import math
+
+    from genxd.reconstruction.pipeline import evaluate_scene
+
+    result = evaluate_scene(path, use_lpips=False, out_path=path / "metrics_fuzz.json", overwrite=True)
+    bad = [k for k in ("psnr", "ssim") if not isinstance(result.get(k), float) or not math.isfinite(result[k])]
+    if bad:
+        raise AssertionError(f"{path}: evaluated, but {', '.join(bad)} not finite: {result}")
+
+
 TARGETS = [
     FuzzTarget("recon-folder", "scene folders genxd reconstruct reads (generate outputs with times / depth maps, "
                "synthetic folders, COLMAP scenes): load_views", _recon_seeds, _mutate_recon, load_and_check,
                allowed=(ValueError, FileNotFoundError)),
+    FuzzTarget("recon-output", "genxd reconstruct outputs read back for evaluation (reconstruction.json, "
+               "cameras.json): evaluate_scene", _output_seeds, _mutate_output, evaluate_and_check,
+               allowed=(ValueError, FileNotFoundError, FileExistsError)),
 ]

@@ -26,6 +26,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from ..cameras._io import describe, json_number, json_numbers, json_size
+from ..utils.io import read_json
 from ..validation import overwrite_hint
 from .extra_views import extra_views_summary, resolve_extra_views
 from .metrics import load_lpips
@@ -331,6 +333,82 @@ def reconstruct_scene(
     return record
 
 
+class _OutputRecords:
+    """``reconstruction.json`` and ``cameras.json`` of a reconstruct output as :func:`evaluate_scene` reads them
+    back (each ``{}`` when absent); every field used is checked, a ValueError naming the file otherwise."""
+
+    def __init__(self, scene_dir: Path) -> None:
+        self.record_path, self.cameras_path = scene_dir / "reconstruction.json", scene_dir / "cameras.json"
+        self.record, self.cameras = self._read(self.record_path), self._read(self.cameras_path)
+
+    @staticmethod
+    def _read(path: Path) -> dict[str, Any]:
+        if not path.is_file():
+            return {}
+        data = read_json(path, f"genxd reconstruct's {path.name}")
+        if not isinstance(data, dict):
+            raise ValueError(f"{path}: expected a JSON object, got {describe(data)}")
+        return data
+
+    def _bad(self, path: Path, key: str, expected: str, value: Any) -> ValueError:
+        return ValueError(f"{path}: {key}: expected {expected}, got {describe(value)}")
+
+    def input(self) -> Path | None:
+        value = self.record.get("input")
+        if value is None:
+            return None
+        if not isinstance(value, str) or not value:
+            raise self._bad(self.record_path, "input", "the input folder's path", value)
+        if not Path(value).exists():
+            raise FileNotFoundError(f"{self.record_path}: the recorded input {value} does not exist (moved?); "
+                                    "pass --input")
+        return Path(value)
+
+    def scene_key(self) -> str | None:
+        value = self.record.get("scene_key")
+        if value is not None and not isinstance(value, str):
+            raise self._bad(self.record_path, "scene_key", "a scene name", value)
+        return value
+
+    def n_views(self) -> int | None:
+        value = self.record.get("n_views")
+        if value is None:
+            return None
+        return int(json_number(value, f"{self.record_path}: n_views", positive=True, integer=True))
+
+    def size(self) -> tuple[int | None, int | None]:
+        if self.cameras.get("height") is None or self.cameras.get("width") is None:
+            return None, None
+        return (json_size(self.cameras["height"], f"{self.cameras_path}: height"),
+                json_size(self.cameras["width"], f"{self.cameras_path}: width"))
+
+    def test_views(self) -> list[int]:
+        value = self.cameras.get("test", [])
+        if not isinstance(value, list):
+            raise self._bad(self.cameras_path, "test", "a list of view numbers", value)
+        views = []
+        for i, v in enumerate(value):
+            where = f"{self.cameras_path}: test[{i}]"
+            number = int(json_number(v, where, integer=True))
+            if number < 0:
+                raise ValueError(f"{where}: a view number must be >= 0, got {v!r}")
+            views.append(number)
+        return views
+
+    def times(self, num_views: int) -> Tensor | None:
+        value = self.cameras.get("times")
+        if value is None:
+            return None
+        return torch.tensor(json_numbers(value, f"{self.cameras_path}: times", num_views), dtype=torch.float32)
+
+    def background(self) -> Tensor:
+        config = self.record.get("config", {})
+        if not isinstance(config, dict):
+            raise self._bad(self.record_path, "config", "an object", config)
+        value = config.get("background", [0.0, 0.0, 0.0])
+        return torch.tensor(json_numbers(value, f"{self.record_path}: config.background", 3), dtype=torch.float32)
+
+
 def evaluate_scene(
     scene_dir: str | os.PathLike,
     input_path: str | os.PathLike | None = None,
@@ -363,21 +441,22 @@ def evaluate_scene(
     render_dir = scene_dir / "eval_renders"
     if save_renders and render_dir.exists() and not overwrite:
         raise FileExistsError(f"{render_dir} exists; {overwrite_hint('pass')}")
-    record: dict[str, Any] = {}
-    if (scene_dir / "reconstruction.json").is_file():
-        record = json.loads((scene_dir / "reconstruction.json").read_text())
-    cameras: dict[str, Any] = {}
-    if (scene_dir / "cameras.json").is_file():
-        cameras = json.loads((scene_dir / "cameras.json").read_text())
-    source = Path(input_path) if input_path is not None else (Path(record["input"]) if "input" in record else None)
+    rec = _OutputRecords(scene_dir)
+    record = rec.record
+    source = Path(input_path) if input_path is not None else rec.input()
     if source is None:
         raise ValueError(f"{scene_dir}: no recorded input; pass --input")
-    scene_key = scene_key if scene_key is not None else record.get("scene_key")
-    kind = detect_input_kind(source)
-    resolution = cameras.get("height"), cameras.get("width")
+    scene_key = scene_key if scene_key is not None else rec.scene_key()
+    try:
+        kind = detect_input_kind(source)
+    except ValueError as exc:
+        if input_path is not None:
+            raise
+        raise ValueError(f"{rec.record_path}: the recorded input: {exc}; pass --input") from None
+    resolution = rec.size()
     views = load_views(source, resolution=None, scene_key=scene_key)
     if kind == "reconfusion":
-        n = n_views if n_views is not None else record.get("n_views")
+        n = n_views if n_views is not None else rec.n_views()
         if n is None:
             raise ValueError("evaluating on a ReconFusion input needs --n-views")
         scene_key, _, test = reconfusion_split(source, scene_key, int(n))
@@ -385,20 +464,20 @@ def evaluate_scene(
     else:
         if n_views is not None:
             raise ValueError("--n-views only applies to ReconFusion inputs")
-        test = list(cameras.get("test", []))
+        test = rec.test_views()
         protocol = "holdout"
     if not test:
         raise ValueError(f"{scene_dir}: no held-out views (reconstruct with --holdout-every N, or use a ReconFusion split)")
     if max(test) >= len(views):
-        raise ValueError(f"held-out view {max(test)} is out of range: the input has {len(views)} views")
+        where = f"{rec.cameras_path}: " if protocol == "holdout" else ""
+        raise ValueError(f"{where}held-out view {max(test)} is out of range: the input has {len(views)} views")
     test_views = views.subset(test)
     if resolution[0] and resolution[1] and (test_views.height, test_views.width) != resolution:
         test_views = test_views.resized(max(resolution))
-    if record.get("mode") == "4d" and cameras.get("times") is not None:
-        all_times = torch.tensor(cameras["times"], dtype=torch.float32)
+    if record.get("mode") == "4d" and (all_times := rec.times(len(views))) is not None:
         test_views.times = all_times[torch.tensor(test)]
     model = load_scene(scene_dir, device=device)
-    background = torch.tensor(record.get("config", {}).get("background", (0.0, 0.0, 0.0)), dtype=torch.float32)
+    background = rec.background()
     lpips_fn = load_lpips(device=device) if use_lpips else None
     metrics, renders = evaluate_views(model, test_views, background.to(device), lpips_fn)
     result = {
