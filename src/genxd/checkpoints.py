@@ -253,7 +253,7 @@ MAX_CONFIG_LAYERS = 256
 MAX_CONFIG_SIZE = 2**16
 
 
-def _check_sizes(config_path: Path, config: dict) -> None:
+def check_config_sizes(config_path: Path, config: dict) -> None:
     """A ValueError naming ``config_path`` for a whole number (or one in a list) beyond the bounds above."""
     for key, value in config.items():
         values = value if isinstance(value, list) else [value]
@@ -266,22 +266,48 @@ def _check_sizes(config_path: Path, config: dict) -> None:
                 raise ValueError(f"{config_path}: {key} = {value!r}: every block needs at least one layer")
 
 
-def _check_component_files(path: Path) -> None:
-    """Each component's config is a readable JSON object (diffusers takes anything else for a hub id and goes
+def _check_component(folder: Path, config_name: str, weights_name: str | None, what: str) -> None:
+    """A component folder's config is a readable JSON object (diffusers takes anything else for a hub id and goes
     to the network) without absurd sizes, and its weights are there: a ValueError / FileNotFoundError naming
     the file."""
+    config_path = folder / config_name
+    if not config_path.is_file():
+        raise FileNotFoundError(f"{config_path}: no such file ({what} holds it)")
+    config = _read_config(config_path)
+    if weights_name is None:
+        return
+    check_config_sizes(config_path, config)
+    if not any((folder / name).is_file() for name in (weights_name, weights_name + ".index.json")):
+        pickled = folder / "diffusion_pytorch_model.bin"
+        why = f" ({pickled.name} is there: genxd reads safetensors weights only)" if pickled.is_file() else ""
+        raise FileNotFoundError(f"{folder / weights_name}: no such file{why}")
+
+
+def _check_component_files(path: Path) -> None:
+    """Every component of the model folder ``path`` (see :func:`_check_component`)."""
     for component, (config_name, weights_name) in _COMPONENT_FILES.items():
-        config_path = path / component / config_name
-        if not config_path.is_file():
-            raise FileNotFoundError(f"{config_path}: no such file (a model folder's {component}/ holds it)")
-        config = _read_config(config_path)
-        if weights_name is not None:
-            _check_sizes(config_path, config)
-        if weights_name is not None and not any((path / component / name).is_file()
-                                                for name in (weights_name, weights_name + ".index.json")):
-            pickled = path / component / "diffusion_pytorch_model.bin"
-            why = f" ({pickled.name} is there: genxd reads safetensors weights only)" if pickled.is_file() else ""
-            raise FileNotFoundError(f"{path / component / weights_name}: no such file{why}")
+        _check_component(path / component, config_name, weights_name, f"a model folder's {component}/")
+
+
+def _check_scheduler(scheduler: Any, config_path: Path) -> None:
+    """The scheduler's config is only used when sampling starts: its noise levels tried now, on a copy."""
+    try:
+        for steps in (3, 7):
+            trial = copy.deepcopy(scheduler)
+            trial.set_timesteps(steps)
+            sigmas = getattr(trial, "sigmas", None)
+            if sigmas is not None and not bool(torch.isfinite(torch.as_tensor(sigmas, dtype=torch.float64)).all()):
+                raise ValueError("its noise levels are not finite")
+    except (MemoryError, KeyboardInterrupt):
+        raise
+    except Exception as exc:  # noqa: BLE001 - a damaged config fails in many ways; all say "damaged"
+        detail = " ".join(str(exc).split())
+        raise ValueError(f"{config_path}: the scheduler cannot be used ({type(exc).__name__}: {detail[:300]})") from None
+
+
+def _damaged(path: Path, what: str, exc: BaseException) -> ValueError:
+    detail = " ".join(str(exc).split())
+    return ValueError(f"{path}: cannot load {what} from this folder ({type(exc).__name__}: {detail[:400]})")
 
 
 def _load_pipeline(pipeline_cls: Any, path: Path, dtype: torch.dtype) -> Any:
@@ -296,38 +322,53 @@ def _load_pipeline(pipeline_cls: Any, path: Path, dtype: torch.dtype) -> Any:
     except Exception as exc:  # noqa: BLE001 - diffusers fails in many ways on a damaged folder; all say "damaged"
         if v.is_out_of_memory(exc):  # the machine's limit, reported as such by the CLI
             raise
-        detail = " ".join(str(exc).split())
-        raise ValueError(f"{path}: cannot load the model from this folder ({type(exc).__name__}: "
-                         f"{detail[:400]})") from exc
-    try:  # the scheduler's config is only used when sampling starts: tried now, on a copy
-        for steps in (3, 7):
-            trial = copy.deepcopy(pipe.scheduler)
-            trial.set_timesteps(steps)
-            sigmas = getattr(trial, "sigmas", None)
-            if sigmas is not None and not bool(torch.isfinite(torch.as_tensor(sigmas, dtype=torch.float64)).all()):
-                raise ValueError("its noise levels are not finite")
-    except (MemoryError, KeyboardInterrupt):
-        raise
-    except Exception as exc:  # noqa: BLE001 - as above
-        detail = " ".join(str(exc).split())
-        raise ValueError(f"{path / 'scheduler' / 'scheduler_config.json'}: the scheduler cannot be used "
-                         f"({type(exc).__name__}: {detail[:300]})") from None
+        raise _damaged(path, "the model", exc) from exc
+    _check_scheduler(pipe.scheduler, path / "scheduler" / "scheduler_config.json")
     return pipe
 
 
-def _check_finite_weights(pipe: Any, path: Path, device: torch.device) -> None:
-    """A ValueError naming the weights file when a UNet or VAE weight holds NaN or infinite values (a damaged
-    file: safetensors has no checksum). Checked on ``device``, where the weights are used (on a GPU, milliseconds
-    for the released model; on a 2-core CPU about 2 s per 250M float32 weights, 0.05 s for the bundled model);
+def load_component(component_cls: Any, folder: str | Path, what: str) -> Any:
+    """``component_cls.from_pretrained(folder)`` for one UNet, VAE (``diffusion_pytorch_model.safetensors``) or
+    scheduler folder (``scheduler_config.json``; a class with ``set_timesteps``), from local files only and
+    checked as :func:`load_model` checks a model folder's components (config, sizes, weights present and
+    finite, noise levels): a ValueError / FileNotFoundError naming the file otherwise. ``what`` names the
+    folder in messages ("a VAE folder")."""
+    folder = Path(folder)
+    scheduler = hasattr(component_cls, "set_timesteps")
+    config_name, weights_name = ("scheduler_config.json", None) if scheduler else _COMPONENT_FILES["unet"]
+    _check_component(folder, config_name, weights_name, what)
+    try:
+        kwargs = {} if scheduler else {"use_safetensors": True}
+        component = component_cls.from_pretrained(folder, local_files_only=True, **kwargs)  # never the hub
+    except (MemoryError, KeyboardInterrupt):
+        raise
+    except Exception as exc:  # noqa: BLE001 - as in _load_pipeline
+        if v.is_out_of_memory(exc):
+            raise
+        raise _damaged(folder, component_cls.__name__, exc) from exc
+    if scheduler:
+        _check_scheduler(component, folder / config_name)
+    else:
+        _check_finite_module(component, folder / weights_name, torch.device("cpu"))
+    return component
+
+
+def _check_finite_module(module: torch.nn.Module, weights: Path, device: torch.device) -> None:
+    """A ValueError naming ``weights`` when a weight of ``module`` holds NaN or infinite values (a damaged file:
+    safetensors has no checksum). Checked on ``device``, where the weights are used (on a GPU, milliseconds for
+    the released model; on a 2-core CPU about 2 s per 250M float32 weights, 0.05 s for the bundled model);
     weights kept on the host (offloading) are copied there one at a time."""
+    for name, param in module.named_parameters():
+        if param.is_floating_point() and not bool(torch.isfinite(param.detach().to(device)).all()):
+            raise ValueError(f"{weights}: the weight {name} holds NaN or infinite values (a damaged file)")
+
+
+def _check_finite_weights(pipe: Any, path: Path, device: torch.device) -> None:
+    """:func:`_check_finite_module` for the pipeline's UNet and VAE."""
     for component in ("unet", "vae"):
         module = getattr(pipe, component, None)
-        if not isinstance(module, torch.nn.Module):
-            continue
-        for name, param in module.named_parameters():
-            if param.is_floating_point() and not bool(torch.isfinite(param.detach().to(device)).all()):
-                raise ValueError(f"{path / component / _COMPONENT_FILES[component][1]}: the weight {name} holds "
-                                 "NaN or infinite values (a damaged file)")
+        if isinstance(module, torch.nn.Module):
+            _check_finite_module(module, path / component / _COMPONENT_FILES[component][1], device)
 
 
 def load_model(model: str | Path | None, device: str | None = None, dtype: str | torch.dtype | None = None,

@@ -19,7 +19,6 @@ GenXD paper does: every key with the same name and shape is copied; then
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +27,12 @@ from typing import Any
 import torch
 from diffusers import AutoencoderKLTemporalDecoder, EulerDiscreteScheduler
 
+from ..checkpoints import check_config_sizes, load_component
 from ..models import CONDITIONED_IN_CHANNELS, UNetMVTemporalConditionModel
+from ..utils.io import read_json
+from ..utils.messages import first_line
+from ..utils.paths import path_inside
+from ..validation import is_out_of_memory
 from .config import ModelConfig, VAEModelConfig
 
 __all__ = [
@@ -130,7 +134,10 @@ def load_svd_state_dict(folder: str | os.PathLike) -> tuple[dict[str, Any], dict
     from safetensors.torch import load_file
 
     unet_dir = _svd_unet_dir(folder)
-    config = json.loads((unet_dir / "config.json").read_text())
+    config = read_json(unet_dir / "config.json", "a Stable Video Diffusion UNet config")
+    if not isinstance(config, dict):
+        raise ValueError(f"{unet_dir / 'config.json'}: expected a JSON object (a UNet config)")
+    check_config_sizes(unet_dir / "config.json", config)  # a count of 2**63 layers would build for ever
     candidates = [
         "diffusion_pytorch_model.safetensors.index.json",
         "diffusion_pytorch_model.safetensors",
@@ -142,13 +149,32 @@ def load_svd_state_dict(folder: str | os.PathLike) -> tuple[dict[str, Any], dict
         if not path.is_file():
             continue
         if name.endswith(".index.json"):
-            shards = sorted(set(json.loads(path.read_text())["weight_map"].values()))
+            index = read_json(path, "a safetensors index")
+            weight_map = index.get("weight_map") if isinstance(index, dict) else None
+            if not isinstance(weight_map, dict) or not all(isinstance(f, str) for f in weight_map.values()):
+                raise ValueError(f"{path}: expected a JSON object with a weight_map of tensor names to file names")
             state: dict[str, torch.Tensor] = {}
-            for shard in shards:
-                state.update(load_file(str(unet_dir / shard)))
+            for shard in sorted(set(weight_map.values())):  # inside the folder only, as every listed file
+                state.update(_load_safetensors(path_inside(unet_dir, shard, path), load_file))
             return config, state
-        return config, load_file(str(path))
+        return config, _load_safetensors(path, load_file)
     raise FileNotFoundError(f"{unet_dir}: no diffusion_pytorch_model(.fp16).safetensors (pickle .bin files are not read)")
+
+
+def _load_safetensors(path: Path, load_file: Any) -> dict[str, torch.Tensor]:
+    """A safetensors file's tensors; a ValueError naming it when it is missing, damaged or holds NaN."""
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such file (listed in the safetensors index)")
+    try:
+        state = load_file(str(path))
+    except (MemoryError, KeyboardInterrupt):
+        raise
+    except Exception as exc:  # noqa: BLE001 - safetensors' own error types for a damaged file
+        raise ValueError(f"{path}: not a readable safetensors file ({first_line(exc, with_type=True, limit=300)})") from None
+    for key, tensor in state.items():
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            raise ValueError(f"{path}: the weight {key} holds NaN or infinite values (a damaged file)")
+    return state
 
 
 @dataclass
@@ -242,14 +268,23 @@ def build_unet(cfg: ModelConfig) -> tuple[UNetMVTemporalConditionModel, str]:
         if extra:
             raise ValueError(f"model.init=genxd takes the UNet layout from {unet_dir}; model.unet may only set "
                              f"num_frames / sample_size, got {extra}")
-        unet = UNetMVTemporalConditionModel.from_pretrained(unet_dir, use_safetensors=True)
+        unet = load_component(UNetMVTemporalConditionModel, unet_dir, "a GenXD checkpoint's unet/")
         if cfg.unet:
             unet.register_to_config(**cfg.unet)
         return unet, f"GenXD checkpoint {unet_dir}"
     svd_config, svd_state = load_svd_state_dict(root)
-    unet = UNetMVTemporalConditionModel(**unet_config_from_svd(svd_config, **cfg.unet))
-    state, report = convert_svd_unet_state_dict(svd_state, unet.state_dict())
-    unet.load_state_dict(state, strict=True)
+    config_path = _svd_unet_dir(root) / "config.json"
+    try:
+        unet = UNetMVTemporalConditionModel(**unet_config_from_svd(svd_config, **cfg.unet))
+        state, report = convert_svd_unet_state_dict(svd_state, unet.state_dict())
+        unet.load_state_dict(state, strict=True)
+    except (MemoryError, KeyboardInterrupt):
+        raise
+    except Exception as exc:  # noqa: BLE001 - a damaged or foreign config fails in many ways; all say so
+        if is_out_of_memory(exc):
+            raise
+        raise ValueError(f"{config_path}: cannot build a GenXD UNet from this Stable Video Diffusion UNet "
+                         f"({first_line(exc, with_type=True, limit=300)})") from None
     return unet, f"Stable Video Diffusion {root}: {report.summary()}"
 
 
@@ -262,7 +297,7 @@ def build_vae(cfg: VAEModelConfig, fallback: str | None = None) -> AutoencoderKL
         vae_dir = root / "vae" if (root / "vae" / "config.json").is_file() else root
         if not (vae_dir / "config.json").is_file():
             raise FileNotFoundError(f"{root}: no vae/config.json or config.json (expected a VAE folder)")
-        return AutoencoderKLTemporalDecoder.from_pretrained(vae_dir, use_safetensors=True)
+        return load_component(AutoencoderKLTemporalDecoder, vae_dir, "a VAE folder")
     if not cfg.config:
         raise ValueError("the VAE needs model.vae.pretrained (a folder) or model.vae.config (a diffusers config)")
     try:
@@ -276,8 +311,8 @@ def build_scheduler(path: str | None) -> EulerDiscreteScheduler:
     if path is None:
         return EulerDiscreteScheduler.from_config(RELEASED_SCHEDULER_CONFIG)
     root = resolve_latest(path)
-    sub = "scheduler" if (root / "scheduler").is_dir() else None
-    sched = EulerDiscreteScheduler.from_pretrained(root, subfolder=sub)
+    folder = root / "scheduler" if (root / "scheduler").is_dir() else root
+    sched = load_component(EulerDiscreteScheduler, folder, "a scheduler folder")
     if sched.config.prediction_type != "v_prediction":
         raise ValueError(f"{root}: scheduler prediction_type is {sched.config.prediction_type!r}; GenXD trains v_prediction")
     return sched
