@@ -27,7 +27,8 @@ def _init_seeds(folder: Path) -> list[Path]:
     from diffusers import UNetSpatioTemporalConditionModel
 
     torch.manual_seed(0)
-    svd = UNetSpatioTemporalConditionModel(  # the smallest SVD layout: two blocks of 32 channels
+    # the smallest SVD layout (as tests/training/conftest.py's tiny_svd_unet: benchmarks do not import tests)
+    svd = UNetSpatioTemporalConditionModel(
         sample_size=8, in_channels=8, out_channels=4,
         down_block_types=("CrossAttnDownBlockSpatioTemporal", "DownBlockSpatioTemporal"),
         up_block_types=("UpBlockSpatioTemporal", "CrossAttnUpBlockSpatioTemporal"),

@@ -32,3 +32,18 @@ def camvid_root(tmp_path_factory) -> Path:
     write_clip(make_clip(11, "3d", 8, 32, 32), root, "static0", "camvid", num_points=2000)
     write_clip(make_clip(12, "4d", 8, 32, 32), root, "dynamic0", "camvid", num_points=2000)
     return root
+
+
+def tiny_svd_unet():
+    """The smallest Stable Video Diffusion UNet layout (two blocks of 32 channels, 4 frames), seeded: what
+    ``model.init=svd`` converts in the tests."""
+    from diffusers import UNetSpatioTemporalConditionModel
+
+    torch.manual_seed(0)
+    return UNetSpatioTemporalConditionModel(
+        sample_size=8, in_channels=8, out_channels=4,
+        down_block_types=("CrossAttnDownBlockSpatioTemporal", "DownBlockSpatioTemporal"),
+        up_block_types=("UpBlockSpatioTemporal", "CrossAttnUpBlockSpatioTemporal"),
+        block_out_channels=(32, 32), addition_time_embed_dim=32, projection_class_embeddings_input_dim=96,
+        layers_per_block=1, cross_attention_dim=64, num_attention_heads=(1, 1), num_frames=4,
+    )

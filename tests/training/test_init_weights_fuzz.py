@@ -19,25 +19,16 @@ from genxd.training.config import load_config
 from genxd.training.models import build_scheduler, build_unet, build_vae
 from tests.helpers import ROOT, assert_fuzz_finds_nothing
 
+from .conftest import tiny_svd_unet
+
 BUNDLED = ROOT / "src" / "genxd" / "assets" / "genxd-small"
 
 
 @pytest.fixture(scope="module")
 def svd_folder(tmp_path_factory) -> Path:
-    """A tiny Stable Video Diffusion UNet, saved in two shards."""
-    import torch
-    from diffusers import UNetSpatioTemporalConditionModel
-
-    torch.manual_seed(0)
-    svd = UNetSpatioTemporalConditionModel(
-        sample_size=8, in_channels=8, out_channels=4,
-        down_block_types=("CrossAttnDownBlockSpatioTemporal", "DownBlockSpatioTemporal"),
-        up_block_types=("UpBlockSpatioTemporal", "CrossAttnUpBlockSpatioTemporal"),
-        block_out_channels=(32, 32), addition_time_embed_dim=32, projection_class_embeddings_input_dim=96,
-        layers_per_block=1, cross_attention_dim=64, num_attention_heads=(1, 1), num_frames=4,
-    )
+    """A tiny Stable Video Diffusion UNet, saved in several shards."""
     root = tmp_path_factory.mktemp("svd") / "svd"
-    svd.save_pretrained(root / "unet", max_shard_size="200KB")
+    tiny_svd_unet().save_pretrained(root / "unet", max_shard_size="200KB")
     return root
 
 

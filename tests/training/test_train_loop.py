@@ -14,7 +14,7 @@ from genxd.cli import app
 from genxd.training.config import load_config
 from genxd.training.trainer import train_genxd
 
-from .conftest import QUIET, TINY
+from .conftest import QUIET, TINY, tiny_svd_unet
 
 
 def _metrics(run_dir: Path) -> list[dict]:
@@ -125,18 +125,9 @@ def test_loss_goes_down_when_overfitting_one_batch(tmp_path):
 
 
 def test_init_from_stable_video_diffusion(tmp_path):
-    from diffusers import UNetSpatioTemporalConditionModel
-
     from genxd.training.models import build_unet, convert_svd_unet_state_dict
 
-    torch.manual_seed(0)
-    svd = UNetSpatioTemporalConditionModel(
-        sample_size=8, in_channels=8, out_channels=4,
-        down_block_types=("CrossAttnDownBlockSpatioTemporal", "DownBlockSpatioTemporal"),
-        up_block_types=("UpBlockSpatioTemporal", "CrossAttnUpBlockSpatioTemporal"),
-        block_out_channels=(32, 32), addition_time_embed_dim=32, projection_class_embeddings_input_dim=96,
-        layers_per_block=1, cross_attention_dim=64, num_attention_heads=(1, 1), num_frames=4,
-    )
+    svd = tiny_svd_unet()
     svd.save_pretrained(tmp_path / "svd" / "unet")
     cfg = load_config(None, ["model.init=svd", f"model.pretrained={tmp_path / 'svd'}"])
     unet, origin = build_unet(cfg.model)
