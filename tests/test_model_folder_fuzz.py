@@ -112,6 +112,17 @@ def test_weights_holding_nan_name_the_file(folder, where):
     assert str(weights) in str(info.value)
 
 
+def test_a_config_asking_for_more_layers_than_the_weights_hold(folder):
+    # one more VAE block than the weights have: diffusers left the missing weights without data, and moving the
+    # model failed with PyTorch's "Cannot copy out of meta tensor" (found by the train-init fuzz target)
+    config = folder / "vae" / "config.json"
+    tree = json.loads(config.read_text())
+    tree["block_out_channels"] = tree["block_out_channels"] * 2  # [64, 128, 128] -> six blocks
+    config.write_text(json.dumps(tree))
+    with pytest.raises(ValueError, match=r"vae/diffusion_pytorch_model.safetensors: holds no weight encoder\."):
+        load_model(folder, device="cpu", dtype="fp32")
+
+
 def test_the_bundled_model_still_loads(folder):
     lm = load_model(folder, device="cpu", dtype="fp32")
     assert lm.info.latent_multiple == 16

@@ -323,6 +323,9 @@ def _load_pipeline(pipeline_cls: Any, path: Path, dtype: torch.dtype) -> Any:
         if v.is_out_of_memory(exc):  # the machine's limit, reported as such by the CLI
             raise
         raise _damaged(path, "the model", exc) from exc
+    for component in ("unet", "vae"):
+        if isinstance(module := getattr(pipe, component, None), torch.nn.Module):
+            _check_all_weights_loaded(module, path / component / _COMPONENT_FILES[component][1])
     _check_scheduler(pipe.scheduler, path / "scheduler" / "scheduler_config.json")
     return pipe
 
@@ -349,6 +352,7 @@ def load_component(component_cls: Any, folder: str | Path, what: str) -> Any:
     if scheduler:
         _check_scheduler(component, folder / config_name)
     else:
+        _check_all_weights_loaded(component, folder / weights_name)
         _check_finite_module(component, folder / weights_name, torch.device("cpu"))
     return component
 
@@ -361,6 +365,15 @@ def _check_finite_module(module: torch.nn.Module, weights: Path, device: torch.d
     for name, param in module.named_parameters():
         if param.is_floating_point() and not bool(torch.isfinite(param.detach().to(device)).all()):
             raise ValueError(f"{weights}: the weight {name} holds NaN or infinite values (a damaged file)")
+
+
+def _check_all_weights_loaded(module: torch.nn.Module, weights: Path) -> None:
+    """A ValueError naming ``weights`` when ``module`` has a weight the file did not hold: diffusers then leaves
+    it on the meta device, without data (a config asking for more layers than the file has), and moving the
+    model fails with PyTorch's "Cannot copy out of meta tensor"."""
+    for name, param in module.named_parameters():
+        if param.is_meta:
+            raise ValueError(f"{weights}: holds no weight {name} (its config asks for more than the file has)")
 
 
 def _check_finite_weights(pipe: Any, path: Path, device: torch.device) -> None:

@@ -120,6 +120,15 @@ def test_damaged_genxd_weights_name_the_file(genxd_folder):
         build_vae(_genxd_config(genxd_folder).model.vae)
 
 
+def test_a_vae_config_asking_for_more_than_the_weights_hold(genxd_folder):
+    config = genxd_folder / "vae" / "config.json"
+    tree = json.loads(config.read_text())
+    tree["block_out_channels"] = tree["block_out_channels"] * 2  # [64, 128, 128] -> six blocks
+    config.write_text(json.dumps(tree))
+    with pytest.raises(ValueError, match="vae/diffusion_pytorch_model.safetensors: holds no weight"):
+        build_vae(_genxd_config(genxd_folder).model.vae)
+
+
 def test_a_scheduler_that_cannot_make_its_noise_levels(genxd_folder):
     config = genxd_folder / "scheduler" / "scheduler_config.json"
     tree = json.loads(config.read_text())
