@@ -10,7 +10,6 @@ what the model was trained on (``genxd generate`` warns outside it; see ``docs/c
 from __future__ import annotations
 
 import copy
-import json
 import math
 import os
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from typing import Any
 import torch
 
 from . import validation as v
+from .utils.io import read_json
 from .validation import check
 
 BUNDLED_MODEL_DIR = Path(__file__).parent / "assets" / "genxd-small"
@@ -112,10 +112,8 @@ class ModelInfo:
 
 
 def _read_config(path: Path) -> dict:
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValueError(f"{path}: cannot read the model's config ({exc})") from None
+    """A model config file as a dict; a ValueError naming it when it is not a readable JSON object."""
+    data = read_json(path, "a model config (JSON)")
     if not isinstance(data, dict):
         raise ValueError(f"{path}: expected a JSON object")
     return data
@@ -301,13 +299,16 @@ def _check_scheduler(scheduler: Any, config_path: Path) -> None:
     except (MemoryError, KeyboardInterrupt):
         raise
     except Exception as exc:  # noqa: BLE001 - a damaged config fails in many ways; all say "damaged"
-        detail = " ".join(str(exc).split())
-        raise ValueError(f"{config_path}: the scheduler cannot be used ({type(exc).__name__}: {detail[:300]})") from None
+        raise ValueError(f"{config_path}: the scheduler cannot be used ({_detail(exc, 300)})") from None
+
+
+def _detail(exc: BaseException, limit: int) -> str:
+    """``Type: message`` on one line, the message cut to ``limit`` characters."""
+    return f"{type(exc).__name__}: {' '.join(str(exc).split())[:limit]}"
 
 
 def _damaged(path: Path, what: str, exc: BaseException) -> ValueError:
-    detail = " ".join(str(exc).split())
-    return ValueError(f"{path}: cannot load {what} from this folder ({type(exc).__name__}: {detail[:400]})")
+    return ValueError(f"{path}: cannot load {what} from this folder ({_detail(exc, 400)})")
 
 
 def _load_pipeline(pipeline_cls: Any, path: Path, dtype: torch.dtype) -> Any:
@@ -323,9 +324,8 @@ def _load_pipeline(pipeline_cls: Any, path: Path, dtype: torch.dtype) -> Any:
         if v.is_out_of_memory(exc):  # the machine's limit, reported as such by the CLI
             raise
         raise _damaged(path, "the model", exc) from exc
-    for component in ("unet", "vae"):
-        if isinstance(module := getattr(pipe, component, None), torch.nn.Module):
-            _check_all_weights_loaded(module, path / component / _COMPONENT_FILES[component][1])
+    for module, weights in _pipeline_modules(pipe, path):
+        _check_weights(module, weights)  # before anything moves the model
     _check_scheduler(pipe.scheduler, path / "scheduler" / "scheduler_config.json")
     return pipe
 
@@ -352,36 +352,28 @@ def load_component(component_cls: Any, folder: str | Path, what: str) -> Any:
     if scheduler:
         _check_scheduler(component, folder / config_name)
     else:
-        _check_all_weights_loaded(component, folder / weights_name)
-        _check_finite_module(component, folder / weights_name, torch.device("cpu"))
+        _check_weights(component, folder / weights_name, torch.device("cpu"))
     return component
 
 
-def _check_finite_module(module: torch.nn.Module, weights: Path, device: torch.device) -> None:
-    """A ValueError naming ``weights`` when a weight of ``module`` holds NaN or infinite values (a damaged file:
-    safetensors has no checksum). Checked on ``device``, where the weights are used (on a GPU, milliseconds for
-    the released model; on a 2-core CPU about 2 s per 250M float32 weights, 0.05 s for the bundled model);
-    weights kept on the host (offloading) are copied there one at a time."""
-    for name, param in module.named_parameters():
-        if param.is_floating_point() and not bool(torch.isfinite(param.detach().to(device)).all()):
-            raise ValueError(f"{weights}: the weight {name} holds NaN or infinite values (a damaged file)")
-
-
-def _check_all_weights_loaded(module: torch.nn.Module, weights: Path) -> None:
-    """A ValueError naming ``weights`` when ``module`` has a weight the file did not hold: diffusers then leaves
-    it on the meta device, without data (a config asking for more layers than the file has), and moving the
-    model fails with PyTorch's "Cannot copy out of meta tensor"."""
+def _check_weights(module: torch.nn.Module, weights: Path, device: torch.device | None = None) -> None:
+    """A ValueError naming ``weights`` when ``module`` has a weight the file did not hold (diffusers then leaves it
+    on the meta device, without data: a config asking for more layers than the file has, and moving the model
+    fails with PyTorch's "Cannot copy out of meta tensor"), or, with ``device``, a weight holding NaN or infinite
+    values (a damaged file: safetensors has no checksum). The values are checked on ``device``, where the weights
+    are used (on a GPU, milliseconds for the released model; on a 2-core CPU about 2 s per 250M float32 weights,
+    0.05 s for the bundled model); weights kept on the host (offloading) are copied there one at a time."""
     for name, param in module.named_parameters():
         if param.is_meta:
             raise ValueError(f"{weights}: holds no weight {name} (its config asks for more than the file has)")
+        if device is not None and param.is_floating_point() and not bool(torch.isfinite(param.detach().to(device)).all()):
+            raise ValueError(f"{weights}: the weight {name} holds NaN or infinite values (a damaged file)")
 
 
-def _check_finite_weights(pipe: Any, path: Path, device: torch.device) -> None:
-    """:func:`_check_finite_module` for the pipeline's UNet and VAE."""
-    for component in ("unet", "vae"):
-        module = getattr(pipe, component, None)
-        if isinstance(module, torch.nn.Module):
-            _check_finite_module(module, path / component / _COMPONENT_FILES[component][1], device)
+def _pipeline_modules(pipe: Any, path: Path) -> list[tuple[torch.nn.Module, Path]]:
+    """The pipeline's UNet and VAE, each with its weights file."""
+    return [(module, path / component / _COMPONENT_FILES[component][1]) for component in ("unet", "vae")
+            if isinstance(module := getattr(pipe, component, None), torch.nn.Module)]
 
 
 def load_model(model: str | Path | None, device: str | None = None, dtype: str | torch.dtype | None = None,
@@ -413,7 +405,8 @@ def load_model(model: str | Path | None, device: str | None = None, dtype: str |
     pipe = _load_pipeline(GenXDPipeline, info.path, dt)
     if offload == "none":
         pipe.to(dev)  # with offload the weights stay on the host until used
-    _check_finite_weights(pipe, info.path, dev)  # on the device: not a pass over the host's copy of a large model
+    for module, weights in _pipeline_modules(pipe, info.path):  # on the device, not over a host copy
+        _check_weights(module, weights, dev)
     if use_fast:
         from .pipelines.fast import enable_fast_path
 

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
+from ..utils.io import read_json
 from ..utils.stages import StageCallback
 from ..validation import caller, caller_style
 from .frames import VideoSource, discover_videos
@@ -431,10 +432,7 @@ def _append_once(out_dir: Path, last: dict[str, Any] | None, record: dict[str, A
 def _record_from_meta(source: VideoSource, meta_path: Path) -> dict[str, Any]:
     """The ``ok`` record of a finished video from its ``meta.json``; a ValueError naming the file when it is not
     a JSON object (damaged)."""
-    try:
-        meta = json.loads(meta_path.read_bytes().decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-        raise ValueError(f"{meta_path}: not a readable {META_NAME} ({type(exc).__name__}: {exc})") from None
+    meta = read_json(meta_path, f"a video's {META_NAME}")
     if not isinstance(meta, dict):
         raise ValueError(f"{meta_path}: expected a JSON object, got {type(meta).__name__}")
     return video_record(

@@ -19,13 +19,14 @@ under a destination folder (:meth:`SafeZip.extract`) that no member can escape.
 
 from __future__ import annotations
 
-import errno
 import os
 import stat
 import zipfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+
+from ..utils.io import is_damaged_file_error
 
 __all__ = ["ArchiveLimits", "SafeZip", "check_member_name"]
 
@@ -179,10 +180,10 @@ class SafeZip:
         except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as exc:
             raise ValueError(f"{self.path}: member {name!r} is corrupt ({exc})") from None
         except OSError as exc:
-            if exc.errno != errno.EINVAL:  # a disk or permission error, not the archive's
+            if not is_damaged_file_error(exc):  # a disk or permission error, not the archive's
                 raise
             # a corrupt local header: zipfile seeks to an offset before the start of the file
-            raise ValueError(f"{self.path}: member {name!r} is corrupt ({exc.strerror})") from None
+            raise ValueError(f"{self.path}: member {name!r} is corrupt ({exc.strerror or exc})") from None
         if len(data) != info.file_size:
             raise ValueError(f"{self.path}: member {name!r} does not match its declared size")
         return data

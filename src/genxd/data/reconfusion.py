@@ -22,6 +22,7 @@ file are allowed through torch's safe-globals allow-list.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import pickle
@@ -263,26 +264,32 @@ def _numpy_safe_globals() -> list[Any]:
 
 
 def _torch_load_safe(path: Path) -> Any:
-    """``torch.load(weights_only=True)``; a ValueError naming ``path`` for a file that is not a safe torch file or
-    cannot be read as one (truncated, corrupt archive, not a torch file at all)."""
+    """``torch.load(weights_only=True)`` (numpy's types allowed on a second try, when the file holds them); a
+    ValueError naming ``path`` for a file that is not a safe torch file or cannot be read as one (truncated,
+    corrupt archive, not a torch file at all)."""
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
+        return _torch_load(path, numpy=False)
+    except _NeedsNumpy:
+        return _torch_load(path, numpy=True)
+
+
+class _NeedsNumpy(Exception):
+    """The file's pickle names numpy types: load it again with them allowed."""
+
+
+def _torch_load(path: Path, numpy: bool) -> Any:
+    allowed = torch.serialization.safe_globals(_numpy_safe_globals()) if numpy else contextlib.nullcontext()
+    try:
+        with allowed:
+            return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
-        if "numpy" not in str(exc):
-            raise ValueError(f"{path}: not a safe torch file ({str(exc).splitlines()[0]})") from None
+        if not numpy and "numpy" in str(exc):
+            raise _NeedsNumpy() from None
+        raise ValueError(f"{path}: not a safe torch file ({first_line(exc)})") from None
     except MemoryError:
         raise
     except Exception as exc:  # noqa: BLE001 - a corrupt file fails in the zip reader, the unpickler, the storages
         raise ValueError(f"{path}: not a readable torch file ({first_line(exc, with_type=True)})") from None
-    with torch.serialization.safe_globals(_numpy_safe_globals()):
-        try:
-            return torch.load(path, map_location="cpu", weights_only=True)
-        except pickle.UnpicklingError as exc:
-            raise ValueError(f"{path}: not a safe torch file ({str(exc).splitlines()[0]})") from None
-        except MemoryError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - as above
-            raise ValueError(f"{path}: not a readable torch file ({first_line(exc, with_type=True)})") from None
 
 
 def _scene_cameras(path: Path, cameras: Any, dtype: torch.dtype) -> tuple[Tensor, Tensor]:

@@ -12,7 +12,6 @@ per-Gaussian coefficients; the .ply then holds the scene at t = 0.
 
 from __future__ import annotations
 
-import errno
 import json
 import math
 import os
@@ -23,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..utils.io import is_damaged_file_error
 from .gaussians import GaussianModel, MotionBasis
 
 __all__ = ["save_ply", "load_ply", "save_motion", "load_motion", "load_scene", "ply_property_names"]
@@ -35,7 +35,7 @@ _UNREADABLE = (ValueError, OverflowError, EOFError, MemoryError, OSError)
 
 def _unreadable(path: Path, what: str, exc: BaseException) -> BaseException:
     """The ValueError for a damaged ``path``; an OSError of the machine (disk, permission) is returned as is."""
-    if isinstance(exc, OSError) and exc.errno not in (None, errno.EINVAL):
+    if isinstance(exc, OSError) and not is_damaged_file_error(exc):
         return exc
     return ValueError(f"{path}: not a readable {what} ({type(exc).__name__}: {exc})")
 

@@ -131,8 +131,6 @@ def unet_config_from_svd(svd_config: dict[str, Any], **overrides: Any) -> dict[s
 
 def load_svd_state_dict(folder: str | os.PathLike) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
     """``(config, state dict)`` of an SVD UNet folder (single or sharded safetensors, fp32 or fp16 variant)."""
-    from safetensors.torch import load_file
-
     unet_dir = _svd_unet_dir(folder)
     config = read_json(unet_dir / "config.json", "a Stable Video Diffusion UNet config")
     if not isinstance(config, dict):
@@ -155,14 +153,16 @@ def load_svd_state_dict(folder: str | os.PathLike) -> tuple[dict[str, Any], dict
                 raise ValueError(f"{path}: expected a JSON object with a weight_map of tensor names to file names")
             state: dict[str, torch.Tensor] = {}
             for shard in sorted(set(weight_map.values())):  # inside the folder only, as every listed file
-                state.update(_load_safetensors(path_inside(unet_dir, shard, path), load_file))
+                state.update(_load_safetensors(path_inside(unet_dir, shard, path)))
             return config, state
-        return config, _load_safetensors(path, load_file)
+        return config, _load_safetensors(path)
     raise FileNotFoundError(f"{unet_dir}: no diffusion_pytorch_model(.fp16).safetensors (pickle .bin files are not read)")
 
 
-def _load_safetensors(path: Path, load_file: Any) -> dict[str, torch.Tensor]:
+def _load_safetensors(path: Path) -> dict[str, torch.Tensor]:
     """A safetensors file's tensors; a ValueError naming it when it is missing, damaged or holds NaN."""
+    from safetensors.torch import load_file
+
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such file (listed in the safetensors index)")
     try:
@@ -272,8 +272,9 @@ def build_unet(cfg: ModelConfig) -> tuple[UNetMVTemporalConditionModel, str]:
         if cfg.unet:
             unet.register_to_config(**cfg.unet)
         return unet, f"GenXD checkpoint {unet_dir}"
-    svd_config, svd_state = load_svd_state_dict(root)
-    config_path = _svd_unet_dir(root) / "config.json"
+    unet_dir = _svd_unet_dir(root)
+    svd_config, svd_state = load_svd_state_dict(unet_dir)
+    config_path = unet_dir / "config.json"
     try:
         unet = UNetMVTemporalConditionModel(**unet_config_from_svd(svd_config, **cfg.unet))
         state, report = convert_svd_unet_state_dict(svd_state, unet.state_dict())

@@ -53,6 +53,13 @@ def is_environment_error(exc: BaseException) -> bool:
     return isinstance(exc, OSError) and exc.errno in ENVIRONMENT_ERRNOS
 
 
+def is_damaged_file_error(exc: BaseException) -> bool:
+    """True for an :class:`OSError` that a damaged file causes rather than the machine: ``EINVAL`` (a reader
+    seeking to an offset the file's own counts put before its start, as zipfile and numpy do) or no errno at all
+    (a library's own OSError for bad data, as PIL and plyfile raise). A disk, permission or space error is not."""
+    return isinstance(exc, OSError) and exc.errno in (None, errno.EINVAL)
+
+
 def _host() -> str:
     return re.sub(r"[^A-Za-z0-9_-]", "_", socket.gethostname() or "host")[:40] or "host"
 
@@ -298,4 +305,4 @@ def read_json(path: str | os.PathLike, expected: str = "a JSON file") -> Any:
 
 
 __all__ = ["atomic_file", "atomic_dir", "clean_stale", "temp_name", "check_writable_dir", "check_output_file",
-           "makedirs", "write_json_atomic", "read_json"]
+           "makedirs", "write_json_atomic", "read_json", "is_environment_error", "is_damaged_file_error"]
