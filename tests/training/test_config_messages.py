@@ -106,6 +106,15 @@ def test_resume_latest_and_overwrite_contradict(tmp_path, monkeypatch):
     assert resume_error("latest", False) is None and resume_error(None, True) is None
 
 
+def test_an_empty_resume_is_named(tmp_path, monkeypatch):
+    """``--resume ''`` read ": not a training checkpoint (no training_state.json)" (found by the cli-args fuzz
+    target): the option is named."""
+    for value in ("", "  "):
+        line = _error_line(_train([TINY, f"output_dir={tmp_path / 'run'}", "--resume", value], monkeypatch))
+        assert line == "--resume is empty: pass 'latest' or a checkpoint folder"
+    assert not (tmp_path / "run").exists()
+
+
 def test_resume_latest_without_checkpoint_says_so(tmp_path, capsys):
     """The run prints one line on the main process when --resume latest finds nothing to resume."""
     from genxd.training.loop import TrainingRun

@@ -41,6 +41,61 @@ def test_scalars_and_hparams_reach_tensorboard(tmp_path):
     assert hparams and hparams[0]["training.max_steps"] == 2
 
 
+@pytest.mark.parametrize("kind", ["genxd", "vae"])
+def test_a_run_that_fails_keeps_its_logged_scalars(tmp_path, monkeypatch, kind):
+    """An error in the middle of a run (here the third step's loss; a non-finite loss, an interrupt) closes the
+    TensorBoard writer: the scalars of the steps before it are in the event file, and no writer thread is left
+    (before the fix the writer was never closed: its queue was dropped at exit, and each failed run in a Python
+    session left a thread behind)."""
+    pytest.importorskip("tensorboard", reason="needs the 'tensorboard' extra: pip install -e '.[tensorboard]'")
+    import threading
+
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    import genxd.training.trainer as genxd_trainer
+    import genxd.training.vae_trainer as vae_trainer
+    from genxd.training.vae_trainer import train_vae
+
+    from .conftest import TINY_VAE
+
+    module, name = (genxd_trainer, "genxd_loss") if kind == "genxd" else (vae_trainer, "VAEWithPosterior")
+    real, calls = getattr(module, name), []
+
+    def failing(*args, **kwargs):
+        calls.append(1)
+        if kind == "genxd" and len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    if kind == "vae":  # the wrapped model's forward fails at the third step
+        class Failing(real):
+            def forward(self, *args, **kwargs):
+                calls.append(1)
+                if len(calls) == 3:
+                    raise KeyboardInterrupt
+                return super().forward(*args, **kwargs)
+        monkeypatch.setattr(module, name, Failing)
+    else:
+        monkeypatch.setattr(module, name, failing)
+    out = tmp_path / "run"
+    overrides = [*SHORT, "training.max_steps=5", f"output_dir={out}"]
+    threads_before = {t.ident for t in threading.enumerate()}
+    with pytest.raises(KeyboardInterrupt):
+        if kind == "genxd":
+            train_genxd(load_config(TINY, overrides), cpu=True)
+        else:
+            train_vae(load_config(TINY_VAE, [*overrides, "training.ema.enabled=false"], kind="vae"), cpu=True)
+    steps = set()
+    for event in sorted((out / "logs").rglob("events.out.tfevents.*")):
+        acc = EventAccumulator(str(event.parent))
+        acc.Reload()
+        if "loss" in acc.Tags()["scalars"]:
+            steps |= {e.step for e in acc.Scalars("loss")}
+    assert steps == {1, 2}
+    writers = [t for t in threading.enumerate() if t.ident not in threads_before and "AsyncWriter" in type(t).__name__]
+    assert not writers, writers
+
+
 def test_without_tensorboard_training_logs_to_jsonl_only(tmp_path, monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "tensorboard", None)  # as if the extra were not installed
     out = tmp_path / "run"

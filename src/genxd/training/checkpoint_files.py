@@ -54,6 +54,8 @@ def resume_error(resume: str | None, overwrite: bool) -> Exception | None:
                           "--overwrite deletes the run's checkpoints and starts over; pass one of them")
     if resume == "latest":
         return None
+    if not resume.strip():
+        return ValueError("--resume is empty: pass 'latest' or a checkpoint folder")
     path = Path(resume)
     if not path.exists():
         return FileNotFoundError(f"{resume}: no such checkpoint folder")

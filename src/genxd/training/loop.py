@@ -109,6 +109,7 @@ class TrainingRun:
 
         trackers = None
         self.tensorboard = False
+        self._trackers_closed = False
         if logging.tensorboard:
             try:
                 import tensorboard  # noqa: F401
@@ -357,10 +358,22 @@ class TrainingRun:
     def save_dtype(self) -> torch.dtype:
         return SAVE_DTYPES[self.ckpt_cfg.save_dtype]
 
+    def close_trackers(self) -> None:
+        """Flush and close the loggers (TensorBoard's writer and its thread) on the main process; safe to call
+        twice. Training loops call it when they end, by an error or an interrupt too: the scalars logged before
+        the error stay on disk (the writer's thread would drop what it had not written at exit)."""
+        if self.tensorboard and self.is_main and not self._trackers_closed:
+            self._trackers_closed = True
+            for tracker in self.accelerator.trackers:
+                tracker.finish()
+
     def finish(self) -> None:
+        """The end of a run that completed: every process waits for the others, then the main one closes the
+        loggers and leaves the process group (``Accelerator.end_training``)."""
         self.accelerator.wait_for_everyone()
         if self.tensorboard and self.is_main:
-            self.accelerator.end_training()
+            self.close_trackers()
+            self.accelerator.state.destroy_process_group()
 
 
 _MISMATCH = re.compile(r"size mismatch for (\S+): copying a param with shape torch\.Size\((\[[^\]]*\])\) from "

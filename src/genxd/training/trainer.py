@@ -267,6 +267,7 @@ def train_genxd(cfg: TrainConfig, resume: str | None = None, overwrite: bool = F
     finally:
         progress.close()
         del data_iter
+        run.close_trackers()  # on an error too: what was logged reaches the event file
     run.finish()
     if run.is_main:
         run.print(f"done at step {step}; checkpoint {final}")

@@ -205,6 +205,7 @@ def train_vae(cfg: VAETrainConfig, resume: str | None = None, overwrite: bool = 
     finally:
         progress.close()
         del data_iter
+        run.close_trackers()  # on an error too: what was logged reaches the event file
     run.finish()
     if run.is_main:
         run.print(f"done at step {step}; checkpoint {final}")
