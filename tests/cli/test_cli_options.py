@@ -228,11 +228,16 @@ def test_values_that_do_not_parse_and_unknown_options_read_as_one_plain_line():
              (["generate", "x.png", "--seed", "1.5"], "genxd: error: --seed must be an integer, got '1.5'"),
              (["generate", "x.png", "--guidance", "abc"], "genxd: error: --guidance must be a number, got 'abc'"),
              (["generate", "x.png", "--bogus"], "genxd: error: No such option: --bogus"),
-             (["generate", "x.png", "--fram", "3"], "genxd: error: No such option: --fram (did you mean --frames?)")]
+             (["generate", "x.png", "--fram", "3"], "genxd: error: No such option: --fram (did you mean --frames?)"),
+             # click joins extra values with spaces: an empty one read "Got unexpected extra argument ()"
+             (["info", ""], "genxd: error: Got an unexpected extra argument that is empty or blank ('')")]
     for args, expected in cases:
         res = invoke(runner, args)
         lines = [line for line in res.stderr.splitlines() if line.strip()]
         assert res.exit_code == 2 and lines == [expected], (args, res.stderr)
+    res = invoke(runner, ["info", "x"])  # a value that is not blank: click's own words (typer's copy: "argument(s)")
+    assert res.exit_code == 2 and re.fullmatch(r"genxd: error: Got unexpected extra argument(\(s\))? \(x\)\n",
+                                               res.stderr), res.stderr
 
 
 CHOICES = [p for p in PARAMS if p.kind == "option" and isinstance(p.base, type) and issubclass(p.base, enum.Enum)]

@@ -234,6 +234,9 @@ def click_error_line(exc: Exception) -> str:
         return one_line(f"{label}: {message}")
     if hasattr(exc, "format_message") and type(exc).__name__ != "BadParameter":
         message = exc.format_message()
+    extra = re.fullmatch(r"Got unexpected extra argument(?:s|\(s\))? \((.*)\)", message, flags=re.S)
+    if extra and not extra.group(1).strip():  # click joins the extra values with spaces: '' shows as "()"
+        return "Got an unexpected extra argument that is empty or blank ('')"
     return one_line(message)
 
 
