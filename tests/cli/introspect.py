@@ -1,95 +1,23 @@
-"""Walk every command and option of the ``genxd`` typer app (so new commands and options are covered).
-
-Read from typer's own records of the app (``registered_commands`` / ``registered_groups``) and each
-command function's signature: every parameter's names, help, Python type and the validation spec its
-callback carries (``genxd.cli.options.checked``).
-"""
+"""Walk every command and option of the ``genxd`` typer app (so new commands and options are covered): the
+walk itself is :mod:`genxd.cli.params` (the CLI uses it too); here the helpers the tests add to it."""
 
 from __future__ import annotations
 
 import enum
-import inspect
-import typing
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
 import typer
 import typer.main
-from typer.models import ArgumentInfo, OptionInfo
 
 from genxd.cli import app
-
-
-@dataclass
-class Param:
-    command: tuple[str, ...]
-    name: str
-    kind: str  # "option" or "argument"
-    decls: tuple[str, ...]
-    help: str | None
-    base: Any  # int, float, bool, str, Path, list, an Enum ...
-    default: Any
-    required: bool
-    spec: Any  # genxd.validation.Spec or None
-
-    @property
-    def flag(self) -> str:
-        """The long option name (``--frames``)."""
-        longs = [d for d in self.decls if d.startswith("--")]
-        return max(longs, key=len) if longs else self.name
-
-    @property
-    def numeric(self) -> bool:
-        from genxd import validation as v
-
-        if self.base in (int, float):
-            return True
-        return isinstance(self.spec, (v.Number, v.Numbers, v.Pair, v.Size))
-
-
-def _base(annotation: Any) -> Any:
-    origin = typing.get_origin(annotation)
-    if origin is typing.Annotated:
-        return _base(typing.get_args(annotation)[0])
-    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
-        args = [a for a in typing.get_args(annotation) if a is not type(None)]
-        return _base(args[0]) if len(args) == 1 else annotation
-    if origin in (list, typing.List):
-        return list
-    return annotation
+from genxd.cli.params import Param, params
+from genxd.cli.params import commands as _commands
 
 
 def commands(typer_app: typer.Typer = app, prefix: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Any]]:
-    for info in typer_app.registered_commands:
-        name = info.name or info.callback.__name__.replace("_", "-")
-        yield prefix + (name,), info.callback
-    for group in typer_app.registered_groups:
-        yield from commands(group.typer_instance, prefix + (group.name,))
-
-
-def params(command: tuple[str, ...], fn: Any) -> list[Param]:
-    hints = typing.get_type_hints(fn, include_extras=True)
-    out = []
-    for name, p in inspect.signature(fn).parameters.items():
-        info = p.default if isinstance(p.default, (OptionInfo, ArgumentInfo)) else None
-        default = info.default if info is not None else p.default
-        ann = hints.get(name)
-        if typing.get_origin(ann) is typing.Annotated:
-            for meta in typing.get_args(ann)[1:]:
-                if isinstance(meta, (OptionInfo, ArgumentInfo)):
-                    info = meta
-        assert info is not None, f"genxd {' '.join(command)}: parameter {name} is not a typer option or argument"
-        kind = "argument" if isinstance(info, ArgumentInfo) else "option"
-        decls = tuple(info.param_decls or ())
-        if isinstance(info.default, str) and info.default.startswith("-"):  # Annotated: the first name
-            decls = (info.default, *decls)
-            default = p.default
-        decls = decls or (f"--{name.replace('_', '-')}",)
-        required = default is ... or (default is inspect.Parameter.empty)
-        out.append(Param(command, name, kind, decls, info.help, _base(ann), default, required,
-                         getattr(info.callback, "spec", None)))
-    return out
+    """``(command words, function)`` of every command of ``typer_app``."""
+    return _commands(typer_app, prefix)
 
 
 _BUILT: list[Any] = []

@@ -283,3 +283,37 @@ def test_click_s_own_conversion_messages_read_the_same():
         "--format must be one of folder, video, got 'vidoe'"  # click's Choice, without pydantic's "Value error, "
     unknown = exceptions.NoSuchOption("--overwrit", possibilities=["--out", "--overwrite"])
     assert click_error_line(unknown) == "No such option: --overwrit (did you mean --overwrite?)"
+
+
+PATH_PARAMS = [p for p in PARAMS if p.path]
+
+
+@pytest.mark.parametrize("p", PATH_PARAMS, ids=lambda p: f"{'-'.join(p.command)}-{p.flag if p.kind == 'option' else p.name}")
+def test_an_empty_path_is_named_not_read_as_the_current_folder(p, reached):
+    """typer reads ``--input ''`` as ``Path('.')``: the command then ran on the current folder, or refused it as
+    '.: not a supported input' (found by the cli-args fuzz target). Every path option and argument given as
+    ``''`` (also ``--opt=``) is one line naming it, before the command runs."""
+    assert len(PATH_PARAMS) >= 20, [p.flag for p in PATH_PARAMS]
+    args = required_args(p.command)
+    if p.kind == "option":
+        forms = [[*p.command, *args, p.flag, ""], [*p.command, *args, f"{p.flag}= "]]
+        expected = f"genxd: error: {p.flag} is empty: pass a file or folder name"
+    else:  # the empty value in the argument's place
+        arguments = [q for q in PARAMS if q.command == p.command and q.kind == "argument"]
+        forms = [[*p.command, *["" if q.name == p.name else "x" for q in arguments], *args[len(arguments):]]]
+        expected = (f"genxd: error: {p.name.upper()} holds an empty name: pass file or folder names" if p.base is list
+                    else f"genxd: error: {p.name.upper()} is empty: pass a file or folder name")
+    for argv in forms:
+        res = invoke(runner, argv)
+        assert res.exit_code == 2 and res.stderr.splitlines() == [expected], (argv, res.stderr)
+    assert not reached, reached
+
+
+def test_empty_values_that_are_not_paths_are_left_to_their_own_checks():
+    from genxd.cli.params import empty_path_error
+
+    assert empty_path_error(["train", "a.yaml", ""]) is None  # an override, not a path
+    assert empty_path_error(["generate", "x.png", "--camera", ""]) is None  # a preset name or a file: its own check
+    assert empty_path_error(["generate", "x.png", "--seed", ""]) is None
+    assert empty_path_error(["nosuchcommand", ""]) is None
+    assert empty_path_error(["generate", "--", ""]) == "IMAGES holds an empty name: pass file or folder names"

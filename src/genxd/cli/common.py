@@ -292,6 +292,13 @@ class GenxdGroup(TyperGroup):
              standalone_mode: bool = True, **extra: Any) -> Any:
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        argv = [str(a) for a in (sys.argv[1:] if args is None else args)]
+        if "--help" not in argv:
+            from .params import empty_path_error
+
+            if (line := empty_path_error(argv)) is not None:  # typer would read '' as the current folder
+                typer.echo(f"genxd: error: {line}", err=True)
+                sys.exit(2)
         try:
             rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except ClickException as exc:
