@@ -23,7 +23,8 @@ from torch import Tensor
 from . import validation as v
 from .cameras import formats, relative_poses
 from .utils.images import save_png, tensor_to_uint8
-from .utils.io import atomic_dir, check_output_file, check_writable_dir, write_json_atomic
+from .summary_file import check_summary_file
+from .utils.io import atomic_dir, check_writable_dir, write_json_atomic
 from .validation import check
 from .utils.video import write_mp4
 
@@ -74,5 +75,5 @@ def check_job(out_dir: str | Path, summary: str | Path | None, flags: dict[str, 
     if summary is not None:
         if not isinstance(summary, (str, os.PathLike)) or isinstance(summary, bytes):
             raise v.InvalidValue(f"{v.arg('summary')} must be a file path, got {summary!r}")
-        check_output_file(summary, f"summary file ({v.arg('summary')})")
+        check_summary_file(summary, bool(flags.get("overwrite")))
     return out_dir

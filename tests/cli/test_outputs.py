@@ -205,6 +205,34 @@ def test_summary_naming_a_folder_is_refused_before_generating(tmp_path, monkeypa
     assert lm.pipe.calls == 0 and not (tmp_path / "out").exists()
 
 
+def test_summary_never_replaces_a_file_genxd_did_not_write(tmp_path, monkeypatch):
+    """``--summary mine.txt`` replaced the user's file without --overwrite (found by the cli-args fuzz target,
+    through ``genxd fewshot``; ``generate`` did the same). A summary an earlier job wrote is replaced by the next
+    run (a rerun with --skip-existing reports again); any other file only with --overwrite, in the API too."""
+    from genxd.api import generate_scenes
+
+    lm = use_fake_model(monkeypatch)
+    img = _png(tmp_path / "img.png")
+    mine = tmp_path / "mine.txt"
+    mine.write_text("mine")
+    res = _gen([img, "-o", tmp_path / "out", "--summary", mine])
+    assert res.exit_code == 2 and _errors(res) == [
+        f"genxd: error: summary file (--summary) {mine} already exists and is not a genxd summary (use --overwrite "
+        "to replace it, or give another file name)"]
+    assert mine.read_text() == "mine" and lm.pipe.calls == 0 and not (tmp_path / "out").exists()
+    with pytest.raises(FileExistsError, match="pass overwrite=True to replace it"):  # the caller's words
+        generate_scenes([img], tmp_path / "out", summary=mine)
+    assert mine.read_text() == "mine"
+    summary = tmp_path / "summary.json"
+    assert _gen([img, "-o", tmp_path / "out", "--summary", summary]).exit_code == 0
+    first = json.loads(summary.read_text())
+    assert first["command"] == "generate" and first["written"] == 1
+    res = _gen([img, "-o", tmp_path / "out", "--summary", summary, "--skip-existing"])  # its own summary: replaced
+    assert res.exit_code == 0 and json.loads(summary.read_text())["skipped"] == 1
+    assert _gen([img, "-o", tmp_path / "out2", "--summary", mine, "--overwrite"]).exit_code == 0
+    assert json.loads(mine.read_text())["written"] == 1
+
+
 def _bomb_png(path: Path, width: int, height: int) -> Path:
     """A PNG whose header claims ``width x height`` pixels (PIL checks the size before decoding)."""
     def chunk(kind: bytes, data: bytes) -> bytes:

@@ -108,7 +108,8 @@ def check_inputs_and_outputs(inputs: list[Path], out: Path, overwrite: bool, ski
     twice) fail at once. Returns the image paths."""
     from ..output_folders import check_existing, output_names
     from ..utils.image_paths import collect_images
-    from ..utils.io import check_output_file, check_writable_dir
+    from ..summary_file import check_summary_file
+    from ..utils.io import check_writable_dir
 
     paths = collect_images(inputs)
     check_model_folder(model)
@@ -117,7 +118,7 @@ def check_inputs_and_outputs(inputs: list[Path], out: Path, overwrite: bool, ski
                              f"folder, got {camera!r}")  # the words of genxd.api's check
     check_writable_dir(out, f"output folder ({v.arg('out_dir')})")
     if summary is not None:
-        check_output_file(summary, "summary file (--summary)")
+        check_summary_file(summary, overwrite)
     check_existing([out / name for name in output_names(paths)], overwrite, skip_existing)
     return paths
 
