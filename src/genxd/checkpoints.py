@@ -21,6 +21,7 @@ import torch
 
 from . import validation as v
 from .utils.io import read_json
+from .utils.library_logs import genxd_reports_missing_weights
 from .validation import check
 
 BUNDLED_MODEL_DIR = Path(__file__).parent / "assets" / "genxd-small"
@@ -317,7 +318,8 @@ def _load_pipeline(pipeline_cls: Any, path: Path, dtype: torch.dtype) -> Any:
     that cannot make its noise levels) is a ValueError naming the folder and what was wrong."""
     _check_component_files(path)
     try:
-        pipe = pipeline_cls.from_pretrained(path, torch_dtype=dtype, local_files_only=True)  # never the hub
+        with genxd_reports_missing_weights():  # _check_weights below names them, in one line
+            pipe = pipeline_cls.from_pretrained(path, torch_dtype=dtype, local_files_only=True)  # never the hub
     except (MemoryError, KeyboardInterrupt):
         raise
     except Exception as exc:  # noqa: BLE001 - diffusers fails in many ways on a damaged folder; all say "damaged"
@@ -342,7 +344,8 @@ def load_component(component_cls: Any, folder: str | Path, what: str) -> Any:
     _check_component(folder, config_name, weights_name, what)
     try:
         kwargs = {} if scheduler else {"use_safetensors": True}
-        component = component_cls.from_pretrained(folder, local_files_only=True, **kwargs)  # never the hub
+        with genxd_reports_missing_weights():
+            component = component_cls.from_pretrained(folder, local_files_only=True, **kwargs)  # never the hub
     except (MemoryError, KeyboardInterrupt):
         raise
     except Exception as exc:  # noqa: BLE001 - as in _load_pipeline

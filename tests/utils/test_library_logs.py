@@ -75,3 +75,28 @@ def test_warning_that_names_modules_still_shows(reference_small, diffusers_lines
 
 def test_bitsandbytes_cpu_logger_keeps_to_errors():
     assert logging.getLogger(library_logs.BITSANDBYTES_CPU_LOGGER).level == logging.ERROR
+
+
+def test_missing_weights_are_one_line_from_genxd_loaders_but_diffusers_still_warns_directly(
+        reference_small, diffusers_lines, tmp_path):
+    """genxd's loaders name a missing weight in their own one-line error; diffusers' two-line "were not
+    initialized from the model checkpoint ... You should probably TRAIN this model" warning came first. It is
+    dropped while genxd loads, and only then."""
+    from safetensors.torch import load_file, save_file
+
+    from genxd.checkpoints import load_component
+
+    unet = tmp_path / "unet"
+    _tiny_unet(reference_small).save_pretrained(unet)
+    weights = unet / "diffusion_pytorch_model.safetensors"
+    state = load_file(weights)
+    del state["conv_in.weight"]
+    save_file(state, weights)
+    with pytest.raises(ValueError, match="holds no weight conv_in.weight"):
+        load_component(UNetMVTemporalConditionModel, unet, "a UNet folder")
+    assert not [m for m in diffusers_lines if "were not initialized" in m], diffusers_lines
+    UNetMVTemporalConditionModel.from_pretrained(unet)  # a user's own load: diffusers' warning as before
+    assert [m for m in diffusers_lines if "were not initialized" in m]
+    left = [f for f in logging.getLogger(library_logs.DIFFUSERS_MODELING_LOGGER).filters
+            if isinstance(f, library_logs.MissingWeightsFilter)]
+    assert not left, "the filter was left on"

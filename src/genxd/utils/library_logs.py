@@ -11,15 +11,23 @@ libraries exist).
   and decoding, training's VAE dtype), so each ``genxd generate`` on a GPU printed two such lines. The filter
   drops exactly that message when its list is empty; the warning for a model that does keep modules in float32
   still shows.
+- diffusers' ``from_pretrained`` warns in two lines ("Some weights of X were not initialized from the model
+  checkpoint ... You should probably TRAIN this model") when weights are missing from a file. genxd's loaders
+  report exactly that as their one-line error, naming the file and a weight
+  (:func:`genxd.checkpoints.load_component`, ``load_model``): while they load, :func:`genxd_reports_missing_weights`
+  drops that warning (only there: a model a user loads with diffusers directly still warns).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from typing import Iterator
 
 BITSANDBYTES_CPU_LOGGER = "bitsandbytes.backends.cpu.ops"
 DIFFUSERS_MODELING_LOGGER = "diffusers.models.modeling_utils"
 _EMPTY_LIST_WARNING = "that should be kept in float32: []."
+_MISSING_WEIGHTS_WARNING = "were not initialized from the model checkpoint"
 
 
 class EmptyFloat32ListFilter(logging.Filter):
@@ -35,3 +43,23 @@ def quiet_library_logs() -> None:
     logger = logging.getLogger(DIFFUSERS_MODELING_LOGGER)
     if not any(isinstance(f, EmptyFloat32ListFilter) for f in logger.filters):
         logger.addFilter(EmptyFloat32ListFilter())
+
+
+class MissingWeightsFilter(logging.Filter):
+    """Drops diffusers' "weights ... were not initialized from the model checkpoint" warning."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return _MISSING_WEIGHTS_WARNING not in record.getMessage()
+
+
+@contextlib.contextmanager
+def genxd_reports_missing_weights() -> Iterator[None]:
+    """While a genxd loader loads a model (it reports missing weights itself, in one line): diffusers' two-line
+    warning about them is dropped."""
+    logger = logging.getLogger(DIFFUSERS_MODELING_LOGGER)
+    dropped = MissingWeightsFilter()
+    logger.addFilter(dropped)
+    try:
+        yield
+    finally:
+        logger.removeFilter(dropped)
