@@ -100,8 +100,9 @@ def test_a_damaged_npy_header(tmp_path):
     _refused(scene, path, "cannot read depth map")
 
 
-@pytest.mark.parametrize("unit, says", [("x", "depth_unit_scale_factor must be a finite number, got 'x'"),
-                                        (0, "depth_unit_scale_factor must be positive, got 0.0")])
+@pytest.mark.parametrize("unit, says", [("x", "depth_unit_scale_factor: expected a number, got the string 'x'"),
+                                        (0, "depth_unit_scale_factor: must be positive, got 0"),
+                                        (1e400, "depth_unit_scale_factor: must be finite, got inf")])
 def test_a_depth_unit_that_is_not_a_positive_number(tmp_path, unit, says):
     scene = _with_depth(tmp_path, np.ones((12, 16), np.float32), unit=unit)
     _refused(scene, scene / "transforms.json", says)

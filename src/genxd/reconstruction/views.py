@@ -238,13 +238,6 @@ def _resolve_image(folder: Path, file_path: str, listed_in: Path) -> Path:
     raise FileNotFoundError(f"{base}: image listed in {listed_in.name} not found")
 
 
-def _number(value: object, what: str, path: Path) -> float:
-    """A finite number from a camera file's field; a ValueError naming the file and the field otherwise."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ValueError(f"{path}: {what} must be a finite number, got {value!r}"[:300])
-    return float(value)
-
-
 def _ground_truth_depth(path: Path, shape: tuple[int, int, int]) -> Tensor | None:
     """The ``depth [N, H, W]`` of a ``genxd.data.synthetic`` folder's ``ground_truth.npz`` (None when it has no
     depth of that shape); a ValueError naming the file when it cannot be read or holds bad depths."""
@@ -296,9 +289,10 @@ def _load_transforms(path: Path) -> Views:
         times = ((t - t.min()) / span if span > 0 and math.isfinite(span) else torch.zeros_like(t)).float()
     depths = None
     if depth_paths is not None:
-        unit = _number(meta.get("depth_unit_scale_factor", 1e-3), "depth_unit_scale_factor", json_path)
-        if unit <= 0:
-            raise ValueError(f"{json_path}: depth_unit_scale_factor must be positive, got {unit}")
+        from genxd.cameras._io import json_number
+
+        unit = json_number(meta.get("depth_unit_scale_factor", 1e-3), f"{json_path}: depth_unit_scale_factor",
+                           positive=True)
         depths = torch.stack([_load_depth(p, unit, tuple(images.shape[-2:])) for p in depth_paths])
     elif (folder / "ground_truth.npz").is_file():  # genxd.data.synthetic image folders
         depths = _ground_truth_depth(folder / "ground_truth.npz", (len(frames), *images.shape[-2:]))
