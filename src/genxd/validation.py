@@ -509,7 +509,9 @@ AZIMUTH = Float(-3600.0, 3600.0, why="degrees")
 AZIMUTH_RANGE = Pair(AZIMUTH, "-30,30", optional=True)
 RADIUS = Float(0.0, 1e4, lo_open=True, optional=True)
 BATCH_SIZE = Int(1, 1024)
-FPS = Float(0.0, 1000.0, lo_open=True, optional=True)
+#: video frame rates: ffmpeg cannot store one below 1e-7 (its rational time base; "the video writer did not
+#: finish"), and a frame a minute is already a slide show
+FPS = Float(0.01, 1000.0, optional=True, why="frames per second")
 N_VIEWS = Int(1, 10_000)
 NUM_CONTEXT = Int(1, 3, why="GenXD conditions on 1, 2 or 3 views")
 STRATEGIES = Choice(("direct", "grouped"))

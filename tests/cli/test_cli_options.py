@@ -317,3 +317,13 @@ def test_empty_values_that_are_not_paths_are_left_to_their_own_checks():
     assert empty_path_error(["generate", "x.png", "--seed", ""]) is None
     assert empty_path_error(["nosuchcommand", ""]) is None
     assert empty_path_error(["generate", "--", ""]) == "IMAGES holds an empty name: pass file or folder names"
+
+
+def test_a_frame_rate_ffmpeg_cannot_store_is_refused_before_any_work(tmp_path, reached):
+    """``synth --format video --fps 1e-30`` rendered the clip, then failed in the video writer with "[Errno 5]
+    the video writer did not finish" (ffmpeg stores no rate under 1e-7; found by the cli-args fuzz target)."""
+    res = invoke(runner, ["synth", str(tmp_path / "s"), "--format", "video", "--fps", "1e-30"])
+    assert res.exit_code == 2 and res.stderr.splitlines() == [
+        "genxd: error: --fps must be a finite number in [0.01, 1000], got 1e-30 (frames per second)"]
+    assert not reached and not (tmp_path / "s").exists()
+    assert v.FPS.accepts(0.01) and v.FPS.accepts(8.0) and not v.FPS.accepts(0.001)
