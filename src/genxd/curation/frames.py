@@ -14,6 +14,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from ..utils.pixel_range import to_uint8_by_range
 from ..validation import setting
 
 __all__ = [
@@ -175,8 +176,9 @@ def _prepare(frame: np.ndarray, resize: int | tuple[int, int] | None) -> np.ndar
     if frame.dtype != np.uint8:
         if frame.dtype == np.bool_:  # 1-bit images
             frame = frame.astype(np.uint8) * 255
-        elif np.issubdtype(frame.dtype, np.floating):
-            frame = np.clip(np.nan_to_num(frame, nan=0.0) * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        elif np.issubdtype(frame.dtype, np.floating):  # read by their range, as generate reads images
+            finite = np.nan_to_num(frame.astype(np.float64), nan=0.0, posinf=0.0, neginf=0.0)
+            frame = to_uint8_by_range(finite, is_float=True)
         else:  # 16-bit images
             frame = (frame.astype(np.float64) / np.iinfo(frame.dtype).max * 255.0 + 0.5).astype(np.uint8)
     h, w = frame.shape[:2]

@@ -22,6 +22,7 @@ import torch
 from torch import Tensor
 
 from .image_paths import IMAGE_SUFFIXES, collect_images  # noqa: F401  (torch-free; kept importable from here)
+from .pixel_range import to_uint8_by_range
 
 Fit = Literal["crop", "pad"]
 
@@ -31,16 +32,8 @@ def to_8bit(im: PIL.Image.Image, path: Path) -> PIL.Image.Image:
     a = np.asarray(im, dtype=np.float64)
     if not np.isfinite(a).all():
         raise ValueError(f"{path}: the image has non-finite pixel values (NaN or inf)")
-    hi = float(a.max()) if a.size else 0.0
-    if im.mode == "F" and hi <= 1.0:
-        scale = 255.0
-    elif hi <= 255.0 and not im.mode.startswith("I;16"):
-        scale = 1.0
-    elif hi <= 65535.0:
-        scale = 255.0 / 65535.0
-    else:
-        scale = 255.0 / hi
-    return PIL.Image.fromarray(np.clip(np.rint(a * scale), 0, 255).astype(np.uint8), mode="L")
+    pixels = to_uint8_by_range(a, is_float=im.mode == "F", sixteen_bit=im.mode.startswith("I;16"))
+    return PIL.Image.fromarray(pixels, mode="L")
 
 
 def read_rgb(path: str | Path, background: tuple[int, int, int] = (255, 255, 255)) -> PIL.Image.Image:
