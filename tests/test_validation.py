@@ -66,6 +66,11 @@ BAD_PYTHON_VALUES = [
     (dict(camera="nope"), "camera"),
     (dict(overwrite="yes"), "overwrite"),
     (dict(overwrite=True, skip_existing=True), "overwrite"),
+    # found by the api-args fuzz target: these were checked under other names, or not at all
+    (dict(camera_from_video="clip.mp4", path_spacing=-1), "path_spacing"),
+    (dict(path_intrinsics="exif"), "path_intrinsics"),
+    (dict(path_smoothing=float("nan")), "path_smoothing"),
+    (dict(path_scale=0), "path_scale"),
 ]
 
 
@@ -85,6 +90,18 @@ def test_fewshot_refuses_bad_values_before_loading(tmp_path, no_model):
         with pytest.raises(ValueError) as info:
             genxd.fewshot(tmp_path, tmp_path / "out", progress=False, **kwargs)
         assert name in str(info.value) and "--" not in str(info.value), info.value
+
+
+def test_load_model_checks_its_flags_before_loading():
+    """``load_model(fast=torch.tensor([1.0, 2.0]))`` failed deep inside with "Boolean value of Tensor with more
+    than one value is ambiguous" (found by the api-args fuzz target)."""
+    import torch
+
+    for kwargs, name in [(dict(fast=torch.tensor([1.0, 2.0])), "fast"), (dict(fast=1), "fast"),
+                         (dict(compile_unet="no"), "compile_unet"), (dict(offload=np.array([1.0])), "offload")]:
+        with pytest.raises(ValueError) as info:
+            genxd.load_model(None, device="cpu", **kwargs)
+        assert str(info.value).startswith(name), info.value
 
 
 def test_python_callers_are_never_told_to_use_command_line_flags(image, tmp_path, monkeypatch):

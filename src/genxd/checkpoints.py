@@ -397,8 +397,10 @@ def load_model(model: str | Path | None, device: str | None = None, dtype: str |
     from .pipelines.memory import configure_memory
     from .pipelines.offload import OFFLOAD_MODES
 
-    if offload not in OFFLOAD_MODES:
+    if not isinstance(offload, str) or offload not in OFFLOAD_MODES:
         raise ValueError(f"offload must be one of {', '.join(OFFLOAD_MODES)}; got {offload!r}")
+    fast = check(fast, v.Flag(optional=True), "fast")
+    compile_unet = check(compile_unet, v.Flag(), "compile_unet")
     info = model_info(model)
     dev = pick_device(device)
     dt = pick_dtype(dtype, dev)

@@ -498,6 +498,10 @@ OVERLAP = Int(1, 10_000, optional=True)
 DECODE_CHUNK = Int(1, 10_000, optional=True, why="leave it out to size it by the image")
 #: --path-scale of camera paths taken from a video.
 PATH_SCALE = Float(0.0, 1000.0, lo_open=True)
+#: a camera path from a video (genxd.cameras.from_video): steps, intrinsics, smoothing in clip frames
+PATH_SPACINGS = Choice(("arc", "time"), optional=True)
+PATH_INTRINSICS = Choice(("model", "clip"))
+PATH_SMOOTHING = Float(0.0, 10_000.0)
 #: Samplers of :meth:`genxd.pipelines.GenXDPipeline.set_scheduler` (None: the model's default).
 SCHEDULERS = Choice(("euler", "heun", "dpmpp-2m", "dpmpp-3m", "dpmpp-2m-sde", "unipc"), optional=True)
 #: Weight offloading of :func:`genxd.checkpoints.load_model` (CUDA).
@@ -569,5 +573,5 @@ __all__ = [
     "overwrite_hint", "skip_hint", "Spec", "Number", "Int", "Float", "Choice", "Pair", "Device", "Flag", "check", "ChoiceList", "Numbers", "Size", "Colour",
     "warn", "warn_outside_trained", "outside_trained", "trained_span", "MODES", "FITS", "DTYPES", "DEVICE", "NUM_FRAMES", "RESOLUTION", "STEPS",
     "GUIDANCE", "MOTION_STRENGTH", "SEED", "FOCAL", "ELEVATION", "AZIMUTH", "AZIMUTH_RANGE", "RADIUS",
-    "BATCH_SIZE", "FPS", "N_VIEWS", "NUM_CONTEXT", "STRATEGIES", "FLAGS",
+    "BATCH_SIZE", "FPS", "PATH_SPACINGS", "PATH_INTRINSICS", "PATH_SMOOTHING", "N_VIEWS", "NUM_CONTEXT", "STRATEGIES", "FLAGS",
 ]

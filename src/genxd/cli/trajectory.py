@@ -225,7 +225,7 @@ def register(app: typer.Typer) -> None:
         out: Path = typer.Option(..., "--out", "-o", help="Output camera file (authors' JSON); OUT_STEM_transforms.json and OUT_STEM.png (the path seen from above and from the side) are written beside it."),
         num_frames: int = typer.Option(12, "--num-frames", "-n", callback=checked(v.Int(2, 10_000)), help="Cameras in the path, 2-10000."),
         spacing: Spacing = typer.Option(Spacing.arc, "--spacing", help="arc: even steps along the path (3D); time: the clip's own timing (4D)."),
-        smoothing: float = typer.Option(0.0, "--smoothing", callback=checked(v.Float(0.0, 10_000.0)), help="Smooth the clip's cameras: Gaussian sigma in clip frames (0: off)."),
+        smoothing: float = typer.Option(0.0, "--smoothing", callback=checked(v.PATH_SMOOTHING), help="Smooth the clip's cameras: Gaussian sigma in clip frames (0: off)."),
         path_scale: float = typer.Option(1.0, "--path-scale", callback=checked(v.PATH_SCALE), help="Size of the path: the median depth of the scene seen from the first camera becomes this (the model's scene scale is 1)."),
         normalization: Normalization = typer.Option(Normalization.scene, "--normalization", help="scene: by the scene depth (else path); path: the farthest camera at --path-scale from the first; none: the clip's units times --path-scale."),
         intrinsics: PathIntrinsics = typer.Option(PathIntrinsics.model, "--intrinsics", help="model: fx/W = fy/H = --focal, centred; clip: the clip's own (centre-cropped to a square)."),
