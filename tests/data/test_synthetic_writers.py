@@ -232,3 +232,25 @@ def test_cuda_clip_ground_truth_and_writers(tmp_path):
     assert agree.float().mean() > 0.97
     both = valid.cpu() & valid_cpu
     assert (flow.cpu() - flow_cpu).abs().permute(1, 0, 2, 3)[:, both].median() < 0.05  # pixels
+
+
+def test_synth_threads_are_capped_at_the_usable_cpus(tmp_path, monkeypatch):
+    """``synth --threads 1000`` started 1000 OpenMP threads; under a memory limit (the cli-args fuzz worker's)
+    OpenMP aborted the process with no genxd line. Now at most the CPUs the process may use, said in one line."""
+    import os
+
+    import torch
+
+    from genxd.cli import app
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    threads = torch.get_num_threads()
+    try:
+        result = CliRunner().invoke(app, ["synth", str(tmp_path / "out"), "--frames", "2", "--size", "16",
+                                          "--threads", "1000"])
+        assert result.exit_code == 0, result.output
+        assert "genxd: warning: --threads 1000 is more than the 2 CPUs this process may use: using 2" in \
+            result.stderr.splitlines()
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(threads)

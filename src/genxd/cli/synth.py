@@ -40,6 +40,20 @@ def _output_exists(out_dir: Path, name: str, fmt: str) -> bool:
     return (out_dir / name).exists()
 
 
+def _usable_threads(threads: int) -> int:
+    """``--threads``, at most the CPUs this process may use (more only adds threads that wait: each reserves its
+    stack, and under a memory limit OpenMP aborted the process without a word); a one-line warning when capped."""
+    import os
+    import warnings
+
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    if threads > cpus:
+        warnings.warn(v.GenXDWarning(f"--threads {threads} is more than the {cpus} CPUs this process may use: "
+                                     f"using {cpus}"), stacklevel=2)
+        return cpus
+    return threads
+
+
 def register(app: typer.Typer) -> None:
     @app.command("synth", short_help="Render synthetic scenes and clips with exact cameras.")
     def synth(
@@ -85,7 +99,7 @@ def register(app: typer.Typer) -> None:
             if render_device == "mps":
                 raise UsageError("--device mps: synth renders on cpu or cuda")
             if threads is not None:
-                torch.set_num_threads(threads)
+                torch.set_num_threads(_usable_threads(threads))
             check_writable_dir(out_dir, "output folder")
 
             names = [f"synth_{kind.value}_{seed + i:06d}" for i in range(num_scenes)]
