@@ -72,6 +72,7 @@ BAD_PYTHON_VALUES = [
     (dict(path_smoothing=float("nan")), "path_smoothing"),
     (dict(path_scale=0), "path_scale"),
 ]
+BAD_IMAGES = [np.array(8), b"img.png", 5, None]  # np.array(8) is an Iterable that cannot be iterated (api-args)
 
 
 @pytest.mark.parametrize("kwargs, name", BAD_PYTHON_VALUES, ids=[f"{k}" for k, _ in BAD_PYTHON_VALUES])
@@ -80,6 +81,13 @@ def test_generate_refuses_bad_values_before_loading_naming_the_argument(kwargs, 
         genxd.generate(image, tmp_path / "out", progress=False, **kwargs)
     message = str(info.value)
     assert name in message and "--" not in message, message
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("images", BAD_IMAGES, ids=repr)
+def test_generate_refuses_images_that_are_not_paths(images, tmp_path, no_model):
+    with pytest.raises(ValueError, match=r"^images must be an image path or a list of them, got "):
+        genxd.generate(images, tmp_path / "out", progress=False)
     assert not (tmp_path / "out").exists()
 
 

@@ -263,8 +263,15 @@ def generate_scenes(
                                             "skip_existing": skip_existing, "progress": progress})
     if isinstance(images, (str, os.PathLike)):
         images = [images]
-    elif not isinstance(images, Iterable):
-        raise v.InvalidValue(f"{v.arg('images')} must be image paths, got {images!r}")
+    else:
+        given = images
+        try:  # a 0-d numpy array is an Iterable that cannot be iterated
+            images = list(given) if isinstance(given, Iterable) and not isinstance(given, bytes) else None
+        except TypeError:
+            images = None
+        if images is None:
+            raise v.InvalidValue(f"{v.arg('images')} must be an image path or a list of them, got "
+                                 f"{given!r} ({type(given).__name__})"[:300])
     paths = collect_images(images)
     folders = [out_dir / n for n in output_names(paths)]
     clip_cameras = None
