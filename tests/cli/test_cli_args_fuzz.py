@@ -1,0 +1,69 @@
+"""The ``cli-args`` fuzz target (``benchmarks/fuzz_targets_cli.py``: every command's options combined): a short
+fixed-seed run finds nothing, and the target's judge does report what it is there to find."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import ROOT, assert_fuzz_finds_nothing, load_script
+
+
+def _seed_inputs() -> None:
+    for module in ("pycolmap", "av"):  # the seeds: a COLMAP model, SfM on a clip
+        pytest.importorskip(module, reason="a core dependency, absent only on a bare GPU host")
+
+
+def test_fuzzing_the_command_line_finds_nothing(tmp_path):
+    _seed_inputs()
+    counts = assert_fuzz_finds_nothing("cli-args", 40, tmp_path, timeout=120.0)
+    assert counts["ok"] > 0 and counts["clear"] > 0, counts  # commands that ran and commands that refused
+
+
+@pytest.fixture()
+def target(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))  # the target imports the fuzzer's modules
+    module = load_script("benchmarks/fuzz_targets_cli.py")
+    inputs = tmp_path / "seeds" / "in"
+    inputs.mkdir(parents=True)
+    (inputs / "mine.json").write_text("{}")
+    (tmp_path / "seeds" / "in.pristine").mkdir()
+    (tmp_path / "seeds" / "in.pristine" / "mine.json").write_text("{}")
+
+    def case(argv: list[str]) -> Path:
+        path = tmp_path / "case" / "case.json"
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(json.dumps({"argv": argv, "inputs": str(inputs)}))
+        return path
+
+    return module, case, inputs
+
+
+def test_the_judge_reports_a_traceback_a_changed_input_and_an_unnamed_error(target, monkeypatch):
+    module, case, inputs = target
+    import genxd.cli.info as info
+
+    def broken() -> list[str]:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(info, "bundled_model_lines", broken)
+    with pytest.raises(RuntimeError, match="boom"):  # an exception out of the command: internal
+        module.run_case(stop_at_work=False, path=case(["info"]))
+    monkeypatch.undo()
+
+    def overwrite_input() -> list[str]:
+        (inputs / "mine.json").write_text('{"changed": true}')
+        return []
+
+    monkeypatch.setattr(info, "bundled_model_lines", overwrite_input)
+    with pytest.raises(AssertionError, match="input files changed or removed: mine.json"):
+        module.run_case(stop_at_work=False, path=case(["info"]))
+    assert (inputs / "mine.json").read_text() == "{}"  # put back for the next case
+    monkeypatch.undo()
+
+    with pytest.raises(ValueError, match=r"^case.json: genxd: error: No such option: --nope"):  # clear
+        module.run_case(stop_at_work=False, path=case(["info", "--nope"]))
+    assert not module._named("genxd: error: something went wrong", ["info"])  # unnamed
+    assert module._named("genxd: error: Missing argument 'INPUTS'.", ["curate", "-o", "x"])

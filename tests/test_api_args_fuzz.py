@@ -1,0 +1,47 @@
+"""The ``api-args`` fuzz target (``benchmarks/fuzz_targets_api.py``: the Python API called with arguments of every
+wrong type): a short fixed-seed run finds nothing, and the target's judge reports what it is there to find."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.helpers import ROOT, assert_fuzz_finds_nothing, load_script
+
+
+def _seed_inputs() -> None:
+    for module in ("pycolmap", "av"):  # the seeds: a COLMAP model, SfM on a clip
+        pytest.importorskip(module, reason="a core dependency, absent only on a bare GPU host")
+
+
+def test_fuzzing_the_python_api_finds_nothing(tmp_path):
+    _seed_inputs()
+    counts = assert_fuzz_finds_nothing("api-args", 30, tmp_path, timeout=120.0)
+    assert counts["ok"] > 0 and counts["clear"] > 0, counts
+
+
+def test_the_judge(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    module = load_script("benchmarks/fuzz_targets_api.py")
+    inputs = tmp_path / "seeds" / "in"
+    inputs.mkdir(parents=True)
+    (tmp_path / "seeds" / "in.pristine").mkdir()
+
+    def case(fn: str, kwargs: dict) -> object:
+        path = tmp_path / "case" / "case.json"
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(json.dumps({"fn": fn, "kwargs": kwargs, "inputs": str(inputs)}))
+        return path
+
+    with pytest.raises(ValueError, match=r"^case.json: ValueError: offload must be"):  # clear: names the argument
+        module.run_call(case("load_model", {"model": "None", "offload": "'x'"}), stop_at_work=False)
+    import genxd.api
+
+    def broken(*args, **kwargs):
+        raise KeyError("deep inside")
+
+    monkeypatch.setattr(genxd.api, "load_model", broken)
+    with pytest.raises(KeyError):  # anything else is a finding (internal)
+        module.run_call(case("load_model", {"model": "None"}), stop_at_work=False)
+    assert not module._named("ValueError: something is wrong", {"seed": 1})
