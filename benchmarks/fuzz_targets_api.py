@@ -21,13 +21,12 @@ a backward pass; ``benchmarks/fuzz_targets_cli.py``). Judged:
 from __future__ import annotations
 
 import json
-import os
 import random
 import shutil
 from pathlib import Path
 
 from fuzz_target import FuzzTarget
-from fuzz_targets_cli import REQUIRES, _make_inputs, _snapshot, _Stops
+from fuzz_targets_cli import REQUIRES, Sandbox, _make_inputs
 
 __all__ = ["TARGETS"]
 
@@ -117,39 +116,21 @@ def run_call(path: Path, stop_at_work: bool = True) -> None:
 
     import genxd
 
-    if stop_at_work:
-        _Stops.install()
-    _Stops.pixels = _Stops.unet_calls = _Stops.backward_passes = 0
     case = json.loads(path.read_text())
     inputs = Path(case["inputs"])
-    out = path.parent / "out"
-    (out / "keep").mkdir(parents=True, exist_ok=True)
-    (out / "keep" / "mine.txt").write_text("mine")
-    scope = {"IN": f"{inputs}/", "OUT": f"{out}/", "Path": Path, "np": np, "torch": torch}
+    scope = {"IN": f"{inputs}/", "OUT": f"{path.parent / 'out'}/", "Path": Path, "np": np, "torch": torch}
     kwargs = {name: eval(expr, scope) for name, expr in case["kwargs"].items()}  # noqa: S307 - our own case files
-    before = _snapshot(inputs)
     error: BaseException | None = None
-    cwd = os.getcwd()
-    (path.parent / "cwd").mkdir(exist_ok=True)
-    os.chdir(path.parent / "cwd")  # relative names ('orbit', 'fp16' as an out_dir) land in the case's folder
-    try:
-        getattr(genxd, case["fn"])(**kwargs)
-    except _Stops.reached:
-        pass
-    except BaseException as exc:  # noqa: BLE001 - judged below
-        error = exc
-    finally:
-        os.chdir(cwd)
-    after = _snapshot(inputs)
-    changed = sorted(name for name, stat in before.items() if after.get(name) != stat)
-    if after != before:
-        shutil.rmtree(inputs)
-        shutil.copytree(inputs.parent / "in.pristine", inputs, symlinks=True)
-    if changed and not kwargs.get("overwrite"):
-        raise AssertionError(f"{path.name}: input files changed or removed: {', '.join(changed[:3])}")
-    if (out / "keep" / "mine.txt").is_file() and (out / "keep" / "mine.txt").read_text() != "mine" \
-            and not kwargs.get("overwrite"):
-        raise AssertionError(f"{path.name}: keep/mine.txt was replaced")
+    with Sandbox(path, inputs, stop_at_work) as box:
+        try:
+            getattr(genxd, case["fn"])(**kwargs)
+        except Exception as exc:  # noqa: BLE001 - judged below (the budget's stop passes through to the box)
+            error = exc
+    named = {str(v) for v in kwargs.values() if isinstance(v, (str, Path))} if kwargs.get("overwrite") is True \
+        else set()
+    problems = box.problems(named)
+    if problems:
+        raise AssertionError(f"{path.name}: {'; '.join(problems)}")
     if error is None:
         return
     if isinstance(error, genxd.GenerationError):

@@ -10,13 +10,7 @@ import pytest
 from tests.helpers import ROOT, assert_fuzz_finds_nothing, load_script
 
 
-def _seed_inputs() -> None:
-    for module in ("pycolmap", "av"):  # the seeds: a COLMAP model, SfM on a clip
-        pytest.importorskip(module, reason="a core dependency, absent only on a bare GPU host")
-
-
 def test_fuzzing_the_python_api_finds_nothing(tmp_path):
-    _seed_inputs()
     counts = assert_fuzz_finds_nothing("api-args", 30, tmp_path, timeout=120.0)
     assert counts["ok"] > 0 and counts["clear"] > 0, counts
 

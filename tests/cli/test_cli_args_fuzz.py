@@ -11,13 +11,7 @@ import pytest
 from tests.helpers import ROOT, assert_fuzz_finds_nothing, load_script
 
 
-def _seed_inputs() -> None:
-    for module in ("pycolmap", "av"):  # the seeds: a COLMAP model, SfM on a clip
-        pytest.importorskip(module, reason="a core dependency, absent only on a bare GPU host")
-
-
 def test_fuzzing_the_command_line_finds_nothing(tmp_path):
-    _seed_inputs()
     counts = assert_fuzz_finds_nothing("cli-args", 40, tmp_path, timeout=120.0)
     assert counts["ok"] > 0 and counts["clear"] > 0, counts  # commands that ran and commands that refused
 
