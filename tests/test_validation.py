@@ -71,6 +71,7 @@ BAD_PYTHON_VALUES = [
     (dict(path_intrinsics="exif"), "path_intrinsics"),
     (dict(path_smoothing=float("nan")), "path_smoothing"),
     (dict(path_scale=0), "path_scale"),
+    (dict(azimuth_range=np.array(8)), "azimuth_range"),  # len() of a 0-d array raises TypeError (api-args)
 ]
 BAD_IMAGES = [np.array(8), b"img.png", 5, None]  # np.array(8) is an Iterable that cannot be iterated (api-args)
 
@@ -159,6 +160,11 @@ def test_specs():
     assert v.MODES.check("MV", "mode") == "3d" and v.DTYPES.check("bfloat16", "dtype") == "bf16"
     assert v.AZIMUTH_RANGE.check("-30:30", "a") == (-30.0, 30.0)
     assert v.AZIMUTH_RANGE.check([0, 90], "a") == (0.0, 90.0)
+    assert v.AZIMUTH_RANGE.check(np.array([0.0, 90.0]), "a") == (0.0, 90.0)
+    numbers = v.Numbers(v.Float(-1, 1))
+    assert numbers.check(np.array([0.5, -0.5]), "x") == [0.5, -0.5]
+    with pytest.raises(v.InvalidValue, match="^x must be numbers"):
+        numbers.check(np.array(0.5), "x")  # a 0-d array: TypeError from list() before
     assert v.DEVICE.check("CPU", "device") == "cpu" and v.DEVICE.check("cpu:0", "device") == "cpu:0"
     for bad in ("gpu", "cuda:x", "", 0):
         assert not v.DEVICE.accepts(bad), bad

@@ -269,6 +269,19 @@ class Choice(Spec):
         return table[key]
 
 
+def _items(value: Any) -> list[Any] | None:
+    """The items of a list, tuple or array-like (``None`` for anything else, and for what cannot be iterated:
+    a 0-d numpy array has ``__len__`` and ``__getitem__`` but no items)."""
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    if hasattr(value, "__len__") and hasattr(value, "__getitem__") and not isinstance(value, (str, bytes, dict)):
+        try:
+            return list(value)
+        except TypeError:
+            return None
+    return None
+
+
 @dataclass(frozen=True)
 class Pair(Spec):
     """Two numbers, each checked by ``item`` (from Python: a 2-sequence; from text: ``'a,b'`` or ``'a:b'``)."""
@@ -290,11 +303,10 @@ class Pair(Spec):
                 parts = [float(p) for p in parts]
             except ValueError:
                 raise InvalidValue(f"{label} must be {self.describe()}, got {value!r}") from None
-        elif isinstance(value, (list, tuple)) or (hasattr(value, "__len__") and hasattr(value, "__getitem__")
-                                                  and not isinstance(value, (bytes, dict))):
-            parts = list(value)
         else:
-            raise InvalidValue(f"{label} must be {self.describe()}, got {_shown(value)} ({_type_name(value)})")
+            parts = _items(value)
+            if parts is None:
+                raise InvalidValue(f"{label} must be {self.describe()}, got {_shown(value)} ({_type_name(value)})")
         if len(parts) != 2:
             raise InvalidValue(f"{label} must be {self.describe()}, got {len(parts)} values: {value!r}")
         return tuple(self.item.check(p, label) for p in parts)
@@ -342,7 +354,9 @@ class Numbers(Spec):
             if self.optional:
                 return None
             raise InvalidValue(f"{label} must be {self.describe()}")
-        texts = [value] if isinstance(value, (str, numbers.Real)) else list(value)
+        texts = [value] if isinstance(value, (str, numbers.Real)) else _items(value)
+        if texts is None:
+            raise InvalidValue(f"{label} must be {self.describe()}, got {_shown(value)} ({_type_name(value)})")
         out: list[float] = []
         for text in texts:
             parts = re.split(r"[,\s]+", text.strip()) if isinstance(text, str) else [text]
