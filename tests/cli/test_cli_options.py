@@ -230,7 +230,10 @@ def test_values_that_do_not_parse_and_unknown_options_read_as_one_plain_line():
              (["generate", "x.png", "--bogus"], "genxd: error: No such option: --bogus"),
              (["generate", "x.png", "--fram", "3"], "genxd: error: No such option: --fram (did you mean --frames?)"),
              # click joins extra values with spaces: an empty one read "Got unexpected extra argument ()"
-             (["info", ""], "genxd: error: Got an unexpected extra argument that is empty or blank ('')")]
+             (["info", ""], "genxd: error: Got an unexpected extra argument that is empty or blank ('')"),
+             # a stray negative number read as click's "No such option: -0" (found by the cli-args fuzz target)
+             (["synth", "x", "--focal", "1", "-0.5"], "genxd: error: -0.5 reads as an option: a negative number is "
+              "joined to its option with '=' (--option=-0.5; an extra negative argument: put -- before it)")]
     for args, expected in cases:
         res = invoke(runner, args)
         lines = [line for line in res.stderr.splitlines() if line.strip()]

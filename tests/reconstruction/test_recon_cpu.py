@@ -125,3 +125,18 @@ def test_device_defaults():
 
     assert (default_iterations("cpu"), default_resolution("cpu")) == (500, 128)
     assert (default_iterations("cuda:1"), default_resolution("cuda")) == (2000, 256)
+
+
+def test_a_view_that_no_gaussian_reaches_is_skipped_not_a_crash(few_views, monkeypatch):
+    """``reconstruct --init-points 1``: a view in which no Gaussian is drawn renders the background alone, with no
+    gradient, and ``loss.backward()`` raised "element 0 of tensors does not require grad" (found by the cli-args
+    fuzz target). Such a view now teaches nothing that step; the other views still train."""
+    import genxd.reconstruction.trainer as trainer
+    from genxd.reconstruction.init import InitialPoints
+
+    def one_point_behind_every_camera(views, method, num_points, seed):
+        return InitialPoints(torch.tensor([[0.0, 100.0, 0.0]]), torch.full((1, 3), 0.5), "random")
+
+    monkeypatch.setattr(trainer, "initial_points", one_point_behind_every_camera)
+    result = train_gaussians(few_views, ReconstructionConfig(iterations=5, strategy="none"), progress=False)
+    assert result.model.num_gaussians == 1

@@ -219,8 +219,28 @@ def _close_option_names(exc: Exception) -> str | None:
     return f"No such option: {name}" + (f" (did you mean {' or '.join(close)}?)" if close else "")
 
 
-def click_error_line(exc: Exception) -> str:
-    """One line for an option-parsing error, naming the option."""
+def _negative_number_line(exc: Exception, argv: list[str]) -> str | None:
+    """For click's ``No such option: -0`` when the user wrote a negative number (``-0.5``) where an option
+    was expected: the line names what was written and how to give it."""
+    name = getattr(exc, "option_name", None) or ""
+    if not re.fullmatch(r"-\d", name[:2]):
+        return None
+    for i, token in enumerate(argv):
+        try:
+            float(token)
+        except ValueError:
+            continue
+        if token.startswith(name):
+            before = argv[i - 1] if i > 0 and argv[i - 1].startswith("--") and "=" not in argv[i - 1] else None
+            how = f" ({before}={token})" if before else " (--option=-0.5; an extra negative argument: put -- before it)"
+            return f"{token} reads as an option: a negative number is joined to its option with '='{how}"
+    return None
+
+
+def click_error_line(exc: Exception, argv: list[str] | None = None) -> str:
+    """One line for an option-parsing error, naming the option (``argv``: the command line, where known)."""
+    if argv and type(exc).__name__ == "NoSuchOption" and (line := _negative_number_line(exc, argv)):
+        return line
     param = getattr(exc, "param", None)
     message = getattr(exc, "message", None) or str(exc)
     label = _option_label(param)
@@ -305,7 +325,7 @@ class GenxdGroup(TyperGroup):
             if type(exc).__name__ == "NoArgsIsHelpError":  # `genxd` or `genxd trajectory` alone: the help
                 typer.echo(exc.format_message())
                 sys.exit(2)
-            typer.echo(f"genxd: error: {click_error_line(exc)}", err=True)
+            typer.echo(f"genxd: error: {click_error_line(exc, argv)}", err=True)
             sys.exit(2 if isinstance(exc, ClickUsageError) else exc.exit_code)
         except typer.Abort:  # end of input at a prompt
             typer.echo("genxd: aborted", err=True)

@@ -287,13 +287,19 @@ def train_gaussians(
             loss = loss + config.lambda_lpips * lpips_net(pred * 2 - 1, gt * 2 - 1).mean()
         if model.is_dynamic and config.lambda_motion > 0:
             loss = loss + config.lambda_motion * _motion_regulariser(model)
-        loss.backward()
-        for optimizer in optimizers.values():
-            optimizer.step()
-            optimizer.zero_grad(set_to_none=True)
-        if strategy is not None:
-            strategy.step_post_backward(model.params, optimizers, strategy_state, step, out.info, packed=False)
-        scheduler.step()
+        if loss.requires_grad:
+            loss.backward()
+            for optimizer in optimizers.values():
+                optimizer.step()
+                optimizer.zero_grad(set_to_none=True)
+            if strategy is not None:
+                strategy.step_post_backward(model.params, optimizers, strategy_state, step, out.info, packed=False)
+            scheduler.step()
+        elif model.num_gaussians == 0:
+            raise ValueError(f"no Gaussians left to fit at step {step} (every one was pruned); start from more "
+                             "points (--init-points) or prune less")
+        # else no Gaussian reaches this view (a few initial points; the rasteriser gave the background alone):
+        # nothing to learn from it this step (the learning rate decays per optimiser step)
 
         with torch.no_grad():
             step_psnr = float(psnr(pred.detach().clamp(0, 1), gt).mean())
