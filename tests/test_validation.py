@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import PIL.Image
 import pytest
+import torch
 
 import genxd
 import genxd.api as api
@@ -72,6 +73,7 @@ BAD_PYTHON_VALUES = [
     (dict(path_smoothing=float("nan")), "path_smoothing"),
     (dict(path_scale=0), "path_scale"),
     (dict(azimuth_range=np.array(8)), "azimuth_range"),  # len() of a 0-d array raises TypeError (api-args)
+    (dict(dtype=torch.float64), "dtype"),  # a torch dtype other than the three was passed on unchecked
 ]
 BAD_IMAGES = [np.array(8), b"img.png", 5, None]  # np.array(8) is an Iterable that cannot be iterated (api-args)
 

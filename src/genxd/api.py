@@ -257,8 +257,8 @@ def generate_scenes(
                          sequential_guidance=sequential_guidance).checked()
     offload = check(offload, v.OFFLOAD, "offload")
     device = check(device, v.DEVICE, "device")
-    if not isinstance(dtype, torch.dtype):
-        dtype = check(dtype, v.DTYPES, "dtype")
+    if not isinstance(dtype, torch.dtype) or dtype not in (torch.float32, torch.bfloat16, torch.float16):
+        dtype = check(dtype, v.DTYPES, "dtype")  # a name, or one of those three dtypes
     out_dir = check_job(out_dir, summary, {"compile_unet": compile_unet, "overwrite": overwrite,
                                             "skip_existing": skip_existing, "progress": progress})
     if isinstance(images, (str, os.PathLike)):

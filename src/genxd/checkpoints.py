@@ -21,7 +21,7 @@ import torch
 
 from . import validation as v
 from .utils.io import read_json
-from .utils.library_logs import genxd_reports_missing_weights
+from .utils.library_logs import genxd_reports_float16_on_cpu, genxd_reports_missing_weights
 from .validation import check
 
 BUNDLED_MODEL_DIR = Path(__file__).parent / "assets" / "genxd-small"
@@ -51,8 +51,12 @@ def pick_device(device: str | torch.device | None) -> torch.device:
 
 def pick_dtype(dtype: str | torch.dtype | None, device: torch.device) -> torch.dtype:
     """Default: bfloat16 on CUDA (the fast path), float32 on CPU."""
-    if isinstance(dtype, torch.dtype):
-        return dtype
+    if isinstance(dtype, torch.dtype):  # from Python: the same three as by name
+        names = {torch.float32: "fp32", torch.bfloat16: "bf16", torch.float16: "fp16"}
+        if dtype not in names:
+            raise v.InvalidValue(f"{v.arg('dtype')} must be one of fp32, bf16, fp16 (or torch.float32, "
+                                 f"torch.bfloat16, torch.float16), got {dtype}")
+        dtype = names[dtype]
     dtype = check(dtype, v.DTYPES, "dtype")
     if dtype in (None, "auto"):
         return torch.bfloat16 if device.type == "cuda" else torch.float32
@@ -407,9 +411,15 @@ def load_model(model: str | Path | None, device: str | None = None, dtype: str |
     use_fast = fast if fast is not None else dev.type == "cuda"
     if offload != "none" and not (dev.type == "cuda" and use_fast):
         raise ValueError("--offload needs a CUDA GPU (it moves weights between the GPU and the host)")
+    if dev.type == "cpu" and dt == torch.float16:
+        import warnings
+
+        warnings.warn(v.GenXDWarning(f"{v.arg('dtype')} fp16 on a CPU runs about 3.6x slower than fp32 (few float16 "
+                                     "kernels there); fp32, the default, or bf16 are faster"), stacklevel=2)
     pipe = _load_pipeline(GenXDPipeline, info.path, dt)
     if offload == "none":
-        pipe.to(dev)  # with offload the weights stay on the host until used
+        with genxd_reports_float16_on_cpu():  # diffusers' paragraph says it "will fail": it runs, slowly
+            pipe.to(dev)  # with offload the weights stay on the host until used
     for module, weights in _pipeline_modules(pipe, info.path):  # on the device, not over a host copy
         _check_weights(module, weights, dev)
     if use_fast:

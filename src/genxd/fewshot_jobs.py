@@ -106,8 +106,8 @@ def fewshot_scenes(
     check(sequential_guidance, v.Flag(), "sequential_guidance")
     offload = check(offload, v.OFFLOAD, "offload")
     device = check(device, v.DEVICE, "device")
-    if not isinstance(dtype, torch.dtype):
-        dtype = check(dtype, v.DTYPES, "dtype")
+    if not isinstance(dtype, torch.dtype) or dtype not in (torch.float32, torch.bfloat16, torch.float16):
+        dtype = check(dtype, v.DTYPES, "dtype")  # a name, or one of those three dtypes
     out_dir = check_job(out_dir, summary, {"save_target_only": save_target_only, "pad_to_square": pad_to_square,
                                             "compile_unet": compile_unet, "overwrite": overwrite,
                                             "skip_existing": skip_existing, "progress": progress})

@@ -16,6 +16,9 @@ libraries exist).
   report exactly that as their one-line error, naming the file and a weight
   (:func:`genxd.checkpoints.load_component`, ``load_model``): while they load, :func:`genxd_reports_missing_weights`
   drops that warning (only there: a model a user loads with diffusers directly still warns).
+- diffusers' ``DiffusionPipeline.to("cpu")`` of a float16 pipeline warns, in a paragraph, that running it "will
+  fail"; it runs (3.6x slower than float32 on a 2-core CPU). ``load_model`` says that in one line instead
+  (:func:`genxd_reports_float16_on_cpu`).
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ BITSANDBYTES_CPU_LOGGER = "bitsandbytes.backends.cpu.ops"
 DIFFUSERS_MODELING_LOGGER = "diffusers.models.modeling_utils"
 _EMPTY_LIST_WARNING = "that should be kept in float32: []."
 _MISSING_WEIGHTS_WARNING = "were not initialized from the model checkpoint"
+DIFFUSERS_PIPELINE_LOGGER = "diffusers.pipelines.pipeline_utils"
+_FLOAT16_ON_CPU_WARNING = "cannot run with `cpu` device"
 
 
 class EmptyFloat32ListFilter(logging.Filter):
@@ -45,21 +50,37 @@ def quiet_library_logs() -> None:
         logger.addFilter(EmptyFloat32ListFilter())
 
 
-class MissingWeightsFilter(logging.Filter):
-    """Drops diffusers' "weights ... were not initialized from the model checkpoint" warning."""
+class DroppedMessages(logging.Filter):
+    """Drops the records whose message holds one of ``substrings``."""
+
+    def __init__(self, *substrings: str) -> None:
+        super().__init__()
+        self.substrings = substrings
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return _MISSING_WEIGHTS_WARNING not in record.getMessage()
+        message = record.getMessage()
+        return not any(s in message for s in self.substrings)
 
 
 @contextlib.contextmanager
-def genxd_reports_missing_weights() -> Iterator[None]:
-    """While a genxd loader loads a model (it reports missing weights itself, in one line): diffusers' two-line
-    warning about them is dropped."""
-    logger = logging.getLogger(DIFFUSERS_MODELING_LOGGER)
-    dropped = MissingWeightsFilter()
+def dropped_messages(logger_name: str, *substrings: str) -> Iterator[None]:
+    """While the block runs, records of ``logger_name`` holding one of ``substrings`` are dropped."""
+    logger = logging.getLogger(logger_name)
+    dropped = DroppedMessages(*substrings)
     logger.addFilter(dropped)
     try:
         yield
     finally:
         logger.removeFilter(dropped)
+
+
+def genxd_reports_missing_weights() -> contextlib.AbstractContextManager[None]:
+    """While a genxd loader loads a model (it reports missing weights itself, in one line): diffusers' two-line
+    warning about them is dropped."""
+    return dropped_messages(DIFFUSERS_MODELING_LOGGER, _MISSING_WEIGHTS_WARNING)
+
+
+def genxd_reports_float16_on_cpu() -> contextlib.AbstractContextManager[None]:
+    """While genxd moves a float16 model to the CPU (it says in one line that this is slow): diffusers' paragraph
+    saying the pipeline "will fail" there (it runs) is dropped."""
+    return dropped_messages(DIFFUSERS_PIPELINE_LOGGER, _FLOAT16_ON_CPU_WARNING)
