@@ -325,7 +325,8 @@ def _named(message: str, argv: list[str]) -> bool:
             words.add(a.split("=")[0])
         elif a:
             words.update({a, Path(a).name, Path(a).stem, a.split("=")[0]})  # stem: curate's video ids
-    words |= {w.replace("\n", "\\x0a") for w in words} | {repr(w)[1:-1] for w in words}  # shown escaped
+    words |= {w.replace("\n", "\\x0a") for w in words} | {repr(w)[1:-1] for w in words}  # shown escaped,
+    words |= {" ".join(w.split()) for w in words}  # or on one line (genxd's messages collapse whitespace)
     return any(w and w in message for w in words) or ("" in argv and "('')" in message)
 
 
