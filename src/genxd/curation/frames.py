@@ -179,8 +179,8 @@ def _prepare(frame: np.ndarray, resize: int | tuple[int, int] | None) -> np.ndar
         elif np.issubdtype(frame.dtype, np.floating):  # read by their range, as generate reads images
             finite = np.nan_to_num(frame.astype(np.float64), nan=0.0, posinf=0.0, neginf=0.0)
             frame = to_uint8_by_range(finite, is_float=True)
-        else:  # 16-bit images
-            frame = (frame.astype(np.float64) / np.iinfo(frame.dtype).max * 255.0 + 0.5).astype(np.uint8)
+        else:  # 16-bit images (wider and signed integers were made uint16 by _check_frame_array)
+            frame = to_uint8_by_range(frame, is_float=False, sixteen_bit=True)
     h, w = frame.shape[:2]
     th, tw = resized_shape(h, w, resize)
     if (th, tw) != (h, w):
