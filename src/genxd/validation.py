@@ -67,6 +67,7 @@ FLAGS: dict[str, str] = {
     "images": "IMAGES",
     "input_list": "--input-list",
     "max_frame_memory_gib": "--max-frame-memory",
+    "num_threads": "--threads",
 }
 
 

@@ -310,3 +310,22 @@ def test_flow_masker_masks_large_frames_at_its_working_size():
     moving = clip.render.object_id.numpy() > 0
     coverage = ((labels > 0) & moving).sum() / moving.sum()
     assert coverage > 0.1, coverage  # 0.19 measured; 0.000 without the working size
+
+
+def test_local_threads_are_capped_at_the_usable_cpus(monkeypatch):
+    """``--threads`` per local worker: at most the CPUs this process may use (one warning naming the
+    setting), split between the workers at -1."""
+    import os
+    import warnings
+
+    from genxd.curation.dataset import _threads_per_worker
+    from genxd.validation import GenXDWarning
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2, 3}, raising=False)
+    with pytest.warns(GenXDWarning, match=r"num_threads=64 is more than the 4 CPUs this process may use: using 4"):
+        assert _threads_per_worker(CurationConfig(num_threads=64), workers=1) == 4
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert _threads_per_worker(CurationConfig(num_threads=3), workers=2) == 3
+        assert _threads_per_worker(CurationConfig(num_threads=-1), workers=2) == 2
+        assert _threads_per_worker(CurationConfig(num_threads=-1), workers=8) == 1

@@ -43,10 +43,11 @@ def _output_exists(out_dir: Path, name: str, fmt: str) -> bool:
 def _usable_threads(threads: int) -> int:
     """``--threads``, at most the CPUs this process may use (more only adds threads that wait: each reserves its
     stack, and under a memory limit OpenMP aborted the process without a word); a one-line warning when capped."""
-    import os
     import warnings
 
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    from genxd.utils.machine import usable_cpus
+
+    cpus = usable_cpus()
     if threads > cpus:
         warnings.warn(v.GenXDWarning(f"--threads {threads} is more than the {cpus} CPUs this process may use: "
                                      f"using {cpus}"), stacklevel=2)

@@ -25,6 +25,7 @@ import json
 import multiprocessing
 import os
 import shutil
+import warnings
 from collections import Counter
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -34,7 +35,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 from ..utils.io import read_json
 from ..utils.stages import StageCallback
-from ..validation import caller, caller_style
+from ..validation import GenXDWarning, caller, caller_style, setting
 from .frames import VideoSource, discover_videos
 from .pipeline import META_NAME, CurationConfig, curate_video, video_record
 
@@ -443,9 +444,27 @@ def _record_from_meta(source: VideoSource, meta_path: Path) -> dict[str, Any]:
 
 
 def _threads_per_worker(config: CurationConfig, workers: int) -> int:
+    """Threads for each local worker: ``num_threads``, at most the CPUs this process may use (more only adds
+    threads that wait; a one-line warning when capped), or those CPUs split between the workers (-1)."""
+    from genxd.utils.machine import usable_cpus
+
+    cpus = usable_cpus()
+    if config.num_threads > cpus:
+        warnings.warn(GenXDWarning(f"{setting('num_threads', config.num_threads)} is more than the {cpus} CPUs "
+                                   f"this process may use: using {cpus}"), stacklevel=3)
+        return cpus
     if config.num_threads > 0:
         return config.num_threads
-    return max(1, (os.cpu_count() or 1) // workers)
+    return max(1, cpus // workers)
+
+
+def _largest_ray_node_cpus(ray) -> float | None:
+    """The most CPUs any live node of the Ray cluster has (None when Ray does not say)."""
+    try:
+        return max((node.get("Resources", {}).get("CPU", 0.0) for node in ray.nodes() if node.get("Alive")),
+                   default=None)
+    except Exception:  # noqa: BLE001 - an older or remote Ray that cannot list its nodes: do not check
+        return None
 
 
 def _status_text(counts: Counter) -> str:
@@ -554,6 +573,11 @@ def _run_ray(
         except Exception as exc:  # noqa: BLE001 - ConnectionError, RuntimeError, ...
             raise ValueError(f"cannot start or reach Ray at {address!r}: {exc}") from None
     threads = config.num_threads if config.num_threads > 0 else 1
+    largest = _largest_ray_node_cpus(ray)
+    if largest is not None and threads > largest:
+        # a task asking for more CPUs than any node has is never scheduled: Ray would wait for ever
+        raise ValueError(f"{setting('num_threads', threads)} is more than any node of the Ray cluster has "
+                         f"({largest:g} CPUs at most): each video's task asks for that many CPUs")
     task_config = replace(config, num_threads=threads)
     remote = ray.remote(num_cpus=threads, max_retries=1)(_curate_task)
     refs = {remote.remote(source, str(out_dir.resolve()), task_config, None, caller()): source

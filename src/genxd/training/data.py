@@ -12,7 +12,6 @@ conditioning draws (:func:`genxd.training.objective.sample_seed`).
 
 from __future__ import annotations
 
-import os
 from typing import Any, Callable, Iterator
 
 import torch
@@ -36,11 +35,9 @@ def loader_workers(num_workers: int) -> int:
     """``num_workers`` capped at the CPUs this process may run on (``data.num_workers: 12`` on a 2-core machine:
     2; PyTorch warns for more). Results do not change: the workers only load in parallel, and every item and its
     draws are seeded by its stream position and dataset index, never by the worker that loads it."""
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):  # not on Linux
-        cpus = os.cpu_count() or 1
-    return max(0, min(int(num_workers), max(1, cpus)))
+    from genxd.utils.machine import usable_cpus
+
+    return max(0, min(int(num_workers), usable_cpus()))
 
 
 class StreamSampler(Sampler):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import platform
 from pathlib import Path
 
@@ -17,4 +18,13 @@ def cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
-__all__ = ["cpu_name"]
+def usable_cpus() -> int:
+    """The CPUs this process may run on (its affinity mask on Linux, e.g. under ``taskset`` or a container's
+    cpuset; elsewhere :func:`os.cpu_count`); at least 1."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+__all__ = ["cpu_name", "usable_cpus"]
