@@ -120,3 +120,19 @@ def test_flythrough_passes_through_the_cameras() -> None:
     assert path_c2w.shape == (31, 4, 4) and path_K.shape == (31, 3, 3) and path_t.shape == (31,)
     assert torch.allclose(path_c2w[0], c2w[0], atol=1e-5) and torch.allclose(path_c2w[-1], c2w[-1], atol=1e-5)
     assert float(path_t[0]) == 0.0 and float(path_t[-1]) == 1.0 and bool((path_t.diff() >= 0).all())
+
+
+@pytest.mark.parametrize("reader", ["image", "depth"])
+def test_images_over_the_decompression_limit_are_refused_as_generate_refuses_them(tmp_path, monkeypatch, reader):
+    """Between PIL's warning and error limits (89 - 179 Mpx by default) PIL only warns: the frame (or an
+    image depth map) was decoded in full with a raw PIL warning, where ``genxd generate`` refuses the same
+    file. Limit lowered so that a 40x40 image (1,600 pixels) lies in that band."""
+    from PIL import Image
+
+    from genxd.reconstruction.views import _load_depth, load_image
+
+    path = tmp_path / "big.png"
+    Image.new("L" if reader == "depth" else "RGB", (40, 40)).save(path)
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # warning above 1,000 pixels, error above 2,000
+    with pytest.raises(ValueError, match=r"big\.png: image too large: over PIL's decompression-bomb limit of 1,000"):
+        load_image(path) if reader == "image" else _load_depth(path, 1.0, (40, 40))

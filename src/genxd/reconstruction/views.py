@@ -24,6 +24,7 @@ import json
 import math
 import os
 import tokenize
+import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Sequence
@@ -134,17 +135,21 @@ def load_image(path: str | os.PathLike) -> Tensor:
     """
     from PIL import Image, UnidentifiedImageError
 
-    from genxd.utils.images import to_8bit
+    from genxd.utils.images import to_8bit, too_large_message
 
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such image file")
     try:
-        with Image.open(path) as im:
-            if im.mode in ("I", "F") or im.mode.startswith("I;16"):
-                im.load()
-                im = to_8bit(im, path)
-            arr = np.asarray(im.convert("RGB"))
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as im:
+                if im.mode in ("I", "F") or im.mode.startswith("I;16"):
+                    im.load()
+                    im = to_8bit(im, path)
+                arr = np.asarray(im.convert("RGB"))
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ValueError(too_large_message(path)) from None
     except MemoryError:
         raise ValueError(f"{path}: image too large to decode in memory") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
@@ -176,8 +181,14 @@ def _load_depth(path: Path, unit_scale: float, size: tuple[int, int]) -> Tensor:
         if path.suffix == ".npy":
             arr = np.load(path, allow_pickle=False).astype(np.float32)
         else:
-            with Image.open(path) as im:
-                arr = np.asarray(im).astype(np.float32) * unit_scale
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", Image.DecompressionBombWarning)
+                with Image.open(path) as im:
+                    arr = np.asarray(im).astype(np.float32) * unit_scale
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        from genxd.utils.images import too_large_message
+
+        raise ValueError(too_large_message(path)) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError,
             tokenize.TokenError) as exc:  # TokenError: numpy parsing a damaged .npy header
         raise ValueError(f"{path}: cannot read depth map ({exc.__class__.__name__}: {exc})") from None

@@ -36,6 +36,13 @@ def to_8bit(im: PIL.Image.Image, path: Path) -> PIL.Image.Image:
     return PIL.Image.fromarray(pixels, mode="L")
 
 
+def too_large_message(path: Path) -> str:
+    """Why an image over PIL's decompression-bomb warning limit (``PIL.Image.MAX_IMAGE_PIXELS``, 89 Mpx) is
+    refused: every genxd image reader refuses from that limit on (PIL itself only warns up to twice it)."""
+    return (f"{path}: image too large: over PIL's decompression-bomb limit of {PIL.Image.MAX_IMAGE_PIXELS:,} "
+            "pixels (downscale it first)")
+
+
 def read_rgb(path: str | Path, background: tuple[int, int, int] = (255, 255, 255)) -> PIL.Image.Image:
     """Open an image as RGB: EXIF orientation applied, transparency composited on ``background``.
 
@@ -45,7 +52,6 @@ def read_rgb(path: str | Path, background: tuple[int, int, int] = (255, 255, 255
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such file")
-    limit = PIL.Image.MAX_IMAGE_PIXELS
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", PIL.Image.DecompressionBombWarning)
@@ -53,8 +59,7 @@ def read_rgb(path: str | Path, background: tuple[int, int, int] = (255, 255, 255
                 im.load()
                 im = PIL.ImageOps.exif_transpose(im)
     except (PIL.Image.DecompressionBombError, PIL.Image.DecompressionBombWarning):
-        raise ValueError(f"{path}: image too large: over PIL's decompression-bomb limit of {limit:,} pixels "
-                         "(downscale it first)") from None
+        raise ValueError(too_large_message(path)) from None
     except MemoryError:
         raise ValueError(f"{path}: image too large to decode in memory") from None
     except Exception as exc:  # noqa: BLE001 - any decoder failure means the file is not a readable image
