@@ -194,11 +194,11 @@ def test_cli_joins_a_running_cluster_by_address(ray_cluster, verdict_clips, loca
 def test_more_threads_than_any_node_has_is_an_error_not_a_wait(ray_cluster, verdict_clips, tmp_path):
     """A task asking for more CPUs than any node has is never scheduled: Ray waits for ever (a ``--threads 64``
     on a 2-CPU cluster hung ``genxd curate --ray local`` until killed). Refused up front, naming the argument,
-    with nothing written for the video."""
+    with nothing written (no output folder)."""
     write_frames(verdict_clips["static_b"], tmp_path / "in" / "static_b")
     config = CurationConfig(focal=1.0, num_threads=3)  # the module's cluster has 2 CPUs on its one node
     started = time.monotonic()
     with pytest.raises(ValueError, match=r"num_threads=3 is more than any node of the Ray cluster has \(2 CPUs"):
         curate_dataset(tmp_path / "in", tmp_path / "out", config, ray_address=ray_cluster, progress=False)
     assert time.monotonic() - started < 60
-    assert not (tmp_path / "out" / "static_b").exists()
+    assert not (tmp_path / "out").exists()

@@ -308,7 +308,8 @@ def curate_dataset(
         RunLockedError: another run holds ``out_dir``.
         ValueError / FileNotFoundError: bad inputs or settings, an unusable mask or depth model
             (:func:`check_models`), no ``ray`` package or nothing answering at ``ray_address``
-            (:func:`check_ray_address`); raised before ``out_dir`` is created or written to.
+            (:func:`check_ray_address`), ``num_threads`` above any Ray node's CPUs; raised before ``out_dir`` is
+            created or written to.
     """
     config = config or CurationConfig()
     if workers < 1:
@@ -319,8 +320,9 @@ def curate_dataset(
     check_models(config)
     if ray_address is not None:
         ray = _import_ray(local=ray_address == "local")  # fail early with a clear message
-        if not ray.is_initialized():  # else that connection is used as it is (see _run_ray)
+        if not ray.is_initialized():  # else that connection is used as it is (see _connect_ray)
             check_ray_address(ray_address)
+        _connect_ray(ray_address, config)  # started or joined here: a task no node can run is refused now
     out_dir.mkdir(parents=True, exist_ok=True)
     with _run_lock(out_dir):
         _clean_stale_parts(out_dir)
@@ -550,6 +552,32 @@ def _import_ray(local: bool = False):
     return ray
 
 
+def _ray_task_threads(config: CurationConfig) -> int:
+    return config.num_threads if config.num_threads > 0 else 1
+
+
+def _connect_ray(address: str, config: CurationConfig):
+    """The ``ray`` module, initialised (``address``; a connection made by the caller is used as it is), after
+    checking that some node has the CPUs one video's task asks for: a task asking for more is never scheduled,
+    and Ray would wait for ever (a ``--threads 64`` on a 2-CPU ``--ray local`` hung until killed)."""
+    ray = _import_ray(local=address == "local")
+    if not ray.is_initialized():
+        try:
+            if address == "local":
+                ray.init(include_dashboard=False, log_to_driver=False,
+                         object_store_memory=LOCAL_RAY_OBJECT_STORE_BYTES)
+            else:
+                ray.init(address=address, log_to_driver=False)
+        except Exception as exc:  # noqa: BLE001 - ConnectionError, RuntimeError, ...
+            raise ValueError(f"cannot start or reach Ray at {address!r}: {exc}") from None
+    threads = _ray_task_threads(config)
+    largest = _largest_ray_node_cpus(ray)
+    if largest is not None and threads > largest:
+        raise ValueError(f"{setting('num_threads', threads)} is more than any node of the Ray cluster has "
+                         f"({largest:g} CPUs at most): each video's task asks for that many CPUs")
+    return ray
+
+
 def _run_ray(
     todo: list[VideoSource], out_dir: Path, config: CurationConfig, address: str,
     emit: Callable[[dict[str, Any]], None], progress: bool,
@@ -562,22 +590,8 @@ def _run_ray(
     """
     from dataclasses import replace
 
-    ray = _import_ray(local=address == "local")
-    if not ray.is_initialized():
-        try:
-            if address == "local":
-                ray.init(include_dashboard=False, log_to_driver=False,
-                         object_store_memory=LOCAL_RAY_OBJECT_STORE_BYTES)
-            else:
-                ray.init(address=address, log_to_driver=False)
-        except Exception as exc:  # noqa: BLE001 - ConnectionError, RuntimeError, ...
-            raise ValueError(f"cannot start or reach Ray at {address!r}: {exc}") from None
-    threads = config.num_threads if config.num_threads > 0 else 1
-    largest = _largest_ray_node_cpus(ray)
-    if largest is not None and threads > largest:
-        # a task asking for more CPUs than any node has is never scheduled: Ray would wait for ever
-        raise ValueError(f"{setting('num_threads', threads)} is more than any node of the Ray cluster has "
-                         f"({largest:g} CPUs at most): each video's task asks for that many CPUs")
+    ray = _connect_ray(address, config)
+    threads = _ray_task_threads(config)
     task_config = replace(config, num_threads=threads)
     remote = ray.remote(num_cpus=threads, max_retries=1)(_curate_task)
     refs = {remote.remote(source, str(out_dir.resolve()), task_config, None, caller()): source
