@@ -33,6 +33,8 @@ def test_base_inheritance_and_overrides(tmp_path):
         ("model.init=svd", "needs model.pretrained"),
         ("data.datasets.4.weight=1", "bad index"),
         ("no_equals_sign", "section.key=value"),
+        ("", r"an empty or blank override \(''\)"),
+        ("  ", r"an empty or blank override \('  '\)"),
     ],
 )
 def test_bad_overrides_are_clear_errors(override, message):

@@ -443,6 +443,8 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
     """Apply ``a.b.c=value`` overrides (values parsed as YAML; list items by index)."""
     data = copy.deepcopy(data)
     for item in overrides:
+        if not item.strip():
+            raise ValueError(f"an empty or blank override ({item!r}): overrides look like section.key=value")
         if "=" not in item:
             raise ValueError(f"override {item!r} must look like section.key=value")
         key, raw = item.split("=", 1)
