@@ -248,3 +248,21 @@ def test_motion_strength_scale_is_one_definition():
         if "--motion-strength" in line and "genxd generate" in line:
             value = float(line.split("--motion-strength")[1].split()[0])
             assert v.MOTION_STRENGTH.accepts(value)
+
+
+def test_a_missing_few_shot_split_names_the_setting_as_the_caller_writes_it():
+    """``fewshot_scenes(n_views=8)`` on scenes with splits 3, 6, 9 said only "scene 'x' has no
+    train_test_split_8" (found by the api-args fuzz target): the message now starts with the setting."""
+    from types import SimpleNamespace
+
+    from genxd.fewshot import build_fewshot_groups
+    from genxd.validation import cli_style
+
+    scenes = {"x": SimpleNamespace(splits={3: ([0, 1, 2], [3]), 9: ([0], [1])})}
+    args = dict(strategy="direct", pose_dir=None, num_context=3, num_frames=8, resolution=64, pad_to_square=False)
+    with pytest.raises(ValueError, match=r"^n_views=8: scene 'x' has no train_test_split_8 \(has: 3, 9\)$"):
+        build_fewshot_groups(scenes, n_views=8, **args)
+    with cli_style(), pytest.raises(ValueError, match=r"^--n-views 8: scene 'x' has no train_test_split_8"):
+        build_fewshot_groups(scenes, n_views=8, **args)
+    with pytest.raises(ValueError, match=r"split 9 has 1 training views, num_context=3 needs 3$"):
+        build_fewshot_groups(scenes, n_views=9, **args)

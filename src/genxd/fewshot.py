@@ -26,6 +26,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .cameras import formats
+from .validation import setting
 
 
 @dataclass
@@ -107,10 +108,13 @@ def build_fewshot_groups(scenes: dict, strategy: str, pose_dir: str | Path | Non
     groups: list[FewshotGroup] = []
     for key, scene in scenes.items():
         if n_views not in scene.splits:
-            raise ValueError(f"scene {key!r} has no train_test_split_{n_views} (has {sorted(scene.splits)})")
+            have = ", ".join(str(k) for k in sorted(scene.splits)) or "none"
+            raise ValueError(f"{setting('n_views', n_views)}: scene {key!r} has no train_test_split_{n_views} "
+                             f"(has: {have})")
         train_ids, test_ids = scene.splits[n_views]
         if len(train_ids) < num_context:
-            raise ValueError(f"scene {key!r}: split {n_views} has {len(train_ids)} training views, need {num_context}")
+            raise ValueError(f"scene {key!r}: split {n_views} has {len(train_ids)} training views, "
+                             f"{setting('num_context', num_context)} needs {num_context}")
         images = scene.decoded_images().float()
         sq_images, sq_K, box, K_unp = _square(images, scene.K.float(), resolution, pad_to_square)
         c2w_all = scene.c2w.float()

@@ -79,7 +79,7 @@ def test_reconfusion_input_and_split(tmp_path) -> None:
     assert len(views) == 8 and torch.allclose(views.c2w, c2w, atol=1e-5)
     key, train, test = reconfusion_split(tmp_path, None, 3)
     assert key == "scene_a" and train == [0, 3, 6] and test == [1, 2, 4, 5, 7]
-    with pytest.raises(ValueError, match="train_test_split_6"):
+    with pytest.raises(ValueError, match=r"n_views=6: scene 'scene_a' has no train_test_split_6 \(has: 3\)"):
         reconfusion_split(tmp_path, "scene_a", 6)
 
 

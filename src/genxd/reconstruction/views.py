@@ -35,6 +35,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from genxd.utils.paths import path_inside
+from genxd.validation import setting
 
 __all__ = ["Views", "load_views", "load_image", "detect_input_kind", "find_colmap_model"]
 
@@ -402,6 +403,7 @@ def reconfusion_split(path: str | os.PathLike, scene_key: str | None, n_views: i
     scene = load_reconfusion(path, keys=[scene_key], decode_images=False)[scene_key]
     if n_views not in scene.splits:
         have = ", ".join(str(k) for k in sorted(scene.splits)) or "none"
-        raise ValueError(f"{path}: scene {scene_key!r} has no train_test_split_{n_views} (has: {have})")
+        raise ValueError(f"{path}: {setting('n_views', n_views)}: scene {scene_key!r} has no "
+                         f"train_test_split_{n_views} (has: {have})")
     train_ids, test_ids = scene.splits[n_views]
     return scene_key, [int(i) for i in train_ids], [int(i) for i in test_ids]
