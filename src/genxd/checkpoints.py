@@ -414,7 +414,7 @@ def load_model(model: str | Path | None, device: str | None = None, dtype: str |
     if dev.type == "cpu" and dt == torch.float16:
         import warnings
 
-        warnings.warn(v.GenXDWarning(f"{v.arg('dtype')} fp16 on a CPU runs about 3.6x slower than fp32 (few float16 "
+        warnings.warn(v.GenXDWarning(f"{v.arg('dtype')} fp16 on a CPU runs about 3x slower than fp32 (few float16 "
                                      "kernels there); fp32, the default, or bf16 are faster"), stacklevel=2)
     pipe = _load_pipeline(GenXDPipeline, info.path, dt)
     if offload == "none":

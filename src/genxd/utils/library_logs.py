@@ -17,7 +17,7 @@ libraries exist).
   (:func:`genxd.checkpoints.load_component`, ``load_model``): while they load, :func:`genxd_reports_missing_weights`
   drops that warning (only there: a model a user loads with diffusers directly still warns).
 - diffusers' ``DiffusionPipeline.to("cpu")`` of a float16 pipeline warns, in a paragraph, that running it "will
-  fail"; it runs (3.6x slower than float32 on a 2-core CPU). ``load_model`` says that in one line instead
+  fail"; it runs (about 3x slower than float32 on a 2-core CPU). ``load_model`` says that in one line instead
   (:func:`genxd_reports_float16_on_cpu`).
 """
 
