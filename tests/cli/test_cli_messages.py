@@ -70,6 +70,15 @@ def test_info_says_1_thread_and_1_core(monkeypatch):
     assert res.exit_code == 0 and "; 1 logical core, torch uses 1 thread, vector unit" in res.stdout, res.stdout
 
 
+def test_info_says_how_many_cores_this_process_may_use(monkeypatch):
+    """Under ``taskset`` or a container's cpuset the process may use fewer cores than the machine has: the
+    figure genxd caps ``--threads`` and loader workers at."""
+    monkeypatch.setattr(os, "cpu_count", lambda: 16)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    res = invoke(runner, ["info"])
+    assert res.exit_code == 0 and "; 16 logical cores (2 usable by this process), torch uses" in res.stdout, res.stdout
+
+
 def test_a_group_s_help_names_each_of_its_sub_commands():
     root = typer.main.get_command(app)
     groups = [c for c in root.commands.values() if getattr(c, "commands", None)]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import typer
 
-from ..utils.machine import cpu_name
+from ..utils.machine import cpu_name, usable_cpus
 
 #: Distributions reported, and the extra (docs/extras.md) that installs each optional one.
 CORE = ("torch", "diffusers", "accelerate", "safetensors", "numpy", "opencv-python-headless", "imageio", "av",
@@ -63,9 +63,10 @@ def register(app: typer.Typer) -> None:
         import torch  # after the lines above, which need no torch
 
         cap = torch.backends.cpu.get_cpu_capability()
-        cores, threads = os.cpu_count(), torch.get_num_threads()
-        typer.echo(f"cpu: {cpu_name()}; {cores} logical core{'' if cores == 1 else 's'}, torch uses {threads} "
-                   f"thread{'' if threads == 1 else 's'}, vector unit {cap}")
+        cores, usable, threads = os.cpu_count() or 1, usable_cpus(), torch.get_num_threads()
+        limited = f" ({usable} usable by this process)" if usable < cores else ""
+        typer.echo(f"cpu: {cpu_name()}; {cores} logical core{'' if cores == 1 else 's'}{limited}, torch uses "
+                   f"{threads} thread{'' if threads == 1 else 's'}, vector unit {cap}")
         typer.echo(f"torch {torch.__version__}: CUDA available: {torch.cuda.is_available()}")
         if torch.cuda.is_available():
             for i in range(torch.cuda.device_count()):
