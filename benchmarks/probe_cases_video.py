@@ -4,6 +4,7 @@ files that are not clips, clips too short or of mixed sizes, and frames without 
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +36,12 @@ def curate_cases() -> list[Case]:
                                                       "--max-frame-memory"), owner="C",
              args=lambda box: ["curate", str(box / "in" / "frames"), "-o", str(box / "out" / "d"), "-q",
                                "--max-frame-memory", "0.00001"]),
+        # each Ray task asks for --threads CPUs: more than any node has was never scheduled (Ray waited for ever)
+        Case("curate-ray-threads-beyond-nodes", "curate", "curate --ray local with more --threads than the machine has",
+             setup=frames, names=("--threads 1024", "Ray"), owner="C",
+             skip=None if importlib.util.find_spec("ray") else "needs the 'ray' extra",
+             args=lambda box: ["curate", str(box / "in" / "frames"), "-o", str(box / "out" / "d"), "-q",
+                               "--ray", "local", "--threads", "1024"]),
     ]
 
 
