@@ -215,6 +215,9 @@ def test_resize_scales_down_only():
 
 
 def _write_video(path, n, size=(48, 64)):
+    # core dependencies, absent only on a bare GPU host (imageio would write a TIFF there and fail on fps)
+    pytest.importorskip("imageio_ffmpeg")
+    pytest.importorskip("av")  # read_frames decodes with PyAV
     import imageio.v2 as imageio
 
     with imageio.get_writer(str(path), fps=8, codec="libx264", pixelformat="yuv420p", macro_block_size=1,
