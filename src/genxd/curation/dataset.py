@@ -320,9 +320,10 @@ def curate_dataset(
     check_models(config)
     if ray_address is not None:
         ray = _import_ray(local=ray_address == "local")  # fail early with a clear message
-        if not ray.is_initialized():  # else that connection is used as it is (see _connect_ray)
+        if not ray.is_initialized():  # else that connection is used as it is (see _start_or_join_ray)
             check_ray_address(ray_address)
-        _connect_ray(ray_address, config)  # started or joined here: a task no node can run is refused now
+        ray, started = _start_or_join_ray(ray_address)
+        _check_ray_task_cpus(ray, config, started_here=started)  # before anything is written
     out_dir.mkdir(parents=True, exist_ok=True)
     with _run_lock(out_dir):
         _clean_stale_parts(out_dir)
@@ -556,26 +557,36 @@ def _ray_task_threads(config: CurationConfig) -> int:
     return config.num_threads if config.num_threads > 0 else 1
 
 
-def _connect_ray(address: str, config: CurationConfig):
-    """The ``ray`` module, initialised (``address``; a connection made by the caller is used as it is), after
-    checking that some node has the CPUs one video's task asks for: a task asking for more is never scheduled,
-    and Ray would wait for ever (a ``--threads 64`` on a 2-CPU ``--ray local`` hung until killed)."""
+def _start_or_join_ray(address: str):
+    """``(ray, started)``: the ``ray`` module, initialised at ``address`` (a connection made by the caller is
+    used as it is); ``started`` when this call started a local instance (``"local"``)."""
     ray = _import_ray(local=address == "local")
-    if not ray.is_initialized():
-        try:
-            if address == "local":
-                ray.init(include_dashboard=False, log_to_driver=False,
-                         object_store_memory=LOCAL_RAY_OBJECT_STORE_BYTES)
-            else:
-                ray.init(address=address, log_to_driver=False)
-        except Exception as exc:  # noqa: BLE001 - ConnectionError, RuntimeError, ...
-            raise ValueError(f"cannot start or reach Ray at {address!r}: {exc}") from None
+    if ray.is_initialized():
+        return ray, False
+    try:
+        if address == "local":
+            ray.init(include_dashboard=False, log_to_driver=False, object_store_memory=LOCAL_RAY_OBJECT_STORE_BYTES)
+        else:
+            ray.init(address=address, log_to_driver=False)
+    except Exception as exc:  # noqa: BLE001 - ConnectionError, RuntimeError, ...
+        raise ValueError(f"cannot start or reach Ray at {address!r}: {exc}") from None
+    return ray, address == "local"
+
+
+def _check_ray_task_cpus(ray, config: CurationConfig, started_here: bool) -> None:
+    """Each video's task asks Ray for ``num_threads`` CPUs, and a task no node can hold is never scheduled: Ray
+    waits (a ``--threads 64`` on a 2-CPU ``--ray local`` hung until killed). On the instance genxd started
+    itself nothing else can join: an error. On a cluster an autoscaler may still add such a node (a head
+    started with ``--num-cpus 0`` has none of its own): one warning, and the tasks wait."""
     threads = _ray_task_threads(config)
     largest = _largest_ray_node_cpus(ray)
-    if largest is not None and threads > largest:
-        raise ValueError(f"{setting('num_threads', threads)} is more than any node of the Ray cluster has "
-                         f"({largest:g} CPUs at most): each video's task asks for that many CPUs")
-    return ray
+    if largest is None or threads <= largest:
+        return
+    what = f"{setting('num_threads', threads)} is more than any node of the Ray cluster has ({largest:g} CPUs at most)"
+    if started_here:
+        raise ValueError(f"{what}: each video's task asks for that many CPUs")
+    warnings.warn(GenXDWarning(f"{what}: each video's task asks for that many CPUs and waits until a node that "
+                               "has them joins (an autoscaler may add one)"), stacklevel=3)
 
 
 def _run_ray(
@@ -590,7 +601,7 @@ def _run_ray(
     """
     from dataclasses import replace
 
-    ray = _connect_ray(address, config)
+    ray, _ = _start_or_join_ray(address)  # joined by curate_dataset already
     threads = _ray_task_threads(config)
     task_config = replace(config, num_threads=threads)
     remote = ray.remote(num_cpus=threads, max_retries=1)(_curate_task)
