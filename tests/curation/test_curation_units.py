@@ -332,3 +332,21 @@ def test_local_threads_are_capped_at_the_usable_cpus(monkeypatch):
         assert _threads_per_worker(CurationConfig(num_threads=3), workers=2) == 3
         assert _threads_per_worker(CurationConfig(num_threads=-1), workers=2) == 2
         assert _threads_per_worker(CurationConfig(num_threads=-1), workers=8) == 1
+
+
+def test_more_local_workers_than_cpus_is_one_warning(monkeypatch):
+    """Each local worker is a process with its own torch and pycolmap: more than the CPUs only wait and take
+    memory. One warning naming the setting; the number is kept (worker processes also isolate crashes)."""
+    import os
+    import warnings
+
+    from genxd.curation.dataset import _local_workers
+    from genxd.validation import GenXDWarning, cli_style
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    with cli_style(), pytest.warns(GenXDWarning, match=r"^--workers 64 is more than the 2 CPUs this process may use: "
+                                                       r"the extra worker processes only wait, and each takes memory$"):
+        assert _local_workers(64) == 64
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert _local_workers(2) == 2 and _local_workers(1) == 1

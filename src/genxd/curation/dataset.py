@@ -461,6 +461,19 @@ def _threads_per_worker(config: CurationConfig, workers: int) -> int:
     return max(1, cpus // workers)
 
 
+def _local_workers(workers: int) -> int:
+    """``workers``, with one warning when they outnumber the CPUs this process may use: each worker is a process
+    with its own torch and pycolmap, so the extra ones only wait and take memory (64 on 2 CPUs: ~20 GiB). Not
+    capped: worker processes also keep a crashing video from taking the run down, which one may want anywhere."""
+    from genxd.utils.machine import usable_cpus
+
+    cpus = usable_cpus()
+    if workers > cpus:
+        warnings.warn(GenXDWarning(f"{setting('workers', workers)} is more than the {cpus} CPUs this process may "
+                                   "use: the extra worker processes only wait, and each takes memory"), stacklevel=3)
+    return workers
+
+
 def _largest_ray_node_cpus(ray) -> float | None:
     """The most CPUs any live node of the Ray cluster has (None when Ray does not say)."""
     try:
@@ -480,6 +493,7 @@ def _run_local(
 ) -> None:
     from dataclasses import replace
 
+    workers = _local_workers(workers)
     threads = _threads_per_worker(config, workers)
     task_config = replace(config, num_threads=threads)
     counts: Counter = Counter()
