@@ -14,6 +14,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from ..utils.paths import require_file
 from ..utils.pixel_range import to_uint8_by_range
 from ..validation import setting
 
@@ -96,6 +97,8 @@ def discover_videos(path: str | Path) -> list[VideoSource]:
     root = Path(path)
     if not root.exists():
         raise FileNotFoundError(f"input not found: {root}")
+    if not root.is_dir():
+        require_file(root)  # a named pipe or a device: named as such (it read as "Not a directory")
     if root.is_file():
         if not _is_video(root):
             raise ValueError(

@@ -38,7 +38,7 @@ from torch import Tensor
 from genxd.cameras._io import as_c2w, as_intrinsics, atomic_file, read_json, write_json_atomic
 from genxd.cameras.geometry import c2w_to_w2c
 from genxd.utils.messages import first_line
-from genxd.utils.paths import path_inside
+from genxd.utils.paths import path_inside, require_file
 
 __all__ = [
     "ReconFusionScene",
@@ -355,9 +355,7 @@ def load_reconfusion_scene(
     path: str | os.PathLike, key: str | None = None, decode_images: bool = True, dtype: torch.dtype = torch.float32
 ) -> ReconFusionScene:
     """Read one ReconFusion torch file (item ``[0]`` of its list)."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such file")
+    path = require_file(path)
     data = _torch_load_safe(path)
     if isinstance(data, (list, tuple)):
         if not data:

@@ -23,6 +23,7 @@ import numpy as np
 import torch
 
 from ..utils.io import is_damaged_file_error
+from ..utils.paths import require_file
 from .gaussians import GaussianModel, MotionBasis
 
 __all__ = ["save_ply", "load_ply", "save_motion", "load_motion", "load_scene", "ply_property_names"]
@@ -102,9 +103,7 @@ def load_ply(path: str | os.PathLike, device: torch.device | str = "cpu") -> Gau
     """Read a 3DGS .ply (any SH degree 0-3) into a static :class:`GaussianModel`."""
     from plyfile import PlyData, PlyParseError
 
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such file")
+    path = require_file(path)
     try:
         ply = PlyData.read(str(path))
     except (*_UNREADABLE, PlyParseError) as exc:
@@ -175,9 +174,7 @@ def save_motion(path: str | os.PathLike, model: GaussianModel, times: list[float
 
 def load_motion(path: str | os.PathLike, model: GaussianModel) -> GaussianModel:
     """Attach ``motion.npz`` to a model read with :func:`load_ply`; returns the 4D model."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such file")
+    path = require_file(path)
     try:
         with np.load(path) as z:
             if "format" not in z or str(z["format"]) != MOTION_FORMAT:

@@ -34,7 +34,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from genxd.utils.paths import path_inside
+from genxd.utils.paths import path_inside, require_file
 from genxd.validation import setting
 
 __all__ = ["Views", "load_views", "load_image", "detect_input_kind", "find_colmap_model"]
@@ -138,9 +138,7 @@ def load_image(path: str | os.PathLike) -> Tensor:
 
     from genxd.utils.images import to_8bit, too_large_message
 
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such image file")
+    path = require_file(path, "no such image file")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -176,8 +174,7 @@ def _load_depth(path: Path, unit_scale: float, size: tuple[int, int]) -> Tensor:
     file when it cannot be read or is not ``size`` (H, W)."""
     from PIL import Image, UnidentifiedImageError
 
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such depth file")
+    require_file(path, "no such depth file")
     try:
         if path.suffix == ".npy":
             arr = np.load(path, allow_pickle=False).astype(np.float32)

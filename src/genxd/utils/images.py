@@ -22,6 +22,7 @@ import torch
 from torch import Tensor
 
 from .image_paths import IMAGE_SUFFIXES, collect_images  # noqa: F401  (torch-free; kept importable from here)
+from .paths import require_file
 from .pixel_range import to_uint8_by_range
 
 Fit = Literal["crop", "pad"]
@@ -50,8 +51,7 @@ def read_rgb(path: str | Path, background: tuple[int, int, int] = (255, 255, 255
     decompression-bomb limit, non-finite pixels).
     """
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such file")
+    require_file(path)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", PIL.Image.DecompressionBombWarning)

@@ -37,6 +37,8 @@ import socket
 from pathlib import Path
 from typing import Any, Iterator
 
+from .paths import require_file
+
 _PART_RE = re.compile(
     r"^\.(?P<name>.+)\.(?P<host>[A-Za-z0-9_-]{1,40})-(?P<pid>\d{1,10})-(?P<tag>[0-9a-f]{8})"
     r"\.(?P<kind>part|old)(?P<ext>\.[^.]*)?$"
@@ -285,8 +287,7 @@ def read_json(path: str | os.PathLike, expected: str = "a JSON file") -> Any:
     not UTF-8 text, not JSON or nested too deeply. ``expected`` says what the file should be (used in the
     messages), e.g. "a camera JSON"."""
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such file")
+    require_file(path)
     data = path.read_bytes()
     if not data.strip():
         raise ValueError(f"{path}: empty file (expected {expected})")

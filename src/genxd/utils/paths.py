@@ -1,12 +1,13 @@
-"""Paths listed inside user files (transforms.json, COLMAP models, ReconFusion index.json), kept inside
-the listing folder."""
+"""User paths: paths listed inside user files (transforms.json, COLMAP models, ReconFusion index.json), kept
+inside the listing folder; files that must be regular files (not folders, pipes or devices)."""
 
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
-__all__ = ["path_inside"]
+__all__ = ["path_inside", "require_file"]
 
 
 def path_inside(folder: str | os.PathLike, relative: str, listed_in: str | os.PathLike) -> Path:
@@ -26,3 +27,23 @@ def path_inside(folder: str | os.PathLike, relative: str, listed_in: str | os.Pa
     if normal == ".." or normal.startswith("../"):
         raise ValueError(f"{listed_in}: file path {relative!r} points outside {folder}; only files inside it are read")
     return folder / normal
+
+
+def require_file(path: str | os.PathLike, missing: str = "no such file") -> Path:
+    """``path`` when it is a regular file (or a link to one). FileNotFoundError ``"{path}: {missing}"`` when
+    nothing is there; IsADirectoryError for a folder, ValueError naming anything else (a named pipe, a device):
+    such a path used to read as "no such file", and opening a named pipe would wait for a writer for ever."""
+    path = Path(path)
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{path}: {missing}") from None
+    except OSError as exc:  # a link loop, a name too long, no permission to look
+        raise ValueError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    if stat.S_ISREG(mode):
+        return path
+    if stat.S_ISDIR(mode):
+        raise IsADirectoryError(f"{path}: is a folder, not a file")
+    kind = ("a named pipe" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode)
+            else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "something other")
+    raise ValueError(f"{path}: is {kind}, not a regular file")

@@ -1,0 +1,53 @@
+"""``genxd.utils.paths.require_file``: what is at a path that should be a regular file, named; and the readers
+that use it given a named pipe (which read as "no such file", or "Not a directory" in ``curate``)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+
+import pytest
+
+from genxd.utils.paths import require_file
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="named pipes and sockets as files are POSIX")
+
+
+def test_require_file_names_what_is_there_instead(tmp_path):
+    (tmp_path / "file.txt").write_text("x")
+    os.symlink(tmp_path / "file.txt", tmp_path / "link.txt")
+    assert require_file(tmp_path / "file.txt") == tmp_path / "file.txt"
+    assert require_file(str(tmp_path / "link.txt")) == tmp_path / "link.txt"  # a link to a file is a file
+    with pytest.raises(FileNotFoundError, match=r"nope\.json: no such camera file$"):
+        require_file(tmp_path / "nope.json", "no such camera file")
+    os.symlink(tmp_path / "gone", tmp_path / "dangling")
+    with pytest.raises(FileNotFoundError, match=r"dangling: no such file$"):
+        require_file(tmp_path / "dangling")
+    with pytest.raises(IsADirectoryError, match=r": is a folder, not a file$"):
+        require_file(tmp_path)
+    os.mkfifo(tmp_path / "pipe.png")
+    with pytest.raises(ValueError, match=r"pipe\.png: is a named pipe, not a regular file$"):
+        require_file(tmp_path / "pipe.png")
+    with pytest.raises(ValueError, match=r"null: is a device, not a regular file$"):
+        require_file("/dev/null")
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.bind(str(tmp_path / "s.sock"))
+        with pytest.raises(ValueError, match=r"s\.sock: is a socket, not a regular file$"):
+            require_file(tmp_path / "s.sock")
+
+
+def test_readers_name_a_named_pipe_instead_of_calling_it_missing(tmp_path):
+    """Each of these said "no such file" for a named pipe (``curate``: "[Errno 20] Not a directory"); none may
+    open it (opening a pipe waits for a writer for ever)."""
+    from genxd.curation.frames import discover_videos
+    from genxd.reconstruction.views import load_image
+    from genxd.utils.images import read_rgb
+    from genxd.utils.io import read_json
+
+    for name in ("in.png", "cam.json", "clip.mp4"):
+        os.mkfifo(tmp_path / name)
+    for read, name in ((read_rgb, "in.png"), (load_image, "in.png"), (read_json, "cam.json"),
+                       (discover_videos, "clip.mp4")):
+        with pytest.raises(ValueError, match=rf"{name.replace('.', '[.]')}: is a named pipe, not a regular file$"):
+            read(tmp_path / name)
