@@ -164,14 +164,19 @@ def image_cases() -> list[Case]:
         PIL.Image.fromarray(rgb).save(box / "in" / "secret.png")
         (box / "in" / "secret.png").chmod(0)
 
+    def named_pipe(box: Path) -> None:  # opening it would wait for a writer for ever
+        os.mkfifo(box / "in" / "pipe.png")
+
     more = [
         ("missing.png", lambda box: None, "missing.png", False),
+        ("named-pipe.png", named_pipe, "pipe.png: is a named pipe", False),
         ("folder-without-images", folder_no_images, "empty", False),
         ("folder-named-dir.png", dir_named_png, "dir.png", False),
         ("symlink-loop.png", loop, "loop.png", False),
     ]
     for name, setup, needle, _ in more:
-        path = {"folder-without-images": "empty", "folder-named-dir.png": "dir.png", "symlink-loop.png": "loop.png"}.get(name, name)
+        path = {"folder-without-images": "empty", "folder-named-dir.png": "dir.png", "symlink-loop.png": "loop.png",
+                "named-pipe.png": "pipe.png"}.get(name, name)
         cases.append(Case(f"image-bad-{name}", "images", f"bad input path: {name}", setup=setup, names=(needle,),
                           args=lambda box, p=path: ["generate", str(box / "in" / p), "-o", str(box / "out"), *FAST]))
     cases.append(Case("image-bad-unreadable-file", "images", "a file without read permission", setup=unreadable,

@@ -42,12 +42,13 @@ def test_readers_name_a_named_pipe_instead_of_calling_it_missing(tmp_path):
     open it (opening a pipe waits for a writer for ever)."""
     from genxd.curation.frames import discover_videos
     from genxd.reconstruction.views import load_image
+    from genxd.utils.image_paths import collect_images
     from genxd.utils.images import read_rgb
     from genxd.utils.io import read_json
 
     for name in ("in.png", "cam.json", "clip.mp4"):
         os.mkfifo(tmp_path / name)
-    for read, name in ((read_rgb, "in.png"), (load_image, "in.png"), (read_json, "cam.json"),
+    for read, name in ((collect_images, "in.png"), (read_rgb, "in.png"), (load_image, "in.png"), (read_json, "cam.json"),
                        (discover_videos, "clip.mp4")):
         with pytest.raises(ValueError, match=rf"{name.replace('.', '[.]')}: is a named pipe, not a regular file$"):
             read(tmp_path / name)

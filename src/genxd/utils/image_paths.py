@@ -10,6 +10,8 @@ import os
 from pathlib import Path
 from typing import Iterable
 
+from .paths import require_file
+
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
 
 
@@ -37,7 +39,7 @@ def collect_images(inputs: Iterable[str | Path]) -> list[Path]:
             if not found:
                 raise ValueError(f"{p}: folder has no images ({', '.join(IMAGE_SUFFIXES)})")
         elif p.suffix.lower() in IMAGE_SUFFIXES:
-            found = [p]
+            found = [require_file(p)]  # not a named pipe or a device
         else:
             raise ValueError(f"{p}: not an image file (expected {', '.join(IMAGE_SUFFIXES)})")
         for q in found:
