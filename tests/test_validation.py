@@ -266,3 +266,14 @@ def test_a_missing_few_shot_split_names_the_setting_as_the_caller_writes_it():
         build_fewshot_groups(scenes, n_views=8, **args)
     with pytest.raises(ValueError, match=r"split 9 has 1 training views, num_context=3 needs 3$"):
         build_fewshot_groups(scenes, n_views=9, **args)
+
+
+@pytest.mark.parametrize("model", ["", "  "])
+def test_an_empty_model_path_is_refused_not_read_as_the_current_folder(model, tmp_path):
+    """``load_model('')`` said ". is not a GenXD checkpoint folder" (``Path('')`` is the current folder; found by
+    the api-args fuzz target, seed 8): the empty argument is named instead, before anything is read."""
+    with pytest.raises(ValueError, match=rf"^model is empty \({model!r}\): pass a checkpoint folder or a hub id, or "
+                                         r"None for the bundled model$"):
+        genxd.load_model(model)
+    with pytest.raises(ValueError, match=r"^model is empty"):
+        genxd.generate_scenes([Path(__file__).parents[1] / "examples" / "scene_a.png"], tmp_path / "out", model=model, progress=False)
