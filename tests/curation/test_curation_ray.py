@@ -185,7 +185,7 @@ def test_killed_worker_is_retried_and_results_equal_the_local_engine(ray_cluster
     records = read_index(out)
     assert sorted(r["video_id"] for r in records) == sorted(CLIPS) and all(r["status"] == "ok" for r in records)
     assert sorted(p.name for p in out.iterdir() if p.is_dir()) == sorted(CLIPS)
-    assert not list(out.glob(".*.part"))
+    assert not list(out.glob(".*.part")) and not list(out.glob(".genxd-run-*"))  # the run marker is removed too
     _assert_same_outputs(out, local_reference)
 
 

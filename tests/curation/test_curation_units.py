@@ -350,3 +350,27 @@ def test_more_local_workers_than_cpus_is_one_warning(monkeypatch):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert _local_workers(2) == 2 and _local_workers(1) == 1
+
+
+def test_a_ray_node_that_does_not_share_the_output_folder_writes_nothing(tmp_path):
+    """On a Ray node where ``--out`` is not the parent's folder (no shared file system) a task wrote the video
+    there, on that node's disk, and the parent recorded it as done. The parent's run marker tells the node: not
+    seen, the video fails at stage ``setup`` (tried again by the next run) and nothing is created."""
+    from genxd.curation import VideoSource
+    from genxd.curation.dataset import RETRIED_STAGES, _curate_task
+
+    clip = tmp_path / "in" / "clip.mp4"
+    clip.parent.mkdir()
+    clip.write_bytes(b"not read")
+    out = tmp_path / "node_local_out"  # what the node sees under the parent's path: nothing
+    record = _curate_task(VideoSource("clip", clip, "video"), str(out), CurationConfig(),
+                          shared_marker=".genxd-run-0123456789ab")
+    assert record["status"] == "failed" and record["stage"] == "setup" and "setup" in RETRIED_STAGES
+    assert "is not the same folder on node" in record["reason"] and "every Ray node shares" in record["reason"]
+    assert not out.exists()
+    out.mkdir()
+    (out / ".genxd-run-0123456789ab").write_text("x")  # the folder is shared, the input is not
+    record = _curate_task(VideoSource("clip", tmp_path / "elsewhere.mp4", "video"), str(out), CurationConfig(),
+                          shared_marker=".genxd-run-0123456789ab")
+    assert record["stage"] == "setup" and "elsewhere.mp4 is not on node" in record["reason"], record
+    assert sorted(p.name for p in out.iterdir()) == [".genxd-run-0123456789ab"]

@@ -25,6 +25,7 @@ import json
 import multiprocessing
 import os
 import shutil
+import uuid
 import warnings
 from collections import Counter
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -163,11 +164,16 @@ def _run_lock(out_dir: Path) -> Iterator[None]:
 
 
 def _clean_stale_parts(out_dir: Path) -> int:
-    """Remove temporary ``.VIDEO_ID.xxxx.part`` folders left by killed runs (we hold the run lock)."""
+    """Remove temporary ``.VIDEO_ID.xxxx.part`` folders and Ray run markers (``.genxd-run-*``) left by killed
+    runs (we hold the run lock)."""
     removed = 0
     for path in out_dir.glob(".*.part"):
         if path.is_dir():
             shutil.rmtree(path, ignore_errors=True)
+            removed += 1
+    for path in out_dir.glob(".genxd-run-*"):
+        if path.is_file():
+            path.unlink(missing_ok=True)
             removed += 1
     return removed
 
@@ -186,7 +192,8 @@ def _worker_init(num_threads: int) -> None:
 
 
 def _curate_task(source: VideoSource, out_dir: str, config: CurationConfig,
-                 on_stage: StageCallback | None = None, caller_name: str = "python") -> dict[str, Any]:
+                 on_stage: StageCallback | None = None, caller_name: str = "python",
+                 shared_marker: str | None = None) -> dict[str, Any]:
     """Run in a worker: curate one video, never raise for a bad video. ``caller_name``: the parent's
     :func:`genxd.validation.caller`, so that reasons name ``--max-frames`` for the command line and
     ``max_frames`` for Python (a worker process starts as Python).
@@ -194,7 +201,15 @@ def _curate_task(source: VideoSource, out_dir: str, config: CurationConfig,
     A retried attempt (its worker died, Ray or the local pool ran it again) finds the video done
     when the first attempt renamed its folder into place before dying: the record then comes from
     that folder's ``meta.json`` (``recovered``), so a video is written once whatever the retries.
+
+    ``shared_marker`` (Ray): a file the parent wrote in ``out_dir``; a node that does not see it has another
+    folder under that name (not a shared file system), and writing there would lose the video on that node's disk
+    while the parent recorded it as done: the task fails with stage ``setup`` instead (the next run tries again).
     """
+    if shared_marker is not None:
+        unseen = _unshared_reason(source, Path(out_dir), shared_marker)
+        if unseen is not None:
+            return video_record(source, "failed", stage="setup", reason=unseen)
     meta_path = Path(out_dir) / source.video_id / META_NAME
     if meta_path.exists():
         return _record_from_meta(source, meta_path)
@@ -207,6 +222,21 @@ def _curate_task(source: VideoSource, out_dir: str, config: CurationConfig,
     if record.get("status") != "ok" and meta_path.exists():  # another attempt of this video won the rename
         return _record_from_meta(source, meta_path)
     return record
+
+
+def _unshared_reason(source: VideoSource, out_dir: Path, marker: str) -> str | None:
+    """Why this node cannot curate ``source`` into the parent's ``out_dir`` (None when it can): the folder or the
+    input is not on a file system this node shares with the parent."""
+    import socket
+
+    node = socket.gethostname()
+    if not (out_dir / marker).is_file():
+        return (f"the output folder {out_dir} is not the same folder on node {node} (its run marker {marker} is "
+                "not there): --out must be on a file system every Ray node shares")
+    if not source.path.exists():
+        return (f"the input {source.path} is not on node {node}: the inputs must be on a file system every Ray "
+                "node shares")
+    return None
 
 
 #: (mask_model, depth_model) pairs this process found usable (:func:`check_models`).
@@ -619,8 +649,19 @@ def _run_ray(
     threads = _ray_task_threads(config)
     task_config = replace(config, num_threads=threads)
     remote = ray.remote(num_cpus=threads, max_retries=1)(_curate_task)
-    refs = {remote.remote(source, str(out_dir.resolve()), task_config, None, caller()): source
-            for source in todo}
+    marker = out_dir / f".genxd-run-{uuid.uuid4().hex[:12]}"  # seen by a task only where out_dir is shared
+    marker.write_text("a genxd curate run writes here; removed when it ends\n")
+    try:
+        refs = {remote.remote(source, str(out_dir.resolve()), task_config, None, caller(), marker.name): source
+                for source in todo}
+        _collect_ray_results(ray, refs, emit, progress)
+    finally:
+        marker.unlink(missing_ok=True)
+
+
+def _collect_ray_results(ray, refs: dict, emit: Callable[[dict[str, Any]], None], progress: bool) -> None:
+    """Records of the Ray tasks ``refs`` (``{ObjectRef: VideoSource}``) as they finish, with a progress bar."""
+    todo = list(refs.values())
     counts: Counter = Counter()
     with _make_progress(progress, len(todo)) as bar:
         task = bar.add_task("videos", total=len(todo), status="") if bar is not None else None
