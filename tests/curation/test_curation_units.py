@@ -346,10 +346,11 @@ def test_more_local_workers_than_cpus_is_one_warning(monkeypatch):
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
     with cli_style(), pytest.warns(GenXDWarning, match=r"^--workers 64 is more than the 2 CPUs this process may use: "
                                                        r"the extra worker processes only wait, and each takes memory$"):
-        assert _local_workers(64) == 64
+        assert _local_workers(64, videos=100) == 64
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        assert _local_workers(2) == 2 and _local_workers(1) == 1
+        assert _local_workers(2, videos=100) == 2 and _local_workers(1, videos=100) == 1
+        assert _local_workers(64, videos=2) == 64  # only 2 processes start: no warning
 
 
 def test_a_ray_node_that_does_not_share_the_output_folder_writes_nothing(tmp_path):

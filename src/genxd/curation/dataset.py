@@ -491,14 +491,14 @@ def _threads_per_worker(config: CurationConfig, workers: int) -> int:
     return max(1, cpus // workers)
 
 
-def _local_workers(workers: int) -> int:
-    """``workers``, with one warning when they outnumber the CPUs this process may use: each worker is a process
-    with its own torch and pycolmap, so the extra ones only wait and take memory (64 on 2 CPUs: ~20 GiB). Not
-    capped: worker processes also keep a crashing video from taking the run down, which one may want anywhere."""
+def _local_workers(workers: int, videos: int) -> int:
+    """``workers``, with one warning when the processes started for ``videos`` videos outnumber the CPUs this
+    process may use: each worker is a process with its own torch and pycolmap, so the extra ones only wait and
+    take memory. Not capped: worker processes also keep a crashing video from taking the run down."""
     from genxd.utils.machine import usable_cpus
 
     cpus = usable_cpus()
-    if workers > cpus:
+    if min(workers, videos) > cpus:
         warnings.warn(GenXDWarning(f"{setting('workers', workers)} is more than the {cpus} CPUs this process may "
                                    "use: the extra worker processes only wait, and each takes memory"), stacklevel=3)
     return workers
@@ -523,7 +523,7 @@ def _run_local(
 ) -> None:
     from dataclasses import replace
 
-    workers = _local_workers(workers)
+    workers = _local_workers(workers, len(todo))
     threads = _threads_per_worker(config, workers)
     task_config = replace(config, num_threads=threads)
     counts: Counter = Counter()
