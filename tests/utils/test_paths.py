@@ -24,6 +24,13 @@ def test_require_file_names_what_is_there_instead(tmp_path):
     os.symlink(tmp_path / "gone", tmp_path / "dangling")
     with pytest.raises(FileNotFoundError, match=r"dangling: no such file$"):
         require_file(tmp_path / "dangling")
+    with pytest.raises(FileNotFoundError, match=r"file\.txt/x\.png: no such file$"):  # a file used as a folder
+        require_file(tmp_path / "file.txt" / "x.png")
+    os.symlink(tmp_path / "loop", tmp_path / "loop")
+    with pytest.raises(ValueError, match=r"loop: cannot be read \(Too many levels of symbolic links\)$"):
+        require_file(tmp_path / "loop")
+    with pytest.raises(ValueError, match=r"not a valid path \(it holds a NUL character\)$"):
+        require_file("a\x00b.png")
     with pytest.raises(IsADirectoryError, match=r": is a folder, not a file$"):
         require_file(tmp_path)
     os.mkfifo(tmp_path / "pipe.png")

@@ -36,14 +36,16 @@ def require_file(path: str | os.PathLike, missing: str = "no such file") -> Path
     path = Path(path)
     try:
         mode = path.stat().st_mode
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # NotADirectoryError: a file as a folder of the path
         raise FileNotFoundError(f"{path}: {missing}") from None
     except OSError as exc:  # a link loop, a name too long, no permission to look
         raise ValueError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    except ValueError:  # an embedded NUL character
+        raise ValueError(f"{str(path)!r}: not a valid path (it holds a NUL character)") from None
     if stat.S_ISREG(mode):
         return path
     if stat.S_ISDIR(mode):
         raise IsADirectoryError(f"{path}: is a folder, not a file")
     kind = ("a named pipe" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode)
-            else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "something other")
+            else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "a special file")
     raise ValueError(f"{path}: is {kind}, not a regular file")
