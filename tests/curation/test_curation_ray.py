@@ -225,3 +225,13 @@ def test_on_a_cluster_more_threads_than_any_node_has_is_one_warning(ray_cluster)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         _check_ray_task_cpus(ray, CurationConfig(num_threads=2), started_here=True)
+
+
+def test_relative_inputs_reach_workers_started_in_another_folder(ray_cluster, verdict_clips, tmp_path, monkeypatch):
+    """The cluster's workers run in the folder the cluster was started from, not the driver's: a relative input
+    (``genxd curate clips/ --ray ...`` run from elsewhere) is sent to the tasks as an absolute path."""
+    write_frames(verdict_clips["static_b"], tmp_path / "in" / "static_b")
+    monkeypatch.chdir(tmp_path)
+    summary = curate_dataset(Path("in"), Path("out"), CONFIG, ray_address=ray_cluster, progress=False)
+    assert summary.ok == 1, summary.records
+    assert (tmp_path / "out" / "static_b" / "meta.json").is_file()

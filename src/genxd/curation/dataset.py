@@ -652,7 +652,9 @@ def _run_ray(
     marker = out_dir / f".genxd-run-{uuid.uuid4().hex[:12]}"  # seen by a task only where out_dir is shared
     marker.write_text("a genxd curate run writes here; removed when it ends\n")
     try:
-        refs = {remote.remote(source, str(out_dir.resolve()), task_config, None, caller(), marker.name): source
+        # absolute paths: a worker's working folder is not the driver's (on another node, or started earlier)
+        refs = {remote.remote(replace(source, path=Path(os.path.abspath(source.path))), str(out_dir.resolve()),
+                              task_config, None, caller(), marker.name): source
                 for source in todo}
         _collect_ray_results(ray, refs, emit, progress)
     finally:
