@@ -68,6 +68,7 @@ FLAGS: dict[str, str] = {
     "input_list": "--input-list",
     "max_frame_memory_gib": "--max-frame-memory",
     "num_threads": "--threads",
+    "ray_address": "--ray",
 }
 
 

@@ -375,3 +375,23 @@ def test_a_ray_node_that_does_not_share_the_output_folder_writes_nothing(tmp_pat
                           shared_marker=".genxd-run-0123456789ab")
     assert record["stage"] == "setup" and "elsewhere.mp4 is not on node" in record["reason"], record
     assert sorted(p.name for p in out.iterdir()) == [".genxd-run-0123456789ab"]
+
+
+def test_ray_auto_without_a_running_instance_says_what_to_do(monkeypatch):
+    """``--ray auto`` with no Ray instance running printed Ray's own advice, "specify the one to connect to by
+    setting `--address` flag" (a flag of Ray's command line, not genxd's). Ray's error as Ray 2.60 raises it."""
+    ray = pytest.importorskip("ray")
+    from genxd.curation.dataset import _start_or_join_ray
+    from genxd.validation import cli_style
+
+    def no_instance(*args, **kwargs):
+        raise ConnectionError("Could not find any running Ray instance. Please specify the one to connect to by "
+                              "setting `--address` flag or `RAY_ADDRESS` environment variable.")
+
+    monkeypatch.setattr(ray, "is_initialized", lambda: False)
+    monkeypatch.setattr(ray, "init", no_instance)
+    with cli_style(), pytest.raises(ValueError, match=r"^--ray auto: no running Ray instance found on this machine; "
+                                                      r"start one \(ray start --head\), give its address"):
+        _start_or_join_ray("auto")
+    with pytest.raises(ValueError, match=r"^ray_address='auto': no running Ray instance"):
+        _start_or_join_ray("auto")

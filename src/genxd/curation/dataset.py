@@ -36,7 +36,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 from ..utils.io import read_json
 from ..utils.stages import StageCallback
-from ..validation import GenXDWarning, caller, caller_style, setting
+from ..validation import GenXDWarning, caller, caller_style, is_cli, setting
 from .frames import VideoSource, discover_videos
 from .pipeline import META_NAME, CurationConfig, curate_video, video_record
 
@@ -613,6 +613,10 @@ def _start_or_join_ray(address: str):
         else:
             ray.init(address=address, log_to_driver=False)
     except Exception as exc:  # noqa: BLE001 - ConnectionError, RuntimeError, ...
+        if address == "auto" and "Could not find any running Ray instance" in str(exc):  # Ray's words name its CLI
+            raise ValueError(f"{setting('ray_address', address if is_cli() else repr(address))}: no running Ray instance found on this "
+                             "machine; start one (ray start --head), give its address (HOST:PORT), or use "
+                             "'local' to start one for this run") from None
         raise ValueError(f"cannot start or reach Ray at {address!r}: {exc}") from None
     return ray, address == "local"
 
