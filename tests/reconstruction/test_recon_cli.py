@@ -208,3 +208,23 @@ def test_errors_are_one_line_with_exit_code_2(small_scene, tmp_path) -> None:
     assert result.exit_code == 0, result.output
     result = _invoke("eval-recon", tmp_path / "o")  # trained on every view: nothing held out
     assert result.exit_code == 2 and "held-out" in result.output
+
+
+@pytest.mark.parametrize("out, overwrite", [(".", False), (".", True), ("..", True)])
+def test_out_as_the_current_folder_is_refused_before_the_work(small_scene, tmp_path, monkeypatch, out, overwrite):
+    """``reconstruct --out .`` in an empty folder (or with ``--overwrite``) trained, then failed renaming '.' onto
+    itself with a traceback ("Device or resource busy"), losing the work (found by cli-args, seed 9). Refused up
+    front now, and the folder and what is in it are left as they were."""
+    images, c2w, K = small_scene
+    folder = write_views_folder(tmp_path / "in", images, c2w, K)
+    (tmp_path / "work" / "here").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path / "work" / "here")
+    (tmp_path / "work" / "here" / "notes.txt").write_text("mine") if overwrite else None
+    args = ["reconstruct", folder, "--out", out, "--iterations", 2, "--video-frames", 0, "--quiet"]
+    result = _invoke(*args, *(["--overwrite"] if overwrite else []))
+    what = "the current folder" if out == "." else "a folder above the current folder"
+    assert result.exit_code == 2 and result.output.strip() == (
+        f"genxd: error: --out {out} is {what}; the output is written as a new folder and renamed into place, which "
+        "cannot replace the folder you are in: give a new folder name"), result.output
+    assert sorted(p.name for p in (tmp_path / "work" / "here").iterdir()) == (["notes.txt"] if overwrite else [])
+    assert sorted(p.name for p in (tmp_path / "work").iterdir()) == ["here"]

@@ -188,3 +188,20 @@ def test_check_writable_dir(tmp_path, monkeypatch):
     monkeypatch.setattr(os, "access", lambda p, m, **k: False if Path(p) == tmp_path and m & os.W_OK else real(p, m, **k))
     with pytest.raises(PermissionError, match="not writable"):
         check_writable_dir(tmp_path / "new")
+
+
+def test_atomic_dir_refuses_the_working_folder_and_folders_above_it(tmp_path, monkeypatch):
+    """Renaming '.' fails ("Device or resource busy") after the work, and renaming a folder above the working
+    folder leaves the process in a deleted folder: refused before anything is created."""
+    from genxd.utils.io import atomic_dir
+
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path / "a" / "b")
+    for path in (".", "..", str(tmp_path / "a"), str(tmp_path / "a" / "b")):
+        with pytest.raises(ValueError, match=r"is (the current folder|a folder above the current folder); "):
+            with atomic_dir(path):
+                pass
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["a", "b"]
+    with atomic_dir("new") as tmp:  # a folder inside the working folder is fine
+        (tmp / "x.txt").write_text("x")
+    assert (tmp_path / "a" / "b" / "new" / "x.txt").read_text() == "x"

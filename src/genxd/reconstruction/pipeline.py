@@ -27,8 +27,8 @@ import torch
 from torch import Tensor
 
 from ..cameras._io import describe, json_number, json_numbers, json_size
-from ..utils.io import read_json
-from ..validation import overwrite_hint
+from ..utils.io import check_not_working_folder, read_json
+from ..validation import arg, overwrite_hint
 from .extra_views import extra_views_summary, resolve_extra_views
 from .metrics import load_lpips
 from .ply import load_scene, save_motion, save_ply
@@ -142,6 +142,7 @@ def _check_output_dir(out: Path, overwrite: bool) -> None:
     entry: probed by creating and removing an empty folder there (exact for read-only mounts and for
     root, unlike permission bits).
     """
+    check_not_working_folder(out, arg("out_dir"))
     if out.exists():
         if not out.is_dir():
             raise FileExistsError(f"{out} exists and is not a folder")
