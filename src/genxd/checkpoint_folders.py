@@ -24,6 +24,11 @@ def resolve_checkpoint(name_or_path: str | Path) -> Path:
     already in the local cache. Raises FileNotFoundError saying where to put the checkpoint and how
     to download it otherwise.
     """
+    if isinstance(name_or_path, str) and not name_or_path.strip():  # Path('') is the current folder
+        from .validation import InvalidValue, arg, is_cli
+
+        raise InvalidValue(f"{arg('model')} is empty ({name_or_path!r}): pass a checkpoint folder or a hub id, or "
+                           f"{'leave it out' if is_cli() else 'None'} for the bundled model")
     path = Path(name_or_path).expanduser()
     if path.exists():
         if _is_checkpoint(path):

@@ -192,9 +192,6 @@ def model_info(model: str | Path | None) -> ModelInfo:
     else:
         if not isinstance(model, (str, os.PathLike)):
             raise v.InvalidValue(f"{v.arg('model')} must be a folder or a hub id, got {model!r} ({type(model).__name__})")
-        if isinstance(model, str) and not model.strip():  # Path('') is the current folder
-            raise v.InvalidValue(f"{v.arg('model')} is empty ({model!r}): pass a checkpoint folder or a hub id, or "
-                                 f"{'leave it out' if v.is_cli() else 'None'} for the bundled model")
         path = resolve_checkpoint(model)
     path = Path(path)
     defaults = dict(RELEASED_DEFAULTS)

@@ -140,3 +140,18 @@ def test_fewshot_warns_when_it_repeats_test_views(tmp_path, reference_small):
     assert ("genxd: warning: scene 'scene0' has only 5 distinct test views (split 9), fewer than the 6 targets of a "
             "group (--frames 9 minus 3 context views): test views are repeated; --frames 8 or less uses each "
             "once") in res.stderr.splitlines(), res.stderr
+
+
+@pytest.mark.parametrize("command", [["generate", "IMAGE", "-o", "OUT"], ["demo"]])
+def test_an_empty_model_is_named_not_read_as_the_current_folder(command, tmp_path):
+    """``genxd demo --model ''`` said ". is not a GenXD checkpoint folder" (found by cli-args, seed 9): ``--model``
+    takes hub ids too, so it is not a path option and the empty-path check did not see it."""
+    if command[0] == "demo":
+        pytest.importorskip("gradio", reason="the demo extra is not installed")
+    image = os.path.join(os.path.dirname(__file__), "..", "..", "examples", "scene_a.png")
+    argv = [{"IMAGE": image, "OUT": str(tmp_path / "out")}.get(a, a) for a in command] + ["--model", ""]
+    res = invoke(runner, argv)
+    assert res.exit_code == 2 and _errors(res) == [
+        "genxd: error: --model is empty (''): pass a checkpoint folder or a hub id, or leave it out for the bundled "
+        "model"], res.stderr
+    assert not (tmp_path / "out").exists()
