@@ -104,8 +104,12 @@ def _named(message: str, kwargs: dict, fn=None) -> bool:
 
     words = set(kwargs) | (set(inspect.signature(fn).parameters) if fn is not None else set())
     for value in kwargs.values():
-        if isinstance(value, (str, Path)) and str(value).strip():
-            words |= {str(value), Path(value).name}
+        items = value if isinstance(value, (list, tuple)) else [value]  # images=('a', 'b'): a file is named
+        for item in items:
+            if isinstance(item, (str, Path)) and str(item).strip():
+                text, name = str(item), Path(item).name
+                # a name of one or two letters is in most messages: it counts where it is shown as a file ("a: ...")
+                words |= {w if len(w) > 2 else f"{w}:" for w in (text, name)}
     return any(w and w in message for w in words)
 
 
