@@ -41,18 +41,10 @@ def _output_exists(out_dir: Path, name: str, fmt: str) -> bool:
 
 
 def _usable_threads(threads: int) -> int:
-    """``--threads``, at most the CPUs this process may use (more only adds threads that wait: each reserves its
-    stack, and under a memory limit OpenMP aborted the process without a word); a one-line warning when capped."""
-    import warnings
+    """``--threads``, at most the CPUs this process may use (one warning when capped)."""
+    from genxd.utils.machine import capped_at_usable_cpus
 
-    from genxd.utils.machine import usable_cpus
-
-    cpus = usable_cpus()
-    if threads > cpus:
-        warnings.warn(v.GenXDWarning(f"--threads {threads} is more than the {cpus} CPUs this process may use: "
-                                     f"using {cpus}"), stacklevel=2)
-        return cpus
-    return threads
+    return capped_at_usable_cpus(threads, f"--threads {threads}")
 
 
 def register(app: typer.Typer) -> None:

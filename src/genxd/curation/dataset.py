@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
 from ..utils.io import read_json
+from ..utils.machine import capped_at_usable_cpus, usable_cpus
 from ..utils.stages import StageCallback
 from ..validation import GenXDWarning, caller, caller_style, is_cli, setting
 from .frames import VideoSource, discover_videos
@@ -349,9 +350,6 @@ def curate_dataset(
     # checked before anything is written: a bad model or Ray address leaves no folder, lock or index line
     check_models(config)
     if ray_address is not None:
-        ray = _import_ray(local=ray_address == "local")  # fail early with a clear message
-        if not ray.is_initialized():  # else that connection is used as it is (see _start_or_join_ray)
-            check_ray_address(ray_address)
         ray, started = _start_or_join_ray(ray_address)
         _check_ray_task_cpus(ray, config, started_here=started)  # before anything is written
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -404,7 +402,7 @@ def curate_dataset(
 
         if todo:
             if ray_address is not None:
-                _run_ray(todo, out_dir, config, ray_address, emit, progress)
+                _run_ray(todo, out_dir, config, ray, emit, progress)
             else:
                 _run_local(todo, out_dir, config, workers, emit, progress)
             _clean_stale_parts(out_dir)  # left by attempts whose worker was killed (then retried)
@@ -479,24 +477,15 @@ def _record_from_meta(source: VideoSource, meta_path: Path) -> dict[str, Any]:
 def _threads_per_worker(config: CurationConfig, workers: int) -> int:
     """Threads for each local worker: ``num_threads``, at most the CPUs this process may use (more only adds
     threads that wait; a one-line warning when capped), or those CPUs split between the workers (-1)."""
-    from genxd.utils.machine import usable_cpus
-
-    cpus = usable_cpus()
-    if config.num_threads > cpus:
-        warnings.warn(GenXDWarning(f"{setting('num_threads', config.num_threads)} is more than the {cpus} CPUs "
-                                   f"this process may use: using {cpus}"), stacklevel=3)
-        return cpus
     if config.num_threads > 0:
-        return config.num_threads
-    return max(1, cpus // workers)
+        return capped_at_usable_cpus(config.num_threads, setting("num_threads", config.num_threads))
+    return max(1, usable_cpus() // workers)
 
 
 def _local_workers(workers: int, videos: int) -> int:
     """``workers``, with one warning when the processes started for ``videos`` videos outnumber the CPUs this
     process may use: each worker is a process with its own torch and pycolmap, so the extra ones only wait and
     take memory. Not capped: worker processes also keep a crashing video from taking the run down."""
-    from genxd.utils.machine import usable_cpus
-
     cpus = usable_cpus()
     if min(workers, videos) > cpus:
         warnings.warn(GenXDWarning(f"{setting('workers', workers)} is more than the {cpus} CPUs this process may "
@@ -604,9 +593,10 @@ def _ray_task_threads(config: CurationConfig) -> int:
 def _start_or_join_ray(address: str):
     """``(ray, started)``: the ``ray`` module, initialised at ``address`` (a connection made by the caller is
     used as it is); ``started`` when this call started a local instance (``"local"``)."""
-    ray = _import_ray(local=address == "local")
+    ray = _import_ray(local=address == "local")  # fails early with a clear message
     if ray.is_initialized():
         return ray, False
+    check_ray_address(address)  # ray.init itself retries for minutes
     try:
         if address == "local":
             ray.init(include_dashboard=False, log_to_driver=False, object_store_memory=LOCAL_RAY_OBJECT_STORE_BYTES)
@@ -614,9 +604,9 @@ def _start_or_join_ray(address: str):
             ray.init(address=address, log_to_driver=False)
     except Exception as exc:  # noqa: BLE001 - ConnectionError, RuntimeError, ...
         if address == "auto" and "Could not find any running Ray instance" in str(exc):  # Ray's words name its CLI
-            raise ValueError(f"{setting('ray_address', address if is_cli() else repr(address))}: no running Ray instance found on this "
-                             "machine; start one (ray start --head), give its address (HOST:PORT), or use "
-                             "'local' to start one for this run") from None
+            given = setting("ray_address", address if is_cli() else repr(address))
+            raise ValueError(f"{given}: no running Ray instance found on this machine; start one (ray start "
+                             "--head), give its address (HOST:PORT), or use 'local' to start one for this run") from None
         raise ValueError(f"cannot start or reach Ray at {address!r}: {exc}") from None
     return ray, address == "local"
 
@@ -638,18 +628,16 @@ def _check_ray_task_cpus(ray, config: CurationConfig, started_here: bool) -> Non
 
 
 def _run_ray(
-    todo: list[VideoSource], out_dir: Path, config: CurationConfig, address: str,
+    todo: list[VideoSource], out_dir: Path, config: CurationConfig, ray,
     emit: Callable[[dict[str, Any]], None], progress: bool,
 ) -> None:
     """One Ray task per video; Ray schedules them over the cluster. ``out_dir`` must be shared.
 
-    With Ray already initialised (``ray.init`` by the caller) that connection is used as it is.
-    A task whose worker dies (killed, out of memory, node lost) is run again once by Ray
+    ``ray``: the module, started or joined by :func:`_start_or_join_ray`. A task whose worker dies (killed, out of memory, node lost) is run again once by Ray
     (``max_retries=1``; errors raised by the task itself are not retried), then recorded as failed.
     """
     from dataclasses import replace
 
-    ray, _ = _start_or_join_ray(address)  # joined by curate_dataset already
     threads = _ray_task_threads(config)
     task_config = replace(config, num_threads=threads)
     remote = ray.remote(num_cpus=threads, max_retries=1)(_curate_task)

@@ -27,4 +27,20 @@ def usable_cpus() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-__all__ = ["cpu_name", "usable_cpus"]
+def capped_at_usable_cpus(threads: int, described: str) -> int:
+    """``threads``, at most :func:`usable_cpus` (more only adds threads that wait: each reserves its stack, and
+    under a memory limit OpenMP aborted a process without a word); one warning when capped, which starts with
+    ``described`` (the setting as the caller wrote it, e.g. ``--threads 64``)."""
+    import warnings
+
+    from ..validation import GenXDWarning
+
+    cpus = usable_cpus()
+    if threads > cpus:
+        warnings.warn(GenXDWarning(f"{described} is more than the {cpus} CPUs this process may use: using {cpus}"),
+                      stacklevel=3)
+        return cpus
+    return threads
+
+
+__all__ = ["capped_at_usable_cpus", "cpu_name", "usable_cpus"]
