@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Sequence
 
 from . import validation as v
+from .utils.io import check_not_working_folder
 
 
 def output_names(paths: Sequence[Path]) -> list[str]:
@@ -59,6 +60,7 @@ def check_existing(folders: Sequence[Path], overwrite: bool, skip_existing: bool
     if overwrite:  # an old output is deleted once the new one is in: it must be deletable, checked now
         for i in existing:
             f = folders[i]
+            check_not_working_folder(f, "output", "run from another folder, or write to another output folder")
             if f.is_dir() and not f.is_symlink() and not os.access(f, os.W_OK | os.X_OK):
                 raise PermissionError(f"{f} cannot be replaced: the folder is not writable")
     return [i for i in range(len(folders)) if not (skip_existing and i in existing)]

@@ -183,6 +183,32 @@ def test_read_only_output_folder_is_refused_before_the_model_loads(tmp_path, mon
     assert list(ro.iterdir()) == []
 
 
+@pytest.mark.parametrize("inside", ["scene", "scene/frames"])
+def test_overwriting_the_scene_folder_one_is_in_is_refused_before_the_work(tmp_path, monkeypatch, inside):
+    """``genxd generate ../../a.png -o .. --overwrite`` run from inside ``out/a`` (where a user looks at the last
+    result) generated, then failed renaming the new folder onto the one the process was in: the work was lost
+    and the run said "1 of 1 inputs failed" (noticed in session 26). Refused before the model loads now, with
+    the folder left as it was; the other inputs' folders are not checked against the working folder."""
+    import genxd.api as api
+
+    monkeypatch.setattr(api, "load_model", lambda *a, **k: pytest.fail("the model was loaded"))
+    img = _png(tmp_path / "a.png")
+    scene = tmp_path / "out" / "a"
+    (scene / "frames").mkdir(parents=True)
+    (scene / "video.mp4").write_bytes(b"old")
+    here = tmp_path / "out" / inside.replace("scene", "a")
+    monkeypatch.chdir(here)
+    out = os.path.relpath(tmp_path / "out", here)
+    model = Path(__file__).resolve().parents[1] / "fixtures" / "reference_small"
+    res = _gen([os.path.relpath(img, here), "-o", out, "--overwrite", "--model", model])
+    what = "the current folder" if inside == "scene" else "a folder above the current folder"
+    assert res.exit_code == 2 and _errors(res) == [
+        f"genxd: error: output {os.path.join(out, 'a')} is {what}; the output is written as a new folder and "
+        "renamed into place, which cannot replace the folder you are in: run from another folder, or write to "
+        "another output folder"], res.output
+    assert (scene / "video.mp4").read_bytes() == b"old" and sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a"]
+
+
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes into 0555 folders")
 def test_read_only_output_folder_by_permissions(tmp_path):
     img = _png(tmp_path / "img.png")

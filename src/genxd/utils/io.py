@@ -240,15 +240,17 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
         raise
 
 
-def check_not_working_folder(path: str | os.PathLike, label: str = "output folder") -> None:
+def check_not_working_folder(path: str | os.PathLike, label: str = "output folder",
+                             hint: str = "give a new folder name") -> None:
     """A ValueError when ``path`` is the working folder or a folder above it (``--out .``, ``--out ..``): an output
     written whole is renamed onto its path, and renaming the folder a process (or the user's shell) is in either
-    fails after all the work (``.``: "Device or resource busy") or leaves them in a deleted folder."""
+    fails after all the work (``.``: "Device or resource busy") or leaves them in a deleted folder. ``hint`` ends
+    the message (what the caller can do instead)."""
     target, cwd = os.path.abspath(path), os.path.abspath(os.getcwd())
     if cwd == target or cwd.startswith(target.rstrip(os.sep) + os.sep):
         what = "the current folder" if cwd == target else "a folder above the current folder"
         raise ValueError(f"{label} {path} is {what}; the output is written as a new folder and renamed into "
-                         "place, which cannot replace the folder you are in: give a new folder name")
+                         f"place, which cannot replace the folder you are in: {hint}")
 
 
 def check_writable_dir(path: str | os.PathLike, label: str = "output folder") -> Path:
