@@ -284,21 +284,19 @@ def _read_image_upright(file: Path) -> np.ndarray:
     not a single gray or colour image.
     """
     import imageio.v3 as iio
-    import PIL.Image
     import PIL.ImageOps
 
+    from ..utils.image_limits import ImageTooLargeError, open_image
+
     try:
-        with PIL.Image.open(file) as im:
+        with open_image(file) as im:
             im.load()
             im = PIL.ImageOps.exif_transpose(im)
             return _check_frame_array(_pil_array(im), file)
     except VideoReadError:
         raise
-    except PIL.Image.DecompressionBombError:
-        raise VideoReadError(f"cannot read frame {file.name}: image too large: over PIL's decompression-bomb "
-                             f"limit of {PIL.Image.MAX_IMAGE_PIXELS:,} pixels") from None
-    except MemoryError:
-        raise VideoReadError(f"cannot read frame {file.name}: image too large to decode in memory") from None
+    except ImageTooLargeError as exc:  # the limit generate and reconstruct apply (PIL only warns up to twice it)
+        raise VideoReadError(f"cannot read frame {str(exc).replace(str(file), file.name, 1)}") from None
     except Exception:  # noqa: BLE001 - not for PIL: imageio below reads it or says why not
         pass
     return _check_frame_array(iio.imread(file, index=0), file)

@@ -24,7 +24,6 @@ import json
 import math
 import os
 import tokenize
-import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Sequence
@@ -134,24 +133,21 @@ def load_image(path: str | os.PathLike) -> Tensor:
     Raises FileNotFoundError when missing, ValueError naming the file when it cannot be decoded (or is too
     large to decode in memory, or has non-finite pixels).
     """
-    from PIL import Image, UnidentifiedImageError
+    from PIL import UnidentifiedImageError
 
-    from genxd.utils.images import to_8bit, too_large_message
+    from genxd.utils.image_limits import ImageTooLargeError, open_image
+    from genxd.utils.images import to_8bit
 
     path = require_file(path, "no such image file")
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as im:
-                if im.mode in ("I", "F") or im.mode.startswith("I;16"):
-                    im.load()
-                    im = to_8bit(im, path)
-                arr = np.asarray(im.convert("RGB"))
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise ValueError(too_large_message(path)) from None
-    except MemoryError:
-        raise ValueError(f"{path}: image too large to decode in memory") from None
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        with open_image(path) as im:
+            if im.mode in ("I", "F") or im.mode.startswith("I;16"):
+                im.load()
+                im = to_8bit(im, path)
+            arr = np.asarray(im.convert("RGB"))
+    except ImageTooLargeError:
+        raise
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         if isinstance(exc, ValueError) and str(exc).startswith(f"{path}:"):  # ours: non-finite pixels
             raise
         raise ValueError(f"{path}: cannot read image ({exc.__class__.__name__}: {exc})") from None
@@ -172,22 +168,20 @@ def _same_size(images: Sequence[Tensor], names: Sequence[str | os.PathLike], whe
 def _load_depth(path: Path, unit_scale: float, size: tuple[int, int]) -> Tensor:
     """A z-depth map ``[H, W]`` (``.npy`` float, or an image times ``unit_scale``); ValueError naming the
     file when it cannot be read or is not ``size`` (H, W)."""
-    from PIL import Image, UnidentifiedImageError
+    from PIL import UnidentifiedImageError
+
+    from genxd.utils.image_limits import ImageTooLargeError, open_image
 
     require_file(path, "no such depth file")
     try:
         if path.suffix == ".npy":
             arr = np.load(path, allow_pickle=False).astype(np.float32)
         else:
-            with warnings.catch_warnings():
-                warnings.simplefilter("error", Image.DecompressionBombWarning)
-                with Image.open(path) as im:
-                    arr = np.asarray(im).astype(np.float32) * unit_scale
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        from genxd.utils.images import too_large_message
-
-        raise ValueError(too_large_message(path)) from None
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError,
+            with open_image(path) as im:
+                arr = np.asarray(im).astype(np.float32) * unit_scale
+    except ImageTooLargeError:
+        raise
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError,
             tokenize.TokenError) as exc:  # TokenError: numpy parsing a damaged .npy header
         raise ValueError(f"{path}: cannot read depth map ({exc.__class__.__name__}: {exc})") from None
     if arr.ndim == 3:

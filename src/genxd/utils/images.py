@@ -11,7 +11,6 @@ Returned tensors follow the project convention: float32 in [0, 1], ``[3, H, W]``
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 from typing import Literal
 
@@ -21,6 +20,7 @@ import PIL.ImageOps
 import torch
 from torch import Tensor
 
+from .image_limits import ImageTooLargeError, open_image, too_large_message  # noqa: F401  (too_large_message: kept importable from here)
 from .image_paths import IMAGE_SUFFIXES, collect_images  # noqa: F401  (torch-free; kept importable from here)
 from .paths import require_file
 from .pixel_range import to_uint8_by_range
@@ -37,13 +37,6 @@ def to_8bit(im: PIL.Image.Image, path: Path) -> PIL.Image.Image:
     return PIL.Image.fromarray(pixels, mode="L")
 
 
-def too_large_message(path: Path) -> str:
-    """Why an image over PIL's decompression-bomb warning limit (``PIL.Image.MAX_IMAGE_PIXELS``, 89 Mpx) is
-    refused: every genxd image reader refuses from that limit on (PIL itself only warns up to twice it)."""
-    return (f"{path}: image too large: over PIL's decompression-bomb limit of {PIL.Image.MAX_IMAGE_PIXELS:,} "
-            "pixels (downscale it first)")
-
-
 def read_rgb(path: str | Path, background: tuple[int, int, int] = (255, 255, 255)) -> PIL.Image.Image:
     """Open an image as RGB: EXIF orientation applied, transparency composited on ``background``.
 
@@ -53,15 +46,11 @@ def read_rgb(path: str | Path, background: tuple[int, int, int] = (255, 255, 255
     path = Path(path)
     require_file(path)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", PIL.Image.DecompressionBombWarning)
-            with PIL.Image.open(path) as im:
-                im.load()
-                im = PIL.ImageOps.exif_transpose(im)
-    except (PIL.Image.DecompressionBombError, PIL.Image.DecompressionBombWarning):
-        raise ValueError(too_large_message(path)) from None
-    except MemoryError:
-        raise ValueError(f"{path}: image too large to decode in memory") from None
+        with open_image(path) as im:
+            im.load()
+            im = PIL.ImageOps.exif_transpose(im)
+    except ImageTooLargeError:
+        raise
     except Exception as exc:  # noqa: BLE001 - any decoder failure means the file is not a readable image
         raise ValueError(f"{path}: cannot read image ({exc.__class__.__name__}: {exc})") from None
     if im.mode in ("I", "F") or im.mode.startswith("I;16"):

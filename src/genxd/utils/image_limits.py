@@ -1,0 +1,47 @@
+"""The one size limit every genxd image-file reader applies, free of torch (curation imports it on Ray workers).
+
+PIL warns on images over ``PIL.Image.MAX_IMAGE_PIXELS`` (about 89 Mpx) and refuses them only from twice
+that; genxd refuses from the warning limit on, in one message naming the file (:func:`too_large_message`),
+so ``generate``, ``reconstruct`` and ``curate`` accept and refuse the same images.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import warnings
+from typing import Iterator
+
+import PIL.Image
+
+
+class ImageTooLargeError(ValueError):
+    """An image over the decompression limit, or too large to decode in the memory there is."""
+
+
+def too_large_message(path: str | os.PathLike) -> str:
+    """Why an image over PIL's decompression-bomb warning limit (``PIL.Image.MAX_IMAGE_PIXELS``) is refused."""
+    return (f"{path}: image too large: over PIL's decompression-bomb limit of {PIL.Image.MAX_IMAGE_PIXELS:,} "
+            "pixels (downscale it first)")
+
+
+@contextlib.contextmanager
+def open_image(path: str | os.PathLike) -> Iterator[PIL.Image.Image]:
+    """``PIL.Image.open(path)`` under the limit, for the whole block (decoding included).
+
+    Over the limit (found from the header when opening, or while decoding inside the block): an
+    :class:`ImageTooLargeError` with :func:`too_large_message`; out of memory while decoding: one naming the
+    file. Every other error passes through unchanged: each caller words its own "cannot read".
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", PIL.Image.DecompressionBombWarning)
+            with PIL.Image.open(path) as im:
+                yield im
+    except (PIL.Image.DecompressionBombError, PIL.Image.DecompressionBombWarning):
+        raise ImageTooLargeError(too_large_message(path)) from None
+    except MemoryError:
+        raise ImageTooLargeError(f"{path}: image too large to decode in memory") from None
+
+
+__all__ = ["ImageTooLargeError", "open_image", "too_large_message"]

@@ -1,0 +1,69 @@
+"""Every reader of image files applies one size limit, with one message (:mod:`genxd.utils.image_limits`).
+
+Between PIL's warning and error limits (89 - 179 Mpx by default) PIL only warns. ``generate`` and
+``reconstruct`` refused such files, but ``curate`` decoded a folder's frames in full with PIL's raw warning
+(noticed in session 27), and the three readers that refused worded it in three places. The limit is lowered
+here so that a 40x40 image (1,600 pixels) lies in the warning band and a 50x50 one (2,500) above the error
+limit."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import PIL.Image
+import pytest
+
+from genxd.curation import read_frames
+from genxd.curation.frames import VideoReadError
+from genxd.reconstruction.views import _load_depth, load_image
+from genxd.utils.image_limits import ImageTooLargeError, open_image
+from genxd.utils.images import read_rgb
+
+READERS = {  # (path, side of the square image) -> what the reader gives
+    "generate (read_rgb)": lambda p, side: read_rgb(p),
+    "reconstruct image": lambda p, side: load_image(p),
+    "reconstruct depth": lambda p, side: _load_depth(p, 1.0, (side, side)),
+    "curate frame folder": lambda p, side: read_frames(p.parent),
+}
+
+
+@pytest.fixture
+def low_limit(monkeypatch):
+    monkeypatch.setattr(PIL.Image, "MAX_IMAGE_PIXELS", 1000)  # PIL warns above 1,000 pixels, refuses above 2,000
+
+
+@pytest.mark.parametrize("side", [40, 50], ids=["warning band", "over the error limit"])
+@pytest.mark.parametrize("reader", list(READERS))
+def test_every_reader_refuses_the_same_images_in_the_same_words(tmp_path, low_limit, reader, side):
+    path = tmp_path / "in" / "big.png"
+    path.parent.mkdir()
+    PIL.Image.new("L" if "depth" in reader else "RGB", (side, side)).save(path)
+    expected = "image too large: over PIL's decompression-bomb limit of 1,000 pixels (downscale it first)"
+    error = VideoReadError if "curate" in reader else ValueError
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no raw PIL warning on the way
+        with pytest.raises(error) as caught:
+            READERS[reader](path, side)
+    name = "cannot read frame big.png" if "curate" in reader else str(path)
+    assert str(caught.value) == f"{name}: {expected}"
+
+
+@pytest.mark.parametrize("reader", list(READERS))
+def test_images_under_the_limit_are_read_by_every_reader(tmp_path, low_limit, reader):
+    path = tmp_path / "in" / "small.png"
+    path.parent.mkdir()
+    PIL.Image.fromarray(np.full((30, 30, 3 if "depth" not in reader else 1), 7, np.uint8).squeeze()).save(path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        READERS[reader](path, 30)
+
+
+def test_open_image_passes_other_errors_through_unchanged(tmp_path):
+    """Each caller words its own "cannot read"; only the size limit is the helper's."""
+    path = tmp_path / "junk.png"
+    path.write_bytes(b"not an image")
+    with pytest.raises(PIL.UnidentifiedImageError):
+        with open_image(path):
+            pass
+    assert not issubclass(PIL.UnidentifiedImageError, ImageTooLargeError)
