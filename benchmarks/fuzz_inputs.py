@@ -135,8 +135,9 @@ def _case_rng(seed: int, target: str, case: int) -> random.Random:
 
 
 def run_target(module: str, target: FuzzTarget, *, cases: list[int], seed: int, timeout: float, keep: Path,
-               work: Path, time_limit: float | None, verbose: bool = False) -> dict:
-    """Run ``cases`` of one target; returns its counts, findings and timing."""
+               work: Path, time_limit: float | None, verbose: bool = False, outcomes: list | None = None) -> dict:
+    """Run ``cases`` of one target; returns its counts, findings and timing (each case's outcome appended to
+    ``outcomes`` when given, to compare two runs case by case)."""
     seed_dir = work / target.name / "seeds"
     seed_dir.mkdir(parents=True)
     seeds = target.make_seeds(seed_dir)
@@ -157,6 +158,8 @@ def run_target(module: str, target: FuzzTarget, *, cases: list[int], seed: int, 
             result = worker.read(dest, timeout)
             done += 1
             counts[result["outcome"]] += 1
+            if outcomes is not None:
+                outcomes.append({"target": target.name, "case": i, **{k: result[k] for k in ("outcome", "type", "message")}})
             if result["outcome"] in BAD_OUTCOMES:
                 key = f"{result['outcome']} {result['type']} {result['where']}".strip()
                 if key not in findings:
@@ -188,6 +191,8 @@ def main(argv: list[str] | None = None) -> int:
                         "benchmarks/results/local/)")
     parser.add_argument("--list", action="store_true", help="list the targets and exit")
     parser.add_argument("--verbose", action="store_true", help="print each new finding as it is found")
+    parser.add_argument("--outcomes", help="JSON-lines file for every case's outcome (target, case, outcome, type, "
+                        "message), to compare two runs case by case")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--warm-up", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -197,6 +202,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.timeout <= 0:
         parser.error(f"--timeout must be > 0, got {args.timeout}")
     check_out(parser, args.out, "--json")
+    check_out(parser, args.outcomes, "--outcomes")
     targets = all_targets()
     if args.list:
         for name, (_, target) in targets.items():
@@ -216,6 +222,7 @@ def main(argv: list[str] | None = None) -> int:
     cases = [args.case] if args.case is not None else list(range(args.cases))
     report = {"seed": args.seed, "cases_per_target": len(cases), "timeout_s": args.timeout, "targets": []}
     found = 0
+    outcomes: list | None = [] if args.outcomes else None
     with tempfile.TemporaryDirectory(prefix="genxd-fuzz-") as tmp:
         for name in names:
             module, target = targets[name]
@@ -224,7 +231,8 @@ def main(argv: list[str] | None = None) -> int:
                 report.setdefault("skipped", []).append({"target": name, "needs": how})
                 continue
             result = run_target(module, target, cases=cases, seed=args.seed, timeout=args.timeout, keep=keep,
-                                work=Path(tmp), time_limit=args.time_limit, verbose=args.verbose)
+                                work=Path(tmp), time_limit=args.time_limit, verbose=args.verbose,
+                                outcomes=outcomes)
             report["targets"].append(result)
             bad = sum(result["counts"][k] for k in BAD_OUTCOMES)
             found += bad
@@ -235,6 +243,12 @@ def main(argv: list[str] | None = None) -> int:
                       f"{f['message'][:160]}", flush=True)
     report["findings"] = found
     save_json(out, report)
+    if outcomes is not None:
+        from genxd.utils.io import atomic_file
+
+        Path(args.outcomes).parent.mkdir(parents=True, exist_ok=True)
+        with atomic_file(args.outcomes) as tmp_file:
+            tmp_file.write_text("".join(json.dumps(o) + "\n" for o in outcomes))
     if found:
         print(f"reproducers kept under {keep}")
     return 1 if found else 0
