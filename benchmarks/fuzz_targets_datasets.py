@@ -40,8 +40,9 @@ def _zip_seeds(folder: Path) -> list[Path]:
     archive = folder / "batch_1.zip"
     with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         for p in sorted(samples.rglob("*")):
-            if p.is_file():
-                zf.write(p, str(p.relative_to(samples)))
+            if p.is_file():  # a fixed date: the archive (and each case made from it) is the same in every run
+                info = zipfile.ZipInfo(str(p.relative_to(samples)), date_time=(2026, 1, 1, 0, 0, 0))
+                zf.writestr(info, p.read_bytes(), compress_type=zipfile.ZIP_DEFLATED)
     return [archive]
 
 

@@ -238,7 +238,8 @@ def write_reconfusion_scene(
         file_name, i = f"{stem}_{i}{suffix}", i + 1
     path = root / file_name
     with atomic_file(path) as tmp:
-        torch.save([scene], tmp)
+        with open(tmp, "wb") as f:  # a file object: the archive is named "archive", not after the random temp name
+            torch.save([scene], f)
     index[key] = file_name
     write_json_atomic(root / INDEX_FILE, index, overwrite=True)
     return path
