@@ -182,6 +182,19 @@ def test_process_group_without_a_launcher_is_one_process(monkeypatch):
         launched_world_size()
 
 
+def test_subclasses_of_the_input_errors_are_input_errors():
+    """The check compared class names only: a ValueError subclass raised for one input (an image over the size
+    limit, a video that cannot be read) made ``generate`` exit 1, as for a crash, instead of 2 (found on the
+    device's CPU run of this session's tests)."""
+    from genxd.curation.frames import VideoReadError
+    from genxd.pipelines.distributed import failed_result
+    from genxd.utils.image_limits import ImageTooLargeError
+
+    for exc in (ImageTooLargeError("a.png: image too large"), VideoReadError("v.mp4: cannot open"), ValueError("x")):
+        assert failed_result(0, "a", "o", exc, 0).input_error, type(exc).__name__
+    assert not failed_result(0, "a", "o", RuntimeError("boom"), 0).input_error
+
+
 def test_write_summary_counts(tmp_path):
     results = [SceneResult(0, "a", "o/a", "written"), SceneResult(1, "b", "o/b", "skipped", process_index=1),
                SceneResult(2, "c", "o/c", "failed", "bad", "ValueError", 1)]

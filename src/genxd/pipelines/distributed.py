@@ -59,11 +59,13 @@ class SceneResult:
     process_index: int = 0  # the process that handled the input
     started_at: float | None = None  # wall clock (time.time()) when this input's sampling started
     finished_at: float | None = None  # wall clock when its output was written (or it failed)
+    bad_input: bool = False  # a failure caused by the input (bad file, bad value; INPUT_ERRORS or a subclass)
 
     @property
     def input_error(self) -> bool:
-        """True when the failure is a problem with the input (bad file, bad value), not a crash."""
-        return self.error_type in {cls.__name__ for cls in INPUT_ERRORS}
+        """True when the failure is a problem with the input (bad file, bad value), not a crash: ``bad_input``
+        (set by :func:`failed_result` for any subclass too), or one of :data:`INPUT_ERRORS` by name."""
+        return self.bad_input or self.error_type in {cls.__name__ for cls in INPUT_ERRORS}
 
 
 def failure_message(exc: BaseException) -> str:
@@ -83,7 +85,8 @@ def failed_result(index: int, input: str, output: str, exc: BaseException, proce
     if not isinstance(exc, INPUT_ERRORS) and not is_environment_error(exc) and not is_out_of_memory(exc):
         print(f"genxd: process {process_index}: {input} failed:", file=sys.stderr)
         traceback.print_exception(exc, file=sys.stderr)
-    return SceneResult(index, input, output, "failed", failure_message(exc), type(exc).__name__, process_index)
+    return SceneResult(index, input, output, "failed", failure_message(exc), type(exc).__name__, process_index,
+                       bad_input=isinstance(exc, INPUT_ERRORS))
 
 
 class ProcessGroup:
@@ -149,7 +152,7 @@ def write_summary(path: str | os.PathLike, results: Sequence[SceneResult], num_p
     """Write the job summary JSON (replacing an older one): counts and one entry per input.
 
     ``{"num_inputs", "num_processes", "written", "skipped", "failed", **extra, "results": [{index, input, output,
-    status, error, error_type, process_index}, ...]}``.
+    status, error, error_type, process_index, started_at, finished_at, bad_input}, ...]}``.
     """
     counts = {s: sum(r.status == s for r in results) for s in ("written", "skipped", "failed")}
     summary = {"num_inputs": len(results), "num_processes": num_processes, **counts, **(extra or {}),
