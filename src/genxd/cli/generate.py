@@ -187,9 +187,11 @@ def register(app: typer.Typer) -> None:
                                              None if camera_from_video is not None else camera, summary)
             import_libraries("genxd.api", "genxd.pipelines.distributed", defer=DEFERRED_IMPORTS)
             from ..api import default_model_path, generate_scenes
+            from ..pipelines.cublas_workspace import prefer_no_cublas_workspace
             from ..pipelines.distributed import ProcessGroup
 
             group = ProcessGroup(device)
+            prefer_no_cublas_workspace(group.device(device))  # before the model loads: see its module
             if model is None and group.is_main_process and default_model_path() is not None:
                 note("no --model given, using the bundled small model (genxd-small; trained on synthetic and photo-textured scenes)", quiet)
             summary_file = summary_path(summary, out, group)
@@ -250,9 +252,11 @@ def register(app: typer.Typer) -> None:
             check_model_folder(model)
             import_libraries("genxd.api", "genxd.pipelines.distributed", defer=DEFERRED_IMPORTS)
             from ..api import fewshot_scenes
+            from ..pipelines.cublas_workspace import prefer_no_cublas_workspace
             from ..pipelines.distributed import ProcessGroup
 
             group = ProcessGroup(device)
+            prefer_no_cublas_workspace(group.device(device))  # before the model loads: see its module
             summary_file = summary_path(summary, out, group)
             results = fewshot_scenes(
                 data_root, out, model, strategy=strategy, pose_dir=pose_dir, n_views=n_views, num_context=num_context,
