@@ -10,8 +10,8 @@ import typer
 
 from .. import validation as v
 from .common import DEFERRED_IMPORTS, UsageError, import_libraries, note, one_line, run_cli
-from .options import (Compile, Device, Dtype, Frames, Guidance, Model, MotionStrength, Out, Overwrite, Quiet,
-                      Resolution, Seed, SkipExisting, Steps, Summary, checked, flag)
+from .options import (Anchors, Compile, Device, Dtype, Frames, Guidance, Model, MotionStrength, Out, Overlap,
+                      Overwrite, Quiet, Resolution, Seed, SkipExisting, Steps, Summary, Window, checked, flag)
 
 if TYPE_CHECKING:
     from ..pipelines.distributed import ProcessGroup, SceneResult
@@ -123,6 +123,19 @@ def check_inputs_and_outputs(inputs: list[Path], out: Path, overwrite: bool, ski
     return paths
 
 
+def start_sampling_job(device: str | None) -> ProcessGroup:
+    """Import the model code and return the job's :class:`~genxd.pipelines.distributed.ProcessGroup` (accelerate's
+    when launched), with this process's cuBLAS set for sampling before the model loads
+    (:mod:`genxd.pipelines.cublas_workspace`)."""
+    import_libraries("genxd.api", "genxd.pipelines.distributed", defer=DEFERRED_IMPORTS)
+    from ..pipelines.cublas_workspace import prefer_no_cublas_workspace
+    from ..pipelines.distributed import ProcessGroup
+
+    group = ProcessGroup(device)
+    prefer_no_cublas_workspace(group.device(device))
+    return group
+
+
 def note_renamed(paths: list[Path], out: Path, quiet: bool) -> None:
     """Say which inputs got a longer output name because another input has the same name."""
     from ..output_folders import output_names
@@ -157,9 +170,9 @@ def register(app: typer.Typer) -> None:
         seed: Seed = 0,
         fit: str = typer.Option("crop", "--fit", callback=checked(v.FITS), help="crop (centre crop) or pad (pad with white) to a square."),
         batch_size: int = typer.Option(1, "--batch-size", callback=checked(v.BATCH_SIZE), help="Scenes per sampling call, 1-1024 (GPU)."),
-        window: Optional[int] = typer.Option(None, "--window", callback=checked(v.WINDOW), help="Frames the model generates at once (default: the model's, 8 for the bundled model). Longer paths are made window by window: see docs/long_paths.md."),
-        anchors: Optional[int] = typer.Option(None, "--anchors", callback=checked(v.ANCHORS), help="3d paths longer than a window: 0 (default) grows the path window by window outwards from the inputs; A >= 1 first makes one anchor window of A new frames spread over the whole path. See docs/long_paths.md."),
-        overlap: Optional[int] = typer.Option(None, "--overlap", callback=checked(v.OVERLAP), help="Paths longer than a window: already generated frames conditioning each later window (default: window // 4)."),
+        window: Window = None,
+        anchors: Anchors = None,
+        overlap: Overlap = None,
         device: Device = None,
         dtype: Dtype = None,
         scheduler: Optional[str] = typer.Option(None, "--scheduler", callback=checked(v.SCHEDULERS), help="Sampler: euler (the authors'), dpmpp-2m, dpmpp-3m, dpmpp-2m-sde, unipc, heun (heun: 2n-1 UNet calls for n steps). Default: the model's (docs/benchmarks.md: quality against steps)."),
@@ -185,13 +198,9 @@ def register(app: typer.Typer) -> None:
                 raise UsageError("no inputs: give image files / folders, or --input-list FILE")
             paths = check_inputs_and_outputs(inputs, out, overwrite, skip_existing, model,
                                              None if camera_from_video is not None else camera, summary)
-            import_libraries("genxd.api", "genxd.pipelines.distributed", defer=DEFERRED_IMPORTS)
+            group = start_sampling_job(device)
             from ..api import default_model_path, generate_scenes
-            from ..pipelines.cublas_workspace import prefer_no_cublas_workspace
-            from ..pipelines.distributed import ProcessGroup
 
-            group = ProcessGroup(device)
-            prefer_no_cublas_workspace(group.device(device))  # before the model loads: see its module
             if model is None and group.is_main_process and default_model_path() is not None:
                 note("no --model given, using the bundled small model (genxd-small; trained on synthetic and photo-textured scenes)", quiet)
             summary_file = summary_path(summary, out, group)
@@ -230,9 +239,9 @@ def register(app: typer.Typer) -> None:
         seed: Seed = 0,
         save_target_only: bool = flag("--save-target-only", help="Write only the generated target frames."),
         pad_to_square: bool = flag("--pad-to-square", help="Pad (not crop) to square; outputs are un-padded."),
-        window: Optional[int] = typer.Option(None, "--window", callback=checked(v.WINDOW), help="Frames the model generates at once (default: the model's, 8 for the bundled model). Longer paths are made window by window: see docs/long_paths.md."),
-        anchors: Optional[int] = typer.Option(None, "--anchors", callback=checked(v.ANCHORS), help="3d paths longer than a window: 0 (default) grows the path window by window outwards from the inputs; A >= 1 first makes one anchor window of A new frames spread over the whole path. See docs/long_paths.md."),
-        overlap: Optional[int] = typer.Option(None, "--overlap", callback=checked(v.OVERLAP), help="Paths longer than a window: already generated frames conditioning each later window (default: window // 4)."),
+        window: Window = None,
+        anchors: Anchors = None,
+        overlap: Overlap = None,
         device: Device = None,
         dtype: Dtype = None,
         compile_unet: Compile = False,
@@ -250,13 +259,9 @@ def register(app: typer.Typer) -> None:
             if not data_root.exists():  # before the model code's imports: a typo fails at once
                 raise FileNotFoundError(f"{data_root}: no such folder")
             check_model_folder(model)
-            import_libraries("genxd.api", "genxd.pipelines.distributed", defer=DEFERRED_IMPORTS)
+            group = start_sampling_job(device)
             from ..api import fewshot_scenes
-            from ..pipelines.cublas_workspace import prefer_no_cublas_workspace
-            from ..pipelines.distributed import ProcessGroup
 
-            group = ProcessGroup(device)
-            prefer_no_cublas_workspace(group.device(device))  # before the model loads: see its module
             summary_file = summary_path(summary, out, group)
             results = fewshot_scenes(
                 data_root, out, model, strategy=strategy, pose_dir=pose_dir, n_views=n_views, num_context=num_context,

@@ -95,6 +95,19 @@ MotionStrength = Annotated[float, typer.Option(
          "image displacement of moving objects, so 1 = 1% of the image per frame; 0 = still. Real clips: "
          "~0.2-5; the bundled model knows 0-21 (median 3.5). See docs/conventions.md.")]
 
+Window = Annotated[Optional[int], typer.Option(
+    "--window", callback=checked(v.WINDOW),
+    help="Frames the model generates at once (default: the model's, 8 for the bundled model). Longer paths are "
+         "made window by window: see docs/long_paths.md.")]
+Anchors = Annotated[Optional[int], typer.Option(
+    "--anchors", callback=checked(v.ANCHORS),
+    help="3d paths longer than a window: 0 (default) grows the path window by window outwards from the inputs; "
+         "A >= 1 first makes one anchor window of A new frames spread over the whole path. See docs/long_paths.md.")]
+Overlap = Annotated[Optional[int], typer.Option(
+    "--overlap", callback=checked(v.OVERLAP),
+    help="Paths longer than a window: already generated frames conditioning each later window (default: "
+         "window // 4).")]
+
 
 def Out(help: str) -> Any:
     """``--out/-o PATH`` with this command's help (``x: Out("...") = Path("outputs")``)."""
@@ -102,4 +115,5 @@ def Out(help: str) -> Any:
 
 
 __all__ = ["checked", "flag", "Quiet", "Overwrite", "SkipExisting", "Seed", "Device", "Dtype", "Model", "Steps",
-           "Guidance", "Frames", "Resolution", "Compile", "Summary", "MotionStrength", "Out"]
+           "Guidance", "Frames", "Resolution", "Compile", "Summary", "MotionStrength", "Window", "Anchors", "Overlap",
+           "Out"]
