@@ -75,7 +75,9 @@ BAD_PYTHON_VALUES = [
     (dict(azimuth_range=np.array(8)), "azimuth_range"),  # len() of a 0-d array raises TypeError (api-args)
     (dict(dtype=torch.float64), "dtype"),  # a torch dtype other than the three was passed on unchecked
 ]
-BAD_IMAGES = [np.array(8), b"img.png", 5, None]  # np.array(8) is an Iterable that cannot be iterated (api-args)
+# np.array(8) is an Iterable that cannot be iterated (api-args); a dict was read as the list of its keys
+# ({'a': 1}: "a: no such file or folder", api-args seed 10)
+BAD_IMAGES = [np.array(8), b"img.png", 5, None, {"a.png": 1}]
 
 
 @pytest.mark.parametrize("kwargs, name", BAD_PYTHON_VALUES, ids=[f"{k}" for k, _ in BAD_PYTHON_VALUES])

@@ -21,7 +21,7 @@ import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Mapping
 
 import torch
 from torch import Tensor
@@ -266,7 +266,8 @@ def generate_scenes(
     else:
         given = images
         try:  # a 0-d numpy array is an Iterable that cannot be iterated
-            images = list(given) if isinstance(given, Iterable) and not isinstance(given, bytes) else None
+            images = (list(given) if isinstance(given, Iterable) and not isinstance(given, (bytes, Mapping))
+                      else None)  # a dict's keys are not a list of images the caller meant
         except TypeError:
             images = None
         if images is None:
