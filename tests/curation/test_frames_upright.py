@@ -67,6 +67,50 @@ def test_a_video_with_a_display_rotation_is_read_upright(tmp_path, degrees, shap
     np.testing.assert_array_equal(shown, np.rot90(stored, (degrees // 90) % 4, axes=(1, 2)))
 
 
+def _dihedral(frames: np.ndarray) -> dict[str, np.ndarray]:
+    """The 8 ways to turn and flip ``[N, H, W, 3]`` frames, by name."""
+    out = {}
+    for k in range(4):
+        turned = np.rot90(frames, k, axes=(1, 2))
+        out[f"rot{90 * k}"], out[f"rot{90 * k}+hflip"] = turned, turned[:, :, ::-1]
+    return out
+
+
+def _ffmpeg_first_frame(ffmpeg: str, video, png) -> np.ndarray:
+    """The first frame as ffmpeg itself shows it (its autorotation on, the default)."""
+    subprocess.run([ffmpeg, "-y", "-loglevel", "error", "-i", str(video), "-frames:v", "1", str(png)], check=True)
+    return np.asarray(PIL.Image.open(png).convert("RGB"))
+
+
+@pytest.mark.parametrize("options", [
+    ["-display_hflip"],  # a front camera's mirror: FFmpeg reads its angle as 180 (it came out upside down)
+    ["-display_vflip"],  # angle 0, flipped top to bottom (read as not turned at all)
+    ["-display_rotation", "90", "-display_hflip"],
+    ["-display_rotation", "-90", "-display_hflip"],
+    ["-display_rotation", "180", "-display_hflip"],
+    ["-display_rotation", "90", "-display_vflip"],
+    ["-display_rotation", "180"],
+])
+def test_a_mirrored_display_matrix_is_shown_as_ffmpeg_shows_it(tmp_path, options):
+    imageio_ffmpeg = pytest.importorskip("imageio_ffmpeg")
+    ffmpeg = imageio_ffmpeg.get_ffmpeg_exe()
+    frames = _landscape_frames()
+    _write_h264(tmp_path / "stored.mp4", frames)
+    run = subprocess.run([ffmpeg, "-y", "-loglevel", "error", *options, "-i", str(tmp_path / "stored.mp4"), "-c",
+                          "copy", str(tmp_path / "phone.mp4")], capture_output=True, text=True)
+    if run.returncode:
+        pytest.skip(f"this ffmpeg cannot write a mirrored display matrix: {run.stderr.strip()[:200]}")
+    reference = _ffmpeg_first_frame(ffmpeg, tmp_path / "phone.mp4", tmp_path / "ffmpeg.png")
+    stored, shown = read_frames(tmp_path / "stored.mp4"), read_frames(tmp_path / "phone.mp4")
+    # the same pixels, turned and flipped one of the 8 ways...
+    matches = [name for name, turned in _dihedral(stored).items() if turned.shape == shown.shape
+               and np.array_equal(turned, shown)]
+    assert matches, "not a turn or flip of the stored frames"
+    # ... the way ffmpeg shows them: a non-square frame's shape and the corner of its one white square tell the 8
+    # apart (ffmpeg converts the colours its own way, so the pixels themselves differ by a few levels)
+    assert shown.shape[1:] == reference.shape and _corner(shown[0]) == _corner(reference), (matches, options)
+
+
 def test_a_frame_file_with_an_exif_orientation_is_read_upright(tmp_path):
     folder = tmp_path / "frames"
     folder.mkdir()

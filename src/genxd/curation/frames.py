@@ -192,16 +192,45 @@ def _prepare(frame: np.ndarray, resize: int | tuple[int, int] | None) -> np.ndar
     return np.ascontiguousarray(frame)
 
 
+def _display_matrix(frame) -> np.ndarray | None:
+    """The frame's display matrix as a float ``[3, 3]`` (FFmpeg's 16.16 fixed-point ``int32`` layout, row-major,
+    ``[a b u; c d v; x y w]``), or ``None`` when it has none (or this PyAV does not expose side data)."""
+    for side_data in getattr(frame, "side_data", None) or ():
+        if "DISPLAYMATRIX" in str(getattr(side_data, "type", "")).upper():
+            raw = bytes(side_data)
+            if len(raw) == 36:
+                return np.frombuffer(raw, np.int32).reshape(3, 3).astype(np.float64) / 65536.0
+    return None
+
+
 def _upright(frame, pixels: np.ndarray) -> np.ndarray:
-    """A decoded frame as it is meant to be shown: phone videos are stored sideways with a display matrix that
-    says how far to turn them (PyAV's ``VideoFrame.rotation``, degrees counter-clockwise; multiples of 90 as
-    ffmpeg's own autorotation). A display matrix that holds no rotation (all zeros: FFmpeg's angle is NaN, which
-    PyAV gives as -2**31) turns nothing, as in ffmpeg."""
+    """A decoded frame ``uint8 [H, W, 3]`` as it is meant to be shown, as ffmpeg's own autorotation shows it: phone
+    videos are stored sideways with a display matrix that says how far to turn them (PyAV's
+    ``VideoFrame.rotation``, degrees counter-clockwise; multiples of 90), and a mirrored one (a front camera, an
+    editor's flip) also says which way to flip them. Without the flip a horizontally mirrored clip reads as a
+    half turn (FFmpeg's angle of such a matrix is 180) and came out upside down. A display matrix that holds no
+    rotation (all zeros: FFmpeg's angle is NaN, which PyAV gives as -2**31) turns nothing, as in ffmpeg; angles
+    between the multiples of 90 go to the nearest one."""
     angle = float(getattr(frame, "rotation", 0) or 0)
     if not math.isfinite(angle) or abs(angle) > 360.0:
         return pixels
-    turns = round(angle / 90.0) % 4
-    return np.ascontiguousarray(np.rot90(pixels, turns)) if turns else pixels
+    matrix = _display_matrix(frame)
+    theta = -round(angle / 90.0) * 90 % 360  # ffmpeg's: clockwise degrees to turn for display
+    if matrix is None:  # no flip known: the rotation alone (np.rot90 turns counter-clockwise)
+        turns = (-theta // 90) % 4
+        return np.ascontiguousarray(np.rot90(pixels, turns)) if turns else pixels
+    # ffmpeg's autorotate filters (fftools: transpose / hflip / vflip by the angle and the matrix's signs)
+    if theta == 90:  # transpose=clock, or cclock_flip (a plain transpose) when mirrored
+        out = pixels.swapaxes(0, 1) if matrix[1, 0] > 0 else np.rot90(pixels, -1)
+    elif theta == 270:  # transpose=cclock, or clock_flip (the anti-transpose) when mirrored
+        out = np.rot90(pixels, -1)[::-1] if matrix[1, 0] < 0 else np.rot90(pixels, 1)
+    else:  # 0 or 180: hflip where the first column is negative (180 only), vflip where the second is
+        out = pixels
+        if theta == 180 and matrix[0, 0] < 0:
+            out = out[:, ::-1]
+        if matrix[1, 1] < 0:
+            out = out[::-1]
+    return out if out is pixels else np.ascontiguousarray(out)
 
 
 def _iter_video_frames(path: Path, wanted=None):
