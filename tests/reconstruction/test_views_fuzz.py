@@ -59,6 +59,13 @@ def test_frame_times_far_beyond_float32_are_normalised(tmp_path):
     torch.testing.assert_close(load_views(scene).times, torch.tensor([0.0, 1.0, 0.0]))
 
 
+def test_frame_times_whose_span_is_beyond_float64_are_normalised(tmp_path):
+    # -1e308 .. 1e308: each time finite, their difference not (the times were all 0)
+    scene = _scene(tmp_path)
+    _edit(scene, lambda m: [fr.update(time=t) for fr, t in zip(m["frames"], (-1e308, 1e308, 0.0))])
+    torch.testing.assert_close(load_views(scene).times, torch.tensor([0.0, 1.0, 0.5]))
+
+
 def test_a_frame_without_its_image_path(tmp_path):
     scene = _scene(tmp_path)
     path = _edit(scene, lambda m: m["frames"][2].pop("file_path"))

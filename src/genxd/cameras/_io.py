@@ -114,6 +114,18 @@ def describe(value: Any) -> str:
     return type(value).__name__
 
 
+def times_to_unit_range(times: Tensor) -> Tensor | None:
+    """Finite frame times ``[N]`` mapped to [0, 1] in float64 (the earliest to 0, the latest to 1), or ``None``
+    when they are all equal. Divided by the largest magnitude first, so that the span of times far apart (-1e308
+    .. 1e308: each finite, their difference not) stays finite."""
+    t = torch.as_tensor(times, dtype=torch.float64).reshape(-1)
+    largest = float(t.abs().max()) if t.numel() else 0.0
+    if largest > 0:
+        t = t / largest
+    span = float(t.max() - t.min()) if t.numel() else 0.0
+    return (t - t.min()) / span if span > 0 else None
+
+
 def json_number(value: Any, where: str, *, positive: bool = False, integer: bool = False) -> float:
     """A finite JSON number (not a string or boolean); ``where`` names it in errors."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):

@@ -31,12 +31,14 @@ is then False.
 from __future__ import annotations
 
 import json
+import math
 import os
 from pathlib import Path
 
 import torch
 
-from ._io import as_c2w, as_intrinsics, describe, json_matrices, json_number, json_numbers, json_size, read_json
+from ._io import (as_c2w, as_intrinsics, describe, json_matrices, json_number, json_numbers, json_size, read_json,
+                  times_to_unit_range)
 from .camera_path import CameraPath
 from .colmap import read_colmap_model
 from .formats import (
@@ -86,10 +88,10 @@ def _curate_times(sample: Path, names: list[str]) -> torch.Tensor | None:
         return None
     if not names or any(n not in index for n in names):
         return None
-    lo, hi = min(all_idx), max(all_idx)
-    if hi <= lo:
+    if not all(math.isfinite(i) for i in all_idx):
         return None
-    return torch.tensor([(index[n] - lo) / (hi - lo) for n in names], dtype=torch.float64)
+    unit = times_to_unit_range(torch.tensor([*all_idx, *(index[n] for n in names)], dtype=torch.float64))
+    return None if unit is None else unit[len(all_idx):]
 
 
 def _read_colmap(folder: Path, dtype: torch.dtype, what: str = COLMAP_FORMAT, sample: Path | None = None) -> CameraPath:

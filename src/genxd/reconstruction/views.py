@@ -21,7 +21,6 @@ ValueError before anything is trained.
 from __future__ import annotations
 
 import json
-import math
 import os
 import tokenize
 from dataclasses import dataclass, replace
@@ -286,10 +285,12 @@ def _load_transforms(path: Path) -> Views:
         )
     times = None
     if all("time" in fr for fr in frames):
+        from genxd.cameras._io import times_to_unit_range
+
         # finite (checked above), normalised in float64: a time of 1e300 is finite there, not in float32
         t = torch.tensor([float(fr["time"]) for fr in frames], dtype=torch.float64)
-        span = float(t.max() - t.min())
-        times = ((t - t.min()) / span if span > 0 and math.isfinite(span) else torch.zeros_like(t)).float()
+        unit = times_to_unit_range(t)
+        times = (torch.zeros_like(t) if unit is None else unit).float()
     depths = None
     if depth_paths is not None:
         from genxd.cameras._io import json_number
