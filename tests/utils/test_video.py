@@ -78,3 +78,57 @@ def test_a_cut_short_video_is_refused_and_nothing_is_left(tmp_path, monkeypatch,
         video.write_mp4(tmp_path / "clip.mp4", _frames(), fps=4)
     assert err.value.errno == errno.ENOSPC and "clip.mp4" in str(err.value)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["whole.mp4"]
+
+
+_FAILING_FFMPEG = '''#!{python}
+"""Stands in for ffmpeg on a disk that fills up mid-write, as the real one behaves there (seen on a 60 kB tmpfs):
+it reads the frames, leaves a cut-short file and prints its error lines when its -loglevel lets errors through."""
+import sys
+args = sys.argv[1:]
+level = next((args[i + 1] for i, a in enumerate(args[:-1]) if a in ("-v", "-loglevel")), "info")
+sys.stdin.buffer.read()
+with open(args[-1], "wb") as f:
+    f.write(b"\\x00\\x00\\x00\\x20ftypisom")
+if level not in ("quiet", "panic", "fatal", "-8", "0", "8"):
+    for line in ("Error submitting a packet to the muxer: No space left on device", "Error writing trailer: No space "
+                 "left on device", "Error closing file: No space left on device"):
+        print(f"[out#0/mp4 @ 0x5] {{line}}", file=sys.stderr)
+sys.exit(228)
+'''
+
+
+def _write_with(writer: str, path):
+    import torch
+
+    frames = _frames()
+    if writer == "write_mp4":
+        return video.write_mp4(path, frames, fps=4)
+    rgb = torch.from_numpy(frames).permute(0, 3, 1, 2).float() / 255
+    if writer == "synthetic":
+        from genxd.data.synthetic.writers import write_video
+        return write_video(path, rgb, fps=4)
+    from genxd.reconstruction.pipeline import write_video  # reconstruct's fly-through
+    return write_video(path, rgb, fps=4)
+
+
+@pytest.mark.parametrize("writer", ["write_mp4", "synthetic", "reconstruct"])
+def test_ffmpegs_own_error_lines_do_not_reach_the_terminal(tmp_path, monkeypatch, capfd, writer):
+    """A video write that fails is one genxd error and leaves no file; ffmpeg's own lines (it writes them straight
+    to the terminal, not through Python) printed before it: six of them on a full disk (a 60 kB tmpfs), and the
+    message said "see its messages above". Reconstruct's fly-through writer did not check the file at all (a
+    cut-short video landed in the output folder)."""
+    import sys
+
+    if not video._has_imageio_ffmpeg():
+        pytest.skip("imageio-ffmpeg not installed")
+    fake = tmp_path / "ffmpeg"
+    fake.write_text(_FAILING_FFMPEG.format(python=sys.executable))
+    fake.chmod(0o755)
+    monkeypatch.setenv("IMAGEIO_FFMPEG_EXE", str(fake))
+    (tmp_path / "out").mkdir()
+    with pytest.raises(OSError) as err:
+        _write_with(writer, tmp_path / "out" / "clip.mp4")
+    assert "clip.mp4" in str(err.value) and "above" not in str(err.value), err.value
+    captured = capfd.readouterr()
+    assert "Error" not in captured.err and "Error" not in captured.out, captured
+    assert list((tmp_path / "out").iterdir()) == []

@@ -97,17 +97,13 @@ def save_png(path: Path, image: Tensor) -> None:
 
 
 def write_video(path: Path, frames: Tensor, fps: int = 30) -> None:
-    """Write ``[N, 3, H, W]`` float frames as an H.264 mp4 (sizes padded to even numbers)."""
-    import imageio.v2 as imageio
+    """Write ``[N, 3, H, W]`` float frames as an H.264 mp4 (sizes padded to even numbers), atomically and checked
+    complete (:func:`genxd.utils.video.write_mp4`: a video cut short by a full disk raises instead of landing in
+    the output folder)."""
+    from genxd.utils.video import write_mp4
 
     arr = (frames.detach().clamp(0, 1).permute(0, 2, 3, 1).cpu().numpy() * 255.0 + 0.5).astype(np.uint8)
-    H, W = arr.shape[1:3]
-    pad_h, pad_w = H % 2, W % 2
-    if pad_h or pad_w:
-        arr = np.pad(arr, ((0, 0), (0, pad_h), (0, pad_w), (0, 0)), mode="edge")
-    with imageio.get_writer(str(path), fps=fps, codec="libx264", quality=8, macro_block_size=1) as writer:
-        for frame in arr:
-            writer.append_data(frame)
+    write_mp4(path, arr, fps=fps, quality=8)
 
 
 def flythrough_path(

@@ -35,6 +35,9 @@ def write_mp4(path: str | Path, frames: np.ndarray, fps: float = 8.0, quality: i
         writer = imageio.get_writer(
             str(tmp), format="FFMPEG", mode="I", fps=fps, codec="libx264", quality=quality,
             pixelformat="yuv420p", macro_block_size=1,
+            # ffmpeg's own lines off: they went straight to the terminal (a full disk printed six of them before
+            # genxd's one line); a failed write is found by check_mp4_complete below and named there
+            ffmpeg_log_level="fatal",
         )
         try:
             for frame in frames:
@@ -84,7 +87,7 @@ def check_mp4_complete(path: str | Path, name: str | Path | None = None) -> None
     shown = name if name is not None else path
     if shutil.disk_usage(path.parent).free < 1 << 20:
         raise OSError(errno.ENOSPC, f"No space left on device: the video {shown} was cut short")
-    raise OSError(errno.EIO, f"the video writer did not finish {shown} (see its messages above)")
+    raise OSError(errno.EIO, f"the video writer (ffmpeg) stopped before finishing {shown}")
 
 
 def _has_imageio_ffmpeg() -> bool:

@@ -135,11 +135,9 @@ def write_image_folder(
 def write_video(
     path: str | os.PathLike, rgb: Tensor, fps: float = 8.0, *, quality: int = 8, overwrite: bool = False
 ) -> Path:
-    """An H.264 mp4 (yuv420p) of frames ``[N, 3, H, W]`` via imageio-ffmpeg. H and W must be even."""
-    import imageio.v2 as imageio
-
-    from genxd.utils.io import atomic_file
-    from genxd.utils.video import check_mp4_complete
+    """An H.264 mp4 (yuv420p) of frames ``[N, 3, H, W]`` via :func:`genxd.utils.video.write_mp4` (atomic, checked
+    complete). H and W must be even."""
+    from genxd.utils.video import write_mp4
 
     frames = to_uint8_frames(rgb)
     n, H, W, _ = frames.shape
@@ -149,22 +147,7 @@ def write_video(
         raise ValueError(f"fps must be positive, got {fps}")
     path = Path(path)
     _prepare_target(path, overwrite)
-    with atomic_file(path) as tmp:  # no half-written file under ``path``, whatever stops the writer
-        writer = imageio.get_writer(
-            str(tmp),
-            format="FFMPEG",
-            fps=fps,
-            codec="libx264",
-            pixelformat="yuv420p",
-            quality=quality,
-            macro_block_size=1,
-            ffmpeg_log_level="error",
-        )
-        with writer:
-            for frame in frames:
-                writer.append_data(frame)
-        check_mp4_complete(tmp, path)
-    return path
+    return write_mp4(path, frames, fps=fps, quality=quality)
 
 
 def sample_surface_points(
