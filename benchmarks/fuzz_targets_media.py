@@ -8,7 +8,7 @@
 - ``recon-image``: ``genxd.reconstruction.views.load_image(path)`` (frames of ``genxd reconstruct`` inputs) on
   the same files; a file that is read must give a finite float32 ``[3, H, W]`` tensor in [0, 1];
 - ``video``: ``genxd.curation.frames.read_frames`` (``genxd curate``) with small limits on mutated short videos
-  (mp4 H.264 and MPEG-4, a phone clip with a display matrix, avi MJPEG, mkv FFV1, webm VP8, GIF) and frame
+  (mp4 H.264 and MPEG-4, phone clips with a turning and a mirroring display matrix, avi MJPEG, mkv FFV1, webm VP8, GIF) and frame
   folders (PNG, JPEG, and one of 1-bit / gray+alpha / palette / CMYK / 16-bit / LZW TIFF / EXIF-rotated files);
   a video that is read must give ``uint8 [N, H, W, 3]`` frames within the limits;
 - ``video-clip``: the frame reading of ``genxd trajectory from-video`` / ``genxd generate --camera-from-video``
@@ -165,6 +165,13 @@ def _video_seeds(folder: Path) -> list[Path]:
     data[matrix:matrix + 36] = struct.pack(">9i", 0, 65536, 0, -65536, 0, 0, 0, 0, 1 << 30)
     rotated.write_bytes(bytes(data))
     seeds.append(rotated)
+    # A front camera's clip: a display matrix that mirrors it (FFmpeg reads its angle as 180 degrees).
+    mirrored = write_mp4(folder / "mirrored.mp4", _frames(8, 48)[:, :32], fps=8)
+    data = bytearray(mirrored.read_bytes())
+    matrix = data.index(b"tkhd") + 4 + 4 + 5 * 4 + 8 + 4 * 2
+    data[matrix:matrix + 36] = struct.pack(">9i", -65536, 0, 0, 0, 65536, 0, 0, 0, 1 << 30)
+    mirrored.write_bytes(bytes(data))
+    seeds.append(mirrored)
     gif = folder / "anim.gif"
     ims = [PIL.Image.fromarray(f) for f in _frames(8, 32)]
     ims[0].save(gif, save_all=True, append_images=ims[1:], duration=100, loop=0)

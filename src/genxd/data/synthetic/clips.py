@@ -111,6 +111,7 @@ def make_clip(
     focal: float = 1.0,
     supersample: int = 1,
     device: torch.device | str | None = None,
+    render_dtype: torch.dtype = torch.float32,
 ) -> SyntheticClip:
     """Draw and render one clip, fully determined by the arguments.
 
@@ -120,6 +121,7 @@ def make_clip(
         camera: a :data:`~genxd.data.synthetic.cameras.CAMERA_PATHS` name; random from
             :data:`CAMERAS_3D` / :data:`CAMERAS_4D` when None.
         motion_strength: 4D only; random in :data:`MOTION_STRENGTH_RANGE` when None.
+        render_dtype: what :func:`render` traces in (``torch.float64``: the same pixels on every CPU).
     """
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
@@ -140,7 +142,7 @@ def make_clip(
         scene = make_scene(seed, num_objects=num_objects)
         times = torch.zeros(num_frames)
     c2w, K = camera_path(camera, num_frames, seed=seed, focal=focal)
-    out = render(scene, c2w, K, height, width, times=times, device=device, supersample=supersample)
+    out = render(scene, c2w, K, height, width, times=times, device=device, supersample=supersample, dtype=render_dtype)
     return SyntheticClip(seed, kind, camera, scene, c2w, K, times, out)
 
 

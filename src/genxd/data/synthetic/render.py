@@ -79,8 +79,8 @@ class _SceneTensors:
     sun: Tensor
 
     @classmethod
-    def from_scene(cls, scene: Scene, device: torch.device) -> "_SceneTensors":
-        to = lambda x: x.to(device)  # noqa: E731
+    def from_scene(cls, scene: Scene, device: torch.device, dtype: torch.dtype = torch.float32) -> "_SceneTensors":
+        to = lambda x: x.to(device, dtype) if x.is_floating_point() else x.to(device)  # noqa: E731
         order = torch.sort(scene.kinds, stable=True).indices
         kinds_sorted = scene.kinds[order].tolist()
         kind_slices = []
@@ -88,7 +88,7 @@ class _SceneTensors:
             if kind in kinds_sorted:
                 first = kinds_sorted.index(kind)
                 kind_slices.append((kind, slice(first, first + kinds_sorted.count(kind))))
-        by_kind = lambda x: x[order].to(device)  # noqa: E731
+        by_kind = lambda x: to(x[order])  # noqa: E731
         return cls(
             order=to(order),
             kind_slices=kind_slices,
@@ -341,6 +341,7 @@ def render(
     supersample: int = 1,
     shadows: bool = True,
     chunk_rays: int | None = None,
+    dtype: torch.dtype = torch.float32,
 ) -> RenderOutput:
     """Render ``N`` views of ``scene``.
 
@@ -356,6 +357,9 @@ def render(
         shadows: cast hard sun shadows from the objects.
         chunk_rays: rays traced at once (bounds memory; the result does not depend on it);
             default 2**16 on the CPU, 2**20 on CUDA (several frames per pass).
+        dtype: what the rays are traced in (outputs are float32 either way). ``torch.float64`` gives the same
+            pixels on every CPU, whatever kernels it picks (float32 results move in the last bits, and a few
+            8-bit values with them); the clips of the tests and benchmarks are float32 renders.
     Returns:
         :class:`RenderOutput`.
     """
@@ -383,14 +387,16 @@ def render(
         raise ValueError(f"times must have one value per view ({n}), got {times.shape[0]}")
     if not torch.isfinite(times).all() or times.min() < 0 or times.max() > 1:
         raise ValueError("times must be finite and in [0, 1]")
-    c2w = c2w.to(device=device, dtype=torch.float32)
-    K = K.to(device=device, dtype=torch.float32)
+    if dtype not in (torch.float32, torch.float64):
+        raise ValueError(f"dtype must be torch.float32 or torch.float64, not {dtype}")
+    c2w = c2w.to(device=device, dtype=dtype)
+    K = K.to(device=device, dtype=dtype)
     if (c2w[:, :3, 3].norm(dim=-1) >= scene.sky_radius * 0.9).any():
         raise ValueError(f"cameras must be within {0.9 * scene.sky_radius:.0f} world units of the origin")
 
-    centres, rotations = scene.object_poses(times)
+    centres, rotations = scene.object_poses(times, dtype)
     centres_d, rotations_d = centres.to(device), rotations.to(device)
-    st = _SceneTensors.from_scene(scene, device)
+    st = _SceneTensors.from_scene(scene, device, dtype)
     centres_sorted, rotations_sorted = centres_d[:, st.order], rotations_d[:, st.order]
     s = supersample
     H, W = height * s, width * s
@@ -401,11 +407,11 @@ def render(
     pixel_angle = 1.0 / (K[:, 0, 0] * W)  # radians per (sub)pixel at the image centre
     forward = c2w[:, :3, 2]
 
-    rgb = torch.empty((n, H * W, 3), device=device)
-    depth = torch.empty((n, H * W), device=device)
+    rgb = torch.empty((n, H * W, 3), device=device, dtype=dtype)
+    depth = torch.empty((n, H * W), device=device, dtype=dtype)
     object_id = torch.empty((n, H * W), dtype=torch.int64, device=device)
     surface = torch.empty((n, H * W), dtype=torch.int64, device=device)
-    normals = torch.empty((n, H * W, 3), device=device)
+    normals = torch.empty((n, H * W, 3), device=device, dtype=dtype)
     frames_per_chunk = max(1, chunk_rays // (H * W))
     pixels_per_chunk = min(H * W, chunk_rays)
     for f0 in range(0, n, frames_per_chunk):
@@ -436,6 +442,8 @@ def render(
         c = s // 2
         depth, object_id, surface = (x[:, c::s, c::s] for x in (depth, object_id, surface))
         normals = normals[:, :, c::s, c::s]
+    rgb, depth, normals = rgb.float(), depth.float(), normals.float()
+    centres_d, rotations_d = centres_d.float(), rotations_d.float()
     return RenderOutput(
         rgb=rgb.contiguous(),
         depth=depth.contiguous(),

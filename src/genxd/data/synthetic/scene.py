@@ -130,21 +130,21 @@ class Scene:
         reach = centres.norm(dim=-1) + self.bounding_radii
         return float(reach.max())
 
-    def object_poses(self, times: Tensor) -> tuple[Tensor, Tensor]:
-        """Exact object poses at ``times [T]`` in [0, 1].
+    def object_poses(self, times: Tensor, dtype: torch.dtype = torch.float32) -> tuple[Tensor, Tensor]:
+        """Exact object poses at ``times [T]`` in [0, 1], computed in ``dtype``.
 
         Returns (on the CPU):
             centres ``[T, M, 3]`` world positions; rotations ``[T, M, 3, 3]`` object-to-world
             (a local point ``q`` is at ``rotations @ q + centres`` in the world).
         """
-        times = torch.as_tensor(times, dtype=torch.float32).reshape(-1).cpu()
+        times = torch.as_tensor(times, dtype=torch.float32).reshape(-1).cpu().to(dtype)
         s = ease(times.clamp(0.0, 1.0))[:, None, None]  # T 1 1
         centres = (
-            self.start_positions[None]
-            + 2.0 * s * (1.0 - s) * self.bends[None]
-            + s * s * self.displacements[None]
+            self.start_positions.to(dtype)[None]
+            + 2.0 * s * (1.0 - s) * self.bends.to(dtype)[None]
+            + s * s * self.displacements.to(dtype)[None]
         )
-        yaw = self.yaw0[None] + s[..., 0] * self.spins[None]
+        yaw = self.yaw0.to(dtype)[None] + s[..., 0] * self.spins.to(dtype)[None]
         return centres, _yaw_matrices(yaw)
 
     def object_positions(self, times: Tensor) -> Tensor:
