@@ -123,6 +123,10 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=128, help="frame height and width in pixels")
     parser.add_argument("--frames", type=int, default=16, help="frames per clip")
     parser.add_argument("--supersample", type=int, default=1, help="render anti-aliasing (1 or 3)")
+    parser.add_argument("--render-dtype", choices=("float32", "float64"), default="float32",
+                        help="what the clips are traced in: float64 gives the same pixels on every CPU, float32 "
+                             "(the default, every recorded figure) moves in the last bits with the CPU's kernels; "
+                             "the difference between the two shows how much a figure depends on round-off")
     parser.add_argument("--settings", default="sparse,triangulate", help="comma list of " + ", ".join(SETTINGS))
     parser.add_argument("--estimate-focal", action="store_true", help="let SfM estimate the focal length")
     parser.add_argument("--threads", type=int, default=2, help="threads of the curation")
@@ -165,7 +169,8 @@ def main() -> None:
     rows = []
     for kind, seed in jobs:
         t0 = time.perf_counter()
-        clip = make_clip(seed, kind, args.frames, args.size, args.size, supersample=args.supersample)
+        clip = make_clip(seed, kind, args.frames, args.size, args.size, supersample=args.supersample,
+                         render_dtype=getattr(torch, args.render_dtype))
         truth = image_motion_strength(clip.scene, clip.render, clip.c2w, clip.K) if kind == "4d" else 0.0
         frames = _frames(clip)
         if args.noise > 0:
