@@ -69,7 +69,7 @@ def part_from_video(args, work: Path) -> dict:
     only = None if not args.clip_ids else {int(i) for i in args.clip_ids.split(",")}
     for spec in [s for s in clip_specs(args.clips) if only is None or s["index"] in only]:
         clip = make_clip(spec["seed"], spec["kind"], args.frames, args.size, args.size, camera=spec["camera"],
-                         focal=args.clip_focal)
+                         focal=args.clip_focal, render_dtype=getattr(torch, args.render_dtype))
         video = write_video(work / f"clip{spec['index']:02d}.mp4", clip.images, fps=8.0, quality=9)
         row = {**spec, "motion_strength": clip.motion_strength,
                "image_motion_strength": clip.meta()["image_motion_strength"] if spec["kind"] == "4d" else 0.0}
@@ -247,6 +247,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--clip-focal", type=float, default=1.0,
                         help="true normalised focal length fx/W of the rendered from-video clips (genxd assumes 1.0 "
                         "when SfM cannot estimate it: try another value with --estimate-focal)")
+    parser.add_argument("--render-dtype", choices=("float32", "float64"), default="float32",
+                        help="from-video: what the clips are traced in (float64: the same pixels on every CPU; the "
+                             "difference to float32 shows how much a figure depends on round-off)")
     parser.add_argument("--perturb-deg", type=float, default=4.0)
     parser.add_argument("--eval-settings", default="64x8,256x16",
                         help="eval-camera render sizes and frame counts, SIZExFRAMES, comma-separated (the first is "
