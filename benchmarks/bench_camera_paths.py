@@ -248,7 +248,7 @@ def main(argv: list[str] | None = None) -> None:
                         help="true normalised focal length fx/W of the rendered from-video clips (genxd assumes 1.0 "
                         "when SfM cannot estimate it: try another value with --estimate-focal)")
     parser.add_argument("--render-dtype", choices=("float32", "float64"), default="float32",
-                        help="from-video: what the clips are traced in (float64: the same pixels on every CPU; the "
+                        help="from-video: what the clips are traced in (float64: the same 8-bit frames on every CPU; the "
                              "difference to float32 shows how much a figure depends on round-off)")
     parser.add_argument("--perturb-deg", type=float, default=4.0)
     parser.add_argument("--eval-settings", default="64x8,256x16",

@@ -124,7 +124,7 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=16, help="frames per clip")
     parser.add_argument("--supersample", type=int, default=1, help="render anti-aliasing (1 or 3)")
     parser.add_argument("--render-dtype", choices=("float32", "float64"), default="float32",
-                        help="what the clips are traced in: float64 gives the same pixels on every CPU, float32 "
+                        help="what the clips are traced in: float64 gives the same 8-bit frames on every CPU, float32 "
                              "(the default, every recorded figure) moves in the last bits with the CPU's kernels; "
                              "the difference between the two shows how much a figure depends on round-off")
     parser.add_argument("--settings", default="sparse,triangulate", help="comma list of " + ", ".join(SETTINGS))

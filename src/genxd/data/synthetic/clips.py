@@ -121,7 +121,7 @@ def make_clip(
         camera: a :data:`~genxd.data.synthetic.cameras.CAMERA_PATHS` name; random from
             :data:`CAMERAS_3D` / :data:`CAMERAS_4D` when None.
         motion_strength: 4D only; random in :data:`MOTION_STRENGTH_RANGE` when None.
-        render_dtype: what :func:`render` traces in (``torch.float64``: the same pixels on every CPU).
+        render_dtype: what :func:`render` traces in (``torch.float64``: the same 8-bit frames on every CPU).
     """
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
