@@ -145,6 +145,19 @@ def _pyav_write(path: Path, frames, codec: str, pix_fmt: str, rate: int = 8) -> 
     return path
 
 
+def _with_display_matrix(path: Path, matrix: tuple[int, ...]) -> Path:
+    """A short sideways H.264 clip (8 frames of 48x32) at ``path`` whose track header holds the display matrix
+    ``matrix`` (9 fixed-point ints, as the MP4 ``tkhd`` box stores them)."""
+    from genxd.utils.video import write_mp4
+
+    clip = write_mp4(path, _frames(8, 48)[:, :32], fps=8)
+    data = bytearray(clip.read_bytes())
+    start = data.index(b"tkhd") + 4 + 4 + 5 * 4 + 8 + 4 * 2  # version-0 tkhd: the display matrix
+    data[start:start + 36] = struct.pack(">9i", *matrix)
+    clip.write_bytes(bytes(data))
+    return clip
+
+
 def _video_seeds(folder: Path) -> list[Path]:
     import numpy as np
     import PIL.Image
@@ -158,20 +171,10 @@ def _video_seeds(folder: Path) -> list[Path]:
              _pyav_write(folder / "mjpeg.avi", frames, "mjpeg", "yuvj420p"),
              _pyav_write(folder / "ffv1.mkv", _frames(8, 32), "ffv1", "yuv420p"),
              _pyav_write(folder / "vp8.webm", _frames(8, 32), "libvpx", "yuv420p")]
-    # A phone clip: stored sideways (48x32) with a display matrix that turns it 90 degrees.
-    rotated = write_mp4(folder / "rotated.mp4", _frames(8, 48)[:, :32], fps=8)
-    data = bytearray(rotated.read_bytes())
-    matrix = data.index(b"tkhd") + 4 + 4 + 5 * 4 + 8 + 4 * 2  # version-0 tkhd: the display matrix
-    data[matrix:matrix + 36] = struct.pack(">9i", 0, 65536, 0, -65536, 0, 0, 0, 0, 1 << 30)
-    rotated.write_bytes(bytes(data))
-    seeds.append(rotated)
-    # A front camera's clip: a display matrix that mirrors it (FFmpeg reads its angle as 180 degrees).
-    mirrored = write_mp4(folder / "mirrored.mp4", _frames(8, 48)[:, :32], fps=8)
-    data = bytearray(mirrored.read_bytes())
-    matrix = data.index(b"tkhd") + 4 + 4 + 5 * 4 + 8 + 4 * 2
-    data[matrix:matrix + 36] = struct.pack(">9i", -65536, 0, 0, 0, 65536, 0, 0, 0, 1 << 30)
-    mirrored.write_bytes(bytes(data))
-    seeds.append(mirrored)
+    # Phone clips stored sideways (48x32): a display matrix that turns it 90 degrees, and a front camera's that
+    # mirrors it (FFmpeg reads that one's angle as 180 degrees).
+    seeds.append(_with_display_matrix(folder / "rotated.mp4", (0, 65536, 0, -65536, 0, 0, 0, 0, 1 << 30)))
+    seeds.append(_with_display_matrix(folder / "mirrored.mp4", (-65536, 0, 0, 0, 65536, 0, 0, 0, 1 << 30)))
     gif = folder / "anim.gif"
     ims = [PIL.Image.fromarray(f) for f in _frames(8, 32)]
     ims[0].save(gif, save_all=True, append_images=ims[1:], duration=100, loop=0)
