@@ -43,14 +43,18 @@ def render_all(seeds: list[int], path: Path) -> None:
 
 
 def compare(a_path: Path, b_path: Path) -> dict:
+    import torch
+
+    from genxd.data.synthetic.writers import to_uint8_frames  # 8-bit as the clip writers make them
+
     a, b = np.load(a_path), np.load(b_path)
     rows = []
     for key in sorted(k for k in a.files if "_float" in k and k in b.files):
         x, y = a[key], b[key]
         diff = np.abs(x - y)
-        to_8bit = lambda v: (v * 255 + 0.5).clip(0, 255).astype(np.uint8)  # noqa: E731
+        x8, y8 = (to_uint8_frames(torch.from_numpy(v)) for v in (x, y))
         rows.append({"clip": key, "max_abs_diff": float(diff.max()), "fraction_differing": float((diff > 0).mean()),
-                     "eight_bit_values_differing": int((to_8bit(x) != to_8bit(y)).sum()), "values": int(x.size)})
+                     "eight_bit_values_differing": int((x8 != y8).sum()), "values": int(x.size)})
         print(f"{key:14s} max {rows[-1]['max_abs_diff']:.2e}  differing {rows[-1]['fraction_differing']:.2%}  "
               f"8-bit values differing {rows[-1]['eight_bit_values_differing']} of {x.size}")
     return {"a": {"file": str(a_path), "capability": str(a["capability"]), "torch": str(a["torch"])},

@@ -360,7 +360,7 @@ def render(
         dtype: what the rays are traced in (outputs are float32 either way). ``torch.float64`` gives the same
             8-bit frames on every CPU tried, whatever kernels it picks (AMD EPYC and Intel Xeon, torch 2.11 and
             2.13: the same float32 frames bit for bit under AVX-512 kernels, within 4e-6 without SIMD); float32
-            renders differ there by up to 0.16 at edge pixels and in 11-42 8-bit values of a 16-frame 128-px clip
+            renders differ there by up to 0.16 at edge pixels and in 9-40 8-bit values of a 16-frame 128-px clip
             (``benchmarks/render_spread.py``). The recorded benchmark figures are of float32 renders; the tests of
             from-video's single-clip choices trace in float64.
     Returns:
