@@ -215,10 +215,10 @@ def _upright(frame, pixels: np.ndarray) -> np.ndarray:
     if not math.isfinite(angle) or abs(angle) > 360.0:
         return pixels
     matrix = _display_matrix(frame)
-    theta = -round(angle / 90.0) * 90 % 360  # ffmpeg's: clockwise degrees to turn for display
     if matrix is None:  # no flip known: the rotation alone (np.rot90 turns counter-clockwise)
-        turns = (-theta // 90) % 4
+        turns = round(angle / 90.0) % 4
         return np.ascontiguousarray(np.rot90(pixels, turns)) if turns else pixels
+    theta = -round(angle / 90.0) * 90 % 360  # ffmpeg's: clockwise degrees to turn for display
     # ffmpeg's autorotate filters (fftools: transpose / hflip / vflip by the angle and the matrix's signs)
     if theta == 90:  # transpose=clock, or cclock_flip (a plain transpose) when mirrored
         out = pixels.swapaxes(0, 1) if matrix[1, 0] > 0 else np.rot90(pixels, -1)
