@@ -31,7 +31,6 @@ is then False.
 from __future__ import annotations
 
 import json
-import math
 import os
 from pathlib import Path
 
@@ -82,16 +81,14 @@ def _curate_times(sample: Path, names: list[str]) -> torch.Tensor | None:
         return None
     try:
         meta = json.loads(meta_path.read_text())
-        index = {f["name"]: float(f["source_index"]) for f in meta["frames"]}
-        all_idx = [float(f["source_index"]) for f in meta["frames"]]
+        row = {f["name"]: k for k, f in enumerate(meta["frames"])}
+        source = torch.tensor([float(f["source_index"]) for f in meta["frames"]], dtype=torch.float64)
     except (ValueError, KeyError, TypeError):
         return None
-    if not names or any(n not in index for n in names):
+    if not names or any(n not in row for n in names) or not bool(torch.isfinite(source).all()):
         return None
-    if not all(math.isfinite(i) for i in all_idx):
-        return None
-    unit = times_to_unit_range(torch.tensor([*all_idx, *(index[n] for n in names)], dtype=torch.float64))
-    return None if unit is None else unit[len(all_idx):]
+    unit = times_to_unit_range(source)  # over all the extracted frames
+    return None if unit is None else unit[[row[n] for n in names]]
 
 
 def _read_colmap(folder: Path, dtype: torch.dtype, what: str = COLMAP_FORMAT, sample: Path | None = None) -> CameraPath:
