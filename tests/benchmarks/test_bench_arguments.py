@@ -124,6 +124,11 @@ def test_bench_generate_cpu_shows_the_childs_error():
     ("bench_reconstruction.py", ["--device", "gpu"], "'gpu'"),
     ("bench_reconstruction.py", ["--iterations", "0"], "--iterations"),
     ("bench_no_turn_fit.py", ["--clips", "/nonexistent.mp4"], "/nonexistent.mp4"),
+    ("pipeline_spread.py", ["--clips", "4d:0,5d:1"], "'5d:1'"),
+    ("pipeline_spread.py", ["--clips", "4d:x"], "'4d:x'"),
+    ("pipeline_spread.py", ["--size", "0"], "--size"),
+    ("pipeline_spread.py", ["--render-dtype", "float16"], "float16"),
+    ("pipeline_spread.py", ["--compare", "/nonexistent_a.json", "/nonexistent_b.json"], "/nonexistent_a.json"),
 ])
 def test_other_scripts_refuse(script, argv, expected, out, capsys):
     refused(script, [*argv, "--out", str(out)], capsys, expected)

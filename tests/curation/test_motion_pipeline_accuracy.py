@@ -2,13 +2,20 @@
 item 7; docs/curation.md, "The whole pipeline").
 
 Subset of ``benchmarks/bench_motion_accuracy.py --clips 20 --static 20`` small enough for CI (about 30 s on 2
-cores): a still camera (4D seed 0: SfM finds no parallax, the clip gets identity poses), two sway paths and a
-sideways pan (seeds 8, 15, 18: incremental mapping registered 6-10 of 16 frames, the global mapper takes over;
-seed 8 read 16 % high before objects got the ground's depth where they stand), a hand-held static 3D clip
-(seed 1000) and two static 3D clips that read dynamic before the tracked-pairs rule of
-``genxd.curation.motion_pairs`` (seeds 1017 orbit and 1019 sway: 0.0225 and 0.053, flow masks on checkered
-ground that KLT tracks badly). Still short (benchmark): 11 of 20 4D clips within 15 %, 16 of 20 4D and 14 of 20
-static verdicts right.
+cores). The clips are traced in float64 (``make_clip(render_dtype=torch.float64)``): a float32 render differs in its
+last bits from CPU to CPU and torch version to torch version (9-40 8-bit values per clip between two machines,
+docs/benchmarks.md), and some clips' figures follow those bits (below); the float64 frames are the same on every
+CPU tried. Two groups:
+
+- well-conditioned clips, each asserted within 15 % of the truth (the issue's line): a still camera (4D seed 0: SfM
+  finds no parallax, the clip gets identity poses), three forward walks (5, 7, 17) and a dolly (14);
+- a sway and a pan (seeds 8, 18: incremental mapping registered 6-10 of 16 frames, the global mapper takes over),
+  ill-conditioned for SfM, asserted within a factor of 2;
+
+and three static 3D clips: a hand-held one (1000) and two that read dynamic before the tracked-pairs rule of
+``genxd.curation.motion_pairs`` (1017 orbit, 1019 sway: 0.0084 and 0.0229 on these renders with the rule off, flow
+masks on checkered ground that KLT tracks badly). Still short (benchmark): 11 of 20 4D clips within 15 %, 16 of 20 4D and 14 of 20 static verdicts
+right.
 """
 
 from __future__ import annotations
@@ -22,12 +29,14 @@ from genxd.curation.motion import verdict
 
 pytest.importorskip("pycolmap")
 
-CLIPS = [("4d", 0), ("4d", 8), ("4d", 15), ("4d", 18), ("3d", 1000), ("3d", 1017), ("3d", 1019)]
+WELL_CONDITIONED = [("4d", 0), ("4d", 5), ("4d", 7), ("4d", 14), ("4d", 17)]
+ILL_CONDITIONED = [("4d", 8), ("4d", 18)]
+CLIPS = WELL_CONDITIONED + ILL_CONDITIONED + [("3d", 1000), ("3d", 1017), ("3d", 1019)]
 
 
 def _curate(clips, size: int, root) -> list[dict]:
-    """Render each ``(kind, seed)`` clip (16 frames, ``size`` px), curate it with the defaults (known focal), and
-    return rows with the truth and the record."""
+    """Render each ``(kind, seed)`` clip (16 frames, ``size`` px, traced in float64), curate it with the defaults
+    (known focal), and return rows with the truth and the record."""
     from PIL import Image
 
     from genxd.data.synthetic import image_motion_strength, make_clip
@@ -37,7 +46,7 @@ def _curate(clips, size: int, root) -> list[dict]:
     out = []
     try:
         for kind, seed in clips:
-            clip = make_clip(seed, kind, 16, size, size)
+            clip = make_clip(seed, kind, 16, size, size, render_dtype=torch.float64)
             truth = image_motion_strength(clip.scene, clip.render, clip.c2w, clip.K) if kind == "4d" else 0.0
             frames = (clip.render.rgb.permute(0, 2, 3, 1).numpy() * 255 + 0.5).clip(0, 255).astype(np.uint8)
             folder = root / "in" / f"{kind}_{seed}"
@@ -81,25 +90,26 @@ def test_still_camera_gets_identity_poses(curated, tmp_path):
 
 
 def test_verdicts_and_strength_against_ground_truth(curated):
-    """Every verdict right; the dynamic clips' strength within 15 % of the truth at the median of the four, and each
-    within a factor of 2 (a clip read static, or at several times its motion, fails).
+    """Every verdict right; each well-conditioned clip within 15 % of the truth, the sway and the pan within a factor
+    of 2 (a clip read static, or at several times its motion, fails).
 
-    Why not each clip within 15 or 20 %: the sway and pan clips (seeds 8, 15, 18) are ill-conditioned for SfM, and
-    their figures move with the last bits of the frames. Measured (AMD EPYC, 2 cores), ratios for seeds 0 / 8 /
-    15 / 18 of the same clips rendered three ways: float32 with AVX-512 kernels (this project's CPU) 1.11 / 1.02 /
-    1.05 / 0.86 (median 1.04); float32 without SIMD (``ATEN_CPU_CAPABILITY=default``, a CPU older than AVX2: the
-    renders differ in the last bits, up to 9e-4 on object pixels, and a few 8-bit values change) 1.11 / 1.02 /
-    0.87 / 0.68 (0.95); float64 renders 1.11 / 1.24 / 0.73 / 0.62 (0.92). So asserting each clip within 20 % (as before) failed on the second
-    and third. The static clips read 0.0007 - 0.0014 in all three (threshold 0.005; before the tracked-pairs rule
-    1017 and 1019 read 0.0225 and 0.053)."""
+    Measured on float64 renders (ratios for seeds 0 / 5 / 7 / 14 / 17, then 8 / 18): 1.106 / 0.937 / 1.034 / 0.871
+    / 0.952, then 1.237 / 0.618 on an AMD EPYC with AVX-512 (torch 2.13, OpenCV 5.1); bit for bit the same with
+    OpenCV held to AVX2 (``OPENCV_CPU_DISABLE=AVX512_SKX``) or to SSE4 and torch without SIMD
+    (``OPENCV_CPU_DISABLE=AVX512_SKX,AVX2,FP16,AVX ATEN_CPU_CAPABILITY=default``), and within 5e-14 on an Intel Xeon
+    with torch 2.11 and OpenCV 5.0 (``benchmarks/pipeline_spread.py``, docs/benchmarks.md); static clips 0.0007 -
+    0.0014 (threshold 0.005). The sway and pan clips are why the old line (each clip within 20 %, float32 renders) failed on
+    other CPUs: their float32 ratios read 1.02 / 0.86 here, 1.02 / 0.68 without SIMD and 0.96 / 0.55 on an Intel Xeon
+    with torch 2.11 (seed 15, a second sway, 1.05 / 0.87 / 2.01): the frames' last bits move them."""
     report = _report(curated)
-    ratios = []
     for r in curated:
         assert r["record"]["verdict"] == verdict(r["truth"]), report
         if r["kind"] == "4d":
-            ratios.append(r["record"]["motion_strength"] / r["truth"])
-            assert 0.5 <= ratios[-1] <= 2.0, report
-    assert abs(float(np.median(ratios)) - 1) <= 0.15, report
+            ratio = r["record"]["motion_strength"] / r["truth"]
+            if (r["kind"], r["seed"]) in WELL_CONDITIONED:
+                assert abs(ratio - 1) <= 0.15, report
+            else:
+                assert 0.5 <= ratio <= 2.0, report
 
 
 CLIPS_256 = [("4d", 1), ("3d", 1006)]
@@ -111,7 +121,7 @@ def test_verdicts_at_256_px(tmp_path):
     with the 128-px threshold most of an object's pixels counted as flat, so a moving object went unseen while mask
     fragments on static ground decided. Measured (AMD EPYC, 2 cores): 4D seed 1 (pan, truth 0.0177) read 0.0043
     (static) before and 0.0148 now; static 3D seed 1006 (sway) read 0.0084 (dynamic) before and 0.0011 now
-    (docs/curation.md, "At 256 px")."""
+    (docs/curation.md, "At 256 px"; float32 renders). On the float64 renders this test uses: 0.0128 and 0.0010."""
     rows = _curate(CLIPS_256, 256, tmp_path)
     report = _report(rows)
     assert all(r["record"]["status"] == "ok" for r in rows), report
