@@ -1,5 +1,6 @@
-"""genxd.pipelines.cublas_workspace: the command line gives cuBLAS no workspace on the GPUs where that was
-measured faster (compute capability 9.x), never over the user's setting and never from the Python API."""
+"""genxd.pipelines.cublas_workspace: the command line (generate, fewshot, eval, demo) gives cuBLAS no workspace on the
+GPUs where that was measured faster (compute capability 9.x), never over the user's setting and never from the Python
+API."""
 
 from __future__ import annotations
 
@@ -77,6 +78,44 @@ def test_generate_sets_it_before_the_model_loads(tmp_path, monkeypatch, clean_en
     PIL.Image.fromarray(np.full((24, 24, 3), 9, np.uint8)).save(tmp_path / "a.png")
     CliRunner().invoke(app, ["generate", str(tmp_path / "a.png"), "-o", str(tmp_path / "o"), "--device", "cpu"])
     assert calls == ["cpu", "load_model"]
+
+
+def test_eval_sets_it_before_the_evaluation(tmp_path, monkeypatch, clean_env):
+    """``genxd eval`` samples in a process genxd owns, as ``generate`` does: the same setting, with its device."""
+    from typer.testing import CliRunner
+
+    import genxd.evaluation as evaluation
+    from genxd.cli import app
+
+    calls = []
+    monkeypatch.setattr(cublas_workspace, "prefer_no_cublas_workspace", lambda device: calls.append(device))
+
+    def evaluate(*a, **k):
+        calls.append("evaluate")
+        raise RuntimeError("stop here")
+
+    monkeypatch.setattr(evaluation, "evaluate", evaluate)
+    CliRunner().invoke(app, ["eval", "--num-scenes", "1", "--device", "cpu", "-q"])
+    assert calls == ["cpu", "evaluate"]
+
+
+def test_demo_sets_it_before_a_model_loads(monkeypatch, clean_env):
+    """``genxd demo``: with the first of its devices, before the app (which loads the models) is built."""
+    pytest.importorskip("gradio")
+    import genxd.demo.app as demo_app
+    from genxd.cli.demo import serve
+
+    calls = []
+    monkeypatch.setattr(cublas_workspace, "prefer_no_cublas_workspace", lambda device: calls.append(device))
+
+    def build_app(devices, config):
+        calls.append("build_app")
+        raise RuntimeError("stop here")
+
+    monkeypatch.setattr(demo_app, "build_app", build_app)
+    with pytest.raises(RuntimeError, match="stop here"):
+        serve(None, "127.0.0.1", 7860, ["cpu"], None, 10.0, 4, None)
+    assert calls == ["cpu", "build_app"]
 
 
 @pytest.mark.cuda

@@ -129,8 +129,11 @@ def serve(model: Optional[str], host: str, port: int, device: Optional[List[str]
         from ..demo.jobs import Devices
         from ..demo.session import Limits
 
+        from ..pipelines.cublas_workspace import prefer_no_cublas_workspace
+
         devices = Devices(model, device, dtype)
         on_gpu = devices.names[0].startswith("cuda")
+        prefer_no_cublas_workspace(devices.names[0])  # as genxd generate: before a model loads
         config = DemoConfig(root=root / "sessions", limits=Limits(max_file_mb=max_upload_mb, max_images=max_images),
                             lift_iterations=lift_iterations or (2000 if on_gpu else 300), lift_init_points=lift_points,
                             max_frames=max_frames)

@@ -58,6 +58,9 @@ def register(app: typer.Typer) -> None:
                     raise error
             import_libraries("genxd.evaluation")
             from ..evaluation import evaluate
+            from ..pipelines.cublas_workspace import prefer_no_cublas_workspace
+
+            prefer_no_cublas_workspace(device)  # as genxd generate: before the model loads
 
             extra = {} if motion_strength is None else {"motion_strength": motion_strength}
             report = evaluate(model, num_scenes, steps, guidance, device, progress=not quiet, out=out, modes=modes,

@@ -1,4 +1,4 @@
-"""cuBLAS without a workspace in genxd's own sampling processes (``genxd generate``, ``genxd fewshot``).
+"""cuBLAS without a workspace in genxd's own sampling processes (``genxd generate``, ``fewshot``, ``eval``, ``demo``).
 
 On an H200, cuBLAS with no workspace (``CUBLAS_WORKSPACE_CONFIG=:0:0``, ``CUBLASLT_WORKSPACE_SIZE=0``) rules
 out the cooperative GEMM kernels and the memsets before them: 2.5-3 % off each guided UNet call of the fast
