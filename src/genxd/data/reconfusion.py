@@ -98,7 +98,9 @@ def encode_image(image: Tensor, image_format: str = "png") -> Tensor:
     else:
         if not torch.isfinite(image).all():
             raise ValueError("image: contains NaN or infinite values")
-        arr = (image.detach().float().clamp(0, 1) * 255).round().to(torch.uint8).permute(1, 2, 0).cpu().numpy()
+        from ..utils.images import tensor_to_uint8
+
+        arr = tensor_to_uint8(image)
     fmt = {"png": "PNG", "jpg": "JPEG", "jpeg": "JPEG"}.get(image_format.lower())
     if fmt is None:
         raise ValueError(f"image_format must be 'png' or 'jpg', got {image_format!r}")

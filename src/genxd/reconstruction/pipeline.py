@@ -27,6 +27,7 @@ import torch
 from torch import Tensor
 
 from ..cameras._io import describe, json_number, json_numbers, json_size
+from ..utils.images import save_png, tensor_to_uint8
 from ..utils.io import check_not_working_folder, read_json
 from ..validation import arg, overwrite_hint
 from .extra_views import extra_views_summary, resolve_extra_views
@@ -88,22 +89,13 @@ def _safe_name(name: str) -> str:
     return "".join(c if (c.isalnum() or c in "._-") else "_" for c in stem) or "view"
 
 
-def save_png(path: Path, image: Tensor) -> None:
-    """Write ``[3, H, W]`` float in [0, 1] as an 8-bit PNG."""
-    import imageio.v3 as iio
-
-    arr = (image.detach().clamp(0, 1).permute(1, 2, 0).cpu().numpy() * 255.0 + 0.5).astype(np.uint8)
-    iio.imwrite(path, arr)
-
-
 def write_video(path: Path, frames: Tensor, fps: int = 30) -> None:
     """Write ``[N, 3, H, W]`` float frames as an H.264 mp4 (sizes padded to even numbers), atomically and checked
     complete (:func:`genxd.utils.video.write_mp4`: a video cut short by a full disk raises instead of landing in
     the output folder)."""
     from genxd.utils.video import write_mp4
 
-    arr = (frames.detach().clamp(0, 1).permute(0, 2, 3, 1).cpu().numpy() * 255.0 + 0.5).astype(np.uint8)
-    write_mp4(path, arr, fps=fps, quality=8)
+    write_mp4(path, tensor_to_uint8(frames), fps=fps, quality=8)
 
 
 def flythrough_path(

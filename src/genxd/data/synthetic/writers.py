@@ -38,8 +38,9 @@ def to_uint8_frames(rgb: Tensor) -> np.ndarray:
         raise ValueError(f"rgb must be [N, 3, H, W], got shape {tuple(rgb.shape)}")
     if rgb.dtype == torch.uint8:
         return rgb.permute(0, 2, 3, 1).cpu().numpy()
-    frames = (rgb.detach().float().clamp(0, 1) * 255).round().to(torch.uint8)
-    return np.ascontiguousarray(frames.permute(0, 2, 3, 1).cpu().numpy())
+    from ...utils.images import tensor_to_uint8  # the one float -> 8-bit rounding (docs/conventions.md)
+
+    return np.ascontiguousarray(tensor_to_uint8(rgb))
 
 
 def _prepare_target(path: Path, overwrite: bool) -> None:
