@@ -36,7 +36,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench_output lives beside this script
 
-from bench_output import check_out, comma_choices, out_help, positive_int, resolve_out, save_json  # noqa: E402
+from bench_output import (  # noqa: E402
+    add_render_dtype, check_out, comma_choices, out_help, positive_int, resolve_out, save_json)
 
 CAMERAS = ("orbit", "forward", "spiral", "dolly", "handheld")
 PARTS = ("from-video", "eval-camera", "model")
@@ -247,9 +248,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--clip-focal", type=float, default=1.0,
                         help="true normalised focal length fx/W of the rendered from-video clips (genxd assumes 1.0 "
                         "when SfM cannot estimate it: try another value with --estimate-focal)")
-    parser.add_argument("--render-dtype", choices=("float32", "float64"), default="float32",
-                        help="from-video: what the clips are traced in (float64: the same 8-bit frames on every CPU; the "
-                             "difference to float32 shows how much a figure depends on round-off)")
+    add_render_dtype(parser, "the from-video clips")
     parser.add_argument("--perturb-deg", type=float, default=4.0)
     parser.add_argument("--eval-settings", default="64x8,256x16",
                         help="eval-camera render sizes and frame counts, SIZExFRAMES, comma-separated (the first is "

@@ -40,7 +40,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench_output lives beside this script
 
-from bench_output import out_help, resolve_out, save_json  # noqa: E402
+from bench_output import add_render_dtype, out_help, resolve_out, save_json  # noqa: E402
 
 SETTINGS = ("sparse", "triangulate", "known", "masks_gt", "depth_gt", "all_true")
 
@@ -123,10 +123,7 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=128, help="frame height and width in pixels")
     parser.add_argument("--frames", type=int, default=16, help="frames per clip")
     parser.add_argument("--supersample", type=int, default=1, help="render anti-aliasing (1 or 3)")
-    parser.add_argument("--render-dtype", choices=("float32", "float64"), default="float32",
-                        help="what the clips are traced in: float64 gives the same 8-bit frames on every CPU, float32 "
-                             "(the default, every recorded figure) moves in the last bits with the CPU's kernels; "
-                             "the difference between the two shows how much a figure depends on round-off")
+    add_render_dtype(parser, "the clips")
     parser.add_argument("--settings", default="sparse,triangulate", help="comma list of " + ", ".join(SETTINGS))
     parser.add_argument("--estimate-focal", action="store_true", help="let SfM estimate the focal length")
     parser.add_argument("--threads", type=int, default=2, help="threads of the curation")

@@ -125,6 +125,15 @@ def comma_choices(parser: argparse.ArgumentParser, option: str, text: str, valid
     return items
 
 
+def add_render_dtype(parser: argparse.ArgumentParser, what: str = "the clips") -> None:
+    """``--render-dtype float32|float64``: the precision synthetic clips are traced in (``make_clip``'s
+    ``render_dtype``); the value is a name, ``getattr(torch, args.render_dtype)`` gives the dtype."""
+    parser.add_argument("--render-dtype", choices=("float32", "float64"), default="float32",
+                        help=f"what {what} are traced in: float64 gives the same 8-bit frames on every CPU tried (and "
+                             "machine-independent figures, docs/benchmarks.md); float32 (the default, the recorded "
+                             "figures unless a command says otherwise) moves in the last bits with the CPU's kernels")
+
+
 def check_out(parser: argparse.ArgumentParser, out: str | os.PathLike | None, option: str = "--out") -> None:
     """``parser.error`` when ``--out`` names an existing folder (results go to a file)."""
     if out is not None and Path(out).is_dir():

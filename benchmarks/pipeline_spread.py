@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench_output lives beside this script
 
-from bench_output import check_exists, check_out, out_help, resolve_out, save_json  # noqa: E402
+from bench_output import add_render_dtype, check_exists, check_out, out_help, resolve_out, save_json  # noqa: E402
 
 DEFAULT_CLIPS = ("4d:0,4d:2,4d:5,4d:7,4d:8,4d:12,4d:14,4d:15,4d:17,4d:18,"
                  "3d:1000,3d:1005,3d:1012,3d:1016,3d:1017,3d:1019")
@@ -106,8 +106,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clips", default=DEFAULT_CLIPS, help="comma-separated KIND:SEED (KIND 3d or 4d)")
     parser.add_argument("--size", type=int, default=128, help="frame side in pixels (default 128)")
-    parser.add_argument("--render-dtype", choices=("float32", "float64"), default="float32",
-                        help="precision the clips are traced in (float64: the same 8-bit frames on every CPU tried)")
+    add_render_dtype(parser, "the clips")
     parser.add_argument("--compare", nargs=2, default=None, metavar=("A", "B"), help="two saved results")
     parser.add_argument("--out", default=None, help=out_help("pipeline_spread"))
     args = parser.parse_args(argv)
