@@ -49,7 +49,12 @@ def machine() -> dict:
             "pycolmap": pycolmap.__version__}
 
 
-def curate_clips(clips: list[tuple[str, int]], size: int, render_dtype: str) -> list[dict]:
+def curate_clips(clips: list[tuple[str, int]], size: int, render_dtype: str, root: Path | None = None,
+                 verbose: bool = True) -> list[dict]:
+    """Render each ``(kind, seed)`` clip (16 frames, ``size`` px, traced in ``render_dtype``), write its frames as
+    PNG under ``root / "in"`` (a temporary folder when None), curate it into ``root / "out"`` with the defaults
+    (known focal, one thread) and return one row per clip: truth, measured strength, ratio, verdict and the
+    record of ``curate_video``."""
     import numpy as np
     import torch
     from PIL import Image
@@ -57,10 +62,13 @@ def curate_clips(clips: list[tuple[str, int]], size: int, render_dtype: str) -> 
     from genxd.curation import CurationConfig, VideoSource, curate_video
     from genxd.data.synthetic import image_motion_strength, make_clip
 
-    torch.set_num_threads(1)
+    if root is None:
+        with tempfile.TemporaryDirectory() as tmp:
+            return curate_clips(clips, size, render_dtype, Path(tmp), verbose)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # see tests/curation/conftest.py: 2-thread renders crawl on shared cores
     rows = []
-    with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp)
+    try:
         for kind, seed in clips:
             start = time.perf_counter()
             clip = make_clip(seed, kind, 16, size, size, render_dtype=getattr(torch, render_dtype))
@@ -73,14 +81,18 @@ def curate_clips(clips: list[tuple[str, int]], size: int, render_dtype: str) -> 
             record = curate_video(VideoSource(folder.name, folder, "frames"), root / "out",
                                   CurationConfig(focal=1.0, num_threads=1))
             strength = record.get("motion_strength")
-            row = {"kind": kind, "seed": seed, "camera": clip.camera, "truth": truth, "status": record.get("status"),
-                   "strength": strength, "verdict": record.get("verdict"),
-                   "ratio": strength / truth if truth and strength is not None else None,
-                   "seconds": round(time.perf_counter() - start, 2)}
-            rows.append(row)
-            ratio = "" if row["ratio"] is None else f"ratio {row['ratio']:.3f}"
-            print(f"{kind} seed {seed:5d} {clip.camera:9s} {row['status']} {row['verdict']} "
-                  f"{'-' if strength is None else f'{strength:.4f}'} {ratio}", flush=True)
+            rows.append({"kind": kind, "seed": seed, "camera": clip.camera, "truth": truth,
+                         "status": record.get("status"), "strength": strength, "verdict": record.get("verdict"),
+                         "ratio": strength / truth if truth and strength is not None else None,
+                         "num_registered": record.get("num_registered"),
+                         "seconds": round(time.perf_counter() - start, 2), "record": record})
+            if verbose:
+                r = rows[-1]
+                ratio = "" if r["ratio"] is None else f"ratio {r['ratio']:.3f}"
+                print(f"{kind} seed {seed:5d} {clip.camera:9s} {r['status']} {r['verdict']} "
+                      f"{'-' if strength is None else f'{strength:.4f}'} {ratio}", flush=True)
+    finally:
+        torch.set_num_threads(threads)
     return rows
 
 
@@ -121,7 +133,7 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(f"--clips: {exc}")
     if not 32 <= args.size <= 1024:
         parser.error(f"--size: {args.size} is outside 32 - 1024")
-    rows = curate_clips(clips, args.size, args.render_dtype)
+    rows = [{k: v for k, v in r.items() if k != "record"} for r in curate_clips(clips, args.size, args.render_dtype)]
     save_json(resolve_out(args.out, "pipeline_spread"),
               {"benchmark": "curation pipeline figures (tests/curation/test_motion_pipeline_accuracy.py's way)",
                "machine": machine(), "render_dtype": args.render_dtype, "size": args.size, "clips": rows})

@@ -20,12 +20,11 @@ right.
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
-import torch
 
-from genxd.curation import CurationConfig, VideoSource, curate_video
 from genxd.curation.motion import verdict
+
+from ..helpers import load_script
 
 pytest.importorskip("pycolmap")
 
@@ -36,29 +35,9 @@ CLIPS = WELL_CONDITIONED + ILL_CONDITIONED + [("3d", 1000), ("3d", 1017), ("3d",
 
 def _curate(clips, size: int, root) -> list[dict]:
     """Render each ``(kind, seed)`` clip (16 frames, ``size`` px, traced in float64), curate it with the defaults
-    (known focal), and return rows with the truth and the record."""
-    from PIL import Image
-
-    from genxd.data.synthetic import image_motion_strength, make_clip
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # see tests/curation/conftest.py: 2-thread renders crawl on shared cores
-    out = []
-    try:
-        for kind, seed in clips:
-            clip = make_clip(seed, kind, 16, size, size, render_dtype=torch.float64)
-            truth = image_motion_strength(clip.scene, clip.render, clip.c2w, clip.K) if kind == "4d" else 0.0
-            frames = (clip.render.rgb.permute(0, 2, 3, 1).numpy() * 255 + 0.5).clip(0, 255).astype(np.uint8)
-            folder = root / "in" / f"{kind}_{seed}"
-            folder.mkdir(parents=True)
-            for i, frame in enumerate(frames):
-                Image.fromarray(frame).save(folder / f"{i:04d}.png")
-            record = curate_video(VideoSource(folder.name, folder, "frames"), root / "out",
-                                  CurationConfig(focal=1.0, num_threads=1))
-            out.append(dict(kind=kind, seed=seed, camera=clip.camera, truth=truth, record=record))
-    finally:
-        torch.set_num_threads(threads)
-    return out
+    (known focal), and return rows with the truth and the record (``benchmarks/pipeline_spread.py``, which measures
+    the same across machines)."""
+    return load_script("benchmarks/pipeline_spread.py").curate_clips(clips, size, "float64", root, verbose=False)
 
 
 @pytest.fixture(scope="module")
