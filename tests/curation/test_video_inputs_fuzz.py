@@ -117,6 +117,23 @@ def test_a_video_whose_display_matrix_is_all_zeros_is_not_turned(tmp_path):
     assert out[0, :8].mean() > 150 and out[0, -8:].mean() < 50
 
 
+def test_a_video_whose_codec_has_no_decoder_is_refused_not_crashed(tmp_path):
+    # The sample entry's codec tag changed ('avc1' -> 'zzz1'): FFmpeg opens the file but has no decoder for it. PyAV
+    # 17 (what pip installs on Python 3.10) crashed the process with a segmentation fault when asked to decode such a
+    # stream (found by the fuzz run below on Python 3.10); PyAV 18 raised "[Errno 1128613112] Decoder not found".
+    from genxd.cameras.clip_cameras import _read_clip
+    from genxd.utils.video import write_mp4
+
+    path = write_mp4(tmp_path / "clip.mp4", _frames(6), fps=8)
+    data = path.read_bytes()
+    assert data.count(b"avc1") >= 1
+    path.write_bytes(data.replace(b"avc1", b"zzz1"))
+    with pytest.raises(VideoReadError, match=r"clip\.mp4: cannot decode its video stream \(no decoder for its codec\)"):
+        read_frames(path)
+    with pytest.raises(VideoReadError, match="no decoder for its codec"):  # trajectory from-video's reader
+        _read_clip(path, None, 4, 24)
+
+
 @pytest.mark.parametrize("name", ["video", "video-clip"])
 def test_a_short_fuzz_run_finds_nothing(name, tmp_path):
     assert_fuzz_finds_nothing(name, 40, tmp_path, timeout=20.0)

@@ -82,9 +82,12 @@ def commands(typer_app: typer.Typer | None = None,
 
 def params(command: tuple[str, ...], fn: Any) -> list[Param]:
     """The parameters of the command function ``fn``, in order."""
-    hints = typing.get_type_hints(fn, include_extras=True)
+    # the annotations as written: typing.get_type_hints on Python 3.10 wraps an annotation whose default is None in
+    # Optional[...], which hides Annotated[Optional[str], typer.Option(...)] (removed in 3.11)
+    signature = inspect.signature(fn, eval_str=True)
+    hints = {name: p.annotation for name, p in signature.parameters.items() if p.annotation is not p.empty}
     out = []
-    for name, p in inspect.signature(fn).parameters.items():
+    for name, p in signature.parameters.items():
         info = p.default if isinstance(p.default, (OptionInfo, ArgumentInfo)) else None
         default = info.default if info is not None else p.default
         ann = hints.get(name)

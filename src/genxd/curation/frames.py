@@ -247,6 +247,8 @@ def _iter_video_frames(path: Path, wanted=None):
         if not container.streams.video:
             raise VideoReadError(f"{path.name}: no video stream")
         stream = container.streams.video[0]
+        if stream.codec_context is None:  # FFmpeg has no decoder for its codec; PyAV < 18 crashed decoding it
+            raise VideoReadError(f"{path.name}: cannot decode its video stream (no decoder for its codec)")
         stream.thread_type = "AUTO"
         try:
             for index, frame in enumerate(container.decode(stream)):
