@@ -195,7 +195,9 @@ def _prepare(frame: np.ndarray, resize: int | tuple[int, int] | None) -> np.ndar
 def _display_matrix(frame) -> np.ndarray | None:
     """The frame's display matrix as a float ``[3, 3]`` (FFmpeg's 16.16 fixed-point ``int32`` layout, row-major,
     ``[a b u; c d v; x y w]``), or ``None`` when it has none (or this PyAV does not expose side data)."""
-    for side_data in getattr(frame, "side_data", None) or ():
+    container = getattr(frame, "side_data", None) or ()
+    for item in container:  # PyAV <= 18 iterates the side data; PyAV 19 its types (a mapping type -> side data)
+        side_data = item if hasattr(item, "type") else container[item]
         if "DISPLAYMATRIX" in str(getattr(side_data, "type", "")).upper():
             raw = bytes(side_data)
             if len(raw) == 36:
