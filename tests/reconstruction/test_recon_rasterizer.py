@@ -284,7 +284,10 @@ def test_spherical_harmonics_match_gsplat_torch_impl() -> None:
 @pytest.mark.cuda
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 def test_gsplat_cuda_matches_torch_backend(record_property) -> None:
-    pytest.importorskip("gsplat", reason="gsplat not installed")
+    from genxd.reconstruction.rasterizer import gsplat_cuda_problem
+
+    if (problem := gsplat_cuda_problem()) is not None:  # not installed, or its CUDA kernels do not load here
+        pytest.skip(problem)
     g = {k: v.cuda() for k, v in random_gaussians(2000, seed=7).items()}
     c2w, K = _camera()
     c2w, K = c2w.cuda(), K.cuda()
@@ -307,3 +310,81 @@ def test_gsplat_cuda_matches_torch_backend(record_property) -> None:
         record_property(f"max_abs_diff_alpha ({label})", alpha_diff)
         print(f"gsplat vs {label}: max |rgb diff| = {rgb_diff:.2e}, max |alpha diff| = {alpha_diff:.2e}")
         assert rgb_diff < 2e-3 and alpha_diff < 2e-3
+
+
+def _fake_gsplat_backend(monkeypatch, *, C=None, error: Exception | None = None) -> None:
+    """Stand-ins for ``gsplat`` and ``gsplat.cuda._backend`` (whose import builds or loads the CUDA kernels)."""
+    import importlib.abc
+    import importlib.machinery
+    import sys
+    import types
+
+    from genxd.reconstruction import rasterizer
+
+    class Backend(importlib.abc.Loader):
+        def create_module(self, spec):
+            return None
+
+        def exec_module(self, module):
+            if error is not None:
+                raise error
+            module._C = C
+
+    class Finder(importlib.abc.MetaPathFinder):
+        def find_spec(self, name, path=None, target=None):
+            return importlib.machinery.ModuleSpec(name, Backend()) if name == "gsplat.cuda._backend" else None
+
+    for name in ("gsplat", "gsplat.cuda"):
+        package = types.ModuleType(name)
+        package.__path__ = []
+        monkeypatch.setitem(sys.modules, name, package)
+    monkeypatch.delitem(sys.modules, "gsplat.cuda._backend", raising=False)
+    monkeypatch.setattr(sys, "meta_path", [Finder(), *sys.meta_path])
+    rasterizer.gsplat_cuda_problem.cache_clear()  # the callers clear it again when done
+
+
+@pytest.mark.parametrize("C, error, expected", [
+    (object(), None, None),
+    (None, None, "gsplat's CUDA kernels are missing (installed without CUDA, and no CUDA toolkit to build them)"),
+    (None, RuntimeError("Error building extension 'gsplat_cuda'\nnvcc fatal"),
+     "gsplat's CUDA kernels failed to build or load (RuntimeError: Error building extension 'gsplat_cuda')"),
+])
+def test_gsplat_cuda_problem_says_why_its_kernels_do_not_load(monkeypatch, C, error, expected) -> None:
+    """gsplat installed without CUDA (``BUILD_NO_CUDA=1``, the CPU install) builds its kernels on first use; where
+    that fails, every gsplat call raised from inside gsplat in the middle of a reconstruction."""
+    from genxd.reconstruction.rasterizer import gsplat_cuda_problem
+
+    _fake_gsplat_backend(monkeypatch, C=C, error=error)
+    try:
+        assert gsplat_cuda_problem() == expected
+    finally:
+        gsplat_cuda_problem.cache_clear()
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_auto_falls_back_to_torch_when_gsplats_kernels_do_not_load(monkeypatch) -> None:
+    """On a GPU whose gsplat cannot build its kernels: ``auto`` renders with the torch backend after one warning
+    naming why; ``backend="gsplat"`` refuses in one line."""
+    import warnings
+
+    from genxd.reconstruction import rasterizer
+
+    _fake_gsplat_backend(monkeypatch, error=RuntimeError("Error building extension 'gsplat_cuda'"))
+    rasterizer._warn_gsplat_fallback.cache_clear()
+    g = {k: v.cuda() for k, v in random_gaussians(50, seed=3).items()}
+    c2w, K = _camera()
+    args = (g["means"], g["quats"], g["scales"], g["opacities"], g["colors"], c2w.cuda(), K.cuda(), 24, 32)
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            out = rasterize_with_info(*args, backend="auto")
+            rasterize_with_info(*args, backend="auto")
+        assert out.info["backend"] == "torch"
+        said = [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)]
+        assert len(said) == 1 and "failed to build or load" in said[0] and "torch rasteriser" in said[0], said
+        with pytest.raises(RuntimeError, match="backend 'gsplat': gsplat's CUDA kernels failed to build or load"):
+            rasterize_with_info(*args, backend="gsplat")
+    finally:
+        rasterizer.gsplat_cuda_problem.cache_clear()
+        rasterizer._warn_gsplat_fallback.cache_clear()

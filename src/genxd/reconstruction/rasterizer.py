@@ -27,6 +27,8 @@ names are importable from here too.
 
 from __future__ import annotations
 
+import functools
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -71,6 +73,7 @@ __all__ = [
     "rasterize",
     "rasterize_with_info",
     "gsplat_available",
+    "gsplat_cuda_problem",
 ]
 
 Backend = Literal["auto", "torch", "gsplat"]
@@ -96,12 +99,39 @@ class RasterOutput:
 
 
 def gsplat_available() -> bool:
-    """Whether ``gsplat`` can be imported (its CUDA kernels are only usable on CUDA tensors)."""
+    """Whether ``gsplat`` can be imported (its CUDA kernels are only usable on CUDA tensors; whether they load:
+    :func:`gsplat_cuda_problem`)."""
     try:
         import gsplat  # noqa: F401
     except Exception:  # pragma: no cover - depends on the environment
         return False
     return True
+
+
+@functools.lru_cache(maxsize=None)
+def gsplat_cuda_problem() -> str | None:
+    """``None`` when gsplat's CUDA kernels load, else why they do not. gsplat builds its kernels when it is installed
+    with CUDA, or the first time they are used (a few minutes, with its own spinner) when installed without
+    (``BUILD_NO_CUDA=1``, the CPU install); where that build fails or no CUDA toolkit is found, its kernels are
+    missing and every call raised from inside gsplat. Asked only for CUDA tensors (on a CPU-only machine gsplat's
+    import of its kernels prints a warning of its own)."""
+    if not gsplat_available():
+        return "gsplat is not installed (pip install -e '.[gsplat]')"
+    try:
+        from gsplat.cuda._backend import _C
+    except Exception as exc:  # noqa: BLE001 - a JIT build fails in many ways (compiler, headers, ninja)
+        first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
+        return f"gsplat's CUDA kernels failed to build or load ({type(exc).__name__}{': ' + first if first else ''})"
+    if _C is None:
+        return "gsplat's CUDA kernels are missing (installed without CUDA, and no CUDA toolkit to build them)"
+    return None
+
+
+@functools.lru_cache(maxsize=None)
+def _warn_gsplat_fallback(problem: str) -> None:
+    """Say once per process why the CUDA rasteriser is the torch one although gsplat is installed."""
+    warnings.warn(f"{problem}; rendering with genxd's torch rasteriser instead (the same images, slower)",
+                  RuntimeWarning, stacklevel=3)
 
 
 def _check_inputs(
@@ -257,8 +287,8 @@ def rasterize_with_info(
         c2w: ``[C, 4, 4]`` OpenCV camera-to-world; K: ``[C, 3, 3]`` normalised intrinsics.
         height, width: image size in pixels.
         background: ``[D]`` colour behind the Gaussians (None: black / zeros).
-        backend: ``"torch"``, ``"gsplat"`` (CUDA tensors only) or ``"auto"`` (gsplat on CUDA when
-            importable, else torch).
+        backend: ``"torch"``, ``"gsplat"`` (CUDA tensors only) or ``"auto"`` (gsplat on CUDA when its
+            kernels load, else torch, with one warning when gsplat is installed but its kernels do not load).
         max_pairs: candidate (pixel, Gaussian) pairs per chunk of the torch backend (memory bound).
     """
     _check_inputs(means, quats, scales, opacities, colors, c2w, K)
@@ -268,9 +298,14 @@ def rasterize_with_info(
     c2w = c2w.to(means)
     if backend == "auto":
         backend = "gsplat" if (means.is_cuda and gsplat_available()) else "torch"
+        if backend == "gsplat" and (problem := gsplat_cuda_problem()) is not None:
+            _warn_gsplat_fallback(problem)
+            backend = "torch"
     if backend == "gsplat":
         if not means.is_cuda:
             raise ValueError("backend 'gsplat' needs CUDA tensors; use backend='torch' on CPU")
+        if (problem := gsplat_cuda_problem()) is not None:
+            raise RuntimeError(f"backend 'gsplat': {problem}; backend='torch' renders the same without it")
         return _rasterize_gsplat(
             means, quats, scales, opacities, colors, c2w, K_pixels, height, width, background,
             near_plane, far_plane, eps2d,
