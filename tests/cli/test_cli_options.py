@@ -330,3 +330,27 @@ def test_a_frame_rate_ffmpeg_cannot_store_is_refused_before_any_work(tmp_path, r
         "genxd: error: --fps must be a finite number in [0.01, 1000], got 1e-30 (frames per second)"]
     assert not reached and not (tmp_path / "s").exists()
     assert v.FPS.accepts(0.01) and v.FPS.accepts(8.0) and not v.FPS.accepts(0.001)
+
+
+def test_options_are_read_as_written_not_through_get_type_hints(monkeypatch):
+    """Before Python 3.11, ``typing.get_type_hints`` wraps an annotation whose default is ``None`` in ``Optional[...]``,
+    so ``Annotated[Optional[str], typer.Option(...)] = None`` came back as ``Optional[Annotated[...]]`` and the option
+    was not found: on Python 3.10 every genxd command crashed ("parameter model is not a typer option or argument").
+    The same behaviour put back here, on any Python: the walk over the options must not depend on it."""
+    import inspect
+    import typing
+
+    from genxd.cli.params import commands as all_commands
+    from genxd.cli.params import params
+
+    real = typing.get_type_hints
+
+    def as_on_python_310(obj, globalns=None, localns=None, include_extras=False):
+        hints = real(obj, globalns, localns, include_extras=include_extras)
+        defaults = {n: p.default for n, p in inspect.signature(obj).parameters.items()}
+        return {n: typing.Optional[h] if defaults.get(n, 0) is None else h for n, h in hints.items()}
+
+    monkeypatch.setattr(typing, "get_type_hints", as_on_python_310)
+    walked = [params(command, fn) for command, fn in all_commands(app)]
+    assert sum(len(p) for p in walked) > 100  # every command's options, the model option among them
+    assert any(p.name == "model" for ps in walked for p in ps)
