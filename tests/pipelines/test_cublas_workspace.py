@@ -58,6 +58,20 @@ def test_a_bad_device_is_left_to_the_job_to_name(monkeypatch, clean_env):
     assert prefer_no_cublas_workspace("not-a-device") is False
 
 
+def _calls_in_order(monkeypatch, module, stage: str) -> list:
+    """Record the calls of ``prefer_no_cublas_workspace`` (its device) and of ``module.stage`` (its name), which
+    then stops the job."""
+    calls = []
+    monkeypatch.setattr(cublas_workspace, "prefer_no_cublas_workspace", lambda device: calls.append(device))
+
+    def stop(*a, **k):
+        calls.append(stage)
+        raise RuntimeError("stop here")
+
+    monkeypatch.setattr(module, stage, stop)
+    return calls
+
+
 def test_generate_sets_it_before_the_model_loads(tmp_path, monkeypatch, clean_env):
     """The command calls it with the job's device before loading the model; the Python API does not."""
     import numpy as np
@@ -67,34 +81,20 @@ def test_generate_sets_it_before_the_model_loads(tmp_path, monkeypatch, clean_en
     import genxd.api as api
     from genxd.cli import app
 
-    calls = []
-    monkeypatch.setattr(cublas_workspace, "prefer_no_cublas_workspace", lambda device: calls.append(device))
-
-    def load_model(*a, **k):
-        calls.append("load_model")
-        raise RuntimeError("stop here")
-
-    monkeypatch.setattr(api, "load_model", load_model)
+    calls = _calls_in_order(monkeypatch, api, "load_model")
     PIL.Image.fromarray(np.full((24, 24, 3), 9, np.uint8)).save(tmp_path / "a.png")
     CliRunner().invoke(app, ["generate", str(tmp_path / "a.png"), "-o", str(tmp_path / "o"), "--device", "cpu"])
     assert calls == ["cpu", "load_model"]
 
 
-def test_eval_sets_it_before_the_evaluation(tmp_path, monkeypatch, clean_env):
+def test_eval_sets_it_before_the_evaluation(monkeypatch, clean_env):
     """``genxd eval`` samples in a process genxd owns, as ``generate`` does: the same setting, with its device."""
     from typer.testing import CliRunner
 
     import genxd.evaluation as evaluation
     from genxd.cli import app
 
-    calls = []
-    monkeypatch.setattr(cublas_workspace, "prefer_no_cublas_workspace", lambda device: calls.append(device))
-
-    def evaluate(*a, **k):
-        calls.append("evaluate")
-        raise RuntimeError("stop here")
-
-    monkeypatch.setattr(evaluation, "evaluate", evaluate)
+    calls = _calls_in_order(monkeypatch, evaluation, "evaluate")
     CliRunner().invoke(app, ["eval", "--num-scenes", "1", "--device", "cpu", "-q"])
     assert calls == ["cpu", "evaluate"]
 
@@ -105,14 +105,7 @@ def test_demo_sets_it_before_a_model_loads(monkeypatch, clean_env):
     import genxd.demo.app as demo_app
     from genxd.cli.demo import serve
 
-    calls = []
-    monkeypatch.setattr(cublas_workspace, "prefer_no_cublas_workspace", lambda device: calls.append(device))
-
-    def build_app(devices, config):
-        calls.append("build_app")
-        raise RuntimeError("stop here")
-
-    monkeypatch.setattr(demo_app, "build_app", build_app)
+    calls = _calls_in_order(monkeypatch, demo_app, "build_app")
     with pytest.raises(RuntimeError, match="stop here"):
         serve(None, "127.0.0.1", 7860, ["cpu"], None, 10.0, 4, None)
     assert calls == ["cpu", "build_app"]
