@@ -9,10 +9,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .utils.library_logs import quiet_library_logs
+from .utils.offline_imports import keep_bitsandbytes_offline
 
 __version__ = "0.1.0"
 
 quiet_library_logs()  # bitsandbytes' and diffusers' lines that ask for nothing (genxd.utils.library_logs)
+keep_bitsandbytes_offline()  # its import asks the Hub for a CPU kernel: not on genxd's behalf (utils.offline_imports)
 
 _API = ("generate", "fewshot", "generate_scenes", "fewshot_scenes", "load_model", "GenerationError", "SceneResult")
 
