@@ -21,6 +21,7 @@ from typing import Annotated
 import typer
 
 from .common import GenxdGroup
+from .process_exit import quiet_exit_after_freeze
 
 app = typer.Typer(
     name="genxd",
@@ -85,6 +86,7 @@ _register_all()
 
 def main() -> None:
     """Console entry point."""
+    quiet_exit_after_freeze()  # first registered, last run: Triton's leak report after the freeze (process_exit)
     try:
         app()
     finally:
