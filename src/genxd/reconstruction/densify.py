@@ -17,6 +17,7 @@ The defaults are 3DGS's; :func:`short_run_schedule` scales the schedule to a sho
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Any, Callable, Literal
@@ -229,6 +230,33 @@ class DensifyStrategy:
         )
 
 
+@functools.lru_cache(maxsize=None)
+def _gsplat_strategy_class(default_strategy: type) -> type:
+    """gsplat's ``DefaultStrategy`` with the opacity reset on the rule above (every ``reset_every`` steps, never at
+    step 0), whichever gsplat is installed: gsplat 1.5.0-1.5.2 also reset at step 0 (``step % reset_every == 0``),
+    which left every Gaussian at opacity 0.01 from the first step (a 300-step lift in `genxd demo` came out nearly
+    transparent: its splat viewer drew 4 % of its pixels), and 1.5.3's ``step % reset_every == 0 & step > 0``
+    is never true (``0 & step`` binds first), so it never resets. Step 0 only gathers the gradient statistics
+    (refinement starts after ``refine_start_iter >= 0``); at a reset step gsplat's own ``reset_opa`` runs after
+    gsplat's step (clamping twice is the same as once)."""
+    from gsplat.strategy.ops import reset_opa
+
+    class GsplatDefaultStrategy(default_strategy):  # type: ignore[misc, valid-type]
+        __doc__ = _gsplat_strategy_class.__doc__
+
+        def step_post_backward(self, params, optimizers, state, step, info, packed=False):  # noqa: ANN001
+            if step >= self.refine_stop_iter:
+                return
+            if step == 0:
+                self._update_state(params, state, info, packed=packed)
+                return
+            super().step_post_backward(params, optimizers, state, step, info, packed=packed)
+            if step % self.reset_every == 0:
+                reset_opa(params=params, optimizers=optimizers, state=state, value=self.prune_opa * 2.0)
+
+    return GsplatDefaultStrategy
+
+
 def make_strategy(kind: StrategyKind = "auto", **kwargs: Any) -> Any:
     """A densification strategy: gsplat's ``DefaultStrategy`` (``"gsplat"``, or ``"auto"`` when
     gsplat is importable), the built-in :class:`DensifyStrategy` (``"builtin"``), or None (``"none"``).
@@ -245,10 +273,10 @@ def make_strategy(kind: StrategyKind = "auto", **kwargs: Any) -> Any:
         except Exception as exc:
             if kind == "gsplat":
                 raise ValueError(f"densification strategy 'gsplat' needs gsplat installed ({exc}): "
-                                 "pip install 'gsplat>=1.4,<2' (docs/extras.md)") from None
+                                 "pip install 'gsplat>=1.5,<2' (docs/extras.md)") from None
         else:
             gs_kwargs = {k: v for k, v in kwargs.items() if k not in ("max_gaussians",)}
-            return DefaultStrategy(**gs_kwargs)
+            return _gsplat_strategy_class(DefaultStrategy)(**gs_kwargs)
     if kind not in ("auto", "builtin"):
         raise ValueError(f"unknown densification strategy {kind!r}: expected auto, gsplat, builtin or none")
     return DensifyStrategy(**kwargs)
