@@ -348,6 +348,12 @@ def _fake_gsplat_backend(monkeypatch, *, C=None, error: Exception | None = None)
     (None, None, "gsplat's CUDA kernels are missing (installed without CUDA, and no CUDA toolkit to build them)"),
     (None, RuntimeError("Error building extension 'gsplat_cuda'\nnvcc fatal"),
      "gsplat's CUDA kernels failed to build or load (RuntimeError: Error building extension 'gsplat_cuda')"),
+    # torch's message for a failed ninja build: the first compiler command, then the compiler's error line
+    (None, RuntimeError("Error building extension 'gsplat_cuda': [1/30] /usr/local/cuda/bin/nvcc -MD -MF "
+                        + "x.o.d " * 60 + "\nFAILED: RelocationCUDA.cuda.o\n/tmp/gsplat/cuda/csrc/Ops.h(12): error: "
+                        "identifier \"at::Tensor\" is undefined\n1 error detected"),
+     "gsplat's CUDA kernels failed to build or load (RuntimeError: /tmp/gsplat/cuda/csrc/Ops.h(12): error: "
+     "identifier \"at::Tensor\" is undefined)"),
 ])
 def test_gsplat_cuda_problem_says_why_its_kernels_do_not_load(monkeypatch, C, error, expected) -> None:
     """gsplat installed without CUDA (``BUILD_NO_CUDA=1``, the CPU install) builds its kernels on first use; where

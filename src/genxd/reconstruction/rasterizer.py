@@ -108,6 +108,17 @@ def gsplat_available() -> bool:
     return True
 
 
+def _build_error_line(message: str, limit: int = 300) -> str:
+    """The line of a failed build's message that says what failed: torch's "Error building extension 'X': [1/30]
+    nvcc ..." starts with the first compiler command (hundreds of characters of flags), and the compiler's own
+    ``error`` line comes later; without one, the first line. At most ``limit`` characters."""
+    lines = [line.strip() for line in message.strip().splitlines() if line.strip()]
+    if not lines:
+        return ""
+    errors = [line for line in lines[1:] if "error" in line.lower()]
+    return (errors[0] if errors else lines[0])[:limit]
+
+
 @functools.lru_cache(maxsize=None)
 def gsplat_cuda_problem() -> str | None:
     """``None`` when gsplat's CUDA kernels load, else why they do not. gsplat builds its kernels when it is installed
@@ -120,8 +131,8 @@ def gsplat_cuda_problem() -> str | None:
     try:
         from gsplat.cuda._backend import _C
     except Exception as exc:  # noqa: BLE001 - a JIT build fails in many ways (compiler, headers, ninja)
-        first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
-        return f"gsplat's CUDA kernels failed to build or load ({type(exc).__name__}{': ' + first if first else ''})"
+        reason = _build_error_line(str(exc))
+        return f"gsplat's CUDA kernels failed to build or load ({type(exc).__name__}{': ' + reason if reason else ''})"
     if _C is None:
         return "gsplat's CUDA kernels are missing (installed without CUDA, and no CUDA toolkit to build them)"
     return None
