@@ -1,0 +1,29 @@
+"""``genxd generate`` looks up no host and connects nowhere (docs/robustness.md, "Nothing reaches the network at
+run time"), through ``benchmarks/audit_network.py``'s hook: every lookup and connection of the process is recorded,
+loopback aside, with ``HF_HUB_OFFLINE`` unset as on a user's machine. Before 2026-12-04, with the ``train`` and
+``models`` extras installed (CI's environment) on a CPU with AVX-512 BF16, bitsandbytes' import looked up
+huggingface.co twice and called the Hub's API."""
+
+from __future__ import annotations
+
+import sys
+
+from ..helpers import ROOT, load_script
+
+
+def test_the_hook_records_a_lookup(tmp_path):
+    """The recorder itself: a lookup of a name that cannot resolve is recorded (the test below cannot pass by a
+    hook that records nothing)."""
+    audit = load_script("benchmarks/audit_network.py")
+    code = "import socket\ntry:\n    socket.getaddrinfo('genxd-audit.invalid', 80)\nexcept OSError:\n    pass\n"
+    result = audit.run_audited("probe", [sys.executable, "-c", code], tmp_path, timeout=60)
+    assert result["returncode"] == 0, result["stderr_tail"]
+    assert [(r["kind"], r["target"]) for r in result["records"]] == [("lookup", "'genxd-audit.invalid'")]
+
+
+def test_generate_reaches_no_host(tmp_path):
+    audit = load_script("benchmarks/audit_network.py")
+    image = ROOT / "examples" / "scene_a.png"
+    result = audit.run_audited("generate", audit.genxd_command("generate", str(image), "-o", "out", "-q"), tmp_path)
+    assert result["returncode"] == 0, result["stderr_tail"]
+    assert result["records"] == [], [(r["kind"], r["target"], r["stack"][-4:]) for r in result["records"]]
