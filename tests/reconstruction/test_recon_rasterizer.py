@@ -394,3 +394,41 @@ def test_auto_falls_back_to_torch_when_gsplats_kernels_do_not_load(monkeypatch) 
     finally:
         rasterizer.gsplat_cuda_problem.cache_clear()
         rasterizer._warn_gsplat_fallback.cache_clear()
+
+
+def test_processes_loading_gsplats_kernels_together_build_them_once(tmp_path) -> None:
+    """gsplat installed without CUDA builds its kernels on first use, and processes that start that build together
+    broke each other's (on the H200, four at once: three failed in 10 s). A stand-in gsplat whose build fails when
+    another build runs in the same folder, loaded by three processes started together: each finds the kernels."""
+    import os
+    import subprocess
+    import sys
+    import textwrap
+
+    site = tmp_path / "site"
+    (site / "gsplat" / "cuda").mkdir(parents=True)
+    (site / "gsplat" / "__init__.py").write_text("")
+    (site / "gsplat" / "cuda" / "__init__.py").write_text("")
+    (site / "gsplat" / "cuda" / "_backend.py").write_text(textwrap.dedent("""
+        import os, pathlib, time
+        folder = pathlib.Path(os.environ["FAKE_GSPLAT_BUILD"])
+        if not (folder / "gsplat_cuda.so").exists():
+            try:  # torch's build-folder lock, as it races
+                os.close(os.open(folder / "building", os.O_CREAT | os.O_EXCL))
+            except FileExistsError:
+                raise RuntimeError("Error building extension 'gsplat_cuda': another build in this folder")
+            time.sleep(1.5)
+            (folder / "gsplat_cuda.so").write_text("kernels")
+            os.unlink(folder / "building")
+        _C = object()
+    """))
+    build = tmp_path / "build"
+    build.mkdir()
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")]),
+               FAKE_GSPLAT_BUILD=str(build), TMPDIR=str(tmp_path))
+    code = "from genxd.reconstruction.rasterizer import gsplat_cuda_problem\nprint(gsplat_cuda_problem())"
+    procs = [subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True) for _ in range(3)]
+    said = [p.communicate(timeout=120) for p in procs]
+    assert [out.strip() for out, _ in said] == ["None"] * 3, said
+    assert (build / "gsplat_cuda.so").exists()

@@ -27,10 +27,14 @@ names are importable from here too.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import os
+import tempfile
 import warnings
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from pathlib import Path
+from typing import Any, Iterator, Literal
 
 import torch
 from torch import Tensor
@@ -108,6 +112,35 @@ def gsplat_available() -> bool:
     return True
 
 
+@contextlib.contextmanager
+def _one_gsplat_build_at_a_time() -> Iterator[None]:
+    """Hold a machine-wide lock (``fcntl.flock`` on ``<tempdir>/genxd-gsplat-build-<uid>.lock``) while this process
+    first loads gsplat's CUDA kernels. gsplat installed without CUDA builds them on first use, and processes that
+    start that build together break each other's (torch's build-folder lock races; measured on the H200 with four
+    processes at once: three failed within 10 s, "Error building extension 'gsplat_cuda'", a missing ``lock`` file,
+    a missing ``gsplat_cuda.so``; the fourth built in 94 s): `pytest -n 4`, an `accelerate launch` reconstruction, a
+    demo on several GPUs. With the lock the first builds and the others wait, then load what it built. No lock where
+    ``fcntl`` is missing (Windows) or the file cannot be opened."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield
+        return
+    uid = os.getuid() if hasattr(os, "getuid") else 0
+    path = Path(tempfile.gettempdir()) / f"genxd-gsplat-build-{uid}.lock"
+    try:
+        handle = open(path, "a")  # noqa: SIM115 - held for the block
+    except OSError:
+        yield
+        return
+    with handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
 def _build_error_line(message: str, limit: int = 300) -> str:
     """The line of a failed build's message that says what failed: torch's "Error building extension 'X': [1/30]
     nvcc ..." starts with the first compiler command (hundreds of characters of flags), and the compiler's own
@@ -129,7 +162,8 @@ def gsplat_cuda_problem() -> str | None:
     if not gsplat_available():
         return "gsplat is not installed (pip install -e '.[gsplat]')"
     try:
-        from gsplat.cuda._backend import _C
+        with _one_gsplat_build_at_a_time():
+            from gsplat.cuda._backend import _C
     except Exception as exc:  # noqa: BLE001 - a JIT build fails in many ways (compiler, headers, ninja)
         reason = _build_error_line(str(exc))
         return f"gsplat's CUDA kernels failed to build or load ({type(exc).__name__}{': ' + reason if reason else ''})"
