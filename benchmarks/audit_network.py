@@ -3,8 +3,8 @@
 Each command runs in a fresh process with a ``sitecustomize`` hook on ``PYTHONPATH`` that records every
 ``socket.getaddrinfo`` and ``socket.socket.connect`` of every Python process the command starts (Ray's workers and
 dashboard included), except loopback addresses and Unix sockets, with the process's argv and the call stack.
-``HF_HUB_OFFLINE`` and ``RAY_USAGE_STATS_ENABLED`` are removed from the environment: a user's machine usually sets
-neither. Commands whose extra is missing (ray, gradio) are skipped.
+``HF_HUB_OFFLINE``, ``TRANSFORMERS_OFFLINE`` (huggingface_hub reads either) and ``RAY_USAGE_STATS_ENABLED`` are
+removed from the environment: a user's machine usually sets none of them (CI sets all three). Commands whose extra is missing (ray, gradio) are skipped.
 
     python benchmarks/audit_network.py --out benchmarks/results/audit_network.json
 """
@@ -74,7 +74,7 @@ def write_hook(folder: Path) -> Path:
 
 
 def audited_env(hook_dir: Path, log: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("HF_HUB_OFFLINE", "RAY_USAGE_STATS_ENABLED")}
+    env = {k: v for k, v in os.environ.items() if k not in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "RAY_USAGE_STATS_ENABLED")}
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(hook_dir), env.get("PYTHONPATH", "")) if p)
     env["GENXD_NETWORK_AUDIT_LOG"] = str(log)
     return env

@@ -1,6 +1,6 @@
 """``genxd generate`` looks up no host and connects nowhere (docs/robustness.md, "Nothing reaches the network at
 run time"), through ``benchmarks/audit_network.py``'s hook: every lookup and connection of the process is recorded,
-loopback aside, with ``HF_HUB_OFFLINE`` unset as on a user's machine. Before 2026-12-04, with the ``train`` and
+loopback aside, with ``HF_HUB_OFFLINE`` and ``TRANSFORMERS_OFFLINE`` unset as on a user's machine (CI sets both). Before 2026-12-04, with the ``train`` and
 ``models`` extras installed (CI's environment) on a CPU with AVX-512 BF16, bitsandbytes' import looked up
 huggingface.co twice and called the Hub's API."""
 

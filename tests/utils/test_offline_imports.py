@@ -3,7 +3,8 @@ BF16 bitsandbytes asks the Hub for a 4-bit CPU kernel when it is imported, which
 its model classes; genxd makes the Hub offline for that import only.
 
 Each case runs in a fresh interpreter (the first import of bitsandbytes is the one that counts), without
-``HF_HUB_OFFLINE`` (CI sets it; a user's machine usually does not)."""
+``HF_HUB_OFFLINE`` or ``TRANSFORMERS_OFFLINE`` (CI sets both, and huggingface_hub reads either; a user's machine
+usually sets neither)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from genxd.utils.offline_imports import ALLOW_ENV
 
 
 def _run(code: str, tmp_path: Path, extra_path: Path | None = None, **env_changes: str) -> str:
-    env = {k: v for k, v in os.environ.items() if k not in ("HF_HUB_OFFLINE", ALLOW_ENV)}
+    env = {k: v for k, v in os.environ.items() if k not in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", ALLOW_ENV)}
     env.update(env_changes)
     if extra_path is not None:
         env["PYTHONPATH"] = os.pathsep.join([str(extra_path), env.get("PYTHONPATH", "")])
