@@ -432,3 +432,20 @@ def test_processes_loading_gsplats_kernels_together_build_them_once(tmp_path) ->
     said = [p.communicate(timeout=120) for p in procs]
     assert [out.strip() for out, _ in said] == ["None"] * 3, said
     assert (build / "gsplat_cuda.so").exists()
+
+
+def test_a_file_system_that_cannot_lock_loads_gsplat_without_the_lock(monkeypatch) -> None:
+    """A failing ``flock`` (some network file systems) is not a gsplat problem: the kernels load as before."""
+    import fcntl
+
+    from genxd.reconstruction import rasterizer
+
+    def no_locks(fd, operation):
+        raise OSError(37, "No locks available")
+
+    _fake_gsplat_backend(monkeypatch, C=object())
+    monkeypatch.setattr(fcntl, "flock", no_locks)
+    try:
+        assert rasterizer.gsplat_cuda_problem() is None
+    finally:
+        rasterizer.gsplat_cuda_problem.cache_clear()
