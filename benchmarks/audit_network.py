@@ -90,14 +90,18 @@ def genxd_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "genxd", *args]
 
 
-def run_audited(name: str, command: list[str], work: Path, timeout: float = 600) -> dict:
-    """Run ``command`` (in ``work``) with the hook; the records of every process it started."""
-    hook_dir = write_hook(work / "hook")
+def _prepare(name: str, work: Path) -> tuple[dict[str, str], Path]:
+    """The audited environment of one run and its (emptied) log."""
     log = work / f"{name}.jsonl"
     log.unlink(missing_ok=True)
+    return audited_env(write_hook(work / "hook"), log), log
+
+
+def run_audited(name: str, command: list[str], work: Path, timeout: float = 600) -> dict:
+    """Run ``command`` (in ``work``) with the hook; the records of every process it started."""
+    env, log = _prepare(name, work)
     start = time.perf_counter()
-    done = subprocess.run(command, cwd=work, env=audited_env(hook_dir, log), capture_output=True, text=True,
-                          timeout=timeout)
+    done = subprocess.run(command, cwd=work, env=env, capture_output=True, text=True, timeout=timeout)
     return {"name": name, "command": command[2:], "returncode": done.returncode,
             "seconds": round(time.perf_counter() - start, 1), "records": read_log(log),
             "stderr_tail": done.stderr[-500:] if done.returncode else ""}
@@ -105,11 +109,9 @@ def run_audited(name: str, command: list[str], work: Path, timeout: float = 600)
 
 def run_demo_audited(work: Path, port: int = 7931) -> dict:
     """``genxd demo`` started, its page loaded once, stopped with SIGTERM."""
-    hook_dir = write_hook(work / "hook")
-    log = work / "demo.jsonl"
-    log.unlink(missing_ok=True)
+    env, log = _prepare("demo", work)
     start = time.perf_counter()
-    server = subprocess.Popen(genxd_command("demo", "--port", str(port)), cwd=work, env=audited_env(hook_dir, log),
+    server = subprocess.Popen(genxd_command("demo", "--port", str(port)), cwd=work, env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     status = None
     try:

@@ -26,6 +26,16 @@ def load_script(relative: str) -> ModuleType:
     return module
 
 
+def env_with_path(*folders: Path | str, **changes: str) -> dict[str, str]:
+    """This process's environment with ``folders`` first on ``PYTHONPATH`` (stand-in packages for a subprocess)
+    and ``changes`` set."""
+    import os
+
+    env = dict(os.environ, **changes)
+    env["PYTHONPATH"] = os.pathsep.join([*map(str, folders), env.get("PYTHONPATH", "")])
+    return env
+
+
 def free_port() -> int:
     """A free TCP port on 127.0.0.1 (for ``accelerate launch --main_process_port``)."""
     with socket.socket() as s:

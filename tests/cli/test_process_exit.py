@@ -6,7 +6,6 @@ process's stderr after the command's exit handlers, as nanobind does at the inte
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import textwrap
@@ -15,6 +14,8 @@ from pathlib import Path
 import pytest
 
 from genxd.cli.process_exit import nanobind_triton_loaded
+
+from ..helpers import env_with_path
 
 REPORT = "nanobind: leaked 4 instances!"
 
@@ -49,7 +50,7 @@ def _genxd_version(tmp_path: Path, fake: Path) -> subprocess.CompletedProcess:
         finally:  # an exit handler registered after the command's, as a library's would be: it still prints
             atexit.register(lambda: print("another exit handler's line", file=sys.stderr))
     """
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(fake), os.environ.get("PYTHONPATH", "")]))
+    env = env_with_path(fake)
     return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], cwd=tmp_path, env=env,
                           capture_output=True, text=True, timeout=120)
 
@@ -75,7 +76,7 @@ def test_nanobind_triton_is_recognised_by_its_bindings(tmp_path, bindings, expec
     fake = _fake_triton(tmp_path / "site", bindings)
     code = ("import triton._C.libtriton\nfrom genxd.cli.process_exit import nanobind_triton_loaded\n"
             "print(nanobind_triton_loaded())")
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(fake), os.environ.get("PYTHONPATH", "")]))
+    env = env_with_path(fake)
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
     assert done.stdout.split() == [str(expected)], done.stderr
 

@@ -400,10 +400,11 @@ def test_processes_loading_gsplats_kernels_together_build_them_once(tmp_path) ->
     """gsplat installed without CUDA builds its kernels on first use, and processes that start that build together
     broke each other's (on the H200, four at once: three failed in 10 s). A stand-in gsplat whose build fails when
     another build runs in the same folder, loaded by three processes started together: each finds the kernels."""
-    import os
     import subprocess
     import sys
     import textwrap
+
+    from ..helpers import env_with_path
 
     site = tmp_path / "site"
     (site / "gsplat" / "cuda").mkdir(parents=True)
@@ -424,8 +425,7 @@ def test_processes_loading_gsplats_kernels_together_build_them_once(tmp_path) ->
     """))
     build = tmp_path / "build"
     build.mkdir()
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")]),
-               FAKE_GSPLAT_BUILD=str(build), TMPDIR=str(tmp_path))
+    env = env_with_path(site, FAKE_GSPLAT_BUILD=str(build), TMPDIR=str(tmp_path))
     code = "from genxd.reconstruction.rasterizer import gsplat_cuda_problem\nprint(gsplat_cuda_problem())"
     procs = [subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               text=True) for _ in range(3)]

@@ -9,7 +9,6 @@ usually sets neither)."""
 from __future__ import annotations
 
 import importlib.util
-import os
 import subprocess
 import sys
 import textwrap
@@ -19,12 +18,14 @@ import pytest
 
 from genxd.utils.offline_imports import ALLOW_ENV
 
+from ..helpers import env_with_path
+
 
 def _run(code: str, tmp_path: Path, extra_path: Path | None = None, **env_changes: str) -> str:
-    env = {k: v for k, v in os.environ.items() if k not in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", ALLOW_ENV)}
+    env = env_with_path(*([extra_path] if extra_path is not None else []))
+    for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", ALLOW_ENV):
+        env.pop(name, None)
     env.update(env_changes)
-    if extra_path is not None:
-        env["PYTHONPATH"] = os.pathsep.join([str(extra_path), env.get("PYTHONPATH", "")])
     done = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], cwd=tmp_path, env=env,
                           capture_output=True, text=True, timeout=180)
     assert done.returncode == 0, done.stderr[-3000:]
