@@ -195,8 +195,9 @@ def test_cli_joins_a_running_cluster_by_address(ray_cluster, verdict_clips, loca
     write_frames(verdict_clips["static_b"], tmp_path / "in" / "static_b")
     host, port = ray_cluster.rsplit(":", 1)
     assert host == "127.0.0.1"
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).parents[2] / "src"),
-                                                        os.environ.get("PYTHONPATH", "")])}
+    # as a user must for a cluster with token authentication: Ray sends its token to an address it is given
+    # only with RAY_AUTH_MODE=token (this process has it from starting the cluster; said here, not inherited)
+    env = _driver_env(auth_mode="token" if _cluster_uses_tokens() else None)
     cmd = [sys.executable, "-m", "genxd", "curate", str(tmp_path / "in"), "--out", str(out), "--focal", "1.0",
            "--threads", "1", "--quiet", "--ray", ray_cluster]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=240)
@@ -211,6 +212,40 @@ def test_cli_joins_a_running_cluster_by_address(ray_cluster, verdict_clips, loca
     assert meta == expected
 
 
+
+
+def _cluster_uses_tokens() -> bool:
+    """Whether the module's cluster has token authentication: Ray >= 2.59 turns it on for a local ``ray.init()``
+    unless ``RAY_AUTH_MODE`` says otherwise, and records that in this process's environment."""
+    return os.environ.get("RAY_AUTH_MODE", "").lower() == "token"
+
+
+def _driver_env(auth_mode: str | None) -> dict[str, str]:
+    """The environment of a second driver: genxd from this checkout, ``RAY_AUTH_MODE`` as given (None: unset)."""
+    env = {key: value for key, value in os.environ.items() if key != "RAY_AUTH_MODE"}
+    env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).parents[2] / "src"), os.environ.get("PYTHONPATH", "")])
+    if auth_mode is not None:
+        env["RAY_AUTH_MODE"] = auth_mode
+    return env
+
+
+def test_joining_a_cluster_with_tokens_by_address_without_ray_auth_mode_says_what_to_set(ray_cluster, verdict_clips,
+                                                                                          tmp_path):
+    """A cluster with token authentication (every cluster from Ray 2.61 on, by Ray's docs), joined by its address
+    from a shell without ``RAY_AUTH_MODE``: Ray sends no token to an address it is given and ``ray.init`` said
+    only "Failed to connect to Ray cluster at HOST:PORT" (found joining a ``ray start --head`` cluster, Ray
+    2.60). The error now names what to set; nothing is written."""
+    if not _cluster_uses_tokens():
+        pytest.skip("the module's Ray cluster has no token authentication (Ray < 2.59, or RAY_AUTH_MODE set)")
+    write_frames(verdict_clips["static_b"], tmp_path / "in" / "static_b")
+    cmd = [sys.executable, "-m", "genxd", "curate", str(tmp_path / "in"), "--out", str(tmp_path / "out"),
+           "--focal", "1.0", "--threads", "1", "--quiet", "--ray", ray_cluster]
+    proc = subprocess.run(cmd, env=_driver_env(auth_mode=None), capture_output=True, text=True, timeout=240)
+    assert proc.returncode != 0, proc.stdout + proc.stderr
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"genxd: error: cannot start or reach Ray at '{ray_cluster}': "), proc.stderr
+    assert "set RAY_AUTH_MODE=token" in last and "Traceback" not in proc.stderr, proc.stderr
+    assert not (tmp_path / "out").exists()
 
 
 def test_on_a_cluster_more_threads_than_any_node_has_is_one_warning(ray_cluster):

@@ -607,8 +607,33 @@ def _start_or_join_ray(address: str):
             given = setting("ray_address", address if is_cli() else repr(address))
             raise ValueError(f"{given}: no running Ray instance found on this machine; start one (ray start "
                              "--head), give its address (HOST:PORT), or use 'local' to start one for this run") from None
-        raise ValueError(f"cannot start or reach Ray at {address!r}: {exc}") from None
+        raise ValueError(f"cannot start or reach Ray at {address!r}: {exc}{_ray_token_hint(address)}") from None
     return ray, address == "local"
+
+
+def _ray_token_hint(address: str) -> str:
+    """What to try when joining the cluster at ``address`` failed and token authentication may be why.
+
+    Ray has token authentication since 2.52; since 2.59 a local ``ray.init()`` (``--ray local``) turns it on and
+    writes ``~/.ray/auth_token``, ``ray start --head`` turns it on where such a token exists (Ray's docs: from 2.61
+    on every cluster). A driver sends its token to a cluster it finds itself (``auto``) but not to an address it
+    is given unless ``RAY_AUTH_MODE=token`` is set; without it ``ray.init`` says only "Failed to connect" after
+    20 s of retries (Ray 2.60, joining a ``ray start --head`` cluster by its address). Empty for ``local`` /
+    ``auto``, when ``RAY_AUTH_MODE`` is set, and on Ray versions without token authentication."""
+    if address in ("local", "auto") or os.environ.get("RAY_AUTH_MODE"):
+        return ""
+    import importlib.util
+
+    try:
+        has_tokens = importlib.util.find_spec("ray._private.authentication") is not None
+    except (ImportError, ValueError):
+        has_tokens = False
+    if not has_tokens:
+        return ""
+    return ("; if the cluster uses token authentication (Ray turns it on where a token exists, e.g. "
+            "~/.ray/auth_token), set RAY_AUTH_MODE=token with the cluster's token in ~/.ray/auth_token, "
+            "RAY_AUTH_TOKEN or RAY_AUTH_TOKEN_PATH: Ray sends it only to a cluster it finds itself ('auto'), "
+            "not to an address it is given")
 
 
 def _check_ray_task_cpus(ray, config: CurationConfig, started_here: bool) -> None:
