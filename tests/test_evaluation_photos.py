@@ -146,3 +146,15 @@ def test_evaluate_checks_the_report_file_and_the_photo_packages_before_any_work(
     monkeypatch.setattr(photos.importlib.util, "find_spec", lambda name, *a: None if name == "sklearn" else real(name, *a))
     with pytest.raises(FileNotFoundError, match="scikit-learn"):
         evaluate(None, modes=("3d-1view", "photo-pan"))
+
+
+def test_per_photo_lines_go_to_stderr_so_the_report_on_stdout_stays_json(capsys):
+    """``genxd eval --modes photo-pan`` prints its JSON report on stdout (to pipe into a file); the per-photo lines
+    went to stdout too (``tqdm.write``'s default stream), so ``genxd eval ... > report.json`` was not JSON."""
+    gen = torch.Generator().manual_seed(0)
+    photo = torch.nn.functional.interpolate(torch.rand(1, 3, 12, 18, generator=gen), size=(60, 90), mode="bilinear")[0]
+    defaults = {"resolution": 16, "num_frames": 4, "num_inference_steps": 2, "guidance_scale": 1.0, "focal": 1.1}
+    evaluate_photos(_Pipe(photo, False), defaults, ("photo-pan",), photos=[("p", photo)], progress=True)
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "photo-pan p: " in captured.err and "(repeat input " in captured.err

@@ -37,6 +37,7 @@ from .output_folders import check_existing, output_names
 from .scene_outputs import check_job, write_scene
 from .utils.images import Fit, collect_images, load_image
 from .utils.io import clean_stale
+from .utils.progress import bar_settings, progress_bar
 from .validation import check
 
 
@@ -244,8 +245,6 @@ def generate_scenes(
         (bad settings, missing input path, no model, existing outputs without ``overwrite`` /
         ``skip_existing``, a read-only output folder), before any model is loaded.
     """
-    from tqdm.auto import tqdm
-
     # 1. check every value (nothing loaded, nothing written yet)
     s = GenerateSettings(camera=camera, mode=mode, motion_strength=motion_strength, num_frames=num_frames,
                          resolution=resolution, num_inference_steps=num_inference_steps,
@@ -355,9 +354,9 @@ def generate_scenes(
                for i in range(len(paths)) if i not in todo] if group.is_main_process else []
     mine = group.split(todo)
     show = progress and group.is_main_process
-    pipe.set_progress_bar_config(disable=not show, leave=False, desc="denoising")
-    bar = tqdm(total=len(mine), desc="scenes" if group.num_processes == 1 else f"scenes (process 0 of {group.num_processes})",
-               unit="scene", disable=not show)
+    pipe.set_progress_bar_config(disable=not show, leave=False, desc="denoising", **bar_settings())
+    bar = progress_bar(total=len(mine), unit="scene", disable=not show,
+                       desc="scenes" if group.num_processes == 1 else f"scenes (process 0 of {group.num_processes})")
     tensors: dict[int, Tensor] = {}
     for i in mine:  # decode first: a bad file fails alone, before the generation starts
         try:

@@ -120,7 +120,7 @@ def camera_accuracy(pipe, mode: str, num_scenes: int, frames_n: int, res: int, s
     frames and of the ground-truth renders of the same cameras."""
     import tempfile
 
-    from tqdm.auto import tqdm
+    from .utils.progress import progress_bar
 
     from .cameras.evaluate import evaluate_scene, summarise
     from .data.datasets import SyntheticDataset
@@ -131,7 +131,7 @@ def camera_accuracy(pipe, mode: str, num_scenes: int, frames_n: int, res: int, s
                             cameras_3d=CAMERA_PATHS_3D, cameras_4d=CAMERA_PATHS_4D)
     generated, truth = [], []
     with tempfile.TemporaryDirectory(prefix="genxd_eval_camera_") as tmp:
-        for i in tqdm(range(num_scenes), desc=mode, disable=not progress):
+        for i in progress_bar(range(num_scenes), desc=mode, disable=not progress):
             s = data[i]
             strength = float(s["motion_strength"]) if kind == "4d" else 0.0
             frames = pipe(s["frames"][:1][None], s["c2w"][None], s["K"][None], context_index=[[0]], mode=kind,
@@ -195,7 +195,7 @@ def evaluate(model: str | Path | None = None, num_scenes: int = 50, steps: int |
     CUDA; ``dtype="fp32", fast=False`` on CUDA gives the CPU numbers up to floating-point order).
     An existing ``out`` is refused unless ``overwrite``; the photo modes' packages are checked before anything
     runs (they used to fail after the synthetic modes, losing their results)."""
-    from tqdm.auto import tqdm
+    from .utils.progress import progress_bar
 
     from .api import load_model
     from .data.datasets import SyntheticDataset
@@ -227,7 +227,7 @@ def evaluate(model: str | Path | None = None, num_scenes: int = 50, steps: int |
                                      layouts=["cards"], cameras_cards=["rotate", "zoom"], motion_source="world",
                                      supersample=3)
         scores = []
-        for i in tqdm(range(num_scenes), desc=mode, disable=not progress):
+        for i in progress_bar(range(num_scenes), desc=mode, disable=not progress):
             s = data[i]
             gen = torch.Generator().manual_seed(i)
             out_frames = pipe(s["frames"][ctx][None], s["c2w"][None], s["K"][None], context_index=[ctx], mode="3d",
@@ -250,7 +250,7 @@ def evaluate(model: str | Path | None = None, num_scenes: int = 50, steps: int |
         keys = ("3d", "4d_motion0", f"4d_motion{motion_strength:g}")
         change: dict[str, list[float]] = {k: [] for k in keys}
         change_obj: dict[str, list[float]] = {k: [] for k in keys}
-        for i in tqdm(range(num_scenes), desc="4d", disable=not progress):
+        for i in progress_bar(range(num_scenes), desc="4d", disable=not progress):
             clip = data4d.render_clip(i)
             img = data4d.sample_from_clip(clip)["frames"][:1][None]
             objects = object_pixels(clip.render.object_id[0].cpu())  # H W bool

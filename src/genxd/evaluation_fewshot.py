@@ -105,7 +105,7 @@ def evaluate_fewshot(model: str | Path | None = None, num_scenes: int = 10, iter
                      seed: int = FEWSHOT_SEED, progress: bool = True, out: str | Path | None = None,
                      loaded=None) -> dict:
     """Run the protocol (module docstring); returns (and writes to ``out``) a JSON-able report."""
-    from tqdm.auto import tqdm
+    from .utils.progress import progress_bar
 
     from .api import load_model
     from .data.reconfusion import load_reconfusion
@@ -128,7 +128,7 @@ def evaluate_fewshot(model: str | Path | None = None, num_scenes: int = 10, iter
     config = ReconstructionConfig(iterations=iterations, init="random", init_points=3000, max_gaussians=8000,
                                   device="cpu", seed=0)
     rows = []
-    for i, key in enumerate(tqdm(keys, desc="fewshot", disable=not progress)):
+    for i, key in enumerate(progress_bar(keys, desc="fewshot", disable=not progress)):
         scene = scenes[key]
         images, c2w, K = scene.decoded_images().float(), scene.c2w.float(), scene.K.float()
         train_ids, test_ids = (list(map(int, x)) for x in scene.splits[3])

@@ -141,7 +141,7 @@ def evaluate_photos(pipe, defaults: dict, modes: tuple[str, ...] = ("photo-pan",
     Returns ``{mode: {"psnr", "baseline_psnr", "psnr_gain_db", "fraction_above_baseline",
     "covered_fraction", "per_photo": [{name, psnr, baseline_psnr, gain_db, covered_fraction}]}}``.
     """
-    from tqdm.auto import tqdm
+    from .utils.progress import progress_bar, progress_write
 
     from .data.synthetic.photos import held_out_photos
 
@@ -155,7 +155,7 @@ def evaluate_photos(pipe, defaults: dict, modes: tuple[str, ...] = ("photo-pan",
     for mode in modes:
         c2w, K = photo_camera_path(mode, frames_n, focal)
         rows = []
-        for i, (name, photo) in enumerate(tqdm(photos, desc=mode, disable=not progress)):
+        for i, (name, photo) in enumerate(progress_bar(photos, desc=mode, disable=not progress)):
             source = square_crop(photo, res * supersample)
             gt, covered = homography_views(source, K0, c2w, K, res, res, supersample)
             inp, _ = homography_views(source, K0, torch.eye(4)[None], K0[None], res, res, supersample)
@@ -167,7 +167,7 @@ def evaluate_photos(pipe, defaults: dict, modes: tuple[str, ...] = ("photo-pan",
             rows.append({"name": name, "psnr": p, "baseline_psnr": b, "gain_db": p - b,
                          "covered_fraction": float(covered[tgt].float().mean())})
             if progress:
-                tqdm.write(f"{mode} {name}: {p:.2f} dB (repeat input {b:.2f} dB, {p - b:+.2f})")
+                progress_write(f"{mode} {name}: {p:.2f} dB (repeat input {b:.2f} dB, {p - b:+.2f})")
         report[mode] = {
             "psnr": statistics.mean(r["psnr"] for r in rows),
             "baseline_psnr": statistics.mean(r["baseline_psnr"] for r in rows),

@@ -82,12 +82,10 @@ def fewshot_scenes(
     One result per group. Under ``accelerate launch`` each process generates its share of the groups;
     ``input`` of a result is the group name (its output folder). ``summary``: as :func:`generate_scenes`.
     """
-    from tqdm.auto import tqdm
-
     from . import api
-
     from .data.reconfusion import load_reconfusion
     from .fewshot import build_fewshot_groups
+    from .utils.progress import bar_settings, progress_bar
 
     # 1. check every value (nothing loaded, nothing written yet)
     strategy = check(strategy, v.STRATEGIES, "strategy")
@@ -167,11 +165,11 @@ def fewshot_scenes(
     results = [SceneResult(i, labels[i], str(folders[i]), "skipped", process_index=rank)
                for i in range(len(groups)) if i not in todo] if group.is_main_process else []
     show = progress and group.is_main_process
-    lm.pipe.set_progress_bar_config(disable=not show, leave=False, desc="denoising")
+    lm.pipe.set_progress_bar_config(disable=not show, leave=False, desc="denoising", **bar_settings())
     mine = group.split(todo)
     long_groups = [gi for gi in mine if plans[gi] is not None]
     long_bar = long_job_progress([(plans[gi], 1) for gi in long_groups], steps, None, res, show) if long_groups else None
-    for gi in tqdm(mine, desc="groups", unit="group", disable=not show):
+    for gi in progress_bar(mine, desc="groups", unit="group", disable=not show):
         g = groups[gi]
         try:
             gen = torch.Generator().manual_seed(seed + gi)

@@ -222,7 +222,7 @@ def evaluate_camera_accuracy(
     """
     from ..output_folders import existing_files_error
     from ..utils.io import atomic_file, check_writable_dir, write_json_atomic
-    from ..utils.progress import stderr_progress
+    from ..utils.progress import progress_bar
     from ..validation import arg
     from .reader import read_camera_path
 
@@ -239,13 +239,13 @@ def evaluate_camera_accuracy(
     check_writable_dir(out_dir, "output folder")
     results = []
     # off when stderr is not a terminal; closed (erased) before an error is printed
-    with stderr_progress(disable=not progress, transient=True, terminal_only=True) as bar:
-        task = bar.add_task("eval-camera", total=len(scenes))
+    with progress_bar(total=len(scenes), desc="eval-camera", unit="scene", disable=not progress, leave=False,
+                      terminal_only=True) as bar:
         for s in scenes:
-            bar.update(task, description=f"eval-camera {s.name}")
+            bar.set_description(f"eval-camera {s.name}", refresh=False)
             results.append(evaluate_scene(s, cameras=cameras, known_focal=known_focal, mask=mask, features=features,
                                           seed=seed, num_threads=num_threads))
-            bar.advance(task)
+            bar.update(1)
     report = {"root": str(root), "definitions": "RotErr = sum_j arccos((tr(R_gen^j R_gt^jT) - 1) / 2) in degrees, "
               "both paths relative to their first camera; TransErr = sum_j ||C_gt^j - s C_gen^j|| over camera centres "
               "after the anchored least-squares scale s (TransErr_sim3: after a free similarity, Umeyama); "

@@ -405,12 +405,12 @@ def fit_reconfusion(
                 f"{len(existing)} pose file(s) already exist, e.g. {existing[0]} (use --overwrite to replace them)"
             )
 
-    from ..utils.progress import stderr_progress
+    from ..utils.progress import progress_bar
 
     written: dict[str, Path] = {}
-    # off when stderr is not a terminal: a transient bar leaves only an empty line in a log
-    with stderr_progress(disable=not progress, transient=True, terminal_only=True) as bar:
-        task = bar.add_task(f"fitting {data_name} ({resolved_kind})", total=len(index))
+    # off when stderr is not a terminal: an erased bar leaves only an empty line in a log
+    with progress_bar(total=len(index), desc=f"fitting {data_name} ({resolved_kind})", unit="scene",
+                      disable=not progress, leave=False, terminal_only=True) as bar:
         for key, file_name in index.items():
             scene = load_reconfusion_scene(root / file_name, key=key, decode_images=False, dtype=torch.float64)
             if data_poses:
@@ -438,5 +438,5 @@ def fit_reconfusion(
                     shift_zy=shift_zy,
                 )
             written[key] = save_w2c_list_json(targets[key], poses, save_format=save_format, overwrite=True)
-            bar.advance(task)
+            bar.update(1)
     return written

@@ -71,11 +71,10 @@ def register(app: typer.Typer) -> None:
 
         def body() -> None:
             import torch
-            from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
 
             from genxd.data.synthetic import CAMERA_PATHS, make_clip, write_clip
             from genxd.utils.io import check_writable_dir
-            from genxd.utils.progress import stderr_progress
+            from genxd.utils.progress import progress_bar
 
             if fmt == Format.reconfusion and frames < 2:
                 raise UsageError(f"--frames must be >= 2 for --format reconfusion, got {frames}")
@@ -101,16 +100,9 @@ def register(app: typer.Typer) -> None:
                 if clash:
                     raise UsageError(f"{out_dir / clash[0]} already exists ({len(clash)} {'clash' if len(clash) == 1 else 'clashes'}); use --overwrite to replace")
             out_dir.mkdir(parents=True, exist_ok=True)
-            progress = stderr_progress(
-                TextColumn("[bold]synth[/bold] {task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeRemainingColumn(),
-                disable=quiet,
-            )
             written: list[Path] = []
-            with progress:
-                task = progress.add_task(f"{kind.value} {fmt.value}", total=num_scenes)
+            with progress_bar(total=num_scenes, desc=f"synth {kind.value} {fmt.value}", unit="clip",
+                              disable=quiet) as progress:
                 for i, name in enumerate(names):
                     clip = make_clip(
                         seed + i,
@@ -125,7 +117,7 @@ def register(app: typer.Typer) -> None:
                         device=render_device,
                     )
                     written.append(write_clip(clip, out_dir, name, fmt.value, fps=fps, overwrite=overwrite))
-                    progress.advance(task)
+                    progress.update(1)
             if quiet:  # what was written, one path a line (as generate -q prints its folders)
                 for path in dict.fromkeys(written):
                     typer.echo(str(path))

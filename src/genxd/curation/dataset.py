@@ -297,20 +297,17 @@ def check_ray_address(address: str, timeout: float = RAY_CONNECT_TIMEOUT_S) -> N
 
 
 def _make_progress(enabled: bool, total: int):
-    if not enabled:
-        return contextlib.nullcontext(None)
-    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+    """The bar over ``total`` videos (genxd's one kind of bar; draws nothing unless ``enabled``)."""
+    from ..utils.progress import progress_bar
 
-    from ..utils.progress import stderr_progress
+    return progress_bar(total=total, desc="curate", unit="video", disable=not enabled)
 
-    return stderr_progress(
-        TextColumn("[bold]curate"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[status]}"),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-    )
+
+def _show_status(bar, status: str, advance: int = 0) -> None:
+    """Put ``status`` (counts, the video and stage at work) after the bar and advance it by ``advance`` videos;
+    redrawn at the bar's own pace (a log file gets a line every few seconds, not one per stage)."""
+    bar.set_postfix_str(status, refresh=False)
+    bar.update(advance)
 
 
 def curate_dataset(
@@ -333,7 +330,7 @@ def curate_dataset(
         ray_address: run each video as a Ray task on this cluster (``"auto"``, ``"ray://host:10001"``,
             ``"local"`` for a local Ray instance). Needs the optional ``ray`` package.
         retry_failed: also redo videos whose last record is a failure.
-        progress: show a rich progress bar over videos.
+        progress: show a progress bar over videos (on stderr).
         on_record: called with each appended record (in the parent process).
     Raises:
         RunLockedError: another run holds ``out_dir``.
@@ -517,19 +514,16 @@ def _run_local(
     task_config = replace(config, num_threads=threads)
     counts: Counter = Counter()
     with _make_progress(progress, len(todo)) as bar:
-        task = bar.add_task("videos", total=len(todo), status="") if bar is not None else None
 
         def done(record: dict[str, Any]) -> None:
             emit(record)
             counts[record.get("status", "failed")] += 1
-            if bar is not None:
-                bar.update(task, advance=1, status=_status_text(counts))
+            _show_status(bar, _status_text(counts), advance=1)
 
         if workers == 1:  # in this process: the bar also names the video and its stage
             for source in todo:
                 def on_stage(stage: str, video_id: str = source.video_id) -> None:
-                    if bar is not None:
-                        bar.update(task, status=f"{_status_text(counts)}  {video_id}: {stage}")
+                    _show_status(bar, f"{_status_text(counts)}  {video_id}: {stage}")
 
                 done(_curate_task(source, str(out_dir), task_config, on_stage, caller()))
             return
@@ -683,7 +677,6 @@ def _collect_ray_results(ray, refs: dict, emit: Callable[[dict[str, Any]], None]
     todo = list(refs.values())
     counts: Counter = Counter()
     with _make_progress(progress, len(todo)) as bar:
-        task = bar.add_task("videos", total=len(todo), status="") if bar is not None else None
         remaining = list(refs)
         while remaining:
             ready, remaining = ray.wait(remaining, num_returns=1)
@@ -695,5 +688,4 @@ def _collect_ray_results(ray, refs: dict, emit: Callable[[dict[str, Any]], None]
                     record = video_record(source, "failed", stage="ray", reason=f"{type(exc).__name__}: {exc}")
                 emit(record)
                 counts[record.get("status", "failed")] += 1
-                if bar is not None:
-                    bar.update(task, advance=1, status=_status_text(counts))
+                _show_status(bar, _status_text(counts), advance=1)

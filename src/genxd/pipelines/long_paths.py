@@ -191,9 +191,7 @@ def long_job_progress(jobs: Sequence[tuple[LongPathPlan, int]], num_inference_st
                       max_windows_per_call: int | None, resolution: int, show: bool = True) -> Any:
     """Print a job's plan (windows, sampling calls, UNet calls) to stderr and return one progress bar
     over all its UNet calls. ``jobs``: ``(plan, scenes sampled together)`` of each batch of the job."""
-    import sys
-
-    from tqdm.auto import tqdm
+    from ..utils.progress import progress_bar, progress_write
 
     plan = jobs[0][0]
     per_call = max_windows_per_call or default_windows_per_call(plan.window, resolution, resolution)
@@ -201,9 +199,9 @@ def long_job_progress(jobs: Sequence[tuple[LongPathPlan, int]], num_inference_st
     if show:
         scenes = sum(b for _, b in jobs)
         more = f"; {scenes} scenes: {total} UNet calls in all" if scenes > 1 else ""
-        # tqdm.write: the line goes above the scenes bar already on screen instead of after it
-        tqdm.write(f"genxd: long path: {plan.describe(num_inference_steps, per_call)} per scene{more}", file=sys.stderr)
-    return tqdm(total=total, desc="UNet calls", unit="call", disable=not show)
+        # above the scenes bar already on screen instead of after it
+        progress_write(f"genxd: long path: {plan.describe(num_inference_steps, per_call)} per scene{more}")
+    return progress_bar(total=total, desc="UNet calls", unit="call", disable=not show)
 
 
 # ------------------------------------------------------------------------------------------------ sampling

@@ -262,9 +262,9 @@ def train_gaussians(
     history: list[dict[str, float]] = []
     bar = None
     if progress:
-        from tqdm.auto import tqdm
+        from ..utils.progress import progress_bar
 
-        bar = tqdm(total=config.iterations, desc="reconstruct", unit="step", dynamic_ncols=True, leave=False)
+        bar = progress_bar(total=config.iterations, desc="reconstruct", unit="step", leave=False)
     order: list[int] = []
     running_loss, running_psnr, n_running = 0.0, 0.0, 0
     start = time.perf_counter()
@@ -332,12 +332,12 @@ def train_gaussians(
 
 
 def _bar(total: int, desc: str | None):
-    """A tqdm bar for one phase (None when ``desc`` is None: no progress shown)."""
+    """A progress bar for one phase (None when ``desc`` is None: no progress shown)."""
     if desc is None:
         return None
-    from tqdm.auto import tqdm
+    from ..utils.progress import progress_bar
 
-    return tqdm(total=total, desc=desc, unit="view", dynamic_ncols=True, leave=False)
+    return progress_bar(total=total, desc=desc, unit="view", leave=False)
 
 
 @torch.no_grad()

@@ -156,7 +156,7 @@ class PreloadedDataset(Dataset):
     """
 
     def __init__(self, dataset: Dataset, num_workers: int = 0, batch_size: int = 64, progress: bool = True) -> None:
-        from tqdm.auto import tqdm
+        from ..utils.progress import progress_bar
 
         n = len(dataset)  # type: ignore[arg-type]
         if n < 1:
@@ -172,7 +172,7 @@ class PreloadedDataset(Dataset):
         self.kinds: list[str] = []
         self.names: list[str] = []
         i = 0
-        for items in tqdm(loader, desc="preloading data", unit="batch", disable=not progress):
+        for items in progress_bar(loader, desc="preloading data", unit="batch", disable=not progress):
             for item in items:
                 frames = item["frames"]
                 if self.frames is None:

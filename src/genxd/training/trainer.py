@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from tqdm.auto import tqdm
 
+from ..utils.progress import progress_bar
 from .config import OptimConfig, TrainConfig
 from .data import make_loader
 from .ema import EMAWeights
@@ -195,8 +195,8 @@ def train_genxd(cfg: TrainConfig, resume: str | None = None, overwrite: bool = F
 
     step = start_step
     last_saved = start_step if run.resume_from is not None else -1
-    progress = tqdm(total=opt.max_steps, initial=step, disable=not (run.is_main and cfg.logging.progress_bar),
-                    desc="genxd train", dynamic_ncols=True)
+    progress = progress_bar(total=opt.max_steps, initial=step, disable=not (run.is_main and cfg.logging.progress_bar),
+                            desc="genxd train")
     data_iter = iter(loader)
     window: list[torch.Tensor] = []
     t_window, n_window, data_wait = time.monotonic(), 0, 0.0

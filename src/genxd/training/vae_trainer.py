@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from tqdm.auto import tqdm
 
+from ..utils.progress import progress_bar
 from .config import VAETrainConfig
 from .data import make_loader
 from .ema import EMAWeights
@@ -153,8 +153,8 @@ def train_vae(cfg: VAETrainConfig, resume: str | None = None, overwrite: bool = 
 
     step = start_step
     last_saved = start_step if run.resume_from is not None else -1
-    progress = tqdm(total=opt.max_steps, initial=step, disable=not (run.is_main and cfg.logging.progress_bar),
-                    desc="genxd train-vae", dynamic_ncols=True)
+    progress = progress_bar(total=opt.max_steps, initial=step, disable=not (run.is_main and cfg.logging.progress_bar),
+                            desc="genxd train-vae")
     data_iter = iter(loader)
     window: list[dict[str, torch.Tensor]] = []
     t_window, n_window = time.monotonic(), 0

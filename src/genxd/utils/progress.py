@@ -1,21 +1,56 @@
-"""genxd's rich progress bars: drawn on stderr, so that stdout carries only a command's result (what it wrote,
-its summary) and can be piped."""
+"""genxd's progress bars: one kind everywhere (tqdm, as diffusers' own denoising bar), drawn on stderr so that
+stdout carries only a command's result (what it wrote, its summary) and can be piped.
+
+Every bar of genxd comes from :func:`progress_bar`, and lines printed while bars are on screen go through
+:func:`progress_write` (above the bars instead of through them). Where stderr is not a terminal (a log file, a
+cluster job's output) a bar redraws at most every :data:`LOG_INTERVAL_S` seconds instead of ten times a second:
+tqdm writes every redraw into the file, so a 10,000-video curation logged 10,000 states.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import sys
+from collections.abc import Iterable
+from typing import IO, Any
 
-__all__ = ["stderr_progress"]
+__all__ = ["LOG_INTERVAL_S", "bar_settings", "progress_bar", "progress_write"]
+
+#: Seconds between redraws of a bar whose stream is not a terminal (a log file).
+LOG_INTERVAL_S = 10.0
 
 
-def stderr_progress(*columns: Any, disable: bool = False, transient: bool = False, terminal_only: bool = False):
-    """A ``rich.progress.Progress`` over ``columns`` (rich's default columns when none) drawn on stderr.
+def _is_terminal(stream: IO[str]) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):  # no isatty, or a closed stream
+        return False
 
-    ``terminal_only``: also off when stderr is not a terminal (where rich draws only the last state, or an
-    empty line for a ``transient`` bar)."""
-    from rich.console import Console
-    from rich.progress import Progress
 
-    console = Console(stderr=True)
-    return Progress(*columns, console=console, transient=transient,
-                    disable=disable or (terminal_only and not console.is_terminal))
+def bar_settings() -> dict[str, Any]:
+    """tqdm settings shared by every genxd bar (also given to diffusers' bars, ``pipe.set_progress_bar_config``):
+    stderr, the terminal's width, and the redraw interval for terminals and for log files."""
+    stream = sys.stderr
+    return {"file": stream, "dynamic_ncols": True, "mininterval": 0.1 if _is_terminal(stream) else LOG_INTERVAL_S}
+
+
+def progress_bar(iterable: Iterable | None = None, *, total: int | None = None, desc: str | None = None,
+                 unit: str = "it", disable: bool = False, leave: bool = True, initial: int = 0,
+                 terminal_only: bool = False):
+    """A progress bar on stderr (``tqdm.auto``: a widget in Jupyter), over ``iterable`` or counting to ``total``.
+
+    Use it as tqdm: iterate over it, or ``update(n)``, ``set_description(text)``, ``set_postfix(...)``,
+    ``set_postfix_str(text)`` and ``close()`` (or ``with``). ``disable``: draw nothing. ``terminal_only``: also
+    draw nothing where stderr is not a terminal (for short jobs whose bar would only clutter a log);
+    ``leave=False``: erase the bar when it closes."""
+    from tqdm.auto import tqdm
+
+    settings = bar_settings()
+    disable = disable or (terminal_only and not _is_terminal(settings["file"]))
+    return tqdm(iterable, total=total, desc=desc, unit=unit, disable=disable, leave=leave, initial=initial, **settings)
+
+
+def progress_write(message: str, file: IO[str] | None = None) -> None:
+    """Print ``message`` (on stderr unless ``file``) above the progress bars on screen, not through them."""
+    from tqdm.auto import tqdm
+
+    tqdm.write(message, file=file if file is not None else sys.stderr)

@@ -14,7 +14,7 @@ StageCallback = Callable[[str], None]
 
 class StageLines:
     """A :data:`StageCallback` that prints ``genxd: LABEL [T s]: STAGE`` on stderr as each stage starts
-    (``T``: seconds since the first stage), through ``tqdm.write`` so that the line goes above a progress
+    (``T``: seconds since the first stage), through :func:`genxd.utils.progress.progress_write` so that the line goes above a progress
     bar already on screen. ``enabled=False``: prints nothing (``--quiet``, processes other than the main one)."""
 
     def __init__(self, label: str, enabled: bool = True, file: TextIO | None = None) -> None:
@@ -27,6 +27,6 @@ class StageLines:
             self.started = now
         if not self.enabled:
             return
-        from tqdm.auto import tqdm
+        from .progress import progress_write
 
-        tqdm.write(f"genxd: {self.label} [{now - self.started:.0f} s]: {stage}", file=self.file or sys.stderr)
+        progress_write(f"genxd: {self.label} [{now - self.started:.0f} s]: {stage}", file=self.file or sys.stderr)

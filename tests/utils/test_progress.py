@@ -1,0 +1,68 @@
+"""genxd's progress bars: one kind everywhere, on stderr, and sparing with log files."""
+
+from __future__ import annotations
+
+import ast
+import io
+from pathlib import Path
+
+import pytest
+
+from genxd.utils import progress
+
+SRC = Path(__file__).parents[2] / "src" / "genxd"
+
+
+def _imports_of(path: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def test_every_bar_comes_from_genxd_utils_progress():
+    """Curation and ``synth`` drew rich bars, everything else tqdm bars (two styles, one of them redrawn ten
+    times a second into log files): every module now asks :mod:`genxd.utils.progress` for its bars."""
+    offenders = []
+    for path in sorted(SRC.rglob("*.py")):
+        if path == SRC / "utils" / "progress.py":
+            continue
+        direct = {name for name in _imports_of(path) if name.split(".")[0] == "tqdm" or name == "rich.progress"}
+        if direct:
+            offenders.append(f"{path.relative_to(SRC)}: {sorted(direct)}")
+    assert not offenders, offenders
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize("stream, interval", [(io.StringIO(), progress.LOG_INTERVAL_S), (_Terminal(), 0.1)])
+def test_a_log_file_gets_a_redraw_every_few_seconds_a_terminal_ten_a_second(monkeypatch, stream, interval):
+    monkeypatch.setattr("sys.stderr", stream)
+    with progress.progress_bar(total=1000, desc="work") as bar:
+        assert bar.mininterval == interval
+        for _ in range(1000):
+            bar.update(1)
+    text = stream.getvalue()
+    assert "work" in text and "1000/1000" in text  # the last state is drawn when the bar closes
+    if interval == progress.LOG_INTERVAL_S:  # the first and the last state, not one per update
+        assert text.count("\r") <= 3, text
+
+
+def test_terminal_only_bars_draw_nothing_into_a_log(monkeypatch):
+    log = io.StringIO()
+    monkeypatch.setattr("sys.stderr", log)
+    with progress.progress_bar(total=3, desc="fitting", terminal_only=True) as bar:
+        bar.update(3)
+    assert log.getvalue() == ""
+
+
+def test_progress_write_goes_to_stderr(capsys):
+    progress.progress_write("genxd: a line")
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == "genxd: a line\n"
