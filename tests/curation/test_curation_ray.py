@@ -26,7 +26,7 @@ psutil = pytest.importorskip("psutil")  # accelerate depends on it
 pytest.importorskip("pycolmap")
 
 from genxd.curation import CurationConfig, curate_dataset, read_index  # noqa: E402
-from genxd.curation.dataset import LOCAL_RAY_OBJECT_STORE_BYTES  # noqa: E402
+from genxd.curation.ray_engine import LOCAL_RAY_OBJECT_STORE_BYTES  # noqa: E402
 
 from .conftest import write_frames  # noqa: E402
 
@@ -251,15 +251,15 @@ def test_joining_a_cluster_with_tokens_by_address_without_ray_auth_mode_says_wha
 def test_on_a_cluster_more_threads_than_any_node_has_is_one_warning(ray_cluster):
     """On a cluster an autoscaler may still add a node with the CPUs asked for (a head started with
     ``--num-cpus 0`` has none), so the tasks are not refused: one warning says they wait for such a node."""
-    from genxd.curation.dataset import _check_ray_task_cpus
+    from genxd.curation.ray_engine import check_ray_task_cpus
     from genxd.validation import GenXDWarning
 
     with pytest.warns(GenXDWarning, match=r"num_threads=3 is more than any node of the Ray cluster has \(2 CPUs at "
                                           r"most\): .* waits until a node that has them joins"):
-        _check_ray_task_cpus(ray, CurationConfig(num_threads=3), started_here=False)
+        check_ray_task_cpus(ray, CurationConfig(num_threads=3), started_here=False)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        _check_ray_task_cpus(ray, CurationConfig(num_threads=2), started_here=True)
+        check_ray_task_cpus(ray, CurationConfig(num_threads=2), started_here=True)
 
 
 def test_relative_inputs_reach_workers_started_in_another_folder(ray_cluster, verdict_clips, tmp_path, monkeypatch):

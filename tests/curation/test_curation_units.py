@@ -381,7 +381,7 @@ def test_ray_auto_without_a_running_instance_says_what_to_do(monkeypatch):
     """``--ray auto`` with no Ray instance running printed Ray's own advice, "specify the one to connect to by
     setting `--address` flag" (a flag of Ray's command line, not genxd's). Ray's error as Ray 2.60 raises it."""
     ray = pytest.importorskip("ray")
-    from genxd.curation.dataset import _start_or_join_ray
+    from genxd.curation.ray_engine import start_or_join_ray
     from genxd.validation import cli_style
 
     def no_instance(*args, **kwargs):
@@ -392,21 +392,21 @@ def test_ray_auto_without_a_running_instance_says_what_to_do(monkeypatch):
     monkeypatch.setattr(ray, "init", no_instance)
     with cli_style(), pytest.raises(ValueError, match=r"^--ray auto: no running Ray instance found on this machine; "
                                                       r"start one \(ray start --head\), give its address"):
-        _start_or_join_ray("auto")
+        start_or_join_ray("auto")
     with pytest.raises(ValueError, match=r"^ray_address='auto': no running Ray instance"):
-        _start_or_join_ray("auto")
+        start_or_join_ray("auto")
 
 
 def test_the_token_hint_appears_only_where_it_can_be_the_reason(monkeypatch):
     """A failed join names ``RAY_AUTH_MODE=token`` only for an address given (Ray sends its token to ``auto`` by
     itself, ``local`` starts its own instance) and only while ``RAY_AUTH_MODE`` is unset (set, the user chose)."""
     pytest.importorskip("ray._private.authentication", reason="a Ray with token authentication (>= 2.52)")
-    from genxd.curation.dataset import _ray_token_hint
+    from genxd.curation.ray_engine import ray_token_hint
 
     monkeypatch.delenv("RAY_AUTH_MODE", raising=False)
-    assert "set RAY_AUTH_MODE=token" in _ray_token_hint("10.0.0.5:6379")
-    assert "set RAY_AUTH_MODE=token" in _ray_token_hint("ray://10.0.0.5:10001")
-    assert _ray_token_hint("auto") == _ray_token_hint("local") == ""
+    assert "set RAY_AUTH_MODE=token" in ray_token_hint("10.0.0.5:6379")
+    assert "set RAY_AUTH_MODE=token" in ray_token_hint("ray://10.0.0.5:10001")
+    assert ray_token_hint("auto") == ray_token_hint("local") == ""
     for mode in ("token", "disabled"):
         monkeypatch.setenv("RAY_AUTH_MODE", mode)
-        assert _ray_token_hint("10.0.0.5:6379") == ""
+        assert ray_token_hint("10.0.0.5:6379") == ""

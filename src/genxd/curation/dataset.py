@@ -1,4 +1,5 @@
-"""Curate many videos: resumable, parallel (local processes or a Ray cluster), failures recorded.
+"""Curate many videos: resumable, parallel (local processes here, or a Ray cluster through
+:mod:`genxd.curation.ray_engine`), failures recorded.
 
 Layout of the output folder::
 
@@ -25,7 +26,6 @@ import json
 import multiprocessing
 import os
 import shutil
-import uuid
 import warnings
 from collections import Counter
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -37,9 +37,10 @@ from typing import Any, Callable, Iterable, Iterator
 from ..utils.io import read_json
 from ..utils.machine import capped_at_usable_cpus, usable_cpus
 from ..utils.stages import StageCallback
-from ..validation import GenXDWarning, caller, caller_style, is_cli, setting
+from ..validation import GenXDWarning, caller, caller_style, setting
 from .frames import VideoSource, discover_videos
 from .pipeline import META_NAME, CurationConfig, curate_video, video_record
+from .ray_engine import check_ray_address, check_ray_task_cpus, run_ray, start_or_join_ray
 
 __all__ = [
     "INDEX_NAME",
@@ -61,8 +62,6 @@ INDEX_NAME = "index.jsonl"
 #: worker could not use ``mask_model``/``depth_model``, e.g. ``transformers`` missing on a Ray node): tried again
 #: on the next run without ``retry_failed``.
 RETRIED_STAGES = frozenset({"environment", "setup"})
-#: Seconds to wait for a TCP connection to a ``--ray host:port`` address before giving up.
-RAY_CONNECT_TIMEOUT_S = 5.0
 LOCK_NAME = ".curate.lock"
 
 
@@ -266,36 +265,6 @@ def _check_models_once(config: CurationConfig) -> None:
     _CHECKED_MODELS.add(key)
 
 
-def check_ray_address(address: str, timeout: float = RAY_CONNECT_TIMEOUT_S) -> None:
-    """For a ``host:port`` (or ``ray://host:port``) Ray address, raise a one-line ``ValueError`` naming ``--ray``
-    unless the port is 1-65535 and something accepts a TCP connection there within ``timeout`` seconds
-    (``ray.init`` itself retries for minutes). ``local``, ``auto`` and addresses without a port are left to Ray."""
-    import socket
-
-    if address in ("local", "auto"):
-        return
-    rest = address[len("ray://"):] if address.startswith("ray://") else address
-    if ":" not in rest:
-        return
-    host, _, port_text = rest.rpartition(":")
-    host = host.strip("[]")  # [::1]:6379
-    try:
-        port = int(port_text)
-    except ValueError:
-        port = -1
-    if not 1 <= port <= 65535:
-        raise ValueError(f"--ray {address}: the port must be an integer 1-65535, got {port_text!r}")
-    if not host:
-        raise ValueError(f"--ray {address}: no host before the port (host:port, ray://host:port, local or auto)")
-    try:
-        with socket.create_connection((host, port), timeout=timeout):
-            pass
-    except OSError as exc:
-        why = "no answer" if isinstance(exc, socket.timeout) else (exc.strerror or type(exc).__name__)
-        raise ValueError(f"--ray {address}: nothing answers at {host}:{port} within {timeout:g} s ({why}); "
-                         "is the Ray head running and reachable?") from None
-
-
 def _make_progress(enabled: bool, total: int):
     """The bar over ``total`` videos (genxd's one kind of bar; draws nothing unless ``enabled``)."""
     from ..utils.progress import progress_bar
@@ -347,8 +316,8 @@ def curate_dataset(
     # checked before anything is written: a bad model or Ray address leaves no folder, lock or index line
     check_models(config)
     if ray_address is not None:
-        ray, started = _start_or_join_ray(ray_address)
-        _check_ray_task_cpus(ray, config, started_here=started)  # before anything is written
+        ray, started = start_or_join_ray(ray_address)
+        check_ray_task_cpus(ray, config, started_here=started)  # before anything is written
     out_dir.mkdir(parents=True, exist_ok=True)
     with _run_lock(out_dir):
         _clean_stale_parts(out_dir)
@@ -387,21 +356,29 @@ def curate_dataset(
             else:
                 todo.append(source)
 
-        def emit(record: dict[str, Any]) -> None:
-            append_index(out_dir, record)
-            summary.records.append(record)
-            if record.get("status") == "ok":
-                summary.ok += 1
-            else:
-                summary.failed += 1
-            if on_record is not None:
-                on_record(record)
-
         if todo:
-            if ray_address is not None:
-                _run_ray(todo, out_dir, config, ray, emit, progress)
-            else:
-                _run_local(todo, out_dir, config, workers, emit, progress)
+            counts: Counter = Counter()
+            with _make_progress(progress, len(todo)) as bar:
+
+                def done(record: dict[str, Any]) -> None:  # a video finished: index, summary, bar, caller
+                    append_index(out_dir, record)
+                    summary.records.append(record)
+                    if record.get("status") == "ok":
+                        summary.ok += 1
+                    else:
+                        summary.failed += 1
+                    counts[record.get("status", "failed")] += 1
+                    _show_status(bar, _status_text(counts), advance=1)
+                    if on_record is not None:
+                        on_record(record)
+
+                def on_stage(video_id: str, stage: str) -> None:
+                    _show_status(bar, f"{_status_text(counts)}  {video_id}: {stage}")
+
+                if ray_address is not None:
+                    run_ray(todo, out_dir, config, ray, _curate_task, done)
+                else:
+                    _run_local(todo, out_dir, config, workers, done, on_stage)
             _clean_stale_parts(out_dir)  # left by attempts whose worker was killed (then retried)
     return summary
 
@@ -490,202 +467,55 @@ def _local_workers(workers: int, videos: int) -> int:
     return workers
 
 
-def _largest_ray_node_cpus(ray) -> float | None:
-    """The most CPUs any live node of the Ray cluster has (None when Ray does not say)."""
-    try:
-        return max((node.get("Resources", {}).get("CPU", 0.0) for node in ray.nodes() if node.get("Alive")),
-                   default=None)
-    except Exception:  # noqa: BLE001 - an older or remote Ray that cannot list its nodes: do not check
-        return None
-
-
 def _status_text(counts: Counter) -> str:
     return f"ok {counts['ok']}  failed {counts['failed']}"
 
 
 def _run_local(
     todo: list[VideoSource], out_dir: Path, config: CurationConfig, workers: int,
-    emit: Callable[[dict[str, Any]], None], progress: bool,
+    done: Callable[[dict[str, Any]], None], on_stage: Callable[[str, str], None],
 ) -> None:
+    """The local engine: ``workers`` processes (or this one), ``done(record)`` as each video finishes;
+    ``on_stage(video_id, stage)`` as each stage starts (this process only)."""
     from dataclasses import replace
 
     workers = _local_workers(workers, len(todo))
     threads = _threads_per_worker(config, workers)
     task_config = replace(config, num_threads=threads)
-    counts: Counter = Counter()
-    with _make_progress(progress, len(todo)) as bar:
+    if workers == 1:  # in this process: the bar also names the video and its stage
+        for source in todo:
+            def stage(name: str, video_id: str = source.video_id) -> None:
+                on_stage(video_id, name)
 
-        def done(record: dict[str, Any]) -> None:
-            emit(record)
-            counts[record.get("status", "failed")] += 1
-            _show_status(bar, _status_text(counts), advance=1)
-
-        if workers == 1:  # in this process: the bar also names the video and its stage
-            for source in todo:
-                def on_stage(stage: str, video_id: str = source.video_id) -> None:
-                    _show_status(bar, f"{_status_text(counts)}  {video_id}: {stage}")
-
-                done(_curate_task(source, str(out_dir), task_config, on_stage, caller()))
-            return
-        attempts: Counter = Counter()
-        pending = list(todo)
-        while pending:
-            crashed: list[VideoSource] = []
-            # "spawn": forking a parent that already runs OpenMP/pycolmap threads can deadlock.
-            context = multiprocessing.get_context("spawn")
-            with ProcessPoolExecutor(max_workers=min(workers, len(pending)), mp_context=context,
-                                     initializer=_worker_init, initargs=(threads,)) as pool:
-                futures = {pool.submit(_curate_task, s, str(out_dir), task_config, None, caller()): s
-                           for s in pending}
-                remaining = set(futures)
-                while remaining:
-                    finished, remaining = wait(remaining, return_when=FIRST_COMPLETED)
-                    for future in finished:
-                        source = futures[future]
-                        try:
-                            done(future.result())
-                        except BrokenProcessPool:
-                            crashed.append(source)
-                        except Exception as exc:  # noqa: BLE001 - e.g. unpicklable result
-                            done(video_record(source, "failed", stage="internal", reason=f"{type(exc).__name__}: {exc}"))
-            pending = []
-            for source in crashed:  # a worker died (crash, out of memory): retry once, then record it
-                attempts[source.video_id] += 1
-                if attempts[source.video_id] >= 2:
-                    done(video_record(source, "failed", stage="worker",
-                                      reason="the worker process died (crash or out of memory) twice"))
-                else:
-                    pending.append(source)
-
-
-#: Object store of a Ray instance started by ``--ray local``: tasks move only paths and records.
-LOCAL_RAY_OBJECT_STORE_BYTES = 128 * 1024**2
-
-
-def _import_ray(local: bool = False):
-    """Import ray; for ``local`` (a one-machine instance started here) first ask it to stay on the
-    loopback address and send no usage statistics (environment, read when ray is first imported)."""
-    if local:
-        import sys
-
-        if "ray" not in sys.modules:
-            # ray reads these at import: with clusters "disabled" the node address is 127.0.0.1 and its
-            # servers bind there instead of all interfaces (ray._private.services.get_node_ip_address)
-            os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
-            os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    try:
-        import ray
-    except ImportError:
-        raise ValueError("--ray needs the 'ray' package: pip install -e '.[ray]' in the genxd checkout (or pip install 'ray[default]')") from None
-    return ray
-
-
-def _ray_task_threads(config: CurationConfig) -> int:
-    return config.num_threads if config.num_threads > 0 else 1
-
-
-def _start_or_join_ray(address: str):
-    """``(ray, started)``: the ``ray`` module, initialised at ``address`` (a connection made by the caller is
-    used as it is); ``started`` when this call started a local instance (``"local"``)."""
-    ray = _import_ray(local=address == "local")  # fails early with a clear message
-    if ray.is_initialized():
-        return ray, False
-    check_ray_address(address)  # ray.init itself retries for minutes
-    try:
-        if address == "local":
-            ray.init(include_dashboard=False, log_to_driver=False, object_store_memory=LOCAL_RAY_OBJECT_STORE_BYTES)
-        else:
-            ray.init(address=address, log_to_driver=False)
-    except Exception as exc:  # noqa: BLE001 - ConnectionError, RuntimeError, ...
-        if address == "auto" and "Could not find any running Ray instance" in str(exc):  # Ray's words name its CLI
-            given = setting("ray_address", address if is_cli() else repr(address))
-            raise ValueError(f"{given}: no running Ray instance found on this machine; start one (ray start "
-                             "--head), give its address (HOST:PORT), or use 'local' to start one for this run") from None
-        raise ValueError(f"cannot start or reach Ray at {address!r}: {exc}{_ray_token_hint(address)}") from None
-    return ray, address == "local"
-
-
-def _ray_token_hint(address: str) -> str:
-    """What to try when joining the cluster at ``address`` failed and token authentication may be why.
-
-    Ray has token authentication since 2.52; since 2.59 a local ``ray.init()`` (``--ray local``) turns it on and
-    writes ``~/.ray/auth_token``, ``ray start --head`` turns it on where such a token exists (Ray's docs: from 2.61
-    on every cluster). A driver sends its token to a cluster it finds itself (``auto``) but not to an address it
-    is given unless ``RAY_AUTH_MODE=token`` is set; without it ``ray.init`` says only "Failed to connect" after
-    20 s of retries (Ray 2.60, joining a ``ray start --head`` cluster by its address). Empty for ``local`` /
-    ``auto``, when ``RAY_AUTH_MODE`` is set, and on Ray versions without token authentication."""
-    if address in ("local", "auto") or os.environ.get("RAY_AUTH_MODE"):
-        return ""
-    import importlib.util
-
-    try:
-        has_tokens = importlib.util.find_spec("ray._private.authentication") is not None
-    except (ImportError, ValueError):
-        has_tokens = False
-    if not has_tokens:
-        return ""
-    return ("; if the cluster uses token authentication (Ray turns it on where a token exists, e.g. "
-            "~/.ray/auth_token), set RAY_AUTH_MODE=token with the cluster's token in ~/.ray/auth_token, "
-            "RAY_AUTH_TOKEN or RAY_AUTH_TOKEN_PATH: Ray sends it only to a cluster it finds itself ('auto'), "
-            "not to an address it is given")
-
-
-def _check_ray_task_cpus(ray, config: CurationConfig, started_here: bool) -> None:
-    """Each video's task asks Ray for ``num_threads`` CPUs, and a task no node can hold is never scheduled: Ray
-    waits (a ``--threads 64`` on a 2-CPU ``--ray local`` hung until killed). On the instance genxd started
-    itself nothing else can join: an error. On a cluster an autoscaler may still add such a node (a head
-    started with ``--num-cpus 0`` has none of its own): one warning, and the tasks wait."""
-    threads = _ray_task_threads(config)
-    largest = _largest_ray_node_cpus(ray)
-    if largest is None or threads <= largest:
+            done(_curate_task(source, str(out_dir), task_config, stage, caller()))
         return
-    what = f"{setting('num_threads', threads)} is more than any node of the Ray cluster has ({largest:g} CPUs at most)"
-    if started_here:
-        raise ValueError(f"{what}: each video's task asks for that many CPUs")
-    warnings.warn(GenXDWarning(f"{what}: each video's task asks for that many CPUs and waits until a node that "
-                               "has them joins (an autoscaler may add one)"), stacklevel=3)
+    attempts: Counter = Counter()
+    pending = list(todo)
+    while pending:
+        crashed: list[VideoSource] = []
+        # "spawn": forking a parent that already runs OpenMP/pycolmap threads can deadlock.
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=min(workers, len(pending)), mp_context=context,
+                                 initializer=_worker_init, initargs=(threads,)) as pool:
+            futures = {pool.submit(_curate_task, s, str(out_dir), task_config, None, caller()): s
+                       for s in pending}
+            remaining = set(futures)
+            while remaining:
+                finished, remaining = wait(remaining, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    source = futures[future]
+                    try:
+                        done(future.result())
+                    except BrokenProcessPool:
+                        crashed.append(source)
+                    except Exception as exc:  # noqa: BLE001 - e.g. unpicklable result
+                        done(video_record(source, "failed", stage="internal", reason=f"{type(exc).__name__}: {exc}"))
+        pending = []
+        for source in crashed:  # a worker died (crash, out of memory): retry once, then record it
+            attempts[source.video_id] += 1
+            if attempts[source.video_id] >= 2:
+                done(video_record(source, "failed", stage="worker",
+                                  reason="the worker process died (crash or out of memory) twice"))
+            else:
+                pending.append(source)
 
-
-def _run_ray(
-    todo: list[VideoSource], out_dir: Path, config: CurationConfig, ray,
-    emit: Callable[[dict[str, Any]], None], progress: bool,
-) -> None:
-    """One Ray task per video; Ray schedules them over the cluster. ``out_dir`` must be shared.
-
-    ``ray``: the module, started or joined by :func:`_start_or_join_ray`. A task whose worker dies (killed, out of memory, node lost) is run again once by Ray
-    (``max_retries=1``; errors raised by the task itself are not retried), then recorded as failed.
-    """
-    from dataclasses import replace
-
-    threads = _ray_task_threads(config)
-    task_config = replace(config, num_threads=threads)
-    remote = ray.remote(num_cpus=threads, max_retries=1)(_curate_task)
-    marker = out_dir / f".genxd-run-{uuid.uuid4().hex[:12]}"  # seen by a task only where out_dir is shared
-    marker.write_text("a genxd curate run writes here; removed when it ends\n")
-    try:
-        # absolute paths: a worker's working folder is not the driver's (on another node, or started earlier)
-        refs = {remote.remote(replace(source, path=Path(os.path.abspath(source.path))), str(out_dir.resolve()),
-                              task_config, None, caller(), marker.name): source
-                for source in todo}
-        _collect_ray_results(ray, refs, emit, progress)
-    finally:
-        marker.unlink(missing_ok=True)
-
-
-def _collect_ray_results(ray, refs: dict, emit: Callable[[dict[str, Any]], None], progress: bool) -> None:
-    """Records of the Ray tasks ``refs`` (``{ObjectRef: VideoSource}``) as they finish, with a progress bar."""
-    todo = list(refs.values())
-    counts: Counter = Counter()
-    with _make_progress(progress, len(todo)) as bar:
-        remaining = list(refs)
-        while remaining:
-            ready, remaining = ray.wait(remaining, num_returns=1)
-            for ref in ready:
-                source = refs[ref]
-                try:
-                    record = ray.get(ref)
-                except Exception as exc:  # noqa: BLE001 - task or node failure after retries
-                    record = video_record(source, "failed", stage="ray", reason=f"{type(exc).__name__}: {exc}")
-                emit(record)
-                counts[record.get("status", "failed")] += 1
-                _show_status(bar, _status_text(counts), advance=1)

@@ -1,0 +1,189 @@
+"""The Ray engine of :func:`genxd.curation.curate_dataset` (``genxd curate --ray ADDRESS``): start or join a Ray
+instance, check what it can run, and curate one video per Ray task.
+
+Addresses: ``local`` (a one-machine instance started here, on 127.0.0.1, no dashboard, a small object store),
+``auto`` (the instance running on this machine), ``HOST:PORT`` or ``ray://HOST:PORT``. Everything that can be
+checked is checked before the caller writes anything (the address answers, the tasks fit a node).
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+import warnings
+from pathlib import Path
+from typing import Any, Callable
+
+from ..validation import GenXDWarning, caller, is_cli, setting
+from .frames import VideoSource
+from .pipeline import CurationConfig, video_record
+
+__all__ = ["LOCAL_RAY_OBJECT_STORE_BYTES", "RAY_CONNECT_TIMEOUT_S", "check_ray_address", "check_ray_task_cpus",
+           "import_ray", "ray_token_hint", "run_ray", "start_or_join_ray"]
+
+
+#: Seconds to wait for a TCP connection to a ``--ray host:port`` address before giving up.
+RAY_CONNECT_TIMEOUT_S = 5.0
+
+def check_ray_address(address: str, timeout: float = RAY_CONNECT_TIMEOUT_S) -> None:
+    """For a ``host:port`` (or ``ray://host:port``) Ray address, raise a one-line ``ValueError`` naming ``--ray``
+    unless the port is 1-65535 and something accepts a TCP connection there within ``timeout`` seconds
+    (``ray.init`` itself retries for minutes). ``local``, ``auto`` and addresses without a port are left to Ray."""
+    import socket
+
+    if address in ("local", "auto"):
+        return
+    rest = address[len("ray://"):] if address.startswith("ray://") else address
+    if ":" not in rest:
+        return
+    host, _, port_text = rest.rpartition(":")
+    host = host.strip("[]")  # [::1]:6379
+    try:
+        port = int(port_text)
+    except ValueError:
+        port = -1
+    if not 1 <= port <= 65535:
+        raise ValueError(f"--ray {address}: the port must be an integer 1-65535, got {port_text!r}")
+    if not host:
+        raise ValueError(f"--ray {address}: no host before the port (host:port, ray://host:port, local or auto)")
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            pass
+    except OSError as exc:
+        why = "no answer" if isinstance(exc, socket.timeout) else (exc.strerror or type(exc).__name__)
+        raise ValueError(f"--ray {address}: nothing answers at {host}:{port} within {timeout:g} s ({why}); "
+                         "is the Ray head running and reachable?") from None
+
+
+
+def largest_ray_node_cpus(ray) -> float | None:
+    """The most CPUs any live node of the Ray cluster has (None when Ray does not say)."""
+    try:
+        return max((node.get("Resources", {}).get("CPU", 0.0) for node in ray.nodes() if node.get("Alive")),
+                   default=None)
+    except Exception:  # noqa: BLE001 - an older or remote Ray that cannot list its nodes: do not check
+        return None
+
+
+
+#: Object store of a Ray instance started by ``--ray local``: tasks move only paths and records.
+LOCAL_RAY_OBJECT_STORE_BYTES = 128 * 1024**2
+
+
+def import_ray(local: bool = False):
+    """Import ray; for ``local`` (a one-machine instance started here) first ask it to stay on the
+    loopback address and send no usage statistics (environment, read when ray is first imported)."""
+    if local:
+        import sys
+
+        if "ray" not in sys.modules:
+            # ray reads these at import: with clusters "disabled" the node address is 127.0.0.1 and its
+            # servers bind there instead of all interfaces (ray._private.services.get_node_ip_address)
+            os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+            os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    try:
+        import ray
+    except ImportError:
+        raise ValueError("--ray needs the 'ray' package: pip install -e '.[ray]' in the genxd checkout (or pip install 'ray[default]')") from None
+    return ray
+
+
+def ray_task_threads(config: CurationConfig) -> int:
+    return config.num_threads if config.num_threads > 0 else 1
+
+
+def start_or_join_ray(address: str):
+    """``(ray, started)``: the ``ray`` module, initialised at ``address`` (a connection made by the caller is
+    used as it is); ``started`` when this call started a local instance (``"local"``)."""
+    ray = import_ray(local=address == "local")  # fails early with a clear message
+    if ray.is_initialized():
+        return ray, False
+    check_ray_address(address)  # ray.init itself retries for minutes
+    try:
+        if address == "local":
+            ray.init(include_dashboard=False, log_to_driver=False, object_store_memory=LOCAL_RAY_OBJECT_STORE_BYTES)
+        else:
+            ray.init(address=address, log_to_driver=False)
+    except Exception as exc:  # noqa: BLE001 - ConnectionError, RuntimeError, ...
+        if address == "auto" and "Could not find any running Ray instance" in str(exc):  # Ray's words name its CLI
+            given = setting("ray_address", address if is_cli() else repr(address))
+            raise ValueError(f"{given}: no running Ray instance found on this machine; start one (ray start "
+                             "--head), give its address (HOST:PORT), or use 'local' to start one for this run") from None
+        raise ValueError(f"cannot start or reach Ray at {address!r}: {exc}{ray_token_hint(address)}") from None
+    return ray, address == "local"
+
+
+def ray_token_hint(address: str) -> str:
+    """What to try when joining the cluster at ``address`` failed and token authentication may be why.
+
+    Ray has token authentication since 2.52; since 2.59 a local ``ray.init()`` (``--ray local``) turns it on and
+    writes ``~/.ray/auth_token``, ``ray start --head`` turns it on where such a token exists (Ray's docs: from 2.61
+    on every cluster). A driver sends its token to a cluster it finds itself (``auto``) but not to an address it
+    is given unless ``RAY_AUTH_MODE=token`` is set; without it ``ray.init`` says only "Failed to connect" after
+    20 s of retries (Ray 2.60, joining a ``ray start --head`` cluster by its address). Empty for ``local`` /
+    ``auto``, when ``RAY_AUTH_MODE`` is set, and on Ray versions without token authentication."""
+    if address in ("local", "auto") or os.environ.get("RAY_AUTH_MODE"):
+        return ""
+    import importlib.util
+
+    try:
+        has_tokens = importlib.util.find_spec("ray._private.authentication") is not None
+    except (ImportError, ValueError):
+        has_tokens = False
+    if not has_tokens:
+        return ""
+    return ("; if the cluster uses token authentication (Ray turns it on where a token exists, e.g. "
+            "~/.ray/auth_token), set RAY_AUTH_MODE=token with the cluster's token in ~/.ray/auth_token, "
+            "RAY_AUTH_TOKEN or RAY_AUTH_TOKEN_PATH: Ray sends it only to a cluster it finds itself ('auto'), "
+            "not to an address it is given")
+
+
+def check_ray_task_cpus(ray, config: CurationConfig, started_here: bool) -> None:
+    """Each video's task asks Ray for ``num_threads`` CPUs, and a task no node can hold is never scheduled: Ray
+    waits (a ``--threads 64`` on a 2-CPU ``--ray local`` hung until killed). On the instance genxd started
+    itself nothing else can join: an error. On a cluster an autoscaler may still add such a node (a head
+    started with ``--num-cpus 0`` has none of its own): one warning, and the tasks wait."""
+    threads = ray_task_threads(config)
+    largest = largest_ray_node_cpus(ray)
+    if largest is None or threads <= largest:
+        return
+    what = f"{setting('num_threads', threads)} is more than any node of the Ray cluster has ({largest:g} CPUs at most)"
+    if started_here:
+        raise ValueError(f"{what}: each video's task asks for that many CPUs")
+    warnings.warn(GenXDWarning(f"{what}: each video's task asks for that many CPUs and waits until a node that "
+                               "has them joins (an autoscaler may add one)"), stacklevel=3)
+
+
+def run_ray(todo: list[VideoSource], out_dir: Path, config: CurationConfig, ray, task: Callable[..., dict[str, Any]],
+            done: Callable[[dict[str, Any]], None]) -> None:
+    """One Ray task per video; Ray schedules them over the cluster. ``out_dir`` must be shared.
+
+    ``ray``: the module, started or joined by :func:`start_or_join_ray`. ``task``: the function each Ray task runs
+    (``genxd.curation.dataset._curate_task``: ``(source, out_dir, config, on_stage, caller, marker) -> record``);
+    ``done``: called with each video's record as it finishes. A task whose worker dies (killed, out of memory,
+    node lost) is run again once by Ray (``max_retries=1``; errors raised by the task itself are not retried),
+    then recorded as failed.
+    """
+    from dataclasses import replace
+
+    threads = ray_task_threads(config)
+    task_config = replace(config, num_threads=threads)
+    remote = ray.remote(num_cpus=threads, max_retries=1)(task)
+    marker = out_dir / f".genxd-run-{uuid.uuid4().hex[:12]}"  # seen by a task only where out_dir is shared
+    marker.write_text("a genxd curate run writes here; removed when it ends\n")
+    try:
+        # absolute paths: a worker's working folder is not the driver's (on another node, or started earlier)
+        refs = {remote.remote(replace(source, path=Path(os.path.abspath(source.path))), str(out_dir.resolve()),
+                              task_config, None, caller(), marker.name): source
+                for source in todo}
+        remaining = list(refs)
+        while remaining:
+            ready, remaining = ray.wait(remaining, num_returns=1)
+            for ref in ready:
+                try:
+                    record = ray.get(ref)
+                except Exception as exc:  # noqa: BLE001 - task or node failure after retries
+                    record = video_record(refs[ref], "failed", stage="ray", reason=f"{type(exc).__name__}: {exc}")
+                done(record)
+    finally:
+        marker.unlink(missing_ok=True)
