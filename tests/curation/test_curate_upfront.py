@@ -144,3 +144,46 @@ def test_ray_missing_leaves_no_output_folder(clip_dir, tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "ray", None)
     out = tmp_path / "out"
     _assert_failed_upfront(_curate(clip_dir, "-o", out, "--ray", "local"), out, "--ray needs the 'ray' package")
+
+
+def test_a_second_run_on_the_same_folder_is_refused_while_the_first_holds_it(clip_dir, tmp_path):
+    """Two runs writing one dataset at once would both curate the same videos: the second is refused, and
+    writes nothing (the first run's lock is held here by hand)."""
+    import fcntl
+    import os
+
+    from genxd.curation import curate_dataset
+
+    out = tmp_path / "out"
+    out.mkdir()
+    fd = os.open(out / dataset.LOCK_NAME, os.O_WRONLY | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        with pytest.raises(dataset.RunLockedError, match=r"another genxd curate run is writing to "):
+            curate_dataset(clip_dir.parent, out, CurationConfig(focal=1.0), progress=False)
+    finally:
+        os.close(fd)
+    assert sorted(p.name for p in out.iterdir()) == [dataset.LOCK_NAME]
+    summary = curate_dataset(clip_dir.parent, out, CurationConfig(focal=1.0), progress=False)  # free again
+    assert summary.total == 1 and len(read_index(out)) == 1
+
+
+def test_a_file_system_without_locks_curates_with_one_warning(clip_dir, tmp_path, monkeypatch):
+    """NFS without its lock service answers ``flock`` with ENOLCK: the run stopped with a traceback before the
+    first video. Now one warning says what the missing lock means, and the run and its index go on."""
+    import errno
+    import fcntl
+
+    from genxd.curation import curate_dataset
+    from genxd.validation import GenXDWarning
+
+    def no_locks(*args, **kwargs):
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(fcntl, "flock", no_locks)
+    out = tmp_path / "out"
+    with pytest.warns(GenXDWarning, match=r"cannot lock .*\.curate\.lock \(No locks available\): the file system has "
+                                          r"no file locks, so nothing stops a second genxd curate run"):
+        summary = curate_dataset(clip_dir.parent, out, CurationConfig(focal=1.0), progress=False)
+    records = read_index(out)
+    assert summary.total == 1 and len(records) == 1 and records[0]["video_id"] == "clip"

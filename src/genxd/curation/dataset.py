@@ -138,14 +138,14 @@ def append_index(out_dir: str | os.PathLike, record: dict[str, Any]) -> None:
     line = json.dumps(record, sort_keys=False) + "\n"
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
         try:
-            os.write(fd, line.encode())
-            os.fsync(fd)
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except OSError:  # no file locks here (see _run_lock): one driver writes the index, one whole line a write
+            pass
+        os.write(fd, line.encode())
+        os.fsync(fd)
     finally:
-        os.close(fd)
+        os.close(fd)  # releases the lock
 
 
 @contextlib.contextmanager
@@ -158,6 +158,11 @@ def _run_lock(out_dir: Path) -> Iterator[None]:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise RunLockedError(f"another genxd curate run is writing to {out_dir}") from None
+        except OSError as exc:  # e.g. NFS without its lock service (ENOLCK): curate anyway, and say what is lost
+            warnings.warn(GenXDWarning(
+                f"cannot lock {out_dir / LOCK_NAME} ({exc.strerror or type(exc).__name__}): the file system has no "
+                "file locks, so nothing stops a second genxd curate run writing to the same folder at the same "
+                "time; run one at a time there"), stacklevel=4)
         yield
     finally:
         os.close(fd)  # releases the lock
