@@ -278,13 +278,16 @@ def generate_scenes(
     group = ProcessGroup(device)  # under accelerate launch: this process's share, warnings from the main one only
     rank = group.process_index
     if s.camera_from_video is not None:  # SfM on the clip (or its cameras) before the model loads
-        from .cameras.from_video import check_path_settings, recover_clip_cameras
+        from .cameras.from_video import check_path_settings, clip_warnings_for_generate, recover_clip_cameras
         from .utils.stages import StageLines
 
         check_path_settings(intrinsics=s.path_intrinsics, spacing=s.path_spacing, smoothing=s.path_smoothing,
                             path_scale=s.path_scale)
         stages = StageLines(f"camera path from {Path(s.camera_from_video).name}", progress and group.is_main_process)
         clip_cameras = recover_clip_cameras(s.camera_from_video, on_stage=stages)
+        if group.is_main_process:  # as trajectory from-video prints them (they were only in camera_from_video.json)
+            for warning in clip_warnings_for_generate(clip_cameras, s.camera_from_video):
+                v.warn(warning)
 
     # 2. the model's settings, from its config files only
     info = loaded.info if loaded is not None else model_info(model)

@@ -348,3 +348,20 @@ def test_a_clip_whose_focal_length_sfm_cannot_tell_is_reconstructed_again_with_t
     focals.clear()
     recover_clip_cameras(video, source="sfm", max_frames=8, focal=0.9)  # a known focal length is kept
     assert focals == [0.9]
+
+
+def test_clip_warnings_for_generate_name_what_generate_and_python_callers_can_do():
+    from genxd.cameras.clip_cameras import FOCAL_ADVICE
+    from genxd.cameras.from_video import clip_warnings_for_generate
+    from genxd.validation import cli_style
+
+    cams = _clip_cameras()
+    cams.report = {"warnings": [f"assumed fx/W = 1.0{FOCAL_ADVICE}", "2 of 9 frames were not registered"]}
+    python = clip_warnings_for_generate(cams, "clips/walk.mp4")
+    assert python == ["assumed fx/W = 1.0 (give the clip's focal length: genxd.cameras.from_video.write_video_path("
+                      "'walk.mp4', 'path.json', NUM_FRAMES, clip_focal=F), then camera='path.json')",
+                      "2 of 9 frames were not registered"]
+    with cli_style():
+        cli = clip_warnings_for_generate(cams, "clips/walk.mp4")
+    assert cli[0].endswith("(give the clip's focal length: genxd trajectory from-video walk.mp4 -o path.json "
+                           "--clip-focal F, then --camera path.json)") and cli[1] == python[1]

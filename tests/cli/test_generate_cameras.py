@@ -193,3 +193,29 @@ def test_generate_camera_from_video_bad_inputs(tmp_path, monkeypatch):
     assert res.exit_code == 2 and "--camera-from-video" in res.output
     res = _run(["generate", EXAMPLE, "--camera-from-video", frames, "--path-scale", "0", "-o", tmp_path / "o", *TINY])
     assert res.exit_code == 2 and "--path-scale" in res.output
+
+
+def test_generate_camera_from_video_prints_the_clips_warnings_worded_for_generate(tmp_path, shared_model, monkeypatch):
+    """``trajectory from-video`` prints the warnings of recovering the clip's cameras; ``generate
+    --camera-from-video`` ran the same recovery and kept them only in ``camera_from_video.json``, so the advice to
+    give the clip's focal length never reached the user, and it named ``--clip-focal``, which ``generate`` has
+    not. (The cameras are stood in for: the warning comes from SfM on a dolly clip, minutes of it.)"""
+    import genxd.cameras.from_video as from_video
+    from genxd.cameras.clip_cameras import FOCAL_ADVICE, ClipCameras
+    from genxd.cameras.geometry import look_at
+
+    eyes = torch.tensor([[0.0, 0.0, -0.2 * i] for i in range(6)], dtype=torch.float64)
+    c2w = look_at(eyes, eyes + torch.tensor([0.0, 0.0, 5.0], dtype=torch.float64))
+    warning = ("the camera moves along its view axis, where SfM cannot tell the focal length (it estimated "
+               f"fx/W = 2.03); assumed fx/W = 1.0{FOCAL_ADVICE}")
+    cams = ClipCameras(c2w, intrinsics_from_focal(1.0).double().expand(6, 3, 3).clone(), 64, 64, list(range(6)), 6,
+                       torch.linspace(0, 1, 6, dtype=torch.float64), 4.0, "sfm", False, {"warnings": [warning]})
+    monkeypatch.setattr(from_video, "recover_clip_cameras", lambda clip, **kwargs: cams)
+    clip = tmp_path / "walk.mp4"
+    clip.write_bytes(b"not read: the recovery is stood in for")
+    res = _run(["generate", EXAMPLE, "--camera-from-video", clip, "-o", tmp_path / "out", *TINY[:-1]])
+    assert res.exit_code == 0, res.output
+    lines = [line for line in res.output.splitlines() if line.startswith("genxd: warning: the camera moves")]
+    assert lines == ["genxd: warning: the camera moves along its view axis, where SfM cannot tell the focal length "
+                     "(it estimated fx/W = 2.03); assumed fx/W = 1.0 (give the clip's focal length: genxd trajectory "
+                     "from-video walk.mp4 -o path.json --clip-focal F, then --camera path.json)"], res.output

@@ -71,6 +71,11 @@ class ClipCameras:
     report: dict[str, Any] = field(default_factory=dict)
 
 
+#: Ends the warning when a focal length was assumed: ``genxd trajectory from-video``'s option (``genxd generate
+#: --camera-from-video`` words it for itself: :func:`genxd.cameras.from_video.clip_warnings_for_generate`).
+FOCAL_ADVICE = " (give the clip's focal length: --clip-focal)"
+
+
 def _has_images(folder: Path) -> bool:
     from ..curation.frames import IMAGE_EXTENSIONS
 
@@ -376,7 +381,7 @@ def _cameras_from_sfm(frames_at: Path, clip: Path, focal: float | None, features
             stage(f"structure from motion again with an assumed focal length (fx/W {ASSUMED_FOCAL}){stage_note}")
             result = reconstruct_clip(frames, scratch / "images", names, scratch / "assumed_focal", start_mask,
                                       ASSUMED_FOCAL, **route)
-            report["warnings"].append(f"{warning}fx/W = {ASSUMED_FOCAL} (give the clip's focal length: --clip-focal)")
+            report["warnings"].append(f"{warning}fx/W = {ASSUMED_FOCAL}{FOCAL_ADVICE}")
             report["focal_assumed"] = ASSUMED_FOCAL
             return result
 

@@ -226,6 +226,23 @@ def path_picture_title(report: dict[str, Any], name: str) -> str:
             f"length {report['path_length']:.3g}, turn {report['turn_deg']:.0f} deg")
 
 
+def clip_warnings_for_generate(cameras: ClipCameras, clip: str | Path) -> list[str]:
+    """The warnings of recovering ``clip``'s cameras, worded for ``genxd generate --camera-from-video`` /
+    ``genxd.generate(camera_from_video=...)``, which take no clip focal length: the way to give it is to write
+    the path first (``trajectory from-video --clip-focal``) and generate along that file."""
+    from ..validation import is_cli
+    from .clip_cameras import FOCAL_ADVICE
+
+    name = Path(clip).name
+    if is_cli():
+        advice = (f" (give the clip's focal length: genxd trajectory from-video {name} -o path.json --clip-focal F, "
+                  "then --camera path.json)")
+    else:
+        advice = (f" (give the clip's focal length: genxd.cameras.from_video.write_video_path({name!r}, 'path.json', "
+                  "NUM_FRAMES, clip_focal=F), then camera='path.json')")
+    return [w.replace(FOCAL_ADVICE, advice) for w in cameras.report.get("warnings", [])]
+
+
 def write_video_path(
     clip: str | Path,
     out: str | Path,
