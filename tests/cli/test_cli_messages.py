@@ -155,3 +155,16 @@ def test_an_empty_model_is_named_not_read_as_the_current_folder(command, tmp_pat
         "genxd: error: --model is empty (''): pass a checkpoint folder or a hub id, or leave it out for the bundled "
         "model"], res.stderr
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("fmt, existing", [("reconfusion", "synth_3d_000000.torch"), ("video", "synth_3d_000000.mp4")])
+def test_synth_names_the_file_a_clip_would_replace(tmp_path, fmt, existing):
+    """``synth --format reconfusion`` run twice named ``OUT/synth_3d_000000``, which is not on disk (the scene is
+    ``synth_3d_000000.torch``): the clash names the path as it is (found by the newcomer run)."""
+    args = ["synth", str(tmp_path), "--num-scenes", "2", "--size", "16", "--frames", "2", "--format", fmt, "-q"]
+    assert invoke(runner, args).exit_code == 0
+    res = invoke(runner, args)
+    assert res.exit_code == 2, res.output
+    assert _errors(res) == [f"genxd: error: {tmp_path / existing} already exists (2 clashes); use --overwrite to "
+                            "replace"], res.stderr
+    assert (tmp_path / existing).exists()

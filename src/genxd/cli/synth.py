@@ -30,14 +30,18 @@ class Format(str, Enum):
     reconfusion = "reconfusion"
 
 
-def _output_exists(out_dir: Path, name: str, fmt: str) -> bool:
+def _existing_output(out_dir: Path, name: str, fmt: str) -> Path | None:
+    """What clip ``name`` would replace in ``out_dir`` (the path as it is on disk), or None."""
     if fmt == "video":
-        return (out_dir / f"{name}.mp4").exists() or (out_dir / f"{name}.json").exists()
+        return next((p for p in (out_dir / f"{name}.mp4", out_dir / f"{name}.json") if p.exists()), None)
     if fmt == "reconfusion":
         from genxd.data.reconfusion import read_reconfusion_index
 
-        return (out_dir / "index.json").is_file() and name in read_reconfusion_index(out_dir)
-    return (out_dir / name).exists()
+        if not (out_dir / "index.json").is_file():
+            return None
+        index = read_reconfusion_index(out_dir)
+        return out_dir / index[name] if name in index else None  # the scene's torch file, as the index names it
+    return out_dir / name if (out_dir / name).exists() else None
 
 
 def _usable_threads(threads: int) -> int:
@@ -96,9 +100,9 @@ def register(app: typer.Typer) -> None:
 
             names = [f"synth_{kind.value}_{seed + i:06d}" for i in range(num_scenes)]
             if not overwrite:
-                clash = [n for n in names if _output_exists(out_dir, n, fmt.value)]
+                clash = [path for n in names if (path := _existing_output(out_dir, n, fmt.value)) is not None]
                 if clash:
-                    raise UsageError(f"{out_dir / clash[0]} already exists ({len(clash)} {'clash' if len(clash) == 1 else 'clashes'}); use --overwrite to replace")
+                    raise UsageError(f"{clash[0]} already exists ({len(clash)} {'clash' if len(clash) == 1 else 'clashes'}); use --overwrite to replace")
             out_dir.mkdir(parents=True, exist_ok=True)
             written: list[Path] = []
             with progress_bar(total=num_scenes, desc=f"synth {kind.value} {fmt.value}", unit="clip",
