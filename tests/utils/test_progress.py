@@ -46,10 +46,12 @@ def test_a_log_file_gets_a_redraw_every_few_seconds_a_terminal_ten_a_second(monk
     monkeypatch.setattr("sys.stderr", stream)
     with progress.progress_bar(total=1000, desc="work") as bar:
         assert bar.mininterval == interval
-        for _ in range(1000):
+        for i in range(1000):
+            bar.set_postfix(loss=f"{1 / (i + 1):.4f}")  # tqdm redrew at every call: a training log's every step
+            bar.set_description(f"work {i % 2}")
             bar.update(1)
     text = stream.getvalue()
-    assert "work" in text and "1000/1000" in text  # the last state is drawn when the bar closes
+    assert "work 1" in text and "1000/1000" in text and "loss=0.0010" in text  # the last state is drawn when the bar closes
     if interval == progress.LOG_INTERVAL_S:  # the first and the last state, not one per update
         assert text.count("\r") <= 3, text
 

@@ -21,7 +21,6 @@ import math
 import os
 import re
 import shutil
-import sys
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -184,7 +183,10 @@ class TrainingRun:
 
     def print(self, *args: Any) -> None:
         if self.is_main:
-            print(f"genxd {'train-vae' if self.kind == 'vae' else 'train'}:", *args, file=sys.stderr, flush=True)
+            from ..utils.progress import progress_write
+
+            # above the progress bar (a plain print joined the bar's last state in a log file)
+            progress_write(" ".join(map(str, (f"genxd {'train-vae' if self.kind == 'vae' else 'train'}:", *args))))
 
     @property
     def global_batch(self) -> int:

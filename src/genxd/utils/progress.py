@@ -42,11 +42,35 @@ def progress_bar(iterable: Iterable | None = None, *, total: int | None = None, 
     ``set_postfix_str(text)`` and ``close()`` (or ``with``). ``disable``: draw nothing. ``terminal_only``: also
     draw nothing where stderr is not a terminal (for short jobs whose bar would only clutter a log);
     ``leave=False``: erase the bar when it closes."""
-    from tqdm.auto import tqdm
-
     settings = bar_settings()
     disable = disable or (terminal_only and not _is_terminal(settings["file"]))
-    return tqdm(iterable, total=total, desc=desc, unit=unit, disable=disable, leave=leave, initial=initial, **settings)
+    return _bar_class()(iterable, total=total, desc=desc, unit=unit, disable=disable, leave=leave, initial=initial,
+                        **settings)
+
+
+_BAR_CLASS = None
+
+
+def _bar_class():
+    """tqdm's class (``tqdm.auto``'s choice) with ``set_postfix``, ``set_postfix_str`` and ``set_description`` drawing
+    at the next ``update`` instead of at once: tqdm's ``refresh=True`` default redrew at every call and so ignored
+    the log-file interval (a training run logged 211 bar states in 102 s, one per loss update)."""
+    global _BAR_CLASS
+    if _BAR_CLASS is None:
+        from tqdm.auto import tqdm
+
+        class Bar(tqdm):
+            def set_postfix(self, ordered_dict=None, refresh=False, **kwargs):
+                super().set_postfix(ordered_dict, refresh=refresh, **kwargs)
+
+            def set_postfix_str(self, s="", refresh=False):
+                super().set_postfix_str(s, refresh=refresh)
+
+            def set_description(self, desc=None, refresh=False):
+                super().set_description(desc, refresh=refresh)
+
+        _BAR_CLASS = Bar
+    return _BAR_CLASS
 
 
 def progress_write(message: str, file: IO[str] | None = None) -> None:
