@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -44,3 +45,23 @@ def test_the_default_disposition_is_kept_too():
             "time.sleep(5)\n")
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert res.returncode == -15 and "Aborted" not in res.stderr, (res.returncode, res.stderr[-500:])
+
+
+def test_colmap_writes_no_log_files(tmp_path):
+    """glog wrote every message pycolmap logged into files in the temporary folder, also with genxd's quiet
+    settings (pycolmap 4's bundle adjustment logs at INFO whatever ``minloglevel`` says): hundreds of
+    ``<program>.<host>.<user>.log.*`` files piled up in /tmp. A bundle adjustment (an empty reconstruction: it
+    logs an error) in a process whose temporary folder is ``tmp_path``."""
+    script = textwrap.dedent("""
+        from genxd.utils.pycolmap_import import load_pycolmap
+        pycolmap = load_pycolmap()
+        options = pycolmap.BundleAdjustmentOptions()
+        options.print_summary = False
+        pycolmap.bundle_adjustment(pycolmap.Reconstruction(), options)
+        print("done", flush=True)
+    """)
+    env = {**os.environ, "TMPDIR": str(tmp_path), "TMP": str(tmp_path), "TEST_TMPDIR": str(tmp_path)}
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, env=env)
+    assert proc.returncode == 0 and "done" in proc.stdout, proc.stderr
+    assert "bundle_adjustment" in proc.stderr  # glog did log (to stderr): the test sees the messages it checks
+    assert not [p.name for p in tmp_path.iterdir() if ".log." in p.name], sorted(p.name for p in tmp_path.iterdir())
