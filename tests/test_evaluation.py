@@ -24,7 +24,9 @@ def test_render_clip_is_the_clip_behind_the_item():
 
 
 def test_4d_report_has_all_pixel_and_object_pixel_changes():
-    report = evaluate(None, num_scenes=1, steps=2, device="cpu", progress=False, modes=("4d",))["4d"]
+    full = evaluate(None, num_scenes=1, steps=2, device="cpu", progress=False, modes=("4d",), seed=7)
+    assert full["held_out_seed"] == 7 and full["held_out_seed_4d"] == 8  # the 4D scenes' own seed is reported
+    report = full["4d"]
     for prefix in ("frame_change_", "object_frame_change_"):
         values = [report[prefix + k] for k in ("3d", "4d_motion0", f"4d_motion{DEFAULT_EVAL_MOTION:g}")]
         assert all(0.0 <= v <= 1.0 for v in values), report
