@@ -4,6 +4,7 @@ Free of torch: the command line checks `--model` with it before importing the mo
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 RELEASED_REPO_ID = "Yuyang-z/genxd"
@@ -11,6 +12,19 @@ DOWNLOAD_HINT = (
     f"hf download {RELEASED_REPO_ID} --local-dir ./genxd-model  (then pass --model ./genxd-model)"
 )
 COMPONENTS = ("unet", "vae", "scheduler")
+
+
+def resolve_latest(path: str | os.PathLike) -> Path:
+    """``.../checkpoints/latest`` (when no such folder exists) -> the newest ``checkpoint-*`` there (training's
+    checkpoints; the same name a training config takes for ``model.vae.pretrained``)."""
+    path = Path(path)
+    if path.name == "latest" and not path.exists():
+        found = sorted(path.parent.glob("checkpoint-*"), key=lambda p: p.name)
+        found = [p for p in found if p.is_dir() and not p.name.endswith(".part")]
+        if not found:
+            raise FileNotFoundError(f"{path.parent}: no checkpoint-* folder to use as 'latest'")
+        return found[-1]
+    return path
 
 
 def _is_checkpoint(path: Path) -> bool:
@@ -30,6 +44,8 @@ def resolve_checkpoint(name_or_path: str | Path) -> Path:
         raise InvalidValue(f"{arg('model')} is empty ({name_or_path!r}): pass a checkpoint folder or a hub id, or "
                            f"{'leave it out' if is_cli() else 'None'} for the bundled model")
     path = Path(name_or_path).expanduser()
+    if path.name == "latest" and not path.exists() and path.parent.is_dir():  # a training run's newest checkpoint
+        path = resolve_latest(path)
     if path.exists():
         if _is_checkpoint(path):
             return path

@@ -27,6 +27,7 @@ from typing import Any
 import torch
 from diffusers import AutoencoderKLTemporalDecoder, EulerDiscreteScheduler
 
+from ..checkpoint_folders import resolve_latest
 from ..checkpoints import check_config_sizes, load_component
 from ..models import CONDITIONED_IN_CHANNELS, UNetMVTemporalConditionModel
 from ..utils.io import read_json
@@ -74,18 +75,6 @@ _SVD_BLOCKS = {
     "CrossAttnUpBlockSpatioTemporal": "CrossAttnUpBlockMVCascadeTemporal",
     "UpBlockSpatioTemporal": "UpBlockMVCascadeTemporal",
 }
-
-
-def resolve_latest(path: str | os.PathLike) -> Path:
-    """``.../checkpoints/latest`` (when no such folder exists) -> the newest ``checkpoint-*`` there."""
-    path = Path(path)
-    if path.name == "latest" and not path.exists():
-        found = sorted(path.parent.glob("checkpoint-*"), key=lambda p: p.name)
-        found = [p for p in found if p.is_dir() and not p.name.endswith(".part")]
-        if not found:
-            raise FileNotFoundError(f"{path.parent}: no checkpoint-* folder to use as 'latest'")
-        return found[-1]
-    return path
 
 
 # ----------------------------------------------------------------------------------------------
