@@ -44,7 +44,7 @@ def resolve_checkpoint(name_or_path: str | Path) -> Path:
         raise InvalidValue(f"{arg('model')} is empty ({name_or_path!r}): pass a checkpoint folder or a hub id, or "
                            f"{'leave it out' if is_cli() else 'None'} for the bundled model")
     path = Path(name_or_path).expanduser()
-    if path.name == "latest" and not path.exists() and path.parent.is_dir():  # a training run's newest checkpoint
+    if path.parent.is_dir():  # RUN/checkpoints/latest: a training run's newest checkpoint
         path = resolve_latest(path)
     if path.exists():
         if _is_checkpoint(path):

@@ -25,6 +25,7 @@ __all__ = ["LOCAL_RAY_OBJECT_STORE_BYTES", "RAY_CONNECT_TIMEOUT_S", "check_ray_a
 #: Seconds to wait for a TCP connection to a ``--ray host:port`` address before giving up.
 RAY_CONNECT_TIMEOUT_S = 5.0
 
+
 def check_ray_address(address: str, timeout: float = RAY_CONNECT_TIMEOUT_S) -> None:
     """For a ``host:port`` (or ``ray://host:port``) Ray address, raise a one-line ``ValueError`` naming ``--ray``
     unless the port is 1-65535 and something accepts a TCP connection there within ``timeout`` seconds
@@ -55,7 +56,6 @@ def check_ray_address(address: str, timeout: float = RAY_CONNECT_TIMEOUT_S) -> N
                          "is the Ray head running and reachable?") from None
 
 
-
 def largest_ray_node_cpus(ray) -> float | None:
     """The most CPUs any live node of the Ray cluster has (None when Ray does not say)."""
     try:
@@ -63,7 +63,6 @@ def largest_ray_node_cpus(ray) -> float | None:
                    default=None)
     except Exception:  # noqa: BLE001 - an older or remote Ray that cannot list its nodes: do not check
         return None
-
 
 
 #: Object store of a Ray instance started by ``--ray local``: tasks move only paths and records.
@@ -132,10 +131,9 @@ def ray_token_hint(address: str) -> str:
         has_tokens = False
     if not has_tokens:
         return ""
-    return ("; if the cluster uses token authentication (Ray turns it on where a token exists, e.g. "
-            "~/.ray/auth_token), set RAY_AUTH_MODE=token with the cluster's token in ~/.ray/auth_token, "
-            "RAY_AUTH_TOKEN or RAY_AUTH_TOKEN_PATH: Ray sends it only to a cluster it finds itself ('auto'), "
-            "not to an address it is given")
+    return ("; if the cluster uses token authentication, set RAY_AUTH_MODE=token with the cluster's token in "
+            "~/.ray/auth_token, RAY_AUTH_TOKEN or RAY_AUTH_TOKEN_PATH: Ray sends it only to a cluster it finds "
+            "itself ('auto'), not to an address it is given")
 
 
 def check_ray_task_cpus(ray, config: CurationConfig, started_here: bool) -> None:

@@ -153,11 +153,11 @@ class TrainingRun:
             return
         from ..utils.machine import usable_cpus
 
-        local = int(os.environ.get("LOCAL_WORLD_SIZE", acc.num_processes))
-        share = max(1, usable_cpus() // max(1, local))
+        local, cores = int(os.environ.get("LOCAL_WORLD_SIZE", acc.num_processes)), usable_cpus()
+        share = max(1, cores // max(1, local))
         if torch.get_num_threads() > share:
             if acc.is_main_process:
-                self.print(f"{local} processes on {usable_cpus()} CPU cores: {share} torch thread(s) each "
+                self.print(f"{local} processes on {cores} CPU cores: {share} torch thread(s) each "
                            f"(was {torch.get_num_threads()})")
             torch.set_num_threads(share)
 

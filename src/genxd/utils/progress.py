@@ -9,6 +9,7 @@ tqdm writes every redraw into the file, so a 10,000-video curation logged 10,000
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Iterable
 from typing import IO, Any
@@ -48,29 +49,24 @@ def progress_bar(iterable: Iterable | None = None, *, total: int | None = None, 
                         **settings)
 
 
-_BAR_CLASS = None
-
-
+@functools.cache
 def _bar_class():
     """tqdm's class (``tqdm.auto``'s choice) with ``set_postfix``, ``set_postfix_str`` and ``set_description`` drawing
     at the next ``update`` instead of at once: tqdm's ``refresh=True`` default redrew at every call and so ignored
     the log-file interval (a training run logged 211 bar states in 102 s, one per loss update)."""
-    global _BAR_CLASS
-    if _BAR_CLASS is None:
-        from tqdm.auto import tqdm
+    from tqdm.auto import tqdm
 
-        class Bar(tqdm):
-            def set_postfix(self, ordered_dict=None, refresh=False, **kwargs):
-                super().set_postfix(ordered_dict, refresh=refresh, **kwargs)
+    class Bar(tqdm):
+        def set_postfix(self, ordered_dict=None, refresh=False, **kwargs):
+            super().set_postfix(ordered_dict, refresh=refresh, **kwargs)
 
-            def set_postfix_str(self, s="", refresh=False):
-                super().set_postfix_str(s, refresh=refresh)
+        def set_postfix_str(self, s="", refresh=False):
+            super().set_postfix_str(s, refresh=refresh)
 
-            def set_description(self, desc=None, refresh=False):
-                super().set_description(desc, refresh=refresh)
+        def set_description(self, desc=None, refresh=False):
+            super().set_description(desc, refresh=refresh)
 
-        _BAR_CLASS = Bar
-    return _BAR_CLASS
+    return Bar
 
 
 def progress_write(message: str, file: IO[str] | None = None) -> None:
