@@ -31,3 +31,17 @@ def test_a_folder_named_latest_is_taken_as_it_is(tmp_path):
     folder = _checkpoint(tmp_path / "checkpoints" / "latest")
     _checkpoint(tmp_path / "checkpoints" / "checkpoint-0000099")
     assert resolve_checkpoint(folder) == folder
+
+
+def test_latest_orders_checkpoints_by_step_not_by_name(tmp_path):
+    """Sorted by name, ``checkpoint-10000000`` (past training's 7-digit padding) came before ``checkpoint-9999999``
+    and ``checkpoint-500`` (a folder renamed by hand) after ``checkpoint-0001000``."""
+    from genxd.training.checkpoint_files import list_checkpoints
+
+    checkpoints = tmp_path / "run" / "checkpoints"
+    for name in ("checkpoint-0001000", "checkpoint-500", "checkpoint-9999999", "checkpoint-10000000"):
+        _checkpoint(checkpoints / name)
+        (checkpoints / name / "training_state.json").write_text("{}")
+    assert resolve_checkpoint(checkpoints / "latest").name == "checkpoint-10000000"
+    assert [p.name for p in list_checkpoints(checkpoints)] == [
+        "checkpoint-500", "checkpoint-0001000", "checkpoint-9999999", "checkpoint-10000000"]

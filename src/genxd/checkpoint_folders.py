@@ -14,12 +14,20 @@ DOWNLOAD_HINT = (
 COMPONENTS = ("unet", "vae", "scheduler")
 
 
+def checkpoint_order(path: str | os.PathLike) -> tuple[int, str]:
+    """Sort key of ``checkpoint-NNNNNNN`` folders, oldest first: by the step number (training pads it to 7 digits,
+    so a run past 9,999,999 steps, or a folder renamed by hand, would sort wrongly by name), then by name."""
+    name = Path(path).name
+    step = name.rpartition("-")[2]
+    return (int(step) if step.isdigit() else -1, name)
+
+
 def resolve_latest(path: str | os.PathLike) -> Path:
     """``.../checkpoints/latest`` (when no such folder exists) -> the newest ``checkpoint-*`` there (training's
     checkpoints; the same name a training config takes for ``model.vae.pretrained``)."""
     path = Path(path)
     if path.name == "latest" and not path.exists():
-        found = sorted(path.parent.glob("checkpoint-*"), key=lambda p: p.name)
+        found = sorted(path.parent.glob("checkpoint-*"), key=checkpoint_order)
         found = [p for p in found if p.is_dir() and not p.name.endswith(".part")]
         if not found:
             raise FileNotFoundError(f"{path.parent}: no checkpoint-* folder to use as 'latest'")

@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from ..checkpoint_folders import checkpoint_order
+
 __all__ = ["CHECKPOINT_PREFIX", "list_checkpoints", "existing_run_error", "output_dir_error", "resume_error",
            "no_checkpoint_note"]
 
@@ -19,7 +21,7 @@ def list_checkpoints(checkpoint_dir: str | os.PathLike) -> list[Path]:
         return []
     found = [p for p in root.iterdir() if p.is_dir() and p.name.startswith(CHECKPOINT_PREFIX)
              and (p / "training_state.json").is_file()]
-    return sorted(found, key=lambda p: p.name)
+    return sorted(found, key=checkpoint_order)
 
 
 def existing_run_error(output_dir: str | os.PathLike) -> FileExistsError | None:
