@@ -401,7 +401,7 @@ def generate_scenes(
                 meta = {**meta_common, "input": str(paths[i]), "output": folders[i].name, "seed": s.seed + i}
                 left = tensors[i][None].expand(num_frames, -1, -1, -1)
                 write_scene(folders[i], frames[j].cpu(), c2w, K, [0], left, meta, fps, times=times,
-                            extra_files=extra_files)
+                            extra_files=extra_files, replace=overwrite)
                 results.append(_timed(SceneResult(i, str(paths[i]), str(folders[i]), "written", process_index=rank),
                                       started))
             except Exception as exc:  # noqa: BLE001

@@ -203,7 +203,7 @@ def fewshot_scenes(
                 meta["long_path"] = plans[gi].to_dict()
             tgt = [g.frame_source[i] for i in keep]
             write_scene(folders[gi], frames, c2w, K, ctx_idx, left, meta, fps=max(1.0, num_frames / 2),
-                        target_indices=tgt)
+                        target_indices=tgt, replace=overwrite)
             results.append(SceneResult(gi, labels[gi], str(folders[gi]), "written", process_index=rank))
         except Exception as exc:  # noqa: BLE001 - recorded, the other groups go on
             results.append(failed_result(gi, labels[gi], str(folders[gi]), exc, rank))

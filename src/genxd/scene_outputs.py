@@ -31,15 +31,16 @@ from .utils.video import write_mp4
 
 def write_scene(folder: Path, frames: Tensor, c2w: Tensor, K: Tensor, context_index: Sequence[int],
                 left: Tensor, meta: dict, fps: float, target_indices: Sequence[int] | None = None,
-                times: Tensor | None = None, extra_files: dict[str, bytes] | None = None) -> Path:
-    """Write one scene's outputs into ``folder`` (created atomically; replaced if it exists).
+                times: Tensor | None = None, extra_files: dict[str, bytes] | None = None, replace: bool = False) -> Path:
+    """Write one scene's outputs into ``folder`` (created atomically; an existing one is replaced only with
+    ``replace``, else kept and a ``FileExistsError`` raised: another run wrote it meanwhile).
 
     ``frames [F,3,H,W]`` in [0, 1]; ``left [F,3,H,W]`` is shown beside them in ``compare.mp4``; ``times [F]``
     (optional): frame times written into ``cameras.json`` / ``transforms.json``; ``extra_files``: more files
     (name -> bytes), e.g. ``camera_path.png``.
     """
     f, _, h, w = frames.shape
-    with atomic_dir(folder) as tmp:
+    with atomic_dir(folder, replace=replace) as tmp:
         (tmp / "frames").mkdir()
         names = [f"frames/{i:03d}.png" for i in range(f)]
         for name, fr in zip(names, frames):

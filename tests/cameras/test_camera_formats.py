@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import stat
+
 import json
 import math
 
@@ -144,6 +147,22 @@ def test_colmap_round_trip_and_cross_format(tmp_path, cams):
     assert again.image_names == model.image_names
     assert torch.allclose(again.c2w, model.c2w, atol=1e-5) and torch.allclose(again.K, model.K, atol=1e-6)
     assert again.points_xyz.shape == (0, 3) and again.points_rgb.dtype == torch.uint8
+
+
+@pytest.mark.parametrize("mask", [0o022, 0o002, 0o077])
+def test_a_colmap_model_folder_gets_the_umasks_permissions(tmp_path, cams, mask):
+    """The model folder was made by mkdtemp and stayed 0700 whatever the umask (its files 0644): camvid data and
+    `trajectory make --format colmap` outputs were unreadable by a group (found by the hostile-environment audit)."""
+    pytest.importorskip("pycolmap")  # a core dependency, absent only on a bare GPU host
+    c2w, K = cams
+    old = os.umask(mask)
+    try:
+        model_dir = write_colmap_model(tmp_path / "scene" / "0", c2w, K, H, W, [f"{i}.png" for i in range(6)])
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(model_dir.stat().st_mode) == 0o777 & ~mask
+    assert stat.S_IMODE((model_dir / "cameras.bin").stat().st_mode) == 0o666 & ~mask
+    assert sorted(p.name for p in model_dir.parent.iterdir()) == ["0"]  # no temporaries left
 
 
 def test_colmap_per_frame_sizes_and_cameras(tmp_path, cams):

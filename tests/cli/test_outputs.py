@@ -362,6 +362,8 @@ def test_a_full_disk_is_one_line_per_input_without_a_traceback_and_leaves_nothin
     assert res.exit_code == 1, res.output
     assert "Traceback" not in res.stderr
     assert "genxd: failed:" in res.stderr and "No space left on device" in res.stderr
+    # where: it read "genxd: failed: a.png: [Errno 28] No space left on device", as if the input were at fault
+    assert f"No space left on device while writing {out / 'a'}" in res.stderr and ".part" not in res.stderr
     assert sorted(p.name for p in out.iterdir()) == []
 
     # the frames fit, the video is cut short: the message names the video's final place, not the temporary folder
@@ -413,3 +415,34 @@ def test_out_of_gpu_memory_while_loading_is_one_line(tmp_path):
     errors = _errors(res)
     assert res.returncode in (1, 2) and "Traceback" not in res.stderr, res.stderr[-2000:]
     assert len(errors) == 1 and "out of memory" in errors[0], res.stderr[-2000:]
+
+
+@pytest.mark.parametrize("overwrite", [False, True])
+def test_an_output_another_run_wrote_meanwhile_is_kept_unless_overwrite(tmp_path, monkeypatch, overwrite):
+    """Two runs into one folder, neither with --overwrite: the existing-output check runs at the start, and the
+    final swap replaced whatever the other run had written meanwhile; both exited 0 and the first result was gone
+    (found by the hostile-environment audit, 2026-12-04). Now the later run keeps the other's output and fails."""
+    import genxd.api
+
+    use_fake_model(monkeypatch)
+    img = _png(tmp_path / "img.png")
+    out = tmp_path / "out"
+    real = genxd.api.write_scene
+
+    def after_the_other_run(folder, *args, **kwargs):  # the other run finishes while this one samples
+        folder.mkdir(parents=True)
+        (folder / "meta.json").write_text('{"run": "other"}')
+        return real(folder, *args, **kwargs)
+
+    monkeypatch.setattr(genxd.api, "write_scene", after_the_other_run)
+    res = _gen([img, "-o", out, *(["--overwrite"] if overwrite else [])])
+    meta = json.loads((out / "img" / "meta.json").read_text())
+    if overwrite:
+        assert res.exit_code == 0, res.output
+        assert "input" in meta and (out / "img" / "video.mp4").exists()
+    else:
+        assert res.exit_code == 2, res.output  # as for an output that existed at the start
+        assert meta == {"run": "other"} and sorted(p.name for p in (out / "img").iterdir()) == ["meta.json"]
+        assert "was written by another run while this one worked" in res.stderr and "--overwrite" in res.stderr
+        assert "Traceback" not in res.output
+    assert sorted(p.name for p in out.iterdir()) == ["img"]  # no temporaries left

@@ -47,6 +47,59 @@ def test_permissions_follow_the_umask(tmp_path, umask):
     assert stat.S_IMODE((tmp_path / "f.json").stat().st_mode) == 0o666 & ~mask
 
 
+@pytest.mark.parametrize("no_hard_links", [False, True])
+def test_without_replace_an_output_written_meanwhile_is_kept(tmp_path, monkeypatch, no_hard_links):
+    """``replace=False`` (no --overwrite): the final rename keeps what another run wrote while this one worked
+    (it used to be replaced: two runs into one folder both exited 0 and the first result was gone)."""
+    if no_hard_links:  # a file system without hard links: checked, then renamed
+        def no_link(*args, **kwargs):
+            raise PermissionError(1, "Operation not permitted")
+
+        monkeypatch.setattr(os, "link", no_link)
+    with pytest.raises(FileExistsError, match="written by another run while this one worked"):
+        with atomic_dir(tmp_path / "d", replace=False) as tmp:
+            (tmp / "new.txt").write_text("new")
+            (tmp_path / "d").mkdir()
+            (tmp_path / "d" / "other.txt").write_text("other")
+    with pytest.raises(FileExistsError, match="written by another run"):
+        with atomic_file(tmp_path / "f.json", replace=False) as tmp:
+            tmp.write_text("new")
+            (tmp_path / "f.json").write_text("other")
+    assert (tmp_path / "d" / "other.txt").read_text() == "other" and (tmp_path / "f.json").read_text() == "other"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d", "f.json"]  # no temporaries left
+    # nothing there, or an empty folder (a folder made for the output): written as before
+    (tmp_path / "empty").mkdir()
+    for name in ("empty", "new_dir"):
+        with atomic_dir(tmp_path / name, replace=False) as tmp:
+            (tmp / "new.txt").write_text("new")
+        assert sorted(p.name for p in (tmp_path / name).iterdir()) == ["new.txt"]
+    with atomic_file(tmp_path / "g.json", replace=False) as tmp:
+        tmp.write_text("new")
+    assert (tmp_path / "g.json").read_text() == "new"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d", "empty", "f.json", "g.json", "new_dir"]
+
+
+def test_a_full_disk_names_the_output_being_written(tmp_path):
+    """Encoders, PIL and safetensors raise ENOSPC without a file name: `genxd trajectory make`, `synth` and
+    `reconstruct` on a full disk said only "genxd: error: [Errno 28] No space left on device"."""
+    import errno
+
+    with pytest.raises(OSError, match=r"No space left on device while writing .*f\.json$") as caught:
+        with atomic_file(tmp_path / "f.json"):
+            raise OSError(errno.ENOSPC, "No space left on device")
+    assert caught.value.errno == errno.ENOSPC
+    with pytest.raises(OSError, match=r"Disk quota exceeded while writing .*scene$"):
+        with atomic_dir(tmp_path / "scene") as tmp:
+            with atomic_file(tmp / "video.mp4"):  # inside the folder being written: named once, by the folder
+                raise OSError(errno.EDQUOT, "Disk quota exceeded")
+    named = OSError(errno.ENOSPC, f"No space left on device: the video {tmp_path / 'v.mp4'} was cut short")
+    with pytest.raises(OSError) as caught:
+        with atomic_file(tmp_path / "v.mp4"):
+            raise named
+    assert caught.value is named  # a message that names the file already is left alone
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
 def test_replace_keeps_nothing_of_the_old_and_leaves_no_temporaries(tmp_path, umask):
     target = tmp_path / "scene"
     target.mkdir(mode=0o700)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -19,6 +18,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from ..utils.io import clean_stale, makedirs, temp_name
 from ..utils.pycolmap_import import load_pycolmap
 from ._io import MAX_CAMERA_DISTANCE, as_c2w, as_intrinsics, as_sizes
 from .camera_path import CameraPath
@@ -197,8 +197,10 @@ def write_colmap_model(
     first_key = next(iter(camera_ids))
     ini = _project_ini(image_path, "PINHOLE", len(camera_ids) == 1, list(first_key[2:]))
 
-    model_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{model_dir.name}.", suffix=".part", dir=model_dir.parent))
+    makedirs(model_dir.parent)
+    clean_stale(model_dir.parent, model_dir.name)
+    tmp = model_dir.parent / temp_name(model_dir.name, "part")
+    os.mkdir(tmp, 0o777)  # the umask's permissions (mkdtemp's 0700 made every written model private)
     try:
         recon.write_binary(str(tmp))
         (tmp / "project.ini").write_text(ini)

@@ -256,6 +256,6 @@ def evaluate_camera_accuracy(
         raise error  # made while SfM ran (another run): not replaced without asking
     write_json_atomic(targets[0], report)
     if plot:
-        with atomic_file(targets[1]) as tmp:
+        with atomic_file(targets[1], replace=overwrite) as tmp:
             draw_error_curves(results, f"camera errors: {Path(root).name}").save(tmp, format="PNG")
     return report

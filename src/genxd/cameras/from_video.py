@@ -270,7 +270,9 @@ def write_video_path(
     files = output_files(out)
     existing = [f for f in files if f.exists()]
     if existing and not overwrite:
-        raise FileExistsError(f"{existing[0]} already exists (use --overwrite to replace it)")
+        from ..validation import overwrite_hint
+
+        raise FileExistsError(f"{existing[0]} already exists ({overwrite_hint()})")
     if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 1):
         raise ValueError(f"size must be a positive integer, got {size!r}")
     recover_keys = set(inspect.signature(recover_clip_cameras).parameters)
@@ -287,5 +289,5 @@ def write_video_path(
     names = [f"frames/{i:03d}.png" for i in range(len(p))]
     save_transforms_json(files[1], p.c2w, p.K, side, side, file_paths=names, times=p.times)
     report = {**cams.report, **vp.report, "warnings": list(cams.report.get("warnings", []))}
-    save_camera_path_png(files[2], p.c2w, p.K, path_picture_title(report, Path(clip).name))
+    save_camera_path_png(files[2], p.c2w, p.K, path_picture_title(report, Path(clip).name), replace=overwrite)
     return {"files": [str(f) for f in files], "report": report, "path": vp}

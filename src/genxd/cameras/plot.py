@@ -87,12 +87,13 @@ def draw_camera_path(
 
 
 def save_camera_path_png(path: str | os.PathLike, c2w: Tensor | np.ndarray, K: Tensor | np.ndarray,
-                         title: str = "") -> Path:
-    """Write :func:`draw_camera_path` to ``path`` (PNG, atomically)."""
+                         title: str = "", replace: bool = True) -> Path:
+    """Write :func:`draw_camera_path` to ``path`` (PNG, atomically; an existing file is kept and a
+    ``FileExistsError`` raised unless ``replace``)."""
     from ..utils.io import atomic_file
 
     path = Path(path)
     img = draw_camera_path(c2w, K, title)
-    with atomic_file(path) as tmp:
+    with atomic_file(path, replace=replace) as tmp:
         img.save(tmp, format="PNG")
     return path

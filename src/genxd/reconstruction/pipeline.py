@@ -292,7 +292,7 @@ def reconstruct_scene(
         "lpips_available": lpips_fn is not None,
     }
 
-    with atomic_dir(out_dir) as tmp:  # replaces out_dir (checked above) only once complete
+    with atomic_dir(out_dir, replace=overwrite) as tmp:  # replaces out_dir (checked above) only once complete
         save_ply(tmp / "scene.ply", model)
         if model.is_dynamic:
             save_motion(tmp / "motion.npz", model, times=sorted(set(views.times.tolist())))
@@ -482,7 +482,7 @@ def evaluate_scene(
     if save_renders:
         from genxd.cli.common import atomic_dir
 
-        with atomic_dir(render_dir) as tmp:
+        with atomic_dir(render_dir, replace=overwrite) as tmp:
             for name, image in zip(test_views.names, renders):
                 save_png(tmp / f"{_safe_name(name)}.png", image)
     with atomic_path(out_path) as tmp:

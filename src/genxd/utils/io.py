@@ -7,6 +7,9 @@ final name, and never loses an existing output:
 - **Names.** A temporary sibling of ``DIR/NAME`` is ``DIR/.NAME.HOST-PID-XXXXXXXX.part`` (a file keeps
   its extension after it, ``.video.mp4.HOST-PID-XXXXXXXX.part.mp4``, for writers that infer the format);
   an old output moved aside during a replacement is ``DIR/.NAME.HOST-PID-XXXXXXXX.old``.
+- **Not replacing** (no ``--overwrite``): the caller refuses an existing output before the work starts, and the
+  writers check again at the rename (``replace=False``): an output another run wrote meanwhile (two runs into one
+  folder) is kept and this run's is discarded with a ``FileExistsError``, never renamed over it.
 - **Replacing** (``--overwrite``): the old output is renamed aside, the new one renamed in, then the old
   one deleted. A crash at any point leaves the old output (under its name or aside) or the new one
   complete. An old output that is a symbolic link is replaced as a link: the link is removed, never
@@ -176,6 +179,59 @@ def _swap_in(new: Path, path: Path) -> None:
     _remove(aside)
 
 
+def written_meanwhile(path: Path) -> FileExistsError:
+    """The error for an output that another run wrote while this one worked (checked at the final rename)."""
+    from ..validation import overwrite_hint
+
+    return FileExistsError(f"{path} was written by another run while this one worked (two runs writing the same "
+                           f"output?); it is kept and this run's result discarded ({overwrite_hint()})")
+
+
+def _is_empty_dir(path: Path) -> bool:
+    try:
+        return not os.path.islink(path) and path.is_dir() and not any(os.scandir(path))
+    except OSError:
+        return False
+
+
+def _rename_new_dir(new: Path, path: Path) -> None:
+    """Rename the folder ``new`` onto ``path`` only where nothing is, or an empty folder: the rename of a folder
+    replaces an empty one in one step and fails on one that has been filled, or on a file, meanwhile."""
+    if os.path.lexists(path) and not _is_empty_dir(path):
+        raise written_meanwhile(path)
+    try:
+        os.rename(new, path)
+    except OSError as exc:
+        if exc.errno in (errno.ENOTEMPTY, errno.EEXIST, errno.ENOTDIR, errno.EISDIR):
+            raise written_meanwhile(path) from None
+        raise
+
+
+def _rename_new_file(new: Path, path: Path) -> None:
+    """Put the file ``new`` at ``path`` only where nothing is: a hard link fails if ``path`` exists (one step);
+    on a file system without hard links, check and rename."""
+    try:
+        os.link(new, path)
+    except FileExistsError:
+        raise written_meanwhile(path) from None
+    except OSError:  # no hard links here (EPERM, ENOTSUP, EMLINK, ...)
+        if os.path.lexists(path):
+            raise written_meanwhile(path) from None
+        os.rename(new, path)
+    else:
+        new.unlink()
+
+
+def _naming_the_output(exc: BaseException, path: Path) -> BaseException:
+    """A full disk or quota error that names no file (video encoders, PIL and safetensors give none) as the same
+    error naming the output being written ("genxd: error: [Errno 28] No space left on device" said nothing of
+    where); ``exc`` itself otherwise, and for a ``path`` inside a temporary folder (whose writer names it)."""
+    if (isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT) and not exc.filename
+            and str(path) not in str(exc) and not _PART_RE.match(path.parent.name)):
+        return OSError(exc.errno, f"{exc.strerror or os.strerror(exc.errno)} while writing {path}")
+    return exc
+
+
 def makedirs(path: str | os.PathLike) -> Path:
     """``mkdir -p`` with the umask's permissions and a one-line error naming the obstacle."""
     path = Path(path)
@@ -195,12 +251,13 @@ def makedirs(path: str | os.PathLike) -> Path:
 
 
 @contextlib.contextmanager
-def atomic_file(path: str | os.PathLike) -> Iterator[Path]:
+def atomic_file(path: str | os.PathLike, replace: bool = True) -> Iterator[Path]:
     """Yield a temporary path beside ``path`` (same extension); rename it onto ``path`` on success.
 
     On any exception the temporary file is removed and ``path`` is left untouched. The temporary
     name keeps the extension (``.x.mp4.HOST-PID-TAG.part.mp4``) so writers that infer the format from
-    it still work. The file gets the umask's permissions.
+    it still work. The file gets the umask's permissions. ``replace=False``: a ``path`` that exists by then
+    (another run wrote it) is kept and a ``FileExistsError`` raised.
     """
     path = Path(path)
     makedirs(path.parent)
@@ -211,20 +268,28 @@ def atomic_file(path: str | os.PathLike) -> Iterator[Path]:
         yield tmp_path
         if os.path.isdir(path) and not os.path.islink(path):
             raise IsADirectoryError(f"{path} is a folder; cannot replace it with a file")
-        os.replace(tmp_path, path)  # replaces the old file (or link) in one step
-    except BaseException:
+        if replace:
+            os.replace(tmp_path, path)  # replaces the old file (or link) in one step
+        else:
+            _rename_new_file(tmp_path, path)
+    except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
             tmp_path.unlink()
+        named = _naming_the_output(exc, path)
+        if named is not exc:
+            raise named from exc
         raise
 
 
 @contextlib.contextmanager
-def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
+def atomic_dir(path: str | os.PathLike, replace: bool = True) -> Iterator[Path]:
     """Yield a temporary folder beside ``path``; on success move it onto ``path`` (replacing it).
 
     On failure the temporary folder is removed, so no half-written folder appears under ``path``. An
     existing ``path`` (folder, file or link) is moved aside, the new folder renamed in, then the old one
     deleted (a link is removed, never followed). The folder gets the umask's permissions.
+    ``replace=False``: an existing ``path`` (other than an empty folder) is kept and a ``FileExistsError``
+    raised: another run wrote it while this one worked.
     """
     path = Path(path)
     check_not_working_folder(path)
@@ -234,9 +299,15 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
     os.mkdir(tmp, 0o777)  # umask applies
     try:
         yield tmp
-        _swap_in(tmp, path)
-    except BaseException:
+        if replace:
+            _swap_in(tmp, path)
+        else:
+            _rename_new_dir(tmp, path)
+    except BaseException as exc:
         shutil.rmtree(tmp, ignore_errors=True)
+        named = _naming_the_output(exc, path)
+        if named is not exc:
+            raise named from exc
         raise
 
 
@@ -291,7 +362,7 @@ def write_json_atomic(path: str | os.PathLike, obj: Any, overwrite: bool = True,
     path = Path(path)
     if os.path.lexists(path) and not overwrite:
         raise FileExistsError(f"{path} already exists ({overwrite_hint()})")
-    with atomic_file(path) as tmp:
+    with atomic_file(path, replace=overwrite) as tmp:
         tmp.write_text(json.dumps(obj, indent=indent) + "\n")
     return path
 

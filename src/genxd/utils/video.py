@@ -11,11 +11,12 @@ from .io import atomic_file
 
 
 def write_mp4(path: str | Path, frames: np.ndarray, fps: float = 8.0, quality: int = 8,
-              shown_as: str | Path | None = None) -> Path:
+              shown_as: str | Path | None = None, replace: bool = True) -> Path:
     """Write ``uint8 [N, H, W, 3]`` frames as an H.264 mp4 atomically (no half-written file on Ctrl-C).
 
     H and W must be even (yuv420p); odd sizes are padded by one pixel with edge values. ``shown_as``: the name
-    an error gives the file (its final place, when ``path`` is inside a temporary folder).
+    an error gives the file (its final place, when ``path`` is inside a temporary folder). ``replace=False``: an
+    existing file (another run wrote it meanwhile) is kept and a ``FileExistsError`` raised.
     """
     import imageio.v2 as imageio
 
@@ -30,8 +31,8 @@ def write_mp4(path: str | Path, frames: np.ndarray, fps: float = 8.0, quality: i
     path = Path(path)
     shown = path if shown_as is None else Path(shown_as)
     if not _has_imageio_ffmpeg():
-        return _write_mp4_opencv(path, frames, fps, shown)
-    with atomic_file(path) as tmp:
+        return _write_mp4_opencv(path, frames, fps, shown, replace)
+    with atomic_file(path, replace=replace) as tmp:
         writer = imageio.get_writer(
             str(tmp), format="FFMPEG", mode="I", fps=fps, codec="libx264", quality=quality,
             pixelformat="yuv420p", macro_block_size=1,
@@ -98,10 +99,11 @@ def _has_imageio_ffmpeg() -> bool:
     return True
 
 
-def _write_mp4_opencv(path: Path, frames: np.ndarray, fps: float, shown: Path | None = None) -> Path:
+def _write_mp4_opencv(path: Path, frames: np.ndarray, fps: float, shown: Path | None = None,
+                      replace: bool = True) -> Path:
     import cv2
 
-    with atomic_file(path) as tmp:
+    with atomic_file(path, replace=replace) as tmp:
         h, w = frames.shape[1:3]
         writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"mp4v"), float(fps), (w, h))
         if not writer.isOpened():

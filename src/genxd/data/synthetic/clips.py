@@ -184,7 +184,7 @@ def write_clip(
         if not overwrite and side.exists():
             raise FileExistsError(f"{side} already exists (pass overwrite=True to replace it)")
         # the camera file first, renamed in only once the video is in: a failure leaves neither
-        with atomic_file(side) as side_tmp:
+        with atomic_file(side, replace=overwrite) as side_tmp:
             side_tmp.write_text(json.dumps(meta) + "\n")
             write_video(video, rgb, fps=fps, overwrite=overwrite)
         return video

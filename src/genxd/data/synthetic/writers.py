@@ -55,12 +55,12 @@ class _AtomicDir:
 
     def __init__(self, path: Path, overwrite: bool) -> None:
         _prepare_target(path, overwrite)
-        self.path = path
+        self.path, self.replace = path, overwrite
 
     def __enter__(self) -> Path:
         from genxd.utils.io import atomic_dir
 
-        self._context = atomic_dir(self.path)
+        self._context = atomic_dir(self.path, replace=self.replace)
         return self._context.__enter__()
 
     def __exit__(self, exc_type, exc, tb) -> bool | None:
@@ -148,7 +148,7 @@ def write_video(
         raise ValueError(f"fps must be positive, got {fps}")
     path = Path(path)
     _prepare_target(path, overwrite)
-    return write_mp4(path, frames, fps=fps, quality=quality)
+    return write_mp4(path, frames, fps=fps, quality=quality, replace=overwrite)
 
 
 def sample_surface_points(
