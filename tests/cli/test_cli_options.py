@@ -243,6 +243,19 @@ def test_values_that_do_not_parse_and_unknown_options_read_as_one_plain_line():
                                                res.stderr), res.stderr
 
 
+def test_an_input_file_whose_name_starts_with_a_dash_is_named_with_how_to_give_it(tmp_path, monkeypatch):
+    """``genxd generate -dash.png`` said "No such option: -d" (click reads -dash.png as the short options -d -a
+    ...; found by the hostile-environment audit): the line names the file and the two ways to give it."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "-dash.png").write_bytes(b"")
+    res = invoke(runner, ["generate", "-dash.png", "-o", "out"])
+    assert res.exit_code == 2 and res.stderr.strip() == (
+        "genxd: error: -dash.png reads as an option: give a file whose name starts with '-' as ./-dash.png (or end "
+        "the options with -- and give it after)"), res.stderr
+    res = invoke(runner, ["generate", "-Znothere.png", "-o", "out"])  # no such file: click's line, as before
+    assert res.exit_code == 2 and res.stderr.strip() == "genxd: error: No such option: -Z", res.stderr
+
+
 CHOICES = [p for p in PARAMS if p.kind == "option" and isinstance(p.base, type) and issubclass(p.base, enum.Enum)]
 
 

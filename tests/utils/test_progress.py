@@ -68,3 +68,18 @@ def test_progress_write_goes_to_stderr(capsys):
     progress.progress_write("genxd: a line")
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err == "genxd: a line\n"
+
+
+def test_close_bars_draws_the_last_state_of_every_open_bar_now(capsys):
+    """A command stopped by an error or a signal: its bars were closed when collected, after the command's last
+    line (`genxd: interrupted`, then a stale `scenes: 0%` bar)."""
+    from genxd.utils.progress import close_bars, progress_bar
+
+    bars = [progress_bar(total=3, desc="first"), progress_bar(total=2, desc="second")]
+    bars[0].update(1)
+    close_bars()
+    assert all(bar.disable for bar in bars)  # tqdm marks a closed bar disabled
+    err = capsys.readouterr().err
+    assert "first" in err and "second" in err
+    close_bars()  # nothing open: nothing happens
+    assert capsys.readouterr().err == ""

@@ -260,8 +260,13 @@ def _set_no_turn(reconstruction, pycolmap) -> None:
 def _stderr_silenced():
     """File descriptor 2 sent to the null device: pycolmap's bundle adjustment writes its heading through glog,
     whose level flags pycolmap 4 does not pass on (``genxd.curation.sfm._silence_colmap`` covers the rest)."""
-    sys.stderr.flush()
-    saved = os.dup(2)
+    if sys.stderr is not None:  # None when the caller closed it (2>&-)
+        sys.stderr.flush()
+    try:
+        saved = os.dup(2)
+    except OSError:  # descriptor 2 closed: nothing to silence
+        yield
+        return
     try:
         with open(os.devnull, "w") as null:
             os.dup2(null.fileno(), 2)

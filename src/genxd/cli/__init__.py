@@ -21,7 +21,7 @@ from typing import Annotated
 import typer
 
 from .common import GenxdGroup
-from .process_exit import quiet_exit_after_freeze
+from .process_exit import quiet_exit_after_freeze, stop_cleanly_on_sigterm
 
 app = typer.Typer(
     name="genxd",
@@ -87,6 +87,7 @@ _register_all()
 def main() -> None:
     """Console entry point."""
     quiet_exit_after_freeze()  # first registered, last run: Triton's leak report after the freeze (process_exit)
+    stop_cleanly_on_sigterm()  # SIGTERM cleans up as Ctrl-C does
     try:
         app()
     finally:

@@ -22,6 +22,7 @@ import typer
 from typer.core import TyperGroup
 
 from ..utils.io import atomic_dir, atomic_file, is_environment_error, read_json, write_json_atomic  # noqa: F401
+from ..utils.progress import close_bars
 from ..validation import GenXDWarning, cli_style, is_out_of_memory, out_of_memory_message
 
 atomic_path = atomic_file  # the name the sub-commands use
@@ -62,6 +63,27 @@ def secondary_process() -> bool:
         return int(os.environ.get("WORLD_SIZE", "1")) > 1 and int(os.environ.get("RANK", "0")) != 0
     except ValueError:
         return False
+
+
+#: Folders that libraries genxd imports create from these variables, and which library (torch creates its compile
+#: cache when ``torch._dynamo`` is imported, which diffusers does, also on a CPU where nothing is compiled).
+CACHE_FOLDER_VARIABLES = {"TORCHINDUCTOR_CACHE_DIR": "torch creates", "TRITON_CACHE_DIR": "Triton creates",
+                          "HF_HOME": "Hugging Face's libraries create", "HF_HUB_CACHE": "Hugging Face's libraries create",
+                          "XDG_CACHE_HOME": "several libraries create"}
+
+
+def with_cache_variable(exc: OSError) -> str:
+    """``exc``'s message, naming the environment variable whose folder it is about ("[Errno 13] Permission
+    denied: '/ro/ind'" said nothing of ``TORCHINDUCTOR_CACHE_DIR=/ro/ind``)."""
+    message = str(exc) or type(exc).__name__
+    if not getattr(exc, "filename", None):
+        return message
+    failed = os.path.abspath(os.fsdecode(exc.filename))
+    for name, who in CACHE_FOLDER_VARIABLES.items():
+        value = os.environ.get(name)
+        if value and (failed == os.path.abspath(value) or failed.startswith(os.path.abspath(value).rstrip(os.sep) + os.sep)):
+            return f"{message} ({name}={value}: {who} that folder; point {name} at a writable folder, or unset it)"
+    return message
 
 
 def fail(message: str) -> "typer.Exit":
@@ -132,21 +154,28 @@ def run_cli(fn: Callable[[], T], quiet: bool = False) -> T:
     ``quiet``), and user errors (bad values, missing or existing files, read-only folders) become one
     ``genxd: error:`` line with exit code 2."""
     try:
-        with cli_style(), cli_warnings(quiet):
-            return fn()
+        try:
+            with cli_style(), cli_warnings(quiet):
+                return fn()
+        except BaseException:
+            close_bars()  # their last state before the error line, not after it
+            raise
     except USER_ERRORS as exc:
-        raise fail(str(exc) or type(exc).__name__) from None
+        raise fail(with_cache_variable(exc) if isinstance(exc, OSError) else str(exc) or type(exc).__name__) from None
     except OSError as exc:
         if is_environment_error(exc):  # a full disk, a read-only folder ...: the user's machine, not a bug
-            raise fail(str(exc)) from None
+            raise fail(with_cache_variable(exc)) from None
         raise
     except Exception as exc:
         if is_out_of_memory(exc):  # torch's paragraph and traceback: the machine's limit, not a bug
             raise fail(out_of_memory_message(exc)) from None
         raise
-    except KeyboardInterrupt:
-        typer.echo("genxd: interrupted", err=True)
-        raise typer.Exit(code=130) from None
+    except KeyboardInterrupt as exc:
+        from .process_exit import Terminated
+
+        terminated = isinstance(exc, Terminated)  # SIGTERM: exit 128 + 15, as a process the signal kills
+        typer.echo(f"genxd: {'terminated' if terminated else 'interrupted'}", err=True)
+        raise typer.Exit(code=143 if terminated else 130) from None
 
 
 def note(message: str, quiet: bool = False) -> None:
@@ -237,9 +266,22 @@ def _negative_number_line(exc: Exception, argv: list[str]) -> str | None:
     return None
 
 
+def _dash_file_line(exc: Exception, argv: list[str]) -> str | None:
+    """For click's ``No such option: -d`` when the user gave a file whose name starts with a dash (``-dash.png``):
+    the line names the file and how to give it."""
+    name = getattr(exc, "option_name", None) or ""
+    for token in argv:
+        if name and token.startswith(name) and token != name and os.path.lexists(token):
+            return (f"{token} reads as an option: give a file whose name starts with '-' as ./{token} (or end the "
+                    "options with -- and give it after)")
+    return None
+
+
 def click_error_line(exc: Exception, argv: list[str] | None = None) -> str:
     """One line for an option-parsing error, naming the option (``argv``: the command line, where known)."""
     if argv and type(exc).__name__ == "NoSuchOption" and (line := _negative_number_line(exc, argv)):
+        return line
+    if argv and type(exc).__name__ == "NoSuchOption" and (line := _dash_file_line(exc, argv)):
         return line
     param = getattr(exc, "param", None)
     message = getattr(exc, "message", None) or str(exc)

@@ -76,8 +76,9 @@ def report(results: "list[SceneResult]", group: "ProcessGroup", summary: Optiona
             written = sum(r.status == "written" for r in results)
             where = f"; summary: {summary}" if summary is not None else ""
             typer.echo(f"genxd: error: {describe_failures(results, what)} ({written} written{where})", err=True)
-        sys.stdout.flush()
-        sys.stderr.flush()
+        for stream in (sys.stdout, sys.stderr):  # None when the caller closed it (`genxd generate ... >&-`)
+            if stream is not None:
+                stream.flush()
     group.wait_for_everyone()  # no process exits (non-zero) before the main one has reported
     if not failed:
         return 0

@@ -22,7 +22,7 @@ import atexit
 import os
 import sys
 
-__all__ = ["nanobind_triton_loaded", "quiet_exit_after_freeze"]
+__all__ = ["Terminated", "nanobind_triton_loaded", "quiet_exit_after_freeze", "stop_cleanly_on_sigterm"]
 
 _REGISTERED = False
 
@@ -59,3 +59,23 @@ def quiet_exit_after_freeze() -> None:
     if not _REGISTERED:
         atexit.register(_silence_stderr_if_triton_reports_leaks)
         _REGISTERED = True
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (``kill PID``, a job scheduler's stop), raised in the main thread as Ctrl-C raises
+    ``KeyboardInterrupt``, so that the same cleanup runs: temporary outputs removed, an output being replaced put
+    back, Ray shut down. Without it the process died at once and left its ``.part`` folders for the next run."""
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise Terminated
+
+
+def stop_cleanly_on_sigterm() -> None:
+    """Make SIGTERM raise :class:`Terminated` in the main thread, where nothing else has taken the signal (a
+    handler set by whoever started the process, or ignored, is left as it is)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _raise_terminated)

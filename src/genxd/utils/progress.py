@@ -14,7 +14,7 @@ import sys
 from collections.abc import Iterable
 from typing import IO, Any
 
-__all__ = ["LOG_INTERVAL_S", "bar_settings", "progress_bar", "progress_write"]
+__all__ = ["LOG_INTERVAL_S", "bar_settings", "close_bars", "progress_bar", "progress_write"]
 
 #: Seconds between redraws of a bar whose stream is not a terminal (a log file).
 LOG_INTERVAL_S = 10.0
@@ -74,3 +74,18 @@ def progress_write(message: str, file: IO[str] | None = None) -> None:
     from tqdm.auto import tqdm
 
     tqdm.write(message, file=file if file is not None else sys.stderr)
+
+
+def close_bars() -> None:
+    """Close every bar still open (a command stopped by an error, Ctrl-C or SIGTERM), so that its last state is
+    drawn before the command's last line: tqdm closes a bar when it is collected, which came after the line
+    (``genxd: interrupted``, then a stale ``scenes: 0%`` bar as the last thing on screen)."""
+    if "tqdm" not in sys.modules:
+        return
+    from tqdm import tqdm
+
+    for bar in list(getattr(tqdm, "_instances", ())):
+        try:
+            bar.close()
+        except Exception:  # noqa: BLE001 - a bar on a closed stream has nothing left to draw
+            pass
