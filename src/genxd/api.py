@@ -30,12 +30,14 @@ from . import fewshot as _fewshot_rules  # noqa: F401 - loaded now, so genxd.few
 from . import validation as v
 from .cameras import CameraPath, read_camera_path, trajectories
 from .checkpoints import (BUNDLED_MODEL_DIR, GENERATION_CONFIG, RELEASED_DEFAULTS, RELEASED_TRAINED,  # noqa: F401
-                          LoadedModel, ModelInfo, configure_sampling, default_model_path, load_model, model_info,
+                          LoadedModel, ModelInfo, check_loaded, configure_sampling, default_model_path, load_model, model_info,
                           pick_device, pick_dtype)
 from .pipelines.distributed import GenerationError, ProcessGroup, SceneResult, failed_result, write_summary
 from .output_folders import check_existing, output_names
 from .scene_outputs import check_job, write_scene
-from .utils.images import Fit, collect_images, load_image
+from .utils.images import Fit, load_image
+from .utils.memory_images import ImageObject, MemoryImage, collect_inputs, is_memory_image
+from .utils.paths import path_argument
 from .utils.io import clean_stale
 from .utils.progress import bar_settings, progress_bar
 from .validation import check
@@ -75,6 +77,12 @@ def camera_trajectory(camera: str | Path, num_frames: int, focal: float | None =
             text = text.replace(argument, v.arg(argument))
         raise v.InvalidValue(text) from None
     return trajectories.scale_translations(c2w, scale), K
+
+
+def camera_label(camera: str | Path | CameraPath) -> str:
+    """How messages and ``meta.json`` name a camera argument: the preset name or file path, or for a
+    :class:`~genxd.cameras.CameraPath` object ``<CameraPath of N cameras>`` (its repr prints every matrix)."""
+    return f"<CameraPath of {camera.c2w.shape[0]} cameras>" if isinstance(camera, CameraPath) else str(camera)
 
 
 def camera_path_of(camera: str | Path | CameraPath, focal: float | None = None) -> CameraPath | None:
@@ -119,7 +127,7 @@ def _video_camera_path(clip_cameras, s: GenerateSettings, num_frames: int, focal
 class GenerateSettings:
     """Settings of :func:`generate` (``None`` = the model's default)."""
 
-    camera: str = "orbit"
+    camera: str | CameraPath = "orbit"
     mode: str = "3d"
     motion_strength: float = 0.0
     num_frames: int | None = None
@@ -152,13 +160,14 @@ class GenerateSettings:
     def checked(self) -> "GenerateSettings":
         """A copy with every value checked and normalised (:mod:`genxd.validation`); raises InvalidValue."""
         cam = self.camera
-        if not isinstance(cam, (str, os.PathLike)) or isinstance(cam, bytes):
-            raise v.InvalidValue(f"{v.arg('camera')} must be a preset name or a camera file path, got {cam!r} "
-                                 f"({type(cam).__name__})")
+        if not isinstance(cam, CameraPath):  # a CameraPath object is taken as it is
+            what = "a preset name, a camera file path or a CameraPath"
+            cam = path_argument(cam, "camera", what)
+            cam = str(cam) if isinstance(self.camera, str) else cam  # "~/cam.json" expanded; names stay names
         if not isinstance(self.extra, dict):
             raise v.InvalidValue(f"{v.arg('extra')} must be a dict, got {type(self.extra).__name__}")
         return GenerateSettings(
-            camera=cam if isinstance(cam, str) else str(cam),
+            camera=cam if isinstance(cam, (str, CameraPath)) else str(cam),
             mode=check(self.mode, v.MODES, "mode"),
             motion_strength=check(self.motion_strength, v.MOTION_STRENGTH, "motion_strength"),
             num_frames=check(self.num_frames, v.NUM_FRAMES, "num_frames"),
@@ -173,7 +182,8 @@ class GenerateSettings:
             fit=check(self.fit, v.FITS, "fit"),
             fps=check(self.fps, v.FPS, "fps"),
             batch_size=check(self.batch_size, v.BATCH_SIZE, "batch_size"),
-            camera_from_video=None if self.camera_from_video is None else str(self.camera_from_video),
+            camera_from_video=(None if self.camera_from_video is None else
+                               str(path_argument(self.camera_from_video, "camera_from_video", "a video file path"))),
             path_scale=check(self.path_scale, v.PATH_SCALE, "path_scale"),
             path_spacing=check(self.path_spacing, v.PATH_SPACINGS, "path_spacing"),
             path_intrinsics=check(self.path_intrinsics, v.PATH_INTRINSICS, "path_intrinsics"),
@@ -190,11 +200,11 @@ class GenerateSettings:
 
 
 def generate_scenes(
-    images: str | Path | Iterable[str | Path],
+    images: str | Path | ImageObject | Iterable[str | Path | ImageObject],
     out_dir: str | Path,
     model: str | Path | None = None,
     *,
-    camera: str | Path = "orbit",
+    camera: str | Path | CameraPath = "orbit",
     mode: str = "3d",
     motion_strength: float = 0.0,
     num_frames: int | None = None,
@@ -258,9 +268,10 @@ def generate_scenes(
     device = check(device, v.DEVICE, "device")
     if not isinstance(dtype, torch.dtype) or dtype not in (torch.float32, torch.bfloat16, torch.float16):
         dtype = check(dtype, v.DTYPES, "dtype")  # a name, or one of those three dtypes
-    out_dir = check_job(out_dir, summary, {"compile_unet": compile_unet, "overwrite": overwrite,
-                                            "skip_existing": skip_existing, "progress": progress})
-    if isinstance(images, (str, os.PathLike)):
+    check_loaded(model, loaded)
+    out_dir, summary = check_job(out_dir, summary, {"compile_unet": compile_unet, "overwrite": overwrite,
+                                                     "skip_existing": skip_existing, "progress": progress})
+    if isinstance(images, (str, os.PathLike)) or is_memory_image(images):
         images = [images]
     else:
         given = images
@@ -270,10 +281,11 @@ def generate_scenes(
         except TypeError:
             images = None
         if images is None:
-            raise v.InvalidValue(f"{v.arg('images')} must be an image path or a list of them, got "
+            raise v.InvalidValue(f"{v.arg('images')} must be an image path, an image (PIL, numpy, torch) or a list of "
+                                 f"them, got "
                                  f"{given!r} ({type(given).__name__})"[:300])
-    paths = collect_images(images)
-    folders = [out_dir / n for n in output_names(paths)]
+    paths = collect_inputs(images)  # Path, or MemoryImage for an image given as an object
+    folders = [out_dir / n for n in output_names([p.naming_path if isinstance(p, MemoryImage) else p for p in paths])]
     clip_cameras = None
     group = ProcessGroup(device)  # under accelerate launch: this process's share, warnings from the main one only
     rank = group.process_index
@@ -311,19 +323,25 @@ def generate_scenes(
         c2w, K = camera_trajectory(s.camera, asked_frames, focal, s.elevation, s.azimuth_range, s.radius,
                                    scale=info.preset_scale)
         times = None
-        if (note := info.scene_depth_note(repr(s.camera))) is not None and group.is_main_process:
+        if (note := info.scene_depth_note(repr(camera_label(s.camera)))) is not None and group.is_main_process:
             v.warn(note)
     num_frames = c2w.shape[0]
     if num_frames < 2:
-        raise ValueError(f"{s.camera}: the camera path needs at least 2 cameras, it has {num_frames}")
+        raise ValueError(f"{camera_label(s.camera)}: the camera path needs at least 2 cameras, it has {num_frames}")
     from .pipelines.long_paths import LongPathSettings, plan_for
 
     long_settings = LongPathSettings(s.window, s.anchors, s.overlap, s.max_windows_per_call)
     plan = plan_for(info, d, s.mode, c2w, K, [0], long_settings)  # None: one window holds the path
     if group.is_main_process:
         if s.num_frames is not None and num_frames != s.num_frames:
-            v.warn(f"{v.arg('num_frames')} {s.num_frames} is not used: the camera file {s.camera} has {num_frames} "
-                   "cameras")
+            v.warn(f"{v.arg('num_frames')} {s.num_frames} is not used: the camera file {camera_label(s.camera)} has "
+                   f"{num_frames} cameras")
+        if s.mode == "video" and (s.camera != "orbit" or s.camera_from_video is not None):
+            # the authors' video mode: the camera rays are zeros (genxd.pipelines.conditioning)
+            asked = camera_label(s.camera) if s.camera_from_video is None else f"from {s.camera_from_video}"
+            v.warn(f"{v.arg('mode')} video gives the model no cameras: the frames do not follow the camera path "
+                   f"({asked}), which cameras.json records as asked; use {v.arg('mode')} 4d for a camera path with "
+                   "moving objects")
         if s.mode == "3d" and s.motion_strength > 0:
             v.warn(f"{v.arg('motion_strength')} {s.motion_strength:g} is not used in 3d mode (a static scene); "
                    f"use {v.arg('mode')} 4d or video for moving objects")
@@ -339,10 +357,11 @@ def generate_scenes(
     todo = check_existing(folders, overwrite, skip_existing)
     meta_common = {
         "model": info.label, "mode": s.mode,
-        "camera": str(s.camera) if clip_cameras is None else f"from-video:{s.camera_from_video}",
+        "camera": camera_label(s.camera) if clip_cameras is None else f"from-video:{s.camera_from_video}",
         "motion_strength": s.motion_strength, "scheduler": scheduler, "num_inference_steps": steps,
         "guidance_scale": guidance, "resolution": res, "num_frames": num_frames, "fit": s.fit, "process_index": rank,
         "num_processes": group.num_processes,
+        "cameras_followed": s.mode != "video",  # video mode: no camera rays; cameras.json is the path asked for
     }
     if plan is not None:
         meta_common["long_path"] = plan.to_dict()
@@ -351,65 +370,68 @@ def generate_scenes(
 
     # 4. load the model and generate
     lm = loaded or load_model(model, group.device(device), dtype, compile_unet=compile_unet, offload=offload)
-    pipe = lm.pipe
-    configure_sampling(pipe, scheduler, s.decode_chunk, s.sequential_guidance)
-    results = [SceneResult(i, str(paths[i]), str(folders[i]), "skipped", process_index=rank)
-               for i in range(len(paths)) if i not in todo] if group.is_main_process else []
-    mine = group.split(todo)
-    show = progress and group.is_main_process
-    pipe.set_progress_bar_config(disable=not show, leave=False, desc="denoising", **bar_settings())
-    bar = progress_bar(total=len(mine), unit="scene", disable=not show,
-                       desc="scenes" if group.num_processes == 1 else f"scenes (process 0 of {group.num_processes})")
-    tensors: dict[int, Tensor] = {}
-    for i in mine:  # decode first: a bad file fails alone, before the generation starts
-        try:
-            tensors[i] = load_image(paths[i], res, res, s.fit)
-        except Exception as exc:  # noqa: BLE001 - recorded, the other inputs go on
-            results.append(failed_result(i, str(paths[i]), str(folders[i]), exc, rank))
-            bar.update()
-    ready = [i for i in mine if i in tensors]
-    long_bar = None
-    if plan is not None:
-        from .pipelines.long_paths import long_job_progress
-
-        batches = [(plan, len(ready[k:k + s.batch_size])) for k in range(0, len(ready), s.batch_size)]
-        long_bar = long_job_progress(batches, steps, s.max_windows_per_call, res, show) if batches else None
-    for start in range(0, len(ready), s.batch_size):
-        idx = ready[start:start + s.batch_size]
-        started = time.time()
-        try:
-            batch = torch.stack([tensors[i] for i in idx])[:, None]  # B 1 3 H W
-            gens = [torch.Generator(device="cpu").manual_seed(s.seed + i) for i in idx]
-            if plan is None:
-                frames = pipe(
-                    context_images=batch, target_c2w=c2w, target_K=K, context_index=[0], mode=s.mode,
-                    motion_strength=s.motion_strength, num_inference_steps=steps, guidance_scale=guidance,
-                    generator=gens, output_type="pt",
-                ).frames
-            else:
-                from .pipelines.long_paths import generate_long
-
-                frames = generate_long(pipe, batch, c2w, K, plan, mode=s.mode, motion_strength=s.motion_strength,
-                                       num_inference_steps=steps, guidance_scale=guidance, generator=gens,
-                                       max_windows_per_call=s.max_windows_per_call, progress=long_bar).frames
-        except Exception as exc:  # noqa: BLE001
-            results += [_timed(failed_result(i, str(paths[i]), str(folders[i]), exc, rank), started) for i in idx]
-            bar.update(len(idx))
-            continue
-        for j, i in enumerate(idx):
+    # one job at a time per loaded model: the pipeline's scheduler (its step index) and sampling settings are
+    # state of the call in progress (two threads sharing a model both failed: "index 4 is out of bounds")
+    with lm.lock:
+        pipe = lm.pipe
+        configure_sampling(pipe, scheduler, s.decode_chunk, s.sequential_guidance)
+        results = [SceneResult(i, str(paths[i]), str(folders[i]), "skipped", process_index=rank)
+                   for i in range(len(paths)) if i not in todo] if group.is_main_process else []
+        mine = group.split(todo)
+        show = progress and group.is_main_process
+        pipe.set_progress_bar_config(disable=not show, leave=False, desc="denoising", **bar_settings())
+        desc = "scenes" if group.num_processes == 1 else f"scenes (process 0 of {group.num_processes})"
+        bar = progress_bar(total=len(mine), unit="scene", disable=not show, desc=desc)
+        tensors: dict[int, Tensor] = {}
+        for i in mine:  # decode first: a bad file fails alone, before the generation starts
             try:
-                meta = {**meta_common, "input": str(paths[i]), "output": folders[i].name, "seed": s.seed + i}
-                left = tensors[i][None].expand(num_frames, -1, -1, -1)
-                write_scene(folders[i], frames[j].cpu(), c2w, K, [0], left, meta, fps, times=times,
-                            extra_files=extra_files, replace=overwrite)
-                results.append(_timed(SceneResult(i, str(paths[i]), str(folders[i]), "written", process_index=rank),
-                                      started))
+                tensors[i] = load_image(paths[i], res, res, s.fit)
+            except Exception as exc:  # noqa: BLE001 - recorded, the other inputs go on
+                results.append(failed_result(i, str(paths[i]), str(folders[i]), exc, rank))
+                bar.update()
+        ready = [i for i in mine if i in tensors]
+        long_bar = None
+        if plan is not None:
+            from .pipelines.long_paths import long_job_progress
+
+            batches = [(plan, len(ready[k:k + s.batch_size])) for k in range(0, len(ready), s.batch_size)]
+            long_bar = long_job_progress(batches, steps, s.max_windows_per_call, res, show) if batches else None
+        for start in range(0, len(ready), s.batch_size):
+            idx = ready[start:start + s.batch_size]
+            started = time.time()
+            try:
+                batch = torch.stack([tensors[i] for i in idx])[:, None]  # B 1 3 H W
+                gens = [torch.Generator(device="cpu").manual_seed(s.seed + i) for i in idx]
+                if plan is None:
+                    frames = pipe(
+                        context_images=batch, target_c2w=c2w, target_K=K, context_index=[0], mode=s.mode,
+                        motion_strength=s.motion_strength, num_inference_steps=steps, guidance_scale=guidance,
+                        generator=gens, output_type="pt",
+                    ).frames
+                else:
+                    from .pipelines.long_paths import generate_long
+
+                    frames = generate_long(pipe, batch, c2w, K, plan, mode=s.mode, motion_strength=s.motion_strength,
+                                           num_inference_steps=steps, guidance_scale=guidance, generator=gens,
+                                           max_windows_per_call=s.max_windows_per_call, progress=long_bar).frames
             except Exception as exc:  # noqa: BLE001
-                results.append(_timed(failed_result(i, str(paths[i]), str(folders[i]), exc, rank), started))
-            bar.update()
-    bar.close()
-    if long_bar is not None:
-        long_bar.close()
+                results += [_timed(failed_result(i, str(paths[i]), str(folders[i]), exc, rank), started) for i in idx]
+                bar.update(len(idx))
+                continue
+            for j, i in enumerate(idx):
+                try:
+                    meta = {**meta_common, "input": str(paths[i]), "output": folders[i].name, "seed": s.seed + i}
+                    left = tensors[i][None].expand(num_frames, -1, -1, -1)
+                    write_scene(folders[i], frames[j].cpu(), c2w, K, [0], left, meta, fps, times=times,
+                                extra_files=extra_files, replace=overwrite)
+                    results.append(_timed(SceneResult(i, str(paths[i]), str(folders[i]), "written", process_index=rank),
+                                          started))
+                except Exception as exc:  # noqa: BLE001
+                    results.append(_timed(failed_result(i, str(paths[i]), str(folders[i]), exc, rank), started))
+                bar.update()
+        bar.close()
+        if long_bar is not None:
+            long_bar.close()
     results = group.gather(results)
     if summary is not None and group.is_main_process:
         write_summary(summary, results, group.num_processes, {"command": "generate", "out": str(out_dir)})
@@ -423,11 +445,11 @@ def _timed(result: SceneResult, started: float) -> SceneResult:
 
 
 def generate(
-    images: str | Path | Iterable[str | Path],
+    images: str | Path | ImageObject | Iterable[str | Path | ImageObject],
     out_dir: str | Path,
     model: str | Path | None = None,
     *,
-    camera: str | Path = "orbit",
+    camera: str | Path | CameraPath = "orbit",
     mode: str = "3d",
     motion_strength: float = 0.0,
     num_frames: int | None = None,
@@ -469,14 +491,16 @@ def generate(
     :class:`genxd.validation.GenXDWarning`.
 
     Args:
-        images: image files and/or folders of images; each image is its own scene (frame 0).
+        images: image files and/or folders of images, and/or images in memory (a PIL image, a numpy array
+            ``[H, W(, C)]``, a tensor ``[C, H, W]`` in [0, 1], or a batch of them; written to ``image_000``, ...;
+            :mod:`genxd.utils.memory_images`); each image is its own scene (frame 0).
         out_dir: one sub-folder per image is written here, named after it (:func:`output_names`:
             inputs with the same stem get their extension added, so no output replaces another).
         model: checkpoint folder or cached hub id; None = the bundled small model.
         camera: a preset (``orbit``, ``forward``, ``spiral``, ``dolly``, ``zoom``, ``pan``, ``static``) or a
             camera file or folder (the authors' JSON, w2c lists, ``transforms.json``, COLMAP models,
             ``genxd curate`` / ``generate`` outputs; :func:`genxd.cameras.read_camera_path`; its cameras set
-            the frame count).
+            the frame count), or a :class:`~genxd.cameras.CameraPath` object.
         mode: ``"3d"`` (static scene, multi-view), ``"video"`` or ``"4d"`` (camera and objects move).
         motion_strength: object motion for 4d / video, 0-100: 100 x the per-frame image displacement of
             moving objects (1 = 1% of the image per frame; ``docs/conventions.md``).

@@ -14,6 +14,16 @@ DOWNLOAD_HINT = (
 COMPONENTS = ("unet", "vae", "scheduler")
 
 
+def download_hint() -> str:
+    """:data:`DOWNLOAD_HINT` worded for the caller: ``--model ./genxd-model`` on the command line,
+    ``model='./genxd-model'`` from Python."""
+    from .validation import is_cli
+
+    if is_cli():
+        return DOWNLOAD_HINT
+    return f"hf download {RELEASED_REPO_ID} --local-dir ./genxd-model  (then pass model='./genxd-model')"
+
+
 def checkpoint_order(path: str | os.PathLike) -> tuple[int, str]:
     """Sort key of ``checkpoint-NNNNNNN`` folders, oldest first: by the step number (training pads it to 7 digits,
     so a run past 9,999,999 steps, or a folder renamed by hand, would sort wrongly by name), then by name."""
@@ -76,5 +86,5 @@ def resolve_checkpoint(name_or_path: str | Path) -> Path:
     raise FileNotFoundError(
         f"no GenXD checkpoint at {name!r} (not a local folder, and not in the local Hugging Face cache; "
         f"genxd never downloads at run time). Put the checkpoint folder (unet/, vae/, scheduler/) "
-        f"there, or download it with: {DOWNLOAD_HINT}"
+        f"there, or download it with: {download_hint()}"
     )

@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import math
 import os
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,7 +23,7 @@ import torch
 from . import validation as v
 from .utils.io import read_json
 from .utils.library_logs import genxd_reports_float16_on_cpu, genxd_reports_missing_weights
-from .validation import check
+from .validation import arg, check
 
 BUNDLED_MODEL_DIR = Path(__file__).parent / "assets" / "genxd-small"
 GENERATION_CONFIG = "generation_config.json"
@@ -179,7 +180,7 @@ def _trained_ranges(cfg_path: Path, cfg: dict) -> dict:
 
 def model_info(model: str | Path | None) -> ModelInfo:
     """Resolve ``model`` (None: the bundled one) and read its configs; no weights are loaded."""
-    from .checkpoint_folders import DOWNLOAD_HINT, resolve_checkpoint
+    from .checkpoint_folders import download_hint, resolve_checkpoint
 
     bundled = model is None
     if bundled:
@@ -187,7 +188,7 @@ def model_info(model: str | Path | None) -> ModelInfo:
         if path is None:
             raise FileNotFoundError(
                 f"no {v.arg('model')} given and no bundled model in this installation; get the released one with: "
-                + DOWNLOAD_HINT
+                + download_hint()
             )
     else:
         if not isinstance(model, (str, os.PathLike)):
@@ -235,6 +236,8 @@ class LoadedModel:
     bundled: bool
     trained: dict = field(default_factory=lambda: dict(RELEASED_TRAINED))
     scene_depth_unstated: bool = False  # see ModelInfo.scene_depth_unstated
+    #: held by a job while it samples (genxd.generate / fewshot): calls from several threads take turns
+    lock: "threading.RLock" = field(default_factory=lambda: threading.RLock(), repr=False, compare=False)
 
     @property
     def info(self) -> ModelInfo:
@@ -242,6 +245,19 @@ class LoadedModel:
         frames = getattr(getattr(unet, "config", None), "num_frames", None) or getattr(self.pipe, "num_frames", None)
         return ModelInfo(self.path, self.bundled, self.defaults, self.trained, getattr(self.pipe, "latent_multiple", None),
                          unet_num_frames=frames, scene_depth_unstated=self.scene_depth_unstated)
+
+
+def check_loaded(model: object, loaded: object) -> None:
+    """``loaded`` (a job's already loaded model) is a :class:`LoadedModel`, and not given beside ``model`` (the
+    loaded one was used and ``model`` silently ignored: ``model="/nonexistent", loaded=lm`` ran)."""
+    if loaded is None:
+        return
+    if not isinstance(loaded, LoadedModel):
+        raise v.InvalidValue(f"{v.arg('loaded')} must be a model from genxd.load_model(...), got {loaded!r} "
+                             f"({type(loaded).__name__})"[:300])
+    if model is not None:
+        raise v.InvalidValue(f"give {v.arg('model')} or {v.arg('loaded')}, not both ({v.arg('loaded')} is the model "
+                             f"already loaded from {loaded.path})")
 
 
 #: each component's config file and weights, as ``GenXDPipeline.from_pretrained`` reads them
@@ -383,7 +399,7 @@ def _pipeline_modules(pipe: Any, path: Path) -> list[tuple[torch.nn.Module, Path
             if isinstance(module := getattr(pipe, component, None), torch.nn.Module)]
 
 
-def load_model(model: str | Path | None, device: str | None = None, dtype: str | torch.dtype | None = None,
+def load_model(model: str | Path | None = None, device: str | None = None, dtype: str | torch.dtype | None = None,
                fast: bool | None = None, compile_unet: bool = False, offload: str = "none") -> LoadedModel:
     """Load a GenXD pipeline (``model`` None: the bundled small model) onto ``device``.
 
@@ -410,7 +426,7 @@ def load_model(model: str | Path | None, device: str | None = None, dtype: str |
     dt = pick_dtype(dtype, dev)
     use_fast = fast if fast is not None else dev.type == "cuda"
     if offload != "none" and not (dev.type == "cuda" and use_fast):
-        raise ValueError("--offload needs a CUDA GPU (it moves weights between the GPU and the host)")
+        raise ValueError(f"{arg('offload')} needs a CUDA GPU (it moves weights between the GPU and the host)")
     if dev.type == "cpu" and dt == torch.float16:
         import warnings
 

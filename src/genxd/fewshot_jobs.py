@@ -15,11 +15,12 @@ from pathlib import Path
 import torch
 
 from . import validation as v
-from .checkpoints import LoadedModel, configure_sampling
+from .checkpoints import LoadedModel, check_loaded, configure_sampling
 from .pipelines.distributed import GenerationError, ProcessGroup, SceneResult, failed_result, write_summary
 from .output_folders import check_existing, safe_folder_name, unique_labels
 from .scene_outputs import check_job, write_scene
 from .utils.io import clean_stale
+from .utils.paths import path_argument
 from .validation import check
 
 
@@ -106,13 +107,17 @@ def fewshot_scenes(
     device = check(device, v.DEVICE, "device")
     if not isinstance(dtype, torch.dtype) or dtype not in (torch.float32, torch.bfloat16, torch.float16):
         dtype = check(dtype, v.DTYPES, "dtype")  # a name, or one of those three dtypes
-    out_dir = check_job(out_dir, summary, {"save_target_only": save_target_only, "pad_to_square": pad_to_square,
-                                            "compile_unet": compile_unet, "overwrite": overwrite,
-                                            "skip_existing": skip_existing, "progress": progress})
-    if not isinstance(data_root, (str, os.PathLike)) or not Path(data_root).is_dir():
+    check_loaded(model, loaded)
+    out_dir, summary = check_job(out_dir, summary, {
+        "save_target_only": save_target_only, "pad_to_square": pad_to_square, "compile_unet": compile_unet,
+        "overwrite": overwrite, "skip_existing": skip_existing, "progress": progress})
+    data_root = path_argument(data_root, "data_root", "a folder path")
+    if not data_root.is_dir():
         raise FileNotFoundError(f"{data_root}: {_not_a_folder(data_root)} ({v.arg('data_root')})")
-    if pose_dir is not None and (not isinstance(pose_dir, (str, os.PathLike)) or not Path(pose_dir).is_dir()):
-        raise FileNotFoundError(f"{pose_dir}: {_not_a_folder(pose_dir)} ({v.arg('pose_dir')})")
+    if pose_dir is not None:
+        pose_dir = path_argument(pose_dir, "pose_dir", "a folder path")
+        if not pose_dir.is_dir():
+            raise FileNotFoundError(f"{pose_dir}: {_not_a_folder(pose_dir)} ({v.arg('pose_dir')})")
     if strategy == "grouped" and pose_dir is None:
         raise v.InvalidValue(f"the grouped strategy needs {v.arg('pose_dir')} (the output of 'genxd trajectory fit')")
 
@@ -160,55 +165,57 @@ def fewshot_scenes(
 
     # 4. load the model and generate
     lm = loaded or api.load_model(model, group.device(device), dtype, compile_unet=compile_unet, offload=offload)
-    sampler = scheduler or d.get("scheduler", "euler")
-    configure_sampling(lm.pipe, sampler, decode_chunk, sequential_guidance)
-    results = [SceneResult(i, labels[i], str(folders[i]), "skipped", process_index=rank)
-               for i in range(len(groups)) if i not in todo] if group.is_main_process else []
-    show = progress and group.is_main_process
-    lm.pipe.set_progress_bar_config(disable=not show, leave=False, desc="denoising", **bar_settings())
-    mine = group.split(todo)
-    long_groups = [gi for gi in mine if plans[gi] is not None]
-    long_bar = long_job_progress([(plans[gi], 1) for gi in long_groups], steps, None, res, show) if long_groups else None
-    for gi in progress_bar(mine, desc="groups", unit="group", disable=not show):
-        g = groups[gi]
-        try:
-            gen = torch.Generator().manual_seed(seed + gi)
-            if plans[gi] is None:
-                out_frames = lm.pipe(
-                    context_images=g.context_images[None], target_c2w=g.c2w[None], target_K=g.K[None],
-                    context_index=g.context_index[None], mode="3d", motion_strength=0.0, num_inference_steps=steps,
-                    guidance_scale=guidance, generator=gen, output_type="pt",
-                ).frames
-            else:
-                out_frames = generate_long(lm.pipe, g.context_images[None], g.c2w, g.K, plans[gi], mode="3d",
-                                           num_inference_steps=steps, guidance_scale=guidance, generator=[gen],
-                                           progress=long_bar).frames
-            frames, c2w, K, left = out_frames[0].cpu(), g.c2w, g.K, g.reference_frames
-            keep = list(range(num_frames))
-            if save_target_only:
-                ctx = set(g.context_index.tolist())
-                keep = [i for i in keep if i not in ctx]
-            frames, c2w, K, left = frames[keep], c2w[keep], K[keep], left[keep]
-            if pad_to_square and g.crop_box is not None:
-                t, b, l, r = g.crop_box
-                frames, left = frames[..., t:b, l:r], left[..., t:b, l:r]
-                K = g.K_unpadded[keep]
-            ctx_idx = [keep.index(i) for i in g.context_index.tolist() if i in keep] or [0]
-            meta = {"scene": g.key, "strategy": strategy, "n_views": n_views, "num_context": num_context,
-                    "num_inference_steps": steps, "guidance_scale": guidance, "seed": seed + gi,
-                    "pad_to_square": pad_to_square, "save_target_only": save_target_only,
-                    "model": info.label, "scheduler": sampler, "process_index": rank,
-                    "num_processes": group.num_processes}
-            if plans[gi] is not None:
-                meta["long_path"] = plans[gi].to_dict()
-            tgt = [g.frame_source[i] for i in keep]
-            write_scene(folders[gi], frames, c2w, K, ctx_idx, left, meta, fps=max(1.0, num_frames / 2),
-                        target_indices=tgt, replace=overwrite)
-            results.append(SceneResult(gi, labels[gi], str(folders[gi]), "written", process_index=rank))
-        except Exception as exc:  # noqa: BLE001 - recorded, the other groups go on
-            results.append(failed_result(gi, labels[gi], str(folders[gi]), exc, rank))
-    if long_bar is not None:
-        long_bar.close()
+    with lm.lock:  # one job at a time per loaded model (genxd.api.generate_scenes says why)
+        sampler = scheduler or d.get("scheduler", "euler")
+        configure_sampling(lm.pipe, sampler, decode_chunk, sequential_guidance)
+        results = [SceneResult(i, labels[i], str(folders[i]), "skipped", process_index=rank)
+                   for i in range(len(groups)) if i not in todo] if group.is_main_process else []
+        show = progress and group.is_main_process
+        lm.pipe.set_progress_bar_config(disable=not show, leave=False, desc="denoising", **bar_settings())
+        mine = group.split(todo)
+        long_groups = [gi for gi in mine if plans[gi] is not None]
+        long_bar = (long_job_progress([(plans[gi], 1) for gi in long_groups], steps, None, res, show)
+                    if long_groups else None)
+        for gi in progress_bar(mine, desc="groups", unit="group", disable=not show):
+            g = groups[gi]
+            try:
+                gen = torch.Generator().manual_seed(seed + gi)
+                if plans[gi] is None:
+                    out_frames = lm.pipe(
+                        context_images=g.context_images[None], target_c2w=g.c2w[None], target_K=g.K[None],
+                        context_index=g.context_index[None], mode="3d", motion_strength=0.0,
+                        num_inference_steps=steps, guidance_scale=guidance, generator=gen, output_type="pt",
+                    ).frames
+                else:
+                    out_frames = generate_long(lm.pipe, g.context_images[None], g.c2w, g.K, plans[gi], mode="3d",
+                                               num_inference_steps=steps, guidance_scale=guidance, generator=[gen],
+                                               progress=long_bar).frames
+                frames, c2w, K, left = out_frames[0].cpu(), g.c2w, g.K, g.reference_frames
+                keep = list(range(num_frames))
+                if save_target_only:
+                    ctx = set(g.context_index.tolist())
+                    keep = [i for i in keep if i not in ctx]
+                frames, c2w, K, left = frames[keep], c2w[keep], K[keep], left[keep]
+                if pad_to_square and g.crop_box is not None:
+                    t, b, l, r = g.crop_box
+                    frames, left = frames[..., t:b, l:r], left[..., t:b, l:r]
+                    K = g.K_unpadded[keep]
+                ctx_idx = [keep.index(i) for i in g.context_index.tolist() if i in keep] or [0]
+                meta = {"scene": g.key, "strategy": strategy, "n_views": n_views, "num_context": num_context,
+                        "num_inference_steps": steps, "guidance_scale": guidance, "seed": seed + gi,
+                        "pad_to_square": pad_to_square, "save_target_only": save_target_only,
+                        "model": info.label, "scheduler": sampler, "process_index": rank,
+                        "num_processes": group.num_processes}
+                if plans[gi] is not None:
+                    meta["long_path"] = plans[gi].to_dict()
+                tgt = [g.frame_source[i] for i in keep]
+                write_scene(folders[gi], frames, c2w, K, ctx_idx, left, meta, fps=max(1.0, num_frames / 2),
+                            target_indices=tgt, replace=overwrite)
+                results.append(SceneResult(gi, labels[gi], str(folders[gi]), "written", process_index=rank))
+            except Exception as exc:  # noqa: BLE001 - recorded, the other groups go on
+                results.append(failed_result(gi, labels[gi], str(folders[gi]), exc, rank))
+        if long_bar is not None:
+            long_bar.close()
     results = group.gather(results)
     if summary is not None and group.is_main_process:
         write_summary(summary, results, group.num_processes, {"command": "fewshot", "out": str(out_dir)})

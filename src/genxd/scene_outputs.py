@@ -13,7 +13,6 @@ A scene folder (written atomically by :func:`write_scene`, see :mod:`genxd.utils
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Sequence
 
@@ -25,6 +24,7 @@ from .cameras import formats, relative_poses
 from .utils.images import save_png, tensor_to_uint8
 from .summary_file import check_summary_file
 from .utils.io import atomic_dir, check_writable_dir, write_json_atomic
+from .utils.paths import path_argument
 from .validation import check
 from .utils.video import write_mp4
 
@@ -63,18 +63,16 @@ def write_scene(folder: Path, frames: Tensor, c2w: Tensor, K: Tensor, context_in
 __all__ = ["write_scene", "check_job"]
 
 
-def check_job(out_dir: str | Path, summary: str | Path | None, flags: dict[str, object]) -> Path:
-    """Checks shared by the jobs: on/off arguments are booleans, the output folder and summary are writable."""
+def check_job(out_dir: str | Path, summary: str | Path | None, flags: dict[str, object]) -> tuple[Path, Path | None]:
+    """Checks shared by the jobs: on/off arguments are booleans, the output folder and summary are writable (``~``
+    expanded, empty paths refused). Returns ``(out_dir, summary)`` as paths."""
     for name, value in flags.items():
         check(value, v.Flag(), name)
     if flags.get("overwrite") and flags.get("skip_existing"):
         raise v.InvalidValue(f"{v.arg('overwrite')} and {v.arg('skip_existing')} contradict each other: choose one")
-    if not isinstance(out_dir, (str, os.PathLike)) or isinstance(out_dir, bytes):
-        raise v.InvalidValue(f"{v.arg('out_dir')} must be a folder path, got {out_dir!r}")
-    out_dir = Path(out_dir)
+    out_dir = path_argument(out_dir, "out_dir", "a folder path")
     check_writable_dir(out_dir, f"output folder ({v.arg('out_dir')})")
     if summary is not None:
-        if not isinstance(summary, (str, os.PathLike)) or isinstance(summary, bytes):
-            raise v.InvalidValue(f"{v.arg('summary')} must be a file path, got {summary!r}")
+        summary = path_argument(summary, "summary", "a file path")
         check_summary_file(summary, bool(flags.get("overwrite")))
-    return out_dir
+    return out_dir, summary

@@ -542,8 +542,15 @@ STRATEGIES = Choice(("direct", "grouped"))
 # ------------------------------------------------------------------------------------------------
 
 
-def warn(message: str, stacklevel: int = 3) -> None:
-    """A :class:`GenXDWarning` (one line ``genxd: warning: ...`` on the command line)."""
+def warn(message: str, stacklevel: int | None = None) -> None:
+    """A :class:`GenXDWarning` (one line ``genxd: warning: ...`` on the command line), attributed to the first
+    caller outside genxd (the user's line in a notebook, not genxd's own), unless ``stacklevel`` says otherwise."""
+    if stacklevel is None:
+        import os
+
+        from .utils.caller_frame import stacklevel_outside
+
+        stacklevel = stacklevel_outside(os.path.dirname(os.path.abspath(__file__)))
     warnings.warn(message, GenXDWarning, stacklevel=stacklevel)
 
 

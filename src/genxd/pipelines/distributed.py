@@ -174,7 +174,9 @@ class GenerationError(RuntimeError):
 
     def __init__(self, results: Sequence[SceneResult], what: str = "inputs"):
         failed = [r for r in results if r.status == "failed"]
-        detail = "; ".join(f"{r.input}: {r.error}" for r in failed[:3])
+        # an error that names its input already is not prefixed with it again ("bad.png: bad.png: cannot read")
+        detail = "; ".join(r.error if (r.error or "").startswith(r.input) else f"{r.input}: {r.error}"
+                           for r in failed[:3])
         super().__init__(f"{describe_failures(results, what)} ({detail})")
         self.results = list(results)
 

@@ -15,6 +15,8 @@ from typing import Any, Sequence
 import torch
 from torch import Tensor
 
+from ..validation import arg
+
 __all__ = [
     "Window",
     "LongPathPlan",
@@ -227,7 +229,7 @@ def _check_inputs(inputs: Sequence[int], num_frames: int, window: int) -> tuple[
     if len(set(inputs)) != len(inputs) or min(inputs) < 0 or max(inputs) >= num_frames:
         raise ValueError(f"input frames must be distinct frame indices in [0, {num_frames}), got {list(inputs)}")
     if window < 2:
-        raise ValueError(f"--window must be at least 2 frames, got {window}")
+        raise ValueError(f"{arg('window')} must be at least 2 frames, got {window}")
     return inputs
 
 
@@ -256,9 +258,9 @@ def plan_anchored(dist: Tensor, inputs: Sequence[int], window: int, anchors: int
     if n_in >= window:
         raise ValueError(f"{n_in} input frames leave no room in a window of {window} frames")
     if not 1 <= anchors <= window - n_in:
-        raise ValueError(f"--anchors must be between 1 and window - inputs = {window - n_in}, got {anchors}")
+        raise ValueError(f"{arg('anchors')} must be between 1 and window - inputs = {window - n_in}, got {anchors}")
     if overlap < 1 or n_in + overlap >= window:
-        raise ValueError(f"--overlap must be between 1 and window - inputs - 1 = {window - n_in - 1} in 3d mode "
+        raise ValueError(f"{arg('overlap')} must be between 1 and window - inputs - 1 = {window - n_in - 1} in 3d mode "
                          f"(context frames of each chunk besides the inputs), got {overlap}")
     chosen = _farthest_points(dist, inputs, min(anchors, num_frames - n_in))
     windows = [Window(order_along_path(inputs + tuple(chosen), dist, inputs), inputs, 0, "anchors")]
@@ -316,7 +318,7 @@ def plan_progressive(dist: Tensor, inputs: Sequence[int], window: int, overlap: 
     if n_in >= window:
         raise ValueError(f"{n_in} input frames leave no room in a window of {window} frames")
     if overlap < 1 or n_in + overlap >= window:
-        raise ValueError(f"--overlap must be between 1 and window - inputs - 1 = {window - n_in - 1} in 3d mode "
+        raise ValueError(f"{arg('overlap')} must be between 1 and window - inputs - 1 = {window - n_in - 1} in 3d mode "
                          f"(context frames of each window besides the inputs), got {overlap}")
     closed = is_closed_path(dist) if closed is None else bool(closed)
     ins = sorted(inputs)
@@ -439,7 +441,7 @@ def plan_temporal(num_frames: int, inputs: Sequence[int], window: int, overlap: 
         return _single(num_frames, inputs, window)
     overlap = max(1, window // 4) if overlap is None else int(overlap)
     if not 1 <= overlap < window:
-        raise ValueError(f"--overlap must be between 1 and window - 1 = {window - 1}, got {overlap}")
+        raise ValueError(f"{arg('overlap')} must be between 1 and window - 1 = {window - 1}, got {overlap}")
     if min(inputs) >= window:
         raise ValueError(f"in 4d / video mode an input must be among the first {window} frames (the first window)")
     if len([i for i in inputs if i < window]) >= window:

@@ -70,6 +70,7 @@ from typing import Any, Callable, Sequence
 import torch
 from torch import Tensor
 
+from ..validation import arg
 from . import long_path_plans
 from .long_path_plans import (  # noqa: F401  (re-exported: __all__)
     LongPathPlan,
@@ -121,14 +122,15 @@ def resolve_settings(settings: LongPathSettings, default_window: int, max_window
     ``anchors``: None or 0 (the 3d default: :func:`plan_progressive`), 1 or more: :func:`plan_anchored`."""
     window = int(settings.window) if settings.window is not None else int(default_window)
     if window > max_window:
-        raise ValueError(f"--window {window} is larger than the model can take ({max_window} frames)")
+        raise ValueError(f"{arg('window')} {window} is larger than the model can take ({max_window} frames)")
     if window < 2:
-        raise ValueError(f"--window must be at least 2 frames, got {window}")
+        raise ValueError(f"{arg('window')} must be at least 2 frames, got {window}")
     overlap = max(1, window // 4) if settings.overlap is None else int(settings.overlap)
     if not 1 <= overlap < window:
-        raise ValueError(f"--overlap must be at least 1 and less than the window ({window}), got {overlap}")
+        raise ValueError(f"{arg('overlap')} must be at least 1 and less than the window ({window}), got {overlap}")
     if settings.anchors is not None and not 0 <= settings.anchors < window:
-        raise ValueError(f"--anchors must be at least 0 and less than the window ({window}), got {settings.anchors}")
+        raise ValueError(f"{arg('anchors')} must be at least 0 and less than the window ({window}), "
+                         f"got {settings.anchors}")
     if settings.max_windows_per_call is not None and settings.max_windows_per_call < 1:
         raise ValueError(f"max_windows_per_call must be >= 1, got {settings.max_windows_per_call}")
     if settings.strategy not in ("auto", "independent"):
@@ -153,7 +155,7 @@ def make_plan(mode: str, c2w: Tensor, K: Tensor | None, inputs: Sequence[int], s
             return plan_anchored(camera_distance(c2w, K), inputs, settings.window, settings.anchors, settings.overlap)
         return plan_progressive(camera_distance(c2w, K), inputs, settings.window, settings.overlap)
     if settings.anchors:  # 0 (the 3d default) is accepted
-        raise ValueError("--anchors applies to 3d mode only (4d / video windows follow time)")
+        raise ValueError(f"{arg('anchors')} applies to 3d mode only (4d / video windows follow time)")
     return plan_temporal(num_frames, inputs, settings.window, settings.overlap)
 
 

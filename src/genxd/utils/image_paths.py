@@ -15,19 +15,21 @@ from .paths import require_file
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
 
 
-def collect_images(inputs: Iterable[str | Path]) -> list[Path]:
+def collect_images(inputs: Iterable[str | Path], seen: set[str] | None = None) -> list[Path]:
     """Expand files and folders (their images, sorted by name) into a list of image paths.
 
     A file given twice (also through a folder) is kept once, at its first place. Raises
     FileNotFoundError for a missing path and ValueError for a file that is not an image, a folder with
-    no images, or an entry that is not a path.
+    no images, or an entry that is not a path. ``seen``: the real paths of files taken by earlier calls (updated;
+    with it an empty result is no error: the caller collects its inputs in several calls).
     """
     from ..validation import InvalidValue, arg
 
     if isinstance(inputs, (str, Path)):
         inputs = [inputs]
     out: list[Path] = []
-    seen: set[str] = set()
+    several_calls = seen is not None
+    seen = set() if seen is None else seen
     for item in inputs:
         if not isinstance(item, (str, os.PathLike)) or isinstance(item, bytes):
             raise InvalidValue(f"{arg('images')}: expected file or folder paths, got {item!r} ({type(item).__name__})")
@@ -47,7 +49,7 @@ def collect_images(inputs: Iterable[str | Path]) -> list[Path]:
             if key not in seen:
                 seen.add(key)
                 out.append(q)
-    if not out:
+    if not out and not several_calls:
         raise ValueError("no input images given")
     return out
 

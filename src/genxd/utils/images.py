@@ -28,7 +28,7 @@ from .pixel_range import to_uint8_by_range
 Fit = Literal["crop", "pad"]
 
 
-def to_8bit(im: PIL.Image.Image, path: Path) -> PIL.Image.Image:
+def to_8bit(im: PIL.Image.Image, path: str | Path) -> PIL.Image.Image:
     """High-bit-depth single-channel modes (``I;16*``, ``I``, ``F``) -> ``L`` scaled by their range."""
     a = np.asarray(im, dtype=np.float64)
     if not np.isfinite(a).all():
@@ -53,16 +53,23 @@ def read_rgb(path: str | Path, background: tuple[int, int, int] = (255, 255, 255
         raise
     except Exception as exc:  # noqa: BLE001 - any decoder failure means the file is not a readable image
         raise ValueError(f"{path}: cannot read image ({exc.__class__.__name__}: {exc})") from None
+    return to_rgb(im, path, background)
+
+
+def to_rgb(im: PIL.Image.Image, label: str | Path, background: tuple[int, int, int] = (255, 255, 255)) -> PIL.Image.Image:
+    """A decoded image of any mode as RGB: high bit depths scaled by their range, transparency composited on
+    ``background``; a ValueError naming ``label`` when it cannot be converted."""
     if im.mode in ("I", "F") or im.mode.startswith("I;16"):
-        im = to_8bit(im, path)
-    if im.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (im.mode == "P" and "transparency" in im.info):
-        im = im.convert("RGBA")
-        bg = PIL.Image.new("RGBA", im.size, background + (255,))
-        im = PIL.Image.alpha_composite(bg, im)
+        im = to_8bit(im, label)
+    mode = im.mode
     try:
+        if mode in ("RGBA", "LA", "PA", "RGBa", "La") or (mode == "P" and "transparency" in im.info):
+            im = im.convert("RGBA")
+            bg = PIL.Image.new("RGBA", im.size, background + (255,))
+            im = PIL.Image.alpha_composite(bg, im)
         return im.convert("RGB")
-    except (ValueError, OSError) as exc:
-        raise ValueError(f"{path}: cannot convert a {im.mode} image to RGB ({exc})") from None
+    except (ValueError, OSError) as exc:  # PIL has no conversion for a few modes (La)
+        raise ValueError(f"{label}: cannot convert a {mode} image to RGB ({exc})") from None
 
 
 def fit_image(im: PIL.Image.Image, height: int, width: int, fit: Fit = "crop",
@@ -87,8 +94,12 @@ def tensor_to_uint8(x: Tensor) -> np.ndarray:
 
 
 def load_image(path: str | Path, height: int, width: int, fit: Fit = "crop") -> Tensor:
-    """Read, orient, composite and fit an image: float32 ``[3, height, width]`` in [0, 1]."""
-    return pil_to_tensor(fit_image(read_rgb(path), height, width, fit))
+    """Read, orient, composite and fit an image: float32 ``[3, height, width]`` in [0, 1]. ``path`` may also be a
+    :class:`genxd.utils.memory_images.MemoryImage` (an image given as an object to the Python API)."""
+    from .memory_images import MemoryImage, memory_image_to_rgb
+
+    im = memory_image_to_rgb(path.image, str(path)) if isinstance(path, MemoryImage) else read_rgb(path)
+    return pil_to_tensor(fit_image(im, height, width, fit))
 
 
 def save_png(path: str | Path, image: Tensor | np.ndarray) -> None:

@@ -1,5 +1,6 @@
-"""User paths: paths listed inside user files (transforms.json, COLMAP models, ReconFusion index.json), kept
-inside the listing folder; files that must be regular files (not folders, pipes or devices)."""
+"""User paths: paths given as Python arguments (``~`` expanded, empty ones refused); paths listed inside user files
+(transforms.json, COLMAP models, ReconFusion index.json), kept inside the listing folder; files that must be regular
+files (not folders, pipes or devices)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,20 @@ import os
 import stat
 from pathlib import Path
 
-__all__ = ["path_inside", "require_file"]
+__all__ = ["path_argument", "path_inside", "require_file"]
+
+
+def path_argument(value: object, name: str, what: str = "a file or folder path") -> Path:
+    """The Python argument ``name`` as a path: ``~`` expanded (as a shell does on the command line; ``out_dir="~/x"``
+    made a folder named ``~`` here), and an empty or blank string refused instead of meaning the current folder
+    (``out_dir=""`` wrote into it, ``images=""`` took every image there). InvalidValue naming the argument."""
+    from ..validation import InvalidValue, arg
+
+    if not isinstance(value, (str, os.PathLike)) or isinstance(value, bytes):
+        raise InvalidValue(f"{arg(name)} must be {what}, got {value!r} ({type(value).__name__})"[:300])
+    if not os.fspath(value).strip():
+        raise InvalidValue(f"{arg(name)} is empty ({os.fspath(value)!r}): pass {what}")
+    return Path(value).expanduser()
 
 
 def path_inside(folder: str | os.PathLike, relative: str, listed_in: str | os.PathLike) -> Path:

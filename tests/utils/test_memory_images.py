@@ -1,0 +1,106 @@
+"""Images given to the Python API as objects (genxd.utils.memory_images): PIL images, numpy arrays and torch
+tensors read as a file of the same pixels is read, with one-line errors naming the input. ``genxd.generate(image,
+...)`` used to refuse them ("images must be an image path or a list of them")."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import PIL.Image
+import pytest
+import torch
+
+import genxd
+from genxd.utils.images import load_image
+from genxd.utils.memory_images import MemoryImage, collect_inputs
+
+from ..cli.fake_model import use_fake_model
+
+
+@pytest.fixture
+def photo(tmp_path):
+    rng = np.random.default_rng(0)
+    pixels = rng.integers(0, 256, (40, 56, 3), dtype=np.uint8)
+    path = tmp_path / "photo.png"
+    PIL.Image.fromarray(pixels).save(path)
+    return path, pixels
+
+
+def _as_objects(pixels: np.ndarray) -> dict[str, object]:
+    chw = torch.from_numpy(pixels).permute(2, 0, 1)
+    return {"PIL": PIL.Image.fromarray(pixels), "numpy uint8 HWC": pixels,
+            "numpy float HWC": pixels.astype(np.float32) / 255, "numpy uint16 HWC": pixels.astype(np.uint16) * 257,
+            "torch float CHW": chw.float() / 255, "torch bfloat16 CHW": (chw.float() / 255).bfloat16(),
+            "torch uint8 CHW": chw, "PIL RGBA opaque": PIL.Image.fromarray(pixels).convert("RGBA")}
+
+
+def test_every_kind_of_object_reads_as_the_file_of_the_same_pixels(photo):
+    path, pixels = photo
+    expected = load_image(path, 32, 32)
+    for name, obj in _as_objects(pixels).items():
+        got = load_image(MemoryImage(0, obj), 32, 32)
+        # bfloat16 keeps 8 bits of mantissa: a pixel value may move by one 8-bit step
+        assert (got - expected).abs().max().item() <= (1 / 255 + 1e-6 if "bfloat16" in name else 0), name
+
+
+def test_grey_and_transparent_objects_follow_the_file_rules():
+    grey = np.full((8, 8), 100, np.uint8)
+    for obj in (grey, grey[..., None], torch.from_numpy(grey)[None], torch.from_numpy(grey)):
+        assert torch.allclose(load_image(MemoryImage(0, obj), 8, 8), torch.full((3, 8, 8), 100 / 255))
+    clear = np.zeros((8, 8, 4), np.uint8)  # fully transparent: composited on white, as a file is
+    assert torch.equal(load_image(MemoryImage(0, clear), 8, 8), torch.ones(3, 8, 8))
+
+
+@pytest.mark.parametrize("obj, message", [
+    (torch.rand(3, 8, 8) * 2 - 1, r"float pixels must lie in \[0, 1\] .* got -"),
+    (np.full((4, 4), np.nan, np.float32), "non-finite pixel values"),
+    (torch.zeros(5, 8, 8), r"a tensor image is \[C, H, W\] with C = 1, 3 or 4 .* got shape \(5, 8, 8\)"),
+    (np.zeros((8, 8, 5), np.uint8), r"a numpy image is \[H, W\] or \[H, W, C\] .* got shape \(8, 8, 5\)"),
+    (np.zeros((8, 8), np.int32), "pixels must be uint8, uint16 \\(numpy\\), bool or floats in \\[0, 1\\], got int32"),
+    (np.zeros((0, 8, 3), np.uint8), "the image is empty"),
+    (np.float32(0.5), r"got shape \(\)"),
+])
+def test_bad_objects_are_one_line_naming_the_input(obj, message):
+    with pytest.raises(ValueError, match=message) as caught:
+        load_image(MemoryImage(2, obj), 8, 8)
+    assert str(caught.value).startswith("<in-memory image 2: ") and "\n" not in str(caught.value)
+
+
+def test_inputs_keep_their_order_batches_split_and_files_are_kept_once(photo):
+    path, pixels = photo
+    batch = torch.rand(2, 3, 8, 8)
+    inputs = collect_inputs([pixels, path, batch, str(path), path.parent])
+    assert [type(x).__name__ for x in inputs] == ["MemoryImage", "PosixPath", "MemoryImage", "MemoryImage"]
+    assert [x.index for x in inputs if isinstance(x, MemoryImage)] == [0, 1, 2]
+    assert torch.equal(inputs[3].image, batch[1])
+    assert [x.name for x in collect_inputs(batch)] == ["image_000", "image_001"]
+    with pytest.raises(ValueError, match=r"images: expected image paths or images \(PIL, numpy, torch\), got 3"):
+        collect_inputs([pixels, 3])
+    with pytest.raises(ValueError, match=r"<in-memory image 1: tensor float32 \[5x8x8\]>: a tensor image is"):
+        collect_inputs([pixels, torch.zeros(5, 8, 8)])  # shapes are checked before anything is generated
+    with PIL.Image.open(path) as closed:
+        pass
+    for obj, message in ((closed, r"cannot read the image \("),  # Pillow 12: AssertionError, no message
+                         (torch.empty(3, 8, 8, device="meta"), "a tensor on the meta device has no pixel values"),
+                         (np.full((8, 8), np.inf, np.float32), "non-finite pixel values")):
+        with pytest.raises(ValueError, match=message):  # the values too (found by the Python API audit)
+            collect_inputs([obj])
+
+
+def test_generate_takes_image_objects_and_names_their_folders(photo, tmp_path, monkeypatch):
+    path, pixels = photo
+    use_fake_model(monkeypatch)
+    out = tmp_path / "out"
+    written = genxd.generate([PIL.Image.fromarray(pixels), path, torch.from_numpy(pixels).permute(2, 0, 1)], out,
+                             progress=False)
+    assert [p.name for p in written] == ["image_000", "photo", "image_001"]
+    meta = json.loads((out / "image_000" / "meta.json").read_text())
+    assert meta["input"] == "<in-memory image 0: PIL RGB 56x40>" and meta["output"] == "image_000"
+    # the fake model repeats its input: the same first frame from the object as from the file
+    first = [np.asarray(PIL.Image.open(out / name / "frames" / "000.png")) for name in ("image_000", "photo")]
+    assert np.array_equal(first[0], first[1])
+    # pixel values are checked before the model loads, as a missing file is (not as a failure of the job)
+    with pytest.raises(ValueError, match=r"^<in-memory image 1: tensor float32 \[3x8x8\]>: float pixels must lie"):
+        genxd.generate([pixels, torch.full((3, 8, 8), 2.0)], tmp_path / "bad", progress=False)
+    assert not (tmp_path / "bad").exists()
