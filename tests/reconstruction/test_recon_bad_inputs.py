@@ -197,3 +197,39 @@ def test_eval_recon_names_a_missing_folder_and_a_file(tmp_path):
     with pytest.raises(NotADirectoryError, match=r"notes.txt: a file, not a genxd reconstruct output folder$"):
         evaluate_scene(tmp_path / "notes.txt")
     assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(holdout_every="2"), r"^holdout_every must be an integer, got '2' \(str\)$"),
+    (dict(resolution=-5), r"^resolution must be an integer in 0\.\.16384, got -5"),
+    (dict(video_frames=-1), r"^video_frames must be an integer in 0\.\.100000, got -1"),
+    (dict(fps=0), r"^fps must be an integer in 1\.\.1000, got 0$"),
+    (dict(out_dir=""), r"^out_dir is empty \(''\): pass a folder path$"),
+    (dict(holdout_every=1), r"^holdout_every=1 would hold out every view"),
+])
+def test_python_arguments_are_checked_as_the_command_line_checks_them(kwargs, message, tiny, tmp_path):
+    """reconstruct_scene took holdout_every="2" to a TypeError deep inside, accepted resolution=-5, video_frames=-1,
+    fps=0, and named arguments as --options (found by the Python API audit)."""
+    from genxd.reconstruction import reconstruct_scene
+
+    rgb, c2w, K = tiny
+    scene = write_views_folder(tmp_path / "scene", rgb, c2w, K)
+    args = {"out_dir": tmp_path / "out", **kwargs}
+    with pytest.raises(ValueError, match=message):
+        reconstruct_scene(scene, **args)
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(iterations=2.5), r"^iterations must be an integer, got 2\.5"),
+    (dict(seed="a"), r"^seed must be an integer, got 'a'"),
+    (dict(background=(2, 0, 0)), r"^background must be black, white or R,G,B with each in \[0, 1\], got \(2, 0, 0\)$"),
+    (dict(sh_degree=4), r"^sh_degree must be an integer in 0\.\.3, got 4$"),
+])
+def test_a_bad_reconstruction_config_is_one_line(kwargs, message):
+    from genxd.reconstruction.trainer import ReconstructionConfig
+
+    with pytest.raises(ValueError, match=message):
+        ReconstructionConfig(**kwargs)
+    config = ReconstructionConfig(mode="4D", background="white")  # as genxd.generate takes "3D"; colour names
+    assert config.mode == "4d" and config.background == (1.0, 1.0, 1.0)

@@ -187,7 +187,9 @@ def initial_points(
             method = "random"
     if method == "colmap":
         if views.points_xyz is None or len(views.points_xyz) == 0:
-            raise ValueError("--init colmap needs a COLMAP input with 3D points")
+            from ..validation import setting
+
+            raise ValueError(f"{setting('init', 'colmap')} needs a COLMAP input with 3D points")
         colours = views.points_rgb if views.points_rgb is not None else torch.full_like(views.points_xyz, 0.5)
         return InitialPoints(views.points_xyz.float(), colours.float(), method)
     if method == "depth":

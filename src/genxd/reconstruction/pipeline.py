@@ -29,7 +29,7 @@ from torch import Tensor
 from ..cameras._io import describe, json_number, json_numbers, json_size
 from ..utils.images import save_png, tensor_to_uint8
 from ..utils.io import check_not_working_folder, read_json
-from ..validation import arg, overwrite_hint
+from ..validation import arg, overwrite_hint, setting
 from .extra_views import extra_views_summary, resolve_extra_views
 from .metrics import load_lpips
 from .ply import load_scene, save_motion, save_ply
@@ -78,7 +78,7 @@ def holdout_split(num_views: int, every: int) -> tuple[list[int], list[int]]:
     if every <= 0:
         return list(range(num_views)), []
     if every == 1:
-        raise ValueError("--holdout-every 1 would hold out every view; use 0 (none) or >= 2")
+        raise ValueError(f"{setting('holdout_every', 1)} would hold out every view; use 0 (none) or >= 2")
     test = list(range(0, num_views, every))
     train = [i for i in range(num_views) if i % every != 0]
     return train, test
@@ -200,11 +200,22 @@ def reconstruct_scene(
             extra views from how many folders / groups were added).
     Returns the content of ``reconstruction.json``.
     """
-    from genxd.cli.common import atomic_dir
+    from .. import validation as v
+    from ..utils.io import atomic_dir
+    from ..utils.paths import path_argument
 
+    # the command line's checks, for Python callers too ("holdout_every='2'" was a TypeError deep inside)
     config = config or ReconstructionConfig()
-    input_path = Path(input_path)
-    out_dir = Path(out_dir)
+    if not isinstance(config, ReconstructionConfig):
+        raise v.InvalidValue(f"{v.arg('config')} must be a ReconstructionConfig, got {type(config).__name__}")
+    input_path = path_argument(input_path, "input_path")
+    out_dir = path_argument(out_dir, "out_dir", "a folder path")
+    resolution = v.check(resolution, v.Int(0, 16384, optional=True, why="0 keeps the input's size"), "resolution")
+    holdout_every = v.check(holdout_every, v.Int(0, 1_000_000, why="0 trains on all views"), "holdout_every")
+    video_frames = v.check(video_frames, v.Int(0, 100_000, why="0 writes no video"), "video_frames")
+    fps = v.check(fps, v.Int(1, 1000), "fps")
+    for name, flag in (("per_time_ply", per_time_ply), ("overwrite", overwrite), ("progress", progress)):
+        v.check(flag, v.Flag(), name)
     _check_output_dir(out_dir, overwrite)
     kind = detect_input_kind(input_path)
     views = load_views(input_path, resolution=resolution, scene_key=scene_key)
@@ -214,15 +225,16 @@ def reconstruct_scene(
         views.times = torch.linspace(0.0, 1.0, n) if n > 1 else torch.zeros(1)
     if kind == "reconfusion":
         if n_views is None:
-            raise ValueError("a ReconFusion input needs --n-views (the few-shot split train_test_split_{n})")
+            raise ValueError(f"a ReconFusion input needs {arg('n_views')} (the few-shot split train_test_split_{{n}})")
         if holdout_every:
-            raise ValueError("--holdout-every does not apply to ReconFusion inputs (the split gives the test views)")
+            raise ValueError(f"{arg('holdout_every')} does not apply to ReconFusion inputs (the split gives the test "
+                             "views)")
         scene_key, train, test = reconfusion_split(input_path, scene_key, n_views)
         if max(train + test, default=0) >= len(views):
             raise ValueError(f"{input_path}: train_test_split_{n_views} refers to views beyond the scene's {len(views)}")
     else:
         if n_views is not None:
-            raise ValueError("--n-views only applies to ReconFusion inputs")
+            raise ValueError(f"{arg('n_views')} only applies to ReconFusion inputs")
         train, test = holdout_split(len(views), holdout_every)
     if not train:
         raise ValueError("no training views left")
@@ -452,11 +464,12 @@ def evaluate_scene(
         protocol = f"reconfusion train_test_split_{n}"
     else:
         if n_views is not None:
-            raise ValueError("--n-views only applies to ReconFusion inputs")
+            raise ValueError(f"{arg('n_views')} only applies to ReconFusion inputs")
         test = rec.test_views()
         protocol = "holdout"
     if not test:
-        raise ValueError(f"{scene_dir}: no held-out views (reconstruct with --holdout-every N, or use a ReconFusion split)")
+        raise ValueError(f"{scene_dir}: no held-out views (reconstruct with {setting('holdout_every', 'N')}, or use a "
+                         "ReconFusion split)")
     if max(test) >= len(views):
         where = f"{rec.cameras_path}: " if protocol == "holdout" else ""
         raise ValueError(f"{where}held-out view {max(test)} is out of range: the input has {len(views)} views")

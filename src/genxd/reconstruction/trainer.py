@@ -86,18 +86,19 @@ class ReconstructionConfig:
     lr_time: float = 1e-3
 
     def __post_init__(self) -> None:
-        if self.iterations < 1:
-            raise ValueError(f"iterations must be >= 1, got {self.iterations}")
-        if self.mode not in ("3d", "4d"):
+        from .. import validation as v
+
+        # types and ranges as the command line checks them ("iterations=2.5" was a TypeError deep inside)
+        self.iterations = v.check(self.iterations, v.Int(1, 10_000_000), "iterations")
+        self.seed = v.check(self.seed, v.SEED, "seed")
+        if not isinstance(self.mode, str) or self.mode.lower() not in ("3d", "4d"):
             raise ValueError(f"mode must be '3d' or '4d', got {self.mode!r}")
-        if not 0 <= self.sh_degree <= 3:
-            raise ValueError(f"sh_degree must be 0..3, got {self.sh_degree}")
-        if not 0 <= self.lambda_dssim <= 1:
-            raise ValueError(f"lambda_dssim must be in [0, 1], got {self.lambda_dssim}")
-        if self.lambda_lpips < 0:
-            raise ValueError(f"lambda_lpips must be >= 0, got {self.lambda_lpips}")
-        if len(self.background) != 3:
-            raise ValueError(f"background must be 3 values, got {self.background}")
+        self.mode = self.mode.lower()  # as genxd.generate takes "3D"
+        self.sh_degree = v.check(self.sh_degree, v.Int(0, 3), "sh_degree")
+        self.lambda_dssim = v.check(self.lambda_dssim, v.Float(0.0, 1.0), "lambda_dssim")
+        self.lambda_lpips = v.check(self.lambda_lpips, v.Float(0.0, 100.0), "lambda_lpips")
+        self.init_points = v.check(self.init_points, v.Int(1, 100_000_000), "init_points")
+        self.background = v.check(self.background, v.Colour(), "background")  # (r, g, b) in [0, 1], or a name
         if self.init_max_layers is not None and not self.init_max_layers > 0:
             raise ValueError(f"init_max_layers must be positive or None, got {self.init_max_layers}")
 
@@ -209,7 +210,9 @@ def train_gaussians(
         raise ValueError(f"images must be at least 11x11 (SSIM window), got {views.width}x{views.height}")
     device = torch.device(config.device)
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError("--device cuda requested but CUDA is not available")
+        from ..validation import setting
+
+        raise ValueError(f"{setting('device', 'cuda')} was asked for, but CUDA is not available")
     torch.manual_seed(config.seed)
     generator = torch.Generator().manual_seed(config.seed)
 
