@@ -31,3 +31,24 @@ def test_4d_report_has_all_pixel_and_object_pixel_changes():
         values = [report[prefix + k] for k in ("3d", "4d_motion0", f"4d_motion{DEFAULT_EVAL_MOTION:g}")]
         assert all(0.0 <= v <= 1.0 for v in values), report
     assert report["scenes_with_objects"] == 1
+
+
+def test_evaluate_checks_its_arguments_before_the_model_loads(monkeypatch):
+    """modes="4d" was read letter by letter ("unknown evaluation mode(s) ['4', 'd']") and num_scenes=0 failed only
+    after the model had loaded ("length must be >= 1") (found by the Python API audit)."""
+    import pytest
+
+    import genxd.api
+    from genxd.evaluation import evaluate
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the model was loaded")
+
+    monkeypatch.setattr(genxd.api, "load_model", refuse)
+    with pytest.raises(AssertionError, match="the model was loaded"):  # one mode as a string is that mode
+        evaluate(modes="4d", num_scenes=1)
+    for kwargs, message in ((dict(num_scenes=0), r"^num_scenes must be an integer in 1\.\.100000, got 0"),
+                            (dict(steps="x"), r"^steps must be an integer"),
+                            (dict(modes="3d-1view,bogus"), r"unknown evaluation mode\(s\) \['bogus'\]")):
+        with pytest.raises(ValueError, match=message):
+            evaluate(**kwargs)

@@ -200,9 +200,20 @@ def evaluate(model: str | Path | None = None, num_scenes: int = 50, steps: int |
     from .api import load_model
     from .data.datasets import SyntheticDataset
 
+    from . import validation as v
+
+    if isinstance(modes, str):  # "4d" or "3d-1view,4d": the command line's spelling (it was read letter by letter)
+        modes = tuple(m.strip() for m in modes.split(",") if m.strip())
     bad = [m for m in modes if m not in EVAL_MODES]
     if bad:
         raise ValueError(f"unknown evaluation mode(s) {bad}; choose from {', '.join(EVAL_MODES)}")
+    # the counts before the model loads ("num_scenes=0" failed after it, as "length must be >= 1")
+    num_scenes = v.check(num_scenes, v.Int(1, 100_000), "num_scenes")
+    steps = v.check(steps, v.STEPS, "steps")
+    guidance = v.check(guidance, v.GUIDANCE, "guidance")
+    seed = v.check(seed, v.SEED, "seed")
+    fewshot_scenes = v.check(fewshot_scenes, v.Int(1, 100_000), "fewshot_scenes")
+    fewshot_iterations = v.check(fewshot_iterations, v.Int(1, 10_000_000), "fewshot_iterations")
     _check_before_running(modes, out, overwrite)
     lm = load_model(model, device, dtype or ("fp32" if device in (None, "cpu") else None), fast=fast)
     pipe, d = lm.pipe, lm.defaults

@@ -271,3 +271,20 @@ def test_cuda_matches_cpu():
     assert same > 0.999
     assert (cpu.rgb - gpu.rgb.cpu()).abs().mean() < 1e-3
     assert torch.allclose(cpu.depth, gpu.depth.cpu(), rtol=1e-3)
+
+
+def test_make_clip_checks_its_arguments_in_one_line():
+    """num_frames=2.5 was a TypeError of torch.linspace and seed=-1 numpy's words (found by the Python API audit);
+    kind="4D" is taken as genxd.generate takes "3D", and seeds past 2**63 (datasets derive them) still work."""
+    import pytest
+
+    from genxd.data.synthetic import make_clip
+
+    for kwargs, message in ((dict(seed=-1), r"^seed must be an integer >= 0, got -1$"),
+                            (dict(seed="a"), r"^seed must be an integer, got 'a' \(str\)$"),
+                            (dict(seed=0, num_frames=2.5), r"^num_frames must be an integer, got 2\.5$"),
+                            (dict(seed=0, height=0), r"^height must be an integer in 1\.\.65536, got 0$")):
+        with pytest.raises(ValueError, match=message):
+            make_clip(**kwargs)
+    clip = make_clip(2**70, "4D", num_frames=2, height=8, width=8)
+    assert clip.render.rgb.shape[0] == 2 and clip.kind == "4d"

@@ -123,10 +123,16 @@ def make_clip(
         motion_strength: 4D only; random in :data:`MOTION_STRENGTH_RANGE` when None.
         render_dtype: what :func:`render` traces in (``torch.float64``: the same 8-bit frames on every CPU).
     """
+    from ... import validation as v
+
+    kind = kind.lower() if isinstance(kind, str) else kind  # "4D" as genxd.generate takes "3D"
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
-    if num_frames < 1:
-        raise ValueError(f"num_frames must be >= 1, got {num_frames}")
+    # types as the command line checks them (num_frames=2.5 was a TypeError of torch.linspace, seed=-1 numpy's words)
+    seed = v.check(seed, v.Int(0), "seed")  # no upper bound: datasets derive clip seeds past 2**63 (numpy takes them)
+    num_frames = v.check(num_frames, v.Int(1, 100_000), "num_frames")
+    height = v.check(height, v.Int(1, 65_536), "height")
+    width = v.check(width, v.Int(1, 65_536), "width")
     if camera is not None and camera not in CAMERA_PATHS:
         raise ValueError(f"unknown camera path {camera!r}; expected one of {', '.join(CAMERA_PATHS)}")
     if kind == "3d" and motion_strength:
