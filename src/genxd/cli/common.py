@@ -185,7 +185,8 @@ def note(message: str, quiet: bool = False) -> None:
 
 
 def eprint(*args: object) -> None:
-    print(*args, file=sys.stderr)
+    if sys.stderr is not None:  # None: the caller closed it (2>&-); print would fall back to stdout
+        print(*args, file=sys.stderr)
 
 
 def _option_label(param: Any) -> str:

@@ -82,7 +82,8 @@ def failed_result(index: int, input: str, output: str, exc: BaseException, proce
     """Record a failure. Unexpected exception types also print their traceback to stderr; bad input, the
     environment (a full disk, a read-only folder: :func:`genxd.utils.io.is_environment_error`) and running out
     of GPU memory are one line, without one."""
-    if not isinstance(exc, INPUT_ERRORS) and not is_environment_error(exc) and not is_out_of_memory(exc):
+    unexpected = not isinstance(exc, INPUT_ERRORS) and not is_environment_error(exc) and not is_out_of_memory(exc)
+    if unexpected and sys.stderr is not None:  # None: the caller closed it (2>&-)
         print(f"genxd: process {process_index}: {input} failed:", file=sys.stderr)
         traceback.print_exception(exc, file=sys.stderr)
     return SceneResult(index, input, output, "failed", failure_message(exc), type(exc).__name__, process_index,

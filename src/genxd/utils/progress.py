@@ -27,10 +27,23 @@ def _is_terminal(stream: IO[str]) -> bool:
         return False
 
 
+@functools.cache
+def _null_stream() -> IO[str]:
+    import os
+
+    return open(os.devnull, "w")  # noqa: SIM115 - kept open for the process's bars
+
+
+def _stderr() -> IO[str]:
+    """stderr, or the null device where the caller closed it (``2>&-``: ``sys.stderr`` is None, and tqdm's bars
+    failed writing to it)."""
+    return sys.stderr if sys.stderr is not None else _null_stream()
+
+
 def bar_settings() -> dict[str, Any]:
     """tqdm settings shared by every genxd bar (also given to diffusers' bars, ``pipe.set_progress_bar_config``):
     stderr, the terminal's width, and the redraw interval for terminals and for log files."""
-    stream = sys.stderr
+    stream = _stderr()
     return {"file": stream, "dynamic_ncols": True, "mininterval": 0.1 if _is_terminal(stream) else LOG_INTERVAL_S}
 
 
@@ -73,7 +86,7 @@ def progress_write(message: str, file: IO[str] | None = None) -> None:
     """Print ``message`` (on stderr unless ``file``) above the progress bars on screen, not through them."""
     from tqdm.auto import tqdm
 
-    tqdm.write(message, file=file if file is not None else sys.stderr)
+    tqdm.write(message, file=file if file is not None else _stderr())
 
 
 def close_bars() -> None:
