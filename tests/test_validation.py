@@ -382,3 +382,29 @@ def test_video_mode_says_the_frames_do_not_follow_the_camera(tmp_path, monkeypat
     assert json.loads((out[0] / "meta.json").read_text())["cameras_followed"] is False
     out = genxd.generate(image, tmp_path / "d", mode="4d", camera="forward", progress=False)
     assert json.loads((out[0] / "meta.json").read_text())["cameras_followed"] is True
+
+
+def test_preset_arguments_that_do_nothing_are_warned_about(tmp_path, monkeypatch):
+    """camera="dolly", radius=3 (dolly takes no radius) and elevation next to a camera file were dropped without
+    a word (found by the Python API audit)."""
+    import warnings
+
+    from genxd.validation import GenXDWarning
+
+    from .cli.fake_model import use_fake_model
+
+    use_fake_model(monkeypatch)
+    image = Path(__file__).resolve().parents[1] / "examples" / "scene_a.png"
+
+    def warned(**kwargs) -> list[str]:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            genxd.generate(image, tmp_path / str(len(list(tmp_path.iterdir()))), progress=False, **kwargs)
+        return [str(w.message) for w in caught
+                if issubclass(w.category, GenXDWarning) and "is not used" in str(w.message)]
+
+    assert warned(camera="dolly", radius=3.0) == ["radius is not used by the dolly preset (it takes focal)"]
+    assert warned(camera="orbit", radius=3.0, elevation=10.0) == []
+    first = tmp_path / "0" / "scene_a"
+    assert warned(camera=str(first), elevation=10.0) == [
+        f"elevation is not used: the camera path {first} sets the cameras"]

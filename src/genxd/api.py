@@ -79,6 +79,23 @@ def camera_trajectory(camera: str | Path, num_frames: int, focal: float | None =
     return trajectories.scale_translations(c2w, scale), K
 
 
+def unused_camera_settings(s: "GenerateSettings", from_file: bool) -> list[str]:
+    """Warnings for the preset arguments (``elevation``, ``azimuth_range``, ``radius``) given where they do nothing:
+    with a preset that does not take them (``camera="dolly", radius=3``), a camera file or a video's path (they
+    were dropped without a word)."""
+    given = {name: value for name, value in (("elevation", s.elevation), ("azimuth_range", s.azimuth_range),
+                                             ("radius", s.radius)) if value is not None}
+    if not given:
+        return []
+    if from_file:
+        source = f"the camera path {camera_label(s.camera) if s.camera_from_video is None else s.camera_from_video}"
+        return [f"{v.arg(name)} is not used: {source} sets the cameras" for name in given]
+    takes = inspect.signature(trajectories.PRESETS[str(s.camera)]).parameters
+    shown = [v.arg(p) for p in ("elevation", "azimuth_range", "radius", "focal") if p in takes]
+    return [f"{v.arg(name)} is not used by the {s.camera} preset (it takes {', '.join(shown) or 'none of them'})"
+            for name in given if name not in takes]
+
+
 def camera_label(camera: str | Path | CameraPath) -> str:
     """How messages and ``meta.json`` name a camera argument: the preset name or file path, or for a
     :class:`~genxd.cameras.CameraPath` object ``<CameraPath of N cameras>`` (its repr prints every matrix)."""
@@ -314,6 +331,7 @@ def generate_scenes(
     focal = s.focal if s.focal is not None else d.get("focal")
     asked_frames = int(s.num_frames or d["num_frames"])
     extra_files: dict[str, bytes] = {}
+    from_file: CameraPath | None = None
     if clip_cameras is not None:  # the clip's path: relative, scaled, resampled (genxd.cameras.from_video)
         c2w, K, times, extra_files = _video_camera_path(clip_cameras, s, asked_frames, focal, res)
     # a camera file is read once, here (before any weights load)
@@ -336,6 +354,8 @@ def generate_scenes(
         if s.num_frames is not None and num_frames != s.num_frames:
             v.warn(f"{v.arg('num_frames')} {s.num_frames} is not used: the camera file {camera_label(s.camera)} has "
                    f"{num_frames} cameras")
+        for unused in unused_camera_settings(s, from_file is not None or clip_cameras is not None):
+            v.warn(unused)
         if s.mode == "video" and (s.camera != "orbit" or s.camera_from_video is not None):
             # the authors' video mode: the camera rays are zeros (genxd.pipelines.conditioning)
             asked = camera_label(s.camera) if s.camera_from_video is None else f"from {s.camera_from_video}"
