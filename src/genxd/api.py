@@ -30,8 +30,8 @@ from . import fewshot as _fewshot_rules  # noqa: F401 - loaded now, so genxd.few
 from . import validation as v
 from .cameras import CameraPath, read_camera_path, trajectories
 from .checkpoints import (BUNDLED_MODEL_DIR, GENERATION_CONFIG, RELEASED_DEFAULTS, RELEASED_TRAINED,  # noqa: F401
-                          LoadedModel, ModelInfo, check_loaded, configure_sampling, default_model_path, load_model, model_info,
-                          pick_device, pick_dtype)
+                          LoadedModel, ModelInfo, check_loaded, configure_sampling, default_model_path, load_model,
+                          model_info, pick_device, pick_dtype)
 from .pipelines.distributed import GenerationError, ProcessGroup, SceneResult, failed_result, write_summary
 from .output_folders import check_existing, output_names
 from .scene_outputs import check_job, write_scene

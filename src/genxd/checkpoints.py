@@ -237,7 +237,7 @@ class LoadedModel:
     trained: dict = field(default_factory=lambda: dict(RELEASED_TRAINED))
     scene_depth_unstated: bool = False  # see ModelInfo.scene_depth_unstated
     #: held by a job while it samples (genxd.generate / fewshot): calls from several threads take turns
-    lock: "threading.RLock" = field(default_factory=lambda: threading.RLock(), repr=False, compare=False)
+    lock: "threading.RLock" = field(default_factory=threading.RLock, repr=False, compare=False)
 
     @property
     def info(self) -> ModelInfo:

@@ -70,8 +70,7 @@ def report(results: "list[SceneResult]", group: "ProcessGroup", summary: Optiona
             elif r.status == "skipped" and not quiet:
                 typer.echo(f"genxd: skipped (exists): {r.output}", err=True)
         for r in failed:
-            detail = r.error if (r.error or "").startswith(r.input) else f"{r.input}: {r.error}"
-            typer.echo(f"genxd: failed: {one_line(detail)}", err=True)
+            typer.echo(f"genxd: failed: {one_line(r.failure)}", err=True)
         if failed:
             written = sum(r.status == "written" for r in results)
             where = f"; summary: {summary}" if summary is not None else ""

@@ -62,6 +62,11 @@ class SceneResult:
     bad_input: bool = False  # a failure caused by the input (bad file, bad value; INPUT_ERRORS or a subclass)
 
     @property
+    def failure(self) -> str:
+        """``input: error`` for a failed input, the input named once (errors that name their file start with it)."""
+        return self.error if (self.error or "").startswith(self.input) else f"{self.input}: {self.error}"
+
+    @property
     def input_error(self) -> bool:
         """True when the failure is a problem with the input (bad file, bad value), not a crash: ``bad_input``
         (set by :func:`failed_result` for any subclass too), or one of :data:`INPUT_ERRORS` by name."""
@@ -175,9 +180,7 @@ class GenerationError(RuntimeError):
 
     def __init__(self, results: Sequence[SceneResult], what: str = "inputs"):
         failed = [r for r in results if r.status == "failed"]
-        # an error that names its input already is not prefixed with it again ("bad.png: bad.png: cannot read")
-        detail = "; ".join(r.error if (r.error or "").startswith(r.input) else f"{r.input}: {r.error}"
-                           for r in failed[:3])
+        detail = "; ".join(r.failure for r in failed[:3])  # "bad.png: cannot read", not "bad.png: bad.png: ..."
         super().__init__(f"{describe_failures(results, what)} ({detail})")
         self.results = list(results)
 

@@ -119,6 +119,10 @@ def _check_values(obj: Any, label: str) -> None:
         finite, lo, hi = bool(np.isfinite(obj).all()), float(obj.min()), float(obj.max())
     else:
         return
+    _check_float_range(finite, lo, hi, label)
+
+
+def _check_float_range(finite: bool, lo: float, hi: float, label: str) -> None:
     if not finite:
         raise ValueError(f"{label}: the image has non-finite pixel values (NaN or inf)")
     if lo < 0.0 or hi > 1.0:
@@ -131,7 +135,8 @@ def _channels_last(obj: Any, label: str) -> np.ndarray:
     _check(obj, label)
     if isinstance(obj, np.ndarray):
         return obj
-    _check_values(obj, label)
+    if obj.device.type == "meta":  # the values themselves are checked once, by _to_uint8
+        raise ValueError(f"{label}: a tensor on the meta device has no pixel values")
     t = obj.detach()
     if t.is_floating_point() and t.dtype not in (_torch().float32, _torch().float64):
         t = t.float()  # bfloat16 / float16: numpy has no bfloat16
@@ -153,12 +158,7 @@ def _to_uint8(a: np.ndarray, label: str) -> np.ndarray:
     if a.dtype == np.uint16:
         return np.round(a.astype(np.float64) / 257.0).astype(np.uint8)
     if np.issubdtype(a.dtype, np.floating):
-        if a.size and not np.isfinite(a).all():
-            raise ValueError(f"{label}: the image has non-finite pixel values (NaN or inf)")
-        lo, hi = (float(a.min()), float(a.max())) if a.size else (0.0, 0.0)
-        if lo < 0.0 or hi > 1.0:
-            raise ValueError(f"{label}: float pixels must lie in [0, 1] (genxd's image convention), got "
-                             f"{lo:.4g} to {hi:.4g}; scale them first (e.g. (x + 1) / 2 for [-1, 1])")
+        _check_float_range(bool(np.isfinite(a).all()), float(a.min()), float(a.max()), label)  # _check: not empty
         return np.round(a.astype(np.float64) * 255.0).astype(np.uint8)
     raise ValueError(f"{label}: pixels must be uint8, uint16, bool or floats in [0, 1], got {a.dtype}")
 
