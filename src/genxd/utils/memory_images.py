@@ -184,14 +184,14 @@ def collect_inputs(items: Any) -> "list[Path | MemoryImage]":
     """The inputs of :func:`genxd.generate`, in order: paths (files, and folders expanded as
     :func:`genxd.utils.image_paths.collect_images` expands them; a file twice is kept once) and image objects
     (a batch gives one input per image), each object a :class:`MemoryImage`."""
+    from ..validation import InvalidValue, arg
     from .image_paths import collect_images
 
-    if isinstance(items, (str, Path)) or is_memory_image(items):
+    if isinstance(items, (str, os.PathLike)) or is_memory_image(items):
         items = [items]
-    from ..validation import InvalidValue, arg
-
     out: list[Path | MemoryImage] = []
     seen: set[str] = set()
+    in_memory = 0  # the in-memory inputs so far: the next one's index
     for item in items:
         if isinstance(item, (str, os.PathLike)) and not isinstance(item, bytes):
             if not os.fspath(item).strip():  # Path('') is the current folder: every image there
@@ -203,7 +203,8 @@ def collect_inputs(items: Any) -> "list[Path | MemoryImage]":
             raise InvalidValue(f"{arg('images')}: expected image paths or images (PIL, numpy, torch), got "
                                f"{item!r} ({type(item).__name__})"[:300])
         for obj in (list(item) if is_image_batch(item) else [item]):
-            image = MemoryImage(sum(isinstance(x, MemoryImage) for x in out), obj)
+            image = MemoryImage(in_memory, obj)
+            in_memory += 1
             if not isinstance(obj, PIL.Image.Image):
                 _check(obj, str(image))  # shape and pixel type
             _check_values(obj, str(image))  # before any model loads, as a file's existence is checked
