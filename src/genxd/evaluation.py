@@ -200,6 +200,7 @@ def evaluate(model: str | Path | None = None, num_scenes: int = 50, steps: int |
     from .api import load_model
     from .data.datasets import SyntheticDataset
 
+    from . import job_specs as js
     from . import validation as v
 
     if isinstance(modes, str):  # "4d" or "3d-1view,4d": the command line's spelling (it was read letter by letter)
@@ -208,12 +209,12 @@ def evaluate(model: str | Path | None = None, num_scenes: int = 50, steps: int |
     if bad:
         raise ValueError(f"unknown evaluation mode(s) {bad}; choose from {', '.join(EVAL_MODES)}")
     # the counts before the model loads ("num_scenes=0" failed after it, as "length must be >= 1")
-    num_scenes = v.check(num_scenes, v.Int(1, 100_000), "num_scenes")
+    num_scenes = v.check(num_scenes, js.EVAL_SCENES, "num_scenes")
     steps = v.check(steps, v.STEPS, "steps")
     guidance = v.check(guidance, v.GUIDANCE, "guidance")
     seed = v.check(seed, v.SEED, "seed")
-    fewshot_scenes = v.check(fewshot_scenes, v.Int(1, 100_000), "fewshot_scenes")
-    fewshot_iterations = v.check(fewshot_iterations, v.Int(1, 10_000_000), "fewshot_iterations")
+    fewshot_scenes = v.check(fewshot_scenes, js.EVAL_SCENES, "fewshot_scenes")
+    fewshot_iterations = v.check(fewshot_iterations, js.FEWSHOT_ITERATIONS, "fewshot_iterations")
     _check_before_running(modes, out, overwrite)
     lm = load_model(model, device, dtype or ("fp32" if device in (None, "cpu") else None), fast=fast)
     pipe, d = lm.pipe, lm.defaults

@@ -81,7 +81,7 @@ def with_cache_variable(exc: OSError) -> str:
     failed = os.path.abspath(os.fsdecode(exc.filename))
     for name, who in CACHE_FOLDER_VARIABLES.items():
         value = os.environ.get(name)
-        if value and (failed == os.path.abspath(value) or failed.startswith(os.path.abspath(value).rstrip(os.sep) + os.sep)):
+        if value and os.path.commonpath([failed, os.path.abspath(value)]) == os.path.abspath(value):
             return f"{message} ({name}={value}: {who} that folder; point {name} at a writable folder, or unset it)"
     return message
 

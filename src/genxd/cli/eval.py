@@ -8,6 +8,7 @@ from typing import Optional
 
 import typer
 
+from .. import job_specs as js
 from .. import validation as v
 from .common import import_libraries, run_cli
 from .options import Device, Dtype, Guidance, Model, Overwrite, Quiet, Steps, checked
@@ -24,7 +25,7 @@ def register(app: typer.Typer) -> None:
     @app.command("eval", short_help="Evaluate a model on held-out scenes and photographs.")
     def eval_cmd(
         model: Model = None,
-        num_scenes: int = typer.Option(50, "--num-scenes", "-n", callback=checked(v.Int(1, 100_000)), help="Held-out synthetic scenes of the synthetic modes (3d-1view, 3d-3view, 4d, photo-cards, camera-*; the photo modes use every held-out photograph, fewshot --fewshot-scenes)."),
+        num_scenes: int = typer.Option(50, "--num-scenes", "-n", callback=checked(js.EVAL_SCENES), help="Held-out synthetic scenes of the synthetic modes (3d-1view, 3d-3view, 4d, photo-cards, camera-*; the photo modes use every held-out photograph, fewshot --fewshot-scenes)."),
         steps: Steps = None,
         guidance: Guidance = None,
         modes: str = typer.Option("3d-1view,3d-3view,4d", "--modes", callback=checked(v.ChoiceList(_eval_modes)),
@@ -37,8 +38,8 @@ def register(app: typer.Typer) -> None:
             None, "--motion-strength", callback=checked(v.MOTION_STRENGTH),
             help="4d: the motion strength compared with 0, 0-100 (default 8: inside what the bundled model was "
                  "trained on; 100 x the per-frame image displacement, docs/conventions.md)."),
-        fewshot_scenes: int = typer.Option(10, "--fewshot-scenes", callback=checked(v.Int(1, 100_000)), help="Held-out ReconFusion-format scenes of --modes fewshot."),
-        fewshot_iterations: int = typer.Option(300, "--fewshot-iterations", callback=checked(v.Int(1, 10_000_000)), help="Gaussian-splatting steps per reconstruction (fewshot)."),
+        fewshot_scenes: int = typer.Option(10, "--fewshot-scenes", callback=checked(js.EVAL_SCENES), help="Held-out ReconFusion-format scenes of --modes fewshot."),
+        fewshot_iterations: int = typer.Option(300, "--fewshot-iterations", callback=checked(js.FEWSHOT_ITERATIONS), help="Gaussian-splatting steps per reconstruction (fewshot)."),
         device: Device = None,
         dtype: Dtype = None,
         fast: Optional[bool] = typer.Option(None, "--fast/--no-fast", help="GPU fast path (default: on for CUDA)."),

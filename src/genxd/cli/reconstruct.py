@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import List, Optional
 
 import typer
 
+from .. import job_specs as js
 from .. import validation as v
 from .common import import_libraries, note, run_cli
 from .options import Device, Out, Overwrite, Quiet, Seed, checked, flag
@@ -28,26 +30,26 @@ def register(app: typer.Typer) -> None:
     def reconstruct(
         input: Path = typer.Argument(..., help="genxd generate output, folder with transforms.json, COLMAP model folder (images/ + 0/ or sparse/0/), or ReconFusion folder."),
         out: Out("Output folder (scene.ply, renders/, flythrough.mp4, ...).") = ...,
-        iterations: Optional[int] = typer.Option(None, "--iterations", callback=checked(v.Int(1, 10_000_000, optional=True)), help="Optimisation steps (default: 2000 on CUDA, 500 on a CPU)."),
-        resolution: Optional[int] = typer.Option(None, "--resolution", callback=checked(v.Int(0, 16384, optional=True, why="0 keeps the input's size")), help="Downsize so the longer image side is at most this (default: 256 on CUDA, 128 on a CPU; 0: keep the input's size)."),
+        iterations: Optional[int] = typer.Option(None, "--iterations", callback=checked(replace(js.RECON_ITERATIONS, optional=True)), help="Optimisation steps (default: 2000 on CUDA, 500 on a CPU)."),
+        resolution: Optional[int] = typer.Option(None, "--resolution", callback=checked(js.RECON_RESOLUTION), help="Downsize so the longer image side is at most this (default: 256 on CUDA, 128 on a CPU; 0: keep the input's size)."),
         device: Device = "cpu",
         init: str = typer.Option("auto", "--init", callback=checked(v.Choice(("auto", "colmap", "random", "depth"))), help="Initial Gaussians: auto, colmap, random or depth."),
         mode: str = typer.Option("3d", "--mode", callback=checked(v.Choice(("3d", "4d"))), help="3d (static) or 4d (time-conditioned Gaussians)."),
         seed: Seed = 0,
-        sh_degree: int = typer.Option(1, "--sh-degree", callback=checked(v.Int(0, 3)), help="Spherical-harmonics degree (0-3)."),
-        holdout_every: int = typer.Option(0, "--holdout-every", callback=checked(v.Int(0, 1_000_000, why="0 trains on all views")), help="Hold out every n-th view for evaluation (0: train on all)."),
+        sh_degree: int = typer.Option(1, "--sh-degree", callback=checked(js.SH_DEGREE), help="Spherical-harmonics degree (0-3)."),
+        holdout_every: int = typer.Option(0, "--holdout-every", callback=checked(js.HOLDOUT_EVERY), help="Hold out every n-th view for evaluation (0: train on all)."),
         scene_key: Optional[str] = typer.Option(None, "--scene-key", help="ReconFusion input: the scene key (also picks a genxd fewshot output's groups for --extra-views)."),
         n_views: Optional[int] = typer.Option(None, "--n-views", callback=checked(v.Int(1, 1_000_000, optional=True)), help="ReconFusion input: the few-shot split train_test_split_N."),
         extra_views: Optional[List[Path]] = typer.Option(None, "--extra-views", metavar="<path>", help="Views added to training (e.g. generated views): an input folder, or a genxd fewshot output folder (all groups of the reconstructed scene: the ReconFusion input's, or --scene-key). May be given several times."),
-        init_points: int = typer.Option(10_000, "--init-points", callback=checked(v.Int(1, 100_000_000)), help="Points for random / depth initialisation."),
+        init_points: int = typer.Option(10_000, "--init-points", callback=checked(js.INIT_POINTS), help="Points for random / depth initialisation."),
         max_gaussians: int = typer.Option(200_000, "--max-gaussians", callback=checked(v.Int(1, 1_000_000_000)), help="Densification stops growing beyond this many Gaussians."),
         strategy: str = typer.Option("auto", "--strategy", callback=checked(v.Choice(("auto", "gsplat", "builtin", "none"))), help="Densification: auto (gsplat if installed), gsplat, builtin or none."),
         background: str = typer.Option("black", "--background", callback=checked(v.Colour()), help="Background colour: black, white or R,G,B (each 0-1)."),
         lambda_lpips: float = typer.Option(0.0, "--lambda-lpips", callback=checked(v.Float(0.0, 100.0)), help="Weight of an LPIPS loss term, 0-100 (used only if the lpips package and its weights are on disk)."),
         temporal_opacity: bool = flag("--temporal-opacity", help="4D: per-Gaussian temporal opacity."),
         per_time_ply: bool = flag("--per-time-ply", help="4D: also write ply/time_XXXX.ply at every input time."),
-        video_frames: int = typer.Option(120, "--video-frames", callback=checked(v.Int(0, 100_000, why="0 writes no video")), help="Fly-through video frames (0: no video)."),
-        fps: int = typer.Option(30, "--fps", callback=checked(v.Int(1, 1000)), help="Fly-through video frame rate."),
+        video_frames: int = typer.Option(120, "--video-frames", callback=checked(js.VIDEO_FRAMES), help="Fly-through video frames (0: no video)."),
+        fps: int = typer.Option(30, "--fps", callback=checked(js.VIDEO_FPS), help="Fly-through video frame rate."),
         overwrite: Overwrite = False,
         quiet: Quiet = False,
     ) -> None:

@@ -200,6 +200,7 @@ def reconstruct_scene(
             extra views from how many folders / groups were added).
     Returns the content of ``reconstruction.json``.
     """
+    from .. import job_specs as js
     from .. import validation as v
     from ..utils.io import atomic_dir
     from ..utils.paths import path_argument
@@ -210,10 +211,10 @@ def reconstruct_scene(
         raise v.InvalidValue(f"{v.arg('config')} must be a ReconstructionConfig, got {type(config).__name__}")
     input_path = path_argument(input_path, "input_path")
     out_dir = path_argument(out_dir, "out_dir", "a folder path")
-    resolution = v.check(resolution, v.Int(0, 16384, optional=True, why="0 keeps the input's size"), "resolution")
-    holdout_every = v.check(holdout_every, v.Int(0, 1_000_000, why="0 trains on all views"), "holdout_every")
-    video_frames = v.check(video_frames, v.Int(0, 100_000, why="0 writes no video"), "video_frames")
-    fps = v.check(fps, v.Int(1, 1000), "fps")
+    resolution = v.check(resolution, js.RECON_RESOLUTION, "resolution")
+    holdout_every = v.check(holdout_every, js.HOLDOUT_EVERY, "holdout_every")
+    video_frames = v.check(video_frames, js.VIDEO_FRAMES, "video_frames")
+    fps = v.check(fps, js.VIDEO_FPS, "fps")
     for name, flag in (("per_time_ply", per_time_ply), ("overwrite", overwrite), ("progress", progress)):
         v.check(flag, v.Flag(), name)
     _check_output_dir(out_dir, overwrite)

@@ -86,18 +86,19 @@ class ReconstructionConfig:
     lr_time: float = 1e-3
 
     def __post_init__(self) -> None:
+        from .. import job_specs as js
         from .. import validation as v
 
         # types and ranges as the command line checks them ("iterations=2.5" was a TypeError deep inside)
-        self.iterations = v.check(self.iterations, v.Int(1, 10_000_000), "iterations")
+        self.iterations = v.check(self.iterations, js.RECON_ITERATIONS, "iterations")
         self.seed = v.check(self.seed, v.SEED, "seed")
         if not isinstance(self.mode, str) or self.mode.lower() not in ("3d", "4d"):
             raise ValueError(f"mode must be '3d' or '4d', got {self.mode!r}")
         self.mode = self.mode.lower()  # as genxd.generate takes "3D"
-        self.sh_degree = v.check(self.sh_degree, v.Int(0, 3), "sh_degree")
+        self.sh_degree = v.check(self.sh_degree, js.SH_DEGREE, "sh_degree")
         self.lambda_dssim = v.check(self.lambda_dssim, v.Float(0.0, 1.0), "lambda_dssim")
         self.lambda_lpips = v.check(self.lambda_lpips, v.Float(0.0, 100.0), "lambda_lpips")
-        self.init_points = v.check(self.init_points, v.Int(1, 100_000_000), "init_points")
+        self.init_points = v.check(self.init_points, js.INIT_POINTS, "init_points")
         self.background = v.check(self.background, v.Colour(), "background")  # (r, g, b) in [0, 1], or a name
         if self.init_max_layers is not None and not self.init_max_layers > 0:
             raise ValueError(f"init_max_layers must be positive or None, got {self.init_max_layers}")
