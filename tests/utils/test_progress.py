@@ -52,8 +52,33 @@ def test_a_log_file_gets_a_redraw_every_few_seconds_a_terminal_ten_a_second(monk
             bar.update(1)
     text = stream.getvalue()
     assert "work 1" in text and "1000/1000" in text and "loss=0.0010" in text  # the last state is drawn when the bar closes
-    if interval == progress.LOG_INTERVAL_S:  # the first and the last state, not one per update
-        assert text.count("\r") <= 3, text
+    if interval == progress.LOG_INTERVAL_S:  # the first and the last state, not one per update, a line each
+        assert "\r" not in text and len(text.splitlines()) <= 3, text
+
+
+def test_a_log_file_gets_each_state_as_a_line_without_carriage_returns_or_cursor_moves(monkeypatch):
+    """tqdm's carriage returns ran every state of a bar into one line of a log file (a cluster job's output), and
+    stacked bars left their cursor moves (ESC[A) in it as bytes; an erased bar (``leave=False``) logs nothing."""
+    log = io.StringIO()
+    monkeypatch.setattr("sys.stderr", log)
+    with progress.progress_bar(total=2, desc="scenes") as outer:
+        for i in range(2):
+            with progress.progress_bar(total=3, desc="denoising", leave=False) as inner:
+                inner.update(3)
+            progress.progress_write(f"genxd: wrote scene {i}")
+            outer.update(1)
+    text = log.getvalue()
+    assert "\r" not in text and "\x1b" not in text, repr(text)
+    lines = text.splitlines()
+    assert all(line == line.rstrip() and line for line in lines), lines  # no padding, no blank lines
+    assert lines[-1].startswith("scenes: 100%") and "2/2" in lines[-1]
+    assert lines.index("genxd: wrote scene 0") < lines.index("genxd: wrote scene 1")
+
+
+def test_a_jupyter_cell_is_drawn_as_a_terminal():
+    """ipykernel's output stream says it is no terminal, but draws carriage returns as one."""
+    stream = type("OutStream", (io.StringIO,), {"__module__": "ipykernel.iostream"})()
+    assert progress._is_terminal(stream)
 
 
 def test_terminal_only_bars_draw_nothing_into_a_log(monkeypatch):

@@ -4,7 +4,8 @@ stdout carries only a command's result (what it wrote, its summary) and can be p
 Every bar of genxd comes from :func:`progress_bar`, and lines printed while bars are on screen go through
 :func:`progress_write` (above the bars instead of through them). Where stderr is not a terminal (a log file, a
 cluster job's output) a bar redraws at most every :data:`LOG_INTERVAL_S` seconds instead of ten times a second:
-tqdm writes every redraw into the file, so a 10,000-video curation logged 10,000 states.
+tqdm writes every redraw into the file, so a 10,000-video curation logged 10,000 states; and each redraw there is
+a line of its own (:class:`LogLines`), not tqdm's carriage returns, which a log viewer shows as one long line.
 """
 
 from __future__ import annotations
@@ -14,17 +15,45 @@ import sys
 from collections.abc import Iterable
 from typing import IO, Any
 
-__all__ = ["LOG_INTERVAL_S", "bar_settings", "close_bars", "progress_bar", "progress_write"]
+__all__ = ["LOG_INTERVAL_S", "LogLines", "bar_settings", "close_bars", "progress_bar", "progress_write"]
 
 #: Seconds between redraws of a bar whose stream is not a terminal (a log file).
 LOG_INTERVAL_S = 10.0
 
 
 def _is_terminal(stream: IO[str]) -> bool:
+    """True for a terminal, and for a Jupyter cell's output (which draws carriage returns as a terminal does)."""
+    if type(stream).__module__.split(".")[0] == "ipykernel":
+        return True
     try:
         return bool(stream.isatty())
     except (AttributeError, ValueError):  # no isatty, or a closed stream
         return False
+
+
+class LogLines:
+    """A log file as tqdm's bars see it: every redraw becomes one line (``desc: 40%|####  | 4/10 [...]\\n``).
+
+    tqdm draws a state as ``\\r`` + text + padding and moves between stacked bars with ``\\n`` and ``ESC[A``: right
+    on a terminal, but in a file every state of a bar ran together on one line and the cursor moves were left in
+    as bytes. Erasing a bar (``leave=False``) writes only blanks, so nothing is logged for it. Every other
+    attribute (``flush``, ``encoding``, ``fileno``) is the underlying stream's."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        lines = [part.rstrip(" ") for part in text.replace("\x1b[A", "").replace("\n", "\r").split("\r")]
+        drawn = "".join(line + "\n" for line in lines if line)
+        if drawn:
+            self.stream.write(drawn)
+        return len(text)
+
+    def isatty(self) -> bool:
+        return False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.stream, name)
 
 
 @functools.cache
@@ -42,9 +71,12 @@ def _stderr() -> IO[str]:
 
 def bar_settings() -> dict[str, Any]:
     """tqdm settings shared by every genxd bar (also given to diffusers' bars, ``pipe.set_progress_bar_config``):
-    stderr, the terminal's width, and the redraw interval for terminals and for log files."""
+    stderr (a :class:`LogLines` view of it where it is not a terminal), the terminal's width, and the redraw
+    interval for terminals and for log files."""
     stream = _stderr()
-    return {"file": stream, "dynamic_ncols": True, "mininterval": 0.1 if _is_terminal(stream) else LOG_INTERVAL_S}
+    if _is_terminal(stream):
+        return {"file": stream, "dynamic_ncols": True, "mininterval": 0.1}
+    return {"file": LogLines(stream), "dynamic_ncols": True, "mininterval": LOG_INTERVAL_S}
 
 
 def progress_bar(iterable: Iterable | None = None, *, total: int | None = None, desc: str | None = None,
