@@ -36,3 +36,35 @@ def test_two_threads_sharing_a_loaded_model_both_succeed_with_the_frames_of_one_
                      for i in range(8)] for name in ("t0", "t2", "alone")}
     for name in ("t0", "t2"):  # the same frames as a call on its own (settings of the other calls did not leak in)
         assert all(np.array_equal(a, b) for a, b in zip(frames[name], frames["alone"])), name
+
+
+def test_a_call_reads_its_inputs_while_another_call_holds_the_model(tmp_path, monkeypatch):
+    """Decoding the inputs needs no model: a call waiting for the model's lock has its images read (and a bad one
+    reported) by the time the model is free, instead of starting to read them then."""
+    import genxd.api
+
+    loaded = genxd.load_model(None, device="cpu")
+    image = Path(__file__).resolve().parents[1] / "examples" / "scene_a.png"
+    read = threading.Event()
+    real_load_image = genxd.api.load_image
+
+    def load_image(*args, **kwargs):
+        read.set()
+        return real_load_image(*args, **kwargs)
+
+    monkeypatch.setattr(genxd.api, "load_image", load_image)
+    errors: list[BaseException] = []
+
+    def job() -> None:
+        try:
+            genxd.generate(image, tmp_path / "out", num_inference_steps=1, progress=False, loaded=loaded)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    with loaded.lock:  # another call's sampling
+        thread = threading.Thread(target=job)
+        thread.start()
+        assert read.wait(timeout=120), "the input was not read while the model was busy"
+    thread.join(timeout=600)
+    assert not errors, errors
+    assert (tmp_path / "out" / "scene_a" / "frames" / "000.png").is_file()

@@ -15,7 +15,6 @@ from its config files, :mod:`genxd.checkpoints`); messages name the argument as 
 from __future__ import annotations
 
 import inspect
-import json
 import os
 import sys
 import time
@@ -39,6 +38,7 @@ from .utils.images import Fit, load_image
 from .utils.memory_images import ImageObject, MemoryImage, collect_inputs, is_memory_image
 from .utils.paths import path_argument
 from .utils.io import clean_stale
+from .utils.json_text import json_text
 from .utils.progress import bar_settings, progress_bar
 from .validation import check
 
@@ -136,7 +136,7 @@ def _video_camera_path(clip_cameras, s: GenerateSettings, num_frames: int, focal
     draw_camera_path(vp.path.c2w, vp.path.K, path_picture_title(report, Path(s.camera_from_video).name)).save(
         picture, format="PNG")
     files = {"camera_path.png": picture.getvalue(),
-             "camera_from_video.json": (json.dumps(report, indent=2, default=str) + "\n").encode()}
+             "camera_from_video.json": (json_text(report, indent=2, default=str) + "\n").encode()}
     return vp.path.c2w, vp.path.K, vp.path.times, files
 
 
@@ -390,25 +390,25 @@ def generate_scenes(
 
     # 4. load the model and generate
     lm = loaded or load_model(model, group.device(device), dtype, compile_unet=compile_unet, offload=offload)
+    results = [SceneResult(i, str(paths[i]), str(folders[i]), "skipped", process_index=rank)
+               for i in range(len(paths)) if i not in todo] if group.is_main_process else []
+    mine = group.split(todo)
+    show = progress and group.is_main_process
+    desc = "scenes" if group.num_processes == 1 else f"scenes (process 0 of {group.num_processes})"
+    bar = progress_bar(total=len(mine), unit="scene", disable=not show, desc=desc)
+    tensors: dict[int, Tensor] = {}
+    for i in mine:  # decode first, outside the model's lock: a bad file fails alone, before the generation starts
+        try:
+            tensors[i] = load_image(paths[i], res, res, s.fit)
+        except Exception as exc:  # noqa: BLE001 - recorded, the other inputs go on
+            results.append(failed_result(i, str(paths[i]), str(folders[i]), exc, rank))
+            bar.update()
     # one job at a time per loaded model: the pipeline's scheduler (its step index) and sampling settings are
     # state of the call in progress (two threads sharing a model both failed: "index 4 is out of bounds")
     with lm.lock:
         pipe = lm.pipe
         configure_sampling(pipe, scheduler, s.decode_chunk, s.sequential_guidance)
-        results = [SceneResult(i, str(paths[i]), str(folders[i]), "skipped", process_index=rank)
-                   for i in range(len(paths)) if i not in todo] if group.is_main_process else []
-        mine = group.split(todo)
-        show = progress and group.is_main_process
         pipe.set_progress_bar_config(disable=not show, leave=False, desc="denoising", **bar_settings())
-        desc = "scenes" if group.num_processes == 1 else f"scenes (process 0 of {group.num_processes})"
-        bar = progress_bar(total=len(mine), unit="scene", disable=not show, desc=desc)
-        tensors: dict[int, Tensor] = {}
-        for i in mine:  # decode first: a bad file fails alone, before the generation starts
-            try:
-                tensors[i] = load_image(paths[i], res, res, s.fit)
-            except Exception as exc:  # noqa: BLE001 - recorded, the other inputs go on
-                results.append(failed_result(i, str(paths[i]), str(folders[i]), exc, rank))
-                bar.update()
         ready = [i for i in mine if i in tensors]
         long_bar = None
         if plan is not None:

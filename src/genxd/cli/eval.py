@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Optional
 
@@ -10,6 +9,7 @@ import typer
 
 from .. import job_specs as js
 from .. import validation as v
+from ..utils.json_text import json_text
 from .common import import_libraries, run_cli
 from .options import Device, Dtype, Guidance, Model, Overwrite, Quiet, Steps, checked
 
@@ -67,7 +67,7 @@ def register(app: typer.Typer) -> None:
             report = evaluate(model, num_scenes, steps, guidance, device, progress=not quiet, out=out, modes=modes,
                               dtype=dtype, fast=fast, fewshot_scenes=fewshot_scenes,
                               fewshot_iterations=fewshot_iterations, overwrite=overwrite, **extra)
-            typer.echo(json.dumps(report, indent=2))
+            typer.echo(json_text(report, indent=2))
             if out is not None:
                 typer.echo(f"wrote {out}", err=True)
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Optional
 
 import typer
 
 from ..output_folders import existing_files_error
+from ..utils.json_text import json_text
 from .common import run_cli
 from .options import Overwrite, Quiet, Seed, flag
 
@@ -53,7 +53,7 @@ def register(app: typer.Typer) -> None:
                 for path in written:
                     typer.echo(str(path))
             else:
-                typer.echo(json.dumps(summary, indent=2))
+                typer.echo(json_text(summary, indent=2))
                 typer.echo(f"wrote {' and '.join(str(p) for p in written)}", err=True)
                 for scene, reason in summary["failures"].items():
                     typer.echo(f"genxd: warning: {scene}: {reason}", err=True)

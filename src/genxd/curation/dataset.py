@@ -37,6 +37,7 @@ from typing import Any, Callable, Iterable, Iterator
 from ..utils.io import read_json
 from ..utils.machine import capped_at_usable_cpus, usable_cpus
 from ..utils.stages import StageCallback
+from ..utils.json_text import json_text
 from ..validation import GenXDWarning, caller, caller_style, setting
 from .frames import VideoSource, discover_videos
 from .pipeline import META_NAME, CurationConfig, curate_video, video_record
@@ -135,7 +136,7 @@ def append_index(out_dir: str | os.PathLike, record: dict[str, Any]) -> None:
     import fcntl
 
     path = Path(out_dir) / INDEX_NAME
-    line = json.dumps(record, sort_keys=False) + "\n"
+    line = json_text(record, sort_keys=False) + "\n"
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
         try:

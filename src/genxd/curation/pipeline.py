@@ -9,7 +9,6 @@ Output, written atomically (built in a hidden temporary folder beside the target
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 import shutil
@@ -25,6 +24,7 @@ import numpy as np
 from ..utils.io import is_environment_error
 from ..utils.stages import StageCallback
 from ..validation import arg
+from ..utils.json_text import json_text
 from .frames import FrameMemoryError, VideoReadError, VideoSource, discover_videos, read_frames
 from .masks import EpipolarFlowMasker, Masker, load_masker
 from .motion import DEFAULT_MOTION_THRESHOLD, MotionSettings, estimate_object_motion
@@ -397,5 +397,5 @@ def _curate_into(source: VideoSource, folder: Path, config: CurationConfig, mask
     timings["write"] = time.perf_counter() - t0
     meta["timings"] = {k: round(v, 4) for k, v in timings.items()}
     with open(folder / META_NAME, "w") as fh:
-        json.dump(meta, fh, indent=2)
+        fh.write(json_text(meta, indent=2))
     return meta

@@ -12,12 +12,13 @@ Spec: https://registry.khronos.org/glTF/specs/2.0/glTF-2.0.html (GLB container, 
 from __future__ import annotations
 
 import io
-import json
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from ..utils.json_text import json_text
 
 __all__ = ["GlbScene"]
 
@@ -121,7 +122,7 @@ class GlbScene:
         doc = dict(self._json, buffers=[{"byteLength": len(self._bin)}])
         if not doc["meshes"]:
             raise ValueError("empty scene")
-        js = json.dumps(doc, separators=(",", ":")).encode()
+        js = json_text(doc, separators=(",", ":")).encode()
         js += b" " * (-len(js) % 4)
         binary = bytes(self._bin) + b"\0" * (-len(self._bin) % 4)
         total = 12 + 8 + len(js) + 8 + len(binary)

@@ -16,7 +16,6 @@ Output folder of :func:`reconstruct_scene`::
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 from pathlib import Path
@@ -30,6 +29,7 @@ from ..cameras._io import describe, json_number, json_numbers, json_size
 from ..utils.images import save_png, tensor_to_uint8
 from ..utils.io import check_not_working_folder, read_json
 from ..validation import arg, overwrite_hint, setting
+from ..utils.json_text import json_text
 from .extra_views import extra_views_summary, resolve_extra_views
 from .metrics import load_lpips
 from .ply import load_scene, save_motion, save_ply
@@ -314,7 +314,7 @@ def reconstruct_scene(
                 unique_times = sorted(set(views.times.tolist()))
                 for j, t in enumerate(unique_times):
                     save_ply(tmp / "ply" / f"time_{j:04d}.ply", model, time=t)
-                (tmp / "ply" / "times.json").write_text(json.dumps(unique_times))
+                (tmp / "ply" / "times.json").write_text(json_text(unique_times))
         (tmp / "renders").mkdir()
         used: set[str] = set()
         for name, image in zip(views.names, renders):
@@ -329,9 +329,9 @@ def reconstruct_scene(
                                   config.backend, progress="fly-through" if progress else None)
             write_video(tmp / "flythrough.mp4", frames, fps=fps)
         with open(tmp / "cameras.json", "w") as f:
-            json.dump(_cameras_record(views, train, test), f)
+            f.write(json_text(_cameras_record(views, train, test)))
         with open(tmp / "reconstruction.json", "w") as f:
-            json.dump(record, f, indent=2)
+            f.write(json_text(record, indent=2))
     return record
 
 
@@ -500,5 +500,5 @@ def evaluate_scene(
             for name, image in zip(test_views.names, renders):
                 save_png(tmp / f"{_safe_name(name)}.png", image)
     with atomic_path(out_path) as tmp:
-        tmp.write_text(json.dumps(result, indent=2))
+        tmp.write_text(json_text(result, indent=2))
     return result

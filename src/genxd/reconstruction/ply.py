@@ -12,7 +12,6 @@ per-Gaussian coefficients; the .ply then holds the scene at t = 0.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import zipfile
@@ -23,6 +22,7 @@ import numpy as np
 import torch
 
 from ..utils.io import is_damaged_file_error
+from ..utils.json_text import json_text
 from ..utils.paths import require_file
 from .gaussians import GaussianModel, MotionBasis
 
@@ -156,7 +156,7 @@ def save_motion(path: str | os.PathLike, model: GaussianModel, times: list[float
     basis = model.motion_basis
     arrays = {
         "format": np.array(MOTION_FORMAT),
-        "basis": np.array(json.dumps({"poly_degree": basis.poly_degree, "fourier_terms": basis.fourier_terms})),
+        "basis": np.array(json_text({"poly_degree": basis.poly_degree, "fourier_terms": basis.fourier_terms})),
         "poly_degree": np.array(basis.poly_degree, dtype=np.int64),
         "fourier_terms": np.array(basis.fourier_terms, dtype=np.int64),
         "coefficients": _to_numpy(model.params["motion"]),

@@ -16,7 +16,6 @@ save never leaves a broken ``checkpoint-*`` folder.
 from __future__ import annotations
 
 import errno
-import json
 import math
 import os
 import re
@@ -29,6 +28,7 @@ import torch
 import yaml
 
 from ..utils.io import read_json
+from ..utils.json_text import json_text
 from .checkpoint_files import CHECKPOINT_PREFIX, existing_run_error, list_checkpoints, no_checkpoint_note, resume_error
 from .config import CheckpointConfig, LoggingConfig, OptimConfig, config_to_dict
 
@@ -222,7 +222,7 @@ class TrainingRun:
             return
         row = {"step": step, **{k: float(v) for k, v in metrics.items()}}
         with open(self.output_dir / "metrics.jsonl", "a") as fh:
-            fh.write(json.dumps(row) + "\n")
+            fh.write(json_text(row) + "\n")
         if self.tensorboard:
             self.accelerator.log(metrics, step=step)
 
@@ -346,7 +346,7 @@ class TrainingRun:
                 "num_processes": acc.num_processes,
                 "seed": self.seed,
             }
-            (tmp / "training_state.json").write_text(json.dumps(state, indent=2) + "\n")
+            (tmp / "training_state.json").write_text(json_text(state, indent=2) + "\n")
             (tmp / "config.yaml").write_text(yaml.safe_dump(config_to_dict(self.config), sort_keys=False))
             if final.exists():
                 shutil.rmtree(final)

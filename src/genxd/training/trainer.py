@@ -10,7 +10,6 @@ videos and logs at their intervals; a final checkpoint at the end (or when ``max
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import Any
 import torch
 
 from ..utils.progress import progress_bar
+from ..utils.json_text import json_text
 from .config import OptimConfig, TrainConfig
 from .data import make_loader
 from .ema import EMAWeights
@@ -166,7 +166,7 @@ def train_genxd(cfg: TrainConfig, resume: str | None = None, overwrite: bool = F
         gen = {"resolution": height, "height": height, "width": width, "num_frames": cfg.data.num_frames,
                "num_inference_steps": 25, "guidance_scale": 3.0, **scene_depth_entry(cfg.data.datasets),
                **cfg.generation}
-        (folder / "generation_config.json").write_text(json.dumps(gen, indent=2) + "\n")
+        (folder / "generation_config.json").write_text(json_text(gen, indent=2) + "\n")
 
     def checkpoint(step: int) -> Path | None:
         state = None if ema is not None else acc.get_state_dict(unet)

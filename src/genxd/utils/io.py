@@ -40,6 +40,7 @@ import socket
 from pathlib import Path
 from typing import Any, Iterator
 
+from .json_text import json_text
 from .paths import require_file
 
 _PART_RE = re.compile(
@@ -363,7 +364,7 @@ def write_json_atomic(path: str | os.PathLike, obj: Any, overwrite: bool = True,
     if os.path.lexists(path) and not overwrite:
         raise FileExistsError(f"{path} already exists ({overwrite_hint()})")
     with atomic_file(path, replace=overwrite) as tmp:
-        tmp.write_text(json.dumps(obj, indent=indent) + "\n")
+        tmp.write_text(json_text(obj, indent=indent) + "\n")
     return path
 
 

@@ -7,7 +7,6 @@ from ``seed`` and renders it; :func:`write_clip` writes it in one of :data:`FORM
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +17,7 @@ import torch
 from torch import Tensor
 
 from ...utils.io import atomic_file
+from ...utils.json_text import json_text
 from .cameras import CAMERA_PATHS, camera_path
 from .ground_truth import image_motion_strength
 from .render import SURFACE_SKY, RenderOutput, render
@@ -191,7 +191,7 @@ def write_clip(
             raise FileExistsError(f"{side} already exists (pass overwrite=True to replace it)")
         # the camera file first, renamed in only once the video is in: a failure leaves neither
         with atomic_file(side, replace=overwrite) as side_tmp:
-            side_tmp.write_text(json.dumps(meta) + "\n")
+            side_tmp.write_text(json_text(meta) + "\n")
             write_video(video, rgb, fps=fps, overwrite=overwrite)
         return video
     if fmt == "camvid":

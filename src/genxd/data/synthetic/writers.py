@@ -7,7 +7,6 @@ when complete) and refuse to replace existing outputs unless ``overwrite=True``.
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -17,6 +16,7 @@ import torch
 from torch import Tensor
 
 from genxd.cameras import unproject_depth
+from genxd.utils.json_text import json_text
 
 __all__ = [
     "to_uint8_frames",
@@ -68,7 +68,7 @@ class _AtomicDir:
 
 
 def _write_json(path: Path, obj: Any) -> None:
-    path.write_text(json.dumps(obj, indent=1) + "\n")
+    path.write_text(json_text(obj, indent=1) + "\n")
 
 
 def _save_image(array: np.ndarray, path: Path) -> None:
