@@ -26,8 +26,11 @@ def _model(sh_degree: int, dynamic: bool = False, seed: int = 0) -> GaussianMode
     return model
 
 
-@pytest.mark.parametrize("sh_degree", [0, 3])
+@pytest.mark.parametrize("sh_degree", [0, 1, 3])
 def test_ply_has_the_standard_layout_and_round_trips(tmp_path, sh_degree: int) -> None:
+    """Every file has the 45 f_rest properties of degree 3, as the original 3DGS code writes them: its loader
+    asserts that count, and refused genxd's degree-1 files (9 properties; found by the output interop audit,
+    2026-12-04). The bands a model lacks are zeros, and read back as the model's own degree."""
     from plyfile import PlyData
 
     model = _model(sh_degree)
@@ -35,10 +38,14 @@ def test_ply_has_the_standard_layout_and_round_trips(tmp_path, sh_degree: int) -
     ply = PlyData.read(str(path))
     vertex = ply["vertex"]
     names = [p.name for p in vertex.properties]
-    assert names == ply_property_names(sh_degree)
+    assert names == ply_property_names(3)
     assert names[:9] == ["x", "y", "z", "nx", "ny", "nz", "f_dc_0", "f_dc_1", "f_dc_2"]
     assert names[-8:] == ["opacity", "scale_0", "scale_1", "scale_2", "rot_0", "rot_1", "rot_2", "rot_3"]
-    assert len([n for n in names if n.startswith("f_rest_")]) == 3 * ((sh_degree + 1) ** 2 - 1)
+    assert len([n for n in names if n.startswith("f_rest_")]) == 45
+    if sh_degree == 1:  # channel-major: red coefficients 0-2 then 12 zeros, green from 15
+        assert np.allclose(vertex["f_rest_2"], model.params["shN"][:, 2, 0].detach().numpy())
+        assert all(not vertex[f"f_rest_{i}"].any() for i in [*range(3, 15), *range(18, 30), *range(33, 45)])
+        assert np.allclose(vertex["f_rest_15"], model.params["shN"][:, 0, 1].detach().numpy())
     assert all(p.val_dtype in ("f4", "float32", "float") for p in vertex.properties)
     assert len(vertex.data) == model.num_gaussians
     p = {k: v.detach() for k, v in model.params.items()}
@@ -61,6 +68,66 @@ def test_ply_has_the_standard_layout_and_round_trips(tmp_path, sh_degree: int) -
     a = model.render(c2w, K, 20, 24, background=torch.zeros(3)).rgb
     b = loaded.render(c2w, K, 20, 24, background=torch.zeros(3)).rgb
     assert torch.equal(a, b)
+
+
+def test_a_smaller_sh_degree_can_be_asked_for(tmp_path) -> None:
+    from plyfile import PlyData
+
+    path = save_ply(tmp_path / "scene.ply", _model(1), sh_degree=1)
+    assert [p.name for p in PlyData.read(str(path))["vertex"].properties] == ply_property_names(1)
+    with pytest.raises(ValueError, match="sh_degree must be 3-3 for this model, got 1"):
+        save_ply(tmp_path / "x.ply", _model(3), sh_degree=1)
+
+
+def _temporal_model() -> GaussianModel:
+    model = _model(1, dynamic=True)
+    gen = torch.Generator().manual_seed(5)
+    params = dict(model.params.items())
+    params["time_centers"] = torch.nn.Parameter(torch.rand(300, generator=gen))
+    params["time_log_scales"] = torch.nn.Parameter(torch.log(0.05 + 0.3 * torch.rand(300, generator=gen)))
+    model = GaussianModel(torch.nn.ParameterDict(params), model.sh_degree, model.motion_basis)
+    assert model.has_temporal_opacity
+    return model
+
+
+def test_with_temporal_opacity_scene_ply_is_the_scene_at_t0_and_motion_npz_replays_every_time(tmp_path) -> None:
+    """``scene.ply`` is documented as the scene at t = 0, but with temporal opacity it held the time-independent
+    opacities (Gaussians of every time shown at once in a viewer; summed opacity 2357 against 834 at t = 0, found
+    by the output interop audit, 2026-12-04). Now the .ply holds the opacities at t = 0 and ``motion.npz`` the
+    time-independent ones."""
+    model = _temporal_model()
+    save_ply(tmp_path / "scene.ply", model)
+    save_ply(tmp_path / "t0.ply", model, time=0.0)
+    save_motion(tmp_path / "motion.npz", model, times=[0.0, 1.0])
+    from plyfile import PlyData
+
+    scene = PlyData.read(str(tmp_path / "scene.ply"))["vertex"]
+    t0 = PlyData.read(str(tmp_path / "t0.ply"))["vertex"]
+    assert np.array_equal(scene["opacity"], t0["opacity"])
+    at0 = 1 / (1 + np.exp(-scene["opacity"].astype(np.float64)))
+    np.testing.assert_allclose(at0, model.opacities_at(0.0).detach().numpy(), atol=1e-6)
+    loaded = load_motion(tmp_path / "motion.npz", load_ply(tmp_path / "scene.ply"))
+    for t in (0.0, 0.4, 1.0):
+        torch.testing.assert_close(loaded.opacities_at(t), model.opacities_at(t).detach(), atol=1e-6, rtol=0)
+    with np.load(tmp_path / "motion.npz") as z:  # the documented formula
+        base = 1 / (1 + np.exp(-z["opacities"].astype(np.float64)))
+        at = base * np.exp(-0.5 * ((0.4 - z["time_centers"]) / z["time_scales"]) ** 2)
+    np.testing.assert_allclose(at, model.opacities_at(0.4).detach().numpy(), atol=1e-6)
+
+
+def test_a_motion_file_written_before_it_held_the_opacities_still_reads(tmp_path) -> None:
+    """Files of earlier versions: the .ply held the time-independent opacities, motion.npz had no ``opacities``."""
+    model = _temporal_model()
+    save_ply(tmp_path / "old.ply", GaussianModel(model.params, model.sh_degree))  # static view: base opacities
+    save_motion(tmp_path / "motion.npz", model)
+    with np.load(tmp_path / "motion.npz") as z:
+        old = {k: z[k] for k in z.files if k != "opacities"}
+    np.savez(tmp_path / "old.npz", **old)
+    loaded = load_motion(tmp_path / "old.npz", load_ply(tmp_path / "old.ply"))
+    torch.testing.assert_close(loaded.opacities_at(0.6), model.opacities_at(0.6).detach(), atol=1e-6, rtol=0)
+    np.savez(tmp_path / "short.npz", **{**old, "time_centers": old["time_centers"][:10]})
+    with pytest.raises(ValueError, match=r"time_centers has shape \(10,\), expected \[300\]"):
+        load_motion(tmp_path / "short.npz", load_ply(tmp_path / "old.ply"))
 
 
 def test_motion_round_trip_replays_the_same_scene(tmp_path) -> None:

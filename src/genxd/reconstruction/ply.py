@@ -6,8 +6,13 @@ rot_0 rot_1 rot_2 rot_3`` (float32), as written by the original 3DGS code and re
 viewers: ``opacity`` is the logit, ``scale_*`` the log standard deviations, ``rot_*`` the quaternion
 (w, x, y, z), ``f_rest`` channel-major (all red coefficients, then green, then blue), normals 0.
 
+The file always has the 45 ``f_rest`` properties of SH degree 3, as the original 3DGS code writes them (its
+loader asserts that count): the bands a model of a lower degree lacks are written as zeros, which add nothing to
+the colour, and :func:`load_ply` drops trailing bands that are all zero, so a degree-1 model reads back as one.
+
 ``motion.npz`` (4D scenes; see ``docs/reconstruction.md``) holds the motion basis and its
-per-Gaussian coefficients; the .ply then holds the scene at t = 0.
+per-Gaussian coefficients (and, with temporal opacity, the time-independent opacities); the .ply then holds
+the scene at t = 0, opacities at t = 0 included.
 """
 
 from __future__ import annotations
@@ -29,6 +34,9 @@ from .gaussians import GaussianModel, MotionBasis
 __all__ = ["save_ply", "load_ply", "save_motion", "load_motion", "load_scene", "ply_property_names"]
 
 MOTION_FORMAT = "genxd-gaussian-motion-v1"
+
+#: SH degree of the written .ply files: the original 3DGS code's, whose loader accepts no other by default.
+PLY_SH_DEGREE = 3
 
 #: What the PLY and npz readers raise for a damaged file (besides OSError EINVAL, a seek before the start).
 _UNREADABLE = (ValueError, OverflowError, EOFError, MemoryError, OSError)
@@ -55,27 +63,31 @@ def _to_numpy(t: torch.Tensor) -> np.ndarray:
     return t.detach().float().cpu().numpy()
 
 
-def save_ply(path: str | os.PathLike, model: GaussianModel, time: float | None = None) -> Path:
-    """Write ``model`` (at ``time`` for a 4D model; canonical t = 0 when None) as a 3DGS .ply.
+def save_ply(path: str | os.PathLike, model: GaussianModel, time: float | None = None,
+             sh_degree: int = PLY_SH_DEGREE) -> Path:
+    """Write ``model`` (at ``time`` for a 4D model; t = 0 when None) as a 3DGS .ply.
 
-    With temporal opacity the opacity at ``time`` is baked into the stored logit.
+    With temporal opacity the opacity at that time is baked into the stored logit. ``sh_degree``: the SH
+    degree of the file (3, the 3DGS layout, by default), at least the model's; missing bands are zeros.
     """
     from plyfile import PlyData, PlyElement
 
+    if not model.sh_degree <= sh_degree <= 3:
+        raise ValueError(f"save_ply: sh_degree must be {model.sh_degree}-3 for this model, got {sh_degree}")
     p = model.params
     G = model.num_gaussians
     if time is None and model.is_dynamic:
-        time_for_means: float | None = 0.0  # the exported canonical scene is the one at t = 0
-    else:
-        time_for_means = time
-    means = _to_numpy(model.means_at(time_for_means) if time_for_means is not None else p["means"])
+        time = 0.0  # the exported scene of a 4D model is the one at t = 0
+    means = _to_numpy(model.means_at(time) if time is not None else p["means"])
     if time is not None and model.has_temporal_opacity:
         opacity = model.opacities_at(time).detach().clamp(1e-7, 1 - 1e-7)
         opacity_logit = _to_numpy(torch.log(opacity / (1 - opacity)))
     else:
         opacity_logit = _to_numpy(p["opacities"])
     f_dc = _to_numpy(p["sh0"][:, 0, :])  # G 3
-    f_rest = _to_numpy(p["shN"].transpose(1, 2).reshape(G, -1))  # G 3*(K-1), channel-major
+    rest = p["shN"].detach()  # G K-1 3
+    rest = torch.cat([rest, rest.new_zeros(G, (sh_degree + 1) ** 2 - 1 - rest.shape[1], 3)], dim=1)
+    f_rest = _to_numpy(rest.transpose(1, 2).reshape(G, -1))  # G 3*(K-1), channel-major
     columns = np.concatenate(
         [
             means,
@@ -88,7 +100,7 @@ def save_ply(path: str | os.PathLike, model: GaussianModel, time: float | None =
         ],
         axis=1,
     ).astype(np.float32)
-    names = ply_property_names(model.sh_degree)
+    names = ply_property_names(sh_degree)
     assert columns.shape[1] == len(names)
     vertex = np.empty(G, dtype=[(n, "f4") for n in names])
     for i, n in enumerate(names):
@@ -135,13 +147,17 @@ def load_ply(path: str | os.PathLike, device: torch.device | str = "cpu") -> Gau
         return torch.from_numpy(np.stack([np.asarray(v[k], dtype=np.float32) for k in keys], axis=1))
 
     rest = col(*[f"f_rest_{i}" for i in range(n_rest)]) if n_rest else torch.zeros(G, 0)
+    shN = rest.reshape(G, 3, -1).transpose(1, 2).contiguous()  # G K-1 3
+    while sh_degree > 0 and not bool(shN[:, sh_degree ** 2 - 1:].any()):  # trailing bands of zeros: padding
+        sh_degree -= 1
+        shN = shN[:, : (sh_degree + 1) ** 2 - 1].contiguous()
     params = {
         "means": col("x", "y", "z"),
         "scales": col("scale_0", "scale_1", "scale_2"),
         "quats": col("rot_0", "rot_1", "rot_2", "rot_3"),
         "opacities": col("opacity")[:, 0],
         "sh0": col("f_dc_0", "f_dc_1", "f_dc_2")[:, None, :],
-        "shN": rest.reshape(G, 3, -1).transpose(1, 2).contiguous(),
+        "shN": shN,
     }
     pdict = torch.nn.ParameterDict(
         {k: torch.nn.Parameter(t.to(device), requires_grad=False) for k, t in params.items()}
@@ -162,7 +178,8 @@ def save_motion(path: str | os.PathLike, model: GaussianModel, times: list[float
         "coefficients": _to_numpy(model.params["motion"]),
         "times": np.asarray(times if times is not None else [], dtype=np.float32),
     }
-    if model.has_temporal_opacity:
+    if model.has_temporal_opacity:  # the .ply holds the opacities at t = 0; the time-independent ones go here
+        arrays["opacities"] = _to_numpy(model.params["opacities"])
         arrays["time_centers"] = _to_numpy(model.params["time_centers"])
         arrays["time_scales"] = _to_numpy(torch.exp(model.params["time_log_scales"]))
     path = Path(path)
@@ -185,6 +202,8 @@ def load_motion(path: str | os.PathLike, model: GaussianModel) -> GaussianModel:
             if "time_centers" in z:
                 extra["time_centers"] = torch.from_numpy(np.asarray(z["time_centers"], dtype=np.float32))
                 extra["time_log_scales"] = torch.log(torch.from_numpy(np.asarray(z["time_scales"], dtype=np.float32)))
+                if "opacities" in z:  # earlier files have none: their .ply held them (so not the scene at t = 0)
+                    extra["opacities"] = torch.from_numpy(np.asarray(z["opacities"], dtype=np.float32))
     except ValueError as exc:
         raise ValueError(str(exc) if str(exc).startswith(str(path)) else f"{path}: {exc}") from None
     except (*_UNREADABLE, zipfile.BadZipFile, zlib.error, KeyError, TypeError, NotImplementedError) as exc:
@@ -193,6 +212,11 @@ def load_motion(path: str | os.PathLike, model: GaussianModel) -> GaussianModel:
     if bad:
         raise ValueError(f"{path}: {', '.join(bad)} hold NaN or infinite values")
     G = model.num_gaussians
+    bad_shape = [k for k, t in extra.items() if t.shape != (G,)]
+    if bad_shape:
+        key = {"time_log_scales": "time_scales"}.get(bad_shape[0], bad_shape[0])
+        raise ValueError(f"{path}: {key} has shape {tuple(extra[bad_shape[0]].shape)}, expected [{G}] "
+                         "(one value per Gaussian of this .ply)")
     if coeffs.shape != (G, basis.num_functions, 3):
         raise ValueError(
             f"{path}: coefficients have shape {tuple(coeffs.shape)}, expected [{G}, {basis.num_functions}, 3] "
