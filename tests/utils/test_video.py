@@ -29,6 +29,21 @@ def test_write_then_read_roundtrip(tmp_path, monkeypatch, backend):
     assert [p.name for p in tmp_path.iterdir()] == ["clip.mp4"]  # no temporary left behind
 
 
+def test_an_mp4_has_its_index_first_and_its_colour_matrix_tagged(tmp_path):
+    """``moov`` after ``mdat`` made a browser fetch the whole file before playing it over plain HTTP, and players
+    that assume BT.709 for untagged HD video shifted the colours of ffmpeg's BT.601 conversion (found by the
+    output interop audit, 2026-12-04)."""
+    av = pytest.importorskip("av")
+    if not video._has_imageio_ffmpeg():
+        pytest.skip("imageio-ffmpeg not installed")
+    path = video.write_mp4(tmp_path / "clip.mp4", _frames(), fps=4)
+    data = path.read_bytes()
+    assert -1 < data.find(b"moov") < data.find(b"mdat"), (data.find(b"moov"), data.find(b"mdat"))
+    with av.open(str(path)) as container:
+        frame = next(container.decode(video=0))
+    assert (int(frame.colorspace), int(frame.color_range)) == (6, 1)  # SMPTE 170M (BT.601), limited ("tv") range
+
+
 def test_bad_frames_are_refused(tmp_path):
     with pytest.raises(ValueError, match="uint8"):
         video.write_mp4(tmp_path / "x.mp4", np.zeros((2, 8, 8, 3), np.float32))

@@ -12,7 +12,8 @@ from .io import atomic_file
 
 def write_mp4(path: str | Path, frames: np.ndarray, fps: float = 8.0, quality: int = 8,
               shown_as: str | Path | None = None, replace: bool = True) -> Path:
-    """Write ``uint8 [N, H, W, 3]`` frames as an H.264 mp4 atomically (no half-written file on Ctrl-C).
+    """Write ``uint8 [N, H, W, 3]`` frames as an H.264 mp4 atomically (no half-written file on Ctrl-C), its index
+    first (``faststart``) and its colour matrix tagged (BT.601, limited range).
 
     H and W must be even (yuv420p); odd sizes are padded by one pixel with edge values. ``shown_as``: the name
     an error gives the file (its final place, when ``path`` is inside a temporary folder). ``replace=False``: an
@@ -39,6 +40,7 @@ def write_mp4(path: str | Path, frames: np.ndarray, fps: float = 8.0, quality: i
             # ffmpeg's own lines off: they went straight to the terminal (a full disk printed six of them before
             # genxd's one line); a failed write is found by check_mp4_complete below and named there
             ffmpeg_log_level="fatal",
+            output_params=list(_MP4_OUTPUT_PARAMS),
         )
         try:
             for frame in frames:
@@ -48,6 +50,11 @@ def write_mp4(path: str | Path, frames: np.ndarray, fps: float = 8.0, quality: i
         check_mp4_complete(tmp, shown)
     return path
 
+
+#: ffmpeg settings of every mp4 genxd writes: the index (``moov``) before the frames, so that a browser plays the
+#: file while it downloads, and the colour matrix tagged as the one ffmpeg converts RGB with (BT.601, limited
+#: range): untagged, players assume BT.709 for HD sizes and shift the colours.
+_MP4_OUTPUT_PARAMS = ("-movflags", "+faststart", "-colorspace", "smpte170m", "-color_range", "tv")
 
 #: Top-level MP4 boxes a playable file written by ffmpeg or OpenCV has.
 _MP4_REQUIRED_BOXES = (b"ftyp", b"moov", b"mdat")
