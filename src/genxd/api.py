@@ -55,13 +55,14 @@ def camera_trajectory(camera: str | Path, num_frames: int, focal: float | None =
 
     Files and folders are read with :func:`genxd.cameras.read_camera_path` (authors' camera JSON, w2c
     lists, ``transforms.json``, COLMAP models, ``genxd curate`` / ``generate`` outputs); their own frame
-    count is used; files without intrinsics get ``focal`` (else the authors' 1.414). ``scale`` multiplies a
+    count is used; files without intrinsics get ``focal`` (else the authors' 1.414); a file of cameras that are not
+    square gives the intrinsics of the centre square of their pictures. ``scale`` multiplies a
     preset's camera positions (the model's :attr:`~genxd.checkpoints.ModelInfo.preset_scale`: 0.5 for the
     bundled model); files keep their own.
     """
     path = camera_path_of(camera, focal)
-    if path is not None:
-        return path.c2w.float(), path.K.float()
+    if path is not None:  # a camera of another shape: the centre square of its pictures, as images are cropped
+        return path.c2w.float(), path.intrinsics_for(1, 1, "crop").float()
     name = str(camera)
     if name not in trajectories.PRESETS:
         raise v.InvalidValue(f"{v.arg('camera')} must be one of {', '.join(sorted(trajectories.PRESETS))} or a camera "
@@ -336,7 +337,8 @@ def generate_scenes(
         c2w, K, times, extra_files = _video_camera_path(clip_cameras, s, asked_frames, focal, res)
     # a camera file is read once, here (before any weights load)
     elif (from_file := camera_path_of(s.camera, focal)) is not None:  # a camera file: its frames, K, times
-        c2w, K, times = from_file.c2w.float(), from_file.K.float(), from_file.times
+        # a camera of another shape is fitted to the square output as the input image is (crop or pad)
+        c2w, K, times = from_file.c2w.float(), from_file.intrinsics_for(1, 1, s.fit).float(), from_file.times
     else:
         c2w, K = camera_trajectory(s.camera, asked_frames, focal, s.elevation, s.azimuth_range, s.radius,
                                    scale=info.preset_scale)
@@ -346,6 +348,8 @@ def generate_scenes(
     num_frames = c2w.shape[0]
     if num_frames < 2:
         raise ValueError(f"{camera_label(s.camera)}: the camera path needs at least 2 cameras, it has {num_frames}")
+    if times is None and s.mode != "3d":  # frame times in [0, 1] for 4D readers (D-NeRF's "time" of each frame)
+        times = torch.linspace(0.0, 1.0, num_frames)
     from .pipelines.long_paths import LongPathSettings, plan_for
 
     long_settings = LongPathSettings(s.window, s.anchors, s.overlap, s.max_windows_per_call)

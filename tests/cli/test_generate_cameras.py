@@ -91,6 +91,26 @@ def test_every_trajectory_make_format_is_accepted_by_generate(tmp_path, shared_m
     _check_written_cameras(tmp_path / "out" / "scene_a", c2w, K)  # the file's own 5 frames (not --frames 4)
 
 
+@pytest.mark.parametrize("fmt", ("authors", "transforms", "colmap"))
+@pytest.mark.parametrize("fit", ("crop", "pad"))
+def test_a_16_by_9_camera_path_is_fitted_to_the_square_output_as_the_image_is(tmp_path, shared_model, fmt, fit):
+    """A 320x180 path (fx = fy in pixels, as every camera) gave generate its fx / W and fy / H as they stood,
+    so the square output was stretched vertically by 16 / 9; ``trajectory make`` wrote fy = fx x H / W in pixels
+    (non-square pixels) for other tools to stretch instead (found by the output interop audit, 2026-12-04)."""
+    path = tmp_path / ("path" if fmt == "colmap" else "path.json")
+    made = _run(["trajectory", "make", "orbit", "--format", fmt, "--num-frames", "4", "--height", "180",
+                 "--width", "320", "--focal", "0.6", "-o", path])
+    assert made.exit_code == 0, made.output
+    cam = read_camera_path(path)
+    fx_px, fy_px = cam.K[0, 0, 0] * 320, cam.K[0, 1, 1] * 180
+    assert float(fx_px) == pytest.approx(192.0, abs=1e-3) and float(fy_px) == pytest.approx(192.0, abs=1e-3)
+    res = _run(["generate", EXAMPLE, "--camera", path, "--fit", fit, "-o", tmp_path / "out", *TINY])
+    assert res.exit_code == 0, res.output
+    side = 180 if fit == "crop" else 320  # the centre 180x180 of each picture, or the picture padded to 320x320
+    K = torch.tensor([[192.0 / side, 0, 0.5], [0, 192.0 / side, 0.5], [0, 0, 1]]).expand(4, 3, 3)
+    _check_written_cameras(tmp_path / "out" / "scene_a", cam.c2w, K)
+
+
 def test_generate_zoom_loads_the_bundled_model(tmp_path):
     """The original failure: `--camera zoom` stopped after sampling (per-frame intrinsics)."""
     res = _run(["generate", EXAMPLE, "--camera", "zoom", "-o", tmp_path / "out", *TINY])

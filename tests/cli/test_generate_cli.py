@@ -77,6 +77,13 @@ def test_generate_python_api_and_camera_file(images, tmp_path, reference_small):
     assert [f.name for f in folders] == ["wide"]
     got = formats.load_camera_json(folders[0] / "cameras.json")
     torch.testing.assert_close(got.c2w.float(), c2w, atol=1e-5, rtol=0)
+    # a 4D clip's frames carry their times (D-NeRF's "time", read by 4D tools; a file without times had none)
+    frames = json.loads((folders[0] / "transforms.json").read_text())["frames"]
+    np.testing.assert_allclose([f["time"] for f in frames], np.linspace(0, 1, 6), atol=1e-6)
+    np.testing.assert_allclose(got.times.numpy(), np.linspace(0, 1, 6), atol=1e-6)
+    static = genxd.generate(images / "wide.png", tmp_path / "o3", model=reference_small, camera=str(path),
+                            resolution=64, num_inference_steps=1, progress=False)
+    assert not any("time" in f for f in json.loads((static[0] / "transforms.json").read_text())["frames"])
 
 
 @pytest.mark.parametrize(

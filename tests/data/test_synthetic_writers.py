@@ -199,7 +199,8 @@ def test_cli_writes_clips_and_refuses_to_overwrite(tmp_path):
     assert folders == ["synth_4d_000003", "synth_4d_000004"]
     # --quiet: only what was written, one path a line (the option's help: "errors and what was written")
     assert result.stdout.splitlines() == [str(tmp_path / "out" / f) for f in folders], result.stdout
-    assert (tmp_path / "out" / "synth_4d_000003" / "transforms.json").is_file()
+    frames = json.loads((tmp_path / "out" / "synth_4d_000003" / "transforms.json").read_text())["frames"]
+    assert [f["time"] for f in frames] == [0.0, 1.0]  # a 4D clip's frame times, for 4D readers (D-NeRF's key)
     again = runner.invoke(app, args)
     assert again.exit_code == 2 and "--overwrite" in again.output
     # with the progress bar on, stdout holds only the "wrote ..." line (the bar lives on stderr)

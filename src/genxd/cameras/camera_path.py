@@ -8,7 +8,30 @@ from torch import Tensor
 
 from .geometry import c2w_to_w2c
 
-__all__ = ["CameraPath"]
+__all__ = ["CameraPath", "intrinsics_for_aspect"]
+
+
+def intrinsics_for_aspect(K: Tensor, height: int, width: int, out_h: int, out_w: int, fit: str = "crop") -> Tensor:
+    """Normalised intrinsics ``K [..., 3, 3]`` of a ``height x width`` camera, for pictures of the aspect of
+    ``out_h x out_w`` made from its pictures as images are fitted (``genxd.utils.images.load_image``): ``"crop"``
+    keeps the centre (a narrower view along the longer side), ``"pad"`` adds borders (a wider view along the
+    shorter side). Pixels stay square: a 16:9 camera with ``fx = fy`` in pixels gives a square one with
+    ``fx / side = fy / side``, not its ``fx / W`` and ``fy / H`` as they stand (which would stretch the picture)."""
+    if fit not in ("crop", "pad"):
+        raise ValueError(f"fit must be 'crop' or 'pad', got {fit!r}")
+    if height * out_w == width * out_h:
+        return K
+    K = K.clone()
+    wider = width * out_h > height * out_w
+    if wider == (fit == "crop"):  # the width changes: cropped (wider camera) or padded (taller camera)
+        new_w = height * out_w / out_h
+        K[..., 0, 0] *= width / new_w
+        K[..., 0, 2] = (K[..., 0, 2] * width - (width - new_w) / 2) / new_w
+    else:
+        new_h = width * out_h / out_w
+        K[..., 1, 1] *= height / new_h
+        K[..., 1, 2] = (K[..., 1, 2] * height - (height - new_h) / 2) / new_h
+    return K
 
 
 @dataclass
@@ -50,6 +73,11 @@ class CameraPath:
 
     def __len__(self) -> int:
         return int(self.c2w.shape[0])
+
+    def intrinsics_for(self, out_h: int, out_w: int, fit: str = "crop") -> Tensor:
+        """``K [N, 3, 3]`` for pictures of ``out_h x out_w`` made from this path's (see
+        :func:`intrinsics_for_aspect`)."""
+        return intrinsics_for_aspect(self.K, self.height, self.width, out_h, out_w, fit)
 
     @property
     def w2c(self) -> Tensor:

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 from torch import Tensor
 
-from .camera_path import CameraPath
+from .camera_path import CameraPath, intrinsics_for_aspect
 from .geometry import intrinsics_from_focal
 from .clip_cameras import (  # noqa: F401 - step 1, re-exported: genxd.cameras.from_video is the public module
     ASSUMED_FOCAL,
@@ -71,22 +71,6 @@ class VideoPath:
 # ----------------------------------------------------------------------------------------------
 # Step 2: the generation path
 # ----------------------------------------------------------------------------------------------
-
-
-def _crop_to_aspect(K: Tensor, height: int, width: int, out_h: int, out_w: int) -> Tensor:
-    """Normalised intrinsics after a centre crop of ``height x width`` to the aspect of ``out_h x out_w``."""
-    if height * out_w == width * out_h:
-        return K
-    K = K.clone()
-    if width * out_h > height * out_w:  # wider: crop the width
-        new_w = height * out_w / out_h
-        K[:, 0, 0] *= width / new_w
-        K[:, 0, 2] = (K[:, 0, 2] * width - (width - new_w) / 2) / new_w
-    else:
-        new_h = width * out_h / out_w
-        K[:, 1, 1] *= height / new_h
-        K[:, 1, 2] = (K[:, 1, 2] * height - (height - new_h) / 2) / new_h
-    return K
 
 
 def check_path_settings(num_frames: int | None = None, *, intrinsics: str = "model", spacing: str | None = "arc",
@@ -168,7 +152,7 @@ def make_video_path(
         focal = 1.414 if model_focal is None else float(model_focal)
         K = intrinsics_from_focal(focal).double().expand(len(c2w), 3, 3).clone()
     else:
-        K = _crop_to_aspect(K, cams.height, cams.width, out_h, out_w)
+        K = intrinsics_for_aspect(K, cams.height, cams.width, out_h, out_w, "crop")
     report = {
         "method": cams.method, "num_frames": int(num_frames), "spacing": spacing, "smoothing": smoothing,
         "normalization": used, "path_scale": path_scale, "scale": scale, "scene_depth": cams.scene_depth,

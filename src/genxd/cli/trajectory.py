@@ -141,7 +141,7 @@ def register(app: typer.Typer) -> None:
         num_frames: Optional[int] = typer.Option(None, "--num-frames", callback=checked(v.Int(1, 100_000, optional=True)), help="Number of cameras (default: 12, or the --for-model model's)."),
         height: Optional[int] = typer.Option(None, "--height", callback=checked(v.Int(1, 65_536, optional=True)), help="Image height in pixels (default: 256, or the --for-model model's)."),
         width: Optional[int] = typer.Option(None, "--width", callback=checked(v.Int(1, 65_536, optional=True)), help="Image width in pixels (default: 256, or the --for-model model's)."),
-        focal: Optional[float] = typer.Option(None, "--focal", callback=checked(v.FOCAL), help="Normalised focal length fx/W, 0.05-100 (default: the preset's)."),
+        focal: Optional[float] = typer.Option(None, "--focal", callback=checked(v.FOCAL), help="Normalised focal length fx/W, 0.05-100 (default: the preset's); pixels are square (fy = fx in pixels)."),
         elevation: Optional[float] = typer.Option(None, "--elevation", callback=checked(v.ELEVATION), help="orbit/forward: elevation in degrees, -90..90."),
         azimuth: Optional[str] = typer.Option(None, "--azimuth", callback=checked(v.AZIMUTH_RANGE), help="orbit/forward: azimuth range 'a1,a2' in degrees."),
         radius: Optional[float] = typer.Option(None, "--radius", callback=checked(v.RADIUS), help="orbit/forward/spiral: radius, > 0."),
@@ -203,6 +203,9 @@ def register(app: typer.Typer) -> None:
                     raise UsageError(f"{option} does not apply to the {name!r} path")
                 kwargs[key] = value
             c2w, K = generator(**kwargs)
+            if h != w:  # square pixels, as every camera and tool has: --focal is fx / W, and fy = fx in pixels
+                K = K.clone()
+                K[..., 1, 1] *= w / h
             c2w = trajectories.scale_translations(c2w, pos_scale)
             if jitter > 0:
                 c2w = trajectories.handheld_jitter(c2w, amplitude=jitter, seed=seed)

@@ -183,6 +183,7 @@ def write_clip(
             object_id=clip.render.object_id,
             meta=meta,
             overwrite=overwrite,
+            times=clip.times if clip.kind == "4d" else None,  # a 4D clip's frame times, for 4D readers
         )
     if fmt == "video":
         video = out_dir / f"{name}.mp4"

@@ -100,11 +100,12 @@ def write_image_folder(
     meta: Mapping[str, Any] | None = None,
     image_format: str = "png",
     overwrite: bool = False,
+    times: Tensor | None = None,
 ) -> Path:
     """An image folder with nerfstudio cameras.
 
     Layout: ``out_dir/images/frame_00001.png ...``, ``out_dir/transforms.json``
-    (``genxd.cameras.save_transforms_json``), optionally ``out_dir/ground_truth.npz`` (``depth``
+    (``genxd.cameras.save_transforms_json``; ``times [N]``, if given, as each frame's ``time``), optionally ``out_dir/ground_truth.npz`` (``depth``
     float32 ``[N, H, W]`` z-depth, ``object_id`` uint8 ``[N, H, W]``) and ``out_dir/meta.json``.
     """
     from genxd.cameras import save_transforms_json
@@ -120,7 +121,7 @@ def write_image_folder(
         (tmp / "images").mkdir()
         for name, frame in zip(names, frames):
             _save_image(frame, tmp / name)
-        save_transforms_json(tmp / "transforms.json", c2w, K, H, W, file_paths=names)
+        save_transforms_json(tmp / "transforms.json", c2w, K, H, W, file_paths=names, times=times)
         arrays = {}
         if depth is not None:
             arrays["depth"] = depth.detach().cpu().numpy().astype(np.float32)
