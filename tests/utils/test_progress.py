@@ -72,7 +72,17 @@ def test_a_log_file_gets_each_state_as_a_line_without_carriage_returns_or_cursor
     lines = text.splitlines()
     assert all(line == line.rstrip() and line for line in lines), lines  # no padding, no blank lines
     assert lines[-1].startswith("scenes: 100%") and "2/2" in lines[-1]
+    assert all(a != b for a, b in zip(lines, lines[1:])), lines  # a closing bar's last state is not logged again
     assert lines.index("genxd: wrote scene 0") < lines.index("genxd: wrote scene 1")
+
+
+def test_a_state_drawn_twice_in_a_row_is_logged_once():
+    """A bar that closes draws its last state again (``scenes: 100%`` twice at the end of a generate log)."""
+    log = io.StringIO()
+    lines = progress.LogLines(log)
+    for text in ("\rscenes: 50%", "\rscenes: 100%  ", "\rscenes: 100%", "\n", "\rscenes: 50%"):
+        lines.write(text)
+    assert log.getvalue() == "scenes: 50%\nscenes: 100%\nscenes: 50%\n"
 
 
 def test_a_jupyter_cell_is_drawn_as_a_terminal():

@@ -36,17 +36,23 @@ class LogLines:
 
     tqdm draws a state as ``\\r`` + text + padding and moves between stacked bars with ``\\n`` and ``ESC[A``: right
     on a terminal, but in a file every state of a bar ran together on one line and the cursor moves were left in
-    as bytes. Erasing a bar (``leave=False``) writes only blanks, so nothing is logged for it. Every other
+    as bytes. Erasing a bar (``leave=False``) writes only blanks, so nothing is logged for it, and a state is not
+    logged twice in a row (a bar that closes draws its last state again). Every other
     attribute (``flush``, ``encoding``, ``fileno``) is the underlying stream's."""
 
     def __init__(self, stream: IO[str]) -> None:
         self.stream = stream
+        self._last = ""
 
     def write(self, text: str) -> int:
-        lines = [part.rstrip(" ") for part in text.replace("\x1b[A", "").replace("\n", "\r").split("\r")]
-        drawn = "".join(line + "\n" for line in lines if line)
+        drawn = []
+        for part in text.replace("\x1b[A", "").replace("\n", "\r").split("\r"):
+            line = part.rstrip(" ")
+            if line and line != self._last:  # a bar closing redraws the state it last drew: logged once
+                drawn.append(line + "\n")
+                self._last = line
         if drawn:
-            self.stream.write(drawn)
+            self.stream.write("".join(drawn))
         return len(text)
 
     def isatty(self) -> bool:
