@@ -410,3 +410,15 @@ def test_the_token_hint_appears_only_where_it_can_be_the_reason(monkeypatch):
     for mode in ("token", "disabled"):
         monkeypatch.setenv("RAY_AUTH_MODE", mode)
         assert ray_token_hint("10.0.0.5:6379") == ""
+
+
+def test_a_known_focal_gives_square_pixels_on_frames_that_are_not_square():
+    """``--focal`` is fx / W; SfM's fixed camera had fy = focal x H (fy / H = fx / W), so a 16:9 clip with a known
+    focal length was fitted with pixels 1.78 times taller than wide (found while fixing camera files of other
+    shapes, 2026-12-04; every real camera has square pixels)."""
+    pytest.importorskip("pycolmap")
+    from genxd.curation.sfm import _reader_options
+
+    reader = _reader_options(0.8, 320, 180)
+    assert str(reader.camera_model).endswith("PINHOLE")
+    assert [float(x) for x in reader.camera_params.split(",")] == [256.0, 256.0, 160.0, 90.0]

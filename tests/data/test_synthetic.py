@@ -288,3 +288,13 @@ def test_make_clip_checks_its_arguments_in_one_line():
             make_clip(**kwargs)
     clip = make_clip(2**70, "4D", num_frames=2, height=8, width=8)
     assert clip.render.rgb.shape[0] == 2 and clip.kind == "4d"
+
+
+@pytest.mark.parametrize("height, width", [(8, 16), (16, 8), (12, 12)])
+def test_clips_of_any_shape_have_square_pixels(height, width):
+    """``focal`` is fx / W and fy = fx in pixels, as a real camera's (fy / H = fx / W made pixels W / H tall)."""
+    from genxd.data.synthetic import make_clip
+
+    clip = make_clip(3, "3d", num_frames=2, height=height, width=width, focal=1.2)
+    assert torch.allclose(clip.K[:, 0, 0] * width, clip.K[:, 1, 1] * height)
+    assert torch.allclose(clip.K[:, 0, 0], torch.tensor(1.2))

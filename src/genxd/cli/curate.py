@@ -57,7 +57,7 @@ def register(app: typer.Typer) -> None:
                  "(default 0.005).",
         ),
         focal: Optional[float] = typer.Option(
-            None, "--focal", callback=checked(v.FOCAL), help="Known normalised focal length fx/W (= fy/H); estimated when omitted."
+            None, "--focal", callback=checked(v.FOCAL), help="Known normalised focal length fx/W (square pixels: fy = fx); estimated when omitted."
         ),
         features: str = typer.Option("auto", "--features", callback=checked(v.Choice(("auto", "sift", "klt"))), help="SfM correspondences: sift, klt or auto."),
         mapper: str = typer.Option(

@@ -76,7 +76,7 @@ class CurationConfig:
             the depth of their surroundings; motion measured pair by pair) or "triangulate" (depth of each
             tracked point triangulated with the SfM cameras: under-measures moving objects, kept for
             comparison).
-        focal: known normalised focal length fx/W (= fy/H, centred principal point), or None to
+        focal: known normalised focal length fx/W (square pixels, centred principal point), or None to
             estimate it (simple-radial camera).
         features: SfM correspondences, "sift", "klt" or "auto" (see :func:`run_sfm`).
         mapper: SfM mapper, "incremental", "global" or "auto" (incremental, then global when incremental

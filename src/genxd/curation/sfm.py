@@ -214,8 +214,8 @@ def _reader_options(focal: float | None, width: int, height: int):
     if focal is not None:
         if focal <= 0:
             raise ValueError(f"focal must be positive, got {focal}")
-        reader.camera_model = "PINHOLE"
-        reader.camera_params = f"{focal * width},{focal * height},{width / 2},{height / 2}"
+        reader.camera_model = "PINHOLE"  # square pixels, as every camera has: fy = fx in pixels
+        reader.camera_params = f"{focal * width},{focal * width},{width / 2},{height / 2}"
     else:
         reader.camera_model = "SIMPLE_RADIAL"
     return reader
@@ -391,7 +391,7 @@ def run_sfm(
         work_dir: scratch folder for the COLMAP database, masks and models.
         allowed: ``bool [N, H, W]``, where features may be used (False on possibly moving objects),
             or None for everywhere.
-        focal: known normalised focal length (fx/W = fy/H, principal point at the centre): a fixed
+        focal: known normalised focal length fx/W (square pixels, principal point at the centre): a fixed
             pinhole camera; ``None``: a simple-radial camera whose focal length SfM estimates.
         features: ``"sift"`` (``pycolmap.extract_features`` + ``match_sequential``), ``"klt"``
             (Shi-Tomasi corners tracked with KLT, written as keypoints and matches, geometrically

@@ -99,7 +99,8 @@ class PhotoSceneDataset(SyntheticDataset):
         if cache_dir is not None:
             settings = json.dumps(["photo", self.seed, self.num_frames, self.height, self.width, self.kinds, self.layouts,
                                    self.layout_weights, self.cameras, [p.name for p in chosen], self.focal_range,
-                                   motion_source, self.motion_scale, camera_normalization, self.supersample, 1],
+                                   motion_source, self.motion_scale, camera_normalization, self.supersample, 1]
+                                  + (["square_pixels"] if self.height != self.width else []),  # since 2026-12-04
                                   sort_keys=True)
             self.cache_dir = Path(cache_dir) / hashlib.sha1(settings.encode()).hexdigest()[:16]
 

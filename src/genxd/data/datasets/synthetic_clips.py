@@ -111,6 +111,8 @@ class SyntheticDataset(Dataset):
                         self.focal_range, motion_source, self.motion_scale, camera_normalization, self.supersample, 1]
             if self.object_masks:  # items with masks are cached apart (the hash of items without stays the same)
                 settings.append("object_masks")
+            if self.height != self.width:  # square pixels since 2026-12-04 (square items are unchanged)
+                settings.append("square_pixels")
             settings = json.dumps(settings, sort_keys=True)
             self.cache_dir = Path(cache_dir) / hashlib.sha1(settings.encode()).hexdigest()[:16]
 
