@@ -27,6 +27,7 @@ __all__ = [
     "discover_videos",
     "read_frames",
     "count_frames",
+    "natural_key",
     "resized_shape",
     "parse_resize",
 ]
@@ -53,7 +54,8 @@ class MixedFrameSizesError(VideoReadError):
 
 @dataclass(frozen=True)
 class VideoSource:
-    """One input video: a video file, or a folder of frames (sorted by name).
+    """One input video: a video file, or a folder of frames (in name order, numbers compared as numbers:
+    ``f_2`` before ``f_10``).
 
     Attributes:
         video_id: the output folder name (file stem, or relative path joined with ``__``).
@@ -264,8 +266,20 @@ def _iter_video_frames(path: Path, wanted=None):
         container.close()
 
 
+_DIGITS = re.compile(r"([0-9]+)")
+
+
+def natural_key(name: str) -> tuple:
+    """A sort key that compares runs of digits as numbers: ``frame_2`` before ``frame_10`` (a plain string sort
+    puts ``frame_10`` first); zero-padded names keep their order, and names equal as numbers (``f01``, ``f1``)
+    are ordered by their text."""
+    parts = _DIGITS.split(name)  # text, digits, text, ...: the same kind at the same place in every key
+    return tuple(int(p) if i % 2 else p for i, p in enumerate(parts)), name
+
+
 def _frame_files(path: Path) -> list[Path]:
-    return sorted(f for f in path.iterdir() if _is_image(f))
+    """The image files of a frame folder in frame order: by name, numbers compared as numbers."""
+    return sorted((f for f in path.iterdir() if _is_image(f)), key=lambda f: natural_key(f.name))
 
 
 #: PIL modes read as they are (``uint8`` / ``uint16`` / ``float32`` arrays, gray or RGB(A)); every other mode is
