@@ -37,3 +37,65 @@ def test_natural_key_orders_digit_runs_as_numbers():
 
     names = ["b10.png", "a2_10.png", "b9.png", "a2_9.png", "b09.png", "a10.png"]
     assert sorted(names, key=natural_key) == ["a2_9.png", "a2_10.png", "a10.png", "b09.png", "b9.png", "b10.png"]
+
+
+def _encode(path, frames: np.ndarray, fmt: str | None = None, codec: str = "libx264", rate: int = 8,
+            setup=None) -> None:
+    """``frames`` as one H.264 stream (``setup(stream)`` may set more before encoding)."""
+    av = pytest.importorskip("av")
+    with av.open(str(path), "w", format=fmt) as container:
+        stream = container.add_stream(codec, rate=rate)
+        stream.width, stream.height, stream.pix_fmt = frames.shape[2], frames.shape[1], "yuv420p"
+        if setup is not None:
+            setup(stream)
+        for frame in frames:
+            for packet in stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+
+
+def _two_streams(path, small: np.ndarray, main: np.ndarray, default_main: bool = False) -> None:
+    """A small grey stream first, the clip second (``default_main``: the clip marked default, the other not)."""
+    av = pytest.importorskip("av")
+    with av.open(str(path), "w") as container:
+        streams = []
+        for frames in (small, main):
+            stream = container.add_stream("libx264", rate=8)
+            stream.width, stream.height, stream.pix_fmt = frames.shape[2], frames.shape[1], "yuv420p"
+            streams.append(stream)
+        if default_main:
+            streams[0].disposition, streams[1].disposition = 0, av.stream.Disposition.default
+        for a, b in zip(small, main):
+            for stream, frame in ((streams[0], a), (streams[1], b)):
+                for packet in stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")):
+                    container.mux(packet)
+        for stream in streams:
+            for packet in stream.encode():
+                container.mux(packet)
+
+
+@pytest.mark.parametrize("name, default_main", [("two.mkv", False), ("two.mp4", True)])
+def test_the_main_video_stream_is_read_not_the_first(tmp_path, name, default_main):
+    main = _numbered_frames(6, 48, 64)
+    _two_streams(tmp_path / name, np.full((6, 16, 16, 3), 128, np.uint8), main, default_main)
+    frames = read_frames(tmp_path / name)
+    assert frames.shape == (6, 48, 64, 3)
+    assert _frame_numbers(frames) == list(range(6))
+    assert count_frames(tmp_path / name) in (None, 6)
+
+
+def test_cover_art_is_never_the_stream_read():
+    from genxd.curation.video_streams import main_video_stream
+
+    class Stream:
+        def __init__(self, w, h, disposition):
+            self.width, self.height, self.disposition = w, h, disposition
+
+    class Container:
+        class streams:
+            video = [Stream(1000, 1000, 0x400 | 0x1), Stream(64, 48, 0)]
+
+    assert main_video_stream(Container) is Container.streams.video[1]
+    Container.streams.video = [Stream(1000, 1000, 0x400)]
+    assert main_video_stream(Container) is None

@@ -17,6 +17,7 @@ import numpy as np
 from ..utils.paths import require_file
 from ..utils.pixel_range import to_uint8_by_range
 from ..validation import setting
+from .video_streams import main_video_stream
 
 __all__ = [
     "VIDEO_EXTENSIONS",
@@ -248,9 +249,10 @@ def _iter_video_frames(path: Path, wanted=None):
         reason = getattr(exc, "strerror", None) or str(exc)  # FFmpeg's words, without its errno and the path
         raise VideoReadError(f"{path.name}: cannot open as a video ({reason})") from None
     try:
-        if not container.streams.video:
-            raise VideoReadError(f"{path.name}: no video stream")
-        stream = container.streams.video[0]
+        stream = main_video_stream(container)
+        if stream is None:
+            raise VideoReadError(f"{path.name}: no video stream" + (" (only cover art)" if container.streams.video
+                                                                   else ""))
         if stream.codec_context is None:  # FFmpeg has no decoder for its codec; PyAV < 18 crashed decoding it
             raise VideoReadError(f"{path.name}: cannot decode its video stream (no decoder for its codec)")
         stream.thread_type = "AUTO"
@@ -379,8 +381,8 @@ def count_frames(source: VideoSource | str | Path, exact: bool = False) -> int |
 
     try:
         with av.open(str(source.path)) as container:
-            streams = container.streams.video
-            return int(streams[0].frames) or None if streams else None
+            stream = main_video_stream(container)
+            return int(stream.frames) or None if stream is not None else None
     except Exception:  # noqa: BLE001 - unreadable: read_frames says why
         return None
 
