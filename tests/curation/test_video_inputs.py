@@ -99,3 +99,37 @@ def test_cover_art_is_never_the_stream_read():
     assert main_video_stream(Container) is Container.streams.video[1]
     Container.streams.video = [Stream(1000, 1000, 0x400)]
     assert main_video_stream(Container) is None
+
+
+@pytest.mark.parametrize("name, fmt", [("cam.MTS", "mpegts"), ("clip.m2ts", "mpegts"), ("clip.ts", "mpegts"),
+                                       ("phone.3gp", "3gp"), ("clip.flv", "flv")])
+def test_camcorder_and_phone_containers_are_videos(tmp_path, name, fmt):
+    from genxd.cameras.clip_cameras import _frames_source
+    from genxd.curation.frames import discover_videos
+
+    _encode(tmp_path / name, _numbered_frames(4), fmt=fmt)
+    assert [s.kind for s in discover_videos(tmp_path / name)] == ["video"]
+    assert [s.path.name for s in discover_videos(tmp_path)] == [name]
+    assert _frames_source(tmp_path / name) == tmp_path / name
+    assert read_frames(tmp_path / name).shape == (4, 32, 32, 3)
+
+
+def test_a_searched_folder_names_the_files_it_skips(tmp_path):
+    from genxd.curation.frames import discover_videos
+    from genxd.validation import GenXDWarning
+
+    _encode(tmp_path / "a.mp4", _numbered_frames(3))
+    for name in ("a.json", "notes.txt", ".DS_Store", "b.doc", "sound.wav"):
+        (tmp_path / name).write_bytes(b"x")
+    with pytest.warns(GenXDWarning) as caught:
+        assert [s.path.name for s in discover_videos(tmp_path)] == ["a.mp4"]
+    assert len(caught) == 1
+    assert "skipped 2 files that are not videos: b.doc, sound.wav" in str(caught[0].message)
+
+
+def test_from_video_names_the_video_suffixes_it_reads(tmp_path):
+    from genxd.cameras.from_video import FromVideoError, recover_clip_cameras
+
+    (tmp_path / "clip.xyz").write_bytes(b"x")
+    with pytest.raises(FromVideoError, match=r"clip\.xyz: not a video file.*video suffixes: .*\.m2ts.*\.mp4"):
+        recover_clip_cameras(tmp_path / "clip.xyz")

@@ -197,7 +197,10 @@ def recover_clip_cameras(
                  "(--source file takes that file)")
     frames_at = _frames_source(path)
     if frames_at is None:
-        raise FromVideoError(f"{path}: not a video file, a folder of frames or a camera file")
+        from ..curation.frames import VIDEO_EXTENSIONS
+
+        raise FromVideoError(f"{path}: not a video file, a folder of frames or a camera file (video suffixes: "
+                             f"{', '.join(sorted(VIDEO_EXTENSIONS))})")
     return _cameras_from_sfm(frames_at, path, focal, features, mapper, mask, refine_masks, stride, max_frames, resize,
                              seed, num_threads, work_dir, stage)
 

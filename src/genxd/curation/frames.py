@@ -33,8 +33,18 @@ __all__ = [
     "parse_resize",
 ]
 
-VIDEO_EXTENSIONS = frozenset({".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".gif"})
+#: Suffixes read as video files (compared in lower case), by every reader: curate, trajectory from-video, generate
+#: --camera-from-video. Camcorder (AVCHD ``.mts`` / ``.m2ts``, MPEG-TS ``.ts``), phone (``.3gp``), Flash, Windows
+#: Media and Ogg files decode as the others do.
+VIDEO_EXTENSIONS = frozenset({".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".gif", ".mts",
+                              ".m2ts", ".ts", ".3gp", ".flv", ".wmv", ".ogv"})
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"})
+#: Files expected beside videos and passed over without a word when a folder is searched for videos: camera and
+#: metadata files (``genxd synth`` writes ``NAME.json`` beside ``NAME.mp4``), notes, subtitles, a camera's
+#: thumbnails and proxies, and genxd's own outputs (a curated folder: ``index.jsonl``, COLMAP ``*.bin``).
+COMPANION_EXTENSIONS = frozenset({".json", ".jsonl", ".txt", ".md", ".csv", ".xml", ".yaml", ".yml", ".log",
+                                  ".srt", ".vtt", ".ass", ".ssa", ".thm", ".lrv", ".bin", ".ini", ".npy", ".npz",
+                                  ".ply", ".lock"})
 
 
 class VideoReadError(ValueError):
@@ -84,13 +94,25 @@ def _safe_id(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._") or "video"
 
 
+def _warn_skipped(root: Path, skipped: list[str]) -> None:
+    """One warning naming the files of a searched folder that are not read (not a video, image or companion
+    file): a video with a suffix not read as video would otherwise be left out without a word."""
+    from ..validation import warn
+
+    named = ", ".join(skipped[:8]) + (f" and {len(skipped) - 8} more" if len(skipped) > 8 else "")
+    files = "file that is not a video" if len(skipped) == 1 else "files that are not videos"
+    warn(f"{root}: skipped {len(skipped)} {files}: {named} (video suffixes: "
+         f"{', '.join(sorted(VIDEO_EXTENSIONS))})")
+
+
 def discover_videos(path: str | Path) -> list[VideoSource]:
     """Find the videos under ``path``.
 
     - a video file: that one video;
     - a folder holding image files (and no videos): one video made of those frames;
     - any other folder: every video file below it (recursively) and every sub-folder that holds only
-      image frames. IDs are relative paths (without the suffix) with ``/`` replaced by ``__``;
+      image frames; one warning names the files left out that are neither videos, images nor
+      :data:`COMPANION_EXTENSIONS` files (hidden files are passed over). IDs are relative paths (without the suffix) with ``/`` replaced by ``__``;
       clashing IDs get the file suffix appended.
 
     Raises:
@@ -113,6 +135,7 @@ def discover_videos(path: str | Path) -> list[VideoSource]:
         return [VideoSource(_safe_id(root.name), root, "frames")]
 
     found: list[tuple[str, Path, str]] = []
+    skipped: list[str] = []
     for file in sorted(root.rglob("*")):
         rel = file.relative_to(root)
         if any(part.startswith(".") for part in rel.parts):
@@ -123,6 +146,10 @@ def discover_videos(path: str | Path) -> list[VideoSource]:
             entries = list(file.iterdir())
             if entries and any(_is_image(e) for e in entries) and not any(_is_video(e) for e in entries):
                 found.append(("/".join(rel.parts), file, "frames"))
+        elif file.suffix.lower() not in IMAGE_EXTENSIONS | COMPANION_EXTENSIONS:
+            skipped.append(rel.as_posix())
+    if skipped:
+        _warn_skipped(root, skipped)
     stems = [_safe_id(stem.replace("/", "__")) for stem, _, _ in found]
     sources = []
     for (stem, file, kind), vid in zip(found, stems):

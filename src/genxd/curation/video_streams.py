@@ -1,12 +1,18 @@
-"""Which video stream of a file is read.
+"""Which video stream of a file is read, and the shape of its pixels.
 
 A file can hold several video streams (a small preview beside the clip, cover art); the one read is the one
-ffmpeg picks by default.
+ffmpeg picks by default. Its pixels may be non-square (anamorphic video: a sample aspect ratio other than 1), and
+are resampled to square ones, as players show them.
 """
 
 from __future__ import annotations
 
-__all__ = ["main_video_stream"]
+from fractions import Fraction
+
+import cv2
+import numpy as np
+
+__all__ = ["main_video_stream", "sample_aspect_ratio", "square_pixels"]
 
 #: FFmpeg's ``AV_DISPOSITION_DEFAULT`` and ``AV_DISPOSITION_ATTACHED_PIC`` bits.
 _DEFAULT = 0x1
@@ -42,3 +48,31 @@ def main_video_stream(container):
         if score > best_score:
             best, best_score = stream, score
     return best
+
+
+def sample_aspect_ratio(stream) -> Fraction | None:
+    """The stream's sample (pixel) aspect ratio, width / height of one pixel; ``None`` when unknown or 1. The
+    container's value where it states one, else the codec's (as ffmpeg's ``av_guess_sample_aspect_ratio``)."""
+    for owner in (stream, getattr(stream, "codec_context", None)):
+        try:
+            value = getattr(owner, "sample_aspect_ratio", None)
+        except Exception:  # noqa: BLE001 - PyAV builds without it for some codecs
+            value = None
+        if value:
+            ratio = Fraction(value)
+            if ratio > 0:
+                return None if ratio == 1 else ratio
+    return None
+
+
+def square_pixels(pixels: np.ndarray, sar: Fraction | None) -> np.ndarray:
+    """Stored pixels ``[H, W, C]`` resampled to square pixels: the width stretched by ``sar`` when it is above 1,
+    the height by ``1 / sar`` below 1 (a 96x192 frame at 2:1 becomes 192x192). Ratios within 1 % of 1 are left."""
+    if sar is None or abs(float(sar) - 1.0) < 0.01:
+        return pixels
+    h, w = pixels.shape[:2]
+    if sar > 1:
+        w = max(1, round(w * float(sar)))
+    else:
+        h = max(1, round(h / float(sar)))
+    return cv2.resize(pixels, (w, h), interpolation=cv2.INTER_LINEAR)
