@@ -40,10 +40,11 @@ def test_natural_key_orders_digit_runs_as_numbers():
 
 
 def _encode(path, frames: np.ndarray, fmt: str | None = None, codec: str = "libx264", rate: int = 8,
-            setup=None) -> None:
-    """``frames`` as one H.264 stream (``setup(stream)`` may set more before encoding)."""
+            setup=None, options: dict | None = None) -> None:
+    """``frames`` as one H.264 stream (``setup(stream)`` may set more before encoding; ``options``: the
+    container's)."""
     av = pytest.importorskip("av")
-    with av.open(str(path), "w", format=fmt) as container:
+    with av.open(str(path), "w", format=fmt, options=options or {}) as container:
         stream = container.add_stream(codec, rate=rate)
         stream.width, stream.height, stream.pix_fmt = frames.shape[2], frames.shape[1], "yuv420p"
         if setup is not None:
@@ -133,3 +134,40 @@ def test_from_video_names_the_video_suffixes_it_reads(tmp_path):
     (tmp_path / "clip.xyz").write_bytes(b"x")
     with pytest.raises(FromVideoError, match=r"clip\.xyz: not a video file.*video suffixes: .*\.m2ts.*\.mp4"):
         recover_clip_cameras(tmp_path / "clip.xyz")
+
+
+def _cut_short(tmp_path, n: int = 24):
+    """An mp4 with its index first (``+faststart``) stating ``n`` frames, cut to half its size."""
+    noise = np.random.default_rng(0).integers(0, 256, (n, 32, 32, 3), dtype=np.uint8)
+    _encode(tmp_path / "full.mp4", noise, options={"movflags": "+faststart"})
+    data = (tmp_path / "full.mp4").read_bytes()
+    (tmp_path / "cut.mp4").write_bytes(data[: len(data) // 2])
+    return tmp_path / "cut.mp4"
+
+
+def test_a_video_cut_short_is_warned_about_once(tmp_path):
+    import warnings
+
+    from genxd.validation import GenXDWarning
+
+    cut = _cut_short(tmp_path)
+    assert count_frames(cut) == 24
+    with pytest.warns(GenXDWarning, match=r"decoded (\d+) of the 24 frames cut\.mp4 states; the file may be cut "
+                                          r"short") as caught:
+        frames = read_frames(cut)
+    assert len(frames) < 20 and len(caught) == 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        read_frames(tmp_path / "full.mp4")  # whole: no warning
+        read_frames(cut, max_frames=3)  # stopped before the end: no warning
+        count_frames(cut, exact=True)
+
+
+def test_from_video_warns_once_about_a_clip_cut_short(tmp_path):
+    from genxd.cameras.clip_cameras import _read_clip
+    from genxd.validation import GenXDWarning
+
+    cut = _cut_short(tmp_path, 60)
+    with pytest.warns(GenXDWarning, match="the file may be cut short") as caught:
+        frames, picked = _read_clip(cut, None, 12, None)
+    assert len(caught) == 1 and len(frames) == len(picked) <= 12

@@ -14,6 +14,7 @@ import os
 import shutil
 import tempfile
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -308,11 +309,13 @@ def _read_clip(frames_at: Path, stride: int | None, max_frames: int | None,
         if len(frames) <= max_frames:
             return frames, np.arange(len(frames))
     total = count_frames(frames_at, exact=True)  # no count, or a wrong one: count by decoding, then pick
-    if total is None or total <= max_frames:
-        frames = read_frames(frames_at, 1, None, resize)
-        return frames, np.arange(len(frames))
-    picked = _spread(total, max_frames)
-    return read_frames(frames_at, 1, None, resize, indices=picked), picked
+    with warnings.catch_warnings():  # a file cut short was warned about by the first read: once is enough
+        warnings.filterwarnings("ignore", message=r"decoded \d+ of the \d+ frames")
+        if total is None or total <= max_frames:
+            frames = read_frames(frames_at, 1, None, resize)
+            return frames, np.arange(len(frames))
+        picked = _spread(total, max_frames)
+        return read_frames(frames_at, 1, None, resize, indices=picked), picked
 
 
 def _spread(total: int, count: int) -> np.ndarray:

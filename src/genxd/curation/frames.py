@@ -265,9 +265,23 @@ def _upright(frame, pixels: np.ndarray) -> np.ndarray:
     return out if out is pixels else np.ascontiguousarray(out)
 
 
-def _iter_video_frames(path: Path, wanted=None):
+#: Fewer frames decoded than this fraction of the count a video states is warned about (cut short).
+SHORT_READ_FRACTION = 0.9
+
+
+def _warn_if_short(path: Path, decoded: int, stated: int) -> None:
+    """One warning when a video decoded to its end gave clearly fewer frames than its container states (a file
+    cut short, e.g. a copy or download that stopped: its index still counts every frame)."""
+    if stated > 0 and decoded < SHORT_READ_FRACTION * stated:
+        from ..validation import warn
+
+        warn(f"decoded {decoded} of the {stated} frames {path.name} states; the file may be cut short")
+
+
+def _iter_video_frames(path: Path, wanted=None, check_length: bool = True):
     """RGB frames of a video, upright; with ``wanted`` (a predicate on the frame index) frames not wanted are
-    decoded but not converted, and ``None`` is yielded in their place."""
+    decoded but not converted, and ``None`` is yielded in their place. Decoded to its end, a video that gives
+    clearly fewer frames than it states is warned about (``check_length``)."""
     import av  # PyAV: streaming decode, stops early when enough frames are read
 
     try:
@@ -283,14 +297,18 @@ def _iter_video_frames(path: Path, wanted=None):
         if stream.codec_context is None:  # FFmpeg has no decoder for its codec; PyAV < 18 crashed decoding it
             raise VideoReadError(f"{path.name}: cannot decode its video stream (no decoder for its codec)")
         stream.thread_type = "AUTO"
+        decoded = 0
         try:
             for index, frame in enumerate(container.decode(stream)):
+                decoded = index + 1
                 if wanted is not None and not wanted(index):
                     yield None
                     continue
                 yield _upright(frame, frame.to_ndarray(format="rgb24"))
         except av.error.FFmpegError as exc:  # truncated/corrupt stream: keep what was decoded
             raise VideoReadError(f"{path.name}: decoding failed: {exc}") from None
+        if check_length:  # decoded to the end (a reader that stopped early closed this generator)
+            _warn_if_short(path, decoded, int(stream.frames or 0))
     finally:
         container.close()
 
@@ -401,7 +419,7 @@ def count_frames(source: VideoSource | str | Path, exact: bool = False) -> int |
         return len(_frame_files(source.path))
     if exact:
         try:
-            return sum(1 for _ in _iter_video_frames(source.path, wanted=lambda index: False))
+            return sum(1 for _ in _iter_video_frames(source.path, wanted=lambda index: False, check_length=False))
         except VideoReadError:
             return None
     import av
