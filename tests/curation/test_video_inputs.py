@@ -171,3 +171,25 @@ def test_from_video_warns_once_about_a_clip_cut_short(tmp_path):
     with pytest.warns(GenXDWarning, match="the file may be cut short") as caught:
         frames, picked = _read_clip(cut, None, 12, None)
     assert len(caught) == 1 and len(frames) == len(picked) <= 12
+
+
+@pytest.mark.parametrize("name", ["wide.mp4", "wide.mkv"])
+def test_non_square_pixels_are_read_at_the_shape_shown(tmp_path, name):
+    from genxd.curation.video_streams import stored_pixel_aspect
+
+    # a 64x64 picture (left half dark, right half bright) stored squeezed to 32x64 with 2:1 pixels
+    shown = np.zeros((4, 64, 64, 3), np.uint8)
+    shown[:, :, 32:] = 220
+    stored = np.ascontiguousarray(shown[:, :, ::2])
+    _encode(tmp_path / name, stored, setup=lambda s: setattr(s.codec_context, "sample_aspect_ratio", Fraction(2, 1)))
+    frames = read_frames(tmp_path / name)
+    assert frames.shape == (4, 64, 64, 3)
+    assert frames[:, :, :28].mean() < 30 and frames[:, :, 36:].mean() > 190
+    assert stored_pixel_aspect(tmp_path / name) == "2:1"
+
+
+def test_square_pixels_stretches_the_height_below_one():
+    from genxd.curation.video_streams import square_pixels
+
+    assert square_pixels(np.zeros((10, 40, 3), np.uint8), Fraction(1, 2)).shape == (20, 40, 3)
+    assert square_pixels(np.zeros((10, 40, 3), np.uint8), None).shape == (10, 40, 3)

@@ -331,6 +331,7 @@ def _cameras_from_sfm(frames_at: Path, clip: Path, focal: float | None, features
     from ..curation.frames import MixedFrameSizesError, VideoReadError
     from ..curation.masks import EpipolarFlowMasker
     from ..curation.sfm import SfmError
+    from ..curation.video_streams import stored_pixel_aspect
     from ..data.datasets import median_point_depth
 
     timings: dict[str, float] = {}
@@ -364,6 +365,7 @@ def _cameras_from_sfm(frames_at: Path, clip: Path, focal: float | None, features
     times = torch.from_numpy(picked / max(1, picked[-1])).double() if n > 1 else torch.zeros(1, dtype=torch.float64)
     report: dict[str, Any] = {"source": str(clip), "clip_frames_read": n, "clip_frame_indices": picked.tolist(),
                               "stride": stride, "height": height, "width": width,
+                              "source_pixel_aspect": stored_pixel_aspect(frames_at),
                               "sfm_upscale": factor, "mask_fraction": float((~allowed).mean()), "warnings": []}
     t0 = time.perf_counter()
     stage("checking for a camera that only turns or stands still")

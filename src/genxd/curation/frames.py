@@ -17,7 +17,7 @@ import numpy as np
 from ..utils.paths import require_file
 from ..utils.pixel_range import to_uint8_by_range
 from ..validation import setting
-from .video_streams import main_video_stream
+from .video_streams import main_video_stream, sample_aspect_ratio, square_pixels
 
 __all__ = [
     "VIDEO_EXTENSIONS",
@@ -298,13 +298,14 @@ def _iter_video_frames(path: Path, wanted=None, check_length: bool = True):
             raise VideoReadError(f"{path.name}: cannot decode its video stream (no decoder for its codec)")
         stream.thread_type = "AUTO"
         decoded = 0
+        sar = sample_aspect_ratio(stream)  # non-square pixels: resampled to square ones before turning upright
         try:
             for index, frame in enumerate(container.decode(stream)):
                 decoded = index + 1
                 if wanted is not None and not wanted(index):
                     yield None
                     continue
-                yield _upright(frame, frame.to_ndarray(format="rgb24"))
+                yield _upright(frame, square_pixels(frame.to_ndarray(format="rgb24"), sar))
         except av.error.FFmpegError as exc:  # truncated/corrupt stream: keep what was decoded
             raise VideoReadError(f"{path.name}: decoding failed: {exc}") from None
         if check_length:  # decoded to the end (a reader that stopped early closed this generator)
@@ -480,7 +481,8 @@ def read_frames(
     max_bytes: int | None = None,
 ) -> np.ndarray:
     """Decode every ``stride``-th frame (at most ``max_frames``), resized, upright (a video's display rotation
-    and a frame file's EXIF orientation applied).
+    and a frame file's EXIF orientation applied), in square pixels (an anamorphic video's frames stretched to
+    the shape it is shown at: 96x192 stored at a pixel aspect of 2:1 reads 192x192).
 
     Args:
         source: a :class:`VideoSource`, a video file or a folder of frames.

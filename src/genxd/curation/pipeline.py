@@ -26,6 +26,7 @@ from ..utils.stages import StageCallback
 from ..validation import arg
 from ..utils.json_text import json_text
 from .frames import FrameMemoryError, VideoReadError, VideoSource, discover_videos, read_frames
+from .video_streams import stored_pixel_aspect
 from .masks import EpipolarFlowMasker, Masker, load_masker
 from .motion import DEFAULT_MOTION_THRESHOLD, MotionSettings, estimate_object_motion
 from .sfm import FEATURE_TYPES, MAPPERS, SfmError, run_sfm, write_reconstruction
@@ -379,6 +380,7 @@ def _curate_into(source: VideoSource, folder: Path, config: CurationConfig, mask
         "num_registered": sfm.num_registered,
         "height": int(height),
         "width": int(width),
+        "source_pixel_aspect": stored_pixel_aspect(source.path),
         "frames": [
             {"name": name, "source_index": int(i * config.stride), "registered": bool(sfm.registered[i])}
             for i, name in enumerate(names)

@@ -12,7 +12,7 @@ from fractions import Fraction
 import cv2
 import numpy as np
 
-__all__ = ["main_video_stream", "sample_aspect_ratio", "square_pixels"]
+__all__ = ["main_video_stream", "sample_aspect_ratio", "square_pixels", "stored_pixel_aspect"]
 
 #: FFmpeg's ``AV_DISPOSITION_DEFAULT`` and ``AV_DISPOSITION_ATTACHED_PIC`` bits.
 _DEFAULT = 0x1
@@ -76,3 +76,21 @@ def square_pixels(pixels: np.ndarray, sar: Fraction | None) -> np.ndarray:
     else:
         h = max(1, round(h / float(sar)))
     return cv2.resize(pixels, (w, h), interpolation=cv2.INTER_LINEAR)
+
+
+def stored_pixel_aspect(path) -> str | None:
+    """``"W:H"`` of one stored pixel of the video file ``path`` (e.g. ``"2:1"``) when it is not square, else
+    ``None`` (square, unknown, a frame folder, unreadable): what the frames were resampled from, for reports."""
+    import os
+
+    if os.path.isdir(path):
+        return None
+    try:
+        import av
+
+        with av.open(str(path)) as container:
+            stream = main_video_stream(container)
+            sar = None if stream is None else sample_aspect_ratio(stream)
+    except Exception:  # noqa: BLE001 - unreadable: the read says why
+        return None
+    return None if sar is None else f"{sar.numerator}:{sar.denominator}"
