@@ -193,3 +193,45 @@ def test_square_pixels_stretches_the_height_below_one():
 
     assert square_pixels(np.zeros((10, 40, 3), np.uint8), Fraction(1, 2)).shape == (20, 40, 3)
     assert square_pixels(np.zeros((10, 40, 3), np.uint8), None).shape == (10, 40, 3)
+
+
+def _variable_rate(path, n: int = 24) -> list[float]:
+    """Frames 0-11 at 30 fps, then 3 fps (time base 1/90000); returns the frames' times in seconds."""
+    av = pytest.importorskip("av")
+    gaps = np.where(np.arange(n) < 12, 3000, 30000)
+    pts = np.concatenate([[0], np.cumsum(gaps[:-1])]).astype(int)
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=30)
+        stream.width = stream.height = 32
+        stream.pix_fmt = "yuv420p"
+        stream.codec_context.time_base = Fraction(1, 90000)
+        for frame, p in zip(_numbered_frames(n), pts):
+            vf = av.VideoFrame.from_ndarray(frame, format="rgb24")
+            vf.pts, vf.time_base = int(p), Fraction(1, 90000)
+            for packet in stream.encode(vf):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return (pts / 90000).tolist()
+
+
+def test_from_video_times_follow_a_variable_frame_rate(tmp_path):
+    from genxd.cameras.clip_cameras import _read_clip, clip_times
+
+    truth = np.asarray(_variable_rate(tmp_path / "vfr.mp4"))
+    seconds: list = []
+    frames, picked = _read_clip(tmp_path / "vfr.mp4", None, 8, None, seconds)
+    times = clip_times(picked, seconds).numpy()
+    expected = (truth[picked] - truth[0]) / (truth[-1] - truth[0])
+    assert times[0] == 0 and times[-1] == 1
+    np.testing.assert_allclose(times, expected, atol=1e-3)  # frame 10 of 24 at 0.076, not 10 / 23 = 0.43
+
+
+def test_clip_times_fall_back_to_positions():
+    from genxd.cameras.clip_cameras import clip_times
+
+    picked = np.array([0, 4, 8])
+    np.testing.assert_allclose(clip_times(picked, [None, None, None]).numpy(), [0, 0.5, 1])
+    np.testing.assert_allclose(clip_times(picked, [0.0, 0.0, 1.0]).numpy(), [0, 0.5, 1])  # not increasing
+    np.testing.assert_allclose(clip_times(picked, [0.0, 0.1, 1.0]).numpy(), [0, 0.1, 1])
+    assert clip_times(np.array([3])).tolist() == [0.0]

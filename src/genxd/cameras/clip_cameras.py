@@ -52,7 +52,8 @@ class ClipCameras:
     Attributes:
         c2w ``[M, 4, 4]`` float64 / K ``[M, 3, 3]``: the frames that have a camera (``frame_indices``).
         height, width: the clip's frame size; num_clip_frames: frames read from the clip.
-        times ``[M]``: frame times in [0, 1] over the clip.
+        times ``[M]``: frame times in [0, 1] over the clip (from the frames' timestamps when known:
+            :func:`clip_times`).
         scene_depth: median z-depth of the scene's SfM points seen from the first camera (None: unknown).
         method: ``"sfm"``, ``"rotation-only"``, ``"static"`` or ``"file: <format>"``.
         intrinsics_known: False when ``K`` is a guess (a rotation-only clip without a known focal length).
@@ -283,39 +284,62 @@ def _write_pngs(frames: np.ndarray, folder: Path) -> list[str]:
 
 
 def _read_clip(frames_at: Path, stride: int | None, max_frames: int | None,
-               resize: int | tuple[int, int] | None) -> tuple[np.ndarray, np.ndarray]:
-    """``(frames uint8 [n, H, W, 3], their indices in the clip [n])`` (see :func:`recover_clip_cameras`)."""
+               resize: int | tuple[int, int] | None, seconds: list | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``(frames uint8 [n, H, W, 3], their indices in the clip [n])`` (see :func:`recover_clip_cameras`);
+    ``seconds``, when given, is filled with the frames' presentation times (``None`` where unknown)."""
     from ..curation.frames import count_frames, read_frames
+
+    def read(*args, **kwargs) -> np.ndarray:
+        got: list = []
+        frames = read_frames(frames_at, *args, times=got, **kwargs)
+        if seconds is not None:
+            seconds[:] = got[:len(frames)]
+        return frames
 
     if isinstance(resize, int):  # only scale down: the longer side at most ``resize``
         first = read_frames(frames_at, 1, 1, None)[0]
         resize = resize if max(first.shape[:2]) > resize else None
     if stride is not None:
-        frames = read_frames(frames_at, stride, max_frames, resize)
+        frames = read(stride, max_frames, resize)
         return frames, np.arange(len(frames)) * stride
     if max_frames is None:
-        frames = read_frames(frames_at, 1, None, resize)
+        frames = read(1, None, resize)
         return frames, np.arange(len(frames))
     # only the frames picked are held (long clips: minutes of video)
     total = count_frames(frames_at)
     if total is not None and total > max_frames:
         picked = _spread(total, max_frames)
         # one frame past the stated end too: a container can state fewer frames than it holds (or more)
-        frames = read_frames(frames_at, 1, None, resize, indices=[*picked.tolist(), total])
+        frames = read(1, None, resize, indices=[*picked.tolist(), total])
         if len(frames) == len(picked):
             return frames, picked
     elif total is not None:  # a short clip (or a count stated short): read what is there
-        frames = read_frames(frames_at, 1, max_frames + 1, resize)
+        frames = read(1, max_frames + 1, resize)
         if len(frames) <= max_frames:
             return frames, np.arange(len(frames))
     total = count_frames(frames_at, exact=True)  # no count, or a wrong one: count by decoding, then pick
     with warnings.catch_warnings():  # a file cut short was warned about by the first read: once is enough
         warnings.filterwarnings("ignore", message=r"decoded \d+ of the \d+ frames")
         if total is None or total <= max_frames:
-            frames = read_frames(frames_at, 1, None, resize)
+            frames = read(1, None, resize)
             return frames, np.arange(len(frames))
         picked = _spread(total, max_frames)
-        return read_frames(frames_at, 1, None, resize, indices=picked), picked
+        return read(1, None, resize, indices=picked), picked
+
+
+def clip_times(picked: np.ndarray, seconds: list | None = None) -> torch.Tensor:
+    """The frames' times in [0, 1] (first 0, last 1): from their presentation times ``seconds`` when every one is
+    known and they increase (a variable-frame-rate clip keeps its timing), else from their positions ``picked``
+    in the clip (float64 ``[n]``; a single frame is at 0)."""
+    n = len(picked)
+    if n < 2:
+        return torch.zeros(n, dtype=torch.float64)
+    if seconds is not None and len(seconds) == n and all(t is not None for t in seconds):
+        t = np.asarray(seconds, dtype=np.float64)
+        if np.all(np.isfinite(t)) and np.all(np.diff(t) > 0):
+            return torch.from_numpy((t - t[0]) / (t[-1] - t[0]))
+    picked = np.asarray(picked, dtype=np.float64)
+    return torch.from_numpy((picked - picked[0]) / max(1.0, picked[-1] - picked[0]))
 
 
 def _spread(total: int, count: int) -> np.ndarray:
@@ -338,7 +362,8 @@ def _cameras_from_sfm(frames_at: Path, clip: Path, focal: float | None, features
     t0 = time.perf_counter()
     stage("reading frames")
     try:
-        frames, picked = _read_clip(frames_at, stride, max_frames, resize)
+        seconds: list = []
+        frames, picked = _read_clip(frames_at, stride, max_frames, resize, seconds)
     except MixedFrameSizesError as exc:  # no resize to offer here: the clip itself is wrong
         raise FromVideoError(f"{clip}: frames have different sizes {exc.sizes}; the frames of a clip must all "
                              "have one size") from None
@@ -362,7 +387,7 @@ def _cameras_from_sfm(frames_at: Path, clip: Path, focal: float | None, features
     labels = EpipolarFlowMasker(working_size=None)(frames) if mask else np.zeros(frames.shape[:3], np.int32)
     allowed = labels == 0
     timings["masks"] = time.perf_counter() - t0
-    times = torch.from_numpy(picked / max(1, picked[-1])).double() if n > 1 else torch.zeros(1, dtype=torch.float64)
+    times = clip_times(picked, seconds)
     report: dict[str, Any] = {"source": str(clip), "clip_frames_read": n, "clip_frame_indices": picked.tolist(),
                               "stride": stride, "height": height, "width": width,
                               "source_pixel_aspect": stored_pixel_aspect(frames_at),

@@ -278,10 +278,21 @@ def _warn_if_short(path: Path, decoded: int, stated: int) -> None:
         warn(f"decoded {decoded} of the {stated} frames {path.name} states; the file may be cut short")
 
 
-def _iter_video_frames(path: Path, wanted=None, check_length: bool = True):
+def _frame_seconds(frame) -> float | None:
+    """A decoded frame's presentation time in seconds (its timestamp), or None when unknown."""
+    try:
+        pts = frame.pts
+        base = frame.time_base
+        return None if pts is None or base is None else float(pts * base)
+    except (AttributeError, TypeError, ValueError, ZeroDivisionError):
+        return None
+
+
+def _iter_video_frames(path: Path, wanted=None, check_length: bool = True, times: list | None = None):
     """RGB frames of a video, upright; with ``wanted`` (a predicate on the frame index) frames not wanted are
     decoded but not converted, and ``None`` is yielded in their place. Decoded to its end, a video that gives
-    clearly fewer frames than it states is warned about (``check_length``)."""
+    clearly fewer frames than it states is warned about (``check_length``). ``times``, when given, gets each
+    wanted frame's presentation time in seconds (``None`` when unknown) as it is yielded."""
     import av  # PyAV: streaming decode, stops early when enough frames are read
 
     try:
@@ -305,6 +316,8 @@ def _iter_video_frames(path: Path, wanted=None, check_length: bool = True):
                 if wanted is not None and not wanted(index):
                     yield None
                     continue
+                if times is not None:
+                    times.append(_frame_seconds(frame))
                 yield _upright(frame, square_pixels(frame.to_ndarray(format="rgb24"), sar))
         except av.error.FFmpegError as exc:  # truncated/corrupt stream: keep what was decoded
             raise VideoReadError(f"{path.name}: decoding failed: {exc}") from None
@@ -479,6 +492,7 @@ def read_frames(
     resize: int | tuple[int, int] | None = None,
     indices=None,
     max_bytes: int | None = None,
+    times: list | None = None,
 ) -> np.ndarray:
     """Decode every ``stride``-th frame (at most ``max_frames``), resized, upright (a video's display rotation
     and a frame file's EXIF orientation applied), in square pixels (an anamorphic video's frames stretched to
@@ -494,6 +508,8 @@ def read_frames(
         max_bytes: the most memory the returned frames may take; a read that would need more fails with a
             :class:`FrameMemoryError` that says what to pass instead (before decoding the rest when the frame
             count is known). ``None``: no limit.
+        times: a list to fill with each returned frame's presentation time in seconds (a video's timestamps:
+            a variable-frame-rate clip's frames are not evenly spaced); ``None`` where unknown (frame folders).
     Returns:
         ``uint8 [N, H, W, 3]`` RGB frames.
     Raises:
@@ -524,12 +540,16 @@ def read_frames(
             if expected is not None and max_frames is not None:
                 expected = min(expected, max_frames)
     budget = _FrameBudget(source.path.name, max_bytes, expected)
-    reader = _iter_folder_frames if source.kind == "frames" else _iter_video_frames
-    iterator = reader(source.path, wanted)
+    if source.kind == "frames":
+        iterator = _iter_folder_frames(source.path, wanted)
+    else:
+        iterator = _iter_video_frames(source.path, wanted, times=times)
     frames: list[np.ndarray] = []
     try:
         for index, frame in enumerate(iterator):
             if frame is not None:
+                if times is not None and source.kind == "frames":
+                    times.append(None)
                 frames.append(_prepare(np.asarray(frame), resize))
                 budget.add(frames[-1])
             if (max_frames is not None and len(frames) >= max_frames) or (last is not None and index >= last):
