@@ -235,3 +235,13 @@ def test_clip_times_fall_back_to_positions():
     np.testing.assert_allclose(clip_times(picked, [0.0, 0.0, 1.0]).numpy(), [0, 0.5, 1])  # not increasing
     np.testing.assert_allclose(clip_times(picked, [0.0, 0.1, 1.0]).numpy(), [0, 0.1, 1])
     assert clip_times(np.array([3])).tolist() == [0.0]
+
+
+def test_curate_warns_about_a_long_video(tmp_path, monkeypatch):
+    from genxd.curation import CurationConfig, pipeline
+    from genxd.validation import GenXDWarning
+
+    monkeypatch.setattr(pipeline, "LONG_VIDEO_FRAMES", 5)  # 6 frames stand for 3,000 (SfM on a flat clip fails fast)
+    _encode(tmp_path / "long.mp4", _numbered_frames(6))
+    with pytest.warns(GenXDWarning, match=r"long\.mp4 is long: 6 frames go to SfM.*max_frames / stride"):
+        pipeline.curate_video(tmp_path / "long.mp4", tmp_path / "out", CurationConfig(min_frames=3, num_threads=1))

@@ -23,7 +23,7 @@ import numpy as np
 
 from ..utils.io import is_environment_error
 from ..utils.stages import StageCallback
-from ..validation import arg
+from ..validation import arg, warn
 from ..utils.json_text import json_text
 from .frames import FrameMemoryError, VideoReadError, VideoSource, discover_videos, read_frames
 from .video_streams import stored_pixel_aspect
@@ -42,6 +42,10 @@ __all__ = [
 ]
 
 META_NAME = "meta.json"
+#: A video with more frames than this to curate (after stride and max_frames) is warned about: SfM on it takes
+#: many minutes, with no cap by default.
+LONG_VIDEO_FRAMES = 300
+
 #: Depth used for the motion stage when no depth model is given (see docs/curation.md).
 FALLBACK_DEPTHS = ("sparse", "triangulate")
 
@@ -284,6 +288,9 @@ def _curate_into(source: VideoSource, folder: Path, config: CurationConfig, mask
         raise CurationError("read", str(exc)) from None
     if len(frames) < config.min_frames:
         raise CurationError("frames", f"too few frames: {len(frames)} < min_frames={config.min_frames}")
+    if len(frames) > LONG_VIDEO_FRAMES:  # no cap by default (the data is the user's to choose): say why it is slow
+        warn(f"{source.path.name} is long: {len(frames)} frames go to SfM (minutes per hundred frames on a CPU); "
+             f"{arg('max_frames')} / {arg('stride')} make it faster")
     image_dir = folder / "images"
     names = _write_frames(frames, image_dir, config.jpeg_quality)
     frames = _read_jpegs(image_dir, names)  # every later stage sees exactly the stored frames
