@@ -245,3 +245,14 @@ def test_curate_warns_about_a_long_video(tmp_path, monkeypatch):
     _encode(tmp_path / "long.mp4", _numbered_frames(6))
     with pytest.warns(GenXDWarning, match=r"long\.mp4 is long: 6 frames go to SfM.*max_frames / stride"):
         pipeline.curate_video(tmp_path / "long.mp4", tmp_path / "out", CurationConfig(min_frames=3, num_threads=1))
+
+
+def test_curate_exits_2_when_every_video_is_too_short(tmp_path):
+    from typer.testing import CliRunner
+
+    from genxd.cli import app
+
+    _encode(tmp_path / "one.mp4", _numbered_frames(1))
+    res = CliRunner().invoke(app, ["curate", str(tmp_path / "one.mp4"), "--out", str(tmp_path / "out"), "-q"])
+    assert "failed (frames): too few frames" in res.output, res.output
+    assert res.exit_code == 2, res.output  # the input's fault, as an unreadable video (docs/cli.md)

@@ -12,6 +12,11 @@ from .common import UsageError, import_libraries, run_cli
 from .options import Device, Out, Quiet, checked, flag
 
 
+#: Failure stages that are the input's fault: a run whose every video failed at one of them exits 2, as bad input
+#: does (docs/cli.md); other failures (SfM, internal, the machine) exit 1.
+INPUT_STAGES = frozenset({"read", "frames"})
+
+
 def _record_line(record: dict) -> str:
     """One line per video of this run: verdict and registered frames, or where and why it failed."""
     vid = record.get("video_id")
@@ -125,11 +130,12 @@ def register(app: typer.Typer) -> None:
                 f"{summary.skipped} already done (index: {out / 'index.jsonl'})"
             )
             if summary.failed and summary.ok == 0 and summary.skipped == 0:
-                # as genxd generate: 2 when every failure is a bad input (a video that cannot be read), else 1
+                # as genxd generate and docs/cli.md: 2 when every failure is the input's (a video that cannot be
+                # read, or has too few frames), else 1 (SfM failed, a bug, the machine)
                 failed = [r for r in summary.records if r.get("status") != "ok"]
                 ids = [str(r.get("video_id")) for r in failed]
                 named = ", ".join(ids[:5]) + (f" and {len(ids) - 5} more" if len(ids) > 5 else "")
                 typer.echo(f"genxd: error: all {summary.failed} videos failed: {named}", err=True)
-                raise typer.Exit(code=2 if failed and all(r.get("stage") == "read" for r in failed) else 1)
+                raise typer.Exit(code=2 if failed and all(r.get("stage") in INPUT_STAGES for r in failed) else 1)
 
         run_cli(main, quiet)
