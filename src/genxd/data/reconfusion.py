@@ -112,12 +112,10 @@ def encode_image(image: Tensor, image_format: str = "png") -> Tensor:
 
 def decode_image(data: Tensor) -> Tensor:
     """Decode a 1-D uint8 tensor of image-file bytes to ``[3, H, W]`` float in [0, 1] (RGB)."""
-    from PIL import Image
+    from ..utils.images import decode_rgb, pil_to_tensor
 
     raw = np.asarray(data.cpu().numpy() if torch.is_tensor(data) else data, dtype=np.uint8).tobytes()
-    with Image.open(io.BytesIO(raw)) as im:
-        arr = np.asarray(im.convert("RGB"))
-    return torch.from_numpy(arr.copy()).permute(2, 0, 1).float() / 255.0
+    return pil_to_tensor(decode_rgb(raw, "image"))  # as genxd generate reads a file (16-bit, alpha on white)
 
 
 def _decode_all(image_bytes: Sequence[Tensor], where: str) -> Tensor:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import warnings
-from typing import Iterator
+from typing import IO, Iterator
 
 import PIL.Image
 
@@ -26,8 +26,9 @@ def too_large_message(path: str | os.PathLike) -> str:
 
 
 @contextlib.contextmanager
-def open_image(path: str | os.PathLike) -> Iterator[PIL.Image.Image]:
-    """``PIL.Image.open(path)`` under the limit, for the whole block (decoding included).
+def open_image(path: str | os.PathLike | IO[bytes], label: str | os.PathLike | None = None) -> Iterator[PIL.Image.Image]:
+    """``PIL.Image.open(path)`` under the limit, for the whole block (decoding included). ``path`` may be a binary
+    file object (encoded bytes in memory); ``label`` names it in messages (default: ``path``).
 
     Over the limit (found from the header when opening, or while decoding inside the block): an
     :class:`ImageTooLargeError` with :func:`too_large_message`; out of memory while decoding: one naming the
@@ -39,9 +40,9 @@ def open_image(path: str | os.PathLike) -> Iterator[PIL.Image.Image]:
             with PIL.Image.open(path) as im:
                 yield im
     except (PIL.Image.DecompressionBombError, PIL.Image.DecompressionBombWarning):
-        raise ImageTooLargeError(too_large_message(path)) from None
+        raise ImageTooLargeError(too_large_message(path if label is None else label)) from None
     except MemoryError:
-        raise ImageTooLargeError(f"{path}: image too large to decode in memory") from None
+        raise ImageTooLargeError(f"{path if label is None else label}: image too large to decode in memory") from None
 
 
 __all__ = ["ImageTooLargeError", "open_image", "too_large_message"]

@@ -56,6 +56,27 @@ def read_rgb(path: str | Path, background: tuple[int, int, int] = (255, 255, 255
     return to_rgb(im, path, background)
 
 
+def decode_rgb(data: bytes, label: str | Path, *, orient: bool = False,
+               background: tuple[int, int, int] = (255, 255, 255)) -> PIL.Image.Image:
+    """Encoded image bytes (a file read from an archive, a dataset's tensor of bytes) as RGB, by the rules of
+    :func:`read_rgb` (high bit depths scaled by their range, transparency composited on ``background``, the
+    decompression limit); ``orient`` applies the EXIF orientation (off for posed views: COLMAP's cameras describe
+    the stored pixels, docs/reconstruction.md). A ValueError naming ``label`` when the bytes are not a readable
+    image."""
+    import io
+
+    try:
+        with open_image(io.BytesIO(data), label=label) as im:
+            im.load()
+            if orient:
+                im = PIL.ImageOps.exif_transpose(im)
+    except ImageTooLargeError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any decoder failure means the bytes are not a readable image
+        raise ValueError(f"{label}: cannot read image ({exc.__class__.__name__}: {exc})") from None
+    return to_rgb(im, label, background)
+
+
 def to_rgb(im: PIL.Image.Image, label: str | Path, background: tuple[int, int, int] = (255, 255, 255)) -> PIL.Image.Image:
     """A decoded image of any mode as RGB: high bit depths scaled by their range, transparency composited on
     ``background``; a ValueError naming ``label`` when it cannot be converted."""

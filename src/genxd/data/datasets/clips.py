@@ -7,7 +7,6 @@ package docstring, :mod:`genxd.data.datasets`.
 
 from __future__ import annotations
 
-import io
 import math
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -170,17 +169,13 @@ def make_sample(
 
 
 def _decode_image(data: bytes, name: str = "image") -> Tensor:
-    """An encoded frame as ``[3, H, W]`` float in [0, 1]; ValueError naming ``name`` when it cannot be decoded."""
-    from PIL import Image
+    """An encoded frame as ``[3, H, W]`` float in [0, 1], read as ``genxd generate`` reads an image
+    (:func:`genxd.utils.images.decode_rgb`: 16-bit and float pixels scaled by their range, transparency on white)
+    except for the EXIF orientation, which is not applied: the cameras describe the stored pixels. ValueError
+    naming ``name`` when it cannot be decoded."""
+    from ...utils.images import decode_rgb, pil_to_tensor
 
-    try:
-        with Image.open(io.BytesIO(data)) as im:
-            arr = np.asarray(im.convert("RGB"))
-    except Image.DecompressionBombError as exc:
-        raise ValueError(f"{name}: refused image ({exc})") from None
-    except (OSError, ValueError, SyntaxError) as exc:  # PIL: unidentified, truncated or broken image data
-        raise ValueError(f"{name}: not a readable image ({exc})") from None
-    return torch.from_numpy(arr.copy()).permute(2, 0, 1).float() / 255.0
+    return pil_to_tensor(decode_rgb(data, name))
 
 
 def _read_image(path: Path) -> Tensor:
