@@ -26,7 +26,7 @@ from .loop import TrainingRun
 from .models import build_scheduler, build_unet, build_vae, count_parameters
 from .objective import SampleDrawer, encode_latents, genxd_loss
 
-__all__ = ["train_genxd", "make_optimizer", "save_module", "scene_depth_entry"]
+__all__ = ["train_genxd", "make_optimizer", "save_module", "scene_depth_entry", "inherited_generation"]
 
 
 def scene_depth_entry(datasets: list[dict]) -> dict[str, float | None]:
@@ -48,6 +48,35 @@ def scene_depth_entry(datasets: list[dict]) -> dict[str, float | None]:
         return str(param.default) if param is not None else "unknown"
 
     return {"scene_depth": 1.0 if {mode(d) for d in datasets} == {"scene"} else None}
+
+
+#: What a run writes into its checkpoints' ``generation_config.json`` itself (its data's size and camera scale);
+#: ``trained`` (the starting model's ranges: its data, not this run's) and ``_`` notes are not inherited either.
+RUN_GENERATION_KEYS = frozenset({"resolution", "height", "width", "num_frames", "scene_depth", "trained"})
+#: A checkpoint's sampling defaults when the starting model states none (the released model's).
+DEFAULT_GENERATION = {"num_inference_steps": 25, "guidance_scale": 3.0}
+
+
+def inherited_generation(model: Any) -> dict[str, Any]:
+    """The starting model's generation settings (``model.init: genxd``: its ``generation_config.json``, e.g. the
+    bundled model's focal 1.1, 10 steps, guidance 2.0), less what this run defines itself
+    (:data:`RUN_GENERATION_KEYS`) and ``_`` notes; ``{}`` for other inits or a folder without the file."""
+    if model.init != "genxd" or not model.pretrained:
+        return {}
+    from ..checkpoint_folders import resolve_latest
+    from ..checkpoints import GENERATION_CONFIG
+    from ..utils.io import read_json
+
+    try:
+        path = resolve_latest(model.pretrained) / GENERATION_CONFIG
+    except FileNotFoundError:
+        return {}  # build_unet says what is missing
+    if not path.is_file():
+        return {}
+    found = read_json(path, "a model's generation settings")
+    if not isinstance(found, dict):
+        raise ValueError(f"{path}: expected a JSON object (generation settings), got {type(found).__name__}")
+    return {k: v for k, v in found.items() if k not in RUN_GENERATION_KEYS and not str(k).startswith("_")}
 
 
 def make_optimizer(params, cfg: OptimConfig) -> torch.optim.Optimizer:
@@ -96,6 +125,7 @@ def train_genxd(cfg: TrainConfig, resume: str | None = None, overwrite: bool = F
                       resume=resume, overwrite=overwrite, cpu=cpu, config_path=config_path)
     acc = run.accelerator
     opt = cfg.training
+    inherited = inherited_generation(cfg.model)
 
     # models (identical on every process: the seed is set before they are built)
     unet, origin = build_unet(cfg.model)
@@ -164,8 +194,7 @@ def train_genxd(cfg: TrainConfig, resume: str | None = None, overwrite: bool = F
         if ema is not None:
             ema.save(folder / "ema.safetensors")
         gen = {"resolution": height, "height": height, "width": width, "num_frames": cfg.data.num_frames,
-               "num_inference_steps": 25, "guidance_scale": 3.0, **scene_depth_entry(cfg.data.datasets),
-               **cfg.generation}
+               **DEFAULT_GENERATION, **inherited, **scene_depth_entry(cfg.data.datasets), **cfg.generation}
         (folder / "generation_config.json").write_text(json_text(gen, indent=2) + "\n")
 
     def checkpoint(step: int) -> Path | None:

@@ -1,0 +1,38 @@
+"""Fine-tuning from a GenXD model keeps its generation settings (focal, steps, guidance, scheduler...) in the new
+checkpoints' ``generation_config.json``; the run's own sizes, camera scale and ``generation:`` section win, and the
+starting model's ``trained`` ranges (its data, not this run's) are not copied."""
+
+from __future__ import annotations
+
+import json
+
+from genxd.training.config import load_config
+from genxd.training.trainer import train_genxd
+
+from .conftest import QUIET, TINY
+
+SHORT = [*QUIET, "data.datasets.0.length=2", "training.batch_size=1", "training.max_steps=1",
+         "training.ema.enabled=false"]
+
+
+def test_finetuning_inherits_the_starting_models_generation_settings(tmp_path):
+    parent = train_genxd(load_config(TINY, [*SHORT, f"output_dir={tmp_path / 'parent'}"]), cpu=True)
+    settings = json.loads((parent / "generation_config.json").read_text())
+    settings.update({"focal": 1.1, "num_inference_steps": 10, "guidance_scale": 2.0, "scheduler": "heun",
+                     "trained": {"resolution": [32, 32], "num_frames": [4, 4], "motion_strength": [0, 21.4]},
+                     "_trained_note": "the parent's data"})
+    (parent / "generation_config.json").write_text(json.dumps(settings))
+
+    child = train_genxd(load_config(TINY, [*SHORT, f"output_dir={tmp_path / 'child'}", "model.init=genxd",
+                                           f"model.pretrained={parent}", "model.unet={}", "data.num_frames=3"]),
+                        cpu=True)
+    got = json.loads((child / "generation_config.json").read_text())
+    assert (got["focal"], got["num_inference_steps"], got["guidance_scale"], got["scheduler"]) == (1.1, 10, 2.0, "heun")
+    assert got["num_frames"] == 3 and got["resolution"] == 32 and got["scene_depth"] == 1.0
+    assert "trained" not in got and "_trained_note" not in got
+
+    again = train_genxd(load_config(TINY, [*SHORT, f"output_dir={tmp_path / 'again'}", "model.init=genxd",
+                                           f"model.pretrained={parent}", "model.unet={}",
+                                           "generation={guidance_scale: 4.5}"]), cpu=True)
+    got = json.loads((again / "generation_config.json").read_text())
+    assert got["guidance_scale"] == 4.5 and got["num_inference_steps"] == 10  # the generation: section wins
