@@ -19,6 +19,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler, default_collate
 
 from ..data.datasets import MixtureDataset, build_dataset, make_sample
 from .config import DataConfig
+from .interrupts import ignore_interrupts_in_worker
 
 __all__ = [
     "StreamSampler",
@@ -252,4 +253,5 @@ def make_loader(
         pin_memory=pin_memory,
         persistent_workers=num_workers > 0,
         prefetch_factor=2 if num_workers > 0 else None,
+        worker_init_fn=ignore_interrupts_in_worker if num_workers > 0 else None,  # the main process decides
     )

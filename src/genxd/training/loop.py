@@ -31,6 +31,7 @@ from ..utils.io import read_json
 from ..utils.json_text import json_text
 from .checkpoint_files import CHECKPOINT_PREFIX, existing_run_error, list_checkpoints, no_checkpoint_note, resume_error
 from .config import CheckpointConfig, LoggingConfig, OptimConfig, config_to_dict
+from .interrupts import StepBoundaryInterrupts
 
 __all__ = ["TrainingRun", "lr_at", "list_checkpoints", "CHECKPOINT_PREFIX", "remove_run_outputs"]
 
@@ -143,6 +144,7 @@ class TrainingRun:
         if acc.is_main_process and not trackers and logging.tensorboard:
             self.print("tensorboard is not installed: logging to metrics.jsonl only (pip install tensorboard)")
         self.start_time = time.monotonic()
+        self.interrupts = StepBoundaryInterrupts()  # entered by the training loops around their steps
 
     def _share_cpus(self, acc) -> None:
         """Several training processes on a CPU: each gets its share of the cores for torch's threads. torchrun
@@ -225,6 +227,25 @@ class TrainingRun:
             fh.write(json_text(row) + "\n")
         if self.tensorboard:
             self.accelerator.log(metrics, step=step)
+
+    def stop_reason(self, step: int, every_steps: int = 10) -> str | None:
+        """``"interrupted"`` once a Ctrl-C / SIGTERM held by :attr:`interrupts` reached any process, ``"time"`` once
+        ``max_minutes`` has passed on any of them, else None; the same on every process (several processes compare
+        every ``every_steps`` steps, as :meth:`time_is_up` does)."""
+        held = self.interrupts.pending is not None
+        over = self.optim.max_minutes is not None and time.monotonic() - self.start_time > 60.0 * self.optim.max_minutes
+        if self.accelerator.num_processes > 1:
+            if every_steps > 1 and step % every_steps:
+                return None
+            flags = torch.tensor([float(held), float(over)], device=self.accelerator.device)
+            held, over = (bool(x > 0) for x in self.accelerator.reduce(flags, reduction="sum").tolist())
+        return "interrupted" if held else "time" if over else None
+
+    def raise_interrupt(self, step: int, saved: Path | None) -> None:
+        """Raise the held interrupt (the command exits 130, or 143 for SIGTERM), saying where the run stopped."""
+        if saved is not None:
+            self.print(f"interrupted at step {step}: checkpoint saved (resume with --resume latest)")
+        raise (self.interrupts.pending or KeyboardInterrupt)()
 
     def time_is_up(self, step: int | None = None, every_steps: int = 10) -> bool:
         """True on every process once ``max_minutes`` has passed on any of them.

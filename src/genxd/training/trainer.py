@@ -229,7 +229,9 @@ def train_genxd(cfg: TrainConfig, resume: str | None = None, overwrite: bool = F
     data_iter = iter(loader)
     window: list[torch.Tensor] = []
     t_window, n_window, data_wait = time.monotonic(), 0, 0.0
+    saved: Path | None = None
     try:
+        run.interrupts.__enter__()
         while step < opt.max_steps:
             lr = run.set_lr(optimizer, step)
             per_sample = []
@@ -281,10 +283,12 @@ def train_genxd(cfg: TrainConfig, resume: str | None = None, overwrite: bool = F
                 window, t_window, n_window, data_wait = [], time.monotonic(), 0, 0.0
             if val_every > 0 and step % val_every == 0:
                 validate(step)
-            stop = run.time_is_up(step)
+            stop = run.stop_reason(step)  # max_minutes, or a Ctrl-C / SIGTERM held until this step ended
             if cfg.checkpoint.every_steps > 0 and step % cfg.checkpoint.every_steps == 0 or stop:
-                checkpoint(step)
+                saved = checkpoint(step)
                 last_saved = step
+            if stop == "interrupted":
+                run.raise_interrupt(step, saved)
             if stop:
                 run.print(f"max_minutes reached at step {step}: stopping (resume with --resume latest)")
                 break
@@ -294,6 +298,7 @@ def train_genxd(cfg: TrainConfig, resume: str | None = None, overwrite: bool = F
         elif run.is_main:
             final = run.checkpoint_dir / f"checkpoint-{step:07d}"
     finally:
+        run.interrupts.__exit__(None, None, None)
         progress.close()
         del data_iter
         run.close_trackers()  # on an error too: what was logged reaches the event file

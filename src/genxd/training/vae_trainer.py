@@ -160,6 +160,7 @@ def train_vae(cfg: VAETrainConfig, resume: str | None = None, overwrite: bool = 
     t_window, n_window = time.monotonic(), 0
     final = None
     try:
+        run.interrupts.__enter__()
         while step < opt.max_steps:
             lr = run.set_lr(optimizer, step)
             for _ in range(opt.gradient_accumulation_steps):
@@ -191,10 +192,12 @@ def train_vae(cfg: VAETrainConfig, resume: str | None = None, overwrite: bool = 
                 window, t_window, n_window = [], time.monotonic(), 0
             if val_every > 0 and step % val_every == 0:
                 validate(step)
-            stop = run.time_is_up()
+            stop = run.stop_reason(step)  # max_minutes, or a Ctrl-C / SIGTERM held until this step ended
             if (cfg.checkpoint.every_steps > 0 and step % cfg.checkpoint.every_steps == 0) or stop:
                 final = checkpoint(step)
                 last_saved = step
+            if stop == "interrupted":
+                run.raise_interrupt(step, final)
             if stop:
                 run.print(f"max_minutes reached at step {step}: stopping (resume with --resume latest)")
                 break
@@ -203,6 +206,7 @@ def train_vae(cfg: VAETrainConfig, resume: str | None = None, overwrite: bool = 
         elif run.is_main and final is None:
             final = run.checkpoint_dir / f"checkpoint-{step:07d}"
     finally:
+        run.interrupts.__exit__(None, None, None)
         progress.close()
         del data_iter
         run.close_trackers()  # on an error too: what was logged reaches the event file

@@ -1,0 +1,90 @@
+"""Ctrl-C and SIGTERM during ``genxd train``: the step in progress ends, a checkpoint of it is saved (when a step ran
+since the last one), and the command exits 130 / 143 as before; a second signal stops at once, leaving no half
+checkpoint."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+
+import pytest
+from typer.testing import CliRunner
+
+import genxd.training.trainer as trainer
+from genxd.cli import app
+from genxd.cli.process_exit import stop_cleanly_on_sigterm
+from genxd.training.checkpoint_files import list_checkpoints
+
+from .conftest import QUIET, TINY
+
+
+@pytest.fixture
+def cli_signals():
+    """The command line's SIGTERM handler (genxd.cli.main installs it), restored afterwards."""
+    before = signal.getsignal(signal.SIGTERM)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    stop_cleanly_on_sigterm()
+    yield
+    signal.signal(signal.SIGTERM, before)
+
+
+def _signal_at_loss_call(monkeypatch, signals: dict[int, int]) -> None:
+    """Send ``signals[n]`` to this process during the n-th loss computation (1-based): mid-step, as a user would."""
+    real, calls = trainer.genxd_loss, [0]
+
+    def loss(*args, **kwargs):
+        calls[0] += 1
+        if calls[0] in signals:
+            os.kill(os.getpid(), signals[calls[0]])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(trainer, "genxd_loss", loss)
+
+
+def _train(out, *extra):
+    return CliRunner().invoke(app, ["train", str(TINY), f"output_dir={out}", *QUIET, "data.datasets.0.length=4",
+                                    "training.max_steps=10", "checkpoint.every_steps=2", "--cpu", *extra])
+
+
+@pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_an_interrupt_saves_the_step_in_progress_then_exits(tmp_path, monkeypatch, cli_signals, sig, code):
+    out = tmp_path / "run"
+    _signal_at_loss_call(monkeypatch, {3: sig})  # during step 3; step 2 was saved
+    result = _train(out)
+    assert result.exit_code == code, result.output
+    assert "interrupted at step 3: checkpoint saved" in result.output
+    found = list_checkpoints(out / "checkpoints")
+    assert [p.name for p in found] == ["checkpoint-0000002", "checkpoint-0000003"]
+    assert json.loads((found[-1] / "training_state.json").read_text())["step"] == 3
+    assert not list((out / "checkpoints").glob(".*.part"))
+
+    monkeypatch.undo()
+    resumed = _train(out, "--resume", "latest", "training.max_steps=4")
+    assert resumed.exit_code == 0, resumed.output
+    assert "resumed from" in resumed.output and "(step 3)" in resumed.output
+
+
+def test_an_interrupt_right_after_a_checkpoint_saves_nothing_more(tmp_path, monkeypatch, cli_signals):
+    out = tmp_path / "run"
+    # during step 2, saved by checkpoint.every_steps at its end: no second save of the same step
+    _signal_at_loss_call(monkeypatch, {2: signal.SIGINT})
+    result = _train(out)
+    assert result.exit_code == 130, result.output
+    assert [p.name for p in list_checkpoints(out / "checkpoints")] == ["checkpoint-0000002"]
+
+
+def test_a_second_interrupt_during_the_save_leaves_no_half_checkpoint(tmp_path, monkeypatch, cli_signals):
+    out = tmp_path / "run"
+    _signal_at_loss_call(monkeypatch, {1: signal.SIGINT})
+    real = trainer.save_module
+
+    def save_module(*args, **kwargs):
+        real(*args, **kwargs)
+        os.kill(os.getpid(), signal.SIGINT)  # the impatient second Ctrl-C, mid-save
+
+    monkeypatch.setattr(trainer, "save_module", save_module)
+    result = _train(out)
+    assert result.exit_code == 130, result.output
+    assert "checkpoint saved" not in result.output
+    assert list_checkpoints(out / "checkpoints") == [] and not list((out / "checkpoints").glob(".*"))
