@@ -167,3 +167,27 @@ def test_a_damaged_checkpoint_state_is_one_line_naming_it(tmp_path):
         assert len(lines) == 1 and "Traceback" not in again.output, again.output
         assert f"{state}: " in lines[0] and says in lines[0], lines[0]
         assert (out / "config.yaml").read_bytes() == written
+
+
+def test_a_config_yaml_of_the_users_in_the_output_folder_is_not_replaced_without_asking(tmp_path):
+    out = tmp_path / "run"
+    out.mkdir()
+    mine = out / "config.yaml"
+    mine.write_text("# my notes on this experiment\nlr: 1e-4\n")
+    refused = _train(TINY, out)
+    assert refused.exit_code == 2, refused.output
+    lines = [line for line in refused.output.splitlines() if line.startswith("genxd: error:")]
+    assert len(lines) == 1 and str(mine) in lines[0] and "--overwrite" in lines[0], refused.output
+    assert mine.read_text() == "# my notes on this experiment\nlr: 1e-4\n" and not (out / "checkpoints").exists()
+
+    asked = _train(TINY, out, "--overwrite")  # replacing it was asked for
+    assert asked.exit_code == 0, asked.output
+    assert "max_steps: 1" in mine.read_text()
+
+    import shutil
+
+    for name in ("checkpoints", "logs", "metrics.jsonl"):  # a run's own config.yaml is recognised by itself
+        path = out / name
+        shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
+    again = _train(TINY, out)
+    assert again.exit_code == 0, again.output

@@ -8,10 +8,12 @@ from pathlib import Path
 
 from ..checkpoint_folders import checkpoint_order
 
-__all__ = ["CHECKPOINT_PREFIX", "list_checkpoints", "existing_run_error", "output_dir_error", "resume_error",
-           "no_checkpoint_note"]
+__all__ = ["CHECKPOINT_PREFIX", "CONFIG_MARK", "list_checkpoints", "existing_run_error", "output_dir_error",
+           "resume_error", "no_checkpoint_note", "foreign_config_error"]
 
 CHECKPOINT_PREFIX = "checkpoint-"
+#: The first line of the ``config.yaml`` a run writes in its folder: how a later run tells it from the user's own.
+CONFIG_MARK = "# genxd: the resolved config of the run in this folder"
 
 
 def list_checkpoints(checkpoint_dir: str | os.PathLike) -> list[Path]:
@@ -71,3 +73,26 @@ def resume_error(resume: str | None, overwrite: bool) -> Exception | None:
 def no_checkpoint_note(checkpoint_dir: str | os.PathLike) -> str:
     """What ``--resume latest`` says when ``checkpoint_dir`` holds no checkpoint (a new run starts)."""
     return f"no checkpoint in {checkpoint_dir}: starting a new run"
+
+
+def foreign_config_error(output_dir: str | os.PathLike, config_path: str | os.PathLike | None) -> FileExistsError | None:
+    """The error for a new run (no ``--resume`` / ``--overwrite``) that would replace ``output_dir/config.yaml`` when
+    that file is the user's: not the config the run starts from (never replaced: the resolved one goes beside it),
+    not marked as written by genxd (:data:`CONFIG_MARK`), in a folder without a sign of an earlier run
+    (``checkpoints/``, ``metrics.jsonl``, ``logs/``). Else None."""
+    out = Path(output_dir)
+    target = out / "config.yaml"
+    if not target.is_file():
+        return None
+    if config_path is not None and os.path.exists(config_path) and os.path.samefile(config_path, target):
+        return None
+    if any((out / name).exists() for name in ("checkpoints", "metrics.jsonl", "logs")):
+        return None
+    try:
+        with open(target, encoding="utf-8", errors="replace") as fh:
+            if fh.readline().rstrip("\n") == CONFIG_MARK:
+                return None
+    except OSError:
+        pass
+    return FileExistsError(f"{target} exists and was not written by genxd train (this run would replace it with its "
+                           "resolved config); move it, start the run from it, or pass --overwrite to replace it")

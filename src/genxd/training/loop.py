@@ -29,7 +29,7 @@ import yaml
 
 from ..utils.io import read_json
 from ..utils.json_text import json_text
-from .checkpoint_files import CHECKPOINT_PREFIX, existing_run_error, list_checkpoints, no_checkpoint_note, resume_error
+from .checkpoint_files import CHECKPOINT_PREFIX, CONFIG_MARK, existing_run_error, foreign_config_error, list_checkpoints, no_checkpoint_note, resume_error
 from .config import CheckpointConfig, LoggingConfig, OptimConfig, config_to_dict
 from .interrupts import StepBoundaryInterrupts
 
@@ -192,7 +192,7 @@ class TrainingRun:
                 and os.path.samefile(self.config_path, target):
             target = self.output_dir / "config.resolved.yaml"
         tmp = self.output_dir / f".{target.name}.part"
-        tmp.write_text(yaml.safe_dump(config_to_dict(self.config), sort_keys=False))
+        tmp.write_text(CONFIG_MARK + "\n" + yaml.safe_dump(config_to_dict(self.config), sort_keys=False))
         os.replace(tmp, target)
         return target
 
@@ -270,7 +270,7 @@ class TrainingRun:
         if resume is not None and overwrite:
             raise resume_error(resume, overwrite)  # they contradict
         if resume is None:
-            error = existing_run_error(self.output_dir)
+            error = existing_run_error(self.output_dir) or foreign_config_error(self.output_dir, self.config_path)
             if error is not None and not overwrite:
                 raise error
             return None
