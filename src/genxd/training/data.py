@@ -26,6 +26,7 @@ __all__ = [
     "KeyedDataset",
     "PreloadedDataset",
     "build_training_dataset",
+    "preload_dataset",
     "make_loader",
     "collate_samples",
     "loader_workers",
@@ -217,8 +218,10 @@ class PreloadedDataset(Dataset):
                            float(self.motion[index]), self.names[index], mask)
 
 
-def build_training_dataset(cfg: DataConfig, seed: int) -> Dataset:
-    """The weighted mixture of ``cfg.datasets`` (a single dataset when there is one entry)."""
+def build_training_dataset(cfg: DataConfig, seed: int, preload: bool | None = None) -> Dataset:
+    """The weighted mixture of ``cfg.datasets`` (a single dataset when there is one entry), preloaded when
+    ``preload`` (default ``cfg.preload``; the trainers build it unpreloaded before the model, to check the data
+    first, and preload it later with :func:`preload_dataset`)."""
     parts, weights = [], []
     for i, spec in enumerate(cfg.datasets):
         if not isinstance(spec, dict):
@@ -232,8 +235,13 @@ def build_training_dataset(cfg: DataConfig, seed: int) -> Dataset:
         dataset: Dataset = parts[0]
     else:
         dataset = MixtureDataset(parts, weights, length=cfg.length, seed=seed)
-    if cfg.preload:
-        dataset = PreloadedDataset(dataset, cfg.num_workers)
+    return preload_dataset(dataset, cfg) if (cfg.preload if preload is None else preload) else dataset
+
+
+def preload_dataset(dataset: Dataset, cfg: DataConfig) -> Dataset:
+    """``dataset`` held in memory when ``cfg.preload`` (:class:`PreloadedDataset`), else itself."""
+    if cfg.preload and not isinstance(dataset, PreloadedDataset):
+        return PreloadedDataset(dataset, cfg.num_workers)
     return dataset
 
 

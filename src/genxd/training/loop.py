@@ -319,12 +319,13 @@ class TrainingRun:
                 ema.shadow[name] = value.to(self.accelerator.device)
         return start_step
 
-    def stream(self, data: Any, start_step: int):
-        """``(dataset, sampler)`` of this process: the configured training dataset and its sample stream,
-        continued at ``start_step`` (:class:`genxd.training.data.StreamSampler`)."""
-        from .data import StreamSampler, build_training_dataset
+    def stream(self, data: Any, start_step: int, dataset: Any = None):
+        """``(dataset, sampler)`` of this process: the configured training dataset (``dataset``: built already, then
+        preloaded here when configured) and its sample stream, continued at ``start_step``
+        (:class:`genxd.training.data.StreamSampler`)."""
+        from .data import StreamSampler, build_training_dataset, preload_dataset
 
-        dataset = build_training_dataset(data, self.seed)
+        dataset = build_training_dataset(data, self.seed) if dataset is None else preload_dataset(dataset, data)
         acc, opt = self.accelerator, self.optim
         sampler = StreamSampler(len(dataset), opt.batch_size, self.seed, acc.num_processes, acc.process_index,
                                 opt.gradient_accumulation_steps, start_step, data.shuffle)

@@ -43,11 +43,13 @@ __all__ = [
     "convert_svd_unet_state_dict",
     "load_svd_state_dict",
     "build_unet",
+    "check_model_options",
     "build_vae",
     "build_scheduler",
     "resolve_latest",
     "count_parameters",
     "model_bytes",
+    "size_multiple",
 ]
 
 #: The released GenXD scheduler (``scheduler/scheduler_config.json`` of the checkpoint).
@@ -238,6 +240,16 @@ def convert_svd_unet_state_dict(
 # ----------------------------------------------------------------------------------------------
 
 
+def check_model_options(cfg: ModelConfig, unet_dir: Path | str | None = None) -> None:
+    """Refuse model options that contradict ``model.init`` (no file read): ``init: genxd`` takes the UNet layout
+    from the checkpoint, so ``model.unet`` may only set ``num_frames`` / ``sample_size``."""
+    extra = sorted(set(cfg.unet) - {"num_frames", "sample_size"}) if cfg.init == "genxd" else []
+    if extra:
+        where = unet_dir or f"{cfg.pretrained}/unet"
+        raise ValueError(f"model.init=genxd takes the UNet layout from {where}; model.unet may only set "
+                         f"num_frames / sample_size, got {extra}")
+
+
 def build_unet(cfg: ModelConfig) -> tuple[UNetMVTemporalConditionModel, str]:
     """The UNet to train and a one-line description of where it came from."""
     if cfg.init == "scratch":
@@ -253,10 +265,7 @@ def build_unet(cfg: ModelConfig) -> tuple[UNetMVTemporalConditionModel, str]:
         unet_dir = root / "unet" if (root / "unet").is_dir() else root
         if not (unet_dir / "config.json").is_file():
             raise FileNotFoundError(f"{root}: no unet/config.json (expected a GenXD checkpoint folder)")
-        extra = sorted(set(cfg.unet) - {"num_frames", "sample_size"})
-        if extra:
-            raise ValueError(f"model.init=genxd takes the UNet layout from {unet_dir}; model.unet may only set "
-                             f"num_frames / sample_size, got {extra}")
+        check_model_options(cfg, unet_dir)
         unet = load_component(UNetMVTemporalConditionModel, unet_dir, "a GenXD checkpoint's unet/")
         if cfg.unet:
             unet.register_to_config(**cfg.unet)
@@ -306,6 +315,39 @@ def build_scheduler(path: str | None) -> EulerDiscreteScheduler:
     if sched.config.prediction_type != "v_prediction":
         raise ValueError(f"{root}: scheduler prediction_type is {sched.config.prediction_type!r}; GenXD trains v_prediction")
     return sched
+
+
+def size_multiple(cfg: ModelConfig) -> int | None:
+    """What image sizes must be multiples of (VAE downsampling x UNet downsampling), from the model configs alone
+    (no weights read), so that a bad ``data.height`` is refused before the model loads; None when the configs cannot
+    tell (the model's own check runs once it is built)."""
+    import inspect
+
+    def levels(config: Any) -> int | None:
+        channels = config.get("block_out_channels") if isinstance(config, dict) else None
+        return len(channels) if isinstance(channels, (list, tuple)) and channels else None
+
+    def folder_config(path: str | None, sub: str) -> Any:
+        root = resolve_latest(path)  # type: ignore[arg-type]
+        for folder in (root / sub, root):
+            if (folder / "config.json").is_file():
+                return read_json(folder / "config.json", "a model config")
+        return None
+
+    try:
+        vae_source = cfg.vae.pretrained or (cfg.pretrained if cfg.init in ("genxd", "svd") else None)
+        vae = folder_config(vae_source, "vae") if vae_source else \
+            {"block_out_channels": cfg.vae.config.get("block_out_channels",
+                                                      inspect.signature(AutoencoderKLTemporalDecoder).parameters["block_out_channels"].default)}
+        if cfg.init == "scratch":
+            unet = {"block_out_channels": cfg.unet.get("block_out_channels", inspect.signature(
+                UNetMVTemporalConditionModel).parameters["block_out_channels"].default)}
+        else:
+            unet = folder_config(cfg.pretrained, "unet")
+    except (OSError, ValueError, TypeError, AttributeError):
+        return None
+    v, u = levels(vae), levels(unet)
+    return None if v is None or u is None else 2 ** (v - 1) * 2 ** (u - 1)
 
 
 def count_parameters(module: torch.nn.Module) -> int:

@@ -20,10 +20,10 @@ import torch
 from ..utils.progress import progress_bar
 from ..utils.json_text import json_text
 from .config import OptimConfig, TrainConfig
-from .data import make_loader
+from .data import build_training_dataset, make_loader
 from .ema import EMAWeights
 from .loop import TrainingRun
-from .models import build_scheduler, build_unet, build_vae, count_parameters
+from .models import build_scheduler, build_unet, build_vae, check_model_options, count_parameters, size_multiple
 from .objective import SampleDrawer, encode_latents, genxd_loss
 
 __all__ = ["train_genxd", "make_optimizer", "save_module", "scene_depth_entry", "inherited_generation"]
@@ -126,6 +126,13 @@ def train_genxd(cfg: TrainConfig, resume: str | None = None, overwrite: bool = F
     acc = run.accelerator
     opt = cfg.training
     inherited = inherited_generation(cfg.model)
+    # the data first: a missing root, a mistyped option or a bad size is refused before the model loads (seconds)
+    check_model_options(cfg.model)
+    height, width = cfg.data.height, cfg.data.width or cfg.data.height
+    multiple = size_multiple(cfg.model)
+    if multiple is not None and (height % multiple or width % multiple):
+        raise ValueError(f"data.height/width must be multiples of {multiple} for this VAE and UNet, got {height}x{width}")
+    dataset = build_training_dataset(cfg.data, cfg.seed, preload=False)
 
     # models (identical on every process: the seed is set before they are built)
     unet, origin = build_unet(cfg.model)
@@ -136,7 +143,6 @@ def train_genxd(cfg: TrainConfig, resume: str | None = None, overwrite: bool = F
         sched_path = fallback
     scheduler = build_scheduler(sched_path)
     vae_scale, multiple = _vae_multiple(vae, unet)
-    height, width = cfg.data.height, cfg.data.width or cfg.data.height
     if height % multiple or width % multiple:
         raise ValueError(f"data.height/width must be multiples of {multiple} for this VAE and UNet, got {height}x{width}")
     n_rays = 6 if unet.config.ray_condition else 0
@@ -171,7 +177,7 @@ def train_genxd(cfg: TrainConfig, resume: str | None = None, overwrite: bool = F
         vae.to(dtype=vae_dtype)
 
     start_step = run.resume(ema)
-    dataset, sampler = run.stream(cfg.data, start_step)
+    dataset, sampler = run.stream(cfg.data, start_step, dataset)
     latent_channels = vae.config.latent_channels
     drawer = SampleDrawer(cfg.seed, cfg.data.num_frames, (latent_channels, height // vae_scale, width // vae_scale),
                           cfg.conditioning, cfg.noise)  # each sample's draws are made in the DataLoader workers

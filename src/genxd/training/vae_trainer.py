@@ -19,7 +19,7 @@ import torch
 
 from ..utils.progress import progress_bar
 from .config import VAETrainConfig
-from .data import make_loader
+from .data import build_training_dataset, make_loader
 from .ema import EMAWeights
 from .loop import TrainingRun
 from .models import build_vae, count_parameters
@@ -75,6 +75,7 @@ def train_vae(cfg: VAETrainConfig, resume: str | None = None, overwrite: bool = 
                       resume=resume, overwrite=overwrite, cpu=cpu, config_path=config_path)
     acc = run.accelerator
     opt = cfg.training
+    dataset = build_training_dataset(cfg.data, cfg.seed, preload=False)  # the data is checked before the model
     vae = build_vae(cfg.vae)
     down = 2 ** (len(vae.config.block_out_channels) - 1)
     height, width = cfg.data.height, cfg.data.width or cfg.data.height
@@ -94,7 +95,7 @@ def train_vae(cfg: VAETrainConfig, resume: str | None = None, overwrite: bool = 
     model, optimizer = acc.prepare(VAEWithPosterior(vae), optimizer)
     unwrapped = vae
     start_step = run.resume(ema)
-    dataset, sampler = run.stream(cfg.data, start_step)
+    dataset, sampler = run.stream(cfg.data, start_step, dataset)
     loader = make_loader(dataset, sampler, cfg.data.num_workers, pin_memory=acc.device.type == "cuda")
     run.begin()  # the settings passed every check: only now is the run folder changed (--overwrite, config.yaml)
     fixed = []
