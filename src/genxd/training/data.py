@@ -27,6 +27,7 @@ __all__ = [
     "PreloadedDataset",
     "build_training_dataset",
     "preload_dataset",
+    "data_summary",
     "make_loader",
     "collate_samples",
     "loader_workers",
@@ -236,6 +237,28 @@ def build_training_dataset(cfg: DataConfig, seed: int, preload: bool | None = No
     else:
         dataset = MixtureDataset(parts, weights, length=cfg.length, seed=seed)
     return preload_dataset(dataset, cfg) if (cfg.preload if preload is None else preload) else dataset
+
+
+def data_summary(dataset: Dataset) -> str:
+    """``"2 items (1 scene skipped: fewer than 16 frames)"``: the item count and the scenes or videos the clip datasets
+    skipped as too short for one clip (they are silently absent otherwise)."""
+    skipped: dict[int, int] = {}
+
+    def walk(d: Any) -> None:
+        for part in getattr(d, "datasets", None) or []:  # mixtures
+            walk(part)
+        n = int(getattr(d, "num_skipped_scenes", 0) or 0)
+        if n:
+            need = int(getattr(d, "min_scene_frames", 0))
+            skipped[need] = skipped.get(need, 0) + n
+
+    walk(dataset.dataset if isinstance(dataset, KeyedDataset) else dataset)
+    n = len(dataset)  # type: ignore[arg-type]
+    text = f"{n} item{'s' if n != 1 else ''}"
+    if skipped:
+        parts = [f"{k} scene{'s' if k != 1 else ''} skipped: fewer than {need} frames" for need, k in sorted(skipped.items())]
+        text += f" ({'; '.join(parts)})"
+    return text
 
 
 def preload_dataset(dataset: Dataset, cfg: DataConfig) -> Dataset:

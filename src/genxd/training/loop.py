@@ -212,6 +212,19 @@ class TrainingRun:
     def global_batch(self) -> int:
         return self.optim.batch_size * self.accelerator.num_processes * self.optim.gradient_accumulation_steps
 
+    def print_data(self, dataset: Any) -> None:
+        """The data line (items, scenes skipped as too short, the global batch) and a warning when the global batch
+        exceeds the items (each step then repeats some)."""
+        from .data import data_summary
+
+        opt = self.optim
+        self.print(f"data: {data_summary(dataset)}; global batch {self.global_batch} ({opt.batch_size} x "
+                   f"{self.accelerator.num_processes} processes x {opt.gradient_accumulation_steps} accumulation)")
+        n = len(dataset)
+        if self.global_batch > n:
+            self.print(f"warning: the global batch of {self.global_batch} is larger than the data ({n} item"
+                       f"{'s' if n != 1 else ''}): every step repeats items")
+
     def set_lr(self, optimizer: torch.optim.Optimizer, step: int) -> float:
         lr = lr_at(step, self.optim)
         for group in optimizer.param_groups:

@@ -177,14 +177,14 @@ def train_genxd(cfg: TrainConfig, resume: str | None = None, overwrite: bool = F
         vae.to(dtype=vae_dtype)
 
     start_step = run.resume(ema)
+    checked_data = dataset  # before preloading: its scenes (skipped ones) are known
     dataset, sampler = run.stream(cfg.data, start_step, dataset)
     latent_channels = vae.config.latent_channels
     drawer = SampleDrawer(cfg.seed, cfg.data.num_frames, (latent_channels, height // vae_scale, width // vae_scale),
                           cfg.conditioning, cfg.noise)  # each sample's draws are made in the DataLoader workers
     loader = make_loader(dataset, sampler, cfg.data.num_workers, pin_memory=acc.device.type == "cuda", draw=drawer)
     run.begin()  # the settings passed every check: only now is the run folder changed (--overwrite, config.yaml)
-    run.print(f"data: {len(dataset)} items; global batch {run.global_batch} "
-              f"({opt.batch_size} x {acc.num_processes} processes x {opt.gradient_accumulation_steps} accumulation)")
+    run.print_data(checked_data)
     val_samples = []
     val_every = run.validation_every(cfg.validation.every_steps)
     if val_every > 0 and run.is_main:

@@ -95,9 +95,11 @@ def train_vae(cfg: VAETrainConfig, resume: str | None = None, overwrite: bool = 
     model, optimizer = acc.prepare(VAEWithPosterior(vae), optimizer)
     unwrapped = vae
     start_step = run.resume(ema)
+    checked_data = dataset  # before preloading: its scenes (skipped ones) are known
     dataset, sampler = run.stream(cfg.data, start_step, dataset)
     loader = make_loader(dataset, sampler, cfg.data.num_workers, pin_memory=acc.device.type == "cuda")
     run.begin()  # the settings passed every check: only now is the run folder changed (--overwrite, config.yaml)
+    run.print_data(checked_data)
     fixed = []
     val_every = run.validation_every(cfg.validation.every_steps)
     if run.is_main:

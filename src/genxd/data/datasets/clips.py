@@ -331,6 +331,8 @@ class _ClipDataset(Dataset):
             )
         self.clips = clips
         self.num_skipped_scenes = skipped
+        #: the fewest frames a scene needs for one clip (scenes with fewer are skipped)
+        self.min_scene_frames = f if self.view_sampling == "random" else (f - 1) * min(self.strides) + 1
 
     def __len__(self) -> int:
         return len(self.clips)
