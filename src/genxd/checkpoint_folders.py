@@ -49,6 +49,18 @@ def _is_checkpoint(path: Path) -> bool:
     return all((path / c).is_dir() for c in COMPONENTS)
 
 
+def checkpoint_hint(path: str | Path) -> str | None:
+    """Where the checkpoint probably is, for a folder that is not one: a checkpoint's component (``.../unet``: use
+    the folder above it), or a training run's folder (use ``RUN/checkpoints/latest``); else None."""
+    path = Path(path)
+    if path.name in COMPONENTS and _is_checkpoint(path.parent):
+        return f"it is the {path.name}/ folder of a checkpoint: pass the checkpoint folder {path.parent}"
+    runs = path / "checkpoints"
+    if runs.is_dir() and any(_is_checkpoint(p) for p in runs.glob("checkpoint-*")):
+        return f"it is a training run's folder: pass {runs / 'latest'} (its newest checkpoint) or one of {runs}/checkpoint-*"
+    return None
+
+
 def resolve_checkpoint(name_or_path: str | Path) -> Path:
     """Return the folder holding ``unet/``, ``vae/`` and ``scheduler/``.
 
@@ -68,8 +80,10 @@ def resolve_checkpoint(name_or_path: str | Path) -> Path:
         if _is_checkpoint(path):
             return path
         missing = [c for c in COMPONENTS if not (path / c).is_dir()]
+        hint = checkpoint_hint(path)
         if len(missing) == len(COMPONENTS):
-            raise FileNotFoundError(f"{path} is not a GenXD checkpoint folder: none of unet/, vae/, scheduler/ is in it")
+            raise FileNotFoundError(f"{path} is not a GenXD checkpoint folder: none of unet/, vae/, scheduler/ is in it"
+                                    + (f"; {hint}" if hint else ""))
         raise FileNotFoundError(f"{path} is not a GenXD checkpoint folder: it has no "
                                 f"{' and no '.join(m + '/' for m in missing)} (a checkpoint holds unet/, vae/ and "
                                 "scheduler/)")

@@ -36,3 +36,18 @@ def test_finetuning_inherits_the_starting_models_generation_settings(tmp_path):
                                            "generation={guidance_scale: 4.5}"]), cpu=True)
     got = json.loads((again / "generation_config.json").read_text())
     assert got["guidance_scale"] == 4.5 and got["num_inference_steps"] == 10  # the generation: section wins
+
+
+def test_a_checkpoints_unet_folder_or_a_run_folder_says_which_folder_to_pass(tmp_path):
+    import pytest
+
+    from genxd.checkpoint_folders import resolve_checkpoint
+
+    run = tmp_path / "parent"
+    parent = train_genxd(load_config(TINY, [*SHORT, f"output_dir={run}"]), cpu=True)
+    with pytest.raises(ValueError, match=f"the unet/ folder of a checkpoint: pass the checkpoint folder {parent}$"):
+        train_genxd(load_config(TINY, [*SHORT, f"output_dir={tmp_path / 'child'}", "model.init=genxd",
+                                       f"model.pretrained={parent / 'unet'}", "model.unet={}"]), cpu=True)
+    assert not (tmp_path / "child").exists()
+    with pytest.raises(FileNotFoundError, match=f"pass {run / 'checkpoints' / 'latest'} "):
+        resolve_checkpoint(run)  # genxd generate --model RUN_DIR

@@ -241,8 +241,15 @@ def convert_svd_unet_state_dict(
 
 
 def check_model_options(cfg: ModelConfig, unet_dir: Path | str | None = None) -> None:
-    """Refuse model options that contradict ``model.init`` (no file read): ``init: genxd`` takes the UNet layout
-    from the checkpoint, so ``model.unet`` may only set ``num_frames`` / ``sample_size``."""
+    """Refuse model options that contradict ``model.init`` before anything loads: ``init: genxd`` takes the UNet
+    layout from the checkpoint, so ``model.unet`` may only set ``num_frames`` / ``sample_size``; a ``pretrained``
+    that is a checkpoint's ``unet/`` (or a run's folder) says which folder to pass."""
+    if cfg.init == "genxd" and cfg.pretrained:
+        from ..checkpoint_folders import checkpoint_hint
+
+        hint = checkpoint_hint(cfg.pretrained)
+        if hint is not None:
+            raise ValueError(f"model.pretrained {cfg.pretrained}: {hint}")
     extra = sorted(set(cfg.unet) - {"num_frames", "sample_size"}) if cfg.init == "genxd" else []
     if extra:
         where = unet_dir or f"{cfg.pretrained}/unet"
