@@ -24,3 +24,21 @@ def test_short_scenes_and_a_batch_larger_than_the_data_are_said(tmp_path):
     warnings = [line for line in result.output.splitlines() if "larger than the data" in line]
     assert warnings == ["genxd train: warning: the global batch of 3 is larger than the data (2 items): every step "
                         "repeats items"], result.output
+
+
+def test_resuming_with_other_settings_is_one_note_listing_them(tmp_path):
+    def train(*extra):
+        return CliRunner().invoke(app, ["train", str(TINY), f"output_dir={tmp_path / 'run'}", *QUIET,
+                                        "data.datasets.0.length=4", "--cpu", *extra])
+
+    first = train("training.max_steps=1")
+    assert first.exit_code == 0, first.output
+    same = train("training.max_steps=2", "--resume", "latest")
+    assert same.exit_code == 0 and "note:" not in same.output, same.output
+    other = train("training.max_steps=3", "--resume", "latest", "training.batch_size=1", "data.datasets.0.length=6",
+                  "training.learning_rate=0.0005")
+    assert other.exit_code == 0, other.output
+    notes = [line for line in other.output.splitlines() if "note:" in line]
+    assert notes == ["genxd train: note: resuming with other settings than the checkpoint's: global batch 2 -> 1, "
+                     "data items 4 -> 6, learning rate 0.001 -> 0.0005 (the data stream continues at step x new "
+                     "global batch)"], other.output

@@ -145,6 +145,7 @@ class TrainingRun:
             self.print("tensorboard is not installed: logging to metrics.jsonl only (pip install tensorboard)")
         self.start_time = time.monotonic()
         self.interrupts = StepBoundaryInterrupts()  # entered by the training loops around their steps
+        self.data_items: int | None = None  # set by the trainers once the data is built (training_state.json)
 
     def _share_cpus(self, acc) -> None:
         """Several training processes on a CPU: each gets its share of the cores for torch's threads. torchrun
@@ -305,9 +306,7 @@ class TrainingRun:
                              "checkpoint")
         if state.get("kind") != self.kind:
             raise ValueError(f"{path} is a {state.get('kind')!r} checkpoint, this is a {self.kind!r} run")
-        if state.get("global_batch") not in (None, self.global_batch):
-            self.print(f"warning: the checkpoint's global batch was {state['global_batch']}, now {self.global_batch}: "
-                       "the data stream continues at step x new batch")
+        self._note_changed_settings(state)
         try:
             self.accelerator.load_state(str(path / "accelerate_state"))
         except RuntimeError as exc:
@@ -318,6 +317,19 @@ class TrainingRun:
                              "the settings it was trained with, or start a new output_dir") from None
         self.print(f"resumed from {path} (step {step})")
         return step
+
+    def _note_changed_settings(self, state: dict[str, Any]) -> None:
+        """One note listing what differs from the checkpoint's run (global batch, data items, learning rate): valid,
+        but the run no longer continues the same training (the data stream continues at step x new batch)."""
+        now = {"global batch": self.global_batch, "data items": self.data_items,
+               "learning rate": self.optim.learning_rate}
+        was = {"global batch": state.get("global_batch"), "data items": state.get("data_items"),
+               "learning rate": state.get("learning_rate")}
+        changed = [f"{k} {was[k]:g} -> {now[k]:g}" for k in now
+                   if isinstance(was[k], (int, float)) and now[k] is not None and was[k] != now[k]]
+        if changed:
+            self.print(f"note: resuming with other settings than the checkpoint's: {', '.join(changed)} (the data "
+                       "stream continues at step x new global batch)")
 
     def resume(self, ema: Any | None = None) -> int:
         """The optimiser step to start from: 0, or the resumed checkpoint's (accelerate state restored, and the
@@ -380,6 +392,8 @@ class TrainingRun:
                 "global_batch": self.global_batch,
                 "num_processes": acc.num_processes,
                 "seed": self.seed,
+                "learning_rate": self.optim.learning_rate,
+                **({"data_items": self.data_items} if self.data_items is not None else {}),
             }
             (tmp / "training_state.json").write_text(json_text(state, indent=2) + "\n")
             (tmp / "config.yaml").write_text(yaml.safe_dump(config_to_dict(self.config), sort_keys=False))

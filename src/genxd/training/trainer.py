@@ -176,6 +176,7 @@ def train_genxd(cfg: TrainConfig, resume: str | None = None, overwrite: bool = F
     if vae_dtype != torch.float32:
         vae.to(dtype=vae_dtype)
 
+    run.data_items = len(dataset)
     start_step = run.resume(ema)
     checked_data = dataset  # before preloading: its scenes (skipped ones) are known
     dataset, sampler = run.stream(cfg.data, start_step, dataset)

@@ -94,6 +94,7 @@ def train_vae(cfg: VAETrainConfig, resume: str | None = None, overwrite: bool = 
         raise ValueError("training.ema.enabled is not supported with FSDP (set training.ema.enabled=false)")
     model, optimizer = acc.prepare(VAEWithPosterior(vae), optimizer)
     unwrapped = vae
+    run.data_items = len(dataset)
     start_step = run.resume(ema)
     checked_data = dataset  # before preloading: its scenes (skipped ones) are known
     dataset, sampler = run.stream(cfg.data, start_step, dataset)
