@@ -8,6 +8,7 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
+import pytest
 import PIL.Image
 import torch
 
@@ -68,3 +69,12 @@ def test_reconfusion_bytes_are_read_as_generate_reads_them(tmp_path):
         image.save(path)
         data = torch.frombuffer(bytearray(path.read_bytes()), dtype=torch.uint8)
         assert torch.equal(decode_image(data), _generate_reads(path))
+
+
+def test_bytes_that_are_no_image_are_named_by_their_label_without_a_buffer_repr():
+    """PIL names the in-memory buffer (``<_io.BytesIO object at 0x7f...>``) in its message: left out."""
+    from genxd.utils.images import decode_rgb
+
+    with pytest.raises(ValueError) as info:
+        decode_rgb(b"not an image", "scene/frame_00003.png")
+    assert str(info.value).startswith("scene/frame_00003.png: cannot read image") and "BytesIO" not in str(info.value)

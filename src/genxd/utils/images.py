@@ -12,7 +12,7 @@ Returned tensors follow the project convention: float32 in [0, 1], ``[3, H, W]``
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import IO, Literal
 
 import numpy as np
 import PIL.Image
@@ -45,15 +45,7 @@ def read_rgb(path: str | Path, background: tuple[int, int, int] = (255, 255, 255
     """
     path = Path(path)
     require_file(path)
-    try:
-        with open_image(path) as im:
-            im.load()
-            im = PIL.ImageOps.exif_transpose(im)
-    except ImageTooLargeError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - any decoder failure means the file is not a readable image
-        raise ValueError(f"{path}: cannot read image ({exc.__class__.__name__}: {exc})") from None
-    return to_rgb(im, path, background)
+    return _decoded_rgb(path, path, True, background)
 
 
 def decode_rgb(data: bytes, label: str | Path, *, orient: bool = False,
@@ -65,15 +57,24 @@ def decode_rgb(data: bytes, label: str | Path, *, orient: bool = False,
     image."""
     import io
 
+    return _decoded_rgb(io.BytesIO(data), label, orient, background)
+
+
+def _decoded_rgb(source: Path | IO[bytes], label: str | Path, orient: bool,
+                 background: tuple[int, int, int]) -> PIL.Image.Image:
+    """:func:`read_rgb` / :func:`decode_rgb` of a path or of encoded bytes."""
     try:
-        with open_image(io.BytesIO(data), label=label) as im:
+        with open_image(source, label=label) as im:
             im.load()
             if orient:
                 im = PIL.ImageOps.exif_transpose(im)
     except ImageTooLargeError:
         raise
-    except Exception as exc:  # noqa: BLE001 - any decoder failure means the bytes are not a readable image
-        raise ValueError(f"{label}: cannot read image ({exc.__class__.__name__}: {exc})") from None
+    except Exception as exc:  # noqa: BLE001 - any decoder failure means the file is not a readable image
+        import re
+
+        said = re.sub(r" ?<_io\.BytesIO object at 0x[0-9a-fA-F]+>", "", str(exc))  # PIL names the buffer
+        raise ValueError(f"{label}: cannot read image ({exc.__class__.__name__}: {said})") from None
     return to_rgb(im, label, background)
 
 
