@@ -109,6 +109,32 @@ def test_overwrite_deletes_only_what_genxd_wrote(tmp_path):
     assert [json.loads(line)["step"] for line in (out / "metrics.jsonl").read_text().splitlines()] == [1]
 
 
+def test_overwrite_keeps_the_earlier_checkpoints_until_the_new_run_has_written_one(tmp_path, monkeypatch):
+    """``--overwrite`` deleted the earlier run's checkpoints as the new run started, so a new run that failed
+    before its first checkpoint (here a full disk while writing it) left no model at all (found by the training
+    audit, 2026-12-04; docs/cli.md: the old output stays until the new one is complete)."""
+    import errno
+
+    from genxd.training.loop import TrainingRun
+
+    out = tmp_path / "run"
+    _fake_old_run(out)
+
+    def full_disk(self, *args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(TrainingRun, "_write_checkpoint", full_disk)
+    failed = _train(TINY, out, "--overwrite")
+    assert failed.exit_code == 2 and "No space left" in failed.output, failed.output
+    assert (out / "checkpoints" / "checkpoint-0000005" / "training_state.json").is_file()
+    assert not (out / "checkpoints" / ".checkpoint-0000010.part").exists()  # an unfinished one is no model
+    monkeypatch.undo()
+    ok = _train(TINY, out, "--overwrite")
+    assert ok.exit_code == 0, ok.output
+    assert not (out / "checkpoints" / "checkpoint-0000005").exists()
+    assert (out / "checkpoints" / "checkpoint-0000001" / "training_state.json").is_file()
+
+
 def test_remove_run_outputs_removes_the_folders_it_empties(tmp_path):
     user = _fake_old_run(tmp_path)
     for path in user.values():

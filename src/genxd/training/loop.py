@@ -137,6 +137,7 @@ class TrainingRun:
         if resume == "latest" and self.resume_from is None:
             self.print(no_checkpoint_note(self.checkpoint_dir))
         self._overwrite, self._trackers = overwrite, trackers
+        self._replaced: list[Path] = []  # --overwrite: the earlier run's checkpoints, deleted at this run's first
         set_seed(self.seed)
         if optim.allow_tf32 and torch.cuda.is_available():
             torch.backends.cuda.matmul.allow_tf32 = True
@@ -168,7 +169,8 @@ class TrainingRun:
         """The settings passed every check (the trainers call this once the model, data and resumed state are
         built): only now does the run change its folder, so that a run refused for bad settings, with
         ``--overwrite`` too, leaves the folder as it was. ``--overwrite``: what earlier runs wrote is deleted
-        (:func:`remove_run_outputs`); a fresh run drops the ``metrics.jsonl`` of an earlier run that saved no
+        (:func:`remove_run_outputs`), their checkpoints only once this run has written its first one (a run that
+        fails before that leaves the earlier model in place); a fresh run drops the ``metrics.jsonl`` of an earlier run that saved no
         checkpoint; the loggers start; the resolved config is written to ``output_dir/config.yaml``, never over
         the config file the run was started from (that one is ``output_dir/config.yaml`` itself: the resolved
         config goes to ``output_dir/config.resolved.yaml``). Returns the config file (main process)."""
@@ -176,7 +178,7 @@ class TrainingRun:
         target = None
         if acc.is_main_process:
             if self._overwrite and self.resume_from is None:
-                remove_run_outputs(self.output_dir)
+                self._replaced = remove_run_outputs(self.output_dir, keep_checkpoints=True)
             stale = self.output_dir / "metrics.jsonl"
             if self.resume_from is None and stale.is_file():
                 stale.unlink()  # a fresh run: the log of an earlier run that saved no checkpoint is discarded
@@ -400,6 +402,10 @@ class TrainingRun:
             if final.exists():
                 shutil.rmtree(final)
             os.replace(tmp, final)
+            for old in self._replaced:  # --overwrite: the earlier run's checkpoints go once this one has one
+                if old != final:
+                    shutil.rmtree(old, ignore_errors=True)
+            self._replaced = []
             self._prune()
 
     def _prune(self) -> None:
@@ -472,16 +478,21 @@ _LOG_NAMES = re.compile(r"events\.out\.tfevents\..*|hparams\.yml")  # TensorBoar
 _TRACKER_RUNS = ("genxd", "vae")  # accelerate's TensorBoard folders: logs/<the run's kind>
 
 
-def remove_run_outputs(output_dir: Path) -> None:
+def remove_run_outputs(output_dir: Path, keep_checkpoints: bool = False) -> list[Path]:
     """Delete what earlier runs wrote in ``output_dir`` (``--overwrite``): the ``checkpoints/checkpoint-*`` folders
     (and unfinished ``.checkpoint-*.part`` ones), the validation videos ``validation/step_*_*.mp4``, the TensorBoard
     files under ``logs/genxd/`` and ``logs/vae/`` (``events.out.tfevents.*``, ``hparams.yml``) and ``metrics.jsonl``.
-    Any other file is kept; the folders that end up empty are removed."""
+    Any other file is kept; the folders that end up empty are removed. ``keep_checkpoints``: the finished
+    checkpoints stay and are returned (for the caller to delete once it has a checkpoint of its own)."""
     ckpts = output_dir / "checkpoints"
+    kept: list[Path] = []
     if ckpts.is_dir():
         for p in ckpts.iterdir():
             if _CHECKPOINT_NAMES.fullmatch(p.name) and p.is_dir() and not p.is_symlink():
-                shutil.rmtree(p)
+                if keep_checkpoints and not p.name.startswith("."):
+                    kept.append(p)
+                else:
+                    shutil.rmtree(p)
     videos = output_dir / "validation"
     if videos.is_dir():
         for p in videos.iterdir():
@@ -504,6 +515,7 @@ def remove_run_outputs(output_dir: Path) -> None:
     metrics = output_dir / "metrics.jsonl"
     if metrics.is_file():
         metrics.unlink()
+    return kept
 
 
 def _flat_scalars(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
