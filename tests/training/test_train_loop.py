@@ -89,6 +89,25 @@ def test_resume_continues_exactly(tmp_path):
         assert max((wa[k] - wb[k]).abs().max().item() for k in wa) < 1e-6, part
 
 
+def test_a_resumed_run_logs_each_step_once(tmp_path):
+    """A run stopped after logging step 3 but before saving it, resumed from step 2's checkpoint, logged step 3
+    again: metrics.jsonl had it twice (found by the training audit, 2026-12-04). Rows after the resumed step are
+    dropped when the run resumes; a line that is not a row is kept."""
+    import shutil
+
+    out = tmp_path / "run"
+    common = [*QUIET, "data.datasets.0.length=4", "checkpoint.every_steps=2", "training.max_steps=3",
+              f"output_dir={out}"]
+    train_genxd(load_config(TINY, common), cpu=True)
+    shutil.rmtree(out / "checkpoints" / "checkpoint-0000003")  # as if it stopped before saving step 3
+    with open(out / "metrics.jsonl", "a") as fh:
+        fh.write("a note of mine\n")
+    train_genxd(load_config(TINY, common), resume="latest", cpu=True)
+    lines = (out / "metrics.jsonl").read_text().splitlines()
+    assert "a note of mine" in lines
+    assert [json.loads(line)["step"] for line in lines if line.startswith("{")] == [1, 2, 3]
+
+
 def test_loss_goes_down_when_overfitting_one_batch(tmp_path):
     """One synthetic clip, 40 steps: the loss on fixed noise draws (held out from the training draws)
     drops well below its value for the same initial weights."""

@@ -16,6 +16,7 @@ save never leaves a broken ``checkpoint-*`` folder.
 from __future__ import annotations
 
 import errno
+import json
 import math
 import os
 import re
@@ -138,6 +139,7 @@ class TrainingRun:
             self.print(no_checkpoint_note(self.checkpoint_dir))
         self._overwrite, self._trackers = overwrite, trackers
         self._replaced: list[Path] = []  # --overwrite: the earlier run's checkpoints, deleted at this run's first
+        self._resumed_step: int | None = None
         set_seed(self.seed)
         if optim.allow_tf32 and torch.cuda.is_available():
             torch.backends.cuda.matmul.allow_tf32 = True
@@ -182,6 +184,8 @@ class TrainingRun:
             stale = self.output_dir / "metrics.jsonl"
             if self.resume_from is None and stale.is_file():
                 stale.unlink()  # a fresh run: the log of an earlier run that saved no checkpoint is discarded
+            elif self._resumed_step is not None and stale.is_file():
+                _drop_rows_after(stale, self._resumed_step)  # the steps run again from here are logged again
             self.output_dir.mkdir(parents=True, exist_ok=True)
             if self._trackers:
                 acc.init_trackers(self.kind, config=_flat_scalars(config_to_dict(self.config)))
@@ -318,6 +322,7 @@ class TrainingRun:
             raise ValueError(f"{path}: the checkpoint's model does not match the config (e.g. {example}); resume with "
                              "the settings it was trained with, or start a new output_dir") from None
         self.print(f"resumed from {path} (step {step})")
+        self._resumed_step = step
         return step
 
     def _note_changed_settings(self, state: dict[str, Any]) -> None:
@@ -516,6 +521,28 @@ def remove_run_outputs(output_dir: Path, keep_checkpoints: bool = False) -> list
     if metrics.is_file():
         metrics.unlink()
     return kept
+
+
+def _drop_rows_after(metrics: Path, step: int) -> None:
+    """Remove the rows of ``metrics.jsonl`` logged after ``step`` (a run resumed from that step's checkpoint logs
+    those steps again: they appeared twice), rewriting the file atomically; lines that are not a row with a step
+    are kept as they are."""
+    lines = metrics.read_text(encoding="utf-8", errors="surrogateescape").splitlines(keepends=True)
+
+    def logged_after(line: str) -> bool:
+        try:
+            row = json.loads(line)
+        except ValueError:
+            return False
+        at = row.get("step") if isinstance(row, dict) else None
+        return isinstance(at, int) and not isinstance(at, bool) and at > step
+
+    kept = [line for line in lines if not logged_after(line)]
+    if len(kept) == len(lines):
+        return
+    tmp = metrics.with_name(f".{metrics.name}.part")
+    tmp.write_text("".join(kept), encoding="utf-8", errors="surrogateescape")
+    os.replace(tmp, metrics)
 
 
 def _flat_scalars(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
