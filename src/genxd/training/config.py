@@ -236,7 +236,8 @@ class OptimConfig:
 class CheckpointConfig:
     """Checkpoints ``output_dir/checkpoints/checkpoint-NNNNNNN/``: a full pipeline folder (``unet/ vae/
     scheduler/``, safetensors in ``save_dtype``) plus the accelerate state for exact resume. One is
-    also written at the end of a run (and when ``max_minutes`` is reached)."""
+    also written at the end of a run (and when ``max_minutes`` is reached, and on Ctrl-C / SIGTERM).
+    ``every_steps``: 0 writes none on the way."""
 
     every_steps: int = 500
     total_limit: int | None = 3
