@@ -282,3 +282,18 @@ def test_build_dataset_validates_options():
         build_dataset({"type": "synthetic", "lenght": 2})
     with pytest.raises(ValueError, match="dataset type"):
         build_dataset({"type": "imagenet"})
+
+
+@pytest.mark.parametrize("kind", ["camvid", "multiview"])
+def test_a_missing_relative_root_says_it_is_taken_from_the_current_folder(tmp_path, monkeypatch, kind):
+    """A config's ``root: ../camvid`` is taken from where the command runs, not from the config file's folder;
+    the error said only ``../camvid: no such file or folder`` (training audit, 2026-12-04)."""
+    from genxd.data.datasets import CamVidDataset, MultiViewDataset
+
+    monkeypatch.chdir(tmp_path)
+    cls = CamVidDataset if kind == "camvid" else MultiViewDataset
+    with pytest.raises(FileNotFoundError, match=r"^\.\./nowhere: no such .*\(a relative path: from the current folder, "):
+        cls("../nowhere", num_frames=2, height=16, width=16)
+    with pytest.raises(FileNotFoundError) as info:
+        cls(str(tmp_path / "nowhere"), num_frames=2, height=16, width=16)
+    assert "relative path" not in str(info.value)

@@ -8,7 +8,7 @@ import os
 import stat
 from pathlib import Path
 
-__all__ = ["path_argument", "path_inside", "require_file"]
+__all__ = ["path_argument", "path_inside", "relative_to_cwd_note", "require_file"]
 
 
 def path_argument(value: object, name: str, what: str = "a file or folder path") -> Path:
@@ -63,3 +63,9 @@ def require_file(path: str | os.PathLike, missing: str = "no such file") -> Path
     kind = ("a named pipe" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode)
             else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "a special file")
     raise ValueError(f"{path}: is {kind}, not a regular file")
+
+
+def relative_to_cwd_note(path: str | os.PathLike) -> str:
+    """`` (a relative path: from the current folder, CWD)`` for a relative ``path`` that was not found, else ``""``:
+    a path written in a config file is taken from where the command runs, not from the config file's folder."""
+    return "" if os.path.isabs(path) else f" (a relative path: from the current folder, {os.getcwd()})"

@@ -17,6 +17,7 @@ from typing import Sequence
 import torch
 from torch import Tensor
 
+from ...utils.paths import relative_to_cwd_note
 from ...validation import DEFAULT_MOTION_SCALE
 from ..archive import ArchiveLimits, SafeZip
 from .clips import IMAGE_EXTENSIONS, _as_list, _Cameras, _ClipDataset, _decode_image, _read_image
@@ -116,7 +117,7 @@ class CamVidDataset(_ClipDataset):
             raise ValueError("CamVidDataset: no root given")
         for r in roots:
             if not r.exists():
-                raise FileNotFoundError(f"{r}: no such file or folder")
+                raise FileNotFoundError(f"{r}: no such file or folder{relative_to_cwd_note(r)}")
             if r.is_file():
                 self._add_archive(r, limits)
             else:

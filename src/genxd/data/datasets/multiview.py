@@ -10,6 +10,7 @@ from typing import Sequence
 import torch
 from torch import Tensor
 
+from ...utils.paths import relative_to_cwd_note
 from .clips import _as_list, _Cameras, _ClipDataset, _read_image
 
 __all__ = ["MultiViewDataset"]
@@ -76,7 +77,7 @@ class MultiViewDataset(_ClipDataset):
         self.scenes: list[_ViewScene] = []
         for r in (Path(p) for p in _as_list(root)):
             if not r.is_dir():
-                raise FileNotFoundError(f"{r}: no such folder")
+                raise FileNotFoundError(f"{r}: no such folder{relative_to_cwd_note(r)}")
             if self._is_scene(r):
                 self.scenes.append(self._load_scene(r, max_points))
             else:
