@@ -88,3 +88,29 @@ def test_a_second_interrupt_during_the_save_leaves_no_half_checkpoint(tmp_path, 
     assert result.exit_code == 130, result.output
     assert "checkpoint saved" not in result.output
     assert list_checkpoints(out / "checkpoints") == [] and not list((out / "checkpoints").glob(".*"))
+
+
+def test_an_item_that_cannot_be_read_saves_the_steps_before_it(tmp_path, monkeypatch):
+    """One broken image stopped a run at the same step on every resume, and the steps since the last checkpoint were
+    lost on each try (training audit, 2026-12-04). A data error comes between two steps: with one process, those
+    steps are saved first, so that fixing the file and --resume latest loses nothing."""
+    real = trainer.make_loader
+
+    def flaky_loader(*args, **kwargs):
+        loader = real(*args, **kwargs)
+
+        class ThreeBatches:
+            def __iter__(self):
+                batches = iter(loader)
+                for _ in range(3):
+                    yield next(batches)
+                raise ValueError("scene_2/images/frame_00005.png: cannot read image (broken data stream)")
+
+        return ThreeBatches()
+
+    monkeypatch.setattr(trainer, "make_loader", flaky_loader)
+    out = tmp_path / "run"
+    result = _train(out)  # checkpoint.every_steps=2: step 2 saved; step 3 ran, then the 4th batch failed
+    assert result.exit_code == 2, result.output
+    assert "frame_00005.png: cannot read image" in result.output and "step 3 was saved first" in result.output
+    assert [p.name for p in list_checkpoints(out / "checkpoints")] == ["checkpoint-0000002", "checkpoint-0000003"]

@@ -261,6 +261,17 @@ class TrainingRun:
             held, over = (bool(x > 0) for x in self.accelerator.reduce(flags, reduction="sum").tolist())
         return "interrupted" if held else "time" if over else None
 
+    def saved_before_data_error(self, step: int, last_saved: int, checkpoint: Callable[[int], Any]) -> bool:
+        """A training item that cannot be read (a broken file) stops the run between two steps: with one process,
+        the steps since the last checkpoint are saved first, so that fixing the file and ``--resume latest`` loses
+        nothing (several processes would wait for the failed one inside the save). True when it saved."""
+        if self.accelerator.num_processes != 1 or step <= max(last_saved, 0):
+            return False
+        checkpoint(step)
+        self.print(f"an item of the data could not be read: step {step} was saved first (fix or remove the file, "
+                   "then --resume latest)")
+        return True
+
     def raise_interrupt(self, step: int, saved: Path | None) -> None:
         """Raise the held interrupt (the command exits 130, or 143 for SIGTERM), saying where the run stopped."""
         if saved is not None:

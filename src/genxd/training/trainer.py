@@ -243,9 +243,14 @@ def train_genxd(cfg: TrainConfig, resume: str | None = None, overwrite: bool = F
             lr = run.set_lr(optimizer, step)
             per_sample = []
             grad_norm = None
-            for _ in range(opt.gradient_accumulation_steps):
+            for micro in range(opt.gradient_accumulation_steps):
                 t_data = time.monotonic()
-                batch = next(data_iter)
+                try:
+                    batch = next(data_iter)
+                except (ValueError, OSError):  # a file the data cannot be read from: at a step boundary, saved
+                    if micro == 0 and run.saved_before_data_error(step, last_saved, checkpoint):
+                        last_saved = step
+                    raise
                 data_wait += time.monotonic() - t_data
                 with acc.accumulate(unet):
                     latents = encode_latents(vae, batch["frames"].to(acc.device, non_blocking=True))
