@@ -174,3 +174,17 @@ def test_a_missing_camera_file_is_one_line(tmp_path):
     assert res.exit_code == 2 and res.stdout == ""
     assert res.stderr.splitlines() == [f"genxd: error: {tmp_path / 'nothere.json'}: no such camera file or folder"]
     assert not (tmp_path / "report").exists()
+
+
+def test_a_camera_file_of_another_shape_is_fitted_to_the_frames_as_generate_fits_it(tmp_path):
+    """A 64x32 camera (fx = fy = 40 px) for square frames: generate makes its frames from the centre square, so the
+    known focal length is 40 / 32; before, fx / W (0.625) and fy / H (1.25) differed and SfM got no focal."""
+    from genxd.cameras.evaluate import evaluate_scene
+
+    scene = _blank_scene(tmp_path / "blank")
+    c2w = torch.eye(4).repeat(4, 1, 1)
+    c2w[:, 0, 3] = torch.arange(4.0)
+    K = torch.tensor([[40 / 64, 0, 0.5], [0, 40 / 32, 0.5], [0, 0, 1]])
+    save_camera_json(tmp_path / "wide.json", c2w, K, 32, 64)
+    result = evaluate_scene(scene, cameras=tmp_path / "wide.json")
+    assert result["focal_fixed"] == pytest.approx(1.25)

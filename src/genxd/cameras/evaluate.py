@@ -104,7 +104,8 @@ def evaluate_scene(
     Args:
         scene: a folder with frames and a camera file (see :func:`find_scenes`).
         cameras: the requested cameras (default: the scene's ``cameras.json`` / ``transforms.json``).
-        known_focal: fix the focal length to the requested one in SfM (when all frames share it);
+        known_focal: fix the focal length to the requested one in SfM (when all frames share it; a camera file of
+            another shape than the frames is fitted to them as ``genxd generate`` fits it: the centre crop);
             False: SfM estimates it.
     Returns:
         a JSON-able dict: ``status`` ("ok" / "failed"), ``reason``, ``method`` (sfm / rotation-only /
@@ -122,6 +123,15 @@ def evaluate_scene(
         raise ValueError(f"{scene}: needs frames (frames/, images/ or video.mp4) and a camera file")
     requested = read_camera_path(cam_file, dtype=torch.float64)
     K = requested.K
+    if known_focal and requested.intrinsics_known:  # a camera of another shape than the frames: as generate fits it
+        from ..curation.frames import VideoReadError, read_frames
+
+        try:
+            height, width = read_frames(frames, 1, 1)[0].shape[:2]
+        except VideoReadError:
+            pass  # unreadable frames: SfM below says so
+        else:
+            K = requested.intrinsics_for(height, width, "crop")
     shared = bool((K - K[:1]).abs().max() < 1e-9) and abs(float(K[0, 0, 0]) - float(K[0, 1, 1])) < 1e-9 \
         and abs(float(K[0, 0, 2]) - 0.5) < 1e-9 and abs(float(K[0, 1, 2]) - 0.5) < 1e-9
     focal = float(K[0, 0, 0]) if known_focal and shared and requested.intrinsics_known else None
