@@ -4,6 +4,7 @@ audit). Every video is written here, 32-64 px and a few frames."""
 
 from __future__ import annotations
 
+import re
 from fractions import Fraction
 
 import numpy as np
@@ -145,17 +146,34 @@ def _cut_short(tmp_path, n: int = 24):
     return tmp_path / "cut.mp4"
 
 
+def _read_warned(read):
+    """``(what read() returned, the GenXDWarning messages)``; ``(None, [])`` where the decoder reports the cut as an
+    error instead (FFmpeg 7 of PyAV 17.1, what Python 3.10 gets: "decoding failed ... Invalid data"), which must be
+    the reader's one-line error naming the file."""
+    import warnings
+
+    from genxd.curation.frames import VideoReadError
+    from genxd.validation import GenXDWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            got = read()
+        except VideoReadError as exc:
+            assert re.match(r"cut\.mp4: decoding failed", str(exc)), exc
+            return None, []
+    return got, [str(w.message) for w in caught if issubclass(w.category, GenXDWarning)]
+
+
 def test_a_video_cut_short_is_warned_about_once(tmp_path):
     import warnings
 
-    from genxd.validation import GenXDWarning
-
     cut = _cut_short(tmp_path)
     assert count_frames(cut) == 24
-    with pytest.warns(GenXDWarning, match=r"decoded (\d+) of the 24 frames cut\.mp4 states; the file may be cut "
-                                          r"short") as caught:
-        frames = read_frames(cut)
-    assert len(frames) < 20 and len(caught) == 1
+    frames, said = _read_warned(lambda: read_frames(cut))
+    if frames is not None:  # FFmpeg 8 (PyAV 18) ends the stream where the file was cut
+        assert len(frames) < 20 and len(said) == 1, said
+        assert re.fullmatch(r"decoded \d+ of the 24 frames cut\.mp4 states; the file may be cut short", said[0])
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         read_frames(tmp_path / "full.mp4")  # whole: no warning
@@ -165,12 +183,12 @@ def test_a_video_cut_short_is_warned_about_once(tmp_path):
 
 def test_from_video_warns_once_about_a_clip_cut_short(tmp_path):
     from genxd.cameras.clip_cameras import _read_clip
-    from genxd.validation import GenXDWarning
 
     cut = _cut_short(tmp_path, 60)
-    with pytest.warns(GenXDWarning, match="the file may be cut short") as caught:
-        frames, picked = _read_clip(cut, None, 12, None)
-    assert len(caught) == 1 and len(frames) == len(picked) <= 12
+    read, said = _read_warned(lambda: _read_clip(cut, None, 12, None))
+    if read is not None:
+        frames, picked = read
+        assert len(said) == 1 and "the file may be cut short" in said[0] and len(frames) == len(picked) <= 12, said
 
 
 @pytest.mark.parametrize("name", ["wide.mp4", "wide.mkv"])
