@@ -21,11 +21,11 @@ from genxd.utils.images import pil_to_tensor, read_rgb
 def _odd_images(size: int = 32) -> list[PIL.Image.Image]:
     """A 16-bit grey ramp (values up to 60000: solid white when clipped at 255) and a half-transparent RGBA image."""
     ramp = np.linspace(0, 60000, size * size).reshape(size, size).astype(np.uint16)
-    grey16 = PIL.Image.fromarray(ramp, mode="I;16")
+    grey16 = PIL.Image.fromarray(ramp)  # mode I;16 (Pillow 13 refuses mode= for it)
     rgba = np.zeros((size, size, 4), np.uint8)
     rgba[..., 0] = 200
     rgba[..., 3] = np.linspace(0, 255, size, dtype=np.uint8)[None, :]
-    return [grey16, PIL.Image.fromarray(rgba, mode="RGBA")]
+    return [grey16, PIL.Image.fromarray(rgba)]  # RGBA
 
 
 def _generate_reads(path: Path) -> torch.Tensor:
