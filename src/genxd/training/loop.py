@@ -261,16 +261,20 @@ class TrainingRun:
             held, over = (bool(x > 0) for x in self.accelerator.reduce(flags, reduction="sum").tolist())
         return "interrupted" if held else "time" if over else None
 
-    def saved_before_data_error(self, step: int, last_saved: int, checkpoint: Callable[[int], Any]) -> bool:
-        """A training item that cannot be read (a broken file) stops the run between two steps: with one process,
-        the steps since the last checkpoint are saved first, so that fixing the file and ``--resume latest`` loses
-        nothing (several processes would wait for the failed one inside the save). True when it saved."""
-        if self.accelerator.num_processes != 1 or step <= max(last_saved, 0):
-            return False
-        checkpoint(step)
-        self.print(f"an item of the data could not be read: step {step} was saved first (fix or remove the file, "
-                   "then --resume latest)")
-        return True
+    def next_batch(self, data_iter: Any, first: bool, step: int, last_saved: int,
+                   checkpoint: Callable[[int], Any]) -> Any:
+        """The next batch of ``data_iter``. An item that cannot be read (a broken file: ValueError / OSError) stops
+        the run; at the ``first`` batch of a step (between two steps) with one process, the steps since the last
+        checkpoint (``last_saved``) are saved first, so that fixing the file and ``--resume latest`` loses nothing
+        (several processes would wait for the failed one inside the save)."""
+        try:
+            return next(data_iter)
+        except (ValueError, OSError):
+            if first and self.accelerator.num_processes == 1 and step > max(last_saved, 0):
+                checkpoint(step)
+                self.print(f"an item of the data could not be read: step {step} was saved first (fix or remove the "
+                           "file, then --resume latest)")
+            raise
 
     def raise_interrupt(self, step: int, saved: Path | None) -> None:
         """Raise the held interrupt (the command exits 130, or 143 for SIGTERM), saying where the run stopped."""

@@ -245,12 +245,7 @@ def train_genxd(cfg: TrainConfig, resume: str | None = None, overwrite: bool = F
             grad_norm = None
             for micro in range(opt.gradient_accumulation_steps):
                 t_data = time.monotonic()
-                try:
-                    batch = next(data_iter)
-                except (ValueError, OSError):  # a file the data cannot be read from: at a step boundary, saved
-                    if micro == 0 and run.saved_before_data_error(step, last_saved, checkpoint):
-                        last_saved = step
-                    raise
+                batch = run.next_batch(data_iter, micro == 0, step, last_saved, checkpoint)
                 data_wait += time.monotonic() - t_data
                 with acc.accumulate(unet):
                     latents = encode_latents(vae, batch["frames"].to(acc.device, non_blocking=True))

@@ -168,12 +168,7 @@ def train_vae(cfg: VAETrainConfig, resume: str | None = None, overwrite: bool = 
         while step < opt.max_steps:
             lr = run.set_lr(optimizer, step)
             for micro in range(opt.gradient_accumulation_steps):
-                try:
-                    batch = next(data_iter)
-                except (ValueError, OSError):  # a file the data cannot be read from: at a step boundary, saved
-                    if micro == 0 and run.saved_before_data_error(step, last_saved, checkpoint):
-                        last_saved = step
-                    raise
+                batch = run.next_batch(data_iter, micro == 0, step, last_saved, checkpoint)
                 with acc.accumulate(model):
                     seeds = [sample_seed(cfg.seed, int(p), salt=1) for p in batch["stream_position"]]
                     loss, parts = vae_loss(model, batch["frames"].to(acc.device), seeds, cfg, latent_shape)
