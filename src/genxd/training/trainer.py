@@ -17,8 +17,8 @@ from typing import Any
 
 import torch
 
-from ..utils.progress import progress_bar
 from ..utils.json_text import json_text
+from ..utils.progress import progress_bar
 from .config import OptimConfig, TrainConfig
 from .data import build_training_dataset, make_loader
 from .ema import EMAWeights
