@@ -28,7 +28,7 @@ from typing import Any, Callable
 import torch
 import yaml
 
-from ..utils.io import read_json
+from ..utils.io import atomic_file, read_json
 from ..utils.json_text import json_text
 from .checkpoint_files import CHECKPOINT_PREFIX, CONFIG_MARK, existing_run_error, foreign_config_error, list_checkpoints, no_checkpoint_note, resume_error
 from .config import CheckpointConfig, LoggingConfig, OptimConfig, config_to_dict
@@ -250,8 +250,9 @@ class TrainingRun:
 
     def stop_reason(self, step: int, every_steps: int = 10) -> str | None:
         """``"interrupted"`` once a Ctrl-C / SIGTERM held by :attr:`interrupts` reached any process, ``"time"`` once
-        ``max_minutes`` has passed on any of them, else None; the same on every process (several processes compare
-        every ``every_steps`` steps, as :meth:`time_is_up` does)."""
+        ``max_minutes`` has passed on any of them, else None; the same on every process. One process: a clock check
+        (no device tensor, no synchronisation); several processes must agree, which costs a collective and a host
+        sync, so they compare only every ``every_steps`` steps (the stop may come up to ``every_steps - 1`` late)."""
         held = self.interrupts.pending is not None
         over = self.optim.max_minutes is not None and time.monotonic() - self.start_time > 60.0 * self.optim.max_minutes
         if self.accelerator.num_processes > 1:
@@ -281,24 +282,6 @@ class TrainingRun:
         if saved is not None:
             self.print(f"interrupted at step {step}: checkpoint saved (resume with --resume latest)")
         raise (self.interrupts.pending or KeyboardInterrupt)()
-
-    def time_is_up(self, step: int | None = None, every_steps: int = 10) -> bool:
-        """True on every process once ``max_minutes`` has passed on any of them.
-
-        One process: a clock check (no device tensor, no synchronisation). Several processes must
-        agree, which costs a collective and a host sync: with ``step`` given they compare only
-        every ``every_steps`` steps (the stop may come up to ``every_steps - 1`` steps late).
-        """
-        if self.optim.max_minutes is None:
-            return False
-        over = time.monotonic() - self.start_time > 60.0 * self.optim.max_minutes
-        if self.accelerator.num_processes == 1:
-            return over
-        if step is not None and every_steps > 1 and step % every_steps:
-            return False
-        flag = torch.tensor([1.0 if over else 0.0], device=self.accelerator.device)
-        flag = self.accelerator.reduce(flag, reduction="sum")
-        return bool(flag.item() > 0)
 
     # ------------------------------------------------------------------ checkpoints
     def _resolve_resume(self, resume: str | None, overwrite: bool) -> Path | None:
@@ -555,9 +538,8 @@ def _drop_rows_after(metrics: Path, step: int) -> None:
     kept = [line for line in lines if not logged_after(line)]
     if len(kept) == len(lines):
         return
-    tmp = metrics.with_name(f".{metrics.name}.part")
-    tmp.write_text("".join(kept), encoding="utf-8", errors="surrogateescape")
-    os.replace(tmp, metrics)
+    with atomic_file(metrics) as tmp:
+        tmp.write_text("".join(kept), encoding="utf-8", errors="surrogateescape")
 
 
 def _flat_scalars(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
