@@ -8,7 +8,18 @@ from torch import Tensor
 
 from .geometry import c2w_to_w2c
 
-__all__ = ["CameraPath", "intrinsics_for_aspect"]
+__all__ = ["CameraPath", "intrinsics_for_aspect", "square_pixel_intrinsics"]
+
+
+def square_pixel_intrinsics(K: Tensor, height: int, width: int) -> Tensor:
+    """``K [..., 3, 3]`` made with ``fx / W = fy / H = focal`` (the presets' way, right for square images) for
+    ``height x width`` images with square pixels, as every camera's: ``fy / H = (fx / W) * W / H``, so ``fy = fx``
+    in pixels. Unchanged for square images."""
+    if height == width:
+        return K
+    K = K.clone()
+    K[..., 1, 1] *= width / height
+    return K
 
 
 def intrinsics_for_aspect(K: Tensor, height: int, width: int, out_h: int, out_w: int, fit: str = "crop") -> Tensor:

@@ -161,6 +161,7 @@ def register(app: typer.Typer) -> None:
 
         def body() -> None:
             from genxd.cameras import formats, trajectories
+            from genxd.cameras.camera_path import square_pixel_intrinsics
             from genxd.checkpoints import RELEASED_DEFAULTS, model_info
             from genxd.utils.io import check_writable_dir
 
@@ -203,9 +204,7 @@ def register(app: typer.Typer) -> None:
                     raise UsageError(f"{option} does not apply to the {name!r} path")
                 kwargs[key] = value
             c2w, K = generator(**kwargs)
-            if h != w:  # square pixels, as every camera and tool has: --focal is fx / W, and fy = fx in pixels
-                K = K.clone()
-                K[..., 1, 1] *= w / h
+            K = square_pixel_intrinsics(K, h, w)  # as every camera and tool has: --focal is fx / W, fy = fx
             c2w = trajectories.scale_translations(c2w, pos_scale)
             if jitter > 0:
                 c2w = trajectories.handheld_jitter(c2w, amplitude=jitter, seed=seed)

@@ -15,8 +15,7 @@ from torch import Tensor
 
 from genxd.cameras import intrinsics_from_focal, look_at
 
-__all__ = ["orbit_cameras", "forward_cameras", "place_path", "camera_path", "look_around", "square_pixels",
-           "CAMERA_PATHS"]
+__all__ = ["orbit_cameras", "forward_cameras", "place_path", "camera_path", "look_around", "CAMERA_PATHS"]
 
 #: Kinds of :func:`camera_path`.
 CAMERA_PATHS = ("orbit", "forward", "handheld", "static", "sway", "spiral", "dolly", "pan", "zoom", "rotate")
@@ -206,13 +205,3 @@ def camera_path(
     else:  # rotate
         rel, K = rotation_path(rng, num_views, focal)
     return place_path(rel, first[0]), K.float()
-
-
-def square_pixels(K: Tensor, height: int, width: int) -> Tensor:
-    """``K [..., 3, 3]`` (normalised, ``fx / W = fy / H`` as :func:`camera_path` makes it) for ``height x width``
-    images with square pixels, as a real camera's: ``fy / H = (fx / W) * W / H``. Unchanged for square images."""
-    if height == width:
-        return K
-    K = K.clone()
-    K[..., 1, 1] *= width / height
-    return K

@@ -16,9 +16,10 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from ...cameras.camera_path import square_pixel_intrinsics
 from ...utils.io import atomic_file
 from ...utils.json_text import json_text
-from .cameras import CAMERA_PATHS, camera_path, square_pixels
+from .cameras import CAMERA_PATHS, camera_path
 from .ground_truth import image_motion_strength
 from .render import SURFACE_SKY, RenderOutput, render
 from .scene import Scene, make_scene
@@ -148,7 +149,7 @@ def make_clip(
         scene = make_scene(seed, num_objects=num_objects)
         times = torch.zeros(num_frames)
     c2w, K = camera_path(camera, num_frames, seed=seed, focal=focal)
-    K = square_pixels(K, height, width)  # focal is fx / W
+    K = square_pixel_intrinsics(K, height, width)  # focal is fx / W
     out = render(scene, c2w, K, height, width, times=times, device=device, supersample=supersample, dtype=render_dtype)
     return SyntheticClip(seed, kind, camera, scene, c2w, K, times, out)
 

@@ -37,7 +37,8 @@ from torch import Tensor
 
 from genxd.cameras import look_at, trajectories
 
-from .cameras import camera_path, look_around, place_path, rotation_path, square_pixels
+from ...cameras.camera_path import square_pixel_intrinsics
+from .cameras import camera_path, look_around, place_path, rotation_path
 from .photo_world import PhotoRender, PhotoWorld, render_photo_world
 from .photos import PhotoPool, color_jitter
 from .scene import make_scene
@@ -371,7 +372,7 @@ def make_photo_clip(
     else:
         world, c2w, K, camera = textured_world(rng, pool, kind, num_frames, focal, seed, camera)
     times = torch.linspace(0.0, 1.0, num_frames) if (kind == "4d" and num_frames > 1) else torch.zeros(num_frames)
-    K = square_pixels(K, height, width)  # focal is fx / W
+    K = square_pixel_intrinsics(K, height, width)  # focal is fx / W
     out = render_photo_world(world, c2w, K, height, width, times=times, device=device, supersample=supersample)
     return PhotoClip(int(seed), kind, layout, camera, world, c2w.float(), K.float(), times, out)
 
