@@ -14,7 +14,6 @@ import os
 import shutil
 import tempfile
 import time
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -318,13 +317,12 @@ def _read_clip(frames_at: Path, stride: int | None, max_frames: int | None,
         if len(frames) <= max_frames:
             return frames, np.arange(len(frames))
     total = count_frames(frames_at, exact=True)  # no count, or a wrong one: count by decoding, then pick
-    with warnings.catch_warnings():  # a file cut short was warned about by the first read: once is enough
-        warnings.filterwarnings("ignore", message=r"decoded \d+ of the \d+ frames")
-        if total is None or total <= max_frames:
-            frames = read(1, None, resize)
-            return frames, np.arange(len(frames))
-        picked = _spread(total, max_frames)
-        return read(1, None, resize, indices=picked), picked
+    # a file cut short was warned about by the first read: once is enough
+    if total is None or total <= max_frames:
+        frames = read(1, None, resize, warn_short=False)
+        return frames, np.arange(len(frames))
+    picked = _spread(total, max_frames)
+    return read(1, None, resize, indices=picked, warn_short=False), picked
 
 
 def clip_times(picked: np.ndarray, seconds: list | None = None) -> torch.Tensor:
