@@ -12,7 +12,8 @@ Layout of a dataset folder (e.g. ``reconfusion-torch/re10k``), as read by the au
     columns of the RealEstate10K camera files this layout comes from, via pixelSplat; the authors
     write 0 there and never read them), then the OpenCV world-to-camera 3x4;
   - ``"train_test_split_{n}"`` for each few-shot setting ``n`` (3, 6, 9 in ReconFusion):
-    ``{"train_ids": [...], "test_ids": [...]}`` (python lists of ints);
+    ``{"train_ids": [...], "test_ids": [...]}`` (python lists of ints; each view at most once, and no view
+    both a training and a test view: such a split is refused naming the file);
   - ``"key"``: the scene key; optional extra fields (``"poses_bounds"`` for LLFF: ``[N, 17]``
     whose last two columns are near/far bounds, used by the LLFF spiral path).
 
@@ -27,6 +28,7 @@ import io
 import os
 import pickle
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -47,6 +49,7 @@ __all__ = [
     "load_reconfusion_scene",
     "read_reconfusion_index",
     "cameras_to_poses",
+    "split_problem",
     "poses_to_cameras",
     "encode_image",
     "decode_image",
@@ -222,6 +225,9 @@ def write_reconfusion_scene(
         bad = [i for i in train + test if not 0 <= i < n]
         if bad:
             raise ValueError(f"splits[{n_views}]: ids {bad} out of range for {n} images")
+        problem = split_problem(train, test)
+        if problem:
+            raise ValueError(f"splits[{n_views}]: {problem}")
         scene[f"train_test_split_{int(n_views)}"] = {"train_ids": train, "test_ids": test}
     for name, value in (extras or {}).items():
         if name in scene:
@@ -349,7 +355,23 @@ def _split_ids(path: Path, name: str, value: Any, n: int) -> tuple[list[int], li
         if bad:
             raise ValueError(f"{path}: {name}.{part}: indices {bad[:5]} outside the scene's {n} views")
         out.append(converted)
+    problem = split_problem(out[0], out[1])
+    if problem:
+        raise ValueError(f"{path}: {name}: {problem}")
     return out[0], out[1]
+
+
+def split_problem(train_ids: Sequence[int], test_ids: Sequence[int]) -> str | None:
+    """Why a few-shot split cannot be used, or None: a view given twice in a list, or a view that is both a
+    training (input) and a test view (its image would be scored after being trained on)."""
+    for part, ids in (("train_ids", train_ids), ("test_ids", test_ids)):
+        twice = sorted(i for i, count in Counter(ids).items() if count > 1)
+        if twice:
+            return f"{part} lists views {twice[:5]} more than once"
+    both = sorted(set(train_ids) & set(test_ids))
+    if both:
+        return f"views {both[:5]} are both training and test views (test views must never be inputs)"
+    return None
 
 
 def load_reconfusion_scene(
