@@ -202,6 +202,7 @@ def fewshot_scenes(
                     K = g.K_unpadded[keep]
                 ctx_idx = [keep.index(i) for i in g.context_index.tolist() if i in keep] or [0]
                 meta = {"scene": g.key, "strategy": strategy, "n_views": n_views, "num_context": num_context,
+                        "context_views": [g.frame_source[i] for i in g.context_index.tolist()],
                         "num_inference_steps": steps, "guidance_scale": guidance, "seed": seed + gi,
                         "pad_to_square": pad_to_square, "save_target_only": save_target_only,
                         "model": info.label, "scheduler": sampler, "process_index": rank,

@@ -144,3 +144,56 @@ def test_a_group_folder_of_another_scene_is_named_in_a_warning(scenes) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # its own scene: no warning
         resolve_extra_views([fewshot / "scene_a_direct_000"], "scene_a", rf, "reconfusion")
+
+
+def _group(folder, scenes, meta, sources=None):
+    """A fewshot-style group of scene_a (views 0, 1, 2 of the fixture's scene) with ``meta`` in meta.json."""
+    from genxd.data.reconfusion import load_reconfusion
+
+    rf = scenes[0]
+    s = load_reconfusion(rf, keys=["scene_a"])["scene_a"]
+    write_views_folder(folder, s.decoded_images()[:3], s.c2w[:3], s.K[:3])
+    (folder / "meta.json").write_text(json.dumps({"scene": "scene_a", "strategy": "direct", **meta}))
+    if sources is not None:
+        (folder / "target_indices.json").write_text(json.dumps(sources))
+    return folder
+
+
+@pytest.mark.parametrize("meta, sources, words", [
+    ({"n_views": 6, "context_views": [0, 1, 2]}, None, "generated from views [1, 2] of scene 'scene_a'"),
+    ({"n_views": 6, "context_index": [0, 2]}, [0, 5, 4], "generated from views [4]"),  # before context_views
+    ({"n_views": 6, "save_target_only": True}, [1, 2, 4], "made with --n-views 6, not 3"),  # cannot be checked
+])
+def test_views_generated_from_a_held_out_view_are_refused(scenes, tmp_path, meta, sources, words) -> None:
+    """Found by the few-shot audit: groups made with --n-views 9 were taken as extra views of a 3-view
+    reconstruction; their frames at their context views (2 and 4, test views of the 3-view split) were
+    31 dB copies of the held-out images, and the held-out PSNR read 19.3 dB instead of 16.6 dB."""
+    rf = scenes[0]
+    group = _group(tmp_path / "scene_a_direct_000", scenes, meta, sources)
+    result = _reconstruct(rf, "--scene-key", "scene_a", "--n-views", 3, "--extra-views", group, "--out", tmp_path / "r")
+    _one_line_error(result, str(group), words)
+    assert not (tmp_path / "r").exists()
+
+
+def test_views_generated_from_training_views_are_used(scenes, tmp_path) -> None:
+    rf = scenes[0]
+    group = _group(tmp_path / "scene_a_direct_000", scenes, {"n_views": 6, "context_views": [0, 3, 6]})
+    result = _reconstruct(rf, "--scene-key", "scene_a", "--n-views", 3, "--extra-views", group, "--out", tmp_path / "r")
+    assert result.exit_code == 0, result.output
+
+
+def test_the_reconfusion_input_itself_as_extra_views_is_refused(scenes, tmp_path) -> None:
+    """Found by the few-shot audit: ``--extra-views`` naming the input added all its views, the test views too."""
+    rf = scenes[0]
+    result = _reconstruct(rf, "--scene-key", "scene_a", "--n-views", 3, "--extra-views", rf, "--out", tmp_path / "r")
+    _one_line_error(result, "the ReconFusion input itself")
+
+
+def test_fewshot_records_the_views_a_group_was_generated_from(scenes, tmp_path, reference_small) -> None:
+    rf = scenes[0]
+    out = tmp_path / "fs"
+    result = runner.invoke(app, ["fewshot", str(rf), "--model", str(reference_small), "--out", str(out), "--n-views",
+                                 "3", "--steps", "1", "--frames", "5", "--resolution", "64", "-q"])
+    assert result.exit_code == 0, result.output
+    meta = json.loads((out / "scene_a_direct_000" / "meta.json").read_text())
+    assert meta["context_views"] == [0, 3, 6]

@@ -14,6 +14,9 @@ Each ``--extra-views`` argument is either
 :func:`resolve_extra_views` turns the arguments into the list of view folders (each folder once), and
 raises a one-line ValueError before anything is loaded when a fewshot output has no group of the scene,
 or when the scene is unknown (the main input is not a ReconFusion folder and no ``--scene-key`` given).
+:func:`check_not_conditioned_on_test_views` refuses a group generated from a view that the reconstruction's
+split holds out (a group made with another ``--n-views``): its frames at that view are near-copies of the
+held-out image, which would be trained on and then scored.
 """
 
 from __future__ import annotations
@@ -27,7 +30,8 @@ from typing import Sequence
 
 from .views import detect_input_kind
 
-__all__ = ["ExtraViewSource", "FewshotGroupFolder", "fewshot_groups", "is_fewshot_output", "resolve_extra_views", "extra_views_summary"]
+__all__ = ["ExtraViewSource", "FewshotGroupFolder", "fewshot_groups", "is_fewshot_output", "resolve_extra_views",
+           "extra_views_summary", "conditioning_views", "check_not_conditioned_on_test_views"]
 
 #: ``<scene>_<strategy>_<NNN>`` as ``genxd fewshot`` names its group folders (``_K``: a repeated name
 #: made unique by :func:`genxd.output_folders.unique_labels`).
@@ -197,3 +201,71 @@ def extra_views_summary(sources: Sequence[ExtraViewSource], num_views: int, num_
             parts.append(f"{s.argument}: already added")
     return (f"--extra-views: added {num_views} views from {folders} {unit}{'s' if folders != 1 else ''} "
             f"to the {num_train} training views ({'; '.join(parts)})")
+
+
+def _read_meta(folder: Path) -> dict:
+    """``meta.json`` as a dict (``{}`` when absent or unreadable)."""
+    try:
+        meta = json.loads((folder / "meta.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    return meta if isinstance(meta, dict) else {}
+
+
+def _int_list(value: object) -> list[int] | None:
+    """``value`` as a list of ints, or None when it is not one."""
+    if not isinstance(value, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in value):
+        return None
+    return list(value)
+
+
+def conditioning_views(folder: str | os.PathLike) -> list[int] | None:
+    """The dataset views a ``genxd fewshot`` group was generated from, or None when the folder does not say.
+
+    ``meta.json``'s ``context_views``; for a group written before it was recorded, the ``target_indices.json``
+    entries at ``meta.json``'s ``context_index`` frames (not with ``save_target_only``: those frames were dropped).
+    """
+    folder = Path(folder)
+    meta = _read_meta(folder)
+    recorded = _int_list(meta.get("context_views"))
+    if recorded is not None:
+        return recorded
+    slots = _int_list(meta.get("context_index"))
+    if slots is None or meta.get("save_target_only"):
+        return None
+    try:
+        sources = _int_list(json.loads((folder / "target_indices.json").read_text()))
+    except (OSError, ValueError):
+        return None
+    if sources is None or any(not 0 <= s < len(sources) for s in slots):
+        return None
+    return [sources[s] for s in slots]
+
+
+def check_not_conditioned_on_test_views(folders: Sequence[Path], scene_key: str, n_views: int,
+                                        test_ids: Sequence[int], input_path: str | os.PathLike) -> None:
+    """A one-line ValueError for the first folder generated from a test view of ``train_test_split_{n_views}``,
+    or that is the ReconFusion input itself (all its views, the test views too); a folder that does not say what
+    it was generated from is refused when its ``meta.json`` records another ``n_views`` (it cannot be checked)."""
+    held_out = set(test_ids)
+    for folder in folders:
+        if folder.resolve() == Path(input_path).resolve():
+            raise ValueError(f"{folder}: --extra-views: the ReconFusion input itself: all its views would be "
+                             f"trained on, the test views of train_test_split_{n_views} too")
+        meta = _read_meta(folder)
+        if meta.get("scene", scene_key) != scene_key:
+            continue  # another scene's views (resolve_extra_views warned): its view numbers are not this split's
+        made_with = meta.get("n_views")
+        context = conditioning_views(folder)
+        if context is not None:
+            leaked = sorted(set(context) & held_out)
+            if leaked:
+                raise ValueError(
+                    f"{folder}: --extra-views: generated from views {leaked} of scene {scene_key!r}, which are test "
+                    f"views of train_test_split_{n_views} (the group was made with --n-views {made_with}); its frames "
+                    f"would show the held-out images: generate with --n-views {n_views}")
+        elif isinstance(made_with, int) and made_with != n_views:
+            raise ValueError(
+                f"{folder}: --extra-views: made with --n-views {made_with}, not {n_views}, and it does not record "
+                "the views it was generated from (they may be test views): generate with "
+                f"--n-views {n_views}")

@@ -30,7 +30,7 @@ from ..utils.images import save_png, tensor_to_uint8
 from ..utils.io import check_not_working_folder, read_json
 from ..validation import arg, overwrite_hint, setting
 from ..utils.json_text import json_text
-from .extra_views import extra_views_summary, resolve_extra_views
+from .extra_views import check_not_conditioned_on_test_views, extra_views_summary, resolve_extra_views
 from .metrics import load_lpips
 from .ply import load_scene, save_motion, save_ply
 from .trainer import ReconstructionConfig, evaluate_views, render_views, train_gaussians, view_metrics
@@ -247,6 +247,9 @@ def reconstruct_scene(
     if extra_arguments:
         # the scene (a ReconFusion input's, or --scene-key) picks a fewshot output's groups
         sources = resolve_extra_views(extra_arguments, scene_key, input_path, kind)
+        if kind == "reconfusion":  # a group generated from a held-out view would show it to the training
+            check_not_conditioned_on_test_views([f for s in sources for f in s.folders], scene_key, n_views, test,
+                                                input_path)
         extras = []
         for folder in (f for s in sources for f in s.folders):
             extra = load_views(folder).resized(max(views.height, views.width))
