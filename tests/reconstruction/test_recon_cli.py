@@ -228,3 +228,21 @@ def test_out_as_the_current_folder_is_refused_before_the_work(small_scene, tmp_p
         "cannot replace the folder you are in: give a new folder name"), result.output
     assert sorted(p.name for p in (tmp_path / "work" / "here").iterdir()) == (["notes.txt"] if overwrite else [])
     assert sorted(p.name for p in (tmp_path / "work").iterdir()) == ["here"]
+
+
+def test_eval_recon_says_why_lpips_is_missing(small_scene, tmp_path, monkeypatch) -> None:
+    """Found by the few-shot audit: without the lpips package or its AlexNet weights on disk, eval-recon's line
+    gave PSNR and SSIM and left LPIPS out without a word (only ``"lpips": null`` in the JSON)."""
+    from genxd.data.reconfusion import write_reconfusion_scene
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "empty-torch-home"))  # no backbone weights, on any machine
+    images, c2w, K = small_scene
+    write_reconfusion_scene(tmp_path / "rf", "scene", images, c2w, K, {3: ([0, 3, 6], [1, 2, 4, 5, 7])})
+    out = tmp_path / "recon"
+    result = _invoke("reconstruct", tmp_path / "rf", "--out", out, "--n-views", 3, "--iterations", 3, "--resolution",
+                     24, "--init", "random", "--init-points", 200, "--video-frames", 0, "--quiet")
+    assert result.exit_code == 0, result.output
+    result = _invoke("eval-recon", out)
+    assert result.exit_code == 0, result.output
+    assert "LPIPS not computed: " in result.output and ("lpips" in result.output.split("LPIPS not computed: ")[1])
+    assert "LPIPS not computed" not in _invoke("eval-recon", out, "--no-lpips", "--overwrite").output

@@ -146,6 +146,10 @@ def register(app: typer.Typer) -> None:
                 overwrite=overwrite,
             )
             lp = f", LPIPS {result['lpips']:.4f}" if result["lpips"] is not None else ""
+            if lpips and result["lpips"] is None:
+                from genxd.reconstruction.metrics import lpips_unavailable_reason
+
+                lp = f", LPIPS not computed: {lpips_unavailable_reason() or 'the lpips network failed to load'}"
             typer.echo(
                 f"{result['protocol']}: {result['num_views']} views, PSNR {result['psnr']:.2f} dB, "
                 f"SSIM {result['ssim']:.4f}{lp}"

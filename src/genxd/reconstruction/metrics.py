@@ -17,7 +17,8 @@ from torch import Tensor
 
 from ..utils.gaussian_filter import gaussian_kernel_1d, separable_filter
 
-__all__ = ["psnr", "ssim", "gaussian_window", "load_lpips", "load_lpips_module", "lpips_weights_available"]
+__all__ = ["psnr", "ssim", "gaussian_window", "load_lpips", "load_lpips_module", "lpips_weights_available",
+           "lpips_unavailable_reason"]
 
 
 def _check_pair(a: Tensor, b: Tensor) -> None:
@@ -77,6 +78,22 @@ def lpips_weights_available(net: str = "alex") -> bool:
         return False
     name = _BACKBONE_FILES.get(net)
     return name is not None and _torch_hub_checkpoint(name).is_file()
+
+
+def lpips_unavailable_reason(net: str = "alex") -> str | None:
+    """Why LPIPS cannot be computed here, in a few words (None when it can): the package or its backbone
+    weights missing, naming where the weights are looked for (nothing is downloaded)."""
+    import importlib
+
+    try:
+        importlib.import_module("lpips")
+    except Exception as exc:  # noqa: BLE001 - any import failure means no LPIPS
+        return f"the lpips package cannot be imported ({exc.__class__.__name__}: {exc}); pip install lpips"
+    name = _BACKBONE_FILES.get(net)
+    if name is None:
+        return f"no backbone named {net!r}"
+    path = _torch_hub_checkpoint(name)
+    return None if path.is_file() else f"no {net} backbone weights at {path} (nothing is downloaded)"
 
 
 def load_lpips_module(net: str = "alex", device: torch.device | str = "cpu") -> torch.nn.Module | None:
