@@ -246,3 +246,21 @@ def test_eval_recon_says_why_lpips_is_missing(small_scene, tmp_path, monkeypatch
     assert result.exit_code == 0, result.output
     assert "LPIPS not computed: " in result.output and ("lpips" in result.output.split("LPIPS not computed: ")[1])
     assert "LPIPS not computed" not in _invoke("eval-recon", out, "--no-lpips", "--overwrite").output
+
+
+def test_eval_recon_says_the_resolution_it_measured_at(small_scene, tmp_path) -> None:
+    """Found by the few-shot audit: a reconstruction trained with the CPU default (128 px) is scored at 128 px,
+    and eval-recon's line gave the numbers without the size (only in metrics.json): not the resolution of
+    published tables, silently."""
+    from genxd.data.reconfusion import write_reconfusion_scene
+
+    images, c2w, K = small_scene  # 24 x 24
+    write_reconfusion_scene(tmp_path / "rf", "scene", images, c2w, K, {3: ([0, 3, 6], [1, 2, 4, 5, 7])})
+    for size, said in ((12, "5 views at 12x12 (downsized from the input's 24x24"), (0, "5 views at 24x24, PSNR")):
+        out = tmp_path / f"recon{size}"
+        result = _invoke("reconstruct", tmp_path / "rf", "--out", out, "--n-views", 3, "--iterations", 3,
+                         "--resolution", size, "--init", "random", "--init-points", 200, "--video-frames", 0, "--quiet")
+        assert result.exit_code == 0, result.output
+        result = _invoke("eval-recon", out, "--no-lpips")
+        assert result.exit_code == 0 and said in result.output, result.output
+        assert json.loads((out / "metrics.json").read_text())["input_resolution"] == [24, 24]

@@ -25,6 +25,16 @@ def _torch_device(device: Optional[str]) -> str:
     return device
 
 
+def _size_said(result: dict) -> str:
+    """``WxH`` the metrics were computed at, and the stored size when the reconstruction downsized the images
+    (metrics at another resolution are not comparable with published ones)."""
+    h, w = result["resolution"]
+    stored = result.get("input_resolution") or [h, w]
+    if list(stored) == [h, w]:
+        return f"{w}x{h}"
+    return f"{w}x{h} (downsized from the input's {stored[1]}x{stored[0]} by reconstruct --resolution)"
+
+
 def register(app: typer.Typer) -> None:
     @app.command("reconstruct", short_help="Fit 3D / 4D Gaussians to views; write a .ply and a video.")
     def reconstruct(
@@ -151,8 +161,8 @@ def register(app: typer.Typer) -> None:
 
                 lp = f", LPIPS not computed: {lpips_unavailable_reason() or 'the lpips network failed to load'}"
             typer.echo(
-                f"{result['protocol']}: {result['num_views']} views, PSNR {result['psnr']:.2f} dB, "
-                f"SSIM {result['ssim']:.4f}{lp}"
+                f"{result['protocol']}: {result['num_views']} views at {_size_said(result)}, "
+                f"PSNR {result['psnr']:.2f} dB, SSIM {result['ssim']:.4f}{lp}"
             )
 
         run_cli(run, quiet)

@@ -493,6 +493,7 @@ def evaluate_scene(
         "scene_key": scene_key,
         "test_views": test,
         "resolution": [test_views.height, test_views.width],
+        "input_resolution": [views.height, views.width],  # the held-out images as stored, before any downsizing
         "lpips_available": lpips_fn is not None,
         **metrics,
     }
