@@ -46,6 +46,26 @@ def _warn_repeated_views(scenes: dict, n_views: int, num_frames: int, num_contex
            f"{v.setting('num_frames', fewest + num_context)} or less uses each once", stacklevel=3)
 
 
+def _check_kept_groups(kept: list[Path], settings: dict[str, object]) -> None:
+    """A ValueError for the first group kept by ``skip_existing`` whose ``meta.json`` records another value of
+    ``settings`` (the group names do not say the split: a 3-view group would be kept for a 9-view run)."""
+    import json
+
+    for folder in kept:
+        try:
+            meta = json.loads((folder / "meta.json").read_text())
+        except (OSError, ValueError):
+            continue
+        if not isinstance(meta, dict):
+            continue
+        for name, value in settings.items():
+            if name in meta and meta[name] != value:
+                raise v.InvalidValue(
+                    f"{folder}: an existing group made with {name} {meta[name]!r}, not {value!r}: "
+                    f"{v.arg('skip_existing')} would keep it; write to another output folder, or replace it "
+                    f"with {v.arg('overwrite')}")
+
+
 def fewshot_scenes(
     data_root: str | Path,
     out_dir: str | Path,
@@ -160,6 +180,9 @@ def fewshot_scenes(
     if group.is_main_process:
         clean_stale(out_dir)
     todo = check_existing(folders, overwrite, skip_existing)
+    if skip_existing:
+        _check_kept_groups([f for i, f in enumerate(folders) if i not in todo],
+                           {"strategy": strategy, "n_views": n_views, "num_context": num_context})
     # every process has checked the existing outputs before any process writes one
     group.wait_for_everyone()
 

@@ -1,0 +1,42 @@
+"""genxd.fewshot_jobs: resuming a few-shot job into an existing output folder."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from genxd.cli import app
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def reconfusion(tmp_path_factory):
+    """One 8-view scene with a 3-view and a 6-view split (test views [1, 2, 4, 5, 7] and [6, 7])."""
+    from genxd.data.reconfusion import write_reconfusion_scene
+    from genxd.data.synthetic import make_scene, orbit_cameras, render
+
+    root = tmp_path_factory.mktemp("fewshot") / "rf"
+    c2w, K = orbit_cameras(8, radius=4.0, elevation_deg=25.0, azimuth_range_deg=120.0, focal=1.0)
+    images = render(make_scene(2), c2w, K, 32, 32).rgb
+    write_reconfusion_scene(root, "scene", images, c2w, K, {3: ([0, 3, 6], [1, 2, 4, 5, 7]),
+                                                             6: ([0, 1, 2, 3, 4, 5], [6, 7])})
+    return root
+
+
+def _fewshot(root, out, model, *args):
+    return runner.invoke(app, ["fewshot", str(root), "--model", str(model), "--out", str(out), "--steps", "1",
+                               "--frames", "5", "--resolution", "64", "-q", *map(str, args)])
+
+
+def test_skip_existing_refuses_groups_of_another_split(reconfusion, tmp_path, reference_small) -> None:
+    """Found by the few-shot audit: group folders are named <scene>_<strategy>_<NNN>, without the split, so a
+    6-view run with --skip-existing into a 3-view run's folder kept the 3-view groups (generated at the 3-view
+    split's test poses) as if they were its own, and said nothing."""
+    out = tmp_path / "fs"
+    assert _fewshot(reconfusion, out, reference_small, "--n-views", 3).exit_code == 0
+    result = _fewshot(reconfusion, out, reference_small, "--n-views", 6, "--skip-existing")
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and "scene_direct_000: an existing group made with n_views 3, not 6" in lines[0], lines
+    assert _fewshot(reconfusion, out, reference_small, "--n-views", 3, "--skip-existing").exit_code == 0
