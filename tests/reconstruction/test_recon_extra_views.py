@@ -197,3 +197,16 @@ def test_fewshot_records_the_views_a_group_was_generated_from(scenes, tmp_path, 
     assert result.exit_code == 0, result.output
     meta = json.loads((out / "scene_a_direct_000" / "meta.json").read_text())
     assert meta["context_views"] == [0, 3, 6]
+
+
+def test_square_views_beside_a_non_square_input_say_how_to_make_them(tmp_path) -> None:
+    """genxd fewshot crops a non-square scene to its centre square unless --pad-to-square; the refusal of such views
+    said only the two sizes (found by the few-shot audit)."""
+    from genxd.data.synthetic import make_scene, orbit_cameras, render
+
+    c2w, K = orbit_cameras(4, radius=4.0, elevation_deg=25.0, azimuth_range_deg=90.0, focal=1.0)
+    scene = make_scene(3)
+    wide = write_views_folder(tmp_path / "wide", render(scene, c2w, K, 24, 32).rgb, c2w, K)
+    square = write_views_folder(tmp_path / "square", render(scene, c2w, K, 24, 24).rgb, c2w, K)
+    result = _reconstruct(wide, "--extra-views", square, "--out", tmp_path / "r")
+    _one_line_error(result, "views of size 24x24, input is 24x18", "--pad-to-square")  # --resolution 24

@@ -163,6 +163,14 @@ def _cameras_record(views: Views, train: Sequence[int], test: Sequence[int]) -> 
     }
 
 
+def _square_crop_hint(extra_w: int, extra_h: int, input_w: int, input_h: int) -> str:
+    """A hint for square views beside a non-square input: ``genxd fewshot`` crops the centre square unless told
+    to pad (``--pad-to-square`` writes the input's own size back)."""
+    if extra_w == extra_h and input_w != input_h:
+        return " (square views of a non-square input: make them with genxd fewshot --pad-to-square)"
+    return ""
+
+
 def reconstruct_scene(
     input_path: str | os.PathLike,
     out_dir: str | os.PathLike,
@@ -254,7 +262,8 @@ def reconstruct_scene(
         for folder in (f for s in sources for f in s.folders):
             extra = load_views(folder).resized(max(views.height, views.width))
             if extra.images.shape[-2:] != views.images.shape[-2:]:
-                raise ValueError(f"{folder}: views of size {extra.width}x{extra.height}, input is {views.width}x{views.height}")
+                raise ValueError(f"{folder}: views of size {extra.width}x{extra.height}, input is {views.width}x{views.height}"
+                                 + _square_crop_hint(extra.width, extra.height, views.width, views.height))
             if config.mode == "4d" and extra.times is None:
                 raise ValueError(f"{folder}: 4D reconstruction needs 'time' in every frame of --extra-views")
             extra.names = [f"extra/{folder.name}/{n}" for n in extra.names]
