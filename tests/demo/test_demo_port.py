@@ -79,3 +79,28 @@ def test_a_missing_model_is_named_before_anything_starts(tmp_path, monkeypatch):
     res = CliRunner().invoke(app, ["demo", "-m", str(tmp_path / "nomodel")])
     assert res.exit_code == 2, res.output
     assert len(res.stderr.splitlines()) == 1 and "no GenXD checkpoint at" in res.stderr
+
+
+def test_gradio_share_in_the_environment_opens_no_public_link(monkeypatch):
+    """GRADIO_SHARE=true (or a hosted notebook) made Gradio fetch its tunnel program and open a public link to a
+    page without login; the demo serves only the address it is given (found by the web demo audit)."""
+    import gradio as gr
+    from gradio import networking
+
+    from genxd.demo.app import start
+    from genxd.demo.session import Limits
+
+    tunnels = []
+    monkeypatch.setattr(networking, "setup_tunnel", lambda *a, **k: tunnels.append(k) or "https://x.gradio.live")
+    monkeypatch.setenv("GRADIO_SHARE", "true")
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()
+    with gr.Blocks(analytics_enabled=False) as demo:
+        gr.Markdown("page")
+    start(demo, "127.0.0.1", port, SimpleNamespace(limits=Limits()), ["cpu"], quiet=True)
+    try:
+        assert tunnels == [] and not demo.share and demo.share_url is None
+    finally:
+        demo.close(verbose=False)

@@ -483,9 +483,11 @@ def start(demo: gr.Blocks, host: str, port: int, config: DemoConfig, devices: De
     demo.queue(max_size=64, default_concurrency_limit=len(devices))
     try:
         # in bytes: the handlers' limit exactly (MiB), also for a fractional --max-upload-mb ("0.5mb" is no size
-        # to Gradio)
+        # to Gradio). share=False: left unset, Gradio opens a public link (fetching its tunnel program first) when
+        # GRADIO_SHARE=true is in the environment or it guesses a hosted notebook, and the page has no login
         demo.launch(server_name=host, server_port=port, max_file_size=int(config.limits.max_file_mb * MIB),
-                    show_error=False, ssr_mode=False, footer_links=[], css=CSS, prevent_thread_lock=True, **kwargs)
+                    show_error=False, ssr_mode=False, footer_links=[], css=CSS, prevent_thread_lock=True,
+                    share=False, **kwargs)
     except OSError as exc:  # Gradio: "Cannot find empty port in range: 7861-7861. ..." (no errno)
         raise ValueError(f"{host}:{port} cannot be served ({str(exc).split('. ')[0]}); choose another with --port") from None
 
