@@ -143,7 +143,7 @@ def test_camera_file_and_context_frames(tmp_path):
 
     c2w, K = trajectories.spiral(num_frames=6)
     save_camera_json(tmp_path / "path.json", c2w, K, 64, 64)
-    got, _ = cam.file_path(tmp_path / "path.json", 8)  # the file's own frame count wins
+    got, _, _ = cam.file_path(tmp_path / "path.json", 8)  # the file's own frame count wins
     torch.testing.assert_close(got, c2w.float(), atol=1e-5, rtol=0)
     (tmp_path / "other.json").write_text(json.dumps({"hello": 1}))
     with pytest.raises(ValueError, match="other.json"):
@@ -168,7 +168,7 @@ def test_video_path_follows_the_clip_and_is_recovered_once_per_upload(monkeypatc
     calls = []
     real = fv.recover_clip_cameras
     monkeypatch.setattr(fv, "recover_clip_cameras", lambda *a, **k: calls.append(a) or real(*a, **k))
-    c2w, K = cam.video_path(video, 12, 1.1, "4d")  # 12 cameras in time = the clip's 12 frames
+    c2w, K, _ = cam.video_path(video, 12, 1.1, "4d")  # 12 cameras in time = the clip's 12 frames
     assert c2w.shape == (12, 4, 4) and K.shape == (12, 3, 3) and c2w.dtype == torch.float32
     torch.testing.assert_close(c2w[0], torch.eye(4), atol=1e-6, rtol=0)
     assert float(K[0, 0, 0]) == pytest.approx(1.1)
@@ -177,7 +177,7 @@ def test_video_path_follows_the_clip_and_is_recovered_once_per_upload(monkeypatc
     # tests/cameras/test_from_video.py (known focal there: 0.15 degrees, 0.6 %)
     assert e.mean_rot_err_deg < 0.6 and e.centre_err_sim3_rel < 0.03, e
     # the preview and the generation of the same upload, other frame counts and modes: no second SfM
-    c2w8, _ = cam.video_path(video, 8, 1.1, "3d")
+    c2w8, _, _ = cam.video_path(video, 8, 1.1, "3d")
     assert c2w8.shape == (8, 4, 4) and len(calls) == 1
     with pytest.raises(FileNotFoundError, match="video not found: gone.mp4"):
         cam.video_path(tmp_path / "gone.mp4", 8, 1.1)

@@ -193,7 +193,8 @@ def build_app(devices: Devices, config: DemoConfig) -> gr.Blocks:
         frames_spec = v.Int(2, config.max_frames)
         folders = _server_folders(config)
 
-        def camera_path(values: list[Any]) -> tuple[Any, Any, str]:
+        def camera_path(values: list[Any]) -> tuple[Any, Any, str, Any]:
+            """``(c2w, K, label, times)`` of the camera controls' values (times: a file's or a video's, else None)."""
             src, name, n, f, cfile, keys, vid, *params, path_mode = values
             n = frames_spec.check(n, "Frames")
             f = v.FOCAL.check(f if f != "" else None, "Focal length (fx / width)")  # as genxd generate --focal
@@ -201,21 +202,21 @@ def build_app(devices: Devices, config: DemoConfig) -> gr.Blocks:
             if src == "preset":
                 vals = {pname: value for (pre, pname), value in zip(param_keys, params) if pre == name}
                 c2w, K = cam.preset_path(name, n, f, vals, scale=preset_scale)
-                return c2w, K, name
+                return c2w, K, name, None
             if src == "file":
                 if not cfile:
                     raise ValueError("choose a camera path file")
-                c2w, K = cam.file_path(cfile, n, config.max_frames)
-                return c2w, K, Path(cfile).name
+                c2w, K, times = cam.file_path(cfile, n, config.max_frames)
+                return c2w, K, Path(cfile).name, times
             if src == "keyframes":
                 rows = keys.values.tolist() if hasattr(keys, "values") else list(keys or [])
                 c2w, K = cam.keyframe_path(rows, n, f)
-                return c2w, K, "keyframes"
+                return c2w, K, "keyframes", None
             if src == "video":
                 if not vid:
                     raise ValueError("choose a video")
-                c2w, K = cam.video_path(vid, n, f, path_mode)
-                return c2w, K, Path(vid).name
+                c2w, K, times = cam.video_path(vid, n, f, path_mode)
+                return c2w, K, Path(vid).name, times
             raise ValueError(f"unknown camera source {src!r}")
 
         def ensure(s: Session | None, request: gr.Request | None) -> Session:
@@ -250,7 +251,7 @@ def build_app(devices: Devices, config: DemoConfig) -> gr.Blocks:
 
         def make_preview(s: Session, values) -> tuple[str | None, str]:
             try:
-                c2w, K, label = camera_path(list(values))
+                c2w, K, label, _times = camera_path(list(values))
                 ctx = cam.context_frames(max(1, len(s.inputs)), c2w.shape[0])
                 images = _preview_images(s, 128) if s.inputs else []
                 path = write_camera_preview(s.dir / f"preview_{preview_key(c2w, K, s.inputs)}.glb", c2w, K, images,
@@ -321,10 +322,11 @@ def build_app(devices: Devices, config: DemoConfig) -> gr.Blocks:
                 return (*none, _error("upload an image first"))
             try:
                 settings = sampling(*controls)
-                c2w, K, label = camera_path(list(values))
+                c2w, K, label, times = camera_path(list(values))
                 ctx = cam.context_frames(len(s.inputs), c2w.shape[0])
                 request = GenerationRequest(images=list(s.inputs), c2w=c2w, K=K, context_index=ctx, camera_label=label,
-                                            camera_preset=label if values[0] == "preset" else None, **settings)
+                                            camera_preset=label if values[0] == "preset" else None, times=times,
+                                            **settings)
                 notes = request_notes(loaded, request)  # a long path's windows, values outside the trained ranges
             except (ValueError, FileNotFoundError) as exc:
                 return (*none, _error(_public(str(exc), folders)))

@@ -1,7 +1,9 @@
 """Camera paths as the demo's form describes them: a preset with its parameters, a camera file, keyframes,
 or the camera motion of a video (:mod:`genxd.cameras.from_video`).
 
-Everything returns ``(c2w [F, 4, 4], K [F, 3, 3])`` in the project convention (docs/conventions.md). The
+Everything returns ``(c2w [F, 4, 4], K [F, 3, 3])`` in the project convention (docs/conventions.md); a camera
+file and a video also give their frame times (``times [F]`` in [0, 1], or None), which ``genxd generate`` writes
+into ``cameras.json`` / ``transforms.json``. The
 preset parameters shown in the page are read from the preset functions' signatures
 (:data:`genxd.cameras.trajectories.PRESETS`), so a new preset shows up with its parameters without any
 change here.
@@ -147,14 +149,16 @@ def public_message(text: str, path: str | Path) -> str:
     return text
 
 
-def file_path(path: str | Path, num_frames: int, max_frames: int | None = None) -> tuple[Tensor, Tensor]:
-    """A camera file (the formats ``genxd generate --camera FILE`` reads); its own frame count is kept, at most
-    ``max_frames``. Errors name the file by its name only."""
-    from ..api import camera_trajectory
+def file_path(path: str | Path, num_frames: int,
+              max_frames: int | None = None) -> tuple[Tensor, Tensor, Tensor | None]:
+    """A camera file (the formats ``genxd generate --camera FILE`` reads) and its frame times (None when it has
+    none); its own frame count is kept, at most ``max_frames``. Errors name the file by its name only."""
+    from ..api import camera_path_of
 
     path = Path(path)
     try:
-        c2w, K = camera_trajectory(path, num_frames)
+        cams = camera_path_of(path)  # a camera of another shape: the centre square of its pictures, as images are
+        c2w, K, times = cams.c2w.float(), cams.intrinsics_for(1, 1, "crop").float(), cams.times
     except (KeyError, TypeError, IndexError) as exc:  # a JSON file of another layout
         raise ValueError(f"{path.name}: not a camera path file ({exc.__class__.__name__}: {exc})") from None
     except (ValueError, OSError) as exc:  # not JSON, unreadable, bad values: the reader's one line
@@ -164,7 +168,7 @@ def file_path(path: str | Path, num_frames: int, max_frames: int | None = None) 
         raise ValueError(f"{path.name} has {n} camera{'s' if n != 1 else ''}; a path needs at least 2")
     if max_frames is not None and n > max_frames:
         raise ValueError(f"{path.name} has {n} cameras; this page makes at most {max_frames} frames")
-    return c2w, K
+    return c2w, K, times
 
 
 def _rotation(yaw: float, pitch: float, roll: float) -> Tensor:
@@ -248,8 +252,9 @@ def video_cameras(path: str | Path) -> Any:
         return cams
 
 
-def video_path(path: str | Path, num_frames: int, focal: float, mode: str = "3d") -> tuple[Tensor, Tensor]:
-    """The camera motion of a video as a path of ``num_frames`` cameras, as ``genxd generate
+def video_path(path: str | Path, num_frames: int, focal: float,
+               mode: str = "3d") -> tuple[Tensor, Tensor, Tensor | None]:
+    """The camera motion of a video as a path of ``num_frames`` cameras and their times, as ``genxd generate
     --camera-from-video`` makes it with its defaults (relative to the first camera, scaled so that the
     scene's median depth is 1, the model's intrinsics at ``focal``; evenly spaced along the path in 3D,
     following the clip's timing in video / 4D)."""
@@ -262,7 +267,7 @@ def video_path(path: str | Path, num_frames: int, focal: float, mode: str = "3d"
     except (ValueError, OSError) as exc:  # the file by its name; advice the page can follow (no --max-frames)
         text = public_message(str(exc), path).replace(SFM_FAILURE_ADVICE, VIDEO_ADVICE)
         raise (FileNotFoundError if isinstance(exc, FileNotFoundError) else ValueError)(text) from None
-    return vp.path.c2w.float(), vp.path.K.float()
+    return vp.path.c2w.float(), vp.path.K.float(), vp.path.times
 
 
 def context_frames(num_images: int, num_frames: int) -> list[int]:

@@ -114,6 +114,7 @@ class GenerationRequest:
     fit: str = "crop"
     camera_label: str = "demo"
     camera_preset: str | None = None  # the preset the path came from (scaled to the model), else None
+    times: Tensor | None = None  # F frame times in [0, 1] of a camera file or video, written with the cameras
 
 
 def long_path_plan(loaded, request: GenerationRequest):
@@ -194,6 +195,14 @@ class _CallProgress:
         self.progress(_DENOISE_SHARE * min(1.0, self.done / self.total), f"UNet call {self.done} of {self.total}")
 
 
+def frame_times(request: GenerationRequest) -> Tensor | None:
+    """The frame times written with the cameras, as ``genxd generate`` writes them: the camera file's or video's,
+    else evenly over [0, 1] in video / 4D (what 4D readers take as each frame's time), else none."""
+    if request.times is not None:
+        return request.times
+    return torch.linspace(0.0, 1.0, request.c2w.shape[0]) if request.mode != "3d" else None
+
+
 def generate_scene(loaded, request: GenerationRequest, folder: Path, progress: Progress,
                    cancel: threading.Event) -> Path:
     """Generate ``request`` with ``loaded`` (:class:`genxd.api.LoadedModel`) into ``folder`` (written atomically).
@@ -254,7 +263,8 @@ def generate_scene(loaded, request: GenerationRequest, folder: Path, progress: P
     }
     if plan is not None:
         meta["long_path"] = plan.to_dict()
-    write_scene(folder, frames, request.c2w, request.K, request.context_index, left, meta, fps=max(1.0, num_frames / 2))
+    write_scene(folder, frames, request.c2w, request.K, request.context_index, left, meta, fps=max(1.0, num_frames / 2),
+                times=frame_times(request))
     progress(1.0, "done")
     return folder
 

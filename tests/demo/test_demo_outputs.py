@@ -1,0 +1,63 @@
+"""The page's output folder is what ``genxd generate`` writes for the same input, camera path and seed: the camera
+files (frame times included) and the settings recorded in ``meta.json`` (found by the web demo audit: the page's
+video / 4D outputs had no frame times, and a camera file's own times were dropped)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+import torch
+
+from genxd.cameras import formats, trajectories
+
+from .test_demo_handlers import SCENE, generate, session_with_image
+
+pytest.importorskip("gradio", reason="the demo extra is not installed (pip install -e '.[demo]')")
+
+
+@pytest.fixture(scope="module")
+def page(tmp_path_factory):
+    """The page on the CPU with the bundled model: its handlers by name, and the loaded model for the CLI's run."""
+    from genxd.demo.app import DemoConfig, build_app
+    from genxd.demo.jobs import Devices
+
+    devices = Devices(None, ["cpu"])
+    demo = build_app(devices, DemoConfig(root=tmp_path_factory.mktemp("sessions")))
+    fns = list(demo.fns.values()) if isinstance(demo.fns, dict) else list(demo.fns)
+    named = {getattr(f.fn, "__name__", "")[3:]: f for f in fns}
+    return SimpleNamespace(fn=named, loaded=devices.loaded("cpu"))
+
+
+def timed_camera_file(folder: Path) -> Path:
+    """An authors' camera JSON of 6 cameras with frame times that are not evenly spaced."""
+    c2w, K = trajectories.spiral(num_frames=6)
+    path = folder / "timed.json"
+    formats.save_camera_json(path, c2w, K, 64, 64, times=torch.tensor([0.0, 0.1, 0.2, 0.5, 0.8, 1.0]))
+    return path
+
+
+def cli_scene(page, out: Path, **kwargs) -> Path:
+    from genxd.api import generate as cli_generate
+
+    return cli_generate([SCENE], out, num_inference_steps=1, progress=False, loaded=page.loaded, **kwargs)[0]
+
+
+def assert_same_cameras(demo: Path, cli: Path) -> None:
+    for name in ("cameras.json", "transforms.json", "cameras_rel.json"):
+        assert json.loads((demo / name).read_text()) == json.loads((cli / name).read_text()), name
+
+
+@pytest.mark.parametrize("mode, timed_file", [("4d", False), ("video", False), ("3d", True), ("4d", True)])
+def test_camera_files_and_frame_times_match_genxd_generate(page, tmp_path, mode, timed_file):
+    camera = timed_camera_file(tmp_path) if timed_file else None
+    s = session_with_image(tmp_path / "page")
+    given = {"camera_source": "file", "camera_file": str(camera)} if timed_file else {}
+    status = generate(page, s, mode=mode, steps=1, **given)[-1]
+    assert status.startswith("Generated"), status
+    cli = cli_scene(page, tmp_path / "cli", mode=mode, camera=str(camera) if timed_file else "orbit")
+    assert_same_cameras(s.scene, cli)
+    times = json.loads((s.scene / "cameras.json").read_text()).get("times")
+    assert (times is not None) == (mode != "3d" or timed_file)
