@@ -61,3 +61,19 @@ def test_camera_files_and_frame_times_match_genxd_generate(page, tmp_path, mode,
     assert_same_cameras(s.scene, cli)
     times = json.loads((s.scene / "cameras.json").read_text()).get("times")
     assert (times is not None) == (mode != "3d" or timed_file)
+
+
+@pytest.mark.parametrize("shape", ["no intrinsics", "wide"])
+def test_a_camera_file_takes_the_pages_focal_and_fit_as_genxd_generate_does(page, tmp_path, shape):
+    """A file without intrinsics got the authors' focal 1.414 whatever the Focal box said (genxd generate: --focal,
+    else the model's 1.1), and cameras of another shape were always cropped to a square, also with Fit = pad."""
+    c2w, K = trajectories.spiral(num_frames=5)
+    camera = tmp_path / "path.json"
+    if shape == "no intrinsics":
+        formats.save_w2c_list_json(camera, c2w)
+    else:
+        formats.save_transforms_json(camera, c2w, K, 64, 128)
+    s = session_with_image(tmp_path / "page")
+    status = generate(page, s, steps=1, camera_source="file", camera_file=str(camera), focal=1.6, fit="pad")[-1]
+    assert status.startswith("Generated"), status
+    assert_same_cameras(s.scene, cli_scene(page, tmp_path / "cli", camera=str(camera), focal=1.6, fit="pad"))

@@ -193,8 +193,9 @@ def build_app(devices: Devices, config: DemoConfig) -> gr.Blocks:
         frames_spec = v.Int(2, config.max_frames)
         folders = _server_folders(config)
 
-        def camera_path(values: list[Any]) -> tuple[Any, Any, str, Any]:
-            """``(c2w, K, label, times)`` of the camera controls' values (times: a file's or a video's, else None)."""
+        def camera_path(values: list[Any], fit: str = "crop") -> tuple[Any, Any, str, Any]:
+            """``(c2w, K, label, times)`` of the camera controls' values (times: a file's or a video's, else None);
+            ``fit``: how a camera file's cameras of another shape become square (the preview shows crop)."""
             src, name, n, f, cfile, keys, vid, *params, path_mode = values
             n = frames_spec.check(n, "Frames")
             f = v.FOCAL.check(f if f != "" else None, "Focal length (fx / width)")  # as genxd generate --focal
@@ -206,7 +207,7 @@ def build_app(devices: Devices, config: DemoConfig) -> gr.Blocks:
             if src == "file":
                 if not cfile:
                     raise ValueError("choose a camera path file")
-                c2w, K, times = cam.file_path(cfile, n, config.max_frames)
+                c2w, K, times = cam.file_path(cfile, n, config.max_frames, f, fit)  # f: a file without intrinsics
                 return c2w, K, Path(cfile).name, times
             if src == "keyframes":
                 rows = keys.values.tolist() if hasattr(keys, "values") else list(keys or [])
@@ -322,7 +323,7 @@ def build_app(devices: Devices, config: DemoConfig) -> gr.Blocks:
                 return (*none, _error("upload an image first"))
             try:
                 settings = sampling(*controls)
-                c2w, K, label, times = camera_path(list(values))
+                c2w, K, label, times = camera_path(list(values), settings["fit"])
                 ctx = cam.context_frames(len(s.inputs), c2w.shape[0])
                 request = GenerationRequest(images=list(s.inputs), c2w=c2w, K=K, context_index=ctx, camera_label=label,
                                             camera_preset=label if values[0] == "preset" else None, times=times,

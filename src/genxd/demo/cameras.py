@@ -149,16 +149,18 @@ def public_message(text: str, path: str | Path) -> str:
     return text
 
 
-def file_path(path: str | Path, num_frames: int,
-              max_frames: int | None = None) -> tuple[Tensor, Tensor, Tensor | None]:
+def file_path(path: str | Path, num_frames: int, max_frames: int | None = None, focal: float | None = None,
+              fit: str = "crop") -> tuple[Tensor, Tensor, Tensor | None]:
     """A camera file (the formats ``genxd generate --camera FILE`` reads) and its frame times (None when it has
-    none); its own frame count is kept, at most ``max_frames``. Errors name the file by its name only."""
+    none), as ``genxd generate --camera FILE --focal F --fit FIT`` takes it: ``focal`` for a file without
+    intrinsics, cameras of another shape fitted to the square output as the images are (``fit``). Its own frame
+    count is kept, at most ``max_frames``. Errors name the file by its name only."""
     from ..api import camera_path_of
 
     path = Path(path)
     try:
-        cams = camera_path_of(path)  # a camera of another shape: the centre square of its pictures, as images are
-        c2w, K, times = cams.c2w.float(), cams.intrinsics_for(1, 1, "crop").float(), cams.times
+        cams = camera_path_of(path, focal)
+        c2w, K, times = cams.c2w.float(), cams.intrinsics_for(1, 1, fit).float(), cams.times
     except (KeyError, TypeError, IndexError) as exc:  # a JSON file of another layout
         raise ValueError(f"{path.name}: not a camera path file ({exc.__class__.__name__}: {exc})") from None
     except (ValueError, OSError) as exc:  # not JSON, unreadable, bad values: the reader's one line
