@@ -77,3 +77,22 @@ def test_a_camera_file_takes_the_pages_focal_and_fit_as_genxd_generate_does(page
     status = generate(page, s, steps=1, camera_source="file", camera_file=str(camera), focal=1.6, fit="pad")[-1]
     assert status.startswith("Generated"), status
     assert_same_cameras(s.scene, cli_scene(page, tmp_path / "cli", camera=str(camera), focal=1.6, fit="pad"))
+
+
+def test_the_models_scheduler_is_used_and_recorded(page, tmp_path):
+    """A model whose generation_config.json names a sampler: genxd generate samples with it and records it in
+    meta.json; the page sampled with whatever the pipeline held (the checkpoint's Euler) and recorded none."""
+    import dataclasses
+    import threading
+
+    from genxd.demo.jobs import GenerationRequest, generate_scene
+    from genxd.pipelines.schedulers import scheduler_name
+
+    model = dataclasses.replace(page.loaded, defaults={**page.loaded.defaults, "scheduler": "heun"})
+    c2w, K = trajectories.orbit(num_frames=4, azimuth_range=(0, 40), focal=1.1)
+    request = GenerationRequest(images=[SCENE], c2w=c2w.float(), K=K.float(), context_index=[0], mode="video",
+                                num_inference_steps=1)
+    folder = generate_scene(model, request, tmp_path / "scene", lambda f, t: None, threading.Event())
+    meta = json.loads((folder / "meta.json").read_text())
+    assert scheduler_name(model.pipe.scheduler) == "heun"
+    assert meta["scheduler"] == "heun" and meta["cameras_followed"] is False

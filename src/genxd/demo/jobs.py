@@ -210,9 +210,11 @@ def generate_scene(loaded, request: GenerationRequest, folder: Path, progress: P
     A path longer than the model's window is made window by window, as ``genxd generate`` does
     (:func:`genxd.pipelines.long_paths.generate_long`, the default settings); progress then counts UNet calls."""
     from ..api import write_scene
+    from ..checkpoints import configure_sampling
     from ..utils.images import load_image
 
     pipe, d = loaded.pipe, loaded.defaults
+    scheduler = d.get("scheduler", "euler")  # the model's sampler, as genxd generate samples without --scheduler
     res = int(request.resolution or d["resolution"])
     steps = int(request.num_inference_steps or d["num_inference_steps"])
     guidance = float(request.guidance_scale if request.guidance_scale is not None else d["guidance_scale"])
@@ -232,6 +234,7 @@ def generate_scene(loaded, request: GenerationRequest, folder: Path, progress: P
 
     if cancel.is_set():
         raise Cancelled()
+    configure_sampling(pipe, scheduler)
     pipe.set_progress_bar_config(disable=True)
     if plan is None:
         progress(0.0, f"denoising step 0 of {steps}")
@@ -257,9 +260,10 @@ def generate_scene(loaded, request: GenerationRequest, folder: Path, progress: P
     left = images[nearest]
     meta = {
         "model": "bundled:genxd-small" if loaded.bundled else str(loaded.path), "camera": request.camera_label,
-        "mode": request.mode, "motion_strength": motion, "num_inference_steps": steps,
+        "mode": request.mode, "motion_strength": motion, "scheduler": scheduler, "num_inference_steps": steps,
         "guidance_scale": guidance, "resolution": res, "num_frames": num_frames, "fit": request.fit,
         "inputs": [p.name for p in request.images], "seed": request.seed, "app": "genxd demo",
+        "cameras_followed": request.mode != "video",  # video mode: no camera rays (as genxd generate records)
     }
     if plan is not None:
         meta["long_path"] = plan.to_dict()
