@@ -102,6 +102,23 @@ def test_an_upload_over_the_decompression_bomb_limit_is_one_line_and_clears_the_
     assert generate(page, s)[-1].endswith("upload an image first</span>")
 
 
+
+def test_a_new_upload_removes_the_copies_of_the_last(page, tmp_path):
+    """Each upload's images were copied into the session's folder and never removed (until the session ended):
+    a page used for hours, or an API client (6 hours), kept every image ever uploaded (found by the web demo
+    audit)."""
+    import PIL.Image
+
+    upload = page.fn["upload"].fn
+    s = Session.create(tmp_path / "sessions")
+    values = inputs_of(page.fn["upload"])[1:]
+    for name in ("first.png", "second.png"):
+        PIL.Image.new("RGB", (32, 32), "red").save(tmp_path / name)
+        s, *_ = upload(s, [str(tmp_path / name)], *values)
+    assert [p.name for p in (s.dir / "inputs").iterdir()] == ["00_second.png"]
+    s, *_ = upload(s, [str(tmp_path / "missing.png")], *values)  # a failed upload leaves no inputs and no copies
+    assert s.inputs == [] and not list((s.dir / "inputs").glob("*"))
+
 def test_the_upload_limit_is_in_mib_in_both_places(tmp_path, monkeypatch):
     """Gradio's max_file_size="20mb" is 20 MiB; the handlers refused files over 20e6 bytes, saying "MB"."""
     image = tmp_path / "photo.png"

@@ -233,7 +233,7 @@ def build_app(devices: Devices, config: DemoConfig) -> gr.Blocks:
 
         def on_upload(s, paths, *values, request: gr.Request = None):
             s = ensure(s, request)
-            s.inputs = []  # a new upload replaces the inputs; one that fails leaves none (Generate then says so)
+            s.clear_inputs()  # a new upload replaces the inputs (and their copies); one that fails leaves none
             if not paths:
                 return s, None, None, "Upload an image to start."
             if isinstance(paths, (str, Path)):

@@ -92,6 +92,11 @@ class Session:
         root.mkdir(parents=True, exist_ok=True)
         return cls(Path(tempfile.mkdtemp(prefix="session-", dir=root)))
 
+    def clear_inputs(self) -> None:
+        """Forget the uploaded images and remove their copies (a new upload replaces them)."""
+        self.inputs = []
+        shutil.rmtree(self.dir / "inputs", ignore_errors=True)
+
     def new_run(self) -> Path:
         """A fresh folder for the next generation; the previous run's files are removed."""
         if self.run:
