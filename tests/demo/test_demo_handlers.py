@@ -206,6 +206,33 @@ def test_cancel_stops_the_job_it_was_pressed_for_even_after_a_new_generate(page,
     assert cancel(s) == "Nothing to cancel."
 
 
+
+@pytest.mark.parametrize("failure", [Cancelled(), RuntimeError("out of memory")])
+def test_a_cancelled_or_failed_generation_keeps_the_previous_result(page, tmp_path, monkeypatch, failure):
+    """Generate pressed again, then Cancel (or the job failed): the previous run's folder was removed as the job
+    started and the page cleared its video and download, so the result the user had was lost (found by the web
+    demo audit)."""
+    import genxd.demo.app as app
+
+    def job(model, request, folder, progress, cancel):
+        if calls:
+            raise failure
+        calls.append(1)
+        folder.mkdir(parents=True)
+        (folder / "video.mp4").write_bytes(b"x")
+        return folder
+
+    calls = []
+    monkeypatch.setattr(app, "generate_scene", job)
+    s = session_with_image(tmp_path)
+    assert generate(page, s, steps=1)[-1].startswith("Generated")
+    first, archive = s.scene, s.scene.parent / "genxd_scene.zip"
+    *outputs, status = generate(page, s, steps=1)
+    assert status == "Generation cancelled." if isinstance(failure, Cancelled) else "out of memory" in status
+    assert all(o == {"__type__": "update"} for o in outputs), outputs  # the page keeps what it shows
+    assert s.scene == first and (first / "video.mp4").is_file() and archive.is_file()
+    assert sorted(p.name for p in s.dir.glob("run*")) == [first.parent.name]  # the failed run's folder is gone
+
 def test_a_job_cancelled_while_it_waits_does_not_start():
     from genxd.demo.session import Jobs
 

@@ -212,7 +212,9 @@ def test_sessions_are_separate_and_cleaned(tmp_path):
     first = a.new_run()
     (first / "x").write_text("1")
     second = a.new_run()
-    assert not first.exists() and second.is_dir()
+    assert first.exists() and second.is_dir()  # the last result stays until the new one is kept
+    a.keep_run(second / "scene")
+    assert not first.exists() and second.is_dir() and a.scene == second / "scene"
     running = a.jobs.start()
     a.close()
     assert not a.dir.exists() and b.dir.exists() and running.is_set() and a.closed

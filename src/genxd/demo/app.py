@@ -21,6 +21,7 @@ import logging
 import math
 import os
 import re
+import shutil
 import tempfile
 import time
 import traceback
@@ -331,19 +332,24 @@ def build_app(devices: Devices, config: DemoConfig) -> gr.Blocks:
                 notes = request_notes(loaded, request)  # a long path's windows, values outside the trained ranges
             except (ValueError, FileNotFoundError) as exc:
                 return (*none, _error(_public(str(exc), folders)))
+            # a job that is cancelled or fails leaves the previous result in place, shown and downloadable
+            kept = tuple(gr.update() for _ in none)
+            run = None
             try:
                 with devices.acquire() as (device, model):
                     run = s.new_run()
                     folder = generate_scene(model, request, run / "scene", lambda f, t: progress(f, desc=t), cancel)
-                s.scene = folder
                 archive = zip_folders([folder], run / "genxd_scene.zip")
-            except Cancelled:
-                return (*none, "Generation cancelled.")
-            except ValueError as exc:
-                return (*none, _error(_public(str(exc), folders)))
+                s.keep_run(folder)
             except Exception as exc:  # noqa: BLE001 - shown as one line; the traceback goes to the server log
+                if run is not None:
+                    shutil.rmtree(run, ignore_errors=True)
+                if isinstance(exc, Cancelled):
+                    return (*kept, "Generation cancelled.")
+                if isinstance(exc, ValueError):
+                    return (*kept, _error(_public(str(exc), folders)))
                 log.error("generation failed:\n%s", traceback.format_exc())
-                return (*none, _error(_public(f"generation failed ({exc.__class__.__name__}: {exc})", folders)))
+                return (*kept, _error(_public(f"generation failed ({exc.__class__.__name__}: {exc})", folders)))
             if note := slow_on_cpu_note(model, request.resolution, device):
                 notes.append(note)
             return (str(folder / "video.mp4"), str(folder / "compare.mp4"), gr.update(value=str(archive), visible=True),

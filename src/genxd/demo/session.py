@@ -98,20 +98,31 @@ class Session:
         shutil.rmtree(self.dir / "inputs", ignore_errors=True)
 
     def new_run(self) -> Path:
-        """A fresh folder for the next generation; the previous run's files are removed."""
-        if self.run:
-            shutil.rmtree(self.dir / f"run{self.run}", ignore_errors=True)
+        """A fresh folder for the next generation. The earlier runs stay (the page still shows the last result)
+        until this run's scene is kept (:meth:`keep_run`); a run that is cancelled or fails is removed by its job."""
         self.run += 1
-        self.scene = self.lift = None
-        self.lift_times = []
         path = self.dir / f"run{self.run}"
         path.mkdir(parents=True)
         return path
+
+    def keep_run(self, scene: Path) -> None:
+        """``scene`` (in a folder of :meth:`new_run`) is the session's result now: the runs before it are removed."""
+        number = _run_number(scene.parent)
+        for old in self.dir.glob("run*"):
+            if (n := _run_number(old)) is not None and n < number:
+                shutil.rmtree(old, ignore_errors=True)
+        self.scene, self.lift, self.lift_times = scene, None, []
 
     def close(self) -> None:
         self.closed = True
         self.jobs.cancel()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def _run_number(folder: Path) -> int | None:
+    """``N`` of a ``runN`` folder of :meth:`Session.new_run`, else None."""
+    tail = folder.name[3:]
+    return int(tail) if folder.name.startswith("run") and tail.isdigit() else None
 
 
 class SessionsByPage:
