@@ -165,8 +165,10 @@ def request_notes(loaded, request: GenerationRequest) -> list[str]:
     if plan is not None:
         notes.append(f"The path is longer than the model's window of {plan.window} frames: "
                      f"{plan.describe(steps, _windows_per_call(plan, res))}.")
-    labels = {"resolution": "Resolution", "motion_strength": "Motion strength"}
-    values = {"resolution": res, "motion_strength": request.motion_strength if request.mode != "3d" else None}
+    labels = {"resolution": "Resolution", "num_frames": "Frames", "motion_strength": "Motion strength"}
+    # a long path is made in windows of the model's size: its length is no value outside the trained ones
+    values = {"resolution": res, "num_frames": request.c2w.shape[0] if plan is None else plan.window,
+              "motion_strength": request.motion_strength if request.mode != "3d" else None}
     for key, value, lo, hi in outside_trained(loaded.trained or {}, values):
         notes.append(f"{labels[key]} {value:g} is outside what {loaded.info.description} was trained on "
                      f"({trained_span(lo, hi)}): results may be poor.")
