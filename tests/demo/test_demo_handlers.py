@@ -233,6 +233,34 @@ def test_a_cancelled_or_failed_generation_keeps_the_previous_result(page, tmp_pa
     assert s.scene == first and (first / "video.mp4").is_file() and archive.is_file()
     assert sorted(p.name for p in s.dir.glob("run*")) == [first.parent.name]  # the failed run's folder is gone
 
+def test_a_new_upload_while_a_job_waits_leaves_the_job_its_images(page, tmp_path, monkeypatch):
+    """A new upload removes the last upload's files; a Generate waiting for the device (another user's job, or the
+    Lift) then failed reading its images. The job reads copies of its own, removed when it ends."""
+    import PIL.Image
+
+    import genxd.demo.app as app
+
+    upload = page.fn["upload"].fn
+    seen = []
+
+    def job(model, request, folder, progress, cancel):
+        PIL.Image.new("RGB", (32, 32), "blue").save(tmp_path / "next.png")
+        upload(s, [str(tmp_path / "next.png")], *inputs_of(page.fn["upload"])[1:])  # while the job waits
+        seen.extend((p.name, PIL.Image.open(p).convert("RGB").getpixel((0, 0))) for p in request.images)
+        folder.mkdir(parents=True)
+        (folder / "video.mp4").write_bytes(b"x")
+        return folder
+
+    monkeypatch.setattr(app, "generate_scene", job)
+    s = Session.create(tmp_path / "sessions")
+    PIL.Image.new("RGB", (32, 32), "red").save(tmp_path / "first.png")
+    upload(s, [str(tmp_path / "first.png")], *inputs_of(page.fn["upload"])[1:])
+    assert generate(page, s, steps=1)[-1].startswith("Generated")
+    assert seen == [("00_first.png", (255, 0, 0))]  # the job's image, read after the new upload
+    assert [p.name for p in s.inputs] == ["00_next.png"]
+    assert not list(s.dir.glob("job-inputs-*"))  # the job's copies are removed with it
+
+
 def test_a_job_cancelled_while_it_waits_does_not_start():
     from genxd.demo.session import Jobs
 

@@ -320,18 +320,30 @@ def build_app(devices: Devices, config: DemoConfig) -> gr.Blocks:
                 s.jobs.end(cancel)
 
         def generate(s: Session, cancel, controls, values, progress, none):
-            if not s.inputs:
+            inputs = list(s.inputs)  # one read: an upload meanwhile replaces the list, not this job's images
+            if not inputs:
                 return (*none, _error("upload an image first"))
             try:
                 settings = sampling(*controls)
                 c2w, K, label, times = camera_path(list(values), settings["fit"])
-                ctx = cam.context_frames(len(s.inputs), c2w.shape[0])
-                request = GenerationRequest(images=list(s.inputs), c2w=c2w, K=K, context_index=ctx, camera_label=label,
+                ctx = cam.context_frames(len(inputs), c2w.shape[0])
+                request = GenerationRequest(images=inputs, c2w=c2w, K=K, context_index=ctx, camera_label=label,
                                             camera_preset=label if values[0] == "preset" else None, times=times,
                                             **settings)
                 notes = request_notes(loaded, request)  # a long path's windows, values outside the trained ranges
             except (ValueError, FileNotFoundError) as exc:
                 return (*none, _error(_public(str(exc), folders)))
+            try:  # the job's own copies: a new upload while it waits for a device removes the upload's files
+                request.images = s.snapshot_inputs(inputs)
+            except FileNotFoundError:  # the upload was replaced between the read above and the copies
+                return (*none, _error("the images changed while the job started: press Generate again"))
+            try:
+                return run_generation(s, request, notes, cancel, progress, none)
+            finally:
+                s.release_snapshot(request.images)
+
+        def run_generation(s: Session, request: GenerationRequest, notes: list[str], cancel, progress, none):
+            c2w = request.c2w
             # a job that is cancelled or fails leaves the previous result in place, shown and downloadable
             kept = tuple(gr.update() for _ in none)
             run = None

@@ -8,6 +8,7 @@ has its own cancel flag (:class:`Jobs`): Cancel stops the jobs asked for before 
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 import threading
@@ -96,6 +97,32 @@ class Session:
         """Forget the uploaded images and remove their copies (a new upload replaces them)."""
         self.inputs = []
         shutil.rmtree(self.dir / "inputs", ignore_errors=True)
+
+    def snapshot_inputs(self, inputs: list[Path]) -> list[Path]:
+        """Copies of ``inputs`` in a folder of their own for one generation job (hard links where the file system
+        allows), so that a new upload, which removes the uploaded files, leaves a job waiting for a device its
+        images; :meth:`release_snapshot` removes them. FileNotFoundError when an input is gone already."""
+        folder = Path(tempfile.mkdtemp(prefix="job-inputs-", dir=self.dir))
+        try:
+            copies = []
+            for path in inputs:
+                target = folder / path.name
+                try:
+                    os.link(path, target)
+                except OSError as exc:
+                    if isinstance(exc, FileNotFoundError):
+                        raise
+                    shutil.copy2(path, target)
+                copies.append(target)
+            return copies
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+
+    def release_snapshot(self, copies: list[Path]) -> None:
+        """Remove the folder of :meth:`snapshot_inputs`' copies (after the job)."""
+        if copies:
+            shutil.rmtree(copies[0].parent, ignore_errors=True)
 
     def new_run(self) -> Path:
         """A fresh folder for the next generation. The earlier runs stay (the page still shows the last result)
