@@ -42,6 +42,7 @@ from ..validation import GenXDWarning, caller, caller_style, setting
 from .frames import VideoSource, discover_videos
 from .pipeline import META_NAME, CurationConfig, curate_video, video_record
 from .ray_engine import check_ray_address, check_ray_task_cpus, run_ray, start_or_join_ray
+from .run_settings import changed_settings, recorded_settings, result_settings, warn_other_settings
 
 __all__ = [
     "INDEX_NAME",
@@ -81,6 +82,8 @@ class DatasetSummary:
     failed: int = 0
     recovered: int = 0
     records: list[dict[str, Any]] = field(default_factory=list)
+    #: videos kept as they were though curated with other settings: video id -> {setting: earlier value}
+    other_settings: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -90,6 +93,7 @@ class DatasetSummary:
             "ok": self.ok,
             "failed": self.failed,
             "recovered": self.recovered,
+            "other_settings": len(self.other_settings),
         }
 
 
@@ -259,6 +263,7 @@ def _curate_task(source: VideoSource, out_dir: str, config: CurationConfig,
         record = curate_video(source, out_dir, config, on_stage=on_stage)
     if record.get("status") != "ok" and meta_path.exists():  # another attempt of this video won the rename
         return _record_from_meta(source, meta_path)
+    record.setdefault("settings", result_settings(config))
     return record
 
 
@@ -362,9 +367,15 @@ def curate_dataset(
         latest = latest_records(out_dir)
         summary = DatasetSummary(out_dir=out_dir, total=len(sources), skipped=0)
         todo: list[VideoSource] = []
+        settings = result_settings(config)
         for source in sources:
             meta_path = out_dir / source.video_id / META_NAME
             last = latest.get(source.video_id)
+            if meta_path.exists() or (last is not None and last.get("status") == "failed" and not retry_failed
+                                      and not _retried(last)):
+                earlier = changed_settings(recorded_settings(last, meta_path), settings)
+                if earlier:
+                    summary.other_settings[source.video_id] = earlier
             if meta_path.exists():
                 if last is None or last.get("status") != "ok":
                     try:
@@ -393,6 +404,7 @@ def curate_dataset(
                 summary.skipped += 1
             else:
                 todo.append(source)
+        warn_other_settings(summary.other_settings, settings)
 
         if todo:
             counts: Counter = Counter()
@@ -483,6 +495,7 @@ def _record_from_meta(source: VideoSource, meta_path: Path) -> dict[str, Any]:
         source, "ok", verdict=meta.get("verdict"), motion_strength=meta.get("motion_strength"),
         num_frames=meta.get("num_frames"), num_registered=meta.get("num_registered"),
         mean_reprojection_error=meta.get("mean_reprojection_error"), recovered=True,
+        **({"settings": result_settings(meta["config"])} if isinstance(meta.get("config"), dict) else {}),
     )
 
 

@@ -1,0 +1,73 @@
+"""The settings a curated video's result depends on, and the check that a rerun on the same output folder asks for
+the same ones.
+
+A video already done (or failed) is skipped by the next run on its folder. A run with other settings (``--focal``,
+``--motion-threshold``, ``--stride`` ...) kept those results without a word, so a dataset could mix two settings while
+its user believed it was all curated with the last one. Each index record now carries the settings its video was
+curated with (``settings``; a ``meta.json`` has them in ``config``), and a run whose settings differ for videos it
+skips says so in one warning (found by the curation-at-scale audit).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from ..utils.json_text import json_text
+from ..validation import is_cli, setting, warn
+from .pipeline import CurationConfig
+
+__all__ = ["NOT_RESULT_FIELDS", "changed_settings", "recorded_settings", "result_settings", "warn_other_settings"]
+
+#: ``CurationConfig`` fields that do not decide what a video's result is: how fast, on what, how loud.
+NOT_RESULT_FIELDS = frozenset({"num_threads", "device", "verbose"})
+
+
+def result_settings(config: CurationConfig | dict[str, Any]) -> dict[str, Any]:
+    """The fields of ``config`` (a config or the ``config`` of a ``meta.json``) that decide a video's result, as
+    JSON gives them back (tuples as lists)."""
+    fields = config.to_dict() if isinstance(config, CurationConfig) else config
+    return json.loads(json_text({k: v for k, v in fields.items() if k not in NOT_RESULT_FIELDS}))
+
+
+def recorded_settings(record: dict[str, Any] | None, meta_path: Path | None = None) -> dict[str, Any] | None:
+    """The settings a video was curated with: its index record's ``settings``, else (an index written before
+    records carried them) the ``config`` of its ``meta.json``; None when neither says."""
+    if record is not None and isinstance(record.get("settings"), dict):
+        return record["settings"]
+    if meta_path is None or not meta_path.is_file():
+        return None
+    try:
+        config = json.loads(meta_path.read_text()).get("config")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return result_settings(config) if isinstance(config, dict) else None
+
+
+def changed_settings(before: dict[str, Any] | None, now: dict[str, Any]) -> dict[str, Any]:
+    """``{name: earlier value}`` of the settings of ``now`` that ``before`` holds with another value (settings
+    ``before`` does not hold, from an older genxd, are not compared)."""
+    if not isinstance(before, dict):
+        return {}
+    return {k: before[k] for k, v in now.items() if k in before and before[k] != v}
+
+
+def warn_other_settings(changed: dict[str, dict[str, Any]], now: dict[str, Any]) -> None:
+    """One warning for the skipped videos curated with other settings (``changed``: video id -> earlier values)."""
+    if not changed:
+        return
+    earlier: dict[str, Any] = {}
+    for values in changed.values():
+        for name, value in values.items():
+            earlier.setdefault(name, value)
+    what = ", ".join(f"{setting(name, _shown(now[name]))} (was {_shown(value)})" for name, value in earlier.items())
+    ids = sorted(changed)
+    named = ", ".join(ids[:5]) + (f" and {len(ids) - 5} more" if len(ids) > 5 else "")
+    warn(f"{len(ids)} videos already curated in this folder were curated with other settings, and are kept as they "
+         f"were: {what} ({named}); to redo them with these settings, curate into another folder or remove their "
+         f"folders (failed ones: {'--retry-failed' if is_cli() else 'retry_failed=True'})")
+
+
+def _shown(value: Any) -> str:
+    return "none" if value is None else str(value)

@@ -1,0 +1,78 @@
+"""A rerun on a curated folder with other settings says that the videos it skips were curated with the earlier
+ones (found by the curation-at-scale audit: ``genxd curate videos --out camvid --focal 1 --motion-threshold 0.02``
+on a folder curated with the defaults reported "26 already done" and kept every result without a word).
+
+In-process with a stand-in for ``curate_video`` (no SfM)."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import pytest
+
+from genxd.curation import CurationConfig, curate_dataset, read_index
+from genxd.curation import dataset as dataset_module
+from genxd.curation.pipeline import video_record
+from genxd.validation import GenXDWarning
+
+
+def _stand_in(calls: list[str]):
+    """``curate_video``: video ``bad`` fails (too few frames), the others are done with a meta.json."""
+
+    def curate_video(source, out_dir, config, on_stage=None):
+        calls.append(source.video_id)
+        if source.video_id == "bad":
+            return video_record(source, "failed", stage="frames", reason="too few frames: 4 < min_frames=8")
+        folder = Path(out_dir) / source.video_id
+        folder.mkdir(parents=True)
+        meta = {"verdict": "static", "motion_strength": 0.0, "num_frames": 8, "num_registered": 8,
+                "mean_reprojection_error": 0.5, "config": config.to_dict()}
+        (folder / "meta.json").write_text(json.dumps(meta))
+        return video_record(source, "ok", verdict="static", motion_strength=0.0)
+
+    return curate_video
+
+
+@pytest.fixture
+def inputs(tmp_path):
+    for name in ("good", "bad"):
+        (tmp_path / "in" / name).mkdir(parents=True)
+        (tmp_path / "in" / name / "0000.png").write_bytes(b"")
+    return tmp_path / "in"
+
+
+def test_a_rerun_with_other_settings_warns_about_the_videos_it_keeps(inputs, tmp_path, monkeypatch):
+    calls: list[str] = []
+    monkeypatch.setattr(dataset_module, "curate_video", _stand_in(calls))
+    out = tmp_path / "out"
+    curate_dataset(inputs, out, CurationConfig(), progress=False)
+    assert sorted(calls) == ["bad", "good"]
+    assert all(r["settings"]["focal"] is None for r in read_index(out))
+
+    with pytest.warns(GenXDWarning, match=r"2 videos .* other settings(?=.*focal=1.0 \(was none\))(?=.*min_frames=3 \(was 8\)).*retry_failed=True"):
+        summary = curate_dataset(inputs, out, CurationConfig(focal=1.0, min_frames=3), progress=False)
+    assert summary.skipped == 2 and sorted(summary.other_settings) == ["bad", "good"]
+    assert summary.other_settings["good"] == {"min_frames": 8, "focal": None}
+    assert sorted(calls) == ["bad", "good"]  # kept, not redone
+
+
+def test_the_same_settings_on_other_threads_or_a_folder_from_before_records_carried_settings(inputs, tmp_path,
+                                                                                                monkeypatch):
+    calls: list[str] = []
+    monkeypatch.setattr(dataset_module, "curate_video", _stand_in(calls))
+    out = tmp_path / "out"
+    curate_dataset(inputs, out, CurationConfig(), progress=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", GenXDWarning)
+        summary = curate_dataset(inputs, out, CurationConfig(num_threads=1, verbose=True), progress=False)
+    assert summary.other_settings == {}
+
+    # an index written before records carried their settings: the done video's meta.json says
+    lines = [json.loads(line) for line in (out / "index.jsonl").read_text().splitlines()]
+    (out / "index.jsonl").write_text("".join(json.dumps({k: v for k, v in r.items() if k != "settings"}) + "\n"
+                                             for r in lines))
+    with pytest.warns(GenXDWarning, match=r"1 videos .*stride=2 \(was 1\) \(good\)"):
+        summary = curate_dataset(inputs, out, CurationConfig(stride=2), progress=False)
+    assert list(summary.other_settings) == ["good"]
