@@ -38,7 +38,7 @@ from ..utils.io import read_json
 from ..utils.machine import capped_at_usable_cpus, usable_cpus
 from ..utils.stages import StageCallback
 from ..utils.json_text import json_text
-from ..validation import GenXDWarning, caller, caller_style, setting
+from ..validation import GenXDWarning, caller, caller_style, setting, warn
 from .frames import VideoSource, discover_videos
 from .pipeline import META_NAME, CurationConfig, curate_video, video_record
 from .ray_engine import check_ray_address, check_ray_task_cpus, run_ray, start_or_join_ray
@@ -259,7 +259,8 @@ def _curate_task(source: VideoSource, out_dir: str, config: CurationConfig,
         _check_models_once(config)  # checked in the parent too; a Ray node may still lack transformers
     except (ValueError, OSError) as exc:
         return video_record(source, "failed", stage="setup", reason=f"{exc}")
-    with caller_style(caller_name):
+    with caller_style(caller_name), warnings.catch_warnings():
+        warnings.simplefilter("ignore", GenXDWarning)  # kept in the record, shown by the parent (_show_warnings)
         record = curate_video(source, out_dir, config, on_stage=on_stage)
     if record.get("status") != "ok" and meta_path.exists():  # another attempt of this video won the rename
         return _record_from_meta(source, meta_path)
@@ -412,6 +413,7 @@ def curate_dataset(
 
                 def done(record: dict[str, Any]) -> None:  # a video finished: index, summary, bar, caller
                     append_index(out_dir, record)
+                    _show_warnings(record)
                     summary.records.append(record)
                     if record.get("status") == "ok":
                         summary.ok += 1
@@ -431,6 +433,14 @@ def curate_dataset(
                     _run_local(todo, out_dir, config, workers, done, on_stage)
             _clean_stale_parts(out_dir)  # left by attempts whose worker was killed (then retried)
     return summary
+
+
+def _show_warnings(record: dict[str, Any]) -> None:
+    """Show the warnings of a video's curation here, where the run is watched (they were collected where it ran:
+    this process, a worker, a Ray node), each naming the video."""
+    notes = record.get("warnings")
+    for note in notes if isinstance(notes, list) else []:
+        warn(f"{record.get('video_id')}: {note}")
 
 
 def _collect_sources(inputs) -> list[VideoSource]:

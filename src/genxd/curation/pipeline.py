@@ -27,6 +27,7 @@ from ..validation import arg, warn
 from ..utils.json_text import json_text
 from .frames import FrameMemoryError, VideoReadError, VideoSource, discover_videos, read_frames
 from .video_streams import stored_pixel_aspect
+from .video_warnings import collected_warnings
 from .masks import EpipolarFlowMasker, Masker, load_masker
 from .motion import DEFAULT_MOTION_THRESHOLD, MotionSettings, estimate_object_motion
 from .sfm import FEATURE_TYPES, MAPPERS, SfmError, run_sfm, write_reconstruction
@@ -235,14 +236,21 @@ def curate_video(
     out_root.mkdir(parents=True, exist_ok=True)
     tmp = out_root / f".{source.video_id}.{uuid.uuid4().hex[:8]}.part"
     started = time.perf_counter()
+    notes: list[str] = []
     try:
         tmp.mkdir()
-        meta = _curate_into(source, tmp, config, masker, on_stage or (lambda stage: None))
+        with collected_warnings() as notes:
+            meta = _curate_into(source, tmp, config, masker, on_stage or (lambda stage: None))
+        if notes:  # kept with the result: a worker's warnings reach no terminal (Ray), or reach it unformatted
+            meta["warnings"] = notes
+            (tmp / META_NAME).write_text(json_text(meta, indent=2))
         os.replace(tmp, target)  # atomic on one file system; target did not exist
     except CurationError as exc:
         shutil.rmtree(tmp, ignore_errors=True)
+        _show(notes)
         return video_record(
-            source, "failed", stage=exc.stage, reason=exc.reason, seconds=round(time.perf_counter() - started, 3)
+            source, "failed", stage=exc.stage, reason=exc.reason, seconds=round(time.perf_counter() - started, 3),
+            **({"warnings": notes} if notes else {}),
         )
     except BaseException as exc:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -257,6 +265,7 @@ def curate_video(
             **({} if environment else {"traceback": traceback.format_exc(limit=8)}),
             seconds=round(time.perf_counter() - started, 3),
         )
+    _show(notes)
     return video_record(
         source,
         "ok",
@@ -266,7 +275,15 @@ def curate_video(
         num_registered=meta["num_registered"],
         mean_reprojection_error=meta["mean_reprojection_error"],
         seconds=round(time.perf_counter() - started, 3),
+        **({"warnings": notes} if notes else {}),
     )
+
+
+def _show(notes: list[str]) -> None:
+    """Warn again with the warnings kept in a video's record (a caller of :func:`curate_video` sees them as before;
+    ``curate_dataset`` silences them in its workers and shows each record's own, naming the video)."""
+    for note in notes:
+        warn(note)
 
 
 def _curate_into(source: VideoSource, folder: Path, config: CurationConfig, masker: Masker | None,
