@@ -8,11 +8,14 @@ checked is checked before the caller writes anything (the address answers, the t
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
+import threading
 import uuid
 import warnings
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from ..validation import GenXDWarning, caller, is_cli, setting
 from .frames import VideoSource
@@ -99,10 +102,12 @@ def start_or_join_ray(address: str):
         return ray, False
     check_ray_address(address)  # ray.init itself retries for minutes
     try:
-        if address == "local":
-            ray.init(include_dashboard=False, log_to_driver=False, object_store_memory=LOCAL_RAY_OBJECT_STORE_BYTES)
-        else:
-            ray.init(address=address, log_to_driver=False)
+        with _sigterm_kept():
+            if address == "local":
+                ray.init(include_dashboard=False, log_to_driver=False,
+                         object_store_memory=LOCAL_RAY_OBJECT_STORE_BYTES)
+            else:
+                ray.init(address=address, log_to_driver=False)
     except Exception as exc:  # noqa: BLE001 - ConnectionError, RuntimeError, ...
         if address == "auto" and "Could not find any running Ray instance" in str(exc):  # Ray's words name its CLI
             given = setting("ray_address", address if is_cli() else repr(address))
@@ -110,6 +115,23 @@ def start_or_join_ray(address: str):
                              "--head), give its address (HOST:PORT), or use 'local' to start one for this run") from None
         raise ValueError(f"cannot start or reach Ray at {address!r}: {exc}{ray_token_hint(address)}") from None
     return ray, address == "local"
+
+
+@contextlib.contextmanager
+def _sigterm_kept() -> Iterator[None]:
+    """Put this process's SIGTERM handling back after the block (main thread only: signals are set there).
+
+    ``ray.init`` installs its C-level failure handler for SIGTERM in the driver: a ``kill`` of ``genxd curate
+    --ray local`` (a scheduler's time limit, ``docker stop``) printed a C stack trace and exited 15 instead of
+    ``genxd: terminated`` (143) and the cleanup of :func:`genxd.cli.process_exit.stop_cleanly_on_sigterm`
+    (found by the curation-at-scale audit; :func:`genxd.utils.pycolmap_import.load_pycolmap` does the same for
+    pycolmap)."""
+    before = signal.getsignal(signal.SIGTERM) if threading.current_thread() is threading.main_thread() else None
+    try:
+        yield
+    finally:
+        if before is not None:
+            signal.signal(signal.SIGTERM, before)  # re-installs Python's C-level handler over Ray's
 
 
 def ray_token_hint(address: str) -> str:
