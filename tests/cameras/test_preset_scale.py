@@ -207,7 +207,7 @@ def test_the_demo_notes_a_model_without_scene_depth_for_presets_only(tmp_path):
     model, config, bundled = _model_without_scene_depth(tmp_path)
     loaded = load_model(model, device="cpu")
     assert loaded.info.scene_depth_unstated and loaded.info.scene_depth_note("'orbit'") is not None
-    c2w, K = trajectories.orbit(num_frames=4, azimuth_range=(0, 40), focal=1.1)
+    c2w, K = trajectories.orbit(num_frames=8, azimuth_range=(0, 40), focal=1.1)  # the model's window: no note on it
     request = GenerationRequest(images=[tmp_path / "x.png"], c2w=c2w.float(), K=K.float(), context_index=[0],
                                 camera_preset="orbit")
     (note,) = request_notes(loaded, request)

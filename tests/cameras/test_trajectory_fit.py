@@ -81,7 +81,10 @@ def make_scene(root: Path, key: str, n: int = 12) -> torch.Tensor:
     c2w = look_at(eyes, eyes + torch.tensor([0.2, 0.0, 1.0], dtype=torch.float64))
     K = torch.tensor([[1.0, 0, 0.5], [0, 1.0, 0.5], [0, 0, 1]])
     images = torch.rand(n, 3, 8, 8)
-    splits = {n_views: (list(range(0, n, n // n_views))[:n_views], [1, 5]) for n_views in (3, 6, 9)}
+    splits = {}
+    for n_views in (3, 6, 9):
+        train = list(range(0, n, n // n_views))[:n_views]
+        splits[n_views] = (train, [i for i in (1, 5, 9, 11) if i not in train][:2])  # test views are no inputs
     write_reconfusion_scene(root, key, images, c2w, K, splits)
     return c2w
 

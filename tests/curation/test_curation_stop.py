@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="named pipes, /proc and prctl: Linux")
+pytest.importorskip("av", reason="the workers read the videos with PyAV (a core dependency; absent on a bare GPU host)")
 
 SCRIPT = """
 import os, sys
