@@ -38,6 +38,7 @@ from .utils.images import Fit, load_image
 from .utils.memory_images import ImageObject, MemoryImage, collect_inputs, is_memory_image
 from .utils.paths import path_argument
 from .utils.io import clean_stale
+from .utils.shared_work import mark_work_shared
 from .utils.json_text import json_text
 from .utils.progress import bar_settings, progress_bar
 from .validation import check
@@ -391,6 +392,7 @@ def generate_scenes(
         meta_common["long_path"] = plan.to_dict()
     # every process has checked the existing outputs before any process writes one
     group.wait_for_everyone()
+    mark_work_shared()  # from here an error can be one process's own: each one prints its own
 
     # 4. load the model and generate
     lm = loaded or load_model(model, group.device(device), dtype, compile_unet=compile_unet, offload=offload)

@@ -20,6 +20,7 @@ from .pipelines.distributed import GenerationError, ProcessGroup, SceneResult, f
 from .output_folders import check_existing, safe_folder_name, unique_labels
 from .scene_outputs import check_job, write_scene
 from .utils.io import clean_stale
+from .utils.shared_work import mark_work_shared
 from .utils.paths import path_argument
 from .validation import check
 
@@ -185,6 +186,7 @@ def fewshot_scenes(
                            {"strategy": strategy, "n_views": n_views, "num_context": num_context})
     # every process has checked the existing outputs before any process writes one
     group.wait_for_everyone()
+    mark_work_shared()  # from here an error can be one process's own: each one prints its own
 
     # 4. load the model and generate
     lm = loaded or api.load_model(model, group.device(device), dtype, compile_unet=compile_unet, offload=offload)

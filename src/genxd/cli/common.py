@@ -86,12 +86,26 @@ def with_cache_variable(exc: OSError) -> str:
     return message
 
 
+def launch_rank() -> int | None:
+    """This process's ``RANK`` in a launch of several processes (``None`` when not launched, or one process)."""
+    try:
+        return int(os.environ["RANK"]) if int(os.environ.get("WORLD_SIZE", "1")) > 1 else None
+    except (KeyError, ValueError):
+        return None
+
+
 def fail(message: str) -> "typer.Exit":
     """Print ``genxd: error: message`` to stderr and return an Exit(2) to raise.
 
-    In a multi-process launch only the first process prints: every process checks the same options and files
-    before any work is shared out, so the others would print the same line again; they exit with the same code."""
-    if not secondary_process():
+    In a multi-process launch only the first process prints while every process checks the same options and files
+    (the others would print the same line again; they exit with the same code). Once the work is shared out
+    (:mod:`genxd.utils.shared_work`) an error can be one process's own: every process prints it, naming itself."""
+    from ..utils.shared_work import work_is_shared
+
+    rank = launch_rank()
+    if rank is not None and work_is_shared():
+        typer.echo(f"genxd: error: process {rank}: {one_line(message)}", err=True)
+    elif not secondary_process():
         typer.echo(f"genxd: error: {one_line(message)}", err=True)
     return typer.Exit(code=2)
 
@@ -153,6 +167,17 @@ def run_cli(fn: Callable[[], T], quiet: bool = False) -> T:
     """Run ``fn`` as a command body: messages name options (``--frames``), warnings are one line (none if
     ``quiet``), and user errors (bad values, missing or existing files, read-only folders) become one
     ``genxd: error:`` line with exit code 2."""
+    from ..utils.shared_work import reset_work_shared
+
+    reset_work_shared()  # a command starts with the checks every process makes alike
+    try:
+        return _run_body(fn, quiet)
+    finally:
+        reset_work_shared()  # the next command in this process (tests, notebooks) starts alike too
+
+
+def _run_body(fn: Callable[[], T], quiet: bool) -> T:
+    """:func:`run_cli`'s body: ``fn`` with one-line errors."""
     try:
         try:
             with cli_style(), cli_warnings(quiet):

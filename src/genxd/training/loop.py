@@ -30,6 +30,7 @@ import yaml
 
 from ..utils.io import atomic_file, read_json
 from ..utils.json_text import json_text
+from ..utils.shared_work import mark_work_shared
 from .checkpoint_files import CHECKPOINT_PREFIX, CONFIG_MARK, existing_run_error, foreign_config_error, list_checkpoints, no_checkpoint_note, resume_error
 from .config import CheckpointConfig, LoggingConfig, OptimConfig, config_to_dict
 from .interrupts import StepBoundaryInterrupts
@@ -191,6 +192,7 @@ class TrainingRun:
                 acc.init_trackers(self.kind, config=_flat_scalars(config_to_dict(self.config)))
             target = self._write_config()
         acc.wait_for_everyone()
+        mark_work_shared()  # from here an error can be one process's own (a broken item in its data): each prints it
         return target
 
     def _write_config(self) -> Path:
@@ -209,11 +211,16 @@ class TrainingRun:
         return self.accelerator.is_main_process
 
     def print(self, *args: Any) -> None:
+        """A line of the run, from the main process."""
         if self.is_main:
-            from ..utils.progress import progress_write
+            self.print_here(*args)
 
-            # above the progress bar (a plain print joined the bar's last state in a log file)
-            progress_write(" ".join(map(str, (f"genxd {'train-vae' if self.kind == 'vae' else 'train'}:", *args))))
+    def print_here(self, *args: Any) -> None:
+        """A line from this process, whichever it is (what only this process knows: its own data error)."""
+        from ..utils.progress import progress_write
+
+        # above the progress bar (a plain print joined the bar's last state in a log file)
+        progress_write(" ".join(map(str, (f"genxd {'train-vae' if self.kind == 'vae' else 'train'}:", *args))))
 
     @property
     def global_batch(self) -> int:
@@ -267,14 +274,22 @@ class TrainingRun:
         """The next batch of ``data_iter``. An item that cannot be read (a broken file: ValueError / OSError) stops
         the run; at the ``first`` batch of a step (between two steps) with one process, the steps since the last
         checkpoint (``last_saved``) are saved first, so that fixing the file and ``--resume latest`` loses nothing
-        (several processes would wait for the failed one inside the save)."""
+        (several processes would wait for the failed one inside the save: the process that failed says which steps
+        are lost, and its error line names the file)."""
         try:
             return next(data_iter)
         except (ValueError, OSError):
-            if first and self.accelerator.num_processes == 1 and step > max(last_saved, 0):
+            acc = self.accelerator
+            if first and acc.num_processes == 1 and step > max(last_saved, 0):
                 checkpoint(step)
                 self.print(f"an item of the data could not be read: step {step} was saved first (fix or remove the "
                            "file, then --resume latest)")
+            elif acc.num_processes > 1 and step > max(last_saved, 0):
+                first_lost = max(last_saved, 0) + 1
+                lost = f"step {step} is" if first_lost == step else f"steps {first_lost}-{step} are"
+                self.print_here(f"process {acc.process_index}: an item of the data could not be read: with "
+                                f"{acc.num_processes} processes the {lost} not saved (since the last checkpoint; fix "
+                                "or remove the file, then --resume latest)")
             raise
 
     def raise_interrupt(self, step: int, saved: Path | None) -> None:

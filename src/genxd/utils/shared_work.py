@@ -1,0 +1,32 @@
+"""Whether the processes of an ``accelerate launch`` job have shared out their work.
+
+Before that point every process checks the same options and files, so an error is the same on every process and
+the command line prints it once (from the first process, :func:`genxd.cli.common.fail`). From that point on (a
+generation job's inputs split between the processes, a training run's data sharded) an error can be one process's
+own: a broken image in its share of the data, a GPU out of memory. Such an error used to be printed by the first
+process only, so an error on another process was not printed at all (found by the multi-process audit). The jobs
+call :func:`mark_work_shared` where their processes part ways; from then on every process prints its own errors.
+"""
+
+from __future__ import annotations
+
+__all__ = ["mark_work_shared", "work_is_shared", "reset_work_shared"]
+
+_SHARED = False
+
+
+def mark_work_shared() -> None:
+    """The processes of this job now work on their own shares: each one reports its own errors."""
+    global _SHARED
+    _SHARED = True
+
+
+def work_is_shared() -> bool:
+    """Whether :func:`mark_work_shared` was called in this process (since the last :func:`reset_work_shared`)."""
+    return _SHARED
+
+
+def reset_work_shared() -> None:
+    """Back to "same checks on every process" (a command starting in a process that ran another one: tests)."""
+    global _SHARED
+    _SHARED = False
