@@ -129,9 +129,11 @@ def start_sampling_job(device: str | None) -> ProcessGroup:
     (:mod:`genxd.pipelines.cublas_workspace`)."""
     import_libraries("genxd.api", "genxd.pipelines.distributed", defer=DEFERRED_IMPORTS)
     from ..pipelines.cublas_workspace import prefer_no_cublas_workspace
-    from ..pipelines.distributed import ProcessGroup
+    from ..pipelines.distributed import ProcessGroup, one_process_launch_warning
 
     group = ProcessGroup(device)
+    if (warning := one_process_launch_warning()) is not None:
+        v.warn(warning)
     prefer_no_cublas_workspace(group.device(device))
     return group
 

@@ -46,6 +46,23 @@ def launched_world_size() -> int:
     return 1
 
 
+def one_process_launch_warning() -> str | None:
+    """A warning when ``accelerate launch`` started one process where several were asked for, else ``None``.
+
+    accelerate 1.x starts several processes only through torchrun (``--multi_gpu``, set by itself when it sees
+    several GPUs) or MPI (``--mpirun_hostfile``); ``accelerate launch --cpu --num_processes 2`` (or
+    ``--num_processes 2`` on a machine with one GPU or none) starts one process, silently. Its simple launcher sets
+    ``ACCELERATE_USE_CPU`` always and ``MASTER_ADDR`` / ``MASTER_PORT`` only for several processes or machines:
+    those without a number of processes above 1 are the sign."""
+    env = os.environ
+    if launched_world_size() > 1 or "ACCELERATE_USE_CPU" not in env or not ("MASTER_ADDR" in env and "MASTER_PORT" in env):
+        return None
+    return ("accelerate launch started this command in one process although it set up several (MASTER_ADDR / "
+            "MASTER_PORT without WORLD_SIZE): accelerate 1.x starts several processes only with --multi_gpu "
+            "(torchrun; on a CPU: CUDA_VISIBLE_DEVICES= accelerate launch --multi_gpu --num_processes N) or an MPI "
+            "hostfile; running in one process")
+
+
 @dataclass
 class SceneResult:
     """What happened to one input: ``status`` is ``written``, ``skipped`` (output existed) or ``failed``."""
@@ -186,4 +203,4 @@ class GenerationError(RuntimeError):
 
 
 __all__ = ["ProcessGroup", "SceneResult", "GenerationError", "write_summary", "describe_failures",
-           "failed_result", "launched_world_size", "INPUT_ERRORS"]
+           "failed_result", "launched_world_size", "one_process_launch_warning", "INPUT_ERRORS"]

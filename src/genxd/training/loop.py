@@ -28,6 +28,7 @@ from typing import Any, Callable
 import torch
 import yaml
 
+from ..pipelines.distributed import one_process_launch_warning
 from ..utils.io import atomic_file, read_json
 from ..utils.json_text import json_text
 from ..utils.shared_work import mark_work_shared
@@ -136,6 +137,8 @@ class TrainingRun:
         )
         acc = self.accelerator
         self._share_cpus(acc)
+        if acc.num_processes == 1 and (warning := one_process_launch_warning()) is not None:
+            self.print(f"warning: {warning}")
         if resume == "latest" and self.resume_from is None:
             self.print(no_checkpoint_note(self.checkpoint_dir))
         self._overwrite, self._trackers = overwrite, trackers
