@@ -180,6 +180,10 @@ def fewshot_scenes(
     # 3. the output folder
     if group.is_main_process:
         clean_stale(out_dir)
+    # every process looks at the outputs once the main process has cleaned: a stale ".NAME...old" it renames back
+    # to NAME (a run killed between the two renames of --overwrite) made it skip NAME where a process that had
+    # looked before did not, and their shares of the work no longer matched (an input done twice, another never)
+    group.wait_for_everyone()
     todo = check_existing(folders, overwrite, skip_existing)
     if skip_existing:
         _check_kept_groups([f for i, f in enumerate(folders) if i not in todo],
