@@ -25,3 +25,16 @@ def test_an_existing_report_is_refused_unless_overwrite(tmp_path, monkeypatch):
     assert report.read_text() == '{"mine": 1}'
     res = CliRunner().invoke(app, ["eval", "-n", "1", "--modes", "3d-1view", "-o", str(report), "--overwrite"])
     assert reached == [True] and report.read_text() == '{"mine": 1}'  # past the check; stopped before evaluating
+
+
+def test_eval_under_several_launched_processes_is_refused(tmp_path, monkeypatch):
+    """Under ``accelerate launch --num_processes 2`` every process ran the whole evaluation: twice the time, the report
+    printed twice and written by both (found by the multi-process audit). Now one line, exit 2, before any work."""
+    for rank in ("0", "1"):
+        monkeypatch.setenv("WORLD_SIZE", "2")
+        monkeypatch.setenv("RANK", rank)
+        res = CliRunner().invoke(app, ["eval", "-n", "1", "--steps", "1", "--modes", "3d-1view", "-o",
+                                       str(tmp_path / "report.json")])
+        assert res.exit_code == 2, res.output
+        assert ("does not share its work between processes" in res.output) == (rank == "0"), res.output
+        assert not (tmp_path / "report.json").exists()
