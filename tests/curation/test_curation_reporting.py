@@ -109,3 +109,17 @@ def test_only_unreadable_videos_exit_2_as_bad_inputs(tmp_path):
     lines = res.stderr.strip().splitlines()
     assert lines[0].startswith("clip: failed (read): ") and lines[-1] == "genxd: error: all 1 videos failed: clip"
     assert "Traceback" not in res.stderr
+
+
+def test_a_rerun_whose_new_videos_all_fail_is_no_success(tmp_path):
+    """Videos done (or failed) by an earlier run are skipped; a rerun whose every new video failed exited 0 because
+    something was skipped (found by the curation-at-scale audit)."""
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.mp4").write_text("not a video")
+    first = _curate("in", "--out", "out", "-q", cwd=tmp_path)
+    assert first.returncode == 2, first.stdout + first.stderr
+    (tmp_path / "in" / "b.mp4").write_text("not a video either")
+    again = _curate("in", "--out", "out", "-q", cwd=tmp_path)
+    assert again.returncode == 2, again.stdout + again.stderr  # b failed at reading: the input's fault
+    assert again.stderr.strip().splitlines()[-1] == "genxd: error: all 1 videos of this run failed: b"
+    assert "0 ok, 1 failed, 1 already done" in again.stdout
