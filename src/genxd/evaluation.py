@@ -33,7 +33,8 @@ of held-out synthetic ReconFusion-format scenes, with and without generated view
   generated from its first frame along its own cameras; SfM recovers the cameras of the generated
   frames and of the ground-truth renders (the noise floor of the measure) and CameraCtrl's RotErr /
   TransErr against the requested cameras are reported (means over the scenes SfM could reconstruct,
-  failures counted).
+  failures counted). SfM runs on one thread (``sfm_threads`` in the report): another thread count can
+  give other cameras on poorly constrained scenes.
 """
 
 from __future__ import annotations
@@ -58,6 +59,10 @@ CAMERA_MODES = ("camera-3d", "camera-4d")
 #: Camera paths of the camera-accuracy modes (every one moves the camera).
 CAMERA_PATHS_3D = ("orbit", "forward", "handheld", "sway", "spiral")
 CAMERA_PATHS_4D = ("orbit", "forward", "handheld", "sway", "pan", "dolly")
+#: SfM threads of the camera-accuracy modes: another thread count gives other cameras on poorly constrained
+#: scenes (a ground-truth ``sway`` scene of seed 7: RotErr 80.7 degrees on 1 thread, 59.2 on 2), so the count
+#: is fixed, not "all cores", and the figures are the same on any machine.
+CAMERA_SFM_THREADS = 1
 
 
 def object_pixels(object_id: Tensor, dilate: int = 2) -> Tensor:
@@ -137,8 +142,10 @@ def camera_accuracy(pipe, mode: str, num_scenes: int, frames_n: int, res: int, s
             frames = pipe(s["frames"][:1][None], s["c2w"][None], s["K"][None], context_index=[[0]], mode=kind,
                           motion_strength=strength, num_inference_steps=steps, guidance_scale=guidance,
                           generator=torch.Generator().manual_seed(i)).frames[0].cpu()
-            gen = evaluate_scene(_camera_scene(Path(tmp) / f"gen_{i:03d}", frames, s["c2w"], s["K"]))
-            ref = evaluate_scene(_camera_scene(Path(tmp) / f"gt_{i:03d}", s["frames"], s["c2w"], s["K"]))
+            gen = evaluate_scene(_camera_scene(Path(tmp) / f"gen_{i:03d}", frames, s["c2w"], s["K"]),
+                                 num_threads=CAMERA_SFM_THREADS)
+            ref = evaluate_scene(_camera_scene(Path(tmp) / f"gt_{i:03d}", s["frames"], s["c2w"], s["K"]),
+                                 num_threads=CAMERA_SFM_THREADS)
             for r, name in ((gen, "generated"), (ref, "ground_truth")):
                 r["scene"] = f"{name}/{s['name']}"
             generated.append(gen)
@@ -151,7 +158,7 @@ def camera_accuracy(pipe, mode: str, num_scenes: int, frames_n: int, res: int, s
             out.update({k: r["errors"][k] for k in ("RotErr", "TransErr", "mean_rot_err_deg", "centre_err_rel")})
         return out
 
-    return {"generated": summarise(generated), "ground_truth": summarise(truth),
+    return {"sfm_threads": CAMERA_SFM_THREADS, "generated": summarise(generated), "ground_truth": summarise(truth),
             "scenes": [compact(r) for r in generated], "ground_truth_scenes": [compact(r) for r in truth]}
 
 
