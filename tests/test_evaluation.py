@@ -30,7 +30,7 @@ def test_4d_report_has_all_pixel_and_object_pixel_changes():
     for prefix in ("frame_change_", "object_frame_change_"):
         values = [report[prefix + k] for k in ("3d", "4d_motion0", f"4d_motion{DEFAULT_EVAL_MOTION:g}")]
         assert all(0.0 <= v <= 1.0 for v in values), report
-    assert report["scenes_with_objects"] == 1
+    assert report["scenes_with_objects"] == 1 and report["motion_strength"] == DEFAULT_EVAL_MOTION
 
 
 def test_evaluate_checks_its_arguments_before_the_model_loads(monkeypatch):
@@ -76,3 +76,14 @@ def test_camera_modes_run_sfm_on_a_fixed_thread_count(monkeypatch):
     report = camera_accuracy(fake_pipe, "camera-3d", 1, 4, 32, 1, 1.0, progress=False)
     assert asked == [CAMERA_SFM_THREADS, CAMERA_SFM_THREADS] and CAMERA_SFM_THREADS > 0
     assert report["sfm_threads"] == CAMERA_SFM_THREADS
+
+
+def test_report_records_what_decides_its_figures():
+    """The report named the model, steps and guidance but not the dtype, device, fast path or noise: a CUDA run
+    (bf16 by default) and a CPU run (float32) wrote the same settings for other figures (found by the evaluation
+    audit)."""
+    import genxd
+
+    report = evaluate(None, num_scenes=1, steps=1, device="cpu", progress=False, modes=("3d-1view",))
+    assert (report["dtype"], report["device"], report["fast"]) == ("float32", "cpu", False)
+    assert report["genxd_version"] == genxd.__version__ and "index" in report["noise_seed"]

@@ -162,6 +162,17 @@ def camera_accuracy(pipe, mode: str, num_scenes: int, frames_n: int, res: int, s
             "scenes": [compact(r) for r in generated], "ground_truth_scenes": [compact(r) for r in truth]}
 
 
+def run_settings(pipe, fast: bool | None) -> dict:
+    """What else decides the figures: the weights' dtype and device, the fast path, genxd's version and the
+    noise (bf16 on CUDA, the default there, gives other figures than the float32 the docs quote)."""
+    from . import __version__
+
+    weights = next(pipe.unet.parameters())
+    use_fast = bool(fast) if fast is not None else weights.device.type == "cuda"  # as load_model decides
+    return {"dtype": str(weights.dtype).removeprefix("torch."), "device": str(weights.device), "fast": use_fast,
+            "genxd_version": __version__, "noise_seed": "the scene's or photo's index (0, 1, ...); fewshot: 1000 x index + group"}
+
+
 def mean_psnr_gain(report: dict, modes: tuple[str, ...] = ("3d-1view", "photo-cards")) -> float:
     """Mean of ``psnr_gain_db`` over those of ``modes`` that ``report`` (of :func:`evaluate`) has: the
     validation score a training piece is chosen by (3D single view and photo cards)."""
@@ -230,7 +241,7 @@ def evaluate(model: str | Path | None = None, num_scenes: int = 50, steps: int |
     guidance = float(guidance if guidance is not None else d["guidance_scale"])
     pipe.set_progress_bar_config(disable=True)
     report: dict = {"model": "bundled:genxd-small" if lm.bundled else str(lm.path), "resolution": res,
-                    "frames": frames_n, "steps": steps, "guidance": guidance}
+                    "frames": frames_n, "steps": steps, "guidance": guidance, **run_settings(pipe, fast)}
     if any(m in modes for m in ("3d-1view", "3d-3view", "4d", "photo-cards", *CAMERA_MODES)):
         report.update(num_scenes=num_scenes, held_out_seed=seed)  # the synthetic scenes' count and seed
     if any(m in modes for m in ("4d", "camera-4d")):
@@ -283,7 +294,8 @@ def evaluate(model: str | Path | None = None, num_scenes: int = 50, steps: int |
                 change[key].append(float(diff.mean()))
                 if bool(objects.any()):
                     change_obj[key].append(float(diff[:, objects].mean()))
-        report["4d"] = {f"frame_change_{k}": statistics.mean(v) for k, v in change.items()}
+        report["4d"] = {"motion_strength": motion_strength}
+        report["4d"].update({f"frame_change_{k}": statistics.mean(v) for k, v in change.items()})
         report["4d"].update({f"object_frame_change_{k}": statistics.mean(v) for k, v in change_obj.items() if v})
         report["4d"]["scenes_with_objects"] = len(change_obj[keys[0]])
     from .evaluation_photos import PHOTO_MODES, evaluate_photos
