@@ -7,7 +7,9 @@ ones), the model generates the clip's frames from its context views and is score
 **non-context frames** against the renders of the same cameras:
 
 - ``3d-1view``: context frame 0; ``3d-3view``: frames ``0, F//2, F-1``;
-- PSNR and SSIM (Gaussian window 11, sigma 1.5) per scene; the **repeat-input baseline** predicts
+- PSNR (one mean squared error over the scene's non-context frames, not a mean of per-frame PSNRs) and
+  SSIM (Gaussian window 11, sigma 1.5; mean over those frames) per scene, then the means over scenes
+  (``units`` in the report, ``genxd.evaluation_units``); the **repeat-input baseline** predicts
   every frame as its nearest context view;
 - **camera following**: PSNR against the ground truth at the asked cameras minus PSNR against the
   ground truth in reversed frame order (> 0 means the frames follow the camera path);
@@ -311,6 +313,9 @@ def evaluate(model: str | Path | None = None, num_scenes: int = 50, steps: int |
     for mode in [m for m in modes if m in CAMERA_MODES]:
         report[mode] = camera_accuracy(pipe, mode, num_scenes, frames_n, res, steps, guidance, seed, motion_strength,
                                        progress)
+    from .evaluation_units import report_units
+
+    report["units"] = report_units(report)  # what each number measures (PSNR: one MSE per scene, not per frame)
     if out is not None:
         from .utils.io import write_json_atomic
 
