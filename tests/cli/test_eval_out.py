@@ -38,3 +38,24 @@ def test_eval_under_several_launched_processes_is_refused(tmp_path, monkeypatch)
         assert res.exit_code == 2, res.output
         assert ("does not share its work between processes" in res.output) == (rank == "0"), res.output
         assert not (tmp_path / "report.json").exists()
+
+
+def test_quiet_with_out_prints_only_what_was_written(tmp_path, monkeypatch):
+    """``-q`` prints only errors and what was written (the option's help); with ``--out`` the whole JSON report was
+    still printed (found by the evaluation audit). Without ``--out`` the printed report is the result: kept."""
+    import genxd.evaluation as evaluation
+
+    def fake_evaluate(*args, out=None, **kwargs):
+        report = {"model": "x", "3d-1view": {"psnr": 20.0}}
+        if out is not None:
+            out.write_text("{}")
+        return report
+
+    monkeypatch.setattr(evaluation, "evaluate", fake_evaluate)
+    monkeypatch.setattr(eval_cli, "import_libraries", lambda *a, **k: None)
+    report = tmp_path / "report.json"
+    res = CliRunner().invoke(app, ["eval", "-n", "1", "--modes", "3d-1view", "-o", str(report), "-q"])
+    assert res.exit_code == 0, res.output
+    assert res.stdout == "" and res.stderr.strip() == f"wrote {report}"
+    res = CliRunner().invoke(app, ["eval", "-n", "1", "--modes", "3d-1view", "-q"])
+    assert res.exit_code == 0 and '"psnr": 20.0' in res.stdout, res.output

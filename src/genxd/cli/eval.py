@@ -71,7 +71,8 @@ def register(app: typer.Typer) -> None:
             report = evaluate(model, num_scenes, steps, guidance, device, progress=not quiet, out=out, modes=modes,
                               dtype=dtype, fast=fast, fewshot_scenes=fewshot_scenes,
                               fewshot_iterations=fewshot_iterations, overwrite=overwrite, **extra)
-            typer.echo(json_text(report, indent=2))
+            if out is None or not quiet:  # with -q and --out the file holds the report: only "wrote" is said
+                typer.echo(json_text(report, indent=2))
             if out is not None:
                 typer.echo(f"wrote {out}", err=True)
 
