@@ -155,6 +155,14 @@ def evaluate_scene(
     return {**result, "status": "ok", "errors": errors.to_dict(), "seconds": round(time.perf_counter() - started, 3)}
 
 
+def _threads_used(num_threads: int) -> int:
+    """The SfM thread count a ``num_threads`` stands for (-1: this machine's usable cores), as the report records it:
+    another count can give other cameras on poorly constrained scenes."""
+    from ..utils.machine import usable_cpus
+
+    return usable_cpus() if num_threads < 1 else int(num_threads)
+
+
 def _mean(values: Sequence[float | None]) -> float | None:
     finite = [v for v in values if v is not None and math.isfinite(v)]
     return statistics.mean(finite) if finite else None
@@ -260,7 +268,8 @@ def evaluate_camera_accuracy(
               "both paths relative to their first camera; TransErr = sum_j ||C_gt^j - s C_gen^j|| over camera centres "
               "after the anchored least-squares scale s (TransErr_sim3: after a free similarity, Umeyama); "
               "SfM cameras are known only up to scale, so TransErr measures the path's shape in requested units "
-              "(docs/cameras.md)", "known_focal": known_focal, "mask": mask,
+              "(docs/cameras.md)", "known_focal": known_focal, "mask": mask, "seed": seed,
+              "sfm_threads": _threads_used(num_threads),
               "summary": summarise(results), "scenes": results}
     if not overwrite and (error := existing_files_error(targets)) is not None:
         raise error  # made while SfM ran (another run): not replaced without asking

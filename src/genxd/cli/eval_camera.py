@@ -10,7 +10,8 @@ import typer
 from ..output_folders import existing_files_error
 from ..utils.json_text import json_text
 from .common import run_cli
-from .options import Overwrite, Quiet, Seed, flag
+from .. import validation as v
+from .options import Overwrite, Quiet, Seed, checked, flag
 
 #: genxd.cameras.evaluate.EVAL_JSON and EVAL_PNG (importing that module takes seconds: torch), for the early check
 OUTPUT_NAMES = ("camera_eval.json", "camera_errors.png")
@@ -25,6 +26,7 @@ def register(app: typer.Typer) -> None:
         estimate_focal: bool = flag("--estimate-focal", help="Let SfM estimate the focal length instead of fixing it to the requested one."),
         no_mask: bool = flag("--no-mask", help="Do not mask moving objects before SfM."),
         seed: Seed = 0,
+        threads: int = typer.Option(1, "--threads", callback=checked(v.Int(-1, 1024, nonzero=True)), help="SfM threads per scene (-1: every core). Another count can give other cameras on poorly constrained scenes; recorded in camera_eval.json."),
         overwrite: Overwrite = False,
         quiet: Quiet = False,
     ) -> None:
@@ -46,7 +48,8 @@ def register(app: typer.Typer) -> None:
             from ..cameras.evaluate import evaluate_camera_accuracy, output_paths
 
             report = evaluate_camera_accuracy(generated, cameras=cameras, out=out, known_focal=not estimate_focal,
-                                              mask=not no_mask, seed=seed, progress=not quiet, overwrite=overwrite)
+                                              mask=not no_mask, seed=seed, num_threads=threads, progress=not quiet,
+                                              overwrite=overwrite)
             summary = report["summary"]
             written = output_paths(where)
             if quiet:  # what was written, one path a line (as generate -q and synth -q)
