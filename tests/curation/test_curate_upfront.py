@@ -108,7 +108,7 @@ def test_setup_failure_in_a_worker_is_retried_by_the_next_run(clip_dir, tmp_path
 
     append_index(out, record)
     todo = []
-    monkeypatch.setattr(dataset, "_run_local", lambda videos, *a, **k: todo.extend(videos))
+    monkeypatch.setattr(dataset, "run_local", lambda videos, *a, **k: todo.extend(videos))
     summary = dataset.curate_dataset(clip_dir, out, CurationConfig(), progress=False)
     assert [s.video_id for s in todo] == [source.video_id] and summary.skipped == 0  # not "already done"
     assert len(read_index(out)) == 1

@@ -23,7 +23,8 @@ SCRIPT = """
 import os, sys
 from pathlib import Path
 from genxd.curation import CurationConfig, VideoSource
-from genxd.curation.dataset import _run_local
+from genxd.curation.dataset import _clean_stale_parts, _curate_task
+from genxd.curation.local_engine import run_local
 
 root = Path(sys.argv[1]); out = root / "out"; out.mkdir()
 (root / "bad.mp4").write_text("not a video")
@@ -37,7 +38,8 @@ def done(record):
         raise KeyboardInterrupt  # Ctrl-C reaching the parent as the first video finishes
 
 try:
-    _run_local(sources, out, CurationConfig(num_threads=1), 2, done, lambda video, stage: None)
+    run_local(sources, out, CurationConfig(num_threads=1), 2, _curate_task, done, lambda video, stage: None,
+              _clean_stale_parts)
 except KeyboardInterrupt:
     print("interrupted", flush=True)
 """

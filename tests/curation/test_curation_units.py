@@ -321,7 +321,7 @@ def test_local_threads_are_capped_at_the_usable_cpus(monkeypatch):
     import os
     import warnings
 
-    from genxd.curation.dataset import _threads_per_worker
+    from genxd.curation.local_engine import _threads_per_worker
     from genxd.validation import GenXDWarning
 
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2, 3}, raising=False)
@@ -340,7 +340,7 @@ def test_more_local_workers_than_cpus_is_one_warning(monkeypatch):
     import os
     import warnings
 
-    from genxd.curation.dataset import _local_workers
+    from genxd.curation.local_engine import _local_workers
     from genxd.validation import GenXDWarning, cli_style
 
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)

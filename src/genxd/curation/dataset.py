@@ -23,24 +23,21 @@ from __future__ import annotations
 
 import contextlib
 import json
-import multiprocessing
 import os
 import shutil
 import warnings
 from collections import Counter
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
 from ..utils.io import read_json
-from ..utils.machine import capped_at_usable_cpus, usable_cpus
 from ..utils.stages import StageCallback
 from ..utils.json_text import json_text
-from ..validation import GenXDWarning, caller, caller_style, setting, warn
+from ..validation import GenXDWarning, caller_style, warn
 from .frames import VideoSource, discover_videos
 from .pipeline import META_NAME, CurationConfig, curate_video, video_record
+from .local_engine import run_local
 from .ray_engine import check_ray_address, check_ray_task_cpus, run_ray, start_or_join_ray
 from .run_settings import changed_settings, recorded_settings, result_settings, warn_other_settings
 
@@ -186,51 +183,6 @@ def _clean_stale_parts(out_dir: Path) -> int:
             path.unlink(missing_ok=True)
             removed += 1
     return removed
-
-
-def _worker_init(num_threads: int, parent_pid: int | None = None) -> None:
-    """Set up a local worker process: its thread count, and (``parent_pid``) its end with the parent."""
-    if parent_pid is not None:
-        _die_with_parent(parent_pid)
-    os.environ["OMP_NUM_THREADS"] = str(num_threads)
-    import cv2
-
-    cv2.setNumThreads(num_threads)
-    try:
-        import torch
-
-        torch.set_num_threads(num_threads)
-    except ImportError:  # pragma: no cover
-        pass
-
-
-def _die_with_parent(parent_pid: int) -> None:
-    """Ask Linux to kill this worker when the ``genxd curate`` process that started it dies: after a ``kill -9``
-    of the parent its workers went on with the videos already handed to them, then waited for ever, each holding
-    its memory. Elsewhere (no ``prctl``) nothing is set."""
-    import ctypes
-    import signal
-
-    try:
-        prctl = ctypes.CDLL(None, use_errno=True).prctl
-    except (OSError, AttributeError):  # not Linux
-        return
-    prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    if os.getppid() != parent_pid:  # the parent died before the line above
-        os._exit(1)
-
-
-def _stop_workers(pool: ProcessPoolExecutor, out_dir: Path) -> None:
-    """Stop a local pool at once (Ctrl-C, SIGTERM): drop the videos not started, end the worker processes and
-    remove their temporary folders. Leaving it to the pool's own shutdown curated every queued video before the
-    command exited (36 small clips: 25 s after Ctrl-C; a large dataset: hours), their index lines unwritten."""
-    processes = list((getattr(pool, "_processes", None) or {}).values())  # no public way before Python 3.14;
-    pool.shutdown(wait=False, cancel_futures=True)  # taken first, as shutdown forgets them
-    for process in processes:
-        process.kill()
-    for process in processes:
-        process.join()
-    _clean_stale_parts(out_dir)
 
 
 def _curate_task(source: VideoSource, out_dir: str, config: CurationConfig,
@@ -430,7 +382,7 @@ def curate_dataset(
                 if ray_address is not None:
                     run_ray(todo, out_dir, config, ray, _curate_task, done)
                 else:
-                    _run_local(todo, out_dir, config, workers, done, on_stage)
+                    run_local(todo, out_dir, config, workers, _curate_task, done, on_stage, _clean_stale_parts)
             _clean_stale_parts(out_dir)  # left by attempts whose worker was killed (then retried)
     return summary
 
@@ -509,84 +461,6 @@ def _record_from_meta(source: VideoSource, meta_path: Path) -> dict[str, Any]:
     )
 
 
-def _threads_per_worker(config: CurationConfig, workers: int) -> int:
-    """Threads for each local worker: ``num_threads``, at most the CPUs this process may use (more only adds
-    threads that wait; a one-line warning when capped), or those CPUs split between the workers (-1)."""
-    if config.num_threads > 0:
-        return capped_at_usable_cpus(config.num_threads, setting("num_threads", config.num_threads))
-    return max(1, usable_cpus() // workers)
-
-
-def _local_workers(workers: int, videos: int) -> int:
-    """``workers``, with one warning when the processes started for ``videos`` videos outnumber the CPUs this
-    process may use: each worker is a process with its own torch and pycolmap, so the extra ones only wait and
-    take memory. Not capped: worker processes also keep a crashing video from taking the run down."""
-    cpus = usable_cpus()
-    if min(workers, videos) > cpus:
-        warnings.warn(GenXDWarning(f"{setting('workers', workers)} is more than the {cpus} CPUs this process may "
-                                   "use: the extra worker processes only wait, and each takes memory"), stacklevel=3)
-    return workers
-
-
 def _status_text(counts: Counter) -> str:
     return f"ok {counts['ok']}  failed {counts['failed']}"
-
-
-def _collect_local(pool: ProcessPoolExecutor, pending: list[VideoSource], out_dir: Path, task_config: CurationConfig,
-                   done: Callable[[dict[str, Any]], None]) -> list[VideoSource]:
-    """Hand ``pending`` to ``pool`` and ``done(record)`` each as it finishes; returns the videos whose worker died."""
-    crashed: list[VideoSource] = []
-    futures = {pool.submit(_curate_task, s, str(out_dir), task_config, None, caller()): s for s in pending}
-    remaining = set(futures)
-    while remaining:
-        finished, remaining = wait(remaining, return_when=FIRST_COMPLETED)
-        for future in finished:
-            source = futures[future]
-            try:
-                done(future.result())
-            except BrokenProcessPool:
-                crashed.append(source)
-            except Exception as exc:  # noqa: BLE001 - e.g. unpicklable result
-                done(video_record(source, "failed", stage="internal", reason=f"{type(exc).__name__}: {exc}"))
-    return crashed
-
-
-def _run_local(
-    todo: list[VideoSource], out_dir: Path, config: CurationConfig, workers: int,
-    done: Callable[[dict[str, Any]], None], on_stage: Callable[[str, str], None],
-) -> None:
-    """The local engine: ``workers`` processes (or this one), ``done(record)`` as each video finishes;
-    ``on_stage(video_id, stage)`` as each stage starts (this process only)."""
-    from dataclasses import replace
-
-    workers = _local_workers(workers, len(todo))
-    threads = _threads_per_worker(config, workers)
-    task_config = replace(config, num_threads=threads)
-    if workers == 1:  # in this process: the bar also names the video and its stage
-        for source in todo:
-            def stage(name: str, video_id: str = source.video_id) -> None:
-                on_stage(video_id, name)
-
-            done(_curate_task(source, str(out_dir), task_config, stage, caller()))
-        return
-    attempts: Counter = Counter()
-    pending = list(todo)
-    while pending:
-        # "spawn": forking a parent that already runs OpenMP/pycolmap threads can deadlock.
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=min(workers, len(pending)), mp_context=context,
-                                 initializer=_worker_init, initargs=(threads, os.getpid())) as pool:
-            try:
-                crashed = _collect_local(pool, pending, out_dir, task_config, done)
-            except BaseException:  # Ctrl-C, SIGTERM (genxd.cli.process_exit.Terminated), an error in done()
-                _stop_workers(pool, out_dir)
-                raise
-        pending = []
-        for source in crashed:  # a worker died (crash, out of memory): retry once, then record it
-            attempts[source.video_id] += 1
-            if attempts[source.video_id] >= 2:
-                done(video_record(source, "failed", stage="worker",
-                                  reason="the worker process died (crash or out of memory) twice"))
-            else:
-                pending.append(source)
 

@@ -1,0 +1,150 @@
+"""The local engine of :func:`genxd.curation.dataset.curate_dataset`: the videos curated in this process or in a pool
+of worker processes on this machine (``--workers N``); :mod:`genxd.curation.ray_engine` is the engine for many
+machines. Worker processes end with their parent (a ``kill -9`` of ``genxd curate``), and a Ctrl-C or SIGTERM stops
+them at once instead of curating every queued video first.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import warnings
+from collections import Counter
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
+from typing import Any, Callable
+
+from ..utils.machine import capped_at_usable_cpus, usable_cpus
+from ..validation import GenXDWarning, caller, setting
+from .frames import VideoSource
+from .pipeline import CurationConfig, video_record
+
+__all__ = ["run_local"]
+
+
+def _worker_init(num_threads: int, parent_pid: int | None = None) -> None:
+    """Set up a local worker process: its thread count, and (``parent_pid``) its end with the parent."""
+    if parent_pid is not None:
+        _die_with_parent(parent_pid)
+    os.environ["OMP_NUM_THREADS"] = str(num_threads)
+    import cv2
+
+    cv2.setNumThreads(num_threads)
+    try:
+        import torch
+
+        torch.set_num_threads(num_threads)
+    except ImportError:  # pragma: no cover
+        pass
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    """Ask Linux to kill this worker when the ``genxd curate`` process that started it dies: after a ``kill -9``
+    of the parent its workers went on with the videos already handed to them, then waited for ever, each holding
+    its memory. Elsewhere (no ``prctl``) nothing is set."""
+    import ctypes
+    import signal
+
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):  # not Linux
+        return
+    prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent_pid:  # the parent died before the line above
+        os._exit(1)
+
+
+def _stop_workers(pool: ProcessPoolExecutor, out_dir: Path, clean_parts: Callable[[Path], object]) -> None:
+    """Stop a local pool at once (Ctrl-C, SIGTERM): drop the videos not started, end the worker processes and
+    remove their temporary folders. Leaving it to the pool's own shutdown curated every queued video before the
+    command exited (36 small clips: 25 s after Ctrl-C; a large dataset: hours), their index lines unwritten."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())  # no public way before Python 3.14;
+    pool.shutdown(wait=False, cancel_futures=True)  # taken first, as shutdown forgets them
+    for process in processes:
+        process.kill()
+    for process in processes:
+        process.join()
+    clean_parts(out_dir)
+
+
+def _threads_per_worker(config: CurationConfig, workers: int) -> int:
+    """Threads for each local worker: ``num_threads``, at most the CPUs this process may use (more only adds
+    threads that wait; a one-line warning when capped), or those CPUs split between the workers (-1)."""
+    if config.num_threads > 0:
+        return capped_at_usable_cpus(config.num_threads, setting("num_threads", config.num_threads))
+    return max(1, usable_cpus() // workers)
+
+
+def _local_workers(workers: int, videos: int) -> int:
+    """``workers``, with one warning when the processes started for ``videos`` videos outnumber the CPUs this
+    process may use: each worker is a process with its own torch and pycolmap, so the extra ones only wait and
+    take memory. Not capped: worker processes also keep a crashing video from taking the run down."""
+    cpus = usable_cpus()
+    if min(workers, videos) > cpus:
+        warnings.warn(GenXDWarning(f"{setting('workers', workers)} is more than the {cpus} CPUs this process may "
+                                   "use: the extra worker processes only wait, and each takes memory"), stacklevel=3)
+    return workers
+
+
+def _collect_local(pool: ProcessPoolExecutor, pending: list[VideoSource], out_dir: Path,
+                   task: Callable[..., dict[str, Any]], task_config: CurationConfig,
+                   done: Callable[[dict[str, Any]], None]) -> list[VideoSource]:
+    """Hand ``pending`` to ``pool`` and ``done(record)`` each as it finishes; returns the videos whose worker died."""
+    crashed: list[VideoSource] = []
+    futures = {pool.submit(task, s, str(out_dir), task_config, None, caller()): s for s in pending}
+    remaining = set(futures)
+    while remaining:
+        finished, remaining = wait(remaining, return_when=FIRST_COMPLETED)
+        for future in finished:
+            source = futures[future]
+            try:
+                done(future.result())
+            except BrokenProcessPool:
+                crashed.append(source)
+            except Exception as exc:  # noqa: BLE001 - e.g. unpicklable result
+                done(video_record(source, "failed", stage="internal", reason=f"{type(exc).__name__}: {exc}"))
+    return crashed
+
+
+def run_local(
+    todo: list[VideoSource], out_dir: Path, config: CurationConfig, workers: int,
+    task: Callable[..., dict[str, Any]], done: Callable[[dict[str, Any]], None],
+    on_stage: Callable[[str, str], None], clean_parts: Callable[[Path], object],
+) -> None:
+    """The local engine: ``workers`` processes (or this one), ``done(record)`` as each video finishes;
+    ``on_stage(video_id, stage)`` as each stage starts (this process only). ``task``: what each video runs
+    (``genxd.curation.dataset._curate_task``); ``clean_parts(out_dir)``: removes the temporary folders of videos
+    stopped half-way (after Ctrl-C / SIGTERM)."""
+    from dataclasses import replace
+
+    workers = _local_workers(workers, len(todo))
+    threads = _threads_per_worker(config, workers)
+    task_config = replace(config, num_threads=threads)
+    if workers == 1:  # in this process: the bar also names the video and its stage
+        for source in todo:
+            def stage(name: str, video_id: str = source.video_id) -> None:
+                on_stage(video_id, name)
+
+            done(task(source, str(out_dir), task_config, stage, caller()))
+        return
+    attempts: Counter = Counter()
+    pending = list(todo)
+    while pending:
+        # "spawn": forking a parent that already runs OpenMP/pycolmap threads can deadlock.
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=min(workers, len(pending)), mp_context=context,
+                                 initializer=_worker_init, initargs=(threads, os.getpid())) as pool:
+            try:
+                crashed = _collect_local(pool, pending, out_dir, task, task_config, done)
+            except BaseException:  # Ctrl-C, SIGTERM (genxd.cli.process_exit.Terminated), an error in done()
+                _stop_workers(pool, out_dir, clean_parts)
+                raise
+        pending = []
+        for source in crashed:  # a worker died (crash, out of memory): retry once, then record it
+            attempts[source.video_id] += 1
+            if attempts[source.video_id] >= 2:
+                done(video_record(source, "failed", stage="worker",
+                                  reason="the worker process died (crash or out of memory) twice"))
+            else:
+                pending.append(source)
