@@ -16,6 +16,7 @@ from genxd.cli import app
 from genxd.cli.process_exit import stop_cleanly_on_sigterm
 from genxd.training.checkpoint_files import list_checkpoints
 
+from .broken_data import ThreeBatchesThenBroken
 from .conftest import QUIET, TINY
 
 
@@ -97,16 +98,7 @@ def test_an_item_that_cannot_be_read_saves_the_steps_before_it(tmp_path, monkeyp
     real = trainer.make_loader
 
     def flaky_loader(*args, **kwargs):
-        loader = real(*args, **kwargs)
-
-        class ThreeBatches:
-            def __iter__(self):
-                batches = iter(loader)
-                for _ in range(3):
-                    yield next(batches)
-                raise ValueError("scene_2/images/frame_00005.png: cannot read image (broken data stream)")
-
-        return ThreeBatches()
+        return ThreeBatchesThenBroken(real(*args, **kwargs))
 
     monkeypatch.setattr(trainer, "make_loader", flaky_loader)
     out = tmp_path / "run"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -13,24 +14,16 @@ from ..helpers import free_port
 from .conftest import QUIET, TINY
 
 #: ``genxd train`` whose data fails on process 1 only, at its 4th batch (a broken image in its share of the data)
-FLAKY_ON_PROCESS_1 = '''
+FLAKY_ON_PROCESS_1 = f'''
 import os, sys
+sys.path.insert(0, {str(Path(__file__).parent)!r})
+from broken_data import ThreeBatchesThenBroken
 import genxd.training.trainer as trainer
 real = trainer.make_loader
 
 def flaky_loader(*args, **kwargs):
     loader = real(*args, **kwargs)
-    if os.environ.get("RANK") != "1":
-        return loader
-
-    class ThreeBatches:
-        def __iter__(self):
-            batches = iter(loader)
-            for _ in range(3):
-                yield next(batches)
-            raise ValueError("scene_2/images/frame_00005.png: cannot read image (broken data stream)")
-
-    return ThreeBatches()
+    return ThreeBatchesThenBroken(loader) if os.environ.get("RANK") == "1" else loader
 
 trainer.make_loader = flaky_loader
 from genxd.cli import main
