@@ -19,7 +19,7 @@ from .checkpoints import LoadedModel, check_loaded, configure_sampling
 from .pipelines.distributed import GenerationError, ProcessGroup, SceneResult, failed_result, write_summary
 from .output_folders import check_existing, safe_folder_name, unique_labels
 from .scene_outputs import check_job, write_scene
-from .utils.io import clean_stale
+from .utils.io import clean_stale, read_json_object
 from .utils.shared_work import mark_work_shared
 from .utils.paths import path_argument
 from .validation import check
@@ -50,15 +50,8 @@ def _warn_repeated_views(scenes: dict, n_views: int, num_frames: int, num_contex
 def _check_kept_groups(kept: list[Path], settings: dict[str, object]) -> None:
     """A ValueError for the first group kept by ``skip_existing`` whose ``meta.json`` records another value of
     ``settings`` (the group names do not say the split: a 3-view group would be kept for a 9-view run)."""
-    import json
-
     for folder in kept:
-        try:
-            meta = json.loads((folder / "meta.json").read_text())
-        except (OSError, ValueError):
-            continue
-        if not isinstance(meta, dict):
-            continue
+        meta = read_json_object(folder / "meta.json")
         for name, value in settings.items():
             if name in meta and meta[name] != value:
                 raise v.InvalidValue(

@@ -59,10 +59,7 @@ def one_line(text: str) -> str:
 def secondary_process() -> bool:
     """Whether this is a process other than the first of a multi-process launch (``accelerate launch`` /
     ``torchrun`` set ``WORLD_SIZE`` and ``RANK``)."""
-    try:
-        return int(os.environ.get("WORLD_SIZE", "1")) > 1 and int(os.environ.get("RANK", "0")) != 0
-    except ValueError:
-        return False
+    return launch_rank() not in (None, 0)
 
 
 #: Folders that libraries genxd imports create from these variables, and which library (torch creates its compile
@@ -89,8 +86,8 @@ def with_cache_variable(exc: OSError) -> str:
 def launch_rank() -> int | None:
     """This process's ``RANK`` in a launch of several processes (``None`` when not launched, or one process)."""
     try:
-        return int(os.environ["RANK"]) if int(os.environ.get("WORLD_SIZE", "1")) > 1 else None
-    except (KeyError, ValueError):
+        return int(os.environ.get("RANK", "0")) if int(os.environ.get("WORLD_SIZE", "1")) > 1 else None
+    except ValueError:
         return None
 
 

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
+from ..utils.io import read_json_object
 from .views import detect_input_kind
 
 __all__ = ["ExtraViewSource", "FewshotGroupFolder", "fewshot_groups", "is_fewshot_output", "resolve_extra_views",
@@ -203,15 +204,6 @@ def extra_views_summary(sources: Sequence[ExtraViewSource], num_views: int, num_
             f"to the {num_train} training views ({'; '.join(parts)})")
 
 
-def _read_meta(folder: Path) -> dict:
-    """``meta.json`` as a dict (``{}`` when absent or unreadable)."""
-    try:
-        meta = json.loads((folder / "meta.json").read_text())
-    except (OSError, ValueError):
-        return {}
-    return meta if isinstance(meta, dict) else {}
-
-
 def _int_list(value: object) -> list[int] | None:
     """``value`` as a list of ints, or None when it is not one."""
     if not isinstance(value, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in value):
@@ -226,7 +218,7 @@ def conditioning_views(folder: str | os.PathLike) -> list[int] | None:
     entries at ``meta.json``'s ``context_index`` frames (not with ``save_target_only``: those frames were dropped).
     """
     folder = Path(folder)
-    meta = _read_meta(folder)
+    meta = read_json_object(folder / "meta.json")
     recorded = _int_list(meta.get("context_views"))
     if recorded is not None:
         return recorded
@@ -252,7 +244,7 @@ def check_not_conditioned_on_test_views(folders: Sequence[Path], scene_key: str,
         if folder.resolve() == Path(input_path).resolve():
             raise ValueError(f"{folder}: --extra-views: the ReconFusion input itself: all its views would be "
                              f"trained on, the test views of train_test_split_{n_views} too")
-        meta = _read_meta(folder)
+        meta = read_json_object(folder / "meta.json")
         if meta.get("scene", scene_key) != scene_key:
             continue  # another scene's views (resolve_extra_views warned): its view numbers are not this split's
         made_with = meta.get("n_views")

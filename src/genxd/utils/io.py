@@ -391,5 +391,15 @@ def read_json(path: str | os.PathLike, expected: str = "a JSON file") -> Any:
         raise ValueError(f"{path}: JSON nested too deeply (expected {expected})") from None
 
 
+def read_json_object(path: str | os.PathLike) -> dict:
+    """A JSON file holding an object, as a dict; ``{}`` when it is missing, unreadable, not JSON or not an object
+    (for optional records such as an output folder's ``meta.json``, where absence means "not said")."""
+    try:
+        data = json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
 __all__ = ["atomic_file", "atomic_dir", "clean_stale", "temp_name", "check_writable_dir", "check_output_file",
-           "makedirs", "write_json_atomic", "read_json", "is_environment_error", "is_damaged_file_error"]
+           "makedirs", "write_json_atomic", "read_json", "read_json_object", "is_environment_error", "is_damaged_file_error"]
