@@ -2,7 +2,8 @@
 
 Every PIL mode is accepted: 1-bit, grayscale (8 and 16 bit: ``I;16``, ``I``), 32-bit float (``F``:
 [0, 1] or [0, 255] or [0, 65535] by its largest value), palette (with transparency), CMYK, YCbCr,
-LAB, with or without alpha (composited on white). Images above PIL's decompression-bomb limit
+LAB, with or without alpha (composited on white). An embedded ICC profile (an iPhone's Display P3, a camera's
+Adobe RGB, a CMYK press profile) is applied, so the pixels are sRGB as viewers show them. Images above PIL's decompression-bomb limit
 (``PIL.Image.MAX_IMAGE_PIXELS``) are refused with a one-line error naming the file, as is anything
 PIL cannot decode (truncated, empty, not an image).
 
@@ -20,6 +21,7 @@ import PIL.ImageOps
 import torch
 from torch import Tensor
 
+from .colour_profiles import to_srgb
 from .image_limits import ImageTooLargeError, open_image, too_large_message  # noqa: F401  (too_large_message: kept importable from here)
 from .image_paths import IMAGE_SUFFIXES, collect_images  # noqa: F401  (torch-free; kept importable from here)
 from .paths import require_file
@@ -80,7 +82,9 @@ def _decoded_rgb(source: Path | IO[bytes], label: str | Path, orient: bool,
 
 def to_rgb(im: PIL.Image.Image, label: str | Path, background: tuple[int, int, int] = (255, 255, 255)) -> PIL.Image.Image:
     """A decoded image of any mode as RGB: high bit depths scaled by their range, transparency composited on
-    ``background``; a ValueError naming ``label`` when it cannot be converted."""
+    ``background``; a ValueError naming ``label`` when it cannot be converted. An embedded ICC profile (Display P3,
+    Adobe RGB, CMYK) is applied first: the pixels come out in sRGB (:mod:`genxd.utils.colour_profiles`)."""
+    im = to_srgb(im)
     if im.mode in ("I", "F") or im.mode.startswith("I;16"):
         im = to_8bit(im, label)
     mode = im.mode
