@@ -394,7 +394,7 @@ def _read_image_upright(file: Path) -> np.ndarray:
     import imageio.v3 as iio
     import PIL.ImageOps
 
-    from ..utils.image_limits import ImageTooLargeError, open_image
+    from ..utils.image_limits import ImageRefusedError, open_image
 
     try:
         with open_image(file) as im:
@@ -403,7 +403,7 @@ def _read_image_upright(file: Path) -> np.ndarray:
             return _check_frame_array(_pil_array(im), file)
     except VideoReadError:
         raise
-    except ImageTooLargeError as exc:  # the limit generate and reconstruct apply (PIL only warns up to twice it)
+    except ImageRefusedError as exc:  # the limit generate and reconstruct apply (PIL only warns up to twice it), HEIC
         raise VideoReadError(f"cannot read frame {str(exc).replace(str(file), file.name, 1)}") from None
     except Exception:  # noqa: BLE001 - not for PIL: imageio below reads it or says why not
         pass

@@ -134,7 +134,7 @@ def load_image(path: str | os.PathLike) -> Tensor:
     """
     from PIL import UnidentifiedImageError
 
-    from genxd.utils.image_limits import ImageTooLargeError, open_image
+    from genxd.utils.image_limits import ImageRefusedError, open_image
     from genxd.utils.images import to_8bit
 
     path = require_file(path, "no such image file")
@@ -144,7 +144,7 @@ def load_image(path: str | os.PathLike) -> Tensor:
                 im.load()
                 im = to_8bit(im, path)
             arr = np.asarray(im.convert("RGB"))
-    except ImageTooLargeError:
+    except ImageRefusedError:
         raise
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         if isinstance(exc, ValueError) and str(exc).startswith(f"{path}:"):  # ours: non-finite pixels

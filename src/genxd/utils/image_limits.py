@@ -15,8 +15,16 @@ from typing import IO, Iterator
 import PIL.Image
 
 
-class ImageTooLargeError(ValueError):
+class ImageRefusedError(ValueError):
+    """An image file refused with a complete one-line message naming it (callers pass it on as it is)."""
+
+
+class ImageTooLargeError(ImageRefusedError):
     """An image over the decompression limit, or too large to decode in the memory there is."""
+
+
+class ImageFormatError(ImageRefusedError):
+    """A HEIC or AVIF file that no installed decoder reads (the message says what to install)."""
 
 
 def too_large_message(path: str | os.PathLike) -> str:
@@ -32,8 +40,15 @@ def open_image(path: str | os.PathLike | IO[bytes], label: str | os.PathLike | N
 
     Over the limit (found from the header when opening, or while decoding inside the block): an
     :class:`ImageTooLargeError` with :func:`too_large_message`; out of memory while decoding: one naming the
-    file. Every other error passes through unchanged: each caller words its own "cannot read".
+    file. A HEIC file is opened through pillow-heif where it is installed; a HEIC or AVIF file that nothing here
+    decodes is an :class:`ImageFormatError` saying what to install (:mod:`genxd.utils.image_formats`). Every other
+    error passes through unchanged: each caller words its own "cannot read".
     """
+    from .image_formats import container_kind, missing_decoder_message, read_head, register_heif_plugin
+
+    kind = container_kind(read_head(path))
+    if kind == "HEIC":
+        register_heif_plugin()
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", PIL.Image.DecompressionBombWarning)
@@ -43,6 +58,10 @@ def open_image(path: str | os.PathLike | IO[bytes], label: str | os.PathLike | N
         raise ImageTooLargeError(too_large_message(path if label is None else label)) from None
     except MemoryError:
         raise ImageTooLargeError(f"{path if label is None else label}: image too large to decode in memory") from None
+    except PIL.UnidentifiedImageError:
+        if kind is None:
+            raise
+        raise ImageFormatError(f"{path if label is None else label}: {missing_decoder_message(kind)}") from None
 
 
-__all__ = ["ImageTooLargeError", "open_image", "too_large_message"]
+__all__ = ["ImageFormatError", "ImageRefusedError", "ImageTooLargeError", "open_image", "too_large_message"]

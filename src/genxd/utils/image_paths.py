@@ -12,7 +12,8 @@ from typing import Iterable
 
 from .paths import require_file
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
+#: AVIF is read by Pillow (>= 11.3 wheels), HEIC / HEIF through pillow-heif (genxd.utils.image_formats)
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".avif", ".heic", ".heif")
 
 
 def collect_images(inputs: Iterable[str | Path], seen: set[str] | None = None) -> list[Path]:

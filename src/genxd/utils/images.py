@@ -22,7 +22,7 @@ import torch
 from torch import Tensor
 
 from .colour_profiles import to_srgb
-from .image_limits import ImageTooLargeError, open_image, too_large_message  # noqa: F401  (too_large_message: kept importable from here)
+from .image_limits import ImageRefusedError, ImageTooLargeError, open_image, too_large_message  # noqa: F401  (too_large_message: kept importable from here)
 from .image_paths import IMAGE_SUFFIXES, collect_images  # noqa: F401  (torch-free; kept importable from here)
 from .paths import require_file
 from .pixel_range import to_uint8_by_range
@@ -70,7 +70,7 @@ def _decoded_rgb(source: Path | IO[bytes], label: str | Path, orient: bool,
             im.load()
             if orient:
                 im = PIL.ImageOps.exif_transpose(im)
-    except ImageTooLargeError:
+    except ImageRefusedError:  # too large, or a HEIC / AVIF file with no decoder here: their own message
         raise
     except Exception as exc:  # noqa: BLE001 - any decoder failure means the file is not a readable image
         import re
