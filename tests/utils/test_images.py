@@ -100,3 +100,35 @@ def test_collect_images_dedupes_and_checks_types(tmp_path):
     (tmp_path / "notes.txt").write_text("x")
     with pytest.raises(ValueError, match="not an image file"):
         collect_images([tmp_path / "notes.txt"])
+
+
+def _photo(path: Path, width: int, height: int, orientation: int = 1) -> Path:
+    """A smooth JPEG 'photo' (red left half, blue right half of a gradient) with an EXIF orientation."""
+    x = np.linspace(0, 1, width)[None, :, None]
+    y = np.linspace(0, 1, height)[:, None, None]
+    pixels = np.concatenate([np.where(x < 0.5, 220, 30) * np.ones_like(y), 128 * y * np.ones_like(x),
+                             np.where(x < 0.5, 30, 220) * np.ones_like(y)], axis=2)
+    im = PIL.Image.fromarray(pixels.astype(np.uint8))
+    exif = im.getexif()
+    exif[0x0112] = orientation
+    im.save(path, quality=92, exif=exif)
+    return path
+
+
+@pytest.mark.parametrize("orientation", [1, 6])
+def test_a_large_jpeg_is_decoded_at_a_reduced_scale_before_fitting(tmp_path, monkeypatch, orientation):
+    # Before: a 2400x1600 photo fitted to 64x64 was decoded in full (at 48 megapixels: 0.9 s and 380 MB) and
+    # only then resized; now Pillow's DCT scaling decodes it at 1/8 (300x200), still twice the output size.
+    import genxd.utils.images as images
+
+    path = _photo(tmp_path / "photo.jpg", 2400, 1600, orientation)
+    full = images.pil_to_tensor(images.fit_image(read_rgb(path), 64, 64))
+    sizes = []
+    fit = images.fit_image
+    monkeypatch.setattr(images, "fit_image", lambda im, *a, **k: sizes.append(im.size) or fit(im, *a, **k))
+    fitted = load_image(path, 64, 64)
+    assert sizes == [(300, 200) if orientation == 1 else (200, 300)]  # upright: orientation 6 turns it
+    assert float((fitted - full).abs().mean()) < 1 / 255 and float((fitted - full).abs().max()) < 4 / 255
+    small = _photo(tmp_path / "small.jpg", 200, 120)  # nothing to gain: decoded in full
+    load_image(small, 64, 64)
+    assert sizes[-1] == (200, 120)
