@@ -132,3 +132,22 @@ def test_a_large_jpeg_is_decoded_at_a_reduced_scale_before_fitting(tmp_path, mon
     small = _photo(tmp_path / "small.jpg", 200, 120)  # nothing to gain: decoded in full
     load_image(small, 64, 64)
     assert sizes[-1] == (200, 120)
+
+
+@pytest.mark.parametrize("name, said", [("anim.webp", "an animated image of 3 frames"),
+                                        ("scan.tif", "a multi-page TIFF of 3 pages")])
+def test_the_first_frame_of_a_multi_frame_image_is_used_and_said(tmp_path, name, said):
+    # Before: an animated WebP or a multi-page TIFF was silently reduced to its first frame
+    import warnings
+
+    from genxd.validation import GenXDWarning
+
+    frames = [PIL.Image.new("RGB", (16, 12), (c, c, c)) for c in (10, 128, 250)]
+    path = tmp_path / name
+    frames[0].save(path, save_all=True, append_images=frames[1:], lossless=True)
+    with pytest.warns(GenXDWarning, match=f"{name}: {said}: only the first is used"):
+        assert abs(_mean(path) - 10 / 255) < 2 / 255
+    frames[0].save(tmp_path / "one.webp", lossless=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        load_image(tmp_path / "one.webp", 8, 8)

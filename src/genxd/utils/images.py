@@ -73,7 +73,8 @@ def _decoded_rgb(source: Path | IO[bytes], label: str | Path, orient: bool,
             if at_least is not None and im.format == "JPEG":
                 im.draft(None, (at_least, at_least))  # keeps both sides >= at_least
             im.load()
-            if orient:
+            if orient:  # a user's file (read_rgb)
+                _note_frames(im, label)
                 im = PIL.ImageOps.exif_transpose(im)
     except ImageRefusedError:  # too large, or a HEIC / AVIF file with no decoder here: their own message
         raise
@@ -83,6 +84,16 @@ def _decoded_rgb(source: Path | IO[bytes], label: str | Path, orient: bool,
         said = re.sub(r" ?<_io\.BytesIO object at 0x[0-9a-fA-F]+>", "", str(exc))  # PIL names the buffer
         raise ValueError(f"{label}: cannot read image ({exc.__class__.__name__}: {said})") from None
     return to_rgb(im, label, background)
+
+
+def _note_frames(im: PIL.Image.Image, label: str | Path) -> None:
+    """Warn that only the first frame of an animated or multi-page image (WebP, TIFF) is used."""
+    frames = getattr(im, "n_frames", 1)
+    if frames > 1:
+        from ..validation import warn
+
+        what = f"a multi-page TIFF of {frames} pages" if im.format == "TIFF" else f"an animated image of {frames} frames"
+        warn(f"{label}: {what}: only the first is used")
 
 
 def to_rgb(im: PIL.Image.Image, label: str | Path, background: tuple[int, int, int] = (255, 255, 255)) -> PIL.Image.Image:
