@@ -206,6 +206,23 @@ def test_validate_uploads(tmp_path):
     assert [p.name for p in out] == ["00_scene_a.png", "01_scene_a.png"] and all(p.is_file() for p in out)
 
 
+def test_a_heic_upload_without_pillow_heif_says_what_to_install(tmp_path, monkeypatch):
+    # Before: "IMG_0001.heic: not an image file (expected .png, ...)"; .heic is now accepted and read through
+    # pillow-heif where it is installed, which here it is not
+    import sys
+
+    from genxd.utils import image_formats
+
+    monkeypatch.setitem(sys.modules, "pillow_heif", None)
+    image_formats.register_heif_plugin.cache_clear()
+    heic = tmp_path / "upload" / "IMG_0001.heic"
+    heic.parent.mkdir()
+    heic.write_bytes(b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + bytes(256))
+    with pytest.raises(ValueError, match=r"^IMG_0001.heic: a HEIC / HEIF photo .*pip install pillow-heif"):
+        validate_uploads([heic], tmp_path / "dest", Limits())
+    image_formats.register_heif_plugin.cache_clear()
+
+
 def test_sessions_are_separate_and_cleaned(tmp_path):
     a, b = Session.create(tmp_path), Session.create(tmp_path)
     assert a.dir != b.dir and a.jobs is not b.jobs

@@ -19,6 +19,7 @@ from typing import Sequence
 
 import PIL.Image
 
+from ..utils.image_formats import missing_decoder_message, prepare_decoder
 from ..utils.images import collect_images, read_rgb
 
 __all__ = ["Jobs", "Limits", "Session", "validate_uploads"]
@@ -195,6 +196,7 @@ def _check_image(p: Path, limits: Limits) -> None:
     if p.stat().st_size > limits.max_file_mb * MIB:
         raise ValueError(f"{p}: file larger than {limits.max_file_mb:g} MiB")
     collect_images([p])  # the CLI's check: an image suffix
+    kind = prepare_decoder(p)  # HEIC: pillow-heif registered where installed
     try:
         with warnings.catch_warnings():  # over PIL's warning limit: refused below (max_pixels), no warning
             warnings.simplefilter("ignore", PIL.Image.DecompressionBombWarning)
@@ -204,6 +206,8 @@ def _check_image(p: Path, limits: Limits) -> None:
         read_rgb(p)  # raises genxd generate's one-line message for the decompression-bomb limit (header only)
         raise ValueError(f"{p}: image too large (over PIL's decompression-bomb limit)") from None
     except Exception as exc:  # noqa: BLE001 - any failure to read the header: not a readable image
+        if kind is not None and isinstance(exc, PIL.UnidentifiedImageError):  # HEIC / AVIF: say what to install
+            raise ValueError(f"{p}: {missing_decoder_message(kind)}") from None
         raise ValueError(f"{p}: cannot read image ({exc.__class__.__name__}: {exc})") from None
     if w * h > limits.max_pixels:
         raise ValueError(f"{p}: image of {w}x{h} pixels; at most {limits.max_pixels / 1e6:g} megapixels")

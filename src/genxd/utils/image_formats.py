@@ -54,6 +54,16 @@ def register_heif_plugin() -> bool:
     return True
 
 
+def prepare_decoder(source: str | os.PathLike | IO[bytes]) -> str | None:
+    """Before ``PIL.Image.open(source)``: the file's :func:`container_kind`, pillow-heif registered for a HEIC
+    file (where installed). On Pillow's "cannot identify image file", a kind that is not None means
+    :func:`missing_decoder_message` says why."""
+    kind = container_kind(read_head(source))
+    if kind == "HEIC":
+        register_heif_plugin()
+    return kind
+
+
 def missing_decoder_message(kind: str) -> str:
     """Why a ``kind`` (``container_kind``) file cannot be read here, and what to install."""
     import PIL
@@ -65,4 +75,4 @@ def missing_decoder_message(kind: str) -> str:
             "(its wheels read AVIF), or convert it to JPEG / PNG")
 
 
-__all__ = ["container_kind", "missing_decoder_message", "read_head", "register_heif_plugin"]
+__all__ = ["container_kind", "missing_decoder_message", "prepare_decoder", "read_head", "register_heif_plugin"]

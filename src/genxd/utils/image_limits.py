@@ -44,11 +44,9 @@ def open_image(path: str | os.PathLike | IO[bytes], label: str | os.PathLike | N
     decodes is an :class:`ImageFormatError` saying what to install (:mod:`genxd.utils.image_formats`). Every other
     error passes through unchanged: each caller words its own "cannot read".
     """
-    from .image_formats import container_kind, missing_decoder_message, read_head, register_heif_plugin
+    from .image_formats import missing_decoder_message, prepare_decoder
 
-    kind = container_kind(read_head(path))
-    if kind == "HEIC":
-        register_heif_plugin()
+    kind = prepare_decoder(path)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", PIL.Image.DecompressionBombWarning)
