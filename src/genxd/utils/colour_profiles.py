@@ -38,6 +38,7 @@ def _transform(icc: bytes, in_mode: str, out_mode: str):  # -> ImageCms.ImageCms
         return None
 
 
+@functools.lru_cache(maxsize=16)
 def _colour_space(icc: bytes) -> str | None:
     from PIL import ImageCms
 

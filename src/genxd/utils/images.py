@@ -1,11 +1,12 @@
-"""Reading user images: PNG / JPEG / WebP / BMP / TIFF, EXIF orientation, RGBA on white, any aspect.
+"""Reading user images: PNG / JPEG / WebP / BMP / TIFF / AVIF / HEIC, EXIF orientation, RGBA on white, any aspect.
 
 Every PIL mode is accepted: 1-bit, grayscale (8 and 16 bit: ``I;16``, ``I``), 32-bit float (``F``:
 [0, 1] or [0, 255] or [0, 65535] by its largest value), palette (with transparency), CMYK, YCbCr,
 LAB, with or without alpha (composited on white). An embedded ICC profile (an iPhone's Display P3, a camera's
-Adobe RGB, a CMYK press profile) is applied, so the pixels are sRGB as viewers show them. Images above PIL's decompression-bomb limit
-(``PIL.Image.MAX_IMAGE_PIXELS``) are refused with a one-line error naming the file, as is anything
-PIL cannot decode (truncated, empty, not an image).
+Adobe RGB, a CMYK press profile) is applied, so the pixels are sRGB as viewers show them. Of an animated or
+multi-page file the first frame is used, with a warning. HEIC needs pillow-heif (``genxd.utils.image_formats``).
+Images above PIL's decompression-bomb limit (``PIL.Image.MAX_IMAGE_PIXELS``) are refused with a one-line error
+naming the file, as is anything PIL cannot decode (truncated, empty, not an image).
 
 Returned tensors follow the project convention: float32 in [0, 1], ``[3, H, W]``.
 """
