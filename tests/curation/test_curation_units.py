@@ -276,6 +276,34 @@ def test_index_append_and_latest(tmp_path):
     assert all(json.loads(line) for line in lines[:3])
 
 
+def test_a_full_disk_leaves_no_torn_index_line_that_swallows_the_next_record(tmp_path, monkeypatch):
+    """A full disk cuts write() short without an error: the index got half a line, no error was raised, and the
+    next record appended (after space was freed) was glued onto it and lost."""
+    import errno
+    import os
+
+    append_index(tmp_path, {"video_id": "a", "status": "ok"})
+    before = (tmp_path / "index.jsonl").read_bytes()
+    real_write, calls = os.write, []
+
+    def full_disk(fd, data):  # room for half the line, then none
+        calls.append(len(data))
+        if len(calls) > 1:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_write(fd, bytes(data)[: len(data) // 2])
+
+    monkeypatch.setattr(os, "write", full_disk)
+    with pytest.raises(OSError, match=r"No space left on device while writing .*index\.jsonl"):
+        append_index(tmp_path, {"video_id": "b", "status": "failed", "stage": "sfm", "reason": "x" * 200})
+    monkeypatch.setattr(os, "write", real_write)
+    assert (tmp_path / "index.jsonl").read_bytes() == before  # nothing of the failed line is left
+    append_index(tmp_path, {"video_id": "c", "status": "ok"})
+    with open(tmp_path / "index.jsonl", "a") as fh:
+        fh.write('{"video_id": "d", "sta')  # a line torn by a crash: the next record still gets a line of its own
+    append_index(tmp_path, {"video_id": "e", "status": "ok"})
+    assert [r["video_id"] for r in read_index(tmp_path)] == ["a", "c", "e"]
+
+
 def test_flow_masker_texture_threshold_follows_the_frame_size_down_to_a_noise_floor():
     """The structure tensor's eigenvalues go with the squared gradient per pixel, so the threshold set for 128 px is
     scaled by (128 / size)^2 (the 128-px value unchanged, a quarter at 256 px), but never below the floor that keeps

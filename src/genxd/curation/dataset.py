@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
-from ..utils.io import read_json
+from ..utils.io import append_line, read_json
 from ..utils.stages import StageCallback
 from ..utils.json_text import json_text
 from ..validation import GenXDWarning, caller_style, warn
@@ -133,21 +133,10 @@ def _retried(record: dict[str, Any]) -> bool:
 
 
 def append_index(out_dir: str | os.PathLike, record: dict[str, Any]) -> None:
-    """Append one record as a single line, under an exclusive lock, flushed to disk."""
-    import fcntl
-
-    path = Path(out_dir) / INDEX_NAME
-    line = json_text(record, sort_keys=False) + "\n"
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-        except OSError:  # no file locks here (see _run_lock): one driver writes the index, one whole line a write
-            pass
-        os.write(fd, line.encode())
-        os.fsync(fd)
-    finally:
-        os.close(fd)  # releases the lock
+    """Append one record as a single line, whole or not at all (:func:`genxd.utils.io.append_line`: a full disk
+    raises, naming the index, instead of leaving a torn line that swallowed the next record), under an exclusive
+    lock, flushed to disk."""
+    append_line(Path(out_dir) / INDEX_NAME, json_text(record, sort_keys=False), lock=True, sync=True)
 
 
 @contextlib.contextmanager

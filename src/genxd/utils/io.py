@@ -368,6 +368,46 @@ def write_json_atomic(path: str | os.PathLike, obj: Any, overwrite: bool = True,
     return path
 
 
+def append_line(path: str | os.PathLike, line: str, lock: bool = False, sync: bool = False) -> None:
+    """Append ``line`` (a newline is added) to the log file ``path`` whole or not at all.
+
+    A full disk cuts a write short without an error (``write`` returns fewer bytes): the torn line then swallowed
+    the next line appended after it. Here a short write is continued, and a failure truncates the file back to
+    its size before the write and raises (a full disk naming ``path``). A file not ending in a newline (a line
+    torn by a crash) gets one first, so the new line stays whole. ``lock``: hold an exclusive ``flock`` while
+    writing (skipped where the file system has none); ``sync``: ``fsync`` before returning."""
+    import fcntl
+
+    path = Path(path)
+    data = (line.rstrip("\n") + "\n").encode("utf-8", "surrogateescape")
+    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o666)  # umask applies
+    try:
+        if lock:
+            with contextlib.suppress(OSError):  # no file locks here: the caller writes alone
+                fcntl.flock(fd, fcntl.LOCK_EX)
+        start = os.lseek(fd, 0, os.SEEK_END)
+        if start and os.pread(fd, 1, start - 1) != b"\n":
+            data = b"\n" + data
+        try:
+            done = 0
+            while done < len(data):
+                written = os.write(fd, data[done:])
+                if written <= 0:
+                    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+                done += written
+            if sync:
+                os.fsync(fd)
+        except BaseException as exc:
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, start)
+            named = _naming_the_output(exc, path)
+            if named is not exc:
+                raise named from exc
+            raise
+    finally:
+        os.close(fd)  # releases the lock
+
+
 def read_json(path: str | os.PathLike, expected: str = "a JSON file") -> Any:
     """Parse a JSON file; FileNotFoundError when it is missing, a ValueError naming the file when it is empty,
     not UTF-8 text, not JSON or nested too deeply. ``expected`` says what the file should be (used in the
@@ -402,4 +442,5 @@ def read_json_object(path: str | os.PathLike) -> dict:
 
 
 __all__ = ["atomic_file", "atomic_dir", "clean_stale", "temp_name", "check_writable_dir", "check_output_file",
-           "makedirs", "write_json_atomic", "read_json", "read_json_object", "is_environment_error", "is_damaged_file_error"]
+           "makedirs", "write_json_atomic", "append_line", "read_json", "read_json_object",
+           "is_environment_error", "is_damaged_file_error"]
