@@ -29,7 +29,7 @@ import torch
 import yaml
 
 from ..pipelines.distributed import one_process_launch_warning
-from ..utils.io import atomic_file, read_json
+from ..utils.io import append_line, atomic_file, read_json
 from ..utils.json_text import json_text
 from ..utils.shared_work import mark_work_shared
 from .checkpoint_files import CHECKPOINT_PREFIX, CONFIG_MARK, existing_run_error, foreign_config_error, list_checkpoints, no_checkpoint_note, resume_error
@@ -203,9 +203,8 @@ class TrainingRun:
         if self.config_path is not None and target.exists() and os.path.exists(self.config_path) \
                 and os.path.samefile(self.config_path, target):
             target = self.output_dir / "config.resolved.yaml"
-        tmp = self.output_dir / f".{target.name}.part"
-        tmp.write_text(CONFIG_MARK + "\n" + yaml.safe_dump(config_to_dict(self.config), sort_keys=False))
-        os.replace(tmp, target)
+        with atomic_file(target) as tmp:  # a full disk leaves the earlier config.yaml and no temporary
+            tmp.write_text(CONFIG_MARK + "\n" + yaml.safe_dump(config_to_dict(self.config), sort_keys=False))
         return target
 
     # ------------------------------------------------------------------ basics
@@ -253,8 +252,7 @@ class TrainingRun:
         if not self.is_main:
             return
         row = {"step": step, **{k: float(v) for k, v in metrics.items()}}
-        with open(self.output_dir / "metrics.jsonl", "a") as fh:
-            fh.write(json_text(row) + "\n")
+        append_line(self.output_dir / "metrics.jsonl", json_text(row))  # whole or not at all (a full disk)
         if self.tensorboard:
             self.accelerator.log(metrics, step=step)
 
