@@ -29,7 +29,7 @@ import torch
 import yaml
 
 from ..pipelines.distributed import one_process_launch_warning
-from ..utils.io import append_line, atomic_file, read_json
+from ..utils.io import append_line, atomic_file, disk_full, read_json
 from ..utils.json_text import json_text
 from ..utils.shared_work import mark_work_shared
 from .checkpoint_files import CHECKPOINT_PREFIX, CONFIG_MARK, existing_run_error, foreign_config_error, list_checkpoints, no_checkpoint_note, resume_error
@@ -391,10 +391,19 @@ class TrainingRun:
         try:
             self._write_checkpoint(step, tmp, final, write_parts)
         except BaseException as exc:
+            # safetensors names a full disk only in its text; torch.save (the optimiser state) not at all ("iostream
+            # error", "unexpected pos"): the disk is looked at before the half-written checkpoint frees it
+            if isinstance(exc, OSError):  # Python's own writes: named unless they name a file
+                code = exc.errno if exc.errno in (errno.ENOSPC, errno.EDQUOT) and not exc.filename else None
+            elif isinstance(exc, Exception) and ("No space left on device" in str(exc)
+                                                 or disk_full(self.checkpoint_dir)):
+                code = errno.ENOSPC
+            else:
+                code = None
             if acc.is_main_process:  # the earlier checkpoints stay; no half-written one is left beside them
                 shutil.rmtree(tmp, ignore_errors=True)
-            if not isinstance(exc, OSError) and "No space left on device" in str(exc):  # safetensors' I/O errors
-                raise OSError(errno.ENOSPC, f"No space left on device while writing checkpoint {final}") from exc
+            if code is not None:
+                raise OSError(code, f"{os.strerror(code)} while writing checkpoint {final}") from exc
             raise
         acc.wait_for_everyone()
         return final if acc.is_main_process else None

@@ -408,6 +408,18 @@ def append_line(path: str | os.PathLike, line: str, lock: bool = False, sync: bo
         os.close(fd)  # releases the lock
 
 
+def disk_full(path: str | os.PathLike, slack: int = 1 << 20) -> bool:
+    """True when the file system holding ``path`` has less than ``slack`` bytes left for this process (the space
+    reserved for root counts when running as root): how a writer that reports a full disk without its errno
+    (torch.save: "iostream error", "unexpected pos") is told from a bug."""
+    try:
+        st = os.statvfs(path)
+    except OSError:
+        return False
+    blocks = st.f_bfree if os.geteuid() == 0 else st.f_bavail
+    return blocks * st.f_frsize < slack
+
+
 def read_json(path: str | os.PathLike, expected: str = "a JSON file") -> Any:
     """Parse a JSON file; FileNotFoundError when it is missing, a ValueError naming the file when it is empty,
     not UTF-8 text, not JSON or nested too deeply. ``expected`` says what the file should be (used in the
@@ -442,5 +454,5 @@ def read_json_object(path: str | os.PathLike) -> dict:
 
 
 __all__ = ["atomic_file", "atomic_dir", "clean_stale", "temp_name", "check_writable_dir", "check_output_file",
-           "makedirs", "write_json_atomic", "append_line", "read_json", "read_json_object",
+           "makedirs", "write_json_atomic", "append_line", "disk_full", "read_json", "read_json_object",
            "is_environment_error", "is_damaged_file_error"]
