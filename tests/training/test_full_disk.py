@@ -138,3 +138,50 @@ def test_a_full_disk_error_naming_no_file_names_the_checkpoint(tmp_path, monkeyp
     assert res.exit_code == 2, res.output
     assert _error_lines(res.output) == [f"genxd: error: [Errno 28] No space left on device while writing checkpoint "
                                         f"{out / 'checkpoints' / 'checkpoint-0000002'}"], res.output
+
+
+def test_a_full_disk_under_tensorboard_is_one_line_naming_the_log_folder(tmp_path, monkeypatch):
+    """TensorBoard writes from a thread: on a full disk that thread printed its traceback (``Exception in thread
+    Thread-1: ...``) around genxd's line, which named no file."""
+    import threading
+
+    import pytest
+
+    record_writer = pytest.importorskip("tensorboard.summary.writer.record_writer")
+
+    def full_disk(self, data):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    reported = []  # what Python's thread hook would print ("Exception in thread Thread-1: Traceback ...")
+    monkeypatch.setattr(threading, "excepthook", lambda args: reported.append((args.thread, args.exc_value)))
+    monkeypatch.setattr(record_writer.RecordWriter, "write", full_disk)
+    out = tmp_path / "run"
+    res = _train(out, "logging.tensorboard=true")
+    for thread in threading.enumerate():  # the writer thread's report, if any, is made before it ends
+        if type(thread).__name__ == "_AsyncWriterThread":
+            thread.join(timeout=10)
+    assert res.exit_code == 2, res.output
+    assert _error_lines(res.output) == [f"genxd: error: [Errno 28] No space left on device while writing the "
+                                        f"TensorBoard log in {out / 'logs'}"], res.output
+    assert "Traceback" not in res.output and reported == []
+
+
+def test_the_error_that_stopped_the_run_is_the_one_shown_when_tensorboard_cannot_close_either(tmp_path, monkeypatch):
+    """On a full disk the checkpoint fails first, then closing TensorBoard's writer (in the loop's ``finally``)
+    fails too: its error replaced the checkpoint's, which says what was lost."""
+    import accelerate
+    import pytest
+
+    tracking = pytest.importorskip("accelerate.tracking")
+    pytest.importorskip("tensorboard")
+
+    def full(self, *args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(accelerate.Accelerator, "save_state", full)
+    monkeypatch.setattr(tracking.TensorBoardTracker, "finish", full)
+    out = tmp_path / "run"
+    res = _train(out, "logging.tensorboard=true")
+    assert res.exit_code == 2, res.output
+    assert _error_lines(res.output) == [f"genxd: error: [Errno 28] No space left on device while writing checkpoint "
+                                        f"{out / 'checkpoints' / 'checkpoint-0000001'}"], res.output

@@ -35,6 +35,7 @@ from ..utils.shared_work import mark_work_shared
 from .checkpoint_files import CHECKPOINT_PREFIX, CONFIG_MARK, existing_run_error, foreign_config_error, list_checkpoints, no_checkpoint_note, resume_error
 from .config import CheckpointConfig, LoggingConfig, OptimConfig, config_to_dict
 from .interrupts import StepBoundaryInterrupts
+from .tensorboard_log import quiet_writer_thread, writing_log
 
 __all__ = ["TrainingRun", "lr_at", "list_checkpoints", "CHECKPOINT_PREFIX", "remove_run_outputs"]
 
@@ -118,6 +119,7 @@ class TrainingRun:
                 import tensorboard  # noqa: F401
 
                 trackers, self.tensorboard = "tensorboard", True
+                quiet_writer_thread()  # its full disk is said once, by the training loop
             except ImportError:
                 pass
         from accelerate.state import AcceleratorState
@@ -192,7 +194,8 @@ class TrainingRun:
                 _drop_rows_after(stale, self._resumed_step)  # the steps run again from here are logged again
             self.output_dir.mkdir(parents=True, exist_ok=True)
             if self._trackers:
-                acc.init_trackers(self.kind, config=_flat_scalars(config_to_dict(self.config)))
+                with writing_log(self.output_dir / "logs"):
+                    acc.init_trackers(self.kind, config=_flat_scalars(config_to_dict(self.config)))
             target = self._write_config()
         acc.wait_for_everyone()
         mark_work_shared()  # from here an error can be one process's own (a broken item in its data): each prints it
@@ -254,7 +257,8 @@ class TrainingRun:
         row = {"step": step, **{k: float(v) for k, v in metrics.items()}}
         append_line(self.output_dir / "metrics.jsonl", json_text(row))  # whole or not at all (a full disk)
         if self.tensorboard:
-            self.accelerator.log(metrics, step=step)
+            with writing_log(self.output_dir / "logs"):
+                self.accelerator.log(metrics, step=step)
 
     def stop_reason(self, step: int, every_steps: int = 10) -> str | None:
         """``"interrupted"`` once a Ctrl-C / SIGTERM held by :attr:`interrupts` reached any process, ``"time"`` once
@@ -468,7 +472,8 @@ class TrainingRun:
         if self.tensorboard and self.is_main and not self._trackers_closed:
             self._trackers_closed = True
             for tracker in self.accelerator.trackers:
-                tracker.finish()
+                with writing_log(self.output_dir / "logs", closing=True):
+                    tracker.finish()
 
     def finish(self) -> None:
         """The end of a run that completed: every process waits for the others, then the main one closes the
