@@ -217,3 +217,33 @@ def test_a_config_yaml_of_the_users_in_the_output_folder_is_not_replaced_without
         shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
     again = _train(TINY, out)
     assert again.exit_code == 0, again.output
+
+
+def test_a_checkpoint_cut_short_is_one_line_naming_the_checkpoint_before_it(tmp_path):
+    """A checkpoint whose weights were cut short (copied onto a full disk, a transfer that stopped) gave torch's or
+    safetensors' traceback on ``--resume latest``; a missing accelerate_state gave accelerate's words only."""
+    import shutil
+
+    out = tmp_path / "run"
+    assert _train(TINY, out, "training.max_steps=2", "checkpoint.every_steps=1").exit_code == 0
+    ckpts = out / "checkpoints"
+    newest, earlier = ckpts / "checkpoint-0000002", ckpts / "checkpoint-0000001"
+    good = tmp_path / "good"
+    shutil.copytree(newest, good)
+    for part, damage in (("accelerate_state", "accelerate_state/optimizer.bin"),
+                         ("accelerate_state", "accelerate_state/model.safetensors"),
+                         ("ema.safetensors", "ema.safetensors"), ("accelerate_state", None)):
+        shutil.rmtree(newest)
+        shutil.copytree(good, newest)
+        if damage is None:
+            shutil.rmtree(newest / "accelerate_state")
+        else:
+            with open(newest / damage, "r+b") as fh:
+                fh.truncate(100)
+        res = _train(TINY, out, "--resume", "latest", "training.max_steps=3")
+        assert res.exit_code == 2, (damage, res.output)
+        lines = [line for line in res.output.splitlines() if line.startswith("genxd: error:")]
+        assert len(lines) == 1 and "Traceback" not in res.output, res.output
+        assert lines[0].startswith(f"genxd: error: {newest / part} cannot be read (a damaged or incomplete checkpoint: ")
+        assert lines[0].endswith(f"; resume from the one before it: --resume {earlier}"), lines[0]
+    assert _train(TINY, out, "--resume", str(earlier), "training.max_steps=2").exit_code == 0

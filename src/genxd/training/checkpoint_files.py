@@ -9,7 +9,7 @@ from pathlib import Path
 from ..checkpoint_folders import checkpoint_order
 
 __all__ = ["CHECKPOINT_PREFIX", "CONFIG_MARK", "list_checkpoints", "existing_run_error", "output_dir_error",
-           "resume_error", "no_checkpoint_note", "foreign_config_error"]
+           "resume_error", "no_checkpoint_note", "foreign_config_error", "damaged_checkpoint_error"]
 
 CHECKPOINT_PREFIX = "checkpoint-"
 #: The first line of the ``config.yaml`` a run writes in its folder: how a later run tells it from the user's own.
@@ -96,3 +96,17 @@ def foreign_config_error(output_dir: str | os.PathLike, config_path: str | os.Pa
         pass
     return FileExistsError(f"{target} exists and was not written by genxd train (this run would replace it with its "
                            "resolved config); move it, start the run from it, or pass --overwrite to replace it")
+
+
+def damaged_checkpoint_error(checkpoint: str | os.PathLike, part: str, exc: BaseException) -> ValueError:
+    """The error for a checkpoint whose ``part`` (``accelerate_state``, ``ema.safetensors``) cannot be read: cut
+    short (copied onto a full disk, a transfer that stopped) or missing. Names the part, the reader's reason (its
+    first line) and the checkpoint before it to resume from, where there is one."""
+    checkpoint = Path(checkpoint)
+    lines = str(exc).strip().splitlines()
+    reason = (lines[0].strip() if lines else type(exc).__name__).split(". ")[0]  # torch's advice after the first
+    if len(reason) > 160:
+        reason = reason[:157] + "..."
+    earlier = [p for p in list_checkpoints(checkpoint.parent) if checkpoint_order(p) < checkpoint_order(checkpoint)]
+    hint = f"resume from the one before it: --resume {earlier[-1]}" if earlier else "resume from an earlier checkpoint"
+    return ValueError(f"{checkpoint / part} cannot be read (a damaged or incomplete checkpoint: {reason}); {hint}")

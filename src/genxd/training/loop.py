@@ -19,6 +19,7 @@ import errno
 import json
 import math
 import os
+import pickle
 import re
 import shutil
 import time
@@ -27,17 +28,21 @@ from typing import Any, Callable
 
 import torch
 import yaml
+from safetensors import SafetensorError
 
 from ..pipelines.distributed import one_process_launch_warning
 from ..utils.io import append_line, atomic_file, disk_full, read_json
 from ..utils.json_text import json_text
 from ..utils.shared_work import mark_work_shared
-from .checkpoint_files import CHECKPOINT_PREFIX, CONFIG_MARK, existing_run_error, foreign_config_error, list_checkpoints, no_checkpoint_note, resume_error
+from .checkpoint_files import CHECKPOINT_PREFIX, CONFIG_MARK, damaged_checkpoint_error, existing_run_error, foreign_config_error, list_checkpoints, no_checkpoint_note, resume_error
 from .config import CheckpointConfig, LoggingConfig, OptimConfig, config_to_dict
 from .interrupts import StepBoundaryInterrupts
 from .tensorboard_log import quiet_writer_thread, writing_log
 
 __all__ = ["TrainingRun", "lr_at", "list_checkpoints", "CHECKPOINT_PREFIX", "remove_run_outputs"]
+
+#: What reading a checkpoint cut short or missing raises (torch, pickle, safetensors, accelerate's missing folder).
+_UNREADABLE = (RuntimeError, OSError, EOFError, ValueError, pickle.UnpicklingError, SafetensorError)
 
 SAVE_DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 
@@ -333,10 +338,10 @@ class TrainingRun:
         self._note_changed_settings(state)
         try:
             self.accelerator.load_state(str(path / "accelerate_state"))
-        except RuntimeError as exc:
-            example = _state_dict_mismatch(str(exc))
+        except _UNREADABLE as exc:  # a file cut short or missing (a copy onto a full disk): torch's or pickle's words
+            example = _state_dict_mismatch(str(exc)) if isinstance(exc, RuntimeError) else None
             if example is None:
-                raise
+                raise damaged_checkpoint_error(path, "accelerate_state", exc) from None
             raise ValueError(f"{path}: the checkpoint's model does not match the config (e.g. {example}); resume with "
                              "the settings it was trained with, or start a new output_dir") from None
         self.print(f"resumed from {path} (step {step})")
@@ -363,7 +368,12 @@ class TrainingRun:
         if self.resume_from is not None:
             start_step = self.load(self.resume_from)
             if ema is not None:
-                ema.load(self.resume_from / "ema.safetensors")
+                try:
+                    ema.load(self.resume_from / "ema.safetensors")
+                except _UNREADABLE as exc:
+                    if isinstance(exc, ValueError) and "EMA weights missing" in str(exc):
+                        raise
+                    raise damaged_checkpoint_error(self.resume_from, "ema.safetensors", exc) from None
         if ema is not None:
             for name, value in ema.shadow.items():
                 ema.shadow[name] = value.to(self.accelerator.device)
