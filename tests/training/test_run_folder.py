@@ -247,3 +247,19 @@ def test_a_checkpoint_cut_short_is_one_line_naming_the_checkpoint_before_it(tmp_
         assert lines[0].startswith(f"genxd: error: {newest / part} cannot be read (a damaged or incomplete checkpoint: ")
         assert lines[0].endswith(f"; resume from the one before it: --resume {earlier}"), lines[0]
     assert _train(TINY, out, "--resume", str(earlier), "training.max_steps=2").exit_code == 0
+
+
+def test_resume_latest_says_which_incomplete_checkpoints_it_skips(tmp_path):
+    """A ``checkpoint-*`` folder without training_state.json (cut short by a copy, not written whole by genxd) was
+    skipped without a word: ``--resume latest`` went back to an older checkpoint silently."""
+    out = tmp_path / "run"
+    assert _train(TINY, out, "training.max_steps=2", "checkpoint.every_steps=1").exit_code == 0
+    ckpts = out / "checkpoints"
+    (ckpts / "checkpoint-0000002" / "training_state.json").unlink()
+    res = _train(TINY, out, "--resume", "latest", "training.max_steps=2")
+    assert res.exit_code == 0, res.output
+    assert (f"note: skipping checkpoint-0000002 in {ckpts}: incomplete (no training_state.json); resuming from "
+            "checkpoint-0000001") in res.output, res.output
+    assert "resumed from" in res.output and (ckpts / "checkpoint-0000002" / "training_state.json").is_file()
+    again = _train(TINY, out, "--resume", "latest", "training.max_steps=2")  # nothing incomplete now: no note
+    assert again.exit_code == 0 and "incomplete" not in again.output, again.output

@@ -9,7 +9,8 @@ from pathlib import Path
 from ..checkpoint_folders import checkpoint_order
 
 __all__ = ["CHECKPOINT_PREFIX", "CONFIG_MARK", "list_checkpoints", "existing_run_error", "output_dir_error",
-           "resume_error", "no_checkpoint_note", "foreign_config_error", "damaged_checkpoint_error"]
+           "resume_error", "no_checkpoint_note", "foreign_config_error", "damaged_checkpoint_error",
+           "incomplete_checkpoints_note"]
 
 CHECKPOINT_PREFIX = "checkpoint-"
 #: The first line of the ``config.yaml`` a run writes in its folder: how a later run tells it from the user's own.
@@ -73,6 +74,25 @@ def resume_error(resume: str | None, overwrite: bool) -> Exception | None:
 def no_checkpoint_note(checkpoint_dir: str | os.PathLike) -> str:
     """What ``--resume latest`` says when ``checkpoint_dir`` holds no checkpoint (a new run starts)."""
     return f"no checkpoint in {checkpoint_dir}: starting a new run"
+
+
+def incomplete_checkpoints_note(checkpoint_dir: str | os.PathLike, chosen: Path | None) -> str | None:
+    """What ``--resume latest`` says of ``checkpoint-*`` folders newer than the one it resumes from (``chosen``,
+    None: none) that it skips as incomplete (no ``training_state.json``: genxd train writes it before the folder
+    gets its name, so they were cut short elsewhere: a copy, a hand edit); None when there are none."""
+    root = Path(checkpoint_dir)
+    if not root.is_dir():
+        return None
+    after = checkpoint_order(chosen) if chosen is not None else (-2, "")
+    skipped = sorted((p for p in root.iterdir() if p.is_dir() and p.name.startswith(CHECKPOINT_PREFIX)
+                      and p.name[len(CHECKPOINT_PREFIX):].isdigit() and not (p / "training_state.json").is_file()
+                      and checkpoint_order(p) > after), key=checkpoint_order)
+    if not skipped:
+        return None
+    names = ", ".join(p.name for p in skipped)
+    return (f"note: skipping {names} in {root}: incomplete (no training_state.json); "
+            f"{f'resuming from {chosen.name}' if chosen is not None else 'no complete checkpoint'}, and a checkpoint "
+            "this run saves at the same step replaces it")
 
 
 def foreign_config_error(output_dir: str | os.PathLike, config_path: str | os.PathLike | None) -> FileExistsError | None:

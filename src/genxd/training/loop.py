@@ -34,7 +34,9 @@ from ..pipelines.distributed import one_process_launch_warning
 from ..utils.io import append_line, atomic_file, disk_full, read_json
 from ..utils.json_text import json_text
 from ..utils.shared_work import mark_work_shared
-from .checkpoint_files import CHECKPOINT_PREFIX, CONFIG_MARK, damaged_checkpoint_error, existing_run_error, foreign_config_error, list_checkpoints, no_checkpoint_note, resume_error
+from .checkpoint_files import (CHECKPOINT_PREFIX, CONFIG_MARK, damaged_checkpoint_error, existing_run_error,
+                               foreign_config_error, incomplete_checkpoints_note, list_checkpoints, no_checkpoint_note,
+                               resume_error)
 from .config import CheckpointConfig, LoggingConfig, OptimConfig, config_to_dict
 from .interrupts import StepBoundaryInterrupts
 from .tensorboard_log import quiet_writer_thread, writing_log
@@ -146,6 +148,8 @@ class TrainingRun:
         self._share_cpus(acc)
         if acc.num_processes == 1 and (warning := one_process_launch_warning()) is not None:
             self.print(f"warning: {warning}")
+        if resume == "latest" and (note := incomplete_checkpoints_note(self.checkpoint_dir, self.resume_from)):
+            self.print(note)
         if resume == "latest" and self.resume_from is None:
             self.print(no_checkpoint_note(self.checkpoint_dir))
         self._overwrite, self._trackers = overwrite, trackers
