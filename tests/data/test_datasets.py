@@ -255,6 +255,43 @@ def test_synthetic_dataset_is_deterministic():
         SyntheticDataset(length=2, kinds=["5d"])
 
 
+def test_a_full_disk_cache_is_one_warning_and_items_are_rendered_again(tmp_path, monkeypatch):
+    """The synthetic data's disk cache (``cache_dir``) on a full disk stopped the training run with safetensors'
+    traceback; the cache only saves time: one warning, no temporary left, the items still come (rendered)."""
+    import warnings
+
+    import safetensors.torch
+
+    from genxd.validation import GenXDWarning
+
+    class SafetensorError(Exception):  # the type safetensors raises (its Rust core's), stood in
+        pass
+
+    def full_disk(tensors, filename, metadata=None):
+        Path(filename).write_bytes(b"half")
+        raise SafetensorError("Error while serializing: I/O error: No space left on device (os error 28)")
+
+    expected = SyntheticDataset(length=3, num_frames=3, height=32, motion_source="world")
+    ds = SyntheticDataset(length=3, num_frames=3, height=32, motion_source="world", cache_dir=str(tmp_path))
+    assert torch.equal(ds[0]["frames"], expected[0]["frames"])  # cached whole while there is room
+    monkeypatch.setattr(safetensors.torch, "save_file", full_disk)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        items = [ds[1], ds[2], ds[1]]
+    said = [str(w.message) for w in caught if issubclass(w.category, GenXDWarning)]
+    assert len(said) == 1 and f"the data cache {ds.cache_dir} cannot be written (no space left on device)" in said[0]
+    assert all(torch.equal(a["frames"], expected[i]["frames"]) for a, i in zip(items, (1, 2, 1)))
+    assert sorted(p.name for p in ds.cache_dir.iterdir()) == ["0000000.safetensors"]
+    assert torch.equal(ds[0]["frames"], expected[0]["frames"])  # what was cached is still read
+
+    def a_bug(tensors, filename, metadata=None):
+        raise TypeError("not a full disk")
+
+    monkeypatch.setattr(safetensors.torch, "save_file", a_bug)
+    with pytest.raises(TypeError):
+        SyntheticDataset(length=3, num_frames=3, height=32, motion_source="world", cache_dir=str(tmp_path / "b"))[0]
+
+
 def test_mixture_is_deterministic_and_weighted():
     class Const(torch.utils.data.Dataset):
         def __init__(self, tag, n):

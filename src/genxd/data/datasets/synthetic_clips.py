@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections import OrderedDict
@@ -11,7 +12,7 @@ from typing import Any, Sequence
 import torch
 from torch.utils.data import Dataset
 
-from ...validation import DEFAULT_MOTION_SCALE
+from ...validation import DEFAULT_MOTION_SCALE, warn
 from .clips import _as_list, _check_common, _rng, camera_scale, make_sample
 
 __all__ = ["SyntheticDataset"]
@@ -64,6 +65,8 @@ class SyntheticDataset(Dataset):
 
     Frames are quantised to 8 bits (as images on disk), so cached and fresh items are identical.
     """
+
+    _cache_writes = True  #: off (on the instance) once the disk cache cannot be written: a full disk
 
     def __init__(
         self,
@@ -135,21 +138,37 @@ class SyntheticDataset(Dataset):
                            meta["name"], t.get("object_mask"))
 
     def _write_disk(self, index: int, sample: dict[str, Any]) -> None:
+        """Keep ``sample`` in the disk cache. Where the cache cannot be written (a full disk, a read-only or
+        forbidden folder) one warning says so and the items are rendered again when needed from then on: the
+        cache only saves time (it stopped the training run with safetensors' traceback)."""
         from safetensors.torch import save_file
 
+        from ...utils.io import is_environment_error
+
         path = self._disk_path(index)
-        if path is None:
+        if path is None or not self._cache_writes:
             return
-        path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
         frames = (sample["frames"] * 255).round().to(torch.uint8)
         tensors = {"frames": frames, "c2w": sample["c2w"], "K": sample["K"]}
         if "object_mask" in sample:
             tensors["object_mask"] = sample["object_mask"]
-        save_file(tensors, str(tmp),
-                  metadata={"kind": sample["kind"], "name": sample["name"],
-                            "motion_strength": repr(float(sample["motion_strength"]))})
-        os.replace(tmp, path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            save_file(tensors, str(tmp),
+                      metadata={"kind": sample["kind"], "name": sample["name"],
+                                "motion_strength": repr(float(sample["motion_strength"]))})
+            os.replace(tmp, path)
+        except Exception as exc:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            full = "No space left on device" in str(exc) or "Disk quota exceeded" in str(exc)  # safetensors' text
+            if not (full or is_environment_error(exc)):
+                raise
+            self._cache_writes = False
+            reason = "no space left on device" if full else (getattr(exc, "strerror", None) or str(exc)).lower()
+            warn(f"the data cache {self.cache_dir} cannot be written ({reason}): items are no longer kept there, "
+                 "but rendered again when needed (slower); free space or set another cache_dir")
 
     def __getitem__(self, index: int) -> dict[str, Any]:
         if not 0 <= index < self.length:
