@@ -4,6 +4,7 @@ multi-view folders, ReconFusion, synthetic scenes, mixtures."""
 from __future__ import annotations
 
 import json
+import re
 import stat
 import zipfile
 from pathlib import Path
@@ -160,6 +161,33 @@ def test_camvid_zip_matches_folder(camvid_root, tmp_path):
         assert torch.equal(a[key], b[key]), key
     assert CamVidDataset(archive, num_frames=4, height=32, extract_dir=tmp_path / "x")[0]["name"] == folder[0]["name"]
     assert (tmp_path / "x").is_dir()
+
+
+def test_a_camvid_model_cut_short_by_a_full_disk_is_extracted_again(camvid_root, tmp_path, monkeypatch):
+    """A full disk while extracting an archived sample's COLMAP model left ``cameras.bin`` (and ``.images.bin.part``)
+    in ``extract_dir``; the next read took that for the model and failed ("cannot read COLMAP model"). The model is
+    now extracted whole or not at all, and the error names where it was written."""
+    import errno
+    import pathlib
+
+    archive = _zip_folder(camvid_root, tmp_path / "batch_1.zip")
+    extract = tmp_path / "x"
+    real_write_bytes = pathlib.Path.write_bytes
+
+    def full_disk(self, data):
+        if "images.bin" in self.name:
+            real_write_bytes(self, data[:10])
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_write_bytes(self, data)
+
+    monkeypatch.setattr(pathlib.Path, "write_bytes", full_disk)
+    with pytest.raises(OSError, match=rf"No space left on device while writing {re.escape(str(extract))}/.*/0$"):
+        CamVidDataset(archive, num_frames=4, height=32, extract_dir=extract)[0]
+    assert [p for p in extract.rglob("*") if p.is_file()] == []
+    monkeypatch.undo()
+    expected = CamVidDataset(camvid_root, num_frames=4, height=32)[0]
+    again = CamVidDataset(archive, num_frames=4, height=32, extract_dir=extract)[0]
+    assert again["name"] == expected["name"] and torch.equal(again["c2w"], expected["c2w"])
 
 
 @pytest.mark.parametrize(

@@ -4,6 +4,7 @@ from folders or ``batch_N.zip`` archives read in place."""
 from __future__ import annotations
 
 import atexit
+import contextlib
 import json
 import math
 import os
@@ -193,8 +194,12 @@ class CamVidDataset(_ClipDataset):
 
             key = hashlib.sha1(f"{v.archive.path.resolve()}\0{v.prefix}".encode()).hexdigest()[:16]
             model_dir = (self.extract_dir or _ExtractDir.get()) / key / "0"
-            if not (model_dir / "cameras.bin").is_file() and not (model_dir / "cameras.txt").is_file():
-                v.archive.extract(v.model_members, model_dir, strip_prefix=v.prefix + "0/")
+            if not model_dir.is_dir():  # extracted whole or not at all: a full disk left a part of the model
+                from ...utils.io import atomic_dir  # there (cameras.bin), which later reads took for the model
+
+                with contextlib.suppress(FileExistsError):  # another process extracted it meanwhile: that one
+                    with atomic_dir(model_dir, replace=False) as tmp:
+                        v.archive.extract(v.model_members, tmp, strip_prefix=v.prefix + "0/")
         model = read_colmap_model(model_dir, allow_distortion=True)
         index = {name: i for i, name in enumerate(model.image_names)}
         n = len(v.frames)
