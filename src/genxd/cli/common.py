@@ -24,6 +24,7 @@ from typer.core import TyperGroup
 from ..utils.io import atomic_dir, atomic_file, is_environment_error, read_json, write_json_atomic  # noqa: F401
 from ..utils.progress import close_bars
 from ..validation import GenXDWarning, cli_style, is_out_of_memory, out_of_memory_message
+from .process_exit import output_closed_passes_click, quiet_when_output_closes
 
 atomic_path = atomic_file  # the name the sub-commands use
 
@@ -373,10 +374,23 @@ class GenxdGroup(TyperGroup):
         super().__init__(*args, **kwargs)
         _use_help_formatter(self)
 
+    def make_context(self, *args: Any, **kwargs: Any) -> Any:
+        with output_closed_passes_click():  # `genxd --help | head -1`: help is printed while parsing
+            return super().make_context(*args, **kwargs)
+
+    def invoke(self, ctx: Any) -> Any:
+        with output_closed_passes_click():
+            return super().invoke(ctx)
+
     def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
              standalone_mode: bool = True, **extra: Any) -> Any:
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        with quiet_when_output_closes():  # `genxd info | head -1`: exit 141, nothing more said
+            self._main(args, prog_name, complete_var, **extra)
+
+    def _main(self, args: Any, prog_name: str | None, complete_var: str | None, **extra: Any) -> None:
+        """:meth:`main` for the command line: one-line errors, then ``sys.exit``."""
         argv = [str(a) for a in (sys.argv[1:] if args is None else args)]
         if "--help" not in argv:
             from .params import empty_path_error

@@ -14,15 +14,26 @@ exit (``triton/_compile_warmup_pool.py``); genxd does the same for its commands,
 loaded, and as the last exit handler (registered before the command runs; exit handlers run last-registered
 first), so the messages of the command and of every other exit handler still show. Unfreezing and collecting at
 exit instead frees the objects but costs the collection the freeze is there to skip (0.56 s here).
+
+A reader that goes before the command's output ends (``genxd info | head -1``, ``less`` quit early) ends the
+command quietly with :data:`OUTPUT_CLOSED_EXIT` (:func:`quiet_when_output_closes`): click made it exit code 1,
+and output still buffered at exit made Python print "Exception ignored ... BrokenPipeError".
 """
 
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import sys
+from typing import Iterator
 
-__all__ = ["Terminated", "nanobind_triton_loaded", "quiet_exit_after_freeze", "stop_cleanly_on_sigterm"]
+__all__ = ["OUTPUT_CLOSED_EXIT", "OutputClosed", "Terminated", "nanobind_triton_loaded", "output_closed_passes_click",
+           "quiet_exit_after_freeze", "quiet_when_output_closes", "stop_cleanly_on_sigterm"]
+
+#: the exit code of a command whose reader went away: 128 + SIGPIPE, what a shell reports for a program that
+#: signal ends (``yes | head -1``), as Ctrl-C gives 130 and SIGTERM 143
+OUTPUT_CLOSED_EXIT = 141
 
 _REGISTERED = False
 
@@ -79,3 +90,45 @@ def stop_cleanly_on_sigterm() -> None:
 
     if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
         signal.signal(signal.SIGTERM, _raise_terminated)
+
+
+class OutputClosed(Exception):
+    """A write to a pipe whose reader has gone (:class:`BrokenPipeError`), carried past click, which would end
+    the command with exit code 1 (click catches ``EPIPE`` in its own ``main``)."""
+
+
+@contextlib.contextmanager
+def output_closed_passes_click() -> Iterator[None]:
+    """Raise :class:`OutputClosed` for a :class:`BrokenPipeError` of the body (wraps what click runs)."""
+    try:
+        yield
+    except BrokenPipeError as exc:
+        raise OutputClosed(str(exc)) from exc
+
+
+def _point_at_devnull(fd: int) -> None:
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fd)
+    finally:
+        os.close(devnull)
+
+
+@contextlib.contextmanager
+def quiet_when_output_closes() -> Iterator[None]:
+    """End with :data:`OUTPUT_CLOSED_EXIT` and nothing more said when the reader of stdout or stderr goes away.
+
+    What is still buffered is written before leaving (a closed pipe is then caught here, not by the
+    interpreter's exit); then, as Python's documentation of ``SIGPIPE`` advises, the standard streams point at
+    ``os.devnull``, so that the interpreter's own flush at exit finds nothing to fail on."""
+    try:
+        try:
+            yield
+        finally:
+            if sys.stdout is not None:  # None: the caller closed it (>&-)
+                sys.stdout.flush()
+    except (BrokenPipeError, OutputClosed):
+        for stream, fd in ((sys.stdout, 1), (sys.stderr, 2)):
+            if stream is not None:
+                _point_at_devnull(fd)
+        sys.exit(OUTPUT_CLOSED_EXIT)
