@@ -338,21 +338,58 @@ def _unbroken(text: str) -> str:
     return _WORD_HYPHEN.sub(_UNBROKEN_HYPHEN, text)
 
 
+#: the narrowest help genxd wraps to (click's own floor is 50 columns: on a 40-column terminal every longer line
+#: was folded again by the terminal, inside words)
+HELP_MIN_WIDTH = 24
+
+
 class HelpFormatter(_click_formatting.HelpFormatter):
     """click's help formatter, wrapping on spaces only: textwrap would also break a line after a hyphen inside a
-    word, and a command or option name copied from the help would then be wrong."""
+    word, and a command or option name copied from the help would then be wrong. It fits terminals narrower than
+    click's 50 columns, and keeps the column of descriptions at least as wide as their longest word (click cut
+    ``authors/transforms/w2c`` into ``aut`` / ``hors/transforms/`` at 50 columns)."""
+
+    def __init__(self, indent_increment: int = 2, width: int | None = None, max_width: int | None = None) -> None:
+        if width is None and _click_formatting.FORCED_WIDTH is None:
+            import shutil
+
+            width = max(min(shutil.get_terminal_size().columns, max_width or 80) - 2, HELP_MIN_WIDTH)
+        super().__init__(indent_increment, width, max_width)
 
     def write(self, string: str) -> None:
         super().write(string.replace(_UNBROKEN_HYPHEN, "-"))
 
     def write_usage(self, prog: str, args: str = "", prefix: str | None = None) -> None:
-        super().write_usage(prog, _unbroken(args), prefix)
+        prefix = "Usage: " if prefix is None else prefix
+        if self.current_indent + len(prefix) + len(prog) < self.width:
+            super().write_usage(prog, _unbroken(args), prefix)
+            return
+        # ``Usage: python -m genxd trajectory from-video`` wider than the help: the command wrapped too
+        self.write(_click_formatting.wrap_text(_unbroken(f"{prog} {args}".strip()), self.width - self.current_indent,
+                                               initial_indent=f"{prefix:>{self.current_indent}}",
+                                               subsequent_indent=" " * (self.current_indent + 4)) + "\n")
 
     def write_text(self, text: str) -> None:
         super().write_text(_unbroken(text))
 
-    def write_dl(self, rows: Any, *args: Any, **kwargs: Any) -> None:
-        super().write_dl([(first, _unbroken(second)) for first, second in rows], *args, **kwargs)
+    def write_dl(self, rows: Any, col_max: int = 30, col_spacing: int = 2) -> None:
+        rows = [(self._fitted_term(first), _unbroken(second)) for first, second in rows]
+        # the descriptions' column: as wide as their longest word (and 24 columns where the width allows), the
+        # terms narrowed to make room (a longer term then stands on its own line, its description below it)
+        longest = max((len(word) for _, second in rows for word in second.split()), default=0)
+        wanted = max(longest, min(24, self.width // 2))
+        col_max = max(min(col_max, self.width - 2 - col_spacing - wanted), 2)
+        super().write_dl(rows, col_max, col_spacing)
+
+    def _fitted_term(self, term: str) -> str:
+        """``term`` (``--format <authors|transforms|colmap|w2c>``), its value on a line of its own when the two
+        together are wider than the help."""
+        if self.current_indent + len(term) <= self.width or " " not in term:
+            return term
+        option, value = term.split(" ", 1)
+        indent = self.current_indent + self.indent_increment
+        indent -= self.indent_increment * (indent + len(value) > self.width)  # a long list of choices
+        return f"{option}\n{'':>{indent}}{value}"
 
 
 class HelpContext(_click_core.Context):
