@@ -401,7 +401,7 @@ def unique_video_ids(sources: list[VideoSource]) -> list[VideoSource]:
     to differ: ``a__frames`` and ``b__frames``. Ids depend only on the paths, so a rerun with the same
     inputs finds the same ids (and resumes).
     """
-    from .frames import _safe_id
+    from .video_ids import safe_video_id
 
     seen: set[Path] = set()
     unique: list[VideoSource] = []
@@ -421,7 +421,7 @@ def unique_video_ids(sources: list[VideoSource]) -> list[VideoSource]:
             path = Path(unique[i].path).resolve()
             stem = path.with_suffix("") if unique[i].kind == "video" else path
             parts = stem.parts[-(depth[i] + 1):]
-            ids[i] = _safe_id("__".join(parts))
+            ids[i] = safe_video_id("__".join(parts))
     dupes = sorted({i for i in ids if ids.count(i) > 1})
     if dupes:
         raise ValueError(f"several inputs map to the same video id: {', '.join(dupes)}")

@@ -17,6 +17,7 @@ import numpy as np
 from ..utils.paths import require_file
 from ..utils.pixel_range import to_uint8_by_range
 from ..validation import setting
+from .video_ids import safe_video_id as _safe_id
 from .video_streams import main_video_stream, sample_aspect_ratio, square_pixels
 
 __all__ = [
@@ -90,10 +91,6 @@ def _is_video(path: Path) -> bool:
     return path.is_file() and path.suffix.lower() in VIDEO_EXTENSIONS and not path.name.startswith(".")
 
 
-def _safe_id(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._") or "video"
-
-
 def _warn_skipped(root: Path, skipped: list[str]) -> None:
     """One warning naming the files of a searched folder that are not read (not a video, image or companion
     file): a video with a suffix not read as video would otherwise be left out without a word."""
@@ -112,8 +109,9 @@ def discover_videos(path: str | Path) -> list[VideoSource]:
     - a folder holding image files (and no videos): one video made of those frames;
     - any other folder: every video file below it (recursively) and every sub-folder that holds only
       image frames; one warning names the files left out that are neither videos, images nor
-      :data:`COMPANION_EXTENSIONS` files (hidden files are passed over). IDs are relative paths (without the suffix) with ``/`` replaced by ``__``;
-      clashing IDs get the file suffix appended.
+      :data:`COMPANION_EXTENSIONS` files (hidden files are passed over). IDs are relative paths (without the suffix) with ``/`` replaced by ``__``,
+      made safe as folder names (:func:`genxd.curation.video_ids.safe_video_id`); clashing IDs get the file
+      suffix appended.
 
     Raises:
         FileNotFoundError: ``path`` does not exist.

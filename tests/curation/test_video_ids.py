@@ -1,0 +1,82 @@
+"""Video ids of names outside ASCII (the folder of each curated video and its key in index.jsonl): every
+character outside ASCII was dropped, so ``café.mp4`` became ``caf`` and ``東京.mp4``, ``大阪.mp4`` and
+``видео.mp4`` all became ``video``: a folder holding two of them was refused ("several inputs map to the same
+video id: video"), and names told apart only by bytes that are not UTF-8 collided the same way. ASCII names keep
+the ids they always had (datasets curated before resume)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from genxd.curation.frames import discover_videos
+
+NON_ASCII = ["café", "cafe", "東京", "大阪", "видео", "video", "café 東京", "café_東京", "🎥", "🎬", "東" * 80]
+
+
+def _videos(folder: Path, names: list[str | bytes]) -> Path:
+    """Files named ``NAME.mp4`` (no real video: only the names are read here)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        raw = name if isinstance(name, bytes) else name.encode("utf-8")
+        with open(os.path.join(os.fsencode(folder), raw + b".mp4"), "wb") as fh:
+            fh.write(b"not a video")
+    return folder
+
+
+def _ids(folder: Path) -> dict[bytes, str]:
+    return {os.fsencode(s.path.stem): s.video_id for s in discover_videos(folder)}
+
+
+def _usable_as_folders(root: Path, ids: list[str]) -> None:
+    for vid in ids:
+        assert vid and not vid.startswith(".") and "/" not in vid and vid not in (".", "..")
+        (root / vid).mkdir(parents=True)
+        (root / f".{vid}.abcd1234.part").mkdir()  # the hidden folder a video is built in
+
+
+def test_names_outside_ascii_keep_their_letters_and_never_share_an_id(tmp_path):
+    ids = _ids(_videos(tmp_path / "in", NON_ASCII))
+    assert len(set(ids.values())) == len(NON_ASCII), ids
+    for word in ("café", "東京", "大阪", "видео"):
+        assert ids[word.encode()] == word  # a name that is already a safe folder name is its own id
+    _usable_as_folders(tmp_path / "out", list(ids.values()))
+
+
+def test_names_differing_only_in_bytes_that_are_not_utf8_never_share_an_id(tmp_path):
+    ids = _ids(_videos(tmp_path / "in", [b"clip\xff", b"clip\xfe", b"clip", b"\xff", b"\xfe"]))
+    assert len(set(ids.values())) == 5, ids
+    assert ids[b"clip"] == "clip"
+    _usable_as_folders(tmp_path / "out", list(ids.values()))
+
+
+@pytest.mark.parametrize("name, expected", [("my clip", "my_clip"), ("clip-1.v2", "clip-1.v2"), ("a__b", "a__b"),
+                                            ("_clip_.", "clip"), ("#$%", "video"), ("x" * 200, "x" * 200)])
+def test_ascii_names_keep_their_ids(tmp_path, name, expected):
+    assert _ids(_videos(tmp_path / "in", [name, "other"]))[name.encode()] == expected
+
+
+def _curate_ids(folder: Path, out: Path, **env: str) -> list[bytes]:
+    """``genxd curate FOLDER`` (every file fails: none is a video); the ids its index names, as folder bytes."""
+    done = subprocess.run([sys.executable, "-m", "genxd", "curate", str(folder), "-o", str(out), "-q"],
+                          env=dict(os.environ, **env), capture_output=True, timeout=120)
+    assert done.returncode == 2, done.stderr  # every input failed, each named
+    assert b"same video id" not in done.stderr, done.stderr
+    records = [json.loads(line) for line in (out / "index.jsonl").read_text(encoding="utf-8").splitlines()]
+    return sorted(r["video_id"].encode("utf-8", "surrogateescape") for r in records)
+
+
+def test_curate_gives_the_same_folders_under_the_c_locale(tmp_path):
+    """Under ``LC_ALL=C`` without Python's UTF-8 mode the file system's names read as ASCII; the ids name the same
+    folders (resume finds them)."""
+    folder = _videos(tmp_path / "in", ["東京", "大阪", "café 東京", b"clip\xff"])
+    utf8 = _curate_ids(folder, tmp_path / "out-utf8")
+    assert len(set(utf8)) == 4
+    c_locale = _curate_ids(folder, tmp_path / "out-c", LC_ALL="C", LANG="C", PYTHONUTF8="0",
+                           PYTHONCOERCECLOCALE="0", PYTHONIOENCODING="")
+    assert c_locale == utf8
