@@ -24,7 +24,7 @@ from typer.core import TyperGroup
 from ..utils.io import atomic_dir, atomic_file, is_environment_error, read_json, write_json_atomic  # noqa: F401
 from ..utils.progress import close_bars
 from ..validation import GenXDWarning, cli_style, is_out_of_memory, out_of_memory_message
-from .process_exit import output_closed_passes_click, quiet_when_output_closes
+from .process_exit import interruption, output_closed_passes_click, quiet_when_output_closes
 
 atomic_path = atomic_file  # the name the sub-commands use
 
@@ -194,11 +194,14 @@ def _run_body(fn: Callable[[], T], quiet: bool) -> T:
             raise fail(out_of_memory_message(exc)) from None
         raise
     except KeyboardInterrupt as exc:
-        from .process_exit import Terminated
+        raise _interrupted(exc) from None
 
-        terminated = isinstance(exc, Terminated)  # SIGTERM: exit 128 + 15, as a process the signal kills
-        typer.echo(f"genxd: {'terminated' if terminated else 'interrupted'}", err=True)
-        raise typer.Exit(code=143 if terminated else 130) from None
+
+def _interrupted(exc: KeyboardInterrupt) -> "typer.Exit":
+    """Print the line of a command stopped by Ctrl-C or SIGTERM; the Exit (130 / 143) to raise."""
+    line, code = interruption(exc)
+    typer.echo(line, err=True)
+    return typer.Exit(code=code)
 
 
 def note(message: str, quiet: bool = False) -> None:
@@ -412,12 +415,18 @@ class GenxdGroup(TyperGroup):
         _use_help_formatter(self)
 
     def make_context(self, *args: Any, **kwargs: Any) -> Any:
-        with output_closed_passes_click():  # `genxd --help | head -1`: help is printed while parsing
-            return super().make_context(*args, **kwargs)
+        try:
+            with output_closed_passes_click():  # `genxd --help | head -1`: help is printed while parsing
+                return super().make_context(*args, **kwargs)
+        except KeyboardInterrupt as exc:  # typer made it exit code 130 without a word
+            raise _interrupted(exc) from None
 
     def invoke(self, ctx: Any) -> Any:
-        with output_closed_passes_click():
-            return super().invoke(ctx)
+        try:
+            with output_closed_passes_click():
+                return super().invoke(ctx)
+        except KeyboardInterrupt as exc:  # outside the command's run_cli (which says it itself)
+            raise _interrupted(exc) from None
 
     def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
              standalone_mode: bool = True, **extra: Any) -> Any:

@@ -26,10 +26,11 @@ import atexit
 import contextlib
 import os
 import sys
-from typing import Iterator
+from typing import Iterator, NoReturn
 
-__all__ = ["OUTPUT_CLOSED_EXIT", "OutputClosed", "Terminated", "nanobind_triton_loaded", "output_closed_passes_click",
-           "quiet_exit_after_freeze", "quiet_when_output_closes", "stop_cleanly_on_sigterm"]
+__all__ = ["OUTPUT_CLOSED_EXIT", "OutputClosed", "Terminated", "interrupted_exit", "interruption",
+           "nanobind_triton_loaded", "output_closed_passes_click", "quiet_exit_after_freeze",
+           "quiet_when_output_closes", "stop_cleanly_on_sigterm"]
 
 #: the exit code of a command whose reader went away: 128 + SIGPIPE, what a shell reports for a program that
 #: signal ends (``yes | head -1``), as Ctrl-C gives 130 and SIGTERM 143
@@ -76,6 +77,20 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM (``kill PID``, a job scheduler's stop), raised in the main thread as Ctrl-C raises
     ``KeyboardInterrupt``, so that the same cleanup runs: temporary outputs removed, an output being replaced put
     back, Ray shut down. Without it the process died at once and left its ``.part`` folders for the next run."""
+
+
+def interruption(exc: KeyboardInterrupt) -> tuple[str, int]:
+    """The line and exit code of a command stopped by Ctrl-C (``genxd: interrupted``, 130) or SIGTERM
+    (:class:`Terminated`: ``genxd: terminated``, 143 = 128 + 15, as a process the signal kills)."""
+    return ("genxd: terminated", 143) if isinstance(exc, Terminated) else ("genxd: interrupted", 130)
+
+
+def interrupted_exit(exc: KeyboardInterrupt) -> NoReturn:
+    """Say :func:`interruption`'s line on stderr and exit with its code."""
+    line, code = interruption(exc)
+    if sys.stderr is not None:  # None: the caller closed it (2>&-)
+        print(line, file=sys.stderr, flush=True)
+    sys.exit(code)
 
 
 def _raise_terminated(signum: int, frame: object) -> None:
