@@ -22,6 +22,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from ..utils.cv2_files import imwrite
 from ..utils.stages import StageCallback
 from .clip_sfm import focal_unobservable, reconstruct_clip
 from .geometry import intrinsics_from_focal
@@ -277,7 +278,7 @@ def _write_pngs(frames: np.ndarray, folder: Path) -> list[str]:
     names = []
     for i, frame in enumerate(frames):
         name = f"{i:06d}.png"
-        cv2.imwrite(str(folder / name), cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+        imwrite(folder / name, cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
         names.append(name)
     return names
 
