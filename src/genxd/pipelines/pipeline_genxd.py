@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import math
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -49,28 +50,62 @@ class GenXDPipelineOutput(BaseOutput):
     context_index: Tensor
 
 
+def _array_to_tensor(array: np.ndarray) -> Tensor:
+    """A numpy image (batch) ``[..., H, W, 3]``, channels last as PIL and OpenCV give them (and as ``genxd.generate``
+    takes them), ``uint8`` or floats in [0, 1] -> float32 ``[..., 3, H, W]``."""
+    if array.ndim not in (3, 4, 5) or array.shape[-1] != 3:
+        raise ValueError(f"context_images as a numpy array is channels last: [H, W, 3], [V, H, W, 3] or "
+                         f"[B, V, H, W, 3] (as PIL and OpenCV give them), got shape {tuple(array.shape)}; "
+                         "channels-first images: pass a torch tensor")
+    if array.dtype == np.uint8:
+        values = array.astype(np.float32) / 255.0
+    elif np.issubdtype(array.dtype, np.floating):
+        values = array.astype(np.float32)  # a copy: the caller's array is never shared
+    else:
+        raise ValueError(f"context_images as a numpy array must be uint8 or floats in [0, 1], got {array.dtype}")
+    return torch.from_numpy(np.ascontiguousarray(np.moveaxis(values, -1, -3)))
+
+
+_IMAGE_FORMS = ("a torch tensor [B, V, 3, H, W] / [V, 3, H, W] / [3, H, W] (floats in [0, 1] or uint8), a numpy "
+                "array [..., H, W, 3] (channels last), PIL image(s) or a list of them")
+
+
 def _to_image_tensor(images: Any) -> Tensor:
-    """Accept ``[B, V, 3, H, W]`` / ``[V, 3, H, W]`` / ``[3, H, W]`` tensors in [0, 1], PIL images or
-    lists of them; return ``[B, V, 3, H, W]`` float32."""
+    """Accept ``[B, V, 3, H, W]`` / ``[V, 3, H, W]`` / ``[3, H, W]`` tensors (floats in [0, 1] or ``uint8``),
+    numpy arrays ``[(B, )(V, )H, W, 3]`` (channels last; ``uint8`` or floats in [0, 1]), PIL images or lists of
+    them; return ``[B, V, 3, H, W]`` float32. A TypeError names the accepted forms for anything else (a path)."""
+    if isinstance(images, (str, os.PathLike)):
+        raise TypeError(f"context_images takes images, not a path ({str(images)!r}): open it first "
+                        "(PIL.Image.open(path)), or use genxd.generate, which reads image files")
     if isinstance(images, PIL.Image.Image):
         images = [images]
     if isinstance(images, (list, tuple)):
         if len(images) == 0:
             raise ValueError("context_images is empty")
-        if isinstance(images[0], PIL.Image.Image):
+        if all(isinstance(im, PIL.Image.Image) for im in images):
+            sizes = {im.size for im in images}
+            if len(sizes) > 1:
+                raise ValueError(f"context_images: the PIL images differ in size ({sorted(sizes)})")
             arr = np.stack([np.asarray(im.convert("RGB"), dtype=np.float32) / 255.0 for im in images])
             return torch.from_numpy(arr).permute(0, 3, 1, 2)[None]
-        images = torch.stack([torch.as_tensor(im) for im in images])
+        if not all(isinstance(im, (np.ndarray, Tensor)) for im in images):
+            kinds = sorted({type(im).__name__ for im in images})
+            raise TypeError(f"context_images must be {_IMAGE_FORMS}, got a list of {', '.join(kinds)}")
+        parts = [_array_to_tensor(im) if isinstance(im, np.ndarray) else im for im in images]
+        parts = [p.float() / 255.0 if p.dtype == torch.uint8 else p for p in parts]  # 0-255, as below
+        images = torch.stack(parts)
     if isinstance(images, np.ndarray):
-        images = torch.from_numpy(images)
+        images = _array_to_tensor(images)
     if not torch.is_tensor(images):
-        raise ValueError(f"context_images must be a tensor, numpy array or PIL image(s), got {type(images)}")
+        raise TypeError(f"context_images must be {_IMAGE_FORMS}, got {type(images).__name__}")
     if images.ndim == 3:
         images = images[None, None]
     elif images.ndim == 4:
         images = images[None]
     if images.ndim != 5 or images.shape[2] != 3:
         raise ValueError(f"context_images must be [B, V, 3, H, W], got shape {tuple(images.shape)}")
+    if images.dtype == torch.uint8:  # 0-255, as genxd.generate takes a uint8 tensor
+        return images.float() / 255.0
     return images.float()
 
 
@@ -257,7 +292,9 @@ class GenXDPipeline(DiffusionPipeline):
         r"""Generate the frames at ``target_c2w`` from context images.
 
         Args:
-            context_images: ``[B, V, 3, H, W]`` in [0, 1] (or ``[V, 3, H, W]``, PIL image(s)).
+            context_images: ``[B, V, 3, H, W]`` in [0, 1] (or ``[V, 3, H, W]`` / ``[3, H, W]``; ``uint8``
+                tensors are 0-255), numpy arrays channels last ``[(B, )(V, )H, W, 3]`` (``uint8`` or floats
+                in [0, 1], as ``np.asarray(pil_image)`` gives), or PIL image(s); not paths (a TypeError).
             target_c2w: ``[B, F, 4, 4]`` (or ``[F, 4, 4]``) OpenCV camera-to-world of every frame.
             target_K: ``[B, F, 3, 3]`` (or ``[F, 3, 3]``) normalised intrinsics.
             context_index: ``[B, V]`` which frames the context views are (default ``0..V-1``).

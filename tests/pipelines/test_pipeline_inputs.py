@@ -1,0 +1,66 @@
+"""GenXDPipeline's context_images in the forms a notebook has: PIL, numpy (channels last, as genxd.generate takes
+them), torch (channels first, floats or uint8); anything else refused naming the accepted forms."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import PIL.Image
+import pytest
+import torch
+
+from genxd.cameras import orbit
+from genxd.pipelines import GenXDPipeline
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "scene_a.png"
+
+
+@pytest.fixture(scope="module")
+def pipe(reference_small):
+    p = GenXDPipeline.from_pretrained(reference_small)
+    p.set_progress_bar_config(disable=True)
+    return p
+
+
+@pytest.fixture(scope="module")
+def photo() -> PIL.Image.Image:
+    return PIL.Image.open(EXAMPLE).convert("RGB").resize((64, 64))
+
+
+def _latents(pipe, images) -> torch.Tensor:
+    c2w, K = orbit(num_frames=3)
+    return pipe(images, c2w, K, num_inference_steps=1, guidance_scale=1.0, output_type="latent",
+                generator=torch.Generator().manual_seed(0)).frames
+
+
+def test_numpy_images_are_channels_last_as_genxd_generate_takes_them(pipe, photo):
+    """np.asarray(pil_image) is [H, W, 3] uint8: it was read as channels first and refused ('must be
+    [B, V, 3, H, W], got shape (1, 1, 64, 64, 3)'), as was the same array in floats."""
+    expected = _latents(pipe, photo)
+    array = np.asarray(photo)
+    torch.testing.assert_close(_latents(pipe, array), expected, atol=0, rtol=0)
+    torch.testing.assert_close(_latents(pipe, array / 255.0), expected, atol=1e-6, rtol=0)
+    torch.testing.assert_close(_latents(pipe, [array]), expected, atol=0, rtol=0)  # a list of views
+    torch.testing.assert_close(_latents(pipe, array[None, None]), expected, atol=0, rtol=0)  # [B, V, H, W, 3]
+    assert array.flags.writeable is False  # PIL's read-only buffer, left as it was
+
+
+def test_uint8_tensors_are_0_to_255(pipe, photo):
+    """A uint8 tensor [3, H, W] (torchvision's read_image gives one) was refused: 'must be in [0, 1], got [7, 179]'."""
+    chw = torch.from_numpy(np.array(photo)).permute(2, 0, 1)
+    torch.testing.assert_close(_latents(pipe, chw), _latents(pipe, chw.float() / 255), atol=0, rtol=0)
+
+
+@pytest.mark.parametrize("images, error, match", [
+    (str(EXAMPLE), TypeError, "not a path.*PIL.Image.open"),  # was ValueError "must be a tensor, ..."
+    (EXAMPLE, TypeError, "not a path"),
+    ({"a": 1}, TypeError, "must be a torch tensor .* got dict"),
+    (["a.png"], TypeError, "got a list of str"),  # was torch's "Could not infer dtype of str"
+    (np.zeros((3, 64, 64), np.uint8), ValueError, "channels last.*got shape \\(3, 64, 64\\)"),
+    (np.zeros((64, 64, 3), np.int64), ValueError, "uint8 or floats"),
+])
+def test_other_forms_are_refused_naming_the_accepted_ones(pipe, images, error, match):
+    c2w, K = orbit(num_frames=3)
+    with pytest.raises(error, match=match):
+        pipe(images, c2w, K, num_inference_steps=1, output_type="latent")
