@@ -104,7 +104,7 @@ def test_fit_reconfusion_writes_authors_layout(tmp_path):
     # The fitted path follows the train views of the 9-view split.
     train = list(range(0, 12, 1))[:9]
     assert torch.cdist(poses[:6, :3, 3], c2w_b[train, :3, 3]).min(dim=1).values.max() < 0.3
-    with pytest.raises(FileExistsError):
+    with pytest.raises(FileExistsError, match=r"pass overwrite=True to replace them\)$"):  # said --overwrite
         fit_reconfusion(root, out, num_points=6, progress=False)
     data = fit_reconfusion(root, out, data_poses=True, overwrite=True, progress=False)
     assert torch.allclose(load_w2c_list_json(data["scene_b"], dtype=torch.float64), c2w_b, atol=1e-5)
@@ -120,7 +120,7 @@ def test_cli_trajectory_fit_and_make(tmp_path):
     assert result.exit_code == 0, result.output
     assert load_w2c_list_json(out / "co3d" / "s0" / "gen_poses_w2c.json").shape == (5 * 3 * 2, 4, 4)
     again = runner.invoke(app, args)
-    assert again.exit_code == 2 and "already exist" in again.output
+    assert again.exit_code == 2 and "already exist" in again.output and "use --overwrite" in again.output
     # with the progress bar on, stdout holds only the "wrote ..." line (the bar lives on stderr)
     loud = runner.invoke(app, [a for a in args if a != "-q"] + ["--overwrite"])
     assert loud.exit_code == 0 and [line for line in loud.stdout.splitlines()] == [loud.stdout.strip()], loud.stdout

@@ -401,9 +401,10 @@ def fit_reconfusion(
     if not overwrite:
         existing = [str(p) for p in targets.values() if p.exists()]
         if existing:
-            raise FileExistsError(
-                f"{len(existing)} pose file(s) already exist, e.g. {existing[0]} (use --overwrite to replace them)"
-            )
+            from ..validation import overwrite_hint
+
+            raise FileExistsError(f"{len(existing)} pose file(s) already exist, e.g. {existing[0]} "
+                                  f"({overwrite_hint(them=True)})")  # overwrite=True from Python
 
     from ..utils.progress import progress_bar
 
