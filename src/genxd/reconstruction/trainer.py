@@ -214,7 +214,19 @@ def train_gaussians(
         from ..validation import setting
 
         raise ValueError(f"{setting('device', 'cuda')} was asked for, but CUDA is not available")
-    torch.manual_seed(config.seed)
+    # the global generator (the densification's splits draw from it) seeded for repeatable runs, in a fork: the
+    # caller's random state is put back afterwards (it was left reseeded to config.seed)
+    with torch.random.fork_rng(devices=range(torch.cuda.device_count()) if device.type == "cuda" else []):
+        if device.type == "cuda":
+            torch.manual_seed(config.seed)
+        else:  # CUDA's generators, outside the fork, are left alone
+            torch.default_generator.manual_seed(config.seed)
+        return _fit(views, config, device, progress, callback)
+
+
+def _fit(views: Views, config: ReconstructionConfig, device: torch.device, progress: bool,
+         callback: Callable[[int, GaussianModel, dict[str, float]], None] | None) -> TrainResult:
+    """The training loop of :func:`train_gaussians` (its arguments checked, the random state seeded)."""
     generator = torch.Generator().manual_seed(config.seed)
 
     scale = scene_scale(views.c2w)
