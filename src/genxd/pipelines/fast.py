@@ -373,9 +373,9 @@ def enable_fast_path(
     device = torch.device(device) if device is not None else (
         pipe.device if pipe.device.type == "cuda" else torch.device("cuda")
     )
-    if dtype != torch.float32:  # a float32 UNet keeps PyTorch's defaults (the authors' numerics)
-        torch.backends.cuda.matmul.allow_tf32 = True
-        torch.backends.cudnn.allow_tf32 = True
+    # TF32 while the pipeline samples, not process-wide (genxd.pipelines.tf32); a float32 UNet keeps PyTorch's
+    # defaults (the authors' numerics)
+    pipe.tf32 = dtype != torch.float32
     # with offload the weights stay on the host: the offload moves each model in when it is used
     pipe.unet.to(device=None if offload != "none" else device, dtype=dtype)
     pipe.vae.to(device=None if offload != "none" else device, dtype=vae_dtype)

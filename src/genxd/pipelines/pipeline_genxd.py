@@ -30,6 +30,7 @@ from .conditioning import GenXDConditions, build_conditions, mode_to_indicator
 from .decoding import decode_in_windows
 from .memory import default_overlap, resolve_decode_chunk
 from .schedulers import make_scheduler, model_timestep, scheduler_name
+from .tf32 import with_pipeline_tf32
 
 SAFETENSORS_WEIGHTS = "diffusion_pytorch_model.safetensors"
 PICKLE_WEIGHTS = "diffusion_pytorch_model.bin"
@@ -150,6 +151,9 @@ class GenXDPipeline(DiffusionPipeline):
         self.decode_overlap: int | None = None  # frames shared by consecutive windows (None: half a window)
         self.sequential_guidance: bool = False  # guidance branches as two UNet calls (less activation memory)
         self.offload = None  # genxd.pipelines.offload.ModelOffload, or None
+        # TF32 matmuls / convolutions during sampling, encoding and decoding (the fast path in bf16 / fp16 sets it);
+        # the process's flags are put back after each call (genxd.pipelines.tf32)
+        self.tf32: bool = False
 
     @property
     def _execution_device(self) -> torch.device:
@@ -204,6 +208,7 @@ class GenXDPipeline(DiffusionPipeline):
     def _vae_needs_upcast(self) -> bool:
         return self.vae.dtype == torch.float16 and bool(getattr(self.vae.config, "force_upcast", False))
 
+    @with_pipeline_tf32
     @torch.no_grad()
     def encode_images(self, images: Tensor) -> Tensor:
         """VAE latents (distribution mode, scaled) of images ``[B, V, 3, H, W]`` in [0, 1] -> float32."""
@@ -217,6 +222,7 @@ class GenXDPipeline(DiffusionPipeline):
             self.vae.to(torch.float16)
         return lat.reshape(b, v, *lat.shape[1:]).float()
 
+    @with_pipeline_tf32
     @torch.no_grad()
     def decode_latents(self, latents: Tensor, decode_chunk_size: int | None = None,
                        decode_overlap: int | None = None) -> Tensor:
@@ -282,6 +288,7 @@ class GenXDPipeline(DiffusionPipeline):
             check_rigid(context_c2w, "context_c2w")
 
     # ------------------------------------------------------------------ sampling
+    @with_pipeline_tf32
     @torch.no_grad()
     def __call__(
         self,
