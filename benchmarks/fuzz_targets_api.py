@@ -31,7 +31,7 @@ from fuzz_targets_cli import REQUIRES, Sandbox, _make_inputs
 __all__ = ["TARGETS"]
 
 ALLOWED = (ValueError, TypeError, FileNotFoundError, FileExistsError, NotADirectoryError, IsADirectoryError)
-_ALLOWED_NAMES = {cls.__name__ for cls in ALLOWED} | {"InvalidValue", "VideoReadError", "UsageError"}
+_ALLOWED_NAMES = {cls.__name__ for cls in ALLOWED} | {"InvalidValue", "InvalidType", "VideoReadError", "UsageError"}
 
 SEEDS: dict[str, tuple[str, dict[str, str]]] = {
     "generate": ("generate_scenes", {"images": "IN + 'img.png'", "out_dir": "OUT + 'gen'", "num_inference_steps": "2",

@@ -408,3 +408,24 @@ def test_preset_arguments_that_do_nothing_are_warned_about(tmp_path, monkeypatch
     first = tmp_path / "0" / "scene_a"
     assert warned(camera=str(first), elevation=10.0) == [
         f"elevation is not used: the camera path {first} sets the cameras"]
+
+
+@pytest.mark.parametrize("kwargs, name", [
+    ({"seed": "1"}, "seed"), ({"num_frames": "8"}, "num_frames"), ({"mode": 3}, "mode"), ({"device": 5}, "device"),
+    ({"overwrite": None}, "overwrite"), ({"camera": 5}, "camera"), ({"model": 5}, "model"),
+    ({"azimuth_range": 5}, "azimuth_range"), ({"loaded": "x"}, "loaded"), ({"images": 5}, "images"),
+    ({"images": [None]}, "images"), ({"out_dir": None}, "out_dir"),
+])
+def test_a_value_of_the_wrong_type_is_a_type_error(no_model, image, tmp_path, kwargs, name):
+    """Python's convention for a wrong type: they were ValueErrors only (still ValueErrors, as every refusal)."""
+    args = {"images": str(image), "out_dir": tmp_path / "out", **kwargs}
+    with pytest.raises(TypeError, match=f"^{name}") as raised:
+        genxd.generate(args.pop("images"), args.pop("out_dir"), progress=False, **args)
+    assert isinstance(raised.value, v.InvalidValue)
+
+
+def test_a_value_of_the_right_type_stays_a_value_error(no_model, image, tmp_path):
+    for kwargs in ({"seed": -1}, {"mode": "5d"}, {"num_frames": 2.5}, {"device": "gpu"}):
+        with pytest.raises(ValueError) as raised:
+            genxd.generate(str(image), tmp_path / "out", progress=False, **kwargs)
+        assert not isinstance(raised.value, TypeError), kwargs

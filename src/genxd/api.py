@@ -184,7 +184,7 @@ class GenerateSettings:
             cam = path_argument(cam, "camera", what)
             cam = str(cam) if isinstance(self.camera, str) else cam  # "~/cam.json" expanded; names stay names
         if not isinstance(self.extra, dict):
-            raise v.InvalidValue(f"{v.arg('extra')} must be a dict, got {type(self.extra).__name__}")
+            raise v.InvalidType(f"{v.arg('extra')} must be a dict, got {type(self.extra).__name__}")
         return GenerateSettings(
             camera=cam if isinstance(cam, (str, CameraPath)) else str(cam),
             mode=check(self.mode, v.MODES, "mode"),
@@ -270,7 +270,8 @@ def generate_scenes(
     Returns:
         one :class:`SceneResult` per input, in input order (``status`` written / skipped / failed).
     Raises:
-        ValueError / FileNotFoundError / FileExistsError / PermissionError for problems of the whole job
+        ValueError (also a TypeError for a value of the wrong type) / FileNotFoundError / FileExistsError /
+        PermissionError for problems of the whole job
         (bad settings, missing input path, no model, existing outputs without ``overwrite`` /
         ``skip_existing``, a read-only output folder), before any model is loaded.
     """
@@ -300,7 +301,7 @@ def generate_scenes(
         except TypeError:
             images = None
         if images is None:
-            raise v.InvalidValue(f"{v.arg('images')} must be an image path, an image (PIL, numpy, torch) or a list of "
+            raise v.InvalidType(f"{v.arg('images')} must be an image path, an image (PIL, numpy, torch) or a list of "
                                  f"them, got "
                                  f"{given!r} ({type(given).__name__})"[:300])
     paths = collect_inputs(images)  # Path, or MemoryImage for an image given as an object
@@ -567,8 +568,8 @@ def generate(
     Returns:
         the scene folders written (under ``accelerate launch``: by all processes).
     Raises:
-        ValueError (a bad value, named as the argument), FileNotFoundError, FileExistsError,
-        PermissionError: before anything is loaded or written. GenerationError after the other inputs are
+        ValueError (a bad value, named as the argument; one of the wrong type is also a TypeError),
+        FileNotFoundError, FileExistsError, PermissionError: before anything is loaded or written. GenerationError after the other inputs are
         written, when some inputs failed (a bad image ...).
     """
     results = generate_scenes(

@@ -192,7 +192,7 @@ def model_info(model: str | Path | None) -> ModelInfo:
             )
     else:
         if not isinstance(model, (str, os.PathLike)):
-            raise v.InvalidValue(f"{v.arg('model')} must be a folder or a hub id, got {model!r} ({type(model).__name__})")
+            raise v.InvalidType(f"{v.arg('model')} must be a folder or a hub id, got {model!r} ({type(model).__name__})")
         path = resolve_checkpoint(model)
     path = Path(path)
     defaults = dict(RELEASED_DEFAULTS)
@@ -253,7 +253,7 @@ def check_loaded(model: object, loaded: object) -> None:
     if loaded is None:
         return
     if not isinstance(loaded, LoadedModel):
-        raise v.InvalidValue(f"{v.arg('loaded')} must be a model from genxd.load_model(...), got {loaded!r} "
+        raise v.InvalidType(f"{v.arg('loaded')} must be a model from genxd.load_model(...), got {loaded!r} "
                              f"({type(loaded).__name__})"[:300])
     if model is not None:
         raise v.InvalidValue(f"give {v.arg('model')} or {v.arg('loaded')}, not both ({v.arg('loaded')} is the model "

@@ -45,6 +45,10 @@ class InvalidValue(ValueError):
     """A user-facing value is wrong (type, range, name); the message names the argument."""
 
 
+class InvalidType(InvalidValue, TypeError):
+    """A value of the wrong type (``seed="1"``): a TypeError as Python has it, and an InvalidValue as every refusal."""
+
+
 class GenXDWarning(UserWarning):
     """A value is valid but outside what the model knows (results may be poor)."""
 
@@ -216,7 +220,7 @@ class Number(Spec):
         bad = InvalidValue(f"{label} must be {self.describe()}, got {_shown(value)}{tail}")
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
             kind = "an integer" if self.integer else "a number"
-            raise InvalidValue(f"{label} must be {kind}, got {_shown(value)} ({_type_name(value)})")
+            raise InvalidType(f"{label} must be {kind}, got {_shown(value)} ({_type_name(value)})")
         if isinstance(value, numbers.Integral):
             value = int(value)
         else:
@@ -263,7 +267,7 @@ class Choice(Spec):
         if hasattr(value, "value") and isinstance(getattr(value, "value"), str):  # an Enum member
             value = value.value
         if not isinstance(value, str):
-            raise InvalidValue(f"{label} must be {self.describe()}, got {_shown(value)} ({_type_name(value)})")
+            raise InvalidType(f"{label} must be {self.describe()}, got {_shown(value)} ({_type_name(value)})")
         key = value.strip().lower()
         table = {c.lower(): c for c in self.choices} | {a.lower(): c for a, c in self.aliases}
         if key not in table:
@@ -308,7 +312,7 @@ class Pair(Spec):
         else:
             parts = _items(value)
             if parts is None:
-                raise InvalidValue(f"{label} must be {self.describe()}, got {_shown(value)} ({_type_name(value)})")
+                raise InvalidType(f"{label} must be {self.describe()}, got {_shown(value)} ({_type_name(value)})")
         if len(parts) != 2:
             raise InvalidValue(f"{label} must be {self.describe()}, got {len(parts)} values: {value!r}")
         return tuple(self.item.check(p, label) for p in parts)
@@ -358,7 +362,7 @@ class Numbers(Spec):
             raise InvalidValue(f"{label} must be {self.describe()}")
         texts = [value] if isinstance(value, (str, numbers.Real)) else _items(value)
         if texts is None:
-            raise InvalidValue(f"{label} must be {self.describe()}, got {_shown(value)} ({_type_name(value)})")
+            raise InvalidType(f"{label} must be {self.describe()}, got {_shown(value)} ({_type_name(value)})")
         out: list[float] = []
         for text in texts:
             parts = re.split(r"[,\s]+", text.strip()) if isinstance(text, str) else [text]
@@ -446,7 +450,7 @@ class Device(Spec):
             if type(value).__name__ == "device" and hasattr(value, "type"):  # a torch.device
                 value = str(value)
             else:
-                raise InvalidValue(f"{label} must be {self.describe()}, got {_shown(value)} ({_type_name(value)})")
+                raise InvalidType(f"{label} must be {self.describe()}, got {_shown(value)} ({_type_name(value)})")
         name = value.strip().lower()
         m = _DEVICE_RE.match(name)
         base = None if m is None else name.split(":")[0]
@@ -480,7 +484,7 @@ class Flag(Spec):
         if value is None and self.optional:
             return None
         if not isinstance(value, bool):
-            raise InvalidValue(f"{label} must be True or False, got {_shown(value)} ({_type_name(value)})")
+            raise InvalidType(f"{label} must be True or False, got {_shown(value)} ({_type_name(value)})")
         return value
 
 
@@ -592,7 +596,7 @@ def warn_outside_trained(trained: dict[str, Sequence[float]], values: dict[str, 
 
 
 __all__ = [
-    "DEFAULT_MOTION_SCALE", "MOTION_STRENGTH_MAX", "InvalidValue", "GenXDWarning", "cli_style", "is_cli", "arg",
+    "DEFAULT_MOTION_SCALE", "MOTION_STRENGTH_MAX", "InvalidValue", "InvalidType", "GenXDWarning", "cli_style", "is_cli", "arg",
     "overwrite_hint", "skip_hint", "Spec", "Number", "Int", "Float", "Choice", "Pair", "Device", "Flag", "check", "ChoiceList", "Numbers", "Size", "Colour",
     "warn", "warn_outside_trained", "outside_trained", "trained_span", "MODES", "FITS", "DTYPES", "DEVICE", "NUM_FRAMES", "RESOLUTION", "STEPS",
     "GUIDANCE", "MOTION_STRENGTH", "SEED", "FOCAL", "ELEVATION", "AZIMUTH", "AZIMUTH_RANGE", "RADIUS",

@@ -216,7 +216,7 @@ def reconstruct_scene(
     # the command line's checks, for Python callers too ("holdout_every='2'" was a TypeError deep inside)
     config = config or ReconstructionConfig()
     if not isinstance(config, ReconstructionConfig):
-        raise v.InvalidValue(f"{v.arg('config')} must be a ReconstructionConfig, got {type(config).__name__}")
+        raise v.InvalidType(f"{v.arg('config')} must be a ReconstructionConfig, got {type(config).__name__}")
     input_path = path_argument(input_path, "input_path")
     out_dir = path_argument(out_dir, "out_dir", "a folder path")
     resolution = v.check(resolution, js.RECON_RESOLUTION, "resolution")

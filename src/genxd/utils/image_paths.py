@@ -24,7 +24,7 @@ def collect_images(inputs: Iterable[str | Path], seen: set[str] | None = None) -
     no images, or an entry that is not a path. ``seen``: the real paths of files taken by earlier calls (updated;
     with it an empty result is no error: the caller collects its inputs in several calls).
     """
-    from ..validation import InvalidValue, arg
+    from ..validation import InvalidType, InvalidValue, arg
 
     if isinstance(inputs, (str, Path)):
         inputs = [inputs]
@@ -33,7 +33,7 @@ def collect_images(inputs: Iterable[str | Path], seen: set[str] | None = None) -
     seen = set() if seen is None else seen
     for item in inputs:
         if not isinstance(item, (str, os.PathLike)) or isinstance(item, bytes):
-            raise InvalidValue(f"{arg('images')}: expected file or folder paths, got {item!r} ({type(item).__name__})")
+            raise InvalidType(f"{arg('images')}: expected file or folder paths, got {item!r} ({type(item).__name__})")
         p = Path(item).expanduser()
         if not p.exists():
             raise FileNotFoundError(f"{p}: no such file or folder")

@@ -184,7 +184,7 @@ def collect_inputs(items: Any) -> "list[Path | MemoryImage]":
     """The inputs of :func:`genxd.generate`, in order: paths (files, and folders expanded as
     :func:`genxd.utils.image_paths.collect_images` expands them; a file twice is kept once) and image objects
     (a batch gives one input per image), each object a :class:`MemoryImage`."""
-    from ..validation import InvalidValue, arg
+    from ..validation import InvalidType, InvalidValue, arg
     from .image_paths import collect_images
 
     if isinstance(items, (str, os.PathLike)) or is_memory_image(items):
@@ -200,7 +200,7 @@ def collect_inputs(items: Any) -> "list[Path | MemoryImage]":
             out.extend(collect_images([item], seen=seen))
             continue
         if not is_memory_image(item):
-            raise InvalidValue(f"{arg('images')}: expected image paths or images (PIL, numpy, torch), got "
+            raise InvalidType(f"{arg('images')}: expected image paths or images (PIL, numpy, torch), got "
                                f"{item!r} ({type(item).__name__})"[:300])
         for obj in (list(item) if is_image_batch(item) else [item]):
             image = MemoryImage(in_memory, obj)

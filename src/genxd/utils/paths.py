@@ -15,10 +15,10 @@ def path_argument(value: object, name: str, what: str = "a file or folder path")
     """The Python argument ``name`` as a path: ``~`` expanded (as a shell does on the command line; ``out_dir="~/x"``
     made a folder named ``~`` here), and an empty or blank string refused instead of meaning the current folder
     (``out_dir=""`` wrote into it, ``images=""`` took every image there). InvalidValue naming the argument."""
-    from ..validation import InvalidValue, arg
+    from ..validation import InvalidType, InvalidValue, arg
 
     if not isinstance(value, (str, os.PathLike)) or isinstance(value, bytes):
-        raise InvalidValue(f"{arg(name)} must be {what}, got {value!r} ({type(value).__name__})"[:300])
+        raise InvalidType(f"{arg(name)} must be {what}, got {value!r} ({type(value).__name__})"[:300])
     if not os.fspath(value).strip():
         raise InvalidValue(f"{arg(name)} is empty ({os.fspath(value)!r}): pass {what}")
     return Path(value).expanduser()
