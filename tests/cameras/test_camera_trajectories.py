@@ -215,3 +215,18 @@ def test_presets_and_make_trajectory():
     assert torch.equal(make_trajectory("static", num_frames=3)[0], static(num_frames=3)[0])
     with pytest.raises(ValueError, match="unknown camera path"):
         make_trajectory("loop")
+
+
+@pytest.mark.parametrize("kwargs, error, message", [
+    ({"num_frames": "8"}, TypeError, r"^num_frames must be an integer, got '8' \(str\)$"),  # said "got 8"
+    ({"num_frames": None}, TypeError, r"^num_frames must be an integer, got None"),  # int()'s own message
+    ({"num_frames": 2.5}, ValueError, r"^num_frames must be an integer, got 2.5$"),
+    ({"num_frames": 0}, ValueError, r"^num_frames must be an integer >= 1, got 0$"),
+    ({"num_frames": 8, "focal": "1.4"}, TypeError, r"^focal must be a number, got '1.4' \(str\)$"),  # math's message
+    ({"num_frames": 8, "focal": float("nan")}, ValueError, r"^focal must be a finite number > 0, got nan"),
+])
+def test_preset_arguments_are_checked_in_one_line(kwargs, error, message):
+    from genxd.cameras import orbit
+
+    with pytest.raises(error, match=message):
+        orbit(**kwargs)

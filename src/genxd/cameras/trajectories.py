@@ -58,15 +58,17 @@ Frame = Literal["first", "world"]
 
 
 def _check_num_frames(num_frames: int, minimum: int = 1) -> int:
-    if int(num_frames) != num_frames or num_frames < minimum:
-        raise ValueError(f"num_frames must be an integer >= {minimum}, got {num_frames}")
-    return int(num_frames)
+    """A ValueError for a frame count below ``minimum`` or not whole; a TypeError for one that is no number (the
+    string '8' said "must be an integer >= 1, got 8", None was int()'s own TypeError)."""
+    from ..validation import Int
+
+    return Int(minimum).check(num_frames, "num_frames")  # named as the presets name it (callers rename it)
 
 
 def _check_focal(focal: float) -> float:
-    if not math.isfinite(focal) or focal <= 0:
-        raise ValueError(f"focal must be a positive normalised focal length (fx/W), got {focal}")
-    return float(focal)
+    from ..validation import Float
+
+    return float(Float(0.0, lo_open=True, why="a normalised focal length fx / W").check(focal, "focal"))
 
 
 def _constant_K(focal: float, n: int) -> Tensor:
