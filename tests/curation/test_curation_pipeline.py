@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from genxd.curation import (
     INDEX_NAME,
@@ -296,3 +297,24 @@ def test_stages_are_reported_as_they_start_and_shown_in_the_progress_bar(verdict
     monkeypatch.setattr(dataset, "_make_progress", lambda enabled, total: contextlib.nullcontext(Bar()))
     curate_dataset([folder], tmp_path / "out2", KNOWN, progress=True)
     assert "ok 0  failed 0  clip: sfm" in Bar.statuses and Bar.statuses[-1] == "ok 1  failed 0", Bar.statuses
+
+
+def test_curate_video_puts_the_callers_thread_counts_back(tmp_path):
+    """num_threads set torch's and OpenCV's thread counts for the video and left them so in the caller's process
+    (a notebook's torch ran on 1 thread after curate_video(..., CurationConfig(num_threads=1)))."""
+    import cv2
+
+    threads, cv_threads = torch.get_num_threads(), cv2.getNumThreads()
+    torch.set_num_threads(3)
+    cv2.setNumThreads(3)
+    seen = []
+    try:
+        (tmp_path / "empty.mp4").write_bytes(b"")  # fails at once, after the counts were set
+        record = curate_video(VideoSource("empty", tmp_path / "empty.mp4", "video"), tmp_path / "out",
+                              CurationConfig(num_threads=1),
+                              on_stage=lambda stage: seen.append((torch.get_num_threads(), cv2.getNumThreads())))
+        assert record["status"] == "failed" and seen == [(1, 1)]
+        assert (torch.get_num_threads(), cv2.getNumThreads()) == (3, 3)
+    finally:
+        torch.set_num_threads(threads)
+        cv2.setNumThreads(cv_threads)

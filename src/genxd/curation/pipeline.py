@@ -9,6 +9,7 @@ Output, written atomically (built in a hidden temporary folder beside the target
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
 import shutil
@@ -17,7 +18,7 @@ import traceback
 import uuid
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 
@@ -87,7 +88,8 @@ class CurationConfig:
         features: SfM correspondences, "sift", "klt" or "auto" (see :func:`run_sfm`).
         mapper: SfM mapper, "incremental", "global" or "auto" (incremental, then global when incremental
             fails; see :func:`run_sfm`).
-        num_threads: threads for OpenCV/pycolmap/torch in this process (-1: all cores).
+        num_threads: threads for OpenCV/pycolmap/torch in this process while a video is curated (-1: all cores;
+            the caller's counts are put back after it).
         device: torch device of the learned models.
         jpeg_quality: quality of the written frames.
         seed: random seed (RANSAC, mapping).
@@ -163,17 +165,24 @@ def _cached(kind: str, path: str, device: str, factory):
     return _MODEL_CACHE[key]
 
 
-def _set_threads(num_threads: int) -> None:
+@contextlib.contextmanager
+def _threads(num_threads: int) -> Iterator[None]:
+    """OpenCV's and torch's thread counts set to ``num_threads`` (> 0) for the block, then put back: a caller's
+    process (``curate_video`` from a notebook) kept the video's counts afterwards."""
     import cv2
+    import torch
 
-    if num_threads > 0:
-        cv2.setNumThreads(num_threads)
-        try:
-            import torch
-
-            torch.set_num_threads(num_threads)
-        except ImportError:  # pragma: no cover - torch is a dependency
-            pass
+    if num_threads <= 0:
+        yield
+        return
+    saved = cv2.getNumThreads(), torch.get_num_threads()
+    cv2.setNumThreads(num_threads)
+    torch.set_num_threads(num_threads)
+    try:
+        yield
+    finally:
+        cv2.setNumThreads(saved[0])
+        torch.set_num_threads(saved[1])
 
 
 def _write_frames(frames: np.ndarray, image_dir: Path, quality: int) -> list[str]:
@@ -240,7 +249,8 @@ def curate_video(
     try:
         tmp.mkdir()
         with collected_warnings() as notes:
-            meta = _curate_into(source, tmp, config, masker, on_stage or (lambda stage: None))
+            with _threads(config.num_threads):
+                meta = _curate_into(source, tmp, config, masker, on_stage or (lambda stage: None))
         if notes:  # kept with the result: a worker's warnings reach no terminal (Ray), or reach it unformatted
             meta["warnings"] = notes
             (tmp / META_NAME).write_text(json_text(meta, indent=2))
@@ -289,7 +299,6 @@ def _show(notes: list[str]) -> None:
 def _curate_into(source: VideoSource, folder: Path, config: CurationConfig, masker: Masker | None,
                  on_stage: StageCallback) -> dict[str, Any]:
     """All stages, writing into ``folder``; returns the meta dict. Raises CurationError."""
-    _set_threads(config.num_threads)
     timings: dict[str, float] = {}
     work = folder / "_work"
     work.mkdir()
