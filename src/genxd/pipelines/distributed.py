@@ -197,8 +197,11 @@ class GenerationError(RuntimeError):
 
     def __init__(self, results: Sequence[SceneResult], what: str = "inputs"):
         failed = [r for r in results if r.status == "failed"]
-        detail = "; ".join(r.failure for r in failed[:3])  # "bad.png: cannot read", not "bad.png: bad.png: ..."
-        super().__init__(f"{describe_failures(results, what)} ({detail})")
+        # each input named once, with its error ("bad.png: cannot read"; it was "failed: bad.png (bad.png: ...)")
+        shown = "; ".join(r.failure for r in failed[:3])
+        rest = [r.input for r in failed[3:]]
+        more = f"; {len(rest)} more: {', '.join(rest[:5])}{', ...' if len(rest) > 5 else ''}" if rest else ""
+        super().__init__(f"{len(failed)} of {len(results)} {what} failed: {shown}{more}")
         self.results = list(results)
 
 

@@ -1,0 +1,26 @@
+"""GenerationError (genxd.pipelines.distributed): the message a Python caller reads when some inputs failed."""
+
+from __future__ import annotations
+
+from genxd.pipelines.distributed import GenerationError, SceneResult
+
+
+def _results(failures: dict[str, str], written: int = 1) -> list[SceneResult]:
+    done = [SceneResult(i, f"ok{i}.png", f"out/ok{i}", "written") for i in range(written)]
+    return done + [SceneResult(written + i, name, f"out/{i}", "failed", error, "ValueError")
+                   for i, (name, error) in enumerate(failures.items())]
+
+
+def test_each_failed_input_is_named_once_with_its_error():
+    """It read '1 of 2 inputs failed: bad.png (bad.png: cannot read image ...)': the name twice."""
+    error = GenerationError(_results({"bad.png": "bad.png: cannot read image (UnidentifiedImageError)"}))
+    assert str(error) == "1 of 2 inputs failed: bad.png: cannot read image (UnidentifiedImageError)"
+    error = GenerationError(_results({"a.png": "no faces", "b.png": "b.png: too small"}, written=0))
+    assert str(error) == "2 of 2 inputs failed: a.png: no faces; b.png: too small"
+
+
+def test_past_three_failures_the_others_are_counted_and_named():
+    error = GenerationError(_results({f"{i}.png": "broken" for i in range(10)}, written=0), what="groups")
+    assert str(error) == ("10 of 10 groups failed: 0.png: broken; 1.png: broken; 2.png: broken; 7 more: 3.png, 4.png, "
+                          "5.png, 6.png, 7.png, ...")
+    assert len(error.results) == 10
