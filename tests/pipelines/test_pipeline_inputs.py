@@ -64,3 +64,16 @@ def test_other_forms_are_refused_naming_the_accepted_ones(pipe, images, error, m
     c2w, K = orbit(num_frames=3)
     with pytest.raises(error, match=match):
         pipe(images, c2w, K, num_inference_steps=1, output_type="latent")
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    ({"guidance_scale": float("nan")}, ValueError, "^guidance_scale must be a finite number >= 1, got nan"),  # ran unguided
+    ({"guidance_scale": "3"}, TypeError, "^guidance_scale must be a number"),  # '<' not supported between ...
+    ({"num_inference_steps": 2.5}, ValueError, "^num_inference_steps must be an integer, got 2.5"),
+    ({"num_inference_steps": "2"}, TypeError, "^num_inference_steps must be an integer"),
+    ({"generator": [torch.Generator(), torch.Generator()]}, ValueError, "2 generators for a batch of 1"),  # one ignored
+])
+def test_sampling_settings_are_checked_in_one_line(pipe, photo, kwargs, error, match):
+    c2w, K = orbit(num_frames=3)
+    with pytest.raises(error, match=match):
+        pipe(photo, c2w, K, **{"num_inference_steps": 1, **kwargs}, output_type="latent")

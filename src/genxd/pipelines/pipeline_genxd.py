@@ -26,6 +26,7 @@ from torch import Tensor
 from ..cameras import check_rigid
 from ..models import UNetMVTemporalConditionModel
 from ..checkpoint_folders import resolve_checkpoint
+from ..validation import Float, Int
 from .conditioning import GenXDConditions, build_conditions, mode_to_indicator
 from .decoding import decode_in_windows
 from .memory import default_overlap, resolve_decode_chunk
@@ -330,8 +331,8 @@ class GenXDPipeline(DiffusionPipeline):
             num_inference_steps / guidance_scale: sampler steps (``heun``: ``2n - 1`` UNet calls); CFG scale
                 (1 = no guidance, one UNet pass a step). The sampler is ``self.scheduler``
                 (:meth:`set_scheduler`).
-            generator / latents: randomness; ``latents [B, F, 4, h, w]`` is the initial noise before
-                scaling by the scheduler's initial sigma.
+            generator / latents: randomness (one ``torch.Generator``, or a list of one per sample: ``B`` of them);
+                ``latents [B, F, 4, h, w]`` is the initial noise before scaling by the scheduler's initial sigma.
             output_type: ``"pt"``, ``"np"``, ``"pil"`` or ``"latent"``.
             decode_chunk_size / decode_overlap: frames decoded at a time (``"auto"``: by image size,
                 :mod:`genxd.pipelines.memory`), and frames shared by consecutive windows (default: half a
@@ -383,14 +384,15 @@ class GenXDPipeline(DiffusionPipeline):
         self._check_inputs(images, target_c2w, target_K, context_index, context_c2w, height, width)
         if output_type not in ("pt", "np", "pil", "latent"):
             raise ValueError(f"output_type must be 'pt', 'np', 'pil' or 'latent', got {output_type!r}")
-        if guidance_scale < 1:
-            raise ValueError(f"guidance_scale must be >= 1, got {guidance_scale}")
+        # NaN passed "< 1" and sampled without guidance; a string failed in a comparison
+        guidance_scale = Float(1.0).check(guidance_scale, "guidance_scale")
         if not (math.isfinite(motion_guidance_scale) and motion_guidance_scale >= 0):
             raise ValueError(f"motion_guidance_scale must be >= 0, got {motion_guidance_scale}")
         if motion_guidance_scale > 0 and (self.unet.motion_embedding is None or mode_to_indicator(mode) == 0):
             raise ValueError("motion_guidance_scale needs mode '4d' or 'video' and a model with a motion embedding")
-        if num_inference_steps < 1:
-            raise ValueError(f"num_inference_steps must be >= 1, got {num_inference_steps}")
+        num_inference_steps = Int(1).check(num_inference_steps, "num_inference_steps")
+        if isinstance(generator, (list, tuple)) and len(generator) != b:  # the extra ones were ignored
+            raise ValueError(f"generator: a list of {len(generator)} generators for a batch of {b} (one per sample)")
         num_frames = target_c2w.shape[1]
         device = self._execution_device
         indicator = torch.full((b,), mode_to_indicator(mode), dtype=torch.long, device=device)
