@@ -25,14 +25,12 @@ times the per-frame normalised image displacement of moving objects with the cam
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
 import math
 import numbers
 import re
 import warnings
 from dataclasses import dataclass
-from typing import Any, Iterator, Sequence
+from typing import Any, Sequence
 
 #: The model sees ``DEFAULT_MOTION_SCALE x`` the per-frame normalised image displacement of moving objects
 #: (camera factored out). Typical real clips: 0.002 - 0.05 per frame, i.e. motion strength 0.2 - 5.
@@ -53,93 +51,11 @@ class GenXDWarning(UserWarning):
     """A value is valid but outside what the model knows (results may be poor)."""
 
 
-# ------------------------------------------------------------------------------------------------
-# who is calling: the command line or Python
-# ------------------------------------------------------------------------------------------------
-
-_CALLER: contextvars.ContextVar[str] = contextvars.ContextVar("genxd_caller", default="python")
-
-#: Python argument name -> command-line option, where they differ in more than ``_`` vs ``-``.
-FLAGS: dict[str, str] = {
-    "num_frames": "--frames",
-    "num_inference_steps": "--steps",
-    "guidance_scale": "--guidance",
-    "out_dir": "--out",
-    "compile_unet": "--compile",
-    "azimuth_range": "--azimuth-range",
-    "data_root": "DATA_ROOT",
-    "images": "IMAGES",
-    "input_list": "--input-list",
-    "max_frame_memory_gib": "--max-frame-memory",
-    "num_threads": "--threads",
-    "ray_address": "--ray",
-}
-
-
-def cli_style() -> contextlib.AbstractContextManager[None]:
-    """Within this block, messages name command-line options (``--frames``) instead of arguments."""
-    return caller_style("cli")
-
-
-def is_cli() -> bool:
-    return _CALLER.get() == "cli"
-
-
-def caller() -> str:
-    """``"cli"`` or ``"python"``: hand it to worker processes, which start as ``"python"``."""
-    return _CALLER.get()
-
-
-@contextlib.contextmanager
-def caller_style(name: str) -> Iterator[None]:
-    """Within this block, messages are worded for ``name`` (a :func:`caller` value from the parent process)."""
-    if name not in ("cli", "python"):
-        raise ValueError(f"caller must be 'cli' or 'python', got {name!r}")
-    token = _CALLER.set(name)
-    try:
-        yield
-    finally:
-        _CALLER.reset(token)
-
-
-def arg(name: str) -> str:
-    """``name`` (a Python argument) as the caller knows it: ``--frames`` on the command line."""
-    if not is_cli():
-        return name
-    return FLAGS.get(name, "--" + name.replace("_", "-"))
-
-
-def setting(name: str, value: Any = None) -> str:
-    """A setting with a value as the caller writes it: ``--max-frames 388`` or ``max_frames=388``; without a
-    value just the name (:func:`arg`)."""
-    if value is None:
-        return arg(name)
-    return f"{arg(name)} {value}" if is_cli() else f"{name}={value}"
-
-
-def overwrite_hint(verb: str = "use", them: bool = False) -> str:
-    """How to ask for replacing an existing output (``them``: several), in the caller's terms: ``use --overwrite
-    to replace it`` (``verb``) on the command line, ``pass overwrite=True to replace it`` from Python."""
-    what = "them" if them else "it"
-    return f"{verb} --overwrite to replace {what}" if is_cli() else f"pass overwrite=True to replace {what}"
-
-
-def out_of_memory_message(exc: BaseException, advice: str = "") -> str:
-    """torch's out-of-memory paragraph as one line: what ran out (and how much was asked for), then ``advice``."""
-    sentences = " ".join(str(exc).split()).split(". ")
-    kept = sentences[:2] if len(sentences) > 1 and sentences[1].startswith("Tried to allocate") else sentences[:1]
-    what = " (".join(s.rstrip(".") for s in kept) + (")" if len(kept) > 1 else "")
-    what = what.replace("(Tried", "(tried") or "out of memory"
-    return f"{what}: {advice}" if advice else what
-
-
-def is_out_of_memory(exc: BaseException) -> bool:
-    """True for ``torch.OutOfMemoryError`` (by name: this module does not import torch)."""
-    return any(cls.__name__ == "OutOfMemoryError" for cls in type(exc).__mro__)
-
-
-def skip_hint() -> str:
-    return "--skip-existing to keep it" if is_cli() else "skip_existing=True to keep it"
+# who is calling (the command line or Python) and messages worded for it: genxd.caller_style, re-exported here
+from .caller_style import (
+    FLAGS, arg, caller, caller_style, cli_style, is_cli, is_out_of_memory, out_of_memory_message, overwrite_hint,
+    setting, skip_hint,
+)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -601,4 +517,5 @@ __all__ = [
     "warn", "warn_outside_trained", "outside_trained", "trained_span", "MODES", "FITS", "DTYPES", "DEVICE", "NUM_FRAMES", "RESOLUTION", "STEPS",
     "GUIDANCE", "MOTION_STRENGTH", "SEED", "FOCAL", "ELEVATION", "AZIMUTH", "AZIMUTH_RANGE", "RADIUS",
     "BATCH_SIZE", "FPS", "PATH_SPACINGS", "PATH_INTRINSICS", "PATH_SMOOTHING", "N_VIEWS", "NUM_CONTEXT", "STRATEGIES", "FLAGS",
+    "caller", "caller_style", "setting", "is_out_of_memory", "out_of_memory_message",
 ]
