@@ -23,6 +23,7 @@ from typer.core import TyperGroup
 
 from ..utils.io import atomic_dir, atomic_file, is_environment_error, read_json, write_json_atomic  # noqa: F401
 from ..utils.progress import close_bars
+from ..utils.shared_work import OtherProcessFailed
 from ..validation import GenXDWarning, cli_style, is_out_of_memory, out_of_memory_message
 from .process_exit import interruption, output_closed_passes_click, quiet_when_output_closes
 
@@ -183,6 +184,8 @@ def _run_body(fn: Callable[[], T], quiet: bool) -> T:
         except BaseException:
             close_bars()  # their last state before the error line, not after it
             raise
+    except OtherProcessFailed:
+        raise typer.Exit(code=2) from None  # the process that failed printed the error line
     except USER_ERRORS as exc:
         raise fail(with_cache_variable(exc) if isinstance(exc, OSError) else str(exc) or type(exc).__name__) from None
     except OSError as exc:

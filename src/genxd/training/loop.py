@@ -39,6 +39,7 @@ from .checkpoint_files import (CHECKPOINT_PREFIX, CONFIG_MARK, damaged_checkpoin
                                resume_error)
 from .config import CheckpointConfig, LoggingConfig, OptimConfig, config_to_dict
 from .interrupts import StepBoundaryInterrupts
+from .stops import RunStops
 from .tensorboard_log import quiet_writer_thread, writing_log
 
 __all__ = ["TrainingRun", "lr_at", "list_checkpoints", "CHECKPOINT_PREFIX", "remove_run_outputs"]
@@ -85,8 +86,9 @@ def ddp_kwargs(mixed_precision: str, comm_hook: str = "auto", bucket_mb: int = 2
                                          comm_hook=hook, gradient_as_bucket_view=True)
 
 
-class TrainingRun:
-    """Accelerator, output folder, logging and checkpoints of one training run.
+class TrainingRun(RunStops):
+    """Accelerator, output folder, logging and checkpoints of one training run; how it stops on every process
+    together (:class:`genxd.training.stops.RunStops`).
 
     Args:
         output_dir: run folder. Refuses to start over a folder that already holds checkpoints unless
@@ -163,6 +165,7 @@ class TrainingRun:
             self.print("tensorboard is not installed: logging to metrics.jsonl only (pip install tensorboard)")
         self.start_time = time.monotonic()
         self.interrupts = StepBoundaryInterrupts()  # entered by the training loops around their steps
+        self._agreed = (False, False)  # several processes: the stop flags agreed at the last batch (RunStops)
         self.data_items: int | None = None  # set by the trainers once the data is built (training_state.json)
 
     def _share_cpus(self, acc) -> None:
@@ -268,49 +271,6 @@ class TrainingRun:
         if self.tensorboard:
             with writing_log(self.output_dir / "logs"):
                 self.accelerator.log(metrics, step=step)
-
-    def stop_reason(self, step: int, every_steps: int = 10) -> str | None:
-        """``"interrupted"`` once a Ctrl-C / SIGTERM held by :attr:`interrupts` reached any process, ``"time"`` once
-        ``max_minutes`` has passed on any of them, else None; the same on every process. One process: a clock check
-        (no device tensor, no synchronisation); several processes must agree, which costs a collective and a host
-        sync, so they compare only every ``every_steps`` steps (the stop may come up to ``every_steps - 1`` late)."""
-        held = self.interrupts.pending is not None
-        over = self.optim.max_minutes is not None and time.monotonic() - self.start_time > 60.0 * self.optim.max_minutes
-        if self.accelerator.num_processes > 1:
-            if every_steps > 1 and step % every_steps:
-                return None
-            flags = torch.tensor([float(held), float(over)], device=self.accelerator.device)
-            held, over = (bool(x > 0) for x in self.accelerator.reduce(flags, reduction="sum").tolist())
-        return "interrupted" if held else "time" if over else None
-
-    def next_batch(self, data_iter: Any, first: bool, step: int, last_saved: int,
-                   checkpoint: Callable[[int], Any]) -> Any:
-        """The next batch of ``data_iter``. An item that cannot be read (a broken file: ValueError / OSError) stops
-        the run; at the ``first`` batch of a step (between two steps) with one process, the steps since the last
-        checkpoint (``last_saved``) are saved first, so that fixing the file and ``--resume latest`` loses nothing
-        (several processes would wait for the failed one inside the save: the process that failed says which steps
-        are lost, and its error line names the file)."""
-        try:
-            return next(data_iter)
-        except (ValueError, OSError):
-            acc = self.accelerator
-            if first and acc.num_processes == 1 and step > max(last_saved, 0):
-                checkpoint(step)
-                self.print(f"an item of the data could not be read: step {step} was saved first (fix or remove the "
-                           "file, then --resume latest)")
-            elif acc.num_processes > 1 and step > max(last_saved, 0):
-                first_lost = max(last_saved, 0) + 1
-                lost = f"step {step} is" if first_lost == step else f"steps {first_lost}-{step} are"
-                self.print_here(f"process {acc.process_index}: an item of the data could not be read: with "
-                                f"{acc.num_processes} processes the {lost} not saved (since the last checkpoint; fix "
-                                "or remove the file, then --resume latest)")
-            raise
-
-    def raise_interrupt(self, step: int, saved: Path | None) -> None:
-        """Raise the held interrupt (the command exits 130, or 143 for SIGTERM), saying where the run stopped."""
-        if saved is not None:
-            self.print(f"interrupted at step {step}: checkpoint saved (resume with --resume latest)")
-        raise (self.interrupts.pending or KeyboardInterrupt)()
 
     # ------------------------------------------------------------------ checkpoints
     def _resolve_resume(self, resume: str | None, overwrite: bool) -> Path | None:

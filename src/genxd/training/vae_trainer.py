@@ -196,7 +196,7 @@ def train_vae(cfg: VAETrainConfig, resume: str | None = None, overwrite: bool = 
                 window, t_window, n_window = [], time.monotonic(), 0
             if val_every > 0 and step % val_every == 0:
                 validate(step)
-            stop = run.stop_reason(step)  # max_minutes, or a Ctrl-C / SIGTERM held until this step ended
+            stop = run.stop_reason()  # max_minutes, or a Ctrl-C / SIGTERM held until this step ended
             if (cfg.checkpoint.every_steps > 0 and step % cfg.checkpoint.every_steps == 0) or stop:
                 final = checkpoint(step)
                 last_saved = step

@@ -10,7 +10,7 @@ call :func:`mark_work_shared` where their processes part ways; from then on ever
 
 from __future__ import annotations
 
-__all__ = ["mark_work_shared", "work_is_shared", "reset_work_shared"]
+__all__ = ["mark_work_shared", "work_is_shared", "reset_work_shared", "OtherProcessFailed"]
 
 _SHARED = False
 
@@ -30,3 +30,8 @@ def reset_work_shared() -> None:
     """Back to "same checks on every process" (a command starting in a process that ran another one: tests)."""
     global _SHARED
     _SHARED = False
+
+
+class OtherProcessFailed(RuntimeError):
+    """This process stopped because another process of the job failed (its batch of training data could not be read):
+    that process prints the error; the command line exits 2 here without a second error line."""

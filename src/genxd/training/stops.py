@@ -1,0 +1,125 @@
+"""How a training run stops, on every process together: a Ctrl-C / SIGTERM held until a step ends
+(:mod:`genxd.training.interrupts`), the time limit (``training.max_minutes``), and an item of the data that cannot be
+read (a broken image).
+
+With several processes (``accelerate launch``) every process must stop at the same step, and all of them take part
+in the checkpoint of the steps done (the save is collective). They compare their state once per micro-batch, right
+after reading it and before the step's first collective (DDP's gradient all-reduce): one all-reduce of
+``processes + 2`` numbers (which processes could not read their batch; whether one holds an interrupt; whether one
+is past ``max_minutes``) and a host sync. So a process whose batch cannot be read no longer leaves the others waiting
+for it inside the step: they all save the steps done and stop (before 2026-12-05 those steps were lost), and an
+interrupt is acted on at the end of the step after the one it came in (before, the processes compared every 10
+steps, and ``accelerate launch``, which kills its processes 30 s after passing a Ctrl-C on, killed them before the
+save once steps took more than about 3 s). One process compares nothing: no collective, no sync.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+
+from ..utils.shared_work import OtherProcessFailed
+
+__all__ = ["RunStops"]
+
+#: What a process reports for its batch: read, an item of the data could not be read (a broken file), another error.
+_READ, _DATA_ERROR, _OTHER_ERROR = 0, 1, 2
+
+
+class RunStops:
+    """The stopping part of :class:`genxd.training.loop.TrainingRun` (which provides ``accelerator``, ``optim``,
+    ``interrupts``, ``start_time``, ``print``)."""
+
+    accelerator: Any
+    optim: Any
+    interrupts: Any
+    start_time: float
+    print: Callable[..., None]
+    #: (an interrupt is held, ``max_minutes`` is past) on some process, as agreed when the last batch was read
+    _agreed: tuple[bool, bool] = (False, False)
+
+    def _time_over(self) -> bool:
+        limit = self.optim.max_minutes
+        return limit is not None and time.monotonic() - self.start_time > 60.0 * limit
+
+    def stop_reason(self) -> str | None:
+        """``"interrupted"`` once a Ctrl-C / SIGTERM held by :attr:`interrupts` reached any process, ``"time"`` once
+        ``max_minutes`` has passed on any of them, else None; the same on every process. One process: as of now.
+        Several: as agreed when this step's batches were read (:meth:`next_batch`; no collective here), so a signal
+        that comes during a step is acted on at the end of the next one."""
+        if self.accelerator.num_processes > 1:
+            held, over = self._agreed
+        else:
+            held, over = self.interrupts.pending is not None, self._time_over()
+        return "interrupted" if held else "time" if over else None
+
+    def next_batch(self, data_iter: Any, first: bool, step: int, last_saved: int,
+                   checkpoint: Callable[[int], Any]) -> Any:
+        """The next batch of ``data_iter``. An item that cannot be read (a broken file: ValueError / OSError) stops
+        the run; at the ``first`` batch of a step (between two steps) the steps since the last checkpoint
+        (``last_saved``) are saved first, so that fixing the file and ``--resume latest`` loses nothing. With
+        several processes all of them stop (and save) together: the process that failed raises its error, the
+        others :class:`genxd.utils.shared_work.OtherProcessFailed`."""
+        acc = self.accelerator
+        try:
+            batch, error = next(data_iter), None
+        except (ValueError, OSError) as exc:
+            batch, error, code = None, exc, _DATA_ERROR
+        except Exception as exc:  # noqa: BLE001 - re-raised below, once the other processes know
+            if acc.num_processes == 1:
+                raise
+            batch, error, code = None, exc, _OTHER_ERROR
+        if acc.num_processes == 1:
+            if error is not None:
+                self._save_before_data_error(first, step, last_saved, checkpoint, "")
+                raise error
+            return batch
+        codes = self._agree(_READ if error is None else code)
+        failed = [rank for rank, c in enumerate(codes) if c != _READ]
+        if not failed:
+            return batch
+        where = f"process {', '.join(map(str, failed))}: "
+        if all(codes[rank] == _DATA_ERROR for rank in failed):
+            self._save_before_data_error(first, step, last_saved, checkpoint, where)
+        acc.wait_for_everyone()  # the main process's line is out before a failed process exits (the launcher then
+        # stops the others)
+        if error is not None:
+            raise error  # its own error line names the process and the file
+        raise OtherProcessFailed(f"{where.rstrip(': ')} could not read its next batch: stopped at step {step}")
+
+    def _save_before_data_error(self, first: bool, step: int, last_saved: int, checkpoint: Callable[[int], Any],
+                                where: str) -> None:
+        """A batch could not be read: save the steps since ``last_saved`` when between two steps (``first``), or say
+        they are lost (in the middle of a step with gradient accumulation)."""
+        if step <= max(last_saved, 0):
+            return
+        if first:
+            checkpoint(step)
+            self.print(f"{where}an item of the data could not be read: step {step} was saved first (fix or remove "
+                       "the file, then --resume latest)")
+            return
+        first_lost = max(last_saved, 0) + 1
+        lost = f"step {step} is" if first_lost == step else f"steps {first_lost}-{step} are"
+        self.print(f"{where}an item of the data could not be read in the middle of a step: the {lost} not saved "
+                   "(since the last checkpoint; fix or remove the file, then --resume latest)")
+
+    def _agree(self, code: int) -> list[int]:
+        """All-reduce this process's batch ``code``, held interrupt and time limit; sets :attr:`_agreed` and returns
+        every process's code."""
+        acc = self.accelerator
+        flags = [0.0] * (acc.num_processes + 2)
+        flags[acc.process_index] = float(code)
+        flags[-2] = float(self.interrupts.pending is not None)
+        flags[-1] = float(self._time_over())
+        summed = acc.reduce(torch.tensor(flags, device=acc.device), reduction="sum").tolist()
+        self._agreed = (summed[-2] > 0, summed[-1] > 0)
+        return [int(round(c)) for c in summed[:-2]]
+
+    def raise_interrupt(self, step: int, saved: Path | None) -> None:
+        """Raise the held interrupt (the command exits 130, or 143 for SIGTERM), saying where the run stopped."""
+        if saved is not None:
+            self.print(f"interrupted at step {step}: checkpoint saved (resume with --resume latest)")
+        raise (self.interrupts.pending or KeyboardInterrupt)()
