@@ -106,3 +106,34 @@ def test_an_item_that_cannot_be_read_saves_the_steps_before_it(tmp_path, monkeyp
     assert result.exit_code == 2, result.output
     assert "frame_00005.png: cannot read image" in result.output and "step 3 was saved first" in result.output
     assert [p.name for p in list_checkpoints(out / "checkpoints")] == ["checkpoint-0000002", "checkpoint-0000003"]
+
+
+def test_an_item_that_cannot_be_read_in_the_middle_of_an_accumulated_step_saves_the_steps_before_it(tmp_path,
+                                                                                                    monkeypatch):
+    """With gradient accumulation a broken item in the second micro-batch of a step saved nothing (only a failure
+    at a step's first batch saved the steps done), so the steps since the last checkpoint were lost. They are saved
+    now (accelerate's micro-batch counter as at the step's start, so the resumed run accumulates as before), and
+    --resume latest continues as an uninterrupted run."""
+    real = trainer.make_loader
+    monkeypatch.setattr(trainer, "make_loader", lambda *a, **k: ThreeBatchesThenBroken(real(*a, **k)))
+    common = [*QUIET, "data.datasets.0.length=4", "training.gradient_accumulation_steps=2", "training.batch_size=1",
+              "--cpu"]
+    out = tmp_path / "run"
+    # batches 1-2: step 1; batch 3: step 2's first micro-batch; batch 4 fails
+    result = CliRunner().invoke(app, ["train", str(TINY), f"output_dir={out}", *common, "training.max_steps=3"])
+    assert result.exit_code == 2, result.output
+    assert "step 1 was saved first" in result.output
+    assert [p.name for p in list_checkpoints(out / "checkpoints")] == ["checkpoint-0000001"]
+
+    monkeypatch.undo()
+    resumed = CliRunner().invoke(app, ["train", str(TINY), f"output_dir={out}", *common, "training.max_steps=3",
+                                       "--resume", "latest"])
+    assert resumed.exit_code == 0, resumed.output
+    clean = tmp_path / "clean"
+    whole = CliRunner().invoke(app, ["train", str(TINY), f"output_dir={clean}", *common, "training.max_steps=3"])
+    assert whole.exit_code == 0, whole.output
+
+    def losses(run):
+        return [json.loads(line)["loss"] for line in (run / "metrics.jsonl").read_text().splitlines()]
+
+    assert losses(out) == pytest.approx(losses(clean), rel=1e-5)

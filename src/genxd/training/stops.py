@@ -40,6 +40,8 @@ class RunStops:
     print: Callable[..., None]
     #: (an interrupt is held, ``max_minutes`` is past) on some process, as agreed when the last batch was read
     _agreed: tuple[bool, bool] = (False, False)
+    #: accelerate's micro-batch counter when the step in progress began
+    _micro_at_step_start: int = 0
 
     def _time_over(self) -> bool:
         limit = self.optim.max_minutes
@@ -58,12 +60,14 @@ class RunStops:
 
     def next_batch(self, data_iter: Any, first: bool, step: int, last_saved: int,
                    checkpoint: Callable[[int], Any]) -> Any:
-        """The next batch of ``data_iter``. An item that cannot be read (a broken file: ValueError / OSError) stops
-        the run; at the ``first`` batch of a step (between two steps) the steps since the last checkpoint
+        """The next batch of ``data_iter`` (``first``: the first micro-batch of step ``step + 1``). An item that cannot
+        be read (a broken file: ValueError / OSError) stops the run; the steps since the last checkpoint
         (``last_saved``) are saved first, so that fixing the file and ``--resume latest`` loses nothing. With
         several processes all of them stop (and save) together: the process that failed raises its error, the
         others :class:`genxd.utils.shared_work.OtherProcessFailed`."""
         acc = self.accelerator
+        if first:
+            self._micro_at_step_start = acc.step  # accelerate's micro-batch counter (what it accumulates by)
         try:
             batch, error = next(data_iter), None
         except (ValueError, OSError) as exc:
@@ -74,7 +78,7 @@ class RunStops:
             batch, error, code = None, exc, _OTHER_ERROR
         if acc.num_processes == 1:
             if error is not None:
-                self._save_before_data_error(first, step, last_saved, checkpoint, "")
+                self._save_before_data_error(step, last_saved, checkpoint, "")
                 raise error
             return batch
         codes = self._agree(_READ if error is None else code)
@@ -83,28 +87,29 @@ class RunStops:
             return batch
         where = f"process {', '.join(map(str, failed))}: "
         if all(codes[rank] == _DATA_ERROR for rank in failed):
-            self._save_before_data_error(first, step, last_saved, checkpoint, where)
+            self._save_before_data_error(step, last_saved, checkpoint, where)
         acc.wait_for_everyone()  # the main process's line is out before a failed process exits (the launcher then
         # stops the others)
         if error is not None:
             raise error  # its own error line names the process and the file
         raise OtherProcessFailed(f"{where.rstrip(': ')} could not read its next batch: stopped at step {step}")
 
-    def _save_before_data_error(self, first: bool, step: int, last_saved: int, checkpoint: Callable[[int], Any],
+    def _save_before_data_error(self, step: int, last_saved: int, checkpoint: Callable[[int], Any],
                                 where: str) -> None:
-        """A batch could not be read: save the steps since ``last_saved`` when between two steps (``first``), or say
-        they are lost (in the middle of a step with gradient accumulation)."""
+        """A batch could not be read: save the steps since ``last_saved``. In the middle of an accumulated step the
+        micro-batches of the unfinished step are dropped: accelerate's counter is saved as at the step's start, so
+        that the resumed run accumulates the same micro-batches into each step (the gradients are not saved)."""
         if step <= max(last_saved, 0):
             return
-        if first:
+        acc = self.accelerator
+        counter = acc.step
+        acc.step = self._micro_at_step_start
+        try:
             checkpoint(step)
-            self.print(f"{where}an item of the data could not be read: step {step} was saved first (fix or remove "
-                       "the file, then --resume latest)")
-            return
-        first_lost = max(last_saved, 0) + 1
-        lost = f"step {step} is" if first_lost == step else f"steps {first_lost}-{step} are"
-        self.print(f"{where}an item of the data could not be read in the middle of a step: the {lost} not saved "
-                   "(since the last checkpoint; fix or remove the file, then --resume latest)")
+        finally:
+            acc.step = counter
+        self.print(f"{where}an item of the data could not be read: step {step} was saved first (fix or remove the "
+                   "file, then --resume latest)")
 
     def _agree(self, code: int) -> list[int]:
         """All-reduce this process's batch ``code``, held interrupt and time limit; sets :attr:`_agreed` and returns
