@@ -55,6 +55,24 @@ sys.argv = ["genxd", *sys.argv[1:]]
 main()
 '''
 
+#: ``genxd train`` whose disk fills up on process 0 (the main one) while it writes the second checkpoint's UNet
+DISK_FULL_ON_PROCESS_0 = '''
+import errno, os, sys
+import genxd.training.trainer as trainer
+real, calls = trainer.save_module, [0]
+
+def save_module(*args, **kwargs):
+    calls[0] += 1
+    if calls[0] == 3:  # each checkpoint writes the UNet, then the VAE
+        raise OSError(errno.ENOSPC, "No space left on device")
+    return real(*args, **kwargs)
+
+trainer.save_module = save_module
+from genxd.cli import main
+sys.argv = ["genxd", *sys.argv[1:]]
+main()
+'''
+
 COMMON = [*QUIET, "data.datasets.0.length=8", "training.ema.enabled=false"]
 
 
@@ -120,3 +138,22 @@ def test_ctrl_c_under_the_launcher_stops_every_process_within_two_steps(tmp_path
     step = json.loads((found[0] / "training_state.json").read_text())["step"]
     assert 4 <= step <= 6, log  # the Ctrl-C came during step 3 (they stopped at step 10 before)
     assert f"genxd train: interrupted at step {step}: checkpoint saved" in proc.stderr, log
+
+
+@pytest.mark.slow
+def test_a_checkpoint_that_fails_on_the_main_process_stops_the_others_cleanly(tmp_path):
+    """The main process writes a checkpoint's model folders alone: when that failed (a full disk), the other process
+    waited for it in the save's barrier and died on the lost connection, with a traceback of 60 lines (found by the
+    multi-process audit). Now it learns of the failure and exits without a second error; the earlier checkpoint
+    stays and no unfinished one is left."""
+    script = tmp_path / "disk_full_train.py"
+    script.write_text(DISK_FULL_ON_PROCESS_0)
+    out = tmp_path / "run"
+    proc = _launch_two(script, out, "training.max_steps=6", "checkpoint.every_steps=2")
+    log = proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert proc.returncode != 0, log
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("genxd: error:")]
+    assert len(errors) == 1 and errors[0].startswith("genxd: error: process 0:") and "No space left" in errors[0], log
+    assert "[rank1]" not in proc.stderr and "Connection closed" not in proc.stderr, log
+    assert [p.name for p in list_checkpoints(out / "checkpoints")] == ["checkpoint-0000002"], log
+    assert sorted(p.name for p in (out / "checkpoints").iterdir()) == ["checkpoint-0000002"], log

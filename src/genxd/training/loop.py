@@ -195,23 +195,31 @@ class TrainingRun(RunStops):
         the config file the run was started from (that one is ``output_dir/config.yaml`` itself: the resolved
         config goes to ``output_dir/config.resolved.yaml``). Returns the config file (main process)."""
         acc = self.accelerator
-        target = None
-        if acc.is_main_process:
-            if self._overwrite and self.resume_from is None:
-                self._replaced = remove_run_outputs(self.output_dir, keep_checkpoints=True)
-            stale = self.output_dir / "metrics.jsonl"
-            if self.resume_from is None and stale.is_file():
-                stale.unlink()  # a fresh run: the log of an earlier run that saved no checkpoint is discarded
-            elif self._resumed_step is not None and stale.is_file():
-                _drop_rows_after(stale, self._resumed_step)  # the steps run again from here are logged again
-            self.output_dir.mkdir(parents=True, exist_ok=True)
-            if self._trackers:
-                with writing_log(self.output_dir / "logs"):
-                    acc.init_trackers(self.kind, config=_flat_scalars(config_to_dict(self.config)))
-            target = self._write_config()
-        acc.wait_for_everyone()
+        target, error = None, None
+        try:
+            if acc.is_main_process:
+                target = self._prepare_folder()
+        except Exception as exc:  # noqa: BLE001 - raised below, once every process knows
+            error = exc
+        self.raise_if_any_failed(error)  # (the others waited in a barrier and died on the lost connection)
         mark_work_shared()  # from here an error can be one process's own (a broken item in its data): each prints it
         return target
+
+    def _prepare_folder(self) -> Path:
+        """:meth:`begin`'s work on the main process; returns the config file written."""
+        acc = self.accelerator
+        if self._overwrite and self.resume_from is None:
+            self._replaced = remove_run_outputs(self.output_dir, keep_checkpoints=True)
+        stale = self.output_dir / "metrics.jsonl"
+        if self.resume_from is None and stale.is_file():
+            stale.unlink()  # a fresh run: the log of an earlier run that saved no checkpoint is discarded
+        elif self._resumed_step is not None and stale.is_file():
+            _drop_rows_after(stale, self._resumed_step)  # the steps run again from here are logged again
+        self.output_dir.mkdir(parents=True, exist_ok=True)
+        if self._trackers:
+            with writing_log(self.output_dir / "logs"):
+                acc.init_trackers(self.kind, config=_flat_scalars(config_to_dict(self.config)))
+        return self._write_config()
 
     def _write_config(self) -> Path:
         target = self.output_dir / "config.yaml"
@@ -367,7 +375,14 @@ class TrainingRun(RunStops):
             tmp.mkdir(parents=True)
         acc.wait_for_everyone()
         try:
-            self._write_checkpoint(step, tmp, final, write_parts)
+            try:
+                self._write_checkpoint(step, tmp, write_parts)
+                error = None
+            except Exception as exc:  # noqa: BLE001 - raised below, once every process knows
+                error = exc
+            self.raise_if_any_failed(error)  # several processes: a failed one no longer leaves the others waiting
+            if acc.is_main_process:
+                self._publish_checkpoint(tmp, final)
         except BaseException as exc:
             # safetensors names a full disk only in its text; torch.save (the optimiser state) not at all ("iostream
             # error", "unexpected pos"): the disk is looked at before the half-written checkpoint frees it
@@ -386,9 +401,9 @@ class TrainingRun(RunStops):
         acc.wait_for_everyone()
         return final if acc.is_main_process else None
 
-    def _write_checkpoint(self, step: int, tmp: Path, final: Path, write_parts: Callable[[Path], None]) -> None:
-        """Fill ``tmp`` (accelerate's state on every process; the model folders, the training state and the
-        config on the main one), then rename it to ``final`` and prune old checkpoints."""
+    def _write_checkpoint(self, step: int, tmp: Path, write_parts: Callable[[Path], None]) -> None:
+        """Fill ``tmp``: accelerate's state on every process; the model folders, the training state and the
+        config on the main one."""
         acc = self.accelerator
         acc.save_state(str(tmp / "accelerate_state"), safe_serialization=True)
         if acc.is_main_process:
@@ -405,14 +420,17 @@ class TrainingRun(RunStops):
             }
             (tmp / "training_state.json").write_text(json_text(state, indent=2) + "\n")
             (tmp / "config.yaml").write_text(yaml.safe_dump(config_to_dict(self.config), sort_keys=False))
-            if final.exists():
-                shutil.rmtree(final)
-            os.replace(tmp, final)
-            for old in self._replaced:  # --overwrite: the earlier run's checkpoints go once this one has one
-                if old != final:
-                    shutil.rmtree(old, ignore_errors=True)
-            self._replaced = []
-            self._prune()
+
+    def _publish_checkpoint(self, tmp: Path, final: Path) -> None:
+        """Rename the complete ``tmp`` to ``final`` and prune old checkpoints (main process)."""
+        if final.exists():
+            shutil.rmtree(final)
+        os.replace(tmp, final)
+        for old in self._replaced:  # --overwrite: the earlier run's checkpoints go once this one has one
+            if old != final:
+                shutil.rmtree(old, ignore_errors=True)
+        self._replaced = []
+        self._prune()
 
     def _prune(self) -> None:
         limit = self.ckpt_cfg.total_limit
