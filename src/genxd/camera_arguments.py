@@ -1,0 +1,120 @@
+"""The camera arguments of ``genxd generate`` / :func:`genxd.generate`: a preset name, a camera file or folder, a
+:class:`~genxd.cameras.CameraPath`, or the path of a video (``camera_from_video``), turned into the cameras of the
+frames; the preset arguments given where they do nothing; how messages name a camera argument."""
+
+from __future__ import annotations
+
+import inspect
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from torch import Tensor
+
+from . import validation as v
+from .cameras import CameraPath, read_camera_path, trajectories
+from .utils.json_text import json_text
+
+if TYPE_CHECKING:
+    from .api import GenerateSettings
+
+
+def _call_with_known_kwargs(fn, **kwargs):
+    params = inspect.signature(fn).parameters
+    return fn(**{k: v for k, v in kwargs.items() if k in params and v is not None})
+
+
+def camera_trajectory(camera: str | Path, num_frames: int, focal: float | None = None, elevation: float | None = None,
+                      azimuth_range: tuple[float, float] | None = None, radius: float | None = None,
+                      scale: float = 1.0) -> tuple[Tensor, Tensor]:
+    """Target cameras ``(c2w [F,4,4], K [F,3,3])`` from a preset name or a camera file / folder.
+
+    Files and folders are read with :func:`genxd.cameras.read_camera_path` (authors' camera JSON, w2c
+    lists, ``transforms.json``, COLMAP models, ``genxd curate`` / ``generate`` outputs); their own frame
+    count is used; files without intrinsics get ``focal`` (else the authors' 1.414); a file of cameras that are not
+    square gives the intrinsics of the centre square of their pictures. ``scale`` multiplies a
+    preset's camera positions (the model's :attr:`~genxd.checkpoints.ModelInfo.preset_scale`: 0.5 for the
+    bundled model); files keep their own.
+    """
+    path = camera_path_of(camera, focal)
+    if path is not None:  # a camera of another shape: the centre square of its pictures, as images are cropped
+        return path.c2w.float(), path.intrinsics_for(1, 1, "crop").float()
+    name = str(camera)
+    if name not in trajectories.PRESETS:
+        raise v.InvalidValue(f"{v.arg('camera')} must be one of {', '.join(sorted(trajectories.PRESETS))} or a camera "
+                             f"file / folder, got {name!r}")
+    try:
+        c2w, K = _call_with_known_kwargs(
+            trajectories.PRESETS[name], num_frames=num_frames, focal=focal, elevation=elevation,
+            azimuth_range=tuple(azimuth_range) if azimuth_range is not None else None, radius=radius,
+        )
+    except ValueError as exc:  # the presets name their arguments; the caller may know them as --frames, ...
+        text = str(exc)
+        for argument in ("num_frames", "azimuth_range"):
+            text = text.replace(argument, v.arg(argument))
+        raise v.InvalidValue(text) from None
+    return trajectories.scale_translations(c2w, scale), K
+
+
+def unused_camera_settings(s: "GenerateSettings", from_file: bool) -> list[str]:
+    """Warnings for the preset arguments (``elevation``, ``azimuth_range``, ``radius``) given where they do nothing:
+    with a preset that does not take them (``camera="dolly", radius=3``), a camera file or a video's path (they
+    were dropped without a word)."""
+    given = {name: value for name, value in (("elevation", s.elevation), ("azimuth_range", s.azimuth_range),
+                                             ("radius", s.radius)) if value is not None}
+    if not given:
+        return []
+    if from_file:
+        source = f"the camera path {camera_label(s.camera) if s.camera_from_video is None else s.camera_from_video}"
+        return [f"{v.arg(name)} is not used: {source} sets the cameras" for name in given]
+    takes = inspect.signature(trajectories.PRESETS[str(s.camera)]).parameters
+    shown = [v.arg(p) for p in ("elevation", "azimuth_range", "radius", "focal") if p in takes]
+    return [f"{v.arg(name)} is not used by the {s.camera} preset (it takes {', '.join(shown) or 'none of them'})"
+            for name in given if name not in takes]
+
+
+def camera_label(camera: str | Path | CameraPath) -> str:
+    """How messages and ``meta.json`` name a camera argument: the preset name or file path, or for a
+    :class:`~genxd.cameras.CameraPath` object ``<CameraPath of N cameras>`` (its repr prints every matrix)."""
+    return f"<CameraPath of {camera.c2w.shape[0]} cameras>" if isinstance(camera, CameraPath) else str(camera)
+
+
+def camera_path_of(camera: str | Path | CameraPath, focal: float | None = None) -> CameraPath | None:
+    """The :class:`~genxd.cameras.CameraPath` of a camera file / folder, or None for a preset name.
+
+    Raises FileNotFoundError for a path that does not exist, ValueError for an unknown name or a bad file."""
+    if isinstance(camera, CameraPath):
+        return camera
+    name = str(camera)
+    if name in trajectories.PRESETS and not isinstance(camera, Path):
+        return None
+    path = Path(name)
+    if path.exists():
+        return read_camera_path(path, default_focal=focal)
+    if isinstance(camera, Path) or path.suffix or "/" in name or os.sep in name:
+        raise FileNotFoundError(f"{path}: camera file or folder not found")
+    raise v.InvalidValue(f"{v.arg('camera')} must be one of {', '.join(sorted(trajectories.PRESETS))} or a camera "
+                         f"file / folder, got {name!r}")
+
+
+def video_camera_path(clip_cameras, s: "GenerateSettings", num_frames: int, focal: float | None,
+                       res: int) -> tuple[Tensor, Tensor, Tensor, dict[str, bytes]]:
+    """``--camera-from-video``: the generation path of the clip and its picture / report files."""
+    import io
+
+    from .cameras.from_video import default_spacing, make_video_path, path_picture_title
+    from .cameras.plot import draw_camera_path
+
+    spacing = s.path_spacing or default_spacing(s.mode)
+    vp = make_video_path(clip_cameras, num_frames, intrinsics=s.path_intrinsics, model_focal=focal, spacing=spacing,
+                         smoothing=s.path_smoothing, path_scale=s.path_scale, size=(res, res))
+    report = {**clip_cameras.report, **vp.report}
+    picture = io.BytesIO()
+    draw_camera_path(vp.path.c2w, vp.path.K, path_picture_title(report, Path(s.camera_from_video).name)).save(
+        picture, format="PNG")
+    files = {"camera_path.png": picture.getvalue(),
+             "camera_from_video.json": (json_text(report, indent=2, default=str) + "\n").encode()}
+    return vp.path.c2w, vp.path.K, vp.path.times, files
+
+
+__all__ = ["camera_trajectory", "unused_camera_settings", "camera_label", "camera_path_of", "video_camera_path"]
