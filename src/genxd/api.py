@@ -14,6 +14,7 @@ from its config files, :mod:`genxd.checkpoints`); messages name the argument as 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import time
@@ -302,7 +303,6 @@ def generate_scenes(
     mark_work_shared()  # from here an error can be one process's own: each one prints its own
 
     # 4. load the model and generate
-    lm = loaded or load_model(model, group.device(device), dtype, compile_unet=compile_unet, offload=offload)
     results = [SceneResult(i, str(paths[i]), str(folders[i]), "skipped", process_index=rank)
                for i in range(len(paths)) if i not in todo] if group.is_main_process else []
     mine = group.split(todo)
@@ -316,13 +316,28 @@ def generate_scenes(
         except Exception as exc:  # noqa: BLE001 - recorded, the other inputs go on
             results.append(failed_result(i, str(paths[i]), str(folders[i]), exc, rank))
             bar.update()
+    ready, partials = [i for i in mine if i in tensors], None
+    if plan is not None:  # its windows done are kept in OUT/.genxd-partial: checked before the model loads
+        from .pipelines.long_path_state import PartialRuns, Scene, job_fingerprint, tensor_digest
+        from .pipelines.long_paths import default_windows_per_call
+
+        partials = PartialRuns(out_dir, plan, job_fingerprint(
+            info.path, info.label, loaded and loaded.pipe, group.device(device), dtype, mode=s.mode,
+            motion_strength=s.motion_strength, num_inference_steps=steps, guidance_scale=guidance, scheduler=scheduler,
+            resolution=res, cameras=tensor_digest(c2w, K), offload=offload, compile_unet=compile_unet,
+            sequential_guidance=s.sequential_guidance,
+            windows_per_call=s.max_windows_per_call or default_windows_per_call(plan.window, res, res)), overwrite, show)
+        ready, refused = partials.check({i: Scene(folders[i].name, tensors[i], s.seed + i) for i in ready}, s.batch_size)
+        for i, exc in refused.items():
+            results.append(failed_result(i, str(paths[i]), str(folders[i]), exc, rank))
+            bar.update()
+    lm = loaded or load_model(model, group.device(device), dtype, compile_unet=compile_unet, offload=offload)
     # one job at a time per loaded model: the pipeline's scheduler (its step index) and sampling settings are
     # state of the call in progress (two threads sharing a model both failed: "index 4 is out of bounds")
-    with lm.lock:
+    with lm.lock, (partials.noting_kept() if partials is not None else contextlib.nullcontext()):
         pipe = lm.pipe
         configure_sampling(pipe, scheduler, s.decode_chunk, s.sequential_guidance)
         pipe.set_progress_bar_config(disable=not show, leave=False, desc="denoising", **bar_settings())
-        ready = [i for i in mine if i in tensors]
         long_bar = None
         if plan is not None:
             from .pipelines.long_paths import long_job_progress
@@ -346,9 +361,14 @@ def generate_scenes(
 
                     frames = generate_long(pipe, batch, c2w, K, plan, mode=s.mode, motion_strength=s.motion_strength,
                                            num_inference_steps=steps, guidance_scale=guidance, generator=gens,
-                                           max_windows_per_call=s.max_windows_per_call, progress=long_bar).frames
+                                           max_windows_per_call=s.max_windows_per_call, progress=long_bar,
+                                           state=partials.batch(idx)).frames
             except Exception as exc:  # noqa: BLE001
-                results += [_timed(failed_result(i, str(paths[i]), str(folders[i]), exc, rank), started) for i in idx]
+                kept = partials and partials.kept_note()  # a long path's windows done: kept, and how to go on
+                failed = [_timed(failed_result(i, str(paths[i]), str(folders[i]), exc, rank), started) for i in idx]
+                for r in failed:
+                    r.error += f" ({kept})" if kept else ""
+                results += failed
                 bar.update(len(idx))
                 continue
             for j, i in enumerate(idx):
@@ -359,6 +379,8 @@ def generate_scenes(
                                 extra_files=extra_files, replace=overwrite)
                     results.append(_timed(SceneResult(i, str(paths[i]), str(folders[i]), "written", process_index=rank),
                                           started))
+                    if partials is not None:
+                        partials.done(i)
                 except Exception as exc:  # noqa: BLE001
                     results.append(_timed(failed_result(i, str(paths[i]), str(folders[i]), exc, rank), started))
                 bar.update()

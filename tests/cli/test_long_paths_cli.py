@@ -136,3 +136,41 @@ def test_impossible_window_settings_exit_2(image, tmp_path, reference_small, ext
     assert message in err and "Traceback" not in err
     assert len([line for line in err.strip().splitlines() if line.startswith("genxd: error")]) == 1
     assert not out.exists() or not any(out.iterdir())
+
+
+@pytest.mark.slow  # the command three times (two scenes, then one), each loading the bundled model
+@pytest.mark.skipif(default_model_path() is None, reason="no bundled model in this installation")
+def test_generate_interrupted_says_what_is_kept_and_the_command_continues(tmp_path, monkeypatch):
+    """Ctrl-C in a long path: one line with the windows kept and the command to continue (with --skip-existing,
+    as a scene of the job is written), exit 130; that command continues, and leaves no work folder."""
+    import shlex
+
+    from genxd.pipelines import long_path_state
+
+    for name, seed in (("a", 1), ("b", 2)):
+        rgb = (np.random.default_rng(seed).random((64, 64, 3)) * 255).astype(np.uint8)
+        PIL.Image.fromarray(rgb).save(tmp_path / f"{name}.png")
+    save = long_path_state.BatchState.save
+
+    def stop_in_b(self, latents, known):  # Ctrl-C once b's first sampling call is saved (a is written)
+        save(self, latents, known)
+        if self.runs[0].folder.name == "b":
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(long_path_state.BatchState, "save", stop_in_b)
+    out = tmp_path / "out"
+    args = ["generate", tmp_path / "a.png", tmp_path / "b.png", "--out", out, "--frames", "8", "--window", "4", "--steps", "1"]
+    res = _run(args)
+    assert res.exit_code == 130
+    line = _err(res).strip().splitlines()[-1]
+    command = shlex.join(["genxd", *map(str, args), "--skip-existing"])
+    assert line == (f"genxd: interrupted: kept 2 of 3 windows (7 of 8 frames) of b in {out / '.genxd-partial'}; "
+                    f"to continue, run: {command}")
+    assert sorted(p.name for p in out.iterdir()) == [".genxd-partial", "a"]
+
+    monkeypatch.setattr(long_path_state.BatchState, "save", save)
+    res = _run(shlex.split(line.split("to continue, run: ")[1])[1:])
+    assert res.exit_code == 0, res.output
+    assert f"genxd: long path: continuing b from the 2 of 3 windows kept in {out / '.genxd-partial' / 'b'}" in _err(res)
+    assert sorted(p.name for p in out.iterdir()) == ["a", "b"]
+    assert len(list((out / "b" / "frames").glob("*.png"))) == 8

@@ -22,6 +22,7 @@ import typer
 from typer.core import TyperGroup
 
 from ..utils.io import atomic_dir, atomic_file, is_environment_error, read_json, write_json_atomic  # noqa: F401
+from ..utils.command_line import recorded
 from ..utils.progress import close_bars
 from ..utils.shared_work import OtherProcessFailed
 from ..validation import GenXDWarning, cli_style, is_out_of_memory, out_of_memory_message
@@ -448,7 +449,8 @@ class GenxdGroup(TyperGroup):
                 typer.echo(f"genxd: error: {line}", err=True)
                 sys.exit(2)
         try:
-            rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+            with recorded(argv):  # messages that say how to run the command again (genxd.utils.command_line)
+                rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except ClickException as exc:
             if type(exc).__name__ == "NoArgsIsHelpError":  # `genxd` or `genxd trajectory` alone: the help
                 typer.echo(exc.format_message())

@@ -190,6 +190,11 @@ def register(app: typer.Typer) -> None:
         """Generate a 3D / 4D scene from each input image along a camera path.
 
         Several processes (``accelerate launch --num_processes N -m genxd generate ...``) share the inputs.
+
+        A path longer than the model's window (--frames above it) is made window by window; the windows done are
+        kept in OUT/.genxd-partial while it runs, so after Ctrl-C, a crash or a killed job the same command
+        continues from them (the same frames, bit for bit); kept windows of other settings are refused, and
+        --overwrite starts over (docs/long_paths.md).
         """
 
         def job() -> int:

@@ -81,8 +81,11 @@ class Terminated(KeyboardInterrupt):
 
 def interruption(exc: KeyboardInterrupt) -> tuple[str, int]:
     """The line and exit code of a command stopped by Ctrl-C (``genxd: interrupted``, 130) or SIGTERM
-    (:class:`Terminated`: ``genxd: terminated``, 143 = 128 + 15, as a process the signal kills)."""
-    return ("genxd: terminated", 143) if isinstance(exc, Terminated) else ("genxd: interrupted", 130)
+    (:class:`Terminated`: ``genxd: terminated``, 143 = 128 + 15, as a process the signal kills); the exception's
+    notes (``add_note``: what was kept, how to continue) follow on the same line."""
+    kept = "".join(f": {n}" for n in getattr(exc, "__notes__", ()))  # e.g. the windows of a long path kept
+    line, code = ("genxd: terminated", 143) if isinstance(exc, Terminated) else ("genxd: interrupted", 130)
+    return line + kept, code
 
 
 def interrupted_exit(exc: KeyboardInterrupt) -> NoReturn:

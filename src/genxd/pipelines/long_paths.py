@@ -245,6 +245,7 @@ def sample_long(
     on_step: Callable[[], None] | None = None,
     context_from: str = "latents",
     motion_guidance_scale: float = 0.0,
+    state: Any = None,
 ) -> tuple[Tensor, int]:
     """Latents of every frame of the path, window by window (``plan``), for ``B`` scenes at once.
 
@@ -261,8 +262,12 @@ def sample_long(
             decoded as one clip; an ablation: the VAE round trip costs detail but pulls the latents back
             to what the encoder makes).
         motion_guidance_scale: passed to every window's call (:class:`~genxd.pipelines.GenXDPipeline`).
+        state: keeps the frames done (:class:`~genxd.pipelines.long_path_state.BatchState`): its
+            ``restore(latents, known)`` fills ``[B, N, 4, h, w]`` / ``[B, N]`` with the frames of an interrupted
+            run before the first call, whose calls with every window known are skipped; its ``save(latents,
+            known)`` is called after every call.
     Returns:
-        ``(latents [B, N, 4, h, w], number of pipeline calls)``.
+        ``(latents [B, N, 4, h, w], number of pipeline calls made)``.
     """
     b, n_in = input_latents.shape[:2]
     n = plan.num_frames
@@ -279,6 +284,13 @@ def sample_long(
         raise ValueError(f"context_from must be 'latents' or 'images', got {context_from!r}")
     known = input_latents.new_zeros(b, n, *input_latents.shape[2:]).float().cpu()
     known[:, list(plan.inputs)] = input_latents.float().cpu()
+    done = torch.zeros(b, n, dtype=torch.bool)  # the frames in `known`
+    done[:, list(plan.inputs)] = True
+    if state is not None:
+        if context_from != "latents":
+            raise ValueError("a long path's state keeps latents: context_from must be 'latents' to keep one")
+        state.restore(known, done)
+    restored = done.clone()  # never sampled again: a restored frame keeps its saved latents
     conditions = known if context_from == "latents" else known.clone()  # what later windows see
 
     def step_callback(_pipe, _i, _t, tensors):
@@ -287,9 +299,14 @@ def sample_long(
         return {}
 
     calls = plan.calls(max_windows_per_call, b)
+    made = 0
     for items in calls:
         wins = [plan.windows[i] for _, i in items]
         frames = [list(w.frames) for w in wins]
+        if all(bool(restored[s, list(w.targets)].all()) for (s, _), w in zip(items, wins)):
+            for _ in range(num_inference_steps if on_step is not None else 0):  # done before: the bar moves on
+                on_step()
+            continue
         out = pipe(
             None,
             target_c2w=torch.stack([c2w[s, f] for (s, _), f in zip(items, frames)]),
@@ -310,11 +327,15 @@ def sample_long(
             round_trip = pipe.encode_images(pipe.decode_latents(out.latents)).float().cpu()
         for j, ((s, _), w) in enumerate(zip(items, wins)):
             for pos, f in enumerate(w.frames):
-                if f in w.targets:
+                if f in w.targets and not restored[s, f]:
                     known[s, f] = lat[j, pos]
+                    done[s, f] = True
                     if context_from == "images":
                         conditions[s, f] = round_trip[j, pos]
-    return known, len(calls)
+        made += 1
+        if state is not None:
+            state.save(known, done)
+    return known, made
 
 
 def generate_long(
@@ -334,13 +355,15 @@ def generate_long(
     decode_chunk_size: int | None = None,
     progress: Any = None,
     context_from: str = "latents",
+    state: Any = None,
 ) -> LongPathOutput:
     """Generate a path longer than a window from ``context_images [B, I, 3, H, W]`` (in [0, 1]), the
     images of the frames ``plan.inputs``, at the cameras ``c2w [N, 4, 4]`` / ``K [N, 3, 3]``.
 
     ``generator``: one per scene (or one for all); each scene's noise ``[N, 4, h, w]`` is drawn from it
     at once. ``progress``: a tqdm-like bar, advanced by one per UNet call.
-    ``max_windows_per_call`` default: :func:`default_windows_per_call`.
+    ``max_windows_per_call`` default: :func:`default_windows_per_call`. ``state``: the windows done, saved after
+    every call and restored from an interrupted run (:mod:`genxd.pipelines.long_path_state`, :func:`sample_long`).
     """
     images = torch.as_tensor(context_images, dtype=torch.float32)
     if images.ndim == 4:
@@ -361,7 +384,7 @@ def generate_long(
             pipe, plan, input_latents, c2w, K, noise, mode=mode, motion_strength=motion_strength,
             num_inference_steps=num_inference_steps, guidance_scale=guidance_scale,
             max_windows_per_call=max_windows_per_call, on_step=None if progress is None else (lambda: progress.update()),
-            context_from=context_from,
+            context_from=context_from, state=state,
         )
     finally:
         pipe.set_progress_bar_config(**saved)

@@ -1,0 +1,313 @@
+"""Long paths that survive an interruption: the windows done so far, kept in the output folder.
+
+A long path (:mod:`genxd.pipelines.long_paths`) takes minutes to hours. While it runs, after every sampling
+call, each scene's latents of the frames known so far (``latents [N, 4, h, w]`` float32 and ``known [N]``:
+the inputs and the frames of the windows done) are written to ``OUT/.genxd-partial/NAME/state.safetensors``
+(``NAME``: the scene's output folder), atomically (:func:`genxd.utils.io.atomic_file`: a crash during the
+write leaves the previous state whole), with a fingerprint of everything that decides the frames in the
+file's metadata (:meth:`PartialRuns.fingerprint`: the model's files, the input image as decoded, the
+cameras, the plan, seed, steps, guidance, motion strength, sampler, precision, device kind, offloading,
+the scenes sampled together, the genxd and torch versions).
+
+The same job run again continues. Before the model loads, a scene's state is checked against the job's
+fingerprint: one that differs is refused (the scene fails with a line naming what differs; ``overwrite``
+discards it and starts over); a matching one is loaded, the sampling calls whose windows are all known are
+skipped and the others run as they would have (the noise of the whole path is drawn once per scene from its
+seed; the contexts are the saved latents, bit for bit; the calls group the same windows of the same
+scenes), so the frames are bitwise those of an uninterrupted run. The folder is removed once the scene is
+written. Reading a state: ``safetensors.safe_open(PATH, "pt").metadata()["fingerprint"]``.
+
+Cost: one file of ``N x 4 x h x w`` float32 per scene and call (40 frames at 512x512: 2.6 MB), measured
+in ``docs/long_paths.md`` against the time of a window.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+import torch
+from torch import Tensor
+
+from .. import validation as v
+from ..utils.command_line import rerun_command
+from ..utils.io import atomic_file
+from .long_path_plans import LongPathPlan
+
+PARTIAL_FOLDER = ".genxd-partial"
+STATE_FILE = "state.safetensors"
+#: fingerprint entries that matter only while windows remain to sample (a complete state is only decoded)
+SAMPLING_ONLY = ("batch", "windows_per_call")
+#: fingerprint entries that are digests, named in messages by what they stand for
+DIGESTS = {"input": "the input image", "cameras": "the camera path", "plan": "the plan of windows",
+           "model_files": "the model's files"}
+LABELS = {"batch": "scenes sampled together", "windows_per_call": "windows per sampling call", "device": "device",
+          "genxd": "genxd version", "torch": "torch version", "format": "state format", "model": "model"}
+
+
+def tensor_digest(*tensors: Tensor) -> str:
+    """A short sha256 of tensors' shapes, dtypes and bytes."""
+    h = hashlib.sha256()
+    for t in tensors:
+        t = torch.as_tensor(t).detach().cpu().contiguous()
+        h.update(f"{tuple(t.shape)} {t.dtype};".encode())
+        h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()[:16]
+
+
+def model_files_digest(folder: str | Path) -> str:
+    """A short sha256 of a model folder: the bytes of its small files (configs), the names, sizes and modification
+    times of its large ones (weights: hashing gigabytes would cost minutes on every run)."""
+    folder = Path(folder)
+    h = hashlib.sha256()
+    for f in sorted(p for p in folder.rglob("*") if p.is_file()):
+        st = f.stat()
+        h.update(f"{f.relative_to(folder).as_posix()}:{st.st_size};".encode())
+        h.update(f.read_bytes() if st.st_size <= 1 << 20 else str(st.st_mtime_ns).encode())
+    return h.hexdigest()[:16]
+
+
+def device_kind(device: str | torch.device | None) -> str:
+    """``cpu``, or ``cuda (NVIDIA H200)``: float results differ between kinds of device."""
+    device = torch.device(device if device not in (None, "auto") else ("cuda" if torch.cuda.is_available() else "cpu"))
+    if device.type == "cuda":
+        return f"cuda ({torch.cuda.get_device_name(device)})"
+    return device.type
+
+
+def job_fingerprint(model_folder: Path, model_label: str, pipe: Any, device: str | torch.device | None,
+                    dtype: str | torch.dtype | None, **settings: Any) -> dict:
+    """The fingerprint entries common to a job's scenes: ``settings`` (JSON values, named as the arguments), the
+    model's files and name, the kind of device and the precision (of ``pipe``, a loaded pipeline, else of
+    ``device`` / ``dtype`` as :func:`genxd.checkpoints.load_model` will pick them), the genxd and torch versions."""
+    from .. import __version__
+    from ..checkpoints import pick_device, pick_dtype
+
+    if pipe is not None:
+        device = getattr(pipe, "_execution_device", "cpu")
+        dtype = getattr(getattr(pipe, "unet", None), "dtype", None) or torch.float32
+    else:
+        device = pick_device(device)
+        dtype = pick_dtype(dtype, device)
+    return {"genxd": __version__, "torch": torch.__version__, "model": model_label,
+            "model_files": model_files_digest(model_folder), "device": device_kind(device),
+            "dtype": str(dtype).replace("torch.", ""), **settings}
+
+
+@dataclass
+class Scene:
+    """A scene of the job: its output folder's ``name``, its decoded input ``image [3, H, W]`` and ``seed``."""
+
+    name: str
+    image: Tensor
+    seed: int
+
+
+def _normalised(obj: Any) -> Any:
+    return json.loads(json.dumps(obj, sort_keys=True))
+
+
+class PartialRun:
+    """One scene's state: ``folder / state.safetensors`` (see the module docstring)."""
+
+    def __init__(self, folder: Path, fingerprint: dict, plan: LongPathPlan):
+        self.folder, self.fingerprint, self.plan = folder, _normalised(fingerprint), plan
+        self.known: Tensor | None = None  # [N] bool: the frames in the file (None: no file yet)
+
+    @property
+    def path(self) -> Path:
+        return self.folder / STATE_FILE
+
+    def read(self) -> tuple[dict, Tensor]:
+        """``(fingerprint, known [N] bool)`` of the file; a ValueError naming it when it cannot be read."""
+        from safetensors import safe_open
+
+        try:
+            with safe_open(str(self.path), "pt") as f:
+                fingerprint = json.loads((f.metadata() or {})["fingerprint"])
+                return fingerprint, f.get_tensor("known").bool()
+        except Exception as exc:  # noqa: BLE001 - missing entries, a damaged file, safetensors' own error type
+            raise ValueError(f"{self.path} cannot be read ({' '.join(str(exc).split()) or type(exc).__name__})") from None
+
+    def differences(self) -> tuple[list[str], Tensor] | None:
+        """What differs between the file's fingerprint and this run's (``[]``: nothing), and the frames it
+        holds; None without a file."""
+        if not self.path.is_file():
+            return None
+        saved, known = self.read()
+        complete = bool(known.all())
+        keys = sorted(set(saved) | set(self.fingerprint))
+        return [_difference(k, saved.get(k), self.fingerprint.get(k)) for k in keys
+                if saved.get(k) != self.fingerprint.get(k) and not (complete and k in SAMPLING_ONLY)], known
+
+    def restore(self, latents: Tensor, known: Tensor) -> None:
+        """Put the saved frames into ``latents [N, 4, h, w]`` and ``known [N]`` (in place)."""
+        from safetensors.torch import load_file
+
+        found = self.differences()
+        if found is None:
+            return
+        if found[0]:  # changed since the job's check (another run writing the same folder?)
+            raise ValueError(f"{self.path}: made with other settings ({'; '.join(found[0])})")
+        data = load_file(str(self.path))
+        saved, mask = data["latents"], data["known"].bool()
+        if tuple(saved.shape) != tuple(latents.shape) or tuple(mask.shape) != tuple(known.shape):
+            raise ValueError(f"{self.path}: latents {tuple(saved.shape)}, expected {tuple(latents.shape)}")
+        latents[mask] = saved[mask].to(latents.dtype)
+        known |= mask
+        self.known = known.clone()
+
+    def save(self, latents: Tensor, known: Tensor) -> None:
+        """Write the state atomically (the previous one stays whole until the new one is complete)."""
+        from safetensors.torch import save_file
+
+        tensors = {"latents": latents.detach().float().cpu().contiguous(),
+                   "known": known.detach().cpu().to(torch.uint8).contiguous()}
+        with atomic_file(self.path) as tmp:
+            save_file(tensors, str(tmp), metadata={"fingerprint": json.dumps(self.fingerprint, sort_keys=True)})
+        self.known = known.detach().cpu().clone()
+
+    def windows_done(self) -> int:
+        """Windows of the plan whose new frames are all saved."""
+        if self.known is None:
+            return 0
+        return sum(all(bool(self.known[f]) for f in w.targets) for w in self.plan.windows)
+
+    def remove(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+        try:
+            self.folder.parent.rmdir()  # the last scene's: no .genxd-partial left behind
+        except OSError:
+            pass
+
+
+def _difference(key: str, was: Any, now: Any) -> str:
+    if key in DIGESTS:
+        return f"{DIGESTS[key]} differs"
+    name = LABELS.get(key) or v.arg(key)
+    return f"{name} {was} (now {now})"
+
+
+class BatchState:
+    """The states of the scenes sampled together (what :func:`~genxd.pipelines.long_paths.sample_long` keeps)."""
+
+    def __init__(self, runs: Sequence[PartialRun]):
+        self.runs = list(runs)
+
+    def restore(self, latents: Tensor, known: Tensor) -> None:
+        """``latents [B, N, 4, h, w]`` and ``known [B, N]`` filled in place from the saved states."""
+        for j, run in enumerate(self.runs):
+            run.restore(latents[j], known[j])
+
+    def save(self, latents: Tensor, known: Tensor) -> None:
+        for j, run in enumerate(self.runs):
+            run.save(latents[j], known[j])
+
+
+class PartialRuns:
+    """The states of a long-path job's scenes in ``out_dir / .genxd-partial``.
+
+    ``job``: the fingerprint entries common to its scenes (:meth:`fingerprint` adds each scene's)."""
+
+    def __init__(self, out_dir: Path, plan: LongPathPlan, job: dict, overwrite: bool = False, show: bool = False):
+        self.root, self.plan, self.overwrite, self.show = Path(out_dir) / PARTIAL_FOLDER, plan, overwrite, show
+        self.job = {"format": 1, "plan": hashlib.sha256(json.dumps(plan.to_dict(), sort_keys=True).encode()
+                                                          ).hexdigest()[:16], **job}
+        self.runs: dict[int, PartialRun] = {}
+        self.current: list[int] = []  # the scenes being sampled (batch)
+        self.written = False  # a scene of the job is written (the same command would refuse it)
+
+    def fingerprint(self, scene: Scene, batch: list[str]) -> dict:
+        return {**self.job, "input": tensor_digest(scene.image), "seed": scene.seed,
+                "batch": batch if len(batch) > 1 else None}
+
+    def check(self, scenes: dict[int, Scene], batch_size: int) -> tuple[list[int], dict[int, ValueError]]:
+        """``(scenes to sample, in order; {scene: why its state is refused}``): a state made with other settings
+        (or unreadable) is refused unless ``overwrite`` (then deleted). A refused scene leaves its batch, which
+        changes its batch mates' fingerprints: checked again until no state is refused."""
+        ready, refused = list(scenes), {}
+        while True:
+            new = {}
+            for k in range(0, len(ready), batch_size):
+                batch = ready[k:k + batch_size]
+                for i in batch:
+                    run = PartialRun(self.root / scenes[i].name, self.fingerprint(scenes[i], [scenes[j].name for j in batch]),
+                                     self.plan)
+                    self.runs[i] = run
+                    if (why := self._refusal(run)) is not None:
+                        new[i] = ValueError(why)
+            if not new:
+                return ready, refused
+            refused.update(new)
+            ready = [i for i in ready if i not in new]
+
+    def _refusal(self, run: PartialRun) -> str | None:
+        try:
+            found = run.differences()
+        except ValueError as exc:
+            found, problem = None, str(exc)
+        else:
+            done = 0 if found is None else sum(all(bool(found[1][f]) for f in w.targets) for w in self.plan.windows)
+            if found is None or not found[0]:
+                if found is not None and self.show:
+                    from ..utils.progress import progress_write
+
+                    progress_write(f"genxd: long path: continuing {run.folder.name} from the {done} of "
+                                   f"{len(self.plan.windows)} windows kept in {run.folder}")
+                return None
+            problem = (f"{run.folder} holds {done} of {len(self.plan.windows)} windows of an interrupted run "
+                       f"with other settings: {'; '.join(found[0])}")
+        if self.overwrite:
+            v.warn(f"{problem}; discarded ({v.arg('overwrite')})")
+            shutil.rmtree(run.folder, ignore_errors=True)
+            return None
+        start_over = "pass --overwrite" if v.is_cli() else "pass overwrite=True"
+        return f"{problem}: run with those settings to continue it, or {start_over} to start over"
+
+    def batch(self, idx: Sequence[int]) -> BatchState:
+        """The states of the scenes ``idx`` (sampled together, now)."""
+        self.current = list(idx)
+        return BatchState([self.runs[i] for i in idx])
+
+    def done(self, i: int) -> None:
+        """The scene is written: its state is removed."""
+        self.written = True
+        if i in self.runs:
+            self.runs.pop(i).remove()
+
+    @contextlib.contextmanager
+    def noting_kept(self) -> Iterator[None]:
+        """Ctrl-C or SIGTERM within this block carries :meth:`kept_note` (``genxd: interrupted: kept ...``)."""
+        try:
+            yield
+        except KeyboardInterrupt as exc:
+            if (kept := self.kept_note()) is not None:
+                exc.add_note(kept)
+            raise
+
+    def kept_note(self) -> str | None:
+        """One line for an interrupted or failed batch (the current one): the windows kept and how to continue;
+        None when nothing was kept."""
+        runs = [self.runs[i] for i in self.current if i in self.runs and self.runs[i].known is not None]
+        if not runs:
+            return None
+        run = runs[0]
+        names = ", ".join(r.folder.name for r in runs)
+        frames = f"{int(run.known.sum())} of {self.plan.num_frames} frames"
+        skip = self.written and not self.overwrite
+        command = rerun_command(("--skip-existing",) if skip else ())
+        if command is not None:
+            how = f"to continue, run: {command}"
+        else:
+            how = f"to continue, make the same call again{' with skip_existing=True' if skip else ''}"
+        return (f"kept {run.windows_done()} of {len(self.plan.windows)} windows ({frames}) of {names} in "
+                f"{self.root}; {how}")
+
+
+__all__ = ["PARTIAL_FOLDER", "STATE_FILE", "job_fingerprint", "PartialRuns", "PartialRun", "BatchState", "Scene", "tensor_digest",
+           "model_files_digest", "device_kind"]

@@ -1,0 +1,36 @@
+"""The command line of the running ``genxd`` command, for messages that say how to run it again.
+
+Recorded by the ``genxd`` command group (:class:`genxd.cli.common.GenxdGroup`) for the length of the command;
+None from Python, where a message says "call it again with the same arguments" instead.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shlex
+from contextvars import ContextVar
+from typing import Iterator, Sequence
+
+_ARGV: ContextVar[tuple[str, ...] | None] = ContextVar("genxd_argv", default=None)
+
+
+@contextlib.contextmanager
+def recorded(argv: Sequence[str]) -> Iterator[None]:
+    """Within this block, :func:`rerun_command` gives ``genxd ARGV``."""
+    token = _ARGV.set(tuple(str(a) for a in argv))
+    try:
+        yield
+    finally:
+        _ARGV.reset(token)
+
+
+def rerun_command(add: Sequence[str] = ()) -> str | None:
+    """The command as typed (``genxd generate a.png --frames 40``), with the flags ``add`` appended where it
+    lacks them; None outside a ``genxd`` command."""
+    argv = _ARGV.get()
+    if argv is None:
+        return None
+    return shlex.join(["genxd", *argv, *(a for a in add if a not in argv)])
+
+
+__all__ = ["recorded", "rerun_command"]

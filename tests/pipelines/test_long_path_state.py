@@ -1,0 +1,163 @@
+"""A long path interrupted loses nothing: the windows done are kept in OUT/.genxd-partial and the same job continues
+from them, bit for bit (genxd.pipelines.long_path_state)."""
+
+from __future__ import annotations
+
+import os
+import warnings
+
+import numpy as np
+import PIL.Image
+import pytest
+import torch
+
+from genxd.api import default_model_path, generate_scenes, load_model
+from genxd.pipelines import long_path_state, long_paths
+from genxd.pipelines.long_path_state import PARTIAL_FOLDER, STATE_FILE, PartialRun, PartialRuns, Scene
+from genxd.pipelines.long_paths import LongPathSettings, make_plan, resolve_settings
+from genxd.cameras import orbit
+
+needs_bundled = pytest.mark.skipif(default_model_path() is None, reason="no bundled model in this installation")
+
+
+@pytest.fixture(scope="module")
+def model():
+    return load_model(None, "cpu")  # the bundled model
+
+
+@pytest.fixture(scope="module")
+def image(tmp_path_factory):
+    path = tmp_path_factory.mktemp("state_imgs") / "scene.png"
+    PIL.Image.fromarray((np.random.default_rng(0).random((64, 64, 3)) * 255).astype(np.uint8)).save(path)
+    return path
+
+
+def _interrupt_after_first_call(monkeypatch):
+    """Ctrl-C once the first sampling call's windows are saved (deterministic, not by timing)."""
+    save = long_path_state.BatchState.save
+
+    def save_then_stop(self, latents, known):
+        save(self, latents, known)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(long_path_state.BatchState, "save", save_then_stop)
+    return save
+
+
+def _spy_outputs(monkeypatch) -> list:
+    outputs, generate_long = [], long_paths.generate_long
+
+    def spy(*args, **kwargs):
+        outputs.append(generate_long(*args, **kwargs))
+        return outputs[-1]
+
+    monkeypatch.setattr(long_paths, "generate_long", spy)
+    return outputs
+
+
+# 8 frames of an orbit, window 4: 3 windows in 2 sampling calls (the two ends of the orbit, then its closure)
+SETTINGS = dict(num_frames=8, window=4, num_inference_steps=2, progress=False)
+
+
+@pytest.mark.slow  # three runs of the bundled model (about 15 s on a 2-core CPU)
+@needs_bundled
+def test_interrupted_then_resumed_run_equals_an_uninterrupted_one_bitwise(model, image, tmp_path, monkeypatch):
+    outputs = _spy_outputs(monkeypatch)
+    assert generate_scenes(image, tmp_path / "whole", loaded=model, **SETTINGS)[0].status == "written"
+    assert not (tmp_path / "whole" / PARTIAL_FOLDER).exists()  # success leaves no work folder
+
+    out = tmp_path / "stopped"
+    save = _interrupt_after_first_call(monkeypatch)
+    with pytest.raises(KeyboardInterrupt) as stopped:
+        generate_scenes(image, out, loaded=model, **SETTINGS)
+    assert stopped.value.__notes__ == [f"kept 2 of 3 windows (7 of 8 frames) of scene in {out / PARTIAL_FOLDER}; "
+                                       "to continue, make the same call again"]
+    assert os.listdir(out) == [PARTIAL_FOLDER]  # no scene folder, the windows done kept
+    assert os.listdir(out / PARTIAL_FOLDER / "scene") == [STATE_FILE]
+
+    monkeypatch.setattr(long_path_state.BatchState, "save", save)
+    assert generate_scenes(image, out, loaded=model, **SETTINGS)[0].status == "written"
+    whole, resumed = outputs[0], outputs[-1]
+    assert resumed.calls == 1  # the first call's windows were not sampled again
+    assert torch.equal(resumed.latents, whole.latents) and torch.equal(resumed.frames, whole.frames)
+    assert os.listdir(out) == ["scene"]
+    assert (out / "scene" / "frames" / "004.png").read_bytes() == (tmp_path / "whole/scene/frames/004.png").read_bytes()
+
+
+@needs_bundled
+def test_a_state_made_with_other_settings_is_refused_naming_what_differs(model, image, tmp_path, monkeypatch):
+    out = tmp_path / "o"
+    settings = {**SETTINGS, "num_inference_steps": 1}
+    save = _interrupt_after_first_call(monkeypatch)
+    with pytest.raises(KeyboardInterrupt):
+        generate_scenes(image, out, loaded=model, **settings)
+    monkeypatch.setattr(long_path_state.BatchState, "save", save)
+    state = (out / PARTIAL_FOLDER / "scene" / STATE_FILE).read_bytes()
+
+    result = generate_scenes(image, out, loaded=model, **{**settings, "seed": 3, "guidance_scale": 1.5})[0]
+    assert result.status == "failed" and result.bad_input
+    assert (f"{out / PARTIAL_FOLDER / 'scene'} holds 2 of 3 windows of an interrupted run with other settings: "
+            "guidance_scale 2.0 (now 1.5); seed 0 (now 3): run with those settings to continue it, or pass "
+            "overwrite=True to start over") in result.error
+    assert (out / PARTIAL_FOLDER / "scene" / STATE_FILE).read_bytes() == state  # refused, kept as it was
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        written = generate_scenes(image, out, loaded=model, overwrite=True, **{**settings, "seed": 3})[0]
+    assert written.status == "written"
+    assert any("seed 0 (now 3); discarded (overwrite)" in str(w.message) for w in caught)
+    assert os.listdir(out) == ["scene"]
+
+
+def _plan():
+    c2w, K = orbit(num_frames=20)
+    return make_plan("3d", c2w, K, [0], resolve_settings(LongPathSettings(window=8), 8, 8))
+
+
+def test_the_state_file_is_written_atomically(tmp_path, monkeypatch):
+    """A crash while the state is written leaves the previous state whole, and no half file."""
+    import safetensors.torch
+
+    run = PartialRun(tmp_path / "scene", {"seed": 0}, _plan())
+    first, known = torch.randn(20, 4, 8, 8), torch.zeros(20, dtype=torch.bool)
+    known[:8] = True
+    run.save(first, known)
+    save_file = safetensors.torch.save_file
+
+    def crash_halfway(tensors, filename, metadata=None):
+        save_file(tensors, filename, metadata=metadata)
+        with open(filename, "r+b") as f:  # as far as the write had come
+            f.truncate(os.path.getsize(filename) // 2)
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(safetensors.torch, "save_file", crash_halfway)
+    with pytest.raises(OSError, match="No space left"):
+        run.save(torch.randn(20, 4, 8, 8), torch.ones(20, dtype=torch.bool))
+    assert os.listdir(tmp_path / "scene") == [STATE_FILE]
+    latents, restored = torch.zeros(20, 4, 8, 8), torch.zeros(20, dtype=torch.bool)
+    PartialRun(tmp_path / "scene", {"seed": 0}, _plan()).restore(latents, restored)
+    assert torch.equal(restored, known) and torch.equal(latents[:8], first[:8]) and not latents[8:].any()
+
+
+def test_a_damaged_state_is_refused_not_used(tmp_path):
+    runs = PartialRuns(tmp_path, _plan(), {"seed": 0})
+    scene = Scene("scene", torch.zeros(3, 64, 64), 0)
+    (tmp_path / PARTIAL_FOLDER / "scene").mkdir(parents=True)
+    (tmp_path / PARTIAL_FOLDER / "scene" / STATE_FILE).write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{")
+    ready, refused = runs.check({0: scene}, 1)
+    assert ready == [] and "state.safetensors cannot be read" in str(refused[0])
+    assert "or pass overwrite=True to start over" in str(refused[0])
+
+
+def test_a_refused_scene_is_checked_again_with_its_batch_mates(tmp_path):
+    """Scenes sampled together decide each other's floats: a state made in a batch that changed is refused too."""
+    plan = _plan()
+    scenes = {i: Scene(name, torch.full((3, 64, 64), float(i)), i) for i, name in enumerate("abc")}
+    runs = PartialRuns(tmp_path, plan, {"steps": 2})
+    assert runs.check(scenes, 3) == ([0, 1, 2], {})
+    known = torch.zeros(20, dtype=torch.bool)
+    known[:8] = True
+    runs.batch([0, 1, 2]).save(torch.zeros(3, 20, 4, 8, 8), known.expand(3, -1))
+    scenes[0] = Scene("a", torch.ones(3, 64, 64), 0)  # the input of a changed
+    ready, refused = PartialRuns(tmp_path, plan, {"steps": 2}).check(scenes, 3)
+    assert ready == [] and "the input image differs" in str(refused[0])
+    assert "scenes sampled together ['a', 'b', 'c'] (now ['b', 'c'])" in str(refused[1])
