@@ -161,3 +161,36 @@ def test_a_refused_scene_is_checked_again_with_its_batch_mates(tmp_path):
     ready, refused = PartialRuns(tmp_path, plan, {"steps": 2}).check(scenes, 3)
     assert ready == [] and "the input image differs" in str(refused[0])
     assert "scenes sampled together ['a', 'b', 'c'] (now ['b', 'c'])" in str(refused[1])
+
+
+@pytest.mark.parametrize("scheduler", ["euler", "dpmpp-2m-sde"])
+def test_resumed_sampling_is_bitwise_also_with_a_stochastic_sampler(reference_small, tmp_path, scheduler):
+    """generate_long with a state: stopped after the first call, then continued, as one run without a stop (the
+    sampler's own noise at each step comes from a seed per window, not from where torch's global generator is)."""
+    from genxd.pipelines import GenXDPipeline
+
+    pipe = GenXDPipeline.from_pretrained(reference_small)
+    pipe.set_scheduler(scheduler)
+    c2w, K = orbit(num_frames=8)
+    plan = make_plan("3d", c2w, K, [0], resolve_settings(LongPathSettings(window=4), 12, 12))
+    img = torch.rand(1, 1, 3, 64, 64, generator=torch.Generator().manual_seed(1))
+
+    def run(state=None):
+        return long_paths.generate_long(pipe, img, c2w, K, plan, num_inference_steps=3, decode=False, state=state,
+                                        generator=[torch.Generator().manual_seed(0)])
+
+    whole = run()
+    state = long_path_state.BatchState([PartialRun(tmp_path / "scene", {"seed": 0}, plan)])
+    save = state.save
+
+    def save_then_stop(latents, known):
+        save(latents, known)
+        raise KeyboardInterrupt
+
+    state.save = save_then_stop
+    with pytest.raises(KeyboardInterrupt):
+        run(state)
+    torch.rand(100)  # the global generator elsewhere than where the stopped run left it
+    state.save = save
+    resumed = run(state)
+    assert resumed.calls == 1 and torch.equal(resumed.latents, whole.latents)

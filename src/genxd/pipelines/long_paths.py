@@ -51,7 +51,9 @@ Generated frames condition later windows as **latents** (``GenXDPipeline(context
 VAE decode / encode round trip. All latents of a path are decoded once at the end
 (``decode_chunk_size`` frames at a time, default ``window``). The initial noise of every frame is drawn
 once per scene for the whole path (``[N, 4, h, w]`` from the scene's generator), so the frames do not
-depend on how windows are batched into calls.
+depend on how windows are batched into calls; then one seed per window from the same generator, for a
+stochastic sampler's noise at each step (``dpmpp-2m-sde``). The windows done are kept while the path runs,
+and an interrupted run continues from them (:mod:`genxd.pipelines.long_path_state`).
 
 Cost: one pipeline call runs ``num_inference_steps`` UNet calls (with guidance, both branches in one
 UNet call of twice the batch). :meth:`LongPathPlan.calls` lists the calls; :meth:`LongPathPlan.describe`
@@ -246,6 +248,7 @@ def sample_long(
     context_from: str = "latents",
     motion_guidance_scale: float = 0.0,
     state: Any = None,
+    window_seeds: Tensor | None = None,
 ) -> tuple[Tensor, int]:
     """Latents of every frame of the path, window by window (``plan``), for ``B`` scenes at once.
 
@@ -266,6 +269,9 @@ def sample_long(
             ``restore(latents, known)`` fills ``[B, N, 4, h, w]`` / ``[B, N]`` with the frames of an interrupted
             run before the first call, whose calls with every window known are skipped; its ``save(latents,
             known)`` is called after every call.
+        window_seeds: ``[B, windows]`` seeds of the generators of the sampler's own noise at each step (stochastic
+            samplers: ``dpmpp-2m-sde``), one per window of each scene, so that it depends neither on how windows
+            are batched nor on the calls skipped by ``state``; None: torch's global generator.
     Returns:
         ``(latents [B, N, 4, h, w], number of pipeline calls made)``.
     """
@@ -321,6 +327,8 @@ def sample_long(
             motion_guidance_scale=motion_guidance_scale,
             output_type="latent",
             callback_on_step_end=step_callback,
+            generator=None if window_seeds is None else [torch.Generator().manual_seed(int(window_seeds[s, i]))
+                                                         for s, i in items],
         )
         lat = out.latents.float().cpu()
         if context_from == "images":
@@ -375,6 +383,9 @@ def generate_long(
         raise ValueError(f"{len(gens)} generators for {b} scenes")
     shape = (1, plan.num_frames, *input_latents.shape[2:])
     noise = torch.cat([torch.randn(shape, generator=g, dtype=torch.float32) for g in gens])
+    # then a seed per window for a stochastic sampler's noise at each step (it took torch's global generator: the
+    # seed did not decide a long path's frames with dpmpp-2m-sde)
+    window_seeds = torch.stack([torch.randint(0, 2**62, (len(plan.windows),), generator=g) for g in gens])
     if max_windows_per_call is None:
         max_windows_per_call = default_windows_per_call(plan.window, height, width)
     saved = dict(getattr(pipe, "_progress_bar_config", {}))
@@ -384,7 +395,7 @@ def generate_long(
             pipe, plan, input_latents, c2w, K, noise, mode=mode, motion_strength=motion_strength,
             num_inference_steps=num_inference_steps, guidance_scale=guidance_scale,
             max_windows_per_call=max_windows_per_call, on_step=None if progress is None else (lambda: progress.update()),
-            context_from=context_from, state=state,
+            context_from=context_from, state=state, window_seeds=window_seeds,
         )
     finally:
         pipe.set_progress_bar_config(**saved)
