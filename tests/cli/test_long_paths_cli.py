@@ -138,7 +138,6 @@ def test_impossible_window_settings_exit_2(image, tmp_path, reference_small, ext
     assert not out.exists() or not any(out.iterdir())
 
 
-@pytest.mark.slow  # the command three times (two scenes, then one), each loading the bundled model
 @pytest.mark.skipif(default_model_path() is None, reason="no bundled model in this installation")
 def test_generate_interrupted_says_what_is_kept_and_the_command_continues(tmp_path, monkeypatch):
     """Ctrl-C in a long path: one line with the windows kept and the command to continue (with --skip-existing,

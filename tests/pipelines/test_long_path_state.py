@@ -59,7 +59,6 @@ def _spy_outputs(monkeypatch) -> list:
 SETTINGS = dict(num_frames=8, window=4, num_inference_steps=2, progress=False)
 
 
-@pytest.mark.slow  # three runs of the bundled model (about 15 s on a 2-core CPU)
 @needs_bundled
 def test_interrupted_then_resumed_run_equals_an_uninterrupted_one_bitwise(model, image, tmp_path, monkeypatch):
     outputs = _spy_outputs(monkeypatch)
@@ -106,6 +105,23 @@ def test_a_state_made_with_other_settings_is_refused_naming_what_differs(model, 
     assert written.status == "written"
     assert any("seed 0 (now 3); discarded (overwrite)" in str(w.message) for w in caught)
     assert os.listdir(out) == ["scene"]
+
+
+@needs_bundled
+def test_a_failed_scene_says_what_was_kept(model, image, tmp_path, monkeypatch):
+    save = long_path_state.BatchState.save
+
+    def save_then_fail(self, latents, known):  # an error in the second sampling call
+        save(self, latents, known)
+        raise RuntimeError("CUDA error: an illegal memory access was encountered")
+
+    monkeypatch.setattr(long_path_state.BatchState, "save", save_then_fail)
+    out = tmp_path / "o"
+    result = generate_scenes(image, out, loaded=model, **{**SETTINGS, "num_inference_steps": 1})[0]
+    assert result.status == "failed"
+    assert result.error == ("CUDA error: an illegal memory access was encountered (kept 2 of 3 windows (7 of 8 frames) "
+                            f"of scene in {out / PARTIAL_FOLDER}; to continue, make the same call again)")
+    assert (out / PARTIAL_FOLDER / "scene" / STATE_FILE).is_file()
 
 
 def _plan():
