@@ -174,9 +174,7 @@ class PartialRun:
 
     def windows_done(self) -> int:
         """Windows of the plan whose new frames are all saved."""
-        if self.known is None:
-            return 0
-        return sum(all(bool(self.known[f]) for f in w.targets) for w in self.plan.windows)
+        return 0 if self.known is None else windows_done(self.plan, self.known)
 
     def remove(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)
@@ -184,6 +182,11 @@ class PartialRun:
             self.folder.parent.rmdir()  # the last scene's: no .genxd-partial left behind
         except OSError:
             pass
+
+
+def windows_done(plan: LongPathPlan, known: Tensor) -> int:
+    """Windows of ``plan`` whose new frames are all ``known [N]``."""
+    return sum(all(bool(known[f]) for f in w.targets) for w in plan.windows)
 
 
 def _difference(key: str, was: Any, now: Any) -> str:
@@ -242,6 +245,7 @@ class PartialRuns:
                     if (why := self._refusal(run)) is not None:
                         new[i] = ValueError(why)
             if not new:
+                self._say_continued(ready)
                 return ready, refused
             refused.update(new)
             ready = [i for i in ready if i not in new]
@@ -252,14 +256,9 @@ class PartialRuns:
         except ValueError as exc:
             found, problem = None, str(exc)
         else:
-            done = 0 if found is None else sum(all(bool(found[1][f]) for f in w.targets) for w in self.plan.windows)
             if found is None or not found[0]:
-                if found is not None and self.show:
-                    from ..utils.progress import progress_write
-
-                    progress_write(f"genxd: long path: continuing {run.folder.name} from the {done} of "
-                                   f"{len(self.plan.windows)} windows kept in {run.folder}")
                 return None
+            done = windows_done(self.plan, found[1])
             problem = (f"{run.folder} holds {done} of {len(self.plan.windows)} windows of an interrupted run "
                        f"with other settings: {'; '.join(found[0])}")
         if self.overwrite:
@@ -268,6 +267,16 @@ class PartialRuns:
             return None
         start_over = "pass --overwrite" if v.is_cli() else "pass overwrite=True"
         return f"{problem}: run with those settings to continue it, or {start_over} to start over"
+
+    def _say_continued(self, ready: Sequence[int]) -> None:
+        """One line per scene that continues from kept windows (with ``show``)."""
+        from ..utils.progress import progress_write
+
+        for i in ready if self.show else ():
+            if (found := self.runs[i].differences()) is not None:
+                progress_write(f"genxd: long path: continuing {self.runs[i].folder.name} from the "
+                               f"{windows_done(self.plan, found[1])} of {len(self.plan.windows)} windows kept in "
+                               f"{self.runs[i].folder}")
 
     def batch(self, idx: Sequence[int]) -> BatchState:
         """The states of the scenes ``idx`` (sampled together, now)."""
