@@ -327,6 +327,8 @@ def generate_scenes(
             resolution=res, cameras=tensor_digest(c2w, K), offload=offload, compile_unet=compile_unet,
             sequential_guidance=s.sequential_guidance,
             windows_per_call=s.max_windows_per_call or default_windows_per_call(plan.window, res, res)), overwrite, show)
+        if group.is_main_process:  # the scenes skipped are written: a state left beside one is of no more use
+            partials.forget([folders[i].name for i in range(len(folders)) if i not in todo])
         ready, refused = partials.check({i: Scene(folders[i].name, tensors[i], s.seed + i) for i in ready}, s.batch_size)
         for i, exc in refused.items():
             results.append(failed_result(i, str(paths[i]), str(folders[i]), exc, rank))

@@ -124,6 +124,17 @@ def test_a_failed_scene_says_what_was_kept(model, image, tmp_path, monkeypatch):
     assert (out / PARTIAL_FOLDER / "scene" / STATE_FILE).is_file()
 
 
+@needs_bundled
+def test_a_written_scene_skipped_keeps_no_work_folder(model, image, tmp_path):
+    """Killed between writing the scene and removing its state: the next run that skips the scene removes it."""
+    out = tmp_path / "o"
+    (out / "scene").mkdir(parents=True)
+    (out / PARTIAL_FOLDER / "scene").mkdir(parents=True)
+    (out / PARTIAL_FOLDER / "scene" / STATE_FILE).write_bytes(b"kept")
+    assert generate_scenes(image, out, loaded=model, skip_existing=True, **SETTINGS)[0].status == "skipped"
+    assert os.listdir(out) == ["scene"]
+
+
 def _plan():
     c2w, K = orbit(num_frames=20)
     return make_plan("3d", c2w, K, [0], resolve_settings(LongPathSettings(window=8), 8, 8))

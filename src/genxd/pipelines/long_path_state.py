@@ -268,6 +268,13 @@ class PartialRuns:
         start_over = "pass --overwrite" if v.is_cli() else "pass overwrite=True"
         return f"{problem}: run with those settings to continue it, or {start_over} to start over"
 
+    def forget(self, names: Sequence[str]) -> None:
+        """Remove the states of the scenes ``names``, whose outputs exist (skipped: a kill between writing a scene
+        and removing its state left it)."""
+        for name in names:
+            if (self.root / name).exists():
+                PartialRun(self.root / name, {}, self.plan).remove()
+
     def _say_continued(self, ready: Sequence[int]) -> None:
         """One line per scene that continues from kept windows (with ``show``)."""
         from ..utils.progress import progress_write
