@@ -37,6 +37,7 @@ from torch import Tensor
 from .. import validation as v
 from ..utils.command_line import rerun_command
 from ..utils.io import atomic_file
+from ..utils.json_text import json_text
 from .long_path_plans import LongPathPlan
 
 PARTIAL_FOLDER = ".genxd-partial"
@@ -109,7 +110,7 @@ class Scene:
 
 
 def _normalised(obj: Any) -> Any:
-    return json.loads(json.dumps(obj, sort_keys=True))
+    return json.loads(json_text(obj, sort_keys=True))  # NaN as null: equal to itself
 
 
 class PartialRun:
@@ -169,7 +170,7 @@ class PartialRun:
         tensors = {"latents": latents.detach().float().cpu().contiguous(),
                    "known": known.detach().cpu().to(torch.uint8).contiguous()}
         with atomic_file(self.path) as tmp:
-            save_file(tensors, str(tmp), metadata={"fingerprint": json.dumps(self.fingerprint, sort_keys=True)})
+            save_file(tensors, str(tmp), metadata={"fingerprint": json_text(self.fingerprint, sort_keys=True)})
         self.known = known.detach().cpu().clone()
 
     def windows_done(self) -> int:
@@ -219,7 +220,7 @@ class PartialRuns:
 
     def __init__(self, out_dir: Path, plan: LongPathPlan, job: dict, overwrite: bool = False, show: bool = False):
         self.root, self.plan, self.overwrite, self.show = Path(out_dir) / PARTIAL_FOLDER, plan, overwrite, show
-        self.job = {"format": 1, "plan": hashlib.sha256(json.dumps(plan.to_dict(), sort_keys=True).encode()
+        self.job = {"format": 1, "plan": hashlib.sha256(json_text(plan.to_dict(), sort_keys=True).encode()
                                                           ).hexdigest()[:16], **job}
         self.runs: dict[int, PartialRun] = {}
         self.current: list[int] = []  # the scenes being sampled (batch)
