@@ -36,11 +36,16 @@ sys.argv = ["genxd", *sys.argv[1:]]
 main()
 '''
 
+def _train_with(patch: str) -> str:
+    """A script running ``genxd train`` with ``patch`` (Python that replaces a function of
+    :mod:`genxd.training.trainer`, which it has as ``trainer``) applied first."""
+    return ("import errno, os, signal, sys\nimport genxd.training.trainer as trainer\n" + patch
+            + "\nfrom genxd.cli import main\nsys.argv = ['genxd', *sys.argv[1:]]\nmain()\n")
+
+
 #: ``genxd train`` where process 0 sends Ctrl-C (SIGINT) to the launcher during its 3rd loss computation: the
 #: launcher passes it on to both processes, as it does for a Ctrl-C in its terminal
-CTRL_C_TO_THE_LAUNCHER = '''
-import os, signal, sys
-import genxd.training.trainer as trainer
+CTRL_C_TO_THE_LAUNCHER = _train_with('''
 real, calls = trainer.genxd_loss, [0]
 
 def loss(*args, **kwargs):
@@ -50,15 +55,10 @@ def loss(*args, **kwargs):
     return real(*args, **kwargs)
 
 trainer.genxd_loss = loss
-from genxd.cli import main
-sys.argv = ["genxd", *sys.argv[1:]]
-main()
-'''
+''')
 
 #: ``genxd train`` whose disk fills up on process 0 (the main one) while it writes the second checkpoint's UNet
-DISK_FULL_ON_PROCESS_0 = '''
-import errno, os, sys
-import genxd.training.trainer as trainer
+DISK_FULL_ON_PROCESS_0 = _train_with('''
 real, calls = trainer.save_module, [0]
 
 def save_module(*args, **kwargs):
@@ -68,10 +68,7 @@ def save_module(*args, **kwargs):
     return real(*args, **kwargs)
 
 trainer.save_module = save_module
-from genxd.cli import main
-sys.argv = ["genxd", *sys.argv[1:]]
-main()
-'''
+''')
 
 COMMON = [*QUIET, "data.datasets.0.length=8", "training.ema.enabled=false"]
 
