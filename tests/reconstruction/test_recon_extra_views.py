@@ -135,7 +135,7 @@ def test_a_group_folder_of_another_scene_is_named_in_a_warning(scenes) -> None:
     from genxd.validation import GenXDWarning
 
     rf, fewshot, _ = scenes
-    with pytest.warns(GenXDWarning, match=r"scene_b_direct_000: --extra-views: generated for scene 'scene_b' "
+    with pytest.warns(GenXDWarning, match=r"scene_b_direct_000: extra_views: generated for scene 'scene_b' "
                                           r"\(its meta.json\), not 'scene_a'"):
         (source,) = resolve_extra_views([fewshot / "scene_b_direct_000"], "scene_a", rf, "reconfusion")
     assert [f.name for f in source.folders] == ["scene_b_direct_000"]

@@ -91,7 +91,7 @@ def test_a_damaged_record_is_named(output, tmp_path, name, data, says):
 def test_a_recorded_input_that_is_gone(output, tmp_path):
     out = _copy(output, tmp_path, "reconstruction.json", lambda t: t.update(input=str(tmp_path / "moved")))
     with pytest.raises(FileNotFoundError, match=r"reconstruction.json: the recorded input .*moved does not exist "
-                                                r"\(moved\?\); pass --input"):
+                                                r"\(moved\?\); pass input_path"):
         _evaluate(out)
 
 

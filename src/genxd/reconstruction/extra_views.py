@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Sequence
 
 from ..utils.io import read_json_object
+from ..validation import arg, setting
 from .views import detect_input_kind
 
 __all__ = ["ExtraViewSource", "FewshotGroupFolder", "fewshot_groups", "is_fewshot_output", "resolve_extra_views",
@@ -148,7 +149,7 @@ def resolve_extra_views(
         argument = Path(argument)
         source = ExtraViewSource(argument)
         if not argument.exists():
-            raise FileNotFoundError(f"{argument}: --extra-views: no such file or folder")
+            raise FileNotFoundError(f"{argument}: {arg('extra_views')}: no such file or folder")
         try:
             detect_input_kind(argument)
             folders = [argument]
@@ -156,25 +157,25 @@ def resolve_extra_views(
             if scene_key is not None and recorded is not None and recorded != scene_key:
                 from ..validation import warn  # a group of another scene (a mistyped folder): its cameras are wrong
 
-                warn(f"{argument}: --extra-views: generated for scene {recorded!r} (its meta.json), not {scene_key!r}")
+                warn(f"{argument}: {arg('extra_views')}: generated for scene {recorded!r} (its meta.json), not {scene_key!r}")
         except ValueError:
             groups = fewshot_groups(argument) if argument.is_dir() else []
             if not groups:
                 raise ValueError(
-                    f"{argument}: --extra-views: not a supported input: expected transforms.json, a COLMAP model "
+                    f"{argument}: {arg('extra_views')}: not a supported input: expected transforms.json, a COLMAP model "
                     "(images/ + 0/ or sparse/0/), a ReconFusion folder (index.json) or a genxd fewshot output "
                     "(group folders <scene_key>_<direct|grouped>_<NNN>/)"
                 ) from None
             if scene_key is None:
                 raise ValueError(
-                    f"{argument}: --extra-views: a genxd fewshot output (its groups: {_scene_list(groups)}), but the "
+                    f"{argument}: {arg('extra_views')}: a genxd fewshot output (its groups: {_scene_list(groups)}), but the "
                     f"scene is unknown: {input_path} is a {_KINDS.get(input_kind, input_kind)}, not a ReconFusion "
-                    "folder; pass --scene-key KEY to use that scene's groups"
+                    f"folder; pass {setting('scene_key', 'KEY')} to use that scene's groups"
                 )
             folders = [g.folder for g in groups if _belongs_to(g, scene_key)]
             if not folders:
                 raise ValueError(
-                    f"{argument}: --extra-views: this genxd fewshot output has no group of scene {scene_key!r} "
+                    f"{argument}: {arg('extra_views')}: this genxd fewshot output has no group of scene {scene_key!r} "
                     f"(its groups: {_scene_list(groups)})"
                 )
             source.fewshot_scene, source.fewshot_groups = scene_key, len(groups)
@@ -200,7 +201,7 @@ def extra_views_summary(sources: Sequence[ExtraViewSource], num_views: int, num_
             parts.append(str(s.argument))
         else:
             parts.append(f"{s.argument}: already added")
-    return (f"--extra-views: added {num_views} views from {folders} {unit}{'s' if folders != 1 else ''} "
+    return (f"{arg('extra_views')}: added {num_views} views from {folders} {unit}{'s' if folders != 1 else ''} "
             f"to the {num_train} training views ({'; '.join(parts)})")
 
 
@@ -242,7 +243,7 @@ def check_not_conditioned_on_test_views(folders: Sequence[Path], scene_key: str,
     held_out = set(test_ids)
     for folder in folders:
         if folder.resolve() == Path(input_path).resolve():
-            raise ValueError(f"{folder}: --extra-views: the ReconFusion input itself: all its views would be "
+            raise ValueError(f"{folder}: {arg('extra_views')}: the ReconFusion input itself: all its views would be "
                              f"trained on, the test views of train_test_split_{n_views} too")
         meta = read_json_object(folder / "meta.json")
         if meta.get("scene", scene_key) != scene_key:
@@ -253,11 +254,11 @@ def check_not_conditioned_on_test_views(folders: Sequence[Path], scene_key: str,
             leaked = sorted(set(context) & held_out)
             if leaked:
                 raise ValueError(
-                    f"{folder}: --extra-views: generated from views {leaked} of scene {scene_key!r}, which are test "
-                    f"views of train_test_split_{n_views} (the group was made with --n-views {made_with}); its frames "
-                    f"would show the held-out images: generate with --n-views {n_views}")
+                    f"{folder}: {arg('extra_views')}: generated from views {leaked} of scene {scene_key!r}, which are "
+                    f"test views of train_test_split_{n_views} (the group was made with {setting('n_views', made_with)}); "
+                    f"its frames would show the held-out images: generate with {setting('n_views', n_views)}")
         elif isinstance(made_with, int) and made_with != n_views:
             raise ValueError(
-                f"{folder}: --extra-views: made with --n-views {made_with}, not {n_views}, and it does not record "
-                "the views it was generated from (they may be test views): generate with "
-                f"--n-views {n_views}")
+                f"{folder}: {arg('extra_views')}: made with {setting('n_views', made_with)}, not {n_views}, and it does "
+                "not record the views it was generated from (they may be test views): generate with "
+                f"{setting('n_views', n_views)}")

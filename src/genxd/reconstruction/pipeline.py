@@ -28,7 +28,7 @@ from torch import Tensor
 from ..cameras._io import describe, json_number, json_numbers, json_size
 from ..utils.images import save_png, tensor_to_uint8
 from ..utils.io import check_not_working_folder, read_json
-from ..validation import arg, overwrite_hint, setting
+from ..validation import arg, is_cli, overwrite_hint, setting
 from ..utils.json_text import json_text
 from .extra_views import check_not_conditioned_on_test_views, extra_views_summary, resolve_extra_views
 from .metrics import load_lpips
@@ -167,8 +167,15 @@ def _square_crop_hint(extra_w: int, extra_h: int, input_w: int, input_h: int) ->
     """A hint for square views beside a non-square input: ``genxd fewshot`` crops the centre square unless told
     to pad (``--pad-to-square`` writes the input's own size back)."""
     if extra_w == extra_h and input_w != input_h:
-        return " (square views of a non-square input: make them with genxd fewshot --pad-to-square)"
+        how = "genxd fewshot --pad-to-square" if is_cli() else "genxd.fewshot(..., pad_to_square=True)"
+        return f" (square views of a non-square input: make them with {how})"
     return ""
+
+
+def _input_option() -> str:
+    """:func:`evaluate_scene`'s ``input_path`` as the caller knows it: ``--input`` of ``genxd eval-recon`` (``genxd
+    reconstruct`` calls its input INPUT, so this is no :data:`genxd.caller_style.FLAGS` entry)."""
+    return "--input" if is_cli() else "input_path"
 
 
 def reconstruct_scene(
@@ -265,7 +272,7 @@ def reconstruct_scene(
                 raise ValueError(f"{folder}: views of size {extra.width}x{extra.height}, input is {views.width}x{views.height}"
                                  + _square_crop_hint(extra.width, extra.height, views.width, views.height))
             if config.mode == "4d" and extra.times is None:
-                raise ValueError(f"{folder}: 4D reconstruction needs 'time' in every frame of --extra-views")
+                raise ValueError(f"{folder}: 4D reconstruction needs 'time' in every frame of {arg('extra_views')}")
             extra.names = [f"extra/{folder.name}/{n}" for n in extra.names]
             extras.append(extra)
             extra_folders.append(folder)
@@ -375,7 +382,7 @@ class _OutputRecords:
             raise self._bad(self.record_path, "input", "the input folder's path", value)
         if not Path(value).exists():
             raise FileNotFoundError(f"{self.record_path}: the recorded input {value} does not exist (moved?); "
-                                    "pass --input")
+                                    f"pass {_input_option()}")
         return Path(value)
 
     def scene_key(self) -> str | None:
@@ -459,20 +466,20 @@ def evaluate_scene(
     record = rec.record
     source = Path(input_path) if input_path is not None else rec.input()
     if source is None:
-        raise ValueError(f"{scene_dir}: no recorded input; pass --input")
+        raise ValueError(f"{scene_dir}: no recorded input; pass {_input_option()}")
     scene_key = scene_key if scene_key is not None else rec.scene_key()
     try:
         kind = detect_input_kind(source)
     except ValueError as exc:
         if input_path is not None:
             raise
-        raise ValueError(f"{rec.record_path}: the recorded input: {exc}; pass --input") from None
+        raise ValueError(f"{rec.record_path}: the recorded input: {exc}; pass {_input_option()}") from None
     resolution = rec.size()
     views = load_views(source, resolution=None, scene_key=scene_key)
     if kind == "reconfusion":
         n = n_views if n_views is not None else rec.n_views()
         if n is None:
-            raise ValueError("evaluating on a ReconFusion input needs --n-views")
+            raise ValueError(f"evaluating on a ReconFusion input needs {arg('n_views')}")
         scene_key, _, test = reconfusion_split(source, scene_key, int(n))
         protocol = f"reconfusion train_test_split_{n}"
     else:

@@ -312,8 +312,10 @@ def _fit(views: Views, config: ReconstructionConfig, device: torch.device, progr
                 strategy.step_post_backward(model.params, optimizers, strategy_state, step, out.info, packed=False)
             scheduler.step()
         elif model.num_gaussians == 0:
+            from ..validation import arg
+
             raise ValueError(f"no Gaussians left to fit at step {step} (every one was pruned); start from more "
-                             "points (--init-points) or prune less")
+                             f"points ({arg('init_points')}) or prune less")
         # else no Gaussian reaches this view (a few initial points; the rasteriser gave the background alone):
         # nothing to learn from it this step (the learning rate decays per optimiser step)
 

@@ -33,7 +33,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from genxd.utils.paths import path_inside, require_file
-from genxd.validation import setting
+from genxd.validation import arg, setting
 
 __all__ = ["Views", "load_views", "load_image", "detect_input_kind", "find_colmap_model"]
 
@@ -349,7 +349,7 @@ def _load_reconfusion(path: Path, key: str | None) -> Views:
     index = read_reconfusion_index(path)
     if key is None:
         if len(index) != 1:
-            raise ValueError(f"{path}: a ReconFusion folder with {len(index)} scenes; choose one with --scene-key")
+            raise ValueError(f"{path}: a ReconFusion folder with {len(index)} scenes; choose one with {arg('scene_key')}")
         key = next(iter(index))
     scene = load_reconfusion(path, keys=[key])[key]
     images = scene.decoded_images()
@@ -390,7 +390,7 @@ def reconfusion_split(path: str | os.PathLike, scene_key: str | None, n_views: i
     index = read_reconfusion_index(path)
     if scene_key is None:
         if len(index) != 1:
-            raise ValueError(f"{path}: a ReconFusion folder with {len(index)} scenes; choose one with --scene-key")
+            raise ValueError(f"{path}: a ReconFusion folder with {len(index)} scenes; choose one with {arg('scene_key')}")
         scene_key = next(iter(index))
     scene = load_reconfusion(path, keys=[scene_key], decode_images=False)[scene_key]
     if n_views not in scene.splits:
