@@ -17,6 +17,7 @@ import pytest
 from genxd.curation import CurationConfig
 from genxd.curation import dataset
 from genxd.curation.dataset import RETRIED_STAGES, append_index, check_models, check_ray_address, read_index
+from genxd.validation import cli_style
 
 
 @pytest.fixture
@@ -102,7 +103,10 @@ def test_setup_failure_in_a_worker_is_retried_by_the_next_run(clip_dir, tmp_path
     monkeypatch.setattr(dataset, "_CHECKED_MODELS", set())
     record = dataset._curate_task(source, str(out), config)
     assert record["status"] == "failed" and record["stage"] == "setup", record
-    assert "--mask-model needs the 'transformers' package" in record["reason"]
+    assert record["reason"].startswith("mask_model needs the 'transformers' package"), record  # from Python
+    monkeypatch.setattr(dataset, "_CHECKED_MODELS", set())
+    cli_record = dataset._curate_task(source, str(out), config, caller_name="cli")  # the parent is the CLI
+    assert cli_record["reason"].startswith("--mask-model needs the 'transformers' package"), cli_record
     assert "setup" in RETRIED_STAGES
     monkeypatch.delitem(sys.modules, "transformers")
 
@@ -136,8 +140,35 @@ def test_check_ray_address():
         check_ray_address(f"ray://127.0.0.1:{server.getsockname()[1]}")
     for address in ("local", "auto", "ray://somewhere"):
         check_ray_address(address)  # left to Ray
-    with pytest.raises(ValueError, match="--ray h:0: the port must be an integer 1-65535"):
+    with pytest.raises(ValueError, match="^ray_address='h:0': the port must be an integer 1-65535"):
         check_ray_address("h:0")
+    with pytest.raises(ValueError, match="^ray_address=':80': no host before the port"):
+        check_ray_address(":80")
+    with cli_style(), pytest.raises(ValueError, match="^--ray h:0: the port must be an integer 1-65535"):
+        check_ray_address("h:0")
+
+
+def test_model_refusals_name_the_config_field_from_python(tmp_path):
+    """From Python the models are CurationConfig(mask_model=..., depth_model=...): the refusals said --mask-model."""
+    pytest.importorskip("transformers")
+    depth = _fake_model(tmp_path / "depth", "depth_anything")
+    with pytest.raises(ValueError, match="^mask_model .*depth: a 'depth_anything' model is not an instance-segm"):
+        check_models(CurationConfig(mask_model=str(depth)))
+    with pytest.raises(ValueError, match="^depth_model .*empty is not a transformers model folder: no config.json"):
+        (tmp_path / "empty").mkdir()
+        check_models(CurationConfig(depth_model=str(tmp_path / "empty")))
+    with cli_style(), pytest.raises(ValueError, match="^--mask-model .*depth: a 'depth_anything' model is not"):
+        check_models(CurationConfig(mask_model=str(depth)))
+
+
+def test_ray_missing_from_python_names_ray_address(monkeypatch):
+    from genxd.curation.ray_engine import import_ray
+
+    monkeypatch.setitem(sys.modules, "ray", None)
+    with pytest.raises(ValueError, match="^ray_address needs the 'ray' package"):
+        import_ray()
+    with cli_style(), pytest.raises(ValueError, match="^--ray needs the 'ray' package"):
+        import_ray()
 
 
 def test_ray_missing_leaves_no_output_folder(clip_dir, tmp_path, monkeypatch):
@@ -187,3 +218,18 @@ def test_a_file_system_without_locks_curates_with_one_warning(clip_dir, tmp_path
         summary = curate_dataset(clip_dir.parent, out, CurationConfig(focal=1.0), progress=False)
     records = read_index(out)
     assert summary.total == 1 and len(records) == 1 and records[0]["video_id"] == "clip"
+
+
+def test_an_unshared_output_folder_is_named_as_the_caller_does(clip_dir, tmp_path):
+    """A Ray node that does not see the run's marker in the output folder fails the video naming the output setting:
+    ``--out`` for the command line, ``out_dir`` for Python (it said --out to both)."""
+    from genxd.curation.frames import discover_videos
+
+    (source,) = discover_videos(clip_dir)
+    out = tmp_path / "out"
+    out.mkdir()
+    record = dataset._curate_task(source, str(out), CurationConfig(), shared_marker=".genxd-run-elsewhere")
+    assert record["stage"] == "setup" and "out_dir must be on a file system every Ray node shares" in record["reason"]
+    record = dataset._curate_task(source, str(out), CurationConfig(), caller_name="cli",
+                                  shared_marker=".genxd-run-elsewhere")
+    assert "--out must be on a file system every Ray node shares" in record["reason"], record

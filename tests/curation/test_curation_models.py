@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 from genxd.curation import CurationConfig, EpipolarFlowMasker, VideoSource, curate_video, load_masker
+from genxd.validation import cli_style
 
 from .conftest import write_frames
 
@@ -173,13 +174,17 @@ def test_fallback_switch(tmp_path, monkeypatch):
     from genxd.curation import TransformersDepthEstimator
 
     assert isinstance(load_masker(None), EpipolarFlowMasker)  # no model: the classical flow masker
-    with pytest.raises(FileNotFoundError, match="mask-model folder not found"):
+    with pytest.raises(FileNotFoundError, match="^mask_model folder not found"):
         CurationConfig(mask_model=str(tmp_path / "missing"))
     # Without transformers, a model folder is a clear error naming the missing package.
     monkeypatch.setitem(sys.modules, "transformers", None)
-    with pytest.raises(ValueError, match="--mask-model needs the 'transformers' package"):
+    with pytest.raises(ValueError, match="^mask_model needs the 'transformers' package"):
         load_masker(tmp_path)
-    with pytest.raises(ValueError, match="--depth-model needs the 'transformers' package"):
+    with pytest.raises(ValueError, match="^depth_model needs the 'transformers' package"):
+        TransformersDepthEstimator(tmp_path)
+    with cli_style(), pytest.raises(ValueError, match="^--mask-model needs the 'transformers' package"):
+        load_masker(tmp_path)
+    with cli_style(), pytest.raises(ValueError, match="^--depth-model needs the 'transformers' package"):
         TransformersDepthEstimator(tmp_path)
 
 

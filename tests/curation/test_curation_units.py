@@ -197,7 +197,7 @@ def test_verdict_and_config_validation(tmp_path):
         CurationConfig(stride=0)
     with pytest.raises(ValueError, match="fallback_depth"):
         CurationConfig(fallback_depth="magic")
-    with pytest.raises(FileNotFoundError, match="depth-model"):
+    with pytest.raises(FileNotFoundError, match="^depth_model folder not found"):
         CurationConfig(depth_model=str(tmp_path / "missing"))
     assert parse_resize("320x240") == (320, 240) and parse_resize("256") == 256 and parse_resize(None) is None
     with pytest.raises(ValueError, match="WxH"):

@@ -34,7 +34,7 @@ from typing import Any, Callable, Iterable, Iterator
 from ..utils.io import append_line, read_json
 from ..utils.stages import StageCallback
 from ..utils.json_text import json_text
-from ..validation import GenXDWarning, caller_style, warn
+from ..validation import GenXDWarning, arg, caller_style, warn
 from .frames import VideoSource, discover_videos
 from .pipeline import META_NAME, CurationConfig, curate_video, video_record
 from .local_engine import run_local
@@ -189,6 +189,13 @@ def _curate_task(source: VideoSource, out_dir: str, config: CurationConfig,
     folder under that name (not a shared file system), and writing there would lose the video on that node's disk
     while the parent recorded it as done: the task fails with stage ``setup`` instead (the next run tries again).
     """
+    with caller_style(caller_name):  # the setup's reasons too (--out / --mask-model: out_dir / mask_model)
+        return _curate_one(source, out_dir, config, on_stage, shared_marker)
+
+
+def _curate_one(source: VideoSource, out_dir: str, config: CurationConfig, on_stage: StageCallback | None,
+                shared_marker: str | None) -> dict[str, Any]:
+    """:func:`_curate_task`'s work, in the caller's wording."""
     if shared_marker is not None:
         unseen = _unshared_reason(source, Path(out_dir), shared_marker)
         if unseen is not None:
@@ -200,7 +207,7 @@ def _curate_task(source: VideoSource, out_dir: str, config: CurationConfig,
         _check_models_once(config)  # checked in the parent too; a Ray node may still lack transformers
     except (ValueError, OSError) as exc:
         return video_record(source, "failed", stage="setup", reason=f"{exc}")
-    with caller_style(caller_name), warnings.catch_warnings():
+    with warnings.catch_warnings():
         warnings.simplefilter("ignore", GenXDWarning)  # kept in the record, shown by the parent (_show_warnings)
         record = curate_video(source, out_dir, config, on_stage=on_stage)
     if record.get("status") != "ok" and meta_path.exists():  # another attempt of this video won the rename
@@ -217,7 +224,7 @@ def _unshared_reason(source: VideoSource, out_dir: Path, marker: str) -> str | N
     node = socket.gethostname()
     if not (out_dir / marker).is_file():
         return (f"the output folder {out_dir} is not the same folder on node {node} (its run marker {marker} is "
-                "not there): --out must be on a file system every Ray node shares")
+                f"not there): {arg('out_dir')} must be on a file system every Ray node shares")
     if not source.path.exists():
         return (f"the input {source.path} is not on node {node}: the inputs must be on a file system every Ray "
                 "node shares")

@@ -181,7 +181,8 @@ _PROCESSOR_FILES = ("preprocessor_config.json", "processor_config.json")
 
 
 def check_transformers_model(model_dir: str | Path, option: str, tasks: tuple[str, ...], what: str) -> None:
-    """Raise a one-line ``ValueError`` (``FileNotFoundError`` for a missing folder) naming ``option`` unless
+    """Raise a one-line ``ValueError`` (``FileNotFoundError`` for a missing folder) naming ``option`` (as the caller
+    knows it: ``--depth-model`` or ``depth_model``) unless
     ``transformers`` imports and ``model_dir`` looks like a model folder the loaders accept: a ``config.json``
     whose ``model_type`` transformers maps to a model of one of ``tasks`` (names of the auto mappings, e.g.
     ``"DEPTH_ESTIMATION"``), weights and an image-processor config. Cheap: reads no weights; run before any
@@ -223,7 +224,9 @@ def check_transformers_model(model_dir: str | Path, option: str, tasks: tuple[st
 
 def check_depth_model(model_dir: str | Path) -> None:
     """Raise a one-line error unless ``model_dir`` can be a ``--depth-model`` (see :func:`check_transformers_model`)."""
-    check_transformers_model(model_dir, "--depth-model", ("DEPTH_ESTIMATION",), "a depth-estimation model")
+    from ..validation import arg
+
+    check_transformers_model(model_dir, arg("depth_model"), ("DEPTH_ESTIMATION",), "a depth-estimation model")
 
 
 class TransformersDepthEstimator:
@@ -241,7 +244,9 @@ class TransformersDepthEstimator:
         try:
             import transformers
         except ImportError as exc:
-            raise ValueError("--depth-model needs the 'transformers' package: pip install transformers") from exc
+            from ..validation import arg
+
+            raise ValueError(f"{arg('depth_model')} needs the 'transformers' package: pip install transformers") from exc
         import torch
 
         self.processor = transformers.AutoImageProcessor.from_pretrained(model_dir, local_files_only=True)

@@ -269,7 +269,9 @@ class TransformersInstanceMasker:
         try:
             import transformers
         except ImportError as exc:
-            raise ValueError("--mask-model needs the 'transformers' package: pip install transformers") from exc
+            from ..validation import arg
+
+            raise ValueError(f"{arg('mask_model')} needs the 'transformers' package: pip install transformers") from exc
         import torch
 
         self.processor = transformers.AutoImageProcessor.from_pretrained(model_dir, local_files_only=True)
@@ -320,7 +322,9 @@ def check_mask_model(model_dir: str | Path) -> None:
     folder of an instance or universal segmentation model (see :func:`genxd.curation.depth.check_transformers_model`)."""
     from .depth import check_transformers_model
 
-    check_transformers_model(model_dir, "--mask-model", ("UNIVERSAL_SEGMENTATION", "INSTANCE_SEGMENTATION"),
+    from ..validation import arg
+
+    check_transformers_model(model_dir, arg("mask_model"), ("UNIVERSAL_SEGMENTATION", "INSTANCE_SEGMENTATION"),
                              "an instance-segmentation model")
 
 

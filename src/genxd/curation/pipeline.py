@@ -146,7 +146,9 @@ class CurationConfig:
         for name in ("mask_model", "depth_model"):
             value = getattr(self, name)
             if value is not None and not Path(value).is_dir():
-                raise FileNotFoundError(f"{name.replace('_', '-')} folder not found: {value}")
+                from ..validation import arg
+
+                raise FileNotFoundError(f"{arg(name)} folder not found: {value}")
         if isinstance(self.resize, list):
             self.resize = tuple(self.resize)  # type: ignore[assignment]
 

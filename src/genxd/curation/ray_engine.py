@@ -17,7 +17,7 @@ import warnings
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from ..validation import GenXDWarning, caller, is_cli, setting
+from ..validation import GenXDWarning, arg, caller, is_cli, setting
 from .frames import VideoSource
 from .pipeline import CurationConfig, video_record
 
@@ -29,9 +29,14 @@ __all__ = ["LOCAL_RAY_OBJECT_STORE_BYTES", "RAY_CONNECT_TIMEOUT_S", "check_ray_a
 RAY_CONNECT_TIMEOUT_S = 5.0
 
 
+def _given(address: str) -> str:
+    """The Ray address as the caller gave it: ``--ray HOST:PORT`` or ``ray_address='HOST:PORT'``."""
+    return setting("ray_address", address if is_cli() else repr(address))
+
+
 def check_ray_address(address: str, timeout: float = RAY_CONNECT_TIMEOUT_S) -> None:
     """For a ``host:port`` (or ``ray://host:port``) Ray address, raise a one-line ``ValueError`` naming ``--ray``
-    unless the port is 1-65535 and something accepts a TCP connection there within ``timeout`` seconds
+    (``ray_address`` from Python) unless the port is 1-65535 and something accepts a TCP connection there within ``timeout`` seconds
     (``ray.init`` itself retries for minutes). ``local``, ``auto`` and addresses without a port are left to Ray."""
     import socket
 
@@ -47,15 +52,15 @@ def check_ray_address(address: str, timeout: float = RAY_CONNECT_TIMEOUT_S) -> N
     except ValueError:
         port = -1
     if not 1 <= port <= 65535:
-        raise ValueError(f"--ray {address}: the port must be an integer 1-65535, got {port_text!r}")
+        raise ValueError(f"{_given(address)}: the port must be an integer 1-65535, got {port_text!r}")
     if not host:
-        raise ValueError(f"--ray {address}: no host before the port (host:port, ray://host:port, local or auto)")
+        raise ValueError(f"{_given(address)}: no host before the port (host:port, ray://host:port, local or auto)")
     try:
         with socket.create_connection((host, port), timeout=timeout):
             pass
     except OSError as exc:
         why = "no answer" if isinstance(exc, socket.timeout) else (exc.strerror or type(exc).__name__)
-        raise ValueError(f"--ray {address}: nothing answers at {host}:{port} within {timeout:g} s ({why}); "
+        raise ValueError(f"{_given(address)}: nothing answers at {host}:{port} within {timeout:g} s ({why}); "
                          "is the Ray head running and reachable?") from None
 
 
@@ -86,7 +91,8 @@ def import_ray(local: bool = False):
     try:
         import ray
     except ImportError:
-        raise ValueError("--ray needs the 'ray' package: pip install -e '.[ray]' in the genxd checkout (or pip install 'ray[default]')") from None
+        raise ValueError(f"{arg('ray_address')} needs the 'ray' package: pip install -e '.[ray]' in the genxd checkout "
+                         "(or pip install 'ray[default]')") from None
     return ray
 
 
@@ -110,8 +116,7 @@ def start_or_join_ray(address: str):
                 ray.init(address=address, log_to_driver=False)
     except Exception as exc:  # noqa: BLE001 - ConnectionError, RuntimeError, ...
         if address == "auto" and "Could not find any running Ray instance" in str(exc):  # Ray's words name its CLI
-            given = setting("ray_address", address if is_cli() else repr(address))
-            raise ValueError(f"{given}: no running Ray instance found on this machine; start one (ray start "
+            raise ValueError(f"{_given(address)}: no running Ray instance found on this machine; start one (ray start "
                              "--head), give its address (HOST:PORT), or use 'local' to start one for this run") from None
         raise ValueError(f"cannot start or reach Ray at {address!r}: {exc}{ray_token_hint(address)}") from None
     return ray, address == "local"
