@@ -7,14 +7,25 @@ import os
 from pathlib import Path
 
 from ..checkpoint_folders import checkpoint_order
+from ..validation import arg, is_cli, overwrite_hint, setting
 
 __all__ = ["CHECKPOINT_PREFIX", "CONFIG_MARK", "list_checkpoints", "existing_run_error", "output_dir_error",
            "resume_error", "no_checkpoint_note", "foreign_config_error", "damaged_checkpoint_error",
-           "incomplete_checkpoints_note"]
+           "incomplete_checkpoints_note", "resume_setting"]
 
 CHECKPOINT_PREFIX = "checkpoint-"
 #: The first line of the ``config.yaml`` a run writes in its folder: how a later run tells it from the user's own.
 CONFIG_MARK = "# genxd: the resolved config of the run in this folder"
+
+
+def resume_setting(value: str | os.PathLike) -> str:
+    """Resuming from ``value`` as the caller writes it: ``--resume latest`` on the command line, ``resume='latest'``
+    from Python (:func:`genxd.training.trainer.train_genxd`'s argument)."""
+    return setting("resume", str(value) if is_cli() else repr(str(value)))
+
+
+def _overwrite() -> str:
+    return "--overwrite" if is_cli() else "overwrite=True"
 
 
 def list_checkpoints(checkpoint_dir: str | os.PathLike) -> list[Path]:
@@ -32,8 +43,8 @@ def existing_run_error(output_dir: str | os.PathLike) -> FileExistsError | None:
     existing = list_checkpoints(Path(output_dir) / "checkpoints")
     if not existing:
         return None
-    return FileExistsError(f"{output_dir} already holds checkpoints (newest {existing[-1].name}); pass --resume latest "
-                           "to continue, or --overwrite to start over")
+    return FileExistsError(f"{output_dir} already holds checkpoints (newest {existing[-1].name}); pass "
+                           f"{resume_setting('latest')} to continue, or {_overwrite()} to start over")
 
 
 def output_dir_error(output_dir: str | os.PathLike) -> NotADirectoryError | None:
@@ -55,12 +66,12 @@ def resume_error(resume: str | None, overwrite: bool) -> Exception | None:
     if resume is None:
         return None
     if overwrite:
-        return ValueError(f"--resume {resume} and --overwrite contradict: --resume continues from a checkpoint, "
-                          "--overwrite deletes the run's checkpoints and starts over; pass one of them")
+        return ValueError(f"{resume_setting(resume)} and {_overwrite()} contradict: {arg('resume')} continues from a "
+                          f"checkpoint, {arg('overwrite')} deletes the run's checkpoints and starts over; pass one of them")
     if resume == "latest":
         return None
     if not resume.strip():
-        return ValueError("--resume is empty: pass 'latest' or a checkpoint folder")
+        return ValueError(f"{arg('resume')} is empty: pass 'latest' or a checkpoint folder")
     path = Path(resume)
     if not path.exists():
         return FileNotFoundError(f"{resume}: no such checkpoint folder")
@@ -115,7 +126,7 @@ def foreign_config_error(output_dir: str | os.PathLike, config_path: str | os.Pa
     except OSError:
         pass
     return FileExistsError(f"{target} exists and was not written by genxd train (this run would replace it with its "
-                           "resolved config); move it, start the run from it, or pass --overwrite to replace it")
+                           f"resolved config); move it, start the run from it, or {overwrite_hint('pass')}")
 
 
 def damaged_checkpoint_error(checkpoint: str | os.PathLike, part: str, exc: BaseException) -> ValueError:
@@ -128,5 +139,6 @@ def damaged_checkpoint_error(checkpoint: str | os.PathLike, part: str, exc: Base
     if len(reason) > 160:
         reason = reason[:157] + "..."
     earlier = [p for p in list_checkpoints(checkpoint.parent) if checkpoint_order(p) < checkpoint_order(checkpoint)]
-    hint = f"resume from the one before it: --resume {earlier[-1]}" if earlier else "resume from an earlier checkpoint"
+    hint = (f"resume from the one before it: {resume_setting(earlier[-1])}" if earlier
+            else "resume from an earlier checkpoint")
     return ValueError(f"{checkpoint / part} cannot be read (a damaged or incomplete checkpoint: {reason}); {hint}")

@@ -22,6 +22,7 @@ from typing import Any, Callable
 import torch
 
 from ..utils.shared_work import OtherProcessFailed
+from .checkpoint_files import resume_setting
 
 __all__ = ["RunStops"]
 
@@ -109,7 +110,7 @@ class RunStops:
         finally:
             acc.step = counter
         self.print(f"{where}an item of the data could not be read: step {step} was saved first (fix or remove the "
-                   "file, then --resume latest)")
+                   f"file, then {resume_setting('latest')})")
 
     def raise_if_any_failed(self, error: Exception | None) -> None:
         """After work that a process may fail alone (the main process's share of a checkpoint, the run folder), call
@@ -139,5 +140,5 @@ class RunStops:
     def raise_interrupt(self, step: int, saved: Path | None) -> None:
         """Raise the held interrupt (the command exits 130, or 143 for SIGTERM), saying where the run stopped."""
         if saved is not None:
-            self.print(f"interrupted at step {step}: checkpoint saved (resume with --resume latest)")
+            self.print(f"interrupted at step {step}: checkpoint saved (resume with {resume_setting('latest')})")
         raise (self.interrupts.pending or KeyboardInterrupt)()

@@ -22,6 +22,7 @@ from ..utils.progress import progress_bar
 from .config import OptimConfig, TrainConfig
 from .data import build_training_dataset, make_loader
 from .ema import EMAWeights
+from .checkpoint_files import resume_setting
 from .loop import TrainingRun
 from .models import build_scheduler, build_unet, build_vae, check_model_options, count_parameters, size_multiple
 from .objective import SampleDrawer, encode_latents, genxd_loss
@@ -297,7 +298,7 @@ def train_genxd(cfg: TrainConfig, resume: str | None = None, overwrite: bool = F
             if stop == "interrupted":
                 run.raise_interrupt(step, saved)
             if stop:
-                run.print(f"max_minutes reached at step {step}: stopping (resume with --resume latest)")
+                run.print(f"max_minutes reached at step {step}: stopping (resume with {resume_setting('latest')})")
                 break
         final = None
         if last_saved != step:

@@ -21,6 +21,7 @@ from ..utils.progress import progress_bar
 from .config import VAETrainConfig
 from .data import build_training_dataset, make_loader
 from .ema import EMAWeights
+from .checkpoint_files import resume_setting
 from .loop import TrainingRun
 from .models import build_vae, count_parameters
 from .objective import sample_seed
@@ -203,7 +204,7 @@ def train_vae(cfg: VAETrainConfig, resume: str | None = None, overwrite: bool = 
             if stop == "interrupted":
                 run.raise_interrupt(step, final)
             if stop:
-                run.print(f"max_minutes reached at step {step}: stopping (resume with --resume latest)")
+                run.print(f"max_minutes reached at step {step}: stopping (resume with {resume_setting('latest')})")
                 break
         if last_saved != step:
             final = checkpoint(step)

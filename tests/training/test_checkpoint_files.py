@@ -1,0 +1,72 @@
+"""The refusals about a run's checkpoints name ``train_genxd``'s arguments from Python (``resume='latest'``,
+``overwrite=True``) and the command line's options from ``genxd train`` (``--resume latest``, ``--overwrite``).
+Found by the caller-wording audit: they said ``--resume`` / ``--overwrite`` to Python callers."""
+
+from __future__ import annotations
+
+import pytest
+
+from genxd.training.checkpoint_files import damaged_checkpoint_error, existing_run_error, foreign_config_error, resume_error
+from genxd.validation import cli_style
+
+
+def _checkpoint(run, step: int):
+    folder = run / "checkpoints" / f"checkpoint-{step:07d}"
+    folder.mkdir(parents=True)
+    (folder / "training_state.json").write_text(f'{{"step": {step}}}')
+    return folder
+
+
+def test_resume_setting_as_the_caller_writes_it(tmp_path):
+    from genxd.training.checkpoint_files import resume_setting
+
+    assert resume_setting("latest") == "resume='latest'"
+    assert resume_setting(tmp_path) == f"resume={str(tmp_path)!r}"
+    with cli_style():
+        assert resume_setting("latest") == "--resume latest"
+
+
+def test_an_existing_run_names_resume_and_overwrite(tmp_path):
+    _checkpoint(tmp_path, 10)
+    message = str(existing_run_error(tmp_path))
+    assert message.endswith("(newest checkpoint-0000010); pass resume='latest' to continue, or overwrite=True to "
+                            "start over"), message
+    with cli_style():
+        message = str(existing_run_error(tmp_path))
+    assert message.endswith("pass --resume latest to continue, or --overwrite to start over"), message
+
+
+def test_resume_refusals_name_the_argument():
+    assert str(resume_error("latest", True)).startswith(
+        "resume='latest' and overwrite=True contradict: resume continues from a checkpoint, overwrite deletes")
+    assert str(resume_error(" ", False)) == "resume is empty: pass 'latest' or a checkpoint folder"
+    with cli_style():
+        assert str(resume_error("latest", True)).startswith(
+            "--resume latest and --overwrite contradict: --resume continues from a checkpoint, --overwrite deletes")
+        assert str(resume_error("", False)) == "--resume is empty: pass 'latest' or a checkpoint folder"
+
+
+def test_a_foreign_config_and_a_damaged_checkpoint_say_how_to_go_on(tmp_path):
+    (tmp_path / "config.yaml").write_text("seed: 1\n")
+    assert str(foreign_config_error(tmp_path, None)).endswith("or pass overwrite=True to replace it")
+    with cli_style():
+        assert str(foreign_config_error(tmp_path, None)).endswith("or pass --overwrite to replace it")
+    earlier = _checkpoint(tmp_path / "run", 10)
+    damaged = _checkpoint(tmp_path / "run", 20)
+    message = str(damaged_checkpoint_error(damaged, "ema.safetensors", OSError("truncated")))
+    assert message.endswith(f"; resume from the one before it: resume={str(earlier)!r}"), message
+    with cli_style():
+        message = str(damaged_checkpoint_error(damaged, "ema.safetensors", OSError("truncated")))
+    assert message.endswith(f"; resume from the one before it: --resume {earlier}"), message
+
+
+def test_a_python_run_refuses_resume_with_overwrite_in_its_terms(tmp_path):
+    from genxd.training.config import load_config
+    from genxd.training.loop import TrainingRun
+
+    from .conftest import QUIET, TINY
+
+    cfg = load_config(TINY, [*QUIET, f"output_dir={tmp_path / 'run'}", "logging.tensorboard=false"])
+    with pytest.raises(ValueError, match=r"^resume='latest' and overwrite=True contradict"):
+        TrainingRun(cfg.output_dir, cfg.seed, cfg.training, cfg.checkpoint, cfg.logging, cfg, "genxd",
+                    resume="latest", overwrite=True, cpu=True)
