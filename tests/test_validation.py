@@ -276,6 +276,11 @@ def test_a_missing_few_shot_split_names_the_setting_as_the_caller_writes_it():
         build_fewshot_groups(scenes, n_views=8, **args)
     with pytest.raises(ValueError, match=r"split 9 has 1 training views, num_context=3 needs 3$"):
         build_fewshot_groups(scenes, n_views=9, **args)
+    grouped = {**args, "strategy": "grouped"}  # said --pose-dir to Python callers (caller-wording audit)
+    with pytest.raises(ValueError, match=r"^the grouped strategy needs pose_dir \("):
+        build_fewshot_groups(scenes, n_views=3, **grouped)
+    with cli_style(), pytest.raises(ValueError, match=r"^the grouped strategy needs --pose-dir \("):
+        build_fewshot_groups(scenes, n_views=3, **grouped)
 
 
 @pytest.mark.parametrize("model", ["", "  "])

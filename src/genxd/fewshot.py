@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .cameras import formats
-from .validation import setting
+from .validation import arg, setting
 
 
 @dataclass
@@ -99,7 +99,7 @@ def build_fewshot_groups(scenes: dict, strategy: str, pose_dir: str | Path | Non
     if strategy not in ("direct", "grouped"):
         raise ValueError(f"strategy must be 'direct' or 'grouped', got {strategy!r}")
     if strategy == "grouped" and pose_dir is None:
-        raise ValueError("the grouped strategy needs --pose-dir (the output of 'genxd trajectory fit')")
+        raise ValueError(f"the grouped strategy needs {arg('pose_dir')} (the output of 'genxd trajectory fit')")
     layout = context_layout(num_context, num_frames)
     t = num_frames - num_context
     if t < 1:

@@ -365,3 +365,21 @@ def test_clip_warnings_for_generate_name_what_generate_and_python_callers_can_do
         cli = clip_warnings_for_generate(cams, "clips/walk.mp4")
     assert cli[0].endswith("(give the clip's focal length: genxd trajectory from-video walk.mp4 -o path.json "
                            "--clip-focal F, then --camera path.json)") and cli[1] == python[1]
+
+
+def test_path_settings_are_named_as_the_caller_knows_them():
+    """``path_scale (--path-scale) must be ...`` named both spellings to every caller, and Python took path scales up
+    to 1e6 that the command line and genxd.generate refuse above 1000: the shared checks now word it for the caller."""
+    from genxd.validation import cli_style
+
+    for kwargs, says in [({"path_scale": 0}, r"^path_scale must be a finite number in \(0, 1000\], got 0$"),
+                         ({"path_scale": 5000.0}, r"^path_scale must be .*got 5000.0$"),
+                         ({"smoothing": -1}, r"^smoothing must be a finite number in \[0, 10000\], got -1$")]:
+        with pytest.raises(ValueError, match=says):
+            check_path_settings(**kwargs)
+    with pytest.raises(TypeError, match=r"^path_scale must be a number, got '1' \(str\)$"):
+        check_path_settings(path_scale="1")
+    with cli_style(), pytest.raises(ValueError, match=r"^--path-scale must be a finite number in \(0, 1000\]"):
+        check_path_settings(path_scale=0)
+    with cli_style(), pytest.raises(ValueError, match=r"^--smoothing must be"):
+        check_path_settings(smoothing=-1)

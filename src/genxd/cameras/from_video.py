@@ -75,11 +75,9 @@ class VideoPath:
 
 def check_path_settings(num_frames: int | None = None, *, intrinsics: str = "model", spacing: str | None = "arc",
                         smoothing: float = 0.0, path_scale: float = 1.0, normalization: str = "scene") -> None:
-    """ValueError naming the setting when one of :func:`make_video_path`'s settings is out of range."""
-    def number(value: Any, name: str) -> float:
-        if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
-            raise ValueError(f"{name} must be a number, got {value!r}")
-        return float(value)
+    """ValueError naming the setting when one of :func:`make_video_path`'s settings is out of range (a TypeError too,
+    :class:`genxd.validation.InvalidType`, for a path_scale / smoothing that is no number)."""
+    from .. import validation as v
 
     if intrinsics not in INTRINSICS:
         raise ValueError(f"intrinsics must be one of {INTRINSICS}, got {intrinsics!r}")
@@ -87,12 +85,8 @@ def check_path_settings(num_frames: int | None = None, *, intrinsics: str = "mod
         raise ValueError(f"normalization must be one of {NORMALIZATIONS}, got {normalization!r}")
     if spacing is not None and spacing not in SPACINGS:
         raise ValueError(f"spacing must be one of {SPACINGS}, got {spacing!r}")
-    scale = number(path_scale, "path_scale (--path-scale)")
-    if not (np.isfinite(scale) and 0 < scale < 1e6):
-        raise ValueError(f"path_scale (--path-scale) must be a positive number below 1e6, got {path_scale!r}")
-    sigma = number(smoothing, "smoothing (--smoothing)")
-    if not (np.isfinite(sigma) and 0 <= sigma <= 1e4):
-        raise ValueError(f"smoothing (--smoothing) must be in [0, 1e4] frames, got {smoothing!r}")
+    v.check(path_scale, v.PATH_SCALE, "path_scale")  # the command line's own checks: --path-scale / path_scale
+    v.check(smoothing, v.PATH_SMOOTHING, "smoothing")
     if num_frames is not None and (isinstance(num_frames, bool) or not isinstance(num_frames, (int, np.integer))
                                    or not 1 <= num_frames <= 10000):
         raise ValueError(f"num_frames must be an integer in 1 ... 10000, got {num_frames!r}")
