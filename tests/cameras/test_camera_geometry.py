@@ -102,3 +102,58 @@ def test_inverse_intrinsics_and_opengl_helpers():
     bad[0, :3, 0] *= -1  # a reflection
     with pytest.raises(ValueError, match="determinant"):
         check_rigid(bad)
+
+
+@pytest.mark.parametrize("bad, name", [(-1.0, "fx"), (0, "fx"), (float("nan"), "fx"), (float("inf"), "fx")])
+def test_intrinsics_from_focal_refuses_a_focal_that_is_no_lens(bad, name):
+    """``intrinsics_from_focal(-1.0)`` (and 0, NaN, inf) made a K that mirrors or collapses the image, with no error
+    (found by the API audit)."""
+    with pytest.raises(ValueError, match=rf"^{name} must be a finite number > 0, got "):
+        intrinsics_from_focal(bad)
+    with pytest.raises(ValueError, match=r"^fy must be a finite number > 0, got .*fy / H"):
+        intrinsics_from_focal(1.0, bad)
+
+
+def test_intrinsics_from_focal_checks_batches_and_types():
+    import numpy as np
+
+    assert intrinsics_from_focal(np.array([1.0, 2.0])).shape == (2, 3, 3)
+    with pytest.raises(ValueError, match=r"^fx must be finite numbers > 0 .*got \[-2.0, 0.0\] \(2 of 3\)$"):
+        intrinsics_from_focal(torch.tensor([1.0, -2.0, 0.0]))
+    with pytest.raises(TypeError, match=r"^fx must be a number, got '1' \(str\)$"):
+        intrinsics_from_focal("1")
+    with pytest.raises(ValueError, match=r"^cx must be finite, got nan$"):
+        intrinsics_from_focal(1.0, cx=float("nan"))
+
+
+def test_pose_functions_take_numpy_as_look_at_does():
+    """``c2w_to_w2c(np.eye(4))`` failed with torch's "zeros_like(): argument 'input' must be Tensor", while look_at
+    and the camera writers take numpy: the geometry functions now take arrays and return tensors."""
+    import numpy as np
+
+    c2w = look_at(torch.tensor([0.5, -1.0, 3.0], dtype=torch.float64), torch.zeros(3, dtype=torch.float64))
+    K = intrinsics_from_focal(1.1).double()
+    w2c = c2w_to_w2c(c2w.numpy())
+    assert torch.is_tensor(w2c) and w2c.dtype == torch.float64
+    torch.testing.assert_close(w2c, torch.linalg.inv(c2w))
+    torch.testing.assert_close(relative_poses(c2w[None].numpy(), c2w.numpy())[0], torch.eye(4, dtype=torch.float64))
+    torch.testing.assert_close(opencv_to_opengl(c2w.numpy()), opencv_to_opengl(c2w))
+    check_rigid(c2w.numpy())
+    points = np.array([[0.1, 0.2, 0.0]])
+    torch.testing.assert_close(project_points(points, c2w.numpy(), K.numpy())[0],
+                               project_points(torch.from_numpy(points), c2w, K)[0])
+    torch.testing.assert_close(rays(c2w.numpy(), K.numpy(), 3, 4)[1], rays(c2w, K, 3, 4)[1])
+    torch.testing.assert_close(normalize_intrinsics(denormalize_intrinsics(K, 8, 6).numpy(), 8, 6), K)
+    torch.testing.assert_close(denormalize_intrinsics(K.numpy(), 8, 6), denormalize_intrinsics(K, 8, 6))
+
+
+@pytest.mark.parametrize("bad, error, says", [
+    ("eye3", ValueError, r"^c2w must be \[\.\.\., 4, 4\] matrices, got shape \(3, 3\)$"),
+    ("text", TypeError, r"^c2w must be a tensor or an array of numbers, got str 'text'$"),
+    (None, TypeError, r"^c2w must be a tensor or an array of numbers, got NoneType None$"),
+])
+def test_c2w_to_w2c_names_what_it_cannot_take(bad, error, says):
+    import numpy as np
+
+    with pytest.raises(error, match=says):
+        c2w_to_w2c(np.eye(3) if bad == "eye3" else bad)

@@ -206,3 +206,15 @@ def test_bad_folders(tmp_path):
     (bad / "images.bin").write_bytes(b"\x00" * 3)
     with pytest.raises(ValueError, match=str(bad)):
         read_camera_path(bad)
+
+
+@pytest.mark.parametrize("bad, error, says", [
+    (5, TypeError, r"^path must be a camera file or folder path, got 5 \(int\)$"),
+    (None, TypeError, r"^path must be a camera file or folder path, got None"),
+    ("", ValueError, r"^path is empty \(''\): pass a camera file or folder path$"),  # was the current folder
+])
+def test_read_camera_path_names_a_path_that_is_none(bad, error, says):
+    """``read_camera_path(5)`` failed with os.fspath's "expected str, bytes or os.PathLike object, not int", and
+    ``read_camera_path("")`` searched the current folder (found by the API audit)."""
+    with pytest.raises(error, match=says):
+        read_camera_path(bad)

@@ -4,11 +4,16 @@
 - intrinsics: normalised ``K`` ``[..., 3, 3]`` (fx/W, fy/H, cx/W, cy/H);
 - pixel centres at half-integers.
 
-All functions are pure, batched over leading dimensions and differentiable.
+All functions are pure, batched over leading dimensions and differentiable. They take tensors, or numpy arrays
+(and nested lists) of numbers, as :func:`look_at` and the file writers do; the results are tensors.
 """
 
 from __future__ import annotations
 
+import numbers
+from typing import Any
+
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -37,8 +42,32 @@ __all__ = [
 OPENCV_TO_OPENGL = torch.diag(torch.tensor([1.0, -1.0, -1.0, 1.0], dtype=torch.float64))
 
 
+def _tensor(value: Any, name: str, matrix: tuple[int, int] | None = None) -> Tensor:
+    """``value`` as a tensor: a tensor as it is, a numpy array or list of numbers converted (floating point kept,
+    integers and booleans as float32). ``matrix``: the shape of its last two dimensions. InvalidType / InvalidValue
+    (a TypeError / ValueError) naming ``name`` otherwise."""
+    from ..validation import InvalidType, InvalidValue
+
+    if not torch.is_tensor(value):
+        try:
+            array = np.asarray(value)
+        except (TypeError, ValueError) as exc:  # ragged lists
+            raise InvalidValue(f"{name} must be a tensor or an array of numbers, got {type(value).__name__} ({exc})"
+                               [:300]) from None
+        if array.dtype.kind not in "biuf":
+            raise InvalidType(f"{name} must be a tensor or an array of numbers, got {type(value).__name__}"
+                              + (f" of {array.dtype}" if isinstance(value, np.ndarray) else f" {value!r}"[:80]))
+        value = torch.from_numpy(array if array.dtype.kind == "f" else array.astype(np.float32))
+    elif not (value.is_floating_point() or value.is_complex()):
+        value = value.float()
+    if matrix is not None and tuple(value.shape[-2:]) != matrix:
+        raise InvalidValue(f"{name} must be [..., {matrix[0]}, {matrix[1]}] matrices, got shape {tuple(value.shape)}")
+    return value
+
+
 def c2w_to_w2c(c2w: Tensor) -> Tensor:
     """Invert rigid camera-to-world matrices ``[..., 4, 4]`` exactly (R^T, -R^T t)."""
+    c2w = _tensor(c2w, "c2w", (4, 4))
     R = c2w[..., :3, :3]
     t = c2w[..., :3, 3:]
     Rt = R.transpose(-1, -2)
@@ -54,6 +83,7 @@ w2c_to_c2w = c2w_to_w2c  # the inverse of a rigid transform is computed the same
 
 def make_c2w(R: Tensor, t: Tensor) -> Tensor:
     """Build ``[..., 4, 4]`` from a rotation ``[..., 3, 3]`` and translation ``[..., 3]``."""
+    R, t = _tensor(R, "R", (3, 3)), _tensor(t, "t")
     out = torch.zeros(*R.shape[:-2], 4, 4, dtype=R.dtype, device=R.device)
     out[..., :3, :3] = R
     out[..., :3, 3] = t
@@ -70,11 +100,13 @@ def relative_poses(c2w: Tensor, reference: Tensor) -> Tensor:
     Returns:
         ``[..., N, 4, 4]``: ``inverse(reference) @ c2w``; the reference becomes the identity.
     """
+    c2w, reference = _tensor(c2w, "c2w", (4, 4)), _tensor(reference, "reference", (4, 4))
     return torch.linalg.inv(reference).unsqueeze(-3) @ c2w
 
 
 def normalize_intrinsics(K_pixels: Tensor, width: int, height: int) -> Tensor:
     """Pixel intrinsics ``[..., 3, 3]`` to normalised (divide row 0 by W, row 1 by H)."""
+    K_pixels = _tensor(K_pixels, "K_pixels", (3, 3))
     K = K_pixels.clone()
     K[..., 0, :] = K_pixels[..., 0, :] / width
     K[..., 1, :] = K_pixels[..., 1, :] / height
@@ -83,6 +115,7 @@ def normalize_intrinsics(K_pixels: Tensor, width: int, height: int) -> Tensor:
 
 def denormalize_intrinsics(K: Tensor, width: int, height: int) -> Tensor:
     """Normalised intrinsics ``[..., 3, 3]`` to pixel intrinsics."""
+    K = _tensor(K, "K", (3, 3))
     out = K.clone()
     out[..., 0, :] = K[..., 0, :] * width
     out[..., 1, :] = K[..., 1, :] * height
@@ -92,10 +125,15 @@ def denormalize_intrinsics(K: Tensor, width: int, height: int) -> Tensor:
 def intrinsics_from_focal(
     fx: float | Tensor, fy: float | Tensor | None = None, cx: float = 0.5, cy: float = 0.5
 ) -> Tensor:
-    """Normalised intrinsics from normalised focal lengths (focal in pixels / image size)."""
+    """Normalised intrinsics from normalised focal lengths (focal in pixels / image size): ``fx``, ``fy`` finite and
+    positive (a number, or a tensor / array of them for a batch), ``cx``, ``cy`` finite."""
     fy = fx if fy is None else fy
-    fx_t = torch.as_tensor(fx, dtype=torch.float32)
-    fy_t = torch.as_tensor(fy, dtype=torch.float32)
+    fx_t, fy_t = _focal(fx, "fx"), _focal(fy, "fy")
+    for name, value in (("cx", cx), ("cy", cy)):
+        if not torch.isfinite(_tensor(value, name)).all():
+            from ..validation import InvalidValue
+
+            raise InvalidValue(f"{name} must be finite, got {value!r}"[:300])
     K = torch.zeros(*fx_t.shape, 3, 3)
     K[..., 0, 0] = fx_t
     K[..., 1, 1] = fy_t
@@ -103,6 +141,25 @@ def intrinsics_from_focal(
     K[..., 1, 2] = cy
     K[..., 2, 2] = 1
     return K
+
+
+_FOCAL_RATIO = {"fx": "fx / W", "fy": "fy / H"}
+
+
+def _focal(value: Any, name: str) -> Tensor:
+    """A focal length (or a batch of them) as a float32 tensor; InvalidValue naming ``name`` unless finite and > 0."""
+    from ..validation import Float, InvalidValue
+
+    if isinstance(value, numbers.Real) or isinstance(value, (str, bytes)) or value is None:
+        value = Float(0.0, lo_open=True, why=f"a normalised focal length {_FOCAL_RATIO[name]}").check(value, name)
+    t = _tensor(value, name)
+    bad = ~(torch.isfinite(t) & (t > 0))
+    if bool(bad.any()):
+        shown = t[bad].flatten()[:3].tolist()
+        raise InvalidValue(f"{name} must be finite numbers > 0 (normalised focal lengths {_FOCAL_RATIO[name]}), "
+                           f"got {shown}"
+                           + (f" ({int(bad.sum())} of {t.numel()})" if t.numel() > 1 else ""))
+    return t.to(torch.float32)
 
 
 def image_grid(
@@ -131,7 +188,7 @@ def ray_directions_camera(K: Tensor, height: int, width: int, normalize: bool = 
 
     With ``normalize=False`` the directions have z = 1 (so depth * dir is the 3D point).
     """
-    d = _ray_directions_flat(K, height, width, normalize)
+    d = _ray_directions_flat(_tensor(K, "K", (3, 3)), height, width, normalize)
     return d.reshape(*d.shape[:-2], height, width, 3)
 
 
@@ -147,6 +204,7 @@ def rays(c2w: Tensor, K: Tensor, height: int, width: int) -> tuple[Tensor, Tenso
     follows the released GenXD code step for step, so ray maps agree with it to the last bit in
     float32: the sampling is sensitive enough for that to matter when reproducing its outputs.
     """
+    c2w, K = _tensor(c2w, "c2w", (4, 4)), _tensor(K, "K", (3, 3))
     d_cam = _ray_directions_flat(K, height, width, normalize=True)
     d_h = torch.cat([d_cam, torch.zeros_like(d_cam[..., :1])], dim=-1)  # ... HW 4
     d = torch.einsum("...ij,...j->...i", c2w[..., None, :, :], d_h)[..., :3]
@@ -170,6 +228,7 @@ def project_points(points: Tensor, c2w: Tensor, K: Tensor) -> tuple[Tensor, Tens
         uv: ``[..., N, 2]`` normalised image coordinates (multiply by W, H for pixels);
         depth: ``[..., N]`` z-depth in the camera (negative behind it).
     """
+    points, K = _tensor(points, "points"), _tensor(K, "K", (3, 3))
     w2c = c2w_to_w2c(c2w)
     p = points @ w2c[..., :3, :3].transpose(-1, -2) + w2c[..., None, :3, 3]
     z = p[..., 2]
@@ -180,6 +239,7 @@ def project_points(points: Tensor, c2w: Tensor, K: Tensor) -> tuple[Tensor, Tens
 
 def unproject_depth(depth: Tensor, c2w: Tensor, K: Tensor) -> Tensor:
     """World points ``[..., H, W, 3]`` from z-depth maps ``[..., H, W]`` at pixel centres."""
+    depth, c2w, K = _tensor(depth, "depth"), _tensor(c2w, "c2w", (4, 4)), _tensor(K, "K", (3, 3))
     H, W = depth.shape[-2:]
     d = ray_directions_camera(K, H, W, normalize=False)  # z = 1
     p_cam = d * depth[..., None]
@@ -213,6 +273,7 @@ def look_at(eye: Tensor, target: Tensor, up: Tensor | None = None) -> Tensor:
 
 def opencv_to_opengl(c2w: Tensor) -> Tensor:
     """OpenCV c2w to OpenGL/nerfstudio c2w (flip the camera's y and z axes)."""
+    c2w = _tensor(c2w, "c2w", (4, 4))
     return c2w @ OPENCV_TO_OPENGL.to(c2w)
 
 
@@ -221,6 +282,7 @@ opengl_to_opencv = opencv_to_opengl  # the flip is its own inverse
 
 def check_rigid(c2w: Tensor, name: str = "c2w", atol: float = 1e-3) -> None:
     """Raise ValueError unless ``c2w [..., 4, 4]`` are finite rigid transforms."""
+    c2w = _tensor(c2w, name)
     if c2w.shape[-2:] != (4, 4):
         raise ValueError(f"{name}: expected [..., 4, 4] matrices, got shape {tuple(c2w.shape)}")
     if not torch.isfinite(c2w).all():

@@ -226,9 +226,12 @@ def read_camera_path(
         a :class:`CameraPath`; ``source_format`` names the format, ``times`` holds frame times when
         the file has them, ``intrinsics_known`` is False when ``K`` is the default.
     Raises:
-        FileNotFoundError: ``path`` does not exist. ValueError: anything wrong with the file.
+        FileNotFoundError: ``path`` does not exist. ValueError: anything wrong with the file. TypeError: ``path``
+        is not a path.
     """
-    path = Path(path)
+    from ..utils.paths import path_argument
+
+    path = path_argument(path, "path", "a camera file or folder path")
     focal = _DEFAULT_FOCAL if default_focal is None else json_number(default_focal, "default_focal", positive=True)
     if height is not None:
         height = json_size(height, "height")
