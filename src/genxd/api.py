@@ -41,7 +41,7 @@ from .utils.memory_images import ImageObject, MemoryImage, collect_inputs, is_me
 from .utils.paths import path_argument
 from .utils.io import clean_stale
 from .utils.shared_work import mark_work_shared
-from .utils.progress import bar_settings, progress_bar
+from .utils.progress import bar_settings, disable_setting, progress_bar
 from .validation import check
 
 
@@ -339,7 +339,7 @@ def generate_scenes(
     with lm.lock, (partials.noting_kept() if partials is not None else contextlib.nullcontext()):
         pipe = lm.pipe
         configure_sampling(pipe, scheduler, s.decode_chunk, s.sequential_guidance)
-        pipe.set_progress_bar_config(disable=not show, leave=False, desc="denoising", **bar_settings())
+        pipe.set_progress_bar_config(leave=False, desc="denoising", **disable_setting(not show), **bar_settings())
         long_bar = None
         if plan is not None:
             from .pipelines.long_paths import long_job_progress

@@ -100,7 +100,7 @@ def fewshot_scenes(
     from . import api
     from .data.reconfusion import load_reconfusion
     from .fewshot import build_fewshot_groups
-    from .utils.progress import bar_settings, progress_bar
+    from .utils.progress import bar_settings, disable_setting, progress_bar
 
     # 1. check every value (nothing loaded, nothing written yet)
     strategy = check(strategy, v.STRATEGIES, "strategy")
@@ -193,7 +193,7 @@ def fewshot_scenes(
         results = [SceneResult(i, labels[i], str(folders[i]), "skipped", process_index=rank)
                    for i in range(len(groups)) if i not in todo] if group.is_main_process else []
         show = progress and group.is_main_process
-        lm.pipe.set_progress_bar_config(disable=not show, leave=False, desc="denoising", **bar_settings())
+        lm.pipe.set_progress_bar_config(leave=False, desc="denoising", **disable_setting(not show), **bar_settings())
         mine = group.split(todo)
         long_groups = [gi for gi in mine if plans[gi] is not None]
         long_bar = (long_job_progress([(plans[gi], 1) for gi in long_groups], steps, None, res, show)

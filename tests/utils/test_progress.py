@@ -118,3 +118,28 @@ def test_close_bars_draws_the_last_state_of_every_open_bar_now(capsys):
     assert "first" in err and "second" in err
     close_bars()  # nothing open: nothing happens
     assert capsys.readouterr().err == ""
+
+
+def test_tqdm_disable_in_the_environment_turns_genxd_bars_off(tmp_path):
+    """``TQDM_DISABLE=1`` (tqdm's own convention) was ignored: every genxd bar passed ``disable=False`` explicitly,
+    which overrides it. Without the variable the bars draw as before. (tqdm reads it when first imported: a
+    fresh process.)"""
+    import os
+    import subprocess
+    import sys
+
+    code = ("from genxd.utils.progress import progress_bar\n"
+            "print([progress_bar(total=3).disable, progress_bar(total=3, disable=True).disable])\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TQDM_")}
+    env["PYTHONPATH"] = str(SRC.parent) + os.pathsep + env.get("PYTHONPATH", "")
+
+    def run(extra):
+        done = subprocess.run([sys.executable, "-c", code], env={**env, **extra}, capture_output=True, text=True,
+                              timeout=60, cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+        return done.stdout.strip()
+
+    assert run({"TQDM_DISABLE": "1"}) == "[True, True]"
+    assert run({}) == "[False, True]"
+    # diffusers' denoising bars get the same setting (pipe.set_progress_bar_config)
+    assert progress.disable_setting(False) == {} and progress.disable_setting(True) == {"disable": True}

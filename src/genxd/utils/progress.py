@@ -15,7 +15,8 @@ import sys
 from collections.abc import Iterable
 from typing import IO, Any
 
-__all__ = ["LOG_INTERVAL_S", "LogLines", "bar_settings", "close_bars", "progress_bar", "progress_write"]
+__all__ = ["LOG_INTERVAL_S", "LogLines", "bar_settings", "close_bars", "disable_setting", "progress_bar",
+           "progress_write"]
 
 #: Seconds between redraws of a bar whose stream is not a terminal (a log file).
 LOG_INTERVAL_S = 10.0
@@ -91,13 +92,21 @@ def progress_bar(iterable: Iterable | None = None, *, total: int | None = None, 
     """A progress bar on stderr (``tqdm.auto``: a widget in Jupyter), over ``iterable`` or counting to ``total``.
 
     Use it as tqdm: iterate over it, or ``update(n)``, ``set_description(text)``, ``set_postfix(...)``,
-    ``set_postfix_str(text)`` and ``close()`` (or ``with``). ``disable``: draw nothing. ``terminal_only``: also
+    ``set_postfix_str(text)`` and ``close()`` (or ``with``). ``disable``: draw nothing (nor does any bar under
+    tqdm's ``TQDM_DISABLE=1``, see :func:`disable_setting`). ``terminal_only``: also
     draw nothing where stderr is not a terminal (for short jobs whose bar would only clutter a log);
     ``leave=False``: erase the bar when it closes."""
     settings = bar_settings()
     disable = disable or (terminal_only and not _is_terminal(settings["file"]))
-    return _bar_class()(iterable, total=total, desc=desc, unit=unit, disable=disable, leave=leave, initial=initial,
-                        **settings)
+    return _bar_class()(iterable, total=total, desc=desc, unit=unit, leave=leave, initial=initial,
+                        **disable_setting(disable), **settings)
+
+
+def disable_setting(disable: bool) -> dict[str, bool]:
+    """tqdm's ``disable`` for a bar genxd would draw unless ``disable``: given only when True, so that otherwise
+    tqdm's own environment convention decides (``TQDM_DISABLE=1`` turns every bar off; tqdm reads it when first
+    imported, and an explicit ``disable=False`` overrode it)."""
+    return {"disable": True} if disable else {}
 
 
 @functools.cache
