@@ -510,7 +510,8 @@ def start(demo: gr.Blocks, host: str, port: int, config: DemoConfig, devices: De
                     show_error=False, ssr_mode=False, footer_links=[], css=CSS, prevent_thread_lock=True,
                     share=False, **kwargs)
     except OSError as exc:  # Gradio: "Cannot find empty port in range: 7861-7861. ..." (no errno)
-        raise ValueError(f"{host}:{port} cannot be served ({str(exc).split('. ')[0]}); choose another with --port") from None
+        raise ValueError(f"{host}:{port} cannot be served ({str(exc).split('. ')[0]}); choose another with "
+                         f"{v.arg('port')}") from None
 
 
 def launch(demo: gr.Blocks, host: str, port: int, config: DemoConfig, devices: Devices,
