@@ -61,6 +61,19 @@ SETTINGS = dict(num_frames=8, window=4, num_inference_steps=2, progress=False)
 
 @needs_bundled
 def test_interrupted_then_resumed_run_equals_an_uninterrupted_one_bitwise(model, image, tmp_path, monkeypatch):
+    _check_resumed_equals_whole(model, image, tmp_path, monkeypatch)
+
+
+@pytest.mark.cuda
+@needs_bundled
+def test_interrupted_then_resumed_run_equals_an_uninterrupted_one_bitwise_on_cuda(image, tmp_path, monkeypatch):
+    """The same on a GPU, float32 and bfloat16 (the fast path's kernels): the continued windows must see the same
+    latents and noise as in the uninterrupted run, whatever cuDNN / cuBLAS pick."""
+    for dtype in ("fp32", "bf16"):
+        _check_resumed_equals_whole(load_model(None, "cuda", dtype), image, tmp_path / dtype, monkeypatch)
+
+
+def _check_resumed_equals_whole(model, image, tmp_path, monkeypatch):
     outputs = _spy_outputs(monkeypatch)
     assert generate_scenes(image, tmp_path / "whole", loaded=model, **SETTINGS)[0].status == "written"
     assert not (tmp_path / "whole" / PARTIAL_FOLDER).exists()  # success leaves no work folder
@@ -81,6 +94,7 @@ def test_interrupted_then_resumed_run_equals_an_uninterrupted_one_bitwise(model,
     assert torch.equal(resumed.latents, whole.latents) and torch.equal(resumed.frames, whole.frames)
     assert os.listdir(out) == ["scene"]
     assert (out / "scene" / "frames" / "004.png").read_bytes() == (tmp_path / "whole/scene/frames/004.png").read_bytes()
+    monkeypatch.undo()
 
 
 @needs_bundled
