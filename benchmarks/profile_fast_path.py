@@ -152,7 +152,7 @@ def main() -> None:
     t0 = time.perf_counter()
     enable_fast_path(pipe, **kwargs)
     inp = bench.unet_inputs(pipe, args.res, args.frames, "cuda", args.mode)
-    with torch.no_grad():
+    with torch.no_grad(), bench.tf32_enabled(pipe.tf32):  # as the pipeline's own calls run the UNet
         pipe.unet(**inp)
         torch.cuda.synchronize()
         first_s = time.perf_counter() - t0
