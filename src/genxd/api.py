@@ -333,62 +333,66 @@ def generate_scenes(
         for i, exc in refused.items():
             results.append(failed_result(i, str(paths[i]), str(folders[i]), exc, rank))
             bar.update()
-    lm = loaded or load_model(model, group.device(device), dtype, compile_unet=compile_unet, offload=offload)
-    # one job at a time per loaded model: the pipeline's scheduler (its step index) and sampling settings are
-    # state of the call in progress (two threads sharing a model both failed: "index 4 is out of bounds")
-    with lm.lock, (partials.noting_kept() if partials is not None else contextlib.nullcontext()):
-        pipe = lm.pipe
-        configure_sampling(pipe, scheduler, s.decode_chunk, s.sequential_guidance)
-        pipe.set_progress_bar_config(leave=False, desc="denoising", **disable_setting(not show), **bar_settings())
-        long_bar = None
-        if plan is not None:
-            from .pipelines.long_paths import long_job_progress
+    if not ready:  # every input failed to decode or its kept windows were refused: no model to load (tens of
+        bar.close()  # seconds for the released one)
+    else:
+        lm = loaded or load_model(model, group.device(device), dtype, compile_unet=compile_unet, offload=offload)
+        # one job at a time per loaded model: the pipeline's scheduler (its step index) and sampling settings are
+        # state of the call in progress (two threads sharing a model both failed: "index 4 is out of bounds")
+        with lm.lock, (partials.noting_kept() if partials is not None else contextlib.nullcontext()):
+            pipe = lm.pipe
+            configure_sampling(pipe, scheduler, s.decode_chunk, s.sequential_guidance)
+            pipe.set_progress_bar_config(leave=False, desc="denoising", **disable_setting(not show), **bar_settings())
+            long_bar = None
+            if plan is not None:
+                from .pipelines.long_paths import long_job_progress
 
-            batches = [(plan, len(ready[k:k + s.batch_size])) for k in range(0, len(ready), s.batch_size)]
-            long_bar = long_job_progress(batches, steps, s.max_windows_per_call, res, show) if batches else None
-        for start in range(0, len(ready), s.batch_size):
-            idx = ready[start:start + s.batch_size]
-            started = time.time()
-            try:
-                batch = torch.stack([tensors[i] for i in idx])[:, None]  # B 1 3 H W
-                gens = [torch.Generator(device="cpu").manual_seed(s.seed + i) for i in idx]
-                if plan is None:
-                    frames = pipe(
-                        context_images=batch, target_c2w=c2w, target_K=K, context_index=[0], mode=s.mode,
-                        motion_strength=s.motion_strength, num_inference_steps=steps, guidance_scale=guidance,
-                        generator=gens, output_type="pt",
-                    ).frames
-                else:
-                    from .pipelines.long_paths import generate_long
-
-                    frames = generate_long(pipe, batch, c2w, K, plan, mode=s.mode, motion_strength=s.motion_strength,
-                                           num_inference_steps=steps, guidance_scale=guidance, generator=gens,
-                                           max_windows_per_call=s.max_windows_per_call, progress=long_bar,
-                                           state=partials.batch(idx)).frames
-            except Exception as exc:  # noqa: BLE001
-                kept = partials and partials.kept_note()  # a long path's windows done: kept, and how to go on
-                failed = [_timed(failed_result(i, str(paths[i]), str(folders[i]), exc, rank), started) for i in idx]
-                for r in failed:
-                    r.error += f" ({kept})" if kept else ""
-                results += failed
-                bar.update(len(idx))
-                continue
-            for j, i in enumerate(idx):
+                batches = [(plan, len(ready[k:k + s.batch_size])) for k in range(0, len(ready), s.batch_size)]
+                long_bar = long_job_progress(batches, steps, s.max_windows_per_call, res, show) if batches else None
+            for start in range(0, len(ready), s.batch_size):
+                idx = ready[start:start + s.batch_size]
+                started = time.time()
                 try:
-                    meta = {**meta_common, "input": str(paths[i]), "output": folders[i].name, "seed": s.seed + i}
-                    left = tensors[i][None].expand(num_frames, -1, -1, -1)
-                    write_scene(folders[i], frames[j].cpu(), c2w, K, [0], left, meta, fps, times=times,
-                                extra_files=extra_files, replace=overwrite)
-                    results.append(_timed(SceneResult(i, str(paths[i]), str(folders[i]), "written", process_index=rank),
-                                          started))
-                    if partials is not None:
-                        partials.done(i)
+                    batch = torch.stack([tensors[i] for i in idx])[:, None]  # B 1 3 H W
+                    gens = [torch.Generator(device="cpu").manual_seed(s.seed + i) for i in idx]
+                    if plan is None:
+                        frames = pipe(
+                            context_images=batch, target_c2w=c2w, target_K=K, context_index=[0], mode=s.mode,
+                            motion_strength=s.motion_strength, num_inference_steps=steps, guidance_scale=guidance,
+                            generator=gens, output_type="pt",
+                        ).frames
+                    else:
+                        from .pipelines.long_paths import generate_long
+
+                        frames = generate_long(pipe, batch, c2w, K, plan, mode=s.mode,
+                                               motion_strength=s.motion_strength, num_inference_steps=steps,
+                                               guidance_scale=guidance, generator=gens,
+                                               max_windows_per_call=s.max_windows_per_call, progress=long_bar,
+                                               state=partials.batch(idx)).frames
                 except Exception as exc:  # noqa: BLE001
-                    results.append(_timed(failed_result(i, str(paths[i]), str(folders[i]), exc, rank), started))
-                bar.update()
-        bar.close()
-        if long_bar is not None:
-            long_bar.close()
+                    kept = partials and partials.kept_note()  # a long path's windows done: kept, and how to go on
+                    failed = [_timed(failed_result(i, str(paths[i]), str(folders[i]), exc, rank), started) for i in idx]
+                    for r in failed:
+                        r.error += f" ({kept})" if kept else ""
+                    results += failed
+                    bar.update(len(idx))
+                    continue
+                for j, i in enumerate(idx):
+                    try:
+                        meta = {**meta_common, "input": str(paths[i]), "output": folders[i].name, "seed": s.seed + i}
+                        left = tensors[i][None].expand(num_frames, -1, -1, -1)
+                        write_scene(folders[i], frames[j].cpu(), c2w, K, [0], left, meta, fps, times=times,
+                                    extra_files=extra_files, replace=overwrite)
+                        written = SceneResult(i, str(paths[i]), str(folders[i]), "written", process_index=rank)
+                        results.append(_timed(written, started))
+                        if partials is not None:
+                            partials.done(i)
+                    except Exception as exc:  # noqa: BLE001
+                        results.append(_timed(failed_result(i, str(paths[i]), str(folders[i]), exc, rank), started))
+                    bar.update()
+            bar.close()
+            if long_bar is not None:
+                long_bar.close()
     results = group.gather(results)
     if summary is not None and group.is_main_process:
         write_summary(summary, results, group.num_processes, {"command": "generate", "out": str(out_dir)})
