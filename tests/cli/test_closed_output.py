@@ -54,3 +54,15 @@ def test_stderr_to_the_same_closed_pipe_ends_quietly_at_the_first_note(tmp_path)
                                 both=True)
     assert code == OUTPUT_CLOSED_EXIT
     assert not (tmp_path / "out" / "in").exists()
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full (Linux's always-full device)")
+@pytest.mark.parametrize("args", [["info"], ["--version"], ["--help"]], ids=lambda a: "-".join(a))
+def test_output_to_a_full_disk_is_one_line(tmp_path, args):
+    """``genxd info > /dev/full`` (and --help / --version) printed click's traceback of the failed write, exit 1:
+    these print outside a command's run_cli, which says a full disk in one line itself."""
+    with open("/dev/full", "wb") as full:
+        done = subprocess.run([sys.executable, "-m", "genxd", *args], cwd=tmp_path, stdout=full, stderr=subprocess.PIPE,
+                              stdin=subprocess.DEVNULL, timeout=120)
+    err = done.stderr.decode(errors="replace")
+    assert (done.returncode, err) == (2, "genxd: error: cannot write the output: No space left on device\n")

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import errno
 import os
 import sys
 from typing import Iterator, NoReturn
@@ -150,3 +151,13 @@ def quiet_when_output_closes() -> Iterator[None]:
             if stream is not None:
                 _point_at_devnull(fd)
         sys.exit(OUTPUT_CLOSED_EXIT)
+    except OSError as exc:
+        # standard output on a full disk (`genxd info > /dev/full`, --help / --version to a file that does not fit):
+        # a write outside a command's run_cli, which says a full disk itself; one line, not click's traceback
+        if exc.filename is not None or exc.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EFBIG):
+            raise
+        if sys.stdout is not None:
+            _point_at_devnull(1)  # what is still buffered would fail again at exit
+        with contextlib.suppress(OSError, ValueError):
+            print(f"genxd: error: cannot write the output: {exc.strerror}", file=sys.stderr, flush=True)
+        sys.exit(2)  # as run_cli's full disk
