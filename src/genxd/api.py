@@ -32,7 +32,7 @@ from .camera_arguments import (camera_label, camera_path_of, camera_trajectory, 
 from .cameras import CameraPath
 from .checkpoints import (BUNDLED_MODEL_DIR, GENERATION_CONFIG, RELEASED_DEFAULTS, RELEASED_TRAINED,  # noqa: F401
                           LoadedModel, ModelInfo, check_loaded, configure_sampling, default_model_path, load_model,
-                          model_info, pick_device, pick_dtype)
+                          job_settings_restored, model_info, pick_device, pick_dtype)
 from .pipelines.distributed import GenerationError, ProcessGroup, SceneResult, failed_result, write_summary
 from .output_folders import check_existing, output_names
 from .scene_outputs import check_job, write_scene
@@ -339,7 +339,8 @@ def generate_scenes(
         lm = loaded or load_model(model, group.device(device), dtype, compile_unet=compile_unet, offload=offload)
         # one job at a time per loaded model: the pipeline's scheduler (its step index) and sampling settings are
         # state of the call in progress (two threads sharing a model both failed: "index 4 is out of bounds")
-        with lm.lock, (partials.noting_kept() if partials is not None else contextlib.nullcontext()):
+        with lm.lock, job_settings_restored(lm.pipe), \
+                (partials.noting_kept() if partials is not None else contextlib.nullcontext()):
             pipe = lm.pipe
             configure_sampling(pipe, scheduler, s.decode_chunk, s.sequential_guidance)
             pipe.set_progress_bar_config(leave=False, desc="denoising", **disable_setting(not show), **bar_settings())

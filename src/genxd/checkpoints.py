@@ -9,6 +9,7 @@ what the model was trained on (``genxd generate`` warns outside it; see ``docs/c
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 import os
@@ -16,7 +17,7 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from typing import Any
+from typing import Any, Iterator
 
 import torch
 
@@ -466,5 +467,23 @@ def configure_sampling(pipe: Any, scheduler: str, decode_chunk: int | None = Non
                      offload="none")
 
 
-__all__ = ["configure_sampling", "BUNDLED_MODEL_DIR", "GENERATION_CONFIG", "RELEASED_DEFAULTS", "RELEASED_TRAINED", "default_model_path",
+#: What a job sets on a loaded pipeline (:func:`configure_sampling`, its progress bars) and puts back afterwards
+_JOB_SETTINGS = ("scheduler", "decode_chunk_size", "decode_overlap", "sequential_guidance", "_progress_bar_config")
+
+
+@contextlib.contextmanager
+def job_settings_restored(pipe: Any) -> Iterator[None]:
+    """Within the block a job may set the pipeline's sampler, memory switches and progress bars; afterwards they
+    are as the caller had them (a notebook's ``lm.pipe`` after ``genxd.generate(..., loaded=lm, progress=False)``
+    kept the job's bars off, and its sampler)."""
+    saved = {name: getattr(pipe, name) for name in _JOB_SETTINGS if hasattr(pipe, name)}
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if getattr(pipe, name) is not value:
+                setattr(pipe, name, value)
+
+
+__all__ = ["configure_sampling", "job_settings_restored", "BUNDLED_MODEL_DIR", "GENERATION_CONFIG", "RELEASED_DEFAULTS", "RELEASED_TRAINED", "default_model_path",
            "pick_device", "pick_dtype", "ModelInfo", "model_info", "LoadedModel", "load_model"]

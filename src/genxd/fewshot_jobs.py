@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 
 from . import validation as v
-from .checkpoints import LoadedModel, check_loaded, configure_sampling
+from .checkpoints import LoadedModel, check_loaded, configure_sampling, job_settings_restored
 from .pipelines.distributed import GenerationError, ProcessGroup, SceneResult, failed_result, write_summary
 from .output_folders import check_existing, safe_folder_name, unique_labels
 from .scene_outputs import check_job, write_scene
@@ -187,7 +187,7 @@ def fewshot_scenes(
 
     # 4. load the model and generate
     lm = loaded or api.load_model(model, group.device(device), dtype, compile_unet=compile_unet, offload=offload)
-    with lm.lock:  # one job at a time per loaded model (genxd.api.generate_scenes says why)
+    with lm.lock, job_settings_restored(lm.pipe):  # one job at a time per loaded model (generate_scenes says why)
         sampler = scheduler or d.get("scheduler", "euler")
         configure_sampling(lm.pipe, sampler, decode_chunk, sequential_guidance)
         results = [SceneResult(i, labels[i], str(folders[i]), "skipped", process_index=rank)

@@ -25,16 +25,3 @@ def test_past_three_failures_the_others_are_counted_and_named():
                           "5.png, 6.png, 7.png, ...")
     assert len(error.results) == 10
 
-
-def test_no_model_is_loaded_when_every_input_fails(tmp_path, monkeypatch):
-    """Every input failing to decode (or, on a long path, every scene's kept windows refused) loaded the model
-    anyway, tens of seconds for the released one, to sample nothing (noted by the long-path audit)."""
-    import genxd.api as api
-
-    bad = tmp_path / "bad.png"
-    bad.write_bytes(b"not an image")
-    loads = []
-    monkeypatch.setattr(api, "load_model", lambda *args, **kwargs: loads.append(args) or 1 / 0)
-    results = api.generate_scenes(bad, tmp_path / "out", progress=False)
-    assert [r.status for r in results] == ["failed"] and "bad.png" in results[0].error
-    assert loads == []

@@ -1,0 +1,41 @@
+"""What a genxd.generate job does with the model: none loaded when nothing is left to sample, and a loaded model
+handed in (``loaded=``) left as the caller had it."""
+
+from __future__ import annotations
+
+import pytest
+
+
+def test_no_model_is_loaded_when_every_input_fails(tmp_path, monkeypatch):
+    """Every input failing to decode (or, on a long path, every scene's kept windows refused) loaded the model
+    anyway, tens of seconds for the released one, to sample nothing (noted by the long-path audit)."""
+    import genxd.api as api
+
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"not an image")
+    loads = []
+    monkeypatch.setattr(api, "load_model", lambda *args, **kwargs: loads.append(args) or 1 / 0)
+    results = api.generate_scenes(bad, tmp_path / "out", progress=False)
+    assert [r.status for r in results] == ["failed"] and "bad.png" in results[0].error
+    assert loads == []
+
+
+def test_a_loaded_model_keeps_the_callers_sampler_and_bars_after_a_job(tmp_path):
+    """generate(..., loaded=lm, progress=False) left lm.pipe's progress bars off and its sampler the job's, for
+    the caller's next direct use of lm.pipe (noted by the API audit)."""
+    import numpy as np
+    import PIL.Image
+
+    import genxd.api as api
+
+    if api.default_model_path() is None:
+        pytest.skip("no bundled model")
+    image = tmp_path / "scene.png"
+    PIL.Image.fromarray(np.full((64, 64, 3), 128, np.uint8)).save(image)
+    lm = api.load_model(None, "cpu")
+    lm.pipe.set_progress_bar_config(desc="mine")
+    scheduler = lm.pipe.scheduler
+    results = api.generate_scenes(image, tmp_path / "out", loaded=lm, progress=False, num_inference_steps=1,
+                                  scheduler="dpmpp-2m")
+    assert [r.status for r in results] == ["written"]
+    assert lm.pipe._progress_bar_config == {"desc": "mine"} and lm.pipe.scheduler is scheduler
