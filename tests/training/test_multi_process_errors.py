@@ -83,6 +83,17 @@ def _launch_two(script: Path, out: Path, *overrides: str) -> subprocess.Complete
     return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
 
 
+def _failing_run(tmp_path: Path, script_text: str, out: Path, *overrides: str):
+    """Launch ``script_text`` on two processes (a checkpoint every 2 steps) and expect it to fail: the process, the
+    end of its output for assertion messages, and its ``genxd: error:`` lines."""
+    script = tmp_path / "train_script.py"
+    script.write_text(script_text)
+    proc = _launch_two(script, out, *overrides, "checkpoint.every_steps=2")
+    log = proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert proc.returncode != 0, log
+    return proc, log, [line for line in proc.stderr.splitlines() if line.startswith("genxd: error:")]
+
+
 def _losses(run: Path) -> list[float]:
     return [json.loads(line)["loss"] for line in (run / "metrics.jsonl").read_text().splitlines()]
 
@@ -94,13 +105,8 @@ def test_a_data_error_on_one_process_stops_every_process_and_saves_the_steps_don
     (found by the multi-process audit; one process saves them). Now both processes stop at the same step and save
     it, the error is printed once (by the process that read the item), and --resume latest continues as an
     uninterrupted run."""
-    script = tmp_path / "flaky_train.py"
-    script.write_text(FLAKY_ON_PROCESS_1)
     two = tmp_path / "two"
-    proc = _launch_two(script, two, "training.max_steps=20", "checkpoint.every_steps=2")
-    log = proc.stdout[-3000:] + proc.stderr[-3000:]
-    assert proc.returncode != 0, log
-    errors = [line for line in proc.stderr.splitlines() if line.startswith("genxd: error:")]
+    proc, log, errors = _failing_run(tmp_path, FLAKY_ON_PROCESS_1, two, "training.max_steps=20")
     assert errors == ["genxd: error: process 1: scene_2/images/frame_00005.png: cannot read image (broken data "
                       "stream)"], log
     assert ("genxd train: process 1: an item of the data could not be read: step 3 was saved first") in proc.stderr, log
@@ -143,13 +149,8 @@ def test_a_checkpoint_that_fails_on_the_main_process_stops_the_others_cleanly(tm
     waited for it in the save's barrier and died on the lost connection, with a traceback of 60 lines (found by the
     multi-process audit). Now it learns of the failure and exits without a second error; the earlier checkpoint
     stays and no unfinished one is left."""
-    script = tmp_path / "disk_full_train.py"
-    script.write_text(DISK_FULL_ON_PROCESS_0)
     out = tmp_path / "run"
-    proc = _launch_two(script, out, "training.max_steps=6", "checkpoint.every_steps=2")
-    log = proc.stdout[-3000:] + proc.stderr[-3000:]
-    assert proc.returncode != 0, log
-    errors = [line for line in proc.stderr.splitlines() if line.startswith("genxd: error:")]
+    proc, log, errors = _failing_run(tmp_path, DISK_FULL_ON_PROCESS_0, out, "training.max_steps=6")
     assert len(errors) == 1 and errors[0].startswith("genxd: error: process 0:") and "No space left" in errors[0], log
     assert "[rank1]" not in proc.stderr and "Connection closed" not in proc.stderr, log
     assert [p.name for p in list_checkpoints(out / "checkpoints")] == ["checkpoint-0000002"], log
