@@ -195,7 +195,7 @@ def test_a_video_brings_its_own_camera_file(small_clip, tmp_path):
     # walk.mp4 -o walk.json` writes both names) or a JSON that holds no cameras is named in a warning and SfM runs
     import shutil
 
-    from genxd.validation import GenXDWarning
+    from genxd.validation import GenXDWarning, cli_style
 
     video, _ = small_clip
     here = tmp_path / "walk.mp4"
@@ -206,12 +206,17 @@ def test_a_video_brings_its_own_camera_file(small_clip, tmp_path):
     cams = recover_clip_cameras(here, on_stage=stages.append)
     assert cams.method == "file: transforms.json" and len(cams.c2w) == 12
     torch.testing.assert_close(cams.c2w, c2w.double(), atol=1e-6, rtol=0)
+    assert stages == ["cameras from walk_transforms.json, the camera file beside the video (source='sfm': SfM "
+                      "instead)"]  # worded for a Python caller; the command line's: --source sfm
+    with cli_style():
+        stages.clear()
+        recover_clip_cameras(here, on_stage=stages.append)
     assert stages == ["cameras from walk_transforms.json, the camera file beside the video (--source sfm: SfM "
                       "instead)"]
     c2w, K = trajectories.spiral(num_frames=5)  # a path resampled to 5 cameras: not the clip's own
     save_transforms_json(tmp_path / "walk_transforms.json", c2w, K, 128, 128)
     with pytest.warns(GenXDWarning, match=r"walk_transforms.json beside the video is not its own cameras \(5 "
-                                          r"cameras for the video's 12 frames"):
+                                          r"cameras for the video's 12 frames.*\(source='file' takes that file\)"):
         cams = recover_clip_cameras(here, focal=1.0, max_frames=12)
     assert cams.method == "sfm" and len(cams.c2w) >= 10
     assert recover_clip_cameras(here, source="file").method == "file: transforms.json"  # asked for: taken

@@ -124,6 +124,13 @@ def _frames_source(path: Path) -> Path | None:
     return videos[0] if len(videos) == 1 else None
 
 
+def _source_setting(value: str) -> str:
+    """``--source sfm`` on the command line, ``source='sfm'`` from Python."""
+    from ..validation import is_cli
+
+    return f"--source {value}" if is_cli() else f"source={value!r}"
+
+
 def recover_clip_cameras(
     clip: str | Path,
     *,
@@ -193,10 +200,11 @@ def recover_clip_cameras(
         else:
             why_not = _not_the_clips_own(cameras, path)
             if why_not is None:
-                stage(f"cameras from {sidecar.name}, the camera file beside the video (--source sfm: SfM instead)")
+                stage(f"cameras from {sidecar.name}, the camera file beside the video ({_source_setting('sfm')}: SfM "
+                      "instead)")
                 return cameras
             warn(f"{sidecar.name} beside the video is not its own cameras ({why_not}); the cameras come from SfM "
-                 "(--source file takes that file)")
+                 f"({_source_setting('file')} takes that file)")
     frames_at = _frames_source(path)
     if frames_at is None:
         from ..curation.frames import VIDEO_EXTENSIONS
