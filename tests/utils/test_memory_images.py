@@ -104,3 +104,19 @@ def test_generate_takes_image_objects_and_names_their_folders(photo, tmp_path, m
     with pytest.raises(ValueError, match=r"^<in-memory image 1: tensor float32 \[3x8x8\]>: float pixels must lie"):
         genxd.generate([pixels, torch.full((3, 8, 8), 2.0)], tmp_path / "bad", progress=False)
     assert not (tmp_path / "bad").exists()
+
+
+def test_an_animated_image_object_says_which_frame_is_used(tmp_path):
+    """A file of several frames warns that its first is used; the same image opened by the caller and handed over
+    as an object was reduced to the frame it was at without a word (noted by the photographs audit)."""
+    from genxd.utils.memory_images import memory_image_to_rgb
+    from genxd.validation import GenXDWarning
+
+    frames = [PIL.Image.new("RGB", (16, 16), (60 * i, 0, 0)) for i in range(3)]
+    path = tmp_path / "anim.webp"
+    frames[0].save(path, save_all=True, append_images=frames[1:], duration=100, lossless=True)
+    im = PIL.Image.open(path)
+    im.seek(2)
+    with pytest.warns(GenXDWarning, match=r"anim: an image of 3 frames: only the one it is at \(frame 2\) is used"):
+        rgb = memory_image_to_rgb(im, "anim")
+    assert rgb.getpixel((8, 8))[0] == 120

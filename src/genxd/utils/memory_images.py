@@ -172,6 +172,10 @@ def memory_image_to_rgb(obj: Any, label: str, background: tuple[int, int, int] =
         if obj.width * obj.height == 0:
             raise ValueError(f"{label}: the image is empty ({obj.width}x{obj.height})")
         _check_values(obj, label)
+        if getattr(obj, "n_frames", 1) > 1:  # an animated / multi-page image opened by the caller: the frame it is at
+            from ..validation import warn
+
+            warn(f"{label}: an image of {obj.n_frames} frames: only the one it is at (frame {obj.tell()}) is used")
         return to_rgb(PIL.ImageOps.exif_transpose(obj), label, background)
     a = _to_uint8(_channels_last(obj, label), label)
     if a.ndim == 3 and a.shape[-1] == 1:
