@@ -71,11 +71,12 @@ def setting(name: str, value: Any = None) -> str:
     return f"{arg(name)} {value}" if is_cli() else f"{name}={value}"
 
 
-def overwrite_hint(verb: str = "use", them: bool = False) -> str:
+def overwrite_hint(verb: str = "use", them: bool = False, purpose: str | None = None) -> str:
     """How to ask for replacing an existing output (``them``: several), in the caller's terms: ``use --overwrite
-    to replace it`` (``verb``) on the command line, ``pass overwrite=True to replace it`` from Python."""
-    what = "them" if them else "it"
-    return f"{verb} --overwrite to replace {what}" if is_cli() else f"pass overwrite=True to replace {what}"
+    to replace it`` (``verb``) on the command line, ``pass overwrite=True to replace it`` from Python; ``purpose``
+    instead of ``replace it`` (``"start over"``)."""
+    purpose = purpose or f"replace {'them' if them else 'it'}"
+    return f"{verb} --overwrite to {purpose}" if is_cli() else f"pass overwrite=True to {purpose}"
 
 
 def out_of_memory_message(exc: BaseException, advice: str = "") -> str:

@@ -73,9 +73,9 @@ def model_files_digest(folder: str | Path) -> str:
     return h.hexdigest()[:16]
 
 
-def device_kind(device: str | torch.device | None) -> str:
+def device_kind(device: str | torch.device) -> str:
     """``cpu``, or ``cuda (NVIDIA H200)``: float results differ between kinds of device."""
-    device = torch.device(device if device not in (None, "auto") else ("cuda" if torch.cuda.is_available() else "cpu"))
+    device = torch.device(device)  # resolved by job_fingerprint (genxd.checkpoints.pick_device)
     if device.type == "cuda":
         return f"cuda ({torch.cuda.get_device_name(device)})"
     return device.type
@@ -266,8 +266,7 @@ class PartialRuns:
             v.warn(f"{problem}; discarded ({v.arg('overwrite')})")
             shutil.rmtree(run.folder, ignore_errors=True)
             return None
-        start_over = "pass --overwrite" if v.is_cli() else "pass overwrite=True"
-        return f"{problem}: run with those settings to continue it, or {start_over} to start over"
+        return f"{problem}: run with those settings to continue it, or {v.overwrite_hint('pass', purpose='start over')}"
 
     def forget(self, names: Sequence[str]) -> None:
         """Remove the states of the scenes ``names``, whose outputs exist (skipped: a kill between writing a scene
