@@ -46,9 +46,9 @@ def _tensor(value: Any, name: str, matrix: tuple[int, int] | None = None) -> Ten
     """``value`` as a tensor: a tensor as it is, a numpy array or list of numbers converted (floating point kept,
     integers and booleans as float32). ``matrix``: the shape of its last two dimensions. InvalidType / InvalidValue
     (a TypeError / ValueError) naming ``name`` otherwise."""
-    from ..validation import InvalidType, InvalidValue
-
     if not torch.is_tensor(value):
+        from ..validation import InvalidType, InvalidValue
+
         try:
             array = np.asarray(value)
         except (TypeError, ValueError) as exc:  # ragged lists
@@ -61,6 +61,8 @@ def _tensor(value: Any, name: str, matrix: tuple[int, int] | None = None) -> Ten
     elif not (value.is_floating_point() or value.is_complex()):
         value = value.float()
     if matrix is not None and tuple(value.shape[-2:]) != matrix:
+        from ..validation import InvalidValue
+
         raise InvalidValue(f"{name} must be [..., {matrix[0]}, {matrix[1]}] matrices, got shape {tuple(value.shape)}")
     return value
 
