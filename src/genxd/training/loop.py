@@ -31,7 +31,7 @@ import yaml
 from safetensors import SafetensorError
 
 from ..pipelines.distributed import one_process_launch_warning
-from ..utils.io import append_line, atomic_file, disk_full, read_json
+from ..utils.io import append_line, atomic_file, disk_full, error_while_writing, read_json
 from ..utils.json_text import json_text
 from ..utils.shared_work import mark_work_shared
 from .checkpoint_files import (CHECKPOINT_PREFIX, CONFIG_MARK, damaged_checkpoint_error, existing_run_error,
@@ -396,7 +396,7 @@ class TrainingRun(RunStops):
             if acc.is_main_process:  # the earlier checkpoints stay; no half-written one is left beside them
                 shutil.rmtree(tmp, ignore_errors=True)
             if code is not None:
-                raise OSError(code, f"{os.strerror(code)} while writing checkpoint {final}") from exc
+                raise error_while_writing(code, f"checkpoint {final}") from exc
             raise
         acc.wait_for_everyone()
         return final if acc.is_main_process else None

@@ -17,7 +17,7 @@ import threading
 from pathlib import Path
 from typing import Any, Iterator
 
-from ..utils.io import is_environment_error
+from ..utils.io import error_while_writing, is_environment_error
 
 __all__ = ["quiet_writer_thread", "writing_log"]
 
@@ -59,5 +59,4 @@ def writing_log(folder: str | os.PathLike, closing: bool = False) -> Iterator[No
             return
         if exc.filename:
             raise
-        raise OSError(exc.errno, f"{exc.strerror or os.strerror(exc.errno)} while writing the TensorBoard log in "
-                                 f"{Path(folder)}") from exc
+        raise error_while_writing(exc.errno, f"the TensorBoard log in {Path(folder)}", exc.strerror) from exc

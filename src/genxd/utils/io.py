@@ -223,13 +223,20 @@ def _rename_new_file(new: Path, path: Path) -> None:
         new.unlink()
 
 
+def error_while_writing(code: int, what: str, strerror: str | None = None) -> OSError:
+    """``OSError(code, "<strerror> while writing <what>")``: an environment error that named no file (a full disk
+    inside a video encoder, torch.save, TensorBoard's writer thread), now naming what was being written.
+    ``strerror`` is the original error's text when it had one; the system's text for ``code`` otherwise."""
+    return OSError(code, f"{strerror or os.strerror(code)} while writing {what}")
+
+
 def _naming_the_output(exc: BaseException, path: Path) -> BaseException:
     """A full disk or quota error that names no file (video encoders, PIL and safetensors give none) as the same
     error naming the output being written ("genxd: error: [Errno 28] No space left on device" said nothing of
     where); ``exc`` itself otherwise, and for a ``path`` inside a temporary folder (whose writer names it)."""
     if (isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT) and not exc.filename
             and str(path) not in str(exc) and not _PART_RE.match(path.parent.name)):
-        return OSError(exc.errno, f"{exc.strerror or os.strerror(exc.errno)} while writing {path}")
+        return error_while_writing(exc.errno, str(path), exc.strerror)
     return exc
 
 
@@ -454,5 +461,5 @@ def read_json_object(path: str | os.PathLike) -> dict:
 
 
 __all__ = ["atomic_file", "atomic_dir", "clean_stale", "temp_name", "check_writable_dir", "check_output_file",
-           "makedirs", "write_json_atomic", "append_line", "disk_full", "read_json", "read_json_object",
-           "is_environment_error", "is_damaged_file_error"]
+           "makedirs", "write_json_atomic", "append_line", "disk_full", "error_while_writing", "read_json",
+           "read_json_object", "is_environment_error", "is_damaged_file_error"]
