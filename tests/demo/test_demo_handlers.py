@@ -401,6 +401,35 @@ def test_lift_follows_the_scene_not_the_mode_control(page, tmp_path, monkeypatch
     assert seen == [lifted]
 
 
+def test_a_scene_kept_on_another_device_during_a_lift_leaves_the_lift_its_run(page, tmp_path, monkeypatch):
+    """With several devices a Generate can finish while a Lift of the previous scene runs: keeping the new scene
+    removed the run the Lift was writing into (its files vanished mid-optimisation and the page then showed the
+    old scene's Gaussians beside the new video). Now the run stays until the Lift ends, its Gaussians are dropped
+    with a line saying so, and the run is removed then."""
+    import genxd.demo.app as app
+
+    s = Session.create(tmp_path)
+    s.scene = s.new_run() / "scene"
+    s.scene.mkdir()
+    (s.scene / "meta.json").write_text(json.dumps({"mode": "3d"}))
+    lifted_run = s.scene.parent
+    seen = {}
+
+    def lift_while_a_newer_scene_is_kept(scene, out, **kwargs):
+        newer = s.new_run() / "scene"  # the other device's Generate ends now
+        newer.mkdir()
+        s.keep_run(newer)
+        seen["run kept under the lift"] = scene.is_dir()
+        (out / "ply").mkdir(parents=True)
+        return {"num_gaussians": 1, "train_metrics": {"psnr": 20.0}, "train_seconds": 1.0}
+
+    monkeypatch.setattr(app, "lift_scene", lift_while_a_newer_scene_is_kept)
+    splat, _, download, msg = page.fn["lift"].fn(s, 20, progress=no_progress)
+    assert seen == {"run kept under the lift": True}
+    assert splat is None and msg.startswith("A new scene was generated while lifting"), msg
+    assert s.lift is None and s.scene.is_dir() and not lifted_run.exists()
+
+
 # ---------------------------------------------------------------------- 10b. any JSON through the API
 def test_camera_values_of_any_json_kind_are_one_line_not_the_catch_all(page, tmp_path, caplog):
     """Found by the demo-api fuzz target: a list as the preset's name and a table whose header is a dict (Gradio's

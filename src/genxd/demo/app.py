@@ -397,16 +397,20 @@ def build_app(devices: Devices, config: DemoConfig) -> gr.Blocks:
             except (OSError, ValueError, KeyError, TypeError):
                 return (*nothing, _error("the generated scene has no readable meta.json; generate it again"))
             lift_mode = "3d" if scene_mode == "3d" else "4d"
+            run = scene.parent
             try:
-                with devices.acquire() as (device, _model):
-                    out = scene.parent / "lift"
-                    record = lift_scene(scene, out, mode=lift_mode, iterations=iters, device=device,
-                                        progress=lambda f, t: progress(f, desc=t), cancel=cancel,
-                                        init_points=config.lift_init_points)
-                s.lift = out
-                run = scene.parent
-                archive = zip_folders([scene, out], run / "genxd_scene_and_gaussians.zip")
-                shown = viewer_copies(out, run / "viewer")
+                with s.using_run(run):  # a Generate on another device keeping a newer scene leaves this run to us
+                    with devices.acquire() as (device, _model):
+                        out = run / "lift"
+                        record = lift_scene(scene, out, mode=lift_mode, iterations=iters, device=device,
+                                            progress=lambda f, t: progress(f, desc=t), cancel=cancel,
+                                            init_points=config.lift_init_points)
+                    if s.scene != scene:  # its Gaussians are of a scene the page no longer shows
+                        return (*nothing, "A new scene was generated while lifting; these Gaussians were of the "
+                                          "earlier scene and are dropped: press Lift to 3D again.")
+                    s.lift = out
+                    archive = zip_folders([scene, out], run / "genxd_scene_and_gaussians.zip")
+                    shown = viewer_copies(out, run / "viewer")
             except Cancelled:
                 return (*nothing, "Lift cancelled.")
             except ValueError as exc:

@@ -8,6 +8,7 @@ has its own cancel flag (:class:`Jobs`): Cancel stops the jobs asked for before 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
@@ -15,7 +16,7 @@ import threading
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import PIL.Image
 
@@ -88,6 +89,10 @@ class Session:
     scene: Path | None = None  # the latest generated scene folder
     lift: Path | None = None  # its reconstruction folder
     lift_times: list[float] = field(default_factory=list)
+    # runs a job is still reading or writing (a Lift on one device while a Generate on another keeps a newer scene):
+    # how many jobs use each; :meth:`keep_run` leaves them, :meth:`using_run` removes them when the last job ends
+    in_use: dict[Path, int] = field(default_factory=dict)
+    _runs_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
     def create(cls, root: Path) -> "Session":
@@ -134,12 +139,31 @@ class Session:
         return path
 
     def keep_run(self, scene: Path) -> None:
-        """``scene`` (in a folder of :meth:`new_run`) is the session's result now: the runs before it are removed."""
+        """``scene`` (in a folder of :meth:`new_run`) is the session's result now: the runs before it are removed,
+        except those a job still uses (:meth:`using_run` removes them when it ends)."""
         number = _run_number(scene.parent)
-        for old in self.dir.glob("run*"):
-            if (n := _run_number(old)) is not None and n < number:
-                shutil.rmtree(old, ignore_errors=True)
-        self.scene, self.lift, self.lift_times = scene, None, []
+        with self._runs_lock:
+            for old in self.dir.glob("run*"):
+                if (n := _run_number(old)) is not None and n < number and old not in self.in_use:
+                    shutil.rmtree(old, ignore_errors=True)
+            self.scene, self.lift, self.lift_times = scene, None, []
+
+    @contextlib.contextmanager
+    def using_run(self, run: Path) -> Iterator[None]:
+        """A job reads or writes ``run`` (a folder of :meth:`new_run`) meanwhile: a newer scene kept meanwhile
+        (another device) does not remove it under the job; it is removed when the last job using it ends, if it is
+        no longer the session's scene."""
+        with self._runs_lock:
+            self.in_use[run] = self.in_use.get(run, 0) + 1
+        try:
+            yield
+        finally:
+            with self._runs_lock:
+                self.in_use[run] -= 1
+                if not self.in_use[run]:
+                    del self.in_use[run]
+                    if self.scene is None or self.scene.parent != run:
+                        shutil.rmtree(run, ignore_errors=True)
 
     def close(self) -> None:
         self.closed = True
