@@ -103,6 +103,34 @@ def test_turning_and_still_cameras_without_sfm():
     assert "camera moves" in rotation_only_cameras(_render(slide), everywhere, focal=1.0)["error"]
 
 
+@pytest.mark.parametrize("height, width", [(72, 128), (128, 72)])
+def test_a_turning_camera_of_a_clip_that_is_not_square_has_square_pixels(height, width, tmp_path):
+    """A landscape or portrait clip whose camera pans and tilts: the rotation-only fit took fy / H = fx / W
+    (pixels stretched by the aspect ratio), so with the focal length known it called the turn parallax ('the
+    camera moves') and went to SfM, and the K it returned had non-square pixels."""
+    from scipy.spatial.transform import Rotation
+
+    from genxd.data.synthetic import make_scene, orbit_cameras, render
+
+    torch.set_num_threads(1)
+    first, _ = orbit_cameras(1, 4.0, 20.0, (30, 30), 1.0, (0, 0.25, 0))
+    steps = torch.eye(4, dtype=torch.float64).repeat(8, 1, 1)
+    angles = np.stack([np.linspace(0, -12, 8), np.linspace(0, 6, 8)], 1)  # tilt down 12, pan right 6 degrees
+    steps[:, :3, :3] = torch.from_numpy(Rotation.from_euler("xy", angles, degrees=True).as_matrix())
+    turn = first[0].double() @ steps
+    K = intrinsics_from_focal(1.0, width / height).expand(8, 3, 3)  # square pixels, fx / W = 1
+    rgb = render(make_scene(3), turn.float(), K, height, width).rgb.permute(0, 2, 3, 1).numpy()
+    frames = (rgb * 255 + 0.5).clip(0, 255).astype(np.uint8)
+    got = rotation_only_cameras(frames, np.ones(frames.shape[:3], bool), focal=1.0)
+    assert got.get("method") == "rotation-only", got.get("error")
+    assert compare_paths(got["c2w"], turn).mean_rot_err_deg < 0.3  # measured 0.06-0.08 degrees
+    for i, frame in enumerate(frames):
+        Image.fromarray(frame).save(tmp_path / f"{i:03d}.png")
+    cams = recover_clip_cameras(tmp_path, focal=1.0)
+    assert cams.method == "rotation-only" and compare_paths(cams.c2w, turn).mean_rot_err_deg < 0.3
+    torch.testing.assert_close(cams.K[0].float(), K[0])
+
+
 def test_recover_recognises_a_turning_camera_before_sfm(tmp_path):
     from genxd.data.synthetic import orbit_cameras, place_path
 

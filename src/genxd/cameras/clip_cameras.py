@@ -405,7 +405,7 @@ def _cameras_from_sfm(frames_at: Path, clip: Path, focal: float | None, features
     timings["rotation_only"] = time.perf_counter() - t0
     if not rot.get("error"):
         report.update({**rot["report"], "timings": {k: round(v, 3) for k, v in timings.items()}})
-        K = intrinsics_from_focal(rot["focal"]).double().expand(n, 3, 3).clone()
+        K = intrinsics_from_focal(rot["focal"], rot["focal"] * width / height).double().expand(n, 3, 3).clone()
         return ClipCameras(rot["c2w"], K, height, width, list(range(n)), n, times, None, rot["method"],
                            rot["focal_known"], report)
     scratch = Path(tempfile.mkdtemp(prefix="genxd_from_video_")) if work_dir is None else Path(work_dir)

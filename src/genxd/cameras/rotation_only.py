@@ -36,7 +36,9 @@ def _kabsch(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def _rays(xy: np.ndarray, f: float, w: int, h: int) -> np.ndarray:
-    d = np.stack([(xy[:, 0] / w - 0.5) / f, (xy[:, 1] / h - 0.5) / f, np.ones(len(xy))], 1)
+    """Unit viewing rays of pixel points for square pixels of focal length ``f * w`` (``f`` = fx/W) and the
+    principal point at the centre: a clip that is not square has ``fy / H = f * w / h``."""
+    d = np.stack([(xy[:, 0] - w / 2) / (f * w), (xy[:, 1] - h / 2) / (f * w), np.ones(len(xy))], 1)
     return d / np.linalg.norm(d, axis=1, keepdims=True)
 
 
@@ -47,7 +49,7 @@ def _rotation_fit(a: np.ndarray, b: np.ndarray, f: float, w: int, h: int, thresh
     Returns ``(R_ba [3, 3], inliers [P] bool, residual_px [P])``: ``R_ba`` maps camera-a ray directions to
     camera b's. The trials run as one batch; the first trial with the most inliers wins."""
     ra, rb = _rays(a, f, w, h), _rays(b, f, w, h)
-    px = f * max(w, h)  # pixels per radian, near the image centre
+    px = f * w  # pixels per radian, near the image centre
     first = rng.integers(0, len(a), trials)
     second = rng.integers(0, len(a) - 1, trials)
     picks = np.stack([first, second + (second >= first)], 1)  # [T, 2]: two distinct points per trial
@@ -69,9 +71,9 @@ def rotation_only_cameras(frames: np.ndarray, allowed: np.ndarray, focal: float 
     rotation, whatever the point's depth. Between consecutive frames that rotation is fitted robustly
     (2-point RANSAC + least squares, Kabsch) to the KLT tracks outside the masks; the clip is accepted
     as turning when every pair fits with 70 % inliers and a median error under ``max(0.5 px, 0.3 %)`` of
-    the image. A camera that also moves does not fit (the points' parallax). An unknown focal length is
-    the one that fits best (searched over fx/W in 0.3 ... 4; it is weakly determined when the camera
-    turns little). A camera whose tracks move less than 0.3 pixels between all frames stands still.
+    the image. A camera that also moves does not fit (the points' parallax). Pixels are square: ``focal`` is
+    fx/W and fy/H = fx/W * W/H. An unknown focal length is the one that fits best (searched over fx/W in
+    0.3 ... 4; it is weakly determined when the camera turns little). A camera whose tracks move less than 0.3 pixels between all frames stands still.
 
     Returns a dict with ``c2w`` (float64 ``[N, 4, 4]``, first = identity), ``focal``, ``focal_known``,
     ``method`` ("rotation-only" / "static") and ``report``; or with ``error`` (why not).
@@ -122,7 +124,7 @@ def rotation_only_cameras(frames: np.ndarray, allowed: np.ndarray, focal: float 
         step[:3, :3] = R_ba.T  # camera b's axes in camera a's frame
         c2w.append(c2w[-1] @ step)
     # parallax builds up over many frames: check each frame against the farthest one it shares points with
-    px = f * size
+    px = f * w
     for i in range(n - 1):
         j = max((k for k in range(i + 1, n) if len(_common(tracks, i, k)[0]) >= 12), default=i + 1)
         a, b = _common(tracks, i, j)
