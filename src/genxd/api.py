@@ -275,9 +275,12 @@ def generate_scenes(
             v.warn(f"{v.arg('motion_strength')} {s.motion_strength:g} is not used in 3d mode (a static scene); "
                    f"use {v.arg('mode')} 4d or video for moving objects")
         # a long path is made window by window (the model sees `plan.window` frames at a time): no warning then
+        # a camera file's own count is not --frames (which may even be given, and not used: warned above)
+        subjects = ({"num_frames": f"the camera path of {camera_label(s.camera)} ({num_frames} cameras)"}
+                    if from_file is not None and plan is None else None)
         v.warn_outside_trained(info.trained, {"resolution": res, "num_frames": num_frames if plan is None else plan.window,
                                               "motion_strength": s.motion_strength if s.mode != "3d" else None},
-                               info.description)
+                               info.description, subjects)
     fps = s.fps or max(1.0, num_frames / 2)
 
     # 3. the output folder: clean what killed runs left, refuse existing outputs unless asked

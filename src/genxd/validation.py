@@ -494,17 +494,20 @@ def trained_span(lo: float, hi: float) -> str:
 
 
 def warn_outside_trained(trained: dict[str, Sequence[float]], values: dict[str, float | None],
-                         model_name: str) -> list[str]:
-    """Warn for each value outside the model's trained range ``trained[name] = (lo, hi)``; returns the messages."""
+                         model_name: str, subjects: dict[str, str] | None = None) -> list[str]:
+    """Warn for each value outside the model's trained range ``trained[name] = (lo, hi)``; returns the messages.
+
+    ``subjects[name]``: what the message calls a value the caller did not set as that argument (``"the camera
+    path of path.json (4 cameras)"``); by default the argument and its value (``"--frames 4"``)."""
     out = []
     what = {"resolution": "a resolution of", "num_frames": "frame counts of", "motion_strength": "motion strengths of"}
     for name, value, lo, hi in outside_trained(trained, values):
         span = trained_span(lo, hi)
-        label = arg(name)
-        msg = (f"{label} {_fmt(value)} is outside what {model_name} was trained on ({what.get(name, name)} {span}); "
+        subject = (subjects or {}).get(name) or f"{arg(name)} {_fmt(value)}"
+        msg = (f"{subject} is outside what {model_name} was trained on ({what.get(name, name)} {span}); "
                "results may be poor")
         if name == "num_frames" and value > hi:
-            msg = (f"{label} {_fmt(value)} is beyond {model_name}'s window of {_fmt(hi)} frames "
+            msg = (f"{subject} is beyond {model_name}'s window of {_fmt(hi)} frames "
                    f"(it was trained on {span}); frames past it may fall apart")
         warn(msg)
         out.append(msg)

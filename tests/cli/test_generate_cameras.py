@@ -111,6 +111,24 @@ def test_a_16_by_9_camera_path_is_fitted_to_the_square_output_as_the_image_is(tm
     _check_written_cameras(tmp_path / "out" / "scene_a", cam.c2w, K)
 
 
+@pytest.mark.parametrize("frames", [None, "8"])
+def test_a_camera_file_shorter_than_the_model_was_trained_on_is_named_not_frames(tmp_path, shared_model, frames):
+    """A 4-camera file with the bundled model (trained on 8 frames) was warned as '--frames 4 is outside what the
+    bundled model was trained on', with no --frames given, or after '--frames 8 is not used' (found by the creator
+    audit: a camera path taken from a video with -n 4)."""
+    path = tmp_path / "short.json"
+    assert _run(["trajectory", "make", "pan", "--num-frames", "4", "--for-model", "bundled", "-o", path]).exit_code == 0
+    extra = [] if frames is None else ["--frames", frames]
+    res = _run(["generate", EXAMPLE, "--camera", path, "-o", tmp_path / "out", "--steps", "1", "--guidance", "1",
+                *extra])
+    assert res.exit_code == 0, res.output
+    warnings = [line for line in res.output.splitlines() if line.startswith("genxd: warning:")]
+    assert f"genxd: warning: the camera path of {path} (4 cameras) is outside what the bundled model was trained on " \
+        "(frame counts of 8); results may be poor" in warnings, warnings
+    assert not any("--frames 4" in line for line in warnings), warnings
+    assert len(warnings) == (1 if frames is None else 2), warnings  # and '--frames 8 is not used' when given
+
+
 def test_generate_zoom_loads_the_bundled_model(tmp_path):
     """The original failure: `--camera zoom` stopped after sampling (per-frame intrinsics)."""
     res = _run(["generate", EXAMPLE, "--camera", "zoom", "-o", tmp_path / "out", *TINY])
