@@ -239,7 +239,10 @@ def generate_scenes(
     extra_files: dict[str, bytes] = {}
     from_file: CameraPath | None = None
     if clip_cameras is not None:  # the clip's path: relative, scaled, resampled (genxd.cameras.from_video)
-        c2w, K, times, extra_files = video_camera_path(clip_cameras, s, asked_frames, focal, res)
+        from .utils.progress import progress_write
+
+        c2w, K, times, extra_files = video_camera_path(  # a line says what the path is made of, as from-video's does
+            clip_cameras, s, asked_frames, focal, res, progress_write if progress and group.is_main_process else None)
     # a camera file is read once, here (before any weights load)
     elif (from_file := camera_path_of(s.camera, focal)) is not None:  # a camera file: its frames, K, times
         # a camera of another shape is fitted to the square output as the input image is (crop or pad)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import inspect
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from torch import Tensor
 
@@ -97,18 +97,21 @@ def camera_path_of(camera: str | Path | CameraPath, focal: float | None = None) 
                          f"file / folder, got {name!r}")
 
 
-def video_camera_path(clip_cameras, s: "GenerateSettings", num_frames: int, focal: float | None,
-                       res: int) -> tuple[Tensor, Tensor, Tensor, dict[str, bytes]]:
-    """``--camera-from-video``: the generation path of the clip and its picture / report files."""
+def video_camera_path(clip_cameras, s: "GenerateSettings", num_frames: int, focal: float | None, res: int,
+                       announce: Callable[[str], None] | None = None) -> tuple[Tensor, Tensor, Tensor, dict[str, bytes]]:
+    """``--camera-from-video``: the generation path of the clip and its picture / report files; ``announce``
+    gets the line on what the path is made of (as ``genxd trajectory from-video`` prints it)."""
     import io
 
-    from .cameras.from_video import default_spacing, make_video_path, path_picture_title
+    from .cameras.from_video import default_spacing, make_video_path, path_picture_title, path_summary
     from .cameras.plot import draw_camera_path
 
     spacing = s.path_spacing or default_spacing(s.mode)
     vp = make_video_path(clip_cameras, num_frames, intrinsics=s.path_intrinsics, model_focal=focal, spacing=spacing,
                          smoothing=s.path_smoothing, path_scale=s.path_scale, size=(res, res))
     report = {**clip_cameras.report, **vp.report}
+    if announce is not None:
+        announce(f"genxd: camera path from {Path(s.camera_from_video).name}: {path_summary(report)}")
     picture = io.BytesIO()
     draw_camera_path(vp.path.c2w, vp.path.K, path_picture_title(report, Path(s.camera_from_video).name)).save(
         picture, format="PNG")

@@ -257,3 +257,28 @@ def test_generate_camera_from_video_prints_the_clips_warnings_worded_for_generat
     assert lines == ["genxd: warning: the camera moves along its view axis, where SfM cannot tell the focal length "
                      "(it estimated fx/W = 2.03); assumed fx/W = 1.0 (give the clip's focal length: genxd trajectory "
                      "from-video walk.mp4 -o path.json --clip-focal F, then --camera path.json)"], res.output
+
+
+def test_generate_camera_from_video_says_what_the_path_is_made_of(tmp_path, shared_model, monkeypatch):
+    """``trajectory from-video`` ends with a line on the path (cameras, clip frames used, method, scale, length,
+    turn); ``generate --camera-from-video`` made the same path without a word, so whether the camera only turned, how
+    it was scaled or how many clip frames were used was only in camera_from_video.json (found by the creator audit).
+    (The cameras are stood in for, as above.)"""
+    import genxd.cameras.from_video as from_video
+    from genxd.cameras.clip_cameras import ClipCameras
+    from genxd.cameras.geometry import look_at
+
+    eyes = torch.tensor([[0.0, 0.0, 0.2 * i] for i in range(6)], dtype=torch.float64)  # a dolly in, 1 unit
+    c2w = look_at(eyes, eyes + torch.tensor([0.0, 0.0, 5.0], dtype=torch.float64))
+    cams = ClipCameras(c2w, intrinsics_from_focal(1.0).double().expand(6, 3, 3).clone(), 64, 64, list(range(6)), 9,
+                       torch.linspace(0, 1, 6, dtype=torch.float64), 4.0, "sfm", False, {"warnings": []})
+    monkeypatch.setattr(from_video, "recover_clip_cameras", lambda clip, **kwargs: cams)
+    clip = tmp_path / "walk.mp4"
+    clip.write_bytes(b"not read: the recovery is stood in for")
+    res = _run(["generate", EXAMPLE, "--camera-from-video", clip, "-o", tmp_path / "out", *TINY[:-1]])
+    assert res.exit_code == 0, res.output
+    # scene depth 4 becomes --path-scale 1: x 0.25, so the 1-unit dolly is 0.25 long
+    assert ("genxd: camera path from walk.mp4: 4 cameras from 6 of 9 clip frames (sfm); scale scene x 0.25; "
+            "path length 0.25, turn 0.0 deg") in res.output.splitlines(), res.output
+    quiet = _run(["generate", EXAMPLE, "--camera-from-video", clip, "-o", tmp_path / "quiet", *TINY])
+    assert quiet.exit_code == 0 and "camera path from" not in quiet.output, quiet.output

@@ -53,6 +53,7 @@ __all__ = [
     "path_from_video",
     "write_video_path",
     "rotation_only_cameras",
+    "path_summary",
 ]
 
 INTRINSICS = ("model", "clip")
@@ -197,6 +198,13 @@ def output_files(out: str | Path) -> tuple[Path, Path, Path]:
         raise ValueError(f"{out}: the output must be a .json file (the authors' camera JSON)")
     stem = out.with_suffix("")
     return out, stem.with_name(f"{stem.name}_transforms.json"), stem.with_name(f"{stem.name}.png")
+
+
+def path_summary(report: dict[str, Any]) -> str:
+    """One line on what a clip's path is made of: cameras, clip frames used, method, scale, length and turn."""
+    return (f"{report['num_frames']} cameras from {report['clip_frames_used']} of {report['clip_frames']} clip frames "
+            f"({report['method']}); scale {report['normalization']} x {report['scale']:.4g}; "
+            f"path length {report['path_length']:.3g}, turn {report['turn_deg']:.1f} deg")
 
 
 def path_picture_title(report: dict[str, Any], name: str) -> str:

@@ -246,7 +246,7 @@ def register(app: typer.Typer) -> None:
         def body() -> None:
             if not clip.exists():  # before the imports (torch, OpenCV, pycolmap: seconds): a typo fails at once
                 raise FileNotFoundError(f"{clip}: no such video, frame folder or camera file")
-            from genxd.cameras.from_video import write_video_path
+            from genxd.cameras.from_video import path_summary, write_video_path
             from genxd.utils.stages import StageLines
 
             written = write_video_path(
@@ -259,10 +259,7 @@ def register(app: typer.Typer) -> None:
             for f in written["files"]:
                 typer.echo(f)
             if not quiet:
-                line = (f"{report['num_frames']} cameras from {report['clip_frames_used']} of {report['clip_frames']} clip frames "
-                        f"({report['method']}); scale {report['normalization']} x {report['scale']:.4g}; "
-                        f"path length {report['path_length']:.3g}, turn {report['turn_deg']:.1f} deg")
-                typer.echo(line, err=True)
+                typer.echo(path_summary(report), err=True)
             for warning in report.get("warnings", []):
                 typer.echo(f"genxd: warning: {warning}", err=True)
 
