@@ -137,3 +137,33 @@ def test_images_over_the_decompression_limit_are_refused_as_generate_refuses_the
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # warning above 1,000 pixels, error above 2,000
     with pytest.raises(ValueError, match=r"big\.png: image too large: over PIL's decompression-bomb limit of 1,000"):
         load_image(path) if reader == "image" else _load_depth(path, 1.0, (40, 40))
+
+
+@pytest.mark.parametrize("moves", [False, True])
+def test_views_taken_from_one_point_are_warned_about(tmp_path, moves) -> None:
+    """Views whose cameras share one centre (a path from a video of a pan, or a still camera, generated and then
+    reconstructed: the creator audit's flow) gave a scene.ply right only from that point, without a word; the
+    cameras of an orbit move and are not warned about."""
+    from genxd.reconstruction.trainer import ReconstructionConfig
+    from genxd.reconstruction.pipeline import reconstruct_scene
+    from genxd.validation import GenXDWarning
+
+    c2w, K = _orbit(4)
+    if not moves:  # the orbit's turns about one centre (a pure pan)
+        c2w[:, :3, 3] = c2w[0, :3, 3]
+    images = torch.rand(4, 3, 16, 16, generator=torch.Generator().manual_seed(0))
+    folder = write_views_folder(tmp_path / "views", images, c2w, K)
+    config = ReconstructionConfig(iterations=1, init_points=50, strategy="none")
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        reconstruct_scene(folder, tmp_path / "out", config, video_frames=0, progress=False)
+    said = [str(w.message) for w in caught if issubclass(w.category, GenXDWarning) and "one point" in str(w.message)]
+    if moves:
+        assert said == []
+    else:
+        assert said == ["the 4 training views were all taken from one point (the camera only turns or stands still): "
+                        "nothing in them gives the depth of the scene, so the Gaussians look right only from there "
+                        "(views along a camera path that travels give it: the orbit or forward presets, a video whose "
+                        "camera moves)"]

@@ -178,6 +178,18 @@ def _input_option() -> str:
     return "--input" if is_cli() else "input_path"
 
 
+def _one_viewpoint(c2w: Tensor) -> str | None:
+    """Why views of cameras ``c2w`` that share one centre (a camera that only turns or stands still: a path from a
+    video of a pan, the ``static`` preset) cannot give the scene's depth, or None when the cameras move."""
+    centres = c2w[:, :3, 3].double()
+    spread = float((centres - centres.mean(0)).norm(dim=-1).max()) if len(c2w) else 0.0
+    if len(c2w) < 2 or spread > 1e-6 * max(1.0, float(centres.mean(0).norm())):
+        return None
+    return (f"the {len(c2w)} training views were all taken from one point (the camera only turns or stands still): "
+            "nothing in them gives the depth of the scene, so the Gaussians look right only from there (views "
+            "along a camera path that travels give it: the orbit or forward presets, a video whose camera moves)")
+
+
 def reconstruct_scene(
     input_path: str | os.PathLike,
     out_dir: str | os.PathLike,
@@ -287,6 +299,8 @@ def reconstruct_scene(
         if on_note is not None:
             on_note(extra_views_summary(sources, len(train_views) - num_train, num_train))
 
+    if (problem := _one_viewpoint(train_views.c2w)) is not None:
+        v.warn(problem)
     if on_ready is not None:
         on_ready()
     result = train_gaussians(train_views, config, progress=progress, callback=callback)
