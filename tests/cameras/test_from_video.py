@@ -20,6 +20,7 @@ from genxd.cameras.from_video import (
     make_video_path,
     output_files,
     path_from_video,
+    path_summary,
     recover_clip_cameras,
     rotation_only_cameras,
 )
@@ -57,6 +58,11 @@ def test_path_is_relative_scaled_by_scene_depth_and_resampled():
     # no scene depth: the farthest camera at path_scale from the first
     nodepth = make_video_path(_clip_cameras(depth=None), 5, spacing="time")
     assert nodepth.report["normalization"] == "path"
+    # said on the summary line (a resampled camera file was rescaled x 2.5 with only 'scale path x 2.477' to tell)
+    assert (f"; scale path x {nodepth.scale:.4g} (no scene depth known for these cameras: scaled so that the farthest "
+            "is 1 from the first); ") in path_summary(nodepth.report)
+    asked = make_video_path(_clip_cameras(depth=None), 5, spacing="time", normalization="path")
+    assert "no scene depth" not in path_summary(asked.report)  # asked for: nothing to explain
     assert float(nodepth.path.c2w[:, :3, 3].norm(dim=-1).max()) == pytest.approx(1.0, abs=1e-6)
 
 

@@ -150,7 +150,7 @@ def make_video_path(
         K = intrinsics_for_aspect(K, cams.height, cams.width, out_h, out_w, "crop")
     report = {
         "method": cams.method, "num_frames": int(num_frames), "spacing": spacing, "smoothing": smoothing,
-        "normalization": used, "path_scale": path_scale, "scale": scale, "scene_depth": cams.scene_depth,
+        "normalization": used, "normalization_asked": normalization, "path_scale": path_scale, "scale": scale, "scene_depth": cams.scene_depth,
         "intrinsics": intrinsics, "path_length": path_length(c2w), "turn_deg": angular_length(c2w),
         "clip_frames_used": len(cams.frame_indices), "clip_frames": cams.num_clip_frames,
     }
@@ -201,9 +201,14 @@ def output_files(out: str | Path) -> tuple[Path, Path, Path]:
 
 
 def path_summary(report: dict[str, Any]) -> str:
-    """One line on what a clip's path is made of: cameras, clip frames used, method, scale, length and turn."""
+    """One line on what a clip's path is made of: cameras, clip frames used, method, scale (and why, when the
+    scene's depth was asked for and is not known), length and turn."""
+    why = ""
+    if report["normalization"] == "path" and report.get("normalization_asked") == "scene":  # a file without points
+        why = (f" (no scene depth known for these cameras: scaled so that the farthest is {report['path_scale']:g} "
+               "from the first)")
     return (f"{report['num_frames']} cameras from {report['clip_frames_used']} of {report['clip_frames']} clip frames "
-            f"({report['method']}); scale {report['normalization']} x {report['scale']:.4g}; "
+            f"({report['method']}); scale {report['normalization']} x {report['scale']:.4g}{why}; "
             f"path length {report['path_length']:.3g}, turn {report['turn_deg']:.1f} deg")
 
 
