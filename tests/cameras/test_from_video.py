@@ -24,6 +24,7 @@ from genxd.cameras.from_video import (
     recover_clip_cameras,
     rotation_only_cameras,
 )
+from genxd.cameras.clip_cameras import FOCAL_ADVICE
 from genxd.cli import app
 
 runner = CliRunner()
@@ -135,6 +136,29 @@ def test_a_turning_camera_of_a_clip_that_is_not_square_has_square_pixels(height,
     cams = recover_clip_cameras(tmp_path, focal=1.0)
     assert cams.method == "rotation-only" and compare_paths(cams.c2w, turn).mean_rot_err_deg < 0.3
     torch.testing.assert_close(cams.K[0].float(), K[0])
+
+
+def test_a_turning_fit_whose_focal_length_is_at_the_end_of_the_search_is_warned_about(tmp_path):
+    """A crop sliding over a picture (a flat scene: what a pan of a poster, or a crop animation, shows) fits a turning
+    camera best at the longest focal length searched, where any turn fits; the path's turn (12 degrees for a crop
+    of 94 % of the frame's width, 21.5 for the same crop of a portrait clip) was taken without a word (found by the
+    creator audit). A genuine pan's focal length is found inside the range and not warned about."""
+    from genxd.data.synthetic import orbit_cameras, place_path
+
+    first, _ = orbit_cameras(1, 4.0, 20.0, (30, 30), 1.0, (0, 0.25, 0))
+    turn = place_path(trajectories.pan(8, angle=20, mode="rotate")[0], first[0])
+    frames = _render(turn)
+    pan = rotation_only_cameras(frames, np.ones(frames.shape[:3], bool))
+    assert pan["method"] == "rotation-only" and not pan["report"].get("focal_at_search_end")
+    assert pan["focal"] == pytest.approx(1.0, rel=0.15)
+    picture = _render(first, size=192)[0]
+    for i in range(8):  # the crop slides 4 px a frame to the right: the content moves left
+        Image.fromarray(picture[48:144, 16 + 4 * i:112 + 4 * i]).save(tmp_path / f"{i:03d}.png")
+    cams = recover_clip_cameras(tmp_path)
+    warnings = [w for w in cams.report["warnings"] if "focal length could not be estimated" in w]
+    assert len(warnings) == 1 and "at an end of the range searched (0.3-4" in warnings[0], cams.report["warnings"]
+    assert cams.method == "rotation-only" and cams.report["focal_at_search_end"]
+    assert warnings[0].endswith(FOCAL_ADVICE)  # generate words it for its own callers (clip_warnings_for_generate)
 
 
 def test_recover_recognises_a_turning_camera_before_sfm(tmp_path):

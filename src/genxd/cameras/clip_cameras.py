@@ -26,7 +26,8 @@ from ..utils.cv2_files import imwrite
 from ..utils.stages import StageCallback
 from .clip_sfm import focal_unobservable, reconstruct_clip
 from .geometry import intrinsics_from_focal
-from .rotation_only import rotation_only_cameras
+from .resample import angular_length
+from .rotation_only import FOCAL_SEARCH, rotation_only_cameras
 
 __all__ = ["ASSUMED_FOCAL", "ClipCameras", "FromVideoError", "PLAUSIBLE_FOCAL", "SFM_FAILURE_ADVICE", "SFM_MIN_SIZE",
            "recover_clip_cameras"]
@@ -405,6 +406,13 @@ def _cameras_from_sfm(frames_at: Path, clip: Path, focal: float | None, features
     timings["rotation_only"] = time.perf_counter() - t0
     if not rot.get("error"):
         report.update({**rot["report"], "timings": {k: round(v, 3) for k, v in timings.items()}})
+        if rot["report"].get("focal_at_search_end"):
+            lo, hi = FOCAL_SEARCH
+            report["warnings"].append(
+                f"the camera only turns, and its focal length could not be estimated: the best fit, fx/W = "
+                f"{rot['focal']:.3g}, is at an end of the range searched ({lo:g}-{hi:g}; a flat scene such as a photo "
+                f"or a poster, or a very long or wide lens), so the turn ({angular_length(rot['c2w']):.1f} degrees) may "
+                f"be far off{FOCAL_ADVICE}")
         K = intrinsics_from_focal(rot["focal"], rot["focal"] * width / height).double().expand(n, 3, 3).clone()
         return ClipCameras(rot["c2w"], K, height, width, list(range(n)), n, times, None, rot["method"],
                            rot["focal_known"], report)

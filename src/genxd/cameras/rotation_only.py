@@ -8,7 +8,10 @@ from typing import Any
 import numpy as np
 import torch
 
-__all__ = ["rotation_only_cameras"]
+__all__ = ["rotation_only_cameras", "FOCAL_SEARCH"]
+
+#: the normalised focal lengths fx / W searched for a turning camera whose focal length is not given
+FOCAL_SEARCH = (0.3, 4.0)
 
 
 def _tracks(frames: np.ndarray, allowed: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -73,7 +76,8 @@ def rotation_only_cameras(frames: np.ndarray, allowed: np.ndarray, focal: float 
     as turning when every pair fits with 70 % inliers and a median error under ``max(0.5 px, 0.3 %)`` of
     the image. A camera that also moves does not fit (the points' parallax). Pixels are square: ``focal`` is
     fx/W and fy/H = fx/W * W/H. An unknown focal length is the one that fits best (searched over fx/W in
-    0.3 ... 4; it is weakly determined when the camera turns little). A camera whose tracks move less than 0.3 pixels between all frames stands still.
+    0.3 ... 4, :data:`FOCAL_SEARCH`; it is weakly determined when the camera turns little; ``report`` says
+    ``focal_at_search_end`` when the best fit is at an end of that range). A camera whose tracks move less than 0.3 pixels between all frames stands still.
 
     Returns a dict with ``c2w`` (float64 ``[N, 4, 4]``, first = identity), ``focal``, ``focal_known``,
     ``method`` ("rotation-only" / "static") and ``report``; or with ``error`` (why not).
@@ -103,11 +107,13 @@ def rotation_only_cameras(frames: np.ndarray, allowed: np.ndarray, focal: float 
             same = np.random.default_rng(seed)  # the same RANSAC draws for every focal: a smooth cost to search
             return sum(float(np.median(_rotation_fit(a, b, f, w, h, threshold, same, 40)[2])) for a, b in pairs)
 
-        coarse = np.exp(np.linspace(np.log(0.3), np.log(4.0), 27))  # steps of 10 %, then 1 % around the best
-        best = float(coarse[int(np.argmin([cost(f) for f in coarse]))])
-        fine = best * np.exp(np.linspace(-0.1, 0.1, 21))
+        coarse = np.exp(np.linspace(np.log(FOCAL_SEARCH[0]), np.log(FOCAL_SEARCH[1]), 27))  # 10 % steps, then 1 %
+        at = int(np.argmin([cost(f) for f in coarse]))
+        fine = float(coarse[at]) * np.exp(np.linspace(-0.1, 0.1, 21))
         f = float(fine[int(np.argmin([cost(f) for f in fine]))])
         report["focal_estimated"] = f
+        # the best fit at an end of the range: a focal length beyond it may fit better still, the turn is then a guess
+        report["focal_at_search_end"] = at in (0, len(coarse) - 1)
     else:
         f = float(focal)
     c2w = [np.eye(4)]
