@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Sequence
 
 from . import validation as v
-from .utils.io import check_not_working_folder
+from .utils.io import check_not_working_folder, output_target
 
 
 def output_names(paths: Sequence[Path]) -> list[str]:
@@ -59,10 +59,13 @@ def check_existing(folders: Sequence[Path], overwrite: bool, skip_existing: bool
                               f"or {v.skip_hint()})")
     if overwrite:  # an old output is deleted once the new one is in: it must be deletable, checked now
         for i in existing:
-            f = folders[i]
+            f = output_target(folders[i])  # a link is kept and what it points to replaced: a dangling one refused
             check_not_working_folder(f, "output", "run from another folder, or write to another output folder")
-            if f.is_dir() and not f.is_symlink() and not os.access(f, os.W_OK | os.X_OK):
-                raise PermissionError(f"{f} cannot be replaced: the folder is not writable")
+            if f.is_dir() and not os.access(f, os.W_OK | os.X_OK):
+                raise PermissionError(f"{folders[i]} cannot be replaced: the folder is not writable")
+            if f != folders[i] and not os.access(f.parent, os.W_OK | os.X_OK):
+                raise PermissionError(f"{folders[i]} cannot be replaced: it is a link to {f}, whose folder "
+                                      f"{f.parent} is not writable")
     return [i for i in range(len(folders)) if not (skip_existing and i in existing)]
 
 

@@ -96,28 +96,35 @@ def test_outputs_are_readable_as_the_umask_allows_also_after_overwrite(tmp_path,
             assert stat.S_IMODE((scene / f).stat().st_mode) == 0o644, f
 
 
-def test_overwrite_replaces_a_symlink_without_following_it(tmp_path, monkeypatch):
-    """Issue 18 item 3: --overwrite on an output that is a symbolic link raised 'Cannot call rmtree on a
-    symbolic link'; the link must be replaced and the data it points to left alone."""
+def test_overwrite_through_a_symlink_keeps_the_link_and_replaces_what_it_points_to(tmp_path, monkeypatch):
+    """An output folder that is a symbolic link (kept on another disk) is written where it points: --overwrite
+    replaced the link by a real folder (filling the disk the link was avoiding). Without --overwrite it is
+    refused; a link to nothing is refused before the work, nothing created through it (issue 18 item 3: no
+    'Cannot call rmtree on a symbolic link')."""
     use_fake_model(monkeypatch)
     img = _png(tmp_path / "img.png")
-    theirs = tmp_path / "someone_elses"
-    theirs.mkdir()
-    (theirs / "precious.txt").write_text("keep")
+    disk = tmp_path / "other_disk"
+    disk.mkdir()
+    (disk / "img").mkdir()
+    (disk / "img" / "old.txt").write_text("old run")
     out = tmp_path / "out"
     out.mkdir()
-    (out / "img").symlink_to(theirs, target_is_directory=True)
+    (out / "img").symlink_to(disk / "img", target_is_directory=True)
     res = _gen([img, "-o", out])
     assert res.exit_code == 2 and "--overwrite" in res.stderr and len(_errors(res)) == 1
+    assert (disk / "img" / "old.txt").read_text() == "old run"
     res = _gen([img, "-o", out, "--overwrite"])
     assert res.exit_code == 0, res.output
-    assert not (out / "img").is_symlink() and (out / "img" / "meta.json").is_file()
-    assert sorted(p.name for p in theirs.iterdir()) == ["precious.txt"]
-    assert (theirs / "precious.txt").read_text() == "keep"
-    # a dangling link also counts as an existing output (not silently written through)
-    (out / "img2").symlink_to(tmp_path / "nowhere")
-    res = _gen([_png(tmp_path / "img2.png"), "-o", out])
-    assert res.exit_code == 2 and "img2" in res.stderr and not (tmp_path / "nowhere").exists()
+    assert (out / "img").is_symlink() and os.readlink(out / "img") == str(disk / "img")
+    assert (disk / "img" / "meta.json").is_file() and not (disk / "img" / "old.txt").exists()
+    assert sorted(p.name for p in disk.iterdir()) == ["img"] and sorted(p.name for p in out.iterdir()) == ["img"]
+    # a dangling link counts as an existing output, and --overwrite refuses it before any work
+    (out / "img2").symlink_to(tmp_path / "unmounted" / "img2")
+    for extra in ([], ["--overwrite"]):
+        res = _gen([_png(tmp_path / "img2.png"), "-o", out, *extra])
+        assert res.exit_code == 2 and "img2" in res.stderr and len(_errors(res)) == 1, res.output
+        assert not (tmp_path / "unmounted").exists() and (out / "img2").is_symlink()
+    assert "does not exist" in res.stderr and "Traceback" not in res.output
 
 
 def _dead_pid() -> int:

@@ -138,23 +138,70 @@ def test_a_failure_during_writing_or_swapping_keeps_the_old_output(tmp_path, mon
     assert (target / "old.txt").read_text() == "old" and sorted(p.name for p in tmp_path.iterdir()) == ["scene"]
 
 
-def test_a_link_is_replaced_never_followed(tmp_path):
-    theirs = tmp_path / "theirs"
-    theirs.mkdir()
-    (theirs / "data.txt").write_text("keep")
-    for name, target in (("dir_link", theirs), ("file_link", theirs / "data.txt"), ("dangling", tmp_path / "nope")):
-        link = tmp_path / "out" / name
-        link.parent.mkdir(exist_ok=True)
-        link.symlink_to(target)
-        with atomic_dir(link) as tmp:
-            (tmp / "new.txt").write_text("new")
-        assert not link.is_symlink() and (link / "new.txt").is_file()
-    file_link = tmp_path / "out" / "f.json"
-    file_link.symlink_to(theirs / "data.txt")
-    with atomic_file(file_link) as tmp:
+def test_a_link_is_kept_and_what_it_points_to_replaced(tmp_path):
+    """A symbolic link as the output (kept on another disk) was replaced by a real folder or file here."""
+    disk = tmp_path / "disk"
+    (disk / "scene").mkdir(parents=True)
+    (disk / "scene" / "old.txt").write_text("old")
+    (disk / "data.json").write_text("old")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "scene").symlink_to(disk / "scene")
+    (out / "f.json").symlink_to(disk / "data.json")
+    with atomic_dir(out / "scene") as tmp:
+        (tmp / "new.txt").write_text("new")
+    with atomic_file(out / "f.json") as tmp:
         tmp.write_text("{}")
-    assert not file_link.is_symlink() and file_link.read_text() == "{}"
-    assert (theirs / "data.txt").read_text() == "keep" and not (tmp_path / "nope").exists()
+    assert (out / "scene").is_symlink() and (out / "f.json").is_symlink()
+    assert sorted(p.name for p in (disk / "scene").iterdir()) == ["new.txt"]
+    assert (disk / "data.json").read_text() == "{}" and sorted(p.name for p in disk.iterdir()) == ["data.json", "scene"]
+    with pytest.raises(FileExistsError):  # not replacing: what the link points to counts as the output
+        with atomic_dir(out / "scene", replace=False) as tmp:
+            (tmp / "x").write_text("x")
+    assert sorted(p.name for p in (disk / "scene").iterdir()) == ["new.txt"]
+
+
+@pytest.mark.parametrize("target", ["unmounted/scene", "loop"])
+def test_a_link_to_nothing_is_refused_and_nothing_created_through_it(tmp_path, target):
+    (tmp_path / "out").mkdir()
+    link = tmp_path / "out" / "scene"
+    link.symlink_to(tmp_path / "out" / "scene" if target == "loop" else tmp_path / target)
+    for writer in (atomic_dir, atomic_file):
+        with pytest.raises(FileNotFoundError, match="is a symbolic link to .*which does not exist"):
+            with writer(link) as tmp:
+                (tmp / "x").write_text("x") if writer is atomic_dir else tmp.write_text("x")
+    assert link.is_symlink() and sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["scene"]
+
+
+def test_a_temporary_of_a_name_of_250_bytes_fits_in_255(tmp_path):
+    """A temporary was named .NAME.HOST-PID-TAG.part: past 255 bytes for a name of 250 (a legal name), so the
+    output failed after all the work with 'File name too long'."""
+    for name in ("a" * 250, "é" * 125, "b" * 246 + ".mp4", "c." + "d" * 250):
+        for kind in ("part", "old"):
+            assert len(temp_name(name, kind, Path(name).suffix).encode()) <= 255, (name, kind)
+        with atomic_dir(tmp_path / name) as tmp:
+            (tmp / "x").write_text("1")
+        with atomic_dir(tmp_path / name) as tmp:  # replacing: the old one moved aside under a short name too
+            (tmp / "x").write_text("2")
+        assert (tmp_path / name / "x").read_text() == "2"
+    with atomic_file(tmp_path / ("v" * 247 + ".mp4")) as tmp:
+        assert tmp.suffix == ".mp4"
+        tmp.write_text("video")
+    assert len(list(tmp_path.iterdir())) == 5
+
+
+def test_a_stale_old_output_of_a_long_name_is_restored_under_its_whole_name(tmp_path):
+    """A replacement of a long-named output killed between its two renames leaves .SHORT~HASH...old: the next
+    write of that name restores it (clean_stale given the name); a scan of the folder leaves it alone."""
+    name = "x" * 240
+    aside = tmp_path / temp_name(name, "old").replace(f"-{os.getpid()}-", f"-{_dead_pid()}-")
+    aside.mkdir()
+    (aside / "data.txt").write_text("old")
+    assert clean_stale(tmp_path) == [] and aside.is_dir()
+    assert clean_stale(tmp_path, "y" * 240) == [] and aside.is_dir()
+    assert clean_stale(tmp_path, name) == [aside]
+    assert (tmp_path / name / "data.txt").read_text() == "old"
 
 
 def test_clean_stale_removes_only_stale_temporaries_of_this_machine(tmp_path):

@@ -6,14 +6,20 @@ final name, and never loses an existing output:
 
 - **Names.** A temporary sibling of ``DIR/NAME`` is ``DIR/.NAME.HOST-PID-XXXXXXXX.part`` (a file keeps
   its extension after it, ``.video.mp4.HOST-PID-XXXXXXXX.part.mp4``, for writers that infer the format);
-  an old output moved aside during a replacement is ``DIR/.NAME.HOST-PID-XXXXXXXX.old``.
+  an old output moved aside during a replacement is ``DIR/.NAME.HOST-PID-XXXXXXXX.old``. A ``NAME`` over 150
+  bytes appears cut, with ``~`` and a hash of the whole name, so that a temporary fits in 255 bytes as its
+  output's name does.
 - **Not replacing** (no ``--overwrite``): the caller refuses an existing output before the work starts, and the
   writers check again at the rename (``replace=False``): an output another run wrote meanwhile (two runs into one
   folder) is kept and this run's is discarded with a ``FileExistsError``, never renamed over it.
 - **Replacing** (``--overwrite``): the old output is renamed aside, the new one renamed in, then the old
   one deleted. A crash at any point leaves the old output (under its name or aside) or the new one
-  complete. An old output that is a symbolic link is replaced as a link: the link is removed, never
-  followed (the data it points to is not touched).
+  complete.
+- **Symbolic links**: an output path that is a symbolic link (an output folder kept on another disk) is written
+  where the link points (:func:`output_target`): the link stays, and with ``--overwrite`` what it points to is
+  replaced, by a folder built beside it on the same disk; never a real folder or file in place of the link,
+  which would fill the disk the link was avoiding. A link that points nowhere (an unmounted disk?) or in a loop
+  is refused in one line, nothing created through it.
 - **Permissions**: outputs get the permissions the user's umask gives (``0o777 & ~umask`` for folders,
   ``0o666 & ~umask`` for files), as any ``mkdir`` / ``open`` would; not the private 0700 / 0600 of
   ``mkdtemp`` / ``mkstemp``.
@@ -31,6 +37,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import json
 import os
 import re
@@ -84,9 +91,33 @@ def _umask() -> int:
     return mask
 
 
+#: Bytes of an output's name kept whole in its temporaries' names; a longer name (up to the 255 bytes a file system
+#: allows) is cut and given a hash of the whole (:func:`_temp_stem`), so that its temporaries fit in 255 bytes too.
+_STEM_BYTES = 150
+_SHORT_STEM_RE = re.compile(r"~[0-9a-f]{8}$")
+
+
+def _temp_stem(name: str) -> str:
+    """``name`` as it appears in its temporaries' names: whole, or (past :data:`_STEM_BYTES` bytes) its start and
+    ``~`` and 8 hex digits of a hash of the whole name, the same for every temporary of that name."""
+    raw = name.encode("utf-8", "surrogateescape")
+    if len(raw) <= _STEM_BYTES:
+        return name
+    digest = hashlib.sha1(raw).hexdigest()[:8]
+    return raw[: _STEM_BYTES - 9].decode("utf-8", "ignore") + "~" + digest
+
+
+def _is_short_stem(stem: str) -> bool:
+    """True for a stem :func:`_temp_stem` shortened (the output's whole name is not in it)."""
+    return len(stem.encode("utf-8", "surrogateescape")) > _STEM_BYTES - 4 and bool(_SHORT_STEM_RE.search(stem))
+
+
 def temp_name(name: str, kind: str = "part", ext: str = "") -> str:
-    """A hidden sibling name for ``name`` owned by this process (see the module docstring)."""
-    return f".{name}.{_host()}-{os.getpid()}-{secrets.token_hex(4)}.{kind}{ext}"
+    """A hidden sibling name for ``name`` owned by this process (see the module docstring); never over 255 bytes,
+    whatever the length of ``name`` (a long one is shortened, :func:`_temp_stem`; an ``ext`` over 16 bytes is not
+    a format's extension and is left off)."""
+    ext = ext if len(ext.encode("utf-8", "surrogateescape")) <= 16 else ""
+    return f".{_temp_stem(name)}.{_host()}-{os.getpid()}-{secrets.token_hex(4)}.{kind}{ext}"
 
 
 def _process_start_time(pid: int) -> float | None:
@@ -145,8 +176,10 @@ def clean_stale(folder: str | os.PathLike, name: str | None = None) -> list[Path
     host = _host()
     for entry in entries:
         m = _PART_RE.match(entry.name)
-        if m is None or m["host"] != host or (name is not None and m["name"] != name):
+        if m is None or m["host"] != host or (name is not None and m["name"] != _temp_stem(name)):
             continue
+        # the output's own name: a shortened one (a long name) is known only to a caller that gives it
+        original = name if name is not None else None if _is_short_stem(m["name"]) else m["name"]
         path = folder / entry.name
         try:
             modified = path.lstat().st_mtime
@@ -155,8 +188,10 @@ def clean_stale(folder: str | os.PathLike, name: str | None = None) -> list[Path
         if _writer_alive(int(m["pid"]), modified):
             continue
         try:
-            if m["kind"] == "old" and not os.path.lexists(folder / m["name"]):
-                os.rename(path, folder / m["name"])  # the replacement died between its two renames
+            if m["kind"] == "old" and original is None:
+                continue  # an old output of a long name: restored or removed when that output is written
+            if m["kind"] == "old" and not os.path.lexists(folder / original):
+                os.rename(path, folder / original)  # the replacement died between its two renames
             else:
                 _remove(path)
             done.append(path)
@@ -178,6 +213,20 @@ def _swap_in(new: Path, path: Path) -> None:
         os.rename(aside, path)
         raise
     _remove(aside)
+
+
+def output_target(path: str | os.PathLike) -> Path:
+    """Where an output at ``path`` is written: ``path``, or what it points to when it is a symbolic link (the link
+    is kept; see the module docstring). A ``FileNotFoundError`` for a link to nothing or a loop of links."""
+    path = Path(path)
+    if not os.path.islink(path):
+        return path
+    try:
+        return Path(os.path.realpath(path, strict=True))
+    except OSError:
+        where = os.readlink(path)
+        raise FileNotFoundError(f"{path} is a symbolic link to {where}, which does not exist (a disk not mounted, "
+                                "or a loop of links): create it, or remove the link") from None
 
 
 def written_meanwhile(path: Path) -> FileExistsError:
@@ -262,12 +311,13 @@ def makedirs(path: str | os.PathLike) -> Path:
 def atomic_file(path: str | os.PathLike, replace: bool = True) -> Iterator[Path]:
     """Yield a temporary path beside ``path`` (same extension); rename it onto ``path`` on success.
 
-    On any exception the temporary file is removed and ``path`` is left untouched. The temporary
+    On any exception the temporary file is removed and ``path`` is left untouched. A ``path`` that is a
+    symbolic link is kept and the file it points to replaced (:func:`output_target`). The temporary
     name keeps the extension (``.x.mp4.HOST-PID-TAG.part.mp4``) so writers that infer the format from
     it still work. The file gets the umask's permissions. ``replace=False``: a ``path`` that exists by then
     (another run wrote it) is kept and a ``FileExistsError`` raised.
     """
-    path = Path(path)
+    path = output_target(path)
     makedirs(path.parent)
     clean_stale(path.parent, path.name)
     tmp_path = path.parent / temp_name(path.name, "part", path.suffix)
@@ -277,7 +327,7 @@ def atomic_file(path: str | os.PathLike, replace: bool = True) -> Iterator[Path]
         if os.path.isdir(path) and not os.path.islink(path):
             raise IsADirectoryError(f"{path} is a folder; cannot replace it with a file")
         if replace:
-            os.replace(tmp_path, path)  # replaces the old file (or link) in one step
+            os.replace(tmp_path, path)  # replaces the old file in one step
         else:
             _rename_new_file(tmp_path, path)
     except BaseException as exc:
@@ -294,12 +344,12 @@ def atomic_dir(path: str | os.PathLike, replace: bool = True) -> Iterator[Path]:
     """Yield a temporary folder beside ``path``; on success move it onto ``path`` (replacing it).
 
     On failure the temporary folder is removed, so no half-written folder appears under ``path``. An
-    existing ``path`` (folder, file or link) is moved aside, the new folder renamed in, then the old one
-    deleted (a link is removed, never followed). The folder gets the umask's permissions.
+    existing ``path`` (folder or file) is moved aside, the new folder renamed in, then the old one
+    deleted; a ``path`` that is a symbolic link is kept and what it points to replaced (:func:`output_target`). The folder gets the umask's permissions.
     ``replace=False``: an existing ``path`` (other than an empty folder) is kept and a ``FileExistsError``
     raised: another run wrote it while this one worked.
     """
-    path = Path(path)
+    path = output_target(path)
     check_not_working_folder(path)
     makedirs(path.parent)
     clean_stale(path.parent, path.name)
@@ -325,7 +375,7 @@ def check_not_working_folder(path: str | os.PathLike, label: str = "output folde
     written whole is renamed onto its path, and renaming the folder a process (or the user's shell) is in either
     fails after all the work (``.``: "Device or resource busy") or leaves them in a deleted folder. ``hint`` ends
     the message (what the caller can do instead)."""
-    target, cwd = os.path.abspath(path), os.path.abspath(os.getcwd())
+    target, cwd = os.path.realpath(path), os.path.realpath(os.getcwd())  # a link to where one is counts too
     if cwd == target or cwd.startswith(target.rstrip(os.sep) + os.sep):
         what = "the current folder" if cwd == target else "a folder above the current folder"
         raise ValueError(f"{label} {path} is {what}; the output is written as a new folder and renamed into "
@@ -460,6 +510,6 @@ def read_json_object(path: str | os.PathLike) -> dict:
     return data if isinstance(data, dict) else {}
 
 
-__all__ = ["atomic_file", "atomic_dir", "clean_stale", "temp_name", "check_writable_dir", "check_output_file",
-           "makedirs", "write_json_atomic", "append_line", "disk_full", "error_while_writing", "read_json",
-           "read_json_object", "is_environment_error", "is_damaged_file_error"]
+__all__ = ["atomic_file", "atomic_dir", "output_target", "clean_stale", "temp_name", "check_writable_dir",
+           "check_output_file", "makedirs", "write_json_atomic", "append_line", "disk_full", "error_while_writing",
+           "read_json", "read_json_object", "is_environment_error", "is_damaged_file_error"]
