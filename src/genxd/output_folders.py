@@ -69,6 +69,23 @@ def check_existing(folders: Sequence[Path], overwrite: bool, skip_existing: bool
     return [i for i in range(len(folders)) if not (skip_existing and i in existing)]
 
 
+def check_inputs_kept(output: str | os.PathLike, inputs: Sequence[str | os.PathLike | None],
+                      label: str = "output folder") -> None:
+    """A ValueError when writing ``output`` would delete an input of the run: an output is written whole and renamed
+    onto its path, replacing what was there, so an output that is an input (also through a symbolic link) or a
+    folder holding one must be refused before the work (``genxd reconstruct SCENE -o SCENE --overwrite`` replaced
+    the generated scene it had read by its reconstruction). ``None`` inputs are skipped."""
+    out = os.path.realpath(output)
+    for inp in inputs:
+        if inp is None:
+            continue
+        real = os.path.realpath(inp)
+        if real == out or real.startswith(out.rstrip(os.sep) + os.sep):
+            what = "is the input" if real == out else "holds the input"
+            raise ValueError(f"{label} {output} {what} {inp}: the output replaces that folder, and the input with "
+                             "it; give another output folder")
+
+
 def existing_files_error(paths: Sequence[str | os.PathLike]) -> FileExistsError | None:
     """The error for those of the output files ``paths`` that exist (None if none), in the caller's terms
     (``... exists; pass --overwrite to replace it``, or ``overwrite=True`` from Python)."""
@@ -94,4 +111,4 @@ def unique_labels(names: Sequence[str]) -> list[str]:
     return out
 
 
-__all__ = ["output_names", "check_existing", "safe_folder_name", "unique_labels"]
+__all__ = ["output_names", "check_existing", "check_inputs_kept", "existing_files_error", "safe_folder_name", "unique_labels"]

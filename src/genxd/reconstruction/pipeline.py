@@ -27,7 +27,8 @@ from torch import Tensor
 
 from ..cameras._io import describe, json_number, json_numbers, json_size
 from ..utils.images import save_png, tensor_to_uint8
-from ..utils.io import check_not_working_folder, read_json
+from ..output_folders import check_inputs_kept
+from ..utils.io import check_not_working_folder, output_target, read_json
 from ..validation import arg, is_cli, overwrite_hint, setting
 from ..utils.json_text import json_text
 from .extra_views import check_not_conditioned_on_test_views, extra_views_summary, resolve_extra_views
@@ -131,6 +132,7 @@ def _check_output_dir(out: Path, overwrite: bool) -> None:
     root, unlike permission bits).
     """
     check_not_working_folder(out, arg("out_dir"))
+    out = output_target(out)  # a link is kept and what it points to replaced; one to nothing is refused now
     if out.exists():
         if not out.is_dir():
             raise FileExistsError(f"{out} exists and is not a folder")
@@ -142,7 +144,7 @@ def _check_output_dir(out: Path, overwrite: bool) -> None:
     probes = [where] + ([out] if out.is_dir() else [])
     for folder in probes:
         try:
-            os.rmdir(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".probe", dir=folder))
+            os.rmdir(tempfile.mkdtemp(prefix=".genxd-", suffix=".probe", dir=folder))  # short: out's name may be 255
         except OSError as exc:
             raise ValueError(
                 f"{out}: cannot write the output: {folder} is not writable ({exc.strerror or exc})"
@@ -245,6 +247,9 @@ def reconstruct_scene(
     for name, flag in (("per_time_ply", per_time_ply), ("overwrite", overwrite), ("progress", progress)):
         v.check(flag, v.Flag(), name)
     _check_output_dir(out_dir, overwrite)
+    extras = [extra_views] if isinstance(extra_views, (str, os.PathLike)) else extra_views
+    extras = [p for p in extras if isinstance(p, (str, os.PathLike))] if isinstance(extras, (list, tuple)) else []
+    check_inputs_kept(out_dir, [input_path, *extras], arg("out_dir"))  # before the work; checked again as written
     kind = detect_input_kind(input_path)
     views = load_views(input_path, resolution=resolution, scene_key=scene_key)
     if config.mode == "4d" and views.times is None:

@@ -390,6 +390,7 @@ def check_writable_dir(path: str | os.PathLike, label: str = "output folder") ->
     writable file system.
     """
     path = Path(path)
+    output_target(path)  # a symbolic link to nothing: said as such, not "exists and is not a folder"
     probe = path
     while not os.path.lexists(probe) and probe != probe.parent:
         probe = probe.parent

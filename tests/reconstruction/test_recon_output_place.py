@@ -1,0 +1,74 @@
+"""Where ``genxd reconstruct`` writes: never over what it reads, and through a symbolic link kept as a link.
+
+Before: ``genxd reconstruct SCENE -o SCENE --overwrite`` (or ``-o`` a folder holding the input, or a link to it)
+read the generated scene, trained, and replaced it by the reconstruction: the input's frames and cameras were
+gone. A dangling link as ``--out`` was 'exists and is not a folder'."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from genxd.cameras import trajectories
+from genxd.cli import app
+from genxd.reconstruction import ReconstructionConfig, reconstruct_scene
+from genxd.scene_outputs import write_scene
+
+runner = CliRunner()
+
+
+def _scene(folder: Path) -> Path:
+    frames = torch.rand(4, 3, 16, 16, generator=torch.Generator().manual_seed(0))
+    c2w, K = trajectories.orbit(num_frames=4)
+    return write_scene(folder, frames, c2w, K, [0], frames, {"mode": "3d"}, fps=3.0)
+
+
+def _listing(folder: Path) -> list[str]:
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
+
+
+@pytest.mark.parametrize("case", ["same", "holds", "link", "extra"])
+def test_an_output_that_would_replace_an_input_is_refused_before_the_work(tmp_path, case):
+    out = tmp_path / "out"
+    scene = _scene(out / "scene" if case == "holds" else tmp_path / "scene")
+    before = _listing(tmp_path)
+    extra = []
+    if case == "same":
+        out = scene
+    elif case == "link":
+        out.symlink_to(scene)
+        before = _listing(tmp_path)
+    elif case == "extra":
+        out.mkdir()
+        extra = ["--extra-views", str(_scene(out / "generated"))]
+        before = _listing(tmp_path)
+    res = runner.invoke(app, ["reconstruct", str(scene), "-o", str(out), "--overwrite", "--iterations", "2",
+                              "--video-frames", "0", *extra])
+    assert res.exit_code == 2, res.output
+    lines = [line for line in res.stderr.splitlines() if line.startswith("genxd: error")]
+    assert len(lines) == 1 and ("is the input" in lines[0] or "holds the input" in lines[0]), res.stderr
+    assert _listing(tmp_path) == before
+    with pytest.raises(ValueError, match="out_dir .* (is|holds) the input"):  # Python callers too
+        reconstruct_scene(scene, out, ReconstructionConfig(iterations=2), overwrite=True, video_frames=0,
+                          progress=False, extra_views=extra[1:] or None)
+    assert _listing(tmp_path) == before
+
+
+def test_an_output_through_a_link_keeps_the_link(tmp_path):
+    scene = _scene(tmp_path / "scene")
+    disk = tmp_path / "disk" / "recon"
+    disk.mkdir(parents=True)
+    (disk / "old.txt").write_text("old")
+    (tmp_path / "out").symlink_to(disk)
+    reconstruct_scene(scene, tmp_path / "out", ReconstructionConfig(iterations=2, init_points=100), overwrite=True,
+                      video_frames=0, progress=False)
+    assert (tmp_path / "out").is_symlink() and (disk / "scene.ply").is_file() and not (disk / "old.txt").exists()
+    (tmp_path / "dangling").symlink_to(tmp_path / "unmounted" / "recon")
+    res = runner.invoke(app, ["reconstruct", str(scene), "-o", str(tmp_path / "dangling"), "--overwrite",
+                              "--iterations", "2", "--video-frames", "0"])
+    assert res.exit_code == 2 and "which does not exist" in res.stderr, res.output
+    assert not (tmp_path / "unmounted").exists() and os.path.islink(tmp_path / "dangling")
