@@ -9,6 +9,7 @@ import os
 import pathlib
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from genxd.cli import app
@@ -185,3 +186,38 @@ def test_the_error_that_stopped_the_run_is_the_one_shown_when_tensorboard_cannot
     assert res.exit_code == 2, res.output
     assert _error_lines(res.output) == [f"genxd: error: [Errno 28] No space left on device while writing checkpoint "
                                         f"{out / 'checkpoints' / 'checkpoint-0000001'}"], res.output
+
+
+@pytest.mark.parametrize("error", [
+    OSError(errno.EDQUOT, "Disk quota exceeded"),
+    RuntimeError('Error while serializing: IoError(Os { code: 122, kind: FilesystemQuotaExceeded, message: '
+                 '"Disk quota exceeded" })'),
+])
+def test_a_disk_quota_is_one_line_as_a_full_disk(tmp_path, monkeypatch, error):
+    """A user's disk quota (EDQUOT) is no full disk to statvfs: safetensors' words for it ('Disk quota exceeded')
+    were not recognised, and the checkpoint failed with a traceback (exit 1); now one line naming the checkpoint,
+    as a full disk, the earlier checkpoint kept."""
+    import accelerate
+
+    out = tmp_path / "run"
+    assert _train(out).exit_code == 0
+
+    def over_quota(self, output_dir=None, **kwargs):
+        raise error
+
+    monkeypatch.setattr(accelerate.Accelerator, "save_state", over_quota)
+    res = _train(out, "--resume", "latest", "training.max_steps=2")
+    assert res.exit_code == 2, res.output
+    assert _error_lines(res.output) == [f"genxd: error: [Errno {errno.EDQUOT}] Disk quota exceeded while writing "
+                                        f"checkpoint {out / 'checkpoints' / 'checkpoint-0000002'}"], res.output
+    assert sorted(p.name for p in (out / "checkpoints").iterdir()) == ["checkpoint-0000001"]
+
+
+@pytest.mark.parametrize("code", [errno.ENOSPC, errno.EDQUOT])
+def test_out_of_space_tells_a_full_disk_and_a_quota(code):
+    from genxd.utils.io import out_of_space
+
+    assert out_of_space(OSError(code, os.strerror(code))) == code
+    assert out_of_space(RuntimeError(f"IoError(Os {{ code: {code}, message: \"{os.strerror(code)}\" }})")) == code
+    assert out_of_space(OSError(errno.EACCES, "Permission denied")) is None
+    assert out_of_space(RuntimeError("unexpected pos 10 vs 12")) is None

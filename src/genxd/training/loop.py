@@ -31,7 +31,7 @@ import yaml
 from safetensors import SafetensorError
 
 from ..pipelines.distributed import one_process_launch_warning
-from ..utils.io import append_line, atomic_file, disk_full, error_while_writing, read_json
+from ..utils.io import append_line, atomic_file, error_while_writing, out_of_space, read_json
 from ..utils.json_text import json_text
 from ..utils.shared_work import mark_work_shared
 from .checkpoint_files import (CHECKPOINT_PREFIX, CONFIG_MARK, damaged_checkpoint_error, existing_run_error,
@@ -388,9 +388,8 @@ class TrainingRun(RunStops):
             # error", "unexpected pos"): the disk is looked at before the half-written checkpoint frees it
             if isinstance(exc, OSError):  # Python's own writes: named unless they name a file
                 code = exc.errno if exc.errno in (errno.ENOSPC, errno.EDQUOT) and not exc.filename else None
-            elif isinstance(exc, Exception) and ("No space left on device" in str(exc)
-                                                 or disk_full(self.checkpoint_dir)):
-                code = errno.ENOSPC
+            elif isinstance(exc, Exception):  # a quota in safetensors' words too ("Disk quota exceeded")
+                code = out_of_space(exc, self.checkpoint_dir)
             else:
                 code = None
             if acc.is_main_process:  # the earlier checkpoints stay; no half-written one is left beside them

@@ -478,6 +478,26 @@ def disk_full(path: str | os.PathLike, slack: int = 1 << 20) -> bool:
     return blocks * st.f_frsize < slack
 
 
+#: How libraries that raise no OSError word the two ways a write runs out of room (safetensors: "Error while
+#: serializing: IoError(Os { code: 122, kind: FilesystemQuotaExceeded, message: \"Disk quota exceeded\" })").
+_OUT_OF_SPACE_TEXTS = ((errno.ENOSPC, ("No space left on device", "StorageFull")),
+                       (errno.EDQUOT, ("Disk quota exceeded", "FilesystemQuotaExceeded")))
+
+
+def out_of_space(exc: BaseException, path: str | os.PathLike | None = None) -> int | None:
+    """``errno.ENOSPC`` or ``errno.EDQUOT`` when ``exc`` is a write that ran out of room, a full disk or a user's
+    disk quota: its errno, or the words a library puts in its own error; with ``path``, also a disk with less than
+    1 MiB left there (:func:`disk_full`: torch.save says neither). ``None`` otherwise. A quota is invisible to
+    :func:`disk_full` (the disk has room, the user has not), so only its words tell it."""
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return exc.errno
+    text = str(exc)
+    for code, words in _OUT_OF_SPACE_TEXTS:
+        if any(w in text for w in words):
+            return code
+    return errno.ENOSPC if path is not None and disk_full(path) else None
+
+
 def read_json(path: str | os.PathLike, expected: str = "a JSON file") -> Any:
     """Parse a JSON file; FileNotFoundError when it is missing, a ValueError naming the file when it is empty,
     not UTF-8 text, not JSON or nested too deeply. ``expected`` says what the file should be (used in the
@@ -512,5 +532,5 @@ def read_json_object(path: str | os.PathLike) -> dict:
 
 
 __all__ = ["atomic_file", "atomic_dir", "output_target", "clean_stale", "temp_name", "check_writable_dir",
-           "check_output_file", "makedirs", "write_json_atomic", "append_line", "disk_full", "error_while_writing",
-           "read_json", "read_json_object", "is_environment_error", "is_damaged_file_error"]
+           "check_output_file", "makedirs", "write_json_atomic", "append_line", "disk_full", "out_of_space",
+           "error_while_writing", "read_json", "read_json_object", "is_environment_error", "is_damaged_file_error"]

@@ -143,7 +143,7 @@ class SyntheticDataset(Dataset):
         cache only saves time (it stopped the training run with safetensors' traceback)."""
         from safetensors.torch import save_file
 
-        from ...utils.io import is_environment_error
+        from ...utils.io import is_environment_error, out_of_space
 
         path = self._disk_path(index)
         if path is None or not self._cache_writes:
@@ -162,11 +162,12 @@ class SyntheticDataset(Dataset):
         except Exception as exc:
             with contextlib.suppress(OSError):
                 tmp.unlink()
-            full = "No space left on device" in str(exc) or "Disk quota exceeded" in str(exc)  # safetensors' text
+            full = out_of_space(exc)  # also in safetensors' words
             if not (full or is_environment_error(exc)):
                 raise
             self._cache_writes = False
-            reason = "no space left on device" if full else (getattr(exc, "strerror", None) or str(exc)).lower()
+            reason = os.strerror(full) if full else (getattr(exc, "strerror", None) or str(exc))
+            reason = reason.lower()
             warn(f"the data cache {self.cache_dir} cannot be written ({reason}): items are no longer kept there, "
                  "but rendered again when needed (slower); free space or set another cache_dir")
 
