@@ -81,9 +81,9 @@ def check_inputs_kept(output: str | os.PathLike, inputs: Sequence[str | os.PathL
             continue
         real = os.path.realpath(inp)
         if real == out or real.startswith(out.rstrip(os.sep) + os.sep):
-            what = "is the input" if real == out else "holds the input"
-            raise ValueError(f"{label} {output} {what} {inp}: the output replaces that folder, and the input with "
-                             "it; give another output folder")
+            what, replaced = ("is the input", "it") if real == out else ("holds the input", "that folder")
+            raise ValueError(f"{label} {output} {what} {inp}: writing the output replaces {replaced}, and the input "
+                             f"with it; give another output {'file' if 'file' in label else 'folder'}")
 
 
 def existing_files_error(paths: Sequence[str | os.PathLike]) -> FileExistsError | None:

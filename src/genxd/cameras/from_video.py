@@ -20,6 +20,7 @@ Two steps (``docs/cameras.md``, "Camera paths from a video"):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from os import PathLike
 from pathlib import Path
 from typing import Any
 
@@ -258,7 +259,14 @@ def write_video_path(
     from .formats import save_camera_json, save_transforms_json
     from .plot import save_camera_path_png
 
+    from ..output_folders import check_inputs_kept
+    from .clip_cameras import _sidecar_cameras
+
     files = output_files(out)
+    read = [clip, _sidecar_cameras(Path(clip)) if kwargs.get("source") != "sfm" else None] \
+        if isinstance(clip, (str, PathLike)) and str(clip) else []  # a video's NAME.json too; a bad clip refused below
+    for f in files:  # the path's files replace what is there: never the clip or the camera file it is made from
+        check_inputs_kept(f, read, "output file")
     existing = [f for f in files if f.exists()]
     if existing and not overwrite:
         from ..validation import overwrite_hint
@@ -272,6 +280,8 @@ def write_video_path(
     if unknown:
         raise TypeError(f"write_video_path: unknown arguments {sorted(unknown)}")
     cams = recover_clip_cameras(clip, focal=clip_focal, **{k: v for k, v in kwargs.items() if k in recover_keys})
+    for f in files:  # the camera file read, as the reading named it (a folder's transforms.json ...)
+        check_inputs_kept(f, [cams.report.get("source")], "output file")
     side = size or min(cams.height, cams.width)
     vp = make_video_path(cams, num_frames, model_focal=default_model_focal() if model_focal is None else model_focal,
                          size=(side, side), **{k: v for k, v in kwargs.items() if k in make_keys})

@@ -1,0 +1,53 @@
+"""``genxd trajectory from-video`` never writes over what it reads.
+
+Before: ``from-video cams.json -o cams.json --overwrite`` read the 20 cameras, then replaced the file by the
+5-camera path; ``-o clip.json`` beside ``clip.mp4`` (the video's own camera file, taken by ``--source auto``) and an
+input named like the ``OUT_STEM_transforms.json`` written beside ``OUT`` were replaced the same way."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from genxd.cameras import save_camera_json, trajectories
+from genxd.cameras.from_video import write_video_path
+from genxd.cli import app
+
+
+def _cameras(path: Path) -> bytes:
+    c2w, K = trajectories.orbit(num_frames=10)
+    save_camera_json(path, c2w, K, 64, 64)
+    return path.read_bytes()
+
+
+@pytest.mark.parametrize("case", ["same", "transforms", "sidecar", "link"])
+def test_the_path_is_never_written_over_its_input(tmp_path, case):
+    clip = tmp_path / ("cams_transforms.json" if case == "transforms" else "cams.json")
+    before = _cameras(clip)
+    out = clip
+    if case == "transforms":
+        out = tmp_path / "cams.json"
+    elif case == "sidecar":  # a video's own camera file, beside it (the video itself is never opened)
+        (tmp_path / "cams.mp4").write_bytes(b"not read: its camera file is")
+        clip = tmp_path / "cams.mp4"
+    elif case == "link":
+        out = tmp_path / "link.json"
+        out.symlink_to(clip)
+    names = sorted(p.name for p in tmp_path.iterdir())
+    res = CliRunner().invoke(app, ["trajectory", "from-video", str(clip), "-o", str(out), "-n", "4", "--overwrite"])
+    assert res.exit_code == 2, res.output
+    errors = [line for line in res.stderr.splitlines() if line.startswith("genxd: error")]
+    assert len(errors) == 1 and "is the input" in errors[0], res.stderr
+    with pytest.raises(ValueError, match="is the input"):
+        write_video_path(clip, out, 4, overwrite=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == names
+    assert (tmp_path / ("cams_transforms.json" if case == "transforms" else "cams.json")).read_bytes() == before
+
+
+def test_a_path_beside_its_input_is_written(tmp_path):
+    before = _cameras(tmp_path / "cams.json")
+    written = write_video_path(tmp_path / "cams.json", tmp_path / "path.json", 4)
+    assert [Path(f).name for f in written["files"]] == ["path.json", "path_transforms.json", "path.png"]
+    assert (tmp_path / "cams.json").read_bytes() == before
