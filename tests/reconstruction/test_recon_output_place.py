@@ -72,3 +72,24 @@ def test_an_output_through_a_link_keeps_the_link(tmp_path):
                               "--iterations", "2", "--video-frames", "0"])
     assert res.exit_code == 2 and "which does not exist" in res.stderr, res.output
     assert not (tmp_path / "unmounted").exists() and os.path.islink(tmp_path / "dangling")
+
+
+@pytest.mark.parametrize("name", ["reconstruction.json", "cameras.json", "scene.ply", "."])
+def test_eval_recon_never_writes_its_metrics_over_the_reconstruction(tmp_path, name):
+    """eval-recon SCENE -o SCENE/reconstruction.json --overwrite replaced the record it had read (the input, the
+    held-out views) by the metrics, and the scene could no longer be evaluated; -o SCENE failed after the work."""
+    from genxd.reconstruction.pipeline import evaluate_scene
+
+    recon = tmp_path / "recon"
+    reconstruct_scene(_scene(tmp_path / "scene"), recon, ReconstructionConfig(iterations=2, init_points=100),
+                      holdout_every=2, video_frames=0, progress=False)
+    before = {p.name: p.read_bytes() for p in recon.iterdir() if p.is_file()}
+    out = recon if name == "." else recon / name
+    res = runner.invoke(app, ["eval-recon", str(recon), "-o", str(out), "--overwrite", "--no-lpips"])
+    assert res.exit_code == 2 and "--out" in res.stderr and "the input" in res.stderr, res.output
+    with pytest.raises(ValueError, match="out_path .* (is|holds) the input"):
+        evaluate_scene(recon, out_path=out, overwrite=True, use_lpips=False)
+    assert {p.name: p.read_bytes() for p in recon.iterdir() if p.is_file()} == before
+    evaluate_scene(recon, overwrite=True, use_lpips=False)  # the default metrics.json, replaced: not an input
+    evaluate_scene(recon, overwrite=True, use_lpips=False)
+    assert (recon / "metrics.json").is_file()

@@ -487,6 +487,9 @@ def evaluate_scene(
     if source is None:
         raise ValueError(f"{scene_dir}: no recorded input; pass {_input_option()}")
     scene_key = scene_key if scene_key is not None else rec.scene_key()
+    # the metrics replace what is at out_path: never the reconstruction's own files, nor the views it is scored on
+    read = [scene_dir / "scene.ply", scene_dir / "motion.npz", rec.record_path, rec.cameras_path, source]
+    check_inputs_kept(out_path, read, "--out" if is_cli() else "out_path")
     try:
         kind = detect_input_kind(source)
     except ValueError as exc:
