@@ -80,3 +80,23 @@ def test_curate_gives_the_same_folders_under_the_c_locale(tmp_path):
     c_locale = _curate_ids(folder, tmp_path / "out-c", LC_ALL="C", LANG="C", PYTHONUTF8="0",
                            PYTHONCOERCECLOCALE="0", PYTHONIOENCODING="")
     assert c_locale == utf8
+
+
+def test_a_video_of_a_long_ascii_name_is_built_under_a_name_that_fits(tmp_path, monkeypatch):
+    """An ASCII name keeps its id whole (ids of earlier datasets), up to the 255 bytes of a file name; the hidden
+    folder it was built in, .VIDEO_ID.xxxxxxxx.part, passed 255 bytes: every such video failed with 'File name too
+    long' (stage 'environment'). Now its temporary name is cut (genxd.utils.io.temp_name), the id is not."""
+    from genxd.curation import pipeline
+
+    def curated(source, folder, config, masker, on_stage):
+        (folder / "meta.json").write_text("{}")
+        return {"verdict": "static", "motion_strength": 0.0, "num_frames": 8, "num_registered": 8,
+                "mean_reprojection_error": 0.5}
+
+    monkeypatch.setattr(pipeline, "_curate_into", curated)
+    video = tmp_path / "in" / ("v" * 246 + ".mp4")
+    video.parent.mkdir()
+    video.write_bytes(b"frames are not read here")
+    record = pipeline.curate_video(video, tmp_path / "out")
+    assert record["status"] == "ok", record
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["v" * 246]

@@ -160,7 +160,7 @@ def _run_lock(out_dir: Path) -> Iterator[None]:
 
 
 def _clean_stale_parts(out_dir: Path) -> int:
-    """Remove temporary ``.VIDEO_ID.xxxx.part`` folders and Ray run markers (``.genxd-run-*``) left by killed
+    """Remove temporary ``.VIDEO_ID....part`` folders and Ray run markers (``.genxd-run-*``) left by killed
     runs (we hold the run lock)."""
     removed = 0
     for path in out_dir.glob(".*.part"):

@@ -15,14 +15,13 @@ import platform
 import shutil
 import time
 import traceback
-import uuid
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
 import numpy as np
 
-from ..utils.io import is_environment_error
+from ..utils.io import is_environment_error, temp_name
 from ..utils.stages import StageCallback
 from ..validation import arg, warn
 from ..utils.json_text import json_text
@@ -245,7 +244,7 @@ def curate_video(
     if target.exists():
         raise FileExistsError(f"{target} already exists")
     out_root.mkdir(parents=True, exist_ok=True)
-    tmp = out_root / f".{source.video_id}.{uuid.uuid4().hex[:8]}.part"
+    tmp = out_root / temp_name(source.video_id, "part")  # under 255 bytes whatever the id's length
     started = time.perf_counter()
     notes: list[str] = []
     try:
