@@ -293,7 +293,9 @@ def generate_scenes(
     # to NAME (a run killed between the two renames of --overwrite) made it skip NAME where a process that had
     # looked before did not, and their shares of the work no longer matched (an input done twice, another never)
     group.wait_for_everyone()
-    todo = check_existing(folders, overwrite, skip_existing)
+    read = [p for p in paths if not isinstance(p, MemoryImage)] + [s.camera_from_video]
+    read += [s.camera] if from_file is not None and isinstance(s.camera, (str, os.PathLike)) else []
+    todo = check_existing(folders, overwrite, skip_existing, read)
     meta_common = {
         "model": info.label, "mode": s.mode,
         "camera": camera_label(s.camera) if clip_cameras is None else f"from-video:{s.camera_from_video}",

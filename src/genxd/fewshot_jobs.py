@@ -177,7 +177,7 @@ def fewshot_scenes(
     # to NAME (a run killed between the two renames of --overwrite) made it skip NAME where a process that had
     # looked before did not, and their shares of the work no longer matched (an input done twice, another never)
     group.wait_for_everyone()
-    todo = check_existing(folders, overwrite, skip_existing)
+    todo = check_existing(folders, overwrite, skip_existing, [data_root, pose_dir])
     if skip_existing:
         _check_kept_groups([f for i, f in enumerate(folders) if i not in todo],
                            {"strategy": strategy, "n_views": n_views, "num_context": num_context})

@@ -48,8 +48,10 @@ def safe_folder_name(name: str) -> str:
     return "_" if name in ("", ".", "..") else name
 
 
-def check_existing(folders: Sequence[Path], overwrite: bool, skip_existing: bool) -> list[int]:
-    """Indices of the outputs to write; refuse existing ones unless ``overwrite`` or ``skip_existing``."""
+def check_existing(folders: Sequence[Path], overwrite: bool, skip_existing: bool,
+                   inputs: Sequence[str | os.PathLike | None] = ()) -> list[int]:
+    """Indices of the outputs to write; refuse existing ones unless ``overwrite`` or ``skip_existing``, and one that
+    ``overwrite`` would replace with an input of the run inside (``inputs``, :func:`check_inputs_kept`)."""
     if overwrite and skip_existing:
         raise v.InvalidValue(f"{v.arg('overwrite')} and {v.arg('skip_existing')} contradict each other: choose one")
     existing = [i for i, f in enumerate(folders) if os.path.lexists(f)]
@@ -61,6 +63,7 @@ def check_existing(folders: Sequence[Path], overwrite: bool, skip_existing: bool
         for i in existing:
             f = output_target(folders[i])  # a link is kept and what it points to replaced: a dangling one refused
             check_not_working_folder(f, "output", "run from another folder, or write to another output folder")
+            check_inputs_kept(folders[i], inputs, "output")  # generate cat/cat.jpg -o . --overwrite: cat/ replaced
             if f.is_dir() and not os.access(f, os.W_OK | os.X_OK):
                 raise PermissionError(f"{folders[i]} cannot be replaced: the folder is not writable")
             if f != folders[i] and not os.access(f.parent, os.W_OK | os.X_OK):

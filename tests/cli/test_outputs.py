@@ -535,3 +535,30 @@ def test_sigterm_while_writing_leaves_no_temporaries(tmp_path):
     assert proc.returncode == 143 and err.strip().splitlines()[-1] == "genxd: terminated", err
     assert "Traceback" not in err
     assert list(out.iterdir()) == []
+
+
+@pytest.mark.parametrize("case", ["image", "camera"])
+def test_overwrite_never_replaces_a_scene_folder_holding_an_input(tmp_path, monkeypatch, case):
+    """generate cat/cat.png -o . --overwrite (each photo in its own folder) replaced cat/ by the scene: the photo and
+    everything beside it were deleted; so was a camera file read from the scene folder being replaced. Now one
+    line before the model loads (the command line's early check and the job's own, for Python callers)."""
+    import genxd
+
+    use_fake_model(monkeypatch)
+    (tmp_path / "cat").mkdir()
+    img = _png(tmp_path / "cat" / "cat.png")
+    (tmp_path / "cat" / "notes.txt").write_text("mine")
+    extra: list = []
+    if case == "camera":
+        img = _png(tmp_path / "dog.png")
+        (tmp_path / "dog").mkdir()
+        assert runner.invoke(app, ["trajectory", "make", "orbit", "-o", str(tmp_path / "dog" / "path.json"),
+                                   "-q"]).exit_code == 0
+        extra = ["--camera", tmp_path / "dog" / "path.json"]
+    before = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*"))
+    res = _gen([img, "-o", tmp_path, "--overwrite", *extra])
+    assert res.exit_code == 2 and len(_errors(res)) == 1 and "holds the input" in res.stderr, res.output
+    with pytest.raises(ValueError, match="holds the input"):
+        genxd.generate(img, out_dir=tmp_path, overwrite=True, progress=False,
+                       camera=str(extra[1]) if extra else "orbit")
+    assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*")) == before

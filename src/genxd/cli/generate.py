@@ -119,7 +119,8 @@ def check_inputs_and_outputs(inputs: list[Path], out: Path, overwrite: bool, ski
     check_writable_dir(out, f"output folder ({v.arg('out_dir')})")
     if summary is not None:
         check_summary_file(summary, overwrite)
-    check_existing([out / name for name in output_names(paths)], overwrite, skip_existing)
+    camera_file = [camera] if camera is not None and camera not in CAMERA_PRESETS else []
+    check_existing([out / name for name in output_names(paths)], overwrite, skip_existing, [*paths, *camera_file])
     return paths
 
 
