@@ -51,3 +51,36 @@ def test_a_path_beside_its_input_is_written(tmp_path):
     written = write_video_path(tmp_path / "cams.json", tmp_path / "path.json", 4)
     assert [Path(f).name for f in written["files"]] == ["path.json", "path_transforms.json", "path.png"]
     assert (tmp_path / "cams.json").read_bytes() == before
+
+
+def test_a_path_file_written_meanwhile_is_kept_without_overwrite(tmp_path, monkeypatch):
+    """Two runs writing one path file: the existing-file check is made before the work, and the camera files were
+    then written with replacing on, so without --overwrite the later run replaced the earlier one's file (trajectory
+    make and from-video). Now the later run keeps it and fails ('written by another run ...')."""
+    from genxd.cameras import from_video
+
+    _cameras(tmp_path / "cams.json")
+    out = tmp_path / "path.json"
+    real = from_video.recover_clip_cameras
+
+    def another_run_writes_meanwhile(*args, **kwargs):
+        out.write_text("the other run's")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(from_video, "recover_clip_cameras", another_run_writes_meanwhile)
+    with pytest.raises(FileExistsError, match="already exists|written by another run"):
+        write_video_path(tmp_path / "cams.json", out, 4)
+    assert out.read_text() == "the other run's"
+
+    from genxd.cameras import trajectories
+
+    real_orbit = trajectories.PRESETS["orbit"]
+
+    def orbit_meanwhile(*args, **kwargs):
+        (tmp_path / "made.json").write_text("the other run's")
+        return real_orbit(*args, **kwargs)
+
+    monkeypatch.setitem(trajectories.PRESETS, "orbit", orbit_meanwhile)
+    res = CliRunner().invoke(app, ["trajectory", "make", "orbit", "-o", str(tmp_path / "made.json")])
+    assert res.exit_code == 2 and ("already exists" in res.stderr or "written by another run" in res.stderr), res.output
+    assert (tmp_path / "made.json").read_text() == "the other run's"

@@ -286,9 +286,10 @@ def write_video_path(
     vp = make_video_path(cams, num_frames, model_focal=default_model_focal() if model_focal is None else model_focal,
                          size=(side, side), **{k: v for k, v in kwargs.items() if k in make_keys})
     p = vp.path
-    save_camera_json(files[0], p.c2w, p.K, side, side, times=p.times)
+    save_camera_json(files[0], p.c2w, p.K, side, side, overwrite=overwrite, times=p.times)
     names = [f"frames/{i:03d}.png" for i in range(len(p))]
-    save_transforms_json(files[1], p.c2w, p.K, side, side, file_paths=names, times=p.times)
+    save_transforms_json(files[1], p.c2w, p.K, side, side, overwrite=overwrite, file_paths=names,
+                         times=p.times)
     report = {**cams.report, **vp.report, "warnings": list(cams.report.get("warnings", []))}
     save_camera_path_png(files[2], p.c2w, p.K, path_picture_title(report, Path(clip).name), replace=overwrite)
     return {"files": [str(f) for f in files], "report": report, "path": vp}

@@ -209,14 +209,14 @@ def register(app: typer.Typer) -> None:
             if jitter > 0:
                 c2w = trajectories.handheld_jitter(c2w, amplitude=jitter, seed=seed)
             if fmt is CameraFormat.authors:
-                formats.save_camera_json(out, c2w, K, h, w)
+                formats.save_camera_json(out, c2w, K, h, w, overwrite=overwrite)
             elif fmt is CameraFormat.transforms:
-                formats.save_transforms_json(out, c2w, K, h, w)
+                formats.save_transforms_json(out, c2w, K, h, w, overwrite=overwrite)
             elif fmt is CameraFormat.w2c:
-                formats.save_w2c_list_json(out, c2w)
+                formats.save_w2c_list_json(out, c2w, overwrite=overwrite)
             else:
                 names = [f"{i:05d}.png" for i in range(len(c2w))]
-                formats.write_colmap_model(out, c2w, K, h, w, names)
+                formats.write_colmap_model(out, c2w, K, h, w, names, overwrite=overwrite)
             typer.echo(f"wrote {len(c2w)} cameras ({name}) to {out}")
 
         run_cli(body, quiet)
