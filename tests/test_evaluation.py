@@ -1,5 +1,6 @@
 """genxd.evaluation: the 4D measure's object mask and report keys (bundled model, 2 steps, CPU)."""
 
+import pytest
 import torch
 
 from genxd.data.datasets import SyntheticDataset
@@ -97,3 +98,21 @@ def test_every_number_of_the_report_has_its_unit():
     report = evaluate(None, num_scenes=1, steps=1, device="cpu", progress=False, modes=("3d-1view", "4d"))
     assert set(report["units"]) == _numeric_keys(report, set()) - {"units"}
     assert "one MSE per scene" in report["units"]["psnr"] and "dB" in report["units"]["psnr_gain_db"]
+
+
+def test_a_report_another_run_wrote_meanwhile_is_kept_without_overwrite(tmp_path, monkeypatch):
+    """genxd eval checked for an existing report before its minutes of work and then wrote it with replacing on:
+    the later of two runs into one --out replaced the earlier one's report without --overwrite."""
+    import genxd.evaluation_units as units
+
+    out = tmp_path / "report.json"
+    real = units.report_units
+
+    def another_run_writes_meanwhile(report):
+        out.write_text("the other run's")
+        return real(report)
+
+    monkeypatch.setattr(units, "report_units", another_run_writes_meanwhile)
+    with pytest.raises(FileExistsError, match="already exists|written by another run"):
+        evaluate(None, num_scenes=1, steps=1, device="cpu", progress=False, modes=("3d-1view",), out=out)
+    assert out.read_text() == "the other run's"

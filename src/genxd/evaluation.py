@@ -319,5 +319,5 @@ def evaluate(model: str | Path | None = None, num_scenes: int = 50, steps: int |
     if out is not None:
         from .utils.io import write_json_atomic
 
-        write_json_atomic(out, report)
+        write_json_atomic(out, report, overwrite=overwrite)  # a report another run wrote meanwhile: kept
     return report

@@ -93,3 +93,24 @@ def test_eval_recon_never_writes_its_metrics_over_the_reconstruction(tmp_path, n
     evaluate_scene(recon, overwrite=True, use_lpips=False)  # the default metrics.json, replaced: not an input
     evaluate_scene(recon, overwrite=True, use_lpips=False)
     assert (recon / "metrics.json").is_file()
+
+
+def test_eval_recon_keeps_metrics_another_run_wrote_meanwhile(tmp_path, monkeypatch):
+    """The existing-file check was made before the evaluation and the metrics then written with replacing on:
+    without --overwrite the later of two runs replaced the earlier one's metrics file."""
+    from genxd.reconstruction import pipeline
+
+    recon = tmp_path / "recon"
+    reconstruct_scene(_scene(tmp_path / "scene"), recon, ReconstructionConfig(iterations=2, init_points=100),
+                      holdout_every=2, video_frames=0, progress=False)
+    out = tmp_path / "metrics.json"
+    real = pipeline.load_scene
+
+    def another_run_writes_meanwhile(*args, **kwargs):
+        out.write_text("the other run's")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "load_scene", another_run_writes_meanwhile)
+    with pytest.raises(FileExistsError, match="written by another run"):
+        pipeline.evaluate_scene(recon, out_path=out, use_lpips=False)
+    assert out.read_text() == "the other run's"

@@ -273,7 +273,7 @@ def evaluate_camera_accuracy(
               "summary": summarise(results), "scenes": results}
     if not overwrite and (error := existing_files_error(targets)) is not None:
         raise error  # made while SfM ran (another run): not replaced without asking
-    write_json_atomic(targets[0], report)
+    write_json_atomic(targets[0], report, overwrite=overwrite)
     if plot:
         with atomic_file(targets[1], replace=overwrite) as tmp:
             draw_error_curves(results, f"camera errors: {Path(root).name}").save(tmp, format="PNG")

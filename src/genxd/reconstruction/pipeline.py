@@ -541,6 +541,6 @@ def evaluate_scene(
         with atomic_dir(render_dir, replace=overwrite) as tmp:
             for name, image in zip(test_views.names, renders):
                 save_png(tmp / f"{_safe_name(name)}.png", image)
-    with atomic_path(out_path) as tmp:
+    with atomic_path(out_path, replace=overwrite) as tmp:  # one another run wrote meanwhile: kept
         tmp.write_text(json_text(result, indent=2))
     return result
