@@ -213,15 +213,16 @@ def generate_scenes(
     group = ProcessGroup(device)  # under accelerate launch: this process's share, warnings from the main one only
     rank = group.process_index
     if s.camera_from_video is not None:  # SfM on the clip (or its cameras) before the model loads
-        from .cameras.from_video import check_path_settings, clip_warnings_for_generate, recover_clip_cameras
+        from .cameras.from_video import check_path_settings, generate_clip_advice, recover_clip_cameras
         from .utils.stages import StageLines
 
         check_path_settings(intrinsics=s.path_intrinsics, spacing=s.path_spacing, smoothing=s.path_smoothing,
                             path_scale=s.path_scale)
         stages = StageLines(f"camera path from {Path(s.camera_from_video).name}", progress and group.is_main_process)
-        clip_cameras = recover_clip_cameras(s.camera_from_video, on_stage=stages)
+        clip_cameras = recover_clip_cameras(s.camera_from_video, on_stage=stages,
+                                            advice=generate_clip_advice(s.camera_from_video))
         if group.is_main_process:  # as trajectory from-video prints them (they were only in camera_from_video.json)
-            for warning in clip_warnings_for_generate(clip_cameras, s.camera_from_video):
+            for warning in clip_cameras.report.get("warnings", []):
                 v.warn(warning)
 
     # 2. the model's settings, from its config files only

@@ -4,6 +4,7 @@ fallback, and ``genxd trajectory from-video`` end to end on a small synthetic cl
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -23,11 +24,13 @@ from genxd.cameras.from_video import (
     path_summary,
     recover_clip_cameras,
     rotation_only_cameras,
+    write_video_path,
 )
 from genxd.cameras.clip_cameras import FOCAL_ADVICE
 from genxd.cli import app
 
 runner = CliRunner()
+EXAMPLE_IMAGE = Path(__file__).resolve().parents[2] / "examples" / "scene_a.png"
 
 
 def _clip_cameras(n: int = 9, depth: float | None = 4.0, height: int = 60, width: int = 80) -> ClipCameras:
@@ -314,7 +317,8 @@ def test_sfm_that_fails_with_a_free_focal_runs_again_with_an_assumed_one(small_c
     cams = recover_clip_cameras(video, source="sfm", max_frames=8)
     assert focals == [None, fv.ASSUMED_FOCAL]
     assert cams.report["focal_assumed"] == fv.ASSUMED_FOCAL and cams.report["focal_estimated"] is False
-    assert any("assumed fx/W = 1.0" in w and "--clip-focal" in w for w in cams.report["warnings"])
+    assert any("assumed fx/W = 1.0" in w and w.endswith("(give the clip's focal length: focal)")
+               for w in cams.report["warnings"])
     assert cams.K[0, 0, 0].item() == pytest.approx(fv.ASSUMED_FOCAL, rel=1e-6)  # normalised fx/W
     fails_also_with_assumed = True
     focals.clear()
@@ -407,27 +411,75 @@ def test_a_clip_whose_focal_length_sfm_cannot_tell_is_reconstructed_again_with_t
     assert focals == [None, cc.ASSUMED_FOCAL]
     assert cams.report["focal_assumed"] == cc.ASSUMED_FOCAL and cams.K[0, 0, 0].item() == pytest.approx(1.0)
     assert any(w.startswith("the camera moves along its view axis, where SfM cannot tell the focal length (it "
-                            "estimated fx/W = ") and "--clip-focal" in w for w in cams.report["warnings"])
+                            "estimated fx/W = ") and w.endswith("(give the clip's focal length: focal)")
+               for w in cams.report["warnings"])
     focals.clear()
     recover_clip_cameras(video, source="sfm", max_frames=8, focal=0.9)  # a known focal length is kept
     assert focals == [0.9]
 
 
-def test_clip_warnings_for_generate_name_what_generate_and_python_callers_can_do():
-    from genxd.cameras.clip_cameras import FOCAL_ADVICE
-    from genxd.cameras.from_video import clip_warnings_for_generate
+def _sfm_fails(monkeypatch, with_assumed_focal: bool = True) -> None:
+    """SfM on the clip fails (with a free focal length; with the assumed one too when ``with_assumed_focal``), and
+    the camera does not just turn: the route ends in FromVideoError in a second."""
+    import genxd.cameras.clip_cameras as cc
+    from genxd.curation.sfm import SfmError
+
+    real = cc.reconstruct_clip
+
+    def fails(frames, image_dir, names, work, allowed, focal, **kwargs):
+        if focal is None or with_assumed_focal:
+            raise SfmError("SfM (klt) found no initial image pair (too little camera motion or texture)")
+        return real(frames, image_dir, names, work, allowed, focal, **kwargs)
+
+    monkeypatch.setattr(cc, "reconstruct_clip", fails)
+    monkeypatch.setattr(cc, "rotation_only_cameras", lambda *a: {"error": "the camera moves"})
+
+
+def test_a_failed_sfm_advises_the_frame_count_as_the_caller_sets_it(small_clip, tmp_path, monkeypatch):
+    """The advice ending the error named ``--max-frames`` to every caller: Python callers (whose argument is
+    ``max_frames``) and ``genxd generate --camera-from-video`` / ``genxd.generate``, which have no such setting
+    (the way is to write the path first); ``trajectory from-video`` keeps ``--max-frames``."""
+    import genxd
     from genxd.validation import cli_style
 
-    cams = _clip_cameras()
-    cams.report = {"warnings": [f"assumed fx/W = 1.0{FOCAL_ADVICE}", "2 of 9 frames were not registered"]}
-    python = clip_warnings_for_generate(cams, "clips/walk.mp4")
-    assert python == ["assumed fx/W = 1.0 (give the clip's focal length: genxd.cameras.from_video.write_video_path("
-                      "'walk.mp4', 'path.json', NUM_FRAMES, clip_focal=F), then camera='path.json')",
-                      "2 of 9 frames were not registered"]
-    with cli_style():
-        cli = clip_warnings_for_generate(cams, "clips/walk.mp4")
-    assert cli[0].endswith("(give the clip's focal length: genxd trajectory from-video walk.mp4 -o path.json "
-                           "--clip-focal F, then --camera path.json)") and cli[1] == python[1]
+    video, _ = small_clip
+    _sfm_fails(monkeypatch)
+    for call in (lambda: recover_clip_cameras(video, max_frames=8, mask=False),
+                 lambda: write_video_path(video, tmp_path / "p.json", 8, max_frames=8, mask=False)):
+        with pytest.raises(FromVideoError) as err:
+            call()
+        assert "more frames (max_frames), may work (also with an assumed" in str(err.value)
+        assert "--" not in str(err.value)
+    with cli_style(), pytest.raises(FromVideoError, match=r"more frames \(--max-frames\), may work"):
+        recover_clip_cameras(video, max_frames=8, mask=False)
+    res = runner.invoke(app, ["trajectory", "from-video", str(video), "-o", str(tmp_path / "p.json"),
+                              "--max-frames", "8", "--no-mask"], catch_exceptions=False)
+    assert res.exit_code != 0 and "more frames (--max-frames), may work" in res.output, res.output
+    with pytest.raises(FromVideoError) as err:
+        genxd.generate(EXAMPLE_IMAGE, out_dir=tmp_path / "gen", camera_from_video=video, progress=False)
+    assert ("more frames (genxd.cameras.from_video.write_video_path('clip.mp4', 'path.json', NUM_FRAMES, "
+            "max_frames=N), then camera='path.json'), may work") in str(err.value)
+    res = runner.invoke(app, ["generate", str(EXAMPLE_IMAGE), "--camera-from-video", str(video), "-o",
+                              str(tmp_path / "gen"), "--quiet"], catch_exceptions=False)
+    assert res.exit_code != 0 and ("more frames (genxd trajectory from-video clip.mp4 -o path.json --max-frames N, "
+                                   "then --camera path.json), may work") in res.output, res.output
+
+
+@pytest.mark.parametrize("cli", [False, True])
+def test_an_assumed_focal_length_is_advised_as_trajectory_from_video_takes_it(small_clip, tmp_path, monkeypatch, cli):
+    """``write_video_path``'s warning said ``--clip-focal`` to Python callers, whose argument is ``clip_focal``."""
+    video, _ = small_clip
+    _sfm_fails(monkeypatch, with_assumed_focal=False)
+    out = tmp_path / "path.json"
+    if cli:
+        res = runner.invoke(app, ["trajectory", "from-video", str(video), "-o", str(out),
+                                  "--num-frames", "8", "--max-frames", "8", "--no-mask"], catch_exceptions=False)
+        assert res.exit_code == 0, res.output
+        assert "assumed fx/W = 1.0 (give the clip's focal length: --clip-focal)" in res.output
+        return
+    report = write_video_path(video, out, 8, max_frames=8, mask=False)["report"]
+    assert any(w.endswith("assumed fx/W = 1.0 (give the clip's focal length: clip_focal)")
+               for w in report["warnings"]), report["warnings"]
 
 
 def test_path_settings_are_named_as_the_caller_knows_them():

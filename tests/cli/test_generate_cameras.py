@@ -239,16 +239,19 @@ def test_generate_camera_from_video_prints_the_clips_warnings_worded_for_generat
     give the clip's focal length never reached the user, and it named ``--clip-focal``, which ``generate`` has
     not. (The cameras are stood in for: the warning comes from SfM on a dolly clip, minutes of it.)"""
     import genxd.cameras.from_video as from_video
-    from genxd.cameras.clip_cameras import FOCAL_ADVICE, ClipCameras
+    from genxd.cameras.clip_cameras import ClipCameras
     from genxd.cameras.geometry import look_at
 
     eyes = torch.tensor([[0.0, 0.0, -0.2 * i] for i in range(6)], dtype=torch.float64)
     c2w = look_at(eyes, eyes + torch.tensor([0.0, 0.0, 5.0], dtype=torch.float64))
-    warning = ("the camera moves along its view axis, where SfM cannot tell the focal length (it estimated "
-               f"fx/W = 2.03); assumed fx/W = 1.0{FOCAL_ADVICE}")
-    cams = ClipCameras(c2w, intrinsics_from_focal(1.0).double().expand(6, 3, 3).clone(), 64, 64, list(range(6)), 6,
-                       torch.linspace(0, 1, 6, dtype=torch.float64), 4.0, "sfm", False, {"warnings": [warning]})
-    monkeypatch.setattr(from_video, "recover_clip_cameras", lambda clip, **kwargs: cams)
+
+    def recovered(clip, advice, **kwargs) -> ClipCameras:  # the warning as recover_clip_cameras words it
+        warning = ("the camera moves along its view axis, where SfM cannot tell the focal length (it estimated "
+                   f"fx/W = 2.03); assumed fx/W = 1.0{advice.focal}")
+        return ClipCameras(c2w, intrinsics_from_focal(1.0).double().expand(6, 3, 3).clone(), 64, 64, list(range(6)),
+                           6, torch.linspace(0, 1, 6, dtype=torch.float64), 4.0, "sfm", False, {"warnings": [warning]})
+
+    monkeypatch.setattr(from_video, "recover_clip_cameras", recovered)
     clip = tmp_path / "walk.mp4"
     clip.write_bytes(b"not read: the recovery is stood in for")
     res = _run(["generate", EXAMPLE, "--camera-from-video", clip, "-o", tmp_path / "out", *TINY[:-1]])

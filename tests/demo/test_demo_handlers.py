@@ -273,7 +273,8 @@ def test_a_job_cancelled_while_it_waits_does_not_start():
 
 # ---------------------------------------------------------------------- 4. server paths
 def test_messages_name_files_not_server_folders(page, tmp_path, monkeypatch):
-    from genxd.cameras.clip_cameras import SFM_FAILURE_ADVICE, FromVideoError
+    import genxd.cameras.from_video as from_video
+    from genxd.cameras.clip_cameras import FromVideoError
 
     folder = tmp_path / "gradio" / "5f1e0c"
     folder.mkdir(parents=True)
@@ -289,11 +290,12 @@ def test_messages_name_files_not_server_folders(page, tmp_path, monkeypatch):
     assert glb is None and msg.startswith('<span class="error">Error: corrupt.mp4: cannot open as a video'), msg
     assert "5f1e0c" not in msg and str(tmp_path) not in msg
 
-    def blank(path):
-        raise FromVideoError(f"{path}: structure from motion failed (...){SFM_FAILURE_ADVICE} (also with an assumed "
+    def blank(path, advice, **kwargs):  # the error as recover_clip_cameras words it, with the advice it is given
+        raise FromVideoError(f"{path}: structure from motion failed (...){advice.sfm_failure} (also with an assumed "
                              "focal length fx/W = 1.0)")
 
-    monkeypatch.setattr(cam, "video_cameras", blank)
+    monkeypatch.setattr(from_video, "recover_clip_cameras", blank)
+    (folder / "blank.mp4").write_bytes(b"not read: the recovery is stood in for")
     with pytest.raises(ValueError) as err:
         cam.video_path(folder / "blank.mp4", 8, 1.0)
     assert str(err.value) == ("blank.mp4: structure from motion failed (...); a clip with more camera movement or "

@@ -29,8 +29,8 @@ from .geometry import intrinsics_from_focal
 from .resample import angular_length
 from .rotation_only import FOCAL_SEARCH, rotation_only_cameras
 
-__all__ = ["ASSUMED_FOCAL", "ClipCameras", "FromVideoError", "PLAUSIBLE_FOCAL", "SFM_FAILURE_ADVICE", "SFM_MIN_SIZE",
-           "recover_clip_cameras"]
+__all__ = ["ASSUMED_FOCAL", "ClipAdvice", "ClipCameras", "FromVideoError", "PLAUSIBLE_FOCAL", "SFM_MIN_SIZE",
+           "clip_advice", "recover_clip_cameras"]
 
 #: Frames whose longer side is below this are upscaled (bicubic) for SfM: generated clips are 64 px.
 SFM_MIN_SIZE = 256
@@ -38,8 +38,6 @@ SFM_MIN_SIZE = 256
 #: believed: SfM runs again with ASSUMED_FOCAL (53 degrees) and says so.
 PLAUSIBLE_FOCAL = (0.4, 2.9)
 ASSUMED_FOCAL = 1.0
-#: the end of the error when SfM fails: what may work instead (eval-camera, which reads every frame, gives its own)
-SFM_FAILURE_ADVICE = "; a clip with more camera movement or texture, or more frames (--max-frames), may work"
 
 
 class FromVideoError(ValueError):
@@ -74,9 +72,26 @@ class ClipCameras:
     report: dict[str, Any] = field(default_factory=dict)
 
 
-#: Ends the warning when a focal length was assumed: ``genxd trajectory from-video``'s option (``genxd generate
-#: --camera-from-video`` words it for itself: :func:`genxd.cameras.from_video.clip_warnings_for_generate`).
-FOCAL_ADVICE = " (give the clip's focal length: --clip-focal)"
+@dataclass(frozen=True)
+class ClipAdvice:
+    """What the caller of :func:`recover_clip_cameras` can do, in its own terms: ``sfm_failure`` ends the error when
+    SfM fails (``"; ... may work"``), ``focal`` the warning when a focal length was assumed (``" (...)"``, or ``""``).
+    Each entry point words its own (``genxd generate``, ``eval-camera``, the demo); the default is
+    :func:`clip_advice`."""
+
+    sfm_failure: str
+    focal: str
+
+
+def clip_advice(focal: str = "focal") -> ClipAdvice:
+    """The advice in terms of :func:`recover_clip_cameras`' own settings, worded for the caller
+    (:mod:`genxd.caller_style`): ``--max-frames`` on the command line, ``max_frames`` from Python; ``focal`` is the
+    Python argument that takes the clip's focal length (``"clip_focal"``: ``--clip-focal`` of ``trajectory
+    from-video``)."""
+    from ..caller_style import arg
+
+    return ClipAdvice(f"; a clip with more camera movement or texture, or more frames ({arg('max_frames')}), may work",
+                      f" (give the clip's focal length: {arg(focal)})")
 
 
 def _has_images(folder: Path) -> bool:
@@ -148,6 +163,7 @@ def recover_clip_cameras(
     num_threads: int = -1,
     work_dir: str | Path | None = None,
     on_stage: StageCallback | None = None,
+    advice: ClipAdvice | None = None,
 ) -> ClipCameras:
     """The clip's cameras from SfM on its frames, or from the camera file it comes with.
 
@@ -177,11 +193,17 @@ def recover_clip_cameras(
         work_dir: scratch folder (default: a temporary folder, removed afterwards).
         on_stage: called with a short description as each stage of the SfM route starts (reading frames,
             masks, SfM passes: a minute or more on a CPU), e.g. :class:`genxd.utils.stages.StageLines`.
+        advice: what the messages advise (:class:`ClipAdvice`); default :func:`clip_advice` (this function's
+            ``max_frames`` / ``focal``, as the caller names them).
     Raises:
         FileNotFoundError: no such clip. FromVideoError (a ValueError): no cameras can be had.
     """
     _check_clip_settings(clip, source=source, focal=focal, features=features, mapper=mapper, stride=stride,
                          max_frames=max_frames, resize=resize, seed=seed, num_threads=num_threads)
+    if advice is None:
+        advice = clip_advice()
+    elif not isinstance(advice, ClipAdvice):
+        raise TypeError(f"advice must be a ClipAdvice or None, got {type(advice).__name__}")
     path = Path(clip)
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such video, frame folder or camera file")
@@ -213,7 +235,7 @@ def recover_clip_cameras(
         raise FromVideoError(f"{path}: not a video file, a folder of frames or a camera file (video suffixes: "
                              f"{', '.join(sorted(VIDEO_EXTENSIONS))})")
     return _cameras_from_sfm(frames_at, path, focal, features, mapper, mask, refine_masks, stride, max_frames, resize,
-                             seed, num_threads, work_dir, stage)
+                             seed, num_threads, work_dir, stage, advice)
 
 
 def _not_the_clips_own(cameras: ClipCameras, video: Path) -> str | None:
@@ -357,7 +379,7 @@ def _spread(total: int, count: int) -> np.ndarray:
 
 def _cameras_from_sfm(frames_at: Path, clip: Path, focal: float | None, features: str, mapper: str, mask: bool,
                       refine_masks: bool, stride: int | None, max_frames: int | None, resize, seed: int, num_threads: int,
-                      work_dir, stage: StageCallback) -> ClipCameras:
+                      work_dir, stage: StageCallback, advice: ClipAdvice) -> ClipCameras:
     import cv2
 
     from ..curation.frames import MixedFrameSizesError, VideoReadError
@@ -429,7 +451,7 @@ def _cameras_from_sfm(frames_at: Path, clip: Path, focal: float | None, features
             stage(f"structure from motion again with an assumed focal length (fx/W {ASSUMED_FOCAL}){stage_note}")
             result = reconstruct_clip(frames, scratch / "images", names, scratch / "assumed_focal", start_mask,
                                       ASSUMED_FOCAL, **route)
-            report["warnings"].append(f"{warning}fx/W = {ASSUMED_FOCAL}{FOCAL_ADVICE}")
+            report["warnings"].append(f"{warning}fx/W = {ASSUMED_FOCAL}{advice.focal}")
             report["focal_assumed"] = ASSUMED_FOCAL
             return result
 
@@ -437,7 +459,7 @@ def _cameras_from_sfm(frames_at: Path, clip: Path, focal: float | None, features
             sfm, allowed = reconstruct_clip(frames, scratch / "images", names, scratch, allowed, focal, **route)
         except SfmError as exc:
             failed = (f"{clip}: structure from motion failed ({exc}), and the camera does not just turn or stand "
-                      f"still either ({rot['error']}){SFM_FAILURE_ADVICE}")
+                      f"still either ({rot['error']}){advice.sfm_failure}")
             if focal is not None:
                 raise FromVideoError(failed) from None
             # forward walks over a ground plane: most pairs fit a homography, self-calibration has nothing to go on

@@ -27,16 +27,9 @@ EVAL_JSON = "camera_eval.json"
 EVAL_PNG = "camera_errors.png"
 _FRAME_FOLDERS = ("frames", "images", "rgb")
 _CAMERA_FILES = ("cameras.json", "transforms.json")
-#: the advice of :mod:`genxd.cameras.clip_cameras` when SfM fails (``SFM_FAILURE_ADVICE``) names ``genxd trajectory
-#: from-video``'s options (``--max-frames``: eval-camera reads every frame); a scene's failure reason gives this instead
-_SCENE_ADVICE = "; more or larger frames, or more camera movement or texture, may work"
-
-
-def _scene_reason(text: str) -> str:
-    """The reason a scene failed, worded for eval-camera (see :data:`_SCENE_ADVICE`)."""
-    from .clip_cameras import SFM_FAILURE_ADVICE
-
-    return text.replace(SFM_FAILURE_ADVICE, _SCENE_ADVICE)
+#: what a scene's failure reason and warnings advise (eval-camera reads every frame: no max_frames to raise; the
+#: focal length is the requested one unless estimated, and a scene has no other to give)
+_SCENE_ADVICE = ("; more or larger frames, or more camera movement or texture, may work", "")
 
 
 def _frames_of(folder: Path) -> Path | None:
@@ -112,7 +105,7 @@ def evaluate_scene(
         static), ``num_frames``, ``num_registered``, ``errors`` (:class:`PathErrors` as a dict), ``seconds``.
     """
     from .accuracy import compare_paths
-    from .from_video import recover_clip_cameras
+    from .from_video import ClipAdvice, recover_clip_cameras
     from .reader import read_camera_path
 
     scene = Path(scene)
@@ -139,9 +132,9 @@ def evaluate_scene(
                               "num_frames": len(requested), "focal_fixed": focal}
     try:
         cams = recover_clip_cameras(frames, source="sfm", focal=focal, mask=mask, features=features, seed=seed,
-                                    num_threads=num_threads, max_frames=None)
+                                    num_threads=num_threads, max_frames=None, advice=ClipAdvice(*_SCENE_ADVICE))
     except ValueError as exc:
-        return {**result, "status": "failed", "reason": _scene_reason(str(exc)), "num_registered": 0,
+        return {**result, "status": "failed", "reason": str(exc), "num_registered": 0,
                 "seconds": round(time.perf_counter() - started, 3)}
     if cams.num_clip_frames != len(requested):
         raise ValueError(f"{scene}: {cams.num_clip_frames} frames but {len(requested)} cameras in {cam_file}")

@@ -33,8 +33,10 @@ from .clip_cameras import (  # noqa: F401 - step 1, re-exported: genxd.cameras.f
     ASSUMED_FOCAL,
     PLAUSIBLE_FOCAL,
     SFM_MIN_SIZE,
+    ClipAdvice,
     ClipCameras,
     FromVideoError,
+    clip_advice,
     recover_clip_cameras,
 )
 from .rotation_only import rotation_only_cameras  # noqa: F401 - re-exported
@@ -42,12 +44,15 @@ from .resample import SPACINGS, angular_length, path_length, relative_to_first, 
 
 __all__ = [
     "FromVideoError",
+    "ClipAdvice",
     "ClipCameras",
     "VideoPath",
     "INTRINSICS",
     "NORMALIZATIONS",
     "SPACINGS",
     "default_spacing",
+    "clip_advice",
+    "generate_clip_advice",
     "recover_clip_cameras",
     "make_video_path",
     "check_path_settings",
@@ -218,21 +223,24 @@ def path_picture_title(report: dict[str, Any], name: str) -> str:
             f"length {report['path_length']:.3g}, turn {report['turn_deg']:.0f} deg")
 
 
-def clip_warnings_for_generate(cameras: ClipCameras, clip: str | Path) -> list[str]:
-    """The warnings of recovering ``clip``'s cameras, worded for ``genxd generate --camera-from-video`` /
-    ``genxd.generate(camera_from_video=...)``, which take no clip focal length: the way to give it is to write
-    the path first (``trajectory from-video --clip-focal``) and generate along that file."""
-    from ..validation import is_cli
-    from .clip_cameras import FOCAL_ADVICE
+def generate_clip_advice(clip: str | Path) -> ClipAdvice:
+    """:func:`recover_clip_cameras`' advice for ``genxd generate --camera-from-video`` /
+    ``genxd.generate(camera_from_video=...)``, which take neither the clip's focal length nor how many of its frames
+    SfM reads: the way to give them is to write the path first (``trajectory from-video --clip-focal F`` /
+    ``--max-frames N``) and generate along that file; worded for the caller (:mod:`genxd.caller_style`)."""
+    from ..caller_style import is_cli, setting
 
     name = Path(clip).name
-    if is_cli():
-        advice = (f" (give the clip's focal length: genxd trajectory from-video {name} -o path.json --clip-focal F, "
-                  "then --camera path.json)")
-    else:
-        advice = (f" (give the clip's focal length: genxd.cameras.from_video.write_video_path({name!r}, 'path.json', "
-                  "NUM_FRAMES, clip_focal=F), then camera='path.json')")
-    return [w.replace(FOCAL_ADVICE, advice) for w in cameras.report.get("warnings", [])]
+
+    def write_first(name_: str, value: str) -> str:
+        if is_cli():
+            return f"genxd trajectory from-video {name} -o path.json {setting(name_, value)}, then --camera path.json"
+        return (f"genxd.cameras.from_video.write_video_path({name!r}, 'path.json', NUM_FRAMES, "
+                f"{setting(name_, value)}), then camera='path.json'")
+
+    return ClipAdvice(f"; a clip with more camera movement or texture, or more frames "
+                      f"({write_first('max_frames', 'N')}), may work",
+                      f" (give the clip's focal length: {write_first('clip_focal', 'F')})")
 
 
 def write_video_path(
@@ -279,7 +287,9 @@ def write_video_path(
     unknown = set(kwargs) - recover_keys - make_keys
     if unknown:
         raise TypeError(f"write_video_path: unknown arguments {sorted(unknown)}")
-    cams = recover_clip_cameras(clip, focal=clip_focal, **{k: v for k, v in kwargs.items() if k in recover_keys})
+    recover = {k: v for k, v in kwargs.items() if k in recover_keys}
+    recover.setdefault("advice", clip_advice("clip_focal"))  # its focal argument is clip_focal (--clip-focal)
+    cams = recover_clip_cameras(clip, focal=clip_focal, **recover)
     for f in files:  # the camera file read, as the reading named it (a folder's transforms.json ...)
         check_inputs_kept(f, [cams.report.get("source")], "output file")
     side = size or min(cams.height, cams.width)

@@ -228,7 +228,7 @@ def keyframe_path(rows: Sequence[Sequence[Any]], num_frames: int, focal: float) 
 _VIDEO_CAMERAS: "OrderedDict[tuple[str, float, int], Any]" = OrderedDict()
 _VIDEO_LOCK = threading.Lock()
 VIDEO_CACHE_SIZE = 8
-#: what may work when SfM fails on a clip, for the page (the command line's advice names its --max-frames)
+#: what may work when SfM fails on a clip, for the page (no frame count to raise); it takes no clip focal length
 VIDEO_ADVICE = "; a clip with more camera movement or texture may work"
 
 
@@ -236,7 +236,7 @@ def video_cameras(path: str | Path) -> Any:
     """The cameras of an uploaded clip (:func:`genxd.cameras.from_video.recover_clip_cameras`: SfM on its
     frames, or the camera file beside it), recovered once per file: the preview and the generation of the
     same upload reuse them. One recovery at a time (SfM uses every core)."""
-    from ..cameras.from_video import recover_clip_cameras
+    from ..cameras.from_video import ClipAdvice, recover_clip_cameras
 
     p = Path(path)
     if not p.is_file():
@@ -247,7 +247,7 @@ def video_cameras(path: str | Path) -> Any:
         if key in _VIDEO_CAMERAS:
             _VIDEO_CAMERAS.move_to_end(key)
             return _VIDEO_CAMERAS[key]
-        cams = recover_clip_cameras(p)
+        cams = recover_clip_cameras(p, advice=ClipAdvice(VIDEO_ADVICE, ""))
         _VIDEO_CAMERAS[key] = cams
         while len(_VIDEO_CAMERAS) > VIDEO_CACHE_SIZE:
             _VIDEO_CAMERAS.popitem(last=False)
@@ -260,14 +260,13 @@ def video_path(path: str | Path, num_frames: int, focal: float,
     --camera-from-video`` makes it with its defaults (relative to the first camera, scaled so that the
     scene's median depth is 1, the model's intrinsics at ``focal``; evenly spaced along the path in 3D,
     following the clip's timing in video / 4D)."""
-    from ..cameras.clip_cameras import SFM_FAILURE_ADVICE
     from ..cameras.from_video import default_spacing, make_video_path
 
     try:
         vp = make_video_path(video_cameras(path), int(num_frames), intrinsics="model", model_focal=float(focal),
                              spacing=default_spacing(mode))
-    except (ValueError, OSError) as exc:  # the file by its name; advice the page can follow (no --max-frames)
-        text = public_message(str(exc), path).replace(SFM_FAILURE_ADVICE, VIDEO_ADVICE)
+    except (ValueError, OSError) as exc:  # the file by its name
+        text = public_message(str(exc), path)
         raise (FileNotFoundError if isinstance(exc, FileNotFoundError) else ValueError)(text) from None
     return vp.path.c2w.float(), vp.path.K.float(), vp.path.times
 
