@@ -155,12 +155,14 @@ def per_window(changes: list[float], made_by: list[int], num_windows: int) -> li
 
 
 class Runner:
-    """The model, loaded once per worker process."""
+    """The model, loaded once per worker process, sampling as ``genxd generate`` does (its sampler set by
+    :func:`genxd.checkpoints.configure_sampling`, the paths by :func:`genxd.pipelines.long_paths.generate_long`)."""
 
     def __init__(self, steps: int | None, guidance: float | None, threads: int, device: str = "cpu",
-                 model: str | None = None) -> None:
+                 model: str | None = None, scheduler: str | None = None) -> None:
         torch.set_num_threads(threads)
         from genxd.api import load_model
+        from genxd.checkpoints import configure_sampling
 
         if device == "cuda":
             # float32 without TF32, the plain pipeline (no bf16 fast path): the CPU's numerics up to round-off
@@ -169,27 +171,30 @@ class Runner:
         self.device = device
         self.lm = load_model(model, device, "fp32", fast=False)
         self.pipe = self.lm.pipe
-        self.pipe.set_progress_bar_config(disable=True)
         d = self.lm.defaults
+        self.scheduler = scheduler or d.get("scheduler", "euler")
+        configure_sampling(self.pipe, self.scheduler)
+        self.pipe.set_progress_bar_config(disable=True)
         self.window = int(d["num_frames"])
         self.res = int(d["resolution"])
         self.steps = int(steps or d["num_inference_steps"])
         self.guidance = float(guidance if guidance is not None else d["guidance_scale"])
 
-    def run(self, plan, sample: dict, noise: torch.Tensor, mode: str = "3d", motion: float = 0.0,
+    def run(self, plan, sample: dict, seed: int, mode: str = "3d", motion: float = 0.0,
             context_from: str = "latents", motion_guidance: float = 0.0) -> dict:
-        from genxd.pipelines.long_paths import sample_long
+        """The path ``plan`` over ``sample``'s cameras from its input frames, as ``genxd generate`` makes it with
+        ``--seed seed``: every frame's initial noise, then the per-window seeds of a stochastic sampler, from
+        one generator (so every method of a scene starts from the same noise)."""
+        from genxd.pipelines.long_paths import generate_long
 
         n = plan.num_frames
         t = time.perf_counter()
-        lat_in = self.pipe.encode_images(sample["frames"][list(plan.inputs)][None])
-        latents, calls = sample_long(self.pipe, plan, lat_in, sample["c2w"][:n], sample["K"][:n], noise[:, :n],
-                                     mode=mode, motion_strength=motion, num_inference_steps=self.steps,
-                                     guidance_scale=self.guidance, context_from=context_from,
-                                     motion_guidance_scale=motion_guidance)
-        frames = self.pipe.decode_latents(latents.to(self.pipe._execution_device), self.window)[0].cpu()
-        return {"frames": frames, "seconds": time.perf_counter() - t, "sampling_calls": calls,
-                "unet_calls": calls * self.steps, "made_by": plan.generated_by(), "plan": plan}
+        out = generate_long(self.pipe, sample["frames"][list(plan.inputs)][None], sample["c2w"][:n], sample["K"][:n],
+                            plan, mode=mode, motion_strength=motion, num_inference_steps=self.steps,
+                            guidance_scale=self.guidance, generator=torch.Generator().manual_seed(seed),
+                            context_from=context_from, motion_guidance_scale=motion_guidance)
+        return {"frames": out.frames[0], "seconds": time.perf_counter() - t, "sampling_calls": out.calls,
+                "unet_calls": out.calls * self.steps, "made_by": plan.generated_by(), "plan": plan}
 
 
 #: 3D methods (``--methods-3d``); window8 is the reference of the first 8 frames.
@@ -236,8 +241,6 @@ def task_3d(r: Runner, index: int, num_frames: int, images_variant: bool = False
 
     s = long_scene("3d", index, num_frames, r.res)
     gt = s["frames"]
-    noise = torch.randn((1, num_frames, 4, r.res // r.pipe.vae_scale_factor, r.res // r.pipe.vae_scale_factor),
-                        generator=torch.Generator().manual_seed(index))
     res = dict(res or {"scene": index, "clip_seed": SEED_3D * 1_000_003 + index, "frames": num_frames})
     base = score_clip(gt, gt, [0])  # the repeat-input baseline does not depend on the method
     res["repeat_psnr"], res["repeat_ssim"] = base.baseline_psnr, base.baseline_ssim
@@ -249,7 +252,7 @@ def task_3d(r: Runner, index: int, num_frames: int, images_variant: bool = False
     frames = {"gt": gt}
     for name in todo:
         plan = _plan_3d("long" if name == "long_images" else name, r, s, num_frames)
-        run = r.run(plan, s, noise, context_from="images" if name == "long_images" else "latents")
+        run = r.run(plan, s, index, context_from="images" if name == "long_images" else "latents")
         fr = run["frames"]
         if name == "window8":
             res[name] = {"first8_psnr": psnr(fr[1:], gt[1:r.window]), "seconds": run["seconds"],
@@ -286,22 +289,20 @@ def task_4d(r: Runner, index: int, num_frames: int, camera: str, motion: float |
     motion = truth if motion == "truth" else float(motion)
     gt = s["frames"]
     objects = torch.stack([object_pixels(o) for o in s["object_id"]])  # N H W
-    noise = torch.randn((1, num_frames, 4, r.res // r.pipe.vae_scale_factor, r.res // r.pipe.vae_scale_factor),
-                        generator=torch.Generator().manual_seed(index))
     settings = resolve_settings(LongPathSettings(overlap=overlap), r.window, r.window)
     long_plan = make_plan("4d", s["c2w"], s["K"], [0], settings)
     makers = {
-        "long": lambda: r.run(long_plan, s, noise, "4d", motion, motion_guidance=motion_guidance),
-        "long_m0": lambda: r.run(long_plan, s, noise, "4d", 0.0),
-        "naive": lambda: r.run(plan_independent(num_frames, [0], r.window), s, noise, "4d", motion,
+        "long": lambda: r.run(long_plan, s, index, "4d", motion, motion_guidance=motion_guidance),
+        "long_m0": lambda: r.run(long_plan, s, index, "4d", 0.0),
+        "naive": lambda: r.run(plan_independent(num_frames, [0], r.window), s, index, "4d", motion,
                                motion_guidance=motion_guidance),
     }
     runs = {name: make() for name, make in makers.items() if name in methods}
     if images_variant:
-        runs["long_images"] = r.run(long_plan, s, noise, "4d", motion, context_from="images")
+        runs["long_images"] = r.run(long_plan, s, index, "4d", motion, context_from="images")
     if keep_inputs_variant:  # every later window also sees the input (plan_temporal(keep_inputs=True))
         keep_plan = plan_temporal(num_frames, [0], r.window, settings.overlap, keep_inputs=True)
-        runs["long_keep"] = r.run(keep_plan, s, noise, "4d", motion)
+        runs["long_keep"] = r.run(keep_plan, s, index, "4d", motion)
     res: dict = {"scene": index, "clip_seed": SEED_4D * 1_000_003 + index, "camera": camera, "frames": num_frames,
                  "motion_strength": motion, "truth_motion_strength": truth, "time_cycle": time_cycle,
                  "motion_guidance": motion_guidance, "overlap": settings.overlap,
@@ -333,10 +334,10 @@ def task_4d(r: Runner, index: int, num_frames: int, camera: str, motion: float |
 _RUNNER: Runner | None = None
 
 
-def _init(steps, guidance, threads, device="cpu", model=None) -> None:
+def _init(steps, guidance, threads, device="cpu", model=None, scheduler=None) -> None:
     global _RUNNER
     os.environ["OMP_NUM_THREADS"] = str(threads)
-    _RUNNER = Runner(steps, guidance, threads, device, model)
+    _RUNNER = Runner(steps, guidance, threads, device, model, scheduler)
 
 
 def _task_path(work: Path, task: tuple) -> Path:
@@ -378,7 +379,7 @@ def _run_task(job: tuple[tuple, TaskSettings]) -> str:
                               st.keep_inputs_variant, st.time_cycle, st.overlap_4d, st.methods_4d,
                               st.motion_guidance)
     res["steps"], res["guidance"], res["threads"] = _RUNNER.steps, _RUNNER.guidance, torch.get_num_threads()
-    res["device"] = _RUNNER.device
+    res["device"], res["scheduler"] = _RUNNER.device, _RUNNER.scheduler
     if index == 0:  # the contact sheet's frames
         from genxd.utils.io import atomic_file
 
@@ -513,6 +514,8 @@ def _motion_arg(text: str) -> float | str:
 
 
 def main() -> None:
+    from genxd.pipelines.schedulers import scheduler_names
+
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--scenes-3d", type=int, default=20, help="held-out 3D scenes (items 0..n-1 of seed 7)")
     ap.add_argument("--scenes-4d", type=int, default=10, help="held-out 4D scenes (items 0..n-1 of seed 8)")
@@ -525,6 +528,8 @@ def main() -> None:
     ap.add_argument("--model", default=None, help="model folder (default: the bundled model)")
     ap.add_argument("--steps", type=int, default=None, help="denoising steps (default: the model's, 25)")
     ap.add_argument("--guidance", type=float, default=None)
+    ap.add_argument("--scheduler", choices=scheduler_names(), default=None,
+                    help="sampler, as genxd generate --scheduler (default: the model's)")
     ap.add_argument("--workers", type=int, default=1, help="worker processes (one task at a time each)")
     ap.add_argument("--threads", type=int, default=2, help="torch threads per worker")
     ap.add_argument("--device", choices=["cpu", "cuda"], default="cpu",
@@ -578,12 +583,12 @@ def main() -> None:
             import multiprocessing as mp
 
             ctx = mp.get_context("spawn")
-            init_args = (args.steps, args.guidance, args.threads, args.device, args.model)
+            init_args = (args.steps, args.guidance, args.threads, args.device, args.model, args.scheduler)
             with ctx.Pool(args.workers, initializer=_init, initargs=init_args) as pool:
                 for name in pool.imap_unordered(_run_task, jobs):
                     print(f"done {name} ({time.perf_counter() - t0:.0f} s)", file=sys.stderr)
         else:
-            _init(args.steps, args.guidance, args.threads, args.device, args.model)
+            _init(args.steps, args.guidance, args.threads, args.device, args.model, args.scheduler)
             for job in jobs:
                 print(f"done {_run_task(job)} ({time.perf_counter() - t0:.0f} s)", file=sys.stderr)
     results_3d = [json.loads(_task_path(args.work, t).read_text()) for t in tasks if t[0] == "3d"]

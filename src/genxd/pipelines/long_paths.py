@@ -364,6 +364,7 @@ def generate_long(
     progress: Any = None,
     context_from: str = "latents",
     state: Any = None,
+    motion_guidance_scale: float = 0.0,
 ) -> LongPathOutput:
     """Generate a path longer than a window from ``context_images [B, I, 3, H, W]`` (in [0, 1]), the
     images of the frames ``plan.inputs``, at the cameras ``c2w [N, 4, 4]`` / ``K [N, 3, 3]``.
@@ -372,6 +373,7 @@ def generate_long(
     at once. ``progress``: a tqdm-like bar, advanced by one per UNet call.
     ``max_windows_per_call`` default: :func:`default_windows_per_call`. ``state``: the windows done, saved after
     every call and restored from an interrupted run (:mod:`genxd.pipelines.long_path_state`, :func:`sample_long`).
+    ``motion_guidance_scale``: passed to every window's call (:func:`sample_long`).
     """
     images = torch.as_tensor(context_images, dtype=torch.float32)
     if images.ndim == 4:
@@ -396,6 +398,7 @@ def generate_long(
             num_inference_steps=num_inference_steps, guidance_scale=guidance_scale,
             max_windows_per_call=max_windows_per_call, on_step=None if progress is None else (lambda: progress.update()),
             context_from=context_from, state=state, window_seeds=window_seeds,
+            motion_guidance_scale=motion_guidance_scale,
         )
     finally:
         pipe.set_progress_bar_config(**saved)
