@@ -40,3 +40,41 @@ def test_skip_existing_refuses_groups_of_another_split(reconfusion, tmp_path, re
     lines = [line for line in result.output.splitlines() if line.strip()]
     assert len(lines) == 1 and "scene_direct_000: an existing group made with n_views 3, not 6" in lines[0], lines
     assert _fewshot(reconfusion, out, reference_small, "--n-views", 3, "--skip-existing").exit_code == 0
+
+
+def test_an_interrupted_long_path_group_continues_bitwise(reconfusion, tmp_path, monkeypatch) -> None:
+    """``genxd fewshot``'s long paths (groups longer than a window) kept no windows when interrupted, unlike
+    ``genxd generate``'s; now each group keeps its own (its plan, cameras and context views in the fingerprint)
+    and the same job continues to the frames of an uninterrupted run, bit for bit (bundled model)."""
+    import os
+
+    import torch
+
+    from genxd.api import load_model
+    from genxd.fewshot_jobs import fewshot_scenes
+    from genxd.pipelines import long_path_state
+    from genxd.pipelines.long_path_state import PARTIAL_FOLDER, STATE_FILE
+
+    from .pipelines.test_long_path_state import _interrupt_after_first_call, _spy_outputs
+
+    lm = load_model(None, "cpu")
+    settings = dict(n_views=3, num_context=3, num_frames=8, window=6, num_inference_steps=1, guidance_scale=1.0,
+                    progress=False, loaded=lm)
+    outputs = _spy_outputs(monkeypatch)
+    whole = fewshot_scenes(reconfusion, tmp_path / "whole", **settings)
+    assert [r.status for r in whole] == ["written"] and not (tmp_path / "whole" / PARTIAL_FOLDER).exists()
+    assert outputs[0].calls > 1  # a long path of several sampling calls
+    out = tmp_path / "stopped"
+    save = _interrupt_after_first_call(monkeypatch)
+    with pytest.raises(KeyboardInterrupt) as stopped:
+        fewshot_scenes(reconfusion, out, **settings)
+    assert stopped.value.__notes__[0].startswith("kept 1 of ")
+    assert os.listdir(out / PARTIAL_FOLDER / "scene_direct_000") == [STATE_FILE]
+    monkeypatch.setattr(long_path_state.BatchState, "save", save)
+    assert [r.status for r in fewshot_scenes(reconfusion, out, **settings)] == ["written"]
+    resumed = outputs[-1]
+    assert resumed.calls == outputs[0].calls - 1  # the first call's windows were not sampled again
+    assert torch.equal(resumed.latents, outputs[0].latents) and torch.equal(resumed.frames, outputs[0].frames)
+    assert sorted(os.listdir(out)) == ["scene_direct_000"]
+    for png in sorted((tmp_path / "whole" / "scene_direct_000" / "frames").iterdir()):
+        assert (out / "scene_direct_000" / "frames" / png.name).read_bytes() == png.read_bytes()

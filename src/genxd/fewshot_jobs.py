@@ -9,6 +9,7 @@ each group written like a ``generate`` scene. The model is loaded through :mod:`
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -186,15 +187,29 @@ def fewshot_scenes(
     mark_work_shared()  # from here an error can be one process's own: each one prints its own
 
     # 4. load the model and generate
+    sampler = scheduler or d.get("scheduler", "euler")
+    results = [SceneResult(i, labels[i], str(folders[i]), "skipped", process_index=rank)
+               for i in range(len(groups)) if i not in todo] if group.is_main_process else []
+    show = progress and group.is_main_process
+    mine = group.split(todo)
+    partials = None
+    if any(p is not None for p in plans.values()):  # windows done kept in OUT/.genxd-partial, as generate keeps them
+        from .pipelines.long_path_state import job_fingerprint
+
+        job = job_fingerprint(info.path, info.label, loaded and loaded.pipe, group.device(device), dtype, mode="3d",
+                              motion_strength=0.0, num_inference_steps=steps, guidance_scale=guidance,
+                              scheduler=sampler, resolution=res, offload=offload, compile_unet=compile_unet,
+                              sequential_guidance=sequential_guidance)
+        partials, refused = _long_path_states(out_dir, job, folders, groups, plans, mine, todo, seed, res, overwrite,
+                                              show, forget=group.is_main_process)
+        results += [failed_result(gi, labels[gi], str(folders[gi]), exc, rank) for gi, exc in refused.items()]
+        mine = [gi for gi in mine if gi not in refused]
     lm = loaded or api.load_model(model, group.device(device), dtype, compile_unet=compile_unet, offload=offload)
-    with lm.lock, job_settings_restored(lm.pipe):  # one job at a time per loaded model (generate_scenes says why)
-        sampler = scheduler or d.get("scheduler", "euler")
+    # one job at a time per loaded model (generate_scenes says why)
+    with lm.lock, job_settings_restored(lm.pipe), \
+            (partials.noting_kept() if partials is not None else contextlib.nullcontext()):
         configure_sampling(lm.pipe, sampler, decode_chunk, sequential_guidance)
-        results = [SceneResult(i, labels[i], str(folders[i]), "skipped", process_index=rank)
-                   for i in range(len(groups)) if i not in todo] if group.is_main_process else []
-        show = progress and group.is_main_process
         lm.pipe.set_progress_bar_config(leave=False, desc="denoising", **disable_setting(not show), **bar_settings())
-        mine = group.split(todo)
         long_groups = [gi for gi in mine if plans[gi] is not None]
         long_bar = (long_job_progress([(plans[gi], 1) for gi in long_groups], steps, None, res, show)
                     if long_groups else None)
@@ -211,7 +226,7 @@ def fewshot_scenes(
                 else:
                     out_frames = generate_long(lm.pipe, g.context_images[None], g.c2w, g.K, plans[gi], mode="3d",
                                                num_inference_steps=steps, guidance_scale=guidance, generator=[gen],
-                                               progress=long_bar).frames
+                                               progress=long_bar, state=partials.batch([gi])).frames
                 frames, c2w, K, left = out_frames[0].cpu(), g.c2w, g.K, g.reference_frames
                 keep = list(range(num_frames))
                 if save_target_only:
@@ -235,14 +250,39 @@ def fewshot_scenes(
                 write_scene(folders[gi], frames, c2w, K, ctx_idx, left, meta, fps=max(1.0, num_frames / 2),
                             target_indices=tgt, replace=overwrite)
                 results.append(SceneResult(gi, labels[gi], str(folders[gi]), "written", process_index=rank))
+                if partials is not None:
+                    partials.done(gi)
             except Exception as exc:  # noqa: BLE001 - recorded, the other groups go on
-                results.append(failed_result(gi, labels[gi], str(folders[gi]), exc, rank))
+                failed = failed_result(gi, labels[gi], str(folders[gi]), exc, rank)
+                kept = partials and plans[gi] is not None and partials.kept_note()  # its windows done, and how on
+                failed.error += f" ({kept})" if kept else ""
+                results.append(failed)
         if long_bar is not None:
             long_bar.close()
     results = group.gather(results)
     if summary is not None and group.is_main_process:
         write_summary(summary, results, group.num_processes, {"command": "fewshot", "out": str(out_dir)})
     return results
+
+
+def _long_path_states(out_dir: Path, job: dict, folders: list[Path], groups: list, plans: dict, mine: list[int],
+                      todo: list[int], seed: int, res: int, overwrite: bool, show: bool, forget: bool) -> tuple:
+    """The kept windows of the long-path groups (:class:`genxd.pipelines.long_path_state.PartialRuns` with the
+    job's fingerprint entries ``job``; each group with its own plan, cameras and context views, one group per
+    sampling call), checked before the model loads: ``(partials, {group: why its state is refused})``.
+    ``forget``: remove the states of the groups already written."""
+    from .pipelines.long_path_state import PartialRuns, Scene, tensor_digest
+    from .pipelines.long_paths import default_windows_per_call
+
+    partials = PartialRuns(out_dir, None, job, overwrite, show)
+    if forget:
+        partials.forget([folders[i].name for i in range(len(folders)) if i not in todo])
+    scenes = {gi: Scene(folders[gi].name, groups[gi].context_images, seed + gi, plans[gi],
+                        {"cameras": tensor_digest(groups[gi].c2w, groups[gi].K),
+                         "windows_per_call": default_windows_per_call(plans[gi].window, res, res)})
+              for gi in mine if plans[gi] is not None}
+    _, refused = partials.check(scenes, 1)
+    return partials, refused
 
 
 def fewshot(

@@ -27,7 +27,7 @@ import contextlib
 import hashlib
 import json
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
@@ -102,11 +102,19 @@ def job_fingerprint(model_folder: Path, model_label: str, pipe: Any, device: str
 
 @dataclass
 class Scene:
-    """A scene of the job: its output folder's ``name``, its decoded input ``image [3, H, W]`` and ``seed``."""
+    """A scene of the job: its output folder's ``name``, its decoded input ``image [3, H, W]`` (or images
+    ``[I, 3, H, W]``) and ``seed``; ``plan``: its own plan where the job's scenes have different paths (``genxd
+    fewshot``'s groups; None: the job's), ``settings``: fingerprint entries of its own (its cameras' digest)."""
 
     name: str
     image: Tensor
     seed: int
+    plan: LongPathPlan | None = None
+    settings: dict = field(default_factory=dict)
+
+
+def plan_digest(plan: LongPathPlan) -> str:
+    return hashlib.sha256(json_text(plan.to_dict(), sort_keys=True).encode()).hexdigest()[:16]
 
 
 def _normalised(obj: Any) -> Any:
@@ -116,7 +124,7 @@ def _normalised(obj: Any) -> Any:
 class PartialRun:
     """One scene's state: ``folder / state.safetensors`` (see the module docstring)."""
 
-    def __init__(self, folder: Path, fingerprint: dict, plan: LongPathPlan):
+    def __init__(self, folder: Path, fingerprint: dict, plan: LongPathPlan | None):
         self.folder, self.fingerprint, self.plan = folder, _normalised(fingerprint), plan
         self.known: Tensor | None = None  # [N] bool: the frames in the file (None: no file yet)
 
@@ -216,19 +224,26 @@ class BatchState:
 class PartialRuns:
     """The states of a long-path job's scenes in ``out_dir / .genxd-partial``.
 
-    ``job``: the fingerprint entries common to its scenes (:meth:`fingerprint` adds each scene's)."""
+    ``job``: the fingerprint entries common to its scenes (:meth:`fingerprint` adds each scene's); ``plan``: the
+    scenes' plan (None: each :class:`Scene` has its own)."""
 
-    def __init__(self, out_dir: Path, plan: LongPathPlan, job: dict, overwrite: bool = False, show: bool = False):
+    def __init__(self, out_dir: Path, plan: LongPathPlan | None, job: dict, overwrite: bool = False,
+                 show: bool = False):
         self.root, self.plan, self.overwrite, self.show = Path(out_dir) / PARTIAL_FOLDER, plan, overwrite, show
-        self.job = {"format": 1, "plan": hashlib.sha256(json_text(plan.to_dict(), sort_keys=True).encode()
-                                                          ).hexdigest()[:16], **job}
+        self.job = {"format": 1, **job}
         self.runs: dict[int, PartialRun] = {}
         self.current: list[int] = []  # the scenes being sampled (batch)
         self.written = False  # a scene of the job is written (the same command would refuse it)
 
     def fingerprint(self, scene: Scene, batch: list[str]) -> dict:
-        return {**self.job, "input": tensor_digest(scene.image), "seed": scene.seed,
-                "batch": batch if len(batch) > 1 else None}
+        return {**self.job, **scene.settings, "plan": plan_digest(self._plan_of(scene)),
+                "input": tensor_digest(scene.image), "seed": scene.seed, "batch": batch if len(batch) > 1 else None}
+
+    def _plan_of(self, scene: Scene) -> LongPathPlan:
+        plan = scene.plan or self.plan
+        if plan is None:
+            raise ValueError(f"scene {scene.name!r} has no plan and the job none for every scene")
+        return plan
 
     def check(self, scenes: dict[int, Scene], batch_size: int) -> tuple[list[int], dict[int, ValueError]]:
         """``(scenes to sample, in order; {scene: why its state is refused}``): a state made with other settings
@@ -241,7 +256,7 @@ class PartialRuns:
                 batch = ready[k:k + batch_size]
                 for i in batch:
                     run = PartialRun(self.root / scenes[i].name, self.fingerprint(scenes[i], [scenes[j].name for j in batch]),
-                                     self.plan)
+                                     self._plan_of(scenes[i]))
                     self.runs[i] = run
                     if (why := self._refusal(run)) is not None:
                         new[i] = ValueError(why)
@@ -259,8 +274,8 @@ class PartialRuns:
         else:
             if found is None or not found[0]:
                 return None
-            done = windows_done(self.plan, found[1])
-            problem = (f"{run.folder} holds {done} of {len(self.plan.windows)} windows of an interrupted run "
+            done = windows_done(run.plan, found[1])
+            problem = (f"{run.folder} holds {done} of {len(run.plan.windows)} windows of an interrupted run "
                        f"with other settings: {'; '.join(found[0])}")
         if self.overwrite:
             v.warn(f"{problem}; discarded ({v.arg('overwrite')})")
@@ -280,10 +295,11 @@ class PartialRuns:
         from ..utils.progress import progress_write
 
         for i in ready if self.show else ():
-            if (found := self.runs[i].differences()) is not None:
-                progress_write(f"genxd: long path: continuing {self.runs[i].folder.name} from the "
-                               f"{windows_done(self.plan, found[1])} of {len(self.plan.windows)} windows kept in "
-                               f"{self.runs[i].folder}")
+            run = self.runs[i]
+            if (found := run.differences()) is not None:
+                progress_write(f"genxd: long path: continuing {run.folder.name} from the "
+                               f"{windows_done(run.plan, found[1])} of {len(run.plan.windows)} windows kept in "
+                               f"{run.folder}")
 
     def batch(self, idx: Sequence[int]) -> BatchState:
         """The states of the scenes ``idx`` (sampled together, now)."""
@@ -314,14 +330,14 @@ class PartialRuns:
             return None
         run = runs[0]
         names = ", ".join(r.folder.name for r in runs)
-        frames = f"{int(run.known.sum())} of {self.plan.num_frames} frames"
+        frames = f"{int(run.known.sum())} of {run.plan.num_frames} frames"
         skip = self.written and not self.overwrite
         command = rerun_command(("--skip-existing",) if skip else ())
         if command is not None:
             how = f"to continue, run: {command}"
         else:
             how = f"to continue, make the same call again{' with skip_existing=True' if skip else ''}"
-        return (f"kept {run.windows_done()} of {len(self.plan.windows)} windows ({frames}) of {names} in "
+        return (f"kept {run.windows_done()} of {len(run.plan.windows)} windows ({frames}) of {names} in "
                 f"{self.root}; {how}")
 
 
