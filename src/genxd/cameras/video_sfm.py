@@ -278,10 +278,13 @@ def _stderr_silenced():
 
 
 def _bundle_adjust(reconstruction, pycolmap) -> None:
+    from ..curation.sfm import MAPPER_THREADS
+
     options = pycolmap.BundleAdjustmentOptions()
     options.refine_focal_length = options.refine_principal_point = options.refine_extra_params = False
     options.print_summary = False
     options.ceres.solver_options.max_num_iterations = 500
+    options.ceres.solver_options.num_threads = MAPPER_THREADS  # as SfM's mappers: the poses must not depend on it
     with _stderr_silenced():
         pycolmap.bundle_adjustment(reconstruction, options)
 

@@ -322,15 +322,21 @@ def _klt_database(
 
 #: Mappers of :func:`run_sfm` ("auto": incremental, then global when incremental fails).
 MAPPERS = ("incremental", "global", "auto")
+#: Threads of the mappers, whatever ``num_threads`` says: on several threads their cameras changed from run to run
+#: and with the thread count, not only in the last digits (a 12-frame 96-px clip: focal length 94.26 or 94.19 px,
+#: poses 0.04 apart), so a dataset depended on the machine that curated it (docs/curation.md, "Same input, same
+#: result"). Feature extraction and pairing keep ``num_threads``: their results do not depend on it.
+MAPPER_THREADS = 1
 
 
 def incremental_options(num_threads: int, seed: int, focal: float | None):
     """``pycolmap.IncrementalPipelineOptions`` for video frames (small baselines, forward motion, few features on
-    small frames): seeded, no structure-less registration, intrinsics fixed when the focal length is known."""
+    small frames): seeded, no structure-less registration, intrinsics fixed when the focal length is known; on
+    :data:`MAPPER_THREADS` threads (``num_threads`` is not used: the cameras would depend on it)."""
     pycolmap = load_pycolmap()
 
     options = pycolmap.IncrementalPipelineOptions()
-    options.num_threads = num_threads
+    options.num_threads = MAPPER_THREADS
     options.random_seed = seed
     options.multiple_models = True
     options.min_model_size = 3
@@ -348,15 +354,16 @@ def incremental_options(num_threads: int, seed: int, focal: float | None):
 
 
 def _global_options(num_threads: int, seed: int, focal: float | None):
-    """``pycolmap.GlobalPipelineOptions`` (GLOMAP) on the CPU; intrinsics fixed when the focal length is known."""
+    """``pycolmap.GlobalPipelineOptions`` (GLOMAP) on the CPU; intrinsics fixed when the focal length is known; on
+    :data:`MAPPER_THREADS` threads (``num_threads`` is not used: the cameras would depend on it)."""
     pycolmap = load_pycolmap()
 
     options = pycolmap.GlobalPipelineOptions()
-    options.num_threads = num_threads
+    options.num_threads = MAPPER_THREADS
     options.random_seed = seed
     options.multiple_models = True
     options.min_model_size = 3
-    options.mapper.num_threads = num_threads
+    options.mapper.num_threads = MAPPER_THREADS
     options.mapper.random_seed = seed
     options.mapper.rotation_averaging.random_seed = seed
     options.mapper.global_positioning.random_seed = seed
