@@ -26,7 +26,7 @@ from genxd.cameras.from_video import (
     rotation_only_cameras,
     write_video_path,
 )
-from genxd.cameras.clip_cameras import FOCAL_ADVICE
+from genxd.cameras.clip_cameras import clip_advice
 from genxd.cli import app
 
 runner = CliRunner()
@@ -161,7 +161,7 @@ def test_a_turning_fit_whose_focal_length_is_at_the_end_of_the_search_is_warned_
     warnings = [w for w in cams.report["warnings"] if "focal length could not be estimated" in w]
     assert len(warnings) == 1 and "at an end of the range searched (0.3-4" in warnings[0], cams.report["warnings"]
     assert cams.method == "rotation-only" and cams.report["focal_at_search_end"]
-    assert warnings[0].endswith(FOCAL_ADVICE)  # generate words it for its own callers (clip_warnings_for_generate)
+    assert warnings[0].endswith(clip_advice().focal)  # each caller words its own advice (ClipAdvice)
 
 
 def test_recover_recognises_a_turning_camera_before_sfm(tmp_path):

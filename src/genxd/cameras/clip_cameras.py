@@ -434,7 +434,7 @@ def _cameras_from_sfm(frames_at: Path, clip: Path, focal: float | None, features
                 f"the camera only turns, and its focal length could not be estimated: the best fit, fx/W = "
                 f"{rot['focal']:.3g}, is at an end of the range searched ({lo:g}-{hi:g}; a flat scene such as a photo "
                 f"or a poster, or a very long or wide lens), so the turn ({angular_length(rot['c2w']):.1f} degrees) may "
-                f"be far off{FOCAL_ADVICE}")
+                f"be far off{advice.focal}")
         K = intrinsics_from_focal(rot["focal"], rot["focal"] * width / height).double().expand(n, 3, 3).clone()
         return ClipCameras(rot["c2w"], K, height, width, list(range(n)), n, times, None, rot["method"],
                            rot["focal_known"], report)
