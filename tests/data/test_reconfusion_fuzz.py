@@ -5,6 +5,7 @@ target finds nothing."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ import torch
 
 from genxd.cameras import trajectories
 from genxd.data.reconfusion import load_reconfusion, load_reconfusion_scene, write_reconfusion_scene
+from genxd.utils.json_text import json_text
 from genxd.reconstruction.views import load_views, reconfusion_split
 from tests.helpers import assert_fuzz_finds_nothing
 
@@ -91,3 +93,24 @@ def test_valid_scenes_still_read(scene_file):
 
 def test_fuzzing_the_scenes_finds_nothing(tmp_path):
     assert_fuzz_finds_nothing("reconfusion-scene", 40, tmp_path)
+
+
+@pytest.mark.parametrize("name", ["../outside.torch", "sub/../../outside.torch", "ABSOLUTE"])
+def test_an_index_naming_a_file_outside_its_folder_is_refused_for_reading_and_writing(scene_file, name):
+    # was: write_reconfusion_scene(..., overwrite=True) saved the scene where a downloaded index.json pointed
+    # (beside the folder, or any absolute path), and ReconFusionDataset read a torch file from there
+    from genxd.data.datasets.reconfusion import ReconFusionDataset
+
+    root = scene_file.parent
+    target = root.parent / "outside.torch"
+    name = str(target) if name == "ABSOLUTE" else name
+    target.write_bytes(scene_file.read_bytes())  # a readable scene there: reading it would succeed
+    before = target.read_bytes()
+    (root / "index.json").write_text(json_text({"scene_a": name}))
+    for attempt in (lambda: load_reconfusion(root),
+                    lambda: ReconFusionDataset(root, num_frames=2, height=8),
+                    lambda: write_reconfusion_scene(root, "scene_a", torch.rand(6, 3, 8, 12), *trajectories.orbit(num_frames=6),
+                                                    {3: ([0, 2, 4], [1, 3, 5])}, overwrite=True)):
+        with pytest.raises(ValueError, match=f"index.json: .*{re.escape(name)!s}.*(outside|absolute)"):
+            attempt()
+    assert target.read_bytes() == before

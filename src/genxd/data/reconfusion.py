@@ -170,7 +170,8 @@ def _safe_file_name(key: str) -> str:
 
 
 def read_reconfusion_index(root: str | os.PathLike) -> dict[str, str]:
-    """``index.json`` of a ReconFusion folder: ``{key: torch file name}``."""
+    """``index.json`` of a ReconFusion folder: ``{key: torch file name}``; a ValueError naming it when a name is
+    absolute or leaves ``root`` (a scene is read from, and written to with overwrite, only inside it)."""
     root = Path(root)
     index_path = root / INDEX_FILE
     if not index_path.is_file():
@@ -178,6 +179,8 @@ def read_reconfusion_index(root: str | os.PathLike) -> dict[str, str]:
     index = read_json(index_path)
     if not isinstance(index, dict) or not all(isinstance(v, str) for v in index.values()):
         raise ValueError(f"{index_path}: expected a JSON object mapping scene keys to torch file names")
+    for name in index.values():  # a downloaded index naming ../x or /x: read from, or written to by overwrite
+        path_inside(root, name, index_path)
     return {str(k): v for k, v in index.items()}
 
 
