@@ -9,6 +9,8 @@ Invalid argument`` when a frame was read.
 
 from __future__ import annotations
 
+import json
+import re
 import struct
 import zipfile
 from pathlib import Path
@@ -69,3 +71,34 @@ def test_the_fuzzer_finds_nothing_in_the_training_data_readers(tmp_path):
     for name in ("camvid-folder", "camvid-zip", "multiview-folder"):
         counts = assert_fuzz_finds_nothing(name, 40, tmp_path)
         assert counts["ok"] > 0 and counts["clear"] > 0, counts
+
+
+@pytest.mark.parametrize("where", ["../outside.png", "ABSOLUTE"])
+def test_a_transforms_json_listing_an_image_outside_its_scene_is_refused(tmp_path, where):
+    # was: MultiViewDataset read whatever file a downloaded transforms.json named (../x, /home/u/x) into training
+    # batches; genxd reconstruct refused the same file
+    from genxd.data.datasets import MultiViewDataset
+
+    write_clip(make_clip(3, "3d", 4, 24, 32, camera="orbit"), tmp_path, "scene", "folder")
+    scene = tmp_path / "scene"
+    outside = tmp_path / "outside.png"
+    (scene / "images" / "frame_00001.png").rename(outside)  # a readable image there: reading it would succeed
+    where = str(outside) if where == "ABSOLUTE" else where
+    transforms = json.loads((scene / "transforms.json").read_text())
+    transforms["frames"][0]["file_path"] = where
+    (scene / "transforms.json").write_text(json.dumps(transforms))
+    with pytest.raises(ValueError, match=f"transforms.json: file path '{re.escape(where)}' (is absolute|points outside)"):
+        MultiViewDataset(scene, num_frames=2, height=16)
+
+
+def test_a_colmap_model_naming_an_image_outside_its_images_folder_is_refused(samples, tmp_path):
+    from genxd.cameras import read_colmap_model, write_colmap_model
+    from genxd.data.datasets import MultiViewDataset
+
+    scene = _copy(samples, tmp_path / "camvid") / "video0"
+    model = read_colmap_model(scene / "0")
+    names = ["../../outside.jpg", *model.image_names[1:]]
+    (scene / "images" / model.image_names[0]).rename(tmp_path / "outside.jpg")
+    write_colmap_model(scene / "0", model.c2w, model.K, model.heights, model.widths, names)
+    with pytest.raises(ValueError, match=r"0: file path '\.\./\.\./outside\.jpg' points outside"):
+        MultiViewDataset(scene, num_frames=2, height=16)
