@@ -305,3 +305,15 @@ def test_atomic_dir_refuses_the_working_folder_and_folders_above_it(tmp_path, mo
     with atomic_dir("new") as tmp:  # a folder inside the working folder is fine
         (tmp / "x.txt").write_text("x")
     assert (tmp_path / "a" / "b" / "new" / "x.txt").read_text() == "x"
+
+
+@pytest.mark.parametrize("text, says", [
+    ("[1" + "0" * 5000 + "]", "a number of more than 4300 digits"),  # was: Python's 'Exceeds the limit ... use
+    ("[" * 100_000 + "]" * 100_000, "JSON nested too deeply"),  # sys.set_int_max_str_digits()', no file named
+], ids=["huge-integer", "deep-nesting"])
+def test_a_json_file_python_cannot_take_is_one_error_naming_it(tmp_path, text, says):
+    path = tmp_path / "cam.json"
+    path.write_text(text)
+    with pytest.raises(ValueError, match=f"^{path}: {says}") as info:
+        io.read_json(path, "a camera file")
+    assert "set_int_max_str_digits" not in str(info.value)

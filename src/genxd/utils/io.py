@@ -44,6 +44,7 @@ import re
 import secrets
 import shutil
 import socket
+import sys
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -519,6 +520,9 @@ def read_json(path: str | os.PathLike, expected: str = "a JSON file") -> Any:
         ) from None
     except RecursionError:
         raise ValueError(f"{path}: JSON nested too deeply (expected {expected})") from None
+    except ValueError:  # Python's limit on integer digits (its message advises sys.set_int_max_str_digits)
+        raise ValueError(f"{path}: a number of more than {sys.get_int_max_str_digits()} digits (expected "
+                         f"{expected})") from None
 
 
 def read_json_object(path: str | os.PathLike) -> dict:
