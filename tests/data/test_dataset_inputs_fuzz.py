@@ -102,3 +102,13 @@ def test_a_colmap_model_naming_an_image_outside_its_images_folder_is_refused(sam
     write_colmap_model(scene / "0", model.c2w, model.K, model.heights, model.widths, names)
     with pytest.raises(ValueError, match=r"0: file path '\.\./\.\./outside\.jpg' points outside"):
         MultiViewDataset(scene, num_frames=2, height=16)
+
+
+@pytest.mark.parametrize("text", ["[" * 100_000 + "]" * 100_000, "{\"kind\": 1" + "0" * 5000 + "}"],
+                         ids=["deep-nesting", "huge-integer"])
+def test_a_meta_json_python_cannot_parse_names_the_sample(samples, tmp_path, text):
+    # was: RecursionError's traceback from the data loader, or Python's 'Exceeds the limit (4300 digits)'
+    root = _copy(samples, tmp_path / "camvid")
+    (root / "video0" / "meta.json").write_text(text)
+    with pytest.raises(ValueError, match="video0: meta.json is not valid JSON"):
+        CamVidDataset(root, num_frames=2, height=16)[0]

@@ -177,8 +177,9 @@ class CamVidDataset(_ClipDataset):
                     meta = json.loads((v.folder / "meta.json").read_text())
                 elif v.archive is not None and v.prefix + "meta.json" in v.archive:
                     meta = json.loads(v.archive.read(v.prefix + "meta.json"))
-            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-                raise ValueError(f"{v.name}: meta.json is not valid JSON ({exc})") from None
+            except (ValueError, RecursionError) as exc:  # not JSON or UTF-8; nested too deeply; a 4300-digit number
+                detail = "nested too deeply" if isinstance(exc, RecursionError) else str(exc).split(";")[0]
+                raise ValueError(f"{v.name}: meta.json is not valid JSON ({detail})") from None
             self._meta_cache[scene] = meta if isinstance(meta, dict) else {}
         return self._meta_cache[scene]
 
