@@ -317,3 +317,14 @@ def test_a_json_file_python_cannot_take_is_one_error_naming_it(tmp_path, text, s
     with pytest.raises(ValueError, match=f"^{path}: {says}") as info:
         io.read_json(path, "a camera file")
     assert "set_int_max_str_digits" not in str(info.value)
+
+
+def test_a_json_file_too_large_to_parse_is_refused_before_it_is_read(tmp_path, monkeypatch):
+    # was: read whole and parsed (~40 times its size in memory: a 2 GB camera file exhausted the memory);
+    # the file is sparse (no disk used), and reading it is made to fail so that only the size is looked at
+    path = tmp_path / "cameras.json"
+    with open(path, "wb") as f:
+        f.truncate(64 * 2**20 + 1)  # io.MAX_JSON_BYTES + 1
+    monkeypatch.setattr(Path, "read_bytes", lambda self: pytest.fail(f"{self} was read"))
+    with pytest.raises(ValueError, match=rf"^{path}: a JSON file of 64 MiB; at most 64 MiB are read \(expected a camera"):
+        io.read_json(path, "a camera file")

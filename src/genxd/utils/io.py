@@ -499,12 +499,22 @@ def out_of_space(exc: BaseException, path: str | os.PathLike | None = None) -> i
     return errno.ENOSPC if path is not None and disk_full(path) else None
 
 
+#: Largest JSON file :func:`read_json` parses: Python's objects take about 40 times a file's bytes (a 32 MB list of a
+#: million w2c matrices: 1.2 GB and 14 s), so a 2 GB camera file would exhaust the memory before any check ran.
+#: Camera files, configs, indexes and records genxd reads are far smaller (a 10,000-frame transforms.json: ~3 MB).
+MAX_JSON_BYTES = 64 * 2**20
+
+
 def read_json(path: str | os.PathLike, expected: str = "a JSON file") -> Any:
     """Parse a JSON file; FileNotFoundError when it is missing, a ValueError naming the file when it is empty,
-    not UTF-8 text, not JSON or nested too deeply. ``expected`` says what the file should be (used in the
-    messages), e.g. "a camera JSON"."""
+    larger than :data:`MAX_JSON_BYTES`, not UTF-8 text, not JSON or nested too deeply. ``expected`` says what
+    the file should be (used in the messages), e.g. "a camera JSON"."""
     path = Path(path)
     require_file(path)
+    size = path.stat().st_size
+    if size > MAX_JSON_BYTES:
+        raise ValueError(f"{path}: a JSON file of {size / 2**20:.0f} MiB; at most {MAX_JSON_BYTES // 2**20} MiB "
+                         f"are read (expected {expected})")
     data = path.read_bytes()
     if not data.strip():
         raise ValueError(f"{path}: empty file (expected {expected})")
