@@ -74,3 +74,19 @@ def test_valid_presets_still_read(tmp_path):
 
 def test_fuzzing_the_presets_finds_nothing(tmp_path):
     assert_fuzz_finds_nothing("train-config", 40, tmp_path)
+
+
+def _alias_bomb(levels: int) -> str:
+    """A YAML list that aliases expand to 10**levels strings (a 'billion laughs' with levels 9), in a few lines."""
+    items = ['&l0 ["x","x","x","x","x","x","x","x","x","x"]']
+    items += [f"&l{i} [{', '.join([f'*l{i - 1}'] * 10)}]" for i in range(1, levels)]
+    return "[" + ", ".join(items) + "]"
+
+
+def test_a_preset_whose_aliases_expand_to_millions_of_values_is_refused(tmp_path):
+    # was: with levels 9 (a 1 kB file), `genxd train preset.yaml` never answered (the error's repr of the value
+    # grew towards 10**9 items until the memory ran out); levels 6 made a 5 MB error line
+    path = _preset(tmp_path, "  max_steps: 1000", f"  max_steps: {_alias_bomb(6)}")
+    with pytest.raises(ValueError, match="preset.yaml: .*more than 100000 values.*aliases") as info:
+        load_config(path)
+    assert len(str(info.value)) < 500

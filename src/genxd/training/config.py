@@ -406,6 +406,27 @@ def _merge(base: Any, over: Any) -> Any:
     return copy.deepcopy(over)
 
 
+#: Most values (mappings, lists and scalars, each alias counted as what it repeats) a YAML preset may expand to: a
+#: few lines of aliases that repeat aliases expand to billions, which printing or copying the config never finishes.
+MAX_CONFIG_VALUES = 100_000
+
+
+def _expands_beyond(data: Any, limit: int) -> bool:
+    """Whether ``data`` holds more than ``limit`` values with shared (aliased) parts counted every time they
+    occur; stops counting at ``limit``."""
+    stack, count = [data], 0
+    while stack:
+        item = stack.pop()
+        count += 1
+        if count > limit:
+            return True
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
 def load_yaml_with_bases(path: str | os.PathLike, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
     """Read a YAML preset, resolving ``base:`` (a path relative to the file, or a list of them)."""
     path = Path(path)
@@ -424,6 +445,9 @@ def load_yaml_with_bases(path: str | os.PathLike, _seen: tuple[Path, ...] = ()) 
         raise ValueError(f"{path}: invalid YAML ({exc})") from None
     if not isinstance(data, dict):
         raise ValueError(f"{path}: a config must be a YAML mapping")
+    if _expands_beyond(data, MAX_CONFIG_VALUES):
+        raise ValueError(f"{path}: expands to more than {MAX_CONFIG_VALUES} values (YAML aliases repeating "
+                         "others?); a preset holds a few hundred")
     bases = data.pop("base", None)
     merged: dict[str, Any] = {}
     if bases is not None and not isinstance(bases, (str, list)):
