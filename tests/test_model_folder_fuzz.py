@@ -164,3 +164,27 @@ def test_a_block_without_layers_and_a_fractional_frame_count_name_the_config(fol
     _set(folder / "unet" / "config.json", "num_frames", "1.5")
     with pytest.raises(ValueError, match=r"unet/config.json: num_frames must be a positive whole number"):
         model_info(folder)
+
+
+@pytest.mark.parametrize("component, key, value", [
+    ("unet", "layers_per_block", 16),  # was: 16 layers of 16 transformer layers each built for 33 s (1 GB), then
+    ("unet", "transformer_layers_per_block", 64),  # 'holds no weight'; 64 x 64 for 60 s, 256 x 256 past 120 s
+    ("vae", "layers_per_block", 200),
+    ("unet", "block_out_channels", [65536, 65536, 65536]),  # was: a 68 GB allocation asked of the allocator
+    ("vae", "down_block_types", ["DownEncoderBlock2D"] * 4),
+])
+def test_a_config_asking_for_more_than_its_weights_hold_is_refused_before_the_network_is_built(folder, component,
+                                                                                            key, value):
+    path = _set(folder / component / "config.json", key, value)
+    if key == "layers_per_block" and component == "unet":
+        _set(path, "transformer_layers_per_block", 16)
+    import diffusers
+
+    def built(*args, **kwargs):  # the refusal comes from the config and the weights file's header alone
+        raise AssertionError("the network was built")
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(diffusers.ConfigMixin, "from_config", classmethod(built))
+        with pytest.raises(ValueError, match=rf"{component}/config.json: {key} = .* (more than|no weight).*"
+                                             rf"diffusion_pytorch_model.safetensors"):
+            load_model(folder, device="cpu", dtype="fp32")

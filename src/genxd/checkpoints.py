@@ -22,6 +22,7 @@ from typing import Any, Iterator
 import torch
 
 from . import validation as v
+from .config_weights import check_config_fits_weights
 from .utils.io import read_json
 from .utils.library_logs import genxd_reports_float16_on_cpu, genxd_reports_missing_weights
 from .validation import arg, check
@@ -301,6 +302,7 @@ def _check_component(folder: Path, config_name: str, weights_name: str | None, w
         pickled = folder / "diffusion_pytorch_model.bin"
         why = f" ({pickled.name} is there: genxd reads safetensors weights only)" if pickled.is_file() else ""
         raise FileNotFoundError(f"{folder / weights_name}: no such file{why}")
+    check_config_fits_weights(config_path, config, folder / weights_name)  # before diffusers builds the network
 
 
 def _check_component_files(path: Path) -> None:
