@@ -15,6 +15,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+from .utils.paths import path_inside
+
 __all__ = ["check_config_fits_weights"]
 
 #: config key -> the numbered modules in the weights' names that it counts (per block, or in all)
@@ -23,20 +25,25 @@ _COUNTED = {"layers_per_block": "resnets", "transformer_layers_per_block": "tran
 _NUMBERED = re.compile(r"(?:^|\.)(resnets|transformer_blocks|down_blocks|up_blocks)\.(\d+)\.")
 
 
-def _header(weights: Path) -> tuple[list[str], set[int] | None] | None:
-    """The weight names and every dimension of the weights (None for a sharded index, which lists no shapes);
-    None when the header cannot be read (the loader then says what is wrong with the file)."""
+def _header(weights: Path) -> tuple[list[str], set[int]] | None:
+    """The weight names and every dimension of the weights (of every shard a ``.index.json`` lists); None when a
+    header cannot be read (the loader then says what is wrong with the file)."""
+    from safetensors import safe_open
+
     try:
         if weights.name.endswith(".index.json"):
-            names = list(json.loads(weights.read_text()).get("weight_map", {}))
-            return names, None
-        from safetensors import safe_open
-
-        with safe_open(str(weights), "pt") as f:
-            names = list(f.keys())
-            dims = {int(d) for name in names for d in f.get_slice(name).get_shape()}
+            shards = sorted(set(json.loads(weights.read_text())["weight_map"].values()))
+            files = [path_inside(weights.parent, shard, weights) for shard in shards]
+        else:
+            files = [weights]
+        names, dims = [], set()
+        for file in files:
+            with safe_open(str(file), "pt") as f:
+                keys = list(f.keys())
+                dims.update(int(d) for name in keys for d in f.get_slice(name).get_shape())
+            names += keys
         return names, dims
-    except Exception:  # noqa: BLE001 - a damaged file: left to the loader's own, named, refusal
+    except Exception:  # noqa: BLE001 - a damaged file or index: left to the loader's own, named, refusal
         return None
 
 
@@ -73,7 +80,7 @@ def check_config_fits_weights(config_path: Path, config: dict, weights: Path) ->
             raise ValueError(f"{config_path}: {key} = {value!r} asks for more than {weights} holds (its weights "
                              f"number {held.get(kind, 0)} {kind}); the config does not fit its weights")
     channels = _whole_numbers(config.get("block_out_channels"))
-    missing = [c for c in channels if dims is not None and c not in dims]
+    missing = [c for c in channels if c > 0 and c not in dims]  # 0: the builder's own error
     if missing:
         raise ValueError(f"{config_path}: block_out_channels = {config['block_out_channels']!r}: no weight in "
                          f"{weights} has {missing[0]} channels; the config does not fit its weights")

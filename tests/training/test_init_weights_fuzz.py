@@ -82,7 +82,13 @@ def test_a_damaged_or_nan_shard_names_it(svd_folder, tmp_path):
     (lambda c: c.update(up_block_types=[[1, 2], "x"]), "cannot build a GenXD UNet from this Stable Video Diffusion"),
     (lambda c: c.pop("block_out_channels"), "cannot build a GenXD UNet from this Stable Video Diffusion"),
     (lambda c: c.update(layers_per_block=2**62), "layers_per_block = 4611686018427387904 is beyond any model"),
-], ids=["zero-channels", "list-as-block-type", "no-channels", "huge-layer-count"])
+    # was: built with 64 x 64 layers per block (the weights number 3 resnets and 1 transformer layer) before
+    # their conversion failed
+    (lambda c: c.update(layers_per_block=64, transformer_layers_per_block=64), "layers_per_block = 64 asks for "
+     "more than .*diffusion_pytorch_model.safetensors.index.json holds"),
+    (lambda c: c.update(block_out_channels=[32, 65536]), r"block_out_channels = \[32, 65536\]: no weight in"),
+], ids=["zero-channels", "list-as-block-type", "no-channels", "huge-layer-count", "more-layers-than-weights",
+        "channels-no-weight-has"])
 def test_an_svd_config_the_unet_cannot_be_built_from(svd_folder, tmp_path, change, says):
     folder = _svd(svd_folder, tmp_path)
     config = folder / "unet" / "config.json"

@@ -29,6 +29,7 @@ from diffusers import AutoencoderKLTemporalDecoder, EulerDiscreteScheduler
 
 from ..checkpoint_folders import resolve_latest
 from ..checkpoints import check_config_sizes, load_component
+from ..config_weights import check_config_fits_weights
 from ..models import CONDITIONED_IN_CHANNELS, UNetMVTemporalConditionModel
 from ..utils.io import read_json
 from ..utils.messages import first_line
@@ -137,6 +138,7 @@ def load_svd_state_dict(folder: str | os.PathLike) -> tuple[dict[str, Any], dict
         path = unet_dir / name
         if not path.is_file():
             continue
+        check_config_fits_weights(unet_dir / "config.json", config, path)  # before the network is built
         if name.endswith(".index.json"):
             index = read_json(path, "a safetensors index")
             weight_map = index.get("weight_map") if isinstance(index, dict) else None
