@@ -167,3 +167,27 @@ def test_bad_files_raise_value_error(tmp_path) -> None:
     np.savez(tmp_path / "motion.npz", coefficients=np.zeros((3, 2, 3)))
     with pytest.raises(ValueError, match="not a genxd motion file"):
         load_motion(tmp_path / "motion.npz", load_ply(tmp_path / "scene.ply"))
+
+
+@pytest.mark.parametrize("key, shape", [("coefficients", (300, 4_000, 3)), ("poly_degree", (2_000_000,)),
+                                        ("time_centers", (5_000_000,))])
+def test_a_motion_array_of_another_size_is_refused_from_its_header(tmp_path, monkeypatch, key, shape) -> None:
+    """A motion.npz is a zip: a few MB of compressed zeros claiming 14 GB of coefficients (here 14 MB: the check is that
+    it is not read) were inflated whole before their shape was compared with the .ply's (eval-recon of a download)."""
+    model = _temporal_model()
+    save_ply(tmp_path / "scene.ply", model)
+    save_motion(tmp_path / "motion.npz", model)
+    with np.load(tmp_path / "motion.npz") as z:
+        arrays = {k: z[k] for k in z.files}
+    arrays[key] = np.zeros(shape, dtype=np.float32)
+    np.savez_compressed(tmp_path / "bomb.npz", **arrays)
+    read = np.lib.format.read_array
+
+    def read_small(fp, *args, **kwargs):  # every array read is counted: the large one must not be
+        array = read(fp, *args, **kwargs)
+        assert array.size < 10**6, f"an array of {array.shape} was read"
+        return array
+
+    monkeypatch.setattr(np.lib.format, "read_array", read_small)
+    with pytest.raises(ValueError, match=rf"bomb.npz: {key} (has|holds|have) .*shape"):
+        load_motion(tmp_path / "bomb.npz", load_ply(tmp_path / "scene.ply"))

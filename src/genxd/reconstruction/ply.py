@@ -28,6 +28,7 @@ import torch
 
 from ..utils.io import is_damaged_file_error
 from ..utils.json_text import json_text
+from ..utils.npz import npz_shape
 from ..utils.paths import require_file
 from .gaussians import GaussianModel, MotionBasis
 
@@ -192,11 +193,21 @@ def save_motion(path: str | os.PathLike, model: GaussianModel, times: list[float
 def load_motion(path: str | os.PathLike, model: GaussianModel) -> GaussianModel:
     """Attach ``motion.npz`` to a model read with :func:`load_ply`; returns the 4D model."""
     path = require_file(path)
+    G = model.num_gaussians
     try:
-        with np.load(path) as z:
+        with np.load(path) as z:  # every shape checked from its header first: a zip of zeros can claim gigabytes
+            for key in ("format", "poly_degree", "fourier_terms"):
+                if key in z and npz_shape(z, key) != ():
+                    raise ValueError(f"{path}: {key} holds an array of shape {npz_shape(z, key)}, expected one value")
             if "format" not in z or str(z["format"]) != MOTION_FORMAT:
                 raise ValueError(f"{path}: not a genxd motion file (expected format {MOTION_FORMAT!r})")
             basis = MotionBasis(int(z["poly_degree"]), int(z["fourier_terms"]))
+            expected = {"coefficients": (G, basis.num_functions, 3), "time_centers": (G,), "time_scales": (G,),
+                        "opacities": (G,)}
+            for key, shape in expected.items():
+                if key in z and npz_shape(z, key) != shape:
+                    raise ValueError(f"{path}: {key} has shape {npz_shape(z, key)}, expected {list(shape)} (for "
+                                     "this .ply)")
             coeffs = torch.from_numpy(np.asarray(z["coefficients"], dtype=np.float32))
             extra = {}
             if "time_centers" in z:
@@ -211,7 +222,6 @@ def load_motion(path: str | os.PathLike, model: GaussianModel) -> GaussianModel:
     bad = [k for k, t in [("coefficients", coeffs), *extra.items()] if not bool(torch.isfinite(t).all())]
     if bad:
         raise ValueError(f"{path}: {', '.join(bad)} hold NaN or infinite values")
-    G = model.num_gaussians
     bad_shape = [k for k, t in extra.items() if t.shape != (G,)]
     if bad_shape:
         key = {"time_log_scales": "time_scales"}.get(bad_shape[0], bad_shape[0])

@@ -1,0 +1,22 @@
+"""The arrays of an ``.npz`` file someone else made, sized from their headers before any data is read.
+
+``np.load(...)["name"]`` allocates the shape an array's header states and inflates its compressed data into it:
+a few megabytes of compressed zeros claiming gigabytes (an ``.npz`` is a zip) exhaust the memory before a reader
+can compare the shape with the one it expects. :func:`npz_shape` reads only the header.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["npz_shape"]
+
+
+def npz_shape(z: np.lib.npyio.NpzFile, name: str) -> tuple[int, ...]:
+    """The shape the header of ``z[name]`` states, without reading its data. KeyError when ``z`` has no such
+    array; ValueError when its header is damaged (as ``z[name]`` would raise)."""
+    with z.zip.open(f"{name}.npy") as f:
+        major, _ = np.lib.format.read_magic(f)
+        read = np.lib.format.read_array_header_1_0 if major == 1 else np.lib.format.read_array_header_2_0
+        shape, _, _ = read(f)
+    return tuple(int(n) for n in shape)
