@@ -129,3 +129,19 @@ def test_a_damaged_ground_truth_npz(tmp_path):
 
 def test_fuzzing_the_scene_folders_finds_nothing(tmp_path):
     assert_fuzz_finds_nothing("recon-folder", 60, tmp_path)
+
+
+def test_a_ground_truth_depth_of_another_size_is_not_read(tmp_path, monkeypatch):
+    # was: inflated whole before its shape was compared with the frames' (an .npz is a zip: a few MB of compressed
+    # zeros can claim gigabytes); such a depth is left out, as one of another size was, without reading it
+    scene = _scene(tmp_path, times=False)
+    np.savez_compressed(scene / "ground_truth.npz", depth=np.zeros((300, 120, 160), np.float32))
+    read = np.lib.format.read_array
+
+    def read_small(fp, *args, **kwargs):
+        array = read(fp, *args, **kwargs)
+        assert array.size < 10**6, f"an array of {array.shape} was read"
+        return array
+
+    monkeypatch.setattr(np.lib.format, "read_array", read_small)
+    assert load_views(scene).depths is None

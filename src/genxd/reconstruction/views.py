@@ -32,6 +32,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from genxd.utils.npz import npz_shape
 from genxd.utils.paths import path_inside, require_file
 from genxd.validation import arg, setting
 
@@ -248,7 +249,7 @@ def _ground_truth_depth(path: Path, shape: tuple[int, int, int]) -> Tensor | Non
 
     try:
         with np.load(path, allow_pickle=False) as gt:
-            if "depth" not in gt.files:
+            if "depth" not in gt.files or npz_shape(gt, "depth") != shape:  # from the header: a zip can claim GBs
                 return None
             depth = np.asarray(gt["depth"], dtype=np.float32)
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error, tokenize.TokenError) as exc:
