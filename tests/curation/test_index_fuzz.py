@@ -86,3 +86,9 @@ def test_a_good_meta_json_is_still_recovered(tmp_path):
 
 def test_fuzzing_the_resume_records_finds_nothing(tmp_path):
     assert_fuzz_finds_nothing("curate-index", 40, tmp_path)
+
+
+def test_a_line_holding_a_number_python_cannot_read_is_skipped(tmp_path):
+    # was: Python's unnamed 'Exceeds the limit (4300 digits) for integer string conversion' stopped genxd curate
+    out = _index(tmp_path / "out", json.dumps(OK), '{"video_id": "clip_b", "frames": 1' + "0" * 5000 + "}")
+    assert read_index(out) == [OK]

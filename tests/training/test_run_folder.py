@@ -263,3 +263,14 @@ def test_resume_latest_says_which_incomplete_checkpoints_it_skips(tmp_path):
     assert "resumed from" in res.output and (ckpts / "checkpoint-0000002" / "training_state.json").is_file()
     again = _train(TINY, out, "--resume", "latest", "training.max_steps=2")  # nothing incomplete now: no note
     assert again.exit_code == 0 and "incomplete" not in again.output, again.output
+
+
+def test_a_metrics_line_nested_too_deeply_is_kept_when_a_resumed_run_drops_its_later_rows(tmp_path):
+    # was: RecursionError's traceback when resuming in a run folder whose metrics.jsonl held such a line
+    from genxd.training.loop import _drop_rows_after
+
+    metrics = tmp_path / "metrics.jsonl"
+    deep = "[" * 100_000 + "]" * 100_000
+    metrics.write_text("\n".join([json.dumps({"step": 1}), deep, json.dumps({"step": 2})]) + "\n")
+    _drop_rows_after(metrics, 1)
+    assert metrics.read_text() == json.dumps({"step": 1}) + "\n" + deep + "\n"

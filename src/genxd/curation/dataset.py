@@ -114,7 +114,7 @@ def read_index(out_dir: str | os.PathLike) -> list[dict[str, Any]]:
                 continue
             try:
                 record = json.loads(line)
-            except (json.JSONDecodeError, RecursionError):
+            except (ValueError, RecursionError):  # not JSON, nested too deeply, a number of over 4300 digits
                 continue
             if isinstance(record, dict):
                 records.append(record)

@@ -551,7 +551,7 @@ def _drop_rows_after(metrics: Path, step: int) -> None:
     def logged_after(line: str) -> bool:
         try:
             row = json.loads(line)
-        except ValueError:
+        except (ValueError, RecursionError):  # not a row (a line nested too deeply is kept as it is, too)
             return False
         at = row.get("step") if isinstance(row, dict) else None
         return isinstance(at, int) and not isinstance(at, bool) and at > step
