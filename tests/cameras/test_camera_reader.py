@@ -218,3 +218,14 @@ def test_read_camera_path_names_a_path_that_is_none(bad, error, says):
     ``read_camera_path("")`` searched the current folder (found by the API audit)."""
     with pytest.raises(error, match=says):
         read_camera_path(bad)
+
+
+def test_a_curate_samples_meta_json_nested_too_deeply_leaves_the_frame_times_out(tmp_path):
+    # was: RecursionError's traceback from genxd generate --camera SAMPLE (the times are optional: an unreadable
+    # meta.json gives none, as invalid JSON did)
+    sample = tmp_path / "video0"
+    c2w, K = trajectories.orbit(num_frames=3)
+    write_colmap_model(sample / "0", c2w, K, 24, 32, [f"{i:05d}.jpg" for i in range(3)])
+    (sample / "meta.json").write_text("[" * 100_000 + "]" * 100_000)
+    path = read_camera_path(sample)
+    assert len(path.c2w) == 3 and path.times is None

@@ -328,3 +328,18 @@ def test_a_json_file_too_large_to_parse_is_refused_before_it_is_read(tmp_path, m
     monkeypatch.setattr(Path, "read_bytes", lambda self: pytest.fail(f"{self} was read"))
     with pytest.raises(ValueError, match=rf"^{path}: a JSON file of 64 MiB; at most 64 MiB are read \(expected a camera"):
         io.read_json(path, "a camera file")
+
+
+def test_optional_records_nested_too_deeply_read_as_not_said(tmp_path):
+    # was: RecursionError's traceback where an unreadable record means "not said" (an output folder's meta.json,
+    # a curated video's meta.json for its settings, a few-shot group's target_indices.json)
+    from genxd.curation.run_settings import recorded_settings
+    from genxd.reconstruction.extra_views import conditioning_views
+
+    deep = "[" * 100_000 + "]" * 100_000
+    for name in ("meta.json", "target_indices.json"):
+        (tmp_path / name).write_text(deep)
+    assert io.read_json_object(tmp_path / "meta.json") == {}
+    assert recorded_settings(None, tmp_path / "meta.json") is None
+    (tmp_path / "meta.json").write_text('{"context_index": [0]}')
+    assert conditioning_views(tmp_path) is None

@@ -83,7 +83,7 @@ def _curate_times(sample: Path, names: list[str]) -> torch.Tensor | None:
         meta = json.loads(meta_path.read_text())
         row = {f["name"]: k for k, f in enumerate(meta["frames"])}
         source = torch.tensor([float(f["source_index"]) for f in meta["frames"]], dtype=torch.float64)
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, RecursionError):  # RecursionError: JSON nested too deeply
         return None
     if not names or any(n not in row for n in names) or not bool(torch.isfinite(source).all()):
         return None

@@ -40,7 +40,7 @@ def recorded_settings(record: dict[str, Any] | None, meta_path: Path | None = No
         return None
     try:
         config = json.loads(meta_path.read_text()).get("config")
-    except (OSError, ValueError, AttributeError):
+    except (OSError, ValueError, AttributeError, RecursionError):  # RecursionError: JSON nested too deeply
         return None
     return result_settings(config) if isinstance(config, dict) else None
 

@@ -66,7 +66,7 @@ def _recorded_scene(folder: Path) -> str | None:
     """``meta.json``'s ``"scene"`` (a string), or None when absent or unreadable."""
     try:
         meta = json.loads((folder / "meta.json").read_text())
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return None
     scene = meta.get("scene") if isinstance(meta, dict) else None
     return scene if isinstance(scene, str) and scene else None
@@ -228,7 +228,7 @@ def conditioning_views(folder: str | os.PathLike) -> list[int] | None:
         return None
     try:
         sources = _int_list(json.loads((folder / "target_indices.json").read_text()))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return None
     if sources is None or any(not 0 <= s < len(sources) for s in slots):
         return None

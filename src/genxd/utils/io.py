@@ -540,7 +540,7 @@ def read_json_object(path: str | os.PathLike) -> dict:
     (for optional records such as an output folder's ``meta.json``, where absence means "not said")."""
     try:
         data = json.loads(Path(path).read_text())
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):  # RecursionError: JSON nested too deeply
         return {}
     return data if isinstance(data, dict) else {}
 
