@@ -229,3 +229,22 @@ def test_a_curate_samples_meta_json_nested_too_deeply_leaves_the_frame_times_out
     (sample / "meta.json").write_text("[" * 100_000 + "]" * 100_000)
     path = read_camera_path(sample)
     assert len(path.c2w) == 3 and path.times is None
+
+
+def test_a_transforms_json_whose_frame_image_claims_billions_of_pixels_is_one_error(tmp_path):
+    # was: PIL's DecompressionBombError traceback (genxd generate --camera), where the image was looked at only for
+    # its size (a transforms.json without w / h)
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    (tmp_path / "images").mkdir()
+    (tmp_path / "images" / "f0.png").write_bytes(
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 50000, 50000, 8, 2, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b""))
+    frame = {"file_path": "images/f0.png", "transform_matrix": torch.eye(4).tolist()}
+    (tmp_path / "transforms.json").write_text(json.dumps({"camera_angle_x": 0.8, "frames": [frame, frame]}))
+    with pytest.raises(ValueError, match=r"f0.png: .*exceeds limit.*give the image size \(w, h\)"):
+        read_camera_path(tmp_path / "transforms.json")
