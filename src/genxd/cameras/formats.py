@@ -333,7 +333,8 @@ def _image_size_from_file(json_dir: Path, file_path: str) -> tuple[int, int] | N
                 with Image.open(candidate) as im:
                     return im.height, im.width
             except Image.DecompressionBombError as exc:  # the header states billions of pixels
-                raise ValueError(f"{candidate}: {str(exc).rstrip('.')}; give the image size (w, h) in the camera file") from None
+                raise ValueError(f"{candidate}: {str(exc).rstrip('.')}; give the image size (w, h) in the camera "
+                                 "file") from None
             except (OSError, ValueError):
                 return None
     return None
