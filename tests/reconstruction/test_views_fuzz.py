@@ -145,3 +145,15 @@ def test_a_ground_truth_depth_of_another_size_is_not_read(tmp_path, monkeypatch)
 
     monkeypatch.setattr(np.lib.format, "read_array", read_small)
     assert load_views(scene).depths is None
+
+
+def test_a_depth_npy_whose_header_claims_terabytes_names_the_file(tmp_path):
+    # was: numpy allocated the 3.6 TiB the header states before finding 64 bytes of data: a MemoryError, which the
+    # command line reported as the machine's memory limit instead of a damaged depth file
+    import io
+
+    scene = _with_depth(tmp_path, np.ones((12, 16), np.float32))
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": "<f4", "fortran_order": False, "shape": (10**6, 10**6)})
+    (scene / "depth" / "1.npy").write_bytes(header.getvalue() + bytes(64))
+    _refused(scene, scene / "depth" / "1.npy", "cannot read depth map")

@@ -175,7 +175,8 @@ def _load_depth(path: Path, unit_scale: float, size: tuple[int, int]) -> Tensor:
     require_file(path, "no such depth file")
     try:
         if path.suffix == ".npy":
-            arr = np.load(path, allow_pickle=False).astype(np.float32)
+            # mapped, not read: a header claiming more than the file holds is a ValueError, not an allocation of it
+            arr = np.load(path, allow_pickle=False, mmap_mode="r").astype(np.float32)
         else:
             with open_image(path) as im:
                 arr = np.asarray(im).astype(np.float32) * unit_scale
