@@ -89,3 +89,12 @@ def test_corrupt_member_is_a_value_error_naming_archive_and_member(tmp_path, met
     with pytest.raises(ValueError, match=r"batch_2\.zip: member 'video0/images/00000\.jpg' is corrupt"):
         archive.extract(["video0/images/00000.jpg"], tmp_path / "out")
     assert not any((tmp_path / "out").rglob("00000.jpg"))
+
+
+@pytest.mark.parametrize("name", ["", "./"])
+def test_a_member_without_a_name_is_refused(tmp_path, name):
+    # was: zipfile's IndexError ('string index out of range' in ZipInfo.is_dir) from SafeZip, found by the
+    # reconfusion-scene fuzzer once scene files were checked as archives
+    path = _zip_of_copies(tmp_path / "a.zip", ["ok.txt", name], b"data")
+    with pytest.raises(ValueError, match="refused unsafe archive: member .* has an empty name"):
+        SafeZip(path)

@@ -72,6 +72,8 @@ def check_member_name(name: str) -> str:
     if norm.startswith("/") or (len(norm) >= 2 and norm[1] == ":") or norm.startswith("//"):
         raise ValueError(f"member {name!r} has an absolute path")
     parts = [p for p in PurePosixPath(norm).parts if p not in ("", ".")]
+    if not parts:  # "" or "./": zipfile's is_dir() fails on an empty name with an IndexError
+        raise ValueError(f"member {name!r} has an empty name")
     if any(p == ".." for p in parts):
         raise ValueError(f"member {name!r} escapes the archive folder ('..' in its path)")
     return "/".join(parts)
