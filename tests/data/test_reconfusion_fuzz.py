@@ -114,3 +114,21 @@ def test_an_index_naming_a_file_outside_its_folder_is_refused_for_reading_and_wr
         with pytest.raises(ValueError, match=f"index.json: .*{re.escape(name)!s}.*(outside|absolute)"):
             attempt()
     assert target.read_bytes() == before
+
+
+def test_a_scene_file_whose_records_are_compressed_zeros_is_refused_before_they_are_inflated(tmp_path, monkeypatch):
+    # was: torch.load inflates deflated records: a 200 kB .torch file held a 200 MB tensor (1000:1), so a few MB
+    # downloaded could claim gigabytes; the archive is now checked as SafeZip checks one (genxd.data.archive)
+    import zipfile
+
+    stored = tmp_path / "stored.torch"
+    torch.save([{"cameras": torch.zeros(5_000_000)}], stored)
+    root = tmp_path / "rf"
+    root.mkdir()
+    with zipfile.ZipFile(stored) as zin, zipfile.ZipFile(root / "scene_a.torch", "w") as zout:
+        for info in zin.infolist():
+            zout.writestr(info.filename, zin.read(info), compress_type=zipfile.ZIP_DEFLATED)
+    (root / "index.json").write_text(json_text({"scene_a": "scene_a.torch"}))
+    monkeypatch.setattr(torch, "load", lambda *a, **k: pytest.fail("torch.load was called"))
+    with pytest.raises(ValueError, match=r"scene_a.torch: .*compression ratio"):
+        load_reconfusion(root)
