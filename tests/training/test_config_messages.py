@@ -139,3 +139,30 @@ def test_loader_workers_are_capped_at_the_cpu_count(monkeypatch):
     monkeypatch.delattr(os, "sched_getaffinity", raising=False)
     monkeypatch.setattr(os, "cpu_count", lambda: 3)
     assert loader_workers(12) == 3
+
+
+def test_a_starting_folder_not_trained_yet_is_named_before_anything_starts(tmp_path, monkeypatch):
+    """``genxd train configs/small_genxd.yaml`` before the VAE run (docs/training.md's order) said only
+    'outputs/small_vae/checkpoints: no checkpoint-* folder to use as 'latest'', after 'starting a new run' and the
+    datasets (tens of seconds), without the setting that points there; now one line naming it, before the run's
+    folder is made."""
+    vae_run = tmp_path / "small_vae" / "checkpoints"
+    run = tmp_path / "run"
+    line = _error_line(_train([TINY, f"output_dir={run}", f"model.vae.pretrained={vae_run / 'latest'}"], monkeypatch))
+    assert line.startswith(f"model.vae.pretrained {vae_run / 'latest'}: {vae_run}: no checkpoint-* folder")
+    line = _error_line(_train([TINY, f"output_dir={run}", "model.init=genxd", f"model.pretrained={tmp_path / 'nope'}"],
+                              monkeypatch))
+    assert line == f"model.pretrained {tmp_path / 'nope'}: no such folder"
+    line = _error_line(_train([TINY.parent / "tiny_vae.yaml", f"output_dir={run}", f"vae.pretrained={vae_run / 'latest'}"],
+                              monkeypatch, command="train-vae"))
+    assert line.startswith(f"vae.pretrained {vae_run / 'latest'}: ")
+    assert not run.exists()
+
+
+def test_train_genxd_from_python_names_a_missing_starting_folder(tmp_path):
+    from genxd.training.trainer import train_genxd
+
+    cfg = load_config(TINY, [*QUIET, f"output_dir={tmp_path / 'run'}", f"model.scheduler={tmp_path / 'sched'}"])
+    with pytest.raises(FileNotFoundError, match=r"^model\.scheduler .*sched: no such folder$"):
+        train_genxd(cfg, cpu=True)
+    assert not (tmp_path / "run").exists()

@@ -28,11 +28,13 @@ def _run(kind: str, config: Path, overrides: list[str], resume: Optional[str], o
         typer.echo(yaml.safe_dump(config_to_dict(cfg), sort_keys=False), nl=False)
         return
     # before the trainer's imports (seconds): the same errors, at once
-    from genxd.training.checkpoint_files import existing_run_error, foreign_config_error, output_dir_error, resume_error
+    from genxd.training.checkpoint_files import (existing_run_error, foreign_config_error, output_dir_error,
+                                                 pretrained_error, resume_error)
 
     error = output_dir_error(cfg.output_dir) or resume_error(resume, overwrite)
     if error is None and resume is None and not overwrite:
         error = existing_run_error(cfg.output_dir) or foreign_config_error(cfg.output_dir, config)
+    error = error or pretrained_error(cfg)
     if error is not None:
         raise error
     if kind == "genxd":

@@ -11,7 +11,7 @@ from ..validation import arg, is_cli, overwrite_hint, setting
 
 __all__ = ["CHECKPOINT_PREFIX", "CONFIG_MARK", "list_checkpoints", "existing_run_error", "output_dir_error",
            "resume_error", "no_checkpoint_note", "foreign_config_error", "damaged_checkpoint_error",
-           "incomplete_checkpoints_note", "resume_setting"]
+           "incomplete_checkpoints_note", "resume_setting", "pretrained_error"]
 
 CHECKPOINT_PREFIX = "checkpoint-"
 #: The first line of the ``config.yaml`` a run writes in its folder: how a later run tells it from the user's own.
@@ -45,6 +45,32 @@ def existing_run_error(output_dir: str | os.PathLike) -> FileExistsError | None:
         return None
     return FileExistsError(f"{output_dir} already holds checkpoints (newest {existing[-1].name}); pass "
                            f"{resume_setting('latest')} to continue, or {_overwrite()} to start over")
+
+
+def pretrained_error(cfg: object) -> FileNotFoundError | None:
+    """The error for a config whose starting folders are not there, named as the config spells them: ``model.pretrained``
+    (``init: genxd`` / ``svd``), ``model.vae.pretrained`` and ``model.scheduler`` of ``genxd train``, ``vae.pretrained``
+    of ``genxd train-vae``. A ``RUN/checkpoints/latest`` of a run not trained yet (``small_genxd.yaml`` before
+    ``small_vae.yaml``) is the common case; else None. Checked before the run's folder, datasets or models are made."""
+    from ..checkpoint_folders import resolve_latest
+
+    model = getattr(cfg, "model", None)
+    if model is not None:
+        named = [("model.vae.pretrained", model.vae.pretrained), ("model.scheduler", model.scheduler)]
+        if model.init != "scratch":
+            named.insert(0, ("model.pretrained", model.pretrained))
+    else:
+        named = [("vae.pretrained", cfg.vae.pretrained)]  # type: ignore[attr-defined]
+    for name, value in named:
+        if not value:
+            continue
+        try:
+            folder = resolve_latest(value)
+        except FileNotFoundError as exc:
+            return FileNotFoundError(f"{name} {value}: {exc} (is that run trained yet?)")
+        if not folder.is_dir():
+            return FileNotFoundError(f"{name} {value}: no such folder")
+    return None
 
 
 def output_dir_error(output_dir: str | os.PathLike) -> NotADirectoryError | None:
