@@ -74,3 +74,22 @@ def assert_fuzz_finds_nothing(target: str, cases: int, tmp_path: Path, timeout: 
     bad = {k: v for k, v in result["counts"].items() if k in fuzz.BAD_OUTCOMES and v}
     assert not bad, (target, bad, result["findings"])
     return result["counts"]
+
+
+#: what :func:`another_run_writes_meanwhile` writes
+OTHER_RUNS_TEXT = "the other run's"
+
+
+def another_run_writes_meanwhile(monkeypatch: pytest.MonkeyPatch, owner: object, name: str, out: Path) -> None:
+    """Patch ``owner.name`` (``owner[name]`` of a dict: a step a command runs after its existing-output check) so
+    that, when called, another run first writes ``out`` (:data:`OTHER_RUNS_TEXT`): two runs writing one output."""
+    real = owner[name] if isinstance(owner, dict) else getattr(owner, name)
+
+    def meanwhile(*args, **kwargs):
+        Path(out).write_text(OTHER_RUNS_TEXT)
+        return real(*args, **kwargs)
+
+    if isinstance(owner, dict):
+        monkeypatch.setitem(owner, name, meanwhile)
+    else:
+        monkeypatch.setattr(owner, name, meanwhile)

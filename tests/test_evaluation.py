@@ -5,6 +5,7 @@ import torch
 
 from genxd.data.datasets import SyntheticDataset
 from genxd.evaluation import DEFAULT_EVAL_MOTION, evaluate, object_pixels
+from tests.helpers import OTHER_RUNS_TEXT, another_run_writes_meanwhile
 
 
 def test_object_pixels_grows_the_object_mask_and_ignores_the_background():
@@ -106,13 +107,7 @@ def test_a_report_another_run_wrote_meanwhile_is_kept_without_overwrite(tmp_path
     import genxd.evaluation_units as units
 
     out = tmp_path / "report.json"
-    real = units.report_units
-
-    def another_run_writes_meanwhile(report):
-        out.write_text("the other run's")
-        return real(report)
-
-    monkeypatch.setattr(units, "report_units", another_run_writes_meanwhile)
+    another_run_writes_meanwhile(monkeypatch, units, "report_units", out)
     with pytest.raises(FileExistsError, match="already exists|written by another run"):
         evaluate(None, num_scenes=1, steps=1, device="cpu", progress=False, modes=("3d-1view",), out=out)
-    assert out.read_text() == "the other run's"
+    assert out.read_text() == OTHER_RUNS_TEXT

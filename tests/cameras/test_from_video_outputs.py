@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from genxd.cameras import save_camera_json, trajectories
 from genxd.cameras.from_video import write_video_path
 from genxd.cli import app
+from tests.helpers import OTHER_RUNS_TEXT, another_run_writes_meanwhile
 
 
 def _cameras(path: Path) -> bytes:
@@ -61,26 +62,14 @@ def test_a_path_file_written_meanwhile_is_kept_without_overwrite(tmp_path, monke
 
     _cameras(tmp_path / "cams.json")
     out = tmp_path / "path.json"
-    real = from_video.recover_clip_cameras
-
-    def another_run_writes_meanwhile(*args, **kwargs):
-        out.write_text("the other run's")
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(from_video, "recover_clip_cameras", another_run_writes_meanwhile)
+    another_run_writes_meanwhile(monkeypatch, from_video, "recover_clip_cameras", out)
     with pytest.raises(FileExistsError, match="already exists|written by another run"):
         write_video_path(tmp_path / "cams.json", out, 4)
-    assert out.read_text() == "the other run's"
+    assert out.read_text() == OTHER_RUNS_TEXT
 
     from genxd.cameras import trajectories
 
-    real_orbit = trajectories.PRESETS["orbit"]
-
-    def orbit_meanwhile(*args, **kwargs):
-        (tmp_path / "made.json").write_text("the other run's")
-        return real_orbit(*args, **kwargs)
-
-    monkeypatch.setitem(trajectories.PRESETS, "orbit", orbit_meanwhile)
+    another_run_writes_meanwhile(monkeypatch, trajectories.PRESETS, "orbit", tmp_path / "made.json")
     res = CliRunner().invoke(app, ["trajectory", "make", "orbit", "-o", str(tmp_path / "made.json")])
     assert res.exit_code == 2 and ("already exists" in res.stderr or "written by another run" in res.stderr), res.output
-    assert (tmp_path / "made.json").read_text() == "the other run's"
+    assert (tmp_path / "made.json").read_text() == OTHER_RUNS_TEXT

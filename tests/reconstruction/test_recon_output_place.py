@@ -17,6 +17,7 @@ from genxd.cameras import trajectories
 from genxd.cli import app
 from genxd.reconstruction import ReconstructionConfig, reconstruct_scene
 from genxd.scene_outputs import write_scene
+from tests.helpers import OTHER_RUNS_TEXT, another_run_writes_meanwhile
 
 runner = CliRunner()
 
@@ -104,13 +105,7 @@ def test_eval_recon_keeps_metrics_another_run_wrote_meanwhile(tmp_path, monkeypa
     reconstruct_scene(_scene(tmp_path / "scene"), recon, ReconstructionConfig(iterations=2, init_points=100),
                       holdout_every=2, video_frames=0, progress=False)
     out = tmp_path / "metrics.json"
-    real = pipeline.load_scene
-
-    def another_run_writes_meanwhile(*args, **kwargs):
-        out.write_text("the other run's")
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(pipeline, "load_scene", another_run_writes_meanwhile)
+    another_run_writes_meanwhile(monkeypatch, pipeline, "load_scene", out)
     with pytest.raises(FileExistsError, match="written by another run"):
         pipeline.evaluate_scene(recon, out_path=out, use_lpips=False)
-    assert out.read_text() == "the other run's"
+    assert out.read_text() == OTHER_RUNS_TEXT
