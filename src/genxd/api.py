@@ -27,8 +27,8 @@ from torch import Tensor
 
 from . import fewshot as _fewshot_rules  # noqa: F401 - loaded now, so genxd.fewshot can be the function below
 from . import validation as v
-from .camera_arguments import (camera_label, camera_path_of, camera_trajectory, unused_camera_settings,  # noqa: F401
-                               video_camera_path)
+from .camera_arguments import (camera_label, camera_path_of, camera_trajectory, still_camera_warning,  # noqa: F401
+                               unused_camera_settings, video_camera_path)
 from .cameras import CameraPath
 from .checkpoints import (BUNDLED_MODEL_DIR, GENERATION_CONFIG, RELEASED_DEFAULTS, RELEASED_TRAINED,  # noqa: F401
                           LoadedModel, ModelInfo, check_loaded, configure_sampling, default_model_path, load_model,
@@ -275,6 +275,8 @@ def generate_scenes(
             v.warn(f"{v.arg('mode')} video gives the model no cameras: the frames do not follow the camera path "
                    f"({asked}), which cameras.json records as asked; use {v.arg('mode')} 4d for a camera path with "
                    "moving objects")
+        if (still := still_camera_warning(c2w, s)) is not None:
+            v.warn(still)
         if s.mode == "3d" and s.motion_strength > 0:
             v.warn(f"{v.arg('motion_strength')} {s.motion_strength:g} is not used in 3d mode (a static scene); "
                    f"use {v.arg('mode')} 4d or video for moving objects")

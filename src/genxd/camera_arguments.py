@@ -121,3 +121,31 @@ def video_camera_path(clip_cameras, s: "GenerateSettings", num_frames: int, foca
 
 
 __all__ = ["camera_trajectory", "unused_camera_settings", "camera_label", "camera_path_of", "video_camera_path"]
+
+
+
+#: Cameras whose ``c2w`` differ by less than this (largest entry) share one pose.
+STILL_POSE_TOL = 1e-6
+
+
+def _named(name: str, value: str) -> str:
+    """A string setting as the caller writes it: ``--camera orbit`` / ``camera='orbit'``."""
+    return v.setting(name, value if v.is_cli() else repr(value))
+
+
+def still_camera_warning(c2w: Tensor, s: "GenerateSettings") -> str | None:
+    """The warning for a ``3d`` generation whose cameras all share one pose (the ``static`` or ``zoom`` preset, a
+    camera file of one pose repeated, a still clip's path): the model is asked for views of a static scene from one
+    point, which show nothing of it in 3D; worded for the caller (:mod:`genxd.caller_style`). None otherwise."""
+    if s.mode != "3d" or len(c2w) < 2 or float((c2w - c2w[:1]).abs().max()) > STILL_POSE_TOL:
+        return None
+    if s.camera_from_video is not None:
+        subject = f"the camera path from {s.camera_from_video}"
+    elif isinstance(s.camera, str) and s.camera in trajectories.PRESETS:
+        subject = _named("camera", s.camera)
+    else:
+        subject = f"the camera path of {camera_label(s.camera)}"
+    return (f"{subject}: all {len(c2w)} cameras share one pose, so {_named('mode', '3d')} makes views of a static "
+            f"scene from one point, which show nothing of it in 3D; give a camera that moves ({_named('camera', 'orbit')}"
+            f", a path that moves) for a 3D scene, or {_named('mode', '4d')} for moving objects seen from a still "
+            "camera")
