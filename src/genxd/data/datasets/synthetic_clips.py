@@ -209,7 +209,8 @@ class SyntheticDataset(Dataset):
     def sample_from_clip(self, clip) -> dict[str, Any]:
         """The item (sample dict) made from a :meth:`render_clip` clip: frames quantised to 8 bits,
         cameras normalised, motion strength as configured."""
-        from genxd.data.synthetic import SURFACE_OBJECT, SURFACE_SKY, image_motion_strength
+        from genxd.data.synthetic import SURFACE_OBJECT, image_motion_strength
+        from genxd.data.synthetic.clips import first_view_depth
 
         kind, out = clip.kind, clip.render
         motion = 0.0
@@ -218,8 +219,7 @@ class SyntheticDataset(Dataset):
                 motion = image_motion_strength(clip.scene, out, clip.c2w, clip.K)
             else:
                 motion = clip.scene.motion_strength
-        not_sky = out.surface[0] != SURFACE_SKY
-        depth = float(out.depth[0][not_sky].median()) if bool(not_sky.any()) else None
+        depth = first_view_depth(out)
         c2w = clip.c2w.float().cpu().clone()
         c2w[:, :3, 3] *= camera_scale(c2w, self.camera_normalization, depth)
         name = f"synthetic-{kind}-{clip.seed}-{clip.camera}"

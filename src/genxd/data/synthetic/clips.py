@@ -28,6 +28,7 @@ from .writers import write_camvid_sample, write_image_folder, write_reconfusion,
 __all__ = [
     "SyntheticClip",
     "make_clip",
+    "first_view_depth",
     "write_clip",
     "SyntheticClipDataset",
     "FORMATS",
@@ -95,8 +96,16 @@ class SyntheticClip:
             "c2w_opencv": self.c2w.tolist(),
             "K_normalized": self.K.tolist(),
             "object_positions": self.render.object_positions.cpu().tolist(),
+            "scene_depth": first_view_depth(self.render),
             "scene": self.scene.to_dict(),
         }
+
+
+def first_view_depth(render: RenderOutput) -> float | None:
+    """The clip's scene depth: the median z-depth of the first frame's pixels that are not sky, in world units (the
+    depth camera normalisation divides by: ``genxd.data.datasets.camera_scale``); None when it sees only sky."""
+    not_sky = render.surface[0] != SURFACE_SKY
+    return float(render.depth[0][not_sky].median()) if bool(not_sky.any()) else None
 
 
 def make_clip(
