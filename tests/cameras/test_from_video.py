@@ -410,9 +410,16 @@ def test_a_clip_whose_focal_length_sfm_cannot_tell_is_reconstructed_again_with_t
     cams = recover_clip_cameras(video, source="sfm", max_frames=8)
     assert focals == [None, cc.ASSUMED_FOCAL]
     assert cams.report["focal_assumed"] == cc.ASSUMED_FOCAL and cams.K[0, 0, 0].item() == pytest.approx(1.0)
-    assert any(w.startswith("the camera moves along its view axis, where SfM cannot tell the focal length (it "
-                            "estimated fx/W = ") and w.endswith("(give the clip's focal length: focal)")
-               for w in cams.report["warnings"])
+    # the figures of the first fit are said to be its own, and the path's (the second fit's) turn is given: a
+    # zoom-out clip warned 'turning 0.05 degrees a frame' (the first fit) where the path written turned 9 degrees
+    from genxd.cameras.resample import angular_length
+
+    said = [w for w in cams.report["warnings"] if "cannot tell the focal length" in w]
+    assert len(said) == 1 and said[0].startswith("SfM's first fit, with the focal length left free (fx/W = "), said
+    assert ("): the camera moves along its view axis, where SfM cannot tell the focal length; the path is from a fit "
+            "with an assumed fx/W = 1.0, turning ") in said[0]
+    assert said[0].endswith(f", turning {angular_length(cams.c2w):.1f} degrees in all (give the clip's focal "
+                            "length: focal)"), said[0]
     focals.clear()
     recover_clip_cameras(video, source="sfm", max_frames=8, focal=0.9)  # a known focal length is kept
     assert focals == [0.9]

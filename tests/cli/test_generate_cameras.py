@@ -246,8 +246,9 @@ def test_generate_camera_from_video_prints_the_clips_warnings_worded_for_generat
     c2w = look_at(eyes, eyes + torch.tensor([0.0, 0.0, 5.0], dtype=torch.float64))
 
     def recovered(clip, advice, **kwargs) -> ClipCameras:  # the warning as recover_clip_cameras words it
-        warning = ("the camera moves along its view axis, where SfM cannot tell the focal length (it estimated "
-                   f"fx/W = 2.03); assumed fx/W = 1.0{advice.focal}")
+        warning = ("SfM's first fit, with the focal length left free (fx/W = 2.03): the camera moves along its view "
+                   "axis, where SfM cannot tell the focal length; the path is from a fit with an assumed fx/W = 1.0, "
+                   f"turning 0.0 degrees in all{advice.focal}")
         return ClipCameras(c2w, intrinsics_from_focal(1.0).double().expand(6, 3, 3).clone(), 64, 64, list(range(6)),
                            6, torch.linspace(0, 1, 6, dtype=torch.float64), 4.0, "sfm", False, {"warnings": [warning]})
 
@@ -256,9 +257,10 @@ def test_generate_camera_from_video_prints_the_clips_warnings_worded_for_generat
     clip.write_bytes(b"not read: the recovery is stood in for")
     res = _run(["generate", EXAMPLE, "--camera-from-video", clip, "-o", tmp_path / "out", *TINY[:-1]])
     assert res.exit_code == 0, res.output
-    lines = [line for line in res.output.splitlines() if line.startswith("genxd: warning: the camera moves")]
-    assert lines == ["genxd: warning: the camera moves along its view axis, where SfM cannot tell the focal length "
-                     "(it estimated fx/W = 2.03); assumed fx/W = 1.0 (give the clip's focal length: genxd trajectory "
+    lines = [line for line in res.output.splitlines() if line.startswith("genxd: warning: SfM's first fit")]
+    assert lines == ["genxd: warning: SfM's first fit, with the focal length left free (fx/W = 2.03): the camera moves "
+                     "along its view axis, where SfM cannot tell the focal length; the path is from a fit with an "
+                     "assumed fx/W = 1.0, turning 0.0 degrees in all (give the clip's focal length: genxd trajectory "
                      "from-video walk.mp4 -o path.json --clip-focal F, then --camera path.json)"], res.output
 
 

@@ -465,12 +465,15 @@ def _cameras_from_sfm(frames_at: Path, clip: Path, focal: float | None, features
         route = dict(features=features, num_threads=num_threads, seed=seed, mapper=mapper,
                      refine_masks=mask and refine_masks, stage=stage, report=report, timings=timings)
 
-        def assumed_focal_route(stage_note: str, start_mask: np.ndarray, warning: str):
-            """The whole route again with ``ASSUMED_FOCAL``; on success ``warning`` + "fx/W = ..." is recorded."""
+        def assumed_focal_route(stage_note: str, start_mask: np.ndarray, warning: str, then: str = ""):
+            """The whole route again with ``ASSUMED_FOCAL``; on success ``warning`` + "fx/W = ..." + ``then`` is
+            recorded (``then`` may name ``{turn}``: the new fit's turn over the clip, in degrees)."""
             stage(f"structure from motion again with an assumed focal length (fx/W {ASSUMED_FOCAL}){stage_note}")
             result = reconstruct_clip(frames, scratch / "images", names, scratch / "assumed_focal", start_mask,
                                       ASSUMED_FOCAL, **route)
-            report["warnings"].append(f"{warning}fx/W = {ASSUMED_FOCAL}{advice.focal}")
+            new = result[0]
+            turn = angular_length(new.c2w[np.flatnonzero(new.registered)])
+            report["warnings"].append(f"{warning}fx/W = {ASSUMED_FOCAL}{then.format(turn=turn)}{advice.focal}")
             report["focal_assumed"] = ASSUMED_FOCAL
             return result
 
@@ -490,8 +493,11 @@ def _cameras_from_sfm(frames_at: Path, clip: Path, focal: float | None, features
         why = focal_unobservable(sfm) if focal is None and "focal_assumed" not in report else None
         if why:  # forward and dolly clips: the estimate is arbitrary (and has bent the path)
             try:
-                sfm, allowed = assumed_focal_route(f": {why}", allowed, f"{why}, where SfM cannot tell the focal "
-                                                   f"length (it estimated fx/W = {float(sfm.K[0, 0]):.3g}); assumed ")
+                # the figures are the first fit's: the path written is the new fit's, whose turn is given too
+                sfm, allowed = assumed_focal_route(
+                    f": {why}", allowed, f"SfM's first fit, with the focal length left free (fx/W = "
+                    f"{float(sfm.K[0, 0]):.3g}): {why}, where SfM cannot tell the focal length; the path is from a "
+                    "fit with an assumed ", ", turning {turn:.1f} degrees in all")
             except SfmError:
                 pass  # the estimate is kept
         estimated = float(sfm.K[0, 0])
