@@ -33,7 +33,8 @@ def test_camera_file_of_a_synth_video_scales_the_path_by_the_scene_depth(synth_v
     assert cams.scene_depth == pytest.approx(depth)
     vp = make_video_path(cams, 6)
     assert vp.report["normalization"] == "scene" and vp.scale == pytest.approx(1 / depth)
-    assert "scale scene x" in path_summary(vp.report) and "no scene depth" not in path_summary(vp.report)
+    assert f"scale scene x {1 / depth:.4g} (scene depth {depth:.3g}: the synthetic clip's rendered depth " \
+        "('scene_depth')); path length" in path_summary(vp.report), path_summary(vp.report)
 
 
 def test_a_synth_meta_without_a_depth_falls_back_to_the_path_length(synth_video, tmp_path):

@@ -157,6 +157,7 @@ def make_video_path(
     report = {
         "method": cams.method, "num_frames": int(num_frames), "spacing": spacing, "smoothing": smoothing,
         "normalization": used, "normalization_asked": normalization, "path_scale": path_scale, "scale": scale, "scene_depth": cams.scene_depth,
+        "scene_depth_source": cams.report.get("scene_depth_source") if used == "scene" else None,
         "intrinsics": intrinsics, "path_length": path_length(c2w), "turn_deg": angular_length(c2w),
         "clip_frames_used": len(cams.frame_indices), "clip_frames": cams.num_clip_frames,
     }
@@ -213,6 +214,8 @@ def path_summary(report: dict[str, Any]) -> str:
     if report["normalization"] == "path" and report.get("normalization_asked") == "scene":  # a file without points
         why = (f" (no scene depth known for these cameras: scaled so that the farthest is {report['path_scale']:g} "
                "from the first)")
+    elif report["normalization"] == "scene" and report.get("scene_depth_source"):  # a camera file's depth, not SfM's
+        why = f" (scene depth {report['scene_depth']:.3g}: {report['scene_depth_source']})"
     return (f"{report['num_frames']} cameras from {report['clip_frames_used']} of {report['clip_frames']} clip frames "
             f"({report['method']}); scale {report['normalization']} x {report['scale']:.4g}{why}; "
             f"path length {report['path_length']:.3g}, turn {report['turn_deg']:.1f} deg")
