@@ -425,6 +425,26 @@ def test_a_clip_whose_focal_length_sfm_cannot_tell_is_reconstructed_again_with_t
     assert focals == [0.9]
 
 
+def test_the_warnings_of_a_fit_that_was_replaced_are_not_given_with_the_path(small_clip, monkeypatch):
+    """A fit redone with the assumed focal length replaces the first: a failed second pass of the first fit ("the
+    first is kept") was warned about with the path made from the other fit; the new fit's own warnings are kept."""
+    import genxd.cameras.clip_cameras as cc
+
+    video, _ = small_clip
+    real = cc.reconstruct_clip
+
+    def noted(*args, **kwargs):
+        kwargs["report"]["warnings"].append(f"stand-in warning of the fit with focal {args[5]}")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(cc, "reconstruct_clip", noted)
+    monkeypatch.setattr(cc, "focal_unobservable", lambda sfm: "the camera moves along its view axis")
+    warnings = recover_clip_cameras(video, source="sfm", max_frames=8).report["warnings"]
+    assert [w for w in warnings if w.startswith("stand-in")] == [f"stand-in warning of the fit with focal "
+                                                                  f"{cc.ASSUMED_FOCAL}"], warnings
+    assert len(warnings) == 2 and warnings[1].startswith("SfM's first fit"), warnings
+
+
 def _sfm_fails(monkeypatch, with_assumed_focal: bool = True) -> None:
     """SfM on the clip fails (with a free focal length; with the assumed one too when ``with_assumed_focal``), and
     the camera does not just turn: the route ends in FromVideoError in a second."""

@@ -465,12 +465,17 @@ def _cameras_from_sfm(frames_at: Path, clip: Path, focal: float | None, features
         route = dict(features=features, num_threads=num_threads, seed=seed, mapper=mapper,
                      refine_masks=mask and refine_masks, stage=stage, report=report, timings=timings)
 
+        first_fit = len(report["warnings"])  # the warnings of the fit the path is made from start here
+
         def assumed_focal_route(stage_note: str, start_mask: np.ndarray, warning: str, then: str = ""):
             """The whole route again with ``ASSUMED_FOCAL``; on success ``warning`` + "fx/W = ..." + ``then`` is
-            recorded (``then`` may name ``{turn}``: the new fit's turn over the clip, in degrees)."""
+            recorded (``then`` may name ``{turn}``: the new fit's turn over the clip, in degrees), and the warnings
+            of the fit it replaces are dropped (a second pass that failed there: the path is not made from it)."""
             stage(f"structure from motion again with an assumed focal length (fx/W {ASSUMED_FOCAL}){stage_note}")
+            before = len(report["warnings"])
             result = reconstruct_clip(frames, scratch / "images", names, scratch / "assumed_focal", start_mask,
                                       ASSUMED_FOCAL, **route)
+            report["warnings"][first_fit:] = report["warnings"][before:]
             new = result[0]
             turn = angular_length(new.c2w[np.flatnonzero(new.registered)])
             report["warnings"].append(f"{warning}fx/W = {ASSUMED_FOCAL}{then.format(turn=turn)}{advice.focal}")
