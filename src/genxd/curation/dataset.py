@@ -35,6 +35,7 @@ from ..utils.io import append_line, read_json
 from ..utils.stages import StageCallback
 from ..utils.json_text import json_text
 from ..validation import GenXDWarning, arg, caller_style, warn
+from ..utils.paths import parts_below
 from .frames import VideoSource, discover_videos
 from .pipeline import META_NAME, CurationConfig, curate_video, video_record
 from .local_engine import run_local
@@ -303,8 +304,8 @@ def curate_dataset(
     config = config or CurationConfig()
     if workers < 1:
         raise ValueError(f"workers must be >= 1, got {workers}")
-    sources = _collect_sources(inputs)
     out_dir = Path(out_dir)
+    sources = _collect_sources(inputs, out_dir)
     # checked before anything is written: a bad model or Ray address leaves no folder, lock or index line
     check_models(config)
     if ray_address is not None:
@@ -391,12 +392,18 @@ def _show_warnings(record: dict[str, Any]) -> None:
         warn(f"{record.get('video_id')}: {note}")
 
 
-def _collect_sources(inputs) -> list[VideoSource]:
+def _collect_sources(inputs, out_dir: Path | None = None) -> list[VideoSource]:
+    """The videos of ``inputs``; a folder holding ``out_dir`` is searched without it, and an input folder that is
+    ``out_dir`` or lies inside it is refused (its frame folders are this dataset's outputs)."""
     if isinstance(inputs, (str, os.PathLike, VideoSource)):
         inputs = [inputs]
     sources: list[VideoSource] = []
     for item in inputs:
-        sources.extend([item] if isinstance(item, VideoSource) else discover_videos(item))
+        path = Path(item.path if isinstance(item, VideoSource) else item)
+        if out_dir is not None and path.is_dir() and parts_below(path, out_dir) is not None:
+            raise ValueError(f"input {path} is inside the output folder {out_dir}: its frame folders are curated "
+                             f"outputs; give an --out folder outside the inputs")
+        sources.extend([item] if isinstance(item, VideoSource) else discover_videos(item, skip=out_dir))
     return unique_video_ids(sources)
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ..utils.paths import require_file
+from ..utils.paths import parts_below, require_file
 from ..utils.pixel_range import to_uint8_by_range
 from ..validation import setting
 from .video_ids import safe_video_id as _safe_id
@@ -102,7 +102,7 @@ def _warn_skipped(root: Path, skipped: list[str]) -> None:
          f"{', '.join(sorted(VIDEO_EXTENSIONS))})")
 
 
-def discover_videos(path: str | Path) -> list[VideoSource]:
+def discover_videos(path: str | Path, skip: str | Path | None = None) -> list[VideoSource]:
     """Find the videos under ``path``.
 
     - a video file: that one video;
@@ -111,7 +111,8 @@ def discover_videos(path: str | Path) -> list[VideoSource]:
       image frames; one warning names the files left out that are neither videos, images nor
       :data:`COMPANION_EXTENSIONS` files (hidden files are passed over). IDs are relative paths (without the suffix) with ``/`` replaced by ``__``,
       made safe as folder names (:func:`genxd.curation.video_ids.safe_video_id`); clashing IDs get the file
-      suffix appended.
+      suffix appended. A folder ``skip`` below ``path`` (the dataset being written, ``genxd curate videos -o
+      videos/curated``) is passed over with all it holds: its frame folders are outputs, not inputs.
 
     Raises:
         FileNotFoundError: ``path`` does not exist.
@@ -134,10 +135,13 @@ def discover_videos(path: str | Path) -> list[VideoSource]:
 
     found: list[tuple[str, Path, str]] = []
     skipped: list[str] = []
+    skip_parts = parts_below(skip, root) if skip is not None else None
     for file in sorted(root.rglob("*")):
         rel = file.relative_to(root)
         if any(part.startswith(".") for part in rel.parts):
             continue  # hidden files and our own temporary folders
+        if skip_parts and rel.parts[:len(skip_parts)] == skip_parts:
+            continue  # the output dataset inside the searched folder
         if _is_video(file):
             found.append(("/".join(rel.with_suffix("").parts), file, "video"))
         elif file.is_dir():

@@ -65,6 +65,15 @@ def require_file(path: str | os.PathLike, missing: str = "no such file") -> Path
     raise ValueError(f"{path}: is {kind}, not a regular file")
 
 
+def parts_below(path: str | os.PathLike, folder: str | os.PathLike) -> tuple[str, ...] | None:
+    """``path``'s parts below ``folder`` (both resolved; ``()`` for the folder itself), or None when ``path`` is
+    not ``folder`` or inside it."""
+    try:
+        return Path(path).resolve().relative_to(Path(folder).resolve()).parts
+    except ValueError:
+        return None
+
+
 def relative_to_cwd_note(path: str | os.PathLike) -> str:
     """`` (a relative path: from the current folder, CWD)`` for a relative ``path`` that was not found, else ``""``:
     a path written in a config file is taken from where the command runs, not from the config file's folder."""

@@ -1,0 +1,52 @@
+"""``genxd curate videos -o videos/curated``: the dataset written inside the searched folder is not read back as
+input (its ``VIDEO_ID/images`` folders are frame folders), and an input folder inside the output is refused."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from genxd.curation import CurationConfig, curate_dataset
+
+pytest.importorskip("pycolmap")
+
+
+def _noise_frames(folder: Path, count: int = 8) -> None:
+    """A curated video's ``images/`` folder as far as discovery goes (noise: SfM would fail quickly on it)."""
+    from PIL import Image
+
+    folder.mkdir(parents=True)
+    for i in range(count):
+        image = np.random.default_rng(i).uniform(0, 255, (32, 32, 3)).astype(np.uint8)
+        Image.fromarray(image).save(folder / f"{i:05d}.jpg")
+
+
+def test_a_dataset_inside_the_searched_folder_is_not_taken_as_input(tmp_path):
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    (videos / "clip.mp4").write_bytes(b"not a video")  # fails at stage read, quickly
+    out = videos / "curated"
+    _noise_frames(out / "earlier" / "images")  # what an earlier run left there
+    summary = curate_dataset(videos, out, CurationConfig(num_threads=1), progress=False)
+    assert [r["video_id"] for r in summary.records] == ["clip"]  # was also 'curated__earlier__images'
+    assert summary.total == 1
+
+
+def test_an_input_folder_inside_the_output_is_refused_before_anything_is_written(tmp_path):
+    out = tmp_path / "curated"
+    _noise_frames(out / "earlier" / "images")
+    for inputs in (out, out / "earlier", out / "earlier" / "images"):
+        with pytest.raises(ValueError, match="inside the output folder"):
+            curate_dataset(inputs, out, CurationConfig(num_threads=1), progress=False)
+    assert sorted(p.name for p in out.iterdir()) == ["earlier"]  # no index, no lock
+    res = subprocess.run([sys.executable, "-m", "genxd", "curate", "curated", "-o", "curated", "-q"], cwd=tmp_path,
+                         env={**os.environ, "OMP_NUM_THREADS": "1"}, capture_output=True, text=True, timeout=120)
+    assert res.returncode == 2, res.stderr
+    assert res.stderr.strip().splitlines() == [
+        "genxd: error: input curated is inside the output folder curated: its frame folders are curated outputs; "
+        "give an --out folder outside the inputs"]
