@@ -28,7 +28,7 @@ from pathlib import Path, PurePosixPath
 
 from ..utils.io import is_damaged_file_error
 
-__all__ = ["ArchiveLimits", "SafeZip", "check_member_name"]
+__all__ = ["ArchiveLimits", "SafeZip", "check_member_name", "check_torch_archive"]
 
 GiB = 1 << 30
 MiB = 1 << 20
@@ -77,6 +77,14 @@ def check_member_name(name: str) -> str:
     if any(p == ".." for p in parts):
         raise ValueError(f"member {name!r} escapes the archive folder ('..' in its path)")
     return "/".join(parts)
+
+
+def check_torch_archive(path: str | os.PathLike) -> None:
+    """Refuse (``ValueError`` naming ``path``) a torch file that is a zip breaking :class:`SafeZip`'s size and
+    compression-ratio limits, from its directory alone: ``torch.load`` inflates deflated records, so a few MB of
+    compressed zeros could claim gigabytes. A file that is not a zip (torch's legacy format) is left to torch."""
+    if zipfile.is_zipfile(path):
+        SafeZip(path)
 
 
 class SafeZip:

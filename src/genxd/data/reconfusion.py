@@ -277,12 +277,9 @@ def _torch_load_safe(path: Path) -> Any:
     """``torch.load(weights_only=True)`` (numpy's types allowed on a second try, when the file holds them); a
     ValueError naming ``path`` for a file that is not a safe torch file or cannot be read as one (truncated,
     corrupt archive, not a torch file at all)."""
-    import zipfile
+    from .archive import check_torch_archive
 
-    from .archive import SafeZip
-
-    if zipfile.is_zipfile(path):  # torch.load inflates deflated records: a few MB of zeros can claim gigabytes
-        SafeZip(path)  # its size and compression-ratio limits, checked from the archive's directory
+    check_torch_archive(path)  # torch.load inflates deflated records: a few MB of zeros can claim gigabytes
     try:
         return _torch_load(path, numpy=False)
     except _NeedsNumpy:

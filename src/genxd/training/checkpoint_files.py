@@ -11,7 +11,7 @@ from ..validation import arg, is_cli, overwrite_hint, setting
 
 __all__ = ["CHECKPOINT_PREFIX", "CONFIG_MARK", "list_checkpoints", "existing_run_error", "output_dir_error",
            "resume_error", "no_checkpoint_note", "foreign_config_error", "damaged_checkpoint_error",
-           "incomplete_checkpoints_note", "resume_setting", "pretrained_error"]
+           "incomplete_checkpoints_note", "resume_setting", "pretrained_error", "check_state_archives"]
 
 CHECKPOINT_PREFIX = "checkpoint-"
 #: The first line of the ``config.yaml`` a run writes in its folder: how a later run tells it from the user's own.
@@ -168,3 +168,18 @@ def damaged_checkpoint_error(checkpoint: str | os.PathLike, part: str, exc: Base
     hint = (f"resume from the one before it: {resume_setting(earlier[-1])}" if earlier
             else "resume from an earlier checkpoint")
     return ValueError(f"{checkpoint / part} cannot be read (a damaged or incomplete checkpoint: {reason}); {hint}")
+
+
+def check_state_archives(folder: str | os.PathLike) -> None:
+    """Refuse, in one line naming the file, a torch file of a checkpoint's ``accelerate_state`` (``optimizer.bin``,
+    ``scheduler.bin``, ``random_states_*.pkl``, ...) that is a zip bomb: accelerate's ``load_state`` reads each with
+    ``torch.load``, which inflates its records whole (:func:`genxd.data.archive.check_torch_archive`). A checkpoint
+    made elsewhere is a download like any other. Safetensors files are not zips and are left out."""
+    from ..data.archive import check_torch_archive
+
+    root = Path(folder)
+    if not root.is_dir():
+        return  # accelerate names a missing folder itself (a damaged checkpoint)
+    for path in sorted(root.rglob("*")):
+        if path.suffix != ".safetensors" and path.is_file():
+            check_torch_archive(path)

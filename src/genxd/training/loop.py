@@ -34,7 +34,8 @@ from ..pipelines.distributed import one_process_launch_warning
 from ..utils.io import append_line, atomic_file, error_while_writing, out_of_space, read_json
 from ..utils.json_text import json_text
 from ..utils.shared_work import mark_work_shared
-from .checkpoint_files import (CHECKPOINT_PREFIX, CONFIG_MARK, damaged_checkpoint_error, existing_run_error,
+from .checkpoint_files import (CHECKPOINT_PREFIX, CONFIG_MARK, check_state_archives, damaged_checkpoint_error,
+                               existing_run_error,
                                foreign_config_error, incomplete_checkpoints_note, list_checkpoints, no_checkpoint_note,
                                resume_error)
 from .config import CheckpointConfig, LoggingConfig, OptimConfig, config_to_dict
@@ -308,6 +309,7 @@ class TrainingRun(RunStops):
         if state.get("kind") != self.kind:
             raise ValueError(f"{path} is a {state.get('kind')!r} checkpoint, this is a {self.kind!r} run")
         self._note_changed_settings(state)
+        check_state_archives(path / "accelerate_state")  # before torch.load inflates any of them
         try:
             self.accelerator.load_state(str(path / "accelerate_state"))
         except _UNREADABLE as exc:  # a file cut short or missing (a copy onto a full disk): torch's or pickle's words
