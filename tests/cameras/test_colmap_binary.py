@@ -168,3 +168,42 @@ def test_every_accepted_camera_file_of_the_fuzzer_gives_finite_rays(tmp_path):
     for name in ("colmap-bin", "colmap-txt", "camera-json"):
         counts = assert_fuzz_finds_nothing(name, 60, tmp_path)
         assert counts["ok"] > 0 and counts["clear"] > 0, counts
+
+
+def test_a_model_whose_image_quaternion_is_zero_is_refused_not_read_as_the_identity(tmp_path):
+    # was: Eigen turns the quaternion 0 0 0 0 into the identity rotation, and the image read as a camera looking
+    # down +z from wherever its translation put it
+    model = _model(tmp_path)
+    images = bytearray((model / "images.bin").read_bytes())
+    images[12:44] = struct.pack("<4d", 0.0, 0.0, 0.0, 0.0)  # the first image's qvec, after the count and its id
+    (model / "images.bin").write_bytes(bytes(images))
+    _refused(model, "image '00000.png'", "rotation quaternion (w, x, y, z) [0.0, 0.0, 0.0, 0.0] is zero")
+    text = tmp_path / "text"
+    text.mkdir()
+    (text / "cameras.txt").write_text("1 PINHOLE 64 48 50 50 32 24\n")
+    (text / "images.txt").write_text("1 0 0 0 0 0 0 0 1 a.png\n\n2 1 0 0 0 0 0 1 1 b.png\n\n")
+    (text / "points3D.txt").write_text("")
+    _refused(text, "image 'a.png'", "is zero: no camera orientation")
+    (text / "images.txt").write_text("1 1 0 0 0 0 0 0 1 a.png\n\n2 1 0 0 0 0 0 1 1 b.png\n\n")
+    assert len(read_camera_path(text)) == 2
+
+
+@pytest.mark.parametrize("key", ["height", "width"])
+def test_a_synthetic_meta_or_transforms_image_side_beyond_colmaps_cap_is_refused(tmp_path, key):
+    # was: a meta.json height of 10^9 read as a camera path of 10^9 pixels (COLMAP sizes were capped at 2^20)
+    c2w, K = trajectories.orbit(num_frames=3)
+    meta = {"kind": "3d", "height": 48, "width": 64, "c2w_opencv": c2w.double().tolist(),
+            "K_normalized": K.double().tolist()}
+    (tmp_path / "meta.json").write_text(json.dumps(meta))
+    assert read_camera_path(tmp_path / "meta.json").height == 48
+    meta[key] = 10**9
+    (tmp_path / "meta.json").write_text(json.dumps(meta))
+    _refused(tmp_path / "meta.json", f"'{key}': an image side of 1000000000 pixels; at most 1048576")
+    meta[key] = 1 << 20  # the cap itself is a size
+    (tmp_path / "meta.json").write_text(json.dumps(meta))
+    assert read_camera_path(tmp_path / "meta.json").height == meta["height"]
+    frames = [{"file_path": f"{i}.png", "transform_matrix": c2w[i].double().tolist()} for i in range(3)]
+    transforms = {"fl_x": 50.0, "fl_y": 50.0, "cx": 32.0, "cy": 24.0, "w": 64, "h": 48, "frames": frames}
+    transforms[key[0]] = 10**9
+    (tmp_path / "transforms.json").write_text(json.dumps(transforms))
+    _refused(tmp_path / "transforms.json", f"'{key[0]}': an image side of 1000000000 pixels")

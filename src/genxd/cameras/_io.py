@@ -18,6 +18,8 @@ from .geometry import check_rigid
 #: Limits of what a camera file may hold, far beyond any real scene, so that every accepted camera still gives
 #: finite float32 rays (a position of 1e308 reads fine in float64 and is infinite in float32).
 MAX_CAMERA_DISTANCE = 1e12
+#: Largest image side read from a camera file (pixels): a corrupt or hostile size would otherwise pass as a camera.
+MAX_IMAGE_SIDE = 1 << 20
 MIN_FOCAL, MAX_FOCAL = 1e-6, 1e6  # normalised (fx / W, fy / H)
 
 
@@ -141,8 +143,11 @@ def json_number(value: Any, where: str, *, positive: bool = False, integer: bool
 
 
 def json_size(value: Any, where: str) -> int:
-    """An image size in pixels: a positive whole number."""
-    return int(json_number(value, where, positive=True, integer=True))
+    """An image size in pixels: a positive whole number, at most :data:`MAX_IMAGE_SIDE` (as a COLMAP model's)."""
+    size = int(json_number(value, where, positive=True, integer=True))
+    if size > MAX_IMAGE_SIDE:
+        raise ValueError(f"{where}: an image side of {size} pixels; at most {MAX_IMAGE_SIDE}")
+    return size
 
 
 def json_numbers(value: Any, where: str, length: int | None = None) -> list[float]:

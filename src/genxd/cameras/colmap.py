@@ -20,7 +20,7 @@ from torch import Tensor
 
 from ..utils.io import clean_stale, makedirs, temp_name
 from ..utils.pycolmap_import import load_pycolmap
-from ._io import MAX_CAMERA_DISTANCE, as_c2w, as_intrinsics, as_sizes
+from ._io import MAX_CAMERA_DISTANCE, MAX_IMAGE_SIDE, as_c2w, as_intrinsics, as_sizes
 from .camera_path import CameraPath
 from .colmap_binary import check_colmap_binary
 from .geometry import c2w_to_w2c
@@ -31,8 +31,8 @@ __all__ = ["ColmapModel", "write_colmap_model", "read_colmap_model", "COLMAP_MOD
 COLMAP_MODEL_FILES = ("cameras.bin", "images.bin", "points3D.bin", "project.ini")
 
 _PINHOLE_MODELS = {"SIMPLE_PINHOLE", "PINHOLE"}
-#: Largest image side read from a model (pixels): a corrupt size would otherwise pass as a camera.
-_MAX_SIDE = 1 << 20
+#: a quaternion shorter than this has no direction (a zero one reads as the identity rotation)
+_MIN_QUATERNION_NORM = 1e-6
 
 
 def _out_dtype(dtype: torch.dtype) -> torch.dtype:
@@ -260,14 +260,20 @@ def read_colmap_model(
                 "supported (pass allow_distortion=True to ignore the distortion)"
             )
         where = f"{model_dir}: image {im.name!r}"
-        if not (1 <= cam.width <= _MAX_SIDE and 1 <= cam.height <= _MAX_SIDE):
+        if not (1 <= cam.width <= MAX_IMAGE_SIDE and 1 <= cam.height <= MAX_IMAGE_SIDE):
             raise ValueError(f"{where}: camera {im.camera_id} has image size {cam.width}x{cam.height}")
         Kpix = torch.as_tensor(np.asarray(cam.calibration_matrix()), dtype=torch.float64)
         K = Kpix.clone()
         K[0] /= cam.width
         K[1] /= cam.height
+        pose = im.cam_from_world()
+        quat = np.asarray(pose.rotation.quat, dtype=np.float64)  # x, y, z, w
+        if not np.isfinite(quat).all() or not np.linalg.norm(quat) > _MIN_QUATERNION_NORM:
+            # Eigen turns a zero quaternion into the identity rotation: a pose nobody wrote
+            raise ValueError(f"{where}: its rotation quaternion (w, x, y, z) {quat[[3, 0, 1, 2]].tolist()} is "
+                             f"{'not finite' if not np.isfinite(quat).all() else 'zero'}: no camera orientation")
         w2c = torch.eye(4, dtype=torch.float64)
-        w2c[:3, :] = torch.as_tensor(np.asarray(im.cam_from_world().matrix()), dtype=torch.float64)
+        w2c[:3, :] = torch.as_tensor(np.asarray(pose.matrix()), dtype=torch.float64)
         c2w_list.append(as_c2w(c2w_to_w2c(w2c), name=f"{where}: pose")[0])
         K_list.append(as_intrinsics(K, 1, name=f"{where}: camera {im.camera_id}'s intrinsics")[0])
         heights.append(int(cam.height))
