@@ -78,3 +78,22 @@ def test_an_interrupted_long_path_group_continues_bitwise(reconfusion, tmp_path,
     assert sorted(os.listdir(out)) == ["scene_direct_000"]
     for png in sorted((tmp_path / "whole" / "scene_direct_000" / "frames").iterdir()):
         assert (out / "scene_direct_000" / "frames" / png.name).read_bytes() == png.read_bytes()
+
+
+def test_no_model_is_loaded_when_every_long_groups_kept_windows_are_refused(reconfusion, tmp_path, monkeypatch) -> None:
+    """Found by the follow-up audit: when the kept windows of every long-path group were refused (a rerun with
+    another --seed, a state file that cannot be read), fewshot loaded the model anyway (tens of seconds for the
+    released one) and then had nothing to generate; generate skips loading then, and so does fewshot now."""
+    from genxd import api
+    from genxd.fewshot_jobs import fewshot_scenes
+    from genxd.pipelines.long_path_state import PARTIAL_FOLDER, STATE_FILE
+
+    kept = tmp_path / "out" / PARTIAL_FOLDER / "scene_direct_000"
+    kept.mkdir(parents=True)
+    (kept / STATE_FILE).write_bytes(b"not a state")
+    monkeypatch.setattr(api, "load_model", lambda *a, **k: pytest.fail("the model was loaded"))
+    results = fewshot_scenes(reconfusion, tmp_path / "out", n_views=3, num_context=3, num_frames=8, window=6,
+                             num_inference_steps=1, guidance_scale=1.0, progress=False)
+    assert [r.status for r in results] == ["failed"]
+    assert f"{kept / STATE_FILE} cannot be read" in results[0].error
+    assert (kept / STATE_FILE).read_bytes() == b"not a state"  # kept: refused, not deleted

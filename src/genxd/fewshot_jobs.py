@@ -204,6 +204,8 @@ def fewshot_scenes(
                                               show, forget=group.is_main_process)
         results += [failed_result(gi, labels[gi], str(folders[gi]), exc, rank) for gi, exc in refused.items()]
         mine = [gi for gi in mine if gi not in refused]
+    if not mine:  # every group of this process written, or its kept windows refused: no model to load (tens of
+        return _gathered(group, results, summary, out_dir)  # seconds for the released one), as generate_scenes
     lm = loaded or api.load_model(model, group.device(device), dtype, compile_unet=compile_unet, offload=offload)
     # one job at a time per loaded model (generate_scenes says why)
     with lm.lock, job_settings_restored(lm.pipe), \
@@ -259,6 +261,12 @@ def fewshot_scenes(
                 results.append(failed)
         if long_bar is not None:
             long_bar.close()
+    return _gathered(group, results, summary, out_dir)
+
+
+def _gathered(group: ProcessGroup, results: list[SceneResult], summary: str | Path | None,
+              out_dir: Path) -> list[SceneResult]:
+    """Every process's results; the ``summary`` file written by the main process."""
     results = group.gather(results)
     if summary is not None and group.is_main_process:
         write_summary(summary, results, group.num_processes, {"command": "fewshot", "out": str(out_dir)})
