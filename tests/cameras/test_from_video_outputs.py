@@ -73,3 +73,29 @@ def test_a_path_file_written_meanwhile_is_kept_without_overwrite(tmp_path, monke
     res = CliRunner().invoke(app, ["trajectory", "make", "orbit", "-o", str(tmp_path / "made.json")])
     assert res.exit_code == 2 and ("already exists" in res.stderr or "written by another run" in res.stderr), res.output
     assert (tmp_path / "made.json").read_text() == OTHER_RUNS_TEXT
+
+
+@pytest.mark.parametrize("name", ["transforms.json", "cameras.json"])
+def test_a_folders_camera_file_is_never_written_over(tmp_path, name):
+    """Found by the follow-up audit: ``from-video FOLDER -o FOLDER/transforms.json --overwrite`` read the folder's
+    transforms.json and replaced it by the path: the reading named the folder as its source, not the file it read
+    (an authors' cameras.json likewise)."""
+    from genxd.cameras.formats import save_transforms_json
+
+    c2w, K = trajectories.orbit(num_frames=6)
+    folder = tmp_path / "clip"
+    if name == "transforms.json":
+        save_transforms_json(folder / name, c2w, K, 64, 64, file_paths=[f"images/{i}.png" for i in range(6)])
+    else:
+        folder.mkdir()
+        save_camera_json(folder / name, c2w, K, 64, 64)
+    files = {p.name: p.read_bytes() for p in folder.iterdir()}
+    res = CliRunner().invoke(app, ["trajectory", "from-video", str(folder), "-o", str(folder / name), "-n", "4",
+                                   "--overwrite"])
+    assert res.exit_code == 2, res.output
+    errors = [line for line in res.stderr.splitlines() if line.startswith("genxd: error")]
+    assert errors == [f"genxd: error: output file {folder / name} is the input {folder / name}: writing the output "
+                      "replaces it, and the input with it; give another output file"], res.stderr
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == files
+    written = write_video_path(folder, tmp_path / "path.json", 4)  # beside it: written
+    assert [Path(f).name for f in written["files"]] == ["path.json", "path_transforms.json", "path.png"]

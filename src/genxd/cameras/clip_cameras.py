@@ -285,7 +285,7 @@ def _check_clip_settings(clip: Any, *, source: str, focal: Any, features: str, m
 def _cameras_from_file(path: Path) -> ClipCameras:
     from ..data.datasets import median_point_depth
     from .colmap import read_colmap_model
-    from .reader import SYNTHETIC_META, colmap_model_dir, read_camera_path
+    from .reader import SYNTHETIC_META, camera_files, colmap_model_dir, read_camera_path
 
     cam = read_camera_path(path, dtype=torch.float64)
     n = len(cam)
@@ -301,8 +301,8 @@ def _cameras_from_file(path: Path) -> ClipCameras:
     elif cam.source_format == SYNTHETIC_META:
         depth = _synthetic_scene_depth(path)
         depth_source = "the synthetic clip's rendered depth ('scene_depth')" if depth is not None else None
-    report = {"source": str(path), "format": cam.source_format, "clip_frames_read": n,
-              "scene_depth_source": depth_source}
+    report = {"source": str(path), "camera_files": [str(f) for f in camera_files(path)],
+              "format": cam.source_format, "clip_frames_read": n, "scene_depth_source": depth_source}
     return ClipCameras(cam.c2w.double(), cam.K.double(), cam.height, cam.width, list(range(n)), n, times, depth,
                        f"file: {cam.source_format}", cam.intrinsics_known, report)
 

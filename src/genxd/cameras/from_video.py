@@ -293,8 +293,9 @@ def write_video_path(
     recover = {k: v for k, v in kwargs.items() if k in recover_keys}
     recover.setdefault("advice", clip_advice("clip_focal"))  # its focal argument is clip_focal (--clip-focal)
     cams = recover_clip_cameras(clip, focal=clip_focal, **recover)
-    for f in files:  # the camera file read, as the reading named it (a folder's transforms.json ...)
-        check_inputs_kept(f, [cams.report.get("source")], "output file")
+    read = [cams.report.get("source"), *cams.report.get("camera_files", [])]  # a folder's transforms.json ...
+    for f in files:  # the camera files read, as the reading named them
+        check_inputs_kept(f, read, "output file")
     side = size or min(cams.height, cams.width)
     vp = make_video_path(cams, num_frames, model_focal=default_model_focal() if model_focal is None else model_focal,
                          size=(side, side), **{k: v for k, v in kwargs.items() if k in make_keys})

@@ -50,7 +50,7 @@ from .formats import (
 )
 from .geometry import intrinsics_from_focal
 
-__all__ = ["read_camera_path", "colmap_model_dir", "COLMAP_FILES", "COLMAP_FORMAT", "SYNTHETIC_META", "DEFAULT_SIZE", "camera_formats_help"]
+__all__ = ["read_camera_path", "colmap_model_dir", "camera_files", "COLMAP_FILES", "COLMAP_FORMAT", "SYNTHETIC_META", "DEFAULT_SIZE", "camera_formats_help"]
 
 COLMAP_FORMAT = "COLMAP model"
 SYNTHETIC_META = "genxd synthetic clip meta"
@@ -184,6 +184,18 @@ def colmap_model_dir(path: str | os.PathLike) -> Path | None:
         return None
     samples = _curate_samples(path)
     return samples[0] / "0" if len(samples) == 1 else None
+
+
+def camera_files(path: str | os.PathLike) -> list[Path]:
+    """The files :func:`read_camera_path` reads for ``path``: a folder's camera file (its ``transforms.json`` ...) or
+    COLMAP model files, a COLMAP file's whole model, else ``path``; what an output written from them must not replace."""
+    path = Path(path)
+    model_dir = colmap_model_dir(path)
+    if model_dir is not None:
+        return [model_dir / name for name in COLMAP_FILES if (model_dir / name).is_file()]
+    if path.is_dir():
+        return [path / name for name in ("transforms.json", "cameras.json", "meta.json") if (path / name).is_file()][:1]
+    return [path]
 
 
 def _from_folder(folder: Path, default_focal: float, height: int | None, width: int | None, dtype: torch.dtype) -> CameraPath:
