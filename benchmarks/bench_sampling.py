@@ -20,18 +20,19 @@ import statistics
 import sys
 import time
 from pathlib import Path
-
-import torch
+from typing import TYPE_CHECKING
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench_output lives beside this script
 
 from bench_output import out_help, resolve_out, save_json  # noqa: E402
 
-from genxd.api import default_model_path  # noqa: E402
-from genxd.models import UNetMVTemporalConditionModel  # noqa: E402
-from genxd.pipelines import GenXDPipeline  # noqa: E402
-from genxd.pipelines.fast import CUDAGraphForward, enable_fast_path  # noqa: E402
-from genxd.pipelines.tf32 import tf32_enabled  # noqa: E402
+if TYPE_CHECKING:
+    import torch
+
+    from genxd.pipelines import GenXDPipeline
+
+# torch and genxd are imported where they are used, not here: ``--help`` and argument errors answer at once
+# instead of after the imports (about a minute on a loaded machine)
 
 LAYOUT = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "released_unet_layout.json"
 SVD_VAE = dict(
@@ -42,11 +43,15 @@ SVD_VAE = dict(
 
 
 def sync():
+    import torch
+
     torch.cuda.synchronize()
 
 
 def release() -> None:
     """Free what an earlier path left: compiled code (dynamo's caches hold the compiled blocks), graphs."""
+    import torch
+
     torch._dynamo.reset()
     gc.collect()
     torch.cuda.empty_cache()
@@ -55,6 +60,8 @@ def release() -> None:
 def timed(fn, reps: int, warmup: int, base_bytes: int = 0) -> tuple[list[float], float]:
     """Median-able times (ms) and the peak memory (GiB) of ``fn`` above ``base_bytes`` (what was allocated
     before this path's pipeline was built: leftovers of earlier paths in the same process do not count)."""
+    import torch
+
     for _ in range(warmup):
         fn()
     sync()
@@ -70,7 +77,11 @@ def timed(fn, reps: int, warmup: int, base_bytes: int = 0) -> tuple[list[float],
 
 
 def build_pipe(checkpoint: str | None, dtype: torch.dtype) -> GenXDPipeline:
+    import torch
     from diffusers import AutoencoderKLTemporalDecoder, EulerDiscreteScheduler
+
+    from genxd.models import UNetMVTemporalConditionModel
+    from genxd.pipelines import GenXDPipeline
 
     if checkpoint:
         return GenXDPipeline.from_pretrained(checkpoint, torch_dtype=dtype)
@@ -90,6 +101,8 @@ def unet_inputs(pipe, res: int, frames: int, device, mode: str = "3d"):
     """One guided call's inputs (batch 2 = both guidance branches). The indicator is passed as the pipeline
     passes it, one Python int for the batch: the float32 eager path (``skip_zero_weight_paths`` off) still
     computes every path, as the authors' code does."""
+    import torch
+
     h = res // 8
     g = torch.Generator().manual_seed(0)
     x = torch.randn(2, frames, 15, h, h, generator=g).to(device, pipe.unet.dtype)
@@ -102,6 +115,8 @@ def unet_inputs(pipe, res: int, frames: int, device, mode: str = "3d"):
 def sample_inputs(res: int, frames: int, down: int = 8, image: torch.Tensor | None = None):
     """Inputs of one 3D sample: ``image [1, 1, 3, res, res]`` (default: random pixels), an orbit, fixed noise
     ``[1, frames, 4, res/down, res/down]`` (``down``: the VAE's downsampling factor)."""
+    import torch
+
     from genxd.cameras import orbit
 
     c2w, K = orbit(num_frames=frames)
@@ -129,6 +144,8 @@ MODES: dict[str, dict | str | None] = {
 
 def apply_mode(pipe, name: str):
     """Switch ``pipe`` to bench mode ``name`` (see MODES); returns it."""
+    from genxd.pipelines.fast import enable_fast_path
+
     switches = MODES[name]
     if switches == "skip":
         pipe.unet.skip_zero_weight_paths = True
@@ -138,6 +155,10 @@ def apply_mode(pipe, name: str):
 
 
 def measure(pipe, res, frames, reps, warmup, whole_reps, mode: str = "3d", base_bytes: int = 0):
+    import torch
+
+    from genxd.pipelines.tf32 import tf32_enabled
+
     dev = pipe.device
     inp = unet_inputs(pipe, res, frames, dev, mode)
     # the UNet called directly runs under the TF32 setting the pipeline's own calls use (pipe.tf32: bf16 / fp16 fast
@@ -164,7 +185,11 @@ def measure(pipe, res, frames, reps, warmup, whole_reps, mode: str = "3d", base_
 def quality(model: str, res: int | None, frames: int | None, steps: int, device: str = "cuda",
             modes: tuple[str, ...] = ("fast",)) -> dict:
     """Each fast mode vs float32 eager from the same noise, on a trained model (3D, the example image)."""
+    import torch
+
     from genxd.api import RELEASED_DEFAULTS, GENERATION_CONFIG
+    from genxd.pipelines import GenXDPipeline
+    from genxd.pipelines.fast import CUDAGraphForward
     from genxd.utils.images import load_image
 
     d = dict(RELEASED_DEFAULTS)
@@ -222,6 +247,11 @@ def main() -> None:
     ap.add_argument("--skip-fp32-sample", action="store_true", help="time only the UNet call for fp32")
     ap.add_argument("--out", default=None, help=out_help("bench_sampling") + "; rewritten after every run")
     args = ap.parse_args()
+    import torch
+
+    from genxd.api import default_model_path
+    from genxd.pipelines.fast import CUDAGraphForward
+
     if not torch.cuda.is_available():
         raise SystemExit("bench_sampling needs a CUDA GPU")
     out = resolve_out(args.out, "bench_sampling")

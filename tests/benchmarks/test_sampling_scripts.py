@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 import torch
 
-from ..helpers import load_script
+from ..helpers import ROOT, env_with_path, load_script
 
 
 def test_profile_fast_path_kernel_families():
@@ -45,6 +48,24 @@ def test_bench_sampling_modes_and_inputs():
     inp = bench.unet_inputs(_Pipe, 64, 3, "cpu", "4d")
     assert inp["sample"].shape == (2, 3, 15, 8, 8) and inp["indicator"] == 2
     assert bench.unet_inputs(_Pipe, 64, 3, "cpu", "3d")["indicator"] == 0
+
+
+def test_bench_sampling_help_imports_neither_torch_nor_genxd_pipelines():
+    """``--help`` answers before the heavy imports (they took about a minute on a loaded machine)."""
+    code = (
+        "import runpy, sys\n"
+        "sys.argv = ['bench_sampling.py', '--help']\n"
+        "try:\n"
+        "    runpy.run_path(%r, run_name='__main__')\n"
+        "except SystemExit as e:\n"
+        "    assert e.code == 0, e.code\n"
+        "print('HEAVY', sorted(m for m in ('torch', 'genxd.pipelines', 'diffusers') if m in sys.modules))\n"
+    ) % str(ROOT / "benchmarks" / "bench_sampling.py")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                       env=env_with_path(ROOT / "src"))
+    assert r.returncode == 0, r.stderr
+    assert "--quality-model" in r.stdout  # the help was printed
+    assert "HEAVY []" in r.stdout
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message without CUDA")
