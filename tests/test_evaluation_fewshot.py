@@ -4,7 +4,9 @@ import pytest
 import torch
 
 from genxd.data.synthetic import orbit_cameras
+from genxd import evaluation_fewshot
 from genxd.evaluation_fewshot import evaluate_fewshot, generation_targets, interpolate_poses
+from tests.helpers import OTHER_RUNS_TEXT
 
 
 def test_generation_targets_sit_between_the_context_views_and_off_every_dataset_view():
@@ -41,3 +43,32 @@ def test_the_protocol_runs_on_one_tiny_scene(tmp_path):
     assert row["num_generated"] == 5 and row["num_test"] == 9
     assert all(5.0 < row[k] < 60.0 for k in ("psnr_without", "psnr_with", "generated_psnr"))
     assert (tmp_path / "fewshot.json").is_file() and (tmp_path / "index.json").is_file()
+
+
+def test_an_existing_report_is_refused_before_the_work(tmp_path):
+    out = tmp_path / "fewshot.json"
+    out.write_text(OTHER_RUNS_TEXT)
+    with pytest.raises(FileExistsError, match="exists"):  # before the model is looked for
+        evaluate_fewshot(tmp_path / "no-model", num_scenes=1, device="cpu", progress=False, out=out)
+    assert out.read_text() == OTHER_RUNS_TEXT
+
+
+def test_the_report_rewritten_after_every_scene_keeps_one_another_run_wrote_meanwhile(tmp_path):
+    """Each scene's rewrite replaces this run's own report only: not one another run wrote before the first
+    scene's write nor between two scenes' writes (unless ``overwrite``)."""
+    out = tmp_path / "fewshot.json"
+    write = evaluation_fewshot._write_report
+    out.write_text(OTHER_RUNS_TEXT)  # written meanwhile, before the first scene's report
+    with pytest.raises(FileExistsError):
+        write(out, {"scenes": 1}, False, None)
+    assert out.read_text() == OTHER_RUNS_TEXT
+    out.unlink()
+    mine = write(out, {"scenes": 1}, False, None)
+    mine = write(out, {"scenes": 2}, False, mine)  # this run's own report: replaced
+    assert '"scenes": 2' in out.read_text()
+    out.write_text(OTHER_RUNS_TEXT)  # written meanwhile, between two scenes
+    with pytest.raises(FileExistsError, match="written by another run"):
+        write(out, {"scenes": 3}, False, mine)
+    assert out.read_text() == OTHER_RUNS_TEXT
+    write(out, {"scenes": 3}, True, mine)  # overwrite: replaced
+    assert '"scenes": 3' in out.read_text()

@@ -23,6 +23,7 @@ held-out test views, once **without** and once **with** views that the model gen
 
 from __future__ import annotations
 
+import os
 import statistics
 import tempfile
 from pathlib import Path
@@ -103,8 +104,11 @@ def evaluate_fewshot(model: str | Path | None = None, num_scenes: int = 10, iter
                      groups: int = 2, real_repeat: int = 1, steps: int | None = None, guidance: float | None = None,
                      device: str | None = None, dtype: str | None = None, data_root: str | Path | None = None,
                      seed: int = FEWSHOT_SEED, progress: bool = True, out: str | Path | None = None,
-                     loaded=None) -> dict:
-    """Run the protocol (module docstring); returns (and writes to ``out``) a JSON-able report."""
+                     loaded=None, overwrite: bool = False) -> dict:
+    """Run the protocol (module docstring); returns (and writes to ``out``) a JSON-able report.
+
+    ``out`` is rewritten after every scene; an existing ``out`` is refused unless ``overwrite``, also one that
+    another run wrote while this one worked (this run replaces only its own earlier report)."""
     from .utils.progress import progress_bar
 
     from .api import load_model
@@ -113,6 +117,13 @@ def evaluate_fewshot(model: str | Path | None = None, num_scenes: int = 10, iter
     from .reconstruction import ReconstructionConfig, Views, evaluate_views, train_gaussians
     from .reconstruction.init import camera_focus
 
+    if out is not None and not overwrite:
+        from .output_folders import existing_files_error
+        from .utils.io import check_output_file
+
+        check_output_file(out, "out")
+        if error := existing_files_error([out]):
+            raise error  # before minutes of work
     lm = loaded or load_model(model, device, dtype or ("fp32" if device in (None, "cpu") else None))
     d = lm.defaults
     res, frames_n = int(d["resolution"]), int(d["num_frames"])
@@ -128,6 +139,7 @@ def evaluate_fewshot(model: str | Path | None = None, num_scenes: int = 10, iter
     config = ReconstructionConfig(iterations=iterations, init="random", init_points=3000, max_gaussians=8000,
                                   device="cpu", seed=0)
     rows = []
+    written = None  # this run's report as last written (its file's stat): replaced by the next scene's
     for i, key in enumerate(progress_bar(keys, desc="fewshot", disable=not progress)):
         scene = scenes[key]
         images, c2w, K = scene.decoded_images().float(), scene.c2w.float(), scene.K.float()
@@ -177,12 +189,30 @@ def evaluate_fewshot(model: str | Path | None = None, num_scenes: int = 10, iter
         report = _summary(rows, lm, num_scenes, seed, num_views, groups, real_repeat, res, frames_n, steps, guidance,
                           iterations)
         if out is not None:  # after every scene: a long run that is stopped keeps what it measured
-            from .utils.io import write_json_atomic
-
-            write_json_atomic(out, report)
+            written = _write_report(out, report, overwrite, written)
     if tmp is not None:
         tmp.cleanup()
     return report
+
+
+def _write_report(out: str | Path, report: dict, overwrite: bool, written: os.stat_result | None) -> os.stat_result:
+    """Write ``report`` to ``out``, replacing it only with ``overwrite`` or when it is this run's own last report
+    (``written``: its stat then); one another run wrote meanwhile is kept (``FileExistsError``). Returns the new stat."""
+    from .utils.io import output_target, write_json_atomic, written_meanwhile
+
+    target = output_target(out)
+    mine = False
+    if written is not None and not overwrite:
+        try:
+            st = os.stat(target)
+        except FileNotFoundError:
+            st = None  # removed meanwhile: written again
+        if st is not None and (st.st_ino, st.st_mtime_ns, st.st_size) != (written.st_ino, written.st_mtime_ns,
+                                                                          written.st_size):
+            raise written_meanwhile(Path(out))
+        mine = st is not None
+    write_json_atomic(out, report, overwrite=overwrite or mine)
+    return os.stat(target)
 
 
 def _summary(rows: list[dict], lm, num_scenes: int, seed: int, num_views: int, groups: int, real_repeat: int, res: int,
