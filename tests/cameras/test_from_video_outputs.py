@@ -99,3 +99,27 @@ def test_a_folders_camera_file_is_never_written_over(tmp_path, name):
     assert {p.name: p.read_bytes() for p in folder.iterdir()} == files
     written = write_video_path(folder, tmp_path / "path.json", 4)  # beside it: written
     assert [Path(f).name for f in written["files"]] == ["path.json", "path_transforms.json", "path.png"]
+
+
+def test_a_curate_samples_meta_json_is_never_written_over(tmp_path):
+    """Found by the follow-up audit: ``from-video SAMPLE -o SAMPLE/meta.json --overwrite`` read the sample's
+    meta.json (frame times) and replaced it by the path: the files read named only the COLMAP model's."""
+    import torch
+
+    from genxd.cameras.reader import camera_files
+    from genxd.data.synthetic.writers import write_camvid_sample
+
+    c2w, K = trajectories.orbit(num_frames=6)
+    rgb = torch.rand(6, 3, 32, 32, generator=torch.Generator().manual_seed(0))
+    sample = write_camvid_sample(tmp_path / "curated", "vid0", rgb, c2w, K, num_points=200, meta={"seed": 0})
+    meta = sample / "meta.json"
+    before = {p: p.read_bytes() for p in sample.rglob("*") if p.is_file()}
+    for folder in (sample, sample.parent):  # the sample, a curate output folder holding it alone
+        assert meta in camera_files(folder)
+    assert meta not in camera_files(sample / "0")  # its model folder alone: no frame times read
+    res = CliRunner().invoke(app, ["trajectory", "from-video", str(sample), "-o", str(meta), "-n", "4", "--overwrite"])
+    assert res.exit_code == 2, res.output
+    errors = [line for line in res.stderr.splitlines() if line.startswith("genxd: error")]
+    assert errors == [f"genxd: error: output file {meta} is the input {meta}: writing the output "
+                      "replaces it, and the input with it; give another output file"], res.stderr
+    assert {p: p.read_bytes() for p in sample.rglob("*") if p.is_file()} == before

@@ -186,13 +186,30 @@ def colmap_model_dir(path: str | os.PathLike) -> Path | None:
     return samples[0] / "0" if len(samples) == 1 else None
 
 
+def _curate_sample_of(folder: Path, model_dir: Path) -> Path | None:
+    """The ``genxd curate`` sample whose ``meta.json`` :func:`read_camera_path` reads (frame times) for ``folder``,
+    whose COLMAP model is ``model_dir`` (:func:`colmap_model_dir`), or None: the order of :func:`_from_folder`."""
+    if not folder.is_dir() or model_dir == folder:
+        return None
+    if model_dir == folder / "0":
+        return folder
+    if model_dir in (folder / "sparse" / "0", folder / "sparse"):
+        return None
+    return model_dir.parent  # the one sample of a genxd curate output folder
+
+
 def camera_files(path: str | os.PathLike) -> list[Path]:
     """The files :func:`read_camera_path` reads for ``path``: a folder's camera file (its ``transforms.json`` ...) or
-    COLMAP model files, a COLMAP file's whole model, else ``path``; what an output written from them must not replace."""
+    COLMAP model files (and a curate sample's ``meta.json``), a COLMAP file's whole model, else ``path``; what an
+    output written from them must not replace."""
     path = Path(path)
     model_dir = colmap_model_dir(path)
     if model_dir is not None:
-        return [model_dir / name for name in COLMAP_FILES if (model_dir / name).is_file()]
+        files = [model_dir / name for name in COLMAP_FILES if (model_dir / name).is_file()]
+        sample = _curate_sample_of(path, model_dir)
+        if sample is not None and (sample / "meta.json").is_file():
+            files.append(sample / "meta.json")
+        return files
     if path.is_dir():
         return [path / name for name in ("transforms.json", "cameras.json", "meta.json") if (path / name).is_file()][:1]
     return [path]
