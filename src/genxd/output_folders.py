@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import unicodedata
 from collections import Counter
 from pathlib import Path
 from typing import Sequence
@@ -16,10 +17,18 @@ from . import validation as v
 from .utils.io import check_not_working_folder, output_target
 
 
+def plain_name(name: str) -> str:
+    """``name`` with each control character or line / paragraph separator (a newline, a tab, ``U+2028`` ...)
+    replaced by ``_``: an output folder named after an input stays one line where it is printed (one path a line
+    on stdout, for scripts)."""
+    return "".join("_" if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c for c in name)
+
+
 def output_names(paths: Sequence[Path]) -> list[str]:
     """One output folder name per input, never two the same (also not up to letter case).
 
-    An input's name is its file stem (``photo.jpg`` -> ``photo``); inputs whose stems clash get their
+    An input's name is its file stem (``photo.jpg`` -> ``photo``; control characters replaced by ``_``,
+    :func:`plain_name`); inputs whose stems clash get their
     extension added (``a.jpg``, ``a.png`` -> ``a_jpg``, ``a_png``), and any name still shared gets a short
     hash of the input's full path (``a_png_1f3e9c2a``). Deterministic: the same inputs give the same
     names, whatever the number of processes.
@@ -27,7 +36,7 @@ def output_names(paths: Sequence[Path]) -> list[str]:
     def key(name: str) -> str:
         return name.casefold()
 
-    names = [p.stem or "_" for p in paths]
+    names = [plain_name(p.stem) or "_" for p in paths]
     counts = Counter(key(n) for n in names)
     names = [n if counts[key(n)] == 1 else f"{n}_{p.suffix.lstrip('.').lower() or 'noext'}" for n, p in zip(names, paths)]
     for _ in range(4):
@@ -114,4 +123,4 @@ def unique_labels(names: Sequence[str]) -> list[str]:
     return out
 
 
-__all__ = ["output_names", "check_existing", "check_inputs_kept", "existing_files_error", "safe_folder_name", "unique_labels"]
+__all__ = ["output_names", "plain_name", "check_existing", "check_inputs_kept", "existing_files_error", "safe_folder_name", "unique_labels"]

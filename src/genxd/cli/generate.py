@@ -140,14 +140,18 @@ def start_sampling_job(device: str | None) -> ProcessGroup:
 
 
 def note_renamed(paths: list[Path], out: Path, quiet: bool) -> None:
-    """Say which inputs got a longer output name because another input has the same name."""
-    from ..output_folders import output_names
+    """Say which inputs got another output name: another input has the same name, or control characters
+    (a newline ...) were replaced."""
+    from ..output_folders import output_names, plain_name
 
     if quiet:
         return
     for p, name in zip(paths, output_names(paths)):
-        if name != p.stem:
-            note(f"{p} -> {out / name} (another input has the same name)")
+        shown = str(p) if plain_name(str(p)) == str(p) else repr(str(p))  # on one line
+        if name != plain_name(p.stem):
+            note(f"{shown} -> {out / name} (another input has the same name)")
+        elif name != p.stem:
+            note(f"{shown} -> {out / name} (control characters in the name replaced by _)")
 
 
 def register(app: typer.Typer) -> None:

@@ -1,0 +1,40 @@
+"""Output folder names made from input names stay one line where they are printed (``genxd generate`` stdout)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import PIL.Image
+from typer.testing import CliRunner
+
+from genxd.cli import app
+from genxd.output_folders import output_names
+
+from .fake_model import use_fake_model
+
+
+def test_a_newline_in_an_input_name_is_not_one_in_the_quiet_output(tmp_path, monkeypatch):
+    """Found by the follow-up audit: ``generate -q 'a<newline>b.png'`` printed its output folder on two lines, so
+    a script reading one path a line read two wrong ones; control characters of the name are now ``_``."""
+    use_fake_model(monkeypatch)
+    img = tmp_path / "a\nb.png"
+    PIL.Image.fromarray(np.full((24, 24, 3), 90, np.uint8)).save(img)
+    out = tmp_path / "out"
+    args = [str(img), "-o", str(out), "--resolution", "64", "--frames", "12", "--window", "12"]
+    res = CliRunner().invoke(app, ["generate", *args, "-q"])
+    assert res.exit_code == 0, res.output
+    assert res.stdout.splitlines() == [str(out / "a_b")]
+    assert [p.name for p in out.iterdir()] == ["a_b"]
+    res = CliRunner().invoke(app, ["generate", *args, "--overwrite"])  # without -q: the renaming is said, on one line
+    assert res.exit_code == 0, res.output
+    notes = [line for line in res.stderr.splitlines() if "replaced by _" in line]
+    assert len(notes) == 1 and repr(str(img)) in notes[0], res.stderr
+
+
+def test_replaced_control_characters_never_make_two_inputs_share_a_folder():
+    paths = [Path(p) for p in ("x/a\nb.png", "x/a\tb.png", "x/a_b.png", "x/c\u2028d.png", "x/e\x85.png")]
+    names = output_names(paths)
+    assert len({n.casefold() for n in names}) == len(names), names
+    assert all(n.isprintable() for n in names), names
+    assert names[3:] == ["c_d", "e_"]
