@@ -15,6 +15,7 @@ from typing import Sequence
 
 from . import validation as v
 from .utils.io import check_not_working_folder, output_target
+from .utils.paths import parts_below
 
 
 def plain_name(name: str) -> str:
@@ -87,13 +88,12 @@ def check_inputs_kept(output: str | os.PathLike, inputs: Sequence[str | os.PathL
     onto its path, replacing what was there, so an output that is an input (also through a symbolic link) or a
     folder holding one must be refused before the work (``genxd reconstruct SCENE -o SCENE --overwrite`` replaced
     the generated scene it had read by its reconstruction). ``None`` inputs are skipped."""
-    out = os.path.realpath(output)
     for inp in inputs:
         if inp is None:
             continue
-        real = os.path.realpath(inp)
-        if real == out or real.startswith(out.rstrip(os.sep) + os.sep):
-            what, replaced = ("is the input", "it") if real == out else ("holds the input", "that folder")
+        below = parts_below(inp, output)  # both resolved: through symbolic links too
+        if below is not None:
+            what, replaced = ("is the input", "it") if below == () else ("holds the input", "that folder")
             raise ValueError(f"{label} {output} {what} {inp}: writing the output replaces {replaced}, and the input "
                              f"with it; give another output {'file' if 'file' in label else 'folder'}")
 
