@@ -482,9 +482,11 @@ def job_settings_restored(pipe: Any) -> Iterator[None]:
     try:
         yield
     finally:
-        for name, value in saved.items():
-            if getattr(pipe, name) is not value:
-                setattr(pipe, name, value)
+        for name in _JOB_SETTINGS:
+            if name in saved:
+                setattr(pipe, name, saved[name])
+            elif hasattr(pipe, name):  # made by the job (diffusers makes _progress_bar_config on first use)
+                delattr(pipe, name)
 
 
 __all__ = ["configure_sampling", "job_settings_restored", "BUNDLED_MODEL_DIR", "GENERATION_CONFIG", "RELEASED_DEFAULTS", "RELEASED_TRAINED", "default_model_path",
