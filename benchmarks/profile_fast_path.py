@@ -32,6 +32,7 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from genxd.pipelines.fast import CUDAGraphForward, enable_fast_path
+from genxd.pipelines.tf32 import tf32_enabled
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))  # bench_output lives beside this script
@@ -152,7 +153,7 @@ def main() -> None:
     t0 = time.perf_counter()
     enable_fast_path(pipe, **kwargs)
     inp = bench.unet_inputs(pipe, args.res, args.frames, "cuda", args.mode)
-    with torch.no_grad(), bench.tf32_enabled(pipe.tf32):  # as the pipeline's own calls run the UNet
+    with torch.no_grad(), tf32_enabled(pipe.tf32):  # as the pipeline's own calls run the UNet
         pipe.unet(**inp)
         torch.cuda.synchronize()
         first_s = time.perf_counter() - t0
