@@ -64,11 +64,7 @@ _KINDS = {"transforms": "transforms.json input", "colmap": "COLMAP model"}
 
 def _recorded_scene(folder: Path) -> str | None:
     """``meta.json``'s ``"scene"`` (a string), or None when absent or unreadable."""
-    try:
-        meta = json.loads((folder / "meta.json").read_text())
-    except (OSError, ValueError, RecursionError):
-        return None
-    scene = meta.get("scene") if isinstance(meta, dict) else None
+    scene = read_json_object(folder / "meta.json").get("scene")
     return scene if isinstance(scene, str) and scene else None
 
 

@@ -166,7 +166,6 @@ class TrainingRun(RunStops):
             self.print("tensorboard is not installed: logging to metrics.jsonl only (pip install tensorboard)")
         self.start_time = time.monotonic()
         self.interrupts = StepBoundaryInterrupts()  # entered by the training loops around their steps
-        self._agreed = (False, False)  # several processes: the stop flags agreed at the last batch (RunStops)
         self.data_items: int | None = None  # set by the trainers once the data is built (training_state.json)
 
     def _share_cpus(self, acc) -> None:
