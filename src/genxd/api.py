@@ -41,7 +41,7 @@ from .utils.memory_images import ImageObject, MemoryImage, collect_inputs, is_me
 from .utils.paths import path_argument
 from .utils.io import clean_stale
 from .utils.shared_work import mark_work_shared
-from .utils.progress import bar_settings, disable_setting, progress_bar
+from .utils.progress import bar_settings, disable_setting, progress_bar, progress_write
 from .validation import check
 
 
@@ -240,7 +240,6 @@ def generate_scenes(
     extra_files: dict[str, bytes] = {}
     from_file: CameraPath | None = None
     if clip_cameras is not None:  # the clip's path: relative, scaled, resampled (genxd.cameras.from_video)
-        from .utils.progress import progress_write
 
         c2w, K, times, extra_files = video_camera_path(  # a line says what the path is made of, as from-video's does
             clip_cameras, s, asked_frames, focal, res, progress_write if progress and group.is_main_process else None)

@@ -39,10 +39,7 @@ def camera_trajectory(camera: str | Path, num_frames: int, focal: float | None =
     path = camera_path_of(camera, focal)
     if path is not None:  # a camera of another shape: the centre square of its pictures, as images are cropped
         return path.c2w.float(), path.intrinsics_for(1, 1, "crop").float()
-    name = str(camera)
-    if name not in trajectories.PRESETS:
-        raise v.InvalidValue(f"{v.arg('camera')} must be one of {', '.join(sorted(trajectories.PRESETS))} or a camera "
-                             f"file / folder, got {name!r}")
+    name = str(camera)  # a preset name: camera_path_of refused every other name
     try:
         c2w, K = _call_with_known_kwargs(
             trajectories.PRESETS[name], num_frames=num_frames, focal=focal, elevation=elevation,

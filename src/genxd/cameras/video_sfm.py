@@ -106,10 +106,10 @@ def klt_sfm(image_dir: Path, names: list[str], work: Path, allowed: np.ndarray |
     try:
         if mapper == "global":
             models = pycolmap.global_mapping(database, image_dir, models_dir,
-                                             csfm._global_options(num_threads, seed, focal))
+                                             csfm._global_options(seed, focal))
         else:
             models = pycolmap.incremental_mapping(database, image_dir, models_dir,
-                                                  csfm.incremental_options(num_threads, seed, focal))
+                                                  csfm.incremental_options(seed, focal))
     except Exception as exc:  # noqa: BLE001 - pycolmap raises RuntimeError / ValueError variants
         raise csfm.SfmError(f"{mapper} mapping failed: {exc}") from None
     timings["sfm_map"] = time.perf_counter() - t0

@@ -329,10 +329,10 @@ MAPPERS = ("incremental", "global", "auto")
 MAPPER_THREADS = 1
 
 
-def incremental_options(num_threads: int, seed: int, focal: float | None):
+def incremental_options(seed: int, focal: float | None):
     """``pycolmap.IncrementalPipelineOptions`` for video frames (small baselines, forward motion, few features on
     small frames): seeded, no structure-less registration, intrinsics fixed when the focal length is known; on
-    :data:`MAPPER_THREADS` threads (``num_threads`` is not used: the cameras would depend on it)."""
+    :data:`MAPPER_THREADS` threads whatever the run's thread count (the cameras would depend on it)."""
     pycolmap = load_pycolmap()
 
     options = pycolmap.IncrementalPipelineOptions()
@@ -353,9 +353,9 @@ def incremental_options(num_threads: int, seed: int, focal: float | None):
     return options
 
 
-def _global_options(num_threads: int, seed: int, focal: float | None):
+def _global_options(seed: int, focal: float | None):
     """``pycolmap.GlobalPipelineOptions`` (GLOMAP) on the CPU; intrinsics fixed when the focal length is known; on
-    :data:`MAPPER_THREADS` threads (``num_threads`` is not used: the cameras would depend on it)."""
+    :data:`MAPPER_THREADS` threads whatever the run's thread count (the cameras would depend on it)."""
     pycolmap = load_pycolmap()
 
     options = pycolmap.GlobalPipelineOptions()
@@ -509,10 +509,10 @@ def _run_sfm_once(
     models_dir.mkdir(exist_ok=True)
     try:
         if mapper == "global":
-            models = pycolmap.global_mapping(database, image_dir, models_dir, _global_options(num_threads, seed, focal))
+            models = pycolmap.global_mapping(database, image_dir, models_dir, _global_options(seed, focal))
         else:
             models = pycolmap.incremental_mapping(database, image_dir, models_dir,
-                                                  incremental_options(num_threads, seed, focal))
+                                                  incremental_options(seed, focal))
     except Exception as exc:  # noqa: BLE001 - pycolmap raises RuntimeError / ValueError variants
         raise SfmError(f"{mapper} mapping failed: {exc}") from None
     timings["sfm_map"] = time.perf_counter() - t0
