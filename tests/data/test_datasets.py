@@ -257,6 +257,23 @@ def test_multiview_colmap_and_transforms(camvid_root, clips, tmp_path):
     assert float(sample["K"][0, 0, 0]) == pytest.approx(float(clips[0].K[0, 0, 0]) * 64 / 48, rel=1e-5)
 
 
+def test_multiview_reads_listed_images_as_reconstruct_does(clips, tmp_path):
+    """A transforms.json naming images without their suffix (NeRF-synthetic's ``./train/r_0``) whose files are
+    ``.jpeg``: ``genxd reconstruct`` read them, the training dataset tried only .png and .jpg."""
+    folder = write_clip(clips[0], tmp_path, "scene_tf", "folder")
+    meta = json.loads((folder / "transforms.json").read_text())
+    for frame in meta["frames"]:
+        image = folder / frame["file_path"]
+        image.rename(image.with_suffix(".jpeg"))
+        frame["file_path"] = str(Path(frame["file_path"]).with_suffix(""))
+    (folder / "transforms.json").write_text(json.dumps(meta))
+    ds = MultiViewDataset(tmp_path, num_frames=5, height=32, stride=2, camera_normalization="none")
+    assert len(ds) == 1 and ds[0]["frames"].shape == (5, 3, 32, 32)
+    (folder / meta["frames"][0]["file_path"]).with_suffix(".jpeg").unlink()
+    with pytest.raises(FileNotFoundError, match=r"image listed in transforms\.json not found$"):
+        MultiViewDataset(tmp_path, num_frames=5, height=32, stride=2, camera_normalization="none")
+
+
 def test_reconfusion_dataset(clips, tmp_path):
     write_clip(clips[1], tmp_path, "scene_a", "reconfusion")
     ds = ReconFusionDataset(tmp_path, num_frames=4, height=32, camera_normalization="none", fit="pad")

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from genxd.utils.paths import require_file
+from genxd.utils.paths import listed_image, require_file
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="named pipes and sockets as files are POSIX")
 
@@ -59,3 +59,17 @@ def test_readers_name_a_named_pipe_instead_of_calling_it_missing(tmp_path):
                        (discover_videos, "clip.mp4")):
         with pytest.raises(ValueError, match=rf"{name.replace('.', '[.]')}: is a named pipe, not a regular file$"):
             read(tmp_path / name)
+
+
+def test_listed_image_tries_the_suffixes_inside_the_folder_only(tmp_path):
+    listing = tmp_path / "transforms.json"
+    (tmp_path / "train").mkdir()
+    (tmp_path / "train" / "r_0.JPEG").write_bytes(b"x")
+    (tmp_path / "train" / "r_1.png").write_bytes(b"x")
+    assert listed_image(tmp_path, "./train/r_0", listing) == tmp_path / "train" / "r_0.JPEG"
+    assert listed_image(tmp_path, "train/r_1.png", listing) == tmp_path / "train" / "r_1.png"
+    assert listed_image(tmp_path, "train/../train/r_1", listing) == tmp_path / "train" / "r_1.png"
+    with pytest.raises(FileNotFoundError, match=r"r_0: image listed in transforms\.json not found$"):
+        listed_image(tmp_path, "train/r_0", listing, suffixes=(".png",))
+    with pytest.raises(ValueError, match=r"transforms\.json: file path '\.\./r_1' points outside"):
+        listed_image(tmp_path / "train", "../r_1", listing)

@@ -33,12 +33,10 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from genxd.utils.npz import npz_shape
-from genxd.utils.paths import path_inside, require_file
+from genxd.utils.paths import listed_image, path_inside, require_file
 from genxd.validation import arg, setting
 
 __all__ = ["Views", "load_views", "load_image", "detect_input_kind", "find_colmap_model"]
-
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".PNG", ".JPG", ".JPEG")
 
 
 @dataclass
@@ -231,17 +229,6 @@ def detect_input_kind(path: str | os.PathLike) -> str:
     )
 
 
-def _resolve_image(folder: Path, file_path: str, listed_in: Path) -> Path:
-    base = path_inside(folder, file_path, listed_in)
-    if base.is_file():
-        return base
-    for ext in IMAGE_EXTENSIONS:  # NeRF-synthetic writes paths without extensions
-        candidate = base.with_name(base.name + ext)
-        if candidate.is_file():
-            return candidate
-    raise FileNotFoundError(f"{base}: image listed in {listed_in.name} not found")
-
-
 def _ground_truth_depth(path: Path, shape: tuple[int, int, int]) -> Tensor | None:
     """The ``depth [N, H, W]`` of a ``genxd.data.synthetic`` folder's ``ground_truth.npz`` (None when it has no
     depth of that shape); a ValueError naming the file when it cannot be read or holds bad depths."""
@@ -273,7 +260,7 @@ def _load_transforms(path: Path) -> Views:
     for i, fr in enumerate(frames):
         if not isinstance(fr.get("file_path"), str) or not fr["file_path"]:
             raise ValueError(f"{json_path}: frames[{i}] has no file_path (the image's path in its folder)")
-    paths = [_resolve_image(folder, fr["file_path"], json_path) for fr in frames]
+    paths = [listed_image(folder, fr["file_path"], json_path) for fr in frames]
     depth_paths = None
     if all("depth_file_path" in fr for fr in frames):
         depth_paths = [path_inside(folder, str(fr["depth_file_path"]), json_path) for fr in frames]

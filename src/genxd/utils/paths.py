@@ -8,7 +8,10 @@ import os
 import stat
 from pathlib import Path
 
-__all__ = ["path_argument", "path_inside", "relative_to_cwd_note", "require_file"]
+__all__ = ["LISTED_IMAGE_SUFFIXES", "listed_image", "path_argument", "path_inside", "relative_to_cwd_note", "require_file"]
+
+#: Suffixes tried for an image listed without one (NeRF-synthetic's transforms.json writes ``./train/r_0``).
+LISTED_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".PNG", ".JPG", ".JPEG")
 
 
 def path_argument(value: object, name: str, what: str = "a file or folder path") -> Path:
@@ -41,6 +44,20 @@ def path_inside(folder: str | os.PathLike, relative: str, listed_in: str | os.Pa
     if normal == ".." or normal.startswith("../"):
         raise ValueError(f"{listed_in}: file path {relative!r} points outside {folder}; only files inside it are read")
     return folder / normal
+
+
+def listed_image(
+    folder: str | os.PathLike, file_path: str, listed_in: str | os.PathLike,
+    suffixes: tuple[str, ...] = LISTED_IMAGE_SUFFIXES,
+) -> Path:
+    """The image ``file_path`` inside ``folder`` as ``listed_in`` (a transforms.json) names it, with or without one of
+    ``suffixes``. ValueError from :func:`path_inside` for a path that is absolute or leaves ``folder``;
+    FileNotFoundError naming the path and ``listed_in`` when no such file is there."""
+    base = path_inside(folder, file_path, listed_in)
+    for candidate in (base, *(base.with_name(base.name + suffix) for suffix in suffixes)):
+        if candidate.is_file():
+            return candidate
+    raise FileNotFoundError(f"{base}: image listed in {Path(listed_in).name} not found")
 
 
 def require_file(path: str | os.PathLike, missing: str = "no such file") -> Path:

@@ -65,7 +65,7 @@ from .clips import (  # noqa: F401
     median_point_depth,
 )
 from .mixture import DATASET_TYPES, MixtureDataset, build_dataset, dataset_class
-from .multiview import _COLMAP_DIRS, MultiViewDataset, _find_colmap, _resolve_image, _ViewScene  # noqa: F401
+from .multiview import _COLMAP_DIRS, MultiViewDataset, _find_colmap, _ViewScene  # noqa: F401
 from .reconfusion import ReconFusionDataset
 from .synthetic_clips import SyntheticDataset, _check_rendered  # noqa: F401
 

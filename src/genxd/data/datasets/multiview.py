@@ -10,7 +10,7 @@ from typing import Sequence
 import torch
 from torch import Tensor
 
-from ...utils.paths import path_inside, relative_to_cwd_note
+from ...utils.paths import listed_image, path_inside, relative_to_cwd_note
 from .clips import _as_list, _Cameras, _ClipDataset, _read_image
 
 __all__ = ["MultiViewDataset"]
@@ -24,16 +24,6 @@ def _find_colmap(folder: Path) -> Path | None:
         if any((d / f"cameras.{e}").is_file() for e in ("bin", "txt")):
             return d
     return None
-
-
-def _resolve_image(folder: Path, file_path: str, listed_in: Path) -> Path:
-    """The image ``file_path`` (with or without a .png / .jpg suffix) inside ``folder``; a path that is absolute
-    or leaves ``folder`` is a ValueError naming ``listed_in``, as ``genxd reconstruct`` refuses it."""
-    base = path_inside(folder, file_path, listed_in)
-    for cand in (base, base.with_name(base.name + ".png"), base.with_name(base.name + ".jpg")):
-        if cand.is_file():
-            return cand
-    raise FileNotFoundError(f"{folder}: image {file_path!r} not found")
 
 
 @dataclass
@@ -100,7 +90,7 @@ class MultiViewDataset(_ClipDataset):
 
         if (folder / "transforms.json").is_file():
             path = load_transforms_json(folder / "transforms.json")
-            images = [_resolve_image(folder, n, folder / "transforms.json") for n in (path.names or [])]
+            images = [listed_image(folder, n, folder / "transforms.json") for n in (path.names or [])]
             return _ViewScene(folder.name, images, path.c2w.float(), path.K.float(), None)
         model_dir = _find_colmap(folder)
         assert model_dir is not None
