@@ -134,3 +134,21 @@ def test_a_split_whose_test_views_are_inputs_is_refused(tmp_path, scene, split, 
         load_reconfusion_scene(path)
     with pytest.raises(ValueError, match="splits\\[3\\]: "):  # and the writer refuses to write one
         write_reconfusion_scene(tmp_path / "w", "s", images, c2w, K, {3: (split["train_ids"], split["test_ids"])})
+
+
+def test_every_reader_finds_the_scene_an_index_names_with_backslashes(tmp_path, scene):
+    """An index written on Windows (``scenes\\a.torch``): load_reconfusion read the scene (the name went through
+    path_inside, which takes ``\\`` as ``/``), the training dataset looked for a file named ``scenes\\a.torch``."""
+    from genxd.data.datasets import ReconFusionDataset
+    from genxd.data.reconfusion import read_reconfusion_index
+
+    images, c2w, K, splits = scene
+    written = write_reconfusion_scene(tmp_path, "a", images, c2w, K, splits)
+    (tmp_path / "scenes").mkdir()
+    written.rename(tmp_path / "scenes" / "a.torch")
+    (tmp_path / "index.json").write_text(json.dumps({"a": ".\\scenes\\a.torch"}))
+    assert read_reconfusion_index(tmp_path) == {"a": "scenes/a.torch"}
+    assert torch.allclose(load_reconfusion(tmp_path)["a"].c2w, c2w, atol=1e-5)
+    dataset = ReconFusionDataset(tmp_path, num_frames=3, height=8, camera_normalization="none")
+    assert dataset.files == [tmp_path / "scenes" / "a.torch"]
+    assert torch.allclose(dataset.cameras[0][0], c2w, atol=1e-5)

@@ -170,8 +170,10 @@ def _safe_file_name(key: str) -> str:
 
 
 def read_reconfusion_index(root: str | os.PathLike) -> dict[str, str]:
-    """``index.json`` of a ReconFusion folder: ``{key: torch file name}``; a ValueError naming it when a name is
-    absolute or leaves ``root`` (a scene is read from, and written to with overwrite, only inside it)."""
+    """``index.json`` of a ReconFusion folder: ``{key: torch file name}``, each name checked and normalised once
+    here (:func:`~genxd.utils.paths.path_inside`: ``\\`` as ``/``, ``a/../b.torch`` as ``b.torch``), so ``root / name``
+    is the file; a ValueError naming the index when a name is absolute or leaves ``root`` (a scene is read from,
+    and written to with overwrite, only inside it)."""
     root = Path(root)
     index_path = root / INDEX_FILE
     if not index_path.is_file():
@@ -179,9 +181,8 @@ def read_reconfusion_index(root: str | os.PathLike) -> dict[str, str]:
     index = read_json(index_path)
     if not isinstance(index, dict) or not all(isinstance(v, str) for v in index.values()):
         raise ValueError(f"{index_path}: expected a JSON object mapping scene keys to torch file names")
-    for name in index.values():  # a downloaded index naming ../x or /x: read from, or written to by overwrite
-        path_inside(root, name, index_path)
-    return {str(k): v for k, v in index.items()}
+    # a downloaded index naming ../x or /x: read from, or written to by overwrite
+    return {str(k): path_inside(root, v, index_path).relative_to(root).as_posix() for k, v in index.items()}
 
 
 def write_reconfusion_scene(
@@ -435,8 +436,6 @@ def load_reconfusion(
             raise ValueError(f"{root}: scenes not in {INDEX_FILE}: {', '.join(missing)}")
         index = {k: index[k] for k in keys}
     return {
-        key: load_reconfusion_scene(
-            path_inside(root, name, root / INDEX_FILE), key=key, decode_images=decode_images, dtype=dtype
-        )
+        key: load_reconfusion_scene(root / name, key=key, decode_images=decode_images, dtype=dtype)
         for key, name in index.items()
     }
