@@ -109,3 +109,18 @@ def test_square_views_hint_as_the_caller_makes_them() -> None:
     assert "genxd.fewshot(..., pad_to_square=True)" in _square_crop_hint(24, 24, 32, 24)
     with cli_style():
         assert "genxd fewshot --pad-to-square" in _square_crop_hint(24, 24, 32, 24)
+
+
+@pytest.mark.parametrize("extra_views, words", [
+    (5, r"extra_views must be a folder path or a list of them, got 5 \(int\)"),
+    ([5], r"extra_views must be a folder path or a list of them, got 5 \(int\)"),
+    ([""], r"extra_views is empty \(''\)"),
+])
+def test_extra_views_of_the_wrong_kind_are_refused_naming_the_argument(inputs, tmp_path, no_training, extra_views,
+                                                                       words) -> None:
+    """``extra_views`` was listed twice, once (for the inputs-kept check) dropping what is not a path and once
+    reading it: ``extra_views=5`` or ``[5]`` was a bare TypeError (``'int' object is not iterable``) after the input
+    was loaded, and ``[""]`` meant the current folder."""
+    _rf, _fewshot, plain = inputs
+    with pytest.raises(ValueError, match=words):
+        reconstruct_scene(plain, tmp_path / "o", extra_views=extra_views)

@@ -192,6 +192,22 @@ def _one_viewpoint(c2w: Tensor) -> str | None:
             "along a camera path that travels give it: the orbit or forward presets, a video whose camera moves)")
 
 
+def _extra_view_arguments(extra_views: object) -> list[Path]:
+    """``extra_views`` (None, one path, or a list or tuple of paths) as a list of paths, each checked as
+    ``input_path`` is (:func:`~genxd.utils.paths.path_argument`)."""
+    from ..utils.paths import path_argument
+    from ..validation import InvalidType
+
+    if extra_views is None:
+        return []
+    if isinstance(extra_views, (str, os.PathLike)):
+        return [path_argument(extra_views, "extra_views", "a folder path or a list of them")]
+    if not isinstance(extra_views, (list, tuple)):
+        raise InvalidType(f"{arg('extra_views')} must be a folder path or a list of them, got {extra_views!r} "
+                          f"({type(extra_views).__name__})"[:300])
+    return [path_argument(p, "extra_views", "a folder path or a list of them") for p in extra_views]
+
+
 def reconstruct_scene(
     input_path: str | os.PathLike,
     out_dir: str | os.PathLike,
@@ -247,9 +263,9 @@ def reconstruct_scene(
     for name, flag in (("per_time_ply", per_time_ply), ("overwrite", overwrite), ("progress", progress)):
         v.check(flag, v.Flag(), name)
     _check_output_dir(out_dir, overwrite)
-    extras = [extra_views] if isinstance(extra_views, (str, os.PathLike)) else extra_views
-    extras = [p for p in extras if isinstance(p, (str, os.PathLike))] if isinstance(extras, (list, tuple)) else []
-    check_inputs_kept(out_dir, [input_path, *extras], arg("out_dir"))  # before the work; checked again as written
+    extra_arguments = _extra_view_arguments(extra_views)
+    # before the work; checked again as written
+    check_inputs_kept(out_dir, [input_path, *extra_arguments], arg("out_dir"))
     kind = detect_input_kind(input_path)
     views = load_views(input_path, resolution=resolution, scene_key=scene_key)
     if config.mode == "4d" and views.times is None:
@@ -272,9 +288,6 @@ def reconstruct_scene(
     if not train:
         raise ValueError("no training views left")
     train_views = views.subset(train)
-    if isinstance(extra_views, (str, os.PathLike)):
-        extra_views = [extra_views]
-    extra_arguments = [Path(p) for p in extra_views or ()]
     extra_folders: list[Path] = []
     if extra_arguments:
         # the scene (a ReconFusion input's, or --scene-key) picks a fewshot output's groups

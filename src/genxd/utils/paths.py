@@ -8,7 +8,8 @@ import os
 import stat
 from pathlib import Path
 
-__all__ = ["LISTED_IMAGE_SUFFIXES", "listed_image", "path_argument", "path_inside", "relative_to_cwd_note", "require_file"]
+__all__ = ["LISTED_IMAGE_SUFFIXES", "listed_image", "path_argument", "path_inside", "relative_to_cwd_note",
+           "require_file"]
 
 #: Suffixes tried for an image listed without one (NeRF-synthetic's transforms.json writes ``./train/r_0``).
 LISTED_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".PNG", ".JPG", ".JPEG")
