@@ -191,3 +191,34 @@ def test_a_motion_array_of_another_size_is_refused_from_its_header(tmp_path, mon
     monkeypatch.setattr(np.lib.format, "read_array", read_small)
     with pytest.raises(ValueError, match=rf"bomb.npz: {key} (has|holds|have) .*shape"):
         load_motion(tmp_path / "bomb.npz", load_ply(tmp_path / "scene.ply"))
+
+
+@pytest.mark.parametrize("key, shape", [("coefficients", (300, 4_000, 3)), ("time_scales", (5_000_000,))])
+def test_a_motion_array_hidden_beside_a_checked_header_is_refused_from_its_header(tmp_path, monkeypatch, key,
+                                                                                   shape) -> None:
+    """np.load reads ``z[key]`` from a zip member named ``key`` when there is one, ``key.npy`` otherwise; the header
+    check read ``key.npy``, so a motion.npz holding both passed it with the right shape and then inflated the other
+    member whole, whatever shape it claimed."""
+    import io
+    import zipfile
+
+    model = _temporal_model()
+    save_ply(tmp_path / "scene.ply", model)
+    save_motion(tmp_path / "motion.npz", model)
+    large = io.BytesIO()
+    np.lib.format.write_array(large, np.zeros(shape, dtype=np.float32))
+    with zipfile.ZipFile(tmp_path / "motion.npz") as good, \
+            zipfile.ZipFile(tmp_path / "bomb.npz", "w", zipfile.ZIP_DEFLATED) as bomb:
+        for name in good.namelist():
+            bomb.writestr(name, good.read(name))
+        bomb.writestr(key, large.getvalue())
+    read = np.lib.format.read_array
+
+    def read_small(fp, *args, **kwargs):  # every array read is counted: the large one must not be
+        array = read(fp, *args, **kwargs)
+        assert array.size < 10**6, f"an array of {array.shape} was read"
+        return array
+
+    monkeypatch.setattr(np.lib.format, "read_array", read_small)
+    with pytest.raises(ValueError, match=rf"bomb.npz: {key} has shape \({shape[0]},"):
+        load_motion(tmp_path / "bomb.npz", load_ply(tmp_path / "scene.ply"))

@@ -14,8 +14,11 @@ __all__ = ["npz_shape"]
 
 def npz_shape(z: np.lib.npyio.NpzFile, name: str) -> tuple[int, ...]:
     """The shape the header of ``z[name]`` states, without reading its data. KeyError when ``z`` has no such
-    array; ValueError when its header is damaged (as ``z[name]`` would raise)."""
-    with z.zip.open(f"{name}.npy") as f:
+    array; ValueError when its header is damaged (as ``z[name]`` would raise). The member is the one ``z[name]``
+    reads: ``name`` itself when the zip holds a member of that name, else ``name.npy`` (a zip holding both read the
+    header of ``name.npy`` and the data of ``name``, which could claim any shape)."""
+    member = name if name in z.zip.namelist() else f"{name}.npy"
+    with z.zip.open(member) as f:
         major, _ = np.lib.format.read_magic(f)
         read = np.lib.format.read_array_header_1_0 if major == 1 else np.lib.format.read_array_header_2_0
         shape, _, _ = read(f)
