@@ -195,7 +195,9 @@ def load_motion(path: str | os.PathLike, model: GaussianModel) -> GaussianModel:
     path = require_file(path)
     G = model.num_gaussians
     try:
-        with np.load(path) as z:  # every shape checked from its header first: a zip of zeros can claim gigabytes
+        # every shape checked from its header first (a zip of zeros can claim gigabytes); an array read has the
+        # shape its header states, so the arrays below have the expected shapes
+        with np.load(path) as z:
             for key in ("format", "poly_degree", "fourier_terms"):
                 if key in z and npz_shape(z, key) != ():
                     raise ValueError(f"{path}: {key} holds an array of shape {npz_shape(z, key)}, expected one value")
@@ -222,16 +224,6 @@ def load_motion(path: str | os.PathLike, model: GaussianModel) -> GaussianModel:
     bad = [k for k, t in [("coefficients", coeffs), *extra.items()] if not bool(torch.isfinite(t).all())]
     if bad:
         raise ValueError(f"{path}: {', '.join(bad)} hold NaN or infinite values")
-    bad_shape = [k for k, t in extra.items() if t.shape != (G,)]
-    if bad_shape:
-        key = {"time_log_scales": "time_scales"}.get(bad_shape[0], bad_shape[0])
-        raise ValueError(f"{path}: {key} has shape {tuple(extra[bad_shape[0]].shape)}, expected [{G}] "
-                         "(one value per Gaussian of this .ply)")
-    if coeffs.shape != (G, basis.num_functions, 3):
-        raise ValueError(
-            f"{path}: coefficients have shape {tuple(coeffs.shape)}, expected [{G}, {basis.num_functions}, 3] "
-            "for this .ply"
-        )
     device = model.device
     params = dict(model.params.items())
     params["motion"] = torch.nn.Parameter(coeffs.to(device), requires_grad=False)

@@ -242,8 +242,6 @@ def _ground_truth_depth(path: Path, shape: tuple[int, int, int]) -> Tensor | Non
             depth = np.asarray(gt["depth"], dtype=np.float32)
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error, tokenize.TokenError) as exc:
         raise ValueError(f"{path}: cannot read the depth ({exc.__class__.__name__}: {exc})") from None
-    if depth.shape != shape:
-        return None
     _check_depth(depth, path)
     return torch.from_numpy(depth)
 
