@@ -41,8 +41,9 @@ def test_an_input_folder_inside_the_output_is_refused_before_anything_is_written
     out = tmp_path / "curated"
     _noise_frames(out / "earlier" / "images")
     for inputs in (out, out / "earlier", out / "earlier" / "images"):
-        with pytest.raises(ValueError, match="inside the output folder"):
+        with pytest.raises(ValueError, match="inside the output folder") as exc:
             curate_dataset(inputs, out, CurationConfig(num_threads=1), progress=False)
+        assert str(exc.value).endswith("give an out_dir folder outside the inputs")  # was --out, to Python too
     assert sorted(p.name for p in out.iterdir()) == ["earlier"]  # no index, no lock
     res = subprocess.run([sys.executable, "-m", "genxd", "curate", "curated", "-o", "curated", "-q"], cwd=tmp_path,
                          env={**os.environ, "OMP_NUM_THREADS": "1"}, capture_output=True, text=True, timeout=120)

@@ -402,7 +402,7 @@ def _collect_sources(inputs, out_dir: Path | None = None) -> list[VideoSource]:
         path = Path(item.path if isinstance(item, VideoSource) else item)
         if out_dir is not None and path.is_dir() and parts_below(path, out_dir) is not None:
             raise ValueError(f"input {path} is inside the output folder {out_dir}: its frame folders are curated "
-                             f"outputs; give an --out folder outside the inputs")
+                             f"outputs; give an {arg('out_dir')} folder outside the inputs")
         sources.extend([item] if isinstance(item, VideoSource) else discover_videos(item, skip=out_dir))
     return unique_video_ids(sources)
 
