@@ -343,3 +343,20 @@ def test_optional_records_nested_too_deeply_read_as_not_said(tmp_path):
     assert recorded_settings(None, tmp_path / "meta.json") is None
     (tmp_path / "meta.json").write_text('{"context_index": [0]}')
     assert conditioning_views(tmp_path) is None
+
+
+def test_check_not_working_folder_refuses_the_current_folder_and_those_above_it(tmp_path, monkeypatch):
+    import re
+
+    from genxd.utils.io import check_not_working_folder
+
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    (tmp_path / "a" / "bb").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "a" / "b")
+    monkeypatch.chdir(tmp_path / "a" / "b")
+    for path, what in ((".", "the current folder"), (tmp_path / "link", "the current folder"),
+                       ("..", "a folder above the current folder"), (tmp_path, "a folder above the current folder")):
+        with pytest.raises(ValueError, match=rf"^--out {re.escape(str(path))} is {what}; .*: pick another$"):
+            check_not_working_folder(path, "--out", "pick another")
+    for path in ("c", "../bb", tmp_path / "a" / "bb", tmp_path / "a" / "b" / "c"):  # inside, beside: written fine
+        check_not_working_folder(path)

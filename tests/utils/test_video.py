@@ -56,8 +56,8 @@ def test_a_cut_short_video_is_refused_and_nothing_is_left(tmp_path, monkeypatch,
     ``genxd synth --format video`` and ``genxd generate`` renamed a truncated mp4 into place): every written
     file is checked box by box, and a cut-short one raises (ENOSPC when the disk is full) with nothing left."""
     import errno
-    import shutil
-    from collections import namedtuple
+    import os
+    from types import SimpleNamespace
 
     if backend == "opencv":
         pytest.importorskip("cv2")
@@ -86,9 +86,9 @@ def test_a_cut_short_video_is_refused_and_nothing_is_left(tmp_path, monkeypatch,
             f.truncate(f.seek(0, 2) // 2)
         return real_check(path, name)
 
-    Usage = namedtuple("Usage", "total used free")
     monkeypatch.setattr(video, "check_mp4_complete", truncate_then_check)
-    monkeypatch.setattr(shutil, "disk_usage", lambda p: Usage(1 << 30, 1 << 30, 0))
+    full = SimpleNamespace(f_bavail=0, f_bfree=0, f_frsize=4096, f_blocks=1 << 18)
+    monkeypatch.setattr(os, "statvfs", lambda path: full)
     with pytest.raises(OSError) as err:
         video.write_mp4(tmp_path / "clip.mp4", _frames(), fps=4)
     assert err.value.errno == errno.ENOSPC and "clip.mp4" in str(err.value)

@@ -49,7 +49,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from .json_text import json_text
-from .paths import require_file
+from .paths import parts_below, require_file
 
 _PART_RE = re.compile(
     r"^\.(?P<name>.+)\.(?P<host>[A-Za-z0-9_-]{1,40})-(?P<pid>\d{1,10})-(?P<tag>[0-9a-f]{8})"
@@ -376,9 +376,9 @@ def check_not_working_folder(path: str | os.PathLike, label: str = "output folde
     written whole is renamed onto its path, and renaming the folder a process (or the user's shell) is in either
     fails after all the work (``.``: "Device or resource busy") or leaves them in a deleted folder. ``hint`` ends
     the message (what the caller can do instead)."""
-    target, cwd = os.path.realpath(path), os.path.realpath(os.getcwd())  # a link to where one is counts too
-    if cwd == target or cwd.startswith(target.rstrip(os.sep) + os.sep):
-        what = "the current folder" if cwd == target else "a folder above the current folder"
+    below = parts_below(os.getcwd(), path)  # resolved: a link to where one is counts too
+    if below is not None:
+        what = "a folder above the current folder" if below else "the current folder"
         raise ValueError(f"{label} {path} is {what}; the output is written as a new folder and renamed into "
                          f"place, which cannot replace the folder you are in: {hint}")
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .io import atomic_file
+from .io import atomic_file, disk_full
 
 
 def write_mp4(path: str | Path, frames: np.ndarray, fps: float = 8.0, quality: int = 8,
@@ -70,7 +70,6 @@ def check_mp4_complete(path: str | Path, name: str | Path | None = None) -> None
     A full disk is reported as ``ENOSPC`` (one line in the CLI).
     """
     import errno
-    import shutil
 
     path = Path(path)
     size = path.stat().st_size
@@ -93,7 +92,7 @@ def check_mp4_complete(path: str | Path, name: str | Path | None = None) -> None
     if pos == size and all(kind in seen for kind in _MP4_REQUIRED_BOXES):
         return
     shown = name if name is not None else path
-    if shutil.disk_usage(path.parent).free < 1 << 20:
+    if disk_full(path.parent):
         raise OSError(errno.ENOSPC, f"No space left on device: the video {shown} was cut short")
     raise OSError(errno.EIO, f"the video writer (ffmpeg) stopped before finishing {shown}")
 
