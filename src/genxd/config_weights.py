@@ -10,14 +10,14 @@ the names number, and only channel counts some weight has as a dimension.
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
+from .utils.io import read_json
 from .utils.paths import path_inside
 
-__all__ = ["check_config_fits_weights"]
+__all__ = ["check_config_fits_weights", "safetensors_shards"]
 
 #: config key -> the numbered modules in the weights' names that it counts (per block, or in all)
 _COUNTED = {"layers_per_block": "resnets", "transformer_layers_per_block": "transformer_blocks",
@@ -25,15 +25,25 @@ _COUNTED = {"layers_per_block": "resnets", "transformer_layers_per_block": "tran
 _NUMBERED = re.compile(r"(?:^|\.)(resnets|transformer_blocks|down_blocks|up_blocks)\.(\d+)\.")
 
 
-def _header(weights: Path) -> tuple[list[str], set[int]] | None:
-    """The weight names and every dimension of the weights (of every shard a ``.index.json`` lists); None when a
-    header cannot be read (the loader then says what is wrong with the file)."""
+def safetensors_shards(index: Path) -> list[Path]:
+    """The shard files a safetensors ``.index.json`` lists (each once, sorted), each inside the index's folder. A
+    ValueError naming the index when it cannot be read (:func:`~genxd.utils.io.read_json`: its size limit too), has
+    no ``weight_map`` of tensor names to file names, or lists a file outside its folder."""
+    tree = read_json(index, "a safetensors index")
+    weight_map = tree.get("weight_map") if isinstance(tree, dict) else None
+    if not isinstance(weight_map, dict) or not all(isinstance(f, str) for f in weight_map.values()):
+        raise ValueError(f"{index}: expected a JSON object with a weight_map of tensor names to file names")
+    return [path_inside(index.parent, shard, index) for shard in sorted(set(weight_map.values()))]
+
+
+def _header(weights: Path, shards: Sequence[Path] | None) -> tuple[list[str], set[int]] | None:
+    """The weight names and every dimension of the weights (of every shard a ``.index.json`` lists: ``shards``
+    when the caller has read them); None when a header cannot be read (the loader then says what is wrong)."""
     from safetensors import safe_open
 
     try:
         if weights.name.endswith(".index.json"):
-            shards = sorted(set(json.loads(weights.read_text())["weight_map"].values()))
-            files = [path_inside(weights.parent, shard, weights) for shard in shards]
+            files = list(shards) if shards is not None else safetensors_shards(weights)
         else:
             files = [weights]
         names, dims = [], set()
@@ -58,14 +68,16 @@ def _whole_numbers(value: Any) -> list[int]:
     return []
 
 
-def check_config_fits_weights(config_path: Path, config: dict, weights: Path) -> None:
+def check_config_fits_weights(config_path: Path, config: dict, weights: Path,
+                              shards: Sequence[Path] | None = None) -> None:
     """A ValueError naming ``config_path`` when the config asks for more layers, blocks or channels than the
-    weights file ``weights`` (a safetensors file or its ``.index.json``) holds."""
+    weights file ``weights`` (a safetensors file or its ``.index.json``) holds. ``shards``: the files the index
+    ``weights`` lists, when the caller has read them (:func:`safetensors_shards`), so that it is read once."""
     if not weights.is_file():
         weights = weights.with_name(weights.name + ".index.json")
         if not weights.is_file():
             return
-    header = _header(weights)
+    header = _header(weights, shards)
     if header is None:
         return
     names, dims = header

@@ -29,11 +29,10 @@ from diffusers import AutoencoderKLTemporalDecoder, EulerDiscreteScheduler
 
 from ..checkpoint_folders import resolve_latest
 from ..checkpoints import check_config_sizes, load_component
-from ..config_weights import check_config_fits_weights
+from ..config_weights import check_config_fits_weights, safetensors_shards
 from ..models import CONDITIONED_IN_CHANNELS, UNetMVTemporalConditionModel
 from ..utils.io import read_json
 from ..utils.messages import first_line
-from ..utils.paths import path_inside
 from ..validation import is_out_of_memory
 from .config import ModelConfig, VAEModelConfig
 
@@ -138,15 +137,12 @@ def load_svd_state_dict(folder: str | os.PathLike) -> tuple[dict[str, Any], dict
         path = unet_dir / name
         if not path.is_file():
             continue
-        check_config_fits_weights(unet_dir / "config.json", config, path)  # before the network is built
-        if name.endswith(".index.json"):
-            index = read_json(path, "a safetensors index")
-            weight_map = index.get("weight_map") if isinstance(index, dict) else None
-            if not isinstance(weight_map, dict) or not all(isinstance(f, str) for f in weight_map.values()):
-                raise ValueError(f"{path}: expected a JSON object with a weight_map of tensor names to file names")
+        shards = safetensors_shards(path) if name.endswith(".index.json") else None  # inside the folder only
+        check_config_fits_weights(unet_dir / "config.json", config, path, shards)  # before the network is built
+        if shards is not None:
             state: dict[str, torch.Tensor] = {}
-            for shard in sorted(set(weight_map.values())):  # inside the folder only, as every listed file
-                state.update(_load_safetensors(path_inside(unet_dir, shard, path)))
+            for shard in shards:
+                state.update(_load_safetensors(shard))
             return config, state
         return config, _load_safetensors(path)
     raise FileNotFoundError(f"{unet_dir}: no diffusion_pytorch_model(.fp16).safetensors (pickle .bin files are not read)")
