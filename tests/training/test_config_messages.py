@@ -166,3 +166,24 @@ def test_train_genxd_from_python_names_a_missing_starting_folder(tmp_path):
     with pytest.raises(FileNotFoundError, match=r"^model\.scheduler .*sched: no such folder$"):
         train_genxd(cfg, cpu=True)
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("kind, setting", [("genxd", "model.scheduler"), ("genxd", "model.vae.pretrained"),
+                                           ("vae", "vae.pretrained")])
+def test_the_training_run_checks_the_starting_folders_for_both_trainers(tmp_path, kind, setting):
+    """train_genxd and train_vae each called pretrained_error before making their TrainingRun; the run's start-up
+    checks make it now, for both, in genxd train's order: resume with overwrite is said first."""
+    from genxd.training.loop import TrainingRun
+
+    from .conftest import TINY_VAE
+
+    run = tmp_path / "run"
+    cfg = load_config(TINY if kind == "genxd" else TINY_VAE,
+                      [*QUIET, f"output_dir={run}", "logging.tensorboard=false", f"{setting}={tmp_path / 'nope'}"],
+                      kind=kind)
+    args = (cfg.output_dir, cfg.seed, cfg.training, cfg.checkpoint, cfg.logging, cfg, kind)
+    with pytest.raises(FileNotFoundError, match=rf"^{setting} .*nope: no such folder$"):
+        TrainingRun(*args, cpu=True)
+    with pytest.raises(ValueError, match="contradict"):
+        TrainingRun(*args, resume="latest", overwrite=True, cpu=True)
+    assert not run.exists()

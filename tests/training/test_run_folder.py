@@ -249,6 +249,22 @@ def test_a_checkpoint_cut_short_is_one_line_naming_the_checkpoint_before_it(tmp_
     assert _train(TINY, out, "--resume", str(earlier), "training.max_steps=2").exit_code == 0
 
 
+def test_a_checkpoint_without_some_ema_weights_is_one_line_naming_them(tmp_path):
+    """The loop let this ValueError through by matching its text; the EMA load words both its refusals now."""
+    from safetensors.torch import load_file, save_file
+
+    out = tmp_path / "run"
+    assert _train(TINY, out, "training.max_steps=1", "checkpoint.every_steps=1").exit_code == 0
+    ema = out / "checkpoints" / "checkpoint-0000001" / "ema.safetensors"
+    state = load_file(str(ema))
+    dropped = sorted(state)[0]
+    save_file({k: v for k, v in state.items() if k != dropped}, str(ema))
+    res = _train(TINY, out, "--resume", "latest", "training.max_steps=2")
+    assert res.exit_code == 2, res.output
+    lines = [line for line in res.output.splitlines() if line.startswith("genxd: error:")]
+    assert lines == [f"genxd: error: {ema}: EMA weights missing for 1 parameters, e.g. [{dropped!r}]"], res.output
+
+
 def test_resume_latest_says_which_incomplete_checkpoints_it_skips(tmp_path):
     """A ``checkpoint-*`` folder without training_state.json (cut short by a copy, not written whole by genxd) was
     skipped without a word: ``--resume latest`` went back to an older checkpoint silently."""

@@ -69,15 +69,25 @@ class EMAWeights:
         save_file(self.state_dict(), str(path), metadata={"num_updates": str(self.num_updates)})
 
     def load(self, path: str | os.PathLike) -> None:
-        from safetensors import safe_open
+        """The averaged weights saved at ``path`` (a checkpoint's ``ema.safetensors``). A file that cannot be read
+        (cut short, missing) is the checkpoint's damaged-checkpoint error
+        (:func:`~genxd.training.checkpoint_files.damaged_checkpoint_error`); one without a weight of this model a
+        ValueError naming the file and the weights missing."""
+        from safetensors import SafetensorError, safe_open
         from safetensors.torch import load_file
 
+        from .checkpoint_files import damaged_checkpoint_error
+
         path = Path(path)
-        state = load_file(str(path))
+        try:
+            state = load_file(str(path))
+            with safe_open(str(path), "pt") as fh:
+                num_updates = int((fh.metadata() or {}).get("num_updates", 0))
+        except (OSError, ValueError, RuntimeError, EOFError, SafetensorError) as exc:  # ValueError: num_updates
+            raise damaged_checkpoint_error(path.parent, path.name, exc) from None
         missing = sorted(set(self.shadow) - set(state))
         if missing:
             raise ValueError(f"{path}: EMA weights missing for {len(missing)} parameters, e.g. {missing[:3]}")
         for k in self.shadow:
             self.shadow[k] = state[k].to(self.shadow[k].device).float()
-        with safe_open(str(path), "pt") as fh:
-            self.num_updates = int((fh.metadata() or {}).get("num_updates", 0))
+        self.num_updates = num_updates

@@ -35,9 +35,8 @@ from ..utils.io import append_line, atomic_file, error_while_writing, out_of_spa
 from ..utils.json_text import json_text
 from ..utils.shared_work import mark_work_shared
 from .checkpoint_files import (CHECKPOINT_PREFIX, CONFIG_MARK, check_state_archives, damaged_checkpoint_error,
-                               existing_run_error,
-                               foreign_config_error, incomplete_checkpoints_note, list_checkpoints, no_checkpoint_note,
-                               resume_error)
+                               existing_run_error, foreign_config_error, incomplete_checkpoints_note, list_checkpoints,
+                               no_checkpoint_note, pretrained_error, resume_error)
 from .config import CheckpointConfig, LoggingConfig, OptimConfig, config_to_dict
 from .interrupts import StepBoundaryInterrupts
 from .stops import RunStops
@@ -282,12 +281,19 @@ class TrainingRun(RunStops):
 
     # ------------------------------------------------------------------ checkpoints
     def _resolve_resume(self, resume: str | None, overwrite: bool) -> Path | None:
+        """The checkpoint to resume from (None: a new run), after the start-up checks of ``genxd train``, in its
+        order, before the run's folder is made: ``resume`` with ``overwrite``, an earlier run's outputs, the
+        config's starting folders (:func:`~genxd.training.checkpoint_files.pretrained_error`)."""
         if resume is not None and overwrite:
             raise resume_error(resume, overwrite)  # they contradict
         if resume is None:
             error = existing_run_error(self.output_dir) or foreign_config_error(self.output_dir, self.config_path)
             if error is not None and not overwrite:
                 raise error
+        missing = pretrained_error(self.config)
+        if missing is not None:
+            raise missing
+        if resume is None:
             return None
         if resume == "latest":
             existing = list_checkpoints(self.checkpoint_dir)
@@ -341,12 +347,7 @@ class TrainingRun(RunStops):
         if self.resume_from is not None:
             start_step = self.load(self.resume_from)
             if ema is not None:
-                try:
-                    ema.load(self.resume_from / "ema.safetensors")
-                except _UNREADABLE as exc:
-                    if isinstance(exc, ValueError) and "EMA weights missing" in str(exc):
-                        raise
-                    raise damaged_checkpoint_error(self.resume_from, "ema.safetensors", exc) from None
+                ema.load(self.resume_from / "ema.safetensors")
         if ema is not None:
             for name, value in ema.shadow.items():
                 ema.shadow[name] = value.to(self.accelerator.device)

@@ -22,7 +22,7 @@ from ..utils.progress import progress_bar
 from .config import OptimConfig, TrainConfig
 from .data import build_training_dataset, make_loader
 from .ema import EMAWeights
-from .checkpoint_files import pretrained_error, resume_setting
+from .checkpoint_files import resume_setting
 from .loop import TrainingRun
 from .models import build_scheduler, build_unet, build_vae, check_model_options, count_parameters, size_multiple
 from .objective import SampleDrawer, encode_latents, genxd_loss
@@ -122,9 +122,6 @@ def _vae_multiple(vae: torch.nn.Module, unet: torch.nn.Module) -> tuple[int, int
 def train_genxd(cfg: TrainConfig, resume: str | None = None, overwrite: bool = False, cpu: bool = False,
                 config_path: str | os.PathLike | None = None) -> Path | None:
     """Train GenXD as configured; returns the last checkpoint folder (main process; None elsewhere)."""
-    missing = pretrained_error(cfg)  # before the run's folder is made
-    if missing is not None:
-        raise missing
     run = TrainingRun(cfg.output_dir, cfg.seed, cfg.training, cfg.checkpoint, cfg.logging, cfg, "genxd",
                       resume=resume, overwrite=overwrite, cpu=cpu, config_path=config_path)
     acc = run.accelerator

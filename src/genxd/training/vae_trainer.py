@@ -21,7 +21,7 @@ from ..utils.progress import progress_bar
 from .config import VAETrainConfig
 from .data import build_training_dataset, make_loader
 from .ema import EMAWeights
-from .checkpoint_files import pretrained_error, resume_setting
+from .checkpoint_files import resume_setting
 from .loop import TrainingRun
 from .models import build_vae, count_parameters
 from .objective import sample_seed
@@ -72,9 +72,6 @@ def measure_scaling_factor(vae: torch.nn.Module, clips: list[torch.Tensor]) -> f
 def train_vae(cfg: VAETrainConfig, resume: str | None = None, overwrite: bool = False, cpu: bool = False,
               config_path: str | os.PathLike | None = None) -> Path | None:
     """Train the VAE as configured; returns the last checkpoint folder (main process)."""
-    missing = pretrained_error(cfg)  # before the run's folder is made
-    if missing is not None:
-        raise missing
     run = TrainingRun(cfg.output_dir, cfg.seed, cfg.training, cfg.checkpoint, cfg.logging, cfg, "vae",
                       resume=resume, overwrite=overwrite, cpu=cpu, config_path=config_path)
     acc = run.accelerator
