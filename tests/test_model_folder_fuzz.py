@@ -188,3 +188,24 @@ def test_a_config_asking_for_more_than_its_weights_hold_is_refused_before_the_ne
         with pytest.raises(ValueError, match=rf"{component}/config.json: {key} = .* (more than|no weight).*"
                                              rf"diffusion_pytorch_model.safetensors"):
             load_model(folder, device="cpu", dtype="fp32")
+
+
+def test_a_sharded_weights_index_over_the_json_size_limit_is_refused_at_load(folder, monkeypatch):
+    """``load_model``'s config check read a weights ``.index.json`` through read_json's size limit but dropped its
+    refusal, so diffusers then parsed an index of any size itself; the index is now refused naming it. A sharded
+    copy of the bundled UNet, with the limit set just under its index's size."""
+    from genxd.utils import io
+
+    unet = folder / "unet"
+    weights = unet / "diffusion_pytorch_model.safetensors"
+    from safetensors import safe_open
+
+    with safe_open(str(weights), "pt") as f:
+        names = list(f.keys())
+    shard = weights.rename(unet / "diffusion_pytorch_model-00001-of-00001.safetensors")
+    index = unet / "diffusion_pytorch_model.safetensors.index.json"
+    index.write_text(json.dumps({"metadata": {}, "weight_map": {name: shard.name for name in names}}))
+    load_model(folder, device="cpu")  # the sharded folder loads as it is
+    monkeypatch.setattr(io, "MAX_JSON_BYTES", index.stat().st_size - 1)
+    with pytest.raises(ValueError, match=r"index\.json: a JSON file of .* \(expected a safetensors index\)"):
+        load_model(folder, device="cpu")

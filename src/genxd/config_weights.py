@@ -38,14 +38,16 @@ def safetensors_shards(index: Path) -> list[Path]:
 
 def _header(weights: Path, shards: Sequence[Path] | None) -> tuple[list[str], set[int]] | None:
     """The weight names and every dimension of the weights (of every shard a ``.index.json`` lists: ``shards``
-    when the caller has read them); None when a header cannot be read (the loader then says what is wrong)."""
+    when the caller has read them); None when a shard's header cannot be read (the loader then says what is
+    wrong). An index that cannot be read is :func:`safetensors_shards`' ValueError: the loader would parse it
+    without a size limit."""
     from safetensors import safe_open
 
+    if weights.name.endswith(".index.json"):
+        files = list(shards) if shards is not None else safetensors_shards(weights)
+    else:
+        files = [weights]
     try:
-        if weights.name.endswith(".index.json"):
-            files = list(shards) if shards is not None else safetensors_shards(weights)
-        else:
-            files = [weights]
         names, dims = [], set()
         for file in files:
             with safe_open(str(file), "pt") as f:
