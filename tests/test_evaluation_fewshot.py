@@ -53,6 +53,15 @@ def test_an_existing_report_is_refused_before_the_work(tmp_path):
     assert out.read_text() == OTHER_RUNS_TEXT
 
 
+def test_a_report_path_that_cannot_be_written_is_refused_before_the_work_also_with_overwrite(tmp_path):
+    """The check genxd.evaluate makes (output_folders.check_report_file): with overwrite the few-shot protocol skipped
+    it and failed on the folder only when writing the first scene's report, minutes later."""
+    for overwrite in (False, True):
+        with pytest.raises(IsADirectoryError, match="out .* is a folder"):  # before the model is looked for
+            evaluate_fewshot(tmp_path / "no-model", num_scenes=1, device="cpu", progress=False, out=tmp_path,
+                             overwrite=overwrite)
+
+
 def test_the_report_rewritten_after_every_scene_keeps_one_another_run_wrote_meanwhile(tmp_path):
     """Each scene's rewrite replaces this run's own report only: not one another run wrote before the first
     scene's write nor between two scenes' writes (unless ``overwrite``)."""

@@ -187,12 +187,9 @@ def mean_psnr_gain(report: dict, modes: tuple[str, ...] = ("3d-1view", "photo-ca
 def _check_before_running(modes: tuple[str, ...], out: str | Path | None, overwrite: bool) -> None:
     """What would fail after minutes of work: an existing report (without ``overwrite``), a photo package missing."""
     if out is not None:
-        from .output_folders import existing_files_error
-        from .utils.io import check_output_file
+        from .output_folders import check_report_file
 
-        check_output_file(out, "out")
-        if not overwrite and (error := existing_files_error([out])):
-            raise error
+        check_report_file(out, overwrite)
     photo_modes = [m for m in modes if m.startswith("photo-")]
     if photo_modes:
         from .data.synthetic.photos import HELD_OUT_PHOTOS, TRAINING_PHOTOS, photo_path

@@ -117,13 +117,10 @@ def evaluate_fewshot(model: str | Path | None = None, num_scenes: int = 10, iter
     from .reconstruction import ReconstructionConfig, Views, evaluate_views, train_gaussians
     from .reconstruction.init import camera_focus
 
-    if out is not None and not overwrite:
-        from .output_folders import existing_files_error
-        from .utils.io import check_output_file
+    if out is not None:
+        from .output_folders import check_report_file
 
-        check_output_file(out, "out")
-        if error := existing_files_error([out]):
-            raise error  # before minutes of work
+        check_report_file(out, overwrite)  # before minutes of work
     lm = loaded or load_model(model, device, dtype or ("fp32" if device in (None, "cpu") else None))
     d = lm.defaults
     res, frames_n = int(d["resolution"]), int(d["num_frames"])

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Sequence
 
 from . import validation as v
-from .utils.io import check_not_working_folder, output_target
+from .utils.io import check_not_working_folder, check_output_file, output_target
 from .utils.paths import parts_below
 
 
@@ -109,6 +109,14 @@ def existing_files_error(paths: Sequence[str | os.PathLike]) -> FileExistsError 
                            f"{v.overwrite_hint('pass', them=not one)}")
 
 
+def check_report_file(out: str | os.PathLike, overwrite: bool, label: str = "out") -> None:
+    """Before minutes of work: a report can be written at ``out`` (a file name whose folder is writable), and one
+    there is refused unless ``overwrite`` (:func:`existing_files_error`); ``label`` names the argument."""
+    check_output_file(out, label)
+    if not overwrite and (error := existing_files_error([out])):
+        raise error
+
+
 def unique_labels(names: Sequence[str]) -> list[str]:
     """Names made unique (also up to letter case) by numbering repeats: ``x``, ``x_1`` ..."""
     taken: set[str] = set()
@@ -123,4 +131,5 @@ def unique_labels(names: Sequence[str]) -> list[str]:
     return out
 
 
-__all__ = ["output_names", "plain_name", "check_existing", "check_inputs_kept", "existing_files_error", "safe_folder_name", "unique_labels"]
+__all__ = ["output_names", "plain_name", "check_existing", "check_inputs_kept", "existing_files_error", "check_report_file",
+           "safe_folder_name", "unique_labels"]

@@ -50,17 +50,14 @@ def register(app: typer.Typer) -> None:
         """PSNR / SSIM against ground-truth renders, repeat-input baseline, camera following, 4D motion; held-out photos."""
 
         def job():
-            from ..output_folders import existing_files_error
-            from ..utils.io import check_output_file
+            from ..output_folders import check_report_file
 
             if launch_rank() is not None:  # each process ran the whole evaluation, printing and writing its report
                 raise UsageError("genxd eval does not share its work between processes: run it without accelerate "
                                  "launch (or with --num_processes 1)")
 
             if out is not None:  # before the imports (torch: seconds) and the evaluation (minutes)
-                check_output_file(out, "--out")
-                if not overwrite and (error := existing_files_error([out])):
-                    raise error
+                check_report_file(out, overwrite, "--out")
             import_libraries("genxd.evaluation")
             from ..evaluation import evaluate
             from ..pipelines.cublas_workspace import prefer_no_cublas_workspace
