@@ -201,6 +201,18 @@ def _run_body(fn: Callable[[], T], quiet: bool) -> T:
         raise _interrupted(exc) from None
 
 
+@contextlib.contextmanager
+def _click_step() -> Iterator[None]:
+    """Parsing the command line or invoking a command: a closed output passes click by (``genxd --help | head -1``),
+    and Ctrl-C or SIGTERM outside the command's :func:`run_cli` (which says it itself) is its one line and exit code
+    (typer made it exit code 130 without a word)."""
+    try:
+        with output_closed_passes_click():
+            yield
+    except KeyboardInterrupt as exc:
+        raise _interrupted(exc) from None
+
+
 def _interrupted(exc: KeyboardInterrupt) -> "typer.Exit":
     """Print the line of a command stopped by Ctrl-C or SIGTERM; the Exit (130 / 143) to raise."""
     line, code = interruption(exc)
@@ -419,18 +431,12 @@ class GenxdGroup(TyperGroup):
         _use_help_formatter(self)
 
     def make_context(self, *args: Any, **kwargs: Any) -> Any:
-        try:
-            with output_closed_passes_click():  # `genxd --help | head -1`: help is printed while parsing
-                return super().make_context(*args, **kwargs)
-        except KeyboardInterrupt as exc:  # typer made it exit code 130 without a word
-            raise _interrupted(exc) from None
+        with _click_step():  # `genxd --help | head -1`: help is printed while parsing
+            return super().make_context(*args, **kwargs)
 
     def invoke(self, ctx: Any) -> Any:
-        try:
-            with output_closed_passes_click():
-                return super().invoke(ctx)
-        except KeyboardInterrupt as exc:  # outside the command's run_cli (which says it itself)
-            raise _interrupted(exc) from None
+        with _click_step():
+            return super().invoke(ctx)
 
     def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
              standalone_mode: bool = True, **extra: Any) -> Any:
