@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from genxd.pipelines.distributed import GenerationError, SceneResult
+from genxd.pipelines.distributed import GenerationError, SceneResult, describe_failures
 
 
 def _results(failures: dict[str, str], written: int = 1) -> list[SceneResult]:
@@ -25,3 +25,12 @@ def test_past_three_failures_the_others_are_counted_and_named():
                           "5.png, 6.png, 7.png, ...")
     assert len(error.results) == 10
 
+
+def test_the_command_lines_error_names_the_failed_inputs_in_the_same_words_without_their_errors():
+    """genxd generate / fewshot print each failure on its own line, then this one (describe_failures: the wording of
+    GenerationError, whose first three inputs come with their error)."""
+    results = _results({f"{i}.png": "broken" for i in range(7)}, written=2)
+    assert describe_failures(results) == "7 of 9 inputs failed: 0.png, 1.png, 2.png, 3.png, 4.png, ..."
+    assert describe_failures(results[:4], "groups") == "2 of 4 groups failed: 0.png, 1.png"
+    assert describe_failures(results[:2]) is None
+    assert str(GenerationError(results)).startswith(describe_failures(results, errors=3))

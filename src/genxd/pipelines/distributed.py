@@ -183,25 +183,24 @@ def write_summary(path: str | os.PathLike, results: Sequence[SceneResult], num_p
     return write_json_atomic(path, summary)
 
 
-def describe_failures(results: Sequence[SceneResult], what: str = "inputs") -> str | None:
-    """One line naming the failed inputs (``None`` when none failed)."""
+def describe_failures(results: Sequence[SceneResult], what: str = "inputs", errors: int = 0) -> str | None:
+    """One line naming the failed inputs (``None`` when none failed): the first ``errors`` with their error
+    (``bad.png: cannot read``; each input named once), the others by name, five at most."""
     failed = [r for r in results if r.status == "failed"]
     if not failed:
         return None
-    names = ", ".join(r.input for r in failed[:5]) + (f", ... ({len(failed) - 5} more)" if len(failed) > 5 else "")
-    return f"{len(failed)} of {len(results)} {what} failed: {names}"
+    parts = [r.failure for r in failed[:errors]]
+    if rest := [r.input for r in failed[errors:]]:
+        names = ", ".join(rest[:5]) + (", ..." if len(rest) > 5 else "")
+        parts.append(f"{len(rest)} more: {names}" if parts else names)
+    return f"{len(failed)} of {len(results)} {what} failed: {'; '.join(parts)}"
 
 
 class GenerationError(RuntimeError):
     """Some inputs of a :func:`genxd.generate` / :func:`genxd.fewshot` job failed; ``results`` says which."""
 
     def __init__(self, results: Sequence[SceneResult], what: str = "inputs"):
-        failed = [r for r in results if r.status == "failed"]
-        # each input named once, with its error ("bad.png: cannot read"; it was "failed: bad.png (bad.png: ...)")
-        shown = "; ".join(r.failure for r in failed[:3])
-        rest = [r.input for r in failed[3:]]
-        more = f"; {len(rest)} more: {', '.join(rest[:5])}{', ...' if len(rest) > 5 else ''}" if rest else ""
-        super().__init__(f"{len(failed)} of {len(results)} {what} failed: {shown}{more}")
+        super().__init__(describe_failures(results, what, errors=3) or f"0 of {len(results)} {what} failed")
         self.results = list(results)
 
 
