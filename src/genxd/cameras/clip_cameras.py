@@ -17,7 +17,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -84,15 +84,17 @@ class ClipAdvice:
     focal: str
 
 
-def clip_advice(focal: str = "focal") -> ClipAdvice:
+def clip_advice(focal: str = "focal", how: Callable[[str], str] | None = None) -> ClipAdvice:
     """The advice in terms of :func:`recover_clip_cameras`' own settings, worded for the caller
     (:mod:`genxd.caller_style`): ``--max-frames`` on the command line, ``max_frames`` from Python; ``focal`` is the
     Python argument that takes the clip's focal length (``"clip_focal"``: ``--clip-focal`` of ``trajectory
-    from-video``)."""
+    from-video``). ``how``: how to give a setting (``max_frames`` or ``focal``) where the caller does not take it
+    directly (default: the setting as the caller names it, :func:`genxd.caller_style.arg`)."""
     from ..caller_style import arg
 
-    return ClipAdvice(f"; a clip with more camera movement or texture, or more frames ({arg('max_frames')}), may work",
-                      f" (give the clip's focal length: {arg(focal)})")
+    how = how or arg
+    return ClipAdvice(f"; a clip with more camera movement or texture, or more frames ({how('max_frames')}), may work",
+                      f" (give the clip's focal length: {how(focal)})")
 
 
 def _has_images(folder: Path) -> bool:

@@ -235,15 +235,14 @@ def generate_clip_advice(clip: str | Path) -> ClipAdvice:
 
     name = Path(clip).name
 
-    def write_first(name_: str, value: str) -> str:
+    def write_first(name_: str) -> str:  # max_frames or clip_focal, given to trajectory from-video
+        given = setting(name_, "N" if name_ == "max_frames" else "F")
         if is_cli():
-            return f"genxd trajectory from-video {name} -o path.json {setting(name_, value)}, then --camera path.json"
-        return (f"genxd.cameras.from_video.write_video_path({name!r}, 'path.json', NUM_FRAMES, "
-                f"{setting(name_, value)}), then camera='path.json'")
+            return f"genxd trajectory from-video {name} -o path.json {given}, then --camera path.json"
+        return (f"genxd.cameras.from_video.write_video_path({name!r}, 'path.json', NUM_FRAMES, {given}), "
+                "then camera='path.json'")
 
-    return ClipAdvice(f"; a clip with more camera movement or texture, or more frames "
-                      f"({write_first('max_frames', 'N')}), may work",
-                      f" (give the clip's focal length: {write_first('clip_focal', 'F')})")
+    return clip_advice("clip_focal", write_first)
 
 
 def write_video_path(
