@@ -331,15 +331,17 @@ def generate_scenes(
         from .pipelines.long_path_state import PartialRuns, Scene, job_fingerprint, tensor_digest
         from .pipelines.long_paths import default_windows_per_call
 
-        partials = PartialRuns(out_dir, plan, job_fingerprint(
+        job = job_fingerprint(
             info.path, info.label, loaded and loaded.pipe, group.device(device), dtype, mode=s.mode,
             motion_strength=s.motion_strength, num_inference_steps=steps, guidance_scale=guidance, scheduler=scheduler,
             resolution=res, cameras=tensor_digest(c2w, K), offload=offload, compile_unet=compile_unet,
             sequential_guidance=s.sequential_guidance,
-            windows_per_call=s.max_windows_per_call or default_windows_per_call(plan.window, res, res)), overwrite, show)
-        if group.is_main_process:  # the scenes skipped are written: a state left beside one is of no more use
-            partials.forget([folders[i].name for i in range(len(folders)) if i not in todo])
-        ready, refused = partials.check({i: Scene(folders[i].name, tensors[i], s.seed + i) for i in ready}, s.batch_size)
+            windows_per_call=s.max_windows_per_call or default_windows_per_call(plan.window, res, res))
+        # the scenes skipped are written: a state left beside one is of no more use
+        partials, ready, refused = PartialRuns.checked(
+            out_dir, plan, job, {i: Scene(folders[i].name, tensors[i], s.seed + i) for i in ready}, s.batch_size,
+            [folders[i].name for i in range(len(folders)) if i not in todo], overwrite, show,
+            forget=group.is_main_process)
         for i, exc in refused.items():
             results.append(failed_result(i, str(paths[i]), str(folders[i]), exc, rank))
             bar.update()

@@ -194,14 +194,21 @@ def fewshot_scenes(
     mine = group.split(todo)
     partials = None
     if any(p is not None for p in plans.values()):  # windows done kept in OUT/.genxd-partial, as generate keeps them
-        from .pipelines.long_path_state import job_fingerprint
+        from .pipelines.long_path_state import PartialRuns, Scene, job_fingerprint, tensor_digest
+        from .pipelines.long_paths import default_windows_per_call
 
         job = job_fingerprint(info.path, info.label, loaded and loaded.pipe, group.device(device), dtype, mode="3d",
                               motion_strength=0.0, num_inference_steps=steps, guidance_scale=guidance,
                               scheduler=sampler, resolution=res, offload=offload, compile_unet=compile_unet,
                               sequential_guidance=sequential_guidance)
-        partials, refused = _long_path_states(out_dir, job, folders, groups, plans, mine, todo, seed, res, overwrite,
-                                              show, forget=group.is_main_process)
+        # each group with its own plan, cameras and context views, one group per sampling call
+        scenes = {gi: Scene(folders[gi].name, groups[gi].context_images, seed + gi, plans[gi],
+                            {"cameras": tensor_digest(groups[gi].c2w, groups[gi].K),
+                             "windows_per_call": default_windows_per_call(plans[gi].window, res, res)})
+                  for gi in mine if plans[gi] is not None}
+        partials, _, refused = PartialRuns.checked(out_dir, None, job, scenes, 1,
+                                                   [folders[i].name for i in range(len(folders)) if i not in todo],
+                                                   overwrite, show, forget=group.is_main_process)
         results += [failed_result(gi, labels[gi], str(folders[gi]), exc, rank) for gi, exc in refused.items()]
         mine = [gi for gi in mine if gi not in refused]
     if not mine:  # every group of this process written, or its kept windows refused: no model to load (tens of
@@ -271,26 +278,6 @@ def _gathered(group: ProcessGroup, results: list[SceneResult], summary: str | Pa
     if summary is not None and group.is_main_process:
         write_summary(summary, results, group.num_processes, {"command": "fewshot", "out": str(out_dir)})
     return results
-
-
-def _long_path_states(out_dir: Path, job: dict, folders: list[Path], groups: list, plans: dict, mine: list[int],
-                      todo: list[int], seed: int, res: int, overwrite: bool, show: bool, forget: bool) -> tuple:
-    """The kept windows of the long-path groups (:class:`genxd.pipelines.long_path_state.PartialRuns` with the
-    job's fingerprint entries ``job``; each group with its own plan, cameras and context views, one group per
-    sampling call), checked before the model loads: ``(partials, {group: why its state is refused})``.
-    ``forget``: remove the states of the groups already written."""
-    from .pipelines.long_path_state import PartialRuns, Scene, tensor_digest
-    from .pipelines.long_paths import default_windows_per_call
-
-    partials = PartialRuns(out_dir, None, job, overwrite, show)
-    if forget:
-        partials.forget([folders[i].name for i in range(len(folders)) if i not in todo])
-    scenes = {gi: Scene(folders[gi].name, groups[gi].context_images, seed + gi, plans[gi],
-                        {"cameras": tensor_digest(groups[gi].c2w, groups[gi].K),
-                         "windows_per_call": default_windows_per_call(plans[gi].window, res, res)})
-              for gi in mine if plans[gi] is not None}
-    _, refused = partials.check(scenes, 1)
-    return partials, refused
 
 
 def fewshot(

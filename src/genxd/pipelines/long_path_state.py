@@ -235,6 +235,19 @@ class PartialRuns:
         self.current: list[int] = []  # the scenes being sampled (batch)
         self.written = False  # a scene of the job is written (the same command would refuse it)
 
+    @classmethod
+    def checked(cls, out_dir: Path, plan: LongPathPlan | None, job: dict, scenes: dict[int, Scene], batch_size: int,
+                written: Sequence[str], overwrite: bool, show: bool,
+                forget: bool) -> tuple[PartialRuns, list[int], dict[int, ValueError]]:
+        """A job's states, checked before the model loads (:meth:`check`): ``(states, scenes to sample, {scene: why
+        its state is refused})``. ``written``: the names of the scenes whose outputs exist (skipped), whose states
+        are removed first with ``forget`` (the main process's task)."""
+        partials = cls(out_dir, plan, job, overwrite, show)
+        if forget:
+            partials.forget(written)
+        ready, refused = partials.check(scenes, batch_size)
+        return partials, ready, refused
+
     def fingerprint(self, scene: Scene, batch: list[str]) -> dict:
         return {**self.job, **scene.settings, "plan": plan_digest(self._plan_of(scene)),
                 "input": tensor_digest(scene.image), "seed": scene.seed, "batch": batch if len(batch) > 1 else None}
