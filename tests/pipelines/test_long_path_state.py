@@ -149,6 +149,36 @@ def test_a_written_scene_skipped_keeps_no_work_folder(model, image, tmp_path):
     assert os.listdir(out) == ["scene"]
 
 
+@needs_bundled
+def test_a_continued_run_opens_the_state_file_twice(model, image, tmp_path, monkeypatch):
+    """Once to check it before the model loads, once to restore its frames; a run continuing a scene opened it four
+    times (the check, the 'continuing' line, the restore's check again, the restore's load)."""
+    import safetensors
+    import safetensors.torch
+
+    out = tmp_path / "o"
+    save = _interrupt_after_first_call(monkeypatch)
+    with pytest.raises(KeyboardInterrupt):
+        generate_scenes(image, out, loaded=model, **SETTINGS)
+    monkeypatch.setattr(long_path_state.BatchState, "save", save)
+    state = out / PARTIAL_FOLDER / "scene" / STATE_FILE
+    opened = []
+
+    def counted(module):
+        safe_open = module.safe_open
+
+        def open_counted(filename, *args, **kwargs):
+            opened.append(os.path.samefile(filename, state) if os.path.exists(filename) else False)
+            return safe_open(filename, *args, **kwargs)
+
+        monkeypatch.setattr(module, "safe_open", open_counted)
+
+    counted(safetensors)
+    counted(safetensors.torch)  # load_file's
+    assert generate_scenes(image, out, loaded=model, **{**SETTINGS, "progress": True})[0].status == "written"
+    assert opened.count(True) == 2, opened
+
+
 def _plan():
     c2w, K = orbit(num_frames=20)
     return make_plan("3d", c2w, K, [0], resolve_settings(LongPathSettings(window=8), 8, 8))

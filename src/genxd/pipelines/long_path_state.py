@@ -127,47 +127,54 @@ class PartialRun:
     def __init__(self, folder: Path, fingerprint: dict, plan: LongPathPlan | None):
         self.folder, self.fingerprint, self.plan = folder, _normalised(fingerprint), plan
         self.known: Tensor | None = None  # [N] bool: the frames in the file (None: no file yet)
+        #: the file's ``(fingerprint, known [N] bool)`` as the job's check read it (None: no file)
+        self.header: tuple[dict, Tensor] | None = None
 
     @property
     def path(self) -> Path:
         return self.folder / STATE_FILE
 
-    def read(self) -> tuple[dict, Tensor]:
-        """``(fingerprint, known [N] bool)`` of the file; a ValueError naming it when it cannot be read."""
+    def read(self, names: Sequence[str] = ("known",)) -> tuple[dict, dict[str, Tensor]]:
+        """``(fingerprint, {name: tensor})`` of the file, in one opening; a ValueError naming it when it cannot be
+        read."""
         from safetensors import safe_open
 
         try:
             with safe_open(str(self.path), "pt") as f:
                 fingerprint = json.loads((f.metadata() or {})["fingerprint"])
-                return fingerprint, f.get_tensor("known").bool()
+                return fingerprint, {name: f.get_tensor(name) for name in names}
         except Exception as exc:  # noqa: BLE001 - missing entries, a damaged file, safetensors' own error type
             raise ValueError(f"{self.path} cannot be read ({' '.join(str(exc).split()) or type(exc).__name__})") from None
 
-    def differences(self) -> tuple[list[str], Tensor] | None:
-        """What differs between the file's fingerprint and this run's (``[]``: nothing), and the frames it
-        holds; None without a file."""
+    def read_header(self) -> tuple[dict, Tensor] | None:
+        """The file's ``(fingerprint, known [N] bool)``; None without a file (a ValueError: :meth:`read`)."""
         if not self.path.is_file():
             return None
-        saved, known = self.read()
+        fingerprint, tensors = self.read()
+        return fingerprint, tensors["known"].bool()
+
+    def differences(self, header: tuple[dict, Tensor]) -> list[str]:
+        """What differs between a file's fingerprint (``header``: :meth:`read_header`) and this run's (``[]``:
+        nothing)."""
+        saved, known = header
         complete = bool(known.all())
         keys = sorted(set(saved) | set(self.fingerprint))
         return [_difference(k, saved.get(k), self.fingerprint.get(k)) for k in keys
-                if saved.get(k) != self.fingerprint.get(k) and not (complete and k in SAMPLING_ONLY)], known
+                if saved.get(k) != self.fingerprint.get(k) and not (complete and k in SAMPLING_ONLY)]
 
     def restore(self, latents: Tensor, known: Tensor) -> None:
         """Put the saved frames into ``latents [N, 4, h, w]`` and ``known [N]`` (in place)."""
-        from safetensors.torch import load_file
-
-        found = self.differences()
-        if found is None:
+        if not self.path.is_file():
             return
-        if found[0]:  # changed since the job's check (another run writing the same folder?)
-            raise ValueError(f"{self.path}: made with other settings ({'; '.join(found[0])})")
-        data = load_file(str(self.path))
-        saved, mask = data["latents"], data["known"].bool()
-        if tuple(saved.shape) != tuple(latents.shape) or tuple(mask.shape) != tuple(known.shape):
-            raise ValueError(f"{self.path}: latents {tuple(saved.shape)}, expected {tuple(latents.shape)}")
-        latents[mask] = saved[mask].to(latents.dtype)
+        saved, data = self.read(("latents", "known"))  # one opening: the fingerprint and the frames
+        mask = data["known"].bool()
+        # the fingerprint again: changed since the job's check (another run writing the same folder?)
+        if found := self.differences((saved, mask)):
+            raise ValueError(f"{self.path}: made with other settings ({'; '.join(found)})")
+        saved_latents = data["latents"]
+        if tuple(saved_latents.shape) != tuple(latents.shape) or tuple(mask.shape) != tuple(known.shape):
+            raise ValueError(f"{self.path}: latents {tuple(saved_latents.shape)}, expected {tuple(latents.shape)}")
+        latents[mask] = saved_latents[mask].to(latents.dtype)
         known |= mask
         self.known = known.clone()
 
@@ -261,8 +268,9 @@ class PartialRuns:
     def check(self, scenes: dict[int, Scene], batch_size: int) -> tuple[list[int], dict[int, ValueError]]:
         """``(scenes to sample, in order; {scene: why its state is refused}``): a state made with other settings
         (or unreadable) is refused unless ``overwrite`` (then deleted). A refused scene leaves its batch, which
-        changes its batch mates' fingerprints: checked again until no state is refused."""
+        changes its batch mates' fingerprints: checked again until no state is refused (each file read once)."""
         ready, refused = list(scenes), {}
+        headers: dict[int, tuple[dict, Tensor] | ValueError | None] = {}
         while True:
             new = {}
             for k in range(0, len(ready), batch_size):
@@ -271,7 +279,14 @@ class PartialRuns:
                     run = PartialRun(self.root / scenes[i].name, self.fingerprint(scenes[i], [scenes[j].name for j in batch]),
                                      self._plan_of(scenes[i]))
                     self.runs[i] = run
-                    if (why := self._refusal(run)) is not None:
+                    if i not in headers:
+                        try:
+                            headers[i] = run.read_header()
+                        except ValueError as exc:
+                            headers[i] = exc
+                    why = self._refusal(run, headers[i])
+                    headers[i] = run.header  # None once discarded (overwrite)
+                    if why is not None:
                         new[i] = ValueError(why)
             if not new:
                 self._say_continued(ready)
@@ -279,20 +294,21 @@ class PartialRuns:
             refused.update(new)
             ready = [i for i in ready if i not in new]
 
-    def _refusal(self, run: PartialRun) -> str | None:
-        try:
-            found = run.differences()
-        except ValueError as exc:
-            found, problem = None, str(exc)
+    def _refusal(self, run: PartialRun, header: tuple[dict, Tensor] | ValueError | None) -> str | None:
+        """Why the state of ``run`` (its file's ``header``: :meth:`PartialRun.read_header`, or why it cannot be
+        read) is refused; None when it is usable or there is none (``run.header`` set then)."""
+        if isinstance(header, ValueError):
+            problem = str(header)
         else:
-            if found is None or not found[0]:
+            run.header = header
+            if header is None or not (found := run.differences(header)):
                 return None
-            done = windows_done(run.plan, found[1])
-            problem = (f"{run.folder} holds {done} of {len(run.plan.windows)} windows of an interrupted run "
-                       f"with other settings: {'; '.join(found[0])}")
+            problem = (f"{run.folder} holds {windows_done(run.plan, header[1])} of {len(run.plan.windows)} windows of "
+                       f"an interrupted run with other settings: {'; '.join(found)}")
         if self.overwrite:
             v.warn(f"{problem}; discarded ({v.arg('overwrite')})")
             shutil.rmtree(run.folder, ignore_errors=True)
+            run.header = None
             return None
         return f"{problem}: run with those settings to continue it, or {v.overwrite_hint('pass', purpose='start over')}"
 
@@ -309,9 +325,9 @@ class PartialRuns:
 
         for i in ready if self.show else ():
             run = self.runs[i]
-            if (found := run.differences()) is not None:
+            if run.header is not None:  # as the check read it
                 progress_write(f"genxd: long path: continuing {run.folder.name} from the "
-                               f"{windows_done(run.plan, found[1])} of {len(run.plan.windows)} windows kept in "
+                               f"{windows_done(run.plan, run.header[1])} of {len(run.plan.windows)} windows kept in "
                                f"{run.folder}")
 
     def batch(self, idx: Sequence[int]) -> BatchState:
