@@ -38,3 +38,28 @@ def test_replaced_control_characters_never_make_two_inputs_share_a_folder():
     assert len({n.casefold() for n in names}) == len(names), names
     assert all(n.isprintable() for n in names), names
     assert names[3:] == ["c_d", "e_"]
+
+
+def test_one_generate_run_names_its_outputs_once_for_the_early_checks_and_once_in_the_job(tmp_path, monkeypatch):
+    """The command line named the output folders for its early check and again to say which inputs were renamed;
+    the job (genxd.api, which a Python caller calls directly) names them for its own check."""
+    import genxd.api
+    import genxd.output_folders
+
+    use_fake_model(monkeypatch)
+    calls = []
+
+    def counted(paths):
+        calls.append(len(paths))
+        return output_names(paths)
+
+    monkeypatch.setattr(genxd.output_folders, "output_names", counted)
+    monkeypatch.setattr(genxd.api, "output_names", counted)
+    for name in ("a/x.png", "b/x.png"):  # one name twice: the renaming is said
+        (tmp_path / name).parent.mkdir()
+        PIL.Image.fromarray(np.full((24, 24, 3), 90, np.uint8)).save(tmp_path / name)
+    res = CliRunner().invoke(app, ["generate", str(tmp_path / "a/x.png"), str(tmp_path / "b/x.png"), "-o",
+                                   str(tmp_path / "out"), "--resolution", "64", "--frames", "12", "--window", "12"])
+    assert res.exit_code == 0, res.output
+    assert sum("another input has the same name" in line for line in res.stderr.splitlines()) == 2, res.stderr
+    assert calls == [2, 2]

@@ -345,7 +345,7 @@ def test_the_early_checks_leave_good_jobs_alone(tmp_path):
     a.mkdir(), b.mkdir()
     paths = [_png(a / "x.png"), _png(b / "x.jpg")]
     (tmp_path / "out" / "x_png").mkdir(parents=True)
-    assert check_inputs_and_outputs(paths, tmp_path / "out", False, True) == paths
+    assert check_inputs_and_outputs(paths, tmp_path / "out", False, True) == (paths, ["x_png", "x_jpg"])
     with pytest.raises(FileExistsError, match="x_png"):
         check_inputs_and_outputs(paths, tmp_path / "out", False, False)
 

@@ -99,13 +99,13 @@ CAMERA_PRESETS = ("dolly", "forward", "orbit", "pan", "spiral", "static", "zoom"
 
 def check_inputs_and_outputs(inputs: list[Path], out: Path, overwrite: bool, skip_existing: bool,
                              model: str | None = None, camera: str | None = None,
-                             summary: Path | None = None) -> list[Path]:
+                             summary: Path | None = None) -> tuple[list[Path], list[str]]:
     """The job's first checks, before the model code is imported (torch, diffusers: seconds): every input
     exists and is an image (or a folder of them), ``--model`` (if given) is a checkpoint folder or a cached
     hub id, ``--camera`` is a preset name or an existing path, ``--out`` can be a folder, ``--summary`` a file,
     and no output folder exists unless ``--overwrite`` / ``--skip-existing``. The job makes the same checks
     again; here they only make the common mistakes (a typo in a path or a name, running the same command
-    twice) fail at once. Returns the image paths."""
+    twice) fail at once. Returns the image paths and their output folders' names."""
     from ..output_folders import check_existing, output_names
     from ..utils.image_paths import collect_images
     from ..summary_file import check_summary_file
@@ -120,8 +120,9 @@ def check_inputs_and_outputs(inputs: list[Path], out: Path, overwrite: bool, ski
     if summary is not None:
         check_summary_file(summary, overwrite)
     camera_file = [camera] if camera is not None and camera not in CAMERA_PRESETS else []
-    check_existing([out / name for name in output_names(paths)], overwrite, skip_existing, [*paths, *camera_file])
-    return paths
+    names = output_names(paths)
+    check_existing([out / name for name in names], overwrite, skip_existing, [*paths, *camera_file])
+    return paths, names
 
 
 def start_sampling_job(device: str | None) -> ProcessGroup:
@@ -139,14 +140,14 @@ def start_sampling_job(device: str | None) -> ProcessGroup:
     return group
 
 
-def note_renamed(paths: list[Path], out: Path, quiet: bool) -> None:
-    """Say which inputs got another output name: another input has the same name, or control characters
-    (a newline ...) were replaced."""
-    from ..output_folders import output_names, plain_name
+def note_renamed(paths: list[Path], names: list[str], out: Path, quiet: bool) -> None:
+    """Say which inputs got another output name (``names``: :func:`~genxd.output_folders.output_names`): another
+    input has the same name, or control characters (a newline ...) were replaced."""
+    from ..output_folders import plain_name
 
     if quiet:
         return
-    for p, name in zip(paths, output_names(paths)):
+    for p, name in zip(paths, names):
         shown = str(p) if plain_name(str(p)) == str(p) else repr(str(p))  # on one line
         if name != plain_name(p.stem):
             note(f"{shown} -> {out / name} (another input has the same name)")
@@ -208,8 +209,8 @@ def register(app: typer.Typer) -> None:
             inputs = list(images or []) + (read_input_list(input_list) if input_list is not None else [])
             if not inputs:
                 raise UsageError("no inputs: give image files / folders, or --input-list FILE")
-            paths = check_inputs_and_outputs(inputs, out, overwrite, skip_existing, model,
-                                             None if camera_from_video is not None else camera, summary)
+            paths, names = check_inputs_and_outputs(inputs, out, overwrite, skip_existing, model,
+                                                     None if camera_from_video is not None else camera, summary)
             group = start_sampling_job(device)
             from ..api import default_model_path, generate_scenes
 
@@ -217,7 +218,7 @@ def register(app: typer.Typer) -> None:
                 note("no --model given, using the bundled small model (genxd-small; trained on synthetic and photo-textured scenes)", quiet)
             summary_file = summary_path(summary, out, group)
             if group.is_main_process:
-                note_renamed(paths, out, quiet)
+                note_renamed(paths, names, out, quiet)
             results = generate_scenes(
                 inputs, out, model, device=device, dtype=dtype, compile_unet=compile_unet, offload=offload,
                 overwrite=overwrite, skip_existing=skip_existing,
