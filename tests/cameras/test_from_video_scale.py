@@ -17,6 +17,7 @@ def synth_video(tmp_path_factory):
     clip = make_clip(3, "3d", 8, 32, 32, camera="orbit")
     out = tmp_path_factory.mktemp("synth")
     write_clip(clip, out, "clip", "video")
+    write_clip(clip, out, "clip", "folder")  # clip/: images, transforms.json, meta.json
     not_sky = clip.render.surface[0] != SURFACE_SKY
     return out / "clip.mp4", float(clip.render.depth[0][not_sky].median())
 
@@ -50,3 +51,51 @@ def test_a_synth_meta_without_a_depth_falls_back_to_the_path_length(synth_video,
         assert cams.scene_depth is None, name
         assert make_video_path(cams, 6).report["normalization"] == "path", name
         meta["scene_depth"] = 1.0
+
+
+def test_a_folder_holding_a_synth_meta_scales_by_its_depth(synth_video, tmp_path):
+    """Found by the review: the depth was read again from the path given, so a folder holding the clip's meta.json
+    (rather than the file) gave the path no scene depth, and it was scaled by its own length."""
+    from genxd.cameras import read_camera_path
+
+    video, depth = synth_video
+    folder = tmp_path / "clip"
+    folder.mkdir()
+    (folder / "meta.json").write_bytes(video.with_suffix(".json").read_bytes())
+    cams = recover_clip_cameras(folder, source="file")
+    assert make_video_path(cams, 6).report["normalization"] == "scene"
+    assert cams.scene_depth == pytest.approx(depth)
+    assert cams.report["scene_depth_source"] == "the synthetic clip's rendered depth ('scene_depth')"
+    assert read_camera_path(folder).scene_depth == pytest.approx(depth)
+
+
+def test_a_synth_folder_clip_scales_by_the_depth_of_its_meta(synth_video):
+    """``genxd synth --format folder`` writes transforms.json (read first) and the clip's meta.json beside it: the
+    path carries the meta's depth, as the same clip's video and camvid forms do (it was scaled by its own length)."""
+    from genxd.cameras import read_camera_path
+    from genxd.cameras.reader import camera_files
+
+    video, depth = synth_video
+    folder = video.parent / "clip"
+    cams = recover_clip_cameras(folder)
+    assert make_video_path(cams, 6).report["normalization"] == "scene"
+    assert cams.scene_depth == pytest.approx(depth)
+    assert folder / "meta.json" in camera_files(folder)  # read: an output must not replace it
+    cam = read_camera_path(folder)
+    assert cam.source_format == "transforms.json" and cam.scene_depth == pytest.approx(depth)
+
+
+def test_a_meta_json_of_another_clip_or_kind_gives_a_folder_no_depth(synth_video, tmp_path):
+    """Beside a transforms.json, only a synthetic clip's meta of as many cameras gives the depth: a genxd generate
+    output's meta.json, or one of another clip, does not."""
+    import shutil
+
+    from genxd.cameras import read_camera_path
+
+    video, _ = synth_video
+    folder = tmp_path / "clip"
+    shutil.copytree(video.parent / "clip", folder)
+    meta = json.loads((folder / "meta.json").read_text())
+    for other in ({"scene_depth": 2.0, "mode": "3d"}, {**meta, "c2w_opencv": meta["c2w_opencv"][:-1]}):
+        (folder / "meta.json").write_text(json.dumps(other))
+        assert read_camera_path(folder).scene_depth is None

@@ -57,6 +57,8 @@ class CameraPath:
         times: optional ``[N]`` frame times in [0, 1] over the source clip (4D timing), else None.
         source_format: the file format the path was read from (e.g. ``"transforms.json"``), if read.
         intrinsics_known: False when the source carries no intrinsics and ``K`` is a default.
+        scene_depth: the median z-depth of the scene seen from the first camera, in the path's units, where the
+            source records it (a ``genxd synth`` clip's meta, ``scene_depth``), else None.
     """
 
     c2w: Tensor
@@ -67,6 +69,7 @@ class CameraPath:
     times: Tensor | None = None
     source_format: str | None = None
     intrinsics_known: bool = True
+    scene_depth: float | None = None
 
     def __post_init__(self) -> None:
         if self.c2w.ndim != 3 or self.c2w.shape[-2:] != (4, 4):

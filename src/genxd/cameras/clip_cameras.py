@@ -10,7 +10,6 @@ points (:func:`rotation_only_cameras`) and given as rotations only; otherwise py
 
 from __future__ import annotations
 
-import math
 import os
 import shutil
 import tempfile
@@ -287,7 +286,7 @@ def _check_clip_settings(clip: Any, *, source: str, focal: Any, features: str, m
 def _cameras_from_file(path: Path) -> ClipCameras:
     from ..data.datasets import median_point_depth
     from .colmap import read_colmap_model
-    from .reader import SYNTHETIC_META, camera_files, colmap_model_dir, read_camera_path
+    from .reader import camera_files, colmap_model_dir, read_camera_path
 
     cam = read_camera_path(path, dtype=torch.float64)
     n = len(cam)
@@ -300,27 +299,12 @@ def _cameras_from_file(path: Path) -> ClipCameras:
         if len(model.points_xyz):
             depth = median_point_depth(model.points_xyz, cam.c2w[0], cam.K[0])
             depth_source = "COLMAP points" if depth is not None else None
-    elif cam.source_format == SYNTHETIC_META:
-        depth = _synthetic_scene_depth(path)
-        depth_source = "the synthetic clip's rendered depth ('scene_depth')" if depth is not None else None
+    elif cam.scene_depth is not None:  # a synthetic clip's meta (or a synth folder's, beside its transforms.json)
+        depth, depth_source = cam.scene_depth, "the synthetic clip's rendered depth ('scene_depth')"
     report = {"source": str(path), "camera_files": [str(f) for f in camera_files(path)],
               "format": cam.source_format, "clip_frames_read": n, "scene_depth_source": depth_source}
     return ClipCameras(cam.c2w.double(), cam.K.double(), cam.height, cam.width, list(range(n)), n, times, depth,
                        f"file: {cam.source_format}", cam.intrinsics_known, report)
-
-
-def _synthetic_scene_depth(path: Path) -> float | None:
-    """The ``scene_depth`` a ``genxd synth`` clip's meta records (the median depth seen from its first camera, as
-    its frames were rendered), or None where it records none (written before it did) or not a positive number."""
-    from ..utils.io import read_json
-
-    try:
-        value = read_json(path).get("scene_depth")
-    except (OSError, ValueError, AttributeError):
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
-        return None
-    return float(value)
 
 
 def _write_pngs(frames: np.ndarray, folder: Path) -> list[str]:

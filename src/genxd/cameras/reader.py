@@ -14,8 +14,9 @@ what is given                                read as
 a COLMAP model folder or one of its files    COLMAP (binary or text, through pycolmap)
 a folder with ``0/`` (a ``genxd curate``     that COLMAP model; frame times from ``meta.json``
 sample) or ``sparse/0/``
-a folder with ``transforms.json`` or         that file (a synthetic clip folder, a
-``cameras.json``                             ``genxd generate`` output folder)
+a folder with ``transforms.json``,           the first of them (a synthetic clip folder, a
+``cameras.json`` or ``meta.json``            ``genxd generate`` output folder); a synthetic
+                                             clip's ``meta.json`` beside it gives ``scene_depth``
 a ``genxd curate`` output with one video     that video's sample
 ==========================================  ==================================================
 
@@ -31,7 +32,9 @@ is then False.
 from __future__ import annotations
 
 import json
+import math
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -50,7 +53,7 @@ from .formats import (
 )
 from .geometry import intrinsics_from_focal
 
-__all__ = ["read_camera_path", "colmap_model_dir", "camera_files", "COLMAP_FILES", "COLMAP_FORMAT", "SYNTHETIC_META", "DEFAULT_SIZE", "camera_formats_help"]
+__all__ = ["read_camera_path", "colmap_model_dir", "camera_files", "COLMAP_FILES", "FOLDER_CAMERA_FILES", "COLMAP_FORMAT", "SYNTHETIC_META", "DEFAULT_SIZE", "camera_formats_help"]
 
 COLMAP_FORMAT = "COLMAP model"
 SYNTHETIC_META = "genxd synthetic clip meta"
@@ -132,7 +135,7 @@ def _synthetic_meta(obj: dict, path: Path, dtype: torch.dtype) -> CameraPath:
         if obj.get("kind") == "3d" or not bool((times != times[0]).any()):
             times = None  # a static clip: no timing
     return CameraPath(c2w.to(dtype), K.to(dtype), h, w, times=None if times is None else times.to(dtype),
-                      source_format=SYNTHETIC_META)
+                      source_format=SYNTHETIC_META, scene_depth=_scene_depth(obj.get("scene_depth")))
 
 
 def _from_json(path: Path, default_focal: float, height: int | None, width: int | None, dtype: torch.dtype) -> CameraPath:
@@ -170,6 +173,48 @@ def _curate_samples(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".") and _is_colmap_dir(p / "0"))
 
 
+#: The camera files looked for in a folder that holds no COLMAP model, in this order (the first found is read).
+FOLDER_CAMERA_FILES = ("transforms.json", "cameras.json", "meta.json")
+_CURATE_SAMPLE = "genxd curate sample"
+
+
+@dataclass(frozen=True)
+class _FolderSource:
+    """What :func:`read_camera_path` reads for a folder: a COLMAP model (``model``, read as ``what``; ``sample``: the
+    ``genxd curate`` sample whose ``meta.json`` gives the frame times) or a camera file (``file``; ``beside``: the
+    ``meta.json`` beside it, whose ``scene_depth`` it carries where that is a synthetic clip's meta)."""
+
+    model: Path | None = None
+    what: str = COLMAP_FORMAT
+    sample: Path | None = None
+    file: Path | None = None
+    beside: Path | None = None
+
+
+def _folder_source(folder: Path) -> _FolderSource:
+    """The one place that orders what a folder is read through: its COLMAP model, a curate sample's (``0/``),
+    ``sparse/0``, ``sparse``, then :data:`FOLDER_CAMERA_FILES`, then the one sample of a ``genxd curate`` output
+    folder. ValueError when there is none (or several samples)."""
+    if _is_colmap_dir(folder):
+        return _FolderSource(folder)
+    if _is_colmap_dir(folder / "0"):  # a genxd curate sample (CamVid-30K layout)
+        return _FolderSource(folder / "0", _CURATE_SAMPLE, sample=folder)
+    for model in (folder / "sparse" / "0", folder / "sparse"):
+        if _is_colmap_dir(model):
+            return _FolderSource(model)
+    for name in FOLDER_CAMERA_FILES:
+        if (folder / name).is_file():
+            beside = folder / "meta.json"
+            return _FolderSource(file=folder / name, beside=beside if name != "meta.json" and beside.is_file() else None)
+    samples = _curate_samples(folder)
+    if len(samples) == 1:  # a genxd curate output folder holding one video
+        return _FolderSource(samples[0] / "0", _CURATE_SAMPLE, sample=samples[0])
+    if len(samples) > 1:
+        names = ", ".join(p.name for p in samples[:5]) + (" ..." if len(samples) > 5 else "")
+        raise ValueError(f"{folder}: a genxd curate output with {len(samples)} videos ({names}); name one of them")
+    raise ValueError(f"{folder}: no camera file found in this folder (expected {camera_formats_help()})")
+
+
 def colmap_model_dir(path: str | os.PathLike) -> Path | None:
     """The COLMAP model folder :func:`read_camera_path` reads for ``path``, or None (not a COLMAP source)."""
     path = Path(path)
@@ -177,63 +222,62 @@ def colmap_model_dir(path: str | os.PathLike) -> Path | None:
         return path.parent if path.name in COLMAP_FILES else None
     if not path.is_dir():
         return None
-    for candidate in (path, path / "0", path / "sparse" / "0", path / "sparse"):
-        if _is_colmap_dir(candidate):
-            return candidate
-    if any((path / name).is_file() for name in ("transforms.json", "cameras.json", "meta.json")):
+    try:
+        return _folder_source(path).model
+    except ValueError:
         return None
-    samples = _curate_samples(path)
-    return samples[0] / "0" if len(samples) == 1 else None
-
-
-def _curate_sample_of(folder: Path, model_dir: Path) -> Path | None:
-    """The ``genxd curate`` sample whose ``meta.json`` :func:`read_camera_path` reads (frame times) for ``folder``,
-    whose COLMAP model is ``model_dir`` (:func:`colmap_model_dir`), or None: the order of :func:`_from_folder`."""
-    if not folder.is_dir() or model_dir == folder:
-        return None
-    if model_dir == folder / "0":
-        return folder
-    if model_dir in (folder / "sparse" / "0", folder / "sparse"):
-        return None
-    return model_dir.parent  # the one sample of a genxd curate output folder
 
 
 def camera_files(path: str | os.PathLike) -> list[Path]:
-    """The files :func:`read_camera_path` reads for ``path``: a folder's camera file (its ``transforms.json`` ...) or
-    COLMAP model files (and a curate sample's ``meta.json``), a COLMAP file's whole model, else ``path``; what an
-    output written from them must not replace."""
+    """The files :func:`read_camera_path` reads for ``path``: a folder's camera file (its ``transforms.json`` ...,
+    and the ``meta.json`` beside it) or COLMAP model files (and a curate sample's ``meta.json``), a COLMAP file's
+    whole model, else ``path``; what an output written from them must not replace."""
     path = Path(path)
-    model_dir = colmap_model_dir(path)
-    if model_dir is not None:
-        files = [model_dir / name for name in COLMAP_FILES if (model_dir / name).is_file()]
-        sample = _curate_sample_of(path, model_dir)
-        if sample is not None and (sample / "meta.json").is_file():
-            files.append(sample / "meta.json")
-        return files
-    if path.is_dir():
-        return [path / name for name in ("transforms.json", "cameras.json", "meta.json") if (path / name).is_file()][:1]
-    return [path]
+    if path.is_file() and path.name in COLMAP_FILES:
+        source = _FolderSource(path.parent)
+    elif path.is_dir():
+        try:
+            source = _folder_source(path)
+        except ValueError:
+            return []
+    else:
+        return [path]
+    if source.model is None:
+        return [f for f in (source.file, source.beside) if f is not None]
+    files = [source.model / name for name in COLMAP_FILES if (source.model / name).is_file()]
+    if source.sample is not None and (source.sample / "meta.json").is_file():
+        files.append(source.sample / "meta.json")
+    return files
+
+
+def _scene_depth(value: object) -> float | None:
+    """A meta's ``scene_depth`` when it is a positive number, else None (a meta written before it had one)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+        return None
+    return float(value)
+
+
+def _depth_beside(meta: Path, n: int) -> float | None:
+    """The ``scene_depth`` of ``meta`` when it is a synthetic clip's meta of ``n`` cameras (``genxd synth --format
+    folder`` writes it beside the clip's ``transforms.json``), else None (a ``genxd generate`` output's, another
+    clip's, unreadable)."""
+    try:
+        obj = json.loads(meta.read_text())
+    except (OSError, ValueError, RecursionError):
+        return None
+    if not isinstance(obj, dict) or not isinstance(obj.get("c2w_opencv"), list) or len(obj["c2w_opencv"]) != n:
+        return None
+    return _scene_depth(obj.get("scene_depth"))
 
 
 def _from_folder(folder: Path, default_focal: float, height: int | None, width: int | None, dtype: torch.dtype) -> CameraPath:
-    if _is_colmap_dir(folder):
-        return _read_colmap(folder, dtype)
-    if _is_colmap_dir(folder / "0"):  # a genxd curate sample (CamVid-30K layout)
-        return _read_colmap(folder / "0", dtype, "genxd curate sample", sample=folder)
-    if _is_colmap_dir(folder / "sparse" / "0"):
-        return _read_colmap(folder / "sparse" / "0", dtype)
-    if _is_colmap_dir(folder / "sparse"):
-        return _read_colmap(folder / "sparse", dtype)
-    for name in ("transforms.json", "cameras.json", "meta.json"):
-        if (folder / name).is_file():
-            return read_camera_path(folder / name, default_focal=default_focal, height=height, width=width, dtype=dtype)
-    samples = _curate_samples(folder)
-    if len(samples) == 1:  # a genxd curate output folder holding one video
-        return _read_colmap(samples[0] / "0", dtype, "genxd curate sample", sample=samples[0])
-    if len(samples) > 1:
-        names = ", ".join(p.name for p in samples[:5]) + (" ..." if len(samples) > 5 else "")
-        raise ValueError(f"{folder}: a genxd curate output with {len(samples)} videos ({names}); name one of them")
-    raise ValueError(f"{folder}: no camera file found in this folder (expected {camera_formats_help()})")
+    source = _folder_source(folder)
+    if source.model is not None:
+        return _read_colmap(source.model, dtype, source.what, sample=source.sample)
+    cam = read_camera_path(source.file, default_focal=default_focal, height=height, width=width, dtype=dtype)
+    if cam.scene_depth is None and source.beside is not None:
+        cam.scene_depth = _depth_beside(source.beside, len(cam))
+    return cam
 
 
 def read_camera_path(
