@@ -71,6 +71,13 @@ def setting(name: str, value: Any = None) -> str:
     return f"{arg(name)} {value}" if is_cli() else f"{name}={value}"
 
 
+def text_setting(name: str, value: Any) -> str:
+    """A setting whose value is text (a name, a path) as the caller writes it: ``--camera orbit`` on the command
+    line, ``camera='orbit'`` from Python (the value quoted, as Python writes a string)."""
+    text = str(value)
+    return setting(name, text if is_cli() else repr(text))
+
+
 def overwrite_hint(verb: str = "use", them: bool = False, purpose: str | None = None) -> str:
     """How to ask for replacing an existing output (``them``: several), in the caller's terms: ``use --overwrite
     to replace it`` (``verb``) on the command line, ``pass overwrite=True to replace it`` from Python; ``purpose``
@@ -97,5 +104,5 @@ def skip_hint() -> str:
     return "--skip-existing to keep it" if is_cli() else "skip_existing=True to keep it"
 
 
-__all__ = ["FLAGS", "cli_style", "is_cli", "caller", "caller_style", "arg", "setting", "overwrite_hint",
+__all__ = ["FLAGS", "cli_style", "is_cli", "caller", "caller_style", "arg", "setting", "text_setting", "overwrite_hint",
            "out_of_memory_message", "is_out_of_memory", "skip_hint"]

@@ -125,11 +125,6 @@ __all__ = ["camera_trajectory", "unused_camera_settings", "camera_label", "camer
 STILL_POSE_TOL = 1e-6
 
 
-def _named(name: str, value: str) -> str:
-    """A string setting as the caller writes it: ``--camera orbit`` / ``camera='orbit'``."""
-    return v.setting(name, value if v.is_cli() else repr(value))
-
-
 def still_camera_warning(c2w: Tensor, s: "GenerateSettings") -> str | None:
     """The warning for a ``3d`` generation whose cameras all share one pose (the ``static`` or ``zoom`` preset, a
     camera file of one pose repeated, a still clip's path): the model is asked for views of a static scene from one
@@ -139,10 +134,10 @@ def still_camera_warning(c2w: Tensor, s: "GenerateSettings") -> str | None:
     if s.camera_from_video is not None:
         subject = f"the camera path from {s.camera_from_video}"
     elif isinstance(s.camera, str) and s.camera in trajectories.PRESETS:
-        subject = _named("camera", s.camera)
+        subject = v.text_setting("camera", s.camera)
     else:
         subject = f"the camera path of {camera_label(s.camera)}"
-    return (f"{subject}: all {len(c2w)} cameras share one pose, so {_named('mode', '3d')} makes views of a static "
-            f"scene from one point, which show nothing of it in 3D; give a camera that moves ({_named('camera', 'orbit')}"
-            f", a path that moves) for a 3D scene, or {_named('mode', '4d')} for moving objects seen from a still "
+    return (f"{subject}: all {len(c2w)} cameras share one pose, so {v.text_setting('mode', '3d')} makes views of a static "
+            f"scene from one point, which show nothing of it in 3D; give a camera that moves ({v.text_setting('camera', 'orbit')}"
+            f", a path that moves) for a 3D scene, or {v.text_setting('mode', '4d')} for moving objects seen from a still "
             "camera")

@@ -54,7 +54,7 @@ class GenXDWarning(UserWarning):
 # who is calling (the command line or Python) and messages worded for it: genxd.caller_style, re-exported here
 from .caller_style import (
     FLAGS, arg, caller, caller_style, cli_style, is_cli, is_out_of_memory, out_of_memory_message, overwrite_hint,
-    setting, skip_hint,
+    setting, skip_hint, text_setting,
 )
 
 
@@ -520,5 +520,5 @@ __all__ = [
     "warn", "warn_outside_trained", "outside_trained", "trained_span", "MODES", "FITS", "DTYPES", "DEVICE", "NUM_FRAMES", "RESOLUTION", "STEPS",
     "GUIDANCE", "MOTION_STRENGTH", "SEED", "FOCAL", "ELEVATION", "AZIMUTH", "AZIMUTH_RANGE", "RADIUS",
     "BATCH_SIZE", "FPS", "PATH_SPACINGS", "PATH_INTRINSICS", "PATH_SMOOTHING", "N_VIEWS", "NUM_CONTEXT", "STRATEGIES", "FLAGS",
-    "caller", "caller_style", "setting", "is_out_of_memory", "out_of_memory_message",
+    "caller", "caller_style", "setting", "text_setting", "is_out_of_memory", "out_of_memory_message",
 ]

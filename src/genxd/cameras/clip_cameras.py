@@ -142,13 +142,6 @@ def _frames_source(path: Path) -> Path | None:
     return videos[0] if len(videos) == 1 else None
 
 
-def _source_setting(value: str) -> str:
-    """``--source sfm`` on the command line, ``source='sfm'`` from Python."""
-    from ..validation import is_cli
-
-    return f"--source {value}" if is_cli() else f"source={value!r}"
-
-
 def recover_clip_cameras(
     clip: str | Path,
     *,
@@ -216,6 +209,7 @@ def recover_clip_cameras(
         return _cameras_from_file(path)
     stage = on_stage or (lambda stage: None)
     if sidecar is not None:  # the video's own cameras, when that file reads as cameras, one per frame
+        from ..caller_style import text_setting
         from ..validation import warn
 
         try:
@@ -225,11 +219,11 @@ def recover_clip_cameras(
         else:
             why_not = _not_the_clips_own(cameras, path)
             if why_not is None:
-                stage(f"cameras from {sidecar.name}, the camera file beside the video ({_source_setting('sfm')}: SfM "
+                stage(f"cameras from {sidecar.name}, the camera file beside the video ({text_setting('source', 'sfm')}: SfM "
                       "instead)")
                 return cameras
             warn(f"{sidecar.name} beside the video is not its own cameras ({why_not}); the cameras come from SfM "
-                 f"({_source_setting('file')} takes that file)")
+                 f"({text_setting('source', 'file')} takes that file)")
     frames_at = _frames_source(path)
     if frames_at is None:
         from ..curation.frames import VIDEO_EXTENSIONS

@@ -17,7 +17,7 @@ import warnings
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from ..validation import GenXDWarning, arg, caller, is_cli, setting
+from ..validation import GenXDWarning, arg, caller, setting, text_setting
 from .frames import VideoSource
 from .pipeline import CurationConfig, video_record
 
@@ -27,11 +27,6 @@ __all__ = ["LOCAL_RAY_OBJECT_STORE_BYTES", "RAY_CONNECT_TIMEOUT_S", "check_ray_a
 
 #: Seconds to wait for a TCP connection to a ``--ray host:port`` address before giving up.
 RAY_CONNECT_TIMEOUT_S = 5.0
-
-
-def _given(address: str) -> str:
-    """The Ray address as the caller gave it: ``--ray HOST:PORT`` or ``ray_address='HOST:PORT'``."""
-    return setting("ray_address", address if is_cli() else repr(address))
 
 
 def check_ray_address(address: str, timeout: float = RAY_CONNECT_TIMEOUT_S) -> None:
@@ -52,15 +47,15 @@ def check_ray_address(address: str, timeout: float = RAY_CONNECT_TIMEOUT_S) -> N
     except ValueError:
         port = -1
     if not 1 <= port <= 65535:
-        raise ValueError(f"{_given(address)}: the port must be an integer 1-65535, got {port_text!r}")
+        raise ValueError(f"{text_setting('ray_address', address)}: the port must be an integer 1-65535, got {port_text!r}")
     if not host:
-        raise ValueError(f"{_given(address)}: no host before the port (host:port, ray://host:port, local or auto)")
+        raise ValueError(f"{text_setting('ray_address', address)}: no host before the port (host:port, ray://host:port, local or auto)")
     try:
         with socket.create_connection((host, port), timeout=timeout):
             pass
     except OSError as exc:
         why = "no answer" if isinstance(exc, socket.timeout) else (exc.strerror or type(exc).__name__)
-        raise ValueError(f"{_given(address)}: nothing answers at {host}:{port} within {timeout:g} s ({why}); "
+        raise ValueError(f"{text_setting('ray_address', address)}: nothing answers at {host}:{port} within {timeout:g} s ({why}); "
                          "is the Ray head running and reachable?") from None
 
 
@@ -116,7 +111,7 @@ def start_or_join_ray(address: str):
                 ray.init(address=address, log_to_driver=False)
     except Exception as exc:  # noqa: BLE001 - ConnectionError, RuntimeError, ...
         if address == "auto" and "Could not find any running Ray instance" in str(exc):  # Ray's words name its CLI
-            raise ValueError(f"{_given(address)}: no running Ray instance found on this machine; start one (ray start "
+            raise ValueError(f"{text_setting('ray_address', address)}: no running Ray instance found on this machine; start one (ray start "
                              "--head), give its address (HOST:PORT), or use 'local' to start one for this run") from None
         raise ValueError(f"cannot start or reach Ray at {address!r}: {exc}{ray_token_hint(address)}") from None
     return ray, address == "local"

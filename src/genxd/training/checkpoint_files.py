@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 from ..checkpoint_folders import checkpoint_order
-from ..validation import arg, is_cli, overwrite_hint, setting
+from ..validation import arg, is_cli, overwrite_hint, text_setting
 
 __all__ = ["CHECKPOINT_PREFIX", "CONFIG_MARK", "list_checkpoints", "existing_run_error", "output_dir_error",
            "resume_error", "no_checkpoint_note", "foreign_config_error", "damaged_checkpoint_error",
@@ -21,7 +21,7 @@ CONFIG_MARK = "# genxd: the resolved config of the run in this folder"
 def resume_setting(value: str | os.PathLike) -> str:
     """Resuming from ``value`` as the caller writes it: ``--resume latest`` on the command line, ``resume='latest'``
     from Python (:func:`genxd.training.trainer.train_genxd`'s argument)."""
-    return setting("resume", str(value) if is_cli() else repr(str(value)))
+    return text_setting("resume", value)
 
 
 def _overwrite() -> str:
