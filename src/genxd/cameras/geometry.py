@@ -152,8 +152,9 @@ def _focal(value: Any, name: str) -> Tensor:
     """A focal length (or a batch of them) as a float32 tensor; InvalidValue naming ``name`` unless finite and > 0."""
     from ..validation import Float, InvalidValue
 
-    if isinstance(value, numbers.Real) or isinstance(value, (str, bytes)) or value is None:
+    if isinstance(value, numbers.Real) or isinstance(value, (str, bytes)) or value is None:  # one number: Float's check
         value = Float(0.0, lo_open=True, why=f"a normalised focal length {_FOCAL_RATIO[name]}").check(value, name)
+        return torch.tensor(float(value), dtype=torch.float32)
     t = _tensor(value, name)
     bad = ~(torch.isfinite(t) & (t > 0))
     if bool(bad.any()):
