@@ -369,6 +369,10 @@ def test_an_implausible_estimated_focal_length_runs_the_route_again_with_the_ass
     (lambda: recover_clip_cameras("x.mp4", source="web"), ValueError, "source"),
     (lambda: path_from_video("x.mp4", 0), ValueError, "num_frames"),
     (lambda: path_from_video("x.mp4", 12, spacing="even"), ValueError, "spacing"),
+    # write_video_path (trajectory from-video's) checked the path's settings only after SfM
+    (lambda: write_video_path("x.mp4", "x_path.json", 0), ValueError, "num_frames"),
+    (lambda: write_video_path("x.mp4", "x_path.json", 12, spacing="even"), ValueError, "spacing"),
+    (lambda: write_video_path("x.mp4", "x_path.json", 12, path_scale=-1.0), ValueError, "path_scale"),
 ])
 def test_python_callers_get_the_bad_setting_named_before_any_frame_is_read(call, error, says):
     """The command line checks its options; Python callers (``genxd.generate(camera_from_video=...)``, scripts)

@@ -30,7 +30,7 @@ from .resample import angular_length
 from .rotation_only import FOCAL_SEARCH, rotation_only_cameras
 
 __all__ = ["ASSUMED_FOCAL", "ClipAdvice", "ClipCameras", "FromVideoError", "PLAUSIBLE_FOCAL", "SFM_MIN_SIZE",
-           "clip_advice", "recover_clip_cameras"]
+           "clip_advice", "clip_camera_files", "recover_clip_cameras"]
 
 #: Frames whose longer side is below this are upscaled (bicubic) for SfM: generated clips are 64 px.
 SFM_MIN_SIZE = 256
@@ -140,6 +140,20 @@ def _frames_source(path: Path) -> Path | None:
         return path / "images"
     videos = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in VIDEO_EXTENSIONS)
     return videos[0] if len(videos) == 1 else None
+
+
+def clip_camera_files(clip: Path, source: str = "auto") -> list[Path]:
+    """The files :func:`recover_clip_cameras` (``clip``, ``source``) may read: the clip and the camera files it may
+    take cameras from (a video's ``NAME.json`` beside it, a folder's ``transforms.json`` ..., a COLMAP model's files:
+    :func:`genxd.cameras.reader.camera_files`), known before anything is read; what an output written from them must
+    not replace."""
+    from .reader import camera_files
+
+    if source == "sfm":
+        return [clip]
+    sidecar = _sidecar_cameras(clip)
+    taken = [sidecar or clip] if source == "file" else [clip] if _holds_cameras(clip) else [sidecar]
+    return [clip, *(f for camera_file in taken if camera_file is not None for f in camera_files(camera_file))]
 
 
 def recover_clip_cameras(

@@ -168,17 +168,23 @@ def make_video_path(
 
 def path_from_video(clip: str | Path, num_frames: int, **kwargs: Any) -> VideoPath:
     """:func:`recover_clip_cameras` then :func:`make_video_path` (keywords go to the one that takes them)."""
+    recover, make = _split_settings("path_from_video", num_frames, kwargs)
+    return make_video_path(recover_clip_cameras(clip, **recover), num_frames, **make)
+
+
+def _split_settings(caller: str, num_frames: int, kwargs: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``kwargs`` as :func:`recover_clip_cameras`' and :func:`make_video_path`'s, the latter's checked (before the
+    minute of SfM); TypeError naming ``caller`` for one that neither takes."""
     import inspect
 
     recover_keys = set(inspect.signature(recover_clip_cameras).parameters) - {"clip"}
     make_keys = set(inspect.signature(make_video_path).parameters) - {"cams", "num_frames"}
     unknown = set(kwargs) - recover_keys - make_keys
     if unknown:
-        raise TypeError(f"path_from_video: unknown arguments {sorted(unknown)}")
-    check_path_settings(num_frames, **{k: v for k, v in kwargs.items()  # before the minute of SfM
+        raise TypeError(f"{caller}: unknown arguments {sorted(unknown)}")
+    check_path_settings(num_frames, **{k: v for k, v in kwargs.items()
                                        if k in ("intrinsics", "spacing", "smoothing", "path_scale", "normalization")})
-    cams = recover_clip_cameras(clip, **{k: v for k, v in kwargs.items() if k in recover_keys})
-    return make_video_path(cams, num_frames, **{k: v for k, v in kwargs.items() if k in make_keys})
+    return ({k: v for k, v in kwargs.items() if k in recover_keys}, {k: v for k, v in kwargs.items() if k in make_keys})
 
 
 # ----------------------------------------------------------------------------------------------
@@ -264,18 +270,16 @@ def write_video_path(
     (default: the clip's shorter side); other keywords go to :func:`recover_clip_cameras` /
     :func:`make_video_path`. Returns ``{"files": [...], "report": {...}, "path": VideoPath}``.
     """
-    import inspect
-
     from .formats import save_camera_json, save_transforms_json
     from .plot import save_camera_path_png
 
     from ..output_folders import check_inputs_kept
-    from .clip_cameras import _sidecar_cameras
+    from .clip_cameras import clip_camera_files
 
     files = output_files(out)
-    read = [clip, _sidecar_cameras(Path(clip)) if kwargs.get("source") != "sfm" else None] \
-        if isinstance(clip, (str, PathLike)) and str(clip) else []  # a video's NAME.json too; a bad clip refused below
-    for f in files:  # the path's files replace what is there: never the clip or the camera file it is made from
+    source = kwargs.get("source", "auto")  # a bad clip or source is refused below
+    read = clip_camera_files(Path(clip), source) if isinstance(clip, (str, PathLike)) and str(clip) else []
+    for f in files:  # the path's files replace what is there: never the clip or a camera file it may be made from
         check_inputs_kept(f, read, "output file")
     existing = [f for f in files if f.exists()]
     if existing and not overwrite:
@@ -284,20 +288,12 @@ def write_video_path(
         raise FileExistsError(f"{existing[0]} already exists ({overwrite_hint()})")
     if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 1):
         raise ValueError(f"size must be a positive integer, got {size!r}")
-    recover_keys = set(inspect.signature(recover_clip_cameras).parameters)
-    make_keys = set(inspect.signature(make_video_path).parameters)
-    unknown = set(kwargs) - recover_keys - make_keys
-    if unknown:
-        raise TypeError(f"write_video_path: unknown arguments {sorted(unknown)}")
-    recover = {k: v for k, v in kwargs.items() if k in recover_keys}
+    recover, make = _split_settings("write_video_path", num_frames, kwargs)
     recover.setdefault("advice", clip_advice("clip_focal"))  # its focal argument is clip_focal (--clip-focal)
     cams = recover_clip_cameras(clip, focal=clip_focal, **recover)
-    read = [cams.report.get("source"), *cams.report.get("camera_files", [])]  # a folder's transforms.json ...
-    for f in files:  # the camera files read, as the reading named them
-        check_inputs_kept(f, read, "output file")
     side = size or min(cams.height, cams.width)
     vp = make_video_path(cams, num_frames, model_focal=default_model_focal() if model_focal is None else model_focal,
-                         size=(side, side), **{k: v for k, v in kwargs.items() if k in make_keys})
+                         size=(side, side), **make)
     p = vp.path
     save_camera_json(files[0], p.c2w, p.K, side, side, overwrite=overwrite, times=p.times)
     names = [f"frames/{i:03d}.png" for i in range(len(p))]
