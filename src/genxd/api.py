@@ -27,8 +27,8 @@ from torch import Tensor
 
 from . import fewshot as _fewshot_rules  # noqa: F401 - loaded now, so genxd.fewshot can be the function below
 from . import validation as v
-from .camera_arguments import (camera_label, camera_path_of, camera_trajectory, still_camera_warning,  # noqa: F401
-                               unused_camera_settings, video_camera_path)
+from .camera_arguments import (camera_label, camera_path_of, camera_trajectory, frame_cameras,  # noqa: F401
+                               still_camera_warning, unused_camera_settings, video_camera_path)
 from .cameras import CameraPath
 from .checkpoints import (BUNDLED_MODEL_DIR, GENERATION_CONFIG, RELEASED_DEFAULTS, RELEASED_TRAINED,  # noqa: F401
                           LoadedModel, ModelInfo, check_loaded, configure_sampling, default_model_path, load_model,
@@ -243,15 +243,11 @@ def generate_scenes(
 
         c2w, K, times, extra_files = video_camera_path(  # a line says what the path is made of, as from-video's does
             clip_cameras, s, asked_frames, focal, res, progress_write if progress and group.is_main_process else None)
-    # a camera file is read once, here (before any weights load)
-    elif (from_file := camera_path_of(s.camera, focal)) is not None:  # a camera file: its frames, K, times
-        # a camera of another shape is fitted to the square output as the input image is (crop or pad)
-        c2w, K, times = from_file.c2w.float(), from_file.intrinsics_for(1, 1, s.fit).float(), from_file.times
-    else:
-        c2w, K = camera_trajectory(s.camera, asked_frames, focal, s.elevation, s.azimuth_range, s.radius,
-                                   scale=info.preset_scale)
-        times = None
-        if (note := info.scene_depth_note(repr(camera_label(s.camera)))) is not None and group.is_main_process:
+    else:  # a camera file is read once, here (before any weights load): its frames, K (fitted as the images), times
+        c2w, K, times, from_file = frame_cameras(s.camera, asked_frames, focal, s.elevation, s.azimuth_range,
+                                                 s.radius, scale=info.preset_scale, fit=s.fit)
+        if from_file is None and group.is_main_process and (
+                note := info.scene_depth_note(repr(camera_label(s.camera)))) is not None:
             v.warn(note)
     num_frames = c2w.shape[0]
     if num_frames < 2:

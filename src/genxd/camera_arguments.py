@@ -7,7 +7,7 @@ from __future__ import annotations
 import inspect
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, NamedTuple
 
 from torch import Tensor
 
@@ -24,21 +24,31 @@ def _call_with_known_kwargs(fn, **kwargs):
     return fn(**{k: v for k, v in kwargs.items() if k in params and v is not None})
 
 
-def camera_trajectory(camera: str | Path, num_frames: int, focal: float | None = None, elevation: float | None = None,
-                      azimuth_range: tuple[float, float] | None = None, radius: float | None = None,
-                      scale: float = 1.0) -> tuple[Tensor, Tensor]:
-    """Target cameras ``(c2w [F,4,4], K [F,3,3])`` from a preset name or a camera file / folder.
+class FrameCameras(NamedTuple):
+    """The cameras of the frames: ``c2w [F, 4, 4]``, ``K [F, 3, 3]``, frame ``times [F]`` (None: not given) and the
+    :class:`~genxd.cameras.CameraPath` they come from (None for a preset)."""
+
+    c2w: Tensor
+    K: Tensor
+    times: Tensor | None
+    from_file: CameraPath | None
+
+
+def frame_cameras(camera: str | Path | CameraPath, num_frames: int, focal: float | None = None,
+                  elevation: float | None = None, azimuth_range: tuple[float, float] | None = None,
+                  radius: float | None = None, scale: float = 1.0, fit: str = "crop") -> FrameCameras:
+    """The cameras of the frames from a preset name, a camera file / folder or a :class:`~genxd.cameras.CameraPath`.
 
     Files and folders are read with :func:`genxd.cameras.read_camera_path` (authors' camera JSON, w2c
     lists, ``transforms.json``, COLMAP models, ``genxd curate`` / ``generate`` outputs); their own frame
-    count is used; files without intrinsics get ``focal`` (else the authors' 1.414); a file of cameras that are not
-    square gives the intrinsics of the centre square of their pictures. ``scale`` multiplies a
-    preset's camera positions (the model's :attr:`~genxd.checkpoints.ModelInfo.preset_scale`: 0.5 for the
-    bundled model); files keep their own.
+    count and times are used; files without intrinsics get ``focal`` (else the authors' 1.414); a camera of another
+    shape gets the intrinsics of its pictures fitted to the square output as images are (``fit``: ``"crop"`` keeps the
+    centre square, ``"pad"`` adds borders). ``scale`` multiplies a preset's camera positions (the model's
+    :attr:`~genxd.checkpoints.ModelInfo.preset_scale`: 0.5 for the bundled model); files keep their own.
     """
     path = camera_path_of(camera, focal)
-    if path is not None:  # a camera of another shape: the centre square of its pictures, as images are cropped
-        return path.c2w.float(), path.intrinsics_for(1, 1, "crop").float()
+    if path is not None:
+        return FrameCameras(path.c2w.float(), path.intrinsics_for(1, 1, fit).float(), path.times, path)
     name = str(camera)  # a preset name: camera_path_of refused every other name
     try:
         c2w, K = _call_with_known_kwargs(
@@ -50,7 +60,16 @@ def camera_trajectory(camera: str | Path, num_frames: int, focal: float | None =
         for argument in ("num_frames", "azimuth_range"):
             text = text.replace(argument, v.arg(argument))
         raise v.InvalidValue(text) from None
-    return trajectories.scale_translations(c2w, scale), K
+    return FrameCameras(trajectories.scale_translations(c2w, scale), K, None, None)
+
+
+def camera_trajectory(camera: str | Path, num_frames: int, focal: float | None = None, elevation: float | None = None,
+                      azimuth_range: tuple[float, float] | None = None, radius: float | None = None,
+                      scale: float = 1.0) -> tuple[Tensor, Tensor]:
+    """Target cameras ``(c2w [F,4,4], K [F,3,3])`` from a preset name or a camera file / folder
+    (:func:`frame_cameras`; a camera file's pictures cropped to their centre square)."""
+    c2w, K, _, _ = frame_cameras(camera, num_frames, focal, elevation, azimuth_range, radius, scale)
+    return c2w, K
 
 
 def unused_camera_settings(s: "GenerateSettings", from_file: bool) -> list[str]:
@@ -100,24 +119,23 @@ def video_camera_path(clip_cameras, s: "GenerateSettings", num_frames: int, foca
     gets the line on what the path is made of (as ``genxd trajectory from-video`` prints it)."""
     import io
 
-    from .cameras.from_video import default_spacing, make_video_path, path_picture_title, path_summary
+    from .cameras.from_video import default_spacing, path_summary, video_path_report
     from .cameras.plot import draw_camera_path
 
-    spacing = s.path_spacing or default_spacing(s.mode)
-    vp = make_video_path(clip_cameras, num_frames, intrinsics=s.path_intrinsics, model_focal=focal, spacing=spacing,
-                         smoothing=s.path_smoothing, path_scale=s.path_scale, size=(res, res))
-    report = {**clip_cameras.report, **vp.report}
+    name = Path(s.camera_from_video).name
+    vp, report, title = video_path_report(clip_cameras, num_frames, name, intrinsics=s.path_intrinsics,
+                                          model_focal=focal, spacing=s.path_spacing or default_spacing(s.mode),
+                                          smoothing=s.path_smoothing, path_scale=s.path_scale, size=(res, res))
     if announce is not None:
-        announce(f"genxd: camera path from {Path(s.camera_from_video).name}: {path_summary(report)}")
+        announce(f"genxd: camera path from {name}: {path_summary(report)}")
     picture = io.BytesIO()
-    draw_camera_path(vp.path.c2w, vp.path.K, path_picture_title(report, Path(s.camera_from_video).name)).save(
-        picture, format="PNG")
+    draw_camera_path(vp.path.c2w, vp.path.K, title).save(picture, format="PNG")
     files = {"camera_path.png": picture.getvalue(),
              "camera_from_video.json": (json_text(report, indent=2, default=str) + "\n").encode()}
     return vp.path.c2w, vp.path.K, vp.path.times, files
 
 
-__all__ = ["camera_trajectory", "unused_camera_settings", "camera_label", "camera_path_of", "video_camera_path"]
+__all__ = ["FrameCameras", "frame_cameras", "camera_trajectory", "unused_camera_settings", "camera_label", "camera_path_of", "video_camera_path"]
 
 
 

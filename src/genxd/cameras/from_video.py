@@ -58,6 +58,7 @@ __all__ = [
     "check_path_settings",
     "path_from_video",
     "write_video_path",
+    "video_path_report",
     "rotation_only_cameras",
     "path_summary",
 ]
@@ -251,6 +252,16 @@ def generate_clip_advice(clip: str | Path) -> ClipAdvice:
     return clip_advice("clip_focal", write_first)
 
 
+def video_path_report(cams: ClipCameras, num_frames: int, clip_name: str,
+                      **settings: Any) -> tuple[VideoPath, dict[str, Any], str]:
+    """:func:`make_video_path` (``settings``) with what ``genxd trajectory from-video`` and ``genxd generate
+    --camera-from-video`` record of it: the report of the clip's cameras and of the path (:func:`path_summary`
+    words it) and the title of its picture (``clip_name``: the clip's file name)."""
+    vp = make_video_path(cams, num_frames, **settings)
+    report = {**cams.report, **vp.report, "warnings": list(cams.report.get("warnings", []))}
+    return vp, report, path_picture_title(report, clip_name)
+
+
 def write_video_path(
     clip: str | Path,
     out: str | Path,
@@ -292,13 +303,13 @@ def write_video_path(
     recover.setdefault("advice", clip_advice("clip_focal"))  # its focal argument is clip_focal (--clip-focal)
     cams = recover_clip_cameras(clip, focal=clip_focal, **recover)
     side = size or min(cams.height, cams.width)
-    vp = make_video_path(cams, num_frames, model_focal=default_model_focal() if model_focal is None else model_focal,
-                         size=(side, side), **make)
+    vp, report, title = video_path_report(
+        cams, num_frames, Path(clip).name, model_focal=default_model_focal() if model_focal is None else model_focal,
+        size=(side, side), **make)
     p = vp.path
     save_camera_json(files[0], p.c2w, p.K, side, side, overwrite=overwrite, times=p.times)
     names = [f"frames/{i:03d}.png" for i in range(len(p))]
     save_transforms_json(files[1], p.c2w, p.K, side, side, overwrite=overwrite, file_paths=names,
                          times=p.times)
-    report = {**cams.report, **vp.report, "warnings": list(cams.report.get("warnings", []))}
-    save_camera_path_png(files[2], p.c2w, p.K, path_picture_title(report, Path(clip).name), replace=overwrite)
+    save_camera_path_png(files[2], p.c2w, p.K, title, replace=overwrite)
     return {"files": [str(f) for f in files], "report": report, "path": vp}

@@ -155,12 +155,11 @@ def file_path(path: str | Path, num_frames: int, max_frames: int | None = None, 
     none), as ``genxd generate --camera FILE --focal F --fit FIT`` takes it: ``focal`` for a file without
     intrinsics, cameras of another shape fitted to the square output as the images are (``fit``). Its own frame
     count is kept, at most ``max_frames``. Errors name the file by its name only."""
-    from ..api import camera_path_of
+    from ..camera_arguments import frame_cameras
 
     path = Path(path)
     try:
-        cams = camera_path_of(path, focal)
-        c2w, K, times = cams.c2w.float(), cams.intrinsics_for(1, 1, fit).float(), cams.times
+        c2w, K, times, _ = frame_cameras(path, num_frames, focal, fit=fit)  # a Path: never a preset
     except (KeyError, TypeError, IndexError) as exc:  # a JSON file of another layout
         raise ValueError(f"{path.name}: not a camera path file ({exc.__class__.__name__}: {exc})") from None
     except (ValueError, OSError) as exc:  # not JSON, unreadable, bad values: the reader's one line
