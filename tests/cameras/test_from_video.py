@@ -529,3 +529,17 @@ def test_path_settings_are_named_as_the_caller_knows_them():
         check_path_settings(path_scale=0)
     with cli_style(), pytest.raises(ValueError, match=r"^--smoothing must be"):
         check_path_settings(smoothing=-1)
+
+
+@pytest.mark.parametrize("layout", ["sparse", "curated/clip/0"])
+def test_source_auto_takes_every_folder_of_cameras_the_reader_reads(tmp_path, layout):
+    """Found by the review: ``--source auto`` looked for cameras in a list of its own, without ``sparse/`` and a
+    ``genxd curate`` output folder holding one video, so those were 'not a video file, a folder of frames or a
+    camera file' (``--source file`` read them)."""
+    from genxd.cameras import write_colmap_model
+
+    c2w, K = trajectories.orbit(num_frames=6)
+    write_colmap_model(tmp_path / layout, c2w, K, 40, 60, [f"{i:06d}.jpg" for i in range(6)])
+    cams = recover_clip_cameras(tmp_path if layout == "sparse" else tmp_path / "curated")
+    assert cams.method.startswith("file: ") and len(cams.frame_indices) == 6
+    torch.testing.assert_close(cams.c2w, c2w.double(), atol=1e-5, rtol=0)

@@ -103,16 +103,15 @@ def _has_images(folder: Path) -> bool:
 
 
 def _holds_cameras(path: Path) -> bool:
-    """Whether ``path`` is (or holds) a camera file that :func:`read_camera_path` reads."""
-    from .reader import COLMAP_FILES
+    """Whether ``path`` is (or holds) a camera file that :func:`read_camera_path` reads: a folder as the reader looks
+    into it (:func:`genxd.cameras.reader.camera_files`), but not for a ``meta.json`` alone (a folder of frames may
+    hold one of another kind)."""
+    from .reader import COLMAP_FILES, camera_files
 
     if path.is_file():
         return path.suffix.lower() == ".json" or path.name in COLMAP_FILES
-    for rel in ("cameras.bin", "cameras.txt", "0/cameras.bin", "0/cameras.txt", "sparse/0/cameras.bin",
-                "sparse/0/cameras.txt", "transforms.json", "cameras.json"):
-        if (path / rel).is_file():
-            return True
-    return False
+    files = camera_files(path) if path.is_dir() else []
+    return bool(files) and files[0].name != "meta.json"
 
 
 def _sidecar_cameras(path: Path) -> Path | None:
