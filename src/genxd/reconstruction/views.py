@@ -126,7 +126,8 @@ def load_image(path: str | os.PathLike) -> Tensor:
     """An image file as ``[3, H, W]`` float RGB in [0, 1] (alpha dropped).
 
     High-bit-depth gray images (16-bit ``I;16``, 32-bit ``I``, float ``F``) are scaled by their range as
-    :func:`genxd.utils.images.read_rgb` does (a 16-bit PNG by 65535), not clipped at 255.
+    :func:`genxd.utils.images.read_rgb` does (a 16-bit PNG by 65535), not clipped at 255; a 16-bit colour PNG is
+    read at its full depth and rounded (:mod:`genxd.utils.png16`).
 
     Raises FileNotFoundError when missing, ValueError naming the file when it cannot be decoded (or is too
     large to decode in memory, or has non-finite pixels).
@@ -135,12 +136,14 @@ def load_image(path: str | os.PathLike) -> Tensor:
 
     from genxd.utils.image_limits import ImageRefusedError, open_image
     from genxd.utils.images import to_8bit
+    from genxd.utils.png16 import rounded_deep_png
 
     path = require_file(path, "no such image file")
     try:
         with open_image(path) as im:
+            im.load()
+            im = rounded_deep_png(im, path)  # a 16-bit colour PNG at full depth, rounded
             if im.mode in ("I", "F") or im.mode.startswith("I;16"):
-                im.load()
                 im = to_8bit(im, path)
             arr = np.asarray(im.convert("RGB"))
     except ImageRefusedError:

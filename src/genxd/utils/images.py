@@ -2,8 +2,9 @@
 
 Every PIL mode is accepted: 1-bit, grayscale (8 and 16 bit: ``I;16``, ``I``), 32-bit float (``F``:
 [0, 1] or [0, 255] or [0, 65535] by its largest value), palette (with transparency), CMYK, YCbCr,
-LAB, with or without alpha (composited on white). An embedded ICC profile (an iPhone's Display P3, a camera's
-Adobe RGB, a CMYK press profile) is applied, so the pixels are sRGB as viewers show them. Of an animated or
+LAB, with or without alpha (composited on white). A 16-bit colour PNG is read at its full depth
+(:mod:`genxd.utils.png16`); every high bit depth is rounded to the nearest 8-bit level. An embedded ICC profile
+(an iPhone's Display P3, a camera's Adobe RGB, a CMYK press profile, a grey one) is applied, so the pixels are sRGB as viewers show them. Of an animated or
 multi-page file the first frame is used, with a warning. HEIC needs pillow-heif (``genxd.utils.image_formats``).
 Images above PIL's decompression-bomb limit (``PIL.Image.MAX_IMAGE_PIXELS``) are refused with a one-line error
 naming the file, as is anything PIL cannot decode (truncated, empty, not an image).
@@ -27,6 +28,7 @@ from .image_limits import ImageRefusedError, ImageTooLargeError, open_image, too
 from .image_paths import IMAGE_SUFFIXES, collect_images  # noqa: F401  (torch-free; kept importable from here)
 from .paths import require_file
 from .pixel_range import to_uint8_by_range
+from .png16 import rounded_deep_png
 
 Fit = Literal["crop", "pad"]
 
@@ -76,6 +78,8 @@ def _decoded_rgb(source: Path | IO[bytes], label: str | Path, orient: bool,
             im.load()
             if orient:  # a user's file (read_rgb)
                 _note_frames(im, label)
+            im = rounded_deep_png(im, source)  # a 16-bit colour PNG at full depth, rounded
+            if orient:
                 im = PIL.ImageOps.exif_transpose(im)
     except ImageRefusedError:  # too large, or a HEIC / AVIF file with no decoder here: their own message
         raise
