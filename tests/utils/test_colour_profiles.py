@@ -115,3 +115,46 @@ def test_an_in_memory_pil_image_with_a_profile_is_read_as_its_file(tmp_path):
         from_memory = np.asarray(memory_image_to_rgb(im, "in memory"))
     assert np.array_equal(from_memory, np.asarray(read_rgb(path)))
     assert np.abs(from_memory.astype(float) - expected_srgb(COLOURS, DISPLAY_P3, None)).max() <= 2
+
+
+def gray_profile(gamma: float) -> bytes:
+    """A minimal ICC v2 gray display profile: one tone curve, a pure ``gamma``."""
+    trc = b"curv" + b"\0" * 4 + struct.pack(">IH", 1, int(round(gamma * 256))) + b"\0\0"
+    text = b"gray test profile\0"
+    desc = b"desc" + b"\0" * 4 + struct.pack(">I", len(text)) + text + b"\0" * 78
+    tags = [(b"desc", desc), (b"wtpt", _xyz((0.9642, 1.0, 0.8249))), (b"kTRC", trc)]
+    start = 128 + 4 + 12 * len(tags)
+    table, body = b"", b""
+    for sig, data in tags:
+        body += b"\0" * (-(start + len(body)) % 4)
+        table += sig + struct.pack(">II", start + len(body), len(data))
+        body += data
+    header = (struct.pack(">I", start + len(body)) + b"lcms" + bytes([2, 0x10, 0, 0]) + b"mntrGRAYXYZ " + b"\0" * 12
+              + b"acsp" + b"\0" * 28 + _s15(0.9642) + _s15(1.0) + _s15(0.8249) + b"\0" * 48)
+    return header + struct.pack(">I", len(tags)) + table + body
+
+
+GRAYS = np.array([[40, 90, 128, 200]], np.uint8).repeat(3, 0)
+
+
+def _linear_gray_in_srgb(gray: np.ndarray) -> np.ndarray:
+    """Gray levels of a gamma-1 profile as sRGB gray (much lighter: 128 -> 188)."""
+    return np.round(_srgb_encode(gray.astype(np.float64) / 255) * 255)
+
+
+@pytest.mark.parametrize("mode", ["L", "LA", "I;16"])
+def test_a_gray_profile_is_applied_with_alpha_and_at_16_bits(tmp_path, mode):
+    # Before: only 8-bit gray (L) had its profile applied; gray + alpha and 16-bit gray were read as sRGB.
+    path = tmp_path / f"gray_{mode.replace(';', '')}.png"
+    if mode == "I;16":
+        im = PIL.Image.fromarray(GRAYS.astype(np.uint16) * 257)
+    else:
+        im = PIL.Image.fromarray(GRAYS) if mode == "L" else PIL.Image.fromarray(
+            np.dstack([GRAYS, np.full(GRAYS.shape, 255, np.uint8)]), "LA")
+    im.save(path, icc_profile=gray_profile(1.0))
+    with PIL.Image.open(path) as check:
+        assert check.mode == mode and check.info.get("icc_profile")
+    got = np.asarray(read_rgb(path)).astype(float)
+    want = _linear_gray_in_srgb(GRAYS)
+    assert np.abs(got - want[..., None]).max() <= 2, (got[0, :, 0], want[0])
+    assert np.abs(want - GRAYS).max() >= 30  # the test can tell

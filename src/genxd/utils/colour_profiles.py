@@ -21,7 +21,8 @@ _MODES = {
     ("RGB", "RGBA"): ("RGBA", "RGBA"),
     ("RGB", "P"): (None, None),  # decided by the palette's transparency: see to_srgb
     ("CMYK", "CMYK"): ("CMYK", "RGB"),
-    ("GRAY", "L"): ("L", "L"),
+    ("GRAY", "L"): ("L", "RGB"),  # LittleCMS makes sRGB (an RGB profile) only as RGB
+    ("GRAY", "LA"): ("L", "RGB"),  # the gray band (see to_srgb)
 }
 
 
@@ -50,8 +51,9 @@ def _colour_space(icc: bytes) -> str | None:
 
 def to_srgb(im: PIL.Image.Image) -> PIL.Image.Image:
     """``im`` with its embedded ICC profile (``im.info["icc_profile"]``) applied: pixels in sRGB, the mode kept
-    (a CMYK image becomes RGB, a palette image RGB or RGBA); alpha is kept as it is. Unchanged when it has no
-    profile, or one that cannot be parsed or does not describe its mode."""
+    (a CMYK or gray image becomes RGB, gray + alpha RGBA, a palette image RGB or RGBA); alpha is kept as it is. Unchanged when it has no
+    profile, or one that cannot be parsed or does not describe its mode. A gray profile applies to gray images
+    (``L``, ``LA``; 16-bit gray is made 8-bit first, :func:`genxd.utils.images.to_rgb`)."""
     icc = im.info.get("icc_profile")
     if not icc or not isinstance(icc, bytes):
         return im
@@ -62,6 +64,14 @@ def to_srgb(im: PIL.Image.Image) -> PIL.Image.Image:
     if im.mode == "P":
         im = im.convert("RGBA" if "transparency" in im.info else "RGB")
         modes = (im.mode, im.mode)
+    elif im.mode == "LA":  # LittleCMS takes no gray + alpha: the gray band alone, its alpha put back
+        transform = _transform(icc, "L", "RGB")
+        if transform is None:
+            return im
+        out = transform.apply(im.getchannel("L"))
+        out.putalpha(im.getchannel("A"))
+        out.info = {k: v for k, v in im.info.items() if k != "icc_profile"}
+        return out
     transform = _transform(icc, *modes)
     if transform is None:
         return im

@@ -4,8 +4,8 @@ Every PIL mode is accepted: 1-bit, grayscale (8 and 16 bit: ``I;16``, ``I``), 32
 [0, 1] or [0, 255] or [0, 65535] by its largest value), palette (with transparency), CMYK, YCbCr,
 LAB, with or without alpha (composited on white). A 16-bit colour PNG is read at its full depth
 (:mod:`genxd.utils.png16`); every high bit depth is rounded to the nearest 8-bit level. An embedded ICC profile
-(an iPhone's Display P3, a camera's Adobe RGB, a CMYK press profile, a grey one) is applied, so the pixels are sRGB as viewers show them. Of an animated or
-multi-page file the first frame is used, with a warning. HEIC needs pillow-heif (``genxd.utils.image_formats``).
+(an iPhone's Display P3, a camera's Adobe RGB, a CMYK press profile, a grey one) is applied, so the pixels are
+sRGB as viewers show them. Of an animated or multi-page file the first frame is used, with a warning. HEIC needs pillow-heif (``genxd.utils.image_formats``).
 Images above PIL's decompression-bomb limit (``PIL.Image.MAX_IMAGE_PIXELS``) are refused with a one-line error
 naming the file, as is anything PIL cannot decode (truncated, empty, not an image).
 
@@ -105,9 +105,11 @@ def to_rgb(im: PIL.Image.Image, label: str | Path, background: tuple[int, int, i
     """A decoded image of any mode as RGB: high bit depths scaled by their range, transparency composited on
     ``background``; a ValueError naming ``label`` when it cannot be converted. An embedded ICC profile (Display P3,
     Adobe RGB, CMYK) is applied first: the pixels come out in sRGB (:mod:`genxd.utils.colour_profiles`)."""
-    im = to_srgb(im)
     if im.mode in ("I", "F") or im.mode.startswith("I;16"):
+        info = im.info
         im = to_8bit(im, label)
+        im.info = dict(info)  # its ICC profile (a gray one) applies to the 8-bit pixels
+    im = to_srgb(im)
     mode = im.mode
     try:
         if mode in ("RGBA", "LA", "PA", "RGBa", "La") or (mode == "P" and "transparency" in im.info):
