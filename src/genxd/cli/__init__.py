@@ -34,8 +34,10 @@ def __getattr__(name: str) -> Any:
 
 def main() -> None:
     """Console entry point."""
+    from .closed_stderr import discard_closed_stderr
     from .process_exit import interrupted_exit, quiet_exit_after_freeze, stop_cleanly_on_sigterm
 
+    discard_closed_stderr()  # `genxd ... 2>&-`: exit codes kept, no file opened on descriptor 2
     quiet_exit_after_freeze()  # first registered, last run: Triton's leak report after the freeze (process_exit)
     stop_cleanly_on_sigterm()  # SIGTERM cleans up as Ctrl-C does
     try:
