@@ -37,7 +37,10 @@ def main() -> None:
     from .closed_stderr import discard_closed_stderr
     from .process_exit import interrupted_exit, quiet_exit_after_freeze, stop_cleanly_on_sigterm
 
+    from .terminal_text import escape_streams
+
     discard_closed_stderr()  # `genxd ... 2>&-`: exit codes kept, no file opened on descriptor 2
+    escape_streams()  # a file name's non-UTF-8 bytes as \xNN, whatever the terminal's encoding
     quiet_exit_after_freeze()  # first registered, last run: Triton's leak report after the freeze (process_exit)
     stop_cleanly_on_sigterm()  # SIGTERM cleans up as Ctrl-C does
     try:

@@ -27,6 +27,7 @@ from ..utils.progress import close_bars
 from ..utils.shared_work import OtherProcessFailed
 from ..validation import GenXDWarning, cli_style, is_out_of_memory, out_of_memory_message
 from .process_exit import interruption, output_closed_passes_click, quiet_when_output_closes
+from .terminal_text import shown
 
 atomic_path = atomic_file  # the name the sub-commands use
 
@@ -55,8 +56,8 @@ USER_ERRORS = (ValueError, FileNotFoundError, FileExistsError, NotADirectoryErro
 
 
 def one_line(text: str) -> str:
-    """Collapse a message to one line."""
-    return " ".join(str(text).split())
+    """Collapse a message to one line (a non-UTF-8 byte of a file name shown as ``\\xNN``: :func:`shown`)."""
+    return " ".join(shown(str(text)).split())
 
 
 def secondary_process() -> bool:

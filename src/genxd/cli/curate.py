@@ -9,6 +9,7 @@ import typer
 
 from .. import validation as v
 from .common import UsageError, import_libraries, run_cli
+from .terminal_text import printed_path
 from .options import Device, Out, Quiet, checked, flag
 
 
@@ -126,8 +127,8 @@ def register(app: typer.Typer) -> None:
             for record in summary.records:
                 typer.echo(_record_line(record), err=record.get("status") != "ok")
             typer.echo(
-                f"curated {summary.total} videos into {out}: {summary.ok} ok, {summary.failed} failed, "
-                f"{summary.skipped} already done (index: {out / 'index.jsonl'})"
+                f"curated {summary.total} videos into {printed_path(out)}: {summary.ok} ok, {summary.failed} failed, "
+                f"{summary.skipped} already done (index: {printed_path(out / 'index.jsonl')})"
             )
             if summary.failed and summary.ok == 0:
                 # as genxd generate and docs/cli.md: 2 when every failure is the input's (a video that cannot be

@@ -10,6 +10,7 @@ import typer
 from ..output_folders import existing_files_error
 from ..utils.json_text import json_text
 from .common import run_cli
+from .terminal_text import printed_path
 from .. import validation as v
 from .options import Overwrite, Quiet, Seed, checked, flag
 
@@ -54,10 +55,10 @@ def register(app: typer.Typer) -> None:
             written = output_paths(where)
             if quiet:  # what was written, one path a line (as generate -q and synth -q)
                 for path in written:
-                    typer.echo(str(path))
+                    typer.echo(printed_path(path))
             else:
                 typer.echo(json_text(summary, indent=2))
-                typer.echo(f"wrote {' and '.join(str(p) for p in written)}", err=True)
+                typer.echo(f"wrote {' and '.join(printed_path(p) for p in written)}", err=True)
                 for scene, reason in summary["failures"].items():
                     typer.echo(f"genxd: warning: {scene}: {reason}", err=True)
             if summary["evaluated"] == 0:

@@ -10,6 +10,7 @@ import typer
 
 from .. import validation as v
 from .common import DEFERRED_IMPORTS, UsageError, import_libraries, note, one_line, run_cli
+from .terminal_text import printed_path
 from .options import (Anchors, Compile, Device, Dtype, Frames, Guidance, Model, MotionStrength, Out, Overlap,
                       Overwrite, Quiet, Resolution, Seed, SkipExisting, Steps, Summary, Window, checked, flag)
 
@@ -66,9 +67,9 @@ def report(results: "list[SceneResult]", group: "ProcessGroup", summary: Optiona
     if group.is_main_process:
         for r in results:
             if r.status == "written":
-                typer.echo(r.output)
+                typer.echo(printed_path(r.output))  # one folder a line, whatever its name holds
             elif r.status == "skipped" and not quiet:
-                typer.echo(f"genxd: skipped (exists): {r.output}", err=True)
+                typer.echo(f"genxd: skipped (exists): {printed_path(r.output)}", err=True)
         for r in failed:
             typer.echo(f"genxd: failed: {one_line(r.failure)}", err=True)
         if failed:

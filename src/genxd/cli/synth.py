@@ -10,6 +10,7 @@ import typer
 
 from .. import validation as v
 from .common import UsageError, run_cli
+from .terminal_text import printed_path
 from .options import Device, Overwrite, Quiet, Seed, checked
 
 
@@ -124,8 +125,8 @@ def register(app: typer.Typer) -> None:
                     progress.update(1)
             if quiet:  # what was written, one path a line (as generate -q prints its folders)
                 for path in dict.fromkeys(written):
-                    typer.echo(str(path))
+                    typer.echo(printed_path(path))
             else:
-                typer.echo(f"wrote {num_scenes} {kind.value} clip(s) to {out_dir} ({fmt.value})")
+                typer.echo(f"wrote {num_scenes} {kind.value} clip(s) to {printed_path(out_dir)} ({fmt.value})")
 
         run_cli(body, quiet)

@@ -11,6 +11,7 @@ import typer
 
 from .. import validation as v
 from .common import UsageError, run_cli
+from .terminal_text import printed_path
 from .options import Out, Overwrite, Quiet, Seed, checked, flag
 
 
@@ -257,7 +258,7 @@ def register(app: typer.Typer) -> None:
             )
             report = written["report"]
             for f in written["files"]:
-                typer.echo(f)
+                typer.echo(printed_path(f))
             if not quiet:
                 typer.echo(path_summary(report), err=True)
             for warning in report.get("warnings", []):
