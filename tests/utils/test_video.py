@@ -147,3 +147,34 @@ def test_ffmpegs_own_error_lines_do_not_reach_the_terminal(tmp_path, monkeypatch
     captured = capfd.readouterr()
     assert "Error" not in captured.err and "Error" not in captured.out, captured
     assert list((tmp_path / "out").iterdir()) == []
+
+
+ODD_FOLDERS = {"not-utf8": b"clips\xff", "accented": "caf\u00e9 \u4e2d".encode(), "quotes": b"-a b'\"$x"}
+
+
+@pytest.mark.parametrize("folder", sorted(ODD_FOLDERS))
+@pytest.mark.parametrize("backend", ["imageio", "opencv"])
+def test_videos_round_trip_under_odd_folder_names(tmp_path, backend, folder):
+    """OpenCV's writer and reader (the fallback without imageio-ffmpeg) crashed the process (SIGSEGV) on a path
+    that is not UTF-8; a subprocess, so that a crash is a failure here, not the end of the test run."""
+    if backend == "imageio" and not video._has_imageio_ffmpeg():
+        pytest.skip("imageio-ffmpeg not installed")
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    script = (
+        "import os, sys, numpy as np; from genxd.utils import video\n"
+        "folder = os.path.join(sys.argv[1], os.fsdecode(bytes.fromhex(sys.argv[2]))); os.mkdir(folder)\n"
+        "if sys.argv[3] == 'opencv': video._has_imageio_ffmpeg = lambda: False\n"
+        "frames = np.random.default_rng(0).integers(0, 255, (5, 32, 48, 3), dtype=np.uint8)\n"
+        "path = video.write_mp4(os.path.join(folder, 'v.mp4'), frames)\n"
+        "got = video.read_mp4(path)\n"
+        "assert got.shape == frames.shape and np.abs(got.astype(int) - frames).mean() < 60, got.shape\n"
+        "assert sorted(os.listdir(folder)) == ['v.mp4'], os.listdir(folder)\n"
+        "print('ok')\n")
+    done = subprocess.run([sys.executable, "-c", script, str(tmp_path), ODD_FOLDERS[folder].hex(), backend],
+                          capture_output=True, text=True, timeout=120,
+                          env={**__import__("os").environ, "PYTHONPATH": str(root / "src")})
+    assert done.returncode == 0 and done.stdout == "ok\n", (done.returncode, done.stderr[-2000:])

@@ -1,18 +1,23 @@
-"""OpenCV image files at any path.
+"""OpenCV image and video files at any path.
 
 ``cv2.imread`` and ``cv2.imwrite`` hand the path to C++ as UTF-8 and crash the whole process (SIGSEGV, OpenCV
 4.x) when it holds bytes that are not UTF-8 (Python's surrogates, from a file or folder name in another
 encoding, or any name outside ASCII under ``LC_ALL=C`` without Python's UTF-8 mode): ``genxd curate video.mp4 -o
 $'out\\xff'`` died with a C stack trace. These read and write the file in Python and leave OpenCV the bytes.
+``cv2.VideoWriter`` and ``cv2.VideoCapture`` crash alike and take only a name: :func:`opencv_path` gives them one.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+import tempfile
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 
-__all__ = ["imread", "imwrite"]
+__all__ = ["imread", "imwrite", "opencv_path"]
 
 
 def imread(path: str | Path, flags: int) -> np.ndarray | None:
@@ -33,3 +38,24 @@ def imwrite(path: str | Path, image: np.ndarray) -> bool:
         with open(path, "wb") as fh:
             fh.write(encoded.tobytes())
     return bool(ok)
+
+
+@contextlib.contextmanager
+def opencv_path(path: str | Path) -> Iterator[str]:
+    """A name of ``path`` that OpenCV can take (``cv2.VideoWriter``, ``cv2.VideoCapture``): the path itself when it
+    is UTF-8; else, for the block, a symbolic link to it with an ASCII name in a temporary folder (the file is
+    read or written where it is)."""
+    text = os.fspath(path)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        pass
+    else:
+        yield text
+        return
+    suffix = Path(text).suffix
+    suffix = suffix if suffix.isascii() and suffix.isprintable() else ""
+    with tempfile.TemporaryDirectory(prefix="genxd-opencv-") as folder:
+        link = os.path.join(folder, "file" + suffix)
+        os.symlink(os.path.abspath(text), link)
+        yield link

@@ -109,9 +109,11 @@ def _write_mp4_opencv(path: Path, frames: np.ndarray, fps: float, shown: Path | 
                       replace: bool = True) -> Path:
     import cv2
 
-    with atomic_file(path, replace=replace) as tmp:
+    from .cv2_files import opencv_path
+
+    with atomic_file(path, replace=replace) as tmp, opencv_path(tmp) as name:  # a folder name that is not UTF-8
         h, w = frames.shape[1:3]
-        writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"mp4v"), float(fps), (w, h))
+        writer = cv2.VideoWriter(name, cv2.VideoWriter_fourcc(*"mp4v"), float(fps), (w, h))
         if not writer.isOpened():
             raise RuntimeError("cannot write mp4: install imageio-ffmpeg (pip install imageio-ffmpeg)")
         try:
@@ -128,16 +130,19 @@ def read_mp4(path: str | Path) -> np.ndarray:
     if not _has_imageio_ffmpeg():
         import cv2
 
-        cap = cv2.VideoCapture(str(path))
+        from .cv2_files import opencv_path
+
         out = []
-        try:
-            while True:
-                ok, frame = cap.read()
-                if not ok:
-                    break
-                out.append(frame[..., ::-1])
-        finally:
-            cap.release()
+        with opencv_path(path) as name:  # OpenCV crashed on a path that is not UTF-8
+            cap = cv2.VideoCapture(name)
+            try:
+                while True:
+                    ok, frame = cap.read()
+                    if not ok:
+                        break
+                    out.append(frame[..., ::-1])
+            finally:
+                cap.release()
         if not out:
             raise ValueError(f"{path}: no frames could be read")
         return np.stack(out)
