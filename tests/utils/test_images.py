@@ -135,6 +135,7 @@ def test_a_large_jpeg_is_decoded_at_a_reduced_scale_before_fitting(tmp_path, mon
 
 
 @pytest.mark.parametrize("name, said", [("anim.webp", "an animated image of 3 frames"),
+                                        ("anim.gif", "an animated image of 3 frames"),
                                         ("scan.tif", "a multi-page TIFF of 3 pages")])
 def test_the_first_frame_of_a_multi_frame_image_is_used_and_said(tmp_path, name, said):
     # Before: an animated WebP or a multi-page TIFF was silently reduced to its first frame
@@ -151,3 +152,25 @@ def test_the_first_frame_of_a_multi_frame_image_is_used_and_said(tmp_path, name,
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         load_image(tmp_path / "one.webp", 8, 8)
+
+
+def test_a_gif_is_an_input_image_its_first_frame_used(tmp_path):
+    # Before: "anim.gif: not an image file (expected .png, ...)", though an animated WebP or APNG gave its first
+    # frame with a warning; a creator's GIF (a loop, a sprite, a logo) is now read the same way.
+    import warnings
+
+    from genxd.validation import GenXDWarning
+
+    frames = [PIL.Image.new("RGB", (16, 12), (c, c, c)) for c in (10, 128, 250)]
+    frames[0].save(tmp_path / "anim.gif", save_all=True, append_images=frames[1:], duration=100, loop=0)
+    assert collect_images([tmp_path / "anim.gif"]) == [tmp_path / "anim.gif"]
+    with pytest.warns(GenXDWarning, match="anim.gif: an animated image of 3 frames: only the first is used"):
+        assert abs(_mean(tmp_path / "anim.gif") - 10 / 255) < 2 / 255
+    still = PIL.Image.new("P", (8, 8), 1)
+    still.putpalette([0, 0, 0, 200, 30, 30] + [0, 0, 0] * 254)
+    still.save(tmp_path / "logo.gif", transparency=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert collect_images([tmp_path]) == [tmp_path / "anim.gif", tmp_path / "logo.gif"]
+        logo = load_image(tmp_path / "logo.gif", 8, 8)
+    assert np.allclose(logo[:, 0, 0].numpy(), np.array([200, 30, 30]) / 255, atol=1 / 255)

@@ -1,4 +1,4 @@
-"""Reading user images: PNG / JPEG / WebP / BMP / TIFF / AVIF / HEIC, EXIF orientation, RGBA on white, any aspect.
+"""Reading user images: PNG / JPEG / WebP / BMP / TIFF / AVIF / HEIC / GIF, EXIF orientation, RGBA on white, any aspect.
 
 Every PIL mode is accepted: 1-bit, grayscale (8 and 16 bit: ``I;16``, ``I``), 32-bit float (``F``:
 [0, 1] or [0, 255] or [0, 65535] by its largest value), palette (with transparency), CMYK, YCbCr,
@@ -92,7 +92,7 @@ def _decoded_rgb(source: Path | IO[bytes], label: str | Path, orient: bool,
 
 
 def _note_frames(im: PIL.Image.Image, label: str | Path) -> None:
-    """Warn that only the first frame of an animated or multi-page image (WebP, TIFF) is used."""
+    """Warn that only the first frame of an animated or multi-page image (WebP, APNG, GIF, TIFF) is used."""
     frames = getattr(im, "n_frames", 1)
     if frames > 1:
         from ..validation import warn
