@@ -4,9 +4,6 @@ high byte (rounded down, up to one level off)."""
 
 from __future__ import annotations
 
-import struct
-import zlib
-
 import numpy as np
 import PIL.Image
 import pytest
@@ -14,24 +11,13 @@ import pytest
 from genxd.curation import read_frames
 from genxd.utils.images import decode_rgb, read_rgb
 from genxd.utils.png16 import deep_colour_kind
+from tests.helpers import png16, png_chunk
 
-COLOUR_TYPES = {"RGB": 2, "LA": 4, "RGBA": 6}
 
-
-def png16(pixels: np.ndarray, mode: str, exif: bytes | None = None, icc: bytes | None = None) -> bytes:
-    """A 16-bit PNG of ``pixels`` (``uint16 [H, W, C]``, C as ``mode``), optionally with eXIf / iCCP chunks."""
-    h, w = pixels.shape[:2]
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-
-    rows = b"".join(b"\0" + pixels[y].astype(">u2").tobytes() for y in range(h))
-    out = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 16, COLOUR_TYPES[mode], 0, 0, 0))
-    if icc is not None:
-        out += chunk(b"iCCP", b"profile\0\0" + zlib.compress(icc))
-    if exif is not None:
-        out += chunk(b"eXIf", exif)
-    return out + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+def png16_bytes(tmp_path, pixels: np.ndarray, exif: bytes | None = None) -> bytes:
+    """:func:`tests.helpers.png16`'s file, with an eXIf chunk (the TIFF data, no ``Exif\\0\\0``) after IHDR."""
+    data = png16(tmp_path / "made.png", pixels).read_bytes()
+    return data if exif is None else data[:33] + png_chunk(b"eXIf", exif) + data[33:]
 
 
 def between_levels(shape: tuple[int, ...], seed: int = 0) -> np.ndarray:
@@ -59,7 +45,7 @@ def test_a_16_bit_colour_png_is_rounded_to_the_nearest_level(tmp_path, mode):
     if mode == "RGBA":
         pixels = np.dstack([pixels, np.full((5, 7), 65535, np.uint16)])
     path = tmp_path / "deep.png"
-    path.write_bytes(png16(pixels, mode))
+    path.write_bytes(png16_bytes(tmp_path, pixels))
     assert np.array_equal(np.asarray(read_rgb(path)), nearest(pixels[..., :3]))
     assert np.array_equal(np.asarray(decode_rgb(path.read_bytes(), "deep.png")), nearest(pixels[..., :3]))
 
@@ -69,7 +55,7 @@ def test_a_16_bit_gray_alpha_png_is_rounded_and_composited(tmp_path):
     alpha = np.full((4, 6), 65535, np.uint16)
     alpha[0, 0] = 0  # transparent: the white background
     path = tmp_path / "la.png"
-    path.write_bytes(png16(np.dstack([gray, alpha]), "LA"))
+    path.write_bytes(png16_bytes(tmp_path, np.dstack([gray, alpha])))
     got = np.asarray(read_rgb(path))
     want = np.repeat(nearest(gray)[..., None], 3, axis=-1)
     want[0, 0] = 255
@@ -81,7 +67,7 @@ def test_the_exif_orientation_of_a_16_bit_png_is_applied(tmp_path):
     exif[0x0112] = 6  # rotate 90 degrees clockwise to show
     pixels = between_levels((2, 5, 3))
     path = tmp_path / "turned.png"
-    path.write_bytes(png16(pixels, "RGB", exif=exif.tobytes()[6:]))  # eXIf holds the TIFF data, no "Exif\0\0"
+    path.write_bytes(png16_bytes(tmp_path, pixels, exif=exif.tobytes()[6:]))
     got = np.asarray(read_rgb(path))
     assert got.shape == (5, 2, 3)
     assert np.array_equal(got, np.rot90(nearest(pixels), k=-1))
@@ -92,13 +78,13 @@ def test_curate_reads_a_folder_of_16_bit_frames_rounded(tmp_path):
     frames.mkdir()
     pixels = [between_levels((6, 8, 3), seed=i) for i in range(2)]
     for i, p in enumerate(pixels):
-        (frames / f"{i:03d}.png").write_bytes(png16(p, "RGB"))
+        png16(frames / f"{i:03d}.png", p)
     got = read_frames(frames)
     assert np.array_equal(np.asarray(got), np.stack([nearest(p) for p in pixels]))
 
 
-def test_only_16_bit_colour_pngs_are_read_again():
-    head = png16(np.zeros((1, 1, 3), np.uint16), "RGB")[:32]
+def test_only_16_bit_colour_pngs_are_read_again(tmp_path):
+    head = png16_bytes(tmp_path, np.zeros((1, 1, 3), np.uint16))[:32]
     assert deep_colour_kind(head) == "RGB"
     assert deep_colour_kind(head[:24] + b"\x08" + head[25:]) is None  # 8-bit
     assert deep_colour_kind(head[:25] + b"\x00" + head[26:]) is None  # 16-bit gray: Pillow reads it whole
@@ -110,6 +96,6 @@ def test_reconstruct_reads_a_16_bit_view_rounded(tmp_path):
 
     pixels = between_levels((4, 5, 3), seed=3)
     path = tmp_path / "view.png"
-    path.write_bytes(png16(pixels, "RGB"))
+    png16(path, pixels)
     got = (load_image(path).permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
     assert np.array_equal(got, nearest(pixels))
