@@ -55,7 +55,8 @@ def rounded_deep_png(im: PIL.Image.Image, source: str | os.PathLike | IO[bytes])
         return im
     import cv2
 
-    deep = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    # the stored pixels: the EXIF orientation is Pillow's to apply (below, from the info kept), not twice
+    deep = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED | cv2.IMREAD_IGNORE_ORIENTATION)
     if deep is None or deep.dtype != np.uint16 or deep.shape[:2] != (im.height, im.width) or deep.ndim != 3:
         return im
     if kind == "LA":  # OpenCV gives gray + alpha as BGRA (gray three times)
