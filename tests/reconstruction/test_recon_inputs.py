@@ -167,3 +167,44 @@ def test_views_taken_from_one_point_are_warned_about(tmp_path, moves) -> None:
                         "nothing in them gives the depth of the scene, so the Gaussians look right only from there "
                         "(views along a camera path that travels give it: the orbit or forward presets, a video whose "
                         "camera moves)"]
+
+
+def test_colmap_input_with_lens_distortion_is_undistorted(tmp_path) -> None:
+    """A COLMAP model with SIMPLE_RADIAL cameras (what ``genxd curate`` writes) is read, its images undistorted:
+    a 3D point drawn where the distorted camera sees it lands where the returned pinhole camera projects it (the
+    distortion moves it by about 2 pixels; before, such a model was refused)."""
+    pycolmap = pytest.importorskip("pycolmap")
+    import imageio.v3 as iio
+
+    from genxd.cameras import write_colmap_model
+
+    c2w, K = _orbit(3)
+    h, w, f, k = 60, 80, 70.0, 0.15
+    names = [f"img_{i}.png" for i in range(3)]
+    model_dir = tmp_path / "sparse" / "0"
+    write_colmap_model(model_dir, c2w, K, h, w, names)
+    recon = pycolmap.Reconstruction(str(model_dir))
+    for camera in recon.cameras.values():  # the same poses, seen through a lens with barrel distortion
+        camera.model, camera.params = pycolmap.CameraModelId.SIMPLE_RADIAL, [f, w / 2, h / 2, k]
+    recon.write(str(model_dir))
+    camera = next(iter(recon.cameras.values()))
+    # in view i, point i: off the image centre (x/z = 0.4, y/z = -0.25), where the distortion moves it
+    in_camera = torch.tensor([0.4, -0.25, 1.0], dtype=torch.float64) * 2.5
+    points = [c2w[i, :3, :3].double() @ in_camera + c2w[i, :3, 3].double() for i in range(3)]
+    (tmp_path / "images").mkdir()
+    jj, ii = np.meshgrid(np.arange(w) + 0.5, np.arange(h) + 0.5)
+    u, v = camera.img_from_cam(in_camera.numpy()[None])[0]
+    blob = np.exp(-((jj - u) ** 2 + (ii - v) ** 2) / (2 * 1.5**2))
+    for name in names:
+        iio.imwrite(tmp_path / "images" / name, np.repeat((blob * 255).round().astype(np.uint8)[..., None], 3, -1))
+    views = load_views(tmp_path)
+    assert len(views) == 3
+    assert views.height < h and views.width < w  # cropped to what the distorted camera sees, as COLMAP does
+    rows, cols = torch.meshgrid(torch.arange(views.height) + 0.5, torch.arange(views.width) + 0.5, indexing="ij")
+    for i in range(3):
+        uv = project_points(points[i][None].float(), views.c2w[i], views.K[i])[0][0]  # normalised coordinates
+        expected = torch.stack([uv[0] * views.width, uv[1] * views.height]).double()
+        weight = views.images[i, 0].double()
+        weight = weight * (weight > 0.2)
+        centroid = torch.stack([(weight * cols).sum(), (weight * rows).sum()]) / weight.sum()
+        assert (centroid - expected).norm() < 0.3, (i, centroid, expected)

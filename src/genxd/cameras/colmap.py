@@ -54,6 +54,8 @@ class ColmapModel:
         points_xyz: ``[P, 3]`` float world points (sorted by point id); ``[0, 3]`` when none.
         points_rgb: ``[P, 3]`` uint8 colours.
         camera_models: per-image COLMAP camera model name (e.g. ``"PINHOLE"``).
+        camera_params: per-image COLMAP camera parameters in the model's order (pixels; distortion terms
+            included), e.g. ``[f, cx, cy, k]`` for ``SIMPLE_RADIAL``.
     """
 
     c2w: Tensor
@@ -64,6 +66,7 @@ class ColmapModel:
     points_xyz: Tensor
     points_rgb: Tensor
     camera_models: list[str] = field(default_factory=list)
+    camera_params: list[list[float]] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.image_names)
@@ -250,7 +253,7 @@ def read_colmap_model(
 
     images = [im for im in recon.images.values() if im.has_pose]
     images.sort(key=lambda im: im.name)
-    c2w_list, K_list, heights, widths, names, models = [], [], [], [], [], []
+    c2w_list, K_list, heights, widths, names, models, params = [], [], [], [], [], [], []
     for im in images:
         cam = recon.cameras[im.camera_id]
         model_name = cam.model.name
@@ -280,6 +283,7 @@ def read_colmap_model(
         widths.append(int(cam.width))
         names.append(im.name)
         models.append(model_name)
+        params.append([float(x) for x in np.asarray(cam.params, dtype=np.float64)])
 
     point_ids = sorted(recon.points3D.keys())
     xyz = np.array([recon.points3D[p].xyz for p in point_ids], dtype=np.float64).reshape(-1, 3)
@@ -301,4 +305,5 @@ def read_colmap_model(
         points_xyz=torch.from_numpy(xyz).to(dtype),
         points_rgb=torch.from_numpy(rgb),
         camera_models=models,
+        camera_params=params,
     )

@@ -8,7 +8,8 @@ Supported inputs (:func:`load_views`):
   float, or a 16-bit PNG scaled by the top-level ``depth_unit_scale_factor``, default 1e-3; or a
   ``ground_truth.npz`` with ``depth [N, H, W]`` beside it, as ``genxd.data.synthetic`` writes);
 - a COLMAP model with images: ``DIR/images/*`` and ``DIR/0/`` or ``DIR/sparse/0/`` (or ``DIR/sparse/``);
-  the sparse points are kept for initialisation;
+  the sparse points are kept for initialisation; images of a camera with distortion terms (``genxd curate``'s
+  ``SIMPLE_RADIAL``) are undistorted as COLMAP's undistorter does (``genxd.reconstruction.undistort``);
 - a ReconFusion torch folder (``index.json``), one scene chosen by key.
 
 Every file an input lists (``file_path``, ``depth_file_path``, COLMAP image names) is read from inside
@@ -35,6 +36,8 @@ from torch import Tensor
 from genxd.utils.npz import npz_shape
 from genxd.utils.paths import listed_image, path_inside, require_file
 from genxd.validation import arg, setting
+
+from .undistort import PINHOLE_MODELS, undistort_images
 
 __all__ = ["Views", "load_views", "load_image", "detect_input_kind", "find_colmap_model"]
 
@@ -306,7 +309,7 @@ def _load_colmap(path: Path) -> Views:
     model_dir = find_colmap_model(path)
     if model_dir is None:
         raise ValueError(f"{path}: no COLMAP model (0/, sparse/0/ or sparse/)")
-    model = read_colmap_model(model_dir)
+    model = read_colmap_model(model_dir, allow_distortion=True)  # distorted views are undistorted below
     if len(model) == 0:
         raise ValueError(f"{model_dir}: the COLMAP model has no registered images")
     image_dir = path / "images"
@@ -320,13 +323,19 @@ def _load_colmap(path: Path) -> Views:
             raise ValueError(f"{file}: image is {img.shape[-1]}x{img.shape[-2]}, COLMAP says {w}x{h}")
         images.append(img)
         paths.append(file)
+    K = model.K.clone()
+    if any(m not in PINHOLE_MODELS for m in model.camera_models):  # e.g. genxd curate's SIMPLE_RADIAL
+        images, pinhole_K = undistort_images(images, model.camera_models, model.camera_params)
+        for i, k in enumerate(pinhole_K):
+            if k is not None:
+                K[i] = k.to(K.dtype)
     _same_size(images, paths, path)
     points = model.points_xyz.float() if len(model.points_xyz) else None
     colors = model.points_rgb.float() / 255.0 if len(model.points_xyz) else None
     return Views(
         images=torch.stack(images),
         c2w=model.c2w.float(),
-        K=model.K.float(),
+        K=K.float(),
         names=list(model.image_names),
         points_xyz=points,
         points_rgb=colors,
