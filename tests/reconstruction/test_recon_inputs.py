@@ -169,42 +169,91 @@ def test_views_taken_from_one_point_are_warned_about(tmp_path, moves) -> None:
                         "camera moves)"]
 
 
+#: a point off the image centre (x/z = 0.4, y/z = -0.25) in front of each camera, where a lens's distortion moves
+#: it by pixels
+_IN_CAMERA = torch.tensor([0.4, -0.25, 1.0], dtype=torch.float64) * 2.5
+
+
+def _blob_images(camera, h: int, w: int, n: int) -> torch.Tensor:
+    """``n`` images ``[n, 3, h, w]`` of a bright dot where the COLMAP ``camera`` (with its lens) sees
+    ``_IN_CAMERA``."""
+    u, v = camera.img_from_cam(_IN_CAMERA.numpy()[None])[0]
+    jj, ii = np.meshgrid(np.arange(w) + 0.5, np.arange(h) + 0.5)
+    blob = np.exp(-((jj - u) ** 2 + (ii - v) ** 2) / (2 * 1.5**2))
+    return torch.from_numpy(blob).float().expand(n, 3, h, w).clone()
+
+
+def _check_blobs_where_projected(views: Views, c2w: torch.Tensor) -> None:
+    """The dot of each (undistorted) view is where its pinhole camera projects ``_IN_CAMERA`` (within 0.3 px)."""
+    rows, cols = torch.meshgrid(torch.arange(views.height) + 0.5, torch.arange(views.width) + 0.5, indexing="ij")
+    for i in range(len(views)):
+        point = c2w[i, :3, :3].double() @ _IN_CAMERA + c2w[i, :3, 3].double()
+        uv = project_points(point[None].float(), views.c2w[i], views.K[i])[0][0]  # normalised coordinates
+        expected = torch.stack([uv[0] * views.width, uv[1] * views.height]).double()
+        weight = views.images[i, 0].double()
+        weight = weight * (weight > 0.2)
+        centroid = torch.stack([(weight * cols).sum(), (weight * rows).sum()]) / weight.sum()
+        assert (centroid - expected).norm() < 0.3, (i, centroid, expected)
+
+
 def test_colmap_input_with_lens_distortion_is_undistorted(tmp_path) -> None:
     """A COLMAP model with SIMPLE_RADIAL cameras (what ``genxd curate`` writes) is read, its images undistorted:
     a 3D point drawn where the distorted camera sees it lands where the returned pinhole camera projects it (the
-    distortion moves it by about 2 pixels; before, such a model was refused)."""
+    distortion moves it by about 1 pixel; before, such a model was refused)."""
     pycolmap = pytest.importorskip("pycolmap")
     import imageio.v3 as iio
 
     from genxd.cameras import write_colmap_model
 
     c2w, K = _orbit(3)
-    h, w, f, k = 60, 80, 70.0, 0.15
+    h, w = 60, 80
     names = [f"img_{i}.png" for i in range(3)]
     model_dir = tmp_path / "sparse" / "0"
     write_colmap_model(model_dir, c2w, K, h, w, names)
     recon = pycolmap.Reconstruction(str(model_dir))
     for camera in recon.cameras.values():  # the same poses, seen through a lens with barrel distortion
-        camera.model, camera.params = pycolmap.CameraModelId.SIMPLE_RADIAL, [f, w / 2, h / 2, k]
+        camera.model, camera.params = pycolmap.CameraModelId.SIMPLE_RADIAL, [70.0, w / 2, h / 2, 0.15]
     recon.write(str(model_dir))
-    camera = next(iter(recon.cameras.values()))
-    # in view i, point i: off the image centre (x/z = 0.4, y/z = -0.25), where the distortion moves it
-    in_camera = torch.tensor([0.4, -0.25, 1.0], dtype=torch.float64) * 2.5
-    points = [c2w[i, :3, :3].double() @ in_camera + c2w[i, :3, 3].double() for i in range(3)]
+    images = _blob_images(next(iter(recon.cameras.values())), h, w, 3)
     (tmp_path / "images").mkdir()
-    jj, ii = np.meshgrid(np.arange(w) + 0.5, np.arange(h) + 0.5)
-    u, v = camera.img_from_cam(in_camera.numpy()[None])[0]
-    blob = np.exp(-((jj - u) ** 2 + (ii - v) ** 2) / (2 * 1.5**2))
-    for name in names:
-        iio.imwrite(tmp_path / "images" / name, np.repeat((blob * 255).round().astype(np.uint8)[..., None], 3, -1))
+    for name, image in zip(names, images):
+        iio.imwrite(tmp_path / "images" / name, (image.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8))
     views = load_views(tmp_path)
     assert len(views) == 3
     assert views.height < h and views.width < w  # cropped to what the distorted camera sees, as COLMAP does
-    rows, cols = torch.meshgrid(torch.arange(views.height) + 0.5, torch.arange(views.width) + 0.5, indexing="ij")
-    for i in range(3):
-        uv = project_points(points[i][None].float(), views.c2w[i], views.K[i])[0][0]  # normalised coordinates
-        expected = torch.stack([uv[0] * views.width, uv[1] * views.height]).double()
-        weight = views.images[i, 0].double()
-        weight = weight * (weight > 0.2)
-        centroid = torch.stack([(weight * cols).sum(), (weight * rows).sum()]) / weight.sum()
-        assert (centroid - expected).norm() < 0.3, (i, centroid, expected)
+    _check_blobs_where_projected(views, c2w)
+
+
+@pytest.mark.parametrize("lens", ["OPENCV", "OPENCV_FISHEYE"])
+def test_transforms_input_with_lens_distortion_is_undistorted(tmp_path, lens: str) -> None:
+    """A nerfstudio transforms.json of a lens with distortion (``ns-process-data`` keeps the images as shot and
+    writes ``k1 k2 p1 p2``, or ``OPENCV_FISHEYE`` and ``k1 .. k4``): the images are undistorted, depth maps too.
+    Before, the coefficients and the fisheye model were ignored (the dot 0.6 and 1.8 px from where the camera
+    put it)."""
+    pycolmap = pytest.importorskip("pycolmap")
+
+    c2w, _ = _orbit(3)
+    h, w, f = 60, 80, 70.0
+    coefficients = {"OPENCV": {"k1": 0.12, "k2": -0.02, "p1": 0.004, "p2": -0.003},
+                    "OPENCV_FISHEYE": {"k1": 0.05, "k2": 0.01, "k3": 0.0, "k4": 0.0}}[lens]
+    params = [f, f, w / 2, h / 2, *coefficients.values()]
+    camera = pycolmap.Camera(model=lens, width=w, height=h, params=params)
+    K = torch.tensor([[f / w, 0, 0.5], [0, f / h, 0.5], [0, 0, 1]]).expand(3, 3, 3)
+    depths = torch.full((3, h, w), 2.5)
+    folder = write_views_folder(tmp_path / "in", _blob_images(camera, h, w, 3), c2w, K, depths=depths)
+    meta = json.loads((folder / "transforms.json").read_text())
+    meta.update({"camera_model": lens, "k1": 0.0, "k2": 0.0, "p1": 0.0, "p2": 0.0, **coefficients})
+    (folder / "transforms.json").write_text(json.dumps(meta))
+    views = load_views(folder)
+    assert views.depths.shape == (3, views.height, views.width) and bool((views.depths == 2.5).all())
+    _check_blobs_where_projected(views, c2w)
+
+
+def test_transforms_input_of_a_panorama_is_refused(tmp_path) -> None:
+    c2w, K = _orbit(2)
+    folder = write_views_folder(tmp_path / "in", torch.rand(2, 3, 8, 16), c2w, K)
+    meta = json.loads((folder / "transforms.json").read_text())
+    meta["camera_model"] = "EQUIRECTANGULAR"
+    (folder / "transforms.json").write_text(json.dumps(meta))
+    with pytest.raises(ValueError, match="camera_model 'EQUIRECTANGULAR'"):
+        load_views(folder)

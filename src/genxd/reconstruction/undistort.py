@@ -5,12 +5,18 @@ the camera model ``genxd curate`` writes, ``RADIAL``, ``OPENCV``, ...) are resam
 COLMAP's undistorter chooses for them (``pycolmap.undistort_camera`` with its default options: the same focal
 length, the image cropped to the pixels seen by the distorted one): each pixel centre of the new image is taken
 through the new camera to its ray and through the distorted camera to the stored image, and sampled there
-bilinearly. Pixel centres are at +0.5 in both (COLMAP's convention and ``docs/conventions.md``).
+bilinearly (depth maps: nearest). Pixel centres are at +0.5 in both (COLMAP's convention and
+``docs/conventions.md``).
+
+A nerfstudio ``transforms.json`` states its lens as ``camera_model`` (``OPENCV``, ``OPENCV_FISHEYE``) and the
+coefficients ``k1 k2 k3 k4 p1 p2`` (top level or per frame; :func:`transforms_lens` maps them to COLMAP's models
+as nerfstudio's own undistortion reads them: ``OPENCV`` is OpenCV's ``k1 k2 p1 p2 k3 k4``, COLMAP's
+``FULL_OPENCV`` when ``k3`` or ``k4`` is set).
 """
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import torch
@@ -19,7 +25,7 @@ from torch import Tensor
 
 from ..utils.pycolmap_import import load_pycolmap
 
-__all__ = ["PINHOLE_MODELS", "undistort_images"]
+__all__ = ["PINHOLE_MODELS", "transforms_lens", "undistort_images"]
 
 #: COLMAP camera models without distortion terms
 PINHOLE_MODELS = frozenset({"SIMPLE_PINHOLE", "PINHOLE"})
@@ -42,19 +48,61 @@ def _sampling_grid(model: str, params: Sequence[float], height: int, width: int)
     return torch.from_numpy(grid.reshape(1, h, w, 2)).float(), K, h, w
 
 
-def undistort_images(images: Sequence[Tensor], models: Sequence[str], params: Sequence[Sequence[float]]
-                     ) -> tuple[list[Tensor], list[Tensor]]:
+def transforms_lens(meta: dict, frames: Sequence[dict], K_pixels: Sequence[Sequence[float]], where: str
+                    ) -> tuple[list[str], list[list[float]]] | None:
+    """The COLMAP ``(models, params)`` of a nerfstudio ``transforms.json``'s frames, or None when no frame has
+    distortion. ``K_pixels``: each frame's ``(fx, fy, cx, cy)`` in pixels, as read. A ValueError naming ``where``
+    for a camera model that is not a perspective or fisheye lens (``EQUIRECTANGULAR``)."""
+    from genxd.cameras._io import json_number
+
+    models, params, distorted = [], [], False
+    for i, (frame, (fx, fy, cx, cy)) in enumerate(zip(frames, K_pixels)):
+        def get(key: str) -> Any:
+            value = frame.get(key, meta.get(key))
+            return value
+
+        camera_model = str(get("camera_model") or "OPENCV").upper()
+        coeff = {k: (0.0 if get(k) is None else json_number(get(k), f"{where}: frames[{i}]: {k!r}"))
+                 for k in ("k1", "k2", "k3", "k4", "p1", "p2")}
+        if camera_model == "OPENCV_FISHEYE":
+            models.append("OPENCV_FISHEYE")
+            params.append([fx, fy, cx, cy, coeff["k1"], coeff["k2"], coeff["k3"], coeff["k4"]])
+            distorted = True  # a fisheye projection is not a pinhole one, even without coefficients
+        elif camera_model in ("OPENCV", "PINHOLE", "SIMPLE_PINHOLE"):
+            k1, k2, k3, k4, p1, p2 = (coeff[k] for k in ("k1", "k2", "k3", "k4", "p1", "p2"))
+            if k3 or k4:
+                models.append("FULL_OPENCV")
+                params.append([fx, fy, cx, cy, k1, k2, p1, p2, k3, k4, 0.0, 0.0])
+            elif k1 or k2 or p1 or p2:
+                models.append("OPENCV")
+                params.append([fx, fy, cx, cy, k1, k2, p1, p2])
+            else:
+                models.append("PINHOLE")
+                params.append([fx, fy, cx, cy])
+            distorted = distorted or models[-1] != "PINHOLE"
+        else:
+            raise ValueError(f"{where}: frames[{i}] has camera_model {camera_model!r}; reconstruction takes "
+                             "perspective (OPENCV, PINHOLE) and fisheye (OPENCV_FISHEYE) cameras")
+    return (models, params) if distorted else None
+
+
+def undistort_images(images: Sequence[Tensor], models: Sequence[str], params: Sequence[Sequence[float]],
+                     depths: Sequence[Tensor] | None = None) -> tuple[list[Tensor], list[Tensor | None], list[Tensor]]:
     """Each ``[3, H, W]`` image of a COLMAP camera ``(model, params)`` as the undistorted pinhole camera sees it.
 
-    Returns ``(images, K)``: the images (``[3, H', W']``, the undistorter's size; pinhole ones unchanged) and
-    their normalised intrinsics ``[3, 3]`` (float64), None for the pinhole ones (their own K stays).
+    Returns ``(images, K, depths)``: the images (``[3, H', W']``, the undistorter's size; pinhole ones unchanged),
+    their normalised intrinsics ``[3, 3]`` (float64; None for the pinhole ones, whose own K stays) and the
+    ``[H, W]`` z-depth maps ``depths`` resampled the same way (nearest; an empty list without them). Z-depth is
+    the same for both cameras: they share the rays and the axes.
     """
     grids: dict[tuple, tuple[Tensor, Tensor, int, int]] = {}
-    out_images, out_K = [], []
-    for image, model, p in zip(images, models, params):
+    out_images, out_K, out_depths = [], [], []
+    for i, (image, model, p) in enumerate(zip(images, models, params)):
         if model in PINHOLE_MODELS:
             out_images.append(image)
             out_K.append(None)
+            if depths is not None:
+                out_depths.append(depths[i])
             continue
         key = (model, tuple(float(x) for x in p), int(image.shape[-2]), int(image.shape[-1]))
         if key not in grids:
@@ -63,4 +111,8 @@ def undistort_images(images: Sequence[Tensor], models: Sequence[str], params: Se
         warped = F.grid_sample(image[None].float(), grid, mode="bilinear", padding_mode="border", align_corners=False)
         out_images.append(warped[0].clamp(0.0, 1.0))
         out_K.append(K)
-    return out_images, out_K
+        if depths is not None:
+            d = F.grid_sample(depths[i][None, None].float(), grid, mode="nearest", padding_mode="border",
+                              align_corners=False)
+            out_depths.append(d[0, 0])
+    return out_images, out_K, out_depths

@@ -6,7 +6,8 @@ Supported inputs (:func:`load_views`):
   (``frames[i].file_path`` relative to the folder). Optional per-frame keys: ``time`` (4D: the
   frame's time, any range, normalised to [0, 1]) and ``depth_file_path`` (z-depth map: ``.npy``
   float, or a 16-bit PNG scaled by the top-level ``depth_unit_scale_factor``, default 1e-3; or a
-  ``ground_truth.npz`` with ``depth [N, H, W]`` beside it, as ``genxd.data.synthetic`` writes);
+  ``ground_truth.npz`` with ``depth [N, H, W]`` beside it, as ``genxd.data.synthetic`` writes); frames of a lens
+  with distortion (``camera_model`` ``OPENCV`` with ``k1 k2 k3 k4 p1 p2``, ``OPENCV_FISHEYE``) are undistorted;
 - a COLMAP model with images: ``DIR/images/*`` and ``DIR/0/`` or ``DIR/sparse/0/`` (or ``DIR/sparse/``);
   the sparse points are kept for initialisation; images of a camera with distortion terms (``genxd curate``'s
   ``SIMPLE_RADIAL``) are undistorted as COLMAP's undistorter does (``genxd.reconstruction.undistort``);
@@ -37,7 +38,7 @@ from genxd.utils.npz import npz_shape
 from genxd.utils.paths import listed_image, path_inside, require_file
 from genxd.validation import arg, setting
 
-from .undistort import PINHOLE_MODELS, undistort_images
+from .undistort import PINHOLE_MODELS, transforms_lens, undistort_images
 
 __all__ = ["Views", "load_views", "load_image", "detect_input_kind", "find_colmap_model"]
 
@@ -293,10 +294,23 @@ def _load_transforms(path: Path) -> Views:
         depths = torch.stack([_load_depth(p, unit, tuple(images.shape[-2:])) for p in depth_paths])
     elif (folder / "ground_truth.npz").is_file():  # genxd.data.synthetic image folders
         depths = _ground_truth_depth(folder / "ground_truth.npz", (len(frames), *images.shape[-2:]))
+    K = cameras.K.double()
+    h, w = images.shape[-2:]
+    K_pixels = [(float(k[0, 0]) * w, float(k[1, 1]) * h, float(k[0, 2]) * w, float(k[1, 2]) * h) for k in K]
+    lens = transforms_lens(meta, frames, K_pixels, str(json_path))
+    if lens is not None:  # nerfstudio data of a lens with distortion (ns-process-data keeps the images as shot)
+        undistorted, pinhole_K, undistorted_depths = undistort_images(
+            list(images), *lens, depths=None if depths is None else list(depths))
+        _same_size(undistorted, paths, json_path)
+        images = torch.stack(undistorted)
+        for i, k in enumerate(pinhole_K):
+            if k is not None:
+                K[i] = k
+        depths = None if depths is None else torch.stack(undistorted_depths)
     return Views(
         images=images,
         c2w=cameras.c2w.float(),
-        K=cameras.K.float(),
+        K=K.float(),
         names=[fr["file_path"] for fr in frames],
         times=times,
         depths=depths,
@@ -325,7 +339,7 @@ def _load_colmap(path: Path) -> Views:
         paths.append(file)
     K = model.K.clone()
     if any(m not in PINHOLE_MODELS for m in model.camera_models):  # e.g. genxd curate's SIMPLE_RADIAL
-        images, pinhole_K = undistort_images(images, model.camera_models, model.camera_params)
+        images, pinhole_K, _ = undistort_images(images, model.camera_models, model.camera_params)
         for i, k in enumerate(pinhole_K):
             if k is not None:
                 K[i] = k.to(K.dtype)
