@@ -11,6 +11,7 @@ Output folder of :func:`reconstruct_scene`::
       renders/NAME.png     renders at every input camera (train and held-out)
       flythrough.mp4       an interpolated path through the input cameras (and times)
       cameras.json         the views: names, c2w, K, times, size, split (train / test)
+      cameras_3dgs.json    the views in the original 3DGS code's cameras.json layout (splat viewers import it)
       reconstruction.json  input, options, timings, training and held-out metrics
 """
 
@@ -45,6 +46,7 @@ __all__ = [
     "reconstruct_scene",
     "evaluate_scene",
     "flythrough_path",
+    "viewer_cameras",
     "write_video",
     "save_png",
 ]
@@ -163,6 +165,26 @@ def _cameras_record(views: Views, train: Sequence[int], test: Sequence[int]) -> 
         "train": list(train),
         "test": list(test),
     }
+
+
+def viewer_cameras(views: Views) -> list[dict[str, Any]]:
+    """The views as the original 3DGS code's ``cameras.json`` lists them, which splat viewers import (SuperSplat,
+    antimatter15's splat viewer): per view ``id``, ``img_name`` (the name without extension), ``width``, ``height``,
+    ``position`` (the camera centre), ``rotation`` (the camera-to-world rotation, rows; OpenCV axes, as genxd's)
+    and ``fx``, ``fy`` in pixels. The layout has no principal point: viewers take the image centre."""
+    out = []
+    for i, (name, c2w, K) in enumerate(zip(views.names, views.c2w.double(), views.K.double())):
+        out.append({
+            "id": i,
+            "img_name": Path(name).with_suffix("").as_posix(),
+            "width": views.width,
+            "height": views.height,
+            "position": c2w[:3, 3].tolist(),
+            "rotation": c2w[:3, :3].tolist(),
+            "fy": float(K[1, 1]) * views.height,
+            "fx": float(K[0, 0]) * views.width,
+        })
+    return out
 
 
 def _square_crop_hint(extra_w: int, extra_h: int, input_w: int, input_h: int) -> str:
@@ -381,6 +403,8 @@ def reconstruct_scene(
             write_video(tmp / "flythrough.mp4", frames, fps=fps)
         with open(tmp / "cameras.json", "w") as f:
             f.write(json_text(_cameras_record(views, train, test)))
+        with open(tmp / "cameras_3dgs.json", "w") as f:
+            f.write(json_text(viewer_cameras(views)))
         with open(tmp / "reconstruction.json", "w") as f:
             f.write(json_text(record, indent=2))
     return record
