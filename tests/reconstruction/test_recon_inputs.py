@@ -257,3 +257,24 @@ def test_transforms_input_of_a_panorama_is_refused(tmp_path) -> None:
     (folder / "transforms.json").write_text(json.dumps(meta))
     with pytest.raises(ValueError, match="camera_model 'EQUIRECTANGULAR'"):
         load_views(folder)
+
+
+@pytest.mark.parametrize("model, params", [("SIMPLE_RADIAL", [70.0, 41.0, 29.0, 0.1]),
+                                           ("OPENCV_FISHEYE", [70.0, 72.0, 40.0, 30.0, 0.05, 0.01, 0.0, 0.0])])
+def test_undistortion_matches_colmaps_own(model: str, params: list[float]) -> None:
+    """``undistort_images`` gives COLMAP's undistorted camera and, on an 8-bit image, COLMAP's own pixels
+    (``pycolmap.undistort_image``) within rounding."""
+    pycolmap = pytest.importorskip("pycolmap")
+    from genxd.reconstruction.undistort import undistort_images
+
+    gen = np.random.default_rng(0)
+    image = (gen.random((60, 80, 3)) * 255).round().astype(np.uint8)
+    camera = pycolmap.Camera(model=model, width=80, height=60, params=params)
+    expected, pinhole = pycolmap.undistort_image(pycolmap.UndistortCameraOptions(), pycolmap.Bitmap.from_array(image),
+                                                 camera)
+    ours, K, _ = undistort_images([torch.from_numpy(image).permute(2, 0, 1).float() / 255], [model], [params])
+    assert ours[0].shape == (3, pinhole.height, pinhole.width)
+    scale = torch.tensor([[pinhole.width], [pinhole.height], [1.0]], dtype=torch.float64)
+    assert torch.allclose(K[0] * scale, torch.from_numpy(np.asarray(pinhole.calibration_matrix())), atol=1e-9)
+    difference = np.abs(ours[0].permute(1, 2, 0).numpy() * 255 - expected.to_array()[..., :3])
+    assert difference.max() <= 0.5 + 1e-3
