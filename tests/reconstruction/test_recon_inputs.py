@@ -224,10 +224,11 @@ def test_colmap_input_with_lens_distortion_is_undistorted(tmp_path) -> None:
     _check_blobs_where_projected(views, c2w)
 
 
-@pytest.mark.parametrize("lens", ["OPENCV", "OPENCV_FISHEYE"])
+@pytest.mark.parametrize("lens", ["OPENCV", "OPENCV_FISHEYE", "is_fisheye"])
 def test_transforms_input_with_lens_distortion_is_undistorted(tmp_path, lens: str) -> None:
     """A nerfstudio transforms.json of a lens with distortion (``ns-process-data`` keeps the images as shot and
-    writes ``k1 k2 p1 p2``, or ``OPENCV_FISHEYE`` and ``k1 .. k4``): the images are undistorted, depth maps too.
+    writes ``k1 k2 p1 p2``, or ``OPENCV_FISHEYE`` and ``k1 .. k4``; instant-ngp's colmap2nerf.py marks a fisheye
+    with ``is_fisheye``): the images are undistorted, depth maps too.
     Before, the coefficients and the fisheye model were ignored (the dot 0.6 and 1.8 px from where the camera
     put it)."""
     pycolmap = pytest.importorskip("pycolmap")
@@ -235,14 +236,21 @@ def test_transforms_input_with_lens_distortion_is_undistorted(tmp_path, lens: st
     c2w, _ = _orbit(3)
     h, w, f = 60, 80, 70.0
     coefficients = {"OPENCV": {"k1": 0.12, "k2": -0.02, "p1": 0.004, "p2": -0.003},
-                    "OPENCV_FISHEYE": {"k1": 0.05, "k2": 0.01, "k3": 0.0, "k4": 0.0}}[lens]
+                    "OPENCV_FISHEYE": {"k1": 0.05, "k2": 0.01, "k3": 0.0, "k4": 0.0},
+                    "is_fisheye": {"k1": 0.05, "k2": 0.01, "k3": 0.0, "k4": 0.0}}[lens]
     params = [f, f, w / 2, h / 2, *coefficients.values()]
-    camera = pycolmap.Camera(model=lens, width=w, height=h, params=params)
+    camera = pycolmap.Camera(model="OPENCV" if lens == "OPENCV" else "OPENCV_FISHEYE", width=w, height=h,
+                             params=params)
     K = torch.tensor([[f / w, 0, 0.5], [0, f / h, 0.5], [0, 0, 1]]).expand(3, 3, 3)
     depths = torch.full((3, h, w), 2.5)
     folder = write_views_folder(tmp_path / "in", _blob_images(camera, h, w, 3), c2w, K, depths=depths)
     meta = json.loads((folder / "transforms.json").read_text())
-    meta.update({"camera_model": lens, "k1": 0.0, "k2": 0.0, "p1": 0.0, "p2": 0.0, **coefficients})
+    meta.update({"k1": 0.0, "k2": 0.0, "p1": 0.0, "p2": 0.0, **coefficients})
+    if lens == "is_fisheye":  # instant-ngp's colmap2nerf.py: no camera_model, a flag
+        meta.pop("camera_model", None)
+        meta["is_fisheye"] = True
+    else:
+        meta["camera_model"] = lens
     (folder / "transforms.json").write_text(json.dumps(meta))
     views = load_views(folder)
     assert views.depths.shape == (3, views.height, views.width) and bool((views.depths == 2.5).all())

@@ -11,7 +11,8 @@ bilinearly (depth maps: nearest). Pixel centres are at +0.5 in both (COLMAP's co
 A nerfstudio ``transforms.json`` states its lens as ``camera_model`` (``OPENCV``, ``OPENCV_FISHEYE``) and the
 coefficients ``k1 k2 k3 k4 p1 p2`` (top level or per frame; :func:`transforms_lens` maps them to COLMAP's models
 as nerfstudio's own undistortion reads them: ``OPENCV`` is OpenCV's ``k1 k2 p1 p2 k3 k4``, COLMAP's
-``FULL_OPENCV`` when ``k3`` or ``k4`` is set).
+``FULL_OPENCV`` when ``k3`` or ``k4`` is set). instant-ngp's ``colmap2nerf.py`` marks a fisheye lens with
+``"is_fisheye": true`` instead (its ``k1 .. k4`` are then the fisheye's).
 """
 
 from __future__ import annotations
@@ -64,7 +65,7 @@ def transforms_lens(meta: dict, frames: Sequence[dict], K_pixels: Sequence[Seque
         camera_model = str(get("camera_model") or "OPENCV").upper()
         coeff = {k: (0.0 if get(k) is None else json_number(get(k), f"{where}: frames[{i}]: {k!r}"))
                  for k in ("k1", "k2", "k3", "k4", "p1", "p2")}
-        if camera_model == "OPENCV_FISHEYE":
+        if camera_model == "OPENCV_FISHEYE" or get("is_fisheye") is True:  # instant-ngp's colmap2nerf: is_fisheye
             models.append("OPENCV_FISHEYE")
             params.append([fx, fy, cx, cy, coeff["k1"], coeff["k2"], coeff["k3"], coeff["k4"]])
             distorted = True  # a fisheye projection is not a pinhole one, even without coefficients
