@@ -222,3 +222,22 @@ def test_a_motion_array_hidden_beside_a_checked_header_is_refused_from_its_heade
     monkeypatch.setattr(np.lib.format, "read_array", read_small)
     with pytest.raises(ValueError, match=rf"bomb.npz: {key} has shape \({shape[0]},"):
         load_motion(tmp_path / "bomb.npz", load_ply(tmp_path / "scene.ply"))
+
+
+def test_ply_holds_what_gsplats_exporter_writes(tmp_path) -> None:
+    """Column for column, the values gsplat's own exporter (``gsplat.export_splats``, the 3DGS layout without normals)
+    writes for the same Gaussians: names, order within the shared columns, float32 little endian, f_rest order."""
+    pytest.importorskip("gsplat")
+    from gsplat import export_splats
+    from plyfile import PlyData
+
+    model = _model(3)
+    p = {k: v.detach() for k, v in model.params.items()}
+    export_splats(p["means"], p["scales"], p["quats"], p["opacities"], p["sh0"], p["shN"], format="ply",
+                  save_to=str(tmp_path / "gsplat.ply"))
+    theirs = PlyData.read(str(tmp_path / "gsplat.ply"))["vertex"]
+    ours = PlyData.read(str(save_ply(tmp_path / "scene.ply", model)))["vertex"]
+    their_names = [q.name for q in theirs.properties]
+    assert [n for n in ply_property_names(3) if n not in ("nx", "ny", "nz")] == their_names
+    for name in their_names:
+        assert np.array_equal(ours[name], theirs[name]), name
