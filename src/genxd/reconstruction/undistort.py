@@ -96,7 +96,7 @@ def undistort_images(images: Sequence[Tensor], models: Sequence[str], params: Se
     ``[H, W]`` z-depth maps ``depths`` resampled the same way (nearest; an empty list without them). Z-depth is
     the same for both cameras: they share the rays and the axes.
     """
-    grids: dict[tuple, tuple[Tensor, Tensor, int, int]] = {}
+    last: tuple[tuple, tuple[Tensor, Tensor, int, int]] | None = None  # one grid kept: views of one camera share it
     out_images, out_K, out_depths = [], [], []
     for i, (image, model, p) in enumerate(zip(images, models, params)):
         if model in PINHOLE_MODELS:
@@ -106,9 +106,9 @@ def undistort_images(images: Sequence[Tensor], models: Sequence[str], params: Se
                 out_depths.append(depths[i])
             continue
         key = (model, tuple(float(x) for x in p), int(image.shape[-2]), int(image.shape[-1]))
-        if key not in grids:
-            grids[key] = _sampling_grid(model, p, key[2], key[3])
-        grid, K, _, _ = grids[key]
+        if last is None or last[0] != key:
+            last = (key, _sampling_grid(model, p, key[2], key[3]))
+        grid, K, _, _ = last[1]
         warped = F.grid_sample(image[None].float(), grid, mode="bilinear", padding_mode="border", align_corners=False)
         out_images.append(warped[0].clamp(0.0, 1.0))
         out_K.append(K)
