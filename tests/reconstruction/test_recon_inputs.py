@@ -286,3 +286,37 @@ def test_undistortion_matches_colmaps_own(model: str, params: list[float]) -> No
     assert torch.allclose(K[0] * scale, torch.from_numpy(np.asarray(pinhole.calibration_matrix())), atol=1e-9)
     difference = np.abs(ours[0].permute(1, 2, 0).numpy() * 255 - expected.to_array()[..., :3])
     assert difference.max() <= 0.5 + 1e-3
+
+
+def test_transforms_input_with_nerfstudios_sparse_points_initialises_from_them(tmp_path) -> None:
+    """``ns-process-data`` records the SfM points it made as ``"ply_file_path": "sparse_pc.ply"`` (x y z, red green
+    blue as uchar, in the cameras' frame); they start the Gaussians as a COLMAP model's points do. Before, they were
+    not read and the Gaussians started from random points."""
+    from plyfile import PlyData, PlyElement
+
+    c2w, K = _orbit(4)
+    folder = write_views_folder(tmp_path / "in", torch.rand(4, 3, 12, 16), c2w, K)
+    gen = np.random.default_rng(0)
+    xyz = gen.random((40, 3)).astype(np.float32) - 0.5
+    rgb = gen.integers(0, 256, (40, 3)).astype(np.uint8)
+    vertex = np.empty(40, dtype=[("x", "f4"), ("y", "f4"), ("z", "f4"), ("red", "u1"), ("green", "u1"), ("blue", "u1")])
+    for i, k in enumerate("xyz"):
+        vertex[k] = xyz[:, i]
+    for i, k in enumerate(("red", "green", "blue")):
+        vertex[k] = rgb[:, i]
+    PlyData([PlyElement.describe(vertex, "vertex")]).write(str(folder / "sparse_pc.ply"))
+    meta = json.loads((folder / "transforms.json").read_text())
+    meta["ply_file_path"] = "sparse_pc.ply"
+    (folder / "transforms.json").write_text(json.dumps(meta))
+    views = load_views(folder)
+    init = initial_points(views, "auto")
+    assert init.method == "colmap"
+    assert torch.allclose(init.points, torch.from_numpy(xyz))
+    assert torch.allclose(init.colors * 255, torch.from_numpy(rgb).float())
+    (folder / "sparse_pc.ply").write_bytes(b"ply\nformat binary_little_endian 1.0\nelement vertex 5\n")  # damaged
+    with pytest.raises(ValueError, match="sparse_pc.ply: not a readable point cloud"):
+        load_views(folder)
+    meta["ply_file_path"] = "../outside.ply"  # read from inside the folder only, as every file it lists
+    (folder / "transforms.json").write_text(json.dumps(meta))
+    with pytest.raises(ValueError, match="outside.ply"):
+        load_views(folder)

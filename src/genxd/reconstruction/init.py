@@ -1,6 +1,6 @@
 """Initial points (and colours) for the Gaussians: COLMAP points, depth maps, or random in the frusta.
 
-- ``colmap``: the sparse points of the input COLMAP model;
+- ``colmap``: the sparse points of the input COLMAP model (or of a transforms.json's ``ply_file_path``);
 - ``depth``: pixels of the input depth maps unprojected to 3D (colour from the image);
 - ``random``: points sampled in the camera frusta: a random camera, a random pixel and a depth
   drawn uniformly in disparity between ``near`` and ``far`` (``near = 0.25 d``, ``far = 4 d``
@@ -189,7 +189,8 @@ def initial_points(
         if views.points_xyz is None or len(views.points_xyz) == 0:
             from ..validation import setting
 
-            raise ValueError(f"{setting('init', 'colmap')} needs a COLMAP input with 3D points")
+            raise ValueError(f"{setting('init', 'colmap')} needs a COLMAP input with 3D points (or a "
+                             "transforms.json with a ply_file_path)")
         colours = views.points_rgb if views.points_rgb is not None else torch.full_like(views.points_xyz, 0.5)
         return InitialPoints(views.points_xyz.float(), colours.float(), method)
     if method == "depth":

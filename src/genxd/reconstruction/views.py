@@ -8,6 +8,7 @@ Supported inputs (:func:`load_views`):
   float, or a 16-bit PNG scaled by the top-level ``depth_unit_scale_factor``, default 1e-3; or a
   ``ground_truth.npz`` with ``depth [N, H, W]`` beside it, as ``genxd.data.synthetic`` writes); frames of a lens
   with distortion (``camera_model`` ``OPENCV`` with ``k1 k2 k3 k4 p1 p2``, ``OPENCV_FISHEYE``) are undistorted;
+  a top-level ``ply_file_path`` (nerfstudio's ``sparse_pc.ply``) gives the points for initialisation;
 - a COLMAP model with images: ``DIR/images/*`` and ``DIR/0/`` or ``DIR/sparse/0/`` (or ``DIR/sparse/``);
   the sparse points are kept for initialisation; images of a camera with distortion terms (``genxd curate``'s
   ``SIMPLE_RADIAL``) are undistorted as COLMAP's undistorter does (``genxd.reconstruction.undistort``);
@@ -53,7 +54,8 @@ class Views:
         names: N frame names (file names relative to the input).
         times: ``[N]`` in [0, 1] for 4D inputs, else None.
         depths: ``[N, H, W]`` z-depth (0 = unknown), or None.
-        points_xyz / points_rgb: ``[P, 3]`` world points and colours in [0, 1] (COLMAP), or None.
+        points_xyz / points_rgb: ``[P, 3]`` world points and colours in [0, 1] (COLMAP, or a transforms.json's
+            ``ply_file_path``), or None.
     """
 
     images: Tensor
@@ -253,6 +255,35 @@ def _ground_truth_depth(path: Path, shape: tuple[int, int, int]) -> Tensor | Non
     return torch.from_numpy(depth)
 
 
+def _load_point_cloud(path: Path) -> tuple[Tensor, Tensor]:
+    """``(xyz [P, 3], rgb [P, 3] in [0, 1])`` of a point-cloud .ply (``x y z``, optional ``red green blue``, as
+    nerfstudio's ``sparse_pc.ply``); a ValueError naming the file when it cannot be read or holds bad points."""
+    from plyfile import PlyData, PlyParseError
+
+    from genxd.cameras._io import MAX_CAMERA_DISTANCE
+
+    path = require_file(path)
+    try:
+        vertex = PlyData.read(str(path))["vertex"].data
+        xyz = np.stack([np.asarray(vertex[k], dtype=np.float64) for k in "xyz"], axis=1)
+        names = vertex.dtype.names
+        if all(k in names for k in ("red", "green", "blue")):
+            rgb = np.stack([np.asarray(vertex[k], dtype=np.float64) for k in ("red", "green", "blue")], axis=1)
+            rgb = rgb / 255.0 if vertex["red"].dtype.kind in "ui" else rgb
+        else:
+            rgb = np.full_like(xyz, 0.5)
+    except (OSError, ValueError, KeyError, EOFError, MemoryError, PlyParseError) as exc:
+        raise ValueError(f"{path}: not a readable point cloud .ply with x, y, z "
+                         f"({type(exc).__name__}: {exc})") from None
+    if not len(xyz):
+        raise ValueError(f"{path}: the point cloud has no points")
+    bad = ~(np.abs(xyz) <= MAX_CAMERA_DISTANCE).all(axis=1)
+    if bad.any():
+        raise ValueError(f"{path}: {int(bad.sum())} of {len(xyz)} points are not finite or farther than "
+                         f"{MAX_CAMERA_DISTANCE:g} from the origin")
+    return torch.from_numpy(xyz).float(), torch.from_numpy(np.clip(np.nan_to_num(rgb, nan=0.5), 0.0, 1.0)).float()
+
+
 def _load_transforms(path: Path) -> Views:
     from genxd.cameras.formats import load_transforms_json
 
@@ -294,6 +325,9 @@ def _load_transforms(path: Path) -> Views:
         depths = torch.stack([_load_depth(p, unit, tuple(images.shape[-2:])) for p in depth_paths])
     elif (folder / "ground_truth.npz").is_file():  # genxd.data.synthetic image folders
         depths = _ground_truth_depth(folder / "ground_truth.npz", (len(frames), *images.shape[-2:]))
+    points_xyz = points_rgb = None
+    if meta.get("ply_file_path") is not None:  # nerfstudio's sparse points (ns-process-data), in the cameras' frame
+        points_xyz, points_rgb = _load_point_cloud(path_inside(folder, str(meta["ply_file_path"]), json_path))
     K = cameras.K.double()
     h, w = images.shape[-2:]
     K_pixels = [(float(k[0, 0]) * w, float(k[1, 1]) * h, float(k[0, 2]) * w, float(k[1, 2]) * h) for k in K]
@@ -314,6 +348,8 @@ def _load_transforms(path: Path) -> Views:
         names=[fr["file_path"] for fr in frames],
         times=times,
         depths=depths,
+        points_xyz=points_xyz,
+        points_rgb=points_rgb,
     )
 
 
