@@ -568,7 +568,8 @@ def evaluate_scene(
         "scene_key": scene_key,
         "test_views": test,
         "resolution": [test_views.height, test_views.width],
-        "input_resolution": [views.height, views.width],  # the held-out images as stored, before any downsizing
+        # the held-out images as stored (undistorted, for a lens with distortion), before any downsizing
+        "input_resolution": [views.height, views.width],
         "lpips_available": lpips_fn is not None,
         **metrics,
     }
