@@ -18,6 +18,7 @@ the import it stopped.
 from __future__ import annotations
 
 import gc
+import sys
 from typing import Any
 
 __all__ = ["app", "main"]
@@ -34,12 +35,15 @@ def __getattr__(name: str) -> Any:
 
 def main() -> None:
     """Console entry point."""
-    from .closed_stderr import discard_closed_stderr
+    from .closed_streams import discard_closed_streams, stdout_read_only
     from .process_exit import interrupted_exit, quiet_exit_after_freeze, stop_cleanly_on_sigterm
 
     from .terminal_text import escape_streams
 
-    discard_closed_stderr()  # `genxd ... 2>&-`: exit codes kept, no file opened on descriptor 2
+    discard_closed_streams()  # `genxd ... >&- 2>&-`: exit codes kept, no file opened on descriptor 1 or 2
+    if stdout_read_only():  # `genxd info 1<file`: the output cannot be written, as to /dev/full (process_exit)
+        print("genxd: error: cannot write the output: standard output is open for reading only", file=sys.stderr)
+        sys.exit(2)
     escape_streams()  # a file name's non-UTF-8 bytes as \xNN, whatever the terminal's encoding
     quiet_exit_after_freeze()  # first registered, last run: Triton's leak report after the freeze (process_exit)
     stop_cleanly_on_sigterm()  # SIGTERM cleans up as Ctrl-C does
