@@ -99,3 +99,32 @@ def test_a_meta_json_of_another_clip_or_kind_gives_a_folder_no_depth(synth_video
     for other in ({"scene_depth": 2.0, "mode": "3d"}, {**meta, "c2w_opencv": meta["c2w_opencv"][:-1]}):
         (folder / "meta.json").write_text(json.dumps(other))
         assert read_camera_path(folder).scene_depth is None
+
+
+def test_a_curate_samples_model_is_read_once_and_scales_by_its_points(tmp_path, monkeypatch):
+    """The camera-file route read a COLMAP model twice: once for the cameras (read_camera_path), again for the depth
+    of its points; the reader now carries that depth out (CameraPath.scene_depth)."""
+    import torch
+
+    import genxd.cameras.colmap as colmap
+    import genxd.cameras.reader as reader
+    from genxd.cameras import trajectories, write_colmap_model
+    from genxd.data.datasets import median_point_depth
+
+    c2w, K = trajectories.orbit(num_frames=6)
+    points = torch.rand(200, 3, generator=torch.Generator().manual_seed(0), dtype=torch.float64) - 0.5
+    points[:, 2] += 2.0  # in front of the first camera (the identity)
+    write_colmap_model(tmp_path / "clip" / "0", c2w, K, 40, 60, [f"{i:06d}.jpg" for i in range(6)], points)
+    reads = []
+    real = colmap.read_colmap_model
+
+    def counted(*args, **kwargs):
+        reads.append(args[0])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(colmap, "read_colmap_model", counted)
+    monkeypatch.setattr(reader, "read_colmap_model", counted)
+    cams = recover_clip_cameras(tmp_path / "clip")
+    assert len(reads) == 1, reads
+    assert cams.report["scene_depth_source"] == "COLMAP points"
+    assert cams.scene_depth == pytest.approx(median_point_depth(points, c2w[0].double(), K[0].double()), rel=1e-5)

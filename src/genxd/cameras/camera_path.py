@@ -58,7 +58,8 @@ class CameraPath:
         source_format: the file format the path was read from (e.g. ``"transforms.json"``), if read.
         intrinsics_known: False when the source carries no intrinsics and ``K`` is a default.
         scene_depth: the median z-depth of the scene seen from the first camera, in the path's units, where the
-            source records it (a ``genxd synth`` clip's meta, ``scene_depth``), else None.
+            source records it (a ``genxd synth`` clip's meta, ``scene_depth``; a COLMAP model's points in view of
+            its first camera), else None.
     """
 
     c2w: Tensor

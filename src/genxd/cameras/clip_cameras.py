@@ -291,23 +291,15 @@ def _check_clip_settings(clip: Any, *, source: str, focal: Any, features: str, m
 
 
 def _cameras_from_file(path: Path) -> ClipCameras:
-    from ..data.datasets import median_point_depth
-    from .colmap import read_colmap_model
     from .reader import camera_files, colmap_model_dir, read_camera_path
 
     cam = read_camera_path(path, dtype=torch.float64)
     n = len(cam)
     times = cam.times.double() if cam.times is not None else (
         torch.linspace(0, 1, n, dtype=torch.float64) if n > 1 else torch.zeros(1, dtype=torch.float64))
-    depth, depth_source = None, None
-    model_dir = colmap_model_dir(path)
-    if model_dir is not None:
-        model = read_colmap_model(model_dir, dtype=torch.float64, allow_distortion=True)
-        if len(model.points_xyz):
-            depth = median_point_depth(model.points_xyz, cam.c2w[0], cam.K[0])
-            depth_source = "COLMAP points" if depth is not None else None
-    elif cam.scene_depth is not None:  # a synthetic clip's meta (or a synth folder's, beside its transforms.json)
-        depth, depth_source = cam.scene_depth, "the synthetic clip's rendered depth ('scene_depth')"
+    depth = cam.scene_depth  # a COLMAP model's points seen from the first camera, or a synthetic clip's meta
+    depth_source = None if depth is None else "COLMAP points" if colmap_model_dir(path) is not None else (
+        "the synthetic clip's rendered depth ('scene_depth')")
     report = {"source": str(path), "camera_files": [str(f) for f in camera_files(path)],
               "format": cam.source_format, "clip_frames_read": n, "scene_depth_source": depth_source}
     return ClipCameras(cam.c2w.double(), cam.K.double(), cam.height, cam.width, list(range(n)), n, times, depth,

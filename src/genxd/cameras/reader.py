@@ -111,7 +111,15 @@ def _read_colmap(folder: Path, dtype: torch.dtype, what: str = COLMAP_FORMAT, sa
     (h, w), = sizes
     times = _curate_times(sample, model.image_names) if sample is not None else None
     return CameraPath(model.c2w.to(dtype), model.K.to(dtype), h, w, list(model.image_names),
-                      times=None if times is None else times.to(dtype), source_format=what)
+                      times=None if times is None else times.to(dtype), source_format=what,
+                      scene_depth=_points_depth(model))
+
+
+def _points_depth(model) -> float | None:
+    """The median depth of a COLMAP model's points seen from its first camera (None: too few in view)."""
+    from ..data.datasets import median_point_depth
+
+    return median_point_depth(model.points_xyz, model.c2w[0], model.K[0]) if len(model.points_xyz) else None
 
 
 def _synthetic_meta(obj: dict, path: Path, dtype: torch.dtype) -> CameraPath:
