@@ -543,3 +543,17 @@ def test_source_auto_takes_every_folder_of_cameras_the_reader_reads(tmp_path, la
     cams = recover_clip_cameras(tmp_path if layout == "sparse" else tmp_path / "curated")
     assert cams.method.startswith("file: ") and len(cams.frame_indices) == 6
     torch.testing.assert_close(cams.c2w, c2w.double(), atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("source", ["auto", "file"])
+def test_a_curate_output_of_several_videos_asks_for_one_whatever_the_source(tmp_path, source):
+    """Found by the review: under ``--source auto`` such a folder was 'not a video file, a folder of frames or a
+    camera file', where ``--source file`` said how many videos it holds and to name one."""
+    from genxd.cameras import write_colmap_model
+
+    c2w, K = trajectories.orbit(num_frames=4)
+    for name in ("a", "b"):
+        write_colmap_model(tmp_path / "out" / name / "0", c2w, K, 40, 60, [f"{i:06d}.jpg" for i in range(4)])
+    with pytest.raises(FromVideoError if source == "auto" else ValueError,
+                       match=r"out: a genxd curate output with 2 videos \(a, b\); name one of them$"):
+        recover_clip_cameras(tmp_path / "out", source=source)

@@ -240,7 +240,10 @@ def recover_clip_cameras(
     frames_at = _frames_source(path)
     if frames_at is None:
         from ..curation.frames import VIDEO_EXTENSIONS
+        from .reader import several_videos
 
+        if source == "auto" and (which := several_videos(path)) is not None:  # as source='file' says it
+            raise FromVideoError(which)
         raise FromVideoError(f"{path}: not a video file, a folder of frames or a camera file (video suffixes: "
                              f"{', '.join(sorted(VIDEO_EXTENSIONS))})")
     return _cameras_from_sfm(frames_at, path, focal, features, mapper, mask, refine_masks, stride, max_frames, resize,

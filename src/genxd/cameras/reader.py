@@ -53,7 +53,7 @@ from .formats import (
 )
 from .geometry import intrinsics_from_focal
 
-__all__ = ["read_camera_path", "colmap_model_dir", "camera_files", "COLMAP_FILES", "FOLDER_CAMERA_FILES", "COLMAP_FORMAT", "SYNTHETIC_META", "DEFAULT_SIZE", "camera_formats_help"]
+__all__ = ["read_camera_path", "colmap_model_dir", "camera_files", "several_videos", "COLMAP_FILES", "FOLDER_CAMERA_FILES", "COLMAP_FORMAT", "SYNTHETIC_META", "DEFAULT_SIZE", "camera_formats_help"]
 
 COLMAP_FORMAT = "COLMAP model"
 SYNTHETIC_META = "genxd synthetic clip meta"
@@ -218,9 +218,23 @@ def _folder_source(folder: Path) -> _FolderSource:
     if len(samples) == 1:  # a genxd curate output folder holding one video
         return _FolderSource(samples[0] / "0", _CURATE_SAMPLE, sample=samples[0])
     if len(samples) > 1:
-        names = ", ".join(p.name for p in samples[:5]) + (" ..." if len(samples) > 5 else "")
-        raise ValueError(f"{folder}: a genxd curate output with {len(samples)} videos ({names}); name one of them")
+        raise ValueError(_several_samples(folder, samples))
     raise ValueError(f"{folder}: no camera file found in this folder (expected {camera_formats_help()})")
+
+
+def _several_samples(folder: Path, samples: list[Path]) -> str:
+    names = ", ".join(p.name for p in samples[:5]) + (" ..." if len(samples) > 5 else "")
+    return f"{folder}: a genxd curate output with {len(samples)} videos ({names}); name one of them"
+
+
+def several_videos(folder: str | os.PathLike) -> str | None:
+    """The line that says ``folder`` is a ``genxd curate`` output of several videos, one of which must be named, when
+    it is one (and holds no camera file of its own), else None: why :func:`read_camera_path` refuses it."""
+    folder = Path(folder)
+    if not folder.is_dir() or camera_files(folder):
+        return None
+    samples = _curate_samples(folder)
+    return _several_samples(folder, samples) if len(samples) > 1 else None
 
 
 def colmap_model_dir(path: str | os.PathLike) -> Path | None:
