@@ -373,6 +373,9 @@ def test_an_implausible_estimated_focal_length_runs_the_route_again_with_the_ass
     (lambda: write_video_path("x.mp4", "x_path.json", 0), ValueError, "num_frames"),
     (lambda: write_video_path("x.mp4", "x_path.json", 12, spacing="even"), ValueError, "spacing"),
     (lambda: write_video_path("x.mp4", "x_path.json", 12, path_scale=-1.0), ValueError, "path_scale"),
+    # its argument is clip_focal: focal= was Python's "got multiple values for keyword argument 'focal'"
+    (lambda: write_video_path("x.mp4", "x_path.json", 12, focal=0.9), TypeError,
+     r"^write_video_path: the clip's focal length is clip_focal, not focal$"),
 ])
 def test_python_callers_get_the_bad_setting_named_before_any_frame_is_read(call, error, says):
     """The command line checks its options; Python callers (``genxd.generate(camera_from_video=...)``, scripts)

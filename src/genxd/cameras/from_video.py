@@ -299,6 +299,8 @@ def write_video_path(
         raise FileExistsError(f"{existing[0]} already exists ({overwrite_hint()})")
     if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 1):
         raise ValueError(f"size must be a positive integer, got {size!r}")
+    if "focal" in kwargs:  # recover_clip_cameras' name for it: Python's "got multiple values for ... 'focal'"
+        raise TypeError("write_video_path: the clip's focal length is clip_focal, not focal")
     recover, make = _split_settings("write_video_path", num_frames, kwargs)
     recover.setdefault("advice", clip_advice("clip_focal"))  # its focal argument is clip_focal (--clip-focal)
     cams = recover_clip_cameras(clip, focal=clip_focal, **recover)
