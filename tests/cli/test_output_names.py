@@ -63,3 +63,30 @@ def test_one_generate_run_names_its_outputs_once_for_the_early_checks_and_once_i
     assert res.exit_code == 0, res.output
     assert sum("another input has the same name" in line for line in res.stderr.splitlines()) == 2, res.stderr
     assert calls == [2, 2]
+
+
+def test_one_generate_run_lists_an_input_folder_once(tmp_path, monkeypatch):
+    """The command line expanded its inputs for its early check, then handed the folders as given to the job,
+    which listed them again (a folder's images could differ between the two); it now hands over what it
+    collected, so the names it checked are those of the images the job makes."""
+    import genxd.utils.image_paths as image_paths
+
+    use_fake_model(monkeypatch)
+    listed = []
+    real = image_paths.collect_images
+
+    def counted(inputs, *args, **kwargs):
+        items = [inputs] if isinstance(inputs, (str, Path)) else list(inputs)
+        listed.extend(str(i) for i in items if Path(i).is_dir())
+        return real(items, *args, **kwargs)
+
+    monkeypatch.setattr(image_paths, "collect_images", counted)
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    for name in ("a.png", "b.png"):
+        PIL.Image.fromarray(np.full((24, 24, 3), 90, np.uint8)).save(folder / name)
+    res = CliRunner().invoke(app, ["generate", str(folder), "-o", str(tmp_path / "out"), "--resolution", "64",
+                                   "--frames", "12", "--window", "12", "-q"])
+    assert res.exit_code == 0, res.output
+    assert listed == [str(folder)]
+    assert res.stdout.splitlines() == [str(tmp_path / "out" / "a"), str(tmp_path / "out" / "b")]

@@ -221,7 +221,7 @@ def register(app: typer.Typer) -> None:
             if group.is_main_process:
                 note_renamed(paths, names, out, quiet)
             results = generate_scenes(
-                inputs, out, model, device=device, dtype=dtype, compile_unet=compile_unet, offload=offload,
+                paths, out, model, device=device, dtype=dtype, compile_unet=compile_unet, offload=offload,  # as checked
                 overwrite=overwrite, skip_existing=skip_existing,
                 summary=summary_file, progress=not quiet,
                 camera=camera, mode=mode, motion_strength=motion_strength, num_frames=num_frames,
