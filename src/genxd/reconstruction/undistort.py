@@ -26,27 +26,43 @@ from torch import Tensor
 
 from ..utils.pycolmap_import import load_pycolmap
 
-__all__ = ["PINHOLE_MODELS", "transforms_lens", "undistort_images"]
+__all__ = ["PINHOLE_MODELS", "transforms_lens", "undistort_images", "undistorted_camera"]
 
 #: COLMAP camera models without distortion terms
 PINHOLE_MODELS = frozenset({"SIMPLE_PINHOLE", "PINHOLE"})
 
 
-def _sampling_grid(model: str, params: Sequence[float], height: int, width: int) -> tuple[Tensor, Tensor, int, int]:
-    """``(grid [1, H', W', 2] for grid_sample, normalised K [3, 3], H', W')`` of one distorted camera."""
+def _pinhole_camera(model: str, params: Sequence[float], height: int, width: int) -> tuple[Any, Any]:
+    """``(distorted, pinhole)`` pycolmap cameras: the pinhole one is what COLMAP's undistorter gives."""
     pycolmap = load_pycolmap()
     distorted = pycolmap.Camera(model=model, width=width, height=height, params=list(params))
-    pinhole = pycolmap.undistort_camera(pycolmap.UndistortCameraOptions(), distorted)
+    return distorted, pycolmap.undistort_camera(pycolmap.UndistortCameraOptions(), distorted)
+
+
+def _normalised_K(pinhole: Any) -> Tensor:
+    K = torch.as_tensor(np.asarray(pinhole.calibration_matrix()), dtype=torch.float64)
+    K[0] /= int(pinhole.width)
+    K[1] /= int(pinhole.height)
+    return K
+
+
+def undistorted_camera(model: str, params: Sequence[float], height: int, width: int) -> tuple[Tensor, int, int]:
+    """``(normalised K [3, 3] float64, H', W')`` of the pinhole camera that :func:`undistort_images` gives the
+    images of the COLMAP camera ``(model, params)`` of size ``height x width`` (cheap: no pixels are touched)."""
+    _, pinhole = _pinhole_camera(model, params, height, width)
+    return _normalised_K(pinhole), int(pinhole.height), int(pinhole.width)
+
+
+def _sampling_grid(model: str, params: Sequence[float], height: int, width: int) -> tuple[Tensor, Tensor, int, int]:
+    """``(grid [1, H', W', 2] for grid_sample, normalised K [3, 3], H', W')`` of one distorted camera."""
+    distorted, pinhole = _pinhole_camera(model, params, height, width)
     w, h = int(pinhole.width), int(pinhole.height)
     jj, ii = np.meshgrid(np.arange(w, dtype=np.float64) + 0.5, np.arange(h, dtype=np.float64) + 0.5)
     rays = pinhole.cam_from_img(np.stack([jj.ravel(), ii.ravel()], axis=1))  # [h w, 2] on the plane z = 1
     src = distorted.img_from_cam(np.concatenate([rays, np.ones((len(rays), 1))], axis=1), check_cheirality=False)
     # grid_sample with align_corners=False: -1 and 1 are the outer edges of the first and last pixels
     grid = np.stack([2.0 * src[:, 0] / width - 1.0, 2.0 * src[:, 1] / height - 1.0], axis=1)
-    K = torch.as_tensor(np.asarray(pinhole.calibration_matrix()), dtype=torch.float64)
-    K[0] /= w
-    K[1] /= h
-    return torch.from_numpy(grid.reshape(1, h, w, 2)).float(), K, h, w
+    return torch.from_numpy(grid.reshape(1, h, w, 2)).float(), _normalised_K(pinhole), h, w
 
 
 def transforms_lens(meta: dict, frames: Sequence[dict], K_pixels: Sequence[Sequence[float]], where: str

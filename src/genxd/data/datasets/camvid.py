@@ -21,7 +21,7 @@ from torch import Tensor
 from ...utils.paths import relative_to_cwd_note
 from ...validation import DEFAULT_MOTION_SCALE
 from ..archive import ArchiveLimits, SafeZip
-from .clips import IMAGE_EXTENSIONS, _as_list, _Cameras, _ClipDataset, _decode_image, _read_image
+from .clips import IMAGE_EXTENSIONS, _as_list, _Cameras, _ClipDataset, _decode_image, _read_image, pinhole_views
 
 __all__ = ["CamVidDataset"]
 
@@ -79,6 +79,9 @@ class CamVidDataset(_ClipDataset):
         archive_limits: caps for zip archives (:class:`genxd.data.archive.ArchiveLimits` or dict).
         extract_dir: where the COLMAP models of archived samples are extracted (default: a private
             temporary folder per process, removed at exit).
+        undistort: frames of a camera with lens distortion (``genxd curate``'s and CamVid-30K's ``SIMPLE_RADIAL``)
+            are undistorted as ``genxd reconstruct`` undistorts them (:func:`.clips.pinhole_views`); False ignores
+            the distortion (the stored pixels with the pinhole part of the camera, as the authors' training read them).
     """
 
     def __init__(
@@ -100,11 +103,13 @@ class CamVidDataset(_ClipDataset):
         max_depth: int = 3,
         cache_size: int = 8,
         extract_dir: str | os.PathLike | None = None,
+        undistort: bool = True,
         seed: int = 0,
     ) -> None:
         super().__init__(num_frames, height, width, fit, pad_value, camera_normalization, stride, clip_spacing,
                          "clip", 1, seed, cache_size)
         self.extract_dir = None if extract_dir is None else Path(extract_dir)
+        self.undistort = bool(undistort)
         if kind not in ("auto", "3d", "4d"):
             raise ValueError(f"kind must be 'auto', '3d' or '4d', got {kind!r}")
         if default_kind not in ("3d", "4d"):
@@ -202,6 +207,9 @@ class CamVidDataset(_ClipDataset):
                     with atomic_dir(model_dir, replace=False) as tmp:
                         v.archive.extract(v.model_members, tmp, strip_prefix=v.prefix + "0/")
         model = read_colmap_model(model_dir, allow_distortion=True)
+        model_K, model_lenses = pinhole_views(model.camera_models, model.camera_params, model.heights, model.widths,
+                                              model.K.float(), self.undistort)
+        lenses = None if model_lenses is None else [None] * len(v.frames)
         index = {name: i for i, name in enumerate(model.image_names)}
         n = len(v.frames)
         c2w = torch.eye(4).repeat(n, 1, 1)
@@ -212,12 +220,21 @@ class CamVidDataset(_ClipDataset):
             if j is None:
                 j = index.get(f"images/{frame}")
             if j is not None:
-                c2w[p], K[p] = model.c2w[j].float(), model.K[j].float()
+                c2w[p], K[p] = model.c2w[j].float(), model_K[j]
+                if lenses is not None:
+                    lenses[p] = model_lenses[j]
                 valid.append(p)
         if not valid:
             raise ValueError(f"{v.name}: the COLMAP model registers none of the {n} images")
         points = model.points_xyz.float() if model.points_xyz.numel() else None
-        return _Cameras(c2w, K, valid, points, self._meta(scene))
+        return _Cameras(c2w, K, valid, points, self._meta(scene), lenses)
+
+    def _view_name(self, scene: int, position: int) -> str:
+        v = self.videos[scene]
+        if v.folder is not None:
+            return str(v.folder / "images" / v.frames[position])
+        assert v.archive is not None
+        return f"{v.archive.path}: member {v.prefix + 'images/' + v.frames[position]!r}"
 
     def _read_views(self, scene: int, positions: list[int]) -> list[Tensor]:
         v = self.videos[scene]

@@ -182,6 +182,59 @@ def _read_image(path: Path) -> Tensor:
     return _decode_image(path.read_bytes(), str(path))
 
 
+#: one view's lens: ``(COLMAP model, params in pixels, height, width)`` of a camera with distortion terms
+Lens = tuple[str, tuple[float, ...], int, int]
+
+
+def pinhole_views(models: Sequence[str], params: Sequence[Sequence[float]], heights: Sequence[int],
+                  widths: Sequence[int], K: Tensor, undistort: bool = True) -> tuple[Tensor, list[Lens | None] | None]:
+    """``(K, lenses)`` of views whose COLMAP cameras are ``(models, params)`` of size ``heights x widths``.
+
+    Views of a camera with distortion terms (``genxd curate``'s ``SIMPLE_RADIAL``, nerfstudio's ``OPENCV``) get the
+    normalised ``K`` of the pinhole camera COLMAP's undistorter gives them (:func:`genxd.reconstruction.undistort.
+    undistorted_camera`, as ``genxd reconstruct`` does) and their lens in ``lenses``, for :func:`undistort_views` to
+    resample their pixels; pinhole views keep their ``K`` (lens None). ``lenses`` is None when no view has distortion,
+    or with ``undistort=False`` (the distortion is then ignored, as the authors' training did).
+    """
+    if not undistort:
+        return K, None
+    from ...reconstruction.undistort import PINHOLE_MODELS
+
+    if all(m in PINHOLE_MODELS for m in models):
+        return K, None
+    from ...reconstruction.undistort import undistorted_camera
+
+    K = K.clone()
+    lenses: list[Lens | None] = []
+    known: dict[Lens, Tensor] = {}
+    for i, (model, p, h, w) in enumerate(zip(models, params, heights, widths)):
+        if model in PINHOLE_MODELS:
+            lenses.append(None)
+            continue
+        lens = (str(model), tuple(float(x) for x in p), int(h), int(w))
+        if lens not in known:
+            known[lens] = undistorted_camera(*lens)[0]
+        K[i] = known[lens].to(K.dtype)
+        lenses.append(lens)
+    return K, lenses
+
+
+def undistort_views(images: Sequence[Tensor], lenses: Sequence[Lens | None], names: Sequence[str]) -> list[Tensor]:
+    """Each ``[3, H, W]`` image as the pinhole camera :func:`pinhole_views` gave it sees it (lens None: unchanged).
+    A ValueError naming the file when an image is not the size its camera states (its lens is in those pixels)."""
+    if all(lens is None for lens in lenses):
+        return list(images)
+    from ...reconstruction.undistort import undistort_images
+
+    for image, lens, name in zip(images, lenses, names):
+        if lens is not None and tuple(image.shape[-2:]) != lens[2:]:
+            raise ValueError(f"{name}: image is {image.shape[-1]}x{image.shape[-2]}, its camera ({lens[0]}, with lens "
+                             f"distortion) says {lens[3]}x{lens[2]}; undistorting needs the images at that size")
+    models = [("PINHOLE" if lens is None else lens[0]) for lens in lenses]
+    params = [(() if lens is None else lens[1]) for lens in lenses]
+    return undistort_images(images, models, params)[0]
+
+
 def _rng(*keys: int) -> np.random.Generator:
     return np.random.default_rng([int(k) & 0xFFFFFFFF for k in keys])
 
@@ -234,13 +287,16 @@ def _clip_positions(valid: Sequence[int], start: int, stride: int, num_frames: i
 @dataclass
 class _Cameras:
     """Cameras of one scene: ``c2w [N, 4, 4]`` and ``K [N, 3, 3]`` per frame (``valid`` marks the
-    frames that have a pose), optional world points for the scene scale, and its meta data."""
+    frames that have a pose; ``K`` is the undistorted pinhole camera's for frames with a lens in ``lenses``),
+    optional world points for the scene scale, and its meta data."""
 
     c2w: Tensor
     K: Tensor
     valid: list[int]
     points: Tensor | None = None
     meta: dict = field(default_factory=dict)
+    #: per frame, the lens of a camera with distortion (its images are undistorted when read), or None
+    lenses: list[Lens | None] | None = None
 
 
 class _ClipDataset(Dataset):
@@ -297,6 +353,10 @@ class _ClipDataset(Dataset):
 
     def _kind_and_motion(self, scene: int, cams: _Cameras) -> tuple[str, float]:
         return self.default_kind, 0.0
+
+    def _view_name(self, scene: int, position: int) -> str:
+        """The file of a view, for messages."""
+        return f"{self.scene_names()[scene]}: view {position}"
 
     # -- shared
     def _build_clips(self) -> None:
@@ -369,6 +429,9 @@ class _ClipDataset(Dataset):
         idx = torch.as_tensor(positions)
         c2w, K = cams.c2w[idx].clone(), cams.K[idx].clone()
         images = self._read_views(scene, positions)
+        if cams.lenses is not None:
+            images = undistort_views(images, [cams.lenses[p] for p in positions],
+                                     [self._view_name(scene, p) for p in positions])
         mode = self._fit_mode(index)
         frames, Ks = [], []
         for img, k in zip(images, K):

@@ -11,7 +11,7 @@ import torch
 from torch import Tensor
 
 from ...utils.paths import listed_image, path_inside, relative_to_cwd_note
-from .clips import _as_list, _Cameras, _ClipDataset, _read_image
+from .clips import Lens, _as_list, _Cameras, _ClipDataset, _read_image, pinhole_views
 
 __all__ = ["MultiViewDataset"]
 
@@ -33,6 +33,7 @@ class _ViewScene:
     c2w: Tensor
     K: Tensor
     points: Tensor | None
+    lenses: list[Lens | None] | None = None
 
 
 class MultiViewDataset(_ClipDataset):
@@ -44,6 +45,10 @@ class MultiViewDataset(_ClipDataset):
 
     ``view_sampling="clip"``: ``num_frames`` consecutive views (in name / file order) every
     ``stride``; ``"random"``: ``samples_per_scene`` random sets of views per scene (sorted, seeded).
+
+    Views of a camera with lens distortion (a COLMAP ``SIMPLE_RADIAL`` / ``OPENCV`` / ... camera, a
+    ``transforms.json`` with ``k1 k2 p1 p2`` or ``OPENCV_FISHEYE``) are undistorted as ``genxd reconstruct``
+    undistorts them (COLMAP's undistorter; :func:`.clips.pinhole_views`); ``undistort=False`` ignores the distortion.
     """
 
     default_kind = "3d"
@@ -62,20 +67,22 @@ class MultiViewDataset(_ClipDataset):
         pad_value: float = 1.0,
         camera_normalization: str = "scene",
         max_points: int = 20000,
+        undistort: bool = True,
         seed: int = 0,
     ) -> None:
         super().__init__(num_frames, height, width, fit, pad_value, camera_normalization, stride, clip_spacing,
                          view_sampling, samples_per_scene, seed, cache_size=0)
         self.scenes: list[_ViewScene] = []
+        self.undistort = bool(undistort)
         for r in (Path(p) for p in _as_list(root)):
             if not r.is_dir():
                 raise FileNotFoundError(f"{r}: no such folder{relative_to_cwd_note(r)}")
             if self._is_scene(r):
-                self.scenes.append(self._load_scene(r, max_points))
+                self.scenes.append(self._load_scene(r, max_points, self.undistort))
             else:
                 for child in sorted(p for p in r.iterdir() if p.is_dir() and not p.name.startswith(".")):
                     if self._is_scene(child):
-                        self.scenes.append(self._load_scene(child, max_points))
+                        self.scenes.append(self._load_scene(child, max_points, self.undistort))
         if not self.scenes:
             raise ValueError(f"no multi-view scenes (images/ with a COLMAP model, or transforms.json) under {root}")
         self._build_clips()
@@ -85,13 +92,27 @@ class MultiViewDataset(_ClipDataset):
         return (folder / "transforms.json").is_file() or ((folder / "images").is_dir() and _find_colmap(folder) is not None)
 
     @staticmethod
-    def _load_scene(folder: Path, max_points: int) -> _ViewScene:
+    def _load_scene(folder: Path, max_points: int, undistort: bool = True) -> _ViewScene:
         from genxd.cameras import load_transforms_json, read_colmap_model
 
-        if (folder / "transforms.json").is_file():
-            path = load_transforms_json(folder / "transforms.json")
-            images = [listed_image(folder, n, folder / "transforms.json") for n in (path.names or [])]
-            return _ViewScene(folder.name, images, path.c2w.float(), path.K.float(), None)
+        json_path = folder / "transforms.json"
+        if json_path.is_file():
+            path = load_transforms_json(json_path)
+            images = [listed_image(folder, n, json_path) for n in (path.names or [])]
+            K, lenses = path.K.float(), None
+            if undistort:
+                import json
+
+                from genxd.reconstruction.undistort import transforms_lens
+
+                meta = json.loads(json_path.read_text())  # load_transforms_json checked it: an object of frames
+                h, w = path.height, path.width
+                K_pixels = [(float(k[0, 0]) * w, float(k[1, 1]) * h, float(k[0, 2]) * w, float(k[1, 2]) * h)
+                            for k in path.K.double()]
+                lens = transforms_lens(meta, meta["frames"], K_pixels, str(json_path))
+                if lens is not None:
+                    K, lenses = pinhole_views(*lens, [h] * len(images), [w] * len(images), K)
+            return _ViewScene(folder.name, images, path.c2w.float(), K, None, lenses)
         model_dir = _find_colmap(folder)
         assert model_dir is not None
         model = read_colmap_model(model_dir, allow_distortion=True)
@@ -101,7 +122,9 @@ class MultiViewDataset(_ClipDataset):
         points = model.points_xyz.float()
         if len(points) > max_points:
             points = points[torch.randperm(len(points), generator=torch.Generator().manual_seed(0))[:max_points]]
-        return _ViewScene(folder.name, images, model.c2w.float(), model.K.float(), points if len(points) else None)
+        K, lenses = pinhole_views(model.camera_models, model.camera_params, model.heights, model.widths,
+                                  model.K.float(), undistort)
+        return _ViewScene(folder.name, images, model.c2w.float(), K, points if len(points) else None, lenses)
 
     def scene_names(self) -> list[str]:
         return [s.name for s in self.scenes]
@@ -111,7 +134,10 @@ class MultiViewDataset(_ClipDataset):
 
     def _load_cameras(self, scene: int) -> _Cameras:
         s = self.scenes[scene]
-        return _Cameras(s.c2w, s.K, list(range(len(s.image_paths))), s.points)
+        return _Cameras(s.c2w, s.K, list(range(len(s.image_paths))), s.points, lenses=s.lenses)
+
+    def _view_name(self, scene: int, position: int) -> str:
+        return str(self.scenes[scene].image_paths[position])
 
     def _read_views(self, scene: int, positions: list[int]) -> list[Tensor]:
         s = self.scenes[scene]

@@ -1,0 +1,138 @@
+"""Training datasets read cameras with lens distortion as ``genxd reconstruct`` does: the views are undistorted
+(COLMAP's undistorter, ``genxd.reconstruction.undistort``) and get the pinhole camera, so a point lands where the
+sample's ``K`` projects it (before, the distortion was dropped and the model trained on wrong cameras)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from genxd.cameras import intrinsics_from_focal, look_at, project_points
+from genxd.data.datasets import CamVidDataset, MultiViewDataset
+
+from tests.reconstruction.helpers import write_views_folder
+
+pycolmap = pytest.importorskip("pycolmap")
+
+H, W, F = 60, 80, 70.0
+#: a point off the image centre in front of each camera, where the lens moves it by about a pixel
+_IN_CAMERA = torch.tensor([0.4, -0.25, 1.0], dtype=torch.float64) * 2.5
+
+
+def _orbit(n: int = 3) -> torch.Tensor:
+    az = torch.linspace(0, 1.0, n)
+    eye = torch.stack([3.0 * torch.cos(az), torch.full_like(az, -1.0), 3.0 * torch.sin(az)], -1)
+    return look_at(eye, torch.zeros(3), up=torch.tensor([0.0, -1.0, 0.0]))
+
+
+def _dot_images(camera, n: int) -> torch.Tensor:
+    """``[n, 3, H, W]`` images of a bright dot where the COLMAP ``camera`` (with its lens) sees ``_IN_CAMERA``."""
+    u, v = camera.img_from_cam(_IN_CAMERA.numpy()[None])[0]
+    jj, ii = np.meshgrid(np.arange(W) + 0.5, np.arange(H) + 0.5)
+    dot = np.exp(-((jj - u) ** 2 + (ii - v) ** 2) / (2 * 1.5**2))
+    return torch.from_numpy(dot).float().expand(n, 3, H, W).clone()
+
+
+def _write_images(folder: Path, names: list[str], images: torch.Tensor) -> None:
+    import imageio.v3 as iio
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, image in zip(names, images):
+        iio.imwrite(folder / name, (image.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8))
+
+
+def _colmap_scene(model_dir: Path, image_dir: Path, c2w: torch.Tensor) -> None:
+    """A COLMAP model of ``SIMPLE_RADIAL`` cameras (what ``genxd curate`` writes) and its images of the dot."""
+    from genxd.cameras import write_colmap_model
+
+    names = [f"img_{i}.png" for i in range(len(c2w))]
+    write_colmap_model(model_dir, c2w, intrinsics_from_focal(1.0).expand(len(c2w), 3, 3), H, W, names)
+    recon = pycolmap.Reconstruction(str(model_dir))
+    for camera in recon.cameras.values():
+        camera.model, camera.params = pycolmap.CameraModelId.SIMPLE_RADIAL, [F, W / 2, H / 2, 0.15]
+    recon.write(str(model_dir))
+    _write_images(image_dir, names, _dot_images(next(iter(recon.cameras.values())), len(c2w)))
+
+
+def _check_dot_where_projected(sample: dict, c2w: torch.Tensor) -> None:
+    """The dot of each sample frame is where the sample's camera projects ``_IN_CAMERA`` (within 0.3 px)."""
+    frames = sample["frames"]
+    h, w = frames.shape[-2:]
+    rows, cols = torch.meshgrid(torch.arange(h) + 0.5, torch.arange(w) + 0.5, indexing="ij")
+    for i in range(len(frames)):
+        point = c2w[i, :3, :3].double() @ _IN_CAMERA + c2w[i, :3, 3].double()
+        uv = project_points(point[None].float(), sample["c2w"][i], sample["K"][i])[0][0]
+        expected = torch.stack([uv[0] * w, uv[1] * h]).double()
+        weight = frames[i, 0].double()
+        weight = weight * (weight > 0.2)
+        centroid = torch.stack([(weight * cols).sum(), (weight * rows).sum()]) / weight.sum()
+        assert (centroid - expected).norm() < 0.3, (i, centroid, expected)
+
+
+_SIZE = dict(num_frames=3, height=H, width=W, fit="pad", pad_value=0.0, camera_normalization="none")
+
+
+def test_multiview_colmap_scene_with_lens_distortion_is_undistorted(tmp_path) -> None:
+    c2w = _orbit()
+    _colmap_scene(tmp_path / "scene" / "sparse" / "0", tmp_path / "scene" / "images", c2w)
+    sample = MultiViewDataset(tmp_path / "scene", **_SIZE)[0]
+    _check_dot_where_projected(sample, c2w)
+
+
+def test_curated_clip_with_lens_distortion_is_undistorted(tmp_path) -> None:
+    """A ``genxd curate`` sample (``VIDEO_ID/images`` + ``VIDEO_ID/0``, SIMPLE_RADIAL) read by the camvid dataset."""
+    c2w = _orbit()
+    _colmap_scene(tmp_path / "clip" / "0", tmp_path / "clip" / "images", c2w)
+    sample = CamVidDataset(tmp_path, kind="3d", **_SIZE)[0]
+    _check_dot_where_projected(sample, c2w)
+
+
+def test_transforms_scene_with_opencv_lens_is_undistorted(tmp_path) -> None:
+    """nerfstudio's ``ns-process-data`` keeps the images as shot and writes ``camera_model: OPENCV`` with
+    ``k1 k2 p1 p2``."""
+    c2w = _orbit()
+    coefficients = {"k1": 0.12, "k2": -0.02, "p1": 0.004, "p2": -0.003}
+    camera = pycolmap.Camera(model="OPENCV", width=W, height=H, params=[F, F, W / 2, H / 2, *coefficients.values()])
+    K = torch.tensor([[F / W, 0, 0.5], [0, F / H, 0.5], [0, 0, 1]]).expand(3, 3, 3)
+    folder = write_views_folder(tmp_path / "scene", _dot_images(camera, 3), c2w, K)
+    meta = json.loads((folder / "transforms.json").read_text())
+    meta.update({"camera_model": "OPENCV", **coefficients})
+    (folder / "transforms.json").write_text(json.dumps(meta))
+    sample = MultiViewDataset(folder, **_SIZE)[0]
+    _check_dot_where_projected(sample, c2w)
+
+
+def test_undistort_false_keeps_the_stored_pixels_and_the_models_pinhole_part(tmp_path) -> None:
+    c2w = _orbit()
+    _colmap_scene(tmp_path / "scene" / "sparse" / "0", tmp_path / "scene" / "images", c2w)
+    sample = MultiViewDataset(tmp_path / "scene", undistort=False, **_SIZE)[0]
+    assert sample["frames"].shape[-2:] == (H, W)
+    assert torch.allclose(sample["K"][0], torch.tensor([[F / W, 0, 0.5], [0, F / H, 0.5], [0, 0, 1]]), atol=1e-6)
+
+
+def test_images_not_at_the_size_of_their_distorted_camera_are_named(tmp_path) -> None:
+    """The lens coefficients are in the camera's pixels: a downscaled image cannot be undistorted with them."""
+    import imageio.v3 as iio
+
+    c2w = _orbit()
+    _colmap_scene(tmp_path / "scene" / "sparse" / "0", tmp_path / "scene" / "images", c2w)
+    iio.imwrite(tmp_path / "scene" / "images" / "img_1.png", np.zeros((30, 40, 3), np.uint8))
+    data = MultiViewDataset(tmp_path / "scene", **_SIZE)
+    with pytest.raises(ValueError, match=r"img_1\.png: image is 40x30, its camera \(SIMPLE_RADIAL.*says 80x60"):
+        data[0]
+
+
+def test_transforms_scene_of_a_panorama_is_refused_naming_the_file(tmp_path) -> None:
+    """An ``EQUIRECTANGULAR`` transforms.json (nerfstudio's 360 video) is not a perspective camera: refused in one line
+    naming the file, as ``genxd reconstruct`` refuses it (it was read as a pinhole camera)."""
+    c2w = _orbit(2)
+    folder = write_views_folder(tmp_path / "scene", torch.rand(2, 3, 8, 16), c2w, intrinsics_from_focal(1.0).expand(2, 3, 3))
+    meta = json.loads((folder / "transforms.json").read_text())
+    meta["camera_model"] = "EQUIRECTANGULAR"
+    (folder / "transforms.json").write_text(json.dumps(meta))
+    with pytest.raises(ValueError, match=r"transforms\.json: frames\[0\] has camera_model 'EQUIRECTANGULAR'"):
+        MultiViewDataset(folder, num_frames=2, height=8, width=16)
