@@ -129,36 +129,23 @@ class Views:
 
 
 def load_image(path: str | os.PathLike) -> Tensor:
-    """An image file as ``[3, H, W]`` float RGB in [0, 1] (alpha dropped).
-
-    High-bit-depth gray images (16-bit ``I;16``, 32-bit ``I``, float ``F``) are scaled by their range as
-    :func:`genxd.utils.images.read_rgb` does (a 16-bit PNG by 65535), not clipped at 255; a 16-bit colour PNG is
-    read at its full depth and rounded (:mod:`genxd.utils.png16`).
+    """An image file as ``[3, H, W]`` float RGB in [0, 1], read as ``genxd train``'s datasets and the ReconFusion
+    reader read a view (:func:`genxd.utils.images.decode_rgb`): high bit depths scaled by their range (a 16-bit PNG
+    by 65535, a 16-bit colour PNG at full depth, rounded), an embedded colour profile (an iPhone's Display P3)
+    applied, transparency composited on white; the EXIF orientation is not applied (the cameras describe the stored
+    pixels).
 
     Raises FileNotFoundError when missing, ValueError naming the file when it cannot be decoded (or is too
     large to decode in memory, or has non-finite pixels).
     """
-    from PIL import UnidentifiedImageError
-
-    from genxd.utils.image_limits import ImageRefusedError, open_image
-    from genxd.utils.images import to_8bit
-    from genxd.utils.png16 import rounded_deep_png
+    from genxd.utils.images import decode_rgb, pil_to_tensor
 
     path = require_file(path, "no such image file")
     try:
-        with open_image(path) as im:
-            im.load()
-            im = rounded_deep_png(im, path)  # a 16-bit colour PNG at full depth, rounded
-            if im.mode in ("I", "F") or im.mode.startswith("I;16"):
-                im = to_8bit(im, path)
-            arr = np.asarray(im.convert("RGB"))
-    except ImageRefusedError:
-        raise
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        if isinstance(exc, ValueError) and str(exc).startswith(f"{path}:"):  # ours: non-finite pixels
-            raise
+        data = path.read_bytes()
+    except OSError as exc:
         raise ValueError(f"{path}: cannot read image ({exc.__class__.__name__}: {exc})") from None
-    return torch.from_numpy(arr.copy()).permute(2, 0, 1).float() / 255.0
+    return pil_to_tensor(decode_rgb(data, path))
 
 
 def _same_size(images: Sequence[Tensor], names: Sequence[str | os.PathLike], where: str | os.PathLike) -> None:
