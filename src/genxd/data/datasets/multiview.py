@@ -10,7 +10,7 @@ from typing import Sequence
 import torch
 from torch import Tensor
 
-from ...utils.paths import listed_image, path_inside, relative_to_cwd_note
+from ...utils.paths import listed_image, path_inside, relative_to_cwd_note, require_file
 from .clips import Lens, _as_list, _Cameras, _ClipDataset, _read_image, pinhole_views
 
 __all__ = ["MultiViewDataset"]
@@ -118,7 +118,9 @@ class MultiViewDataset(_ClipDataset):
         model = read_colmap_model(model_dir, allow_distortion=True)
         if len(model) == 0:
             raise ValueError(f"{model_dir}: no registered images")
-        images = [path_inside(folder / "images", n, model_dir) for n in model.image_names]
+        # every registered image is there before training starts (it stopped at the first clip needing a missing one)
+        missing = f"image registered in {model_dir} not found"
+        images = [require_file(path_inside(folder / "images", n, model_dir), missing) for n in model.image_names]
         points = model.points_xyz.float()
         if len(points) > max_points:
             points = points[torch.randperm(len(points), generator=torch.Generator().manual_seed(0))[:max_points]]

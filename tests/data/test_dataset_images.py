@@ -1,0 +1,39 @@
+"""The image files of a multi-view training scene against its cameras: missing images and images of another aspect
+ratio than their camera's are named before or when read, as ``genxd reconstruct`` names them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from genxd.cameras import intrinsics_from_focal, look_at, write_colmap_model
+from genxd.data.datasets import MultiViewDataset
+
+pytest.importorskip("pycolmap")
+
+
+def _colmap_scene(folder: Path, sizes: list[tuple[int, int]]) -> list[str]:
+    """A COLMAP model of 3 views of 12x16 pixels in ``folder/sparse/0`` and images of ``sizes`` (H, W) in
+    ``folder/images``; returns the image names."""
+    import imageio.v3 as iio
+
+    eye = torch.tensor([[3.0, -1.0, 0.0], [2.5, -1.0, 1.5], [2.0, -1.0, 2.0]])
+    c2w = look_at(eye, torch.zeros(3), up=torch.tensor([0.0, -1.0, 0.0]))
+    names = [f"img_{i}.png" for i in range(3)]
+    write_colmap_model(folder / "sparse" / "0", c2w, intrinsics_from_focal(1.0).expand(3, 3, 3), 12, 16, names)
+    (folder / "images").mkdir()
+    for name, (h, w) in zip(names, sizes):
+        iio.imwrite(folder / "images" / name, np.full((h, w, 3), 128, np.uint8))
+    return names
+
+
+def test_a_registered_image_missing_is_named_when_the_dataset_is_made(tmp_path) -> None:
+    """Before, the dataset was made and training stopped at the first clip needing the image, with Python's
+    ``[Errno 2] No such file or directory`` (``genxd reconstruct`` names it before the work)."""
+    names = _colmap_scene(tmp_path, [(12, 16)] * 3)
+    (tmp_path / "images" / names[2]).unlink()
+    with pytest.raises(FileNotFoundError, match=r"img_2\.png: image registered in .*sparse/0 not found"):
+        MultiViewDataset(tmp_path, num_frames=3, height=8, width=8)
