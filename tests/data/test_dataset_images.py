@@ -37,3 +37,19 @@ def test_a_registered_image_missing_is_named_when_the_dataset_is_made(tmp_path) 
     (tmp_path / "images" / names[2]).unlink()
     with pytest.raises(FileNotFoundError, match=r"img_2\.png: image registered in .*sparse/0 not found"):
         MultiViewDataset(tmp_path, num_frames=3, height=8, width=8)
+
+
+@pytest.mark.parametrize("size, refused", [((16, 12), True), ((12, 12), True), ((6, 8), False), ((13, 16), False)],
+                         ids=["turned", "cropped", "half-size copy", "a pixel of rounding"])
+def test_an_image_of_another_aspect_ratio_than_its_camera_is_named(tmp_path, size, refused: bool) -> None:
+    """A view turned by a quarter (an EXIF orientation applied by an editor after COLMAP ran) or cropped was trained
+    with the intrinsics of the 16x12 image the camera describes (``genxd reconstruct`` refuses it); a copy scaled by
+    one factor fits its normalised intrinsics and is read."""
+    _colmap_scene(tmp_path, [(12, 16), size, (12, 16)])
+    data = MultiViewDataset(tmp_path, num_frames=3, height=8, width=8)
+    if not refused:
+        assert data[0]["frames"].shape == (3, 3, 8, 8)
+        return
+    h, w = size
+    with pytest.raises(ValueError, match=rf"img_1\.png: image is {w}x{h}, its camera says 16x12: another aspect ratio"):
+        data[0]

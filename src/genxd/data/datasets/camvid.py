@@ -210,6 +210,7 @@ class CamVidDataset(_ClipDataset):
         model_K, model_lenses = pinhole_views(model.camera_models, model.camera_params, model.heights, model.widths,
                                               model.K.float(), self.undistort)
         lenses = None if model_lenses is None else [None] * len(v.frames)
+        sizes: list[tuple[int, int] | None] = [None] * len(v.frames)
         index = {name: i for i, name in enumerate(model.image_names)}
         n = len(v.frames)
         c2w = torch.eye(4).repeat(n, 1, 1)
@@ -221,13 +222,14 @@ class CamVidDataset(_ClipDataset):
                 j = index.get(f"images/{frame}")
             if j is not None:
                 c2w[p], K[p] = model.c2w[j].float(), model_K[j]
+                sizes[p] = (model.heights[j], model.widths[j])
                 if lenses is not None:
                     lenses[p] = model_lenses[j]
                 valid.append(p)
         if not valid:
             raise ValueError(f"{v.name}: the COLMAP model registers none of the {n} images")
         points = model.points_xyz.float() if model.points_xyz.numel() else None
-        return _Cameras(c2w, K, valid, points, self._meta(scene), lenses)
+        return _Cameras(c2w, K, valid, points, self._meta(scene), lenses, sizes)
 
     def _view_name(self, scene: int, position: int) -> str:
         v = self.videos[scene]

@@ -235,6 +235,19 @@ def undistort_views(images: Sequence[Tensor], lenses: Sequence[Lens | None], nam
     return undistort_images(images, models, params)[0]
 
 
+def check_view_sizes(images: Sequence[Tensor], sizes: Sequence[tuple[int, int] | None], names: Sequence[str]) -> None:
+    """A ValueError naming the file when an image is not of its camera's aspect ratio (``sizes``: the camera's
+    ``(H, W)``, None when unknown). A copy scaled by one factor fits its normalised intrinsics and passes (within a
+    pixel of rounding); a turned or cropped one would be trained with intrinsics of another image."""
+    for image, size, name in zip(images, sizes, names):
+        if size is None:
+            continue
+        (h, w), (ch, cw) = image.shape[-2:], size
+        if abs(w * ch - h * cw) > max(ch, cw):
+            raise ValueError(f"{name}: image is {w}x{h}, its camera says {cw}x{ch}: another aspect ratio (a turned or "
+                             "cropped copy?), which its intrinsics do not describe")
+
+
 def _rng(*keys: int) -> np.random.Generator:
     return np.random.default_rng([int(k) & 0xFFFFFFFF for k in keys])
 
@@ -297,6 +310,8 @@ class _Cameras:
     meta: dict = field(default_factory=dict)
     #: per frame, the lens of a camera with distortion (its images are undistorted when read), or None
     lenses: list[Lens | None] | None = None
+    #: per frame, the camera's image size ``(H, W)`` (None: unknown); images of another aspect ratio are refused
+    sizes: list[tuple[int, int] | None] | None = None
 
 
 class _ClipDataset(Dataset):
@@ -429,6 +444,8 @@ class _ClipDataset(Dataset):
         idx = torch.as_tensor(positions)
         c2w, K = cams.c2w[idx].clone(), cams.K[idx].clone()
         images = self._read_views(scene, positions)
+        if cams.sizes is not None:
+            check_view_sizes(images, [cams.sizes[p] for p in positions], [self._view_name(scene, p) for p in positions])
         if cams.lenses is not None:
             images = undistort_views(images, [cams.lenses[p] for p in positions],
                                      [self._view_name(scene, p) for p in positions])

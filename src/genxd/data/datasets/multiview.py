@@ -34,6 +34,7 @@ class _ViewScene:
     K: Tensor
     points: Tensor | None
     lenses: list[Lens | None] | None = None
+    sizes: list[tuple[int, int]] | None = None
 
 
 class MultiViewDataset(_ClipDataset):
@@ -112,7 +113,8 @@ class MultiViewDataset(_ClipDataset):
                 lens = transforms_lens(meta, meta["frames"], K_pixels, str(json_path))
                 if lens is not None:
                     K, lenses = pinhole_views(*lens, [h] * len(images), [w] * len(images), K)
-            return _ViewScene(folder.name, images, path.c2w.float(), K, None, lenses)
+            return _ViewScene(folder.name, images, path.c2w.float(), K, None, lenses,
+                              [(path.height, path.width)] * len(images))
         model_dir = _find_colmap(folder)
         assert model_dir is not None
         model = read_colmap_model(model_dir, allow_distortion=True)
@@ -126,7 +128,8 @@ class MultiViewDataset(_ClipDataset):
             points = points[torch.randperm(len(points), generator=torch.Generator().manual_seed(0))[:max_points]]
         K, lenses = pinhole_views(model.camera_models, model.camera_params, model.heights, model.widths,
                                   model.K.float(), undistort)
-        return _ViewScene(folder.name, images, model.c2w.float(), K, points if len(points) else None, lenses)
+        return _ViewScene(folder.name, images, model.c2w.float(), K, points if len(points) else None, lenses,
+                          list(zip(model.heights, model.widths)))
 
     def scene_names(self) -> list[str]:
         return [s.name for s in self.scenes]
@@ -136,7 +139,7 @@ class MultiViewDataset(_ClipDataset):
 
     def _load_cameras(self, scene: int) -> _Cameras:
         s = self.scenes[scene]
-        return _Cameras(s.c2w, s.K, list(range(len(s.image_paths))), s.points, lenses=s.lenses)
+        return _Cameras(s.c2w, s.K, list(range(len(s.image_paths))), s.points, lenses=s.lenses, sizes=s.sizes)
 
     def _view_name(self, scene: int, position: int) -> str:
         return str(self.scenes[scene].image_paths[position])
