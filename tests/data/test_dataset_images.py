@@ -53,3 +53,25 @@ def test_an_image_of_another_aspect_ratio_than_its_camera_is_named(tmp_path, siz
     h, w = size
     with pytest.raises(ValueError, match=rf"img_1\.png: image is {w}x{h}, its camera says 16x12: another aspect ratio"):
         data[0]
+
+
+def test_a_curated_clip_of_tiff_frames_is_read(tmp_path) -> None:
+    """A clip folder (``VIDEO_ID/images`` + ``VIDEO_ID/0``) of ``.tif`` frames, which ``genxd curate`` and
+    ``genxd reconstruct`` read: the camvid dataset listed only .jpg .jpeg .png .webp .bmp and found no frames."""
+    import PIL.Image
+    import pycolmap
+
+    from genxd.data.datasets import CamVidDataset
+
+    clip = tmp_path / "clip"
+    names = _colmap_scene(clip, [(12, 16)] * 3)
+    for name in names:  # the same frames as TIFF files, registered under those names
+        PIL.Image.open(clip / "images" / name).save(clip / "images" / name.replace(".png", ".tif"))
+        (clip / "images" / name).unlink()
+    recon = pycolmap.Reconstruction(str(clip / "sparse" / "0"))
+    for image in recon.images.values():
+        image.name = image.name.replace(".png", ".tif")
+    (clip / "0").mkdir()
+    recon.write(str(clip / "0"))
+    data = CamVidDataset(tmp_path, num_frames=3, height=8, width=8, kind="3d")
+    assert data[0]["frames"].shape == (3, 3, 8, 8)

@@ -19,6 +19,8 @@ import torch.nn.functional as F_
 from torch import Tensor
 from torch.utils.data import Dataset
 
+from ...utils.image_paths import IMAGE_SUFFIXES
+
 __all__ = [
     "KIND_TO_INDICATOR",
     "FIT_MODES",
@@ -33,7 +35,9 @@ __all__ = [
 KIND_TO_INDICATOR = {"3d": 0, "video": 1, "4d": 2}
 FIT_MODES = ("crop", "pad", "random")
 CAMERA_NORMALIZATIONS = ("scene", "path", "none")
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
+#: the image files a CamVid-style ``images/`` folder holds: every suffix the other readers take (``genxd generate``,
+#: a transforms.json's ``file_path``; a frame of another suffix was left out of its clip)
+IMAGE_EXTENSIONS = IMAGE_SUFFIXES
 
 
 # ----------------------------------------------------------------------------------------------
