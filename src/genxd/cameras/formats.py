@@ -318,16 +318,19 @@ def save_transforms_json(
 
 
 def _image_size_from_file(json_dir: Path, file_path: str) -> tuple[int, int] | None:
-    """(height, width) of a frame's image file, trying NeRF-synthetic's extension-less paths.
+    """(height, width) of a frame's image file, trying NeRF-synthetic's extension-less paths with the suffixes the
+    readers of its images try (:data:`genxd.utils.paths.LISTED_IMAGE_SUFFIXES`).
 
     Only files inside ``json_dir`` are looked at (a ``file_path`` pointing elsewhere gives None)."""
     from PIL import Image
+
+    from ..utils.paths import LISTED_IMAGE_SUFFIXES
 
     root = json_dir.resolve()
     base = (json_dir / file_path).resolve()
     if root != base and root not in base.parents:
         return None
-    for candidate in (base, base.with_name(base.name + ".png"), base.with_name(base.name + ".jpg")):
+    for candidate in (base, *(base.with_name(base.name + suffix) for suffix in LISTED_IMAGE_SUFFIXES)):
         if candidate.is_file():
             try:
                 with Image.open(candidate) as im:
