@@ -158,9 +158,6 @@ class TrainingRun(RunStops):
         self._replaced: list[Path] = []  # --overwrite: the earlier run's checkpoints, deleted at this run's first
         self._resumed_step: int | None = None
         set_seed(self.seed)
-        if optim.allow_tf32 and torch.cuda.is_available():
-            torch.backends.cuda.matmul.allow_tf32 = True
-            torch.backends.cudnn.allow_tf32 = True
         if acc.is_main_process and not trackers and logging.tensorboard:
             self.print("tensorboard is not installed: logging to metrics.jsonl only (pip install tensorboard)")
         self.start_time = time.monotonic()

@@ -26,6 +26,7 @@ from .checkpoint_files import resume_setting
 from .loop import TrainingRun
 from .models import build_scheduler, build_unet, build_vae, check_model_options, count_parameters, size_multiple
 from .objective import SampleDrawer, encode_latents, genxd_loss
+from .tf32_scope import with_training_tf32
 
 __all__ = ["train_genxd", "make_optimizer", "save_module", "scene_depth_entry", "inherited_generation"]
 
@@ -119,6 +120,7 @@ def _vae_multiple(vae: torch.nn.Module, unet: torch.nn.Module) -> tuple[int, int
     return vae_scale, vae_scale * 2 ** (len(unet.config.block_out_channels) - 1)
 
 
+@with_training_tf32
 def train_genxd(cfg: TrainConfig, resume: str | None = None, overwrite: bool = False, cpu: bool = False,
                 config_path: str | os.PathLike | None = None) -> Path | None:
     """Train GenXD as configured; returns the last checkpoint folder (main process; None elsewhere)."""

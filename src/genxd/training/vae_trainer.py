@@ -25,6 +25,7 @@ from .checkpoint_files import resume_setting
 from .loop import TrainingRun
 from .models import build_vae, count_parameters
 from .objective import sample_seed
+from .tf32_scope import with_training_tf32
 from .trainer import make_optimizer, save_module
 
 __all__ = ["train_vae", "vae_loss", "measure_scaling_factor", "VAEWithPosterior"]
@@ -69,6 +70,7 @@ def measure_scaling_factor(vae: torch.nn.Module, clips: list[torch.Tensor]) -> f
     return 1.0 / max(std, 1e-6)
 
 
+@with_training_tf32
 def train_vae(cfg: VAETrainConfig, resume: str | None = None, overwrite: bool = False, cpu: bool = False,
               config_path: str | os.PathLike | None = None) -> Path | None:
     """Train the VAE as configured; returns the last checkpoint folder (main process)."""
