@@ -224,3 +224,27 @@ def test_camera_path_from_trajectory_round_trips(tmp_path):
     cam = load_camera_json(tmp_path / "orbit.json")
     assert isinstance(cam, CameraPath)
     assert torch.allclose(cam.c2w, c2w, atol=1e-6) and torch.allclose(cam.K, K, atol=1e-6)
+
+
+@pytest.mark.parametrize("where", ["top", "frame"])
+def test_read_camera_path_refuses_an_equirectangular_transforms_json(tmp_path, where):
+    """nerfstudio's 360-video ``transforms.json`` (``camera_model: EQUIRECTANGULAR``) was read as a pinhole camera
+    path by ``read_camera_path`` (``genxd generate --camera``, ``genxd eval-camera``), while reconstruct and training
+    refuse it: now refused in one line naming the file."""
+    from genxd.cameras import read_camera_path
+
+    frame = {"file_path": "images/0.jpg", "transform_matrix": torch.eye(4).tolist()}
+    obj = {"w": 64, "h": 32, "fl_x": 30.0, "fl_y": 30.0, "frames": [dict(frame), dict(frame)]}
+    if where == "top":
+        obj["camera_model"] = "EQUIRECTANGULAR"
+    else:
+        obj["frames"][1]["camera_model"] = "equirectangular"
+    path = tmp_path / "transforms.json"
+    path.write_text(json.dumps(obj))
+    index = 0 if where == "top" else 1
+    with pytest.raises(ValueError, match=rf"^{str(path)}: frames\[{index}\] has camera_model 'EQUIRECTANGULAR'"):
+        read_camera_path(path)
+    obj.pop("camera_model", None)
+    obj["frames"][1]["camera_model"] = "OPENCV_FISHEYE"  # a perspective or fisheye lens is still read
+    path.write_text(json.dumps(obj))
+    assert len(read_camera_path(path)) == 2

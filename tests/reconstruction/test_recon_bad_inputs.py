@@ -233,3 +233,25 @@ def test_a_bad_reconstruction_config_is_one_line(kwargs, message):
         ReconstructionConfig(**kwargs)
     config = ReconstructionConfig(mode="4D", background="white")  # as genxd.generate takes "3D"; colour names
     assert config.mode == "4d" and config.background == (1.0, 1.0, 1.0)
+
+
+def test_a_transforms_json_without_size_or_image_is_refused_in_the_callers_terms(tmp_path, tiny):
+    """A transforms.json without ``w`` / ``h`` whose frame's image is missing: the refusal said 'give the height and
+    width', Python arguments that ``genxd reconstruct`` (and ``genxd train``) have no option for. On the command line
+    it says to add ``w`` and ``h`` to the file; from Python it also names ``height`` and ``width``."""
+    from genxd.cameras import load_transforms_json
+
+    rgb, c2w, K = tiny
+    folder = write_views_folder(tmp_path / "in", rgb, c2w, K)
+    meta = json.loads((folder / "transforms.json").read_text())
+    for key in ("w", "h"):
+        meta.pop(key, None)
+        for frame in meta["frames"]:
+            frame.pop(key, None)
+    meta["frames"][0]["file_path"] = "images/gone.png"
+    (folder / "transforms.json").write_text(json.dumps(meta))
+    result = _reconstruct(folder, tmp_path / "out")
+    _one_line_error(result, "no image size", '"w" and "h"')
+    assert "height" not in result.output
+    with pytest.raises(ValueError, match=r'"w" and "h".* or pass height and width'):
+        load_transforms_json(folder / "transforms.json")

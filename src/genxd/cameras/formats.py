@@ -317,6 +317,19 @@ def save_transforms_json(
     return write_json_atomic(path, obj, overwrite=overwrite)
 
 
+#: the ``camera_model`` values of a transforms.json genxd reads (nerfstudio's; a missing one is OPENCV)
+TRANSFORMS_CAMERA_MODELS = frozenset({"OPENCV", "OPENCV_FISHEYE", "PINHOLE", "SIMPLE_PINHOLE"})
+
+
+def _size_hint() -> str:
+    """How the caller gives a transforms.json's image size: in the file on the command line (no option takes it),
+    or also ``height`` / ``width`` from Python."""
+    from ..caller_style import is_cli
+
+    hint = 'add the image size in pixels to the file ("w" and "h", top level or per frame)'
+    return hint if is_cli() else hint + " or pass height and width"
+
+
 def _image_size_from_file(json_dir: Path, file_path: str) -> tuple[int, int] | None:
     """(height, width) of a frame's image file, trying NeRF-synthetic's extension-less paths with the suffixes the
     readers of its images try (:data:`genxd.utils.paths.LISTED_IMAGE_SUFFIXES`).
@@ -370,6 +383,10 @@ def transforms_from_object(
             value = frame.get(key, obj.get(key, default))
             return default if value is None else value
 
+        camera_model = str(get("camera_model", "OPENCV")).upper()
+        if camera_model not in TRANSFORMS_CAMERA_MODELS:  # nerfstudio's EQUIRECTANGULAR: no K describes it
+            raise ValueError(f"{path}: frames[{i}] has camera_model {camera_model!r}; genxd takes perspective (OPENCV, "
+                             "PINHOLE) and fisheye (OPENCV_FISHEYE) cameras")
         w, h = get("w"), get("h")
         if w is None or h is None:
             w, h = width, height
@@ -377,7 +394,7 @@ def transforms_from_object(
             size = _image_size_from_file(path.parent, str(frame.get("file_path", "")))
             if size is None:
                 raise ValueError(f"{at}: no image size (w, h) in the file and the frame's image was not found; "
-                                 "give the height and width")
+                                 f"{_size_hint()}")
             h, w = size
         w, h = json_size(w, f"{at}: 'w'"), json_size(h, f"{at}: 'h'")
         fl_x, fl_y = get("fl_x"), get("fl_y")
