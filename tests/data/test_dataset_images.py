@@ -44,15 +44,24 @@ def test_a_registered_image_missing_is_named_when_the_dataset_is_made(tmp_path) 
 def test_an_image_of_another_aspect_ratio_than_its_camera_is_named(tmp_path, size, refused: bool) -> None:
     """A view turned by a quarter (an EXIF orientation applied by an editor after COLMAP ran) or cropped was trained
     with the intrinsics of the 16x12 image the camera describes (``genxd reconstruct`` refuses it); a copy scaled by
-    one factor fits its normalised intrinsics and is read."""
+    one factor fits its normalised intrinsics and is read. The refusal comes when the dataset is made (from the
+    image's header): when an item was read, training had started and a DataLoader worker wrapped it in a traceback."""
     _colmap_scene(tmp_path, [(12, 16), size, (12, 16)])
-    data = MultiViewDataset(tmp_path, num_frames=3, height=8, width=8)
     if not refused:
+        data = MultiViewDataset(tmp_path, num_frames=3, height=8, width=8)
         assert data[0]["frames"].shape == (3, 3, 8, 8)
         return
     h, w = size
     with pytest.raises(ValueError, match=rf"img_1\.png: image is {w}x{h}, its camera says 16x12: another aspect ratio"):
-        data[0]
+        MultiViewDataset(tmp_path, num_frames=3, height=8, width=8)
+
+
+def test_an_unreadable_image_is_named_when_the_dataset_is_made(tmp_path) -> None:
+    """A registered image that is not an image (a truncated download) is named before training starts."""
+    names = _colmap_scene(tmp_path, [(12, 16)] * 3)
+    (tmp_path / "images" / names[1]).write_bytes(b"not an image")
+    with pytest.raises(ValueError, match=r"img_1\.png: cannot read image"):
+        MultiViewDataset(tmp_path, num_frames=3, height=8, width=8)
 
 
 def test_a_curated_clip_of_tiff_frames_is_read(tmp_path) -> None:

@@ -231,9 +231,9 @@ def undistort_views(images: Sequence[Tensor], lenses: Sequence[Lens | None], nam
     from ...reconstruction.undistort import undistort_images
 
     for image, lens, name in zip(images, lenses, names):
-        if lens is not None and tuple(image.shape[-2:]) != lens[2:]:
-            raise ValueError(f"{name}: image is {image.shape[-1]}x{image.shape[-2]}, its camera ({lens[0]}, with lens "
-                             f"distortion) says {lens[3]}x{lens[2]}; undistorting needs the images at that size")
+        error = view_size_error(name, tuple(image.shape[-2:]), None, lens)
+        if error is not None:
+            raise ValueError(error)
     models = [("PINHOLE" if lens is None else lens[0]) for lens in lenses]
     params = [(() if lens is None else lens[1]) for lens in lenses]
     return undistort_images(images, models, params)[0]
@@ -244,12 +244,51 @@ def check_view_sizes(images: Sequence[Tensor], sizes: Sequence[tuple[int, int] |
     ``(H, W)``, None when unknown). A copy scaled by one factor fits its normalised intrinsics and passes (within a
     pixel of rounding); a turned or cropped one would be trained with intrinsics of another image."""
     for image, size, name in zip(images, sizes, names):
-        if size is None:
-            continue
-        (h, w), (ch, cw) = image.shape[-2:], size
+        error = view_size_error(name, tuple(image.shape[-2:]), size, None)
+        if error is not None:
+            raise ValueError(error)
+
+
+def view_size_error(name: str, image_size: tuple[int, int], camera_size: tuple[int, int] | None,
+                    lens: Lens | None) -> str | None:
+    """Why an image of ``image_size (H, W)`` does not fit its camera, or None: another aspect ratio than the
+    camera's ``camera_size (H, W)`` (None: unknown), or another size than a camera with lens distortion (``lens``)."""
+    h, w = image_size
+    if camera_size is not None:
+        ch, cw = camera_size
         if abs(w * ch - h * cw) > max(ch, cw):
-            raise ValueError(f"{name}: image is {w}x{h}, its camera says {cw}x{ch}: another aspect ratio (a turned or "
-                             "cropped copy?), which its intrinsics do not describe")
+            return (f"{name}: image is {w}x{h}, its camera says {cw}x{ch}: another aspect ratio (a turned or cropped "
+                    "copy?), which its intrinsics do not describe")
+    if lens is not None and (h, w) != lens[2:]:
+        return (f"{name}: image is {w}x{h}, its camera ({lens[0]}, with lens distortion) says {lens[3]}x{lens[2]}; "
+                "undistorting needs the images at that size")
+    return None
+
+
+def check_image_headers(paths: Sequence[Path], sizes: Sequence[tuple[int, int] | None] | None,
+                        lenses: Sequence[Lens | None] | None) -> None:
+    """The checks of :func:`check_view_sizes` and :func:`undistort_views` on the image files' headers, when a dataset
+    is made (PIL reads the size without decoding): a ValueError naming the first file that does not fit its camera
+    (or whose header is not a readable image), before training starts rather than in a DataLoader worker."""
+    if sizes is None and lenses is None:
+        return
+    from ...utils.image_limits import ImageRefusedError, open_image
+
+    for i, path in enumerate(paths):
+        size = None if sizes is None else sizes[i]
+        lens = None if lenses is None else lenses[i]
+        if size is None and lens is None:
+            continue
+        try:
+            with open_image(path) as im:
+                width, height = im.size
+        except ImageRefusedError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - as _decode_image words it: the file is not a readable image
+            raise ValueError(f"{path}: cannot read image ({exc.__class__.__name__}: {exc})") from None
+        error = view_size_error(str(path), (height, width), size, lens)
+        if error is not None:
+            raise ValueError(error)
 
 
 def _rng(*keys: int) -> np.random.Generator:

@@ -11,7 +11,7 @@ import torch
 from torch import Tensor
 
 from ...utils.paths import listed_image, path_inside, relative_to_cwd_note, require_file
-from .clips import Lens, _as_list, _Cameras, _ClipDataset, _read_image, pinhole_views
+from .clips import Lens, _as_list, _Cameras, _ClipDataset, _read_image, check_image_headers, pinhole_views
 
 __all__ = ["MultiViewDataset"]
 
@@ -113,8 +113,9 @@ class MultiViewDataset(_ClipDataset):
                 lens = transforms_lens(meta, meta["frames"], K_pixels, str(json_path))
                 if lens is not None:
                     K, lenses = pinhole_views(*lens, [h] * len(images), [w] * len(images), K)
-            return _ViewScene(folder.name, images, path.c2w.float(), K, None, lenses,
-                              [(path.height, path.width)] * len(images))
+            sizes = [(path.height, path.width)] * len(images)
+            check_image_headers(images, sizes, lenses)  # here, not in a DataLoader worker when training reads it
+            return _ViewScene(folder.name, images, path.c2w.float(), K, None, lenses, sizes)
         model_dir = _find_colmap(folder)
         assert model_dir is not None
         model = read_colmap_model(model_dir, allow_distortion=True)
@@ -128,8 +129,9 @@ class MultiViewDataset(_ClipDataset):
             points = points[torch.randperm(len(points), generator=torch.Generator().manual_seed(0))[:max_points]]
         K, lenses = pinhole_views(model.camera_models, model.camera_params, model.heights, model.widths,
                                   model.K.float(), undistort)
-        return _ViewScene(folder.name, images, model.c2w.float(), K, points if len(points) else None, lenses,
-                          list(zip(model.heights, model.widths)))
+        sizes = list(zip(model.heights, model.widths))
+        check_image_headers(images, sizes, lenses)  # here, not in a DataLoader worker when training reads it
+        return _ViewScene(folder.name, images, model.c2w.float(), K, points if len(points) else None, lenses, sizes)
 
     def scene_names(self) -> list[str]:
         return [s.name for s in self.scenes]
