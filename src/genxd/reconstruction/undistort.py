@@ -17,6 +17,7 @@ as nerfstudio's own undistortion reads them: ``OPENCV`` is OpenCV's ``k1 k2 p1 p
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import Any, Sequence
 
 import numpy as np
@@ -26,7 +27,7 @@ from torch import Tensor
 
 from ..utils.pycolmap_import import load_pycolmap
 
-__all__ = ["PINHOLE_MODELS", "transforms_lens", "undistort_images", "undistorted_camera"]
+__all__ = ["PINHOLE_MODELS", "GridCache", "transforms_lens", "undistort_images", "undistorted_camera"]
 
 #: COLMAP camera models without distortion terms
 PINHOLE_MODELS = frozenset({"SIMPLE_PINHOLE", "PINHOLE"})
@@ -63,6 +64,31 @@ def _sampling_grid(model: str, params: Sequence[float], height: int, width: int)
     # grid_sample with align_corners=False: -1 and 1 are the outer edges of the first and last pixels
     grid = np.stack([2.0 * src[:, 0] / width - 1.0, 2.0 * src[:, 1] / height - 1.0], axis=1)
     return torch.from_numpy(grid.reshape(1, h, w, 2)).float(), _normalised_K(pinhole), h, w
+
+
+class GridCache:
+    """The sampling grids of the last cameras undistorted, up to ``max_bytes`` (a 1920 x 1080 camera's is 16 MB, a
+    12 MP one's 91 MB): building one takes about four times as long as resampling an image with it (47 vs 12 ms at
+    1080p, 450 vs 140 ms at 12 MP on two CPU cores), and a training dataset reads the same cameras item after item."""
+
+    def __init__(self, max_bytes: int = 128 << 20) -> None:
+        self.max_bytes = int(max_bytes)
+        self._grids: OrderedDict[tuple, tuple[Tensor, Tensor, int, int]] = OrderedDict()
+
+    def get(self, model: str, params: tuple[float, ...], height: int, width: int) -> tuple[Tensor, Tensor, int, int]:
+        """``_sampling_grid(model, params, height, width)``, built once while it stays in the cache."""
+        key = (model, tuple(params), height, width)
+        if key in self._grids:
+            self._grids.move_to_end(key)
+            return self._grids[key]
+        value = _sampling_grid(model, params, height, width)
+        self._grids[key] = value
+        while len(self._grids) > 1 and sum(v[0].nbytes for v in self._grids.values()) > self.max_bytes:
+            self._grids.popitem(last=False)
+        return value
+
+    def __len__(self) -> int:
+        return len(self._grids)
 
 
 def transforms_lens(meta: dict, frames: Sequence[dict], K_pixels: Sequence[Sequence[float]], where: str
@@ -104,13 +130,16 @@ def transforms_lens(meta: dict, frames: Sequence[dict], K_pixels: Sequence[Seque
 
 
 def undistort_images(images: Sequence[Tensor], models: Sequence[str], params: Sequence[Sequence[float]],
-                     depths: Sequence[Tensor] | None = None) -> tuple[list[Tensor], list[Tensor | None], list[Tensor]]:
+                     depths: Sequence[Tensor] | None = None, grids: GridCache | None = None
+                     ) -> tuple[list[Tensor], list[Tensor | None], list[Tensor]]:
     """Each ``[3, H, W]`` image of a COLMAP camera ``(model, params)`` as the undistorted pinhole camera sees it.
 
     Returns ``(images, K, depths)``: the images (``[3, H', W']``, the undistorter's size; pinhole ones unchanged),
     their normalised intrinsics ``[3, 3]`` (float64; None for the pinhole ones, whose own K stays) and the
     ``[H, W]`` z-depth maps ``depths`` resampled the same way (nearest; an empty list without them). Z-depth is
-    the same for both cameras: they share the rays and the axes.
+    the same for both cameras: they share the rays and the axes. ``grids``: a :class:`GridCache` kept across calls
+    (a training dataset's: its items read the same cameras again); without it, consecutive views of one camera share
+    one grid.
     """
     last: tuple[tuple, tuple[Tensor, Tensor, int, int]] | None = None  # one grid kept: views of one camera share it
     out_images, out_K, out_depths = [], [], []
@@ -123,7 +152,7 @@ def undistort_images(images: Sequence[Tensor], models: Sequence[str], params: Se
             continue
         key = (model, tuple(float(x) for x in p), int(image.shape[-2]), int(image.shape[-1]))
         if last is None or last[0] != key:
-            last = (key, _sampling_grid(model, p, key[2], key[3]))
+            last = (key, grids.get(*key) if grids is not None else _sampling_grid(model, p, key[2], key[3]))
         grid, K, _, _ = last[1]
         warped = F.grid_sample(image[None].float(), grid, mode="bilinear", padding_mode="border", align_corners=False)
         out_images.append(warped[0].clamp(0.0, 1.0))

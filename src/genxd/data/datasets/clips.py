@@ -223,9 +223,11 @@ def pinhole_views(models: Sequence[str], params: Sequence[Sequence[float]], heig
     return K, lenses
 
 
-def undistort_views(images: Sequence[Tensor], lenses: Sequence[Lens | None], names: Sequence[str]) -> list[Tensor]:
+def undistort_views(images: Sequence[Tensor], lenses: Sequence[Lens | None], names: Sequence[str],
+                    grids: Any = None) -> list[Tensor]:
     """Each ``[3, H, W]`` image as the pinhole camera :func:`pinhole_views` gave it sees it (lens None: unchanged).
-    A ValueError naming the file when an image is not the size its camera states (its lens is in those pixels)."""
+    A ValueError naming the file when an image is not the size its camera states (its lens is in those pixels).
+    ``grids``: a :class:`genxd.reconstruction.undistort.GridCache` kept by the dataset across items."""
     if all(lens is None for lens in lenses):
         return list(images)
     from ...reconstruction.undistort import undistort_images
@@ -236,7 +238,7 @@ def undistort_views(images: Sequence[Tensor], lenses: Sequence[Lens | None], nam
             raise ValueError(error)
     models = [("PINHOLE" if lens is None else lens[0]) for lens in lenses]
     params = [(() if lens is None else lens[1]) for lens in lenses]
-    return undistort_images(images, models, params)[0]
+    return undistort_images(images, models, params, grids=grids)[0]
 
 
 def check_view_sizes(images: Sequence[Tensor], sizes: Sequence[tuple[int, int] | None], names: Sequence[str]) -> None:
@@ -394,6 +396,7 @@ class _ClipDataset(Dataset):
         self.samples_per_scene, self.seed = int(samples_per_scene), int(seed)
         self.cache_size = int(cache_size)
         self._cache: OrderedDict = OrderedDict()
+        self._grids: Any = None  # undistortion grids (GridCache), made on the first view with a lens
         self.clips: list[tuple[int, list[int]]] = []
 
     # -- to implement
@@ -490,8 +493,12 @@ class _ClipDataset(Dataset):
         if cams.sizes is not None:
             check_view_sizes(images, [cams.sizes[p] for p in positions], [self._view_name(scene, p) for p in positions])
         if cams.lenses is not None:
+            if self._grids is None:  # per process (not pickled to the workers): the grids of the last cameras
+                from ...reconstruction.undistort import GridCache
+
+                self._grids = GridCache()
             images = undistort_views(images, [cams.lenses[p] for p in positions],
-                                     [self._view_name(scene, p) for p in positions])
+                                     [self._view_name(scene, p) for p in positions], self._grids)
         mode = self._fit_mode(index)
         frames, Ks = [], []
         for img, k in zip(images, K):
@@ -507,4 +514,5 @@ class _ClipDataset(Dataset):
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)
         state["_cache"] = OrderedDict()
+        state["_grids"] = None
         return state
