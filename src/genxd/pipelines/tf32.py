@@ -1,10 +1,11 @@
-"""TF32 for the fast path's sampling only: on within a pipeline's calls, the caller's flags as they were after.
+"""TF32 for the fast path's sampling and for training only: on within their calls, the caller's flags as they were after.
 
 ``torch.backends.cuda.matmul.allow_tf32`` and ``torch.backends.cudnn.allow_tf32`` are process-wide: the fast path
 (:func:`genxd.pipelines.fast.enable_fast_path`, bf16 / fp16) set them once and left them on, so after
 ``genxd.load_model()`` every float32 matrix product of the caller's process ran with a 10-bit mantissa (it once
 moved genxd's own Gaussian projection by 0.1 px, docs/reconstruction.md). Now the pipeline holds the wish
-(``pipe.tf32``) and its sampling, encoding and decoding turn them on for their own duration.
+(``pipe.tf32``) and its sampling, encoding and decoding turn them on for their own duration; the trainers
+(``training.allow_tf32``) likewise.
 """
 
 from __future__ import annotations
@@ -32,15 +33,27 @@ def tf32_enabled(on: bool = True) -> Iterator[None]:
         torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved
 
 
-def with_pipeline_tf32(method: F) -> F:
-    """A pipeline method run under :func:`tf32_enabled` when its pipeline's ``tf32`` is set (signature kept)."""
+def tf32_while(wanted: Callable[..., bool]) -> Callable[[F], F]:
+    """A decorator: the function runs under :func:`tf32_enabled` when ``wanted(*args, **kwargs)`` (given the
+    function's own arguments) is true; signature kept."""
 
-    @functools.wraps(method)
-    def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
-        with tf32_enabled(bool(getattr(self, "tf32", False))):
-            return method(self, *args, **kwargs)
+    def decorate(function: F) -> F:
+        @functools.wraps(function)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with tf32_enabled(bool(wanted(*args, **kwargs))):
+                return function(*args, **kwargs)
 
-    return wrapper  # type: ignore[return-value]
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
 
 
-__all__ = ["tf32_enabled", "with_pipeline_tf32"]
+#: A pipeline method run with TF32 when its pipeline's ``tf32`` is set.
+with_pipeline_tf32 = tf32_while(lambda self, *args, **kwargs: getattr(self, "tf32", False))
+
+#: A trainer ``train(cfg, ...)`` run with TF32 when ``cfg.training.allow_tf32`` (default true) and CUDA is there: it
+#: set both flags process-wide and left them on before (genxd train, or train_genxd from Python).
+with_training_tf32 = tf32_while(lambda cfg, *args, **kwargs: cfg.training.allow_tf32 and torch.cuda.is_available())
+
+
+__all__ = ["tf32_enabled", "tf32_while", "with_pipeline_tf32", "with_training_tf32"]

@@ -18,6 +18,7 @@ from typing import Any
 import torch
 
 from ..utils.json_text import json_text
+from ..pipelines.tf32 import with_training_tf32
 from ..utils.progress import progress_bar
 from .config import OptimConfig, TrainConfig
 from .data import build_training_dataset, make_loader
@@ -26,7 +27,6 @@ from .checkpoint_files import resume_setting
 from .loop import TrainingRun
 from .models import build_scheduler, build_unet, build_vae, check_model_options, count_parameters, size_multiple
 from .objective import SampleDrawer, encode_latents, genxd_loss
-from .tf32_scope import with_training_tf32
 
 __all__ = ["train_genxd", "make_optimizer", "save_module", "scene_depth_entry", "inherited_generation"]
 

@@ -17,6 +17,7 @@ from typing import Any
 
 import torch
 
+from ..pipelines.tf32 import with_training_tf32
 from ..utils.progress import progress_bar
 from .config import VAETrainConfig
 from .data import build_training_dataset, make_loader
@@ -25,7 +26,6 @@ from .checkpoint_files import resume_setting
 from .loop import TrainingRun
 from .models import build_vae, count_parameters
 from .objective import sample_seed
-from .tf32_scope import with_training_tf32
 from .trainer import make_optimizer, save_module
 
 __all__ = ["train_vae", "vae_loss", "measure_scaling_factor", "VAEWithPosterior"]
