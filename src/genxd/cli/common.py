@@ -56,8 +56,27 @@ USER_ERRORS = (ValueError, FileNotFoundError, FileExistsError, NotADirectoryErro
 
 
 def one_line(text: str) -> str:
-    """Collapse a message to one line (a non-UTF-8 byte of a file name shown as ``\\xNN``: :func:`shown`)."""
-    return " ".join(shown(str(text)).split())
+    """Collapse a message to one line (a non-UTF-8 byte of a file name shown as ``\\xNN``: :func:`shown`; an error
+    raised in a DataLoader worker as its own message: :func:`without_worker_traceback`)."""
+    return " ".join(shown(without_worker_traceback(str(text))).split())
+
+
+_WORKER_ERROR = re.compile(r"Caught \w+ in DataLoader worker process \d+\.\nOriginal Traceback \(most recent call "
+                           r"last\):\n")
+
+
+def without_worker_traceback(text: str) -> str:
+    """The message of an error a DataLoader worker raised, without the traceback PyTorch puts in front of it when
+    it raises it again in the training process ("Caught ValueError in DataLoader worker process 0. Original
+    Traceback ...": ``genxd train`` printed all of it on its one error line); other text as it is."""
+    if not _WORKER_ERROR.match(text):
+        return text
+    lines = text.rstrip("\n").splitlines()
+    last = max(i for i, line in enumerate(lines) if line.startswith(("Original Traceback (", "Traceback (")))
+    for i in range(last + 1, len(lines)):
+        if lines[i] and not lines[i][0].isspace():  # the frames are indented; the error's own lines are not
+            return re.sub(r"^[\w.]+: ", "", "\n".join(lines[i:]), count=1)
+    return text
 
 
 def secondary_process() -> bool:
