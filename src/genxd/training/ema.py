@@ -74,14 +74,13 @@ class EMAWeights:
         (:func:`~genxd.training.checkpoint_files.damaged_checkpoint_error`); one without a weight of this model a
         ValueError naming the file and the weights missing."""
         from safetensors import SafetensorError, safe_open
-        from safetensors.torch import load_file
 
         from .checkpoint_files import damaged_checkpoint_error
 
         path = Path(path)
         try:
-            state = load_file(str(path))
-            with safe_open(str(path), "pt") as fh:
+            with safe_open(str(path), "pt") as fh:  # one open: the weights and the metadata
+                state = {k: fh.get_tensor(k) for k in fh.keys()}
                 num_updates = int((fh.metadata() or {}).get("num_updates", 0))
         except (OSError, ValueError, RuntimeError, EOFError, SafetensorError) as exc:  # ValueError: num_updates
             raise damaged_checkpoint_error(path.parent, path.name, exc) from None
