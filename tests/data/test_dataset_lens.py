@@ -167,3 +167,24 @@ def test_grid_cache_is_bounded_in_bytes() -> None:
     assert len(cache) == 1 and cache.get(*cameras[-1], H, W) is grids[-1]
     assert cache.get(*cameras[0], H, W) is not grids[0]  # dropped, built again: equal
     assert torch.equal(cache.get(*cameras[0], H, W)[0], grids[0][0])
+
+
+def test_transforms_scene_is_parsed_once_within_the_json_size_limit(tmp_path, monkeypatch) -> None:
+    """The lens settings were parsed a second time with ``json.loads(read_text())``: a transforms.json saved with a
+    UTF-8 byte-order mark (Windows Notepad), which the camera reader accepts, failed there ('Unexpected UTF-8 BOM'),
+    and that read had no size limit. Now one ``read_json`` gives both."""
+    from genxd.utils import io
+
+    c2w = _orbit()
+    K = intrinsics_from_focal(1.0).expand(3, 3, 3)
+    folder = write_views_folder(tmp_path / "scene", torch.rand(3, 3, H, W, generator=torch.Generator().manual_seed(0)),
+                                c2w, K)
+    meta = json.loads((folder / "transforms.json").read_text())
+    meta.update({"camera_model": "OPENCV", "k1": 0.1})
+    (folder / "transforms.json").write_text(json.dumps(meta), encoding="utf-8-sig")
+    sample = MultiViewDataset(folder, **_SIZE)[0]
+    plain = MultiViewDataset(folder, undistort=False, **_SIZE)[0]
+    assert not torch.allclose(sample["K"], plain["K"])  # the lens was read: K is the undistorted camera's
+    monkeypatch.setattr(io, "MAX_JSON_BYTES", (folder / "transforms.json").stat().st_size - 1)
+    with pytest.raises(ValueError, match=r"transforms\.json: a JSON file of .* MiB; at most 0 MiB are read"):
+        MultiViewDataset(folder, **_SIZE)

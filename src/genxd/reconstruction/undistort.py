@@ -91,23 +91,23 @@ class GridCache:
         return len(self._grids)
 
 
-def transforms_lens(meta: dict, frames: Sequence[dict], K_pixels: Sequence[Sequence[float]], where: str
+def transforms_lens(meta: dict, K: Tensor, height: int, width: int, where: str
                     ) -> tuple[list[str], list[list[float]]] | None:
-    """The COLMAP ``(models, params)`` of a nerfstudio ``transforms.json``'s frames, or None when no frame has
-    distortion. ``K_pixels``: each frame's ``(fx, fy, cx, cy)`` in pixels, as read. A ValueError naming ``where``
-    for a camera model that is not a perspective or fisheye lens (``EQUIRECTANGULAR``)."""
+    """The COLMAP ``(models, params)`` of a nerfstudio ``transforms.json``'s frames (``meta["frames"]``), or None when
+    no frame has distortion. ``K``: each frame's normalised intrinsics ``[N, 3, 3]`` as read, of images ``height x
+    width``. A ValueError naming ``where`` for a camera model that is not a perspective or fisheye lens
+    (``EQUIRECTANGULAR``)."""
     from genxd.cameras._io import json_number
 
+    K_pixels = [(float(k[0, 0]) * width, float(k[1, 1]) * height, float(k[0, 2]) * width, float(k[1, 2]) * height)
+                for k in K.double()]
     models, params, distorted = [], [], False
-    for i, (frame, (fx, fy, cx, cy)) in enumerate(zip(frames, K_pixels)):
-        def get(key: str) -> Any:
-            value = frame.get(key, meta.get(key))
-            return value
-
-        camera_model = str(get("camera_model") or "OPENCV").upper()
-        coeff = {k: (0.0 if get(k) is None else json_number(get(k), f"{where}: frames[{i}]: {k!r}"))
+    for i, (frame, (fx, fy, cx, cy)) in enumerate(zip(meta["frames"], K_pixels)):
+        fields = {**meta, **frame}  # a frame's own value, else the top level's
+        camera_model = str(fields.get("camera_model") or "OPENCV").upper()
+        coeff = {k: (0.0 if fields.get(k) is None else json_number(fields[k], f"{where}: frames[{i}]: {k!r}"))
                  for k in ("k1", "k2", "k3", "k4", "p1", "p2")}
-        if camera_model == "OPENCV_FISHEYE" or get("is_fisheye") is True:  # instant-ngp's colmap2nerf: is_fisheye
+        if camera_model == "OPENCV_FISHEYE" or fields.get("is_fisheye") is True:  # instant-ngp colmap2nerf: is_fisheye
             models.append("OPENCV_FISHEYE")
             params.append([fx, fy, cx, cy, coeff["k1"], coeff["k2"], coeff["k3"], coeff["k4"]])
             distorted = True  # a fisheye projection is not a pinhole one, even without coefficients

@@ -23,7 +23,6 @@ ValueError before anything is trained.
 
 from __future__ import annotations
 
-import json
 import os
 import tokenize
 from dataclasses import dataclass, replace
@@ -272,14 +271,14 @@ def _load_point_cloud(path: Path) -> tuple[Tensor, Tensor]:
 
 
 def _load_transforms(path: Path) -> Views:
-    from genxd.cameras.formats import load_transforms_json
+    from genxd.cameras.formats import TRANSFORMS_JSON, transforms_from_object
+    from genxd.utils.io import read_json
 
     json_path = path if path.is_file() else path / "transforms.json"
     folder = json_path.parent
-    cameras = load_transforms_json(json_path)
-    with open(json_path) as f:
-        meta = json.load(f)
-    frames = meta["frames"]  # a list of objects with transform_matrix: load_transforms_json checked it
+    meta = read_json(json_path, f"a {TRANSFORMS_JSON}")  # read once: its size limit holds for what is parsed
+    cameras = transforms_from_object(meta, json_path)
+    frames = meta["frames"]  # a list of objects with transform_matrix: transforms_from_object checked it
     for i, fr in enumerate(frames):
         if not isinstance(fr.get("file_path"), str) or not fr["file_path"]:
             raise ValueError(f"{json_path}: frames[{i}] has no file_path (the image's path in its folder)")
@@ -316,9 +315,7 @@ def _load_transforms(path: Path) -> Views:
     if meta.get("ply_file_path") is not None:  # nerfstudio's sparse points (ns-process-data), in the cameras' frame
         points_xyz, points_rgb = _load_point_cloud(path_inside(folder, str(meta["ply_file_path"]), json_path))
     K = cameras.K.double()
-    h, w = images.shape[-2:]
-    K_pixels = [(float(k[0, 0]) * w, float(k[1, 1]) * h, float(k[0, 2]) * w, float(k[1, 2]) * h) for k in K]
-    lens = transforms_lens(meta, frames, K_pixels, str(json_path))
+    lens = transforms_lens(meta, K, cameras.height, cameras.width, str(json_path))
     if lens is not None:  # nerfstudio data of a lens with distortion (ns-process-data keeps the images as shot)
         undistorted, pinhole_K, undistorted_depths = undistort_images(
             list(images), *lens, depths=None if depths is None else list(depths))

@@ -94,23 +94,21 @@ class MultiViewDataset(_ClipDataset):
 
     @staticmethod
     def _load_scene(folder: Path, max_points: int, undistort: bool = True) -> _ViewScene:
-        from genxd.cameras import load_transforms_json, read_colmap_model
+        from genxd.cameras import read_colmap_model
+        from genxd.cameras.formats import TRANSFORMS_JSON, transforms_from_object
+        from genxd.utils.io import read_json
 
         json_path = folder / "transforms.json"
         if json_path.is_file():
-            path = load_transforms_json(json_path)
+            meta = read_json(json_path, f"a {TRANSFORMS_JSON}")  # read once: its size limit holds for what is parsed
+            path = transforms_from_object(meta, json_path)
             images = [listed_image(folder, n, json_path) for n in (path.names or [])]
             K, lenses = path.K.float(), None
             if undistort:
-                import json
-
                 from genxd.reconstruction.undistort import transforms_lens
 
-                meta = json.loads(json_path.read_text())  # load_transforms_json checked it: an object of frames
                 h, w = path.height, path.width
-                K_pixels = [(float(k[0, 0]) * w, float(k[1, 1]) * h, float(k[0, 2]) * w, float(k[1, 2]) * h)
-                            for k in path.K.double()]
-                lens = transforms_lens(meta, meta["frames"], K_pixels, str(json_path))
+                lens = transforms_lens(meta, path.K, h, w, str(json_path))
                 if lens is not None:
                     K, lenses = pinhole_views(*lens, [h] * len(images), [w] * len(images), K)
             sizes = [(path.height, path.width)] * len(images)
