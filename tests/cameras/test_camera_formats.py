@@ -113,7 +113,7 @@ def test_transforms_json_camera_angle_x_style(tmp_path):
     assert (cam2.height, cam2.width) == (60, 80)
 
 
-@pytest.mark.parametrize("suffix", [".jpeg", ".JPG", ".PNG"])
+@pytest.mark.parametrize("suffix", [".jpeg", ".JPG", ".PNG", ".tif", ".webp"])
 def test_transforms_json_size_from_an_image_of_any_listed_suffix(tmp_path, suffix):
     """A transforms.json without ``w`` / ``h`` listing ``./train/r_0`` whose file is ``r_0.jpeg``: the image readers
     (``genxd reconstruct``, ``genxd train``) find it (``LISTED_IMAGE_SUFFIXES``), but its size was looked up as .png
@@ -121,7 +121,9 @@ def test_transforms_json_size_from_an_image_of_any_listed_suffix(tmp_path, suffi
     from PIL import Image
 
     (tmp_path / "train").mkdir()
-    Image.new("RGB", (40, 30)).save(tmp_path / "train" / f"r_0{suffix}", format="PNG" if "P" in suffix else "JPEG")
+    Image.new("RGB", (40, 30)).save(tmp_path / "train" / f"r_0{suffix}",
+                                    format={".jpeg": "JPEG", ".jpg": "JPEG", ".png": "PNG", ".tif": "TIFF",
+                                            ".webp": "WEBP"}[suffix.lower()])
     obj = {"camera_angle_x": 2 * math.atan(0.5), "frames": [{"file_path": "./train/r_0", "transform_matrix":
                                                             torch.eye(4).tolist()}]}
     (tmp_path / "transforms.json").write_text(json.dumps(obj))

@@ -69,7 +69,16 @@ def test_listed_image_tries_the_suffixes_inside_the_folder_only(tmp_path):
     assert listed_image(tmp_path, "./train/r_0", listing) == tmp_path / "train" / "r_0.JPEG"
     assert listed_image(tmp_path, "train/r_1.png", listing) == tmp_path / "train" / "r_1.png"
     assert listed_image(tmp_path, "train/../train/r_1", listing) == tmp_path / "train" / "r_1.png"
-    with pytest.raises(FileNotFoundError, match=r"r_0: image listed in transforms\.json not found$"):
-        listed_image(tmp_path, "train/r_0", listing, suffixes=(".png",))
+    with pytest.raises(FileNotFoundError, match=r"r_2: image listed in transforms\.json not found$"):
+        listed_image(tmp_path, "train/r_2", listing)
     with pytest.raises(ValueError, match=r"transforms\.json: file path '\.\./r_1' points outside"):
         listed_image(tmp_path / "train", "../r_1", listing)
+
+
+@pytest.mark.parametrize("suffix", [".tif", ".webp", ".TIFF", ".bmp"])
+def test_listed_image_without_a_suffix_finds_every_input_image_suffix(tmp_path, suffix):
+    """``./train/r_0`` found ``r_0.png`` / ``.jpg`` / ``.jpeg`` only, while camvid and ``genxd generate`` take
+    .tif, .webp and the rest of IMAGE_SUFFIXES: 'image listed in transforms.json not found'."""
+    (tmp_path / "train").mkdir()
+    (tmp_path / "train" / f"r_0{suffix}").write_bytes(b"x")
+    assert listed_image(tmp_path, "./train/r_0", tmp_path / "transforms.json") == tmp_path / "train" / f"r_0{suffix}"

@@ -337,23 +337,22 @@ def _image_size_from_file(json_dir: Path, file_path: str) -> tuple[int, int] | N
     Only files inside ``json_dir`` are looked at (a ``file_path`` pointing elsewhere gives None)."""
     from PIL import Image
 
-    from ..utils.paths import LISTED_IMAGE_SUFFIXES
+    from ..utils.paths import find_listed_image
 
     root = json_dir.resolve()
     base = (json_dir / file_path).resolve()
     if root != base and root not in base.parents:
         return None
-    for candidate in (base, *(base.with_name(base.name + suffix) for suffix in LISTED_IMAGE_SUFFIXES)):
-        if candidate.is_file():
-            try:
-                with Image.open(candidate) as im:
-                    return im.height, im.width
-            except Image.DecompressionBombError as exc:  # the header states billions of pixels
-                raise ValueError(f"{candidate}: {str(exc).rstrip('.')}; give the image size (w, h) in the camera "
-                                 "file") from None
-            except (OSError, ValueError):
-                return None
-    return None
+    found = find_listed_image(base)
+    if found is None:
+        return None
+    try:
+        with Image.open(found) as im:
+            return im.height, im.width
+    except Image.DecompressionBombError as exc:  # the header states billions of pixels
+        raise ValueError(f"{found}: {str(exc).rstrip('.')}; give the image size (w, h) in the camera file") from None
+    except (OSError, ValueError):
+        return None
 
 
 def transforms_from_object(

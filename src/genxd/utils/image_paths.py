@@ -10,11 +10,7 @@ import os
 from pathlib import Path
 from typing import Iterable
 
-from .paths import require_file
-
-#: AVIF is read by Pillow (>= 11.3 wheels), HEIC / HEIF through pillow-heif (genxd.utils.image_formats); of an
-#: animated GIF (as of an animated WebP or APNG) the first frame is used, with a warning (genxd.utils.images)
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".avif", ".heic", ".heif", ".gif")
+from .paths import IMAGE_SUFFIXES, require_file
 
 
 def collect_images(inputs: Iterable[str | Path], seen: set[str] | None = None) -> list[Path]:

@@ -8,11 +8,17 @@ import os
 import stat
 from pathlib import Path
 
-__all__ = ["LISTED_IMAGE_SUFFIXES", "listed_image", "path_argument", "path_inside", "relative_to_cwd_note",
-           "require_file"]
+__all__ = ["IMAGE_SUFFIXES", "LISTED_IMAGE_SUFFIXES", "find_listed_image", "listed_image", "path_argument",
+           "path_inside", "relative_to_cwd_note", "require_file"]
 
-#: Suffixes tried for an image listed without one (NeRF-synthetic's transforms.json writes ``./train/r_0``).
-LISTED_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".PNG", ".JPG", ".JPEG")
+#: AVIF is read by Pillow (>= 11.3 wheels), HEIC / HEIF through pillow-heif (genxd.utils.image_formats); of an
+#: animated GIF (as of an animated WebP or APNG) the first frame is used, with a warning (genxd.utils.images).
+#: Kept here (and re-exported by genxd.utils.image_paths) so that :data:`LISTED_IMAGE_SUFFIXES` derives from it.
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".avif", ".heic", ".heif", ".gif")
+
+#: Suffixes tried for an image listed without one (NeRF-synthetic's transforms.json writes ``./train/r_0``): the
+#: input image suffixes, in lower and upper case.
+LISTED_IMAGE_SUFFIXES = IMAGE_SUFFIXES + tuple(s.upper() for s in IMAGE_SUFFIXES)
 
 
 def path_argument(value: object, name: str, what: str = "a file or folder path") -> Path:
@@ -47,18 +53,24 @@ def path_inside(folder: str | os.PathLike, relative: str, listed_in: str | os.Pa
     return folder / normal
 
 
-def listed_image(
-    folder: str | os.PathLike, file_path: str, listed_in: str | os.PathLike,
-    suffixes: tuple[str, ...] = LISTED_IMAGE_SUFFIXES,
-) -> Path:
-    """The image ``file_path`` inside ``folder`` as ``listed_in`` (a transforms.json) names it, with or without one of
-    ``suffixes``. ValueError from :func:`path_inside` for a path that is absolute or leaves ``folder``;
-    FileNotFoundError naming the path and ``listed_in`` when no such file is there."""
-    base = path_inside(folder, file_path, listed_in)
-    for candidate in (base, *(base.with_name(base.name + suffix) for suffix in suffixes)):
+def find_listed_image(base: Path) -> Path | None:
+    """The file ``base``, else ``base`` with the first of :data:`LISTED_IMAGE_SUFFIXES` that is a file; None when
+    neither is there. No check of where ``base`` is: the callers make it (:func:`listed_image`)."""
+    for candidate in (base, *(base.with_name(base.name + suffix) for suffix in LISTED_IMAGE_SUFFIXES)):
         if candidate.is_file():
             return candidate
-    raise FileNotFoundError(f"{base}: image listed in {Path(listed_in).name} not found")
+    return None
+
+
+def listed_image(folder: str | os.PathLike, file_path: str, listed_in: str | os.PathLike) -> Path:
+    """The image ``file_path`` inside ``folder`` as ``listed_in`` (a transforms.json) names it, with or without one of
+    :data:`LISTED_IMAGE_SUFFIXES`. ValueError from :func:`path_inside` for a path that is absolute or leaves
+    ``folder``; FileNotFoundError naming the path and ``listed_in`` when no such file is there."""
+    base = path_inside(folder, file_path, listed_in)
+    found = find_listed_image(base)
+    if found is None:
+        raise FileNotFoundError(f"{base}: image listed in {Path(listed_in).name} not found")
+    return found
 
 
 def require_file(path: str | os.PathLike, missing: str = "no such file") -> Path:
