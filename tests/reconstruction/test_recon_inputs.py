@@ -338,3 +338,25 @@ def test_transforms_json_is_parsed_once_within_the_json_size_limit(tmp_path, mon
     monkeypatch.setattr(io, "MAX_JSON_BYTES", (folder / "transforms.json").stat().st_size - 1)
     with pytest.raises(ValueError, match=r"transforms\.json: a JSON file of .* MiB; at most 0 MiB are read"):
         load_views(folder)
+
+
+def test_a_disk_error_reading_the_sparse_points_is_not_called_a_damaged_file(tmp_path, monkeypatch) -> None:
+    """The ``ply_file_path`` reader had its own except clause: a disk or permission error read as 'not a readable
+    point cloud .ply'; it now shares load_ply's rule (reconstruction.ply._unreadable): only a damaged file is."""
+    import errno
+
+    import plyfile
+
+    c2w, K = _orbit(4)
+    folder = write_views_folder(tmp_path / "in", torch.rand(4, 3, 12, 16), c2w, K)
+    meta = json.loads((folder / "transforms.json").read_text())
+    meta["ply_file_path"] = "sparse_pc.ply"
+    (folder / "transforms.json").write_text(json.dumps(meta))
+    (folder / "sparse_pc.ply").write_bytes(b"ply\nformat binary_little_endian 1.0\nelement vertex 5\n")
+
+    def disk_error(*args, **kwargs):
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(plyfile.PlyData, "read", staticmethod(disk_error))
+    with pytest.raises(OSError, match="Input/output error"):
+        load_views(folder)

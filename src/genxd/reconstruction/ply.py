@@ -32,7 +32,7 @@ from ..utils.npz import npz_shape
 from ..utils.paths import require_file
 from .gaussians import GaussianModel, MotionBasis
 
-__all__ = ["save_ply", "load_ply", "save_motion", "load_motion", "load_scene", "ply_property_names"]
+__all__ = ["save_ply", "load_ply", "save_motion", "load_motion", "load_scene", "ply_property_names", "load_point_cloud"]
 
 MOTION_FORMAT = "genxd-gaussian-motion-v1"
 
@@ -240,3 +240,32 @@ def load_scene(scene_dir: str | os.PathLike, device: torch.device | str = "cpu")
     if (scene_dir / "motion.npz").is_file():
         model = load_motion(scene_dir / "motion.npz", model)
     return model
+
+
+def load_point_cloud(path: str | os.PathLike) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(xyz [P, 3], rgb [P, 3] in [0, 1])`` of a point-cloud .ply (``x y z``, optional ``red green blue``, as
+    nerfstudio's ``sparse_pc.ply``); a ValueError naming the file when it cannot be read or holds bad points (an
+    OSError of the machine, a disk or permission one, as is)."""
+    from plyfile import PlyData, PlyParseError
+
+    from genxd.cameras._io import MAX_CAMERA_DISTANCE
+
+    path = require_file(path)
+    try:
+        vertex = PlyData.read(str(path))["vertex"].data
+        xyz = np.stack([np.asarray(vertex[k], dtype=np.float64) for k in "xyz"], axis=1)
+        names = vertex.dtype.names
+        if all(k in names for k in ("red", "green", "blue")):
+            rgb = np.stack([np.asarray(vertex[k], dtype=np.float64) for k in ("red", "green", "blue")], axis=1)
+            rgb = rgb / 255.0 if vertex["red"].dtype.kind in "ui" else rgb
+        else:
+            rgb = np.full_like(xyz, 0.5)
+    except (*_UNREADABLE, KeyError, PlyParseError) as exc:  # KeyError: no vertex element, or no x, y, z
+        raise _unreadable(path, "point cloud .ply with x, y, z", exc) from None
+    if not len(xyz):
+        raise ValueError(f"{path}: the point cloud has no points")
+    bad = ~(np.abs(xyz) <= MAX_CAMERA_DISTANCE).all(axis=1)
+    if bad.any():
+        raise ValueError(f"{path}: {int(bad.sum())} of {len(xyz)} points are not finite or farther than "
+                         f"{MAX_CAMERA_DISTANCE:g} from the origin")
+    return torch.from_numpy(xyz).float(), torch.from_numpy(np.clip(np.nan_to_num(rgb, nan=0.5), 0.0, 1.0)).float()

@@ -241,35 +241,6 @@ def _ground_truth_depth(path: Path, shape: tuple[int, int, int]) -> Tensor | Non
     return torch.from_numpy(depth)
 
 
-def _load_point_cloud(path: Path) -> tuple[Tensor, Tensor]:
-    """``(xyz [P, 3], rgb [P, 3] in [0, 1])`` of a point-cloud .ply (``x y z``, optional ``red green blue``, as
-    nerfstudio's ``sparse_pc.ply``); a ValueError naming the file when it cannot be read or holds bad points."""
-    from plyfile import PlyData, PlyParseError
-
-    from genxd.cameras._io import MAX_CAMERA_DISTANCE
-
-    path = require_file(path)
-    try:
-        vertex = PlyData.read(str(path))["vertex"].data
-        xyz = np.stack([np.asarray(vertex[k], dtype=np.float64) for k in "xyz"], axis=1)
-        names = vertex.dtype.names
-        if all(k in names for k in ("red", "green", "blue")):
-            rgb = np.stack([np.asarray(vertex[k], dtype=np.float64) for k in ("red", "green", "blue")], axis=1)
-            rgb = rgb / 255.0 if vertex["red"].dtype.kind in "ui" else rgb
-        else:
-            rgb = np.full_like(xyz, 0.5)
-    except (OSError, ValueError, KeyError, EOFError, MemoryError, PlyParseError) as exc:
-        raise ValueError(f"{path}: not a readable point cloud .ply with x, y, z "
-                         f"({type(exc).__name__}: {exc})") from None
-    if not len(xyz):
-        raise ValueError(f"{path}: the point cloud has no points")
-    bad = ~(np.abs(xyz) <= MAX_CAMERA_DISTANCE).all(axis=1)
-    if bad.any():
-        raise ValueError(f"{path}: {int(bad.sum())} of {len(xyz)} points are not finite or farther than "
-                         f"{MAX_CAMERA_DISTANCE:g} from the origin")
-    return torch.from_numpy(xyz).float(), torch.from_numpy(np.clip(np.nan_to_num(rgb, nan=0.5), 0.0, 1.0)).float()
-
-
 def _load_transforms(path: Path) -> Views:
     from genxd.cameras.formats import TRANSFORMS_JSON, transforms_from_object
     from genxd.utils.io import read_json
@@ -313,7 +284,9 @@ def _load_transforms(path: Path) -> Views:
         depths = _ground_truth_depth(folder / "ground_truth.npz", (len(frames), *images.shape[-2:]))
     points_xyz = points_rgb = None
     if meta.get("ply_file_path") is not None:  # nerfstudio's sparse points (ns-process-data), in the cameras' frame
-        points_xyz, points_rgb = _load_point_cloud(path_inside(folder, str(meta["ply_file_path"]), json_path))
+        from .ply import load_point_cloud
+
+        points_xyz, points_rgb = load_point_cloud(path_inside(folder, str(meta["ply_file_path"]), json_path))
     K = cameras.K.double()
     lens = transforms_lens(meta, K, cameras.height, cameras.width, str(json_path))
     if lens is not None:  # nerfstudio data of a lens with distortion (ns-process-data keeps the images as shot)
