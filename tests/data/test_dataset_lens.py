@@ -188,3 +188,18 @@ def test_transforms_scene_is_parsed_once_within_the_json_size_limit(tmp_path, mo
     monkeypatch.setattr(io, "MAX_JSON_BYTES", (folder / "transforms.json").stat().st_size - 1)
     with pytest.raises(ValueError, match=r"transforms\.json: a JSON file of .* MiB; at most 0 MiB are read"):
         MultiViewDataset(folder, **_SIZE)
+
+
+def test_curated_clip_view_not_at_its_distorted_cameras_size_is_named_when_read(tmp_path) -> None:
+    """camvid reads its cameras lazily: an image of a lens camera at another size (here a half-size copy, whose aspect
+    ratio fits) is refused when the item is read, in one check of both rules (clips.check_view_sizes)."""
+    import imageio.v3 as iio
+
+    c2w = _orbit()
+    _colmap_scene(tmp_path / "clip" / "0", tmp_path / "clip" / "images", c2w)
+    iio.imwrite(tmp_path / "clip" / "images" / "img_1.png", np.zeros((H // 2, W // 2, 3), np.uint8))
+    data = CamVidDataset(tmp_path, kind="3d", **_SIZE)
+    with pytest.raises(ValueError, match=rf"img_1\.png: image is {W // 2}x{H // 2}, its camera \(SIMPLE_RADIAL, with "
+                                         rf"lens distortion\) says {W}x{H}; undistorting needs the images at that size"):
+        data[0]
+    assert CamVidDataset(tmp_path, kind="3d", undistort=False, **_SIZE)[0]["frames"].shape[0] == 3

@@ -223,30 +223,28 @@ def pinhole_views(models: Sequence[str], params: Sequence[Sequence[float]], heig
     return K, lenses
 
 
-def undistort_views(images: Sequence[Tensor], lenses: Sequence[Lens | None], names: Sequence[str],
-                    grids: Any = None) -> list[Tensor]:
-    """Each ``[3, H, W]`` image as the pinhole camera :func:`pinhole_views` gave it sees it (lens None: unchanged).
-    A ValueError naming the file when an image is not the size its camera states (its lens is in those pixels).
+def undistort_views(images: Sequence[Tensor], lenses: Sequence[Lens | None], grids: Any = None) -> list[Tensor]:
+    """Each ``[3, H, W]`` image as the pinhole camera :func:`pinhole_views` gave it sees it (lens None: unchanged);
+    the images are at their cameras' sizes (:func:`check_view_sizes` refuses others: the lens is in those pixels).
     ``grids``: a :class:`genxd.reconstruction.undistort.GridCache` kept by the dataset across items."""
     if all(lens is None for lens in lenses):
         return list(images)
     from ...reconstruction.undistort import undistort_images
 
-    for image, lens, name in zip(images, lenses, names):
-        error = view_size_error(name, tuple(image.shape[-2:]), None, lens)
-        if error is not None:
-            raise ValueError(error)
     models = [("PINHOLE" if lens is None else lens[0]) for lens in lenses]
     params = [(() if lens is None else lens[1]) for lens in lenses]
     return undistort_images(images, models, params, grids=grids)[0]
 
 
-def check_view_sizes(images: Sequence[Tensor], sizes: Sequence[tuple[int, int] | None], names: Sequence[str]) -> None:
-    """A ValueError naming the file when an image is not of its camera's aspect ratio (``sizes``: the camera's
-    ``(H, W)``, None when unknown). A copy scaled by one factor fits its normalised intrinsics and passes (within a
-    pixel of rounding); a turned or cropped one would be trained with intrinsics of another image."""
-    for image, size, name in zip(images, sizes, names):
-        error = view_size_error(name, tuple(image.shape[-2:]), size, None)
+def check_view_sizes(images: Sequence[Tensor], sizes: Sequence[tuple[int, int] | None] | None,
+                     lenses: Sequence[Lens | None] | None, names: Sequence[str]) -> None:
+    """A ValueError naming the file when an image does not fit its camera (:func:`view_size_error`): not of its
+    camera's aspect ratio (``sizes``: the camera's ``(H, W)``, None when unknown; a copy scaled by one factor fits its
+    normalised intrinsics and passes, within a pixel of rounding; a turned or cropped one would be trained with
+    intrinsics of another image), or, for a view with lens distortion (``lenses``), not exactly its camera's size."""
+    for i, (image, name) in enumerate(zip(images, names)):
+        error = view_size_error(name, tuple(image.shape[-2:]), None if sizes is None else sizes[i],
+                                None if lenses is None else lenses[i])
         if error is not None:
             raise ValueError(error)
 
@@ -269,7 +267,7 @@ def view_size_error(name: str, image_size: tuple[int, int], camera_size: tuple[i
 
 def check_image_headers(paths: Sequence[Path], sizes: Sequence[tuple[int, int] | None] | None,
                         lenses: Sequence[Lens | None] | None) -> None:
-    """The checks of :func:`check_view_sizes` and :func:`undistort_views` on the image files' headers, when a dataset
+    """The checks of :func:`check_view_sizes` on the image files' headers, when a dataset
     is made (PIL reads the size without decoding): a ValueError naming the first file that does not fit its camera
     (or whose header is not a readable image), before training starts rather than in a DataLoader worker."""
     if sizes is None and lenses is None:
@@ -490,15 +488,16 @@ class _ClipDataset(Dataset):
         idx = torch.as_tensor(positions)
         c2w, K = cams.c2w[idx].clone(), cams.K[idx].clone()
         images = self._read_views(scene, positions)
-        if cams.sizes is not None:
-            check_view_sizes(images, [cams.sizes[p] for p in positions], [self._view_name(scene, p) for p in positions])
-        if cams.lenses is not None:
+        lenses = None if cams.lenses is None else [cams.lenses[p] for p in positions]
+        if cams.sizes is not None or lenses is not None:
+            check_view_sizes(images, None if cams.sizes is None else [cams.sizes[p] for p in positions], lenses,
+                             [self._view_name(scene, p) for p in positions])
+        if lenses is not None:
             if self._grids is None:  # per process (not pickled to the workers): the grids of the last cameras
                 from ...reconstruction.undistort import GridCache
 
                 self._grids = GridCache()
-            images = undistort_views(images, [cams.lenses[p] for p in positions],
-                                     [self._view_name(scene, p) for p in positions], self._grids)
+            images = undistort_views(images, lenses, self._grids)
         mode = self._fit_mode(index)
         frames, Ks = [], []
         for img, k in zip(images, K):
