@@ -360,3 +360,36 @@ def test_a_disk_error_reading_the_sparse_points_is_not_called_a_damaged_file(tmp
     monkeypatch.setattr(plyfile.PlyData, "read", staticmethod(disk_error))
     with pytest.raises(OSError, match="Input/output error"):
         load_views(folder)
+
+
+def test_a_reconfusion_input_is_read_once_before_training(tmp_path, monkeypatch) -> None:
+    """reconstruct_scene on a ReconFusion folder read its index.json four times and its scene's torch file twice
+    (load_views, then reconfusion_split, each through load_reconfusion); now once each (load_reconfusion_views)."""
+    from genxd.data import reconfusion
+    from genxd.data.reconfusion import write_reconfusion_scene
+    from genxd.reconstruction.pipeline import reconstruct_scene
+
+    c2w, K = _orbit(6)
+    write_reconfusion_scene(tmp_path / "rf", "scene_a", torch.rand(6, 3, 12, 12), c2w, K, {2: ([0, 3], [1, 2, 4, 5])})
+    reads = {"index": 0, "torch": 0}
+
+    def counted(name, original):
+        def wrapper(*args, **kwargs):
+            reads[name] += 1
+            return original(*args, **kwargs)
+        return wrapper
+
+    monkeypatch.setattr(reconfusion, "read_json", counted("index", reconfusion.read_json))
+    monkeypatch.setattr(reconfusion, "_torch_load_safe", counted("torch", reconfusion._torch_load_safe))
+
+    class Trained(Exception):
+        pass
+
+    def trained(train_views, *args, **kwargs):
+        assert len(train_views) == 2
+        raise Trained
+
+    monkeypatch.setattr("genxd.reconstruction.pipeline.train_gaussians", trained)
+    with pytest.raises(Trained):
+        reconstruct_scene(tmp_path / "rf", tmp_path / "out", n_views=2, video_frames=0, progress=False)
+    assert reads == {"index": 1, "torch": 1}

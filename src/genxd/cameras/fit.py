@@ -388,12 +388,7 @@ def fit_reconfusion(
     from genxd.data.reconfusion import load_reconfusion_scene, read_reconfusion_index
 
     root = Path(root)
-    index = read_reconfusion_index(root)
-    if keys is not None:
-        missing = [k for k in keys if k not in index]
-        if missing:
-            raise ValueError(f"{root}: scenes not in index.json: {', '.join(missing)}")
-        index = {k: index[k] for k in keys}
+    index = read_reconfusion_index(root, keys)
     data_name = root.resolve().name
     resolved_kind = dataset_kind(data_name) if kind == "auto" else kind
     base = Path(out_dir) / data_name

@@ -169,11 +169,12 @@ def _safe_file_name(key: str) -> str:
     return f"{name}.torch"
 
 
-def read_reconfusion_index(root: str | os.PathLike) -> dict[str, str]:
+def read_reconfusion_index(root: str | os.PathLike, keys: Sequence[str] | None = None) -> dict[str, str]:
     """``index.json`` of a ReconFusion folder: ``{key: torch file name}``, each name checked and normalised once
     here (:func:`~genxd.utils.paths.path_inside`: ``\\`` as ``/``, ``a/../b.torch`` as ``b.torch``), so ``root / name``
     is the file; a ValueError naming the index when a name is absolute or leaves ``root`` (a scene is read from,
-    and written to with overwrite, only inside it)."""
+    and written to with overwrite, only inside it). ``keys``: only those scenes, in that order (a ValueError
+    naming the ones the index lacks)."""
     root = Path(root)
     index_path = root / INDEX_FILE
     if not index_path.is_file():
@@ -182,7 +183,13 @@ def read_reconfusion_index(root: str | os.PathLike) -> dict[str, str]:
     if not isinstance(index, dict) or not all(isinstance(v, str) for v in index.values()):
         raise ValueError(f"{index_path}: expected a JSON object mapping scene keys to torch file names")
     # a downloaded index naming ../x or /x: read from, or written to by overwrite
-    return {str(k): path_inside(root, v, index_path).relative_to(root).as_posix() for k, v in index.items()}
+    index = {str(k): path_inside(root, v, index_path).relative_to(root).as_posix() for k, v in index.items()}
+    if keys is None:
+        return index
+    missing = [k for k in keys if k not in index]
+    if missing:
+        raise ValueError(f"{root}: scenes not in {INDEX_FILE}: {', '.join(missing)}")
+    return {k: index[k] for k in keys}
 
 
 def write_reconfusion_scene(
@@ -429,12 +436,7 @@ def load_reconfusion(
     (decode later with :meth:`ReconFusionScene.decoded_images`).
     """
     root = Path(root)
-    index = read_reconfusion_index(root)
-    if keys is not None:
-        missing = [k for k in keys if k not in index]
-        if missing:
-            raise ValueError(f"{root}: scenes not in {INDEX_FILE}: {', '.join(missing)}")
-        index = {k: index[k] for k in keys}
+    index = read_reconfusion_index(root, keys)
     return {
         key: load_reconfusion_scene(root / name, key=key, decode_images=decode_images, dtype=dtype)
         for key, name in index.items()

@@ -36,7 +36,7 @@ from .extra_views import check_not_conditioned_on_test_views, extra_views_summar
 from .metrics import load_lpips
 from .ply import load_scene, save_motion, save_ply
 from .trainer import ReconstructionConfig, evaluate_views, render_views, train_gaussians, view_metrics
-from .views import Views, detect_input_kind, load_views, reconfusion_split
+from .views import Views, detect_input_kind, load_reconfusion_views, load_views
 
 __all__ = [
     "DEVICE_DEFAULTS",
@@ -289,24 +289,24 @@ def reconstruct_scene(
     # before the work; checked again as written
     check_inputs_kept(out_dir, [input_path, *extra_arguments], arg("out_dir"))
     kind = detect_input_kind(input_path)
-    views = load_views(input_path, resolution=resolution, scene_key=scene_key)
-    if config.mode == "4d" and views.times is None:
-        # a generated 4D clip without time stamps: frame i of N shows time i / (N - 1)
-        n = len(views)
-        views.times = torch.linspace(0.0, 1.0, n) if n > 1 else torch.zeros(1)
     if kind == "reconfusion":
         if n_views is None:
             raise ValueError(f"a ReconFusion input needs {arg('n_views')} (the few-shot split train_test_split_{{n}})")
         if holdout_every:
             raise ValueError(f"{arg('holdout_every')} does not apply to ReconFusion inputs (the split gives the test "
                              "views)")
-        scene_key, train, test = reconfusion_split(input_path, scene_key, n_views)
+        views, scene_key, train, test = load_reconfusion_views(input_path, scene_key, n_views, resolution)
         if max(train + test, default=0) >= len(views):
             raise ValueError(f"{input_path}: train_test_split_{n_views} refers to views beyond the scene's {len(views)}")
     else:
         if n_views is not None:
             raise ValueError(f"{arg('n_views')} only applies to ReconFusion inputs")
+        views = load_views(input_path, resolution=resolution, scene_key=scene_key)
         train, test = holdout_split(len(views), holdout_every)
+    if config.mode == "4d" and views.times is None:
+        # a generated 4D clip without time stamps: frame i of N shows time i / (N - 1)
+        n = len(views)
+        views.times = torch.linspace(0.0, 1.0, n) if n > 1 else torch.zeros(1)
     if not train:
         raise ValueError("no training views left")
     train_views = views.subset(train)
@@ -534,16 +534,16 @@ def evaluate_scene(
             raise
         raise ValueError(f"{rec.record_path}: the recorded input: {exc}; pass {_input_option()}") from None
     resolution = rec.size()
-    views = load_views(source, resolution=None, scene_key=scene_key)
     if kind == "reconfusion":
         n = n_views if n_views is not None else rec.n_views()
         if n is None:
             raise ValueError(f"evaluating on a ReconFusion input needs {arg('n_views')}")
-        scene_key, _, test = reconfusion_split(source, scene_key, int(n))
+        views, scene_key, _, test = load_reconfusion_views(source, scene_key, int(n))
         protocol = f"reconfusion train_test_split_{n}"
     else:
         if n_views is not None:
             raise ValueError(f"{arg('n_views')} only applies to ReconFusion inputs")
+        views = load_views(source, resolution=None, scene_key=scene_key)
         test = rec.test_views()
         protocol = "holdout"
     if not test:

@@ -27,7 +27,7 @@ import os
 import tokenize
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 import torch
@@ -40,7 +40,10 @@ from genxd.validation import arg, setting
 
 from .undistort import PINHOLE_MODELS, transforms_lens, undistort_images
 
-__all__ = ["Views", "load_views", "load_image", "detect_input_kind", "find_colmap_model"]
+if TYPE_CHECKING:
+    from genxd.data.reconfusion import ReconFusionScene
+
+__all__ = ["Views", "load_views", "load_image", "detect_input_kind", "find_colmap_model", "load_reconfusion_views"]
 
 
 @dataclass
@@ -349,22 +352,36 @@ def _load_colmap(path: Path) -> Views:
     )
 
 
-def _load_reconfusion(path: Path, key: str | None) -> Views:
-    from genxd.data.reconfusion import load_reconfusion, read_reconfusion_index
+def _reconfusion_scene(path: Path, key: str | None, decode_images: bool = True) -> ReconFusionScene:
+    """The :class:`~genxd.data.reconfusion.ReconFusionScene` ``key`` of the ReconFusion folder ``path`` (None: its
+    only scene), its ``index.json`` read once."""
+    from genxd.data.reconfusion import load_reconfusion_scene, read_reconfusion_index
 
-    index = read_reconfusion_index(path)
+    index = read_reconfusion_index(path, keys=None if key is None else [key])
     if key is None:
         if len(index) != 1:
             raise ValueError(f"{path}: a ReconFusion folder with {len(index)} scenes; choose one with {arg('scene_key')}")
         key = next(iter(index))
-    scene = load_reconfusion(path, keys=[key])[key]
+    return load_reconfusion_scene(path / index[key], key=key, decode_images=decode_images)
+
+
+def _reconfusion_views(scene: ReconFusionScene) -> Views:
     images = scene.decoded_images()
     return Views(
         images=images.float(),
         c2w=scene.c2w.float(),
         K=scene.K.float(),
-        names=[f"{key}/{i:04d}" for i in range(len(scene))],
+        names=[f"{scene.key}/{i:04d}" for i in range(len(scene))],
     )
+
+
+def _reconfusion_split_ids(path: Path, scene: ReconFusionScene, n_views: int) -> tuple[list[int], list[int]]:
+    if n_views not in scene.splits:
+        have = ", ".join(str(k) for k in sorted(scene.splits)) or "none"
+        raise ValueError(f"{path}: {setting('n_views', n_views)}: scene {scene.key!r} has no "
+                         f"train_test_split_{n_views} (has: {have})")
+    train_ids, test_ids = scene.splits[n_views]
+    return [int(i) for i in train_ids], [int(i) for i in test_ids]
 
 
 def load_views(
@@ -384,24 +401,22 @@ def load_views(
     elif kind == "colmap":
         views = _load_colmap(path)
     else:
-        views = _load_reconfusion(path, scene_key)
+        views = _reconfusion_views(_reconfusion_scene(path, scene_key))
     return views.resized(resolution)
 
 
 def reconfusion_split(path: str | os.PathLike, scene_key: str | None, n_views: int) -> tuple[str, list[int], list[int]]:
     """``(scene key, train_ids, test_ids)`` of the few-shot split ``train_test_split_{n_views}``."""
-    from genxd.data.reconfusion import load_reconfusion, read_reconfusion_index
-
     path = Path(path)
-    index = read_reconfusion_index(path)
-    if scene_key is None:
-        if len(index) != 1:
-            raise ValueError(f"{path}: a ReconFusion folder with {len(index)} scenes; choose one with {arg('scene_key')}")
-        scene_key = next(iter(index))
-    scene = load_reconfusion(path, keys=[scene_key], decode_images=False)[scene_key]
-    if n_views not in scene.splits:
-        have = ", ".join(str(k) for k in sorted(scene.splits)) or "none"
-        raise ValueError(f"{path}: {setting('n_views', n_views)}: scene {scene_key!r} has no "
-                         f"train_test_split_{n_views} (has: {have})")
-    train_ids, test_ids = scene.splits[n_views]
-    return scene_key, [int(i) for i in train_ids], [int(i) for i in test_ids]
+    scene = _reconfusion_scene(path, scene_key, decode_images=False)
+    return (scene.key, *_reconfusion_split_ids(path, scene, n_views))
+
+
+def load_reconfusion_views(path: str | os.PathLike, scene_key: str | None, n_views: int,
+                           resolution: int | None = None) -> tuple[Views, str, list[int], list[int]]:
+    """``(views, scene key, train_ids, test_ids)`` of a ReconFusion folder's scene: :func:`load_views` and
+    :func:`reconfusion_split` from one read of its ``index.json`` and torch file."""
+    path = Path(path)
+    scene = _reconfusion_scene(path, scene_key)
+    train_ids, test_ids = _reconfusion_split_ids(path, scene, n_views)
+    return _reconfusion_views(scene).resized(resolution), scene.key, train_ids, test_ids

@@ -47,12 +47,7 @@ class ReconFusionDataset(_ClipDataset):
         super().__init__(num_frames, height, width, fit, pad_value, camera_normalization, stride, clip_spacing,
                          view_sampling, samples_per_scene, seed, cache_size)
         self.root = Path(root)
-        index = read_reconfusion_index(self.root)
-        if keys is not None:
-            missing = [k for k in keys if k not in index]
-            if missing:
-                raise ValueError(f"{root}: scenes not in index.json: {', '.join(missing)}")
-            index = {k: index[k] for k in keys}
+        index = read_reconfusion_index(self.root, keys)
         self.keys = list(index)
         self.files = [self.root / index[k] for k in self.keys]
         self.cameras = []
