@@ -21,7 +21,7 @@ def collect_images(inputs: Iterable[str | Path], seen: set[str] | None = None) -
     no images, or an entry that is not a path. ``seen``: the real paths of files taken by earlier calls (updated;
     with it an empty result is no error: the caller collects its inputs in several calls).
     """
-    from ..validation import InvalidType, InvalidValue, arg
+    from ..validation import InvalidType, arg
 
     if isinstance(inputs, (str, Path)):
         inputs = [inputs]
