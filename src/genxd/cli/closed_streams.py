@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import sys
 
-__all__ = ["discard_closed_streams", "descriptor_writable", "stdout_read_only"]
+__all__ = ["discard_closed_streams", "descriptor_writable", "point_at_devnull", "stdout_read_only"]
 
 
 def _access_mode(fd: int) -> int | None:
@@ -41,7 +41,8 @@ def stdout_read_only() -> bool:
     return os.name == "posix" and _access_mode(1) == os.O_RDONLY
 
 
-def _point_at_devnull(fd: int) -> None:
+def point_at_devnull(fd: int) -> None:
+    """Point file descriptor ``fd`` (open, or closed) at ``os.devnull``, for writing."""
     devnull = os.open(os.devnull, os.O_WRONLY)
     if devnull != fd:  # fd is open (read-only): replaced; closed: os.open took it
         os.dup2(devnull, fd)
@@ -54,8 +55,8 @@ def discard_closed_streams() -> None:
     if os.name != "posix":
         return
     if _access_mode(1) is None:
-        _point_at_devnull(1)
+        point_at_devnull(1)
         sys.stdout = open(1, "w", encoding="utf-8", errors="backslashreplace", closefd=False)
     if not descriptor_writable(2):
-        _point_at_devnull(2)
+        point_at_devnull(2)
         sys.stderr = open(2, "w", encoding="utf-8", errors="backslashreplace", buffering=1, closefd=False)

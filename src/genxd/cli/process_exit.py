@@ -25,9 +25,10 @@ from __future__ import annotations
 import atexit
 import contextlib
 import errno
-import os
 import sys
 from typing import Iterator, NoReturn
+
+from .closed_streams import point_at_devnull
 
 __all__ = ["OUTPUT_CLOSED_EXIT", "OutputClosed", "Terminated", "interrupted_exit", "interruption",
            "nanobind_triton_loaded", "output_closed_passes_click", "quiet_exit_after_freeze",
@@ -59,11 +60,7 @@ def _silence_stderr_if_triton_reports_leaks() -> None:
             stream.flush()
         except Exception:  # noqa: BLE001 - a closed stream has nothing left to show
             pass
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 2)
-    finally:
-        os.close(devnull)
+    point_at_devnull(2)
 
 
 def quiet_exit_after_freeze() -> None:
@@ -125,14 +122,6 @@ def output_closed_passes_click() -> Iterator[None]:
         raise OutputClosed(str(exc)) from exc
 
 
-def _point_at_devnull(fd: int) -> None:
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, fd)
-    finally:
-        os.close(devnull)
-
-
 @contextlib.contextmanager
 def quiet_when_output_closes() -> Iterator[None]:
     """End with :data:`OUTPUT_CLOSED_EXIT` and nothing more said when the reader of stdout or stderr goes away.
@@ -149,7 +138,7 @@ def quiet_when_output_closes() -> Iterator[None]:
     except (BrokenPipeError, OutputClosed):
         for stream, fd in ((sys.stdout, 1), (sys.stderr, 2)):
             if stream is not None:
-                _point_at_devnull(fd)
+                point_at_devnull(fd)
         sys.exit(OUTPUT_CLOSED_EXIT)
     except OSError as exc:
         # standard output on a full disk (`genxd info > /dev/full`, --help / --version to a file that does not fit):
@@ -157,7 +146,7 @@ def quiet_when_output_closes() -> Iterator[None]:
         if exc.filename is not None or exc.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EFBIG):
             raise
         if sys.stdout is not None:
-            _point_at_devnull(1)  # what is still buffered would fail again at exit
+            point_at_devnull(1)  # what is still buffered would fail again at exit
         with contextlib.suppress(OSError, ValueError):
             print(f"genxd: error: cannot write the output: {exc.strerror}", file=sys.stderr, flush=True)
         sys.exit(2)  # as run_cli's full disk
