@@ -56,7 +56,7 @@ def discard_closed_streams() -> None:
         return
     if _access_mode(1) is None:
         point_at_devnull(1)
-        sys.stdout = open(1, "w", encoding="utf-8", errors="backslashreplace", closefd=False)
+        sys.stdout = open(1, "w", encoding="utf-8", closefd=False)  # its error handler: escape_streams, next
     if not descriptor_writable(2):
         point_at_devnull(2)
-        sys.stderr = open(2, "w", encoding="utf-8", errors="backslashreplace", buffering=1, closefd=False)
+        sys.stderr = open(2, "w", encoding="utf-8", buffering=1, closefd=False)
