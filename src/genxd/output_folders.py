@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-import unicodedata
 from collections import Counter
 from pathlib import Path
 from typing import Sequence
 
 from . import validation as v
 from .utils.io import check_not_working_folder, check_output_file, output_target
+from .utils.messages import breaks_line
 from .utils.paths import parts_below
 
 
@@ -22,7 +22,7 @@ def plain_name(name: str) -> str:
     """``name`` with each control character or line / paragraph separator (a newline, a tab, ``U+2028`` ...)
     replaced by ``_``: an output folder named after an input stays one line where it is printed (one path a line
     on stdout, for scripts)."""
-    return "".join("_" if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c for c in name)
+    return "".join("_" if breaks_line(c) else c for c in name)
 
 
 def output_names(paths: Sequence[Path]) -> list[str]:

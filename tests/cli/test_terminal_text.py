@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 
 from genxd.cli import app
 from genxd.cli.terminal_text import printed_path, shown
+from genxd.output_folders import plain_name
 
 from .fake_model import use_fake_model
 
@@ -59,6 +60,12 @@ def test_a_printed_path_is_one_line():
     assert printed_path(Path("out\nA") / "img") == "out\\nA/img"
     assert printed_path("a\tb\rc\x1bd\u2028e\x85") == "a\\tb\\rc\\x1bd\\u2028e\\x85"
     assert printed_path("caf\u00e9/plain name") == "caf\u00e9/plain name"
+
+
+def test_a_printed_path_escapes_c1_controls():
+    # Before: U+009B (CSI, a terminal's escape start in 8-bit mode) and the other C1 controls were printed raw.
+    assert printed_path("x\u009b31m\u0080\u009f.png") == "x\\x9b31m\\x80\\x9f.png"
+    assert plain_name("x\u009b.png") == "x_.png"  # the same characters as output folder names replace
 
 
 def test_generate_quiet_prints_an_output_folder_with_a_newline_on_one_line(tmp_path, monkeypatch):

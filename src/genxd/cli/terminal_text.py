@@ -17,13 +17,14 @@ import os
 import re
 import sys
 
+from ..utils.messages import breaks_line
+
 __all__ = ["ESCAPE", "escape_streams", "printed_path", "shown"]
 
 #: the error handler's name: unencodable characters as escapes, a non-UTF-8 byte of a file name as ``\xNN``
 ESCAPE = "genxd-escape"
 
 _SURROGATE_REPR = re.compile(r"\\udc([89a-fA-F][0-9a-fA-F])")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]")
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
@@ -54,7 +55,7 @@ def printed_path(path: str | os.PathLike) -> str:
     """A path printed one a line (stdout, ``-q``): :func:`shown`, and its control characters and line separators
     escaped (``\\n``, ``\\t``, ``\\x1b``), so that it stays one line."""
     text = shown(os.fspath(path))
-    return _CONTROL.sub(lambda m: _NAMED.get(m.group(), None) or _escape_char(m.group()), text)
+    return "".join((_NAMED.get(c) or _escape_char(c)) if breaks_line(c) else c for c in text)
 
 
 def escape_streams() -> None:

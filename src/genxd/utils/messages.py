@@ -1,8 +1,18 @@
-"""One line from an exception, for messages that quote a library's error (``... (KeyError: 'cameras')``)."""
+"""Text kept to one line: the first line of an exception, for messages that quote a library's error
+(``... (KeyError: 'cameras')``), and the characters that would break a printed line (:func:`breaks_line`)."""
 
 from __future__ import annotations
 
-__all__ = ["first_line"]
+import unicodedata
+
+__all__ = ["breaks_line", "first_line"]
+
+
+def breaks_line(c: str) -> bool:
+    """Whether character ``c`` is a control character (C0, DEL, C1: ``\\n``, ``\\x1b``, ``\\x9b``, a terminal's
+    escape) or a line / paragraph separator (``U+2028``, ``U+2029``): one that a name printed on one line escapes
+    or replaces."""
+    return unicodedata.category(c) in ("Cc", "Zl", "Zp")
 
 
 def first_line(exc: BaseException, *, with_type: bool = False, limit: int | None = None) -> str:
