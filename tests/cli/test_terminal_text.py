@@ -15,8 +15,9 @@ import pytest
 from typer.testing import CliRunner
 
 from genxd.cli import app
+from genxd.cli.generate import note_renamed
 from genxd.cli.terminal_text import printed_path, shown
-from genxd.output_folders import plain_name
+from genxd.output_folders import output_names, plain_name
 
 from .fake_model import use_fake_model
 
@@ -66,6 +67,15 @@ def test_a_printed_path_escapes_c1_controls():
     # Before: U+009B (CSI, a terminal's escape start in 8-bit mode) and the other C1 controls were printed raw.
     assert printed_path("x\u009b31m\u0080\u009f.png") == "x\\x9b31m\\x80\\x9f.png"
     assert plain_name("x\u009b.png") == "x_.png"  # the same characters as output folder names replace
+
+
+def test_a_renamed_input_is_named_as_printed_paths_are(capsys):
+    # Before: a name with a control character was quoted by repr: its non-UTF-8 byte printed as '\udcff'.
+    paths = [Path(os.fsdecode(b"d1/a\xff\n.png")), Path(os.fsdecode(b"d2/a\xff\n.jpg"))]
+    note_renamed(paths, output_names(paths), Path("out"), quiet=False)
+    err = capsys.readouterr().err
+    assert "genxd: d1/a\\xff\\n.png -> out/a\\xff__png (" in err, err
+    assert "genxd: d2/a\\xff\\n.jpg -> out/a\\xff__jpg (" in err, err
 
 
 def test_generate_quiet_prints_an_output_folder_with_a_newline_on_one_line(tmp_path, monkeypatch):

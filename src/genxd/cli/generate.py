@@ -149,11 +149,11 @@ def note_renamed(paths: list[Path], names: list[str], out: Path, quiet: bool) ->
     if quiet:
         return
     for p, name in zip(paths, names):
-        shown = str(p) if plain_name(str(p)) == str(p) else repr(str(p))  # on one line
+        shown = printed_path(p)  # on one line, a non-UTF-8 byte as \xNN
         if name != plain_name(p.stem):
-            note(f"{shown} -> {out / name} (another input has the same name)")
+            note(f"{shown} -> {printed_path(out / name)} (another input has the same name)")
         elif name != p.stem:
-            note(f"{shown} -> {out / name} (control characters in the name replaced by _)")
+            note(f"{shown} -> {printed_path(out / name)} (control characters in the name replaced by _)")
 
 
 def register(app: typer.Typer) -> None:
