@@ -45,7 +45,7 @@ def output_names(paths: Sequence[Path]) -> list[str]:
         if all(c == 1 for c in counts.values()):
             return names
         names = [n if counts[key(n)] == 1 else
-                 f"{n}_{hashlib.sha1(os.path.abspath(p).encode()).hexdigest()[:8]}" for n, p in zip(names, paths)]
+                 f"{n}_{hashlib.sha1(os.fsencode(os.path.abspath(p))).hexdigest()[:8]}" for n, p in zip(names, paths)]
     for i, n in enumerate(names):  # the same path twice (collect_images removes these): number them
         if sum(key(m) == key(n) for m in names[:i]) > 0:
             names[i] = f"{n}_{i}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -91,3 +92,12 @@ def test_one_generate_run_lists_an_input_folder_once(tmp_path, monkeypatch):
     assert res.exit_code == 0, res.output
     assert listed == [str(folder)]
     assert res.stdout.splitlines() == [str(tmp_path / "out" / "a"), str(tmp_path / "out" / "b")]
+
+
+def test_inputs_of_one_name_that_is_not_utf8_get_two_folders():
+    # Before: the hash told apart two b"a\xff.png" of other folders from their path encoded as UTF-8, which a
+    # byte that is not UTF-8 (a surrogate, os.fsdecode) cannot be: UnicodeEncodeError, no line of genxd's.
+    paths = [Path(os.fsdecode(b"d1/a\xff.png")), Path(os.fsdecode(b"d2/a\xff.png")), Path("d3/b.png")]
+    names = output_names(paths)
+    assert len(set(names)) == 3 and all(n.startswith(os.fsdecode(b"a\xff_png_")) for n in names[:2]), names
+    assert names[2] == "b"
