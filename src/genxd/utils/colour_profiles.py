@@ -61,21 +61,18 @@ def to_srgb(im: PIL.Image.Image) -> PIL.Image.Image:
     modes = _MODES.get((space or "", im.mode))
     if modes is None:
         return im
+    pixels, alpha = im, None
     if im.mode == "P":
-        im = im.convert("RGBA" if "transparency" in im.info else "RGB")
+        pixels = im = im.convert("RGBA" if "transparency" in im.info else "RGB")
         modes = (im.mode, im.mode)
     elif im.mode == "LA":  # LittleCMS takes no gray + alpha: the gray band alone, its alpha put back
-        transform = _transform(icc, "L", "RGB")
-        if transform is None:
-            return im
-        out = transform.apply(im.getchannel("L"))
-        out.putalpha(im.getchannel("A"))
-        out.info = {k: v for k, v in im.info.items() if k != "icc_profile"}
-        return out
+        pixels, alpha = im.getchannel("L"), im.getchannel("A")  # modes: ("L", "RGB")
     transform = _transform(icc, *modes)
     if transform is None:
         return im
-    out = transform.apply(im)
+    out = transform.apply(pixels)
+    if alpha is not None:
+        out.putalpha(alpha)
     out.info = {k: v for k, v in im.info.items() if k != "icc_profile"}
     return out
 
