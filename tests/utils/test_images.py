@@ -10,7 +10,7 @@ import numpy as np
 import PIL.Image
 import pytest
 
-from genxd.utils.images import collect_images, load_image, read_rgb
+from genxd.utils.images import collect_images, load_image, read_rgb, to_8bit
 from tests.helpers import png16, png_chunk
 
 
@@ -174,3 +174,12 @@ def test_a_gif_is_an_input_image_its_first_frame_used(tmp_path):
         assert collect_images([tmp_path]) == [tmp_path / "anim.gif", tmp_path / "logo.gif"]
         logo = load_image(tmp_path / "logo.gif", 8, 8)
     assert np.allclose(logo[:, 0, 0].numpy(), np.array([200, 30, 30]) / 255, atol=1 / 255)
+
+
+def test_to_8bit_keeps_the_metadata():
+    # to_rgb applies a 16-bit gray image's ICC profile after making it 8-bit: the profile must come along.
+    im = PIL.Image.fromarray(np.array([[0, 65535]], np.uint16))
+    im.info = {"icc_profile": b"gray", "dpi": (72, 72)}
+    out = to_8bit(im, "x.png")
+    assert out.mode == "L" and np.asarray(out).tolist() == [[0, 255]]
+    assert out.info == im.info and out.info is not im.info

@@ -34,12 +34,15 @@ Fit = Literal["crop", "pad"]
 
 
 def to_8bit(im: PIL.Image.Image, path: str | Path) -> PIL.Image.Image:
-    """High-bit-depth single-channel modes (``I;16*``, ``I``, ``F``) -> ``L`` scaled by their range."""
+    """High-bit-depth single-channel modes (``I;16*``, ``I``, ``F``) -> ``L`` scaled by their range; ``info`` kept
+    (an ICC profile, a gray one, applies to the 8-bit pixels; the EXIF orientation)."""
     a = np.asarray(im, dtype=np.float64)
     if not np.isfinite(a).all():
         raise ValueError(f"{path}: the image has non-finite pixel values (NaN or inf)")
     pixels = to_uint8_by_range(a, is_float=im.mode == "F", sixteen_bit=im.mode.startswith("I;16"))
-    return PIL.Image.fromarray(pixels, mode="L")
+    out = PIL.Image.fromarray(pixels, mode="L")
+    out.info = dict(im.info)
+    return out
 
 
 def read_rgb(path: str | Path, background: tuple[int, int, int] = (255, 255, 255), *,
@@ -106,9 +109,7 @@ def to_rgb(im: PIL.Image.Image, label: str | Path, background: tuple[int, int, i
     ``background``; a ValueError naming ``label`` when it cannot be converted. An embedded ICC profile (Display P3,
     Adobe RGB, CMYK) is applied first: the pixels come out in sRGB (:mod:`genxd.utils.colour_profiles`)."""
     if im.mode in ("I", "F") or im.mode.startswith("I;16"):
-        info = im.info
         im = to_8bit(im, label)
-        im.info = dict(info)  # its ICC profile (a gray one) applies to the 8-bit pixels
     im = to_srgb(im)
     mode = im.mode
     try:
