@@ -336,8 +336,8 @@ def generate_scenes(
         # the scenes skipped are written: a state left beside one is of no more use
         partials, ready, refused = PartialRuns.checked(
             out_dir, plan, job, {i: Scene(folders[i].name, tensors[i], s.seed + i) for i in ready}, s.batch_size,
-            [folders[i].name for i in range(len(folders)) if i not in todo], overwrite, show,
-            forget=group.is_main_process)
+            [folders[i].name for i in range(len(folders)) if i not in todo] if group.is_main_process else (),
+            overwrite, show)
         for i, exc in refused.items():
             results.append(failed_result(i, str(paths[i]), str(folders[i]), exc, rank))
             bar.update()

@@ -207,8 +207,8 @@ def fewshot_scenes(
                              "windows_per_call": default_windows_per_call(plans[gi].window, res, res)})
                   for gi in mine if plans[gi] is not None}
         partials, _, refused = PartialRuns.checked(out_dir, None, job, scenes, 1,
-                                                   [folders[i].name for i in range(len(folders)) if i not in todo],
-                                                   overwrite, show, forget=group.is_main_process)
+                                                   [folders[i].name for i in range(len(folders)) if i not in todo]
+                                                   if group.is_main_process else (), overwrite, show)
         results += [failed_result(gi, labels[gi], str(folders[gi]), exc, rank) for gi, exc in refused.items()]
         mine = [gi for gi in mine if gi not in refused]
     if not mine:  # every group of this process written, or its kept windows refused: no model to load (tens of

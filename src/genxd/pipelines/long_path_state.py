@@ -44,6 +44,8 @@ PARTIAL_FOLDER = ".genxd-partial"
 STATE_FILE = "state.safetensors"
 #: fingerprint entries that matter only while windows remain to sample (a complete state is only decoded)
 SAMPLING_ONLY = ("batch", "windows_per_call")
+#: a state file's header (:meth:`PartialRun.read_header`), None when there is none, or why it cannot be read
+_Header = tuple[dict, Tensor] | ValueError | None
 #: fingerprint entries that are digests, named in messages by what they stand for
 DIGESTS = {"input": "the input image", "cameras": "the camera path", "plan": "the plan of windows",
            "model_files": "the model's files"}
@@ -244,14 +246,13 @@ class PartialRuns:
 
     @classmethod
     def checked(cls, out_dir: Path, plan: LongPathPlan | None, job: dict, scenes: dict[int, Scene], batch_size: int,
-                written: Sequence[str], overwrite: bool, show: bool,
-                forget: bool) -> tuple[PartialRuns, list[int], dict[int, ValueError]]:
+                written: Sequence[str], overwrite: bool,
+                show: bool) -> tuple[PartialRuns, list[int], dict[int, ValueError]]:
         """A job's states, checked before the model loads (:meth:`check`): ``(states, scenes to sample, {scene: why
         its state is refused})``. ``written``: the names of the scenes whose outputs exist (skipped), whose states
-        are removed first with ``forget`` (the main process's task)."""
+        are removed first (:meth:`forget`; the main process's task: the others pass none)."""
         partials = cls(out_dir, plan, job, overwrite, show)
-        if forget:
-            partials.forget(written)
+        partials.forget(written)
         ready, refused = partials.check(scenes, batch_size)
         return partials, ready, refused
 
@@ -270,7 +271,7 @@ class PartialRuns:
         (or unreadable) is refused unless ``overwrite`` (then deleted). A refused scene leaves its batch, which
         changes its batch mates' fingerprints: checked again until no state is refused (each file read once)."""
         ready, refused = list(scenes), {}
-        headers: dict[int, tuple[dict, Tensor] | ValueError | None] = {}
+        headers: dict[int, _Header] = {}
         while True:
             new = {}
             for k in range(0, len(ready), batch_size):
@@ -284,9 +285,10 @@ class PartialRuns:
                             headers[i] = run.read_header()
                         except ValueError as exc:
                             headers[i] = exc
-                    why = self._refusal(run, headers[i])
-                    headers[i] = run.header  # None once discarded (overwrite)
-                    if why is not None:
+                    why, headers[i] = self._refusal(run, headers[i])  # None once discarded (overwrite)
+                    if why is None:
+                        run.header = headers[i]
+                    else:
                         new[i] = ValueError(why)
             if not new:
                 self._say_continued(ready)
@@ -294,23 +296,23 @@ class PartialRuns:
             refused.update(new)
             ready = [i for i in ready if i not in new]
 
-    def _refusal(self, run: PartialRun, header: tuple[dict, Tensor] | ValueError | None) -> str | None:
-        """Why the state of ``run`` (its file's ``header``: :meth:`PartialRun.read_header`, or why it cannot be
-        read) is refused; None when it is usable or there is none (``run.header`` set then)."""
+    def _refusal(self, run: PartialRun, header: _Header) -> tuple[str | None, _Header]:
+        """``(why the state of run is refused, its header after)``: ``header`` is its file's
+        (:meth:`PartialRun.read_header`, or why it cannot be read); why is None when the state is usable or there is
+        none, or was discarded (``overwrite``: the header after is then None)."""
         if isinstance(header, ValueError):
             problem = str(header)
         else:
-            run.header = header
             if header is None or not (found := run.differences(header)):
-                return None
+                return None, header
             problem = (f"{run.folder} holds {windows_done(run.plan, header[1])} of {len(run.plan.windows)} windows of "
                        f"an interrupted run with other settings: {'; '.join(found)}")
         if self.overwrite:
             v.warn(f"{problem}; discarded ({v.arg('overwrite')})")
             shutil.rmtree(run.folder, ignore_errors=True)
-            run.header = None
-            return None
-        return f"{problem}: run with those settings to continue it, or {v.overwrite_hint('pass', purpose='start over')}"
+            return None, None
+        return (f"{problem}: run with those settings to continue it, or "
+                f"{v.overwrite_hint('pass', purpose='start over')}", header)
 
     def forget(self, names: Sequence[str]) -> None:
         """Remove the states of the scenes ``names``, whose outputs exist (skipped: a kill between writing a scene
