@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from genxd.utils import io
-from genxd.utils.io import atomic_dir, atomic_file, check_output_file, check_writable_dir, clean_stale, temp_name
+from genxd.utils.io import (atomic_dir, atomic_file, check_output_file, check_writable_dir, clean_stale, disk_full,
+                            temp_name)
 
 
 @pytest.fixture
@@ -370,3 +371,17 @@ def test_check_not_working_folder_refuses_the_current_folder_and_those_above_it(
             check_not_working_folder(path, "--out", "pick another")
     for path in ("c", "../bb", tmp_path / "a" / "bb", tmp_path / "a" / "b" / "c"):  # inside, beside: written fine
         check_not_working_folder(path)
+
+
+def test_disk_full_without_statvfs_asks_shutil(tmp_path, monkeypatch):
+    # Before: AttributeError where os.statvfs is missing (Windows), where video.py's shutil.disk_usage worked.
+    import shutil
+    from collections import namedtuple
+
+    monkeypatch.delattr(os, "statvfs")
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: usage(1 << 30, (1 << 30) - 4096, 4096))
+    assert disk_full(tmp_path)
+    assert not disk_full(tmp_path, slack=4096)
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: usage(1 << 30, 0, 1 << 30))
+    assert not disk_full(tmp_path)

@@ -470,8 +470,11 @@ def append_line(path: str | os.PathLike, line: str, lock: bool = False, sync: bo
 def disk_full(path: str | os.PathLike, slack: int = 1 << 20) -> bool:
     """True when the file system holding ``path`` has less than ``slack`` bytes left for this process (the space
     reserved for root counts when running as root): how a writer that reports a full disk without its errno
-    (torch.save: "iostream error", "unexpected pos") is told from a bug."""
+    (torch.save: "iostream error", "unexpected pos") is told from a bug. Where ``os.statvfs`` is missing
+    (Windows), :func:`shutil.disk_usage`'s free space."""
     try:
+        if not hasattr(os, "statvfs"):
+            return shutil.disk_usage(path).free < slack
         st = os.statvfs(path)
     except OSError:
         return False
