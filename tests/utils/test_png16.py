@@ -4,6 +4,8 @@ high byte (rounded down, up to one level off)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import PIL.Image
 import pytest
@@ -84,11 +86,65 @@ def test_curate_reads_a_folder_of_16_bit_frames_rounded(tmp_path):
 
 
 def test_only_16_bit_colour_pngs_are_read_again(tmp_path):
-    head = png16_bytes(tmp_path, np.zeros((1, 1, 3), np.uint16))[:32]
-    assert deep_colour_kind(head) == "RGB"
-    assert deep_colour_kind(head[:24] + b"\x08" + head[25:]) is None  # 8-bit
-    assert deep_colour_kind(head[:25] + b"\x00" + head[26:]) is None  # 16-bit gray: Pillow reads it whole
-    assert deep_colour_kind(b"GIF89a" + bytes(30)) is None
+    kinds = {}
+    for name, pixels in [("rgb", np.zeros((1, 1, 3), np.uint16)), ("rgba", np.zeros((1, 1, 4), np.uint16)),
+                         ("la", np.zeros((1, 1, 2), np.uint16)), ("gray", np.zeros((1, 1), np.uint16))]:
+        with PIL.Image.open(png16(tmp_path / f"{name}.png", pixels)) as im:
+            kinds[name] = deep_colour_kind(im)
+    assert kinds == {"rgb": "RGB", "rgba": "RGBA", "la": "LA", "gray": None}  # 16-bit gray: Pillow reads it whole
+    PIL.Image.fromarray(np.zeros((1, 1, 3), np.uint8)).save(tmp_path / "8.png")
+    PIL.Image.fromarray(np.zeros((1, 1, 3), np.uint8)).save(tmp_path / "8.tif")
+    for name in ("8.png", "8.tif"):
+        with PIL.Image.open(tmp_path / name) as im:
+            assert deep_colour_kind(im) is None, name
+
+
+def test_a_16_bit_colour_png_is_read_once_and_decoded_once(tmp_path, monkeypatch):
+    # Before: Pillow decoded the pixels (thrown away), then the whole file was read again for OpenCV to decode.
+    import cv2
+    import PIL.ImageFile
+
+    pixels = between_levels((4, 6, 3))
+    path = png16(tmp_path / "deep.png", pixels)
+    calls = {"pillow": 0, "opencv": 0, "whole file": 0}
+    real_load, real_imdecode = PIL.ImageFile.ImageFile.load, cv2.imdecode
+
+    def pillow_load(im):
+        calls["pillow"] += 1
+        return real_load(im)
+
+    def opencv_decode(*args, **kwargs):
+        calls["opencv"] += 1
+        return real_imdecode(*args, **kwargs)
+
+    def read_bytes(file):
+        calls["whole file"] += 1
+        return real_read_bytes(file)
+
+    data, real_read_bytes = path.read_bytes(), Path.read_bytes
+    monkeypatch.setattr(PIL.ImageFile.ImageFile, "load", pillow_load)
+    monkeypatch.setattr(cv2, "imdecode", opencv_decode)
+    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    for read, whole in ((lambda: read_rgb(path), 1), (lambda: decode_rgb(data, "deep.png"), 0),
+                        (lambda: read_frames(tmp_path)[0], 1)):
+        calls.update({"pillow": 0, "opencv": 0, "whole file": 0})
+        assert np.array_equal(np.asarray(read()), nearest(pixels))
+        assert calls == {"pillow": 0, "opencv": 1, "whole file": whole}
+    PIL.Image.fromarray(nearest(pixels)).save(path)  # 8-bit: Pillow's alone, the file read by Pillow alone
+    calls.update({"pillow": 0, "opencv": 0, "whole file": 0})
+    assert np.array_equal(np.asarray(read_rgb(path)), nearest(pixels))
+    assert calls["pillow"] >= 1 and calls["opencv"] == 0 and calls["whole file"] == 0, calls
+
+
+def test_an_exif_chunk_after_the_pixels_still_turns_a_16_bit_png(tmp_path):
+    # A guard: Pillow reads an eXIf chunk after IDAT only with the pixels, which it no longer decodes here.
+    exif = PIL.Image.Exif()
+    exif[0x0112] = 6  # rotate 90 degrees clockwise to show
+    pixels = between_levels((2, 5, 3), seed=4)
+    data = png16(tmp_path / "made.png", pixels).read_bytes()
+    path = tmp_path / "late.png"
+    path.write_bytes(data[:-12] + png_chunk(b"eXIf", exif.tobytes()[6:]) + data[-12:])  # before IEND
+    assert np.array_equal(np.asarray(read_rgb(path)), np.rot90(nearest(pixels), k=-1))
 
 
 def test_reconstruct_reads_a_16_bit_view_rounded(tmp_path):

@@ -397,12 +397,11 @@ def _read_image_upright(file: Path) -> np.ndarray:
     import PIL.ImageOps
 
     from ..utils.image_limits import ImageRefusedError, open_image
-    from ..utils.png16 import rounded_deep_png
+    from ..utils.png16 import load_rounded
 
     try:
         with open_image(file) as im:
-            im.load()
-            im = PIL.ImageOps.exif_transpose(rounded_deep_png(im, file))  # a 16-bit colour PNG at full depth
+            im = PIL.ImageOps.exif_transpose(load_rounded(im, file))  # a 16-bit colour PNG at full depth
             return _check_frame_array(_pil_array(im), file)
     except VideoReadError:
         raise

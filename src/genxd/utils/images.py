@@ -28,7 +28,7 @@ from .image_limits import ImageRefusedError, ImageTooLargeError, open_image, too
 from .image_paths import IMAGE_SUFFIXES, collect_images  # noqa: F401  (torch-free; kept importable from here)
 from .paths import require_file
 from .pixel_range import to_uint8_by_range
-from .png16 import rounded_deep_png
+from .png16 import load_rounded
 
 Fit = Literal["crop", "pad"]
 
@@ -78,12 +78,11 @@ def _decoded_rgb(source: Path | IO[bytes], label: str | Path, orient: bool,
         with open_image(source, label=label) as im:
             if at_least is not None and im.format == "JPEG":
                 im.draft(None, (at_least, at_least))  # keeps both sides >= at_least
-            im.load()
+            pixels = load_rounded(im, source)  # a 16-bit colour PNG at full depth, rounded
             if orient:  # a user's file (read_rgb)
-                _note_frames(im, label)
-            im = rounded_deep_png(im, source)  # a 16-bit colour PNG at full depth, rounded
-            if orient:
-                im = PIL.ImageOps.exif_transpose(im)
+                _note_frames(im, label)  # Pillow's file: its frames counted from its header
+                pixels = PIL.ImageOps.exif_transpose(pixels)
+            im = pixels
     except ImageRefusedError:  # too large, or a HEIC / AVIF file with no decoder here: their own message
         raise
     except Exception as exc:  # noqa: BLE001 - any decoder failure means the file is not a readable image

@@ -3,8 +3,10 @@
 Pillow decodes a 16-bit RGB, RGBA or gray + alpha PNG (a raw converter's or a renderer's export) by keeping the
 high byte of each value: rounded down, up to one level off (``0x10F0`` is 16.87 levels, read as 16). Such files
 are decoded here by OpenCV at their full depth (``cv2.IMREAD_UNCHANGED``) and rounded to the nearest level, as
-16-bit gray PNGs (which Pillow reads whole, as ``I;16``) already are. The image keeps Pillow's metadata (EXIF
-orientation, ICC profile), so it is oriented and colour-managed as any other.
+16-bit gray PNGs (which Pillow reads whole, as ``I;16``) already are. Such a file is told from Pillow's header
+(its raw mode, before any pixel is decoded), so its pixels are decoded once, by OpenCV, and the file read once
+more, whole. The image keeps Pillow's metadata (EXIF orientation, also from an eXIf chunk after the pixels; ICC
+profile), so it is oriented and colour-managed as any other.
 """
 
 from __future__ import annotations
@@ -18,19 +20,20 @@ import PIL.Image
 
 from .pixel_range import to_uint8_by_range
 
-__all__ = ["deep_colour_kind", "rounded_deep_png"]
+__all__ = ["deep_colour_kind", "load_rounded"]
 
-_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-#: PNG colour type (IHDR) -> the PIL mode its pixels come out in, for the types Pillow truncates at 16 bits
-_COLOUR_TYPES = {2: "RGB", 4: "LA", 6: "RGBA"}
+#: Pillow's raw mode of a PNG -> the PIL mode its pixels come out in here, for the 16-bit colour types Pillow
+#: truncates (RGB, RGBA, gray + alpha)
+_DEEP_RAW_MODES = {"RGB;16B": "RGB", "RGBA;16B": "RGBA", "LA;16B": "LA"}
 
 
-def deep_colour_kind(head: bytes) -> str | None:
-    """``"RGB"``, ``"RGBA"`` or ``"LA"`` when a file's first bytes (at least 26) are those of a 16-bit PNG of that
-    colour type, else None."""
-    if len(head) < 26 or not head.startswith(_PNG_SIGNATURE) or head[12:16] != b"IHDR" or head[24] != 16:
+def deep_colour_kind(im: PIL.Image.Image) -> str | None:
+    """``"RGB"``, ``"RGBA"`` or ``"LA"`` when ``im`` (opened by Pillow, its pixels not loaded yet) is a 16-bit PNG of
+    that colour type, else None."""
+    if im.format != "PNG" or not im.tile:
         return None
-    return _COLOUR_TYPES.get(head[25])
+    args = im.tile[0][3]  # the raw mode Pillow would decode with
+    return _DEEP_RAW_MODES.get(args) if isinstance(args, str) else None
 
 
 def _encoded(source: str | os.PathLike | IO[bytes]) -> bytes:
@@ -43,29 +46,51 @@ def _encoded(source: str | os.PathLike | IO[bytes]) -> bytes:
     return Path(source).read_bytes()
 
 
-def rounded_deep_png(im: PIL.Image.Image, source: str | os.PathLike | IO[bytes]) -> PIL.Image.Image:
-    """``im`` (opened by Pillow from ``source``, a path or a binary file object) with its pixels decoded again at
-    full depth and rounded to 8 bits when it is a 16-bit colour PNG (:func:`deep_colour_kind`), its ``info``
-    (EXIF, ICC profile) kept; else ``im`` itself. Pillow's pixels are kept where OpenCV cannot decode the file."""
-    if im.format != "PNG":
-        return im
-    data = _encoded(source)
-    kind = deep_colour_kind(data[:32])
-    if kind is None:
-        return im
+def _exif_after_pixels(data: bytes) -> bytes | None:
+    """The EXIF data of an eXIf chunk after the image data (which Pillow reads only with the pixels), else None."""
+    at, past_pixels = 8, False  # past the signature
+    while at + 8 <= len(data):
+        length, kind = int.from_bytes(data[at:at + 4], "big"), data[at + 4:at + 8]
+        if kind == b"IEND":
+            break
+        if kind == b"IDAT":
+            past_pixels = True
+        elif kind == b"eXIf" and past_pixels:
+            return b"Exif\x00\x00" + data[at + 8:at + 8 + length]  # as Pillow keeps it
+        at += 12 + length  # length, type, data, CRC
+    return None
+
+
+def _read_deep(im: PIL.Image.Image, kind: str, source: str | os.PathLike | IO[bytes]) -> PIL.Image.Image | None:
+    """The pixels of ``im``, a 16-bit colour PNG of ``kind``, decoded by OpenCV at full depth and rounded to 8 bits
+    (``info`` kept); None when OpenCV cannot decode them as Pillow's header says."""
     import cv2
 
-    # the stored pixels: the EXIF orientation is Pillow's to apply (below, from the info kept), not twice
+    data = _encoded(source)
+    # the stored pixels: the EXIF orientation is Pillow's to apply (from the info kept), not twice
     deep = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED | cv2.IMREAD_IGNORE_ORIENTATION)
     if deep is None or deep.dtype != np.uint16 or deep.shape[:2] != (im.height, im.width) or deep.ndim != 3:
-        return im
+        return None
     if kind == "LA":  # OpenCV gives gray + alpha as BGRA (gray three times)
         deep = deep[..., [0, 3]]
     else:
         deep = deep[..., [2, 1, 0, 3][:deep.shape[-1]]]  # BGR(A) -> RGB(A)
     if deep.shape[-1] != len(kind):
-        return im
+        return None
     out = PIL.Image.fromarray(to_uint8_by_range(deep, is_float=False, sixteen_bit=True))  # LA, RGB or RGBA
     out.info = dict(im.info)
+    if (exif := _exif_after_pixels(data)) is not None:
+        out.info["exif"] = exif
     return out
 
+
+def load_rounded(im: PIL.Image.Image, source: str | os.PathLike | IO[bytes]) -> PIL.Image.Image:
+    """The pixels of ``im`` (opened by Pillow from ``source``, a path or a binary file object, not loaded yet): a
+    16-bit colour PNG (:func:`deep_colour_kind`) decoded by OpenCV at full depth and rounded to 8 bits, its
+    ``info`` (EXIF, ICC profile) kept; any other image ``im`` itself, loaded by Pillow (as where OpenCV cannot
+    decode the file)."""
+    kind = deep_colour_kind(im)
+    if kind is not None and (out := _read_deep(im, kind, source)) is not None:
+        return out
+    im.load()
+    return im
