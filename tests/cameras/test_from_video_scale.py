@@ -128,3 +128,30 @@ def test_a_curate_samples_model_is_read_once_and_scales_by_its_points(tmp_path, 
     assert len(reads) == 1, reads
     assert cams.report["scene_depth_source"] == "COLMAP points"
     assert cams.scene_depth == pytest.approx(median_point_depth(points, c2w[0].double(), K[0].double()), rel=1e-5)
+
+
+def test_a_camera_folder_is_looked_into_once_per_read(tmp_path, monkeypatch):
+    """recover_clip_cameras on a folder looked for its camera source (reader._folder_source) 3 times (whether it holds
+    cameras, the read, the report's files; 4 with a depth: its source) and write_video_path more; now the files are
+    listed once and the read looks once (and write_video_path's check of its outputs once more)."""
+    import genxd.cameras.reader as reader
+    from genxd.cameras import trajectories, write_colmap_model
+    from genxd.cameras.from_video import write_video_path
+
+    c2w, K = trajectories.orbit(num_frames=6)
+    write_colmap_model(tmp_path / "clip" / "0", c2w, K, 40, 60, [f"{i:06d}.jpg" for i in range(6)])
+    looks = []
+    real = reader._folder_source
+
+    def counted(folder):
+        looks.append(folder)
+        return real(folder)
+
+    monkeypatch.setattr(reader, "_folder_source", counted)
+    cams = recover_clip_cameras(tmp_path / "clip")
+    assert len(looks) == 2, looks
+    assert cams.report["camera_files"][0] == str(tmp_path / "clip" / "0" / "cameras.bin")
+    assert cams.report["format"] == reader.CURATE_SAMPLE
+    looks.clear()
+    write_video_path(tmp_path / "clip", tmp_path / "path.json", 8)
+    assert len(looks) == 3, looks

@@ -102,16 +102,15 @@ def _has_images(folder: Path) -> bool:
     return any(p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file() for p in folder.iterdir())
 
 
-def _holds_cameras(path: Path) -> bool:
-    """Whether ``path`` is (or holds) a camera file that :func:`read_camera_path` reads: a folder as the reader looks
-    into it (:func:`genxd.cameras.reader.camera_files`), but not for a ``meta.json`` alone (a folder of frames may
-    hold one of another kind)."""
-    from .reader import COLMAP_FILES, camera_files
+def _holds_cameras(path: Path, files: list[Path]) -> bool:
+    """Whether ``path`` is (or holds) a camera file that :func:`read_camera_path` reads, given the files it reads for
+    ``path`` (``files``: :func:`genxd.cameras.reader.camera_files`): a folder as the reader looks into it, but not
+    for a ``meta.json`` alone (a folder of frames may hold one of another kind)."""
+    from .reader import COLMAP_FILES
 
     if path.is_file():
         return path.suffix.lower() == ".json" or path.name in COLMAP_FILES
-    files = camera_files(path) if path.is_dir() else []
-    return bool(files) and files[0].name != "meta.json"
+    return path.is_dir() and bool(files) and files[0].name != "meta.json"
 
 
 def _sidecar_cameras(path: Path) -> Path | None:
@@ -141,6 +140,19 @@ def _frames_source(path: Path) -> Path | None:
     return videos[0] if len(videos) == 1 else None
 
 
+def _camera_file(path: Path, source: str, files: list[Path]) -> Path | None:
+    """The camera file :func:`recover_clip_cameras` (``path``, ``source``) takes cameras from, or None (SfM): with
+    ``source="file"`` a video's ``NAME.json`` / ``NAME_transforms.json`` when it has one, else ``path``; with
+    ``"auto"`` ``path`` when it holds cameras, else a video's camera file (taken when it is the clip's own);
+    ``files``: what the reader reads for ``path`` (:func:`genxd.cameras.reader.camera_files`)."""
+    if source == "sfm":
+        return None
+    if source == "auto" and _holds_cameras(path, files):
+        return path
+    sidecar = _sidecar_cameras(path)
+    return sidecar or path if source == "file" else sidecar
+
+
 def clip_camera_files(clip: Path, source: str = "auto") -> list[Path]:
     """The files :func:`recover_clip_cameras` (``clip``, ``source``) may read: the clip and the camera files it may
     take cameras from (a video's ``NAME.json`` beside it, a folder's ``transforms.json`` ..., a COLMAP model's files:
@@ -150,9 +162,9 @@ def clip_camera_files(clip: Path, source: str = "auto") -> list[Path]:
 
     if source == "sfm":
         return [clip]
-    sidecar = _sidecar_cameras(clip)
-    taken = [sidecar or clip] if source == "file" else [clip] if _holds_cameras(clip) else [sidecar]
-    return [clip, *(f for camera_file in taken if camera_file is not None for f in camera_files(camera_file))]
+    files = camera_files(clip)
+    taken = _camera_file(clip, source, files)
+    return [clip, *(() if taken is None else files if taken == clip else camera_files(taken))]
 
 
 def recover_clip_cameras(
@@ -212,21 +224,22 @@ def recover_clip_cameras(
         advice = clip_advice()
     elif not isinstance(advice, ClipAdvice):
         raise TypeError(f"advice must be a ClipAdvice or None, got {type(advice).__name__}")
+    from .reader import camera_files
+
     path = Path(clip)
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such video, frame folder or camera file")
-    sidecar = _sidecar_cameras(path) if source != "sfm" else None
-    if source == "file":  # a video's camera file when it has one (whatever it holds), else the path itself
-        return _cameras_from_file(sidecar or path)
-    if source == "auto" and _holds_cameras(path):
-        return _cameras_from_file(path)
+    files = camera_files(path) if source != "sfm" else []
+    taken = _camera_file(path, source, files)
+    if taken is not None and (source == "file" or taken == path):  # taken whatever it holds
+        return _cameras_from_file(taken, files if taken == path else camera_files(taken))
     stage = on_stage or (lambda stage: None)
-    if sidecar is not None:  # the video's own cameras, when that file reads as cameras, one per frame
+    if (sidecar := taken) is not None:  # the video's own cameras, when that file reads as cameras, one per frame
         from ..caller_style import text_setting
         from ..validation import warn
 
         try:
-            cameras = _cameras_from_file(sidecar)  # its report's "source" names the file
+            cameras = _cameras_from_file(sidecar, camera_files(sidecar))  # its report's "source" names the file
         except ValueError as exc:
             warn(f"{exc} (it is beside the video; the cameras come from SfM instead)")  # the CLI prints one line
         else:
@@ -293,17 +306,18 @@ def _check_clip_settings(clip: Any, *, source: str, focal: Any, features: str, m
             v.check(side, v.Int(16, 8192, why="pixels"), "resize")
 
 
-def _cameras_from_file(path: Path) -> ClipCameras:
-    from .reader import camera_files, colmap_model_dir, read_camera_path
+def _cameras_from_file(path: Path, files: list[Path]) -> ClipCameras:
+    """The cameras of camera file (or folder) ``path``; ``files``: what the reader reads for it (the report's)."""
+    from .reader import COLMAP_FORMAT, CURATE_SAMPLE, read_camera_path
 
     cam = read_camera_path(path, dtype=torch.float64)
     n = len(cam)
     times = cam.times.double() if cam.times is not None else (
         torch.linspace(0, 1, n, dtype=torch.float64) if n > 1 else torch.zeros(1, dtype=torch.float64))
     depth = cam.scene_depth  # a COLMAP model's points seen from the first camera, or a synthetic clip's meta
-    depth_source = None if depth is None else "COLMAP points" if colmap_model_dir(path) is not None else (
-        "the synthetic clip's rendered depth ('scene_depth')")
-    report = {"source": str(path), "camera_files": [str(f) for f in camera_files(path)],
+    depth_source = None if depth is None else "COLMAP points" if cam.source_format in (COLMAP_FORMAT, CURATE_SAMPLE) \
+        else "the synthetic clip's rendered depth ('scene_depth')"
+    report = {"source": str(path), "camera_files": [str(f) for f in files],
               "format": cam.source_format, "clip_frames_read": n, "scene_depth_source": depth_source}
     return ClipCameras(cam.c2w.double(), cam.K.double(), cam.height, cam.width, list(range(n)), n, times, depth,
                        f"file: {cam.source_format}", cam.intrinsics_known, report)

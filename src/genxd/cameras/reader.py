@@ -53,7 +53,7 @@ from .formats import (
 )
 from .geometry import intrinsics_from_focal
 
-__all__ = ["read_camera_path", "colmap_model_dir", "camera_files", "several_videos", "COLMAP_FILES", "FOLDER_CAMERA_FILES", "COLMAP_FORMAT", "SYNTHETIC_META", "DEFAULT_SIZE", "camera_formats_help"]
+__all__ = ["read_camera_path", "colmap_model_dir", "camera_files", "several_videos", "COLMAP_FILES", "FOLDER_CAMERA_FILES", "COLMAP_FORMAT", "CURATE_SAMPLE", "SYNTHETIC_META", "DEFAULT_SIZE", "camera_formats_help"]
 
 COLMAP_FORMAT = "COLMAP model"
 SYNTHETIC_META = "genxd synthetic clip meta"
@@ -183,7 +183,7 @@ def _curate_samples(folder: Path) -> list[Path]:
 
 #: The camera files looked for in a folder that holds no COLMAP model, in this order (the first found is read).
 FOLDER_CAMERA_FILES = ("transforms.json", "cameras.json", "meta.json")
-_CURATE_SAMPLE = "genxd curate sample"
+CURATE_SAMPLE = "genxd curate sample"
 
 
 @dataclass(frozen=True)
@@ -206,7 +206,7 @@ def _folder_source(folder: Path) -> _FolderSource:
     if _is_colmap_dir(folder):
         return _FolderSource(folder)
     if _is_colmap_dir(folder / "0"):  # a genxd curate sample (CamVid-30K layout)
-        return _FolderSource(folder / "0", _CURATE_SAMPLE, sample=folder)
+        return _FolderSource(folder / "0", CURATE_SAMPLE, sample=folder)
     for model in (folder / "sparse" / "0", folder / "sparse"):
         if _is_colmap_dir(model):
             return _FolderSource(model)
@@ -216,7 +216,7 @@ def _folder_source(folder: Path) -> _FolderSource:
             return _FolderSource(file=folder / name, beside=beside if name != "meta.json" and beside.is_file() else None)
     samples = _curate_samples(folder)
     if len(samples) == 1:  # a genxd curate output folder holding one video
-        return _FolderSource(samples[0] / "0", _CURATE_SAMPLE, sample=samples[0])
+        return _FolderSource(samples[0] / "0", CURATE_SAMPLE, sample=samples[0])
     if len(samples) > 1:
         raise ValueError(_several_samples(folder, samples))
     raise ValueError(f"{folder}: no camera file found in this folder (expected {camera_formats_help()})")
