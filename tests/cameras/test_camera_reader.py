@@ -248,3 +248,21 @@ def test_a_transforms_json_whose_frame_image_claims_billions_of_pixels_is_one_er
     (tmp_path / "transforms.json").write_text(json.dumps({"camera_angle_x": 0.8, "frames": [frame, frame]}))
     with pytest.raises(ValueError, match=r"f0.png: .*exceeds limit.*give the image size \(w, h\)"):
         read_camera_path(tmp_path / "transforms.json")
+
+
+def test_several_videos_gives_the_readers_line_from_one_look(tmp_path, monkeypatch):
+    """several_videos listed the curate output's samples a second time to rebuild the line the reader had raised."""
+    import genxd.cameras.reader as reader
+
+    c2w, K = trajectories.orbit(num_frames=4)
+    for name in ("a", "b"):
+        write_colmap_model(tmp_path / "out" / name / "0", c2w, K, 40, 60, [f"{i:06d}.jpg" for i in range(4)])
+    listed = []
+    real = reader._curate_samples
+    monkeypatch.setattr(reader, "_curate_samples", lambda folder: listed.append(folder) or real(folder))
+    line = reader.several_videos(tmp_path / "out")
+    assert line == f"{tmp_path / 'out'}: a genxd curate output with 2 videos (a, b); name one of them"
+    assert len(listed) == 1, listed
+    with pytest.raises(ValueError, match="^" + line.replace("(", r"\(").replace(")", r"\)") + "$"):
+        read_camera_path(tmp_path / "out")
+    assert reader.several_videos(tmp_path / "out" / "a") is None  # a sample: read

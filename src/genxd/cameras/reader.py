@@ -199,6 +199,10 @@ class _FolderSource:
     beside: Path | None = None
 
 
+class _SeveralSamples(ValueError):
+    """A ``genxd curate`` output of several videos, one of which must be named (:func:`several_videos`)."""
+
+
 def _folder_source(folder: Path) -> _FolderSource:
     """The one place that orders what a folder is read through: its COLMAP model, a curate sample's (``0/``),
     ``sparse/0``, ``sparse``, then :data:`FOLDER_CAMERA_FILES`, then the one sample of a ``genxd curate`` output
@@ -218,7 +222,7 @@ def _folder_source(folder: Path) -> _FolderSource:
     if len(samples) == 1:  # a genxd curate output folder holding one video
         return _FolderSource(samples[0] / "0", CURATE_SAMPLE, sample=samples[0])
     if len(samples) > 1:
-        raise ValueError(_several_samples(folder, samples))
+        raise _SeveralSamples(_several_samples(folder, samples))
     raise ValueError(f"{folder}: no camera file found in this folder (expected {camera_formats_help()})")
 
 
@@ -231,10 +235,15 @@ def several_videos(folder: str | os.PathLike) -> str | None:
     """The line that says ``folder`` is a ``genxd curate`` output of several videos, one of which must be named, when
     it is one (and holds no camera file of its own), else None: why :func:`read_camera_path` refuses it."""
     folder = Path(folder)
-    if not folder.is_dir() or camera_files(folder):
+    if not folder.is_dir():
         return None
-    samples = _curate_samples(folder)
-    return _several_samples(folder, samples) if len(samples) > 1 else None
+    try:
+        _folder_source(folder)
+    except _SeveralSamples as exc:
+        return str(exc)
+    except ValueError:
+        return None
+    return None
 
 
 def colmap_model_dir(path: str | os.PathLike) -> Path | None:
