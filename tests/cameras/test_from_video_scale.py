@@ -4,6 +4,7 @@ meta records (its rendered depth), as SfM's route scales by the depth of its poi
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -155,3 +156,38 @@ def test_a_camera_folder_is_looked_into_once_per_read(tmp_path, monkeypatch):
     looks.clear()
     write_video_path(tmp_path / "clip", tmp_path / "path.json", 8)
     assert len(looks) == 3, looks
+
+
+def test_the_reader_finds_the_scene_depth_only_when_it_is_asked_for(synth_video, tmp_path, monkeypatch):
+    """read_camera_path took the median over every point of a COLMAP model, and read the meta.json beside a
+    transforms.json (a genxd generate output's too), for every caller (genxd generate --camera, eval-camera), though
+    only the camera-file route of a clip uses the depth: now on the first read of CameraPath.scene_depth, once."""
+    import pickle
+
+    import torch
+
+    import genxd.cameras.reader as reader
+    import genxd.data.datasets as datasets
+    from genxd.cameras import read_camera_path, trajectories, write_colmap_model
+
+    medians, metas = [], []
+    real_median, real_read = datasets.median_point_depth, reader.read_json
+    monkeypatch.setattr(datasets, "median_point_depth", lambda *a: medians.append(1) or real_median(*a))
+    monkeypatch.setattr(reader, "read_json", lambda p, *a: metas.append(Path(p).name) or real_read(p, *a))
+
+    c2w, K = trajectories.orbit(num_frames=6)
+    points = torch.rand(50, 3, generator=torch.Generator().manual_seed(0), dtype=torch.float64) - 0.5
+    points[:, 2] += 2.0
+    write_colmap_model(tmp_path / "model", c2w, K, 40, 60, [f"{i:06d}.jpg" for i in range(6)], points)
+    cam = read_camera_path(tmp_path / "model")
+    assert medians == []
+    depth = cam.scene_depth
+    assert depth == pytest.approx(real_median(points, c2w[0].double(), K[0].double()), rel=1e-5)
+    assert cam.scene_depth == depth and medians == [1]  # kept
+    assert pickle.loads(pickle.dumps(read_camera_path(tmp_path / "model"))).scene_depth == pytest.approx(depth)
+
+    video, synth_depth = synth_video
+    cam = read_camera_path(video.parent / "clip")
+    assert metas == ["transforms.json"]
+    assert cam.scene_depth == pytest.approx(synth_depth) and metas == ["transforms.json", "meta.json"]
+    assert cam.scene_depth == pytest.approx(synth_depth) and len(metas) == 2

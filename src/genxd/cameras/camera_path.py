@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable, Union
 
 from torch import Tensor
 
@@ -45,6 +46,25 @@ def intrinsics_for_aspect(K: Tensor, height: int, width: int, out_h: int, out_w:
     return K
 
 
+class _OnFirstRead:
+    """A field that holds a value, or a function giving it called on its first read (and then kept): what a reader
+    passes for a value that costs a read or a computation only some callers need."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._name = f"_{name}"
+
+    def __get__(self, obj: object, owner: type | None = None) -> object:
+        if obj is None:
+            return None  # the field's default
+        value = obj.__dict__.get(self._name)
+        if callable(value):
+            value = obj.__dict__[self._name] = value()
+        return value
+
+    def __set__(self, obj: object, value: object) -> None:
+        obj.__dict__[self._name] = value
+
+
 @dataclass
 class CameraPath:
     """A camera path in the project convention (``docs/conventions.md``).
@@ -59,7 +79,9 @@ class CameraPath:
         intrinsics_known: False when the source carries no intrinsics and ``K`` is a default.
         scene_depth: the median z-depth of the scene seen from the first camera, in the path's units, where the
             source records it (a ``genxd synth`` clip's meta, ``scene_depth``; a COLMAP model's points in view of
-            its first camera), else None.
+            its first camera), else None. A reader may give a function in its place, called on the first read
+            (a COLMAP model's median over its points, a ``meta.json`` beside a ``transforms.json``: paid only by
+            the callers that use the depth).
     """
 
     c2w: Tensor
@@ -70,7 +92,7 @@ class CameraPath:
     times: Tensor | None = None
     source_format: str | None = None
     intrinsics_known: bool = True
-    scene_depth: float | None = None
+    scene_depth: Union[float, None, Callable[[], "float | None"]] = _OnFirstRead()  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
         if self.c2w.ndim != 3 or self.c2w.shape[-2:] != (4, 4):

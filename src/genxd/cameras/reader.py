@@ -35,6 +35,7 @@ import json
 import math
 import os
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -110,16 +111,17 @@ def _read_colmap(folder: Path, dtype: torch.dtype, what: str = COLMAP_FORMAT, sa
         raise ValueError(f"{where}: images have different sizes {sorted(sizes)}; a camera path needs one size")
     (h, w), = sizes
     times = _curate_times(sample, model.image_names) if sample is not None else None
+    depth = partial(_points_depth, model.points_xyz, model.c2w[0], model.K[0]) if len(model.points_xyz) else None
     return CameraPath(model.c2w.to(dtype), model.K.to(dtype), h, w, list(model.image_names),
-                      times=None if times is None else times.to(dtype), source_format=what,
-                      scene_depth=_points_depth(model))
+                      times=None if times is None else times.to(dtype), source_format=what, scene_depth=depth)
 
 
-def _points_depth(model) -> float | None:
-    """The median depth of a COLMAP model's points seen from its first camera (None: too few in view)."""
+def _points_depth(points_xyz: torch.Tensor, c2w: torch.Tensor, K: torch.Tensor) -> float | None:
+    """The median depth of a COLMAP model's points seen from its first camera (``c2w``, ``K``; None: too few in
+    view)."""
     from ..data.datasets import median_point_depth
 
-    return median_point_depth(model.points_xyz, model.c2w[0], model.K[0]) if len(model.points_xyz) else None
+    return median_point_depth(points_xyz, c2w, K)
 
 
 def _synthetic_meta(obj: dict, path: Path, dtype: torch.dtype) -> CameraPath:
@@ -146,21 +148,30 @@ def _synthetic_meta(obj: dict, path: Path, dtype: torch.dtype) -> CameraPath:
                       source_format=SYNTHETIC_META, scene_depth=_scene_depth(obj.get("scene_depth")))
 
 
+def _json_format(obj: object) -> str | None:
+    """The format a parsed camera JSON is read as (the module docstring's table), None: not a camera file."""
+    if isinstance(obj, list):
+        return W2C_JSON
+    if isinstance(obj, dict):
+        for key, what in (("frames", TRANSFORMS_JSON), ("cameras", AUTHORS_JSON), ("camera", W2C_JSON),
+                          ("c2w_opencv", SYNTHETIC_META)):
+            if key in obj:
+                return what
+    return None
+
+
 def _from_json(path: Path, default_focal: float, height: int | None, width: int | None, dtype: torch.dtype) -> CameraPath:
     obj = read_json(path, f"a camera file ({camera_formats_help()})")
-    if isinstance(obj, list):
+    what = _json_format(obj)
+    if what == W2C_JSON:
         c2w, K = w2c_list_from_object(obj, path)
         return _with_default_intrinsics(c2w, K, default_focal, height, width, dtype)
-    if isinstance(obj, dict):
-        if "frames" in obj:
-            return transforms_from_object(obj, path, height, width, dtype)
-        if "cameras" in obj:
-            return camera_json_from_object(obj, path, dtype)
-        if "camera" in obj:
-            c2w, K = w2c_list_from_object(obj, path)
-            return _with_default_intrinsics(c2w, K, default_focal, height, width, dtype)
-        if "c2w_opencv" in obj:
-            return _synthetic_meta(obj, path, dtype)
+    if what == TRANSFORMS_JSON:
+        return transforms_from_object(obj, path, height, width, dtype)
+    if what == AUTHORS_JSON:
+        return camera_json_from_object(obj, path, dtype)
+    if what == SYNTHETIC_META:
+        return _synthetic_meta(obj, path, dtype)
     raise ValueError(
         f"{path}: not a camera file: a JSON {describe(obj) if not isinstance(obj, dict) else 'object without frames, cameras or camera'} "
         f"(expected an object with 'cameras' ({AUTHORS_JSON}), 'frames' ({TRANSFORMS_JSON}), or a list of 3x4 "
@@ -293,10 +304,10 @@ def _depth_beside(meta: Path, n: int) -> float | None:
     folder`` writes it beside the clip's ``transforms.json``), else None (a ``genxd generate`` output's, another
     clip's, unreadable)."""
     try:
-        obj = json.loads(meta.read_text())
-    except (OSError, ValueError, RecursionError):
+        obj = read_json(meta)
+    except (OSError, ValueError):
         return None
-    if not isinstance(obj, dict) or not isinstance(obj.get("c2w_opencv"), list) or len(obj["c2w_opencv"]) != n:
+    if _json_format(obj) != SYNTHETIC_META or not isinstance(obj["c2w_opencv"], list) or len(obj["c2w_opencv"]) != n:
         return None
     return _scene_depth(obj.get("scene_depth"))
 
@@ -306,8 +317,9 @@ def _from_folder(folder: Path, default_focal: float, height: int | None, width: 
     if source.model is not None:
         return _read_colmap(source.model, dtype, source.what, sample=source.sample)
     cam = read_camera_path(source.file, default_focal=default_focal, height=height, width=width, dtype=dtype)
-    if cam.scene_depth is None and source.beside is not None:
-        cam.scene_depth = _depth_beside(source.beside, len(cam))
+    # read when the depth is: a synthetic clip's meta read as the camera file carries its own (a number, no read)
+    if source.beside is not None and (cam.source_format != SYNTHETIC_META or cam.scene_depth is None):
+        cam.scene_depth = partial(_depth_beside, source.beside, len(cam))
     return cam
 
 
