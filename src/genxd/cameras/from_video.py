@@ -258,7 +258,7 @@ def video_path_report(cams: ClipCameras, num_frames: int, clip_name: str,
     --camera-from-video`` record of it: the report of the clip's cameras and of the path (:func:`path_summary`
     words it) and the title of its picture (``clip_name``: the clip's file name)."""
     vp = make_video_path(cams, num_frames, **settings)
-    report = {**cams.report, **vp.report, "warnings": list(cams.report.get("warnings", []))}
+    report = {**cams.report, **vp.report}
     return vp, report, path_picture_title(report, clip_name)
 
 
