@@ -247,6 +247,31 @@ def test_read_camera_path_refuses_an_equirectangular_transforms_json(tmp_path, w
     with pytest.raises(ValueError, match=rf"^{str(path)}: frames\[{index}\] has camera_model 'EQUIRECTANGULAR'"):
         read_camera_path(path)
     obj.pop("camera_model", None)
-    obj["frames"][1]["camera_model"] = "OPENCV_FISHEYE"  # a perspective or fisheye lens is still read
+    obj["frames"][1]["camera_model"] = "PINHOLE"  # a perspective lens is still read
     path.write_text(json.dumps(obj))
     assert len(read_camera_path(path)) == 2
+
+
+@pytest.mark.parametrize("how", ["camera_model", "is_fisheye", "frame"])
+def test_read_camera_path_refuses_a_fisheye_transforms_json(tmp_path, how):
+    """A fisheye transforms.json (nerfstudio's OPENCV_FISHEYE, instant-ngp's "is_fisheye": true) was read by
+    read_camera_path (genxd generate --camera, eval-camera) with the fisheye's focal length as a pinhole K; now refused
+    in one line. genxd reconstruct and train (load_transforms_json, then undistortion) still read it."""
+    from genxd.cameras import load_transforms_json, read_camera_path
+
+    frame = {"file_path": "images/0.jpg", "transform_matrix": torch.eye(4).tolist()}
+    obj = {"w": 64, "h": 32, "fl_x": 30.0, "fl_y": 30.0, "k1": 0.1, "frames": [dict(frame), dict(frame)]}
+    if how == "camera_model":
+        obj["camera_model"] = "OPENCV_FISHEYE"
+    elif how == "is_fisheye":
+        obj["is_fisheye"] = True
+    else:
+        obj["frames"][1]["camera_model"] = "opencv_fisheye"
+    path = tmp_path / "transforms.json"
+    path.write_text(json.dumps(obj))
+    index = 1 if how == "frame" else 0
+    for given in (path, tmp_path):
+        with pytest.raises(ValueError, match=rf"^{str(path)}: frames\[{index}\] is a fisheye camera; a camera path "
+                                             r"takes perspective cameras \(OPENCV, PINHOLE, SIMPLE_PINHOLE\)"):
+            read_camera_path(given)
+    assert len(load_transforms_json(path)) == 2

@@ -69,6 +69,7 @@ __all__ = [
     "AUTHORS_JSON",
     "W2C_JSON",
     "TRANSFORMS_JSON",
+    "is_fisheye",
 ]
 
 #: Format names used in messages and in ``CameraPath.source_format``.
@@ -319,6 +320,13 @@ def save_transforms_json(
 
 #: the ``camera_model`` values of a transforms.json genxd reads (nerfstudio's; a missing one is OPENCV)
 TRANSFORMS_CAMERA_MODELS = frozenset({"OPENCV", "OPENCV_FISHEYE", "PINHOLE", "SIMPLE_PINHOLE"})
+
+
+def is_fisheye(frame: dict, top: dict) -> bool:
+    """Whether a ``transforms.json`` frame (``top``: the file's object, whose keys a frame inherits) has a fisheye
+    lens: ``camera_model`` ``OPENCV_FISHEYE`` (nerfstudio), or ``"is_fisheye": true`` (instant-ngp's colmap2nerf)."""
+    fields = {**top, **frame}  # a frame's own value, else the top level's
+    return str(fields.get("camera_model") or "OPENCV").upper() == "OPENCV_FISHEYE" or fields.get("is_fisheye") is True
 
 
 def _size_hint() -> str:

@@ -49,6 +49,7 @@ from .formats import (
     TRANSFORMS_JSON,
     W2C_JSON,
     camera_json_from_object,
+    is_fisheye,
     transforms_from_object,
     w2c_list_from_object,
 )
@@ -167,6 +168,12 @@ def _from_json(path: Path, default_focal: float, height: int | None, width: int 
         c2w, K = w2c_list_from_object(obj, path)
         return _with_default_intrinsics(c2w, K, default_focal, height, width, dtype)
     if what == TRANSFORMS_JSON:
+        fisheye = next((i for i, f in enumerate(obj["frames"] if isinstance(obj["frames"], list) else [])
+                        if isinstance(f, dict) and is_fisheye(f, obj)), None)
+        if fisheye is not None:  # genxd reconstruct and train read it (load_transforms_json) and undistort its images
+            raise ValueError(f"{path}: frames[{fisheye}] is a fisheye camera; a camera path takes perspective cameras "
+                             "(OPENCV, PINHOLE, SIMPLE_PINHOLE): a fisheye's focal length is not theirs (genxd "
+                             "reconstruct and genxd train take it)")
         return transforms_from_object(obj, path, height, width, dtype)
     if what == AUTHORS_JSON:
         return camera_json_from_object(obj, path, dtype)

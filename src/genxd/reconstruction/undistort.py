@@ -98,6 +98,7 @@ def transforms_lens(meta: dict, K: Tensor, height: int, width: int, where: str
     width``. A ValueError naming ``where`` for a camera model that is not a perspective or fisheye lens
     (``EQUIRECTANGULAR``)."""
     from genxd.cameras._io import json_number
+    from genxd.cameras.formats import is_fisheye
 
     K_pixels = [(float(k[0, 0]) * width, float(k[1, 1]) * height, float(k[0, 2]) * width, float(k[1, 2]) * height)
                 for k in K.double()]
@@ -107,7 +108,7 @@ def transforms_lens(meta: dict, K: Tensor, height: int, width: int, where: str
         camera_model = str(fields.get("camera_model") or "OPENCV").upper()
         coeff = {k: (0.0 if fields.get(k) is None else json_number(fields[k], f"{where}: frames[{i}]: {k!r}"))
                  for k in ("k1", "k2", "k3", "k4", "p1", "p2")}
-        if camera_model == "OPENCV_FISHEYE" or fields.get("is_fisheye") is True:  # instant-ngp colmap2nerf: is_fisheye
+        if is_fisheye(frame, meta):
             models.append("OPENCV_FISHEYE")
             params.append([fx, fy, cx, cy, coeff["k1"], coeff["k2"], coeff["k3"], coeff["k4"]])
             distorted = True  # a fisheye projection is not a pinhole one, even without coefficients
