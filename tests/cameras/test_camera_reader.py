@@ -266,3 +266,29 @@ def test_several_videos_gives_the_readers_line_from_one_look(tmp_path, monkeypat
     with pytest.raises(ValueError, match="^" + line.replace("(", r"\(").replace(")", r"\)") + "$"):
         read_camera_path(tmp_path / "out")
     assert reader.several_videos(tmp_path / "out" / "a") is None  # a sample: read
+
+
+@pytest.mark.parametrize("model, params", [("OPENCV_FISHEYE", [30.0, 30.0, 30.0, 20.0, 0.05, 0.01, 0.0, 0.0]),
+                                           ("SIMPLE_RADIAL_FISHEYE", [30.0, 30.0, 20.0, 0.05]),
+                                           ("SIMPLE_RADIAL", [30.0, 30.0, 20.0, 0.05])])
+def test_a_colmap_model_of_fisheye_cameras_is_no_camera_path(tmp_path, model, params):
+    """read_camera_path (generate --camera, eval-camera) read a COLMAP model of fisheye cameras with the fisheye's
+    focal length as a pinhole K (a path of another field of view), as it did a fisheye transforms.json; refused now,
+    naming the image and its model. A radial lens (SIMPLE_RADIAL, what curate writes) is still a path: its K is
+    a perspective camera's, the distortion left out."""
+    pycolmap = pytest.importorskip("pycolmap")
+    c2w = torch.eye(4).repeat(3, 1, 1)
+    c2w[:, 0, 3] = torch.arange(3.0)
+    K = torch.tensor([[0.5, 0, 0.5], [0, 0.75, 0.5], [0, 0, 1]]).repeat(3, 1, 1)
+    folder = tmp_path / "sparse" / "0"
+    write_colmap_model(folder, c2w, K, 40, 60, [f"{i}.jpg" for i in range(3)])
+    recon = pycolmap.Reconstruction(str(folder))
+    for camera in recon.cameras.values():
+        camera.model, camera.params = getattr(pycolmap.CameraModelId, model), params
+    recon.write(str(folder))
+    if model == "SIMPLE_RADIAL":
+        assert len(read_camera_path(folder)) == 3
+        return
+    with pytest.raises(ValueError, match=rf"image '0\.jpg' has camera model {model}, a fisheye camera; a camera path "
+                                         "takes perspective cameras"):
+        read_camera_path(folder)

@@ -34,6 +34,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -96,6 +97,11 @@ def _curate_times(sample: Path, names: list[str]) -> torch.Tensor | None:
     return None if unit is None else unit[[row[n] for n in names]]
 
 
+#: COLMAP's fisheye camera models (SIMPLE_RADIAL_FISHEYE, RADIAL_FISHEYE, OPENCV_FISHEYE, THIN_PRISM_FISHEYE, ...,
+#: and FOV): their focal length is not a perspective camera's
+_FISHEYE_MODEL = re.compile(r"FISHEYE|^FOV$")
+
+
 def _read_colmap(folder: Path, dtype: torch.dtype, what: str = COLMAP_FORMAT, sample: Path | None = None) -> CameraPath:
     where = f"{folder} ({what})"
     try:
@@ -107,6 +113,11 @@ def _read_colmap(folder: Path, dtype: torch.dtype, what: str = COLMAP_FORMAT, sa
         raise ValueError(message if message.startswith(str(folder)) else f"{where}: {message}") from None
     if len(model) == 0:
         raise ValueError(f"{where}: no registered images")
+    fisheye = next(((name, m) for name, m in zip(model.image_names, model.camera_models) if _FISHEYE_MODEL.search(m)), None)
+    if fisheye is not None:  # radial distortion is left out of a path's K; a fisheye's focal length is another's
+        raise ValueError(f"{where}: image {fisheye[0]!r} has camera model {fisheye[1]}, a fisheye camera; a camera "
+                         "path takes perspective cameras: a fisheye's focal length is not theirs (genxd reconstruct "
+                         "and genxd train take it)")
     sizes = set(zip(model.heights, model.widths))
     if len(sizes) != 1:
         raise ValueError(f"{where}: images have different sizes {sorted(sizes)}; a camera path needs one size")
