@@ -13,6 +13,7 @@ from torch import Tensor
 
 from . import validation as v
 from .cameras import CameraPath, read_camera_path, trajectories
+from .cameras.reader import perspective_only
 from .utils.json_text import json_text
 
 if TYPE_CHECKING:
@@ -100,13 +101,13 @@ def camera_path_of(camera: str | Path | CameraPath, focal: float | None = None) 
 
     Raises FileNotFoundError for a path that does not exist, ValueError for an unknown name or a bad file."""
     if isinstance(camera, CameraPath):
-        return camera
+        return perspective_only(camera)
     name = str(camera)
     if name in trajectories.PRESETS and not isinstance(camera, Path):
         return None
     path = Path(name)
     if path.exists():
-        return read_camera_path(path, default_focal=focal)
+        return perspective_only(read_camera_path(path, default_focal=focal))  # its K is the frames'
     if isinstance(camera, Path) or path.suffix or "/" in name or os.sep in name:
         raise FileNotFoundError(f"{path}: camera file or folder not found")
     raise v.InvalidValue(f"{v.arg('camera')} must be one of {', '.join(sorted(trajectories.PRESETS))} or a camera "

@@ -253,10 +253,12 @@ def test_read_camera_path_refuses_an_equirectangular_transforms_json(tmp_path, w
 
 
 @pytest.mark.parametrize("how", ["camera_model", "is_fisheye", "frame"])
-def test_read_camera_path_refuses_a_fisheye_transforms_json(tmp_path, how):
-    """A fisheye transforms.json (nerfstudio's OPENCV_FISHEYE, instant-ngp's "is_fisheye": true) was read by
-    read_camera_path (genxd generate --camera, eval-camera) with the fisheye's focal length as a pinhole K; now refused
-    in one line. genxd reconstruct and train (load_transforms_json, then undistortion) still read it."""
+def test_a_fisheye_transforms_json_is_no_camera_path_for_generate(tmp_path, how):
+    """A fisheye transforms.json (nerfstudio's OPENCV_FISHEYE, instant-ngp's "is_fisheye": true) was used by
+    genxd generate --camera (and eval-camera) with the fisheye's focal length as a pinhole K; now refused in one
+    line there (perspective_only). read_camera_path still reads its poses, marking the path (--camera-from-video
+    follows them); genxd reconstruct and train (load_transforms_json, then undistortion) read it."""
+    from genxd.camera_arguments import camera_path_of
     from genxd.cameras import load_transforms_json, read_camera_path
 
     frame = {"file_path": "images/0.jpg", "transform_matrix": torch.eye(4).tolist()}
@@ -271,7 +273,8 @@ def test_read_camera_path_refuses_a_fisheye_transforms_json(tmp_path, how):
     path.write_text(json.dumps(obj))
     index = 1 if how == "frame" else 0
     for given in (path, tmp_path):
+        assert read_camera_path(given).fisheye == f"{path}: frames[{index}] is a fisheye camera"
         with pytest.raises(ValueError, match=rf"^{str(path)}: frames\[{index}\] is a fisheye camera; a camera path "
-                                             r"takes perspective cameras \(OPENCV, PINHOLE, SIMPLE_PINHOLE\)"):
-            read_camera_path(given)
+                                             r"takes perspective cameras \(OPENCV, PINHOLE, SIMPLE_PINHOLE"):
+            camera_path_of(given)
     assert len(load_transforms_json(path)) == 2

@@ -272,9 +272,9 @@ def test_several_videos_gives_the_readers_line_from_one_look(tmp_path, monkeypat
                                            ("SIMPLE_RADIAL_FISHEYE", [30.0, 30.0, 20.0, 0.05]),
                                            ("SIMPLE_RADIAL", [30.0, 30.0, 20.0, 0.05])])
 def test_a_colmap_model_of_fisheye_cameras_is_no_camera_path(tmp_path, model, params):
-    """read_camera_path (generate --camera, eval-camera) read a COLMAP model of fisheye cameras with the fisheye's
-    focal length as a pinhole K (a path of another field of view), as it did a fisheye transforms.json; refused now,
-    naming the image and its model. A radial lens (SIMPLE_RADIAL, what curate writes) is still a path: its K is
+    """generate --camera (and eval-camera) used a COLMAP model of fisheye cameras with the fisheye's focal length as a
+    pinhole K (a path of another field of view), as it did a fisheye transforms.json; refused now, naming the image
+    and its model. A radial lens (SIMPLE_RADIAL, what curate writes) is still a path: its K is
     a perspective camera's, the distortion left out."""
     pycolmap = pytest.importorskip("pycolmap")
     c2w = torch.eye(4).repeat(3, 1, 1)
@@ -286,9 +286,13 @@ def test_a_colmap_model_of_fisheye_cameras_is_no_camera_path(tmp_path, model, pa
     for camera in recon.cameras.values():
         camera.model, camera.params = getattr(pycolmap.CameraModelId, model), params
     recon.write(str(folder))
+    from genxd.camera_arguments import camera_path_of
+
+    cam = read_camera_path(folder)
+    assert len(cam) == 3  # the poses are read either way (--camera-from-video follows them)
     if model == "SIMPLE_RADIAL":
-        assert len(read_camera_path(folder)) == 3
+        assert cam.fisheye is None and len(camera_path_of(folder)) == 3
         return
     with pytest.raises(ValueError, match=rf"image '0\.jpg' has camera model {model}, a fisheye camera; a camera path "
                                          "takes perspective cameras"):
-        read_camera_path(folder)
+        camera_path_of(folder)

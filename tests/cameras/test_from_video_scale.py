@@ -191,3 +191,29 @@ def test_the_reader_finds_the_scene_depth_only_when_it_is_asked_for(synth_video,
     assert metas == ["transforms.json"]
     assert cam.scene_depth == pytest.approx(synth_depth) and metas == ["transforms.json", "meta.json"]
     assert cam.scene_depth == pytest.approx(synth_depth) and len(metas) == 2
+
+
+def test_a_fisheye_camera_file_gives_its_poses_with_the_models_intrinsics_only(tmp_path):
+    """--camera-from-video follows a fisheye capture's poses (the model's intrinsics are the path's by default), but
+    the clip's own intrinsics (intrinsics='clip') would be the fisheye's focal length read as a perspective camera's:
+    refused, naming the file. (A fisheye file was refused as a whole for a moment; generate --camera still is.)"""
+    pytest.importorskip("pycolmap")
+    import pycolmap
+    import torch
+
+    from genxd.cameras import trajectories, write_colmap_model
+
+    c2w, K = trajectories.orbit(num_frames=6)
+    folder = tmp_path / "sparse" / "0"
+    write_colmap_model(folder, c2w, K, 40, 60, [f"{i:06d}.jpg" for i in range(6)])
+    recon = pycolmap.Reconstruction(str(folder))
+    for camera in recon.cameras.values():
+        camera.model, camera.params = pycolmap.CameraModelId.OPENCV_FISHEYE, [30.0, 30.0, 30.0, 20.0, 0.05, 0, 0, 0]
+    recon.write(str(folder))
+    cams = recover_clip_cameras(tmp_path)
+    assert not cams.intrinsics_known and "a fisheye camera" in cams.report["fisheye"]
+    vp = make_video_path(cams, 6, smoothing=0)
+    assert torch.allclose(vp.clip_relative[:, :3, :3], (torch.linalg.inv(c2w[0]) @ c2w)[:, :3, :3].double(), atol=1e-5)
+    with pytest.raises(ValueError, match=r"has camera model OPENCV_FISHEYE, a fisheye camera: its focal length is no "
+                                         r"perspective camera's, so the path cannot take the clip's intrinsics"):
+        make_video_path(cams, 6, intrinsics="clip")

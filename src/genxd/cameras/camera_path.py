@@ -82,6 +82,10 @@ class CameraPath:
             its first camera), else None. A reader may give a function in its place, called on the first read
             (a COLMAP model's median over its points, a ``meta.json`` beside a ``transforms.json``: paid only by
             the callers that use the depth).
+        fisheye: where the source has a fisheye lens (e.g. ``"frames[0] is a fisheye camera"``), else None. ``K``
+            then holds the fisheye's focal length read as a perspective camera's, which no perspective camera has:
+            the poses are right, the field of view is not (:func:`genxd.cameras.reader.perspective_only` refuses
+            such a path where its intrinsics are used).
     """
 
     c2w: Tensor
@@ -93,6 +97,7 @@ class CameraPath:
     source_format: str | None = None
     intrinsics_known: bool = True
     scene_depth: Union[float, None, Callable[[], "float | None"]] = _OnFirstRead()  # type: ignore[assignment]
+    fisheye: str | None = None
 
     def __post_init__(self) -> None:
         if self.c2w.ndim != 3 or self.c2w.shape[-2:] != (4, 4):

@@ -319,8 +319,10 @@ def _cameras_from_file(path: Path, files: list[Path]) -> ClipCameras:
         else "the synthetic clip's rendered depth ('scene_depth')"
     report = {"source": str(path), "camera_files": [str(f) for f in files],
               "format": cam.source_format, "clip_frames_read": n, "scene_depth_source": depth_source}
+    if cam.fisheye is not None:  # its poses are followed; its K is no perspective camera's (intrinsics="clip")
+        report["fisheye"] = cam.fisheye
     return ClipCameras(cam.c2w.double(), cam.K.double(), cam.height, cam.width, list(range(n)), n, times, depth,
-                       f"file: {cam.source_format}", cam.intrinsics_known, report)
+                       f"file: {cam.source_format}", cam.intrinsics_known and cam.fisheye is None, report)
 
 
 def _write_pngs(frames: np.ndarray, folder: Path) -> list[str]:

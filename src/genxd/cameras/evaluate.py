@@ -106,7 +106,7 @@ def evaluate_scene(
     """
     from .accuracy import compare_paths
     from .from_video import ClipAdvice, recover_clip_cameras
-    from .reader import read_camera_path
+    from .reader import perspective_only, read_camera_path
 
     scene = Path(scene)
     started = time.perf_counter()
@@ -114,7 +114,7 @@ def evaluate_scene(
     frames = _frames_of(scene)
     if cam_file is None or frames is None:
         raise ValueError(f"{scene}: needs frames (frames/, images/ or video.mp4) and a camera file")
-    requested = read_camera_path(cam_file, dtype=torch.float64)
+    requested = perspective_only(read_camera_path(cam_file, dtype=torch.float64))
     K = requested.K
     if known_focal and requested.intrinsics_known:  # a camera of another shape than the frames: as generate fits it
         from ..curation.frames import VideoReadError, read_frames
@@ -235,7 +235,7 @@ def evaluate_camera_accuracy(
     from ..utils.io import atomic_file, check_writable_dir, write_json_atomic
     from ..utils.progress import progress_bar
     from ..validation import arg
-    from .reader import read_camera_path
+    from .reader import perspective_only, read_camera_path
 
     scenes = find_scenes(root)
     if cameras is not None and len(scenes) != 1:
@@ -244,7 +244,7 @@ def evaluate_camera_accuracy(
     targets = output_paths(out_dir, plot)
     # before any SfM (minutes): a wrong camera file, an output that exists or a folder that cannot be written
     if cameras is not None:
-        read_camera_path(cameras)
+        perspective_only(read_camera_path(cameras))
     if not overwrite and (error := existing_files_error(targets)) is not None:
         raise error
     check_writable_dir(out_dir, "output folder")

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 from torch import Tensor
 
+from ..caller_style import text_setting
 from .camera_path import CameraPath, intrinsics_for_aspect
 from .geometry import intrinsics_from_focal
 from .clip_cameras import (  # noqa: F401 - step 1, re-exported: genxd.cameras.from_video is the public module
@@ -150,6 +151,10 @@ def make_video_path(
     rel[:, :3, 3] *= scale
     c2w, K, times = resample_path(rel, cams.K.double(), cams.times.double(), int(num_frames), spacing)
     out_h, out_w = size if size is not None else (cams.height, cams.width)
+    if intrinsics == "clip" and cams.report.get("fisheye"):
+        raise ValueError(f"{cams.report['fisheye']}: its focal length is no perspective camera's, so the path cannot "
+                         f"take the clip's intrinsics ({text_setting('intrinsics', 'model')} follows its poses with "
+                         "the model's)")
     if intrinsics == "model":
         focal = 1.414 if model_focal is None else float(model_focal)
         K = intrinsics_from_focal(focal).double().expand(len(c2w), 3, 3).clone()

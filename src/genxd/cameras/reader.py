@@ -56,7 +56,7 @@ from .formats import (
 )
 from .geometry import intrinsics_from_focal
 
-__all__ = ["read_camera_path", "colmap_model_dir", "camera_files", "several_videos", "COLMAP_FILES", "FOLDER_CAMERA_FILES", "COLMAP_FORMAT", "CURATE_SAMPLE", "SYNTHETIC_META", "DEFAULT_SIZE", "camera_formats_help"]
+__all__ = ["read_camera_path", "perspective_only", "colmap_model_dir", "camera_files", "several_videos", "COLMAP_FILES", "FOLDER_CAMERA_FILES", "COLMAP_FORMAT", "CURATE_SAMPLE", "SYNTHETIC_META", "DEFAULT_SIZE", "camera_formats_help"]
 
 COLMAP_FORMAT = "COLMAP model"
 SYNTHETIC_META = "genxd synthetic clip meta"
@@ -113,11 +113,9 @@ def _read_colmap(folder: Path, dtype: torch.dtype, what: str = COLMAP_FORMAT, sa
         raise ValueError(message if message.startswith(str(folder)) else f"{where}: {message}") from None
     if len(model) == 0:
         raise ValueError(f"{where}: no registered images")
-    fisheye = next(((name, m) for name, m in zip(model.image_names, model.camera_models) if _FISHEYE_MODEL.search(m)), None)
-    if fisheye is not None:  # radial distortion is left out of a path's K; a fisheye's focal length is another's
-        raise ValueError(f"{where}: image {fisheye[0]!r} has camera model {fisheye[1]}, a fisheye camera; a camera "
-                         "path takes perspective cameras: a fisheye's focal length is not theirs (genxd reconstruct "
-                         "and genxd train take it)")
+    # radial distortion is left out of a path's K; a fisheye's focal length is another camera's (perspective_only)
+    fisheye = next((f"{where}: image {name!r} has camera model {m}, a fisheye camera"
+                    for name, m in zip(model.image_names, model.camera_models) if _FISHEYE_MODEL.search(m)), None)
     sizes = set(zip(model.heights, model.widths))
     if len(sizes) != 1:
         raise ValueError(f"{where}: images have different sizes {sorted(sizes)}; a camera path needs one size")
@@ -125,7 +123,8 @@ def _read_colmap(folder: Path, dtype: torch.dtype, what: str = COLMAP_FORMAT, sa
     times = _curate_times(sample, model.image_names) if sample is not None else None
     depth = partial(_points_depth, model.points_xyz, model.c2w[0], model.K[0]) if len(model.points_xyz) else None
     return CameraPath(model.c2w.to(dtype), model.K.to(dtype), h, w, list(model.image_names),
-                      times=None if times is None else times.to(dtype), source_format=what, scene_depth=depth)
+                      times=None if times is None else times.to(dtype), source_format=what, scene_depth=depth,
+                      fisheye=fisheye)
 
 
 def _points_depth(points_xyz: torch.Tensor, c2w: torch.Tensor, K: torch.Tensor) -> float | None:
@@ -179,13 +178,10 @@ def _from_json(path: Path, default_focal: float, height: int | None, width: int 
         c2w, K = w2c_list_from_object(obj, path)
         return _with_default_intrinsics(c2w, K, default_focal, height, width, dtype)
     if what == TRANSFORMS_JSON:
-        fisheye = next((i for i, f in enumerate(obj["frames"] if isinstance(obj["frames"], list) else [])
-                        if isinstance(f, dict) and is_fisheye(f, obj)), None)
-        if fisheye is not None:  # genxd reconstruct and train read it (load_transforms_json) and undistort its images
-            raise ValueError(f"{path}: frames[{fisheye}] is a fisheye camera; a camera path takes perspective cameras "
-                             "(OPENCV, PINHOLE, SIMPLE_PINHOLE): a fisheye's focal length is not theirs (genxd "
-                             "reconstruct and genxd train take it)")
-        return transforms_from_object(obj, path, height, width, dtype)
+        cam = transforms_from_object(obj, path, height, width, dtype)
+        cam.fisheye = next((f"{path}: frames[{i}] is a fisheye camera" for i, f in enumerate(obj["frames"])
+                            if isinstance(f, dict) and is_fisheye(f, obj)), None)
+        return cam
     if what == AUTHORS_JSON:
         return camera_json_from_object(obj, path, dtype)
     if what == SYNTHETIC_META:
@@ -338,6 +334,19 @@ def _from_folder(folder: Path, default_focal: float, height: int | None, width: 
     # read when the depth is: a synthetic clip's meta read as the camera file carries its own (a number, no read)
     if source.beside is not None and (cam.source_format != SYNTHETIC_META or cam.scene_depth is None):
         cam.scene_depth = partial(_depth_beside, source.beside, len(cam))
+    return cam
+
+
+def perspective_only(cam: CameraPath) -> CameraPath:
+    """``cam``, or a ValueError naming where its source has a fisheye lens: a path whose intrinsics are used
+    (``genxd generate --camera``, ``genxd eval-camera``) takes perspective cameras. A fisheye's poses are still read
+    (``--camera-from-video`` follows them with the model's intrinsics; ``genxd reconstruct`` and ``genxd train``
+    undistort its images). Before 2026-12-05 such a path was used with the fisheye's focal length as a perspective
+    camera's, another field of view than the file's."""
+    if cam.fisheye is not None:
+        raise ValueError(f"{cam.fisheye}; a camera path takes perspective cameras (OPENCV, PINHOLE, SIMPLE_PINHOLE, "
+                         "SIMPLE_RADIAL, ...): a fisheye's focal length is not theirs (genxd reconstruct and genxd "
+                         "train take it; --camera-from-video follows its poses)")
     return cam
 
 
