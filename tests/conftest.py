@@ -41,3 +41,17 @@ def reference_cases() -> dict[str, torch.Tensor]:
     from safetensors.torch import load_file
 
     return load_file(str(REFERENCE_SMALL / "cases.safetensors"))
+
+
+def tf32_flags() -> tuple[bool, bool]:
+    """torch's two process-wide TF32 flags (CUDA matmul, cuDNN)."""
+    return torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
+
+
+@pytest.fixture
+def tf32_off():
+    """Both TF32 flags off for the test (a caller's float32 settings), put back as they were afterwards."""
+    saved = tf32_flags()
+    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False
+    yield
+    torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved

@@ -20,6 +20,7 @@ from genxd.pipelines.fast import (
     to_channels_last,
 )
 
+from ..conftest import tf32_flags
 from ..parity import UNET_ATOL
 
 
@@ -296,19 +297,6 @@ def test_cpu_path_skips_the_zero_weight_path_and_keeps_the_output(reference_smal
     assert frames.shape == frames_ref.shape and (frames - frames_ref).abs().max().item() < 1e-4
 
 
-def _tf32_flags() -> tuple[bool, bool]:
-    return torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
-
-
-@pytest.fixture
-def tf32_off():
-    """Both TF32 flags off for the test (a caller's float32 settings), put back as they were afterwards."""
-    saved = _tf32_flags()
-    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False
-    yield
-    torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved
-
-
 def test_tf32_is_on_while_the_pipeline_samples_and_the_callers_flags_after(reference_small, reference_cases, tf32_off):
     """The fast path's TF32 (bf16 / fp16) was set process-wide and left on after genxd.load_model(): every float32
     product of the caller's process then ran in TF32. Now pipe.tf32 asks for it during the pipeline's own calls."""
@@ -317,7 +305,7 @@ def test_tf32_is_on_while_the_pipeline_samples_and_the_callers_flags_after(refer
     seen = []
 
     def callback(p, i, t, tensors):
-        seen.append(_tf32_flags())
+        seen.append(tf32_flags())
         return {}
 
     p = "pipe.single3d."
@@ -326,10 +314,10 @@ def test_tf32_is_on_while_the_pipeline_samples_and_the_callers_flags_after(refer
                   output_type="latent", callback_on_step_end=callback)
     pipe.tf32 = True
     pipe(**inputs)
-    assert seen == [(True, True)] * 2 and _tf32_flags() == (False, False)
+    assert seen == [(True, True)] * 2 and tf32_flags() == (False, False)
     pipe.tf32 = False  # the float32 fast path, and every pipeline before enable_fast_path
     pipe(**inputs)
-    assert seen[2:] == [(False, False)] * 2 and _tf32_flags() == (False, False)
+    assert seen[2:] == [(False, False)] * 2 and tf32_flags() == (False, False)
 
 
 @pytest.mark.cuda
@@ -337,5 +325,5 @@ def test_load_model_on_cuda_leaves_the_tf32_flags_alone(tf32_off):
     from genxd.checkpoints import load_model
 
     lm = load_model(None, "cuda", "bf16")
-    assert _tf32_flags() == (False, False) and lm.pipe.tf32 is True
+    assert tf32_flags() == (False, False) and lm.pipe.tf32 is True
     assert load_model(None, "cuda", "fp32").pipe.tf32 is False

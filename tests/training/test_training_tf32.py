@@ -8,19 +8,8 @@ import torch
 
 from genxd.training.config import load_config
 
+from ..conftest import tf32_flags
 from .conftest import QUIET, TINY, TINY_VAE
-
-
-def _flags() -> tuple[bool, bool]:
-    return torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
-
-
-@pytest.fixture
-def tf32_off():
-    saved = _flags()
-    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False
-    yield
-    torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved
 
 
 @pytest.mark.parametrize("kind", ["genxd", "vae"])
@@ -36,7 +25,7 @@ def test_a_training_run_leaves_the_callers_tf32_flags_as_they_were(tmp_path, mon
 
     def init(self, *args, **kwargs):
         started(self, *args, **kwargs)
-        seen.append(_flags())
+        seen.append(tf32_flags())
 
     monkeypatch.setattr(loop.TrainingRun, "__init__", init)
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
@@ -46,7 +35,7 @@ def test_a_training_run_leaves_the_callers_tf32_flags_as_they_were(tmp_path, mon
     with pytest.raises(ValueError, match="multiples of"):
         (train_genxd if kind == "genxd" else train_vae)(cfg, cpu=True)
     assert seen == [(True, True)]  # TF32 during the run, as training.allow_tf32 (the default) asks
-    assert _flags() == (False, False)
+    assert tf32_flags() == (False, False)
 
 
 def test_allow_tf32_false_leaves_them_off(tmp_path, monkeypatch, tf32_off):
@@ -57,4 +46,4 @@ def test_allow_tf32_false_leaves_them_off(tmp_path, monkeypatch, tf32_off):
                              "training.allow_tf32=false"])
     with pytest.raises(ValueError, match="multiples of"):
         train_genxd(cfg, cpu=True)
-    assert _flags() == (False, False)
+    assert tf32_flags() == (False, False)

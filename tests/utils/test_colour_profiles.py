@@ -36,19 +36,24 @@ def matrix_profile(colorants: np.ndarray, gamma: float | None) -> bytes:
     else:
         trc = b"para" + b"\0" * 4 + struct.pack(">HH", 3, 0) + b"".join(
             _s15(x) for x in (2.4, 1 / 1.055, 0.055 / 1.055, 1 / 12.92, 0.04045))
-    text = b"test profile\0"
+    tags = [(sig, _xyz(colorants[:, i])) for i, sig in enumerate((b"rXYZ", b"gXYZ", b"bXYZ"))]
+    return _display_profile(b"RGB ", b"test profile", tags + [(sig, trc) for sig in (b"rTRC", b"gTRC", b"bTRC")])
+
+
+def _display_profile(space: bytes, name: bytes, tags: list[tuple[bytes, bytes]]) -> bytes:
+    """An ICC v2 display profile of colour ``space`` (4 bytes: ``b"RGB "``, ``b"GRAY"``) holding a description
+    ``name``, a D50 white point and ``tags`` (signature, data)."""
+    text = name + b"\0"
     desc = b"desc" + b"\0" * 4 + struct.pack(">I", len(text)) + text + b"\0" * 78
-    tags = [(b"desc", desc), (b"wtpt", _xyz((0.9642, 1.0, 0.8249)))]
-    tags += [(sig, _xyz(colorants[:, i])) for i, sig in enumerate((b"rXYZ", b"gXYZ", b"bXYZ"))]
-    tags += [(sig, trc) for sig in (b"rTRC", b"gTRC", b"bTRC")]
+    tags = [(b"desc", desc), (b"wtpt", _xyz((0.9642, 1.0, 0.8249))), *tags]
     start = 128 + 4 + 12 * len(tags)
     table, body = b"", b""
     for sig, data in tags:
         body += b"\0" * (-(start + len(body)) % 4)
         table += sig + struct.pack(">II", start + len(body), len(data))
         body += data
-    header = (struct.pack(">I", start + len(body)) + b"lcms" + bytes([2, 0x10, 0, 0]) + b"mntrRGB XYZ " + b"\0" * 12
-              + b"acsp" + b"\0" * 28 + _s15(0.9642) + _s15(1.0) + _s15(0.8249) + b"\0" * 48)
+    header = (struct.pack(">I", start + len(body)) + b"lcms" + bytes([2, 0x10, 0, 0]) + b"mntr" + space + b"XYZ "
+              + b"\0" * 12 + b"acsp" + b"\0" * 28 + _s15(0.9642) + _s15(1.0) + _s15(0.8249) + b"\0" * 48)
     return header + struct.pack(">I", len(tags)) + table + body
 
 
@@ -120,18 +125,7 @@ def test_an_in_memory_pil_image_with_a_profile_is_read_as_its_file(tmp_path):
 def gray_profile(gamma: float) -> bytes:
     """A minimal ICC v2 gray display profile: one tone curve, a pure ``gamma``."""
     trc = b"curv" + b"\0" * 4 + struct.pack(">IH", 1, int(round(gamma * 256))) + b"\0\0"
-    text = b"gray test profile\0"
-    desc = b"desc" + b"\0" * 4 + struct.pack(">I", len(text)) + text + b"\0" * 78
-    tags = [(b"desc", desc), (b"wtpt", _xyz((0.9642, 1.0, 0.8249))), (b"kTRC", trc)]
-    start = 128 + 4 + 12 * len(tags)
-    table, body = b"", b""
-    for sig, data in tags:
-        body += b"\0" * (-(start + len(body)) % 4)
-        table += sig + struct.pack(">II", start + len(body), len(data))
-        body += data
-    header = (struct.pack(">I", start + len(body)) + b"lcms" + bytes([2, 0x10, 0, 0]) + b"mntrGRAYXYZ " + b"\0" * 12
-              + b"acsp" + b"\0" * 28 + _s15(0.9642) + _s15(1.0) + _s15(0.8249) + b"\0" * 48)
-    return header + struct.pack(">I", len(tags)) + table + body
+    return _display_profile(b"GRAY", b"gray test profile", [(b"kTRC", trc)])
 
 
 GRAYS = np.array([[40, 90, 128, 200]], np.uint8).repeat(3, 0)
