@@ -93,3 +93,18 @@ def another_run_writes_meanwhile(monkeypatch: pytest.MonkeyPatch, owner: object,
         monkeypatch.setitem(owner, name, meanwhile)
     else:
         monkeypatch.setattr(owner, name, meanwhile)
+
+
+def refuse_reading_large_arrays(monkeypatch) -> None:
+    """Every array numpy reads (``np.load`` of a .npy / .npz) is checked: one of a million values or more fails the
+    test (the zip-bomb tests: such an array must be refused from its header, not read)."""
+    import numpy as np
+
+    read = np.lib.format.read_array
+
+    def read_small(fp, *args, **kwargs):
+        array = read(fp, *args, **kwargs)
+        assert array.size < 10**6, f"an array of {array.shape} was read"
+        return array
+
+    monkeypatch.setattr(np.lib.format, "read_array", read_small)

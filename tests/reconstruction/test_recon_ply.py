@@ -9,6 +9,7 @@ import torch
 from genxd.cameras import intrinsics_from_focal, look_at
 from genxd.reconstruction.gaussians import GaussianModel, MotionBasis
 from genxd.reconstruction.ply import load_motion, load_ply, ply_property_names, save_motion, save_ply
+from tests.helpers import refuse_reading_large_arrays
 
 
 def _model(sh_degree: int, dynamic: bool = False, seed: int = 0) -> GaussianModel:
@@ -169,17 +170,6 @@ def test_bad_files_raise_value_error(tmp_path) -> None:
         load_motion(tmp_path / "motion.npz", load_ply(tmp_path / "scene.ply"))
 
 
-def _refuse_reading_large_arrays(monkeypatch) -> None:
-    """Every array numpy reads from a .npz is checked: one of a million values or more fails the test."""
-    read = np.lib.format.read_array
-
-    def read_small(fp, *args, **kwargs):
-        array = read(fp, *args, **kwargs)
-        assert array.size < 10**6, f"an array of {array.shape} was read"
-        return array
-
-    monkeypatch.setattr(np.lib.format, "read_array", read_small)
-
 
 @pytest.mark.parametrize("key, shape", [("coefficients", (300, 4_000, 3)), ("poly_degree", (2_000_000,)),
                                         ("time_centers", (5_000_000,))])
@@ -193,7 +183,7 @@ def test_a_motion_array_of_another_size_is_refused_from_its_header(tmp_path, mon
         arrays = {k: z[k] for k in z.files}
     arrays[key] = np.zeros(shape, dtype=np.float32)
     np.savez_compressed(tmp_path / "bomb.npz", **arrays)
-    _refuse_reading_large_arrays(monkeypatch)
+    refuse_reading_large_arrays(monkeypatch)
     with pytest.raises(ValueError, match=rf"bomb.npz: {key} (has|holds|have) .*shape"):
         load_motion(tmp_path / "bomb.npz", load_ply(tmp_path / "scene.ply"))
 
@@ -217,7 +207,7 @@ def test_a_motion_array_hidden_beside_a_checked_header_is_refused_from_its_heade
         for name in good.namelist():
             bomb.writestr(name, good.read(name))
         bomb.writestr(key, large.getvalue())
-    _refuse_reading_large_arrays(monkeypatch)
+    refuse_reading_large_arrays(monkeypatch)
     with pytest.raises(ValueError, match=rf"bomb.npz: {key} has shape \({shape[0]},"):
         load_motion(tmp_path / "bomb.npz", load_ply(tmp_path / "scene.ply"))
 

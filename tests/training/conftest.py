@@ -47,3 +47,11 @@ def tiny_svd_unet():
         block_out_channels=(32, 32), addition_time_embed_dim=32, projection_class_embeddings_input_dim=96,
         layers_per_block=1, cross_attention_dim=64, num_attention_heads=(1, 1), num_frames=4,
     )
+
+
+def checkpoint_folder(run: Path, step: int) -> Path:
+    """An empty checkpoint folder of ``run`` at ``step`` (its training_state.json only)."""
+    folder = run / "checkpoints" / f"checkpoint-{step:07d}"
+    folder.mkdir(parents=True)
+    (folder / "training_state.json").write_text(f'{{"step": {step}}}')
+    return folder

@@ -9,12 +9,7 @@ import pytest
 from genxd.training.checkpoint_files import damaged_checkpoint_error, existing_run_error, foreign_config_error, resume_error
 from genxd.validation import cli_style
 
-
-def _checkpoint(run, step: int):
-    folder = run / "checkpoints" / f"checkpoint-{step:07d}"
-    folder.mkdir(parents=True)
-    (folder / "training_state.json").write_text(f'{{"step": {step}}}')
-    return folder
+from .conftest import checkpoint_folder
 
 
 def test_resume_setting_as_the_caller_writes_it(tmp_path):
@@ -27,7 +22,7 @@ def test_resume_setting_as_the_caller_writes_it(tmp_path):
 
 
 def test_an_existing_run_names_resume_and_overwrite(tmp_path):
-    _checkpoint(tmp_path, 10)
+    checkpoint_folder(tmp_path, 10)
     message = str(existing_run_error(tmp_path))
     assert message.endswith("(newest checkpoint-0000010); pass resume='latest' to continue, or overwrite=True to "
                             "start over"), message
@@ -51,8 +46,8 @@ def test_a_foreign_config_and_a_damaged_checkpoint_say_how_to_go_on(tmp_path):
     assert str(foreign_config_error(tmp_path, None)).endswith("or pass overwrite=True to replace it")
     with cli_style():
         assert str(foreign_config_error(tmp_path, None)).endswith("or pass --overwrite to replace it")
-    earlier = _checkpoint(tmp_path / "run", 10)
-    damaged = _checkpoint(tmp_path / "run", 20)
+    earlier = checkpoint_folder(tmp_path / "run", 10)
+    damaged = checkpoint_folder(tmp_path / "run", 20)
     message = str(damaged_checkpoint_error(damaged, "ema.safetensors", OSError("truncated")))
     assert message.endswith(f"; resume from the one before it: resume={str(earlier)!r}"), message
     with cli_style():

@@ -11,12 +11,7 @@ from safetensors.torch import save_file
 
 from genxd.training.ema import EMAWeights
 
-
-def _checkpoint(run, step: int):
-    folder = run / "checkpoints" / f"checkpoint-{step:07d}"
-    folder.mkdir(parents=True)
-    (folder / "training_state.json").write_text(f'{{"step": {step}}}')
-    return folder
+from .conftest import checkpoint_folder
 
 
 def test_an_ema_file_cut_short_is_the_damaged_checkpoint_error(tmp_path):
@@ -24,7 +19,7 @@ def test_an_ema_file_cut_short_is_the_damaged_checkpoint_error(tmp_path):
     except a ValueError it recognised by its text (the missing weights)."""
     model = torch.nn.Linear(3, 2)
     ema = EMAWeights(model)
-    earlier, newest = _checkpoint(tmp_path, 1), _checkpoint(tmp_path, 2)
+    earlier, newest = checkpoint_folder(tmp_path, 1), checkpoint_folder(tmp_path, 2)
     ema.save(newest / "ema.safetensors")
     with open(newest / "ema.safetensors", "r+b") as fh:
         fh.truncate(40)
