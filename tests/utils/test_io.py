@@ -320,16 +320,6 @@ def test_a_json_file_python_cannot_take_is_one_error_naming_it(tmp_path, text, s
     assert "set_int_max_str_digits" not in str(info.value)
 
 
-
-def test_the_huge_number_refusal_needs_no_getter_python_3_10_lacks(tmp_path, monkeypatch):
-    """``sys.get_int_max_str_digits`` came with Python 3.11 / 3.10.7 (genxd supports 3.10.0): the refusal asked it
-    for the limit, an AttributeError in place of the one line where it is missing."""
-    monkeypatch.delattr(sys, "get_int_max_str_digits")
-    path = tmp_path / "cam.json"
-    path.write_text("[1" + "0" * 5000 + "]")
-    with pytest.raises(ValueError, match=f"^{path}: a number of more than 4300 digits"):
-        io.read_json(path, "a camera file")
-
 def test_a_json_file_too_large_to_parse_is_refused_before_it_is_read(tmp_path, monkeypatch):
     # was: read whole and parsed (~40 times its size in memory: a 2 GB camera file exhausted the memory);
     # the file is sparse (no disk used), and reading it is made to fail so that only the size is looked at

@@ -534,9 +534,8 @@ def read_json(path: str | os.PathLike, expected: str = "a JSON file") -> Any:
     except RecursionError:
         raise ValueError(f"{path}: JSON nested too deeply (expected {expected})") from None
     except ValueError:  # Python's limit on integer digits (its message advises sys.set_int_max_str_digits)
-        # the limit and its getter came with Python 3.11 and 3.10.7; genxd supports 3.10.0 and later
-        limit = getattr(sys, "get_int_max_str_digits", lambda: 4300)()
-        raise ValueError(f"{path}: a number of more than {limit} digits (expected {expected})") from None
+        raise ValueError(f"{path}: a number of more than {sys.get_int_max_str_digits()} digits (expected "
+                         f"{expected})") from None  # the limit and its getter came together (Python 3.10.7, 3.11)
 
 
 def read_json_object(path: str | os.PathLike) -> dict:
