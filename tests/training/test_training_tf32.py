@@ -39,11 +39,16 @@ def test_a_training_run_leaves_the_callers_tf32_flags_as_they_were(tmp_path, mon
 
 
 def test_allow_tf32_false_leaves_them_off(tmp_path, monkeypatch, tf32_off):
+    from genxd.training import loop
     from genxd.training.trainer import train_genxd
 
+    seen: list[tuple[bool, bool]] = []
+    started = loop.TrainingRun.__init__
+    monkeypatch.setattr(loop.TrainingRun, "__init__", lambda self, *a, **k: (started(self, *a, **k),
+                                                                             seen.append(tf32_flags()))[0])
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     cfg = load_config(TINY, [*QUIET, f"output_dir={tmp_path / 'run'}", "logging.tensorboard=false", "data.height=36",
                              "training.allow_tf32=false"])
     with pytest.raises(ValueError, match="multiples of"):
         train_genxd(cfg, cpu=True)
-    assert tf32_flags() == (False, False)
+    assert seen == [(False, False)] and tf32_flags() == (False, False)  # off during the run too
