@@ -274,7 +274,8 @@ def test_a_fisheye_transforms_json_is_no_camera_path_for_generate(tmp_path, how)
     index = 1 if how == "frame" else 0
     for given in (path, tmp_path):
         assert read_camera_path(given).fisheye == f"{path}: frames[{index}] is a fisheye camera"
-        with pytest.raises(ValueError, match=rf"^{str(path)}: frames\[{index}\] is a fisheye camera; a camera path "
-                                             r"takes perspective cameras \(OPENCV, PINHOLE, SIMPLE_PINHOLE"):
-            camera_path_of(given)
+        for camera in (given, read_camera_path(given)):  # a file or folder, or the path read from it
+            with pytest.raises(ValueError, match=rf"^{str(path)}: frames\[{index}\] is a fisheye camera; a camera "
+                                                 r"path takes perspective cameras: a fisheye's focal length"):
+                camera_path_of(camera)
     assert len(load_transforms_json(path)) == 2

@@ -9,6 +9,7 @@ text models are read.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,12 +26,19 @@ from .camera_path import CameraPath
 from .colmap_binary import check_colmap_binary
 from .geometry import c2w_to_w2c
 
-__all__ = ["ColmapModel", "write_colmap_model", "read_colmap_model", "COLMAP_MODEL_FILES"]
+__all__ = ["ColmapModel", "write_colmap_model", "read_colmap_model", "COLMAP_MODEL_FILES", "PINHOLE_MODELS", "is_fisheye_model"]
 
 #: Files a COLMAP model folder written by :func:`write_colmap_model` contains (CamVid-30K layout).
 COLMAP_MODEL_FILES = ("cameras.bin", "images.bin", "points3D.bin", "project.ini")
 
-_PINHOLE_MODELS = {"SIMPLE_PINHOLE", "PINHOLE"}
+PINHOLE_MODELS = frozenset({"SIMPLE_PINHOLE", "PINHOLE"})
+_FISHEYE_MODEL = re.compile(r"FISHEYE|^FOV$")
+
+
+def is_fisheye_model(model: str) -> bool:
+    """Whether COLMAP camera model ``model`` is a fisheye lens (SIMPLE_RADIAL_FISHEYE, RADIAL_FISHEYE, OPENCV_FISHEYE,
+    THIN_PRISM_FISHEYE, ..., FOV): its focal length is not a perspective camera's."""
+    return bool(_FISHEYE_MODEL.search(model))
 #: a quaternion shorter than this has no direction (a zero one reads as the identity rotation)
 _MIN_QUATERNION_NORM = 1e-6
 
@@ -257,7 +265,7 @@ def read_colmap_model(
     for im in images:
         cam = recon.cameras[im.camera_id]
         model_name = cam.model.name
-        if model_name not in _PINHOLE_MODELS and not allow_distortion:
+        if model_name not in PINHOLE_MODELS and not allow_distortion:
             raise ValueError(
                 f"{model_dir}: image {im.name} uses camera model {model_name}; only pinhole models are "
                 "supported (pass allow_distortion=True to ignore the distortion)"

@@ -34,7 +34,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import re
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -44,7 +43,7 @@ import torch
 from ._io import (as_c2w, as_intrinsics, describe, json_matrices, json_number, json_numbers, json_size, read_json,
                   times_to_unit_range)
 from .camera_path import CameraPath
-from .colmap import read_colmap_model
+from .colmap import is_fisheye_model, read_colmap_model
 from .formats import (
     AUTHORS_JSON,
     TRANSFORMS_JSON,
@@ -97,10 +96,6 @@ def _curate_times(sample: Path, names: list[str]) -> torch.Tensor | None:
     return None if unit is None else unit[[row[n] for n in names]]
 
 
-#: COLMAP's fisheye camera models (SIMPLE_RADIAL_FISHEYE, RADIAL_FISHEYE, OPENCV_FISHEYE, THIN_PRISM_FISHEYE, ...,
-#: and FOV): their focal length is not a perspective camera's
-_FISHEYE_MODEL = re.compile(r"FISHEYE|^FOV$")
-
 
 def _read_colmap(folder: Path, dtype: torch.dtype, what: str = COLMAP_FORMAT, sample: Path | None = None) -> CameraPath:
     where = f"{folder} ({what})"
@@ -115,7 +110,7 @@ def _read_colmap(folder: Path, dtype: torch.dtype, what: str = COLMAP_FORMAT, sa
         raise ValueError(f"{where}: no registered images")
     # radial distortion is left out of a path's K; a fisheye's focal length is another camera's (perspective_only)
     fisheye = next((f"{where}: image {name!r} has camera model {m}, a fisheye camera"
-                    for name, m in zip(model.image_names, model.camera_models) if _FISHEYE_MODEL.search(m)), None)
+                    for name, m in zip(model.image_names, model.camera_models) if is_fisheye_model(m)), None)
     sizes = set(zip(model.heights, model.widths))
     if len(sizes) != 1:
         raise ValueError(f"{where}: images have different sizes {sorted(sizes)}; a camera path needs one size")
@@ -344,9 +339,8 @@ def perspective_only(cam: CameraPath) -> CameraPath:
     undistort its images). Before 2026-12-05 such a path was used with the fisheye's focal length as a perspective
     camera's, another field of view than the file's."""
     if cam.fisheye is not None:
-        raise ValueError(f"{cam.fisheye}; a camera path takes perspective cameras (OPENCV, PINHOLE, SIMPLE_PINHOLE, "
-                         "SIMPLE_RADIAL, ...): a fisheye's focal length is not theirs (genxd reconstruct and genxd "
-                         "train take it; --camera-from-video follows its poses)")
+        raise ValueError(f"{cam.fisheye}; a camera path takes perspective cameras: a fisheye's focal length is not "
+                         "theirs (genxd reconstruct and genxd train take it; --camera-from-video follows its poses)")
     return cam
 
 

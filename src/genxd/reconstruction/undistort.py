@@ -25,12 +25,12 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from ..cameras.colmap import PINHOLE_MODELS
 from ..utils.pycolmap_import import load_pycolmap
 
 __all__ = ["PINHOLE_MODELS", "GridCache", "transforms_lens", "undistort_images", "undistorted_camera"]
 
 #: COLMAP camera models without distortion terms
-PINHOLE_MODELS = frozenset({"SIMPLE_PINHOLE", "PINHOLE"})
 
 
 def _pinhole_camera(model: str, params: Sequence[float], height: int, width: int) -> tuple[Any, Any]:
