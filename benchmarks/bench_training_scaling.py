@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -148,7 +149,9 @@ def main(argv: list[str] | None = None) -> dict:
             entry.update(json.loads(part.read_text()))
         else:
             text = proc.stdout + proc.stderr
-            errors = [line[:500] for line in text.splitlines() if "Error" in line or "error:" in line]
+            # Python's errors, and a process's C++ abort (gloo / c10d: "terminate called ...", "what(): ...")
+            errors = [line[:500] for line in text.splitlines()
+                      if re.search(r"Error|error:|terminate called|what\(\)|[Tt]imed? ?out|Abort", line)]
             entry["errors"] = errors[:20]
             entry["error_tail"] = text[-2000:]
         runs.append(entry)
