@@ -23,7 +23,8 @@ def test_scaling_driver_on_cpu_processes(tmp_path):
                            "--out", str(out)])
     runs = {(r["setting"], r["gpus"], r["batch_per_gpu"]): r for r in json.loads(out.read_text())["runs"]}
     assert set(runs) == {("ddp", 2, 1), ("single", 1, 2)} and result["runs"]
-    assert all(r["returncode"] == 0 for r in runs.values()), [(r.get("errors"), r.get("error_tail")) for r in runs.values()]
+    assert all(r["returncode"] == 0 for r in runs.values()), [(r.get("errors"), r.get("error_tail"))
+                                                              for r in runs.values()]
     ddp = runs[("ddp", 2, 1)]
     # bench_training.py --accelerate under accelerate launch (2 CPU processes, gloo): global throughput and the
     # per-process figures come back in the main process's JSON
