@@ -203,3 +203,44 @@ def test_curated_clip_view_not_at_its_distorted_cameras_size_is_named_when_read(
                                          rf"lens distortion\) says {W}x{H}; undistorting needs the images at that size"):
         data[0]
     assert CamVidDataset(tmp_path, kind="3d", undistort=False, **_SIZE)[0]["frames"].shape[0] == 3
+
+
+def _fisheye_colmap_scene(model_dir: Path, image_dir: Path, c2w: torch.Tensor) -> None:
+    """``_colmap_scene`` with ``OPENCV_FISHEYE`` cameras."""
+    _colmap_scene(model_dir, image_dir, c2w)
+    recon = pycolmap.Reconstruction(str(model_dir))
+    for camera in recon.cameras.values():
+        camera.model, camera.params = pycolmap.CameraModelId.OPENCV_FISHEYE, [F, F, W / 2, H / 2, 0.05, 0.0, 0.0, 0.0]
+    recon.write(str(model_dir))
+
+
+def test_undistort_false_refuses_a_fisheye_colmap_scene_naming_the_file_and_the_setting(tmp_path) -> None:
+    """``undistort: false`` used a fisheye's focal length as the pinhole K (another field of view, not only the
+    distortion ignored); now refused in one line. Radial lenses keep ``undistort: false``, the default undistorts."""
+    c2w = _orbit()
+    _fisheye_colmap_scene(tmp_path / "scene" / "sparse" / "0", tmp_path / "scene" / "images", c2w)
+    with pytest.raises(ValueError, match=r"sparse[/\\]0: view 'img_0\.png' has camera model OPENCV_FISHEYE, a fisheye "
+                                         r"camera; .*training\.data\.undistort: false") as info:
+        MultiViewDataset(tmp_path / "scene", undistort=False, **_SIZE)
+    assert "\n" not in str(info.value)
+    assert MultiViewDataset(tmp_path / "scene", **_SIZE)[0]["frames"].shape[0] == 3  # undistorted: read
+
+
+def test_undistort_false_refuses_a_fisheye_transforms_scene(tmp_path) -> None:
+    c2w = _orbit()
+    K = torch.tensor([[F / W, 0, 0.5], [0, F / H, 0.5], [0, 0, 1]]).expand(3, 3, 3)
+    folder = write_views_folder(tmp_path / "scene", torch.rand(3, 3, H, W), c2w, K)
+    meta = json.loads((folder / "transforms.json").read_text())
+    meta["is_fisheye"] = True  # instant-ngp's colmap2nerf
+    (folder / "transforms.json").write_text(json.dumps(meta))
+    with pytest.raises(ValueError, match=r"transforms\.json: view '.*' has camera model OPENCV_FISHEYE, a fisheye "
+                                         r"camera; .*training\.data\.undistort: false"):
+        MultiViewDataset(folder, undistort=False, **_SIZE)
+
+
+def test_undistort_false_refuses_a_fisheye_curated_clip_when_read(tmp_path) -> None:
+    c2w = _orbit()
+    _fisheye_colmap_scene(tmp_path / "clip" / "0", tmp_path / "clip" / "images", c2w)
+    data = CamVidDataset(tmp_path, kind="3d", undistort=False, **_SIZE)
+    with pytest.raises(ValueError, match=r"clip[/\\]0: view 'img_0\.png' has camera model OPENCV_FISHEYE"):
+        data[0]

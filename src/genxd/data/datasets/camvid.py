@@ -207,8 +207,9 @@ class CamVidDataset(_ClipDataset):
                     with atomic_dir(model_dir, replace=False) as tmp:
                         v.archive.extract(v.model_members, tmp, strip_prefix=v.prefix + "0/")
         model = read_colmap_model(model_dir, allow_distortion=True)
+        where = str(model_dir) if v.archive is None else f"{v.archive.path}: {v.prefix}0/"
         model_K, model_lenses = pinhole_views(model.camera_models, model.camera_params, model.heights, model.widths,
-                                              model.K.float(), self.undistort)
+                                              model.K.float(), self.undistort, where, model.image_names)
         lenses = None if model_lenses is None else [None] * len(v.frames)
         sizes: list[tuple[int, int] | None] = [None] * len(v.frames)
         index = {name: i for i, name in enumerate(model.image_names)}

@@ -191,18 +191,28 @@ Lens = tuple[str, tuple[float, ...], int, int]
 
 
 def pinhole_views(models: Sequence[str], params: Sequence[Sequence[float]], heights: Sequence[int],
-                  widths: Sequence[int], K: Tensor, undistort: bool = True) -> tuple[Tensor, list[Lens | None] | None]:
+                  widths: Sequence[int], K: Tensor, undistort: bool = True, where: str = "cameras",
+                  names: Sequence[str] | None = None) -> tuple[Tensor, list[Lens | None] | None]:
     """``(K, lenses)`` of views whose COLMAP cameras are ``(models, params)`` of size ``heights x widths``.
 
     Views of a camera with distortion terms (``genxd curate``'s ``SIMPLE_RADIAL``, nerfstudio's ``OPENCV``) get the
     normalised ``K`` of the pinhole camera COLMAP's undistorter gives them (:func:`genxd.reconstruction.undistort.
     undistorted_camera`, as ``genxd reconstruct`` does) and their lens in ``lenses``, for :func:`undistort_views` to
     resample their pixels; pinhole views keep their ``K`` (lens None). ``lenses`` is None when no view has distortion,
-    or with ``undistort=False`` (the distortion is then ignored, as the authors' training did).
+    or with ``undistort=False`` (the distortion is then ignored, as the authors' training did). A fisheye camera with
+    ``undistort=False`` is a ValueError naming ``where`` (the file) and the view (``names[i]``, else its index): its
+    focal length is not a pinhole camera's, so its ``K`` would give the views another field of view.
     """
+    from ...cameras.colmap import PINHOLE_MODELS, is_fisheye_model
+
     if not undistort:
+        fisheye = next((i for i, m in enumerate(models) if is_fisheye_model(str(m))), None)
+        if fisheye is not None:
+            view = repr(names[fisheye]) if names is not None else f"{fisheye}"
+            raise ValueError(f"{where}: view {view} has camera model {models[fisheye]}, a fisheye camera; its focal "
+                             "length is not a pinhole camera's: training.data.undistort: false (undistort=False) "
+                             "takes radial lenses only, set it to true to undistort the views")
         return K, None
-    from ...reconstruction.undistort import PINHOLE_MODELS
 
     if all(m in PINHOLE_MODELS for m in models):
         return K, None

@@ -104,13 +104,13 @@ class MultiViewDataset(_ClipDataset):
             path = transforms_from_object(meta, json_path)
             images = [listed_image(folder, n, json_path) for n in (path.names or [])]
             K, lenses = path.K.float(), None
-            if undistort:
-                from genxd.reconstruction.undistort import transforms_lens
+            from genxd.reconstruction.undistort import transforms_lens
 
-                h, w = path.height, path.width
-                lens = transforms_lens(meta, path.K, h, w, str(json_path))
-                if lens is not None:
-                    K, lenses = pinhole_views(*lens, [h] * len(images), [w] * len(images), K)
+            h, w = path.height, path.width
+            lens = transforms_lens(meta, path.K, h, w, str(json_path))
+            if lens is not None:  # undistort=False: a fisheye is refused, other lenses' distortion ignored
+                K, lenses = pinhole_views(*lens, [h] * len(images), [w] * len(images), K, undistort, str(json_path),
+                                          [str(n) for n in path.names or []])
             sizes = [(path.height, path.width)] * len(images)
             check_image_headers(images, sizes, lenses)  # here, not in a DataLoader worker when training reads it
             return _ViewScene(folder.name, images, path.c2w.float(), K, None, lenses, sizes)
@@ -126,7 +126,7 @@ class MultiViewDataset(_ClipDataset):
         if len(points) > max_points:
             points = points[torch.randperm(len(points), generator=torch.Generator().manual_seed(0))[:max_points]]
         K, lenses = pinhole_views(model.camera_models, model.camera_params, model.heights, model.widths,
-                                  model.K.float(), undistort)
+                                  model.K.float(), undistort, str(model_dir), model.image_names)
         sizes = list(zip(model.heights, model.widths))
         check_image_headers(images, sizes, lenses)  # here, not in a DataLoader worker when training reads it
         return _ViewScene(folder.name, images, model.c2w.float(), K, points if len(points) else None, lenses, sizes)
