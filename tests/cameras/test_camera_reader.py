@@ -296,3 +296,26 @@ def test_a_colmap_model_of_fisheye_cameras_is_no_camera_path(tmp_path, model, pa
     with pytest.raises(ValueError, match=rf"image '0\.jpg' has camera model {model}, a fisheye camera; a camera path "
                                          "takes perspective cameras"):
         camera_path_of(folder)
+
+
+def test_scene_depth_of_a_fisheye_colmap_model_counts_the_points_the_fisheye_sees(tmp_path):
+    """--camera-from-video's scale: a fisheye model's scene depth kept the points inside the cone of its K read as a
+    pinhole camera's (45 degrees each side here, where the fisheye sees 57): the far points at 50 degrees were left
+    out and the depth was the near points' (2 instead of 6). Now the undistorted pinhole camera's cone is used."""
+    import math
+
+    pycolmap = pytest.importorskip("pycolmap")
+    near = torch.tensor([[0.01 * i, 0.0, 2.0] for i in range(10)])
+    z = 6.0
+    far = torch.tensor([[z * math.tan(math.radians(50)) * s, 0.02 * i, z] for i in range(10) for s in (1, -1)])
+    folder = tmp_path / "sparse" / "0"
+    K = torch.tensor([[0.5, 0, 0.5], [0, 40 / 60, 0.5], [0, 0, 1]]).repeat(2, 1, 1)
+    write_colmap_model(folder, torch.eye(4).repeat(2, 1, 1), K, 60, 80, ["0.jpg", "1.jpg"],
+                       points_xyz=torch.cat([near, far]))
+    assert read_camera_path(folder).scene_depth == pytest.approx(2.0)  # a pinhole camera sees the near points only
+    recon = pycolmap.Reconstruction(str(folder))
+    for camera in recon.cameras.values():
+        camera.model, camera.params = pycolmap.CameraModelId.OPENCV_FISHEYE, [40.0, 40.0, 40.0, 30.0, 0, 0, 0, 0]
+    recon.write(str(folder))
+    cam = read_camera_path(folder)
+    assert cam.fisheye is not None and cam.scene_depth == pytest.approx(z)

@@ -116,17 +116,25 @@ def _read_colmap(folder: Path, dtype: torch.dtype, what: str = COLMAP_FORMAT, sa
         raise ValueError(f"{where}: images have different sizes {sorted(sizes)}; a camera path needs one size")
     (h, w), = sizes
     times = _curate_times(sample, model.image_names) if sample is not None else None
-    depth = partial(_points_depth, model.points_xyz, model.c2w[0], model.K[0]) if len(model.points_xyz) else None
+    lens = (model.camera_models[0], tuple(model.camera_params[0]), h, w) if is_fisheye_model(model.camera_models[0]) \
+        else None
+    depth = partial(_points_depth, model.points_xyz, model.c2w[0], model.K[0], lens) if len(model.points_xyz) else None
     return CameraPath(model.c2w.to(dtype), model.K.to(dtype), h, w, list(model.image_names),
                       times=None if times is None else times.to(dtype), source_format=what, scene_depth=depth,
                       fisheye=fisheye)
 
 
-def _points_depth(points_xyz: torch.Tensor, c2w: torch.Tensor, K: torch.Tensor) -> float | None:
+def _points_depth(points_xyz: torch.Tensor, c2w: torch.Tensor, K: torch.Tensor,
+                  fisheye: tuple[str, tuple[float, ...], int, int] | None = None) -> float | None:
     """The median depth of a COLMAP model's points seen from its first camera (``c2w``, ``K``; None: too few in
-    view)."""
+    view). ``fisheye``: that camera's ``(model, params, height, width)`` when it is a fisheye, whose ``K`` is no
+    pinhole's (a narrower cone): the points in view are then those of its undistorted pinhole camera."""
     from ..data.datasets import median_point_depth
 
+    if fisheye is not None:
+        from ..reconstruction.undistort import undistorted_camera
+
+        K = undistorted_camera(*fisheye)[0]
     return median_point_depth(points_xyz, c2w, K)
 
 
