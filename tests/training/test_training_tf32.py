@@ -52,3 +52,47 @@ def test_allow_tf32_false_leaves_them_off(tmp_path, monkeypatch, tf32_off):
     with pytest.raises(ValueError, match="multiples of"):
         train_genxd(cfg, cpu=True)
     assert seen == [(False, False)] and tf32_flags() == (False, False)  # off during the run too
+
+
+@pytest.mark.parametrize("allow", [True, False])
+def test_accelerates_tf32_for_a_dynamo_backend_follows_allow_tf32_and_is_put_back(tmp_path, monkeypatch, tf32_off,
+                                                                                  allow):
+    """accelerate's AcceleratorState turns ``torch.backends.cuda.matmul.allow_tf32`` on when a dynamo backend is
+    configured without mixed precision on CUDA (accelerate/state.py), as the Accelerator is made inside the run. With
+    ``training.allow_tf32: false`` the run trained with TF32 all the same, and the flag stayed on after it (the scope
+    saved nothing when off). Here the state does what it does on CUDA; the run now undoes it when allow_tf32 is false,
+    and the scope puts the caller's flags back either way."""
+    from accelerate.state import AcceleratorState
+
+    from genxd.training import loop
+    from genxd.training.trainer import train_genxd
+
+    made = AcceleratorState.__init__
+
+    def state_init(self, *args, **kwargs):
+        made(self, *args, **kwargs)
+        torch.backends.cuda.matmul.allow_tf32 = True  # accelerate's dynamo backend + mixed_precision "no" on CUDA
+
+    monkeypatch.setattr(AcceleratorState, "__init__", state_init)
+    seen: list[tuple[bool, bool]] = []
+    started = loop.TrainingRun.__init__
+    monkeypatch.setattr(loop.TrainingRun, "__init__", lambda self, *a, **k: (started(self, *a, **k),
+                                                                             seen.append(tf32_flags()))[0])
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    cfg = load_config(TINY, [*QUIET, f"output_dir={tmp_path / 'run'}", "logging.tensorboard=false", "data.height=36",
+                             f"training.allow_tf32={str(allow).lower()}"])
+    with pytest.raises(ValueError, match="multiples of"):
+        train_genxd(cfg, cpu=True)
+    assert seen == [(allow, allow)]
+    assert tf32_flags() == (False, False)  # the caller's, after the run
+
+
+@pytest.mark.parametrize("on", [True, False])
+def test_tf32_scope_puts_the_callers_flags_back_when_off_too(tf32_off, on):
+    """``tf32_enabled(False)`` saved nothing: a flag set inside the block (accelerate's, above) stayed set after it."""
+    from genxd.pipelines.tf32 import tf32_enabled
+
+    with tf32_enabled(on):
+        assert tf32_flags() == (on, on)
+        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
+    assert tf32_flags() == (False, False)

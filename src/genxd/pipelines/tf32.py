@@ -21,12 +21,12 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 @contextlib.contextmanager
 def tf32_enabled(on: bool = True) -> Iterator[None]:
-    """TF32 matrix products and convolutions within the block when ``on``; both flags put back afterwards."""
-    if not on:
-        yield
-        return
+    """TF32 matrix products and convolutions within the block when ``on`` (off: the flags left as they are); both
+    flags put back afterwards either way, also where the block changed them (accelerate's ``AcceleratorState`` turns
+    the matmul one on for a dynamo backend without mixed precision)."""
     saved = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
-    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
+    if on:
+        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
     try:
         yield
     finally:

@@ -136,6 +136,7 @@ class TrainingRun(RunStops):
         # a second run in the same process (tests, notebooks) may use another precision: accelerate keeps
         # its settings process-wide, so forget the previous run's (the distributed setup itself stays)
         AcceleratorState._reset_state(reset_partial_state=False)
+        matmul_tf32 = torch.backends.cuda.matmul.allow_tf32
         self.accelerator = Accelerator(
             mixed_precision=optim.mixed_precision,
             gradient_accumulation_steps=optim.gradient_accumulation_steps,
@@ -146,6 +147,8 @@ class TrainingRun(RunStops):
             cpu=cpu,
             step_scheduler_with_optimizer=False,
         )
+        if not optim.allow_tf32:  # accelerate turns TF32 on for a dynamo backend without mixed
+            torch.backends.cuda.matmul.allow_tf32 = matmul_tf32  # precision on CUDA: not what allow_tf32: false asks
         acc = self.accelerator
         self._share_cpus(acc)
         if acc.num_processes == 1 and (warning := one_process_launch_warning()) is not None:
