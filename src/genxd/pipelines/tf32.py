@@ -21,12 +21,15 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 @contextlib.contextmanager
 def tf32_enabled(on: bool = True) -> Iterator[None]:
-    """TF32 matrix products and convolutions within the block when ``on`` (off: the flags left as they are); both
-    flags put back afterwards either way, also where the block changed them (accelerate's ``AcceleratorState`` turns
-    the matmul one on for a dynamo backend without mixed precision)."""
+    """TF32 matrix products and convolutions within the block when ``on``; both flags put back afterwards. Off, the
+    flags are not touched at all: a caller who set TF32 through PyTorch's newer API (``torch.backends.fp32_precision``,
+    ``torch.set_float32_matmul_precision``) has later reads raise once the legacy flags are written, so a float32
+    pipeline or training run must not write them."""
+    if not on:
+        yield
+        return
     saved = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
-    if on:
-        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
+    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
     try:
         yield
     finally:

@@ -136,7 +136,10 @@ class TrainingRun(RunStops):
         # a second run in the same process (tests, notebooks) may use another precision: accelerate keeps
         # its settings process-wide, so forget the previous run's (the distributed setup itself stays)
         AcceleratorState._reset_state(reset_partial_state=False)
-        matmul_tf32 = torch.backends.cuda.matmul.allow_tf32
+        # accelerate turns TF32 on for a dynamo backend without mixed precision on CUDA (AcceleratorState): not
+        # what allow_tf32: false asks; the flag is read (and put back) only then, and only if accelerate changed it
+        tf32_off = not optim.allow_tf32 and torch.cuda.is_available()
+        matmul_tf32 = torch.backends.cuda.matmul.allow_tf32 if tf32_off else None
         self.accelerator = Accelerator(
             mixed_precision=optim.mixed_precision,
             gradient_accumulation_steps=optim.gradient_accumulation_steps,
@@ -147,8 +150,8 @@ class TrainingRun(RunStops):
             cpu=cpu,
             step_scheduler_with_optimizer=False,
         )
-        if not optim.allow_tf32:  # accelerate turns TF32 on for a dynamo backend without mixed
-            torch.backends.cuda.matmul.allow_tf32 = matmul_tf32  # precision on CUDA: not what allow_tf32: false asks
+        if tf32_off and torch.backends.cuda.matmul.allow_tf32 != matmul_tf32:
+            torch.backends.cuda.matmul.allow_tf32 = matmul_tf32
         acc = self.accelerator
         self._share_cpus(acc)
         if acc.num_processes == 1 and (warning := one_process_launch_warning()) is not None:
