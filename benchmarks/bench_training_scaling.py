@@ -149,10 +149,11 @@ def main(argv: list[str] | None = None) -> dict:
             entry.update(json.loads(part.read_text()))
         else:
             text = proc.stdout + proc.stderr
-            # Python's errors, and a process's C++ abort (gloo / c10d: "terminate called ...", "what(): ...")
-            errors = [line[:500] for line in text.splitlines()
-                      if re.search(r"Error|error:|terminate called|what\(\)|[Tt]imed? ?out|Abort", line)]
-            entry["errors"] = errors[:20]
+            # Python's errors, a process's C++ abort (gloo / c10d: "terminate called ...", "what(): ...") and the
+            # launcher's signal lines ("Signal 6 (SIGABRT) received by PID ..."); the last ones are the root cause
+            cause = r"Error|error:|terminate called|what\(\)|[Tt]imed? ?out|[Aa]bort|SIG[A-Z]+|Signal \d+"
+            errors = [line[:500] for line in text.splitlines() if re.search(cause, line)]
+            entry["errors"] = errors[-20:]
             entry["error_tail"] = text[-2000:]
         runs.append(entry)
         print(json.dumps({k: entry.get(k) for k in ("setting", "gpus", "returncode", "seconds_per_step_median",

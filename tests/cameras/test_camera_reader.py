@@ -298,10 +298,13 @@ def test_a_colmap_model_of_fisheye_cameras_is_no_camera_path(tmp_path, model, pa
         camera_path_of(folder)
 
 
-def test_scene_depth_of_a_fisheye_colmap_model_counts_the_points_the_fisheye_sees(tmp_path):
+@pytest.mark.parametrize("model, params", [("OPENCV_FISHEYE", [40.0, 40.0, 40.0, 30.0, 0, 0, 0, 0]),
+                                           ("SIMPLE_RADIAL", [40.0, 40.0, 30.0, -0.3])])
+def test_scene_depth_of_a_colmap_model_with_a_lens_counts_the_points_the_lens_sees(tmp_path, model, params):
     """--camera-from-video's scale: a fisheye model's scene depth kept the points inside the cone of its K read as a
     pinhole camera's (45 degrees each side here, where the fisheye sees 57): the far points at 50 degrees were left
-    out and the depth was the near points' (2 instead of 6). Now the undistorted pinhole camera's cone is used."""
+    out and the depth was the near points' (2 instead of 6). Now the undistorted pinhole camera's cone is used, for
+    a radial lens too (barrel k1 -0.3: 63 degrees each side), as the training datasets measure a sample's depth."""
     import math
 
     pycolmap = pytest.importorskip("pycolmap")
@@ -315,7 +318,7 @@ def test_scene_depth_of_a_fisheye_colmap_model_counts_the_points_the_fisheye_see
     assert read_camera_path(folder).scene_depth == pytest.approx(2.0)  # a pinhole camera sees the near points only
     recon = pycolmap.Reconstruction(str(folder))
     for camera in recon.cameras.values():
-        camera.model, camera.params = pycolmap.CameraModelId.OPENCV_FISHEYE, [40.0, 40.0, 40.0, 30.0, 0, 0, 0, 0]
+        camera.model, camera.params = getattr(pycolmap.CameraModelId, model), params
     recon.write(str(folder))
     cam = read_camera_path(folder)
-    assert cam.fisheye is not None and cam.scene_depth == pytest.approx(z)
+    assert (cam.fisheye is not None) == (model == "OPENCV_FISHEYE") and cam.scene_depth == pytest.approx(z)

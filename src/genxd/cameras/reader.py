@@ -43,7 +43,7 @@ import torch
 from ._io import (as_c2w, as_intrinsics, describe, json_matrices, json_number, json_numbers, json_size, read_json,
                   times_to_unit_range)
 from .camera_path import CameraPath
-from .colmap import is_fisheye_model, read_colmap_model
+from .colmap import PINHOLE_MODELS, is_fisheye_model, read_colmap_model
 from .formats import (
     AUTHORS_JSON,
     TRANSFORMS_JSON,
@@ -116,8 +116,9 @@ def _read_colmap(folder: Path, dtype: torch.dtype, what: str = COLMAP_FORMAT, sa
         raise ValueError(f"{where}: images have different sizes {sorted(sizes)}; a camera path needs one size")
     (h, w), = sizes
     times = _curate_times(sample, model.image_names) if sample is not None else None
-    lens = (model.camera_models[0], tuple(model.camera_params[0]), h, w) if is_fisheye_model(model.camera_models[0]) \
-        else None
+    # a lens's points in view are those of its undistorted camera, as the training datasets measure the depth
+    lens = (model.camera_models[0], tuple(model.camera_params[0]), h, w) \
+        if model.camera_models[0] not in PINHOLE_MODELS else None
     depth = partial(_points_depth, model.points_xyz, model.c2w[0], model.K[0], lens) if len(model.points_xyz) else None
     return CameraPath(model.c2w.to(dtype), model.K.to(dtype), h, w, list(model.image_names),
                       times=None if times is None else times.to(dtype), source_format=what, scene_depth=depth,
@@ -125,16 +126,17 @@ def _read_colmap(folder: Path, dtype: torch.dtype, what: str = COLMAP_FORMAT, sa
 
 
 def _points_depth(points_xyz: torch.Tensor, c2w: torch.Tensor, K: torch.Tensor,
-                  fisheye: tuple[str, tuple[float, ...], int, int] | None = None) -> float | None:
+                  lens: tuple[str, tuple[float, ...], int, int] | None = None) -> float | None:
     """The median depth of a COLMAP model's points seen from its first camera (``c2w``, ``K``; None: too few in
-    view). ``fisheye``: that camera's ``(model, params, height, width)`` when it is a fisheye, whose ``K`` is no
-    pinhole's (a narrower cone): the points in view are then those of its undistorted pinhole camera."""
+    view). ``lens``: that camera's ``(model, params, height, width)`` when it has distortion (a fisheye's ``K`` is
+    no pinhole's: a narrower cone): the points in view are then those of its undistorted pinhole camera, as the
+    training datasets see them (``training.data.undistort``, default on)."""
     from ..data.datasets import median_point_depth
 
-    if fisheye is not None:
+    if lens is not None:
         from ..reconstruction.undistort import undistorted_camera
 
-        K = undistorted_camera(*fisheye)[0]
+        K = undistorted_camera(*lens)[0]
     return median_point_depth(points_xyz, c2w, K)
 
 
