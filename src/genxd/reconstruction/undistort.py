@@ -125,8 +125,9 @@ def transforms_lens(meta: dict, K: Tensor, height: int, width: int, where: str
                 params.append([fx, fy, cx, cy])
             distorted = distorted or models[-1] != "PINHOLE"
         else:
-            raise ValueError(f"{where}: frames[{i}] has camera_model {camera_model!r}; reconstruction takes "
-                             "perspective (OPENCV, PINHOLE) and fisheye (OPENCV_FISHEYE) cameras")
+            raise ValueError(f"{where}: frames[{i}] has camera_model {camera_model!r}; genxd reconstruct and genxd "
+                             "train take perspective (OPENCV, PINHOLE, SIMPLE_PINHOLE) and fisheye (OPENCV_FISHEYE) "
+                             "cameras")
     return (models, params) if distorted else None
 
 
