@@ -278,4 +278,4 @@ def test_a_fisheye_transforms_json_is_no_camera_path_for_generate(tmp_path, how)
             with pytest.raises(ValueError, match=rf"^{str(path)}: frames\[{index}\] is a fisheye camera; a camera "
                                                  r"path takes perspective cameras: a fisheye's focal length"):
                 camera_path_of(camera)
-    assert len(load_transforms_json(path)) == 2
+    assert load_transforms_json(path).fisheye == f"{path}: frames[{index}] is a fisheye camera"  # marked too

@@ -442,8 +442,11 @@ def transforms_from_object(
     c2w = c2w_gl @ OPENCV_TO_OPENGL  # the flip is its own inverse
     dtype = _out_dtype(dtype)
     K = as_intrinsics(torch.stack(K_list), len(K_list), name=f"{where}: intrinsics")
+    fisheye = next((f"{path}: frames[{i}] is a fisheye camera" for i, f in enumerate(frames) if is_fisheye(f, obj)),
+                   None)  # its K is no perspective camera's (CameraPath.fisheye)
     return CameraPath(c2w.to(dtype), K.to(dtype), h, w, names,
-                      times=torch.tensor(times, dtype=dtype) if times else None, source_format=TRANSFORMS_JSON)
+                      times=torch.tensor(times, dtype=dtype) if times else None, source_format=TRANSFORMS_JSON,
+                      fisheye=fisheye)
 
 
 def load_transforms_json(

@@ -49,7 +49,6 @@ from .formats import (
     TRANSFORMS_JSON,
     W2C_JSON,
     camera_json_from_object,
-    is_fisheye,
     transforms_from_object,
     w2c_list_from_object,
 )
@@ -183,10 +182,7 @@ def _from_json(path: Path, default_focal: float, height: int | None, width: int 
         c2w, K = w2c_list_from_object(obj, path)
         return _with_default_intrinsics(c2w, K, default_focal, height, width, dtype)
     if what == TRANSFORMS_JSON:
-        cam = transforms_from_object(obj, path, height, width, dtype)
-        cam.fisheye = next((f"{path}: frames[{i}] is a fisheye camera" for i, f in enumerate(obj["frames"])
-                            if isinstance(f, dict) and is_fisheye(f, obj)), None)
-        return cam
+        return transforms_from_object(obj, path, height, width, dtype)
     if what == AUTHORS_JSON:
         return camera_json_from_object(obj, path, dtype)
     if what == SYNTHETIC_META:
