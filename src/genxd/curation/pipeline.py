@@ -155,15 +155,32 @@ class CurationConfig:
         return asdict(self)
 
 
-_MODEL_CACHE: dict[tuple[str, str, str], Any] = {}
+#: the learned models loaded in this process, the last one of each kind: ``{kind: (folder, device, files), model}``
+_MODEL_CACHE: dict[str, tuple[tuple[str, str, tuple], Any]] = {}
+
+
+def _folder_files(folder: Path) -> tuple[tuple[str, int, int], ...]:
+    """Each file of a model folder (links followed, as the loaders do): its relative name, size and mtime."""
+    try:
+        files = sorted(p for p in folder.rglob("*") if p.is_file())
+        return tuple((str(p.relative_to(folder)), st.st_size, st.st_mtime_ns) for p in files for st in [p.stat()])
+    except OSError:  # changing meanwhile: no state to match, so the model loads again
+        return ()
 
 
 def _cached(kind: str, path: str, device: str, factory):
-    """Load a learned model once per process (workers curate many videos)."""
-    key = (kind, str(Path(path).resolve()), device)
-    if key not in _MODEL_CACHE:
-        _MODEL_CACHE[key] = factory()
-    return _MODEL_CACHE[key]
+    """The learned model of ``kind`` (``mask`` / ``depth``) in ``path`` on ``device``, loaded once per process
+    while its folder's files are unchanged (workers curate many videos with one model). Only the last model of
+    each kind is kept: a Python session that tried several models kept every one loaded until it ended, and a
+    model saved over another in the same folder was never read (curation went on with the old one)."""
+    folder = Path(path).resolve()
+    key = (str(folder), device, _folder_files(folder))
+    held = _MODEL_CACHE.get(kind)
+    if held is None or held[0] != key:
+        _MODEL_CACHE.pop(kind, None)
+        held = None  # the last model is let go before the next one loads: never two of a kind in memory
+        _MODEL_CACHE[kind] = (key, factory())
+    return _MODEL_CACHE[kind][1]
 
 
 @contextlib.contextmanager
