@@ -190,6 +190,28 @@ def test_a_camvid_model_cut_short_by_a_full_disk_is_extracted_again(camvid_root,
     assert again["name"] == expected["name"] and torch.equal(again["c2w"], expected["c2w"])
 
 
+def test_an_archive_rebuilt_in_place_gives_its_new_cameras(camvid_root, tmp_path):
+    """The COLMAP model of an archived sample is extracted once, under a key of the archive's path: an archive
+    rebuilt at the same path (a dataset curated again and zipped) was read with the cameras of the old one, in a
+    later run with the same ``extract_dir`` as in the same Python session (the default one lives until exit)."""
+    import shutil
+
+    archive, extract = tmp_path / "batch_1.zip", tmp_path / "x"
+    _zip_folder(camvid_root, archive)
+    first = CamVidDataset(archive, num_frames=4, height=32, extract_dir=extract)[0]
+    other = tmp_path / "other"
+    shutil.copytree(camvid_root, other)
+    shutil.rmtree(other / "video0" / "0")
+    shutil.copytree(camvid_root / "video1" / "0", other / "video0" / "0")  # other cameras, the same frame names
+    _zip_folder(other, archive)
+    expected = CamVidDataset(other, num_frames=4, height=32, camera_normalization="none")[0]
+    again = CamVidDataset(archive, num_frames=4, height=32, extract_dir=extract, camera_normalization="none")[0]
+    assert again["name"] == expected["name"] == first["name"]
+    assert not torch.equal(expected["c2w"], CamVidDataset(camvid_root, num_frames=4, height=32,
+                                                           camera_normalization="none")[0]["c2w"])
+    assert torch.equal(again["c2w"], expected["c2w"])
+
+
 @pytest.mark.parametrize(
     "name, expected",
     [("../evil.txt", "escapes"), ("video/../../evil.txt", "escapes"), ("/etc/evil", "absolute"), ("C:/evil", "absolute")],

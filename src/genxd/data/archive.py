@@ -19,6 +19,7 @@ under a destination folder (:meth:`SafeZip.extract`) that no member can escape.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import stat
 import zipfile
@@ -172,6 +173,15 @@ class SafeZip:
             self._handle = zipfile.ZipFile(self.path)
             self._pid = os.getpid()
         return self._handle
+
+    def digest(self, names: list[str]) -> str:
+        """A hex digest of members ``names`` as the archive lists them (name, size, CRC-32): it changes when the
+        archive is rebuilt with other contents for them (nothing is read but the central directory)."""
+        h = hashlib.sha1()
+        for name in names:
+            info = self._infos.get(name)
+            h.update(f"{name}\0{info and info.file_size}\0{info and info.CRC}\0".encode())
+        return h.hexdigest()
 
     def read(self, name: str) -> bytes:
         """The bytes of member ``name`` (never more than its declared, checked size).

@@ -198,7 +198,10 @@ class CamVidDataset(_ClipDataset):
             assert v.archive is not None
             import hashlib
 
-            key = hashlib.sha1(f"{v.archive.path.resolve()}\0{v.prefix}".encode()).hexdigest()[:16]
+            # the members' sizes and CRCs too: an archive rebuilt at the same path (a dataset curated again) was
+            # read with the cameras extracted from the old one
+            key = hashlib.sha1(f"{v.archive.path.resolve()}\0{v.prefix}\0{v.archive.digest(v.model_members)}"
+                               .encode()).hexdigest()[:16]
             model_dir = (self.extract_dir or _ExtractDir.get()) / key / "0"
             if not model_dir.is_dir():  # extracted whole or not at all: a full disk left a part of the model
                 from ...utils.io import atomic_dir  # there (cameras.bin), which later reads took for the model
