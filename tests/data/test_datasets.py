@@ -401,3 +401,29 @@ def test_a_missing_relative_root_says_it_is_taken_from_the_current_folder(tmp_pa
     with pytest.raises(FileNotFoundError) as info:
         cls(str(tmp_path / "nowhere"), num_frames=2, height=16, width=16)
     assert "relative path" not in str(info.value)
+
+
+def test_dataloader_workers_leave_no_temporary_folder(camvid_root, tmp_path, monkeypatch):
+    """An archived sample read by a DataLoader worker had its COLMAP model extracted to a temporary folder of the
+    worker's own, removed by an exit handler that a worker's exit never runs: each worker of each training run left
+    one (``genxd-camvid-*``, holding the models it read; measured: 2 folders after a run with 2 workers). The folder
+    is now the dataset's, made by the process that builds it (and removed at its exit). The worker is this process
+    under another pid (a forked one can hang under pytest-xdist's threads)."""
+    import os
+    import tempfile
+
+    from genxd.data.datasets import camvid
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    monkeypatch.setattr(camvid._ExtractDir, "_path", None)
+    archive = _zip_folder(camvid_root, tmp_path / "batch_1.zip")
+    ds = CamVidDataset(archive, num_frames=4, height=32)
+    with monkeypatch.context() as m:
+        worker_pid = os.getpid() + 1
+        m.setattr(os, "getpid", lambda: worker_pid)
+        names = [ds[i]["name"] for i in range(len(ds))]
+    CamVidDataset(archive, num_frames=4, height=32)[0]  # the main process reads too (validation, preloading)
+    made = list((tmp_path / "tmp").glob("genxd-camvid-*"))
+    assert len(names) == len(ds) and len(made) == 1  # one folder, the main process's (removed at its exit)
+    assert len(list(made[0].glob("*/0/cameras.bin"))) == len(list(camvid_root.glob("*/0/cameras.bin")))

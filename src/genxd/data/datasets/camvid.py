@@ -131,6 +131,10 @@ class CamVidDataset(_ClipDataset):
         if not self.videos:
             raise ValueError(f"no CamVid samples (VIDEO_ID/images/ + VIDEO_ID/0/cameras.bin) found under {', '.join(map(str, roots))}")
         self._meta_cache: dict[int, dict] = {}
+        # the default folder is made here, by the process building the dataset, which removes it at exit: each
+        # DataLoader worker made one of its own before, which its exit (no exit handlers run) left in the temp folder
+        archived = any(v.archive is not None for v in self.videos)
+        self._models_dir = self.extract_dir or (_ExtractDir.get() if archived else None)
         self._build_clips()
 
     def _scan(self, folder: Path, limits: ArchiveLimits | None, max_depth: int) -> None:
@@ -202,7 +206,7 @@ class CamVidDataset(_ClipDataset):
             # read with the cameras extracted from the old one
             key = hashlib.sha1(f"{v.archive.path.resolve()}\0{v.prefix}\0{v.archive.digest(v.model_members)}"
                                .encode()).hexdigest()[:16]
-            model_dir = (self.extract_dir or _ExtractDir.get()) / key / "0"
+            model_dir = (self._models_dir or _ExtractDir.get()) / key / "0"
             if not model_dir.is_dir():  # extracted whole or not at all: a full disk left a part of the model
                 from ...utils.io import atomic_dir  # there (cameras.bin), which later reads took for the model
 
