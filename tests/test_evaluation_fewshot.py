@@ -81,3 +81,32 @@ def test_the_report_rewritten_after_every_scene_keeps_one_another_run_wrote_mean
     assert out.read_text() == OTHER_RUNS_TEXT
     write(out, {"scenes": 3}, True, mine)  # overwrite: replaced
     assert '"scenes": 3' in out.read_text()
+
+
+def test_a_loaded_model_keeps_its_progress_bars_and_an_interrupted_run_leaves_no_scenes(tmp_path, monkeypatch):
+    """A notebook's ``loaded=lm``: the protocol turned the pipeline's progress bars off for good (``lm.pipe`` showed
+    none afterwards), also when it was stopped by Ctrl-C. The interrupted run's temporary scenes are gone and the
+    model's lock is free (both were so before too: a guard)."""
+    import tempfile
+
+    import genxd
+    import genxd.reconstruction
+
+    lm = genxd.load_model(device="cpu")
+    lm.pipe.set_progress_bar_config(desc="mine")
+    evaluate_fewshot(None, num_scenes=1, iterations=2, num_views=12, groups=1, steps=1, device="cpu",
+                     data_root=tmp_path / "data", progress=False, loaded=lm)
+    assert lm.pipe._progress_bar_config == {"desc": "mine"}
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(genxd.reconstruction, "train_gaussians", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        evaluate_fewshot(None, num_scenes=1, iterations=2, num_views=12, groups=1, steps=1, device="cpu",
+                         progress=False, loaded=lm)
+    assert list((tmp_path / "tmp").iterdir()) == [] and not lm.lock._is_owned()
+    assert lm.pipe._progress_bar_config == {"desc": "mine"}

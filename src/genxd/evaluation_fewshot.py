@@ -23,6 +23,7 @@ held-out test views, once **without** and once **with** views that the model gen
 
 from __future__ import annotations
 
+import contextlib
 import os
 import statistics
 import tempfile
@@ -112,6 +113,7 @@ def evaluate_fewshot(model: str | Path | None = None, num_scenes: int = 10, iter
     from .utils.progress import progress_bar
 
     from .api import load_model
+    from .checkpoints import job_settings_restored
     from .data.reconfusion import load_reconfusion
     from .data.synthetic import make_scene, render
     from .reconstruction import ReconstructionConfig, Views, evaluate_views, train_gaussians
@@ -126,69 +128,68 @@ def evaluate_fewshot(model: str | Path | None = None, num_scenes: int = 10, iter
     res, frames_n = int(d["resolution"]), int(d["num_frames"])
     steps = int(steps or d["num_inference_steps"])
     guidance = float(guidance if guidance is not None else d["guidance_scale"])
-    lm.pipe.set_progress_bar_config(disable=True)
-    tmp = None
-    if data_root is None:
-        tmp = tempfile.TemporaryDirectory(prefix="genxd-fewshot-")
-        data_root = tmp.name
-    keys = write_fewshot_scenes(data_root, num_scenes, num_views, res, seed)
-    scenes = load_reconfusion(data_root, keys=keys)
-    config = ReconstructionConfig(iterations=iterations, init="random", init_points=3000, max_gaussians=8000,
-                                  device="cpu", seed=0)
-    rows = []
-    written = None  # this run's report as last written (its file's stat): replaced by the next scene's
-    for i, key in enumerate(progress_bar(keys, desc="fewshot", disable=not progress)):
-        scene = scenes[key]
-        images, c2w, K = scene.decoded_images().float(), scene.c2w.float(), scene.K.float()
-        train_ids, test_ids = (list(map(int, x)) for x in scene.splits[3])
-        layout, positions = generation_targets(train_ids, frames_n, groups)
-        # the model's camera scale: depth of the context cameras' focus = 1
-        _, focus_depth = camera_focus(c2w[train_ids])
-        scale = 1.0 / max(focus_depth, 1e-6)
-        batch_c2w, target_c2w = [], []
-        for g in range(groups):
-            frames_c2w = torch.zeros(frames_n, 4, 4)
+    # one job at a time on a loaded model, whose progress bars are the caller's again afterwards (they were left
+    # off); the scenes written to a temporary folder are removed also when the run fails or is interrupted
+    with lm.lock, job_settings_restored(lm.pipe), contextlib.ExitStack() as cleanup:
+        lm.pipe.set_progress_bar_config(disable=True)
+        if data_root is None:
+            data_root = cleanup.enter_context(tempfile.TemporaryDirectory(prefix="genxd-fewshot-"))
+        keys = write_fewshot_scenes(data_root, num_scenes, num_views, res, seed)
+        scenes = load_reconfusion(data_root, keys=keys)
+        config = ReconstructionConfig(iterations=iterations, init="random", init_points=3000, max_gaussians=8000,
+                                      device="cpu", seed=0)
+        rows = []
+        written = None  # this run's report as last written (its file's stat): replaced by the next scene's
+        for i, key in enumerate(progress_bar(keys, desc="fewshot", disable=not progress)):
+            scene = scenes[key]
+            images, c2w, K = scene.decoded_images().float(), scene.c2w.float(), scene.K.float()
+            train_ids, test_ids = (list(map(int, x)) for x in scene.splits[3])
+            layout, positions = generation_targets(train_ids, frames_n, groups)
+            # the model's camera scale: depth of the context cameras' focus = 1
+            _, focus_depth = camera_focus(c2w[train_ids])
+            scale = 1.0 / max(focus_depth, 1e-6)
+            batch_c2w, target_c2w = [], []
+            for g in range(groups):
+                frames_c2w = torch.zeros(frames_n, 4, 4)
+                slots = [s for s in range(frames_n) if s not in layout]
+                tgt = interpolate_poses(c2w, positions[g])
+                for slot, cid in zip(layout, train_ids):
+                    frames_c2w[slot] = c2w[cid]
+                for slot, pose in zip(slots, tgt):
+                    frames_c2w[slot] = pose
+                target_c2w.append(tgt)
+                scaled = frames_c2w.clone()
+                scaled[:, :3, 3] *= scale
+                batch_c2w.append(scaled)
+            ctx = images[train_ids][None].expand(groups, -1, -1, -1, -1)
+            Kf = K[train_ids[0]][None].expand(frames_n, 3, 3)
+            gens = [torch.Generator().manual_seed(1000 * i + g) for g in range(groups)]
+            out_frames = lm.pipe(ctx, torch.stack(batch_c2w), Kf[None].expand(groups, -1, -1, -1),
+                                 context_index=torch.tensor(layout)[None].expand(groups, -1), mode="3d",
+                                 num_inference_steps=steps, guidance_scale=guidance, generator=gens).frames.cpu().float()
             slots = [s for s in range(frames_n) if s not in layout]
-            tgt = interpolate_poses(c2w, positions[g])
-            for slot, cid in zip(layout, train_ids):
-                frames_c2w[slot] = c2w[cid]
-            for slot, pose in zip(slots, tgt):
-                frames_c2w[slot] = pose
-            target_c2w.append(tgt)
-            scaled = frames_c2w.clone()
-            scaled[:, :3, 3] *= scale
-            batch_c2w.append(scaled)
-        ctx = images[train_ids][None].expand(groups, -1, -1, -1, -1)
-        Kf = K[train_ids[0]][None].expand(frames_n, 3, 3)
-        gens = [torch.Generator().manual_seed(1000 * i + g) for g in range(groups)]
-        out_frames = lm.pipe(ctx, torch.stack(batch_c2w), Kf[None].expand(groups, -1, -1, -1),
-                             context_index=torch.tensor(layout)[None].expand(groups, -1), mode="3d",
-                             num_inference_steps=steps, guidance_scale=guidance, generator=gens).frames.cpu().float()
-        slots = [s for s in range(frames_n) if s not in layout]
-        gen_images = torch.cat([out_frames[g, slots] for g in range(groups)])
-        gen_c2w = torch.cat(target_c2w)
-        # how good the generated views are: renders of the same scene at their poses
-        truth = render(make_scene(seed * 1_000_003 + i), gen_c2w, K[:1].expand(len(gen_c2w), 3, 3), res, res, supersample=3).rgb
-        real = Views(images=images[train_ids], c2w=c2w[train_ids], K=K[train_ids], names=[f"train/{j}" for j in train_ids])
-        test = Views(images=images[test_ids], c2w=c2w[test_ids], K=K[test_ids], names=[f"test/{j}" for j in test_ids])
-        rep = max(1, int(real_repeat))
-        both = Views(images=torch.cat([real.images.repeat(rep, 1, 1, 1), gen_images]),
-                     c2w=torch.cat([real.c2w.repeat(rep, 1, 1), gen_c2w]),
-                     K=torch.cat([real.K.repeat(rep, 1, 1), K[:1].expand(len(gen_c2w), 3, 3)]),
-                     names=real.names * rep + [f"generated/{j}" for j in range(len(gen_c2w))])
-        background = torch.zeros(3)
-        without = evaluate_views(train_gaussians(real, config, progress=False).model, test, background)[0]
-        with_gen = evaluate_views(train_gaussians(both, config, progress=False).model, test, background)[0]
-        rows.append({"scene": key, "psnr_without": without["psnr"], "psnr_with": with_gen["psnr"],
-                     "ssim_without": without["ssim"], "ssim_with": with_gen["ssim"],
-                     "gain_db": with_gen["psnr"] - without["psnr"], "generated_psnr": _psnr(gen_images, truth),
-                     "num_generated": len(gen_c2w), "num_test": len(test_ids)})
-        report = _summary(rows, lm, num_scenes, seed, num_views, groups, real_repeat, res, frames_n, steps, guidance,
-                          iterations)
-        if out is not None:  # after every scene: a long run that is stopped keeps what it measured
-            written = _write_report(out, report, overwrite, written)
-    if tmp is not None:
-        tmp.cleanup()
+            gen_images = torch.cat([out_frames[g, slots] for g in range(groups)])
+            gen_c2w = torch.cat(target_c2w)
+            # how good the generated views are: renders of the same scene at their poses
+            truth = render(make_scene(seed * 1_000_003 + i), gen_c2w, K[:1].expand(len(gen_c2w), 3, 3), res, res, supersample=3).rgb
+            real = Views(images=images[train_ids], c2w=c2w[train_ids], K=K[train_ids], names=[f"train/{j}" for j in train_ids])
+            test = Views(images=images[test_ids], c2w=c2w[test_ids], K=K[test_ids], names=[f"test/{j}" for j in test_ids])
+            rep = max(1, int(real_repeat))
+            both = Views(images=torch.cat([real.images.repeat(rep, 1, 1, 1), gen_images]),
+                         c2w=torch.cat([real.c2w.repeat(rep, 1, 1), gen_c2w]),
+                         K=torch.cat([real.K.repeat(rep, 1, 1), K[:1].expand(len(gen_c2w), 3, 3)]),
+                         names=real.names * rep + [f"generated/{j}" for j in range(len(gen_c2w))])
+            background = torch.zeros(3)
+            without = evaluate_views(train_gaussians(real, config, progress=False).model, test, background)[0]
+            with_gen = evaluate_views(train_gaussians(both, config, progress=False).model, test, background)[0]
+            rows.append({"scene": key, "psnr_without": without["psnr"], "psnr_with": with_gen["psnr"],
+                         "ssim_without": without["ssim"], "ssim_with": with_gen["ssim"],
+                         "gain_db": with_gen["psnr"] - without["psnr"], "generated_psnr": _psnr(gen_images, truth),
+                         "num_generated": len(gen_c2w), "num_test": len(test_ids)})
+            report = _summary(rows, lm, num_scenes, seed, num_views, groups, real_repeat, res, frames_n, steps, guidance,
+                              iterations)
+            if out is not None:  # after every scene: a long run that is stopped keeps what it measured
+                written = _write_report(out, report, overwrite, written)
     return report
 
 
