@@ -85,8 +85,8 @@ def test_the_report_rewritten_after_every_scene_keeps_one_another_run_wrote_mean
 
 def test_a_loaded_model_keeps_its_progress_bars_and_an_interrupted_run_leaves_no_scenes(tmp_path, monkeypatch):
     """A notebook's ``loaded=lm``: the protocol turned the pipeline's progress bars off for good (``lm.pipe`` showed
-    none afterwards), also when it was stopped by Ctrl-C. The interrupted run's temporary scenes are gone and the
-    model's lock is free (both were so before too: a guard)."""
+    none afterwards), also when it was stopped by Ctrl-C, and sampled without the model's lock. The interrupted
+    run's temporary scenes are gone and the model's lock is free (both were so before too: a guard)."""
     import tempfile
 
     import genxd
@@ -94,9 +94,16 @@ def test_a_loaded_model_keeps_its_progress_bars_and_an_interrupted_run_leaves_no
 
     lm = genxd.load_model(device="cpu")
     lm.pipe.set_progress_bar_config(desc="mine")
+    sampling, locked = type(lm.pipe).__call__, []
+
+    def sample(self, *args, **kwargs):  # the model is used under its lock (other threads may share lm)
+        locked.append(lm.lock._is_owned())
+        return sampling(self, *args, **kwargs)
+
+    monkeypatch.setattr(type(lm.pipe), "__call__", sample)
     evaluate_fewshot(None, num_scenes=1, iterations=2, num_views=12, groups=1, steps=1, device="cpu",
                      data_root=tmp_path / "data", progress=False, loaded=lm)
-    assert lm.pipe._progress_bar_config == {"desc": "mine"}
+    assert lm.pipe._progress_bar_config == {"desc": "mine"} and locked == [True]
 
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
     (tmp_path / "tmp").mkdir()

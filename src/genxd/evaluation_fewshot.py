@@ -128,10 +128,8 @@ def evaluate_fewshot(model: str | Path | None = None, num_scenes: int = 10, iter
     res, frames_n = int(d["resolution"]), int(d["num_frames"])
     steps = int(steps or d["num_inference_steps"])
     guidance = float(guidance if guidance is not None else d["guidance_scale"])
-    # one job at a time on a loaded model, whose progress bars are the caller's again afterwards (they were left
-    # off); the scenes written to a temporary folder are removed also when the run fails or is interrupted
-    with lm.lock, job_settings_restored(lm.pipe), contextlib.ExitStack() as cleanup:
-        lm.pipe.set_progress_bar_config(disable=True)
+    # the scenes written to a temporary folder are removed also when the run fails or is interrupted
+    with contextlib.ExitStack() as cleanup:
         if data_root is None:
             data_root = cleanup.enter_context(tempfile.TemporaryDirectory(prefix="genxd-fewshot-"))
         keys = write_fewshot_scenes(data_root, num_scenes, num_views, res, seed)
@@ -164,9 +162,14 @@ def evaluate_fewshot(model: str | Path | None = None, num_scenes: int = 10, iter
             ctx = images[train_ids][None].expand(groups, -1, -1, -1, -1)
             Kf = K[train_ids[0]][None].expand(frames_n, 3, 3)
             gens = [torch.Generator().manual_seed(1000 * i + g) for g in range(groups)]
-            out_frames = lm.pipe(ctx, torch.stack(batch_c2w), Kf[None].expand(groups, -1, -1, -1),
-                                 context_index=torch.tensor(layout)[None].expand(groups, -1), mode="3d",
-                                 num_inference_steps=steps, guidance_scale=guidance, generator=gens).frames.cpu().float()
+            # one call at a time on a loaded model (its lock, held for the sampling only: the fits below take
+            # minutes), whose progress bars are the caller's again afterwards (they were left off)
+            with lm.lock, job_settings_restored(lm.pipe):
+                lm.pipe.set_progress_bar_config(disable=True)
+                out_frames = lm.pipe(ctx, torch.stack(batch_c2w), Kf[None].expand(groups, -1, -1, -1),
+                                     context_index=torch.tensor(layout)[None].expand(groups, -1), mode="3d",
+                                     num_inference_steps=steps, guidance_scale=guidance,
+                                     generator=gens).frames.cpu().float()
             slots = [s for s in range(frames_n) if s not in layout]
             gen_images = torch.cat([out_frames[g, slots] for g in range(groups)])
             gen_c2w = torch.cat(target_c2w)

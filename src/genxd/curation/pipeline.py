@@ -164,8 +164,8 @@ def _folder_files(folder: Path) -> tuple[tuple[str, int, int], ...]:
     try:
         files = sorted(p for p in folder.rglob("*") if p.is_file())
         return tuple((str(p.relative_to(folder)), st.st_size, st.st_mtime_ns) for p in files for st in [p.stat()])
-    except OSError:  # changing meanwhile: no state to match, so the model loads again
-        return ()
+    except OSError:  # changing meanwhile: a state matching no other, so the model loads again
+        return (object(),)
 
 
 def _cached(kind: str, path: str, device: str, factory):
