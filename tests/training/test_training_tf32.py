@@ -1,5 +1,5 @@
-"""Training turns TF32 on for its own duration on CUDA and puts the caller's flags back (genxd.pipelines.tf32.with_training_tf32):
-``TrainingRun`` set both flags process-wide and left them on, after a finished run and after a refused one."""
+"""Training turns TF32 on for its own duration on CUDA and puts the caller's flags back
+(genxd.pipelines.tf32.with_training_tf32): ``TrainingRun`` set both flags process-wide and left them on, after a finished run and after a refused one."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ from ..conftest import tf32_flags
 from .conftest import QUIET, TINY, TINY_VAE
 
 
-@pytest.mark.parametrize("kind", ["genxd", "vae"])
-def test_a_training_run_leaves_the_callers_tf32_flags_as_they_were(tmp_path, monkeypatch, tf32_off, kind):
-    """A run refused after it started (a size the VAE cannot take, checked once the run's folder exists), on a
-    machine that says it has CUDA: the flags were on inside the run, and off again after it."""
+def _flags_during_a_refused_run(tmp_path, monkeypatch, kind: str = "genxd",
+                                *overrides: str) -> list[tuple[bool, bool]]:
+    """The TF32 flags just after the TrainingRun (and its Accelerator) is made, in a run refused after it started (a
+    size the VAE cannot take, checked once the run's folder exists), on a machine that says it has CUDA."""
     from genxd.training import loop
     from genxd.training.trainer import train_genxd
     from genxd.training.vae_trainer import train_vae
@@ -30,27 +30,23 @@ def test_a_training_run_leaves_the_callers_tf32_flags_as_they_were(tmp_path, mon
     monkeypatch.setattr(loop.TrainingRun, "__init__", init)
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     cfg = load_config(TINY if kind == "genxd" else TINY_VAE,
-                      [*QUIET, f"output_dir={tmp_path / 'run'}", "logging.tensorboard=false", "data.height=36"],
-                      kind=kind)
+                      [*QUIET, f"output_dir={tmp_path / 'run'}", "logging.tensorboard=false", "data.height=36",
+                       *overrides], kind=kind)
     with pytest.raises(ValueError, match="multiples of"):
         (train_genxd if kind == "genxd" else train_vae)(cfg, cpu=True)
+    return seen
+
+
+@pytest.mark.parametrize("kind", ["genxd", "vae"])
+def test_a_training_run_leaves_the_callers_tf32_flags_as_they_were(tmp_path, monkeypatch, tf32_off, kind):
+    """The flags were on inside the run, and off again after it."""
+    seen = _flags_during_a_refused_run(tmp_path, monkeypatch, kind)
     assert seen == [(True, True)]  # TF32 during the run, as training.allow_tf32 (the default) asks
     assert tf32_flags() == (False, False)
 
 
 def test_allow_tf32_false_leaves_them_off(tmp_path, monkeypatch, tf32_off):
-    from genxd.training import loop
-    from genxd.training.trainer import train_genxd
-
-    seen: list[tuple[bool, bool]] = []
-    started = loop.TrainingRun.__init__
-    monkeypatch.setattr(loop.TrainingRun, "__init__", lambda self, *a, **k: (started(self, *a, **k),
-                                                                             seen.append(tf32_flags()))[0])
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
-    cfg = load_config(TINY, [*QUIET, f"output_dir={tmp_path / 'run'}", "logging.tensorboard=false", "data.height=36",
-                             "training.allow_tf32=false"])
-    with pytest.raises(ValueError, match="multiples of"):
-        train_genxd(cfg, cpu=True)
+    seen = _flags_during_a_refused_run(tmp_path, monkeypatch, "genxd", "training.allow_tf32=false")
     assert seen == [(False, False)] and tf32_flags() == (False, False)  # off during the run too
 
 
@@ -59,13 +55,10 @@ def test_accelerates_tf32_for_a_dynamo_backend_follows_allow_tf32_and_is_put_bac
                                                                                   allow):
     """accelerate's AcceleratorState turns ``torch.backends.cuda.matmul.allow_tf32`` on when a dynamo backend is
     configured without mixed precision on CUDA (accelerate/state.py), as the Accelerator is made inside the run. With
-    ``training.allow_tf32: false`` the run trained with TF32 all the same, and the flag stayed on after it (the scope
-    saved nothing when off). Here the state does what it does on CUDA; the run now undoes it when allow_tf32 is false,
-    and the scope puts the caller's flags back either way."""
+    ``training.allow_tf32: false`` the run trained with TF32 all the same, and the flag stayed on after it. Here the
+    state does what it does on CUDA; the run now undoes it when allow_tf32 is false, and the caller's flags are as
+    they were after the run either way."""
     from accelerate.state import AcceleratorState
-
-    from genxd.training import loop
-    from genxd.training.trainer import train_genxd
 
     made = AcceleratorState.__init__
 
@@ -74,15 +67,7 @@ def test_accelerates_tf32_for_a_dynamo_backend_follows_allow_tf32_and_is_put_bac
         torch.backends.cuda.matmul.allow_tf32 = True  # accelerate's dynamo backend + mixed_precision "no" on CUDA
 
     monkeypatch.setattr(AcceleratorState, "__init__", state_init)
-    seen: list[tuple[bool, bool]] = []
-    started = loop.TrainingRun.__init__
-    monkeypatch.setattr(loop.TrainingRun, "__init__", lambda self, *a, **k: (started(self, *a, **k),
-                                                                             seen.append(tf32_flags()))[0])
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
-    cfg = load_config(TINY, [*QUIET, f"output_dir={tmp_path / 'run'}", "logging.tensorboard=false", "data.height=36",
-                             f"training.allow_tf32={str(allow).lower()}"])
-    with pytest.raises(ValueError, match="multiples of"):
-        train_genxd(cfg, cpu=True)
+    seen = _flags_during_a_refused_run(tmp_path, monkeypatch, "genxd", f"training.allow_tf32={str(allow).lower()}")
     assert seen == [(allow, allow)]
     assert tf32_flags() == (False, False)  # the caller's, after the run
 
