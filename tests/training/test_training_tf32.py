@@ -1,5 +1,6 @@
 """Training turns TF32 on for its own duration on CUDA and puts the caller's flags back
-(genxd.pipelines.tf32.with_training_tf32): ``TrainingRun`` set both flags process-wide and left them on, after a finished run and after a refused one."""
+(genxd.pipelines.tf32.with_training_tf32): ``TrainingRun`` set both flags process-wide and left them on, after a
+finished run and after a refused one."""
 
 from __future__ import annotations
 
