@@ -28,9 +28,7 @@ from torch import Tensor
 from ..cameras.colmap import PINHOLE_MODELS
 from ..utils.pycolmap_import import load_pycolmap
 
-__all__ = ["PINHOLE_MODELS", "GridCache", "transforms_lens", "undistort_images", "undistorted_camera"]
-
-#: COLMAP camera models without distortion terms
+__all__ = ["GridCache", "transforms_lens", "undistort_images", "undistorted_camera"]
 
 
 def _pinhole_camera(model: str, params: Sequence[float], height: int, width: int) -> tuple[Any, Any]:

@@ -38,7 +38,8 @@ from genxd.utils.npz import npz_shape
 from genxd.utils.paths import listed_image, path_inside, require_file
 from genxd.validation import arg, setting
 
-from .undistort import PINHOLE_MODELS, transforms_lens, undistort_images
+from ..cameras.colmap import PINHOLE_MODELS
+from .undistort import transforms_lens, undistort_images
 
 if TYPE_CHECKING:
     from genxd.data.reconfusion import ReconFusionScene
