@@ -3,7 +3,8 @@ training item's time with and without the dataset's grid cache (``genxd.reconstr
 
 Per size: ``--views`` synthetic views of one SIMPLE_RADIAL camera (shared), then of one camera each (the COLMAP GUI's
 default), undistorted as a training item is (``undistort_images``), ``--reps`` items each, median seconds. Without the
-cache consecutive views of one camera still share one grid; with it the grids outlive the item.
+cache consecutive views of one camera still share one grid; with it (sized as the datasets size it: at least the
+item's views) the grids outlive the item.
 
     OMP_NUM_THREADS=2 python benchmarks/bench_undistort_grids.py --sizes 1080x1920 --views 8 --reps 3
 """
@@ -64,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         row = {"height": h, "width": w, "views": args.views, "grid_build_s": grid_s}
         for name, params in (("shared_camera", shared), ("camera_per_view", own)):
             row[f"{name}_no_cache_s"] = _median_seconds(lambda: undistort_images(images, models, params), args.reps)
-            cache = GridCache()
+            cache = GridCache(min_grids=args.views)  # as the datasets make it: an item's grids at least
             undistort_images(images, models, params, grids=cache)  # the dataset's earlier items filled it
             row[f"{name}_cached_s"] = _median_seconds(lambda: undistort_images(images, models, params, grids=cache),
                                                       args.reps)

@@ -503,10 +503,10 @@ class _ClipDataset(Dataset):
             check_view_sizes(images, None if cams.sizes is None else [cams.sizes[p] for p in positions], lenses,
                              [self._view_name(scene, p) for p in positions])
         if lenses is not None:
-            if self._grids is None:  # per process (not pickled to the workers): the grids of the last cameras
-                from ...reconstruction.undistort import GridCache
+            if self._grids is None:  # per process (not pickled to the workers): the grids of the last cameras,
+                from ...reconstruction.undistort import GridCache  # at least an item's (a camera per view)
 
-                self._grids = GridCache()
+                self._grids = GridCache(min_grids=self.num_frames)
             images = undistort_views(images, lenses, self._grids)
         mode = self._fit_mode(index)
         frames, Ks = [], []
