@@ -401,7 +401,7 @@ def _read_image_upright(file: Path) -> np.ndarray:
 
     try:
         with open_image(file) as im:
-            im = PIL.ImageOps.exif_transpose(load_rounded(im, file))  # a 16-bit colour PNG at full depth
+            im = PIL.ImageOps.exif_transpose(load_rounded(im, file))  # a 16-bit colour PNG / TIFF at full depth
             return _check_frame_array(_pil_array(im), file)
     except VideoReadError:
         raise

@@ -2,7 +2,7 @@
 
 Every PIL mode is accepted: 1-bit, grayscale (8 and 16 bit: ``I;16``, ``I``), 32-bit float (``F``:
 [0, 1] or [0, 255] or [0, 65535] by its largest value), palette (with transparency), CMYK, YCbCr,
-LAB, with or without alpha (composited on white). A 16-bit colour PNG is read at its full depth
+LAB, with or without alpha (composited on white). A 16-bit colour PNG or TIFF is read at its full depth
 (:mod:`genxd.utils.png16`); every high bit depth is rounded to the nearest 8-bit level. An embedded ICC profile
 (an iPhone's Display P3, a camera's Adobe RGB, a CMYK press profile, a grey one) is applied, so the pixels are
 sRGB as viewers show them. Of an animated or multi-page file the first frame is used, with a warning. HEIC needs pillow-heif (``genxd.utils.image_formats``).
@@ -78,7 +78,7 @@ def _decoded_rgb(source: Path | IO[bytes], label: str | Path, orient: bool,
         with open_image(source, label=label) as im:
             if at_least is not None and im.format == "JPEG":
                 im.draft(None, (at_least, at_least))  # keeps both sides >= at_least
-            pixels = load_rounded(im, source)  # a 16-bit colour PNG at full depth, rounded
+            pixels = load_rounded(im, source)  # a 16-bit colour PNG / TIFF at full depth, rounded
             if orient:  # a user's file (read_rgb)
                 _note_frames(im, label)  # Pillow's file: its frames counted from its header
                 pixels = PIL.ImageOps.exif_transpose(pixels)

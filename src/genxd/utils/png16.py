@@ -1,13 +1,14 @@
-"""16-bit colour PNGs read at their full depth, then rounded to the nearest 8-bit level.
+"""16-bit colour PNGs and TIFFs read at their full depth, then rounded to the nearest 8-bit level.
 
-Pillow decodes a 16-bit RGB, RGBA or gray + alpha PNG (a raw converter's or a renderer's export) by keeping the
-high byte of each value: rounded down, up to one level off (``0x10F0`` is 16.87 levels, read as 16). Such files
-are decoded here by OpenCV at their full depth (``cv2.IMREAD_UNCHANGED``) and rounded to the nearest level, as
-16-bit gray PNGs (which Pillow reads whole, as ``I;16``) already are. Such a file is told from Pillow's header
-(its raw mode, before any pixel is decoded), so its pixels are decoded once, by OpenCV, and the file read once
-more, whole. The image keeps Pillow's metadata (EXIF orientation, also from an eXIf chunk after the pixels; ICC
-profile), so it is oriented and colour-managed as any other.
-"""
+Pillow decodes a 16-bit RGB, RGBA or gray + alpha PNG (a raw converter's or a renderer's export), and a 16-bit RGB or
+RGBA TIFF (a scanner's, Lightroom's or OpenCV's export, interleaved samples), by keeping the high byte of each value:
+rounded down, up to one level off (``0x10F0`` is 16.87 levels, read as 16). Such files are decoded here by OpenCV at
+their full depth (``cv2.IMREAD_UNCHANGED``) and rounded to the nearest level, as 16-bit gray PNGs and TIFFs (which
+Pillow reads whole, as ``I;16``) already are. Such a file is told from Pillow's header (its raw mode, before any
+pixel is decoded), so its pixels are decoded once, by OpenCV, and the file read once more, whole. The image keeps
+Pillow's metadata (EXIF orientation, also from a PNG's eXIf chunk after the pixels; ICC profile), so it is oriented
+and colour-managed as any other. A TIFF's Orientation tag is applied by both decoders as they read the pixels (Pillow
+states the turned size in its header already), so it is not carried over, which would turn the image twice."""
 
 from __future__ import annotations
 
@@ -25,15 +26,21 @@ __all__ = ["deep_colour_kind", "load_rounded"]
 #: Pillow's raw mode of a PNG -> the PIL mode its pixels come out in here, for the 16-bit colour types Pillow
 #: truncates (RGB, RGBA, gray + alpha)
 _DEEP_RAW_MODES = {"RGB;16B": "RGB", "RGBA;16B": "RGBA", "LA;16B": "LA"}
+#: the same for a TIFF's interleaved samples (little-, big-endian, native: libtiff's); an RGBA one's alpha
+#: unassociated (``RGBa;16*``, premultiplied, is left to Pillow, which divides it out)
+_DEEP_TIFF_RAW_MODES = {f"{mode};16{order}": mode for mode in ("RGB", "RGBA") for order in "LBN"}
 
 
 def deep_colour_kind(im: PIL.Image.Image) -> str | None:
-    """``"RGB"``, ``"RGBA"`` or ``"LA"`` when ``im`` (opened by Pillow, its pixels not loaded yet) is a 16-bit PNG of
-    that colour type, else None."""
-    if im.format != "PNG" or not im.tile:
+    """``"RGB"``, ``"RGBA"`` or ``"LA"`` when ``im`` (opened by Pillow, its pixels not loaded yet) is a 16-bit PNG or
+    TIFF of that colour type, else None."""
+    if im.format not in ("PNG", "TIFF") or not im.tile:
         return None
-    args = im.tile[0][3]  # the raw mode Pillow would decode with
-    return _DEEP_RAW_MODES.get(args) if isinstance(args, str) else None
+    args = im.tile[0][3]  # the raw mode Pillow would decode with (a TIFF's: the first of its decoder's arguments)
+    if im.format == "PNG":
+        return _DEEP_RAW_MODES.get(args) if isinstance(args, str) else None
+    raw = args[0] if isinstance(args, tuple) and args else None
+    return _DEEP_TIFF_RAW_MODES.get(raw) if isinstance(raw, str) else None
 
 
 def _encoded(source: str | os.PathLike | IO[bytes]) -> bytes:
@@ -62,8 +69,8 @@ def _exif_after_pixels(data: bytes) -> bytes | None:
 
 
 def _read_deep(im: PIL.Image.Image, kind: str, source: str | os.PathLike | IO[bytes]) -> PIL.Image.Image | None:
-    """The pixels of ``im``, a 16-bit colour PNG of ``kind``, decoded by OpenCV at full depth and rounded to 8 bits
-    (``info`` kept); None when OpenCV cannot decode them as Pillow's header says."""
+    """The pixels of ``im``, a 16-bit colour PNG or TIFF of ``kind``, decoded by OpenCV at full depth and rounded to
+    8 bits (``info`` kept); None when OpenCV cannot decode them as Pillow's header says."""
     import cv2
 
     data = _encoded(source)
@@ -79,14 +86,14 @@ def _read_deep(im: PIL.Image.Image, kind: str, source: str | os.PathLike | IO[by
         return None
     out = PIL.Image.fromarray(to_uint8_by_range(deep, is_float=False, sixteen_bit=True))  # LA, RGB or RGBA
     out.info = dict(im.info)
-    if (exif := _exif_after_pixels(data)) is not None:
+    if im.format == "PNG" and (exif := _exif_after_pixels(data)) is not None:
         out.info["exif"] = exif
     return out
 
 
 def load_rounded(im: PIL.Image.Image, source: str | os.PathLike | IO[bytes]) -> PIL.Image.Image:
     """The pixels of ``im`` (opened by Pillow from ``source``, a path or a binary file object, not loaded yet): a
-    16-bit colour PNG (:func:`deep_colour_kind`) decoded by OpenCV at full depth and rounded to 8 bits, its
+    16-bit colour PNG or TIFF (:func:`deep_colour_kind`) decoded by OpenCV at full depth and rounded to 8 bits, its
     ``info`` (EXIF, ICC profile) kept; any other image ``im`` itself, loaded by Pillow (as where OpenCV cannot
     decode the file)."""
     kind = deep_colour_kind(im)

@@ -1,0 +1,79 @@
+"""``genxd.utils.png16`` for TIFFs: a 16-bit RGB or RGBA TIFF (interleaved samples: OpenCV's, Lightroom's, a
+scanner's export) is read at its full depth and rounded to the nearest 8-bit level, as a 16-bit PNG is, by
+``generate``'s reader (``read_rgb``, ``decode_rgb``) and ``curate``'s frame folders alike. Pillow alone kept the high
+byte (rounded down, up to one level off)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import PIL.Image
+import pytest
+
+from genxd.curation import read_frames
+from genxd.utils.images import decode_rgb, read_rgb
+from genxd.utils.png16 import deep_colour_kind
+from tests.utils.test_png16 import between_levels, nearest
+
+
+def tiff16(path: Path, pixels: np.ndarray) -> Path:
+    """``pixels`` (``uint16 [H, W, 3|4]``, RGB(A)) written by OpenCV as a 16-bit TIFF (LZW, interleaved)."""
+    import cv2
+
+    bgr = pixels[..., [2, 1, 0, 3][:pixels.shape[-1]]]
+    assert cv2.imwrite(str(path), np.ascontiguousarray(bgr))
+    return path
+
+
+@pytest.mark.parametrize("mode", ["RGB", "RGBA"])
+def test_a_16_bit_colour_tiff_is_rounded_to_the_nearest_level(tmp_path, mode):
+    # Before: Pillow's high byte, one level below the nearest on every pixel here.
+    pixels = between_levels((5, 7, 3))
+    if mode == "RGBA":
+        pixels = np.dstack([pixels, np.full((5, 7), 65535, np.uint16)])
+    path = tiff16(tmp_path / "deep.tif", pixels)
+    with PIL.Image.open(path) as im:
+        assert deep_colour_kind(im) == mode
+    assert np.array_equal(np.asarray(read_rgb(path)), nearest(pixels[..., :3]))
+    assert np.array_equal(np.asarray(decode_rgb(path.read_bytes(), "deep.tif")), nearest(pixels[..., :3]))
+
+
+def test_a_16_bit_rgba_tiffs_alpha_is_composited(tmp_path):
+    pixels = np.dstack([between_levels((4, 6, 3)), np.full((4, 6), 65535, np.uint16)])
+    pixels[0, 0, 3] = 0  # transparent: the white background
+    want = nearest(pixels[..., :3])
+    want[0, 0] = 255
+    assert np.array_equal(np.asarray(read_rgb(tiff16(tmp_path / "a.tif", pixels))), want)
+
+
+def test_curate_reads_a_folder_of_16_bit_tiff_frames_rounded(tmp_path):
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    pixels = [between_levels((6, 8, 3), seed=i) for i in range(2)]
+    for i, p in enumerate(pixels):
+        tiff16(frames / f"{i:03d}.tif", p)
+    assert np.array_equal(np.asarray(read_frames(frames)), np.stack([nearest(p) for p in pixels]))
+
+
+@pytest.mark.parametrize("byteorder", ["<", ">"])
+def test_an_uncompressed_16_bit_tiff_keeps_its_orientation_tag(tmp_path, byteorder):
+    """Pillow's raw decoder (``RGB;16L`` / ``RGB;16B``, not libtiff's): rounded too, and the TIFF's Orientation tag
+    turns the image once (OpenCV applies it as it decodes, and Pillow's header states the turned size)."""
+    tifffile = pytest.importorskip("tifffile")
+    pixels = between_levels((2, 5, 3))
+    path = tmp_path / "turned.tif"
+    tifffile.imwrite(path, pixels, photometric="rgb", byteorder=byteorder, extratags=[(0x0112, "H", 1, 6, True)])
+    got = np.asarray(read_rgb(path))
+    assert got.shape == (5, 2, 3)
+    assert np.array_equal(got, np.rot90(nearest(pixels), k=-1))
+
+
+def test_8_bit_and_16_bit_gray_tiffs_are_left_to_pillow(tmp_path):
+    import cv2
+
+    cv2.imwrite(str(tmp_path / "gray16.tif"), np.zeros((2, 2), np.uint16))  # I;16: Pillow reads it whole
+    PIL.Image.fromarray(np.zeros((2, 2, 3), np.uint8)).save(tmp_path / "rgb8.tif")
+    for name in ("gray16.tif", "rgb8.tif"):
+        with PIL.Image.open(tmp_path / name) as im:
+            assert deep_colour_kind(im) is None, name
