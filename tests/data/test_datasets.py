@@ -183,7 +183,7 @@ def test_a_camvid_model_cut_short_by_a_full_disk_is_extracted_again(camvid_root,
     monkeypatch.setattr(pathlib.Path, "write_bytes", full_disk)
     with pytest.raises(OSError, match=rf"No space left on device while writing {re.escape(str(extract))}/.*/0$"):
         CamVidDataset(archive, num_frames=4, height=32, extract_dir=extract)[0]
-    assert [p for p in extract.rglob("*") if p.is_file()] == []
+    assert [p for p in extract.rglob("*") if p.is_file() and p.suffix != ".lock"] == []  # no part of the model
     monkeypatch.undo()
     expected = CamVidDataset(camvid_root, num_frames=4, height=32)[0]
     again = CamVidDataset(archive, num_frames=4, height=32, extract_dir=extract)[0]

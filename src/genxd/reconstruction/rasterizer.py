@@ -121,31 +121,11 @@ def _one_gsplat_build_at_a_time() -> Iterator[None]:
     a missing ``gsplat_cuda.so``; the fourth built in 94 s): `pytest -n 4`, an `accelerate launch` reconstruction, a
     demo on several GPUs. With the lock the first builds and the others wait, then load what it built. No lock where
     ``fcntl`` is missing (Windows), the file cannot be opened or the file system cannot lock it."""
+    from ..utils.file_locks import exclusive_lock
+
     uid = os.getuid() if hasattr(os, "getuid") else 0
-    fd = _locked_or_none(Path(tempfile.gettempdir()) / f"genxd-gsplat-build-{uid}.lock")
-    try:
+    with exclusive_lock(Path(tempfile.gettempdir()) / f"genxd-gsplat-build-{uid}.lock"):
         yield
-    finally:
-        if fd is not None:
-            os.close(fd)  # closing the file releases its lock
-
-
-def _locked_or_none(path: Path) -> int | None:
-    """A descriptor of ``path`` holding an exclusive ``flock`` (waits for it), or None where no lock can be had."""
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows
-        return None
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o644)
-    except OSError:
-        return None
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-    except OSError:  # a file system without locks: load as without the lock (not a gsplat problem)
-        os.close(fd)
-        return None
-    return fd
 
 
 def _build_error_line(message: str, limit: int = 300) -> str:

@@ -3,7 +3,6 @@ from folders or ``batch_N.zip`` archives read in place."""
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import json
 import math
@@ -13,7 +12,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import torch
 from torch import Tensor
@@ -44,7 +43,10 @@ def _is_image(name: str) -> bool:
 
 
 class _ExtractDir:
-    """A per-process temporary folder for COLMAP models extracted from archives (removed at exit)."""
+    """A per-process temporary folder for COLMAP models extracted from archives, removed when the process exits
+    after its DataLoader workers (daemonic processes: ``multiprocessing`` ends them at exit, then runs its finalizers
+    of negative priority). An ``atexit`` handler removed it before, while a worker could still be extracting into
+    it, which then made the folder again (left in the temp folder) or failed half-way."""
 
     _path: Path | None = None
     _pid: int | None = None
@@ -52,11 +54,44 @@ class _ExtractDir:
     @classmethod
     def get(cls) -> Path:
         if cls._path is None or cls._pid != os.getpid():
+            from multiprocessing.util import Finalize
+
             cls._path = Path(tempfile.mkdtemp(prefix="genxd-camvid-"))
             cls._pid = os.getpid()
             path, pid = cls._path, cls._pid
-            atexit.register(lambda: shutil.rmtree(path, ignore_errors=True) if os.getpid() == pid else None)
+            Finalize(None, lambda: shutil.rmtree(path, ignore_errors=True) if os.getpid() == pid else None,
+                     exitpriority=-100)
         return cls._path
+
+
+@contextlib.contextmanager
+def _extracted_model(root: Path, v: _Video) -> Iterator[Path]:
+    """The folder ``0/`` of ``v``'s COLMAP model extracted under ``root`` (once: kept for later reads and runs), to
+    read in the block.
+
+    It lives in ``root/<the archive path and sample>/<the model members' sizes and CRCs>/0``: an archive rebuilt at the
+    same path (a dataset curated again) gets a folder of its own, and the folders of its older versions are removed
+    then (they piled up, one per version, in a kept ``extract_dir``). Extracting, pruning and the block hold a lock
+    on ``root/<sample>.lock``, so no process reads a folder while another removes it."""
+    import hashlib
+
+    from ...utils.file_locks import exclusive_lock
+    from ...utils.io import atomic_dir, makedirs
+
+    assert v.archive is not None
+    sample = hashlib.sha1(f"{v.archive.path.resolve()}\0{v.prefix}".encode()).hexdigest()[:16]
+    version = hashlib.sha1(v.archive.digest(v.model_members).encode()).hexdigest()[:16]
+    makedirs(root)
+    model_dir = root / sample / version / "0"
+    with exclusive_lock(root / f"{sample}.lock"):
+        if not model_dir.is_dir():  # extracted whole or not at all: a full disk left a part of the model there
+            with contextlib.suppress(FileExistsError):  # (cameras.bin), which later reads took for the model
+                with atomic_dir(model_dir, replace=False) as tmp:
+                    v.archive.extract(v.model_members, tmp, strip_prefix=v.prefix + "0/")
+            for old in (root / sample).iterdir():  # the older versions of this sample's model
+                if old.name != version and not old.name.startswith("."):
+                    shutil.rmtree(old, ignore_errors=True)
+        yield model_dir
 
 
 class CamVidDataset(_ClipDataset):
@@ -77,8 +112,8 @@ class CamVidDataset(_ClipDataset):
         motion_scale: factor applied to the stored motion strength (see the package docstring).
         camera_normalization: ``"scene"`` (COLMAP points), ``"path"`` or ``"none"``.
         archive_limits: caps for zip archives (:class:`genxd.data.archive.ArchiveLimits` or dict).
-        extract_dir: where the COLMAP models of archived samples are extracted (default: a private
-            temporary folder per process, removed at exit).
+        extract_dir: where the COLMAP models of archived samples are extracted, one version of each sample's
+            kept (default: a private temporary folder per process, removed at exit).
         undistort: frames of a camera with lens distortion (``genxd curate``'s and CamVid-30K's ``SIMPLE_RADIAL``)
             are undistorted as ``genxd reconstruct`` undistorts them (:func:`.clips.pinhole_views`); False ignores
             the distortion (the stored pixels with the pinhole part of the camera, as the authors' training read them).
@@ -198,22 +233,10 @@ class CamVidDataset(_ClipDataset):
         v = self.videos[scene]
         if v.folder is not None:
             model_dir = v.folder / "0"
+            model = read_colmap_model(model_dir, allow_distortion=True)
         else:
-            assert v.archive is not None
-            import hashlib
-
-            # the members' sizes and CRCs too: an archive rebuilt at the same path (a dataset curated again) was
-            # read with the cameras extracted from the old one
-            key = hashlib.sha1(f"{v.archive.path.resolve()}\0{v.prefix}\0{v.archive.digest(v.model_members)}"
-                               .encode()).hexdigest()[:16]
-            model_dir = (self._models_dir or _ExtractDir.get()) / key / "0"
-            if not model_dir.is_dir():  # extracted whole or not at all: a full disk left a part of the model
-                from ...utils.io import atomic_dir  # there (cameras.bin), which later reads took for the model
-
-                with contextlib.suppress(FileExistsError):  # another process extracted it meanwhile: that one
-                    with atomic_dir(model_dir, replace=False) as tmp:
-                        v.archive.extract(v.model_members, tmp, strip_prefix=v.prefix + "0/")
-        model = read_colmap_model(model_dir, allow_distortion=True)
+            with _extracted_model(self._models_dir or _ExtractDir.get(), v) as model_dir:
+                model = read_colmap_model(model_dir, allow_distortion=True)
         where = str(model_dir) if v.archive is None else f"{v.archive.path}: {v.prefix}0/"
         model_K, model_lenses = pinhole_views(model.camera_models, model.camera_params, model.heights, model.widths,
                                               model.K.float(), self.undistort, where, model.image_names)
