@@ -42,3 +42,56 @@ def test_a_workers_error_is_its_own_message_on_one_line(chained):
 def test_other_messages_are_only_collapsed():
     text = "Caught nothing here.\nOriginal Traceback (most recent call last):\n  File x"
     assert one_line(text) == " ".join(text.split())
+
+
+class _SizesError(ValueError):
+    """A user error with a field of its own: PyTorch cannot make it again from the message alone."""
+
+    def __init__(self, message: str, sizes: list[tuple[int, int]]) -> None:
+        super().__init__(message)
+        self.sizes = sizes
+
+
+class _InternalError(RuntimeError):
+    def __init__(self, message: str, code: int) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class _Failing(Dataset):
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+
+    def __len__(self) -> int:
+        return 1
+
+    def __getitem__(self, i: int) -> torch.Tensor:
+        if self.kind == "decode":
+            b"caption \xff".decode()  # a text file that is not UTF-8
+        if self.kind == "sizes":
+            raise _SizesError("/data/clip/images: frames of 2 sizes", [(480, 640), (640, 480)])
+        raise _InternalError("a bug", 3)
+
+
+@pytest.mark.parametrize("kind, line", [("decode", "'utf-8' codec can't decode byte 0xff in position 8"),
+                                        ("sizes", "/data/clip/images: frames of 2 sizes")])
+def test_a_worker_user_error_torch_cannot_raise_again_is_one_line(kind, line, capsys):
+    """An error class whose ``__init__`` takes more than a message (``UnicodeDecodeError``, a ValueError with fields)
+    is raised again by PyTorch as a RuntimeError holding the worker's traceback: the command printed Python's
+    traceback (not a user error). Now it is the worker's message on one ``genxd: error:`` line, exit code 2."""
+    import typer
+
+    from genxd.cli.common import run_cli
+
+    with pytest.raises(typer.Exit) as info:
+        run_cli(lambda: next(iter(DataLoader(_Failing(kind), num_workers=1))))
+    assert info.value.exit_code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"genxd: error: {line}") and "\n" not in err and "Traceback" not in err
+
+
+def test_a_worker_bug_torch_cannot_raise_again_still_raises():
+    from genxd.cli.common import run_cli
+
+    with pytest.raises(RuntimeError, match="Caught _InternalError in DataLoader worker process 0"):
+        run_cli(lambda: next(iter(DataLoader(_Failing("bug"), num_workers=1))))

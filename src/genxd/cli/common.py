@@ -79,6 +79,26 @@ def without_worker_traceback(text: str) -> str:
     return text
 
 
+def worker_error_class(text: str) -> type | None:
+    """The class of the error a DataLoader worker raised, from the text of the RuntimeError PyTorch raises in its
+    place when the class cannot be made again from a message (its ``__init__`` takes more: ``UnicodeDecodeError``,
+    a ``ValueError`` subclass with extra fields): the traceback's last line names it (qualified, unless builtin).
+    Only classes of modules already imported are found; None otherwise (other text too)."""
+    import builtins
+    import sys
+
+    if not _WORKER_ERROR.match(text):
+        return None
+    caught = text.split(" ", 2)[1]  # "Caught NAME in DataLoader worker process N."
+    for line in reversed(text.rstrip("\n").splitlines()):
+        name = line.split(":", 1)[0]
+        if line and not line[0].isspace() and name.rsplit(".", 1)[-1] == caught:
+            module, _, qualname = name.rpartition(".")
+            found = getattr(sys.modules.get(module) if module else builtins, qualname, None)
+            return found if isinstance(found, type) and issubclass(found, BaseException) else None
+    return None
+
+
 def secondary_process() -> bool:
     """Whether this is a process other than the first of a multi-process launch (``accelerate launch`` /
     ``torchrun`` set ``WORLD_SIZE`` and ``RANK``)."""
@@ -216,6 +236,9 @@ def _run_body(fn: Callable[[], T], quiet: bool) -> T:
     except Exception as exc:
         if is_out_of_memory(exc):  # torch's paragraph and traceback: the machine's limit, not a bug
             raise fail(out_of_memory_message(exc)) from None
+        caught = worker_error_class(str(exc)) if type(exc) is RuntimeError else None
+        if caught is not None and issubclass(caught, USER_ERRORS):  # a user error of a DataLoader worker that
+            raise fail(str(exc)) from None  # PyTorch could not raise again as itself: its own line, as the others
         raise
     except KeyboardInterrupt as exc:
         raise _interrupted(exc) from None
