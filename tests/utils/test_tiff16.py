@@ -77,3 +77,17 @@ def test_8_bit_and_16_bit_gray_tiffs_are_left_to_pillow(tmp_path):
     for name in ("gray16.tif", "rgb8.tif"):
         with PIL.Image.open(tmp_path / name) as im:
             assert deep_colour_kind(im) is None, name
+
+
+def test_a_16_bit_tiff_of_colour_planes_is_left_to_pillow(tmp_path):
+    """A TIFF of one plane per colour (PlanarConfiguration 2) that libtiff decompresses Pillow reads right (the high
+    byte); OpenCV reads its first plane as all three colours (OpenCV 5.1), so it is not decoded there."""
+    tifffile = pytest.importorskip("tifffile")
+    pixels = np.zeros((4, 6, 3), np.uint16)
+    pixels[..., 0], pixels[..., 1], pixels[..., 2] = 0x8000, 0x4000, 0xC000
+    path = tmp_path / "planes.tif"
+    tifffile.imwrite(path, pixels.transpose(2, 0, 1).copy(), photometric="rgb", planarconfig="separate",
+                     compression="zlib")
+    with PIL.Image.open(path) as im:
+        assert deep_colour_kind(im) is None
+    assert (np.asarray(read_rgb(path)) == np.array([128, 64, 192], np.uint8)).all()

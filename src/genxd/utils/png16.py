@@ -39,6 +39,8 @@ def deep_colour_kind(im: PIL.Image.Image) -> str | None:
     args = im.tile[0][3]  # the raw mode Pillow would decode with (a TIFF's: the first of its decoder's arguments)
     if im.format == "PNG":
         return _DEEP_RAW_MODES.get(args) if isinstance(args, str) else None
+    if getattr(im, "tag_v2", {}).get(284, 1) != 1:  # PlanarConfiguration 2, a plane per colour: OpenCV 5.1 reads
+        return None  # the first plane as all three (libtiff-compressed ones Pillow reads right, truncated)
     raw = args[0] if isinstance(args, tuple) and args else None
     return _DEEP_TIFF_RAW_MODES.get(raw) if isinstance(raw, str) else None
 
