@@ -91,3 +91,18 @@ def test_a_16_bit_tiff_of_colour_planes_is_left_to_pillow(tmp_path):
     with PIL.Image.open(path) as im:
         assert deep_colour_kind(im) is None
     assert (np.asarray(read_rgb(path)) == np.array([128, 64, 192], np.uint8)).all()
+
+
+def test_an_uncompressed_16_bit_tiff_of_colour_planes_is_refused_naming_it(tmp_path):
+    """Pillow decoded its planes as 8-bit ones (half the image, every other value 0: a red-green-blue file came out
+    striped black) and OpenCV reads its first plane only: refused in one line naming the file."""
+    tifffile = pytest.importorskip("tifffile")
+    pixels = np.full((4, 6, 3), 0x8000, np.uint16)
+    path = tmp_path / "planes.tif"
+    tifffile.imwrite(path, pixels.transpose(2, 0, 1).copy(), photometric="rgb", planarconfig="separate")
+    with pytest.raises(ValueError, match=r"planes\.tif: cannot read image .*separate, uncompressed colour planes"):
+        read_rgb(path)
+    eight = tmp_path / "planes8.tif"  # 8-bit planes: Pillow reads them right
+    tifffile.imwrite(eight, (pixels >> 8).astype(np.uint8).transpose(2, 0, 1).copy(), photometric="rgb",
+                     planarconfig="separate")
+    assert (np.asarray(read_rgb(eight)) == 128).all()

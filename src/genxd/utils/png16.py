@@ -97,9 +97,23 @@ def load_rounded(im: PIL.Image.Image, source: str | os.PathLike | IO[bytes]) -> 
     """The pixels of ``im`` (opened by Pillow from ``source``, a path or a binary file object, not loaded yet): a
     16-bit colour PNG or TIFF (:func:`deep_colour_kind`) decoded by OpenCV at full depth and rounded to 8 bits, its
     ``info`` (EXIF, ICC profile) kept; any other image ``im`` itself, loaded by Pillow (as where OpenCV cannot
-    decode the file)."""
+    decode the file). A ValueError for an uncompressed 16-bit TIFF of one plane per colour, which Pillow decodes as
+    8-bit planes (half the image, every other value 0) and OpenCV as its first plane only."""
     kind = deep_colour_kind(im)
     if kind is not None and (out := _read_deep(im, kind, source)) is not None:
         return out
+    if _misread_planes(im):
+        raise ValueError("a 16-bit TIFF of separate, uncompressed colour planes (PlanarConfiguration 2) is not read "
+                         "correctly here; save it with interleaved samples or compressed")
     im.load()
     return im
+
+
+def _misread_planes(im: PIL.Image.Image) -> bool:
+    """Whether ``im`` is a TIFF of 16-bit colour planes that Pillow would decode with its 8-bit raw plane modes."""
+    tags = getattr(im, "tag_v2", None)
+    if im.format != "TIFF" or tags is None or tags.get(284, 1) != 2:
+        return False
+    bits = tags.get(258, (8,))
+    bits = bits if isinstance(bits, tuple) else (bits,)
+    return max(bits, default=8) > 8 and any(t[0] == "raw" and t[3][0] in ("R", "G", "B", "A") for t in im.tile)
