@@ -55,3 +55,46 @@ def tf32_off():
     torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False
     yield
     torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved
+
+
+#: PyTorch's newer float32 precision settings, parents before children (a child set to "none" inherits)
+FP32_SETTINGS = ("", "cudnn", "cuda.matmul", "cudnn.conv", "cudnn.rnn", "mkldnn", "mkldnn.matmul", "mkldnn.conv",
+                 "mkldnn.rnn")
+
+
+def fp32_holder(name: str):
+    """The object whose ``fp32_precision`` is the setting ``name`` ("" the generic one)."""
+    holder = torch.backends
+    for part in filter(None, name.split(".")):
+        holder = getattr(holder, part)
+    return holder
+
+
+def precision_reads() -> dict[str, object]:
+    """What each of torch's float32 precision getters answers, both APIs ("raises" where PyTorch refuses)."""
+    reads: dict[str, object] = {name: fp32_holder(name).fp32_precision for name in FP32_SETTINGS}
+    for name, read in (("allow_tf32 matmul", lambda: torch.backends.cuda.matmul.allow_tf32),
+                       ("allow_tf32 cudnn", lambda: torch.backends.cudnn.allow_tf32),
+                       ("float32_matmul_precision", torch.get_float32_matmul_precision)):
+        try:
+            reads[name] = read()
+        except RuntimeError:
+            reads[name] = "raises"
+    return reads
+
+
+@pytest.fixture
+def precision_restored():
+    """Whatever the test does to torch's float32 precision settings (either API) undone afterwards; the process is
+    assumed to start the test in a state the legacy getters can read."""
+    saved = precision_reads()
+    yield
+    torch.set_float32_matmul_precision(saved["float32_matmul_precision"])
+    torch.backends.cudnn.allow_tf32 = saved["allow_tf32 cudnn"]
+    parents = {"": None, "cudnn": "", "cuda.matmul": "cudnn", "cudnn.conv": "cudnn", "cudnn.rnn": "cudnn",
+               "mkldnn": "", "mkldnn.matmul": "mkldnn", "mkldnn.conv": "mkldnn", "mkldnn.rnn": "mkldnn"}
+    for name in FP32_SETTINGS:
+        parent = parents[name]
+        inherited = parent is not None and saved[parent] == saved[name]
+        fp32_holder(name).fp32_precision = "none" if inherited else saved[name]
+    assert precision_reads() == saved

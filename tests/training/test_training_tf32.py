@@ -9,14 +9,15 @@ import torch
 
 from genxd.training.config import load_config
 
-from ..conftest import tf32_flags
+from ..conftest import precision_reads, tf32_flags
 from .conftest import QUIET, TINY, TINY_VAE
 
 
-def _flags_during_a_refused_run(tmp_path, monkeypatch, kind: str = "genxd",
-                                *overrides: str) -> list[tuple[bool, bool]]:
+def _flags_during_a_refused_run(tmp_path, monkeypatch, kind: str = "genxd", *overrides: str,
+                                read=tf32_flags) -> list:
     """The TF32 flags just after the TrainingRun (and its Accelerator) is made, in a run refused after it started (a
-    size the VAE cannot take, checked once the run's folder exists), on a machine that says it has CUDA."""
+    size the VAE cannot take, checked once the run's folder exists), on a machine that says it has CUDA (``read``
+    gives what is recorded)."""
     from genxd.training import loop
     from genxd.training.trainer import train_genxd
     from genxd.training.vae_trainer import train_vae
@@ -26,7 +27,7 @@ def _flags_during_a_refused_run(tmp_path, monkeypatch, kind: str = "genxd",
 
     def init(self, *args, **kwargs):
         started(self, *args, **kwargs)
-        seen.append(tf32_flags())
+        seen.append(read())
 
     monkeypatch.setattr(loop.TrainingRun, "__init__", init)
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
@@ -71,6 +72,31 @@ def test_accelerates_tf32_for_a_dynamo_backend_follows_allow_tf32_and_is_put_bac
     seen = _flags_during_a_refused_run(tmp_path, monkeypatch, "genxd", f"training.allow_tf32={str(allow).lower()}")
     assert seen == [(allow, allow)]
     assert tf32_flags() == (False, False)  # the caller's, after the run
+
+
+@pytest.mark.parametrize("allow", [True, False])
+def test_a_caller_on_the_new_precision_api_trains_and_gets_its_settings_back(tmp_path, monkeypatch,
+                                                                              precision_restored, allow):
+    """A caller who turned TF32 on through PyTorch's newer API (``torch.backends.cuda.matmul.fp32_precision``), whose
+    legacy getters then refuse to read: the run raised RuntimeError before it started, from the TF32 scope with
+    allow_tf32 true and from reading the legacy flag around accelerate's Accelerator with allow_tf32 false. Now it
+    starts (and is refused for its size, as the helper's runs are), under TF32, and leaves every setting as it was,
+    accelerate's legacy write undone when allow_tf32 is false."""
+    from accelerate.state import AcceleratorState
+
+    made = AcceleratorState.__init__
+
+    def state_init(self, *args, **kwargs):
+        made(self, *args, **kwargs)
+        torch.backends.cuda.matmul.allow_tf32 = True  # accelerate's dynamo backend + mixed_precision "no" on CUDA
+
+    monkeypatch.setattr(AcceleratorState, "__init__", state_init)
+    torch.backends.cuda.matmul.fp32_precision = "tf32"
+    before = precision_reads()
+    seen = _flags_during_a_refused_run(tmp_path, monkeypatch, "genxd", f"training.allow_tf32={str(allow).lower()}",
+                                       read=lambda: torch.backends.cuda.matmul.fp32_precision)
+    assert seen == ["tf32"]
+    assert precision_reads() == before
 
 
 def test_a_float32_run_does_not_touch_the_legacy_tf32_flags(monkeypatch):

@@ -31,6 +31,7 @@ import yaml
 from safetensors import SafetensorError
 
 from ..pipelines.distributed import one_process_launch_warning
+from ..pipelines.tf32 import TF32State
 from ..utils.io import append_line, atomic_file, error_while_writing, out_of_space, read_json
 from ..utils.json_text import json_text
 from ..utils.shared_work import mark_work_shared
@@ -137,9 +138,9 @@ class TrainingRun(RunStops):
         # its settings process-wide, so forget the previous run's (the distributed setup itself stays)
         AcceleratorState._reset_state(reset_partial_state=False)
         # accelerate turns TF32 on for a dynamo backend without mixed precision on CUDA (AcceleratorState): not
-        # what allow_tf32: false asks; the flag is read (and put back) only then, and only if accelerate changed it
-        tf32_off = not optim.allow_tf32 and torch.cuda.is_available()
-        matmul_tf32 = torch.backends.cuda.matmul.allow_tf32 if tf32_off else None
+        # what allow_tf32: false asks; the settings are put back only then, and only what accelerate changed (read
+        # without the legacy getters, which raise for a caller on PyTorch's newer precision API)
+        tf32_before = TF32State.capture() if not optim.allow_tf32 and torch.cuda.is_available() else None
         self.accelerator = Accelerator(
             mixed_precision=optim.mixed_precision,
             gradient_accumulation_steps=optim.gradient_accumulation_steps,
@@ -150,8 +151,8 @@ class TrainingRun(RunStops):
             cpu=cpu,
             step_scheduler_with_optimizer=False,
         )
-        if tf32_off and torch.backends.cuda.matmul.allow_tf32 != matmul_tf32:
-            torch.backends.cuda.matmul.allow_tf32 = matmul_tf32
+        if tf32_before is not None:
+            tf32_before.restore()
         acc = self.accelerator
         self._share_cpus(acc)
         if acc.num_processes == 1 and (warning := one_process_launch_warning()) is not None:
