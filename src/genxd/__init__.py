@@ -6,10 +6,14 @@ The Python API: ``genxd.generate``, ``genxd.fewshot``, ``genxd.generate_scenes``
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from .cli.early_interrupt import quiet_start
 
-from .utils.library_logs import quiet_library_logs
-from .utils.offline_imports import keep_bitsandbytes_offline
+quiet_start()  # as the genxd command: Ctrl-C before main's own handling is one line too (genxd.cli.early_interrupt)
+
+from typing import TYPE_CHECKING, Any  # noqa: E402
+
+from .utils.library_logs import quiet_library_logs  # noqa: E402
+from .utils.offline_imports import keep_bitsandbytes_offline  # noqa: E402
 
 __version__ = "0.1.0"
 

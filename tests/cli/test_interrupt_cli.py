@@ -55,6 +55,47 @@ def test_a_signal_while_the_command_starts_is_one_line_and_its_exit_code(tmp_pat
     assert not (tmp_path / "path.json").exists()
 
 
+#: imports before genxd.cli.main's ``try``: in ``import genxd`` (its first library import), and main's own first one
+EARLY_PHASES = ["genxd.utils.library_logs", "genxd.cli.closed_streams"]
+COMMANDS = {"generate": ["generate", "in.png", "-o", "out"], "curate": ["curate", "videos", "-o", "out"],
+            "train": ["train", str(Path(__file__).resolve().parents[2] / "configs" / "tiny.yaml"), "output_dir=out"]}
+
+
+@pytest.mark.parametrize("launcher", ["-m", "script"])
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+@pytest.mark.parametrize("phase", EARLY_PHASES)
+def test_ctrl_c_in_the_first_instant_is_one_line_and_130(tmp_path, phase, command, launcher):
+    """Ctrl-C while ``import genxd`` and the entry point's first imports ran (the first ~50 ms, before main's
+    handling): a traceback of the import it stopped and exit code 1 before (genxd.cli.early_interrupt), by
+    ``python -m genxd`` and by the console script (a script named genxd, as pip writes it) alike."""
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(textwrap.dedent(HOOK))
+    script = tmp_path / "bin" / "genxd"
+    script.parent.mkdir()
+    script.write_text("import sys\nfrom genxd.cli import main\nsys.exit(main())\n")
+    env = env_with_path(hook, GENXD_TEST_SIGNAL_AT=phase, GENXD_TEST_SIGNAL="SIGINT")
+    launch = [sys.executable, "-m", "genxd"] if launcher == "-m" else [sys.executable, str(script)]
+    done = subprocess.run([*launch, *COMMANDS[command]], cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert (done.returncode, done.stderr) == (130, "genxd: interrupted\n"), done.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_only_the_genxd_command_counts_as_started_as_the_command():
+    """The quiet start is for the command alone: a program importing genxd keeps Python's KeyboardInterrupt."""
+    from genxd.cli.early_interrupt import started_as_command
+
+    python = sys.executable
+    assert started_as_command(["-m"], [python, "-m", "genxd", "generate"])
+    assert started_as_command(["-m"], [python, "-X", "importtime", "-mgenxd"])
+    assert started_as_command(["/venv/bin/genxd", "info"], [python, "/venv/bin/genxd", "info"])
+    assert not started_as_command(["-m"], [python, "-m", "pytest", "tests"])
+    assert not started_as_command(["-c"], [python, "-c", "import genxd"])
+    assert not started_as_command(["train.py"], [python, "train.py", "-m", "genxd"])
+    assert not started_as_command([], [])
+
+
 def test_ctrl_c_after_generate_started_is_one_line_and_130(tmp_path):
     """``genxd generate`` with the bundled model, stopped once its progress shows: no traceback, no output."""
     from PIL import Image

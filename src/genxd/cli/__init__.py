@@ -36,6 +36,7 @@ def __getattr__(name: str) -> Any:
 def main() -> None:
     """Console entry point."""
     from .closed_streams import discard_closed_streams, stdout_read_only
+    from .early_interrupt import end_quiet_start
     from .process_exit import interrupted_exit, quiet_exit_after_freeze, stop_cleanly_on_sigterm
 
     from .terminal_text import escape_streams
@@ -48,6 +49,7 @@ def main() -> None:
     quiet_exit_after_freeze()  # first registered, last run: Triton's leak report after the freeze (process_exit)
     stop_cleanly_on_sigterm()  # SIGTERM cleans up as Ctrl-C does
     try:
+        end_quiet_start()  # KeyboardInterrupt from here on, handled below (before: cli.early_interrupt)
         from .root import app
 
         app()
