@@ -1,0 +1,101 @@
+"""Your own capture as a ReconFusion torch scene (``genxd fewshot-data``), so that ``genxd trajectory fit``,
+``genxd fewshot``, ``genxd reconstruct --n-views`` and ``genxd eval-recon`` run on it.
+
+The views are read by ``genxd reconstruct``'s readers (:func:`genxd.reconstruction.views.load_views`): a COLMAP
+model with ``images/`` (``0/``, ``sparse/0/`` or ``sparse/``: COLMAP output, LLFF's ``nerf_llff_data`` scenes,
+mip-NeRF 360 scenes) or a nerfstudio / instant-ngp ``transforms.json`` (``genxd synth``, ``genxd generate``,
+``ns-process-data``). Lenses with distortion are undistorted to the pinhole camera COLMAP's undistorter gives
+(:mod:`genxd.reconstruction.undistort`); camera models the readers refuse are refused here in the same words.
+
+Views are ordered by image name (as LLFF's and mip-NeRF 360's loaders sort the image files; nerfstudio sorts its
+frames by file name too), then split as RegNeRF and ReconFusion split LLFF and mip-NeRF 360 (:func:`fewshot_splits`):
+the test views are every ``hold``-th view (``index % 8 == 0``, NeRF's ``llffhold``) and the ``n`` training views
+are spaced evenly over the remaining ones, ``rest[round(x)]`` for ``x`` in ``numpy.linspace(0, len(rest) - 1, n)``
+(Python's ``round``: halves to even).
+"""
+
+from __future__ import annotations
+
+import os
+import tokenize
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+
+__all__ = ["DEFAULT_SHOTS", "HOLD_EVERY", "fewshot_splits", "convert_to_reconfusion"]
+
+#: the few-shot settings of ReconFusion (train_test_split_3, _6, _9)
+DEFAULT_SHOTS = (3, 6, 9)
+#: every 8th view is a test view (NeRF's ``llffhold = 8``, kept by RegNeRF and ReconFusion)
+HOLD_EVERY = 8
+
+
+def fewshot_splits(num_views: int, shots: Sequence[int] = DEFAULT_SHOTS, hold: int = HOLD_EVERY
+                   ) -> dict[int, tuple[list[int], list[int]]]:
+    """``{n: (train_ids, test_ids)}`` for each ``n`` of ``shots``, by the module docstring's rule.
+
+    A ValueError when a setting needs more views than the scene has (``n`` training views need ``n`` views
+    outside the test views)."""
+    if hold < 2:
+        raise ValueError(f"hold must be >= 2 (every hold-th view is a test view), got {hold}")
+    shots = sorted({int(n) for n in shots})
+    if not shots or shots[0] < 1:
+        raise ValueError(f"the few-shot settings must be >= 1 training views, got {list(shots)}")
+    test = [i for i in range(num_views) if i % hold == 0]
+    rest = [i for i in range(num_views) if i % hold != 0]
+    if len(rest) < shots[-1]:
+        fits = [n for n in shots if n <= len(rest)]
+        hint = f"; settings that fit: {', '.join(map(str, fits))}" if fits else ""
+        raise ValueError(f"{num_views} views give {len(test)} test views (every {hold}th) and {len(rest)} others, "
+                         f"too few for {shots[-1]} training views{hint}")
+    return {n: ([rest[round(x)] for x in np.linspace(0, len(rest) - 1, n)], list(test)) for n in shots}
+
+
+def convert_to_reconfusion(source: str | os.PathLike, out_dir: str | os.PathLike, key: str | None = None, *,
+                           shots: Sequence[int] = DEFAULT_SHOTS, hold: int = HOLD_EVERY,
+                           resolution: int | None = None, overwrite: bool = False) -> tuple[Path, str, dict]:
+    """Write the capture ``source`` as scene ``key`` (default: the folder's name) of the ReconFusion folder
+    ``out_dir`` (``index.json`` + ``<key>.torch``, added to an existing index; each file written atomically).
+
+    ``resolution``: downsize so the longer side is at most this (None: keep). LLFF's ``poses_bounds.npy`` beside
+    the model, one row per view, is kept as the scene's ``poses_bounds`` (``genxd trajectory fit --dataset llff``
+    needs it). A scene already in the index is replaced only with ``overwrite``. Returns ``(torch file, key,
+    splits)``; a ValueError / FileNotFoundError / FileExistsError before anything is written.
+    """
+    from genxd.reconstruction.views import detect_input_kind, load_views
+
+    from .reconfusion import INDEX_FILE, read_reconfusion_index, write_reconfusion_scene
+
+    source, out_dir = Path(source), Path(out_dir)
+    kind = detect_input_kind(source)
+    if kind == "reconfusion":
+        raise ValueError(f"{source}: already a ReconFusion folder (index.json); give a COLMAP model folder or a "
+                         "transforms.json folder")
+    folder = source.parent if source.is_file() else source
+    key = key if key is not None else folder.resolve().name
+    if not key:
+        raise ValueError("the scene key must not be empty")
+    if (out_dir / INDEX_FILE).is_file() and key in read_reconfusion_index(out_dir) and not overwrite:
+        raise FileExistsError(f"{out_dir}: scene {key!r} already in {INDEX_FILE} (--overwrite replaces it)")
+    views = load_views(source, resolution=resolution)
+    if views.times is not None and bool((views.times != views.times[0]).any()):
+        raise ValueError(f"{source}: the frames have different times (a 4D capture); few-shot 3D needs a static scene")
+    splits = fewshot_splits(len(views), shots, hold)
+    order = sorted(range(len(views)), key=lambda i: views.names[i])
+    views = views.subset(order)
+    extras: dict = {"image_names": list(views.names)}
+    bounds = folder / "poses_bounds.npy"
+    if kind == "colmap" and bounds.is_file():
+        try:
+            pb = np.load(bounds, allow_pickle=False)
+        except (OSError, ValueError, EOFError, tokenize.TokenError) as exc:  # TokenError: a damaged .npy header
+            raise ValueError(f"{bounds}: cannot read ({exc.__class__.__name__}: {exc})") from None
+        if pb.ndim != 2 or pb.shape != (len(views), 17):
+            raise ValueError(f"{bounds}: expected [{len(views)}, 17] (one row per view of the COLMAP model), "
+                             f"got {list(pb.shape)}")
+        extras["poses_bounds"] = torch.from_numpy(np.ascontiguousarray(pb, dtype=np.float64))
+    path = write_reconfusion_scene(out_dir, key, views.images, views.c2w, views.K, splits, extras=extras,
+                                   overwrite=overwrite)
+    return path, key, splits

@@ -1,0 +1,150 @@
+"""genxd.data.reconfusion_convert / ``genxd fewshot-data``: a capture (transforms.json, COLMAP model) as a
+ReconFusion scene with the RegNeRF / ReconFusion few-shot splits, that ``genxd fewshot`` then runs on."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from genxd.cli import app
+from genxd.data.reconfusion import load_reconfusion
+from genxd.data.reconfusion_convert import convert_to_reconfusion, fewshot_splits
+from genxd.reconstruction.views import load_views
+
+runner = CliRunner()
+
+
+def _cli(*args):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def test_splits_hold_out_every_8th_view_and_space_the_training_views_as_regnerf():
+    """20 views: test 0, 8, 16; the 17 others indexed at round(linspace(0, 16, n))."""
+    splits = fewshot_splits(20)
+    assert splits[3] == ([1, 10, 19], [0, 8, 16])
+    assert splits[6] == ([1, 4, 7, 12, 15, 19], [0, 8, 16])  # linspace 0, 3.2, 6.4, 9.6, 12.8, 16
+    assert splits[9][0] == [1, 3, 5, 7, 10, 12, 14, 17, 19]
+    # RegNeRF rounds with Python's round (halves to even): 7 views, linspace(0, 5, 3) = 0, 2.5, 5 -> 0, 2, 5
+    assert fewshot_splits(7, (3,))[3] == ([1, 3, 6], [0])
+
+
+def test_splits_of_too_few_views_say_what_fits():
+    with pytest.raises(ValueError, match=r"10 views give 2 test views \(every 8th\) and 8 others, too few for 9 "
+                                         r"training views; settings that fit: 3, 6"):
+        fewshot_splits(10)
+
+
+@pytest.fixture(scope="module")
+def synth_folder(tmp_path_factory):
+    """A genxd synth folder (transforms.json) of 12 static views."""
+    root = tmp_path_factory.mktemp("synth")
+    result = _cli("synth", root, "--frames", 12, "--size", 32, "--camera", "orbit", "-q")
+    assert result.exit_code == 0, result.output
+    return root / "synth_3d_000000"
+
+
+def _same_cameras_as_reconstruct_reads(rf_root, key, source):
+    scene = load_reconfusion(rf_root)[key]
+    views = load_views(source)
+    order = sorted(range(len(views)), key=lambda i: views.names[i])
+    views = views.subset(order)
+    assert scene.extras["image_names"] == views.names
+    assert torch.equal(scene.K.float(), views.K)  # normalised fx fy cx cy are stored as the reader's float32
+    # c2w are stored inverted (w2c, float32) as the format has them: back within float32 rounding
+    assert (scene.c2w.float() - views.c2w).abs().max() <= 2e-6 * max(1.0, float(views.c2w[:, :3, 3].abs().max()))
+    # stored as 8-bit PNG: the pixels of 8-bit files as read, undistorted ones rounded
+    assert (scene.decoded_images() - views.images).abs().max() <= 0.5 / 255 + 1e-6
+    return scene
+
+
+@pytest.mark.slow  # loads a model and samples a group: 6-20 s on 2 shared cores, as tests/test_fewshot_jobs.py's
+def test_a_synth_folder_converts_and_genxd_fewshot_runs_on_it(synth_folder, tmp_path, reference_small):
+    rf = tmp_path / "rf"
+    result = _cli("fewshot-data", synth_folder, "-o", rf, "--n-views", "3,6")
+    assert result.exit_code == 0, result.output
+    assert "test views (0, 8)" in result.output
+    scene = _same_cameras_as_reconstruct_reads(rf, "synth_3d_000000", synth_folder)
+    assert scene.splits == {3: ([1, 5, 11], [0, 8]), 6: ([1, 3, 5, 6, 9, 11], [0, 8])}  # 4.5 -> 4
+    assert json.loads((rf / "index.json").read_text()) == {"synth_3d_000000": "synth_3d_000000.torch"}
+
+    out = tmp_path / "few"  # the small reference model, small settings (as tests/test_fewshot_jobs.py)
+    result = _cli("fewshot", rf, "--model", reference_small, "--out", out, "--resolution", 64, "--n-views", 3, "--frames", 5, "--steps", 1, "-q")
+    assert result.exit_code == 0, result.output
+    groups = sorted(p.name for p in out.iterdir() if p.is_dir())
+    assert groups == ["synth_3d_000000_direct_000"]  # 2 test views, repeated to fill 2 targets: one group
+    meta = json.loads((out / groups[0] / "meta.json").read_text())
+    assert meta["context_views"] == [1, 5, 11] and meta["n_views"] == 3
+
+
+def test_an_existing_scene_is_kept_unless_overwrite(synth_folder, tmp_path):
+    rf = tmp_path / "rf"
+    assert _cli("fewshot-data", synth_folder, "-o", rf, "--n-views", 3).exit_code == 0
+    before = (rf / "synth_3d_000000.torch").read_bytes()
+    result = _cli("fewshot-data", synth_folder, "-o", rf, "--n-views", 6)
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines() == [
+        f"genxd: error: {rf}: scene 'synth_3d_000000' already in index.json (--overwrite replaces it)"]
+    assert (rf / "synth_3d_000000.torch").read_bytes() == before
+    assert _cli("fewshot-data", synth_folder, "-o", rf, "--n-views", 6, "--overwrite").exit_code == 0
+    assert sorted(load_reconfusion(rf)["synth_3d_000000"].splits) == [6]
+    # another capture is added beside it
+    assert _cli("fewshot-data", synth_folder, "-o", rf, "--n-views", 3, "--key", "second").exit_code == 0
+    assert sorted(load_reconfusion(rf)) == ["second", "synth_3d_000000"]
+
+
+def test_bad_sources_are_refused_in_one_line(synth_folder, tmp_path):
+    result = _cli("fewshot-data", synth_folder, "-o", tmp_path / "rf")  # 12 views: 10 others, 9 fit
+    assert result.exit_code == 0
+    result = _cli("fewshot-data", tmp_path / "rf", "-o", tmp_path / "rf2")
+    assert result.exit_code == 2 and "already a ReconFusion folder" in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    result = _cli("fewshot-data", synth_folder, "-o", tmp_path / "rf3", "--hold", 2)  # 6 others: 9 too many
+    assert result.exit_code == 2 and "too few for 9 training views; settings that fit: 3, 6" in result.output
+    assert not (tmp_path / "rf3").exists()
+    moving = tmp_path / "moving"
+    moving.mkdir()
+    meta = json.loads((synth_folder / "transforms.json").read_text())
+    for i, frame in enumerate(meta["frames"]):
+        frame["time"] = i
+    (moving / "transforms.json").write_text(json.dumps(meta))
+    (moving / "images").symlink_to(synth_folder / "images")
+    result = _cli("fewshot-data", moving, "-o", tmp_path / "rf4")
+    assert result.exit_code == 2 and "a 4D capture" in result.output
+
+
+def test_a_colmap_model_with_lens_distortion_converts_undistorted(tmp_path):
+    """A COLMAP model (SIMPLE_RADIAL, as genxd curate writes) with LLFF's poses_bounds.npy: the images come out
+    undistorted with their pinhole K as genxd reconstruct reads them, the bounds kept for trajectory fit's llff."""
+    pycolmap = pytest.importorskip("pycolmap")
+    import imageio.v3 as iio
+
+    from genxd.cameras import intrinsics_from_focal, look_at, write_colmap_model
+
+    n, h, w = 10, 30, 40
+    az = torch.linspace(0, 1.5, n)
+    eye = torch.stack([3 * torch.cos(az), torch.full_like(az, -1.0), 3 * torch.sin(az)], -1)
+    c2w = look_at(eye, torch.zeros(3), up=torch.tensor([0.0, -1.0, 0.0]))
+    names = [f"img_{i:02d}.png" for i in reversed(range(n))]  # listed out of order: views go by name
+    model_dir = tmp_path / "scene" / "sparse" / "0"
+    write_colmap_model(model_dir, c2w, intrinsics_from_focal(1.0), h, w, names)
+    recon = pycolmap.Reconstruction(str(model_dir))
+    for camera in recon.cameras.values():
+        camera.model, camera.params = pycolmap.CameraModelId.SIMPLE_RADIAL, [40.0, w / 2, h / 2, 0.1]
+    recon.write(str(model_dir))
+    (tmp_path / "scene" / "images").mkdir()
+    gen = np.random.default_rng(0)
+    for name in names:
+        iio.imwrite(tmp_path / "scene" / "images" / name, gen.integers(0, 256, (h, w, 3), dtype=np.uint8))
+    bounds = np.concatenate([gen.random((n, 15)), np.linspace(1, 2, n)[:, None], np.full((n, 1), 5.0)], 1)
+    np.save(tmp_path / "scene" / "poses_bounds.npy", bounds)
+
+    path, key, splits = convert_to_reconfusion(tmp_path / "scene", tmp_path / "rf", shots=(3,))
+    assert key == "scene" and splits == {3: ([1, 5, 9], [0, 8])}
+    scene = _same_cameras_as_reconstruct_reads(tmp_path / "rf", "scene", tmp_path / "scene")
+    assert scene.extras["image_names"] == sorted(names)
+    assert scene.decoded_images().shape[-2:] != (h, w)  # the undistorter's crop
+    assert np.array_equal(np.asarray(scene.extras["poses_bounds"]), bounds)
