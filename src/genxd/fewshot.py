@@ -93,6 +93,17 @@ def _farthest_point_indices(points: Tensor, n: int, start: int = 0) -> list[int]
     return chosen
 
 
+def _missing_poses(pose_dir: Path, key: str, path: Path) -> str:
+    """Why the fitted poses of scene ``key`` are not at ``path``: ``genxd trajectory fit --out OUT`` writes them to
+    ``OUT/<data folder name>/<key>/``, so a ``pose_dir`` of ``OUT`` itself is named with the folder to give."""
+    inside = sorted(d for d in pose_dir.iterdir() if d.is_dir() and (d / key / "gen_poses_w2c.json").is_file()) \
+        if pose_dir.is_dir() else []
+    if inside:
+        return (f"{path}: fitted poses not found; genxd trajectory fit wrote them under its --out's folder named "
+                f"after the data folder: {arg('pose_dir')} {inside[0]}")
+    return f"{path}: fitted poses not found (run 'genxd trajectory fit' first)"
+
+
 def build_fewshot_groups(scenes: dict, strategy: str, pose_dir: str | Path | None, n_views: int, num_context: int,
                          num_frames: int, resolution: int, pad_to_square: bool) -> list[FewshotGroup]:
     """All generation groups of all ``scenes`` (``{key: ReconFusionScene}``)."""
@@ -130,7 +141,7 @@ def build_fewshot_groups(scenes: dict, strategy: str, pose_dir: str | Path | Non
         else:
             path = Path(pose_dir) / key / "gen_poses_w2c.json"
             if not path.is_file():
-                raise FileNotFoundError(f"{path}: fitted poses not found (run 'genxd trajectory fit' first)")
+                raise FileNotFoundError(_missing_poses(Path(pose_dir), key, path))
             fitted = formats.load_w2c_list_json(path).float()
             centres = fitted[:, :3, 3]
             pts = torch.cat([centres_train[:1], centres])

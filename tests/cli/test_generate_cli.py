@@ -199,3 +199,17 @@ def test_offload_without_cuda_is_a_usage_error(images, tmp_path, reference_small
     res = runner.invoke(app, ["generate", str(images / "wide.png"), "--model", str(reference_small), *FAST,
                               "--out", str(tmp_path / "o"), "--offload", "model"])
     assert res.exit_code == 2 and "needs a CUDA GPU" in res.output
+
+
+def test_fewshot_grouped_names_the_pose_folder_inside_trajectory_fits_out(reconfusion_root, tmp_path, reference_small):
+    """Found by the few-shot audit: `genxd trajectory fit DATA --out poses` writes poses/<data name>/<key>/, and
+    `--pose-dir poses` (the folder just given to fit) said 'fitted poses not found (run genxd trajectory fit
+    first)' after the user had run it. The error now names the folder to give."""
+    poses = tmp_path / "poses"
+    assert _run(["trajectory", "fit", reconfusion_root, "--out", poses, "--num-points", "6", "-q"]).exit_code == 0
+    res = runner.invoke(app, ["fewshot", str(reconfusion_root), "--model", str(reference_small), "--out",
+                              str(tmp_path / "x"), "--strategy", "grouped", "--pose-dir", str(poses), *FAST])
+    assert res.exit_code == 2
+    lines = res.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].endswith(f"--pose-dir {poses / 're10k'}"), lines
+    assert not (tmp_path / "x").exists()
