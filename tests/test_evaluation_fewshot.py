@@ -53,6 +53,22 @@ def test_an_existing_report_is_refused_before_the_work(tmp_path):
     assert out.read_text() == OTHER_RUNS_TEXT
 
 
+def test_a_data_root_holding_a_dataset_is_refused_and_left_as_it_was(tmp_path):
+    """Found by the few-shot audit: evaluate_fewshot(data_root=...) is where the held-out synthetic scenes are written
+    (index.json merged, overwrite=True), so a user's ReconFusion folder given there got 10 synthetic scenes added to its
+    index and the report scored those, not the user's. Now refused before the model is looked for."""
+    from genxd.data.reconfusion import write_reconfusion_scene
+    from genxd.data.synthetic import orbit_cameras
+
+    c2w, K = orbit_cameras(4, radius=3.0, elevation_deg=20.0, azimuth_range_deg=90.0, focal=1.0)
+    write_reconfusion_scene(tmp_path, "my_capture", torch.rand(4, 3, 8, 8), c2w, K, {3: ([1, 2, 3], [0])})
+    index = (tmp_path / "index.json").read_text()
+    with pytest.raises(ValueError, match="holds other scenes \\(my_capture\\); data_root is where"):
+        evaluate_fewshot(tmp_path / "no-model", num_scenes=1, device="cpu", progress=False, data_root=tmp_path)
+    assert (tmp_path / "index.json").read_text() == index and sorted(p.name for p in tmp_path.iterdir()) == [
+        "index.json", "my_capture.torch"]
+
+
 def test_a_report_path_that_cannot_be_written_is_refused_before_the_work_also_with_overwrite(tmp_path):
     """The check genxd.evaluate makes (output_folders.check_report_file): with overwrite the few-shot protocol skipped
     it and failed on the folder only when writing the first scene's report, minutes later."""

@@ -108,7 +108,8 @@ def evaluate_fewshot(model: str | Path | None = None, num_scenes: int = 10, iter
                      loaded=None, overwrite: bool = False) -> dict:
     """Run the protocol (module docstring); returns (and writes to ``out``) a JSON-able report.
 
-    ``out`` is rewritten after every scene; an existing ``out`` is refused unless ``overwrite``, also one that
+    ``data_root``: where the synthetic scenes are written (default: a temporary folder), refused when it holds other
+    scenes. ``out`` is rewritten after every scene; an existing ``out`` is refused unless ``overwrite``, also one that
     another run wrote while this one worked (this run replaces only its own earlier report)."""
     from .utils.progress import progress_bar
 
@@ -123,6 +124,8 @@ def evaluate_fewshot(model: str | Path | None = None, num_scenes: int = 10, iter
         from .output_folders import check_report_file
 
         check_report_file(out, overwrite)  # before minutes of work
+    if data_root is not None:
+        _check_scratch_folder(Path(data_root), [f"fewshot_{seed}_{i:03d}" for i in range(num_scenes)])
     lm = loaded or load_model(model, device, dtype or ("fp32" if device in (None, "cpu") else None))
     d = lm.defaults
     res, frames_n = int(d["resolution"]), int(d["num_frames"])
@@ -194,6 +197,21 @@ def evaluate_fewshot(model: str | Path | None = None, num_scenes: int = 10, iter
             if out is not None:  # after every scene: a long run that is stopped keeps what it measured
                 written = _write_report(out, report, overwrite, written)
     return report
+
+
+def _check_scratch_folder(data_root: Path, keys: list[str]) -> None:
+    """A ValueError when ``data_root`` (where the held-out synthetic scenes are written) holds a ReconFusion index
+    with other scenes: they would be mixed with a dataset of the user's (not evaluated: only the synthetic ones are)."""
+    from .data.reconfusion import INDEX_FILE, read_reconfusion_index
+
+    if not (data_root / INDEX_FILE).is_file():
+        return
+    others = [k for k in read_reconfusion_index(data_root) if k not in keys]
+    if others:
+        raise ValueError(f"{data_root}: holds other scenes ({', '.join(others[:3])}{', ...' if len(others) > 3 else ''}); "
+                         "data_root is where the held-out synthetic scenes are written, not data to evaluate (a "
+                         "capture of yours: genxd fewshot-data, then genxd fewshot, reconstruct --n-views "
+                         "--extra-views and eval-recon)")
 
 
 def _write_report(out: str | Path, report: dict, overwrite: bool, written: os.stat_result | None) -> os.stat_result:
