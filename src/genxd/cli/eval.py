@@ -32,7 +32,7 @@ def register(app: typer.Typer) -> None:
                                   help="Comma-separated: 3d-1view, 3d-3view, 4d (synthetic held-out scenes), "
                                        "photo-pan, photo-zoom, photo-look (held-out photographs, homography ground truth), "
                                        "photo-cards (rendered photo-card scenes), "
-                                       "fewshot (3-view reconstruction with / without generated views; slow), "
+                                       "fewshot (held-out synthetic scenes: 3-view reconstruction with / without generated views; slow; captures of yours: genxd fewshot-data), "
                                        "camera-3d, camera-4d (camera accuracy: RotErr / TransErr by SfM, see genxd eval-camera)."),
         motion_strength: Optional[float] = typer.Option(
             None, "--motion-strength", callback=checked(v.MOTION_STRENGTH),

@@ -239,7 +239,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command("fewshot", short_help="Novel views of few-shot ReconFusion scenes.")
     def fewshot_cmd(
-        data_root: Path = typer.Argument(..., help="ReconFusion-format folder (index.json + scene files)."),
+        data_root: Path = typer.Argument(..., help="ReconFusion-format folder (index.json + scene files; genxd fewshot-data writes one from a capture of yours)."),
         out: Out("Output folder (one sub-folder per group).") = Path("outputs/fewshot"),
         model: Model = None,
         strategy: str = typer.Option("direct", "--strategy", callback=checked(v.STRATEGIES), help="direct (at the split's test views) or grouped (along fitted trajectories)."),
