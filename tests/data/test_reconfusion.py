@@ -106,6 +106,20 @@ def test_errors_overwrite_and_extras(tmp_path, scene):
         load_reconfusion(tmp_path / "nothing")
 
 
+def test_a_file_the_index_does_not_list_is_never_replaced(tmp_path, scene):
+    """A ``<key>.torch`` already in the folder that ``index.json`` does not give this key (a user's own file, a
+    scene of another tool) was replaced without ``overwrite``; the scene now takes another name."""
+    images, c2w, K, splits = scene
+    (tmp_path / "s.torch").write_bytes(b"mine")
+    path = write_reconfusion_scene(tmp_path, "s", images, c2w, K, splits)
+    assert (tmp_path / "s.torch").read_bytes() == b"mine" and path.name == "s_1.torch"
+    assert json.loads((tmp_path / "index.json").read_text()) == {"s": "s_1.torch"}
+    assert len(load_reconfusion(tmp_path)["s"]) == 7
+    # overwriting the scene replaces its own file, still not the stray one
+    assert write_reconfusion_scene(tmp_path, "s", images, c2w, K, splits, overwrite=True) == path
+    assert (tmp_path / "s.torch").read_bytes() == b"mine"
+
+
 def test_refuses_unsafe_pickles(tmp_path):
     class Evil:
         def __reduce__(self):

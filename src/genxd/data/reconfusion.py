@@ -250,8 +250,10 @@ def write_reconfusion_scene(
         raise FileExistsError(f"{root}: scene {key!r} already in {INDEX_FILE} (pass overwrite=True to replace it)")
     file_name = index.get(key) or _safe_file_name(key)
     taken = set(index.values()) - ({index[key]} if key in index else set())
+    own = index.get(key)  # the file this key already has (replaced only with overwrite, checked above)
     stem, suffix, i = file_name[: -len(".torch")], ".torch", 1
-    while file_name in taken:
+    # a file on disk that the index does not give this key (another scene's, or a user's own) is never replaced
+    while file_name in taken or (file_name != own and os.path.lexists(root / file_name)):
         file_name, i = f"{stem}_{i}{suffix}", i + 1
     path = root / file_name
     with atomic_file(path) as tmp:
