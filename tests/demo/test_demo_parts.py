@@ -450,6 +450,51 @@ def test_one_job_at_a_time_per_device():
     assert overlap == [1, 1, 1, 1]
 
 
+def test_stopping_the_server_waits_for_the_running_job_to_stop(monkeypatch):
+    """Ctrl-C / SIGTERM during a generation: the server said "demo stopped" and Python exited with the job's thread
+    still in the model, which aborted the process ("terminate called without an active exception", a C++ stack
+    dump) while the job could still write into the folder being removed. Now the job is cancelled and waited for."""
+    import genxd.demo.app as app
+    from genxd.demo.jobs import Cancelled, Devices
+
+    pool = Devices(None, ["cpu"])
+    pool._loaded["cpu"] = object()
+    started, ended = threading.Event(), []
+
+    def job():
+        cancel = threading.Event()
+        try:
+            with pool.acquire(cancel):
+                started.set()
+                for _ in range(200):  # a job checks its flag at each step
+                    if cancel.is_set():
+                        raise Cancelled()
+                    time.sleep(0.05)
+        except Cancelled:
+            ended.append("cancelled")
+
+    class Blocks:
+        closed = False
+
+        @property
+        def is_running(self):
+            raise KeyboardInterrupt  # Ctrl-C while the job runs
+
+        def close(self, verbose=True):
+            self.closed = True
+
+    monkeypatch.setattr(app, "start", lambda *args, **kwargs: None)
+    worker = threading.Thread(target=job, daemon=True)
+    worker.start()
+    assert started.wait(5)
+    demo = Blocks()
+    app.launch(demo, "127.0.0.1", 7860, None, pool)
+    assert demo.closed and ended == ["cancelled"] and not worker.is_alive()
+    with pytest.raises(Cancelled):  # a job asked for afterwards does not start
+        with pool.acquire(threading.Event()):
+            pass
+
+
 def test_lift_and_viewer_copies(generated, tmp_path):
     """4D lift (one .ply per time for the time slider) and the framed copies the viewer shows."""
     from plyfile import PlyData

@@ -348,7 +348,7 @@ def build_app(devices: Devices, config: DemoConfig) -> gr.Blocks:
             kept = tuple(gr.update() for _ in none)
             run = None
             try:
-                with devices.acquire() as (device, model):
+                with devices.acquire(cancel) as (device, model):
                     run = s.new_run()
                     folder = generate_scene(model, request, run / "scene", lambda f, t: progress(f, desc=t), cancel)
                 archive = zip_folders([folder], run / "genxd_scene.zip")
@@ -400,7 +400,7 @@ def build_app(devices: Devices, config: DemoConfig) -> gr.Blocks:
             run = scene.parent
             try:
                 with s.using_run(run):  # a Generate on another device keeping a newer scene leaves this run to us
-                    with devices.acquire() as (device, _model):
+                    with devices.acquire(cancel) as (device, _model):
                         out = run / "lift"
                         record = lift_scene(scene, out, mode=lift_mode, iterations=iters, device=device,
                                             progress=lambda f, t: progress(f, desc=t), cancel=cancel,
@@ -532,4 +532,14 @@ def launch(demo: gr.Blocks, host: str, port: int, config: DemoConfig, devices: D
     except KeyboardInterrupt:
         pass
     finally:
+        # the jobs running stop at their next step, and the server waits for them: a job thread still in the
+        # model when Python exits aborted the process ("terminate called without an active exception" and a
+        # stack dump) after "demo stopped", and could write into the folder being removed
+        idle = devices.stop(timeout=0)
         demo.close(verbose=False)
+        if not idle:
+            log.warning("genxd: waiting for the running job to stop at its next step (Ctrl-C again: do not wait)")
+            try:
+                devices.stop()
+            except KeyboardInterrupt:
+                pass

@@ -75,6 +75,9 @@ class Devices:
             self._free.put(name)
         self._loaded: dict[str, object] = {}
         self._load_lock = threading.Lock()
+        self._running: dict[str, threading.Event | None] = {}  # device -> the cancel flag of the job on it
+        self._idle = threading.Condition()
+        self._stopping = False
 
     def __len__(self) -> int:
         return len(self.names)
@@ -89,12 +92,32 @@ class Devices:
             return self._loaded[device]
 
     @contextlib.contextmanager
-    def acquire(self) -> Iterator[tuple[str, object]]:
+    def acquire(self, cancel: threading.Event | None = None) -> Iterator[tuple[str, object]]:
+        """A free device and its model, for one job; ``cancel``: the job's flag, set by :meth:`stop`. Raises
+        :class:`Cancelled` once the pool is stopping."""
         device = self._free.get()
+        with self._idle:
+            if self._stopping:
+                self._free.put(device)
+                raise Cancelled()
+            self._running[device] = cancel
         try:
             yield device, self.loaded(device)
         finally:
+            with self._idle:
+                self._running.pop(device, None)
+                self._idle.notify_all()
             self._free.put(device)
+
+    def stop(self, timeout: float | None = None) -> bool:
+        """Cancel the jobs on the devices (they stop at their next step), start no other, and wait up to
+        ``timeout`` seconds (None: for good) for them to end. True when no job runs any more."""
+        with self._idle:
+            self._stopping = True
+            for flag in self._running.values():
+                if flag is not None:
+                    flag.set()
+            return self._idle.wait_for(lambda: not self._running, timeout)
 
 
 @dataclass
