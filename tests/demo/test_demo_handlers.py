@@ -450,6 +450,17 @@ def test_camera_values_of_any_json_kind_are_one_line_not_the_catch_all(page, tmp
     assert not caplog.records, [r.getMessage() for r in caplog.records]
 
 
+def test_a_zoom_the_generation_refuses_is_refused_by_the_preview_too(page, tmp_path):
+    """A zoom factor of 1e-9 (positive, within the page's +-1e4): the preview drew the path and said "Press
+    Generate", then Generate refused it with "K: normalised focal lengths must lie in 1e-06..1e+06 ..."."""
+    s = session_with_image(tmp_path)
+    given = {"preset": "zoom", "param_zoom_factor": 1e-9}
+    _, glb, msg = page.fn["camera"].fn(s, *inputs_of(page.fn["camera"], **given))
+    expected = "zoom factor 1e-09 takes the focal length 1.1 to 1.1e-09; it must stay in 1e-06..1e+06"
+    assert glb is None and msg == f'<span class="error">Error: {expected}</span>', msg
+    assert generate(page, s, **given)[-1] == msg
+
+
 # ---------------------------------------------------------------------- 11. 12. keyframes, words, docs
 def test_empty_keyframe_rows_from_the_page_are_skipped():
     nan = float("nan")

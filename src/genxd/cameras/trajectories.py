@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ._io import as_c2w, as_intrinsics
+from ._io import MAX_FOCAL, MIN_FOCAL, as_c2w, as_intrinsics
 from .geometry import c2w_to_w2c, intrinsics_from_focal, look_at, make_c2w
 
 __all__ = [
@@ -254,6 +254,10 @@ def zoom(num_frames: int = AUTHORS_NUM_FRAMES, factor: float = 1.5, focal: float
         raise ValueError(f"zoom factor must be positive, got {factor}")
     t = torch.linspace(0, 1, n, dtype=torch.float64) if n > 1 else torch.zeros(1, dtype=torch.float64)
     focals = focal * factor**t
+    last = float(focals[-1])
+    if not MIN_FOCAL <= last <= MAX_FOCAL:  # else only the generation refused the path (its intrinsics), not the preview
+        raise ValueError(f"zoom factor {factor:g} takes the focal length {focal:g} to {last:g}; it must stay in "
+                         f"{MIN_FOCAL:g}..{MAX_FOCAL:g}")
     K = intrinsics_from_focal(focals.float())
     c2w = torch.eye(4, dtype=torch.float64).expand(n, 4, 4).clone()
     return _finish(c2w, K)
