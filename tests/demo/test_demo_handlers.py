@@ -461,6 +461,30 @@ def test_a_zoom_the_generation_refuses_is_refused_by_the_preview_too(page, tmp_p
     assert generate(page, s, **given)[-1] == msg
 
 
+def test_a_tab_closed_while_the_video_is_written_leaves_no_files(page, tmp_path):
+    """The tab closes (its session folder removed) after the last denoising step, while the job writes the video:
+    the job wrote the scene again under the removed folder, and it stayed until the server stopped."""
+    s = session_with_image(tmp_path)
+
+    def progress(fraction, desc=""):
+        if desc == "writing the video":
+            s.close()  # what the page's unload event does
+
+    out = page.fn["generate"].fn(s, *inputs_of(page.fn["generate"], steps=1), progress=progress)
+    assert not s.dir.exists(), sorted(str(p.relative_to(s.dir)) for p in s.dir.rglob("*"))
+    assert out[0] is None and out[-1] == "The page was closed; the job's files are removed."  # no file to serve
+    s = session_with_image(tmp_path)  # the same for Lift, closed after its last step
+    assert generate(page, s, steps=1)[-1].startswith("Generated 8 frames")
+
+    def lift_progress(fraction, desc=""):
+        if desc == "optimising Gaussians: step 10 of 10":
+            s.close()
+
+    out = page.fn["lift"].fn(s, 10, progress=lift_progress)
+    assert not s.dir.exists(), sorted(str(p.relative_to(s.dir)) for p in s.dir.rglob("*"))
+    assert out[0] is None and out[-1] == "The page was closed; the job's files are removed."
+
+
 # ---------------------------------------------------------------------- 11. 12. keyframes, words, docs
 def test_empty_keyframe_rows_from_the_page_are_skipped():
     nan = float("nan")

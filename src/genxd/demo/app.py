@@ -51,6 +51,8 @@ MAX_FRAMES = 48  # the Frames slider's maximum and the longest camera file taken
 SOURCES = {"preset": "Preset path", "file": "Camera file", "keyframes": "Keyframes", "video": "From a video"}
 MODES = {"3d": "3D (static scene)", "video": "Video (no camera control)", "4d": "4D (camera and objects move)"}
 
+CLOSED = "The page was closed; the job's files are removed."  # the answer to a job whose tab closed meanwhile
+
 CSS = """
 #status p { margin: 0; }
 #status .error { color: #c62828; font-weight: 600; }
@@ -315,9 +317,11 @@ def build_app(devices: Devices, config: DemoConfig) -> gr.Blocks:
                 return (*none, _error("upload an image first"))
             cancel = s.jobs.start()
             try:
-                return generate(s, cancel, (m, strength, st, g, sd, res, ft), values, progress, none)
+                out = generate(s, cancel, (m, strength, st, g, sd, res, ft), values, progress, none)
             finally:
                 s.jobs.end(cancel)
+                closed = s.remove_if_closed()  # the tab closed during the job: what it wrote goes too
+            return (*none, CLOSED) if closed else out
 
         def generate(s: Session, cancel, controls, values, progress, none):
             inputs = list(s.inputs)  # one read: an upload meanwhile replaces the list, not this job's images
@@ -380,9 +384,11 @@ def build_app(devices: Devices, config: DemoConfig) -> gr.Blocks:
                 return (*nothing, _error("generate a scene first"))
             cancel = s.jobs.start()
             try:
-                return lift(s, cancel, iters, progress, nothing)
+                out = lift(s, cancel, iters, progress, nothing)
             finally:
                 s.jobs.end(cancel)
+                closed = s.remove_if_closed()
+            return (*nothing, CLOSED) if closed else out
 
         def lift(s: Session, cancel, iters, progress, nothing):
             scene = s.scene

@@ -170,6 +170,13 @@ class Session:
         self.jobs.cancel()
         shutil.rmtree(self.dir, ignore_errors=True)
 
+    def remove_if_closed(self) -> bool:
+        """After a job: when the session closed meanwhile, remove its folder again (the job may have written into
+        it after :meth:`close` removed it, past its last cancel check) and return True."""
+        if self.closed:
+            shutil.rmtree(self.dir, ignore_errors=True)
+        return self.closed
+
 
 def _run_number(folder: Path) -> int | None:
     """``N`` of a ``runN`` folder of :meth:`Session.new_run`, else None."""
