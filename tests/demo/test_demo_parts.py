@@ -123,6 +123,12 @@ def test_preset_path_matches_the_trajectory_function():
         cam.preset_path("forward", 6, 1.1, {})
 
 
+def test_a_spiral_focus_distance_of_0_is_named_as_the_page_names_it():
+    """It was the preset's own line, with its Python names: "spiral: radius must be >= 0 and focus_distance > 0"."""
+    with pytest.raises(ValueError, match=r"^focus distance must be a finite number in \(0, 10000\], got 0$"):
+        cam.preset_path("spiral", 8, 1.1, {"focus_distance": 0})
+
+
 def test_keyframes_pass_through_each_keyframe():
     rows = [[0, 0, 0, 0, 0, 0], [0.5, 0, 0, -20, 0, 0], ["", None, "", "", "", ""], [1, 0, 0.5, -40, 10, 0]]
     c2w, K = cam.keyframe_path(rows, 9, 1.2)
