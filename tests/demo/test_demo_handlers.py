@@ -119,6 +119,19 @@ def test_a_new_upload_removes_the_copies_of_the_last(page, tmp_path):
     s, *_ = upload(s, [str(tmp_path / "missing.png")], *values)  # a failed upload leaves no inputs and no copies
     assert s.inputs == [] and not list((s.dir / "inputs").glob("*"))
 
+def test_an_animated_upload_says_only_its_first_frame_is_used(page, tmp_path):
+    """genxd generate warns about it; the page said only "Press Generate" (the warning went to the server log,
+    with the server's path)."""
+    import PIL.Image
+
+    frames = [PIL.Image.new("RGB", (32, 32), colour) for colour in ("red", "green", "blue")]
+    frames[0].save(tmp_path / "clip.gif", save_all=True, append_images=frames[1:])
+    s = Session.create(tmp_path / "sessions")
+    s, gallery, preview, status = page.fn["upload"].fn(s, [str(tmp_path / "clip.gif")], *inputs_of(page.fn["upload"])[1:])
+    assert status.startswith("clip.gif: an animated image of 3 frames: only the first is used. Camera path: orbit"), status
+    assert len(gallery) == 1 and preview is not None
+
+
 def test_the_upload_limit_is_in_mib_in_both_places(tmp_path, monkeypatch):
     """Gradio's max_file_size="20mb" is 20 MiB; the handlers refused files over 20e6 bytes, saying "MB"."""
     image = tmp_path / "photo.png"

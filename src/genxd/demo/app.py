@@ -241,8 +241,9 @@ def build_app(devices: Devices, config: DemoConfig) -> gr.Blocks:
                 return s, None, None, "Upload an image to start."
             if isinstance(paths, (str, Path)):
                 paths = [paths]
+            notes: list[str] = []
             try:
-                inputs = validate_uploads(paths, s.dir / "inputs", config.limits)
+                inputs = validate_uploads(paths, s.dir / "inputs", config.limits, notes)
             except ValueError as exc:
                 return s, None, None, _error(_public(str(exc), folders))
             except Exception as exc:  # noqa: BLE001 - one line in the page; the traceback goes to the server log
@@ -251,7 +252,7 @@ def build_app(devices: Devices, config: DemoConfig) -> gr.Blocks:
             s.inputs = inputs  # one assignment: a camera event running meanwhile sees the old or the new images
             gallery_items = [(str(p), p.name[3:]) for p in s.inputs]
             glb, msg = make_preview(s, values)
-            return s, gallery_items, glb, msg
+            return s, gallery_items, glb, " ".join([*notes, msg])
 
         def make_preview(s: Session, values) -> tuple[str | None, str]:
             try:

@@ -223,7 +223,9 @@ class SessionsByPage:
         session.close()
 
 
-def _check_image(p: Path, limits: Limits) -> None:
+def _check_image(p: Path, limits: Limits) -> str | None:
+    """Raise ValueError when ``p`` is not an image the page takes; returns a note for the page (an animated image:
+    only its first frame is used) or None."""
     if p.stat().st_size > limits.max_file_mb * MIB:
         raise ValueError(f"{p}: file larger than {limits.max_file_mb:g} MiB")
     collect_images([p])  # the CLI's check: an image suffix
@@ -233,6 +235,7 @@ def _check_image(p: Path, limits: Limits) -> None:
             warnings.simplefilter("ignore", PIL.Image.DecompressionBombWarning)
             with PIL.Image.open(p) as im:  # header only: refuse huge images before decoding them
                 w, h = im.size
+                frames, kind_name = getattr(im, "n_frames", 1), im.format
     except PIL.Image.DecompressionBombError:
         read_rgb(p)  # raises genxd generate's one-line message for the decompression-bomb limit (header only)
         raise ValueError(f"{p}: image too large (over PIL's decompression-bomb limit)") from None
@@ -245,12 +248,18 @@ def _check_image(p: Path, limits: Limits) -> None:
     if min(w, h) < limits.min_side:
         raise ValueError(f"{p}: image of {w}x{h} pixels; each side must be at least {limits.min_side}")
     read_rgb(p)  # the CLI's check: decodes the whole file
+    if frames > 1:  # what genxd generate warns (genxd.utils.images), said in the page
+        what = f"a multi-page TIFF of {frames} pages" if kind_name == "TIFF" else f"an animated image of {frames} frames"
+        return f"{p.name}: {what}: only the first is used."
+    return None
 
 
-def validate_uploads(paths: Sequence[str | Path], dest: Path, limits: Limits) -> list[Path]:
+def validate_uploads(paths: Sequence[str | Path], dest: Path, limits: Limits,
+                     notes: list[str] | None = None) -> list[Path]:
     """Check uploaded images as ``genxd generate`` does (image suffix, decodable) plus the demo's limits,
     and copy them into ``dest``. Raises ValueError with a one-line message naming the file (its name only:
-    the server's folders are not shown)."""
+    the server's folders are not shown). ``notes``: gets a line for each image taken with a caveat (an
+    animated image's first frame)."""
     paths = [Path(p) for p in paths]
     if not paths:
         raise ValueError("no image uploaded")
@@ -260,10 +269,12 @@ def validate_uploads(paths: Sequence[str | Path], dest: Path, limits: Limits) ->
     dest.mkdir(parents=True, exist_ok=True)
     for i, p in enumerate(paths):
         try:
-            _check_image(p, limits)
+            note = _check_image(p, limits)
         except (ValueError, OSError) as exc:
             raise ValueError(str(exc).replace(str(p), p.name).replace(str(p.parent), "")) from None
         target = dest / f"{i:02d}_{p.name}"
         shutil.copyfile(p, target)
         out.append(target)
+        if note is not None and notes is not None:
+            notes.append(note)
     return out
