@@ -212,6 +212,22 @@ def test_validate_uploads(tmp_path):
     assert [p.name for p in out] == ["00_scene_a.png", "01_scene_a.png"] and all(p.is_file() for p in out)
 
 
+def test_a_48_megapixel_phone_photo_is_taken_as_genxd_generate_takes_it(tmp_path):
+    """An 8000x6000 JPEG (a 48 MP phone photo) was refused ("at most 40 megapixels") although generation reads a
+    JPEG at a reduced scale (genxd.utils.images.load_image) and genxd generate takes it; a PNG that large is still
+    refused before decoding, now saying what to do."""
+    import PIL.Image
+
+    photo = tmp_path / "IMG_1234.jpg"
+    PIL.Image.new("RGB", (8000, 6000), (200, 120, 40)).save(photo, quality=50)
+    assert [p.name for p in validate_uploads([photo], tmp_path / "dest", Limits())] == ["00_IMG_1234.jpg"]
+    big_png = tmp_path / "scan.png"
+    PIL.Image.new("1", (8000, 6000)).save(big_png)  # 1 bit a pixel: small and quick to write
+    with pytest.raises(ValueError, match=r"^scan.png: image of 8000x6000 pixels; at most 40 megapixels "
+                                         r"\(downscale it first\)$"):
+        validate_uploads([big_png], tmp_path / "dest", Limits())
+
+
 def test_a_heic_upload_without_pillow_heif_says_what_to_install(tmp_path, monkeypatch):
     # Before: "IMG_0001.heic: not an image file (expected .png, ...)"; .heic is now accepted and read through
     # pillow-heif where it is installed, which here it is not

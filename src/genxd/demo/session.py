@@ -35,6 +35,10 @@ class Limits:
     max_file_mb: float = 20.0  # MiB (2**20 bytes), as Gradio's max_file_size="20mb" counts
     max_images: int = 4
     max_pixels: int = 40_000_000  # decoded size; larger images are refused before decoding
+    # a JPEG is decoded at 1/2, 1/4 or 1/8 scale while both sides stay this large (what generation reads at the
+    # page's largest resolution, genxd.utils.images.load_image): its max_pixels count that size, so a 48-megapixel
+    # phone photo is taken, as genxd generate takes it
+    jpeg_decode_side: int = 2048
     min_side: int = 8
 
 
@@ -236,6 +240,9 @@ def _check_image(p: Path, limits: Limits) -> str | None:
             with PIL.Image.open(p) as im:  # header only: refuse huge images before decoding them
                 w, h = im.size
                 frames, kind_name = getattr(im, "n_frames", 1), im.format
+                if kind_name == "JPEG":  # the size it is decoded at (draft: no pixels read)
+                    im.draft(None, (limits.jpeg_decode_side, limits.jpeg_decode_side))
+                decoded = im.size[0] * im.size[1]
     except PIL.Image.DecompressionBombError:
         read_rgb(p)  # raises genxd generate's one-line message for the decompression-bomb limit (header only)
         raise ValueError(f"{p}: image too large (over PIL's decompression-bomb limit)") from None
@@ -243,11 +250,12 @@ def _check_image(p: Path, limits: Limits) -> str | None:
         if kind is not None and isinstance(exc, PIL.UnidentifiedImageError):  # HEIC / AVIF: say what to install
             raise ValueError(f"{p}: {missing_decoder_message(kind)}") from None
         raise ValueError(f"{p}: cannot read image ({exc.__class__.__name__}: {exc})") from None
-    if w * h > limits.max_pixels:
-        raise ValueError(f"{p}: image of {w}x{h} pixels; at most {limits.max_pixels / 1e6:g} megapixels")
+    if decoded > limits.max_pixels:
+        raise ValueError(f"{p}: image of {w}x{h} pixels; at most {limits.max_pixels / 1e6:g} megapixels "
+                         "(downscale it first)")
     if min(w, h) < limits.min_side:
         raise ValueError(f"{p}: image of {w}x{h} pixels; each side must be at least {limits.min_side}")
-    read_rgb(p)  # the CLI's check: decodes the whole file
+    read_rgb(p, at_least=limits.jpeg_decode_side)  # the CLI's check: decodes the whole file (a JPEG as above)
     if frames > 1:  # what genxd generate warns (genxd.utils.images), said in the page
         what = f"a multi-page TIFF of {frames} pages" if kind_name == "TIFF" else f"an animated image of {frames} frames"
         return f"{p.name}: {what}: only the first is used."
