@@ -36,6 +36,7 @@ from .checkpoints import (BUNDLED_MODEL_DIR, GENERATION_CONFIG, RELEASED_DEFAULT
 from .pipelines.distributed import GenerationError, ProcessGroup, SceneResult, failed_result, write_summary
 from .output_folders import check_existing, output_names
 from .scene_outputs import check_job, write_scene
+from .summary_file import check_summary_apart
 from .utils.images import Fit, load_image
 from .utils.memory_images import ImageObject, MemoryImage, collect_inputs, is_memory_image
 from .utils.paths import path_argument
@@ -209,6 +210,7 @@ def generate_scenes(
                                  f"{given!r} ({type(given).__name__})"[:300])
     paths = collect_inputs(images)  # Path, or MemoryImage for an image given as an object
     folders = [out_dir / n for n in output_names([p.naming_path if isinstance(p, MemoryImage) else p for p in paths])]
+    check_summary_apart(summary, folders, paths)
     clip_cameras = None
     group = ProcessGroup(device)  # under accelerate launch: this process's share, warnings from the main one only
     rank = group.process_index

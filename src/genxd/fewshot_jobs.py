@@ -20,6 +20,7 @@ from .checkpoints import LoadedModel, check_loaded, configure_sampling, job_sett
 from .pipelines.distributed import GenerationError, ProcessGroup, SceneResult, failed_result, write_summary
 from .output_folders import check_existing, safe_folder_name, unique_labels
 from .scene_outputs import check_job, write_scene
+from .summary_file import check_summary_apart
 from .utils.io import clean_stale, read_json_object
 from .utils.shared_work import mark_work_shared
 from .utils.paths import path_argument
@@ -161,6 +162,7 @@ def fewshot_scenes(
         _warn_repeated_views(scenes, n_views, num_frames, num_context)
     labels = [g.name for g in groups]
     folders = [out_dir / n for n in unique_labels([safe_folder_name(g.name) for g in groups])]
+    check_summary_apart(summary, folders, labels)
     from .pipelines.long_paths import LongPathSettings, generate_long, long_job_progress, plan_for
 
     long_settings = LongPathSettings(window, anchors, overlap)

@@ -11,11 +11,12 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Sequence
 
 from .utils.io import check_output_file
-from .validation import arg, overwrite_hint
+from .validation import InvalidValue, arg, overwrite_hint
 
-__all__ = ["check_summary_file", "is_job_summary"]
+__all__ = ["check_summary_file", "check_summary_apart", "is_job_summary"]
 
 #: a file larger than this is not read to see whether it is a summary (a job's summary is ~200 bytes an input)
 _MAX_SUMMARY_BYTES = 64 * 2**20
@@ -44,3 +45,19 @@ def check_summary_file(path: str | os.PathLike, overwrite: bool) -> Path:
         raise FileExistsError(f"{label} {path} already exists and is not a genxd summary ({overwrite_hint()}, or "
                               "give another file name)")
     return path
+
+
+def check_summary_apart(summary: str | os.PathLike | None, folders: Sequence[Path], inputs: Sequence[object]) -> None:
+    """Refuse a ``summary`` path that is one of the job's output ``folders`` or inside one (``inputs[i]`` makes
+    ``folders[i]``): an input named ``summary.json.png`` has ``OUT/summary.json`` as its folder, the default summary
+    of a launch of several processes, which was then written by nobody (the folder took its place) after the whole
+    job, and the other processes stopped with a traceback."""
+    if summary is None:
+        return
+    where = Path(os.path.abspath(summary))
+    for folder, source in zip(folders, inputs):
+        folder = Path(os.path.abspath(folder))
+        if where == folder or folder in where.parents:
+            relation = "is" if where == folder else "lies inside"
+            raise InvalidValue(f"the summary file {summary} {relation} the output folder of {source}: give "
+                               f"{arg('summary')} another file name")
