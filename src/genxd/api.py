@@ -33,7 +33,7 @@ from .cameras import CameraPath
 from .checkpoints import (BUNDLED_MODEL_DIR, GENERATION_CONFIG, RELEASED_DEFAULTS, RELEASED_TRAINED,  # noqa: F401
                           LoadedModel, ModelInfo, check_loaded, configure_sampling, default_model_path, load_model,
                           job_settings_restored, model_info, pick_device, pick_dtype)
-from .pipelines.distributed import GenerationError, ProcessGroup, SceneResult, failed_result, write_summary
+from .pipelines.distributed import GenerationError, ProcessGroup, SceneResult, failed_result, write_summary_once
 from .output_folders import check_existing, output_names
 from .scene_outputs import check_job, write_scene
 from .summary_file import check_summary_apart
@@ -405,8 +405,7 @@ def generate_scenes(
             if long_bar is not None:
                 long_bar.close()
     results = group.gather(results)
-    if summary is not None and group.is_main_process:
-        write_summary(summary, results, group.num_processes, {"command": "generate", "out": str(out_dir)})
+    write_summary_once(group, summary, results, {"command": "generate", "out": str(out_dir)})
     return results
 
 

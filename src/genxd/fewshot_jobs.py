@@ -17,7 +17,7 @@ import torch
 
 from . import validation as v
 from .checkpoints import LoadedModel, check_loaded, configure_sampling, job_settings_restored
-from .pipelines.distributed import GenerationError, ProcessGroup, SceneResult, failed_result, write_summary
+from .pipelines.distributed import GenerationError, ProcessGroup, SceneResult, failed_result, write_summary_once
 from .output_folders import check_existing, safe_folder_name, unique_labels
 from .scene_outputs import check_job, write_scene
 from .summary_file import check_summary_apart
@@ -277,8 +277,7 @@ def _gathered(group: ProcessGroup, results: list[SceneResult], summary: str | Pa
               out_dir: Path) -> list[SceneResult]:
     """Every process's results; the ``summary`` file written by the main process."""
     results = group.gather(results)
-    if summary is not None and group.is_main_process:
-        write_summary(summary, results, group.num_processes, {"command": "fewshot", "out": str(out_dir)})
+    write_summary_once(group, summary, results, {"command": "fewshot", "out": str(out_dir)})
     return results
 
 

@@ -221,3 +221,61 @@ def test_only_the_first_process_of_a_launch_prints_a_user_error(monkeypatch, cap
         assert isinstance(exc, typer.Exit) and exc.exit_code == 2
         err = capsys.readouterr().err
         assert err == ("genxd: error: an output exists: use --overwrite\n" if printed else ""), (env, err)
+
+
+_FULL_DISK_AT_THE_SUMMARY = '''
+import errno, importlib.machinery, os, sys
+
+class FullDiskForTheSummary:
+    """Process 0 cannot write summary.json (no space left); everything else is written as usual."""
+
+    def find_spec(self, name, path, target=None):
+        if name != "genxd.utils.io" or os.environ.get("RANK") != "0":
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(name, path)
+        run = spec.loader.exec_module
+
+        def exec_module(module):
+            run(module)
+            real = module.write_json_atomic
+
+            def write(p, *args, **kwargs):
+                if os.path.basename(p) == "summary.json":
+                    raise OSError(errno.ENOSPC, "No space left on device", str(p))
+                return real(p, *args, **kwargs)
+
+            module.write_json_atomic = write
+
+        spec.loader.exec_module = exec_module
+        return spec
+
+sys.meta_path.insert(0, FullDiskForTheSummary())
+'''
+
+
+@pytest.mark.slow
+def test_the_main_process_failing_to_write_the_summary_stops_the_other_in_one_line(tmp_path):
+    """Found by the multi-process audit: the main process writes the summary after the work; when that failed (a
+    full disk) it printed its error and exited, and the other process, waiting at the last barrier, died on the
+    lost connection with a gloo traceback. Now every process learns of the failure and exits without a word."""
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(_FULL_DISK_AT_THE_SUMMARY)
+    rng = np.random.default_rng(3)
+    for i in range(3):
+        PIL.Image.fromarray((rng.random((32, 32, 3)) * 255).astype(np.uint8)).save(tmp_path / f"img{i}.png")
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
+           "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port",
+           str(free_port()), "-m", "genxd", "generate", *[str(tmp_path / f"img{i}.png") for i in range(3)],
+           "--out", str(out), *TINY]
+    path = os.pathsep.join([str(hook), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": "", "PYTHONWARNINGS": "ignore",
+           "PYTHONPATH": path}
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=240, cwd=tmp_path)
+    log = proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert proc.returncode != 0, log
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("genxd: error")]
+    assert len(errors) == 1 and errors[0].startswith("genxd: error: process 0: ") and "No space left" in errors[0], log
+    assert "[rank1]" not in proc.stderr and "gloo" not in proc.stderr, log  # no traceback of the other process
+    assert sorted(p.name for p in out.iterdir()) == ["img0", "img1", "img2"], log  # the scenes were written

@@ -169,6 +169,22 @@ class ProcessGroup:
             results = gather_object(results)
         return sorted(results, key=lambda r: r.index)
 
+    def raise_if_any_failed(self, error: Exception | None) -> None:
+        """Call on every process after work one process may fail alone (the main one writing the summary), with its
+        ``error`` or None: when any failed, every process raises (its own error, or
+        :class:`genxd.utils.shared_work.OtherProcessFailed`) instead of the others waiting at the next barrier for
+        a process that is gone (they died on the lost connection, a gloo traceback each)."""
+        if self.state is not None and self.num_processes > 1:
+            from accelerate.utils import gather_object
+
+            failed = [rank for rank, bad in enumerate(gather_object([error is not None])) if bad]
+            if failed and error is None:
+                from ..utils.shared_work import OtherProcessFailed
+
+                raise OtherProcessFailed(f"process {', '.join(map(str, failed))} failed")
+        if error is not None:
+            raise error
+
 
 def write_summary(path: str | os.PathLike, results: Sequence[SceneResult], num_processes: int = 1,
                   extra: dict[str, Any] | None = None) -> Path:
@@ -181,6 +197,20 @@ def write_summary(path: str | os.PathLike, results: Sequence[SceneResult], num_p
     summary = {"num_inputs": len(results), "num_processes": num_processes, **counts, **(extra or {}),
                "results": [asdict(r) for r in results]}
     return write_json_atomic(path, summary)
+
+
+def write_summary_once(group: ProcessGroup, path: str | os.PathLike | None, results: Sequence[SceneResult],
+                       extra: dict[str, Any]) -> None:
+    """The main process writes the summary (none when ``path`` is None); call on every process: when the main
+    process cannot write it (a full disk), it raises its error and the others
+    :class:`genxd.utils.shared_work.OtherProcessFailed`."""
+    error = None
+    if path is not None and group.is_main_process:
+        try:
+            write_summary(path, results, group.num_processes, extra)
+        except Exception as exc:  # noqa: BLE001 - raised below, once the other processes know
+            error = exc
+    group.raise_if_any_failed(error)
 
 
 def describe_failures(results: Sequence[SceneResult], what: str = "inputs", errors: int = 0) -> str | None:
