@@ -22,7 +22,7 @@ from typing import Any, Iterator
 import torch
 
 from . import validation as v
-from .config_weights import check_config_fits_weights
+from .config_weights import check_config_fits_weights, check_weights_match
 from .utils.io import read_json
 from .utils.library_logs import genxd_reports_float16_on_cpu, genxd_reports_missing_weights
 from .validation import arg, check
@@ -287,10 +287,12 @@ def check_config_sizes(config_path: Path, config: dict) -> None:
                 raise ValueError(f"{config_path}: {key} = {value!r}: every block needs at least one layer")
 
 
-def _check_component(folder: Path, config_name: str, weights_name: str | None, what: str) -> None:
+def _check_component(folder: Path, config_name: str, weights_name: str | None, what: str,
+                     model_cls: Any = None) -> None:
     """A component folder's config is a readable JSON object (diffusers takes anything else for a hub id and goes
-    to the network) without absurd sizes, and its weights are there: a ValueError / FileNotFoundError naming
-    the file."""
+    to the network) without absurd sizes, its weights are there and, with ``model_cls``, hold exactly the weights
+    the network it builds from the config has (:func:`~genxd.config_weights.check_weights_match`): a ValueError /
+    FileNotFoundError naming the file."""
     config_path = folder / config_name
     if not config_path.is_file():
         raise FileNotFoundError(f"{config_path}: no such file ({what} holds it)")
@@ -303,12 +305,20 @@ def _check_component(folder: Path, config_name: str, weights_name: str | None, w
         why = f" ({pickled.name} is there: genxd reads safetensors weights only)" if pickled.is_file() else ""
         raise FileNotFoundError(f"{folder / weights_name}: no such file{why}")
     check_config_fits_weights(config_path, config, folder / weights_name)  # before diffusers builds the network
+    if model_cls is not None:
+        check_weights_match(config_path, config, model_cls, folder / weights_name)  # strict, on the meta device
 
 
 def _check_component_files(path: Path) -> None:
     """Every component of the model folder ``path`` (see :func:`_check_component`)."""
+    from diffusers import AutoencoderKLTemporalDecoder
+
+    from .models import UNetMVTemporalConditionModel
+
+    classes = {"unet": UNetMVTemporalConditionModel, "vae": AutoencoderKLTemporalDecoder}
     for component, (config_name, weights_name) in _COMPONENT_FILES.items():
-        _check_component(path / component, config_name, weights_name, f"a model folder's {component}/")
+        _check_component(path / component, config_name, weights_name, f"a model folder's {component}/",
+                         classes.get(component))
 
 
 def _check_scheduler(scheduler: Any, config_path: Path) -> None:
@@ -364,7 +374,7 @@ def load_component(component_cls: Any, folder: str | Path, what: str) -> Any:
     folder = Path(folder)
     scheduler = hasattr(component_cls, "set_timesteps")
     config_name, weights_name = ("scheduler_config.json", None) if scheduler else _COMPONENT_FILES["unet"]
-    _check_component(folder, config_name, weights_name, what)
+    _check_component(folder, config_name, weights_name, what, None if scheduler else component_cls)
     try:
         kwargs = {} if scheduler else {"use_safetensors": True}
         with genxd_reports_missing_weights():

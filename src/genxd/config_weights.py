@@ -5,7 +5,8 @@ diffusers builds the whole network a config describes before it reads a weight: 
 weights were found missing, 256 x 256 for minutes, and 65536 channels asked the allocator for 68 GB. The names and
 shapes in the weights file's header (diffusers' module names, read without the data) bound what a config that fits
 the file can ask for: as many numbered ``resnets`` / ``transformer_blocks`` / ``down_blocks`` / ``up_blocks`` as
-the names number, and only channel counts some weight has as a dimension.
+the names number, and only channel counts some weight has as a dimension. :func:`check_weights_match` then
+compares the network a config builds (on the meta device: no memory) with the file's names and shapes, strictly.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any, Sequence
 from .utils.io import read_json
 from .utils.paths import path_inside
 
-__all__ = ["check_config_fits_weights", "safetensors_shards"]
+__all__ = ["check_config_fits_weights", "check_weights_match", "safetensors_shards"]
 
 #: config key -> the numbered modules in the weights' names that it counts (per block, or in all)
 _COUNTED = {"layers_per_block": "resnets", "transformer_layers_per_block": "transformer_blocks",
@@ -36,9 +37,9 @@ def safetensors_shards(index: Path) -> list[Path]:
     return [path_inside(index.parent, shard, index) for shard in sorted(set(weight_map.values()))]
 
 
-def _header(weights: Path, shards: Sequence[Path] | None) -> tuple[list[str], set[int]] | None:
-    """The weight names and every dimension of the weights (of every shard a ``.index.json`` lists: ``shards``
-    when the caller has read them); None when a shard's header cannot be read (the loader then says what is
+def _weight_shapes(weights: Path, shards: Sequence[Path] | None) -> dict[str, tuple[int, ...]] | None:
+    """Each weight's name and shape (of every shard a ``.index.json`` lists: ``shards`` when the caller has read
+    them), read from the headers only; None when a shard's header cannot be read (the loader then says what is
     wrong). An index that cannot be read is :func:`safetensors_shards`' ValueError: the loader would parse it
     without a size limit."""
     from safetensors import safe_open
@@ -48,15 +49,29 @@ def _header(weights: Path, shards: Sequence[Path] | None) -> tuple[list[str], se
     else:
         files = [weights]
     try:
-        names, dims = [], set()
+        shapes: dict[str, tuple[int, ...]] = {}
         for file in files:
             with safe_open(str(file), "pt") as f:
-                keys = list(f.keys())
-                dims.update(int(d) for name in keys for d in f.get_slice(name).get_shape())
-            names += keys
-        return names, dims
+                shapes.update((name, tuple(int(d) for d in f.get_slice(name).get_shape())) for name in f.keys())
+        return shapes
     except Exception:  # noqa: BLE001 - a damaged file or index: left to the loader's own, named, refusal
         return None
+
+
+def _weights_file(weights: Path) -> Path | None:
+    """``weights``, else its ``.index.json`` beside it, else None."""
+    if weights.is_file():
+        return weights
+    index = weights.with_name(weights.name + ".index.json")
+    return index if index.is_file() else None
+
+
+def _header(weights: Path, shards: Sequence[Path] | None) -> tuple[list[str], set[int]] | None:
+    """The weight names and every dimension of the weights (see :func:`_weight_shapes`)."""
+    shapes = _weight_shapes(weights, shards)
+    if shapes is None:
+        return None
+    return list(shapes), {d for shape in shapes.values() for d in shape}
 
 
 def _whole_numbers(value: Any) -> list[int]:
@@ -75,10 +90,9 @@ def check_config_fits_weights(config_path: Path, config: dict, weights: Path,
     """A ValueError naming ``config_path`` when the config asks for more layers, blocks or channels than the
     weights file ``weights`` (a safetensors file or its ``.index.json``) holds. ``shards``: the files the index
     ``weights`` lists, when the caller has read them (:func:`safetensors_shards`), so that it is read once."""
-    if not weights.is_file():
-        weights = weights.with_name(weights.name + ".index.json")
-        if not weights.is_file():
-            return
+    weights = _weights_file(weights)
+    if weights is None:
+        return
     header = _header(weights, shards)
     if header is None:
         return
@@ -98,3 +112,38 @@ def check_config_fits_weights(config_path: Path, config: dict, weights: Path,
     if missing:
         raise ValueError(f"{config_path}: block_out_channels = {config['block_out_channels']!r}: no weight in "
                          f"{weights} has {missing[0]} channels; the config does not fit its weights")
+
+
+def check_weights_match(config_path: Path, config: dict, model_cls: Any, weights: Path) -> None:
+    """Strict loading, checked before the weights are read: a ValueError naming the first weight (in the network's
+    order) that the network ``model_cls`` builds from ``config`` and the file ``weights`` (or its ``.index.json``)
+    do not share with one shape. diffusers refuses a shape that differs in its own words (advising random
+    initialisation) and loads a file holding weights the network has no place for, ignoring them after a warning:
+    a UNet config with one down block of attention less generated from a model missing those weights. Nothing is
+    checked when the network cannot be built or a header cannot be read (the loader names what is wrong)."""
+    weights_file = _weights_file(weights)
+    if weights_file is None:
+        return
+    held = _weight_shapes(weights_file, None)
+    if held is None:
+        return
+    from accelerate import init_empty_weights
+
+    try:
+        with init_empty_weights(include_buffers=True):
+            network = model_cls.from_config(config)
+    except Exception:  # noqa: BLE001 - a config the network cannot be built from: the loader's named refusal
+        return
+    built = {name: tuple(t.shape) for name, t in network.state_dict().items()}
+    fits = "the config does not fit its weights"
+    for name, shape in built.items():
+        if name not in held:
+            raise ValueError(f"{weights_file}: holds no weight {name} (the network {config_path} describes has it); "
+                             f"{fits}")
+        if held[name] != shape:
+            raise ValueError(f"{weights_file}: {name} has shape {list(held[name])} where the network {config_path} "
+                             f"describes has {list(shape)}; {fits}")
+    extra = [name for name in held if name not in built]
+    if extra:
+        raise ValueError(f"{weights_file}: holds {extra[0]}{f' and {len(extra) - 1} more weights' if len(extra) > 1 else ''}"
+                         f", which the network {config_path} describes has no place for; {fits}")

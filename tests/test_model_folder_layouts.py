@@ -1,0 +1,87 @@
+"""Model folders as users have them (made from the bundled model with diffusers' own save_pretrained): each
+loads with the plain folder's weights, or fails in one error naming the file and what is wrong; never a model
+that quietly leaves some of its checkpoint's weights unused."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+
+from genxd.checkpoints import BUNDLED_MODEL_DIR, default_model_path, load_component, load_model
+
+pytestmark = pytest.mark.skipif(default_model_path() is None, reason="no bundled model in this installation")
+
+
+@pytest.fixture
+def folder(tmp_path) -> Path:
+    return Path(shutil.copytree(BUNDLED_MODEL_DIR, tmp_path / "genxd-small"))
+
+
+def _set(path: Path, **changes) -> None:
+    config = json.loads(path.read_text())
+    config.update(changes)
+    path.write_text(json.dumps(config))
+
+
+def _shard(component: Path) -> None:
+    """``component``'s weights saved again in shards, with their index (diffusers' ``max_shard_size``)."""
+    from genxd.models import UNetMVTemporalConditionModel
+
+    model = UNetMVTemporalConditionModel.from_pretrained(component)
+    (component / "diffusion_pytorch_model.safetensors").unlink()
+    model.save_pretrained(component, max_shard_size="2MB")
+    assert (component / "diffusion_pytorch_model.safetensors.index.json").is_file()
+
+
+_NO_ATTENTION_IN_BLOCK_2 = ["CrossAttnDownBlockMVCascadeTemporal", "DownBlockMVCascadeTemporal",
+                            "DownBlockMVCascadeTemporal"]
+
+
+@pytest.mark.parametrize("sharded", [False, True], ids=["one-file", "sharded"])
+@pytest.mark.parametrize("change, unused", [
+    ({"motion_condition": False}, r"motion_embedding\.linear_1\.bias and 3 more weights"),
+    ({"down_block_types": _NO_ATTENTION_IN_BLOCK_2}, r"down_blocks\.1\.attentions\.0\.\S+ and 62 more weights"),
+], ids=["motion-off", "a-block-without-attention"])
+def test_weights_the_config_has_no_place_for_are_refused(folder, change, unused, sharded):
+    """A config that builds a network without some of the file's weights: diffusers warned that they 'were not
+    used' and loaded, and genxd generate sampled from a UNet without its motion embedding / a block's attention."""
+    if sharded:
+        _shard(folder / "unet")
+    _set(folder / "unet" / "config.json", **change)
+    with pytest.raises(ValueError, match=rf"unet/diffusion_pytorch_model\.safetensors(\.index\.json)?: holds {unused}"
+                                         r", which the network \S+unet/config\.json describes has no place for"):
+        load_model(folder, device="cpu", dtype="fp32")
+
+
+def test_a_shape_that_differs_names_the_weight_and_both_shapes(folder):
+    """diffusers' refusal advised 'ignore_mismatched_sizes=True' (random weights), which genxd does not take, and
+    was cut off after 400 characters."""
+    _set(folder / "unet" / "config.json", in_channels=16)
+    with pytest.raises(ValueError) as info:
+        load_model(folder, device="cpu", dtype="fp32")
+    message = str(info.value)
+    assert message.startswith(f"{folder / 'unet' / 'diffusion_pytorch_model.safetensors'}: conv_in.weight has shape "
+                              "[64, 15, 3, 3] where the network ")
+    assert message.endswith("describes has [64, 16, 3, 3]; the config does not fit its weights")
+    assert "ignore_mismatched_sizes" not in message and "\n" not in message
+
+
+def test_training_refuses_unused_weights_too(folder):
+    """genxd train's model.pretrained (load_component) read the same folder as loosely."""
+    from genxd.models import UNetMVTemporalConditionModel
+
+    _set(folder / "unet" / "config.json", motion_condition=False)
+    with pytest.raises(ValueError, match=r"holds motion_embedding\.linear_1\.bias and 3 more weights"):
+        load_component(UNetMVTemporalConditionModel, folder / "unet", "a GenXD checkpoint's unet/")
+
+
+def test_sharded_and_plain_folders_load_the_same_weights(folder, tmp_path):
+    plain = load_model(BUNDLED_MODEL_DIR, device="cpu", dtype="fp32").pipe.unet.state_dict()
+    _shard(folder / "unet")
+    sharded = load_model(folder, device="cpu", dtype="fp32").pipe.unet.state_dict()
+    assert plain.keys() == sharded.keys()
+    assert all(torch.equal(plain[k], sharded[k]) for k in plain)
