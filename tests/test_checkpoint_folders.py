@@ -45,3 +45,55 @@ def test_latest_orders_checkpoints_by_step_not_by_name(tmp_path):
     assert resolve_checkpoint(checkpoints / "latest").name == "checkpoint-10000000"
     assert [p.name for p in list_checkpoints(checkpoints)] == [
         "checkpoint-500", "checkpoint-0001000", "checkpoint-9999999", "checkpoint-10000000"]
+
+
+def _cached_repo(cache, repo_id: str, files: dict[str, bytes]) -> None:
+    """``repo_id`` in a Hugging Face cache folder as huggingface_hub lays it out: blobs named by their hash,
+    a snapshot of links to them, refs/main naming the snapshot."""
+    import hashlib
+    import os
+
+    root = cache / f"models--{repo_id.replace('/', '--')}"
+    snapshot = root / "snapshots" / ("0" * 40)
+    (root / "blobs").mkdir(parents=True)
+    (root / "refs").mkdir()
+    (root / "refs" / "main").write_text("0" * 40)
+    for name, data in files.items():
+        blob = root / "blobs" / hashlib.sha256(data).hexdigest()
+        blob.write_bytes(data)
+        (snapshot / name).parent.mkdir(parents=True, exist_ok=True)
+        (snapshot / name).symlink_to(os.path.relpath(blob, (snapshot / name).parent))
+
+
+def _use_hub_cache(monkeypatch, cache) -> None:
+    """huggingface_hub reads HF_HUB_CACHE when imported: its constant is set too."""
+    from huggingface_hub import constants
+
+    monkeypatch.setenv("HF_HUB_CACHE", str(cache))
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(cache))
+
+
+def test_a_hub_id_not_in_the_cache_says_how_to_download_that_repository(tmp_path, monkeypatch):
+    """The hint named the released repository ('hf download Yuyang-z/genxd --local-dir ./genxd-model') for any
+    hub id: a user asking for org/finetuned was told to download another model."""
+    _use_hub_cache(monkeypatch, tmp_path / "hub")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(FileNotFoundError) as info:
+        resolve_checkpoint("org/finetuned")
+    message = str(info.value)
+    assert "not in the local Hugging Face cache" in message
+    assert "hf download org/finetuned  (then pass model='org/finetuned' again)" in message
+    assert "Yuyang-z" not in message
+
+
+def test_a_cached_snapshot_without_the_checkpoint_folders_says_so(tmp_path, monkeypatch):
+    """A snapshot whose download stopped before unet/ was said to be 'not in the local Hugging Face cache'."""
+    _use_hub_cache(monkeypatch, tmp_path / "hub")
+    monkeypatch.chdir(tmp_path)
+    _cached_repo(tmp_path / "hub", "org/partial", {"vae/config.json": b"{}", "scheduler/scheduler_config.json": b"{}"})
+    with pytest.raises(FileNotFoundError, match=r"'org/partial' is in the local Hugging Face cache \(.*models--org--"
+                                                r"partial.*\) without a checkpoint's folders: it has no unet/ "
+                                                r"\(a download that stopped.*hf download org/partial "):
+        resolve_checkpoint("org/partial")
+    _cached_repo(tmp_path / "hub", "org/whole", {f"{c}/config.json": b"{}" for c in COMPONENTS})
+    assert resolve_checkpoint("org/whole") == tmp_path / "hub" / "models--org--whole" / "snapshots" / ("0" * 40)

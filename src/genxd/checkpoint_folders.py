@@ -89,16 +89,33 @@ def resolve_checkpoint(name_or_path: str | Path) -> Path:
                                 "scheduler/)")
     name = str(name_or_path)
     if name.count("/") == 1 and not name.startswith((".", "/", "~")):
-        try:
-            from huggingface_hub import snapshot_download
-
-            cached = Path(snapshot_download(name, local_files_only=True))
-            if _is_checkpoint(cached):
-                return cached
-        except Exception:  # noqa: BLE001 - any cache miss ends in the same message below
-            pass
+        return _cached_checkpoint(name)
     raise FileNotFoundError(
         f"no GenXD checkpoint at {name!r} (not a local folder, and not in the local Hugging Face cache; "
         f"genxd never downloads at run time). Put the checkpoint folder (unet/, vae/, scheduler/) "
         f"there, or download it with: {download_hint()}"
     )
+
+
+def _cached_checkpoint(repo_id: str) -> Path:
+    """The snapshot of the hub id ``repo_id`` in the local Hugging Face cache; a FileNotFoundError saying how to
+    download that repository when it is not there, or is there without a checkpoint's folders (a download that
+    stopped, or a repository holding something else)."""
+    from .validation import is_cli
+
+    get = f"hf download {repo_id}  (then pass {'--model ' + repo_id if is_cli() else f'model={repo_id!r}'} again)"
+    try:
+        from huggingface_hub import snapshot_download
+
+        cached = Path(snapshot_download(repo_id, local_files_only=True))
+    except Exception:  # noqa: BLE001 - any cache miss ends in the same message
+        raise FileNotFoundError(
+            f"no GenXD checkpoint at {repo_id!r}: not a local folder, and not in the local Hugging Face cache "
+            f"(genxd never downloads at run time); download it with: {get}, or put a checkpoint folder "
+            f"(unet/, vae/, scheduler/) at ./{repo_id}") from None
+    if _is_checkpoint(cached):
+        return cached
+    missing = " and no ".join(c + "/" for c in COMPONENTS if not (cached / c).is_dir())
+    raise FileNotFoundError(
+        f"{repo_id!r} is in the local Hugging Face cache ({cached}) without a checkpoint's folders: it has no "
+        f"{missing} (a download that stopped, or not a GenXD checkpoint); download it again with: {get}")
