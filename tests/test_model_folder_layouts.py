@@ -85,3 +85,31 @@ def test_sharded_and_plain_folders_load_the_same_weights(folder, tmp_path):
     sharded = load_model(folder, device="cpu", dtype="fp32").pipe.unet.state_dict()
     assert plain.keys() == sharded.keys()
     assert all(torch.equal(plain[k], sharded[k]) for k in plain)
+
+
+def test_only_fp16_variant_weights_name_the_variant_and_load_once_renamed(folder):
+    """A folder saved with save_pretrained(variant="fp16") (or downloaded with --include '*.fp16.*') was told
+    'diffusion_pytorch_model.safetensors: no such file', naming none of the weights it holds."""
+    from genxd.models import UNetMVTemporalConditionModel
+
+    unet = folder / "unet"
+    UNetMVTemporalConditionModel.from_pretrained(unet, torch_dtype=torch.float16).save_pretrained(unet, variant="fp16")
+    (unet / "diffusion_pytorch_model.safetensors").unlink()
+    with pytest.raises(FileNotFoundError, match=r"unet/diffusion_pytorch_model.safetensors: no such file \(only the "
+                                                r"variant diffusion_pytorch_model.fp16.safetensors is there: rename"):
+        load_model(folder, device="cpu", dtype="fp32")
+    (unet / "diffusion_pytorch_model.fp16.safetensors").rename(unet / "diffusion_pytorch_model.safetensors")
+    half = load_model(folder, device="cpu", dtype="fp32").pipe.unet.state_dict()
+    plain = load_model(BUNDLED_MODEL_DIR, device="cpu", dtype="fp32").pipe.unet.state_dict()
+    assert all(torch.equal(half[k], plain[k].half().float()) for k in plain)  # the same weights, in float16
+
+
+def test_a_link_into_the_hub_cache_whose_blob_did_not_arrive_says_so(folder):
+    """An interrupted download leaves the snapshot's link pointing at a blob still named *.incomplete."""
+    weights = folder / "vae" / "diffusion_pytorch_model.safetensors"
+    blob = folder / "blob"
+    weights.rename(blob.with_suffix(".incomplete"))
+    weights.symlink_to("../blob")
+    with pytest.raises(FileNotFoundError, match=r"vae/diffusion_pytorch_model.safetensors: no such file \(a link to "
+                                                r"\.\./blob, which is not there: a download that stopped\?"):
+        load_model(folder, device="cpu", dtype="fp32")

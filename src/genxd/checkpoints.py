@@ -301,12 +301,25 @@ def _check_component(folder: Path, config_name: str, weights_name: str | None, w
         return
     check_config_sizes(config_path, config)
     if not any((folder / name).is_file() for name in (weights_name, weights_name + ".index.json")):
-        pickled = folder / "diffusion_pytorch_model.bin"
-        why = f" ({pickled.name} is there: genxd reads safetensors weights only)" if pickled.is_file() else ""
-        raise FileNotFoundError(f"{folder / weights_name}: no such file{why}")
+        raise FileNotFoundError(f"{folder / weights_name}: no such file{_why_no_weights(folder, weights_name)}")
     check_config_fits_weights(config_path, config, folder / weights_name)  # before diffusers builds the network
     if model_cls is not None:
         check_weights_match(config_path, config, model_cls, folder / weights_name)  # strict, on the meta device
+
+
+def _why_no_weights(folder: Path, weights_name: str) -> str:
+    """What the component ``folder`` holds in place of ``weights_name``, in parentheses ("" when nothing)."""
+    weights = folder / weights_name
+    if weights.is_symlink():  # a Hugging Face cache snapshot links into blobs/, written as *.incomplete first
+        return (f" (a link to {os.readlink(weights)}, which is not there: a download that stopped? download it "
+                "again)")
+    if (folder / "diffusion_pytorch_model.bin").is_file():
+        return " (diffusion_pytorch_model.bin is there: genxd reads safetensors weights only)"
+    variants = sorted(p.name for p in folder.glob(weights_name.replace(".safetensors", ".*.safetensors")))
+    if variants:
+        return (f" (only the variant {variants[0]} is there: rename it to {weights_name} to load its weights, in "
+                "their own precision)")
+    return ""
 
 
 def _check_component_files(path: Path) -> None:
