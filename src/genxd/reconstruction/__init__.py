@@ -6,6 +6,7 @@
 - :mod:`~genxd.reconstruction.trainer`: optimisation (L1 + D-SSIM, densification);
 - :mod:`~genxd.reconstruction.ply`: the standard 3DGS .ply layout and ``motion.npz``;
 - :mod:`~genxd.reconstruction.pipeline`: the command-line workflows;
+- :mod:`~genxd.reconstruction.inria_model`: the 3DGS code's model folder (``OUT/3dgs/``: its SIBR viewer, render.py);
 - :mod:`~genxd.reconstruction.extra_views`: the folders of ``--extra-views`` (inputs, ``genxd fewshot`` outputs).
 
 See ``docs/reconstruction.md``.

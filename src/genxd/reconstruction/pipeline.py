@@ -12,6 +12,8 @@ Output folder of :func:`reconstruct_scene`::
       flythrough.mp4       an interpolated path through the input cameras (and times)
       cameras.json         the views: names, c2w, K, times, size, split (train / test)
       cameras_3dgs.json    the views in the original 3DGS code's cameras.json layout (splat viewers import it)
+      3dgs/                3D only: the 3DGS code's model folder (cfg_args, cameras.json, input.ply,
+                           point_cloud/iteration_N/point_cloud.ply = scene.ply) for its SIBR viewer and tools
       reconstruction.json  input, options, timings, training and held-out metrics
 """
 
@@ -32,6 +34,7 @@ from ..output_folders import check_inputs_kept
 from ..utils.io import check_not_working_folder, output_target, read_json
 from ..validation import arg, is_cli, overwrite_hint, setting
 from ..utils.json_text import json_text
+from .inria_model import INRIA_MODEL_DIR, viewer_cameras, write_inria_model
 from .extra_views import check_not_conditioned_on_test_views, extra_views_summary, resolve_extra_views
 from .metrics import load_lpips
 from .ply import load_scene, save_motion, save_ply
@@ -165,26 +168,6 @@ def _cameras_record(views: Views, train: Sequence[int], test: Sequence[int]) -> 
         "train": list(train),
         "test": list(test),
     }
-
-
-def viewer_cameras(views: Views) -> list[dict[str, Any]]:
-    """The views as the original 3DGS code's ``cameras.json`` lists them, which splat viewers import (SuperSplat,
-    antimatter15's splat viewer): per view ``id``, ``img_name`` (the name without extension), ``width``, ``height``,
-    ``position`` (the camera centre), ``rotation`` (the camera-to-world rotation, rows; OpenCV axes, as genxd's)
-    and ``fx``, ``fy`` in pixels. The layout has no principal point: viewers take the image centre."""
-    out = []
-    for i, (name, c2w, K) in enumerate(zip(views.names, views.c2w.double(), views.K.double())):
-        out.append({
-            "id": i,
-            "img_name": Path(name).with_suffix("").as_posix(),
-            "width": views.width,
-            "height": views.height,
-            "position": c2w[:3, 3].tolist(),
-            "rotation": c2w[:3, :3].tolist(),
-            "fy": float(K[1, 1]) * views.height,
-            "fx": float(K[0, 0]) * views.width,
-        })
-    return out
 
 
 def _square_crop_hint(extra_w: int, extra_h: int, input_w: int, input_h: int) -> str:
@@ -405,6 +388,10 @@ def reconstruct_scene(
             f.write(json_text(_cameras_record(views, train, test)))
         with open(tmp / "cameras_3dgs.json", "w") as f:
             f.write(json_text(viewer_cameras(views)))
+        if not model.is_dynamic:  # per-time scenes have no 3DGS model folder layout
+            write_inria_model(tmp / INRIA_MODEL_DIR, Path(os.path.abspath(out_dir)) / INRIA_MODEL_DIR, tmp / "scene.ply",
+                              viewer_cameras(views), model, config.iterations,
+                              white_background=tuple(config.background) == (1.0, 1.0, 1.0), eval_split=bool(test))
         with open(tmp / "reconstruction.json", "w") as f:
             f.write(json_text(record, indent=2))
     return record
