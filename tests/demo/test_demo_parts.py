@@ -549,6 +549,21 @@ def test_lift_and_viewer_copies(generated, tmp_path):
     np.testing.assert_allclose(offsets, offsets[0], rtol=1e-4)  # every time framed alike: no jump on the slider
 
 
+def test_a_3d_lift_leaves_out_the_3dgs_model_folder(generated, tmp_path):
+    """The page's lift writes no ``3dgs/`` folder: its ``cfg_args`` holds the server's absolute folder (the page
+    never shows server paths, and the zip is downloaded) and its ply would be a second copy of ``scene.ply`` in the
+    zip; ``genxd reconstruct`` writes it."""
+    from genxd.demo.jobs import lift_scene, zip_folders
+
+    lift_scene(generated[0], tmp_path / "lift", mode="3d", iterations=3, device="cpu",
+               progress=lambda f, t: None, cancel=threading.Event(), init_points=100)
+    assert (tmp_path / "lift" / "scene.ply").is_file() and not (tmp_path / "lift" / "3dgs").exists()
+    import zipfile
+
+    archive = zipfile.ZipFile(zip_folders([generated[0], tmp_path / "lift"], tmp_path / "out.zip"))
+    assert not any(str(tmp_path) in archive.read(name).decode("latin-1") for name in archive.namelist())
+
+
 @pytest.mark.cuda
 def test_jobs_on_cuda(tmp_path):
     """GPU: generation with the fast path and lift on the GPU, as the demo runs them (skipped on CPU)."""

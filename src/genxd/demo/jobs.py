@@ -314,8 +314,9 @@ def lift_scene(scene: Path, out: Path, *, mode: str, iterations: int, device: st
         raise Cancelled()
     progress(0.0, "optimising Gaussians")
     config = ReconstructionConfig(iterations=int(iterations), mode=mode, device=device, init_points=int(init_points))
+    # no 3DGS model folder: its cfg_args names the server's folder, and its ply doubles scene.ply in the zip
     return reconstruct_scene(scene, out, config, resolution=None, video_frames=video_frames, per_time_ply=mode == "4d",
-                             overwrite=True, progress=False, callback=on_step)
+                             inria_model=False, overwrite=True, progress=False, callback=on_step)
 
 
 def zip_folders(folders: Sequence[Path], archive: Path) -> Path:

@@ -225,6 +225,7 @@ def reconstruct_scene(
     video_frames: int = 120,
     fps: int = 30,
     per_time_ply: bool = False,
+    inria_model: bool = True,
     overwrite: bool = False,
     progress: bool = True,
     callback: Callable[[int, Any, dict[str, float]], None] | None = None,
@@ -242,6 +243,8 @@ def reconstruct_scene(
             generated from the few-shot training views (same world frame): each a supported input
             folder, or a ``genxd fewshot`` output whose groups of the reconstructed scene are all used
             (:mod:`genxd.reconstruction.extra_views`; a folder reached twice is used once).
+        inria_model: also write ``3dgs/``, the 3DGS code's model folder of a 3D scene
+            (:mod:`genxd.reconstruction.inria_model`; its ``cfg_args`` holds the folder's absolute path).
         callback: ``callback(step, model, stats)`` after every optimisation step (progress, cancelling by
             raising); see :func:`genxd.reconstruction.trainer.train_gaussians`.
         on_ready: called once the inputs are loaded and checked, before training (the CLI's notes go
@@ -388,7 +391,7 @@ def reconstruct_scene(
             f.write(json_text(_cameras_record(views, train, test)))
         with open(tmp / "cameras_3dgs.json", "w") as f:
             f.write(json_text(viewer_cameras(views)))
-        if not model.is_dynamic:  # per-time scenes have no 3DGS model folder layout
+        if inria_model and not model.is_dynamic:  # per-time scenes have no 3DGS model folder layout
             write_inria_model(tmp / INRIA_MODEL_DIR, Path(os.path.abspath(out_dir)) / INRIA_MODEL_DIR, tmp / "scene.ply",
                               viewer_cameras(views), model, config.iterations,
                               white_background=tuple(config.background) == (1.0, 1.0, 1.0), eval_split=bool(test))
