@@ -22,7 +22,7 @@ from genxd.demo import cameras as cam
 from genxd.demo.jobs import Cancelled
 from genxd.demo.session import Limits, Session, validate_uploads
 
-from ..helpers import ROOT, free_port, png_chunk
+from ..helpers import ROOT, png_chunk
 
 pytest.importorskip("gradio", reason="the demo extra is not installed (pip install -e '.[demo]')")
 
@@ -60,19 +60,21 @@ def page(tmp_path_factory):
     return SimpleNamespace(demo=demo, fn=named, config=config, fns=fns, unload=unload)
 
 
-def inputs_of(fn, **given) -> list:
-    """The values of ``fn``'s inputs after the session: the page's defaults, ``given`` by elem_id (``-`` as ``_``)."""
-    out = []
-    for comp in fn.inputs[1:]:
+def inputs_of(fn, **given) -> dict:
+    """The values of ``fn``'s keyword inputs by their API names (the camera controls, /generate's Sampling controls):
+    the page's defaults, ``given`` by elem_id (``-`` as ``_``)."""
+    names = fn.input_keyword_names
+    out = {}
+    for name, comp in zip(names, fn.inputs[len(fn.inputs) - len(names):]):
         key = (comp.elem_id or "").replace("-", "_")
         if key in given:
-            out.append(given[key])
+            out[name] = given[key]
         elif type(comp).__name__ == "Dataframe":
-            out.append([list(r) for r in cam.DEFAULT_KEYFRAMES])
+            out[name] = [list(r) for r in cam.DEFAULT_KEYFRAMES]
         elif type(comp).__name__ in ("File", "Video"):
-            out.append(None)
+            out[name] = None
         else:
-            out.append(comp.value)
+            out[name] = comp.value
     return out
 
 
@@ -83,7 +85,7 @@ def session_with_image(root: Path) -> Session:
 
 
 def generate(page, s: Session, **given):
-    return page.fn["generate"].fn(s, *inputs_of(page.fn["generate"], **given), progress=no_progress)
+    return page.fn["generate"].fn(s, progress=no_progress, **inputs_of(page.fn["generate"], **given))
 
 
 # ---------------------------------------------------------------------- 1. uploads
@@ -94,7 +96,7 @@ def test_an_upload_over_the_decompression_bomb_limit_is_one_line_and_clears_the_
     s = session_with_image(tmp_path)
     (tmp_path / "gradio" / "0123abcd").mkdir(parents=True)  # where Gradio puts an upload
     bomb = bomb_png(tmp_path / "gradio" / "0123abcd" / "bomb.png")
-    s, gallery, preview, status = upload(s, [str(bomb)], *inputs_of(page.fn["upload"])[1:])
+    s, gallery, preview, status = upload(s, [str(bomb)], **inputs_of(page.fn["upload"]))
     limit = PIL.Image.MAX_IMAGE_PIXELS
     assert status == (f'<span class="error">Error: bomb.png: image too large: over PIL\'s decompression-bomb limit of '
                       f'{limit:,} pixels (downscale it first)</span>')
@@ -111,12 +113,12 @@ def test_a_new_upload_removes_the_copies_of_the_last(page, tmp_path):
 
     upload = page.fn["upload"].fn
     s = Session.create(tmp_path / "sessions")
-    values = inputs_of(page.fn["upload"])[1:]
+    values = inputs_of(page.fn["upload"])
     for name in ("first.png", "second.png"):
         PIL.Image.new("RGB", (32, 32), "red").save(tmp_path / name)
-        s, *_ = upload(s, [str(tmp_path / name)], *values)
+        s, *_ = upload(s, [str(tmp_path / name)], **values)
     assert [p.name for p in (s.dir / "inputs").iterdir()] == ["00_second.png"]
-    s, *_ = upload(s, [str(tmp_path / "missing.png")], *values)  # a failed upload leaves no inputs and no copies
+    s, *_ = upload(s, [str(tmp_path / "missing.png")], **values)  # a failed upload leaves no inputs and no copies
     assert s.inputs == [] and not list((s.dir / "inputs").glob("*"))
 
 def test_an_animated_upload_says_only_its_first_frame_is_used(page, tmp_path):
@@ -127,7 +129,7 @@ def test_an_animated_upload_says_only_its_first_frame_is_used(page, tmp_path):
     frames = [PIL.Image.new("RGB", (32, 32), colour) for colour in ("red", "green", "blue")]
     frames[0].save(tmp_path / "clip.gif", save_all=True, append_images=frames[1:])
     s = Session.create(tmp_path / "sessions")
-    s, gallery, preview, status = page.fn["upload"].fn(s, [str(tmp_path / "clip.gif")], *inputs_of(page.fn["upload"])[1:])
+    s, gallery, preview, status = page.fn["upload"].fn(s, [str(tmp_path / "clip.gif")], **inputs_of(page.fn["upload"]))
     assert status.startswith("clip.gif: an animated image of 3 frames: only the first is used. Camera path: orbit"), status
     assert len(gallery) == 1 and preview is not None
 
@@ -258,7 +260,7 @@ def test_a_new_upload_while_a_job_waits_leaves_the_job_its_images(page, tmp_path
 
     def job(model, request, folder, progress, cancel):
         PIL.Image.new("RGB", (32, 32), "blue").save(tmp_path / "next.png")
-        upload(s, [str(tmp_path / "next.png")], *inputs_of(page.fn["upload"])[1:])  # while the job waits
+        upload(s, [str(tmp_path / "next.png")], **inputs_of(page.fn["upload"]))  # while the job waits
         seen.extend((p.name, PIL.Image.open(p).convert("RGB").getpixel((0, 0))) for p in request.images)
         folder.mkdir(parents=True)
         (folder / "video.mp4").write_bytes(b"x")
@@ -267,7 +269,7 @@ def test_a_new_upload_while_a_job_waits_leaves_the_job_its_images(page, tmp_path
     monkeypatch.setattr(app, "generate_scene", job)
     s = Session.create(tmp_path / "sessions")
     PIL.Image.new("RGB", (32, 32), "red").save(tmp_path / "first.png")
-    upload(s, [str(tmp_path / "first.png")], *inputs_of(page.fn["upload"])[1:])
+    upload(s, [str(tmp_path / "first.png")], **inputs_of(page.fn["upload"]))
     assert generate(page, s, steps=1)[-1].startswith("Generated")
     assert seen == [("00_first.png", (255, 0, 0))]  # the job's image, read after the new upload
     assert [p.name for p in s.inputs] == ["00_next.png"]
@@ -296,10 +298,10 @@ def test_messages_name_files_not_server_folders(page, tmp_path, monkeypatch):
     camera = page.fn["camera"].fn
     s = Session.create(tmp_path)
     not_json, corrupt = str(folder / "notjson.json"), str(folder / "corrupt.mp4")
-    _, glb, msg = camera(s, *inputs_of(page.fn["camera"], camera_source="file", camera_file=not_json))
+    _, glb, msg = camera(s, **inputs_of(page.fn["camera"], camera_source="file", camera_file=not_json))
     assert glb is None and msg.startswith('<span class="error">Error: notjson.json: not valid JSON')
     assert "5f1e0c" not in msg and str(tmp_path) not in msg  # not a folder of the server's
-    _, glb, msg = camera(s, *inputs_of(page.fn["camera"], camera_source="video", camera_video=corrupt))
+    _, glb, msg = camera(s, **inputs_of(page.fn["camera"], camera_source="video", camera_video=corrupt))
     assert glb is None and msg.startswith('<span class="error">Error: corrupt.mp4: cannot open as a video'), msg
     assert "5f1e0c" not in msg and str(tmp_path) not in msg
 
@@ -455,10 +457,10 @@ def test_camera_values_of_any_json_kind_are_one_line_not_the_catch_all(page, tmp
     s = session_with_image(tmp_path)
     caplog.set_level(logging.ERROR, logger="genxd.demo")
     fn = page.fn["camera"].fn
-    _, glb, msg = fn(s, *inputs_of(page.fn["camera"], preset=[]))
+    _, glb, msg = fn(s, **inputs_of(page.fn["camera"], preset=[]))
     assert glb is None and msg.startswith('<span class="error">Error: Preset must be one of dolly, forward,'), msg
     table = pd.DataFrame(cam.DEFAULT_KEYFRAMES, columns=["x", "y", "z", {}, "pitch", "roll"])
-    _, glb, msg = fn(s, *inputs_of(page.fn["camera"], camera_source="keyframes", keyframes=table))
+    _, glb, msg = fn(s, **inputs_of(page.fn["camera"], camera_source="keyframes", keyframes=table))
     assert glb is not None and msg.startswith("Camera path: keyframes, 8 frames"), msg
     assert not caplog.records, [r.getMessage() for r in caplog.records]
 
@@ -468,7 +470,7 @@ def test_a_zoom_the_generation_refuses_is_refused_by_the_preview_too(page, tmp_p
     Generate", then Generate refused it with "K: normalised focal lengths must lie in 1e-06..1e+06 ..."."""
     s = session_with_image(tmp_path)
     given = {"preset": "zoom", "param_zoom_factor": 1e-9}
-    _, glb, msg = page.fn["camera"].fn(s, *inputs_of(page.fn["camera"], **given))
+    _, glb, msg = page.fn["camera"].fn(s, **inputs_of(page.fn["camera"], **given))
     expected = "zoom factor 1e-09 takes the focal length 1.1 to 1.1e-09; it must stay in 1e-06..1e+06"
     assert glb is None and msg == f'<span class="error">Error: {expected}</span>', msg
     assert generate(page, s, **given)[-1] == msg
@@ -483,7 +485,7 @@ def test_a_tab_closed_while_the_video_is_written_leaves_no_files(page, tmp_path)
         if desc == "writing the video":
             s.close()  # what the page's unload event does
 
-    out = page.fn["generate"].fn(s, *inputs_of(page.fn["generate"], steps=1), progress=progress)
+    out = page.fn["generate"].fn(s, progress=progress, **inputs_of(page.fn["generate"], steps=1))
     assert not s.dir.exists(), sorted(str(p.relative_to(s.dir)) for p in s.dir.rglob("*"))
     assert out[0] is None and out[-1] == "The page was closed; the job's files are removed."  # no file to serve
     s = session_with_image(tmp_path)  # the same for Lift, closed after its last step
@@ -522,12 +524,12 @@ def test_docs_give_the_pages_default_steps(page):
 
 def test_closing_the_tab_removes_the_sessions_folder(page):
     tab = SimpleNamespace(session_hash="tab-1")
-    s, *_ = page.fn["upload"].fn(None, [str(SCENE)], *inputs_of(page.fn["upload"])[1:], request=tab)
+    s, *_ = page.fn["upload"].fn(None, [str(SCENE)], **inputs_of(page.fn["upload"]), request=tab)
     assert s.dir.is_dir() and len(page.unload) == 1
     running = s.jobs.start()
     page.unload[0](request=tab)
     assert not s.dir.exists() and running.is_set() and s.closed  # its jobs stop too
-    again, *_ = page.fn["upload"].fn(s, [str(SCENE)], *inputs_of(page.fn["upload"])[1:], request=tab)
+    again, *_ = page.fn["upload"].fn(s, [str(SCENE)], **inputs_of(page.fn["upload"]), request=tab)
     assert again is not s and again.dir.is_dir() and again.inputs  # an event from it after that: a fresh session
 
 
@@ -538,54 +540,3 @@ def test_api_names_are_stable_and_internal_events_hidden(page):
     assert [r["label"] for r in info["named_endpoints"]["/generate"]["returns"]][-1] == "Status"
     hidden = [f for f in page.fns if f.api_visibility != "public" and f.fn is not None]
     assert {f.api_visibility for f in hidden} == {"private"} and len(hidden) > 30
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    """The page served in this process on a free port, and a gradio_client on it."""
-    import os
-
-    from gradio_client import Client
-
-    from genxd.demo.app import DemoConfig, build_app, start
-    from genxd.demo.jobs import Devices
-
-    root = tmp_path_factory.mktemp("server")
-    old = os.environ.get("GRADIO_TEMP_DIR")
-    os.environ["GRADIO_TEMP_DIR"] = str(root / "gradio")
-    devices = Devices(None, ["cpu"])
-    config = DemoConfig(root=root / "sessions")
-    demo = build_app(devices, config)
-    port = free_port()
-    start(demo, "127.0.0.1", port, config, devices, quiet=True)
-    try:
-        yield Client(f"http://127.0.0.1:{port}/", verbose=False)
-    finally:
-        demo.close(verbose=False)
-        if old is None:
-            os.environ.pop("GRADIO_TEMP_DIR", None)
-        else:
-            os.environ["GRADIO_TEMP_DIR"] = old
-
-
-def test_through_gradio_client(server, tmp_path, capfd, caplog):
-    """The tester's calls: a decompression bomb is one line (was gradio's "upstream app raised an exception"); a value
-    Gradio refuses (a slider out of its range) is one line in the server log, not a traceback."""
-    from gradio_client import handle_file
-
-    params = server.view_api(print_info=False, return_format="dict")["named_endpoints"]["/upload"]["parameters"]
-    defaults = [p["parameter_default"] if p["parameter_has_default"] else None for p in params[1:]]
-    gallery, preview, status = server.predict([handle_file(str(bomb_png(tmp_path / "bomb.png")))], *defaults,
-                                              api_name="/upload")
-    assert "Error: bomb.png: image too large: over PIL's decompression-bomb limit" in status
-    assert str(tmp_path) not in status
-    assert not gallery and not preview
-    caplog.set_level(logging.WARNING, logger="genxd.demo")
-    with pytest.raises(Exception, match="greater than maximum value 5000"):
-        server.predict(99999, api_name="/lift")
-    # a value of the wrong kind (Gradio's slider fails on it): the control's name, not "upstream app raised"
-    with pytest.raises(Exception, match=r"Lift to 3D: optimisation steps: cannot read a value of type list"):
-        server.predict([1, 2], api_name="/lift")
-    err = capfd.readouterr().err
-    assert "Traceback" not in err, err
-    assert any("refused a value" in r.getMessage() and "5000" in r.getMessage() for r in caplog.records)

@@ -49,6 +49,8 @@ log = logging.getLogger("genxd.demo")
 MAX_RESOLUTION = 1024  # the page's cap (genxd generate takes up to 4096): one job must not hold a device for hours
 MAX_FRAMES = 48  # the Frames slider's maximum and the longest camera file taken (genxd demo --max-frames)
 SOURCES = {"preset": "Preset path", "file": "Camera file", "keyframes": "Keyframes", "video": "From a video"}
+#: the Sampling controls' names in the API (``/generate``'s first parameters), in sampling()'s order
+SAMPLING = ("mode", "motion_strength", "steps", "guidance_scale", "seed", "resolution", "fit")
 MODES = {"3d": "3D (static scene)", "video": "Video (no camera control)", "4d": "4D (camera and objects move)"}
 
 CLOSED = "The page was closed; the job's files are removed."  # the answer to a job whose tab closed meanwhile
@@ -69,6 +71,11 @@ class DemoConfig:
     lift_init_points: int = 5000
     session_ttl_s: float = 6 * 3600
     max_frames: int = MAX_FRAMES  # every camera source: the Frames slider's maximum, a camera file's most cameras
+
+
+def param_name(preset: str, param: str) -> str:
+    """The API's name of a preset's parameter box (``orbit_radius``: presets share parameter names)."""
+    return f"{preset}_{param}"
 
 
 def _error(msg: str) -> str:
@@ -188,23 +195,30 @@ def build_app(devices: Devices, config: DemoConfig) -> gr.Blocks:
                 time_slider = gr.Slider(0, 1, value=0, step=1, label="Time (4D: frame of the scene)", visible=False,
                                         elem_id="time")
 
-        # the mode comes last: a video's path follows the clip's timing in video / 4D, evenly along it in 3D
-        camera_inputs = [source, preset, frames, focal, camera_file, keyframes, camera_video, *param_boxes.values(), mode]
+        # the camera controls by the names API clients give them (gradio_client's keyword arguments): a preset's
+        # parameters are named after the preset (orbit_radius, pan_mode); the mode comes last: a video's path
+        # follows the clip's timing in video / 4D, evenly along it in 3D
+        camera_inputs: dict[str, Any] = {
+            "source": source, "preset": preset, "frames": frames, "focal": focal, "camera_file": camera_file,
+            "keyframes": keyframes, "camera_video": camera_video,
+            **{param_name(pre, pname): box for (pre, pname), box in param_boxes.items()}, "mode": mode}
         param_keys = list(param_boxes)
 
         # ---------------------------------------------------------------- helpers
         frames_spec = v.Int(2, config.max_frames)
         folders = _server_folders(config)
 
-        def camera_path(values: list[Any], fit: str = "crop") -> tuple[Any, Any, str, Any]:
-            """``(c2w, K, label, times)`` of the camera controls' values (times: a file's or a video's, else None);
-            ``fit``: how a camera file's cameras of another shape become square (the preview shows crop)."""
-            src, name, n, f, cfile, keys, vid, *params, path_mode = values
+        def camera_path(values: dict[str, Any], fit: str = "crop") -> tuple[Any, Any, str, Any]:
+            """``(c2w, K, label, times)`` of the camera controls' values by name (``camera_inputs``; times: a file's
+            or a video's, else None); ``fit``: how a camera file's cameras of another shape become square (the
+            preview shows crop)."""
+            src, name, n, f = values["source"], values["preset"], values["frames"], values["focal"]
+            cfile, keys, vid, path_mode = values["camera_file"], values["keyframes"], values["camera_video"], values["mode"]
             n = frames_spec.check(n, "Frames")
             f = v.FOCAL.check(f if f != "" else None, "Focal length (fx / width)")  # as genxd generate --focal
             f = default_focal if f is None else f
             if src == "preset":
-                vals = {pname: value for (pre, pname), value in zip(param_keys, params) if pre == name}
+                vals = {pname: values[param_name(pre, pname)] for pre, pname in param_keys if pre == name}
                 c2w, K = cam.preset_path(name, n, f, vals, scale=preset_scale)
                 return c2w, K, name, None
             if src == "file":
@@ -234,8 +248,11 @@ def build_app(devices: Devices, config: DemoConfig) -> gr.Blocks:
             # the page's load event, which must not replace that session (and lose the upload) with a new one
             return ensure(s, request)
 
-        def on_upload(s, paths, *values, request: gr.Request = None):
+        def on_upload(s, images, request: gr.Request = None, *, camera_file=None, camera_video=None, **camera):
+            # the files' defaults of None make them optional to gradio_client (Gradio reads them from the signature)
             s = ensure(s, request)
+            camera.update(camera_file=camera_file, camera_video=camera_video)
+            paths = images
             s.clear_inputs()  # a new upload replaces the inputs (and their copies); one that fails leaves none
             if not paths:
                 return s, None, None, "Upload an image to start."
@@ -251,12 +268,12 @@ def build_app(devices: Devices, config: DemoConfig) -> gr.Blocks:
                 return s, None, None, _error(f"cannot read the upload ({exc.__class__.__name__})")
             s.inputs = inputs  # one assignment: a camera event running meanwhile sees the old or the new images
             gallery_items = [(str(p), p.name[3:]) for p in s.inputs]
-            glb, msg = make_preview(s, values)
+            glb, msg = make_preview(s, camera)
             return s, gallery_items, glb, " ".join([*notes, msg])
 
-        def make_preview(s: Session, values) -> tuple[str | None, str]:
+        def make_preview(s: Session, values: dict[str, Any]) -> tuple[str | None, str]:
             try:
-                c2w, K, label, _times = camera_path(list(values))
+                c2w, K, label, _times = camera_path(values)
                 ctx = cam.context_frames(max(1, len(s.inputs)), c2w.shape[0])
                 images = _preview_images(s, 128) if s.inputs else []
                 path = write_camera_preview(s.dir / f"preview_{preview_key(c2w, K, s.inputs)}.glb", c2w, K, images,
@@ -271,9 +288,10 @@ def build_app(devices: Devices, config: DemoConfig) -> gr.Blocks:
             return str(path), f"Camera path: {label}, {c2w.shape[0]} frames; input images at frames {where}. " \
                               + ("Press Generate." if s.inputs else "Upload an image.")
 
-        def on_camera(s, *values, request: gr.Request = None):
+        def on_camera(s, request: gr.Request = None, *, camera_file=None, camera_video=None, **camera):
             s = ensure(s, request)
-            glb, msg = make_preview(s, values)
+            camera.update(camera_file=camera_file, camera_video=camera_video)
+            glb, msg = make_preview(s, camera)
             return s, glb, msg
 
         def on_mode(m):
@@ -287,12 +305,12 @@ def build_app(devices: Devices, config: DemoConfig) -> gr.Blocks:
 
         only_cpus = all(device_key(name) == "cpu" for name in devices.names)
 
-        def on_prepare(s, res=None, request: gr.Request = None):
+        def on_prepare(s, resolution=None, request: gr.Request = None):
             # the job's own cancel flag: a Cancel pressed before this stops earlier jobs, not this one
             s = ensure(s, request)
             s.jobs.request()
             msg = "Waiting for a free device..."
-            if only_cpus and v.RESOLUTION.accepts(res) and (note := slow_on_cpu_note(loaded, res, "cpu")):
+            if only_cpus and v.RESOLUTION.accepts(resolution) and (note := slow_on_cpu_note(loaded, resolution, "cpu")):
                 msg += " " + note
             return s, msg
 
@@ -312,28 +330,30 @@ def build_app(devices: Devices, config: DemoConfig) -> gr.Blocks:
                 raise v.InvalidValue(f"Resolution must be at most {MAX_RESOLUTION} on this page, got {res}")
             return out
 
-        def on_generate(s, m, strength, st, g, sd, res, ft, *values, progress=gr.Progress()):
+        def on_generate(s, progress=gr.Progress(), *, camera_file=None, camera_video=None, **values):
+            # values: the Sampling controls (SAMPLING), then the camera controls (camera_inputs), by name
+            values.update(camera_file=camera_file, camera_video=camera_video)
             none = (None, None, gr.update(visible=False), None, gr.update(visible=False))
             if s is None or s.closed:
                 return (*none, _error("upload an image first"))
             cancel = s.jobs.start()
             try:
-                out = generate(s, cancel, (m, strength, st, g, sd, res, ft), values, progress, none)
+                out = generate(s, cancel, values, progress, none)
             finally:
                 s.jobs.end(cancel)
                 closed = s.remove_if_closed()  # the tab closed during the job: what it wrote goes too
             return (*none, CLOSED) if closed else out
 
-        def generate(s: Session, cancel, controls, values, progress, none):
+        def generate(s: Session, cancel, values: dict[str, Any], progress, none):
             inputs = list(s.inputs)  # one read: an upload meanwhile replaces the list, not this job's images
             if not inputs:
                 return (*none, _error("upload an image first"))
             try:
-                settings = sampling(*controls)
-                c2w, K, label, times = camera_path(list(values), settings["fit"])
+                settings = sampling(*(values[k] for k in SAMPLING))
+                c2w, K, label, times = camera_path(values, settings["fit"])
                 ctx = cam.context_frames(len(inputs), c2w.shape[0])
                 request = GenerationRequest(images=inputs, c2w=c2w, K=K, context_index=ctx, camera_label=label,
-                                            camera_preset=label if values[0] == "preset" else None, times=times,
+                                            camera_preset=label if values["source"] == "preset" else None, times=times,
                                             **settings)
                 notes = request_notes(loaded, request)  # a long path's windows, values outside the trained ranges
             except (ValueError, FileNotFoundError) as exc:
@@ -379,13 +399,13 @@ def build_app(devices: Devices, config: DemoConfig) -> gr.Blocks:
                 return "Nothing to cancel."
             return "Cancelling..."
 
-        def on_lift(s, iters, progress=gr.Progress()):
+        def on_lift(s, iterations, progress=gr.Progress()):
             nothing = (None, gr.update(visible=False), gr.update())
             if s is None or s.closed:
                 return (*nothing, _error("generate a scene first"))
             cancel = s.jobs.start()
             try:
-                out = lift(s, cancel, iters, progress, nothing)
+                out = lift(s, cancel, iterations, progress, nothing)
             finally:
                 s.jobs.end(cancel)
                 closed = s.remove_if_closed()
@@ -439,7 +459,8 @@ def build_app(devices: Devices, config: DemoConfig) -> gr.Blocks:
             # the tab closed: its jobs stop and its folder goes now (Gradio keeps a closed page's state an hour)
             sessions.close_page(getattr(request, "session_hash", None))
 
-        def on_time(s, t):
+        def on_time(s, frame):
+            t = frame
             if s is None or s.lift is None or not s.lift_times or not isinstance(t, (int, float)) or not math.isfinite(t):
                 return gr.update()
             i = int(round(float(t)))
@@ -463,28 +484,30 @@ def build_app(devices: Devices, config: DemoConfig) -> gr.Blocks:
         internal = {"api_visibility": "private"}
         demo.load(on_load, session, session, **internal)
         demo.unload(on_unload)
-        files.change(on_upload, [session, files, *camera_inputs], [session, gallery, preview, status],
+        # (the API's parameter names: the handlers' own and inputs_kwargs' keys; the values come in this order too)
+        files.change(on_upload, [session, files], [session, gallery, preview, status], inputs_kwargs=camera_inputs,
                      api_name="upload")
-        cam_io = ([session, *camera_inputs], [session, preview, status])
-        source.change(on_camera, *cam_io, api_name="camera")  # the one public camera event (all take the same values)
+        cam_io = dict(inputs=[session], outputs=[session, preview, status], inputs_kwargs=camera_inputs)
+        source.change(on_camera, **cam_io, api_name="camera")  # the one public camera event (all take the same values)
         for comp in (preset, camera_file, camera_video):
-            comp.change(on_camera, *cam_io, **internal)
-        frames.release(on_camera, *cam_io, **internal)
-        keyframes.input(on_camera, *cam_io, **internal)
+            comp.change(on_camera, **cam_io, **internal)
+        frames.release(on_camera, **cam_io, **internal)
+        keyframes.input(on_camera, **cam_io, **internal)
         for comp in (focal, *param_boxes.values()):
             if isinstance(comp, gr.Dropdown):
-                comp.change(on_camera, *cam_io, **internal)
+                comp.change(on_camera, **cam_io, **internal)
             else:  # typed numbers and text: when the user is done with the field
-                comp.blur(on_camera, *cam_io, **internal)
-                comp.submit(on_camera, *cam_io, **internal)
+                comp.blur(on_camera, **cam_io, **internal)
+                comp.submit(on_camera, **cam_io, **internal)
         mode.change(on_mode, mode, motion, **internal)
-        mode.change(on_camera, *cam_io, **internal)  # a video's path depends on the mode (timing in video / 4D)
+        mode.change(on_camera, **cam_io, **internal)  # a video's path depends on the mode (timing in video / 4D)
         source.change(on_source, source, [preset_group, file_group, key_group, video_group], **internal)
         preset.change(on_preset, preset, list(preset_rows.values()), **internal)
         generate_btn.click(on_prepare, [session, resolution], [session, status], concurrency_limit=None,
                            api_name="prepare").then(
-            on_generate, [session, mode, motion, steps, guidance, seed, resolution, fit, *camera_inputs],
-            [video, compare, download, splat, time_slider, status], concurrency_id="device",
+            on_generate, [session], [video, compare, download, splat, time_slider, status],
+            inputs_kwargs=dict(zip(SAMPLING, (mode, motion, steps, guidance, seed, resolution, fit))) | camera_inputs,
+            concurrency_id="device",
             concurrency_limit=len(devices), api_name="generate")
         cancel_btn.click(on_cancel, session, status, concurrency_limit=None, api_name="cancel")
         lift_btn.click(on_prepare, session, [session, status], concurrency_limit=None, **internal).then(

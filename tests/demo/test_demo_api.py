@@ -1,0 +1,142 @@
+"""The page through ``gradio_client`` on a server in the test's process: the endpoints' parameter names, the
+example of docs/demo.md, the downloads' names, one-line refusals, and a client that goes away."""
+
+from __future__ import annotations
+
+import logging
+import re
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from genxd.demo.jobs import Cancelled
+
+from ..helpers import ROOT, free_port
+from .test_demo_handlers import bomb_png
+
+pytest.importorskip("gradio", reason="the demo extra is not installed (pip install -e '.[demo]')")
+
+SCENE = ROOT / "examples" / "scene_a.png"
+DOCS = ROOT / "docs" / "demo.md"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """The page served in this process on a free port, and a gradio_client on it."""
+    import os
+
+    from gradio_client import Client
+
+    from genxd.demo.app import DemoConfig, build_app, start
+    from genxd.demo.jobs import Devices
+
+    root = tmp_path_factory.mktemp("server")
+    old = os.environ.get("GRADIO_TEMP_DIR")
+    os.environ["GRADIO_TEMP_DIR"] = str(root / "gradio")
+    devices = Devices(None, ["cpu"])
+    config = DemoConfig(root=root / "sessions")
+    demo = build_app(devices, config)
+    port = free_port()
+    start(demo, "127.0.0.1", port, config, devices, quiet=True)
+    try:
+        yield Client(f"http://127.0.0.1:{port}/", verbose=False)
+    finally:
+        demo.close(verbose=False)
+        if old is None:
+            os.environ.pop("GRADIO_TEMP_DIR", None)
+        else:
+            os.environ["GRADIO_TEMP_DIR"] = old
+
+
+def test_the_endpoints_parameters_have_names(server):
+    """The parameters of /generate were m, strength, st, g, sd, res, ft, then param_8 ... param_29 (the camera
+    controls, a duplicate Mode last), /prepare's res, /lift's iters: a script had to pass every value by position."""
+    api = server.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    names = {ep: [p["parameter_name"] for p in api[ep]["parameters"]] for ep in api}
+    camera = ["source", "preset", "frames", "focal", "camera_file", "keyframes", "camera_video", "orbit_elevation",
+              "orbit_azimuth_range", "orbit_radius", "forward_elevation", "forward_azimuth_range", "forward_radius",
+              "spiral_radius", "spiral_num_rotations", "spiral_focus_distance", "dolly_distance", "zoom_factor",
+              "pan_angle", "pan_mode", "pan_distance"]
+    sampling = ["mode", "motion_strength", "steps", "guidance_scale", "seed", "resolution", "fit"]
+    assert names["/generate"] == sampling + camera
+    assert names["/upload"] == ["images", *camera, "mode"] and names["/camera"] == [*camera, "mode"]
+    assert names["/prepare"] == ["resolution"] and names["/lift"] == ["iterations"] and names["/time"] == ["frame"]
+    optional = {p["parameter_name"] for p in api["/generate"]["parameters"] if p["parameter_has_default"]}
+    assert optional == set(sampling + camera)  # a script names only what it changes (the files too)
+
+
+def docs_example() -> str:
+    """The ``gradio_client`` example of docs/demo.md."""
+    blocks = re.findall(r"```python\n(.*?)```", DOCS.read_text(), flags=re.S)
+    (code,) = [b for b in blocks if "from gradio_client import" in b]
+    return textwrap.dedent(code)
+
+
+def test_the_docs_example_generates_and_downloads(server, tmp_path, monkeypatch):
+    """docs/demo.md's script, against this server (one denoising step): it generates from an image with a preset
+    and keeps the zip."""
+    code = docs_example()
+    assert "http://127.0.0.1:7860/" in code and "examples/scene_a.png" in code and "steps=10" in code
+    code = (code.replace("http://127.0.0.1:7860/", server.src).replace("examples/scene_a.png", str(SCENE))
+            .replace("steps=10", "steps=1"))
+    monkeypatch.chdir(tmp_path)
+    exec(compile(code, str(DOCS), "exec"), {})
+    (kept,) = tmp_path.glob("*.zip")
+    names = zipfile.ZipFile(kept).namelist()
+    assert "scene/video.mp4" in names and "scene/meta.json" in names
+
+
+def test_a_client_that_goes_away_cancels_its_job(server, monkeypatch):
+    """A script killed while its job runs: gradio_client holds Gradio's heartbeat, whose end runs the page's unload
+    event as a closed tab does, so the job stops at its next step (the docs said that an API client's session
+    lived on until Gradio dropped its state). Pins that behaviour: it held before this change too."""
+    import genxd.demo.app as app
+
+    running, stopped = threading.Event(), threading.Event()
+
+    def job(model, request, folder, progress, cancel):
+        running.set()
+        if cancel.wait(30):
+            stopped.set()
+            raise Cancelled()
+        raise AssertionError("the job was not cancelled")
+
+    monkeypatch.setattr(app, "generate_scene", job)
+    script = ("import sys\nfrom gradio_client import Client, handle_file\n"
+              "client = Client(sys.argv[1], verbose=False)\n"
+              "client.predict(images=[handle_file(sys.argv[2])], api_name='/upload')\n"
+              "client.predict(api_name='/prepare')\nclient.predict(steps=1, api_name='/generate')\n")
+    proc = subprocess.Popen([sys.executable, "-c", script, server.src, str(SCENE)])
+    try:
+        assert running.wait(60)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert stopped.wait(20)
+
+
+def test_through_gradio_client(server, tmp_path, capfd, caplog):
+    """The tester's calls: a decompression bomb is one line (was gradio's "upstream app raised an exception"); a value
+    Gradio refuses (a slider out of its range) is one line in the server log, not a traceback."""
+    from gradio_client import handle_file
+
+    gallery, preview, status = server.predict(images=[handle_file(str(bomb_png(tmp_path / "bomb.png")))],
+                                              api_name="/upload")
+    assert "Error: bomb.png: image too large: over PIL's decompression-bomb limit" in status
+    assert str(tmp_path) not in status
+    assert not gallery and not preview
+    caplog.set_level(logging.WARNING, logger="genxd.demo")
+    with pytest.raises(Exception, match="greater than maximum value 5000"):
+        server.predict(99999, api_name="/lift")
+    # a value of the wrong kind (Gradio's slider fails on it): the control's name, not "upstream app raised"
+    with pytest.raises(Exception, match=r"Lift to 3D: optimisation steps: cannot read a value of type list"):
+        server.predict([1, 2], api_name="/lift")
+    err = capfd.readouterr().err
+    assert "Traceback" not in err, err
+    assert any("refused a value" in r.getMessage() and "5000" in r.getMessage() for r in caplog.records)
