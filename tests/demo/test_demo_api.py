@@ -80,7 +80,7 @@ def docs_example() -> str:
 
 def test_the_docs_example_generates_and_downloads(server, tmp_path, monkeypatch):
     """docs/demo.md's script, against this server (one denoising step): it generates from an image with a preset
-    and keeps the zip."""
+    and keeps the zip, named by what it holds (it was genxd_scene.zip for every download)."""
     code = docs_example()
     assert "http://127.0.0.1:7860/" in code and "examples/scene_a.png" in code and "steps=10" in code
     code = (code.replace("http://127.0.0.1:7860/", server.src).replace("examples/scene_a.png", str(SCENE))
@@ -88,8 +88,41 @@ def test_the_docs_example_generates_and_downloads(server, tmp_path, monkeypatch)
     monkeypatch.chdir(tmp_path)
     exec(compile(code, str(DOCS), "exec"), {})
     (kept,) = tmp_path.glob("*.zip")
+    assert re.fullmatch(r"genxd_3d_forward_seed7_\d{8}-\d{6}\.zip", kept.name), kept.name
     names = zipfile.ZipFile(kept).namelist()
     assert "scene/video.mp4" in names and "scene/meta.json" in names
+
+
+@pytest.mark.parametrize("mode, camera, seed, suffix, expected", [
+    ("3d", "orbit", 0, "", "genxd_3d_orbit_seed0_{t}.zip"),
+    ("4d", "walk (2).mp4", 12, "gaussians", "genxd_4d_walk-2_seed12_{t}_gaussians.zip"),
+    ("video", "../../etc/passwd", 3, "", "genxd_video_passwd_seed3_{t}.zip"),
+    ("3d", "café path.json", 1, "", "genxd_3d_caf-path_seed1_{t}.zip"),
+    ("3d", "....json", 1, "", "genxd_3d_path_seed1_{t}.zip"),
+])
+def test_download_names_say_what_they_hold(mode, camera, seed, suffix, expected):
+    """Every download was genxd_scene.zip (or genxd_scene_and_gaussians.zip): a browser saved the next one as
+    "genxd_scene (1).zip". Names say what the zip holds, of characters safe in any file system."""
+    from genxd.demo.jobs import download_name
+
+    when = time.mktime((2026, 3, 4, 5, 6, 7, 0, 0, -1))
+    assert download_name(mode, camera, seed, when, suffix) == expected.format(t="20260304-050607")
+
+
+def test_the_lifts_download_is_named_after_its_scene(server):
+    """The zip of a scene and its Gaussians was genxd_scene_and_gaussians.zip whatever the scene."""
+    from gradio_client import Client, handle_file
+
+    client = Client(server.src, verbose=False)
+    client.predict(images=[handle_file(str(SCENE))], api_name="/upload")
+    client.predict(api_name="/prepare")
+    *_, status = client.predict(preset="spiral", frames=4, steps=1, seed=3, api_name="/generate")
+    assert status.startswith("Generated"), status
+    client.predict(api_name="/prepare")
+    _, _, download, status = client.predict(iterations=10, api_name="/lift")
+    assert status.startswith("3D "), status
+    assert re.fullmatch(r"genxd_3d_spiral_seed3_\d{8}-\d{6}_gaussians\.zip", Path(download["value"]).name), download
+    client.close()
 
 
 def test_a_client_that_goes_away_cancels_its_job(server, monkeypatch):

@@ -36,8 +36,8 @@ from .. import validation as v
 from ..cameras import trajectories
 from ..utils.images import IMAGE_SUFFIXES, load_image, tensor_to_uint8
 from . import cameras as cam
-from .jobs import (Cancelled, Devices, GenerationRequest, device_key, generate_scene, lift_scene, request_notes,
-                   slow_on_cpu_note, viewer_copies, zip_folders)
+from .jobs import (Cancelled, Devices, GenerationRequest, device_key, download_name, generate_scene, lift_scene,
+                   request_notes, slow_on_cpu_note, viewer_copies, zip_folders)
 from .preview import write_camera_preview
 from .refusals import quiet_refusals
 from .session import MIB, Limits, Session, SessionsByPage, validate_uploads
@@ -376,7 +376,8 @@ def build_app(devices: Devices, config: DemoConfig) -> gr.Blocks:
                 with devices.acquire(cancel) as (device, model):
                     run = s.new_run()
                     folder = generate_scene(model, request, run / "scene", lambda f, t: progress(f, desc=t), cancel)
-                archive = zip_folders([folder], run / "genxd_scene.zip")
+                name = download_name(request.mode, request.camera_label, request.seed)  # a browser keeps the name
+                archive = zip_folders([folder], run / name)
                 s.keep_run(folder)
             except Exception as exc:  # noqa: BLE001 - shown as one line; the traceback goes to the server log
                 if run is not None:
@@ -418,7 +419,8 @@ def build_app(devices: Devices, config: DemoConfig) -> gr.Blocks:
             try:
                 iters = v.Int(1, 10_000_000).check(iters, "Lift to 3D: optimisation steps")
                 # the scene's own mode (not the Mode control, which may have changed since): 3D or 4D Gaussians
-                scene_mode = json.loads((scene / "meta.json").read_text())["mode"]
+                meta = json.loads((scene / "meta.json").read_text())
+                scene_mode, camera, seed = meta["mode"], str(meta.get("camera", "")), int(meta.get("seed", 0))
             except v.InvalidValue as exc:
                 return (*nothing, _error(str(exc)))
             except (OSError, ValueError, KeyError, TypeError):
@@ -436,7 +438,8 @@ def build_app(devices: Devices, config: DemoConfig) -> gr.Blocks:
                         return (*nothing, "A new scene was generated while lifting; these Gaussians were of the "
                                           "earlier scene and are dropped: press Lift to 3D again.")
                     s.lift = out
-                    archive = zip_folders([scene, out], run / "genxd_scene_and_gaussians.zip")
+                    name = download_name(scene_mode, camera, seed, suffix="gaussians")
+                    archive = zip_folders([scene, out], run / name)
                     shown = viewer_copies(out, run / "viewer")
             except Cancelled:
                 return (*nothing, "Lift cancelled.")

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import contextlib
 import queue
+import re
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
@@ -20,7 +22,7 @@ import torch
 from torch import Tensor
 
 __all__ = ["Cancelled", "Devices", "GenerationRequest", "generate_scene", "request_notes", "slow_on_cpu_note",
-           "lift_scene", "zip_folders", "viewer_copies", "duplicate_devices"]
+           "lift_scene", "zip_folders", "download_name", "viewer_copies", "duplicate_devices"]
 
 Progress = Callable[[float, str], None]
 
@@ -332,6 +334,19 @@ def zip_folders(folders: Sequence[Path], archive: Path) -> Path:
                     if path.is_file():
                         zf.write(path, Path(folder.name) / path.relative_to(folder))
     return archive
+
+
+def download_name(mode: str, camera: str, seed: int, when: float | None = None, suffix: str = "") -> str:
+    """The file name of a download: what it is, so that a browser does not save ``genxd_scene (1).zip``:
+    ``genxd_<mode>_<camera path>_seed<seed>_<local time>[_suffix].zip``, of ASCII letters, digits, ``-`` and ``_``
+    only (``camera``: a preset's name or a camera file's / video's name, of which the stem is kept)."""
+    def safe(text: str, limit: int) -> str:
+        return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-")[:limit].strip("-")
+
+    label = safe(Path(str(camera)).stem, 40) or "path"
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(time.time() if when is None else when))
+    tail = f"_{safe(suffix, 20)}" if safe(suffix, 20) else ""
+    return f"genxd_{safe(str(mode), 8) or 'scene'}_{label}_seed{int(seed)}_{stamp}{tail}.zip"
 
 
 def viewer_copies(lift: Path, dest: Path) -> list[Path]:
