@@ -9,6 +9,7 @@ checked is checked before the caller writes anything (the address answers, the t
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import signal
 import threading
@@ -21,8 +22,9 @@ from ..validation import GenXDWarning, arg, caller, setting, text_setting
 from .frames import VideoSource
 from .pipeline import CurationConfig, video_record
 
-__all__ = ["LOCAL_RAY_OBJECT_STORE_BYTES", "RAY_CONNECT_TIMEOUT_S", "check_ray_address", "check_ray_task_cpus",
-           "finished_tasks", "import_ray", "ray_token_hint", "run_ray", "start_or_join_ray"]
+__all__ = ["LOCAL_RAY_OBJECT_STORE_BYTES", "RAY_CONNECT_TIMEOUT_S", "RAY_IN_FLIGHT_PER_SLOT", "RAY_MIN_IN_FLIGHT",
+           "check_ray_address", "check_ray_task_cpus", "finished_tasks", "import_ray", "ray_tasks_in_flight",
+           "ray_token_hint", "run_ray", "start_or_join_ray"]
 
 
 #: Seconds to wait for a TCP connection to a ``--ray host:port`` address before giving up.
@@ -182,7 +184,8 @@ def run_ray(todo: list[VideoSource], out_dir: Path, config: CurationConfig, ray,
     (``genxd.curation.dataset._curate_task``: ``(source, out_dir, config, on_stage, caller, marker) -> record``);
     ``done``: called with each video's record as it finishes. A task whose worker dies (killed, out of memory,
     node lost) is run again once by Ray (``max_retries=1``; errors raised by the task itself are not retried),
-    then recorded as failed.
+    then recorded as failed. At most :func:`ray_tasks_in_flight` tasks are submitted at a time, the next ones as
+    those finish: the driver's memory does not grow with the number of videos.
     """
     from dataclasses import replace
 
@@ -191,22 +194,46 @@ def run_ray(todo: list[VideoSource], out_dir: Path, config: CurationConfig, ray,
     remote = ray.remote(num_cpus=threads, max_retries=1)(task)
     marker = out_dir / f".genxd-run-{uuid.uuid4().hex[:12]}"  # seen by a task only where out_dir is shared
     marker.write_text("a genxd curate run writes here; removed when it ends\n")
+    out_text, caller_name = str(out_dir.resolve()), caller()
+    queue = iter(todo)
+    pending: dict[Any, VideoSource] = {}  # at most ray_tasks_in_flight(...) tasks at a time
     try:
-        # absolute paths: a worker's working folder is not the driver's (on another node, or started earlier)
-        refs = {remote.remote(replace(source, path=Path(os.path.abspath(source.path))), str(out_dir.resolve()),
-                              task_config, None, caller(), marker.name): source
-                for source in todo}
-        remaining = list(refs)
-        while remaining:
-            ready, remaining = finished_tasks(ray, remaining)
+        while True:
+            for source in itertools.islice(queue, max(0, ray_tasks_in_flight(ray, threads) - len(pending))):
+                # absolute paths: a worker's working folder is not the driver's (on another node, or started earlier)
+                ref = remote.remote(replace(source, path=Path(os.path.abspath(source.path))), out_text, task_config,
+                                    None, caller_name, marker.name)
+                pending[ref] = source
+            if not pending:
+                break
+            ready, _ = finished_tasks(ray, list(pending))
             for ref in ready:
+                source = pending.pop(ref)
                 try:
                     record = ray.get(ref)
                 except Exception as exc:  # noqa: BLE001 - task or node failure after retries
-                    record = video_record(refs[ref], "failed", stage="ray", reason=f"{type(exc).__name__}: {exc}")
+                    record = video_record(source, "failed", stage="ray", reason=f"{type(exc).__name__}: {exc}")
                 done(record)
     finally:
         marker.unlink(missing_ok=True)
+
+
+#: Fewest Ray tasks :func:`run_ray` keeps submitted at a time, and how many per task the cluster can run at once.
+RAY_MIN_IN_FLIGHT = 16
+RAY_IN_FLIGHT_PER_SLOT = 2
+
+
+def ray_tasks_in_flight(ray, threads: int) -> int:
+    """How many video tasks to keep submitted: twice as many as the cluster's CPUs can run at once (``threads``
+    CPUs each; asked again on every refill, so that nodes an autoscaler adds get work), at least
+    :data:`RAY_MIN_IN_FLIGHT`. Every submitted task holds about 10 KB in the driver and its queue on the cluster:
+    submitting all 20,000 no-op tasks at once took the driver from 144 to 351 MiB, a window at a time to 170 MiB
+    (2,000: 159; ``benchmarks/bench_ray_memory.py``)."""
+    try:
+        cpus = float(ray.cluster_resources().get("CPU", 0.0))
+    except Exception:  # noqa: BLE001 - a Ray that cannot say: the floor
+        cpus = 0.0
+    return max(RAY_MIN_IN_FLIGHT, RAY_IN_FLIGHT_PER_SLOT * int(cpus // max(threads, 1)))
 
 
 def finished_tasks(ray, pending: list) -> tuple[list, list]:

@@ -1,0 +1,86 @@
+"""How many tasks ``genxd curate --ray`` keeps submitted (:func:`genxd.curation.ray_engine.run_ray`), on a stand-in
+for the ``ray`` module: no cluster is started, the tasks run as they are submitted and finish in order.
+
+Found by the Ray-at-scale audit: every video was submitted at once, and each submitted task holds about 10 KB in the
+driver (20,000 no-op tasks on a 2-CPU local instance: driver RSS 145 -> 355 MiB).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from genxd.curation.frames import VideoSource
+from genxd.curation.pipeline import CurationConfig, video_record
+from genxd.curation import ray_engine
+from genxd.curation.ray_engine import run_ray
+
+
+class FakeRay:
+    """The part of ``ray`` that :func:`run_ray` uses; counts the tasks submitted and not yet collected."""
+
+    def __init__(self, cpus: float) -> None:
+        self.cpus = cpus
+        self.results: dict[object, Any] = {}  # ref -> result, in submission order
+        self.most_in_flight = 0
+        self.options: dict[str, Any] = {}
+
+    def cluster_resources(self) -> dict[str, float]:
+        return {"CPU": self.cpus}
+
+    def remote(self, **options):
+        self.options = options
+        fake = self
+
+        def wrap(function):
+            class Remote:
+                @staticmethod
+                def remote(*args):
+                    ref = object()
+                    fake.results[ref] = function(*args)
+                    fake.most_in_flight = max(fake.most_in_flight, len(fake.results))
+                    return ref
+
+            return Remote
+
+        return wrap
+
+    def wait(self, refs: list, num_returns: int = 1, timeout: float | None = None) -> tuple[list, list]:
+        return refs[:num_returns], refs[num_returns:]
+
+    def get(self, ref: object) -> Any:
+        return self.results.pop(ref)
+
+
+def _task(source: VideoSource, out_dir: str, config: CurationConfig, on_stage, caller: str, marker: str) -> dict:
+    assert (Path(out_dir) / marker).is_file() and config.num_threads == 1
+    return video_record(source, "ok", verdict="static", motion_strength=0.0)
+
+
+def _sources(tmp_path: Path, count: int) -> list[VideoSource]:
+    return [VideoSource(f"clip_{i:03d}", tmp_path / f"clip_{i:03d}.mp4", "video") for i in range(count)]
+
+
+def test_tasks_are_submitted_a_window_at_a_time_and_each_video_is_done_once(tmp_path):
+    fake = FakeRay(cpus=2.0)
+    records: list[dict] = []
+    todo = _sources(tmp_path, 100)
+    run_ray(todo, tmp_path, CurationConfig(num_threads=1), fake, _task, records.append)
+    assert fake.most_in_flight < len(todo)  # was 100: every video submitted before the first was collected
+    assert fake.most_in_flight == ray_engine.RAY_MIN_IN_FLIGHT  # 2 CPUs: the floor
+    assert [r["video_id"] for r in records] == [s.video_id for s in todo] and not fake.results
+    assert not list(tmp_path.glob(".genxd-run-*"))
+
+
+def test_the_window_grows_with_the_cluster(tmp_path):
+    """Twice the tasks the cluster's CPUs can run at once (``threads`` CPUs each), so none waits for work."""
+    fake = FakeRay(cpus=64.0)
+    records: list[dict] = []
+    run_ray(_sources(tmp_path, 300), tmp_path, CurationConfig(num_threads=2), fake, _task_two_threads, records.append)
+    assert fake.most_in_flight == 2 * 64 // 2 and len(records) == 300 and fake.options["num_cpus"] == 2
+
+
+def _task_two_threads(source: VideoSource, out_dir: str, config: CurationConfig, on_stage, caller: str,
+                      marker: str) -> dict:
+    assert config.num_threads == 2
+    return video_record(source, "ok", verdict="static", motion_strength=0.0)
