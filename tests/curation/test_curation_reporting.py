@@ -123,3 +123,18 @@ def test_a_rerun_whose_new_videos_all_fail_is_no_success(tmp_path):
     assert again.returncode == 2, again.stdout + again.stderr  # b failed at reading: the input's fault
     assert again.stderr.strip().splitlines()[-1] == "genxd: error: all 1 videos of this run failed: b"
     assert "0 ok, 1 failed, 1 already done" in again.stdout
+
+
+def test_the_index_names_a_relative_input_by_its_absolute_path_as_under_ray(tmp_path, monkeypatch):
+    """A relative input was recorded as given by the local engine and as an absolute path under ``--ray`` (whose
+    tasks get absolute paths): the same inputs gave different index lines and ``meta.json`` files. Both engines now
+    record the absolute path, which also names the file whatever folder a later reader starts in."""
+    from genxd.curation import curate_dataset, read_index
+
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "empty.mp4").write_bytes(b"")  # fails at once, at stage read
+    monkeypatch.chdir(tmp_path)
+    summary = curate_dataset(Path("in"), Path("out"), CurationConfig(), progress=False)
+    (record,) = read_index(tmp_path / "out")
+    assert summary.failed == 1 and record["stage"] == "read"
+    assert record["source"] == str(tmp_path / "in" / "empty.mp4")  # was "in/empty.mp4"

@@ -27,7 +27,7 @@ import os
 import shutil
 import warnings
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
@@ -404,7 +404,10 @@ def _collect_sources(inputs, out_dir: Path | None = None) -> list[VideoSource]:
             raise ValueError(f"input {path} is inside the output folder {out_dir}: its frame folders are curated "
                              f"outputs; give an {arg('out_dir')} folder outside the inputs")
         sources.extend([item] if isinstance(item, VideoSource) else discover_videos(item, skip=out_dir))
-    return unique_video_ids(sources)
+    # absolute (not resolved: a link keeps its name): the index and meta.json name the same file whatever folder the
+    # run started in, and the same with --ray (whose tasks need absolute paths) and without; a relative input was
+    # recorded as given locally and absolute under Ray (found by the Ray-at-scale audit)
+    return [replace(s, path=Path(os.path.abspath(s.path))) for s in unique_video_ids(sources)]
 
 
 def unique_video_ids(sources: list[VideoSource]) -> list[VideoSource]:
