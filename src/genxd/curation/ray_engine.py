@@ -106,8 +106,11 @@ def start_or_join_ray(address: str):
     check_ray_address(address)  # ray.init itself retries for minutes
     try:
         with _sigterm_kept():
-            if address == "local":
-                ray.init(include_dashboard=False, log_to_driver=False,
+            if address == "local":  # "local", not None: a new instance, whatever RAY_ADDRESS or a running
+                # cluster (`ray start --head`: Ray's /tmp/ray/ray_current_cluster) says; with None ray.init joined
+                # that cluster and refused ("When connecting to an existing cluster, object_store_memory must not
+                # be provided"), or waited on a dead address (Ray-at-scale audit)
+                ray.init(address="local", include_dashboard=False, log_to_driver=False,
                          object_store_memory=LOCAL_RAY_OBJECT_STORE_BYTES)
             else:
                 ray.init(address=address, log_to_driver=False)
