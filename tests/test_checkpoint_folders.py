@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from genxd.checkpoint_folders import COMPONENTS, resolve_checkpoint
@@ -97,3 +99,32 @@ def test_a_cached_snapshot_without_the_checkpoint_folders_says_so(tmp_path, monk
         resolve_checkpoint("org/partial")
     _cached_repo(tmp_path / "hub", "org/whole", {f"{c}/config.json": b"{}" for c in COMPONENTS})
     assert resolve_checkpoint("org/whole") == tmp_path / "hub" / "models--org--whole" / "snapshots" / ("0" * 40)
+
+
+def test_a_folder_holding_a_checkpoint_names_it(tmp_path):
+    """``--model downloads`` where the checkpoint is ``downloads/genxd-model``: the error said only that none of
+    unet/, vae/, scheduler/ is in it."""
+    from genxd.checkpoint_folders import resolve_checkpoint
+
+    downloads = tmp_path / "downloads"
+    for name in ("genxd-model", "other-model"):
+        _checkpoint(downloads / name)
+    (downloads / "photos").mkdir()
+    with pytest.raises(FileNotFoundError, match=r"none of unet/, vae/, scheduler/ is in it; did you mean "
+                                                rf"{re.escape(str(downloads / 'genxd-model'))} or "
+                                                rf"{re.escape(str(downloads / 'other-model'))} \(a checkpoint"):
+        resolve_checkpoint(downloads)
+
+
+def test_only_the_first_entries_of_a_huge_folder_are_looked_at(tmp_path, monkeypatch):
+    """The look for checkpoints inside is bounded (a folder of many photos is not walked)."""
+    from genxd import checkpoint_folders
+
+    monkeypatch.setattr(checkpoint_folders, "MAX_LISTED", 3)
+    for i in range(6):
+        (tmp_path / f"d{i}").mkdir()
+    seen = []
+    real = checkpoint_folders._is_checkpoint
+    monkeypatch.setattr(checkpoint_folders, "_is_checkpoint", lambda p: seen.append(p) or real(p))
+    assert checkpoint_folders.checkpoints_inside(tmp_path) == []
+    assert len(seen) == 3

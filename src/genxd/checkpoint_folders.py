@@ -49,15 +49,39 @@ def _is_checkpoint(path: Path) -> bool:
     return all((path / c).is_dir() for c in COMPONENTS)
 
 
+#: at most this many entries of a folder are looked at for checkpoints one level down (a folder of photos)
+MAX_LISTED = 1000
+
+
+def checkpoints_inside(path: Path) -> list[Path]:
+    """The checkpoint folders directly inside ``path`` (sorted), among its first :data:`MAX_LISTED` entries."""
+    found = []
+    try:
+        with os.scandir(path) as entries:
+            for i, entry in enumerate(entries):
+                if i >= MAX_LISTED:
+                    break
+                if entry.is_dir() and _is_checkpoint(Path(entry.path)):
+                    found.append(Path(entry.path))
+    except OSError:  # unreadable: no hint
+        return []
+    return sorted(found)
+
+
 def checkpoint_hint(path: str | Path) -> str | None:
     """Where the checkpoint probably is, for a folder that is not one: a checkpoint's component (``.../unet``: use
-    the folder above it), or a training run's folder (use ``RUN/checkpoints/latest``); else None."""
+    the folder above it), a training run's folder (use ``RUN/checkpoints/latest``), or a folder holding checkpoint
+    folders (``downloads/genxd-model``: name them); else None."""
     path = Path(path)
     if path.name in COMPONENTS and _is_checkpoint(path.parent):
         return f"it is the {path.name}/ folder of a checkpoint: pass the checkpoint folder {path.parent}"
     runs = path / "checkpoints"
     if runs.is_dir() and any(_is_checkpoint(p) for p in runs.glob("checkpoint-*")):
         return f"it is a training run's folder: pass {runs / 'latest'} (its newest checkpoint) or one of {runs}/checkpoint-*"
+    inside = checkpoints_inside(path) if path.is_dir() else []
+    if inside:
+        more = f" or {', '.join(map(str, inside[1:3]))}{', ...' if len(inside) > 3 else ''}" if len(inside) > 1 else ""
+        return f"did you mean {inside[0]}{more} (a checkpoint folder inside it)?"
     return None
 
 
