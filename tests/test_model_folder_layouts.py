@@ -113,3 +113,57 @@ def test_a_link_into_the_hub_cache_whose_blob_did_not_arrive_says_so(folder):
     with pytest.raises(FileNotFoundError, match=r"vae/diffusion_pytorch_model.safetensors: no such file \(a link to "
                                                 r"\.\./blob, which is not there: a download that stopped\?"):
         load_model(folder, device="cpu", dtype="fp32")
+
+
+def test_from_pretrained_is_as_strict_as_load_model(folder, capfd):
+    """GenXDPipeline.from_pretrained (the diffusers-style loader) loaded a UNet config without the motion
+    embedding after diffusers' 'were not used' warning, dropping those weights."""
+    from genxd.pipelines import GenXDPipeline
+
+    _set(folder / "unet" / "config.json", motion_condition=False)
+    with pytest.raises(ValueError, match=r"unet/diffusion_pytorch_model\.safetensors: holds motion_embedding\.linear_1"
+                                         r"\.bias and 3 more weights, which the network \S+ describes has no place"):
+        GenXDPipeline.from_pretrained(folder)
+    assert "were not used" not in capfd.readouterr().err
+
+
+def _pickled(folder: Path) -> Path:
+    """``folder``'s UNet and VAE saved again as pickle files only (diffusers' safe_serialization=False)."""
+    from diffusers import AutoencoderKLTemporalDecoder
+
+    from genxd.models import UNetMVTemporalConditionModel
+
+    for component, cls in (("unet", UNetMVTemporalConditionModel), ("vae", AutoencoderKLTemporalDecoder)):
+        model = cls.from_pretrained(folder / component)
+        (folder / component / "diffusion_pytorch_model.safetensors").unlink()
+        model.save_pretrained(folder / component, safe_serialization=False)
+        assert (folder / component / "diffusion_pytorch_model.bin").is_file()
+    return folder
+
+
+def test_a_pickle_only_folder_loads_only_with_allow_pickle(folder):
+    """load_model refused a .bin-only folder saying genxd reads safetensors only, with no way to ask for it."""
+    _pickled(folder)
+    with pytest.raises(FileNotFoundError, match=r"unet/diffusion_pytorch_model\.safetensors: no such file, only "
+                                                r"pickle weights \(diffusion_pytorch_model\.bin\); pass "
+                                                r"allow_pickle=True to load them \(unpickling can run code"):
+        load_model(folder, device="cpu", dtype="fp32")
+    pickled = load_model(folder, device="cpu", dtype="fp32", allow_pickle=True)
+    plain = load_model(BUNDLED_MODEL_DIR, device="cpu", dtype="fp32")
+    for component in ("unet", "vae"):
+        ours, theirs = getattr(pickled.pipe, component).state_dict(), getattr(plain.pipe, component).state_dict()
+        assert ours.keys() == theirs.keys()
+        for name in ours:
+            assert torch.equal(ours[name], theirs[name]), (component, name)
+    image = torch.rand(1, 1, 3, 64, 64, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(pickled.pipe.encode_images(image), plain.pipe.encode_images(image))
+
+
+def test_a_pickle_folder_is_checked_strictly_too(folder):
+    """With allow_pickle the names and shapes come from the pickle file (torch.load(weights_only=True)): a config
+    without the motion embedding is refused as for safetensors."""
+    _pickled(folder)
+    _set(folder / "unet" / "config.json", motion_condition=False)
+    with pytest.raises(ValueError, match=r"unet/diffusion_pytorch_model\.bin: holds motion_embedding\.linear_1\.\w+ "
+                                         r"and 3 more weights"):
+        load_model(folder, device="cpu", dtype="fp32", allow_pickle=True)

@@ -157,6 +157,7 @@ def generate_scenes(
     dtype: str | None = None,
     compile_unet: bool = False,
     offload: str = "none",
+    allow_pickle: bool = False,
     overwrite: bool = False,
     skip_existing: bool = False,
     summary: str | Path | None = None,
@@ -171,6 +172,7 @@ def generate_scenes(
     Args:
         summary: where the main process writes the job summary JSON (``None``: none).
         offload: ``"none"``, ``"model"`` or ``"group"`` (CUDA; :func:`load_model`).
+        allow_pickle: load a model folder holding only pickle weights (:func:`load_model`).
     Returns:
         one :class:`SceneResult` per input, in input order (``status`` written / skipped / failed).
     Raises:
@@ -193,7 +195,8 @@ def generate_scenes(
     if not isinstance(dtype, torch.dtype) or dtype not in (torch.float32, torch.bfloat16, torch.float16):
         dtype = check(dtype, v.DTYPES, "dtype")  # a name, or one of those three dtypes
     check_loaded(model, loaded)
-    out_dir, summary = check_job(out_dir, summary, {"compile_unet": compile_unet, "overwrite": overwrite,
+    out_dir, summary = check_job(out_dir, summary, {"compile_unet": compile_unet, "allow_pickle": allow_pickle,
+                                                     "overwrite": overwrite,
                                                      "skip_existing": skip_existing, "progress": progress})
     if isinstance(images, (str, os.PathLike)) or is_memory_image(images):
         images = [images]
@@ -346,7 +349,8 @@ def generate_scenes(
     if not ready:  # every input failed to decode or its kept windows were refused: no model to load (tens of
         bar.close()  # seconds for the released one)
     else:
-        lm = loaded or load_model(model, group.device(device), dtype, compile_unet=compile_unet, offload=offload)
+        lm = loaded or load_model(model, group.device(device), dtype, compile_unet=compile_unet, offload=offload,
+                                  allow_pickle=allow_pickle)
         # one job at a time per loaded model: the pipeline's scheduler (its step index) and sampling settings are
         # state of the call in progress (two threads sharing a model both failed: "index 4 is out of bounds")
         with lm.lock, job_settings_restored(lm.pipe), \
@@ -450,6 +454,7 @@ def generate(
     dtype: str | None = None,
     compile_unet: bool = False,
     offload: str = "none",
+    allow_pickle: bool = False,
     overwrite: bool = False,
     skip_existing: bool = False,
     progress: bool = True,
@@ -506,7 +511,8 @@ def generate(
             ``dpmpp-2m-sde`` or ``unipc`` (:mod:`genxd.pipelines.schedulers`); decode_chunk: frames per VAE
             decoding window (default: by image size); sequential_guidance: the two guidance branches as two
             UNet calls (less memory); offload: ``"none"``, ``"model"`` or ``"group"`` (CUDA, small GPUs;
-            :func:`load_model`).
+            :func:`load_model`). allow_pickle: load a model folder whose ``unet/`` or ``vae/`` holds only pickle
+            weights (``diffusion_pytorch_model.bin``; unpickling can run code: only for files you trust).
     Returns:
         the scene folders written (under ``accelerate launch``: by all processes).
     Raises:
@@ -521,7 +527,7 @@ def generate(
         batch_size=batch_size, camera_from_video=camera_from_video, path_scale=path_scale,
         path_spacing=path_spacing, path_intrinsics=path_intrinsics, path_smoothing=path_smoothing, window=window,
         anchors=anchors, overlap=overlap, scheduler=scheduler, decode_chunk=decode_chunk,
-        sequential_guidance=sequential_guidance, device=device, dtype=dtype, compile_unet=compile_unet, offload=offload, overwrite=overwrite, skip_existing=skip_existing, progress=progress,
+        sequential_guidance=sequential_guidance, device=device, dtype=dtype, compile_unet=compile_unet, offload=offload, allow_pickle=allow_pickle, overwrite=overwrite, skip_existing=skip_existing, progress=progress,
         loaded=loaded,
     )
     if any(r.status == "failed" for r in results):

@@ -100,9 +100,15 @@ def is_out_of_memory(exc: BaseException) -> bool:
     return any(cls.__name__ == "OutOfMemoryError" for cls in type(exc).__mro__)
 
 
+def switch_hint(name: str) -> str:
+    """How to turn on the switch ``name`` (a Python argument): ``use --allow-pickle`` on the command line,
+    ``pass allow_pickle=True`` from Python."""
+    return f"use {arg(name)}" if is_cli() else f"pass {name}=True"
+
+
 def skip_hint() -> str:
     return "--skip-existing to keep it" if is_cli() else "skip_existing=True to keep it"
 
 
 __all__ = ["FLAGS", "cli_style", "is_cli", "caller", "caller_style", "arg", "setting", "text_setting", "overwrite_hint",
-           "out_of_memory_message", "is_out_of_memory", "skip_hint"]
+           "out_of_memory_message", "is_out_of_memory", "skip_hint", "switch_hint"]

@@ -262,10 +262,29 @@ def check_loaded(model: object, loaded: object) -> None:
                              f"already loaded from {loaded.path})")
 
 
+SAFETENSORS_WEIGHTS = "diffusion_pytorch_model.safetensors"
+PICKLE_WEIGHTS = "diffusion_pytorch_model.bin"
 #: each component's config file and weights, as ``GenXDPipeline.from_pretrained`` reads them
-_COMPONENT_FILES = {"unet": ("config.json", "diffusion_pytorch_model.safetensors"),
-                    "vae": ("config.json", "diffusion_pytorch_model.safetensors"),
+_COMPONENT_FILES = {"unet": ("config.json", SAFETENSORS_WEIGHTS),
+                    "vae": ("config.json", SAFETENSORS_WEIGHTS),
                     "scheduler": ("scheduler_config.json", None)}
+
+
+def component_weights(folder: Path, allow_pickle: bool = False) -> Path:
+    """The weights of a ``unet/`` or ``vae/`` folder: its safetensors file (or, for shards, the name their
+    ``.index.json`` is beside), else with ``allow_pickle`` its pickle ``.bin`` file (or shards). A
+    FileNotFoundError naming the safetensors file otherwise: pickle weights alone say how to allow them
+    (unpickling can run code), and what the folder holds instead."""
+    if any((folder / name).is_file() for name in (SAFETENSORS_WEIGHTS, SAFETENSORS_WEIGHTS + ".index.json")):
+        return folder / SAFETENSORS_WEIGHTS
+    pickled = [name for name in (PICKLE_WEIGHTS, PICKLE_WEIGHTS + ".index.json") if (folder / name).is_file()]
+    if pickled and allow_pickle:
+        return folder / PICKLE_WEIGHTS
+    if pickled:
+        raise FileNotFoundError(f"{folder / SAFETENSORS_WEIGHTS}: no such file, only pickle weights ({pickled[0]}); "
+                                f"{v.switch_hint('allow_pickle')} to load them (unpickling can run code: only for "
+                                "files you trust), or convert them to safetensors")
+    raise FileNotFoundError(f"{folder / SAFETENSORS_WEIGHTS}: no such file{_why_no_weights(folder, SAFETENSORS_WEIGHTS)}")
 
 
 #: the largest sizes a network's config may ask for (layer counts; any other whole number: channels, frames):
@@ -288,11 +307,11 @@ def check_config_sizes(config_path: Path, config: dict) -> None:
 
 
 def _check_component(folder: Path, config_name: str, weights_name: str | None, what: str,
-                     model_cls: Any = None) -> None:
+                     model_cls: Any = None, allow_pickle: bool = False) -> None:
     """A component folder's config is a readable JSON object (diffusers takes anything else for a hub id and goes
-    to the network) without absurd sizes, its weights are there and, with ``model_cls``, hold exactly the weights
-    the network it builds from the config has (:func:`~genxd.config_weights.check_weights_match`): a ValueError /
-    FileNotFoundError naming the file."""
+    to the network) without absurd sizes, its weights are there (:func:`component_weights`: pickle ones only with
+    ``allow_pickle``) and, with ``model_cls``, hold exactly the weights the network it builds from the config has
+    (:func:`~genxd.config_weights.check_weights_match`): a ValueError / FileNotFoundError naming the file."""
     config_path = folder / config_name
     if not config_path.is_file():
         raise FileNotFoundError(f"{config_path}: no such file ({what} holds it)")
@@ -300,11 +319,10 @@ def _check_component(folder: Path, config_name: str, weights_name: str | None, w
     if weights_name is None:
         return
     check_config_sizes(config_path, config)
-    if not any((folder / name).is_file() for name in (weights_name, weights_name + ".index.json")):
-        raise FileNotFoundError(f"{folder / weights_name}: no such file{_why_no_weights(folder, weights_name)}")
-    check_config_fits_weights(config_path, config, folder / weights_name)  # before diffusers builds the network
+    weights = component_weights(folder, allow_pickle)
+    check_config_fits_weights(config_path, config, weights)  # before diffusers builds the network
     if model_cls is not None:
-        check_weights_match(config_path, config, model_cls, folder / weights_name)  # strict, on the meta device
+        check_weights_match(config_path, config, model_cls, weights)  # strict, on the meta device
 
 
 def _why_no_weights(folder: Path, weights_name: str) -> str:
@@ -313,8 +331,6 @@ def _why_no_weights(folder: Path, weights_name: str) -> str:
     if weights.is_symlink():  # a Hugging Face cache snapshot links into blobs/, written as *.incomplete first
         return (f" (a link to {os.readlink(weights)}, which is not there: a download that stopped? download it "
                 "again)")
-    if (folder / "diffusion_pytorch_model.bin").is_file():
-        return " (diffusion_pytorch_model.bin is there: genxd reads safetensors weights only)"
     variants = sorted(p.name for p in folder.glob(weights_name.replace(".safetensors", ".*.safetensors")))
     if variants:
         return (f" (only the variant {variants[0]} is there: rename it to {weights_name} to load its weights, in "
@@ -322,8 +338,10 @@ def _why_no_weights(folder: Path, weights_name: str) -> str:
     return ""
 
 
-def _check_component_files(path: Path) -> None:
-    """Every component of the model folder ``path`` (see :func:`_check_component`)."""
+def check_model_folder(path: Path, allow_pickle: bool = False) -> None:
+    """Every component of the model folder ``path``, checked before anything is loaded (see
+    :func:`_check_component`; ``allow_pickle``: pickle weights are read, their names and shapes with
+    ``torch.load(weights_only=True)``)."""
     from diffusers import AutoencoderKLTemporalDecoder
 
     from .models import UNetMVTemporalConditionModel
@@ -331,7 +349,7 @@ def _check_component_files(path: Path) -> None:
     classes = {"unet": UNetMVTemporalConditionModel, "vae": AutoencoderKLTemporalDecoder}
     for component, (config_name, weights_name) in _COMPONENT_FILES.items():
         _check_component(path / component, config_name, weights_name, f"a model folder's {component}/",
-                         classes.get(component))
+                         classes.get(component), allow_pickle)
 
 
 def _check_scheduler(scheduler: Any, config_path: Path) -> None:
@@ -358,14 +376,15 @@ def _damaged(path: Path, what: str, exc: BaseException) -> ValueError:
     return ValueError(f"{path}: cannot load {what} from this folder ({_detail(exc, 400)})")
 
 
-def _load_pipeline(pipeline_cls: Any, path: Path, dtype: torch.dtype) -> Any:
-    """``pipeline_cls.from_pretrained(path)``: a damaged model folder (a config whose values its component
-    cannot be built from, weights that are not a readable safetensors file or do not fit the config, a scheduler
-    that cannot make its noise levels) is a ValueError naming the folder and what was wrong."""
-    _check_component_files(path)
+def _load_pipeline(pipeline_cls: Any, path: Path, dtype: torch.dtype, allow_pickle: bool = False) -> Any:
+    """``pipeline_cls.from_pretrained(path)`` (its loading once the folder is checked): a damaged model folder (a
+    config whose values its component cannot be built from, weights that are not a readable safetensors file or
+    do not fit the config, a scheduler that cannot make its noise levels) is a ValueError naming the folder and
+    what was wrong."""
+    check_model_folder(path, allow_pickle)
     try:
         with genxd_reports_missing_weights():  # _check_weights below names them, in one line
-            pipe = pipeline_cls.from_pretrained(path, torch_dtype=dtype, local_files_only=True)  # never the hub
+            pipe = pipeline_cls.from_checked_folder(path, torch_dtype=dtype)  # never the hub
     except (MemoryError, KeyboardInterrupt):
         raise
     except Exception as exc:  # noqa: BLE001 - diffusers fails in many ways on a damaged folder; all say "damaged"
@@ -378,18 +397,20 @@ def _load_pipeline(pipeline_cls: Any, path: Path, dtype: torch.dtype) -> Any:
     return pipe
 
 
-def load_component(component_cls: Any, folder: str | Path, what: str) -> Any:
+def load_component(component_cls: Any, folder: str | Path, what: str, allow_pickle: bool = False) -> Any:
     """``component_cls.from_pretrained(folder)`` for one UNet, VAE (``diffusion_pytorch_model.safetensors``) or
     scheduler folder (``scheduler_config.json``; a class with ``set_timesteps``), from local files only and
     checked as :func:`load_model` checks a model folder's components (config, sizes, weights present and
     finite, noise levels): a ValueError / FileNotFoundError naming the file otherwise. ``what`` names the
-    folder in messages ("a VAE folder")."""
+    folder in messages ("a VAE folder"); ``allow_pickle``: pickle ``.bin`` weights are read too (they can run
+    code)."""
     folder = Path(folder)
     scheduler = hasattr(component_cls, "set_timesteps")
     config_name, weights_name = ("scheduler_config.json", None) if scheduler else _COMPONENT_FILES["unet"]
-    _check_component(folder, config_name, weights_name, what, None if scheduler else component_cls)
+    _check_component(folder, config_name, weights_name, what, None if scheduler else component_cls, allow_pickle)
+    weights = None if scheduler else component_weights(folder, allow_pickle)
     try:
-        kwargs = {} if scheduler else {"use_safetensors": True}
+        kwargs = {} if weights is None else {"use_safetensors": weights.name == SAFETENSORS_WEIGHTS}
         with genxd_reports_missing_weights():
             component = component_cls.from_pretrained(folder, local_files_only=True, **kwargs)  # never the hub
     except (MemoryError, KeyboardInterrupt):
@@ -401,7 +422,7 @@ def load_component(component_cls: Any, folder: str | Path, what: str) -> Any:
     if scheduler:
         _check_scheduler(component, folder / config_name)
     else:
-        _check_weights(component, folder / weights_name, torch.device("cpu"))
+        _check_weights(component, weights, torch.device("cpu"))
     return component
 
 
@@ -421,12 +442,13 @@ def _check_weights(module: torch.nn.Module, weights: Path, device: torch.device 
 
 def _pipeline_modules(pipe: Any, path: Path) -> list[tuple[torch.nn.Module, Path]]:
     """The pipeline's UNet and VAE, each with its weights file."""
-    return [(module, path / component / _COMPONENT_FILES[component][1]) for component in ("unet", "vae")
+    return [(module, component_weights(path / component, allow_pickle=True)) for component in ("unet", "vae")
             if isinstance(module := getattr(pipe, component, None), torch.nn.Module)]
 
 
 def load_model(model: str | Path | None = None, device: str | None = None, dtype: str | torch.dtype | None = None,
-               fast: bool | None = None, compile_unet: bool = False, offload: str = "none") -> LoadedModel:
+               fast: bool | None = None, compile_unet: bool = False, offload: str = "none",
+               allow_pickle: bool = False) -> LoadedModel:
     """Load a GenXD pipeline (``model`` None: the bundled small model) onto ``device``.
 
     ``fast`` (default: on for CUDA) turns on the GPU fast path (:mod:`genxd.pipelines.fast`: bf16, CUDA-graph
@@ -437,7 +459,9 @@ def load_model(model: str | Path | None = None, device: str | None = None, dtype
     model in use on the GPU, ``"group"`` also streams the UNet block by block (:mod:`genxd.pipelines.offload`).
     On a CPU: the exact 3D temporal skip and channels-last convolutions (``enable_cpu_path``). Memory
     defaults (:func:`genxd.pipelines.memory.configure_memory`): VAE decoding in windows sized by the image
-    (the whole clip at the bundled model's size).
+    (the whole clip at the bundled model's size). ``allow_pickle``: a folder whose ``unet/`` or ``vae/`` has
+    only pickle weights (``diffusion_pytorch_model.bin``) loads (unpickling can run code: only for files you
+    trust); without it, such a folder is refused saying so.
     """
     from .pipelines import GenXDPipeline
     from .pipelines.memory import configure_memory
@@ -447,6 +471,7 @@ def load_model(model: str | Path | None = None, device: str | None = None, dtype
         raise ValueError(f"offload must be one of {', '.join(OFFLOAD_MODES)}; got {offload!r}")
     fast = check(fast, v.Flag(optional=True), "fast")
     compile_unet = check(compile_unet, v.Flag(), "compile_unet")
+    allow_pickle = check(allow_pickle, v.Flag(), "allow_pickle")
     info = model_info(model)
     dev = pick_device(device)
     dt = pick_dtype(dtype, dev)
@@ -458,7 +483,7 @@ def load_model(model: str | Path | None = None, device: str | None = None, dtype
 
         warnings.warn(v.GenXDWarning(f"{v.arg('dtype')} fp16 on a CPU runs about 3x slower than fp32 (few float16 "
                                      "kernels there); fp32, the default, or bf16 are faster"), stacklevel=2)
-    pipe = _load_pipeline(GenXDPipeline, info.path, dt)
+    pipe = _load_pipeline(GenXDPipeline, info.path, dt, allow_pickle)
     if offload == "none":
         with genxd_reports_float16_on_cpu():  # diffusers' paragraph says it "will fail": it runs, slowly
             pipe.to(dev)  # with offload the weights stay on the host until used
@@ -512,5 +537,5 @@ def job_settings_restored(pipe: Any) -> Iterator[None]:
                 delattr(pipe, name)
 
 
-__all__ = ["configure_sampling", "job_settings_restored", "BUNDLED_MODEL_DIR", "GENERATION_CONFIG", "RELEASED_DEFAULTS", "RELEASED_TRAINED", "default_model_path",
+__all__ = ["check_model_folder", "component_weights", "configure_sampling", "job_settings_restored", "BUNDLED_MODEL_DIR", "GENERATION_CONFIG", "RELEASED_DEFAULTS", "RELEASED_TRAINED", "default_model_path",
            "pick_device", "pick_dtype", "ModelInfo", "model_info", "LoadedModel", "load_model"]

@@ -37,12 +37,25 @@ def safetensors_shards(index: Path) -> list[Path]:
     return [path_inside(index.parent, shard, index) for shard in sorted(set(weight_map.values()))]
 
 
+def _file_shapes(file: Path) -> dict[str, tuple[int, ...]]:
+    """The names and shapes in one weights file: a safetensors header, or a pickle file (``.bin``: the caller
+    allowed pickle) loaded onto the meta device with ``torch.load(weights_only=True)``, without the data."""
+    if file.name.endswith(".safetensors"):
+        from safetensors import safe_open
+
+        with safe_open(str(file), "pt") as f:
+            return {name: tuple(int(d) for d in f.get_slice(name).get_shape()) for name in f.keys()}
+    import torch
+
+    state = torch.load(file, map_location="meta", weights_only=True, mmap=True)
+    return {name: tuple(int(d) for d in t.shape) for name, t in state.items() if isinstance(t, torch.Tensor)}
+
+
 def _weight_shapes(weights: Path, shards: Sequence[Path] | None) -> dict[str, tuple[int, ...]] | None:
     """Each weight's name and shape (of every shard a ``.index.json`` lists: ``shards`` when the caller has read
-    them), read from the headers only; None when a shard's header cannot be read (the loader then says what is
-    wrong). An index that cannot be read is :func:`safetensors_shards`' ValueError: the loader would parse it
-    without a size limit."""
-    from safetensors import safe_open
+    them), read from the headers only (:func:`_file_shapes`); None when a shard cannot be read (the loader then
+    says what is wrong). An index that cannot be read is :func:`safetensors_shards`' ValueError: the loader would
+    parse it without a size limit."""
 
     if weights.name.endswith(".index.json"):
         files = list(shards) if shards is not None else safetensors_shards(weights)
@@ -51,8 +64,7 @@ def _weight_shapes(weights: Path, shards: Sequence[Path] | None) -> dict[str, tu
     try:
         shapes: dict[str, tuple[int, ...]] = {}
         for file in files:
-            with safe_open(str(file), "pt") as f:
-                shapes.update((name, tuple(int(d) for d in f.get_slice(name).get_shape())) for name in f.keys())
+            shapes.update(_file_shapes(file))
         return shapes
     except Exception:  # noqa: BLE001 - a damaged file or index: left to the loader's own, named, refusal
         return None

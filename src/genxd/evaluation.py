@@ -205,10 +205,10 @@ def evaluate(model: str | Path | None = None, num_scenes: int = 50, steps: int |
              motion_strength: float = DEFAULT_EVAL_MOTION, progress: bool = True, out: str | Path | None = None,
              modes: tuple[str, ...] = ("3d-1view", "3d-3view", "4d"), dtype: str | None = None,
              fast: bool | None = None, fewshot_scenes: int = 10, fewshot_iterations: int = 300,
-             overwrite: bool = False) -> dict:
+             overwrite: bool = False, allow_pickle: bool = False) -> dict:
     """Run the evaluation; returns (and writes to ``out`` if given) a JSON-able report.
 
-    ``dtype`` / ``fast``: as :func:`genxd.api.load_model` (default: float32 on CPU, the fast path on
+    ``dtype`` / ``fast`` / ``allow_pickle``: as :func:`genxd.api.load_model` (default: float32 on CPU, the fast path on
     CUDA; ``dtype="fp32", fast=False`` on CUDA gives the CPU numbers up to floating-point order).
     An existing ``out`` is refused unless ``overwrite``; the photo modes' packages are checked before anything
     runs (they used to fail after the synthetic modes, losing their results)."""
@@ -233,7 +233,8 @@ def evaluate(model: str | Path | None = None, num_scenes: int = 50, steps: int |
     fewshot_scenes = v.check(fewshot_scenes, js.EVAL_SCENES, "fewshot_scenes")
     fewshot_iterations = v.check(fewshot_iterations, js.FEWSHOT_ITERATIONS, "fewshot_iterations")
     _check_before_running(modes, out, overwrite)
-    lm = load_model(model, device, dtype or ("fp32" if device in (None, "cpu") else None), fast=fast)
+    lm = load_model(model, device, dtype or ("fp32" if device in (None, "cpu") else None), fast=fast,
+                    allow_pickle=allow_pickle)
     pipe, d = lm.pipe, lm.defaults
     res, frames_n = int(d["resolution"]), int(d["num_frames"])
     steps = int(steps or d["num_inference_steps"])

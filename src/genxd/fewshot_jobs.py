@@ -88,6 +88,7 @@ def fewshot_scenes(
     dtype: str | None = None,
     compile_unet: bool = False,
     offload: str = "none",
+    allow_pickle: bool = False,
     overwrite: bool = False,
     skip_existing: bool = False,
     summary: str | Path | None = None,
@@ -126,7 +127,7 @@ def fewshot_scenes(
     check_loaded(model, loaded)
     out_dir, summary = check_job(out_dir, summary, {
         "save_target_only": save_target_only, "pad_to_square": pad_to_square, "compile_unet": compile_unet,
-        "overwrite": overwrite, "skip_existing": skip_existing, "progress": progress})
+        "allow_pickle": allow_pickle, "overwrite": overwrite, "skip_existing": skip_existing, "progress": progress})
     data_root = path_argument(data_root, "data_root", "a folder path")
     if not data_root.is_dir():
         raise FileNotFoundError(f"{data_root}: {_not_a_folder(data_root)} ({v.arg('data_root')})")
@@ -215,7 +216,8 @@ def fewshot_scenes(
         mine = [gi for gi in mine if gi not in refused]
     if not mine:  # every group of this process written, or its kept windows refused: no model to load (tens of
         return _gathered(group, results, summary, out_dir)  # seconds for the released one), as generate_scenes
-    lm = loaded or api.load_model(model, group.device(device), dtype, compile_unet=compile_unet, offload=offload)
+    lm = loaded or api.load_model(model, group.device(device), dtype, compile_unet=compile_unet, offload=offload,
+                                  allow_pickle=allow_pickle)
     # one job at a time per loaded model (generate_scenes says why)
     with lm.lock, job_settings_restored(lm.pipe), \
             (partials.noting_kept() if partials is not None else contextlib.nullcontext()):
@@ -307,6 +309,7 @@ def fewshot(
     dtype: str | None = None,
     compile_unet: bool = False,
     offload: str = "none",
+    allow_pickle: bool = False,
     overwrite: bool = False,
     skip_existing: bool = False,
     progress: bool = True,
@@ -330,7 +333,7 @@ def fewshot(
         save_target_only: write only the generated target frames; pad_to_square: pad (not crop) to a
             square, outputs are un-padded.
         window, anchors, overlap, scheduler, decode_chunk, sequential_guidance, device, dtype, compile_unet,
-            offload, overwrite, skip_existing, progress, loaded: as :func:`generate`.
+            offload, allow_pickle, overwrite, skip_existing, progress, loaded: as :func:`generate`.
     Returns:
         the group folders written.
     Raises:
@@ -343,7 +346,7 @@ def fewshot(
         guidance_scale=guidance_scale, seed=seed, save_target_only=save_target_only, pad_to_square=pad_to_square,
         window=window, anchors=anchors, overlap=overlap, scheduler=scheduler, decode_chunk=decode_chunk,
         sequential_guidance=sequential_guidance, device=device, dtype=dtype, compile_unet=compile_unet, offload=offload,
-        overwrite=overwrite, skip_existing=skip_existing, progress=progress, loaded=loaded,
+        allow_pickle=allow_pickle, overwrite=overwrite, skip_existing=skip_existing, progress=progress, loaded=loaded,
     )
     if any(r.status == "failed" for r in results):
         raise GenerationError(results, "groups")

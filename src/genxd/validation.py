@@ -54,7 +54,7 @@ class GenXDWarning(UserWarning):
 # who is calling (the command line or Python) and messages worded for it: genxd.caller_style, re-exported here
 from .caller_style import (
     FLAGS, arg, caller, caller_style, cli_style, is_cli, is_out_of_memory, out_of_memory_message, overwrite_hint,
-    setting, skip_hint, text_setting,
+    setting, skip_hint, switch_hint, text_setting,
 )
 
 

@@ -130,6 +130,36 @@ def test_existing_output_is_kept_unless_overwrite(images, tmp_path, reference_sm
     assert res.exit_code == 0 and (out / "wide" / "video.mp4").exists()
 
 
+def test_a_pickle_only_model_folder_is_refused_naming_allow_pickle(images, tmp_path, reference_small):
+    """A .bin-only --model was refused saying genxd reads safetensors only, with no option to ask for it; now
+    the line names --allow-pickle, and with it the scene is the one the safetensors folder makes."""
+    import shutil
+
+    from safetensors.torch import load_file
+
+    folder = Path(shutil.copytree(reference_small, tmp_path / "pickled", ignore=shutil.ignore_patterns("cases.*")))
+    weights = folder / "unet" / "diffusion_pytorch_model.safetensors"
+    torch.save(load_file(str(weights)), weights.with_suffix(".bin"))
+    weights.unlink()
+    args = ["generate", str(images / "wide.png"), *FAST, "--seed", "3"]
+    res = runner.invoke(app, [*args, "--model", str(folder), "--out", str(tmp_path / "refused")])
+    assert res.exit_code == 2, res.output
+    err = res.stderr if hasattr(res, "stderr") else res.output
+    lines = [l for l in err.strip().splitlines() if l.startswith("genxd: error")]
+    assert len(lines) == 1 and "only pickle weights" in lines[0] and "use --allow-pickle to load them" in lines[0]
+    assert not (tmp_path / "refused").exists() or not any((tmp_path / "refused").iterdir())
+    res = runner.invoke(app, [*args, "--model", str(folder), "--allow-pickle", "--out", str(tmp_path / "pickled-out")])
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(app, [*args, "--model", str(reference_small), "--out", str(tmp_path / "plain-out")])
+    assert res.exit_code == 0, res.output
+    frames = sorted(p.name for p in (tmp_path / "plain-out" / "wide").rglob("*.png"))
+    assert frames
+    for name in frames:
+        a = np.asarray(PIL.Image.open(next((tmp_path / "pickled-out" / "wide").rglob(name))))
+        b = np.asarray(PIL.Image.open(next((tmp_path / "plain-out" / "wide").rglob(name))))
+        assert np.abs(a.astype(int) - b.astype(int)).max() <= 1, name  # the same weights (test_model_folder_layouts)
+
+
 @pytest.fixture(scope="module")
 def reconfusion_root(tmp_path_factory):
     root = tmp_path_factory.mktemp("rf") / "re10k"

@@ -13,7 +13,7 @@ import typer
 
 from .. import validation as v
 from .common import run_cli
-from .options import Dtype, Model, checked
+from .options import AllowPickle, Dtype, Model, checked
 
 # Checked without importing gradio (slow): a missing extra disables this command only (genxd.cli).
 if importlib.util.find_spec("gradio") is None:
@@ -79,6 +79,7 @@ def register(app: typer.Typer) -> None:
         max_frames: int = typer.Option(48, "--max-frames", callback=checked(v.Int(2, 10_000)), help="Most frames one generation makes, from any camera path (the Frames slider's maximum; a longer camera file is refused)."),
         lift_iterations: Optional[int] = typer.Option(None, "--lift-iterations", callback=checked(v.Int(1, 10_000_000, optional=True)), help="Default optimisation steps of 'Lift to 3D' (default: 300 on CPU, 2000 on GPU)."),
         lift_points: int = typer.Option(5000, "--lift-points", callback=checked(v.Int(1, 100_000_000)), help="Gaussians 'Lift to 3D' starts from (random initialisation; densification may add more)."),
+        allow_pickle: AllowPickle = False,
     ) -> None:
         """Serve the web app: upload images, author the camera path, generate, look at the result in 3D."""
 
@@ -90,7 +91,8 @@ def register(app: typer.Typer) -> None:
             check_port(host, port)
             if not _is_loopback(host):
                 typer.echo(f"genxd: serving on {host}: anyone who can reach this machine can use the demo", err=True)
-            serve(model, host, port, device, dtype, max_upload_mb, max_images, lift_iterations, lift_points, max_frames)
+            serve(model, host, port, device, dtype, max_upload_mb, max_images, lift_iterations, lift_points, max_frames,
+                  allow_pickle=allow_pickle)
 
         run_cli(job)
 
@@ -101,7 +103,7 @@ def _interrupt(signum, frame):  # noqa: ARG001
 
 def serve(model: Optional[str], host: str, port: int, device: Optional[List[str]], dtype: Optional[str],
           max_upload_mb: float, max_images: int, lift_iterations: Optional[int], lift_points: int = 5000,
-          max_frames: int = 48) -> None:
+          max_frames: int = 48, allow_pickle: bool = False) -> None:
     """Build and serve the app; every temporary file lives under one folder, removed when the server stops."""
     from ..demo.workdir import make_workdir, remove_stale_workdirs
 
@@ -131,7 +133,7 @@ def serve(model: Optional[str], host: str, port: int, device: Optional[List[str]
 
         from ..pipelines.cublas_workspace import prefer_no_cublas_workspace
 
-        devices = Devices(model, device, dtype)
+        devices = Devices(model, device, dtype, allow_pickle)
         on_gpu = devices.names[0].startswith("cuda")
         prefer_no_cublas_workspace(devices.names[0])  # as genxd generate: before a model loads
         config = DemoConfig(root=root / "sessions", limits=Limits(max_file_mb=max_upload_mb, max_images=max_images),

@@ -11,7 +11,7 @@ from .. import job_specs as js
 from .. import validation as v
 from ..utils.json_text import json_text
 from .common import UsageError, import_libraries, launch_rank, run_cli
-from .options import Device, Dtype, Guidance, Model, Overwrite, Quiet, Steps, checked
+from .options import AllowPickle, Device, Dtype, Guidance, Model, Overwrite, Quiet, Steps, checked
 
 
 def _eval_modes() -> tuple[str, ...]:
@@ -45,6 +45,7 @@ def register(app: typer.Typer) -> None:
         fast: Optional[bool] = typer.Option(None, "--fast/--no-fast", help="GPU fast path (default: on for CUDA)."),
         out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write the report as JSON to this file (an existing one is refused unless --overwrite)."),
         overwrite: Overwrite = False,
+        allow_pickle: AllowPickle = False,
         quiet: Quiet = False,
     ) -> None:
         """PSNR / SSIM against ground-truth renders, repeat-input baseline, camera following, 4D motion; held-out photos."""
@@ -67,7 +68,8 @@ def register(app: typer.Typer) -> None:
             extra = {} if motion_strength is None else {"motion_strength": motion_strength}
             report = evaluate(model, num_scenes, steps, guidance, device, progress=not quiet, out=out, modes=modes,
                               dtype=dtype, fast=fast, fewshot_scenes=fewshot_scenes,
-                              fewshot_iterations=fewshot_iterations, overwrite=overwrite, **extra)
+                              fewshot_iterations=fewshot_iterations, overwrite=overwrite, allow_pickle=allow_pickle,
+                              **extra)
             if out is None or not quiet:  # with -q and --out the file holds the report: only "wrote" is said
                 typer.echo(json_text(report, indent=2))
             if out is not None:

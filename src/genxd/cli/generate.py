@@ -11,7 +11,7 @@ import typer
 from .. import validation as v
 from .common import DEFERRED_IMPORTS, UsageError, import_libraries, note, one_line, run_cli
 from .terminal_text import printed_path
-from .options import (Anchors, Compile, Device, Dtype, Frames, Guidance, Model, MotionStrength, Out, Overlap,
+from .options import (AllowPickle, Anchors, Compile, Device, Dtype, Frames, Guidance, Model, MotionStrength, Out, Overlap,
                       Overwrite, Quiet, Resolution, Seed, SkipExisting, Steps, Summary, Window, checked, flag)
 
 if TYPE_CHECKING:
@@ -189,6 +189,7 @@ def register(app: typer.Typer) -> None:
         decode_chunk: Optional[int] = typer.Option(None, "--decode-chunk", callback=checked(v.DECODE_CHUNK), help="Frames decoded at once by the VAE (in half-overlapping windows; less memory). Default: by image size (2 at 512x512, the whole clip when small)."),
         sequential_guidance: bool = flag("--sequential-guidance", help="Run the two guidance branches as two UNet calls (less GPU memory, a little slower)."),
         compile_unet: Compile = False,
+        allow_pickle: AllowPickle = False,
         overwrite: Overwrite = False,
         skip_existing: SkipExisting = False,
         summary: Summary = None,
@@ -221,7 +222,7 @@ def register(app: typer.Typer) -> None:
             if group.is_main_process:
                 note_renamed(paths, names, out, quiet)
             results = generate_scenes(
-                paths, out, model, device=device, dtype=dtype, compile_unet=compile_unet, offload=offload,  # as checked
+                paths, out, model, device=device, dtype=dtype, compile_unet=compile_unet, offload=offload, allow_pickle=allow_pickle,  # as checked
                 overwrite=overwrite, skip_existing=skip_existing,
                 summary=summary_file, progress=not quiet,
                 camera=camera, mode=mode, motion_strength=motion_strength, num_frames=num_frames,
@@ -259,6 +260,7 @@ def register(app: typer.Typer) -> None:
         device: Device = None,
         dtype: Dtype = None,
         compile_unet: Compile = False,
+        allow_pickle: AllowPickle = False,
         overwrite: Overwrite = False,
         skip_existing: SkipExisting = False,
         summary: Summary = None,
@@ -282,7 +284,7 @@ def register(app: typer.Typer) -> None:
                 num_frames=num_frames, resolution=resolution, num_inference_steps=steps, guidance_scale=guidance,
                 seed=seed, save_target_only=save_target_only, pad_to_square=pad_to_square, window=window,
                 anchors=anchors, overlap=overlap, device=device,
-                dtype=dtype, compile_unet=compile_unet, overwrite=overwrite, skip_existing=skip_existing, summary=summary_file, progress=not quiet,
+                dtype=dtype, compile_unet=compile_unet, allow_pickle=allow_pickle, overwrite=overwrite, skip_existing=skip_existing, summary=summary_file, progress=not quiet,
             )
             return report(results, group, summary_file, "groups", quiet)
 

@@ -69,6 +69,10 @@ Model = Annotated[Optional[str], typer.Option(
     "--model", "-m",
     help="Checkpoint folder (unet/ vae/ scheduler/) or a hub id in the local Hugging Face cache "
          "(default: the bundled small model).")]
+AllowPickle = Annotated[bool, typer.Option(
+    "--allow-pickle", show_default=False,
+    help="Also load a --model whose unet/ or vae/ holds only pickle weights (diffusion_pytorch_model.bin). "
+         "Unpickling a file can run any code in it: only for files you trust (or convert them to safetensors).")]
 Steps = Annotated[Optional[int], typer.Option(
     "--steps", callback=checked(v.STEPS), help="Denoising steps, 1-1000 (default: the model's).")]
 Guidance = Annotated[Optional[float], typer.Option(
@@ -114,6 +118,6 @@ def Out(help: str) -> Any:
     return Annotated[Path, typer.Option("--out", "-o", help=help)]
 
 
-__all__ = ["checked", "flag", "Quiet", "Overwrite", "SkipExisting", "Seed", "Device", "Dtype", "Model", "Steps",
+__all__ = ["checked", "flag", "Quiet", "Overwrite", "SkipExisting", "Seed", "Device", "Dtype", "Model", "AllowPickle", "Steps",
            "Guidance", "Frames", "Resolution", "Compile", "Summary", "MotionStrength", "Window", "Anchors", "Overlap",
            "Out"]

@@ -64,9 +64,11 @@ def default_devices() -> list[str]:
 class Devices:
     """A pool of devices; :meth:`acquire` waits for a free one and yields ``(device, loaded model)``."""
 
-    def __init__(self, model: str | Path | None, devices: Sequence[str] | None = None, dtype: str | None = None):
+    def __init__(self, model: str | Path | None, devices: Sequence[str] | None = None, dtype: str | None = None,
+                 allow_pickle: bool = False):
         self.model = model
         self.dtype = dtype
+        self.allow_pickle = allow_pickle  # a model folder of pickle weights (load_model)
         self.names = list(devices or default_devices())
         if not self.names:
             raise ValueError("no devices")
@@ -90,7 +92,7 @@ class Devices:
 
         with self._load_lock:
             if device not in self._loaded:
-                self._loaded[device] = load_model(self.model, device, self.dtype)
+                self._loaded[device] = load_model(self.model, device, self.dtype, allow_pickle=self.allow_pickle)
             return self._loaded[device]
 
     @contextlib.contextmanager

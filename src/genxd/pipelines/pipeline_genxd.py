@@ -33,9 +33,6 @@ from .memory import default_overlap, resolve_decode_chunk
 from .schedulers import make_scheduler, model_timestep, scheduler_name
 from .tf32 import with_pipeline_tf32
 
-SAFETENSORS_WEIGHTS = "diffusion_pytorch_model.safetensors"
-PICKLE_WEIGHTS = "diffusion_pytorch_model.bin"
-
 
 @dataclass
 class GenXDPipelineOutput(BaseOutput):
@@ -69,19 +66,6 @@ def _array_to_tensor(array: np.ndarray) -> Tensor:
     else:
         raise ValueError(f"context_images as a numpy array must be uint8 or floats in [0, 1], got {array.dtype}")
     return torch.from_numpy(np.ascontiguousarray(np.moveaxis(values, -1, -3)))
-
-
-def _weights_format(folder: Path, allow_pickle: bool) -> dict[str, Any]:
-    """diffusers' ``use_safetensors`` for one component folder: safetensors when the folder has them; its pickle
-    weights only with ``allow_pickle`` (without it, a FileNotFoundError saying how to opt in)."""
-    if any((folder / name).is_file() for name in (SAFETENSORS_WEIGHTS, SAFETENSORS_WEIGHTS + ".index.json")):
-        return {"use_safetensors": True}
-    pickled = [name for name in (PICKLE_WEIGHTS, PICKLE_WEIGHTS + ".index.json") if (folder / name).is_file()]
-    if pickled and not allow_pickle:
-        raise FileNotFoundError(f"{folder / SAFETENSORS_WEIGHTS}: no such file, only pickle weights ({pickled[0]}); "
-                                "pass allow_pickle=True to load them (unpickling runs code: only for files you trust), "
-                                "or convert them to safetensors")
-    return {"use_safetensors": False} if pickled else {"use_safetensors": True}  # neither: diffusers names the file
 
 
 _IMAGE_FORMS = ("a torch tensor [B, V, 3, H, W] / [V, 3, H, W] / [3, H, W] (floats in [0, 1] or uint8), a numpy "
@@ -186,17 +170,33 @@ class GenXDPipeline(DiffusionPipeline):
         one (no ``model_index.json`` needed), or a hub id already in the local Hugging Face cache.
 
         Weights load from safetensors; a component with only pickle weights (``diffusion_pytorch_model.bin``) is a
-        FileNotFoundError unless ``allow_pickle=True`` (unpickling runs code: only for files you trust). Nothing is
+        FileNotFoundError unless ``allow_pickle=True`` (unpickling can run code: only for files you trust). The
+        folder is checked first as :func:`genxd.load_model` checks it
+        (:func:`genxd.checkpoints.check_model_folder`): weights the network its config describes lacks, has no
+        place for or holds in another shape are one ValueError naming the file and the weight. Nothing is
         ever downloaded, whatever ``local_files_only`` says (taken for callers written for diffusers); other
         diffusers options (``variant``, ``revision``, ``device_map``, ...) are a TypeError, not ignored.
         """
+        from ..checkpoints import check_model_folder
+
         root = resolve_checkpoint(pretrained_model_name_or_path)
+        check_model_folder(root, allow_pickle)
+        return cls.from_checked_folder(root, torch_dtype)
+
+    @classmethod
+    def from_checked_folder(cls, root: Path, torch_dtype: torch.dtype | None = None) -> "GenXDPipeline":
+        """The pipeline of the model folder ``root``, once :func:`genxd.checkpoints.check_model_folder` has checked
+        it (and allowed its weights' format: safetensors, else the pickle weights it allowed)."""
+        from ..checkpoints import SAFETENSORS_WEIGHTS
+
+        def use_safetensors(component: str) -> bool:
+            return any((root / component / name).is_file()
+                       for name in (SAFETENSORS_WEIGHTS, SAFETENSORS_WEIGHTS + ".index.json"))
+
         unet = UNetMVTemporalConditionModel.from_pretrained(
-            root, subfolder="unet", torch_dtype=torch_dtype, **_weights_format(root / "unet", allow_pickle)
-        )
+            root, subfolder="unet", torch_dtype=torch_dtype, use_safetensors=use_safetensors("unet"))
         vae = AutoencoderKLTemporalDecoder.from_pretrained(
-            root, subfolder="vae", torch_dtype=torch_dtype, **_weights_format(root / "vae", allow_pickle)
-        )
+            root, subfolder="vae", torch_dtype=torch_dtype, use_safetensors=use_safetensors("vae"))
         scheduler = EulerDiscreteScheduler.from_pretrained(root, subfolder="scheduler")
         return cls(unet=unet, vae=vae, scheduler=scheduler)
 
