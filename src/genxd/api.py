@@ -350,7 +350,7 @@ def generate_scenes(
         bar.close()  # seconds for the released one)
     else:
         lm = loaded or load_model(model, group.device(device), dtype, compile_unet=compile_unet, offload=offload,
-                                  allow_pickle=allow_pickle)
+                                  allow_pickle=allow_pickle, progress=progress)
         # one job at a time per loaded model: the pipeline's scheduler (its step index) and sampling settings are
         # state of the call in progress (two threads sharing a model both failed: "index 4 is out of bounds")
         with lm.lock, job_settings_restored(lm.pipe), \

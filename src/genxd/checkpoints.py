@@ -24,7 +24,7 @@ import torch
 from . import validation as v
 from .config_weights import check_config_fits_weights, check_weights_match
 from .utils.io import read_json
-from .utils.library_logs import genxd_reports_float16_on_cpu, genxd_reports_missing_weights
+from .utils.library_logs import genxd_reports_float16_on_cpu, genxd_reports_missing_weights, library_bars
 from .validation import arg, check
 
 BUNDLED_MODEL_DIR = Path(__file__).parent / "assets" / "genxd-small"
@@ -376,14 +376,15 @@ def _damaged(path: Path, what: str, exc: BaseException) -> ValueError:
     return ValueError(f"{path}: cannot load {what} from this folder ({_detail(exc, 400)})")
 
 
-def _load_pipeline(pipeline_cls: Any, path: Path, dtype: torch.dtype, allow_pickle: bool = False) -> Any:
+def _load_pipeline(pipeline_cls: Any, path: Path, dtype: torch.dtype, allow_pickle: bool = False,
+                   progress: bool = True) -> Any:
     """``pipeline_cls.from_pretrained(path)`` (its loading once the folder is checked): a damaged model folder (a
     config whose values its component cannot be built from, weights that are not a readable safetensors file or
     do not fit the config, a scheduler that cannot make its noise levels) is a ValueError naming the folder and
     what was wrong."""
     check_model_folder(path, allow_pickle)
     try:
-        with genxd_reports_missing_weights():  # _check_weights below names them, in one line
+        with genxd_reports_missing_weights(), library_bars(progress):  # _check_weights names them, in one line
             pipe = pipeline_cls.from_checked_folder(path, torch_dtype=dtype)  # never the hub
     except (MemoryError, KeyboardInterrupt):
         raise
@@ -448,7 +449,7 @@ def _pipeline_modules(pipe: Any, path: Path) -> list[tuple[torch.nn.Module, Path
 
 def load_model(model: str | Path | None = None, device: str | None = None, dtype: str | torch.dtype | None = None,
                fast: bool | None = None, compile_unet: bool = False, offload: str = "none",
-               allow_pickle: bool = False) -> LoadedModel:
+               allow_pickle: bool = False, progress: bool = True) -> LoadedModel:
     """Load a GenXD pipeline (``model`` None: the bundled small model) onto ``device``.
 
     ``fast`` (default: on for CUDA) turns on the GPU fast path (:mod:`genxd.pipelines.fast`: bf16, CUDA-graph
@@ -461,7 +462,8 @@ def load_model(model: str | Path | None = None, device: str | None = None, dtype
     defaults (:func:`genxd.pipelines.memory.configure_memory`): VAE decoding in windows sized by the image
     (the whole clip at the bundled model's size). ``allow_pickle``: a folder whose ``unet/`` or ``vae/`` has
     only pickle weights (``diffusion_pytorch_model.bin``) loads (unpickling can run code: only for files you
-    trust); without it, such a folder is refused saying so.
+    trust); without it, such a folder is refused saying so. ``progress=False``: no bar while loading (diffusers'
+    "Loading checkpoint shards" of a sharded folder).
     """
     from .pipelines import GenXDPipeline
     from .pipelines.memory import configure_memory
@@ -483,7 +485,7 @@ def load_model(model: str | Path | None = None, device: str | None = None, dtype
 
         warnings.warn(v.GenXDWarning(f"{v.arg('dtype')} fp16 on a CPU runs about 3x slower than fp32 (few float16 "
                                      "kernels there); fp32, the default, or bf16 are faster"), stacklevel=2)
-    pipe = _load_pipeline(GenXDPipeline, info.path, dt, allow_pickle)
+    pipe = _load_pipeline(GenXDPipeline, info.path, dt, allow_pickle, progress)
     if offload == "none":
         with genxd_reports_float16_on_cpu():  # diffusers' paragraph says it "will fail": it runs, slowly
             pipe.to(dev)  # with offload the weights stay on the host until used

@@ -234,7 +234,7 @@ def evaluate(model: str | Path | None = None, num_scenes: int = 50, steps: int |
     fewshot_iterations = v.check(fewshot_iterations, js.FEWSHOT_ITERATIONS, "fewshot_iterations")
     _check_before_running(modes, out, overwrite)
     lm = load_model(model, device, dtype or ("fp32" if device in (None, "cpu") else None), fast=fast,
-                    allow_pickle=allow_pickle)
+                    allow_pickle=allow_pickle, progress=progress)
     pipe, d = lm.pipe, lm.defaults
     res, frames_n = int(d["resolution"]), int(d["num_frames"])
     steps = int(steps or d["num_inference_steps"])

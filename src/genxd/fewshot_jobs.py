@@ -217,7 +217,7 @@ def fewshot_scenes(
     if not mine:  # every group of this process written, or its kept windows refused: no model to load (tens of
         return _gathered(group, results, summary, out_dir)  # seconds for the released one), as generate_scenes
     lm = loaded or api.load_model(model, group.device(device), dtype, compile_unet=compile_unet, offload=offload,
-                                  allow_pickle=allow_pickle)
+                                  allow_pickle=allow_pickle, progress=progress)
     # one job at a time per loaded model (generate_scenes says why)
     with lm.lock, job_settings_restored(lm.pipe), \
             (partials.noting_kept() if partials is not None else contextlib.nullcontext()):

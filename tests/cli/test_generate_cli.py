@@ -160,6 +160,28 @@ def test_a_pickle_only_model_folder_is_refused_naming_allow_pickle(images, tmp_p
         assert np.abs(a.astype(int) - b.astype(int)).max() <= 1, name  # the same weights (test_model_folder_layouts)
 
 
+def test_quiet_hides_the_shard_loading_bar(images, tmp_path, reference_small):
+    """A sharded --model (save_pretrained(max_shard_size=...)) drew diffusers' 'Loading checkpoint shards' bar on
+    stderr under -q; the library's own bar setting is as it was afterwards."""
+    import shutil
+
+    from diffusers.utils import logging as diffusers_logging
+
+    from genxd.models import UNetMVTemporalConditionModel
+
+    folder = Path(shutil.copytree(reference_small, tmp_path / "sharded", ignore=shutil.ignore_patterns("cases.*")))
+    unet = UNetMVTemporalConditionModel.from_pretrained(folder / "unet")
+    (folder / "unet" / "diffusion_pytorch_model.safetensors").unlink()
+    unet.save_pretrained(folder / "unet", max_shard_size="200KB")
+    assert (folder / "unet" / "diffusion_pytorch_model.safetensors.index.json").is_file()
+    res = runner.invoke(app, ["generate", str(images / "wide.png"), *FAST, "--model", str(folder),
+                              "--out", str(tmp_path / "out")])
+    assert res.exit_code == 0, res.output
+    err = res.stderr if hasattr(res, "stderr") else res.output
+    assert "Loading checkpoint shards" not in err and err.strip() == "", err
+    assert diffusers_logging.is_progress_bar_enabled()
+
+
 @pytest.fixture(scope="module")
 def reconfusion_root(tmp_path_factory):
     root = tmp_path_factory.mktemp("rf") / "re10k"

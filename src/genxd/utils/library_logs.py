@@ -80,6 +80,22 @@ def genxd_reports_missing_weights() -> contextlib.AbstractContextManager[None]:
     return dropped_messages(DIFFUSERS_MODELING_LOGGER, _MISSING_WEIGHTS_WARNING)
 
 
+@contextlib.contextmanager
+def library_bars(enabled: bool) -> Iterator[None]:
+    """Within this block diffusers' own progress bars (its "Loading checkpoint shards" bar of a sharded model
+    folder) show only when ``enabled`` (``genxd generate -q``: off); its setting is put back afterwards."""
+    from diffusers.utils import logging as diffusers_logging
+
+    was = diffusers_logging.is_progress_bar_enabled()
+    if not enabled:
+        diffusers_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was and not enabled:
+            diffusers_logging.enable_progress_bar()
+
+
 def genxd_reports_float16_on_cpu() -> contextlib.AbstractContextManager[None]:
     """While genxd moves a float16 model to the CPU (it says in one line that this is slow): diffusers' paragraph
     saying the pipeline "will fail" there (it runs) is dropped."""
