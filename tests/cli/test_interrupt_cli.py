@@ -96,6 +96,53 @@ def test_only_the_genxd_command_counts_as_started_as_the_command():
     assert not started_as_command([], [])
 
 
+def test_combined_short_options_before_m_genxd_count():
+    """``python -Im genxd`` / ``python -Esmgenxd``: a cluster of short options ending in -m (its rest or the next
+    argument the module) was not seen, so the quiet start was off; -X/-W in a cluster take its rest as value."""
+    from genxd.cli.early_interrupt import started_as_command
+
+    python = sys.executable
+    assert started_as_command(["-m"], [python, "-Im", "genxd", "info"])
+    assert started_as_command(["-m"], [python, "-Esmgenxd"])
+    assert started_as_command(["-m"], [python, "-bX", "importtime", "-Im", "genxd"])
+    assert started_as_command(["-m"], [python, "-IWerror", "-m", "genxd"])
+    assert not started_as_command(["-m"], [python, "-Im", "pytest", "genxd"])
+    assert not started_as_command(["-m"], [python, "-IXm", "-m", "pytest"])  # "m" is -X's value
+    assert not started_as_command(["-c"], [python, "-Ic", "import genxd", "-m", "genxd"])
+    assert not started_as_command(["-m"], [python, "-I"])
+
+
+SPAWNING_SCRIPT = """
+import multiprocessing
+import signal
+import sys
+
+from genxd.cli import main  # noqa: F401  (the console script's import: import genxd runs quiet_start)
+
+
+def report() -> None:
+    sys.exit(0 if signal.getsignal(signal.SIGINT) is signal.default_int_handler else 3)
+
+
+if __name__ == "__main__":
+    child = multiprocessing.get_context("spawn").Process(target=report)
+    child.start()
+    child.join()
+    sys.exit(child.exitcode)
+"""
+
+
+def test_a_spawned_child_of_the_console_script_keeps_keyboard_interrupt(tmp_path):
+    """A multiprocessing child spawned by the genxd script (``genxd curate --workers N``) copies its argv and
+    imports the script again: it took itself for the command and kept the quiet start's handler for good (each
+    worker said ``genxd: interrupted`` and raised SystemExit on Ctrl-C). Now it keeps Python's handler."""
+    script = tmp_path / "bin" / "genxd"
+    script.parent.mkdir()
+    script.write_text(SPAWNING_SCRIPT)
+    done = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+
+
 def test_ctrl_c_after_generate_started_is_one_line_and_130(tmp_path):
     """``genxd generate`` with the bundled model, stopped once its progress shows: no traceback, no output."""
     from PIL import Image

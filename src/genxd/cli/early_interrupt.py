@@ -22,21 +22,45 @@ PROGRAM = "genxd"
 
 def started_as_command(argv: list[str] | None = None, orig_argv: list[str] | None = None) -> bool:
     """Whether this process runs the genxd command line: ``python [options] -m genxd ...`` (the interpreter's own
-    arguments, ``sys.orig_argv``), or a script named ``genxd`` (the console script pip writes)."""
+    arguments, ``sys.orig_argv``), or a script named ``genxd`` (the console script pip writes). A child that
+    multiprocessing spawns (``python -c ... --multiprocessing-fork``, e.g. ``genxd curate --workers N``) is not,
+    though it copies the command's ``sys.argv`` and imports its script again."""
     argv = sys.argv if argv is None else argv
     orig = list(getattr(sys, "orig_argv", ()) if orig_argv is None else orig_argv)
-    i = 1
-    while i < len(orig):
-        arg = orig[i]
-        if arg == "-m":
-            return i + 1 < len(orig) and orig[i + 1] == PROGRAM
-        if arg == f"-m{PROGRAM}":
-            return True
-        if arg in ("-c", "-") or not arg.startswith("-"):  # a command, stdin or a script: no -m follows
-            break
-        i += 2 if arg in ("-X", "-W", "--check-hash-based-pycs") else 1  # an option and its value
-    name = os.path.basename(argv[0]) if argv else ""
+    if "--multiprocessing-fork" in orig[1:]:  # a spawned or forkserver child, frozen executables included
+        return False
+    how, what = _interpreter_runs(orig[1:])
+    if how == "-m":
+        return what == PROGRAM
+    if how == "-c":
+        return False
+    name = os.path.basename(what if how == "script" else argv[0] if argv else "")
     return name in (PROGRAM, f"{PROGRAM}.exe", f"{PROGRAM}-script.py")
+
+
+def _interpreter_runs(args: list[str]) -> tuple[str, str]:
+    """What the interpreter's arguments (those after the executable) run: ``("-m", module)``, ``("-c", "")`` (a
+    command or stdin), ``("script", path)``, or ``("", "")`` where none is named. Short options combine
+    (``-Im genxd``, ``-Esmgenxd``); ``-X``/``-W`` take the rest of their cluster or the next argument."""
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        i += 1
+        if arg == "-":
+            return "-c", ""
+        if not arg.startswith("-"):
+            return "script", arg
+        if arg.startswith("--"):
+            i += arg == "--check-hash-based-pycs"  # its value
+            continue
+        for j, flag in enumerate(arg[1:], start=2):
+            if flag in "cm":
+                value = arg[j:] or (args[i] if i < len(args) else "")
+                return ("-m", value) if flag == "m" else ("-c", "")
+            if flag in "XW":
+                i += j == len(arg)  # the value is the next argument
+                break
+    return "", ""
 
 
 def _interrupted(signum: int, frame: object) -> NoReturn:
