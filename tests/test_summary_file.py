@@ -69,3 +69,23 @@ def test_fewshot_refuses_a_summary_inside_a_group_folder(tmp_path, monkeypatch):
     with pytest.raises(ValueError, match="the summary file .* lies inside the output folder of scene_direct_000"):
         fewshot_scenes(root, out, n_views=3, summary=out / "scene_direct_000" / "s.json", progress=False)
     assert lm.pipe.calls == 0 and not out.exists()
+
+
+def test_a_summary_reached_through_a_symbolic_link_is_refused_too(tmp_path):
+    """``--summary real/summary.json --out link`` (link -> real): the paths were compared unresolved, so the summary
+    that is the output folder of ``summary.json.png`` under the link was let through."""
+    from genxd.summary_file import check_summary_apart
+    from genxd.validation import InvalidValue
+
+    real = tmp_path / "real"
+    real.mkdir()
+    link = tmp_path / "link"
+    try:
+        link.symlink_to(real, target_is_directory=True)
+    except OSError:
+        pytest.skip("no symbolic links here")
+    with pytest.raises(InvalidValue, match=r"summary\.json is the output folder of summary\.json\.png"):
+        check_summary_apart(real / "summary.json", [link / "summary.json"], ["summary.json.png"])
+    with pytest.raises(InvalidValue, match=r"s\.json lies inside the output folder of a\.png"):
+        check_summary_apart(link / "a" / "s.json", [real / "a"], ["a.png"])
+    check_summary_apart(real / "job.json", [link / "a"], ["a.png"])  # beside the folders: fine

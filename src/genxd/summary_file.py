@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Sequence
 
 from .utils.io import check_output_file
+from .utils.paths import parts_below
 from .validation import InvalidValue, arg, overwrite_hint
 
 __all__ = ["check_summary_file", "check_summary_apart", "is_job_summary"]
@@ -51,13 +52,13 @@ def check_summary_apart(summary: str | os.PathLike | None, folders: Sequence[Pat
     """Refuse a ``summary`` path that is one of the job's output ``folders`` or inside one (``inputs[i]`` makes
     ``folders[i]``): an input named ``summary.json.png`` has ``OUT/summary.json`` as its folder, the default summary
     of a launch of several processes, which was then written by nobody (the folder took its place) after the whole
-    job, and the other processes stopped with a traceback."""
+    job, and the other processes stopped with a traceback. Paths are compared resolved (a symbolic link to a folder
+    counts as that folder)."""
     if summary is None:
         return
-    where = Path(os.path.abspath(summary))
     for folder, source in zip(folders, inputs):
-        folder = Path(os.path.abspath(folder))
-        if where == folder or folder in where.parents:
-            relation = "is" if where == folder else "lies inside"
+        below = parts_below(summary, folder)  # both resolved: through symbolic links too
+        if below is not None:
+            relation = "is" if below == () else "lies inside"
             raise InvalidValue(f"the summary file {summary} {relation} the output folder of {source}: give "
                                f"{arg('summary')} another file name")
