@@ -170,20 +170,16 @@ class ProcessGroup:
         return sorted(results, key=lambda r: r.index)
 
     def raise_if_any_failed(self, error: Exception | None) -> None:
-        """Call on every process after work one process may fail alone (the main one writing the summary), with its
-        ``error`` or None: when any failed, every process raises (its own error, or
-        :class:`genxd.utils.shared_work.OtherProcessFailed`) instead of the others waiting at the next barrier for
-        a process that is gone (they died on the lost connection, a gloo traceback each)."""
+        """Call on every process with its ``error`` or None after work one process may fail alone: every process
+        raises when any failed (:func:`genxd.utils.shared_work.raise_for_failed`)."""
+        from ..utils.shared_work import raise_for_failed
+
+        failed: list[int] = []
         if self.state is not None and self.num_processes > 1:
             from accelerate.utils import gather_object
 
             failed = [rank for rank, bad in enumerate(gather_object([error is not None])) if bad]
-            if failed and error is None:
-                from ..utils.shared_work import OtherProcessFailed
-
-                raise OtherProcessFailed(f"process {', '.join(map(str, failed))} failed")
-        if error is not None:
-            raise error
+        raise_for_failed(error, failed)
 
 
 def write_summary(path: str | os.PathLike, results: Sequence[SceneResult], num_processes: int = 1,

@@ -21,7 +21,7 @@ from typing import Any, Callable
 
 import torch
 
-from ..utils.shared_work import OtherProcessFailed
+from ..utils.shared_work import OtherProcessFailed, raise_for_failed
 from .checkpoint_files import resume_setting
 
 __all__ = ["RunStops"]
@@ -113,17 +113,14 @@ class RunStops:
                    f"file, then {resume_setting('latest')})")
 
     def raise_if_any_failed(self, error: Exception | None) -> None:
-        """After work that a process may fail alone (the main process's share of a checkpoint, the run folder), call
-        on every process with its ``error`` or None: with several processes, when any failed, every process raises
-        (its own error, or :class:`genxd.utils.shared_work.OtherProcessFailed`) instead of the others waiting in the
-        next collective for a process that is gone (they died on the lost connection, a traceback each)."""
+        """Call on every process with its ``error`` or None after work a process may fail alone (the main process's
+        share of a checkpoint, the run folder): every process raises when any failed
+        (:func:`genxd.utils.shared_work.raise_for_failed`)."""
+        failed: list[int] = []
         if self.accelerator.num_processes > 1:
             codes = self._agree(_READ if error is None else _OTHER_ERROR)
             failed = [rank for rank, c in enumerate(codes) if c != _READ]
-            if failed and error is None:
-                raise OtherProcessFailed(f"process {', '.join(map(str, failed))} failed")
-        if error is not None:
-            raise error
+        raise_for_failed(error, failed)
 
     def _agree(self, code: int) -> list[int]:
         """All-reduce this process's batch ``code``, held interrupt and time limit; sets :attr:`_agreed` and returns

@@ -10,7 +10,9 @@ call :func:`mark_work_shared` where their processes part ways; from then on ever
 
 from __future__ import annotations
 
-__all__ = ["mark_work_shared", "work_is_shared", "reset_work_shared", "OtherProcessFailed"]
+from typing import Sequence
+
+__all__ = ["mark_work_shared", "work_is_shared", "reset_work_shared", "OtherProcessFailed", "raise_for_failed"]
 
 _SHARED = False
 
@@ -35,3 +37,16 @@ def reset_work_shared() -> None:
 class OtherProcessFailed(RuntimeError):
     """This process stopped because another process of the job failed (its batch of training data could not be read):
     that process prints the error; the command line exits 2 here without a second error line."""
+
+
+def raise_for_failed(error: Exception | None, failed: Sequence[int]) -> None:
+    """The end of a ``raise_if_any_failed`` (:class:`genxd.pipelines.distributed.ProcessGroup`,
+    :class:`genxd.training.stops.RunStops`), called on every process after work that one process may fail alone
+    (the main process writing the summary, its share of a checkpoint) and a collective telling every process the
+    ``failed`` ranks: this process's own ``error``, or :class:`OtherProcessFailed` where another one failed, so that
+    every process stops instead of the others waiting in the next collective for a process that is gone (they died
+    on the lost connection, a traceback each)."""
+    if error is not None:
+        raise error
+    if failed:
+        raise OtherProcessFailed(f"process {', '.join(map(str, failed))} failed")
