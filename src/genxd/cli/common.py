@@ -65,38 +65,44 @@ _WORKER_ERROR = re.compile(r"Caught \w+ in DataLoader worker process \d+\.\nOrig
                            r"last\):\n")
 
 
-def without_worker_traceback(text: str) -> str:
-    """The message of an error a DataLoader worker raised, without the traceback PyTorch puts in front of it when
-    it raises it again in the training process ("Caught ValueError in DataLoader worker process 0. Original
-    Traceback ...": ``genxd train`` printed all of it on its one error line); other text as it is."""
+def _worker_error(text: str) -> tuple[str, str] | None:
+    """``(name, message)`` of the error a DataLoader worker raised, from the text of the error PyTorch raises again
+    in the training process ("Caught ValueError in DataLoader worker process 0. Original Traceback ..."): the first
+    line after the last traceback's frames names the class (qualified, unless builtin) before its message. None
+    for other text."""
     if not _WORKER_ERROR.match(text):
-        return text
+        return None
     lines = text.rstrip("\n").splitlines()
     last = max(i for i, line in enumerate(lines) if line.startswith(("Original Traceback (", "Traceback (")))
     for i in range(last + 1, len(lines)):
         if lines[i] and not lines[i][0].isspace():  # the frames are indented; the error's own lines are not
-            return re.sub(r"^[\w.]+: ", "", "\n".join(lines[i:]), count=1)
-    return text
+            error = "\n".join(lines[i:])
+            return lines[i].split(":", 1)[0], re.sub(r"^[\w.]+: ", "", error, count=1)
+    return None
+
+
+def without_worker_traceback(text: str) -> str:
+    """The message of an error a DataLoader worker raised, without the traceback PyTorch puts in front of it when
+    it raises it again in the training process (``genxd train`` printed all of it on its one error line); other
+    text as it is."""
+    error = _worker_error(text)
+    return text if error is None else error[1]
 
 
 def worker_error_class(text: str) -> type | None:
     """The class of the error a DataLoader worker raised, from the text of the RuntimeError PyTorch raises in its
     place when the class cannot be made again from a message (its ``__init__`` takes more: ``UnicodeDecodeError``,
-    a ``ValueError`` subclass with extra fields): the traceback's last line names it (qualified, unless builtin).
-    Only classes of modules already imported are found; None otherwise (other text too)."""
+    a ``ValueError`` subclass with extra fields). Only classes of modules already imported are found; None
+    otherwise (other text too)."""
     import builtins
     import sys
 
-    if not _WORKER_ERROR.match(text):
+    error = _worker_error(text)
+    if error is None or error[0].rsplit(".", 1)[-1] != text.split(" ", 2)[1]:  # "Caught NAME in DataLoader ..."
         return None
-    caught = text.split(" ", 2)[1]  # "Caught NAME in DataLoader worker process N."
-    for line in reversed(text.rstrip("\n").splitlines()):
-        name = line.split(":", 1)[0]
-        if line and not line[0].isspace() and name.rsplit(".", 1)[-1] == caught:
-            module, _, qualname = name.rpartition(".")
-            found = getattr(sys.modules.get(module) if module else builtins, qualname, None)
-            return found if isinstance(found, type) and issubclass(found, BaseException) else None
-    return None
+    module, _, qualname = error[0].rpartition(".")
+    found = getattr(sys.modules.get(module) if module else builtins, qualname, None)
+    return found if isinstance(found, type) and issubclass(found, BaseException) else None
 
 
 def secondary_process() -> bool:
