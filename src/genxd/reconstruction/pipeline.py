@@ -389,11 +389,12 @@ def reconstruct_scene(
             write_video(tmp / "flythrough.mp4", frames, fps=fps)
         with open(tmp / "cameras.json", "w") as f:
             f.write(json_text(_cameras_record(views, train, test)))
+        cameras_3dgs = viewer_cameras(views)
         with open(tmp / "cameras_3dgs.json", "w") as f:
-            f.write(json_text(viewer_cameras(views)))
+            f.write(json_text(cameras_3dgs))
         if inria_model and not model.is_dynamic:  # per-time scenes have no 3DGS model folder layout
-            write_inria_model(tmp / INRIA_MODEL_DIR, Path(os.path.abspath(out_dir)) / INRIA_MODEL_DIR, tmp / "scene.ply",
-                              viewer_cameras(views), model, config.iterations,
+            write_inria_model(tmp / INRIA_MODEL_DIR, Path(out_dir) / INRIA_MODEL_DIR, tmp / "scene.ply", cameras_3dgs,
+                              model, config.iterations,
                               white_background=tuple(config.background) == (1.0, 1.0, 1.0), eval_split=bool(test))
         with open(tmp / "reconstruction.json", "w") as f:
             f.write(json_text(record, indent=2))
