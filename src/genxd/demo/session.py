@@ -21,7 +21,7 @@ from typing import Iterator, Sequence
 import PIL.Image
 
 from ..utils.image_formats import missing_decoder_message, prepare_decoder
-from ..utils.images import collect_images, read_rgb
+from ..utils.images import collect_images, frames_note, read_rgb
 
 __all__ = ["Jobs", "Limits", "Session", "validate_uploads"]
 
@@ -239,8 +239,8 @@ def _check_image(p: Path, limits: Limits) -> str | None:
             warnings.simplefilter("ignore", PIL.Image.DecompressionBombWarning)
             with PIL.Image.open(p) as im:  # header only: refuse huge images before decoding them
                 w, h = im.size
-                frames, kind_name = getattr(im, "n_frames", 1), im.format
-                if kind_name == "JPEG":  # the size it is decoded at (draft: no pixels read)
+                note = frames_note(im, p.name)  # what genxd generate warns (genxd.utils.images), said in the page
+                if im.format == "JPEG":  # the size it is decoded at (draft: no pixels read)
                     im.draft(None, (limits.jpeg_decode_side, limits.jpeg_decode_side))
                 decoded = im.size[0] * im.size[1]
     except PIL.Image.DecompressionBombError:
@@ -256,10 +256,7 @@ def _check_image(p: Path, limits: Limits) -> str | None:
     if min(w, h) < limits.min_side:
         raise ValueError(f"{p}: image of {w}x{h} pixels; each side must be at least {limits.min_side}")
     read_rgb(p, at_least=limits.jpeg_decode_side)  # the CLI's check: decodes the whole file (a JPEG as above)
-    if frames > 1:  # what genxd generate warns (genxd.utils.images), said in the page
-        what = f"a multi-page TIFF of {frames} pages" if kind_name == "TIFF" else f"an animated image of {frames} frames"
-        return f"{p.name}: {what}: only the first is used."
-    return None
+    return None if note is None else f"{note}."
 
 
 def validate_uploads(paths: Sequence[str | Path], dest: Path, limits: Limits,

@@ -93,14 +93,23 @@ def _decoded_rgb(source: Path | IO[bytes], label: str | Path, orient: bool,
     return to_rgb(im, label, background)
 
 
-def _note_frames(im: PIL.Image.Image, label: str | Path) -> None:
-    """Warn that only the first frame of an animated or multi-page image (WebP, APNG, GIF, TIFF) is used."""
+def frames_note(im: PIL.Image.Image, label: str | Path) -> str | None:
+    """``"<label>: an animated image of N frames: only the first is used"`` (or "a multi-page TIFF of N pages")
+    for an animated or multi-page image (WebP, APNG, GIF, TIFF) opened by Pillow; None for a still image."""
     frames = getattr(im, "n_frames", 1)
-    if frames > 1:
+    if frames <= 1:
+        return None
+    what = f"a multi-page TIFF of {frames} pages" if im.format == "TIFF" else f"an animated image of {frames} frames"
+    return f"{label}: {what}: only the first is used"
+
+
+def _note_frames(im: PIL.Image.Image, label: str | Path) -> None:
+    """Warn that only the first frame of an animated or multi-page image is used (:func:`frames_note`)."""
+    note = frames_note(im, label)
+    if note is not None:
         from ..validation import warn
 
-        what = f"a multi-page TIFF of {frames} pages" if im.format == "TIFF" else f"an animated image of {frames} frames"
-        warn(f"{label}: {what}: only the first is used")
+        warn(note)
 
 
 def to_rgb(im: PIL.Image.Image, label: str | Path, background: tuple[int, int, int] = (255, 255, 255)) -> PIL.Image.Image:
