@@ -61,6 +61,14 @@ def png16(path: Path, array: np.ndarray) -> Path:
     return path
 
 
+def mpo_photo(path: Path, image, quality: int = 75) -> Path:
+    """``image`` (a PIL image) saved as many phones and cameras write a JPEG: with a small preview picture after it
+    (MPF data), which Pillow opens as format "MPO" of 2 frames."""
+    preview = image.resize((max(1, image.width // 8), max(1, image.height // 8)))
+    image.save(path, "MPO", save_all=True, append_images=[preview], quality=quality)
+    return path
+
+
 def assert_fuzz_finds_nothing(target: str, cases: int, tmp_path: Path, timeout: float = 60.0) -> dict[str, int]:
     """Run cases ``0 .. cases-1`` (seed 0) of a ``benchmarks/fuzz_inputs.py`` target and fail on any finding (an
     error that does not name the file, another exception, a crash or a hang); returns the outcome counts."""

@@ -21,7 +21,7 @@ from genxd.demo.glb import GlbScene
 from genxd.demo.preview import frustum_corners, write_camera_preview
 from genxd.demo.session import Limits, Session, validate_uploads
 
-from ..helpers import ROOT
+from ..helpers import ROOT, mpo_photo
 
 SCENE = ROOT / "examples" / "scene_a.png"
 
@@ -226,6 +226,21 @@ def test_a_48_megapixel_phone_photo_is_taken_as_genxd_generate_takes_it(tmp_path
     with pytest.raises(ValueError, match=r"^scan.png: image of 8000x6000 pixels; at most 40 megapixels "
                                          r"\(downscale it first\)$"):
         validate_uploads([big_png], tmp_path / "dest", Limits())
+
+
+def test_a_phone_photo_with_a_preview_picture_is_taken_as_a_still_jpeg(tmp_path):
+    """A JPEG with MPF data (Pillow's "MPO": a preview picture after the photo) was checked at full size (an
+    8000x6000 one refused, "at most 40 megapixels") and said to be "an animated image of 2 frames"."""
+    import PIL.Image
+
+    photo = mpo_photo(tmp_path / "IMG_1234.jpg", PIL.Image.new("RGB", (8000, 6000), (200, 120, 40)), quality=50)
+    assert PIL.Image.open(photo).format == "MPO"
+    notes: list[str] = []
+    assert [p.name for p in validate_uploads([photo], tmp_path / "dest", Limits(), notes)] == ["00_IMG_1234.jpg"]
+    assert notes == []
+    small = mpo_photo(tmp_path / "IMG_1235.jpg", PIL.Image.new("RGB", (640, 480), (200, 120, 40)))
+    validate_uploads([small], tmp_path / "dest", Limits(), notes)
+    assert notes == []
 
 
 def test_a_heic_upload_without_pillow_heif_says_what_to_install(tmp_path, monkeypatch):

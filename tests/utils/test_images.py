@@ -11,7 +11,7 @@ import PIL.Image
 import pytest
 
 from genxd.utils.images import collect_images, load_image, read_rgb, to_8bit
-from tests.helpers import png16, png_chunk
+from tests.helpers import mpo_photo, png16, png_chunk
 
 
 def _mean(path: Path) -> float:
@@ -132,6 +132,26 @@ def test_a_large_jpeg_is_decoded_at_a_reduced_scale_before_fitting(tmp_path, mon
     small = _photo(tmp_path / "small.jpg", 200, 120)  # nothing to gain: decoded in full
     load_image(small, 64, 64)
     assert sizes[-1] == (200, 120)
+
+
+def test_a_photo_with_a_preview_picture_mpo_is_a_still_jpeg(tmp_path, monkeypatch):
+    # Before: a JPEG with MPF data (a phone's photo with its preview: Pillow's format "MPO", 2 frames) warned
+    # "an animated image of 2 frames: only the first is used", and was decoded in full (draft was for "JPEG" only)
+    import warnings
+
+    import genxd.utils.images as images
+
+    photo = PIL.Image.open(_photo(tmp_path / "plain.jpg", 2400, 1600))
+    path = mpo_photo(tmp_path / "IMG_0001.jpg", photo, quality=92)
+    assert PIL.Image.open(path).format == "MPO"
+    sizes = []
+    fit = images.fit_image
+    monkeypatch.setattr(images, "fit_image", lambda im, *a, **k: sizes.append(im.size) or fit(im, *a, **k))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fitted = load_image(path, 64, 64)
+    assert sizes == [(300, 200)]  # decoded at 1/8, as the same photo without its preview
+    assert float((fitted - load_image(tmp_path / "plain.jpg", 64, 64)).abs().max()) < 4 / 255
 
 
 @pytest.mark.parametrize("name, said", [("anim.webp", "an animated image of 3 frames"),

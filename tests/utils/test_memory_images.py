@@ -16,6 +16,7 @@ from genxd.utils.images import load_image
 from genxd.utils.memory_images import MemoryImage, collect_inputs
 
 from ..cli.fake_model import use_fake_model
+from ..helpers import mpo_photo
 
 
 @pytest.fixture
@@ -120,3 +121,19 @@ def test_an_animated_image_object_says_which_frame_is_used(tmp_path):
     with pytest.warns(GenXDWarning, match=r"anim: an image of 3 frames: only the one it is at \(frame 2\) is used"):
         rgb = memory_image_to_rgb(im, "anim")
     assert rgb.getpixel((8, 8))[0] == 120
+
+
+def test_an_opened_photo_with_a_preview_picture_is_a_still_image(tmp_path):
+    # Before: a phone's JPEG with MPF data (Pillow's "MPO", its preview as a second frame) opened by the caller
+    # warned "an image of 2 frames: only the one it is at (frame 0) is used"
+    import warnings
+
+    from genxd.utils.memory_images import memory_image_to_rgb
+
+    path = mpo_photo(tmp_path / "IMG_0001.jpg", PIL.Image.new("RGB", (64, 48), (200, 30, 30)))
+    im = PIL.Image.open(path)
+    assert im.format == "MPO"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        rgb = memory_image_to_rgb(im, "photo")
+    assert rgb.size == (64, 48) and abs(rgb.getpixel((32, 24))[0] - 200) < 8

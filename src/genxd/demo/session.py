@@ -21,7 +21,7 @@ from typing import Iterator, Sequence
 import PIL.Image
 
 from ..utils.image_formats import missing_decoder_message, prepare_decoder
-from ..utils.images import collect_images, frames_note, read_rgb
+from ..utils.images import collect_images, draft_at_least, frames_note, read_rgb
 
 __all__ = ["Jobs", "Limits", "Session", "validate_uploads"]
 
@@ -240,8 +240,7 @@ def _check_image(p: Path, limits: Limits) -> str | None:
             with PIL.Image.open(p) as im:  # header only: refuse huge images before decoding them
                 w, h = im.size
                 note = frames_note(im, p.name)  # what genxd generate warns (genxd.utils.images), said in the page
-                if im.format == "JPEG":  # the size it is decoded at (draft: no pixels read)
-                    im.draft(None, (limits.jpeg_decode_side, limits.jpeg_decode_side))
+                draft_at_least(im, limits.jpeg_decode_side)  # a JPEG: the size it is decoded at (no pixels read)
                 decoded = im.size[0] * im.size[1]
     except PIL.Image.DecompressionBombError:
         read_rgb(p)  # raises genxd generate's one-line message for the decompression-bomb limit (header only)

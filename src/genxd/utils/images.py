@@ -76,8 +76,8 @@ def _decoded_rgb(source: Path | IO[bytes], label: str | Path, orient: bool,
     """:func:`read_rgb` / :func:`decode_rgb` of a path or of encoded bytes."""
     try:
         with open_image(source, label=label) as im:
-            if at_least is not None and im.format == "JPEG":
-                im.draft(None, (at_least, at_least))  # keeps both sides >= at_least
+            if at_least is not None:
+                draft_at_least(im, at_least)
             pixels = load_rounded(im, source)  # a 16-bit colour PNG / TIFF at full depth, rounded
             if orient:  # a user's file (read_rgb)
                 _note_frames(im, label)  # Pillow's file: its frames counted from its header
@@ -93,10 +93,28 @@ def _decoded_rgb(source: Path | IO[bytes], label: str | Path, orient: bool,
     return to_rgb(im, label, background)
 
 
+# Pillow's formats whose decoder scales in the DCT (draft). "MPO": a JPEG with more pictures after it (MPF data:
+# many phones' and cameras' photos carry a preview or a depth map), opened as its first picture
+DCT_SCALED_FORMATS = ("JPEG", "MPO")
+
+
+def draft_at_least(im: PIL.Image.Image, side: int) -> None:
+    """Let a JPEG opened by Pillow (header only) be decoded at 1/2, 1/4 or 1/8 scale while both sides stay at
+    least ``side`` pixels (Pillow's ``draft``: ``im.size`` is then the decoded size); other formats unchanged."""
+    if im.format in DCT_SCALED_FORMATS:
+        im.draft(None, (side, side))
+
+
+def frame_count(im: PIL.Image.Image) -> int:
+    """The frames or pages of an image opened by Pillow; 1 for a still photo, an MPO included (its other
+    pictures are a preview, a depth map or a second view, not frames)."""
+    return 1 if im.format == "MPO" else getattr(im, "n_frames", 1)
+
+
 def frames_note(im: PIL.Image.Image, label: str | Path) -> str | None:
     """``"<label>: an animated image of N frames: only the first is used"`` (or "a multi-page TIFF of N pages")
     for an animated or multi-page image (WebP, APNG, GIF, TIFF) opened by Pillow; None for a still image."""
-    frames = getattr(im, "n_frames", 1)
+    frames = frame_count(im)
     if frames <= 1:
         return None
     what = f"a multi-page TIFF of {frames} pages" if im.format == "TIFF" else f"an animated image of {frames} frames"

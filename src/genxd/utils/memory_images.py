@@ -166,13 +166,13 @@ def _to_uint8(a: np.ndarray, label: str) -> np.ndarray:
 def memory_image_to_rgb(obj: Any, label: str, background: tuple[int, int, int] = (255, 255, 255)) -> PIL.Image.Image:
     """The image object ``obj`` as an RGB PIL image, as :func:`genxd.utils.images.read_rgb` reads a file (EXIF
     orientation, transparency on ``background``). ``label`` names it in errors (``ValueError``)."""
-    from .images import to_rgb
+    from .images import frame_count, to_rgb
 
     if isinstance(obj, PIL.Image.Image):
         if obj.width * obj.height == 0:
             raise ValueError(f"{label}: the image is empty ({obj.width}x{obj.height})")
         _check_values(obj, label)
-        if getattr(obj, "n_frames", 1) > 1:  # an animated / multi-page image opened by the caller: the frame it is at
+        if frame_count(obj) > 1:  # an animated / multi-page image opened by the caller: the frame it is at
             from ..validation import warn
 
             warn(f"{label}: an image of {obj.n_frames} frames: only the one it is at (frame {obj.tell()}) is used")
