@@ -40,13 +40,12 @@ from .jobs import (Cancelled, Devices, GenerationRequest, device_key, download_n
                    request_notes, slow_on_cpu_note, viewer_copies, zip_folders)
 from .preview import write_camera_preview
 from .refusals import quiet_refusals
-from .session import MIB, Limits, Session, SessionsByPage, validate_uploads
+from .session import MAX_RESOLUTION, MIB, Limits, Session, SessionsByPage, validate_uploads
 
 __all__ = ["DemoConfig", "build_app"]
 
 log = logging.getLogger("genxd.demo")
 
-MAX_RESOLUTION = 1024  # the page's cap (genxd generate takes up to 4096): one job must not hold a device for hours
 MAX_FRAMES = 48  # the Frames slider's maximum and the longest camera file taken (genxd demo --max-frames)
 SOURCES = {"preset": "Preset path", "file": "Camera file", "keyframes": "Keyframes", "video": "From a video"}
 #: the Sampling controls' names in the API (``/generate``'s first parameters), in sampling()'s order

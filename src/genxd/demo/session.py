@@ -21,11 +21,12 @@ from typing import Iterator, Sequence
 import PIL.Image
 
 from ..utils.image_formats import missing_decoder_message, prepare_decoder
-from ..utils.images import collect_images, draft_at_least, frames_note, read_rgb
+from ..utils.images import collect_images, decode_side, draft_at_least, frames_note, read_rgb
 
 __all__ = ["Jobs", "Limits", "Session", "validate_uploads"]
 
 MIB = 2**20
+MAX_RESOLUTION = 1024  # the page's cap (genxd generate takes up to 4096): one job must not hold a device for hours
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,7 @@ class Limits:
     # a JPEG is decoded at 1/2, 1/4 or 1/8 scale while both sides stay this large (what generation reads at the
     # page's largest resolution, genxd.utils.images.load_image): its max_pixels count that size, so a 48-megapixel
     # phone photo is taken, as genxd generate takes it
-    jpeg_decode_side: int = 2048
+    jpeg_decode_side: int = decode_side(MAX_RESOLUTION, MAX_RESOLUTION)
     min_side: int = 8
 
 

@@ -169,6 +169,12 @@ def tensor_to_uint8(x: Tensor) -> np.ndarray:
     return (x.detach().float().clamp(0, 1) * 255).round().to(torch.uint8).movedim(-3, -1).cpu().numpy()
 
 
+def decode_side(height: int, width: int) -> int:
+    """The least side :func:`load_image` decodes a large JPEG at (a reduced scale) for an output of
+    ``height x width``: twice its longer side (LANCZOS from there)."""
+    return 2 * max(height, width)
+
+
 def load_image(path: str | Path, height: int, width: int, fit: Fit = "crop") -> Tensor:
     """Read, orient, composite and fit an image: float32 ``[3, height, width]`` in [0, 1]. ``path`` may also be a
     :class:`genxd.utils.memory_images.MemoryImage` (an image given as an object to the Python API)."""
@@ -176,8 +182,8 @@ def load_image(path: str | Path, height: int, width: int, fit: Fit = "crop") -> 
 
     if isinstance(path, MemoryImage):
         im = memory_image_to_rgb(path.image, str(path))
-    else:  # a large JPEG decoded at a reduced scale, still twice the size it is fitted to (LANCZOS from there)
-        im = read_rgb(path, at_least=2 * max(height, width))
+    else:
+        im = read_rgb(path, at_least=decode_side(height, width))
     return pil_to_tensor(fit_image(im, height, width, fit))
 
 
