@@ -69,6 +69,22 @@ def test_a_data_root_holding_a_dataset_is_refused_and_left_as_it_was(tmp_path):
         "index.json", "my_capture.torch"]
 
 
+def test_a_data_root_holding_earlier_held_out_scenes_is_taken(tmp_path):
+    """evaluate_fewshot(data_root=...) refused genxd's own scenes of an earlier run with more scenes or another seed
+    as "other scenes ... a capture of yours"; any key write_fewshot_scenes writes is taken now, nothing else."""
+    from genxd.data.reconfusion import write_reconfusion_scene
+
+    written = evaluation_fewshot.write_fewshot_scenes(tmp_path, 3, 8, 16, 9) + evaluation_fewshot.write_fewshot_scenes(
+        tmp_path, 1, 8, 16, 5)
+    assert written == ["fewshot_9_000", "fewshot_9_001", "fewshot_9_002", "fewshot_5_000"]
+    with pytest.raises(FileNotFoundError):  # past the check: the model is looked for
+        evaluate_fewshot(tmp_path / "no-model", num_scenes=2, device="cpu", progress=False, data_root=tmp_path)
+    c2w, K = orbit_cameras(4, radius=3.0, elevation_deg=20.0, azimuth_range_deg=90.0, focal=1.0)
+    write_reconfusion_scene(tmp_path, "fewshot_9_1", torch.rand(4, 3, 8, 8), c2w, K, {3: ([1, 2, 3], [0])})
+    with pytest.raises(ValueError, match="holds other scenes \\(fewshot_9_1\\)"):  # not a key genxd writes
+        evaluate_fewshot(tmp_path / "no-model", num_scenes=2, device="cpu", progress=False, data_root=tmp_path)
+
+
 def test_a_report_path_that_cannot_be_written_is_refused_before_the_work_also_with_overwrite(tmp_path):
     """The check genxd.evaluate makes (output_folders.check_report_file): with overwrite the few-shot protocol skipped
     it and failed on the folder only when writing the first scene's report, minutes later."""

@@ -39,6 +39,19 @@ __all__ = ["FEWSHOT_SEED", "write_fewshot_scenes", "interpolate_poses", "generat
 FEWSHOT_SEED = 9
 
 
+def fewshot_key(seed: int, i: int) -> str:
+    """The key of held-out scene ``i`` of ``seed`` (:func:`write_fewshot_scenes`), e.g. ``fewshot_9_000``."""
+    return f"fewshot_{seed}_{i:03d}"
+
+
+def _is_fewshot_key(key: str) -> bool:
+    """Whether ``key`` is one :func:`fewshot_key` gives (of any seed and scene)."""
+    import re
+
+    found = re.fullmatch(r"fewshot_(-?\d+)_(\d+)", key)
+    return found is not None and fewshot_key(int(found[1]), int(found[2])) == key
+
+
 def write_fewshot_scenes(root: str | Path, num_scenes: int = 10, num_views: int = 24, resolution: int = 64,
                          seed: int = FEWSHOT_SEED, focal: float = 1.1) -> list[str]:
     """Write the held-out scenes in ReconFusion format under ``root``; returns their keys."""
@@ -48,7 +61,7 @@ def write_fewshot_scenes(root: str | Path, num_scenes: int = 10, num_views: int 
     for i in range(num_scenes):
         clip = make_clip(seed * 1_000_003 + i, "3d", num_views, resolution, resolution, camera="orbit", focal=focal,
                          supersample=3)
-        key = f"fewshot_{seed}_{i:03d}"
+        key = fewshot_key(seed, i)
         write_reconfusion(root, key, clip.render.rgb, clip.c2w, clip.K, overwrite=True)
         keys.append(key)
     return keys
@@ -108,8 +121,8 @@ def evaluate_fewshot(model: str | Path | None = None, num_scenes: int = 10, iter
                      loaded=None, overwrite: bool = False) -> dict:
     """Run the protocol (module docstring); returns (and writes to ``out``) a JSON-able report.
 
-    ``data_root``: where the synthetic scenes are written (default: a temporary folder), refused when it holds other
-    scenes. ``out`` is rewritten after every scene; an existing ``out`` is refused unless ``overwrite``, also one that
+    ``data_root``: where the synthetic scenes are written (default: a temporary folder), refused when it holds scenes
+    other than held-out ones (an earlier run's, of any seed or number, are taken). ``out`` is rewritten after every scene; an existing ``out`` is refused unless ``overwrite``, also one that
     another run wrote while this one worked (this run replaces only its own earlier report)."""
     from .utils.progress import progress_bar
 
@@ -125,7 +138,7 @@ def evaluate_fewshot(model: str | Path | None = None, num_scenes: int = 10, iter
 
         check_report_file(out, overwrite)  # before minutes of work
     if data_root is not None:
-        _check_scratch_folder(Path(data_root), [f"fewshot_{seed}_{i:03d}" for i in range(num_scenes)])
+        _check_scratch_folder(Path(data_root))
     lm = loaded or load_model(model, device, dtype or ("fp32" if device in (None, "cpu") else None))
     d = lm.defaults
     res, frames_n = int(d["resolution"]), int(d["num_frames"])
@@ -199,14 +212,15 @@ def evaluate_fewshot(model: str | Path | None = None, num_scenes: int = 10, iter
     return report
 
 
-def _check_scratch_folder(data_root: Path, keys: list[str]) -> None:
+def _check_scratch_folder(data_root: Path) -> None:
     """A ValueError when ``data_root`` (where the held-out synthetic scenes are written) holds a ReconFusion index
-    with other scenes: they would be mixed with a dataset of the user's (not evaluated: only the synthetic ones are)."""
+    with scenes other than held-out ones (:func:`fewshot_key`; of any earlier run: another seed or more scenes): they
+    would be mixed with a dataset of the user's (not evaluated: only the synthetic ones are)."""
     from .data.reconfusion import INDEX_FILE, read_reconfusion_index
 
     if not (data_root / INDEX_FILE).is_file():
         return
-    others = [k for k in read_reconfusion_index(data_root) if k not in keys]
+    others = [k for k in read_reconfusion_index(data_root) if not _is_fewshot_key(k)]
     if others:
         raise ValueError(f"{data_root}: holds other scenes ({', '.join(others[:3])}{', ...' if len(others) > 3 else ''}); "
                          "data_root is where the held-out synthetic scenes are written, not data to evaluate (a "
