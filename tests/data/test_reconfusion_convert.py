@@ -114,6 +114,9 @@ def test_bad_sources_are_refused_in_one_line(synth_folder, tmp_path):
     (moving / "images").symlink_to(synth_folder / "images")
     result = _cli("fewshot-data", moving, "-o", tmp_path / "rf4")
     assert result.exit_code == 2 and "a 4D capture" in result.output
+    result = _cli("fewshot-data", tmp_path / "missing", "-o", tmp_path / "rf5")
+    assert result.exit_code == 2 and result.output.strip() == f"genxd: error: {tmp_path / 'missing'}: no such file or folder"
+    assert not (tmp_path / "rf5").exists()
 
 
 def test_a_colmap_model_with_lens_distortion_converts_undistorted(tmp_path):

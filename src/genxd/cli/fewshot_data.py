@@ -33,8 +33,6 @@ def register(app: typer.Typer) -> None:
             from genxd.data.reconfusion_convert import DEFAULT_SHOTS, convert_to_reconfusion
             from genxd.utils.io import check_writable_dir
 
-            if not source.exists():
-                raise FileNotFoundError(f"{source}: no such file or folder")
             check_writable_dir(out, "--out")
             shots = [int(n) for n in n_views] if n_views else list(DEFAULT_SHOTS)
             path, name, splits = convert_to_reconfusion(source, out, key, shots=shots, hold=hold,
