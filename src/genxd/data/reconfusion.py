@@ -248,9 +248,9 @@ def write_reconfusion_scene(
     index = read_reconfusion_index(root) if (root / INDEX_FILE).is_file() else {}
     if key in index and not overwrite:
         raise FileExistsError(f"{root}: scene {key!r} already in {INDEX_FILE} (pass overwrite=True to replace it)")
-    file_name = index.get(key) or _safe_file_name(key)
-    taken = set(index.values()) - ({index[key]} if key in index else set())
     own = index.get(key)  # the file this key already has (replaced only with overwrite, checked above)
+    file_name = own or _safe_file_name(key)
+    taken = set(index.values()) - {own}
     stem, suffix, i = file_name[: -len(".torch")], ".torch", 1
     # a file on disk that the index does not give this key (another scene's, or a user's own) is never replaced
     while file_name in taken or (file_name != own and os.path.lexists(root / file_name)):
