@@ -7,6 +7,7 @@ from __future__ import annotations
 import inspect
 import json
 import math
+import re
 import warnings
 from pathlib import Path
 
@@ -281,6 +282,29 @@ def test_a_missing_few_shot_split_names_the_setting_as_the_caller_writes_it():
         build_fewshot_groups(scenes, n_views=3, **grouped)
     with cli_style(), pytest.raises(ValueError, match=r"^the grouped strategy needs --pose-dir \("):
         build_fewshot_groups(scenes, n_views=3, **grouped)
+
+
+def test_the_pose_folder_inside_trajectory_fits_out_is_named_as_the_caller_writes_it(tmp_path):
+    """The grouped strategy's "fitted poses not found" named the folder to give as "pose_dir /x/re10k" to Python
+    callers (a flag's spelling with a space); now ``pose_dir='/x/re10k'``, and ``--pose-dir /x/re10k`` on the command
+    line as before."""
+    from types import SimpleNamespace
+
+    from genxd.data.synthetic import orbit_cameras
+    from genxd.fewshot import build_fewshot_groups
+    from genxd.validation import cli_style
+
+    c2w, K = orbit_cameras(4, radius=3.0, elevation_deg=20.0, azimuth_range_deg=90.0, focal=1.0)
+    scene = SimpleNamespace(splits={3: ([0, 1, 2], [3])}, c2w=c2w, K=K, decoded_images=lambda: torch.rand(4, 3, 8, 8))
+    fitted = tmp_path / "poses" / "re10k" / "x" / "gen_poses_w2c.json"
+    fitted.parent.mkdir(parents=True)
+    fitted.write_text("[]")
+    args = dict(strategy="grouped", pose_dir=tmp_path / "poses", n_views=3, num_context=3, num_frames=8,
+                resolution=8, pad_to_square=False)
+    with pytest.raises(FileNotFoundError, match=re.escape(f"named after the data folder: pose_dir={str(fitted.parents[1])!r}") + "$"):
+        build_fewshot_groups({"x": scene}, **args)
+    with cli_style(), pytest.raises(FileNotFoundError, match=re.escape(f"named after the data folder: --pose-dir {fitted.parents[1]}") + "$"):
+        build_fewshot_groups({"x": scene}, **args)
 
 
 @pytest.mark.parametrize("model", ["", "  "])

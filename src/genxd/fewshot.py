@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .cameras import formats
-from .validation import arg, setting
+from .validation import arg, setting, text_setting
 
 
 @dataclass
@@ -100,7 +100,7 @@ def _missing_poses(pose_dir: Path, key: str, path: Path) -> str:
         if pose_dir.is_dir() else []
     if inside:
         return (f"{path}: fitted poses not found; genxd trajectory fit wrote them under its --out's folder named "
-                f"after the data folder: {arg('pose_dir')} {inside[0]}")
+                f"after the data folder: {text_setting('pose_dir', inside[0])}")
     return f"{path}: fitted poses not found (run 'genxd trajectory fit' first)"
 
 
