@@ -5,6 +5,7 @@ that quietly leaves some of its checkpoint's weights unused."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -102,6 +103,30 @@ def test_only_fp16_variant_weights_name_the_variant_and_load_once_renamed(folder
     half = load_model(folder, device="cpu", dtype="fp32").pipe.unet.state_dict()
     plain = load_model(BUNDLED_MODEL_DIR, device="cpu", dtype="fp32").pipe.unet.state_dict()
     assert all(torch.equal(half[k], plain[k].half().float()) for k in plain)  # the same weights, in float16
+
+
+def test_only_sharded_fp16_variant_weights_say_to_rename_the_index_and_load_once_renamed(folder):
+    """A unet/ holding only the shards of an fp16 variant (diffusion_pytorch_model.fp16-00001-of-00002.safetensors
+    ...) and their index was told to rename ONE shard to diffusion_pytorch_model.safetensors: half the weights."""
+    from genxd.models import UNetMVTemporalConditionModel
+
+    unet = folder / "unet"
+    model = UNetMVTemporalConditionModel.from_pretrained(unet, torch_dtype=torch.float16)
+    (unet / "diffusion_pytorch_model.safetensors").unlink()
+    model.save_pretrained(unet, variant="fp16", max_shard_size="8MB")
+    index = unet / "diffusion_pytorch_model.safetensors.index.fp16.json"
+    assert index.is_file() and len(list(unet.glob("diffusion_pytorch_model.fp16-*-of-*.safetensors"))) > 1
+    with pytest.raises(FileNotFoundError, match=r"unet/diffusion_pytorch_model.safetensors: no such file \(only the "
+                                                r"variant index diffusion_pytorch_model\.safetensors\.index\.fp16\.json "
+                                                r"is there: rename it to diffusion_pytorch_model\.safetensors\.index"
+                                                r"\.json") as info:
+        load_model(folder, device="cpu", dtype="fp32")
+    assert not re.search(r"-\d{5}-of-\d{5}", str(info.value))  # no shard is offered as the whole file
+    index.rename(unet / "diffusion_pytorch_model.safetensors.index.json")  # the advice, followed
+    half = load_model(folder, device="cpu", dtype="fp32").pipe.unet.state_dict()
+    plain = load_model(BUNDLED_MODEL_DIR, device="cpu", dtype="fp32").pipe.unet.state_dict()
+    assert half.keys() == plain.keys()
+    assert all(torch.equal(half[k], plain[k].half().float()) for k in plain)
 
 
 def test_a_link_into_the_hub_cache_whose_blob_did_not_arrive_says_so(folder):

@@ -13,6 +13,7 @@ import contextlib
 import copy
 import math
 import os
+import re
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -325,13 +326,22 @@ def _check_component(folder: Path, config_name: str, weights_name: str | None, w
         check_weights_match(config_path, config, model_cls, weights)  # strict, on the meta device
 
 
+#: a shard's name (diffusers' ``diffusion_pytorch_model.fp16-00001-of-00002.safetensors``)
+_SHARD_NAME = re.compile(r"-\d{5}-of-\d{5}\.")
+
+
 def _why_no_weights(folder: Path, weights_name: str) -> str:
     """What the component ``folder`` holds in place of ``weights_name``, in parentheses ("" when nothing)."""
     weights = folder / weights_name
     if weights.is_symlink():  # a Hugging Face cache snapshot links into blobs/, written as *.incomplete first
         return (f" (a link to {os.readlink(weights)}, which is not there: a download that stopped? download it "
                 "again)")
-    variants = sorted(p.name for p in folder.glob(weights_name.replace(".safetensors", ".*.safetensors")))
+    indexes = sorted(p.name for p in folder.glob(f"{weights_name}.index.*.json"))  # a sharded variant's
+    if indexes:  # its shards' names inside stay valid: renaming the index loads them all
+        return (f" (only the variant index {indexes[0]} is there: rename it to {weights_name}.index.json to load "
+                "the weights of its shards, in their own precision)")
+    variants = sorted(p.name for p in folder.glob(weights_name.replace(".safetensors", ".*.safetensors"))
+                      if not _SHARD_NAME.search(p.name))  # a shard alone holds only part of the weights
     if variants:
         return (f" (only the variant {variants[0]} is there: rename it to {weights_name} to load its weights, in "
                 "their own precision)")
