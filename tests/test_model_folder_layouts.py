@@ -192,3 +192,16 @@ def test_a_pickle_folder_is_checked_strictly_too(folder):
     with pytest.raises(ValueError, match=r"unet/diffusion_pytorch_model\.bin: holds motion_embedding\.linear_1\.\w+ "
                                          r"and 3 more weights"):
         load_model(folder, device="cpu", dtype="fp32", allow_pickle=True)
+
+
+def test_each_weights_header_is_read_once_per_load(folder, monkeypatch):
+    """check_config_fits_weights and check_weights_match each read every header of the unet/ and vae/ weights."""
+    from genxd import config_weights
+    from genxd.checkpoints import check_model_folder
+
+    _shard(folder / "unet")
+    reads: list[str] = []
+    file_shapes = config_weights._file_shapes
+    monkeypatch.setattr(config_weights, "_file_shapes", lambda file: reads.append(str(file)) or file_shapes(file))
+    check_model_folder(folder)
+    assert reads and len(reads) == len(set(reads))  # every shard and the VAE's file, once each

@@ -23,7 +23,7 @@ from typing import Any, Iterator
 import torch
 
 from . import validation as v
-from .config_weights import check_config_fits_weights, check_weights_match
+from .config_weights import check_config_fits_weights, check_weights_match, weight_shapes
 from .utils.io import read_json
 from .utils.library_logs import genxd_reports_float16_on_cpu, genxd_reports_missing_weights, library_bars
 from .validation import arg, check
@@ -321,9 +321,10 @@ def _check_component(folder: Path, config_name: str, weights_name: str | None, w
         return
     check_config_sizes(config_path, config)
     weights = component_weights(folder, allow_pickle)
-    check_config_fits_weights(config_path, config, weights)  # before diffusers builds the network
+    shapes = weight_shapes(weights)  # the headers, read once for both checks
+    check_config_fits_weights(config_path, config, weights, shapes=shapes)  # before diffusers builds the network
     if model_cls is not None:
-        check_weights_match(config_path, config, model_cls, weights)  # strict, on the meta device
+        check_weights_match(config_path, config, model_cls, weights, shapes)  # strict, on the meta device
 
 
 #: a shard's name (diffusers' ``diffusion_pytorch_model.fp16-00001-of-00002.safetensors``)

@@ -18,7 +18,7 @@ from typing import Any, Sequence
 from .utils.io import read_json
 from .utils.paths import path_inside
 
-__all__ = ["check_config_fits_weights", "check_weights_match", "safetensors_shards"]
+__all__ = ["check_config_fits_weights", "check_weights_match", "safetensors_shards", "weight_shapes"]
 
 #: config key -> the numbered modules in the weights' names that it counts (per block, or in all)
 _COUNTED = {"layers_per_block": "resnets", "transformer_layers_per_block": "transformer_blocks",
@@ -78,12 +78,13 @@ def _weights_file(weights: Path) -> Path | None:
     return index if index.is_file() else None
 
 
-def _header(weights: Path, shards: Sequence[Path] | None) -> tuple[list[str], set[int]] | None:
-    """The weight names and every dimension of the weights (see :func:`_weight_shapes`)."""
-    shapes = _weight_shapes(weights, shards)
-    if shapes is None:
-        return None
-    return list(shapes), {d for shape in shapes.values() for d in shape}
+def weight_shapes(weights: Path, shards: Sequence[Path] | None = None) -> dict[str, tuple[int, ...]] | None:
+    """Each weight's name and shape in ``weights`` (a weights file, else its ``.index.json`` beside it; ``shards``:
+    the files that index lists, when the caller has read them), read from the headers once, to be handed to
+    :func:`check_config_fits_weights` and :func:`check_weights_match`; None when there are no weights or a shard
+    cannot be read (see :func:`_weight_shapes`)."""
+    weights_file = _weights_file(weights)
+    return None if weights_file is None else _weight_shapes(weights_file, shards)
 
 
 def _whole_numbers(value: Any) -> list[int]:
@@ -98,19 +99,22 @@ def _whole_numbers(value: Any) -> list[int]:
 
 
 def check_config_fits_weights(config_path: Path, config: dict, weights: Path,
-                              shards: Sequence[Path] | None = None) -> None:
+                              shards: Sequence[Path] | None = None,
+                              shapes: dict[str, tuple[int, ...]] | None = None) -> None:
     """A ValueError naming ``config_path`` when the config asks for more layers, blocks or channels than the
     weights file ``weights`` (a safetensors file or its ``.index.json``) holds. ``shards``: the files the index
-    ``weights`` lists, when the caller has read them (:func:`safetensors_shards`), so that it is read once."""
+    ``weights`` lists, when the caller has read them (:func:`safetensors_shards`), so that it is read once;
+    ``shapes``: :func:`weight_shapes` of ``weights``, when the caller has read them (else they are read here)."""
     weights = _weights_file(weights)
     if weights is None:
         return
-    header = _header(weights, shards)
-    if header is None:
+    if shapes is None:
+        shapes = _weight_shapes(weights, shards)
+    if shapes is None:
         return
-    names, dims = header
+    dims = {d for shape in shapes.values() for d in shape}
     held: dict[str, int] = {}
-    for name in names:
+    for name in shapes:
         for kind, number in _NUMBERED.findall(name):
             held[kind] = max(held.get(kind, 0), int(number) + 1)
     for key, kind in _COUNTED.items():
@@ -126,17 +130,19 @@ def check_config_fits_weights(config_path: Path, config: dict, weights: Path,
                          f"{weights} has {missing[0]} channels; the config does not fit its weights")
 
 
-def check_weights_match(config_path: Path, config: dict, model_cls: Any, weights: Path) -> None:
+def check_weights_match(config_path: Path, config: dict, model_cls: Any, weights: Path,
+                        shapes: dict[str, tuple[int, ...]] | None = None) -> None:
     """Strict loading, checked before the weights are read: a ValueError naming the first weight (in the network's
     order) that the network ``model_cls`` builds from ``config`` and the file ``weights`` (or its ``.index.json``)
     do not share with one shape. diffusers refuses a shape that differs in its own words (advising random
     initialisation) and loads a file holding weights the network has no place for, ignoring them after a warning:
     a UNet config with one down block of attention less generated from a model missing those weights. Nothing is
-    checked when the network cannot be built or a header cannot be read (the loader names what is wrong)."""
+    checked when the network cannot be built or a header cannot be read (the loader names what is wrong).
+    ``shapes``: :func:`weight_shapes` of ``weights``, when the caller has read them (else they are read here)."""
     weights_file = _weights_file(weights)
     if weights_file is None:
         return
-    held = _weight_shapes(weights_file, None)
+    held = shapes if shapes is not None else _weight_shapes(weights_file, None)
     if held is None:
         return
     from accelerate import init_empty_weights
