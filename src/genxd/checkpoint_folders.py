@@ -125,9 +125,9 @@ def _cached_checkpoint(repo_id: str) -> Path:
     """The snapshot of the hub id ``repo_id`` in the local Hugging Face cache; a FileNotFoundError saying how to
     download that repository when it is not there, or is there without a checkpoint's folders (a download that
     stopped, or a repository holding something else)."""
-    from .validation import is_cli
+    from .validation import text_setting
 
-    get = f"hf download {repo_id}  (then pass {'--model ' + repo_id if is_cli() else f'model={repo_id!r}'} again)"
+    get = f"hf download {repo_id}  (then pass {text_setting('model', repo_id)} again)"
     try:
         from huggingface_hub import snapshot_download
 
