@@ -271,11 +271,12 @@ _COMPONENT_FILES = {"unet": ("config.json", SAFETENSORS_WEIGHTS),
                     "scheduler": ("scheduler_config.json", None)}
 
 
-def component_weights(folder: Path, allow_pickle: bool = False) -> Path:
+def component_weights(folder: Path, allow_pickle: bool = False, allow_hint: str | None = None) -> Path:
     """The weights of a ``unet/`` or ``vae/`` folder: its safetensors file (or, for shards, the name their
     ``.index.json`` is beside), else with ``allow_pickle`` its pickle ``.bin`` file (or shards). A
     FileNotFoundError naming the safetensors file otherwise: pickle weights alone say how to allow them
-    (unpickling can run code), and what the folder holds instead."""
+    (``allow_hint``, default the caller's option or argument ``allow_pickle``; unpickling can run code), and
+    what the folder holds instead."""
     if any((folder / name).is_file() for name in (SAFETENSORS_WEIGHTS, SAFETENSORS_WEIGHTS + ".index.json")):
         return folder / SAFETENSORS_WEIGHTS
     pickled = [name for name in (PICKLE_WEIGHTS, PICKLE_WEIGHTS + ".index.json") if (folder / name).is_file()]
@@ -283,7 +284,7 @@ def component_weights(folder: Path, allow_pickle: bool = False) -> Path:
         return folder / PICKLE_WEIGHTS
     if pickled:
         raise FileNotFoundError(f"{folder / SAFETENSORS_WEIGHTS}: no such file, only pickle weights ({pickled[0]}); "
-                                f"{v.switch_hint('allow_pickle')} to load them (unpickling can run code: only for "
+                                f"{allow_hint or v.switch_hint('allow_pickle')} to load them (unpickling can run code: only for "
                                 "files you trust), or convert them to safetensors")
     raise FileNotFoundError(f"{folder / SAFETENSORS_WEIGHTS}: no such file{_why_no_weights(folder, SAFETENSORS_WEIGHTS)}")
 
@@ -308,7 +309,7 @@ def check_config_sizes(config_path: Path, config: dict) -> None:
 
 
 def _check_component(folder: Path, config_name: str, weights_name: str | None, what: str,
-                     model_cls: Any = None, allow_pickle: bool = False) -> None:
+                     model_cls: Any = None, allow_pickle: bool = False, allow_hint: str | None = None) -> None:
     """A component folder's config is a readable JSON object (diffusers takes anything else for a hub id and goes
     to the network) without absurd sizes, its weights are there (:func:`component_weights`: pickle ones only with
     ``allow_pickle``) and, with ``model_cls``, hold exactly the weights the network it builds from the config has
@@ -320,7 +321,7 @@ def _check_component(folder: Path, config_name: str, weights_name: str | None, w
     if weights_name is None:
         return
     check_config_sizes(config_path, config)
-    weights = component_weights(folder, allow_pickle)
+    weights = component_weights(folder, allow_pickle, allow_hint)
     shapes = weight_shapes(weights)  # the headers, read once for both checks
     check_config_fits_weights(config_path, config, weights, shapes=shapes)  # before diffusers builds the network
     if model_cls is not None:
@@ -408,17 +409,20 @@ def _load_pipeline(pipeline_cls: Any, path: Path, dtype: torch.dtype, allow_pick
     return pipe
 
 
-def load_component(component_cls: Any, folder: str | Path, what: str, allow_pickle: bool = False) -> Any:
+def load_component(component_cls: Any, folder: str | Path, what: str, allow_pickle: bool = False,
+                   allow_hint: str | None = None) -> Any:
     """``component_cls.from_pretrained(folder)`` for one UNet, VAE (``diffusion_pytorch_model.safetensors``) or
     scheduler folder (``scheduler_config.json``; a class with ``set_timesteps``), from local files only and
     checked as :func:`load_model` checks a model folder's components (config, sizes, weights present and
     finite, noise levels): a ValueError / FileNotFoundError naming the file otherwise. ``what`` names the
     folder in messages ("a VAE folder"); ``allow_pickle``: pickle ``.bin`` weights are read too (they can run
-    code)."""
+    code); ``allow_hint``: how the caller allows them, in a refusal (``"set model.allow_pickle=true"``; default
+    the option or argument ``allow_pickle``)."""
     folder = Path(folder)
     scheduler = hasattr(component_cls, "set_timesteps")
     config_name, weights_name = ("scheduler_config.json", None) if scheduler else _COMPONENT_FILES["unet"]
-    _check_component(folder, config_name, weights_name, what, None if scheduler else component_cls, allow_pickle)
+    _check_component(folder, config_name, weights_name, what, None if scheduler else component_cls, allow_pickle,
+                     allow_hint)
     weights = None if scheduler else component_weights(folder, allow_pickle)
     try:
         kwargs = {} if weights is None else {"use_safetensors": weights.name == SAFETENSORS_WEIGHTS}

@@ -64,6 +64,8 @@ class ModelConfig:
       modules copy the temporal ones and ``conv_in`` is widened with zeros (see ``genxd.training.models``).
       ``unet`` may override config keys (e.g. ``num_frames``).
     The VAE defaults to the one of ``pretrained``; the scheduler to the released GenXD one.
+    ``allow_pickle``: the UNet and VAE folders may hold pickle weights (``.bin``) only; they are read then
+    (unpickling can run code: only for files you trust).
     """
 
     init: str = "scratch"
@@ -71,6 +73,7 @@ class ModelConfig:
     unet: dict[str, Any] = field(default_factory=dict)
     vae: VAEModelConfig = field(default_factory=VAEModelConfig)
     scheduler: str | None = None
+    allow_pickle: bool = False
 
     def __post_init__(self) -> None:
         if self.init not in ("scratch", "genxd", "svd"):

@@ -36,6 +36,9 @@ from ..utils.messages import first_line
 from ..validation import is_out_of_memory
 from .config import ModelConfig, VAEModelConfig
 
+#: how a ``genxd train`` config allows pickle weights, in its refusals
+ALLOW_PICKLE_HINT = "set model.allow_pickle=true"
+
 __all__ = [
     "RELEASED_SCHEDULER_CONFIG",
     "SVDConversionReport",
@@ -120,19 +123,20 @@ def unet_config_from_svd(svd_config: dict[str, Any], **overrides: Any) -> dict[s
     return cfg
 
 
-def load_svd_state_dict(folder: str | os.PathLike) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
-    """``(config, state dict)`` of an SVD UNet folder (single or sharded safetensors, fp32 or fp16 variant)."""
+def load_svd_state_dict(folder: str | os.PathLike,
+                        allow_pickle: bool = False) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+    """``(config, state dict)`` of an SVD UNet folder (single or sharded safetensors, fp32 or fp16 variant; with
+    ``allow_pickle`` pickle ``.bin`` weights too, read with ``torch.load(weights_only=True)``)."""
     unet_dir = _svd_unet_dir(folder)
     config = read_json(unet_dir / "config.json", "a Stable Video Diffusion UNet config")
     if not isinstance(config, dict):
         raise ValueError(f"{unet_dir / 'config.json'}: expected a JSON object (a UNet config)")
     check_config_sizes(unet_dir / "config.json", config)  # a count of 2**63 layers would build for ever
-    candidates = [
-        "diffusion_pytorch_model.safetensors.index.json",
-        "diffusion_pytorch_model.safetensors",
-        "diffusion_pytorch_model.fp16.safetensors.index.json",
-        "diffusion_pytorch_model.fp16.safetensors",
-    ]
+    candidates = [f"diffusion_pytorch_model{variant}.{kind}{index}" for kind in ("safetensors", "bin")
+                  for variant in ("", ".fp16") for index in (".index.json", "")]
+    pickled = [name for name in candidates[4:] if (unet_dir / name).is_file()]
+    if not allow_pickle:
+        candidates = candidates[:4]
     for name in candidates:
         path = unet_dir / name
         if not path.is_file():
@@ -142,24 +146,33 @@ def load_svd_state_dict(folder: str | os.PathLike) -> tuple[dict[str, Any], dict
         if shards is not None:
             state: dict[str, torch.Tensor] = {}
             for shard in shards:
-                state.update(_load_safetensors(shard))
+                state.update(_load_weights(shard))
             return config, state
-        return config, _load_safetensors(path)
-    raise FileNotFoundError(f"{unet_dir}: no diffusion_pytorch_model(.fp16).safetensors (pickle .bin files are not read)")
+        return config, _load_weights(path)
+    if pickled:
+        raise FileNotFoundError(f"{unet_dir}: no diffusion_pytorch_model(.fp16).safetensors, only pickle weights "
+                                f"({pickled[0]}); {ALLOW_PICKLE_HINT} to load them (unpickling can run code: only "
+                                "for files you trust), or convert them to safetensors")
+    raise FileNotFoundError(f"{unet_dir}: no diffusion_pytorch_model(.fp16).safetensors")
 
 
-def _load_safetensors(path: Path) -> dict[str, torch.Tensor]:
-    """A safetensors file's tensors; a ValueError naming it when it is missing, damaged or holds NaN."""
+def _load_weights(path: Path) -> dict[str, torch.Tensor]:
+    """A safetensors file's tensors (a pickle ``.bin`` file's: the caller allowed pickle); a ValueError naming it
+    when it is missing, damaged or holds NaN."""
     from safetensors.torch import load_file
 
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such file (listed in the safetensors index)")
+        raise FileNotFoundError(f"{path}: no such file (listed in the weights index)")
+    pickle = not path.name.endswith(".safetensors")
     try:
-        state = load_file(str(path))
+        state = (torch.load(path, map_location="cpu", weights_only=True) if pickle else load_file(str(path)))
+        if not isinstance(state, dict):
+            raise TypeError(f"holds a {type(state).__name__}, not a dict of weights")
     except (MemoryError, KeyboardInterrupt):
         raise
-    except Exception as exc:  # noqa: BLE001 - safetensors' own error types for a damaged file
-        raise ValueError(f"{path}: not a readable safetensors file ({first_line(exc, with_type=True, limit=300)})") from None
+    except Exception as exc:  # noqa: BLE001 - safetensors' / torch's own error types for a damaged file
+        raise ValueError(f"{path}: not a readable {'pickle weights' if pickle else 'safetensors'} file "
+                         f"({first_line(exc, with_type=True, limit=300)})") from None
     for key, tensor in state.items():
         if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
             raise ValueError(f"{path}: the weight {key} holds NaN or infinite values (a damaged file)")
@@ -271,12 +284,13 @@ def build_unet(cfg: ModelConfig) -> tuple[UNetMVTemporalConditionModel, str]:
         if not (unet_dir / "config.json").is_file():
             raise FileNotFoundError(f"{root}: no unet/config.json (expected a GenXD checkpoint folder)")
         check_model_options(cfg, unet_dir)
-        unet = load_component(UNetMVTemporalConditionModel, unet_dir, "a GenXD checkpoint's unet/")
+        unet = load_component(UNetMVTemporalConditionModel, unet_dir, "a GenXD checkpoint's unet/",
+                              cfg.allow_pickle, ALLOW_PICKLE_HINT)
         if cfg.unet:
             unet.register_to_config(**cfg.unet)
         return unet, f"GenXD checkpoint {unet_dir}"
     unet_dir = _svd_unet_dir(root)
-    svd_config, svd_state = load_svd_state_dict(unet_dir)
+    svd_config, svd_state = load_svd_state_dict(unet_dir, cfg.allow_pickle)
     config_path = unet_dir / "config.json"
     try:
         unet = UNetMVTemporalConditionModel(**unet_config_from_svd(svd_config, **cfg.unet))
@@ -292,16 +306,17 @@ def build_unet(cfg: ModelConfig) -> tuple[UNetMVTemporalConditionModel, str]:
     return unet, f"Stable Video Diffusion {root}: {report.summary()}"
 
 
-def build_vae(cfg: VAEModelConfig, fallback: str | None = None) -> AutoencoderKLTemporalDecoder:
+def build_vae(cfg: VAEModelConfig, fallback: str | None = None, allow_pickle: bool = False,
+              allow_hint: str | None = None) -> AutoencoderKLTemporalDecoder:
     """The VAE: ``cfg.pretrained`` (a vae folder or a folder with ``vae/``), else ``fallback/vae``, else
-    a random one from ``cfg.config``."""
+    a random one from ``cfg.config``; ``allow_pickle`` / ``allow_hint``: as :func:`~genxd.checkpoints.load_component`."""
     path = cfg.pretrained or fallback
     if path is not None:
         root = resolve_latest(path)
         vae_dir = root / "vae" if (root / "vae" / "config.json").is_file() else root
         if not (vae_dir / "config.json").is_file():
             raise FileNotFoundError(f"{root}: no vae/config.json or config.json (expected a VAE folder)")
-        return load_component(AutoencoderKLTemporalDecoder, vae_dir, "a VAE folder")
+        return load_component(AutoencoderKLTemporalDecoder, vae_dir, "a VAE folder", allow_pickle, allow_hint)
     if not cfg.config:
         raise ValueError("the VAE needs model.vae.pretrained (a folder) or model.vae.config (a diffusers config)")
     try:

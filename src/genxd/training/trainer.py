@@ -25,7 +25,7 @@ from .data import build_training_dataset, make_loader
 from .ema import EMAWeights
 from .checkpoint_files import resume_setting
 from .loop import TrainingRun
-from .models import build_scheduler, build_unet, build_vae, check_model_options, count_parameters, size_multiple
+from .models import ALLOW_PICKLE_HINT, build_scheduler, build_unet, build_vae, check_model_options, count_parameters, size_multiple
 from .objective import SampleDrawer, encode_latents, genxd_loss
 
 __all__ = ["train_genxd", "make_optimizer", "save_module", "scene_depth_entry", "inherited_generation"]
@@ -140,7 +140,7 @@ def train_genxd(cfg: TrainConfig, resume: str | None = None, overwrite: bool = F
     # models (identical on every process: the seed is set before they are built)
     unet, origin = build_unet(cfg.model)
     fallback = cfg.model.pretrained if cfg.model.init in ("genxd", "svd") else None
-    vae = build_vae(cfg.model.vae, fallback=fallback)
+    vae = build_vae(cfg.model.vae, fallback=fallback, allow_pickle=cfg.model.allow_pickle, allow_hint=ALLOW_PICKLE_HINT)
     sched_path = cfg.model.scheduler
     if sched_path is None and cfg.model.init == "genxd" and fallback and (Path(fallback) / "scheduler").is_dir():
         sched_path = fallback
