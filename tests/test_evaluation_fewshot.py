@@ -149,3 +149,31 @@ def test_a_loaded_model_keeps_its_progress_bars_and_an_interrupted_run_leaves_no
                          progress=False, loaded=lm)
     assert list((tmp_path / "tmp").iterdir()) == [] and not lm.lock._is_owned()
     assert lm.pipe._progress_bar_config == {"desc": "mine"}
+
+
+def test_a_pickle_only_model_folder_loads_with_allow_pickle(tmp_path, monkeypatch):
+    """evaluate_fewshot(model=...) had no allow_pickle: a .bin-only folder could not be evaluated from Python."""
+    import shutil
+
+    from diffusers import AutoencoderKLTemporalDecoder
+
+    from genxd.checkpoints import BUNDLED_MODEL_DIR
+    from genxd.models import UNetMVTemporalConditionModel
+
+    folder = shutil.copytree(BUNDLED_MODEL_DIR, tmp_path / "model")
+    for component, cls in (("unet", UNetMVTemporalConditionModel), ("vae", AutoencoderKLTemporalDecoder)):
+        model = cls.from_pretrained(folder / component)
+        (folder / component / "diffusion_pytorch_model.safetensors").unlink()
+        model.save_pretrained(folder / component, safe_serialization=False)
+
+    class Loaded(Exception):
+        pass
+
+    def stop(*args, **kwargs):
+        raise Loaded
+
+    monkeypatch.setattr(evaluation_fewshot, "write_fewshot_scenes", stop)  # the first step after the model loaded
+    with pytest.raises(FileNotFoundError, match=r"only pickle weights .*; pass allow_pickle=True to load them"):
+        evaluate_fewshot(folder, num_scenes=1, device="cpu", progress=False)
+    with pytest.raises(Loaded):
+        evaluate_fewshot(folder, num_scenes=1, device="cpu", progress=False, allow_pickle=True)

@@ -118,8 +118,10 @@ def evaluate_fewshot(model: str | Path | None = None, num_scenes: int = 10, iter
                      groups: int = 2, real_repeat: int = 1, steps: int | None = None, guidance: float | None = None,
                      device: str | None = None, dtype: str | None = None, data_root: str | Path | None = None,
                      seed: int = FEWSHOT_SEED, progress: bool = True, out: str | Path | None = None,
-                     loaded=None, overwrite: bool = False) -> dict:
+                     loaded=None, overwrite: bool = False, allow_pickle: bool = False) -> dict:
     """Run the protocol (module docstring); returns (and writes to ``out``) a JSON-able report.
+
+    ``allow_pickle``: ``model`` may be a folder holding only pickle weights (:func:`genxd.api.load_model`).
 
     ``data_root``: where the synthetic scenes are written (default: a temporary folder), refused when it holds scenes
     other than held-out ones (an earlier run's, of any seed or number, are taken). ``out`` is rewritten after every scene; an existing ``out`` is refused unless ``overwrite``, also one that
@@ -139,7 +141,8 @@ def evaluate_fewshot(model: str | Path | None = None, num_scenes: int = 10, iter
         check_report_file(out, overwrite)  # before minutes of work
     if data_root is not None:
         _check_scratch_folder(Path(data_root))
-    lm = loaded or load_model(model, device, dtype or ("fp32" if device in (None, "cpu") else None))
+    lm = loaded or load_model(model, device, dtype or ("fp32" if device in (None, "cpu") else None),
+                              allow_pickle=allow_pickle)
     d = lm.defaults
     res, frames_n = int(d["resolution"]), int(d["num_frames"])
     steps = int(steps or d["num_inference_steps"])
