@@ -124,8 +124,9 @@ def evaluate_fewshot(model: str | Path | None = None, num_scenes: int = 10, iter
     ``allow_pickle``: ``model`` may be a folder holding only pickle weights (:func:`genxd.api.load_model`).
 
     ``data_root``: where the synthetic scenes are written (default: a temporary folder), refused when it holds scenes
-    other than held-out ones (an earlier run's, of any seed or number, are taken). ``out`` is rewritten after every scene; an existing ``out`` is refused unless ``overwrite``, also one that
-    another run wrote while this one worked (this run replaces only its own earlier report)."""
+    other than held-out ones (an earlier run's, of any seed or number, are taken). ``out`` is rewritten after every
+    scene; an existing ``out`` is refused unless ``overwrite``, also one that another run wrote while this one worked
+    (this run replaces only its own earlier report)."""
     from .utils.progress import progress_bar
 
     from .api import load_model
