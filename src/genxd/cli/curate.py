@@ -29,6 +29,28 @@ def _record_line(record: dict) -> str:
     return f"{vid}: failed ({record.get('stage')}): {reason}"
 
 
+def _print_record(record: dict) -> None:
+    """Print a video's line as it finishes, above the progress bar (ok on stdout, a failure on stderr): printed
+    when the run ended, a failure of a 20,000-video run showed hours after it happened (curate-at-scale audit)."""
+    import sys
+
+    from genxd.utils.progress import progress_write
+
+    stream = sys.stdout if record.get("status") == "ok" else sys.stderr
+    progress_write(_record_line(record), file=stream)
+    stream.flush()  # tqdm's write does not: stdout into a pipe or a file held the lines until the end
+
+
+def _counts_line(summary) -> str | None:
+    """The run's outcomes by verdict and by failure stage (None when it curated nothing)."""
+    parts = []
+    if summary.verdicts:
+        parts.append("ok: " + ", ".join(f"{n} {verdict}" for verdict, n in summary.verdicts.most_common()))
+    if summary.failed_stages:
+        parts.append("failed: " + ", ".join(f"{n} at {stage}" for stage, n in summary.failed_stages.most_common()))
+    return "  " + "; ".join(parts) if parts else None
+
+
 def register(app: typer.Typer) -> None:
     @app.command("curate", short_help="Curate videos: camera poses and motion strength (COLMAP).")
     def curate(
@@ -118,28 +140,29 @@ def register(app: typer.Typer) -> None:
             try:
                 summary = curate_dataset(
                     [str(p) for p in inputs], out, config, workers=workers, ray_address=ray,
-                    retry_failed=retry_failed, progress=not quiet,
+                    retry_failed=retry_failed, progress=not quiet, on_record=_print_record,
                 )
             except RunLockedError as exc:
                 raise UsageError(str(exc)) from None
             if summary.total == 0:
                 raise UsageError("no videos found in the inputs")
-            for record in summary.records:
-                typer.echo(_record_line(record), err=record.get("status") != "ok")
             typer.echo(
                 f"curated {summary.total} videos into {printed_path(out)}: {summary.ok} ok, {summary.failed} failed, "
                 f"{summary.skipped} already done (index: {printed_path(out / 'index.jsonl')})"
             )
+            counts = _counts_line(summary)
+            if counts is not None:
+                typer.echo(counts)
             if summary.failed and summary.ok == 0:
                 # as genxd generate and docs/cli.md: 2 when every failure is the input's (a video that cannot be
                 # read, or has too few frames), else 1 (SfM failed, a bug, the machine). Every video this run
                 # curated: videos done by an earlier run and skipped do not make a run whose new videos all
                 # failed a success (it exited 0; found by the curation-at-scale audit)
-                failed = [r for r in summary.records if r.get("status") != "ok"]
-                ids = [str(r.get("video_id")) for r in failed]
-                named = ", ".join(ids[:5]) + (f" and {len(ids) - 5} more" if len(ids) > 5 else "")
+                # (the summary keeps the first failed ids and the counts by stage, not the records)
+                more = summary.failed - len(summary.failed_ids)
+                named = ", ".join(summary.failed_ids) + (f" and {more} more" if more > 0 else "")
                 which = f"{summary.failed} videos of this run" if summary.skipped else f"{summary.failed} videos"
                 typer.echo(f"genxd: error: all {which} failed: {named}", err=True)
-                raise typer.Exit(code=2 if failed and all(r.get("stage") in INPUT_STAGES for r in failed) else 1)
+                raise typer.Exit(code=2 if all(stage in INPUT_STAGES for stage in summary.failed_stages) else 1)
 
         run_cli(main, quiet)

@@ -27,7 +27,7 @@ import os
 import shutil
 import warnings
 from collections import Counter
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
@@ -41,6 +41,7 @@ from .pipeline import META_NAME, CurationConfig, curate_video, video_record
 from .local_engine import run_local
 from .ray_engine import check_ray_address, check_ray_task_cpus, run_ray, start_or_join_ray
 from .run_settings import changed_settings, recorded_settings, result_settings, warn_other_settings
+from .run_summary import DatasetSummary, index_size
 
 __all__ = [
     "INDEX_NAME",
@@ -69,34 +70,9 @@ class RunLockedError(RuntimeError):
     """Another ``genxd curate`` run is writing to the same output folder."""
 
 
-@dataclass
-class DatasetSummary:
-    """What a run did: counts per outcome and the records it appended."""
-
-    out_dir: Path
-    total: int
-    skipped: int
-    ok: int = 0
-    failed: int = 0
-    recovered: int = 0
-    records: list[dict[str, Any]] = field(default_factory=list)
-    #: videos kept as they were though curated with other settings: video id -> {setting: earlier value}
-    other_settings: dict[str, dict[str, Any]] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "out_dir": str(self.out_dir),
-            "total": self.total,
-            "skipped": self.skipped,
-            "ok": self.ok,
-            "failed": self.failed,
-            "recovered": self.recovered,
-            "other_settings": len(self.other_settings),
-        }
-
-
-def read_index(out_dir: str | os.PathLike) -> list[dict[str, Any]]:
-    """All records of ``OUT/index.jsonl`` in order. Lines that are not a record (a torn last line, a line that
+def read_index(out_dir: str | os.PathLike, start: int = 0) -> list[dict[str, Any]]:
+    """All records of ``OUT/index.jsonl`` in order (those from byte ``start`` on: a run's own lines, see
+    :attr:`DatasetSummary.records`). Lines that are not a record (a torn last line, a line that
     is not UTF-8 text, not JSON, or not a JSON object) are ignored, as the index is only a log: a finished
     video's ``meta.json`` says it is done."""
     path = Path(out_dir) / INDEX_NAME
@@ -106,6 +82,7 @@ def read_index(out_dir: str | os.PathLike) -> list[dict[str, Any]]:
         raise IsADirectoryError(f"{path}: expected the curation index file, found a folder")
     records = []
     with open(path, "rb") as fh:
+        fh.seek(start)
         for raw in fh:
             try:
                 line = raw.decode("utf-8").strip()
@@ -293,7 +270,9 @@ def curate_dataset(
             ``"local"`` for a local Ray instance). Needs the optional ``ray`` package.
         retry_failed: also redo videos whose last record is a failure.
         progress: show a progress bar over videos (on stderr).
-        on_record: called with each appended record (in the parent process).
+        on_record: called with each record of this run as it is counted (in the parent process): each video's
+            as it finishes, and first those the run finds (finished videos without their index line, damaged
+            folders). The run keeps no records (see :class:`DatasetSummary`).
     Raises:
         RunLockedError: another run holds ``out_dir``.
         ValueError / FileNotFoundError: bad inputs or settings, an unusable mask or depth model
@@ -314,60 +293,20 @@ def curate_dataset(
     out_dir.mkdir(parents=True, exist_ok=True)
     with _run_lock(out_dir):
         _clean_stale_parts(out_dir)
-        latest = latest_records(out_dir)
-        summary = DatasetSummary(out_dir=out_dir, total=len(sources), skipped=0)
-        todo: list[VideoSource] = []
-        settings = result_settings(config)
-        for source in sources:
-            meta_path = out_dir / source.video_id / META_NAME
-            last = latest.get(source.video_id)
-            if meta_path.exists() or (last is not None and last.get("status") == "failed" and not retry_failed
-                                      and not _retried(last)):
-                earlier = changed_settings(recorded_settings(last, meta_path), settings)
-                if earlier:
-                    summary.other_settings[source.video_id] = earlier
-            if meta_path.exists():
-                if last is None or last.get("status") != "ok":
-                    try:
-                        record = _record_from_meta(source, meta_path)
-                    except ValueError as exc:  # a damaged meta.json: recorded as the folder without one is
-                        record = video_record(source, "failed", stage="output",
-                                              reason=f"{exc}; remove {out_dir / source.video_id} to redo this video")
-                        _append_once(out_dir, last, record)
-                        summary.failed += 1
-                        summary.records.append(record)
-                        continue
-                    append_index(out_dir, record)
-                    summary.recovered += 1
-                    summary.records.append(record)
-                summary.skipped += 1
-            elif (out_dir / source.video_id).exists():
-                record = video_record(
-                    source, "failed", stage="output",
-                    reason=f"{out_dir / source.video_id} exists but has no {META_NAME}; remove it to redo this video",
-                )
-                _append_once(out_dir, last, record)
-                summary.failed += 1
-                summary.records.append(record)
-            elif (last is not None and last.get("status") == "failed" and not retry_failed
-                  and not _retried(last)):
-                summary.skipped += 1
-            else:
-                todo.append(source)
-        warn_other_settings(summary.other_settings, settings)
+        summary = DatasetSummary(out_dir=out_dir, total=len(sources), skipped=0,
+                                 index_start=index_size(out_dir / INDEX_NAME))
+        # the earlier index is read for the plan only and let go before any video runs: held for the whole run, it
+        # kept every earlier record in memory (20,000 videos: 60 MiB; benchmarks/bench_curate_driver_memory.py)
+        todo = _plan(sources, out_dir, config, summary, retry_failed, on_record)
 
         if todo:
             counts: Counter = Counter()
             with _make_progress(progress, len(todo)) as bar:
 
-                def done(record: dict[str, Any]) -> None:  # a video finished: index, summary, bar, caller
-                    append_index(out_dir, record)
+                def done(record: dict[str, Any]) -> None:  # a video finished: index, counts, bar, caller
+                    append_index(out_dir, record)  # the record of truth: the summary keeps counts only
                     _show_warnings(record)
-                    summary.records.append(record)
-                    if record.get("status") == "ok":
-                        summary.ok += 1
-                    else:
-                        summary.failed += 1
+                    summary.count(record)
                     counts[record.get("status", "failed")] += 1
                     _show_status(bar, _status_text(counts), advance=1)
                     if on_record is not None:
@@ -382,6 +321,56 @@ def curate_dataset(
                     run_local(todo, out_dir, config, workers, _curate_task, done, on_stage, _clean_stale_parts)
             _clean_stale_parts(out_dir)  # left by attempts whose worker was killed (then retried)
     return summary
+
+
+def _plan(sources: list[VideoSource], out_dir: Path, config: CurationConfig, summary: DatasetSummary,
+          retry_failed: bool, on_record: Callable[[dict[str, Any]], None] | None) -> list[VideoSource]:
+    """The videos to curate: those not done, nor failed before (unless ``retry_failed`` or a failure of the
+    machine). Counts in ``summary`` (and gives ``on_record``) the records this finds: finished videos without their
+    index line (recovered), folders without ``meta.json`` or with a damaged one (failed)."""
+    latest = latest_records(out_dir)
+    todo: list[VideoSource] = []
+    settings = result_settings(config)
+
+    def found(record: dict[str, Any], last: dict[str, Any] | None = None, recovered: bool = False) -> None:
+        if recovered:
+            append_index(out_dir, record)
+        elif not _append_once(out_dir, last, record):
+            summary.unlogged.append(record)  # reported again, but not logged again: kept for summary.records
+        summary.count(record, recovered=recovered)
+        if on_record is not None:
+            on_record(record)
+
+    for source in sources:
+        meta_path = out_dir / source.video_id / META_NAME
+        last = latest.get(source.video_id)
+        if meta_path.exists() or (last is not None and last.get("status") == "failed" and not retry_failed
+                                  and not _retried(last)):
+            earlier = changed_settings(recorded_settings(last, meta_path), settings)
+            if earlier:
+                summary.other_settings[source.video_id] = earlier
+        if meta_path.exists():
+            if last is None or last.get("status") != "ok":
+                try:
+                    record = _record_from_meta(source, meta_path)
+                except ValueError as exc:  # a damaged meta.json: recorded as the folder without one is
+                    found(video_record(source, "failed", stage="output",
+                                       reason=f"{exc}; remove {out_dir / source.video_id} to redo this video"), last)
+                    continue
+                found(record, recovered=True)
+            summary.skipped += 1
+        elif (out_dir / source.video_id).exists():
+            found(video_record(
+                source, "failed", stage="output",
+                reason=f"{out_dir / source.video_id} exists but has no {META_NAME}; remove it to redo this video",
+            ), last)
+        elif (last is not None and last.get("status") == "failed" and not retry_failed
+              and not _retried(last)):
+            summary.skipped += 1
+        else:
+            todo.append(source)
+    warn_other_settings(summary.other_settings, settings)
+    return todo
 
 
 def _show_warnings(record: dict[str, Any]) -> None:
@@ -445,12 +434,14 @@ def unique_video_ids(sources: list[VideoSource]) -> list[VideoSource]:
     return [s if s.video_id == vid else VideoSource(vid, s.path, s.kind) for s, vid in zip(unique, ids)]
 
 
-def _append_once(out_dir: Path, last: dict[str, Any] | None, record: dict[str, Any]) -> None:
+def _append_once(out_dir: Path, last: dict[str, Any] | None, record: dict[str, Any]) -> bool:
     """Append ``record`` to the index unless the video's last record already says the same (a damaged output
-    folder is reported by every run, but logged once: the index is not to grow with each rerun)."""
+    folder is reported by every run, but logged once: the index is not to grow with each rerun); True when
+    appended."""
     same = last is not None and all(last.get(k) == record.get(k) for k in ("status", "stage", "reason"))
     if not same:
         append_index(out_dir, record)
+    return not same
 
 
 def _record_from_meta(source: VideoSource, meta_path: Path) -> dict[str, Any]:

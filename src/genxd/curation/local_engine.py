@@ -97,7 +97,7 @@ def _collect_local(pool: ProcessPoolExecutor, pending: list[VideoSource], out_di
     while remaining:
         finished, remaining = wait(remaining, return_when=FIRST_COMPLETED)
         for future in finished:
-            source = futures[future]
+            source = futures.pop(future)  # a future holds its record: kept here, every record stayed in memory
             try:
                 done(future.result())
             except BrokenProcessPool:

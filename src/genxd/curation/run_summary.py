@@ -1,0 +1,89 @@
+"""What a :func:`genxd.curation.curate_dataset` run did, kept as counts: a run of tens of thousands of videos holds
+nothing per video in its driver. The records themselves are in ``OUT/index.jsonl`` (the record of truth);
+:attr:`DatasetSummary.records` reads this run's lines back from it.
+
+The summary kept every record in a list for the whole run (each with its own copy of the settings; 50 MiB of
+20,000 videos, ``benchmarks/bench_curate_driver_memory.py``), and ``genxd curate`` printed the per-video lines
+from it only when the run ended (found by the curate-at-scale audit).
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = ["DatasetSummary", "FAILED_IDS_KEPT"]
+
+#: How many failed video ids a summary keeps (the first ones, for a run's last line; all are in the index).
+FAILED_IDS_KEPT = 5
+
+
+@dataclass
+class DatasetSummary:
+    """What a run did: counts per outcome, per verdict and per failure stage.
+
+    ``ok`` / ``failed``: videos of this run (curated, or failed before curating: a damaged folder); ``recovered``:
+    finished videos whose index line was missing, added (counted in ``skipped``); ``verdicts``: the ``ok`` ones by
+    verdict; ``failed_stages``: the failed ones by stage; ``failed_ids``: the first :data:`FAILED_IDS_KEPT` failed.
+    """
+
+    out_dir: Path
+    total: int
+    skipped: int
+    ok: int = 0
+    failed: int = 0
+    recovered: int = 0
+    #: videos kept as they were though curated with other settings: video id -> {setting: earlier value}
+    other_settings: dict[str, dict[str, Any]] = field(default_factory=dict)
+    verdicts: Counter = field(default_factory=Counter)
+    failed_stages: Counter = field(default_factory=Counter)
+    failed_ids: list[str] = field(default_factory=list)
+    #: where this run's lines start in ``OUT/index.jsonl`` (bytes), for :attr:`records`
+    index_start: int = 0
+    #: records of this run not appended to the index (a damaged folder whose last line already says so)
+    unlogged: list[dict[str, Any]] = field(default_factory=list, repr=False)
+
+    def count(self, record: dict[str, Any], recovered: bool = False) -> None:
+        """Count one record of this run (``recovered``: a finished video whose index line was added)."""
+        if recovered:
+            self.recovered += 1
+        elif record.get("status") == "ok":
+            self.ok += 1
+            self.verdicts[str(record.get("verdict"))] += 1
+        else:
+            self.failed += 1
+            self.failed_stages[str(record.get("stage"))] += 1
+            if len(self.failed_ids) < FAILED_IDS_KEPT:
+                self.failed_ids.append(str(record.get("video_id")))
+
+    @property
+    def records(self) -> list[dict[str, Any]]:
+        """The records of this run, read back from ``OUT/index.jsonl`` on each access (the summary keeps counts,
+        not records): the lines this run appended, after the damaged folders it reported again without a line."""
+        from .dataset import read_index
+
+        return [*self.unlogged, *read_index(self.out_dir, start=self.index_start)]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "out_dir": str(self.out_dir),
+            "total": self.total,
+            "skipped": self.skipped,
+            "ok": self.ok,
+            "failed": self.failed,
+            "recovered": self.recovered,
+            "other_settings": len(self.other_settings),
+            "verdicts": dict(self.verdicts),
+            "failed_stages": dict(self.failed_stages),
+        }
+
+
+def index_size(path: str | os.PathLike) -> int:
+    """The size of the index file ``path`` (0 when there is none): where the next line appended to it starts."""
+    try:
+        return Path(path).stat().st_size
+    except FileNotFoundError:
+        return 0
