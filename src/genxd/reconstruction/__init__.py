@@ -7,7 +7,8 @@
 - :mod:`~genxd.reconstruction.ply`: the standard 3DGS .ply layout and ``motion.npz``;
 - :mod:`~genxd.reconstruction.pipeline`: the command-line workflows;
 - :mod:`~genxd.reconstruction.inria_model`: the 3DGS code's model folder (``OUT/3dgs/``: its SIBR viewer, render.py);
-- :mod:`~genxd.reconstruction.extra_views`: the folders of ``--extra-views`` (inputs, ``genxd fewshot`` outputs).
+- :mod:`~genxd.reconstruction.extra_views`: the folders of ``--extra-views`` (inputs, ``genxd fewshot`` outputs);
+- :mod:`~genxd.reconstruction.masks`: DTU's object-masked metrics (``genxd eval-recon --masks``, RegNeRF's protocol).
 
 See ``docs/reconstruction.md``.
 """
@@ -15,6 +16,7 @@ See ``docs/reconstruction.md``.
 from .densify import DensifyStrategy, make_strategy, short_run_schedule
 from .gaussians import GaussianModel, MotionBasis
 from .init import InitialPoints, initial_points
+from .masks import load_view_masks, masked_metrics
 from .metrics import load_lpips, load_lpips_module, psnr, ssim
 from .pipeline import evaluate_scene, flythrough_path, holdout_split, reconstruct_scene
 from .ply import load_motion, load_ply, load_scene, save_motion, save_ply
@@ -46,6 +48,8 @@ __all__ = [
     "ssim",
     "load_lpips",
     "load_lpips_module",
+    "load_view_masks",
+    "masked_metrics",
     "save_ply",
     "load_ply",
     "save_motion",

@@ -28,10 +28,19 @@ def _check_pair(a: Tensor, b: Tensor) -> None:
         raise ValueError(f"images: expected [..., C, H, W], got {tuple(a.shape)}")
 
 
-def psnr(pred: Tensor, target: Tensor, data_range: float = 1.0) -> Tensor:
-    """PSNR in dB per image ``[...]`` of images ``[..., C, H, W]`` (MSE over C, H, W)."""
+def psnr(pred: Tensor, target: Tensor, data_range: float = 1.0, mask: Tensor | None = None) -> Tensor:
+    """PSNR in dB per image ``[...]`` of images ``[..., C, H, W]`` (MSE over C, H, W).
+
+    ``mask`` (0 / 1, the images' shape or broadcastable to it): the MSE over the masked elements only, as
+    RegNeRF's masked DTU PSNR (:mod:`genxd.reconstruction.masks`); an empty mask gives NaN.
+    """
     _check_pair(pred, target)
-    mse = ((pred.float() - target.float()) ** 2).flatten(-3).mean(-1)
+    err = (pred.float() - target.float()) ** 2
+    if mask is None:
+        mse = err.flatten(-3).mean(-1)
+    else:
+        weight = mask.to(err).expand_as(err)
+        mse = (err * weight).flatten(-3).sum(-1) / weight.flatten(-3).sum(-1)
     return 10.0 * torch.log10(data_range**2 / mse.clamp_min(1e-12))
 
 

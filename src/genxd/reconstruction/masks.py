@@ -1,0 +1,113 @@
+"""Object-masked metrics of held-out views: the DTU protocol of RegNeRF, which pixelNeRF's and RegNeRF's DTU tables
+use and ReconFusion (hence GenXD's few-shot DTU numbers) follows.
+
+RegNeRF's evaluation (google-research/regnerf, ``eval.py`` and ``internal/datasets.py``, ``DTU._load_masks``):
+
+- masks: the IDR object masks of the test views, ``idrmasks/<scan>/mask/NNN.png`` for scans 40, 55, 63, 110 and
+  114 and ``idrmasks/<scan>/NNN.png`` for the others, ``NNN`` the DTU image number (three digits); read as RGB,
+  a channel counts as object where it is exactly 255 (``/ 255 == 1``), every other value as background; downsized
+  to the evaluation resolution with nearest-neighbour sampling;
+- PSNR: the MSE over the object elements only (``((rgb - rgb_hat)[mask == 1] ** 2).mean()``);
+- SSIM and LPIPS: over the whole image after putting the background of both images to white
+  (``rgb * mask + (1 - mask)``).
+
+genxd computes SSIM and LPIPS with its own functions (:mod:`genxd.reconstruction.metrics`: 3DGS's Gaussian
+11x11 SSIM, where RegNeRF calls scikit-image's default 7x7 uniform window), so masked SSIM is comparable with
+genxd's unmasked SSIM, and within a few thousandths of the published values, not equal to them.
+
+A held-out view's mask is looked up in the ``masks`` folder, in its ``<scene key>/`` subfolder when there is one
+(the ``idrmasks`` folder itself), then in a ``mask/`` subfolder when there is one (the IDR layout): by view number
+(``003.png`` for view 3) for a ReconFusion input, whose view numbers are the DTU image numbers; by the image's file
+name (``frames/0003.jpg`` -> ``0003.png``) for a folder of images.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from ..utils.images import read_rgb
+from ..utils.paths import require_file
+from ..validation import arg
+from .metrics import psnr, ssim
+
+__all__ = ["MASKED_PROTOCOL", "mask_folder", "mask_path", "load_view_masks", "masked_metrics"]
+
+#: The protocol named in the metrics JSON.
+MASKED_PROTOCOL = "regnerf dtu object masks"
+
+
+def mask_folder(masks: Path, scene_key: str | None = None) -> Path:
+    """The folder holding the masks of ``masks`` (see the module docstring): ``masks[/scene_key][/mask]``."""
+    if not masks.exists():
+        raise FileNotFoundError(f"{masks}: no such folder ({arg('masks')})")
+    if not masks.is_dir():
+        raise NotADirectoryError(f"{masks}: a file, not a folder of masks ({arg('masks')})")
+    base = masks / scene_key if scene_key and (masks / scene_key).is_dir() else masks
+    return base / "mask" if (base / "mask").is_dir() else base
+
+
+def mask_path(folder: Path, index: int, name: str, by_index: bool) -> Path:
+    """The mask file of view ``index`` (``name``): ``NNN.png`` by view number, else the image's stem + ``.png``."""
+    return folder / (f"{index:03d}.png" if by_index else f"{Path(name).stem}.png")
+
+
+def _read_mask(path: Path, name: str, input_size: tuple[int, int]) -> Tensor:
+    """``[3, h, w]`` bool, True where a channel is 255; checks the aspect ratio against the view's ``(H, W)``."""
+    require_file(path, f"no mask for held-out view {name} ({arg('masks')})")
+    pixels = np.asarray(read_rgb(path, background=(0, 0, 0)))  # a transparent pixel is background
+    h, w = pixels.shape[:2]
+    height, width = input_size
+    if abs(h * width / w - height) > 1:  # the mask scaled to the view's width: within a pixel of its height
+        raise ValueError(f"{path}: the mask is {w}x{h} but held-out view {name} is {width}x{height} "
+                         "(another aspect ratio: not this view's mask)")
+    return torch.from_numpy(pixels == 255).permute(2, 0, 1)
+
+
+def load_view_masks(masks: Path, ids: Sequence[int], names: Sequence[str], input_size: tuple[int, int],
+                    size: tuple[int, int], scene_key: str | None = None, by_index: bool = True) -> Tensor:
+    """The masks of views ``ids`` (``names``) as ``[N, 3, H, W]`` float 0 / 1 at the metric ``size`` ``(H, W)``
+    (nearest-neighbour), checked against the views' stored ``input_size``; a one-line error naming the file when
+    one is missing, of another aspect ratio, or has no object pixel at ``size``."""
+    folder = mask_folder(Path(masks), scene_key)
+    out = []
+    for index, name in zip(ids, names):
+        path = mask_path(folder, index, name, by_index)
+        mask = _read_mask(path, name, input_size).float()[None]
+        mask = F.interpolate(mask, size=size, mode="nearest")[0]  # as cv2.INTER_NEAREST: floor(i * in / out)
+        if not mask.any():
+            raise ValueError(f"{path}: no object pixel (255) at {size[1]}x{size[0]}: the protocol scores only "
+                             f"the object, and held-out view {name} would have none")
+        out.append(mask)
+    return torch.stack(out) if out else torch.zeros(0, 3, *size)
+
+
+@torch.no_grad()
+def masked_metrics(renders: Tensor, targets: Tensor, masks: Tensor, names: Sequence[str],
+                   lpips_fn: Callable[[Tensor, Tensor], Tensor] | None = None) -> dict[str, Any]:
+    """RegNeRF's masked PSNR / SSIM (/ LPIPS) of ``renders`` against ``targets`` (``[N, 3, H, W]`` in [0, 1]) with
+    ``masks`` (0 / 1, broadcastable to them): means and per view, the protocol named."""
+    renders, targets = renders.float().cpu(), targets.float().cpu()
+    masks = masks.float().cpu().expand_as(targets)
+    per_psnr = psnr(renders, targets, mask=masks)
+    on_white = [x * masks + (1 - masks) for x in (renders, targets)]
+    per_ssim = ssim(*on_white)
+    result: dict[str, Any] = {
+        "protocol": MASKED_PROTOCOL,
+        "psnr": float(per_psnr.mean()),
+        "ssim": float(per_ssim.mean()),
+        "lpips": None,
+        "per_view": [{"name": n, "psnr": float(p), "ssim": float(s), "object_fraction": float(m.mean())}
+                     for n, p, s, m in zip(names, per_psnr, per_ssim, masks)],
+    }
+    if lpips_fn is not None:
+        per_lpips = lpips_fn(*on_white).cpu()
+        result["lpips"] = float(per_lpips.mean())
+        for row, value in zip(result["per_view"], per_lpips):
+            row["lpips"] = float(value)
+    return result
