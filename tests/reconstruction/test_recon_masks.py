@@ -1,16 +1,22 @@
-"""DTU's object-masked metrics (RegNeRF's protocol): :mod:`genxd.reconstruction.masks`."""
+"""DTU's object-masked metrics (RegNeRF's protocol): ``genxd eval-recon --masks`` and
+:mod:`genxd.reconstruction.masks`."""
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
 import pytest
 import torch
 from PIL import Image
+from typer.testing import CliRunner
 
+from genxd.cli import app
 from genxd.reconstruction.masks import MASKED_PROTOCOL, load_view_masks, masked_metrics
 from genxd.reconstruction.metrics import psnr, ssim
+
+runner = CliRunner()
 
 
 def _half_mask(h: int = 16, w: int = 16) -> torch.Tensor:
@@ -103,3 +109,67 @@ def test_bad_masks_are_named(tmp_path, case: str) -> None:
     else:
         with pytest.raises(FileNotFoundError, match=r"003\.png: no mask for held-out view s/0003 \(masks\)"):
             load_view_masks(tmp_path, [3], ["s/0003"], (8, 8), (8, 8))
+
+
+@pytest.fixture(scope="module")
+def dtu_like(tmp_path_factory):
+    """A 24x24 ReconFusion scene reconstructed in 3 steps at 12 px; views 1, 2, 4, 5, 7 held out."""
+    from genxd.data.reconfusion import write_reconfusion_scene
+    from genxd.data.synthetic import make_scene, orbit_cameras, render
+
+    root = tmp_path_factory.mktemp("dtu")
+    c2w, K = orbit_cameras(8, radius=4.0, elevation_deg=25.0, azimuth_range_deg=120.0, focal=1.0)
+    images = render(make_scene(2), c2w, K, 24, 24).rgb
+    write_reconfusion_scene(root / "rf", "scan8", images, c2w, K, {3: ([0, 3, 6], [1, 2, 4, 5, 7])})
+    result = runner.invoke(app, [str(a) for a in (
+        "reconstruct", root / "rf", "--out", root / "recon", "--n-views", 3, "--iterations", 3, "--resolution", 12,
+        "--init", "random", "--init-points", 200, "--video-frames", 0, "--quiet")])
+    assert result.exit_code == 0, result.output
+    return root
+
+
+def test_eval_recon_masks_full_masks_give_the_unmasked_metrics(dtu_like, tmp_path) -> None:
+    for i in (1, 2, 4, 5, 7):  # IDR-sized: twice the views' size, in idrmasks/<scene key>/mask/
+        _write_mask(tmp_path / "idrmasks" / "scan8" / "mask" / f"{i:03d}.png", np.full((48, 48, 3), 255))
+    out = tmp_path / "metrics.json"
+    result = runner.invoke(app, ["eval-recon", str(dtu_like / "recon"), "--masks", str(tmp_path / "idrmasks"),
+                                 "-o", str(out), "--no-lpips"])
+    assert result.exit_code == 0, result.output
+    assert f"{MASKED_PROTOCOL}: PSNR" in result.output
+    metrics = json.loads(out.read_text())
+    masked = metrics["masked"]
+    assert masked["protocol"] == MASKED_PROTOCOL and masked["masks"].endswith("scan8/mask")
+    assert masked["psnr"] == pytest.approx(metrics["psnr"], abs=1e-4)
+    assert masked["ssim"] == pytest.approx(metrics["ssim"], abs=1e-6)
+    assert [row["name"] for row in masked["per_view"]] == [row["name"] for row in metrics["per_view"]]
+
+
+@pytest.mark.parametrize("case", ["missing", "aspect"])
+def test_eval_recon_masks_errors_are_one_line(dtu_like, tmp_path, case: str) -> None:
+    for i in (1, 2, 4, 5):
+        _write_mask(tmp_path / "m" / f"{i:03d}.png", np.full((24, 24), 255))
+    if case == "aspect":
+        _write_mask(tmp_path / "m" / "007.png", np.full((24, 30), 255))
+        said = f"genxd: error: {tmp_path / 'm' / '007.png'}: the mask is 30x24 but held-out view scan8/0007 is 24x24"
+    else:
+        said = f"genxd: error: {tmp_path / 'm' / '007.png'}: no mask for held-out view scan8/0007 (--masks)"
+    out = tmp_path / "metrics.json"
+    result = runner.invoke(app, ["eval-recon", str(dtu_like / "recon"), "--masks", str(tmp_path / "m"),
+                                 "-o", str(out), "--no-lpips"])
+    assert result.exit_code == 2 and result.output.strip().startswith(said), result.output
+    assert len(result.output.strip().splitlines()) == 1 and not out.exists()
+
+
+@pytest.mark.parametrize("target", [".", "004.png"])
+def test_eval_recon_never_writes_its_metrics_over_the_masks(dtu_like, tmp_path, target: str) -> None:
+    """The masks are inputs of the run: ``-o MASKS/004.png --overwrite`` replaced a held-out view's mask by the
+    metrics after reading it (only a folder holding an input was refused)."""
+    for i in (1, 2, 4, 5, 7):
+        _write_mask(tmp_path / "m" / f"{i:03d}.png", np.full((24, 24), 255))
+    before = {p.name: p.read_bytes() for p in (tmp_path / "m").iterdir()}
+    out = tmp_path / "m" / target
+    result = runner.invoke(app, ["eval-recon", str(dtu_like / "recon"), "--masks", str(tmp_path / "m"),
+                                 "-o", str(out), "--overwrite", "--no-lpips"])
+    assert result.exit_code == 2 and f"--out {out.resolve() if target == '.' else out} is the input" in result.output, \
+        result.output
+    assert {p.name: p.read_bytes() for p in (tmp_path / "m").iterdir()} == before

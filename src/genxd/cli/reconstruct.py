@@ -136,6 +136,7 @@ def register(app: typer.Typer) -> None:
         device: Device = "cpu",
         lpips: bool = typer.Option(True, "--lpips/--no-lpips", help="LPIPS when the lpips package and its weights are on disk."),
         save_renders: bool = flag("--save-renders", help="Write the held-out renders to SCENE_DIR/eval_renders/."),
+        masks: Optional[Path] = typer.Option(None, "--masks", help="DTU: a folder of object masks (idrmasks/SCAN: NNN.png or mask/NNN.png); adds RegNeRF's masked PSNR / SSIM / LPIPS."),
         overwrite: Overwrite = False,
         quiet: Quiet = False,
     ) -> None:
@@ -154,6 +155,7 @@ def register(app: typer.Typer) -> None:
                 save_renders=save_renders,
                 out_path=out,
                 overwrite=overwrite,
+                masks=masks,
             )
             lp = f", LPIPS {result['lpips']:.4f}" if result["lpips"] is not None else ""
             if lpips and result["lpips"] is None:
@@ -164,5 +166,8 @@ def register(app: typer.Typer) -> None:
                 f"{result['protocol']}: {result['num_views']} views at {_size_said(result)}, "
                 f"PSNR {result['psnr']:.2f} dB, SSIM {result['ssim']:.4f}{lp}"
             )
+            if (masked := result.get("masked")) is not None:
+                lp = f", LPIPS {masked['lpips']:.4f}" if masked["lpips"] is not None else ""
+                typer.echo(f"{masked['protocol']}: PSNR {masked['psnr']:.2f} dB, SSIM {masked['ssim']:.4f}{lp}")
 
         run_cli(run, quiet)

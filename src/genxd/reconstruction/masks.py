@@ -36,7 +36,7 @@ from ..utils.paths import require_file
 from ..validation import arg
 from .metrics import psnr, ssim
 
-__all__ = ["MASKED_PROTOCOL", "mask_folder", "mask_path", "load_view_masks", "masked_metrics"]
+__all__ = ["MASKED_PROTOCOL", "mask_folder", "mask_path", "view_mask_paths", "load_view_masks", "masked_metrics"]
 
 #: The protocol named in the metrics JSON.
 MASKED_PROTOCOL = "regnerf dtu object masks"
@@ -69,15 +69,20 @@ def _read_mask(path: Path, name: str, input_size: tuple[int, int]) -> Tensor:
     return torch.from_numpy(pixels == 255).permute(2, 0, 1)
 
 
+def view_mask_paths(masks: Path, ids: Sequence[int], names: Sequence[str], scene_key: str | None = None,
+                    by_index: bool = True) -> list[Path]:
+    """The mask files of views ``ids`` (``names``) in ``masks`` (see the module docstring), existing or not."""
+    folder = mask_folder(Path(masks), scene_key)
+    return [mask_path(folder, index, name, by_index) for index, name in zip(ids, names)]
+
+
 def load_view_masks(masks: Path, ids: Sequence[int], names: Sequence[str], input_size: tuple[int, int],
                     size: tuple[int, int], scene_key: str | None = None, by_index: bool = True) -> Tensor:
     """The masks of views ``ids`` (``names``) as ``[N, 3, H, W]`` float 0 / 1 at the metric ``size`` ``(H, W)``
     (nearest-neighbour), checked against the views' stored ``input_size``; a one-line error naming the file when
     one is missing, of another aspect ratio, or has no object pixel at ``size``."""
-    folder = mask_folder(Path(masks), scene_key)
     out = []
-    for index, name in zip(ids, names):
-        path = mask_path(folder, index, name, by_index)
+    for path, name in zip(view_mask_paths(masks, ids, names, scene_key, by_index), names):
         mask = _read_mask(path, name, input_size).float()[None]
         mask = F.interpolate(mask, size=size, mode="nearest")[0]  # as cv2.INTER_NEAREST: floor(i * in / out)
         if not mask.any():

@@ -36,6 +36,7 @@ from ..validation import arg, is_cli, overwrite_hint, setting
 from ..utils.json_text import json_text
 from .inria_model import INRIA_MODEL_DIR, viewer_cameras, write_inria_model
 from .extra_views import check_not_conditioned_on_test_views, extra_views_summary, resolve_extra_views
+from .masks import load_view_masks, mask_folder, masked_metrics, view_mask_paths
 from .metrics import load_lpips
 from .ply import load_scene, save_motion, save_ply
 from .trainer import ReconstructionConfig, evaluate_views, render_views, train_gaussians, view_metrics
@@ -487,12 +488,15 @@ def evaluate_scene(
     save_renders: bool = False,
     out_path: str | os.PathLike | None = None,
     overwrite: bool = False,
+    masks: str | os.PathLike | None = None,
 ) -> dict[str, Any]:
     """Metrics of a ``genxd reconstruct`` output on its held-out views; writes ``metrics.json``.
 
     Held-out views: those recorded in ``cameras.json`` (``--holdout-every`` at reconstruction, or
     the ReconFusion split). ``input_path`` overrides the recorded input (e.g. after moving it);
     with a ReconFusion ``input_path``, ``n_views`` (and ``scene_key``) choose the split explicitly.
+    ``masks``: a folder of object masks of the held-out views; the result's ``masked`` then holds the metrics of
+    DTU's masked protocol (:mod:`genxd.reconstruction.masks`).
     """
     from genxd.cli.common import atomic_path
 
@@ -516,7 +520,7 @@ def evaluate_scene(
         raise ValueError(f"{scene_dir}: no recorded input; pass {_input_option()}")
     scene_key = scene_key if scene_key is not None else rec.scene_key()
     # the metrics replace what is at out_path: never the reconstruction's own files, nor the views it is scored on
-    read = [scene_dir / "scene.ply", scene_dir / "motion.npz", rec.record_path, rec.cameras_path, source]
+    read = [scene_dir / "scene.ply", scene_dir / "motion.npz", rec.record_path, rec.cameras_path, source, masks]
     check_inputs_kept(out_path, read, "--out" if is_cli() else "out_path")
     try:
         kind = detect_input_kind(source)
@@ -548,6 +552,13 @@ def evaluate_scene(
         test_views = test_views.resized(max(resolution))
     if record.get("mode") == "4d" and (all_times := rec.times(len(views))) is not None:
         test_views.times = all_times[torch.tensor(test)]
+    view_masks = None
+    if masks is not None:  # before the rendering: a missing or wrong mask is said at once
+        by_index = kind == "reconfusion"
+        check_inputs_kept(out_path, view_mask_paths(Path(masks), test, test_views.names, scene_key, by_index),
+                          "--out" if is_cli() else "out_path")
+        view_masks = load_view_masks(Path(masks), test, test_views.names, (views.height, views.width),
+                                     (test_views.height, test_views.width), scene_key, by_index)
     model = load_scene(scene_dir, device=device)
     background = rec.background()
     lpips_fn = load_lpips(device=device) if use_lpips else None
@@ -564,6 +575,9 @@ def evaluate_scene(
         "lpips_available": lpips_fn is not None,
         **metrics,
     }
+    if view_masks is not None:
+        result["masked"] = {"masks": str(mask_folder(Path(masks), scene_key).resolve()),
+                            **masked_metrics(renders, test_views.images, view_masks, test_views.names, lpips_fn)}
     if save_renders:
         from genxd.cli.common import atomic_dir
 
