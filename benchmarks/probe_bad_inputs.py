@@ -154,10 +154,11 @@ class Runner:
         self._cache: dict = {}
         real = api.load_model
 
-        def cached(model, device=None, dtype=None, fast=None, compile_unet=False, offload="none"):
-            key = (str(model), str(device), str(dtype), fast, compile_unet, offload)
+        def cached(model, device=None, dtype=None, fast=None, compile_unet=False, **options):
+            # load_model's keyword options (offload, allow_pickle, progress, ...) passed through and part of the key
+            key = (str(model), str(device), str(dtype), fast, compile_unet, tuple(sorted(options.items())))
             if key not in self._cache:
-                self._cache[key] = real(model, device, dtype, fast, compile_unet, offload=offload)
+                self._cache[key] = real(model, device, dtype, fast, compile_unet, **options)
             return self._cache[key]
 
         api.load_model = cached
