@@ -8,6 +8,7 @@ output folder, lock or index line. Nothing is curated here (every run stops befo
 from __future__ import annotations
 
 import json
+import os
 import socket
 import sys
 
@@ -138,7 +139,7 @@ def test_check_ray_address():
         server.listen(1)
         check_ray_address(f"127.0.0.1:{server.getsockname()[1]}")  # something answers
         check_ray_address(f"ray://127.0.0.1:{server.getsockname()[1]}")
-    for address in ("local", "auto", "ray://somewhere"):
+    for address in ("local", "ray://somewhere"):
         check_ray_address(address)  # left to Ray
     with pytest.raises(ValueError, match="^ray_address='h:0': the port must be an integer 1-65535"):
         check_ray_address("h:0")
@@ -146,6 +147,23 @@ def test_check_ray_address():
         check_ray_address(":80")
     with cli_style(), pytest.raises(ValueError, match="^--ray h:0: the port must be an integer 1-65535"):
         check_ray_address("h:0")
+
+
+def test_ray_auto_checks_the_address_ray_would_join(monkeypatch):
+    """``--ray auto`` joins ``RAY_ADDRESS`` (or the head Ray recorded on this machine): on a port nothing listens on,
+    ``ray.init`` retried for about two minutes with no word (found joining a user's cluster, Ray 2.60); now it is
+    checked as ``--ray HOST:PORT`` is, the error naming where the address came from."""
+    pytest.importorskip("ray")
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(1)
+        monkeypatch.setenv("RAY_ADDRESS", f"127.0.0.1:{server.getsockname()[1]}")
+        check_ray_address("auto")  # something answers
+    dead = os.environ["RAY_ADDRESS"]  # closed with the socket
+    with pytest.raises(ValueError, match=rf"^ray_address='auto' \(RAY_ADDRESS={dead}\): nothing answers at {dead} "):
+        check_ray_address("auto")
+    with cli_style(), pytest.raises(ValueError, match=rf"^--ray auto \(RAY_ADDRESS={dead}\): nothing answers"):
+        check_ray_address("auto")
 
 
 def test_model_refusals_name_the_config_field_from_python(tmp_path):

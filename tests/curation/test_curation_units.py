@@ -432,9 +432,15 @@ def test_the_token_hint_appears_only_where_it_can_be_the_reason(monkeypatch):
     from genxd.curation.ray_engine import ray_token_hint
 
     monkeypatch.delenv("RAY_AUTH_MODE", raising=False)
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
     assert "set RAY_AUTH_MODE=token" in ray_token_hint("10.0.0.5:6379")
     assert "set RAY_AUTH_MODE=token" in ray_token_hint("ray://10.0.0.5:10001")
     assert ray_token_hint("auto") == ray_token_hint("local") == ""
+    # with RAY_ADDRESS, 'auto' joins an address given: Ray sends no token there (found joining a `ray start --head`
+    # cluster with RAY_ADDRESS=127.0.0.1:PORT: only "Failed to connect" after 20 s)
+    monkeypatch.setenv("RAY_ADDRESS", "10.0.0.5:6379")
+    assert "set RAY_AUTH_MODE=token" in ray_token_hint("auto")
+    assert ray_token_hint("local") == ""
     for mode in ("token", "disabled"):
         monkeypatch.setenv("RAY_AUTH_MODE", mode)
         assert ray_token_hint("10.0.0.5:6379") == ""

@@ -23,8 +23,8 @@ from .frames import VideoSource
 from .pipeline import CurationConfig, video_record
 
 __all__ = ["LOCAL_RAY_OBJECT_STORE_BYTES", "RAY_CONNECT_TIMEOUT_S", "RAY_IN_FLIGHT_PER_SLOT", "RAY_MIN_IN_FLIGHT",
-           "check_ray_address", "check_ray_task_cpus", "finished_tasks", "import_ray", "ray_tasks_in_flight",
-           "ray_token_hint", "run_ray", "start_or_join_ray"]
+           "check_ray_address", "check_ray_task_cpus", "finished_tasks", "import_ray", "ray_auto_address",
+           "ray_tasks_in_flight", "ray_token_hint", "run_ray", "start_or_join_ray"]
 
 
 #: Seconds to wait for a TCP connection to a ``--ray host:port`` address before giving up.
@@ -33,13 +33,21 @@ RAY_CONNECT_TIMEOUT_S = 5.0
 
 def check_ray_address(address: str, timeout: float = RAY_CONNECT_TIMEOUT_S) -> None:
     """For a ``host:port`` (or ``ray://host:port``) Ray address, raise a one-line ``ValueError`` naming ``--ray``
-    (``ray_address`` from Python) unless the port is 1-65535 and something accepts a TCP connection there within ``timeout`` seconds
-    (``ray.init`` itself retries for minutes). ``local``, ``auto`` and addresses without a port are left to Ray."""
-    import socket
-
-    if address in ("local", "auto"):
+    (``ray_address`` from Python) unless the port is 1-65535 and something accepts a TCP connection there within
+    ``timeout`` seconds (``ray.init`` itself retries for minutes). For ``auto`` the same for the address Ray would
+    join (:func:`ray_auto_address`: ``RAY_ADDRESS``, else the cluster Ray recorded as last started on this
+    machine). ``local``, addresses without a port, and ``auto`` where Ray finds nothing are left to Ray."""
+    if address == "local":
         return
-    rest = address[len("ray://"):] if address.startswith("ray://") else address
+    source = ""
+    if address == "auto":
+        found = ray_auto_address()
+        if found is None:
+            return
+        address_to_check, source = found
+    else:
+        address_to_check = address
+    rest = address_to_check[len("ray://"):] if address_to_check.startswith("ray://") else address_to_check
     if ":" not in rest:
         return
     host, _, port_text = rest.rpartition(":")
@@ -48,17 +56,46 @@ def check_ray_address(address: str, timeout: float = RAY_CONNECT_TIMEOUT_S) -> N
         port = int(port_text)
     except ValueError:
         port = -1
+    where = text_setting("ray_address", address) + (f" ({source})" if source else "")
     if not 1 <= port <= 65535:
-        raise ValueError(f"{text_setting('ray_address', address)}: the port must be an integer 1-65535, got {port_text!r}")
+        raise ValueError(f"{where}: the port must be an integer 1-65535, got {port_text!r}")
     if not host:
-        raise ValueError(f"{text_setting('ray_address', address)}: no host before the port (host:port, ray://host:port, local or auto)")
+        raise ValueError(f"{where}: no host before the port (host:port, ray://host:port, local or auto)")
+    _check_answers(where, host, port, timeout)
+
+
+def _check_answers(where: str, host: str, port: int, timeout: float) -> None:
+    """Raise a one-line ``ValueError`` starting with ``where`` unless ``host:port`` accepts a TCP connection."""
+    import socket
+
     try:
         with socket.create_connection((host, port), timeout=timeout):
             pass
     except OSError as exc:
         why = "no answer" if isinstance(exc, socket.timeout) else (exc.strerror or type(exc).__name__)
-        raise ValueError(f"{text_setting('ray_address', address)}: nothing answers at {host}:{port} within {timeout:g} s ({why}); "
+        raise ValueError(f"{where}: nothing answers at {host}:{port} within {timeout:g} s ({why}); "
                          "is the Ray head running and reachable?") from None
+
+
+def ray_auto_address() -> tuple[str, str] | None:
+    """``(address, where it comes from)``: the cluster ``ray.init(address="auto")`` joins, found as Ray finds it
+    (``RAY_ADDRESS``; else the address the last ``ray start --head`` on this machine recorded, which stays after
+    the head dies, or a running head's); None where Ray finds none (its own error then says so) or cannot say.
+
+    ``ray.init`` retries a dead address for about two minutes with no word (Ray 2.60: ``RAY_ADDRESS`` naming a
+    port nothing listens on, or a head that crashed), where ``--ray HOST:PORT`` fails in 5 s."""
+    named = os.environ.get("RAY_ADDRESS", "")
+    try:
+        from ray._private.services import get_ray_address_from_environment  # Ray's own search for "auto"
+
+        found = get_ray_address_from_environment("auto", None)
+    except Exception:  # noqa: BLE001 - no running instance (ConnectionError), or a Ray without this function
+        return None
+    if not isinstance(found, str) or found in ("auto", "local"):
+        return None
+    if named and found == named:
+        return found, f"RAY_ADDRESS={named}"
+    return found, "the address Ray recorded for the last `ray start --head` on this machine"
 
 
 def largest_ray_node_cpus(ray) -> float | None:
@@ -144,11 +181,14 @@ def ray_token_hint(address: str) -> str:
 
     Ray has token authentication since 2.52; since 2.59 a local ``ray.init()`` (``--ray local``) turns it on and
     writes ``~/.ray/auth_token``, ``ray start --head`` turns it on where such a token exists (Ray's docs: from 2.61
-    on every cluster). A driver sends its token to a cluster it finds itself (``auto``) but not to an address it
-    is given unless ``RAY_AUTH_MODE=token`` is set; without it ``ray.init`` says only "Failed to connect" after
-    20 s of retries (Ray 2.60, joining a ``ray start --head`` cluster by its address). Empty for ``local`` /
-    ``auto``, when ``RAY_AUTH_MODE`` is set, and on Ray versions without token authentication."""
-    if address in ("local", "auto") or os.environ.get("RAY_AUTH_MODE"):
+    on every cluster). A driver sends its token to a cluster it finds itself (``auto`` without ``RAY_ADDRESS``)
+    but not to an address it is given (``HOST:PORT``, or ``auto`` with ``RAY_ADDRESS`` set) unless
+    ``RAY_AUTH_MODE=token`` is set; without it ``ray.init`` says only "Failed to connect" after 20 s of retries
+    (Ray 2.60, joining a ``ray start --head`` cluster by its address). Empty for ``local``, ``auto`` without
+    ``RAY_ADDRESS``, when ``RAY_AUTH_MODE`` is set, and on Ray versions without token authentication."""
+    if address == "local" or os.environ.get("RAY_AUTH_MODE"):
+        return ""
+    if address == "auto" and os.environ.get("RAY_ADDRESS", "") in ("", "auto", "local"):
         return ""
     import importlib.util
 
@@ -160,7 +200,7 @@ def ray_token_hint(address: str) -> str:
         return ""
     return ("; if the cluster uses token authentication, set RAY_AUTH_MODE=token with the cluster's token in "
             "~/.ray/auth_token, RAY_AUTH_TOKEN or RAY_AUTH_TOKEN_PATH: Ray sends it only to a cluster it finds "
-            "itself ('auto'), not to an address it is given")
+            "itself ('auto' without RAY_ADDRESS), not to an address it is given (HOST:PORT or RAY_ADDRESS)")
 
 
 def check_ray_task_cpus(ray, config: CurationConfig, started_here: bool) -> None:
