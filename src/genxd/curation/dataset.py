@@ -316,7 +316,7 @@ def curate_dataset(
                     _show_status(bar, f"{_status_text(counts)}  {video_id}: {stage}")
 
                 if ray_address is not None:
-                    run_ray(todo, out_dir, config, ray, _curate_task, done)
+                    run_ray(todo, out_dir, config, ray, _curate_task, done, _clean_stale_parts)
                 else:
                     run_local(todo, out_dir, config, workers, _curate_task, done, on_stage, _clean_stale_parts)
             _clean_stale_parts(out_dir)  # left by attempts whose worker was killed (then retried)

@@ -22,9 +22,9 @@ from ..validation import GenXDWarning, arg, caller, setting, text_setting
 from .frames import VideoSource
 from .pipeline import CurationConfig, video_record
 
-__all__ = ["LOCAL_RAY_OBJECT_STORE_BYTES", "RAY_CONNECT_TIMEOUT_S", "RAY_IN_FLIGHT_PER_SLOT", "RAY_MIN_IN_FLIGHT",
-           "check_ray_address", "check_ray_task_cpus", "finished_tasks", "import_ray", "ray_auto_address",
-           "ray_tasks_in_flight", "ray_token_hint", "run_ray", "start_or_join_ray"]
+__all__ = ["LOCAL_RAY_OBJECT_STORE_BYTES", "RAY_CANCEL_WAIT_S", "RAY_CONNECT_TIMEOUT_S", "RAY_IN_FLIGHT_PER_SLOT",
+           "RAY_MIN_IN_FLIGHT", "cancel_tasks", "check_ray_address", "check_ray_task_cpus", "finished_tasks",
+           "import_ray", "ray_auto_address", "ray_tasks_in_flight", "ray_token_hint", "run_ray", "start_or_join_ray"]
 
 
 #: Seconds to wait for a TCP connection to a ``--ray host:port`` address before giving up.
@@ -220,7 +220,7 @@ def check_ray_task_cpus(ray, config: CurationConfig, started_here: bool) -> None
 
 
 def run_ray(todo: list[VideoSource], out_dir: Path, config: CurationConfig, ray, task: Callable[..., dict[str, Any]],
-            done: Callable[[dict[str, Any]], None]) -> None:
+            done: Callable[[dict[str, Any]], None], clean_parts: Callable[[Path], object] | None = None) -> None:
     """One Ray task per video; Ray schedules them over the cluster. ``out_dir`` must be shared.
 
     ``ray``: the module, started or joined by :func:`start_or_join_ray`. ``task``: the function each Ray task runs
@@ -228,7 +228,9 @@ def run_ray(todo: list[VideoSource], out_dir: Path, config: CurationConfig, ray,
     ``done``: called with each video's record as it finishes. A task whose worker dies (killed, out of memory,
     node lost) is run again once by Ray (``max_retries=1``; errors raised by the task itself are not retried),
     then recorded as failed. At most :func:`ray_tasks_in_flight` tasks are submitted at a time, the next ones as
-    those finish: the driver's memory does not grow with the number of videos.
+    those finish: the driver's memory does not grow with the number of videos. When the run stops early (Ctrl-C,
+    SIGTERM, an error in ``done``) its tasks still on the cluster are cancelled (:func:`cancel_tasks`) and
+    ``clean_parts(out_dir)`` removes the temporary folders of the videos they left half-written.
     """
     from dataclasses import replace
 
@@ -257,8 +259,39 @@ def run_ray(todo: list[VideoSource], out_dir: Path, config: CurationConfig, ray,
                 except Exception as exc:  # noqa: BLE001 - task or node failure after retries
                     record = video_record(source, "failed", stage="ray", reason=f"{type(exc).__name__}: {exc}")
                 done(record)
+    except BaseException:  # Ctrl-C, SIGTERM (genxd.cli.process_exit.Terminated), an error in done()
+        cancel_tasks(ray, list(pending))
+        if clean_parts is not None:
+            clean_parts(out_dir)
+        raise
     finally:
         marker.unlink(missing_ok=True)
+
+
+#: Seconds :func:`cancel_tasks` waits for cancelled tasks to end (their workers killed) before going on.
+RAY_CANCEL_WAIT_S = 10.0
+
+
+def cancel_tasks(ray, refs: list, wait_s: float = RAY_CANCEL_WAIT_S) -> None:
+    """Cancel the Ray tasks ``refs`` (queued ones dropped, running ones' workers killed: ``force=True``) and wait
+    up to ``wait_s`` seconds for them to end, so that none writes into the output folder afterwards.
+
+    Ray ends a driver's tasks when the driver exits, but not when it goes on: from Python, on a connection the
+    caller made (``ray.init`` before :func:`genxd.curation.curate_dataset`), an error or Ctrl-C left up to
+    :func:`ray_tasks_in_flight` videos curating on the cluster into the folder after the run had stopped and
+    released its lock; and ``genxd curate`` left the half-written folders of the videos at work (found by the
+    Ray-joining audit)."""
+    if not refs:
+        return
+    for ref in refs:
+        try:
+            ray.cancel(ref, force=True)
+        except Exception:  # noqa: BLE001 - finished meanwhile, or a Ray (client) that cannot force: best effort
+            continue
+    try:
+        ray.wait(refs, num_returns=len(refs), timeout=wait_s)
+    except Exception:  # noqa: BLE001 - the connection is going away: nothing more to wait for
+        pass
 
 
 #: Fewest Ray tasks :func:`run_ray` keeps submitted at a time, and how many per task the cluster can run at once.
