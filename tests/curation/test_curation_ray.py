@@ -78,7 +78,8 @@ def ray_cluster():
     """A local Ray cluster: its GCS address (``127.0.0.1:PORT``), shut down after the module."""
     if ray.is_initialized():
         ray.shutdown()
-    context = ray.init(
+    context = ray.init(  # "local": a new instance, not a `ray start --head` cluster running on this machine
+        address="local",
         num_cpus=2, include_dashboard=False, log_to_driver=False, object_store_memory=LOCAL_RAY_OBJECT_STORE_BYTES,
         logging_level="WARNING",
     )
