@@ -95,8 +95,8 @@ def test_local_pool_keeps_no_finished_record(tmp_path):
             gates[index + 1].set()
 
     with ThreadPoolExecutor(max_workers=1) as pool:
-        crashed = _collect_local(pool, _sources(count), tmp_path, task, CurationConfig(), done)
-    assert crashed == [] and len(alive) == count
+        crashed, not_started = _collect_local(pool, _sources(count), tmp_path, task, CurationConfig(), done, slots=1)
+    assert crashed == [] == not_started and len(alive) == count
     assert max(alive) == 0, alive  # was 0, 1, 2, 3, 4: every finished future kept its record
 
 

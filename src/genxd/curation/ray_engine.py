@@ -21,6 +21,7 @@ from typing import Any, Callable, Iterator
 from ..validation import GenXDWarning, arg, caller, setting, text_setting
 from .frames import VideoSource
 from .pipeline import CurationConfig, video_record
+from .task_window import IN_FLIGHT_PER_SLOT, MIN_IN_FLIGHT, tasks_in_flight
 
 __all__ = ["LOCAL_RAY_OBJECT_STORE_BYTES", "RAY_CANCEL_WAIT_S", "RAY_CONNECT_TIMEOUT_S", "RAY_IN_FLIGHT_PER_SLOT",
            "RAY_MIN_IN_FLIGHT", "cancel_tasks", "check_ray_address", "check_ray_task_cpus", "finished_tasks",
@@ -294,22 +295,23 @@ def cancel_tasks(ray, refs: list, wait_s: float = RAY_CANCEL_WAIT_S) -> None:
         pass
 
 
-#: Fewest Ray tasks :func:`run_ray` keeps submitted at a time, and how many per task the cluster can run at once.
-RAY_MIN_IN_FLIGHT = 16
-RAY_IN_FLIGHT_PER_SLOT = 2
+#: Fewest Ray tasks :func:`run_ray` keeps submitted at a time, and how many per task the cluster can run at once
+#: (the rule of :mod:`genxd.curation.task_window`, shared with the local pool).
+RAY_MIN_IN_FLIGHT = MIN_IN_FLIGHT
+RAY_IN_FLIGHT_PER_SLOT = IN_FLIGHT_PER_SLOT
 
 
 def ray_tasks_in_flight(ray, threads: int) -> int:
-    """How many video tasks to keep submitted: twice as many as the cluster's CPUs can run at once (``threads``
-    CPUs each; asked again on every refill, so that nodes an autoscaler adds get work), at least
-    :data:`RAY_MIN_IN_FLIGHT`. Every submitted task holds about 10 KB in the driver and its queue on the cluster:
-    submitting all 20,000 no-op tasks at once took the driver from 144 to 351 MiB, a window at a time to 170 MiB
-    (2,000: 159; ``benchmarks/bench_ray_memory.py``)."""
+    """How many video tasks to keep submitted: :func:`~genxd.curation.task_window.tasks_in_flight` of the tasks the
+    cluster's CPUs can run at once (``threads`` CPUs each; asked again on every refill, so that nodes an autoscaler
+    adds get work). Every submitted task holds about 10 KB in the driver and its queue on the cluster: submitting
+    all 20,000 no-op tasks at once took the driver from 144 to 351 MiB, a window at a time to 170 MiB (2,000: 159;
+    ``benchmarks/bench_ray_memory.py``)."""
     try:
         cpus = float(ray.cluster_resources().get("CPU", 0.0))
     except Exception:  # noqa: BLE001 - a Ray that cannot say: the floor
         cpus = 0.0
-    return max(RAY_MIN_IN_FLIGHT, RAY_IN_FLIGHT_PER_SLOT * int(cpus // max(threads, 1)))
+    return tasks_in_flight(int(cpus // max(threads, 1)))
 
 
 def finished_tasks(ray, pending: list) -> tuple[list, list]:
