@@ -76,3 +76,19 @@ def test_the_same_settings_on_other_threads_or_a_folder_from_before_records_carr
     with pytest.warns(GenXDWarning, match=r"1 videos .*stride=2 \(was 1\) \(good\)"):
         summary = curate_dataset(inputs, out, CurationConfig(stride=2), progress=False)
     assert list(summary.other_settings) == ["good"]
+
+
+def test_a_rerun_of_many_videos_with_other_settings_keeps_counts_not_one_entry_per_video(tmp_path, monkeypatch):
+    """Found by the local-pool audit: ``other_settings`` held one dict per kept video (a 20,000-video folder rerun
+    with another --focal: 20,000), though only their number and a few ids are reported."""
+    monkeypatch.setattr(dataset_module, "curate_video", _stand_in([]))
+    for i in range(12):
+        (tmp_path / "in" / f"clip{i:02d}").mkdir(parents=True)
+        (tmp_path / "in" / f"clip{i:02d}" / "0000.png").write_bytes(b"")
+    out = tmp_path / "out"
+    curate_dataset(tmp_path / "in", out, CurationConfig(), progress=False)
+    with pytest.warns(GenXDWarning, match=r"12 videos .*focal=2.0 \(was none\) \(clip00, clip01, clip02, clip03, "
+                                          r"clip04 and 7 more\)"):
+        summary = curate_dataset(tmp_path / "in", out, CurationConfig(focal=2.0), progress=False)
+    assert summary.to_dict()["other_settings"] == 12 and summary.skipped == 12
+    assert list(summary.other_settings) == [f"clip{i:02d}" for i in range(5)]  # was all 12

@@ -348,7 +348,7 @@ def _plan(sources: list[VideoSource], out_dir: Path, config: CurationConfig, sum
                                   and not _retried(last)):
             earlier = changed_settings(recorded_settings(last, meta_path), settings)
             if earlier:
-                summary.other_settings[source.video_id] = earlier
+                summary.note_other_settings(source.video_id, earlier)
         if meta_path.exists():
             if last is None or last.get("status") != "ok":
                 try:
@@ -369,7 +369,7 @@ def _plan(sources: list[VideoSource], out_dir: Path, config: CurationConfig, sum
             summary.skipped += 1
         else:
             todo.append(source)
-    warn_other_settings(summary.other_settings, settings)
+    warn_other_settings(summary.other_settings_count, list(summary.other_settings), summary.earlier_settings, settings)
     return todo
 
 

@@ -53,18 +53,14 @@ def changed_settings(before: dict[str, Any] | None, now: dict[str, Any]) -> dict
     return {k: before[k] for k, v in now.items() if k in before and before[k] != v}
 
 
-def warn_other_settings(changed: dict[str, dict[str, Any]], now: dict[str, Any]) -> None:
-    """One warning for the skipped videos curated with other settings (``changed``: video id -> earlier values)."""
-    if not changed:
+def warn_other_settings(count: int, first_ids: list[str], earlier: dict[str, Any], now: dict[str, Any]) -> None:
+    """One warning for the ``count`` skipped videos curated with other settings (``first_ids``: the first few of
+    them; ``earlier``: each setting that differed -> an earlier value)."""
+    if not count:
         return
-    earlier: dict[str, Any] = {}
-    for values in changed.values():
-        for name, value in values.items():
-            earlier.setdefault(name, value)
     what = ", ".join(f"{setting(name, _shown(now[name]))} (was {_shown(value)})" for name, value in earlier.items())
-    ids = sorted(changed)
-    named = ", ".join(ids[:5]) + (f" and {len(ids) - 5} more" if len(ids) > 5 else "")
-    warn(f"{len(ids)} videos already curated in this folder were curated with other settings, and are kept as they "
+    named = ", ".join(first_ids[:5]) + (f" and {count - len(first_ids[:5])} more" if count > len(first_ids[:5]) else "")
+    warn(f"{count} videos already curated in this folder were curated with other settings, and are kept as they "
          f"were: {what} ({named}); to redo them with these settings, curate into another folder or remove their "
          f"folders (failed ones: {'--retry-failed' if is_cli() else 'retry_failed=True'})")
 

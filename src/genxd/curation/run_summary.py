@@ -36,8 +36,12 @@ class DatasetSummary:
     ok: int = 0
     failed: int = 0
     recovered: int = 0
-    #: videos kept as they were though curated with other settings: video id -> {setting: earlier value}
+    #: videos kept as they were though curated with other settings, the first :data:`FAILED_IDS_KEPT` of them:
+    #: video id -> {setting: earlier value}; how many in all: ``other_settings_count``
     other_settings: dict[str, dict[str, Any]] = field(default_factory=dict)
+    other_settings_count: int = 0
+    #: each setting that differed for some kept video -> the first earlier value found
+    earlier_settings: dict[str, Any] = field(default_factory=dict)
     verdicts: Counter = field(default_factory=Counter)
     failed_stages: Counter = field(default_factory=Counter)
     failed_ids: list[str] = field(default_factory=list)
@@ -59,6 +63,16 @@ class DatasetSummary:
             if len(self.failed_ids) < FAILED_IDS_KEPT:
                 self.failed_ids.append(str(record.get("video_id")))
 
+    def note_other_settings(self, video_id: str, earlier: dict[str, Any]) -> None:
+        """Count a kept video curated with other settings (``earlier``: {setting: earlier value}); only the first
+        few are kept: one dict per video held 20,000 of them for a rerun of a 20,000-video folder with another
+        ``--focal``."""
+        self.other_settings_count += 1
+        if len(self.other_settings) < FAILED_IDS_KEPT:
+            self.other_settings[video_id] = earlier
+        for name, value in earlier.items():
+            self.earlier_settings.setdefault(name, value)
+
     @property
     def records(self) -> list[dict[str, Any]]:
         """The records of this run, read back from ``OUT/index.jsonl`` on each access (the summary keeps counts,
@@ -75,7 +89,7 @@ class DatasetSummary:
             "ok": self.ok,
             "failed": self.failed,
             "recovered": self.recovered,
-            "other_settings": len(self.other_settings),
+            "other_settings": self.other_settings_count,
             "verdicts": dict(self.verdicts),
             "failed_stages": dict(self.failed_stages),
         }
