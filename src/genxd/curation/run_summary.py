@@ -76,7 +76,8 @@ class DatasetSummary:
     @property
     def records(self) -> list[dict[str, Any]]:
         """The records of this run, read back from ``OUT/index.jsonl`` on each access (the summary keeps counts,
-        not records): the lines this run appended, after the damaged folders it reported again without a line."""
+        not records): the lines this run appended, after the damaged folders it reported again without a line. Not
+        cached (a cache would hold every record, what the summary no longer does): keep the list to use it twice."""
         from .dataset import read_index
 
         return [*self.unlogged, *read_index(self.out_dir, start=self.index_start)]
