@@ -83,12 +83,14 @@ def main() -> None:
     rows = []
     for videos in (int(v) for v in args.videos.split(",")):
         for mode in ("all_at_once", "window"):
-            proc = subprocess.run([sys.executable, __file__, "--one", f"{mode},{videos}"], capture_output=True, text=True)
+            proc = subprocess.run([sys.executable, __file__, "--one", f"{mode},{videos}"], capture_output=True,
+                                  text=True)
             if proc.returncode:
                 sys.exit(proc.stderr[-3000:])
             row = json.loads(proc.stdout.strip().splitlines()[-1])
-            print(f"{videos:>6} videos, {mode:>11}: {row['wall_s']:6.2f} s, first record {row['first_record_s']:.3f} s, "
-                  f"held half-way {row['held_half_way_mib']:.1f} MiB, peak {row['peak_mib']:.1f} MiB")
+            print(f"{videos:>6} videos, {mode:>11}: {row['wall_s']:6.2f} s, "
+                  f"first record {row['first_record_s']:.3f} s, held half-way {row['held_half_way_mib']:.1f} MiB, "
+                  f"peak {row['peak_mib']:.1f} MiB")
             rows.append(row)
     result = {"python": platform.python_version(), "machine": platform.processor() or platform.machine(),
               "rows": rows, "args": vars(args)}

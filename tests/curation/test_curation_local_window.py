@@ -1,8 +1,9 @@
 """How many videos the local pool of ``genxd curate --workers N`` keeps handed out
 (:func:`genxd.curation.local_engine.run_local`), found by the local-pool audit: every video was submitted at once.
 Each queued future held about 1 KB in the driver, every wait went over all of them (20,000 no-op videos on 2
-workers: 17.9 s against 4.6 s), and when a worker died every queued video was charged with its death: a second crash, by another
-video, recorded the videos still queued as failed ("the worker process died twice") though they never ran."""
+workers: 17.9 s against 4.6 s), and when a worker died every queued video was charged with its death: a second
+crash, by another video, recorded the videos still queued as failed ("the worker process died twice") though they
+never ran."""
 
 from __future__ import annotations
 
