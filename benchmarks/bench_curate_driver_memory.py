@@ -18,7 +18,6 @@ import argparse
 import json
 import platform
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -26,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench_output lives beside this script
 
-from bench_output import out_help, resolve_out, save_json  # noqa: E402
+from bench_output import out_help, resolve_out, row_in_fresh_process, save_json  # noqa: E402
 
 RUNS = ("first", "resume")
 MIB = 1024**2
@@ -118,11 +117,7 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="genxd-curate-mem-", dir=base))
     try:
         for run in RUNS:  # a fresh process each: tracemalloc sees only that run
-            proc = subprocess.run([sys.executable, __file__, "--videos", str(args.videos), "--one",
-                                   f"{run},{folder / 'out'}"], capture_output=True, text=True)
-            if proc.returncode:
-                sys.exit(proc.stderr[-3000:])
-            row = json.loads(proc.stdout.strip().splitlines()[-1])
+            row = row_in_fresh_process([__file__, "--videos", str(args.videos), "--one", f"{run},{folder / 'out'}"])
             print(f"{run:>6}: {row['curated']:>6} of {row['videos']} videos curated, held while the last one ran "
                   f"{row['held_at_last_video_mib']:.1f} MiB, kept by the summary {row['kept_by_summary_mib']:.1f} "
                   f"MiB, peak {row['peak_mib']:.1f} MiB, {row['wall_s']:.1f} s")

@@ -13,13 +13,12 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import subprocess
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench_output lives beside this script
 
-from bench_output import out_help, resolve_out, save_json  # noqa: E402
+from bench_output import out_help, resolve_out, row_in_fresh_process, save_json  # noqa: E402
 
 MIB = 1024**2
 
@@ -83,11 +82,7 @@ def main() -> None:
     rows = []
     for videos in (int(v) for v in args.videos.split(",")):
         for mode in ("all_at_once", "window"):
-            proc = subprocess.run([sys.executable, __file__, "--one", f"{mode},{videos}"], capture_output=True,
-                                  text=True)
-            if proc.returncode:
-                sys.exit(proc.stderr[-3000:])
-            row = json.loads(proc.stdout.strip().splitlines()[-1])
+            row = row_in_fresh_process([__file__, "--one", f"{mode},{videos}"])
             print(f"{videos:>6} videos, {mode:>11}: {row['wall_s']:6.2f} s, "
                   f"first record {row['first_record_s']:.3f} s, held half-way {row['held_half_way_mib']:.1f} MiB, "
                   f"peak {row['peak_mib']:.1f} MiB")

@@ -23,6 +23,8 @@ import argparse
 import atexit
 import json
 import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -149,3 +151,13 @@ def check_exists(parser: argparse.ArgumentParser, option: str, paths) -> None:
 
 __all__ = ["LOCAL", "check_exists", "check_out", "comma_choices", "default_out", "out_help", "positive_int",
            "resolve_out", "save_json"]
+
+
+def row_in_fresh_process(args: list[str]) -> dict[str, Any]:
+    """Run ``python ARGS`` (a benchmark measuring one setting in a fresh process, where memory a process rarely gives
+    back cannot leak into the next setting) and return the JSON object on its last stdout line; a failed run ends
+    the benchmark with the end of its stderr."""
+    proc = subprocess.run([sys.executable, *args], capture_output=True, text=True)
+    if proc.returncode:
+        sys.exit(proc.stderr[-3000:])
+    return json.loads(proc.stdout.strip().splitlines()[-1])

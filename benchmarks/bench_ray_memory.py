@@ -15,7 +15,6 @@ import argparse
 import json
 import os
 import platform
-import subprocess
 import sys
 import tempfile
 import threading
@@ -24,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench_output lives beside this script
 
-from bench_output import out_help, resolve_out, save_json  # noqa: E402
+from bench_output import out_help, resolve_out, row_in_fresh_process, save_json  # noqa: E402
 
 WAYS = ("window", "all_at_once")
 
@@ -95,9 +94,7 @@ def main() -> None:
     rows = []
     for n in (int(x) for x in args.tasks.split(",")):
         for way in ways:  # a fresh process each: a process rarely gives memory back
-            proc = subprocess.run([sys.executable, __file__, "--cpus", str(args.cpus), "--one", f"{n},{way}"],
-                                  capture_output=True, text=True, check=True)
-            row = json.loads(proc.stdout.strip().splitlines()[-1])
+            row = row_in_fresh_process([__file__, "--cpus", str(args.cpus), "--one", f"{n},{way}"])
             print(f"{way:>11}: {n:>6} tasks, driver RSS {row['rss_before_mib']:.0f} -> peak {row['rss_peak_mib']:.0f} "
                   f"MiB (+{row['rss_growth_mib']:.0f}), {row['wall_s']:.1f} s")
             rows.append(row)

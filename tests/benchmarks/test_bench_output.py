@@ -69,3 +69,12 @@ def test_save_json_failure_keeps_old_file(bench_output, tmp_path):
         bench_output.save_json(path, {"bad": object()}, quiet=True)  # not JSON: nothing replaced
     assert json.loads(path.read_text()) == {"old": True}
     assert os.listdir(tmp_path) == ["record.json"]
+
+
+def test_row_in_fresh_process_returns_the_last_json_line_and_stops_on_failure(bench_output, tmp_path):
+    script = tmp_path / "one.py"
+    script.write_text("import json, sys\nprint('progress')\nprint(json.dumps({'n': int(sys.argv[1])}))\n"
+                      "sys.exit(3 if int(sys.argv[1]) < 0 else 0)\n")
+    assert bench_output.row_in_fresh_process([str(script), "7"]) == {"n": 7}
+    with pytest.raises(SystemExit):
+        bench_output.row_in_fresh_process([str(script), "-1"])
