@@ -18,12 +18,30 @@ from typing import Any, Sequence
 from .utils.io import read_json
 from .utils.paths import path_inside
 
-__all__ = ["check_config_fits_weights", "check_weights_match", "safetensors_shards", "weight_shapes"]
+__all__ = ["check_config_fits_weights", "check_weights_match", "is_weights_index", "safetensors_shards",
+           "variant_name", "weight_shapes"]
 
 #: config key -> the numbered modules in the weights' names that it counts (per block, or in all)
 _COUNTED = {"layers_per_block": "resnets", "transformer_layers_per_block": "transformer_blocks",
             "down_block_types": "down_blocks", "up_block_types": "up_blocks"}
 _NUMBERED = re.compile(r"(?:^|\.)(resnets|transformer_blocks|down_blocks|up_blocks)\.(\d+)\.")
+#: a weights index's name: ``NAME.index.json``, or a variant's ``NAME.index.VARIANT.json`` (see :func:`variant_name`)
+_INDEX = re.compile(r"\.index(?:\.[^./]+)?\.json$")
+
+
+def variant_name(name: str, variant: str | None) -> str:
+    """The name diffusers gives the ``variant`` (``"fp16"``; ``"*"`` for a glob) of the weights file ``name``: the
+    variant before the last suffix, as its ``_add_variant`` does. ``diffusion_pytorch_model.fp16.safetensors``,
+    and for an index ``diffusion_pytorch_model.safetensors.index.fp16.json``; ``name`` itself for no variant."""
+    if not variant:
+        return name
+    stem, _, suffix = name.rpartition(".")
+    return f"{stem}.{variant}.{suffix}"
+
+
+def is_weights_index(path: Path) -> bool:
+    """Whether ``path`` names a sharded weights index (:data:`_INDEX`: a variant's too), not a weights file."""
+    return bool(_INDEX.search(path.name))
 
 
 def safetensors_shards(index: Path) -> list[Path]:
@@ -57,7 +75,7 @@ def _weight_shapes(weights: Path, shards: Sequence[Path] | None) -> dict[str, tu
     says what is wrong). An index that cannot be read is :func:`safetensors_shards`' ValueError: the loader would
     parse it without a size limit."""
 
-    if weights.name.endswith(".index.json"):
+    if is_weights_index(weights):
         files = list(shards) if shards is not None else safetensors_shards(weights)
     else:
         files = [weights]

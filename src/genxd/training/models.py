@@ -29,7 +29,7 @@ from diffusers import AutoencoderKLTemporalDecoder, EulerDiscreteScheduler
 
 from ..checkpoint_folders import resolve_latest
 from ..checkpoints import check_config_sizes, load_component
-from ..config_weights import check_config_fits_weights, safetensors_shards
+from ..config_weights import check_config_fits_weights, is_weights_index, safetensors_shards, variant_name
 from ..models import CONDITIONED_IN_CHANNELS, UNetMVTemporalConditionModel
 from ..utils.io import read_json
 from ..utils.messages import first_line
@@ -132,8 +132,8 @@ def load_svd_state_dict(folder: str | os.PathLike,
     if not isinstance(config, dict):
         raise ValueError(f"{unet_dir / 'config.json'}: expected a JSON object (a UNet config)")
     check_config_sizes(unet_dir / "config.json", config)  # a count of 2**63 layers would build for ever
-    candidates = [f"diffusion_pytorch_model{variant}.{kind}{index}" for kind in ("safetensors", "bin")
-                  for variant in ("", ".fp16") for index in (".index.json", "")]
+    candidates = [variant_name(f"diffusion_pytorch_model.{kind}{index}", variant) for kind in ("safetensors", "bin")
+                  for variant in (None, "fp16") for index in (".index.json", "")]  # diffusers' names
     pickled = [name for name in candidates[4:] if (unet_dir / name).is_file()]
     if not allow_pickle:
         candidates = candidates[:4]
@@ -141,7 +141,7 @@ def load_svd_state_dict(folder: str | os.PathLike,
         path = unet_dir / name
         if not path.is_file():
             continue
-        shards = safetensors_shards(path) if name.endswith(".index.json") else None  # inside the folder only
+        shards = safetensors_shards(path) if is_weights_index(path) else None  # inside the folder only
         check_config_fits_weights(unet_dir / "config.json", config, path, shards)  # before the network is built
         if shards is not None:
             state: dict[str, torch.Tensor] = {}
