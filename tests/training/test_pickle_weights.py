@@ -3,20 +3,23 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
 import pytest
 import torch
 from diffusers import AutoencoderKLTemporalDecoder
+from typer.testing import CliRunner
 
+from genxd.cli import app
 from genxd.models import UNetMVTemporalConditionModel
 from genxd.training.config import load_config
 from genxd.training.models import build_unet
 from genxd.training.trainer import train_genxd
 from tests.helpers import ROOT
 
-from .conftest import QUIET, TINY, tiny_svd_unet
+from .conftest import QUIET, TINY, TINY_VAE, tiny_svd_unet
 
 BUNDLED = ROOT / "src" / "genxd" / "assets" / "genxd-small"
 SHORT = [*QUIET, "data.datasets.0.length=2", "training.batch_size=1", "training.max_steps=1",
@@ -72,3 +75,19 @@ def test_svd_init_from_pickle_weights(tmp_path):
     plain, _ = build_unet(load_config(None, ["model.init=svd", f"model.pretrained={tmp_path / 'plain'}"]).model)
     ours, theirs = pickled.state_dict(), plain.state_dict()
     assert ours.keys() == theirs.keys() and all(torch.equal(ours[k], theirs[k]) for k in ours)
+
+
+def test_train_vae_reads_a_pickle_vae_only_with_vae_allow_pickle(tmp_path):
+    """genxd train-vae had no way to start from a .bin-only VAE folder, and its refusal said 'use --allow-pickle',
+    an option genxd train-vae does not have."""
+    folder = tmp_path / "vae"
+    AutoencoderKLTemporalDecoder.from_pretrained(BUNDLED / "vae").save_pretrained(folder, safe_serialization=False)
+    run = [str(TINY_VAE), *QUIET, "training.max_steps=1", "training.batch_size=1", "data.datasets.0.length=2",
+           "loss.scale_samples=1", f"vae.pretrained={folder}", "vae.config=null"]
+    refused = CliRunner().invoke(app, ["train-vae", *run, f"output_dir={tmp_path / 'refused'}"])
+    assert refused.exit_code != 0
+    assert re.search(r"^genxd: error: .*; set vae\.allow_pickle=true to load them \(unpickling can run code",
+                     refused.output, re.M), refused.output
+    done = CliRunner().invoke(app, ["train-vae", *run, f"output_dir={tmp_path / 'run'}", "vae.allow_pickle=true"])
+    assert done.exit_code == 0, done.output
+    assert (tmp_path / "run" / "checkpoints" / "checkpoint-0000001" / "vae" / "diffusion_pytorch_model.safetensors").is_file()

@@ -47,10 +47,13 @@ MIXED_PRECISION = ("no", "fp16", "bf16")
 class VAEModelConfig:
     """The VAE: ``pretrained`` (a ``vae/`` folder, or a folder holding one; a path ending in
     ``checkpoints/latest`` means the newest checkpoint there) or a diffusers ``config`` for a randomly
-    initialised ``AutoencoderKLTemporalDecoder`` (tests, or ``genxd train-vae``)."""
+    initialised ``AutoencoderKLTemporalDecoder`` (tests, or ``genxd train-vae``). ``allow_pickle``: the
+    ``pretrained`` folder may hold pickle weights (``.bin``) only; they are read then (unpickling can run code: only
+    for files you trust); ``genxd train``'s ``model.allow_pickle`` allows them too."""
 
     pretrained: str | None = None
     config: dict[str, Any] | None = None
+    allow_pickle: bool = False
 
 
 @dataclass

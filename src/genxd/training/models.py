@@ -38,6 +38,8 @@ from .config import ModelConfig, VAEModelConfig
 
 #: how a ``genxd train`` config allows pickle weights, in its refusals
 ALLOW_PICKLE_HINT = "set model.allow_pickle=true"
+#: the same for a ``genxd train-vae`` config
+VAE_ALLOW_PICKLE_HINT = "set vae.allow_pickle=true"
 
 __all__ = [
     "RELEASED_SCHEDULER_CONFIG",
@@ -309,14 +311,16 @@ def build_unet(cfg: ModelConfig) -> tuple[UNetMVTemporalConditionModel, str]:
 def build_vae(cfg: VAEModelConfig, fallback: str | None = None, allow_pickle: bool = False,
               allow_hint: str | None = None) -> AutoencoderKLTemporalDecoder:
     """The VAE: ``cfg.pretrained`` (a vae folder or a folder with ``vae/``), else ``fallback/vae``, else
-    a random one from ``cfg.config``; ``allow_pickle`` / ``allow_hint``: as :func:`~genxd.checkpoints.load_component`."""
+    a random one from ``cfg.config``; ``allow_pickle`` (or ``cfg.allow_pickle``) / ``allow_hint``: as
+    :func:`~genxd.checkpoints.load_component`."""
     path = cfg.pretrained or fallback
     if path is not None:
         root = resolve_latest(path)
         vae_dir = root / "vae" if (root / "vae" / "config.json").is_file() else root
         if not (vae_dir / "config.json").is_file():
             raise FileNotFoundError(f"{root}: no vae/config.json or config.json (expected a VAE folder)")
-        return load_component(AutoencoderKLTemporalDecoder, vae_dir, "a VAE folder", allow_pickle, allow_hint)
+        return load_component(AutoencoderKLTemporalDecoder, vae_dir, "a VAE folder", allow_pickle or cfg.allow_pickle,
+                              allow_hint)
     if not cfg.config:
         raise ValueError("the VAE needs model.vae.pretrained (a folder) or model.vae.config (a diffusers config)")
     try:

@@ -24,7 +24,7 @@ from .data import build_training_dataset, make_loader
 from .ema import EMAWeights
 from .checkpoint_files import resume_setting
 from .loop import TrainingRun
-from .models import build_vae, count_parameters
+from .models import VAE_ALLOW_PICKLE_HINT, build_vae, count_parameters
 from .objective import sample_seed
 from .trainer import make_optimizer, save_module
 
@@ -79,7 +79,7 @@ def train_vae(cfg: VAETrainConfig, resume: str | None = None, overwrite: bool = 
     acc = run.accelerator
     opt = cfg.training
     dataset = build_training_dataset(cfg.data, cfg.seed, preload=False)  # the data is checked before the model
-    vae = build_vae(cfg.vae)
+    vae = build_vae(cfg.vae, allow_hint=VAE_ALLOW_PICKLE_HINT)
     down = 2 ** (len(vae.config.block_out_channels) - 1)
     height, width = cfg.data.height, cfg.data.width or cfg.data.height
     if height % down or width % down:
