@@ -177,3 +177,34 @@ def test_a_pickle_only_model_folder_loads_with_allow_pickle(tmp_path, monkeypatc
         evaluate_fewshot(folder, num_scenes=1, device="cpu", progress=False)
     with pytest.raises(Loaded):
         evaluate_fewshot(folder, num_scenes=1, device="cpu", progress=False, allow_pickle=True)
+
+
+def test_progress_false_hides_the_shard_loading_bar(tmp_path, capfd, monkeypatch, reference_small):
+    """evaluate_fewshot did not pass progress to load_model: a sharded model drew diffusers' 'Loading checkpoint
+    shards' bar on stderr under progress=False; the library's own bar setting is as it was afterwards. The run
+    stops once the model is loaded (the scenes' writer raises): what follows draws no such bar, and is slow."""
+    import shutil
+    from pathlib import Path
+
+    from diffusers.utils import logging as diffusers_logging
+
+    from genxd.models import UNetMVTemporalConditionModel
+
+    folder = Path(shutil.copytree(reference_small, tmp_path / "sharded", ignore=shutil.ignore_patterns("cases.*")))
+    unet = UNetMVTemporalConditionModel.from_pretrained(folder / "unet")
+    (folder / "unet" / "diffusion_pytorch_model.safetensors").unlink()
+    unet.save_pretrained(folder / "unet", max_shard_size="200KB")
+    assert (folder / "unet" / "diffusion_pytorch_model.safetensors.index.json").is_file()
+    class Loaded(Exception):
+        pass
+
+    def stop(*args, **kwargs):
+        raise Loaded
+
+    monkeypatch.setattr(evaluation_fewshot, "write_fewshot_scenes", stop)
+    capfd.readouterr()
+    with pytest.raises(Loaded):
+        evaluate_fewshot(folder, num_scenes=1, device="cpu", data_root=tmp_path / "scenes", progress=False)
+    err = capfd.readouterr().err
+    assert "Loading checkpoint shards" not in err, err
+    assert diffusers_logging.is_progress_bar_enabled()

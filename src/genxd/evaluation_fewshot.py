@@ -143,7 +143,7 @@ def evaluate_fewshot(model: str | Path | None = None, num_scenes: int = 10, iter
     if data_root is not None:
         _check_scratch_folder(Path(data_root))
     lm = loaded or load_model(model, device, dtype or ("fp32" if device in (None, "cpu") else None),
-                              allow_pickle=allow_pickle)
+                              allow_pickle=allow_pickle, progress=progress)
     d = lm.defaults
     res, frames_n = int(d["resolution"]), int(d["num_frames"])
     steps = int(steps or d["num_inference_steps"])
