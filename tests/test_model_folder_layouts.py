@@ -205,3 +205,23 @@ def test_each_weights_header_is_read_once_per_load(folder, monkeypatch):
     monkeypatch.setattr(config_weights, "_file_shapes", lambda file: reads.append(str(file)) or file_shapes(file))
     check_model_folder(folder)
     assert reads and len(reads) == len(set(reads))  # every shard and the VAE's file, once each
+
+
+def test_a_legacy_format_pickle_file_is_checked_strictly_too(folder):
+    """A .bin file in torch's legacy (non-zip) format, which diffusers loads: its names and shapes were read with
+    mmap=True, which only zip files allow, so every check was skipped; a file missing a weight loaded (diffusers'
+    'newly initialized' warning hidden) and failed later with NotImplementedError 'Cannot copy out of meta
+    tensor'. It is refused naming the weight, as a zip-format file is."""
+    from diffusers import AutoencoderKLTemporalDecoder
+
+    vae = folder / "vae"
+    state = AutoencoderKLTemporalDecoder.from_pretrained(vae).state_dict()
+    (vae / "diffusion_pytorch_model.safetensors").unlink()
+    kept = {name: tensor for name, tensor in state.items() if name != "encoder.conv_in.weight"}
+    torch.save(kept, vae / "diffusion_pytorch_model.bin", _use_new_zipfile_serialization=False)
+    with pytest.raises(ValueError, match=r"vae/diffusion_pytorch_model\.bin: holds no weight encoder\.conv_in\.weight "
+                                         r"\(the network \S+vae/config\.json describes has it\)"):
+        load_component(AutoencoderKLTemporalDecoder, vae, "a VAE folder", allow_pickle=True)
+    torch.save(state, vae / "diffusion_pytorch_model.bin", _use_new_zipfile_serialization=False)  # whole: loads
+    loaded = load_component(AutoencoderKLTemporalDecoder, vae, "a VAE folder", allow_pickle=True).state_dict()
+    assert all(torch.equal(loaded[name], state[name]) for name in state)

@@ -12,6 +12,7 @@ compares the network a config builds (on the meta device: no memory) with the fi
 from __future__ import annotations
 
 import re
+import zipfile
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -57,7 +58,8 @@ def safetensors_shards(index: Path) -> list[Path]:
 
 def _file_shapes(file: Path) -> dict[str, tuple[int, ...]]:
     """The names and shapes in one weights file: a safetensors header, or a pickle file (``.bin``: the caller
-    allowed pickle) loaded onto the meta device with ``torch.load(weights_only=True)``, without the data."""
+    allowed pickle) loaded onto the meta device with ``torch.load(weights_only=True)``, without the data (memory
+    mapped when it is in torch's zip format; a legacy-format file, which diffusers loads too, cannot be)."""
     if file.name.endswith(".safetensors"):
         from safetensors import safe_open
 
@@ -65,7 +67,7 @@ def _file_shapes(file: Path) -> dict[str, tuple[int, ...]]:
             return {name: tuple(int(d) for d in f.get_slice(name).get_shape()) for name in f.keys()}
     import torch
 
-    state = torch.load(file, map_location="meta", weights_only=True, mmap=True)
+    state = torch.load(file, map_location="meta", weights_only=True, mmap=zipfile.is_zipfile(file))
     return {name: tuple(int(d) for d in t.shape) for name, t in state.items() if isinstance(t, torch.Tensor)}
 
 
