@@ -225,3 +225,21 @@ def test_a_legacy_format_pickle_file_is_checked_strictly_too(folder):
     torch.save(state, vae / "diffusion_pytorch_model.bin", _use_new_zipfile_serialization=False)  # whole: loads
     loaded = load_component(AutoencoderKLTemporalDecoder, vae, "a VAE folder", allow_pickle=True).state_dict()
     assert all(torch.equal(loaded[name], state[name]) for name in state)
+
+
+def test_with_a_weights_file_and_an_index_the_index_diffusers_loads_is_checked(folder):
+    """diffusers loads the shards of an index beside diffusion_pytorch_model.safetensors, genxd checked the single
+    file: shards missing weights loaded (the 'newly initialized' warning hidden) and failed later with
+    NotImplementedError 'Cannot copy out of meta tensor'. The index is checked now, as diffusers reads it."""
+    from genxd.models import UNetMVTemporalConditionModel
+
+    unet = folder / "unet"
+    UNetMVTemporalConditionModel.from_pretrained(unet).save_pretrained(unet, max_shard_size="2MB")
+    assert (unet / "diffusion_pytorch_model.safetensors").is_file()  # save_pretrained kept the single file
+    index = unet / "diffusion_pytorch_model.safetensors.index.json"
+    tree = json.loads(index.read_text())
+    dropped = sorted(set(tree["weight_map"].values()))[0]
+    tree["weight_map"] = {name: file for name, file in tree["weight_map"].items() if file != dropped}
+    index.write_text(json.dumps(tree))
+    with pytest.raises(ValueError, match=r"unet/diffusion_pytorch_model\.safetensors\.index\.json: holds no weight "):
+        load_component(UNetMVTemporalConditionModel, unet, "a unet folder")

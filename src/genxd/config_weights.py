@@ -91,11 +91,14 @@ def _weight_shapes(weights: Path, shards: Sequence[Path] | None) -> dict[str, tu
 
 
 def _weights_file(weights: Path) -> Path | None:
-    """``weights``, else its ``.index.json`` beside it, else None."""
-    if weights.is_file():
-        return weights
+    """The ``.index.json`` beside ``weights``, else ``weights``, else None: when both are there diffusers loads the
+    index's shards (its ``from_pretrained`` looks for an index first), so they are what is checked."""
+    if is_weights_index(weights):
+        return weights if weights.is_file() else None
     index = weights.with_name(weights.name + ".index.json")
-    return index if index.is_file() else None
+    if index.is_file():
+        return index
+    return weights if weights.is_file() else None
 
 
 def weight_shapes(weights: Path, shards: Sequence[Path] | None = None) -> dict[str, tuple[int, ...]] | None:
