@@ -62,6 +62,18 @@ def test_summary_keeps_no_record_and_reads_them_back(tmp_path, monkeypatch):
     assert records[1]["verdict"] == "dynamic" and records[4]["stage"] == "sfm" and records[8]["stage"] == "read"
 
 
+def test_a_runs_records_leave_out_a_later_runs_lines(tmp_path, monkeypatch):
+    """records read from the run's first line to the end of the index, so a second run into the same folder made the
+    first run's summary list the second run's videos too."""
+    monkeypatch.setattr(dataset, "_curate_task", lambda source, *args, **kwargs: _fake_record(source))
+    out = tmp_path / "out"
+    first = dataset.curate_dataset(_sources(2), out, CurationConfig(), progress=False)
+    later = [VideoSource(f"w{i:03d}", Path(f"/nonexistent/w{i:03d}.mp4"), "video") for i in range(1, 4)]
+    second = dataset.curate_dataset(later, out, CurationConfig(), progress=False)
+    assert [r["video_id"] for r in first.records] == ["v000", "v001"]
+    assert [r["video_id"] for r in second.records] == ["w001", "w002", "w003"]
+
+
 def test_damaged_folder_reported_again_is_among_the_records(tmp_path, monkeypatch):
     """A folder without meta.json is reported by every run but logged once: the second run's records still hold it."""
     monkeypatch.setattr(dataset, "_curate_task", lambda source, *args: _fake_record(source))

@@ -70,9 +70,9 @@ class RunLockedError(RuntimeError):
     """Another ``genxd curate`` run is writing to the same output folder."""
 
 
-def read_index(out_dir: str | os.PathLike, start: int = 0) -> list[dict[str, Any]]:
-    """All records of ``OUT/index.jsonl`` in order (those from byte ``start`` on: a run's own lines, see
-    :attr:`DatasetSummary.records`). Lines that are not a record (a torn last line, a line that
+def read_index(out_dir: str | os.PathLike, start: int = 0, end: int | None = None) -> list[dict[str, Any]]:
+    """All records of ``OUT/index.jsonl`` in order (those of the lines in bytes ``[start, end)``: a run's own lines,
+    see :attr:`DatasetSummary.records`). Lines that are not a record (a torn last line, a line that
     is not UTF-8 text, not JSON, or not a JSON object) are ignored, as the index is only a log: a finished
     video's ``meta.json`` says it is done."""
     path = Path(out_dir) / INDEX_NAME
@@ -83,7 +83,11 @@ def read_index(out_dir: str | os.PathLike, start: int = 0) -> list[dict[str, Any
     records = []
     with open(path, "rb") as fh:
         fh.seek(start)
+        at = start
         for raw in fh:
+            if end is not None and at >= end:  # lines a later run appended
+                break
+            at += len(raw)
             try:
                 line = raw.decode("utf-8").strip()
             except UnicodeDecodeError:
@@ -320,6 +324,7 @@ def curate_dataset(
                 else:
                     run_local(todo, out_dir, config, workers, _curate_task, done, on_stage, _clean_stale_parts)
             _clean_stale_parts(out_dir)  # left by attempts whose worker was killed (then retried)
+        summary.index_end = index_size(out_dir / INDEX_NAME)  # under the lock: this run's lines end here
     return summary
 
 

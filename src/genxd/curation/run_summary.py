@@ -45,8 +45,10 @@ class DatasetSummary:
     verdicts: Counter = field(default_factory=Counter)
     failed_stages: Counter = field(default_factory=Counter)
     failed_ids: list[str] = field(default_factory=list)
-    #: where this run's lines start in ``OUT/index.jsonl`` (bytes), for :attr:`records`
+    #: where this run's lines start and end in ``OUT/index.jsonl`` (bytes), for :attr:`records` (end: None while
+    #: the run goes on; a later run into the same folder appends after it)
     index_start: int = 0
+    index_end: int | None = None
     #: records of this run not appended to the index (a damaged folder whose last line already says so)
     unlogged: list[dict[str, Any]] = field(default_factory=list, repr=False)
 
@@ -80,7 +82,7 @@ class DatasetSummary:
         cached (a cache would hold every record, what the summary no longer does): keep the list to use it twice."""
         from .dataset import read_index
 
-        return [*self.unlogged, *read_index(self.out_dir, start=self.index_start)]
+        return [*self.unlogged, *read_index(self.out_dir, start=self.index_start, end=self.index_end)]
 
     def to_dict(self) -> dict[str, Any]:
         return {
