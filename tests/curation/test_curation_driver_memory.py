@@ -6,6 +6,7 @@ ended. Videos here are fakes (``_curate_task`` replaced): no video is read."""
 from __future__ import annotations
 
 import gc
+import json
 import os
 import queue
 import subprocess
@@ -165,3 +166,32 @@ def test_cli_prints_a_failure_while_the_run_goes_on(tmp_path):
     assert proc.returncode == 2, got  # every failure the input's (stage read)
     assert got[-1] == "genxd: error: all 2 videos failed: a_bad, b_wait\n", got
     assert "0 ok, 2 failed" in stdout and "failed: 2 at read" in stdout, stdout
+
+
+RUN_WITH_GOOD_FAKE_VIDEOS = RUN_WITH_FAKE_VIDEOS.replace(
+    'return video_record(source, "failed", stage="read", reason=f"cannot decode {source.video_id}")',
+    'return video_record(source, "ok", verdict="static", motion_strength=0.0, num_frames=8, num_registered=8)')
+
+
+def test_a_reader_that_goes_away_does_not_stop_the_run(tmp_path):
+    """genxd curate ... | head -1: the per-video lines, printed as videos finish, hit the closed pipe from the run's
+    callback, which stopped the run (exit 141, the later videos not curated); the run now goes on."""
+    (tmp_path / "in").mkdir()
+    for name in ("a_first", "b_wait", "c_last"):
+        (tmp_path / "in" / f"{name}.mp4").write_bytes(b"")
+    release = tmp_path / "release"
+    env = {**os.environ, "PYTHONPATH": str(Path(dataset.__file__).parents[2]), "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen([sys.executable, "-c", RUN_WITH_GOOD_FAKE_VIDEOS, str(release), str(tmp_path / "in"),
+                             "--out", str(tmp_path / "out"), "-q"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        first = proc.stdout.readline()  # as head -1: one line, then the reader is gone
+        proc.stdout.close()
+    finally:
+        release.touch()
+        proc.wait(timeout=120)
+    stderr = proc.stderr.read()
+    assert first.startswith("a_first: static"), first
+    assert proc.returncode in (0, 141) and "Traceback" not in stderr, stderr
+    index = [json.loads(line)["video_id"] for line in (tmp_path / "out" / "index.jsonl").read_text().splitlines()]
+    assert sorted(index) == ["a_first", "b_wait", "c_last"], index

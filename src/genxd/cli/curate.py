@@ -37,8 +37,15 @@ def _print_record(record: dict) -> None:
     from genxd.utils.progress import progress_write
 
     stream = sys.stdout if record.get("status") == "ok" else sys.stderr
-    progress_write(_record_line(record), file=stream)
-    stream.flush()  # tqdm's write does not: stdout into a pipe or a file held the lines until the end
+    try:
+        progress_write(_record_line(record), file=stream)
+        stream.flush()  # tqdm's write does not: stdout into a pipe or a file held the lines until the end
+    except BrokenPipeError:
+        # the reader went away (genxd curate ... | head -1): the videos are what the run is for, so it goes on and
+        # its lines go nowhere; a BrokenPipeError here was an error in the run's callback, which stopped it
+        from .closed_streams import point_at_devnull
+
+        point_at_devnull(stream.fileno())
 
 
 def _counts_line(summary) -> str | None:
