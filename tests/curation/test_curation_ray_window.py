@@ -10,6 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from genxd.curation.frames import VideoSource
 from genxd.curation.pipeline import CurationConfig, video_record
 from genxd.curation import ray_engine
@@ -84,3 +86,36 @@ def _task_two_threads(source: VideoSource, out_dir: str, config: CurationConfig,
                       marker: str) -> dict:
     assert config.num_threads == 2
     return video_record(source, "ok", verdict="static", motion_strength=0.0)
+
+
+class TasksThatOutliveTheCancel(FakeRay):
+    """Tasks that ``ray.cancel`` cannot stop within the wait (a Ray client that cannot force, a busy node)."""
+
+    def __init__(self, end_when_cancelled: bool) -> None:
+        super().__init__(cpus=2.0)
+        self.end_when_cancelled = end_when_cancelled
+        self.cancelled: list = []
+
+    def cancel(self, ref, force: bool = False) -> None:
+        self.cancelled.append(ref)
+
+    def wait(self, refs: list, num_returns: int = 1, timeout: float | None = None) -> tuple[list, list]:
+        if self.cancelled and not self.end_when_cancelled:  # the cancel's wait runs out
+            return [], list(refs)
+        return refs[:num_returns], refs[num_returns:]
+
+
+@pytest.mark.parametrize("ended", [True, False])
+def test_temporary_folders_are_removed_only_once_the_cancelled_tasks_ended(tmp_path, ended):
+    """A run stopped early removed the half-written folders even when its cancelled tasks had not ended within the
+    wait, while they could still write there (found by review); those are now left to the next run's clean-up."""
+    fake = TasksThatOutliveTheCancel(end_when_cancelled=ended)
+    cleaned: list = []
+
+    def stop(record: dict) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_ray(_sources(tmp_path, 40), tmp_path, CurationConfig(num_threads=1), fake, _task, stop, cleaned.append)
+    assert fake.cancelled  # the tasks still submitted were cancelled either way
+    assert cleaned == ([tmp_path] if ended else [])

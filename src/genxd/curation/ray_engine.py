@@ -261,8 +261,9 @@ def run_ray(todo: list[VideoSource], out_dir: Path, config: CurationConfig, ray,
                     record = video_record(source, "failed", stage="ray", reason=f"{type(exc).__name__}: {exc}")
                 done(record)
     except BaseException:  # Ctrl-C, SIGTERM (genxd.cli.process_exit.Terminated), an error in done()
-        cancel_tasks(ray, list(pending))
-        if clean_parts is not None:
+        # a task that did not end within the wait may still write its temporary folder: those are left to the next
+        # run, which removes stale ones under its lock before anything runs
+        if cancel_tasks(ray, list(pending)) and clean_parts is not None:
             clean_parts(out_dir)
         raise
     finally:
@@ -273,9 +274,10 @@ def run_ray(todo: list[VideoSource], out_dir: Path, config: CurationConfig, ray,
 RAY_CANCEL_WAIT_S = 10.0
 
 
-def cancel_tasks(ray, refs: list, wait_s: float = RAY_CANCEL_WAIT_S) -> None:
+def cancel_tasks(ray, refs: list, wait_s: float = RAY_CANCEL_WAIT_S) -> bool:
     """Cancel the Ray tasks ``refs`` (queued ones dropped, running ones' workers killed: ``force=True``) and wait
-    up to ``wait_s`` seconds for them to end, so that none writes into the output folder afterwards.
+    up to ``wait_s`` seconds for them to end, so that none writes into the output folder afterwards. Returns whether
+    all of them ended within the wait.
 
     Ray ends a driver's tasks when the driver exits, but not when it goes on: from Python, on a connection the
     caller made (``ray.init`` before :func:`genxd.curation.curate_dataset`), an error or Ctrl-C left up to
@@ -283,16 +285,17 @@ def cancel_tasks(ray, refs: list, wait_s: float = RAY_CANCEL_WAIT_S) -> None:
     released its lock; and ``genxd curate`` left the half-written folders of the videos at work (found by the
     Ray-joining audit)."""
     if not refs:
-        return
+        return True
     for ref in refs:
         try:
             ray.cancel(ref, force=True)
         except Exception:  # noqa: BLE001 - finished meanwhile, or a Ray (client) that cannot force: best effort
             continue
     try:
-        ray.wait(refs, num_returns=len(refs), timeout=wait_s)
-    except Exception:  # noqa: BLE001 - the connection is going away: nothing more to wait for
-        pass
+        _, still_running = ray.wait(refs, num_returns=len(refs), timeout=wait_s)
+    except Exception:  # noqa: BLE001 - the connection is going away: whether they ended is unknown
+        return False
+    return not still_running
 
 
 #: Fewest Ray tasks :func:`run_ray` keeps submitted at a time, and how many per task the cluster can run at once
