@@ -10,7 +10,6 @@ import itertools
 import multiprocessing
 import os
 import warnings
-from collections import Counter
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
@@ -89,6 +88,16 @@ def _local_workers(workers: int, videos: int) -> int:
     return workers
 
 
+def _record_of(future: Future, source: VideoSource) -> dict[str, Any] | None:
+    """The record of a finished ``future`` curating ``source``; ``None`` when its worker process died."""
+    try:
+        return future.result()  # a future holds its record: kept by the caller, every record stayed in memory
+    except BrokenProcessPool:
+        return None
+    except Exception as exc:  # noqa: BLE001 - e.g. unpicklable result
+        return video_record(source, "failed", stage="internal", reason=f"{type(exc).__name__}: {exc}")
+
+
 def _collect_local(pool: ProcessPoolExecutor, pending: list[VideoSource], out_dir: Path,
                    task: Callable[..., dict[str, Any]], task_config: CurationConfig,
                    done: Callable[[dict[str, Any]], None], slots: int) -> tuple[list[VideoSource], list[VideoSource]]:
@@ -119,15 +128,55 @@ def _collect_local(pool: ProcessPoolExecutor, pending: list[VideoSource], out_di
             break
         finished, _ = wait(futures, return_when=FIRST_COMPLETED)
         for future in finished:
-            source = futures.pop(future)  # a future holds its record: kept here, every record stayed in memory
-            try:
-                done(future.result())
-            except BrokenProcessPool:
+            source = futures.pop(future)
+            record = _record_of(future, source)
+            if record is None:
                 crashed.append(source)
                 broken = True
-            except Exception as exc:  # noqa: BLE001 - e.g. unpicklable result
-                done(video_record(source, "failed", stage="internal", reason=f"{type(exc).__name__}: {exc}"))
+            else:
+                done(record)
     return crashed, list(queue)
+
+
+def _retry_alone(suspects: list[VideoSource], out_dir: Path, task: Callable[..., dict[str, Any]],
+                 task_config: CurationConfig, done: Callable[[dict[str, Any]], None], slots: int,
+                 new_pool: Callable[[int], ProcessPoolExecutor], clean_parts: Callable[[Path], object]) -> None:
+    """Curate each of ``suspects`` (the videos handed out when a worker died) alone in a pool of one worker
+    process, ``slots`` such pools at once, and ``done(record)`` each: a video whose worker dies while it runs alone
+    is recorded as failed, the others as they end. A Ctrl-C or SIGTERM stops these workers too.
+
+    Which of the videos in flight killed a shared pool is not known: each was charged one attempt and a video
+    charged twice recorded as failed, so two deaths while the same innocent videos were in flight (the culprit
+    retried with them) recorded them "failed: the worker process died twice" though they never crashed."""
+    queue = list(reversed(suspects))
+    pools: list[ProcessPoolExecutor | None] = [None] * min(slots, len(suspects))
+    futures: dict[Future, tuple[int, VideoSource]] = {}
+    try:
+        while queue or futures:
+            busy = {slot for slot, _ in futures.values()}
+            for slot in range(len(pools)):
+                if queue and slot not in busy:
+                    pool = pools[slot] = pools[slot] or new_pool(1)
+                    source = queue.pop()
+                    futures[pool.submit(task, source, str(out_dir), task_config, None, caller())] = (slot, source)
+            finished, _ = wait(futures, return_when=FIRST_COMPLETED)
+            for future in finished:
+                slot, source = futures.pop(future)
+                record = _record_of(future, source)
+                if record is None:  # it killed its worker alone: a fresh pool for the next one
+                    pools[slot].shutdown(wait=True)
+                    pools[slot] = None
+                    record = video_record(source, "failed", stage="worker",
+                                          reason="the worker process died (crash or out of memory) on this video")
+                done(record)
+    except BaseException:  # Ctrl-C, SIGTERM (genxd.cli.process_exit.Terminated), an error in done()
+        for pool in pools:
+            if pool is not None:
+                _stop_workers(pool, out_dir, clean_parts)
+        raise
+    for pool in pools:
+        if pool is not None:
+            pool.shutdown(wait=True)
 
 
 def run_local(
@@ -151,23 +200,21 @@ def run_local(
 
             done(task(source, str(out_dir), task_config, stage, caller()))
         return
-    attempts: Counter = Counter()
+    # "spawn": forking a parent that already runs OpenMP/pycolmap threads can deadlock.
+    context = multiprocessing.get_context("spawn")
+
+    def new_pool(slots: int) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(max_workers=slots, mp_context=context, initializer=_worker_init,
+                                   initargs=(threads, os.getpid()))
+
     pending = list(todo)
     while pending:
-        # "spawn": forking a parent that already runs OpenMP/pycolmap threads can deadlock.
-        context = multiprocessing.get_context("spawn")
         slots = min(workers, len(pending))
-        with ProcessPoolExecutor(max_workers=slots, mp_context=context,
-                                 initializer=_worker_init, initargs=(threads, os.getpid())) as pool:
+        with new_pool(slots) as pool:
             try:
                 crashed, pending = _collect_local(pool, pending, out_dir, task, task_config, done, slots)
             except BaseException:  # Ctrl-C, SIGTERM (genxd.cli.process_exit.Terminated), an error in done()
                 _stop_workers(pool, out_dir, clean_parts)
                 raise
-        for source in crashed:  # a worker died (crash, out of memory): retry once, then record it
-            attempts[source.video_id] += 1
-            if attempts[source.video_id] >= 2:
-                done(video_record(source, "failed", stage="worker",
-                                  reason="the worker process died (crash or out of memory) twice"))
-            else:
-                pending.append(source)
+        if crashed:  # a worker died (crash, out of memory): each video in flight again, alone
+            _retry_alone(crashed, out_dir, task, task_config, done, slots, new_pool, clean_parts)
