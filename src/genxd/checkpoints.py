@@ -410,14 +410,15 @@ def _load_pipeline(pipeline_cls: Any, path: Path, dtype: torch.dtype, allow_pick
 
 
 def load_component(component_cls: Any, folder: str | Path, what: str, allow_pickle: bool = False,
-                   allow_hint: str | None = None) -> Any:
+                   allow_hint: str | None = None, progress: bool = True) -> Any:
     """``component_cls.from_pretrained(folder)`` for one UNet, VAE (``diffusion_pytorch_model.safetensors``) or
     scheduler folder (``scheduler_config.json``; a class with ``set_timesteps``), from local files only and
     checked as :func:`load_model` checks a model folder's components (config, sizes, weights present and
     finite, noise levels): a ValueError / FileNotFoundError naming the file otherwise. ``what`` names the
     folder in messages ("a VAE folder"); ``allow_pickle``: pickle ``.bin`` weights are read too (they can run
     code); ``allow_hint``: how the caller allows them, in a refusal (``"set model.allow_pickle=true"``; default
-    the option or argument ``allow_pickle``)."""
+    the option or argument ``allow_pickle``); ``progress``: diffusers' "Loading checkpoint shards" bar of a
+    sharded folder (off: not drawn)."""
     folder = Path(folder)
     scheduler = hasattr(component_cls, "set_timesteps")
     config_name, weights_name = ("scheduler_config.json", None) if scheduler else _COMPONENT_FILES["unet"]
@@ -426,7 +427,7 @@ def load_component(component_cls: Any, folder: str | Path, what: str, allow_pick
     weights = None if scheduler else component_weights(folder, allow_pickle)
     try:
         kwargs = {} if weights is None else {"use_safetensors": weights.name == SAFETENSORS_WEIGHTS}
-        with genxd_reports_missing_weights():
+        with genxd_reports_missing_weights(), library_bars(progress):
             component = component_cls.from_pretrained(folder, local_files_only=True, **kwargs)  # never the hub
     except (MemoryError, KeyboardInterrupt):
         raise

@@ -270,8 +270,9 @@ def check_model_options(cfg: ModelConfig, unet_dir: Path | str | None = None) ->
                          f"num_frames / sample_size, got {extra}")
 
 
-def build_unet(cfg: ModelConfig) -> tuple[UNetMVTemporalConditionModel, str]:
-    """The UNet to train and a one-line description of where it came from."""
+def build_unet(cfg: ModelConfig, progress: bool = True) -> tuple[UNetMVTemporalConditionModel, str]:
+    """The UNet to train and a one-line description of where it came from; ``progress``: diffusers' bar while a
+    sharded GenXD UNet loads (``logging.progress_bar``)."""
     if cfg.init == "scratch":
         if not cfg.unet:
             raise ValueError("model.init=scratch needs model.unet (a UNetMVTemporalConditionModel config)")
@@ -287,7 +288,7 @@ def build_unet(cfg: ModelConfig) -> tuple[UNetMVTemporalConditionModel, str]:
             raise FileNotFoundError(f"{root}: no unet/config.json (expected a GenXD checkpoint folder)")
         check_model_options(cfg, unet_dir)
         unet = load_component(UNetMVTemporalConditionModel, unet_dir, "a GenXD checkpoint's unet/",
-                              cfg.allow_pickle, ALLOW_PICKLE_HINT)
+                              cfg.allow_pickle, ALLOW_PICKLE_HINT, progress)
         if cfg.unet:
             unet.register_to_config(**cfg.unet)
         return unet, f"GenXD checkpoint {unet_dir}"
@@ -309,10 +310,10 @@ def build_unet(cfg: ModelConfig) -> tuple[UNetMVTemporalConditionModel, str]:
 
 
 def build_vae(cfg: VAEModelConfig, fallback: str | None = None, allow_pickle: bool = False,
-              allow_hint: str | None = None) -> AutoencoderKLTemporalDecoder:
+              allow_hint: str | None = None, progress: bool = True) -> AutoencoderKLTemporalDecoder:
     """The VAE: ``cfg.pretrained`` (a vae folder or a folder with ``vae/``), else ``fallback/vae``, else
-    a random one from ``cfg.config``; ``allow_pickle`` (or ``cfg.allow_pickle``) / ``allow_hint``: as
-    :func:`~genxd.checkpoints.load_component`."""
+    a random one from ``cfg.config``; ``allow_pickle`` (or ``cfg.allow_pickle``) / ``allow_hint`` / ``progress``:
+    as :func:`~genxd.checkpoints.load_component`."""
     path = cfg.pretrained or fallback
     if path is not None:
         root = resolve_latest(path)
@@ -320,7 +321,7 @@ def build_vae(cfg: VAEModelConfig, fallback: str | None = None, allow_pickle: bo
         if not (vae_dir / "config.json").is_file():
             raise FileNotFoundError(f"{root}: no vae/config.json or config.json (expected a VAE folder)")
         return load_component(AutoencoderKLTemporalDecoder, vae_dir, "a VAE folder", allow_pickle or cfg.allow_pickle,
-                              allow_hint)
+                              allow_hint, progress)
     if not cfg.config:
         raise ValueError("the VAE needs model.vae.pretrained (a folder) or model.vae.config (a diffusers config)")
     try:

@@ -138,9 +138,11 @@ def train_genxd(cfg: TrainConfig, resume: str | None = None, overwrite: bool = F
     dataset = build_training_dataset(cfg.data, cfg.seed, preload=False)
 
     # models (identical on every process: the seed is set before they are built)
-    unet, origin = build_unet(cfg.model)
+    bars = run.is_main and cfg.logging.progress_bar
+    unet, origin = build_unet(cfg.model, progress=bars)
     fallback = cfg.model.pretrained if cfg.model.init in ("genxd", "svd") else None
-    vae = build_vae(cfg.model.vae, fallback=fallback, allow_pickle=cfg.model.allow_pickle, allow_hint=ALLOW_PICKLE_HINT)
+    vae = build_vae(cfg.model.vae, fallback=fallback, allow_pickle=cfg.model.allow_pickle, allow_hint=ALLOW_PICKLE_HINT,
+                    progress=bars)
     sched_path = cfg.model.scheduler
     if sched_path is None and cfg.model.init == "genxd" and fallback and (Path(fallback) / "scheduler").is_dir():
         sched_path = fallback
