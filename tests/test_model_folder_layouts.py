@@ -105,19 +105,22 @@ def test_only_fp16_variant_weights_name_the_variant_and_load_once_renamed(folder
     assert all(torch.equal(half[k], plain[k].half().float()) for k in plain)  # the same weights, in float16
 
 
-def test_only_sharded_fp16_variant_weights_say_to_rename_the_index_and_load_once_renamed(folder):
+@pytest.mark.parametrize("index_name", ["diffusion_pytorch_model.safetensors.index.fp16.json",
+                                        "diffusion_pytorch_model.safetensors.fp16.index.json"], ids=["index", "legacy"])
+def test_only_sharded_fp16_variant_weights_say_to_rename_the_index_and_load_once_renamed(folder, index_name):
     """A unet/ holding only the shards of an fp16 variant (diffusion_pytorch_model.fp16-00001-of-00002.safetensors
-    ...) and their index was told to rename ONE shard to diffusion_pytorch_model.safetensors: half the weights."""
+    ...) and their index was told to rename ONE shard to diffusion_pytorch_model.safetensors: half the weights. The
+    index under its deprecated name (diffusers still loads it) was not named: nothing was said."""
     from genxd.models import UNetMVTemporalConditionModel
 
     unet = folder / "unet"
     model = UNetMVTemporalConditionModel.from_pretrained(unet, torch_dtype=torch.float16)
     (unet / "diffusion_pytorch_model.safetensors").unlink()
     model.save_pretrained(unet, variant="fp16", max_shard_size="8MB")
-    index = unet / "diffusion_pytorch_model.safetensors.index.fp16.json"
+    index = (unet / "diffusion_pytorch_model.safetensors.index.fp16.json").rename(unet / index_name)
     assert index.is_file() and len(list(unet.glob("diffusion_pytorch_model.fp16-*-of-*.safetensors"))) > 1
     with pytest.raises(FileNotFoundError, match=r"unet/diffusion_pytorch_model.safetensors: no such file \(only the "
-                                                r"variant index diffusion_pytorch_model\.safetensors\.index\.fp16\.json "
+                                                rf"variant index {re.escape(index_name)} "
                                                 r"is there: rename it to diffusion_pytorch_model\.safetensors\.index"
                                                 r"\.json") as info:
         load_model(folder, device="cpu", dtype="fp32")

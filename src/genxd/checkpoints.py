@@ -23,7 +23,8 @@ from typing import Any, Iterator
 import torch
 
 from . import validation as v
-from .config_weights import check_config_fits_weights, check_weights_match, variant_name, weight_shapes
+from .config_weights import (check_config_fits_weights, check_weights_match, variant_index_names, variant_name,
+                             weight_shapes)
 from .utils.io import read_json
 from .utils.library_logs import genxd_reports_float16_on_cpu, genxd_reports_missing_weights, library_bars
 from .validation import arg, check
@@ -338,7 +339,7 @@ def _why_no_weights(folder: Path, weights_name: str) -> str:
     if weights.is_symlink():  # a Hugging Face cache snapshot links into blobs/, written as *.incomplete first
         return (f" (a link to {os.readlink(weights)}, which is not there: a download that stopped? download it "
                 "again)")
-    indexes = sorted(p.name for p in folder.glob(variant_name(f"{weights_name}.index.json", "*")))  # a variant's
+    indexes = sorted(p.name for pattern in variant_index_names(weights_name, "*") for p in folder.glob(pattern))
     if indexes:  # its shards' names inside stay valid: renaming the index loads them all
         return (f" (only the variant index {indexes[0]} is there: rename it to {weights_name}.index.json to load "
                 "the weights of its shards, in their own precision)")

@@ -20,13 +20,14 @@ from .utils.io import read_json
 from .utils.paths import path_inside
 
 __all__ = ["check_config_fits_weights", "check_weights_match", "is_weights_index", "safetensors_shards",
-           "variant_name", "weight_shapes"]
+           "variant_index_names", "variant_name", "weight_shapes"]
 
 #: config key -> the numbered modules in the weights' names that it counts (per block, or in all)
 _COUNTED = {"layers_per_block": "resnets", "transformer_layers_per_block": "transformer_blocks",
             "down_block_types": "down_blocks", "up_block_types": "up_blocks"}
 _NUMBERED = re.compile(r"(?:^|\.)(resnets|transformer_blocks|down_blocks|up_blocks)\.(\d+)\.")
 #: a weights index's name: ``NAME.index.json``, or a variant's ``NAME.index.VARIANT.json`` (see :func:`variant_name`)
+#: or ``NAME.VARIANT.index.json`` (the deprecated name, see :func:`variant_index_names`)
 _INDEX = re.compile(r"\.index(?:\.[^./]+)?\.json$")
 
 
@@ -38,6 +39,15 @@ def variant_name(name: str, variant: str | None) -> str:
         return name
     stem, _, suffix = name.rpartition(".")
     return f"{stem}.{variant}.{suffix}"
+
+
+def variant_index_names(weights_name: str, variant: str | None) -> list[str]:
+    """The names diffusers reads the index of the sharded weights ``weights_name`` under, for ``variant``
+    (``"*"`` for globs): ``NAME.index.VARIANT.json`` (:func:`variant_name`, what its writer gives it) and the
+    deprecated ``NAME.VARIANT.index.json`` (``diffusion_pytorch_model.safetensors.fp16.index.json``), which its
+    ``_fetch_index_file_legacy`` still loads after a deprecation warning; ``NAME.index.json`` for no variant."""
+    index = f"{weights_name}.index.json"
+    return [variant_name(index, variant), f"{weights_name}.{variant}.index.json"] if variant else [index]
 
 
 def is_weights_index(path: Path) -> bool:

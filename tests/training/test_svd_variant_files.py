@@ -1,10 +1,12 @@
 """``load_svd_state_dict`` reading the fp16 variant of a Stable Video Diffusion UNet folder under the names
 diffusers' own writer gives it: one file (``diffusion_pytorch_model.fp16.safetensors``) or shards with their index
-``diffusion_pytorch_model.safetensors.index.fp16.json`` (``.bin.index.fp16.json`` for pickle shards)."""
+``diffusion_pytorch_model.safetensors.index.fp16.json`` (``.bin.index.fp16.json`` for pickle shards), or under the
+deprecated name diffusers still loads, ``diffusion_pytorch_model.safetensors.fp16.index.json``."""
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -54,3 +56,20 @@ def test_a_config_too_large_for_the_sharded_fp16_variant_is_refused_before_build
     (unet / "config.json").write_text(json.dumps({**config, "layers_per_block": 64}))
     with pytest.raises(ValueError, match=r"layers_per_block = 64 asks for more than .*index\.fp16\.json holds"):
         load_svd_state_dict(Path(tmp_path / "svd"))
+
+
+@pytest.mark.parametrize("kind", ["safetensors", "bin"])
+def test_the_sharded_fp16_variant_under_the_deprecated_index_name_is_read(fp16_unet, tmp_path, kind):
+    """diffusers still loads diffusion_pytorch_model.safetensors.fp16.index.json (its _fetch_index_file_legacy):
+    such a folder was a FileNotFoundError ('no diffusion_pytorch_model(.fp16).safetensors'), and a config too
+    large for it was not checked before building."""
+    unet = tmp_path / "svd" / "unet"
+    fp16_unet.save_pretrained(unet, variant="fp16", max_shard_size="200KB", safe_serialization=kind == "safetensors")
+    legacy = f"diffusion_pytorch_model.{kind}.fp16.index.json"
+    (unet / f"diffusion_pytorch_model.{kind}.index.fp16.json").rename(unet / legacy)
+    _, state = load_svd_state_dict(tmp_path / "svd", allow_pickle=kind == "bin")
+    _assert_same(state, fp16_unet)
+    config = json.loads((unet / "config.json").read_text())
+    (unet / "config.json").write_text(json.dumps({**config, "layers_per_block": 64}))
+    with pytest.raises(ValueError, match=rf"layers_per_block = 64 asks for more than .*{re.escape(legacy)} holds"):
+        load_svd_state_dict(tmp_path / "svd", allow_pickle=kind == "bin")

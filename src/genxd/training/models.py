@@ -29,7 +29,8 @@ from diffusers import AutoencoderKLTemporalDecoder, EulerDiscreteScheduler
 
 from ..checkpoint_folders import resolve_latest
 from ..checkpoints import check_config_sizes, load_component
-from ..config_weights import check_config_fits_weights, is_weights_index, safetensors_shards, variant_name
+from ..config_weights import (check_config_fits_weights, is_weights_index, safetensors_shards, variant_index_names,
+                              variant_name)
 from ..models import CONDITIONED_IN_CHANNELS, UNetMVTemporalConditionModel
 from ..utils.io import read_json
 from ..utils.messages import first_line
@@ -134,11 +135,10 @@ def load_svd_state_dict(folder: str | os.PathLike,
     if not isinstance(config, dict):
         raise ValueError(f"{unet_dir / 'config.json'}: expected a JSON object (a UNet config)")
     check_config_sizes(unet_dir / "config.json", config)  # a count of 2**63 layers would build for ever
-    candidates = [variant_name(f"diffusion_pytorch_model.{kind}{index}", variant) for kind in ("safetensors", "bin")
-                  for variant in (None, "fp16") for index in (".index.json", "")]  # diffusers' names
-    pickled = [name for name in candidates[4:] if (unet_dir / name).is_file()]
-    if not allow_pickle:
-        candidates = candidates[:4]
+    candidates = _svd_weights_names("safetensors")
+    pickled = [name for name in _svd_weights_names("bin") if (unet_dir / name).is_file()]
+    if allow_pickle:
+        candidates += _svd_weights_names("bin")
     for name in candidates:
         path = unet_dir / name
         if not path.is_file():
@@ -156,6 +156,13 @@ def load_svd_state_dict(folder: str | os.PathLike,
                                 f"({pickled[0]}); {ALLOW_PICKLE_HINT} to load them (unpickling can run code: only "
                                 "for files you trust), or convert them to safetensors")
     raise FileNotFoundError(f"{unet_dir}: no diffusion_pytorch_model(.fp16).safetensors")
+
+
+def _svd_weights_names(kind: str) -> list[str]:
+    """diffusers' names for an SVD UNet's ``kind`` weights (``safetensors``, ``bin``), in the order they are looked
+    for: the index, the file, then the fp16 variant's index (both names diffusers loads) and file."""
+    name = f"diffusion_pytorch_model.{kind}"
+    return [f"{name}.index.json", name, *variant_index_names(name, "fp16"), variant_name(name, "fp16")]
 
 
 def _load_weights(path: Path) -> dict[str, torch.Tensor]:
