@@ -251,3 +251,18 @@ def test_an_unshared_output_folder_is_named_as_the_caller_does(clip_dir, tmp_pat
     record = dataset._curate_task(source, str(out), CurationConfig(), caller_name="cli",
                                   shared_marker=".genxd-run-elsewhere")
     assert "--out must be on a file system every Ray node shares" in record["reason"], record
+
+
+def test_workers_dying_on_every_video_is_one_line(clip_dir, tmp_path, monkeypatch):
+    from genxd.curation.local_engine import WorkersKeepDying
+
+    def every_worker_dies(*args, **kwargs):
+        raise WorkersKeepDying(16, 4)
+
+    monkeypatch.setattr(dataset, "run_local", every_worker_dies)
+    result = _curate(clip_dir, "--out", tmp_path / "out")
+    assert result.exit_code == 1, result.output
+    assert result.output.strip().splitlines() == ["genxd: error: the worker process died on each of the first 16 "
+                                                  "videos, each run alone (a crash or out of memory on every video: "
+                                                  "the machine or the installation, not the videos); the other 4 "
+                                                  "were not started. Try one video with --workers 1 to see the error"]

@@ -116,6 +116,7 @@ def register(app: typer.Typer) -> None:
             import_libraries("genxd.curation")
             from genxd.curation import CurationConfig, curate_dataset, parse_resize
             from genxd.curation.dataset import RunLockedError
+            from genxd.curation.local_engine import WorkersKeepDying
             from genxd.curation.motion import DEFAULT_MOTION_THRESHOLD
             from genxd.utils.io import check_writable_dir
 
@@ -151,6 +152,9 @@ def register(app: typer.Typer) -> None:
                 )
             except RunLockedError as exc:
                 raise UsageError(str(exc)) from None
+            except WorkersKeepDying as exc:  # the machine's fault, not the videos': exit code 1, as SfM failing
+                typer.echo(f"genxd: error: {exc}", err=True)
+                raise typer.Exit(code=1) from None
             if summary.total == 0:
                 raise UsageError("no videos found in the inputs")
             typer.echo(
