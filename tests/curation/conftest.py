@@ -7,12 +7,20 @@ camera motion per frame, like a strided real video), with known cameras and obje
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+
+# Read by ray when it is first imported (whichever test module imports it first): a one-machine instance on the
+# loopback address, no usage statistics, the settings genxd uses for --ray local. Set in one test module only, a
+# module importing ray before it (test_curation_ray_cancel.py run first) left the node on the machine's address and
+# test_curation_ray.py's loopback checks failed ('192.0.2.2' == '127.0.0.1').
+os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 
 SIZE = 128
 FRAMES = 16
