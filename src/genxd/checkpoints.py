@@ -272,21 +272,33 @@ _COMPONENT_FILES = {"unet": ("config.json", SAFETENSORS_WEIGHTS),
                     "scheduler": ("scheduler_config.json", None)}
 
 
+def uses_safetensors(folder: Path) -> bool:
+    """Whether the ``unet/`` or ``vae/`` folder holds safetensors weights (the file or its ``.index.json``), which
+    diffusers then loads in place of any pickle ones."""
+    return any((folder / name).is_file() for name in (SAFETENSORS_WEIGHTS, SAFETENSORS_WEIGHTS + ".index.json"))
+
+
+def pickle_only_error(missing: str, pickled: str, allow_hint: str) -> FileNotFoundError:
+    """The refusal of a folder holding only pickle weights ``pickled`` (``missing``: what it lacks, "PATH: no such
+    file"), saying how to allow them (``allow_hint``) and why they are not read by default."""
+    return FileNotFoundError(f"{missing}, only pickle weights ({pickled}); {allow_hint} to load them (unpickling can "
+                             "run code: only for files you trust), or convert them to safetensors")
+
+
 def component_weights(folder: Path, allow_pickle: bool = False, allow_hint: str | None = None) -> Path:
     """The weights of a ``unet/`` or ``vae/`` folder: its safetensors file (or, for shards, the name their
     ``.index.json`` is beside), else with ``allow_pickle`` its pickle ``.bin`` file (or shards). A
     FileNotFoundError naming the safetensors file otherwise: pickle weights alone say how to allow them
     (``allow_hint``, default the caller's option or argument ``allow_pickle``; unpickling can run code), and
     what the folder holds instead."""
-    if any((folder / name).is_file() for name in (SAFETENSORS_WEIGHTS, SAFETENSORS_WEIGHTS + ".index.json")):
+    if uses_safetensors(folder):
         return folder / SAFETENSORS_WEIGHTS
     pickled = [name for name in (PICKLE_WEIGHTS, PICKLE_WEIGHTS + ".index.json") if (folder / name).is_file()]
     if pickled and allow_pickle:
         return folder / PICKLE_WEIGHTS
     if pickled:
-        raise FileNotFoundError(f"{folder / SAFETENSORS_WEIGHTS}: no such file, only pickle weights ({pickled[0]}); "
-                                f"{allow_hint or v.switch_hint('allow_pickle')} to load them (unpickling can run code: only for "
-                                "files you trust), or convert them to safetensors")
+        raise pickle_only_error(f"{folder / SAFETENSORS_WEIGHTS}: no such file", pickled[0],
+                                allow_hint or v.switch_hint("allow_pickle"))
     raise FileNotFoundError(f"{folder / SAFETENSORS_WEIGHTS}: no such file{_why_no_weights(folder, SAFETENSORS_WEIGHTS)}")
 
 
@@ -310,23 +322,25 @@ def check_config_sizes(config_path: Path, config: dict) -> None:
 
 
 def _check_component(folder: Path, config_name: str, weights_name: str | None, what: str,
-                     model_cls: Any = None, allow_pickle: bool = False, allow_hint: str | None = None) -> None:
+                     model_cls: Any = None, allow_pickle: bool = False, allow_hint: str | None = None) -> Path | None:
     """A component folder's config is a readable JSON object (diffusers takes anything else for a hub id and goes
     to the network) without absurd sizes, its weights are there (:func:`component_weights`: pickle ones only with
     ``allow_pickle``) and, with ``model_cls``, hold exactly the weights the network it builds from the config has
-    (:func:`~genxd.config_weights.check_weights_match`): a ValueError / FileNotFoundError naming the file."""
+    (:func:`~genxd.config_weights.check_weights_match`): a ValueError / FileNotFoundError naming the file. Returns
+    the weights (:func:`component_weights`), None for a folder without them (``weights_name`` None)."""
     config_path = folder / config_name
     if not config_path.is_file():
         raise FileNotFoundError(f"{config_path}: no such file ({what} holds it)")
     config = _read_config(config_path)
     if weights_name is None:
-        return
+        return None
     check_config_sizes(config_path, config)
     weights = component_weights(folder, allow_pickle, allow_hint)
     shapes = weight_shapes(weights)  # the headers, read once for both checks
     check_config_fits_weights(config_path, config, weights, shapes=shapes)  # before diffusers builds the network
     if model_cls is not None:
         check_weights_match(config_path, config, model_cls, weights, shapes)  # strict, on the meta device
+    return weights
 
 
 #: a shard's name (diffusers' ``diffusion_pytorch_model.fp16-00001-of-00002.safetensors``)
@@ -423,9 +437,8 @@ def load_component(component_cls: Any, folder: str | Path, what: str, allow_pick
     folder = Path(folder)
     scheduler = hasattr(component_cls, "set_timesteps")
     config_name, weights_name = ("scheduler_config.json", None) if scheduler else _COMPONENT_FILES["unet"]
-    _check_component(folder, config_name, weights_name, what, None if scheduler else component_cls, allow_pickle,
-                     allow_hint)
-    weights = None if scheduler else component_weights(folder, allow_pickle)
+    weights = _check_component(folder, config_name, weights_name, what, None if scheduler else component_cls,
+                               allow_pickle, allow_hint)
     try:
         kwargs = {} if weights is None else {"use_safetensors": weights.name == SAFETENSORS_WEIGHTS}
         with genxd_reports_missing_weights(), library_bars(progress):
@@ -552,5 +565,5 @@ def job_settings_restored(pipe: Any) -> Iterator[None]:
                 delattr(pipe, name)
 
 
-__all__ = ["check_model_folder", "component_weights", "configure_sampling", "job_settings_restored", "BUNDLED_MODEL_DIR", "GENERATION_CONFIG", "RELEASED_DEFAULTS", "RELEASED_TRAINED", "default_model_path",
+__all__ = ["check_model_folder", "component_weights", "uses_safetensors", "pickle_only_error", "configure_sampling", "job_settings_restored", "BUNDLED_MODEL_DIR", "GENERATION_CONFIG", "RELEASED_DEFAULTS", "RELEASED_TRAINED", "default_model_path",
            "pick_device", "pick_dtype", "ModelInfo", "model_info", "LoadedModel", "load_model"]

@@ -132,17 +132,15 @@ def _whole_numbers(value: Any) -> list[int]:
 
 
 def check_config_fits_weights(config_path: Path, config: dict, weights: Path,
-                              shards: Sequence[Path] | None = None,
                               shapes: dict[str, tuple[int, ...]] | None = None) -> None:
     """A ValueError naming ``config_path`` when the config asks for more layers, blocks or channels than the
-    weights file ``weights`` (a safetensors file or its ``.index.json``) holds. ``shards``: the files the index
-    ``weights`` lists, when the caller has read them (:func:`safetensors_shards`), so that it is read once;
-    ``shapes``: :func:`weight_shapes` of ``weights``, when the caller has read them (else they are read here)."""
+    weights file ``weights`` (a safetensors file or its ``.index.json``) holds. ``shapes``: :func:`weight_shapes`
+    of ``weights``, when the caller has read them (else they are read here)."""
     weights = _weights_file(weights)
     if weights is None:
         return
     if shapes is None:
-        shapes = _weight_shapes(weights, shards)
+        shapes = _weight_shapes(weights, None)
     if shapes is None:
         return
     dims = {d for shape in shapes.values() for d in shape}

@@ -187,16 +187,12 @@ class GenXDPipeline(DiffusionPipeline):
     def from_checked_folder(cls, root: Path, torch_dtype: torch.dtype | None = None) -> "GenXDPipeline":
         """The pipeline of the model folder ``root``, once :func:`genxd.checkpoints.check_model_folder` has checked
         it (and allowed its weights' format: safetensors, else the pickle weights it allowed)."""
-        from ..checkpoints import SAFETENSORS_WEIGHTS
-
-        def use_safetensors(component: str) -> bool:
-            return any((root / component / name).is_file()
-                       for name in (SAFETENSORS_WEIGHTS, SAFETENSORS_WEIGHTS + ".index.json"))
+        from ..checkpoints import uses_safetensors
 
         unet = UNetMVTemporalConditionModel.from_pretrained(
-            root, subfolder="unet", torch_dtype=torch_dtype, use_safetensors=use_safetensors("unet"))
+            root, subfolder="unet", torch_dtype=torch_dtype, use_safetensors=uses_safetensors(root / "unet"))
         vae = AutoencoderKLTemporalDecoder.from_pretrained(
-            root, subfolder="vae", torch_dtype=torch_dtype, use_safetensors=use_safetensors("vae"))
+            root, subfolder="vae", torch_dtype=torch_dtype, use_safetensors=uses_safetensors(root / "vae"))
         scheduler = EulerDiscreteScheduler.from_pretrained(root, subfolder="scheduler")
         return cls(unet=unet, vae=vae, scheduler=scheduler)
 

@@ -28,9 +28,9 @@ import torch
 from diffusers import AutoencoderKLTemporalDecoder, EulerDiscreteScheduler
 
 from ..checkpoint_folders import resolve_latest
-from ..checkpoints import check_config_sizes, load_component
+from ..checkpoints import check_config_sizes, load_component, pickle_only_error
 from ..config_weights import (check_config_fits_weights, is_weights_index, safetensors_shards, variant_index_names,
-                              variant_name)
+                              variant_name, weight_shapes)
 from ..models import CONDITIONED_IN_CHANNELS, UNetMVTemporalConditionModel
 from ..utils.io import read_json
 from ..utils.messages import first_line
@@ -136,15 +136,17 @@ def load_svd_state_dict(folder: str | os.PathLike,
         raise ValueError(f"{unet_dir / 'config.json'}: expected a JSON object (a UNet config)")
     check_config_sizes(unet_dir / "config.json", config)  # a count of 2**63 layers would build for ever
     candidates = _svd_weights_names("safetensors")
-    pickled = [name for name in _svd_weights_names("bin") if (unet_dir / name).is_file()]
+    pickle_names = _svd_weights_names("bin")
+    pickled = [name for name in pickle_names if (unet_dir / name).is_file()]
     if allow_pickle:
-        candidates += _svd_weights_names("bin")
+        candidates += pickle_names
     for name in candidates:
         path = unet_dir / name
         if not path.is_file():
             continue
         shards = safetensors_shards(path) if is_weights_index(path) else None  # inside the folder only
-        check_config_fits_weights(unet_dir / "config.json", config, path, shards)  # before the network is built
+        check_config_fits_weights(unet_dir / "config.json", config, path,  # before the network is built
+                                  shapes=weight_shapes(path, shards))
         if shards is not None:
             state: dict[str, torch.Tensor] = {}
             for shard in shards:
@@ -152,9 +154,8 @@ def load_svd_state_dict(folder: str | os.PathLike,
             return config, state
         return config, _load_weights(path)
     if pickled:
-        raise FileNotFoundError(f"{unet_dir}: no diffusion_pytorch_model(.fp16).safetensors, only pickle weights "
-                                f"({pickled[0]}); {ALLOW_PICKLE_HINT} to load them (unpickling can run code: only "
-                                "for files you trust), or convert them to safetensors")
+        raise pickle_only_error(f"{unet_dir}: no diffusion_pytorch_model(.fp16).safetensors", pickled[0],
+                                ALLOW_PICKLE_HINT)
     raise FileNotFoundError(f"{unet_dir}: no diffusion_pytorch_model(.fp16).safetensors")
 
 
