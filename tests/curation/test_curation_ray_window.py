@@ -14,8 +14,8 @@ import pytest
 
 from genxd.curation.frames import VideoSource
 from genxd.curation.pipeline import CurationConfig, video_record
-from genxd.curation import ray_engine
 from genxd.curation.ray_engine import run_ray
+from genxd.curation.task_window import MIN_IN_FLIGHT
 
 
 class FakeRay:
@@ -26,8 +26,10 @@ class FakeRay:
         self.results: dict[object, Any] = {}  # ref -> result, in submission order
         self.most_in_flight = 0
         self.options: dict[str, Any] = {}
+        self.resource_calls = 0  # a network call on a real cluster
 
     def cluster_resources(self) -> dict[str, float]:
+        self.resource_calls += 1
         return {"CPU": self.cpus}
 
     def remote(self, **options):
@@ -69,9 +71,12 @@ def test_tasks_are_submitted_a_window_at_a_time_and_each_video_is_done_once(tmp_
     todo = _sources(tmp_path, 100)
     run_ray(todo, tmp_path, CurationConfig(num_threads=1), fake, _task, records.append)
     assert fake.most_in_flight < len(todo)  # was 100: every video submitted before the first was collected
-    assert fake.most_in_flight == ray_engine.RAY_MIN_IN_FLIGHT  # 2 CPUs: the floor
+    assert fake.most_in_flight == MIN_IN_FLIGHT  # 2 CPUs: the floor
     assert [r["video_id"] for r in records] == [s.video_id for s in todo] and not fake.results
     assert not list(tmp_path.glob(".genxd-run-*"))
+    # the cluster's size is asked once per window submitted (this stand-in finishes a window at once), not again
+    # once every video is submitted: a network call on a real cluster
+    assert fake.resource_calls == -(-len(todo) // MIN_IN_FLIGHT)
 
 
 def test_the_window_grows_with_the_cluster(tmp_path):

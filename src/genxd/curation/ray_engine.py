@@ -9,7 +9,6 @@ checked is checked before the caller writes anything (the address answers, the t
 from __future__ import annotations
 
 import contextlib
-import itertools
 import os
 import signal
 import threading
@@ -21,11 +20,11 @@ from typing import Any, Callable, Iterator
 from ..validation import GenXDWarning, arg, caller, setting, text_setting
 from .frames import VideoSource
 from .pipeline import CurationConfig, video_record
-from .task_window import IN_FLIGHT_PER_SLOT, MIN_IN_FLIGHT, tasks_in_flight
+from .task_window import tasks_in_flight
 
-__all__ = ["LOCAL_RAY_OBJECT_STORE_BYTES", "RAY_CANCEL_WAIT_S", "RAY_CONNECT_TIMEOUT_S", "RAY_IN_FLIGHT_PER_SLOT",
-           "RAY_MIN_IN_FLIGHT", "cancel_tasks", "check_ray_address", "check_ray_task_cpus", "finished_tasks",
-           "import_ray", "ray_auto_address", "ray_tasks_in_flight", "ray_token_hint", "run_ray", "start_or_join_ray"]
+__all__ = ["LOCAL_RAY_OBJECT_STORE_BYTES", "RAY_CANCEL_WAIT_S", "RAY_CONNECT_TIMEOUT_S", "cancel_tasks",
+           "check_ray_address", "check_ray_task_cpus", "finished_tasks", "import_ray", "ray_auto_address",
+           "ray_tasks_in_flight", "ray_token_hint", "run_ray", "start_or_join_ray"]
 
 
 #: Seconds to wait for a TCP connection to a ``--ray host:port`` address before giving up.
@@ -241,15 +240,18 @@ def run_ray(todo: list[VideoSource], out_dir: Path, config: CurationConfig, ray,
     marker = out_dir / f".genxd-run-{uuid.uuid4().hex[:12]}"  # seen by a task only where out_dir is shared
     marker.write_text("a genxd curate run writes here; removed when it ends\n")
     out_text, caller_name = str(out_dir.resolve()), caller()
-    queue = iter(todo)
+    # absolute paths: a worker's working folder is not the driver's (on another node, or started earlier)
+    todo = [replace(source, path=Path(os.path.abspath(source.path))) for source in todo]
+    submitted = 0  # todo[:submitted] are submitted
     pending: dict[Any, VideoSource] = {}  # at most ray_tasks_in_flight(...) tasks at a time
     try:
         while True:
-            for source in itertools.islice(queue, max(0, ray_tasks_in_flight(ray, threads) - len(pending))):
-                # absolute paths: a worker's working folder is not the driver's (on another node, or started earlier)
-                ref = remote.remote(replace(source, path=Path(os.path.abspath(source.path))), out_text, task_config,
-                                    None, caller_name, marker.name)
-                pending[ref] = source
+            if submitted < len(todo):  # the cluster's size asked only while videos remain
+                room = max(0, ray_tasks_in_flight(ray, threads) - len(pending))
+                for source in todo[submitted:submitted + room]:
+                    ref = remote.remote(source, out_text, task_config, None, caller_name, marker.name)
+                    pending[ref] = source
+                submitted = min(len(todo), submitted + room)
             if not pending:
                 break
             ready, _ = finished_tasks(ray, list(pending))
@@ -296,12 +298,6 @@ def cancel_tasks(ray, refs: list, wait_s: float = RAY_CANCEL_WAIT_S) -> bool:
     except Exception:  # noqa: BLE001 - the connection is going away: whether they ended is unknown
         return False
     return not still_running
-
-
-#: Fewest Ray tasks :func:`run_ray` keeps submitted at a time, and how many per task the cluster can run at once
-#: (the rule of :mod:`genxd.curation.task_window`, shared with the local pool).
-RAY_MIN_IN_FLIGHT = MIN_IN_FLIGHT
-RAY_IN_FLIGHT_PER_SLOT = IN_FLIGHT_PER_SLOT
 
 
 def ray_tasks_in_flight(ray, threads: int) -> int:
