@@ -36,7 +36,8 @@ from ..utils.paths import require_file
 from ..validation import arg
 from .metrics import psnr, ssim
 
-__all__ = ["MASKED_PROTOCOL", "mask_folder", "mask_path", "view_mask_paths", "load_view_masks", "masked_metrics"]
+__all__ = ["MASKED_PROTOCOL", "mask_folder", "mask_path", "mask_paths", "view_mask_paths", "load_masks",
+           "load_view_masks", "masked_metrics"]
 
 #: The protocol named in the metrics JSON.
 MASKED_PROTOCOL = "regnerf dtu object masks"
@@ -72,7 +73,11 @@ def _read_mask(path: Path, name: str, input_size: tuple[int, int]) -> Tensor:
 def view_mask_paths(masks: Path, ids: Sequence[int], names: Sequence[str], scene_key: str | None = None,
                     by_index: bool = True) -> list[Path]:
     """The mask files of views ``ids`` (``names``) in ``masks`` (see the module docstring), existing or not."""
-    folder = mask_folder(Path(masks), scene_key)
+    return mask_paths(mask_folder(Path(masks), scene_key), ids, names, by_index)
+
+
+def mask_paths(folder: Path, ids: Sequence[int], names: Sequence[str], by_index: bool = True) -> list[Path]:
+    """The mask files of views ``ids`` (``names``) in the scene's mask ``folder`` (:func:`mask_folder`)."""
     return [mask_path(folder, index, name, by_index) for index, name in zip(ids, names)]
 
 
@@ -81,8 +86,14 @@ def load_view_masks(masks: Path, ids: Sequence[int], names: Sequence[str], input
     """The masks of views ``ids`` (``names``) as ``[N, 3, H, W]`` float 0 / 1 at the metric ``size`` ``(H, W)``
     (nearest-neighbour), checked against the views' stored ``input_size``; a one-line error naming the file when
     one is missing, of another aspect ratio, or has no object pixel at ``size``."""
+    return load_masks(view_mask_paths(masks, ids, names, scene_key, by_index), names, input_size, size)
+
+
+def load_masks(paths: Sequence[Path], names: Sequence[str], input_size: tuple[int, int],
+               size: tuple[int, int]) -> Tensor:
+    """:func:`load_view_masks` of the mask files ``paths`` (:func:`view_mask_paths`), one per view of ``names``."""
     out = []
-    for path, name in zip(view_mask_paths(masks, ids, names, scene_key, by_index), names):
+    for path, name in zip(paths, names):
         mask = _read_mask(path, name, input_size).float()[None]
         mask = F.interpolate(mask, size=size, mode="nearest")[0]  # as cv2.INTER_NEAREST: floor(i * in / out)
         if not mask.any():

@@ -36,7 +36,7 @@ from ..validation import arg, is_cli, overwrite_hint, setting
 from ..utils.json_text import json_text
 from .inria_model import INRIA_MODEL_DIR, viewer_cameras, write_inria_model
 from .extra_views import check_not_conditioned_on_test_views, extra_views_summary, resolve_extra_views
-from .masks import load_view_masks, mask_folder, masked_metrics, view_mask_paths
+from .masks import load_masks, mask_folder, mask_paths, masked_metrics
 from .metrics import load_lpips
 from .ply import load_scene, save_motion, save_ply
 from .trainer import ReconstructionConfig, evaluate_views, render_views, train_gaussians, view_metrics
@@ -553,12 +553,13 @@ def evaluate_scene(
     if record.get("mode") == "4d" and (all_times := rec.times(len(views))) is not None:
         test_views.times = all_times[torch.tensor(test)]
     view_masks = None
+    mask_dir: Path | None = None
     if masks is not None:  # before the rendering: a missing or wrong mask is said at once
-        by_index = kind == "reconfusion"
-        check_inputs_kept(out_path, view_mask_paths(Path(masks), test, test_views.names, scene_key, by_index),
-                          "--out" if is_cli() else "out_path")
-        view_masks = load_view_masks(Path(masks), test, test_views.names, (views.height, views.width),
-                                     (test_views.height, test_views.width), scene_key, by_index)
+        mask_dir = mask_folder(Path(masks), scene_key)
+        paths = mask_paths(mask_dir, test, test_views.names, by_index=kind == "reconfusion")
+        check_inputs_kept(out_path, paths, "--out" if is_cli() else "out_path")
+        view_masks = load_masks(paths, test_views.names, (views.height, views.width),
+                                (test_views.height, test_views.width))
     model = load_scene(scene_dir, device=device)
     background = rec.background()
     lpips_fn = load_lpips(device=device) if use_lpips else None
@@ -575,8 +576,8 @@ def evaluate_scene(
         "lpips_available": lpips_fn is not None,
         **metrics,
     }
-    if view_masks is not None:
-        result["masked"] = {"masks": str(mask_folder(Path(masks), scene_key).resolve()),
+    if view_masks is not None and mask_dir is not None:
+        result["masked"] = {"masks": str(mask_dir.resolve()),
                             **masked_metrics(renders, test_views.images, view_masks, test_views.names, lpips_fn)}
     if save_renders:
         from genxd.cli.common import atomic_dir
