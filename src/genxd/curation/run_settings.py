@@ -55,11 +55,12 @@ def changed_settings(before: dict[str, Any] | None, now: dict[str, Any]) -> dict
 
 def warn_other_settings(count: int, first_ids: list[str], earlier: dict[str, Any], now: dict[str, Any]) -> None:
     """One warning for the ``count`` skipped videos curated with other settings (``first_ids``: the first few of
-    them; ``earlier``: each setting that differed -> an earlier value)."""
+    them, all named; ``earlier``: each setting that differed -> an earlier value)."""
     if not count:
         return
     what = ", ".join(f"{setting(name, _shown(now[name]))} (was {_shown(value)})" for name, value in earlier.items())
-    named = ", ".join(first_ids[:5]) + (f" and {count - len(first_ids[:5])} more" if count > len(first_ids[:5]) else "")
+    more = count - len(first_ids)
+    named = ", ".join(first_ids) + (f" and {more} more" if more > 0 else "")
     warn(f"{count} videos already curated in this folder were curated with other settings, and are kept as they "
          f"were: {what} ({named}); to redo them with these settings, curate into another folder or remove their "
          f"folders (failed ones: {'--retry-failed' if is_cli() else 'retry_failed=True'})")
