@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Sequence
 
 from .utils.io import check_output_file
-from .utils.paths import parts_below
 from .validation import InvalidValue, arg, overwrite_hint
 
 __all__ = ["check_summary_file", "check_summary_apart", "is_job_summary"]
@@ -56,9 +55,10 @@ def check_summary_apart(summary: str | os.PathLike | None, folders: Sequence[Pat
     counts as that folder)."""
     if summary is None:
         return
+    resolved = Path(summary).resolve()  # once; each folder resolved too: through symbolic links
     for folder, source in zip(folders, inputs):
-        below = parts_below(summary, folder)  # both resolved: through symbolic links too
-        if below is not None:
-            relation = "is" if below == () else "lies inside"
+        place = Path(folder).resolve()
+        if resolved.is_relative_to(place):
+            relation = "is" if resolved == place else "lies inside"
             raise InvalidValue(f"the summary file {summary} {relation} the output folder of {source}: give "
                                f"{arg('summary')} another file name")
