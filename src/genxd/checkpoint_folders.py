@@ -78,7 +78,7 @@ def checkpoint_hint(path: str | Path) -> str | None:
     runs = path / "checkpoints"
     if runs.is_dir() and any(_is_checkpoint(p) for p in runs.glob("checkpoint-*")):
         return f"it is a training run's folder: pass {runs / 'latest'} (its newest checkpoint) or one of {runs}/checkpoint-*"
-    inside = checkpoints_inside(path) if path.is_dir() else []
+    inside = checkpoints_inside(path)  # [] for a file or a missing folder
     if inside:
         more = f" or {', '.join(map(str, inside[1:3]))}{', ...' if len(inside) > 3 else ''}" if len(inside) > 1 else ""
         return f"did you mean {inside[0]}{more} (a checkpoint folder inside it)?"
