@@ -107,7 +107,7 @@ class WorkersKeepDying(RuntimeError):
         super().__init__(f"the worker process died on each of the first {died} videos, each run alone (a crash or "
                          f"out of memory on every video: the machine or the installation, not the videos); the "
                          f"other {left} were not started. Try one video with --workers 1 to see the error")
-        self.died, self.left = died, left
+        self.left = left  # videos not started
 
 
 def _collect_local(pool: ProcessPoolExecutor, pending: list[VideoSource], out_dir: Path,

@@ -251,15 +251,14 @@ def build_app(devices: Devices, config: DemoConfig) -> gr.Blocks:
             # the files' defaults of None make them optional to gradio_client (Gradio reads them from the signature)
             s = ensure(s, request)
             camera.update(camera_file=camera_file, camera_video=camera_video)
-            paths = images
             s.clear_inputs()  # a new upload replaces the inputs (and their copies); one that fails leaves none
-            if not paths:
+            if not images:
                 return s, None, None, "Upload an image to start."
-            if isinstance(paths, (str, Path)):
-                paths = [paths]
+            if isinstance(images, (str, Path)):
+                images = [images]
             notes: list[str] = []
             try:
-                inputs = validate_uploads(paths, s.dir / "inputs", config.limits, notes)
+                inputs = validate_uploads(images, s.dir / "inputs", config.limits, notes)
             except ValueError as exc:
                 return s, None, None, _error(_public(str(exc), folders))
             except Exception as exc:  # noqa: BLE001 - one line in the page; the traceback goes to the server log
@@ -462,10 +461,10 @@ def build_app(devices: Devices, config: DemoConfig) -> gr.Blocks:
             sessions.close_page(getattr(request, "session_hash", None))
 
         def on_time(s, frame):
-            t = frame
-            if s is None or s.lift is None or not s.lift_times or not isinstance(t, (int, float)) or not math.isfinite(t):
+            if (s is None or s.lift is None or not s.lift_times or not isinstance(frame, (int, float))
+                    or not math.isfinite(frame)):
                 return gr.update()
-            i = int(round(float(t)))
+            i = int(round(float(frame)))
             path = s.lift.parent / "viewer" / f"time_{i:04d}.ply"
             return str(path) if path.is_file() else gr.update()
 

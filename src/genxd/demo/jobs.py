@@ -347,7 +347,8 @@ def download_name(mode: str, camera: str, seed: int, when: float | None = None, 
 
     label = safe(Path(str(camera)).stem, 40) or "path"
     stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(time.time() if when is None else when))
-    tail = f"_{safe(suffix, 20)}" if safe(suffix, 20) else ""
+    tail = safe(suffix, 20)
+    tail = f"_{tail}" if tail else ""
     return f"genxd_{safe(str(mode), 8) or 'scene'}_{label}_seed{int(seed)}_{stamp}{tail}.zip"
 
 
