@@ -23,6 +23,8 @@ import argparse
 import atexit
 import json
 import os
+import random
+import socket
 import subprocess
 import sys
 import time
@@ -149,8 +151,8 @@ def check_exists(parser: argparse.ArgumentParser, option: str, paths) -> None:
             parser.error(f"{option} {path}: no such file or folder")
 
 
-__all__ = ["LOCAL", "check_exists", "check_out", "comma_choices", "default_out", "out_help", "positive_int",
-           "resolve_out", "save_json"]
+__all__ = ["LOCAL", "check_exists", "check_out", "comma_choices", "default_out", "launch_port", "out_help",
+           "positive_int", "resolve_out", "row_in_fresh_process", "save_json"]
 
 
 def row_in_fresh_process(args: list[str]) -> dict[str, Any]:
@@ -161,3 +163,35 @@ def row_in_fresh_process(args: list[str]) -> dict[str, Any]:
     if proc.returncode:
         sys.exit(proc.stderr[-3000:])
     return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def _ephemeral_ports() -> tuple[int, int]:
+    """The range the kernel hands out for ``bind(port 0)`` and outgoing connections (Linux: 32768-60999)."""
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
+def launch_port() -> int:
+    """A free TCP port on 127.0.0.1 for ``accelerate launch --main_process_port``, below the kernel's ephemeral range.
+
+    A port from ``bind(port 0)`` lies in that range, where, between this call and the launch binding it, the kernel
+    can give it to another launch's gloo listener or connection (the test suite runs two-process launches side by
+    side), and a process of this launch can then reach the wrong socket. The likely cause of two unexplained CI
+    failures under load, each passing alone: a two-process training test hanging for its 300 s (13 s alone), and the
+    scaling benchmark's launch dying by SIGABRT. The kernel never hands out ports below the range."""
+    low, _ = _ephemeral_ports()
+    rng = random.Random()  # not the tests' seeded global generator: xdist workers must not pick alike
+    for _ in range(200):
+        port = rng.randrange(20000, max(20001, low))
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    with socket.socket() as s:  # everything below the range taken: the kernel's choice
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

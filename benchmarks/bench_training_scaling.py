@@ -28,7 +28,6 @@ import argparse
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -38,7 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "benchmarks" / "bench_training.py"
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench_output lives beside this script
 
-from bench_output import out_help, resolve_out, save_json  # noqa: E402
+from bench_output import launch_port, out_help, resolve_out, save_json  # noqa: E402
 
 # one FSDP unit per residual block and per transformer (UNetMVTemporalConditionModel._no_split_modules)
 FSDP = ["--use_fsdp", "--fsdp_version", "2", "--fsdp_auto_wrap_policy", "TRANSFORMER_BASED_WRAP"]
@@ -55,12 +54,6 @@ SETTINGS = {
 BENCH_ARGS = {"ddp_fp32": ["--ddp-comm-hook", "none"], "ddp_bucket100": ["--ddp-bucket-mb", "100"]}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def launch_command(setting: str, gpus: int, out: Path, bench_args: list[str], precision: str = "bf16") -> list[str]:
     """The ``accelerate launch`` command of one run.
 
@@ -69,7 +62,7 @@ def launch_command(setting: str, gpus: int, out: Path, bench_args: list[str], pr
     threads = max(1, (os.cpu_count() or 1) // max(gpus, 1))
     return [sys.executable, "-m", "accelerate.commands.launch", *SETTINGS[setting], "--num_processes", str(gpus),
             "--num_cpu_threads_per_process", str(threads), "--num_machines", "1", "--mixed_precision", precision, "--dynamo_backend", "no",
-            "--main_process_port", str(_free_port()), str(BENCH), "--accelerate", "--out", str(out), *bench_args]
+            "--main_process_port", str(launch_port()), str(BENCH), "--accelerate", "--out", str(out), *bench_args]
 
 
 def loss_equivalence(reference: dict, runs: list[dict], rtol: float) -> dict:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib.util
-import socket
 import struct
 import sys
 import zlib
@@ -37,10 +36,9 @@ def env_with_path(*folders: Path | str, **changes: str) -> dict[str, str]:
 
 
 def free_port() -> int:
-    """A free TCP port on 127.0.0.1 (for ``accelerate launch --main_process_port``)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A free TCP port on 127.0.0.1 for ``accelerate launch --main_process_port``, below the kernel's ephemeral range
+    (``benchmarks/bench_output.py``'s ``launch_port``: why)."""
+    return load_script("benchmarks/bench_output.py").launch_port()
 
 
 def png_chunk(kind: bytes, data: bytes) -> bytes:

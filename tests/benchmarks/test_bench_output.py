@@ -78,3 +78,14 @@ def test_row_in_fresh_process_returns_the_last_json_line_and_stops_on_failure(be
     assert bench_output.row_in_fresh_process([str(script), "7"]) == {"n": 7}
     with pytest.raises(SystemExit):
         bench_output.row_in_fresh_process([str(script), "-1"])
+
+
+def test_launch_ports_lie_below_the_kernels_ephemeral_range_and_are_free(bench_output):
+    import socket
+
+    low, _ = bench_output._ephemeral_ports()
+    ports = {bench_output.launch_port() for _ in range(20)}
+    assert all(20000 <= p < low for p in ports) and len(ports) > 1  # random: side-by-side launches differ
+    for port in ports:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", port))  # free when given
