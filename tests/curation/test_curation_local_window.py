@@ -110,3 +110,4 @@ def test_workers_dying_on_every_video_stop_the_run_in_one_error(tmp_path):
                                lambda *a: None, lambda path: None)
     assert len(records) == 16 and all(r["stage"] == "worker" for r in records)
     assert caught.value.left == 60 - len(records)  # not started: the next run does them
+    assert str(caught.value).endswith("Try one video with workers=1 to see the error")  # as Python writes it

@@ -106,7 +106,7 @@ class WorkersKeepDying(RuntimeError):
     def __init__(self, died: int, left: int) -> None:
         super().__init__(f"the worker process died on each of the first {died} videos, each run alone (a crash or "
                          f"out of memory on every video: the machine or the installation, not the videos); the "
-                         f"other {left} were not started. Try one video with --workers 1 to see the error")
+                         f"other {left} were not started. Try one video with {setting('workers', 1)} to see the error")
         self.left = left  # videos not started
 
 
