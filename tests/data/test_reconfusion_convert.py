@@ -87,8 +87,12 @@ def test_an_existing_scene_is_kept_unless_overwrite(synth_folder, tmp_path):
     result = _cli("fewshot-data", synth_folder, "-o", rf, "--n-views", 6)
     assert result.exit_code == 2
     assert result.output.strip().splitlines() == [
-        f"genxd: error: {rf}: scene 'synth_3d_000000' already in index.json (--overwrite replaces it)"]
+        f"genxd: error: {rf}: scene 'synth_3d_000000' already in index.json (use --overwrite to replace it)"]
     assert (rf / "synth_3d_000000.torch").read_bytes() == before
+    from genxd.data.reconfusion_convert import convert_to_reconfusion
+
+    with pytest.raises(FileExistsError, match=r"\(pass overwrite=True to replace it\)"):  # worded for Python
+        convert_to_reconfusion(synth_folder, rf, shots=(6,))
     assert _cli("fewshot-data", synth_folder, "-o", rf, "--n-views", 6, "--overwrite").exit_code == 0
     assert sorted(load_reconfusion(rf)["synth_3d_000000"].splits) == [6]
     # another capture is added beside it

@@ -24,6 +24,8 @@ from typing import Sequence
 import numpy as np
 import torch
 
+from ..caller_style import overwrite_hint
+
 __all__ = ["DEFAULT_SHOTS", "HOLD_EVERY", "fewshot_splits", "convert_to_reconfusion"]
 
 #: the few-shot settings of ReconFusion (train_test_split_3, _6, _9)
@@ -78,7 +80,7 @@ def convert_to_reconfusion(source: str | os.PathLike, out_dir: str | os.PathLike
     if not key:
         raise ValueError("the scene key must not be empty")
     if (out_dir / INDEX_FILE).is_file() and key in read_reconfusion_index(out_dir) and not overwrite:
-        raise FileExistsError(f"{out_dir}: scene {key!r} already in {INDEX_FILE} (--overwrite replaces it)")
+        raise FileExistsError(f"{out_dir}: scene {key!r} already in {INDEX_FILE} ({overwrite_hint()})")
     views = load_views(source, resolution=resolution)
     if views.times is not None and bool((views.times != views.times[0]).any()):
         raise ValueError(f"{source}: the frames have different times (a 4D capture); few-shot 3D needs a static scene")
