@@ -1,0 +1,99 @@
+"""The demo's camera paths from its form: presets, keyframes, camera files, paths taken from a video."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from genxd.cameras import trajectories
+from genxd.demo import cameras as cam
+
+
+# ---------------------------------------------------------------------- camera paths
+def test_preset_params_come_from_the_signatures():
+    names = {p.name: p for p in cam.preset_params("orbit")}
+    assert set(names) == {"elevation", "azimuth_range", "radius"} and names["azimuth_range"].kind == "range"
+    pan = {p.name: p for p in cam.preset_params("pan")}
+    assert pan["mode"].kind == "choice" and pan["mode"].choices == ("rotate", "translate")
+    assert cam.preset_params("static") == []
+
+
+def test_preset_path_matches_the_trajectory_function():
+    c2w, K = cam.preset_path("orbit", 8, 1.1, {"elevation": 10, "azimuth_range": "0,90", "radius": 3})
+    ref_c2w, ref_K = trajectories.orbit(num_frames=8, elevation=10.0, azimuth_range=(0.0, 90.0), radius=3.0, focal=1.1)
+    torch.testing.assert_close(c2w, ref_c2w.float())
+    torch.testing.assert_close(K, ref_K.float())
+    with pytest.raises(ValueError, match="azimuth range"):
+        cam.preset_path("orbit", 8, 1.1, {"azimuth_range": "0;90;1"})
+    with pytest.raises(ValueError, match="pan mode"):
+        cam.preset_path("pan", 8, 1.1, {"mode": "sideways"})
+    with pytest.raises(ValueError, match="divisible by 4"):
+        cam.preset_path("forward", 6, 1.1, {})
+
+
+def test_a_spiral_focus_distance_of_0_is_named_as_the_page_names_it():
+    """It was the preset's own line, with its Python names: "spiral: radius must be >= 0 and focus_distance > 0"."""
+    with pytest.raises(ValueError, match=r"^focus distance must be a finite number in \(0, 10000\], got 0$"):
+        cam.preset_path("spiral", 8, 1.1, {"focus_distance": 0})
+
+
+def test_keyframes_pass_through_each_keyframe():
+    rows = [[0, 0, 0, 0, 0, 0], [0.5, 0, 0, -20, 0, 0], ["", None, "", "", "", ""], [1, 0, 0.5, -40, 10, 0]]
+    c2w, K = cam.keyframe_path(rows, 9, 1.2)
+    assert c2w.shape == (9, 4, 4) and torch.allclose(K[:, 0, 0], torch.tensor(1.2))
+    torch.testing.assert_close(c2w[0], torch.eye(4))
+    torch.testing.assert_close(c2w[-1, :3, 3], torch.tensor([1.0, 0.0, 0.5]))
+    # yaw -40: the last camera looks to its left (-x); pitch +10: and up (-y)
+    fwd = c2w[-1, :3, 2]
+    assert fwd[0] < -0.5 and fwd[1] < -0.1
+    with pytest.raises(ValueError, match="keyframe 2: expected 6 numbers"):
+        cam.keyframe_path([[0] * 6, [0, "a", 0, 0, 0, 0]], 8, 1.0)
+    with pytest.raises(ValueError, match="at least 2"):
+        cam.keyframe_path([[0] * 6], 8, 1.0)
+
+
+def test_camera_file_and_context_frames(tmp_path):
+    from genxd.cameras.formats import save_camera_json
+
+    c2w, K = trajectories.spiral(num_frames=6)
+    save_camera_json(tmp_path / "path.json", c2w, K, 64, 64)
+    got, _, _ = cam.file_path(tmp_path / "path.json", 8)  # the file's own frame count wins
+    torch.testing.assert_close(got, c2w.float(), atol=1e-5, rtol=0)
+    (tmp_path / "other.json").write_text(json.dumps({"hello": 1}))
+    with pytest.raises(ValueError, match="other.json"):
+        cam.file_path(tmp_path / "other.json", 8)
+    assert cam.context_frames(1, 8) == [0]
+    assert cam.context_frames(3, 8) == [0, 4, 7]
+    with pytest.raises(ValueError, match="^8 input images need a path of at least 9 frames; this one has 8$"):
+        cam.context_frames(8, 8)
+
+
+def test_video_path_follows_the_clip_and_is_recovered_once_per_upload(monkeypatch, tmp_path):
+    import genxd.cameras.from_video as fv
+    from genxd.cameras.accuracy import compare_paths
+    from genxd.data.synthetic import make_clip
+    from genxd.data.synthetic.writers import write_video
+
+    torch.set_num_threads(1)
+    clip = make_clip(11, "4d", 12, 128, 128, camera="handheld", motion_strength=0.5)
+    video = tmp_path / "upload" / "walk.mp4"  # no camera file beside it: SfM on its frames
+    video.parent.mkdir()
+    write_video(video, clip.images, fps=8.0, quality=9)
+    calls = []
+    real = fv.recover_clip_cameras
+    monkeypatch.setattr(fv, "recover_clip_cameras", lambda *a, **k: calls.append(a) or real(*a, **k))
+    c2w, K, _ = cam.video_path(video, 12, 1.1, "4d")  # 12 cameras in time = the clip's 12 frames
+    assert c2w.shape == (12, 4, 4) and K.shape == (12, 3, 3) and c2w.dtype == torch.float32
+    torch.testing.assert_close(c2w[0], torch.eye(4), atol=1e-6, rtol=0)
+    assert float(K[0, 0, 0]) == pytest.approx(1.1)
+    e = compare_paths(c2w.double(), clip.c2w)
+    # measured here 0.23 degrees mean and 0.9 % of the path (focal estimated, H.264, 128 px); the bounds of
+    # tests/cameras/test_from_video.py (known focal there: 0.15 degrees, 0.6 %)
+    assert e.mean_rot_err_deg < 0.6 and e.centre_err_sim3_rel < 0.03, e
+    # the preview and the generation of the same upload, other frame counts and modes: no second SfM
+    c2w8, _, _ = cam.video_path(video, 8, 1.1, "3d")
+    assert c2w8.shape == (8, 4, 4) and len(calls) == 1
+    with pytest.raises(FileNotFoundError, match="video not found: gone.mp4"):
+        cam.video_path(tmp_path / "gone.mp4", 8, 1.1)
