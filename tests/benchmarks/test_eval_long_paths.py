@@ -1,4 +1,5 @@
-"""CPU checks of ``benchmarks/eval_long_paths.py``'s 4D scene options (its runs are recorded in docs/long_paths.md)."""
+"""CPU checks of ``benchmarks/eval_long_paths.py`` and its scenes (``benchmarks/long_path_scenes.py``); the runs are
+recorded in docs/long_paths.md."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from ..helpers import load_script
 
 
 def test_object_times_once_or_back_and_forth():
-    probe = load_script("benchmarks/eval_long_paths.py")
+    probe = load_script("benchmarks/long_path_scenes.py")
     assert torch.allclose(probe.object_times(5), torch.tensor([0.0, 0.25, 0.5, 0.75, 1.0]))
     t = probe.object_times(16, 7)  # 0 -> 1 in 7 frames (an 8-frame clip's speed), then back
     assert torch.allclose(t[:8], torch.linspace(0, 1, 8)) and torch.allclose(t[7:15], torch.linspace(1, 0, 8))
@@ -28,7 +29,7 @@ def test_motion_strength_argument():
 def test_long_scene_states_its_own_motion_strength():
     """Objects crossing their path once over a long scene move slower (a smaller true strength) than objects
     going back and forth at a training clip's speed."""
-    probe = load_script("benchmarks/eval_long_paths.py")
+    probe = load_script("benchmarks/long_path_scenes.py")
     once = probe.long_scene("4d", 0, 14, 32, "static")
     cycled = probe.long_scene("4d", 0, 14, 32, "static", time_cycle=7)
     assert 0 < once["truth_motion_strength"] < cycled["truth_motion_strength"]
