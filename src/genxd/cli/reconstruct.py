@@ -35,6 +35,12 @@ def _size_said(result: dict) -> str:
     return f"{w}x{h} (downsized from the input's {stored[1]}x{stored[0]} by reconstruct --resolution)"
 
 
+def _masked_line(masked: dict) -> str:
+    """The line saying DTU's masked metrics (:mod:`genxd.reconstruction.masks`)."""
+    lp = f", LPIPS {masked['lpips']:.4f}" if masked["lpips"] is not None else ""
+    return f"{masked['protocol']}: PSNR {masked['psnr']:.2f} dB, SSIM {masked['ssim']:.4f}{lp}"
+
+
 def register(app: typer.Typer) -> None:
     @app.command("reconstruct", short_help="Fit 3D / 4D Gaussians to views; write a .ply and a video.")
     def reconstruct(
@@ -58,6 +64,7 @@ def register(app: typer.Typer) -> None:
         lambda_lpips: float = typer.Option(0.0, "--lambda-lpips", callback=checked(v.Float(0.0, 100.0)), help="Weight of an LPIPS loss term, 0-100 (used only if the lpips package and its weights are on disk)."),
         temporal_opacity: bool = flag("--temporal-opacity", help="4D: per-Gaussian temporal opacity."),
         per_time_ply: bool = flag("--per-time-ply", help="4D: also write ply/time_XXXX.ply at every input time."),
+        masks: Optional[Path] = typer.Option(None, "--masks", help="DTU: a folder of object masks of the held-out views (idrmasks/SCAN: NNN.png or mask/NNN.png); adds RegNeRF's masked PSNR / SSIM / LPIPS to the held-out metrics."),
         video_frames: int = typer.Option(120, "--video-frames", callback=checked(js.VIDEO_FRAMES), help="Fly-through video frames (0: no video)."),
         fps: int = typer.Option(30, "--fps", callback=checked(js.VIDEO_FPS), help="Fly-through video frame rate."),
         overwrite: Overwrite = False,
@@ -113,6 +120,7 @@ def register(app: typer.Typer) -> None:
                 per_time_ply=per_time_ply,
                 overwrite=overwrite,
                 progress=not quiet,
+                masks=masks,
                 on_ready=None if defaults_note is None else (lambda: note(defaults_note, quiet)),  # after the checks
                 on_note=lambda message: note(message, quiet),
             )
@@ -123,6 +131,8 @@ def register(app: typer.Typer) -> None:
             if record["test_metrics"] is not None:
                 line += f", held-out PSNR {record['test_metrics']['psnr']:.2f} dB ({record['num_test_views']} views)"
             typer.echo(line + f", {record['train_seconds']:.1f} s")
+            if record["test_metrics"] is not None and (masked := record["test_metrics"].get("masked")) is not None:
+                typer.echo(_masked_line(masked))
 
         run_cli(run, quiet)
 
@@ -167,7 +177,6 @@ def register(app: typer.Typer) -> None:
                 f"PSNR {result['psnr']:.2f} dB, SSIM {result['ssim']:.4f}{lp}"
             )
             if (masked := result.get("masked")) is not None:
-                lp = f", LPIPS {masked['lpips']:.4f}" if masked["lpips"] is not None else ""
-                typer.echo(f"{masked['protocol']}: PSNR {masked['psnr']:.2f} dB, SSIM {masked['ssim']:.4f}{lp}")
+                typer.echo(_masked_line(masked))
 
         run_cli(run, quiet)

@@ -1,19 +1,20 @@
 """Object-masked metrics of held-out views: the DTU protocol of RegNeRF, which pixelNeRF's and RegNeRF's DTU tables
 use and ReconFusion (hence GenXD's few-shot DTU numbers) follows.
 
-RegNeRF's evaluation (google-research/regnerf, ``eval.py`` and ``internal/datasets.py``, ``DTU._load_masks``):
+RegNeRF's evaluation (google-research/regnerf, ``eval.py`` and ``internal/datasets.py``, ``DTU._load_masks``), as
+its code runs:
 
 - masks: the IDR object masks of the test views, ``idrmasks/<scan>/mask/NNN.png`` for scans 40, 55, 63, 110 and
   114 and ``idrmasks/<scan>/NNN.png`` for the others, ``NNN`` the DTU image number (three digits); read as RGB,
-  a channel counts as object where it is exactly 255 (``/ 255 == 1``), every other value as background; downsized
-  to the evaluation resolution with nearest-neighbour sampling;
-- PSNR: the MSE over the object elements only (``((rgb - rgb_hat)[mask == 1] ** 2).mean()``);
+  a channel counts as object where it is exactly 255 (``/ 255 == 1``), every other value as background; then
+  downsized to the evaluation resolution by ``downsample(mask, 4, mode=cv2.INTER_NEAREST)``, whose
+  ``cv2.resize(img, size, mode)`` hands the mode to ``dst``, not ``interpolation``: the resize is OpenCV's default
+  bilinear (``INTER_LINEAR``), and a mask pixel on the object's edge becomes 0.25, 0.5 or 0.75 (the images too:
+  their ``INTER_AREA`` is bilinear as well);
+- PSNR: the MSE over the elements whose mask is exactly 1 (``((rgb - rgb_hat)[mask == 1] ** 2).mean()``);
 - SSIM and LPIPS: over the whole image after putting the background of both images to white
-  (``rgb * mask + (1 - mask)``).
-
-genxd computes SSIM and LPIPS with its own functions (:mod:`genxd.reconstruction.metrics`: 3DGS's Gaussian
-11x11 SSIM, where RegNeRF calls scikit-image's default 7x7 uniform window), so masked SSIM is comparable with
-genxd's unmasked SSIM, and within a few thousandths of the published values, not equal to them.
+  (``rgb * mask + (1 - mask)``, with the fractional mask); SSIM is scikit-image's
+  (:func:`genxd.reconstruction.metrics.regnerf_ssim`: 7x7 uniform window, data range 2), not genxd's Gaussian one.
 
 A held-out view's mask is looked up in the ``masks`` folder, in its ``<scene key>/`` subfolder when there is one
 (the ``idrmasks`` folder itself), then in a ``mask/`` subfolder when there is one (the IDR layout): by view number
@@ -34,7 +35,7 @@ from torch import Tensor
 from ..utils.images import read_rgb
 from ..utils.paths import require_file
 from ..validation import arg
-from .metrics import psnr, ssim
+from .metrics import REGNERF_SSIM, psnr, regnerf_ssim
 
 __all__ = ["MASKED_PROTOCOL", "mask_folder", "mask_path", "mask_paths", "view_mask_paths", "load_masks",
            "load_view_masks", "masked_metrics"]
@@ -83,9 +84,10 @@ def mask_paths(folder: Path, ids: Sequence[int], names: Sequence[str], by_index:
 
 def load_view_masks(masks: Path, ids: Sequence[int], names: Sequence[str], input_size: tuple[int, int],
                     size: tuple[int, int], scene_key: str | None = None, by_index: bool = True) -> Tensor:
-    """The masks of views ``ids`` (``names``) as ``[N, 3, H, W]`` float 0 / 1 at the metric ``size`` ``(H, W)``
-    (nearest-neighbour), checked against the views' stored ``input_size``; a one-line error naming the file when
-    one is missing, of another aspect ratio, or has no object pixel at ``size``."""
+    """The masks of views ``ids`` (``names``) as ``[N, 3, H, W]`` float in [0, 1] at the metric ``size`` ``(H, W)``
+    (bilinear, as RegNeRF's code ran: 1 inside the object, fractions on its edge), checked against the views'
+    stored ``input_size``; a one-line error naming the file when one is missing, of another aspect ratio, or has no
+    object pixel (1) at ``size``."""
     return load_masks(view_mask_paths(masks, ids, names, scene_key, by_index), names, input_size, size)
 
 
@@ -95,8 +97,10 @@ def load_masks(paths: Sequence[Path], names: Sequence[str], input_size: tuple[in
     out = []
     for path, name in zip(paths, names):
         mask = _read_mask(path, name, input_size).float()[None]
-        mask = F.interpolate(mask, size=size, mode="nearest")[0]  # as cv2.INTER_NEAREST: floor(i * in / out)
-        if not mask.any():
+        if tuple(mask.shape[-2:]) != tuple(size):  # as cv2.resize's default INTER_LINEAR (half-pixel centres)
+            mask = F.interpolate(mask, size=size, mode="bilinear", align_corners=False, antialias=False)
+        mask = mask[0]
+        if not (mask == 1).any():
             raise ValueError(f"{path}: no object pixel (255) at {size[1]}x{size[0]}: the protocol scores only "
                              f"the object, and held-out view {name} would have none")
         out.append(mask)
@@ -107,19 +111,22 @@ def load_masks(paths: Sequence[Path], names: Sequence[str], input_size: tuple[in
 def masked_metrics(renders: Tensor, targets: Tensor, masks: Tensor, names: Sequence[str],
                    lpips_fn: Callable[[Tensor, Tensor], Tensor] | None = None) -> dict[str, Any]:
     """RegNeRF's masked PSNR / SSIM (/ LPIPS) of ``renders`` against ``targets`` (``[N, 3, H, W]`` in [0, 1]) with
-    ``masks`` (0 / 1, broadcastable to them): means and per view, the protocol named."""
+    ``masks`` (in [0, 1], broadcastable to them; PSNR over the elements at 1): means and per view, the protocol and
+    its SSIM named."""
     renders, targets = renders.float().cpu(), targets.float().cpu()
     masks = masks.float().cpu().expand_as(targets)
-    per_psnr = psnr(renders, targets, mask=masks)
+    inside = (masks == 1).float()
+    per_psnr = psnr(renders, targets, mask=inside)
     on_white = [x * masks + (1 - masks) for x in (renders, targets)]
-    per_ssim = ssim(*on_white)
+    per_ssim = regnerf_ssim(*on_white)
     result: dict[str, Any] = {
         "protocol": MASKED_PROTOCOL,
+        "ssim_definition": REGNERF_SSIM,
         "psnr": float(per_psnr.mean()),
         "ssim": float(per_ssim.mean()),
         "lpips": None,
         "per_view": [{"name": n, "psnr": float(p), "ssim": float(s), "object_fraction": float(m.mean())}
-                     for n, p, s, m in zip(names, per_psnr, per_ssim, masks)],
+                     for n, p, s, m in zip(names, per_psnr, per_ssim, inside)],
     }
     if lpips_fn is not None:
         per_lpips = lpips_fn(*on_white).cpu()

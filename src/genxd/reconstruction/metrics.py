@@ -1,4 +1,5 @@
-"""Image metrics for reconstruction: PSNR, SSIM (Gaussian window 11, sigma 1.5) and optional LPIPS.
+"""Image metrics for reconstruction: PSNR, SSIM (Gaussian window 11, sigma 1.5) and optional LPIPS; the SSIM of
+RegNeRF's DTU evaluation (:func:`regnerf_ssim`).
 
 SSIM follows Wang et al. 2004 as computed by 3DGS / torchmetrics: a separable Gaussian window
 of size 11 and sigma 1.5, ``C1 = (0.01 L)^2``, ``C2 = (0.03 L)^2`` with data range ``L = 1``,
@@ -17,7 +18,7 @@ from torch import Tensor
 
 from ..utils.gaussian_filter import gaussian_kernel_1d, separable_filter
 
-__all__ = ["psnr", "ssim", "gaussian_window", "load_lpips", "load_lpips_module", "lpips_weights_available",
+__all__ = ["psnr", "ssim", "GAUSSIAN_SSIM", "REGNERF_SSIM", "regnerf_ssim", "gaussian_window", "load_lpips", "load_lpips_module", "lpips_weights_available",
            "lpips_unavailable_reason"]
 
 
@@ -70,6 +71,44 @@ def ssim(
     num = (2 * mu_x * mu_y + c1) * (2 * sxy + c2)
     den = (mu_x**2 + mu_y**2 + c1) * (sxx + syy + c2)
     return (num / den).flatten(1).mean(-1).reshape(lead)
+
+
+#: genxd's SSIM (:func:`ssim`), as named in a metrics JSON.
+GAUSSIAN_SSIM = ("Gaussian window 11, sigma 1.5, population covariance, data range 1, C1 = (0.01 L)^2, "
+                 "C2 = (0.03 L)^2, mean over the valid region and the channels (3DGS)")
+#: :func:`regnerf_ssim`, as named in a metrics JSON.
+REGNERF_SSIM = ("scikit-image structural_similarity as RegNeRF's eval.py calls it (multichannel=True, scikit-image "
+                "0.17.2): uniform 7x7 window, sample covariance (49/48), data range 2 (float images' default), "
+                "C1 = (0.01 L)^2, C2 = (0.03 L)^2, mean over the valid region, then over the channels")
+
+
+def regnerf_ssim(pred: Tensor, target: Tensor, window_size: int = 7, data_range: float = 2.0) -> Tensor:
+    """SSIM per image ``[...]`` of images ``[..., C, H, W]`` as RegNeRF's DTU numbers computed it (:data:`REGNERF_SSIM`):
+    ``skimage.metrics.structural_similarity(x, y, channel_axis=-1, data_range=2)`` of each image in HWC layout.
+
+    RegNeRF's ``eval.py`` calls ``structural_similarity(x, y, multichannel=True)`` on float images without a
+    ``data_range``, which scikit-image 0.17 (pinned in its requirements) takes from the float dtype's range
+    ``(-1, 1)``: 2, not 1. Computed in float64 with :func:`scipy.ndimage.uniform_filter` and scikit-image's crop of
+    ``(window_size - 1) // 2`` pixels at each border; not differentiable."""
+    from scipy.ndimage import uniform_filter
+
+    _check_pair(pred, target)
+    if min(pred.shape[-2:]) < window_size:
+        raise ValueError(f"SSIM needs images of at least {window_size}x{window_size}, got {tuple(pred.shape[-2:])}")
+    lead = pred.shape[:-3]
+    x = pred.detach().double().cpu().reshape(-1, *pred.shape[-2:]).numpy()  # one plane per image and channel
+    y = target.detach().double().cpu().reshape(-1, *target.shape[-2:]).numpy()
+    size = (1, window_size, window_size)  # the window within each plane
+    cov_norm = window_size**2 / (window_size**2 - 1)
+    c1, c2 = (0.01 * data_range) ** 2, (0.03 * data_range) ** 2
+    ux, uy = uniform_filter(x, size), uniform_filter(y, size)
+    vx = cov_norm * (uniform_filter(x * x, size) - ux * ux)
+    vy = cov_norm * (uniform_filter(y * y, size) - uy * uy)
+    vxy = cov_norm * (uniform_filter(x * y, size) - ux * uy)
+    s = (2 * ux * uy + c1) * (2 * vxy + c2) / ((ux**2 + uy**2 + c1) * (vx + vy + c2))
+    pad = (window_size - 1) // 2
+    per_plane = s[:, pad : s.shape[1] - pad, pad : s.shape[2] - pad].mean(axis=(1, 2))
+    return torch.from_numpy(per_plane).reshape(*lead, pred.shape[-3]).mean(-1)
 
 
 def _torch_hub_checkpoint(file_name: str) -> Path:

@@ -28,16 +28,16 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ..cameras._io import describe, json_number, json_numbers, json_size
 from ..utils.images import save_png, tensor_to_uint8
 from ..output_folders import check_inputs_kept
-from ..utils.io import check_not_working_folder, output_target, read_json
+from ..utils.io import check_not_working_folder, output_target
 from ..validation import arg, is_cli, overwrite_hint, setting
 from ..utils.json_text import json_text
 from .inria_model import INRIA_MODEL_DIR, viewer_cameras, write_inria_model
 from .extra_views import check_not_conditioned_on_test_views, extra_views_summary, resolve_extra_views
 from .masks import load_masks, mask_folder, mask_paths, masked_metrics
-from .metrics import load_lpips
+from .output_records import OutputRecords, input_option
+from .metrics import GAUSSIAN_SSIM, load_lpips
 from .ply import load_scene, save_motion, save_ply
 from .trainer import ReconstructionConfig, evaluate_views, render_views, train_gaussians, view_metrics
 from .views import Views, detect_input_kind, load_reconfusion_views, load_views
@@ -180,12 +180,6 @@ def _square_crop_hint(extra_w: int, extra_h: int, input_w: int, input_h: int) ->
     return ""
 
 
-def _input_option() -> str:
-    """:func:`evaluate_scene`'s ``input_path`` as the caller knows it: ``--input`` of ``genxd eval-recon`` (``genxd
-    reconstruct`` calls its input INPUT, so this is no :data:`genxd.caller_style.FLAGS` entry)."""
-    return "--input" if is_cli() else "input_path"
-
-
 def _one_viewpoint(c2w: Tensor) -> str | None:
     """Why views of cameras ``c2w`` that share one centre (a camera that only turns or stands still: a path from a
     video of a pan, the ``static`` preset) cannot give the scene's depth, or None when the cameras move."""
@@ -214,6 +208,25 @@ def _extra_view_arguments(extra_views: object) -> list[Path]:
     return [path_argument(p, "extra_views", "a folder path or a list of them") for p in extra_views]
 
 
+def _held_out_masks(masks: str | os.PathLike, scene_key: str | None, test: Sequence[int], test_views: Views,
+                    input_size: tuple[int, int], by_index: bool, out: Path, out_option: str) -> tuple[Path, Tensor]:
+    """The mask folder and the object masks of the held-out ``test_views`` (views ``test``) at their size
+    (:mod:`genxd.reconstruction.masks`), before any work: a missing mask, one of another aspect ratio than the
+    stored ``input_size`` or without object, or an ``out`` that is a mask file, is a one-line error."""
+    folder = mask_folder(Path(masks), scene_key)
+    paths = mask_paths(folder, test, test_views.names, by_index=by_index)
+    check_inputs_kept(out, paths, out_option)
+    return folder, load_masks(paths, test_views.names, input_size, (test_views.height, test_views.width))
+
+
+def _masked_record(held_out_masks: tuple[Path, Tensor], renders: Tensor, test_views: Views,
+                   lpips_fn: Callable[[Tensor, Tensor], Tensor] | None) -> dict[str, Any]:
+    """The ``masked`` entry of a metrics record: the mask folder and RegNeRF's masked metrics of ``renders``."""
+    folder, view_masks = held_out_masks
+    return {"masks": str(folder.resolve()),
+            **masked_metrics(renders, test_views.images, view_masks, test_views.names, lpips_fn)}
+
+
 def reconstruct_scene(
     input_path: str | os.PathLike,
     out_dir: str | os.PathLike,
@@ -229,6 +242,7 @@ def reconstruct_scene(
     inria_model: bool = True,
     overwrite: bool = False,
     progress: bool = True,
+    masks: str | os.PathLike | None = None,
     callback: Callable[[int, Any, dict[str, float]], None] | None = None,
     on_ready: Callable[[], None] | None = None,
     on_note: Callable[[str], None] | None = None,
@@ -244,6 +258,8 @@ def reconstruct_scene(
             generated from the few-shot training views (same world frame): each a supported input
             folder, or a ``genxd fewshot`` output whose groups of the reconstructed scene are all used
             (:mod:`genxd.reconstruction.extra_views`; a folder reached twice is used once).
+        masks: a folder of object masks of the held-out views (DTU's ``idrmasks``): ``test_metrics`` then holds
+            DTU's masked metrics under ``masked``, as :func:`evaluate_scene` (:mod:`genxd.reconstruction.masks`).
         inria_model: also write ``3dgs/``, the 3DGS code's model folder of a 3D scene
             (:mod:`genxd.reconstruction.inria_model`; its ``cfg_args`` holds the folder's absolute path).
         callback: ``callback(step, model, stats)`` after every optimisation step (progress, cancelling by
@@ -290,6 +306,15 @@ def reconstruct_scene(
             raise ValueError(f"{arg('n_views')} only applies to ReconFusion inputs")
         views = load_views(input_path, resolution=resolution, scene_key=scene_key)
         train, test = holdout_split(len(views), holdout_every)
+    held_out_masks = None
+    if masks is not None:  # before the training: a missing or wrong mask is said at once
+        masks = path_argument(masks, "masks", "a folder path")
+        if not test:
+            raise ValueError(f"{arg('masks')} scores the held-out views, and there are none (hold views out with "
+                             f"{setting('holdout_every', 'N')}, or use a ReconFusion split)")
+        check_inputs_kept(out_dir, [masks], arg("out_dir"))
+        held_out_masks = _held_out_masks(masks, scene_key, test, views.subset(test), (views.height, views.width),
+                                         kind == "reconfusion", out_dir, arg("out_dir"))
     if config.mode == "4d" and views.times is None:
         # a generated 4D clip without time stamps: frame i of N shows time i / (N - 1)
         n = len(views)
@@ -346,6 +371,8 @@ def reconstruct_scene(
         train_renders = torch.cat([train_renders, extra_renders])
     train_metrics = view_metrics(train_renders, train_views, lpips_fn)
     test_metrics = view_metrics(renders[test], views.subset(test), lpips_fn) if test else None
+    if held_out_masks is not None and test_metrics is not None:
+        test_metrics["masked"] = _masked_record(held_out_masks, renders[test], views.subset(test), lpips_fn)
 
     record: dict[str, Any] = {
         "input": str(input_path.resolve()),
@@ -402,82 +429,6 @@ def reconstruct_scene(
     return record
 
 
-class _OutputRecords:
-    """``reconstruction.json`` and ``cameras.json`` of a reconstruct output as :func:`evaluate_scene` reads them
-    back (each ``{}`` when absent); every field used is checked, a ValueError naming the file otherwise."""
-
-    def __init__(self, scene_dir: Path) -> None:
-        self.record_path, self.cameras_path = scene_dir / "reconstruction.json", scene_dir / "cameras.json"
-        self.record, self.cameras = self._read(self.record_path), self._read(self.cameras_path)
-
-    @staticmethod
-    def _read(path: Path) -> dict[str, Any]:
-        if not path.is_file():
-            return {}
-        data = read_json(path, f"genxd reconstruct's {path.name}")
-        if not isinstance(data, dict):
-            raise ValueError(f"{path}: expected a JSON object, got {describe(data)}")
-        return data
-
-    def _bad(self, path: Path, key: str, expected: str, value: Any) -> ValueError:
-        return ValueError(f"{path}: {key}: expected {expected}, got {describe(value)}")
-
-    def input(self) -> Path | None:
-        value = self.record.get("input")
-        if value is None:
-            return None
-        if not isinstance(value, str) or not value:
-            raise self._bad(self.record_path, "input", "the input folder's path", value)
-        if not Path(value).exists():
-            raise FileNotFoundError(f"{self.record_path}: the recorded input {value} does not exist (moved?); "
-                                    f"pass {_input_option()}")
-        return Path(value)
-
-    def scene_key(self) -> str | None:
-        value = self.record.get("scene_key")
-        if value is not None and not isinstance(value, str):
-            raise self._bad(self.record_path, "scene_key", "a scene name", value)
-        return value
-
-    def n_views(self) -> int | None:
-        value = self.record.get("n_views")
-        if value is None:
-            return None
-        return int(json_number(value, f"{self.record_path}: n_views", positive=True, integer=True))
-
-    def size(self) -> tuple[int | None, int | None]:
-        if self.cameras.get("height") is None or self.cameras.get("width") is None:
-            return None, None
-        return (json_size(self.cameras["height"], f"{self.cameras_path}: height"),
-                json_size(self.cameras["width"], f"{self.cameras_path}: width"))
-
-    def test_views(self) -> list[int]:
-        value = self.cameras.get("test", [])
-        if not isinstance(value, list):
-            raise self._bad(self.cameras_path, "test", "a list of view numbers", value)
-        views = []
-        for i, v in enumerate(value):
-            where = f"{self.cameras_path}: test[{i}]"
-            number = int(json_number(v, where, integer=True))
-            if number < 0:
-                raise ValueError(f"{where}: a view number must be >= 0, got {v!r}")
-            views.append(number)
-        return views
-
-    def times(self, num_views: int) -> Tensor | None:
-        value = self.cameras.get("times")
-        if value is None:
-            return None
-        return torch.tensor(json_numbers(value, f"{self.cameras_path}: times", num_views), dtype=torch.float32)
-
-    def background(self) -> Tensor:
-        config = self.record.get("config", {})
-        if not isinstance(config, dict):
-            raise self._bad(self.record_path, "config", "an object", config)
-        value = config.get("background", [0.0, 0.0, 0.0])
-        return torch.tensor(json_numbers(value, f"{self.record_path}: config.background", 3), dtype=torch.float32)
-
-
 def evaluate_scene(
     scene_dir: str | os.PathLike,
     input_path: str | os.PathLike | None = None,
@@ -513,11 +464,11 @@ def evaluate_scene(
     render_dir = scene_dir / "eval_renders"
     if save_renders and render_dir.exists() and not overwrite:
         raise FileExistsError(f"{render_dir} exists; {overwrite_hint('pass')}")
-    rec = _OutputRecords(scene_dir)
+    rec = OutputRecords(scene_dir)
     record = rec.record
     source = Path(input_path) if input_path is not None else rec.input()
     if source is None:
-        raise ValueError(f"{scene_dir}: no recorded input; pass {_input_option()}")
+        raise ValueError(f"{scene_dir}: no recorded input; pass {input_option()}")
     scene_key = scene_key if scene_key is not None else rec.scene_key()
     # the metrics replace what is at out_path: never the reconstruction's own files, nor the views it is scored on
     read = [scene_dir / "scene.ply", scene_dir / "motion.npz", rec.record_path, rec.cameras_path, source, masks]
@@ -527,7 +478,7 @@ def evaluate_scene(
     except ValueError as exc:
         if input_path is not None:
             raise
-        raise ValueError(f"{rec.record_path}: the recorded input: {exc}; pass {_input_option()}") from None
+        raise ValueError(f"{rec.record_path}: the recorded input: {exc}; pass {input_option()}") from None
     resolution = rec.size()
     if kind == "reconfusion":
         n = n_views if n_views is not None else rec.n_views()
@@ -552,14 +503,10 @@ def evaluate_scene(
         test_views = test_views.resized(max(resolution))
     if record.get("mode") == "4d" and (all_times := rec.times(len(views))) is not None:
         test_views.times = all_times[torch.tensor(test)]
-    view_masks = None
-    mask_dir: Path | None = None
+    held_out_masks = None
     if masks is not None:  # before the rendering: a missing or wrong mask is said at once
-        mask_dir = mask_folder(Path(masks), scene_key)
-        paths = mask_paths(mask_dir, test, test_views.names, by_index=kind == "reconfusion")
-        check_inputs_kept(out_path, paths, "--out" if is_cli() else "out_path")
-        view_masks = load_masks(paths, test_views.names, (views.height, views.width),
-                                (test_views.height, test_views.width))
+        held_out_masks = _held_out_masks(masks, scene_key, test, test_views, (views.height, views.width),
+                                         kind == "reconfusion", out_path, "--out" if is_cli() else "out_path")
     model = load_scene(scene_dir, device=device)
     background = rec.background()
     lpips_fn = load_lpips(device=device) if use_lpips else None
@@ -575,10 +522,10 @@ def evaluate_scene(
         "input_resolution": [views.height, views.width],
         "lpips_available": lpips_fn is not None,
         **metrics,
+        "ssim_definition": GAUSSIAN_SSIM,
     }
-    if view_masks is not None and mask_dir is not None:
-        result["masked"] = {"masks": str(mask_dir.resolve()),
-                            **masked_metrics(renders, test_views.images, view_masks, test_views.names, lpips_fn)}
+    if held_out_masks is not None:
+        result["masked"] = _masked_record(held_out_masks, renders, test_views, lpips_fn)
     if save_renders:
         from genxd.cli.common import atomic_dir
 

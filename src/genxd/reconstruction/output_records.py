@@ -1,0 +1,98 @@
+"""``reconstruction.json`` and ``cameras.json`` of a ``genxd reconstruct`` output, read back and checked for
+``genxd eval-recon`` (:func:`genxd.reconstruction.pipeline.evaluate_scene`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from ..cameras._io import describe, json_number, json_numbers, json_size
+from ..utils.io import read_json
+from ..validation import is_cli
+
+__all__ = ["OutputRecords", "input_option"]
+
+
+def input_option() -> str:
+    """:func:`~genxd.reconstruction.pipeline.evaluate_scene`'s ``input_path`` as the caller knows it: ``--input`` of ``genxd eval-recon`` (``genxd
+    reconstruct`` calls its input INPUT, so this is no :data:`genxd.caller_style.FLAGS` entry)."""
+    return "--input" if is_cli() else "input_path"
+
+
+class OutputRecords:
+    """``reconstruction.json`` and ``cameras.json`` of a reconstruct output as :func:`~genxd.reconstruction.pipeline.evaluate_scene` reads them
+    back (each ``{}`` when absent); every field used is checked, a ValueError naming the file otherwise."""
+
+    def __init__(self, scene_dir: Path) -> None:
+        self.record_path, self.cameras_path = scene_dir / "reconstruction.json", scene_dir / "cameras.json"
+        self.record, self.cameras = self._read(self.record_path), self._read(self.cameras_path)
+
+    @staticmethod
+    def _read(path: Path) -> dict[str, Any]:
+        if not path.is_file():
+            return {}
+        data = read_json(path, f"genxd reconstruct's {path.name}")
+        if not isinstance(data, dict):
+            raise ValueError(f"{path}: expected a JSON object, got {describe(data)}")
+        return data
+
+    def _bad(self, path: Path, key: str, expected: str, value: Any) -> ValueError:
+        return ValueError(f"{path}: {key}: expected {expected}, got {describe(value)}")
+
+    def input(self) -> Path | None:
+        value = self.record.get("input")
+        if value is None:
+            return None
+        if not isinstance(value, str) or not value:
+            raise self._bad(self.record_path, "input", "the input folder's path", value)
+        if not Path(value).exists():
+            raise FileNotFoundError(f"{self.record_path}: the recorded input {value} does not exist (moved?); "
+                                    f"pass {input_option()}")
+        return Path(value)
+
+    def scene_key(self) -> str | None:
+        value = self.record.get("scene_key")
+        if value is not None and not isinstance(value, str):
+            raise self._bad(self.record_path, "scene_key", "a scene name", value)
+        return value
+
+    def n_views(self) -> int | None:
+        value = self.record.get("n_views")
+        if value is None:
+            return None
+        return int(json_number(value, f"{self.record_path}: n_views", positive=True, integer=True))
+
+    def size(self) -> tuple[int | None, int | None]:
+        if self.cameras.get("height") is None or self.cameras.get("width") is None:
+            return None, None
+        return (json_size(self.cameras["height"], f"{self.cameras_path}: height"),
+                json_size(self.cameras["width"], f"{self.cameras_path}: width"))
+
+    def test_views(self) -> list[int]:
+        value = self.cameras.get("test", [])
+        if not isinstance(value, list):
+            raise self._bad(self.cameras_path, "test", "a list of view numbers", value)
+        views = []
+        for i, v in enumerate(value):
+            where = f"{self.cameras_path}: test[{i}]"
+            number = int(json_number(v, where, integer=True))
+            if number < 0:
+                raise ValueError(f"{where}: a view number must be >= 0, got {v!r}")
+            views.append(number)
+        return views
+
+    def times(self, num_views: int) -> Tensor | None:
+        value = self.cameras.get("times")
+        if value is None:
+            return None
+        return torch.tensor(json_numbers(value, f"{self.cameras_path}: times", num_views), dtype=torch.float32)
+
+    def background(self) -> Tensor:
+        config = self.record.get("config", {})
+        if not isinstance(config, dict):
+            raise self._bad(self.record_path, "config", "an object", config)
+        value = config.get("background", [0.0, 0.0, 0.0])
+        return torch.tensor(json_numbers(value, f"{self.record_path}: config.background", 3), dtype=torch.float32)
