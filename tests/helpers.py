@@ -59,11 +59,30 @@ def png16(path: Path, array: np.ndarray) -> Path:
     return path
 
 
-def mpo_photo(path: Path, image, quality: int = 75) -> Path:
-    """``image`` (a PIL image) saved as many phones and cameras write a JPEG: with a small preview picture after it
-    (MPF data), which Pillow opens as format "MPO" of 2 frames."""
-    preview = image.resize((max(1, image.width // 8), max(1, image.height // 8)))
-    image.save(path, "MPO", save_all=True, append_images=[preview], quality=quality)
+#: MP Entry attributes (CIPA DC-007): the representative flag and the picture type, as cameras write them
+MP_PRIMARY, MP_PREVIEW = 0x20030000, 0x00010001  # a phone's photo and its large thumbnail (VGA)
+MP_LEFT, MP_RIGHT = 0x20020002, 0x00020002  # a stereo camera's views (Fujifilm W3, Nintendo 3DS: "Disparity")
+
+
+def mpo_photo(path: Path, image, quality: int = 75, attributes: tuple[int, ...] = (MP_PRIMARY, MP_PREVIEW),
+              others=None) -> Path:
+    """``image`` (a PIL image) saved as many phones and cameras write a JPEG: with more pictures after it (MPF
+    data), which Pillow opens as format "MPO". By default a small preview picture follows (a phone's); ``others``
+    (PIL images) and ``attributes`` (one MP Entry attribute a picture, :data:`MP_LEFT`, ...) make a stereo pair."""
+    if others is None:
+        others = [image.resize((max(1, image.width // 8), max(1, image.height // 8)))]
+    image.save(path, "MPO", save_all=True, append_images=list(others), quality=quality)
+    data = bytearray(path.read_bytes())  # Pillow writes the types "primary" and "undefined": set them
+    tiff = data.index(b"MPF\0") + 4
+    assert data[tiff:tiff + 4] == b"II*\0"
+    ifd = tiff + struct.unpack_from("<I", data, tiff + 4)[0]
+    for i in range(struct.unpack_from("<H", data, ifd)[0]):
+        tag, _, count, value = struct.unpack_from("<HHII", data, ifd + 2 + 12 * i)
+        if tag == 0xB002:  # MP Entry: 16 bytes a picture, the attribute first
+            assert count == 16 * len(attributes)
+            for k, attribute in enumerate(attributes):
+                struct.pack_into("<I", data, tiff + value + 16 * k, attribute)
+    path.write_bytes(bytes(data))
     return path
 
 

@@ -11,7 +11,7 @@ import PIL.Image
 import pytest
 
 from genxd.utils.images import collect_images, load_image, read_rgb, to_8bit
-from tests.helpers import mpo_photo, png16, png_chunk
+from tests.helpers import MP_LEFT, MP_RIGHT, mpo_photo, png16, png_chunk
 
 
 def _mean(path: Path) -> float:
@@ -152,6 +152,28 @@ def test_a_photo_with_a_preview_picture_mpo_is_a_still_jpeg(tmp_path, monkeypatc
         fitted = load_image(path, 64, 64)
     assert sizes == [(300, 200)]  # decoded at 1/8, as the same photo without its preview
     assert float((fitted - load_image(tmp_path / "plain.jpg", 64, 64)).abs().max()) < 4 / 255
+
+
+def test_a_stereo_photo_mpo_is_read_as_its_left_view_and_said(tmp_path):
+    # Before: a stereo camera's MPO (Fujifilm W3, Nintendo 3DS: two views of type "Disparity") was read as its left
+    # view silently, as a phone's photo with its preview is (rightly)
+    import warnings
+
+    from genxd.utils.images import frames_note
+    from genxd.validation import GenXDWarning
+
+    left, right = (PIL.Image.new("RGB", (64, 48), c) for c in ((200, 30, 30), (30, 30, 200)))
+    path = mpo_photo(tmp_path / "DSCF0001.MPO.jpg", left, attributes=(MP_LEFT, MP_RIGHT), others=[right])
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        rgb = read_rgb(path)
+    assert [str(w.message) for w in said if issubclass(w.category, GenXDWarning)] == [
+        f"{path}: read the left view of a stereo pair; the right view is not used"]
+    assert abs(rgb.getpixel((32, 24))[0] - 200) < 8  # the left view
+    with PIL.Image.open(path) as im:  # the demo page's note (header only)
+        assert frames_note(im, path.name) == f"{path.name}: read the left view of a stereo pair; the right view is not used"
+    with PIL.Image.open(mpo_photo(tmp_path / "IMG_0001.jpg", left)) as im:  # a phone's photo and its preview
+        assert im.format == "MPO" and frames_note(im, "IMG_0001.jpg") is None
 
 
 @pytest.mark.parametrize("name, said", [("anim.webp", "an animated image of 3 frames"),

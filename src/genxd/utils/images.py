@@ -5,7 +5,8 @@ Every PIL mode is accepted: 1-bit, grayscale (8 and 16 bit: ``I;16``, ``I``), 32
 LAB, with or without alpha (composited on white). A 16-bit colour PNG or TIFF is read at its full depth
 (:mod:`genxd.utils.png16`); every high bit depth is rounded to the nearest 8-bit level. An embedded ICC profile
 (an iPhone's Display P3, a camera's Adobe RGB, a CMYK press profile, a grey one) is applied, so the pixels are
-sRGB as viewers show them. Of an animated or multi-page file the first frame is used, with a warning. HEIC needs pillow-heif (``genxd.utils.image_formats``).
+sRGB as viewers show them. Of an animated or multi-page file the first frame is used, with a warning, as is the
+left view of a stereo camera's MPO. HEIC needs pillow-heif (``genxd.utils.image_formats``).
 Images above PIL's decompression-bomb limit (``PIL.Image.MAX_IMAGE_PIXELS``) are refused with a one-line error
 naming the file, as is anything PIL cannot decode (truncated, empty, not an image).
 
@@ -111,9 +112,32 @@ def frame_count(im: PIL.Image.Image) -> int:
     return 1 if im.format == "MPO" else getattr(im, "n_frames", 1)
 
 
+#: MPF picture types (Pillow's names) of the views of a stereo or multi-angle camera's MPO, or of a panorama's parts
+_VIEW_TYPES = {"Multi-Frame Image: (Disparity)": "view", "Multi-Frame Image: (Multi-Angle)": "view",
+               "Multi-Frame Image (Panorama)": "part"}
+
+
+def views_note(im: PIL.Image.Image, label: str | Path) -> str | None:
+    """``"<label>: read the left view of a stereo pair; the right view is not used"`` for a stereo camera's MPO
+    (Fujifilm W3, Nintendo 3DS: pictures of type "Disparity"; of more views or a panorama's parts: "read the first
+    of N ..."); None for any other image, a phone's photo with its preview or depth map included."""
+    entries = (getattr(im, "mpinfo", None) or {}).get(0xB002) if im.format == "MPO" else None
+    kinds = [_VIEW_TYPES.get(e.get("Attribute", {}).get("MPType")) for e in entries or ()]
+    if not any(kinds[1:]):
+        return None
+    n = 1 + sum(k is not None for k in kinds[1:])  # the first picture: a view too (some write it as "primary")
+    if n == 2 and "part" not in kinds:
+        return f"{label}: read the left view of a stereo pair; the right view is not used"
+    what = "parts of a panorama" if "part" in kinds else "views of a multi-view photo"
+    return f"{label}: read the first of {n} {what}; the others are not used"
+
+
 def frames_note(im: PIL.Image.Image, label: str | Path) -> str | None:
     """``"<label>: an animated image of N frames: only the first is used"`` (or "a multi-page TIFF of N pages")
-    for an animated or multi-page image (WebP, APNG, GIF, TIFF) opened by Pillow; None for a still image."""
+    for an animated or multi-page image (WebP, APNG, GIF, TIFF) opened by Pillow, the :func:`views_note` of a
+    stereo camera's MPO; None for a still image."""
+    if (note := views_note(im, label)) is not None:
+        return note
     frames = frame_count(im)
     if frames <= 1:
         return None
