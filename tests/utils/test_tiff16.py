@@ -47,6 +47,29 @@ def test_a_16_bit_rgba_tiffs_alpha_is_composited(tmp_path):
     assert np.array_equal(np.asarray(read_rgb(tiff16(tmp_path / "a.tif", pixels))), want)
 
 
+def test_a_16_bit_tiff_of_premultiplied_alpha_is_rounded_and_divided_out(tmp_path):
+    # Before: Pillow's RGBa;16 decoder divided the high byte of the colour by the high byte of the alpha: one level
+    # below the nearest on every opaque pixel here, up to 2.8 levels off where translucent (1.4 for straight alpha)
+    tifffile = pytest.importorskip("tifffile")
+    colour = between_levels((6, 8, 3))
+    alpha = np.full((6, 8, 1), 65535, np.uint16)
+    alpha[3:] = np.random.default_rng(1).integers(0x0400, 0xFFFF, (3, 8, 1))  # translucent rows
+    alpha[0, 0] = 0  # transparent: the white background
+    premultiplied = np.rint(colour * (alpha / 65535.0)).astype(np.uint16)
+    path = tmp_path / "assoc.tif"
+    tifffile.imwrite(path, np.dstack([premultiplied, alpha]), photometric="rgb", extrasamples=[1])  # associated
+    got = np.asarray(read_rgb(path)).astype(np.float64)
+    assert np.array_equal(got[:3, 1:], nearest(colour[:3, 1:]))  # opaque: the nearest level
+    assert (got[0, 0] == 255).all()
+    a = alpha[3:] / 65535.0
+    exact = (colour[3:] / 257.0) * a + 255.0 * (1 - a)  # on white
+    assert np.abs(got[3:] - exact).max() <= 1.5  # the straight colour's rounding, then composited in 8 bits
+    straight = tiff16(tmp_path / "straight.tif", np.dstack([colour, alpha]))  # the same picture, unassociated
+    assert np.abs(got - np.asarray(read_rgb(straight))).max() <= 1
+    with PIL.Image.open(path) as im:
+        assert deep_colour_kind(im) == "RGBa"
+
+
 def test_curate_reads_a_folder_of_16_bit_tiff_frames_rounded(tmp_path):
     frames = tmp_path / "frames"
     frames.mkdir()

@@ -1,7 +1,7 @@
 """16-bit colour PNGs and TIFFs read at their full depth, then rounded to the nearest 8-bit level.
 
 Pillow decodes a 16-bit RGB, RGBA or gray + alpha PNG (a raw converter's or a renderer's export), and a 16-bit RGB or
-RGBA TIFF (a scanner's, Lightroom's or OpenCV's export, interleaved samples), by keeping the high byte of each value:
+RGBA TIFF (a scanner's, Lightroom's or OpenCV's export, interleaved samples; its alpha straight or premultiplied), by keeping the high byte of each value:
 rounded down, up to one level off (``0x10F0`` is 16.87 levels, read as 16). Such files are decoded here by OpenCV at
 their full depth (``cv2.IMREAD_UNCHANGED``) and rounded to the nearest level, as 16-bit gray PNGs and TIFFs (which
 Pillow reads whole, as ``I;16``) already are. Such a file is told from Pillow's header (its raw mode, before any
@@ -26,13 +26,13 @@ __all__ = ["deep_colour_kind", "load_rounded"]
 #: Pillow's raw mode of a PNG -> the PIL mode its pixels come out in here, for the 16-bit colour types Pillow
 #: truncates (RGB, RGBA, gray + alpha)
 _DEEP_RAW_MODES = {"RGB;16B": "RGB", "RGBA;16B": "RGBA", "LA;16B": "LA"}
-#: the same for a TIFF's interleaved samples (little-, big-endian, native: libtiff's); an RGBA one's alpha
-#: unassociated (``RGBa;16*``, premultiplied, is left to Pillow, which divides it out)
-_DEEP_TIFF_RAW_MODES = {f"{mode};16{order}": mode for mode in ("RGB", "RGBA") for order in "LBN"}
+#: the same for a TIFF's interleaved samples (little-, big-endian, native: libtiff's); ``RGBa``: premultiplied
+#: (associated) alpha, ExtraSamples 1, divided out at full depth (Pillow divides the high bytes: up to 2.8 levels off)
+_DEEP_TIFF_RAW_MODES = {f"{mode};16{order}": mode for mode in ("RGB", "RGBA", "RGBa") for order in "LBN"}
 
 
 def deep_colour_kind(im: PIL.Image.Image) -> str | None:
-    """``"RGB"``, ``"RGBA"`` or ``"LA"`` when ``im`` (opened by Pillow, its pixels not loaded yet) is a 16-bit PNG or
+    """``"RGB"``, ``"RGBA"``, ``"RGBa"`` (a TIFF's premultiplied alpha) or ``"LA"`` when ``im`` (opened by Pillow, its pixels not loaded yet) is a 16-bit PNG or
     TIFF of that colour type, else None."""
     if im.format not in ("PNG", "TIFF") or not im.tile:
         return None
@@ -86,6 +86,10 @@ def _read_deep(im: PIL.Image.Image, kind: str, source: str | os.PathLike | IO[by
         deep = deep[..., [2, 1, 0, 3][:deep.shape[-1]]]  # BGR(A) -> RGB(A)
     if deep.shape[-1] != len(kind):
         return None
+    if kind == "RGBa":  # premultiplied: the colour divided by its alpha (none where transparent), as Pillow does
+        alpha = deep[..., 3:].astype(np.float64)
+        colour = np.where(alpha > 0, np.minimum(deep[..., :3] * 65535.0 / np.maximum(alpha, 1.0), 65535.0), 0.0)
+        deep = np.concatenate([colour, alpha], axis=-1)
     out = PIL.Image.fromarray(to_uint8_by_range(deep, is_float=False, sixteen_bit=True))  # LA, RGB or RGBA
     out.info = dict(im.info)
     if im.format == "PNG" and (exif := _exif_after_pixels(data)) is not None:
