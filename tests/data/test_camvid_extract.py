@@ -64,6 +64,25 @@ def test_a_rebuilt_archive_replaces_its_older_extracted_model(camvid_root, tmp_p
     assert len(_models(extract)) == 2
 
 
+def test_models_extracted_in_the_old_layout_are_removed(camvid_root, tmp_path):
+    """A kept ``extract_dir`` used before the per-sample layout (``extract_dir/<hash of archive, sample and
+    version>/0``) kept those models for good: no later run looked at them. They are removed now; a folder of the
+    user's that is not one (a sample with its images, another name, more than ``0/``) stays."""
+    archive, extract = _zip_folder(camvid_root, tmp_path / "batch_1.zip"), tmp_path / "x"
+    old = [extract / "0123456789abcdef" / "0", extract / "fedcba9876543210" / "0"]
+    for model in old:
+        shutil.copytree(camvid_root / "video0" / "0", model)
+    kept = [extract / "aaaaaaaaaaaaaaaa" / "0", extract / "mine" / "0", extract / "bbbbbbbbbbbbbbbb" / "0"]
+    for model in kept:
+        shutil.copytree(camvid_root / "video0" / "0", model)
+    (extract / "aaaaaaaaaaaaaaaa" / "images").mkdir()  # a sample folder of the user's
+    (extract / "bbbbbbbbbbbbbbbb" / "0" / "sub").mkdir()  # not a model of files only
+    CamVidDataset(archive, num_frames=4, height=24, extract_dir=extract, camera_normalization="none")[0]
+    assert not any(model.parent.exists() for model in old)
+    assert all((model / "cameras.bin").is_file() for model in kept)
+    assert len(_models(extract)) == len(kept) + 1  # and video0's model, in the current layout
+
+
 @pytest.mark.skipif(sys.platform == "win32", reason="fork")
 def test_the_private_extract_folder_is_removed_after_the_workers_at_exit(camvid_root, tmp_path):
     """The default extract folder was removed by an ``atexit`` handler that ran before ``multiprocessing`` ended the

@@ -94,6 +94,24 @@ def _extracted_model(root: Path, v: _Video) -> Iterator[Path]:
         yield model_dir
 
 
+_OLD_KEY_RE = re.compile(r"^[0-9a-f]{16}$")
+
+
+def _prune_old_layout(root: Path) -> None:
+    """Remove the models that genxd before 5e057f4 extracted into a kept ``root``, one folder per sample and version
+    (``root/<16 hex digits>/0``, its key a hash of the archive, the sample and the version, so no sample's lock or
+    later run could find them again): they stayed for good. Nothing reads them now, so no lock guards them; a folder
+    is taken for one only when it holds nothing but ``0/`` of files (a user's sample folder has ``images/`` too)."""
+    with contextlib.suppress(OSError):
+        for old in root.iterdir():
+            if not _OLD_KEY_RE.match(old.name) or old.is_symlink() or not (old / "0").is_dir():
+                continue
+            with contextlib.suppress(OSError):
+                if [p.name for p in old.iterdir() if not p.name.startswith(".")] == ["0"] and all(
+                        p.is_file() and not p.is_symlink() for p in (old / "0").iterdir()):
+                    shutil.rmtree(old, ignore_errors=True)
+
+
 class CamVidDataset(_ClipDataset):
     """CamVid-30K samples ``VIDEO_ID/images/*.jpg`` + COLMAP model ``VIDEO_ID/0/`` (+ ``meta.json``).
 
@@ -113,7 +131,8 @@ class CamVidDataset(_ClipDataset):
         camera_normalization: ``"scene"`` (COLMAP points), ``"path"`` or ``"none"``.
         archive_limits: caps for zip archives (:class:`genxd.data.archive.ArchiveLimits` or dict).
         extract_dir: where the COLMAP models of archived samples are extracted, one version of each sample's
-            kept (default: a private temporary folder per process, removed at exit).
+            kept (default: a private temporary folder per process, removed at exit); the models extracted there
+            by genxd before 5e057f4 (``<16 hex digits>/0/``, one per version) are removed.
         undistort: frames of a camera with lens distortion (``genxd curate``'s and CamVid-30K's ``SIMPLE_RADIAL``)
             are undistorted as ``genxd reconstruct`` undistorts them (:func:`.clips.pinhole_views`); False ignores
             the distortion (the stored pixels with the pinhole part of the camera, as the authors' training read them).
@@ -170,6 +189,8 @@ class CamVidDataset(_ClipDataset):
         # DataLoader worker made one of its own before, which its exit (no exit handlers run) left in the temp folder
         archived = any(v.archive is not None for v in self.videos)
         self._models_dir = self.extract_dir or (_ExtractDir.get() if archived else None)
+        if archived and self.extract_dir is not None:
+            _prune_old_layout(self.extract_dir)
         self._build_clips()
 
     def _scan(self, folder: Path, limits: ArchiveLimits | None, max_depth: int) -> None:
