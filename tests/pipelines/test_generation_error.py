@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import pickle
+
+import pytest
+
 from genxd.pipelines.distributed import GenerationError, SceneResult, describe_failures
 
 
@@ -34,3 +38,18 @@ def test_the_command_lines_error_names_the_failed_inputs_in_the_same_words_witho
     assert describe_failures(results[:4], "groups") == "2 of 4 groups failed: 0.png, 1.png"
     assert describe_failures(results[:2]) is None
     assert str(GenerationError(results)).startswith(describe_failures(results, errors=3))
+
+
+@pytest.mark.parametrize("written", [0, 2])
+def test_an_error_without_a_failed_result_cannot_be_made(written):
+    """GenerationError([]) said "0 of 0 inputs failed" (and of results all written, "0 of 2 ...")."""
+    with pytest.raises(ValueError, match=f"GenerationError needs a failed result; got {written} inputs, none failed"):
+        GenerationError(_results({}, written=written))
+
+
+def test_the_error_survives_pickling():
+    """Unpickling it (a job run in a process pool: its error sent to the caller) called GenerationError(message)
+    and failed: AttributeError: 'str' object has no attribute 'status'."""
+    error = pickle.loads(pickle.dumps(GenerationError(_results({"bad.png": "bad.png: broken"}), what="groups")))
+    assert isinstance(error, GenerationError) and str(error) == "1 of 2 groups failed: bad.png: broken"
+    assert [r.input for r in error.results] == ["ok0.png", "bad.png"] and error.what == "groups"

@@ -226,8 +226,16 @@ class GenerationError(RuntimeError):
     """Some inputs of a :func:`genxd.generate` / :func:`genxd.fewshot` job failed; ``results`` says which."""
 
     def __init__(self, results: Sequence[SceneResult], what: str = "inputs"):
-        super().__init__(describe_failures(results, what, errors=3) or f"0 of {len(results)} {what} failed")
-        self.results = list(results)
+        """A ValueError when no result failed (it said "0 of 0 inputs failed")."""
+        message = describe_failures(results, what, errors=3)
+        if message is None:
+            raise ValueError(f"GenerationError needs a failed result; got {len(results)} {what}, none failed")
+        super().__init__(message)
+        self.results, self.what = list(results), what
+
+    def __reduce__(self) -> tuple:
+        """Rebuilt from its results (a job run in another process: its error unpickled in the caller's)."""
+        return type(self), (self.results, self.what)
 
 
 __all__ = ["ProcessGroup", "SceneResult", "GenerationError", "write_summary", "describe_failures",
