@@ -59,6 +59,15 @@ def png16(path: Path, array: np.ndarray) -> Path:
     return path
 
 
+def tiff16(path: Path, pixels: np.ndarray) -> Path:
+    """``pixels`` (``uint16 [H, W, 3|4]``, RGB(A)) written by OpenCV as a 16-bit TIFF (LZW, interleaved)."""
+    import cv2
+
+    bgr = pixels[..., [2, 1, 0, 3][:pixels.shape[-1]]]
+    assert cv2.imwrite(str(path), np.ascontiguousarray(bgr))
+    return path
+
+
 #: MP Entry attributes (CIPA DC-007): the representative flag and the picture type, as cameras write them
 MP_PRIMARY, MP_PREVIEW = 0x20030000, 0x00010001  # a phone's photo and its large thumbnail (VGA)
 MP_LEFT, MP_RIGHT = 0x20020002, 0x00020002  # a stereo camera's views (Fujifilm W3, Nintendo 3DS: "Disparity")

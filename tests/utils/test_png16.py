@@ -13,7 +13,7 @@ import pytest
 from genxd.curation import read_frames
 from genxd.utils.images import decode_rgb, read_rgb
 from genxd.utils.png16 import deep_colour_kind
-from tests.helpers import png16, png_chunk
+from tests.helpers import png16, png_chunk, tiff16
 
 
 def png16_bytes(tmp_path, pixels: np.ndarray, exif: bytes | None = None) -> bytes:
@@ -40,16 +40,24 @@ def test_the_values_are_between_levels():
     assert (nearest(v) == (v >> 8) + 1).all()  # the test can tell rounding from truncation
 
 
+def write16(kind: str, path: Path, pixels: np.ndarray) -> Path:
+    """``pixels`` (``uint16 [H, W, 3|4]``) as a 16-bit ``kind`` file (``"png"``: :func:`tests.helpers.png16`,
+    ``"tif"``: OpenCV's, :func:`tests.helpers.tiff16`) at ``path`` with that suffix."""
+    return (png16 if kind == "png" else tiff16)(path.with_suffix(f".{kind}"), pixels)
+
+
+@pytest.mark.parametrize("kind", ["png", "tif"])
 @pytest.mark.parametrize("mode", ["RGB", "RGBA"])
-def test_a_16_bit_colour_png_is_rounded_to_the_nearest_level(tmp_path, mode):
+def test_a_16_bit_colour_file_is_rounded_to_the_nearest_level(tmp_path, kind, mode):
     # Before: Pillow's high byte, one level below the nearest on every pixel here.
     pixels = between_levels((5, 7, 3))
     if mode == "RGBA":
         pixels = np.dstack([pixels, np.full((5, 7), 65535, np.uint16)])
-    path = tmp_path / "deep.png"
-    path.write_bytes(png16_bytes(tmp_path, pixels))
+    path = write16(kind, tmp_path / "deep", pixels)
+    with PIL.Image.open(path) as im:
+        assert deep_colour_kind(im) == mode
     assert np.array_equal(np.asarray(read_rgb(path)), nearest(pixels[..., :3]))
-    assert np.array_equal(np.asarray(decode_rgb(path.read_bytes(), "deep.png")), nearest(pixels[..., :3]))
+    assert np.array_equal(np.asarray(decode_rgb(path.read_bytes(), path.name)), nearest(pixels[..., :3]))
 
 
 def test_a_16_bit_gray_alpha_png_is_rounded_and_composited(tmp_path):
@@ -75,14 +83,14 @@ def test_the_exif_orientation_of_a_16_bit_png_is_applied(tmp_path):
     assert np.array_equal(got, np.rot90(nearest(pixels), k=-1))
 
 
-def test_curate_reads_a_folder_of_16_bit_frames_rounded(tmp_path):
+@pytest.mark.parametrize("kind", ["png", "tif"])
+def test_curate_reads_a_folder_of_16_bit_frames_rounded(tmp_path, kind):
     frames = tmp_path / "frames"
     frames.mkdir()
     pixels = [between_levels((6, 8, 3), seed=i) for i in range(2)]
     for i, p in enumerate(pixels):
-        png16(frames / f"{i:03d}.png", p)
-    got = read_frames(frames)
-    assert np.array_equal(np.asarray(got), np.stack([nearest(p) for p in pixels]))
+        write16(kind, frames / f"{i:03d}", p)
+    assert np.array_equal(np.asarray(read_frames(frames)), np.stack([nearest(p) for p in pixels]))
 
 
 def test_only_16_bit_colour_pngs_are_read_again(tmp_path):

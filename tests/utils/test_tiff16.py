@@ -1,42 +1,18 @@
 """``genxd.utils.png16`` for TIFFs: a 16-bit RGB or RGBA TIFF (interleaved samples: OpenCV's, Lightroom's, a
 scanner's export) is read at its full depth and rounded to the nearest 8-bit level, as a 16-bit PNG is, by
 ``generate``'s reader (``read_rgb``, ``decode_rgb``) and ``curate``'s frame folders alike. Pillow alone kept the high
-byte (rounded down, up to one level off)."""
+byte (rounded down, up to one level off). The cases a TIFF shares with a PNG are tested with it (``test_png16``)."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import numpy as np
 import PIL.Image
 import pytest
 
-from genxd.curation import read_frames
-from genxd.utils.images import decode_rgb, read_rgb
+from genxd.utils.images import read_rgb
 from genxd.utils.png16 import deep_colour_kind
+from tests.helpers import tiff16
 from tests.utils.test_png16 import between_levels, nearest
-
-
-def tiff16(path: Path, pixels: np.ndarray) -> Path:
-    """``pixels`` (``uint16 [H, W, 3|4]``, RGB(A)) written by OpenCV as a 16-bit TIFF (LZW, interleaved)."""
-    import cv2
-
-    bgr = pixels[..., [2, 1, 0, 3][:pixels.shape[-1]]]
-    assert cv2.imwrite(str(path), np.ascontiguousarray(bgr))
-    return path
-
-
-@pytest.mark.parametrize("mode", ["RGB", "RGBA"])
-def test_a_16_bit_colour_tiff_is_rounded_to_the_nearest_level(tmp_path, mode):
-    # Before: Pillow's high byte, one level below the nearest on every pixel here.
-    pixels = between_levels((5, 7, 3))
-    if mode == "RGBA":
-        pixels = np.dstack([pixels, np.full((5, 7), 65535, np.uint16)])
-    path = tiff16(tmp_path / "deep.tif", pixels)
-    with PIL.Image.open(path) as im:
-        assert deep_colour_kind(im) == mode
-    assert np.array_equal(np.asarray(read_rgb(path)), nearest(pixels[..., :3]))
-    assert np.array_equal(np.asarray(decode_rgb(path.read_bytes(), "deep.tif")), nearest(pixels[..., :3]))
 
 
 def test_a_16_bit_rgba_tiffs_alpha_is_composited(tmp_path):
@@ -68,15 +44,6 @@ def test_a_16_bit_tiff_of_premultiplied_alpha_is_rounded_and_divided_out(tmp_pat
     assert np.abs(got - np.asarray(read_rgb(straight))).max() <= 1
     with PIL.Image.open(path) as im:
         assert deep_colour_kind(im) == "RGBa"
-
-
-def test_curate_reads_a_folder_of_16_bit_tiff_frames_rounded(tmp_path):
-    frames = tmp_path / "frames"
-    frames.mkdir()
-    pixels = [between_levels((6, 8, 3), seed=i) for i in range(2)]
-    for i, p in enumerate(pixels):
-        tiff16(frames / f"{i:03d}.tif", p)
-    assert np.array_equal(np.asarray(read_frames(frames)), np.stack([nearest(p) for p in pixels]))
 
 
 @pytest.mark.parametrize("byteorder", ["<", ">"])
