@@ -318,14 +318,17 @@ def generate_scenes(
                for i in range(len(paths)) if i not in todo] if group.is_main_process else []
     mine = group.split(todo)
     show = progress and group.is_main_process
-    desc = "scenes" if group.num_processes == 1 else f"scenes (process 0 of {group.num_processes})"
-    bar = progress_bar(total=len(mine), unit="scene", disable=not show, desc=desc)
+
+    def failed_input(i: int, exc: BaseException) -> SceneResult:
+        return failed_result(i, str(paths[i]), str(folders[i]), exc, rank, group.num_processes)
+
+    bar = progress_bar(total=len(mine), unit="scene", disable=not show, desc=group.label("scenes"))
     tensors: dict[int, Tensor] = {}
     for i in mine:  # decode first, outside the model's lock: a bad file fails alone, before the generation starts
         try:
             tensors[i] = load_image(paths[i], res, res, s.fit)
         except Exception as exc:  # noqa: BLE001 - recorded, the other inputs go on
-            results.append(failed_result(i, str(paths[i]), str(folders[i]), exc, rank))
+            results.append(failed_input(i, exc))
             bar.update()
     ready, partials = [i for i in mine if i in tensors], None
     if plan is not None:  # its windows done are kept in OUT/.genxd-partial: checked before the model loads
@@ -344,7 +347,7 @@ def generate_scenes(
             [folders[i].name for i in range(len(folders)) if i not in todo] if group.is_main_process else (),
             overwrite, show)
         for i, exc in refused.items():
-            results.append(failed_result(i, str(paths[i]), str(folders[i]), exc, rank))
+            results.append(failed_input(i, exc))
             bar.update()
     if not ready:  # every input failed to decode or its kept windows were refused: no model to load (tens of
         bar.close()  # seconds for the released one)
@@ -363,7 +366,8 @@ def generate_scenes(
                 from .pipelines.long_paths import long_job_progress
 
                 batches = [(plan, len(ready[k:k + s.batch_size])) for k in range(0, len(ready), s.batch_size)]
-                long_bar = long_job_progress(batches, steps, s.max_windows_per_call, res, show) if batches else None
+                long_bar = (long_job_progress(batches, steps, s.max_windows_per_call, res, show, group.label)
+                            if batches else None)
             for start in range(0, len(ready), s.batch_size):
                 idx = ready[start:start + s.batch_size]
                 started = time.time()
@@ -386,7 +390,7 @@ def generate_scenes(
                                                state=partials.batch(idx)).frames
                 except Exception as exc:  # noqa: BLE001
                     kept = partials and partials.kept_note()  # a long path's windows done: kept, and how to go on
-                    failed = [_timed(failed_result(i, str(paths[i]), str(folders[i]), exc, rank), started) for i in idx]
+                    failed = [_timed(failed_input(i, exc), started) for i in idx]
                     for r in failed:
                         r.error += f" ({kept})" if kept else ""
                     results += failed
@@ -403,7 +407,7 @@ def generate_scenes(
                         if partials is not None:
                             partials.done(i)
                     except Exception as exc:  # noqa: BLE001
-                        results.append(_timed(failed_result(i, str(paths[i]), str(folders[i]), exc, rank), started))
+                        results.append(_timed(failed_input(i, exc), started))
                     bar.update()
             bar.close()
             if long_bar is not None:

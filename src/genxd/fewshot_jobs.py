@@ -195,6 +195,10 @@ def fewshot_scenes(
                for i in range(len(groups)) if i not in todo] if group.is_main_process else []
     show = progress and group.is_main_process
     mine = group.split(todo)
+
+    def failed_group(gi: int, exc: BaseException) -> SceneResult:
+        return failed_result(gi, labels[gi], str(folders[gi]), exc, rank, group.num_processes)
+
     partials = None
     if any(p is not None for p in plans.values()):  # windows done kept in OUT/.genxd-partial, as generate keeps them
         from .pipelines.long_path_state import PartialRuns, Scene, job_fingerprint, tensor_digest
@@ -212,7 +216,7 @@ def fewshot_scenes(
         partials, _, refused = PartialRuns.checked(out_dir, None, job, scenes, 1,
                                                    [folders[i].name for i in range(len(folders)) if i not in todo]
                                                    if group.is_main_process else (), overwrite, show)
-        results += [failed_result(gi, labels[gi], str(folders[gi]), exc, rank) for gi, exc in refused.items()]
+        results += [failed_group(gi, exc) for gi, exc in refused.items()]
         mine = [gi for gi in mine if gi not in refused]
     if not mine:  # every group of this process written, or its kept windows refused: no model to load (tens of
         return _gathered(group, results, summary, out_dir)  # seconds for the released one), as generate_scenes
@@ -224,9 +228,9 @@ def fewshot_scenes(
         configure_sampling(lm.pipe, sampler, decode_chunk, sequential_guidance)
         lm.pipe.set_progress_bar_config(leave=False, desc="denoising", **disable_setting(not show), **bar_settings())
         long_groups = [gi for gi in mine if plans[gi] is not None]
-        long_bar = (long_job_progress([(plans[gi], 1) for gi in long_groups], steps, None, res, show)
+        long_bar = (long_job_progress([(plans[gi], 1) for gi in long_groups], steps, None, res, show, group.label)
                     if long_groups else None)
-        for gi in progress_bar(mine, desc="groups", unit="group", disable=not show):
+        for gi in progress_bar(mine, desc=group.label("groups"), unit="group", disable=not show):
             g = groups[gi]
             try:
                 gen = torch.Generator().manual_seed(seed + gi)
@@ -266,7 +270,7 @@ def fewshot_scenes(
                 if partials is not None:
                     partials.done(gi)
             except Exception as exc:  # noqa: BLE001 - recorded, the other groups go on
-                failed = failed_result(gi, labels[gi], str(folders[gi]), exc, rank)
+                failed = failed_group(gi, exc)
                 kept = partials and plans[gi] is not None and partials.kept_note()  # its windows done, and how on
                 failed.error += f" ({kept})" if kept else ""
                 results.append(failed)

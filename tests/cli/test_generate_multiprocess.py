@@ -276,6 +276,6 @@ def test_the_main_process_failing_to_write_the_summary_stops_the_other_in_one_li
     log = proc.stdout[-3000:] + proc.stderr[-3000:]
     assert proc.returncode != 0, log
     errors = [line for line in proc.stderr.splitlines() if line.startswith("genxd: error")]
-    assert len(errors) == 1 and errors[0].startswith("genxd: error: process 0: ") and "No space left" in errors[0], log
+    assert len(errors) == 1 and errors[0].startswith("genxd: error: process 0 of 2: ") and "No space left" in errors[0], log
     assert "[rank1]" not in proc.stderr and "gloo" not in proc.stderr, log  # no traceback of the other process
     assert sorted(p.name for p in out.iterdir()) == ["img0", "img1", "img2"], log  # the scenes were written

@@ -107,9 +107,9 @@ def test_a_data_error_on_one_process_stops_every_process_and_saves_the_steps_don
     uninterrupted run."""
     two = tmp_path / "two"
     proc, log, errors = _failing_run(tmp_path, FLAKY_ON_PROCESS_1, two, "training.max_steps=20")
-    assert errors == ["genxd: error: process 1: scene_2/images/frame_00005.png: cannot read image (broken data "
+    assert errors == ["genxd: error: process 1 of 2: scene_2/images/frame_00005.png: cannot read image (broken data "
                       "stream)"], log
-    assert ("genxd train: process 1: an item of the data could not be read: step 3 was saved first") in proc.stderr, log
+    assert ("genxd train: process 1 of 2: an item of the data could not be read: step 3 was saved first") in proc.stderr, log
     assert "[rank0]" not in proc.stderr and "Connection closed" not in proc.stderr, log  # process 0 stopped cleanly
     found = list_checkpoints(two / "checkpoints")
     assert [p.name for p in found] == ["checkpoint-0000002", "checkpoint-0000003"], log
@@ -151,7 +151,7 @@ def test_a_checkpoint_that_fails_on_the_main_process_stops_the_others_cleanly(tm
     stays and no unfinished one is left."""
     out = tmp_path / "run"
     proc, log, errors = _failing_run(tmp_path, DISK_FULL_ON_PROCESS_0, out, "training.max_steps=6")
-    assert len(errors) == 1 and errors[0].startswith("genxd: error: process 0:") and "No space left" in errors[0], log
+    assert len(errors) == 1 and errors[0].startswith("genxd: error: process 0 of 2:") and "No space left" in errors[0], log
     assert "[rank1]" not in proc.stderr and "Connection closed" not in proc.stderr, log
     assert [p.name for p in list_checkpoints(out / "checkpoints")] == ["checkpoint-0000002"], log
     assert sorted(p.name for p in (out / "checkpoints").iterdir()) == ["checkpoint-0000002"], log

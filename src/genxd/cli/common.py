@@ -145,12 +145,14 @@ def fail(message: str) -> "typer.Exit":
 
     In a multi-process launch only the first process prints while every process checks the same options and files
     (the others would print the same line again; they exit with the same code). Once the work is shared out
-    (:mod:`genxd.utils.shared_work`) an error can be one process's own: every process prints it, naming itself."""
-    from ..utils.shared_work import work_is_shared
+    (:mod:`genxd.utils.shared_work`) an error can be one process's own: every process prints it, naming itself
+    (``process 1 of 2``: :func:`~genxd.utils.shared_work.process_label`)."""
+    from ..utils.shared_work import process_label, work_is_shared
 
     rank = launch_rank()
-    if rank is not None and work_is_shared():
-        typer.echo(f"genxd: error: process {rank}: {one_line(message)}", err=True)
+    if rank is not None and work_is_shared():  # WORLD_SIZE is a number: launch_rank read it
+        who = process_label(rank, int(os.environ["WORLD_SIZE"]))
+        typer.echo(f"genxd: error: {who}: {one_line(message)}", err=True)
     elif not secondary_process():
         typer.echo(f"genxd: error: {one_line(message)}", err=True)
     return typer.Exit(code=2)

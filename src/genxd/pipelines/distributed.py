@@ -23,6 +23,7 @@ from typing import Any, Sequence, TypeVar
 import torch
 
 from ..utils.io import is_environment_error, write_json_atomic
+from ..utils.shared_work import process_label, raise_for_failed
 from ..validation import arg, is_cli, is_out_of_memory, out_of_memory_message
 
 T = TypeVar("T")
@@ -100,13 +101,15 @@ def failure_message(exc: BaseException) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
 
 
-def failed_result(index: int, input: str, output: str, exc: BaseException, process_index: int) -> SceneResult:
-    """Record a failure. Unexpected exception types also print their traceback to stderr; bad input, the
-    environment (a full disk, a read-only folder: :func:`genxd.utils.io.is_environment_error`) and running out
-    of GPU memory are one line, without one."""
+def failed_result(index: int, input: str, output: str, exc: BaseException, process_index: int,
+                  num_processes: int = 1) -> SceneResult:
+    """Record a failure. Unexpected exception types also print their traceback to stderr (after a line naming the
+    input, and the process when there are several); bad input, the environment (a full disk, a read-only folder:
+    :func:`genxd.utils.io.is_environment_error`) and running out of GPU memory are one line, without one."""
     unexpected = not isinstance(exc, INPUT_ERRORS) and not is_environment_error(exc) and not is_out_of_memory(exc)
     if unexpected and sys.stderr is not None:  # None: the caller closed it (2>&-)
-        print(f"genxd: process {process_index}: {input} failed:", file=sys.stderr)
+        who = f"{process_label(process_index, num_processes)}: " if num_processes > 1 else ""
+        print(f"genxd: {who}{input} failed:", file=sys.stderr)
         traceback.print_exception(exc, file=sys.stderr)
     return SceneResult(index, input, output, "failed", failure_message(exc), type(exc).__name__, process_index,
                        bad_input=isinstance(exc, INPUT_ERRORS))
@@ -140,6 +143,11 @@ class ProcessGroup:
     def is_main_process(self) -> bool:
         return self.process_index == 0
 
+    def label(self, what: str) -> str:
+        """``what`` naming this process when there are several (``scenes (process 0 of 2)``): the description of a
+        bar over this process's share, as :func:`genxd.utils.shared_work.process_label` names it in lines."""
+        return what if self.num_processes == 1 else f"{what} ({process_label(self.process_index, self.num_processes)})"
+
     def device(self, requested: str | None) -> str | None:
         """The device this process should use: the launcher's (``cuda:LOCAL_RANK``) for ``None``/``auto``/``cuda``."""
         if self.state is None or self.num_processes == 1:
@@ -172,14 +180,13 @@ class ProcessGroup:
     def raise_if_any_failed(self, error: Exception | None) -> None:
         """Call on every process with its ``error`` or None after work one process may fail alone: every process
         raises when any failed (:func:`genxd.utils.shared_work.raise_for_failed`)."""
-        from ..utils.shared_work import raise_for_failed
 
         failed: list[int] = []
         if self.state is not None and self.num_processes > 1:
             from accelerate.utils import gather_object
 
             failed = [rank for rank, bad in enumerate(gather_object([error is not None])) if bad]
-        raise_for_failed(error, failed)
+        raise_for_failed(error, failed, self.num_processes)
 
 
 def write_summary(path: str | os.PathLike, results: Sequence[SceneResult], num_processes: int = 1,

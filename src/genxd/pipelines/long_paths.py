@@ -192,9 +192,11 @@ def default_windows_per_call(window: int, height: int, width: int) -> int:
 
 
 def long_job_progress(jobs: Sequence[tuple[LongPathPlan, int]], num_inference_steps: int,
-                      max_windows_per_call: int | None, resolution: int, show: bool = True) -> Any:
+                      max_windows_per_call: int | None, resolution: int, show: bool = True,
+                      label: Callable[[str], str] = str) -> Any:
     """Print a job's plan (windows, sampling calls, UNet calls) to stderr and return one progress bar
-    over all its UNet calls. ``jobs``: ``(plan, scenes sampled together)`` of each batch of the job."""
+    over all its UNet calls. ``jobs``: ``(plan, scenes sampled together)`` of each batch of the job (this process's
+    share of it; ``label``: :meth:`genxd.pipelines.distributed.ProcessGroup.label`, naming the process)."""
     from ..utils.progress import progress_bar, progress_write
 
     plan = jobs[0][0]
@@ -202,10 +204,10 @@ def long_job_progress(jobs: Sequence[tuple[LongPathPlan, int]], num_inference_st
     total = sum(p.num_unet_calls(num_inference_steps, per_call, b) for p, b in jobs)
     if show:
         scenes = sum(b for _, b in jobs)
-        more = f"; {scenes} scenes: {total} UNet calls in all" if scenes > 1 else ""
+        more = f"; {label(f'{scenes} scenes')}: {total} UNet calls in all" if scenes > 1 else ""
         # above the scenes bar already on screen instead of after it
         progress_write(f"genxd: long path: {plan.describe(num_inference_steps, per_call)} per scene{more}")
-    return progress_bar(total=total, desc="UNet calls", unit="call", disable=not show)
+    return progress_bar(total=total, desc=label("UNet calls"), unit="call", disable=not show)
 
 
 # ------------------------------------------------------------------------------------------------ sampling

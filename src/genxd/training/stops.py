@@ -21,7 +21,7 @@ from typing import Any, Callable
 
 import torch
 
-from ..utils.shared_work import OtherProcessFailed, raise_for_failed
+from ..utils.shared_work import OtherProcessFailed, process_label, raise_for_failed
 from .checkpoint_files import resume_setting
 
 __all__ = ["RunStops"]
@@ -86,7 +86,7 @@ class RunStops:
         failed = [rank for rank, c in enumerate(codes) if c != _READ]
         if not failed:
             return batch
-        where = f"process {', '.join(map(str, failed))}: "
+        where = f"{process_label(failed, acc.num_processes)}: "
         if all(codes[rank] == _DATA_ERROR for rank in failed):
             self._save_before_data_error(step, last_saved, checkpoint, where)
         acc.wait_for_everyone()  # the main process's line is out before a failed process exits (the launcher then
@@ -120,7 +120,7 @@ class RunStops:
         if self.accelerator.num_processes > 1:
             codes = self._agree(_READ if error is None else _OTHER_ERROR)
             failed = [rank for rank, c in enumerate(codes) if c != _READ]
-        raise_for_failed(error, failed)
+        raise_for_failed(error, failed, self.accelerator.num_processes)
 
     def _agree(self, code: int) -> list[int]:
         """All-reduce this process's batch ``code``, held interrupt and time limit; sets :attr:`_agreed` and returns

@@ -6,13 +6,15 @@ generation job's inputs split between the processes, a training run's data shard
 own: a broken image in its share of the data, a GPU out of memory. Such an error used to be printed by the first
 process only, so an error on another process was not printed at all (found by the multi-process audit). The jobs
 call :func:`mark_work_shared` where their processes part ways; from then on every process prints its own errors.
+Its bars and lines name a process one way, :func:`process_label` (``process 1 of 2``).
 """
 
 from __future__ import annotations
 
 from typing import Sequence
 
-__all__ = ["mark_work_shared", "work_is_shared", "reset_work_shared", "OtherProcessFailed", "raise_for_failed"]
+__all__ = ["mark_work_shared", "work_is_shared", "reset_work_shared", "OtherProcessFailed", "raise_for_failed",
+           "process_label"]
 
 _SHARED = False
 
@@ -39,7 +41,14 @@ class OtherProcessFailed(RuntimeError):
     that process prints the error; the command line exits 2 here without a second error line."""
 
 
-def raise_for_failed(error: Exception | None, failed: Sequence[int]) -> None:
+def process_label(ranks: int | Sequence[int], num_processes: int) -> str:
+    """How genxd names processes of a launch in its progress bars and lines: ``process 1 of 2``, ``processes 0, 3
+    of 4`` (generate's bar said ``process 0 of 2``, few-shot's bar nothing, the error lines ``process 1``)."""
+    ranks = [ranks] if isinstance(ranks, int) else list(ranks)
+    return f"process{'es' if len(ranks) > 1 else ''} {', '.join(map(str, ranks))} of {num_processes}"
+
+
+def raise_for_failed(error: Exception | None, failed: Sequence[int], num_processes: int) -> None:
     """The end of a ``raise_if_any_failed`` (:class:`genxd.pipelines.distributed.ProcessGroup`,
     :class:`genxd.training.stops.RunStops`), called on every process after work that one process may fail alone
     (the main process writing the summary, its share of a checkpoint) and a collective telling every process the
@@ -49,4 +58,4 @@ def raise_for_failed(error: Exception | None, failed: Sequence[int]) -> None:
     if error is not None:
         raise error
     if failed:
-        raise OtherProcessFailed(f"process {', '.join(map(str, failed))} failed")
+        raise OtherProcessFailed(f"{process_label(failed, num_processes)} failed")
