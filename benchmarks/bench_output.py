@@ -9,7 +9,8 @@
 
 Argument checks shared by the scripts (bad arguments: argparse's one-line ``error:`` and exit 2, nothing written):
 ``positive_int`` (an argparse ``type=``), ``comma_choices`` (a comma-separated option of known names),
-``check_out`` (``--out`` must not be a folder) and ``check_exists`` (input files).
+``check_out`` (``--out`` must not be a folder) and ``check_exists`` (input files). The local-Ray benchmarks share
+their arguments and results file: ``local_ray_parser``, ``parse_local_ray``, ``save_local_ray``.
 
 Scripts import it as a sibling::
 
@@ -23,6 +24,7 @@ import argparse
 import atexit
 import json
 import os
+import platform
 import random
 import socket
 import subprocess
@@ -151,8 +153,39 @@ def check_exists(parser: argparse.ArgumentParser, option: str, paths) -> None:
             parser.error(f"{option} {path}: no such file or folder")
 
 
-__all__ = ["LOCAL", "check_exists", "check_out", "comma_choices", "default_out", "launch_port", "out_help",
-           "positive_int", "resolve_out", "row_in_fresh_process", "save_json"]
+def local_ray_parser(description: str) -> argparse.ArgumentParser:
+    """The arguments every local-Ray benchmark takes: ``--tasks`` (comma-separated task counts) and ``--cpus``; the
+    script adds its own, then calls :func:`parse_local_ray`."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--tasks", default="2000,20000", help="comma-separated task counts")
+    parser.add_argument("--cpus", type=int, default=2, help="CPUs of the local Ray instance")
+    return parser
+
+
+def parse_local_ray(parser: argparse.ArgumentParser, name: str) -> argparse.Namespace:
+    """``--out`` (of script ``name``) added last, the arguments parsed, and Ray's environment set before it is imported
+    (no usage statistics, no Windows/macOS cluster)."""
+    parser.add_argument("--out", default=None, help=out_help(name))
+    args = parser.parse_args()
+    os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    return args
+
+
+def save_local_ray(args: argparse.Namespace, rows: list[dict[str, Any]], name: str) -> Path:
+    """Save a local-Ray benchmark's ``rows`` with Ray's version, ``--cpus``, the machine and the arguments (``out``
+    resolved: :func:`resolve_out`)."""
+    import ray
+
+    result = {"ray": ray.__version__, "cpus": args.cpus, "machine": platform.processor() or platform.machine(),
+              "rows": rows, "args": vars(args)}
+    args.out = str(resolve_out(args.out, name))  # in result["args"] too: vars() is the namespace's own dict
+    return save_json(args.out, result, indent=1)
+
+
+__all__ = ["LOCAL", "check_exists", "check_out", "comma_choices", "default_out", "launch_port", "local_ray_parser",
+           "out_help", "parse_local_ray", "positive_int", "resolve_out", "row_in_fresh_process", "save_json",
+           "save_local_ray"]
 
 
 def row_in_fresh_process(args: list[str]) -> dict[str, Any]:

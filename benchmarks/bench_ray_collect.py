@@ -11,16 +11,13 @@ number of videos. The tasks do nothing, so the figures are the driver's overhead
 
 from __future__ import annotations
 
-import argparse
-import os
-import platform
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench_output lives beside this script
 
-from bench_output import out_help, resolve_out, save_json  # noqa: E402
+from bench_output import local_ray_parser, parse_local_ray, save_local_ray  # noqa: E402
 
 
 def one_at_a_time(ray, pending: list) -> tuple[list, list]:
@@ -43,13 +40,7 @@ def collect(ray, task, n: int, wait) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--tasks", default="2000,20000", help="comma-separated task counts")
-    parser.add_argument("--cpus", type=int, default=2, help="CPUs of the local Ray instance")
-    parser.add_argument("--out", default=None, help=out_help("bench_ray_collect"))
-    args = parser.parse_args()
-    os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
-    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    args = parse_local_ray(local_ray_parser(__doc__.split("\n")[0]), "bench_ray_collect")
     import ray
 
     from genxd.curation.ray_engine import LOCAL_RAY_OBJECT_STORE_BYTES, finished_tasks
@@ -66,10 +57,7 @@ def main() -> None:
                 rows.append(row)
     finally:
         ray.shutdown()
-    result = {"ray": ray.__version__, "cpus": args.cpus, "machine": platform.processor() or platform.machine(),
-              "rows": rows, "args": vars(args)}
-    args.out = str(resolve_out(args.out, "bench_ray_collect"))
-    save_json(args.out, result, indent=1)
+    save_local_ray(args, rows, "bench_ray_collect")
 
 
 if __name__ == "__main__":

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import sys
 import tempfile
 import threading
@@ -23,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench_output lives beside this script
 
-from bench_output import out_help, resolve_out, row_in_fresh_process, save_json  # noqa: E402
+from bench_output import local_ray_parser, parse_local_ray, row_in_fresh_process, save_local_ray  # noqa: E402
 
 WAYS = ("window", "all_at_once")
 
@@ -75,15 +73,10 @@ def measure(tasks: int, cpus: int, way: str) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--tasks", default="2000,20000", help="comma-separated task counts")
-    parser.add_argument("--cpus", type=int, default=2, help="CPUs of the local Ray instance")
+    parser = local_ray_parser(__doc__.split("\n")[0])
     parser.add_argument("--ways", default=",".join(WAYS), help=f"comma-separated, of {', '.join(WAYS)}")
     parser.add_argument("--one", default=None, help=argparse.SUPPRESS)  # "TASKS,WAY": one run, JSON on stdout
-    parser.add_argument("--out", default=None, help=out_help("bench_ray_memory"))
-    args = parser.parse_args()
-    os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
-    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    args = parse_local_ray(parser, "bench_ray_memory")
     if args.one:
         tasks, way = args.one.split(",")
         print(json.dumps(measure(int(tasks), args.cpus, way)))
@@ -98,12 +91,7 @@ def main() -> None:
             print(f"{way:>11}: {n:>6} tasks, driver RSS {row['rss_before_mib']:.0f} -> peak {row['rss_peak_mib']:.0f} "
                   f"MiB (+{row['rss_growth_mib']:.0f}), {row['wall_s']:.1f} s")
             rows.append(row)
-    import ray
-
-    result = {"ray": ray.__version__, "cpus": args.cpus, "machine": platform.processor() or platform.machine(),
-              "rows": rows, "args": vars(args)}
-    args.out = str(resolve_out(args.out, "bench_ray_memory"))
-    save_json(args.out, result, indent=1)
+    save_local_ray(args, rows, "bench_ray_memory")
 
 
 if __name__ == "__main__":
