@@ -85,3 +85,22 @@ def test_without_triton_nothing_is_loaded():
     if "triton._C.libtriton" in sys.modules:
         pytest.skip("this process has a Triton loaded")
     assert nanobind_triton_loaded() is False
+
+
+def test_an_interrupted_launch_of_two_processes_says_it_once(monkeypatch):
+    """Found by the multi-process audit: Ctrl-C of ``accelerate launch --num_processes 2 -m genxd generate`` (the
+    launcher passes it on to each process) printed ``genxd: interrupted`` twice. Now the first process says it,
+    another one only what its share kept, naming itself."""
+    from genxd.cli.process_exit import Terminated, interruption
+
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("RANK", "1")
+    assert interruption(KeyboardInterrupt()) == (None, 130)
+    assert interruption(Terminated()) == (None, 143)
+    kept = KeyboardInterrupt()
+    kept.add_note("kept 2 of 5 windows of a")
+    assert interruption(kept) == ("genxd: interrupted: process 1 of 2: kept 2 of 5 windows of a", 130)
+    monkeypatch.setenv("RANK", "0")
+    assert interruption(KeyboardInterrupt()) == ("genxd: interrupted", 130)
+    monkeypatch.setenv("WORLD_SIZE", "1")
+    assert interruption(kept) == ("genxd: interrupted: kept 2 of 5 windows of a", 130)  # one process: not named

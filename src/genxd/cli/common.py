@@ -134,10 +134,10 @@ def with_cache_variable(exc: OSError) -> str:
 
 def launch_rank() -> int | None:
     """This process's ``RANK`` in a launch of several processes (``None`` when not launched, or one process)."""
-    try:
-        return int(os.environ.get("RANK", "0")) if int(os.environ.get("WORLD_SIZE", "1")) > 1 else None
-    except ValueError:
-        return None
+    from ..utils.shared_work import launch_process
+
+    launch = launch_process()
+    return None if launch is None else launch[0]
 
 
 def fail(message: str) -> "typer.Exit":
@@ -147,12 +147,11 @@ def fail(message: str) -> "typer.Exit":
     (the others would print the same line again; they exit with the same code). Once the work is shared out
     (:mod:`genxd.utils.shared_work`) an error can be one process's own: every process prints it, naming itself
     (``process 1 of 2``: :func:`~genxd.utils.shared_work.process_label`)."""
-    from ..utils.shared_work import process_label, work_is_shared
+    from ..utils.shared_work import launch_process, process_label, work_is_shared
 
-    rank = launch_rank()
-    if rank is not None and work_is_shared():  # WORLD_SIZE is a number: launch_rank read it
-        who = process_label(rank, int(os.environ["WORLD_SIZE"]))
-        typer.echo(f"genxd: error: {who}: {one_line(message)}", err=True)
+    launch = launch_process()
+    if launch is not None and work_is_shared():
+        typer.echo(f"genxd: error: {process_label(*launch)}: {one_line(message)}", err=True)
     elif not secondary_process():
         typer.echo(f"genxd: error: {one_line(message)}", err=True)
     return typer.Exit(code=2)
@@ -267,7 +266,8 @@ def _click_step() -> Iterator[None]:
 def _interrupted(exc: KeyboardInterrupt) -> "typer.Exit":
     """Print the line of a command stopped by Ctrl-C or SIGTERM; the Exit (130 / 143) to raise."""
     line, code = interruption(exc)
-    typer.echo(line, err=True)
+    if line is not None:
+        typer.echo(line, err=True)
     return typer.Exit(code=code)
 
 

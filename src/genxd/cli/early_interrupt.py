@@ -64,7 +64,10 @@ def _interpreter_runs(args: list[str]) -> tuple[str, str]:
 
 
 def _interrupted(signum: int, frame: object) -> NoReturn:
-    if sys.stderr is not None:  # None: the caller closed it (2>&-)
+    from ..utils.shared_work import launch_process
+
+    launch = launch_process()  # several processes launched: the first one says it (cli.process_exit.interruption)
+    if sys.stderr is not None and (launch is None or launch[0] == 0):  # None: the caller closed it (2>&-)
         try:
             print(f"{PROGRAM}: interrupted", file=sys.stderr, flush=True)
         except (OSError, ValueError):

@@ -77,19 +77,31 @@ class Terminated(KeyboardInterrupt):
     back, Ray shut down. Without it the process died at once and left its ``.part`` folders for the next run."""
 
 
-def interruption(exc: KeyboardInterrupt) -> tuple[str, int]:
+def interruption(exc: KeyboardInterrupt) -> tuple[str | None, int]:
     """The line and exit code of a command stopped by Ctrl-C (``genxd: interrupted``, 130) or SIGTERM
     (:class:`Terminated`: ``genxd: terminated``, 143 = 128 + 15, as a process the signal kills); the exception's
-    notes (``add_note``: what was kept, how to continue) follow on the same line."""
-    kept = "".join(f": {n}" for n in getattr(exc, "__notes__", ()))  # e.g. the windows of a long path kept
+    notes (``add_note``: what was kept, how to continue) follow on the same line.
+
+    Under a launch of several processes (``accelerate launch`` passes the signal on to each; every process said
+    ``genxd: interrupted``) the first process says the line, and another one only when it has notes (what its share
+    kept); a line with notes names its process (``genxd: interrupted: process 1 of 2: kept ...``). ``None``:
+    nothing to say."""
+    from ..utils.shared_work import launch_process, process_label
+
+    notes = list(getattr(exc, "__notes__", ()))  # e.g. the windows of a long path kept
+    launch = launch_process()
+    if launch is not None and notes:
+        notes.insert(0, process_label(*launch))
     line, code = ("genxd: terminated", 143) if isinstance(exc, Terminated) else ("genxd: interrupted", 130)
-    return line + kept, code
+    if launch is not None and launch[0] != 0 and not notes:
+        return None, code
+    return line + "".join(f": {n}" for n in notes), code
 
 
 def interrupted_exit(exc: KeyboardInterrupt) -> NoReturn:
     """Say :func:`interruption`'s line on stderr and exit with its code."""
     line, code = interruption(exc)
-    if sys.stderr is not None:  # None: the caller closed it (2>&-)
+    if line is not None and sys.stderr is not None:  # None: the caller closed it (2>&-)
         print(line, file=sys.stderr, flush=True)
     sys.exit(code)
 

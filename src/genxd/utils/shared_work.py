@@ -11,10 +11,11 @@ Its bars and lines name a process one way, :func:`process_label` (``process 1 of
 
 from __future__ import annotations
 
+import os
 from typing import Sequence
 
 __all__ = ["mark_work_shared", "work_is_shared", "reset_work_shared", "OtherProcessFailed", "raise_for_failed",
-           "process_label"]
+           "process_label", "launch_process"]
 
 _SHARED = False
 
@@ -46,6 +47,16 @@ def process_label(ranks: int | Sequence[int], num_processes: int) -> str:
     of 4`` (generate's bar said ``process 0 of 2``, few-shot's bar nothing, the error lines ``process 1``)."""
     ranks = [ranks] if isinstance(ranks, int) else list(ranks)
     return f"process{'es' if len(ranks) > 1 else ''} {', '.join(map(str, ranks))} of {num_processes}"
+
+
+def launch_process() -> tuple[int, int] | None:
+    """This process's ``RANK`` and the ``WORLD_SIZE`` of a launch of several processes (``accelerate launch``,
+    ``torchrun``); ``None`` when not launched, or launched as one process."""
+    try:
+        size = int(os.environ.get("WORLD_SIZE", "1"))
+        return (int(os.environ.get("RANK", "0")), size) if size > 1 else None
+    except ValueError:
+        return None
 
 
 def raise_for_failed(error: Exception | None, failed: Sequence[int], num_processes: int) -> None:
