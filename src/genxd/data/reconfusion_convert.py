@@ -11,12 +11,20 @@ Views are ordered by image name (as LLFF's and mip-NeRF 360's loaders sort the i
 frames by file name too), then split as RegNeRF and ReconFusion split LLFF and mip-NeRF 360 (:func:`fewshot_splits`):
 the test views are every ``hold``-th view (``index % 8 == 0``, NeRF's ``llffhold``) and the ``n`` training views
 are spaced evenly over the remaining ones, ``rest[round(x)]`` for ``x`` in ``numpy.linspace(0, len(rest) - 1, n)``
-(Python's ``round``: halves to even).
+(Python's ``round``: halves to even). That rule is ``split="llff"``, the default.
+
+``split="regnerf-dtu"`` is RegNeRF's DTU split (google-research/regnerf ``internal/datasets.py``, ``DTU``), which
+RegNeRF and the few-shot DTU tables after it use: the 49 views of a scan in DTU's order (``rect_001`` ...
+``rect_049``: index 0 ... 48), the ``n`` training views the first ``n`` of :data:`REGNERF_DTU_TRAIN`, the test
+views the 25 that are neither in that list nor in :data:`REGNERF_DTU_EXCLUDED` (:func:`regnerf_dtu_splits`). The
+views are in name order, so the image names must give DTU's order: each name's first number must run 1 ... 49
+(``rect_001_3_r5000.png``) or 0 ... 48 (IDR's ``000000.png``) in name order; other names are refused.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import tokenize
 from pathlib import Path
 from typing import Sequence
@@ -24,14 +32,23 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from ..caller_style import overwrite_hint
+from ..caller_style import overwrite_hint, setting, text_setting
 
-__all__ = ["DEFAULT_SHOTS", "HOLD_EVERY", "fewshot_splits", "convert_to_reconfusion"]
+__all__ = ["DEFAULT_SHOTS", "HOLD_EVERY", "SPLITS", "DTU_VIEWS", "REGNERF_DTU_TRAIN", "REGNERF_DTU_EXCLUDED",
+           "fewshot_splits", "regnerf_dtu_splits", "check_dtu_order", "convert_to_reconfusion"]
 
 #: the few-shot settings of ReconFusion (train_test_split_3, _6, _9)
 DEFAULT_SHOTS = (3, 6, 9)
 #: every 8th view is a test view (NeRF's ``llffhold = 8``, kept by RegNeRF and ReconFusion)
 HOLD_EVERY = 8
+#: the split rules: the LLFF / mip-NeRF 360 rule above, RegNeRF's DTU split
+SPLITS = ("llff", "regnerf-dtu")
+#: the views of a DTU scan (rect_001 ... rect_049)
+DTU_VIEWS = 49
+#: RegNeRF's DTU training views, in order: n views are the first n (0-based: rect_026, rect_023, ...)
+REGNERF_DTU_TRAIN = (25, 22, 28, 40, 44, 48, 0, 8, 13)
+#: views RegNeRF leaves out of DTU's test views (besides the training views)
+REGNERF_DTU_EXCLUDED = (3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 36, 37, 38, 39)
 
 
 def fewshot_splits(num_views: int, shots: Sequence[int] = DEFAULT_SHOTS, hold: int = HOLD_EVERY
@@ -55,22 +72,61 @@ def fewshot_splits(num_views: int, shots: Sequence[int] = DEFAULT_SHOTS, hold: i
     return {n: ([rest[round(x)] for x in np.linspace(0, len(rest) - 1, n)], list(test)) for n in shots}
 
 
+def regnerf_dtu_splits(num_views: int = DTU_VIEWS, shots: Sequence[int] = DEFAULT_SHOTS
+                       ) -> dict[int, tuple[list[int], list[int]]]:
+    """``{n: (train_ids, test_ids)}``: RegNeRF's DTU split (the module docstring), the same 25 test views for
+    every ``n``. A ValueError unless ``num_views`` is 49 and every ``n`` is 1 ... 9."""
+    if num_views != DTU_VIEWS:
+        raise ValueError(f"RegNeRF's DTU split needs the {DTU_VIEWS} views of a DTU scan (rect_001 ... rect_049), "
+                         f"got {num_views}")
+    shots = sorted({int(n) for n in shots})
+    if not shots or shots[0] < 1 or shots[-1] > len(REGNERF_DTU_TRAIN):
+        raise ValueError(f"RegNeRF's DTU split has 1 to {len(REGNERF_DTU_TRAIN)} training views, got {shots}")
+    held = set(REGNERF_DTU_TRAIN) | set(REGNERF_DTU_EXCLUDED)
+    test = [i for i in range(DTU_VIEWS) if i not in held]
+    return {n: (list(REGNERF_DTU_TRAIN[:n]), list(test)) for n in shots}
+
+
+def check_dtu_order(names: Sequence[str], source: str | os.PathLike = "") -> None:
+    """A ValueError unless the image names, in name order, are DTU's views in order: the first number of each
+    file name runs 1 ... 49 (``rect_001_3_r5000.png``) or 0 ... 48 (``000000.png``)."""
+    numbers = []
+    for name in sorted(names):
+        found = re.search(r"\d+", Path(name).name)
+        numbers.append(int(found.group()) if found else None)
+    if numbers not in (list(range(1, DTU_VIEWS + 1)), list(range(DTU_VIEWS))):
+        shown = ", ".join(sorted(names)[:4])
+        where = f"{source}: " if str(source) else ""
+        raise ValueError(f"{where}RegNeRF's DTU split needs the views in DTU's order, image names that sort as "
+                         f"rect_001 ... rect_049 (or 000 ... 048); the names in order are {shown}, ...")
+
+
 def convert_to_reconfusion(source: str | os.PathLike, out_dir: str | os.PathLike, key: str | None = None, *,
-                           shots: Sequence[int] = DEFAULT_SHOTS, hold: int = HOLD_EVERY,
-                           resolution: int | None = None, overwrite: bool = False) -> tuple[Path, str, dict]:
+                           shots: Sequence[int] = DEFAULT_SHOTS, hold: int | None = None,
+                           split: str = "llff", resolution: int | None = None, overwrite: bool = False
+                           ) -> tuple[Path, str, dict]:
     """Write the capture ``source`` as scene ``key`` (default: the folder's name) of the ReconFusion folder
     ``out_dir`` (``index.json`` + ``<key>.torch``, added to an existing index; each file written atomically).
 
-    ``resolution``: downsize so the longer side is at most this (None: keep). LLFF's ``poses_bounds.npy`` beside
-    the model, one row per view, is kept as the scene's ``poses_bounds`` (``genxd trajectory fit --dataset llff``
-    needs it). A scene already in the index is replaced only with ``overwrite``. Returns ``(torch file, key,
-    splits)``; a ValueError / FileNotFoundError / FileExistsError before anything is written.
+    ``split``: ``"llff"`` (test views every ``hold``-th, default 8) or ``"regnerf-dtu"`` (RegNeRF's DTU split:
+    49 views named in DTU's order, ``hold`` not given; the module docstring). ``resolution``: downsize so the
+    longer side is at most this (None: keep). LLFF's ``poses_bounds.npy`` beside the model, one row per view, is
+    kept as the scene's ``poses_bounds`` (``genxd trajectory fit --dataset llff`` needs it). A scene already in
+    the index is replaced only with ``overwrite``. Returns ``(torch file, key, splits)``; a ValueError /
+    FileNotFoundError / FileExistsError before anything is written.
     """
     from genxd.reconstruction.views import detect_input_kind, load_views
 
     from .reconfusion import INDEX_FILE, read_reconfusion_index, write_reconfusion_scene
 
     source, out_dir = Path(source), Path(out_dir)
+    if split not in SPLITS:
+        raise ValueError(f"{text_setting('split', split)}: expected one of {', '.join(SPLITS)}")
+    if split == "regnerf-dtu":
+        if hold is not None:
+            raise ValueError(f"{setting('hold')} is for {text_setting('split', 'llff')}: RegNeRF's DTU split has "
+                             "its own test views")
+        regnerf_dtu_splits(DTU_VIEWS, shots)  # the settings, before reading the views
     kind = detect_input_kind(source)
     if kind == "reconfusion":
         raise ValueError(f"{source}: already a ReconFusion folder (index.json); give a COLMAP model folder or a "
@@ -84,7 +140,14 @@ def convert_to_reconfusion(source: str | os.PathLike, out_dir: str | os.PathLike
     views = load_views(source, resolution=resolution)
     if views.times is not None and bool((views.times != views.times[0]).any()):
         raise ValueError(f"{source}: the frames have different times (a 4D capture); few-shot 3D needs a static scene")
-    splits = fewshot_splits(len(views), shots, hold)
+    if split == "regnerf-dtu":
+        try:
+            splits = regnerf_dtu_splits(len(views), shots)
+        except ValueError as exc:
+            raise ValueError(f"{source}: {exc}") from None
+        check_dtu_order(views.names, source)
+    else:
+        splits = fewshot_splits(len(views), shots, HOLD_EVERY if hold is None else hold)
     order = sorted(range(len(views)), key=lambda i: views.names[i])
     views = views.subset(order)
     extras: dict = {"image_names": list(views.names)}
