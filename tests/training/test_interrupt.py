@@ -1,6 +1,7 @@
 """Ctrl-C and SIGTERM during ``genxd train``: the step in progress ends, a checkpoint of it is saved (when a step ran
-since the last one), and the command exits 130 / 143 as before; a second signal stops at once, leaving no half
-checkpoint."""
+since the last one), and the command exits 130 / 143 as before; a second Ctrl-C stops at once, leaving no half
+checkpoint, while a second SIGTERM (a scheduler's stop reaching a process both directly and through its launcher) is
+held as the first."""
 
 from __future__ import annotations
 
@@ -30,14 +31,16 @@ def cli_signals():
     signal.signal(signal.SIGTERM, before)
 
 
-def _signal_at_loss_call(monkeypatch, signals: dict[int, int]) -> None:
-    """Send ``signals[n]`` to this process during the n-th loss computation (1-based): mid-step, as a user would."""
+def _signal_at_loss_call(monkeypatch, signals: dict[int, int | tuple[int, ...]]) -> None:
+    """Send ``signals[n]`` (one signal or several in turn) to this process during the n-th loss computation
+    (1-based): mid-step, as a user would."""
     real, calls = trainer.genxd_loss, [0]
 
     def loss(*args, **kwargs):
         calls[0] += 1
-        if calls[0] in signals:
-            os.kill(os.getpid(), signals[calls[0]])
+        sent = signals.get(calls[0], ())
+        for sig in sent if isinstance(sent, tuple) else (sent,):
+            os.kill(os.getpid(), sig)
         return real(*args, **kwargs)
 
     monkeypatch.setattr(trainer, "genxd_loss", loss)
@@ -89,6 +92,27 @@ def test_a_second_interrupt_during_the_save_leaves_no_half_checkpoint(tmp_path, 
     assert result.exit_code == 130, result.output
     assert "checkpoint saved" not in result.output
     assert list_checkpoints(out / "checkpoints") == [] and not list((out / "checkpoints").glob(".*"))
+
+
+def test_a_sigterm_sent_twice_still_saves_the_step_in_progress(tmp_path, monkeypatch, cli_signals):
+    """scancel or a time limit sends SIGTERM to every process of the job step: under accelerate launch / torchrun a
+    training process got it twice (once more from the launcher passing it on) and stopped at once, losing the steps
+    since the last checkpoint. A SIGTERM during the save did the same."""
+    out = tmp_path / "run"
+    _signal_at_loss_call(monkeypatch, {3: (signal.SIGTERM, signal.SIGTERM)})  # during step 3; step 2 was saved
+    real, saves = trainer.save_module, [0]
+
+    def save_module(*args, **kwargs):
+        real(*args, **kwargs)
+        saves[0] += 1
+        if saves[0] == 3:  # amid the save of step 3 (two modules a checkpoint): a third SIGTERM
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    monkeypatch.setattr(trainer, "save_module", save_module)
+    result = _train(out)
+    assert result.exit_code == 143, result.output
+    assert "interrupted at step 3: checkpoint saved" in result.output
+    assert [p.name for p in list_checkpoints(out / "checkpoints")] == ["checkpoint-0000002", "checkpoint-0000003"]
 
 
 def test_an_item_that_cannot_be_read_saves_the_steps_before_it(tmp_path, monkeypatch):

@@ -3,8 +3,10 @@ checkpoint of a complete step (the model, optimiser, EMA and accelerate's step c
 
 The first signal is recorded; the training loop asks :attr:`StepBoundaryInterrupts.pending` after each step, saves
 and raises it (``KeyboardInterrupt``, or :class:`genxd.cli.process_exit.Terminated` for SIGTERM: the command exits
-130 / 143 as before). A second signal raises at once (a save in progress is then removed: checkpoints are written
-atomically). Only handlers genxd owns are replaced: Python's default Ctrl-C handler, and the command line's SIGTERM
+130 / 143 as before). A second Ctrl-C raises at once (a save in progress is then removed: checkpoints are written
+atomically); a second SIGTERM is held as the first was: a job scheduler sends it to every process of a job (``scancel``,
+a time limit), so a process under ``accelerate launch`` / ``torchrun`` gets it twice, once more from the launcher passing
+it on, and lost the steps since the last checkpoint. A scheduler that will not wait sends SIGKILL. Only handlers genxd owns are replaced: Python's default Ctrl-C handler, and the command line's SIGTERM
 handler; a process started with other handlers keeps them.
 """
 
@@ -39,9 +41,10 @@ class StepBoundaryInterrupts:
 
     def _handler(self, exc: type[KeyboardInterrupt]):
         def hold(signum: int, frame: object) -> None:
-            if self.pending is not None:
-                raise exc  # the second signal: stop now
-            self.pending = exc
+            if self.pending is None:
+                self.pending = exc
+            elif signum != signal.SIGTERM:
+                raise exc  # a second Ctrl-C: stop now
 
         return hold
 
