@@ -34,7 +34,7 @@ from .checkpoints import (BUNDLED_MODEL_DIR, GENERATION_CONFIG, RELEASED_DEFAULT
                           LoadedModel, ModelInfo, check_loaded, configure_sampling, default_model_path, load_model,
                           job_settings_restored, model_info, pick_device, pick_dtype)
 from .pipelines.distributed import GenerationError, ProcessGroup, SceneResult, failed_result, write_summary_once
-from .output_folders import check_existing, output_names
+from .output_folders import check_existing, noting_written, output_names
 from .scene_outputs import check_job, write_scene
 from .summary_file import check_summary_apart
 from .utils.images import Fit, load_image
@@ -356,7 +356,9 @@ def generate_scenes(
                                   allow_pickle=allow_pickle, progress=progress)
         # one job at a time per loaded model: the pipeline's scheduler (its step index) and sampling settings are
         # state of the call in progress (two threads sharing a model both failed: "index 4 is out of bounds")
-        with lm.lock, job_settings_restored(lm.pipe), \
+        # a Ctrl-C / SIGTERM after some scenes: the line says how many were written and how to go on
+        with noting_written(lambda: sum(r.status == "written" for r in results), len(mine), out_dir), \
+                lm.lock, job_settings_restored(lm.pipe), \
                 (partials.noting_kept() if partials is not None else contextlib.nullcontext()):
             pipe = lm.pipe
             configure_sampling(pipe, scheduler, s.decode_chunk, s.sequential_guidance)

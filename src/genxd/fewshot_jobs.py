@@ -18,7 +18,7 @@ import torch
 from . import validation as v
 from .checkpoints import LoadedModel, check_loaded, configure_sampling, job_settings_restored
 from .pipelines.distributed import GenerationError, ProcessGroup, SceneResult, failed_result, write_summary_once
-from .output_folders import check_existing, safe_folder_name, unique_labels
+from .output_folders import check_existing, noting_written, safe_folder_name, unique_labels
 from .scene_outputs import check_job, write_scene
 from .summary_file import check_summary_apart
 from .utils.io import clean_stale, read_json_object
@@ -223,7 +223,9 @@ def fewshot_scenes(
     lm = loaded or api.load_model(model, group.device(device), dtype, compile_unet=compile_unet, offload=offload,
                                   allow_pickle=allow_pickle, progress=progress)
     # one job at a time per loaded model (generate_scenes says why)
-    with lm.lock, job_settings_restored(lm.pipe), \
+    # a Ctrl-C / SIGTERM after some groups: the line says how many were written and how to go on
+    with noting_written(lambda: sum(r.status == "written" for r in results), len(mine), out_dir, "groups"), \
+            lm.lock, job_settings_restored(lm.pipe), \
             (partials.noting_kept() if partials is not None else contextlib.nullcontext()):
         configure_sampling(lm.pipe, sampler, decode_chunk, sequential_guidance)
         lm.pipe.set_progress_bar_config(leave=False, desc="denoising", **disable_setting(not show), **bar_settings())

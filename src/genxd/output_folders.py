@@ -6,13 +6,16 @@ Free of torch and numpy: the command line runs these checks before it imports th
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 from collections import Counter
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Sequence
 
 from . import validation as v
+from .utils.command_line import rerun_command
 from .utils.io import check_not_working_folder, check_output_file, output_target
 from .utils.messages import breaks_line
 from .utils.paths import parts_below
@@ -82,6 +85,24 @@ def check_existing(folders: Sequence[Path], overwrite: bool, skip_existing: bool
     return [i for i in range(len(folders)) if not (skip_existing and i in existing)]
 
 
+@contextlib.contextmanager
+def noting_written(written: Callable[[], int], total: int, out_dir: str | os.PathLike,
+                   what: str = "scenes") -> Iterator[None]:
+    """A Ctrl-C or SIGTERM (a job's time limit) within this block, after some of this process's ``total`` outputs
+    were written and before all were, carries a note (``genxd: terminated: 1 of 3 scenes written in OUT; to
+    continue, run: ... --skip-existing``): the same command again refuses the outputs written. An interrupt that
+    already carries a note (a long path's windows kept, which says how to go on) is left as it is."""
+    try:
+        yield
+    except KeyboardInterrupt as exc:
+        done = written()
+        if 0 < done < total and not getattr(exc, "__notes__", None):
+            command = rerun_command(add=("--skip-existing",), drop=("--overwrite",))
+            how = f"run: {command}" if command else "make the same call again with skip_existing=True"
+            exc.add_note(f"{done} of {total} {what} written in {out_dir}; to continue, {how}")
+        raise
+
+
 def check_inputs_kept(output: str | os.PathLike, inputs: Sequence[str | os.PathLike | None],
                       label: str = "output folder") -> None:
     """A ValueError when writing ``output`` would delete an input of the run: an output is written whole and renamed
@@ -131,5 +152,5 @@ def unique_labels(names: Sequence[str]) -> list[str]:
     return out
 
 
-__all__ = ["output_names", "plain_name", "check_existing", "check_inputs_kept", "existing_files_error", "check_report_file",
+__all__ = ["output_names", "plain_name", "check_existing", "noting_written", "check_inputs_kept", "existing_files_error", "check_report_file",
            "safe_folder_name", "unique_labels"]

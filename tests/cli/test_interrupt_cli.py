@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from genxd.api import default_model_path
+
 from ..helpers import env_with_path
 
 HOOK = """
@@ -164,3 +166,45 @@ def test_ctrl_c_after_generate_started_is_one_line_and_130(tmp_path):
     assert process.returncode == 130, err
     assert err.rstrip().endswith("genxd: interrupted") and "Traceback" not in err, err
     assert not (Path(tmp_path) / "out" / "in").exists()
+
+
+@pytest.mark.skipif(default_model_path() is None, reason="no bundled model in this installation")
+def test_a_job_stopped_after_some_scenes_says_how_many_and_the_command_that_continues(tmp_path, monkeypatch):
+    """A job's time limit (SIGTERM) after scene a of a and b: the line was only ``genxd: terminated``, and the same
+    command, as a requeued job runs it, was refused (``output already exists: out/a``, exit 2). The line now says
+    what was written and the command that continues (--overwrite dropped: it would make a again)."""
+    import shlex
+
+    import numpy as np
+    import PIL.Image
+    from typer.testing import CliRunner
+
+    import genxd.api as api
+    from genxd.cli import app
+    from genxd.cli.process_exit import Terminated
+
+    for name, seed in (("a", 1), ("b", 2)):
+        rgb = (np.random.default_rng(seed).random((32, 32, 3)) * 255).astype(np.uint8)
+        PIL.Image.fromarray(rgb).save(tmp_path / f"{name}.png")
+    write = api.write_scene
+
+    def stop_at_b(folder, *args, **kwargs):  # the scheduler's SIGTERM once a is written
+        if folder.name == "b":
+            raise Terminated
+        return write(folder, *args, **kwargs)
+
+    monkeypatch.setattr(api, "write_scene", stop_at_b)
+    out = tmp_path / "out"
+    args = [str(a) for a in ("generate", tmp_path / "a.png", tmp_path / "b.png", "--out", out, "--frames", "2",
+                             "--steps", "1", "--resolution", "32", "--overwrite", "--quiet")]
+    res = CliRunner().invoke(app, args, catch_exceptions=False)
+    assert res.exit_code == 143, res.output
+    line = res.output.strip().splitlines()[-1]
+    command = shlex.join(["genxd", *[a for a in args if a != "--overwrite"], "--skip-existing"])
+    assert line == f"genxd: terminated: 1 of 2 scenes written in {out}; to continue, run: {command}"
+    assert sorted(p.name for p in out.iterdir()) == ["a"]
+
+    monkeypatch.setattr(api, "write_scene", write)
+    res = CliRunner().invoke(app, shlex.split(command)[1:], catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    assert sorted(p.name for p in out.iterdir()) == ["a", "b"]

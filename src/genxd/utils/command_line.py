@@ -24,13 +24,14 @@ def recorded(argv: Sequence[str]) -> Iterator[None]:
         _ARGV.reset(token)
 
 
-def rerun_command(add: Sequence[str] = ()) -> str | None:
-    """The command as typed (``genxd generate a.png --frames 40``), with the flags ``add`` appended where it
-    lacks them; None outside a ``genxd`` command."""
+def rerun_command(add: Sequence[str] = (), drop: Sequence[str] = ()) -> str | None:
+    """The command as typed (``genxd generate a.png --frames 40``), without the flags ``drop`` and with the flags
+    ``add`` appended where it lacks them; None outside a ``genxd`` command."""
     argv = _ARGV.get()
     if argv is None:
         return None
-    return shlex.join(["genxd", *argv, *(a for a in add if a not in argv)])
+    kept = [a for a in argv if a not in drop]
+    return shlex.join(["genxd", *kept, *(a for a in add if a not in kept)])
 
 
 __all__ = ["recorded", "rerun_command"]
