@@ -3,6 +3,8 @@ handed in (``loaded=``) left as the caller had it."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 
@@ -39,3 +41,37 @@ def test_a_loaded_model_keeps_the_callers_sampler_and_bars_after_a_job(tmp_path)
                                   scheduler="dpmpp-2m")
     assert [r.status for r in results] == ["written"]
     assert lm.pipe._progress_bar_config == {"desc": "mine"} and lm.pipe.scheduler is scheduler
+
+
+def test_skip_existing_keeps_what_another_run_writes_meanwhile(tmp_path, monkeypatch):
+    """Two tasks of a job array running the same ``genxd generate ... --skip-existing`` into one folder: a scene the
+    other task wrote while this one sampled it was recorded as failed ("written by another run while this one
+    worked"), and a scene it wrote before this one got to it was sampled again; both tasks exited 2 with every
+    scene written. --skip-existing now keeps both (status skipped), and samples only the scenes still missing."""
+    import numpy as np
+    import PIL.Image
+
+    import genxd.api as api
+
+    if api.default_model_path() is None:
+        pytest.skip("no bundled model")
+    for name in ("a", "b", "c"):
+        PIL.Image.fromarray(np.full((32, 32, 3), 100, np.uint8)).save(tmp_path / f"{name}.png")
+    out = tmp_path / "out"
+    write, written = api.write_scene, []
+
+    def other_task_writes(folder, *args, **kwargs):
+        if folder.name == "a":  # the other task wrote a while this one sampled it, and then b
+            for name in ("a", "b"):
+                (out / name).mkdir(parents=True)
+                (out / name / "meta.json").write_text("{}")
+        written.append(folder.name)
+        return write(folder, *args, **kwargs)
+
+    monkeypatch.setattr(api, "write_scene", other_task_writes)
+    results = api.generate_scenes([tmp_path / f"{n}.png" for n in "abc"], out, progress=False, num_frames=2,
+                                  num_inference_steps=1, resolution=32, skip_existing=True)
+    assert [(Path(r.output).name, r.status) for r in sorted(results, key=lambda r: r.index)] == [
+        ("a", "skipped"), ("b", "skipped"), ("c", "written")]
+    assert written == ["a", "c"]  # b was not sampled again
+    assert (out / "a" / "meta.json").read_text() == "{}" and (out / "b" / "meta.json").read_text() == "{}"

@@ -40,7 +40,7 @@ from .summary_file import check_summary_apart
 from .utils.images import Fit, load_image
 from .utils.memory_images import ImageObject, MemoryImage, collect_inputs, is_memory_image
 from .utils.paths import path_argument
-from .utils.io import clean_stale
+from .utils.io import WrittenMeanwhile, clean_stale
 from .utils.shared_work import mark_work_shared
 from .utils.progress import bar_settings, disable_setting, progress_bar, progress_write
 from .validation import check
@@ -372,6 +372,14 @@ def generate_scenes(
                             if batches else None)
             for start in range(0, len(ready), s.batch_size):
                 idx = ready[start:start + s.batch_size]
+                if skip_existing:  # kept where another run (a task of a job array) has written it since the start
+                    now = [i for i in idx if os.path.lexists(folders[i])]
+                    results += [SceneResult(i, str(paths[i]), str(folders[i]), "skipped", process_index=rank)
+                                for i in now]
+                    bar.update(len(now))
+                    idx = [i for i in idx if i not in now]
+                    if not idx:
+                        continue
                 started = time.time()
                 try:
                     batch = torch.stack([tensors[i] for i in idx])[:, None]  # B 1 3 H W
@@ -409,7 +417,13 @@ def generate_scenes(
                         if partials is not None:
                             partials.done(i)
                     except Exception as exc:  # noqa: BLE001
-                        results.append(_timed(failed_input(i, exc), started))
+                        if skip_existing and isinstance(exc, WrittenMeanwhile):  # another run wrote it meanwhile
+                            kept = SceneResult(i, str(paths[i]), str(folders[i]), "skipped", process_index=rank)
+                            results.append(_timed(kept, started))
+                            if partials is not None:
+                                partials.done(i)
+                        else:
+                            results.append(_timed(failed_input(i, exc), started))
                     bar.update()
             bar.close()
             if long_bar is not None:

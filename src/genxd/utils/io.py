@@ -230,11 +230,15 @@ def output_target(path: str | os.PathLike) -> Path:
                                 "or a loop of links): create it, or remove the link") from None
 
 
-def written_meanwhile(path: Path) -> FileExistsError:
+class WrittenMeanwhile(FileExistsError):
+    """An output that another run wrote while this one worked (two tasks of a job array on one output folder)."""
+
+
+def written_meanwhile(path: Path) -> WrittenMeanwhile:
     """The error for an output that another run wrote while this one worked (checked at the final rename)."""
     from ..validation import overwrite_hint
 
-    return FileExistsError(f"{path} was written by another run while this one worked (two runs writing the same "
+    return WrittenMeanwhile(f"{path} was written by another run while this one worked (two runs writing the same "
                            f"output?); it is kept and this run's result discarded ({overwrite_hint()})")
 
 
@@ -550,4 +554,5 @@ def read_json_object(path: str | os.PathLike) -> dict:
 
 __all__ = ["atomic_file", "atomic_dir", "output_target", "clean_stale", "temp_name", "check_writable_dir",
            "check_output_file", "makedirs", "write_json_atomic", "append_line", "disk_full", "out_of_space",
-           "error_while_writing", "read_json", "read_json_object", "is_environment_error", "is_damaged_file_error"]
+           "error_while_writing", "read_json", "read_json_object", "is_environment_error", "is_damaged_file_error",
+           "WrittenMeanwhile", "written_meanwhile"]
