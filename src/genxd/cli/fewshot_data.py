@@ -17,7 +17,7 @@ from .terminal_text import printed_path
 def register(app: typer.Typer) -> None:
     @app.command("fewshot-data", short_help="Your capture as a ReconFusion scene with few-shot splits.")
     def fewshot_data(
-        source: Path = typer.Argument(..., help="COLMAP model folder (images/ + 0/, sparse/0/ or sparse/: COLMAP, LLFF, mip-NeRF 360 scenes) or a folder with transforms.json (nerfstudio, instant-ngp, genxd synth / generate)."),
+        source: Path = typer.Argument(..., help="COLMAP model folder (images/ + 0/, sparse/0/ or sparse/: COLMAP, LLFF, mip-NeRF 360 scenes) , a folder with transforms.json (nerfstudio, instant-ngp, genxd synth / generate), or a DTU scan (IDR's image/ + cameras.npz, or DTU/Rectified/scanN with DTU/Calibration/cal18)."),
         out: Out("ReconFusion folder to write (index.json + <key>.torch; a scene is added to an existing index).") = ...,
         key: Optional[str] = typer.Option(None, "--key", help="Scene key (default: the source folder's name)."),
         n_views: Optional[list[str]] = typer.Option(None, "--n-views", metavar="<n,...>", callback=checked(v.Numbers(v.Int(1, 10_000))), help="Few-shot settings written as train_test_split_N (comma-separated; default 3,6,9 as ReconFusion)."),

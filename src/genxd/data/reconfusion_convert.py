@@ -3,8 +3,9 @@
 
 The views are read by ``genxd reconstruct``'s readers (:func:`genxd.reconstruction.views.load_views`): a COLMAP
 model with ``images/`` (``0/``, ``sparse/0/`` or ``sparse/``: COLMAP output, LLFF's ``nerf_llff_data`` scenes,
-mip-NeRF 360 scenes) or a nerfstudio / instant-ngp ``transforms.json`` (``genxd synth``, ``genxd generate``,
-``ns-process-data``). Lenses with distortion are undistorted to the pinhole camera COLMAP's undistorter gives
+mip-NeRF 360 scenes), a nerfstudio / instant-ngp ``transforms.json`` (``genxd synth``, ``genxd generate``,
+``ns-process-data``) or a DTU scan (IDR's ``image/`` + ``cameras.npz``, DTU's ``Rectified/scanN`` +
+``Calibration/cal18``: :mod:`genxd.reconstruction.dtu_idr`, :mod:`genxd.reconstruction.dtu_raw`). Lenses with distortion are undistorted to the pinhole camera COLMAP's undistorter gives
 (:mod:`genxd.reconstruction.undistort`); camera models the readers refuse are refused here in the same words.
 
 Views are ordered by image name (as LLFF's and mip-NeRF 360's loaders sort the image files; nerfstudio sorts its
@@ -129,8 +130,8 @@ def convert_to_reconfusion(source: str | os.PathLike, out_dir: str | os.PathLike
         regnerf_dtu_splits(DTU_VIEWS, shots)  # the settings, before reading the views
     kind = detect_input_kind(source)
     if kind == "reconfusion":
-        raise ValueError(f"{source}: already a ReconFusion folder (index.json); give a COLMAP model folder or a "
-                         "transforms.json folder")
+        raise ValueError(f"{source}: already a ReconFusion folder (index.json); give a COLMAP model folder, a "
+                         "transforms.json folder or a DTU scan")
     folder = source.parent if source.is_file() else source
     key = key if key is not None else folder.resolve().name
     if not key:

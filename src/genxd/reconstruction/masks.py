@@ -18,8 +18,9 @@ its code runs:
 
 A held-out view's mask is looked up in the ``masks`` folder, in its ``<scene key>/`` subfolder when there is one
 (the ``idrmasks`` folder itself), then in a ``mask/`` subfolder when there is one (the IDR layout): by view number
-(``003.png`` for view 3) for a ReconFusion input, whose view numbers are the DTU image numbers; by the image's file
-name (``frames/0003.jpg`` -> ``0003.png``) for a folder of images.
+(``003.png`` for view 3) for a ReconFusion input and a DTU scan (IDR's layout, DTU's ``Rectified/scanN``), whose
+view numbers are the DTU image numbers (IDR's ``mask/000.png`` ... ``048.png``); by the image's file name
+(``frames/0003.jpg`` -> ``0003.png``) for another folder of images.
 """
 
 from __future__ import annotations
@@ -37,9 +38,11 @@ from ..utils.paths import require_file
 from ..validation import arg
 from .metrics import REGNERF_SSIM, psnr, regnerf_ssim
 
-__all__ = ["MASKED_PROTOCOL", "mask_folder", "mask_path", "mask_paths", "view_mask_paths", "load_masks",
+__all__ = ["INDEXED_MASKS", "MASKED_PROTOCOL", "mask_folder", "mask_path", "mask_paths", "view_mask_paths", "load_masks",
            "load_view_masks", "masked_metrics"]
 
+#: The inputs (:func:`genxd.reconstruction.views.detect_input_kind`) whose masks are found by view number.
+INDEXED_MASKS = ("reconfusion", "idr", "dtu")
 #: The protocol named in the metrics JSON.
 MASKED_PROTOCOL = "regnerf dtu object masks"
 

@@ -35,7 +35,7 @@ from ..validation import arg, is_cli, overwrite_hint, setting
 from ..utils.json_text import json_text
 from .inria_model import INRIA_MODEL_DIR, viewer_cameras, write_inria_model
 from .extra_views import check_not_conditioned_on_test_views, extra_views_summary, resolve_extra_views
-from .masks import load_masks, mask_folder, mask_paths, masked_metrics
+from .masks import INDEXED_MASKS, load_masks, mask_folder, mask_paths, masked_metrics
 from .output_records import OutputRecords, input_option
 from .metrics import GAUSSIAN_SSIM, load_lpips
 from .ply import load_scene, save_motion, save_ply
@@ -314,7 +314,7 @@ def reconstruct_scene(
                              f"{setting('holdout_every', 'N')}, or use a ReconFusion split)")
         check_inputs_kept(out_dir, [masks], arg("out_dir"))
         held_out_masks = _held_out_masks(masks, scene_key, test, views.subset(test), (views.height, views.width),
-                                         kind == "reconfusion", out_dir, arg("out_dir"))
+                                         kind in INDEXED_MASKS, out_dir, arg("out_dir"))
     if config.mode == "4d" and views.times is None:
         # a generated 4D clip without time stamps: frame i of N shows time i / (N - 1)
         n = len(views)
@@ -506,7 +506,7 @@ def evaluate_scene(
     held_out_masks = None
     if masks is not None:  # before the rendering: a missing or wrong mask is said at once
         held_out_masks = _held_out_masks(masks, scene_key, test, test_views, (views.height, views.width),
-                                         kind == "reconfusion", out_path, "--out" if is_cli() else "out_path")
+                                         kind in INDEXED_MASKS, out_path, "--out" if is_cli() else "out_path")
     model = load_scene(scene_dir, device=device)
     background = rec.background()
     lpips_fn = load_lpips(device=device) if use_lpips else None

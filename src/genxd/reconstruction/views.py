@@ -12,7 +12,10 @@ Supported inputs (:func:`load_views`):
 - a COLMAP model with images: ``DIR/images/*`` and ``DIR/0/`` or ``DIR/sparse/0/`` (or ``DIR/sparse/``);
   the sparse points are kept for initialisation; images of a camera with distortion terms (``genxd curate``'s
   ``SIMPLE_RADIAL``) are undistorted as COLMAP's undistorter does (``genxd.reconstruction.undistort``);
-- a ReconFusion torch folder (``index.json``), one scene chosen by key.
+- a ReconFusion torch folder (``index.json``), one scene chosen by key;
+- a DTU scan in IDR's / NeuS's layout (``image/`` + ``cameras.npz``: :mod:`genxd.reconstruction.dtu_idr`) or
+  as DTU publishes it (``Rectified/scanN`` + ``Calibration/cal18``: :mod:`genxd.reconstruction.dtu_raw`), its
+  views in DTU's order.
 
 Every file an input lists (``file_path``, ``depth_file_path``, COLMAP image names) is read from inside
 its folder only: absolute paths and paths that climb out with ``..`` are refused with a ValueError
@@ -151,7 +154,7 @@ def load_image(path: str | os.PathLike) -> Tensor:
     return pil_to_tensor(decode_rgb(data, path))
 
 
-def _same_size(images: Sequence[Tensor], names: Sequence[str | os.PathLike], where: str | os.PathLike) -> None:
+def same_size(images: Sequence[Tensor], names: Sequence[str | os.PathLike], where: str | os.PathLike) -> None:
     """ValueError naming the first frame whose size differs from the first frame's."""
     first = tuple(images[0].shape[-2:])
     for image, name in zip(images, names):
@@ -208,7 +211,8 @@ def find_colmap_model(folder: Path) -> Path | None:
 
 
 def detect_input_kind(path: str | os.PathLike) -> str:
-    """``"transforms"``, ``"colmap"`` or ``"reconfusion"`` for a supported input folder."""
+    """``"transforms"``, ``"colmap"``, ``"reconfusion"``, ``"idr"`` (a DTU scan in IDR's layout) or ``"dtu"``
+    (DTU's ``Rectified/scanN``) for a supported input folder."""
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such file or folder")
@@ -222,9 +226,17 @@ def detect_input_kind(path: str | os.PathLike) -> str:
         return "colmap"
     if (path / "index.json").is_file():
         return "reconfusion"
+    from .dtu_idr import is_idr_scan
+    from .dtu_raw import is_dtu_scan
+
+    if is_idr_scan(path):
+        return "idr"
+    if is_dtu_scan(path):
+        return "dtu"
     raise ValueError(
         f"{path}: not a supported input: expected transforms.json, a COLMAP model (images/ + 0/ or "
-        "sparse/0/) or a ReconFusion folder (index.json)"
+        "sparse/0/), a ReconFusion folder (index.json) or a DTU scan (IDR's image/ + cameras.npz, or "
+        "DTU's Rectified/scanN)"
     )
 
 
@@ -262,7 +274,7 @@ def _load_transforms(path: Path) -> Views:
     if all("depth_file_path" in fr for fr in frames):
         depth_paths = [path_inside(folder, str(fr["depth_file_path"]), json_path) for fr in frames]
     loaded = [load_image(p) for p in paths]
-    _same_size(loaded, paths, json_path)
+    same_size(loaded, paths, json_path)
     images = torch.stack(loaded)
     if images.shape[-2:] != (cameras.height, cameras.width):
         raise ValueError(
@@ -296,7 +308,7 @@ def _load_transforms(path: Path) -> Views:
     if lens is not None:  # nerfstudio data of a lens with distortion (ns-process-data keeps the images as shot)
         undistorted, pinhole_K, undistorted_depths = undistort_images(
             list(images), *lens, depths=None if depths is None else list(depths))
-        _same_size(undistorted, paths, json_path)
+        same_size(undistorted, paths, json_path)
         images = torch.stack(undistorted)
         for i, k in enumerate(pinhole_K):
             if k is not None:
@@ -340,7 +352,7 @@ def _load_colmap(path: Path) -> Views:
         for i, k in enumerate(pinhole_K):
             if k is not None:
                 K[i] = k.to(K.dtype)
-    _same_size(images, paths, path)
+    same_size(images, paths, path)
     points = model.points_xyz.float() if len(model.points_xyz) else None
     colors = model.points_rgb.float() / 255.0 if len(model.points_xyz) else None
     return Views(
@@ -401,6 +413,14 @@ def load_views(
         views = _load_transforms(path)
     elif kind == "colmap":
         views = _load_colmap(path)
+    elif kind == "idr":
+        from .dtu_idr import load_idr_scan
+
+        views = load_idr_scan(path)
+    elif kind == "dtu":
+        from .dtu_raw import load_dtu_scan
+
+        views = load_dtu_scan(path)
     else:
         views = _reconfusion_views(_reconfusion_scene(path, scene_key))
     return views.resized(resolution)
