@@ -121,7 +121,7 @@ def test_an_idr_scan_without_its_cameras_is_a_one_line_error(tmp_path, what: str
     assert not (tmp_path / "rf").exists()
 
 
-@pytest.mark.parametrize("what", ["pos", "calibration", "cropped", "light"])
+@pytest.mark.parametrize("what", ["pos", "calibration", "cropped", "light", "gap"])
 def test_a_dtu_scan_without_its_calibration_is_a_one_line_error(tmp_path, what: str) -> None:
     root = tmp_path / "DTU"
     c2w = known_cameras(radius=600.0)
@@ -133,7 +133,10 @@ def test_a_dtu_scan_without_its_calibration_is_a_one_line_error(tmp_path, what: 
         said = f"{scan}: no rect_NNN_3_r5000.png images"
     else:
         scan = write_dtu_scan(root, "scan40", K_DTU, c2w)
-        if what == "pos":
+        if what == "gap":  # view 9 would be rect_011, and read mask 009.png
+            (scan / "rect_010_3_r5000.png").unlink()
+            said = f"{scan}: no rect_010_3_r5000.png, but later views"
+        elif what == "pos":
             (root / "Calibration" / "cal18" / "pos_010.txt").unlink()
             said = f"{root.resolve() / 'Calibration' / 'cal18' / 'pos_010.txt'}: no such calibration file"
         else:

@@ -1,7 +1,7 @@
 """A scan of DTU's MVS data as published (and as pixelNeRF's and RegNeRF's DTU loaders read it):
 
 - ``DTU/Rectified/scanN/rect_001_3_r5000.png ... rect_049_3_r5000.png`` (or ``Rectified/scanN_train/``): view
-  ``i`` (0 ... 48) is ``rect_{i+1:03d}``; of DTU's lighting conditions, light 3 (RegNeRF's ``dtu_light_cond``) is
+  ``i`` (0 ... 48) is ``rect_{i+1:03d}`` (a gap is refused: masks and splits go by view number); of DTU's lighting conditions, light 3 (RegNeRF's ``dtu_light_cond``) is
   read, the other files are left alone;
 - ``DTU/Calibration/cal18/pos_001.txt ... pos_049.txt``: the 3x4 projection matrix ``P = K [R | t]`` of each view,
   for the 1600x1200 images, in DTU's world units (millimetres, kept).
@@ -46,6 +46,10 @@ def _view_images(folder: Path) -> dict[int, Path]:
     if not found:
         raise ValueError(f"{folder}: no rect_NNN_{DTU_LIGHT}_r5000.png images (DTU's rectified images of light "
                          f"{DTU_LIGHT}, the one read)")
+    gap = next((i for i in range(1, len(found) + 1) if i not in found), None)
+    if gap is not None:  # view i must be rect_{i+1:03d}: splits and masks (NNN.png) go by view number
+        raise ValueError(f"{folder}: no rect_{gap:03d}_{DTU_LIGHT}_r5000.png, but later views; DTU's views run "
+                         f"rect_001 ... without gaps (view i is rect_{{i+1}}, as masks and splits number them)")
     return dict(sorted(found.items()))
 
 
