@@ -77,3 +77,23 @@ def test_every_process_sees_the_outputs_the_main_process_restored(tmp_path, refe
     # process 0's list to do is img0, img2, img3, img4, img5 (img1 exists again): process 1 takes img4, img5
     assert [(Path(r.input).name, r.status) for r in results] == [("img4.png", "written"), ("img5.png", "written")]
     assert (out / "img1" / "meta.json").read_text() == "the earlier output"
+
+
+def test_the_processes_of_a_shard_share_its_inputs(tmp_path, reference_small, monkeypatch):
+    """``shard=(1, 2)`` under two processes: the task takes img1, img3, img5 (i % 2 == 1), and its process 1 the
+    second half of those (accelerate's split of the shard's inputs), keeping each input's index and seed."""
+    images = []
+    for i in range(6):
+        images.append(tmp_path / f"img{i}.png")
+        PIL.Image.fromarray(np.full((32, 32, 3), 40 * i, np.uint8)).save(images[-1])
+    out = tmp_path / "out"
+    monkeypatch.setattr(api, "ProcessGroup", lambda device=None: SecondOfTwo(out))
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        results = api.generate_scenes(images, out, reference_small, num_frames=2, resolution=64,
+                                      num_inference_steps=1, progress=False, shard="1/2")
+    finally:
+        torch.set_num_threads(threads)
+    assert [(r.index, Path(r.input).name, r.status) for r in results] == [(5, "img5.png", "written")]
+    assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == ["img5"]

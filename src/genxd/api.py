@@ -42,6 +42,7 @@ from .utils.memory_images import ImageObject, MemoryImage, collect_inputs, is_me
 from .utils.paths import path_argument
 from .utils.io import WrittenMeanwhile, clean_stale
 from .utils.shared_work import mark_work_shared
+from .utils.shards import shard_indices, shard_line
 from .utils.progress import bar_settings, disable_setting, progress_bar, progress_write
 from .validation import check
 
@@ -163,6 +164,7 @@ def generate_scenes(
     summary: str | Path | None = None,
     progress: bool = True,
     loaded: LoadedModel | None = None,
+    shard: tuple[int, int] | str | None = None,
 ) -> list[SceneResult]:
     """Like :func:`generate` (same arguments), but a failed input is recorded and the others still run.
 
@@ -171,10 +173,12 @@ def generate_scenes(
 
     Args:
         summary: where the main process writes the job summary JSON (``None``: none).
+        shard: ``(K, N)`` or ``"K/N"``: this task of a job array takes the inputs ``i`` with ``i % N == K`` of the
+            input order (:mod:`genxd.utils.shards`); an input keeps its index (seed, output name).
         offload: ``"none"``, ``"model"`` or ``"group"`` (CUDA; :func:`load_model`).
         allow_pickle: load a model folder holding only pickle weights (:func:`load_model`).
     Returns:
-        one :class:`SceneResult` per input, in input order (``status`` written / skipped / failed).
+        one :class:`SceneResult` per input (of the shard), in input order (``status`` written / skipped / failed).
     Raises:
         ValueError (also a TypeError for a value of the wrong type) / FileNotFoundError / FileExistsError /
         PermissionError for problems of the whole job
@@ -192,6 +196,7 @@ def generate_scenes(
                          sequential_guidance=sequential_guidance).checked()
     offload = check(offload, v.OFFLOAD, "offload")
     device = check(device, v.DEVICE, "device")
+    shard = check(shard, v.SHARD, "shard")
     if not isinstance(dtype, torch.dtype) or dtype not in (torch.float32, torch.bfloat16, torch.float16):
         dtype = check(dtype, v.DTYPES, "dtype")  # a name, or one of those three dtypes
     check_loaded(model, loaded)
@@ -214,6 +219,7 @@ def generate_scenes(
     paths = collect_inputs(images)  # Path, or MemoryImage for an image given as an object
     folders = [out_dir / n for n in output_names([p.naming_path if isinstance(p, MemoryImage) else p for p in paths])]
     check_summary_apart(summary, folders, paths)
+    chosen = shard_indices(len(paths), shard)  # every input of a job array's task; names and seeds of the whole list
     clip_cameras = None
     group = ProcessGroup(device)  # under accelerate launch: this process's share, warnings from the main one only
     rank = group.process_index
@@ -289,6 +295,9 @@ def generate_scenes(
                                info.description, subjects)
     fps = s.fps or max(1.0, num_frames / 2)
 
+    if shard is not None and progress and group.is_main_process:  # once every setting has been checked
+        progress_write(f"genxd: {shard_line(shard, len(chosen), len(paths))}")
+
     # 3. the output folder: clean what killed runs left, refuse existing outputs unless asked
     if group.is_main_process:
         clean_stale(out_dir)
@@ -298,7 +307,7 @@ def generate_scenes(
     group.wait_for_everyone()
     read = [p for p in paths if not isinstance(p, MemoryImage)] + [s.camera_from_video]
     read += [s.camera] if from_file is not None and isinstance(s.camera, (str, os.PathLike)) else []
-    todo = check_existing(folders, overwrite, skip_existing, read)
+    todo = [chosen[j] for j in check_existing([folders[i] for i in chosen], overwrite, skip_existing, read)]
     meta_common = {
         "model": info.label, "mode": s.mode,
         "camera": camera_label(s.camera) if clip_cameras is None else f"from-video:{s.camera_from_video}",
@@ -315,7 +324,7 @@ def generate_scenes(
 
     # 4. load the model and generate
     results = [SceneResult(i, str(paths[i]), str(folders[i]), "skipped", process_index=rank)
-               for i in range(len(paths)) if i not in todo] if group.is_main_process else []
+               for i in chosen if i not in todo] if group.is_main_process else []
     mine = group.split(todo)
     show = progress and group.is_main_process
 
@@ -344,7 +353,7 @@ def generate_scenes(
         # the scenes skipped are written: a state left beside one is of no more use
         partials, ready, refused = PartialRuns.checked(
             out_dir, plan, job, {i: Scene(folders[i].name, tensors[i], s.seed + i) for i in ready}, s.batch_size,
-            [folders[i].name for i in range(len(folders)) if i not in todo] if group.is_main_process else (),
+            [folders[i].name for i in chosen if i not in todo] if group.is_main_process else (),
             overwrite, show)
         for i, exc in refused.items():
             results.append(failed_input(i, exc))
@@ -479,6 +488,7 @@ def generate(
     skip_existing: bool = False,
     progress: bool = True,
     loaded: LoadedModel | None = None,
+    shard: tuple[int, int] | str | None = None,
 ) -> list[Path]:
     """Generate a 3D (or video / 4D) scene from each input image along a camera path.
 
@@ -516,6 +526,7 @@ def generate(
         overwrite: replace existing output folders (the old one is kept until the new one is complete);
             skip_existing: keep them (not regenerated) instead of refusing them.
         progress: show progress bars; loaded: a model from :func:`load_model` to reuse.
+        shard: ``(K, N)`` or ``"K/N"``, a job array's task K of N: only the inputs ``i`` with ``i % N == K``.
         camera_from_video: a video (or a folder of frames, or its cameras) whose camera path is followed
             instead of ``camera`` (:mod:`genxd.cameras.from_video`), with ``path_scale``, ``path_spacing``
             (``"arc"`` / ``"time"``; default arc in 3D, time otherwise), ``path_intrinsics`` (``"model"`` /
@@ -548,7 +559,7 @@ def generate(
         path_spacing=path_spacing, path_intrinsics=path_intrinsics, path_smoothing=path_smoothing, window=window,
         anchors=anchors, overlap=overlap, scheduler=scheduler, decode_chunk=decode_chunk,
         sequential_guidance=sequential_guidance, device=device, dtype=dtype, compile_unet=compile_unet, offload=offload, allow_pickle=allow_pickle, overwrite=overwrite, skip_existing=skip_existing, progress=progress,
-        loaded=loaded,
+        loaded=loaded, shard=shard,
     )
     if any(r.status == "failed" for r in results):
         raise GenerationError(results)

@@ -23,6 +23,7 @@ from .scene_outputs import check_job, write_scene
 from .summary_file import check_summary_apart
 from .utils.io import clean_stale, read_json_object
 from .utils.shared_work import mark_work_shared
+from .utils.shards import shard_indices, shard_line
 from .utils.paths import path_argument
 from .validation import check
 
@@ -94,16 +95,18 @@ def fewshot_scenes(
     summary: str | Path | None = None,
     progress: bool = True,
     loaded: LoadedModel | None = None,
+    shard: tuple[int, int] | str | None = None,
 ) -> list[SceneResult]:
     """Like :func:`fewshot` (same arguments), but a failed group is recorded and the others still run.
 
     One result per group. Under ``accelerate launch`` each process generates its share of the groups;
-    ``input`` of a result is the group name (its output folder). ``summary``: as :func:`generate_scenes`.
+    ``input`` of a result is the group name (its output folder). ``summary``, ``shard`` (groups ``i`` with
+    ``i % N == K`` of the groups' order): as :func:`generate_scenes`.
     """
     from . import api
     from .data.reconfusion import load_reconfusion
     from .fewshot import build_fewshot_groups
-    from .utils.progress import bar_settings, disable_setting, progress_bar
+    from .utils.progress import bar_settings, disable_setting, progress_bar, progress_write
 
     # 1. check every value (nothing loaded, nothing written yet)
     strategy = check(strategy, v.STRATEGIES, "strategy")
@@ -122,6 +125,7 @@ def fewshot_scenes(
     check(sequential_guidance, v.Flag(), "sequential_guidance")
     offload = check(offload, v.OFFLOAD, "offload")
     device = check(device, v.DEVICE, "device")
+    shard = check(shard, v.SHARD, "shard")
     if not isinstance(dtype, torch.dtype) or dtype not in (torch.float32, torch.bfloat16, torch.float16):
         dtype = check(dtype, v.DTYPES, "dtype")  # a name, or one of those three dtypes
     check_loaded(model, loaded)
@@ -164,6 +168,9 @@ def fewshot_scenes(
     labels = [g.name for g in groups]
     folders = [out_dir / n for n in unique_labels([safe_folder_name(g.name) for g in groups])]
     check_summary_apart(summary, folders, labels)
+    chosen = shard_indices(len(groups), shard)  # a job array's task: its groups (names and seeds of all groups)
+    if shard is not None and progress and group.is_main_process:
+        progress_write(f"genxd: {shard_line(shard, len(chosen), len(groups), 'groups')}")
     from .pipelines.long_paths import LongPathSettings, generate_long, long_job_progress, plan_for
 
     long_settings = LongPathSettings(window, anchors, overlap)
@@ -181,9 +188,10 @@ def fewshot_scenes(
     # to NAME (a run killed between the two renames of --overwrite) made it skip NAME where a process that had
     # looked before did not, and their shares of the work no longer matched (an input done twice, another never)
     group.wait_for_everyone()
-    todo = check_existing(folders, overwrite, skip_existing, [data_root, pose_dir])
+    todo = [chosen[j] for j in check_existing([folders[i] for i in chosen], overwrite, skip_existing,
+                                              [data_root, pose_dir])]
     if skip_existing:
-        _check_kept_groups([f for i, f in enumerate(folders) if i not in todo],
+        _check_kept_groups([folders[i] for i in chosen if i not in todo],
                            {"strategy": strategy, "n_views": n_views, "num_context": num_context})
     # every process has checked the existing outputs before any process writes one
     group.wait_for_everyone()
@@ -192,7 +200,7 @@ def fewshot_scenes(
     # 4. load the model and generate
     sampler = scheduler or d.get("scheduler", "euler")
     results = [SceneResult(i, labels[i], str(folders[i]), "skipped", process_index=rank)
-               for i in range(len(groups)) if i not in todo] if group.is_main_process else []
+               for i in chosen if i not in todo] if group.is_main_process else []
     show = progress and group.is_main_process
     mine = group.split(todo)
 
@@ -214,7 +222,7 @@ def fewshot_scenes(
                              "windows_per_call": default_windows_per_call(plans[gi].window, res, res)})
                   for gi in mine if plans[gi] is not None}
         partials, _, refused = PartialRuns.checked(out_dir, None, job, scenes, 1,
-                                                   [folders[i].name for i in range(len(folders)) if i not in todo]
+                                                   [folders[i].name for i in chosen if i not in todo]
                                                    if group.is_main_process else (), overwrite, show)
         results += [failed_group(gi, exc) for gi, exc in refused.items()]
         mine = [gi for gi in mine if gi not in refused]
@@ -320,6 +328,7 @@ def fewshot(
     skip_existing: bool = False,
     progress: bool = True,
     loaded: LoadedModel | None = None,
+    shard: tuple[int, int] | str | None = None,
 ) -> list[Path]:
     """Generate views of ReconFusion-format scenes from their few-shot training views.
 
@@ -339,7 +348,7 @@ def fewshot(
         save_target_only: write only the generated target frames; pad_to_square: pad (not crop) to a
             square, outputs are un-padded.
         window, anchors, overlap, scheduler, decode_chunk, sequential_guidance, device, dtype, compile_unet,
-            offload, allow_pickle, overwrite, skip_existing, progress, loaded: as :func:`generate`.
+            offload, allow_pickle, overwrite, skip_existing, progress, loaded, shard: as :func:`generate`.
     Returns:
         the group folders written.
     Raises:
@@ -353,6 +362,7 @@ def fewshot(
         window=window, anchors=anchors, overlap=overlap, scheduler=scheduler, decode_chunk=decode_chunk,
         sequential_guidance=sequential_guidance, device=device, dtype=dtype, compile_unet=compile_unet, offload=offload,
         allow_pickle=allow_pickle, overwrite=overwrite, skip_existing=skip_existing, progress=progress, loaded=loaded,
+        shard=shard,
     )
     if any(r.status == "failed" for r in results):
         raise GenerationError(results, "groups")

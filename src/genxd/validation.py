@@ -404,6 +404,37 @@ class Flag(Spec):
         return value
 
 
+@dataclass(frozen=True)
+class Shard(Spec):
+    """A job array's task: ``K/N`` (text) or ``(K, N)`` (Python), integers with ``0 <= K < N``; returns ``(K, N)``."""
+
+    optional: bool = True
+
+    def describe(self) -> str:
+        return "K/N: task K (0-based) of N tasks, integers with 0 <= K < N (e.g. 0/4)"
+
+    def check(self, value: Any, label: str) -> Any:
+        if value is None and self.optional:
+            return None
+        if isinstance(value, str):
+            m = re.fullmatch(r"\s*(\d{1,9})\s*/\s*(\d{1,9})\s*", value)
+            if m is None:
+                raise InvalidValue(f"{label} must be {self.describe()}, got {value!r}")
+            parts: Any = [int(m[1]), int(m[2])]
+        else:
+            parts = _items(value)
+            if parts is None or len(parts) != 2 or not all(
+                    isinstance(x, numbers.Integral) and not isinstance(x, bool) for x in parts):
+                raise InvalidType(f"{label} must be {self.describe()}, got {_shown(value)} ({_type_name(value)})")
+        k, n = (int(x) for x in parts)
+        if n < 1:
+            raise InvalidValue(f"{label} must be {self.describe()}, got {value!r} (N, the number of tasks, must be >= 1)")
+        if not 0 <= k < n:
+            raise InvalidValue(f"{label} must be {self.describe()}, got {value!r} (K counts from 0: the last of {n} "
+                               f"tasks is {n - 1}/{n})")
+        return (k, n)
+
+
 def check(value: Any, spec: Spec, name: str) -> Any:
     """Check ``value`` (the Python argument ``name``) against ``spec``; the message names it as the caller does."""
     return spec.check(value, arg(name))
@@ -455,6 +486,7 @@ FPS = Float(0.01, 1000.0, optional=True, why="frames per second")
 N_VIEWS = Int(1, 10_000)
 NUM_CONTEXT = Int(1, 3, why="GenXD conditions on 1, 2 or 3 views")
 STRATEGIES = Choice(("direct", "grouped"))
+SHARD = Shard()
 
 
 # ------------------------------------------------------------------------------------------------

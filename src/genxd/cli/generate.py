@@ -12,7 +12,7 @@ from .. import validation as v
 from .common import DEFERRED_IMPORTS, UsageError, import_libraries, note, one_line, run_cli
 from .terminal_text import printed_path
 from .options import (AllowPickle, Anchors, Compile, Device, Dtype, Frames, Guidance, Model, MotionStrength, Out, Overlap,
-                      Overwrite, Quiet, Resolution, Seed, SkipExisting, Steps, Summary, Window, checked, flag)
+                      Overwrite, Quiet, Resolution, Seed, Shard, SkipExisting, Steps, Summary, Window, checked, flag)
 
 if TYPE_CHECKING:
     from ..pipelines.distributed import ProcessGroup, SceneResult
@@ -46,11 +46,15 @@ def read_input_list(path: Path) -> list[Path]:
     return entries
 
 
-def summary_path(summary: Optional[Path], out: Path, group: "ProcessGroup") -> Optional[Path]:
-    """``--summary`` if given; else ``OUT/summary.json`` under several processes, none in one process."""
+def summary_path(summary: Optional[Path], out: Path, group: "ProcessGroup",
+                 shard: tuple[int, int] | None = None) -> Optional[Path]:
+    """``--summary`` if given; else ``OUT/summary.json`` under several processes (``OUT/summary.shard-K-of-N.json``
+    with ``--shard``: one per task of an array), none in one process."""
+    from ..utils.shards import summary_name
+
     if summary is not None:
         return summary
-    return out / SUMMARY_NAME if group.num_processes > 1 else None
+    return out / summary_name(shard, SUMMARY_NAME) if group.num_processes > 1 else None
 
 
 def report(results: "list[SceneResult]", group: "ProcessGroup", summary: Optional[Path], what: str,
@@ -100,11 +104,12 @@ CAMERA_PRESETS = ("dolly", "forward", "orbit", "pan", "spiral", "static", "zoom"
 
 def check_inputs_and_outputs(inputs: list[Path], out: Path, overwrite: bool, skip_existing: bool,
                              model: str | None = None, camera: str | None = None,
-                             summary: Path | None = None) -> tuple[list[Path], list[str]]:
+                             summary: Path | None = None,
+                             shard: tuple[int, int] | None = None) -> tuple[list[Path], list[str]]:
     """The job's first checks, before the model code is imported (torch, diffusers: seconds): every input
     exists and is an image (or a folder of them), ``--model`` (if given) is a checkpoint folder or a cached
     hub id, ``--camera`` is a preset name or an existing path, ``--out`` can be a folder, ``--summary`` a file,
-    and no output folder exists unless ``--overwrite`` / ``--skip-existing``. The job makes the same checks
+    and no output folder (of the ``--shard``'s inputs) exists unless ``--overwrite`` / ``--skip-existing``. The job makes the same checks
     again; here they only make the common mistakes (a typo in a path or a name, running the same command
     twice) fail at once. Returns the image paths and their output folders' names."""
     from ..output_folders import check_existing, output_names
@@ -121,8 +126,10 @@ def check_inputs_and_outputs(inputs: list[Path], out: Path, overwrite: bool, ski
     if summary is not None:
         check_summary_file(summary, overwrite)
     camera_file = [camera] if camera is not None and camera not in CAMERA_PRESETS else []
-    names = output_names(paths)
-    check_existing([out / name for name in names], overwrite, skip_existing, [*paths, *camera_file])
+    from ..utils.shards import taken
+
+    names = output_names(paths)  # of all inputs: an input's name is the same in every task of an array
+    check_existing([out / name for name in taken(names, shard)], overwrite, skip_existing, [*paths, *camera_file])
     return paths, names
 
 
@@ -193,6 +200,7 @@ def register(app: typer.Typer) -> None:
         overwrite: Overwrite = False,
         skip_existing: SkipExisting = False,
         summary: Summary = None,
+        shard: Shard = None,
         quiet: Quiet = False,
     ) -> None:
         """Generate a 3D / 4D scene from each input image along a camera path.
@@ -212,19 +220,22 @@ def register(app: typer.Typer) -> None:
             if not inputs:
                 raise UsageError("no inputs: give image files / folders, or --input-list FILE")
             paths, names = check_inputs_and_outputs(inputs, out, overwrite, skip_existing, model,
-                                                     None if camera_from_video is not None else camera, summary)
+                                                     None if camera_from_video is not None else camera, summary,
+                                                     shard)
             group = start_sampling_job(device)
             from ..api import default_model_path, generate_scenes
 
             if model is None and group.is_main_process and default_model_path() is not None:
                 note("no --model given, using the bundled small model (genxd-small; trained on synthetic and photo-textured scenes)", quiet)
-            summary_file = summary_path(summary, out, group)
+            summary_file = summary_path(summary, out, group, shard)
             if group.is_main_process:
-                note_renamed(paths, names, out, quiet)
+                from ..utils.shards import taken
+
+                note_renamed(taken(paths, shard), taken(names, shard), out, quiet)
             results = generate_scenes(
                 paths, out, model, device=device, dtype=dtype, compile_unet=compile_unet, offload=offload, allow_pickle=allow_pickle,  # as checked
                 overwrite=overwrite, skip_existing=skip_existing,
-                summary=summary_file, progress=not quiet,
+                summary=summary_file, progress=not quiet, shard=shard,
                 camera=camera, mode=mode, motion_strength=motion_strength, num_frames=num_frames,
                 resolution=resolution, num_inference_steps=steps, guidance_scale=guidance, seed=seed,
                 focal=focal, elevation=elevation, azimuth_range=azimuth_range, radius=radius,
@@ -264,6 +275,7 @@ def register(app: typer.Typer) -> None:
         overwrite: Overwrite = False,
         skip_existing: SkipExisting = False,
         summary: Summary = None,
+        shard: Shard = None,
         quiet: Quiet = False,
     ) -> None:
         """Generate novel views of few-shot ReconFusion scenes (grouped or direct, as the authors).
@@ -278,13 +290,14 @@ def register(app: typer.Typer) -> None:
             group = start_sampling_job(device)
             from ..api import fewshot_scenes
 
-            summary_file = summary_path(summary, out, group)
+            summary_file = summary_path(summary, out, group, shard)
             results = fewshot_scenes(
                 data_root, out, model, strategy=strategy, pose_dir=pose_dir, n_views=n_views, num_context=num_context,
                 num_frames=num_frames, resolution=resolution, num_inference_steps=steps, guidance_scale=guidance,
                 seed=seed, save_target_only=save_target_only, pad_to_square=pad_to_square, window=window,
                 anchors=anchors, overlap=overlap, device=device,
                 dtype=dtype, compile_unet=compile_unet, allow_pickle=allow_pickle, overwrite=overwrite, skip_existing=skip_existing, summary=summary_file, progress=not quiet,
+                shard=shard,
             )
             return report(results, group, summary_file, "groups", quiet)
 

@@ -93,6 +93,10 @@ Summary = Annotated[Optional[Path], typer.Option(
     "--summary",
     help="Write a JSON summary (one entry per input) to this file; default under several processes: "
          "OUT/summary.json.")]
+Shard = Annotated[Optional[str], typer.Option(
+    "--shard", callback=checked(v.SHARD),
+    help="K/N: task K (0-based) of N tasks of a job array takes every N-th input from the K-th, in the input order "
+         "(e.g. --shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT); N tasks cover every input once.")]
 MotionStrength = Annotated[float, typer.Option(
     "--motion-strength", callback=checked(v.MOTION_STRENGTH),
     help=f"Object motion (4d/video), 0-{v.MOTION_STRENGTH_MAX:g}: {v.DEFAULT_MOTION_SCALE:g} x the per-frame "
@@ -120,4 +124,4 @@ def Out(help: str) -> Any:
 
 __all__ = ["checked", "flag", "Quiet", "Overwrite", "SkipExisting", "Seed", "Device", "Dtype", "Model", "AllowPickle", "Steps",
            "Guidance", "Frames", "Resolution", "Compile", "Summary", "MotionStrength", "Window", "Anchors", "Overlap",
-           "Out"]
+           "Out", "Shard"]
