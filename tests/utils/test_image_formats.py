@@ -1,5 +1,6 @@
-"""Phone photo formats (``genxd.utils.image_formats``): AVIF is read, HEIC is read through pillow-heif where it is
-installed, and where it is not the error says what to install, not Pillow's "cannot identify image file"."""
+"""Phone and camera photo formats (``genxd.utils.image_formats``): AVIF is read, HEIC is read through pillow-heif where
+it is installed, and where it is not the error says what to install, not Pillow's "cannot identify image file"; a
+stereo camera's ``.MPO`` is an input image."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from typer.testing import CliRunner
 from genxd.cli import app
 from genxd.utils import image_formats
 from genxd.utils.images import collect_images, read_rgb
+from tests.helpers import MP_LEFT, MP_RIGHT, mpo_photo
 
 # The start of an iPhone HEIC file: an ftyp box (major brand heic, compatible mif1 / heic), then its boxes
 HEIC_HEAD = b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + b"\x00\x00\x01\x00meta" + bytes(252)
@@ -73,3 +75,21 @@ def test_an_avif_photo_is_read(tmp_path):
 ])
 def test_the_container_is_told_by_its_brands(head, kind):
     assert image_formats.container_kind(head) == kind
+
+
+def test_a_stereo_cameras_mpo_file_goes_through_generate_with_the_note(tmp_path, reference_small):
+    # Before: "DSCF0001.MPO: not an image file (expected .png, .jpg, ...)", though genxd reads MPO content
+    from genxd.curation.frames import discover_videos
+
+    left, right = (PIL.Image.new("RGB", (64, 48), c) for c in ((200, 30, 30), (30, 30, 200)))
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    path = mpo_photo(photos / "DSCF0001.MPO", left, attributes=(MP_LEFT, MP_RIGHT), others=[right])
+    assert collect_images([photos]) == [path]
+    out = tmp_path / "out"
+    res = CliRunner().invoke(app, ["generate", str(path), "--model", str(reference_small), "--out", str(out),
+                                   "--frames", "2", "--resolution", "64", "--steps", "1"])
+    assert res.exit_code == 0, res.output
+    assert f"genxd: warning: {path}: read the left view of a stereo pair; the right view is not used" in res.stderr
+    assert res.stdout.strip().endswith("DSCF0001") and (out / "DSCF0001" / "meta.json").is_file()
+    assert [s.kind for s in discover_videos(photos)] == ["frames"]  # a curate frame folder of such files, too

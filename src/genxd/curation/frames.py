@@ -39,7 +39,8 @@ __all__ = [
 #: Media and Ogg files decode as the others do.
 VIDEO_EXTENSIONS = frozenset({".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".gif", ".mts",
                               ".m2ts", ".ts", ".3gp", ".flv", ".wmv", ".ogv"})
-IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"})
+#: Suffixes of a frame folder's frames; ``.mpo`` (a stereo camera's JPEG): its first (left) picture, as everywhere.
+IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".mpo", ".png", ".bmp", ".webp", ".tif", ".tiff"})
 #: Files expected beside videos and passed over without a word when a folder is searched for videos: camera and
 #: metadata files (``genxd synth`` writes ``NAME.json`` beside ``NAME.mp4``), notes, subtitles, a camera's
 #: thumbnails and proxies, and genxd's own outputs (a curated folder: ``index.jsonl``, COLMAP ``*.bin``).

@@ -13,8 +13,11 @@ __all__ = ["IMAGE_SUFFIXES", "LISTED_IMAGE_SUFFIXES", "find_listed_image", "list
 
 #: AVIF is read by Pillow (>= 11.3 wheels), HEIC / HEIF through pillow-heif (genxd.utils.image_formats); of an
 #: animated GIF (as of an animated WebP or APNG) the first frame is used, with a warning (genxd.utils.images).
+#: ``.mpo``: a JPEG with more pictures (MPF) as stereo cameras name it (Fujifilm W3 ``DSCF0001.MPO``, Nintendo 3DS);
+#: its first (left) view is read, with a note (genxd.utils.images.views_note).
 #: Kept here (and re-exported by genxd.utils.image_paths) so that :data:`LISTED_IMAGE_SUFFIXES` derives from it.
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".avif", ".heic", ".heif", ".gif")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".avif", ".heic", ".heif", ".gif",
+                  ".mpo")
 
 #: Suffixes tried for an image listed without one (NeRF-synthetic's transforms.json writes ``./train/r_0``): the
 #: input image suffixes, in lower and upper case.
