@@ -16,7 +16,7 @@ from genxd.utils.images import load_image
 from genxd.utils.memory_images import MemoryImage, collect_inputs
 
 from ..cli.fake_model import use_fake_model
-from ..helpers import mpo_photo
+from ..helpers import MP_LEFT, MP_RIGHT, mpo_photo
 
 
 @pytest.fixture
@@ -137,3 +137,24 @@ def test_an_opened_photo_with_a_preview_picture_is_a_still_image(tmp_path):
         warnings.simplefilter("error")
         rgb = memory_image_to_rgb(im, "photo")
     assert rgb.size == (64, 48) and abs(rgb.getpixel((32, 24))[0] - 200) < 8
+
+
+@pytest.mark.parametrize("frame, view, other, red", [(0, "left", "right", 200), (1, "right", "left", 30)])
+def test_an_opened_stereo_photo_says_which_view_is_read(tmp_path, frame, view, other, red):
+    # Before: a stereo camera's MPO handed over as a PIL object was read without a word (a file says "read the left
+    # view of a stereo pair"), also when the caller had seek()-ed it to the right view
+    import warnings
+
+    from genxd.utils.memory_images import memory_image_to_rgb
+    from genxd.validation import GenXDWarning
+
+    left, right = (PIL.Image.new("RGB", (64, 48), c) for c in ((200, 30, 30), (30, 30, 200)))
+    im = PIL.Image.open(mpo_photo(tmp_path / "DSCF0001.MPO", left, attributes=(MP_LEFT, MP_RIGHT), others=[right]))
+    im.seek(frame)
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        rgb = memory_image_to_rgb(im, "image_000")
+    at = " (the picture it is at, 1)" if frame else ""
+    assert [str(w.message) for w in said if issubclass(w.category, GenXDWarning)] == [
+        f"image_000: read the {view} view of a stereo pair{at}; the {other} view is not used"]
+    assert abs(rgb.getpixel((32, 24))[0] - red) < 8

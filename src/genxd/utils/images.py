@@ -117,18 +117,23 @@ _VIEW_TYPES = {"Multi-Frame Image: (Disparity)": "view", "Multi-Frame Image: (Mu
                "Multi-Frame Image (Panorama)": "part"}
 
 
-def views_note(im: PIL.Image.Image, label: str | Path) -> str | None:
+def views_note(im: PIL.Image.Image, label: str | Path, frame: int = 0) -> str | None:
     """``"<label>: read the left view of a stereo pair; the right view is not used"`` for a stereo camera's MPO
     (Fujifilm W3, Nintendo 3DS: pictures of type "Disparity"; of more views or a panorama's parts: "read the first
-    of N ..."); None for any other image, a phone's photo with its preview or depth map included."""
+    of N ..."); None for any other image, a phone's photo with its preview or depth map included. ``frame``: the
+    picture read (an image object ``seek()``-ed to 1 by its caller: "read the right view ...")."""
     entries = (getattr(im, "mpinfo", None) or {}).get(0xB002) if im.format == "MPO" else None
     kinds = [_VIEW_TYPES.get(e.get("Attribute", {}).get("MPType")) for e in entries or ()]
     if not any(kinds[1:]):
         return None
     n = 1 + sum(k is not None for k in kinds[1:])  # the first picture: a view too (some write it as "primary")
-    if n == 2 and "part" not in kinds:
-        return f"{label}: read the left view of a stereo pair; the right view is not used"
+    at = f" (the picture it is at, {frame})" if frame else ""
+    if n == 2 and "part" not in kinds and frame in (0, 1):
+        read, other = ("left", "right") if frame == 0 else ("right", "left")
+        return f"{label}: read the {read} view of a stereo pair{at}; the {other} view is not used"
     what = "parts of a panorama" if "part" in kinds else "views of a multi-view photo"
+    if frame:
+        return f"{label}: read picture {frame + 1} of the {len(kinds)} of {n} {what}{at}; the others are not used"
     return f"{label}: read the first of {n} {what}; the others are not used"
 
 

@@ -166,13 +166,17 @@ def _to_uint8(a: np.ndarray, label: str) -> np.ndarray:
 def memory_image_to_rgb(obj: Any, label: str, background: tuple[int, int, int] = (255, 255, 255)) -> PIL.Image.Image:
     """The image object ``obj`` as an RGB PIL image, as :func:`genxd.utils.images.read_rgb` reads a file (EXIF
     orientation, transparency on ``background``). ``label`` names it in errors (``ValueError``)."""
-    from .images import frame_count, to_rgb
+    from .images import frame_count, to_rgb, views_note
 
     if isinstance(obj, PIL.Image.Image):
         if obj.width * obj.height == 0:
             raise ValueError(f"{label}: the image is empty ({obj.width}x{obj.height})")
         _check_values(obj, label)
-        if frame_count(obj) > 1:  # an animated / multi-page image opened by the caller: the frame it is at
+        if (note := views_note(obj, label, obj.tell())) is not None:  # a stereo MPO: the view it is at, as a file's
+            from ..validation import warn
+
+            warn(note)
+        elif frame_count(obj) > 1:  # an animated / multi-page image opened by the caller: the frame it is at
             from ..validation import warn
 
             warn(f"{label}: an image of {obj.n_frames} frames: only the one it is at (frame {obj.tell()}) is used")
