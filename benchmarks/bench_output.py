@@ -120,6 +120,14 @@ def positive_int(text: str) -> int:
     return value
 
 
+def positive_ints(text: str) -> list[int]:
+    """argparse ``type=`` for comma-separated counts (``--tasks 2000,20000``): each an integer of at least 1."""
+    parts = [part.strip() for part in text.split(",")]
+    if not any(parts):
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers of at least 1, got {text!r}")
+    return [positive_int(part) for part in parts if part]
+
+
 def comma_choices(parser: argparse.ArgumentParser, option: str, text: str, valid) -> list[str]:
     """The comma-separated names of ``option`` (empty items dropped); unknown or no names: ``parser.error``."""
     valid = list(valid)
@@ -157,16 +165,17 @@ def local_ray_parser(description: str) -> argparse.ArgumentParser:
     """The arguments every local-Ray benchmark takes: ``--tasks`` (comma-separated task counts) and ``--cpus``; the
     script adds its own, then calls :func:`parse_local_ray`."""
     parser = argparse.ArgumentParser(description=description)
-    parser.add_argument("--tasks", default="2000,20000", help="comma-separated task counts")
-    parser.add_argument("--cpus", type=int, default=2, help="CPUs of the local Ray instance")
+    parser.add_argument("--tasks", type=positive_ints, default=[2000, 20000],
+                        help="comma-separated task counts, each at least 1 (default 2000,20000)")
+    parser.add_argument("--cpus", type=positive_int, default=2, help="CPUs of the local Ray instance (at least 1)")
     return parser
 
 
-def parse_local_ray(parser: argparse.ArgumentParser, name: str) -> argparse.Namespace:
-    """``--out`` (of script ``name``) added last, the arguments parsed, and Ray's environment set before it is imported
-    (no usage statistics, no Windows/macOS cluster)."""
+def parse_local_ray(parser: argparse.ArgumentParser, name: str, argv: list[str] | None = None) -> argparse.Namespace:
+    """``--out`` (of script ``name``) added last, the arguments parsed (``argv``, default the command line's), and
+    Ray's environment set before it is imported (no usage statistics, no Windows/macOS cluster)."""
     parser.add_argument("--out", default=None, help=out_help(name))
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     return args

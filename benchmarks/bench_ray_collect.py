@@ -39,8 +39,8 @@ def collect(ray, task, n: int, wait) -> dict:
             "wait_rounds": calls}
 
 
-def main() -> None:
-    args = parse_local_ray(local_ray_parser(__doc__.split("\n")[0]), "bench_ray_collect")
+def main(argv: list[str] | None = None) -> None:
+    args = parse_local_ray(local_ray_parser(__doc__.split("\n")[0]), "bench_ray_collect", argv)
     import ray
 
     from genxd.curation.ray_engine import LOCAL_RAY_OBJECT_STORE_BYTES, finished_tasks
@@ -50,7 +50,7 @@ def main() -> None:
     task = ray.remote(num_cpus=1)(lambda i: {"video_id": f"v{i}", "status": "ok"})
     rows = []
     try:
-        for n in (int(x) for x in args.tasks.split(",")):
+        for n in args.tasks:
             for name, wait in (("one_at_a_time", one_at_a_time), ("finished_tasks", finished_tasks)):
                 row = {"way": name, **collect(ray, task, n, wait)}
                 print(f"{name:>14}: {n:>6} tasks, collected in {row['collect_s']:7.2f} s ({row['wait_rounds']} waits)")

@@ -72,11 +72,11 @@ def measure(tasks: int, cpus: int, way: str) -> dict:
             "rss_growth_mib": round((max(peak[0], before) - before) / mib, 1)}
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = local_ray_parser(__doc__.split("\n")[0])
     parser.add_argument("--ways", default=",".join(WAYS), help=f"comma-separated, of {', '.join(WAYS)}")
     parser.add_argument("--one", default=None, help=argparse.SUPPRESS)  # "TASKS,WAY": one run, JSON on stdout
-    args = parse_local_ray(parser, "bench_ray_memory")
+    args = parse_local_ray(parser, "bench_ray_memory", argv)
     if args.one:
         tasks, way = args.one.split(",")
         print(json.dumps(measure(int(tasks), args.cpus, way)))
@@ -85,7 +85,7 @@ def main() -> None:
     if not set(ways) <= set(WAYS):
         parser.error(f"--ways: expected some of {', '.join(WAYS)}, got {args.ways!r}")
     rows = []
-    for n in (int(x) for x in args.tasks.split(",")):
+    for n in args.tasks:
         for way in ways:  # a fresh process each: a process rarely gives memory back
             row = row_in_fresh_process([__file__, "--cpus", str(args.cpus), "--one", f"{n},{way}"])
             print(f"{way:>11}: {n:>6} tasks, driver RSS {row['rss_before_mib']:.0f} -> peak {row['rss_peak_mib']:.0f} "

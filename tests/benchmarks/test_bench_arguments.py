@@ -191,3 +191,25 @@ def test_fuzz_inputs_skips_a_target_whose_optional_package_is_missing(monkeypatc
     report = json.loads(report_path.read_text())
     assert report["skipped"] == [{"target": "demo-api", "needs": "pip install -e '.[demo]'"}]
     assert [t["target"] for t in report["targets"]] == ["train-config"]
+
+
+@pytest.mark.parametrize("script", ["bench_ray_memory.py", "bench_ray_collect.py"])
+@pytest.mark.parametrize("argv, expected", [(["--tasks", "x"], ["--tasks", "invalid int value: 'x'"]),
+                                            (["--tasks", "0"], ["--tasks", "must be at least 1, got 0"]),
+                                            (["--tasks", "2000,-5"], ["--tasks", "got -5"]),
+                                            (["--tasks", ","], ["--tasks", "comma-separated integers"]),
+                                            (["--cpus", "0"], ["--cpus", "must be at least 1, got 0"]),
+                                            (["--cpus", "two"], ["--cpus", "invalid int value"])])
+def test_local_ray_counts_are_checked_by_argparse(script, argv, expected, capsys, out):
+    # Before: --tasks x was a ValueError traceback once Ray had started; --tasks 0 / --cpus 0 started Ray for nothing
+    refused(script, [*argv, "--out", str(out)], capsys, *expected)
+
+
+def test_a_bad_task_count_from_the_shell_is_one_line(tmp_path):
+    import subprocess
+
+    res = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_ray_memory.py"), "--tasks", "x", "--out",
+                          str(tmp_path / "res.json")], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 2 and "Traceback" not in res.stderr, res.stderr
+    assert res.stderr.strip().splitlines()[-1].endswith("argument --tasks: invalid int value: 'x'")
+    assert not (tmp_path / "res.json").exists()
