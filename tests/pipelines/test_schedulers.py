@@ -7,7 +7,7 @@ import math
 
 import pytest
 import torch
-from diffusers import DPMSolverMultistepScheduler, EulerDiscreteScheduler
+from diffusers import DDIMScheduler, DPMSolverMultistepScheduler, EulerDiscreteScheduler
 
 from genxd.pipelines import GenXDPipeline
 from genxd.pipelines.schedulers import SCHEDULERS, make_scheduler, model_calls, scheduler_name
@@ -147,3 +147,24 @@ def test_samplers_solve_the_probability_flow_ode_of_gaussian_data(reference_smal
             assert rel_error(name) < 0.5 * euler_error, name
     finally:
         pipe.set_scheduler("euler")
+
+
+@pytest.mark.parametrize("make, expected", [
+    (lambda base: DDIMScheduler(prediction_type="v_prediction"), "DDIMScheduler cannot sample GenXD: it has no noise levels"),
+    (lambda base: EulerDiscreteScheduler.from_config({**base, "prediction_type": "epsilon"}),
+     "prediction_type='epsilon', but GenXD's UNet predicts 'v_prediction'"),
+])
+def test_an_unsuitable_scheduler_object_is_refused_before_sampling(pipe, reference_cases, make, expected):
+    """A researcher's own scheduler set on the pipeline: DDIM failed deep in the loop (no attribute 'sigmas'), an
+    epsilon-prediction Euler sampled wrong frames silently; now one ValueError before the UNet runs."""
+    original = pipe.scheduler
+    calls = []
+    hook = pipe.unet.register_forward_pre_hook(lambda module, args: calls.append(1))
+    try:
+        pipe.scheduler = make(dict(original.config))
+        with pytest.raises(ValueError, match="use pipe.set_scheduler") as info:
+            pipe(**_kwargs(reference_cases))
+        assert expected in str(info.value) and not calls
+    finally:
+        hook.remove()
+        pipe.scheduler = original

@@ -30,7 +30,7 @@ from ..validation import Float, Int
 from .conditioning import GenXDConditions, build_conditions, mode_to_indicator
 from .decoding import decode_in_windows
 from .memory import default_overlap, resolve_decode_chunk
-from .schedulers import make_scheduler, model_timestep, scheduler_name
+from .schedulers import check_scheduler, make_scheduler, model_timestep, scheduler_name
 from .tf32 import with_pipeline_tf32
 
 
@@ -378,6 +378,7 @@ class GenXDPipeline(DiffusionPipeline):
         if context_c2w is not None:
             context_c2w = torch.as_tensor(context_c2w, dtype=torch.float32)
         self._check_inputs(images, target_c2w, target_K, context_index, context_c2w, height, width)
+        check_scheduler(self.scheduler)
         if output_type not in ("pt", "np", "pil", "latent"):
             raise ValueError(f"output_type must be 'pt', 'np', 'pil' or 'latent', got {output_type!r}")
         # NaN passed "< 1" and sampled without guidance; a string failed in a comparison

@@ -95,6 +95,22 @@ def make_scheduler(name: str, base_config: Mapping[str, Any]) -> Any:
     return choice.cls.from_config({**cfg, "use_karras_sigmas": True, **choice.settings})
 
 
+def check_scheduler(scheduler: Any) -> None:
+    """Refuse a scheduler GenXD cannot sample with (ValueError naming its class), before any model call: it must
+    be a sigma-based diffusers scheduler (``sigmas``, as Euler, Heun, EDM, DPM-Solver, UniPC keep) predicting
+    ``v_prediction``, the UNet's output. An alphas-only one (``DDIMScheduler``, ``DDPMScheduler``) failed deep in
+    the loop with ``no attribute 'sigmas'``; an ``epsilon`` one ran and made wrong frames silently."""
+    name = type(scheduler).__name__
+    hint = f"use pipe.set_scheduler(name) with one of {', '.join(SCHEDULERS)}"
+    if not hasattr(scheduler, "sigmas") or not hasattr(scheduler, "step"):
+        raise ValueError(f"{name} cannot sample GenXD: it has no noise levels (sigmas), and GenXD's UNet is "
+                         f"conditioned on 0.25 ln sigma (the EDM / Karras schedule); {hint}")
+    prediction = getattr(scheduler.config, "prediction_type", None)
+    if prediction != "v_prediction":
+        raise ValueError(f"{name} has prediction_type={prediction!r}, but GenXD's UNet predicts 'v_prediction' "
+                         f"(pass prediction_type='v_prediction' when building it, or {hint})")
+
+
 def uses_sigma_timesteps(scheduler: Any) -> bool:
     """True when ``scheduler.timesteps`` are not the UNet's ``0.25 ln sigma`` (training-step indices).
 
