@@ -7,7 +7,8 @@ from typing import Callable, Union
 
 from torch import Tensor
 
-from .geometry import c2w_to_w2c
+from ._io import as_c2w, as_intrinsics
+from .geometry import _tensor, c2w_to_w2c
 
 __all__ = ["CameraPath", "intrinsics_for_aspect", "square_pixel_intrinsics"]
 
@@ -86,6 +87,11 @@ class CameraPath:
             then holds the fisheye's focal length read as a perspective camera's, which no perspective camera has:
             the poses are right, the field of view is not (:func:`genxd.cameras.reader.perspective_only` refuses
             such a path where its intrinsics are used).
+
+    ``c2w`` and ``K`` may be tensors or numpy arrays (kept as float tensors); they are checked when the path is
+    made, as a camera file's are: a ValueError names the first problem (NaN, a rotation that is not orthonormal or
+    a reflection, a last row other than ``[0, 0, 0, 1]``, a focal length that is not positive: ``K`` is
+    normalised, not in pixels, see :func:`genxd.cameras.denormalize_intrinsics`).
     """
 
     c2w: Tensor
@@ -100,6 +106,11 @@ class CameraPath:
     fisheye: str | None = None
 
     def __post_init__(self) -> None:
+        # a caller's own path is checked as a camera file's is (genxd.generate takes the object as it is): numpy
+        # arrays failed with "'numpy.ndarray' object has no attribute 'float'", NaN or a scaled rotation only
+        # after the model had loaded
+        self.c2w = _tensor(self.c2w, "CameraPath.c2w")
+        self.K = _tensor(self.K, "CameraPath.K")
         if self.c2w.ndim != 3 or self.c2w.shape[-2:] != (4, 4):
             raise ValueError(f"CameraPath.c2w: expected [N, 4, 4], got {tuple(self.c2w.shape)}")
         n = self.c2w.shape[0]
@@ -107,11 +118,15 @@ class CameraPath:
             self.K = self.K.expand(n, 3, 3).clone()
         if self.K.shape != (n, 3, 3):
             raise ValueError(f"CameraPath.K: expected [{n}, 3, 3], got {tuple(self.K.shape)}")
+        as_c2w(self.c2w, "CameraPath.c2w")  # finite, rigid (orthonormal, det +1, last row 0 0 0 1), within range
+        as_intrinsics(self.K, n, "CameraPath.K")  # finite pinhole, normalised focal lengths in range
         if self.names is not None and len(self.names) != n:
             raise ValueError(f"CameraPath.names: {len(self.names)} names for {n} cameras")
         if self.times is not None and tuple(self.times.shape) != (n,):
             raise ValueError(f"CameraPath.times: expected [{n}], got {tuple(self.times.shape)}")
         self.height, self.width = int(self.height), int(self.width)
+        if self.height < 1 or self.width < 1:
+            raise ValueError(f"CameraPath: height and width must be positive, got {self.height}x{self.width}")
 
     def __len__(self) -> int:
         return int(self.c2w.shape[0])

@@ -1,0 +1,71 @@
+"""A researcher's own camera path from Python (``CameraPath(c2w, K, height, width)``) is checked when it is made,
+as a camera file is: numpy arrays failed inside ``genxd.generate`` with "'numpy.ndarray' object has no attribute
+'float'", NaN and non-rigid poses only after the model had loaded."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from genxd.cameras import CameraPath
+
+
+def _path(n: int = 4) -> tuple[torch.Tensor, torch.Tensor]:
+    c2w = torch.eye(4).repeat(n, 1, 1)
+    c2w[:, 0, 3] = torch.linspace(0, 0.3, n)
+    K = torch.tensor([[1.1, 0, 0.5], [0, 1.1, 0.5], [0, 0, 1.0]])
+    return c2w, K
+
+
+def test_numpy_arrays_become_tensors():
+    c2w, K = _path()
+    path = CameraPath(c2w.numpy().astype(np.float64), K.numpy(), 64, 48)
+    assert torch.is_tensor(path.c2w) and path.c2w.dtype == torch.float64 and torch.equal(path.c2w.float(), c2w)
+    assert path.K.shape == (4, 3, 3) and torch.equal(path.K[2], K)
+    assert path.height == 64 and path.width == 48
+
+
+def _nan(c2w, K):
+    c2w[1, 0, 3] = float("nan")
+
+
+def _scaled(c2w, K):
+    c2w[:, :3, :3] *= 2
+
+
+def _reflection(c2w, K):
+    c2w[:, 0, 0] = -1
+
+
+def _last_row(c2w, K):
+    c2w[:, 3, 0] = 1
+
+
+def _negative_focal(c2w, K):
+    K[0, 0] = -1.1
+
+
+def _k_nan(c2w, K):
+    K[1, 2] = float("inf")
+
+
+@pytest.mark.parametrize("spoil, message", [
+    (_nan, r"^CameraPath.c2w: contains NaN or infinite values$"),
+    (_scaled, r"^CameraPath.c2w: rotation part is not orthonormal"),
+    (_reflection, r"^CameraPath.c2w: rotation has determinant != \+1"),
+    (_last_row, r"^CameraPath.c2w: last row must be \[0, 0, 0, 1\]$"),
+    (_negative_focal, r"^CameraPath.K: focal lengths must be positive$"),
+    (_k_nan, r"^CameraPath.K: contains NaN or infinite values$"),
+])
+def test_a_bad_camera_is_refused_when_the_path_is_made(spoil, message):
+    c2w, K = _path()
+    spoil(c2w, K)
+    with pytest.raises(ValueError, match=message):
+        CameraPath(c2w, K, 64, 64)
+
+
+def test_a_size_that_is_not_positive_is_refused():
+    c2w, K = _path()
+    with pytest.raises(ValueError, match=r"^CameraPath: height and width must be positive, got 0x64$"):
+        CameraPath(c2w, K, 0, 64)
