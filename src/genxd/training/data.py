@@ -17,7 +17,7 @@ from typing import Any, Callable, Iterator
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler, default_collate
 
-from ..data.datasets import MixtureDataset, build_dataset, make_sample
+from ..data.datasets import MixtureDataset, build_dataset, check_sample, make_sample
 from .config import DataConfig
 from .interrupts import ignore_interrupts_in_worker
 
@@ -228,7 +228,11 @@ def build_training_dataset(cfg: DataConfig, seed: int, preload: bool | None = No
         if not isinstance(spec, dict):
             raise ValueError(f"data.datasets.{i}: expected a mapping with a 'type', got {spec!r}")
         try:
-            parts.append(build_dataset(spec, num_frames=cfg.num_frames, height=cfg.height, width=cfg.width, seed=seed + i))
+            part = build_dataset(spec, num_frames=cfg.num_frames, height=cfg.height, width=cfg.width, seed=seed + i)
+            if not type(part).__module__.startswith("genxd.") and len(part):  # one's own: item 0 checked, now
+                check_sample(part[0], cfg.num_frames, cfg.height, cfg.width or cfg.height,
+                             f"item 0 of {type(part).__module__}.{type(part).__qualname__}")
+            parts.append(part)
         except (ValueError, FileNotFoundError) as exc:
             raise type(exc)(f"data.datasets.{i} ({spec.get('type')}): {exc}") from None
         weights.append(float(spec.get("weight", 1.0)))

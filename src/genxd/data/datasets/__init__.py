@@ -67,6 +67,7 @@ from .clips import (  # noqa: F401
 from .mixture import DATASET_TYPES, MixtureDataset, build_dataset, dataset_class
 from .multiview import _COLMAP_DIRS, MultiViewDataset, _find_colmap, _ViewScene  # noqa: F401
 from .reconfusion import ReconFusionDataset
+from .sample_check import SAMPLE_KEYS, check_sample
 from .synthetic_clips import SyntheticDataset, _check_rendered  # noqa: F401
 
 __all__ = [
@@ -78,6 +79,8 @@ __all__ = [
     "camera_scale",
     "median_point_depth",
     "make_sample",
+    "check_sample",
+    "SAMPLE_KEYS",
     "SyntheticDataset",
     "CamVidDataset",
     "MultiViewDataset",

@@ -1,0 +1,105 @@
+"""A training dataset of one's own is read once (item 0) before training and a wrong sample refused naming the key:
+channels-last frames failed inside the VAE's first convolution, a missing c2w as KeyError: 'c2w' in the loop,
+uint8 frames (0-255) trained silently as if in [0, 1]."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import torch
+from torch.utils.data import Dataset
+
+from genxd.data.datasets import DATASET_TYPES, check_sample, make_sample
+from genxd.training.config import DataConfig
+from genxd.training.data import build_training_dataset
+
+
+def good_sample(num_frames: int = 4, size: int = 32, index: int = 0) -> dict:
+    c2w = torch.eye(4).repeat(num_frames, 1, 1)
+    c2w[:, 0, 3] = torch.linspace(0, 0.2, num_frames)
+    K = torch.tensor([[1.0, 0, 0.5], [0, 1.0, 0.5], [0, 0, 1]]).repeat(num_frames, 1, 1)
+    frames = torch.rand(num_frames, 3, size, size, generator=torch.Generator().manual_seed(index))
+    return make_sample(frames, c2w, K, "4d", 2.0, f"clip{index}")
+
+
+def _hwc(s):
+    s["frames"] = s["frames"].permute(0, 2, 3, 1).contiguous()
+
+
+def _uint8(s):
+    s["frames"] = (s["frames"] * 255).to(torch.uint8)
+
+
+def _no_c2w(s):
+    del s["c2w"]
+
+
+def _frames_0_255(s):
+    s["frames"] = s["frames"] * 255
+
+
+def _short(s):
+    s["c2w"] = s["c2w"][:2]
+
+
+def _scaled_rotation(s):
+    s["c2w"][:, :3, :3] *= 2
+
+
+def _int_indicator(s):
+    s["indicator"] = 2
+
+
+def _kind_mismatch(s):
+    s["kind"] = "3d"
+
+
+SPOILS = {
+    "hwc": (_hwc, r"'frames' must have shape \[4, 3, 32, 32\], got \[4, 32, 32, 3\]"),
+    "uint8": (_uint8, r"'frames' must be a floating-point tensor, got torch.uint8"),
+    "no_c2w": (_no_c2w, r"no 'c2w' \(a sample holds frames, c2w, K, indicator, motion_strength, kind, name\)"),
+    "0_255": (_frames_0_255, r"'frames' must be in \[0, 1\], got values in \[0\.\d+, 25\d\]"),
+    "short": (_short, r"'c2w' must have shape \[4, 4, 4\], got \[2, 4, 4\]"),
+    "scaled": (_scaled_rotation, r"'c2w' \(OpenCV camera-to-world\): rotation part is not orthonormal"),
+    "int_indicator": (_int_indicator, r"'indicator' must be a tensor, got int"),
+    "kind": (_kind_mismatch, r"'kind' must be the indicator's name .* got '3d' for indicator 2"),
+}
+
+
+class OwnDataset(Dataset):
+    """A researcher's dataset of their own format, spoilt as asked."""
+
+    def __init__(self, num_frames: int = 4, height: int = 32, spoil: str | None = None) -> None:
+        self.num_frames, self.height, self.spoil = num_frames, height, spoil
+
+    def __len__(self) -> int:
+        return 3
+
+    def __getitem__(self, index: int) -> dict:
+        sample = good_sample(self.num_frames, self.height, index)
+        if self.spoil:
+            SPOILS[self.spoil][0](sample)
+        return sample
+
+
+def test_a_good_sample_passes():
+    check_sample(good_sample(), 4, 32, 32)
+
+
+@pytest.mark.parametrize("spoil", list(SPOILS))
+def test_a_wrong_sample_of_ones_own_dataset_is_refused_before_training(monkeypatch, spoil):
+    monkeypatch.setitem(DATASET_TYPES, "own", OwnDataset)
+    cfg = DataConfig(num_frames=4, height=32, num_workers=0, datasets=[{"type": "own", "spoil": spoil}])
+    where = re.escape(f"data.datasets.0 (own): item 0 of {OwnDataset.__module__}.OwnDataset: ")
+    with pytest.raises(ValueError, match="^" + where + SPOILS[spoil][1]) as info:
+        build_training_dataset(cfg, seed=0)
+    assert str(info.value).endswith("genxd.data.datasets.make_sample(frames, c2w, K, kind, motion_strength, name) "
+                                    "builds one")
+
+
+def test_a_good_dataset_of_ones_own_is_built(monkeypatch):
+    monkeypatch.setitem(DATASET_TYPES, "own", OwnDataset)
+    cfg = DataConfig(num_frames=4, height=32, num_workers=0, datasets=[{"type": "own"}])
+    dataset = build_training_dataset(cfg, seed=0)
+    assert len(dataset) == 3 and torch.equal(dataset[1]["frames"], good_sample(index=1)["frames"])
