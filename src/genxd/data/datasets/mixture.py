@@ -1,7 +1,9 @@
-"""Weighted, deterministic mixtures of datasets, and datasets built from config entries (``type: ...``)."""
+"""Weighted, deterministic mixtures of datasets, and datasets built from config entries (``type: ...``: a name of
+:data:`DATASET_TYPES` or a class of one's own, ``package.module.ClassName``)."""
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import math
 from typing import Any, Sequence
@@ -80,11 +82,34 @@ def _register_late_types() -> None:
     DATASET_TYPES.setdefault("photo", PhotoSceneDataset)
 
 
+def _own_class(kind: str) -> type:
+    """The class a dotted ``type`` names (``mypkg.data.MyDataset``): a torch Dataset of one's own, imported from
+    where genxd runs (its folder, ``PYTHONPATH``, an installed package). ValueError saying what is wrong."""
+    module_name, _, name = kind.rpartition(".")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ValueError(f"dataset type {kind!r}: cannot import {module_name!r} ({exc}); a dataset of your own is "
+                         f"named package.module.ClassName and must be importable where genxd runs (e.g. on "
+                         f"PYTHONPATH)") from None
+    cls = getattr(module, name, None)
+    if cls is None:
+        raise ValueError(f"dataset type {kind!r}: module {module_name!r} has no {name!r}")
+    if not (isinstance(cls, type) and hasattr(cls, "__getitem__") and hasattr(cls, "__len__")):
+        what = "a class without __len__ and __getitem__" if isinstance(cls, type) else f"a {type(cls).__name__}"
+        raise ValueError(f"dataset type {kind!r} is not a dataset class ({what}; e.g. a torch.utils.data.Dataset "
+                         f"subclass)")
+    return cls
+
+
 def dataset_class(kind: str) -> type | None:
     """The dataset class of config type ``kind`` (``"synthetic"``, ``"camvid"``, ``"photo"``, ...), every type
-    registered (also those defined in their own modules); None for an unknown type."""
+    registered (also those defined in their own modules), or a class of one's own named with its module
+    (``"mypkg.data.MyDataset"``: imported, ValueError when it cannot be); None for an unknown name."""
     _register_late_types()
-    return DATASET_TYPES.get(kind)
+    if kind in DATASET_TYPES:
+        return DATASET_TYPES[kind]
+    return _own_class(kind) if isinstance(kind, str) and "." in kind.strip(".") else None
 
 
 def build_dataset(spec: dict[str, Any], **defaults: Any) -> Dataset:
@@ -99,7 +124,8 @@ def build_dataset(spec: dict[str, Any], **defaults: Any) -> Dataset:
     spec.pop("weight", None)
     cls = dataset_class(kind)
     if cls is None:
-        raise ValueError(f"dataset type must be one of {sorted(DATASET_TYPES)}, got {kind!r}")
+        raise ValueError(f"dataset type must be one of {sorted(DATASET_TYPES)} or a class of your own "
+                         f"(package.module.ClassName), got {kind!r}")
     params = inspect.signature(cls.__init__).parameters
     accepted = [p for p in params if p != "self"]
     unknown = [k for k in spec if k not in accepted]
