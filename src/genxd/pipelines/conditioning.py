@@ -129,6 +129,45 @@ class GenXDConditions:
         return torch.cat([x, torch.zeros_like(x), self.rays.to(dtype), mask], dim=2)
 
 
+def _checked_inputs(context_latents: Tensor, context_index: Tensor, target_c2w: Tensor, target_K: Tensor,
+                    indicator: Tensor, motion_strength: Tensor | None, reference_c2w: Tensor | None,
+                    ) -> tuple[Tensor, Tensor, Tensor | None]:
+    """:func:`build_conditions`' inputs checked by shape (a ValueError naming the argument; a caller's wrong shape
+    failed in a scatter or an einsum), ``context_index`` / ``indicator`` / ``motion_strength`` given as ints, lists
+    or scalars made tensors. Index values are checked where they are on the CPU (no device sync)."""
+    if context_latents.ndim != 5:
+        raise ValueError(f"context_latents must be [B, V, C, h, w], got {tuple(context_latents.shape)}")
+    b, v = context_latents.shape[:2]
+    if target_c2w.ndim != 4 or target_c2w.shape[0] != b or target_c2w.shape[-2:] != (4, 4):
+        raise ValueError(f"target_c2w must be [B={b}, F, 4, 4], got {tuple(target_c2w.shape)}")
+    f = target_c2w.shape[1]
+    if tuple(target_K.shape) != (b, f, 3, 3):
+        raise ValueError(f"target_K must be [B, F, 3, 3] = [{b}, {f}, 3, 3], got {tuple(target_K.shape)}")
+    context_index = torch.as_tensor(context_index)
+    if tuple(context_index.shape) != (b, v) or context_index.is_floating_point():
+        raise ValueError(f"context_index must be integer [B, V] = [{b}, {v}], got {context_index.dtype} "
+                         f"{tuple(context_index.shape)}")
+    if context_index.device.type == "cpu" and ((context_index < 0) | (context_index >= f)).any():
+        raise ValueError(f"context_index values must be frame indices in [0, {f}), got {context_index.tolist()}")
+    indicator = torch.as_tensor(indicator)
+    if indicator.numel() == 1:
+        indicator = indicator.reshape(1).expand(b)
+    if tuple(indicator.shape) != (b,) or indicator.is_floating_point():
+        raise ValueError(f"indicator must be integer [B={b}] (0 = 3D, 1 = video, 2 = 4D), got {indicator.dtype} "
+                         f"{tuple(indicator.shape)}")
+    if indicator.device.type == "cpu" and not torch.isin(indicator, torch.tensor([MODE_3D, MODE_VIDEO, MODE_4D])).all():
+        raise ValueError(f"indicator values must be 0 (3D), 1 (video) or 2 (4D), got {indicator.tolist()}")
+    if motion_strength is not None:
+        motion_strength = torch.as_tensor(motion_strength, dtype=torch.float32)
+        if motion_strength.numel() == 1:
+            motion_strength = motion_strength.reshape(1).expand(b)
+        if tuple(motion_strength.shape) != (b,):
+            raise ValueError(f"motion_strength must be [B={b}] or a scalar, got {tuple(motion_strength.shape)}")
+    if reference_c2w is not None and tuple(reference_c2w.shape) != (b, 4, 4):
+        raise ValueError(f"reference_c2w must be [B, 4, 4] = [{b}, 4, 4], got {tuple(reference_c2w.shape)}")
+    return context_index, indicator, motion_strength
+
+
 def build_conditions(
     context_latents: Tensor,
     context_index: Tensor,
@@ -145,13 +184,17 @@ def build_conditions(
     Args:
         context_latents: ``[B, V, 4, h, w]`` VAE latents of the context views, already scaled by the
             VAE's ``scaling_factor``.
-        context_index: ``[B, V]`` which of the ``F`` frames each context view is.
+        context_index: ``[B, V]`` which of the ``F`` frames each context view is (a tensor or a nested list).
         target_c2w / target_K: ``[B, F, 4, 4]`` / ``[B, F, 3, 3]`` cameras of all frames.
-        indicator: ``[B]`` long, 0 = 3D, 1 = video, 2 = 4D.
-        motion_strength: ``[B]`` or None (model without motion embedding).
+        indicator: ``[B]`` long (or one int for all), 0 = 3D, 1 = video, 2 = 4D.
+        motion_strength: ``[B]`` or a scalar, or None (model without motion embedding).
+
+    A wrong shape is a ValueError naming the argument.
         reference_c2w: ``[B, 4, 4]``, default the camera of the first context view.
         use_rays: False for a model without ray conditioning (zero channels are still not added).
     """
+    context_index, indicator, motion_strength = _checked_inputs(
+        context_latents, context_index, target_c2w, target_K, indicator, motion_strength, reference_c2w)
     b, f = target_c2w.shape[:2]
     h, w = context_latents.shape[-2:]
     device = context_latents.device

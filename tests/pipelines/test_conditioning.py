@@ -1,0 +1,42 @@
+"""build_conditions called by a researcher (docs/training.md names it as the function the pipeline and training
+share): ints and lists are taken, a wrong shape is a ValueError naming the argument. Before, an int indicator
+failed with "'int' object has no attribute 'to'", an index out of range or a batch dimension left out in a
+scatter's RuntimeError, a list index with "'list' object has no attribute 'shape'"."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from genxd.pipelines.conditioning import build_conditions
+
+
+def _inputs(b: int = 2, f: int = 3) -> dict:
+    c2w = torch.eye(4).repeat(b, f, 1, 1)
+    c2w[..., 0, 3] = torch.linspace(0, 0.2, f)
+    K = torch.tensor([[1.0, 0, 0.5], [0, 1.0, 0.5], [0, 0, 1]]).repeat(b, f, 1, 1)
+    return dict(context_latents=torch.randn(b, 1, 4, 8, 8, generator=torch.Generator().manual_seed(0)),
+                context_index=torch.zeros(b, 1, dtype=torch.long), target_c2w=c2w, target_K=K,
+                indicator=torch.full((b,), 2, dtype=torch.long), motion_strength=torch.full((b,), 3.0))
+
+
+def test_ints_lists_and_scalars_give_the_same_conditions_as_tensors():
+    want = build_conditions(**_inputs())
+    got = build_conditions(**{**_inputs(), "context_index": [[0], [0]], "indicator": 2, "motion_strength": 3.0})
+    for name in ("mask", "context_latents", "rays", "added_time_ids", "motion_ids", "indicator"):
+        assert torch.equal(getattr(got, name), getattr(want, name)), name
+
+
+@pytest.mark.parametrize("change, message", [
+    (dict(context_latents=torch.zeros(1, 4, 8, 8)), r"^context_latents must be \[B, V, C, h, w\], got \(1, 4, 8, 8\)$"),
+    (dict(context_index=torch.tensor([[5], [0]])), r"^context_index values must be frame indices in \[0, 3\), got \[\[5\], \[0\]\]$"),
+    (dict(context_index=torch.tensor([0, 0])), r"^context_index must be integer \[B, V\] = \[2, 1\], got torch.int64 \(2,\)$"),
+    (dict(target_c2w=torch.eye(4).repeat(3, 1, 1)), r"^target_c2w must be \[B=2, F, 4, 4\], got \(3, 4, 4\)$"),
+    (dict(target_K=torch.eye(3).repeat(2, 2, 1, 1)), r"^target_K must be \[B, F, 3, 3\] = \[2, 3, 3, 3\], got \(2, 2, 3, 3\)$"),
+    (dict(indicator=torch.tensor([0, 1, 2])), r"^indicator must be integer \[B=2\] \(0 = 3D, 1 = video, 2 = 4D\)"),
+    (dict(indicator=7), r"^indicator values must be 0 \(3D\), 1 \(video\) or 2 \(4D\), got \[7, 7\]$"),
+    (dict(motion_strength=torch.ones(3)), r"^motion_strength must be \[B=2\] or a scalar, got \(3,\)$"),
+])
+def test_a_wrong_input_names_the_argument(change, message):
+    with pytest.raises(ValueError, match=message):
+        build_conditions(**{**_inputs(), **change})
