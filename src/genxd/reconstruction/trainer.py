@@ -205,6 +205,7 @@ def train_gaussians(
     config = config or ReconstructionConfig()
     if len(views) == 0:
         raise ValueError("no training views")
+    views.check_values()
     if config.mode == "4d" and views.times is None:
         raise ValueError("4D reconstruction needs per-view times (transforms.json frames need 'time')")
     if min(views.height, views.width) < 11:

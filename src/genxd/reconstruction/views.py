@@ -54,7 +54,7 @@ __all__ = ["Views", "load_views", "load_image", "detect_input_kind", "find_colma
 class Views:
     """N posed images in the project convention.
 
-    Attributes:
+    Attributes (tensors; numpy arrays are converted):
         images: ``[N, 3, H, W]`` float in [0, 1].
         c2w: ``[N, 4, 4]`` OpenCV camera-to-world; K: ``[N, 3, 3]`` normalised intrinsics.
         names: N frame names (file names relative to the input).
@@ -74,6 +74,12 @@ class Views:
     points_rgb: Tensor | None = None
 
     def __post_init__(self) -> None:
+        from ..cameras.geometry import _tensor
+
+        # numpy arrays (a caller's own frames) failed in train_gaussians with "expected Tensor as element 0"
+        self.images = _tensor(self.images, "Views.images")
+        self.c2w = _tensor(self.c2w, "Views.c2w")
+        self.K = _tensor(self.K, "Views.K")
         n = self.images.shape[0]
         if self.images.ndim != 4 or self.images.shape[1] != 3:
             raise ValueError(f"Views.images: expected [N, 3, H, W], got {tuple(self.images.shape)}")
@@ -90,6 +96,25 @@ class Views:
 
     def __len__(self) -> int:
         return int(self.images.shape[0])
+
+    def check_values(self) -> None:
+        """Raise ValueError naming the attribute unless the images are floats in [0, 1] and the cameras finite, rigid
+        and pinhole (:func:`train_gaussians` calls it: ``uint8`` or 0-255 images and scaled rotations were fitted
+        silently, a NaN pose failed as "no sampled point is seen by two cameras")."""
+        from ..cameras._io import as_intrinsics
+        from ..cameras.geometry import check_rigid
+
+        images = self.images
+        if not images.is_floating_point():
+            raise ValueError(f"Views.images must be float in [0, 1], got {images.dtype} (divide 8-bit images by 255)")
+        if not torch.isfinite(images).all():
+            raise ValueError("Views.images contain NaN or infinite values")
+        low, high = float(images.min()), float(images.max())
+        if low < -1e-3 or high > 1 + 1e-3:
+            hint = " (8-bit levels: divide by 255)" if high > 1.5 else ""
+            raise ValueError(f"Views.images must be in [0, 1], got values in [{low:.4g}, {high:.4g}]{hint}")
+        check_rigid(self.c2w, "Views.c2w")
+        as_intrinsics(self.K, len(self), "Views.K")
 
     @property
     def height(self) -> int:
