@@ -69,3 +69,20 @@ def test_a_size_that_is_not_positive_is_refused():
     c2w, K = _path()
     with pytest.raises(ValueError, match=r"^CameraPath: height and width must be positive, got 0x64$"):
         CameraPath(c2w, K, 0, 64)
+
+
+def test_pixel_intrinsics_taken_for_normalised_are_warned():
+    """K in pixels (cx = 32 for a 64-pixel image: 32 image widths) made a 70x zoom silently."""
+    from genxd.validation import GenXDWarning
+
+    c2w, _ = _path()
+    pixels = torch.tensor([[70.0, 0, 32], [0, 70.0, 32], [0, 0, 1]])
+    with pytest.warns(GenXDWarning, match=r"^CameraPath.K: principal point at \(32, 32\) image sizes, far outside the "
+                                          r"image: K looks like pixel intrinsics"):
+        CameraPath(c2w, pixels, 64, 64)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        CameraPath(c2w, torch.tensor([[1.1, 0, 0.5], [0, 1.1, 0.5], [0, 0, 1.0]]), 64, 64)
+        CameraPath(c2w, torch.tensor([[1.1, 0, 1.8], [0, 1.1, -0.7], [0, 0, 1.0]]), 64, 64)  # off-centre crops

@@ -91,7 +91,8 @@ class CameraPath:
     ``c2w`` and ``K`` may be tensors or numpy arrays (kept as float tensors); they are checked when the path is
     made, as a camera file's are: a ValueError names the first problem (NaN, a rotation that is not orthonormal or
     a reflection, a last row other than ``[0, 0, 0, 1]``, a focal length that is not positive: ``K`` is
-    normalised, not in pixels, see :func:`genxd.cameras.denormalize_intrinsics`).
+    normalised, not in pixels, see :func:`genxd.cameras.denormalize_intrinsics`). A ``K`` that looks like pixel
+    intrinsics (every principal point more than an image size outside the image) gives a GenXDWarning.
     """
 
     c2w: Tensor
@@ -120,6 +121,7 @@ class CameraPath:
             raise ValueError(f"CameraPath.K: expected [{n}, 3, 3], got {tuple(self.K.shape)}")
         as_c2w(self.c2w, "CameraPath.c2w")  # finite, rigid (orthonormal, det +1, last row 0 0 0 1), within range
         as_intrinsics(self.K, n, "CameraPath.K")  # finite pinhole, normalised focal lengths in range
+        self._warn_pixel_intrinsics()
         if self.names is not None and len(self.names) != n:
             raise ValueError(f"CameraPath.names: {len(self.names)} names for {n} cameras")
         if self.times is not None and tuple(self.times.shape) != (n,):
@@ -127,6 +129,19 @@ class CameraPath:
         self.height, self.width = int(self.height), int(self.width)
         if self.height < 1 or self.width < 1:
             raise ValueError(f"CameraPath: height and width must be positive, got {self.height}x{self.width}")
+
+    def _warn_pixel_intrinsics(self) -> None:
+        """A GenXDWarning when every principal point lies more than an image size outside the image: ``K`` in
+        pixels taken for normalised (``cx = W / 2`` read as ``W / 2`` image widths), which made a zoom of ``W``
+        times silently."""
+        centre = self.K[:, :2, 2].double()
+        if len(self) and bool(((centre < -1) | (centre > 2)).any(dim=-1).all()):
+            from ..validation import warn
+
+            cx, cy = (float(v) for v in centre[0])
+            warn(f"CameraPath.K: principal point at ({cx:g}, {cy:g}) image sizes, far outside the image: K looks like "
+                 f"pixel intrinsics, but CameraPath.K is normalised (fx/W, fy/H, cx/W, cy/H; "
+                 f"genxd.cameras.normalize_intrinsics(K, width, height) converts)")
 
     def __len__(self) -> int:
         return int(self.c2w.shape[0])
