@@ -157,3 +157,15 @@ def test_c2w_to_w2c_names_what_it_cannot_take(bad, error, says):
 
     with pytest.raises(error, match=says):
         c2w_to_w2c(np.eye(3) if bad == "eye3" else bad)
+
+
+def test_plucker_rays_name_a_camera_count_mismatch_and_an_empty_size():
+    """A researcher's K of another batch failed in einsum ('dimension 0 covered by ellipsis ...'); a size of 0
+    gave empty ray maps."""
+    c2w = torch.eye(4).repeat(3, 1, 1)
+    K = torch.tensor([[1.0, 0, 0.5], [0, 1.0, 0.5], [0, 0, 1]])
+    assert plucker_rays(c2w, K, 4, 4).shape == (3, 6, 4, 4)  # one K for all cameras broadcasts
+    with pytest.raises(ValueError, match=r"^c2w \(3, 4, 4\) and K \(2, 3, 3\) have different camera counts"):
+        plucker_rays(c2w, K.repeat(2, 1, 1), 4, 4)
+    with pytest.raises(ValueError, match=r"^height and width must be positive, got 0x4$"):
+        plucker_rays(c2w, K, 0, 4)

@@ -208,6 +208,13 @@ def rays(c2w: Tensor, K: Tensor, height: int, width: int) -> tuple[Tensor, Tenso
     float32: the sampling is sensitive enough for that to matter when reproducing its outputs.
     """
     c2w, K = _tensor(c2w, "c2w", (4, 4)), _tensor(K, "K", (3, 3))
+    try:  # a mismatch failed in einsum: "dimension 0 covered by ellipsis in operand 1 has size 2 ..."
+        torch.broadcast_shapes(c2w.shape[:-2], K.shape[:-2])
+    except RuntimeError:
+        raise ValueError(f"c2w {tuple(c2w.shape)} and K {tuple(K.shape)} have different camera counts (leading "
+                         f"shapes must match or broadcast)") from None
+    if int(height) < 1 or int(width) < 1:
+        raise ValueError(f"height and width must be positive, got {height}x{width}")
     d_cam = _ray_directions_flat(K, height, width, normalize=True)
     d_h = torch.cat([d_cam, torch.zeros_like(d_cam[..., :1])], dim=-1)  # ... HW 4
     d = torch.einsum("...ij,...j->...i", c2w[..., None, :, :], d_h)[..., :3]
