@@ -188,10 +188,10 @@ def build_conditions(
         target_c2w / target_K: ``[B, F, 4, 4]`` / ``[B, F, 3, 3]`` cameras of all frames.
         indicator: ``[B]`` long (or one int for all), 0 = 3D, 1 = video, 2 = 4D.
         motion_strength: ``[B]`` or a scalar, or None (model without motion embedding).
-
-    A wrong shape is a ValueError naming the argument.
         reference_c2w: ``[B, 4, 4]``, default the camera of the first context view.
         use_rays: False for a model without ray conditioning (zero channels are still not added).
+
+    A wrong shape is a ValueError naming the argument.
     """
     context_index, indicator, motion_strength = _checked_inputs(
         context_latents, context_index, target_c2w, target_K, indicator, motion_strength, reference_c2w)
