@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import cv2
 import numpy as np
@@ -22,7 +23,7 @@ from genxd.curation import (
     umeyama_alignment,
     verdict,
 )
-from genxd.curation.dataset import append_index, latest_records, read_index
+from genxd.curation.dataset import append_index, curate_dataset, latest_records, read_index
 from genxd.curation.motion import point_motion, track_points, triangulate_tracks
 
 
@@ -202,6 +203,47 @@ def test_verdict_and_config_validation(tmp_path):
     assert parse_resize("320x240") == (320, 240) and parse_resize("256") == 256 and parse_resize(None) is None
     with pytest.raises(ValueError, match="WxH"):
         parse_resize("big")
+
+
+@pytest.mark.parametrize("setting, value, message", [
+    ("stride", 1.5, "stride must be an integer"),
+    ("stride", "2", "stride must be an integer, got '2' (str)"),
+    ("max_frames", True, "max_frames must be an integer, got True (bool)"),
+    ("focal", float("inf"), "focal must be a finite number"),
+    ("motion_threshold", float("inf"), "motion_threshold must be a finite number in [0, 1]"),
+    ("num_threads", 0, "num_threads must be an integer other than 0 in -1..1024"),
+    ("num_threads", -5, "num_threads must be an integer other than 0 in -1..1024"),
+    ("seed", -1, "seed must be an integer in 0.."),
+    ("verbose", "yes", "verbose must be True or False"),
+    ("resize", 0, "resize must be N (the longer side) or WxH"),
+    ("resize", (0, 0), "resize must be N (the longer side) or WxH"),
+    ("resize", "big", "resize must be None, N (the longer side) or (W, H)"),
+    ("device", 3, "device must be a device name"),
+])
+def test_config_refuses_what_genxd_curate_refuses(setting, value, message):
+    """CurationConfig (the Python API) took stride=1.5, focal=inf, num_threads=0, seed=-1, resize=0 ... which genxd
+    curate's options refuse, and each video then failed deep inside (or a library's error came out)."""
+    with pytest.raises(ValueError, match="^" + re.escape(message)):
+        CurationConfig(**{setting: value})
+
+
+def test_config_keeps_good_values_normalised():
+    config = CurationConfig(resize=[320, 240], features="SIFT", stride=np.int64(2), max_frame_memory_gib=None)
+    assert config.resize == (320, 240) and config.features == "sift" and type(config.stride) is int
+    assert CurationConfig(resize=np.int64(64)).resize == 64 and json.dumps(config.to_dict())
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(workers=1.5), "workers must be an integer"),
+    (dict(workers="2"), "workers must be an integer, got '2' (str)"),
+    (dict(config={"stride": 2}), "config must be a CurationConfig or None, got dict"),
+    (dict(ray_address=3), "ray_address must be an address"),
+])
+def test_curate_dataset_refuses_wrong_types_before_writing(tmp_path, kwargs, message):
+    """curate_dataset(config={...}) and ray_address=3 gave AttributeErrors from deep inside; workers=1.5 ran."""
+    with pytest.raises((TypeError, ValueError), match="^" + re.escape(message)):
+        curate_dataset(tmp_path / "nothing.mp4", tmp_path / "out", progress=False, **kwargs)
+    assert not (tmp_path / "out").exists()
 
 
 def test_resize_scales_down_only():

@@ -63,20 +63,20 @@ def register(app: typer.Typer) -> None:
     def curate(
         inputs: list[Path] = typer.Argument(..., help="Video files, folders of videos, or folders of frames."),
         out: Out("Dataset folder (created; resumable).") = ...,
-        stride: int = typer.Option(1, "--stride", callback=checked(v.Int(1, 10_000)), help="Keep every STRIDE-th frame."),
-        max_frames: Optional[int] = typer.Option(None, "--max-frames", callback=checked(v.Int(1, 1_000_000, optional=True)), help="Keep at most this many frames."),
-        resize: Optional[str] = typer.Option(None, "--resize", callback=checked(v.Size(16, 8192, why="leave it out to keep the video's size")), help="Resize frames: the largest longer side in pixels (e.g. 512: larger frames are scaled down, smaller ones kept) or an exact WxH, 16-8192 (default: keep the size)."),
+        stride: int = typer.Option(1, "--stride", callback=checked(v.CURATE_STRIDE), help="Keep every STRIDE-th frame."),
+        max_frames: Optional[int] = typer.Option(None, "--max-frames", callback=checked(v.CURATE_MAX_FRAMES), help="Keep at most this many frames."),
+        resize: Optional[str] = typer.Option(None, "--resize", callback=checked(v.CURATE_RESIZE), help="Resize frames: the largest longer side in pixels (e.g. 512: larger frames are scaled down, smaller ones kept) or an exact WxH, 16-8192 (default: keep the size)."),
         max_frame_memory: float = typer.Option(
-            1.0, "--max-frame-memory", callback=checked(v.Float(0.0, 1e6, lo_open=True)),
+            1.0, "--max-frame-memory", callback=checked(v.CURATE_FRAME_MEMORY),
             help="The most memory one video's frames may take, in GiB (after --resize); a video needing more fails "
                  "with what to pass instead (curating peaks at about 7x its frames).",
         ),
-        min_frames: int = typer.Option(8, "--min-frames", callback=checked(v.Int(3, 1_000_000, why="SfM needs 3 frames")), help="Fewer frames than this is a failure (at least 3)."),
+        min_frames: int = typer.Option(8, "--min-frames", callback=checked(v.CURATE_MIN_FRAMES), help="Fewer frames than this is a failure (at least 3)."),
         min_registered: float = typer.Option(
-            0.75, "--min-registered", callback=checked(v.Float(0.0, 1.0, lo_open=True)),
+            0.75, "--min-registered", callback=checked(v.CURATE_MIN_REGISTERED),
             help="SfM must register at least this fraction of the frames, in (0, 1], else the video fails.",
         ),
-        workers: int = typer.Option(1, "--workers", callback=checked(v.Int(1, 1024)), help="Local worker processes."),
+        workers: int = typer.Option(1, "--workers", callback=checked(v.CURATE_WORKERS), help="Local worker processes."),
         ray: Optional[str] = typer.Option(
             None, "--ray", help="Run on a Ray cluster at this address ('auto', 'ray://host:10001', 'local')."
         ),
@@ -87,24 +87,24 @@ def register(app: typer.Typer) -> None:
             None, "--depth-model", help="Local transformers relative-depth folder (e.g. Depth Anything V2)."
         ),
         motion_threshold: Optional[float] = typer.Option(
-            None, "--motion-threshold", callback=checked(v.Float(0.0, 1.0, optional=True)),
+            None, "--motion-threshold", callback=checked(v.CURATE_MOTION_THRESHOLD),
             help="Motion strength (per-frame normalised image displacement, 0-1) above which a video is dynamic "
                  "(default 0.005).",
         ),
         focal: Optional[float] = typer.Option(
             None, "--focal", callback=checked(v.FOCAL), help="Known normalised focal length fx/W (square pixels: fy = fx); estimated when omitted."
         ),
-        features: str = typer.Option("auto", "--features", callback=checked(v.Choice(("auto", "sift", "klt"))), help="SfM correspondences: sift, klt or auto."),
+        features: str = typer.Option("auto", "--features", callback=checked(v.CURATE_FEATURES), help="SfM correspondences: sift, klt or auto."),
         mapper: str = typer.Option(
-            "auto", "--mapper", callback=checked(v.Choice(("auto", "incremental", "global"))),
+            "auto", "--mapper", callback=checked(v.CURATE_MAPPERS),
             help="SfM mapper: incremental, global (GLOMAP) or auto (incremental, then global when it fails).",
         ),
         fallback_depth: str = typer.Option(
-            "sparse", "--fallback-depth", callback=checked(v.Choice(("sparse", "triangulate"))),
+            "sparse", "--fallback-depth", callback=checked(v.CURATE_FALLBACK_DEPTHS),
             help="Depth without --depth-model: sparse (interpolated SfM depth; motion measured pair by pair) or "
             "triangulate (each tracked point, with the SfM cameras; under-measures moving objects).",
         ),
-        threads: int = typer.Option(-1, "--threads", callback=checked(v.Int(-1, 1024, nonzero=True)), help="Threads per worker (-1: cores / workers)."),
+        threads: int = typer.Option(-1, "--threads", callback=checked(v.CURATE_THREADS), help="Threads per worker (-1: cores / workers)."),
         device: Device = "cpu",
         retry_failed: bool = flag("--retry-failed", help="Redo videos that failed before."),
         quiet: Quiet = False,

@@ -34,7 +34,7 @@ from typing import Any, Callable, Iterable, Iterator
 from ..utils.io import append_line, read_json
 from ..utils.stages import StageCallback
 from ..utils.json_text import json_text
-from ..validation import GenXDWarning, arg, caller_style, warn
+from ..validation import CURATE_WORKERS, GenXDWarning, InvalidType, arg, caller_style, check, warn
 from ..utils.paths import parts_below
 from .frames import VideoSource, discover_videos
 from .pipeline import META_NAME, CurationConfig, curate_video, video_record
@@ -284,9 +284,13 @@ def curate_dataset(
             (:func:`check_ray_address`), ``num_threads`` above any Ray node's CPUs; raised before ``out_dir`` is
             created or written to.
     """
+    if config is not None and not isinstance(config, CurationConfig):
+        raise InvalidType(f"{arg('config')} must be a CurationConfig or None, got {type(config).__name__}")
     config = config or CurationConfig()
-    if workers < 1:
-        raise ValueError(f"workers must be >= 1, got {workers}")
+    workers = check(workers, CURATE_WORKERS, "workers")
+    if ray_address is not None and not isinstance(ray_address, str):
+        raise InvalidType(f"{arg('ray_address')} must be an address ('auto', 'ray://host:10001', 'local') or None, "
+                          f"got {ray_address!r} ({type(ray_address).__name__})")
     out_dir = Path(out_dir)
     sources = _collect_sources(inputs, out_dir)
     # checked before anything is written: a bad model or Ray address leaves no folder, lock or index line

@@ -15,7 +15,7 @@ import platform
 import shutil
 import time
 import traceback
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -116,40 +116,38 @@ class CurationConfig:
     verbose: bool = False
 
     def __post_init__(self) -> None:
-        if self.stride < 1:
-            raise ValueError(f"stride must be >= 1, got {self.stride}")
-        if self.max_frames is not None and self.max_frames < 1:
-            raise ValueError(f"max_frames must be >= 1, got {self.max_frames}")
-        if self.max_frame_memory_gib is not None and not self.max_frame_memory_gib > 0:
-            raise ValueError(f"max_frame_memory_gib must be > 0 (or None: no limit), got {self.max_frame_memory_gib}")
-        if self.min_frames < 3:
-            raise ValueError(f"min_frames must be >= 3 (SfM needs 3 frames), got {self.min_frames}")
+        # the specs genxd curate's options use: a wrong type or value (stride=1.5, focal=inf, num_threads=0) is
+        # refused here naming the argument, not by a library deep inside a video's curation
+        from .. import validation as v
+
+        specs = {"stride": v.CURATE_STRIDE, "max_frames": v.CURATE_MAX_FRAMES,
+                 "max_frame_memory_gib": replace(v.CURATE_FRAME_MEMORY, optional=True, why="or None: no limit"),
+                 "min_frames": v.CURATE_MIN_FRAMES, "min_registered": v.CURATE_MIN_REGISTERED,
+                 "motion_threshold": replace(v.CURATE_MOTION_THRESHOLD, optional=False),
+                 "motion_frame_gap": v.CURATE_MOTION_GAP, "fallback_depth": v.CURATE_FALLBACK_DEPTHS, "focal": v.FOCAL,
+                 "features": v.CURATE_FEATURES, "mapper": v.CURATE_MAPPERS, "num_threads": v.CURATE_THREADS,
+                 "jpeg_quality": v.CURATE_JPEG_QUALITY, "seed": v.SEED, "verbose": v.Flag()}
+        for name, spec in specs.items():
+            setattr(self, name, v.check(getattr(self, name), spec, name))
+        if isinstance(self.resize, list):
+            self.resize = tuple(self.resize)  # type: ignore[assignment]
+        if self.resize is not None:
+            sides = self.resize if isinstance(self.resize, tuple) else (self.resize,)
+            if len(sides) != (2 if isinstance(self.resize, tuple) else 1) or not all(
+                    isinstance(x, (int, np.integer)) and not isinstance(x, bool) for x in sides):
+                raise v.InvalidType(f"{arg('resize')} must be None, N (the longer side) or (W, H) in pixels, "
+                                    f"got {self.resize!r} ({type(self.resize).__name__})")
+            v.check("x".join(str(int(x)) for x in sides), v.CURATE_RESIZE, "resize")
+            self.resize = tuple(int(x) for x in sides) if len(sides) == 2 else int(sides[0])  # type: ignore[assignment]
         if self.max_frames is not None and self.max_frames < self.min_frames:
             raise ValueError(f"max_frames ({self.max_frames}) is below min_frames ({self.min_frames})")
-        if not 0 < self.min_registered <= 1:
-            raise ValueError(f"min_registered must be in (0, 1], got {self.min_registered}")
-        if not self.motion_threshold >= 0:
-            raise ValueError(f"motion_threshold must be >= 0, got {self.motion_threshold}")
-        if self.motion_frame_gap < 1:
-            raise ValueError(f"motion_frame_gap must be >= 1, got {self.motion_frame_gap}")
-        if self.fallback_depth not in FALLBACK_DEPTHS:
-            raise ValueError(f"fallback_depth must be one of {FALLBACK_DEPTHS}, got {self.fallback_depth!r}")
-        if self.features not in FEATURE_TYPES:
-            raise ValueError(f"features must be one of {FEATURE_TYPES}, got {self.features!r}")
-        if self.mapper not in MAPPERS:
-            raise ValueError(f"mapper must be one of {MAPPERS}, got {self.mapper!r}")
-        if self.focal is not None and not self.focal > 0:
-            raise ValueError(f"focal must be positive, got {self.focal}")
-        if not 1 <= self.jpeg_quality <= 100:
-            raise ValueError(f"jpeg_quality must be in 1..100, got {self.jpeg_quality}")
+        if not isinstance(self.device, str):
+            raise v.InvalidType(f"{arg('device')} must be a device name such as 'cpu' or 'cuda:0', "
+                                f"got {self.device!r} ({type(self.device).__name__})")
         for name in ("mask_model", "depth_model"):
             value = getattr(self, name)
             if value is not None and not Path(value).is_dir():
-                from ..validation import arg
-
                 raise FileNotFoundError(f"{arg(name)} folder not found: {value}")
-        if isinstance(self.resize, list):
-            self.resize = tuple(self.resize)  # type: ignore[assignment]
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
