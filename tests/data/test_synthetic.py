@@ -298,3 +298,23 @@ def test_clips_of_any_shape_have_square_pixels(height, width):
     clip = make_clip(3, "3d", num_frames=2, height=height, width=width, focal=1.2)
     assert torch.allclose(clip.K[:, 0, 0] * width, clip.K[:, 1, 1] * height)
     assert torch.allclose(clip.K[:, 0, 0], torch.tensor(1.2))
+
+
+@pytest.mark.parametrize("device, message", [("nope", "device must be one of"), (3, "device must be one of")])
+def test_render_names_a_bad_device(device, message):
+    """render(device="nope") was torch's RuntimeError listing its device types ('Expected one of cpu, cuda, ipu ...')."""
+    c2w, K = orbit_cameras(1, focal=1.0)
+    with pytest.raises(ValueError, match="^" + message):
+        render(make_scene(0), c2w, K, 8, 8, device=device)
+
+
+def test_render_refuses_what_is_not_a_scene_and_singular_intrinsics():
+    """render(None, ...) was an AttributeError ('NoneType' object has no attribute 'sky_radius'); K of zeros was
+    torch's LinAlgError ('linalg.inv: (Batch element 0): The diagonal element 1 is zero ...')."""
+    c2w, K = orbit_cameras(2, focal=1.0)
+    with pytest.raises(TypeError, match=r"^scene must be a Scene .*got NoneType"):
+        render(None, c2w, K, 8, 8)
+    with pytest.raises(ValueError, match=r"^K: singular intrinsics"):
+        render(make_scene(0), c2w, K * 0, 8, 8)
+    with pytest.raises(ValueError, match=r"^K: singular intrinsics"):
+        unproject_depth(torch.ones(2, 4, 4), c2w, K * 0)

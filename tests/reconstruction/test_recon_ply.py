@@ -229,3 +229,13 @@ def test_ply_holds_what_gsplats_exporter_writes(tmp_path) -> None:
     assert [n for n in ply_property_names(3) if n not in ("nx", "ny", "nz")] == their_names
     for name in their_names:
         assert np.array_equal(ours[name], theirs[name]), name
+
+
+def test_load_ply_names_a_bad_device(tmp_path):
+    """load_ply / load_scene(device="nope") was torch's RuntimeError listing its device types, after the file was read."""
+    from genxd.reconstruction import load_scene
+
+    save_ply(tmp_path / "scene.ply", _model(0), sh_degree=0)
+    with pytest.raises(ValueError, match="^device must be one of"):
+        load_scene(tmp_path, device="nope")
+    assert load_scene(tmp_path, device="cpu").device.type == "cpu"

@@ -180,7 +180,14 @@ def _ray_directions_flat(K: Tensor, height: int, width: int, normalize: bool) ->
     grid = image_grid(height, width, device=K.device, dtype=K.dtype).reshape(height * width, 2)
     grid = grid.expand(*K.shape[:-2], height * width, 2)
     pix = torch.cat([grid, torch.ones_like(grid[..., :1])], dim=-1)  # ... HW 3
-    d = torch.einsum("...ij,...j->...i", torch.linalg.inv(K)[..., None, :, :], pix)
+    try:
+        K_inv = torch.linalg.inv(K)
+    except torch.linalg.LinAlgError:  # torch's "linalg.inv: (Batch element 0): The diagonal element 1 is zero ..."
+        from ..validation import InvalidValue
+
+        raise InvalidValue(f"K: singular intrinsics (a focal length of 0?), got {K.reshape(-1, 3, 3)[0].tolist()}"
+                           ) from None
+    d = torch.einsum("...ij,...j->...i", K_inv[..., None, :, :], pix)
     if normalize:
         d = d / d.norm(dim=-1, keepdim=True)
     return d

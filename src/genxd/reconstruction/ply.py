@@ -116,6 +116,10 @@ def load_ply(path: str | os.PathLike, device: torch.device | str = "cpu") -> Gau
     """Read a 3DGS .ply (any SH degree 0-3) into a static :class:`GaussianModel`."""
     from plyfile import PlyData, PlyParseError
 
+    from ..checkpoints import pick_device
+
+    # checked first: device="nope" was torch's RuntimeError listing its device types, after the whole file was read
+    device = pick_device(device) if device is not None else torch.device("cpu")
     path = require_file(path)
     try:
         ply = PlyData.read(str(path))

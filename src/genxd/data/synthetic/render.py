@@ -366,7 +366,12 @@ def render(
     Returns:
         :class:`RenderOutput`.
     """
-    device = torch.device(device) if device is not None else torch.device("cpu")
+    from genxd.checkpoints import pick_device
+
+    if not isinstance(scene, Scene):  # None or a path: an AttributeError from deep inside before
+        raise TypeError(f"scene must be a Scene (genxd.data.synthetic.make_scene), got {type(scene).__name__}")
+    # device="nope" / "cuda" without CUDA: torch's RuntimeError / AssertionError before
+    device = pick_device(device) if device is not None else torch.device("cpu")
     if height <= 0 or width <= 0:
         raise ValueError(f"height and width must be positive, got {height}x{width}")
     if supersample < 1 or supersample % 2 == 0:
