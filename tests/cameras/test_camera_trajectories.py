@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -221,7 +222,7 @@ def test_presets_and_make_trajectory():
     ({"num_frames": "8"}, TypeError, r"^num_frames must be an integer, got '8' \(str\)$"),  # said "got 8"
     ({"num_frames": None}, TypeError, r"^num_frames must be an integer, got None"),  # int()'s own message
     ({"num_frames": 2.5}, ValueError, r"^num_frames must be an integer, got 2.5$"),
-    ({"num_frames": 0}, ValueError, r"^num_frames must be an integer >= 1, got 0$"),
+    ({"num_frames": 0}, ValueError, r"^num_frames must be an integer in 1..100000, got 0$"),
     ({"num_frames": 8, "focal": "1.4"}, TypeError, r"^focal must be a number, got '1.4' \(str\)$"),  # math's message
     ({"num_frames": 8, "focal": float("nan")}, ValueError, r"^focal must be a finite number > 0, got nan"),
 ])
@@ -230,3 +231,24 @@ def test_preset_arguments_are_checked_in_one_line(kwargs, error, message):
 
     with pytest.raises(error, match=message):
         orbit(**kwargs)
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda: orbit(num_frames=10**30), "num_frames must be an integer in 1..100000"),
+    (lambda: forward(num_frames=10**30), "num_frames must be an integer in 4..100000"),
+    (lambda: orbit(num_frames=4, azimuth_range=(0,)), "azimuth_range must be two numbers"),
+    (lambda: orbit(num_frames=4, azimuth_range=(float("nan"), 1)), "azimuth_range must be a finite number"),
+    (lambda: forward(num_frames=4, azimuth_range=(0, 1, 2)), "azimuth_range must be two numbers"),
+    (lambda: orbit(num_frames=4, target=(0, 0)), "target must be three finite numbers"),
+    (lambda: orbit(num_frames=4, target=(0, 0, float("inf"))), "target must be three finite numbers"),
+    (lambda: handheld_jitter(orbit(num_frames=4)[0], amplitude=float("nan")), "amplitude must be a finite number >= 0"),
+    (lambda: handheld_jitter(orbit(num_frames=4)[0], period=float("nan")), "period must be a finite number > 0"),
+    (lambda: handheld_jitter(orbit(num_frames=4)[0], seed=-1), "seed must be an integer in 0.."),
+])
+def test_presets_name_the_bad_argument(make, message):
+    """Found by fuzzing the Python API: num_frames=10**30 was numpy's 'Maximum allowed size exceeded',
+    azimuth_range=(0,) 'not enough values to unpack', target=(0, 0) torch's size mismatch, a NaN azimuth or jitter
+    amplitude NaN cameras without a word, period=nan 'cannot convert float NaN to integer', seed=-1 numpy's
+    'expected non-negative integer'."""
+    with pytest.raises(ValueError, match="^" + re.escape(message)):
+        make()

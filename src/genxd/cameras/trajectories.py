@@ -20,7 +20,7 @@ import torch
 from torch import Tensor
 
 from ._io import MAX_FOCAL, MIN_FOCAL, as_c2w, as_intrinsics
-from .geometry import c2w_to_w2c, intrinsics_from_focal, look_at, make_c2w
+from .geometry import _tensor, c2w_to_w2c, intrinsics_from_focal, look_at, make_c2w
 
 __all__ = [
     "AUTHORS_FOCAL",
@@ -62,7 +62,25 @@ def _check_num_frames(num_frames: int, minimum: int = 1) -> int:
     string '8' said "must be an integer >= 1, got 8", None was int()'s own TypeError)."""
     from ..validation import Int
 
-    return Int(minimum).check(num_frames, "num_frames")  # named as the presets name it (callers rename it)
+    # at most genxd trajectory make's 100,000: num_frames=10**30 was numpy's "Maximum allowed size exceeded"
+    return Int(minimum, 100_000).check(num_frames, "num_frames")  # named as the presets name it (callers rename it)
+
+
+def _check_azimuth_range(azimuth_range: tuple[float, float]) -> tuple[float, float]:
+    """Two finite numbers (degrees): (0,) was "not enough values to unpack", (nan, 1) a path of NaN cameras."""
+    from ..validation import Float, Pair
+
+    return Pair(Float(), "0,360").check(azimuth_range, "azimuth_range")
+
+
+def _check_target(target: Sequence[float]) -> Tensor:
+    """Three finite numbers: (0, 0) was torch's "The size of tensor a (3) must match the size of tensor b (2)"."""
+    from ..validation import InvalidValue
+
+    tgt = _tensor(target, "target").to(torch.float64)
+    if tgt.shape != (3,) or not torch.isfinite(tgt).all():
+        raise InvalidValue(f"target must be three finite numbers (x, y, z), got {target!r}"[:200])
+    return tgt
 
 
 def _check_focal(focal: float) -> float:
@@ -96,7 +114,7 @@ def _orbit_poses_world(
     a = torch.as_tensor(azimuths_rad, dtype=torch.float64)
     if (e.abs() >= math.pi / 2 - 1e-6).any():
         raise ValueError("elevation must be strictly between -90 and 90 degrees (the camera would look straight down/up)")
-    tgt = torch.as_tensor(target, dtype=torch.float64)
+    tgt = _check_target(target)
     eye = torch.stack([torch.cos(e) * torch.sin(a), torch.cos(e) * torch.cos(a), torch.sin(e)], dim=-1) * radius + tgt
     up = torch.tensor([0.0, 0.0, 1.0], dtype=torch.float64)
     return look_at(eye, tgt.expand_as(eye), up)
@@ -136,7 +154,7 @@ def orbit(
     _check_frame(frame)
     if radius <= 0:
         raise ValueError(f"radius must be positive, got {radius}")
-    a1, a2 = np.deg2rad(np.asarray(azimuth_range, dtype=np.float64))
+    a1, a2 = np.deg2rad(np.asarray(_check_azimuth_range(azimuth_range), dtype=np.float64))
     if consistent4d:
         azimuths = 2 * np.pi - np.array([0.0] + np.linspace(a1, a2, n - 1, endpoint=False).tolist())
     else:
@@ -153,7 +171,7 @@ def forward_angles(num_frames: int, elevation: float, azimuth_range: tuple[float
     n = _check_num_frames(num_frames, minimum=4)
     if n % 4:
         raise ValueError(f"forward mode needs num_frames divisible by 4 (the authors' path has 4 equal parts), got {n}")
-    a1, a2 = azimuth_range
+    a1, a2 = _check_azimuth_range(azimuth_range)
     azimuths = np.concatenate([np.linspace(a1, a2, n // 2, endpoint=False), np.linspace(a2, a1, n // 2, endpoint=False)])
     q = n // 4
     e = float(elevation)
@@ -396,9 +414,16 @@ def handheld_jitter(
     """
     from scipy.spatial.transform import Rotation
 
+    from ..validation import SEED, Float, Flag
+
     poses = as_c2w(c2w)
-    if amplitude < 0 or period <= 0:
-        raise ValueError("handheld_jitter: amplitude must be >= 0 and period > 0")
+    # each checked by name: amplitude=nan or inf passed (NaN / infinite poses), period=nan was "cannot convert float
+    # NaN to integer", seed=-1 numpy's "expected non-negative integer"
+    amplitude = Float(0.0).check(amplitude, "amplitude")
+    period = Float(0.0, lo_open=True).check(period, "period")
+    rotation_deg = Float(optional=True).check(rotation_deg, "rotation_deg")
+    seed = SEED.check(seed, "seed")
+    keep_first = Flag().check(keep_first, "keep_first")
     rot_scale = math.radians(amplitude * 30.0 if rotation_deg is None else rotation_deg)
     n = poses.shape[0]
     rng = np.random.default_rng(seed)
