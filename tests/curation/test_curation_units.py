@@ -498,3 +498,11 @@ def test_a_known_focal_gives_square_pixels_on_frames_that_are_not_square():
     reader = _reader_options(0.8, 320, 180)
     assert str(reader.camera_model).endswith("PINHOLE")
     assert [float(x) for x in reader.camera_params.split(",")] == [256.0, 256.0, 160.0, 90.0]
+
+
+def test_curate_dataset_names_an_out_dir_that_is_a_file(tmp_path):
+    """curate_dataset(video, a_file) was mkdir's bare "[Errno 17] File exists: '...'"."""
+    (tmp_path / "out").write_text("mine")
+    with pytest.raises(NotADirectoryError, match=r"^out_dir .*out exists and is not a folder"):
+        curate_dataset(tmp_path, tmp_path / "out", progress=False)
+    assert (tmp_path / "out").read_text() == "mine"

@@ -31,7 +31,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
-from ..utils.io import append_line, read_json
+from ..utils.io import append_line, check_writable_dir, read_json
 from ..utils.stages import StageCallback
 from ..utils.json_text import json_text
 from ..validation import CURATE_WORKERS, GenXDWarning, InvalidType, arg, caller_style, check, warn
@@ -298,6 +298,7 @@ def curate_dataset(
     if ray_address is not None:
         ray, started = start_or_join_ray(ray_address)
         check_ray_task_cpus(ray, config, started_here=started)  # before anything is written
+    check_writable_dir(out_dir, arg("out_dir"))  # a file there was mkdir's "[Errno 17] File exists: 'x'"
     out_dir.mkdir(parents=True, exist_ok=True)
     with _run_lock(out_dir):
         _clean_stale_parts(out_dir)
