@@ -4,6 +4,7 @@ reported; genxd eval's camera modes."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -213,3 +214,19 @@ def test_the_sfm_thread_count_is_an_option_and_recorded(tmp_path, monkeypatch):
     assert json.loads((scene / EVAL_JSON).read_text())["sfm_threads"] == 2
     res = runner.invoke(app, ["eval-camera", str(scene), "--threads", "0"])
     assert res.exit_code == 2 and "--threads" in res.output
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(features="x"), "features must be one of"),
+    (dict(seed=-1), "seed must be an integer in 0.."),
+    (dict(num_threads=0), "num_threads must be an integer other than 0"),
+    (dict(num_threads=1.5), "num_threads must be an integer"),
+    (dict(known_focal="x"), "known_focal must be True or False"),
+    (dict(mask="no"), "mask must be True or False"),
+])
+def test_python_arguments_are_checked_first(tmp_path, kwargs, message):
+    """evaluate_camera_accuracy(features="x") ran SfM and recorded "x"; seed=-1, num_threads=0 / 1.5 and
+    known_focal="x" went on towards SfM: each is now refused first, naming the argument."""
+    with pytest.raises(ValueError, match="^" + re.escape(message)):
+        evaluate_camera_accuracy(tmp_path, progress=False, **kwargs)
+    assert list(tmp_path.iterdir()) == []

@@ -234,9 +234,18 @@ def evaluate_camera_accuracy(
     from ..output_folders import existing_files_error
     from ..utils.io import atomic_file, check_writable_dir, write_json_atomic
     from ..utils.progress import progress_bar
+    from .. import validation as v
     from ..validation import arg
     from .reader import perspective_only, read_camera_path
 
+    # checked first, as genxd eval-camera's options: features="x" ran SfM and recorded "x", seed=-1, num_threads=0
+    # or 1.5 and known_focal="x" went on to SfM (minutes) before a library refused them or took them as they were
+    features = v.check(features, v.CURATE_FEATURES, "features")
+    seed = v.check(seed, v.SEED, "seed")
+    num_threads = v.check(num_threads, v.CURATE_THREADS, "num_threads")
+    for name, value in (("known_focal", known_focal), ("mask", mask), ("progress", progress), ("plot", plot),
+                        ("overwrite", overwrite)):
+        v.check(value, v.Flag(), name)
     scenes = find_scenes(root)
     if cameras is not None and len(scenes) != 1:
         raise ValueError(f"{arg('cameras')} names one camera file but {root} holds {len(scenes)} scenes")
