@@ -272,5 +272,6 @@ def test_curate_exits_2_when_every_video_is_too_short(tmp_path):
 
     _encode(tmp_path / "one.mp4", _numbered_frames(1))
     res = CliRunner().invoke(app, ["curate", str(tmp_path / "one.mp4"), "--out", str(tmp_path / "out"), "-q"])
-    assert "failed (frames): too few frames" in res.output, res.output
+    # the command line's option named (it said "1 < min_frames=8", the Python argument, on the command line)
+    assert "failed (frames): too few frames: 1, fewer than the minimum 8 (--min-frames)" in res.output, res.output
     assert res.exit_code == 2, res.output  # the input's fault, as an unreadable video (docs/cli.md)

@@ -329,7 +329,8 @@ def _curate_into(source: VideoSource, folder: Path, config: CurationConfig, mask
     except VideoReadError as exc:
         raise CurationError("read", str(exc)) from None
     if len(frames) < config.min_frames:
-        raise CurationError("frames", f"too few frames: {len(frames)} < min_frames={config.min_frames}")
+        raise CurationError("frames", f"too few frames: {len(frames)}, fewer than the minimum "
+                                       f"{config.min_frames} ({arg('min_frames')})")
     if len(frames) > LONG_VIDEO_FRAMES:  # no cap by default (the data is the user's to choose): say why it is slow
         warn(f"{source.path.name} is long: {len(frames)} frames go to SfM (minutes per hundred frames on a CPU); "
              f"{arg('max_frames')} / {arg('stride')} make it faster")
