@@ -275,3 +275,15 @@ def test_curate_exits_2_when_every_video_is_too_short(tmp_path):
     # the command line's option named (it said "1 < min_frames=8", the Python argument, on the command line)
     assert "failed (frames): too few frames: 1, fewer than the minimum 8 (--min-frames)" in res.output, res.output
     assert res.exit_code == 2, res.output  # the input's fault, as an unreadable video (docs/cli.md)
+
+
+def test_curate_of_no_videos_writes_nothing(tmp_path):
+    """genxd curate EMPTY_FOLDER -o OUT refused ('no videos found in the inputs') but left OUT/.curate.lock."""
+    from typer.testing import CliRunner
+
+    from genxd.cli import app
+
+    (tmp_path / "empty").mkdir()
+    res = CliRunner().invoke(app, ["curate", str(tmp_path / "empty"), "--out", str(tmp_path / "out"), "-q"])
+    assert res.exit_code == 2 and "genxd: error: no videos found in the inputs" in res.output, res.output
+    assert not (tmp_path / "out").exists()

@@ -299,6 +299,8 @@ def curate_dataset(
         ray, started = start_or_join_ray(ray_address)
         check_ray_task_cpus(ray, config, started_here=started)  # before anything is written
     check_writable_dir(out_dir, arg("out_dir"))  # a file there was mkdir's "[Errno 17] File exists: 'x'"
+    if not sources:  # nothing to curate: no folder, lock or index made (genxd curate EMPTY_FOLDER left OUT/.curate.lock)
+        return DatasetSummary(out_dir=out_dir, total=0, skipped=0, index_start=index_size(out_dir / INDEX_NAME))
     out_dir.mkdir(parents=True, exist_ok=True)
     with _run_lock(out_dir):
         _clean_stale_parts(out_dir)
