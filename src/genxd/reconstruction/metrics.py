@@ -52,22 +52,35 @@ def gaussian_window(size: int = 11, sigma: float = 1.5) -> Tensor:
 
 
 def ssim(
-    pred: Tensor, target: Tensor, window_size: int = 11, sigma: float = 1.5, data_range: float = 1.0
+    pred: Tensor,
+    target: Tensor,
+    window_size: int = 11,
+    sigma: float = 1.5,
+    data_range: float = 1.0,
+    *,
+    kernel: Tensor | None = None,
+    cov_norm: float = 1.0,
 ) -> Tensor:
-    """Mean SSIM per image ``[...]`` of images ``[..., C, H, W]`` (differentiable)."""
+    """Mean SSIM per image ``[...]`` of images ``[..., C, H, W]`` (differentiable).
+
+    ``kernel``: the separable 1-D window (default: the Gaussian of ``window_size`` and ``sigma``); the images are
+    computed in its dtype. ``cov_norm`` scales the (co)variances (``w²/(w²-1)``: the sample covariance of a box of
+    ``w x w``)."""
     _check_pair(pred, target)
-    if min(pred.shape[-2:]) < window_size:
-        raise ValueError(f"SSIM needs images of at least {window_size}x{window_size}, got {tuple(pred.shape[-2:])}")
+    g = gaussian_kernel_1d(window_size, sigma) if kernel is None else kernel
+    g = g.to(pred.device)
+    size = g.numel()
+    if min(pred.shape[-2:]) < size:
+        raise ValueError(f"SSIM needs images of at least {size}x{size}, got {tuple(pred.shape[-2:])}")
     lead = pred.shape[:-3]
-    x = pred.float().reshape(-1, *pred.shape[-3:])
-    y = target.float().reshape(-1, *target.shape[-3:])
-    g = gaussian_kernel_1d(window_size, sigma).to(x.device)
+    x = pred.to(g.dtype).reshape(-1, *pred.shape[-3:])
+    y = target.to(g.dtype).reshape(-1, *target.shape[-3:])
     c1 = (0.01 * data_range) ** 2
     c2 = (0.03 * data_range) ** 2
     mu_x, mu_y = separable_filter(x, g), separable_filter(y, g)
-    sxx = separable_filter(x * x, g) - mu_x**2
-    syy = separable_filter(y * y, g) - mu_y**2
-    sxy = separable_filter(x * y, g) - mu_x * mu_y
+    sxx = cov_norm * (separable_filter(x * x, g) - mu_x**2)
+    syy = cov_norm * (separable_filter(y * y, g) - mu_y**2)
+    sxy = cov_norm * (separable_filter(x * y, g) - mu_x * mu_y)
     num = (2 * mu_x * mu_y + c1) * (2 * sxy + c2)
     den = (mu_x**2 + mu_y**2 + c1) * (sxx + syy + c2)
     return (num / den).flatten(1).mean(-1).reshape(lead)
@@ -88,27 +101,11 @@ def regnerf_ssim(pred: Tensor, target: Tensor, window_size: int = 7, data_range:
 
     RegNeRF's ``eval.py`` calls ``structural_similarity(x, y, multichannel=True)`` on float images without a
     ``data_range``, which scikit-image 0.17 (pinned in its requirements) takes from the float dtype's range
-    ``(-1, 1)``: 2, not 1. Computed in float64 with :func:`scipy.ndimage.uniform_filter` and scikit-image's crop of
+    ``(-1, 1)``: 2, not 1. :func:`ssim` in float64 with a box window: its "valid" region is scikit-image's crop of
     ``(window_size - 1) // 2`` pixels at each border; not differentiable."""
-    from scipy.ndimage import uniform_filter
-
-    _check_pair(pred, target)
-    if min(pred.shape[-2:]) < window_size:
-        raise ValueError(f"SSIM needs images of at least {window_size}x{window_size}, got {tuple(pred.shape[-2:])}")
-    lead = pred.shape[:-3]
-    x = pred.detach().double().cpu().reshape(-1, *pred.shape[-2:]).numpy()  # one plane per image and channel
-    y = target.detach().double().cpu().reshape(-1, *target.shape[-2:]).numpy()
-    size = (1, window_size, window_size)  # the window within each plane
-    cov_norm = window_size**2 / (window_size**2 - 1)
-    c1, c2 = (0.01 * data_range) ** 2, (0.03 * data_range) ** 2
-    ux, uy = uniform_filter(x, size), uniform_filter(y, size)
-    vx = cov_norm * (uniform_filter(x * x, size) - ux * ux)
-    vy = cov_norm * (uniform_filter(y * y, size) - uy * uy)
-    vxy = cov_norm * (uniform_filter(x * y, size) - ux * uy)
-    s = (2 * ux * uy + c1) * (2 * vxy + c2) / ((ux**2 + uy**2 + c1) * (vx + vy + c2))
-    pad = (window_size - 1) // 2
-    per_plane = s[:, pad : s.shape[1] - pad, pad : s.shape[2] - pad].mean(axis=(1, 2))
-    return torch.from_numpy(per_plane).reshape(*lead, pred.shape[-3]).mean(-1)
+    box = torch.full((window_size,), 1.0 / window_size, dtype=torch.float64)
+    return ssim(pred.detach().cpu(), target.detach().cpu(), data_range=data_range, kernel=box,
+                cov_norm=window_size**2 / (window_size**2 - 1))
 
 
 def _torch_hub_checkpoint(file_name: str) -> Path:
