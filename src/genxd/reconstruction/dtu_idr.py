@@ -13,19 +13,15 @@ normalise it** (the object inside the unit sphere); a file without ``scale_mat_i
 
 from __future__ import annotations
 
-import tokenize
-import zipfile
-import zlib
 from pathlib import Path
 
 import numpy as np
-import torch
 
-from genxd.utils.image_paths import IMAGE_SUFFIXES
-from genxd.utils.npz import npz_shape
+from genxd.utils.image_paths import folder_images
+from genxd.utils.npz import NPZ_READ_ERRORS, npz_shape
 
 from ..cameras.projection_matrix import decompose_projection
-from .views import Views, load_image, same_size
+from .views import Views, pixel_camera_views
 
 __all__ = ["IDR_IMAGE_DIR", "IDR_CAMERA_FILES", "is_idr_scan", "load_idr_scan"]
 
@@ -40,20 +36,21 @@ def is_idr_scan(folder: Path) -> bool:
     return (folder / IDR_IMAGE_DIR).is_dir()
 
 
-def _matrix(cameras: np.lib.npyio.NpzFile, key: str, file: Path, shapes: tuple[tuple[int, int], ...]) -> np.ndarray:
-    """``cameras[key]`` as float64 of one of ``shapes`` (checked from its header before reading)."""
+def _matrix(cameras: np.lib.npyio.NpzFile, key: str, shapes: tuple[tuple[int, int], ...]) -> np.ndarray:
+    """``cameras[key]`` as float64 of one of ``shapes`` (checked from its header before reading); a ValueError
+    naming ``key`` otherwise."""
     try:
         shape = npz_shape(cameras, key)
         if shape not in shapes:
             raise ValueError(f"expected {' or '.join('x'.join(map(str, s)) for s in shapes)}, got shape {list(shape)}")
         return np.asarray(cameras[key], dtype=np.float64)
-    except (ValueError, TypeError, OSError, EOFError, zipfile.BadZipFile, zlib.error, tokenize.TokenError) as exc:
-        raise ValueError(f"{file}: {key}: {exc}") from None
+    except (ValueError, TypeError, *NPZ_READ_ERRORS) as exc:
+        raise ValueError(f"{key}: {exc}") from None
 
 
 def _images(folder: Path) -> list[Path]:
     image_dir = folder / IDR_IMAGE_DIR
-    files = sorted(p for p in image_dir.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    files = folder_images(image_dir)
     if not files:
         raise ValueError(f"{image_dir}: no images (IDR's layout: image/000000.png ...)")
     return files
@@ -82,20 +79,14 @@ def load_idr_scan(folder: Path) -> Views:
                 if f"world_mat_{i}" not in keys:
                     raise ValueError(f"no world_mat_{i} for image {IDR_IMAGE_DIR}/{path.name} (view {i} in name "
                                      f"order; the file has {sum(k.startswith('world_mat_') for k in keys)} world_mat)")
-                P = _matrix(cameras, f"world_mat_{i}", file, ((4, 4), (3, 4)))[:3]
+                P = _matrix(cameras, f"world_mat_{i}", ((4, 4), (3, 4)))[:3]
                 if scaled[i]:
-                    P = P @ _matrix(cameras, f"scale_mat_{i}", file, ((4, 4),))
-                K, c2w = decompose_projection(P, f"{file}: world_mat_{i}")
+                    P = P @ _matrix(cameras, f"scale_mat_{i}", ((4, 4),))
+                K, c2w = decompose_projection(P, f"world_mat_{i}")
                 Ks.append(K)
                 c2ws.append(c2w)
-    except (OSError, EOFError, zipfile.BadZipFile, zlib.error, tokenize.TokenError) as exc:
+    except NPZ_READ_ERRORS as exc:
         raise ValueError(f"{file}: cannot read ({exc.__class__.__name__}: {exc})") from None
-    except ValueError as exc:
-        message = str(exc)
-        raise ValueError(message if message.startswith(str(file)) else f"{file}: {message}") from None
-    images = [load_image(p) for p in paths]
-    same_size(images, paths, folder)
-    h, w = images[0].shape[-2:]
-    K = torch.from_numpy(np.stack(Ks)) / torch.tensor([w, h, 1.0], dtype=torch.float64)[:, None]
-    return Views(images=torch.stack(images), c2w=torch.from_numpy(np.stack(c2ws)).float(), K=K.float(),
-                 names=[f"{IDR_IMAGE_DIR}/{p.name}" for p in paths])
+    except ValueError as exc:  # the file's name, once, before what is wrong in it
+        raise ValueError(f"{file}: {exc}") from None
+    return pixel_camera_views(paths, Ks, c2ws, [f"{IDR_IMAGE_DIR}/{p.name}" for p in paths], folder)

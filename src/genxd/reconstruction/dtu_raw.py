@@ -18,10 +18,9 @@ import re
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from ..cameras.projection_matrix import decompose_projection
-from .views import Views, load_image, same_size
+from .views import Views, pixel_camera_views
 
 __all__ = ["DTU_LIGHT", "DTU_CALIBRATION", "DTU_IMAGE_SIZE", "is_dtu_scan", "load_dtu_scan"]
 
@@ -79,13 +78,10 @@ def load_dtu_scan(folder: Path) -> Views:
         Ks.append(K)
         c2ws.append(c2w)
     paths = list(views.values())
-    images = [load_image(p) for p in paths]
-    same_size(images, paths, folder)
-    h, w = images[0].shape[-2:]
+    loaded = pixel_camera_views(paths, Ks, c2ws, [p.name for p in paths], folder, size=DTU_IMAGE_SIZE)
+    h, w = loaded.height, loaded.width
     cal_w, cal_h = DTU_IMAGE_SIZE
     if abs(h * cal_w / w - cal_h) > cal_h / h:  # not 1600x1200 scaled (to within a pixel of the images)
         raise ValueError(f"{folder}: the images are {w}x{h}, but DTU's calibration is for {cal_w}x{cal_h} images "
                          "(or that size scaled); cropped images (MVSNet's 640x512) need their own cameras")
-    K = torch.from_numpy(np.stack(Ks)) / torch.tensor([cal_w, cal_h, 1.0], dtype=torch.float64)[:, None]
-    return Views(images=torch.stack(images), c2w=torch.from_numpy(np.stack(c2ws)).float(), K=K.float(),
-                 names=[p.name for p in paths])
+    return loaded

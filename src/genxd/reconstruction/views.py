@@ -37,11 +37,12 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from genxd.utils.npz import npz_shape
+from genxd.utils.npz import NPZ_READ_ERRORS, npz_shape
 from genxd.utils.paths import listed_image, path_inside, require_file
 from genxd.validation import arg, setting
 
 from ..cameras.colmap import PINHOLE_MODELS
+from ..cameras.geometry import normalize_intrinsics
 from .undistort import transforms_lens, undistort_images
 
 if TYPE_CHECKING:
@@ -190,6 +191,17 @@ def same_size(images: Sequence[Tensor], names: Sequence[str | os.PathLike], wher
             )
 
 
+def pixel_camera_views(paths: Sequence[Path], Ks: Sequence[np.ndarray], c2ws: Sequence[np.ndarray], names: list[str],
+                       where: str | os.PathLike, size: tuple[int, int] | None = None) -> Views:
+    """The views of the image files ``paths`` (one size, else a ValueError naming ``where``): pixel intrinsics ``Ks``
+    (float64 ``[3, 3]``) normalised by ``size`` (width, height; default the images'), OpenCV ``c2ws``."""
+    images = [load_image(p) for p in paths]
+    same_size(images, paths, where)
+    width, height = size or (images[0].shape[-1], images[0].shape[-2])
+    K = normalize_intrinsics(torch.from_numpy(np.stack(Ks)), width, height)
+    return Views(images=torch.stack(images), c2w=torch.from_numpy(np.stack(c2ws)).float(), K=K.float(), names=names)
+
+
 def _load_depth(path: Path, unit_scale: float, size: tuple[int, int]) -> Tensor:
     """A z-depth map ``[H, W]`` (``.npy`` float, or an image times ``unit_scale``); ValueError naming the
     file when it cannot be read or is not ``size`` (H, W)."""
@@ -268,15 +280,12 @@ def detect_input_kind(path: str | os.PathLike) -> str:
 def _ground_truth_depth(path: Path, shape: tuple[int, int, int]) -> Tensor | None:
     """The ``depth [N, H, W]`` of a ``genxd.data.synthetic`` folder's ``ground_truth.npz`` (None when it has no
     depth of that shape); a ValueError naming the file when it cannot be read or holds bad depths."""
-    import zipfile
-    import zlib
-
     try:
         with np.load(path, allow_pickle=False) as gt:
             if "depth" not in gt.files or npz_shape(gt, "depth") != shape:  # from the header: a zip can claim GBs
                 return None
             depth = np.asarray(gt["depth"], dtype=np.float32)
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error, tokenize.TokenError) as exc:
+    except (ValueError, *NPZ_READ_ERRORS) as exc:
         raise ValueError(f"{path}: cannot read the depth ({exc.__class__.__name__}: {exc})") from None
     _check_depth(depth, path)
     return torch.from_numpy(depth)

@@ -13,6 +13,11 @@ from typing import Iterable
 from .paths import IMAGE_SUFFIXES, require_file
 
 
+def folder_images(folder: Path) -> list[Path]:
+    """The image files directly in ``folder`` (by suffix, :data:`IMAGE_SUFFIXES`), sorted by name; maybe none."""
+    return sorted(q for q in folder.iterdir() if q.is_file() and q.suffix.lower() in IMAGE_SUFFIXES)
+
+
 def collect_images(inputs: Iterable[str | Path], seen: set[str] | None = None) -> list[Path]:
     """Expand files and folders (their images, sorted by name) into a list of image paths.
 
@@ -35,7 +40,7 @@ def collect_images(inputs: Iterable[str | Path], seen: set[str] | None = None) -
         if not p.exists():
             raise FileNotFoundError(f"{p}: no such file or folder")
         if p.is_dir():
-            found = sorted(q for q in p.iterdir() if q.is_file() and q.suffix.lower() in IMAGE_SUFFIXES)
+            found = folder_images(p)
             if not found:
                 raise ValueError(f"{p}: folder has no images ({', '.join(IMAGE_SUFFIXES)})")
         elif p.suffix.lower() in IMAGE_SUFFIXES:
@@ -52,4 +57,4 @@ def collect_images(inputs: Iterable[str | Path], seen: set[str] | None = None) -
     return out
 
 
-__all__ = ["IMAGE_SUFFIXES", "collect_images"]
+__all__ = ["IMAGE_SUFFIXES", "collect_images", "folder_images"]

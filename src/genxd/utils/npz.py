@@ -7,9 +7,18 @@ can compare the shape with the one it expects. :func:`npz_shape` reads only the 
 
 from __future__ import annotations
 
+import tokenize
+import zipfile
+import zlib
+
 import numpy as np
 
-__all__ = ["npz_shape"]
+__all__ = ["NPZ_READ_ERRORS", "npz_shape"]
+
+#: what reading an ``.npz`` that is damaged or no archive raises besides ValueError / KeyError (TokenError: a
+#: damaged ``.npy`` header)
+NPZ_READ_ERRORS: tuple[type[BaseException], ...] = (OSError, EOFError, zipfile.BadZipFile, zlib.error,
+                                                    tokenize.TokenError)
 
 
 def npz_shape(z: np.lib.npyio.NpzFile, name: str) -> tuple[int, ...]:
