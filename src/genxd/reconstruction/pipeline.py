@@ -306,6 +306,11 @@ def reconstruct_scene(
             raise ValueError(f"{arg('n_views')} only applies to ReconFusion inputs")
         views = load_views(input_path, resolution=resolution, scene_key=scene_key)
         train, test = holdout_split(len(views), holdout_every)
+    if config.mode == "4d" and views.times is None:
+        # a generated 4D clip without time stamps: frame i of N shows time i / (N - 1)
+        n = len(views)
+        views.times = torch.linspace(0.0, 1.0, n) if n > 1 else torch.zeros(1)
+    test_views = views.subset(test)
     held_out_masks = None
     if masks is not None:  # before the training: a missing or wrong mask is said at once
         masks = path_argument(masks, "masks", "a folder path")
@@ -313,12 +318,8 @@ def reconstruct_scene(
             raise ValueError(f"{arg('masks')} scores the held-out views, and there are none (hold views out with "
                              f"{setting('holdout_every', 'N')}, or use a ReconFusion split)")
         check_inputs_kept(out_dir, [masks], arg("out_dir"))
-        held_out_masks = _held_out_masks(masks, scene_key, test, views.subset(test), (views.height, views.width),
+        held_out_masks = _held_out_masks(masks, scene_key, test, test_views, (views.height, views.width),
                                          kind in INDEXED_MASKS, out_dir, arg("out_dir"))
-    if config.mode == "4d" and views.times is None:
-        # a generated 4D clip without time stamps: frame i of N shows time i / (N - 1)
-        n = len(views)
-        views.times = torch.linspace(0.0, 1.0, n) if n > 1 else torch.zeros(1)
     if not train:
         raise ValueError("no training views left")
     train_views = views.subset(train)
@@ -370,9 +371,12 @@ def reconstruct_scene(
                                      progress="render extra views" if progress else None)
         train_renders = torch.cat([train_renders, extra_renders])
     train_metrics = view_metrics(train_renders, train_views, lpips_fn)
-    test_metrics = view_metrics(renders[test], views.subset(test), lpips_fn) if test else None
-    if held_out_masks is not None and test_metrics is not None:
-        test_metrics["masked"] = _masked_record(held_out_masks, renders[test], views.subset(test), lpips_fn)
+    test_metrics = None
+    if test:
+        test_renders = renders[test]
+        test_metrics = view_metrics(test_renders, test_views, lpips_fn)
+        if held_out_masks is not None:  # given only with held-out views
+            test_metrics["masked"] = _masked_record(held_out_masks, test_renders, test_views, lpips_fn)
 
     record: dict[str, Any] = {
         "input": str(input_path.resolve()),
