@@ -122,3 +122,32 @@ def test_no_model_is_loaded_when_every_long_groups_kept_windows_are_refused(reco
     assert [r.status for r in results] == ["failed"]
     assert f"{kept / STATE_FILE} cannot be read" in results[0].error
     assert (kept / STATE_FILE).read_bytes() == b"not a state"  # kept: refused, not deleted
+
+
+def test_skip_existing_keeps_groups_another_run_writes_meanwhile(reconfusion, tmp_path, monkeypatch) -> None:
+    """Found by the simplicity review: two tasks of a job array running ``genxd fewshot ... --skip-existing`` into
+    one folder: a group the other task wrote while this one sampled it was recorded as failed ("written by another
+    run while this one worked"), and one it wrote before this one got to it was sampled again (and failed too);
+    generate kept both. fewshot now keeps both (status skipped), as generate_scenes does, and samples only the
+    groups still missing (bundled model)."""
+    from genxd import fewshot_jobs
+
+    out = tmp_path / "out"
+    write, written = fewshot_jobs.write_scene, []
+
+    def other_task_writes(folder, *args, **kwargs):
+        if folder.name == "scene_direct_000":  # the other task wrote 000 while this one sampled it, then 001
+            for name in ("scene_direct_000", "scene_direct_001"):
+                (out / name).mkdir(parents=True)
+                (out / name / "meta.json").write_text("{}")
+        written.append(folder.name)
+        return write(folder, *args, **kwargs)
+
+    monkeypatch.setattr(fewshot_jobs, "write_scene", other_task_writes)
+    results = fewshot_jobs.fewshot_scenes(reconfusion, out, n_views=3, num_context=3, num_frames=5,
+                                          num_inference_steps=1, guidance_scale=1.0, progress=False,
+                                          skip_existing=True)
+    assert [(r.index, r.status) for r in sorted(results, key=lambda r: r.index)] == [
+        (0, "skipped"), (1, "skipped"), (2, "written")]
+    assert written == ["scene_direct_000", "scene_direct_002"]  # 001 was not sampled again
+    assert (out / "scene_direct_000" / "meta.json").read_text() == "{}"

@@ -34,13 +34,13 @@ from .checkpoints import (BUNDLED_MODEL_DIR, GENERATION_CONFIG, RELEASED_DEFAULT
                           LoadedModel, ModelInfo, check_loaded, configure_sampling, default_model_path, load_model,
                           job_settings_restored, model_info, pick_device, pick_dtype)
 from .pipelines.distributed import GenerationError, ProcessGroup, SceneResult, failed_result, write_summary_once
-from .output_folders import check_existing, noting_written, output_names
+from .output_folders import WrittenByOthers, noting_written, output_names, outputs_to_write
 from .scene_outputs import check_job, write_scene
 from .summary_file import check_summary_apart
 from .utils.images import Fit, load_image
 from .utils.memory_images import ImageObject, MemoryImage, collect_inputs, is_memory_image
 from .utils.paths import path_argument
-from .utils.io import WrittenMeanwhile, clean_stale
+from .utils.io import clean_stale
 from .utils.shared_work import mark_work_shared
 from .utils.shards import shard_indices, shard_line
 from .utils.progress import bar_settings, disable_setting, progress_bar, progress_write
@@ -307,7 +307,7 @@ def generate_scenes(
     group.wait_for_everyone()
     read = [p for p in paths if not isinstance(p, MemoryImage)] + [s.camera_from_video]
     read += [s.camera] if from_file is not None and isinstance(s.camera, (str, os.PathLike)) else []
-    todo = [chosen[j] for j in check_existing([folders[i] for i in chosen], overwrite, skip_existing, read)]
+    todo, skipped = outputs_to_write(folders, chosen, overwrite, skip_existing, read)
     meta_common = {
         "model": info.label, "mode": s.mode,
         "camera": camera_label(s.camera) if clip_cameras is None else f"from-video:{s.camera_from_video}",
@@ -323,13 +323,16 @@ def generate_scenes(
     mark_work_shared()  # from here an error can be one process's own: each one prints its own
 
     # 4. load the model and generate
-    results = [SceneResult(i, str(paths[i]), str(folders[i]), "skipped", process_index=rank)
-               for i in chosen if i not in todo] if group.is_main_process else []
-    mine = group.split(todo)
-    show = progress and group.is_main_process
+    def skipped_input(i: int) -> SceneResult:
+        return SceneResult(i, str(paths[i]), str(folders[i]), "skipped", process_index=rank)
 
     def failed_input(i: int, exc: BaseException) -> SceneResult:
         return failed_result(i, str(paths[i]), str(folders[i]), exc, rank, group.num_processes)
+
+    results = [skipped_input(i) for i in skipped] if group.is_main_process else []
+    mine = group.split(todo)
+    show = progress and group.is_main_process
+    others = WrittenByOthers(folders, skip_existing)
 
     bar = progress_bar(total=len(mine), unit="scene", disable=not show, desc=group.label("scenes"))
     tensors: dict[int, Tensor] = {}
@@ -353,7 +356,7 @@ def generate_scenes(
         # the scenes skipped are written: a state left beside one is of no more use
         partials, ready, refused = PartialRuns.checked(
             out_dir, plan, job, {i: Scene(folders[i].name, tensors[i], s.seed + i) for i in ready}, s.batch_size,
-            [folders[i].name for i in chosen if i not in todo] if group.is_main_process else (),
+            [folders[i].name for i in skipped] if group.is_main_process else (),
             overwrite, show)
         for i, exc in refused.items():
             results.append(failed_input(i, exc))
@@ -381,14 +384,12 @@ def generate_scenes(
                             if batches else None)
             for start in range(0, len(ready), s.batch_size):
                 idx = ready[start:start + s.batch_size]
-                if skip_existing:  # kept where another run (a task of a job array) has written it since the start
-                    now = [i for i in idx if os.path.lexists(folders[i])]
-                    results += [SceneResult(i, str(paths[i]), str(folders[i]), "skipped", process_index=rank)
-                                for i in now]
-                    bar.update(len(now))
-                    idx = [i for i in idx if i not in now]
-                    if not idx:
-                        continue
+                now = others.since_start(idx)  # kept where another run (a task of a job array) has written it
+                results += [skipped_input(i) for i in now]
+                bar.update(len(now))
+                idx = [i for i in idx if i not in now]
+                if not idx:
+                    continue
                 started = time.time()
                 try:
                     batch = torch.stack([tensors[i] for i in idx])[:, None]  # B 1 3 H W
@@ -426,9 +427,8 @@ def generate_scenes(
                         if partials is not None:
                             partials.done(i)
                     except Exception as exc:  # noqa: BLE001
-                        if skip_existing and isinstance(exc, WrittenMeanwhile):  # another run wrote it meanwhile
-                            kept = SceneResult(i, str(paths[i]), str(folders[i]), "skipped", process_index=rank)
-                            results.append(_timed(kept, started))
+                        if others.kept(exc):  # another run wrote it meanwhile
+                            results.append(_timed(skipped_input(i), started))
                             if partials is not None:
                                 partials.done(i)
                         else:

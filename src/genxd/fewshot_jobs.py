@@ -18,7 +18,7 @@ import torch
 from . import validation as v
 from .checkpoints import LoadedModel, check_loaded, configure_sampling, job_settings_restored
 from .pipelines.distributed import GenerationError, ProcessGroup, SceneResult, failed_result, write_summary_once
-from .output_folders import check_existing, noting_written, safe_folder_name, unique_labels
+from .output_folders import WrittenByOthers, noting_written, outputs_to_write, safe_folder_name, unique_labels
 from .scene_outputs import check_job, write_scene
 from .summary_file import check_summary_apart
 from .utils.io import clean_stale, read_json_object
@@ -188,10 +188,9 @@ def fewshot_scenes(
     # to NAME (a run killed between the two renames of --overwrite) made it skip NAME where a process that had
     # looked before did not, and their shares of the work no longer matched (an input done twice, another never)
     group.wait_for_everyone()
-    todo = [chosen[j] for j in check_existing([folders[i] for i in chosen], overwrite, skip_existing,
-                                              [data_root, pose_dir])]
+    todo, skipped = outputs_to_write(folders, chosen, overwrite, skip_existing, [data_root, pose_dir])
     if skip_existing:
-        _check_kept_groups([folders[i] for i in chosen if i not in todo],
+        _check_kept_groups([folders[i] for i in skipped],
                            {"strategy": strategy, "n_views": n_views, "num_context": num_context})
     # every process has checked the existing outputs before any process writes one
     group.wait_for_everyone()
@@ -199,13 +198,17 @@ def fewshot_scenes(
 
     # 4. load the model and generate
     sampler = scheduler or d.get("scheduler", "euler")
-    results = [SceneResult(i, labels[i], str(folders[i]), "skipped", process_index=rank)
-               for i in chosen if i not in todo] if group.is_main_process else []
-    show = progress and group.is_main_process
-    mine = group.split(todo)
+
+    def skipped_group(gi: int) -> SceneResult:
+        return SceneResult(gi, labels[gi], str(folders[gi]), "skipped", process_index=rank)
 
     def failed_group(gi: int, exc: BaseException) -> SceneResult:
         return failed_result(gi, labels[gi], str(folders[gi]), exc, rank, group.num_processes)
+
+    results = [skipped_group(i) for i in skipped] if group.is_main_process else []
+    show = progress and group.is_main_process
+    mine = group.split(todo)
+    others = WrittenByOthers(folders, skip_existing)
 
     partials = None
     if any(p is not None for p in plans.values()):  # windows done kept in OUT/.genxd-partial, as generate keeps them
@@ -222,7 +225,7 @@ def fewshot_scenes(
                              "windows_per_call": default_windows_per_call(plans[gi].window, res, res)})
                   for gi in mine if plans[gi] is not None}
         partials, _, refused = PartialRuns.checked(out_dir, None, job, scenes, 1,
-                                                   [folders[i].name for i in chosen if i not in todo]
+                                                   [folders[i].name for i in skipped]
                                                    if group.is_main_process else (), overwrite, show)
         results += [failed_group(gi, exc) for gi, exc in refused.items()]
         mine = [gi for gi in mine if gi not in refused]
@@ -241,6 +244,9 @@ def fewshot_scenes(
         long_bar = (long_job_progress([(plans[gi], 1) for gi in long_groups], steps, None, res, show, group.label)
                     if long_groups else None)
         for gi in progress_bar(mine, desc=group.label("groups"), unit="group", disable=not show):
+            if others.since_start([gi]):  # kept where another run (a task of a job array) has written it
+                results.append(skipped_group(gi))
+                continue
             g = groups[gi]
             try:
                 gen = torch.Generator().manual_seed(seed + gi)
@@ -280,6 +286,11 @@ def fewshot_scenes(
                 if partials is not None:
                     partials.done(gi)
             except Exception as exc:  # noqa: BLE001 - recorded, the other groups go on
+                if others.kept(exc):  # another run wrote it meanwhile
+                    results.append(skipped_group(gi))
+                    if partials is not None:
+                        partials.done(gi)
+                    continue
                 failed = failed_group(gi, exc)
                 kept = partials and plans[gi] is not None and partials.kept_note()  # its windows done, and how on
                 failed.error += f" ({kept})" if kept else ""

@@ -16,7 +16,7 @@ from typing import Sequence
 
 from . import validation as v
 from .utils.command_line import rerun_command
-from .utils.io import check_not_working_folder, check_output_file, output_target
+from .utils.io import WrittenMeanwhile, check_not_working_folder, check_output_file, output_target
 from .utils.messages import breaks_line
 from .utils.paths import parts_below
 
@@ -68,6 +68,7 @@ def check_existing(folders: Sequence[Path], overwrite: bool, skip_existing: bool
     if overwrite and skip_existing:
         raise v.InvalidValue(f"{v.arg('overwrite')} and {v.arg('skip_existing')} contradict each other: choose one")
     existing = [i for i, f in enumerate(folders) if os.path.lexists(f)]
+    kept = set(existing) if skip_existing else set()
     if existing and not (overwrite or skip_existing):
         more = f" and {len(existing) - 1} more" if len(existing) > 1 else ""
         raise FileExistsError(f"output already exists: {folders[existing[0]]}{more} ({v.overwrite_hint()}, "
@@ -82,7 +83,31 @@ def check_existing(folders: Sequence[Path], overwrite: bool, skip_existing: bool
             if f != folders[i] and not os.access(f.parent, os.W_OK | os.X_OK):
                 raise PermissionError(f"{folders[i]} cannot be replaced: it is a link to {f}, whose folder "
                                       f"{f.parent} is not writable")
-    return [i for i in range(len(folders)) if not (skip_existing and i in existing)]
+    return [i for i in range(len(folders)) if i not in kept]
+
+
+def outputs_to_write(folders: Sequence[Path], chosen: Sequence[int], overwrite: bool, skip_existing: bool,
+                     inputs: Sequence[str | os.PathLike | None] = ()) -> tuple[list[int], list[int]]:
+    """``(to write, kept)``: the indices ``chosen`` (a shard's) of the outputs ``folders`` split into those to write
+    and those kept by ``skip_existing``, each in ``chosen``'s order (:func:`check_existing` refuses the rest)."""
+    todo = {chosen[j] for j in check_existing([folders[i] for i in chosen], overwrite, skip_existing, inputs)}
+    return [i for i in chosen if i in todo], [i for i in chosen if i not in todo]
+
+
+class WrittenByOthers:
+    """``skip_existing`` when other runs write the same output folder (the tasks of a job array): an output another
+    run writes while this one works is kept, and recorded as skipped, not failed."""
+
+    def __init__(self, folders: Sequence[Path], skip_existing: bool) -> None:
+        self.folders, self.skip_existing = folders, skip_existing
+
+    def since_start(self, indices: Sequence[int]) -> list[int]:
+        """Of ``indices``, the outputs written since the run looked (none without ``skip_existing``): not sampled."""
+        return [i for i in indices if self.skip_existing and os.path.lexists(self.folders[i])]
+
+    def kept(self, exc: BaseException) -> bool:
+        """Whether ``exc``, writing an output, says another run wrote it meanwhile, and it is kept."""
+        return self.skip_existing and isinstance(exc, WrittenMeanwhile)
 
 
 @contextlib.contextmanager
@@ -152,5 +177,5 @@ def unique_labels(names: Sequence[str]) -> list[str]:
     return out
 
 
-__all__ = ["output_names", "plain_name", "check_existing", "noting_written", "check_inputs_kept", "existing_files_error", "check_report_file",
+__all__ = ["output_names", "plain_name", "check_existing", "outputs_to_write", "WrittenByOthers", "noting_written", "check_inputs_kept", "existing_files_error", "check_report_file",
            "safe_folder_name", "unique_labels"]
