@@ -486,6 +486,8 @@ FPS = Float(0.01, 1000.0, optional=True, why="frames per second")
 N_VIEWS = Int(1, 10_000)
 NUM_CONTEXT = Int(1, 3, why="GenXD conditions on 1, 2 or 3 views")
 STRATEGIES = Choice(("direct", "grouped"))
+#: the split rules of ``genxd fewshot-data`` (:mod:`genxd.data.reconfusion_convert`)
+FEWSHOT_SPLIT = Choice(("llff", "regnerf-dtu"))
 SHARD = Shard()
 
 # genxd curate's settings: its options and genxd.curation.CurationConfig (the Python API) check the same way

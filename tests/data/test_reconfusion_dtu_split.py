@@ -119,6 +119,6 @@ def test_cli_refusals_are_one_line_and_write_nothing(dtu_like, tmp_path):
     # Python names the arguments
     with pytest.raises(ValueError, match=r"hold is for split='llff'"):
         convert_to_reconfusion(dtu_like, tmp_path / "rf_py", split="regnerf-dtu", hold=8)
-    with pytest.raises(ValueError, match=r"split='dtu': expected one of llff, regnerf-dtu"):
+    with pytest.raises(ValueError, match=r"split must be one of llff, regnerf-dtu, got 'dtu'"):
         convert_to_reconfusion(dtu_like, tmp_path / "rf_py", split="dtu")
     assert not (tmp_path / "rf_py").exists()

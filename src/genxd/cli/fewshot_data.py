@@ -21,7 +21,7 @@ def register(app: typer.Typer) -> None:
         out: Out("ReconFusion folder to write (index.json + <key>.torch; a scene is added to an existing index).") = ...,
         key: Optional[str] = typer.Option(None, "--key", help="Scene key (default: the source folder's name)."),
         n_views: Optional[list[str]] = typer.Option(None, "--n-views", metavar="<n,...>", callback=checked(v.Numbers(v.Int(1, 10_000))), help="Few-shot settings written as train_test_split_N (comma-separated; default 3,6,9 as ReconFusion)."),
-        split: str = typer.Option("llff", "--split", callback=checked(v.Choice(("llff", "regnerf-dtu"))), help="llff: test views every --hold-th, training views spaced evenly over the others (LLFF / mip-NeRF 360 in RegNeRF and ReconFusion); regnerf-dtu: RegNeRF's DTU split (49 views named in DTU's order, rect_001 ... rect_049)."),
+        split: str = typer.Option("llff", "--split", callback=checked(v.FEWSHOT_SPLIT), help="llff: test views every --hold-th, training views spaced evenly over the others (LLFF / mip-NeRF 360 in RegNeRF and ReconFusion); regnerf-dtu: RegNeRF's DTU split (49 views named in DTU's order, rect_001 ... rect_049)."),
         hold: Optional[int] = typer.Option(None, "--hold", callback=checked(v.Int(2, 1_000_000, optional=True)), help="With --split llff: every HOLD-th view (index % HOLD == 0) is a test view (default 8, as LLFF / mip-NeRF 360 in RegNeRF and ReconFusion)."),
         resolution: Optional[int] = typer.Option(None, "--resolution", callback=checked(v.Int(8, 16384, optional=True)), help="Downsize so the longer image side is at most this (default: keep)."),
         overwrite: Overwrite = False,

@@ -34,6 +34,7 @@ import numpy as np
 import torch
 
 from ..caller_style import overwrite_hint, setting, text_setting
+from ..validation import FEWSHOT_SPLIT, check
 
 __all__ = ["DEFAULT_SHOTS", "HOLD_EVERY", "SPLITS", "DTU_VIEWS", "REGNERF_DTU_TRAIN", "REGNERF_DTU_EXCLUDED",
            "fewshot_splits", "regnerf_dtu_splits", "check_dtu_order", "convert_to_reconfusion"]
@@ -43,7 +44,7 @@ DEFAULT_SHOTS = (3, 6, 9)
 #: every 8th view is a test view (NeRF's ``llffhold = 8``, kept by RegNeRF and ReconFusion)
 HOLD_EVERY = 8
 #: the split rules: the LLFF / mip-NeRF 360 rule above, RegNeRF's DTU split
-SPLITS = ("llff", "regnerf-dtu")
+SPLITS = FEWSHOT_SPLIT.choices
 #: the views of a DTU scan (rect_001 ... rect_049)
 DTU_VIEWS = 49
 #: RegNeRF's DTU training views, in order: n views are the first n (0-based: rect_026, rect_023, ...)
@@ -73,13 +74,16 @@ def fewshot_splits(num_views: int, shots: Sequence[int] = DEFAULT_SHOTS, hold: i
     return {n: ([rest[round(x)] for x in np.linspace(0, len(rest) - 1, n)], list(test)) for n in shots}
 
 
+def _needs_dtu_views(num_views: int) -> str:
+    return f"RegNeRF's DTU split needs the {DTU_VIEWS} views of a DTU scan (rect_001 ... rect_049), got {num_views}"
+
+
 def regnerf_dtu_splits(num_views: int = DTU_VIEWS, shots: Sequence[int] = DEFAULT_SHOTS
                        ) -> dict[int, tuple[list[int], list[int]]]:
     """``{n: (train_ids, test_ids)}``: RegNeRF's DTU split (the module docstring), the same 25 test views for
     every ``n``. A ValueError unless ``num_views`` is 49 and every ``n`` is 1 ... 9."""
     if num_views != DTU_VIEWS:
-        raise ValueError(f"RegNeRF's DTU split needs the {DTU_VIEWS} views of a DTU scan (rect_001 ... rect_049), "
-                         f"got {num_views}")
+        raise ValueError(_needs_dtu_views(num_views))
     shots = sorted({int(n) for n in shots})
     if not shots or shots[0] < 1 or shots[-1] > len(REGNERF_DTU_TRAIN):
         raise ValueError(f"RegNeRF's DTU split has 1 to {len(REGNERF_DTU_TRAIN)} training views, got {shots}")
@@ -121,13 +125,12 @@ def convert_to_reconfusion(source: str | os.PathLike, out_dir: str | os.PathLike
     from .reconfusion import INDEX_FILE, read_reconfusion_index, write_reconfusion_scene
 
     source, out_dir = Path(source), Path(out_dir)
-    if split not in SPLITS:
-        raise ValueError(f"{text_setting('split', split)}: expected one of {', '.join(SPLITS)}")
+    split = check(split, FEWSHOT_SPLIT, "split")
     if split == "regnerf-dtu":
         if hold is not None:
             raise ValueError(f"{setting('hold')} is for {text_setting('split', 'llff')}: RegNeRF's DTU split has "
                              "its own test views")
-        regnerf_dtu_splits(DTU_VIEWS, shots)  # the settings, before reading the views
+        splits = regnerf_dtu_splits(DTU_VIEWS, shots)  # the settings, before reading the views
     kind = detect_input_kind(source)
     if kind == "reconfusion":
         raise ValueError(f"{source}: already a ReconFusion folder (index.json); give a COLMAP model folder, a "
@@ -142,10 +145,8 @@ def convert_to_reconfusion(source: str | os.PathLike, out_dir: str | os.PathLike
     if views.times is not None and bool((views.times != views.times[0]).any()):
         raise ValueError(f"{source}: the frames have different times (a 4D capture); few-shot 3D needs a static scene")
     if split == "regnerf-dtu":
-        try:
-            splits = regnerf_dtu_splits(len(views), shots)
-        except ValueError as exc:
-            raise ValueError(f"{source}: {exc}") from None
+        if len(views) != DTU_VIEWS:
+            raise ValueError(f"{source}: {_needs_dtu_views(len(views))}")
         check_dtu_order(views.names, source)
     else:
         splits = fewshot_splits(len(views), shots, HOLD_EVERY if hold is None else hold)
