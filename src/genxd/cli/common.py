@@ -108,7 +108,10 @@ def worker_error_class(text: str) -> type | None:
 def secondary_process() -> bool:
     """Whether this is a process other than the first of a multi-process launch (``accelerate launch`` /
     ``torchrun`` set ``WORLD_SIZE`` and ``RANK``)."""
-    return launch_rank() not in (None, 0)
+    from ..utils.shared_work import launch_process
+
+    launch = launch_process()
+    return launch is not None and launch[0] != 0
 
 
 #: Folders that libraries genxd imports create from these variables, and which library (torch creates its compile
@@ -130,14 +133,6 @@ def with_cache_variable(exc: OSError) -> str:
         if value and os.path.commonpath([failed, os.path.abspath(value)]) == os.path.abspath(value):
             return f"{message} ({name}={value}: {who} that folder; point {name} at a writable folder, or unset it)"
     return message
-
-
-def launch_rank() -> int | None:
-    """This process's ``RANK`` in a launch of several processes (``None`` when not launched, or one process)."""
-    from ..utils.shared_work import launch_process
-
-    launch = launch_process()
-    return None if launch is None else launch[0]
 
 
 def fail(message: str) -> "typer.Exit":

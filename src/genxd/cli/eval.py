@@ -10,7 +10,7 @@ import typer
 from .. import job_specs as js
 from .. import validation as v
 from ..utils.json_text import json_text
-from .common import UsageError, import_libraries, launch_rank, run_cli
+from .common import UsageError, import_libraries, run_cli
 from .options import AllowPickle, Device, Dtype, Guidance, Model, Overwrite, Quiet, Steps, checked
 
 
@@ -52,8 +52,9 @@ def register(app: typer.Typer) -> None:
 
         def job():
             from ..output_folders import check_report_file
+            from ..utils.shared_work import launch_process
 
-            if launch_rank() is not None:  # each process ran the whole evaluation, printing and writing its report
+            if launch_process() is not None:  # each process ran the whole evaluation, printing and writing its report
                 raise UsageError("genxd eval does not share its work between processes: run it without accelerate "
                                  "launch (or with --num_processes 1)")
 
