@@ -369,7 +369,8 @@ def generate_scenes(
         # one job at a time per loaded model: the pipeline's scheduler (its step index) and sampling settings are
         # state of the call in progress (two threads sharing a model both failed: "index 4 is out of bounds")
         # a Ctrl-C / SIGTERM after some scenes: the line says how many were written and how to go on
-        with noting_written(lambda: sum(r.status == "written" for r in results), len(mine), out_dir), \
+        with noting_written(lambda: sum(r.status == "written" for r in results), len(mine), out_dir,
+                            overwrite=overwrite), \
                 lm.lock, job_settings_restored(lm.pipe), \
                 (partials.noting_kept() if partials is not None else contextlib.nullcontext()):
             pipe = lm.pipe

@@ -235,7 +235,8 @@ def fewshot_scenes(
                                   allow_pickle=allow_pickle, progress=progress)
     # one job at a time per loaded model (generate_scenes says why)
     # a Ctrl-C / SIGTERM after some groups: the line says how many were written and how to go on
-    with noting_written(lambda: sum(r.status == "written" for r in results), len(mine), out_dir, "groups"), \
+    with noting_written(lambda: sum(r.status == "written" for r in results), len(mine), out_dir, "groups",
+                        overwrite=overwrite), \
             lm.lock, job_settings_restored(lm.pipe), \
             (partials.noting_kept() if partials is not None else contextlib.nullcontext()):
         configure_sampling(lm.pipe, sampler, decode_chunk, sequential_guidance)

@@ -112,20 +112,33 @@ class WrittenByOthers:
 
 @contextlib.contextmanager
 def noting_written(written: Callable[[], int], total: int, out_dir: str | os.PathLike,
-                   what: str = "scenes") -> Iterator[None]:
+                   what: str = "scenes", *, overwrite: bool) -> Iterator[None]:
     """A Ctrl-C or SIGTERM (a job's time limit) within this block, after some of this process's ``total`` outputs
     were written and before all were, carries a note (``genxd: terminated: 1 of 3 scenes written in OUT; to
-    continue, run: ... --skip-existing``): the same command again refuses the outputs written. An interrupt that
-    already carries a note (a long path's windows kept, which says how to go on) is left as it is."""
+    continue, run: ... --skip-existing``): the same command again refuses the outputs written. In an ``overwrite``
+    run the outputs not yet reached may still hold previous ones, which --skip-existing would keep: the note gives
+    the same command, --overwrite kept, and says it makes the written ones again. An interrupt that already carries
+    a note (a long path's windows kept, which says how to go on) is left as it is."""
     try:
         yield
     except KeyboardInterrupt as exc:
         done = written()
         if 0 < done < total and not getattr(exc, "__notes__", None):
-            command = rerun_command(add=("--skip-existing",), drop=("--overwrite",))
-            how = f"run: {command}" if command else "make the same call again with skip_existing=True"
+            how = _continue_hint(done, overwrite)
             exc.add_note(f"{done} of {total} {what} written in {out_dir}; to continue, {how}")
         raise
+
+
+def _continue_hint(done: int, overwrite: bool) -> str:
+    """How to go on after ``done`` outputs were written (:func:`noting_written`)."""
+    if not overwrite:
+        command = rerun_command(add=("--skip-existing",), drop=("--overwrite",))
+        return f"run: {command}" if command else "make the same call again with skip_existing=True"
+    command = rerun_command()
+    again = "{} makes the %d written again too; {} would keep the previous outputs of the others" % done
+    if command:
+        return f"run the same command: {command} ({again.format('it', '--skip-existing')})"
+    return f"make the same call again ({again.format('overwrite=True', 'skip_existing=True')})"
 
 
 def check_inputs_kept(output: str | os.PathLike, inputs: Sequence[str | os.PathLike | None],

@@ -169,10 +169,14 @@ def test_ctrl_c_after_generate_started_is_one_line_and_130(tmp_path):
 
 
 @pytest.mark.skipif(default_model_path() is None, reason="no bundled model in this installation")
-def test_a_job_stopped_after_some_scenes_says_how_many_and_the_command_that_continues(tmp_path, monkeypatch):
+@pytest.mark.parametrize("overwrite", [False, True], ids=["new", "overwrite"])
+def test_a_job_stopped_after_some_scenes_says_how_many_and_the_command_that_continues(tmp_path, monkeypatch,
+                                                                                      overwrite):
     """A job's time limit (SIGTERM) after scene a of a and b: the line was only ``genxd: terminated``, and the same
     command, as a requeued job runs it, was refused (``output already exists: out/a``, exit 2). The line now says
-    what was written and the command that continues (--overwrite dropped: it would make a again)."""
+    what was written and the command that continues (--skip-existing). An --overwrite run over previous outputs of
+    a and b was told the same, --overwrite dropped: the command kept b's previous output, reported as skipped; it
+    now gives the same command, --overwrite kept, which makes b (and a again)."""
     import shlex
 
     import numpy as np
@@ -195,16 +199,27 @@ def test_a_job_stopped_after_some_scenes_says_how_many_and_the_command_that_cont
 
     monkeypatch.setattr(api, "write_scene", stop_at_b)
     out = tmp_path / "out"
+    if overwrite:  # the outputs of an earlier run
+        for name in "ab":
+            (out / name).mkdir(parents=True)
+            (out / name / "previous.txt").write_text("an earlier run")
     args = [str(a) for a in ("generate", tmp_path / "a.png", tmp_path / "b.png", "--out", out, "--frames", "2",
-                             "--steps", "1", "--resolution", "32", "--overwrite", "--quiet")]
+                             "--steps", "1", "--resolution", "32", "--quiet", *(["--overwrite"] if overwrite else []))]
     res = CliRunner().invoke(app, args, catch_exceptions=False)
     assert res.exit_code == 143, res.output
     line = res.output.strip().splitlines()[-1]
-    command = shlex.join(["genxd", *[a for a in args if a != "--overwrite"], "--skip-existing"])
-    assert line == f"genxd: terminated: 1 of 2 scenes written in {out}; to continue, run: {command}"
-    assert sorted(p.name for p in out.iterdir()) == ["a"]
+    if overwrite:
+        command = shlex.join(["genxd", *args])
+        assert line == (f"genxd: terminated: 1 of 2 scenes written in {out}; to continue, run the same command: "
+                        f"{command} (it makes the 1 written again too; --skip-existing would keep the previous "
+                        f"outputs of the others)")
+    else:
+        command = shlex.join(["genxd", *args, "--skip-existing"])
+        assert line == f"genxd: terminated: 1 of 2 scenes written in {out}; to continue, run: {command}"
+    assert sorted(p.name for p in out.iterdir()) == ["a", "b"] if overwrite else ["a"]
 
     monkeypatch.setattr(api, "write_scene", write)
     res = CliRunner().invoke(app, shlex.split(command)[1:], catch_exceptions=False)
     assert res.exit_code == 0, res.output
     assert sorted(p.name for p in out.iterdir()) == ["a", "b"]
+    assert not any((out / name / "previous.txt").exists() for name in "ab")  # no previous output kept
