@@ -26,12 +26,14 @@ def recorded(argv: Sequence[str]) -> Iterator[None]:
 
 def rerun_command(add: Sequence[str] = (), drop: Sequence[str] = ()) -> str | None:
     """The command as typed (``genxd generate a.png --frames 40``), without the flags ``drop`` and with the flags
-    ``add`` appended where it lacks them; None outside a ``genxd`` command."""
+    ``add`` appended where it lacks them; None outside a ``genxd`` command. After a ``--`` every word is an input
+    (``genxd generate -o out -- -a.png``): the flags are looked for, dropped and added before it."""
     argv = _ARGV.get()
     if argv is None:
         return None
-    kept = [a for a in argv if a not in drop]
-    return shlex.join(["genxd", *kept, *(a for a in add if a not in kept)])
+    end = argv.index("--") if "--" in argv else len(argv)
+    kept = [a for a in argv[:end] if a not in drop]
+    return shlex.join(["genxd", *kept, *(a for a in add if a not in kept), *argv[end:]])
 
 
 __all__ = ["recorded", "rerun_command"]
