@@ -50,7 +50,7 @@ def _matrix(cameras: np.lib.npyio.NpzFile, key: str, shapes: tuple[tuple[int, in
 
 def _images(folder: Path) -> list[Path]:
     image_dir = folder / IDR_IMAGE_DIR
-    files = folder_images(image_dir)
+    files = folder_images(image_dir)  # hidden files (macOS ._000000.png) left out: each would shift the views
     if not files:
         raise ValueError(f"{image_dir}: no images (IDR's layout: image/000000.png ...)")
     return files
@@ -66,9 +66,10 @@ def load_idr_scan(folder: Path) -> Views:
     paths = _images(folder)
     Ks, c2ws = [], []
     try:
-        with np.load(file, allow_pickle=False) as cameras:
-            if not hasattr(cameras, "files"):
-                raise ValueError("not an .npz archive")
+        cameras = np.load(file, allow_pickle=False)
+        if not isinstance(cameras, np.lib.npyio.NpzFile):  # one array (np.save) under the .npz name
+            raise ValueError("not an .npz archive (one array, as np.save writes): expected np.savez's world_mat_i")
+        with cameras:
             keys = set(cameras.files)
             scaled = [f"scale_mat_{i}" in keys for i in range(len(paths))]
             if any(scaled) and not all(scaled):

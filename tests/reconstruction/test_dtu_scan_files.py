@@ -1,0 +1,45 @@
+"""DTU scans as they are found on disk (tests/reconstruction/dtu_scans.py writes them): a camera file saved by the
+wrong numpy call, the hidden files a macOS copy leaves, and a scan folder that is a link to another disk."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from genxd.cli import app
+from genxd.reconstruction.views import load_views
+
+from .dtu_scans import known_cameras, write_idr_scan
+
+K_IDR = np.array([[19.5, 0.0, 8.3], [0.0, 18.7, 5.9], [0.0, 0.0, 1.0]])
+
+
+def test_an_idr_cameras_npz_that_is_one_npy_array_is_a_one_line_error_naming_it(tmp_path) -> None:
+    """``np.save`` under the name cameras.npz: ``TypeError: 'numpy.ndarray' object does not support the context
+    manager protocol``, no file named (a traceback at the command line)."""
+    scan = write_idr_scan(tmp_path / "scan40", K_IDR, known_cameras(radius=3.0)[:3], None, masks=False)
+    with open(scan / "cameras.npz", "wb") as f:
+        np.save(f, np.eye(4))
+    with pytest.raises(ValueError, match=f"^{scan / 'cameras.npz'}: not an .npz archive"):
+        load_views(scan)
+    result = CliRunner().invoke(app, ["fewshot-data", str(scan), "-o", str(tmp_path / "rf")])
+    assert result.exit_code == 2, result.output
+    assert result.output.strip() == f"genxd: error: {scan / 'cameras.npz'}: not an .npz archive (one array, as " \
+                                    "np.save writes): expected np.savez's world_mat_i", result.output
+
+
+def test_hidden_files_in_an_idr_scans_image_folder_are_no_views(tmp_path) -> None:
+    """A macOS copy's ``image/._000000.png`` was view 0: every image was one view later (the last one's world_mat
+    missing, or, with one to spare, each image read with the next view's camera and mask)."""
+    c2w = known_cameras(radius=3.0)[:3]
+    scan = write_idr_scan(tmp_path / "scan40", K_IDR, c2w, None)
+    expected = load_views(scan)
+    (scan / "image" / "._000000.png").write_bytes(b"\x00\x05\x16\x07" + bytes(100))  # AppleDouble, not a PNG
+    (scan / "mask" / "._000.png").write_bytes(b"\x00\x05\x16\x07" + bytes(100))
+    views = load_views(scan)
+    assert views.names == ["image/000000.png", "image/000001.png", "image/000002.png"]
+    torch.testing.assert_close(views.c2w, expected.c2w)
+    torch.testing.assert_close(views.images, expected.images)
+
