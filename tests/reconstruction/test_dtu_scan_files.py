@@ -3,6 +3,8 @@ wrong numpy call, the hidden files a macOS copy leaves, and a scan folder that i
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 import torch
@@ -11,9 +13,10 @@ from typer.testing import CliRunner
 from genxd.cli import app
 from genxd.reconstruction.views import load_views
 
-from .dtu_scans import known_cameras, write_idr_scan
+from .dtu_scans import known_cameras, write_dtu_scan, write_idr_scan
 
 K_IDR = np.array([[19.5, 0.0, 8.3], [0.0, 18.7, 5.9], [0.0, 0.0, 1.0]])
+K_DTU = np.array([[2892.3, 0.6, 823.2], [0.0, 2883.2, 619.1], [0.0, 0.0, 1.0]])
 
 
 def test_an_idr_cameras_npz_that_is_one_npy_array_is_a_one_line_error_naming_it(tmp_path) -> None:
@@ -43,3 +46,15 @@ def test_hidden_files_in_an_idr_scans_image_folder_are_no_views(tmp_path) -> Non
     torch.testing.assert_close(views.c2w, expected.c2w)
     torch.testing.assert_close(views.images, expected.images)
 
+
+def test_a_dtu_scan_folder_linked_into_rectified_finds_the_calibration_beside_the_link(tmp_path) -> None:
+    """``DTU/Rectified/scan24`` a link to the images on another disk: Calibration/ was looked for only beside the
+    link's target (``bigdisk/Calibration``), and the scan refused."""
+    c2w = known_cameras(radius=600.0)[:3]
+    images = write_dtu_scan(tmp_path / "bigdisk", "scan24", K_DTU, c2w, height=12, width=16)
+    root = tmp_path / "DTU"
+    (root / "Rectified").mkdir(parents=True)
+    (tmp_path / "bigdisk" / "Calibration").rename(root / "Calibration")
+    os.symlink(images, root / "Rectified" / "scan24")
+    views = load_views(root / "Rectified" / "scan24")
+    torch.testing.assert_close(views.c2w.double(), torch.from_numpy(c2w), atol=1e-3, rtol=1e-5)

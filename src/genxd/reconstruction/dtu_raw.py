@@ -7,13 +7,14 @@
   for the 1600x1200 images, in DTU's world units (millimetres, kept).
 
 The input is the scan's image folder, ``DTU/Rectified/scanN``; ``Calibration/`` is looked for beside
-``Rectified/``. The images may be DTU's 1600x1200 or that size scaled (``K`` is normalised by 1600x1200); another
+``Rectified/`` (the one the scan is given in, then, for a scan folder that is a link, the one its target is in). The images may be DTU's 1600x1200 or that size scaled (``K`` is normalised by 1600x1200); another
 aspect ratio (MVSNet's 640x512 crops in ``scanN_train``, which come with their own ``Cameras/`` files) is refused.
 Each ``P`` is decomposed as RegNeRF's loader does (:func:`genxd.cameras.projection_matrix.decompose_projection`).
 """
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -66,9 +67,13 @@ def load_dtu_scan(folder: Path) -> Views:
     """The views of DTU scan ``folder`` (``Rectified/scanN``; the module docstring), in view order; a one-line
     ValueError for a missing ``Calibration/cal18`` or ``pos_NNN.txt``, a matrix that is no camera, or images of
     another aspect ratio than the calibration's."""
-    calibration = folder.resolve().parent.parent / DTU_CALIBRATION
-    if not calibration.is_dir():
-        raise ValueError(f"{folder}: DTU's rectified images without {calibration} (DTU's layout: "
+    # beside the Rectified/ the scan is given in, then beside the one it links to (Rectified/scanN a link to
+    # another disk's folder: looked for only beside its target, Calibration/ was not found)
+    places = list(dict.fromkeys(f.parent.parent / DTU_CALIBRATION for f in (Path(os.path.abspath(folder)),
+                                                                              folder.resolve())))
+    calibration = next((c for c in places if c.is_dir()), None)
+    if calibration is None:
+        raise ValueError(f"{folder}: DTU's rectified images without {' or '.join(map(str, places))} (DTU's layout: "
                          f"DTU/Rectified/scanN/rect_001_{DTU_LIGHT}_r5000.png ..., DTU/Calibration/cal18/pos_001.txt ...)")
     views = _view_images(folder)
     Ks, c2ws = [], []
