@@ -562,3 +562,18 @@ def test_overwrite_never_replaces_a_scene_folder_holding_an_input(tmp_path, monk
         genxd.generate(img, out_dir=tmp_path, overwrite=True, progress=False,
                        camera=str(extra[1]) if extra else "orbit")
     assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*")) == before
+
+
+def test_each_shard_writes_its_own_summary_file(tmp_path, monkeypatch):
+    """``--summary s.json --shard K/N``: every task of the array wrote s.json, the last one's replacing the others'
+    (the default summary is already one per task). Each task now writes s.shard-K-of-N.json."""
+    use_fake_model(monkeypatch)
+    images = [_png(tmp_path / f"{name}.png") for name in "ab"]
+    summary = tmp_path / "s.json"
+    for k in range(2):
+        res = _gen([*images, "-o", tmp_path / "out", "--summary", summary, "--shard", f"{k}/2"])
+        assert res.exit_code == 0, res.output
+    assert not summary.exists()
+    for k, name in enumerate("ab"):
+        data = json.loads((tmp_path / f"s.shard-{k}-of-2.json").read_text())
+        assert [Path(r["output"]).name for r in data["results"]] == [name]

@@ -37,3 +37,9 @@ def test_shard_spec_refuses_bad_forms(value, words):
 def test_each_task_has_its_own_default_summary():
     assert summary_name(None) == "summary.json"
     assert summary_name((1, 4)) == "summary.shard-1-of-4.json"
+
+
+def test_a_summary_name_without_a_suffix_gets_the_shard_at_its_end():
+    """``--summary report --shard 1/4`` would be ``.shard-1-of-4report``."""
+    assert summary_name((1, 4), "report") == "report.shard-1-of-4"
+    assert summary_name((1, 4), "s.json") == "s.shard-1-of-4.json"

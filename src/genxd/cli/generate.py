@@ -48,13 +48,22 @@ def read_input_list(path: Path) -> list[Path]:
 
 def summary_path(summary: Optional[Path], out: Path, group: "ProcessGroup",
                  shard: tuple[int, int] | None = None) -> Optional[Path]:
-    """``--summary`` if given; else ``OUT/summary.json`` under several processes (``OUT/summary.shard-K-of-N.json``
-    with ``--shard``: one per task of an array), none in one process."""
+    """``--summary`` if given; else ``OUT/summary.json`` under several processes, none in one process. With
+    ``--shard`` one per task of an array (``OUT/summary.shard-K-of-N.json``, ``FILE.shard-K-of-N.json``,
+    :func:`shard_summary`)."""
     from ..utils.shards import summary_name
 
     if summary is not None:
-        return summary
+        return shard_summary(summary, shard)
     return out / summary_name(shard, SUMMARY_NAME) if group.num_processes > 1 else None
+
+
+def shard_summary(summary: Path, shard: tuple[int, int] | None) -> Path:
+    """``--summary FILE`` of task K of N (``--shard K/N``): ``FILE.shard-K-of-N.json`` beside it (every task of the
+    array wrote FILE, the last one's replacing the others')."""
+    from ..utils.shards import summary_name
+
+    return summary.with_name(summary_name(shard, summary.name))
 
 
 def report(results: "list[SceneResult]", group: "ProcessGroup", summary: Optional[Path], what: str,
@@ -124,7 +133,7 @@ def check_inputs_and_outputs(inputs: list[Path], out: Path, overwrite: bool, ski
                              f"folder, got {camera!r}")  # the words of genxd.api's check
     check_writable_dir(out, f"output folder ({v.arg('out_dir')})")
     if summary is not None:
-        check_summary_file(summary, overwrite)
+        check_summary_file(shard_summary(summary, shard), overwrite)
     camera_file = [camera] if camera is not None and camera not in CAMERA_PRESETS else []
     from ..utils.shards import taken
 

@@ -92,7 +92,8 @@ Compile = Annotated[bool, typer.Option(
 Summary = Annotated[Optional[Path], typer.Option(
     "--summary",
     help="Write a JSON summary (one entry per input) to this file; default under several processes: "
-         "OUT/summary.json.")]
+         "OUT/summary.json. With --shard K/N each task writes its own, FILE.shard-K-of-N.json (summary.json -> "
+         "summary.shard-K-of-N.json).")]
 Shard = Annotated[Optional[str], typer.Option(
     "--shard", callback=checked(v.SHARD),
     help="K/N: task K (0-based) of N tasks of a job array takes every N-th input from the K-th, in the input order "

@@ -29,11 +29,13 @@ def shard_line(shard: tuple[int, int], taken: int, total: int, what: str = "inpu
 
 
 def summary_name(shard: tuple[int, int] | None, name: str = "summary.json") -> str:
-    """The default summary's name: one per task of an array (``summary.shard-1-of-4.json``), so none replaces
-    another's."""
+    """A summary's name (the default one's, or ``--summary``'s) for one task of an array
+    (``summary.shard-1-of-4.json``; ``report`` -> ``report.shard-1-of-4``), so none replaces another's."""
     if shard is None:
         return name
     stem, dot, ext = name.rpartition(".")
+    if not stem:  # no suffix (``report``, ``.report``): the shard goes at the end
+        return f"{name}.shard-{shard[0]}-of-{shard[1]}"
     return f"{stem}.shard-{shard[0]}-of-{shard[1]}{dot}{ext}"
 
 
