@@ -11,7 +11,7 @@ import PIL.Image
 import pytest
 
 from genxd.utils.images import collect_images, load_image, read_rgb, to_8bit
-from tests.helpers import MP_LEFT, MP_RIGHT, mpo_photo, png16, png_chunk
+from tests.helpers import MP_LEFT, MP_PREVIEW, MP_RIGHT, mpo_photo, png16, png_chunk
 
 
 def _mean(path: Path) -> float:
@@ -225,3 +225,22 @@ def test_to_8bit_keeps_the_metadata():
     out = to_8bit(im, "x.png")
     assert out.mode == "L" and np.asarray(out).tolist() == [[0, 255]]
     assert out.info == im.info and out.info is not im.info
+
+
+@pytest.mark.parametrize("attributes, frame, said", [
+    ((MP_LEFT, MP_RIGHT, MP_RIGHT), 2, "read view 3 of the 3 views of a multi-view photo (the picture it is at, 2)"
+                                       "; the others are not used"),
+    ((MP_LEFT, MP_PREVIEW, MP_RIGHT, MP_RIGHT), 3, "read view 3 of the 3 views of a multi-view photo (the picture "
+                                                   "it is at, 3); the others are not used"),
+    ((MP_LEFT, MP_PREVIEW, MP_RIGHT, MP_RIGHT), 1, "read picture 2 (the picture it is at, 1), not one of the 3 "
+                                                   "views of a multi-view photo; those are not used"),
+    ((MP_LEFT, MP_RIGHT, MP_RIGHT), 0, "read the first of 3 views of a multi-view photo; the others are not used")])
+def test_a_later_picture_of_a_multi_view_photo_is_named_by_its_view(tmp_path, attributes, frame, said):
+    """Read at its third picture (an image object seek()-ed there), a three-view MPO said "read picture 3 of the 3
+    of 3 views of a multi-view photo"; with a preview among the pictures the picture number was no view number."""
+    from genxd.utils.images import views_note
+
+    pictures = [PIL.Image.new("RGB", (32, 24), (40 * i, 0, 0)) for i in range(len(attributes))]
+    path = mpo_photo(tmp_path / "DSCF0001.MPO", pictures[0], attributes=attributes, others=pictures[1:])
+    with PIL.Image.open(path) as im:
+        assert views_note(im, "photo", frame) == f"photo: {said}"

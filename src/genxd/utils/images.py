@@ -131,10 +131,13 @@ def views_note(im: PIL.Image.Image, label: str | Path, frame: int = 0) -> str | 
     if n == 2 and "part" not in kinds and frame in (0, 1):
         read, other = ("left", "right") if frame == 0 else ("right", "left")
         return f"{label}: read the {read} view of a stereo pair{at}; the {other} view is not used"
-    what = "parts of a panorama" if "part" in kinds else "views of a multi-view photo"
-    if frame:
-        return f"{label}: read picture {frame + 1} of the {len(kinds)} of {n} {what}{at}; the others are not used"
-    return f"{label}: read the first of {n} {what}; the others are not used"
+    unit, what = ("part", "parts of a panorama") if "part" in kinds else ("view", "views of a multi-view photo")
+    if not frame:
+        return f"{label}: read the first of {n} {what}; the others are not used"
+    if frame < len(kinds) and kinds[frame] is not None:  # the pictures may hold a preview too: count the views
+        number = 1 + sum(k is not None for k in kinds[1:frame + 1])
+        return f"{label}: read {unit} {number} of the {n} {what}{at}; the others are not used"
+    return f"{label}: read picture {frame + 1}{at}, not one of the {n} {what}; those are not used"
 
 
 def frames_note(im: PIL.Image.Image, label: str | Path) -> str | None:
