@@ -82,3 +82,17 @@ def test_listed_image_without_a_suffix_finds_every_input_image_suffix(tmp_path, 
     (tmp_path / "train").mkdir()
     (tmp_path / "train" / f"r_0{suffix}").write_bytes(b"x")
     assert listed_image(tmp_path, "./train/r_0", tmp_path / "transforms.json") == tmp_path / "train" / f"r_0{suffix}"
+
+
+def test_a_folder_s_hidden_files_are_no_inputs(tmp_path):
+    """macOS leaves ``._photo.png`` (AppleDouble metadata) beside a copied ``photo.png``: taken from a folder it was an
+    input that failed to decode (``genxd generate FOLDER``), or in an IDR scan's image/ a view shifting every camera.
+    A hidden file named on its own is still taken (the user asked for it)."""
+    from PIL import Image
+
+    from genxd.utils.image_paths import collect_images
+
+    Image.new("RGB", (8, 8)).save(tmp_path / "photo.png")
+    (tmp_path / "._photo.png").write_bytes(b"\x00\x05\x16\x07" + bytes(60))  # AppleDouble magic, no image
+    assert collect_images([tmp_path]) == [tmp_path / "photo.png"]
+    assert collect_images([tmp_path / "._photo.png"]) == [tmp_path / "._photo.png"]

@@ -14,8 +14,10 @@ from .paths import IMAGE_SUFFIXES, require_file
 
 
 def folder_images(folder: Path) -> list[Path]:
-    """The image files directly in ``folder`` (by suffix, :data:`IMAGE_SUFFIXES`), sorted by name; maybe none."""
-    return sorted(q for q in folder.iterdir() if q.is_file() and q.suffix.lower() in IMAGE_SUFFIXES)
+    """The image files directly in ``folder`` (by suffix, :data:`IMAGE_SUFFIXES`), sorted by name; maybe none.
+    Hidden files are left out: macOS's ``._photo.png`` beside a copied ``photo.png`` is metadata, not an image."""
+    return sorted(q for q in folder.iterdir()
+                  if q.is_file() and q.suffix.lower() in IMAGE_SUFFIXES and not q.name.startswith("."))
 
 
 def collect_images(inputs: Iterable[str | Path], seen: set[str] | None = None) -> list[Path]:
