@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
+import re
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -18,6 +20,7 @@ from genxd.data.synthetic import (
     SURFACE_SKY,
     CAMERA_PATHS,
     camera_path,
+    forward_cameras,
     make_scene,
     orbit_cameras,
     render,
@@ -256,6 +259,36 @@ def test_bad_inputs_raise_clear_errors():
     bad[0, :3, :3] *= 2
     with pytest.raises(ValueError, match="rigid"):
         render(scene, bad, K, 8, 8)
+
+
+@pytest.mark.parametrize("make, error, message", [
+    (lambda: make_scene(seed="1"), TypeError, "seed must be an integer, got '1' (str)"),
+    (lambda: make_scene(seed=None), TypeError, "seed must be an integer, got None"),
+    (lambda: make_scene(0, num_objects=1.5), ValueError, "num_objects must be an integer, got 1.5"),
+    (lambda: make_scene(0, dynamic="yes"), TypeError, "dynamic must be True or False"),
+    (lambda: orbit_cameras("4"), TypeError, "num_views must be an integer, got '4' (str)"),
+    (lambda: orbit_cameras(2, target=(0, 0)), ValueError, "target must be three finite numbers"),
+    (lambda: orbit_cameras(2, target=(0, 0, float("nan"))), ValueError, "target must be three finite numbers"),
+    (lambda: orbit_cameras(2, azimuth_range_deg=(1, 2, 3)), ValueError, "azimuth_range_deg must be two numbers"),
+    (lambda: orbit_cameras(2, azimuth_range_deg="a"), ValueError, "azimuth_range_deg must be two numbers"),
+    (lambda: orbit_cameras(2, radius=float("nan")), ValueError, "radius must be a finite number > 0"),
+    (lambda: orbit_cameras(2, elevation_deg=float("nan")), ValueError, "elevation_deg must be a finite number"),
+    (lambda: forward_cameras("4"), TypeError, "num_views must be an integer, got '4' (str)"),
+])
+def test_scene_and_camera_arguments_are_named(make, error, message):
+    """Found by fuzzing the Python API: seed='1' and num_views='4' were "'<' not supported between instances of
+    'str' and 'int'", target=(0, 0) numpy's broadcast error, azimuth_range_deg=(1, 2, 3) "too many values to
+    unpack", and num_objects=1.5, dynamic='yes', a NaN radius, elevation or target were taken as they were."""
+    with pytest.raises(error, match="^" + re.escape(message)):
+        make()
+
+
+def test_scene_and_camera_arguments_still_take_numpy_and_big_seeds():
+    """The checks keep what worked: numpy integers, seeds past 2**63 (numpy's generator takes them), a span."""
+    assert make_scene(np.int64(3), num_objects=np.int64(2)).kinds.shape == (2,)
+    make_scene(10**30)
+    c2w, K = orbit_cameras(np.int64(3), azimuth_range_deg=90, target=np.zeros(3))
+    assert c2w.shape == (3, 4, 4) and K.shape == (3, 3, 3) and torch.isfinite(c2w).all()
 
 
 @pytest.mark.cuda

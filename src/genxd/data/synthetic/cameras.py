@@ -22,10 +22,21 @@ CAMERA_PATHS = ("orbit", "forward", "handheld", "static", "sway", "spiral", "dol
 
 
 def _as_range(azimuth_range_deg: float | Sequence[float]) -> tuple[float, float]:
-    if isinstance(azimuth_range_deg, (int, float)):
-        return 0.0, float(azimuth_range_deg)
-    start, end = (float(a) for a in azimuth_range_deg)
-    return start, end
+    """A span (start 0) or ``(start, end)``, finite degrees: (1, 2, 3) was "too many values to unpack", 'a' float()'s
+    "could not convert string to float"."""
+    from genxd.validation import Float, Pair
+
+    if isinstance(azimuth_range_deg, (int, float)) and not isinstance(azimuth_range_deg, bool):
+        return 0.0, Float().check(azimuth_range_deg, "azimuth_range_deg")
+    start, end = Pair(Float(), "0,360").check(azimuth_range_deg, "azimuth_range_deg")
+    return float(start), float(end)
+
+
+def _check_num_views(num_views: int) -> int:
+    """An integer in 1..100,000 (genxd.cameras' presets' limit) naming ``num_views``."""
+    from genxd.validation import Int
+
+    return Int(1, 100_000).check(num_views, "num_views")
 
 
 def _orbit_poses(
@@ -60,16 +71,20 @@ def orbit_cameras(
     Returns:
         c2w ``[N, 4, 4]`` float32, K ``[N, 3, 3]`` float32.
     """
-    if num_views < 1:
-        raise ValueError(f"num_views must be >= 1, got {num_views}")
-    if radius <= 0 or focal <= 0:
-        raise ValueError(f"radius and focal must be positive, got radius={radius}, focal={focal}")
-    if abs(elevation_deg) >= 89.9:
-        raise ValueError(f"elevation_deg must be within (-89.9, 89.9), got {elevation_deg}")
+    from genxd.cameras.trajectories import _check_target
+    from genxd.validation import Float
+
+    # each by name, as genxd.cameras' presets: num_views='4' was "'<' not supported between instances of 'str' and
+    # 'int'", target=(0, 0) numpy's broadcast error, a NaN radius, elevation or target NaN cameras without a word
+    num_views = _check_num_views(num_views)
+    radius = Float(0.0, lo_open=True).check(radius, "radius")
+    focal = Float(0.0, lo_open=True).check(focal, "focal")
+    elevation_deg = Float(-89.9, 89.9, lo_open=True, hi_open=True).check(elevation_deg, "elevation_deg")
     start, end = _as_range(azimuth_range_deg)
+    tgt = _check_target(target).numpy()
     full_circle = math.isclose(abs(end - start), 360.0) and num_views > 1
     az = np.linspace(start, end, num_views, endpoint=not full_circle) if num_views > 1 else np.array([start])
-    c2w = _orbit_poses(az, np.full_like(az, elevation_deg), radius, target)
+    c2w = _orbit_poses(az, np.full_like(az, elevation_deg), radius, tgt)
     K = intrinsics_from_focal(focal).expand(num_views, 3, 3).clone()
     return c2w.float(), K
 
@@ -85,10 +100,10 @@ def forward_cameras(
 
     Returns c2w ``[N, 4, 4]``, K ``[N, 3, 3]`` (float32).
     """
-    if num_views < 1:
-        raise ValueError(f"num_views must be >= 1, got {num_views}")
-    if focal <= 0:
-        raise ValueError(f"focal must be positive, got {focal}")
+    from genxd.validation import Float
+
+    num_views = _check_num_views(num_views)
+    focal = Float(0.0, lo_open=True).check(focal, "focal")
     s = torch.linspace(0.0, 1.0, num_views, dtype=torch.float64)[:, None]
     a = torch.as_tensor(start, dtype=torch.float64)
     b = torch.as_tensor(end, dtype=torch.float64)

@@ -18,7 +18,6 @@ units across and cameras orbit at ~4 units). ``motion_strength = 0`` means every
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, fields, replace
 
 import numpy as np
@@ -211,14 +210,16 @@ def make_scene(
             t = 0 -> 1 (see the module docstring); must be 0 for static scenes.
         num_objects: number of primitives ``M`` (1..12); random in 3..6 when None.
     """
-    if seed < 0:
-        raise ValueError(f"seed must be >= 0, got {seed}")
-    if motion_strength < 0 or not math.isfinite(motion_strength):
-        raise ValueError(f"motion_strength must be a finite number >= 0, got {motion_strength}")
+    from genxd.validation import Flag, Float, Int, check
+
+    # the validation specs, naming each argument: seed='1' was "'<' not supported between instances of 'str' and
+    # 'int'", num_objects=1.5 and dynamic='yes' were taken as they were
+    seed = check(seed, Int(0), "seed")  # any size: numpy's generator takes big seeds (evaluation derives some)
+    dynamic = check(dynamic, Flag(), "dynamic")
+    motion_strength = check(motion_strength, Float(0.0), "motion_strength")
+    num_objects = check(num_objects, Int(1, 12, optional=True), "num_objects")
     if not dynamic and motion_strength > 0:
         raise ValueError("motion_strength > 0 needs dynamic=True (static scenes do not move)")
-    if num_objects is not None and not 1 <= num_objects <= 12:
-        raise ValueError(f"num_objects must be in 1..12, got {num_objects}")
     rng = np.random.default_rng([seed, 0x6E7D])
     m = int(rng.integers(3, 7)) if num_objects is None else int(num_objects)
 
