@@ -252,3 +252,18 @@ def test_presets_name_the_bad_argument(make, message):
     'expected non-negative integer'."""
     with pytest.raises(ValueError, match="^" + re.escape(message)):
         make()
+
+
+@pytest.mark.parametrize("c2w, factor, error, message", [
+    (None, 2.0, TypeError, "c2w must be a tensor or an array of numbers, got NoneType"),
+    (torch.eye(3)[None], 2.0, ValueError, "c2w must be [..., 4, 4] matrices, got shape (1, 3, 3)"),
+    (torch.eye(4)[None], float("nan"), ValueError, "factor must be a finite number, got nan"),
+    (torch.eye(4)[None], "2", TypeError, "factor must be a number, got '2' (str)"),
+])
+def test_scale_translations_names_the_bad_argument(c2w, factor, error, message):
+    """Found by fuzzing the Python API: c2w=None was "'NoneType' object has no attribute 'clone'", and factor=nan
+    a path of NaN cameras without a word."""
+    from genxd.cameras import scale_translations
+
+    with pytest.raises(error, match="^" + re.escape(message)):
+        scale_translations(c2w, factor)

@@ -439,8 +439,13 @@ def handheld_jitter(
 def scale_translations(c2w: Tensor, factor: float) -> Tensor:
     """``c2w [..., 4, 4]`` with every camera position multiplied by ``factor`` (the path scaled about the world
     origin, rotations kept; for paths relative to the first camera, about the input camera). A new tensor."""
-    out = c2w.clone()
-    out[..., :3, 3] *= float(factor)
+    from ..validation import Float
+
+    # c2w=None was "'NoneType' object has no attribute 'clone'", factor=nan a path of NaN cameras
+    poses = _tensor(c2w, "c2w", (4, 4))
+    factor = Float().check(factor, "factor")
+    out = poses.clone()
+    out[..., :3, 3] *= factor
     return out
 
 
