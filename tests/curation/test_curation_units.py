@@ -219,6 +219,8 @@ def test_verdict_and_config_validation(tmp_path):
     ("resize", (0, 0), "resize must be N (the longer side) or WxH"),
     ("resize", "big", "resize must be None, N (the longer side) or (W, H)"),
     ("device", 3, "device must be a device name"),
+    ("mask_model", 3, "mask_model must be a model folder path, got 3 (int)"),  # was os.fspath's "expected str ..."
+    ("depth_model", "", "depth_model is empty"),  # was the current folder
 ])
 def test_config_refuses_what_genxd_curate_refuses(setting, value, message):
     """CurationConfig (the Python API) took stride=1.5, focal=inf, num_threads=0, seed=-1, resize=0 ... which genxd

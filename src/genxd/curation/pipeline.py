@@ -144,10 +144,18 @@ class CurationConfig:
         if not isinstance(self.device, str):
             raise v.InvalidType(f"{arg('device')} must be a device name such as 'cpu' or 'cuda:0', "
                                 f"got {self.device!r} ({type(self.device).__name__})")
+        from ..utils.paths import path_argument
+
         for name in ("mask_model", "depth_model"):
             value = getattr(self, name)
-            if value is not None and not Path(value).is_dir():
+            if value is None:
+                continue
+            # mask_model=3 was os.fspath's "expected str, bytes or os.PathLike object, not int", and "" the current
+            # folder (a model folder only by chance): refused naming the argument, as other paths are
+            folder = path_argument(value, name, "a model folder path")
+            if not folder.is_dir():
                 raise FileNotFoundError(f"{arg(name)} folder not found: {value}")
+            setattr(self, name, str(folder))
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
