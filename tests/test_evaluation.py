@@ -56,6 +56,27 @@ def test_evaluate_checks_its_arguments_before_the_model_loads(monkeypatch):
             evaluate(**kwargs)
 
 
+def test_evaluate_refuses_no_modes_and_a_nan_motion_before_the_model_loads(monkeypatch):
+    """modes=None was "'NoneType' object is not iterable", modes=() loaded the model and scored nothing, and
+    motion_strength=nan went on to the model (found by the Python API fuzz)."""
+    import pytest
+
+    import genxd.api
+    from genxd.evaluation import evaluate
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the model was loaded")
+
+    monkeypatch.setattr(genxd.api, "load_model", refuse)
+    for kwargs, error, message in ((dict(modes=None), TypeError, r"^modes must be evaluation mode names"),
+                                   (dict(modes=()), ValueError, r"^modes is empty: choose one or more of 3d-1view"),
+                                   (dict(modes=""), ValueError, r"^modes is empty"),
+                                   (dict(modes=("4d", 3)), TypeError, r"^modes must be evaluation mode names"),
+                                   (dict(motion_strength=float("nan")), ValueError, r"^motion_strength must be a finite")):
+        with pytest.raises(error, match=message):
+            evaluate(num_scenes=1, **kwargs)
+
+
 def test_camera_modes_run_sfm_on_a_fixed_thread_count(monkeypatch):
     """camera-3d / camera-4d ran SfM on all cores: another machine's core count gave other figures (a ground-truth
     sway scene of seed 7 read RotErr 80.7 degrees on 1 thread, 59.2 on 2), not recorded in the report (found by the

@@ -222,6 +222,12 @@ def evaluate(model: str | Path | None = None, num_scenes: int = 50, steps: int |
 
     if isinstance(modes, str):  # "4d" or "3d-1view,4d": the command line's spelling (it was read letter by letter)
         modes = tuple(m.strip() for m in modes.split(",") if m.strip())
+    # modes=None was "'NoneType' object is not iterable"; modes=() loaded the model and scored nothing
+    if not isinstance(modes, (list, tuple)) or not all(isinstance(m, str) for m in modes):
+        raise v.InvalidType(f"{v.arg('modes')} must be evaluation mode names (a tuple or a comma-separated string), "
+                            f"got {modes!r} ({type(modes).__name__})"[:300])
+    if not modes:
+        raise v.InvalidValue(f"{v.arg('modes')} is empty: choose one or more of {', '.join(EVAL_MODES)}")
     bad = [m for m in modes if m not in EVAL_MODES]
     if bad:
         raise ValueError(f"unknown evaluation mode(s) {bad}; choose from {', '.join(EVAL_MODES)}")
@@ -230,6 +236,7 @@ def evaluate(model: str | Path | None = None, num_scenes: int = 50, steps: int |
     steps = v.check(steps, v.STEPS, "steps")
     guidance = v.check(guidance, v.GUIDANCE, "guidance")
     seed = v.check(seed, v.SEED, "seed")
+    motion_strength = v.check(motion_strength, v.MOTION_STRENGTH, "motion_strength")  # nan went on to the model
     fewshot_scenes = v.check(fewshot_scenes, js.EVAL_SCENES, "fewshot_scenes")
     fewshot_iterations = v.check(fewshot_iterations, js.FEWSHOT_ITERATIONS, "fewshot_iterations")
     _check_before_running(modes, out, overwrite)
