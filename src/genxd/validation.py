@@ -490,6 +490,10 @@ STRATEGIES = Choice(("direct", "grouped"))
 FEWSHOT_SPLIT = Choice(("llff", "regnerf-dtu"))
 SHARD = Shard()
 
+# SfM settings of genxd curate and genxd eval-camera (and their Python functions): correspondences and threads
+SFM_FEATURES = Choice(("auto", "sift", "klt"))
+NUM_THREADS = Int(-1, 1024, nonzero=True, why="-1: every core")
+
 # genxd curate's settings: its options and genxd.curation.CurationConfig (the Python API) check the same way
 CURATE_STRIDE = Int(1, 10_000)
 CURATE_WORKERS = Int(1, 1024)
@@ -500,9 +504,7 @@ CURATE_MIN_FRAMES = Int(3, 1_000_000, why="SfM needs 3 frames")
 CURATE_MIN_REGISTERED = Float(0.0, 1.0, lo_open=True)
 CURATE_MOTION_THRESHOLD = Float(0.0, 1.0, optional=True)
 CURATE_MOTION_GAP = Int(1, 10_000)
-CURATE_THREADS = Int(-1, 1024, nonzero=True, why="-1: every core")
 CURATE_JPEG_QUALITY = Int(1, 100)
-CURATE_FEATURES = Choice(("auto", "sift", "klt"))
 CURATE_MAPPERS = Choice(("auto", "incremental", "global"))
 CURATE_FALLBACK_DEPTHS = Choice(("sparse", "triangulate"))
 
@@ -571,7 +573,7 @@ __all__ = [
     "GUIDANCE", "MOTION_STRENGTH", "SEED", "FOCAL", "ELEVATION", "AZIMUTH", "AZIMUTH_RANGE", "RADIUS",
     "BATCH_SIZE", "FPS", "PATH_SPACINGS", "PATH_INTRINSICS", "PATH_SMOOTHING", "N_VIEWS", "NUM_CONTEXT", "STRATEGIES", "FLAGS",
     "CURATE_STRIDE", "CURATE_WORKERS", "CURATE_MAX_FRAMES", "CURATE_RESIZE", "CURATE_FRAME_MEMORY", "CURATE_MIN_FRAMES", "CURATE_MIN_REGISTERED",
-    "CURATE_MOTION_THRESHOLD", "CURATE_MOTION_GAP", "CURATE_THREADS", "CURATE_JPEG_QUALITY", "CURATE_FEATURES", "CURATE_MAPPERS",
+    "CURATE_MOTION_THRESHOLD", "CURATE_MOTION_GAP", "NUM_THREADS", "CURATE_JPEG_QUALITY", "SFM_FEATURES", "CURATE_MAPPERS",
     "CURATE_FALLBACK_DEPTHS",
     "caller", "caller_style", "setting", "text_setting", "is_out_of_memory", "out_of_memory_message",
 ]

@@ -240,9 +240,9 @@ def evaluate_camera_accuracy(
 
     # checked first, as genxd eval-camera's options: features="x" ran SfM and recorded "x", seed=-1, num_threads=0
     # or 1.5 and known_focal="x" went on to SfM (minutes) before a library refused them or took them as they were
-    features = v.check(features, v.CURATE_FEATURES, "features")
+    features = v.check(features, v.SFM_FEATURES, "features")
     seed = v.check(seed, v.SEED, "seed")
-    num_threads = v.check(num_threads, v.CURATE_THREADS, "num_threads")
+    num_threads = v.check(num_threads, v.NUM_THREADS, "num_threads")
     for name, value in (("known_focal", known_focal), ("mask", mask), ("progress", progress), ("plot", plot),
                         ("overwrite", overwrite)):
         v.check(value, v.Flag(), name)

@@ -27,7 +27,7 @@ def register(app: typer.Typer) -> None:
         estimate_focal: bool = flag("--estimate-focal", help="Let SfM estimate the focal length instead of fixing it to the requested one."),
         no_mask: bool = flag("--no-mask", help="Do not mask moving objects before SfM."),
         seed: Seed = 0,
-        threads: int = typer.Option(1, "--threads", callback=checked(v.CURATE_THREADS), help="SfM threads per scene (-1: every core). Another count can give other cameras on poorly constrained scenes; recorded in camera_eval.json."),
+        threads: int = typer.Option(1, "--threads", callback=checked(v.NUM_THREADS), help="SfM threads per scene (-1: every core). Another count can give other cameras on poorly constrained scenes; recorded in camera_eval.json."),
         overwrite: Overwrite = False,
         quiet: Quiet = False,
     ) -> None:

@@ -125,7 +125,7 @@ class CurationConfig:
                  "min_frames": v.CURATE_MIN_FRAMES, "min_registered": v.CURATE_MIN_REGISTERED,
                  "motion_threshold": replace(v.CURATE_MOTION_THRESHOLD, optional=False),
                  "motion_frame_gap": v.CURATE_MOTION_GAP, "fallback_depth": v.CURATE_FALLBACK_DEPTHS, "focal": v.FOCAL,
-                 "features": v.CURATE_FEATURES, "mapper": v.CURATE_MAPPERS, "num_threads": v.CURATE_THREADS,
+                 "features": v.SFM_FEATURES, "mapper": v.CURATE_MAPPERS, "num_threads": v.NUM_THREADS,
                  "jpeg_quality": v.CURATE_JPEG_QUALITY, "seed": v.SEED, "verbose": v.Flag()}
         for name, spec in specs.items():
             setattr(self, name, v.check(getattr(self, name), spec, name))
