@@ -29,7 +29,7 @@ import math
 import numbers
 import re
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Sequence
 
 #: The model sees ``DEFAULT_MOTION_SCALE x`` the per-frame normalised image displacement of moving objects
@@ -493,6 +493,8 @@ SHARD = Shard()
 # SfM settings of genxd curate and genxd eval-camera (and their Python functions): correspondences and threads
 SFM_FEATURES = Choice(("auto", "sift", "klt"))
 NUM_THREADS = Int(-1, 1024, nonzero=True, why="-1: every core")
+# genxd curate shares out the cores: -1 there is cores / workers per worker (CurationConfig itself: every core)
+CURATE_THREADS = replace(NUM_THREADS, why="-1: cores / workers")
 
 # genxd curate's settings: its options and genxd.curation.CurationConfig (the Python API) check the same way
 CURATE_STRIDE = Int(1, 10_000)
@@ -573,7 +575,7 @@ __all__ = [
     "GUIDANCE", "MOTION_STRENGTH", "SEED", "FOCAL", "ELEVATION", "AZIMUTH", "AZIMUTH_RANGE", "RADIUS",
     "BATCH_SIZE", "FPS", "PATH_SPACINGS", "PATH_INTRINSICS", "PATH_SMOOTHING", "N_VIEWS", "NUM_CONTEXT", "STRATEGIES", "FLAGS",
     "CURATE_STRIDE", "CURATE_WORKERS", "CURATE_MAX_FRAMES", "CURATE_RESIZE", "CURATE_FRAME_MEMORY", "CURATE_MIN_FRAMES", "CURATE_MIN_REGISTERED",
-    "CURATE_MOTION_THRESHOLD", "CURATE_MOTION_GAP", "NUM_THREADS", "CURATE_JPEG_QUALITY", "SFM_FEATURES", "CURATE_MAPPERS",
+    "CURATE_MOTION_THRESHOLD", "CURATE_MOTION_GAP", "NUM_THREADS", "CURATE_THREADS", "CURATE_JPEG_QUALITY", "SFM_FEATURES", "CURATE_MAPPERS",
     "CURATE_FALLBACK_DEPTHS",
     "caller", "caller_style", "setting", "text_setting", "is_out_of_memory", "out_of_memory_message",
 ]

@@ -508,3 +508,16 @@ def test_curate_dataset_names_an_out_dir_that_is_a_file(tmp_path):
     with pytest.raises(NotADirectoryError, match=r"^out_dir .*out exists and is not a folder"):
         curate_dataset(tmp_path, tmp_path / "out", progress=False)
     assert (tmp_path / "out").read_text() == "mine"
+
+
+def test_threads_errors_say_what_minus_one_means_where_they_are_given(tmp_path):
+    """-1 is every core for CurationConfig (one process) but cores / workers for genxd curate's --threads (it shares
+    the cores between workers): the error line said 'every core' for both once they shared one spec."""
+    from typer.testing import CliRunner
+
+    from genxd.cli import app
+
+    result = CliRunner().invoke(app, ["curate", str(tmp_path), "--out", str(tmp_path / "out"), "--threads", "0"])
+    assert result.exit_code == 2 and "(-1: cores / workers)" in result.output, result.output
+    with pytest.raises(ValueError, match=r"-1: every core"):
+        CurationConfig(num_threads=0)
