@@ -97,7 +97,7 @@ Summary = Annotated[Optional[Path], typer.Option(
 Shard = Annotated[Optional[str], typer.Option(
     "--shard", callback=checked(v.SHARD),
     help="K/N: task K (0-based) of N tasks of a job array takes every N-th input from the K-th, in the input order "
-         "(e.g. --shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT); N tasks cover every input once.")]
+         "(e.g. a job array's task id and task count: docs/cli.md); N tasks cover every input once.")]
 MotionStrength = Annotated[float, typer.Option(
     "--motion-strength", callback=checked(v.MOTION_STRENGTH),
     help=f"Object motion (4d/video), 0-{v.MOTION_STRENGTH_MAX:g}: {v.DEFAULT_MOTION_SCALE:g} x the per-frame "
