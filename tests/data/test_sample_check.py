@@ -103,3 +103,38 @@ def test_a_good_dataset_of_ones_own_is_built(monkeypatch):
     cfg = DataConfig(num_frames=4, height=32, num_workers=0, datasets=[{"type": "own"}])
     dataset = build_training_dataset(cfg, seed=0)
     assert len(dataset) == 3 and torch.equal(dataset[1]["frames"], good_sample(index=1)["frames"])
+
+
+class LazyDataset(OwnDataset):
+    """Opens its 'handle' on the first read (the h5py / LMDB pattern: meant to happen in each loader worker)."""
+
+    def __init__(self, num_frames: int = 4, height: int = 32) -> None:
+        super().__init__(num_frames, height)
+        self.handle: object | None = None
+
+    def __getitem__(self, index: int) -> dict:
+        if self.handle is None:
+            self.handle = object()
+        return super().__getitem__(index)
+
+
+def test_item_0_is_checked_without_opening_the_datasets_handle_in_this_process(monkeypatch):
+    monkeypatch.setitem(DATASET_TYPES, "lazy", LazyDataset)
+    cfg = DataConfig(num_frames=4, height=32, num_workers=0, datasets=[{"type": "lazy"}])
+    dataset = build_training_dataset(cfg, seed=0)
+    assert isinstance(dataset, LazyDataset) and dataset.handle is None  # the workers open their own
+
+
+class RaisingDataset(OwnDataset):
+    def __getitem__(self, index: int) -> dict:
+        raise KeyError("nope")
+
+
+def test_an_error_reading_item_0_names_the_entry_and_the_class(monkeypatch):
+    monkeypatch.setitem(DATASET_TYPES, "raising", RaisingDataset)
+    cfg = DataConfig(num_frames=4, height=32, num_workers=0, datasets=[{"type": "raising"}])
+    where = re.escape(f"data.datasets.0 (raising): item 0 of {RaisingDataset.__module__}.RaisingDataset raised "
+                      "KeyError: 'nope'")
+    with pytest.raises(RuntimeError, match="^" + where + "$") as info:
+        build_training_dataset(cfg, seed=0)
+    assert isinstance(info.value.__cause__, KeyError)

@@ -12,6 +12,7 @@ conditioning draws (:func:`genxd.training.objective.sample_seed`).
 
 from __future__ import annotations
 
+import copy
 from typing import Any, Callable, Iterator
 
 import torch
@@ -230,17 +231,42 @@ def build_training_dataset(cfg: DataConfig, seed: int, preload: bool | None = No
         try:
             part = build_dataset(spec, num_frames=cfg.num_frames, height=cfg.height, width=cfg.width, seed=seed + i)
             if not type(part).__module__.startswith("genxd.") and len(part):  # one's own: item 0 checked, now
-                check_sample(part[0], cfg.num_frames, cfg.height, cfg.width or cfg.height,
-                             f"item 0 of {type(part).__module__}.{type(part).__qualname__}")
+                _check_first_item(part, cfg)
             parts.append(part)
         except (ValueError, FileNotFoundError) as exc:
             raise type(exc)(f"data.datasets.{i} ({spec.get('type')}): {exc}") from None
+        except _UnreadableItem as exc:
+            raise RuntimeError(f"data.datasets.{i} ({spec.get('type')}): {exc}") from exc.__cause__
         weights.append(float(spec.get("weight", 1.0)))
     if len(parts) == 1 and cfg.length is None:
         dataset: Dataset = parts[0]
     else:
         dataset = MixtureDataset(parts, weights, length=cfg.length, seed=seed)
     return preload_dataset(dataset, cfg) if (cfg.preload if preload is None else preload) else dataset
+
+
+class _UnreadableItem(Exception):
+    """Item 0 of a dataset of one's own raised something other than ValueError / FileNotFoundError."""
+
+
+def _check_first_item(part: Dataset, cfg: DataConfig) -> None:
+    """Read item 0 of a dataset of one's own and check it (:func:`check_sample`), on a throwaway deep copy: a
+    dataset that opens a file or database on its first read (h5py, LMDB) opens it in the copy, not in the object
+    the loader's workers inherit. One that cannot be copied (it holds such a handle already) is read in place."""
+    name = f"item 0 of {type(part).__module__}.{type(part).__qualname__}"
+    try:
+        probe = copy.deepcopy(part)
+    except Exception:  # an open handle, a lock ...: already in this process, reading it here adds none
+        probe = part
+    try:
+        sample = probe[0]  # type: ignore[index]
+    except (ValueError, FileNotFoundError) as exc:
+        raise type(exc)(f"{name}: {exc}") from None
+    except Exception as exc:
+        raise _UnreadableItem(f"{name} raised {type(exc).__name__}: {exc}") from exc
+    finally:
+        del probe
+    check_sample(sample, cfg.num_frames, cfg.height, cfg.width or cfg.height, name)
 
 
 def data_summary(dataset: Dataset) -> str:
