@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import os
 import tokenize
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
@@ -63,6 +63,8 @@ class Views:
         depths: ``[N, H, W]`` z-depth (0 = unknown), or None.
         points_xyz / points_rgb: ``[P, 3]`` world points and colours in [0, 1] (COLMAP, or a transforms.json's
             ``ply_file_path``), or None.
+        images_dtype: the dtype ``images`` were given in when it was not floating point (``"torch.uint8"``; set by
+            the constructor, which converts them to float32 as they are): :meth:`check_values` refuses them.
     """
 
     images: Tensor
@@ -73,10 +75,13 @@ class Views:
     depths: Tensor | None = None
     points_xyz: Tensor | None = None
     points_rgb: Tensor | None = None
+    images_dtype: str | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         from ..cameras.geometry import _tensor
 
+        if self.images_dtype is None:  # 8-bit images became float32 0-1 images below, unseen by check_values
+            self.images_dtype = _integer_dtype(self.images)
         # numpy arrays (a caller's own frames) failed in train_gaussians with "expected Tensor as element 0"
         self.images = _tensor(self.images, "Views.images")
         self.c2w = _tensor(self.c2w, "Views.c2w")
@@ -106,8 +111,9 @@ class Views:
         from ..cameras.geometry import check_rigid
 
         images = self.images
-        if not images.is_floating_point():
-            raise ValueError(f"Views.images must be float in [0, 1], got {images.dtype} (divide 8-bit images by 255)")
+        if self.images_dtype is not None or not images.is_floating_point():
+            given = self.images_dtype or images.dtype
+            raise ValueError(f"Views.images must be float in [0, 1], got {given} (divide 8-bit images by 255)")
         if not torch.isfinite(images).all():
             raise ValueError("Views.images contain NaN or infinite values")
         low, high = float(images.min()), float(images.max())
@@ -158,6 +164,18 @@ class Views:
         if self.depths is not None:
             depths = F.interpolate(self.depths[:, None], size=(new_h, new_w), mode="nearest")[:, 0]
         return replace(self, images=images.clamp(0, 1), depths=depths)
+
+
+def _integer_dtype(value: object) -> str | None:
+    """The dtype of a tensor, array or list of numbers that is not floating point (``"torch.uint8"``,
+    ``"uint8"``), else None."""
+    if torch.is_tensor(value):
+        return None if value.is_floating_point() or value.is_complex() else str(value.dtype)
+    try:
+        kind = np.asarray(value).dtype
+    except (TypeError, ValueError):  # ragged: refused by the conversion, naming the attribute
+        return None
+    return str(kind) if kind.kind in "biu" else None
 
 
 def load_image(path: str | os.PathLike) -> Tensor:
