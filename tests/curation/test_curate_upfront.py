@@ -266,3 +266,26 @@ def test_workers_dying_on_every_video_is_one_line(clip_dir, tmp_path, monkeypatc
                                                   "videos, each run alone (a crash or out of memory on every video: "
                                                   "the machine or the installation, not the videos); the other 4 "
                                                   "were not started. Try one video with --workers 1 to see the error"]
+
+
+def test_a_file_as_out_dir_is_refused_before_ray_is_started(clip_dir, tmp_path, monkeypatch):
+    """With ``ray_address="local"`` a local Ray instance was started (and left) before the refusal."""
+    started = []
+    monkeypatch.setattr(dataset, "start_or_join_ray", lambda address: started.append(address) or (None, True))
+    out = tmp_path / "out"
+    out.write_text("a file")
+    with pytest.raises(NotADirectoryError, match="out_dir .*out exists and is not a folder"):
+        dataset.curate_dataset(clip_dir, out, ray_address="local", progress=False)
+    assert started == [] and out.read_text() == "a file"
+
+
+def test_an_empty_run_has_no_records_of_a_later_run(tmp_path):
+    """An empty run's summary had no end in the index: its records were the lines a later run appended."""
+    (tmp_path / "empty").mkdir()
+    out = tmp_path / "out"
+    out.mkdir()
+    append_index(out, {"video_id": "earlier", "status": "ok"})
+    summary = dataset.curate_dataset(tmp_path / "empty", out, progress=False)
+    assert summary.total == 0 and summary.records == []
+    append_index(out, {"video_id": "later", "status": "ok"})
+    assert summary.records == []

@@ -293,14 +293,16 @@ def curate_dataset(
                           f"got {ray_address!r} ({type(ray_address).__name__})")
     out_dir = Path(out_dir)
     sources = _collect_sources(inputs, out_dir)
+    # before a model is checked or Ray started (a local Ray was started, then left, for a file given as out_dir)
+    check_writable_dir(out_dir, arg("out_dir"))  # a file there was mkdir's "[Errno 17] File exists: 'x'"
     # checked before anything is written: a bad model or Ray address leaves no folder, lock or index line
     check_models(config)
     if ray_address is not None:
         ray, started = start_or_join_ray(ray_address)
         check_ray_task_cpus(ray, config, started_here=started)  # before anything is written
-    check_writable_dir(out_dir, arg("out_dir"))  # a file there was mkdir's "[Errno 17] File exists: 'x'"
     if not sources:  # nothing to curate: no folder, lock or index made (genxd curate EMPTY_FOLDER left OUT/.curate.lock)
-        return DatasetSummary(out_dir=out_dir, total=0, skipped=0, index_start=index_size(out_dir / INDEX_NAME))
+        end = index_size(out_dir / INDEX_NAME)  # ended: records is this run's none, not a later run's lines
+        return DatasetSummary(out_dir=out_dir, total=0, skipped=0, index_start=end, index_end=end)
     out_dir.mkdir(parents=True, exist_ok=True)
     with _run_lock(out_dir):
         _clean_stale_parts(out_dir)
