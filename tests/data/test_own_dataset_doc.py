@@ -76,3 +76,20 @@ def test_a_type_that_is_not_a_dataset_class_is_one_line(own_data, kind, expected
     lines = [line for line in result.output.splitlines() if line.startswith("genxd: error:")]
     assert len(lines) == 1 and expected in lines[0], result.output
     assert "Traceback" not in result.output and "UNet:" not in result.output
+
+
+@pytest.mark.parametrize("kind, expected", [
+    (".mydata.Clips", r"^dataset type '\.mydata\.Clips' is not a dotted name package\.module\.ClassName"),
+    ("mydata..Clips", r"^dataset type 'mydata\.\.Clips' is not a dotted name"),
+    ("my data.Clips", r"^dataset type 'my data\.Clips' is not a dotted name"),
+    ("badmod.D", r"^dataset type 'badmod\.D': importing 'badmod' raised RuntimeError: boom at import$"),
+])
+def test_a_malformed_type_or_a_module_failing_on_import_is_a_value_error(tmp_path, monkeypatch, kind, expected):
+    """'.mydata.Clips' was importlib's TypeError (a relative import), a module raising on import its own error."""
+    from genxd.data.datasets import build_dataset
+
+    (tmp_path / "badmod.py").write_text("raise RuntimeError('boom at import')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "badmod", raising=False)
+    with pytest.raises(ValueError, match=expected):
+        build_dataset({"type": kind})

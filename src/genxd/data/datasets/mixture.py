@@ -85,6 +85,9 @@ def _register_late_types() -> None:
 def _own_class(kind: str) -> type:
     """The class a dotted ``type`` names (``mypkg.data.MyDataset``): a torch Dataset of one's own, imported from
     where genxd runs (its folder, ``PYTHONPATH``, an installed package). ValueError saying what is wrong."""
+    if not all(part.isidentifier() for part in kind.split(".")):  # '.mymod.D' was importlib's TypeError
+        raise ValueError(f"dataset type {kind!r} is not a dotted name package.module.ClassName (no leading, "
+                         f"trailing or doubled dot; relative names are not taken)")
     module_name, _, name = kind.rpartition(".")
     try:
         module = importlib.import_module(module_name)
@@ -92,6 +95,9 @@ def _own_class(kind: str) -> type:
         raise ValueError(f"dataset type {kind!r}: cannot import {module_name!r} ({exc}); a dataset of your own is "
                          f"named package.module.ClassName and must be importable where genxd runs (e.g. on "
                          f"PYTHONPATH)") from None
+    except Exception as exc:  # the module itself failed as it ran: named, its traceback chained
+        raise ValueError(f"dataset type {kind!r}: importing {module_name!r} raised {type(exc).__name__}: "
+                         f"{exc}") from exc
     cls = getattr(module, name, None)
     if cls is None:
         raise ValueError(f"dataset type {kind!r}: module {module_name!r} has no {name!r}")
