@@ -40,3 +40,15 @@ def test_ints_lists_and_scalars_give_the_same_conditions_as_tensors():
 def test_a_wrong_input_names_the_argument(change, message):
     with pytest.raises(ValueError, match=message):
         build_conditions(**{**_inputs(), **change})
+
+
+@pytest.mark.parametrize("change, message", [
+    (dict(indicator=True), r"^indicator must be integer \[B=2\] \(0 = 3D, 1 = video, 2 = 4D\), got torch.bool \(2,\)$"),
+    (dict(context_index=torch.zeros(2, 1, dtype=torch.bool)),
+     r"^context_index must be integer \[B, V\] = \[2, 1\], got torch.bool \(2, 1\)$"),
+    (dict(context_index=[[False], [True]]), r"^context_index must be integer .*, got torch.bool \(2, 1\)$"),
+])
+def test_booleans_are_no_indices_or_modes(change, message):
+    """A bool indicator ended in torch.isin's RuntimeError; a bool context_index was taken as frames 0 and 1."""
+    with pytest.raises(ValueError, match=message):
+        build_conditions(**{**_inputs(), **change})

@@ -129,6 +129,11 @@ class GenXDConditions:
         return torch.cat([x, torch.zeros_like(x), self.rays.to(dtype), mask], dim=2)
 
 
+def _is_integer(t: Tensor) -> bool:
+    """Whether ``t`` holds integers (not floats, complex numbers or booleans: True is no frame index or mode)."""
+    return not (t.is_floating_point() or t.is_complex() or t.dtype == torch.bool)
+
+
 def _checked_inputs(context_latents: Tensor, context_index: Tensor, target_c2w: Tensor, target_K: Tensor,
                     indicator: Tensor, motion_strength: Tensor | None, reference_c2w: Tensor | None,
                     ) -> tuple[Tensor, Tensor, Tensor | None]:
@@ -144,7 +149,7 @@ def _checked_inputs(context_latents: Tensor, context_index: Tensor, target_c2w: 
     if tuple(target_K.shape) != (b, f, 3, 3):
         raise ValueError(f"target_K must be [B, F, 3, 3] = [{b}, {f}, 3, 3], got {tuple(target_K.shape)}")
     context_index = torch.as_tensor(context_index)
-    if tuple(context_index.shape) != (b, v) or context_index.is_floating_point():
+    if tuple(context_index.shape) != (b, v) or not _is_integer(context_index):
         raise ValueError(f"context_index must be integer [B, V] = [{b}, {v}], got {context_index.dtype} "
                          f"{tuple(context_index.shape)}")
     if context_index.device.type == "cpu" and ((context_index < 0) | (context_index >= f)).any():
@@ -152,7 +157,7 @@ def _checked_inputs(context_latents: Tensor, context_index: Tensor, target_c2w: 
     indicator = torch.as_tensor(indicator)
     if indicator.numel() == 1:
         indicator = indicator.reshape(1).expand(b)
-    if tuple(indicator.shape) != (b,) or indicator.is_floating_point():
+    if tuple(indicator.shape) != (b,) or not _is_integer(indicator):  # bool: torch.isin's RuntimeError
         raise ValueError(f"indicator must be integer [B={b}] (0 = 3D, 1 = video, 2 = 4D), got {indicator.dtype} "
                          f"{tuple(indicator.shape)}")
     if indicator.device.type == "cpu" and not torch.isin(indicator, torch.tensor([MODE_3D, MODE_VIDEO, MODE_4D])).all():
