@@ -89,3 +89,33 @@ def test_a_summary_reached_through_a_symbolic_link_is_refused_too(tmp_path):
     with pytest.raises(InvalidValue, match=r"s\.json lies inside the output folder of a\.png"):
         check_summary_apart(link / "a" / "s.json", [real / "a"], ["a.png"])
     check_summary_apart(real / "job.json", [link / "a"], ["a.png"])  # beside the folders: fine
+
+
+def test_each_shard_of_a_python_job_writes_its_own_summary(tmp_path, monkeypatch):
+    """``generate_scenes(..., summary=FILE, shard=(K, N))``: every task wrote FILE (the CLI already named it per
+    task); now ``FILE.shard-K-of-N.json`` as the CLI does, and a name the CLI made so is kept (no second suffix)."""
+    import json
+
+    from genxd.api import fewshot_scenes, generate_scenes
+    from genxd.data.reconfusion import write_reconfusion_scene
+    from genxd.data.synthetic import make_scene, orbit_cameras, render
+
+    use_fake_model(monkeypatch)
+    inputs = [_png(tmp_path / "in" / "a.png"), _png(tmp_path / "in" / "b.png")]
+    out = tmp_path / "out"
+    for k in (0, 1):
+        generate_scenes(inputs, out, summary=tmp_path / "job.json", shard=(k, 2), progress=False)
+    assert sorted(p.name for p in tmp_path.glob("job*")) == ["job.shard-0-of-2.json", "job.shard-1-of-2.json"]
+    assert [r["input"].endswith("a.png") for r in json.loads((tmp_path / "job.shard-0-of-2.json").read_text())[
+        "results"]] == [True]
+    generate_scenes(inputs, out, summary=tmp_path / "job.shard-1-of-2.json", shard=(1, 2), progress=False,
+                    overwrite=True)  # as the CLI passes it
+    assert sorted(p.name for p in tmp_path.glob("job*")) == ["job.shard-0-of-2.json", "job.shard-1-of-2.json"]
+
+    use_fake_model(monkeypatch, num_frames=5)
+    root = tmp_path / "rf"
+    c2w, K = orbit_cameras(8, radius=4.0, elevation_deg=25.0, azimuth_range_deg=120.0, focal=1.0)
+    write_reconfusion_scene(root, "scene", render(make_scene(2), c2w, K, 32, 32).rgb, c2w, K,
+                            {3: ([0, 3, 6], [1, 2, 4, 5, 7])})
+    fewshot_scenes(root, tmp_path / "fs", n_views=3, summary=tmp_path / "fs.json", shard=(0, 1), progress=False)
+    assert [p.name for p in tmp_path.glob("fs*.json")] == ["fs.shard-0-of-1.json"]

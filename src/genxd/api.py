@@ -172,7 +172,8 @@ def generate_scenes(
     (:class:`genxd.pipelines.distributed.ProcessGroup`); every process returns the results of all inputs.
 
     Args:
-        summary: where the main process writes the job summary JSON (``None``: none).
+        summary: where the main process writes the job summary JSON (``None``: none); with ``shard``,
+            ``FILE.shard-K-of-N.json`` beside it (one per task of the array).
         shard: ``(K, N)`` or ``"K/N"``: this task of a job array takes the inputs ``i`` with ``i % N == K`` of the
             input order (:mod:`genxd.utils.shards`); an input keeps its index (seed, output name).
         offload: ``"none"``, ``"model"`` or ``"group"`` (CUDA; :func:`load_model`).
@@ -202,7 +203,8 @@ def generate_scenes(
     check_loaded(model, loaded)
     out_dir, summary = check_job(out_dir, summary, {"compile_unet": compile_unet, "allow_pickle": allow_pickle,
                                                      "overwrite": overwrite,
-                                                     "skip_existing": skip_existing, "progress": progress})
+                                                     "skip_existing": skip_existing, "progress": progress},
+                                 shard)
     if isinstance(images, (str, os.PathLike)) or is_memory_image(images):
         images = [images]
     else:

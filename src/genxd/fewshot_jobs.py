@@ -131,7 +131,8 @@ def fewshot_scenes(
     check_loaded(model, loaded)
     out_dir, summary = check_job(out_dir, summary, {
         "save_target_only": save_target_only, "pad_to_square": pad_to_square, "compile_unet": compile_unet,
-        "allow_pickle": allow_pickle, "overwrite": overwrite, "skip_existing": skip_existing, "progress": progress})
+        "allow_pickle": allow_pickle, "overwrite": overwrite, "skip_existing": skip_existing, "progress": progress},
+        shard)
     data_root = path_argument(data_root, "data_root", "a folder path")
     if not data_root.is_dir():
         raise FileNotFoundError(f"{data_root}: {_not_a_folder(data_root)} ({v.arg('data_root')})")

@@ -25,6 +25,7 @@ from .utils.images import save_png, tensor_to_uint8
 from .summary_file import check_summary_file
 from .utils.io import atomic_dir, check_writable_dir, write_json_atomic
 from .utils.paths import path_argument
+from .utils.shards import summary_name
 from .validation import check
 from .utils.video import write_mp4
 
@@ -63,9 +64,11 @@ def write_scene(folder: Path, frames: Tensor, c2w: Tensor, K: Tensor, context_in
 __all__ = ["write_scene", "check_job"]
 
 
-def check_job(out_dir: str | Path, summary: str | Path | None, flags: dict[str, object]) -> tuple[Path, Path | None]:
+def check_job(out_dir: str | Path, summary: str | Path | None, flags: dict[str, object],
+              shard: tuple[int, int] | None = None) -> tuple[Path, Path | None]:
     """Checks shared by the jobs: on/off arguments are booleans, the output folder and summary are writable (``~``
-    expanded, empty paths refused). Returns ``(out_dir, summary)`` as paths."""
+    expanded, empty paths refused). Returns ``(out_dir, summary)`` as paths; with ``shard`` (checked) the summary
+    is this task's, ``FILE.shard-K-of-N.json`` beside ``FILE`` (:func:`genxd.utils.shards.summary_name`)."""
     for name, value in flags.items():
         check(value, v.Flag(), name)
     if flags.get("overwrite") and flags.get("skip_existing"):
@@ -74,5 +77,6 @@ def check_job(out_dir: str | Path, summary: str | Path | None, flags: dict[str, 
     check_writable_dir(out_dir, f"output folder ({v.arg('out_dir')})")
     if summary is not None:
         summary = path_argument(summary, "summary", "a file path")
+        summary = summary.with_name(summary_name(shard, summary.name))  # every task of an array wrote one file
         check_summary_file(summary, bool(flags.get("overwrite")))
     return out_dir, summary
