@@ -1,14 +1,15 @@
 """A scan of DTU's MVS data as published (and as pixelNeRF's and RegNeRF's DTU loaders read it):
 
 - ``DTU/Rectified/scanN/rect_001_3_r5000.png ... rect_049_3_r5000.png`` (or ``Rectified/scanN_train/``): view
-  ``i`` (0 ... 48) is ``rect_{i+1:03d}`` (a gap is refused: masks and splits go by view number); of DTU's lighting conditions, light 3 (RegNeRF's ``dtu_light_cond``) is
-  read, the other files are left alone;
+  ``i`` (0 ... 48) is ``rect_{i+1:03d}`` (a gap is refused: masks and splits go by view number); of DTU's
+  lighting conditions, light 3 (RegNeRF's ``dtu_light_cond``) is read, the other files are left alone;
 - ``DTU/Calibration/cal18/pos_001.txt ... pos_049.txt``: the 3x4 projection matrix ``P = K [R | t]`` of each view,
   for the 1600x1200 images, in DTU's world units (millimetres, kept).
 
 The input is the scan's image folder, ``DTU/Rectified/scanN``; ``Calibration/`` is looked for beside
-``Rectified/`` (the one the scan is given in, then, for a scan folder that is a link, the one its target is in). The images may be DTU's 1600x1200 or that size scaled (``K`` is normalised by 1600x1200); another
-aspect ratio (MVSNet's 640x512 crops in ``scanN_train``, which come with their own ``Cameras/`` files) is refused.
+``Rectified/`` (the one the scan is given in, then, for a scan folder that is a link, the one its target is in).
+The images may be DTU's 1600x1200 or that size scaled (``K`` is normalised by 1600x1200); another aspect ratio
+(MVSNet's 640x512 crops in ``scanN_train``, which come with their own ``Cameras/`` files) is refused.
 Each ``P`` is decomposed as RegNeRF's loader does (:func:`genxd.cameras.projection_matrix.decompose_projection`).
 """
 
@@ -69,12 +70,13 @@ def load_dtu_scan(folder: Path) -> Views:
     another aspect ratio than the calibration's."""
     # beside the Rectified/ the scan is given in, then beside the one it links to (Rectified/scanN a link to
     # another disk's folder: looked for only beside its target, Calibration/ was not found)
-    places = list(dict.fromkeys(f.parent.parent / DTU_CALIBRATION for f in (Path(os.path.abspath(folder)),
-                                                                              folder.resolve())))
+    scan_dirs = (Path(os.path.abspath(folder)), folder.resolve())
+    places = list(dict.fromkeys(f.parent.parent / DTU_CALIBRATION for f in scan_dirs))
     calibration = next((c for c in places if c.is_dir()), None)
     if calibration is None:
         raise ValueError(f"{folder}: DTU's rectified images without {' or '.join(map(str, places))} (DTU's layout: "
-                         f"DTU/Rectified/scanN/rect_001_{DTU_LIGHT}_r5000.png ..., DTU/Calibration/cal18/pos_001.txt ...)")
+                         f"DTU/Rectified/scanN/rect_001_{DTU_LIGHT}_r5000.png ..., "
+                         f"DTU/Calibration/cal18/pos_001.txt ...)")
     views = _view_images(folder)
     Ks, c2ws = [], []
     for number in views:
