@@ -5,6 +5,7 @@ uint8 frames (0-255) trained silently as if in [0, 1]."""
 from __future__ import annotations
 
 import re
+import sys
 
 import pytest
 import torch
@@ -123,6 +124,23 @@ def test_item_0_is_checked_without_opening_the_datasets_handle_in_this_process(m
     cfg = DataConfig(num_frames=4, height=32, num_workers=0, datasets=[{"type": "lazy"}])
     dataset = build_training_dataset(cfg, seed=0)
     assert isinstance(dataset, LazyDataset) and dataset.handle is None  # the workers open their own
+
+
+class InMemoryLazyDataset(LazyDataset):
+    """Holds its data in memory (a copy would double it: refused here) and opens a handle on the first read."""
+
+    def __deepcopy__(self, memo: dict) -> "InMemoryLazyDataset":
+        raise MemoryError("a copy of this dataset would not fit")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="item 0 is read in a forked process on Linux only")
+def test_item_0_of_a_dataset_too_big_to_copy_is_checked_without_copying_or_opening_it_here(monkeypatch):
+    """The check read item 0 on a deep copy (a dataset holding its data in memory doubled), or, where the copy
+    failed, in this process (the handle then inherited by every loader worker); now in a short-lived child."""
+    monkeypatch.setitem(DATASET_TYPES, "in_memory_lazy", InMemoryLazyDataset)
+    cfg = DataConfig(num_frames=4, height=32, num_workers=0, datasets=[{"type": "in_memory_lazy"}])
+    dataset = build_training_dataset(cfg, seed=0)
+    assert isinstance(dataset, InMemoryLazyDataset) and dataset.handle is None
 
 
 class RaisingDataset(OwnDataset):

@@ -12,7 +12,9 @@ conditioning draws (:func:`genxd.training.objective.sample_seed`).
 
 from __future__ import annotations
 
-import copy
+import multiprocessing
+import pickle
+import sys
 from typing import Any, Callable, Iterator
 
 import torch
@@ -250,23 +252,63 @@ class _UnreadableItem(Exception):
 
 
 def _check_first_item(part: Dataset, cfg: DataConfig) -> None:
-    """Read item 0 of a dataset of one's own and check it (:func:`check_sample`), on a throwaway deep copy: a
-    dataset that opens a file or database on its first read (h5py, LMDB) opens it in the copy, not in the object
-    the loader's workers inherit. One that cannot be copied (it holds such a handle already) is read in place."""
+    """Read item 0 of a dataset of one's own and check it (:func:`check_sample`) in a short-lived forked process, as a
+    loader worker reads it: a dataset that opens a file or database on its first read (h5py, LMDB) opens it there, not
+    in the object the loader's workers inherit, and a dataset holding its data in memory is not copied (a deep copy
+    would double it). Where fork is not the platform's way (macOS, Windows) item 0 is read in place."""
     name = f"item 0 of {type(part).__module__}.{type(part).__qualname__}"
+    if sys.platform.startswith("linux"):
+        ctx = multiprocessing.get_context("fork")
+        receive, send = ctx.Pipe(duplex=False)
+        child = ctx.Process(target=_check_item_0_in_child, args=(part, cfg, name, send), daemon=True)
+        child.start()
+        send.close()
+        try:
+            outcome = receive.recv()
+        except EOFError:  # the child died (a crash in native code, killed for memory)
+            child.join()
+            raise _UnreadableItem(f"{name}: the process reading it ended with exit code {child.exitcode}") from None
+        finally:
+            receive.close()
+        child.join()
+    else:
+        outcome = _item_0_outcome(part, cfg, name)
+    if outcome is not None:
+        kind, message, cause = outcome
+        if kind is _UnreadableItem:
+            raise _UnreadableItem(message) from cause
+        raise kind(message)
+
+
+def _item_0_outcome(part: Dataset, cfg: DataConfig, name: str) -> tuple[type, str, BaseException | None] | None:
+    """None when item 0 reads and checks well, else (the exception type to raise, its message, the cause)."""
     try:
-        probe = copy.deepcopy(part)
-    except Exception:  # an open handle, a lock ...: already in this process, reading it here adds none
-        probe = part
-    try:
-        sample = probe[0]  # type: ignore[index]
+        sample = part[0]  # type: ignore[index]
+        check_sample(sample, cfg.num_frames, cfg.height, cfg.width or cfg.height, name)
     except (ValueError, FileNotFoundError) as exc:
-        raise type(exc)(f"{name}: {exc}") from None
+        message = str(exc) if str(exc).startswith(name) else f"{name}: {exc}"
+        return type(exc), message, None
     except Exception as exc:
-        raise _UnreadableItem(f"{name} raised {type(exc).__name__}: {exc}") from exc
-    finally:
-        del probe
-    check_sample(sample, cfg.num_frames, cfg.height, cfg.width or cfg.height, name)
+        return _UnreadableItem, f"{name} raised {type(exc).__name__}: {exc}", exc
+    return None
+
+
+def _check_item_0_in_child(part: Dataset, cfg: DataConfig, name: str, send: Any) -> None:
+    # one thread, as torch's loader workers start: an OpenMP pool used before the fork hangs a child's next
+    # parallel region (seen: a plain pytest run waited forever on the sample's first torch op)
+    torch.set_num_threads(1)
+    outcome = _item_0_outcome(part, cfg, name)
+    if outcome is not None:
+        kind, message, cause = outcome
+        try:
+            pickle.dumps(cause)
+        except Exception:  # an exception that cannot travel back: its type and message are in the message
+            cause = None
+        if kind not in (ValueError, FileNotFoundError, _UnreadableItem):
+            kind = ValueError  # a subclass that may not be re-creatable here
+        outcome = (kind, message, cause)
+    send.send(outcome)
+    send.close()
 
 
 def data_summary(dataset: Dataset) -> str:
