@@ -52,3 +52,27 @@ def test_a_run_without_overwrite_continues_with_skip_existing(tmp_path):
     argv = ["generate", "a.png", "b.png", "-o", str(tmp_path)]
     assert _note(False, tmp_path, argv).endswith(f"to continue, run: {shlex.join(['genxd', *argv, '--skip-existing'])}")
     assert _note(False, tmp_path).endswith("make the same call again with skip_existing=True")
+
+
+@pytest.mark.parametrize("overwrite", [False, True])
+def test_a_stopped_launch_says_its_share_and_to_run_the_same_launch(tmp_path, monkeypatch, overwrite):
+    """``accelerate launch --num_processes 2 -m genxd generate ...`` stopped by SIGTERM said ``genxd: terminated:
+    process 0 of 2: 1 of 3 scenes written in OUT; to continue, run: genxd generate ... --skip-existing``: run as
+    printed it went on in one process, and 3 read as the job's scenes (it is this process's share of 6). Now the
+    count is the process's own and the command is to be run by the same launch."""
+    from genxd.cli.process_exit import interruption
+
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("RANK", "0")
+    argv = ["generate", "a.png", "b.png", "-o", str(tmp_path), *(["--overwrite"] if overwrite else [])]
+    stopped = Terminated()
+    with pytest.raises(Terminated):
+        with recorded(argv), noting_written(lambda: 1, 3, tmp_path, overwrite=overwrite):
+            raise stopped
+    line, code = interruption(stopped)
+    command = shlex.join(["genxd", *argv] if overwrite else ["genxd", *argv, "--skip-existing"])
+    assert line.startswith(f"genxd: terminated: process 0 of 2: 1 of this process's 3 scenes written in {tmp_path}; "
+                           f"to continue, run the same launch with: {command}"), line
+    assert code == 143
+    monkeypatch.delenv("WORLD_SIZE")  # one process: as before
+    assert _note(overwrite, tmp_path, argv).startswith(f"1 of 3 scenes written in {tmp_path}; to continue, run")

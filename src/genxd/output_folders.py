@@ -15,10 +15,11 @@ from pathlib import Path
 from typing import Sequence
 
 from . import validation as v
-from .utils.command_line import rerun_command
+from .utils.command_line import rerun_command, run_hint
 from .utils.io import WrittenMeanwhile, check_not_working_folder, check_output_file, output_target
 from .utils.messages import breaks_line
 from .utils.paths import parts_below
+from .utils.shared_work import launch_process
 
 
 def plain_name(name: str) -> str:
@@ -118,14 +119,18 @@ def noting_written(written: Callable[[], int], total: int, out_dir: str | os.Pat
     continue, run: ... --skip-existing``): the same command again refuses the outputs written. In an ``overwrite``
     run the outputs not yet reached may still hold previous ones, which --skip-existing would keep: the note gives
     the same command, --overwrite kept, and says it makes the written ones again. An interrupt that already carries
-    a note (a long path's windows kept, which says how to go on) is left as it is."""
+    a note (a long path's windows kept, which says how to go on) is left as it is.
+
+    In a process of a launch of several, ``total`` is its share: the note says so (``1 of this process's 3 scenes``)
+    and to run the same launch (:func:`~genxd.utils.command_line.run_hint`), not the command alone."""
     try:
         yield
     except KeyboardInterrupt as exc:
         done = written()
         if 0 < done < total and not getattr(exc, "__notes__", None):
             how = _continue_hint(done, overwrite)
-            exc.add_note(f"{done} of {total} {what} written in {out_dir}; to continue, {how}")
+            share = "this process's " if launch_process() is not None else ""
+            exc.add_note(f"{done} of {share}{total} {what} written in {out_dir}; to continue, {how}")
         raise
 
 
@@ -133,11 +138,11 @@ def _continue_hint(done: int, overwrite: bool) -> str:
     """How to go on after ``done`` outputs were written (:func:`noting_written`)."""
     if not overwrite:
         command = rerun_command(add=("--skip-existing",), drop=("--overwrite",))
-        return f"run: {command}" if command else "make the same call again with skip_existing=True"
+        return run_hint(command) if command else "make the same call again with skip_existing=True"
     command = rerun_command()
     again = "{} makes the %d written again too; {} would keep the previous outputs of the others" % done
     if command:
-        return f"run the same command: {command} ({again.format('it', '--skip-existing')})"
+        return f"{run_hint(command, same=True)} ({again.format('it', '--skip-existing')})"
     return f"make the same call again ({again.format('overwrite=True', 'skip_existing=True')})"
 
 

@@ -21,3 +21,16 @@ def test_flags_are_appended_without_a_double_dash():
         assert rerun_command(add=("--skip-existing",)) == "genxd generate a.png --skip-existing"
         assert rerun_command(add=("--quiet",), drop=("--skip-existing",)) == "genxd generate a.png --quiet"
     assert rerun_command(add=("--quiet",)) is None
+
+
+def test_a_process_of_a_launch_is_told_to_run_the_same_launch(monkeypatch):
+    """A command run alone from a process of ``accelerate launch`` (it sets ``WORLD_SIZE``) goes on in one process
+    (a long path's "to continue, run: genxd generate ..."): the hint says to run it by the same launch."""
+    from genxd.utils.command_line import run_hint
+
+    monkeypatch.delenv("WORLD_SIZE", raising=False)
+    assert run_hint("genxd generate a.png") == "run: genxd generate a.png"
+    assert run_hint("genxd generate a.png", same=True) == "run the same command: genxd generate a.png"
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("RANK", "1")
+    assert run_hint("genxd generate a.png") == "run the same launch with: genxd generate a.png"

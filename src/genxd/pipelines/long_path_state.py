@@ -35,7 +35,7 @@ import torch
 from torch import Tensor
 
 from .. import validation as v
-from ..utils.command_line import rerun_command
+from ..utils.command_line import rerun_command, run_hint
 from ..utils.io import atomic_file
 from ..utils.json_text import json_text
 from .long_path_plans import LongPathPlan
@@ -365,7 +365,7 @@ class PartialRuns:
         skip = self.written and not self.overwrite
         command = rerun_command(("--skip-existing",) if skip else ())
         if command is not None:
-            how = f"to continue, run: {command}"
+            how = f"to continue, {run_hint(command)}"
         else:
             how = f"to continue, make the same call again{' with skip_existing=True' if skip else ''}"
         return (f"kept {run.windows_done()} of {len(run.plan.windows)} windows ({frames}) of {names} in "

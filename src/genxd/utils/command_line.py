@@ -36,4 +36,16 @@ def rerun_command(add: Sequence[str] = (), drop: Sequence[str] = ()) -> str | No
     return shlex.join(["genxd", *kept, *(a for a in add if a not in kept), *argv[end:]])
 
 
-__all__ = ["recorded", "rerun_command"]
+def run_hint(command: str, same: bool = False) -> str:
+    """How a message tells to run ``command`` (:func:`rerun_command`'s): ``run: COMMAND`` (``run the same command:
+    COMMAND`` when ``same``). In a process of a launch of several (``accelerate launch``, ``torchrun``: it sets
+    ``WORLD_SIZE``) the command as run alone would go on in one process: ``run the same launch with: COMMAND``
+    (genxd does not know the launcher's own arguments, so it names none)."""
+    from .shared_work import launch_process
+
+    if launch_process() is not None:
+        return f"run the same launch with: {command}"
+    return f"run the same command: {command}" if same else f"run: {command}"
+
+
+__all__ = ["recorded", "rerun_command", "run_hint"]
