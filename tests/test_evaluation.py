@@ -77,6 +77,34 @@ def test_evaluate_refuses_no_modes_and_a_nan_motion_before_the_model_loads(monke
             evaluate(num_scenes=1, **kwargs)
 
 
+
+def test_evaluate_checks_the_loading_settings_before_the_model_loads(monkeypatch, tmp_path):
+    """dtype="fp64", device="gpu" or progress=3 with a model not there said "no GenXD checkpoint at ..." (load_model
+    looks at the model first), and with the bundled model progress=3 ran and overwrite="no" replaced the report
+    (taken as truthy). Each is now refused first, naming the argument."""
+    import pytest
+
+    import genxd.api
+    from genxd.evaluation import evaluate
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the model was loaded")
+
+    monkeypatch.setattr(genxd.api, "load_model", refuse)
+    report = tmp_path / "report.json"
+    report.write_text("{}")
+    for kwargs, error, message in ((dict(fast="yes"), TypeError, r"^fast must be True or False"),
+                                   (dict(dtype="fp64"), ValueError, r"^dtype must be one of auto, fp32"),
+                                   (dict(device="gpu"), ValueError, r"^device must be one of"),
+                                   (dict(progress=3), TypeError, r"^progress must be True or False, got 3"),
+                                   (dict(overwrite="no", out=report), TypeError, r"^overwrite must be True or False"),
+                                   (dict(allow_pickle="no"), TypeError, r"^allow_pickle must be True or False"),
+                                   (dict(out=3), TypeError, r"^out must be a file path, got 3")):
+        for model in ("/nonexistent", None):
+            with pytest.raises(error, match=message):
+                evaluate(model=model, num_scenes=1, **kwargs)
+    assert report.read_text() == "{}"
+
 def test_camera_modes_run_sfm_on_a_fixed_thread_count(monkeypatch):
     """camera-3d / camera-4d ran SfM on all cores: another machine's core count gave other figures (a ground-truth
     sway scene of seed 7 read RotErr 80.7 degrees on 1 thread, 59.2 on 2), not recorded in the report (found by the
