@@ -208,3 +208,25 @@ def test_progress_false_hides_the_shard_loading_bar(tmp_path, capfd, monkeypatch
     err = capfd.readouterr().err
     assert "Loading checkpoint shards" not in err, err
     assert diffusers_logging.is_progress_bar_enabled()
+
+
+def test_the_settings_are_checked_before_the_model_loads(tmp_path, monkeypatch):
+    """dtype="fp64", device="gpu" or progress=3 with a model not there said "no GenXD checkpoint at ..." (load_model
+    looks at the model first); num_scenes=0 and iterations=0 were not checked at all. Each is now refused first,
+    naming the argument."""
+    import genxd.api
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the model was loaded")
+
+    monkeypatch.setattr(genxd.api, "load_model", refuse)
+    for kwargs, error, message in ((dict(dtype="fp64"), ValueError, r"^dtype must be one of auto, fp32"),
+                                   (dict(device="gpu"), ValueError, r"^device must be one of"),
+                                   (dict(progress=3), TypeError, r"^progress must be True or False, got 3"),
+                                   (dict(overwrite="no"), TypeError, r"^overwrite must be True or False"),
+                                   (dict(num_scenes=0), ValueError, r"^num_scenes must be an integer in 1\.\."),
+                                   (dict(iterations=0), ValueError, r"^iterations must be an integer in 1\.\."),
+                                   (dict(out=3), TypeError, r"^out must be a file path, got 3")):
+        with pytest.raises(error, match=message):
+            evaluate_fewshot(model="/nonexistent", data_root=tmp_path / "scenes", **kwargs)
+    assert not (tmp_path / "scenes").exists()

@@ -136,6 +136,16 @@ def evaluate_fewshot(model: str | Path | None = None, num_scenes: int = 10, iter
     from .reconstruction import ReconstructionConfig, Views, evaluate_views, train_gaussians
     from .reconstruction.init import camera_focus
 
+    from . import job_specs as js
+    from . import validation as v
+    from .evaluation import check_run_settings
+
+    num_scenes = v.check(num_scenes, js.EVAL_SCENES, "num_scenes")
+    iterations = v.check(iterations, js.FEWSHOT_ITERATIONS, "iterations")
+    steps = v.check(steps, v.STEPS, "steps")
+    guidance = v.check(guidance, v.GUIDANCE, "guidance")
+    seed = v.check(seed, v.SEED, "seed")
+    out, device, dtype, _ = check_run_settings(out, device, dtype, None, progress, overwrite, allow_pickle)
     if out is not None:
         from .output_folders import check_report_file
 
