@@ -120,8 +120,10 @@ class LazyDataset(OwnDataset):
 
 
 def test_item_0_is_checked_without_opening_the_datasets_handle_in_this_process(monkeypatch):
+    """With loader workers, item 0 is read by a worker as the training's are (without them the loader reads in this
+    process, and so does the check)."""
     monkeypatch.setitem(DATASET_TYPES, "lazy", LazyDataset)
-    cfg = DataConfig(num_frames=4, height=32, num_workers=0, datasets=[{"type": "lazy"}])
+    cfg = DataConfig(num_frames=4, height=32, num_workers=1, datasets=[{"type": "lazy"}])
     dataset = build_training_dataset(cfg, seed=0)
     assert isinstance(dataset, LazyDataset) and dataset.handle is None  # the workers open their own
 
@@ -133,12 +135,12 @@ class InMemoryLazyDataset(LazyDataset):
         raise MemoryError("a copy of this dataset would not fit")
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="item 0 is read in a forked process on Linux only")
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="loader workers fork (no copy) on Linux only")
 def test_item_0_of_a_dataset_too_big_to_copy_is_checked_without_copying_or_opening_it_here(monkeypatch):
     """The check read item 0 on a deep copy (a dataset holding its data in memory doubled), or, where the copy
-    failed, in this process (the handle then inherited by every loader worker); now in a short-lived child."""
+    failed, in this process (the handle then inherited by every loader worker); now in a loader worker."""
     monkeypatch.setitem(DATASET_TYPES, "in_memory_lazy", InMemoryLazyDataset)
-    cfg = DataConfig(num_frames=4, height=32, num_workers=0, datasets=[{"type": "in_memory_lazy"}])
+    cfg = DataConfig(num_frames=4, height=32, num_workers=1, datasets=[{"type": "in_memory_lazy"}])
     dataset = build_training_dataset(cfg, seed=0)
     assert isinstance(dataset, InMemoryLazyDataset) and dataset.handle is None
 
@@ -148,11 +150,37 @@ class RaisingDataset(OwnDataset):
         raise KeyError("nope")
 
 
-def test_an_error_reading_item_0_names_the_entry_and_the_class(monkeypatch):
+@pytest.mark.parametrize("num_workers", [0, 1])
+def test_an_error_reading_item_0_names_the_entry_and_the_class(monkeypatch, num_workers):
+    """In this process or in a loader worker (whose re-raised error holds the worker's traceback: the line keeps only
+    the error's own message, the chained error the traceback)."""
     monkeypatch.setitem(DATASET_TYPES, "raising", RaisingDataset)
-    cfg = DataConfig(num_frames=4, height=32, num_workers=0, datasets=[{"type": "raising"}])
+    cfg = DataConfig(num_frames=4, height=32, num_workers=num_workers, datasets=[{"type": "raising"}])
     where = re.escape(f"data.datasets.0 (raising): item 0 of {RaisingDataset.__module__}.RaisingDataset raised "
                       "KeyError: 'nope'")
     with pytest.raises(RuntimeError, match="^" + where + "$") as info:
         build_training_dataset(cfg, seed=0)
     assert isinstance(info.value.__cause__, KeyError)
+
+
+class RequestError(Exception):
+    """Shaped like botocore's ClientError: pickles, but cannot be re-made from its args."""
+
+    def __init__(self, response: dict, operation: str) -> None:
+        super().__init__(f"An error occurred ({response['code']}) when calling the {operation} operation")
+
+
+class RemoteDataset(OwnDataset):
+    def __getitem__(self, index: int) -> dict:
+        raise RequestError({"code": "NoSuchKey"}, "GetObject")
+
+
+@pytest.mark.parametrize("num_workers", [0, 1])
+def test_an_error_that_cannot_be_remade_still_names_the_entry(monkeypatch, num_workers):
+    """Item 0 read in a forked child (dc68d06) sent the exception object back: one that pickles but cannot be
+    unpickled ended in the parent as a raw TypeError naming neither the entry nor the error, the child left a zombie."""
+    monkeypatch.setitem(DATASET_TYPES, "remote", RemoteDataset)
+    cfg = DataConfig(num_frames=4, height=32, num_workers=num_workers, datasets=[{"type": "remote"}])
+    with pytest.raises(RuntimeError, match=r"^data\.datasets\.0 \(remote\): item 0 of .*RemoteDataset raised "
+                                           r"\w+: .*NoSuchKey.*GetObject"):
+        build_training_dataset(cfg, seed=0)

@@ -13,12 +13,10 @@ conditioning draws (:func:`genxd.training.objective.sample_seed`).
 from __future__ import annotations
 
 import multiprocessing
-import pickle
-import sys
 from typing import Any, Callable, Iterator
 
 import torch
-from torch.utils.data import DataLoader, Dataset, Sampler, default_collate
+from torch.utils.data import DataLoader, Dataset, Sampler, Subset, default_collate
 
 from ..data.datasets import MixtureDataset, build_dataset, check_sample, make_sample
 from .config import DataConfig
@@ -252,63 +250,35 @@ class _UnreadableItem(Exception):
 
 
 def _check_first_item(part: Dataset, cfg: DataConfig) -> None:
-    """Read item 0 of a dataset of one's own and check it (:func:`check_sample`) in a short-lived forked process, as a
-    loader worker reads it: a dataset that opens a file or database on its first read (h5py, LMDB) opens it there, not
-    in the object the loader's workers inherit, and a dataset holding its data in memory is not copied (a deep copy
-    would double it). Where fork is not the platform's way (macOS, Windows) item 0 is read in place."""
+    """Read item 0 of a dataset of one's own where the training loader will read it, and check it
+    (:func:`check_sample`). With loader workers (``data.num_workers`` > 0) it is read by a one-worker DataLoader, as
+    the training's workers start (one thread, Ctrl-C left to the main process): a file or database the class opens
+    on its first read (h5py, LMDB) is opened there, not in the object the workers inherit, and the dataset is not
+    copied. Without workers the loader reads in this process, and so does the check."""
     name = f"item 0 of {type(part).__module__}.{type(part).__qualname__}"
-    if sys.platform.startswith("linux"):
-        ctx = multiprocessing.get_context("fork")
-        receive, send = ctx.Pipe(duplex=False)
-        child = ctx.Process(target=_check_item_0_in_child, args=(part, cfg, name, send), daemon=True)
-        child.start()
-        send.close()
-        try:
-            outcome = receive.recv()
-        except EOFError:  # the child died (a crash in native code, killed for memory)
-            child.join()
-            raise _UnreadableItem(f"{name}: the process reading it ended with exit code {child.exitcode}") from None
-        finally:
-            receive.close()
-        child.join()
-    else:
-        outcome = _item_0_outcome(part, cfg, name)
-    if outcome is not None:
-        kind, message, cause = outcome
-        if kind is _UnreadableItem:
-            raise _UnreadableItem(message) from cause
-        raise kind(message)
-
-
-def _item_0_outcome(part: Dataset, cfg: DataConfig, name: str) -> tuple[type, str, BaseException | None] | None:
-    """None when item 0 reads and checks well, else (the exception type to raise, its message, the cause)."""
     try:
-        sample = part[0]  # type: ignore[index]
-        check_sample(sample, cfg.num_frames, cfg.height, cfg.width or cfg.height, name)
+        if loader_workers(cfg.num_workers) > 0 and not multiprocessing.current_process().daemon:  # daemons: no child
+            probe = DataLoader(Subset(part, [0]), batch_size=None, num_workers=1,
+                               worker_init_fn=ignore_interrupts_in_worker)
+            sample = next(iter(probe))
+        else:
+            sample = part[0]  # type: ignore[index]
     except (ValueError, FileNotFoundError) as exc:
-        message = str(exc) if str(exc).startswith(name) else f"{name}: {exc}"
-        return type(exc), message, None
+        raise (type(exc) if type(exc) in (ValueError, FileNotFoundError) else ValueError)(
+            f"{name}: {_last_line(exc)}") from None
     except Exception as exc:
-        return _UnreadableItem, f"{name} raised {type(exc).__name__}: {exc}", exc
-    return None
+        raise _UnreadableItem(f"{name} raised {type(exc).__name__}: {_last_line(exc)}") from exc
+    check_sample(sample, cfg.num_frames, cfg.height, cfg.width or cfg.height, name)
 
 
-def _check_item_0_in_child(part: Dataset, cfg: DataConfig, name: str, send: Any) -> None:
-    # one thread, as torch's loader workers start: an OpenMP pool used before the fork hangs a child's next
-    # parallel region (seen: a plain pytest run waited forever on the sample's first torch op)
-    torch.set_num_threads(1)
-    outcome = _item_0_outcome(part, cfg, name)
-    if outcome is not None:
-        kind, message, cause = outcome
-        try:
-            pickle.dumps(cause)
-        except Exception:  # an exception that cannot travel back: its type and message are in the message
-            cause = None
-        if kind not in (ValueError, FileNotFoundError, _UnreadableItem):
-            kind = ValueError  # a subclass that may not be re-creatable here
-        outcome = (kind, message, cause)
-    send.send(outcome)
-    send.close()
+def _last_line(exc: BaseException) -> str:
+    """An exception's own message: the last line of what a loader worker re-raises ('Caught KeyError in DataLoader
+    worker process 0. Original Traceback ... KeyError: 'nope''), the exception's text as it is otherwise."""
+    text = str(exc)
+    if "Original Traceback" not in text:
+        return text
+    last = text.rstrip().splitlines()[-1]
+    return last.split(": ", 1)[1] if last.startswith(f"{type(exc).__name__}: ") else last
 
 
 def data_summary(dataset: Dataset) -> str:
