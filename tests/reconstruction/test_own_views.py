@@ -64,9 +64,20 @@ def test_bad_frames_or_cameras_are_refused_before_fitting(change, message):
 def test_integer_images_are_refused_even_with_values_in_0_1(to_integer, dtype):
     views = _views(images=to_integer)
     assert views.images.dtype == torch.float32  # converted as given, but remembered
-    with pytest.raises(ValueError, match=rf"^Views.images must be float in \[0, 1\], got {dtype} "
-                                         r"\(divide 8-bit images by 255\)$"):
+    hint = r" \(divide 8-bit images by 255\)" if "uint8" in dtype else ""  # not for other integers
+    with pytest.raises(ValueError, match=rf"^Views.images must be float in \[0, 1\], got {dtype}{hint}$"):
         views.check_values()
-    with pytest.raises(ValueError, match=rf"got {dtype} "):
+    with pytest.raises(ValueError, match=rf"got {dtype}"):
         views.subset([0, 1]).check_values()
     _views(images=lambda x: x.round()).check_values()  # the same values as floats: taken
+
+
+def test_integer_images_made_float_as_the_message_asks_are_taken():
+    """The given dtype was a constructor argument, so dataclasses.replace copied it: views rebuilt with the images
+    divided by 255 were still refused as uint8; it now follows the images given (subset and resized keep it)."""
+    from dataclasses import replace
+
+    views = _views(images=lambda x: x.round().to(torch.uint8))
+    replace(views, images=views.images / 255).check_values()
+    with pytest.raises(ValueError, match="got torch.uint8"):
+        views.resized(8).check_values()

@@ -63,8 +63,9 @@ class Views:
         depths: ``[N, H, W]`` z-depth (0 = unknown), or None.
         points_xyz / points_rgb: ``[P, 3]`` world points and colours in [0, 1] (COLMAP, or a transforms.json's
             ``ply_file_path``), or None.
-        images_dtype: the dtype ``images`` were given in when it was not floating point (``"torch.uint8"``; set by
-            the constructor, which converts them to float32 as they are): :meth:`check_values` refuses them.
+        images_dtype: the dtype ``images`` were given in when it was not floating point (``"torch.uint8"``; not an
+            argument: set from the images given, which the constructor converts to float32 as they are; kept by
+            :meth:`subset` and :meth:`resized`): :meth:`check_values` refuses them.
     """
 
     images: Tensor
@@ -75,13 +76,13 @@ class Views:
     depths: Tensor | None = None
     points_xyz: Tensor | None = None
     points_rgb: Tensor | None = None
-    images_dtype: str | None = field(default=None, repr=False, compare=False)
+    images_dtype: str | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         from ..cameras.geometry import _tensor
 
-        if self.images_dtype is None:  # 8-bit images became float32 0-1 images below, unseen by check_values
-            self.images_dtype = _integer_dtype(self.images)
+        # integer images become float32 below as they are (0-255), unseen by check_values without this
+        self.images_dtype = _integer_dtype(self.images)
         # numpy arrays (a caller's own frames) failed in train_gaussians with "expected Tensor as element 0"
         self.images = _tensor(self.images, "Views.images")
         self.c2w = _tensor(self.c2w, "Views.c2w")
@@ -113,7 +114,8 @@ class Views:
         images = self.images
         if self.images_dtype is not None or not images.is_floating_point():
             given = self.images_dtype or images.dtype
-            raise ValueError(f"Views.images must be float in [0, 1], got {given} (divide 8-bit images by 255)")
+            hint = " (divide 8-bit images by 255)" if "uint8" in str(given) else ""
+            raise ValueError(f"Views.images must be float in [0, 1], got {given}{hint}")
         if not torch.isfinite(images).all():
             raise ValueError("Views.images contain NaN or infinite values")
         low, high = float(images.min()), float(images.max())
@@ -134,7 +136,7 @@ class Views:
     def subset(self, indices: Sequence[int] | Tensor) -> "Views":
         """The views at ``indices`` (points are kept)."""
         idx = torch.as_tensor(list(indices) if not torch.is_tensor(indices) else indices, dtype=torch.long)
-        return replace(
+        return self._keeping_dtype(replace(
             self,
             images=self.images[idx],
             c2w=self.c2w[idx],
@@ -142,7 +144,12 @@ class Views:
             names=[self.names[i] for i in idx.tolist()],
             times=None if self.times is None else self.times[idx],
             depths=None if self.depths is None else self.depths[idx],
-        )
+        ))
+
+    def _keeping_dtype(self, views: "Views") -> "Views":
+        """``views`` (made from these by :func:`dataclasses.replace`) with these images' given dtype."""
+        views.images_dtype = self.images_dtype
+        return views
 
     def resized(self, resolution: int | None) -> "Views":
         """Downsize so the longer side is at most ``resolution`` pixels (aspect kept; normalised K
@@ -163,7 +170,7 @@ class Views:
         depths = None
         if self.depths is not None:
             depths = F.interpolate(self.depths[:, None], size=(new_h, new_w), mode="nearest")[:, 0]
-        return replace(self, images=images.clamp(0, 1), depths=depths)
+        return self._keeping_dtype(replace(self, images=images.clamp(0, 1), depths=depths))
 
 
 def _integer_dtype(value: object) -> str | None:
