@@ -184,3 +184,18 @@ def test_an_error_that_cannot_be_remade_still_names_the_entry(monkeypatch, num_w
     with pytest.raises(RuntimeError, match=r"^data\.datasets\.0 \(remote\): item 0 of .*RemoteDataset raised "
                                            r"\w+: .*NoSuchKey.*GetObject"):
         build_training_dataset(cfg, seed=0)
+
+
+class JsonClips(OwnDataset):
+    def __init__(self, num_frames: int = 4, height: int = 32) -> None:
+        import json
+
+        json.loads("{not json")  # its index file, damaged: json.JSONDecodeError, a ValueError of three arguments
+
+
+def test_a_value_error_subclass_is_named_as_a_value_error(monkeypatch):
+    """The entry's prefix was added by type(exc)(message): a JSONDecodeError (msg, doc, pos) became a TypeError."""
+    monkeypatch.setitem(DATASET_TYPES, "json_clips", JsonClips)
+    cfg = DataConfig(num_frames=4, height=32, num_workers=0, datasets=[{"type": "json_clips"}])
+    with pytest.raises(ValueError, match=r"^data\.datasets\.0 \(json_clips\): Expecting"):
+        build_training_dataset(cfg, seed=0)

@@ -233,8 +233,9 @@ def build_training_dataset(cfg: DataConfig, seed: int, preload: bool | None = No
             if not type(part).__module__.startswith("genxd.") and len(part):  # one's own: item 0 checked, now
                 _check_first_item(part, cfg)
             parts.append(part)
-        except (ValueError, FileNotFoundError) as exc:
-            raise type(exc)(f"data.datasets.{i} ({spec.get('type')}): {exc}") from None
+        except (ValueError, FileNotFoundError) as exc:  # a subclass (JSONDecodeError ...) may need other arguments
+            kind = FileNotFoundError if isinstance(exc, FileNotFoundError) else ValueError
+            raise kind(f"data.datasets.{i} ({spec.get('type')}): {exc}") from None
         except _UnreadableItem as exc:
             raise RuntimeError(f"data.datasets.{i} ({spec.get('type')}): {exc}") from exc.__cause__
         weights.append(float(spec.get("weight", 1.0)))
