@@ -50,6 +50,23 @@ def _warn_repeated_views(scenes: dict, n_views: int, num_frames: int, num_contex
            f"{v.setting('num_frames', fewest + num_context)} or less uses each once", stacklevel=3)
 
 
+def _warn_cropped_views(scenes: dict) -> None:
+    """Warn, once, when scenes have views that are not square: without ``pad_to_square`` each view is cut to its
+    centre square, and ``genxd reconstruct --extra-views`` then refuses the generated frames beside the scene's
+    own non-square views (as it says only after the generation)."""
+    sizes = {key: tuple(scene.decoded_images().shape[-1:-3:-1]) for key, scene in scenes.items()}
+    wide = {key: (w, h) for key, (w, h) in sizes.items() if w != h}
+    if not wide:
+        return
+    key, (w, h) = next(iter(wide.items()))
+    which = (f"scene {key!r} has {w}x{h} views" if len(wide) == 1 else
+             f"{len(wide)} of {len(scenes)} scenes have non-square views (scene {key!r}: {w}x{h})")
+    how = ("genxd reconstruct --extra-views" if v.is_cli() else
+           "genxd.reconstruction.reconstruct_scene(..., extra_views=...)")
+    v.warn(f"{which}: each view is cut to its centre square ({v.switch_hint('pad_to_square')} to pad them "
+           f"instead: {how} needs that to take the generated frames)")
+
+
 def _check_kept_groups(kept: list[Path], settings: dict[str, object]) -> None:
     """A ValueError for the first group kept by ``skip_existing`` whose ``meta.json`` records another value of
     ``settings`` (the group names do not say the split: a 3-view group would be kept for a 9-view run)."""
@@ -166,6 +183,8 @@ def fewshot_scenes(
     )
     if strategy == "direct" and group.is_main_process:
         _warn_repeated_views(scenes, n_views, num_frames, num_context)
+    if not pad_to_square and group.is_main_process:
+        _warn_cropped_views(scenes)
     labels = [g.name for g in groups]
     folders = [out_dir / n for n in unique_labels([safe_folder_name(g.name) for g in groups])]
     check_summary_apart(summary, folders, labels)

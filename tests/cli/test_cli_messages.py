@@ -142,6 +142,56 @@ def test_fewshot_warns_when_it_repeats_test_views(tmp_path, reference_small):
             "once") in res.stderr.splitlines(), res.stderr
 
 
+def _rf_scene(root, width: int, height: int) -> None:
+    """A 6-view ReconFusion scene of ``width x height`` views with a 3-view split (one group of 6 frames)."""
+    from genxd.cameras import orbit
+    from genxd.data.reconfusion import write_reconfusion_scene
+
+    c2w, K = orbit(num_frames=6, azimuth_range=(0, 90), frame="world")
+    images = torch.from_numpy(np.random.default_rng(2).random((6, 3, height, width)).astype(np.float32))
+    write_reconfusion_scene(root, "scan1", images, c2w, K, {3: ([0, 2, 4], [1, 3, 5])})
+
+
+def _cropped_warnings(res) -> list[str]:
+    return [line for line in res.stderr.splitlines() if "centre square" in line]
+
+
+def test_fewshot_says_up_front_that_it_crops_non_square_views(tmp_path, reference_small):
+    """Found by the DTU route review: ``genxd fewshot`` on 4:3 views (a DTU scan from ``genxd fewshot-data``) cut
+    them to their centre square in silence; ``genxd reconstruct --extra-views`` refused the frames only after the
+    generation. Now one warning first, naming --pad-to-square; none with it (square views: the test below)."""
+    _rf_scene(tmp_path / "wide", 40, 30)
+
+    def fewshot(data, out, *extra):
+        return runner.invoke(app, ["fewshot", str(tmp_path / data), "--model", str(reference_small), "--out",
+                                   str(tmp_path / out), "--n-views", "3", "--frames", "6", "--resolution", "64",
+                                   "--steps", "1", *extra])
+
+    res = fewshot("wide", "crop")
+    assert res.exit_code == 0, res.output
+    assert _cropped_warnings(res) == [
+        "genxd: warning: scene 'scan1' has 40x30 views: each view is cut to its centre square (use --pad-to-square "
+        "to pad them instead: genxd reconstruct --extra-views needs that to take the generated frames)"], res.stderr
+    res = fewshot("wide", "pad", "--pad-to-square")
+    assert res.exit_code == 0 and _cropped_warnings(res) == [], res.output
+
+
+def test_cropped_views_are_warned_in_python_s_terms():
+    from types import SimpleNamespace
+
+    from genxd.fewshot_jobs import _warn_cropped_views
+
+    def scene(h: int, w: int):
+        return SimpleNamespace(decoded_images=lambda: torch.zeros(2, 3, h, w))
+
+    with pytest.warns(v.GenXDWarning) as record:
+        _warn_cropped_views({"a": scene(8, 8), "b": scene(30, 40), "c": scene(40, 30)})
+    assert [str(w.message) for w in record] == [
+        "2 of 3 scenes have non-square views (scene 'b': 40x30): each view is cut to its centre square (pass "
+        "pad_to_square=True to pad them instead: genxd.reconstruction.reconstruct_scene(..., extra_views=...) "
+        "needs that to take the generated frames)"]
+
+
 @pytest.mark.parametrize("command", [["generate", "IMAGE", "-o", "OUT"], ["demo"]])
 def test_an_empty_model_is_named_not_read_as_the_current_folder(command, tmp_path):
     """``genxd demo --model ''`` said ". is not a GenXD checkpoint folder" (found by cli-args, seed 9): ``--model``
