@@ -264,3 +264,31 @@ def test_eval_recon_says_the_resolution_it_measured_at(small_scene, tmp_path) ->
         result = _invoke("eval-recon", out, "--no-lpips")
         assert result.exit_code == 0 and said in result.output, result.output
         assert json.loads((out / "metrics.json").read_text())["input_resolution"] == [24, 24]
+
+
+def test_reconstruct_takes_no_lpips_as_eval_recon_does(small_scene, tmp_path, monkeypatch) -> None:
+    """``genxd reconstruct`` scores its training and held-out views with LPIPS too, but had no ``--no-lpips``
+    (``No such option``), which ``eval-recon`` has. Now it has, recorded as eval-recon records it. A stand-in
+    LPIPS network (whether the real one is on disk varies by machine) shows it is scored, or not loaded at all."""
+    from genxd.data.reconfusion import write_reconfusion_scene
+    from genxd.reconstruction import pipeline
+
+    loads = []
+
+    def fake_lpips(device="cpu"):
+        loads.append(device)
+        return lambda a, b: (a - b).abs().flatten(1).mean(1)
+
+    monkeypatch.setattr(pipeline, "load_lpips", fake_lpips)
+    images, c2w, K = small_scene
+    write_reconfusion_scene(tmp_path / "rf", "scene", images, c2w, K, {3: ([0, 3, 6], [1, 2, 4, 5, 7])})
+    for extra, scored in (["--no-lpips"], False), ([], True):
+        out = tmp_path / f"recon{len(extra)}"
+        result = _invoke("reconstruct", tmp_path / "rf", "--out", out, "--n-views", 3, "--iterations", 3,
+                         "--resolution", 24, "--init", "random", "--init-points", 200, "--video-frames", 0, "--quiet",
+                         *extra)
+        assert result.exit_code == 0, result.output
+        record = json.loads((out / "reconstruction.json").read_text())
+        assert record["lpips_available"] is scored and len(loads) == int(scored)
+        assert (record["test_metrics"]["lpips"] is not None) is scored
+        assert (record["train_metrics"]["lpips"] is not None) is scored

@@ -65,6 +65,9 @@ Device = Annotated[Optional[str], typer.Option(
 Dtype = Annotated[Optional[str], typer.Option(
     "--dtype", callback=checked(v.DTYPES),
     help="Weights' precision: fp32, bf16 or fp16 (default: bf16 on CUDA, fp32 on CPU).")]
+Lpips = Annotated[bool, typer.Option(
+    "--lpips/--no-lpips",
+    help="LPIPS in the metrics when the lpips package and its weights are on disk.")]
 Model = Annotated[Optional[str], typer.Option(
     "--model", "-m",
     help="Checkpoint folder (unet/ vae/ scheduler/) or a hub id in the local Hugging Face cache "

@@ -11,7 +11,7 @@ import typer
 from .. import job_specs as js
 from .. import validation as v
 from .common import import_libraries, note, run_cli
-from .options import Device, Out, Overwrite, Quiet, Seed, checked, flag
+from .options import Device, Lpips, Out, Overwrite, Quiet, Seed, checked, flag
 
 
 def _torch_device(device: Optional[str]) -> str:
@@ -65,6 +65,7 @@ def register(app: typer.Typer) -> None:
         temporal_opacity: bool = flag("--temporal-opacity", help="4D: per-Gaussian temporal opacity."),
         per_time_ply: bool = flag("--per-time-ply", help="4D: also write ply/time_XXXX.ply at every input time."),
         masks: Optional[Path] = typer.Option(None, "--masks", help="DTU: a folder of object masks of the held-out views (idrmasks/SCAN: NNN.png or mask/NNN.png); adds RegNeRF's masked PSNR / SSIM / LPIPS to the held-out metrics."),
+        lpips: Lpips = True,
         video_frames: int = typer.Option(120, "--video-frames", callback=checked(js.VIDEO_FRAMES), help="Fly-through video frames (0: no video)."),
         fps: int = typer.Option(30, "--fps", callback=checked(js.VIDEO_FPS), help="Fly-through video frame rate."),
         overwrite: Overwrite = False,
@@ -121,6 +122,7 @@ def register(app: typer.Typer) -> None:
                 overwrite=overwrite,
                 progress=not quiet,
                 masks=masks,
+                use_lpips=lpips,
                 on_ready=None if defaults_note is None else (lambda: note(defaults_note, quiet)),  # after the checks
                 on_note=lambda message: note(message, quiet),
             )
@@ -144,7 +146,7 @@ def register(app: typer.Typer) -> None:
         n_views: Optional[int] = typer.Option(None, "--n-views", callback=checked(v.Int(1, 1_000_000, optional=True)), help="ReconFusion: evaluate on the test views of train_test_split_N."),
         out: Optional[Path] = typer.Option(None, "--out", "-o", help="Metrics JSON file (default: SCENE_DIR/metrics.json)."),
         device: Device = "cpu",
-        lpips: bool = typer.Option(True, "--lpips/--no-lpips", help="LPIPS when the lpips package and its weights are on disk."),
+        lpips: Lpips = True,
         save_renders: bool = flag("--save-renders", help="Write the held-out renders to SCENE_DIR/eval_renders/."),
         masks: Optional[Path] = typer.Option(None, "--masks", help="DTU: a folder of object masks (idrmasks/SCAN: NNN.png or mask/NNN.png); adds RegNeRF's masked PSNR / SSIM / LPIPS."),
         overwrite: Overwrite = False,

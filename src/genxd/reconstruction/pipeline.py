@@ -243,6 +243,7 @@ def reconstruct_scene(
     overwrite: bool = False,
     progress: bool = True,
     masks: str | os.PathLike | None = None,
+    use_lpips: bool = True,
     callback: Callable[[int, Any, dict[str, float]], None] | None = None,
     on_ready: Callable[[], None] | None = None,
     on_note: Callable[[str], None] | None = None,
@@ -260,6 +261,9 @@ def reconstruct_scene(
             (:mod:`genxd.reconstruction.extra_views`; a folder reached twice is used once).
         masks: a folder of object masks of the held-out views (DTU's ``idrmasks``): ``test_metrics`` then holds
             DTU's masked metrics under ``masked``, as :func:`evaluate_scene` (:mod:`genxd.reconstruction.masks`).
+        use_lpips: LPIPS in the training and held-out metrics (when the lpips package and its weights are on
+            disk), as :func:`evaluate_scene`; False leaves it out (``lpips_available`` False). The LPIPS loss
+            term is ``config.lambda_lpips``'s.
         inria_model: also write ``3dgs/``, the 3DGS code's model folder of a 3D scene
             (:mod:`genxd.reconstruction.inria_model`; its ``cfg_args`` holds the folder's absolute path).
         callback: ``callback(step, model, stats)`` after every optimisation step (progress, cancelling by
@@ -285,7 +289,8 @@ def reconstruct_scene(
     holdout_every = v.check(holdout_every, js.HOLDOUT_EVERY, "holdout_every")
     video_frames = v.check(video_frames, js.VIDEO_FRAMES, "video_frames")
     fps = v.check(fps, js.VIDEO_FPS, "fps")
-    for name, flag in (("per_time_ply", per_time_ply), ("overwrite", overwrite), ("progress", progress)):
+    for name, flag in (("per_time_ply", per_time_ply), ("overwrite", overwrite), ("progress", progress),
+                       ("use_lpips", use_lpips)):
         v.check(flag, v.Flag(), name)
     _check_output_dir(out_dir, overwrite)
     extra_arguments = _extra_view_arguments(extra_views)
@@ -359,7 +364,7 @@ def reconstruct_scene(
     result = train_gaussians(train_views, config, progress=progress, callback=callback)
     model = result.model
     background = torch.tensor(config.background, dtype=torch.float32)
-    lpips_fn = load_lpips(device=config.device)
+    lpips_fn = load_lpips(device=config.device) if use_lpips else None
     # every input view rendered once: the metrics (training and held-out) and renders/ use the same images
     renders = render_views(model, views.c2w, views.K, views.height, views.width, views.times,
                            background.to(model.device), config.backend, progress="render views" if progress else None)
