@@ -42,10 +42,10 @@ __all__ = [
 OPENCV_TO_OPENGL = torch.diag(torch.tensor([1.0, -1.0, -1.0, 1.0], dtype=torch.float64))
 
 
-def _tensor(value: Any, name: str, matrix: tuple[int, int] | None = None) -> Tensor:
+def _tensor(value: Any, name: str, matrix: tuple[int, int] | None = None, keep_integers: bool = False) -> Tensor:
     """``value`` as a tensor: a tensor as it is, a numpy array or list of numbers converted (floating point kept,
-    integers and booleans as float32). ``matrix``: the shape of its last two dimensions. InvalidType / InvalidValue
-    (a TypeError / ValueError) naming ``name`` otherwise."""
+    integers and booleans as float32 unless ``keep_integers``). ``matrix``: the shape of its last two dimensions.
+    InvalidType / InvalidValue (a TypeError / ValueError) naming ``name`` otherwise."""
     if not torch.is_tensor(value):
         from ..validation import InvalidType, InvalidValue
 
@@ -57,8 +57,8 @@ def _tensor(value: Any, name: str, matrix: tuple[int, int] | None = None) -> Ten
         if array.dtype.kind not in "biuf":
             raise InvalidType(f"{name} must be a tensor or an array of numbers, got {type(value).__name__}"
                               + (f" of {array.dtype}" if isinstance(value, np.ndarray) else f" {value!r}"[:80]))
-        value = torch.from_numpy(array if array.dtype.kind == "f" else array.astype(np.float32))
-    elif not (value.is_floating_point() or value.is_complex()):
+        value = torch.from_numpy(array if array.dtype.kind == "f" or keep_integers else array.astype(np.float32))
+    elif not (value.is_floating_point() or value.is_complex() or keep_integers):
         value = value.float()
     if matrix is not None and tuple(value.shape[-2:]) != matrix:
         from ..validation import InvalidValue

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import os
 import tokenize
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
@@ -63,9 +63,8 @@ class Views:
         depths: ``[N, H, W]`` z-depth (0 = unknown), or None.
         points_xyz / points_rgb: ``[P, 3]`` world points and colours in [0, 1] (COLMAP, or a transforms.json's
             ``ply_file_path``), or None.
-        images_dtype: the dtype ``images`` were given in when it was not floating point (``"torch.uint8"``; not an
-            argument: set from the images given, which the constructor converts to float32 as they are; kept by
-            :meth:`subset` and :meth:`resized`): :meth:`check_values` refuses them.
+
+    Integer images are kept in their dtype (not made float), for :meth:`check_values` to refuse them.
     """
 
     images: Tensor
@@ -76,15 +75,12 @@ class Views:
     depths: Tensor | None = None
     points_xyz: Tensor | None = None
     points_rgb: Tensor | None = None
-    images_dtype: str | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         from ..cameras.geometry import _tensor
 
-        # integer images become float32 below as they are (0-255), unseen by check_values without this
-        self.images_dtype = _integer_dtype(self.images)
         # numpy arrays (a caller's own frames) failed in train_gaussians with "expected Tensor as element 0"
-        self.images = _tensor(self.images, "Views.images")
+        self.images = _tensor(self.images, "Views.images", keep_integers=True)
         self.c2w = _tensor(self.c2w, "Views.c2w")
         self.K = _tensor(self.K, "Views.K")
         n = self.images.shape[0]
@@ -112,10 +108,9 @@ class Views:
         from ..cameras.geometry import check_rigid
 
         images = self.images
-        if self.images_dtype is not None or not images.is_floating_point():
-            given = self.images_dtype or images.dtype
-            hint = " (divide 8-bit images by 255)" if "uint8" in str(given) else ""
-            raise ValueError(f"Views.images must be float in [0, 1], got {given}{hint}")
+        if not images.is_floating_point():
+            hint = " (divide 8-bit images by 255)" if images.dtype == torch.uint8 else ""
+            raise ValueError(f"Views.images must be float in [0, 1], got {images.dtype}{hint}")
         if not torch.isfinite(images).all():
             raise ValueError("Views.images contain NaN or infinite values")
         low, high = float(images.min()), float(images.max())
@@ -136,7 +131,7 @@ class Views:
     def subset(self, indices: Sequence[int] | Tensor) -> "Views":
         """The views at ``indices`` (points are kept)."""
         idx = torch.as_tensor(list(indices) if not torch.is_tensor(indices) else indices, dtype=torch.long)
-        return self._keeping_dtype(replace(
+        return replace(
             self,
             images=self.images[idx],
             c2w=self.c2w[idx],
@@ -144,12 +139,7 @@ class Views:
             names=[self.names[i] for i in idx.tolist()],
             times=None if self.times is None else self.times[idx],
             depths=None if self.depths is None else self.depths[idx],
-        ))
-
-    def _keeping_dtype(self, views: "Views") -> "Views":
-        """``views`` (made from these by :func:`dataclasses.replace`) with these images' given dtype."""
-        views.images_dtype = self.images_dtype
-        return views
+        )
 
     def resized(self, resolution: int | None) -> "Views":
         """Downsize so the longer side is at most ``resolution`` pixels (aspect kept; normalised K
@@ -166,23 +156,13 @@ class Views:
         new_h, new_w = max(1, round(H * scale)), max(1, round(W * scale))
         if (new_h, new_w) == (H, W):
             return self
-        images = F.interpolate(self.images, size=(new_h, new_w), mode="bilinear", antialias=True, align_corners=False)
+        # integer images are resized as floats and stay integers (check_values refuses them)
+        images = self.images if self.images.is_floating_point() else self.images.float()
+        images = F.interpolate(images, size=(new_h, new_w), mode="bilinear", antialias=True, align_corners=False)
         depths = None
         if self.depths is not None:
             depths = F.interpolate(self.depths[:, None], size=(new_h, new_w), mode="nearest")[:, 0]
-        return self._keeping_dtype(replace(self, images=images.clamp(0, 1), depths=depths))
-
-
-def _integer_dtype(value: object) -> str | None:
-    """The dtype of a tensor, array or list of numbers that is not floating point (``"torch.uint8"``,
-    ``"uint8"``), else None."""
-    if torch.is_tensor(value):
-        return None if value.is_floating_point() or value.is_complex() else str(value.dtype)
-    try:
-        kind = np.asarray(value).dtype
-    except (TypeError, ValueError):  # ragged: refused by the conversion, naming the attribute
-        return None
-    return str(kind) if kind.kind in "biu" else None
+        return replace(self, images=images.clamp(0, 1).to(self.images.dtype), depths=depths)
 
 
 def load_image(path: str | os.PathLike) -> Tensor:
