@@ -84,13 +84,13 @@ def test_evaluate_checks_the_loading_settings_before_the_model_loads(monkeypatch
     (taken as truthy). Each is now refused first, naming the argument."""
     import pytest
 
-    import genxd.api
+    import genxd.checkpoints
     from genxd.evaluation import evaluate
 
     def refuse(*args, **kwargs):
         raise AssertionError("the model was loaded")
 
-    monkeypatch.setattr(genxd.api, "load_model", refuse)
+    monkeypatch.setattr(genxd.checkpoints, "model_info", refuse)  # load_model checks its settings first
     report = tmp_path / "report.json"
     report.write_text("{}")
     for kwargs, error, message in ((dict(fast="yes"), TypeError, r"^fast must be True or False"),

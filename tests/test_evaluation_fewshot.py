@@ -214,12 +214,12 @@ def test_the_settings_are_checked_before_the_model_loads(tmp_path, monkeypatch):
     """dtype="fp64", device="gpu" or progress=3 with a model not there said "no GenXD checkpoint at ..." (load_model
     looks at the model first); num_scenes=0 and iterations=0 were not checked at all. Each is now refused first,
     naming the argument."""
-    import genxd.api
+    import genxd.checkpoints
 
     def refuse(*args, **kwargs):
         raise AssertionError("the model was loaded")
 
-    monkeypatch.setattr(genxd.api, "load_model", refuse)
+    monkeypatch.setattr(genxd.checkpoints, "model_info", refuse)  # load_model checks its settings first
     for kwargs, error, message in ((dict(dtype="fp64"), ValueError, r"^dtype must be one of auto, fp32"),
                                    (dict(device="gpu"), ValueError, r"^device must be one of"),
                                    (dict(progress=3), TypeError, r"^progress must be True or False, got 3"),

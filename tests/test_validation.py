@@ -126,6 +126,14 @@ def test_load_model_checks_its_flags_before_loading():
         assert str(info.value).startswith(name), info.value
 
 
+def test_load_model_checks_device_and_dtype_before_looking_at_the_model(tmp_path):
+    """``load_model(missing, dtype="fp64")`` said "no GenXD checkpoint" (the model was looked at first)."""
+    for kwargs, message in [(dict(dtype="fp64"), r"^dtype must be one of auto, fp32"),
+                            (dict(device="gpu"), r"^device must be one of")]:
+        with pytest.raises(ValueError, match=message):
+            genxd.load_model(str(tmp_path / "none"), **kwargs)
+
+
 def test_python_callers_are_never_told_to_use_command_line_flags(image, tmp_path, monkeypatch):
     """Issue 19 item 5: errors raised to Python users said 'use --overwrite'."""
     from tests.cli.fake_model import fake_loaded

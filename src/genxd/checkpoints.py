@@ -500,9 +500,9 @@ def load_model(model: str | Path | None = None, device: str | None = None, dtype
     fast = check(fast, v.Flag(optional=True), "fast")
     compile_unet = check(compile_unet, v.Flag(), "compile_unet")
     allow_pickle = check(allow_pickle, v.Flag(), "allow_pickle")
-    info = model_info(model)
     dev = pick_device(device)
     dt = pick_dtype(dtype, dev)
+    info = model_info(model)  # after the settings: a bad dtype with a missing model named the model
     use_fast = fast if fast is not None else dev.type == "cuda"
     if offload != "none" and not (dev.type == "cuda" and use_fast):
         raise ValueError(f"{arg('offload')} needs a CUDA GPU (it moves weights between the GPU and the host)")

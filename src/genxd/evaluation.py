@@ -184,26 +184,19 @@ def mean_psnr_gain(report: dict, modes: tuple[str, ...] = ("3d-1view", "photo-ca
     return sum(report[m]["psnr_gain_db"] for m in present) / len(present)
 
 
-def check_run_settings(out: str | Path | None, device: str | None, dtype: str | torch.dtype | None,
-                       fast: bool | None, progress: bool, overwrite: bool,
-                       allow_pickle: bool) -> tuple[Path | None, str | None, str | torch.dtype | None, bool | None]:
-    """An evaluation's report path and loading settings checked before the model loads: ``(out, device, dtype,
-    fast)`` as given or normalised. load_model looked at the model first (``dtype="fp64"`` with a model not there
-    said "no GenXD checkpoint"), and ``progress`` / ``overwrite`` were taken as truthy (``overwrite="no"`` replaced
-    the report). A ValueError / TypeError naming the argument."""
+def check_run_settings(out: str | Path | None, progress: bool, overwrite: bool) -> Path | None:
+    """An evaluation's report path, checked with ``progress`` / ``overwrite`` before the model loads (they were taken
+    as truthy: ``overwrite="no"`` replaced the report; load_model checks the loading settings). A ValueError /
+    TypeError naming the argument."""
     from . import validation as v
 
-    fast = v.check(fast, v.Flag(optional=True), "fast")
-    for name, flag in (("progress", progress), ("overwrite", overwrite), ("allow_pickle", allow_pickle)):
+    for name, flag in (("progress", progress), ("overwrite", overwrite)):
         v.check(flag, v.Flag(), name)
-    device = v.check(device, v.DEVICE, "device")
-    if not isinstance(dtype, torch.dtype) or dtype not in (torch.float32, torch.bfloat16, torch.float16):
-        dtype = v.check(dtype, v.DTYPES, "dtype")  # a name, or one of those three dtypes (as load_model takes)
     if out is not None:
         from .utils.paths import path_argument
 
         out = path_argument(out, "out", "a file path")
-    return out, device, dtype, fast
+    return out
 
 def _check_before_running(modes: tuple[str, ...], out: str | Path | None, overwrite: bool) -> None:
     """What would fail after minutes of work: an existing report (without ``overwrite``), a photo package missing."""
@@ -260,9 +253,10 @@ def evaluate(model: str | Path | None = None, num_scenes: int = 50, steps: int |
     motion_strength = v.check(motion_strength, v.MOTION_STRENGTH, "motion_strength")  # nan went on to the model
     fewshot_scenes = v.check(fewshot_scenes, js.EVAL_SCENES, "fewshot_scenes")
     fewshot_iterations = v.check(fewshot_iterations, js.FEWSHOT_ITERATIONS, "fewshot_iterations")
-    out, device, dtype, fast = check_run_settings(out, device, dtype, fast, progress, overwrite, allow_pickle)
+    out = check_run_settings(out, progress, overwrite)
     _check_before_running(modes, out, overwrite)
-    lm = load_model(model, device, dtype or ("fp32" if device in (None, "cpu") else None), fast=fast,
+    default_dtype = "fp32" if device in (None, "cpu") else None
+    lm = load_model(model, device, dtype if dtype is not None else default_dtype, fast=fast,
                     allow_pickle=allow_pickle, progress=progress)
     pipe, d = lm.pipe, lm.defaults
     res, frames_n = int(d["resolution"]), int(d["num_frames"])

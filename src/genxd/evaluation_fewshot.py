@@ -145,14 +145,15 @@ def evaluate_fewshot(model: str | Path | None = None, num_scenes: int = 10, iter
     steps = v.check(steps, v.STEPS, "steps")
     guidance = v.check(guidance, v.GUIDANCE, "guidance")
     seed = v.check(seed, v.SEED, "seed")
-    out, device, dtype, _ = check_run_settings(out, device, dtype, None, progress, overwrite, allow_pickle)
+    out = check_run_settings(out, progress, overwrite)
     if out is not None:
         from .output_folders import check_report_file
 
         check_report_file(out, overwrite)  # before minutes of work
     if data_root is not None:
         _check_scratch_folder(Path(data_root))
-    lm = loaded or load_model(model, device, dtype or ("fp32" if device in (None, "cpu") else None),
+    default_dtype = "fp32" if device in (None, "cpu") else None
+    lm = loaded or load_model(model, device, dtype if dtype is not None else default_dtype,
                               allow_pickle=allow_pickle, progress=progress)
     d = lm.defaults
     res, frames_n = int(d["resolution"]), int(d["num_frames"])
