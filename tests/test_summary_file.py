@@ -93,7 +93,7 @@ def test_a_summary_reached_through_a_symbolic_link_is_refused_too(tmp_path):
 
 def test_each_shard_of_a_python_job_writes_its_own_summary(tmp_path, monkeypatch):
     """``generate_scenes(..., summary=FILE, shard=(K, N))``: every task wrote FILE (the CLI already named it per
-    task); now ``FILE.shard-K-of-N.json`` as the CLI does, and a name the CLI made so is kept (no second suffix)."""
+    task); now ``FILE.shard-K-of-N.json`` as the CLI does."""
     import json
 
     from genxd.api import fewshot_scenes, generate_scenes
@@ -108,9 +108,6 @@ def test_each_shard_of_a_python_job_writes_its_own_summary(tmp_path, monkeypatch
     assert sorted(p.name for p in tmp_path.glob("job*")) == ["job.shard-0-of-2.json", "job.shard-1-of-2.json"]
     assert [r["input"].endswith("a.png") for r in json.loads((tmp_path / "job.shard-0-of-2.json").read_text())[
         "results"]] == [True]
-    generate_scenes(inputs, out, summary=tmp_path / "job.shard-1-of-2.json", shard=(1, 2), progress=False,
-                    overwrite=True)  # as the CLI passes it
-    assert sorted(p.name for p in tmp_path.glob("job*")) == ["job.shard-0-of-2.json", "job.shard-1-of-2.json"]
 
     use_fake_model(monkeypatch, num_frames=5)
     root = tmp_path / "rf"

@@ -43,11 +43,3 @@ def test_a_summary_name_without_a_suffix_gets_the_shard_at_its_end():
     """``--summary report --shard 1/4`` would be ``.shard-1-of-4report``."""
     assert summary_name((1, 4), "report") == "report.shard-1-of-4"
     assert summary_name((1, 4), "s.json") == "s.shard-1-of-4.json"
-
-
-def test_a_summary_name_already_naming_its_shard_is_kept():
-    """The CLI names ``--summary`` per task, then passes it to the Python job, which names it per task too."""
-    for name in ("summary.json", "report", "s.json"):
-        once = summary_name((1, 4), name)
-        assert summary_name((1, 4), once) == once
-    assert summary_name((2, 4), "s.shard-1-of-4.json") == "s.shard-1-of-4.shard-2-of-4.json"

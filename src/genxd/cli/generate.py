@@ -46,24 +46,20 @@ def read_input_list(path: Path) -> list[Path]:
     return entries
 
 
-def summary_path(summary: Optional[Path], out: Path, group: "ProcessGroup",
-                 shard: tuple[int, int] | None = None) -> Optional[Path]:
-    """``--summary`` if given; else ``OUT/summary.json`` under several processes, none in one process. With
-    ``--shard`` one per task of an array (``OUT/summary.shard-K-of-N.json``, ``FILE.shard-K-of-N.json``,
-    :func:`shard_summary`)."""
-    from ..utils.shards import summary_name
-
+def summary_path(summary: Optional[Path], out: Path, group: "ProcessGroup") -> Optional[Path]:
+    """``--summary`` if given; else ``OUT/summary.json`` under several processes, none in one process. The job
+    writes it under its task's name with ``--shard`` (:func:`shard_summary`)."""
     if summary is not None:
-        return shard_summary(summary, shard)
-    return out / summary_name(shard, SUMMARY_NAME) if group.num_processes > 1 else None
+        return summary
+    return out / SUMMARY_NAME if group.num_processes > 1 else None
 
 
-def shard_summary(summary: Path, shard: tuple[int, int] | None) -> Path:
-    """``--summary FILE`` of task K of N (``--shard K/N``): ``FILE.shard-K-of-N.json`` beside it (every task of the
-    array wrote FILE, the last one's replacing the others')."""
+def shard_summary(summary: Optional[Path], shard: tuple[int, int] | None) -> Optional[Path]:
+    """The file a job of task K of N (``--shard K/N``) writes for ``summary``: ``FILE.shard-K-of-N.json`` beside it
+    (:func:`genxd.utils.shards.summary_name`, as :func:`genxd.scene_outputs.check_job` names it)."""
     from ..utils.shards import summary_name
 
-    return summary.with_name(summary_name(shard, summary.name))
+    return None if summary is None else summary.with_name(summary_name(shard, summary.name))
 
 
 def report(results: "list[SceneResult]", group: "ProcessGroup", summary: Optional[Path], what: str,
@@ -236,7 +232,7 @@ def register(app: typer.Typer) -> None:
 
             if model is None and group.is_main_process and default_model_path() is not None:
                 note("no --model given, using the bundled small model (genxd-small; trained on synthetic and photo-textured scenes)", quiet)
-            summary_file = summary_path(summary, out, group, shard)
+            summary_file = summary_path(summary, out, group)
             if group.is_main_process:
                 from ..utils.shards import taken
 
@@ -252,7 +248,7 @@ def register(app: typer.Typer) -> None:
                 scheduler=scheduler, decode_chunk=decode_chunk, sequential_guidance=sequential_guidance,
                 **({"camera_from_video": camera_from_video, "path_scale": path_scale} if camera_from_video is not None else {}),
             )
-            return report(results, group, summary_file, "inputs", quiet)
+            return report(results, group, shard_summary(summary_file, shard), "inputs", quiet)
 
         code = run_cli(job, quiet)
         if code:
@@ -299,7 +295,7 @@ def register(app: typer.Typer) -> None:
             group = start_sampling_job(device)
             from ..api import fewshot_scenes
 
-            summary_file = summary_path(summary, out, group, shard)
+            summary_file = summary_path(summary, out, group)
             results = fewshot_scenes(
                 data_root, out, model, strategy=strategy, pose_dir=pose_dir, n_views=n_views, num_context=num_context,
                 num_frames=num_frames, resolution=resolution, num_inference_steps=steps, guidance_scale=guidance,
@@ -308,7 +304,7 @@ def register(app: typer.Typer) -> None:
                 dtype=dtype, compile_unet=compile_unet, allow_pickle=allow_pickle, overwrite=overwrite, skip_existing=skip_existing, summary=summary_file, progress=not quiet,
                 shard=shard,
             )
-            return report(results, group, summary_file, "groups", quiet)
+            return report(results, group, shard_summary(summary_file, shard), "groups", quiet)
 
         code = run_cli(job, quiet)
         if code:

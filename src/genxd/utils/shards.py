@@ -30,14 +30,11 @@ def shard_line(shard: tuple[int, int], taken: int, total: int, what: str = "inpu
 
 def summary_name(shard: tuple[int, int] | None, name: str = "summary.json") -> str:
     """A summary's name (the default one's, or ``--summary``'s) for one task of an array
-    (``summary.shard-1-of-4.json``; ``report`` -> ``report.shard-1-of-4``), so none replaces another's. A name that
-    already ends in this task's shard is kept (the CLI names the file, then passes it to the Python jobs)."""
+    (``summary.shard-1-of-4.json``; ``report`` -> ``report.shard-1-of-4``), so none replaces another's."""
     if shard is None:
         return name
     tag = f".shard-{shard[0]}-of-{shard[1]}"
     stem, dot, ext = name.rpartition(".")
-    if name.endswith(tag) or stem.endswith(tag):
-        return name
     if not stem:  # no suffix (``report``, ``.report``): the shard goes at the end
         return f"{name}{tag}"
     return f"{stem}{tag}{dot}{ext}"
