@@ -25,6 +25,7 @@ from ..utils.io import atomic_dir, atomic_file, is_environment_error, read_json,
 from ..utils.command_line import recorded
 from ..utils.progress import close_bars
 from ..utils.shared_work import OtherProcessFailed
+from ..utils.worker_errors import without_worker_traceback, worker_error
 from ..validation import GenXDWarning, cli_style, is_out_of_memory, out_of_memory_message
 from .process_exit import interruption, output_closed_passes_click, quiet_when_output_closes
 from .terminal_text import shown
@@ -61,34 +62,6 @@ def one_line(text: str) -> str:
     return " ".join(shown(without_worker_traceback(str(text))).split())
 
 
-_WORKER_ERROR = re.compile(r"Caught \w+ in DataLoader worker process \d+\.\nOriginal Traceback \(most recent call "
-                           r"last\):\n")
-
-
-def _worker_error(text: str) -> tuple[str, str] | None:
-    """``(name, message)`` of the error a DataLoader worker raised, from the text of the error PyTorch raises again
-    in the training process ("Caught ValueError in DataLoader worker process 0. Original Traceback ..."): the first
-    line after the last traceback's frames names the class (qualified, unless builtin) before its message. None
-    for other text."""
-    if not _WORKER_ERROR.match(text):
-        return None
-    lines = text.rstrip("\n").splitlines()
-    last = max(i for i, line in enumerate(lines) if line.startswith(("Original Traceback (", "Traceback (")))
-    for i in range(last + 1, len(lines)):
-        if lines[i] and not lines[i][0].isspace():  # the frames are indented; the error's own lines are not
-            error = "\n".join(lines[i:])
-            return lines[i].split(":", 1)[0], re.sub(r"^[\w.]+: ", "", error, count=1)
-    return None
-
-
-def without_worker_traceback(text: str) -> str:
-    """The message of an error a DataLoader worker raised, without the traceback PyTorch puts in front of it when
-    it raises it again in the training process (``genxd train`` printed all of it on its one error line); other
-    text as it is."""
-    error = _worker_error(text)
-    return text if error is None else error[1]
-
-
 def worker_error_class(text: str) -> type | None:
     """The class of the error a DataLoader worker raised, from the text of the RuntimeError PyTorch raises in its
     place when the class cannot be made again from a message (its ``__init__`` takes more: ``UnicodeDecodeError``,
@@ -97,7 +70,7 @@ def worker_error_class(text: str) -> type | None:
     import builtins
     import sys
 
-    error = _worker_error(text)
+    error = worker_error(text)
     if error is None or error[0].rsplit(".", 1)[-1] != text.split(" ", 2)[1]:  # "Caught NAME in DataLoader ..."
         return None
     module, _, qualname = error[0].rpartition(".")

@@ -19,6 +19,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Sampler, Subset, default_collate
 
 from ..data.datasets import MixtureDataset, build_dataset, check_sample, make_sample
+from ..utils.worker_errors import without_worker_traceback, worker_error
 from .config import DataConfig
 from .interrupts import ignore_interrupts_in_worker
 
@@ -228,16 +229,15 @@ def build_training_dataset(cfg: DataConfig, seed: int, preload: bool | None = No
     for i, spec in enumerate(cfg.datasets):
         if not isinstance(spec, dict):
             raise ValueError(f"data.datasets.{i}: expected a mapping with a 'type', got {spec!r}")
+        entry = f"data.datasets.{i} ({spec.get('type')})"
         try:
             part = build_dataset(spec, num_frames=cfg.num_frames, height=cfg.height, width=cfg.width, seed=seed + i)
             if not type(part).__module__.startswith("genxd.") and len(part):  # one's own: item 0 checked, now
-                _check_first_item(part, cfg)
+                _check_first_item(part, cfg, entry)
             parts.append(part)
         except (ValueError, FileNotFoundError) as exc:  # a subclass (JSONDecodeError ...) may need other arguments
             kind = FileNotFoundError if isinstance(exc, FileNotFoundError) else ValueError
-            raise kind(f"data.datasets.{i} ({spec.get('type')}): {exc}") from None
-        except _UnreadableItem as exc:
-            raise RuntimeError(f"data.datasets.{i} ({spec.get('type')}): {exc}") from exc.__cause__
+            raise kind(f"{entry}: {exc}") from None
         weights.append(float(spec.get("weight", 1.0)))
     if len(parts) == 1 and cfg.length is None:
         dataset: Dataset = parts[0]
@@ -246,16 +246,13 @@ def build_training_dataset(cfg: DataConfig, seed: int, preload: bool | None = No
     return preload_dataset(dataset, cfg) if (cfg.preload if preload is None else preload) else dataset
 
 
-class _UnreadableItem(Exception):
-    """Item 0 of a dataset of one's own raised something other than ValueError / FileNotFoundError."""
-
-
-def _check_first_item(part: Dataset, cfg: DataConfig) -> None:
+def _check_first_item(part: Dataset, cfg: DataConfig, entry: str) -> None:
     """Read item 0 of a dataset of one's own where the training loader will read it, and check it
-    (:func:`check_sample`). With loader workers (``data.num_workers`` > 0) it is read by a one-worker DataLoader, as
-    the training's workers start (one thread, Ctrl-C left to the main process): a file or database the class opens
-    on its first read (h5py, LMDB) is opened there, not in the object the workers inherit, and the dataset is not
-    copied. Without workers the loader reads in this process, and so does the check."""
+    (:func:`check_sample`); an error other than ValueError / FileNotFoundError is a RuntimeError naming ``entry``
+    (the config's ``data.datasets.I (type)``). With loader workers (``data.num_workers`` > 0) it is read by a
+    one-worker DataLoader, as the training's workers start (one thread, Ctrl-C left to the main process): a file or
+    database the class opens on its first read (h5py, LMDB) is opened there, not in the object the workers inherit,
+    and the dataset is not copied. Without workers the loader reads in this process, and so does the check."""
     name = f"item 0 of {type(part).__module__}.{type(part).__qualname__}"
     try:
         if loader_workers(cfg.num_workers) > 0 and not multiprocessing.current_process().daemon:  # daemons: no child
@@ -266,20 +263,11 @@ def _check_first_item(part: Dataset, cfg: DataConfig) -> None:
             sample = part[0]  # type: ignore[index]
     except (ValueError, FileNotFoundError) as exc:
         raise (type(exc) if type(exc) in (ValueError, FileNotFoundError) else ValueError)(
-            f"{name}: {_last_line(exc)}") from None
+            f"{name}: {without_worker_traceback(str(exc))}") from None
     except Exception as exc:
-        raise _UnreadableItem(f"{name} raised {type(exc).__name__}: {_last_line(exc)}") from exc
+        kind, message = worker_error(str(exc)) or (type(exc).__name__, str(exc))  # a worker's: its own error
+        raise RuntimeError(f"{entry}: {name} raised {kind.rsplit('.', 1)[-1]}: {message}") from exc
     check_sample(sample, cfg.num_frames, cfg.height, cfg.width or cfg.height, name)
-
-
-def _last_line(exc: BaseException) -> str:
-    """An exception's own message: the last line of what a loader worker re-raises ('Caught KeyError in DataLoader
-    worker process 0. Original Traceback ... KeyError: 'nope''), the exception's text as it is otherwise."""
-    text = str(exc)
-    if "Original Traceback" not in text:
-        return text
-    last = text.rstrip().splitlines()[-1]
-    return last.split(": ", 1)[1] if last.startswith(f"{type(exc).__name__}: ") else last
 
 
 def data_summary(dataset: Dataset) -> str:
