@@ -11,6 +11,8 @@ import shlex
 from contextvars import ContextVar
 from typing import Iterator, Sequence
 
+from .shared_work import launch_process
+
 _ARGV: ContextVar[tuple[str, ...] | None] = ContextVar("genxd_argv", default=None)
 
 
@@ -41,8 +43,6 @@ def run_hint(command: str, same: bool = False) -> str:
     COMMAND`` when ``same``). In a process of a launch of several (``accelerate launch``, ``torchrun``: it sets
     ``WORLD_SIZE``) the command as run alone would go on in one process: ``run the same launch with: COMMAND``
     (genxd does not know the launcher's own arguments, so it names none)."""
-    from .shared_work import launch_process
-
     if launch_process() is not None:
         return f"run the same launch with: {command}"
     return f"run the same command: {command}" if same else f"run: {command}"
