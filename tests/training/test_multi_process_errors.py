@@ -135,7 +135,10 @@ def test_ctrl_c_under_the_launcher_stops_every_process_within_two_steps(tmp_path
     out = tmp_path / "run"
     proc = _launch_two(script, out, "training.max_steps=20")
     log = proc.stdout[-3000:] + proc.stderr[-3000:]
-    assert proc.returncode == 130, log
+    # the launcher's own status: 130 with torch 2.13's elastic agent; torch 2.11's (the device machine, 2026-12-05)
+    # raises SignalException on the SIGINT it received and exits 1, after its processes stopped as below
+    launcher_raised = "SignalException" in proc.stderr and "got signal: 2" in proc.stderr
+    assert proc.returncode == 130 or (proc.returncode == 1 and launcher_raised), log
     found = list_checkpoints(out / "checkpoints")
     assert len(found) == 1, log
     step = json.loads((found[0] / "training_state.json").read_text())["step"]
