@@ -213,7 +213,8 @@ def test_progress_false_hides_the_shard_loading_bar(tmp_path, capfd, monkeypatch
 def test_the_settings_are_checked_before_the_model_loads(tmp_path, monkeypatch):
     """dtype="fp64", device="gpu" or progress=3 with a model not there said "no GenXD checkpoint at ..." (load_model
     looks at the model first); num_scenes=0 and iterations=0 were not checked at all. Each is now refused first,
-    naming the argument."""
+    naming the argument; num_views, groups and real_repeat too (unchecked before: a real_repeat of 1.5 was rounded
+    to 1 without a word)."""
     import genxd.checkpoints
 
     def refuse(*args, **kwargs):
@@ -226,6 +227,9 @@ def test_the_settings_are_checked_before_the_model_loads(tmp_path, monkeypatch):
                                    (dict(overwrite="no"), TypeError, r"^overwrite must be True or False"),
                                    (dict(num_scenes=0), ValueError, r"^num_scenes must be an integer in 1\.\."),
                                    (dict(iterations=0), ValueError, r"^iterations must be an integer in 1\.\."),
+                                   (dict(num_views=3), ValueError, r"^num_views must be an integer in 4\.\."),
+                                   (dict(groups=0), ValueError, r"^groups must be an integer in 1\.\."),
+                                   (dict(real_repeat=1.5), (TypeError, ValueError), r"^real_repeat must be an integer"),
                                    (dict(out=3), TypeError, r"^out must be a file path, got 3")):
         with pytest.raises(error, match=message):
             evaluate_fewshot(model="/nonexistent", data_root=tmp_path / "scenes", **kwargs)

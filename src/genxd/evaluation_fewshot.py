@@ -142,6 +142,9 @@ def evaluate_fewshot(model: str | Path | None = None, num_scenes: int = 10, iter
 
     num_scenes = v.check(num_scenes, js.EVAL_SCENES, "num_scenes")
     iterations = v.check(iterations, js.FEWSHOT_ITERATIONS, "iterations")
+    num_views = v.check(num_views, js.FEWSHOT_VIEWS, "num_views")
+    groups = v.check(groups, js.FEWSHOT_GROUPS, "groups")
+    real_repeat = v.check(real_repeat, js.FEWSHOT_REAL_REPEAT, "real_repeat")
     steps = v.check(steps, v.STEPS, "steps")
     guidance = v.check(guidance, v.GUIDANCE, "guidance")
     seed = v.check(seed, v.SEED, "seed")

@@ -18,3 +18,8 @@ VIDEO_FPS = Int(1, 1000)
 #: evaluation
 EVAL_SCENES = Int(1, 100_000)
 FEWSHOT_ITERATIONS = Int(1, 10_000_000)
+# the synthetic few-shot protocol (genxd.evaluation_fewshot): 3 context views and at least one test view; each
+# group is one batch element of the model's call; each real view repeated at most this often among generated ones
+FEWSHOT_VIEWS = Int(4, 10_000)
+FEWSHOT_GROUPS = Int(1, 64)
+FEWSHOT_REAL_REPEAT = Int(1, 1000)
