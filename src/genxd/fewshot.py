@@ -13,7 +13,8 @@ Follows the authors' ``dataset/reconf_gen.py`` (direct) and ``dataset/reconf_gro
 Frames are laid out as the authors do: 3 context views at frames ``[0, T//2 + 1, F - 1]`` with the
 targets between them (2 views: first and last; 1 view: first). All frames use the first context
 view's intrinsics. Images are centre-cropped to a square (intrinsics adjusted) or, with
-``pad_to_square``, padded (then un-padded on output), and resized to ``resolution``.
+``pad_to_square``, padded with black (then un-padded on output), and resized to ``resolution`` with PIL's
+LANCZOS on 8-bit values, as the authors' loaders (and ``genxd generate``) resize.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+import PIL.Image
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -45,6 +48,17 @@ class FewshotGroup:
     K_unpadded: Tensor | None = None
 
 
+def _resize_lanczos(images: Tensor, size: int) -> Tensor:
+    """Square ``images [N, 3, S, S]`` in [0, 1] resized to ``size x size`` with PIL's LANCZOS on their 8-bit values
+    (rounded), as the authors' ``crop_shim.rescale`` and :func:`genxd.utils.images.fit_image` resize."""
+    from .utils.images import pil_to_tensor, tensor_to_uint8
+
+    resized = [pil_to_tensor(PIL.Image.fromarray(np.ascontiguousarray(a)).resize((size, size),
+                                                                              PIL.Image.Resampling.LANCZOS))
+               for a in tensor_to_uint8(images)]
+    return torch.stack(resized) if resized else images.new_zeros(0, 3, size, size)
+
+
 def _square(images: Tensor, K: Tensor, resolution: int, pad: bool) -> tuple[Tensor, Tensor, tuple | None, Tensor | None]:
     """Make ``images [N,3,H,W]`` square (crop or pad) and resize; adjust normalised ``K [N,3,3]``."""
     _, _, H, W = images.shape
@@ -66,8 +80,7 @@ def _square(images: Tensor, K: Tensor, resolution: int, pad: bool) -> tuple[Tens
         images = images[..., top : top + S, left : left + S]
         Kp[:, 0, 0], Kp[:, 0, 2] = K[:, 0, 0] * W / S, (K[:, 0, 2] * W - left) / S
         Kp[:, 1, 1], Kp[:, 1, 2] = K[:, 1, 1] * H / S, (K[:, 1, 2] * H - top) / S
-    images = F.interpolate(images, size=(resolution, resolution), mode="bilinear", antialias=True, align_corners=False)
-    return images.clamp(0, 1), Kp, box, K_unpadded
+    return _resize_lanczos(images, resolution), Kp, box, K_unpadded
 
 
 def context_layout(num_context: int, num_frames: int) -> list[int]:
