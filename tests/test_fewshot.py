@@ -56,3 +56,25 @@ def test_views_are_resized_with_lanczos_as_the_authors(width: int, height: int, 
         else:
             expected = _lanczos(pixels[image_id], (left, top, left + side, top + side), None, size)
         torch.testing.assert_close(view, expected, atol=1e-6, rtol=0)
+
+
+def test_two_context_views_keep_the_last_views_intrinsics_as_the_authors(tmp_path) -> None:
+    """The authors' 2-view layout (first and last frame, their grouped loader ``reconf_group.py``) gives the last
+    frame the second context view's intrinsics (``cat([cond_K[:1], target_K, cond_K[1:]])``); every other frame
+    has the first context view's. genxd gave every frame the first view's."""
+    from genxd.cameras import formats
+
+    scene, _ = _scene(32, 32)
+    scene.K[:, 0, 0] = torch.linspace(0.8, 1.3, 6)  # every view its own focal length
+    fitted = torch.eye(4).repeat(3, 1, 1)
+    fitted[:, 0, 3] = torch.tensor([0.15, 0.25, 0.35])
+    (tmp_path / "s").mkdir()
+    formats.save_w2c_list_json(tmp_path / "s" / "gen_poses_w2c.json", fitted)
+    groups = build_fewshot_groups({"s": scene}, "grouped", tmp_path, n_views=3, num_context=2, num_frames=5,
+                                  resolution=32, pad_to_square=False)
+    for group in groups:
+        assert group.context_index.tolist() == [0, 4]
+        first, second = group.frame_source[0], group.frame_source[4]
+        assert first != second
+        torch.testing.assert_close(group.K[4], scene.K[second])
+        torch.testing.assert_close(group.K[:4], scene.K[first].expand(4, 3, 3))

@@ -12,9 +12,10 @@ Follows the authors' ``dataset/reconf_gen.py`` (direct) and ``dataset/reconf_gro
 
 Frames are laid out as the authors do: 3 context views at frames ``[0, T//2 + 1, F - 1]`` with the
 targets between them (2 views: first and last; 1 view: first). All frames use the first context
-view's intrinsics. Images are centre-cropped to a square (intrinsics adjusted) or, with
-``pad_to_square``, padded with black (then un-padded on output), and resized to ``resolution`` with PIL's
-LANCZOS on 8-bit values, as the authors' loaders (and ``genxd generate``) resize.
+view's intrinsics, but for the last frame of the 2-view layout, which keeps the second view's (as theirs).
+Images are centre-cropped to a square (intrinsics adjusted) or, with ``pad_to_square``, padded with black
+(then un-padded on output), and resized to ``resolution`` with PIL's LANCZOS on 8-bit values, as the
+authors' loaders (and ``genxd generate``) resize.
 """
 
 from __future__ import annotations
@@ -93,6 +94,15 @@ def context_layout(num_context: int, num_frames: int) -> list[int]:
     if num_context == 3:
         return [0, t // 2 + 1, num_frames - 1]
     raise ValueError(f"num_context must be 1, 2 or 3, got {num_context}")
+
+
+def _frame_intrinsics(K: Tensor, ctx_ids: list[int], layout: list[int], num_frames: int) -> Tensor:
+    """``[F, 3, 3]``: the first context view's ``K`` at every frame, but at the last frame of the 2-view layout,
+    which keeps the second view's (the authors' ``cat([cond_K[:1], target_K, cond_K[1:]])``)."""
+    out = K[ctx_ids[0]][None].expand(num_frames, 3, 3).clone()
+    if len(ctx_ids) == 2:
+        out[layout[1]] = K[ctx_ids[1]]
+    return out
 
 
 def _farthest_point_indices(points: Tensor, n: int, start: int = 0) -> list[int]:
@@ -178,12 +188,12 @@ def build_fewshot_groups(scenes: dict, strategy: str, pose_dir: str | Path | Non
                     c2w[slot] = fitted[-1 - tid]
                     near = torch.cdist(c2w[slot, :3, 3][None], c2w_all[ctx_ids, :3, 3])[0].argmin()
                     ref[slot], source[slot] = sq_images[ctx_ids[int(near)]], -1
-            K = sq_K[ctx_ids[0]][None].expand(num_frames, 3, 3).clone()
+            K = _frame_intrinsics(sq_K, ctx_ids, layout, num_frames)
             groups.append(
                 FewshotGroup(
                     key=key, name=f"{key}_{strategy}_{gi:03d}", context_images=sq_images[ctx_ids],
                     c2w=c2w, K=K, context_index=torch.tensor(layout), reference_frames=ref, frame_source=source,
-                    crop_box=box, K_unpadded=None if K_unp is None else K_unp[ctx_ids[0]][None].expand(num_frames, 3, 3).clone(),
+                    crop_box=box, K_unpadded=None if K_unp is None else _frame_intrinsics(K_unp, ctx_ids, layout, num_frames),
                 )
             )
     return groups
