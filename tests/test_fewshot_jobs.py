@@ -151,3 +151,47 @@ def test_skip_existing_keeps_groups_another_run_writes_meanwhile(reconfusion, tm
         (0, "skipped"), (1, "skipped"), (2, "written")]
     assert written == ["scene_direct_000", "scene_direct_002"]  # 001 was not sampled again
     assert (out / "scene_direct_000" / "meta.json").read_text() == "{}"
+
+
+def test_a_shard_plans_and_warns_for_its_own_groups_only(tmp_path, monkeypatch) -> None:
+    """Found by the job-array audit: ``--shard 0/2`` planned every group of the job and warned about every scene
+    (scene 'b''s repeated test views and non-square views, which only task 1 of 2 generates). Now a task plans
+    its own groups and warns about its own scenes; task 1 still warns about 'b' (no model is loaded: the groups
+    are kept by --skip-existing)."""
+    import warnings
+
+    from genxd.data.reconfusion import write_reconfusion_scene
+    from genxd.data.synthetic import make_scene, orbit_cameras, render
+    from genxd.fewshot_jobs import fewshot_scenes
+    from genxd.pipelines import long_paths
+
+    root = tmp_path / "rf"
+    c2w, K = orbit_cameras(8, radius=4.0, elevation_deg=25.0, azimuth_range_deg=120.0, focal=1.0)
+    write_reconfusion_scene(root, "a", render(make_scene(2), c2w, K, 32, 32).rgb, c2w, K, {3: ([0, 3, 6], [1, 2])})
+    write_reconfusion_scene(root, "b", render(make_scene(2), c2w, K, 48, 32).rgb, c2w, K, {3: ([0, 3, 6], [1])})
+    out = tmp_path / "out"
+    for name in ("a_direct_000", "b_direct_000"):  # kept: no model to load
+        (out / name).mkdir(parents=True)
+        (out / name / "meta.json").write_text("{}")
+    plan_for, planned = long_paths.plan_for, []
+
+    def counted(*args, **kwargs):
+        planned.append(args[3])
+        return plan_for(*args, **kwargs)
+
+    monkeypatch.setattr(long_paths, "plan_for", counted)
+
+    def run(shard):
+        planned.clear()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            results = fewshot_scenes(root, out, n_views=3, num_context=3, num_frames=5, num_inference_steps=1,
+                                     guidance_scale=1.0, progress=False, skip_existing=True, shard=shard)
+        return results, [str(w.message) for w in caught if "scene 'b'" in str(w.message)]
+
+    results, about_b = run((0, 2))
+    assert [(r.input, r.status) for r in results] == [("a_direct_000", "skipped")]
+    assert about_b == [] and len(planned) == 1
+    results, about_b = run((1, 2))
+    assert [(r.input, r.status) for r in results] == [("b_direct_000", "skipped")]
+    assert len(about_b) == 2 and len(planned) == 1  # repeated test views, non-square views

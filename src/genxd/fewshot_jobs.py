@@ -181,21 +181,22 @@ def fewshot_scenes(
         scenes, strategy=strategy, pose_dir=pose_dir, n_views=n_views, num_context=num_context,
         num_frames=num_frames, resolution=res, pad_to_square=pad_to_square,
     )
-    if strategy == "direct" and group.is_main_process:
-        _warn_repeated_views(scenes, n_views, num_frames, num_context)
-    if not pad_to_square and group.is_main_process:
-        _warn_cropped_views(scenes)
     labels = [g.name for g in groups]
     folders = [out_dir / n for n in unique_labels([safe_folder_name(g.name) for g in groups])]
     check_summary_apart(summary, folders, labels)
     chosen = shard_indices(len(groups), shard)  # a job array's task: its groups (names and seeds of all groups)
+    own = {groups[gi].key: scenes[groups[gi].key] for gi in chosen}  # its scenes: warned about by this task only
+    if strategy == "direct" and group.is_main_process:
+        _warn_repeated_views(own, n_views, num_frames, num_context)
+    if not pad_to_square and group.is_main_process:
+        _warn_cropped_views(own)
     if shard is not None and progress and group.is_main_process:
         progress_write(f"genxd: {shard_line(shard, len(chosen), len(groups), 'groups')}")
     from .pipelines.long_paths import LongPathSettings, generate_long, long_job_progress, plan_for
 
     long_settings = LongPathSettings(window, anchors, overlap)
-    plans = {gi: plan_for(info, d, "3d", g.c2w, g.K, g.context_index.tolist(), long_settings)
-             for gi, g in enumerate(groups)}  # None: the group fits one window
+    plans = {gi: plan_for(info, d, "3d", groups[gi].c2w, groups[gi].K, groups[gi].context_index.tolist(),
+                          long_settings) for gi in chosen}  # the task's groups; None: the group fits one window
     if group.is_main_process:  # a long path is made window by window: the model sees a window's frames then
         windows = [p.window for p in plans.values() if p is not None]
         v.warn_outside_trained(info.trained, {"resolution": res, "num_frames": max(windows) if windows else num_frames},
