@@ -91,3 +91,14 @@ def test_object_loss_weight_reaches_the_training_loss(tmp_path):
         runs[name] = [json.loads(line)["loss"] for line in (out / "metrics.jsonl").read_text().splitlines()]
     assert runs["masks"] == pytest.approx(runs["plain"], rel=1e-6, abs=1e-7)
     assert runs["weighted"][0] != pytest.approx(runs["plain"][0], rel=1e-4)
+
+
+def test_the_preload_bar_follows_the_training_bar(tmp_path, capfd):
+    """Found by the multi-process audit: the "preloading data" bar was drawn by every process (each preloads the
+    whole data; unlabelled bars over each other under ``accelerate launch``) and with ``logging.progress_bar:
+    false`` too. It is now drawn where the training bar is: the main process, unless the bars are off."""
+    common = [*QUIET, "data.datasets.0.length=4", "training.max_steps=1", "data.preload=true"]
+    train_genxd(load_config(TINY, [*common, f"output_dir={tmp_path / 'quiet'}"]), cpu=True)
+    assert "preloading data" not in capfd.readouterr().err
+    train_genxd(load_config(TINY, [*common, f"output_dir={tmp_path / 'bars'}", "logging.progress_bar=true"]), cpu=True)
+    assert "preloading data" in capfd.readouterr().err

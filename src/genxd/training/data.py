@@ -292,10 +292,11 @@ def data_summary(dataset: Dataset) -> str:
     return text
 
 
-def preload_dataset(dataset: Dataset, cfg: DataConfig) -> Dataset:
-    """``dataset`` held in memory when ``cfg.preload`` (:class:`PreloadedDataset`), else itself."""
+def preload_dataset(dataset: Dataset, cfg: DataConfig, progress: bool = True) -> Dataset:
+    """``dataset`` held in memory when ``cfg.preload`` (:class:`PreloadedDataset`; ``progress``: its bar), else
+    itself."""
     if cfg.preload and not isinstance(dataset, PreloadedDataset):
-        return PreloadedDataset(dataset, cfg.num_workers)
+        return PreloadedDataset(dataset, cfg.num_workers, progress=progress)
     return dataset
 
 

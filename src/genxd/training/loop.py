@@ -363,7 +363,10 @@ class TrainingRun(RunStops):
         (:class:`genxd.training.data.StreamSampler`)."""
         from .data import StreamSampler, build_training_dataset, preload_dataset
 
-        dataset = build_training_dataset(data, self.seed) if dataset is None else preload_dataset(dataset, data)
+        bar = self.is_main and self.config.logging.progress_bar  # each process preloads all: one bar, as training's
+        if dataset is None:
+            dataset = build_training_dataset(data, self.seed, preload=False)
+        dataset = preload_dataset(dataset, data, progress=bar)
         acc, opt = self.accelerator, self.optim
         sampler = StreamSampler(len(dataset), opt.batch_size, self.seed, acc.num_processes, acc.process_index,
                                 opt.gradient_accumulation_steps, start_step, data.shuffle)
