@@ -322,3 +322,29 @@ def test_scene_depth_of_a_colmap_model_with_a_lens_counts_the_points_the_lens_se
     recon.write(str(folder))
     cam = read_camera_path(folder)
     assert (cam.fisheye is not None) == (model == "OPENCV_FISHEYE") and cam.scene_depth == pytest.approx(z)
+
+
+def test_a_dtu_scan_is_refused_with_the_way_to_a_camera_path(tmp_path, monkeypatch):
+    """Found by the leftovers audit: a DTU scan given as a camera path (``generate --camera scanN`` or
+    ``scanN/cameras.npz``) was "no camera file found" / "not a camera file", with no word of the scan. Its cameras
+    are a capture's (read with its images by genxd.reconstruction): the refusal now says so and names the commands
+    that make a camera path of them, which this test follows to the scan's own cameras."""
+    import numpy as np
+
+    from tests.reconstruction.dtu_scans import known_cameras, write_dtu_scan, write_idr_scan
+
+    c2w = known_cameras(radius=3.0)
+    K = np.array([[20.0, 0, 8], [0, 20.0, 6], [0, 0, 1]])
+    idr = write_idr_scan(tmp_path / "scan40", K, c2w, None, masks=False)
+    rectified = write_dtu_scan(tmp_path / "DTU", "scan41", K, c2w[:3])
+    for given, scan in ((idr, idr), (idr / "cameras.npz", idr), (rectified, rectified)):
+        with pytest.raises(ValueError) as refused:
+            read_camera_path(given)
+        message = str(refused.value)
+        assert message.startswith(f"{given}: a DTU scan's cameras are not read as a camera path"), message
+        assert f"genxd fewshot-data {scan} -o data/dtu" in message and f"poses/dtu/{scan.name}/" in message
+    monkeypatch.chdir(tmp_path)
+    assert runner.invoke(app, ["fewshot-data", str(idr), "-o", "data/dtu"]).exit_code == 0
+    assert runner.invoke(app, ["trajectory", "fit", "data/dtu", "--out", "poses", "--data-poses"]).exit_code == 0
+    cam = read_camera_path(tmp_path / "poses" / "dtu" / "scan40" / "gen_poses_w2c.json", dtype=torch.float64)
+    torch.testing.assert_close(cam.c2w, torch.from_numpy(c2w), atol=1e-5, rtol=1e-5)

@@ -327,8 +327,32 @@ def _depth_beside(meta: Path, n: int) -> float | None:
     return _scene_depth(obj.get("scene_depth"))
 
 
+def _dtu_scan(path: Path) -> str | None:
+    """Why a DTU scan (IDR's ``image/`` + ``cameras.npz``, DTU's ``Rectified/scanN``) or its ``cameras.npz`` is no
+    camera path, and how to make one of its cameras; None for anything else. Its cameras are a capture's, in the
+    scan's order, read with its images by :mod:`genxd.reconstruction` (``genxd reconstruct``, ``fewshot-data``)."""
+    from ..reconstruction.dtu_idr import IDR_CAMERA_FILES, is_idr_scan
+    from ..reconstruction.dtu_raw import is_dtu_scan
+
+    scan = path.parent if path.name in IDR_CAMERA_FILES and is_idr_scan(path.parent) else path
+    if not (scan.is_dir() and (is_idr_scan(scan) and any((scan / n).is_file() for n in IDR_CAMERA_FILES)
+                               or is_dtu_scan(scan))):
+        return None
+    return (f"{path}: a DTU scan's cameras are not read as a camera path (expected {camera_formats_help()}); "
+            f"as one: genxd fewshot-data {scan} -o data/dtu, then genxd trajectory fit data/dtu --out poses "
+            f"--data-poses (the scan's cameras; without it a path fitted along them), then give "
+            f"poses/dtu/{scan.name}/gen_poses_w2c.json")
+
+
 def _from_folder(folder: Path, default_focal: float, height: int | None, width: int | None, dtype: torch.dtype) -> CameraPath:
-    source = _folder_source(folder)
+    try:
+        source = _folder_source(folder)
+    except _SeveralSamples:
+        raise
+    except ValueError:  # no camera file: a DTU scan is said so (importing its readers only then)
+        if (note := _dtu_scan(folder)) is not None:
+            raise ValueError(note) from None
+        raise
     if source.model is not None:
         return _read_colmap(source.model, dtype, source.what, sample=source.sample)
     cam = read_camera_path(source.file, default_focal=default_focal, height=height, width=width, dtype=dtype)
@@ -388,4 +412,6 @@ def read_camera_path(
         return _read_colmap(path.parent, dtype)
     if path.suffix.lower() == ".json":
         return _from_json(path, focal, height, width, dtype)
+    if path.suffix.lower() == ".npz" and (note := _dtu_scan(path)) is not None:
+        raise ValueError(note)
     raise ValueError(f"{path}: not a camera file (expected {camera_formats_help()})")
