@@ -129,6 +129,26 @@ def another_run_writes_meanwhile(monkeypatch: pytest.MonkeyPatch, owner: object,
         monkeypatch.setattr(owner, name, meanwhile)
 
 
+def another_task_writes_meanwhile(monkeypatch: pytest.MonkeyPatch, owner: object, out: Path, first: str,
+                                  then: str) -> list[str]:
+    """Patch ``owner.write_scene`` (a job's writer of each output folder) so that, when the job is about to write
+    ``out/first``, another task of a job array has just written ``out/first`` and ``out/then`` (each a ``meta.json``
+    of ``{}``): one written while this job sampled it, one before this job got to it. Returns the names of the
+    folders the job goes on to write, in order."""
+    write, written = getattr(owner, "write_scene"), []
+
+    def other_task_writes(folder, *args, **kwargs):
+        if folder.name == first:
+            for name in (first, then):
+                (out / name).mkdir(parents=True)
+                (out / name / "meta.json").write_text("{}")
+        written.append(folder.name)
+        return write(folder, *args, **kwargs)
+
+    monkeypatch.setattr(owner, "write_scene", other_task_writes)
+    return written
+
+
 def refuse_reading_large_arrays(monkeypatch) -> None:
     """Every array numpy reads (``np.load`` of a .npy / .npz) is checked: one of a million values or more fails the
     test (the zip-bomb tests: such an array must be refused from its header, not read)."""

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from .helpers import another_task_writes_meanwhile
+
 
 def test_no_model_is_loaded_when_every_input_fails(tmp_path, monkeypatch):
     """Every input failing to decode (or, on a long path, every scene's kept windows refused) loaded the model
@@ -58,17 +60,7 @@ def test_skip_existing_keeps_what_another_run_writes_meanwhile(tmp_path, monkeyp
     for name in ("a", "b", "c"):
         PIL.Image.fromarray(np.full((32, 32, 3), 100, np.uint8)).save(tmp_path / f"{name}.png")
     out = tmp_path / "out"
-    write, written = api.write_scene, []
-
-    def other_task_writes(folder, *args, **kwargs):
-        if folder.name == "a":  # the other task wrote a while this one sampled it, and then b
-            for name in ("a", "b"):
-                (out / name).mkdir(parents=True)
-                (out / name / "meta.json").write_text("{}")
-        written.append(folder.name)
-        return write(folder, *args, **kwargs)
-
-    monkeypatch.setattr(api, "write_scene", other_task_writes)
+    written = another_task_writes_meanwhile(monkeypatch, api, out, "a", "b")  # a while this one sampled it, then b
     results = api.generate_scenes([tmp_path / f"{n}.png" for n in "abc"], out, progress=False, num_frames=2,
                                   num_inference_steps=1, resolution=32, skip_existing=True)
     assert [(Path(r.output).name, r.status) for r in sorted(results, key=lambda r: r.index)] == [

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from genxd.cli import app
 
-from .helpers import free_port
+from .helpers import another_task_writes_meanwhile, free_port
 
 runner = CliRunner()
 
@@ -133,17 +133,8 @@ def test_skip_existing_keeps_groups_another_run_writes_meanwhile(reconfusion, tm
     from genxd import fewshot_jobs
 
     out = tmp_path / "out"
-    write, written = fewshot_jobs.write_scene, []
-
-    def other_task_writes(folder, *args, **kwargs):
-        if folder.name == "scene_direct_000":  # the other task wrote 000 while this one sampled it, then 001
-            for name in ("scene_direct_000", "scene_direct_001"):
-                (out / name).mkdir(parents=True)
-                (out / name / "meta.json").write_text("{}")
-        written.append(folder.name)
-        return write(folder, *args, **kwargs)
-
-    monkeypatch.setattr(fewshot_jobs, "write_scene", other_task_writes)
+    # the other task wrote 000 while this one sampled it, then 001
+    written = another_task_writes_meanwhile(monkeypatch, fewshot_jobs, out, "scene_direct_000", "scene_direct_001")
     results = fewshot_jobs.fewshot_scenes(reconfusion, out, n_views=3, num_context=3, num_frames=5,
                                           num_inference_steps=1, guidance_scale=1.0, progress=False,
                                           skip_existing=True)
