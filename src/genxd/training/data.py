@@ -19,7 +19,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Sampler, Subset, default_collate
 
 from ..data.datasets import MixtureDataset, build_dataset, check_sample, make_sample
-from ..utils.worker_errors import without_worker_traceback, worker_error
+from ..utils.worker_errors import not_sent_to_workers, without_worker_traceback, worker_error
 from .config import DataConfig
 from .interrupts import ignore_interrupts_in_worker
 
@@ -258,9 +258,11 @@ def _check_first_item(part: Dataset, cfg: DataConfig, entry: str) -> None:
         if loader_workers(cfg.num_workers) > 0 and not multiprocessing.current_process().daemon:  # daemons: no child
             probe = DataLoader(Subset(part, [0]), batch_size=None, num_workers=1,
                                worker_init_fn=ignore_interrupts_in_worker)
-            sample = next(iter(probe))
+            sample = next(_started(probe, type(part)))
         else:
             sample = part[0]  # type: ignore[index]
+    except _NotSent:
+        raise  # not item 0's: the entry names it (build_training_dataset)
     except (ValueError, FileNotFoundError) as exc:
         raise (type(exc) if type(exc) in (ValueError, FileNotFoundError) else ValueError)(
             f"{name}: {without_worker_traceback(str(exc))}") from None
@@ -268,6 +270,29 @@ def _check_first_item(part: Dataset, cfg: DataConfig, entry: str) -> None:
         kind, message = worker_error(str(exc)) or (type(exc).__name__, str(exc))  # a worker's: its own error
         raise RuntimeError(f"{entry}: {name} raised {kind.rsplit('.', 1)[-1]}: {message}") from exc
     check_sample(sample, cfg.num_frames, cfg.height, cfg.width or cfg.height, name)
+
+
+class _NotSent(ValueError):
+    """A dataset the loader's workers cannot be sent (:func:`_started`)."""
+
+
+def _started(loader: DataLoader, cls: type) -> Iterator[Any]:
+    """``iter(loader)``, its workers started; a dataset they cannot be sent (one that does not pickle, where workers
+    start by spawn or forkserver) is a one-line :class:`_NotSent` naming the class and the two ways out."""
+    import warnings
+
+    try:
+        with warnings.catch_warnings():  # PyTorch's paragraph on it, before the error that says the same
+            warnings.filterwarnings("ignore", message="Got pickle error when attempting to start a worker")
+            return iter(loader)
+    except Exception as exc:
+        if not not_sent_to_workers(exc):
+            raise
+        method = multiprocessing.get_start_method()
+        raise _NotSent(f"{cls.__module__}.{cls.__qualname__} cannot be sent to the data loader's workers, "
+                         f"which start by {method} here: the dataset must be picklable ({type(exc).__name__}: "
+                         f"{exc}); make it so (open files and handles on the first read), or set "
+                         "data.num_workers: 0") from None
 
 
 def data_summary(dataset: Dataset) -> str:

@@ -4,9 +4,10 @@ Traceback ...")."""
 
 from __future__ import annotations
 
+import pickle
 import re
 
-__all__ = ["worker_error", "without_worker_traceback"]
+__all__ = ["not_sent_to_workers", "worker_error", "without_worker_traceback"]
 
 _WORKER_ERROR = re.compile(r"Caught \w+ in DataLoader worker process \d+\.\nOriginal Traceback \(most recent call "
                            r"last\):\n")
@@ -34,3 +35,10 @@ def without_worker_traceback(text: str) -> str:
     text as it is."""
     error = worker_error(text)
     return text if error is None else error[1]
+
+
+def not_sent_to_workers(exc: BaseException) -> bool:
+    """Whether ``exc``, raised while a DataLoader started its workers, is the dataset failing to pickle: workers
+    that start by spawn (macOS, Windows) or forkserver (Linux from Python 3.14) are sent the dataset pickled."""
+    return isinstance(exc, pickle.PicklingError) or (isinstance(exc, (TypeError, AttributeError))
+                                                     and "pickle" in str(exc).lower())
