@@ -135,3 +135,46 @@ def test_cli_trajectory_fit_and_make(tmp_path):
     assert len(json.loads((tmp_path / "o.json").read_text())["cameras"]) == 8
     wrong = runner.invoke(app, ["trajectory", "make", "zoom", "--out", str(tmp_path / "z.json"), "--angle", "3"])
     assert wrong.exit_code == 2 and "does not apply" in wrong.output
+
+
+def parallel_cameras(n: int = 12, tilted: bool = False) -> torch.Tensor:
+    """``n`` cameras looking the same way from ``(0.1 i, 0, 4)``: along +z, or ``tilted``, all turned alike."""
+    c2w = torch.eye(4, dtype=torch.float64).repeat(n, 1, 1)
+    c2w[:, 0, 3] = 0.1 * torch.arange(n)
+    c2w[:, 2, 3] = 4.0
+    if tilted:
+        from scipy.spatial.transform import Rotation
+
+        c2w[:, :3, :3] = torch.from_numpy(Rotation.from_euler("xyz", [0.3, 0.7, -0.2]).as_matrix())
+    return c2w
+
+
+@pytest.mark.parametrize("folder,path", [("dtu", "dtu's spiral"), ("scenes", "mip-NeRF 360's ellipse")])
+@pytest.mark.parametrize("tilted", [False, True])
+def test_trajectory_fit_parallel_cameras_say_so(tmp_path, folder, path, tilted):
+    """Cameras that all look the same way have no focus point for the spiral / ellipse paths: was numpy's bare
+    'Singular matrix' (or, all turned alike, a path around a point made of rounding errors, in silence); now the
+    scene, the cause and the fits that need no focus point, and no scene's file written."""
+    root = tmp_path / folder
+    t = torch.linspace(0, 1, 12, dtype=torch.float64)
+    eyes = torch.stack([2 * t - 1, 0.1 * torch.sin(3 * t), -3 + 0.3 * t**2], dim=-1)
+    splits = {9: (list(range(9)), [9, 10])}
+    images = torch.rand(12, 3, 8, 8)
+    K = torch.tensor([[1.0, 0, 0.5], [0, 1.0, 0.5], [0, 0, 1]])
+    write_reconfusion_scene(root, "a_fine", images, look_at(eyes, torch.zeros(12, 3, dtype=torch.float64)), K, splits)
+    write_reconfusion_scene(root, "b_parallel", images, parallel_cameras(tilted=tilted), K, splits)
+    out = tmp_path / "poses"
+    runner = CliRunner()
+    result = runner.invoke(app, ["trajectory", "fit", str(root), "--out", str(out), "-q"])
+    assert result.exit_code == 2, result.output
+    assert result.output == (
+        f"genxd: error: scene b_parallel of {root}: the 12 cameras' optical axes are parallel (all look the same way): "
+        f"they have no common look-at point for {path} path; fit a spline through the known views instead "
+        "(--dataset re10k) or write the scene's own cameras (--data-poses)\n")
+    assert not out.exists()  # a_fine, fitted first, is written with the others or not at all
+    with pytest.raises(ValueError, match=r"\(kind='re10k'\) or write the scene's own cameras \(data_poses=True\)$"):
+        fit_reconfusion(root, out, progress=False)
+    for hint in (["--dataset", "re10k"], ["--data-poses"]):  # what the message says works
+        done = runner.invoke(app, ["trajectory", "fit", str(root), "--out", str(out), "-q", "--overwrite", *hint])
+        assert done.exit_code == 0, done.output
+        assert len(load_w2c_list_json(out / folder / "b_parallel" / "gen_poses_w2c.json")) in (12, 120)

@@ -42,6 +42,7 @@ __all__ = [
     "fit_reconfusion",
     "dataset_kind",
     "POSE_FILE",
+    "NoFocusPoint",
 ]
 
 #: File name of the fitted poses, as the authors' grouped few-shot loader expects.
@@ -85,12 +86,28 @@ def _average_pose(poses: np.ndarray) -> np.ndarray:
     return _viewmatrix(poses[:, :3, 2].mean(0), poses[:, :3, 1].mean(0), poses[:, :3, 3].mean(0))
 
 
+#: Smallest spread of optical axes :func:`_focus_point` takes: the least eigenvalue of the mean of ``I - d d^T``
+#: relative to its largest, about the squared angle (radians) between the axes; 1e-10 is 0.0006 degrees, far below
+#: any capture's and far above the rounding of axes that are parallel (a scan whose cameras share a rotation).
+_MIN_AXIS_SPREAD = 1e-10
+
+
+class NoFocusPoint(ValueError):
+    """The cameras' optical axes are (nearly) parallel: no point lies nearest to all of them."""
+
+
 def _focus_point(poses: np.ndarray) -> np.ndarray:
-    """Least-squares point nearest to all optical axes of OpenGL c2w ``[N, 3, 4]``."""
+    """Least-squares point nearest to all optical axes of OpenGL c2w ``[N, 3, 4]``; :class:`NoFocusPoint` where the
+    axes are parallel (numpy's bare "Singular matrix" otherwise, or a point at 1e16 from rounding)."""
     directions, origins = poses[:, :3, 2:3], poses[:, :3, 3:4]
     m = np.eye(3) - directions * np.transpose(directions, [0, 2, 1])
     mt_m = np.transpose(m, [0, 2, 1]) @ m
-    return np.linalg.inv(mt_m.mean(0)) @ (mt_m @ origins).mean(0)[:, 0]
+    normal = mt_m.mean(0)
+    spread = np.linalg.eigvalsh(normal)
+    if not spread[0] > _MIN_AXIS_SPREAD * spread[-1]:
+        raise NoFocusPoint(f"the {len(poses)} cameras' optical axes are parallel (all look the same way): they "
+                           "have no common look-at point")
+    return np.linalg.inv(normal) @ (mt_m @ origins).mean(0)[:, 0]
 
 
 def _check_points(num_points: int) -> int:
@@ -403,14 +420,14 @@ def fit_reconfusion(
 
     from ..utils.progress import progress_bar
 
-    written: dict[str, Path] = {}
+    fitted: dict[str, Tensor] = {}
     # off when stderr is not a terminal: an erased bar leaves only an empty line in a log
     with progress_bar(total=len(index), desc=f"fitting {data_name} ({resolved_kind})", unit="scene",
                       disable=not progress, leave=False, terminal_only=True) as bar:
         for key, file_name in index.items():
             scene = load_reconfusion_scene(root / file_name, key=key, decode_images=False, dtype=torch.float64)
             if data_poses:
-                poses = scene.c2w
+                fitted[key] = scene.c2w
             else:
                 if n_views not in scene.splits:
                     raise ValueError(f"scene {key}: no train_test_split_{n_views} (has {sorted(scene.splits)})")
@@ -420,19 +437,38 @@ def fit_reconfusion(
                     if pb is None:
                         raise ValueError(f"scene {key}: llff needs 'poses_bounds' in the torch file")
                     bounds = np.asarray(pb, dtype=np.float64)[:, -2:]
-                poses = fit_scene_trajectory(
-                    scene.c2w,
-                    scene.splits[n_views][0],
-                    resolved_kind,
-                    num_points,
-                    shift_x=shift_x,
-                    shift_z=shift_z,
-                    multiscale=multiscale,
-                    bounds=bounds,
-                    z_rate=z_rate,
-                    return_center=return_center,
-                    shift_zy=shift_zy,
-                )
-            written[key] = save_w2c_list_json(targets[key], poses, save_format=save_format, overwrite=True)
+                try:
+                    fitted[key] = fit_scene_trajectory(
+                        scene.c2w,
+                        scene.splits[n_views][0],
+                        resolved_kind,
+                        num_points,
+                        shift_x=shift_x,
+                        shift_z=shift_z,
+                        multiscale=multiscale,
+                        bounds=bounds,
+                        z_rate=z_rate,
+                        return_center=return_center,
+                        shift_zy=shift_zy,
+                    )
+                except NoFocusPoint as exc:
+                    raise NoFocusPoint(f"scene {key} of {root}: {exc} for {_PATH_NAMES[resolved_kind]} path; "
+                                       f"{_no_focus_hint()}") from None
             bar.update(1)
-    return written
+    # written once every scene is fitted: a scene that cannot be leaves no pose files to --overwrite
+    return {key: save_w2c_list_json(targets[key], poses, save_format=save_format, overwrite=True)
+            for key, poses in fitted.items()}
+
+
+_PATH_NAMES = {"llff": "llff's spiral", "dtu": "dtu's spiral", "mipnerf360": "mip-NeRF 360's ellipse"}
+
+
+def _no_focus_hint() -> str:
+    """What to do where the cameras have no focus point, worded for the caller."""
+    from ..caller_style import is_cli
+
+    if is_cli():
+        return ("fit a spline through the known views instead (--dataset re10k) or write the scene's own cameras "
+                "(--data-poses)")
+    return "fit a spline through the known views instead (kind='re10k') or write the scene's own cameras " \
+           "(data_poses=True)"
