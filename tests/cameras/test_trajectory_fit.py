@@ -178,3 +178,17 @@ def test_trajectory_fit_parallel_cameras_say_so(tmp_path, folder, path, tilted):
         done = runner.invoke(app, ["trajectory", "fit", str(root), "--out", str(out), "-q", "--overwrite", *hint])
         assert done.exit_code == 0, done.output
         assert len(load_w2c_list_json(out / folder / "b_parallel" / "gen_poses_w2c.json")) in (12, 120)
+
+
+def test_trajectory_fit_spline_failure_names_the_scene(tmp_path):
+    """Known views all at one camera leave the re10k spline nothing to fit: its error named no scene (was
+    'genxd: error: fit_interpolated_path: spline fit failed (Invalid inputs.); ...'); now it does."""
+    root = tmp_path / "re10k"
+    make_scene(root, "a_fine")
+    same = torch.eye(4, dtype=torch.float64).repeat(12, 1, 1)
+    K = torch.tensor([[1.0, 0, 0.5], [0, 1.0, 0.5], [0, 0, 1]])
+    write_reconfusion_scene(root, "b_same", torch.rand(12, 3, 8, 8), same, K, {9: (list(range(9)), [9, 10])})
+    result = CliRunner().invoke(app, ["trajectory", "fit", str(root), "--out", str(tmp_path / "poses"), "-q"])
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith(f"genxd: error: scene b_same of {root}: fit_interpolated_path: spline fit failed")
+    assert result.output.endswith("are there duplicate views?\n") and not (tmp_path / "poses").exists()

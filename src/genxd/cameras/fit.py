@@ -454,6 +454,8 @@ def fit_reconfusion(
                 except NoFocusPoint as exc:
                     raise NoFocusPoint(f"scene {key} of {root}: {exc} for {_PATH_NAMES[resolved_kind]} path; "
                                        f"{_no_focus_hint()}") from None
+                except ValueError as exc:  # the spline's "duplicate views?": which scene's
+                    raise type(exc)(f"scene {key} of {root}: {exc}") from None
             bar.update(1)
     # written once every scene is fitted: a scene that cannot be leaves no pose files to --overwrite
     return {key: save_w2c_list_json(targets[key], poses, save_format=save_format, overwrite=True)
