@@ -35,6 +35,7 @@ from ..validation import arg, is_cli, overwrite_hint, setting
 from ..utils.json_text import json_text
 from .inria_model import INRIA_MODEL_DIR, viewer_cameras, write_inria_model
 from .extra_views import check_not_conditioned_on_test_views, extra_views_summary, resolve_extra_views
+from .mode_checks import mode_mismatch
 from .masks import INDEXED_MASKS, load_masks, mask_folder, mask_paths, masked_metrics
 from .output_records import OutputRecords, input_option
 from .metrics import GAUSSIAN_SSIM, load_lpips
@@ -311,6 +312,8 @@ def reconstruct_scene(
             raise ValueError(f"{arg('n_views')} only applies to ReconFusion inputs")
         views = load_views(input_path, resolution=resolution, scene_key=scene_key)
         train, test = holdout_split(len(views), holdout_every)
+    if (mismatch := mode_mismatch(config.mode, views.times, input_path)) is not None:
+        v.warn(mismatch)
     if config.mode == "4d" and views.times is None:
         # a generated 4D clip without time stamps: frame i of N shows time i / (N - 1)
         n = len(views)
