@@ -15,6 +15,7 @@ from its config files, :mod:`genxd.checkpoints`); messages name the argument as 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import sys
 import time
@@ -295,6 +296,8 @@ def generate_scenes(
         v.warn_outside_trained(info.trained, {"resolution": res, "num_frames": num_frames if plan is None else plan.window,
                                               "motion_strength": s.motion_strength if s.mode != "3d" else None},
                                info.description, subjects)
+    if s.mode == "3d":  # unused there (warned above): record and sample with the value used, as the demo does
+        s = dataclasses.replace(s, motion_strength=0.0)
     fps = s.fps or max(1.0, num_frames / 2)
 
     if shard is not None and progress and group.is_main_process:  # once every setting has been checked
