@@ -90,3 +90,25 @@ def test_the_command_line_names_the_mode_option(tmp_path) -> None:
     assert lines == [f"genxd: warning: {folder}: its frames were taken at 4 times (a 4d scene, its meta.json), and "
                      "--mode 3d fits one static scene to them, blurring what moves; use --mode 4d for Gaussians "
                      "that move with time"]
+
+
+def test_4d_only_options_in_3d_mode_are_refused(tmp_path, no_training) -> None:
+    """--per-time-ply and --temporal-opacity without --mode 4d (their help: "4D: ...") gave a 3D scene with no
+    ply/ folder and no time windows, without a word. Each is now refused before any training, naming --mode 4d."""
+    folder = _generated(tmp_path / "scene", "4d")
+    with pytest.raises(ValueError, match=r"^per_time_ply applies to ReconstructionConfig\(mode='4d'\) only \(a 3d "
+                                         r"reconstruction is one static scene, with no times\)$"):
+        reconstruct_scene(folder, tmp_path / "out", ReconstructionConfig(iterations=1), per_time_ply=True,
+                          progress=False)
+    with pytest.raises(ValueError, match=r"^temporal_opacity applies to ReconstructionConfig\(mode='4d'\) only"):
+        ReconstructionConfig(temporal_opacity=True)
+    with pytest.raises(TypeError, match=r"^temporal_opacity must be True or False, got 'yes' \(str\)$"):
+        ReconstructionConfig(mode="4d", temporal_opacity="yes")
+    assert ReconstructionConfig(mode="4d", temporal_opacity=True).temporal_opacity is True
+    for option in ("--per-time-ply", "--temporal-opacity"):
+        result = CliRunner().invoke(app, ["reconstruct", str(folder), "-o", str(tmp_path / "out"), option])
+        assert result.exit_code == 2
+        assert result.output.strip().splitlines()[-1] == (
+            f"genxd: error: {option} applies to --mode 4d only (a 3d reconstruction is one static scene, with no "
+            "times)")
+    assert not (tmp_path / "out").exists()

@@ -14,13 +14,20 @@ from pathlib import Path
 
 from torch import Tensor
 
-from ..caller_style import is_cli
+from ..caller_style import arg, is_cli
 from ..utils.io import read_json_object
 
 
 def mode_setting(mode: str) -> str:
     """The reconstruction mode as the caller writes it: ``--mode 4d``, or ``ReconstructionConfig(mode='4d')``."""
     return f"--mode {mode}" if is_cli() else f"ReconstructionConfig(mode={mode!r})"
+
+
+def only_in_4d(name: str) -> str:
+    """The refusal of the 4D-only option ``name`` (``per_time_ply``, ``temporal_opacity``) in mode 3d, which
+    would give nothing of it (no ply/ folder, no time windows) without a word."""
+    return (f"{arg(name)} applies to {mode_setting('4d')} only (a 3d reconstruction is one static scene, with no "
+            "times)")
 
 
 def generated_mode(folder: Path) -> str | None:

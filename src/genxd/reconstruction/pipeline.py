@@ -35,7 +35,7 @@ from ..validation import arg, is_cli, overwrite_hint, setting
 from ..utils.json_text import json_text
 from .inria_model import INRIA_MODEL_DIR, viewer_cameras, write_inria_model
 from .extra_views import check_not_conditioned_on_test_views, extra_views_summary, resolve_extra_views
-from .mode_checks import mode_mismatch
+from .mode_checks import mode_mismatch, only_in_4d
 from .masks import INDEXED_MASKS, load_masks, mask_folder, mask_paths, masked_metrics
 from .output_records import OutputRecords, input_option
 from .metrics import GAUSSIAN_SSIM, load_lpips
@@ -293,6 +293,8 @@ def reconstruct_scene(
     for name, flag in (("per_time_ply", per_time_ply), ("overwrite", overwrite), ("progress", progress),
                        ("use_lpips", use_lpips)):
         v.check(flag, v.Flag(), name)
+    if per_time_ply and config.mode != "4d":
+        raise ValueError(only_in_4d("per_time_ply"))
     _check_output_dir(out_dir, overwrite)
     extra_arguments = _extra_view_arguments(extra_views)
     # before the work; checked again as written

@@ -95,6 +95,11 @@ class ReconstructionConfig:
         if not isinstance(self.mode, str) or self.mode.lower() not in ("3d", "4d"):
             raise ValueError(f"mode must be '3d' or '4d', got {self.mode!r}")
         self.mode = self.mode.lower()  # as genxd.generate takes "3D"
+        self.temporal_opacity = v.check(self.temporal_opacity, v.Flag(), "temporal_opacity")
+        if self.temporal_opacity and self.mode != "4d":  # a static scene has no time to fade in and out
+            from .mode_checks import only_in_4d
+
+            raise ValueError(only_in_4d("temporal_opacity"))
         self.sh_degree = v.check(self.sh_degree, js.SH_DEGREE, "sh_degree")
         self.lambda_dssim = v.check(self.lambda_dssim, v.Float(0.0, 1.0), "lambda_dssim")
         self.lambda_lpips = v.check(self.lambda_lpips, v.Float(0.0, 100.0), "lambda_lpips")
