@@ -1,4 +1,5 @@
-"""genxd.camera_arguments: the warning for a 3d generation from a camera that does not move."""
+"""genxd.camera_arguments: the warnings for a 3d generation from a camera that does not move, and for a 4d / video
+generation along a path whose frame times are not evenly spaced."""
 
 from __future__ import annotations
 
@@ -73,3 +74,30 @@ def test_a_camera_file_of_one_pose_repeated_warns_naming_it(tmp_path, no_model):
                                     dict(mode="4d", camera="static", motion_strength=8)])
 def test_no_warning_for_a_moving_camera_or_a_still_one_outside_3d_mode(tmp_path, no_model, kwargs):
     assert not [w for w in _python_warnings(tmp_path, **kwargs) if "share one pose" in w]
+
+
+def _timed_path(tmp_path, times: list[float]) -> Path:
+    c2w, K = trajectories.spiral(num_frames=len(times))
+    path = tmp_path / "timed.json"
+    save_camera_json(path, c2w, K, 64, 64, times=torch.tensor(times))
+    return path
+
+
+def test_a_camera_file_with_uneven_times_in_4d_mode_is_warned_about(tmp_path, no_model):
+    """A path written by genxd trajectory from-video with its default --spacing arc carries the clip's uneven times;
+    given to generate --mode 4d, the model (which is given no times) made its frames evenly spaced in time while
+    transforms.json recorded the file's times, without a word (the 4D creator audit). Now one warning."""
+    path = _timed_path(tmp_path, [0.0, 0.1, 0.2, 0.5, 0.8, 1.0])
+    lines = [line for line in _cli_warnings(tmp_path, "--mode", "4d", "--camera", path) if "evenly spaced" in line]
+    assert lines == [f"genxd: warning: the camera path of {path}: its frame times are not evenly spaced (steps of 0.1 "
+                     "to 0.3), but the model makes its frames evenly spaced in time, so the objects move at an even "
+                     "pace while the camera keeps the path's, and transforms.json records the path's times; for a "
+                     "path from genxd trajectory from-video, write it with --spacing time"]
+
+
+@pytest.mark.parametrize("mode, times", [("3d", [0.0, 0.1, 0.2, 0.5, 0.8, 1.0]),  # 3d: no time in the scene
+                                         ("video", [0.0, 0.1, 0.2, 0.5, 0.8, 1.0]),  # no cameras: warned so
+                                         ("4d", [0.0, 0.2, 0.4, 0.6, 0.8, 1.0])])
+def test_no_warning_for_even_times_or_outside_4d_mode(tmp_path, no_model, mode, times):
+    path = _timed_path(tmp_path, times)
+    assert not [w for w in _python_warnings(tmp_path, mode=mode, camera=path) if "evenly spaced" in w]

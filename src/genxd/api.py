@@ -29,7 +29,8 @@ from torch import Tensor
 from . import fewshot as _fewshot_rules  # noqa: F401 - loaded now, so genxd.fewshot can be the function below
 from . import validation as v
 from .camera_arguments import (camera_label, camera_path_of, camera_trajectory, frame_cameras,  # noqa: F401
-                               still_camera_warning, unused_camera_settings, video_camera_path)
+                               still_camera_warning, uneven_times_warning, unused_camera_settings,
+                               video_camera_path)
 from .cameras import CameraPath
 from .checkpoints import (BUNDLED_MODEL_DIR, GENERATION_CONFIG, RELEASED_DEFAULTS, RELEASED_TRAINED,  # noqa: F401
                           LoadedModel, ModelInfo, check_loaded, configure_sampling, default_model_path, load_model,
@@ -286,6 +287,8 @@ def generate_scenes(
                    "moving objects")
         if (still := still_camera_warning(c2w, s)) is not None:
             v.warn(still)
+        if (uneven := uneven_times_warning(times, s)) is not None:
+            v.warn(uneven)
         if s.mode == "3d" and s.motion_strength > 0:
             v.warn(f"{v.arg('motion_strength')} {s.motion_strength:g} is not used in 3d mode (a static scene); "
                    f"use {v.arg('mode')} 4d or video for moving objects")
