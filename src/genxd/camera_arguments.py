@@ -167,25 +167,34 @@ def still_camera_warning(c2w: Tensor, s: "GenerateSettings") -> str | None:
 EVEN_TIMES_TOL = 1e-3
 
 
+def uneven_time_steps(times: Tensor | None) -> tuple[float, float] | None:
+    """The smallest and largest step between frame ``times`` that are not evenly spaced; None for even ones (or
+    none, or fewer than 3)."""
+    if times is None or len(times) < 3:
+        return None
+    t = times.double()
+    even = torch.linspace(float(t[0]), float(t[-1]), len(t), dtype=torch.float64)
+    if float((t - even).abs().max()) <= EVEN_TIMES_TOL * max(1e-12, float(t[-1] - t[0])):
+        return None
+    steps = t.diff()
+    return float(steps.min()), float(steps.max())
+
+
 def uneven_times_warning(times: Tensor | None, s: "GenerateSettings") -> str | None:
     """The warning for a ``4d`` generation along a path whose frame times are not evenly spaced (a path written by
     ``genxd trajectory from-video`` with its default ``--spacing arc``, ``path_spacing='arc'``): the model makes its
     frames evenly spaced in time (it is given no times), so the objects move at an even pace while the camera keeps
     the clip's pace, and ``transforms.json`` records times the frames do not show. None otherwise (video mode
     follows no camera path, and says so)."""
-    if s.mode != "4d" or times is None or len(times) < 3:
+    if s.mode != "4d" or (steps := uneven_time_steps(times)) is None:
         return None
-    even = torch.linspace(float(times[0]), float(times[-1]), len(times), dtype=torch.float64)
-    if float((times.double() - even).abs().max()) <= EVEN_TIMES_TOL * max(1e-12, float(times[-1] - times[0])):
-        return None
-    steps = times.double().diff()
     if s.camera_from_video is not None:
         subject, advice = (f"the camera path from {s.camera_from_video}",
                            f"leave {v.arg('path_spacing')} out (the clip's timing in {s.mode} mode)")
     else:
         subject, advice = (f"the camera path of {camera_label(s.camera)}",
                            "for a path from genxd trajectory from-video, write it with --spacing time")
-    return (f"{subject}: its frame times are not evenly spaced (steps of {float(steps.min()):.3g} to "
-            f"{float(steps.max()):.3g}), but the model makes its frames evenly spaced in time, so the objects move at "
+    return (f"{subject}: its frame times are not evenly spaced (steps of {steps[0]:.3g} to {steps[1]:.3g}), but "
+            f"the model makes its frames evenly spaced in time, so the objects move at "
             f"an even pace while the camera keeps the path's, and transforms.json records the path's times; "
             f"{advice}")

@@ -9,6 +9,7 @@ import time
 
 import numpy as np
 import pytest
+import torch
 
 from genxd.cameras import trajectories
 
@@ -132,6 +133,25 @@ def test_request_notes_name_values_outside_the_trained_ranges(devices):
         plan = long_path_plan(model, r)
         assert plan.strategy == "temporal" and any(19 in w.context for w in plan.windows)
 
+
+
+def test_uneven_frame_times_in_4d_are_noted_as_genxd_generate_warns(devices):
+    """A camera file with uneven frame times (a path written by genxd trajectory from-video with --spacing arc) in 4D:
+    the model makes its frames evenly spaced in time. genxd generate warns (the 4D creator audit); so does the page,
+    and not for even times or in 3D."""
+    from genxd.demo.jobs import request_notes
+
+    with devices.acquire() as (_, model):
+        r = request_for(num_frames=8)
+        r.mode, r.motion_strength = "4d", 5.0
+        r.times = torch.tensor([0.0, 0.05, 0.1, 0.2, 0.4, 0.6, 0.8, 1.0])
+        assert request_notes(model, r) == [
+            "The camera path's frame times are not evenly spaced (steps of 0.05 to 0.2), but the model makes its "
+            "frames evenly spaced in time: the objects move at an even pace while the camera keeps the path's."]
+        r.times = torch.linspace(0.0, 1.0, 8)
+        assert request_notes(model, r) == []
+        r.mode, r.motion_strength, r.times = "3d", 0.0, torch.tensor([0.0, 0.05, 0.1, 0.2, 0.4, 0.6, 0.8, 1.0])
+        assert request_notes(model, r) == []
 
 
 def test_a_frame_count_under_the_models_window_is_noted_as_genxd_generate_warns(devices):

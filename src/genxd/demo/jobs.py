@@ -182,12 +182,17 @@ def request_notes(loaded, request: GenerationRequest) -> list[str]:
     ``generation_config.json``) and, for a camera preset, a model whose config leaves its scene depth unstated
     (the presets' scale may not be the model's). The CPU note is :func:`slow_on_cpu_note` (the device is known
     only once the job has one)."""
+    from ..camera_arguments import uneven_time_steps
     from ..validation import outside_trained, trained_span
 
     d = loaded.defaults
     res = int(request.resolution or d["resolution"])
     steps = int(request.num_inference_steps or d["num_inference_steps"])
     notes = [note] if (note := unused_motion_note(request)) else []
+    if request.mode == "4d" and (steps := uneven_time_steps(request.times)) is not None:  # as genxd generate warns
+        notes.append(f"The camera path's frame times are not evenly spaced (steps of {steps[0]:.3g} to "
+                     f"{steps[1]:.3g}), but the model makes its frames evenly spaced in time: the objects move at an "
+                     "even pace while the camera keeps the path's.")
     plan = long_path_plan(loaded, request)
     if plan is not None:
         notes.append(f"The path is longer than the model's window of {plan.window} frames: "
