@@ -129,6 +129,37 @@ def test_camera_modes_run_sfm_on_a_fixed_thread_count(monkeypatch):
     assert report["sfm_threads"] == CAMERA_SFM_THREADS
 
 
+def test_camera_4d_asks_for_the_clips_own_image_motion_strength(monkeypatch):
+    """camera-4d generated each clip at its *world* displacement x 100 (28-91 on seed 8's first clips), not the
+    image-space strength the model is trained on and the curation measures (1.4-7.6 on the same clips; bundled
+    model: 0.6-21): the 4D camera figures came from videos asked to move objects 5-20x too much. Its strength is
+    now the clip's image motion strength (ground truth, ``image_motion_strength``) x the motion scale."""
+    from types import SimpleNamespace
+
+    import genxd.cameras.evaluate as ce
+    from genxd.data.synthetic import image_motion_strength
+    from genxd.evaluation import CAMERA_PATHS_3D, CAMERA_PATHS_4D, HELD_OUT_SEED, camera_accuracy
+    from genxd.validation import DEFAULT_MOTION_SCALE
+
+    asked = []
+
+    def fake_pipe(images, c2w, K, **kwargs):
+        asked.append(kwargs["motion_strength"])
+        return SimpleNamespace(frames=images[:, :1].expand(-1, c2w.shape[1], -1, -1, -1))
+
+    monkeypatch.setattr(ce, "evaluate_scene", lambda folder, **kw: {
+        "scene": str(folder), "status": "failed", "reason": "not run", "num_registered": 0, "num_frames": 4})
+    camera_accuracy(fake_pipe, "camera-4d", 2, 4, 32, 1, 1.0, progress=False)
+    data = SyntheticDataset(length=2, num_frames=4, height=32, kinds=["4d"], seed=HELD_OUT_SEED + 1,
+                            motion_source="world", cameras_3d=CAMERA_PATHS_3D, cameras_4d=CAMERA_PATHS_4D)
+    truth = []
+    for i in range(2):
+        clip = data.render_clip(i)  # the same scene and cameras: the motion source changes only the label
+        truth.append(DEFAULT_MOTION_SCALE * image_motion_strength(clip.scene, clip.render, clip.c2w, clip.K))
+    assert asked == pytest.approx(truth, rel=1e-5)
+    assert all(0 < a < 21.4 for a in asked)  # inside the bundled model's training range (docs/small_model.md)
+
+
 def test_report_records_what_decides_its_figures():
     """The report named the model, steps and guidance but not the dtype, device, fast path or noise: a CUDA run
     (bf16 by default) and a CPU run (float32) wrote the same settings for other figures (found by the evaluation
