@@ -44,6 +44,50 @@ def test_ssim_matches_direct_computation() -> None:
     assert window.shape == (11, 11) and math.isclose(float(window.sum()), 1.0, rel_tol=1e-6)
 
 
+def _ssim_same_size(x: torch.Tensor, y: torch.Tensor, padding: str) -> torch.Tensor:
+    """Gaussian SSIM (11, 1.5) of ``[N, C, H, W]`` images padded to keep their size and averaged over every pixel:
+    ``"zeros"`` as 3DGS's ``utils/loss_utils.ssim`` (``conv2d(padding=5)``), ``"reflect"`` as torchmetrics 1.x's
+    ``structural_similarity_index_measure`` (reflection pad, variances clamped at 0, no crop)."""
+    c = x.shape[1]
+    w = gaussian_window(11, 1.5)[None, None].double().expand(c, 1, 11, 11)
+    x, y = x.double(), y.double()
+    if padding == "reflect":
+        x, y = F.pad(x, (5, 5, 5, 5), mode="reflect"), F.pad(y, (5, 5, 5, 5), mode="reflect")
+        pad = 0
+    else:
+        pad = 5
+    blur = lambda z: F.conv2d(z, w, padding=pad, groups=c)  # noqa: E731
+    mu_x, mu_y = blur(x), blur(y)
+    var_x = (blur(x * x) - mu_x**2).clamp_min(0)
+    var_y = (blur(y * y) - mu_y**2).clamp_min(0)
+    cov = blur(x * y) - mu_x * mu_y
+    c1, c2 = 0.01**2, 0.03**2
+    m = ((2 * mu_x * mu_y + c1) * (2 * cov + c2)) / ((mu_x**2 + mu_y**2 + c1) * (var_x + var_y + c2))
+    return m.flatten(1).mean(-1)
+
+
+def test_the_gaussian_ssim_definition_names_only_references_that_give_its_numbers() -> None:
+    """GAUSSIAN_SSIM (written into every metrics.json / reconstruction.json) and the docs said genxd's SSIM was
+    "as computed by 3DGS / torchmetrics" over the valid region; 3DGS zero-pads and torchmetrics (1.x) pads by
+    reflection, both averaging over the whole image: on a 64 px render pair 0.416 (3DGS) and 0.333 (torchmetrics 1.9) against
+    genxd's 0.280. Every
+    reference the definition claims (before "; unlike") must give genxd's numbers here."""
+    from genxd.data.synthetic import make_clip
+    from genxd.reconstruction.metrics import GAUSSIAN_SSIM
+
+    clip = make_clip(7 * 1_000_003, "3d", 2, 48, 48, camera="orbit", focal=1.1)
+    x, y = clip.render.rgb[:1].float(), clip.render.rgb[1:2].float()
+    ours = float(ssim(x, y)[0])
+    references = {"3DGS": lambda: float(_ssim_same_size(x, y, "zeros")[0]),
+                  "torchmetrics": lambda: float(_ssim_same_size(x, y, "reflect")[0]),
+                  "scikit-image": lambda: _ssim_direct(x[0], y[0])}  # structural_similarity(gaussian_weights=True)
+    claimed = GAUSSIAN_SSIM.split("; unlike")[0]
+    named = [name for name in references if name in claimed]
+    assert named, GAUSSIAN_SSIM
+    for name in named:
+        assert math.isclose(references[name](), ours, rel_tol=1e-4), (name, references[name](), ours)
+
+
 def test_lpips_is_none_without_local_weights(tmp_path, monkeypatch) -> None:
     monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))  # an empty cache
     assert load_lpips() is None
