@@ -18,8 +18,8 @@ rendered along a longer camera path than the dataset's clips, with the same scen
   windows over the mean change between consecutive frames made by one window (pairs with the input
   frame and the wrap-around pair 63 -> 0 left out); **loop closure**: PSNR between frames 0 and 63 (5.6
   degrees apart), next to the same figure for the ground truth.
-- **4D**: 48 frames (object times 0..1), the input frame 0, motion strength 30 (``genxd eval``'s
-  high value) with a ``static`` camera and a ``moving`` one (a 120-degree orbit arc over the 48 frames);
+- **4D**: 48 frames (object times 0..1), the input frame 0, motion strength 30 (``--motion-strength``; the
+  high value of ``genxd eval`` is 8, ``DEFAULT_EVAL_MOTION``) with a ``static`` camera and a ``moving`` one (a 120-degree orbit arc over the 48 frames);
   methods ``long`` (overlapping windows along time), ``long_m0`` (the same at motion strength 0: the
   flicker level, no object motion asked) and ``naive`` (independent windows). Figures per window: the
   mean |RGB| change between consecutive frames over the ground truth's object pixels (either frame's,

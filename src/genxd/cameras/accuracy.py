@@ -8,9 +8,10 @@ generated video ``(R_gen^j, T_gen^j)``:
   camera-to-world and each path is taken **relative to its own first camera** (so the first frame
   contributes 0 and no alignment is needed for rotations);
 - ``TransErr = sum_j ||T_gt^j - T_gen^j||_2`` over the camera centres. SfM recovers the generated
-  cameras only up to a similarity (rotation, translation and **scale** are arbitrary); genxd aligns the
-  recovered centres to the requested ones with a least-squares similarity before measuring, so TransErr is in the requested path's units and measures the *shape* of the
-  path, not its absolute size. A requested path whose centres do not move (rotation, zoom, static) has
+  cameras only up to a similarity (rotation, translation and **scale** are arbitrary); with both paths relative
+  to their first camera, genxd fits one least-squares scale of the recovered centres to the requested ones
+  before measuring (the anchored alignment below), so TransErr is in the requested path's units and measures
+  the *shape* and direction of the path, not its absolute size. A requested path whose centres do not move (rotation, zoom, static) has
   no TransErr (None).
 
 Two alignments are reported: the **anchored** one (both paths relative to their first camera, which

@@ -3,9 +3,10 @@
 For each scene folder (frames + a camera file), the cameras of the generated frames are recovered by
 SfM (:func:`genxd.cameras.from_video.recover_clip_cameras`: moving objects masked, frames under 256 px
 upscaled, the requested focal length fixed when all frames share it) and compared with the requested
-ones (:func:`genxd.cameras.accuracy.compare_paths`: CameraCtrl's RotErr / TransErr, after a similarity
-alignment). Works on any folder with frames and a camera file: ``genxd generate`` outputs
-(``frames/*.png`` + ``cameras.json``), synthetic clip folders (``images/`` + ``transforms.json``), or
+ones (:func:`genxd.cameras.accuracy.compare_paths`: CameraCtrl's RotErr / TransErr, both paths relative
+to their first camera, TransErr after one least-squares scale; TransErr_sim3 after a similarity). Works on
+any folder with frames and a camera file: ``genxd generate`` outputs (``frames/*.png`` + ``cameras.json``),
+synthetic clip folders (``images/`` + ``transforms.json``), or
 another tool's output with its cameras converted to one of the :func:`read_camera_path` formats.
 """
 
