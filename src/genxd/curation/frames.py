@@ -213,7 +213,7 @@ def _prepare(frame: np.ndarray, resize: int | tuple[int, int] | None) -> np.ndar
         if frame.dtype == np.bool_:  # 1-bit images
             frame = frame.astype(np.uint8) * 255
         elif np.issubdtype(frame.dtype, np.floating):  # read by their range, as generate reads images
-            finite = np.nan_to_num(frame.astype(np.float64), nan=0.0, posinf=0.0, neginf=0.0)
+            finite = np.nan_to_num(frame, nan=0.0, posinf=0.0, neginf=0.0)  # a copy in its own dtype
             frame = to_uint8_by_range(finite, is_float=True)
         else:  # 16-bit images (wider and signed integers were made uint16 by _check_frame_array)
             frame = to_uint8_by_range(frame, is_float=False, sixteen_bit=True)

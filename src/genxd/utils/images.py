@@ -37,8 +37,8 @@ Fit = Literal["crop", "pad"]
 def to_8bit(im: PIL.Image.Image, path: str | Path) -> PIL.Image.Image:
     """High-bit-depth single-channel modes (``I;16*``, ``I``, ``F``) -> ``L`` scaled by their range; ``info`` kept
     (an ICC profile, a gray one, applies to the 8-bit pixels; the EXIF orientation)."""
-    a = np.asarray(im, dtype=np.float64)
-    if not np.isfinite(a).all():
+    a = np.asarray(im)  # in its own dtype: to_uint8_by_range scales it band by band (a float64 copy: 8 bytes a pixel)
+    if im.mode == "F" and not np.isfinite(a).all():
         raise ValueError(f"{path}: the image has non-finite pixel values (NaN or inf)")
     pixels = to_uint8_by_range(a, is_float=im.mode == "F", sixteen_bit=im.mode.startswith("I;16"))
     out = PIL.Image.fromarray(pixels, mode="L")
