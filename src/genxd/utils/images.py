@@ -196,9 +196,27 @@ def pil_to_tensor(im: PIL.Image.Image) -> Tensor:
     return torch.from_numpy(np.asarray(im, dtype=np.float32) / 255.0).permute(2, 0, 1).contiguous()
 
 
+#: images converted at a time by :func:`tensor_to_uint8` (its float temporaries are this many images, not the clip)
+_UINT8_CHUNK = 16
+
+
 def tensor_to_uint8(x: Tensor) -> np.ndarray:
-    """``[..., 3, H, W]`` float in [0, 1] -> ``uint8 [..., H, W, 3]``."""
-    return (x.detach().float().clamp(0, 1) * 255).round().to(torch.uint8).movedim(-3, -1).cpu().numpy()
+    """``[..., 3, H, W]`` float in [0, 1] -> ``uint8 [..., H, W, 3]``.
+
+    Converted :data:`_UINT8_CHUNK` images at a time: the clamped and scaled float copies of a 1,000-frame path
+    were each as large as its frames (at 512x512: 3 GB apiece)."""
+    x = x.detach()
+    if x.dim() <= 3:
+        return _to_uint8(x)
+    flat = x.reshape(-1, *x.shape[-3:])
+    out = np.empty((flat.shape[0], *x.shape[-2:], x.shape[-3]), np.uint8)
+    for start in range(0, flat.shape[0], _UINT8_CHUNK):
+        out[start:start + _UINT8_CHUNK] = _to_uint8(flat[start:start + _UINT8_CHUNK])
+    return out.reshape(*x.shape[:-3], *out.shape[1:])
+
+
+def _to_uint8(x: Tensor) -> np.ndarray:
+    return (x.float().clamp(0, 1) * 255).round().to(torch.uint8).movedim(-3, -1).cpu().numpy()
 
 
 def decode_side(height: int, width: int) -> int:
