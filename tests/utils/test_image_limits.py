@@ -67,3 +67,28 @@ def test_open_image_passes_other_errors_through_unchanged(tmp_path):
         with open_image(path):
             pass
     assert not issubclass(PIL.UnidentifiedImageError, ImageTooLargeError)
+
+
+def test_a_jpeg_over_the_limit_is_read_at_the_reduced_size_it_is_decoded_at(tmp_path, monkeypatch):
+    """A 108-megapixel phone photo (over PIL's 89.5-megapixel warning limit) was refused ('downscale it first')
+    although genxd decodes a JPEG at 1/2..1/8 scale (draft) and never holds it in full: the limit now counts the
+    size it is decoded at. A PNG of that size, and a JPEG read in full, are still refused."""
+    import numpy as np
+    import PIL.Image
+
+    from genxd.utils.images import read_rgb
+
+    monkeypatch.setattr(PIL.Image, "MAX_IMAGE_PIXELS", 1_000_000)  # 1600x1000 stands for 12000x9000
+    pixels = np.zeros((1000, 1600, 3), np.uint8)
+    pixels[..., 0] = np.arange(1600) % 256
+    PIL.Image.fromarray(pixels).save(tmp_path / "big.jpg", quality=90)
+    PIL.Image.fromarray(pixels).save(tmp_path / "big.png")
+    im = read_rgb(tmp_path / "big.jpg", at_least=256)
+    assert im.size == (800, 500)  # decoded at 1/2 (1/4 would make a side shorter than 256): 0.4 of the limit
+    assert np.asarray(im)[0, 100, 0] in range(190, 211)  # column 100 of the half: column 200 of the file (200)
+    with pytest.raises(ImageTooLargeError, match="big.jpg: image too large"):
+        read_rgb(tmp_path / "big.jpg", at_least=900)  # decoded in full: over the limit
+    with pytest.raises(ImageTooLargeError, match="big.jpg: image too large"):
+        read_rgb(tmp_path / "big.jpg")
+    with pytest.raises(ImageTooLargeError, match="big.png: image too large"):
+        read_rgb(tmp_path / "big.png", at_least=256)  # no reduced decoding for a PNG

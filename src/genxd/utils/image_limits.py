@@ -33,10 +33,36 @@ def too_large_message(path: str | os.PathLike) -> str:
             "pixels (downscale it first)")
 
 
+#: Pillow's formats whose decoder scales in the DCT (``draft``). "MPO": a JPEG with more pictures after it (MPF data:
+#: many phones' and cameras' photos carry a preview or a depth map), opened as its first picture
+DCT_SCALED_FORMATS = ("JPEG", "MPO")
+
+
+def _open_drafted(path: str | os.PathLike | IO[bytes], at_least: int) -> PIL.Image.Image:
+    """``path`` over the warning limit, opened again without it: a JPEG drafted to be decoded at a reduced scale
+    (both sides at least ``at_least``), returned when that size is within the limit; else the warning raised."""
+    if hasattr(path, "seek"):
+        path.seek(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PIL.Image.DecompressionBombWarning)
+        im = PIL.Image.open(path)
+    if im.format in DCT_SCALED_FORMATS:
+        im.draft(None, (at_least, at_least))
+        if im.size[0] * im.size[1] <= PIL.Image.MAX_IMAGE_PIXELS:
+            return im
+    im.close()
+    raise PIL.Image.DecompressionBombWarning("over the limit")
+
+
 @contextlib.contextmanager
-def open_image(path: str | os.PathLike | IO[bytes], label: str | os.PathLike | None = None) -> Iterator[PIL.Image.Image]:
+def open_image(path: str | os.PathLike | IO[bytes], label: str | os.PathLike | None = None, *,
+               at_least: int | None = None) -> Iterator[PIL.Image.Image]:
     """``PIL.Image.open(path)`` under the limit, for the whole block (decoding included). ``path`` may be a binary
     file object (encoded bytes in memory); ``label`` names it in messages (default: ``path``).
+
+    ``at_least``: the caller decodes a JPEG at a reduced scale (Pillow's ``draft``, both sides at least this): the
+    limit is then the decoded size's, so a 108-megapixel phone photo (over the limit) is opened drafted to 1/2, 1/4
+    or 1/8, never decoded in full. Past twice the limit Pillow refuses any file from its header.
 
     Over the limit (found from the header when opening, or while decoding inside the block): an
     :class:`ImageTooLargeError` with :func:`too_large_message`; out of memory while decoding: one naming the
@@ -50,7 +76,13 @@ def open_image(path: str | os.PathLike | IO[bytes], label: str | os.PathLike | N
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", PIL.Image.DecompressionBombWarning)
-            with PIL.Image.open(path) as im:
+            try:
+                im = PIL.Image.open(path)
+            except PIL.Image.DecompressionBombWarning:
+                if at_least is None:
+                    raise
+                im = _open_drafted(path, at_least)
+            with im:
                 yield im
     except (PIL.Image.DecompressionBombError, PIL.Image.DecompressionBombWarning):
         raise ImageTooLargeError(too_large_message(path if label is None else label)) from None

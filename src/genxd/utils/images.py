@@ -25,6 +25,7 @@ import torch
 from torch import Tensor
 
 from .colour_profiles import to_srgb
+from .image_limits import DCT_SCALED_FORMATS  # noqa: F401  (kept importable from here)
 from .image_limits import ImageRefusedError, ImageTooLargeError, open_image, too_large_message  # noqa: F401  (too_large_message: kept importable from here)
 from .image_paths import IMAGE_SUFFIXES, collect_images  # noqa: F401  (torch-free; kept importable from here)
 from .paths import require_file
@@ -76,7 +77,7 @@ def _decoded_rgb(source: Path | IO[bytes], label: str | Path, orient: bool,
                  background: tuple[int, int, int], at_least: int | None = None) -> PIL.Image.Image:
     """:func:`read_rgb` / :func:`decode_rgb` of a path or of encoded bytes."""
     try:
-        with open_image(source, label=label) as im:
+        with open_image(source, label=label, at_least=at_least) as im:
             if at_least is not None:
                 draft_at_least(im, at_least)
             pixels = load_rounded(im, source)  # a 16-bit colour PNG / TIFF at full depth, rounded
@@ -94,9 +95,6 @@ def _decoded_rgb(source: Path | IO[bytes], label: str | Path, orient: bool,
     return to_rgb(im, label, background)
 
 
-# Pillow's formats whose decoder scales in the DCT (draft). "MPO": a JPEG with more pictures after it (MPF data:
-# many phones' and cameras' photos carry a preview or a depth map), opened as its first picture
-DCT_SCALED_FORMATS = ("JPEG", "MPO")
 
 
 def draft_at_least(im: PIL.Image.Image, side: int) -> None:
