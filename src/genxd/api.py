@@ -370,7 +370,7 @@ def generate_scenes(
         partials, ready, refused = PartialRuns.checked(
             out_dir, plan, job, {i: Scene(folders[i].name, tensors[i], s.seed + i) for i in ready}, s.batch_size,
             [folders[i].name for i in skipped] if group.is_main_process else (),
-            overwrite, show)
+            overwrite, show, model_folder=info.path)
         for i, exc in refused.items():
             results.append(failed_input(i, exc))
             bar.update()

@@ -247,7 +247,8 @@ def fewshot_scenes(
                   for gi in mine if plans[gi] is not None}
         partials, _, refused = PartialRuns.checked(out_dir, None, job, scenes, 1,
                                                    [folders[i].name for i in skipped]
-                                                   if group.is_main_process else (), overwrite, show)
+                                                   if group.is_main_process else (), overwrite, show,
+                                                   model_folder=info.path)
         results += [failed_group(gi, exc) for gi, exc in refused.items()]
         mine = [gi for gi in mine if gi not in refused]
     if not mine:  # every group of this process written, or its kept windows refused: no model to load (tens of

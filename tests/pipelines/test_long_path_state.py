@@ -265,3 +265,69 @@ def test_resumed_sampling_is_bitwise_also_with_a_stochastic_sampler(reference_sm
     state.save = save
     resumed = run(state)
     assert resumed.calls == 1 and torch.equal(resumed.latents, whole.latents)
+
+
+def _model_folder(root, weights: bytes):
+    """A model folder's layout with a config and a weights file over 1 MiB (format 1 hashed such files' times)."""
+    (root / "unet").mkdir(parents=True)
+    (root / "unet" / "config.json").write_text('{"num_frames": 8}')
+    (root / "unet" / "diffusion_pytorch_model.safetensors").write_bytes(weights)
+    return root
+
+
+def test_a_copied_or_reinstalled_model_is_the_same_model(tmp_path):
+    """The model's digest is its bytes: an upgrade of genxd writes its bundled model anew (other modification times),
+    and every kept state was refused as made with another model ('the model's files differs')."""
+    weights = np.random.default_rng(0).bytes(3 << 20)
+    folder = _model_folder(tmp_path / "a", weights)
+    digest = long_path_state.model_files_digest(folder)
+    os.utime(folder / "unet" / "diffusion_pytorch_model.safetensors", ns=(10**18, 10**18))  # as a new install's
+    assert long_path_state.model_files_digest(folder) == digest
+    changed = _model_folder(tmp_path / "b", weights[:-1] + bytes([weights[-1] ^ 1]))  # one bit of the weights
+    assert long_path_state.model_files_digest(changed) != digest
+
+
+def _format_1_digest(folder) -> str:
+    """model_files as genxd wrote it in format 1 (5b4046b .. fb0368b): small files' bytes, large files' mtimes."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for f in sorted(p for p in folder.rglob("*") if p.is_file()):
+        st = f.stat()
+        h.update(f"{f.relative_to(folder).as_posix()}:{st.st_size};".encode())
+        h.update(f.read_bytes() if st.st_size <= 1 << 20 else str(st.st_mtime_ns).encode())
+    return h.hexdigest()[:16]
+
+
+def _format_1_state(out, name, fingerprint, known):
+    """A state file as genxd wrote it in format 1 (a fingerprint with "format": 1; same tensors)."""
+    import json
+
+    import safetensors.torch
+
+    (out / PARTIAL_FOLDER / name).mkdir(parents=True)
+    safetensors.torch.save_file({"latents": torch.ones(20, 4, 8, 8), "known": known.to(torch.uint8)},
+                                str(out / PARTIAL_FOLDER / name / STATE_FILE),
+                                metadata={"fingerprint": json.dumps({**fingerprint, "format": 1}, sort_keys=True)})
+
+
+def test_a_state_of_the_earlier_format_continues_with_the_same_model_folder(tmp_path):
+    """A state an earlier genxd kept (format 1) is continued by this one when the model folder is untouched, and
+    refused, saying which genxd can continue it, when it is not."""
+    folder = _model_folder(tmp_path / "model", np.random.default_rng(0).bytes(3 << 20))
+    job = {"model_files": long_path_state.model_files_digest(folder), "steps": 2}
+    plan, scene = _plan(), Scene("scene", torch.zeros(3, 64, 64), 0)
+    known = torch.zeros(20, dtype=torch.bool)
+    known[:8] = True
+    runs = PartialRuns(tmp_path / "out", plan, job, model_folder=folder)
+    fingerprint = {k: v for k, v in runs.fingerprint(scene, ["scene"]).items() if k != "format"}
+    _format_1_state(tmp_path / "out", "scene", {**fingerprint, "model_files": _format_1_digest(folder)}, known)
+    assert runs.check({0: scene}, 1) == ([0], {})
+    latents, restored = torch.zeros(20, 4, 8, 8), torch.zeros(20, dtype=torch.bool)
+    runs.batch([0]).restore(latents[None], restored[None])
+    assert torch.equal(restored, known) and bool(latents[:8].eq(1).all()) and not latents[8:].any()
+
+    os.utime(folder / "unet" / "diffusion_pytorch_model.safetensors", ns=(10**18, 10**18))  # format 1 cannot tell
+    ready, refused = PartialRuns(tmp_path / "out", plan, job, model_folder=folder).check({0: scene}, 1)
+    assert ready == [] and "state format 1 (now 2)" in str(refused[0])
+    assert "the genxd that wrote it (state format 1) can continue it, or pass overwrite=True" in str(refused[0])

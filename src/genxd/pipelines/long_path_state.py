@@ -29,7 +29,7 @@ import json
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import torch
 from torch import Tensor
@@ -41,6 +41,8 @@ from ..utils.json_text import json_text
 from .long_path_plans import LongPathPlan
 
 PARTIAL_FOLDER = ".genxd-partial"
+#: the fingerprint's format: 2 hashes the model's weights by their bytes (1: by their modification times)
+STATE_FORMAT = 2
 STATE_FILE = "state.safetensors"
 #: fingerprint entries that matter only while windows remain to sample (a complete state is only decoded)
 SAMPLING_ONLY = ("batch", "windows_per_call")
@@ -64,8 +66,37 @@ def tensor_digest(*tensors: Tensor) -> str:
 
 
 def model_files_digest(folder: str | Path) -> str:
-    """A short sha256 of a model folder: the bytes of its small files (configs), the names, sizes and modification
-    times of its large ones (weights: hashing gigabytes would cost minutes on every run)."""
+    """A short sha256 of a model folder: its files' names, sizes and bytes (weights too: about 1 s per GB on a busy
+    2-core CPU, under 10 s for the released model, once per process and file: :func:`_file_digest`). Not their
+    modification times: a copied or reinstalled model is the same model (format 1 hashed the weights' times, so an
+    upgrade of genxd, whose bundled model is written anew, refused every kept state as made with another model)."""
+    folder = Path(folder)
+    h = hashlib.sha256()
+    for f in sorted(p for p in folder.rglob("*") if p.is_file()):
+        h.update(f"{f.relative_to(folder).as_posix()}:{f.stat().st_size}:{_file_digest(f)};".encode())
+    return h.hexdigest()[:16]
+
+
+#: a file's sha256 by (path, size, modification time, inode): a long-lived process (the demo, a notebook) hashes
+#: the same weights once
+_FILE_DIGESTS: dict[tuple, str] = {}
+
+
+def _file_digest(path: Path) -> str:
+    st = path.stat()
+    key = (str(path.resolve()), st.st_size, st.st_mtime_ns, st.st_ino)
+    if key not in _FILE_DIGESTS:
+        h = hashlib.sha256()
+        with open(path, "rb") as f:
+            while chunk := f.read(8 << 20):
+                h.update(chunk)
+        _FILE_DIGESTS[key] = h.hexdigest()
+    return _FILE_DIGESTS[key]
+
+
+def timed_model_files_digest(folder: str | Path) -> str:
+    """The ``model_files`` entry of a format-1 state (genxd before 2026-12-05 18:00): the bytes of the small files,
+    the names, sizes and modification times of those over 1 MiB. Only to continue such a state."""
     folder = Path(folder)
     h = hashlib.sha256()
     for f in sorted(p for p in folder.rglob("*") if p.is_file()):
@@ -131,6 +162,8 @@ class PartialRun:
         self.known: Tensor | None = None  # [N] bool: the frames in the file (None: no file yet)
         #: the file's ``(fingerprint, known [N] bool)`` as the job's check read it (None: no file)
         self.header: tuple[dict, Tensor] | None = None
+        #: a file's header in this format's terms (:meth:`PartialRuns.upgraded`; set by the job's check)
+        self.upgrade: Callable[[tuple[dict, Tensor]], tuple[dict, Tensor]] = lambda header: header
 
     @property
     def path(self) -> Path:
@@ -169,7 +202,7 @@ class PartialRun:
         if not self.path.is_file():
             return
         saved, data = self.read(("latents", "known"))  # one opening: the fingerprint and the frames
-        mask = data["known"].bool()
+        saved, mask = self.upgrade((saved, data["known"].bool()))
         # the fingerprint again: changed since the job's check (another run writing the same folder?)
         if found := self.differences((saved, mask)):
             raise ValueError(f"{self.path}: made with other settings ({'; '.join(found)})")
@@ -234,24 +267,26 @@ class PartialRuns:
     """The states of a long-path job's scenes in ``out_dir / .genxd-partial``.
 
     ``job``: the fingerprint entries common to its scenes (:meth:`fingerprint` adds each scene's); ``plan``: the
-    scenes' plan (None: each :class:`Scene` has its own)."""
+    scenes' plan (None: each :class:`Scene` has its own); ``model_folder``: the job's model (:func:`job_fingerprint`'s),
+    with which a state of an earlier format is read in this one's terms (:meth:`upgraded`)."""
 
     def __init__(self, out_dir: Path, plan: LongPathPlan | None, job: dict, overwrite: bool = False,
-                 show: bool = False):
+                 show: bool = False, model_folder: Path | None = None):
         self.root, self.plan, self.overwrite, self.show = Path(out_dir) / PARTIAL_FOLDER, plan, overwrite, show
-        self.job = {"format": 1, **job}
+        self.job = {"format": STATE_FORMAT, **job}
+        self.model_folder = model_folder
         self.runs: dict[int, PartialRun] = {}
         self.current: list[int] = []  # the scenes being sampled (batch)
         self.written = False  # a scene of the job is written (the same command would refuse it)
 
     @classmethod
     def checked(cls, out_dir: Path, plan: LongPathPlan | None, job: dict, scenes: dict[int, Scene], batch_size: int,
-                written: Sequence[str], overwrite: bool,
-                show: bool) -> tuple[PartialRuns, list[int], dict[int, ValueError]]:
+                written: Sequence[str], overwrite: bool, show: bool,
+                model_folder: Path | None = None) -> tuple[PartialRuns, list[int], dict[int, ValueError]]:
         """A job's states, checked before the model loads (:meth:`check`): ``(states, scenes to sample, {scene: why
         its state is refused})``. ``written``: the names of the scenes whose outputs exist (skipped), whose states
         are removed first (:meth:`forget`; the main process's task: the others pass none)."""
-        partials = cls(out_dir, plan, job, overwrite, show)
+        partials = cls(out_dir, plan, job, overwrite, show, model_folder)
         partials.forget(written)
         ready, refused = partials.check(scenes, batch_size)
         return partials, ready, refused
@@ -279,10 +314,11 @@ class PartialRuns:
                 for i in batch:
                     run = PartialRun(self.root / scenes[i].name, self.fingerprint(scenes[i], [scenes[j].name for j in batch]),
                                      self._plan_of(scenes[i]))
+                    run.upgrade = self.upgraded
                     self.runs[i] = run
                     if i not in headers:
                         try:
-                            headers[i] = run.read_header()
+                            headers[i] = self.upgraded(run.read_header())
                         except ValueError as exc:
                             headers[i] = exc
                     why, headers[i] = self._refusal(run, headers[i])  # None once discarded (overwrite)
@@ -295,6 +331,17 @@ class PartialRuns:
                 return ready, refused
             refused.update(new)
             ready = [i for i in ready if i not in new]
+
+    def upgraded(self, header: tuple[dict, Tensor] | None) -> tuple[dict, Tensor] | None:
+        """``header`` (:meth:`PartialRun.read_header`) in this format's terms: a format-1 state whose model digest
+        (:func:`timed_model_files_digest`) is the job's model folder's as it is now gets this job's ``model_files``
+        and format, so the state continues after an upgrade of genxd; any other header as it is."""
+        if header is None or self.model_folder is None or header[0].get("format") != 1:
+            return header
+        saved, known = header
+        if "model_files" in self.job and saved.get("model_files") == timed_model_files_digest(self.model_folder):
+            saved = {**saved, "format": STATE_FORMAT, "model_files": self.job["model_files"]}
+        return saved, known
 
     def _refusal(self, run: PartialRun, header: _Header) -> tuple[str | None, _Header]:
         """``(why the state of run is refused, its header after)``: ``header`` is its file's
@@ -311,8 +358,10 @@ class PartialRuns:
             v.warn(f"{problem}; discarded ({v.arg('overwrite')})")
             shutil.rmtree(run.folder, ignore_errors=True)
             return None, None
-        return (f"{problem}: run with those settings to continue it, or "
-                f"{v.overwrite_hint('pass', purpose='start over')}", header)
+        saved_format = None if isinstance(header, ValueError) else header[0].get("format", self.job["format"])
+        how = ("run with those settings to continue it" if saved_format in (None, self.job["format"]) else
+               f"the genxd that wrote it (state format {saved_format}) can continue it")
+        return f"{problem}: {how}, or {v.overwrite_hint('pass', purpose='start over')}", header
 
     def forget(self, names: Sequence[str]) -> None:
         """Remove the states of the scenes ``names``, whose outputs exist (skipped: a kill between writing a scene
@@ -372,5 +421,5 @@ class PartialRuns:
                 f"{self.root}; {how}")
 
 
-__all__ = ["PARTIAL_FOLDER", "STATE_FILE", "job_fingerprint", "PartialRuns", "PartialRun", "BatchState", "Scene", "tensor_digest",
+__all__ = ["PARTIAL_FOLDER", "STATE_FILE", "STATE_FORMAT", "timed_model_files_digest", "job_fingerprint", "PartialRuns", "PartialRun", "BatchState", "Scene", "tensor_digest",
            "model_files_digest", "device_kind"]
