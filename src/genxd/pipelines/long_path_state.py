@@ -421,5 +421,5 @@ class PartialRuns:
                 f"{self.root}; {how}")
 
 
-__all__ = ["PARTIAL_FOLDER", "STATE_FILE", "STATE_FORMAT", "timed_model_files_digest", "job_fingerprint", "PartialRuns", "PartialRun", "BatchState", "Scene", "tensor_digest",
-           "model_files_digest", "device_kind"]
+__all__ = ["PARTIAL_FOLDER", "STATE_FILE", "STATE_FORMAT", "timed_model_files_digest", "job_fingerprint",
+           "PartialRuns", "PartialRun", "BatchState", "Scene", "tensor_digest", "model_files_digest", "device_kind"]
