@@ -138,6 +138,24 @@ def test_camvid_folder(camvid_root, clips):
     assert dyn["name"] == "video1:0"
 
 
+def test_camvid_motion_strength_is_per_frame_of_the_strided_clip(camvid_root, clips):
+    """meta.json's motion is a speed per frame of the video; a clip of every 2nd frame moves twice as far per frame,
+    as the exact ground truth of those frames says (it was given the video's value whatever the stride)."""
+    import dataclasses
+
+    from genxd.data.synthetic import image_motion_strength
+
+    ds = CamVidDataset(camvid_root / "video1", num_frames=4, height=32, stride=[1, 2])
+    strided = [i for i, (_, p) in enumerate(ds.clips) if p == [0, 2, 4, 6]]
+    assert len(strided) == 1
+    clip, idx = clips[1], torch.tensor([0, 2, 4, 6])
+    render = dataclasses.replace(clip.render, **{f.name: getattr(clip.render, f.name)[idx]
+                                                 for f in dataclasses.fields(clip.render)})
+    truth = 100 * image_motion_strength(clip.scene, render, clip.c2w[idx], clip.K[idx])
+    assert float(ds[strided[0]]["motion_strength"]) == pytest.approx(truth, rel=0.15)
+    assert float(ds[0]["motion_strength"]) * 2 == pytest.approx(float(ds[strided[0]]["motion_strength"]), rel=1e-5)
+
+
 def test_camvid_scene_normalisation(camvid_root):
     ds = CamVidDataset(camvid_root, num_frames=4, height=32, camera_normalization="scene")
     sample = ds[0]

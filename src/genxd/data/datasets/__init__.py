@@ -30,7 +30,8 @@ to the first context view, so only the scale matters) and multiplied by one fact
 with the camera factored out (``genxd.curation.motion``, key ``motion_strength`` of a curated
 ``meta.json``; ``image_motion_strength`` of a synthetic one; computed exactly for synthetic scenes
 rendered on the fly). The default scale 100 maps typical values (0.002 - 0.05) to ~0.2 - 5, the
-range of the timestep-like embedding (the authors also feed a x100 value at inference).
+range of the timestep-like embedding (the authors also feed a x100 value at inference). The stored value
+is per frame of the video; a clip of every ``s``-th frame gets ``s`` times it (its own per-frame speed).
 
 Everything is deterministic: clip lists are built at construction, random choices are seeded by
 ``(seed, index)``, so an index maps to the same sample in every process and on every run.

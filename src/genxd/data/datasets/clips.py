@@ -345,6 +345,17 @@ def _clip_positions(valid: Sequence[int], start: int, stride: int, num_frames: i
     return [valid[i0 + k * step] for k in range(num_frames)]
 
 
+def clip_frame_spacing(positions: Sequence[int]) -> float:
+    """The mean number of scene frames between consecutive frames of a clip (its stride: 2 for ``[0, 2, 4, 6]``).
+
+    A scene's motion strength is a per-frame speed of its own frames (``meta.json``, ``genxd.curation.motion``);
+    a clip that takes every ``s``-th frame moves ``s`` times as far per clip frame, which is what the model is
+    conditioned on (and what ``genxd generate --motion-strength`` asks of each generated frame)."""
+    if len(positions) < 2:
+        return 1.0
+    return (int(positions[-1]) - int(positions[0])) / (len(positions) - 1)
+
+
 # ----------------------------------------------------------------------------------------------
 # base class: clips of views from a list of "scenes" (videos or multi-view captures)
 # ----------------------------------------------------------------------------------------------
@@ -517,6 +528,7 @@ class _ClipDataset(Dataset):
         depth = median_point_depth(cams.points, c2w[0], K[0]) if cams.points is not None else None
         c2w[:, :3, 3] *= camera_scale(c2w, self.camera_normalization, depth)
         kind, motion = self._kind_and_motion(scene, cams)
+        motion *= clip_frame_spacing(positions)  # a per-frame speed of the scene's frames -> of the clip's frames
         name = f"{self.scene_names()[scene]}:{positions[0]}"
         return make_sample(torch.stack(frames), c2w, torch.stack(Ks), kind, motion, name)
 
