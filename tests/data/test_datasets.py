@@ -156,6 +156,29 @@ def test_camvid_motion_strength_is_per_frame_of_the_strided_clip(camvid_root, cl
     assert float(ds[0]["motion_strength"]) * 2 == pytest.approx(float(ds[strided[0]]["motion_strength"]), rel=1e-5)
 
 
+def test_camvid_videos_without_meta_trained_as_4d_are_one_warning(camvid_root, tmp_path, recwarn):
+    """CamVid-30K as released has no meta.json: its clips trained as 4D with motion strength 0 (still objects) in
+    silence. Now one warning counts them and names one; annotated videos, or 3D ones, warn nothing."""
+    import shutil
+
+    from genxd.validation import GenXDWarning
+
+    CamVidDataset(camvid_root, num_frames=4, height=32)
+    assert not [w for w in recwarn if issubclass(w.category, GenXDWarning)]
+    root = tmp_path / "released"
+    shutil.copytree(camvid_root, root)
+    (root / "video1" / "meta.json").unlink()
+    with pytest.warns(GenXDWarning, match=r"1 of 2 videos have no meta\.json \(e\.g\. video1\).*motion strength 0"):
+        ds = CamVidDataset(root, num_frames=4, height=32)
+    assert ds[3]["kind"] == "4d" and float(ds[3]["motion_strength"]) == 0
+    archive = _zip_folder(root, tmp_path / "batch_1.zip")
+    with pytest.warns(GenXDWarning, match="1 of 2 videos have no meta.json"):
+        CamVidDataset(archive, num_frames=4, height=32)
+    recwarn.clear()
+    CamVidDataset(root, num_frames=4, height=32, default_kind="3d")
+    assert not [w for w in recwarn if issubclass(w.category, GenXDWarning)]
+
+
 def test_camvid_scene_normalisation(camvid_root):
     ds = CamVidDataset(camvid_root, num_frames=4, height=32, camera_normalization="scene")
     sample = ds[0]

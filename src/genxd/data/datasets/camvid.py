@@ -18,7 +18,7 @@ import torch
 from torch import Tensor
 
 from ...utils.paths import relative_to_cwd_note
-from ...validation import DEFAULT_MOTION_SCALE
+from ...validation import DEFAULT_MOTION_SCALE, warn
 from ..archive import ArchiveLimits, SafeZip
 from .clips import IMAGE_EXTENSIONS, _as_list, _Cameras, _ClipDataset, _decode_image, _read_image, pinhole_views
 
@@ -192,6 +192,22 @@ class CamVidDataset(_ClipDataset):
         if archived and self.extract_dir is not None:
             _prune_old_layout(self.extract_dir)
         self._build_clips()
+        self._warn_unannotated(roots)
+
+    def _warn_unannotated(self, roots: list[Path]) -> None:
+        """One warning when videos that train as 4D have no ``meta.json`` (so no motion strength: 0, still objects):
+        CamVid-30K as released is such, and the model would learn that motion strength 0 moves objects."""
+        if self.kind == "3d" or (self.kind == "auto" and self.default_kind == "3d"):
+            return
+        bare = [v for v in self.videos if not ((v.folder / "meta.json").is_file() if v.folder is not None
+                                               else v.archive is not None and v.prefix + "meta.json" in v.archive)]
+        if not bare:
+            return
+        where = ", ".join(str(r) for r in roots)
+        warn(f"{where}: {len(bare)} of {len(self.videos)} videos have no meta.json (e.g. {bare[0].name}), so no motion "
+             f"strength: they are trained as 4D clips with motion strength 0, which the model then takes for moving "
+             f"objects (0 means still ones); give each a meta.json with its motion_strength (as genxd curate writes "
+             f"it), or train them as 3D (kind: 3d, or default_kind: 3d for the videos without one)")
 
     def _scan(self, folder: Path, limits: ArchiveLimits | None, max_depth: int) -> None:
         for dirpath, dirnames, filenames in os.walk(folder):
