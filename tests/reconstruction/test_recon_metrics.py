@@ -4,16 +4,40 @@ from __future__ import annotations
 
 import math
 
+import pytest
 import torch
 import torch.nn.functional as F
 
-from genxd.reconstruction.metrics import gaussian_window, load_lpips, psnr, ssim
+from genxd.reconstruction.metrics import gaussian_window, load_lpips, psnr, regnerf_ssim, ssim
 
 
 def test_psnr_known_value() -> None:
     a = torch.zeros(2, 3, 8, 8)
     b = torch.full((2, 3, 8, 8), 0.1)
     assert torch.allclose(psnr(a, b), torch.full((2,), 20.0))
+
+
+def test_integer_images_are_scored_on_their_dtype_range_or_refused() -> None:
+    """psnr of uint8 levels 100 and 110 was -20 dB (a data range of 1 for 0-255 values); ssim the same trap."""
+    a = torch.full((3, 16, 16), 100, dtype=torch.uint8)
+    b = torch.full((3, 16, 16), 110, dtype=torch.uint8)
+    expected = 10 * math.log10(255**2 / 10**2)  # 28.13 dB, as the same images in [0, 1]
+    assert float(psnr(a, b)) == pytest.approx(expected, abs=1e-4)
+    assert float(psnr(a, b, data_range=255)) == pytest.approx(expected, abs=1e-4)
+    g = torch.Generator().manual_seed(0)
+    x = torch.randint(0, 256, (2, 3, 24, 24), generator=g, dtype=torch.uint8)
+    y = (x.int() + torch.randint(-20, 21, x.shape, generator=g)).clamp(0, 255).to(torch.uint8)
+    assert torch.allclose(ssim(x, y), ssim(x.double() / 255, y.double() / 255).float(), atol=1e-5)
+    assert torch.allclose(psnr(x, y), psnr(x.double() / 255, y.double() / 255).float(), atol=1e-4)
+    with pytest.raises(ValueError, match=r"^torch.uint8 images hold values up to 110, above data_range=1; leave"):
+        psnr(a, b, data_range=1.0)
+    with pytest.raises(ValueError, match=r"^images of one kind expected, got torch.uint8 and torch.float32"):
+        ssim(x, y.float() / 255)
+    with pytest.raises(ValueError, match=r"^images must be float or unsigned integers .*got torch.int16$"):
+        psnr(a.to(torch.int16), b.to(torch.int16))
+    with pytest.raises(ValueError, match=r"^regnerf_ssim takes float images in \[0, 1\], got uint8 \(divide its levels "
+                                         r"by 255\)$"):
+        regnerf_ssim(x, y)
 
 
 def _ssim_direct(x: torch.Tensor, y: torch.Tensor) -> float:

@@ -30,15 +30,52 @@ def _check_pair(a: Tensor, b: Tensor) -> None:
         raise ValueError(f"images must have the same shape, got {tuple(a.shape)} and {tuple(b.shape)}")
     if a.ndim < 3:
         raise ValueError(f"images: expected [..., C, H, W], got {tuple(a.shape)}")
+    if a.dtype != b.dtype and not (a.is_floating_point() and b.is_floating_point()):
+        raise ValueError(f"images of one kind expected, got {a.dtype} and {b.dtype} (make both float in [0, 1])")
+    if not a.is_floating_point() and a.dtype not in _UNSIGNED:
+        raise ValueError(f"images must be float or unsigned integers (uint8, uint16), got {a.dtype}")
 
 
-def psnr(pred: Tensor, target: Tensor, data_range: float = 1.0, mask: Tensor | None = None) -> Tensor:
+#: the unsigned integer image dtypes, whose data range is their largest value (255 for uint8)
+_UNSIGNED = tuple(getattr(torch, name) for name in ("uint8", "uint16", "uint32", "uint64") if hasattr(torch, name))
+
+
+def _data_range(a: Tensor, b: Tensor, data_range: float | None) -> float:
+    """The data range of the images ``a``, ``b`` (checked by :func:`_check_pair`): ``data_range``, by default 1 for
+    float images and the dtype's largest value for unsigned integer ones (as scikit-image); a ValueError when
+    integer images hold values above a ``data_range`` given (uint8 levels scored as if in [0, 1])."""
+    if a.is_floating_point():
+        return 1.0 if data_range is None else float(data_range)
+    top = torch.iinfo(a.dtype).max
+    if data_range is None:
+        return float(top)
+    high = max(int(a.max()), int(b.max())) if a.numel() else 0
+    if high > data_range:
+        raise ValueError(f"{a.dtype} images hold values up to {high}, above data_range={data_range:g}; leave "
+                         f"data_range out (the dtype's range, {top}) or give the range of their values")
+    return float(data_range)
+
+
+def _float_images(a: Tensor, b: Tensor, what: str) -> None:
+    """A ValueError for integer images where ``what`` takes float ones in [0, 1] only."""
+    if not a.is_floating_point():
+        name = str(a.dtype).removeprefix("torch.")
+        raise ValueError(f"{what} takes float images in [0, 1], got {name} (divide its levels by "
+                         f"{torch.iinfo(a.dtype).max})")
+
+
+def psnr(pred: Tensor, target: Tensor, data_range: float | None = None, mask: Tensor | None = None) -> Tensor:
     """PSNR in dB per image ``[...]`` of images ``[..., C, H, W]`` (MSE over C, H, W).
+
+    ``data_range``: default 1 for float images, the dtype's largest value for unsigned integer ones (255 for
+    ``uint8``, as scikit-image); other dtypes, a float and an integer image, or integer images above a
+    ``data_range`` given are a ValueError.
 
     ``mask`` (0 / 1, the images' shape or broadcastable to it): the MSE over the masked elements only, as
     RegNeRF's masked DTU PSNR (:mod:`genxd.reconstruction.masks`); an empty mask gives NaN.
     """
     _check_pair(pred, target)
+    data_range = _data_range(pred, target, data_range)
     err = (pred.float() - target.float()) ** 2
     if mask is None:
         mse = err.flatten(-3).mean(-1)
@@ -59,7 +96,7 @@ def ssim(
     target: Tensor,
     window_size: int = 11,
     sigma: float = 1.5,
-    data_range: float = 1.0,
+    data_range: float | None = None,
     *,
     kernel: Tensor | None = None,
     cov_norm: float = 1.0,
@@ -68,8 +105,9 @@ def ssim(
 
     ``kernel``: the separable 1-D window (default: the Gaussian of ``window_size`` and ``sigma``); the images are
     computed in its dtype. ``cov_norm`` scales the (co)variances (``w²/(w²-1)``: the sample covariance of a box of
-    ``w x w``)."""
+    ``w x w``). ``data_range``: as :func:`psnr`'s (default 1 for float images, 255 for ``uint8``)."""
     _check_pair(pred, target)
+    data_range = _data_range(pred, target, data_range)
     g = gaussian_kernel_1d(window_size, sigma) if kernel is None else kernel
     g = g.to(pred.device)
     size = g.numel()
@@ -108,7 +146,10 @@ def regnerf_ssim(pred: Tensor, target: Tensor, window_size: int = 7, data_range:
     RegNeRF's ``eval.py`` calls ``structural_similarity(x, y, multichannel=True)`` on float images without a
     ``data_range``, which scikit-image 0.17 (pinned in its requirements) takes from the float dtype's range
     ``(-1, 1)``: 2, not 1. :func:`ssim` in float64 with a box window: its "valid" region is scikit-image's crop of
-    ``(window_size - 1) // 2`` pixels at each border; not differentiable."""
+    ``(window_size - 1) // 2`` pixels at each border; not differentiable. Integer images are a ValueError (RegNeRF
+    scored float images in [0, 1]; its range of 2 is that of the float dtype)."""
+    _check_pair(pred, target)
+    _float_images(pred, target, "regnerf_ssim")
     box = torch.full((window_size,), 1.0 / window_size, dtype=torch.float64)
     return ssim(pred.detach().cpu(), target.detach().cpu(), data_range=data_range, kernel=box,
                 cov_norm=window_size**2 / (window_size**2 - 1))
@@ -173,6 +214,7 @@ def load_lpips(net: str = "alex", device: torch.device | str = "cpu") -> Callabl
     @torch.no_grad()
     def fn(pred: Tensor, target: Tensor) -> Tensor:
         _check_pair(pred, target)
+        _float_images(pred, target, "LPIPS")
         return model(pred.to(device) * 2 - 1, target.to(device) * 2 - 1).flatten()
 
     return fn
