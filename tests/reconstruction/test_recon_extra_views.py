@@ -210,3 +210,30 @@ def test_square_views_beside_a_non_square_input_say_how_to_make_them(tmp_path) -
     square = write_views_folder(tmp_path / "square", render(scene, c2w, K, 24, 24).rgb, c2w, K)
     result = _reconstruct(wide, "--extra-views", square, "--out", tmp_path / "r")
     _one_line_error(result, "views of size 24x24, input is 24x18", "--pad-to-square")  # --resolution 24
+
+
+def test_4d_extra_views_keep_their_place_in_time(tmp_path, monkeypatch) -> None:
+    """Each folder's times were mapped to [0, 1] on its own: an input of times 0-0.5 and extra views of 0.5-1 both
+    spanned [0, 1], the same instants trained as different ones. They share one axis now."""
+    import torch
+
+    from genxd.data.synthetic import make_scene, orbit_cameras, render
+    from genxd.reconstruction import pipeline, train_gaussians
+
+    c2w, K = orbit_cameras(8, radius=4.0, elevation_deg=25.0, azimuth_range_deg=120.0, focal=1.0)
+    images = render(make_scene(2), c2w, K, 24, 24).rgb
+    times = torch.linspace(0.0, 1.0, 8, dtype=torch.float64)  # the input shows 0-3/7, the extra views 4/7-1
+    first = write_views_folder(tmp_path / "first", images[:4], c2w[:4], K[:4], times=times[:4] * 10)  # in seconds
+    later = write_views_folder(tmp_path / "later", images[4:], c2w[4:], K[4:], times=times[4:] * 10)
+    trained = {}
+
+    def capture(views, *args, **kwargs):
+        trained["times"] = views.times.clone()
+        return train_gaussians(views, *args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "train_gaussians", capture)
+    result = _reconstruct(first, "--extra-views", later, "--mode", "4d", "--out", tmp_path / "r")
+    assert result.exit_code == 0, result.output
+    assert torch.allclose(trained["times"].double(), times, atol=1e-6), trained["times"]
+    recorded = json.loads((tmp_path / "r" / "cameras.json").read_text())["times"]  # the input's, for genxd eval-recon
+    assert recorded == pytest.approx(times[:4].tolist(), abs=1e-6)

@@ -41,7 +41,7 @@ from .output_records import OutputRecords, input_option
 from .metrics import GAUSSIAN_SSIM, load_lpips
 from .ply import load_scene, save_motion, save_ply
 from .trainer import ReconstructionConfig, evaluate_views, render_views, train_gaussians, view_metrics
-from .views import Views, detect_input_kind, load_reconfusion_views, load_views
+from .views import Views, detect_input_kind, load_reconfusion_views, load_views, one_time_axis
 
 __all__ = [
     "DEVICE_DEFAULTS",
@@ -351,6 +351,12 @@ def reconstruct_scene(
             extra.names = [f"extra/{folder.name}/{n}" for n in extra.names]
             extras.append(extra)
             extra_folders.append(folder)
+        if config.mode == "4d":  # the input's times and theirs on one axis (each folder alone spans [0, 1])
+            views.times, *extra_times = one_time_axis([views, *extras])
+            for extra, times in zip(extras, extra_times):
+                extra.times = times
+            train_views.times = views.times[torch.tensor(train, dtype=torch.long)]
+            test_views.times = views.times[torch.tensor(test, dtype=torch.long)]
         num_train = len(train_views)
         train_views = Views(
             images=torch.cat([train_views.images] + [e.images for e in extras]),

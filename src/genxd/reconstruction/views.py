@@ -48,7 +48,7 @@ from .undistort import transforms_lens, undistort_images
 if TYPE_CHECKING:
     from genxd.data.reconfusion import ReconFusionScene
 
-__all__ = ["Views", "load_views", "load_image", "detect_input_kind", "find_colmap_model", "load_reconfusion_views"]
+__all__ = ["Views", "load_views", "one_time_axis", "load_image", "detect_input_kind", "find_colmap_model", "load_reconfusion_views"]
 
 
 @dataclass
@@ -60,6 +60,9 @@ class Views:
         c2w: ``[N, 4, 4]`` OpenCV camera-to-world; K: ``[N, 3, 3]`` normalised intrinsics.
         names: N frame names (file names relative to the input).
         times: ``[N]`` in [0, 1] for 4D inputs, else None.
+        time_range: the input's own earliest and latest time, which ``times`` 0 and 1 stand for (a
+            ``transforms.json``'s ``time`` values), or None (no times, or times not read from a file):
+            :func:`one_time_axis` puts several inputs' times on one axis with it.
         depths: ``[N, H, W]`` z-depth (0 = unknown), or None.
         points_xyz / points_rgb: ``[P, 3]`` world points and colours in [0, 1] (COLMAP, or a transforms.json's
             ``ply_file_path``), or None.
@@ -75,6 +78,7 @@ class Views:
     depths: Tensor | None = None
     points_xyz: Tensor | None = None
     points_rgb: Tensor | None = None
+    time_range: tuple[float, float] | None = None
 
     def __post_init__(self) -> None:
         from ..cameras.geometry import _tensor
@@ -320,7 +324,7 @@ def _load_transforms(path: Path) -> Views:
             f"{json_path}: images are {images.shape[-1]}x{images.shape[-2]} but the file says "
             f"{cameras.width}x{cameras.height}"
         )
-    times = None
+    times, time_range = None, None
     if all("time" in fr for fr in frames):
         from genxd.cameras._io import times_to_unit_range
 
@@ -328,6 +332,7 @@ def _load_transforms(path: Path) -> Views:
         t = torch.tensor([float(fr["time"]) for fr in frames], dtype=torch.float64)
         unit = times_to_unit_range(t)
         times = (torch.zeros_like(t) if unit is None else unit).float()
+        time_range = (float(t.min()), float(t.max()))
     depths = None
     if depth_paths is not None:
         from genxd.cameras._io import json_number
@@ -362,7 +367,31 @@ def _load_transforms(path: Path) -> Views:
         depths=depths,
         points_xyz=points_xyz,
         points_rgb=points_rgb,
+        time_range=time_range,
     )
+
+
+def one_time_axis(parts: Sequence[Views]) -> list[Tensor | None]:
+    """The ``times`` of ``parts`` (views of several inputs, e.g. ``genxd reconstruct``'s input and its
+    ``--extra-views``) on one time axis: the times of every part with a :attr:`Views.time_range` are taken back to
+    their input's own values and mapped to [0, 1] together (the earliest of all to 0, the latest to 1), so an input
+    of times 0-0.5 and one of 0.5-1 stay in order instead of both spanning [0, 1]; other parts' times (None, or
+    made up from the frames' order) are returned as they are."""
+    from genxd.cameras._io import times_to_unit_range
+
+    placed = [i for i, p in enumerate(parts) if p.times is not None and p.time_range is not None]
+    out: list[Tensor | None] = [p.times for p in parts]
+    if not placed:
+        return out
+    own = []
+    for i in placed:
+        (low, high), t = parts[i].time_range, parts[i].times.double()
+        own.append(low * (1 - t) + high * t)  # not low + t * (high - low): that span may overflow where each is finite
+    unit = times_to_unit_range(torch.cat(own))
+    joined = torch.zeros(sum(len(t) for t in own), dtype=torch.float64) if unit is None else unit
+    for i, t in zip(placed, joined.split([len(t) for t in own])):
+        out[i] = t.float()
+    return out
 
 
 def _load_colmap(path: Path) -> Views:
