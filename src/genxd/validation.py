@@ -18,7 +18,7 @@ Warnings (not errors) for values outside what a model was trained on come from :
 :class:`GenXDWarning` (one line each on the command line).
 
 Motion strength (GenXD's object-motion condition) has one definition, :data:`DEFAULT_MOTION_SCALE`
-times the per-frame normalised image displacement of moving objects with the camera factored out
+times the per-frame image displacement of moving objects over the shorter side, with the camera factored out
 (``docs/conventions.md``): 0 = still; 1 = objects moving 1% of the image per frame; the hard limit
 :data:`MOTION_STRENGTH_MAX` = 100 means objects crossing the whole image every frame.
 """
@@ -32,7 +32,7 @@ import warnings
 from dataclasses import dataclass, replace
 from typing import Any, Sequence
 
-#: The model sees ``DEFAULT_MOTION_SCALE x`` the per-frame normalised image displacement of moving objects
+#: The model sees ``DEFAULT_MOTION_SCALE x`` the per-frame image displacement (over the shorter side) of moving objects
 #: (camera factored out). Typical real clips: 0.002 - 0.05 per frame, i.e. motion strength 0.2 - 5.
 DEFAULT_MOTION_SCALE = 100.0
 #: Largest accepted motion strength: a displacement of one whole image per frame (x the scale).

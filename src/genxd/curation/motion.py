@@ -9,9 +9,9 @@ with a forward-backward check), the point seen at pixel ``p_i`` in frame ``i`` i
 with its depth ``z_i`` and the SfM pose of frame ``i``, then re-projected into frame ``j`` with the
 pose of frame ``j``, giving ``p_ij`` (where the point would be if it were static). Its 2D motion is
 
-    M_ij = ((u_j - u_ij) / W, (v_j - v_ij) / H)
+    M_ij = (u_j - u_ij, v_j - v_ij) / min(W, H)
 
-(normalised image units), for the pairs ``j = i + frame_gap``, divided by ``frame_gap`` (a
+(image units: pixels over the shorter side, ``docs/conventions.md``), for the pairs ``j = i + frame_gap``, divided by ``frame_gap`` (a
 per-frame speed, so clips of any length compare). Per object: the median of ``|M_ij| / gap`` over
 its points and pairs; the video's **motion strength** is the largest per-object value. A video is
 ``dynamic`` when its strength exceeds the threshold (:data:`DEFAULT_MOTION_THRESHOLD`), else
@@ -229,12 +229,12 @@ def point_motion(
         depth: ``[N, P]`` z-depth of each observation; c2w ``[N, 4, 4]``; camera: pycolmap camera.
         frame_gap: compare frames ``i`` and ``j = i + frame_gap``.
     Returns:
-        magnitudes ``[S]``: ``|M_ij| / frame_gap`` (normalised image units per frame) for every
+        magnitudes ``[S]``: ``|M_ij| / frame_gap`` (image units per frame) for every
         valid (point, pair) sample; points ``[S]``: the point index of each sample.
     """
     n, _ = valid.shape
     w2c = _w2c(np.nan_to_num(c2w))
-    scale = np.array([width, height], np.float64)
+    scale = float(min(width, height))  # normalised by the shorter side (docs/conventions.md)
     magnitudes, owners = [], []
     for i in range(n - frame_gap):
         j = i + frame_gap

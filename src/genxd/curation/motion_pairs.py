@@ -9,7 +9,8 @@ For every registered pair ``(i, j = i + gap)`` and every object (mask component)
    ``j``: ``p_ij``, where it would be if it were static;
 3. the point is tracked into frame ``j`` with pyramidal KLT *starting from* ``p_ij`` (so only the object's
    own motion has to be found, however fast the camera moves), forward-backward checked;
-4. ``|M_ij| = |(p_j - p_ij) / (W, H)| / gap`` (normalised image units per frame).
+4. ``|M_ij| = |p_j - p_ij| / min(W, H) / gap`` (image units per frame: pixels over the shorter side, so the
+   value does not depend on the direction of the motion, or change when a training crop keeps that side).
 
 Each pair's samples of a component are weighted by ``component pixels / tracked points``, so that every
 frame counts in proportion to the object's visible area, as in the ground truth
@@ -166,7 +167,7 @@ def pair_motion(
         flags=cv2.OPTFLOW_USE_INITIAL_FLOW,
     )
     ys, xs = np.mgrid[spacing // 2 : h : spacing, spacing // 2 : w : spacing]
-    scale = np.array([w, h], np.float64)
+    scale = float(min(w, h))  # motion strength is normalised by the shorter side (docs/conventions.md)
     groups = _Groups()
     samples: dict[tuple[int, int], list[tuple[np.ndarray, np.ndarray]]] = {}
     areas: dict[tuple[int, int], float] = {}

@@ -426,8 +426,8 @@ def _curate_into(source: VideoSource, folder: Path, config: CurationConfig, mask
         "verdict": motion.verdict,
         "motion_strength": motion.strength,
         "motion_threshold": motion.threshold,
-        "motion_strength_units": "normalised image displacement per frame not explained by the camera "
-        "(max over objects of the median over tracked points); see docs/curation.md",
+        "motion_strength_units": "image displacement per extracted frame, in pixels over the shorter side, not "
+        "explained by the camera (max over objects of the median over tracked points); see docs/curation.md",
         "motion_frame_gap": settings.frame_gap,
         "objects": motion.to_dict()["objects"],
         "depth_source": depth_source,

@@ -26,12 +26,13 @@ to the first context view, so only the scale matters) and multiplied by one fact
   camera translation are left unscaled);
 - ``"none"``: unchanged.
 
-**Motion strength**: ``motion_scale x`` the per-frame normalised image displacement of moving objects
-with the camera factored out (``genxd.curation.motion``, key ``motion_strength`` of a curated
+**Motion strength**: ``motion_scale x`` the per-frame image displacement of moving objects over the shorter
+side, with the camera factored out (``genxd.curation.motion``, key ``motion_strength`` of a curated
 ``meta.json``; ``image_motion_strength`` of a synthetic one; computed exactly for synthetic scenes
 rendered on the fly). The default scale 100 maps typical values (0.002 - 0.05) to ~0.2 - 5, the
 range of the timestep-like embedding (the authors also feed a x100 value at inference). The stored value
-is per frame of the video; a clip of every ``s``-th frame gets ``s`` times it (its own per-frame speed).
+is per frame of the video; a clip of every ``s``-th frame gets ``s`` times it (its own per-frame speed), and
+the crop or pad to the training size rescales it to the fitted frames' shorter side (``fit_motion_factor``).
 
 Everything is deterministic: clip lists are built at construction, random choices are seeded by
 ``(seed, index)``, so an index maps to the same sample in every process and on every run.
@@ -61,6 +62,8 @@ from .clips import (  # noqa: F401
     _read_image,
     _rng,
     camera_scale,
+    fit_motion_factor,
+    fit_shape,
     fit_views,
     make_sample,
     median_point_depth,
@@ -76,6 +79,8 @@ __all__ = [
     "FIT_MODES",
     "CAMERA_NORMALIZATIONS",
     "DEFAULT_MOTION_SCALE",
+    "fit_motion_factor",
+    "fit_shape",
     "fit_views",
     "camera_scale",
     "median_point_depth",

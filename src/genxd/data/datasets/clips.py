@@ -27,6 +27,8 @@ __all__ = [
     "CAMERA_NORMALIZATIONS",
     "IMAGE_EXTENSIONS",
     "fit_views",
+    "fit_shape",
+    "fit_motion_factor",
     "camera_scale",
     "median_point_depth",
     "make_sample",
@@ -43,6 +45,24 @@ IMAGE_EXTENSIONS = IMAGE_SUFFIXES
 # ----------------------------------------------------------------------------------------------
 # image fitting, camera scale, sample dict
 # ----------------------------------------------------------------------------------------------
+
+
+def fit_shape(h: int, w: int, height: int, width: int, fit: str = "crop") -> tuple[int, int]:
+    """The ``(rows, columns)``, in input pixels, of what :func:`fit_views` keeps of an ``h x w`` image brought to
+    the aspect ratio of ``height x width``: the centre crop (``"crop"``) or the padded canvas (``"pad"``)."""
+    new_h, new_w = h, w
+    target = width / height
+    if abs(w / h - target) > 1e-9:
+        if fit == "crop":
+            if w / h > target:
+                new_w = max(1, min(w, round(h * target)))
+            else:
+                new_h = max(1, min(h, round(w / target)))
+        elif w / h > target:
+            new_h = max(h, round(w / target))
+        else:
+            new_w = max(w, round(h * target))
+    return new_h, new_w
 
 
 def fit_views(
@@ -64,29 +84,16 @@ def fit_views(
         raise ValueError(f"height and width must be positive, got {height}x{width}")
     n, _, h, w = frames.shape
     K = K.to(torch.float64).expand(n, 3, 3).clone()
-    target = width / height
+    new_h, new_w = fit_shape(h, w, height, width, fit)
     x0 = y0 = 0  # crop offset (>= 0) or minus the pad (<= 0), in pixels
-    new_w, new_h = w, h
-    if abs(w / h - target) > 1e-9:
+    if (new_h, new_w) != (h, w):
         if fit == "crop":
-            if w / h > target:
-                new_w = max(1, min(w, round(h * target)))
-                x0 = (w - new_w) // 2
-            else:
-                new_h = max(1, min(h, round(w / target)))
-                y0 = (h - new_h) // 2
+            x0, y0 = (w - new_w) // 2, (h - new_h) // 2
             frames = frames[:, :, y0 : y0 + new_h, x0 : x0 + new_w]
         else:
-            if w / h > target:
-                new_h = max(h, round(w / target))
-                top = (new_h - h) // 2
-                frames = F_.pad(frames, (0, 0, top, new_h - h - top), value=float(pad_value))
-                y0 = -top
-            else:
-                new_w = max(w, round(h * target))
-                left = (new_w - w) // 2
-                frames = F_.pad(frames, (left, new_w - w - left, 0, 0), value=float(pad_value))
-                x0 = -left
+            top, left = (new_h - h) // 2, (new_w - w) // 2
+            frames = F_.pad(frames, (left, new_w - w - left, top, new_h - h - top), value=float(pad_value))
+            x0, y0 = -left, -top
     # normalised intrinsics: u' = (u * w - x0) / new_w
     K[:, 0, 0] = K[:, 0, 0] * w / new_w
     K[:, 0, 2] = (K[:, 0, 2] * w - x0) / new_w
@@ -356,6 +363,15 @@ def clip_frame_spacing(positions: Sequence[int]) -> float:
     return (int(positions[-1]) - int(positions[0])) / (len(positions) - 1)
 
 
+def fit_motion_factor(h: int, w: int, height: int, width: int, fit: str = "crop") -> float:
+    """What a motion strength measured on ``h x w`` frames is multiplied by to be that of the frames :func:`fit_views`
+    makes of them (``height x width``, ``fit``): motion strength is normalised by the shorter side
+    (``docs/conventions.md``), and a crop or pad changes which length that is (a 16:9 video padded to a square: 9/16;
+    a centre crop to a square keeps the shorter side: 1)."""
+    new_h, new_w = fit_shape(h, w, height, width, fit)
+    return min(h, w) / min(new_h, new_w)
+
+
 # ----------------------------------------------------------------------------------------------
 # base class: clips of views from a list of "scenes" (videos or multi-view captures)
 # ----------------------------------------------------------------------------------------------
@@ -529,6 +545,7 @@ class _ClipDataset(Dataset):
         c2w[:, :3, 3] *= camera_scale(c2w, self.camera_normalization, depth)
         kind, motion = self._kind_and_motion(scene, cams)
         motion *= clip_frame_spacing(positions)  # a per-frame speed of the scene's frames -> of the clip's frames
+        motion *= fit_motion_factor(*images[0].shape[-2:], self.height, self.width, mode)  # -> of the fitted frames
         name = f"{self.scene_names()[scene]}:{positions[0]}"
         return make_sample(torch.stack(frames), c2w, torch.stack(Ks), kind, motion, name)
 

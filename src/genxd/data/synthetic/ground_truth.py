@@ -101,9 +101,9 @@ def image_motion_strength(
 
     For each frame ``i`` and ``j = i + frame_gap``, every object pixel of view ``i`` is moved with its
     object to time ``t_j`` and projected into camera ``j`` (where it really is), and also projected
-    without moving (where it would be, were it static). ``M_ij`` is the difference in normalised
-    image units (``(du, dv)`` with ``u = x / W``, ``v = y / H``) divided by ``frame_gap`` (a per-frame
-    speed). Per object: the median of ``|M_ij|`` over its pixels and frame pairs; the clip's value
+    without moving (where it would be, were it static). ``M_ij`` is the difference in image units
+    (pixels over the shorter side, ``min(W, H)``; ``x / W``, ``y / H`` for square frames) divided by
+    ``frame_gap`` (a per-frame speed). Per object: the median of ``|M_ij|`` over its pixels and frame pairs; the clip's value
     is the largest per-object value (0 when nothing moves or no object is seen). ``frame_gap`` is
     reduced to ``N - 1`` for short clips.
     """
@@ -125,7 +125,8 @@ def image_motion_strength(
         uv_moved, z_moved = project_points(moved[mask], c2w[j], K[j])
         uv_still, z_still = project_points(still[mask], c2w[j], K[j])
         ok = (z_moved > 1e-6) & (z_still > 1e-6)
-        speed = (uv_moved - uv_still).norm(dim=-1) / gap  # uv: normalised image units
+        # uv: normalised by (W, H); motion strength by the shorter side (docs/conventions.md)
+        speed = ((uv_moved - uv_still) * uv_moved.new_tensor([W, H])).norm(dim=-1) / (min(W, H) * gap)
         for m in ids[mask][ok].unique().tolist():
             per_object.setdefault(m, []).append(speed[ok][ids[mask][ok] == m])
     if not per_object:
