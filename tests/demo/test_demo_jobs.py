@@ -154,6 +154,25 @@ def test_uneven_frame_times_in_4d_are_noted_as_genxd_generate_warns(devices):
         assert request_notes(model, r) == []
 
 
+@pytest.mark.parametrize("uneven", [False, True])
+def test_a_long_4d_path_notes_its_windows_with_the_steps_asked(devices, uneven):
+    """A 4D path longer than the window: the note on its windows counts the denoising steps asked. The uneven-times
+    check reused the name of the steps: even times made the note fail (TypeError on None), uneven ones gave
+    '... x (0.05, 0.2) steps = (0.05, 0.2, 0.05, 0.2, ...) UNet calls' (found by review)."""
+    from genxd.demo.jobs import _windows_per_call, long_path_plan, request_notes
+
+    with devices.acquire() as (_, model):
+        r = request_for(num_frames=20, steps=3)  # the bundled model's window is 8 frames
+        r.mode, r.motion_strength = "4d", 5.0
+        r.times = torch.linspace(0.0, 1.0, 20) ** 2 if uneven else torch.linspace(0.0, 1.0, 20)
+        plan = long_path_plan(model, r)
+        notes = request_notes(model, r)
+    calls = len(plan.calls(_windows_per_call(plan, 64)))
+    assert plan.strategy == "temporal" and calls >= 2
+    assert notes[-1].endswith(f"in {calls} sampling calls x 3 steps = {3 * calls} UNet calls.")
+    assert len(notes) == 1 + uneven and notes[0].startswith("The camera path's frame times") == uneven
+
+
 def test_a_frame_count_under_the_models_window_is_noted_as_genxd_generate_warns(devices):
     """genxd generate warns for --frames 4 with the bundled model (trained on 8); the page said nothing (found by
     the web demo audit). A path longer than the window is made in windows of 8: no note for its length."""

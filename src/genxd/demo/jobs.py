@@ -189,9 +189,9 @@ def request_notes(loaded, request: GenerationRequest) -> list[str]:
     res = int(request.resolution or d["resolution"])
     steps = int(request.num_inference_steps or d["num_inference_steps"])
     notes = [note] if (note := unused_motion_note(request)) else []
-    if request.mode == "4d" and (steps := uneven_time_steps(request.times)) is not None:  # as genxd generate warns
-        notes.append(f"The camera path's frame times are not evenly spaced (steps of {steps[0]:.3g} to "
-                     f"{steps[1]:.3g}), but the model makes its frames evenly spaced in time: the objects move at an "
+    if request.mode == "4d" and (spread := uneven_time_steps(request.times)) is not None:  # as genxd generate warns
+        notes.append(f"The camera path's frame times are not evenly spaced (steps of {spread[0]:.3g} to "
+                     f"{spread[1]:.3g}), but the model makes its frames evenly spaced in time: the objects move at an "
                      "even pace while the camera keeps the path's.")
     plan = long_path_plan(loaded, request)
     if plan is not None:
