@@ -313,7 +313,8 @@ def _format_1_state(out, name, fingerprint, known):
 
 def test_a_state_of_the_earlier_format_continues_with_the_same_model_folder(tmp_path):
     """A state an earlier genxd kept (format 1) is continued by this one when the model folder is untouched, and
-    refused, saying which genxd can continue it, when it is not."""
+    refused when it is not, offering only to start over: it said 'the genxd that wrote it (state format 1) can
+    continue it', but that genxd hashes the same changed modification times and refuses it too (found by review)."""
     folder = _model_folder(tmp_path / "model", np.random.default_rng(0).bytes(3 << 20))
     job = {"model_files": long_path_state.model_files_digest(folder), "steps": 2}
     plan, scene = _plan(), Scene("scene", torch.zeros(3, 64, 64), 0)
@@ -330,4 +331,8 @@ def test_a_state_of_the_earlier_format_continues_with_the_same_model_folder(tmp_
     os.utime(folder / "unet" / "diffusion_pytorch_model.safetensors", ns=(10**18, 10**18))  # format 1 cannot tell
     ready, refused = PartialRuns(tmp_path / "out", plan, job, model_folder=folder).check({0: scene}, 1)
     assert ready == [] and "state format 1 (now 2)" in str(refused[0])
-    assert "the genxd that wrote it (state format 1) can continue it, or pass overwrite=True" in str(refused[0])
+    assert str(refused[0]).endswith(
+        "the model's files differs: it cannot be continued (state format 1 fingerprinted the weights by their "
+        "modification times, which have changed: nothing can confirm the same model); pass overwrite=True to start "
+        "over")
+    assert "can continue it" not in str(refused[0])

@@ -359,9 +359,15 @@ class PartialRuns:
             shutil.rmtree(run.folder, ignore_errors=True)
             return None, None
         saved_format = None if isinstance(header, ValueError) else header[0].get("format", self.job["format"])
+        start_over = v.overwrite_hint("pass", purpose="start over")
+        if isinstance(saved_format, int) and saved_format < self.job["format"]:
+            # not upgraded (:meth:`upgraded`): its model's times changed, and the genxd that wrote it refuses it too
+            return (f"{problem}: it cannot be continued (state format {saved_format} fingerprinted the weights by "
+                    "their modification times, which have changed: nothing can confirm the same model); "
+                    f"{start_over}"), header
         how = ("run with those settings to continue it" if saved_format in (None, self.job["format"]) else
                f"the genxd that wrote it (state format {saved_format}) can continue it")
-        return f"{problem}: {how}, or {v.overwrite_hint('pass', purpose='start over')}", header
+        return f"{problem}: {how}, or {start_over}", header
 
     def forget(self, names: Sequence[str]) -> None:
         """Remove the states of the scenes ``names``, whose outputs exist (skipped: a kill between writing a scene
