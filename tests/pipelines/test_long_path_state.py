@@ -336,3 +336,22 @@ def test_a_state_of_the_earlier_format_continues_with_the_same_model_folder(tmp_
         "modification times, which have changed: nothing can confirm the same model); pass overwrite=True to start "
         "over")
     assert "can continue it" not in str(refused[0])
+
+
+def test_a_3d_state_of_the_earlier_format_with_a_motion_strength_continues(tmp_path):
+    """genxd generate --mode 3d --motion-strength 3 recorded 3 in a format-1 state; 3D settings record 0 now
+    (42fc5d6: the frames do not use it), so such a state was refused ('motion_strength 3.0 (now 0.0): run with
+    those settings') though no settings could match it (found by review). It reads as 0 now; 4D keeps its own."""
+    folder = _model_folder(tmp_path / "model", np.random.default_rng(0).bytes(3 << 20))
+    plan, scene = _plan(), Scene("scene", torch.zeros(3, 64, 64), 0)
+    known = torch.zeros(20, dtype=torch.bool)
+    known[:8] = True
+    for mode, saved, ok in (("3d", 3.0, True), ("4d", 3.0, False)):
+        out = tmp_path / mode
+        job = {"model_files": long_path_state.model_files_digest(folder), "mode": mode, "motion_strength": 0.0}
+        runs = PartialRuns(out, plan, job, model_folder=folder)
+        fingerprint = {k: v for k, v in runs.fingerprint(scene, ["scene"]).items() if k != "format"}
+        _format_1_state(out, "scene", {**fingerprint, "model_files": _format_1_digest(folder),
+                                       "motion_strength": saved}, known)
+        ready, refused = runs.check({0: scene}, 1)
+        assert (ready, refused) == ([0], {}) if ok else "motion_strength 3.0 (now 0.0)" in str(refused[0]), mode

@@ -335,11 +335,16 @@ class PartialRuns:
     def upgraded(self, header: tuple[dict, Tensor] | None) -> tuple[dict, Tensor] | None:
         """``header`` (:meth:`PartialRun.read_header`) in this format's terms: a format-1 state whose model digest
         (:func:`timed_model_files_digest`) is the job's model folder's as it is now gets this job's ``model_files``
-        and format, so the state continues after an upgrade of genxd; any other header as it is."""
-        if header is None or self.model_folder is None or header[0].get("format") != 1:
+        and format, so the state continues after an upgrade of genxd; its 3D motion strength reads 0, as 3D settings
+        record it now (42fc5d6: the frames do not use it; an earlier genxd recorded the one given). Any other header
+        as it is."""
+        if header is None or header[0].get("format") != 1:
             return header
         saved, known = header
-        if "model_files" in self.job and saved.get("model_files") == timed_model_files_digest(self.model_folder):
+        if saved.get("mode") == "3d":
+            saved = {**saved, "motion_strength": 0.0}
+        if (self.model_folder is not None and "model_files" in self.job
+                and saved.get("model_files") == timed_model_files_digest(self.model_folder)):
             saved = {**saved, "format": STATE_FORMAT, "model_files": self.job["model_files"]}
         return saved, known
 
