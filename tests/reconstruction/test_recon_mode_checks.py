@@ -66,6 +66,17 @@ def test_a_3d_scene_reconstructed_in_4d_is_warned_about(tmp_path, with_times) ->
     assert _warnings(folder, tmp_path / "out3d", "3d") == []
 
 
+def test_a_transforms_file_given_as_input_is_judged_by_its_folders_meta_json(tmp_path) -> None:
+    """reconstruct OUT/scene/transforms.json (a file input, accepted) read no meta.json: a 3d output with times in
+    mode 3d was warned about as moving, and the same without times in mode 4d said nothing (found by review)."""
+    with_times = _generated(tmp_path / "with_times", "3d", with_times=True) / "transforms.json"
+    assert _warnings(with_times, tmp_path / "out3d", "3d") == []
+    plain = _generated(tmp_path / "plain", "3d") / "transforms.json"
+    assert _warnings(plain, tmp_path / "out4d", "4d") == [
+        f"{plain}: a 3d scene (its meta.json), in which nothing moves, and ReconstructionConfig(mode='4d') fits "
+        "motion to it (its frames have no times: frame i of N gets i / (N - 1)); use ReconstructionConfig(mode='3d')"]
+
+
 def test_times_without_a_generate_record_are_judged_by_the_times(tmp_path) -> None:
     """A folder of frames at several times that genxd did not generate (no meta.json) given mode 3d is warned
     about; one without times given mode 4d is a clip in order (documented), and is not."""

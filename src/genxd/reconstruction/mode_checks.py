@@ -30,9 +30,11 @@ def only_in_4d(name: str) -> str:
             "times)")
 
 
-def generated_mode(folder: Path) -> str | None:
-    """The ``mode`` that ``genxd generate`` recorded in ``folder/meta.json`` (None without one)."""
-    mode = read_json_object(folder / "meta.json").get("mode") if folder.is_dir() else None
+def generated_mode(input_path: Path) -> str | None:
+    """The ``mode`` that ``genxd generate`` recorded in the ``meta.json`` of ``input_path`` (a folder) or of the
+    folder of ``input_path`` (a file: ``OUT/scene/transforms.json``); None without one."""
+    folder = input_path if input_path.is_dir() else input_path.parent
+    mode = read_json_object(folder / "meta.json").get("mode")
     return mode if isinstance(mode, str) else None
 
 
