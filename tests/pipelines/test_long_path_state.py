@@ -287,6 +287,39 @@ def test_a_copied_or_reinstalled_model_is_the_same_model(tmp_path):
     assert long_path_state.model_files_digest(changed) != digest
 
 
+def test_the_model_digest_is_of_what_genxd_loads(tmp_path):
+    """The digest hashed every file under the model folder: a training checkpoint given as the model (its
+    optimiser state in accelerate_state/, ema.safetensors) or a cloned hub repository (.git/) read 'the model's
+    files differs' from the same model copied out, and the checkpoint hashed gigabytes of optimiser state (found by
+    review). It hashes the components genxd loads (unet/, vae/, scheduler/) and generation_config.json."""
+    import shutil
+
+    weights = np.random.default_rng(0).bytes(3 << 20)
+    exported = _model_folder(tmp_path / "exported", weights)
+    (exported / "scheduler").mkdir()
+    (exported / "scheduler" / "scheduler_config.json").write_text('{"num_train_timesteps": 1000}')
+    (exported / "generation_config.json").write_text('{"resolution": 64}')
+    digest = long_path_state.model_files_digest(exported)
+    checkpoint = tmp_path / "checkpoint-0000100"
+    shutil.copytree(exported, checkpoint)
+    (checkpoint / "accelerate_state").mkdir()
+    (checkpoint / "accelerate_state" / "optimizer.bin").write_bytes(b"adam moments")
+    (checkpoint / "ema.safetensors").write_bytes(weights)
+    (checkpoint / "training_state.json").write_text('{"step": 100}')
+    (checkpoint / ".git").mkdir()
+    (checkpoint / ".git" / "HEAD").write_text("ref: refs/heads/main")
+    (checkpoint / "unet" / ".DS_Store").write_bytes(b"finder")
+    assert long_path_state.model_files_digest(checkpoint) == digest
+    (checkpoint / "accelerate_state" / "optimizer.bin").write_bytes(b"adam moments, a step later")
+    assert long_path_state.model_files_digest(checkpoint) == digest
+    for changed in ("unet/diffusion_pytorch_model.safetensors", "scheduler/scheduler_config.json",
+                    "generation_config.json"):
+        other = tmp_path / changed.replace("/", "_")
+        shutil.copytree(exported, other)
+        (other / changed).write_bytes((other / changed).read_bytes()[:-1] + b" ")
+        assert long_path_state.model_files_digest(other) != digest, changed
+
+
 def _format_1_digest(folder) -> str:
     """model_files as genxd wrote it in format 1 (5b4046b .. fb0368b): small files' bytes, large files' mtimes."""
     import hashlib

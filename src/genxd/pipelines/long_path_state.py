@@ -66,15 +66,33 @@ def tensor_digest(*tensors: Tensor) -> str:
 
 
 def model_files_digest(folder: str | Path) -> str:
-    """A short sha256 of a model folder: its files' names, sizes and bytes (weights too: about 1 s per GB on a busy
-    2-core CPU, under 10 s for the released model, once per process and file: :func:`_file_digest`). Not their
-    modification times: a copied or reinstalled model is the same model (format 1 hashed the weights' times, so an
-    upgrade of genxd, whose bundled model is written anew, refused every kept state as made with another model)."""
+    """A short sha256 of what genxd loads from a model folder (:func:`model_files`): the files' names, sizes and
+    bytes (weights too: about 1 s per GB on a busy 2-core CPU, under 10 s for the released model, once per process
+    and file: :func:`_file_digest`). Not their modification times: a copied or reinstalled model is the same model
+    (format 1 hashed the weights' times, so an upgrade of genxd, whose bundled model is written anew, refused every
+    kept state as made with another model)."""
     folder = Path(folder)
     h = hashlib.sha256()
-    for f in sorted(p for p in folder.rglob("*") if p.is_file()):
+    for f in model_files(folder):
         h.update(f"{f.relative_to(folder).as_posix()}:{f.stat().st_size}:{_file_digest(f)};".encode())
     return h.hexdigest()[:16]
+
+
+def model_files(folder: Path) -> list[Path]:
+    """The files of a model folder that decide its frames, sorted: those of its components (``unet/``, ``vae/``,
+    ``scheduler/``: what :meth:`~genxd.pipelines.pipeline_genxd.GenXDPipeline.from_checked_folder` loads) and its
+    ``generation_config.json`` (:func:`genxd.checkpoints.model_info`), hidden ones left out. Not the rest: a training
+    checkpoint's ``accelerate_state/`` (optimiser state) and ``ema.safetensors`` (what ``unet/`` holds), a cloned
+    hub repository's ``.git/`` or a download's ``.cache/`` (a checkpoint and the same model copied out of it are
+    the same model)."""
+    from ..checkpoint_folders import COMPONENTS
+    from ..checkpoints import GENERATION_CONFIG
+
+    found = [folder / GENERATION_CONFIG] if (folder / GENERATION_CONFIG).is_file() else []
+    for component in COMPONENTS:
+        found += [f for f in (folder / component).rglob("*") if f.is_file()
+                  and not any(part.startswith(".") for part in f.relative_to(folder).parts)]
+    return sorted(found)
 
 
 #: a file's sha256 by (path, size, modification time, inode): a long-lived process (the demo, a notebook) hashes
