@@ -121,3 +121,37 @@ def test_reading_many_inputs_shows_progress_before_the_model_loads(tmp_path, mon
         api.generate_scenes(folder, tmp_path / "out", progress=True)
     err = capsys.readouterr().err
     assert "reading images:" in err and "0/3" in err, err
+
+
+def test_ctrl_c_while_reading_inputs_closes_the_bars(tmp_path, monkeypatch, capsys):
+    """A Ctrl-C while the inputs were read left the 'reading images' bar (and the scenes' bar above it) open: the
+    'genxd: interrupted' line was written over them (found by review). Both are closed as the interrupt passes."""
+    import PIL.Image
+
+    import genxd.api as api
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for n in range(3):
+        PIL.Image.new("RGB", (40, 30), (60 * n, 90, 200)).save(folder / f"{n}.png")
+    bars, read = [], []
+    progress_bar = api.progress_bar
+
+    def kept_bar(*args, **kwargs):
+        bars.append(progress_bar(*args, **kwargs))
+        bars[-1].drawn = not bars[-1].disable
+        return bars[-1]
+
+    def ctrl_c_at_the_second(*args, **kwargs):
+        read.append(args[0])
+        if len(read) == 2:
+            raise KeyboardInterrupt
+        return load_image(*args, **kwargs)
+
+    load_image = api.load_image
+    monkeypatch.setattr(api, "progress_bar", kept_bar)
+    monkeypatch.setattr(api, "load_image", ctrl_c_at_the_second)
+    with pytest.raises(KeyboardInterrupt):
+        api.generate_scenes(folder, tmp_path / "out", progress=True)
+    assert [b.desc for b in bars] == ["scenes", "reading images"] and all(b.drawn for b in bars)
+    assert [b for b in bars if b in type(b)._instances] == []  # tqdm forgets a bar once closed

@@ -345,16 +345,19 @@ def generate_scenes(
     bar = progress_bar(total=len(mine), unit="scene", disable=not show, desc=group.label("scenes"))
     tensors: dict[int, Tensor] = {}
     # a bar of its own: 2,000 photos took minutes here with the scenes' bar standing at 0 (200 12-megapixel PNGs: 62 s)
-    reading = progress_bar(total=len(mine), unit="image", disable=not show or len(mine) < 2, leave=False,
-                           desc=group.label("reading images"))
-    for i in mine:  # decode first, outside the model's lock: a bad file fails alone, before the generation starts
-        try:
-            tensors[i] = load_image(paths[i], res, res, s.fit)
-        except Exception as exc:  # noqa: BLE001 - recorded, the other inputs go on
-            results.append(failed_input(i, exc))
-            bar.update()
-        reading.update()
-    reading.close()
+    try:
+        with progress_bar(total=len(mine), unit="image", disable=not show or len(mine) < 2, leave=False,
+                          desc=group.label("reading images")) as reading:
+            for i in mine:  # decode first, outside the model's lock: a bad file fails alone, before the generation
+                try:  # starts
+                    tensors[i] = load_image(paths[i], res, res, s.fit)
+                except Exception as exc:  # noqa: BLE001 - recorded, the other inputs go on
+                    results.append(failed_input(i, exc))
+                    bar.update()
+                reading.update()
+    except BaseException:  # Ctrl-C while reading: both bars closed, the terminal left clean for 'genxd: interrupted'
+        bar.close()
+        raise
     ready, partials = [i for i in mine if i in tensors], None
     if plan is not None:  # its windows done are kept in OUT/.genxd-partial: checked before the model loads
         from .pipelines.long_path_state import PartialRuns, Scene, job_fingerprint, tensor_digest
