@@ -388,3 +388,20 @@ def test_a_3d_state_of_the_earlier_format_with_a_motion_strength_continues(tmp_p
                                        "motion_strength": saved}, known)
         ready, refused = runs.check({0: scene}, 1)
         assert (ready, refused) == ([0], {}) if ok else "motion_strength 3.0 (now 0.0)" in str(refused[0]), mode
+
+
+    assert "the genxd that wrote it (state format 1) can continue it, or pass overwrite=True" in str(refused[0])
+
+
+def test_an_input_held_as_8_bits_has_the_digest_of_its_floats(tmp_path):
+    """``genxd generate`` holds its inputs as uint8 (float32 took 6.3 GB for 2,000 inputs at 512x512): a scene's
+    fingerprint still hashes the float32 image it is sampled from, as the states kept before were written with."""
+    from genxd.utils.images import pil_to_tensor
+
+    im = PIL.Image.fromarray((np.random.default_rng(2).random((64, 64, 3)) * 255).astype(np.uint8))
+    floats = pil_to_tensor(im)  # what a scene's image was (load_image), hashed the old way
+    held = torch.from_numpy(np.array(im)).permute(2, 0, 1).contiguous()
+    runs = PartialRuns(tmp_path / "out", _plan(), {"steps": 2})
+    fingerprint = runs.fingerprint(Scene("scene", held, 0), ["scene"])
+    assert fingerprint["input"] == long_path_state.tensor_digest(floats)
+    assert fingerprint == runs.fingerprint(Scene("scene", floats, 0), ["scene"])

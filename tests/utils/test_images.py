@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import PIL.Image
 import pytest
+import torch
 
 from genxd.utils.images import collect_images, load_image, read_rgb, to_8bit
 from tests.helpers import MP_LEFT, MP_PREVIEW, MP_RIGHT, mpo_photo, png16, png_chunk
@@ -244,3 +245,24 @@ def test_a_later_picture_of_a_multi_view_photo_is_named_by_its_view(tmp_path, at
     path = mpo_photo(tmp_path / "DSCF0001.MPO", pictures[0], attributes=attributes, others=pictures[1:])
     with PIL.Image.open(path) as im:
         assert views_note(im, "photo", frame) == f"photo: {said}"
+
+
+def test_an_input_held_as_8_bits_gives_the_floats_it_was_read_as_bitwise(tmp_path):
+    """``genxd generate`` holds its inputs as uint8 until each is sampled (float32: 6.3 GB for 2,000 inputs at
+    512x512): the floats made from them are bitwise those read before, for every value and for a fitted photo."""
+    from genxd.utils.images import fit_image, load_image_uint8, pil_to_tensor, uint8_to_tensor
+
+    values = np.arange(256, dtype=np.uint8).reshape(16, 16)
+    im = PIL.Image.fromarray(np.dstack([values, values[::-1], values.T]))
+    held = uint8_to_tensor(torch.from_numpy(np.array(im)).permute(2, 0, 1).contiguous())
+    assert torch.equal(held.view(torch.int32), pil_to_tensor(im).view(torch.int32))
+
+    path = tmp_path / "photo.jpg"
+    rng = np.random.default_rng(1)
+    PIL.Image.fromarray((rng.random((90, 130, 3)) * 255).astype(np.uint8)).save(path, quality=85)
+    for fit in ("crop", "pad"):
+        u8 = load_image_uint8(path, 48, 48, fit)
+        assert u8.dtype == torch.uint8 and u8.shape == (3, 48, 48)
+        before = pil_to_tensor(fit_image(read_rgb(path, at_least=96), 48, 48, fit))  # load_image as it was
+        assert torch.equal(uint8_to_tensor(u8).view(torch.int32), before.view(torch.int32))
+        assert torch.equal(load_image(path, 48, 48, fit).view(torch.int32), before.view(torch.int32))

@@ -65,6 +65,16 @@ def tensor_digest(*tensors: Tensor) -> str:
     return h.hexdigest()[:16]
 
 
+def image_digest(image: Tensor) -> str:
+    """:func:`tensor_digest` of a scene's input as float32 in [0, 1]: an 8-bit one (``genxd generate`` holds its
+    inputs so) is hashed as the floats it is sampled from, the digest of the states written before it was held so."""
+    if image.dtype == torch.uint8:
+        from ..utils.images import uint8_to_tensor
+
+        image = uint8_to_tensor(image)
+    return tensor_digest(image)
+
+
 def model_files_digest(folder: str | Path) -> str:
     """A short sha256 of what genxd loads from a model folder (:func:`model_files`): the files' names, sizes and
     bytes (weights too: about 1 s per GB on a busy 2-core CPU, under 10 s for the released model, once per process
@@ -154,7 +164,7 @@ def job_fingerprint(model_folder: Path, model_label: str, pipe: Any, device: str
 @dataclass
 class Scene:
     """A scene of the job: its output folder's ``name``, its decoded input ``image [3, H, W]`` (or images
-    ``[I, 3, H, W]``) and ``seed``; ``plan``: its own plan where the job's scenes have different paths (``genxd
+    ``[I, 3, H, W]``; float in [0, 1] or uint8) and ``seed``; ``plan``: its own plan where the job's scenes have different paths (``genxd
     fewshot``'s groups; None: the job's), ``settings``: fingerprint entries of its own (its cameras' digest)."""
 
     name: str
@@ -311,7 +321,7 @@ class PartialRuns:
 
     def fingerprint(self, scene: Scene, batch: list[str]) -> dict:
         return {**self.job, **scene.settings, "plan": plan_digest(self._plan_of(scene)),
-                "input": tensor_digest(scene.image), "seed": scene.seed, "batch": batch if len(batch) > 1 else None}
+                "input": image_digest(scene.image), "seed": scene.seed, "batch": batch if len(batch) > 1 else None}
 
     def _plan_of(self, scene: Scene) -> LongPathPlan:
         plan = scene.plan or self.plan
@@ -451,4 +461,5 @@ class PartialRuns:
 
 
 __all__ = ["PARTIAL_FOLDER", "STATE_FILE", "STATE_FORMAT", "timed_model_files_digest", "job_fingerprint",
-           "PartialRuns", "PartialRun", "BatchState", "Scene", "tensor_digest", "model_files_digest", "device_kind"]
+           "PartialRuns", "PartialRun", "BatchState", "Scene", "tensor_digest", "image_digest", "model_files_digest",
+           "device_kind"]
