@@ -48,6 +48,16 @@ def _print_record(record: dict) -> None:
         point_at_devnull(stream.fileno())
 
 
+def _print_note(video_id: str, note: str) -> None:
+    """A video's warning that matters while it runs (``NAME is long: N frames go to SfM``), above the progress bar
+    when it is known: shown with the video's record, it came after the minutes of SfM it warned about."""
+    from genxd.utils.progress import progress_write
+
+    from .common import one_line
+
+    progress_write(f"genxd: warning: {one_line(f'{video_id}: {note}')}")
+
+
 def _counts_line(summary) -> str | None:
     """The run's outcomes by verdict and by failure stage (None when it curated nothing)."""
     parts = []
@@ -149,6 +159,7 @@ def register(app: typer.Typer) -> None:
                 summary = curate_dataset(
                     [str(p) for p in inputs], out, config, workers=workers, ray_address=ray,
                     retry_failed=retry_failed, progress=not quiet, on_record=_print_record,
+                    on_note=None if quiet else _print_note,
                 )
             except RunLockedError as exc:
                 raise UsageError(str(exc)) from None

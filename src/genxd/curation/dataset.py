@@ -158,7 +158,7 @@ def _clean_stale_parts(out_dir: Path) -> int:
 
 def _curate_task(source: VideoSource, out_dir: str, config: CurationConfig,
                  on_stage: StageCallback | None = None, caller_name: str = "python",
-                 shared_marker: str | None = None) -> dict[str, Any]:
+                 shared_marker: str | None = None, on_note: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Run in a worker: curate one video, never raise for a bad video. ``caller_name``: the parent's
     :func:`genxd.validation.caller`, so that reasons name ``--max-frames`` for the command line and
     ``max_frames`` for Python (a worker process starts as Python).
@@ -170,13 +170,15 @@ def _curate_task(source: VideoSource, out_dir: str, config: CurationConfig,
     ``shared_marker`` (Ray): a file the parent wrote in ``out_dir``; a node that does not see it has another
     folder under that name (not a shared file system), and writing there would lose the video on that node's disk
     while the parent recorded it as done: the task fails with stage ``setup`` instead (the next run tries again).
+
+    ``on_note`` (in this process only, as ``on_stage``): :func:`curate_video`'s.
     """
     with caller_style(caller_name):  # the setup's reasons too (--out / --mask-model: out_dir / mask_model)
-        return _curate_one(source, out_dir, config, on_stage, shared_marker)
+        return _curate_one(source, out_dir, config, on_stage, shared_marker, on_note)
 
 
 def _curate_one(source: VideoSource, out_dir: str, config: CurationConfig, on_stage: StageCallback | None,
-                shared_marker: str | None) -> dict[str, Any]:
+                shared_marker: str | None, on_note: Callable[[str], None] | None = None) -> dict[str, Any]:
     """:func:`_curate_task`'s work, in the caller's wording."""
     if shared_marker is not None:
         unseen = _unshared_reason(source, Path(out_dir), shared_marker)
@@ -191,7 +193,7 @@ def _curate_one(source: VideoSource, out_dir: str, config: CurationConfig, on_st
         return video_record(source, "failed", stage="setup", reason=f"{exc}")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", GenXDWarning)  # kept in the record, shown by the parent (_show_warnings)
-        record = curate_video(source, out_dir, config, on_stage=on_stage)
+        record = curate_video(source, out_dir, config, on_stage=on_stage, on_note=on_note)
     if record.get("status") != "ok" and meta_path.exists():  # another attempt of this video won the rename
         return _record_from_meta(source, meta_path)
     record.setdefault("settings", result_settings(config))
@@ -262,6 +264,7 @@ def curate_dataset(
     retry_failed: bool = False,
     progress: bool = True,
     on_record: Callable[[dict[str, Any]], None] | None = None,
+    on_note: Callable[[str, str], None] | None = None,
 ) -> DatasetSummary:
     """Curate every video of ``inputs`` into ``out_dir`` (see the module docstring).
 
@@ -277,6 +280,10 @@ def curate_dataset(
         on_record: called with each record of this run as it is counted (in the parent process): each video's
             as it finishes, and first those the run finds (finished videos without their index line, damaged
             folders). The run keeps no records (see :class:`DatasetSummary`).
+        on_note: called with ``(video_id, warning)`` as soon as a warning that matters while the video runs is
+            known (``NAME is long: N frames go to SfM``, before its minutes of SfM), from videos curated in this
+            process (``workers=1``); such a warning is not shown again when the video ends (its record keeps it).
+            Without it, or from worker processes and Ray, it is shown when the video ends, as the others.
     Raises:
         RunLockedError: another run holds ``out_dir``.
         ValueError / FileNotFoundError: bad inputs or settings, an unusable mask or depth model
@@ -314,11 +321,12 @@ def curate_dataset(
 
         if todo:
             counts: Counter = Counter()
+            shown: dict[str, list[str]] = {}  # warnings handed to on_note, by video, until the video ends
             with _make_progress(progress, len(todo)) as bar:
 
                 def done(record: dict[str, Any]) -> None:  # a video finished: index, counts, bar, caller
                     append_index(out_dir, record)  # the record of truth: the summary keeps counts only
-                    _show_warnings(record)
+                    _show_warnings(record, shown.pop(str(record.get("video_id")), []))
                     summary.count(record)
                     counts[record.get("status", "failed")] += 1
                     _show_status(bar, _status_text(counts), advance=1)
@@ -328,10 +336,15 @@ def curate_dataset(
                 def on_stage(video_id: str, stage: str) -> None:
                     _show_status(bar, f"{_status_text(counts)}  {video_id}: {stage}")
 
+                def note(video_id: str, warning: str) -> None:
+                    shown.setdefault(video_id, []).append(warning)
+                    on_note(video_id, warning)
+
                 if ray_address is not None:
                     run_ray(todo, out_dir, config, ray, _curate_task, done, _clean_stale_parts)
                 else:
-                    run_local(todo, out_dir, config, workers, _curate_task, done, on_stage, _clean_stale_parts)
+                    run_local(todo, out_dir, config, workers, _curate_task, done, on_stage, _clean_stale_parts,
+                              on_note=note if on_note is not None else None)
             _clean_stale_parts(out_dir)  # left by attempts whose worker was killed (then retried)
         summary.index_end = index_size(out_dir / INDEX_NAME)  # under the lock: this run's lines end here
     return summary
@@ -387,12 +400,13 @@ def _plan(sources: list[VideoSource], out_dir: Path, config: CurationConfig, sum
     return todo
 
 
-def _show_warnings(record: dict[str, Any]) -> None:
+def _show_warnings(record: dict[str, Any], shown: list[str] = ()) -> None:
     """Show the warnings of a video's curation here, where the run is watched (they were collected where it ran:
-    this process, a worker, a Ray node), each naming the video."""
+    this process, a worker, a Ray node), each naming the video; not those ``shown`` while it ran (``on_note``)."""
     notes = record.get("warnings")
     for note in notes if isinstance(notes, list) else []:
-        warn(f"{record.get('video_id')}: {note}")
+        if note not in shown:
+            warn(f"{record.get('video_id')}: {note}")
 
 
 def _collect_sources(inputs, out_dir: Path | None = None) -> list[VideoSource]:

@@ -195,9 +195,11 @@ def run_local(
     todo: list[VideoSource], out_dir: Path, config: CurationConfig, workers: int,
     task: Callable[..., dict[str, Any]], done: Callable[[dict[str, Any]], None],
     on_stage: Callable[[str, str], None], clean_parts: Callable[[Path], object],
+    on_note: Callable[[str, str], None] | None = None,
 ) -> None:
     """The local engine: ``workers`` processes (or this one), ``done(record)`` as each video finishes;
-    ``on_stage(video_id, stage)`` as each stage starts (this process only). ``task``: what each video runs
+    ``on_stage(video_id, stage)`` as each stage starts and ``on_note(video_id, warning)`` as a warning that matters
+    while the video runs is known (``task``'s ``on_note``; this process only). ``task``: what each video runs
     (``genxd.curation.dataset._curate_task``); ``clean_parts(out_dir)``: removes the temporary folders of videos
     stopped half-way (after Ctrl-C / SIGTERM)."""
     from dataclasses import replace
@@ -210,7 +212,11 @@ def run_local(
             def stage(name: str, video_id: str = source.video_id) -> None:
                 on_stage(video_id, name)
 
-            done(task(source, str(out_dir), task_config, stage, caller()))
+            def note(warning: str, video_id: str = source.video_id) -> None:
+                on_note(video_id, warning)
+
+            notes = {} if on_note is None else {"on_note": note}
+            done(task(source, str(out_dir), task_config, stage, caller(), **notes))
         return
     # "spawn": forking a parent that already runs OpenMP/pycolmap threads can deadlock.
     context = multiprocessing.get_context("spawn")

@@ -17,7 +17,7 @@ import time
 import traceback
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
@@ -27,7 +27,7 @@ from ..validation import arg, warn
 from ..utils.json_text import json_text
 from .frames import FrameMemoryError, VideoReadError, VideoSource, discover_videos, read_frames
 from .video_streams import stored_pixel_aspect
-from .video_warnings import collected_warnings
+from .video_warnings import collected_warnings, warn_now
 from .masks import EpipolarFlowMasker, Masker, load_masker
 from .motion import DEFAULT_MOTION_THRESHOLD, MotionSettings, estimate_object_motion
 from .sfm import FEATURE_TYPES, MAPPERS, SfmError, run_sfm, write_reconstruction
@@ -245,11 +245,14 @@ def curate_video(
     config: CurationConfig | None = None,
     masker: Masker | None = None,
     on_stage: StageCallback | None = None,
+    on_note: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Curate one video into ``out_root/VIDEO_ID`` and return its ``index.jsonl`` record.
 
     ``on_stage`` is called with each stage's name as it starts ("frames", "masks", "sfm", "depth", "motion",
-    "write"): progress for a long video.
+    "write"): progress for a long video. ``on_note`` is called with a warning that matters while the video runs as
+    soon as it is known (``NAME is long``, before SfM); it is kept in the record's warnings too but not warned
+    again at the end (the others are: see :mod:`genxd.curation.video_warnings`).
 
     Never raises for a bad video: unreadable or empty input, too few frames, or SfM failure give a
     record with ``status="failed"``, the failing ``stage`` and the ``reason``; nothing is left
@@ -270,9 +273,15 @@ def curate_video(
     tmp = out_root / temp_name(source.video_id, "part")  # under 255 bytes whatever the id's length
     started = time.perf_counter()
     notes: list[str] = []
+    shown: list[str] = []  # handed to on_note while the video ran
+
+    def note_now(note: str) -> None:
+        shown.append(note)
+        on_note(note)
+
     try:
         tmp.mkdir()
-        with collected_warnings() as notes:
+        with collected_warnings(note_now if on_note is not None else None) as notes:
             with _threads(config.num_threads):
                 meta = _curate_into(source, tmp, config, masker, on_stage or (lambda stage: None))
         if notes:  # kept with the result: a worker's warnings reach no terminal (Ray), or reach it unformatted
@@ -281,7 +290,7 @@ def curate_video(
         os.replace(tmp, target)  # atomic on one file system; target did not exist
     except CurationError as exc:
         shutil.rmtree(tmp, ignore_errors=True)
-        _show(notes)
+        _show(notes, shown)
         return video_record(
             source, "failed", stage=exc.stage, reason=exc.reason, seconds=round(time.perf_counter() - started, 3),
             **({"warnings": notes} if notes else {}),
@@ -299,7 +308,7 @@ def curate_video(
             **({} if environment else {"traceback": traceback.format_exc(limit=8)}),
             seconds=round(time.perf_counter() - started, 3),
         )
-    _show(notes)
+    _show(notes, shown)
     return video_record(
         source,
         "ok",
@@ -313,11 +322,13 @@ def curate_video(
     )
 
 
-def _show(notes: list[str]) -> None:
-    """Warn again with the warnings kept in a video's record (a caller of :func:`curate_video` sees them as before;
-    ``curate_dataset`` silences them in its workers and shows each record's own, naming the video)."""
+def _show(notes: list[str], shown: list[str]) -> None:
+    """Warn again with the warnings kept in a video's record but the ``shown`` ones (a caller of
+    :func:`curate_video` sees them as before; ``curate_dataset`` silences them in its workers and shows each
+    record's own, naming the video)."""
     for note in notes:
-        warn(note)
+        if note not in shown:
+            warn(note)
 
 
 def _curate_into(source: VideoSource, folder: Path, config: CurationConfig, masker: Masker | None,
@@ -340,8 +351,8 @@ def _curate_into(source: VideoSource, folder: Path, config: CurationConfig, mask
         raise CurationError("frames", f"too few frames: {len(frames)}, fewer than the minimum "
                                        f"{config.min_frames} ({arg('min_frames')})")
     if len(frames) > LONG_VIDEO_FRAMES:  # no cap by default (the data is the user's to choose): say why it is slow
-        warn(f"{source.path.name} is long: {len(frames)} frames go to SfM (minutes per hundred frames on a CPU); "
-             f"{arg('max_frames')} / {arg('stride')} make it faster")
+        warn_now(f"{source.path.name} is long: {len(frames)} frames go to SfM (minutes per hundred frames on a CPU); "
+                 f"{arg('max_frames')} / {arg('stride')} make it faster")
     image_dir = folder / "images"
     names = _write_frames(frames, image_dir, config.jpeg_quality)
     frames = _read_jpegs(image_dir, names)  # every later stage sees exactly the stored frames
