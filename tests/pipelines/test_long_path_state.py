@@ -390,9 +390,6 @@ def test_a_3d_state_of_the_earlier_format_with_a_motion_strength_continues(tmp_p
         assert (ready, refused) == ([0], {}) if ok else "motion_strength 3.0 (now 0.0)" in str(refused[0]), mode
 
 
-    assert "the genxd that wrote it (state format 1) can continue it, or pass overwrite=True" in str(refused[0])
-
-
 def test_an_input_held_as_8_bits_has_the_digest_of_its_floats(tmp_path):
     """``genxd generate`` holds its inputs as uint8 (float32 took 6.3 GB for 2,000 inputs at 512x512): a scene's
     fingerprint still hashes the float32 image it is sampled from, as the states kept before were written with."""
