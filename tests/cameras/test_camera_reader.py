@@ -30,8 +30,9 @@ ATOL = 1e-5
 
 def _make(tmp_path: Path, preset: str, fmt: str, n: int = 8) -> Path:
     out = tmp_path / (f"{preset}_{fmt}" + ("" if fmt == "colmap" else ".json"))
-    res = runner.invoke(app, ["trajectory", "make", preset, "--format", fmt, "--num-frames", str(n),
-                              "--height", "48", "--width", "64", "-o", str(out)], catch_exceptions=False)
+    size = [] if fmt == "w2c" else ["--height", "48", "--width", "64"]  # a w2c list stores no size
+    res = runner.invoke(app, ["trajectory", "make", preset, "--format", fmt, "--num-frames", str(n), *size,
+                              "-o", str(out)], catch_exceptions=False)
     assert res.exit_code == 0, res.output
     return out
 
@@ -39,6 +40,8 @@ def _make(tmp_path: Path, preset: str, fmt: str, n: int = 8) -> Path:
 @pytest.mark.parametrize("fmt", FORMATS)
 @pytest.mark.parametrize("preset", ["orbit", "zoom", "spiral"])
 def test_every_trajectory_make_format_reads_back(tmp_path, preset, fmt):
+    if (preset, fmt) == ("zoom", "w2c"):
+        pytest.skip("refused: test_trajectory_make_w2c_refuses_what_a_w2c_list_cannot_hold")
     path = _make(tmp_path, preset, fmt)
     cam = read_camera_path(path, default_focal=1.1)
     c2w, K = trajectories.PRESETS[preset](num_frames=8)
@@ -52,6 +55,25 @@ def test_every_trajectory_make_format_reads_back(tmp_path, preset, fmt):
         K[:, 1, 1] *= 64 / 48  # square pixels: fy = fx in pixels (trajectory make's --focal is fx / W)
         torch.testing.assert_close(cam.K, K, atol=ATOL, rtol=0)
     assert cam.source_format in ("authors' camera JSON", "transforms.json", "COLMAP model", "w2c list JSON")
+
+
+@pytest.mark.parametrize("args, option", [(["zoom"], None), (["orbit", "--focal", "2"], "--focal"),
+                                          (["orbit", "--height", "100"], "--height"),
+                                          (["dolly", "--width", "300"], "--width")])
+def test_trajectory_make_w2c_refuses_what_a_w2c_list_cannot_hold(tmp_path, args, option):
+    """A w2c list holds poses only: a zoom written as one read back as 12 copies of one still camera, and --focal,
+    --height and --width were dropped without a word (the file read back at 1.414 and 256 x 256)."""
+    out = tmp_path / "path.json"
+    res = runner.invoke(app, ["trajectory", "make", *args, "--format", "w2c", "-o", str(out)])
+    assert res.exit_code == 2, res.output
+    lines = [line for line in res.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("genxd: error: ") and "--format authors" in lines[0], lines
+    assert (option or "focal length from frame to frame") in lines[0]
+    assert not out.exists()
+    # what it holds is still written: a zoom of factor 1 (one focal length)
+    res = runner.invoke(app, ["trajectory", "make", "zoom", "--factor", "1", "--format", "w2c", "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    assert len(read_camera_path(out)) == 12
 
 
 def test_per_frame_intrinsics_extension_keeps_the_authors_layout(tmp_path):

@@ -176,6 +176,13 @@ def register(app: typer.Typer) -> None:
             if out.exists() and not overwrite:
                 raise UsageError(f"{out} already exists (use --overwrite to replace it)")
             check_writable_dir(out.parent, "--out's folder")
+            if fmt is CameraFormat.w2c:  # poses only: what these set would be dropped without a word
+                given_size = [o for o, value in (("--focal", focal), ("--height", height), ("--width", width))
+                              if value is not None]
+                if given_size:
+                    raise UsageError(f"{given_size[0]} does not apply to --format w2c: a w2c list stores poses only "
+                                     "(genxd generate gives it the model's focal length and size); write the "
+                                     "intrinsics with --format authors, transforms or colmap")
             n, h, w, pos_scale, f = num_frames, height, width, scale, focal
             if for_model is not None:
                 info = model_info(None if for_model == "bundled" else for_model)
@@ -209,6 +216,10 @@ def register(app: typer.Typer) -> None:
             c2w = trajectories.scale_translations(c2w, pos_scale)
             if jitter > 0:
                 c2w = trajectories.handheld_jitter(c2w, amplitude=jitter, seed=seed)
+            if fmt is CameraFormat.w2c and bool((K != K[:1]).any()):  # a zoom: its poses alone are a still camera
+                raise UsageError(f"the {name!r} path changes its focal length from frame to frame, which --format "
+                                 "w2c does not store (poses only: it would read back as a still camera); use "
+                                 "--format authors, transforms or colmap")
             if fmt is CameraFormat.authors:
                 formats.save_camera_json(out, c2w, K, h, w, overwrite=overwrite)
             elif fmt is CameraFormat.transforms:
