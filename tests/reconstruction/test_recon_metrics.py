@@ -40,6 +40,25 @@ def test_integer_images_are_scored_on_their_dtype_range_or_refused() -> None:
         regnerf_ssim(x, y)
 
 
+@pytest.mark.parametrize("name", ["uint16", "uint32", "uint64"])
+def test_wide_unsigned_images_take_a_data_range(name: str) -> None:
+    """With data_range given, uint16 / uint32 images raised NotImplementedError (torch has no max for them)
+    instead of being scored, or refused with the ValueError of values above the range."""
+    if not hasattr(torch, name):
+        pytest.skip(f"torch has no {name}")
+    dtype = getattr(torch, name)
+    g = torch.Generator().manual_seed(1)
+    x = torch.randint(0, 1000, (2, 3, 16, 16), generator=g).to(dtype)
+    y = (x.long() + torch.randint(0, 24, x.shape, generator=g)).to(dtype)  # up to 1022
+    ref = dict(psnr=psnr(x.double() / 1023, y.double() / 1023), ssim=ssim(x.double() / 1023, y.double() / 1023))
+    assert torch.allclose(psnr(x, y, data_range=1023), ref["psnr"].float(), atol=1e-4)
+    assert torch.allclose(ssim(x, y, data_range=1023), ref["ssim"].float(), atol=1e-5)
+    high = int(y.long().max())
+    for f in (psnr, ssim):
+        with pytest.raises(ValueError, match=rf"^torch.{name} images hold values up to {high}, above data_range=1000;"):
+            f(x, y, data_range=1000)
+
+
 def _ssim_direct(x: torch.Tensor, y: torch.Tensor) -> float:
     """Wang et al. 2004 with the full 2D window, per channel, valid region, averaged."""
     w = gaussian_window(11, 1.5)[None, None].double()

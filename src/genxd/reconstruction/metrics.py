@@ -40,6 +40,15 @@ def _check_pair(a: Tensor, b: Tensor) -> None:
 _UNSIGNED = tuple(getattr(torch, name) for name in ("uint8", "uint16", "uint32", "uint64") if hasattr(torch, name))
 
 
+def _max_level(t: Tensor) -> int:
+    """The largest value of a non-empty unsigned integer tensor. torch has no max for uint16 / uint32 / uint64
+    (NotImplementedError), so it is taken on a widened copy: int64 (exact) or, for uint64, float64."""
+    if t.dtype == torch.uint8:
+        return int(t.max())
+    wide = torch.float64 if t.dtype == getattr(torch, "uint64", None) else torch.int64
+    return int(t.to(wide).max())
+
+
 def _data_range(a: Tensor, b: Tensor, data_range: float | None) -> float:
     """The data range of the images ``a``, ``b`` (checked by :func:`_check_pair`): ``data_range``, by default 1 for
     float images and the dtype's largest value for unsigned integer ones (as scikit-image); a ValueError when
@@ -49,7 +58,7 @@ def _data_range(a: Tensor, b: Tensor, data_range: float | None) -> float:
     top = torch.iinfo(a.dtype).max
     if data_range is None:
         return float(top)
-    high = max(int(a.max()), int(b.max())) if a.numel() else 0
+    high = max(_max_level(a), _max_level(b)) if a.numel() else 0
     if high > data_range:
         raise ValueError(f"{a.dtype} images hold values up to {high}, above data_range={data_range:g}; leave "
                          f"data_range out (the dtype's range, {top}) or give the range of their values")
