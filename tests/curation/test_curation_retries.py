@@ -32,7 +32,7 @@ def test_a_retry_of_a_video_already_renamed_into_place_reports_it_without_redoin
 def test_an_attempt_that_loses_the_rename_to_another_reports_the_winner(tmp_path, monkeypatch):
     source = VideoSource("clip", tmp_path / "frames", "frames")
 
-    def other_attempt_wins(src, out_dir, config, on_stage=None):
+    def other_attempt_wins(src, out_dir, config, on_stage=None, on_note=None):
         _fake_done(tmp_path / "out" / "clip", "clip")  # the other attempt renamed its folder first
         return video_record(src, "failed", stage="internal", reason="OSError: [Errno 39] Directory not empty")
 
@@ -46,7 +46,7 @@ def test_folders_of_killed_attempts_are_removed_when_the_run_ends(tmp_path, monk
     (tmp_path / "in" / "a" / "0000.png").write_bytes(b"")
     out = tmp_path / "out"
 
-    def killed_then_retried(src, out_dir, config, on_stage=None):
+    def killed_then_retried(src, out_dir, config, on_stage=None, on_note=None):
         (out / f".{src.video_id}.dead0001.part").mkdir()  # what a SIGKILLed attempt leaves behind
         _fake_done(out / src.video_id, src.video_id)  # the retry that finished
         return video_record(src, "ok", verdict="static", motion_strength=0.0)

@@ -21,7 +21,7 @@ from genxd.validation import GenXDWarning
 def _stand_in(calls: list[str]):
     """``curate_video``: video ``bad`` fails (too few frames), the others are done with a meta.json."""
 
-    def curate_video(source, out_dir, config, on_stage=None):
+    def curate_video(source, out_dir, config, on_stage=None, on_note=None):
         calls.append(source.video_id)
         if source.video_id == "bad":
             return video_record(source, "failed", stage="frames", reason="too few frames: 4 < min_frames=8")
