@@ -168,11 +168,11 @@ def test_camvid_videos_without_meta_trained_as_4d_are_one_warning(camvid_root, t
     root = tmp_path / "released"
     shutil.copytree(camvid_root, root)
     (root / "video1" / "meta.json").unlink()
-    with pytest.warns(GenXDWarning, match=r"1 of 2 videos have no meta\.json \(e\.g\. video1\).*motion strength 0"):
+    with pytest.warns(GenXDWarning, match=r"1 of 2 videos train as 4D with no motion strength \(no meta\.json, .*e\.g\. video1\).*motion strength 0"):
         ds = CamVidDataset(root, num_frames=4, height=32)
     assert ds[3]["kind"] == "4d" and float(ds[3]["motion_strength"]) == 0
     archive = _zip_folder(root, tmp_path / "batch_1.zip")
-    with pytest.warns(GenXDWarning, match="1 of 2 videos have no meta.json"):
+    with pytest.warns(GenXDWarning, match="1 of 2 videos train as 4D with no motion strength"):
         CamVidDataset(archive, num_frames=4, height=32)
     recwarn.clear()
     CamVidDataset(root, num_frames=4, height=32, default_kind="3d")

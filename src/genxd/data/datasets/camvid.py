@@ -17,6 +17,7 @@ from typing import Iterator, Sequence
 import torch
 from torch import Tensor
 
+from ...utils.motion_units import old_unit_motion, old_units_advice
 from ...utils.paths import relative_to_cwd_note
 from ...validation import DEFAULT_MOTION_SCALE, warn
 from ..archive import ArchiveLimits, SafeZip
@@ -195,19 +196,52 @@ class CamVidDataset(_ClipDataset):
         self._warn_unannotated(roots)
 
     def _warn_unannotated(self, roots: list[Path]) -> None:
-        """One warning when videos that train as 4D have no ``meta.json`` (so no motion strength: 0, still objects):
-        CamVid-30K as released is such, and the model would learn that motion strength 0 moves objects."""
-        if self.kind == "3d" or (self.kind == "auto" and self.default_kind == "3d"):
-            return
-        bare = [v for v in self.videos if not ((v.folder / "meta.json").is_file() if v.folder is not None
-                                               else v.archive is not None and v.prefix + "meta.json" in v.archive)]
-        if not bare:
-            return
+        """One warning when videos that give clips and train as 4D have no motion strength (no ``meta.json``, or one
+        with none of ``motion_keys``: 0, still objects): CamVid-30K as released is such, and the model would learn
+        that motion strength 0 moves objects. One more for motion strengths in the units before 17875fa on
+        non-square frames (:mod:`genxd.utils.motion_units`). Each such video's ``meta.json`` is read once here."""
+        used = sorted({s for s, _ in self.clips})  # videos too short for any clip train nothing
+        bare: list[str] = []
+        old_units: list[str] = []
+        for s in used:
+            meta = self._peek_meta(s)
+            if meta is None:
+                if self.kind == "4d" or (self.kind == "auto" and self.default_kind == "4d"):
+                    bare.append(self.videos[s].name)
+                continue
+            key = self._motion_key(meta)
+            if key is None and self._kind_of(meta) == "4d":
+                bare.append(self.videos[s].name)
+            elif key is not None and old_unit_motion(meta, key):
+                old_units.append(self.videos[s].name)
         where = ", ".join(str(r) for r in roots)
-        warn(f"{where}: {len(bare)} of {len(self.videos)} videos have no meta.json (e.g. {bare[0].name}), so no motion "
-             f"strength: they are trained as 4D clips with motion strength 0, which the model then takes for moving "
-             f"objects (0 means still ones); give each a meta.json with its motion_strength (as genxd curate writes "
-             f"it), or train them as 3D (kind: 3d, or default_kind: 3d for the videos without one)")
+        if bare:
+            warn(f"{where}: {len(bare)} of {len(used)} videos train as 4D with no motion strength (no meta.json, or "
+                 f"one with none of {', '.join(self.motion_keys)}; e.g. {bare[0]}): they are trained as 4D clips with "
+                 f"motion strength 0, which the model then takes for moving objects (0 means still ones); give each a "
+                 f"meta.json with its motion_strength (as genxd curate writes it), or train them as 3D (kind: 3d, or "
+                 f"default_kind: 3d for the videos without one)")
+        if old_units:
+            warn(f"{where}: {old_units_advice(len(old_units), len(used), old_units[0])}")
+
+    def _peek_meta(self, scene: int) -> dict | None:
+        """The video's ``meta.json`` for the checks above, not kept (30,000 of them would be held in memory); None
+        without one, ``{}`` for one that is not a JSON object (the error is raised when a clip of it is loaded)."""
+        if scene in self._meta_cache:
+            return self._meta_cache[scene]
+        v = self.videos[scene]
+        try:
+            if v.folder is not None:
+                if not (v.folder / "meta.json").is_file():
+                    return None
+                meta = json.loads((v.folder / "meta.json").read_bytes())
+            elif v.archive is not None and v.prefix + "meta.json" in v.archive:
+                meta = json.loads(v.archive.read(v.prefix + "meta.json"))
+            else:
+                return None
+        except (ValueError, RecursionError):
+            return {}
+        return meta if isinstance(meta, dict) else {}
 
     def _scan(self, folder: Path, limits: ArchiveLimits | None, max_depth: int) -> None:
         for dirpath, dirnames, filenames in os.walk(folder):
@@ -314,22 +348,28 @@ class CamVidDataset(_ClipDataset):
         return [_decode_image(v.archive.read(member), f"{v.archive.path}: member {member!r}")
                 for member in (f"{v.prefix}images/{v.frames[p]}" for p in positions)]
 
-    def _kind_and_motion(self, scene: int, cams: _Cameras) -> tuple[str, float]:
-        meta = cams.meta
-        kind = self.kind
-        if kind == "auto":
-            stored = str(meta.get("kind", "")).lower()
-            verdict = str(meta.get("verdict", "")).lower()
-            if stored in ("3d", "4d"):
-                kind = stored
-            elif verdict in ("static", "dynamic"):
-                kind = "3d" if verdict == "static" else "4d"
-            else:
-                kind = self.default_kind
-        motion = 0.0
+    def _kind_of(self, meta: dict) -> str:
+        """``"3d"`` / ``"4d"``: ``kind``, else what ``meta`` says (``kind``, else ``verdict``), else ``default_kind``."""
+        if self.kind != "auto":
+            return self.kind
+        stored = str(meta.get("kind", "")).lower()
+        verdict = str(meta.get("verdict", "")).lower()
+        if stored in ("3d", "4d"):
+            return stored
+        if verdict in ("static", "dynamic"):
+            return "3d" if verdict == "static" else "4d"
+        return self.default_kind
+
+    def _motion_key(self, meta: dict) -> str | None:
+        """The first of ``motion_keys`` that ``meta`` gives a finite number for (None: motion strength 0)."""
         for key in self.motion_keys:
             value = meta.get(key)
             if isinstance(value, (int, float)) and math.isfinite(value):
-                motion = float(value)
-                break
-        return kind, motion * self.motion_scale
+                return key
+        return None
+
+    def _kind_and_motion(self, scene: int, cams: _Cameras) -> tuple[str, float]:
+        meta = cams.meta
+        key = self._motion_key(meta)
+        motion = 0.0 if key is None else float(meta[key])
+        return self._kind_of(meta), motion * self.motion_scale

@@ -1,0 +1,92 @@
+"""CamVidDataset's checks of the motion strengths its videos' meta.json give: none for a 4D video, or one in the
+units before 17875fa (x over W, y over H) on non-square frames."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+
+from genxd.data.datasets import CamVidDataset
+from genxd.data.synthetic import make_clip
+from genxd.data.synthetic.clips import write_clip
+from genxd.utils.motion_units import OLD_MOTION_UNITS
+from genxd.validation import GenXDWarning
+
+
+@pytest.fixture(scope="module")
+def video(tmp_path_factory) -> Path:
+    """One 4D CamVid video folder of 6 frames of 24 x 32 (synth's meta.json)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        clip = make_clip(5, "4d", 6, 24, 32, camera="orbit")
+    finally:
+        torch.set_num_threads(threads)
+    root = tmp_path_factory.mktemp("camvid")
+    write_clip(clip, root, "v", "camvid")
+    return root / "v"
+
+
+def _copy(video: Path, root: Path, name: str, **meta_changes) -> Path:
+    """A copy of ``video`` as ``root/name`` with its meta.json's keys changed (None removes one)."""
+    folder = root / name
+    shutil.copytree(video, folder)
+    meta = json.loads((folder / "meta.json").read_text())
+    for key, value in meta_changes.items():
+        meta.pop(key) if value is None else meta.__setitem__(key, value)
+    (folder / "meta.json").write_text(json.dumps(meta))
+    return folder
+
+
+def _genxd_warnings(recwarn) -> list[str]:
+    return [str(w.message) for w in recwarn if issubclass(w.category, GenXDWarning)]
+
+
+def test_4d_meta_without_a_motion_strength_is_counted(video, tmp_path, recwarn):
+    """A meta.json saying kind 4d (or verdict dynamic) with neither image_motion_strength nor motion_strength trained
+    as 4D with motion strength 0 without a word (only videos without a meta.json were counted). A video too short for
+    any clip trains nothing and is not counted."""
+    _copy(video, tmp_path, "a")
+    _copy(video, tmp_path, "b", image_motion_strength=None, motion_strength=None)
+    _copy(video, tmp_path, "c", image_motion_strength=None, motion_strength=None, kind=None, verdict="dynamic")
+    short = _copy(video, tmp_path, "d")
+    (short / "meta.json").unlink()
+    for frame in sorted((short / "images").iterdir())[2:]:
+        frame.unlink()
+    ds = CamVidDataset(tmp_path, num_frames=4, height=24)
+    assert ds.num_skipped_scenes == 1
+    messages = _genxd_warnings(recwarn)
+    assert len(messages) == 1 and "2 of 3 videos train as 4D with no motion strength" in messages[0], messages
+    assert "e.g. b" in messages[0]
+    assert float(ds[len(ds) - 1]["motion_strength"]) == 0 and ds[len(ds) - 1]["kind"] == "4d"
+    recwarn.clear()
+    CamVidDataset(tmp_path, num_frames=4, height=24, default_kind="3d", kind="3d")
+    assert not _genxd_warnings(recwarn)
+
+
+def test_old_unit_motion_strengths_of_non_square_videos_are_one_warning(video, tmp_path, recwarn):
+    """A curation written before 17875fa holds motion_strength with x over W and y over H: on non-square frames it
+    was read in the new units (over the shorter side) in silence, and a resumed curation mixed both. Such videos
+    are one warning now, counted; square ones (the same value in both units) and new records say nothing."""
+    old = dict(image_motion_strength=None, motion_strength=0.01, kind=None, verdict="dynamic",
+               motion_strength_units=OLD_MOTION_UNITS + " (max over objects of the median over tracked points); see "
+               "docs/curation.md")
+    _copy(video, tmp_path, "old_wide", **old)
+    _copy(video, tmp_path, "old_wide2", **old)
+    _copy(video, tmp_path, "old_square", **old, height=32, width=32)
+    _copy(video, tmp_path, "new_wide", **{**old, "motion_strength_units": "image displacement per extracted frame, "
+                                          "in pixels over the shorter side"})
+    CamVidDataset(tmp_path, num_frames=4, height=24)
+    messages = _genxd_warnings(recwarn)
+    assert len(messages) == 1, messages
+    assert "2 of 4 videos (e.g. old_wide) were curated before 2026-12-05 18:45 UTC" in messages[0]
+    assert "re-curate them" in messages[0]
+    recwarn.clear()
+    shutil.rmtree(tmp_path / "old_wide")
+    shutil.rmtree(tmp_path / "old_wide2")
+    CamVidDataset(tmp_path, num_frames=4, height=24)
+    assert not _genxd_warnings(recwarn)
