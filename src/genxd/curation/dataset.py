@@ -34,6 +34,7 @@ from typing import Any, Callable, Iterable, Iterator
 from ..utils.io import append_line, check_writable_dir, read_json
 from ..utils.stages import StageCallback
 from ..utils.json_text import json_text
+from ..utils.motion_units import mentions_old_units, old_unit_motion, old_units_advice
 from ..validation import CURATE_WORKERS, GenXDWarning, InvalidType, arg, caller_style, check, warn
 from ..utils.paths import parts_below
 from .frames import VideoSource, discover_videos
@@ -368,9 +369,12 @@ def _plan(sources: list[VideoSource], out_dir: Path, config: CurationConfig, sum
         if on_record is not None:
             on_record(record)
 
+    old_units: list[str] = []  # done videos whose motion strength is in the units before 17875fa
     for source in sources:
         meta_path = out_dir / source.video_id / META_NAME
         last = latest.get(source.video_id)
+        if meta_path.exists() and _old_unit_meta(meta_path):
+            old_units.append(source.video_id)
         if meta_path.exists() or (last is not None and last.get("status") == "failed" and not retry_failed
                                   and not _retried(last)):
             earlier = changed_settings(recorded_settings(last, meta_path), settings)
@@ -397,7 +401,19 @@ def _plan(sources: list[VideoSource], out_dir: Path, config: CurationConfig, sum
         else:
             todo.append(source)
     warn_other_settings(summary.other_settings_count, list(summary.other_settings), summary.earlier_settings, settings)
+    if old_units:
+        warn(f"{out_dir}: {old_units_advice(len(old_units), len(sources), old_units[0])}")
     return todo
+
+
+def _old_unit_meta(meta_path: Path) -> bool:
+    """Whether a done video's ``meta.json`` holds a motion strength in the units before 17875fa on non-square frames
+    (parsed only when its bytes hold the old units text: a resumed run of 20,000 videos reads each file once)."""
+    try:
+        data = meta_path.read_bytes()
+        return mentions_old_units(data) and old_unit_motion(json.loads(data))
+    except (OSError, ValueError, RecursionError, AttributeError):  # damaged: recorded as such by the plan
+        return False
 
 
 def _show_warnings(record: dict[str, Any], shown: list[str] = ()) -> None:
