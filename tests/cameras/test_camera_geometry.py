@@ -169,3 +169,28 @@ def test_plucker_rays_name_a_camera_count_mismatch_and_an_empty_size():
         plucker_rays(c2w, K.repeat(2, 1, 1), 4, 4)
     with pytest.raises(ValueError, match=r"^height and width must be positive, got 0x4$"):
         plucker_rays(c2w, K, 0, 4)
+
+
+@pytest.mark.parametrize("name, source, target", [
+    ("c2w_to_w2c", "Camera-to-world", "world-to-camera"),
+    ("w2c_to_c2w", "World-to-camera", "camera-to-world"),
+    ("opencv_to_opengl", "OpenCV", "OpenGL"),
+    ("opengl_to_opencv", "OpenGL", "OpenCV"),
+])
+def test_converters_help_says_their_own_direction(name, source, target):
+    # help(genxd.cameras.opengl_to_opencv) read "OpenCV c2w to OpenGL/nerfstudio c2w" (an alias of the other)
+    import inspect
+
+    import genxd.cameras as cams
+
+    doc = inspect.getdoc(getattr(cams, name))
+    assert doc.startswith(source) and target in doc and doc.index(source) < doc.index(target), doc
+
+
+def test_w2c_to_c2w_names_its_own_argument():
+    from genxd.cameras import w2c_to_c2w
+
+    with pytest.raises(TypeError, match=r"^w2c must be a tensor or an array of numbers, got str 'text'$"):
+        w2c_to_c2w("text")
+    w2c = c2w_to_w2c(random_poses(3))
+    torch.testing.assert_close(w2c_to_c2w(w2c), random_poses(3))

@@ -68,7 +68,7 @@ def _tensor(value: Any, name: str, matrix: tuple[int, int] | None = None, keep_i
 
 
 def c2w_to_w2c(c2w: Tensor) -> Tensor:
-    """Invert rigid camera-to-world matrices ``[..., 4, 4]`` exactly (R^T, -R^T t)."""
+    """Camera-to-world ``[..., 4, 4]`` to world-to-camera: the rigid inverse, exactly (R^T, -R^T t)."""
     c2w = _tensor(c2w, "c2w", (4, 4))
     R = c2w[..., :3, :3]
     t = c2w[..., :3, 3:]
@@ -80,7 +80,9 @@ def c2w_to_w2c(c2w: Tensor) -> Tensor:
     return out
 
 
-w2c_to_c2w = c2w_to_w2c  # the inverse of a rigid transform is computed the same way both ways
+def w2c_to_c2w(w2c: Tensor) -> Tensor:
+    """World-to-camera ``[..., 4, 4]`` to camera-to-world: the rigid inverse, exactly (R^T, -R^T t)."""
+    return c2w_to_w2c(_tensor(w2c, "w2c", (4, 4)))  # the same inverse both ways; errors name the w2c
 
 
 def make_c2w(R: Tensor, t: Tensor) -> Tensor:
@@ -294,7 +296,9 @@ def opencv_to_opengl(c2w: Tensor) -> Tensor:
     return c2w @ OPENCV_TO_OPENGL.to(c2w)
 
 
-opengl_to_opencv = opencv_to_opengl  # the flip is its own inverse
+def opengl_to_opencv(c2w: Tensor) -> Tensor:
+    """OpenGL/nerfstudio c2w to OpenCV c2w (flip the camera's y and z axes back)."""
+    return opencv_to_opengl(c2w)  # the flip is its own inverse
 
 
 def check_rigid(c2w: Tensor, name: str = "c2w", atol: float = 1e-3) -> None:
