@@ -532,14 +532,15 @@ def generate(
         num_frames: frames along a preset path (>= 2); resolution: square size in pixels (a multiple of
             the model's latent size); num_inference_steps: 1-1000; guidance_scale: 1-100 (1 = off).
         seed: image ``i`` uses ``seed + i``.
-        focal: normalised focal length ``fx / W`` (> 0); elevation: degrees (-90..90, orbit / forward);
+        focal: normalised focal length ``fx / W``, 0.05-100 (0.05 is a 169-degree view); elevation: degrees (-90..90, orbit / forward);
             azimuth_range: ``(start, end)`` degrees (orbit / forward); radius: orbit radius (> 0; in the
             presets' units, where the subject is at 2: a preset path is scaled by the model's
             :attr:`~genxd.checkpoints.ModelInfo.preset_scale`, 0.5 for the bundled model).
         fit: ``"crop"`` (centre crop) or ``"pad"`` (pad with white) to a square.
         fps: frame rate of the videos (default: frames / 2); batch_size: scenes per sampling call.
-        device: ``"auto"`` / None (CUDA when available), ``"cpu"``, ``"cuda"``, ``"cuda:N"``;
-            dtype: ``"fp32"``, ``"bf16"``, ``"fp16"`` or a ``torch.dtype`` (default: bf16 on CUDA, fp32 on CPU).
+        device: ``"auto"`` / None (CUDA when available), ``"cpu"``, ``"cuda"``, ``"cuda:N"``, ``"mps"``;
+            dtype: ``"fp32"``, ``"bf16"``, ``"fp16"`` or a ``torch.dtype``; ``"auto"`` / None: bf16 on CUDA, fp32
+            elsewhere.
         compile_unet: ``torch.compile`` the UNet's blocks (CUDA; no faster than the default fast path on an
             H200, after a warm-up of over a minute).
         overwrite: replace existing output folders (the old one is kept until the new one is complete);

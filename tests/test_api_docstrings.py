@@ -1,0 +1,63 @@
+"""help(genxd.generate) / help(genxd.fewshot): the values a docstring says an argument takes are those accepted."""
+
+from __future__ import annotations
+
+import inspect
+import re
+
+import pytest
+
+from genxd import validation as v
+
+
+def _section(doc: str, name: str) -> str:
+    """The text documenting ``name`` in a docstring's Args (up to the next argument or sentence)."""
+    m = re.search(rf"(?<!\w){re.escape(name)}(?::|``?\s*\()", doc)
+    assert m is not None, f"{name} is not documented"
+    rest = doc[m.end():]
+    end = re.search(r";\s+[a-z_]+(?:[,/]\s*[a-z_]+)*:|\n\s+[a-z_]+(?:[,/]\s*[a-z_]+)*:|\n\s*(?:Returns|Raises):", rest)
+    return rest[:end.start() if end else len(rest)]
+
+
+def _shown(x: float) -> list[str]:
+    return [f"{x:g}", f"{x:,.0f}" if float(x).is_integer() else f"{x:g}"]
+
+
+def _generate_doc() -> str:
+    import genxd
+
+    return inspect.getdoc(genxd.generate)
+
+
+# the ranges a user must know to call generate (a value outside is refused before the model loads)
+NUMBERS = [("focal", v.FOCAL), ("elevation", v.ELEVATION), ("num_inference_steps", v.STEPS),
+           ("guidance_scale", v.GUIDANCE), ("motion_strength", v.MOTION_STRENGTH)]
+
+
+@pytest.mark.parametrize("name, spec", NUMBERS, ids=[n for n, _ in NUMBERS])
+def test_generate_docstring_states_the_accepted_range(name, spec):
+    section = _section(_generate_doc(), name)
+    for bound in (spec.lo, spec.hi):
+        assert any(s in section for s in _shown(bound)), f"{name}: {bound:g} not in {section!r}"
+
+
+CHOICES = [("mode", v.MODES.choices), ("fit", v.FITS.choices), ("scheduler", v.SCHEDULERS.choices),
+           ("offload", v.OFFLOAD.choices), ("path_spacing", v.PATH_SPACINGS.choices),
+           ("path_intrinsics", v.PATH_INTRINSICS.choices), ("dtype", v.DTYPES.choices),
+           ("device", (*v.DEVICE.allow, "cuda:N"))]
+
+
+@pytest.mark.parametrize("name, choices", CHOICES, ids=[n for n, _ in CHOICES])
+def test_generate_docstring_names_every_accepted_choice(name, choices):
+    doc = _generate_doc()
+    section = _section(doc, name)
+    missing = [c for c in choices if f'"{c}"' not in section and f"``{c}``" not in section]
+    assert not missing, f"{name}: {missing} accepted but not in {section!r}"
+
+
+def test_fewshot_docstring_names_its_choices():
+    import genxd
+
+    doc = inspect.getdoc(genxd.fewshot)
+    assert all(f'"{c}"' in _section(doc, "strategy") for c in v.STRATEGIES.choices)
+    assert f"{v.NUM_CONTEXT.lo}, 2 or {v.NUM_CONTEXT.hi}" in _section(doc, "num_context")
