@@ -128,6 +128,7 @@ def save_camera_json(
             frame's pixel ``[fx, fy, cx, cy]`` (genxd's extension, ``docs/cameras.md``).
         height, width: image size in pixels.
         times: optional ``[N]`` frame times (genxd's extension ``times``).
+        overwrite: replace an existing file at ``path`` (the default, atomically); False: a FileExistsError.
     Layout: ``{"fx", "fy", "cx", "cy"`` (pixels), ``"height", "width",
     "cameras": [N][3][4]`` (world-to-camera, OpenCV axes)``}``.
     """
@@ -210,6 +211,8 @@ def save_w2c_list_json(
 
     ``save_format="3x4"``: ``[N][3][4]`` world-to-camera; ``"18"``: ``{"camera": [N][18]}`` with six
     zeros (no intrinsics) then the flattened 3x4 world-to-camera, as their ``--save_format 18``.
+    ``c2w``: ``[N, 4, 4]`` OpenCV camera-to-world. ``overwrite``: replace an existing file at ``path`` (the
+    default, atomically); False: a FileExistsError.
     """
     w2c = c2w_to_w2c(as_c2w(c2w))[:, :3, :]
     if save_format == "3x4":
@@ -284,6 +287,7 @@ def save_transforms_json(
         file_paths: per-frame image paths (relative to the JSON's folder); default
             ``images/frame_00001.png, ...`` (nerfstudio's naming).
         times: optional ``[N]`` frame times, written as ``frames[i].time`` (D-NeRF's key).
+        overwrite: replace an existing file at ``path`` (the default, atomically); False: a FileExistsError.
     """
     c2w64 = as_c2w(c2w)
     n = c2w64.shape[0]

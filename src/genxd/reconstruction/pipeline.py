@@ -253,7 +253,7 @@ def reconstruct_scene(
 
     Args:
         resolution: longer image side used for training, at most (None / 0: the input's).
-        holdout_every: hold out every n-th view for evaluation (0: train on all).
+        holdout_every: hold out every n-th view for evaluation (0: train on all; 1, every view, is a ValueError).
         scene_key, n_views: ReconFusion input: the scene and the few-shot split
             ``train_test_split_{n_views}`` (train on its train views, hold out its test views).
         extra_views: input folders (or one) whose views are added to the training set, e.g. GenXD views
@@ -267,6 +267,11 @@ def reconstruct_scene(
             term is ``config.lambda_lpips``'s.
         inria_model: also write ``3dgs/``, the 3DGS code's model folder of a 3D scene
             (:mod:`genxd.reconstruction.inria_model`; its ``cfg_args`` holds the folder's absolute path).
+        video_frames, fps: frames and frame rate of ``flythrough.mp4`` (0 frames: no video).
+        per_time_ply: 4D only (else a ValueError): also write the scene at each distinct input time
+            (``ply/time_XXXX.ply``).
+        overwrite: replace an existing, non-empty ``out_dir`` (once the new one is complete); without it
+            (default) such a folder is a FileExistsError before any work. progress: show progress bars.
         callback: ``callback(step, model, stats)`` after every optimisation step (progress, cancelling by
             raising); see :func:`genxd.reconstruction.trainer.train_gaussians`.
         on_ready: called once the inputs are loaded and checked, before training (the CLI's notes go
@@ -467,7 +472,11 @@ def evaluate_scene(
     the ReconFusion split). ``input_path`` overrides the recorded input (e.g. after moving it);
     with a ReconFusion ``input_path``, ``n_views`` (and ``scene_key``) choose the split explicitly.
     ``masks``: a folder of object masks of the held-out views; the result's ``masked`` then holds the metrics of
-    DTU's masked protocol (:mod:`genxd.reconstruction.masks`).
+    DTU's masked protocol (:mod:`genxd.reconstruction.masks`). ``device``: where the scene is rendered;
+    ``use_lpips``: LPIPS too (when the lpips package and its weights are on disk); ``save_renders``: also write
+    the renders to ``scene_dir/eval_renders/``; ``out_path``: the metrics file (default
+    ``scene_dir/metrics.json``). An existing metrics file (or ``eval_renders/``, with ``save_renders``) is a
+    FileExistsError unless ``overwrite``.
     """
     from genxd.cli.common import atomic_path
 

@@ -123,7 +123,18 @@ def _vae_multiple(vae: torch.nn.Module, unet: torch.nn.Module) -> tuple[int, int
 @with_training_tf32
 def train_genxd(cfg: TrainConfig, resume: str | None = None, overwrite: bool = False, cpu: bool = False,
                 config_path: str | os.PathLike | None = None) -> Path | None:
-    """Train GenXD as configured; returns the last checkpoint folder (main process; None elsewhere)."""
+    """Train GenXD as configured; returns the last checkpoint folder (main process; None elsewhere).
+
+    Args:
+        cfg: the configuration (:func:`load_config`); ``cfg.output_dir`` is the run folder.
+        resume: ``"latest"`` (the run folder's newest checkpoint; none yet: a new run starts) or a checkpoint
+            folder to continue from.
+        overwrite: start over in a run folder that holds an earlier run's checkpoints (deleted once this run has
+            one); without it (default) such a folder is refused. With ``resume``: a ValueError (they contradict).
+        cpu: train on the CPU even where a GPU is available. config_path: the YAML file ``cfg`` came from: when it
+            is the run folder's own ``config.yaml``, that file is kept and the resolved configuration is written
+            beside it (``config.resolved.yaml``).
+    """
     run = TrainingRun(cfg.output_dir, cfg.seed, cfg.training, cfg.checkpoint, cfg.logging, cfg, "genxd",
                       resume=resume, overwrite=overwrite, cpu=cpu, config_path=config_path)
     acc = run.accelerator
