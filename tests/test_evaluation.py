@@ -191,3 +191,31 @@ def test_a_report_another_run_wrote_meanwhile_is_kept_without_overwrite(tmp_path
     with pytest.raises(FileExistsError, match="already exists|written by another run"):
         evaluate(None, num_scenes=1, steps=1, device="cpu", progress=False, modes=("3d-1view",), out=out)
     assert out.read_text() == OTHER_RUNS_TEXT
+
+
+@pytest.mark.parametrize("function", ["evaluate", "evaluate_fewshot"])
+def test_eval_default_device_loads_in_the_dtype_of_auto(monkeypatch, function):
+    """evaluate(device=None) loaded the model in float32 on a CUDA machine, while device="auto" (the same device)
+    and its docstring and ``genxd eval --help`` ("default: bf16 on CUDA, fp32 on CPU") gave bfloat16."""
+    import importlib
+
+    import genxd.api
+    from genxd.checkpoints import pick_device, pick_dtype
+
+    run = getattr(importlib.import_module(f"genxd.{function.replace('evaluate', 'evaluation')}"), function)
+    asked = {}
+
+    class Loaded(Exception):
+        pass
+
+    def record(model, device, dtype, **kwargs):
+        asked[device] = dtype
+        raise Loaded
+
+    monkeypatch.setattr(genxd.api, "load_model", record)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)  # the choice of a CUDA machine; nothing runs
+    for device in (None, "auto", "cpu"):
+        with pytest.raises(Loaded):
+            run(device=device, num_scenes=1, progress=False)
+    chosen = {d: pick_dtype(dt, pick_device(d)) for d, dt in asked.items()}
+    assert chosen == {None: torch.bfloat16, "auto": torch.bfloat16, "cpu": torch.float32}, chosen

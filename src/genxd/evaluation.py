@@ -225,8 +225,8 @@ def evaluate(model: str | Path | None = None, num_scenes: int = 50, steps: int |
              overwrite: bool = False, allow_pickle: bool = False) -> dict:
     """Run the evaluation; returns (and writes to ``out`` if given) a JSON-able report.
 
-    ``dtype`` / ``fast`` / ``allow_pickle``: as :func:`genxd.api.load_model` (default: float32 on CPU, the fast path on
-    CUDA; ``dtype="fp32", fast=False`` on CUDA gives the CPU numbers up to floating-point order).
+    ``device`` / ``dtype`` / ``fast`` / ``allow_pickle``: as :func:`genxd.api.load_model` (default: CUDA when
+    available, bfloat16 and the fast path there, float32 on CPU; ``dtype="fp32", fast=False`` on CUDA gives the CPU numbers up to floating-point order).
     An existing ``out`` is refused unless ``overwrite``; the photo modes' packages are checked before anything
     runs (they used to fail after the synthetic modes, losing their results)."""
     from .utils.progress import progress_bar
@@ -258,8 +258,9 @@ def evaluate(model: str | Path | None = None, num_scenes: int = 50, steps: int |
     fewshot_iterations = v.check(fewshot_iterations, js.FEWSHOT_ITERATIONS, "fewshot_iterations")
     out = check_run_settings(out, progress, overwrite)
     _check_before_running(modes, out, overwrite)
-    default_dtype = "fp32" if device in (None, "cpu") else None
-    lm = load_model(model, device, dtype if dtype is not None else default_dtype, fast=fast,
+    # dtype None: load_model's default for the device (bf16 on CUDA, fp32 on CPU); device None is "auto" there, not
+    # the CPU (it was taken for the CPU here: float32 on a GPU, unlike device="auto" and the documented default)
+    lm = load_model(model, device, dtype, fast=fast,
                     allow_pickle=allow_pickle, progress=progress)
     pipe, d = lm.pipe, lm.defaults
     res, frames_n = int(d["resolution"]), int(d["num_frames"])

@@ -121,7 +121,8 @@ def evaluate_fewshot(model: str | Path | None = None, num_scenes: int = 10, iter
                      loaded=None, overwrite: bool = False, allow_pickle: bool = False) -> dict:
     """Run the protocol (module docstring); returns (and writes to ``out``) a JSON-able report.
 
-    ``allow_pickle``: ``model`` may be a folder holding only pickle weights (:func:`genxd.api.load_model`).
+    ``allow_pickle``: ``model`` may be a folder holding only pickle weights; ``device`` / ``dtype``: as
+    :func:`genxd.api.load_model` (default: CUDA when available, bf16 there, fp32 on CPU).
 
     ``data_root``: where the synthetic scenes are written (default: a temporary folder), refused when it holds scenes
     other than held-out ones (an earlier run's, of any seed or number, are taken). ``out`` is rewritten after every
@@ -155,8 +156,7 @@ def evaluate_fewshot(model: str | Path | None = None, num_scenes: int = 10, iter
         check_report_file(out, overwrite)  # before minutes of work
     if data_root is not None:
         _check_scratch_folder(Path(data_root))
-    default_dtype = "fp32" if device in (None, "cpu") else None
-    lm = loaded or load_model(model, device, dtype if dtype is not None else default_dtype,
+    lm = loaded or load_model(model, device, dtype,  # dtype None: bf16 on CUDA, fp32 on CPU (as evaluate)
                               allow_pickle=allow_pickle, progress=progress)
     d = lm.defaults
     res, frames_n = int(d["resolution"]), int(d["num_frames"])
