@@ -69,7 +69,13 @@ def camera_trajectory(camera: str | Path, num_frames: int, focal: float | None =
                       azimuth_range: tuple[float, float] | None = None, radius: float | None = None,
                       scale: float = 1.0) -> tuple[Tensor, Tensor]:
     """Target cameras ``(c2w [F,4,4], K [F,3,3])`` from a preset name or a camera file / folder
-    (:func:`frame_cameras`; a camera file's pictures cropped to their centre square)."""
+    (:func:`frame_cameras`; a camera file's pictures cropped to their centre square).
+
+    ``num_frames``: a preset's frame count (a file keeps its own); ``focal``, ``elevation``, ``azimuth_range``,
+    ``radius``: as :func:`genxd.generate` (None: the preset's own). ``scale`` multiplies a preset's camera positions;
+    the default 1 gives the presets' own units, while :func:`genxd.generate` scales them by the model's
+    :attr:`~genxd.checkpoints.ModelInfo.preset_scale` (0.5 for the bundled model): pass
+    ``scale=model_info(model).preset_scale`` for the cameras it follows."""
     c2w, K, _, _ = frame_cameras(camera, num_frames, focal, elevation, azimuth_range, radius, scale)
     return c2w, K
 

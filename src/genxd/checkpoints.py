@@ -476,7 +476,9 @@ def _pipeline_modules(pipe: Any, path: Path) -> list[tuple[torch.nn.Module, Path
 def load_model(model: str | Path | None = None, device: str | None = None, dtype: str | torch.dtype | None = None,
                fast: bool | None = None, compile_unet: bool = False, offload: str = "none",
                allow_pickle: bool = False, progress: bool = True) -> LoadedModel:
-    """Load a GenXD pipeline (``model`` None: the bundled small model) onto ``device``.
+    """Load a GenXD pipeline (``model`` None: the bundled small model) onto ``device`` (``"auto"`` / None: CUDA when
+    available, ``"cpu"``, ``"cuda"``, ``"cuda:N"``, ``"mps"``) in ``dtype`` (``"fp32"``, ``"bf16"``, ``"fp16"`` or
+    those ``torch.dtype``; ``"auto"`` / None: bf16 on CUDA, fp32 elsewhere).
 
     ``fast`` (default: on for CUDA) turns on the GPU fast path (:mod:`genxd.pipelines.fast`: bf16, CUDA-graph
     replays, channels-last, the zero-weight temporal path skipped in 3D); ``compile_unet`` adds
