@@ -5,7 +5,7 @@ dense depth -> object motion strength and a static/dynamic verdict. Many videos:
 parallel, failures recorded in ``index.jsonl``. See ``docs/curation.md``.
 
 >>> from genxd.curation import CurationConfig, curate_dataset
->>> summary = curate_dataset("videos/", "camvid_out", CurationConfig(stride=2, max_frames=48), workers=2)
+>>> summary = curate_dataset("videos/", "camvid_out", CurationConfig(stride=2, max_frames=48), workers=2)  # doctest: +SKIP
 """
 
 from .dataset import INDEX_NAME, DatasetSummary, RunLockedError, append_index, curate_dataset, latest_records, read_index

@@ -6,6 +6,7 @@
 >>> c2w, K = orbit_cameras(8, radius=4.0, elevation_deg=25.0, azimuth_range_deg=90.0, focal=1.0)
 >>> out = render(scene, c2w, K, 64, 64, times=torch.linspace(0, 1, 8))
 >>> out.rgb.shape, out.depth.shape, out.object_id.shape, out.object_positions.shape
+(torch.Size([8, 3, 64, 64]), torch.Size([8, 64, 64]), torch.Size([8, 64, 64]), torch.Size([8, 3, 3]))
 """
 
 from .cameras import CAMERA_PATHS, camera_path, forward_cameras, orbit_cameras, place_path
