@@ -226,7 +226,8 @@ def evaluate(model: str | Path | None = None, num_scenes: int = 50, steps: int |
     """Run the evaluation; returns (and writes to ``out`` if given) a JSON-able report.
 
     ``device`` / ``dtype`` / ``fast`` / ``allow_pickle``: as :func:`genxd.api.load_model` (default: CUDA when
-    available, bfloat16 and the fast path there, float32 on CPU; ``dtype="fp32", fast=False`` on CUDA gives the CPU numbers up to floating-point order).
+    available, bfloat16 and the fast path there, float32 on CPU; ``dtype="fp32", fast=False`` on CUDA gives the CPU
+    numbers up to floating-point order).
     An existing ``out`` is refused unless ``overwrite``; the photo modes' packages are checked before anything
     runs (they used to fail after the synthetic modes, losing their results)."""
     from .utils.progress import progress_bar
