@@ -370,3 +370,27 @@ def test_a_dtu_scan_is_refused_with_the_way_to_a_camera_path(tmp_path, monkeypat
     assert runner.invoke(app, ["trajectory", "fit", "data/dtu", "--out", "poses", "--data-poses"]).exit_code == 0
     cam = read_camera_path(tmp_path / "poses" / "dtu" / "scan40" / "gen_poses_w2c.json", dtype=torch.float64)
     torch.testing.assert_close(cam.c2w, torch.from_numpy(c2w), atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("kind", ["4d", "3d"])
+def test_a_synth_camvid_samples_times_are_read_from_its_meta(tmp_path, kind):
+    """``genxd synth --format camvid`` writes a COLMAP model and a meta.json with ``times`` (no curate frames):
+    a 4D clip's times are read, a 3D clip (all at t = 0) has none."""
+    from genxd.data.synthetic.clips import make_clip, write_clip
+
+    clip = make_clip(3, kind, num_frames=5, height=24, width=24)
+    sample = write_clip(clip, tmp_path, "clip", "camvid", num_points=50)
+    cam = read_camera_path(sample)
+    assert cam.source_format == "genxd curate sample"
+    if kind == "3d":
+        assert cam.times is None
+    else:
+        torch.testing.assert_close(cam.times, clip.times.to(cam.times.dtype))
+        # a frame the model left out (as SfM may): the others keep their own times
+        from genxd.cameras import write_colmap_model
+        kept = [0, 2, 3, 4]
+        for f in (sample / "0").iterdir():
+            f.unlink()
+        write_colmap_model(sample / "0", clip.c2w[kept], clip.K.expand(5, 3, 3)[kept], 24, 24,
+                           [f"{i:05d}.jpg" for i in kept])
+        torch.testing.assert_close(read_camera_path(sample).times, clip.times[kept].to(cam.times.dtype))

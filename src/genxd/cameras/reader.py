@@ -13,7 +13,8 @@ what is given                                read as
 ``*.json`` object with ``c2w_opencv``        a genxd synthetic clip's ``meta.json`` / sidecar
 a COLMAP model folder or one of its files    COLMAP (binary or text, through pycolmap)
 a folder with ``0/`` (a ``genxd curate``     that COLMAP model; frame times from ``meta.json``
-sample) or ``sparse/0/``
+or ``genxd synth --format camvid``           (a curate sample's ``source_index``, a synthetic
+sample) or ``sparse/0/``                     sample's ``times``)
 a folder with ``transforms.json``,           the first of them (a synthetic clip folder, a
 ``cameras.json`` or ``meta.json``            ``genxd generate`` output folder); a synthetic
                                              clip's ``meta.json`` beside it gives ``scene_depth``
@@ -77,14 +78,31 @@ def _is_colmap_dir(folder: Path) -> bool:
         (folder / f"images.{ext}").is_file() for ext in ("bin", "txt"))
 
 
+def _synthetic_sample_times(meta: dict, names: list[str]) -> torch.Tensor | None:
+    """Frame times of a ``genxd synth --format camvid`` sample: its ``meta.json``'s ``times``, one per frame
+    ``00000.jpg, 00001.jpg, ...`` (``genxd.data.synthetic.writers``); None for a static clip or unusable data."""
+    try:
+        times = torch.tensor([float(t) for t in meta["times"]], dtype=torch.float64)
+    except (ValueError, KeyError, TypeError):
+        return None
+    row = {f"{i:05d}.jpg": i for i in range(len(times))}
+    if (not names or any(n not in row for n in names) or not bool(torch.isfinite(times).all())
+            or meta.get("kind") == "3d" or not bool((times != times[0]).any())):
+        return None
+    return times[[row[n] for n in names]]
+
+
 def _curate_times(sample: Path, names: list[str]) -> torch.Tensor | None:
     """Frame times of a ``genxd curate`` sample: ``source_index`` of each frame in ``meta.json``,
-    mapped to [0, 1] over the extracted frames (None when the meta data is missing or unusable)."""
+    mapped to [0, 1] over the extracted frames; a ``genxd synth --format camvid`` sample's ``times``
+    (:func:`_synthetic_sample_times`). None when the meta data is missing or unusable."""
     meta_path = sample / "meta.json"
     if not meta_path.is_file():
         return None
     try:
         meta = json.loads(meta_path.read_text())
+        if isinstance(meta, dict) and "frames" not in meta and "times" in meta:
+            return _synthetic_sample_times(meta, names)
         row = {f["name"]: k for k, f in enumerate(meta["frames"])}
         source = torch.tensor([float(f["source_index"]) for f in meta["frames"]], dtype=torch.float64)
     except (ValueError, KeyError, TypeError, RecursionError):  # RecursionError: JSON nested too deeply
