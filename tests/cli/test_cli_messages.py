@@ -53,6 +53,24 @@ def test_trajectory_make_into_a_folder_says_to_give_a_file_name(tmp_path):
     assert res.exit_code == 2 and _errors(res) == [f"genxd: error: {afile} already exists (use --overwrite to replace it)"]
 
 
+@pytest.mark.parametrize("args, says", [
+    (["forward", "--num-frames", "1"], "--num-frames must be an integer in 4..100000, got 1"),
+    (["forward", "--num-frames", "6"], "forward mode needs --num-frames divisible by 4"),
+    (["orbit", "--elevation", "90"], "--elevation must be strictly between -90 and 90 degrees"),
+    (["forward", "--elevation", "-90"], "--elevation must be strictly between -90 and 90 degrees"),
+])
+def test_trajectory_make_names_its_options_in_a_presets_refusal(tmp_path, args, says):
+    """The presets refuse in their Python names (``num_frames must be ...``): the command line names its options
+    (``genxd trajectory make forward --num-frames 1`` said ``num_frames``)."""
+    out = tmp_path / "f.json"
+    res = invoke(runner, ["trajectory", "make", *args, "--out", str(out)])
+    errors = _errors(res)
+    assert res.exit_code == 2 and len(errors) == 1 and errors[0].startswith("genxd: error: "), res.stderr
+    assert says in errors[0] and "num_frames" not in errors[0], errors
+    assert not errors[0].startswith("genxd: error: elevation"), errors
+    assert not out.exists()
+
+
 @pytest.mark.parametrize("existing, words", [(1, "1 clash"), (2, "2 clashes")])
 def test_synth_counts_its_clashes_in_good_english(tmp_path, existing, words):
     for i in range(existing):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import re
 from enum import Enum
 from pathlib import Path
 from typing import Optional
@@ -13,6 +14,21 @@ from .. import validation as v
 from .common import UsageError, run_cli
 from .terminal_text import printed_path
 from .options import Out, Overwrite, Quiet, Seed, checked, flag
+
+
+#: How the presets name their arguments in a refusal -> trajectory make's options (``re`` patterns).
+_PRESET_WORDS = ((r"\bnum_frames\b", "--num-frames"), (r"\bazimuth_range\b", "--azimuth"),
+                 (r"^elevation\b", "--elevation"), (r"^zoom factor\b", "--factor"),
+                 (r"\bthe focal length\b", "--focal"), (r"^frame must\b", "--frame must"),
+                 (r"^pan mode\b", "--mode"), (r"^spiral: radius\b", "--radius"))
+
+
+def preset_refusal(text: str) -> str:
+    """A preset's refusal (``genxd.cameras.trajectories``) worded with ``genxd trajectory make``'s options:
+    ``num_frames must be ...`` -> ``--num-frames must be ...``."""
+    for pattern, option in _PRESET_WORDS:
+        text = re.sub(pattern, option, text)
+    return text
 
 
 class DatasetChoice(str, Enum):
@@ -211,7 +227,10 @@ def register(app: typer.Typer) -> None:
                     option = "--azimuth" if key == "azimuth_range" else f"--{key}"
                     raise UsageError(f"{option} does not apply to the {name!r} path")
                 kwargs[key] = value
-            c2w, K = generator(**kwargs)
+            try:
+                c2w, K = generator(**kwargs)
+            except ValueError as exc:  # the presets name their Python arguments
+                raise UsageError(preset_refusal(str(exc))) from None
             K = square_pixel_intrinsics(K, h, w)  # as every camera and tool has: --focal is fx / W, fy = fx
             c2w = trajectories.scale_translations(c2w, pos_scale)
             if jitter > 0:
