@@ -56,3 +56,36 @@ def test_curate_into_a_folder_name_that_is_not_utf8(tmp_path):
                            "--features", "klt", "--min-frames", "4"], capture_output=True, timeout=300)
     assert done.returncode == 0, done.stderr.decode(errors="replace")[-3000:]
     assert (out / "clip" / "meta.json").is_file()
+
+
+def _frames(folder: Path, n: int = 4) -> list[str]:
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    names = [f"{i:05d}.png" for i in range(n)]
+    for name in names:
+        assert imwrite(folder / name, rng.integers(0, 255, (32, 48, 3), dtype=np.uint8))
+    return names
+
+
+def test_sfm_on_a_frame_that_cannot_be_decoded_names_the_file(tmp_path):
+    """``cv2.imread``'s None for a damaged / emptied frame was an AttributeError ('NoneType' object has no attribute
+    'shape') in the KLT SfM of genxd curate and trajectory from-video: now a ValueError naming the frame."""
+    import pytest
+
+    pytest.importorskip("pycolmap")
+    from genxd.cameras.video_sfm import klt_sfm
+    from genxd.curation.sfm import run_sfm
+
+    frames = tmp_path / "frames"
+    names = _frames(frames)
+    for damaged in (names[0], names[2]):
+        (frames / damaged).write_bytes(b"not a png")
+        if damaged != names[0]:  # run_sfm reads the first frame's size with PIL first (its own error names it)
+            with pytest.raises(ValueError, match=re.escape(f"{frames / damaged}: cannot be read as an image")):
+                run_sfm(frames, names, tmp_path / "work", features="klt", num_threads=1)
+        with pytest.raises(ValueError, match=re.escape(f"{frames / damaged}: cannot be read as an image")):
+            klt_sfm(frames, names, tmp_path / "work2", None, None, 0.1, num_threads=1)
+        assert imwrite(frames / damaged, np.zeros((32, 48, 3), np.uint8))
+    (frames / names[0]).unlink()  # a frame removed while SfM runs
+    with pytest.raises(FileNotFoundError, match=re.escape(f"{frames / names[0]}: no such file")):
+        klt_sfm(frames, names, tmp_path / "work3", None, None, 0.1, num_threads=1)

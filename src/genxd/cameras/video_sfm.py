@@ -35,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..utils.cv2_files import imread
+from ..utils.cv2_files import imread_or_fail
 from ..utils.pycolmap_import import load_pycolmap
 
 __all__ = ["KLT_WINDOW", "KLT_WINDOW_TURNING", "TURNING_DEG_PER_FRAME", "AGREEMENT", "NO_TURN_GAIN", "NO_TURN_TURN_RATIO",
@@ -97,7 +97,7 @@ def klt_sfm(image_dir: Path, names: list[str], work: Path, allowed: np.ndarray |
         database.unlink()
     csfm._silence_colmap(False)
     timings: dict[str, float] = {}
-    height, width = imread(image_dir / names[0], cv2.IMREAD_GRAYSCALE).shape
+    height, width = imread_or_fail(image_dir / names[0], cv2.IMREAD_GRAYSCALE).shape
     csfm._klt_database(database, image_dir, names, work, allowed, focal, width, height, seed, KLT_MAX_CORNERS,
                        SEQUENTIAL_OVERLAP, timings, window_fraction=window_fraction)
     t0 = time.perf_counter()

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..utils.cv2_files import imread
+from ..utils.cv2_files import imread_or_fail
 from ..utils.pycolmap_import import load_pycolmap
 
 __all__ = [
@@ -293,7 +293,7 @@ def _klt_database(
     pycolmap = load_pycolmap()
 
     t0 = time.perf_counter()
-    gray = [imread(image_dir / name, cv2.IMREAD_GRAYSCALE) for name in image_names]
+    gray = [imread_or_fail(image_dir / name, cv2.IMREAD_GRAYSCALE) for name in image_names]
     tracks = klt_feature_tracks(gray, allowed, max_corners=max_corners, window_fraction=window_fraction)
     _import_images(database, image_dir, image_names, _reader_options(focal, width, height))
     db = pycolmap.Database.open(str(database))

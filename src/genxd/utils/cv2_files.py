@@ -17,7 +17,7 @@ from typing import Iterator
 
 import numpy as np
 
-__all__ = ["imread", "imwrite", "opencv_path"]
+__all__ = ["imread", "imread_or_fail", "imwrite", "opencv_path"]
 
 
 def imread(path: str | Path, flags: int) -> np.ndarray | None:
@@ -27,6 +27,20 @@ def imread(path: str | Path, flags: int) -> np.ndarray | None:
     with open(path, "rb") as fh:
         data = np.frombuffer(fh.read(), np.uint8)
     return cv2.imdecode(data, flags) if data.size else None
+
+
+def imread_or_fail(path: str | Path, flags: int) -> np.ndarray:
+    """:func:`imread` that raises ValueError naming the file when it cannot be decoded (empty, damaged, not an
+    image) and FileNotFoundError when it is gone, where ``cv2.imread``'s None would fail later as an AttributeError."""
+    try:
+        image = imread(path, flags)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{path}: no such file (it was removed while it was read?)") from None
+    except IsADirectoryError:
+        raise ValueError(f"{path}: is a folder, not an image") from None
+    if image is None:
+        raise ValueError(f"{path}: cannot be read as an image (empty, damaged or not an image)")
+    return image
 
 
 def imwrite(path: str | Path, image: np.ndarray) -> bool:
