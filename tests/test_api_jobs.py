@@ -157,6 +157,42 @@ def test_ctrl_c_while_reading_inputs_closes_the_bars(tmp_path, monkeypatch, caps
     assert [b for b in bars if b in type(b)._instances] == []  # tqdm forgets a bar once closed
 
 
+@pytest.mark.parametrize("num_frames", [None, 20])
+def test_ctrl_c_while_sampling_closes_the_bars(tmp_path, monkeypatch, num_frames):
+    """A Ctrl-C while a scene was sampled left the scenes' bar and a long path's windows bar open (genxd:
+    interrupted was written over them). Every bar is closed as the interrupt passes (num_frames 20: a long path)."""
+    import PIL.Image
+
+    import genxd.api as api
+    import genxd.pipelines.long_paths as long_paths
+
+    if api.default_model_path() is None:
+        pytest.skip("no bundled model")
+    for n in range(2):
+        PIL.Image.new("RGB", (40, 30), (60 * n, 90, 200)).save(tmp_path / f"{n}.png")
+    bars = []
+    progress_bar = api.progress_bar
+
+    def kept_bar(*args, **kwargs):
+        bars.append(progress_bar(*args, **kwargs))
+        return bars[-1]
+
+    def ctrl_c(*args, **kwargs):
+        if kwargs.get("progress") is not None:
+            bars.append(kwargs["progress"])
+        raise KeyboardInterrupt
+
+    lm = api.load_model(None, "cpu")
+    monkeypatch.setattr(api, "progress_bar", kept_bar)
+    monkeypatch.setattr(type(lm.pipe), "__call__", ctrl_c)
+    monkeypatch.setattr(long_paths, "generate_long", ctrl_c)
+    with pytest.raises(KeyboardInterrupt):
+        api.generate_scenes([tmp_path / "0.png", tmp_path / "1.png"], tmp_path / "out", loaded=lm, progress=True,
+                            num_inference_steps=1, num_frames=num_frames)
+    assert len(bars) == (3 if num_frames else 2), bars  # scenes, reading images (and the long path's)
+    assert [b for b in bars if b in type(b)._instances] == []  # tqdm forgets a bar once closed
+
+
 def test_the_inputs_are_held_as_8_bits_until_sampled(tmp_path, monkeypatch):
     """Every input is decoded before the model loads and held until its scene is sampled: as float32, 2,000 inputs
     took 1.5 GB at 256x256 and 6.3 GB at 512x512. Held as uint8: a quarter (the floats are made per scene)."""

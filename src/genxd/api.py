@@ -45,7 +45,7 @@ from .utils.paths import path_argument
 from .utils.io import clean_stale
 from .utils.shared_work import mark_work_shared
 from .utils.shards import shard_indices, shard_line
-from .utils.progress import bar_settings, disable_setting, progress_bar, progress_write
+from .utils.progress import bar_settings, closed_on_interrupt, disable_setting, progress_bar, progress_write
 from .validation import check
 
 
@@ -346,7 +346,10 @@ def generate_scenes(
     # held as 8 bits until each is sampled: as float32, 2,000 inputs took 6.3 GB at 512x512 before the model loaded
     tensors: dict[int, Tensor] = {}
     # a bar of its own: 2,000 photos took minutes here with the scenes' bar standing at 0 (200 12-megapixel PNGs: 62 s)
-    try:
+    # Ctrl-C while reading, checking kept windows or loading the model: the bars closed, the terminal left clean
+    # for 'genxd: interrupted' (the bars of the generation: the same, on the with below)
+    open_bars = [bar]
+    with closed_on_interrupt(open_bars):
         with progress_bar(total=len(mine), unit="image", disable=not show or len(mine) < 2, leave=False,
                           desc=group.label("reading images")) as reading:
             for i in mine:  # decode first, outside the model's lock: a bad file fails alone, before the generation
@@ -356,40 +359,40 @@ def generate_scenes(
                     results.append(failed_input(i, exc))
                     bar.update()
                 reading.update()
-    except BaseException:  # Ctrl-C while reading: both bars closed, the terminal left clean for 'genxd: interrupted'
-        bar.close()
-        raise
-    ready, partials = [i for i in mine if i in tensors], None
-    if plan is not None:  # its windows done are kept in OUT/.genxd-partial: checked before the model loads
-        from .pipelines.long_path_state import PartialRuns, Scene, job_fingerprint, tensor_digest
-        from .pipelines.long_paths import default_windows_per_call
+        ready, partials = [i for i in mine if i in tensors], None
+        if plan is not None:  # its windows done are kept in OUT/.genxd-partial: checked before the model loads
+            from .pipelines.long_path_state import PartialRuns, Scene, job_fingerprint, tensor_digest
+            from .pipelines.long_paths import default_windows_per_call
 
-        job = job_fingerprint(
-            info.path, info.label, loaded and loaded.pipe, group.device(device), dtype, mode=s.mode,
-            motion_strength=s.motion_strength, num_inference_steps=steps, guidance_scale=guidance, scheduler=scheduler,
-            resolution=res, cameras=tensor_digest(c2w, K), offload=offload, compile_unet=compile_unet,
-            sequential_guidance=s.sequential_guidance,
-            windows_per_call=s.max_windows_per_call or default_windows_per_call(plan.window, res, res))
-        # the scenes skipped are written: a state left beside one is of no more use
-        partials, ready, refused = PartialRuns.checked(
-            out_dir, plan, job, {i: Scene(folders[i].name, tensors[i], s.seed + i) for i in ready}, s.batch_size,
-            [folders[i].name for i in skipped] if group.is_main_process else (),
-            overwrite, show, model_folder=info.path)
-        for i, exc in refused.items():
-            results.append(failed_input(i, exc))
-            bar.update()
-    if not ready:  # every input failed to decode or its kept windows were refused: no model to load (tens of
-        bar.close()  # seconds for the released one)
+            job = job_fingerprint(
+                info.path, info.label, loaded and loaded.pipe, group.device(device), dtype, mode=s.mode,
+                motion_strength=s.motion_strength, num_inference_steps=steps, guidance_scale=guidance,
+                scheduler=scheduler, resolution=res, cameras=tensor_digest(c2w, K), offload=offload, compile_unet=compile_unet,
+                sequential_guidance=s.sequential_guidance,
+                windows_per_call=s.max_windows_per_call or default_windows_per_call(plan.window, res, res))
+            # the scenes skipped are written: a state left beside one is of no more use
+            partials, ready, refused = PartialRuns.checked(
+                out_dir, plan, job, {i: Scene(folders[i].name, tensors[i], s.seed + i) for i in ready}, s.batch_size,
+                [folders[i].name for i in skipped] if group.is_main_process else (),
+                overwrite, show, model_folder=info.path)
+            for i, exc in refused.items():
+                results.append(failed_input(i, exc))
+                bar.update()
+        # every input failed to decode or its kept windows were refused: no model to load (tens of seconds for the
+        # released one)
+        lm = (loaded or load_model(model, group.device(device), dtype, compile_unet=compile_unet, offload=offload,
+                                   allow_pickle=allow_pickle, progress=progress)) if ready else None
+    if lm is None:
+        bar.close()
     else:
-        lm = loaded or load_model(model, group.device(device), dtype, compile_unet=compile_unet, offload=offload,
-                                  allow_pickle=allow_pickle, progress=progress)
         # one job at a time per loaded model: the pipeline's scheduler (its step index) and sampling settings are
         # state of the call in progress (two threads sharing a model both failed: "index 4 is out of bounds")
         # a Ctrl-C / SIGTERM after some scenes: the line says how many were written and how to go on
         with noting_written(lambda: sum(r.status == "written" for r in results), len(mine), out_dir,
                             overwrite=overwrite), \
                 lm.lock, job_settings_restored(lm.pipe), \
-                (partials.noting_kept() if partials is not None else contextlib.nullcontext()):
+                (partials.noting_kept() if partials is not None else contextlib.nullcontext()), \
+                closed_on_interrupt(open_bars):  # left first: the bars closed before the lines above
             pipe = lm.pipe
             configure_sampling(pipe, scheduler, s.decode_chunk, s.sequential_guidance)
             pipe.set_progress_bar_config(leave=False, desc="denoising", **disable_setting(not show), **bar_settings())
@@ -400,6 +403,7 @@ def generate_scenes(
                 batches = [(plan, len(ready[k:k + s.batch_size])) for k in range(0, len(ready), s.batch_size)]
                 long_bar = (long_job_progress(batches, steps, s.max_windows_per_call, res, show, group.label)
                             if batches else None)
+                open_bars += [long_bar] if long_bar is not None else []
             for start in range(0, len(ready), s.batch_size):
                 idx = ready[start:start + s.batch_size]
                 now = others.since_start(idx)  # kept where another run (a task of a job array) has written it

@@ -10,13 +10,14 @@ a line of its own (:class:`LogLines`), not tqdm's carriage returns, which a log 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import IO, Any
 
-__all__ = ["LOG_INTERVAL_S", "LogLines", "bar_settings", "close_bars", "disable_setting", "progress_bar",
-           "progress_write"]
+__all__ = ["LOG_INTERVAL_S", "LogLines", "bar_settings", "close_bars", "closed_on_interrupt", "disable_setting",
+           "progress_bar", "progress_write"]
 
 #: Seconds between redraws of a bar whose stream is not a terminal (a log file).
 LOG_INTERVAL_S = 10.0
@@ -149,3 +150,15 @@ def close_bars() -> None:
             bar.close()
         except Exception:  # noqa: BLE001 - a bar on a closed stream has nothing left to draw
             pass
+
+
+@contextlib.contextmanager
+def closed_on_interrupt(bars: list[Any]) -> Iterator[None]:
+    """Close ``bars`` (progress bars; those appended within the block too) when an exception (Ctrl-C) leaves the
+    block, so a caller's last line is not written over them; a bar closed twice is closed once (tqdm)."""
+    try:
+        yield
+    except BaseException:
+        for bar in reversed(bars):
+            bar.close()
+        raise
