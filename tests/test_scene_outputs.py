@@ -59,3 +59,27 @@ def test_tensor_to_uint8_in_chunks_gives_the_same_pixels(monkeypatch):
     assert np.array_equal(tensor_to_uint8(x), whole)
     assert np.array_equal(tensor_to_uint8(x[0, 0]), whole[0, 0])
     assert np.array_equal(tensor_to_uint8(x[0, :1].expand(7, -1, -1, -1)), np.repeat(whole[0, :1], 7, axis=0))
+
+
+def test_an_8_bit_left_shows_the_same_compare_video_as_its_floats(tmp_path, monkeypatch):
+    """generate passes the input held in 8 bits (no float copy a frame): compare.mp4 gets the very pixels that its
+    float form gave."""
+    from pathlib import Path
+
+    import genxd.scene_outputs as scene_outputs
+    from genxd.utils.images import uint8_to_tensor
+
+    shown: list[np.ndarray] = []
+    monkeypatch.setattr(scene_outputs, "write_mp4", lambda path, pixels, **kw: shown.append(np.array(pixels)))
+    f, side = 3, 8
+    frames = torch.rand(f, 3, side, side)
+    held = torch.randint(0, 256, (3, side, side), dtype=torch.uint8)
+    c2w = torch.eye(4).repeat(f, 1, 1)
+    c2w[:, 0, 3] = torch.linspace(0, 1, f)
+    K = torch.tensor([[10.0, 0, 4], [0, 10.0, 4], [0, 0, 1]]).repeat(f, 1, 1)
+    for name, left in (("float", uint8_to_tensor(held)), ("uint8", held)):
+        scene_outputs.write_scene(Path(tmp_path / name), frames, c2w, K, [0], left[None].expand(f, -1, -1, -1),
+                                  {"mode": "3d"}, fps=8.0)
+    video_f, compare_f, video_u, compare_u = shown
+    assert compare_u.dtype == np.uint8 and np.array_equal(compare_u, compare_f)
+    assert np.array_equal(compare_u[:, :, :side], np.repeat(held.permute(1, 2, 0).numpy()[None], f, axis=0))

@@ -441,7 +441,7 @@ def generate_scenes(
                 for j, i in enumerate(idx):
                     try:
                         meta = {**meta_common, "input": str(paths[i]), "output": folders[i].name, "seed": s.seed + i}
-                        left = uint8_to_tensor(tensors[i])[None].expand(num_frames, -1, -1, -1)
+                        left = tensors[i][None].expand(num_frames, -1, -1, -1)  # 8 bits: as compare.mp4 shows it
                         write_scene(folders[i], frames[j].cpu(), c2w, K, [0], left, meta, fps, times=times,
                                     extra_files=extra_files, replace=overwrite)
                         written = SceneResult(i, str(paths[i]), str(folders[i]), "written", process_index=rank)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Sequence
 
 import numpy as np
+import torch
 from torch import Tensor
 
 from . import validation as v
@@ -36,7 +37,8 @@ def write_scene(folder: Path, frames: Tensor, c2w: Tensor, K: Tensor, context_in
     """Write one scene's outputs into ``folder`` (created atomically; an existing one is replaced only with
     ``replace``, else kept and a ``FileExistsError`` raised: another run wrote it meanwhile).
 
-    ``frames [F,3,H,W]`` in [0, 1]; ``left [F,3,H,W]`` is shown beside them in ``compare.mp4``; ``times [F]``
+    ``frames [F,3,H,W]`` in [0, 1]; ``left [F,3,H,W]`` (float in [0, 1] or ``uint8``, e.g. the input held in 8 bits
+    expanded) is shown beside them in ``compare.mp4``; ``times [F]``
     (optional): frame times written into ``cameras.json`` / ``transforms.json``; ``extra_files``: more files
     (name -> bytes), e.g. ``camera_path.png``.
     """
@@ -50,7 +52,8 @@ def write_scene(folder: Path, frames: Tensor, c2w: Tensor, K: Tensor, context_in
         for name, fr in zip(names, pixels):
             save_png(tmp / name, fr)
         write_mp4(tmp / "video.mp4", pixels, fps=fps, shown_as=folder / "video.mp4")
-        write_mp4(tmp / "compare.mp4", np.concatenate([tensor_to_uint8(left), pixels], axis=2), fps=fps,
+        shown = left.movedim(-3, -1).numpy() if left.dtype == torch.uint8 else tensor_to_uint8(left)
+        write_mp4(tmp / "compare.mp4", np.concatenate([shown, pixels], axis=2), fps=fps,
                   shown_as=folder / "compare.mp4")
         del pixels
         formats.save_camera_json(tmp / "cameras.json", c2w, K, h, w, times=times)
