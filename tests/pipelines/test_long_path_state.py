@@ -371,6 +371,30 @@ def test_a_state_of_the_earlier_format_continues_with_the_same_model_folder(tmp_
     assert "can continue it" not in str(refused[0])
 
 
+def test_the_earlier_format_digest_is_taken_once_a_job(tmp_path, monkeypatch):
+    """Upgrading format-1 states hashes the model folder (its small files' bytes) once, not for every scene's
+    state and again on each restore."""
+    folder = _model_folder(tmp_path / "model", np.random.default_rng(0).bytes(3 << 20))
+    job = {"model_files": long_path_state.model_files_digest(folder), "steps": 2}
+    plan = _plan()
+    scenes = {i: Scene(f"scene{i}", torch.full((3, 64, 64), float(i)), i) for i in range(3)}
+    known = torch.zeros(20, dtype=torch.bool)
+    known[:8] = True
+    runs = PartialRuns(tmp_path / "out", plan, job, model_folder=folder)
+    names = [s.name for s in scenes.values()]
+    for scene in scenes.values():
+        fingerprint = {k: v for k, v in runs.fingerprint(scene, names).items() if k != "format"}
+        _format_1_state(tmp_path / "out", scene.name, {**fingerprint, "model_files": _format_1_digest(folder)}, known)
+    taken = []
+    digest = long_path_state.timed_model_files_digest
+    monkeypatch.setattr(long_path_state, "timed_model_files_digest", lambda f: taken.append(f) or digest(f))
+    assert runs.check(scenes, 3) == ([0, 1, 2], {})
+    latents, restored = torch.zeros(3, 20, 4, 8, 8), torch.zeros(3, 20, dtype=torch.bool)
+    runs.batch([0, 1, 2]).restore(latents, restored)
+    assert bool(restored[:, :8].all()) and not restored[:, 8:].any()
+    assert taken == [folder]
+
+
 def test_a_3d_state_of_the_earlier_format_with_a_motion_strength_continues(tmp_path):
     """genxd generate --mode 3d --motion-strength 3 recorded 3 in a format-1 state; 3D settings record 0 now
     (42fc5d6: the frames do not use it), so such a state was refused ('motion_strength 3.0 (now 0.0): run with

@@ -24,6 +24,7 @@ in ``docs/long_paths.md`` against the time of a window.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import shutil
@@ -372,9 +373,14 @@ class PartialRuns:
         if saved.get("mode") == "3d":
             saved = {**saved, "motion_strength": 0.0}
         if (self.model_folder is not None and "model_files" in self.job
-                and saved.get("model_files") == timed_model_files_digest(self.model_folder)):
+                and saved.get("model_files") == self._timed_model_digest):
             saved = {**saved, "format": STATE_FORMAT, "model_files": self.job["model_files"]}
         return saved, known
+
+    @functools.cached_property
+    def _timed_model_digest(self) -> str:
+        """The model folder's :func:`timed_model_files_digest` (it reads the small files): once a job."""
+        return timed_model_files_digest(self.model_folder)
 
     def _refusal(self, run: PartialRun, header: _Header) -> tuple[str | None, _Header]:
         """``(why the state of run is refused, its header after)``: ``header`` is its file's
