@@ -22,7 +22,7 @@ from genxd.validation import GenXDWarning, warn
 CUT = "decoded 16 of the 24 frames a.mp4 states; the file may be cut short"
 
 
-def _stages(source, folder, config, masker, on_stage):
+def _stages(source, folder, config, masker, on_stage, note_now):
     """Stand-in for ``_curate_into``: warns; video ``bad`` then fails, the others are written."""
     warn(CUT)
     if source.video_id == "bad":

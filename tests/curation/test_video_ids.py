@@ -88,7 +88,7 @@ def test_a_video_of_a_long_ascii_name_is_built_under_a_name_that_fits(tmp_path, 
     long' (stage 'environment'). Now its temporary name is cut (genxd.utils.io.temp_name), the id is not."""
     from genxd.curation import pipeline
 
-    def curated(source, folder, config, masker, on_stage):
+    def curated(source, folder, config, masker, on_stage, note_now):
         (folder / "meta.json").write_text("{}")
         return {"verdict": "static", "motion_strength": 0.0, "num_frames": 8, "num_registered": 8,
                 "mean_reprojection_error": 0.5}

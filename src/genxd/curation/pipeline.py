@@ -27,7 +27,7 @@ from ..validation import arg, warn
 from ..utils.json_text import json_text
 from .frames import FrameMemoryError, VideoReadError, VideoSource, discover_videos, read_frames
 from .video_streams import stored_pixel_aspect
-from .video_warnings import collected_warnings, warn_now
+from .video_warnings import collected_warnings
 from .masks import EpipolarFlowMasker, Masker, load_masker
 from .motion import DEFAULT_MOTION_THRESHOLD, MotionSettings, estimate_object_motion
 from .sfm import FEATURE_TYPES, MAPPERS, SfmError, run_sfm, write_reconstruction
@@ -275,15 +275,17 @@ def curate_video(
     notes: list[str] = []
     shown: list[str] = []  # handed to on_note while the video ran
 
-    def note_now(note: str) -> None:
-        shown.append(note)
-        on_note(note)
+    def note_now(note: str) -> None:  # kept with the others, and handed to on_note at once
+        warn(note)
+        if on_note is not None:
+            shown.append(note)
+            on_note(note)
 
     try:
         tmp.mkdir()
-        with collected_warnings(note_now if on_note is not None else None) as notes:
+        with collected_warnings() as notes:
             with _threads(config.num_threads):
-                meta = _curate_into(source, tmp, config, masker, on_stage or (lambda stage: None))
+                meta = _curate_into(source, tmp, config, masker, on_stage or (lambda stage: None), note_now)
         if notes:  # kept with the result: a worker's warnings reach no terminal (Ray), or reach it unformatted
             meta["warnings"] = notes
             (tmp / META_NAME).write_text(json_text(meta, indent=2))
@@ -332,8 +334,9 @@ def _show(notes: list[str], shown: list[str]) -> None:
 
 
 def _curate_into(source: VideoSource, folder: Path, config: CurationConfig, masker: Masker | None,
-                 on_stage: StageCallback) -> dict[str, Any]:
-    """All stages, writing into ``folder``; returns the meta dict. Raises CurationError."""
+                 on_stage: StageCallback, note_now: Callable[[str], None]) -> dict[str, Any]:
+    """All stages, writing into ``folder``; returns the meta dict. Raises CurationError. ``note_now``: warns a
+    warning that matters while the video runs (shown at once)."""
     timings: dict[str, float] = {}
     work = folder / "_work"
     work.mkdir()
@@ -351,7 +354,7 @@ def _curate_into(source: VideoSource, folder: Path, config: CurationConfig, mask
         raise CurationError("frames", f"too few frames: {len(frames)}, fewer than the minimum "
                                        f"{config.min_frames} ({arg('min_frames')})")
     if len(frames) > LONG_VIDEO_FRAMES:  # no cap by default (the data is the user's to choose): say why it is slow
-        warn_now(f"{source.path.name} is long: {len(frames)} frames go to SfM (minutes per hundred frames on a CPU); "
+        note_now(f"{source.path.name} is long: {len(frames)} frames go to SfM (minutes per hundred frames on a CPU); "
                  f"{arg('max_frames')} / {arg('stride')} make it faster")
     image_dir = folder / "images"
     names = _write_frames(frames, image_dir, config.jpeg_quality)

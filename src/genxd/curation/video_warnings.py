@@ -8,37 +8,31 @@ driver), and never in ``index.jsonl`` or ``meta.json``. Collected here, they go 
 engine (found by the curation-at-scale audit).
 
 A warning that matters while the video runs (``NAME is long: N frames go to SfM``: minutes of SfM follow) is
-raised with :func:`warn_now`: collected as the others, and also handed at once to the block's ``show_now`` (the
-local engine's ``on_note``), since shown with the record it came after the SfM it warned about.
+collected as the others and also handed at once to ``curate_video``'s ``on_note``, since shown with the record it
+came after the SfM it warned about.
 """
 
 from __future__ import annotations
 
 import contextlib
-import contextvars
 import warnings
-from typing import Callable, Iterator
+from typing import Iterator
 
-from ..validation import GenXDWarning, warn
+from ..validation import GenXDWarning
 
-__all__ = ["collected_warnings", "warn_now"]
-
-#: the innermost :func:`collected_warnings` block's ``show_now``
-_SHOW_NOW: contextvars.ContextVar[Callable[[str], None] | None] = contextvars.ContextVar("show_now", default=None)
+__all__ = ["collected_warnings"]
 
 
 @contextlib.contextmanager
-def collected_warnings(show_now: Callable[[str], None] | None = None) -> Iterator[list[str]]:
+def collected_warnings() -> Iterator[list[str]]:
     """Collect the genxd warnings raised inside the block (each message once, in order) into the list it gives;
-    other warnings are let through as they were. ``show_now``: called at once with each :func:`warn_now` warning."""
+    other warnings are let through as they were."""
     notes: list[str] = []
-    token = _SHOW_NOW.set(show_now)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", GenXDWarning)
         try:
             yield notes
         finally:
-            _SHOW_NOW.reset(token)
             others = []
             for item in caught:
                 if issubclass(item.category, GenXDWarning):
@@ -49,11 +43,3 @@ def collected_warnings(show_now: Callable[[str], None] | None = None) -> Iterato
     for item in others:
         warnings.warn_explicit(item.message, item.category, item.filename, item.lineno, source=item.source)
 
-
-def warn_now(message: str) -> None:
-    """Warn ``message`` (collected with the video's warnings) and hand it at once to the enclosing
-    :func:`collected_warnings` block's ``show_now``, if any."""
-    warn(message)
-    show = _SHOW_NOW.get()
-    if show is not None:
-        show(message)
