@@ -92,3 +92,22 @@ def test_a_jpeg_over_the_limit_is_read_at_the_reduced_size_it_is_decoded_at(tmp_
         read_rgb(tmp_path / "big.jpg")
     with pytest.raises(ImageTooLargeError, match="big.png: image too large"):
         read_rgb(tmp_path / "big.png", at_least=256)  # no reduced decoding for a PNG
+
+
+def test_open_image_drafts_a_jpeg_under_the_limit_too(tmp_path):
+    """``at_least`` drafts a JPEG whether or not its full size is over the limit (read_rgb relies on it: it drafts
+    no more itself); a PNG is opened as it is."""
+    import numpy as np
+    import PIL.Image
+
+    from genxd.utils.image_limits import open_image
+    from genxd.utils.images import read_rgb
+
+    pixels = (np.random.default_rng(0).random((400, 320, 3)) * 255).astype(np.uint8)
+    PIL.Image.fromarray(pixels).save(tmp_path / "small.jpg")
+    PIL.Image.fromarray(pixels).save(tmp_path / "small.png")
+    with open_image(tmp_path / "small.jpg", at_least=100) as im:
+        assert im.size == (160, 200)  # 1/2: 1/4 would make a side under 100
+    assert read_rgb(tmp_path / "small.jpg", at_least=100).size == (160, 200)
+    with open_image(tmp_path / "small.png", at_least=100) as im:
+        assert im.size == (320, 400)

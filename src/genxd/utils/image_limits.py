@@ -38,6 +38,14 @@ def too_large_message(path: str | os.PathLike) -> str:
 DCT_SCALED_FORMATS = ("JPEG", "MPO")
 
 
+def draft_at_least(im: PIL.Image.Image, side: int) -> None:
+    """Let a JPEG opened by Pillow (header only) be decoded at 1/2, 1/4 or 1/8 scale while both sides stay at
+    least ``side`` pixels (Pillow's ``draft``: ``im.size`` is then the decoded size); other formats unchanged. A
+    second call does nothing (Pillow drafts once)."""
+    if im.format in DCT_SCALED_FORMATS:
+        im.draft(None, (side, side))
+
+
 def _open_drafted(path: str | os.PathLike | IO[bytes], at_least: int) -> PIL.Image.Image:
     """``path`` over the warning limit, opened again without it: a JPEG drafted to be decoded at a reduced scale
     (both sides at least ``at_least``), returned when that size is within the limit; else the warning raised."""
@@ -47,7 +55,7 @@ def _open_drafted(path: str | os.PathLike | IO[bytes], at_least: int) -> PIL.Ima
         warnings.simplefilter("ignore", PIL.Image.DecompressionBombWarning)
         im = PIL.Image.open(path)
     if im.format in DCT_SCALED_FORMATS:
-        im.draft(None, (at_least, at_least))
+        draft_at_least(im, at_least)
         if im.size[0] * im.size[1] <= PIL.Image.MAX_IMAGE_PIXELS:
             return im
     im.close()
@@ -60,7 +68,7 @@ def open_image(path: str | os.PathLike | IO[bytes], label: str | os.PathLike | N
     """``PIL.Image.open(path)`` under the limit, for the whole block (decoding included). ``path`` may be a binary
     file object (encoded bytes in memory); ``label`` names it in messages (default: ``path``).
 
-    ``at_least``: the caller decodes a JPEG at a reduced scale (Pillow's ``draft``, both sides at least this): the
+    ``at_least``: a JPEG is given drafted to be decoded at a reduced scale (:func:`draft_at_least`): the
     limit is then the decoded size's, so a 108-megapixel phone photo (over the limit) is opened drafted to 1/2, 1/4
     or 1/8, never decoded in full. Past twice the limit Pillow refuses any file from its header.
 
@@ -78,6 +86,8 @@ def open_image(path: str | os.PathLike | IO[bytes], label: str | os.PathLike | N
             warnings.simplefilter("error", PIL.Image.DecompressionBombWarning)
             try:
                 im = PIL.Image.open(path)
+                if at_least is not None:
+                    draft_at_least(im, at_least)
             except PIL.Image.DecompressionBombWarning:
                 if at_least is None:
                     raise
@@ -94,4 +104,5 @@ def open_image(path: str | os.PathLike | IO[bytes], label: str | os.PathLike | N
         raise ImageFormatError(f"{path if label is None else label}: {missing_decoder_message(kind)}") from None
 
 
-__all__ = ["ImageFormatError", "ImageRefusedError", "ImageTooLargeError", "open_image", "too_large_message"]
+__all__ = ["ImageFormatError", "ImageRefusedError", "ImageTooLargeError", "draft_at_least", "open_image",
+           "too_large_message"]

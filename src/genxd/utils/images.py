@@ -25,7 +25,7 @@ import torch
 from torch import Tensor
 
 from .colour_profiles import to_srgb
-from .image_limits import DCT_SCALED_FORMATS  # noqa: F401  (kept importable from here)
+from .image_limits import draft_at_least  # noqa: F401  (kept importable from here)
 from .image_limits import ImageRefusedError, ImageTooLargeError, open_image, too_large_message  # noqa: F401  (too_large_message: kept importable from here)
 from .image_paths import IMAGE_SUFFIXES, collect_images  # noqa: F401  (torch-free; kept importable from here)
 from .paths import require_file
@@ -77,9 +77,7 @@ def _decoded_rgb(source: Path | IO[bytes], label: str | Path, orient: bool,
                  background: tuple[int, int, int], at_least: int | None = None) -> PIL.Image.Image:
     """:func:`read_rgb` / :func:`decode_rgb` of a path or of encoded bytes."""
     try:
-        with open_image(source, label=label, at_least=at_least) as im:
-            if at_least is not None:
-                draft_at_least(im, at_least)
+        with open_image(source, label=label, at_least=at_least) as im:  # a JPEG drafted with at_least
             pixels = load_rounded(im, source)  # a 16-bit colour PNG / TIFF at full depth, rounded
             if orient:  # a user's file (read_rgb)
                 _note_frames(im, label)  # Pillow's file: its frames counted from its header
@@ -95,13 +93,6 @@ def _decoded_rgb(source: Path | IO[bytes], label: str | Path, orient: bool,
     return to_rgb(im, label, background)
 
 
-
-
-def draft_at_least(im: PIL.Image.Image, side: int) -> None:
-    """Let a JPEG opened by Pillow (header only) be decoded at 1/2, 1/4 or 1/8 scale while both sides stay at
-    least ``side`` pixels (Pillow's ``draft``: ``im.size`` is then the decoded size); other formats unchanged."""
-    if im.format in DCT_SCALED_FORMATS:
-        im.draft(None, (side, side))
 
 
 def frame_count(im: PIL.Image.Image) -> int:
