@@ -237,3 +237,23 @@ def test_4d_extra_views_keep_their_place_in_time(tmp_path, monkeypatch) -> None:
     assert torch.allclose(trained["times"].double(), times, atol=1e-6), trained["times"]
     recorded = json.loads((tmp_path / "r" / "cameras.json").read_text())["times"]  # the input's, for genxd eval-recon
     assert recorded == pytest.approx(times[:4].tolist(), abs=1e-6)
+
+
+def test_times_on_one_axis_are_mapped_from_the_files_own_values(tmp_path) -> None:
+    """one_time_axis took each input's times back from their float32 [0, 1] form (and the earliest and latest
+    time): a second rounding, a float32 step off the times mapped straight from the files' values for a quarter of
+    these frames. Now each input keeps its own float64 times (Views.source_times) and they are mapped once."""
+    import torch
+
+    from genxd.cameras._io import times_to_unit_range
+    from genxd.reconstruction.views import load_views, one_time_axis
+
+    gen = torch.Generator().manual_seed(0)
+    own = [torch.rand(20, generator=gen, dtype=torch.float64) * 3,
+           torch.rand(20, generator=gen, dtype=torch.float64) * 5 + 1]
+    c2w, K = torch.eye(4).repeat(20, 1, 1), torch.tensor([[1.0, 0, 0.5], [0, 1.0, 0.5], [0, 0, 1]]).repeat(20, 1, 1)
+    parts = [load_views(write_views_folder(tmp_path / f"in{k}", torch.rand(20, 3, 4, 4, generator=gen), c2w, K,
+                                           times=t)) for k, t in enumerate(own)]
+    joined = one_time_axis(parts)
+    expected = times_to_unit_range(torch.cat(own)).float().split(20)
+    assert all(torch.equal(j, e) for j, e in zip(joined, expected)), [(j - e).abs().max() for j, e in zip(joined, expected)]

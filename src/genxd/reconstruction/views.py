@@ -60,9 +60,9 @@ class Views:
         c2w: ``[N, 4, 4]`` OpenCV camera-to-world; K: ``[N, 3, 3]`` normalised intrinsics.
         names: N frame names (file names relative to the input).
         times: ``[N]`` in [0, 1] for 4D inputs, else None.
-        time_range: the input's own earliest and latest time, which ``times`` 0 and 1 stand for (a
+        source_times: ``[N]`` float64: the input's own times, which ``times`` maps to [0, 1] (a
             ``transforms.json``'s ``time`` values), or None (no times, or times not read from a file):
-            :func:`one_time_axis` puts several inputs' times on one axis with it.
+            :func:`one_time_axis` puts several inputs' times on one axis with them.
         depths: ``[N, H, W]`` z-depth (0 = unknown), or None.
         points_xyz / points_rgb: ``[P, 3]`` world points and colours in [0, 1] (COLMAP, or a transforms.json's
             ``ply_file_path``), or None.
@@ -78,7 +78,7 @@ class Views:
     depths: Tensor | None = None
     points_xyz: Tensor | None = None
     points_rgb: Tensor | None = None
-    time_range: tuple[float, float] | None = None
+    source_times: Tensor | None = None
 
     def __post_init__(self) -> None:
         from ..cameras.geometry import _tensor
@@ -98,6 +98,8 @@ class Views:
             raise ValueError(f"Views: {n} images but {len(self.names)} names")
         if self.times is not None and self.times.shape != (n,):
             raise ValueError(f"Views.times: expected [{n}], got {tuple(self.times.shape)}")
+        if self.source_times is not None and self.source_times.shape != (n,):
+            raise ValueError(f"Views.source_times: expected [{n}], got {tuple(self.source_times.shape)}")
         if self.depths is not None and self.depths.shape != (n, *self.images.shape[-2:]):
             raise ValueError(f"Views.depths: expected [{n}, H, W], got {tuple(self.depths.shape)}")
 
@@ -142,6 +144,7 @@ class Views:
             K=self.K[idx],
             names=[self.names[i] for i in idx.tolist()],
             times=None if self.times is None else self.times[idx],
+            source_times=None if self.source_times is None else self.source_times[idx],
             depths=None if self.depths is None else self.depths[idx],
         )
 
@@ -324,15 +327,14 @@ def _load_transforms(path: Path) -> Views:
             f"{json_path}: images are {images.shape[-1]}x{images.shape[-2]} but the file says "
             f"{cameras.width}x{cameras.height}"
         )
-    times, time_range = None, None
+    times, source_times = None, None
     if all("time" in fr for fr in frames):
         from genxd.cameras._io import times_to_unit_range
 
         # finite (checked above), normalised in float64: a time of 1e300 is finite there, not in float32
-        t = torch.tensor([float(fr["time"]) for fr in frames], dtype=torch.float64)
-        unit = times_to_unit_range(t)
-        times = (torch.zeros_like(t) if unit is None else unit).float()
-        time_range = (float(t.min()), float(t.max()))
+        source_times = torch.tensor([float(fr["time"]) for fr in frames], dtype=torch.float64)
+        unit = times_to_unit_range(source_times)
+        times = (torch.zeros_like(source_times) if unit is None else unit).float()
     depths = None
     if depth_paths is not None:
         from genxd.cameras._io import json_number
@@ -367,26 +369,23 @@ def _load_transforms(path: Path) -> Views:
         depths=depths,
         points_xyz=points_xyz,
         points_rgb=points_rgb,
-        time_range=time_range,
+        source_times=source_times,
     )
 
 
 def one_time_axis(parts: Sequence[Views]) -> list[Tensor | None]:
     """The ``times`` of ``parts`` (views of several inputs, e.g. ``genxd reconstruct``'s input and its
-    ``--extra-views``) on one time axis: the times of every part with a :attr:`Views.time_range` are taken back to
-    their input's own values and mapped to [0, 1] together (the earliest of all to 0, the latest to 1), so an input
+    ``--extra-views``) on one time axis: the input's own times of every part with :attr:`Views.source_times` are
+    mapped to [0, 1] together (the earliest of all to 0, the latest to 1), so an input
     of times 0-0.5 and one of 0.5-1 stay in order instead of both spanning [0, 1]; other parts' times (None, or
     made up from the frames' order) are returned as they are."""
     from genxd.cameras._io import times_to_unit_range
 
-    placed = [i for i, p in enumerate(parts) if p.times is not None and p.time_range is not None]
+    placed = [i for i, p in enumerate(parts) if p.times is not None and p.source_times is not None]
     out: list[Tensor | None] = [p.times for p in parts]
     if not placed:
         return out
-    own = []
-    for i in placed:
-        (low, high), t = parts[i].time_range, parts[i].times.double()
-        own.append(low * (1 - t) + high * t)  # not low + t * (high - low): that span may overflow where each is finite
+    own = [parts[i].source_times for i in placed]
     unit = times_to_unit_range(torch.cat(own))
     joined = torch.zeros(sum(len(t) for t in own), dtype=torch.float64) if unit is None else unit
     for i, t in zip(placed, joined.split([len(t) for t in own])):
