@@ -35,6 +35,12 @@ class _Video:
     prefix: str = ""  # member prefix of the sample inside the archive ("" or ".../VIDEO_ID/")
     model_members: list[str] = field(default_factory=list)  # the archive members of the COLMAP model 0/
 
+    def has_meta(self) -> bool:
+        """Whether the video has a ``meta.json`` (in its folder, or as an archive member)."""
+        if self.folder is not None:
+            return (self.folder / "meta.json").is_file()
+        return self.archive is not None and self.prefix + "meta.json" in self.archive
+
 
 _MODEL_RE = re.compile(r"^(?P<prefix>(?:.*/)?)0/cameras\.(?:bin|txt)$")
 
@@ -230,15 +236,11 @@ class CamVidDataset(_ClipDataset):
         if scene in self._meta_cache:
             return self._meta_cache[scene]
         v = self.videos[scene]
+        if not v.has_meta():
+            return None
         try:
-            if v.folder is not None:
-                if not (v.folder / "meta.json").is_file():
-                    return None
-                meta = json.loads((v.folder / "meta.json").read_bytes())
-            elif v.archive is not None and v.prefix + "meta.json" in v.archive:
-                meta = json.loads(v.archive.read(v.prefix + "meta.json"))
-            else:
-                return None
+            meta = json.loads((v.folder / "meta.json").read_bytes() if v.folder is not None
+                              else v.archive.read(v.prefix + "meta.json"))
         except (ValueError, RecursionError):
             return {}
         return meta if isinstance(meta, dict) else {}
@@ -288,10 +290,9 @@ class CamVidDataset(_ClipDataset):
             v = self.videos[scene]
             meta: dict = {}
             try:
-                if v.folder is not None and (v.folder / "meta.json").is_file():
-                    meta = json.loads((v.folder / "meta.json").read_text())
-                elif v.archive is not None and v.prefix + "meta.json" in v.archive:
-                    meta = json.loads(v.archive.read(v.prefix + "meta.json"))
+                if v.has_meta():
+                    meta = json.loads((v.folder / "meta.json").read_text() if v.folder is not None
+                                      else v.archive.read(v.prefix + "meta.json"))
             except (ValueError, RecursionError) as exc:  # not JSON or UTF-8; nested too deeply; a 4300-digit number
                 detail = "nested too deeply" if isinstance(exc, RecursionError) else str(exc).split(";")[0]
                 raise ValueError(f"{v.name}: meta.json is not valid JSON ({detail})") from None
