@@ -51,11 +51,10 @@ class FewshotGroup:
 
 def _resize_lanczos(images: Tensor, size: int) -> Tensor:
     """Square ``images [N, 3, S, S]`` in [0, 1] resized to ``size x size`` with PIL's LANCZOS on their 8-bit values
-    (rounded), as the authors' ``crop_shim.rescale`` and :func:`genxd.utils.images.fit_image` resize."""
-    from .utils.images import pil_to_tensor, tensor_to_uint8
+    (rounded): :func:`genxd.utils.images.fit_image`, as the authors' ``crop_shim.rescale``."""
+    from .utils.images import fit_image, pil_to_tensor, tensor_to_uint8
 
-    resized = [pil_to_tensor(PIL.Image.fromarray(np.ascontiguousarray(a)).resize((size, size),
-                                                                              PIL.Image.Resampling.LANCZOS))
+    resized = [pil_to_tensor(fit_image(PIL.Image.fromarray(np.ascontiguousarray(a)), size, size))
                for a in tensor_to_uint8(images)]
     return torch.stack(resized) if resized else images.new_zeros(0, 3, size, size)
 
