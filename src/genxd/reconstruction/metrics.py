@@ -157,8 +157,7 @@ def regnerf_ssim(pred: Tensor, target: Tensor, window_size: int = 7, data_range:
     ``(-1, 1)``: 2, not 1. :func:`ssim` in float64 with a box window: its "valid" region is scikit-image's crop of
     ``(window_size - 1) // 2`` pixels at each border; not differentiable. Integer images are a ValueError (RegNeRF
     scored float images in [0, 1]; its range of 2 is that of the float dtype)."""
-    _check_pair(pred, target)
-    _float_images(pred, target, "regnerf_ssim")
+    _float_images(pred, target, "regnerf_ssim")  # the pair: checked by ssim
     box = torch.full((window_size,), 1.0 / window_size, dtype=torch.float64)
     return ssim(pred.detach().cpu(), target.detach().cpu(), data_range=data_range, kernel=box,
                 cov_norm=window_size**2 / (window_size**2 - 1))
