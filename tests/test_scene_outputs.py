@@ -46,7 +46,9 @@ def test_writing_a_long_scene_holds_little_beyond_its_frames(tmp_path):
     assert out.returncode == 0, out.stderr
     grown, frames_bytes = map(int, out.stdout.split()[-2:])
     assert (tmp_path / "scene" / "compare.mp4").is_file() and len(list((tmp_path / "scene" / "frames").iterdir())) == 160
-    assert grown < 2 * frames_bytes, (grown, frames_bytes)
+    # measured growth 61-82 MB in quiet runs and up to 104 MB on a loaded machine (frames 49 MB); before the fix 298 MB
+    # (6x): 3x keeps the regression caught without failing on the spread
+    assert grown < 3 * frames_bytes, (grown, frames_bytes)
 
 
 def test_tensor_to_uint8_in_chunks_gives_the_same_pixels(monkeypatch):
