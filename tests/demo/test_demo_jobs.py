@@ -107,6 +107,21 @@ def test_a_path_longer_than_the_window_is_made_in_windows(devices, tmp_path):
     assert fractions == sorted(fractions) and fractions[-1] == 1.0
 
 
+def test_two_images_on_a_video_path_of_9_frames_are_generated(devices, tmp_path):
+    """Two images (frames 0 and 8) on a 9-frame path in video mode: the page said "a path of 9 frames is made in
+    windows: frames 1-8 are all inputs; nothing to generate" (the time-window plan; found by the demo's combination
+    grid: 15, 21, ... frames too)."""
+    from genxd.demo.jobs import generate_scene, request_notes
+
+    request = request_for(num_frames=9, steps=1)
+    request.images, request.context_index, request.mode = [SCENE, SCENE], [0, 8], "video"
+    with devices.acquire() as (_, model):
+        notes = request_notes(model, request)
+        folder = generate_scene(model, request, tmp_path / "scene", lambda f, t: None, threading.Event())
+    assert "9 frames, window 8, temporal" in notes[0]
+    assert len(list((folder / "frames").glob("*.png"))) == 9
+    assert json.loads((folder / "meta.json").read_text())["num_frames"] == 9
+
 def test_request_notes_name_values_outside_the_trained_ranges(devices):
     from genxd.demo.jobs import request_notes
 

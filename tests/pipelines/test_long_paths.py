@@ -199,6 +199,24 @@ def test_temporal_windows_can_keep_the_input_in_every_window():
         plan_temporal(48, [0, 1], window=4, overlap=2, keep_inputs=True)
 
 
+@pytest.mark.parametrize("num_frames", [9, 15, 21, 27])
+@pytest.mark.parametrize("keep_inputs", [False, True])
+def test_temporal_windows_with_an_input_on_the_last_frame(num_frames, keep_inputs):
+    """Images at the first and the last frame (what ``genxd demo`` and ``genxd generate`` give two images) with 9, 15,
+    21 ... frames in a window of 8: the last window's frames were all known already (the earlier window's and the
+    last input) and the plan was refused, "frames 1-8 are all inputs; nothing to generate" (found by the web demo's
+    combination grid: video / 4D, 2-4 images, 9 frames). Now the window that reaches the last input ends on it and
+    takes it as context, or, when the earlier windows made every frame, there is none."""
+    inputs = [0, num_frames - 1]
+    plan = plan_temporal(num_frames, inputs, window=8, overlap=2, keep_inputs=keep_inputs)
+    made = sorted(t for w in plan.windows for t in w.targets)
+    assert made == list(range(1, num_frames - 1))  # every other frame generated once (plan.check: by known ones)
+    last = plan.windows[-1]
+    assert num_frames - 1 in last.context or max(last.frames) == num_frames - 2, last
+    if num_frames > 9:  # the last input is context of the window next to it
+        assert num_frames - 1 in last.context and last.frames[-1] == num_frames - 1
+    assert plan_temporal(9, [0, 4, 8], window=8, overlap=2).windows[0].context == (0, 4)
+
 def test_independent_windows_are_the_naive_baseline():
     plan = plan_independent(20, [0], window=8)
     assert [w.context for w in plan.windows] == [(0,)] * 3

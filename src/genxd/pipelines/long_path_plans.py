@@ -455,12 +455,17 @@ def plan_temporal(num_frames: int, inputs: Sequence[int], window: int, overlap: 
     while True:
         kept = tuple(sorted(i for i in inputs if i < start)) if keep_inputs and start > 0 else ()
         span = window - len(kept)
-        start = min(start, num_frames - span)
+        tail = range(start + span, num_frames)
+        if windows and len(tail) <= overlap and all(f in known for f in tail):  # only inputs after: the last window,
+            start = num_frames - span  # ending on the last frame, with them as context
         kept = tuple(i for i in kept if i < start)  # an input inside the range stays at its own time
         frames = kept + tuple(range(start, min(start + span, num_frames)))
         ctx = tuple(f for f in frames if f in known)
-        if len(ctx) == window:  # all known (only inputs can do this): nothing to generate here
-            raise ValueError(f"frames {frames[0]}-{frames[-1]} are all inputs; nothing to generate")
+        if len(ctx) == len(frames):  # the earlier windows' frames and inputs: nothing left to make here
+            if start + span >= num_frames:
+                break
+            start += span - overlap
+            continue
         if not ctx:
             raise ValueError(f"frames {frames[0]}-{frames[-1]} have no known frame to start from")
         # inputs first (their camera is the reference), then the overlap frames in time order
