@@ -3,6 +3,8 @@ them), torch (channels first, floats or uint8); anything else refused naming the
 
 from __future__ import annotations
 
+import inspect
+import re
 from pathlib import Path
 
 import numpy as np
@@ -77,3 +79,12 @@ def test_sampling_settings_are_checked_in_one_line(pipe, photo, kwargs, error, m
     c2w, K = orbit(num_frames=3)
     with pytest.raises(error, match=match):
         pipe(photo, c2w, K, **{"num_inference_steps": 1, **kwargs}, output_type="latent")
+
+
+def test_call_documents_every_parameter():
+    # height, width, return_dict and callback_on_step_end_tensor_inputs were not in help(GenXDPipeline.__call__),
+    # though height / width other than the context images' size are a ValueError
+    doc = inspect.getdoc(GenXDPipeline.__call__) or ""
+    params = [p for p in inspect.signature(GenXDPipeline.__call__).parameters if p != "self"]
+    assert [p for p in params if not re.search(rf"\b{p}\b", doc)] == []
+    assert re.search(r"height / width:.*ValueError", doc, re.S)
