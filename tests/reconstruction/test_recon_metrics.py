@@ -165,3 +165,12 @@ def test_lpips_loss_term_is_used_only_when_available(monkeypatch) -> None:
         warnings.simplefilter("always")
         result = train_gaussians(views, config, progress=False)
     assert not result.lpips_loss and any("lpips" in str(w.message) for w in caught)
+
+
+def test_ssim_refuses_images_smaller_than_its_window_and_says_so() -> None:
+    # the refusal of images under 11x11 was not in help(ssim)
+    with pytest.raises(ValueError, match="at least 11x11"):
+        ssim(torch.rand(3, 8, 8), torch.rand(3, 8, 8))
+    with pytest.raises(ValueError, match="at least 5x5"):
+        ssim(torch.rand(3, 4, 9), torch.rand(3, 4, 9), window_size=5)
+    assert "smaller than the window" in (ssim.__doc__ or "")

@@ -114,7 +114,9 @@ def ssim(
 
     ``kernel``: the separable 1-D window (default: the Gaussian of ``window_size`` and ``sigma``); the images are
     computed in its dtype. ``cov_norm`` scales the (co)variances (``w²/(w²-1)``: the sample covariance of a box of
-    ``w x w``). ``data_range``: as :func:`psnr`'s (default 1 for float images, 255 for ``uint8``)."""
+    ``w x w``). ``data_range``: as :func:`psnr`'s (default 1 for float images, 255 for ``uint8``).
+    Images smaller than the window (``H`` or ``W`` under ``window_size``, 11 by default; the kernel's length when
+    given) are refused with a ValueError: the score is the mean over the valid region, with no padding."""
     _check_pair(pred, target)
     data_range = _data_range(pred, target, data_range)
     g = gaussian_kernel_1d(window_size, sigma) if kernel is None else kernel
