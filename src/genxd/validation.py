@@ -353,11 +353,15 @@ class Device(Spec):
     optional: bool = True
     allow: tuple[str, ...] = ("auto", "cpu", "cuda", "mps")
 
-    def describe(self) -> str:
-        names = [a for a in self.allow]
+    def names(self) -> list[str]:
+        """The accepted devices as a user writes them (``cuda:N`` after ``cuda``)."""
+        names = list(self.allow)
         if "cuda" in names:
             names.insert(names.index("cuda") + 1, "cuda:N")
-        return "one of " + ", ".join(names)
+        return names
+
+    def describe(self) -> str:
+        return "one of " + ", ".join(self.names())
 
     def check(self, value: Any, label: str) -> Any:
         if value is None and self.optional:

@@ -367,3 +367,17 @@ def test_options_are_read_as_written_not_through_get_type_hints(monkeypatch):
     walked = [params(command, fn) for command, fn in all_commands(app)]
     assert sum(len(p) for p in walked) > 100  # every command's options, the model option among them
     assert any(p.name == "model" for ps in walked for p in ps)
+
+
+def test_device_help_lists_every_device_its_check_accepts():
+    # genxd eval / generate / curate --help listed auto, cpu, cuda, cuda:N but not mps, which the check accepts;
+    # reconstruct / eval-recon / synth listed no mps but let it through to refuse it in the command
+    devices = [p for p in PARAMS if isinstance(p.spec, v.Device)]
+    assert {p.command[0] for p in devices} >= {"generate", "eval", "curate", "reconstruct", "synth"}
+    for p in devices:
+        accepted = list(p.spec.allow) + (["cuda:N"] if "cuda" in p.spec.allow else [])
+        for name in accepted:
+            assert re.search(rf"(?<![\w:]){re.escape(name)}(?![\w:])", p.help), (p.command, name, p.help)
+        if "mps" not in accepted:
+            assert "mps" not in p.help, (p.command, p.help)
+    assert "mps" in v.DEVICE.allow

@@ -13,7 +13,10 @@ import typer
 
 from .. import validation as v
 from .common import run_cli
-from .options import AllowPickle, Dtype, Model, checked
+from .options import AllowPickle, Dtype, Model, checked, device_help
+
+#: ``--device`` of the demo (a list of them).
+_DEVICES = v.Device(allow=("cpu", "cuda"))
 
 # Checked without importing gradio (slow): a missing extra disables this command only (genxd.cli).
 if importlib.util.find_spec("gradio") is None:
@@ -72,7 +75,7 @@ def register(app: typer.Typer) -> None:
         model: Model = None,
         host: str = typer.Option("127.0.0.1", "--host", help="Address to serve on. The default serves this machine only; 0.0.0.0 serves your network (anyone who reaches it can use your GPU)."),
         port: int = typer.Option(7860, "--port", callback=checked(v.Int(1, 65535)), help="Port to serve on."),
-        device: Optional[List[str]] = typer.Option(None, "--device", callback=checked(v.Device(allow=("cpu", "cuda"))), help="Device(s) to generate on, e.g. --device cuda:0 --device cuda:1 (default: every GPU, else the CPU). One job runs at a time per device."),
+        device: Optional[List[str]] = typer.Option(None, "--device", callback=checked(_DEVICES), help=device_help(_DEVICES, "Device(s) to generate on") + " Repeat it for several, e.g. --device cuda:0 --device cuda:1 (default: every GPU, else the CPU). One job runs at a time per device."),
         dtype: Dtype = None,
         max_upload_mb: float = typer.Option(20.0, "--max-upload-mb", callback=checked(v.Float(0.0, 100_000.0, lo_open=True)), help="Largest upload accepted, in MiB (2^20 bytes)."),
         max_images: int = typer.Option(4, "--max-images", callback=checked(v.Int(1, 1000)), help="Most input images per generation."),

@@ -59,9 +59,23 @@ SkipExisting = Annotated[bool, typer.Option(
     help="Keep existing outputs and make only the missing ones (resume a job).")]
 Seed = Annotated[int, typer.Option(
     "--seed", callback=checked(v.SEED), help="Random seed (an integer >= 0).")]
-Device = Annotated[Optional[str], typer.Option(
-    "--device", callback=checked(v.DEVICE),
-    help="Torch device: auto (CUDA when available), cpu, cuda or cuda:N.")]
+
+
+def device_help(spec: v.Device, lead: str = "Torch device") -> str:
+    """``--device``'s help: ``lead``, then every device ``spec`` accepts (so the help and the check agree)."""
+    names = [f"{n} (CUDA when available)" if n == "auto" else n for n in spec.names()]
+    listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
+    return f"{lead}: {listed}."
+
+
+def device_option(spec: v.Device = v.DEVICE) -> Any:
+    """The ``--device`` option checked by ``spec``, its help listing what ``spec`` accepts."""
+    return Annotated[Optional[str], typer.Option("--device", callback=checked(spec), help=device_help(spec))]
+
+
+Device = device_option()
+#: ``--device`` of the commands that render with PyTorch's CPU or CUDA code only (reconstruct, eval-recon, synth).
+CpuCudaDevice = device_option(v.Device(allow=("auto", "cpu", "cuda")))
 Dtype = Annotated[Optional[str], typer.Option(
     "--dtype", callback=checked(v.DTYPES),
     help="Weights' precision: fp32, bf16 or fp16 (default: bf16 on CUDA, fp32 on CPU).")]

@@ -11,17 +11,15 @@ import typer
 from .. import job_specs as js
 from .. import validation as v
 from .common import import_libraries, note, run_cli
-from .options import Device, Lpips, Out, Overwrite, Quiet, Seed, checked, flag
+from .options import CpuCudaDevice, Lpips, Out, Overwrite, Quiet, Seed, checked, flag
 
 
 def _torch_device(device: Optional[str]) -> str:
-    """``--device`` for the rasteriser: cpu or cuda[:N] (auto: cuda when available)."""
+    """``--device`` for the rasteriser: cpu or cuda[:N] (auto: cuda when available; mps is refused by the option)."""
     if device in (None, "auto"):
         import torch
 
         return "cuda" if torch.cuda.is_available() else "cpu"
-    if device == "mps":
-        raise ValueError("--device mps is not supported by reconstruction; use cpu or cuda")
     return device
 
 
@@ -48,7 +46,7 @@ def register(app: typer.Typer) -> None:
         out: Out("Output folder (scene.ply, renders/, flythrough.mp4, ...).") = ...,
         iterations: Optional[int] = typer.Option(None, "--iterations", callback=checked(replace(js.RECON_ITERATIONS, optional=True)), help="Optimisation steps (default: 2000 on CUDA, 500 on a CPU)."),
         resolution: Optional[int] = typer.Option(None, "--resolution", callback=checked(js.RECON_RESOLUTION), help="Downsize so the longer image side is at most this (default: 256 on CUDA, 128 on a CPU; 0: keep the input's size)."),
-        device: Device = "cpu",
+        device: CpuCudaDevice = "cpu",
         init: str = typer.Option("auto", "--init", callback=checked(v.Choice(("auto", "colmap", "random", "depth"))), help="Initial Gaussians: auto, colmap, random or depth."),
         mode: str = typer.Option("3d", "--mode", callback=checked(v.Choice(("3d", "4d"))), help="3d (static) or 4d (time-conditioned Gaussians)."),
         seed: Seed = 0,
@@ -145,7 +143,7 @@ def register(app: typer.Typer) -> None:
         scene_key: Optional[str] = typer.Option(None, "--scene-key", help="ReconFusion: the scene key."),
         n_views: Optional[int] = typer.Option(None, "--n-views", callback=checked(v.Int(1, 1_000_000, optional=True)), help="ReconFusion: evaluate on the test views of train_test_split_N."),
         out: Optional[Path] = typer.Option(None, "--out", "-o", help="Metrics JSON file (default: SCENE_DIR/metrics.json)."),
-        device: Device = "cpu",
+        device: CpuCudaDevice = "cpu",
         lpips: Lpips = True,
         save_renders: bool = flag("--save-renders", help="Write the held-out renders to SCENE_DIR/eval_renders/."),
         masks: Optional[Path] = typer.Option(None, "--masks", help="DTU: a folder of object masks (idrmasks/SCAN: NNN.png or mask/NNN.png); adds RegNeRF's masked PSNR / SSIM / LPIPS."),

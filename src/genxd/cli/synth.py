@@ -11,7 +11,7 @@ import typer
 from .. import validation as v
 from .common import UsageError, run_cli
 from .terminal_text import printed_path
-from .options import Device, Overwrite, Quiet, Seed, checked
+from .options import CpuCudaDevice, Overwrite, Quiet, Seed, checked
 
 
 #: the camera paths ``genxd.data.synthetic`` renders (its ``CAMERA_PATHS``; not imported here, it imports torch:
@@ -67,7 +67,7 @@ def register(app: typer.Typer) -> None:
         focal: float = typer.Option(1.0, "--focal", callback=checked(v.FOCAL), help="Normalised focal length fx/W, 0.05-100."),
         supersample: int = typer.Option(1, "--supersample", callback=checked(v.Int(1, 15)), help="Anti-aliasing: odd number of samples per pixel side (1, 3)."),
         fps: float = typer.Option(8.0, "--fps", callback=checked(v.FPS), help="Video frame rate (format video)."),
-        device: Device = "cpu",
+        device: CpuCudaDevice = "cpu",
         threads: Optional[int] = typer.Option(None, "--threads", callback=checked(v.Int(1, 1024, optional=True)), help="CPU threads for torch (default: torch's choice; 1 is often fastest on busy machines)."),
         overwrite: Overwrite = False,
         quiet: Quiet = False,
@@ -93,8 +93,6 @@ def register(app: typer.Typer) -> None:
             if supersample % 2 == 0:
                 raise UsageError(f"--supersample must be an odd integer >= 1, got {supersample}")
             render_device = ("cuda" if torch.cuda.is_available() else "cpu") if device in (None, "auto") else device
-            if render_device == "mps":
-                raise UsageError("--device mps: synth renders on cpu or cuda")
             if threads is not None:
                 torch.set_num_threads(_usable_threads(threads))
             check_writable_dir(out_dir, "output folder")
