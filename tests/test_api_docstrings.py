@@ -117,3 +117,17 @@ def test_package_docstring_examples_run_as_shown(module):
 
     result = doctest.testmod(importlib.import_module(module), optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted >= 1 and result.failed == 0, result
+
+
+def test_curation_motion_threshold_and_generate_motion_strength_state_their_relation():
+    # CurationConfig.motion_threshold (0.005) is the plain per-frame displacement, genxd.generate's motion_strength
+    # 100x that, and neither docstring said so
+    import genxd
+    from genxd.curation import DEFAULT_MOTION_THRESHOLD, CurationConfig
+    from genxd.validation import DEFAULT_MOTION_SCALE
+
+    scaled = f"{DEFAULT_MOTION_THRESHOLD:g} is {DEFAULT_MOTION_THRESHOLD * DEFAULT_MOTION_SCALE:g}"
+    for doc in (inspect.getdoc(CurationConfig), inspect.getdoc(genxd.generate)):
+        flat = " ".join(doc.split())
+        assert f"{DEFAULT_MOTION_SCALE:g}x" in flat or f"1/{DEFAULT_MOTION_SCALE:g}" in flat
+        assert scaled in flat

@@ -532,7 +532,9 @@ def generate(
             camera-to-world, K [N, 3, 3] normalised, height, width)``, checked when made; ``docs/cameras.md``).
         mode: ``"3d"`` (static scene, multi-view), ``"video"`` or ``"4d"`` (camera and objects move).
         motion_strength: object motion for 4d / video, 0-100: 100 x the per-frame image displacement of
-            moving objects (1 = 1% of the image per frame; ``docs/conventions.md``).
+            moving objects over the shorter side (1 = 1% of it per frame; ``docs/conventions.md``). Curation's
+            ``motion_strength`` and ``motion_threshold`` (``CurationConfig``, ``meta.json``) are the displacement
+            itself, 1/100 of this: its default threshold 0.005 is 0.5 here.
         num_frames: frames along a preset path (>= 2); resolution: square size in pixels (a multiple of
             the model's latent size); num_inference_steps: 1-1000; guidance_scale: 1-100 (1 = off).
         seed: image ``i`` uses ``seed + i``.

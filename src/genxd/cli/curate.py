@@ -99,7 +99,7 @@ def register(app: typer.Typer) -> None:
         motion_threshold: Optional[float] = typer.Option(
             None, "--motion-threshold", callback=checked(v.CURATE_MOTION_THRESHOLD),
             help="Motion strength (per-frame normalised image displacement, 0-1) above which a video is dynamic "
-                 "(default 0.005).",
+                 "(default 0.005; genxd generate's --motion-strength is 100x this: 0.5).",
         ),
         focal: Optional[float] = typer.Option(
             None, "--focal", callback=checked(v.FOCAL), help="Known normalised focal length fx/W (square pixels: fy = fx); estimated when omitted."

@@ -73,7 +73,10 @@ class CurationConfig:
         min_frames: fewer extracted frames than this is a failure ("too few frames").
         min_registered: SfM must register at least this fraction of the frames, else the video fails
             (stage "sfm"); the registered count is in the record and ``meta.json`` either way.
-        motion_threshold: motion strength above which a video is "dynamic".
+        motion_threshold: motion strength above which a video is "dynamic": the per-frame image displacement of
+            moving objects over the shorter side, as ``meta.json``'s ``motion_strength`` (0.005: 0.5% of it a
+            frame). ``genxd.generate``'s ``motion_strength`` is 100x this (``DEFAULT_MOTION_SCALE``): the
+            default 0.005 is 0.5 there.
         motion_frame_gap: frame gap of the motion pairs (i, i + gap).
         mask_model: local folder of an instance-segmentation model (transformers), or None for
             the optical-flow/epipolar fallback.
