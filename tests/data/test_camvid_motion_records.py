@@ -90,3 +90,24 @@ def test_old_unit_motion_strengths_of_non_square_videos_are_one_warning(video, t
     shutil.rmtree(tmp_path / "old_wide2")
     CamVidDataset(tmp_path, num_frames=4, height=24)
     assert not _genxd_warnings(recwarn)
+
+
+def test_synthetic_clips_say_their_image_motion_units_and_old_non_square_ones_are_one_warning(video, tmp_path,
+                                                                                                recwarn):
+    """A synthetic clip's meta.json gave image_motion_strength (over the shorter side since 17875fa, x over W and y
+    over H before) with no units: an old non-square clip trained beside new ones in silence. New clips say the units
+    (as curation's motion_strength_units); non-square ones without them are one warning, square ones nothing."""
+    meta = json.loads((video / "meta.json").read_text())
+    assert "pixels over the shorter side" in meta.get("image_motion_strength_units", "")
+    _copy(video, tmp_path, "new_wide")
+    _copy(video, tmp_path, "old_wide", image_motion_strength_units=None)
+    _copy(video, tmp_path, "old_square", image_motion_strength_units=None, height=32, width=32)
+    CamVidDataset(tmp_path, num_frames=4, height=24)
+    messages = _genxd_warnings(recwarn)
+    assert len(messages) == 1, messages
+    assert "1 of 3 videos (e.g. old_wide) are non-square synthetic clips" in messages[0]
+    assert "genxd synth" in messages[0]
+    recwarn.clear()
+    shutil.rmtree(tmp_path / "old_wide")
+    CamVidDataset(tmp_path, num_frames=4, height=24)
+    assert not _genxd_warnings(recwarn)

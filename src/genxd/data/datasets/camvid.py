@@ -205,10 +205,12 @@ class CamVidDataset(_ClipDataset):
         """One warning when videos that give clips and train as 4D have no motion strength (no ``meta.json``, or one
         with none of ``motion_keys``: 0, still objects): CamVid-30K as released is such, and the model would learn
         that motion strength 0 moves objects. One more for motion strengths in the units before 17875fa on
-        non-square frames (:mod:`genxd.utils.motion_units`). Each such video's ``meta.json`` is read once here."""
+        non-square frames, and one for non-square synthetic clips whose meta.json has no units for their
+        image_motion_strength (:mod:`genxd.utils.motion_units`). Each such video's ``meta.json`` is read once here."""
         used = sorted({s for s, _ in self.clips})  # videos too short for any clip train nothing
         bare: list[str] = []
         old_units: list[str] = []
+        old_synthetic: list[str] = []  # image_motion_strength of synthetic clips written before its units field
         for s in used:
             meta = self._peek_meta(s)
             if meta is None:
@@ -219,7 +221,7 @@ class CamVidDataset(_ClipDataset):
             if key is None and self._kind_of(meta) == "4d":
                 bare.append(self.videos[s].name)
             elif key is not None and old_unit_motion(meta, key):
-                old_units.append(self.videos[s].name)
+                (old_synthetic if key == "image_motion_strength" else old_units).append(self.videos[s].name)
         where = ", ".join(str(r) for r in roots)
         if bare:
             warn(f"{where}: {len(bare)} of {len(used)} videos train as 4D with no motion strength (no meta.json, or "
@@ -229,6 +231,8 @@ class CamVidDataset(_ClipDataset):
                  f"default_kind: 3d for the videos without one)")
         if old_units:
             warn(f"{where}: {old_units_advice(len(old_units), len(used), old_units[0])}")
+        if old_synthetic:
+            warn(f"{where}: {old_units_advice(len(old_synthetic), len(used), old_synthetic[0], synthetic=True)}")
 
     def _peek_meta(self, scene: int) -> dict | None:
         """The video's ``meta.json`` for the checks above, not kept (30,000 of them would be held in memory); None

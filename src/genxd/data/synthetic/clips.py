@@ -19,6 +19,7 @@ from torch import Tensor
 from ...cameras.camera_path import square_pixel_intrinsics
 from ...utils.io import atomic_file
 from ...utils.json_text import json_text
+from ...utils.motion_units import IMAGE_MOTION_UNITS, SYNTHETIC_GENERATOR
 from .cameras import CAMERA_PATHS, camera_path
 from .ground_truth import image_motion_strength
 from .render import SURFACE_SKY, RenderOutput, render
@@ -80,7 +81,7 @@ class SyntheticClip:
         """JSON-friendly description: ground-truth motion, cameras, times and the scene."""
         n, _, H, W = self.render.rgb.shape
         return {
-            "generator": "genxd.data.synthetic",
+            "generator": SYNTHETIC_GENERATOR,
             "seed": self.seed,
             "kind": self.kind,
             "camera_path": self.camera,
@@ -92,6 +93,7 @@ class SyntheticClip:
             "image_motion_strength": image_motion_strength(
                 self.scene, self.render, self.c2w, self.K
             ),
+            "image_motion_strength_units": IMAGE_MOTION_UNITS,
             "times": self.times.tolist(),
             "c2w_opencv": self.c2w.tolist(),
             "K_normalized": self.K.tolist(),
