@@ -14,11 +14,13 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["OLD_MOTION_UNITS", "IMAGE_MOTION_UNITS", "SYNTHETIC_GENERATOR", "mentions_old_units", "old_unit_motion", "old_units_advice"]
+__all__ = ["OLD_MOTION_UNITS", "IMAGE_MOTION_UNITS", "SYNTHETIC_GENERATOR", "mentions_old_units", "old_unit_motion",
+           "old_units_advice"]
 
 #: how ``motion_strength_units`` began in the ``meta.json`` genxd curate wrote before 17875fa
 OLD_MOTION_UNITS = "normalised image displacement per frame not explained by the camera"
-#: ``image_motion_strength_units`` of a synthetic clip's ``meta.json`` (:func:`genxd.data.synthetic.image_motion_strength`)
+#: ``image_motion_strength_units`` of a synthetic clip's ``meta.json``
+#: (:func:`genxd.data.synthetic.image_motion_strength`)
 IMAGE_MOTION_UNITS = ("image displacement per frame, in pixels over the shorter side, not explained by the camera (max "
                       "over objects of the median over their pixels); see docs/conventions.md")
 #: the ``generator`` of a synthetic clip's ``meta.json``
