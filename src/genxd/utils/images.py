@@ -171,13 +171,37 @@ def to_rgb(im: PIL.Image.Image, label: str | Path, background: tuple[int, int, i
 
 def fit_image(im: PIL.Image.Image, height: int, width: int, fit: Fit = "crop",
               background: tuple[int, int, int] = (255, 255, 255)) -> PIL.Image.Image:
-    """Resize to ``height x width``: ``crop`` centre-crops to the aspect first, ``pad`` pads with background."""
+    """Resize to ``height x width``: ``crop`` centre-crops to the aspect first, ``pad`` pads with background.
+
+    Both keep the exact centre box of the aspect (fractional, not rounded to pixels), the one
+    :func:`genxd.cameras.camera_path.intrinsics_for_aspect` gives the intrinsics of: a point is drawn where those
+    intrinsics project it."""
     from ..validation import FITS, check
 
     fit = check(fit, FITS, "fit")
     if fit == "crop":
         return PIL.ImageOps.fit(im, (width, height), method=PIL.Image.Resampling.LANCZOS)
-    return PIL.ImageOps.pad(im, (width, height), method=PIL.Image.Resampling.LANCZOS, color=background)
+    return _pad_exact(im, height, width, background)
+
+
+def _pad_exact(im: PIL.Image.Image, height: int, width: int, background: tuple[int, int, int]) -> PIL.Image.Image:
+    """``im`` in the centre of a ``height x width`` picture of ``background``, scaled to touch two sides: the
+    padding is a fractional number of pixels (``PIL.ImageOps.pad`` rounds the picture's size and its offset,
+    up to 0.7 pixel off the intrinsics of the padded frame; of a long thin image, to a size of 0 and an error)."""
+    w, h = im.size
+    if w * height == h * width:
+        return im.resize((width, height), PIL.Image.Resampling.LANCZOS)
+    wide = w * height > h * width
+    # the padded frame in input pixels: (side, other side, padding on each side, integer margin that holds it)
+    span = w * height / width if wide else h * width / height
+    pad = (span - (h if wide else w)) / 2
+    margin = int(np.ceil(pad))
+    size = (w, h + 2 * margin) if wide else (w + 2 * margin, h)
+    canvas = PIL.Image.new(im.mode, size, background)
+    canvas.paste(im, (0, margin) if wide else (margin, 0))
+    start = margin - pad
+    box = (0.0, start, float(w), start + span) if wide else (start, 0.0, start + span, float(h))
+    return canvas.resize((width, height), PIL.Image.Resampling.LANCZOS, box=box)
 
 
 def pil_to_tensor(im: PIL.Image.Image) -> Tensor:
