@@ -72,8 +72,9 @@ def _square(images: Tensor, K: Tensor, resolution: int, pad: bool) -> tuple[Tens
         Kp[:, 0, 0], Kp[:, 0, 2] = K[:, 0, 0] * W / S, (K[:, 0, 2] * W + left) / S
         Kp[:, 1, 1], Kp[:, 1, 2] = K[:, 1, 1] * H / S, (K[:, 1, 2] * H + top) / S
         s = resolution / S
-        box = (round(top * s), round((top + H) * s), round(left * s), round((left + W) * s))
-        K_unpadded = K.clone()  # the un-padded frame is the original image, uniformly scaled
+        t, l = round(top * s), round(left * s)
+        box = (t, max(t + 1, round((top + H) * s)), l, max(l + 1, round((left + W) * s)))  # at least a pixel
+        K_unpadded = _cropped_intrinsics(Kp, resolution, box)
     else:
         S = min(H, W)
         top, left = (H - S) // 2, (W - S) // 2
@@ -81,6 +82,16 @@ def _square(images: Tensor, K: Tensor, resolution: int, pad: bool) -> tuple[Tens
         Kp[:, 0, 0], Kp[:, 0, 2] = K[:, 0, 0] * W / S, (K[:, 0, 2] * W - left) / S
         Kp[:, 1, 1], Kp[:, 1, 2] = K[:, 1, 1] * H / S, (K[:, 1, 2] * H - top) / S
     return _resize_lanczos(images, resolution), Kp, box, K_unpadded
+
+
+def _cropped_intrinsics(K: Tensor, size: int, box: tuple[int, int, int, int]) -> Tensor:
+    """Normalised ``K [N, 3, 3]`` of ``size x size`` frames cropped to the pixel ``box`` (top, bottom, left, right):
+    the un-padded output, whose box is rounded to pixels (the original image's ``K`` was up to 0.4 pixel off it)."""
+    top, bottom, left, right = box
+    out = K.clone()
+    out[:, 0, 0], out[:, 0, 2] = K[:, 0, 0] * size / (right - left), (K[:, 0, 2] * size - left) / (right - left)
+    out[:, 1, 1], out[:, 1, 2] = K[:, 1, 1] * size / (bottom - top), (K[:, 1, 2] * size - top) / (bottom - top)
+    return out
 
 
 def context_layout(num_context: int, num_frames: int) -> list[int]:

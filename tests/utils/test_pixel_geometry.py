@@ -135,6 +135,30 @@ def test_fewshot_square_views_keep_points_on_their_pixels(data, H, W, resolution
 
 
 @GEOMETRY
+@given(st.data(), sizes, sizes, st.integers(12, 128), where)
+def test_fewshot_unpadded_outputs_keep_points_on_their_pixels(data, H, W, resolution, at) -> None:
+    """``genxd fewshot --pad-to-square``: the generated square is cut back to the picture's box, rounded to pixels,
+    and written with ``K_unpadded``. That was the original image's K, up to 0.4 pixel off the rounded box."""
+    assume(H != W and min(H, W) * resolution >= 4 * max(H, W))  # the picture at least 4 pixels across
+    K = _camera(data.draw)
+
+    def transform(src: Tensor) -> tuple[Tensor, Tensor]:
+        images, _, (top, bottom, left, right), K_unpadded = _square(src[None], torch.from_numpy(K)[None].float(),
+                                                                    resolution, True)
+        return images[0][:, top:bottom, left:right], K_unpadded[0]
+
+    assert _check(K, H, W, transform, at, resolution / max(H, W)) < TOLERANCE
+
+
+def test_fewshot_unpadded_box_keeps_a_pixel() -> None:
+    """A picture less than a pixel tall at the resolution (109x9 at 12): its box was rounded to 0 rows, an empty
+    output; it keeps one row, with finite intrinsics."""
+    _, _, (top, bottom, left, right), K_unpadded = _square(torch.zeros(1, 3, 9, 109), torch.eye(3)[None], 12, True)
+    assert (bottom - top, right - left) == (1, 12)
+    assert bool(torch.isfinite(K_unpadded).all())
+
+
+@GEOMETRY
 @given(st.data(), sizes, sizes, st.integers(8, 160), where)
 def test_reconstruction_resized_views_keep_points_on_their_pixels(data, H, W, resolution, at) -> None:
     """``genxd reconstruct --resolution`` / ``genxd fewshot-data --resolution`` (``Views.resized``)."""
