@@ -173,6 +173,26 @@ def test_reconstruction_resized_views_keep_points_on_their_pixels(data, H, W, re
 
 
 @GEOMETRY
+@given(sizes, sizes, st.integers(4, 160))
+def test_reconstruction_resized_depths_are_read_under_pixel_centres(H, W, resolution) -> None:
+    """``Views.resized`` resamples depth maps by nearest neighbour: each output pixel takes the input pixel under its
+    centre (at most half an input pixel away). Torch's ``nearest`` took the one under its top-left corner: the
+    depths half an output pixel up and left of their image on average, up to one pixel."""
+    jj, ii = np.meshgrid(np.arange(W) + 0.5, np.arange(H) + 0.5)
+    depths = torch.from_numpy(np.stack([jj, ii]))  # two views: each pixel's centre, column and row
+    views = Views(images=torch.zeros(2, 3, H, W), c2w=torch.eye(4).repeat(2, 1, 1), K=torch.eye(3).repeat(2, 1, 1),
+                  names=["u", "v"], depths=depths)
+    resized = views.resized(resolution)
+    assume(resized.depths is not None and resized.depths.shape != depths.shape)
+    h, w = resized.depths.shape[-2:]
+    u, v = resized.depths.numpy()  # the input pixel centre each output pixel took
+    want_u = (np.arange(w) + 0.5)[None] * W / w
+    want_v = (np.arange(h) + 0.5)[:, None] * H / h
+    assert np.abs(u - want_u).max() <= 0.5 + 1e-9
+    assert np.abs(v - want_v).max() <= 0.5 + 1e-9
+
+
+@GEOMETRY
 @given(st.integers(24, 160), st.integers(24, 160), st.sampled_from(["SIMPLE_RADIAL", "OPENCV", "OPENCV_FISHEYE"]),
        st.floats(-0.12, 0.12), st.floats(0.7, 1.3), st.floats(0.4, 0.6), st.floats(0.4, 0.6), where)
 def test_undistorted_views_keep_points_on_their_pixels(H, W, model, k, f, cx, cy, at) -> None:

@@ -152,7 +152,8 @@ class Views:
         """Downsize so the longer side is at most ``resolution`` pixels (aspect kept; normalised K
         unchanged; smaller images are left as they are).
 
-        Images use antialiased bilinear filtering, depths nearest-neighbour.
+        Images use antialiased bilinear filtering, depths nearest-neighbour (the input pixel under each output
+        pixel's centre).
         """
         if resolution is None or resolution <= 0:
             return self
@@ -168,7 +169,9 @@ class Views:
         images = F.interpolate(images, size=(new_h, new_w), mode="bilinear", antialias=True, align_corners=False)
         depths = None
         if self.depths is not None:
-            depths = F.interpolate(self.depths[:, None], size=(new_h, new_w), mode="nearest")[:, 0]
+            # "nearest-exact": the input pixel under each output pixel's centre ("nearest" took the one under its
+            # top-left corner: the depths were about half an output pixel up and left of the image)
+            depths = F.interpolate(self.depths[:, None], size=(new_h, new_w), mode="nearest-exact")[:, 0]
         return replace(self, images=images.clamp(0, 1).to(self.images.dtype), depths=depths)
 
 
