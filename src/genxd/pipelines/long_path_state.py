@@ -124,8 +124,8 @@ def _file_digest(path: Path) -> str:
 
 
 def timed_model_files_digest(folder: str | Path) -> str:
-    """The ``model_files`` entry of a format-1 state (genxd before 2026-12-05 18:00): the bytes of the small files,
-    the names, sizes and modification times of those over 1 MiB. Only to continue such a state."""
+    """The ``model_files`` entry of a format-1 state (genxd before d9eeafd, 2026-12-05 18:26): the bytes of the small
+    files, the names, sizes and modification times of those over 1 MiB. Only to continue such a state."""
     folder = Path(folder)
     h = hashlib.sha256()
     for f in sorted(p for p in folder.rglob("*") if p.is_file()):
