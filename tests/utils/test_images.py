@@ -266,3 +266,23 @@ def test_an_input_held_as_8_bits_gives_the_floats_it_was_read_as_bitwise(tmp_pat
         before = pil_to_tensor(fit_image(read_rgb(path, at_least=96), 48, 48, fit))  # load_image as it was
         assert torch.equal(uint8_to_tensor(u8).view(torch.int32), before.view(torch.int32))
         assert torch.equal(load_image(path, 48, 48, fit).view(torch.int32), before.view(torch.int32))
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_oriented_box_is_where_exif_transpose_takes_the_pixels(orientation):
+    """A reduced-scale JPEG's photo box (``read_rgb_extent``) follows the EXIF orientation as its pixels do."""
+    import PIL.ImageOps
+
+    from genxd.utils.images import oriented_box
+
+    box = (2, 1, 7, 4)  # in a 9x6 image
+    a = np.zeros((6, 9), np.uint8)
+    a[box[1]:box[3], box[0]:box[2]] = 255
+    im = PIL.Image.fromarray(a)
+    exif = PIL.Image.Exif()
+    exif[0x0112] = orientation
+    im.info["exif"] = exif.tobytes()
+    turned = np.asarray(PIL.ImageOps.exif_transpose(im))
+    rows, cols = np.nonzero(turned)
+    want = (cols.min(), rows.min(), cols.max() + 1, rows.max() + 1)
+    assert oriented_box(box, im.size, orientation) == want

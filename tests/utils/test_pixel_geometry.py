@@ -18,7 +18,7 @@ from genxd.cameras.camera_path import intrinsics_for_aspect
 from genxd.data.datasets.clips import fit_views
 from genxd.fewshot import _square
 from genxd.reconstruction.views import Views
-from genxd.utils.images import fit_image, pil_to_tensor
+from genxd.utils.images import decode_side, draft_at_least, fit_image, load_image, pil_to_tensor
 
 #: largest distance (pixels) between a dot's centroid and its projection: the 8-bit rounding of the PIL paths and
 #: the sampling of the dots (measured at most 0.06; a rounded crop box or offset is 0.2 to 0.7 off)
@@ -102,6 +102,41 @@ def test_fit_image_pads_long_thin_images(size: tuple[int, int]) -> None:
     assert out.size == (16, 16)
     a = np.asarray(out)
     assert a[0, 0].tolist() == [255, 255, 255] and a[8, 8].min() < 255  # white padding, the picture in the middle
+
+
+#: the transpose that stores an image shown upright under each EXIF orientation (the inverse of exif_transpose's)
+_STORED = {2: PIL.Image.Transpose.FLIP_LEFT_RIGHT, 3: PIL.Image.Transpose.ROTATE_180,
+           4: PIL.Image.Transpose.FLIP_TOP_BOTTOM, 5: PIL.Image.Transpose.TRANSPOSE, 6: PIL.Image.Transpose.ROTATE_90,
+           7: PIL.Image.Transpose.TRANSVERSE, 8: PIL.Image.Transpose.ROTATE_270}
+
+
+@settings(max_examples=12, deadline=None, derandomize=True)
+@given(st.data(), st.integers(64, 70), st.integers(64, 70), st.integers(1, 7), st.integers(1, 7),
+       st.integers(32, 40), st.integers(32, 40), st.sampled_from(["crop", "pad"]), st.integers(1, 8), where)
+def test_load_image_of_a_jpeg_decoded_at_a_reduced_scale_keeps_points_on_their_pixels(
+        tmp_path_factory, data, blocks_h, blocks_w, rest_h, rest_w, h, w, fit, orientation, at) -> None:
+    """``genxd generate`` decodes a large JPEG at 1/2, 1/4 or 1/8 scale (``draft``): ``ceil(W / s) x ceil(H / s)``
+    pixels, the last column and row only partly the photo. Fitted as if all of it were the photo, its points were
+    up to 0.28 pixel off where ``intrinsics_for_aspect`` puts them (sides not multiples of 8, any EXIF
+    orientation)."""
+    H, W = 8 * blocks_h + rest_h, 8 * blocks_w + rest_w  # 1/8 scale at these outputs; not whole 8x8 blocks
+    K = _camera(data.draw)
+    path = tmp_path_factory.mktemp("draft") / "photo.jpg"
+
+    def transform(src: Tensor) -> tuple[Tensor, Tensor]:
+        pixels = ((1 - src.permute(1, 2, 0).numpy()) * 255).round().astype(np.uint8)  # a dark dot: pads are white
+        im, exif = PIL.Image.fromarray(pixels), PIL.Image.Exif()
+        if orientation != 1:
+            im, exif[0x0112] = im.transpose(_STORED[orientation]), orientation
+        im.save(path, quality=98, subsampling=0, exif=exif.tobytes())
+        return 1 - load_image(path, h, w, fit), intrinsics_for_aspect(torch.from_numpy(K), H, W, h, w, fit)
+
+    scale = (max if fit == "crop" else min)(h / H, w / W)
+    assert _check(K, H, W, transform, at, scale) < TOLERANCE
+    with PIL.Image.open(path) as im:
+        stored = im.size
+        draft_at_least(im, decode_side(h, w))
+        assert max(im.size) < max(stored) / 3  # decoded at 1/8 scale (1/4: outputs over 36)
 
 
 @GEOMETRY

@@ -38,12 +38,28 @@ def too_large_message(path: str | os.PathLike) -> str:
 DCT_SCALED_FORMATS = ("JPEG", "MPO")
 
 
+#: ``im.info`` key of a JPEG that :func:`draft_at_least` set to be decoded at a reduced scale: the photo's width and
+#: height in decoded pixels (fractional: see :func:`drafted_extent`)
+DRAFTED_EXTENT = "genxd_drafted_extent"
+
+
 def draft_at_least(im: PIL.Image.Image, side: int) -> None:
     """Let a JPEG opened by Pillow (header only) be decoded at 1/2, 1/4 or 1/8 scale while both sides stay at
     least ``side`` pixels (Pillow's ``draft``: ``im.size`` is then the decoded size); other formats unchanged. A
-    second call does nothing (Pillow drafts once)."""
+    second call does nothing (Pillow drafts once). A reduced scale is noted in ``im.info`` (:func:`drafted_extent`)."""
     if im.format in DCT_SCALED_FORMATS:
-        im.draft(None, (side, side))
+        full = im.size
+        drafted = im.draft(None, (side, side))
+        if drafted is not None and im.size != full:
+            im.info[DRAFTED_EXTENT] = (float(drafted[1][2]), float(drafted[1][3]))
+
+
+def drafted_extent(im: PIL.Image.Image) -> tuple[float, float] | None:
+    """The photo's width and height in the decoded pixels of a JPEG drafted by :func:`draft_at_least` to a reduced
+    scale ``s``: ``(W / s, H / s)``, while it is decoded to ``ceil(W / s) x ceil(H / s)`` pixels, the last column
+    and row only partly the photo (the rest is the encoder's padding to whole 8x8 blocks). None when decoded in full
+    (read before the pixels are decoded: ``im.info`` is Pillow's file's)."""
+    return im.info.get(DRAFTED_EXTENT)
 
 
 def _open_drafted(path: str | os.PathLike | IO[bytes], at_least: int) -> PIL.Image.Image:
@@ -104,5 +120,5 @@ def open_image(path: str | os.PathLike | IO[bytes], label: str | os.PathLike | N
         raise ImageFormatError(f"{path if label is None else label}: {missing_decoder_message(kind)}") from None
 
 
-__all__ = ["ImageFormatError", "ImageRefusedError", "ImageTooLargeError", "draft_at_least", "open_image",
-           "too_large_message"]
+__all__ = ["ImageFormatError", "ImageRefusedError", "ImageTooLargeError", "draft_at_least", "drafted_extent",
+           "open_image", "too_large_message"]

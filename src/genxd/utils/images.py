@@ -26,6 +26,7 @@ from torch import Tensor
 
 from .colour_profiles import to_srgb
 from .image_limits import draft_at_least  # noqa: F401  (kept importable from here)
+from .image_limits import drafted_extent
 from .image_limits import ImageRefusedError, ImageTooLargeError, open_image, too_large_message  # noqa: F401  (too_large_message: kept importable from here)
 from .image_paths import IMAGE_SUFFIXES, collect_images  # noqa: F401  (torch-free; kept importable from here)
 from .paths import require_file
@@ -33,6 +34,8 @@ from .pixel_range import to_uint8_by_range
 from .png16 import load_rounded
 
 Fit = Literal["crop", "pad"]
+#: a box in an image's pixels, ``(left, top, right, bottom)``, fractional (``PIL.Image.Image.resize``'s ``box``)
+Box = tuple[float, float, float, float]
 
 
 def to_8bit(im: PIL.Image.Image, path: str | Path) -> PIL.Image.Image:
@@ -56,6 +59,15 @@ def read_rgb(path: str | Path, background: tuple[int, int, int] = (255, 255, 255
     1000x750, not in full (0.15 s and 8 MB instead of 0.9 s and 380 MB). Raises FileNotFoundError (no such file)
     or ValueError naming the file (not decodable, over the decompression-bomb limit, non-finite pixels).
     """
+    return read_rgb_extent(path, background, at_least=at_least)[0]
+
+
+def read_rgb_extent(path: str | Path, background: tuple[int, int, int] = (255, 255, 255), *,
+                    at_least: int | None = None) -> tuple[PIL.Image.Image, Box | None]:
+    """:func:`read_rgb`, and the photo's box in its pixels: a JPEG decoded at a reduced scale ``s`` is
+    ``ceil(W / s) x ceil(H / s)`` pixels, of which the photo covers ``W / s x H / s`` (its last column and row only
+    partly; after the EXIF orientation, maybe the first). None: the image is all the photo. :func:`fit_image` takes
+    it (``box=``), to fit the photo's exact extent, where its intrinsics are (up to 0.3 pixel off otherwise)."""
     path = Path(path)
     require_file(path)
     return _decoded_rgb(path, path, True, background, at_least)
@@ -70,17 +82,22 @@ def decode_rgb(data: bytes, label: str | Path, *, orient: bool = False,
     image."""
     import io
 
-    return _decoded_rgb(io.BytesIO(data), label, orient, background)
+    return _decoded_rgb(io.BytesIO(data), label, orient, background)[0]
 
 
 def _decoded_rgb(source: Path | IO[bytes], label: str | Path, orient: bool,
-                 background: tuple[int, int, int], at_least: int | None = None) -> PIL.Image.Image:
-    """:func:`read_rgb` / :func:`decode_rgb` of a path or of encoded bytes."""
+                 background: tuple[int, int, int], at_least: int | None = None
+                 ) -> tuple[PIL.Image.Image, Box | None]:
+    """:func:`read_rgb_extent` / :func:`decode_rgb` of a path or of encoded bytes."""
     try:
         with open_image(source, label=label, at_least=at_least) as im:  # a JPEG drafted with at_least
+            extent = drafted_extent(im)
             pixels = load_rounded(im, source)  # a 16-bit colour PNG / TIFF at full depth, rounded
+            box = None if extent is None else (0.0, 0.0, *extent)
             if orient:  # a user's file (read_rgb)
                 _note_frames(im, label)  # Pillow's file: its frames counted from its header
+                if box is not None:
+                    box = oriented_box(box, pixels.size, pixels.getexif().get(0x0112, 1))
                 pixels = PIL.ImageOps.exif_transpose(pixels)
             im = pixels
     except ImageRefusedError:  # too large, or a HEIC / AVIF file with no decoder here: their own message
@@ -90,7 +107,18 @@ def _decoded_rgb(source: Path | IO[bytes], label: str | Path, orient: bool,
 
         said = re.sub(r" ?<_io\.BytesIO object at 0x[0-9a-fA-F]+>", "", str(exc))  # PIL names the buffer
         raise ValueError(f"{label}: cannot read image ({exc.__class__.__name__}: {said})") from None
-    return to_rgb(im, label, background)
+    return to_rgb(im, label, background), box
+
+
+def oriented_box(box: Box, size: tuple[int, int], orientation: int) -> Box:
+    """``box`` in an image of ``size`` (width, height), where it lies once ``PIL.ImageOps.exif_transpose`` has applied
+    the EXIF ``orientation`` (1 to 8; any other value: unchanged, as there)."""
+    w, h = size
+    x0, y0, x1, y1 = box
+    flipped_x, flipped_y = (w - x1, y0, w - x0, y1), (x0, h - y1, x1, h - y0)
+    return {2: flipped_x, 3: (w - x1, h - y1, w - x0, h - y0), 4: flipped_y,
+            5: (y0, x0, y1, x1), 6: (h - y1, x0, h - y0, x1), 7: (h - y1, w - x1, h - y0, w - x0),
+            8: (y0, w - x1, y1, w - x0)}.get(orientation, box)
 
 
 
@@ -170,38 +198,83 @@ def to_rgb(im: PIL.Image.Image, label: str | Path, background: tuple[int, int, i
 
 
 def fit_image(im: PIL.Image.Image, height: int, width: int, fit: Fit = "crop",
-              background: tuple[int, int, int] = (255, 255, 255)) -> PIL.Image.Image:
+              background: tuple[int, int, int] = (255, 255, 255), *, box: Box | None = None) -> PIL.Image.Image:
     """Resize to ``height x width``: ``crop`` centre-crops to the aspect first, ``pad`` pads with background.
 
     Both keep the exact centre box of the aspect (fractional, not rounded to pixels), the one
     :func:`genxd.cameras.camera_path.intrinsics_for_aspect` gives the intrinsics of: a point is drawn where those
-    intrinsics project it."""
+    intrinsics project it. ``box``: the photo's extent in ``im``'s pixels where it is not all of ``im`` (a JPEG
+    decoded at a reduced scale, :func:`read_rgb_extent`); what lies outside it is padding, not the photo."""
     from ..validation import FITS, check
 
     fit = check(fit, FITS, "fit")
     if fit == "crop":
-        return PIL.ImageOps.fit(im, (width, height), method=PIL.Image.Resampling.LANCZOS)
-    return _pad_exact(im, height, width, background)
+        if box is None:
+            return PIL.ImageOps.fit(im, (width, height), method=PIL.Image.Resampling.LANCZOS)
+        return _crop_exact(im, height, width, box)
+    return _pad_exact(im, height, width, background, box)
 
 
-def _pad_exact(im: PIL.Image.Image, height: int, width: int, background: tuple[int, int, int]) -> PIL.Image.Image:
-    """``im`` in the centre of a ``height x width`` picture of ``background``, scaled to touch two sides: the
-    padding is a fractional number of pixels (``PIL.ImageOps.pad`` rounds the picture's size and its offset,
-    up to 0.7 pixel off the intrinsics of the padded frame; of a long thin image, to a size of 0 and an error)."""
+def _crop_exact(im: PIL.Image.Image, height: int, width: int, box: Box) -> PIL.Image.Image:
+    """``PIL.ImageOps.fit`` (centred, LANCZOS) of the part of ``im`` in ``box``."""
+    x0, y0, x1, y1 = box
+    pw, ph = x1 - x0, y1 - y0
+    if pw * height > ph * width:  # wider than the output: the sides cropped
+        cw, ch = ph * width / height, ph
+    else:
+        cw, ch = pw, pw * height / width
+    left, top = x0 + (pw - cw) / 2, y0 + (ph - ch) / 2
+    return im.resize((width, height), PIL.Image.Resampling.LANCZOS, box=(left, top, left + cw, top + ch))
+
+
+def _pad_exact(im: PIL.Image.Image, height: int, width: int, background: tuple[int, int, int],
+               box: Box | None = None) -> PIL.Image.Image:
+    """``im`` (its part in ``box``) in the centre of a ``height x width`` picture of ``background``, scaled to touch
+    two sides: the padding is a fractional number of pixels (``PIL.ImageOps.pad`` rounds the picture's size and its
+    offset, up to 0.7 pixel off the intrinsics of the padded frame; of a long thin image, to a size of 0 and an
+    error)."""
     w, h = im.size
-    if w * height == h * width:
-        return im.resize((width, height), PIL.Image.Resampling.LANCZOS)
-    wide = w * height > h * width
-    # the padded frame in input pixels: (side, other side, padding on each side, integer margin that holds it)
-    span = w * height / width if wide else h * width / height
-    pad = (span - (h if wide else w)) / 2
-    margin = int(np.ceil(pad))
-    size = (w, h + 2 * margin) if wide else (w + 2 * margin, h)
+    x0, y0, x1, y1 = (0.0, 0.0, float(w), float(h)) if box is None else box
+    pw, ph = x1 - x0, y1 - y0
+    if pw * height == ph * width:
+        return im.resize((width, height), PIL.Image.Resampling.LANCZOS, box=box)
+    wide = pw * height > ph * width
+    if box is not None:  # the pixels only partly in the box: their part outside is padding
+        im = _faded_outside(im, (y0, y1) if wide else (x0, x1), background, rows=wide)
+    # the padded frame in input pixels: (side, other side, padding on each side, integer margins that hold it)
+    span = pw * height / width if wide else ph * width / height
+    near, far, side = (y0, y1, h) if wide else (x0, x1, w)
+    pad = (span - (far - near)) / 2
+    before, after = max(0, int(np.ceil(pad - near))), max(0, int(np.ceil(pad - (side - far))))
+    size = (w, h + before + after) if wide else (w + before + after, h)
     canvas = PIL.Image.new(im.mode, size, background)
-    canvas.paste(im, (0, margin) if wide else (margin, 0))
-    start = margin - pad
-    box = (0.0, start, float(w), start + span) if wide else (start, 0.0, start + span, float(h))
-    return canvas.resize((width, height), PIL.Image.Resampling.LANCZOS, box=box)
+    canvas.paste(im, (0, before) if wide else (before, 0))
+    start = before - (pad - near)
+    frame = (x0, start, x1, start + span) if wide else (start, y0, start + span, y1)
+    return canvas.resize((width, height), PIL.Image.Resampling.LANCZOS, box=frame)
+
+
+def _faded_outside(im: PIL.Image.Image, extent: tuple[float, float], background: tuple[int, int, int],
+                   rows: bool) -> PIL.Image.Image:
+    """``im`` with each row (``rows``) or column blended with ``background`` by the part of it outside ``extent``
+    (fractional pixel coordinates): a partial last row of a reduced-scale JPEG becomes as much padding as it is."""
+    n = im.size[1] if rows else im.size[0]
+    cover = np.clip(np.minimum(np.arange(1, n + 1), extent[1]) - np.maximum(np.arange(n), extent[0]), 0.0, 1.0)
+    partial = np.flatnonzero(cover < 1.0)
+    if partial.size == 0:
+        return im
+    a = np.array(im)
+    bg = np.asarray(PIL.Image.new(im.mode, (1, 1), background), dtype=np.float64)[0, 0]
+    part = np.take(a, partial, axis=0 if rows else 1).astype(np.float64)
+    shape = [1] * part.ndim
+    shape[0 if rows else 1] = -1
+    c = cover[partial].reshape(shape)
+    blended = np.round(part * c + bg * (1.0 - c)).astype(a.dtype)
+    if rows:
+        a[partial] = blended
+    else:
+        a[:, partial] = blended
+    return PIL.Image.fromarray(a, im.mode)
 
 
 def pil_to_tensor(im: PIL.Image.Image) -> Tensor:
@@ -261,10 +334,9 @@ def load_image_uint8(path: str | Path, height: int, width: int, fit: Fit = "crop
     from .memory_images import MemoryImage, memory_image_to_rgb
 
     if isinstance(path, MemoryImage):
-        im = memory_image_to_rgb(path.image, str(path))
-    else:
-        im = read_rgb(path, at_least=decode_side(height, width))
-    return pil_to_uint8(fit_image(im, height, width, fit))
+        return pil_to_uint8(fit_image(memory_image_to_rgb(path.image, str(path)), height, width, fit))
+    im, box = read_rgb_extent(path, at_least=decode_side(height, width))  # a JPEG decoded at a reduced scale: box
+    return pil_to_uint8(fit_image(im, height, width, fit, box=box))
 
 
 def save_png(path: str | Path, image: Tensor | np.ndarray) -> None:
