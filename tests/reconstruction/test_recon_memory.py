@@ -78,3 +78,46 @@ def test_view_metrics_in_chunks_gives_the_batched_numbers(monkeypatch) -> None:
     assert metrics["lpips"] == float(per_l1.mean()) and metrics["num_views"] == 9
     empty = view_metrics(renders[:0], views.subset([]))
     assert empty["num_views"] == 0 and empty["per_view"] == []
+
+
+def _storage_bytes(*tensors: Tensor) -> int:
+    """Bytes of the distinct storages behind ``tensors`` (a view of another's storage counts once)."""
+    storages = {t.untyped_storage().data_ptr(): t.untyped_storage().nbytes() for t in tensors}
+    return sum(storages.values())
+
+
+def test_reconstruct_without_held_out_views_keeps_one_copy_of_the_views(tmp_path, monkeypatch) -> None:
+    """With nothing held out (the default) the training views and their renders scored as training metrics were
+    copies of all the views and of all the renders (300 views of 128 px: 2 x 59 MB more); they are the same
+    tensors now."""
+    import genxd.reconstruction.pipeline as pipeline
+    from genxd.cameras import intrinsics_from_focal, look_at
+    from genxd.reconstruction.trainer import ReconstructionConfig
+
+    from .helpers import write_views_folder
+
+    az = torch.linspace(0, 1.5, 4)
+    eye = torch.stack([3 * torch.cos(az), torch.full_like(az, -1.0), 3 * torch.sin(az)], -1)
+    c2w = look_at(eye, torch.zeros(3), up=torch.tensor([0.0, -1.0, 0.0]))
+    images = torch.rand(4, 3, 16, 16, generator=torch.Generator().manual_seed(0))
+    folder = write_views_folder(tmp_path / "views", images, c2w, intrinsics_from_focal(1.0).expand(4, 3, 3).clone())
+    seen: dict[str, list[Tensor]] = {"loaded": [], "trained": [], "rendered": [], "scored": []}
+
+    def spy(name: str, fn, key: str, pick):
+        def wrapped(*args, **kwargs):
+            out = fn(*args, **kwargs)
+            seen[key].append(pick(args, out))
+            return out
+        monkeypatch.setattr(pipeline, name, wrapped)
+
+    spy("load_views", pipeline.load_views, "loaded", lambda args, out: out.images)
+    spy("train_gaussians", pipeline.train_gaussians, "trained", lambda args, out: args[0].images)
+    spy("render_views", pipeline.render_views, "rendered", lambda args, out: out)
+    spy("view_metrics", pipeline.view_metrics, "scored", lambda args, out: args[0])
+    config = ReconstructionConfig(iterations=1, init_points=50, strategy="none")
+    record = pipeline.reconstruct_scene(folder, tmp_path / "out", config, video_frames=0, progress=False,
+                                        use_lpips=False)
+    one = images.numel() * 4
+    assert _storage_bytes(*seen["loaded"], *seen["trained"]) == one
+    assert _storage_bytes(*seen["rendered"], *seen["scored"]) == one
+    assert record["train_metrics"]["num_views"] == 4 and record["test_metrics"] is None

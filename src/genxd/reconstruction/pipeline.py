@@ -337,7 +337,8 @@ def reconstruct_scene(
                                          kind in INDEXED_MASKS, out_dir, arg("out_dir"))
     if not train:
         raise ValueError("no training views left")
-    train_views = views.subset(train)
+    every_view = train == list(range(len(views)))  # nothing held out: the views themselves, not a copy of them
+    train_views = views if every_view else views.subset(train)
     extra_folders: list[Path] = []
     if extra_arguments:
         # the scene (a ReconFusion input's, or --scene-key) picks a fewshot output's groups
@@ -384,7 +385,7 @@ def reconstruct_scene(
     # every input view rendered once: the metrics (training and held-out) and renders/ use the same images
     renders = render_views(model, views.c2w, views.K, views.height, views.width, views.times,
                            background.to(model.device), config.backend, progress="render views" if progress else None)
-    train_renders = renders[train]
+    train_renders = renders if every_view else renders[train]
     if len(train_views) > len(train):  # --extra-views
         extra = train_views.subset(range(len(train), len(train_views)))
         extra_renders = render_views(model, extra.c2w, extra.K, extra.height, extra.width, extra.times,
