@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 import torch
 
@@ -216,6 +218,38 @@ def test_temporal_windows_with_an_input_on_the_last_frame(num_frames, keep_input
     if num_frames > 9:  # the last input is context of the window next to it
         assert num_frames - 1 in last.context and last.frames[-1] == num_frames - 1
     assert plan_temporal(9, [0, 4, 8], window=8, overlap=2).windows[0].context == (0, 4)
+
+def _placed(count: int, num_frames: int, where: str) -> list[int]:
+    if where == "first":
+        return list(range(count))
+    if where == "last":  # frame 0 (an input must be in the first window) and the last count - 1 frames
+        return [0] + list(range(num_frames - count + 1, num_frames))
+    return sorted({round(i * (num_frames - 1) / max(1, count - 1)) for i in range(count)})
+
+
+def test_temporal_windows_all_share_a_frame_with_earlier_windows():
+    """The window reaching trailing inputs was moved forward to end on the last frame even when the inputs after
+    it numbered ``overlap``: it kept no frame of the earlier windows, a seam (``plan_temporal(11, [0, 5, 10], 4)``:
+    frames 7-10 made from the input 10 alone, not from 6). Over frames 9-48, windows 4-8, overlaps 1-2 and 1-4
+    inputs placed first, evenly or last: no plan is refused, and every window after the first has, among the
+    context of its consecutive frames, a frame of an earlier window."""
+    for num_frames, window, overlap, count, where, keep in itertools.product(
+            range(9, 49), range(4, 9), (1, 2), range(1, 5), ("first", "even", "last"), (False, True)):
+        inputs = _placed(count, num_frames, where)
+        if count >= window or (keep and window - len(inputs) - overlap < 1):
+            continue  # refused with reason (no room to generate)
+        plan = plan_temporal(num_frames, inputs, window, overlap, keep_inputs=keep)
+        plan.check()
+        case = (num_frames, inputs, window, overlap, keep)
+        seen = set(plan.windows[0].frames)
+        for w in plan.windows[1:]:
+            first = len(w.frames) - 1  # the window's consecutive frames (after the inputs it keeps)
+            while first > 0 and w.frames[first - 1] == w.frames[first] - 1:
+                first -= 1
+            run = w.frames[first:]
+            assert any(f in seen for f in w.context if f in run), (case, w)
+            seen.update(w.frames)
+
 
 def test_independent_windows_are_the_naive_baseline():
     plan = plan_independent(20, [0], window=8)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import torch
 from torch import Tensor
@@ -429,6 +429,24 @@ def plan_progressive(dist: Tensor, inputs: Sequence[int], window: int, overlap: 
     return LongPathPlan("progressive", num_frames, window, inputs, tuple(windows))
 
 
+def _last_temporal_start(start: int, span: int, num_frames: int, overlap: int, known: set[int], seen: int,
+                         span_at: Callable[[int], int], ending_on: Callable[[int], int]) -> int:
+    """Where :func:`plan_temporal`'s window at ``start`` goes when only known frames (inputs) follow it.
+
+    The last window ends on the last frame (the trailing inputs as its context) if it still holds a frame of
+    the earlier windows (``seen``: the last one's last frame); else this window ends ``overlap`` frames into
+    that last window (or before its last frame to make), so the next, the last, keeps generated overlap frames.
+    Where the trailing inputs leave no room for that, the window stays."""
+    todo = [f for f in range(start, num_frames) if f not in known]
+    if not todo:
+        return start
+    last = ending_on(num_frames - 1)
+    if last <= seen:
+        return last
+    end = max(todo[0], min(last + overlap - 1, todo[-1] - 1))
+    return ending_on(end) if last <= end < todo[-1] else start
+
+
 def plan_temporal(num_frames: int, inputs: Sequence[int], window: int, overlap: int | None = None,
                   keep_inputs: bool = False) -> LongPathPlan:
     """The 4D / video plan (see :mod:`genxd.pipelines.long_paths`): overlapping windows along time.
@@ -451,14 +469,24 @@ def plan_temporal(num_frames: int, inputs: Sequence[int], window: int, overlap: 
                          "leaves no frame to generate")
     known = set(inputs)
     windows: list[Window] = []
+
+    def span_at(start: int) -> int:  # consecutive frames of a window starting at ``start`` (the rest: kept inputs)
+        return window - (sum(i < start for i in inputs) if keep_inputs and start > 0 else 0)
+
+    def ending_on(end: int) -> int:  # the start of the window whose consecutive frames end on ``end``
+        start = end + 1 - window
+        while end + 1 - span_at(start) != start:
+            start = end + 1 - span_at(start)
+        return start
+
     start = 0
     while True:
+        span = span_at(start)
+        if windows and all(f in known for f in range(start + span, num_frames)):
+            start = _last_temporal_start(start, span, num_frames, overlap, known, windows[-1].frames[-1],
+                                         span_at, ending_on)
+            span = span_at(start)
         kept = tuple(sorted(i for i in inputs if i < start)) if keep_inputs and start > 0 else ()
-        span = window - len(kept)
-        tail = range(start + span, num_frames)
-        if windows and len(tail) <= overlap and all(f in known for f in tail):  # only inputs after: the last window,
-            start = num_frames - span  # ending on the last frame, with them as context
-        kept = tuple(i for i in kept if i < start)  # an input inside the range stays at its own time
         frames = kept + tuple(range(start, min(start + span, num_frames)))
         ctx = tuple(f for f in frames if f in known)
         if len(ctx) == len(frames):  # the earlier windows' frames and inputs: nothing left to make here

@@ -41,7 +41,8 @@ starts ``window - overlap`` frames after window ``k``, and its first ``overlap``
 of window ``k``, already generated) are its context. The motion strength is the same for every window
 (windows have the same length, so objects keep their speed per frame), and each window takes the
 cameras of its own frames (the camera path is split in step with time). The last window is moved back
-to end on the last frame (its overlap, all context, grows). Windows depend on each other, so they run
+to end on the last frame (its overlap, all context, grows); where only inputs follow a window, the last
+one ends on the last frame if it keeps a frame of the earlier windows, else one more window is made. Windows depend on each other, so they run
 one after another (several scenes of one job still share each call).
 
 **Independent windows** (``plan_independent``): the naive way, kept as a baseline for the evaluation:
