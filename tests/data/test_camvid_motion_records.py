@@ -111,3 +111,26 @@ def test_synthetic_clips_say_their_image_motion_units_and_old_non_square_ones_ar
     shutil.rmtree(tmp_path / "old_wide")
     CamVidDataset(tmp_path, num_frames=4, height=24)
     assert not _genxd_warnings(recwarn)
+
+
+def test_videos_that_train_as_3d_are_not_counted_for_old_units(video, tmp_path, recwarn, monkeypatch):
+    """Old-unit motion strengths were counted (a warning to re-curate) for videos that train as 3D, whose motion
+    strength is unused, and kind="3d" read every video's meta.json for it. Now only 4D videos count, and kind="3d"
+    reads none."""
+    old = dict(image_motion_strength=None, motion_strength=0.01, verdict="dynamic",
+               motion_strength_units=OLD_MOTION_UNITS + " (max over objects of the median over tracked points)")
+    _copy(video, tmp_path, "still", **{**old, "kind": "3d"})
+    _copy(video, tmp_path, "synthetic_still", kind="3d", image_motion_strength_units=None)
+    CamVidDataset(tmp_path, num_frames=4, height=24)
+    assert not _genxd_warnings(recwarn)
+    _copy(video, tmp_path, "moving", **{**old, "kind": None})
+    CamVidDataset(tmp_path, num_frames=4, height=24)
+    messages = _genxd_warnings(recwarn)
+    assert len(messages) == 1 and "1 of 3 videos (e.g. moving)" in messages[0], messages
+    recwarn.clear()
+    peeked: list[str] = []
+    peek = CamVidDataset._peek_meta
+    monkeypatch.setattr(CamVidDataset, "_peek_meta", lambda self, s: peeked.append(s) or peek(self, s))
+    ds = CamVidDataset(tmp_path, num_frames=4, height=24, kind="3d")
+    assert not _genxd_warnings(recwarn) and not peeked
+    assert ds[0]["kind"] == "3d"

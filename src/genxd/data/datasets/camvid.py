@@ -206,7 +206,10 @@ class CamVidDataset(_ClipDataset):
         with none of ``motion_keys``: 0, still objects): CamVid-30K as released is such, and the model would learn
         that motion strength 0 moves objects. One more for motion strengths in the units before 17875fa on
         non-square frames, and one for non-square synthetic clips whose meta.json has no units for their
-        image_motion_strength (:mod:`genxd.utils.motion_units`). Each such video's ``meta.json`` is read once here."""
+        image_motion_strength (:mod:`genxd.utils.motion_units`); videos that train as 3D (motion unused) count in none.
+        Each such video's ``meta.json`` is read once here (none with ``kind="3d"``)."""
+        if self.kind == "3d":
+            return
         used = sorted({s for s, _ in self.clips})  # videos too short for any clip train nothing
         bare: list[str] = []
         old_units: list[str] = []
@@ -220,7 +223,7 @@ class CamVidDataset(_ClipDataset):
             key = self._motion_key(meta)
             if key is None and self._kind_of(meta) == "4d":
                 bare.append(self.videos[s].name)
-            elif key is not None and old_unit_motion(meta, key):
+            elif key is not None and self._kind_of(meta) == "4d" and old_unit_motion(meta, key):
                 (old_synthetic if key == "image_motion_strength" else old_units).append(self.videos[s].name)
         where = ", ".join(str(r) for r in roots)
         if bare:
