@@ -59,6 +59,21 @@ def test_wide_unsigned_images_take_a_data_range(name: str) -> None:
             f(x, y, data_range=1000)
 
 
+@pytest.mark.skipif(not hasattr(torch, "uint64"), reason="torch has no uint64")
+def test_uint64_levels_above_2_53_are_checked_exactly() -> None:
+    """uint64 levels were compared with data_range after a float64 copy, which rounds above 2**53: 2**64 - 1 with
+    data_range=2**64 - 1 was refused (read as 2**64), 2**53 + 1 with data_range=2**53 was scored (read as 2**53)."""
+    def image(level: int) -> torch.Tensor:
+        levels = torch.zeros(1, 1, 8, 8, dtype=torch.int64)
+        levels[..., 0, 0] = level - 2**64 if level >= 2**63 else level
+        return levels.view(torch.uint64)
+
+    top = image(2**64 - 1)
+    assert psnr(top, top, data_range=2**64 - 1).shape == (1,)  # scored, not refused
+    with pytest.raises(ValueError, match=rf"^torch.uint64 images hold values up to {2**53 + 1}, above data_range"):
+        psnr(image(2**53 + 1), image(0), data_range=2**53)
+
+
 def _ssim_direct(x: torch.Tensor, y: torch.Tensor) -> float:
     """Wang et al. 2004 with the full 2D window, per channel, valid region, averaged."""
     w = gaussian_window(11, 1.5)[None, None].double()

@@ -42,11 +42,15 @@ _UNSIGNED = tuple(getattr(torch, name) for name in ("uint8", "uint16", "uint32",
 
 def _max_level(t: Tensor) -> int:
     """The largest value of a non-empty unsigned integer tensor. torch has no max for uint16 / uint32 / uint64
-    (NotImplementedError), so it is taken on a widened copy: int64 (exact) or, for uint64, float64."""
+    (NotImplementedError), so it is taken on a widened copy (int64), or for uint64 on its bits read as int64: the
+    negative ones are the values from 2**63 up (exact; float64 rounded values above 2**53)."""
     if t.dtype == torch.uint8:
         return int(t.max())
-    wide = torch.float64 if t.dtype == getattr(torch, "uint64", None) else torch.int64
-    return int(t.to(wide).max())
+    if t.dtype != getattr(torch, "uint64", None):
+        return int(t.to(torch.int64).max())
+    bits = t.view(torch.int64)
+    high = bits[bits < 0]
+    return int(high.max()) + 2**64 if high.numel() else int(bits.max())
 
 
 def _data_range(a: Tensor, b: Tensor, data_range: float | None) -> float:
