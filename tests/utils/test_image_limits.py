@@ -111,3 +111,12 @@ def test_open_image_drafts_a_jpeg_under_the_limit_too(tmp_path):
     assert read_rgb(tmp_path / "small.jpg", at_least=100).size == (160, 200)
     with open_image(tmp_path / "small.png", at_least=100) as im:
         assert im.size == (320, 400)
+
+
+def test_the_names_moved_to_image_limits_stay_importable_from_images():
+    """DCT_SCALED_FORMATS (genxd.utils.images' since MPO photos were drafted) moved to image_limits and its
+    re-export was dropped: ``from genxd.utils.images import DCT_SCALED_FORMATS`` raised ImportError."""
+    from genxd.utils import image_limits, images
+
+    assert images.DCT_SCALED_FORMATS is image_limits.DCT_SCALED_FORMATS and "MPO" in images.DCT_SCALED_FORMATS
+    assert images.draft_at_least is image_limits.draft_at_least

@@ -25,7 +25,7 @@ import torch
 from torch import Tensor
 
 from .colour_profiles import to_srgb
-from .image_limits import draft_at_least  # noqa: F401  (kept importable from here)
+from .image_limits import DCT_SCALED_FORMATS, draft_at_least  # noqa: F401  (kept importable from here)
 from .image_limits import drafted_extent
 from .image_limits import ImageRefusedError, ImageTooLargeError, open_image, too_large_message  # noqa: F401  (too_large_message: kept importable from here)
 from .image_paths import IMAGE_SUFFIXES, collect_images  # noqa: F401  (torch-free; kept importable from here)
