@@ -120,3 +120,23 @@ def test_the_names_moved_to_image_limits_stay_importable_from_images():
 
     assert images.DCT_SCALED_FORMATS is image_limits.DCT_SCALED_FORMATS and "MPO" in images.DCT_SCALED_FORMATS
     assert images.draft_at_least is image_limits.draft_at_least
+
+
+def test_open_image_closes_the_file_when_drafting_fails(tmp_path, monkeypatch):
+    """open_image drafted a JPEG after PIL.Image.open but outside ``with im``: an error there left the file open.
+    (Pillow's draft reads nothing, so the failure is simulated.)"""
+    from genxd.utils import image_limits
+
+    path = tmp_path / "a.jpg"
+    PIL.Image.new("RGB", (64, 48), (200, 10, 10)).save(path)
+    opened: list[PIL.Image.Image] = []
+
+    def failing_draft(im: PIL.Image.Image, side: int) -> None:
+        opened.append(im)
+        raise OSError("draft failed")
+
+    monkeypatch.setattr(image_limits, "draft_at_least", failing_draft)
+    with pytest.raises(OSError, match="draft failed"):
+        with open_image(path, at_least=16):
+            pass
+    assert len(opened) == 1 and opened[0].fp is None  # closed

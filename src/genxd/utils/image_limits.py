@@ -102,13 +102,13 @@ def open_image(path: str | os.PathLike | IO[bytes], label: str | os.PathLike | N
             warnings.simplefilter("error", PIL.Image.DecompressionBombWarning)
             try:
                 im = PIL.Image.open(path)
-                if at_least is not None:
-                    draft_at_least(im, at_least)
             except PIL.Image.DecompressionBombWarning:
                 if at_least is None:
                     raise
                 im = _open_drafted(path, at_least)
-            with im:
+            with im:  # closed whatever follows (drafting included)
+                if at_least is not None:
+                    draft_at_least(im, at_least)  # nothing if _open_drafted drafted it (Pillow drafts once)
                 yield im
     except (PIL.Image.DecompressionBombError, PIL.Image.DecompressionBombWarning):
         raise ImageTooLargeError(too_large_message(path if label is None else label)) from None
