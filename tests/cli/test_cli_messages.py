@@ -58,6 +58,9 @@ def test_trajectory_make_into_a_folder_says_to_give_a_file_name(tmp_path):
     (["forward", "--num-frames", "6"], "forward mode needs --num-frames divisible by 4"),
     (["orbit", "--elevation", "90"], "--elevation must be strictly between -90 and 90 degrees"),
     (["forward", "--elevation", "-90"], "--elevation must be strictly between -90 and 90 degrees"),
+    # "the focal length" was replaced mid-sentence: "--factor 1e-09 takes --focal 1 to 1e-09" (as if --focal 1 went)
+    (["zoom", "--factor", "1e-9", "--focal", "1"],
+     "--factor 1e-09 takes the focal length 1 (--focal) to 1e-09; it must stay in 1e-06..1e+06"),
 ])
 def test_trajectory_make_names_its_options_in_a_presets_refusal(tmp_path, args, says):
     """The presets refuse in their Python names (``num_frames must be ...``): the command line names its options

@@ -16,11 +16,13 @@ from .terminal_text import printed_path
 from .options import Out, Overwrite, Quiet, Seed, checked, flag
 
 
-#: How the presets name their arguments in a refusal -> trajectory make's options (``re`` patterns).
+#: How the presets name their arguments in a refusal -> trajectory make's options (``re`` patterns; a message's
+#: subject is matched at its start only, so that words further on stay words: "zoom factor 50 takes the focal
+#: length 1 to 50" is "--factor 50 takes the focal length 1 (--focal) to 50").
 _PRESET_WORDS = ((r"\bnum_frames\b", "--num-frames"), (r"\bazimuth_range\b", "--azimuth"),
                  (r"^elevation\b", "--elevation"), (r"^zoom factor\b", "--factor"),
-                 (r"\bthe focal length\b", "--focal"), (r"^frame must\b", "--frame must"),
-                 (r"^pan mode\b", "--mode"), (r"^spiral: radius\b", "--radius"))
+                 (r"^(--factor \S+ takes the focal length \S+) to\b", r"\1 (--focal) to"),
+                 (r"^frame must\b", "--frame must"), (r"^pan mode\b", "--mode"), (r"^spiral: radius\b", "--radius"))
 
 
 def preset_refusal(text: str) -> str:
