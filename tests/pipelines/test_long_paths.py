@@ -238,17 +238,37 @@ def test_temporal_windows_all_share_a_frame_with_earlier_windows():
         inputs = _placed(count, num_frames, where)
         if count >= window or (keep and window - len(inputs) - overlap < 1):
             continue  # refused with reason (no room to generate)
-        plan = plan_temporal(num_frames, inputs, window, overlap, keep_inputs=keep)
-        plan.check()
-        case = (num_frames, inputs, window, overlap, keep)
-        seen = set(plan.windows[0].frames)
-        for w in plan.windows[1:]:
-            first = len(w.frames) - 1  # the window's consecutive frames (after the inputs it keeps)
-            while first > 0 and w.frames[first - 1] == w.frames[first] - 1:
-                first -= 1
-            run = w.frames[first:]
-            assert any(f in seen for f in w.context if f in run), (case, w)
-            seen.update(w.frames)
+        _assert_windows_share_earlier_frames(plan_temporal(num_frames, inputs, window, overlap, keep_inputs=keep),
+                                             (num_frames, inputs, window, overlap, keep))
+
+
+def _assert_windows_share_earlier_frames(plan, case) -> None:
+    """Every window after the first has, among the context of its consecutive frames, a frame of an earlier window."""
+    plan.check()
+    seen = set(plan.windows[0].frames)
+    for w in plan.windows[1:]:
+        first = len(w.frames) - 1  # the window's consecutive frames (after the inputs it keeps)
+        while first > 0 and w.frames[first - 1] == w.frames[first] - 1:
+            first -= 1
+        run = w.frames[first:]
+        assert any(f in seen for f in w.context if f in run), (case, w)
+        seen.update(w.frames)
+
+
+def test_temporal_windows_after_a_run_of_inputs_mid_path_share_a_frame_with_earlier_windows():
+    """A window holding only earlier frames and a run of ``overlap`` or more inputs mid-path (nothing to make) was
+    skipped by ``span - overlap`` frames, and the next one started on the inputs alone: ``plan_temporal(9, [0, 4,
+    5], 4, 2)`` made frames 0-3 from input 0 and 6-7 from inputs 4-5 with no window holding both (a seam at 3|4;
+    found by review). The next window now ends on the first frame still to make. Over frames 9-30, windows 4-8,
+    overlaps 1-3 and a run of 1-4 inputs after input 0 at every place: every later window shares a frame."""
+    for num_frames, window, overlap, length, keep in itertools.product(
+            range(9, 31), range(4, 9), (1, 2, 3), range(1, 5), (False, True)):
+        if overlap >= window or 1 + length >= window or (keep and window - 1 - length - overlap < 1):
+            continue
+        for at in range(1, num_frames - length + 1):
+            inputs = [0, *range(at, at + length)]
+            _assert_windows_share_earlier_frames(plan_temporal(num_frames, inputs, window, overlap, keep_inputs=keep),
+                                                 (num_frames, inputs, window, overlap, keep))
 
 
 def test_independent_windows_are_the_naive_baseline():

@@ -492,7 +492,12 @@ def plan_temporal(num_frames: int, inputs: Sequence[int], window: int, overlap: 
         if len(ctx) == len(frames):  # the earlier windows' frames and inputs: nothing left to make here
             if start + span >= num_frames:
                 break
-            start += span - overlap
+            # the next window ends on the first frame still to make, so that it holds the last frames made
+            # before a run of inputs (jumping by span - overlap could start it on the inputs alone: a seam)
+            todo = next((f for f in range(start + span, num_frames) if f not in known), None)
+            if todo is None:
+                break
+            start = max(start + 1, ending_on(todo))
             continue
         if not ctx:
             raise ValueError(f"frames {frames[0]}-{frames[-1]} have no known frame to start from")
