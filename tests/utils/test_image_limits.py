@@ -140,3 +140,40 @@ def test_open_image_closes_the_file_when_drafting_fails(tmp_path, monkeypatch):
         with open_image(path, at_least=16):
             pass
     assert len(opened) == 1 and opened[0].fp is None  # closed
+
+
+def test_open_image_over_the_limit_closes_the_file_when_drafting_fails(tmp_path, monkeypatch):
+    """The same for a JPEG over the pixel limit, opened again to be drafted (``_open_drafted``): an error while
+    drafting left that file open (found by review; simulated, as above)."""
+    from genxd.utils import image_limits
+
+    path = tmp_path / "big.jpg"
+    PIL.Image.new("RGB", (64, 48), (200, 10, 10)).save(path)
+    monkeypatch.setattr(PIL.Image, "MAX_IMAGE_PIXELS", 2000)  # 64 x 48 = 3,072 pixels: over it, under twice it
+    opened: list[PIL.Image.Image] = []
+
+    def failing_draft(im: PIL.Image.Image, side: int) -> None:
+        opened.append(im)
+        raise OSError("draft failed")
+
+    monkeypatch.setattr(image_limits, "draft_at_least", failing_draft)
+    with pytest.raises((OSError, ValueError)):
+        with open_image(path, at_least=8):
+            pass
+    assert opened and all(im.fp is None for im in opened)  # closed
+
+
+def test_read_rgb_of_a_drafted_jpeg_carries_no_extent_of_the_files_orientation(tmp_path):
+    """read_rgb's image kept Pillow's info, the drafted extent among it, in the file's orientation (width and
+    height swapped after an EXIF rotation): the extent is given by read_rgb_extent only (found by review)."""
+    from genxd.utils.image_limits import drafted_extent
+    from genxd.utils.images import read_rgb, read_rgb_extent
+
+    path = tmp_path / "t6.jpg"
+    exif = PIL.Image.Exif()
+    exif[0x0112] = 6
+    PIL.Image.new("RGB", (1133, 403), (90, 120, 200)).save(path, quality=95, exif=exif)
+    im = read_rgb(path, at_least=30)
+    assert drafted_extent(im) is None
+    rgb, box = read_rgb_extent(path, at_least=30)
+    assert box is not None and rgb.size == im.size and box[2] <= rgb.size[0] and box[3] <= rgb.size[1]

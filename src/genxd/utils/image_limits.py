@@ -70,10 +70,14 @@ def _open_drafted(path: str | os.PathLike | IO[bytes], at_least: int) -> PIL.Ima
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PIL.Image.DecompressionBombWarning)
         im = PIL.Image.open(path)
-    if im.format in DCT_SCALED_FORMATS:
-        draft_at_least(im, at_least)
-        if im.size[0] * im.size[1] <= PIL.Image.MAX_IMAGE_PIXELS:
-            return im
+    try:
+        if im.format in DCT_SCALED_FORMATS:
+            draft_at_least(im, at_least)
+            if im.size[0] * im.size[1] <= PIL.Image.MAX_IMAGE_PIXELS:
+                return im
+    except BaseException:
+        im.close()
+        raise
     im.close()
     raise PIL.Image.DecompressionBombWarning("over the limit")
 

@@ -26,7 +26,7 @@ from torch import Tensor
 
 from .colour_profiles import to_srgb
 from .image_limits import DCT_SCALED_FORMATS, draft_at_least  # noqa: F401  (kept importable from here)
-from .image_limits import drafted_extent
+from .image_limits import DRAFTED_EXTENT, drafted_extent
 from .image_limits import ImageRefusedError, ImageTooLargeError, open_image, too_large_message  # noqa: F401  (too_large_message: kept importable from here)
 from .image_paths import IMAGE_SUFFIXES, collect_images  # noqa: F401  (torch-free; kept importable from here)
 from .paths import require_file
@@ -107,7 +107,9 @@ def _decoded_rgb(source: Path | IO[bytes], label: str | Path, orient: bool,
 
         said = re.sub(r" ?<_io\.BytesIO object at 0x[0-9a-fA-F]+>", "", str(exc))  # PIL names the buffer
         raise ValueError(f"{label}: cannot read image ({exc.__class__.__name__}: {said})") from None
-    return to_rgb(im, label, background), box
+    rgb = to_rgb(im, label, background)
+    rgb.info.pop(DRAFTED_EXTENT, None)  # in the file's orientation: the box above is the image's
+    return rgb, box
 
 
 def oriented_box(box: Box, size: tuple[int, int], orientation: int) -> Box:
