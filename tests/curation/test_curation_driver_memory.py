@@ -42,7 +42,7 @@ def _fake_record(source: VideoSource) -> Record:
 def test_summary_keeps_no_record_and_reads_them_back(tmp_path, monkeypatch):
     made: list[weakref.ref] = []
 
-    def task(source, out_dir, config, on_stage=None, caller_name="python", shared_marker=None):
+    def task(source, out_dir, config, on_stage=None, caller_name="python", shared_marker=None, on_note=None):
         record = _fake_record(source)
         made.append(weakref.ref(record))
         return record
@@ -121,7 +121,7 @@ RUN_WITH_FAKE_VIDEOS = textwrap.dedent("""
 
     release = Path(sys.argv[1])
 
-    def task(source, out_dir, config, on_stage=None, caller_name="python", shared_marker=None):
+    def task(source, out_dir, config, on_stage=None, caller_name="python", shared_marker=None, on_note=None):
         if source.video_id == "b_wait":  # the run goes on until the test has read a_bad's line
             deadline = time.monotonic() + 60
             while not release.exists() and time.monotonic() < deadline:
