@@ -35,6 +35,10 @@ def test_integer_images_are_scored_on_their_dtype_range_or_refused() -> None:
         ssim(x, y.float() / 255)
     with pytest.raises(ValueError, match=r"^images must be float or unsigned integers .*got torch.int16$"):
         psnr(a.to(torch.int16), b.to(torch.int16))
+    for signed in (torch.int8, torch.int32, torch.int64):
+        with pytest.raises(ValueError, match=rf"^images must be float or unsigned integers \(uint8, uint16, uint32, "
+                                             rf"uint64\), got {signed}$"):
+            ssim(x.to(signed), y.to(signed))
     with pytest.raises(ValueError, match=r"^regnerf_ssim takes float images in \[0, 1\], got uint8 \(divide its levels "
                                          r"by 255\)$"):
         regnerf_ssim(x, y)
@@ -72,6 +76,36 @@ def test_uint64_levels_above_2_53_are_checked_exactly() -> None:
     assert psnr(top, top, data_range=2**64 - 1).shape == (1,)  # scored, not refused
     with pytest.raises(ValueError, match=rf"^torch.uint64 images hold values up to {2**53 + 1}, above data_range"):
         psnr(image(2**53 + 1), image(0), data_range=2**53)
+
+
+@pytest.mark.parametrize("name", ["uint8", "uint16", "uint32", "uint64"])
+def test_integer_levels_near_the_top_of_their_dtype_are_scored_exactly(name: str) -> None:
+    """The squared error was taken in float32: uint64 levels near 2**64 gave NaN (psnr and ssim: squares past
+    float32's range), uint32 levels 2**32 - 1 and 2**32 - 2 were one float32 (scored as identical images)."""
+    if not hasattr(torch, name):
+        pytest.skip(f"torch has no {name}")
+    dtype = getattr(torch, name)
+    top = torch.iinfo(dtype).max
+    g = torch.Generator().manual_seed(2)
+    offsets = torch.randint(0, 50, (2, 3, 16, 16), generator=g)
+    steps = torch.randint(1, 4, offsets.shape, generator=g)
+
+    def levels(values: list[int]) -> torch.Tensor:  # Python ints (exact) to the dtype, through int64 bits
+        bits = torch.tensor([v - 2**64 if v >= 2**63 else v for v in values], dtype=torch.int64)
+        return (bits.view(dtype) if dtype == getattr(torch, "uint64", None) else bits.to(dtype)).view(offsets.shape)
+
+    high = [top - int(o) for o in offsets.flatten()]
+    low = [h - int(s) for h, s in zip(high, steps.flatten())]
+    per_image = offsets[0].numel()
+    for data_range in (None, top):
+        got = psnr(levels(high), levels(low), data_range=data_range)
+        want = [10 * math.log10(top**2 / (sum(int(s) ** 2 for s in steps[i].flatten()) / per_image)) for i in range(2)]
+        assert got.tolist() == pytest.approx(want, abs=1e-3)
+        score = ssim(levels(high), levels(low), data_range=data_range)
+        ref = ssim(torch.tensor(high, dtype=torch.float64).view(offsets.shape) / top,
+                   torch.tensor(low, dtype=torch.float64).view(offsets.shape) / top)
+        assert torch.isfinite(score).all() and torch.allclose(score, ref.float(), atol=1e-5)
+    assert float(ssim(levels(high), levels(high))[0]) == pytest.approx(1.0)
 
 
 def _ssim_direct(x: torch.Tensor, y: torch.Tensor) -> float:

@@ -33,7 +33,7 @@ def _check_pair(a: Tensor, b: Tensor) -> None:
     if a.dtype != b.dtype and not (a.is_floating_point() and b.is_floating_point()):
         raise ValueError(f"images of one kind expected, got {a.dtype} and {b.dtype} (make both float in [0, 1])")
     if not a.is_floating_point() and a.dtype not in _UNSIGNED:
-        raise ValueError(f"images must be float or unsigned integers (uint8, uint16), got {a.dtype}")
+        raise ValueError(f"images must be float or unsigned integers (uint8, uint16, uint32, uint64), got {a.dtype}")
 
 
 #: the unsigned integer image dtypes, whose data range is their largest value (255 for uint8)
@@ -69,6 +69,23 @@ def _data_range(a: Tensor, b: Tensor, data_range: float | None) -> float:
     return float(data_range)
 
 
+def _level_difference(a: Tensor, b: Tensor) -> Tensor:
+    """``a - b`` of unsigned integer images in float64, rounded once: float32 overflows on squares of uint64 levels
+    and loses differences above 2**24 (2**32 - 1 and 2**32 - 2 are one float32). uint64 levels are split into
+    32-bit halves (their bits read as int64), whose differences are exact."""
+    if a.dtype != getattr(torch, "uint64", None):
+        return (a.to(torch.int64) - b.to(torch.int64)).to(torch.float64)
+
+    def halves(t: Tensor) -> tuple[Tensor, Tensor]:
+        bits = t.view(torch.int64)
+        low = bits & 0xFFFFFFFF
+        high = (bits - low) >> 32
+        return torch.where(high < 0, high + 2**32, high), low
+
+    (ha, la), (hb, lb) = halves(a), halves(b)
+    return (ha - hb).to(torch.float64) * 2.0**32 + (la - lb).to(torch.float64)
+
+
 def _float_images(a: Tensor, b: Tensor, what: str) -> None:
     """A ValueError for integer images where ``what`` takes float ones in [0, 1] only."""
     if not a.is_floating_point():
@@ -89,13 +106,16 @@ def psnr(pred: Tensor, target: Tensor, data_range: float | None = None, mask: Te
     """
     _check_pair(pred, target)
     data_range = _data_range(pred, target, data_range)
-    err = (pred.float() - target.float()) ** 2
+    levels = not pred.is_floating_point()
+    err = (_level_difference(pred, target) if levels else pred.float() - target.float()) ** 2
     if mask is None:
         mse = err.flatten(-3).mean(-1)
     else:
         weight = mask.to(err).expand_as(err)
         mse = (err * weight).flatten(-3).sum(-1) / weight.flatten(-3).sum(-1)
-    return 10.0 * torch.log10(data_range**2 / mse.clamp_min(1e-12))
+    # integer levels: in float64 (data_range**2 is 2**128 for uint64, past float32), the figure then as float32
+    out = 10.0 * torch.log10(data_range**2 / mse.clamp_min(1e-12))
+    return out.float() if levels else out
 
 
 def gaussian_window(size: int = 11, sigma: float = 1.5) -> Tensor:
@@ -129,6 +149,9 @@ def ssim(
     if min(pred.shape[-2:]) < size:
         raise ValueError(f"SSIM needs images of at least {size}x{size}, got {tuple(pred.shape[-2:])}")
     lead = pred.shape[:-3]
+    if not pred.is_floating_point():  # levels in [0, 1] (the same SSIM): uint64 squares overflow float32
+        pred, target = pred.to(torch.float64) / data_range, target.to(torch.float64) / data_range
+        data_range = 1.0
     x = pred.to(g.dtype).reshape(-1, *pred.shape[-3:])
     y = target.to(g.dtype).reshape(-1, *target.shape[-3:])
     c1 = (0.01 * data_range) ** 2
