@@ -127,6 +127,13 @@ def test_progressive_3d_plan_grows_a_360_orbit_from_both_ends_of_the_input():
     assert plan.num_unet_calls(25) == 7 * 25 and len(plan.calls(1)) == 13
 
 
+def test_describe_says_one_step_in_the_singular():
+    """One denoising step read '... x 1 steps = 2 UNet calls' (the demo's note and genxd generate's line)."""
+    plan = plan_temporal(9, [0], window=8, overlap=1)
+    assert plan.describe(1).endswith("in 2 sampling calls x 1 step = 2 UNet calls")
+    assert plan.describe(3).endswith("in 2 sampling calls x 3 steps = 6 UNet calls")
+
+
 def test_progressive_open_path_and_several_inputs():
     from genxd.cameras import dolly
 

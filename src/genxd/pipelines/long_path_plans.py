@@ -134,9 +134,10 @@ class LongPathPlan:
         parts = ", ".join(f"{n} {names.get(k, k)}{'s' if n > 1 else ''}" for k, n in kinds.items())
         calls = self.calls(max_windows_per_call, num_scenes)
         per = f" ({num_scenes} scenes)" if num_scenes > 1 else ""
+        unet = len(calls) * num_inference_steps
         return (f"{self.num_frames} frames, window {self.window}, {self.strategy}: {parts}{per} in {len(calls)} sampling "
-                f"call{'s' if len(calls) > 1 else ''} x {num_inference_steps} steps = "
-                f"{len(calls) * num_inference_steps} UNet calls")
+                f"call{'s' if len(calls) > 1 else ''} x {num_inference_steps} step{'s' if num_inference_steps != 1 else ''} "
+                f"= {unet} UNet call{'s' if unet != 1 else ''}")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able summary (written to ``meta.json``)."""
