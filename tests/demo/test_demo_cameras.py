@@ -29,8 +29,17 @@ def test_preset_path_matches_the_trajectory_function():
         cam.preset_path("orbit", 8, 1.1, {"azimuth_range": "0;90;1"})
     with pytest.raises(ValueError, match="pan mode"):
         cam.preset_path("pan", 8, 1.1, {"mode": "sideways"})
-    with pytest.raises(ValueError, match="divisible by 4"):
+    with pytest.raises(ValueError, match=r"^forward mode needs Frames divisible by 4 "):
         cam.preset_path("forward", 6, 1.1, {})
+
+
+def test_preset_refusals_name_the_frames_control_not_the_argument():
+    """The presets' own refusals reached the page with their Python name: "num_frames must be an integer in
+    4..100000, got 2" for the Frames slider at 2 with the forward preset."""
+    with pytest.raises(ValueError, match=r"^Frames must be an integer in 4\.\.100000, got 2$"):
+        cam.preset_path("forward", 2, 1.1, {})
+    with pytest.raises(ValueError, match=r"^zoom factor 1e-09 takes the focal length 1 to 1e-09;"):  # words stay
+        cam.preset_path("zoom", 8, 1.0, {"factor": 1e-9})
 
 
 def test_a_spiral_focus_distance_of_0_is_named_as_the_page_names_it():

@@ -198,6 +198,18 @@ def test_a_frame_count_under_the_models_window_is_noted_as_genxd_generate_warns(
             "Frames 4 is outside what the bundled model was trained on (8): results may be poor."]
         assert not any(n.startswith("Frames") for n in request_notes(model, request_for(num_frames=20)))
 
+
+def test_a_camera_files_frame_count_is_not_named_as_the_frames_slider(devices):
+    """A camera file keeps its own frame count (the Frames slider is not used): a file of 4 cameras was noted as
+    "Frames 4 is outside ..." whatever the slider showed."""
+    from genxd.demo.jobs import request_notes
+
+    with devices.acquire() as (_, model):
+        r = request_for(num_frames=4)
+        r.camera_file, r.camera_label = True, "path.json"
+        assert request_notes(model, r) == ["The camera file's frame count 4 is outside what the bundled model was "
+                                           "trained on (8): results may be poor."]
+
 def test_one_job_at_a_time_per_device():
     from genxd.demo.jobs import Devices
 

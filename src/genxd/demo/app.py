@@ -351,7 +351,8 @@ def build_app(devices: Devices, config: DemoConfig) -> gr.Blocks:
                 c2w, K, label, times = camera_path(values, settings["fit"])
                 ctx = cam.context_frames(len(inputs), c2w.shape[0])
                 request = GenerationRequest(images=inputs, c2w=c2w, K=K, context_index=ctx, camera_label=label,
-                                            camera_preset=label if values["source"] == "preset" else None, times=times,
+                                            camera_preset=label if values["source"] == "preset" else None,
+                                            camera_file=values["source"] == "file", times=times,
                                             **settings)
                 notes = request_notes(loaded, request)  # a long path's windows, values outside the trained ranges
             except (ValueError, FileNotFoundError) as exc:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import re
 import threading
 import typing
 from collections import OrderedDict
@@ -139,8 +140,21 @@ def preset_path(name: str, num_frames: int, focal: float | None, values: dict[st
         if p.kind == "range" and isinstance(value, str):
             value = parse_range(value, p.label)
         kwargs[p.name] = p.spec.check(value, p.label)  # finite and in the range genxd generate takes
-    c2w, K = trajectories.make_trajectory(name, **kwargs)
+    try:
+        c2w, K = trajectories.make_trajectory(name, **kwargs)
+    except ValueError as exc:  # the presets name their arguments ("num_frames must be ..."); the page its controls
+        raise ValueError(page_words(str(exc), name)) from None
     return trajectories.scale_translations(c2w, scale).float(), K.float()
+
+
+def page_words(text: str, preset: str) -> str:
+    """A preset's refusal with its argument names (``num_frames``, ``azimuth_range``, ...) as the page's controls
+    name them: "num_frames must be ..." -> "Frames must be ..."."""
+    labels = {"num_frames": "Frames"}
+    labels |= {p.name: p.label for p in preset_params(preset) if "_" in p.name}  # plain words stay as they are
+    for argument, label in labels.items():
+        text = re.sub(rf"\b{argument}\b", label, text)
+    return text
 
 
 def public_message(text: str, path: str | Path) -> str:

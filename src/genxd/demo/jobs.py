@@ -141,6 +141,7 @@ class GenerationRequest:
     fit: str = "crop"
     camera_label: str = "demo"
     camera_preset: str | None = None  # the preset the path came from (scaled to the model), else None
+    camera_file: bool = False  # a camera file's path: its own frame count, not the Frames slider's
     times: Tensor | None = None  # F frame times in [0, 1] of a camera file or video, written with the cameras
 
 
@@ -197,7 +198,8 @@ def request_notes(loaded, request: GenerationRequest) -> list[str]:
     if plan is not None:
         notes.append(f"The path is longer than the model's window of {plan.window} frames: "
                      f"{plan.describe(steps, _windows_per_call(plan, res))}.")
-    labels = {"resolution": "Resolution", "num_frames": "Frames", "motion_strength": "Motion strength"}
+    frames = "The camera file's frame count" if request.camera_file else "Frames"  # the slider is not used then
+    labels = {"resolution": "Resolution", "num_frames": frames, "motion_strength": "Motion strength"}
     # a long path is made in windows of the model's size: its length is no value outside the trained ones
     values = {"resolution": res, "num_frames": request.c2w.shape[0] if plan is None else plan.window,
               "motion_strength": request.motion_strength if request.mode != "3d" else None}
