@@ -44,7 +44,7 @@ def test_generate_docstring_states_the_accepted_range(name, spec):
 CHOICES = [("mode", v.MODES.choices), ("fit", v.FITS.choices), ("scheduler", v.SCHEDULERS.choices),
            ("offload", v.OFFLOAD.choices), ("path_spacing", v.PATH_SPACINGS.choices),
            ("path_intrinsics", v.PATH_INTRINSICS.choices), ("dtype", v.DTYPES.choices),
-           ("device", (*v.DEVICE.allow, "cuda:N"))]
+           ("device", (*v.DEVICE.allow, "cpu:N", "cuda:N", "mps:N"))]
 
 
 @pytest.mark.parametrize("name, choices", CHOICES, ids=[n for n, _ in CHOICES])

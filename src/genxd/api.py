@@ -545,7 +545,8 @@ def generate(
             :attr:`~genxd.checkpoints.ModelInfo.preset_scale`, 0.5 for the bundled model).
         fit: ``"crop"`` (centre crop) or ``"pad"`` (pad with white) to a square.
         fps: frame rate of the videos (default: frames / 2); batch_size: scenes per sampling call.
-        device: ``"auto"`` / None (CUDA when available), ``"cpu"``, ``"cuda"``, ``"cuda:N"``, ``"mps"``;
+        device: ``"auto"`` / None (CUDA when available), ``"cpu"``, ``"cpu:N"``, ``"cuda"``, ``"cuda:N"``,
+            ``"mps"``, ``"mps:N"``;
             dtype: ``"fp32"``, ``"bf16"``, ``"fp16"`` or a ``torch.dtype``; ``"auto"`` / None: bf16 on CUDA, fp32
             elsewhere.
         compile_unet: ``torch.compile`` the UNet's blocks (CUDA; no faster than the default fast path on an

@@ -477,7 +477,7 @@ def load_model(model: str | Path | None = None, device: str | None = None, dtype
                fast: bool | None = None, compile_unet: bool = False, offload: str = "none",
                allow_pickle: bool = False, progress: bool = True) -> LoadedModel:
     """Load a GenXD pipeline (``model`` None: the bundled small model) onto ``device`` (``"auto"`` / None: CUDA when
-    available, ``"cpu"``, ``"cuda"``, ``"cuda:N"``, ``"mps"``) in ``dtype`` (``"fp32"``, ``"bf16"``, ``"fp16"`` or
+    available, ``"cpu"``, ``"cuda"``, ``"mps"``, each with an index or not: ``"cuda:N"``) in ``dtype`` (``"fp32"``, ``"bf16"``, ``"fp16"`` or
     those ``torch.dtype``; ``"auto"`` / None: bf16 on CUDA, fp32 elsewhere).
 
     ``fast`` (default: on for CUDA) turns on the GPU fast path (:mod:`genxd.pipelines.fast`: bf16, CUDA-graph

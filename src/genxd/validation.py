@@ -343,22 +343,22 @@ class Colour(Spec):
         return rgb
 
 
-_DEVICE_RE = re.compile(r"^(auto|cpu(:\d{1,3})?|mps(:\d{1,3})?|cuda(:\d{1,3})?)$")
+#: the devices that take an index (``cuda:1``; torch reads ``cpu:N`` as the one CPU, ``mps:N`` as the one GPU)
+_INDEXED_DEVICES = ("cpu", "cuda", "mps")
+_DEVICE_RE = re.compile(rf"^(auto|(?:{'|'.join(_INDEXED_DEVICES)})(:\d{{1,3}})?)$")
 
 
 @dataclass(frozen=True)
 class Device(Spec):
-    """``auto`` (CUDA when available), ``cpu``, ``cuda``, ``cuda:N`` or ``mps``; CUDA must be available if asked."""
+    """``auto`` (CUDA when available), ``cpu``, ``cuda`` or ``mps``, each but ``auto`` with an index or not
+    (``cuda:N``); CUDA must be available if asked."""
 
     optional: bool = True
     allow: tuple[str, ...] = ("auto", "cpu", "cuda", "mps")
 
     def names(self) -> list[str]:
-        """The accepted devices as a user writes them (``cuda:N`` after ``cuda``)."""
-        names = list(self.allow)
-        if "cuda" in names:
-            names.insert(names.index("cuda") + 1, "cuda:N")
-        return names
+        """The accepted devices as a user writes them (``cuda:N`` after ``cuda``, likewise ``cpu:N``, ``mps:N``)."""
+        return [n for name in self.allow for n in ((name, f"{name}:N") if name in _INDEXED_DEVICES else (name,))]
 
     def describe(self) -> str:
         return "one of " + ", ".join(self.names())

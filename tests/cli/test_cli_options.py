@@ -375,9 +375,12 @@ def test_device_help_lists_every_device_its_check_accepts():
     devices = [p for p in PARAMS if isinstance(p.spec, v.Device)]
     assert {p.command[0] for p in devices} >= {"generate", "eval", "curate", "reconstruct", "synth"}
     for p in devices:
-        accepted = list(p.spec.allow) + (["cuda:N"] if "cuda" in p.spec.allow else [])
+        # cpu:N and mps:N passed the check (torch reads them) but no help listed them
+        accepted = list(p.spec.allow) + [f"{d}:N" for d in ("cpu", "cuda", "mps") if d in p.spec.allow]
         for name in accepted:
             assert re.search(rf"(?<![\w:]){re.escape(name)}(?![\w:])", p.help), (p.command, name, p.help)
         if "mps" not in accepted:
             assert "mps" not in p.help, (p.command, p.help)
     assert "mps" in v.DEVICE.allow
+    for name in ("cpu:0", "cpu:3"):
+        assert v.DEVICE.check(name, "--device") == name  # accepted, as the help now says

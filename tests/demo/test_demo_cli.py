@@ -17,7 +17,7 @@ def test_cli_checks_its_options_before_loading_anything():
     runner = CliRunner()
     for args, text in ((["--port", "0"], "--port must be an integer in 1..65535"),
                        (["--max-images", "0"], "--max-images must be an integer in 1..1000"),
-                       (["--device", "tpu"], "--device must be one of cpu, cuda, cuda:N")):
+                       (["--device", "tpu"], "--device must be one of cpu, cpu:N, cuda, cuda:N, got")):
         result = runner.invoke(app, ["demo", *args])
         assert result.exit_code == 2 and text in result.output, result.output
 
