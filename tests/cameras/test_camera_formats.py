@@ -279,3 +279,30 @@ def test_a_fisheye_transforms_json_is_no_camera_path_for_generate(tmp_path, how)
                                                  r"path takes perspective cameras: a fisheye's focal length"):
                 camera_path_of(camera)
     assert load_transforms_json(path).fisheye == f"{path}: frames[{index}] is a fisheye camera"  # marked too
+
+
+def test_writers_warn_when_their_format_cannot_hold_the_intrinsics_skew(tmp_path):
+    """A K with skew (K[0, 1] != 0, as a decomposed DTU projection matrix gives) was written without it by every
+    writer, silently: the file's cameras were not the ones given. Each writer now warns (none of these formats
+    holds a skew); a K without skew writes with no warning."""
+    import warnings
+
+    from genxd.validation import GenXDWarning
+
+    pytest.importorskip("pycolmap")  # a core dependency, absent only on a bare GPU host
+    c2w, K = orbit(num_frames=3)
+    skewed = K.clone()
+    skewed[..., 0, 1] = 0.01  # 0.64 pixel at 64 px
+    writers = {
+        "authors' camera JSON": lambda k, d: save_camera_json(d / "cameras.json", c2w, k, 64, 64),
+        "transforms.json": lambda k, d: save_transforms_json(d / "transforms.json", c2w, k, 64, 64),
+        "COLMAP": lambda k, d: write_colmap_model(d / "0", c2w, k, 64, 64, ["a.png", "b.png", "c.png"]),
+    }
+    for i, (name, write) in enumerate(writers.items()):
+        with pytest.warns(GenXDWarning, match=r": the format has no skew; the intrinsics' skew K\[0, 1\] \(up to "
+                                              r"0\.64 pixels\) is not written$") as seen:
+            write(skewed, tmp_path / f"skewed{i}")
+        assert len(seen) == 1, name
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            write(K, tmp_path / f"plain{i}")

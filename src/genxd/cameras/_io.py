@@ -6,7 +6,7 @@ The atomic writers come from :mod:`genxd.utils.io` (re-exported here for the cam
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 import torch
@@ -78,6 +78,17 @@ def as_intrinsics(K: Tensor | np.ndarray, n: int, name: str = "K") -> Tensor:
                          f"principal point within {MAX_FOCAL:g} image sizes, got fx/W, fy/H up to "
                          f"{float(focal.max()):g}, down to {float(focal.min()):g}")
     return t.contiguous()
+
+
+def warn_dropped_skew(K: Tensor, widths: Sequence[int], written: str) -> None:
+    """A warning when intrinsics ``K [N, 3, 3]`` (normalised, checked by :func:`as_intrinsics`) hold a skew
+    (``K[0, 1]``) of more than 1e-6 pixel at ``widths``, which ``written`` (a format with no skew) loses."""
+    skew = max(abs(float(k[0, 1])) * w for k, w in zip(K, widths))
+    if skew > 1e-6:
+        from ..validation import warn
+
+        warn(f"{written}: the format has no skew; the intrinsics' skew K[0, 1] (up to {skew:.3g} pixels) is not "
+             "written")
 
 
 def as_sizes(value: int | Any, n: int, name: str) -> list[int]:

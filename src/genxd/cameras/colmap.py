@@ -21,7 +21,7 @@ from torch import Tensor
 
 from ..utils.io import clean_stale, makedirs, temp_name
 from ..utils.pycolmap_import import load_pycolmap
-from ._io import MAX_CAMERA_DISTANCE, MAX_IMAGE_SIDE, as_c2w, as_intrinsics, as_sizes
+from ._io import MAX_CAMERA_DISTANCE, MAX_IMAGE_SIDE, as_c2w, as_intrinsics, as_sizes, warn_dropped_skew
 from .camera_path import CameraPath
 from .colmap_binary import check_colmap_binary
 from .geometry import c2w_to_w2c
@@ -151,6 +151,7 @@ def write_colmap_model(
         raise ValueError("image_names: names must be unique")
     if any(not s for s in names):
         raise ValueError("image_names: names must be non-empty")
+    warn_dropped_skew(K64, widths, f"the COLMAP model {model_dir.name} (PINHOLE cameras)")
 
     xyz = np.zeros((0, 3), dtype=np.float64)
     rgb = np.zeros((0, 3), dtype=np.uint8)

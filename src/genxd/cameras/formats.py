@@ -48,6 +48,7 @@ from ._io import (
     json_numbers,
     json_size,
     read_json,
+    warn_dropped_skew,
     write_json_atomic,
 )
 from .camera_path import CameraPath
@@ -138,6 +139,7 @@ def save_camera_json(
     (height,) = as_sizes(height, 1, "height")
     (width,) = as_sizes(width, 1, "width")
     frame_times = _as_times(times, n)
+    warn_dropped_skew(K64, [width] * n, f"{Path(path).name} ({AUTHORS_JSON})")
     w2c = c2w_to_w2c(c2w64)[:, :3, :]
     fx, fy, cx, cy = _pixel_intrinsics(K64[0], height, width)
     obj: dict[str, Any] = {"fx": fx, "fy": fy, "cx": cx, "cy": cy, "height": height, "width": width,
@@ -295,6 +297,7 @@ def save_transforms_json(
     (height,) = as_sizes(height, 1, "height")
     (width,) = as_sizes(width, 1, "width")
     frame_times = _as_times(times, n)
+    warn_dropped_skew(K64, [width] * n, f"{Path(path).name} ({TRANSFORMS_JSON}, no standard key)")
     if file_paths is None:
         file_paths = [f"images/frame_{i + 1:05d}.png" for i in range(n)]
     file_paths = [str(p) for p in file_paths]
