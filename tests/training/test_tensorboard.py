@@ -100,6 +100,6 @@ def test_without_tensorboard_training_logs_to_jsonl_only(tmp_path, monkeypatch, 
     monkeypatch.setitem(sys.modules, "tensorboard", None)  # as if the extra were not installed
     out = tmp_path / "run"
     train_genxd(load_config(TINY, [*SHORT, f"output_dir={out}"]), cpu=True)
-    assert "tensorboard is not installed" in capsys.readouterr().err
+    assert 'tensorboard is not installed: logging to metrics.jsonl only (pip install "genxd[tensorboard]")' in capsys.readouterr().err
     assert len((out / "metrics.jsonl").read_text().splitlines()) == 2
     assert not list(out.rglob("events.out.tfevents.*"))

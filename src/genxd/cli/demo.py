@@ -1,4 +1,4 @@
-"""``genxd demo``: the local web app (needs the ``demo`` extra: ``pip install -e ".[demo]"``)."""
+"""``genxd demo``: the local web app (needs the ``demo`` extra: ``pip install "genxd[demo]"``)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from typing import List, Optional
 import typer
 
 from .. import validation as v
+from ..utils.extras import install_extra
 from .common import run_cli
 from .options import AllowPickle, Dtype, Model, checked, device_help
 
@@ -20,7 +21,7 @@ _DEVICES = v.Device(allow=("cpu", "cuda"))
 
 # Checked without importing gradio (slow): a missing extra disables this command only (genxd.cli).
 if importlib.util.find_spec("gradio") is None:
-    raise ImportError("genxd demo needs gradio: pip install -e '.[demo]'", name="gradio")
+    raise ImportError(f"genxd demo needs gradio: {install_extra('demo')}", name="gradio")
 
 
 def _is_loopback(host: str) -> bool:

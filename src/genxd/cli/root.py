@@ -45,7 +45,7 @@ def _root(
 
 def _register_unavailable(name: str, exc: ImportError) -> None:
     missing = getattr(exc, "name", None) or str(exc)
-    # the module's own message says which extra to install ("genxd demo needs gradio: pip install -e '.[demo]'")
+    # the module's own message says which extra to install ('genxd demo needs gradio: pip install "genxd[demo]"')
     hint = str(exc) if "pip install" in str(exc) else f"'genxd {name}' needs the Python module {missing!r}: pip install it"
 
     @app.command(name, help=f"(unavailable here: {hint})",

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..utils.extras import install_extra
 from .sfm import SfmResult
 
 __all__ = [
@@ -196,7 +197,7 @@ def check_transformers_model(model_dir: str | Path, option: str, tasks: tuple[st
     try:
         import transformers  # noqa: F401
     except ImportError as exc:
-        raise ValueError(f"{option} needs the 'transformers' package: pip install transformers ({exc})") from None
+        raise ValueError(f"{option} needs the 'transformers' package: {install_extra('models')} ({exc})") from None
     config_path = model_dir / "config.json"
     try:
         model_type = json.loads(config_path.read_text()).get("model_type")
@@ -246,7 +247,8 @@ class TransformersDepthEstimator:
         except ImportError as exc:
             from ..validation import arg
 
-            raise ValueError(f"{arg('depth_model')} needs the 'transformers' package: pip install transformers") from exc
+            raise ValueError(f"{arg('depth_model')} needs the 'transformers' package: "
+                             f"{install_extra('models')}") from exc
         import torch
 
         self.processor = transformers.AutoImageProcessor.from_pretrained(model_dir, local_files_only=True)

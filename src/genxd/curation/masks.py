@@ -22,6 +22,8 @@ from typing import Protocol
 import cv2
 import numpy as np
 
+from ..utils.extras import install_extra
+
 __all__ = [
     "Masker",
     "EpipolarFlowMasker",
@@ -271,7 +273,8 @@ class TransformersInstanceMasker:
         except ImportError as exc:
             from ..validation import arg
 
-            raise ValueError(f"{arg('mask_model')} needs the 'transformers' package: pip install transformers") from exc
+            raise ValueError(f"{arg('mask_model')} needs the 'transformers' package: "
+                             f"{install_extra('models')}") from exc
         import torch
 
         self.processor = transformers.AutoImageProcessor.from_pretrained(model_dir, local_files_only=True)

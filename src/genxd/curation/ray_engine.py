@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from ..validation import GenXDWarning, arg, caller, setting, text_setting
+from ..utils.extras import install_extra
 from .frames import VideoSource
 from .pipeline import CurationConfig, video_record
 from .task_window import tasks_in_flight
@@ -125,8 +126,7 @@ def import_ray(local: bool = False):
     try:
         import ray
     except ImportError:
-        raise ValueError(f"{arg('ray_address')} needs the 'ray' package: pip install -e '.[ray]' in the genxd checkout "
-                         "(or pip install 'ray[default]')") from None
+        raise ValueError(f"{arg('ray_address')} needs the 'ray' package: {install_extra('ray')}") from None
     return ray
 
 

@@ -7,6 +7,6 @@
 - :mod:`genxd.demo.jobs`: generation and lift-to-3D jobs with progress and cancel, one per device;
 - :mod:`genxd.demo.session`: per-session folders and upload validation.
 
-Needs the ``demo`` extra (``pip install -e ".[demo]"``) for the page; the other modules need only genxd.
+Needs the ``demo`` extra (``pip install "genxd[demo]"``) for the page; the other modules need only genxd.
 See ``docs/demo.md``.
 """

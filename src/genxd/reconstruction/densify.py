@@ -25,6 +25,7 @@ from typing import Any, Callable, Literal
 import torch
 from torch import Tensor
 
+from ..utils.extras import install_extra
 from .rasterizer import quat_to_rotmat
 
 __all__ = ["DensifyStrategy", "make_strategy", "short_run_schedule"]
@@ -273,7 +274,7 @@ def make_strategy(kind: StrategyKind = "auto", **kwargs: Any) -> Any:
         except Exception as exc:
             if kind == "gsplat":
                 raise ValueError(f"densification strategy 'gsplat' needs gsplat installed ({exc}): "
-                                 "pip install 'gsplat>=1.5,<2' (docs/extras.md)") from None
+                                 f"{install_extra('gsplat')}") from None
         else:
             gs_kwargs = {k: v for k, v in kwargs.items() if k not in ("max_gaussians",)}
             return _gsplat_strategy_class(DefaultStrategy)(**gs_kwargs)

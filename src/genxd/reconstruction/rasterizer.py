@@ -40,6 +40,7 @@ import torch
 from torch import Tensor
 
 from genxd.cameras import denormalize_intrinsics
+from genxd.utils.extras import install_extra
 
 # the pure-PyTorch backend (its private parts are re-exported for code that imported them from here)
 from .compositing import (  # noqa: F401
@@ -147,7 +148,7 @@ def gsplat_cuda_problem() -> str | None:
     missing and every call raised from inside gsplat. Asked only for CUDA tensors (on a CPU-only machine gsplat's
     import of its kernels prints a warning of its own)."""
     if not gsplat_available():
-        return "gsplat is not installed (pip install -e '.[gsplat]')"
+        return f"gsplat is not installed ({install_extra('gsplat')})"
     try:
         with _one_gsplat_build_at_a_time():
             from gsplat.cuda._backend import _C

@@ -33,6 +33,7 @@ from safetensors import SafetensorError
 from ..pipelines.distributed import one_process_launch_warning
 from ..pipelines.tf32 import TF32State
 from ..utils.io import append_line, atomic_file, error_while_writing, out_of_space, read_json
+from ..utils.extras import install_extra
 from ..utils.json_text import json_text
 from ..utils.shared_work import mark_work_shared
 from .checkpoint_files import (CHECKPOINT_PREFIX, CONFIG_MARK, check_state_archives, damaged_checkpoint_error,
@@ -166,7 +167,8 @@ class TrainingRun(RunStops):
         self._resumed_step: int | None = None
         set_seed(self.seed)
         if acc.is_main_process and not trackers and logging.tensorboard:
-            self.print("tensorboard is not installed: logging to metrics.jsonl only (pip install tensorboard)")
+            self.print("tensorboard is not installed: logging to metrics.jsonl only "
+                       f"({install_extra('tensorboard')})")
         self.start_time = time.monotonic()
         self.interrupts = StepBoundaryInterrupts()  # entered by the training loops around their steps
         self.data_items: int | None = None  # set by the trainers once the data is built (training_state.json)

@@ -18,6 +18,7 @@ from typing import Any
 import torch
 
 from ..utils.json_text import json_text
+from ..utils.extras import install_extra
 from ..pipelines.tf32 import with_training_tf32
 from ..utils.progress import progress_bar
 from .config import OptimConfig, TrainConfig
@@ -95,7 +96,7 @@ def make_optimizer(params, cfg: OptimConfig) -> torch.optim.Optimizer:
             import bitsandbytes as bnb
         except ImportError:
             raise ValueError("training.use_8bit_adam needs bitsandbytes, which is not installed "
-                             "(pip install -e '.[train]' in the genxd checkout)") from None
+                             f"({install_extra('train')})") from None
         return bnb.optim.AdamW8bit(params, **kwargs)
     fused = bool(params) and all(p.is_cuda and p.dtype.is_floating_point for p in params)
     return torch.optim.AdamW(params, **kwargs, fused=fused)

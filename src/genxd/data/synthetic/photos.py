@@ -36,6 +36,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from ...utils.extras import install_extra
+
 __all__ = [
     "Photo",
     "HELD_OUT_PHOTOS",
@@ -110,7 +112,7 @@ def _package_dir(package: str) -> Path:
     if spec is None or not spec.submodule_search_locations:
         raise MissingPhotoError(
             f"the photos need the {'scikit-image' if package == _SK else 'scikit-learn'} package: "
-            "pip install -e '.[train-data]' in the genxd checkout"
+            f"{install_extra('train-data')}"
         )
     return Path(next(iter(spec.submodule_search_locations)))
 
