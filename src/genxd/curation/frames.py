@@ -18,7 +18,7 @@ from ..utils.paths import parts_below, require_file
 from ..utils.pixel_range import to_uint8_by_range
 from ..validation import setting
 from .video_ids import safe_video_id as _safe_id
-from .video_streams import main_video_stream, sample_aspect_ratio, square_pixels
+from .video_streams import main_video_stream, sample_aspect_ratio, shown_frame_count, square_pixels
 
 __all__ = [
     "VIDEO_EXTENSIONS",
@@ -325,7 +325,7 @@ def _iter_video_frames(path: Path, wanted=None, check_length: bool = True, times
         except av.error.FFmpegError as exc:  # truncated/corrupt stream: keep what was decoded
             raise VideoReadError(f"{path.name}: decoding failed: {exc}") from None
         if check_length:  # decoded to the end (a reader that stopped early closed this generator)
-            _warn_if_short(path, decoded, int(stream.frames or 0))
+            _warn_if_short(path, decoded, shown_frame_count(stream) or 0)
     finally:
         container.close()
 
@@ -427,8 +427,9 @@ def _iter_folder_frames(path: Path, wanted=None):
 
 
 def count_frames(source: VideoSource | str | Path, exact: bool = False) -> int | None:
-    """How many frames a video file or frame folder holds: the folder's image files, or the frame count the
-    video's container states (``None`` when it states none; it can be off by a few for some files). With
+    """How many frames a video file or frame folder holds: the folder's image files, or how many frames the
+    video's container says it shows (``None`` when it states none; it can be off by a few for some files; a clip
+    trimmed with an edit list counts only the frames shown: :func:`~.video_streams.shown_frame_count`). With
     ``exact``, a video's frames are counted by decoding them all (none is converted or held: slow for long
     clips, small in memory); ``None`` when the file cannot be read."""
     source = _as_source(source)
@@ -444,7 +445,7 @@ def count_frames(source: VideoSource | str | Path, exact: bool = False) -> int |
     try:
         with av.open(str(source.path)) as container:
             stream = main_video_stream(container)
-            return int(stream.frames) or None if stream is not None else None
+            return None if stream is None else shown_frame_count(stream)
     except Exception:  # noqa: BLE001 - unreadable: read_frames says why
         return None
 

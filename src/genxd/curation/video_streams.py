@@ -7,12 +7,13 @@ are resampled to square ones, as players show them.
 
 from __future__ import annotations
 
+import math
 from fractions import Fraction
 
 import cv2
 import numpy as np
 
-__all__ = ["main_video_stream", "sample_aspect_ratio", "square_pixels", "stored_pixel_aspect"]
+__all__ = ["main_video_stream", "sample_aspect_ratio", "shown_frame_count", "square_pixels", "stored_pixel_aspect"]
 
 #: FFmpeg's ``AV_DISPOSITION_DEFAULT`` and ``AV_DISPOSITION_ATTACHED_PIC`` bits.
 _DEFAULT = 0x1
@@ -48,6 +49,29 @@ def main_video_stream(container):
         if score > best_score:
             best, best_score = stream, score
     return best
+
+
+def shown_frame_count(stream) -> int | None:
+    """How many frames the stream's container says are shown, or ``None`` when it states no count (Matroska,
+    WebM, MPEG-TS).
+
+    The count an mp4 / mov states (``stream.frames``) is of every stored frame, and a clip trimmed without
+    re-encoding (``ffmpeg -ss 5 -i in.mp4 -c copy``, a phone's or an editor's trim) keeps the frames from the
+    keyframe before its start with an edit list that hides them: FFmpeg decodes only those shown, as players
+    show them. The stream's duration is the edited one, so its duration times its average frame rate (the
+    stored frames over their unedited span) counts the frames shown; the smaller of the two counts is taken.
+    """
+    frames = int(getattr(stream, "frames", 0) or 0)
+    if frames <= 0:
+        return None
+    try:
+        seconds = float(stream.duration * stream.time_base)
+        rate = float(stream.average_rate)
+    except (AttributeError, TypeError, ValueError, ZeroDivisionError):  # no duration or rate stated
+        return frames
+    if not (math.isfinite(seconds) and math.isfinite(rate)) or seconds <= 0 or rate <= 0:
+        return frames
+    return min(frames, max(1, round(seconds * rate)))
 
 
 def sample_aspect_ratio(stream) -> Fraction | None:

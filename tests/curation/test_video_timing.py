@@ -1,0 +1,68 @@
+"""Videos as phones and editors write them: clips trimmed with an edit list, frame times that follow the
+clip's timestamps, damaged data in the middle of a file."""
+
+from __future__ import annotations
+
+import warnings
+from fractions import Fraction
+
+import numpy as np
+import pytest
+
+from genxd.curation import read_frames
+from genxd.curation.frames import count_frames
+from genxd.validation import GenXDWarning
+
+av = pytest.importorskip("av")
+
+
+def _levels(n: int) -> np.ndarray:
+    """``[n, 32, 32, 3]`` flat frames, frame i at level 6 * i (read back within a few levels)."""
+    return np.repeat((6 * np.arange(n, dtype=np.uint8))[:, None, None, None], 32 * 32 * 3).reshape(n, 32, 32, 3)
+
+
+def _write(path, frames: np.ndarray, pts: list[int], time_base: Fraction = Fraction(1, 30)) -> None:
+    """``frames`` as H.264 at the given timestamps (in ``time_base``); negative ones come before the clip's
+    start, which the mp4 muxer hides with an edit list, as ``ffmpeg -ss T -i in.mp4 -c copy`` trims do."""
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=30)
+        stream.width, stream.height, stream.pix_fmt = frames.shape[2], frames.shape[1], "yuv420p"
+        stream.codec_context.time_base = time_base
+        for frame, p in zip(frames, pts):
+            vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")
+            vf.pts, vf.time_base = int(p), time_base
+            for packet in stream.encode(vf):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+
+
+def _read_with_warnings(*args, **kwargs) -> tuple[np.ndarray, list[str]]:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        frames = read_frames(*args, **kwargs)
+    return frames, [str(w.message) for w in caught if issubclass(w.category, GenXDWarning)]
+
+
+def test_a_clip_trimmed_with_an_edit_list_is_not_taken_for_one_cut_short(tmp_path):
+    # 40 frames stored, the first 12 hidden by the edit list: players and ffmpeg show 28, from level 72
+    frames = _levels(40)
+    _write(tmp_path / "trim.mp4", frames, [i - 12 for i in range(40)])
+    with av.open(str(tmp_path / "trim.mp4")) as container:
+        assert container.streams.video[0].frames == 40  # what the container counts: every stored frame
+    got, said = _read_with_warnings(tmp_path / "trim.mp4")
+    assert len(got) == 28 and abs(int(got[0, 0, 0, 0]) - 72) <= 3
+    assert said == []  # was: "decoded 28 of the 40 frames trim.mp4 states; the file may be cut short"
+    assert count_frames(tmp_path / "trim.mp4") == 28  # was 40
+    assert count_frames(tmp_path / "trim.mp4", exact=True) == 28
+
+
+def test_from_video_picks_a_trimmed_clip_s_frames_in_one_read(tmp_path):
+    from genxd.cameras.clip_cameras import _read_clip
+
+    _write(tmp_path / "trim.mp4", _levels(40), [i - 12 for i in range(40)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", GenXDWarning)  # no false "cut short" warning from a first read
+        frames, picked = _read_clip(tmp_path / "trim.mp4", None, 8, None)
+    assert picked.tolist() == np.unique(np.round(np.linspace(0, 27, 8)).astype(int)).tolist()
+    np.testing.assert_allclose(frames[:, 0, 0, 0], 72 + 6 * picked, atol=3)
