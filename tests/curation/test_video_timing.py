@@ -66,3 +66,30 @@ def test_from_video_picks_a_trimmed_clip_s_frames_in_one_read(tmp_path):
         frames, picked = _read_clip(tmp_path / "trim.mp4", None, 8, None)
     assert picked.tolist() == np.unique(np.round(np.linspace(0, 27, 8)).astype(int)).tolist()
     np.testing.assert_allclose(frames[:, 0, 0, 0], 72 + 6 * picked, atol=3)
+
+
+def test_a_curated_variable_frame_rate_clip_keeps_its_frame_times(tmp_path):
+    """A phone's variable-frame-rate clip (frames 0-5 at 30 fps, then 5 fps), timestamps starting at 2 s: the
+    curated sample records each frame's time, and the camera path read from it follows them (it followed the
+    frame numbers: frame 6 of 0-10 at 0.6 instead of 0.2)."""
+    import json
+
+    from genxd.cameras import read_camera_path
+    from genxd.curation import CurationConfig, VideoSource, curate_video
+
+    from .conftest import render_clip
+
+    clip = render_clip("vfr", 0, "handheld", 0.0, frames=12)
+    gaps = np.where(np.arange(12) < 6, 3000, 18000)  # in 1/90000 s
+    pts = 180000 + np.concatenate([[0], np.cumsum(gaps[:-1])])
+    _write(tmp_path / "vfr.mp4", clip.frames, pts.tolist(), Fraction(1, 90000))
+    record = curate_video(VideoSource("vfr", tmp_path / "vfr.mp4", "video"), tmp_path / "out",
+                          CurationConfig(stride=2, min_frames=3))
+    assert record["status"] == "ok", record
+    meta = json.loads((tmp_path / "out" / "vfr" / "meta.json").read_text())
+    seconds = (pts[::2] - pts[0]) / 90000
+    np.testing.assert_allclose([f["time"] for f in meta["frames"]], seconds, atol=1e-4)
+    assert [f["source_index"] for f in meta["frames"]] == list(range(0, 12, 2))
+    cam = read_camera_path(tmp_path / "out" / "vfr")
+    expected = dict(zip([f["name"] for f in meta["frames"]], seconds / seconds[-1]))
+    np.testing.assert_allclose(cam.times.numpy(), [expected[n] for n in cam.names], atol=1e-4)

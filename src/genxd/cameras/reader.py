@@ -92,10 +92,23 @@ def _synthetic_sample_times(meta: dict, names: list[str]) -> torch.Tensor | None
     return times[[row[n] for n in names]]
 
 
+def _curate_source_times(frames: list) -> torch.Tensor:
+    """A curate sample's frame times: each frame's ``time`` (its presentation time, seconds) when every frame has
+    one and they increase (a variable-frame-rate clip's frames are not evenly spaced), else its ``source_index``
+    (samples curated before the times were recorded, frame folders)."""
+    times = [f.get("time") for f in frames]
+    if frames and all(isinstance(t, (int, float)) and not isinstance(t, bool) for t in times):
+        seconds = torch.tensor([float(t) for t in times], dtype=torch.float64)
+        if bool(torch.isfinite(seconds).all()) and bool((seconds[1:] > seconds[:-1]).all()):
+            return seconds
+    return torch.tensor([float(f["source_index"]) for f in frames], dtype=torch.float64)
+
+
 def _curate_times(sample: Path, names: list[str]) -> torch.Tensor | None:
-    """Frame times of a ``genxd curate`` sample: ``source_index`` of each frame in ``meta.json``,
-    mapped to [0, 1] over the extracted frames; a ``genxd synth --format camvid`` sample's ``times``
-    (:func:`_synthetic_sample_times`). None when the meta data is missing or unusable."""
+    """Frame times of a ``genxd curate`` sample: each frame's ``time`` in ``meta.json`` (else its
+    ``source_index``: :func:`_curate_source_times`), mapped to [0, 1] over the extracted frames; a ``genxd synth
+    --format camvid`` sample's ``times`` (:func:`_synthetic_sample_times`). None when the meta data is missing or
+    unusable."""
     meta_path = sample / "meta.json"
     if not meta_path.is_file():
         return None
@@ -104,8 +117,8 @@ def _curate_times(sample: Path, names: list[str]) -> torch.Tensor | None:
         if isinstance(meta, dict) and "frames" not in meta and "times" in meta:
             return _synthetic_sample_times(meta, names)
         row = {f["name"]: k for k, f in enumerate(meta["frames"])}
-        source = torch.tensor([float(f["source_index"]) for f in meta["frames"]], dtype=torch.float64)
-    except (ValueError, KeyError, TypeError, RecursionError):  # RecursionError: JSON nested too deeply
+        source = _curate_source_times(meta["frames"])
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError):  # RecursionError: JSON nested too deeply
         return None
     if not names or any(n not in row for n in names) or not bool(torch.isfinite(source).all()):
         return None

@@ -234,6 +234,14 @@ def _read_jpegs(image_dir: Path, names: list[str]) -> np.ndarray:
     return np.stack(out)
 
 
+def _times_from_start(seconds: list, n: int) -> list[float | None]:
+    """The ``n`` frames' presentation times in seconds after the first one's (rounded to microseconds), or ``None``
+    for each when any is unknown (a frame folder, a stream without timestamps)."""
+    if len(seconds) != n or n == 0 or any(t is None or not np.isfinite(t) for t in seconds):
+        return [None] * n
+    return [round(float(t) - float(seconds[0]), 6) for t in seconds]
+
+
 def video_record(source: VideoSource, status: str, **fields: Any) -> dict[str, Any]:
     """One ``index.jsonl`` line: ``video_id``, ``source``, ``status`` and any other fields."""
     record = {"video_id": source.video_id, "source": str(source.path), "status": status}
@@ -348,7 +356,8 @@ def _curate_into(source: VideoSource, folder: Path, config: CurationConfig, mask
     t0 = time.perf_counter()
     try:
         limit = None if config.max_frame_memory_gib is None else int(config.max_frame_memory_gib * 2**30)
-        frames = read_frames(source, config.stride, config.max_frames, config.resize, max_bytes=limit)
+        seconds: list = []  # each frame's presentation time (a variable-frame-rate clip's are not evenly spaced)
+        frames = read_frames(source, config.stride, config.max_frames, config.resize, max_bytes=limit, times=seconds)
     except FrameMemoryError as exc:
         raise CurationError("read", f"{exc}, or raise the limit ({arg('max_frame_memory_gib')})") from None
     except VideoReadError as exc:
@@ -457,8 +466,9 @@ def _curate_into(source: VideoSource, folder: Path, config: CurationConfig, mask
         "width": int(width),
         "source_pixel_aspect": stored_pixel_aspect(source.path),
         "frames": [
-            {"name": name, "source_index": int(i * config.stride), "registered": bool(sfm.registered[i])}
-            for i, name in enumerate(names)
+            {"name": name, "source_index": int(i * config.stride), "time": time_s,
+             "registered": bool(sfm.registered[i])}
+            for i, (name, time_s) in enumerate(zip(names, _times_from_start(seconds, len(names))))
         ],
         "sfm_features": sfm.features,
         "sfm_mapper": sfm.mapper,
