@@ -93,3 +93,31 @@ def test_a_curated_variable_frame_rate_clip_keeps_its_frame_times(tmp_path):
     cam = read_camera_path(tmp_path / "out" / "vfr")
     expected = dict(zip([f["name"] for f in meta["frames"]], seconds / seconds[-1]))
     np.testing.assert_allclose(cam.times.numpy(), [expected[n] for n in cam.names], atol=1e-4)
+
+
+def _damaged(tmp_path, packet: int):
+    """24 noise frames as H.264, and a copy whose ``packet``-th packet has its NAL length overwritten (what a
+    bad copy or a card error leaves): FFmpeg refuses that packet as invalid data."""
+    noise = np.random.default_rng(0).integers(0, 256, (24, 32, 32, 3), dtype=np.uint8)
+    _write(tmp_path / "whole.mp4", noise, list(range(24)), Fraction(1, 8))
+    with av.open(str(tmp_path / "whole.mp4")) as container:
+        starts = [p.pos for p in container.demux(container.streams.video[0]) if p.size]
+    data = bytearray((tmp_path / "whole.mp4").read_bytes())
+    data[starts[packet]:starts[packet] + 4] = b"\xff" * 4
+    (tmp_path / "bad.mp4").write_bytes(bytes(data))
+    return tmp_path / "whole.mp4", tmp_path / "bad.mp4"
+
+
+def test_frames_before_damaged_data_are_kept_with_one_warning(tmp_path):
+    from genxd.curation.frames import VideoReadError
+
+    whole, bad = _damaged(tmp_path, 12)
+    got, said = _read_with_warnings(bad)  # raised "bad.mp4: decoding failed: [Errno 1094995529] Invalid data ..."
+    assert 0 < len(got) < 24 and len(said) == 1, said
+    assert said[0].startswith(f"bad.mp4: decoding stopped at damaged data after {len(got)} frames (Invalid data")
+    np.testing.assert_array_equal(got, read_frames(whole)[:len(got)])
+    assert count_frames(bad, exact=True) == len(got)
+    _, bad = _damaged(tmp_path, 0)  # nothing before the damage: an error in FFmpeg's words, without its errno
+    with pytest.raises(VideoReadError, match=r"^bad\.mp4: decoding failed \(Invalid data found when processing "
+                                             r"input\)$"):
+        read_frames(bad)

@@ -281,6 +281,15 @@ def _warn_if_short(path: Path, decoded: int, stated: int) -> None:
         warn(f"decoded {decoded} of the {stated} frames {path.name} states; the file may be cut short")
 
 
+def _warn_damaged(path: Path, decoded: int, reason: str) -> None:
+    """One warning when decoding a video stopped at damaged data after ``decoded`` frames (a file with a corrupt
+    middle: a bad copy, a card error): those frames are kept, the rest of the clip is not read."""
+    from ..validation import warn
+
+    warn(f"{path.name}: decoding stopped at damaged data after {decoded} frames ({reason}); the frames before it "
+         "are kept, the rest of the file is not read")
+
+
 def _frame_seconds(frame) -> float | None:
     """A decoded frame's presentation time in seconds (its timestamp), or None when unknown."""
     try:
@@ -294,7 +303,9 @@ def _frame_seconds(frame) -> float | None:
 def _iter_video_frames(path: Path, wanted=None, check_length: bool = True, times: list | None = None):
     """RGB frames of a video, upright; with ``wanted`` (a predicate on the frame index) frames not wanted are
     decoded but not converted, and ``None`` is yielded in their place. Decoded to its end, a video that gives
-    clearly fewer frames than it states is warned about (``check_length``). ``times``, when given, gets each
+    clearly fewer frames than it states is warned about (``check_length``); decoding that fails at damaged data
+    ends the frames there, with a warning (``check_length``), or fails with VideoReadError when no frame came
+    before it. ``times``, when given, gets each
     wanted frame's presentation time in seconds (``None`` when unknown) as it is yielded."""
     import av  # PyAV: streaming decode, stops early when enough frames are read
 
@@ -322,8 +333,13 @@ def _iter_video_frames(path: Path, wanted=None, check_length: bool = True, times
                 if times is not None:
                     times.append(_frame_seconds(frame))
                 yield _upright(frame, square_pixels(frame.to_ndarray(format="rgb24"), sar))
-        except av.error.FFmpegError as exc:  # truncated/corrupt stream: keep what was decoded
-            raise VideoReadError(f"{path.name}: decoding failed: {exc}") from None
+        except av.error.FFmpegError as exc:  # damaged data: the frames before it are kept, as they were yielded
+            reason = getattr(exc, "strerror", None) or str(exc)  # FFmpeg's words, without its errno and call
+            if decoded == 0:
+                raise VideoReadError(f"{path.name}: decoding failed ({reason})") from None
+            if check_length:
+                _warn_damaged(path, decoded, reason)
+            return
         if check_length:  # decoded to the end (a reader that stopped early closed this generator)
             _warn_if_short(path, decoded, shown_frame_count(stream) or 0)
     finally:
