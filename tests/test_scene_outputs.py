@@ -71,8 +71,22 @@ def test_an_8_bit_left_shows_the_same_compare_video_as_its_floats(tmp_path, monk
     import genxd.scene_outputs as scene_outputs
     from genxd.utils.images import uint8_to_tensor
 
-    shown: list[np.ndarray] = []
-    monkeypatch.setattr(scene_outputs, "write_mp4", lambda path, pixels, **kw: shown.append(np.array(pixels)))
+    shown: list[tuple[str, np.ndarray]] = []
+
+    class Recorded:  # each video's frames, as the streaming writer gets them
+        def __init__(self, path, *args, **kwargs):
+            self.name, self.frames = Path(path).name, []
+
+        def __enter__(self):
+            return self
+
+        def append(self, pixels):
+            self.frames.append(np.array(pixels))
+
+        def __exit__(self, *exc):
+            shown.append((self.name, np.concatenate(self.frames)))
+
+    monkeypatch.setattr(scene_outputs, "Mp4Stream", Recorded)
     f, side = 3, 8
     frames = torch.rand(f, 3, side, side)
     held = torch.randint(0, 256, (3, side, side), dtype=torch.uint8)
@@ -82,6 +96,7 @@ def test_an_8_bit_left_shows_the_same_compare_video_as_its_floats(tmp_path, monk
     for name, left in (("float", uint8_to_tensor(held)), ("uint8", held)):
         scene_outputs.write_scene(Path(tmp_path / name), frames, c2w, K, [0], left[None].expand(f, -1, -1, -1),
                                   {"mode": "3d"}, fps=8.0)
-    video_f, compare_f, video_u, compare_u = shown
+    (video_f, video_u), (compare_f, compare_u) = ([v for n, v in shown if n == name] for name in ("video.mp4",
+                                                                                              "compare.mp4"))
     assert compare_u.dtype == np.uint8 and np.array_equal(compare_u, compare_f)
     assert np.array_equal(compare_u[:, :, :side], np.repeat(held.permute(1, 2, 0).numpy()[None], f, axis=0))

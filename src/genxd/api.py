@@ -19,7 +19,7 @@ import dataclasses
 import os
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 from typing import Iterable, Mapping
 
@@ -41,88 +41,12 @@ from .scene_outputs import check_job, write_scene
 from .summary_file import check_summary_apart
 from .utils.images import Fit, load_image_uint8, uint8_to_tensor
 from .utils.memory_images import ImageObject, MemoryImage, collect_inputs, is_memory_image
-from .utils.paths import path_argument
 from .utils.io import clean_stale
 from .utils.shared_work import mark_work_shared
 from .utils.shards import shard_indices, shard_line
 from .utils.progress import bar_settings, closed_on_interrupt, disable_setting, progress_bar, progress_write
+from .generate_settings import GenerateSettings
 from .validation import check
-
-
-@dataclass
-class GenerateSettings:
-    """Settings of :func:`generate` (``None`` = the model's default)."""
-
-    camera: str | CameraPath = "orbit"
-    mode: str = "3d"
-    motion_strength: float = 0.0
-    num_frames: int | None = None
-    resolution: int | None = None
-    num_inference_steps: int | None = None
-    guidance_scale: float | None = None
-    seed: int = 0
-    focal: float | None = None
-    elevation: float | None = None
-    azimuth_range: tuple[float, float] | None = None
-    radius: float | None = None
-    fit: Fit = "crop"
-    fps: float | None = None
-    batch_size: int = 1
-    camera_from_video: str | Path | None = None
-    path_scale: float = 1.0
-    path_spacing: str | None = None
-    path_intrinsics: str = "model"
-    path_smoothing: float = 0.0
-    # paths longer than the model's window (genxd.pipelines.long_paths); None: the model's defaults
-    window: int | None = None
-    anchors: int | None = None
-    overlap: int | None = None
-    max_windows_per_call: int | None = None
-    scheduler: str | None = None  # sampler (genxd.pipelines.schedulers); None: the model's default
-    decode_chunk: int | None = None  # frames per VAE decoding window; None: by image size
-    sequential_guidance: bool = False  # guidance branches as two UNet calls (less memory)
-    extra: dict = field(default_factory=dict)
-
-    def checked(self) -> "GenerateSettings":
-        """A copy with every value checked and normalised (:mod:`genxd.validation`); raises InvalidValue."""
-        cam = self.camera
-        if not isinstance(cam, CameraPath):  # a CameraPath object is taken as it is
-            what = "a preset name, a camera file path or a CameraPath"
-            cam = path_argument(cam, "camera", what)
-            cam = str(cam) if isinstance(self.camera, str) else cam  # "~/cam.json" expanded; names stay names
-        if not isinstance(self.extra, dict):
-            raise v.InvalidType(f"{v.arg('extra')} must be a dict, got {type(self.extra).__name__}")
-        return GenerateSettings(
-            camera=cam if isinstance(cam, (str, CameraPath)) else str(cam),
-            mode=check(self.mode, v.MODES, "mode"),
-            motion_strength=check(self.motion_strength, v.MOTION_STRENGTH, "motion_strength"),
-            num_frames=check(self.num_frames, v.NUM_FRAMES, "num_frames"),
-            resolution=check(self.resolution, v.RESOLUTION, "resolution"),
-            num_inference_steps=check(self.num_inference_steps, v.STEPS, "num_inference_steps"),
-            guidance_scale=check(self.guidance_scale, v.GUIDANCE, "guidance_scale"),
-            seed=check(self.seed, v.SEED, "seed"),
-            focal=check(self.focal, v.FOCAL, "focal"),
-            elevation=check(self.elevation, v.ELEVATION, "elevation"),
-            azimuth_range=check(self.azimuth_range, v.AZIMUTH_RANGE, "azimuth_range"),
-            radius=check(self.radius, v.RADIUS, "radius"),
-            fit=check(self.fit, v.FITS, "fit"),
-            fps=check(self.fps, v.FPS, "fps"),
-            batch_size=check(self.batch_size, v.BATCH_SIZE, "batch_size"),
-            camera_from_video=(None if self.camera_from_video is None else
-                               str(path_argument(self.camera_from_video, "camera_from_video", "a video file path"))),
-            path_scale=check(self.path_scale, v.PATH_SCALE, "path_scale"),
-            path_spacing=check(self.path_spacing, v.PATH_SPACINGS, "path_spacing"),
-            path_intrinsics=check(self.path_intrinsics, v.PATH_INTRINSICS, "path_intrinsics"),
-            path_smoothing=check(self.path_smoothing, v.PATH_SMOOTHING, "path_smoothing"),
-            window=check(self.window, v.WINDOW, "window"),
-            anchors=check(self.anchors, v.ANCHORS, "anchors"),
-            overlap=check(self.overlap, v.OVERLAP, "overlap"),
-            max_windows_per_call=check(self.max_windows_per_call, v.Int(1, 100_000, optional=True), "max_windows_per_call"),
-            scheduler=check(self.scheduler, v.SCHEDULERS, "scheduler"),
-            decode_chunk=check(self.decode_chunk, v.DECODE_CHUNK, "decode_chunk"),
-            sequential_guidance=check(self.sequential_guidance, v.Flag(), "sequential_guidance"),
-            extra=dict(self.extra),
-        )
 
 
 def generate_scenes(
@@ -423,13 +347,13 @@ def generate_scenes(
                             generator=gens, output_type="pt",
                         ).frames
                     else:
-                        from .pipelines.long_paths import generate_long
+                        from .pipelines.long_paths import decoded_frames, generate_long
 
                         frames = generate_long(pipe, batch, c2w, K, plan, mode=s.mode,
                                                motion_strength=s.motion_strength, num_inference_steps=steps,
                                                guidance_scale=guidance, generator=gens,
                                                max_windows_per_call=s.max_windows_per_call, progress=long_bar,
-                                               state=partials.batch(idx)).frames
+                                               state=partials.batch(idx), decode=False).latents
                 except Exception as exc:  # noqa: BLE001
                     kept = partials and partials.kept_note()  # a long path's windows done: kept, and how to go on
                     failed = [_timed(failed_input(i, exc), started) for i in idx]
@@ -442,7 +366,9 @@ def generate_scenes(
                     try:
                         meta = {**meta_common, "input": str(paths[i]), "output": folders[i].name, "seed": s.seed + i}
                         left = tensors[i][None].expand(num_frames, -1, -1, -1)  # 8 bits: as compare.mp4 shows it
-                        write_scene(folders[i], frames[j].cpu(), c2w, K, [0], left, meta, fps, times=times,
+                        # a long path's latents: decoded a window at a time as they are written
+                        scene = frames[j].cpu() if plan is None else decoded_frames(pipe, frames[j], plan.window)
+                        write_scene(folders[i], scene, c2w, K, [0], left, meta, fps, times=times,
                                     extra_files=extra_files, replace=overwrite)
                         written = SceneResult(i, str(paths[i]), str(folders[i]), "written", process_index=rank)
                         results.append(_timed(written, started))

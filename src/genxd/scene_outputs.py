@@ -14,7 +14,7 @@ A scene folder (written atomically by :func:`write_scene`, see :mod:`genxd.utils
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Sequence
+from typing import Iterable, Sequence
 
 import numpy as np
 import torch
@@ -28,34 +28,50 @@ from .utils.io import atomic_dir, check_writable_dir, write_json_atomic
 from .utils.paths import path_argument
 from .utils.shards import summary_name
 from .validation import check
-from .utils.video import write_mp4
+from .utils.video import Mp4Stream
 
 
-def write_scene(folder: Path, frames: Tensor, c2w: Tensor, K: Tensor, context_index: Sequence[int],
+def write_scene(folder: Path, frames: Tensor | Iterable[Tensor], c2w: Tensor, K: Tensor, context_index: Sequence[int],
                 left: Tensor, meta: dict, fps: float, target_indices: Sequence[int] | None = None,
                 times: Tensor | None = None, extra_files: dict[str, bytes] | None = None, replace: bool = False) -> Path:
     """Write one scene's outputs into ``folder`` (created atomically; an existing one is replaced only with
     ``replace``, else kept and a ``FileExistsError`` raised: another run wrote it meanwhile).
 
-    ``frames [F,3,H,W]`` in [0, 1]; ``left [F,3,H,W]`` (float in [0, 1] or ``uint8``, e.g. the input held in 8 bits
-    expanded) is shown beside them in ``compare.mp4``; ``times [F]``
+    ``frames [F,3,H,W]`` in [0, 1], or runs of them in order (``[n,3,H,W]`` each, e.g.
+    :func:`genxd.pipelines.long_paths.decoded_frames`): written as they come (the PNGs, both videos streamed:
+    :class:`~genxd.utils.video.Mp4Stream`), so only one run is held at a time; ``left [F,3,H,W]`` (float in [0, 1]
+    or ``uint8``, e.g. the input held in 8 bits expanded) is shown beside them in ``compare.mp4``; ``times [F]``
     (optional): frame times written into ``cameras.json`` / ``transforms.json``; ``extra_files``: more files
     (name -> bytes), e.g. ``camera_path.png``.
     """
-    f, _, h, w = frames.shape
+    if torch.is_tensor(frames):  # 8-bit a few at a time: the float frames' uint8 copy and the comparison's took
+        runs: Iterable[Tensor] = frames.split(_RUN)  # about 3 times the frames' own memory
+    else:
+        runs = frames
     with atomic_dir(folder, replace=replace) as tmp:
         (tmp / "frames").mkdir()
-        names = [f"frames/{i:03d}.png" for i in range(f)]
-        # 8-bit once (1 byte a value): the float frames side by side with ``left`` and their float temporaries
-        # took about 7 times the frames' own memory (a 1,000-frame path at 512x512: over 20 GB)
-        pixels = tensor_to_uint8(frames)
-        for name, fr in zip(names, pixels):
-            save_png(tmp / name, fr)
-        write_mp4(tmp / "video.mp4", pixels, fps=fps, shown_as=folder / "video.mp4")
-        shown = left.movedim(-3, -1).numpy() if left.dtype == torch.uint8 else tensor_to_uint8(left)
-        write_mp4(tmp / "compare.mp4", np.concatenate([shown, pixels], axis=2), fps=fps,
-                  shown_as=folder / "compare.mp4")
-        del pixels
+        names: list[str] = []
+        size = None
+        # video.mp4 last in: finished (and checked) first, as when it was written first
+        with Mp4Stream(tmp / "compare.mp4", fps, shown_as=folder / "compare.mp4") as compare, \
+                Mp4Stream(tmp / "video.mp4", fps, shown_as=folder / "video.mp4") as video:
+            for run in runs:
+                pixels = tensor_to_uint8(run)
+                start = len(names)
+                for fr in pixels:
+                    names.append(f"frames/{len(names):03d}.png")
+                    save_png(tmp / names[-1], fr)
+                video.append(pixels)
+                beside = left[start:start + len(pixels)]
+                if len(beside) != len(pixels):
+                    raise ValueError(f"{len(left)} frames to show beside the generated ones, fewer than "
+                                     f"{start + len(pixels)}")
+                shown = beside.movedim(-3, -1).numpy() if beside.dtype == torch.uint8 else tensor_to_uint8(beside)
+                compare.append(np.concatenate([shown, pixels], axis=2))
+                size = pixels.shape[1:3]
+            if size is None or len(names) != len(left):
+                raise ValueError(f"{len(names)} frames generated for {len(left)} to show beside them")
+        h, w = size
         formats.save_camera_json(tmp / "cameras.json", c2w, K, h, w, times=times)
         rel = relative_poses(c2w.double(), c2w[context_index[0]].double())
         formats.save_w2c_list_json(tmp / "cameras_rel.json", rel)
@@ -66,6 +82,10 @@ def write_scene(folder: Path, frames: Tensor, c2w: Tensor, K: Tensor, context_in
         for name, data in (extra_files or {}).items():
             (tmp / name).write_bytes(data)
     return folder
+
+
+#: frames made 8-bit and written at a time when they are given whole
+_RUN = 16
 
 
 __all__ = ["write_scene", "check_job"]

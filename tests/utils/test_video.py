@@ -178,3 +178,28 @@ def test_videos_round_trip_under_odd_folder_names(tmp_path, backend, folder):
                           capture_output=True, text=True, timeout=120,
                           env={**__import__("os").environ, "PYTHONPATH": str(root / "src")})
     assert done.returncode == 0 and done.stdout == "ok\n", (done.returncode, done.stderr[-2000:])
+
+
+@pytest.mark.parametrize("backend", ["imageio", "opencv"])
+def test_a_video_streamed_in_runs_is_the_video_written_at_once(tmp_path, monkeypatch, backend):
+    """Mp4Stream (a long path's videos, written as the frames are decoded) gives write_mp4's file byte for byte;
+    an error in its block, or no frame, leaves nothing."""
+    if backend == "opencv":
+        pytest.importorskip("cv2")
+        monkeypatch.setattr(video, "_has_imageio_ffmpeg", lambda: False)
+    elif not video._has_imageio_ffmpeg():
+        pytest.skip("imageio-ffmpeg not installed")
+    frames = _frames()[:, :23]  # an odd height: padded run by run as the whole
+    whole = video.write_mp4(tmp_path / "whole.mp4", frames, fps=4).read_bytes()
+    with video.Mp4Stream(tmp_path / "runs.mp4", fps=4) as stream:
+        for run in (frames[:1], frames[1:4], frames[4:]):
+            stream.append(run)
+    assert (tmp_path / "runs.mp4").read_bytes() == whole
+    with pytest.raises(RuntimeError, match="stopped"):
+        with video.Mp4Stream(tmp_path / "stopped.mp4", fps=4) as stream:
+            stream.append(frames[:2])
+            raise RuntimeError("stopped")
+    with pytest.raises(ValueError, match="no frames"):
+        with video.Mp4Stream(tmp_path / "empty.mp4", fps=4):
+            pass
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["runs.mp4", "whole.mp4"]

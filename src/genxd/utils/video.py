@@ -3,6 +3,8 @@ writer (MPEG-4 part 2) where imageio-ffmpeg is not installed."""
 
 from __future__ import annotations
 
+import contextlib
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -17,38 +19,99 @@ def write_mp4(path: str | Path, frames: np.ndarray, fps: float = 8.0, quality: i
 
     H and W must be even (yuv420p); odd sizes are padded by one pixel with edge values. ``shown_as``: the name
     an error gives the file (its final place, when ``path`` is inside a temporary folder). ``replace=False``: an
-    existing file (another run wrote it meanwhile) is kept and a ``FileExistsError`` raised.
+    existing file (another run wrote it meanwhile) is kept and a ``FileExistsError`` raised. The frames of a long
+    path can be given a few at a time instead: :class:`Mp4Stream` (the same file).
     """
-    import imageio.v2 as imageio
-
     frames = np.asarray(frames)
     if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
         raise ValueError(f"frames must be uint8 [N, H, W, 3], got {frames.dtype} {frames.shape}")
     if frames.shape[0] == 0:
         raise ValueError("no frames to write")
-    pad_h, pad_w = frames.shape[1] % 2, frames.shape[2] % 2
-    if pad_h or pad_w:
-        frames = np.pad(frames, ((0, 0), (0, pad_h), (0, pad_w), (0, 0)), mode="edge")
-    path = Path(path)
-    shown = path if shown_as is None else Path(shown_as)
-    if not _has_imageio_ffmpeg():
-        return _write_mp4_opencv(path, frames, fps, shown, replace)
-    with atomic_file(path, replace=replace) as tmp:
-        writer = imageio.get_writer(
-            str(tmp), format="FFMPEG", mode="I", fps=fps, codec="libx264", quality=quality,
+    with Mp4Stream(path, fps, quality, shown_as, replace) as stream:
+        stream.append(frames)
+    return Path(path)
+
+
+class Mp4Stream:
+    """An mp4 written a few frames at a time (:func:`write_mp4`'s file, without holding every frame): ``with
+    Mp4Stream(path, fps) as s: s.append(frames)`` for each run of ``uint8 [n, H, W, 3]`` frames. The file appears
+    at ``path`` (renamed from a temporary, checked whole) when the block ends without an error; on an error (or
+    no frame appended) nothing is left there."""
+
+    def __init__(self, path: str | Path, fps: float = 8.0, quality: int = 8, shown_as: str | Path | None = None,
+                 replace: bool = True):
+        self.path, self.fps, self.quality, self.replace = Path(path), fps, quality, replace
+        self.shown = self.path if shown_as is None else Path(shown_as)
+        self.frames = 0
+        self._stack: contextlib.ExitStack | None = None
+        self._tmp: Path | None = None
+        self._writer = None  # opened on the first frames (their size decides the video's)
+        self._opencv = not _has_imageio_ffmpeg()
+
+    def __enter__(self) -> Mp4Stream:
+        self._stack = contextlib.ExitStack()
+        self._tmp = self._stack.enter_context(atomic_file(self.path, replace=self.replace))
+        return self
+
+    def append(self, frames: np.ndarray) -> None:
+        """Add ``uint8 [n, H, W, 3]`` frames (the size of the first ones for all)."""
+        frames = np.asarray(frames)
+        if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
+            raise ValueError(f"frames must be uint8 [N, H, W, 3], got {frames.dtype} {frames.shape}")
+        pad_h, pad_w = frames.shape[1] % 2, frames.shape[2] % 2
+        if pad_h or pad_w:
+            frames = np.pad(frames, ((0, 0), (0, pad_h), (0, pad_w), (0, 0)), mode="edge")
+        if self._writer is None:
+            self._writer = self._open(frames.shape[1], frames.shape[2])
+        for frame in frames:
+            if self._opencv:
+                self._writer.write(np.ascontiguousarray(frame[..., ::-1]))
+            else:
+                self._writer.append_data(frame)
+        self.frames += len(frames)
+
+    def _open(self, height: int, width: int):
+        assert self._tmp is not None and self._stack is not None, "use Mp4Stream in a with block"
+        if self._opencv:
+            import cv2
+
+            from .cv2_files import opencv_path
+
+            name = self._stack.enter_context(opencv_path(self._tmp))  # a folder name that is not UTF-8
+            writer = cv2.VideoWriter(name, cv2.VideoWriter_fourcc(*"mp4v"), float(self.fps), (width, height))
+            if not writer.isOpened():
+                raise RuntimeError("cannot write mp4: install imageio-ffmpeg (pip install imageio-ffmpeg)")
+            return writer
+        import imageio.v2 as imageio
+
+        return imageio.get_writer(
+            str(self._tmp), format="FFMPEG", mode="I", fps=self.fps, codec="libx264", quality=self.quality,
             pixelformat="yuv420p", macro_block_size=1,
             # ffmpeg's own lines off: they went straight to the terminal (a full disk printed six of them before
-            # genxd's one line); a failed write is found by check_mp4_complete below and named there
+            # genxd's one line); a failed write is found by check_mp4_complete and named there
             ffmpeg_log_level="fatal",
             output_params=list(_MP4_OUTPUT_PARAMS),
         )
+
+    def _close_writer(self) -> None:
+        writer, self._writer = self._writer, None
+        if writer is not None:
+            writer.release() if self._opencv else writer.close()
+
+    def __exit__(self, kind, exc, tb) -> bool:
+        assert self._stack is not None
+        stack, self._stack = self._stack, None
         try:
-            for frame in frames:
-                writer.append_data(frame)
-        finally:
-            writer.close()
-        check_mp4_complete(tmp, shown)
-    return path
+            self._close_writer()
+            if kind is None:
+                if self.frames == 0:
+                    raise ValueError("no frames to write")
+                check_mp4_complete(self._tmp, self.shown)
+        except BaseException:
+            if kind is None:  # this block's own error: the temporary removed, the error raised
+                stack.__exit__(*sys.exc_info())
+                raise
+        return bool(stack.__exit__(kind, exc, tb))
 
 
 #: ffmpeg settings of every mp4 genxd writes: the index (``moov``) before the frames, so that a browser plays the
@@ -103,26 +166,6 @@ def _has_imageio_ffmpeg() -> bool:
     except ImportError:
         return False
     return True
-
-
-def _write_mp4_opencv(path: Path, frames: np.ndarray, fps: float, shown: Path | None = None,
-                      replace: bool = True) -> Path:
-    import cv2
-
-    from .cv2_files import opencv_path
-
-    with atomic_file(path, replace=replace) as tmp, opencv_path(tmp) as name:  # a folder name that is not UTF-8
-        h, w = frames.shape[1:3]
-        writer = cv2.VideoWriter(name, cv2.VideoWriter_fourcc(*"mp4v"), float(fps), (w, h))
-        if not writer.isOpened():
-            raise RuntimeError("cannot write mp4: install imageio-ffmpeg (pip install imageio-ffmpeg)")
-        try:
-            for frame in frames:
-                writer.write(np.ascontiguousarray(frame[..., ::-1]))
-        finally:
-            writer.release()
-        check_mp4_complete(tmp, path if shown is None else shown)
-    return path
 
 
 def read_mp4(path: str | Path) -> np.ndarray:
