@@ -120,7 +120,7 @@ def _make_inputs(root: Path) -> None:
     (root / "emptydir").mkdir()
     (root / "list.txt").write_text(f"{root / 'img.png'}\n{root / 'img2.png'}\n")
     for name in ("tiny.yaml", "tiny_vae.yaml"):
-        shutil.copy(REPO / "configs" / name, root / name)
+        shutil.copy(REPO / "src" / "genxd" / "configs" / name, root / name)
     tmp = root / "_tmp"
     _cli(["trajectory", "make", "orbit", "-o", str(root / "orbit.json"), "--num-frames", "8", "-q"])
     _cli(["trajectory", "make", "spiral", "-o", str(root / "colmap"), "--format", "colmap", "--num-frames", "8",

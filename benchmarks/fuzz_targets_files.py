@@ -6,8 +6,8 @@ scenes.
   on the CPU, and one call of the loaded UNet, VAE decoder and scheduler on a tiny input, whose output must be
   finite. Seed: a copy of the bundled model (``src/genxd/assets/genxd-small``); its JSON files mutated as JSON
   trees or bytes, its safetensors files as bytes (header, truncation);
-- ``train-config``: :func:`genxd.training.config.load_config` on YAML presets (``configs/tiny.yaml``,
-  ``configs/tiny_vae.yaml`` and a preset with a ``base:``), text-token and byte mutations; a config that is read
+- ``train-config``: :func:`genxd.training.config.load_config` on YAML presets (``genxd/configs/tiny.yaml``,
+  ``genxd/configs/tiny_vae.yaml`` and a preset with a ``base:``), text-token and byte mutations; a config that is read
   must not hold a non-finite number;
 - ``curate-index``: the resume records of ``genxd curate``: :func:`genxd.curation.dataset.curate_dataset` on an
   output folder whose every video is done (``meta.json`` present, so nothing is curated again) but whose
@@ -113,12 +113,12 @@ def _config_seeds(folder: Path) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     seeds = []
     for name in ("tiny.yaml", "tiny_vae.yaml"):
-        shutil.copy2(REPO / "configs" / name, folder / name)
+        shutil.copy2(REPO / "src" / "genxd" / "configs" / name, folder / name)
         seeds.append(folder / name)
-    # a preset with a base, as configs/paper_stage1_1gpu.yaml: the pair travels as one folder, the child is read
+    # a preset with a base, as genxd/configs/paper_stage1_1gpu.yaml: the pair travels as one folder, the child is read
     pair = folder / "with_base"
     pair.mkdir()
-    shutil.copy2(REPO / "configs" / "tiny.yaml", pair / "tiny.yaml")
+    shutil.copy2(REPO / "src" / "genxd" / "configs" / "tiny.yaml", pair / "tiny.yaml")
     (pair / "child.yaml").write_text(
         "# a preset on top of tiny.yaml\nbase: tiny.yaml\noutput_dir: outputs/child\n"
         "data:\n  num_frames: 6\n  height: 48\ntraining:\n  batch_size: 1\n  learning_rate: 2.0e-4\n"

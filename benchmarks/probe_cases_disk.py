@@ -37,6 +37,6 @@ def disk_cases() -> list[Case]:
              args=lambda box: ["curate", str(box / "in"), "-o", str(full(box) / "cur")]),
         Case("disk-train-checkpoint", "full-disk", "train: the checkpoint does not fit", expect="full-disk",
              disk_kb=200, names=("No space left on device", "checkpoint-0000002"),
-             args=lambda box: ["train", str(ROOT / "configs" / "tiny.yaml"), f"output_dir={full(box) / 'run'}",
+             args=lambda box: ["train", str(ROOT / "src" / "genxd" / "configs" / "tiny.yaml"), f"output_dir={full(box) / 'run'}",
                                "training.max_steps=2", "--cpu"]),
     ]

@@ -1,6 +1,6 @@
 """Profile one training step of a GenXD preset on CUDA (where the time goes, by kernel).
 
-    python benchmarks/profile_train_step.py configs/h100_small_genxd.yaml --batch 64
+    python benchmarks/profile_train_step.py h100_small_genxd --batch 64
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import torch
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("config")
+    ap.add_argument("config", help="a YAML config file or a preset name (h100_small_genxd)")
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--steps", type=int, default=5)
     ap.add_argument("--rows", type=int, default=25)

@@ -14,18 +14,18 @@ Every stage name and value is checked before the first stage runs; ``+KEY=VALUE`
 stages after them. ``tune``, ``validate`` and ``eval`` run on ``$GENXD_DEVICE`` (default: CUDA when there is a
 GPU, else the CPU); ``--help`` prints this text.
 
-- ``vae=M``: ``genxd train-vae configs/h100_small_vae.yaml`` (new run); its ``vae/`` goes to $OUT.
+- ``vae=M``: ``genxd train-vae h100_small_vae`` (new run); its ``vae/`` goes to $OUT.
 - ``probe``: 150 UNet steps eager and 150 with ``training.compile=true``; the faster is used later.
-- ``genxd=M`` / ``continue=M``: ``genxd train configs/h100_small_genxd.yaml`` (resumes
-  ``outputs/small_genxd`` if it has checkpoints) / ``configs/h100_small_genxd_continue.yaml``.
-- ``photo=M`` (M <= 7): ``configs/h100_small_genxd_photo.yaml`` (issue 24): continues from the bundled
+- ``genxd=M`` / ``continue=M``: ``genxd train h100_small_genxd`` (resumes
+  ``outputs/small_genxd`` if it has checkpoints) / ``genxd/configs/h100_small_genxd_continue.yaml``.
+- ``photo=M`` (M <= 7): ``genxd/configs/h100_small_genxd_photo.yaml`` (issue 24): continues from the bundled
   weights (or ``+model.pretrained=DIR +model.vae.pretrained=DIR/vae``: an exported piece carried to the
   machine) on photo-textured clips mixed with procedural ones; resumes ``outputs/small_genxd_photo``
   when it has checkpoints (pieces on one warm machine reuse the pools rendered into ``outputs/cache``).
   The piece's ``max_minutes`` includes rendering the pools.
-- ``orbits=M``: the same with ``configs/h100_small_genxd_photo_orbits.yaml`` (a third dataset of wide
+- ``orbits=M``: the same with ``genxd/configs/h100_small_genxd_photo_orbits.yaml`` (a third dataset of wide
   orbits about photo cards; tried for issue 24's orbit rows, not adopted).
-- ``objects=M`` / ``objects0=M``: the same with ``configs/h100_small_genxd_objects.yaml`` (issue 22: the moving
+- ``objects=M`` / ``objects0=M``: the same with ``genxd/configs/h100_small_genxd_objects.yaml`` (issue 22: the moving
   objects of the procedural 4D clips weighted in the loss) / the same with the weight at 0 (the control, in
   ``outputs/small_genxd_objects0``); both read the same pools.
 - ``ctxaug=M`` / ``ctxaugobj=M``: the ``objects0`` / ``objects`` piece with half of the 4D samples trained
@@ -95,7 +95,7 @@ def newest(run_dir: Path) -> Path:
 
 
 def stage_vae(minutes: float) -> None:
-    cfg = load_config("configs/h100_small_vae.yaml", [*QUIET, f"training.max_minutes={minutes}", *EXTRA_OVERRIDES],
+    cfg = load_config("h100_small_vae", [*QUIET, f"training.max_minutes={minutes}", *EXTRA_OVERRIDES],
                       kind="vae")
     ckpt = train_vae(cfg, overwrite=True)
     summarize(Path(cfg.output_dir), every=5)
@@ -109,7 +109,7 @@ def stage_probe() -> None:
     speeds = {}
     for compile_ in (False, True):
         out = Path(f"outputs/probe_{int(compile_)}")
-        cfg = load_config("configs/h100_small_genxd.yaml", [
+        cfg = load_config("h100_small_genxd", [
             *QUIET, f"output_dir={out}", "data.datasets.0.length=6000", "training.max_steps=200",
             f"training.compile={str(compile_).lower()}", "logging.every_steps=100", "checkpoint.every_steps=0",
             "training.max_minutes=4"], kind="genxd")
@@ -132,9 +132,9 @@ EXTRA_OVERRIDES: list[str] = []
 # genxd.evaluation: validation (5), held-out 3D (7) and 4D (8) scenes; genxd.evaluation_fewshot: few-shot (9).
 # The same seeds of the photo data hold its validation (5) and evaluation (7) photo-card scenes.
 RESERVED_SEEDS = {5, 7, 8, 9}
-PHOTO_PRESET = "configs/h100_small_genxd_photo.yaml"
-ORBITS_PRESET = "configs/h100_small_genxd_photo_orbits.yaml"  # issue 24's orbit rows: tried, not adopted
-OBJECTS_PRESET = "configs/h100_small_genxd_objects.yaml"  # issue 22: moving objects weighted in the loss
+PHOTO_PRESET = "h100_small_genxd_photo"
+ORBITS_PRESET = "h100_small_genxd_photo_orbits"  # issue 24's orbit rows: tried, not adopted
+OBJECTS_PRESET = "h100_small_genxd_objects"  # issue 22: moving objects weighted in the loss
 POOL: dict[str, int | None] = {"seed": None}  # pool=N: the seed of every dataset of the preset trained next
 MAX_PHOTO_PIECE_MINUTES = 7.0
 RUN = {"dir": GENXD_DIR, "photo": False}  # the run the tune / validate / eval / export stages work on
@@ -152,7 +152,7 @@ def check_seeds(cfg) -> None:
                                  f"({sorted(RESERVED_SEEDS)} are reserved): not for training")
 
 
-def stage_genxd(minutes: float, preset: str = "configs/h100_small_genxd.yaml", extra: tuple[str, ...] = ()) -> Path | None:
+def stage_genxd(minutes: float, preset: str = "h100_small_genxd", extra: tuple[str, ...] = ()) -> Path | None:
     overrides = [*QUIET, f"training.max_minutes={minutes}", *pool_overrides(preset), *extra, *EXTRA_OVERRIDES]
     if PROBE.is_file() and json.loads(PROBE.read_text())["compile"]:
         overrides.append("training.compile=true")
@@ -303,7 +303,7 @@ def main(argv: list[str]) -> None:
         elif name == "genxd":
             stage_genxd(float(value or 8))
         elif name == "continue":
-            stage_genxd(float(value or 8), "configs/h100_small_genxd_continue.yaml")
+            stage_genxd(float(value or 8), "h100_small_genxd_continue")
         elif name == "photo":
             stage_photo(float(value or MAX_PHOTO_PIECE_MINUTES))
         elif name == "orbits":

@@ -5,8 +5,8 @@
 set -euo pipefail
 OUT=${OUT:-outputs/export}
 mkdir -p "$OUT"
-genxd train-vae configs/h100_small_vae.yaml --overwrite 2>&1 | tee "$OUT/train_vae.log" | grep -v Warning | tail -n 5
-genxd train configs/h100_small_genxd.yaml --overwrite 2>&1 | tee "$OUT/train_genxd.log" | grep -v Warning | tail -n 8
+genxd train-vae h100_small_vae --overwrite 2>&1 | tee "$OUT/train_vae.log" | grep -v Warning | tail -n 5
+genxd train h100_small_genxd --overwrite 2>&1 | tee "$OUT/train_genxd.log" | grep -v Warning | tail -n 8
 # package the newest checkpoint (a full pipeline folder) in parts of 15 MB
 tar -C outputs/small_genxd/checkpoints -chf outputs/genxd-small.tar latest
 split -b 15M -d outputs/genxd-small.tar "$OUT/genxd-small.tar.part"

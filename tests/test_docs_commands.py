@@ -3,7 +3,8 @@ inline backticks, tables included; ``python -m genxd`` and ``accelerate launch .
 by the real CLI's own parser, and each ``python benchmarks/SCRIPT.py ...`` line by that script's argparse parser,
 without running anything: the sub-command exists, every option exists and takes a value or not as used, choice and
 number values are accepted, and (in fenced blocks, whole commands) the required arguments are there; a shipped
-input it names (``configs/...``, ``examples/...``) exists, and ``genxd train`` loads its config with the line's
+input it names (``examples/...``; ``configs/...``, where the presets were before they moved into the package) exists,
+and ``genxd train`` loads its config (a repository file or a shipped preset's name) with the line's
 ``section.key=value`` overrides.
 
 Placeholders (``DIR``, ``N``, ``<scene>``, ``...``, ``camera-*``) are not values to check: only a value written
@@ -41,7 +42,9 @@ _SEPARATORS = {"|", "||", "&&", ";", "&"}
 _WRAPPERS = {"time", "nohup", "exec", "env", "sudo", "command", "nice"}
 _PYTHONS = re.compile(r"^(.*/)?python(3(\.\d+)?)?$")
 _PLACEHOLDER = "PLACEHOLDER"
-_SHIPPED = ("configs/", "examples/")  # inputs the repository ships: a doc line naming one must name one that exists
+#: inputs the repository ships: a doc line naming one must name one that exists (configs/: none since the presets moved
+#: to src/genxd/configs; a doc line still naming one is stale)
+_SHIPPED = ("configs/", "examples/")
 
 
 @dataclass(frozen=True)
@@ -302,14 +305,20 @@ def _genxd_problems(command: DocCommand, root: Any) -> list[str]:
 
 
 def _config_problems(command: str, opts: dict[str, Any]) -> list[str]:
-    """A shipped config with its ``section.key=value`` overrides, loaded as ``genxd train`` loads it."""
+    """A shipped config (a repository file, or a preset by name: ``genxd train tiny``) with its ``section.key=value``
+    overrides, loaded as ``genxd train`` loads it; a bare name that is no preset is a problem."""
     from genxd.training.config import load_config
 
     config, overrides = opts.get("config"), list(opts.get("overrides") or ())
-    if not config or not (ROOT / config).is_file() or any(is_placeholder(o) for o in overrides):
+    if not config or is_placeholder(str(config)) or any(is_placeholder(o) for o in overrides):
         return []
+    config = str(config)
+    is_name = "/" not in config and not config.endswith((".yaml", ".yml"))
+    if not (ROOT / config).is_file() and not is_name:
+        return []  # the reader's own file (my.yaml)
     try:
-        load_config(ROOT / config, overrides, kind="vae" if command == "train-vae" else "genxd")
+        load_config(ROOT / config if (ROOT / config).is_file() else config, overrides,
+                    kind="vae" if command == "train-vae" else "genxd")
     except Exception as exc:  # noqa: BLE001 - a refused override is the finding
         return [f"{config} {' '.join(overrides)}: {exc}"]
     return []
@@ -432,7 +441,9 @@ def test_docs_benchmark_commands_parse() -> None:
     ("genxd eval-camera", "missing"),
     ("genxd trajectory mak NAME", "no sub-command"),
     ("genxd demo --device gpu0", "not a device name"),
-    ("genxd train configs/tiny.yaml training.max_stepz=5", "max_stepz"),
+    ("genxd train tiny training.max_stepz=5", "max_stepz"),
+    ("genxd train tinny", "no such config file, nor a preset"),
+    ("genxd train configs/tiny.yaml", "no such file in the repository"),
     ("genxd generate examples/scene_z.png", "no such file"),
     ("genxd generate x.png --overwrite=yes", "does not take a value"),
 ])

@@ -60,7 +60,7 @@ def test_a_signal_while_the_command_starts_is_one_line_and_its_exit_code(tmp_pat
 #: imports before genxd.cli.main's ``try``: in ``import genxd`` (its first library import), and main's own first one
 EARLY_PHASES = ["genxd.utils.library_logs", "genxd.cli.closed_streams"]
 COMMANDS = {"generate": ["generate", "in.png", "-o", "out"], "curate": ["curate", "videos", "-o", "out"],
-            "train": ["train", str(Path(__file__).resolve().parents[2] / "configs" / "tiny.yaml"), "output_dir=out"]}
+            "train": ["train", "tiny", "output_dir=out"]}
 
 
 @pytest.mark.parametrize("launcher", ["-m", "script"])

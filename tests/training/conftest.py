@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
-CONFIGS = Path(__file__).resolve().parents[2] / "configs"
+CONFIGS = Path(__file__).resolve().parents[2] / "src" / "genxd" / "configs"
 TINY = CONFIGS / "tiny.yaml"
 TINY_VAE = CONFIGS / "tiny_vae.yaml"
 #: Overrides that keep the tiny preset quiet and short in tests.

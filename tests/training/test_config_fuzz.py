@@ -10,7 +10,7 @@ import pytest
 from genxd.training.config import load_config
 from tests.helpers import ROOT, assert_fuzz_finds_nothing
 
-TINY = ROOT / "configs" / "tiny.yaml"
+TINY = ROOT / "src" / "genxd" / "configs" / "tiny.yaml"
 
 
 def _preset(tmp_path: Path, old: str, new: str, name: str = "preset.yaml") -> Path:
@@ -68,7 +68,7 @@ def test_valid_presets_still_read(tmp_path):
     assert load_config(TINY).training.learning_rate == 1.0e-3
     assert load_config(_preset(tmp_path, "  learning_rate: 1.0e-3", "  learning_rate: 2")).training.learning_rate == 2.0
     assert load_config(TINY, ["training.learning_rate=3e-4"]).training.learning_rate == 3e-4  # YAML's string
-    cfg = load_config(ROOT / "configs" / "paper_stage1_1gpu.yaml")
+    cfg = load_config(ROOT / "src" / "genxd" / "configs" / "paper_stage1_1gpu.yaml")
     assert cfg.training.batch_size == 1
 
 

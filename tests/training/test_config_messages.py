@@ -142,7 +142,7 @@ def test_loader_workers_are_capped_at_the_cpu_count(monkeypatch):
 
 
 def test_a_starting_folder_not_trained_yet_is_named_before_anything_starts(tmp_path, monkeypatch):
-    """``genxd train configs/small_genxd.yaml`` before the VAE run (docs/training.md's order) said only
+    """``genxd train small_genxd`` before the VAE run (docs/training.md's order) said only
     'outputs/small_vae/checkpoints: no checkpoint-* folder to use as 'latest'', after 'starting a new run' and the
     datasets (tens of seconds), without the setting that points there; now one line naming it, before the run's
     folder is made."""

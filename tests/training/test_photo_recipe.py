@@ -23,11 +23,11 @@ def driver():
 
 
 def test_the_photo_preset_continues_the_bundled_model_on_photo_and_procedural_clips():
-    cfg = load_config(ROOT / "configs" / "h100_small_genxd_photo.yaml")
+    cfg = load_config("h100_small_genxd_photo")
     assert cfg.model.init == "genxd" and cfg.model.pretrained.endswith("genxd-small")
     assert [d["type"] for d in cfg.data.datasets] == ["photo", "synthetic"] and cfg.data.preload
     assert "rotate" in cfg.data.datasets[1]["cameras_3d"] and "zoom" in cfg.data.datasets[1]["cameras_3d"]
-    orbits = load_config(ROOT / "configs" / "h100_small_genxd_photo_orbits.yaml")
+    orbits = load_config("h100_small_genxd_photo_orbits")
     assert [d["type"] for d in orbits.data.datasets] == ["photo", "photo", "synthetic"]
     assert orbits.data.datasets[1]["cameras_cards"] == ["orbit_wide"] and orbits.data.datasets[1]["kinds"] == ["3d"]
     assert orbits.model.pretrained == cfg.model.pretrained and orbits.output_dir == cfg.output_dir
@@ -38,10 +38,10 @@ def test_the_photo_preset_continues_the_bundled_model_on_photo_and_procedural_cl
 
 
 def test_the_driver_refuses_evaluation_seeds_and_long_pieces(driver):
-    cfg = load_config(ROOT / "configs" / "h100_small_genxd_photo.yaml")
+    cfg = load_config("h100_small_genxd_photo")
     driver.check_seeds(cfg)  # the shipped seeds are training seeds
     for i, seed in ((0, 7), (1, 5), (0, 9)):
-        bad = load_config(ROOT / "configs" / "h100_small_genxd_photo.yaml", [f"data.datasets.{i}.seed={seed}"])
+        bad = load_config("h100_small_genxd_photo", [f"data.datasets.{i}.seed={seed}"])
         with pytest.raises(SystemExit, match="validation/evaluation"):
             driver.check_seeds(bad)
     with pytest.raises(SystemExit, match="validation/evaluation"):

@@ -61,7 +61,7 @@ def test_every_preset_parses(path: Path):
 
 
 def test_small_presets_fit_the_shipping_budget():
-    """configs/small_genxd.yaml + configs/small_vae.yaml: UNet + VAE safetensors <= 40 MB in the saved dtype."""
+    """The small_genxd + small_vae presets: UNet + VAE safetensors <= 40 MB in the saved dtype."""
     import torch
 
     from genxd.models import UNetMVTemporalConditionModel

@@ -1,6 +1,6 @@
 """``genxd train`` and ``genxd train-vae``: train GenXD (or its small VAE) from a YAML preset.
 
-Multi-GPU: ``accelerate launch --num_processes 8 -m genxd.training train CONFIG.yaml`` (DDP; pass an
+Multi-GPU: ``accelerate launch --num_processes 8 -m genxd.training train CONFIG`` (DDP; pass an
 accelerate config with FSDP for sharding). See ``docs/training.md``.
 """
 
@@ -14,6 +14,8 @@ import typer
 from .common import import_libraries, run_cli
 from .options import flag
 
+_CONFIG_HELP = ("A YAML config file, or the name of a preset genxd ships (tiny, small_genxd, ...: a wrong name "
+                "lists them); a file that exists wins over a preset of its name.")
 _OVERRIDES_HELP = "Overrides section.key=value (values in YAML), e.g. training.max_steps=2000 data.height=128."
 
 
@@ -22,7 +24,9 @@ def _run(kind: str, config: Path, overrides: list[str], resume: Optional[str], o
     import yaml
 
     from genxd.training.config import config_to_dict, load_config
+    from genxd.training.presets import resolve_config
 
+    config = resolve_config(config)  # a path that exists, else a shipped preset's name (tiny)
     cfg = load_config(config, overrides, kind=kind)
     if print_config:
         typer.echo(yaml.safe_dump(config_to_dict(cfg), sort_keys=False), nl=False)
@@ -53,7 +57,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command("train", short_help="Train GenXD's UNet on mixed 3D / 4D data.")
     def train(
-        config: Path = typer.Argument(..., help="YAML preset (configs/*.yaml)."),
+        config: Path = typer.Argument(..., help=_CONFIG_HELP),
         overrides: Optional[List[str]] = typer.Argument(None, help=_OVERRIDES_HELP),
         resume: Optional[str] = typer.Option(None, "--resume", help=resume_help),
         overwrite: bool = flag("--overwrite", help="Delete what earlier runs wrote in output_dir (checkpoints, TensorBoard logs, validation videos, metrics.jsonl; other files stay) and start over."),
@@ -65,7 +69,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command("train-vae", short_help="Train a small temporal-decoder VAE.")
     def train_vae(
-        config: Path = typer.Argument(..., help="YAML preset (configs/*vae*.yaml)."),
+        config: Path = typer.Argument(..., help=_CONFIG_HELP.replace("tiny, small_genxd", "tiny_vae, small_vae")),
         overrides: Optional[List[str]] = typer.Argument(None, help=_OVERRIDES_HELP),
         resume: Optional[str] = typer.Option(None, "--resume", help=resume_help),
         overwrite: bool = flag("--overwrite", help="Delete what earlier runs wrote in output_dir (checkpoints, TensorBoard logs, validation videos, metrics.jsonl; other files stay) and start over."),

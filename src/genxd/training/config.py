@@ -1,4 +1,5 @@
-"""Training configuration: YAML presets (``configs/*.yaml``) with ``base:`` inheritance and dotted overrides.
+"""Training configuration: YAML presets (shipped ones by name: ``genxd/configs/*.yaml``,
+:mod:`genxd.training.presets`) with ``base:`` inheritance and dotted overrides.
 
 A preset is a YAML mapping whose sections are the dataclasses below. ``base: other.yaml`` (relative
 to the preset's folder) merges the preset onto another one (mappings merge key by key, anything else
@@ -437,7 +438,7 @@ def load_yaml_with_bases(path: str | os.PathLike, _seen: tuple[Path, ...] = ()) 
     """Read a YAML preset, resolving ``base:`` (a path relative to the file, or a list of them)."""
     path = Path(path)
     if path.is_dir():
-        raise IsADirectoryError(f"{path} is a folder, not a config file (a YAML preset such as configs/tiny.yaml)")
+        raise IsADirectoryError(f"{path} is a folder, not a config file (a YAML file, or a preset name such as tiny)")
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such config file")
     resolved = path.resolve()
@@ -511,10 +512,15 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
 
 def load_config(path: str | os.PathLike | None, overrides: list[str] | None = None, kind: str = "genxd") -> Any:
     """A :class:`TrainConfig` (``kind="genxd"``) or :class:`VAETrainConfig` (``kind="vae"``) from a YAML
-    preset (None: defaults) and overrides."""
+    file or the name of a shipped preset (``"tiny"``; :func:`~genxd.training.presets.resolve_config`; None:
+    defaults) and overrides."""
     cls = {"genxd": TrainConfig, "vae": VAETrainConfig}.get(kind)
     if cls is None:
         raise ValueError(f"kind must be 'genxd' or 'vae', got {kind!r}")
+    if path is not None:
+        from .presets import resolve_config
+
+        path = resolve_config(path)
     from_file = _merge(config_to_dict(cls()), load_yaml_with_bases(path) if path is not None else {})
     data = apply_overrides(from_file, list(overrides or []))
     try:

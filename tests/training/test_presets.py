@@ -1,0 +1,74 @@
+"""The shipped presets by name (genxd.training.presets): ``genxd train tiny`` from a folder outside the repository
+(what a wheel install has), a path that exists winning over a preset, a wrong name listing the presets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from genxd.cli import app
+from genxd.training.config import TrainConfig, VAETrainConfig, load_config
+from genxd.training.presets import PRESETS_DIR, preset_names, resolve_config
+
+
+def test_presets_ship_inside_the_package():
+    import genxd
+
+    assert PRESETS_DIR.parent == Path(genxd.__file__).resolve().parent
+    assert {"tiny", "tiny_vae", "small_genxd", "paper_stage1", "paper_stage2_1gpu"} <= set(preset_names())
+
+
+def test_a_preset_name_resolves_from_any_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert resolve_config("tiny") == PRESETS_DIR / "tiny.yaml"
+    assert resolve_config("tiny.yaml") == PRESETS_DIR / "tiny.yaml"
+    assert isinstance(load_config("tiny"), TrainConfig)
+    assert isinstance(load_config("tiny_vae", kind="vae"), VAETrainConfig)
+    # a preset with a chain of bases (paper_stage2_1gpu -> paper_stage2 -> paper_stage1) and outputs/ paths,
+    # which stay relative to the folder it runs in
+    cfg = load_config("paper_stage2_1gpu")
+    assert cfg.model.pretrained == "outputs/paper_stage1_1gpu/checkpoints/latest"
+
+
+def test_a_path_that_exists_wins_over_a_preset(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "tiny.yaml").write_text("seed: 12345\n")
+    assert resolve_config("tiny.yaml") == Path("tiny.yaml")
+    assert load_config("tiny.yaml").seed == 12345
+    assert load_config("tiny").seed != 12345  # no file named "tiny" here: the preset
+
+
+@pytest.mark.parametrize("name", ["tinny", "nope.yaml", "tiny.yml.yaml"])
+def test_a_name_that_is_neither_lists_the_presets(tmp_path, monkeypatch, name):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(FileNotFoundError, match="no such config file, nor a preset") as info:
+        load_config(name)
+    assert name in str(info.value) and all(p in str(info.value) for p in preset_names())
+
+
+def test_a_missing_path_names_the_preset_of_its_file_name(tmp_path, monkeypatch):
+    """``genxd train configs/tiny.yaml``, where the presets were in the checkout before they moved into the package."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(FileNotFoundError) as info:
+        load_config("configs/tiny.yaml")
+    assert str(info.value) == ("configs/tiny.yaml: no such config file (genxd ships a preset of its name: "
+                               "give it as tiny)")
+    with pytest.raises(FileNotFoundError) as info:
+        load_config(tmp_path / "mine.yaml")
+    assert str(info.value) == f"{tmp_path / 'mine.yaml'}: no such config file"
+
+
+def test_genxd_train_takes_a_preset_name_outside_the_repository(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["train", "tiny", "training.max_steps=3", "--print-config"])
+    assert result.exit_code == 0, result.output
+    assert "max_steps: 3" in result.output and "output_dir: outputs/tiny" in result.output
+    result = CliRunner().invoke(app, ["train-vae", "tiny_vae", "--print-config"])
+    assert result.exit_code == 0 and "output_dir: outputs/tiny_vae" in result.output, result.output
+    result = CliRunner().invoke(app, ["train", "tinny"])
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.output.splitlines() if line.startswith("genxd: error:")]
+    assert len(lines) == 1 and "tinny: no such config file, nor a preset of genxd" in lines[0], result.output
+    assert "small_genxd" in lines[0] and "Traceback" not in result.output
