@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 import sys
 
+import pytest
+
 from .helpers import ROOT
 
 if sys.version_info >= (3, 11):
@@ -31,6 +33,8 @@ def test_every_extra_has_a_row_in_docs_extras():
 
 
 def test_ci_installs_the_documented_extras():
+    if not (ROOT / ".ci" / "run").is_file():  # an unpacked sdist (MANIFEST.in leaves CI's script out)
+        pytest.skip(".ci/run is in the checkout only: no CI script to compare the README with")
     ci_extras = _ci_list("EXTRAS")
     assert set(ci_extras.split(",")) <= set(_extras())
     install = f'pip install -e ".[{ci_extras}]"'
