@@ -1,6 +1,7 @@
-"""What a wheel and an sdist hold besides the modules: every file under src/genxd that is not Python source is shipped by
-pyproject's package-data patterns (a non-editable install reads them from site-packages), and py.typed marks the
-package as typed for type checkers (PEP 561)."""
+"""What a wheel and an sdist hold besides the modules: every file under src/genxd that is not Python source is
+shipped by pyproject's package-data patterns (a non-editable install reads them from site-packages), py.typed marks
+the package as typed for type checkers (PEP 561), MANIFEST.in puts the test suite and what it reads in the sdist,
+and LICENSE ships in both."""
 
 from __future__ import annotations
 

@@ -187,3 +187,33 @@ def test_the_training_run_checks_the_starting_folders_for_both_trainers(tmp_path
     with pytest.raises(ValueError, match="contradict"):
         TrainingRun(*args, resume="latest", overwrite=True, cpu=True)
     assert not run.exists()
+
+
+@pytest.mark.parametrize("command, config", [("train", "tiny"), ("train-vae", "tiny_vae")])
+def test_8bit_adam_without_bitsandbytes_is_refused_before_the_trainer(tmp_path, monkeypatch, command, config):
+    """training.use_8bit_adam=true without bitsandbytes failed only when the optimiser was made, after the trainer's
+    imports, the run's folder and the model; now with the other config checks, naming the extra."""
+    monkeypatch.setitem(sys.modules, "bitsandbytes", None)  # not installed
+    line = _error_line(_train([config, f"output_dir={tmp_path / 'run'}", "training.use_8bit_adam=true"], monkeypatch,
+                              command))
+    assert line == 'training.use_8bit_adam needs bitsandbytes, which is not installed (pip install "genxd[train]")'
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("kind", ["genxd", "vae"])
+def test_the_training_run_checks_8bit_adam_before_the_model(tmp_path, monkeypatch, kind):
+    """train_genxd / train_vae (the Python API) likewise: refused before the run's folder or a model is made."""
+    from genxd.training import trainer, vae_trainer
+
+    from .conftest import TINY_VAE
+
+    monkeypatch.setitem(sys.modules, "bitsandbytes", None)
+    for module, name in ((trainer, "build_unet"), (trainer, "build_vae"), (vae_trainer, "build_vae")):
+        monkeypatch.setattr(module, name, lambda *a, **k: pytest.fail("a model was built"))
+    run = tmp_path / "run"
+    cfg = load_config(TINY if kind == "genxd" else TINY_VAE,
+                      [*QUIET, f"output_dir={run}", "logging.tensorboard=false", "training.use_8bit_adam=true"], kind=kind)
+    train = trainer.train_genxd if kind == "genxd" else vae_trainer.train_vae
+    with pytest.raises(ValueError, match=r"^training\.use_8bit_adam needs bitsandbytes.*genxd\[train\]"):
+        train(cfg, cpu=True)
+    assert not run.exists()

@@ -34,11 +34,12 @@ def _run(kind: str, config: Path, overrides: list[str], resume: Optional[str], o
     # before the trainer's imports (seconds): the same errors, at once
     from genxd.training.checkpoint_files import (existing_run_error, foreign_config_error, output_dir_error,
                                                  pretrained_error, resume_error)
+    from genxd.training.optional_packages import optional_package_error
 
     error = output_dir_error(cfg.output_dir) or resume_error(resume, overwrite)
     if error is None and resume is None and not overwrite:
         error = existing_run_error(cfg.output_dir) or foreign_config_error(cfg.output_dir, config)
-    error = error or pretrained_error(cfg)
+    error = error or pretrained_error(cfg) or optional_package_error(cfg)
     if error is not None:
         raise error
     if kind == "genxd":

@@ -41,6 +41,7 @@ from .checkpoint_files import (CHECKPOINT_PREFIX, CONFIG_MARK, check_state_archi
                                no_checkpoint_note, pretrained_error, resume_error)
 from .config import CheckpointConfig, LoggingConfig, OptimConfig, config_to_dict
 from .interrupts import StepBoundaryInterrupts
+from .optional_packages import optional_package_error
 from .stops import RunStops
 from .tensorboard_log import quiet_writer_thread, writing_log
 
@@ -289,14 +290,15 @@ class TrainingRun(RunStops):
     def _resolve_resume(self, resume: str | None, overwrite: bool) -> Path | None:
         """The checkpoint to resume from (None: a new run), after the start-up checks of ``genxd train``, in its
         order, before the run's folder is made: ``resume`` with ``overwrite``, an earlier run's outputs, the
-        config's starting folders (:func:`~genxd.training.checkpoint_files.pretrained_error`)."""
+        config's starting folders (:func:`~genxd.training.checkpoint_files.pretrained_error`), the optional packages
+        it needs (:func:`~genxd.training.optional_packages.optional_package_error`)."""
         if resume is not None and overwrite:
             raise resume_error(resume, overwrite)  # they contradict
         if resume is None:
             error = existing_run_error(self.output_dir) or foreign_config_error(self.output_dir, self.config_path)
             if error is not None and not overwrite:
                 raise error
-        missing = pretrained_error(self.config)
+        missing = pretrained_error(self.config) or optional_package_error(self.config)
         if missing is not None:
             raise missing
         if resume is None:

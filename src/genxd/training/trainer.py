@@ -18,7 +18,6 @@ from typing import Any
 import torch
 
 from ..utils.json_text import json_text
-from ..utils.extras import install_extra
 from ..pipelines.tf32 import with_training_tf32
 from ..utils.progress import progress_bar
 from .config import OptimConfig, TrainConfig
@@ -26,6 +25,7 @@ from .data import build_training_dataset, make_loader
 from .ema import EMAWeights
 from .checkpoint_files import resume_setting
 from .loop import TrainingRun
+from .optional_packages import EIGHT_BIT_ADAM_MISSING
 from .models import ALLOW_PICKLE_HINT, build_scheduler, build_unet, build_vae, check_model_options, count_parameters, size_multiple
 from .objective import SampleDrawer, encode_latents, genxd_loss
 
@@ -95,8 +95,7 @@ def make_optimizer(params, cfg: OptimConfig) -> torch.optim.Optimizer:
         try:
             import bitsandbytes as bnb
         except ImportError:
-            raise ValueError("training.use_8bit_adam needs bitsandbytes, which is not installed "
-                             f"({install_extra('train')})") from None
+            raise ValueError(EIGHT_BIT_ADAM_MISSING) from None
         return bnb.optim.AdamW8bit(params, **kwargs)
     fused = bool(params) and all(p.is_cuda and p.dtype.is_floating_point for p in params)
     return torch.optim.AdamW(params, **kwargs, fused=fused)
