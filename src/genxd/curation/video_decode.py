@@ -1,0 +1,136 @@
+"""Decoding a video file's frames with PyAV: upright, in square pixels, with their times; a file cut short or
+damaged in its middle is warned about (:func:`iter_video_frames`, read by :mod:`genxd.curation.frames`)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from .read_errors import VideoReadError
+from .video_streams import main_video_stream, sample_aspect_ratio, shown_frame_count, square_pixels
+
+__all__ = ["SHORT_READ_FRACTION", "iter_video_frames"]
+
+
+def _display_matrix(frame) -> np.ndarray | None:
+    """The frame's display matrix as a float ``[3, 3]`` (FFmpeg's 16.16 fixed-point ``int32`` layout, row-major,
+    ``[a b u; c d v; x y w]``), or ``None`` when it has none (or this PyAV does not expose side data)."""
+    container = getattr(frame, "side_data", None) or ()
+    for item in container:  # PyAV <= 18 iterates the side data; PyAV 19 its types (a mapping type -> side data)
+        side_data = item if hasattr(item, "type") else container[item]
+        if "DISPLAYMATRIX" in str(getattr(side_data, "type", "")).upper():
+            raw = bytes(side_data)
+            if len(raw) == 36:
+                return np.frombuffer(raw, np.int32).reshape(3, 3).astype(np.float64) / 65536.0
+    return None
+
+
+def _upright(frame, pixels: np.ndarray) -> np.ndarray:
+    """A decoded frame ``uint8 [H, W, 3]`` as it is meant to be shown, as ffmpeg's own autorotation shows it: phone
+    videos are stored sideways with a display matrix that says how far to turn them (PyAV's
+    ``VideoFrame.rotation``, degrees counter-clockwise; multiples of 90), and a mirrored one (a front camera, an
+    editor's flip) also says which way to flip them. Without the flip a horizontally mirrored clip reads as a
+    half turn (FFmpeg's angle of such a matrix is 180) and came out upside down. A display matrix that holds no
+    rotation (all zeros: FFmpeg's angle is NaN, which PyAV gives as -2**31) turns nothing, as in ffmpeg; angles
+    between the multiples of 90 go to the nearest one."""
+    angle = float(getattr(frame, "rotation", 0) or 0)
+    if not math.isfinite(angle) or abs(angle) > 360.0:
+        return pixels
+    matrix = _display_matrix(frame)
+    if matrix is None:  # no flip known: the rotation alone (np.rot90 turns counter-clockwise)
+        turns = round(angle / 90.0) % 4
+        return np.ascontiguousarray(np.rot90(pixels, turns)) if turns else pixels
+    theta = -round(angle / 90.0) * 90 % 360  # ffmpeg's: clockwise degrees to turn for display
+    # ffmpeg's autorotate filters (fftools: transpose / hflip / vflip by the angle and the matrix's signs)
+    if theta == 90:  # transpose=clock, or cclock_flip (a plain transpose) when mirrored
+        out = pixels.swapaxes(0, 1) if matrix[1, 0] > 0 else np.rot90(pixels, -1)
+    elif theta == 270:  # transpose=cclock, or clock_flip (the anti-transpose) when mirrored
+        out = np.rot90(pixels, -1)[::-1] if matrix[1, 0] < 0 else np.rot90(pixels, 1)
+    else:  # 0 or 180: hflip where the first column is negative (180 only), vflip where the second is
+        out = pixels
+        if theta == 180 and matrix[0, 0] < 0:
+            out = out[:, ::-1]
+        if matrix[1, 1] < 0:
+            out = out[::-1]
+    return out if out is pixels else np.ascontiguousarray(out)
+
+
+#: Fewer frames decoded than this fraction of the count a video states is warned about (cut short).
+SHORT_READ_FRACTION = 0.9
+
+
+def _warn_if_short(path: Path, decoded: int, stated: int) -> None:
+    """One warning when a video decoded to its end gave clearly fewer frames than its container states (a file
+    cut short, e.g. a copy or download that stopped: its index still counts every frame)."""
+    if stated > 0 and decoded < SHORT_READ_FRACTION * stated:
+        from ..validation import warn
+
+        warn(f"decoded {decoded} of the {stated} frames {path.name} states; the file may be cut short")
+
+
+def _warn_damaged(path: Path, decoded: int, reason: str) -> None:
+    """One warning when decoding a video stopped at damaged data after ``decoded`` frames (a file with a corrupt
+    middle: a bad copy, a card error): those frames are kept, the rest of the clip is not read."""
+    from ..validation import warn
+
+    warn(f"{path.name}: decoding stopped at damaged data after {decoded} frames ({reason}); the frames before it "
+         "are kept, the rest of the file is not read")
+
+
+def _frame_seconds(frame) -> float | None:
+    """A decoded frame's presentation time in seconds (its timestamp), or None when unknown."""
+    try:
+        pts = frame.pts
+        base = frame.time_base
+        return None if pts is None or base is None else float(pts * base)
+    except (AttributeError, TypeError, ValueError, ZeroDivisionError):
+        return None
+
+
+def iter_video_frames(path: Path, wanted=None, check_length: bool = True, times: list | None = None):
+    """RGB frames of a video, upright; with ``wanted`` (a predicate on the frame index) frames not wanted are
+    decoded but not converted, and ``None`` is yielded in their place. Decoded to its end, a video that gives
+    clearly fewer frames than it states is warned about (``check_length``); decoding that fails at damaged data
+    ends the frames there, with a warning (``check_length``), or fails with VideoReadError when no frame came
+    before it. ``times``, when given, gets each
+    wanted frame's presentation time in seconds (``None`` when unknown) as it is yielded."""
+    import av  # PyAV: streaming decode, stops early when enough frames are read
+
+    try:
+        container = av.open(str(path))
+    except Exception as exc:  # noqa: BLE001 - PyAV raises many error types for bad files
+        reason = getattr(exc, "strerror", None) or str(exc)  # FFmpeg's words, without its errno and the path
+        raise VideoReadError(f"{path.name}: cannot open as a video ({reason})") from None
+    try:
+        stream = main_video_stream(container)
+        if stream is None:
+            raise VideoReadError(f"{path.name}: no video stream" + (" (only cover art)" if container.streams.video
+                                                                   else ""))
+        if stream.codec_context is None:  # FFmpeg has no decoder for its codec; PyAV < 18 crashed decoding it
+            raise VideoReadError(f"{path.name}: cannot decode its video stream (no decoder for its codec)")
+        stream.thread_type = "AUTO"
+        decoded = 0
+        sar = sample_aspect_ratio(stream)  # non-square pixels: resampled to square ones before turning upright
+        try:
+            for index, frame in enumerate(container.decode(stream)):
+                decoded = index + 1
+                if wanted is not None and not wanted(index):
+                    yield None
+                    continue
+                if times is not None:
+                    times.append(_frame_seconds(frame))
+                yield _upright(frame, square_pixels(frame.to_ndarray(format="rgb24"), sar))
+        except av.error.FFmpegError as exc:  # damaged data: the frames before it are kept, as they were yielded
+            reason = getattr(exc, "strerror", None) or str(exc)  # FFmpeg's words, without its errno and call
+            if decoded == 0:
+                raise VideoReadError(f"{path.name}: decoding failed ({reason})") from None
+            if check_length:
+                _warn_damaged(path, decoded, reason)
+            return
+        if check_length:  # decoded to the end (a reader that stopped early closed this generator)
+            _warn_if_short(path, decoded, shown_frame_count(stream) or 0)
+    finally:
+        container.close()
+
