@@ -121,3 +121,13 @@ def test_frames_before_damaged_data_are_kept_with_one_warning(tmp_path):
     with pytest.raises(VideoReadError, match=r"^bad\.mp4: decoding failed \(Invalid data found when processing "
                                              r"input\)$"):
         read_frames(bad)
+
+
+def test_a_variable_frame_rate_clip_with_b_frames_is_counted_by_its_frames(tmp_path):
+    # a phone's pause: 10 frames at 0, 1.000, 1.033, ... 1.267 s, H.264 with B-frames. Its average rate spans the
+    # decoding delay (pause included): 4.4 fps, and duration x rate counted 6 of the 10 frames it shows
+    pts = [0, 1000, 1033, 1067, 1100, 1133, 1167, 1200, 1233, 1267]
+    _write(tmp_path / "pause.mp4", _levels(10), pts, Fraction(1, 1000))
+    got, said = _read_with_warnings(tmp_path / "pause.mp4")
+    assert len(got) == 10 and said == []
+    assert count_frames(tmp_path / "pause.mp4") == 10  # was 6

@@ -326,7 +326,7 @@ def count_frames(source: VideoSource | str | Path, exact: bool = False) -> int |
     try:
         with av.open(str(source.path)) as container:
             stream = main_video_stream(container)
-            return None if stream is None else shown_frame_count(stream)
+            return None if stream is None else shown_frame_count(stream, container)
     except Exception:  # noqa: BLE001 - unreadable: read_frames says why
         return None
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from .read_errors import VideoReadError
-from .video_streams import main_video_stream, sample_aspect_ratio, shown_frame_count, square_pixels
+from .video_streams import is_hidden, main_video_stream, sample_aspect_ratio, shown_frame_count, square_pixels
 
 __all__ = ["SHORT_READ_FRACTION", "iter_video_frames"]
 
@@ -111,17 +111,19 @@ def iter_video_frames(path: Path, wanted=None, check_length: bool = True, times:
         if stream.codec_context is None:  # FFmpeg has no decoder for its codec; PyAV < 18 crashed decoding it
             raise VideoReadError(f"{path.name}: cannot decode its video stream (no decoder for its codec)")
         stream.thread_type = "AUTO"
-        decoded = 0
+        decoded = hidden = 0  # frames decoded; packets an edit list hides (a trimmed clip's: not decoded)
         sar = sample_aspect_ratio(stream)  # non-square pixels: resampled to square ones before turning upright
         try:
-            for index, frame in enumerate(container.decode(stream)):
-                decoded = index + 1
-                if wanted is not None and not wanted(index):
-                    yield None
-                    continue
-                if times is not None:
-                    times.append(_frame_seconds(frame))
-                yield _upright(frame, square_pixels(frame.to_ndarray(format="rgb24"), sar))
+            for packet in container.demux(stream):  # container.decode(stream), the hidden packets counted
+                hidden += is_hidden(packet)
+                for frame in packet.decode():
+                    index, decoded = decoded, decoded + 1
+                    if wanted is not None and not wanted(index):
+                        yield None
+                        continue
+                    if times is not None:
+                        times.append(_frame_seconds(frame))
+                    yield _upright(frame, square_pixels(frame.to_ndarray(format="rgb24"), sar))
         except av.error.FFmpegError as exc:  # damaged data: the frames before it are kept, as they were yielded
             reason = getattr(exc, "strerror", None) or str(exc)  # FFmpeg's words, without its errno and call
             if decoded == 0:
@@ -130,7 +132,7 @@ def iter_video_frames(path: Path, wanted=None, check_length: bool = True, times:
                 _warn_damaged(path, decoded, reason)
             return
         if check_length:  # decoded to the end (a reader that stopped early closed this generator)
-            _warn_if_short(path, decoded, shown_frame_count(stream) or 0)
+            _warn_if_short(path, decoded, shown_frame_count(stream, hidden=hidden) or 0)
     finally:
         container.close()
 

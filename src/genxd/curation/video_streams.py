@@ -13,7 +13,8 @@ from fractions import Fraction
 import cv2
 import numpy as np
 
-__all__ = ["main_video_stream", "sample_aspect_ratio", "shown_frame_count", "square_pixels", "stored_pixel_aspect"]
+__all__ = ["is_hidden", "main_video_stream", "sample_aspect_ratio", "shown_frame_count", "square_pixels",
+           "stored_pixel_aspect"]
 
 #: FFmpeg's ``AV_DISPOSITION_DEFAULT`` and ``AV_DISPOSITION_ATTACHED_PIC`` bits.
 _DEFAULT = 0x1
@@ -51,27 +52,58 @@ def main_video_stream(container):
     return best
 
 
-def shown_frame_count(stream) -> int | None:
+def shown_frame_count(stream, container=None, hidden: int | None = None) -> int | None:
     """How many frames the stream's container says are shown, or ``None`` when it states no count (Matroska,
     WebM, MPEG-TS).
 
     The count an mp4 / mov states (``stream.frames``) is of every stored frame, and a clip trimmed without
     re-encoding (``ffmpeg -ss 5 -i in.mp4 -c copy``, a phone's or an editor's trim) keeps the frames from the
-    keyframe before its start with an edit list that hides them: FFmpeg decodes only those shown, as players
-    show them. The stream's duration is the edited one, so its duration times its average frame rate (the
-    stored frames over their unedited span) counts the frames shown; the smaller of the two counts is taken.
+    keyframe before its start with an edit list that hides them: FFmpeg marks their packets as discarded and
+    decodes only those shown, as players show them. ``hidden`` is how many packets were marked so (counted while
+    decoding); without it, the stream's packets are read from ``container`` (not decoded) to count them, but only
+    where the stream's edited duration times its average frame rate says fewer frames are shown than stored: that
+    estimate alone undercounts a variable-frame-rate clip with B-frames (its average rate spans the decoding
+    delay, a pause included), so it only decides whether to look.
     """
     frames = int(getattr(stream, "frames", 0) or 0)
     if frames <= 0:
         return None
+    if hidden is None:
+        if container is None or not _may_hide_frames(stream, frames):
+            return frames
+        hidden = _hidden_packets(container, stream)
+    return max(1, frames - hidden)
+
+
+def _may_hide_frames(stream, frames: int) -> bool:
+    """Whether the stream's edited duration times its average frame rate is below its stored frame count."""
     try:
         seconds = float(stream.duration * stream.time_base)
         rate = float(stream.average_rate)
     except (AttributeError, TypeError, ValueError, ZeroDivisionError):  # no duration or rate stated
-        return frames
+        return False
     if not (math.isfinite(seconds) and math.isfinite(rate)) or seconds <= 0 or rate <= 0:
-        return frames
-    return min(frames, max(1, round(seconds * rate)))
+        return False
+    return round(seconds * rate) < frames
+
+
+def is_hidden(packet) -> bool:
+    """Whether a demuxed packet holds a frame an edit list hides (FFmpeg's discard flag)."""
+    return bool(packet.size) and bool(getattr(packet, "is_discard", False))
+
+
+def _hidden_packets(container, stream) -> int:
+    """How many of the stream's packets an edit list hides, read from the start of ``container`` (a file that
+    cannot be read to its end: those counted until then)."""
+    import av
+
+    hidden = 0
+    try:
+        for packet in container.demux(stream):
+            hidden += is_hidden(packet)
+    except (av.error.FFmpegError, OSError):
+        pass
+    return hidden
 
 
 def sample_aspect_ratio(stream) -> Fraction | None:
