@@ -131,3 +131,58 @@ def test_a_variable_frame_rate_clip_with_b_frames_is_counted_by_its_frames(tmp_p
     got, said = _read_with_warnings(tmp_path / "pause.mp4")
     assert len(got) == 10 and said == []
     assert count_frames(tmp_path / "pause.mp4") == 10  # was 6
+
+
+class _Failing:
+    """Wraps a PyAV object; ``fail(k, where)`` decides whether the k-th decoded frame raises, ``"decode"`` or in
+    ``"to_ndarray"``: a decoder that fails other than at damaged data (out of memory, a read error)."""
+
+    def __init__(self, wrapped, fail, count=None):
+        self._wrapped, self._fail, self._count = wrapped, fail, count if count is not None else [0]
+
+    def __getattr__(self, name):
+        return getattr(self._wrapped, name)
+
+    def demux(self, *args, **kwargs):
+        for packet in self._wrapped.demux(*args, **kwargs):
+            yield _Failing(packet, self._fail, self._count)
+
+    def decode(self, *args, **kwargs):
+        for frame in self._wrapped.decode(*args, **kwargs):
+            self._count[0] += 1
+            self._fail(self._count[0] - 1, "decode")
+            yield _Failing(frame, self._fail, [self._count[0] - 1])
+
+    def to_ndarray(self, *args, **kwargs):
+        self._fail(self._count[0], "to_ndarray")
+        return self._wrapped.to_ndarray(*args, **kwargs)
+
+
+def _open_failing(monkeypatch, at: int, where: str, error: Exception) -> None:
+    real_open = av.open
+
+    def fail(index, place):
+        if index == at and place == where:
+            raise error
+
+    monkeypatch.setattr(av, "open", lambda *a, **k: _Failing(real_open(*a, **k), fail))
+
+
+@pytest.mark.parametrize("error", [av.error.MemoryError(12, "Cannot allocate memory"),
+                                   av.error.OSError(5, "Input/output error")], ids=["memory", "io"])
+def test_a_decoder_error_other_than_damaged_data_fails_the_read(tmp_path, monkeypatch, error):
+    from genxd.curation.frames import VideoReadError
+
+    _write(tmp_path / "clip.mp4", _levels(12), list(range(12)))
+    _open_failing(monkeypatch, 5, "decode", error)
+    # was: 5 frames kept as a clip "stopped at damaged data" (a network drive's hiccup curated a prefix as ok)
+    with pytest.raises(VideoReadError, match=rf"^clip\.mp4: decoding failed after 5 frames \({error.strerror}\)$"):
+        read_frames(tmp_path / "clip.mp4")
+
+
+def test_a_frame_that_fails_to_convert_is_not_counted_as_kept(tmp_path, monkeypatch):
+    _write(tmp_path / "clip.mp4", _levels(12), list(range(12)))
+    _open_failing(monkeypatch, 5, "to_ndarray", av.error.InvalidDataError(1, "Invalid data found"))
+    got, said = _read_with_warnings(tmp_path / "clip.mp4")
+    assert len(got) == 5
+    assert said and said[0].startswith("clip.mp4: decoding stopped at damaged data after 5 frames"), said  # was 6

@@ -92,7 +92,7 @@ def _frame_seconds(frame) -> float | None:
 def iter_video_frames(path: Path, wanted=None, check_length: bool = True, times: list | None = None):
     """RGB frames of a video, upright; with ``wanted`` (a predicate on the frame index) frames not wanted are
     decoded but not converted, and ``None`` is yielded in their place. Decoded to its end, a video that gives
-    clearly fewer frames than it states is warned about (``check_length``); decoding that fails at damaged data
+    clearly fewer frames than it states is warned about (``check_length``); decoding that fails at damaged data (FFmpeg's invalid data)
     ends the frames there, with a warning (``check_length``), or fails with VideoReadError when no frame came
     before it. ``times``, when given, gets each
     wanted frame's presentation time in seconds (``None`` when unknown) as it is yielded."""
@@ -117,20 +117,25 @@ def iter_video_frames(path: Path, wanted=None, check_length: bool = True, times:
             for packet in container.demux(stream):  # container.decode(stream), the hidden packets counted
                 hidden += is_hidden(packet)
                 for frame in packet.decode():
-                    index, decoded = decoded, decoded + 1
-                    if wanted is not None and not wanted(index):
+                    if wanted is not None and not wanted(decoded):
+                        decoded += 1
                         yield None
                         continue
+                    pixels = _upright(frame, square_pixels(frame.to_ndarray(format="rgb24"), sar))
+                    decoded += 1  # counted once converted: a frame that fails to convert is not kept
                     if times is not None:
                         times.append(_frame_seconds(frame))
-                    yield _upright(frame, square_pixels(frame.to_ndarray(format="rgb24"), sar))
-        except av.error.FFmpegError as exc:  # damaged data: the frames before it are kept, as they were yielded
+                    yield pixels
+        except av.error.InvalidDataError as exc:  # damaged data: the frames before it are kept, as yielded
             reason = getattr(exc, "strerror", None) or str(exc)  # FFmpeg's words, without its errno and call
             if decoded == 0:
                 raise VideoReadError(f"{path.name}: decoding failed ({reason})") from None
             if check_length:
                 _warn_damaged(path, decoded, reason)
             return
+        except av.error.FFmpegError as exc:  # out of memory, a read error (a network drive): not the file's fault
+            reason = getattr(exc, "strerror", None) or str(exc)
+            raise VideoReadError(f"{path.name}: decoding failed after {decoded} frames ({reason})") from None
         if check_length:  # decoded to the end (a reader that stopped early closed this generator)
             _warn_if_short(path, decoded, shown_frame_count(stream, hidden=hidden) or 0)
     finally:
