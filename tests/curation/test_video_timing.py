@@ -116,7 +116,8 @@ def test_frames_before_damaged_data_are_kept_with_one_warning(tmp_path):
     assert 0 < len(got) < 24 and len(said) == 1, said
     assert said[0].startswith(f"bad.mp4: decoding stopped at damaged data after {len(got)} frames (Invalid data")
     np.testing.assert_array_equal(got, read_frames(whole)[:len(got)])
-    assert count_frames(bad, exact=True) == len(got)
+    with pytest.warns(GenXDWarning, match="damaged data"):  # the count stops there too
+        assert count_frames(bad, exact=True) == len(got)
     _, bad = _damaged(tmp_path, 0)  # nothing before the damage: an error in FFmpeg's words, without its errno
     with pytest.raises(VideoReadError, match=r"^bad\.mp4: decoding failed \(Invalid data found when processing "
                                              r"input\)$"):
@@ -186,3 +187,22 @@ def test_a_frame_that_fails_to_convert_is_not_counted_as_kept(tmp_path, monkeypa
     got, said = _read_with_warnings(tmp_path / "clip.mp4")
     assert len(got) == 5
     assert said and said[0].startswith("clip.mp4: decoding stopped at damaged data after 5 frames"), said  # was 6
+
+
+def test_damage_before_the_frames_asked_for_is_named_and_warned_whenever_frames_are_lost(tmp_path):
+    from genxd.curation.frames import VideoReadError
+
+    _, bad = _damaged(tmp_path, 12)
+    kept = len(_read_with_warnings(bad)[0])
+    # was: "bad.mp4: no frames could be decoded (empty video)"
+    with pytest.raises(VideoReadError, match=rf"^bad\.mp4: decoding stopped at damaged data after {kept} frames "
+                                             r"\(Invalid data [^)]*\); none of the frames asked for came before it$"):
+        read_frames(bad, indices=[15, 20])
+    # a second read (warn_short=False, from-video's) loses frames too: said (it was not)
+    got, said = _read_with_warnings(bad, stride=5, warn_short=False)
+    assert len(got) == -(-kept // 5) and len(said) == 1 and f"damaged data after {kept} frames" in said[0], said
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert count_frames(bad, exact=True) == kept
+    assert [str(w.message) for w in caught] == [said[0]]  # the count stops there too: said (it was silent)
+    assert _read_with_warnings(bad, max_frames=3)[1] == []  # the frames asked for all came before it: nothing lost

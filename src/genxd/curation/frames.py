@@ -17,6 +17,7 @@ from ..utils.paths import parts_below, require_file
 from ..utils.pixel_range import to_uint8_by_range
 from ..validation import setting
 from .read_errors import FrameMemoryError, MixedFrameSizesError, VideoReadError
+from .video_decode import DecodeEnd, warn_damaged
 from .video_decode import iter_video_frames as _iter_video_frames
 from .video_ids import safe_video_id as _safe_id
 from .video_streams import main_video_stream, shown_frame_count
@@ -428,10 +429,11 @@ def read_frames(
             if expected is not None and max_frames is not None:
                 expected = min(expected, max_frames)
     budget = _FrameBudget(source.path.name, max_bytes, expected)
+    end = DecodeEnd()  # where a video's decoding stopped at damaged data, if it did
     if source.kind == "frames":
         iterator = _iter_folder_frames(source.path, wanted)
     else:
-        iterator = _iter_video_frames(source.path, wanted, check_length=warn_short, times=times)
+        iterator = _iter_video_frames(source.path, wanted, check_length=warn_short, times=times, end=end)
     frames: list[np.ndarray] = []
     try:
         for index, frame in enumerate(iterator):
@@ -446,6 +448,11 @@ def read_frames(
         close = getattr(iterator, "close", None)
         if close is not None:
             close()
+    if end.reason is not None:  # the frames read for after the damage are lost
+        if not frames:
+            raise VideoReadError(f"{source.path.name}: decoding stopped at damaged data after {end.decoded} frames "
+                                 f"({end.reason}); none of the frames asked for came before it")
+        warn_damaged(source.path, end.decoded, end.reason)
     if not frames:
         raise VideoReadError(f"{source.path.name}: no frames could be decoded (empty video)")
     shapes = {f.shape for f in frames}

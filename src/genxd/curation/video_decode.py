@@ -4,6 +4,7 @@ damaged in its middle is warned about (:func:`iter_video_frames`, read by :mod:`
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +12,7 @@ import numpy as np
 from .read_errors import VideoReadError
 from .video_streams import is_hidden, main_video_stream, sample_aspect_ratio, shown_frame_count, square_pixels
 
-__all__ = ["SHORT_READ_FRACTION", "iter_video_frames"]
+__all__ = ["SHORT_READ_FRACTION", "DecodeEnd", "iter_video_frames", "warn_damaged"]
 
 
 def _display_matrix(frame) -> np.ndarray | None:
@@ -70,7 +71,7 @@ def _warn_if_short(path: Path, decoded: int, stated: int) -> None:
         warn(f"decoded {decoded} of the {stated} frames {path.name} states; the file may be cut short")
 
 
-def _warn_damaged(path: Path, decoded: int, reason: str) -> None:
+def warn_damaged(path: Path, decoded: int, reason: str) -> None:
     """One warning when decoding a video stopped at damaged data after ``decoded`` frames (a file with a corrupt
     middle: a bad copy, a card error): those frames are kept, the rest of the clip is not read."""
     from ..validation import warn
@@ -89,13 +90,24 @@ def _frame_seconds(frame) -> float | None:
         return None
 
 
-def iter_video_frames(path: Path, wanted=None, check_length: bool = True, times: list | None = None):
+@dataclass
+class DecodeEnd:
+    """Where decoding a video stopped at damaged data: after ``decoded`` frames, FFmpeg's ``reason``; ``reason``
+    None where it did not."""
+
+    decoded: int = 0
+    reason: str | None = None
+
+
+def iter_video_frames(path: Path, wanted=None, check_length: bool = True, times: list | None = None,
+                      end: DecodeEnd | None = None):
     """RGB frames of a video, upright; with ``wanted`` (a predicate on the frame index) frames not wanted are
     decoded but not converted, and ``None`` is yielded in their place. Decoded to its end, a video that gives
-    clearly fewer frames than it states is warned about (``check_length``); decoding that fails at damaged data (FFmpeg's invalid data)
-    ends the frames there, with a warning (``check_length``), or fails with VideoReadError when no frame came
-    before it. ``times``, when given, gets each
-    wanted frame's presentation time in seconds (``None`` when unknown) as it is yielded."""
+    clearly fewer frames than it states is warned about (``check_length``). Decoding that fails at damaged data
+    (FFmpeg's invalid data) ends the frames there: recorded in ``end`` where given (the caller knows whether
+    the frames it asked for came before it), else warned about (the frames after it, read for, are lost); with no
+    frame before it VideoReadError. ``times``, when given, gets each wanted frame's presentation time in seconds
+    (``None`` when unknown) as it is yielded."""
     import av  # PyAV: streaming decode, stops early when enough frames are read
 
     try:
@@ -130,8 +142,10 @@ def iter_video_frames(path: Path, wanted=None, check_length: bool = True, times:
             reason = getattr(exc, "strerror", None) or str(exc)  # FFmpeg's words, without its errno and call
             if decoded == 0:
                 raise VideoReadError(f"{path.name}: decoding failed ({reason})") from None
-            if check_length:
-                _warn_damaged(path, decoded, reason)
+            if end is not None:
+                end.decoded, end.reason = decoded, reason
+            else:
+                warn_damaged(path, decoded, reason)
             return
         except av.error.FFmpegError as exc:  # out of memory, a read error (a network drive): not the file's fault
             reason = getattr(exc, "strerror", None) or str(exc)
