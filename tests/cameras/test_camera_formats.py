@@ -7,6 +7,7 @@ import stat
 
 import json
 import math
+import re
 
 import numpy as np
 import pytest
@@ -306,3 +307,16 @@ def test_writers_warn_when_their_format_cannot_hold_the_intrinsics_skew(tmp_path
         with warnings.catch_warnings():
             warnings.simplefilter("error")
             write(K, tmp_path / f"plain{i}")
+
+
+@pytest.mark.parametrize("where", [".", "sparse/0"])
+def test_the_colmap_skew_warning_names_the_model_as_given(tmp_path, monkeypatch, where):
+    # was "the COLMAP model  (PINHOLE cameras)" for "." and "the COLMAP model 0" for "sparse/0": its last part only
+    from genxd.validation import GenXDWarning
+
+    pytest.importorskip("pycolmap")
+    monkeypatch.chdir(tmp_path)
+    c2w, K = orbit(num_frames=3)
+    K[..., 0, 1] = 0.01
+    with pytest.warns(GenXDWarning, match=rf"^the COLMAP model {re.escape(where)} \(PINHOLE cameras\): "):
+        write_colmap_model(where, c2w, K, 64, 64, ["a.png", "b.png", "c.png"])

@@ -151,7 +151,7 @@ def write_colmap_model(
         raise ValueError("image_names: names must be unique")
     if any(not s for s in names):
         raise ValueError("image_names: names must be non-empty")
-    warn_dropped_skew(K64, widths, f"the COLMAP model {model_dir.name} (PINHOLE cameras)")
+    warn_dropped_skew(K64, widths, f"the COLMAP model {model_dir} (PINHOLE cameras)")  # as given: "." has no name
 
     xyz = np.zeros((0, 3), dtype=np.float64)
     rgb = np.zeros((0, 3), dtype=np.uint8)
