@@ -394,3 +394,19 @@ def test_a_synth_camvid_samples_times_are_read_from_its_meta(tmp_path, kind):
         write_colmap_model(sample / "0", clip.c2w[kept], clip.K.expand(5, 3, 3)[kept], 24, 24,
                            [f"{i:05d}.jpg" for i in kept])
         torch.testing.assert_close(read_camera_path(sample).times, clip.times[kept].to(cam.times.dtype))
+
+
+def test_a_curate_samples_meta_json_with_integers_past_a_float_is_read_without_them(tmp_path):
+    # was: OverflowError's traceback ('int too large to convert to float') from read_camera_path(SAMPLE)
+    sample = tmp_path / "video0"
+    names = [f"{i:05d}.jpg" for i in range(3)]
+    c2w, K = trajectories.orbit(num_frames=3)
+    write_colmap_model(sample / "0", c2w, K, 24, 32, names)
+    frames = [{"name": n, "source_index": 2 * i, "time": 0.1 * i} for i, n in enumerate(names)]
+    frames[2]["time"] = 10**400  # a time no float holds: the frame numbers give the times
+    (sample / "meta.json").write_text(json.dumps({"frames": frames}))
+    assert read_camera_path(sample).times.tolist() == pytest.approx([0.0, 0.5, 1.0])
+    frames[2]["source_index"] = 10**400  # nor a frame number: no times
+    (sample / "meta.json").write_text(json.dumps({"frames": frames}))
+    path = read_camera_path(sample)
+    assert len(path.c2w) == 3 and path.times is None

@@ -98,8 +98,11 @@ def _curate_source_times(frames: list) -> torch.Tensor:
     (samples curated before the times were recorded, frame folders)."""
     times = [f.get("time") for f in frames]
     if frames and all(isinstance(t, (int, float)) and not isinstance(t, bool) for t in times):
-        seconds = torch.tensor([float(t) for t in times], dtype=torch.float64)
-        if bool(torch.isfinite(seconds).all()) and bool((seconds[1:] > seconds[:-1]).all()):
+        try:
+            seconds = torch.tensor([float(t) for t in times], dtype=torch.float64)
+        except OverflowError:  # an integer past a float's range (10**400): not a time, the frame numbers are
+            seconds = None
+        if seconds is not None and bool(torch.isfinite(seconds).all()) and bool((seconds[1:] > seconds[:-1]).all()):
             return seconds
     return torch.tensor([float(f["source_index"]) for f in frames], dtype=torch.float64)
 
@@ -118,7 +121,8 @@ def _curate_times(sample: Path, names: list[str]) -> torch.Tensor | None:
             return _synthetic_sample_times(meta, names)
         row = {f["name"]: k for k, f in enumerate(meta["frames"])}
         source = _curate_source_times(meta["frames"])
-    except (ValueError, KeyError, TypeError, AttributeError, RecursionError):  # RecursionError: JSON nested too deeply
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError, OverflowError):  # JSON nested too
+        # deeply; a source_index past a float's range
         return None
     if not names or any(n not in row for n in names) or not bool(torch.isfinite(source).all()):
         return None
