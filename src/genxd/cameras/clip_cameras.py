@@ -340,7 +340,24 @@ def _write_pngs(frames: np.ndarray, folder: Path) -> list[str]:
 def _read_clip(frames_at: Path, stride: int | None, max_frames: int | None,
                resize: int | tuple[int, int] | None, seconds: list | None = None) -> tuple[np.ndarray, np.ndarray]:
     """``(frames uint8 [n, H, W, 3], their indices in the clip [n])`` (see :func:`recover_clip_cameras`);
-    ``seconds``, when given, is filled with the frames' presentation times (``None`` where unknown)."""
+    ``seconds``, when given, is filled with the frames' presentation times (``None`` where unknown). The clip is
+    read up to three times (its size, its frames, again where its stated count was wrong): what they warn about
+    the clip (HDR, damaged data) is shown once, after them."""
+    from ..curation.video_warnings import collected_warnings
+    from ..validation import warn
+
+    notes: list[str] = []
+    try:
+        with collected_warnings() as notes:
+            return _read_clip_frames(frames_at, stride, max_frames, resize, seconds)
+    finally:
+        for note in notes:
+            warn(note)
+
+
+def _read_clip_frames(frames_at: Path, stride: int | None, max_frames: int | None,
+                      resize: int | tuple[int, int] | None, seconds: list | None) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_read_clip`'s reads, each warning as it comes."""
     from ..curation.frames import count_frames, read_frames
 
     def read(*args, **kwargs) -> np.ndarray:

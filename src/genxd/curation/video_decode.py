@@ -1,5 +1,6 @@
 """Decoding a video file's frames with PyAV: upright, in square pixels, with their times; a file cut short or
-damaged in its middle is warned about (:func:`iter_video_frames`, read by :mod:`genxd.curation.frames`)."""
+damaged in its middle, and an HDR clip (read without tone mapping), is warned about (:func:`iter_video_frames`,
+read by :mod:`genxd.curation.frames`)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import numpy as np
 from .read_errors import VideoReadError
 from .video_streams import is_hidden, main_video_stream, sample_aspect_ratio, shown_frame_count, square_pixels
 
-__all__ = ["SHORT_READ_FRACTION", "DecodeEnd", "iter_video_frames", "warn_damaged"]
+__all__ = ["HDR_TRANSFERS", "SHORT_READ_FRACTION", "DecodeEnd", "hdr_transfer", "iter_video_frames", "warn_damaged"]
 
 
 def _display_matrix(frame) -> np.ndarray | None:
@@ -80,6 +81,37 @@ def warn_damaged(path: Path, decoded: int, reason: str) -> None:
          "are kept, the rest of the file is not read")
 
 
+#: FFmpeg's transfer characteristics (``AVColorTransferCharacteristic``) of HDR video: PQ (SMPTE ST 2084, HDR10
+#: and Dolby Vision) and HLG (ARIB STD-B67, what iPhones and many Android phones record).
+HDR_TRANSFERS = {16: "PQ", 18: "HLG"}
+
+
+def hdr_transfer(frame, stream=None) -> str | None:
+    """``"PQ"`` or ``"HLG"`` when a decoded frame (or, where the frame says nothing, its stream) is tagged with an
+    HDR transfer, else None."""
+    for owner in (frame, getattr(stream, "codec_context", None)):
+        try:
+            trc = int(getattr(owner, "color_trc", None) or 0)
+        except (TypeError, ValueError):
+            continue
+        if trc in HDR_TRANSFERS:
+            return HDR_TRANSFERS[trc]
+    return None
+
+
+def _warn_if_hdr(path: Path, frame, stream) -> None:
+    """One warning when a video is HDR: its frames are converted to 8-bit RGB as they are (FFmpeg's ``rgb24``
+    conversion keeps the HLG / PQ code values and does no tone mapping), so their colours come out flat and
+    washed out next to what a player shows."""
+    transfer = hdr_transfer(frame, stream)
+    if transfer is not None:
+        from ..validation import warn
+
+        warn(f"{path.name} is HDR video ({transfer}, {frame.format.name}): its colours are converted to 8-bit RGB "
+             "without tone mapping and come out flat and washed out; convert it to SDR first (an ffmpeg command is "
+             "in docs/curation.md, 'HDR video')")
+
+
 def _frame_seconds(frame) -> float | None:
     """A decoded frame's presentation time in seconds (its timestamp), or None when unknown."""
     try:
@@ -107,7 +139,8 @@ def iter_video_frames(path: Path, wanted=None, check_length: bool = True, times:
     (FFmpeg's invalid data) ends the frames there: recorded in ``end`` where given (the caller knows whether
     the frames it asked for came before it), else warned about (the frames after it, read for, are lost); with no
     frame before it VideoReadError. ``times``, when given, gets each wanted frame's presentation time in seconds
-    (``None`` when unknown) as it is yielded."""
+    (``None`` when unknown) as it is yielded. An HDR clip (HLG / PQ transfer) is warned about once, at its first
+    converted frame (its colours are not tone mapped; a count, which converts none, does not warn)."""
     import av  # PyAV: streaming decode, stops early when enough frames are read
 
     try:
@@ -124,6 +157,7 @@ def iter_video_frames(path: Path, wanted=None, check_length: bool = True, times:
             raise VideoReadError(f"{path.name}: cannot decode its video stream (no decoder for its codec)")
         stream.thread_type = "AUTO"
         decoded = hidden = 0  # frames decoded; packets an edit list hides (a trimmed clip's: not decoded)
+        converted = False  # a frame converted yet: the first is checked for HDR
         sar = sample_aspect_ratio(stream)  # non-square pixels: resampled to square ones before turning upright
         try:
             for packet in container.demux(stream):  # container.decode(stream), the hidden packets counted
@@ -133,6 +167,9 @@ def iter_video_frames(path: Path, wanted=None, check_length: bool = True, times:
                         decoded += 1
                         yield None
                         continue
+                    if not converted:
+                        _warn_if_hdr(path, frame, stream)
+                        converted = True
                     pixels = _upright(frame, square_pixels(frame.to_ndarray(format="rgb24"), sar))
                     decoded += 1  # counted once converted: a frame that fails to convert is not kept
                     if times is not None:
