@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from genxd.cli import app
 from genxd.training.config import TrainConfig, VAETrainConfig, load_config
-from genxd.training.presets import PRESETS_DIR, preset_names, resolve_config
+from genxd.training.presets import PRESETS_DIR, preset_kind, preset_names, resolve_config
 
 
 def test_presets_ship_inside_the_package():
@@ -45,7 +45,26 @@ def test_a_name_that_is_neither_lists_the_presets(tmp_path, monkeypatch, name):
     monkeypatch.chdir(tmp_path)
     with pytest.raises(FileNotFoundError, match="no such config file, nor a preset") as info:
         load_config(name)
-    assert name in str(info.value) and all(p in str(info.value) for p in preset_names())
+    assert name in str(info.value) and all(p in str(info.value) for p in preset_names("genxd"))
+
+
+def test_each_preset_is_of_one_kind():
+    unet, vae = preset_names("genxd"), preset_names("vae")
+    assert {"tiny", "small_genxd", "paper_stage2_1gpu"} <= set(unet) and {"tiny_vae", "small_vae"} <= set(vae)
+    assert sorted(unet + vae) == preset_names()  # every shipped preset, each once
+    assert preset_kind("h100_small_vae") == "vae" and preset_kind("h100_small_genxd_photo") == "genxd"  # via bases
+
+
+@pytest.mark.parametrize(("command", "kind"), [("train", "genxd"), ("train-vae", "vae")])
+def test_a_wrong_name_lists_only_the_presets_of_the_commands_kind(tmp_path, monkeypatch, command, kind):
+    """``genxd train-vae nope`` listed all 16 presets, the UNet's too (and ``genxd train nope`` the VAE's)."""
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, [command, "nope"])
+    assert result.exit_code == 2, result.output
+    (line,) = [line for line in result.output.splitlines() if line.startswith("genxd: error:")]
+    listed = line.rsplit(": ", 1)[1].rstrip(")").split(", ")
+    assert listed == preset_names(kind), line
+    assert not set(listed) & set(preset_names("vae" if kind == "genxd" else "genxd")), line
 
 
 def test_a_missing_path_names_the_preset_of_its_file_name(tmp_path, monkeypatch):

@@ -26,7 +26,7 @@ def _run(kind: str, config: Path, overrides: list[str], resume: Optional[str], o
     from genxd.training.config import config_to_dict, load_config
     from genxd.training.presets import resolve_config
 
-    config = resolve_config(config)  # a path that exists, else a shipped preset's name (tiny)
+    config = resolve_config(config, kind)  # a path that exists, else a shipped preset's name (tiny)
     cfg = load_config(config, overrides, kind=kind)
     if print_config:
         typer.echo(yaml.safe_dump(config_to_dict(cfg), sort_keys=False), nl=False)

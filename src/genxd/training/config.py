@@ -520,7 +520,7 @@ def load_config(path: str | os.PathLike | None, overrides: list[str] | None = No
     if path is not None:
         from .presets import resolve_config
 
-        path = resolve_config(path)
+        path = resolve_config(path, kind)
     from_file = _merge(config_to_dict(cls()), load_yaml_with_bases(path) if path is not None else {})
     data = apply_overrides(from_file, list(overrides or []))
     try:

@@ -1,30 +1,50 @@
 """The training presets genxd ships (``genxd/configs/*.yaml``, package data): found by name from any folder.
 
 ``genxd train tiny`` and ``load_config("tiny")`` read ``genxd/configs/tiny.yaml`` wherever genxd is installed (a
-wheel, an sdist or an editable checkout). A path that exists wins over a preset of the same name.
+wheel, an sdist or an editable checkout). A path that exists wins over a preset of the same name. A preset is of
+one kind, ``genxd train``'s (``"genxd"``: the UNet) or ``genxd train-vae``'s (``"vae"``), told by its sections.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 
-__all__ = ["PRESETS_DIR", "preset_names", "resolve_config"]
+__all__ = ["PRESETS_DIR", "preset_kind", "preset_names", "resolve_config"]
 
 #: The folder of the shipped presets (their ``base:`` names are relative to it).
 PRESETS_DIR = Path(__file__).resolve().parent.parent / "configs"
 _SUFFIXES = (".yaml", ".yml")
 
 
-def preset_names() -> list[str]:
-    """The names of the shipped presets (``tiny``, ``small_vae``, ...), sorted."""
-    return sorted(p.stem for p in PRESETS_DIR.glob("*.yaml") if p.is_file())
+#: How a refusal calls the presets of a kind.
+_KIND_WORDS = {None: "the presets", "genxd": "the UNet's presets", "vae": "the VAE's presets"}
 
 
-def resolve_config(config: str | os.PathLike) -> Path:
+def preset_kind(name: str) -> str | None:
+    """``"genxd"`` or ``"vae"``: the kind of config shipped preset ``name`` is, the one whose sections hold all of
+    its own (with its bases': ``model`` is the UNet's, ``vae`` the VAE's); None where both or neither do."""
+    from .config import TrainConfig, VAETrainConfig, load_yaml_with_bases
+
+    keys = set(load_yaml_with_bases(PRESETS_DIR / f"{name}.yaml"))
+    kinds = [kind for kind, cls in (("genxd", TrainConfig), ("vae", VAETrainConfig))
+             if keys <= {f.name for f in dataclasses.fields(cls)}]
+    return kinds[0] if len(kinds) == 1 else None
+
+
+def preset_names(kind: str | None = None) -> list[str]:
+    """The names of the shipped presets (``tiny``, ``small_vae``, ...), sorted; with ``kind`` (``"genxd"`` or
+    ``"vae"``) only those of that kind (:func:`preset_kind`; a preset of no single kind is listed for both)."""
+    names = sorted(p.stem for p in PRESETS_DIR.glob("*.yaml") if p.is_file())
+    return names if kind is None else [name for name in names if preset_kind(name) in (kind, None)]
+
+
+def resolve_config(config: str | os.PathLike, kind: str | None = None) -> Path:
     """The YAML file ``config`` names: the path itself where it exists, else the shipped preset of that name
-    (``tiny`` or ``tiny.yaml``). Else a FileNotFoundError: for a bare name, listing the presets; for a path
-    (``configs/tiny.yaml``, where the presets were in the checkout), naming the preset of its file name if any."""
+    (``tiny`` or ``tiny.yaml``). Else a FileNotFoundError: for a bare name, listing the presets (of ``kind``
+    where given: ``genxd train-vae nope`` lists the VAE's); for a path (``configs/tiny.yaml``, where the presets
+    were in the checkout), naming the preset of its file name if any."""
     path = Path(config)
     if path.exists():
         return path
@@ -37,5 +57,5 @@ def resolve_config(config: str | os.PathLike) -> Path:
         raise FileNotFoundError(f"{name}: no such config file{hint}")
     if stem and (PRESETS_DIR / f"{stem}.yaml").is_file():
         return PRESETS_DIR / f"{stem}.yaml"
-    raise FileNotFoundError(f"{name}: no such config file, nor a preset of genxd (the presets: "
-                            f"{', '.join(preset_names())})")
+    raise FileNotFoundError(f"{name}: no such config file, nor a preset of genxd "
+                            f"({_KIND_WORDS.get(kind, 'the presets')}: {', '.join(preset_names(kind))})")
