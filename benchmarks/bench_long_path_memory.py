@@ -4,7 +4,9 @@ sampling and decoding cost next to nothing, so what grows is what genxd holds an
 
 Each length runs in a fresh process (peak RSS, ``resource.getrusage``, is per process): an orbit of ``--frames``
 views at ``--resolution`` (window 8, one step), written into a temporary folder. Recorded per length: the peak RSS,
-the RSS before the job (imports, stand-in), the wall time, and sha256 digests of the outputs (every PNG in order,
+the RSS before the job (imports, stand-in), the wall time, the bytes the kept state's saves wrote (the sizes of
+the files written through ``long_path_state.atomic_file``) and the bytes the job passed to ``write`` in all
+(``wchar`` of ``/proc/self/io``, outputs included; Linux), and sha256 digests of the outputs (every PNG in order,
 ``video.mp4``, ``compare.mp4``, ``cameras.json``, ``transforms.json``, ``meta.json``), so two versions of genxd can be checked to write
 the same bytes.
 
@@ -14,8 +16,10 @@ the same bytes.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
+import os
 import platform
 import resource
 import sys
@@ -40,13 +44,34 @@ def _digest(paths: list[Path], tmp: Path) -> str:
     return h.hexdigest()[:16]
 
 
+def _wchar() -> int:
+    """Bytes this process has passed to ``write`` (``/proc/self/io``; 0 where there is none)."""
+    try:
+        lines = Path("/proc/self/io").read_text().splitlines()
+    except OSError:
+        return 0
+    return next(int(line.split()[1]) for line in lines if line.startswith("wchar:"))
+
+
 def run_one(frames: int, resolution: int) -> dict:
     """One long path in this process; the row of results."""
     import numpy as np
     import PIL.Image
 
     import genxd
+    from genxd.pipelines import long_path_state
     from tests.pipelines.long_path_standin import standin_loaded
+
+    state_bytes = [0]
+    atomic_file = long_path_state.atomic_file
+
+    @contextlib.contextmanager
+    def counted(path, *args, **kwargs):  # the state's files: each written through atomic_file
+        with atomic_file(path, *args, **kwargs) as tmp:
+            yield tmp
+            state_bytes[0] += os.path.getsize(tmp)
+
+    long_path_state.atomic_file = counted
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -55,16 +80,19 @@ def run_one(frames: int, resolution: int) -> dict:
         PIL.Image.fromarray((rng.random((resolution, resolution, 3)) * 255).astype(np.uint8)).save(image)
         loaded = standin_loaded(tmp / "model", resolution)
         before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        wchar = _wchar()
         start = time.perf_counter()
         result = genxd.generate_scenes(image, tmp / "out", loaded=loaded, camera="orbit", num_frames=frames,
                                        progress=False)[0]
         seconds = time.perf_counter() - start
+        wchar = _wchar() - wchar
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
         if result.status != "written":
             sys.exit(f"the scene was not written: {result.error}")
         folder = tmp / "out" / "scene"
         return {"frames": frames, "resolution": resolution, "peak_rss_mib": round(peak / MIB, 1),
                 "rss_before_job_mib": round(before / MIB, 1), "seconds": round(seconds, 2),
+                "state_mib_written": round(state_bytes[0] / MIB, 1), "write_mib_in_all": round(wchar / MIB, 1),
                 "sampling_calls": loaded.pipe.calls, "most_decoded_frames_alive": loaded.pipe.most_alive,
                 "digests": {"frames": _digest(sorted((folder / "frames").glob("*.png")), tmp),
                             **{name: _digest([folder / name], tmp) for name in
@@ -89,6 +117,7 @@ def main(argv: list[str] | None = None) -> None:
         row = row_in_fresh_process([__file__, "--one", str(frames), "--resolution", str(args.resolution)])
         print(f"{frames:6d} frames at {args.resolution} px: peak RSS {row['peak_rss_mib']:8.1f} MiB "
               f"(before the job {row['rss_before_job_mib']:.1f}), {row['seconds']:7.2f} s, "
+              f"state written {row['state_mib_written']:.1f} MiB, written in all {row['write_mib_in_all']:.1f} MiB, "
               f"decoded frames alive at most {row['most_decoded_frames_alive']}")
         rows.append(row)
     out = resolve_out(args.out, "bench_long_path_memory")

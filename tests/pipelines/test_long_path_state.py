@@ -13,7 +13,7 @@ import torch
 
 from genxd.api import default_model_path, generate_scenes, load_model
 from genxd.pipelines import long_path_state, long_paths
-from genxd.pipelines.long_path_state import PARTIAL_FOLDER, STATE_FILE, PartialRun, PartialRuns, Scene
+from genxd.pipelines.long_path_state import PARTIAL_FOLDER, PART_FILE, STATE_FILE, PartialRun, PartialRuns, Scene
 from genxd.pipelines.long_paths import LongPathSettings, make_plan, resolve_settings
 from genxd.cameras import orbit
 
@@ -85,7 +85,7 @@ def _check_resumed_equals_whole(model, image, tmp_path, monkeypatch):
     assert stopped.value.__notes__ == [f"kept 2 of 3 windows (7 of 8 frames) of scene in {out / PARTIAL_FOLDER}; "
                                        "to continue, make the same call again"]
     assert os.listdir(out) == [PARTIAL_FOLDER]  # no scene folder, the windows done kept
-    assert os.listdir(out / PARTIAL_FOLDER / "scene") == [STATE_FILE]
+    assert sorted(os.listdir(out / PARTIAL_FOLDER / "scene")) == [PART_FILE.format(0), STATE_FILE]  # 1 call, 1 part
 
     monkeypatch.setattr(long_path_state.BatchState, "save", save)
     assert generate_scenes(image, out, loaded=model, **SETTINGS)[0].status == "written"
@@ -188,7 +188,7 @@ def _plan():
 
 
 def test_the_state_file_is_written_atomically(tmp_path, monkeypatch):
-    """A crash while the state is written leaves the previous state whole, and no half file."""
+    """A crash while the state is written (its new part here) leaves the previous state whole, and no half file."""
     import safetensors.torch
 
     run = PartialRun(tmp_path / "scene", {"seed": 0}, _plan())
@@ -206,7 +206,7 @@ def test_the_state_file_is_written_atomically(tmp_path, monkeypatch):
     monkeypatch.setattr(safetensors.torch, "save_file", crash_halfway)
     with pytest.raises(OSError, match="No space left"):
         run.save(torch.randn(20, 4, 8, 8), torch.ones(20, dtype=torch.bool))
-    assert os.listdir(tmp_path / "scene") == [STATE_FILE]
+    assert sorted(os.listdir(tmp_path / "scene")) == [PART_FILE.format(0), STATE_FILE]
     latents, restored = torch.zeros(20, 4, 8, 8), torch.zeros(20, dtype=torch.bool)
     PartialRun(tmp_path / "scene", {"seed": 0}, _plan()).restore(latents, restored)
     assert torch.equal(restored, known) and torch.equal(latents[:8], first[:8]) and not latents[8:].any()
@@ -366,7 +366,7 @@ def test_a_state_of_the_earlier_format_continues_with_the_same_model_folder(tmp_
 
     os.utime(folder / "unet" / "diffusion_pytorch_model.safetensors", ns=(10**18, 10**18))  # format 1 cannot tell
     ready, refused = PartialRuns(tmp_path / "out", plan, job, model_folder=folder).check({0: scene}, 1)
-    assert ready == [] and "state format 1 (now 2)" in str(refused[0])
+    assert ready == [] and "state format 1 (now 3)" in str(refused[0])
     assert str(refused[0]).endswith(
         "the model's files differs: it cannot be continued (state format 1 fingerprinted the weights by their "
         "modification times, which have changed: nothing can confirm the same model); pass overwrite=True to start "

@@ -1,13 +1,18 @@
 """Long paths that survive an interruption: the windows done so far, kept in the output folder.
 
 A long path (:mod:`genxd.pipelines.long_paths`) takes minutes to hours. While it runs, after every sampling
-call, each scene's latents of the frames known so far (``latents [N, 4, h, w]`` float32 and ``known [N]``:
-the inputs and the frames of the windows done) are written to ``OUT/.genxd-partial/NAME/state.safetensors``
-(``NAME``: the scene's output folder), atomically (:func:`genxd.utils.io.atomic_file`: a crash during the
-write leaves the previous state whole), with a fingerprint of everything that decides the frames in the
-file's metadata (:meth:`PartialRuns.fingerprint`: the model's files, the input image as decoded, the
-cameras, the plan, seed, steps, guidance, motion strength, sampler, precision, device kind, offloading,
-the scenes sampled together, the genxd and torch versions).
+call, each scene's state is saved in ``OUT/.genxd-partial/NAME/`` (``NAME``: the scene's output folder): the
+latents of the frames that call added, as a file of their own (``part-00003.safetensors``: ``latents [k, 4, h,
+w]`` float32 and ``frames [k]``; the first part holds the inputs' latents too), then the index ``state.safetensors``
+(``known [N]``: the frames in the parts; its metadata: a fingerprint of everything that decides the frames,
+:meth:`PartialRuns.fingerprint`: the model's files, the input image as decoded, the cameras, the plan, seed, steps,
+guidance, motion strength, sampler, precision, device kind, offloading, the scenes sampled together, the genxd and
+torch versions; and ``parts``: each part's size and digest). Every file is written atomically
+(:func:`genxd.utils.io.atomic_file`) and the index last, so a crash at any point leaves the previous index and the
+parts it names whole (a part written after it is not named, and is written again). Format 1 and 2 (before
+2026-12-06) rewrote the latents of every frame of the path at every call (``latents [N, 4, h, w]`` in
+``state.safetensors``): the bytes written grew with the square of the path (1,024 frames at 256x256: 1.6 GB for a
+16 MiB state); they are still read.
 
 The same job run again continues. Before the model loads, a scene's state is checked against the job's
 fingerprint: one that differs is refused (the scene fails with a line naming what differs; ``overwrite``
@@ -17,8 +22,8 @@ seed; the contexts are the saved latents, bit for bit; the calls group the same 
 scenes), so the frames are bitwise those of an uninterrupted run. The folder is removed once the scene is
 written. Reading a state: ``safetensors.safe_open(PATH, "pt").metadata()["fingerprint"]``.
 
-Cost: one file of ``N x 4 x h x w`` float32 per scene and call (40 frames at 512x512: 2.6 MB), measured
-in ``docs/long_paths.md`` against the time of a window.
+Cost: per scene and call, a file of the frames the call made (a window of 12 frames at 512x512: 0.8 MB) and the
+index (a byte a frame and some 30 bytes a call), measured in ``docs/long_paths.md`` against the time of a window.
 """
 
 from __future__ import annotations
@@ -42,9 +47,12 @@ from ..utils.json_text import json_text
 from .long_path_plans import LongPathPlan
 
 PARTIAL_FOLDER = ".genxd-partial"
-#: the fingerprint's format: 2 hashes the model's weights by their bytes (1: by their modification times)
-STATE_FORMAT = 2
+#: the state's format: 3 saves each call's frames as a part and an index (2: every frame in one file at every call;
+#: 1: as 2, the model's weights fingerprinted by their modification times, not their bytes)
+STATE_FORMAT = 3
 STATE_FILE = "state.safetensors"
+#: the k-th part of a format-3 state (:meth:`PartialRun.save`)
+PART_FILE = "part-{:05d}.safetensors"
 #: fingerprint entries that matter only while windows remain to sample (a complete state is only decoded)
 SAMPLING_ONLY = ("batch", "windows_per_call")
 #: a state file's header (:meth:`PartialRun.read_header`), None when there is none, or why it cannot be read
@@ -184,7 +192,7 @@ def _normalised(obj: Any) -> Any:
 
 
 class PartialRun:
-    """One scene's state: ``folder / state.safetensors`` (see the module docstring)."""
+    """One scene's state: ``folder / state.safetensors`` and its parts (see the module docstring)."""
 
     def __init__(self, folder: Path, fingerprint: dict, plan: LongPathPlan | None):
         self.folder, self.fingerprint, self.plan = folder, _normalised(fingerprint), plan
@@ -193,6 +201,9 @@ class PartialRun:
         self.header: tuple[dict, Tensor] | None = None
         #: a file's header in this format's terms (:meth:`PartialRuns.upgraded`; set by the job's check)
         self.upgrade: Callable[[tuple[dict, Tensor]], tuple[dict, Tensor]] = lambda header: header
+        #: the parts the index names (``[size, digest]`` each) and the frames they hold, as restored or saved
+        self.parts: list[list] = []
+        self.in_parts: Tensor | None = None
 
     @property
     def path(self) -> Path:
@@ -201,20 +212,33 @@ class PartialRun:
     def read(self, names: Sequence[str] = ("known",)) -> tuple[dict, dict[str, Tensor]]:
         """``(fingerprint, {name: tensor})`` of the file, in one opening; a ValueError naming it when it cannot be
         read."""
+        fingerprint, _, tensors = self._read(names)
+        return fingerprint, tensors
+
+    def _read(self, names: Sequence[str] | None) -> tuple[dict, list[list] | None, dict[str, Tensor]]:
+        """``(fingerprint, parts (None: a format 1-2 file), {name: tensor})`` (``names`` None: all the file's)."""
         from safetensors import safe_open
 
         try:
             with safe_open(str(self.path), "pt") as f:
-                fingerprint = json.loads((f.metadata() or {})["fingerprint"])
-                return fingerprint, {name: f.get_tensor(name) for name in names}
+                meta = f.metadata() or {}
+                fingerprint = json.loads(meta["fingerprint"])
+                parts = json.loads(meta["parts"]) if "parts" in meta else None
+                return fingerprint, parts, {name: f.get_tensor(name) for name in (f.keys() if names is None else names)}
         except Exception as exc:  # noqa: BLE001 - missing entries, a damaged file, safetensors' own error type
             raise ValueError(f"{self.path} cannot be read ({' '.join(str(exc).split()) or type(exc).__name__})") from None
 
     def read_header(self) -> tuple[dict, Tensor] | None:
-        """The file's ``(fingerprint, known [N] bool)``; None without a file (a ValueError: :meth:`read`)."""
+        """The file's ``(fingerprint, known [N] bool)``; None without a file (a ValueError: :meth:`read`, or a part
+        the index names missing or of another size)."""
         if not self.path.is_file():
             return None
-        fingerprint, tensors = self.read()
+        fingerprint, parts, tensors = self._read(("known",))
+        for k, (size, _) in enumerate(parts or ()):
+            part = self.folder / PART_FILE.format(k)
+            if not part.is_file() or part.stat().st_size != size:
+                raise ValueError(f"{self.path} cannot be read ({part.name}, which it names, is "
+                                 f"{'missing' if not part.is_file() else 'of another size'})")
         return fingerprint, tensors["known"].bool()
 
     def differences(self, header: tuple[dict, Tensor]) -> list[str]:
@@ -230,27 +254,72 @@ class PartialRun:
         """Put the saved frames into ``latents [N, 4, h, w]`` and ``known [N]`` (in place)."""
         if not self.path.is_file():
             return
-        saved, data = self.read(("latents", "known"))  # one opening: the fingerprint and the frames
+        saved, parts, data = self._read(None)  # one opening: the fingerprint and the frames (or the parts' names)
         saved, mask = self.upgrade((saved, data["known"].bool()))
         # the fingerprint again: changed since the job's check (another run writing the same folder?)
         if found := self.differences((saved, mask)):
             raise ValueError(f"{self.path}: made with other settings ({'; '.join(found)})")
-        saved_latents = data["latents"]
-        if tuple(saved_latents.shape) != tuple(latents.shape) or tuple(mask.shape) != tuple(known.shape):
-            raise ValueError(f"{self.path}: latents {tuple(saved_latents.shape)}, expected {tuple(latents.shape)}")
-        latents[mask] = saved_latents[mask].to(latents.dtype)
+        if tuple(mask.shape) != tuple(known.shape):
+            raise ValueError(f"{self.path}: {tuple(mask.shape)[0]} frames, expected {tuple(known.shape)[0]}")
+        if parts is None:  # format 1 or 2: every frame in the file; the next save writes them as the first part
+            frames, values = mask.nonzero().flatten(), data["latents"]
+            if tuple(values.shape) != tuple(latents.shape):
+                raise ValueError(f"{self.path}: latents {tuple(values.shape)}, expected {tuple(latents.shape)}")
+            values, in_parts = values[frames], torch.zeros_like(mask)
+        else:
+            frames, values = self._read_parts(parts, tuple(latents.shape))
+            in_parts = torch.zeros_like(mask)
+            in_parts[frames] = True
+            if not torch.equal(in_parts, mask):
+                raise ValueError(f"{self.path} cannot be read (its parts hold other frames than it lists)")
+        latents[frames] = values.to(latents.dtype)
         known |= mask
         self.known = known.clone()
+        self.parts, self.in_parts = list(parts or []), in_parts
+
+    def _read_parts(self, parts: list[list], shape: tuple[int, ...]) -> tuple[Tensor, Tensor]:
+        """``(frames [k], latents [k, 4, h, w])`` of the parts the index names, each checked against its digest."""
+        from safetensors.torch import load_file
+
+        frames, values = [], []
+        for k, (_, digest) in enumerate(parts):
+            path = self.folder / PART_FILE.format(k)
+            try:
+                part = load_file(str(path))
+                ok = (tensor_digest(part["latents"], part["frames"]) == digest
+                      and tuple(part["latents"].shape[1:]) == shape[1:]
+                      and bool(((part["frames"] >= 0) & (part["frames"] < shape[0])).all()))
+            except Exception as exc:  # noqa: BLE001 - a missing or damaged part
+                raise ValueError(f"{self.path} cannot be read ({path.name}: "
+                                 f"{' '.join(str(exc).split()) or type(exc).__name__})") from None
+            if not ok:
+                raise ValueError(f"{self.path} cannot be read ({path.name} is not the part it names)")
+            frames.append(part["frames"])
+            values.append(part["latents"])
+        if not frames:
+            return torch.zeros(0, dtype=torch.int64), torch.zeros(0, *shape[1:])
+        return torch.cat(frames), torch.cat(values)
 
     def save(self, latents: Tensor, known: Tensor) -> None:
-        """Write the state atomically (the previous one stays whole until the new one is complete)."""
+        """Write the frames of ``known`` not saved yet as a part, then the index naming it: each file atomically,
+        the index last (a crash leaves the previous index, and the parts it names, whole)."""
         from safetensors.torch import save_file
 
-        tensors = {"latents": latents.detach().float().cpu().contiguous(),
-                   "known": known.detach().cpu().to(torch.uint8).contiguous()}
+        known = known.detach().cpu().bool()
+        in_parts = self.in_parts if self.in_parts is not None else torch.zeros_like(known)
+        new = (known & ~in_parts).nonzero().flatten()
+        parts = list(self.parts)
+        if len(new):
+            part = {"latents": latents.detach()[new.to(latents.device)].float().cpu().contiguous(),
+                    "frames": new.to(torch.int64).contiguous()}
+            with atomic_file(self.folder / PART_FILE.format(len(parts))) as tmp:
+                save_file(part, str(tmp))
+                parts.append([tmp.stat().st_size, tensor_digest(part["latents"], part["frames"])])
+        in_parts = in_parts | known
         with atomic_file(self.path) as tmp:
-            save_file(tensors, str(tmp), metadata={"fingerprint": json_text(self.fingerprint, sort_keys=True)})
-        self.known = known.detach().cpu().clone()
+            save_file({"known": in_parts.to(torch.uint8).contiguous()}, str(tmp),
+                      metadata={"fingerprint": json_text(self.fingerprint, sort_keys=True), "parts": json.dumps(parts)})
+        self.parts, self.in_parts, self.known = parts, in_parts, known.clone()
 
     def windows_done(self) -> int:
         """Windows of the plan whose new frames are all saved."""
@@ -362,11 +431,14 @@ class PartialRuns:
             ready = [i for i in ready if i not in new]
 
     def upgraded(self, header: tuple[dict, Tensor] | None) -> tuple[dict, Tensor] | None:
-        """``header`` (:meth:`PartialRun.read_header`) in this format's terms: a format-1 state whose model digest
+        """``header`` (:meth:`PartialRun.read_header`) in this format's terms: a format-2 state as this format (its
+        fingerprint is the same; its frames are read from its one file, :meth:`PartialRun.restore`); a format-1 state whose model digest
         (:func:`timed_model_files_digest`) is the job's model folder's as it is now gets this job's ``model_files``
         and format, so the state continues after an upgrade of genxd; its 3D motion strength reads 0, as 3D settings
         record it now (42fc5d6: the frames do not use it; an earlier genxd recorded the one given). Any other header
         as it is."""
+        if header is not None and header[0].get("format") == 2:  # the same fingerprint; every frame in one file
+            return {**header[0], "format": STATE_FORMAT}, header[1]
         if header is None or header[0].get("format") != 1:
             return header
         saved, known = header
@@ -466,6 +538,6 @@ class PartialRuns:
                 f"{self.root}; {how}")
 
 
-__all__ = ["PARTIAL_FOLDER", "STATE_FILE", "STATE_FORMAT", "timed_model_files_digest", "job_fingerprint",
+__all__ = ["PARTIAL_FOLDER", "STATE_FILE", "PART_FILE", "STATE_FORMAT", "timed_model_files_digest", "job_fingerprint",
            "PartialRuns", "PartialRun", "BatchState", "Scene", "tensor_digest", "image_digest", "model_files_digest",
            "device_kind"]

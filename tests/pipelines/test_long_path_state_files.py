@@ -1,0 +1,159 @@
+"""A long path's kept state grows by what each sampling call adds: the bytes its saves write grow with the path, not
+with its square, and a kill at any point of a save leaves a state that continues bit for bit (a stand-in model:
+tests/pipelines/long_path_standin.py)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+from genxd.cameras import orbit
+from genxd.pipelines import long_path_state, long_paths
+from genxd.pipelines.long_path_state import PARTIAL_FOLDER, STATE_FILE, BatchState, PartialRun, PartialRuns, Scene
+from genxd.pipelines.long_paths import LongPathSettings, make_plan, resolve_settings
+
+from .long_path_standin import StandInPipe
+
+
+def _plan(num_frames: int):
+    c2w, K = orbit(num_frames=num_frames)
+    return c2w, K, make_plan("3d", c2w, K, [0], resolve_settings(LongPathSettings(window=8), 8, 8))
+
+
+def _generate(plan, c2w, K, state=None):
+    img = torch.rand(1, 1, 3, 64, 64, generator=torch.Generator().manual_seed(1))
+    return long_paths.generate_long(StandInPipe(8), img, c2w, K, plan, num_inference_steps=1, decode=False,
+                                    state=state, max_windows_per_call=1,
+                                    generator=[torch.Generator().manual_seed(0)])
+
+
+def _state(folder: Path, plan) -> BatchState:
+    return BatchState([PartialRun(folder, {"seed": 0}, plan)])
+
+
+@contextlib.contextmanager
+def _counting_writes(monkeypatch, on_write=None):
+    """The sizes of the files the state writes (each through atomic_file); ``on_write(k, tmp, phase)`` is called
+    with the k-th write's temporary file while it is written ("during") and once renamed into place ("after")."""
+    sizes: list[int] = []
+    real = long_path_state.atomic_file
+
+    @contextlib.contextmanager
+    def counted(path, *args, **kwargs):
+        k = len(sizes)
+        with real(path, *args, **kwargs) as tmp:
+            yield tmp
+            sizes.append(os.path.getsize(tmp))
+            if on_write is not None:
+                on_write(k, tmp, "during")
+        if on_write is not None:
+            on_write(k, path, "after")
+
+    monkeypatch.setattr(long_path_state, "atomic_file", counted)
+    yield sizes
+    monkeypatch.setattr(long_path_state, "atomic_file", real)
+
+
+def _folder_bytes(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+
+
+def test_the_saves_of_a_path_write_bytes_in_proportion_to_its_state(tmp_path, monkeypatch):
+    """Every save rewrote the latents of every frame of the path ([N, 4, h, w] float32): a path of C sampling calls
+    wrote about C / 2 times its state (1,024 frames at 256x256: 103 calls, 1.6 GB for a 16 MiB state). Each save
+    now writes the frames its call added and a small index."""
+    c2w, K, plan = _plan(160)
+    with _counting_writes(monkeypatch) as sizes:
+        _generate(plan, c2w, K, _state(tmp_path / "scene", plan))
+    calls = len(plan.calls(1, 1))
+    assert calls >= 20
+    final = _folder_bytes(tmp_path / "scene")
+    assert sum(sizes) < 2 * final, (sum(sizes), final, calls)
+
+
+def test_a_kill_at_any_point_of_a_save_continues_bit_for_bit(tmp_path, monkeypatch):
+    """Stopped in every file write of every save (while the file is written, and once it is in place), then run
+    again: the latents are those of a run without a stop, bit for bit."""
+    c2w, K, plan = _plan(40)
+    whole = _generate(plan, c2w, K)
+    with _counting_writes(monkeypatch) as sizes:
+        _generate(plan, c2w, K, _state(tmp_path / "count", plan))
+    assert len(sizes) >= 7
+    for k in range(len(sizes)):
+        for phase in ("during", "after"):
+            folder = tmp_path / f"{k}-{phase}"
+
+            def stop(j, _path, when, k=k, phase=phase):
+                if (j, when) == (k, phase):
+                    raise KeyboardInterrupt
+
+            with _counting_writes(monkeypatch, stop), pytest.raises(KeyboardInterrupt):
+                _generate(plan, c2w, K, _state(folder, plan))
+            resumed = _generate(plan, c2w, K, _state(folder, plan))
+            assert torch.equal(resumed.latents, whole.latents), (k, phase)
+            assert resumed.calls < whole.calls or k < 2, (k, phase, resumed.calls)
+
+
+def _format_2_state(folder: Path, fingerprint: dict, latents: torch.Tensor, known: torch.Tensor) -> None:
+    """A state as genxd wrote it in format 2 (before 2026-12-06): every frame's latents and known in one file."""
+    import json
+
+    import safetensors.torch
+
+    folder.mkdir(parents=True)
+    safetensors.torch.save_file({"latents": latents.contiguous(), "known": known.to(torch.uint8)},
+                                str(folder / STATE_FILE),
+                                metadata={"fingerprint": json.dumps({**fingerprint, "format": 2}, sort_keys=True)})
+
+
+def test_a_state_of_format_2_continues_bit_for_bit(tmp_path):
+    """A state an earlier genxd kept (one file of every frame) is continued; the next save writes its frames as the
+    first part, and that state continues too."""
+    c2w, K, plan = _plan(40)
+    whole = _generate(plan, c2w, K)
+    calls = plan.calls(1, 1)
+    known = torch.zeros(40, dtype=torch.bool)
+    known[list(plan.inputs)] = True
+    for _, i in (item for call in calls[:3] for item in call):  # as after 3 calls
+        known[list(plan.windows[i].targets)] = True
+    latents = torch.where(known[:, None, None, None], whole.latents[0], torch.zeros(()))
+    runs = PartialRuns(tmp_path, plan, {"steps": 1})
+    scene = Scene("scene", torch.zeros(3, 64, 64), 0)
+    fingerprint = {k: v for k, v in runs.fingerprint(scene, ["scene"]).items() if k != "format"}
+    _format_2_state(tmp_path / PARTIAL_FOLDER / "scene", fingerprint, latents, known)
+    assert runs.check({0: scene}, 1) == ([0], {})
+    resumed = _generate(plan, c2w, K, runs.batch([0]))
+    assert resumed.calls == whole.calls - 3 and torch.equal(resumed.latents, whole.latents)
+    folder = tmp_path / PARTIAL_FOLDER / "scene"
+    files = sorted(os.listdir(folder))  # the restored frames as the first part, then one a call, and the index
+    assert files[0] == long_path_state.PART_FILE.format(0) and len(files) == whole.calls - 3 + 1
+    again = PartialRuns(tmp_path, plan, {"steps": 1})
+    assert again.check({0: scene}, 1) == ([0], {})
+    done = _generate(plan, c2w, K, again.batch([0]))
+    assert done.calls == 0 and torch.equal(done.latents, whole.latents)
+
+
+def test_a_missing_or_damaged_part_is_refused_in_one_line(tmp_path):
+    c2w, K, plan = _plan(40)
+    runs = PartialRuns(tmp_path, plan, {"steps": 1})
+    scene = Scene("scene", torch.zeros(3, 64, 64), 0)
+    assert runs.check({0: scene}, 1) == ([0], {})
+    _generate(plan, c2w, K, runs.batch([0]))
+    part = tmp_path / PARTIAL_FOLDER / "scene" / long_path_state.PART_FILE.format(2)
+    data = bytearray(part.read_bytes())
+    data[-1] ^= 1  # a bit of its last latent
+    part.write_bytes(bytes(data))
+    check = PartialRuns(tmp_path, plan, {"steps": 1})
+    assert check.check({0: scene}, 1) == ([0], {})  # the same size: found when its frames are read
+    with pytest.raises(ValueError) as damaged:
+        _generate(plan, c2w, K, check.batch([0]))
+    assert str(damaged.value).endswith(f"{STATE_FILE} cannot be read ({part.name} is not the part it names)")
+    part.unlink()
+    ready, refused = PartialRuns(tmp_path, plan, {"steps": 1}).check({0: scene}, 1)
+    assert ready == [] and "\n" not in str(refused[0])
+    assert f"cannot be read ({part.name}, which it names, is missing): " in str(refused[0])
+    assert str(refused[0]).endswith("or pass overwrite=True to start over")
