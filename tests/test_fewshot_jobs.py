@@ -99,7 +99,7 @@ def test_an_interrupted_long_path_group_continues_bitwise(reconfusion, tmp_path,
     assert [r.status for r in fewshot_scenes(reconfusion, out, **settings)] == ["written"]
     resumed = outputs[-1]
     assert resumed.calls == outputs[0].calls - 1  # the first call's windows were not sampled again
-    assert torch.equal(resumed.latents, outputs[0].latents) and torch.equal(resumed.frames, outputs[0].frames)
+    assert torch.equal(resumed.latents, outputs[0].latents)  # decoded as they are written: the PNGs below
     assert sorted(os.listdir(out)) == ["scene_direct_000"]
     for png in sorted((tmp_path / "whole" / "scene_direct_000" / "frames").iterdir()):
         assert (out / "scene_direct_000" / "frames" / png.name).read_bytes() == png.read_bytes()
@@ -186,3 +186,31 @@ def test_a_shard_plans_and_warns_for_its_own_groups_only(tmp_path, monkeypatch) 
     results, about_b = run((1, 2))
     assert [(r.input, r.status) for r in results] == [("b_direct_000", "skipped")]
     assert len(about_b) == 2 and len(planned) == 1  # repeated test views, non-square views
+
+
+def test_a_long_group_is_written_a_window_at_a_time_to_the_files_of_the_whole_decode(reconfusion, tmp_path,
+                                                                                       monkeypatch) -> None:
+    """A long group's frames were decoded whole (generate_long(decode=True)) and held until written, as genxd
+    generate did before 50ca4ce; now they are decoded a window at a time as they are written, the files byte for
+    byte those of the whole decode (the views kept: --save-target-only). A stand-in model."""
+    from genxd.fewshot_jobs import fewshot_scenes
+    from genxd.utils.images import save_png, tensor_to_uint8
+
+    from .pipelines.long_path_standin import standin_loaded
+    from .pipelines.test_long_path_state import _spy_outputs
+
+    outputs = _spy_outputs(monkeypatch)
+    lm = standin_loaded(tmp_path / "model", window=8)
+    results = fewshot_scenes(reconfusion, tmp_path / "out", n_views=3, num_context=3, num_frames=40, window=6,
+                             num_inference_steps=1, guidance_scale=1.0, save_target_only=True, progress=False,
+                             loaded=lm)
+    assert [r.status for r in results] == ["written"]
+    (out,) = outputs
+    assert lm.pipe.most_alive <= 2 * 6, lm.pipe.most_alive  # a window, the one before let go: not the 40 frames
+    whole = tensor_to_uint8(lm.pipe.decode_latents(out.latents, out.plan.window)[0])
+    keep = [i for i in range(40) if i not in out.plan.inputs]
+    frames = sorted((tmp_path / "out" / "scene_direct_000" / "frames").iterdir())
+    assert len(frames) == len(keep) == 37
+    for png, i in zip(frames, keep):
+        save_png(tmp_path / "ref.png", whole[i])
+        assert png.read_bytes() == (tmp_path / "ref.png").read_bytes(), png.name

@@ -12,8 +12,10 @@ from __future__ import annotations
 import contextlib
 import os
 from pathlib import Path
+from typing import Iterable, Iterator, Sequence
 
 import torch
+from torch import Tensor
 
 from . import validation as v
 from .checkpoints import LoadedModel, check_loaded, configure_sampling, job_settings_restored
@@ -192,7 +194,7 @@ def fewshot_scenes(
         _warn_cropped_views(own)
     if shard is not None and progress and group.is_main_process:
         progress_write(f"genxd: {shard_line(shard, len(chosen), len(groups), 'groups')}")
-    from .pipelines.long_paths import LongPathSettings, generate_long, long_job_progress, plan_for
+    from .pipelines.long_paths import LongPathSettings, decoded_frames, generate_long, long_job_progress, plan_for
 
     long_settings = LongPathSettings(window, anchors, overlap)
     plans = {gi: plan_for(info, d, "3d", groups[gi].c2w, groups[gi].K, groups[gi].context_index.tolist(),
@@ -280,18 +282,22 @@ def fewshot_scenes(
                         num_inference_steps=steps, guidance_scale=guidance, generator=gen, output_type="pt",
                     ).frames
                 else:
-                    out_frames = generate_long(lm.pipe, g.context_images[None], g.c2w, g.K, plans[gi], mode="3d",
-                                               num_inference_steps=steps, guidance_scale=guidance, generator=[gen],
-                                               progress=long_bar, state=partials.batch([gi])).frames
-                frames, c2w, K, left = out_frames[0].cpu(), g.c2w, g.K, g.reference_frames
+                    latents = generate_long(lm.pipe, g.context_images[None], g.c2w, g.K, plans[gi], mode="3d",
+                                            num_inference_steps=steps, guidance_scale=guidance, generator=[gen],
+                                            progress=long_bar, state=partials.batch([gi]), decode=False).latents
+                    # decoded a window at a time as they are written (as genxd generate does)
+                    out_frames = decoded_frames(lm.pipe, latents[0], plans[gi].window)
+                c2w, K, left = g.c2w, g.K, g.reference_frames
                 keep = list(range(num_frames))
                 if save_target_only:
                     ctx = set(g.context_index.tolist())
                     keep = [i for i in keep if i not in ctx]
-                frames, c2w, K, left = frames[keep], c2w[keep], K[keep], left[keep]
-                if pad_to_square and g.crop_box is not None:
-                    t, b, l, r = g.crop_box
-                    frames, left = frames[..., t:b, l:r], left[..., t:b, l:r]
+                crop = g.crop_box if pad_to_square else None
+                frames = _kept_frames([out_frames[0].cpu()] if plans[gi] is None else out_frames, keep, crop)
+                c2w, K, left = c2w[keep], K[keep], left[keep]
+                if crop is not None:
+                    t, b, l, r = crop
+                    left = left[..., t:b, l:r]
                     K = g.K_unpadded[keep]
                 ctx_idx = [keep.index(i) for i in g.context_index.tolist() if i in keep] or [0]
                 meta = {"scene": g.key, "strategy": strategy, "n_views": n_views, "num_context": num_context,
@@ -321,6 +327,19 @@ def fewshot_scenes(
         if long_bar is not None:
             long_bar.close()
     return _gathered(group, results, summary, out_dir)
+
+
+def _kept_frames(runs: Iterable[Tensor], keep: Sequence[int], crop: Sequence[int] | None) -> Iterator[Tensor]:
+    """The frames ``keep`` (increasing) of a group's frames given as runs in order (``[n, 3, H, W]`` each: the whole
+    group, or :func:`~genxd.pipelines.long_paths.decoded_frames`), cropped to ``crop`` (``(top, bottom, left,
+    right)``; None: whole), one run at a time."""
+    start = 0
+    for run in runs:
+        idx = [i - start for i in keep if start <= i < start + len(run)]
+        start += len(run)
+        if idx:
+            part = run[idx]
+            yield part if crop is None else part[..., crop[0]:crop[1], crop[2]:crop[3]]
 
 
 def _gathered(group: ProcessGroup, results: list[SceneResult], summary: str | Path | None,

@@ -6,6 +6,7 @@ import json
 import re
 import threading
 import time
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -105,6 +106,32 @@ def test_a_path_longer_than_the_window_is_made_in_windows(devices, tmp_path):
     assert texts[0] == f"UNet call 0 of {calls}" and f"UNet call {calls} of {calls}" in texts
     fractions = [f for f, _ in seen]
     assert fractions == sorted(fractions) and fractions[-1] == 1.0
+
+
+def test_a_long_path_is_written_a_window_at_a_time_to_the_files_of_the_whole_decode(tmp_path, monkeypatch):
+    """The app decoded a long path whole (generate_long(decode=True)) and held every frame until written, as genxd
+    generate did before 50ca4ce; now a window at a time as they are written, the files byte for byte those of the
+    whole decode. A stand-in model."""
+    from genxd.demo.jobs import generate_scene
+    from genxd.pipelines import long_paths
+    from genxd.utils.images import save_png, tensor_to_uint8
+
+    from ..pipelines.long_path_standin import standin_loaded
+
+    outputs, generate_long = [], long_paths.generate_long
+    monkeypatch.setattr(long_paths, "generate_long", lambda *a, **k: outputs.append(generate_long(*a, **k)) or outputs[-1])
+    loaded = standin_loaded(tmp_path / "model", window=8)
+    loaded.pipe.unet = SimpleNamespace(config=SimpleNamespace(num_frames=8))  # the window the app reads
+    folder = generate_scene(loaded, request_for(num_frames=40, steps=1), tmp_path / "scene", lambda f, t: None,
+                            threading.Event())
+    (out,) = outputs
+    assert loaded.pipe.most_alive <= 2 * 8, loaded.pipe.most_alive  # a window, the one before let go: not 40
+    whole = tensor_to_uint8(loaded.pipe.decode_latents(out.latents, out.plan.window)[0])
+    frames = sorted((folder / "frames").iterdir())
+    assert len(frames) == 40
+    for png, frame in zip(frames, whole):
+        save_png(tmp_path / "ref.png", frame)
+        assert png.read_bytes() == (tmp_path / "ref.png").read_bytes(), png.name
 
 
 def test_two_images_on_a_video_path_of_9_frames_are_generated(devices, tmp_path):

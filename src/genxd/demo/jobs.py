@@ -281,16 +281,18 @@ def generate_scene(loaded, request: GenerationRequest, folder: Path, progress: P
             output_type="pt", callback_on_step_end=on_step,
         )
     else:
-        from ..pipelines.long_paths import generate_long
+        from ..pipelines.long_paths import decoded_frames, generate_long
 
         per_call = _windows_per_call(plan, res)
         bar = _CallProgress(plan.num_unet_calls(steps, per_call), progress, cancel)
         progress(0.0, f"UNet call 0 of {bar.total}")
         out = generate_long(pipe, images[None], request.c2w, request.K, plan, mode=request.mode,
                             motion_strength=motion, num_inference_steps=steps,
-                            guidance_scale=guidance, generator=generator, max_windows_per_call=per_call, progress=bar)
+                            guidance_scale=guidance, generator=generator, max_windows_per_call=per_call, progress=bar,
+                            decode=False)
     progress(_DENOISE_SHARE, "writing the video")
-    frames = out.frames[0].cpu()
+    # a long path's latents: decoded a window at a time as they are written (as genxd generate does)
+    frames = out.frames[0].cpu() if plan is None else decoded_frames(pipe, out.latents[0], plan.window)
     # left of the comparison: each frame's nearest input image (the input | generated video of genxd generate)
     nearest = [min(range(len(request.context_index)), key=lambda j: abs(request.context_index[j] - i)) for i in range(num_frames)]
     left = images[nearest]
