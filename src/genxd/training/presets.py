@@ -41,21 +41,27 @@ def preset_names(kind: str | None = None) -> list[str]:
 
 
 def resolve_config(config: str | os.PathLike, kind: str | None = None) -> Path:
-    """The YAML file ``config`` names: the path itself where it exists, else the shipped preset of that name
-    (``tiny`` or ``tiny.yaml``). Else a FileNotFoundError: for a bare name, listing the presets (of ``kind``
-    where given: ``genxd train-vae nope`` lists the VAE's); for a path (``configs/tiny.yaml``, where the presets
-    were in the checkout), naming the preset of its file name if any."""
+    """The YAML file ``config`` names: the path itself where it is a file, else the shipped preset of that name
+    (``tiny`` or ``tiny.yaml``; also where a folder of that name is here, such as a run's ``output_dir=tiny``).
+    Else a FileNotFoundError: for a bare name, listing the presets (of ``kind`` where given: ``genxd train-vae
+    nope`` lists the VAE's); for a path (``configs/tiny.yaml``, where the presets were in the checkout; a
+    backslash counts as a separator too), naming the preset of its file name if any. A folder that is no
+    preset's name is returned (``load_yaml_with_bases`` says it is a folder)."""
     path = Path(config)
-    if path.exists():
+    if path.is_file():
         return path
     name = os.fspath(config)
     suffix = next((s for s in _SUFFIXES if name.endswith(s)), "")
     stem = name[: len(name) - len(suffix)]
-    if os.sep in name or "/" in name:
-        preset = PRESETS_DIR / f"{path.name[: len(path.name) - len(suffix)]}.yaml"
+    has_folder = any(sep in name for sep in (os.sep, "/", "\\"))  # a Windows path given on Linux too
+    if not has_folder and stem and (PRESETS_DIR / f"{stem}.yaml").is_file():
+        return PRESETS_DIR / f"{stem}.yaml"
+    if path.exists():
+        return path
+    if has_folder:
+        file_name = stem.replace("\\", "/").rpartition("/")[2]
+        preset = PRESETS_DIR / f"{file_name}.yaml"
         hint = f" (genxd ships a preset of its name: give it as {preset.stem})" if suffix and preset.is_file() else ""
         raise FileNotFoundError(f"{name}: no such config file{hint}")
-    if stem and (PRESETS_DIR / f"{stem}.yaml").is_file():
-        return PRESETS_DIR / f"{stem}.yaml"
     raise FileNotFoundError(f"{name}: no such config file, nor a preset of genxd "
                             f"({_KIND_WORDS.get(kind, 'the presets')}: {', '.join(preset_names(kind))})")
