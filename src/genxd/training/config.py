@@ -2,8 +2,8 @@
 :mod:`genxd.training.presets`) with ``base:`` inheritance and dotted overrides.
 
 A preset is a YAML mapping whose sections are the dataclasses below. ``base: other.yaml`` (relative
-to the preset's folder) merges the preset onto another one (mappings merge key by key, anything else
-is replaced). Command-line overrides ``section.key=value`` (values parsed as YAML, list items by
+to the preset's folder; a bare file name not there: the shipped preset of that name) merges the preset
+onto another one (mappings merge key by key, anything else is replaced). Command-line overrides ``section.key=value`` (values parsed as YAML, list items by
 index: ``data.datasets.0.weight=2``) are applied last. Unknown keys are errors naming the valid ones.
 """
 
@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from .presets import PRESETS_DIR, preset_names
 
 __all__ = [
     "ModelConfig",
@@ -434,8 +436,14 @@ def _expands_beyond(data: Any, limit: int) -> bool:
     return False
 
 
+def _is_bare_name(name: str) -> bool:
+    """A file name without a folder part (``/`` or ``\\``)."""
+    return not any(sep in name for sep in (os.sep, "/", "\\"))
+
+
 def load_yaml_with_bases(path: str | os.PathLike, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
-    """Read a YAML preset, resolving ``base:`` (a path relative to the file, or a list of them)."""
+    """Read a YAML preset, resolving ``base:`` (a path relative to the file, or a list of them; a file name with no
+    folder part that is not beside the file is the shipped preset of that name, so a copied preset keeps its base)."""
     path = Path(path)
     if path.is_dir():
         raise IsADirectoryError(f"{path} is a folder, not a config file (a YAML file, or a preset name such as tiny)")
@@ -463,10 +471,14 @@ def load_yaml_with_bases(path: str | os.PathLike, _seen: tuple[Path, ...] = ()) 
         if not isinstance(b, str) or not b:
             raise ValueError(f"{path}: base: expected a file name, got {b!r}")
         base_path = path.parent / b
+        if not base_path.exists() and _is_bare_name(b) and (PRESETS_DIR / b).is_file():
+            base_path = PRESETS_DIR / b  # a copied preset's base: the shipped preset of that name
         if base_path.is_dir():
             raise IsADirectoryError(f"{path}: base: {base_path} is a folder, not a config file")
         if not base_path.is_file():
-            raise FileNotFoundError(f"{path}: base: {base_path}: no such file")
+            presets = f" (nor a preset of genxd: {', '.join(f'{n}.yaml' for n in preset_names())})" \
+                if _is_bare_name(b) else ""
+            raise FileNotFoundError(f"{path}: base: {base_path}: no such file{presets}")
         merged = _merge(merged, load_yaml_with_bases(base_path, _seen + (resolved,)))
     return _merge(merged, data)
 
