@@ -86,13 +86,13 @@ def test_missing_base_names_the_config_that_points_to_it(tmp_path, monkeypatch):
     config = tmp_path / "x.yaml"
     config.write_text("base: nope.yaml\nseed: 1\n")
     line = _error_line(_train([config], monkeypatch))
-    assert line == f"{config}: base: {tmp_path / 'nope.yaml'}: no such file"
+    assert line.startswith(f"{config}: base: {tmp_path / 'nope.yaml'}: no such file (nor a preset of genxd: ")
     # a base of a base: the config that names the missing file
     middle = tmp_path / "middle.yaml"
     middle.write_text("base: [nope.yaml]\n")
     config.write_text("base: middle.yaml\n")
     line = _error_line(_train([config], monkeypatch))
-    assert line == f"{middle}: base: {tmp_path / 'nope.yaml'}: no such file"
+    assert line.startswith(f"{middle}: base: {tmp_path / 'nope.yaml'}: no such file (nor a preset of genxd: ")
     config.write_text("base: 3\n")
     line = _error_line(_train([config], monkeypatch))
     assert line == f"{config}: base: expected a file name or a list of them, got 3"
