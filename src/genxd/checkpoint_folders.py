@@ -12,6 +12,15 @@ DOWNLOAD_HINT = (
     f"hf download {RELEASED_REPO_ID} --local-dir ./genxd-model  (then pass --model ./genxd-model)"
 )
 COMPONENTS = ("unet", "vae", "scheduler")
+#: The small model shipped inside the package (``genxd/assets/genxd-small``).
+BUNDLED_MODEL_DIR = Path(__file__).parent / "assets" / "genxd-small"
+#: The word a training config gives for the bundled model's folder (``model.pretrained: bundled``), from any folder.
+BUNDLED = "bundled"
+
+
+def bundled_or(value: str | None) -> str | None:
+    """``value``, or the bundled model's folder where it is :data:`BUNDLED` (a folder named so: ``./bundled``)."""
+    return str(BUNDLED_MODEL_DIR) if value == BUNDLED else value
 
 
 def download_hint() -> str:

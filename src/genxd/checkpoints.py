@@ -23,13 +23,13 @@ from typing import Any, Iterator
 import torch
 
 from . import validation as v
+from .checkpoint_folders import BUNDLED_MODEL_DIR  # defined there, free of torch
 from .config_weights import (check_config_fits_weights, check_weights_match, variant_index_names, variant_name,
                              weight_shapes)
 from .utils.io import read_json
 from .utils.library_logs import genxd_reports_float16_on_cpu, genxd_reports_missing_weights, library_bars
 from .validation import arg, check
 
-BUNDLED_MODEL_DIR = Path(__file__).parent / "assets" / "genxd-small"
 GENERATION_CONFIG = "generation_config.json"
 
 #: Defaults when the model folder has no ``generation_config.json`` (the released model's settings).

@@ -21,6 +21,7 @@ from typing import Any
 
 import yaml
 
+from ..checkpoint_folders import bundled_or
 from .presets import PRESETS_DIR, preset_names
 
 __all__ = [
@@ -49,7 +50,7 @@ MIXED_PRECISION = ("no", "fp16", "bf16")
 @dataclass
 class VAEModelConfig:
     """The VAE: ``pretrained`` (a ``vae/`` folder, or a folder holding one; a path ending in
-    ``checkpoints/latest`` means the newest checkpoint there) or a diffusers ``config`` for a randomly
+    ``checkpoints/latest`` means the newest checkpoint there; ``bundled``: the bundled model's, from any folder) or a diffusers ``config`` for a randomly
     initialised ``AutoencoderKLTemporalDecoder`` (tests, or ``genxd train-vae``). ``allow_pickle``: the
     ``pretrained`` folder may hold pickle weights (``.bin``) only; they are read then (unpickling can run code: only
     for files you trust); ``genxd train``'s ``model.allow_pickle`` allows them too."""
@@ -58,13 +59,17 @@ class VAEModelConfig:
     config: dict[str, Any] | None = None
     allow_pickle: bool = False
 
+    def __post_init__(self) -> None:
+        self.pretrained = bundled_or(self.pretrained)
+
 
 @dataclass
 class ModelConfig:
     """How the UNet starts.
 
     - ``init: scratch``: ``UNetMVTemporalConditionModel(**unet)`` (any size);
-    - ``init: genxd``: ``pretrained`` is a GenXD checkpoint folder (``unet/ vae/ scheduler/``);
+    - ``init: genxd``: ``pretrained`` is a GenXD checkpoint folder (``unet/ vae/ scheduler/``; ``bundled``: the
+      small model inside the package, wherever genxd is installed and run);
     - ``init: svd``: ``pretrained`` is a Stable Video Diffusion folder (``unet/`` with
       ``UNetSpatioTemporalConditionModel`` weights, ``vae/``) or its ``unet/`` folder; the multiview
       modules copy the temporal ones and ``conv_in`` is widened with zeros (see ``genxd.training.models``).
@@ -82,6 +87,7 @@ class ModelConfig:
     allow_pickle: bool = False
 
     def __post_init__(self) -> None:
+        self.pretrained = bundled_or(self.pretrained)
         if self.init not in ("scratch", "genxd", "svd"):
             raise ValueError(f"model.init must be 'scratch', 'genxd' or 'svd', got {self.init!r}")
         if self.init != "scratch" and not self.pretrained:
