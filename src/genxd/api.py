@@ -379,8 +379,11 @@ def generate_scenes(
                             results.append(_timed(skipped_input(i), started))
                             if partials is not None:
                                 partials.done(i)
-                        else:
-                            results.append(_timed(failed_input(i, exc), started))
+                        else:  # decoding or writing failed: the sampled windows stay kept
+                            failed = _timed(failed_input(i, exc), started)
+                            kept = partials and partials.kept_note([i])
+                            failed.error += f" ({kept})" if kept else ""
+                            results.append(failed)
                     bar.update()
             bar.close()
             if long_bar is not None:

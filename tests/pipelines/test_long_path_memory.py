@@ -102,3 +102,27 @@ def test_a_stopped_long_path_continues_to_the_same_files(image, tmp_path, monkey
     assert 0 < loaded.pipe.calls < whole.pipe.calls  # the first call's windows were kept, not sampled again
     assert _files(tmp_path / "stopped" / "scene") == _files(tmp_path / "whole" / "scene")
     assert not (tmp_path / "stopped" / PARTIAL_FOLDER).exists()
+
+
+def test_a_long_path_that_fails_while_decoding_says_its_windows_were_kept(image, tmp_path, monkeypatch):
+    """Decoding runs inside the scene's writing now (50ca4ce): its failure was recorded without the note that the
+    sampled windows were kept and how to continue (the sampling's failure has it)."""
+    loaded = standin_loaded(tmp_path / "model", window=8)
+
+    def fail(latents, decode_chunk_size=None):
+        raise RuntimeError("CUDA out of memory")
+
+    monkeypatch.setattr(loaded.pipe, "decode_latents", fail)
+    out = tmp_path / "out"
+    result = generate_scenes(image, out, loaded=loaded, camera="orbit", num_frames=20, progress=False)[0]
+    assert result.status == "failed"
+    assert result.error.startswith("CUDA out of memory (kept ")
+    assert result.error.endswith(f" windows (20 of 20 frames) of scene in {out / PARTIAL_FOLDER}; to continue, "
+                                 "make the same call again)")
+    assert (out / PARTIAL_FOLDER / "scene" / long_path_state.STATE_FILE).is_file()  # kept
+    calls = loaded.pipe.calls
+    monkeypatch.undo()
+    again = standin_loaded(tmp_path / "model", window=8)
+    assert generate_scenes(image, out, loaded=again, camera="orbit", num_frames=20, progress=False)[0].status == \
+        "written"
+    assert calls > 0 and again.pipe.calls == 0  # continued from the kept windows, none sampled again

@@ -519,10 +519,11 @@ class PartialRuns:
                 exc.add_note(kept)
             raise
 
-    def kept_note(self) -> str | None:
-        """One line for an interrupted or failed batch (the current one): the windows kept and how to continue;
-        None when nothing was kept."""
-        runs = [self.runs[i] for i in self.current if i in self.runs and self.runs[i].known is not None]
+    def kept_note(self, scenes: Sequence[int] | None = None) -> str | None:
+        """One line for an interrupted or failed batch (``scenes``, default the current one): the windows kept and
+        how to continue; None when nothing was kept."""
+        scenes = self.current if scenes is None else scenes
+        runs = [self.runs[i] for i in scenes if i in self.runs and self.runs[i].known is not None]
         if not runs:
             return None
         run = runs[0]
