@@ -9,8 +9,8 @@ w]`` float32 and ``frames [k]``; the first part holds the inputs' latents too), 
 guidance, motion strength, sampler, precision, device kind, offloading, the scenes sampled together, the genxd and
 torch versions; and ``parts``: each part's size and digest). Every file is written atomically
 (:func:`genxd.utils.io.atomic_file`) and the index last, so a crash at any point leaves the previous index and the
-parts it names whole (a part written after it is not named, and is written again). Format 1 and 2 (before
-2026-12-06) rewrote the latents of every frame of the path at every call (``latents [N, 4, h, w]`` in
+parts it names whole (a part written after it is not named, and is written again). Format 1 and 2 (until
+94e5726) rewrote the latents of every frame of the path at every call (``latents [N, 4, h, w]`` in
 ``state.safetensors``): the bytes written grew with the square of the path (1,024 frames at 256x256: 1.6 GB for a
 16 MiB state); they are still read.
 
