@@ -194,3 +194,46 @@ def test_w2c_to_c2w_names_its_own_argument():
         w2c_to_c2w("text")
     w2c = c2w_to_w2c(random_poses(3))
     torch.testing.assert_close(w2c_to_c2w(w2c), random_poses(3))
+
+
+def test_pinhole_maths_by_hand_with_unequal_focals_and_an_off_centre_principal_point():
+    """The convention written out by hand (docs/conventions.md): a camera-space point (x, y, z) lands at
+    (cx + fx x / z, cy + fy y / z), and the ray through the centre of pixel (row i, column j) of an H x W image
+    points along ((u - cx) / fx, (v - cy) / fy, 1) with u = (j + 0.5) / W, v = (i + 0.5) / H. fx != fy, cx != cy and
+    H != W, so that a swap of any two of them shows (the other tests use one focal or a round trip, which a swap
+    passes)."""
+    fx, fy, cx, cy = 1.25, 0.8, 0.4, 0.65
+    H, W = 3, 5
+    K = intrinsics_from_focal(fx, fy, cx, cy).double()
+    torch.testing.assert_close(K, torch.tensor([[fx, 0.0, cx], [0.0, fy, cy], [0.0, 0.0, 1.0]], dtype=torch.float64))
+    c2w = torch.eye(4, dtype=torch.float64)
+    c2w[:3, 3] = torch.tensor([0.3, -0.2, 1.0], dtype=torch.float64)  # camera moved, not turned
+    x, y, z = 0.6, -0.9, 2.0  # in the camera's frame
+    world = torch.tensor([[x + 0.3, y - 0.2, z + 1.0]], dtype=torch.float64)
+    uv, depth = project_points(world, c2w, K)
+    torch.testing.assert_close(uv[0], torch.tensor([cx + fx * x / z, cy + fy * y / z], dtype=torch.float64))
+    torch.testing.assert_close(depth[0], torch.tensor(z, dtype=torch.float64))
+    o, d = rays(c2w, K, H, W)
+    for i, j in [(0, 0), (2, 4), (1, 3)]:
+        u, v = (j + 0.5) / W, (i + 0.5) / H
+        expected = torch.tensor([(u - cx) / fx, (v - cy) / fy, 1.0], dtype=torch.float64)
+        torch.testing.assert_close(d[i, j], expected / expected.norm())
+        torch.testing.assert_close(o[i, j], c2w[:3, 3])
+    pixels = denormalize_intrinsics(K, W, H)  # pixel units: row 0 times W, row 1 times H
+    torch.testing.assert_close(pixels, torch.tensor([[fx * W, 0.0, cx * W], [0.0, fy * H, cy * H], [0.0, 0.0, 1.0]],
+                                                    dtype=torch.float64))
+
+
+def test_opengl_axes_are_the_opencv_axes_with_y_and_z_flipped():
+    """OpenGL / nerfstudio cameras look along their -z with +y up (image up); OpenCV ones along +z with +y down. So
+    an OpenGL c2w keeps the OpenCV x column and negates the y and z columns, and the position. (The round trip
+    ``opencv_to_opengl(opencv_to_opengl(c2w)) == c2w`` holds for any diagonal of +-1s.)"""
+    eye, target = torch.tensor([1.0, 2.0, -3.0], dtype=torch.float64), torch.zeros(3, dtype=torch.float64)
+    c2w = look_at(eye, target)
+    gl = opencv_to_opengl(c2w)
+    view = (target - eye) / (target - eye).norm()
+    torch.testing.assert_close(-gl[:3, 2], view)  # OpenGL looks along -z
+    world_up = torch.tensor([0.0, 1.0, 0.0], dtype=torch.float64)
+    assert float(gl[:3, 1] @ world_up) > 0  # OpenGL +y is image up, which look_at leans towards world up
+    torch.testing.assert_close(gl[:3, 0], c2w[:3, 0])
+    torch.testing.assert_close(gl[:3, 3], eye)
