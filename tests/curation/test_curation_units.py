@@ -110,6 +110,21 @@ def test_point_motion_zero_for_static_and_exact_for_a_moving_point():
     assert np.all(mags[owners != 0] < 1e-9)
 
 
+def test_point_motion_is_in_units_of_the_shorter_side_of_a_wide_video():
+    """docs/conventions.md: motion is measured in units of the shorter side, min(W, H). A 160 x 96 video: 0.2 px a
+    frame is 0.2 / 96 (the square test above cannot tell the sides apart; the longer one passed it)."""
+    cam = PinholeCamera(100.0, 80.0, 48.0)
+    c2w = _orbit(4)
+    points = np.random.default_rng(4).uniform(-1, 1, size=(5, 3))
+    xy = np.zeros((4, 5, 2))
+    depth = np.zeros((4, 5))
+    for t in range(4):
+        xy[t], depth[t] = _project(points, c2w[t], cam)
+    xy[:, 0, 0] += 0.2 * np.arange(4)
+    mags, owners = point_motion(xy, np.ones((4, 5), bool), depth, c2w, cam, 160, 96, frame_gap=1)
+    assert mags[owners == 0][0] == pytest.approx(0.2 / 96, rel=1e-6)  # pair (0, 1): frame 0 is undisplaced
+
+
 def test_triangulate_tracks_recovers_static_points():
     cam = PinholeCamera(100.0, 64.0, 64.0)
     c2w = _orbit(6)

@@ -52,3 +52,26 @@ def test_booleans_are_no_indices_or_modes(change, message):
     """A bool indicator ended in torch.isin's RuntimeError; a bool context_index was taken as frames 0 and 1."""
     with pytest.raises(ValueError, match=message):
         build_conditions(**{**_inputs(), **change})
+
+
+def test_rays_default_to_the_first_context_view_as_the_reference():
+    """Without ``reference_c2w`` (training's call) the rays are relative to the first context view, which need not
+    be the lowest frame: context frames (3, 1) make frame 3 the reference, where the camera sits at the origin, so its
+    moments o x d are zero and its directions are the camera-space ones ((u - cx) / fx, (v - cy) / fy, 1), normalised.
+    (The pipeline passes the reference, so the fixture cases did not check this default: the last context view
+    passed them.)"""
+    f, h, w = 5, 2, 4
+    c2w = torch.eye(4).repeat(1, f, 1, 1)
+    c2w[0, :, 0, 3] = 0.1 * torch.arange(f)  # cameras side by side, not turned
+    K = torch.tensor([[1.0, 0, 0.5], [0, 1.0, 0.5], [0, 0, 1]]).repeat(1, f, 1, 1)
+    cond = build_conditions(torch.zeros(1, 2, 4, h, w), torch.tensor([[3, 1]]), c2w, K, 2, None)
+    assert cond.mask[0, :, 0, 0, 0].tolist() == [0.0, 1.0, 0.0, 1.0, 0.0]
+    direction, moment = cond.rays[0, :, :3], cond.rays[0, :, 3:]
+    assert moment[3].abs().max() < 1e-7
+    u = (torch.arange(w) + 0.5) / w - 0.5
+    v = (torch.arange(h) + 0.5) / h - 0.5
+    expected = torch.stack([u.expand(h, w), v[:, None].expand(h, w), torch.ones(h, w)])
+    torch.testing.assert_close(direction[3], expected / expected.norm(dim=0))
+    # frame 1 sits 0.2 to the reference's left (-x): o = (-0.2, 0, 0), so the moment is o x d = (0, 0.2 d_z, -0.2 d_y)
+    d1 = direction[1]
+    torch.testing.assert_close(moment[1], torch.stack([torch.zeros(h, w), 0.2 * d1[2], -0.2 * d1[1]]))
