@@ -121,3 +121,22 @@ def test_opacities_reset_every_reset_every_steps_and_not_at_step_0(kind) -> None
     strategy.step_post_backward(params, optimizers, state, step=3, info=_info(8, high=[]))
     assert torch.sigmoid(params["opacities"]).max() <= 2 * strategy.prune_opa + 1e-6
     assert model.num_gaussians == 8  # no refinement in these steps: only the reset
+
+
+def test_quat_to_rotmat_turns_by_hand():
+    """Quaternions are (w, x, y, z) and turn vectors the right way round (densify's splits place children along the
+    Gaussians' axes with it): a quarter turn about z takes x to y and y to -x; a third of a turn about (1, 1, 1)
+    cycles x -> y -> z. The transposed matrix (the inverse turn) passed the rasterizer tests, whose projection has
+    its own copy of the formula."""
+    from genxd.reconstruction.projection import quat_to_rotmat
+
+    s = math.sqrt(0.5)
+    R = quat_to_rotmat(torch.tensor([[s, 0.0, 0.0, s], [0.5, 0.5, 0.5, 0.5]], dtype=torch.float64))
+    x, y, z = torch.eye(3, dtype=torch.float64)
+    torch.testing.assert_close(R[0] @ x, y)
+    torch.testing.assert_close(R[0] @ y, -x)
+    torch.testing.assert_close(R[0] @ z, z)
+    torch.testing.assert_close(R[1] @ x, y)
+    torch.testing.assert_close(R[1] @ y, z)
+    # not normalised: the same turn
+    torch.testing.assert_close(quat_to_rotmat(torch.tensor([2 * s, 0.0, 0.0, 2 * s], dtype=torch.float64)), R[0])
