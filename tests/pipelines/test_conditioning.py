@@ -75,3 +75,25 @@ def test_rays_default_to_the_first_context_view_as_the_reference():
     # frame 1 sits 0.2 to the reference's left (-x): o = (-0.2, 0, 0), so the moment is o x d = (0, 0.2 d_z, -0.2 d_y)
     d1 = direction[1]
     torch.testing.assert_close(moment[1], torch.stack([torch.zeros(h, w), 0.2 * d1[2], -0.2 * d1[1]]))
+
+
+@pytest.mark.parametrize("names, case", [(("3d", "mv", "MV"), "mv"), (("video",), "video"), (("4d", "4D"), "4d")])
+def test_mode_names_give_the_authors_indicators(reference_cases, names, case):
+    """Each mode name (and the alias "mv", which the fixture cases never pass by name) gives the indicator that the
+    authors' code used for that kind of case (``unet.<case>.indicator`` in the reference fixtures)."""
+    from genxd.pipelines.conditioning import mode_to_indicator
+
+    expected = reference_cases[f"unet.{case}.indicator"].unique().tolist()
+    assert len(expected) == 1
+    for name in names:
+        assert mode_to_indicator(name) == expected[0], name
+
+
+def test_added_time_ids_are_0_1_except_in_video_mode():
+    """The added time ids per frame are [0, 1] in 3D and 4D and [0, 0] in video mode (the module's spec, from the
+    authors' sampling code); the guidance's negative zeroes them. With the fixture model their effect on the UNet
+    (3e-5) is below the parity tolerances, so ids swapped between the modes passed every parity test."""
+    kw = _inputs(b=3)
+    cond = build_conditions(**{**kw, "indicator": torch.tensor([0, 1, 2])})
+    assert cond.added_time_ids.tolist() == [[[0.0, 1.0]] * 3, [[0.0, 0.0]] * 3, [[0.0, 1.0]] * 3]
+    assert cond.unconditional().added_time_ids.abs().max() == 0
