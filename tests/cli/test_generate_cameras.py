@@ -288,3 +288,17 @@ def test_generate_camera_from_video_says_what_the_path_is_made_of(tmp_path, shar
             "path length 0.25, turn 0.0 deg") in res.output.splitlines(), res.output
     quiet = _run(["generate", EXAMPLE, "--camera-from-video", clip, "-o", tmp_path / "quiet", *TINY])
     assert quiet.exit_code == 0 and "camera path from" not in quiet.output, quiet.output
+
+
+def test_generate_takes_a_3dgs_viewer_cameras_json(tmp_path, shared_model):
+    """The 3DGS viewer's ``cameras.json`` (3DGS's train.py, ``genxd reconstruct``'s ``3dgs/cameras.json``) as
+    ``--camera``: before, 'matrices[0]: expected a 3x4 or 4x4 matrix (list of rows), got an object'."""
+    from genxd.reconstruction.inria_model import viewer_cameras
+    from genxd.reconstruction.views import Views
+
+    c2w, K = trajectories.orbit(num_frames=5, focal=0.9)
+    path = tmp_path / "cameras.json"
+    path.write_text(json.dumps(viewer_cameras(Views(torch.zeros(5, 3, 64, 64), c2w, K, [f"{i}.png" for i in range(5)]))))
+    res = _run(["generate", EXAMPLE, "--camera", path, "-o", tmp_path / "out", *TINY])
+    assert res.exit_code == 0, res.output
+    _check_written_cameras(tmp_path / "out" / "scene_a", c2w, K)  # the file's own 5 frames (not --frames 4)

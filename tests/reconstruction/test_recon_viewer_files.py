@@ -109,3 +109,20 @@ def test_a_4d_scene_has_no_3dgs_model_folder(tmp_path):
     reconstruct_scene(scene, out, ReconstructionConfig(mode="4d", iterations=2, init_points=100), video_frames=0,
                       progress=False)
     assert (out / "scene.ply").is_file() and not (out / "3dgs").exists()
+
+
+def test_the_3dgs_cameras_json_is_a_camera_path_of_the_scenes_cameras(tmp_path):
+    """``cameras_3dgs.json`` and ``3dgs/`` (its ``cameras.json``) read by ``read_camera_path`` as the scene's own
+    cameras (an orbit, principal point at the centre); before, the list was taken for a w2c list and refused
+    ('matrices[0]: expected a 3x4 or 4x4 matrix (list of rows), got an object')."""
+    from genxd.cameras import read_camera_path
+
+    scene = _scene(tmp_path / "scene")
+    out = tmp_path / "out"
+    reconstruct_scene(scene, out, ReconstructionConfig(iterations=2, init_points=100), video_frames=0, progress=False)
+    c2w, K = trajectories.orbit(num_frames=4)
+    for path in (out / "cameras_3dgs.json", out / "3dgs"):
+        cam = read_camera_path(path, dtype=torch.float64)
+        assert cam.source_format == "3DGS cameras.json" and (cam.height, cam.width) == (16, 16)
+        torch.testing.assert_close(cam.c2w, c2w.double(), atol=1e-6, rtol=0)
+        torch.testing.assert_close(cam.K, K.double(), atol=1e-6, rtol=0)

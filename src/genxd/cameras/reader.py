@@ -11,6 +11,8 @@ what is given                                read as
                                              ``cameras_rel.json``, ``gen_poses_w2c.json``)
 ``*.json`` object with ``camera``            w2c list in the authors' ``[N][18]`` layout
 ``*.json`` object with ``c2w_opencv``        a genxd synthetic clip's ``meta.json`` / sidecar
+``*.json`` list of objects with ``rotation``  the 3DGS viewer's ``cameras.json`` (3DGS's ``train.py``,
+and ``position``                             ``genxd reconstruct``'s ``cameras_3dgs.json``, ``3dgs/``)
 a COLMAP model folder or one of its files    COLMAP (binary or text, through pycolmap)
 a folder with ``0/`` (a ``genxd curate``     that COLMAP model; frame times from ``meta.json``
 or ``genxd synth --format camvid``           (a curate sample's ``source_index``, a synthetic
@@ -54,6 +56,7 @@ from .formats import (
     w2c_list_from_object,
 )
 from .geometry import intrinsics_from_focal
+from .viewer_json import VIEWER_JSON, is_viewer_json, viewer_json_from_object
 
 __all__ = ["read_camera_path", "perspective_only", "colmap_model_dir", "camera_files", "several_videos", "COLMAP_FILES", "FOLDER_CAMERA_FILES", "COLMAP_FORMAT", "CURATE_SAMPLE", "SYNTHETIC_META", "DEFAULT_SIZE", "camera_formats_help"]
 
@@ -69,8 +72,8 @@ COLMAP_FILES = ("cameras.bin", "cameras.txt", "images.bin", "images.txt", "point
 
 def camera_formats_help() -> str:
     """One line listing what :func:`read_camera_path` accepts (for error messages)."""
-    return ("an authors' camera JSON, a w2c list JSON, a transforms.json, a COLMAP model folder, "
-            "a genxd curate / generate / synth output folder")
+    return ("an authors' camera JSON, a w2c list JSON, a transforms.json, a 3DGS cameras.json, a COLMAP model "
+            "folder, a genxd curate / generate / synth output folder")
 
 
 def _is_colmap_dir(folder: Path) -> bool:
@@ -200,6 +203,8 @@ def _synthetic_meta(obj: dict, path: Path, dtype: torch.dtype) -> CameraPath:
 
 def _json_format(obj: object) -> str | None:
     """The format a parsed camera JSON is read as (the module docstring's table), None: not a camera file."""
+    if is_viewer_json(obj):
+        return VIEWER_JSON
     if isinstance(obj, list):
         return W2C_JSON
     if isinstance(obj, dict):
@@ -222,10 +227,12 @@ def _from_json(path: Path, default_focal: float, height: int | None, width: int 
         return camera_json_from_object(obj, path, dtype)
     if what == SYNTHETIC_META:
         return _synthetic_meta(obj, path, dtype)
+    if what == VIEWER_JSON:
+        return viewer_json_from_object(obj, path, dtype)
     raise ValueError(
         f"{path}: not a camera file: a JSON {describe(obj) if not isinstance(obj, dict) else 'object without frames, cameras or camera'} "
         f"(expected an object with 'cameras' ({AUTHORS_JSON}), 'frames' ({TRANSFORMS_JSON}), or a list of 3x4 "
-        f"world-to-camera matrices ({W2C_JSON}))")
+        f"world-to-camera matrices ({W2C_JSON}), or a list of views ({VIEWER_JSON}))")
 
 
 def _with_default_intrinsics(c2w: torch.Tensor, K: torch.Tensor | None, default_focal: float, height: int | None,
