@@ -258,7 +258,8 @@ def test_temporal_windows_with_an_input_on_the_last_frame(num_frames, keep_input
     assert num_frames - 1 in last.context or max(last.frames) == num_frames - 2, last
     if num_frames > 9:  # the last input is context of the window next to it
         assert num_frames - 1 in last.context and last.frames[-1] == num_frames - 1
-    assert plan_temporal(9, [0, 4, 8], window=8, overlap=2).windows[0].context == (0, 4)
+    # the first window also holds the input 8 after its frames 5-6 (before 2026-12-05 it made them from 4 alone)
+    assert plan_temporal(9, [0, 4, 8], window=8, overlap=2).windows[0].context == (0, 4, 8)
 
 def _placed(count: int, num_frames: int, where: str) -> list[int]:
     if where == "first":
@@ -288,10 +289,14 @@ def _assert_windows_share_earlier_frames(plan, case) -> None:
     plan.check()
     seen = set(plan.windows[0].frames)
     for w in plan.windows[1:]:
-        first = len(w.frames) - 1  # the window's consecutive frames (after the inputs it keeps)
+        # the window's consecutive frames: those around its first frame to make (not the inputs kept before them
+        # or held after them)
+        first = last = w.frames.index(w.targets[0])
         while first > 0 and w.frames[first - 1] == w.frames[first] - 1:
             first -= 1
-        run = w.frames[first:]
+        while last + 1 < len(w.frames) and w.frames[last + 1] == w.frames[last] + 1:
+            last += 1
+        run = w.frames[first:last + 1]
         assert any(f in seen for f in w.context if f in run), (case, w)
         seen.update(w.frames)
 
@@ -310,6 +315,39 @@ def test_temporal_windows_after_a_run_of_inputs_mid_path_share_a_frame_with_earl
             inputs = [0, *range(at, at + length)]
             _assert_windows_share_earlier_frames(plan_temporal(num_frames, inputs, window, overlap, keep_inputs=keep),
                                                  (num_frames, inputs, window, overlap, keep))
+
+
+def _assert_frames_between_inputs_see_both(plan, case) -> None:
+    """Every frame made between two inputs is made by a window holding the nearest input on each side of it."""
+    ins = sorted(plan.inputs)
+    for w in plan.windows:
+        for t in w.targets:
+            if ins[0] < t < ins[-1]:
+                around = (max(i for i in ins if i < t), min(i for i in ins if i > t))
+                assert all(i in w.frames and i in w.context for i in around), (case, t, w)
+
+
+def test_temporal_frames_between_two_inputs_are_made_seeing_both():
+    """A frame between two inputs was made without seeing the later one: ``plan_temporal(9, [0, 8], 8, 1)`` made
+    one window, frames 0-7 with context (0,), frames 1-7 from input 0 alone and a seam at 7|8 (found by review).
+    A window now holds, besides its consecutive frames, the nearest input on each side of the frames it makes
+    where it has room (two inputs, the overlap and a frame to make: window >= overlap + 3). Over frames 9-30,
+    windows 4-8, overlaps 1-3, 2-4 inputs placed evenly or last and two inputs at every place, with and without
+    keep_inputs: every such frame's window holds both, and every later window still shares a frame."""
+    plan = plan_temporal(9, [0, 8], window=8, overlap=1)
+    assert [(w.frames, w.context) for w in plan.windows] == [
+        ((0, 1, 2, 3, 4, 5, 6, 8), (0, 8)), ((0, 2, 3, 4, 5, 6, 7, 8), (0, 8, 2, 3, 4, 5, 6))]
+    for num_frames, window, overlap, keep in itertools.product(range(9, 31), range(4, 9), (1, 2, 3), (False, True)):
+        if window < overlap + 3:
+            continue  # no room for two inputs, the overlap and a frame to make
+        placements = [_placed(c, num_frames, where) for c in (2, 3, 4) for where in ("even", "last")]
+        for inputs in placements + [[0, at] for at in range(2, num_frames)]:
+            if len(inputs) >= window or (keep and window - len(inputs) - overlap < 1):
+                continue
+            case = (num_frames, inputs, window, overlap, keep)
+            plan = plan_temporal(num_frames, inputs, window, overlap, keep_inputs=keep)
+            _assert_frames_between_inputs_see_both(plan, case)
+            _assert_windows_share_earlier_frames(plan, case)
 
 
 def test_independent_windows_are_the_naive_baseline():

@@ -435,9 +435,9 @@ def _last_temporal_start(start: int, span: int, num_frames: int, overlap: int, k
     """Where :func:`plan_temporal`'s window at ``start`` goes when only known frames (inputs) follow it.
 
     The last window ends on the last frame (the trailing inputs as its context) if it still holds a frame of
-    the earlier windows (``seen``: the last one's last frame); else this window ends ``overlap`` frames into
-    that last window (or before its last frame to make), so the next, the last, keeps generated overlap frames.
-    Where the trailing inputs leave no room for that, the window stays."""
+    the earlier windows (``seen``: the last one's last consecutive frame); else this window ends ``overlap``
+    frames into that last window (or before its last frame to make), so the next, the last, keeps generated
+    overlap frames. Where the trailing inputs leave no room for that, the window stays."""
     todo = [f for f in range(start, num_frames) if f not in known]
     if not todo:
         return start
@@ -448,9 +448,42 @@ def _last_temporal_start(start: int, span: int, num_frames: int, overlap: int, k
     return ending_on(end) if last <= end < todo[-1] else start
 
 
+@dataclass(frozen=True)
+class _TemporalLayout:
+    """A :func:`plan_temporal` window starting at ``start``: ``span`` consecutive frames from ``start`` (cut at the
+    path's end), with ``before`` (inputs kept, and the input before its frames to make) and ``after`` (the input
+    after them) around them; ``complete``: it holds every input :func:`_inputs_around` asks for."""
+
+    start: int
+    span: int
+    before: tuple[int, ...]
+    after: tuple[int, ...]
+    complete: bool
+
+    def frames(self, num_frames: int) -> tuple[int, ...]:
+        return self.before + tuple(range(self.start, min(self.start + self.span, num_frames))) + self.after
+
+
+def _inputs_around(run: range, inputs: Sequence[int], known: set[int]) -> tuple[int, ...]:
+    """The inputs outside the consecutive frames ``run`` that a window making its unknown frames must hold: the
+    nearest input on each side of every such frame that lies between two inputs (the earlier and the later one
+    of the first and the last of them; those inside ``run`` are held already)."""
+    ins = sorted(inputs)
+    between = [f for f in run if f not in known and ins[0] < f < ins[-1]]
+    if not between:
+        return ()
+    before = max(i for i in ins if i < between[0])
+    after = min(i for i in ins if i > between[-1])
+    return tuple(i for i in (before, after) if i not in run)
+
+
 def plan_temporal(num_frames: int, inputs: Sequence[int], window: int, overlap: int | None = None,
                   keep_inputs: bool = False) -> LongPathPlan:
     """The 4D / video plan (see :mod:`genxd.pipelines.long_paths`): overlapping windows along time.
+
+    A window making frames that lie between two inputs also holds, as context, the nearest input on each side of
+    them where the window has room (its consecutive frames then number one or two fewer, still more than
+    ``overlap``): the later input is not left to a later window (a seam where the two meet).
 
     ``keep_inputs``: every later window also takes the inputs that lie before it as context, in its first
     slots (so it sees the input's appearance, not only the previous window's last frames); such a window
@@ -471,24 +504,47 @@ def plan_temporal(num_frames: int, inputs: Sequence[int], window: int, overlap: 
     known = set(inputs)
     windows: list[Window] = []
 
-    def span_at(start: int) -> int:  # consecutive frames of a window starting at ``start`` (the rest: kept inputs)
+    def layout(start: int) -> _TemporalLayout:
+        """The window at ``start``: the most consecutive frames whose inputs around (:func:`_inputs_around`) fit
+        beside them, keeping a frame to make and more than ``overlap`` frames; else all consecutive frames."""
+        kept = tuple(sorted(i for i in inputs if i < start)) if keep_inputs and start > 0 else ()
+        full = full_span(start)
+        for span in range(full, overlap, -1):
+            run = range(start, min(start + span, num_frames))
+            around = tuple(i for i in _inputs_around(run, inputs, known) if i not in kept)
+            if span + len(around) <= full and any(f not in known for f in run):
+                before = tuple(sorted(kept + tuple(i for i in around if i < start)))
+                return _TemporalLayout(start, span, before, tuple(i for i in around if i > start), True)
+        run = range(start, min(start + full, num_frames))
+        return _TemporalLayout(start, full, kept, (), not _inputs_around(run, inputs, known))
+
+    def span_at(start: int) -> int:  # consecutive frames of the window starting at ``start``
+        return layout(start).span
+
+    def ending_on(end: int) -> int:
+        """The start of the window whose consecutive frames end on ``end``: the earliest, holding the inputs around
+        its frames to make where one does; where none ends there (inputs around shorten the window at one start
+        and not at the next), the earliest that reaches past it."""
+        last = {s: min(s + span_at(s), num_frames) - 1 for s in range(max(0, end + 1 - window), end + 1)}
+        ends = [s for s, e in last.items() if e == end]
+        full = [s for s in ends if layout(s).complete]
+        return (full or ends or [s for s, e in last.items() if e >= end])[0]
+
+    def full_span(start: int) -> int:  # consecutive frames without inputs around (kept inputs: fewer)
         return window - (sum(i < start for i in inputs) if keep_inputs and start > 0 else 0)
 
-    def ending_on(end: int) -> int:  # the start of the window whose consecutive frames end on ``end``
-        start = end + 1 - window
-        while end + 1 - span_at(start) != start:
-            start = end + 1 - span_at(start)
-        return start
-
-    start = 0
+    start, seen = 0, -1  # seen: the last consecutive frame of the last window
     while True:
-        span = span_at(start)
+        span = full_span(start)
         if windows and all(f in known for f in range(start + span, num_frames)):
-            start = _last_temporal_start(start, span, num_frames, overlap, known, windows[-1].frames[-1],
-                                         span_at, ending_on)
-            span = span_at(start)
-        kept = tuple(sorted(i for i in inputs if i < start)) if keep_inputs and start > 0 else ()
-        frames = kept + tuple(range(start, min(start + span, num_frames)))
+            moved = _last_temporal_start(start, span, num_frames, overlap, known, seen, span_at, ending_on)
+            # not past the earlier windows' frames (its overlap kept), nor where it would lack an input around its
+            # frames to make that the window here holds
+            if moved <= max(start, seen) and (layout(moved).complete or not layout(start).complete):
+                start = moved
+        here = layout(start)
+        span = here.span
+        frames = here.frames(num_frames)
         ctx = tuple(f for f in frames if f in known)
         if len(ctx) == len(frames):  # the earlier windows' frames and inputs: nothing left to make here
             if start + span >= num_frames:
@@ -506,6 +562,7 @@ def plan_temporal(num_frames: int, inputs: Sequence[int], window: int, overlap: 
         ctx = tuple([f for f in ctx if f in inputs] + [f for f in ctx if f not in inputs])
         windows.append(Window(frames, ctx, len(windows), "time"))
         known.update(frames)
+        seen = min(start + span, num_frames) - 1
         if start + span >= num_frames:
             break
         start += span - overlap
