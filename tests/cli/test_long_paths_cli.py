@@ -42,7 +42,7 @@ def test_generate_20_frames_with_the_bundled_model(image, tmp_path):
     assert res.exit_code == 0, res.output
     # the plan is printed before sampling: window 8, 7 new frames on each side of the input, then 5 between them
     assert ("genxd: long path: 20 frames, window 8, progressive: 3 chunks in 2 sampling calls "
-            "x 1 steps = 2 UNet calls") in _err(res)
+            "x 1 step = 2 UNet calls") in _err(res)
     assert "window of 8 frames" not in _err(res)  # made window by window: not a warning
     d = out / "scene"
     assert len(list((d / "frames").glob("*.png"))) == 20
