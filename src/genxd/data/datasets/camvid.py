@@ -26,6 +26,39 @@ from .clips import IMAGE_EXTENSIONS, _as_list, _Cameras, _ClipDataset, _decode_i
 __all__ = ["CamVidDataset"]
 
 
+#: A clip's frames are unevenly spaced in time when one is further than this many of its mean steps from its place
+#: on an even spacing (a phone's timestamp jitter of a few ms, and meta.json's times in ms, stay well under it).
+UNEVEN_CLIP_TOLERANCE = 0.25
+
+
+def uneven_clip_steps(times: Sequence[float]) -> tuple[float, float] | None:
+    """The smallest and largest step between a clip's frame ``times`` (seconds) when they are not evenly spaced
+    (:data:`UNEVEN_CLIP_TOLERANCE`); None for even ones, fewer than 3, or times that do not increase (unusable: the
+    camera readers take frame numbers then)."""
+    if len(times) < 3:
+        return None
+    steps = [b - a for a, b in zip(times, times[1:])]
+    if min(steps) <= 0:
+        return None
+    mean = (times[-1] - times[0]) / (len(times) - 1)
+    if max(abs(t - (times[0] + k * mean)) for k, t in enumerate(times)) <= UNEVEN_CLIP_TOLERANCE * mean:
+        return None
+    return min(steps), max(steps)
+
+
+def _frame_times(meta: dict, names: Sequence[str]) -> list[float | None]:
+    """The time of each of ``names`` (image file names) in ``meta``'s ``frames`` (``genxd curate``'s ``name`` and
+    ``time``), None where it gives none or not a finite number."""
+    frames = meta.get("frames")
+    by_name: dict[str, float] = {}
+    for f in frames if isinstance(frames, list) else []:
+        t = f.get("time") if isinstance(f, dict) else None
+        if isinstance(f, dict) and isinstance(f.get("name"), str) and isinstance(t, (int, float)) \
+                and not isinstance(t, bool) and math.isfinite(t):
+            by_name[f["name"]] = float(t)
+    return [by_name.get(n) for n in names]
+
+
 @dataclass
 class _Video:
     name: str
@@ -206,14 +239,20 @@ class CamVidDataset(_ClipDataset):
         with none of ``motion_keys``: 0, still objects): CamVid-30K as released is such, and the model would learn
         that motion strength 0 moves objects. One more for motion strengths in the units before 17875fa on
         non-square frames, and one for non-square synthetic clips whose meta.json has no units for their
-        image_motion_strength (:mod:`genxd.utils.motion_units`); videos that train as 3D (motion unused) count in none.
-        Each such video's ``meta.json`` is read once here (none with ``kind="3d"``)."""
+        image_motion_strength (:mod:`genxd.utils.motion_units`), and one for videos with clips whose frames are unevenly
+        spaced in time (:func:`uneven_clip_steps` of ``genxd curate``'s frame times: a variable-frame-rate video);
+        videos that train as 3D (motion and pace unused) count in none. Each such video's ``meta.json`` is read once
+        here (none with ``kind="3d"``)."""
         if self.kind == "3d":
             return
         used = sorted({s for s, _ in self.clips})  # videos too short for any clip train nothing
         bare: list[str] = []
         old_units: list[str] = []
         old_synthetic: list[str] = []  # image_motion_strength of synthetic clips written before its units field
+        uneven: list[tuple[str, str]] = []  # (video, what its first uneven clip is) for videos of variable frame rate
+        clips_of: dict[int, list[list[int]]] = {}
+        for s, positions in self.clips:
+            clips_of.setdefault(s, []).append(positions)
         for s in used:
             meta = self._peek_meta(s)
             if meta is None:
@@ -225,6 +264,8 @@ class CamVidDataset(_ClipDataset):
                 bare.append(self.videos[s].name)
             elif key is not None and self._kind_of(meta) == "4d" and old_unit_motion(meta, key):
                 (old_synthetic if key == "image_motion_strength" else old_units).append(self.videos[s].name)
+            if self._kind_of(meta) == "4d" and (clip := self._uneven_clip(s, meta, clips_of[s])) is not None:
+                uneven.append((self.videos[s].name, clip))
         where = ", ".join(str(r) for r in roots)
         if bare:
             warn(f"{where}: {len(bare)} of {len(used)} videos train as 4D with no motion strength (no meta.json, or "
@@ -236,6 +277,27 @@ class CamVidDataset(_ClipDataset):
             warn(f"{where}: {old_units_advice(len(old_units), len(used), old_units[0])}")
         if old_synthetic:
             warn(f"{where}: {old_units_advice(len(old_synthetic), len(used), old_synthetic[0], synthetic=True)}")
+        if uneven:
+            warn(f"{where}: {len(uneven)} of {len(used)} videos train as 4D with clips whose frames are unevenly "
+                 f"spaced in time (variable frame rate, by the frame times of their meta.json; e.g. {uneven[0][0]}, "
+                 f"{uneven[0][1]}): clips are taken frame by frame, so their objects move at an uneven pace under one "
+                 f"motion strength, while the model learns to make frames evenly spaced in time; convert such videos "
+                 f"to a constant frame rate before curating them (ffmpeg -i IN -vf fps=30 OUT.mp4), or train them as "
+                 f"3D (kind: 3d in their meta.json)")
+
+    def _uneven_clip(self, scene: int, meta: dict, clips: list[list[int]]) -> str | None:
+        """``"frames A-B at steps of X to Y s"`` for the first of ``scene``'s ``clips`` whose frames are unevenly
+        spaced in time by ``meta``'s frame times (``genxd curate``'s ``frames[i].time``); None when every clip's are even or
+        unknown (frame folders, records before 6e2b619)."""
+        times = _frame_times(meta, self.videos[scene].frames)
+        for positions in clips:
+            clip_times = [times[p] for p in positions]
+            if None in clip_times:
+                continue
+            steps = uneven_clip_steps(clip_times)  # type: ignore[arg-type]
+            if steps is not None:
+                return f"frames {positions[0]}-{positions[-1]} at steps of {steps[0]:.3g} to {steps[1]:.3g} s"
+        return None
 
     def _peek_meta(self, scene: int) -> dict | None:
         """The video's ``meta.json`` for the checks above, not kept (30,000 of them would be held in memory); None
