@@ -3,6 +3,7 @@ generation along a path whose frame times are not evenly spaced."""
 
 from __future__ import annotations
 
+import shlex
 import warnings
 from pathlib import Path
 
@@ -91,8 +92,24 @@ def test_a_camera_file_with_uneven_times_in_4d_mode_is_warned_about(tmp_path, no
     lines = [line for line in _cli_warnings(tmp_path, "--mode", "4d", "--camera", path) if "evenly spaced" in line]
     assert lines == [f"genxd: warning: the camera path of {path}: its frame times are not evenly spaced (steps of 0.1 "
                      "to 0.3), but the model makes its frames evenly spaced in time, so the objects move at an even "
-                     "pace while the camera keeps the path's, and transforms.json records the path's times; for a "
-                     "path from genxd trajectory from-video, write it with --spacing time"]
+                     "pace while the camera keeps the path's, and transforms.json records the path's times; to follow "
+                     "it at an even pace, resample it evenly in time and give that as --camera: genxd trajectory "
+                     f"from-video {path} -o PATH.json -n 6 --spacing time"]
+
+
+def test_the_uneven_times_advice_is_a_command_that_evens_them(tmp_path, no_model):
+    """The advice was 'for a path from genxd trajectory from-video, write it with --spacing time', which says nothing
+    for a camera file of another source: a genxd curate sample of a variable-frame-rate clip (--camera OUT/VIDEO_ID,
+    its meta.json's times), a transforms.json with times. It is now a command for the file given, which run as given
+    writes a path that generate takes without the warning."""
+    path = _timed_path(tmp_path, [0.0, 0.1, 0.2, 0.5, 0.8, 1.0])
+    line = next(line for line in _cli_warnings(tmp_path, "--mode", "4d", "--camera", path) if "evenly spaced" in line)
+    command = shlex.split(line.split("--camera: ", 1)[1])
+    assert command[0] == "genxd"
+    even = tmp_path / "even.json"
+    res = CliRunner().invoke(app, [str(even) if a == "PATH.json" else a for a in command[1:]])
+    assert res.exit_code == 0, res.output
+    assert not [w for w in _cli_warnings(tmp_path, "--mode", "4d", "--camera", even) if "evenly spaced" in w]
 
 
 @pytest.mark.parametrize("mode, times", [("3d", [0.0, 0.1, 0.2, 0.5, 0.8, 1.0]),  # 3d: no time in the scene

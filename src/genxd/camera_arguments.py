@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import inspect
 import os
+import shlex
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, NamedTuple
 
@@ -197,9 +198,15 @@ def uneven_times_warning(times: Tensor | None, s: "GenerateSettings") -> str | N
     if s.camera_from_video is not None:
         subject, advice = (f"the camera path from {s.camera_from_video}",
                            f"leave {v.arg('path_spacing')} out (the clip's timing in {s.mode} mode)")
-    else:
+    elif isinstance(s.camera, CameraPath):
         subject, advice = (f"the camera path of {camera_label(s.camera)}",
-                           "for a path from genxd trajectory from-video, write it with --spacing time")
+                           "to follow it at an even pace, resample it evenly in time "
+                           f"(genxd.cameras.resample.resample_path(c2w, K, times, {len(times)}, spacing='time'))")
+    else:  # any camera file with times (a genxd curate sample, a from-video path of --spacing arc) is resampled so
+        subject, advice = (f"the camera path of {camera_label(s.camera)}",
+                           f"to follow it at an even pace, resample it evenly in time and give that as "
+                           f"{v.arg('camera')}: genxd trajectory from-video {shlex.quote(str(s.camera))} -o PATH.json "
+                           f"-n {len(times)} --spacing time")
     return (f"{subject}: its frame times are not evenly spaced (steps of {steps[0]:.3g} to {steps[1]:.3g}), but "
             f"the model makes its frames evenly spaced in time, so the objects move at "
             f"an even pace while the camera keeps the path's, and transforms.json records the path's times; "
