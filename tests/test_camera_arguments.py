@@ -118,3 +118,33 @@ def test_the_uneven_times_advice_is_a_command_that_evens_them(tmp_path, no_model
 def test_no_warning_for_even_times_or_outside_4d_mode(tmp_path, no_model, mode, times):
     path = _timed_path(tmp_path, times)
     assert not [w for w in _python_warnings(tmp_path, mode=mode, camera=path) if "evenly spaced" in w]
+
+
+def _colmap_path(tmp_path, depth: float) -> Path:
+    """A COLMAP model (as in a genxd curate sample's 0/) of a spiral path about its scene, points at ``depth``."""
+    from genxd.cameras.formats import write_colmap_model
+
+    c2w, K = trajectories.spiral(num_frames=6)
+    c2w[:, :3, 3] *= depth  # SfM's units: the whole scene at another scale
+    rng = torch.Generator().manual_seed(0)
+    points = torch.randn(200, 3, generator=rng) * 0.1 * depth + c2w[0, :3, 3] + c2w[0, :3, 2] * depth  # before camera 0
+    model = tmp_path / f"sfm_{depth:g}" / "0"
+    write_colmap_model(model, c2w, K, 64, 64, [f"{i:05d}.jpg" for i in range(6)], points_xyz=points)
+    return model
+
+
+def test_a_camera_file_far_from_the_models_scale_is_warned_about_with_the_command_that_rescales_it(tmp_path, no_model):
+    """--camera SAMPLE (a genxd curate sample, any COLMAP model) was used in SfM's arbitrary units without a word: a
+    curated clip's scene at depth 37 moved the cameras 37 times as far as the model (scene depth 1) learnt. Now one
+    warning with the command that writes it at the model's scale; that file, and a model near it, say nothing."""
+    far = _colmap_path(tmp_path, 30.0)
+    lines = [w for w in _cli_warnings(tmp_path, "--mode", "4d", "--camera", far) if "own scale" in w]
+    assert len(lines) == 1 and lines[0].startswith(f"genxd: warning: the camera path of {far}: its scene is at depth"), lines
+    command = shlex.split(lines[0].split("--camera: ", 1)[1])
+    assert command[0] == "genxd" and "--path-scale" in command
+    scaled = tmp_path / "scaled.json"
+    res = CliRunner().invoke(app, [str(scaled) if a == "PATH.json" else a for a in command[1:]])
+    assert res.exit_code == 0, res.output
+    assert not [w for w in _cli_warnings(tmp_path, "--mode", "4d", "--camera", scaled) if "own scale" in w]
+    near = _colmap_path(tmp_path, 1.0)
+    assert not [w for w in _cli_warnings(tmp_path, "--mode", "3d", "--camera", near) if "own scale" in w]

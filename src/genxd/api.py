@@ -28,10 +28,11 @@ from torch import Tensor
 
 from . import fewshot as _fewshot_rules  # noqa: F401 - loaded now, so genxd.fewshot can be the function below
 from . import validation as v
-from .camera_arguments import (camera_label, camera_path_of, camera_trajectory, frame_cameras,  # noqa: F401
-                               still_camera_warning, uneven_times_warning, unused_camera_settings,
+from .camera_arguments import (camera_label, camera_path_of, camera_trajectory, file_scale_warning,  # noqa: F401
+                               frame_cameras, still_camera_warning, uneven_times_warning, unused_camera_settings,
                                video_camera_path)
 from .cameras import CameraPath
+from .cameras.trajectories import PRESET_SCENE_DEPTH
 from .checkpoints import (BUNDLED_MODEL_DIR, GENERATION_CONFIG, RELEASED_DEFAULTS, RELEASED_TRAINED,  # noqa: F401
                           LoadedModel, ModelInfo, check_loaded, configure_sampling, default_model_path, load_model,
                           job_settings_restored, model_info, pick_device, pick_dtype)
@@ -213,6 +214,8 @@ def generate_scenes(
             v.warn(still)
         if (uneven := uneven_times_warning(times, s)) is not None:
             v.warn(uneven)
+        if (far := file_scale_warning(from_file, s, info.preset_scale * PRESET_SCENE_DEPTH)) is not None:
+            v.warn(far)
         if s.mode == "3d" and s.motion_strength > 0:
             v.warn(f"{v.arg('motion_strength')} {s.motion_strength:g} is not used in 3d mode (a static scene); "
                    f"use {v.arg('mode')} 4d or video for moving objects")

@@ -5,6 +5,7 @@ frames; the preset arguments given where they do nothing; how messages name a ca
 from __future__ import annotations
 
 import inspect
+import math
 import os
 import shlex
 from pathlib import Path
@@ -211,3 +212,28 @@ def uneven_times_warning(times: Tensor | None, s: "GenerateSettings") -> str | N
             f"the model makes its frames evenly spaced in time, so the objects move at "
             f"an even pace while the camera keeps the path's, and transforms.json records the path's times; "
             f"{advice}")
+
+
+#: A camera file whose scene depth is further than this factor from the model's (either way) is warned about.
+FILE_SCALE_FACTOR = 2.0
+
+
+def file_scale_warning(path: CameraPath | None, s: "GenerateSettings", model_depth: float) -> str | None:
+    """The warning for a camera file whose scene (``CameraPath.scene_depth``: a COLMAP model's points, as in a
+    ``genxd curate`` sample, or a synthetic clip's record) lies more than :data:`FILE_SCALE_FACTOR` times nearer or
+    further than the model's ``model_depth``: a file is used at its own scale, and SfM's is arbitrary (a curated
+    sample's scene at depth 37 moved the cameras 37 times as far as the model learnt). None where the depth is
+    unknown (a file without points: its scale is the file's) or close, and for a ``CameraPath`` object."""
+    if path is None or isinstance(s.camera, CameraPath):
+        return None
+    depth = path.scene_depth
+    if not isinstance(depth, (int, float)) or not math.isfinite(depth) or depth <= 0 or model_depth <= 0:
+        return None
+    ratio = float(depth) / model_depth
+    if 1 / FILE_SCALE_FACTOR <= ratio <= FILE_SCALE_FACTOR:
+        return None
+    return (f"the camera path of {camera_label(s.camera)}: its scene is at depth {depth:.3g} from the first camera, "
+            f"the model's at {model_depth:g}, and a camera file is used at its own scale, so its cameras move "
+            f"{ratio:.3g} times as far as in the model's training clips; write it at the model's scale and give that "
+            f"as {v.arg('camera')}: genxd trajectory from-video {shlex.quote(str(s.camera))} -o PATH.json "
+            f"-n {len(path)} --path-scale {model_depth:g}" + (" --spacing time" if s.mode == "4d" else ""))
