@@ -130,30 +130,96 @@ def test_a_state_of_format_2_continues_bit_for_bit(tmp_path):
     assert resumed.calls == whole.calls - 3 and torch.equal(resumed.latents, whole.latents)
     folder = tmp_path / PARTIAL_FOLDER / "scene"
     files = sorted(os.listdir(folder))  # the restored frames as the first part, then one a call, and the index
-    assert files[0] == long_path_state.PART_FILE.format(0) and len(files) == whole.calls - 3 + 1
+    assert files[0].startswith("part-00000-") and len(files) == whole.calls - 3 + 1
     again = PartialRuns(tmp_path, plan, {"steps": 1})
     assert again.check({0: scene}, 1) == ([0], {})
     done = _generate(plan, c2w, K, again.batch([0]))
     assert done.calls == 0 and torch.equal(done.latents, whole.latents)
 
 
-def test_a_missing_or_damaged_part_is_refused_in_one_line(tmp_path):
-    c2w, K, plan = _plan(40)
+def _stopped_state(tmp_path, plan, c2w, K, scene, calls: int = 3) -> Path:
+    """The state folder of ``scene`` after ``calls`` sampling calls of a run stopped there."""
     runs = PartialRuns(tmp_path, plan, {"steps": 1})
-    scene = Scene("scene", torch.zeros(3, 64, 64), 0)
     assert runs.check({0: scene}, 1) == ([0], {})
-    _generate(plan, c2w, K, runs.batch([0]))
-    part = tmp_path / PARTIAL_FOLDER / "scene" / long_path_state.PART_FILE.format(2)
+    state = runs.batch([0])
+    real, done = state.save, []
+
+    def save(*args):
+        real(*args)
+        done.append(1)
+        if len(done) == calls:
+            raise KeyboardInterrupt
+
+    state.save = save
+    with pytest.raises(KeyboardInterrupt):
+        _generate(plan, c2w, K, state)
+    return tmp_path / PARTIAL_FOLDER / scene.name
+
+
+def test_a_missing_or_damaged_part_is_refused_before_sampling_and_overwrite_discards_it(tmp_path):
+    """A part of the right size but other content (bit rot, a copied part) is refused by the check before the
+    model loads, not when its frames are read: ``overwrite`` discards it and the run starts over (it could not
+    before: the check passed, the run failed, every time). A missing part: only ``overwrite`` helps, and the line
+    says only that."""
+    c2w, K, plan = _plan(40)
+    whole = _generate(plan, c2w, K)
+    scene = Scene("scene", torch.zeros(3, 64, 64), 0)
+    folder = _stopped_state(tmp_path, plan, c2w, K, scene)
+    part = sorted(folder.glob("part-00001-*"))[0]
     data = bytearray(part.read_bytes())
     data[-1] ^= 1  # a bit of its last latent
     part.write_bytes(bytes(data))
-    check = PartialRuns(tmp_path, plan, {"steps": 1})
-    assert check.check({0: scene}, 1) == ([0], {})  # the same size: found when its frames are read
-    with pytest.raises(ValueError) as damaged:
-        _generate(plan, c2w, K, check.batch([0]))
-    assert str(damaged.value).endswith(f"{STATE_FILE} cannot be read ({part.name} is not the part it names)")
-    part.unlink()
     ready, refused = PartialRuns(tmp_path, plan, {"steps": 1}).check({0: scene}, 1)
     assert ready == [] and "\n" not in str(refused[0])
-    assert f"cannot be read ({part.name}, which it names, is missing): " in str(refused[0])
-    assert str(refused[0]).endswith("or pass overwrite=True to start over")
+    assert str(refused[0]) == (f"{folder / STATE_FILE} cannot be read ({part.name} is not the part it names): "
+                               "pass overwrite=True to start over")
+    again = PartialRuns(tmp_path, plan, {"steps": 1}, overwrite=True)
+    with pytest.warns(UserWarning, match=r"is not the part it names\); discarded"):
+        assert again.check({0: scene}, 1) == ([0], {})
+    assert not folder.exists()
+    started_over = _generate(plan, c2w, K, again.batch([0]))
+    assert started_over.calls == whole.calls and torch.equal(started_over.latents, whole.latents)
+
+    folder = _stopped_state(tmp_path / "missing", plan, c2w, K, scene)
+    part = sorted(folder.glob("part-00001-*"))[0]
+    part.unlink()
+    ready, refused = PartialRuns(tmp_path / "missing", plan, {"steps": 1}).check({0: scene}, 1)
+    assert ready == [] and str(refused[0]) == (f"{folder / STATE_FILE} cannot be read ({part.name}, which it "
+                                               "names, is missing): pass overwrite=True to start over")
+
+
+def test_two_runs_on_one_output_folder_do_not_replace_each_others_parts(tmp_path):
+    """Two runs of one OUT (other seeds) saving into one scene's folder: each run's index names its own parts, so
+    the one whose index is left continues from its own frames (94e5726 named parts by number only: run B's first
+    part replaced run A's, and A's state could then never be read, not even discarded)."""
+    folder = tmp_path / "scene"
+    a, b = PartialRun(folder, {"seed": 0}, None), PartialRun(folder, {"seed": 1}, None)
+    latents_a = torch.randn(20, 4, 8, 8, generator=torch.Generator().manual_seed(0))
+    latents_b = torch.randn(20, 4, 8, 8, generator=torch.Generator().manual_seed(1))
+    first = torch.zeros(20, dtype=torch.bool)
+    first[:8] = True
+    second = first.clone()
+    second[8:14] = True
+    a.save(latents_a, first)
+    b.save(latents_b, first)
+    a.save(latents_a, second)  # A's index last
+    c = PartialRun(folder, {"seed": 0}, None)
+    assert c.read_header()[0] == {"seed": 0}
+    latents, known = torch.zeros(20, 4, 8, 8), torch.zeros(20, dtype=torch.bool)
+    c.restore(latents, known)
+    assert torch.equal(known, second) and torch.equal(latents[second], latents_a[second])
+
+
+def test_parts_named_without_their_digest_are_read(tmp_path):
+    """A state of genxd between 94e5726 and the digest in the part's name (``part-00001.safetensors``)
+    continues bit for bit."""
+    c2w, K, plan = _plan(40)
+    whole = _generate(plan, c2w, K)
+    scene = Scene("scene", torch.zeros(3, 64, 64), 0)
+    folder = _stopped_state(tmp_path, plan, c2w, K, scene)
+    for part in folder.glob("part-*"):
+        part.rename(folder / long_path_state.OLD_PART_FILE.format(int(part.name.split("-")[1])))
+    runs = PartialRuns(tmp_path, plan, {"steps": 1})
+    assert runs.check({0: scene}, 1) == ([0], {})
+    resumed = _generate(plan, c2w, K, runs.batch([0]))
+    assert resumed.calls == whole.calls - 3 and torch.equal(resumed.latents, whole.latents)

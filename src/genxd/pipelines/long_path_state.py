@@ -2,20 +2,22 @@
 
 A long path (:mod:`genxd.pipelines.long_paths`) takes minutes to hours. While it runs, after every sampling
 call, each scene's state is saved in ``OUT/.genxd-partial/NAME/`` (``NAME``: the scene's output folder): the
-latents of the frames that call added, as a file of their own (``part-00003.safetensors``: ``latents [k, 4, h,
-w]`` float32 and ``frames [k]``; the first part holds the inputs' latents too), then the index ``state.safetensors``
+latents of the frames that call added, as a file of their own (``part-00003-1a2b3c4d.safetensors``: the call's number and the start of
+the part's digest, so a run never replaces a part another run's index names; ``latents [k, 4, h, w]`` float32 and
+``frames [k]``; the first part holds the inputs' latents too), then the index ``state.safetensors``
 (``known [N]``: the frames in the parts; its metadata: a fingerprint of everything that decides the frames,
 :meth:`PartialRuns.fingerprint`: the model's files, the input image as decoded, the cameras, the plan, seed, steps,
 guidance, motion strength, sampler, precision, device kind, offloading, the scenes sampled together, the genxd and
 torch versions; and ``parts``: each part's size and digest). Every file is written atomically
 (:func:`genxd.utils.io.atomic_file`) and the index last, so a crash at any point leaves the previous index and the
-parts it names whole (a part written after it is not named, and is written again). Format 1 and 2 (until
+parts it names whole (a part written after it is not named, and is written again). Parts named
+``part-00003.safetensors`` (94e5726 until the digest was in the name) are read too. Format 1 and 2 (until
 94e5726) rewrote the latents of every frame of the path at every call (``latents [N, 4, h, w]`` in
 ``state.safetensors``): the bytes written grew with the square of the path (1,024 frames at 256x256: 1.6 GB for a
 16 MiB state); they are still read.
 
 The same job run again continues. Before the model loads, a scene's state is checked against the job's
-fingerprint: one that differs is refused (the scene fails with a line naming what differs; ``overwrite``
+fingerprint and its parts against their digests: one that differs, or a part missing or changed, is refused (the scene fails with a line naming what differs; ``overwrite``
 discards it and starts over); a matching one is loaded, the sampling calls whose windows are all known are
 skipped and the others run as they would have (the noise of the whole path is drawn once per scene from its
 seed; the contexts are the saved latents, bit for bit; the calls group the same windows of the same
@@ -51,8 +53,10 @@ PARTIAL_FOLDER = ".genxd-partial"
 #: 1: as 2, the model's weights fingerprinted by their modification times, not their bytes)
 STATE_FORMAT = 3
 STATE_FILE = "state.safetensors"
-#: the k-th part of a format-3 state (:meth:`PartialRun.save`)
-PART_FILE = "part-{:05d}.safetensors"
+#: the k-th part of a format-3 state (:meth:`PartialRun.save`) and the first 8 hex digits of its digest (:func:`part_file`)
+PART_FILE = "part-{:05d}-{}.safetensors"
+#: the k-th part as 94e5726 named it (without its digest: another run's k-th part replaced it), still read
+OLD_PART_FILE = "part-{:05d}.safetensors"
 #: fingerprint entries that matter only while windows remain to sample (a complete state is only decoded)
 SAMPLING_ONLY = ("batch", "windows_per_call")
 #: a state file's header (:meth:`PartialRun.read_header`), None when there is none, or why it cannot be read
@@ -72,6 +76,11 @@ def tensor_digest(*tensors: Tensor) -> str:
         h.update(f"{tuple(t.shape)} {t.dtype};".encode())
         h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
     return h.hexdigest()[:16]
+
+
+def part_file(k: int, digest: str) -> str:
+    """The file name of the ``k``-th part of a state, whose :func:`tensor_digest` is ``digest``."""
+    return PART_FILE.format(k, digest[:8])
 
 
 def image_digest(image: Tensor) -> str:
@@ -230,16 +239,50 @@ class PartialRun:
 
     def read_header(self) -> tuple[dict, Tensor] | None:
         """The file's ``(fingerprint, known [N] bool)``; None without a file (a ValueError: :meth:`read`, or a part
-        the index names missing or of another size)."""
+        the index names missing, of another size or content (:meth:`_parts`), or the parts holding other frames
+        than the index lists). Every part is read (as fast as the disk: 16 MiB for 1,024 frames at 256x256), so
+        that a state which cannot be continued is refused before the model loads, where ``overwrite`` discards it."""
         if not self.path.is_file():
             return None
         fingerprint, parts, tensors = self._read(("known",))
-        for k, (size, _) in enumerate(parts or ()):
-            part = self.folder / PART_FILE.format(k)
-            if not part.is_file() or part.stat().st_size != size:
-                raise ValueError(f"{self.path} cannot be read ({part.name}, which it names, is "
-                                 f"{'missing' if not part.is_file() else 'of another size'})")
-        return fingerprint, tensors["known"].bool()
+        known = tensors["known"].bool()
+        if parts is not None:
+            self._check_frames(torch.cat([torch.zeros(0, dtype=torch.int64)]
+                                         + [part["frames"] for part in self._parts(parts)]), known)
+        return fingerprint, known
+
+    def _check_frames(self, frames: Tensor, known: Tensor) -> None:
+        """A ValueError unless the parts' ``frames`` are those of ``known [N]``, each once."""
+        n = known.shape[0]
+        if (frames.dtype != torch.int64 or frames.dim() != 1 or not bool(((frames >= 0) & (frames < n)).all())
+                or frames.unique().numel() != frames.numel()
+                or not torch.equal(torch.zeros(n, dtype=torch.bool).index_fill_(0, frames, True), known)):
+            raise ValueError(f"{self.path} cannot be read (its parts hold other frames than it lists)")
+
+    def _part_path(self, k: int, digest: str) -> Path:
+        path = self.folder / part_file(k, digest)
+        old = self.folder / OLD_PART_FILE.format(k)
+        return old if not path.is_file() and old.is_file() else path
+
+    def _parts(self, parts: list[list]) -> Iterator[dict[str, Tensor]]:
+        """The parts the index names, one at a time, each checked against its size and digest (a ValueError naming
+        the first missing, of another size, unreadable or of other content)."""
+        from safetensors.torch import load_file
+
+        for k, (size, digest) in enumerate(parts):
+            path = self._part_path(k, digest)
+            if not path.is_file() or path.stat().st_size != size:
+                raise ValueError(f"{self.path} cannot be read ({path.name}, which it names, is "
+                                 f"{'missing' if not path.is_file() else 'of another size'})")
+            try:
+                part = load_file(str(path))
+                ok = tensor_digest(part["latents"], part["frames"]) == digest
+            except Exception as exc:  # noqa: BLE001 - a damaged part, safetensors' own error type
+                raise ValueError(f"{self.path} cannot be read ({path.name}: "
+                                 f"{' '.join(str(exc).split()) or type(exc).__name__})") from None
+            if not ok:
+                raise ValueError(f"{self.path} cannot be read ({path.name} is not the part it names)")
+            yield part
 
     def differences(self, header: tuple[dict, Tensor]) -> list[str]:
         """What differs between a file's fingerprint (``header``: :meth:`read_header`) and this run's (``[]``:
@@ -266,34 +309,22 @@ class PartialRun:
             if tuple(values.shape) != tuple(latents.shape):
                 raise ValueError(f"{self.path}: latents {tuple(values.shape)}, expected {tuple(latents.shape)}")
             values, in_parts = values[frames], torch.zeros_like(mask)
-        else:
+        else:  # read again (checked by the job's check too): changed since?
             frames, values = self._read_parts(parts, tuple(latents.shape))
-            in_parts = torch.zeros_like(mask)
-            in_parts[frames] = True
-            if not torch.equal(in_parts, mask):
-                raise ValueError(f"{self.path} cannot be read (its parts hold other frames than it lists)")
+            self._check_frames(frames, mask)
+            in_parts = mask.clone()
         latents[frames] = values.to(latents.dtype)
         known |= mask
         self.known = known.clone()
         self.parts, self.in_parts = list(parts or []), in_parts
 
     def _read_parts(self, parts: list[list], shape: tuple[int, ...]) -> tuple[Tensor, Tensor]:
-        """``(frames [k], latents [k, 4, h, w])`` of the parts the index names, each checked against its digest."""
-        from safetensors.torch import load_file
-
+        """``(frames [k], latents [k, 4, h, w])`` of the parts the index names, each checked (:meth:`_parts`)."""
         frames, values = [], []
-        for k, (_, digest) in enumerate(parts):
-            path = self.folder / PART_FILE.format(k)
-            try:
-                part = load_file(str(path))
-                ok = (tensor_digest(part["latents"], part["frames"]) == digest
-                      and tuple(part["latents"].shape[1:]) == shape[1:]
-                      and bool(((part["frames"] >= 0) & (part["frames"] < shape[0])).all()))
-            except Exception as exc:  # noqa: BLE001 - a missing or damaged part
-                raise ValueError(f"{self.path} cannot be read ({path.name}: "
-                                 f"{' '.join(str(exc).split()) or type(exc).__name__})") from None
-            if not ok:
-                raise ValueError(f"{self.path} cannot be read ({path.name} is not the part it names)")
+        for k, part in enumerate(self._parts(parts)):
+            if tuple(part["latents"].shape[1:]) != shape[1:] or part["latents"].shape[0] != part["frames"].shape[0]:
+                raise ValueError(f"{self.path} cannot be read ({self._part_path(k, parts[k][1]).name}: latents "
+                                 f"{tuple(part['latents'].shape)}, expected [k, {', '.join(map(str, shape[1:]))}])")
             frames.append(part["frames"])
             values.append(part["latents"])
         if not frames:
@@ -312,9 +343,10 @@ class PartialRun:
         if len(new):
             part = {"latents": latents.detach()[new.to(latents.device)].float().cpu().contiguous(),
                     "frames": new.to(torch.int64).contiguous()}
-            with atomic_file(self.folder / PART_FILE.format(len(parts))) as tmp:
+            digest = tensor_digest(part["latents"], part["frames"])
+            with atomic_file(self.folder / part_file(len(parts), digest)) as tmp:
                 save_file(part, str(tmp))
-                parts.append([tmp.stat().st_size, tensor_digest(part["latents"], part["frames"])])
+                parts.append([tmp.stat().st_size, digest])
         in_parts = in_parts | known
         with atomic_file(self.path) as tmp:
             save_file({"known": in_parts.to(torch.uint8).contiguous()}, str(tmp),
@@ -476,7 +508,9 @@ class PartialRuns:
             return (f"{problem}: it cannot be continued (state format {saved_format} fingerprinted the weights by "
                     "their modification times, which have changed: nothing can confirm the same model); "
                     f"{start_over}"), header
-        how = ("run with those settings to continue it" if saved_format in (None, self.job["format"]) else
+        if saved_format is None:  # unreadable: no settings continue it
+            return f"{problem}: {start_over}", header
+        how = ("run with those settings to continue it" if saved_format == self.job["format"] else
                f"the genxd that wrote it (state format {saved_format}) can continue it")
         return f"{problem}: {how}, or {start_over}", header
 
@@ -539,6 +573,6 @@ class PartialRuns:
                 f"{self.root}; {how}")
 
 
-__all__ = ["PARTIAL_FOLDER", "STATE_FILE", "PART_FILE", "STATE_FORMAT", "timed_model_files_digest", "job_fingerprint",
+__all__ = ["PARTIAL_FOLDER", "STATE_FILE", "PART_FILE", "part_file", "STATE_FORMAT", "timed_model_files_digest", "job_fingerprint",
            "PartialRuns", "PartialRun", "BatchState", "Scene", "tensor_digest", "image_digest", "model_files_digest",
            "device_kind"]
