@@ -23,6 +23,14 @@ def bundled_or(value: str | None) -> str | None:
     return str(BUNDLED_MODEL_DIR) if value == BUNDLED else value
 
 
+def starting_folder(value: str | os.PathLike) -> Path:
+    """The folder a training config's starting folder names (``model.pretrained``, ``model.vae.pretrained``,
+    ``model.scheduler``, ``vae.pretrained``): the bundled model's for :data:`BUNDLED`, the newest checkpoint for a
+    ``RUN/checkpoints/latest`` (:func:`resolve_latest`). The config keeps the word, so that a saved config names the
+    bundled model of wherever genxd is installed, not of the installation that saved it."""
+    return resolve_latest(bundled_or(value) if isinstance(value, str) else value)
+
+
 def download_hint() -> str:
     """:data:`DOWNLOAD_HINT` worded for the caller: ``--model ./genxd-model`` on the command line,
     ``model='./genxd-model'`` from Python."""

@@ -53,7 +53,8 @@ PARTIAL_FOLDER = ".genxd-partial"
 #: 1: as 2, the model's weights fingerprinted by their modification times, not their bytes)
 STATE_FORMAT = 3
 STATE_FILE = "state.safetensors"
-#: the k-th part of a format-3 state (:meth:`PartialRun.save`) and the first 8 hex digits of its digest (:func:`part_file`)
+#: the k-th part of a format-3 state (:meth:`PartialRun.save`) and the first 8 hex digits of its digest
+#: (:func:`part_file`)
 PART_FILE = "part-{:05d}-{}.safetensors"
 #: the k-th part as 94e5726 named it (without its digest: another run's k-th part replaced it), still read
 OLD_PART_FILE = "part-{:05d}.safetensors"

@@ -52,7 +52,7 @@ def pretrained_error(cfg: object) -> FileNotFoundError | None:
     (``init: genxd`` / ``svd``), ``model.vae.pretrained`` and ``model.scheduler`` of ``genxd train``, ``vae.pretrained``
     of ``genxd train-vae``. A ``RUN/checkpoints/latest`` of a run not trained yet (``small_genxd.yaml`` before
     ``small_vae.yaml``) is the common case; else None. Checked before the run's folder, datasets or models are made."""
-    from ..checkpoint_folders import resolve_latest
+    from ..checkpoint_folders import starting_folder
 
     model = getattr(cfg, "model", None)
     if model is not None:
@@ -65,7 +65,7 @@ def pretrained_error(cfg: object) -> FileNotFoundError | None:
         if not value:
             continue
         try:
-            folder = resolve_latest(value)
+            folder = starting_folder(value)
         except FileNotFoundError as exc:
             return FileNotFoundError(f"{name} {value}: {exc} (is that run trained yet?)")
         if not folder.is_dir():

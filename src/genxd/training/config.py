@@ -21,7 +21,6 @@ from typing import Any
 
 import yaml
 
-from ..checkpoint_folders import bundled_or
 from .presets import PRESETS_DIR, preset_names
 
 __all__ = [
@@ -59,8 +58,6 @@ class VAEModelConfig:
     config: dict[str, Any] | None = None
     allow_pickle: bool = False
 
-    def __post_init__(self) -> None:
-        self.pretrained = bundled_or(self.pretrained)
 
 
 @dataclass
@@ -87,7 +84,6 @@ class ModelConfig:
     allow_pickle: bool = False
 
     def __post_init__(self) -> None:
-        self.pretrained = bundled_or(self.pretrained)
         if self.init not in ("scratch", "genxd", "svd"):
             raise ValueError(f"model.init must be 'scratch', 'genxd' or 'svd', got {self.init!r}")
         if self.init != "scratch" and not self.pretrained:

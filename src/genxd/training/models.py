@@ -27,7 +27,7 @@ from typing import Any
 import torch
 from diffusers import AutoencoderKLTemporalDecoder, EulerDiscreteScheduler
 
-from ..checkpoint_folders import resolve_latest
+from ..checkpoint_folders import bundled_or, resolve_latest, starting_folder
 from ..checkpoints import check_config_sizes, load_component, pickle_only_error
 from ..config_weights import (check_config_fits_weights, is_weights_index, safetensors_shards, variant_index_names,
                               variant_name, weight_shapes)
@@ -91,7 +91,7 @@ _SVD_BLOCKS = {
 
 
 def _svd_unet_dir(folder: str | os.PathLike) -> Path:
-    folder = resolve_latest(folder)
+    folder = starting_folder(folder)
     if (folder / "unet" / "config.json").is_file():
         return folder / "unet"
     if (folder / "config.json").is_file():
@@ -268,7 +268,7 @@ def check_model_options(cfg: ModelConfig, unet_dir: Path | str | None = None) ->
     if cfg.init == "genxd" and cfg.pretrained:
         from ..checkpoint_folders import checkpoint_hint
 
-        hint = checkpoint_hint(cfg.pretrained)
+        hint = checkpoint_hint(bundled_or(cfg.pretrained))
         if hint is not None:
             raise ValueError(f"model.pretrained {cfg.pretrained}: {hint}")
     extra = sorted(set(cfg.unet) - {"num_frames", "sample_size"}) if cfg.init == "genxd" else []
@@ -289,7 +289,7 @@ def build_unet(cfg: ModelConfig, progress: bool = True) -> tuple[UNetMVTemporalC
         except TypeError as exc:
             raise ValueError(f"model.unet: {exc}") from None
         return unet, "random initialisation (model.unet config)"
-    root = resolve_latest(cfg.pretrained)  # type: ignore[arg-type]
+    root = starting_folder(cfg.pretrained)  # type: ignore[arg-type]
     if cfg.init == "genxd":
         unet_dir = root / "unet" if (root / "unet").is_dir() else root
         if not (unet_dir / "config.json").is_file():
@@ -324,7 +324,7 @@ def build_vae(cfg: VAEModelConfig, fallback: str | None = None, allow_pickle: bo
     as :func:`~genxd.checkpoints.load_component`."""
     path = cfg.pretrained or fallback
     if path is not None:
-        root = resolve_latest(path)
+        root = starting_folder(path)
         vae_dir = root / "vae" if (root / "vae" / "config.json").is_file() else root
         if not (vae_dir / "config.json").is_file():
             raise FileNotFoundError(f"{root}: no vae/config.json or config.json (expected a VAE folder)")
@@ -342,7 +342,7 @@ def build_scheduler(path: str | None) -> EulerDiscreteScheduler:
     """The Euler v-prediction scheduler saved with checkpoints (default: the released GenXD one)."""
     if path is None:
         return EulerDiscreteScheduler.from_config(RELEASED_SCHEDULER_CONFIG)
-    root = resolve_latest(path)
+    root = starting_folder(path)
     folder = root / "scheduler" if (root / "scheduler").is_dir() else root
     sched = load_component(EulerDiscreteScheduler, folder, "a scheduler folder")
     if sched.config.prediction_type != "v_prediction":
@@ -361,7 +361,7 @@ def size_multiple(cfg: ModelConfig) -> int | None:
         return len(channels) if isinstance(channels, (list, tuple)) and channels else None
 
     def folder_config(path: str | None, sub: str) -> Any:
-        root = resolve_latest(path)  # type: ignore[arg-type]
+        root = starting_folder(path)  # type: ignore[arg-type]
         for folder in (root / sub, root):
             if (folder / "config.json").is_file():
                 return read_json(folder / "config.json", "a model config")

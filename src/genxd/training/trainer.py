@@ -23,6 +23,7 @@ from ..utils.progress import progress_bar
 from .config import OptimConfig, TrainConfig
 from .data import build_training_dataset, make_loader
 from .ema import EMAWeights
+from ..checkpoint_folders import starting_folder
 from .checkpoint_files import resume_setting
 from .loop import TrainingRun
 from .optional_packages import EIGHT_BIT_ADAM_MISSING
@@ -66,12 +67,11 @@ def inherited_generation(model: Any) -> dict[str, Any]:
     (:data:`RUN_GENERATION_KEYS`) and ``_`` notes; ``{}`` for other inits or a folder without the file."""
     if model.init != "genxd" or not model.pretrained:
         return {}
-    from ..checkpoint_folders import resolve_latest
     from ..checkpoints import GENERATION_CONFIG
     from ..utils.io import read_json
 
     try:
-        path = resolve_latest(model.pretrained) / GENERATION_CONFIG
+        path = starting_folder(model.pretrained) / GENERATION_CONFIG
     except FileNotFoundError:
         return {}  # build_unet says what is missing
     if not path.is_file():
@@ -155,7 +155,8 @@ def train_genxd(cfg: TrainConfig, resume: str | None = None, overwrite: bool = F
     vae = build_vae(cfg.model.vae, fallback=fallback, allow_pickle=cfg.model.allow_pickle, allow_hint=ALLOW_PICKLE_HINT,
                     progress=bars)
     sched_path = cfg.model.scheduler
-    if sched_path is None and cfg.model.init == "genxd" and fallback and (Path(fallback) / "scheduler").is_dir():
+    if (sched_path is None and cfg.model.init == "genxd" and fallback
+            and (starting_folder(fallback) / "scheduler").is_dir()):
         sched_path = fallback
     scheduler = build_scheduler(sched_path)
     vae_scale, multiple = _vae_multiple(vae, unet)
