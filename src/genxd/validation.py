@@ -26,6 +26,7 @@ times the per-frame image displacement of moving objects over the shorter side, 
 from __future__ import annotations
 
 import math
+from contextvars import ContextVar
 import numbers
 import re
 import warnings
@@ -520,9 +521,20 @@ CURATE_FALLBACK_DEPTHS = Choice(("sparse", "triangulate"))
 # ------------------------------------------------------------------------------------------------
 
 
+#: the notes of this thread's (or asyncio task's) innermost
+#: :func:`genxd.curation.video_warnings.collected_warnings` block, which :func:`warn` adds to instead of warning
+#: (None: outside one)
+COLLECTED: ContextVar[list[str] | None] = ContextVar("genxd_collected_warnings", default=None)
+
+
 def warn(message: str, stacklevel: int | None = None) -> None:
     """A :class:`GenXDWarning` (one line ``genxd: warning: ...`` on the command line), attributed to the first
-    caller outside genxd (the user's line in a notebook, not genxd's own), unless ``stacklevel`` says otherwise."""
+    caller outside genxd (the user's line in a notebook, not genxd's own), unless ``stacklevel`` says otherwise;
+    inside a :func:`~genxd.curation.video_warnings.collected_warnings` block of this thread, added to its notes."""
+    if (notes := COLLECTED.get()) is not None:
+        if str(message) not in notes:
+            notes.append(str(message))
+        return
     if stacklevel is None:
         import os
 

@@ -10,36 +10,32 @@ engine (found by the curation-at-scale audit).
 A warning that matters while the video runs (``NAME is long: N frames go to SfM``: minutes of SfM follow) is
 collected as the others and also handed at once to ``curate_video``'s ``on_note``, since shown with the record it
 came after the SfM it warned about.
+
+Collected per thread (a context variable that :func:`genxd.validation.warn` reads), not with
+``warnings.catch_warnings``: that swaps process-wide state (the filters and ``warnings.showwarning``), so in the web
+app, where a clip's cameras are read (:func:`genxd.cameras.clip_cameras.recover_clip_cameras`) in one handler thread
+while an upload's check runs its own ``catch_warnings`` in another, the two blocks' exits could interleave and leave
+the recording hook in place: every later warning of the process was swallowed.
 """
 
 from __future__ import annotations
 
 import contextlib
-import warnings
 from typing import Iterator
 
-from ..validation import GenXDWarning
+from ..validation import COLLECTED
 
 __all__ = ["collected_warnings"]
 
 
 @contextlib.contextmanager
 def collected_warnings() -> Iterator[list[str]]:
-    """Collect the genxd warnings raised inside the block (each message once, in order) into the list it gives;
-    other warnings are let through as they were."""
+    """Collect the genxd warnings (:func:`genxd.validation.warn`) raised inside the block by this thread (each
+    message once, in order) into the list it gives; other warnings, and other threads' genxd warnings, are not
+    touched (nor are Python's warning filters)."""
     notes: list[str] = []
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", GenXDWarning)
-        try:
-            yield notes
-        finally:
-            others = []
-            for item in caught:
-                if issubclass(item.category, GenXDWarning):
-                    if str(item.message) not in notes:
-                        notes.append(str(item.message))
-                else:
-                    others.append(item)
-    for item in others:
-        warnings.warn_explicit(item.message, item.category, item.filename, item.lineno, source=item.source)
-
+    token = COLLECTED.set(notes)
+    try:
+        yield notes
+    finally:
+        COLLECTED.reset(token)
