@@ -42,8 +42,13 @@ of window ``k``, already generated) are its context. The motion strength is the 
 (windows have the same length, so objects keep their speed per frame), and each window takes the
 cameras of its own frames (the camera path is split in step with time). The last window is moved back
 to end on the last frame (its overlap, all context, grows); where only inputs follow a window, the last
-one ends on the last frame if it keeps a frame of the earlier windows, else one more window is made. Windows depend on each other, so they run
-one after another (several scenes of one job still share each call).
+one ends on the last frame if it keeps a frame of the earlier windows, else one more window is made. A window
+making frames that lie between two inputs also holds, as context, the nearest input on each side of them (before
+or after its consecutive frames) where it has room (``window >= overlap + 3``; its consecutive frames then number
+one or two fewer): the later input is not left to a later window, which would meet it in a seam
+(``plan_temporal(9, [0, 8], 8, 1)``: ``(0, 1-6, 8)`` then ``(0, 2-8)`` for frame 7). The last window's move is
+kept unless it would pass the earlier windows' frames or drop such an input. Windows depend on each other, so they
+run one after another (several scenes of one job still share each call).
 
 **Independent windows** (``plan_independent``): the naive way, kept as a baseline for the evaluation:
 consecutive runs of ``window - inputs`` frames, each window conditioned on the inputs only.
