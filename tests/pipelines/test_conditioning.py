@@ -97,3 +97,18 @@ def test_added_time_ids_are_0_1_except_in_video_mode():
     cond = build_conditions(**{**kw, "indicator": torch.tensor([0, 1, 2])})
     assert cond.added_time_ids.tolist() == [[[0.0, 1.0]] * 3, [[0.0, 0.0]] * 3, [[0.0, 1.0]] * 3]
     assert cond.unconditional().added_time_ids.abs().max() == 0
+
+
+def test_the_guidance_negative_drops_every_condition_but_the_mask_and_mode():
+    """The unconditional branch of classifier-free guidance (the module's spec, as the authors' sampling builds its
+    negative) zeroes the context latents, rays, added time ids and motion ids, and keeps the mask and the mode.
+    Found by mutation testing: a negative keeping the rays passed this file and test_objective (which builds its
+    expectation with this same method); one keeping the motion strength moves the fixture model's 4D latents by
+    7e-4, under the parity tolerance (1e-2)."""
+    cond = build_conditions(**_inputs())
+    unc = cond.unconditional()
+    assert cond.context_latents.abs().max() > 0 and cond.rays.abs().max() > 0 and cond.motion_ids.tolist() == [3.0, 3.0]
+    for name in ("context_latents", "rays", "added_time_ids", "motion_ids"):
+        assert getattr(unc, name).shape == getattr(cond, name).shape and not getattr(unc, name).any(), name
+    assert torch.equal(unc.mask, cond.mask) and cond.mask.any()
+    assert torch.equal(unc.indicator, cond.indicator)

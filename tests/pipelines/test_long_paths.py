@@ -213,6 +213,23 @@ def test_camera_distance_terms_by_hand():
     torch.testing.assert_close(d, d.T)
 
 
+def test_default_overlap_is_a_quarter_of_the_window():
+    """``overlap`` left out is ``max(1, window // 4)`` (the docstrings of resolve_settings and of each plan; 3 for the
+    released model's 12 frames, which was trained with at most 3 context views). Found by mutation testing: a third
+    of the window in any of the four places passed this file (its cases use windows of 8, where both give 2)."""
+    assert [resolve_settings(LongPathSettings(window=w), 12, 12).overlap for w in (12, 8, 3)] == [3, 2, 1]
+    c2w, K = orbit(num_frames=40)
+    dist = camera_distance(c2w, K)
+    plans = {
+        "anchored": lambda o: plan_anchored(dist, [0, 20], 12, overlap=o),
+        "progressive": lambda o: plan_progressive(dist, [0, 20], 12, overlap=o),
+        "temporal": lambda o: plan_temporal(40, [0, 20], 12, overlap=o),
+    }
+    for name, plan in plans.items():
+        assert plan(None) == plan(3), name
+        assert plan(3) != plan(4), name  # the case tells the two apart
+
+
 def test_temporal_windows_overlap_and_split_the_cameras_with_time():
     plan = plan_temporal(48, [0], window=8, overlap=2)
     starts = [w.frames[0] for w in plan.windows]
