@@ -17,6 +17,7 @@ from genxd.training.objective import (
     c_noise,
     denoised_from_v,
     draw_sample,
+    encode_latents,
     genxd_loss,
     sample_seed,
     v_target,
@@ -248,3 +249,19 @@ def test_loss_sees_corrupted_context_latents_and_clean_targets():
     assert gaussian_blur_latents(x, 1.0).std() < 0.8 * x.std()
     y = x[None]
     assert corrupt_context_latents(y, clean[:1]) is y  # no corruption drawn: the latents themselves
+
+
+@pytest.mark.parity
+def test_training_latents_are_the_authors_context_latents(reference_small, reference_cases):
+    """``encode_latents`` (training's VAE encoding) gives the latents the authors' sampling put at the context frames
+    (``pipe.<case>.latents_out`` there: the encoded context images, pixels mapped to [-1, 1], the distribution's mode
+    times the VAE's scaling factor 0.18215). Found by mutation testing: training latents left unscaled or images left
+    in [0, 1] passed test_objective and test_train_loop (nothing compared them with an independent encoding); a model
+    trained on them would be sampled on latents of another scale."""
+    from diffusers import AutoencoderKLTemporalDecoder
+
+    vae = AutoencoderKLTemporalDecoder.from_pretrained(reference_small / "vae")
+    for case in ("single3d", "fewshot3d"):
+        images, index = reference_cases[f"pipe.{case}.context_image"], reference_cases[f"pipe.{case}.context_index"][0]
+        expected = reference_cases[f"pipe.{case}.latents_out"][:, index]
+        torch.testing.assert_close(encode_latents(vae, images), expected, atol=1e-4, rtol=0)  # magnitude 0.15
