@@ -13,10 +13,13 @@ from __future__ import annotations
 import weakref
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Iterator
 
 import torch
 
 from genxd.api import RELEASED_TRAINED, LoadedModel
+from genxd.pipelines.decoding import decoded_runs
+from genxd.pipelines.memory import default_overlap
 
 
 class StandInPipe:
@@ -49,6 +52,13 @@ class StandInPipe:
         frames = torch.sigmoid(mixed[:, :, :3]).repeat_interleave(8, -1).repeat_interleave(8, -2)
         self._count(frames)
         return frames
+
+    def decoded_runs(self, latents: torch.Tensor, decode_chunk_size: int) -> Iterator[torch.Tensor]:
+        """As ``GenXDPipeline.decoded_runs``: the windows of :func:`genxd.pipelines.decoding.decoded_runs`, each
+        decoded by :meth:`decode_latents`."""
+        decode = lambda part, n: self.decode_latents(part[None], n)[0]  # noqa: E731
+        for run in decoded_runs(decode, latents, decode_chunk_size, default_overlap(decode_chunk_size)):
+            yield run.cpu()
 
     def _count(self, frames: torch.Tensor) -> None:
         n = frames.shape[0] * frames.shape[1]

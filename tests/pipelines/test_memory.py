@@ -97,6 +97,35 @@ def test_pipeline_decoding_windows(pipe, reference_cases):
     assert 0 < (windows - whole).abs().max() < 0.5
 
 
+def test_decoded_runs_are_decode_latents_a_window_at_a_time(pipe, reference_cases):
+    """``decoded_runs`` (a long path's frames, streamed): the frames of ``decode_latents``, bit for bit, in more
+    than one run where the window is shorter than the clip."""
+    latents = pipe(**_kwargs(reference_cases), output_type="latent").latents[:1]
+    f = latents.shape[1]
+    for chunk in (3, 4, f):
+        runs = list(pipe.decoded_runs(latents[0], chunk))
+        assert (len(runs) > 1) == (chunk < f)
+        assert all(r.device.type == "cpu" for r in runs)
+        assert torch.equal(torch.cat(runs), pipe.decode_latents(latents, chunk)[0]), chunk
+
+
+def test_decoded_runs_upcast_a_half_precision_vae_until_the_last_window(reference_small, pipe, reference_cases):
+    latents = pipe(**_kwargs(reference_cases), output_type="latent").latents[:1]
+    p = GenXDPipeline.from_pretrained(reference_small)
+    p.vae.to(torch.float16)
+    assert p._vae_needs_upcast()  # the bundled VAE's config: force_upcast
+    runs = p.decoded_runs(latents[0], 3)
+    first = next(runs)
+    assert p.vae.dtype == torch.float32
+    rest = list(runs)
+    assert p.vae.dtype == torch.float16
+    assert torch.equal(torch.cat([first, *rest]), p.decode_latents(latents, 3)[0])
+    stopped = p.decoded_runs(latents[0], 3)
+    next(stopped)
+    stopped.close()  # a writer that failed after the first window
+    assert p.vae.dtype == torch.float16
+
+
 # ------------------------------------------------------------------ sequential guidance
 def test_sequential_guidance_equals_the_batched_branches(pipe, reference_cases):
     kwargs = _kwargs(reference_cases, steps=3)

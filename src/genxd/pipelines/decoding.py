@@ -16,6 +16,7 @@ against the whole-clip decode.
 from __future__ import annotations
 
 import math
+from typing import Callable, Iterator
 
 import torch
 from torch import Tensor
@@ -55,23 +56,34 @@ def window_owner(num_frames: int, windows: list[tuple[int, int]]) -> list[int]:
     return owner
 
 
-@torch.no_grad()
-def decode_in_windows(decode, z: Tensor, chunk: int | None, overlap: int = 0) -> Tensor:
-    """Decode one clip ``z [F, C, h, w]`` with ``decode(z_window, num_frames) -> [n, 3, H, W]``, in windows
-    (:func:`frame_windows`; ``chunk`` None or >= F: the whole clip at once). Returns ``[F, 3, H, W]``."""
+def decoded_runs(decode: Callable[[Tensor, int], Tensor], z: Tensor, chunk: int | None,
+                 overlap: int = 0) -> Iterator[Tensor]:
+    """One clip ``z [F, ...]`` decoded with ``decode(z_window, num_frames) -> [n, ...]`` in windows
+    (:func:`frame_windows`; ``chunk`` None or >= F: the whole clip at once), a window at a time: each window's kept
+    frames (:func:`window_owner`: a run, the runs in order, together the clip's ``F`` frames)."""
     f = z.shape[0]
     windows = frame_windows(f, chunk or f, overlap if chunk and chunk < f else 0)
-    if len(windows) == 1:
-        return decode(z, f)
     owner = window_owner(f, windows)
-    out: Tensor | None = None
     for w, (s, e) in enumerate(windows):
-        keep = [i for i in range(s, e) if owner[i] == w]
-        if not keep:
-            continue
-        frames = decode(z[s:e], e - s)
+        kept = [i for i in range(s, e) if owner[i] == w]
+        if kept:
+            yield decode(z[s:e], e - s)[kept[0] - s:kept[-1] + 1 - s]
+
+
+@torch.no_grad()
+def decode_in_windows(decode: Callable[[Tensor, int], Tensor], z: Tensor, chunk: int | None,
+                      overlap: int = 0) -> Tensor:
+    """Decode one clip ``z [F, C, h, w]`` with ``decode(z_window, num_frames) -> [n, 3, H, W]``, in windows
+    (:func:`decoded_runs`). Returns ``[F, 3, H, W]``."""
+    f = z.shape[0]
+    out: Tensor | None = None
+    start = 0
+    for run in decoded_runs(decode, z, chunk, overlap):
         if out is None:
-            out = frames.new_empty((f, *frames.shape[1:]))
-        out[keep] = frames[[i - s for i in keep]]
+            if len(run) == f:  # one window: the clip decoded whole
+                return run
+            out = run.new_empty((f, *run.shape[1:]))
+        out[start:start + len(run)] = run
+        start += len(run)
     assert out is not None
     return out

@@ -421,22 +421,8 @@ def decoded_frames(pipe: Any, latents: Tensor, chunk: int) -> Iterator[Tensor]:
     """One scene's frames ``[n, 3, H, W]`` (in [0, 1], on the CPU), a few at a time and in order, from its latents
     ``[N, 4, h, w]``: the frames of ``pipe.decode_latents(latents[None], chunk)[0]``, bit for bit (the same
     windows of ``chunk`` frames, :func:`genxd.pipelines.decoding.frame_windows`, each frame kept from the same
-    one), without holding them all. What ``genxd generate`` writes a long path from (:func:`generate_long` with
-    ``decode=False``): the decoded frames of a 10,000-frame path at 512x512 took 31 GB at once."""
-    from .decoding import frame_windows, window_owner
-    from .memory import default_overlap
+    one: ``pipe.decoded_runs``), without holding them all. What ``genxd generate`` writes a long path from
+    (:func:`generate_long` with ``decode=False``): the decoded frames of a 10,000-frame path at 512x512 took 31 GB
+    at once."""
+    return pipe.decoded_runs(latents, chunk)
 
-    n = int(latents.shape[0])
-    windows = frame_windows(n, chunk, default_overlap(chunk) if chunk < n else 0)
-    owner = window_owner(n, windows)
-    after = 0  # the frames yielded so far
-    for w, (s, e) in enumerate(windows):
-        keep = [i for i in range(s, e) if owner[i] == w]
-        if not keep:
-            continue
-        if keep != list(range(after, after + len(keep))):  # window_owner gives each window a run, in order
-            raise AssertionError(f"window {w} keeps frames {keep}, not the run from {after}")
-        part = latents[None, s:e].to(pipe._execution_device)
-        frames = pipe.decode_latents(part, e - s)[0]  # one window: decoded whole, as decode_in_windows does
-        yield frames[keep[0] - s:keep[-1] + 1 - s].cpu()
-        after += len(keep)

@@ -7,13 +7,14 @@ frame positions, half precision with the VAE upcast where needed, chunked VAE de
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import inspect
 import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 import PIL.Image
@@ -28,10 +29,10 @@ from ..models import UNetMVTemporalConditionModel
 from ..checkpoint_folders import resolve_checkpoint
 from ..validation import Float, Int
 from .conditioning import GenXDConditions, build_conditions, mode_to_indicator
-from .decoding import decode_in_windows
+from .decoding import decode_in_windows, decoded_runs
 from .memory import default_overlap, resolve_decode_chunk
 from .schedulers import check_scheduler, make_scheduler, model_timestep, scheduler_name
-from .tf32 import with_pipeline_tf32
+from .tf32 import tf32_enabled, with_pipeline_tf32
 
 
 @dataclass
@@ -229,22 +230,52 @@ class GenXDPipeline(DiffusionPipeline):
         in windows that share ``decode_overlap`` frames (default: half a window); each frame is kept from the
         window where it has the most neighbours (:mod:`genxd.pipelines.decoding`: the temporal decoder's context).
         """
-        b, f = latents.shape[:2]
+        b = latents.shape[0]
         if decode_overlap is None:
             decode_overlap = default_overlap(decode_chunk_size)
+        with self._vae_decoding() as dtype:
+            z = (latents / self.vae.config.scaling_factor).to(dtype)
+            out = torch.stack([decode_in_windows(self._vae_decode, z[s], decode_chunk_size, decode_overlap)
+                               for s in range(b)])
+        return (out / 2 + 0.5).clamp(0, 1)
+
+    @torch.no_grad()
+    def decoded_runs(self, latents: Tensor, decode_chunk_size: int,
+                     decode_overlap: int | None = None) -> Iterator[Tensor]:
+        """One scene's frames ``[n, 3, H, W]`` (in [0, 1], on the CPU), a window at a time and in order, from its
+        latents ``[F, 4, h, w]`` (on any device: moved a window at a time): the frames of
+        ``decode_latents(latents[None], decode_chunk_size, decode_overlap)[0]``, bit for bit (the same windows, each
+        frame kept from the same one: :func:`~genxd.pipelines.decoding.decoded_runs`), without holding them all.
+        The VAE stays upcast (fp16 with ``force_upcast``) until the last window; TF32 (``tf32``) is on while a
+        window is decoded only."""
+        if decode_overlap is None:
+            decode_overlap = default_overlap(decode_chunk_size)
+        with self._vae_decoding() as dtype:
+
+            def decode(part: Tensor, n: int) -> Tensor:
+                z = (part.to(self._execution_device) / self.vae.config.scaling_factor).to(dtype)
+                with tf32_enabled(getattr(self, "tf32", False)):
+                    return self._vae_decode(z, n)
+
+            for run in decoded_runs(decode, latents, decode_chunk_size, decode_overlap):
+                yield (run / 2 + 0.5).clamp(0, 1).cpu()
+
+    @contextlib.contextmanager
+    def _vae_decoding(self) -> Iterator[torch.dtype]:
+        """The VAE in float32 within the block where it needs the upcast (fp16 with ``force_upcast``); yields the
+        dtype its decoder takes (it may run in another one: the fast path)."""
         upcast = self._vae_needs_upcast()
         if upcast:
             self.vae.to(torch.float32)
-        dtype = next(self.vae.decoder.parameters()).dtype  # the decoder may run in another dtype (fast path)
-        z = (latents / self.vae.config.scaling_factor).to(dtype)
+        try:
+            yield next(self.vae.decoder.parameters()).dtype
+        finally:
+            if upcast:
+                self.vae.to(torch.float16)
 
-        def decode(part: Tensor, n: int) -> Tensor:
-            return self.vae.decode(part, num_frames=n).sample.float()
-
-        out = torch.stack([decode_in_windows(decode, z[s], decode_chunk_size, decode_overlap) for s in range(b)])
-        if upcast:
-            self.vae.to(torch.float16)
-        return (out / 2 + 0.5).clamp(0, 1)
+    def _vae_decode(self, z: Tensor, num_frames: int) -> Tensor:
+        """Frames ``[n, 3, H, W]`` in [-1, 1] (float32) from unscaled latents ``z [n, 4, h, w]`` (decoder's dtype)."""
+        return self.vae.decode(z, num_frames=num_frames).sample.float()
 
     def _check_inputs(self, images: Tensor, target_c2w: Tensor, target_K: Tensor, context_index: Tensor,
                       context_c2w: Tensor | None, height: int, width: int) -> None:
