@@ -194,7 +194,7 @@ def generate_scenes(
         raise ValueError(f"{camera_label(s.camera)}: the camera path needs at least 2 cameras, it has {num_frames}")
     if times is None and s.mode != "3d":  # frame times in [0, 1] for 4D readers (D-NeRF's "time" of each frame)
         times = torch.linspace(0.0, 1.0, num_frames)
-    from .pipelines.long_paths import LongPathSettings, plan_for
+    from .pipelines.long_paths import LongPathSettings, generate_long, plan_for, scene_frames
 
     long_settings = LongPathSettings(s.window, s.anchors, s.overlap, s.max_windows_per_call)
     plan = plan_for(info, d, s.mode, c2w, K, [0], long_settings)  # None: one window holds the path
@@ -344,19 +344,17 @@ def generate_scenes(
                     batch = torch.stack([uint8_to_tensor(tensors[i]) for i in idx])[:, None]  # B 1 3 H W
                     gens = [torch.Generator(device="cpu").manual_seed(s.seed + i) for i in idx]
                     if plan is None:
-                        frames = pipe(
+                        sampled = pipe(
                             context_images=batch, target_c2w=c2w, target_K=K, context_index=[0], mode=s.mode,
                             motion_strength=s.motion_strength, num_inference_steps=steps, guidance_scale=guidance,
                             generator=gens, output_type="pt",
                         ).frames
                     else:
-                        from .pipelines.long_paths import decoded_frames, generate_long
-
-                        frames = generate_long(pipe, batch, c2w, K, plan, mode=s.mode,
-                                               motion_strength=s.motion_strength, num_inference_steps=steps,
-                                               guidance_scale=guidance, generator=gens,
-                                               max_windows_per_call=s.max_windows_per_call, progress=long_bar,
-                                               state=partials.batch(idx), decode=False).latents
+                        sampled = generate_long(pipe, batch, c2w, K, plan, mode=s.mode,
+                                                motion_strength=s.motion_strength, num_inference_steps=steps,
+                                                guidance_scale=guidance, generator=gens,
+                                                max_windows_per_call=s.max_windows_per_call, progress=long_bar,
+                                                state=partials.batch(idx), decode=False).latents
                 except Exception as exc:  # noqa: BLE001
                     kept = partials and partials.kept_note()  # a long path's windows done: kept, and how to go on
                     failed = [_timed(failed_input(i, exc), started) for i in idx]
@@ -370,7 +368,7 @@ def generate_scenes(
                         meta = {**meta_common, "input": str(paths[i]), "output": folders[i].name, "seed": s.seed + i}
                         left = tensors[i][None].expand(num_frames, -1, -1, -1)  # 8 bits: as compare.mp4 shows it
                         # a long path's latents: decoded a window at a time as they are written
-                        scene = frames[j].cpu() if plan is None else decoded_frames(pipe, frames[j], plan.window)
+                        scene = scene_frames(pipe, sampled[j], plan)
                         write_scene(folders[i], scene, c2w, K, [0], left, meta, fps, times=times,
                                     extra_files=extra_files, replace=overwrite)
                         written = SceneResult(i, str(paths[i]), str(folders[i]), "written", process_index=rank)

@@ -276,25 +276,24 @@ def fewshot_scenes(
             try:
                 gen = torch.Generator().manual_seed(seed + gi)
                 if plans[gi] is None:
-                    out_frames = lm.pipe(
+                    runs: Iterable[Tensor] = [lm.pipe(
                         context_images=g.context_images[None], target_c2w=g.c2w[None], target_K=g.K[None],
                         context_index=g.context_index[None], mode="3d", motion_strength=0.0,
                         num_inference_steps=steps, guidance_scale=guidance, generator=gen, output_type="pt",
-                    ).frames
+                    ).frames[0].cpu()]
                 else:
                     latents = generate_long(lm.pipe, g.context_images[None], g.c2w, g.K, plans[gi], mode="3d",
                                             num_inference_steps=steps, guidance_scale=guidance, generator=[gen],
                                             progress=long_bar, state=partials.batch([gi]), decode=False).latents
                     # decoded a window at a time as they are written (as genxd generate does)
-                    out_frames = decoded_frames(lm.pipe, latents[0], plans[gi].window)
-                c2w, K, left = g.c2w, g.K, g.reference_frames
+                    runs = decoded_frames(lm.pipe, latents[0], plans[gi].window)
                 keep = list(range(num_frames))
                 if save_target_only:
                     ctx = set(g.context_index.tolist())
                     keep = [i for i in keep if i not in ctx]
                 crop = g.crop_box if pad_to_square else None
-                frames = _kept_frames([out_frames[0].cpu()] if plans[gi] is None else out_frames, keep, crop)
-                c2w, K, left = c2w[keep], K[keep], left[keep]
+                frames = _kept_frames(runs, keep, crop)
+                c2w, K, left = g.c2w[keep], g.K[keep], g.reference_frames[keep]
                 if crop is not None:
                     t, b, l, r = crop
                     left = left[..., t:b, l:r]

@@ -247,6 +247,7 @@ def generate_scene(loaded, request: GenerationRequest, folder: Path, progress: P
     (:func:`genxd.pipelines.long_paths.generate_long`, the default settings); progress then counts UNet calls."""
     from ..api import write_scene
     from ..checkpoints import configure_sampling
+    from ..pipelines.long_paths import generate_long, scene_frames
     from ..utils.images import load_image
 
     pipe, d = loaded.pipe, loaded.defaults
@@ -274,25 +275,23 @@ def generate_scene(loaded, request: GenerationRequest, folder: Path, progress: P
     pipe.set_progress_bar_config(disable=True)
     if plan is None:
         progress(0.0, f"denoising step 0 of {steps}")
-        out = pipe(
+        sampled = pipe(
             context_images=images[None], target_c2w=request.c2w, target_K=request.K,
             context_index=[request.context_index], mode=request.mode, motion_strength=motion,
             num_inference_steps=steps, guidance_scale=guidance, generator=generator,
             output_type="pt", callback_on_step_end=on_step,
-        )
+        ).frames[0]
     else:
-        from ..pipelines.long_paths import decoded_frames, generate_long
-
         per_call = _windows_per_call(plan, res)
         bar = _CallProgress(plan.num_unet_calls(steps, per_call), progress, cancel)
         progress(0.0, f"UNet call 0 of {bar.total}")
-        out = generate_long(pipe, images[None], request.c2w, request.K, plan, mode=request.mode,
-                            motion_strength=motion, num_inference_steps=steps,
-                            guidance_scale=guidance, generator=generator, max_windows_per_call=per_call, progress=bar,
-                            decode=False)
+        sampled = generate_long(pipe, images[None], request.c2w, request.K, plan, mode=request.mode,
+                                motion_strength=motion, num_inference_steps=steps, guidance_scale=guidance,
+                                generator=generator, max_windows_per_call=per_call, progress=bar,
+                                decode=False).latents[0]
     progress(_DENOISE_SHARE, "writing the video")
     # a long path's latents: decoded a window at a time as they are written (as genxd generate does)
-    frames = out.frames[0].cpu() if plan is None else decoded_frames(pipe, out.latents[0], plan.window)
+    frames = scene_frames(pipe, sampled, plan)
     # left of the comparison: each frame's nearest input image (the input | generated video of genxd generate)
     nearest = [min(range(len(request.context_index)), key=lambda j: abs(request.context_index[j] - i)) for i in range(num_frames)]
     left = images[nearest]

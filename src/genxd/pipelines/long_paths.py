@@ -104,6 +104,7 @@ __all__ = [
     "sample_long",
     "generate_long",
     "decoded_frames",
+    "scene_frames",
     "LongPathOutput",
 ]
 
@@ -426,3 +427,10 @@ def decoded_frames(pipe: Any, latents: Tensor, chunk: int) -> Iterator[Tensor]:
     at once."""
     return pipe.decoded_runs(latents, chunk)
 
+
+def scene_frames(pipe: Any, sampled: Tensor, plan: LongPathPlan | None) -> Tensor | Iterator[Tensor]:
+    """One scene's frames as :func:`genxd.scene_outputs.write_scene` takes them: ``sampled`` is either its frames
+    ``[F, 3, H, W]`` from one sampling call (``plan`` None; returned on the CPU) or its latents ``[N, 4, h, w]``
+    from :func:`generate_long` (``decode=False``), decoded a window at a time as they are written
+    (:func:`decoded_frames`)."""
+    return sampled.cpu() if plan is None else decoded_frames(pipe, sampled, plan.window)
