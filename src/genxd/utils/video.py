@@ -22,11 +22,6 @@ def write_mp4(path: str | Path, frames: np.ndarray, fps: float = 8.0, quality: i
     existing file (another run wrote it meanwhile) is kept and a ``FileExistsError`` raised. The frames of a long
     path can be given a few at a time instead: :class:`Mp4Stream` (the same file).
     """
-    frames = np.asarray(frames)
-    if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
-        raise ValueError(f"frames must be uint8 [N, H, W, 3], got {frames.dtype} {frames.shape}")
-    if frames.shape[0] == 0:
-        raise ValueError("no frames to write")
     with Mp4Stream(path, fps, quality, shown_as, replace) as stream:
         stream.append(frames)
     return Path(path)
