@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from .presets import PRESETS_DIR, preset_names
+from .presets import PRESETS_DIR, has_folder, preset_names, resolve_config
 
 __all__ = [
     "ModelConfig",
@@ -438,11 +438,6 @@ def _expands_beyond(data: Any, limit: int) -> bool:
     return False
 
 
-def _is_bare_name(name: str) -> bool:
-    """A file name without a folder part (``/`` or ``\\``)."""
-    return not any(sep in name for sep in (os.sep, "/", "\\"))
-
-
 def load_yaml_with_bases(path: str | os.PathLike, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
     """Read a YAML preset, resolving ``base:`` (a path relative to the file, or a list of them; a file name with no
     folder part that is not beside the file is the shipped preset of that name, so a copied preset keeps its base)."""
@@ -473,13 +468,13 @@ def load_yaml_with_bases(path: str | os.PathLike, _seen: tuple[Path, ...] = ()) 
         if not isinstance(b, str) or not b:
             raise ValueError(f"{path}: base: expected a file name, got {b!r}")
         base_path = path.parent / b
-        if not base_path.exists() and _is_bare_name(b) and (PRESETS_DIR / b).is_file():
+        if not base_path.exists() and not has_folder(b) and (PRESETS_DIR / b).is_file():
             base_path = PRESETS_DIR / b  # a copied preset's base: the shipped preset of that name
         if base_path.is_dir():
             raise IsADirectoryError(f"{path}: base: {base_path} is a folder, not a config file")
         if not base_path.is_file():
             presets = f" (nor a preset of genxd: {', '.join(f'{n}.yaml' for n in preset_names())})" \
-                if _is_bare_name(b) else ""
+                if not has_folder(b) else ""
             raise FileNotFoundError(f"{path}: base: {base_path}: no such file{presets}")
         merged = _merge(merged, load_yaml_with_bases(base_path, _seen + (resolved,)))
     return _merge(merged, data)
@@ -532,8 +527,6 @@ def load_config(path: str | os.PathLike | None, overrides: list[str] | None = No
     if cls is None:
         raise ValueError(f"kind must be 'genxd' or 'vae', got {kind!r}")
     if path is not None:
-        from .presets import resolve_config
-
         path = resolve_config(path, kind)
     from_file = _merge(config_to_dict(cls()), load_yaml_with_bases(path) if path is not None else {})
     data = apply_overrides(from_file, list(overrides or []))

@@ -40,6 +40,11 @@ def preset_names(kind: str | None = None) -> list[str]:
     return names if kind is None else [name for name in names if preset_kind(name) in (kind, None)]
 
 
+def has_folder(name: str) -> bool:
+    """Whether a path names a folder part (``/``, ``\\`` or ``os.sep``: a Windows path given on Linux too)."""
+    return any(sep in name for sep in (os.sep, "/", "\\"))
+
+
 def resolve_config(config: str | os.PathLike, kind: str | None = None) -> Path:
     """The YAML file ``config`` names: the path itself where it is a file, else the shipped preset of that name
     (``tiny`` or ``tiny.yaml``; also where a folder of that name is here, such as a run's ``output_dir=tiny``).
@@ -53,12 +58,12 @@ def resolve_config(config: str | os.PathLike, kind: str | None = None) -> Path:
     name = os.fspath(config)
     suffix = next((s for s in _SUFFIXES if name.endswith(s)), "")
     stem = name[: len(name) - len(suffix)]
-    has_folder = any(sep in name for sep in (os.sep, "/", "\\"))  # a Windows path given on Linux too
-    if not has_folder and stem and (PRESETS_DIR / f"{stem}.yaml").is_file():
+    in_folder = has_folder(name)
+    if not in_folder and stem and (PRESETS_DIR / f"{stem}.yaml").is_file():
         return PRESETS_DIR / f"{stem}.yaml"
     if path.exists():
         return path
-    if has_folder:
+    if in_folder:
         file_name = stem.replace("\\", "/").rpartition("/")[2]
         preset = PRESETS_DIR / f"{file_name}.yaml"
         hint = f" (genxd ships a preset of its name: give it as {preset.stem})" if suffix and preset.is_file() else ""
