@@ -16,6 +16,7 @@ import torch
 
 from ._io import as_c2w, as_intrinsics, describe, json_number, json_numbers, json_size
 from .camera_path import CameraPath
+from .formats import _K_from_pixels
 
 __all__ = ["VIEWER_JSON", "VIEWER_KEYS", "is_viewer_json", "viewer_json_from_object"]
 
@@ -65,10 +66,7 @@ def viewer_json_from_object(obj: Any, path: str | os.PathLike, dtype: torch.dtyp
         raise ValueError(f"{where}: views have different sizes (height, width) {sizes}; a camera path needs one size")
     (height, width), = sizes
     c2w = torch.stack([v[0] for v in views])
-    K = torch.eye(3, dtype=torch.float64).repeat(len(views), 1, 1)
-    K[:, 0, 0] = torch.tensor([v[3] for v in views], dtype=torch.float64) / width
-    K[:, 1, 1] = torch.tensor([v[4] for v in views], dtype=torch.float64) / height
-    K[:, 0, 2], K[:, 1, 2] = 0.5, 0.5
+    K = torch.stack([_K_from_pixels(v[3], v[4], width / 2, height / 2, height, width) for v in views])
     K = as_intrinsics(K, len(views), name=f"{where}: 'fx', 'fy'")
     names = [v[5] for v in views]
     return CameraPath(c2w.to(dtype), K.to(dtype), height, width, names if None not in names else None,
