@@ -28,6 +28,7 @@ import numpy as np
 from torch import Tensor
 
 from ..caller_style import text_setting
+from ..checkpoint_folders import BUNDLED_MODEL_DIR
 from .camera_path import CameraPath, intrinsics_for_aspect
 from .geometry import intrinsics_from_focal
 from .clip_cameras import (  # noqa: F401 - step 1, re-exported: genxd.cameras.from_video is the public module
@@ -202,7 +203,7 @@ def default_model_focal() -> float:
     """The bundled model's focal length (``generation_config.json``), else the authors' 1.414."""
     import json
 
-    config = Path(__file__).resolve().parents[1] / "assets" / "genxd-small" / "generation_config.json"
+    config = BUNDLED_MODEL_DIR / "generation_config.json"
     try:
         return float(json.loads(config.read_text())["focal"])
     except (OSError, ValueError, KeyError, TypeError):

@@ -181,6 +181,7 @@ def register(app: typer.Typer) -> None:
         def body() -> None:
             from genxd.cameras import formats, trajectories
             from genxd.cameras.camera_path import square_pixel_intrinsics
+            from genxd.checkpoint_folders import BUNDLED
             from genxd.checkpoints import RELEASED_DEFAULTS, model_info
             from genxd.utils.io import check_writable_dir
 
@@ -203,7 +204,7 @@ def register(app: typer.Typer) -> None:
                                      "intrinsics with --format authors, transforms or colmap")
             n, h, w, pos_scale, f = num_frames, height, width, scale, focal
             if for_model is not None:
-                info = model_info(None if for_model == "bundled" else for_model)
+                info = model_info(None if for_model == BUNDLED else for_model)
                 d = info.defaults
                 n = n if n is not None else int(d["num_frames"])
                 h = h if h is not None else int(d.get("height") or d["resolution"])
