@@ -123,3 +123,14 @@ def test_4d_only_options_in_3d_mode_are_refused(tmp_path, no_training) -> None:
             f"genxd: error: {option} applies to --mode 4d only (a 3d reconstruction is one static scene, with no "
             "times)")
     assert not (tmp_path / "out").exists()
+
+
+def test_a_4d_clip_without_times_gets_frame_i_of_n_at_i_over_n_minus_1(tmp_path) -> None:
+    """Frames without time stamps fitted in mode 4d are a clip in order: frame i of N at time i / (N - 1), the
+    first at 0 and the last at 1 (docs/reconstruction.md; the made-up-times warning says the same). Found by
+    mutation testing: arange(n) / n (the last frame at (N - 1) / N) passed every reconstruction test."""
+    folder = _generated(tmp_path / "scene", "3d", with_times=False)
+    out = tmp_path / "out"
+    _warnings(folder, out, "4d")
+    times = json.loads((out / "cameras.json").read_text())["times"]
+    assert times == pytest.approx([0.0, 1 / 3, 2 / 3, 1.0], abs=1e-7)
