@@ -134,31 +134,3 @@ def test_videos_that_train_as_3d_are_not_counted_for_old_units(video, tmp_path, 
     ds = CamVidDataset(tmp_path, num_frames=4, height=24, kind="3d")
     assert not _genxd_warnings(recwarn) and not peeked
     assert ds[0]["kind"] == "3d"
-
-
-def _timed(video: Path, root: Path, name: str, times: list[float]) -> Path:
-    """A copy of ``video`` whose meta.json gives its frames ``times`` as genxd curate writes them."""
-    frames = sorted(p.name for p in (video / "images").iterdir())
-    return _copy(video, root, name, frames=[{"name": f, "source_index": i, "time": t, "registered": True}
-                                            for i, (f, t) in enumerate(zip(frames, times))])
-
-
-def test_4d_clips_unevenly_spaced_in_time_are_one_warning(video, tmp_path, recwarn):
-    """genxd curate records each frame's time (a variable-frame-rate phone clip: 30 fps, then 10 fps), but clips were
-    taken frame by frame in silence: the model, which makes evenly spaced frames, learnt objects moving at an uneven
-    pace under one motion strength. Such 4D videos are one warning now, naming the first uneven clip; even times (a
-    few ms of jitter), times that do not increase, no times, and 3D training say nothing."""
-    _timed(video, tmp_path, "vfr", [0.0, 0.033, 0.067, 0.1, 0.2, 0.3])  # clip 0-3 even, 1-4 not
-    _timed(video, tmp_path, "vfr2", [0.0, 0.033, 0.067, 0.167, 0.267, 0.367])
-    _timed(video, tmp_path, "jitter", [0.0, 0.034, 0.066, 0.101, 0.133, 0.167])
-    _timed(video, tmp_path, "unordered", [0.0, 0.1, 0.2, 0.15, 0.3, 0.25])
-    _copy(video, tmp_path, "untimed")
-    ds = CamVidDataset(tmp_path, num_frames=4, height=24, clip_spacing=1)
-    messages = [m for m in _genxd_warnings(recwarn) if "unevenly spaced in time" in m]
-    assert len(messages) == 1, _genxd_warnings(recwarn)
-    assert "2 of 5 videos train as 4D with clips" in messages[0] and "e.g. vfr," in messages[0], messages
-    assert "frames 1-4 at steps of 0.033 to 0.1 s" in messages[0] and "-vf fps=30" in messages[0], messages
-    assert len(ds) == 15
-    recwarn.clear()
-    CamVidDataset(tmp_path, num_frames=4, height=24, clip_spacing=1, kind="3d")
-    assert not _genxd_warnings(recwarn)

@@ -38,8 +38,9 @@ Everything is deterministic: clip lists are built at construction, random choice
 ``(seed, index)``, so an index maps to the same sample in every process and on every run.
 
 The package keeps one dataset a module: :mod:`.clips` (the sample dict, image fitting, camera scale and
-the clip base class), :mod:`.camvid`, :mod:`.multiview`, :mod:`.reconfusion`, :mod:`.synthetic_clips`
-and :mod:`.mixture` (mixtures and ``build_dataset``); every name is importable from here.
+the clip base class), :mod:`.camvid` (with :mod:`.frame_times`, its clips picked evenly in time), :mod:`.multiview`,
+:mod:`.reconfusion`, :mod:`.synthetic_clips` and :mod:`.mixture` (mixtures and ``build_dataset``); every name is
+importable from here.
 """
 
 from __future__ import annotations

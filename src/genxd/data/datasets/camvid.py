@@ -22,41 +22,10 @@ from ...utils.paths import relative_to_cwd_note
 from ...validation import DEFAULT_MOTION_SCALE, warn
 from ..archive import ArchiveLimits, SafeZip
 from .clips import IMAGE_EXTENSIONS, _as_list, _Cameras, _ClipDataset, _decode_image, _read_image, pinhole_views
+from .frame_times import (UNEVEN_CLIP_TOLERANCE, frame_interval, frame_times, largest_miss, nearest_frames,
+                          timed_clips, uneven_clip_steps, usable_times)
 
 __all__ = ["CamVidDataset"]
-
-
-#: A clip's frames are unevenly spaced in time when one is further than this many of its mean steps from its place
-#: on an even spacing (a phone's timestamp jitter of a few ms, and meta.json's times in ms, stay well under it).
-UNEVEN_CLIP_TOLERANCE = 0.25
-
-
-def uneven_clip_steps(times: Sequence[float]) -> tuple[float, float] | None:
-    """The smallest and largest step between a clip's frame ``times`` (seconds) when they are not evenly spaced
-    (:data:`UNEVEN_CLIP_TOLERANCE`); None for even ones, fewer than 3, or times that do not increase (unusable: the
-    camera readers take frame numbers then)."""
-    if len(times) < 3:
-        return None
-    steps = [b - a for a, b in zip(times, times[1:])]
-    if min(steps) <= 0:
-        return None
-    mean = (times[-1] - times[0]) / (len(times) - 1)
-    if max(abs(t - (times[0] + k * mean)) for k, t in enumerate(times)) <= UNEVEN_CLIP_TOLERANCE * mean:
-        return None
-    return min(steps), max(steps)
-
-
-def _frame_times(meta: dict, names: Sequence[str]) -> list[float | None]:
-    """The time of each of ``names`` (image file names) in ``meta``'s ``frames`` (``genxd curate``'s ``name`` and
-    ``time``), None where it gives none or not a finite number."""
-    frames = meta.get("frames")
-    by_name: dict[str, float] = {}
-    for f in frames if isinstance(frames, list) else []:
-        t = f.get("time") if isinstance(f, dict) else None
-        if isinstance(f, dict) and isinstance(f.get("name"), str) and isinstance(t, (int, float)) \
-                and not isinstance(t, bool) and math.isfinite(t):
-            by_name[f["name"]] = float(t)
-    return [by_name.get(n) for n in names]
 
 
 @dataclass
@@ -232,27 +201,33 @@ class CamVidDataset(_ClipDataset):
         if archived and self.extract_dir is not None:
             _prune_old_layout(self.extract_dir)
         self._build_clips()
-        self._warn_unannotated(roots)
+        self._check_records(roots)
 
-    def _warn_unannotated(self, roots: list[Path]) -> None:
-        """One warning when videos that give clips and train as 4D have no motion strength (no ``meta.json``, or one
-        with none of ``motion_keys``: 0, still objects): CamVid-30K as released is such, and the model would learn
-        that motion strength 0 moves objects. One more for motion strengths in the units before 17875fa on
-        non-square frames, and one for non-square synthetic clips whose meta.json has no units for their
-        image_motion_strength (:mod:`genxd.utils.motion_units`), and one for videos with clips whose frames are unevenly
-        spaced in time (:func:`uneven_clip_steps` of ``genxd curate``'s frame times: a variable-frame-rate video);
-        videos that train as 3D (motion and pace unused) count in none. Each such video's ``meta.json`` is read once
-        here (none with ``kind="3d"``)."""
+    def _check_records(self, roots: list[Path]) -> None:
+        """Read the ``meta.json`` of each video that gives clips and trains as 4D once (none with ``kind="3d"``;
+        30,000 of them are not kept in memory): re-pick the clips of a variable-frame-rate one evenly in time
+        (:meth:`_retime`), and warn once for each kind of record that trains badly.
+
+        The warnings: videos without a motion strength (no ``meta.json``, or one with none of ``motion_keys``: 0,
+        still objects; CamVid-30K as released is such, and the model would learn that motion strength 0 moves
+        objects); motion strengths in the units before 17875fa on non-square frames; non-square synthetic clips whose
+        meta.json has no units for their image_motion_strength (:mod:`genxd.utils.motion_units`); videos with a clip
+        picked in time whose recorded frames miss its even times by more than :data:`UNEVEN_CLIP_TOLERANCE` steps (a
+        frame repeated where the video's rate falls below the clip's). Videos that train as 3D (motion and pace
+        unused) count in none and keep their clips taken frame by frame."""
+        self._timed: dict[int, list[float]] = {}  # scene -> its frame times, for the videos whose clips are timed
+        self._clip_targets: dict[int, tuple[list[float], int]] = {}  # clip index -> (even target times, stride)
         if self.kind == "3d":
             return
         used = sorted({s for s, _ in self.clips})  # videos too short for any clip train nothing
         bare: list[str] = []
         old_units: list[str] = []
         old_synthetic: list[str] = []  # image_motion_strength of synthetic clips written before its units field
-        uneven: list[tuple[str, str]] = []  # (video, what its first uneven clip is) for videos of variable frame rate
+        missed: list[tuple[str, str, float]] = []  # (video, its first clip that misses its times, largest interval)
         clips_of: dict[int, list[list[int]]] = {}
         for s, positions in self.clips:
             clips_of.setdefault(s, []).append(positions)
+        retimed: dict[int, list[tuple[list[int], list[float], int]]] = {}
         for s in used:
             meta = self._peek_meta(s)
             if meta is None:
@@ -264,8 +239,12 @@ class CamVidDataset(_ClipDataset):
                 bare.append(self.videos[s].name)
             elif key is not None and self._kind_of(meta) == "4d" and old_unit_motion(meta, key):
                 (old_synthetic if key == "image_motion_strength" else old_units).append(self.videos[s].name)
-            if self._kind_of(meta) == "4d" and (clip := self._uneven_clip(s, meta, clips_of[s])) is not None:
-                uneven.append((self.videos[s].name, clip))
+            if self._kind_of(meta) == "4d" and (timed := self._retime(s, meta, clips_of[s])) is not None:
+                retimed[s] = timed
+                if (miss := self._first_miss(s, timed)) is not None:
+                    missed.append(miss)
+        if retimed:
+            self._replace_clips(retimed)
         where = ", ".join(str(r) for r in roots)
         if bare:
             warn(f"{where}: {len(bare)} of {len(used)} videos train as 4D with no motion strength (no meta.json, or "
@@ -277,27 +256,72 @@ class CamVidDataset(_ClipDataset):
             warn(f"{where}: {old_units_advice(len(old_units), len(used), old_units[0])}")
         if old_synthetic:
             warn(f"{where}: {old_units_advice(len(old_synthetic), len(used), old_synthetic[0], synthetic=True)}")
-        if uneven:
-            warn(f"{where}: {len(uneven)} of {len(used)} videos train as 4D with clips whose frames are unevenly "
-                 f"spaced in time (variable frame rate, by the frame times of their meta.json; e.g. {uneven[0][0]}, "
-                 f"{uneven[0][1]}): clips are taken frame by frame, so their objects move at an uneven pace under one "
-                 f"motion strength, while the model learns to make frames evenly spaced in time; convert such videos "
-                 f"to a constant frame rate before curating them (ffmpeg -i IN -vf fps=30 OUT.mp4), or train them as "
-                 f"3D (kind: 3d in their meta.json)")
+        if missed:
+            name, clip, gap = missed[0]
+            fps = max(1, math.floor(1 / gap + 1e-6))
+            warn(f"{where}: {len(missed)} of {len(used)} videos train as 4D with clips taken evenly in time that their "
+                 f"recorded frames do not fit (variable frame rate, by the frame times of their meta.json; e.g. "
+                 f"{name}, {clip}): each clip frame is the recorded frame nearest its time, so where the video's "
+                 f"frames lie further apart than the clip's step a frame repeats (its objects stop, then jump); "
+                 f"convert such videos to a constant frame rate no higher than their lowest before curating them "
+                 f"(frames up to {gap:.3g} s apart: ffmpeg -i IN -vf fps={fps} OUT.mp4), or train them as 3D (kind: "
+                 f"3d in their meta.json)")
 
-    def _uneven_clip(self, scene: int, meta: dict, clips: list[list[int]]) -> str | None:
-        """``"frames A-B at steps of X to Y s"`` for the first of ``scene``'s ``clips`` whose frames are unevenly
-        spaced in time by ``meta``'s frame times (``genxd curate``'s ``frames[i].time``); None when every clip's are even or
-        unknown (frame folders, records before 6e2b619)."""
-        times = _frame_times(meta, self.videos[scene].frames)
-        for positions in clips:
-            clip_times = [times[p] for p in positions]
-            if None in clip_times:
-                continue
-            steps = uneven_clip_steps(clip_times)  # type: ignore[arg-type]
-            if steps is not None:
-                return f"frames {positions[0]}-{positions[-1]} at steps of {steps[0]:.3g} to {steps[1]:.3g} s"
+    def _retime(self, scene: int, meta: dict,
+                clips: list[list[int]]) -> list[tuple[list[int], list[float], int]] | None:
+        """``(frames, even target times, stride)`` of each clip of ``scene`` picked evenly in time
+        (:func:`.frame_times.timed_clips`) when one of its ``clips`` taken frame by frame is unevenly spaced in time by
+        ``meta``'s frame times (:func:`.frame_times.uneven_clip_steps`: a variable frame rate); None to keep them
+        (a constant rate, jitter of a few ms, no usable times: frame folders, records before 6e2b619)."""
+        times = usable_times(frame_times(meta, self.videos[scene].frames))
+        if times is None or not any(uneven_clip_steps([times[p] for p in c]) for c in clips):
+            return None
+        self._timed[scene] = times
+        return [(positions, targets, stride) for stride in self.strides
+                for positions, targets in timed_clips(times, self.num_frames, stride, self.clip_spacing)]
+
+    def _first_miss(self, scene: int, timed: list[tuple[list[int], list[float], int]]) -> tuple[str, str, float] | None:
+        """``(video, "frames [...] for steps of X s from T s, one Y s off", largest frame interval)`` for the first of
+        ``scene``'s ``timed`` clips whose frames miss their times by more than :data:`UNEVEN_CLIP_TOLERANCE` steps."""
+        times = self._timed[scene]
+        dt = frame_interval(times)
+        for positions, targets, stride in timed:
+            miss = largest_miss(times, positions, targets)
+            if miss > UNEVEN_CLIP_TOLERANCE * stride * dt:
+                gap = max(b - a for a, b in zip(times, times[1:]))
+                return (self.videos[scene].name, f"frames {positions} for steps of {stride * dt:.3g} s from "
+                        f"{targets[0]:.3g} s, one {miss:.3g} s off", gap)
         return None
+
+    def _replace_clips(self, retimed: dict[int, list[tuple[list[int], list[float], int]]]) -> None:
+        """Put each ``retimed`` video's clips in place of those taken frame by frame (in the same place of
+        ``self.clips``), keeping their target times for :meth:`_pick`; a video none of whose clips fits its time
+        span gives none and is counted in ``num_skipped_scenes``."""
+        clips: list[tuple[int, list[int]]] = []
+        done: set[int] = set()
+        for s, positions in self.clips:
+            if s not in retimed:
+                clips.append((s, positions))
+            elif s not in done:  # the first of the video's old clips: all its new ones; the later old ones go
+                done.add(s)
+                for new_positions, targets, stride in retimed[s]:
+                    self._clip_targets[len(clips)] = (targets, stride)
+                    clips.append((s, new_positions))
+                self.num_skipped_scenes += not retimed[s]
+        if not clips:
+            raise ValueError(f"{type(self).__name__}: no video has clips that fit their frame times")
+        self.clips = clips
+
+    def _pick(self, index: int, scene: int, wanted: list[int], cams: _Cameras) -> tuple[list[int], float]:
+        """A clip picked in time (:meth:`_retime`) is read from the frame with a pose nearest each of its times; its
+        motion strength, a speed per extracted frame (``genxd curate``'s median over frame pairs: per frame interval
+        where the rate is the video's usual one), is taken ``stride`` times, its step being ``stride`` intervals
+        (:func:`.frame_times.frame_interval`). Other clips are read as taken frame by frame."""
+        timed = self._clip_targets.get(index)
+        if timed is None:
+            return super()._pick(index, scene, wanted, cams)
+        targets, stride = timed
+        return nearest_frames(self._timed[scene], cams.valid, targets), float(stride)
 
     def _peek_meta(self, scene: int) -> dict | None:
         """The video's ``meta.json`` for the checks above, not kept (30,000 of them would be held in memory); None

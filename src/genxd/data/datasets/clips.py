@@ -509,11 +509,9 @@ class _ClipDataset(Dataset):
             return self.fit
         return "crop" if _rng(self.seed, index, 0xF17).random() < 0.5 else "pad"
 
-    def __getitem__(self, index: int) -> dict[str, Any]:
-        if not 0 <= index < len(self.clips):
-            raise IndexError(f"index {index} out of range for {len(self.clips)} clips")
-        scene, wanted = self.clips[index]
-        cams = self._cameras(scene)
+    def _pick(self, index: int, scene: int, wanted: list[int], cams: _Cameras) -> tuple[list[int], float]:
+        """The frames clip ``index`` (``wanted``, of ``scene``) is read from, among those with a pose, and the number
+        of scene frames per clip frame its motion strength is multiplied by (:func:`clip_frame_spacing`)."""
         stride = wanted[1] - wanted[0] if len(wanted) > 1 else 1
         if self.view_sampling == "clip":
             positions = _clip_positions(cams.valid, wanted[0], max(stride, 1), self.num_frames)
@@ -522,6 +520,14 @@ class _ClipDataset(Dataset):
             positions = [p for p in wanted if p in valid]
             if len(positions) < self.num_frames:
                 positions = _clip_positions(cams.valid, wanted[0], 1, self.num_frames)
+        return positions, clip_frame_spacing(positions)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        if not 0 <= index < len(self.clips):
+            raise IndexError(f"index {index} out of range for {len(self.clips)} clips")
+        scene, wanted = self.clips[index]
+        cams = self._cameras(scene)
+        positions, spacing = self._pick(index, scene, wanted, cams)
         idx = torch.as_tensor(positions)
         c2w, K = cams.c2w[idx].clone(), cams.K[idx].clone()
         images = self._read_views(scene, positions)
@@ -544,7 +550,7 @@ class _ClipDataset(Dataset):
         depth = median_point_depth(cams.points, c2w[0], K[0]) if cams.points is not None else None
         c2w[:, :3, 3] *= camera_scale(c2w, self.camera_normalization, depth)
         kind, motion = self._kind_and_motion(scene, cams)
-        motion *= clip_frame_spacing(positions)  # a per-frame speed of the scene's frames -> of the clip's frames
+        motion *= spacing  # a per-frame speed of the scene's frames -> of the clip's frames
         motion *= fit_motion_factor(*images[0].shape[-2:], self.height, self.width, mode)  # -> of the fitted frames
         name = f"{self.scene_names()[scene]}:{positions[0]}"
         return make_sample(torch.stack(frames), c2w, torch.stack(Ks), kind, motion, name)

@@ -1,0 +1,140 @@
+"""CamVidDataset picks the clips of a variable-frame-rate 4D video evenly in time, by the frame times genxd curate
+records in meta.json (genxd.data.datasets.frame_times); videos of a constant rate or without times are taken frame by
+frame as before."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+
+from genxd.data.datasets import CamVidDataset
+from genxd.data.datasets.frame_times import UNEVEN_CLIP_TOLERANCE, frame_interval, nearest_frames, timed_clips
+from genxd.data.synthetic import make_clip
+from genxd.data.synthetic.clips import write_clip
+from genxd.validation import GenXDWarning
+
+#: a phone's clip: 12 frames at 30 fps, then 6 at 10 fps (times in ms, as meta.json's)
+PHONE = [round(k / 30, 3) for k in range(12)] + [round(11 / 30 + 0.1 * k, 3) for k in range(1, 7)]
+#: 11 frames at 30 fps, then 7 at 60 fps
+FASTER = [round(k / 30, 3) for k in range(11)] + [round(10 / 30 + k / 60, 3) for k in range(1, 8)]
+
+
+@pytest.fixture(scope="module")
+def video(tmp_path_factory) -> Path:
+    """One 4D CamVid video folder of 18 frames of 24 x 32 (synth's meta.json)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        clip = make_clip(5, "4d", len(PHONE), 24, 32, camera="orbit")
+    finally:
+        torch.set_num_threads(threads)
+    root = tmp_path_factory.mktemp("camvid")
+    write_clip(clip, root, "v", "camvid")
+    return root / "v"
+
+
+def _timed(video: Path, root: Path, name: str, times: list | None) -> Path:
+    """A copy of ``video`` as ``root/name`` whose meta.json gives its frames ``times`` as genxd curate writes them
+    (None: frames without ``time``, as curations before 6e2b619)."""
+    folder = root / name
+    shutil.copytree(video, folder)
+    meta = json.loads((folder / "meta.json").read_text())
+    names = sorted(p.name for p in (folder / "images").iterdir())
+    meta["frames"] = [{"name": f, "source_index": i, "registered": True} for i, f in enumerate(names)]
+    for i, frame in enumerate(meta["frames"] if times is not None else []):
+        frame["time"] = times[i]
+    (folder / "meta.json").write_text(json.dumps(meta))
+    return folder
+
+
+def _messages(recwarn) -> list[str]:
+    return [str(w.message) for w in recwarn if issubclass(w.category, GenXDWarning)]
+
+
+def _clips_of(ds: CamVidDataset, name: str) -> list[list[int]]:
+    s = ds.scene_names().index(name)
+    return [p for c, p in ds.clips if c == s]
+
+
+def test_clips_of_a_variable_frame_rate_video_are_even_in_time(video, tmp_path, recwarn):
+    """30 fps, then 60 fps: clips were taken frame by frame (frames 8-11 at 0.267, 0.3, 0.333, 0.35 s; an object
+    moved at half its pace for the last step, under one motion strength). Now each frame is the one nearest an even
+    step of the video's frame interval (1/30 s), within a quarter of a step, with the video's motion strength."""
+    _timed(video, tmp_path, "phone", FASTER)
+    _timed(video, tmp_path, "untimed", None)
+    for stride in (1, 2):
+        ds = CamVidDataset(tmp_path, num_frames=4, height=24, stride=stride, clip_spacing=1)
+        clips = _clips_of(ds, "phone")
+        assert len(clips) >= 8 and clips[-1][-1] >= len(FASTER) - 2  # starting every 1/30 s, to the end
+        step = stride / 30
+        for positions in clips:
+            times = [FASTER[p] for p in positions]
+            for k, t in enumerate(times):
+                assert abs(t - (times[0] + step * k)) <= UNEVEN_CLIP_TOLERANCE * step, (positions, times)
+        assert ([8, 9, 10, 12] if stride == 1 else [6, 8, 10, 14]) in clips  # 0.367 and 0.4 s: at 60 fps
+    assert not [m for m in _messages(recwarn) if "time" in m], _messages(recwarn)
+    first_phone = next(i for i, (s, _) in enumerate(ds.clips) if ds.scene_names()[s] == "phone")
+    first_old = next(i for i, (s, _) in enumerate(ds.clips) if ds.scene_names()[s] == "untimed")
+    assert float(ds[first_old]["motion_strength"]) > 0
+    late = next(i for i, (s, p) in enumerate(ds.clips) if ds.scene_names()[s] == "phone" and p[-1] >= 12)
+    assert ds[late]["name"] == f"phone:{ds.clips[late][1][0]}"
+    for i in (first_phone, late):  # per step of 2 frame intervals, as the untimed video's clips of stride 2
+        assert float(ds[i]["motion_strength"]) == pytest.approx(float(ds[first_old]["motion_strength"]))
+
+
+def test_constant_rate_and_untimed_videos_are_taken_frame_by_frame(video, tmp_path):
+    """A constant rate (times in ms: 0.033, 0.067, ...), no times, or times that do not increase give the clips taken
+    frame by frame, and the same samples."""
+    _timed(video, tmp_path, "a_steady", [round(k / 30, 3) for k in range(len(PHONE))])
+    _timed(video, tmp_path, "b_untimed", None)
+    _timed(video, tmp_path, "c_unordered", PHONE[:5] + [PHONE[3]] + PHONE[6:])
+    for strides, spacing in (([1], None), ([1, 2], 3), ([3], 1)):
+        ds = CamVidDataset(tmp_path, num_frames=4, height=24, stride=strides, clip_spacing=spacing)
+        assert _clips_of(ds, "a_steady") == _clips_of(ds, "b_untimed") == _clips_of(ds, "c_unordered")
+        n = len(ds) // 3
+        for i in (0, n - 1):
+            a, b = ds[i], ds[i + n]
+            assert torch.equal(a["frames"], b["frames"]) and a["motion_strength"] == b["motion_strength"]
+
+
+def test_frames_repeated_where_the_rate_falls_below_the_clips_step_are_one_note(video, tmp_path, recwarn):
+    """Steps of 1/30 s over a part at 10 fps can only repeat frames: one warning, naming the first such clip and the
+    lowest rate to convert to; 3D training says nothing (frame by frame)."""
+    _timed(video, tmp_path, "phone", PHONE)
+    _timed(video, tmp_path, "untimed", None)
+    ds = CamVidDataset(tmp_path, num_frames=4, height=24, clip_spacing=1)
+    messages = [m for m in _messages(recwarn) if "in time" in m]
+    assert len(messages) == 1, _messages(recwarn)
+    assert "1 of 2 videos train as 4D with clips taken evenly in time that their recorded frames do not fit" \
+        in messages[0]
+    assert "e.g. phone, frames [9, 10, 11, 11] for steps of 0.0334 s from 0.3 s, one 0.0331 s off" in messages[0]
+    assert "-vf fps=10 " in messages[0] and "kind: 3d" in messages[0]
+    i = next(i for i, (s, p) in enumerate(ds.clips) if ds.scene_names()[s] == "phone" and p == [9, 10, 11, 11])
+    frames = ds[i]["frames"]
+    assert torch.equal(frames[2], frames[3]) and not torch.equal(frames[1], frames[2])
+    recwarn.clear()
+    ds3 = CamVidDataset(tmp_path, num_frames=4, height=24, clip_spacing=1, kind="3d")
+    assert not _messages(recwarn)
+    assert _clips_of(ds3, "phone") == _clips_of(ds3, "untimed")
+
+
+def test_timed_clips_at_a_constant_rate_are_those_taken_frame_by_frame():
+    """10 s at 30 fps in ms: the frame interval is 1/30 s (not 0.033 s, which drifts), and the clips are frame by
+    frame's for any stride and spacing."""
+    times = [round(k / 30, 3) for k in range(300)]
+    assert frame_interval(times) == pytest.approx(1 / 30, rel=1e-3)
+    for f, stride, spacing in ((8, 1, None), (14, 3, None), (8, 2, 1), (4, 1, 3)):
+        span = (f - 1) * stride + 1
+        expected = [[s + k * stride for k in range(f)] for s in range(0, len(times) - span + 1, spacing or span)]
+        assert [p for p, _ in timed_clips(times, f, stride, spacing)] == expected
+
+
+def test_nearest_frames_takes_frames_with_a_pose():
+    """Each target's nearest frame among those given (with a pose), the earlier on a tie."""
+    times = [0.0, 0.1, 0.2, 0.3, 0.4]
+    assert nearest_frames(times, [0, 1, 2, 3, 4], [0.04, 0.15, 0.36]) == [0, 1, 4]
+    assert nearest_frames(times, [0, 2, 4], [0.1, 0.29, 1.0]) == [0, 2, 4]
