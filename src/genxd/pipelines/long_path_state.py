@@ -219,14 +219,9 @@ class PartialRun:
     def path(self) -> Path:
         return self.folder / STATE_FILE
 
-    def read(self, names: Sequence[str] = ("known",)) -> tuple[dict, dict[str, Tensor]]:
-        """``(fingerprint, {name: tensor})`` of the file, in one opening; a ValueError naming it when it cannot be
-        read."""
-        fingerprint, _, tensors = self._read(names)
-        return fingerprint, tensors
-
-    def _read(self, names: Sequence[str] | None) -> tuple[dict, list[list] | None, dict[str, Tensor]]:
-        """``(fingerprint, parts (None: a format 1-2 file), {name: tensor})`` (``names`` None: all the file's)."""
+    def read(self, names: Sequence[str] | None) -> tuple[dict, list[list] | None, dict[str, Tensor]]:
+        """``(fingerprint, parts (None: a format 1-2 file), {name: tensor})`` (``names`` None: all the file's), in one
+        opening; a ValueError naming the file when it cannot be read."""
         from safetensors import safe_open
 
         try:
@@ -245,7 +240,7 @@ class PartialRun:
         that a state which cannot be continued is refused before the model loads, where ``overwrite`` discards it."""
         if not self.path.is_file():
             return None
-        fingerprint, parts, tensors = self._read(("known",))
+        fingerprint, parts, tensors = self.read(("known",))
         known = tensors["known"].bool()
         if parts is not None:
             self._check_frames(torch.cat([torch.zeros(0, dtype=torch.int64)]
@@ -298,7 +293,7 @@ class PartialRun:
         """Put the saved frames into ``latents [N, 4, h, w]`` and ``known [N]`` (in place)."""
         if not self.path.is_file():
             return
-        saved, parts, data = self._read(None)  # one opening: the fingerprint and the frames (or the parts' names)
+        saved, parts, data = self.read(None)  # one opening: the fingerprint and the frames (or the parts' names)
         saved, mask = self.upgrade((saved, data["known"].bool()))
         # the fingerprint again: changed since the job's check (another run writing the same folder?)
         if found := self.differences((saved, mask)):
