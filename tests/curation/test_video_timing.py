@@ -198,8 +198,8 @@ def test_damage_before_the_frames_asked_for_is_named_and_warned_whenever_frames_
     with pytest.raises(VideoReadError, match=rf"^bad\.mp4: decoding stopped at damaged data after {kept} frames "
                                              r"\(Invalid data [^)]*\); none of the frames asked for came before it$"):
         read_frames(bad, indices=[15, 20])
-    # a second read (warn_short=False, from-video's) loses frames too: said (it was not)
-    got, said = _read_with_warnings(bad, stride=5, warn_short=False)
+    # a second read (as from-video's) loses frames too: said (it was not)
+    got, said = _read_with_warnings(bad, stride=5)
     assert len(got) == -(-kept // 5) and len(said) == 1 and f"damaged data after {kept} frames" in said[0], said
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

@@ -389,12 +389,11 @@ def _read_clip_frames(frames_at: Path, stride: int | None, max_frames: int | Non
         if len(frames) <= max_frames:
             return frames, np.arange(len(frames))
     total = count_frames(frames_at, exact=True)  # no count, or a wrong one: count by decoding, then pick
-    # a file cut short was warned about by the first read: once is enough
     if total is None or total <= max_frames:
-        frames = read(1, None, resize, warn_short=False)
+        frames = read(1, None, resize)
         return frames, np.arange(len(frames))
     picked = _spread(total, max_frames)
-    return read(1, None, resize, indices=picked, warn_short=False), picked
+    return read(1, None, resize, indices=picked), picked
 
 
 def clip_times(picked: np.ndarray, seconds: list | None = None) -> torch.Tensor:

@@ -379,7 +379,6 @@ def read_frames(
     indices=None,
     max_bytes: int | None = None,
     times: list | None = None,
-    warn_short: bool = True,
 ) -> np.ndarray:
     """Decode every ``stride``-th frame (at most ``max_frames``), resized, upright (a video's display rotation
     and a frame file's EXIF orientation applied), in square pixels (an anamorphic video's frames stretched to
@@ -397,8 +396,6 @@ def read_frames(
             count is known). ``None``: no limit.
         times: a list to fill with each returned frame's presentation time in seconds (a video's timestamps:
             a variable-frame-rate clip's frames are not evenly spaced); ``None`` where unknown (frame folders).
-        warn_short: warn when a video read to its end gives clearly fewer frames than it states (cut short);
-            False for a second read of a clip already warned about.
     Returns:
         ``uint8 [N, H, W, 3]`` RGB frames.
     Raises:
@@ -433,7 +430,7 @@ def read_frames(
     if source.kind == "frames":
         iterator = _iter_folder_frames(source.path, wanted)
     else:
-        iterator = _iter_video_frames(source.path, wanted, check_length=warn_short, times=times, end=end)
+        iterator = _iter_video_frames(source.path, wanted, times=times, end=end)
     frames: list[np.ndarray] = []
     try:
         for index, frame in enumerate(iterator):
