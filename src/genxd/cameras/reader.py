@@ -56,6 +56,7 @@ from .formats import (
     w2c_list_from_object,
 )
 from .geometry import intrinsics_from_focal
+from .recon_json import RECON_JSON, is_recon_json, recon_json_from_object
 from .viewer_json import VIEWER_JSON, is_viewer_json, viewer_json_from_object
 
 __all__ = ["read_camera_path", "perspective_only", "colmap_model_dir", "camera_files", "several_videos", "COLMAP_FILES", "FOLDER_CAMERA_FILES", "COLMAP_FORMAT", "CURATE_SAMPLE", "SYNTHETIC_META", "DEFAULT_SIZE", "camera_formats_help"]
@@ -212,6 +213,8 @@ def _json_format(obj: object) -> str | None:
                           ("c2w_opencv", SYNTHETIC_META)):
             if key in obj:
                 return what
+        if is_recon_json(obj):
+            return RECON_JSON
     return None
 
 
@@ -229,6 +232,8 @@ def _from_json(path: Path, default_focal: float, height: int | None, width: int 
         return _synthetic_meta(obj, path, dtype)
     if what == VIEWER_JSON:
         return viewer_json_from_object(obj, path, dtype)
+    if what == RECON_JSON:
+        return recon_json_from_object(obj, path, dtype)
     raise ValueError(
         f"{path}: not a camera file: a JSON {describe(obj) if not isinstance(obj, dict) else 'object without frames, cameras or camera'} "
         f"(expected an object with 'cameras' ({AUTHORS_JSON}), 'frames' ({TRANSFORMS_JSON}), or a list of 3x4 "
