@@ -33,3 +33,12 @@ def test_a_reconstructions_cameras_json_is_read_as_its_views(tmp_path: Path, mod
         assert torch.allclose(path.times.double(), torch.tensor(record["times"], dtype=torch.float64), atol=1e-6)
     else:
         assert path.times is None
+
+
+def test_a_json_object_of_no_camera_format_is_refused_naming_every_object_format(tmp_path: Path) -> None:
+    """The refusal of a JSON object no reader takes listed the older formats only, not the reconstruct
+    cameras.json that read_camera_path takes since 7920004."""
+    bad = tmp_path / "notes.json"
+    bad.write_text(json.dumps({"foo": 1}))
+    with pytest.raises(ValueError, match=r"'c2w' and 'K' \(genxd reconstruct cameras\.json\)"):
+        read_camera_path(bad)

@@ -234,10 +234,11 @@ def _from_json(path: Path, default_focal: float, height: int | None, width: int 
         return viewer_json_from_object(obj, path, dtype)
     if what == RECON_JSON:
         return recon_json_from_object(obj, path, dtype)
+    found = describe(obj) if not isinstance(obj, dict) else "object without frames, cameras, camera or c2w and K"
     raise ValueError(
-        f"{path}: not a camera file: a JSON {describe(obj) if not isinstance(obj, dict) else 'object without frames, cameras or camera'} "
-        f"(expected an object with 'cameras' ({AUTHORS_JSON}), 'frames' ({TRANSFORMS_JSON}), or a list of 3x4 "
-        f"world-to-camera matrices ({W2C_JSON}), or a list of views ({VIEWER_JSON}))")
+        f"{path}: not a camera file: a JSON {found} (expected an object with 'cameras' ({AUTHORS_JSON}), 'frames' "
+        f"({TRANSFORMS_JSON}) or 'c2w' and 'K' ({RECON_JSON}), or a list of 3x4 world-to-camera matrices "
+        f"({W2C_JSON}), or a list of views ({VIEWER_JSON}))")
 
 
 def _with_default_intrinsics(c2w: torch.Tensor, K: torch.Tensor | None, default_focal: float, height: int | None,
