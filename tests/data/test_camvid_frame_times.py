@@ -101,25 +101,64 @@ def test_constant_rate_and_untimed_videos_are_taken_frame_by_frame(video, tmp_pa
             assert torch.equal(a["frames"], b["frames"]) and a["motion_strength"] == b["motion_strength"]
 
 
-def test_frames_repeated_where_the_rate_falls_below_the_clips_step_are_one_note(video, tmp_path, recwarn):
-    """Steps of 1/30 s over a part at 10 fps can only repeat frames: one warning, naming the first such clip and the
-    lowest rate to convert to; 3D training says nothing (frame by frame)."""
+def test_clips_whose_frames_repeat_are_dropped_and_counted_in_one_note(video, tmp_path, recwarn):
+    """Steps of 1/30 s over a part at 10 fps can only repeat frames (frames [9, 10, 11, 11]: objects stop, then jump):
+    such clips were trained. They are dropped now, the one note counting them per video with the lowest rate to
+    convert to; the clips that fit are kept; 3D training says nothing (frame by frame)."""
     _timed(video, tmp_path, "phone", PHONE)
     _timed(video, tmp_path, "untimed", None)
     ds = CamVidDataset(tmp_path, num_frames=4, height=24, clip_spacing=1)
+    assert _clips_of(ds, "phone") == [[k, k + 1, k + 2, k + 3] for k in range(9)]  # the 30 fps part
+    assert len(_clips_of(ds, "untimed")) == len(PHONE) - 3
     messages = [m for m in _messages(recwarn) if "in time" in m]
     assert len(messages) == 1, _messages(recwarn)
-    assert "1 of 2 videos train as 4D with clips taken evenly in time that their recorded frames do not fit" \
-        in messages[0]
-    assert "e.g. phone, frames [9, 10, 11, 11] for steps of 0.0334 s from 0.3 s, one 0.0331 s off" in messages[0]
+    assert "1 of 2 videos train as 4D with clips picked evenly in time" in messages[0]
+    assert "8 clips of phone dropped (9 left; e.g. frames [9, 10, 11, 11] for steps of 0.0334 s from 0.3 s, one " \
+        "0.0331 s off): its frames are too far apart for the clip's time step" in messages[0]
     assert "-vf fps=10 " in messages[0] and "kind: 3d" in messages[0]
-    i = next(i for i, (s, p) in enumerate(ds.clips) if ds.scene_names()[s] == "phone" and p == [9, 10, 11, 11])
-    frames = ds[i]["frames"]
-    assert torch.equal(frames[2], frames[3]) and not torch.equal(frames[1], frames[2])
     recwarn.clear()
     ds3 = CamVidDataset(tmp_path, num_frames=4, height=24, clip_spacing=1, kind="3d")
     assert not _messages(recwarn)
     assert _clips_of(ds3, "phone") == _clips_of(ds3, "untimed")
+
+
+def test_a_video_left_without_clips_by_time_is_named(video, tmp_path, recwarn):
+    """5 frames at 30 fps, then 13 at 10 fps: frame by frame gave one (uneven) clip of 18 frames; picked in time (the
+    step is 0.1 s, the interval most frames have) the video spans 1.43 s, less than the clip's 1.7 s, and gave none
+    in silence, counted as a video with too few frames. The note names it and why."""
+    short = [round(k / 30, 3) for k in range(5)] + [round(4 / 30 + 0.1 * k, 3) for k in range(1, 14)]
+    _timed(video, tmp_path, "short", short)
+    _timed(video, tmp_path, "untimed", None)
+    ds = CamVidDataset(tmp_path, num_frames=len(short), height=24)
+    assert _clips_of(ds, "short") == [] and len(_clips_of(ds, "untimed")) == 1
+    assert ds.num_skipped_scenes == 0  # it has enough frames
+    messages = [m for m in _messages(recwarn) if "in time" in m]
+    assert len(messages) == 1, _messages(recwarn)
+    assert "1 of 2 videos train as 4D" in messages[0]
+    assert "short gives no clip: its frames span 1.43 s, less than one clip of 18 frames at steps of 0.1 s (1.7 s" \
+        in messages[0]
+    assert timed_clips(short, len(short), 1, None) == ([], [])
+
+
+def test_timed_clips_drop_clips_whose_frames_repeat_or_miss_their_times():
+    """A 10 fps stretch in a 30 fps video at stride 1: only the clip within a quarter step of its times is kept."""
+    kept, dropped = timed_clips([0, .033, .067, .1, .2, .3], 4, 1, 1)
+    assert [p for p, _ in kept] == [[0, 1, 2, 3]]
+    assert [p for p, _ in dropped] == [[1, 2, 3, 3], [2, 3, 3, 4], [3, 3, 4, 4], [4, 4, 5, 5]]
+    kept, dropped = timed_clips([0, .1, .2, .3, .4, .45, .5], 3, 1, 1)  # 10 fps, then 20 fps: steps of 0.1 s
+    assert [p for p, _ in kept] == [[0, 1, 2], [1, 2, 3], [2, 3, 4], [3, 4, 6]] and not dropped
+
+
+def test_frame_interval_is_the_interval_most_frames_have():
+    """Half 30 fps, half 10 fps in time: three short intervals per long one, the step is 1/30 s. As many intervals
+    of each: np.median's mean, 0.067 s, fit neither rate (clips of every other frame at 30 fps with the motion
+    strength of one interval); the shorter one is taken."""
+    by_time = [k / 30 for k in range(31)] + [1 + 0.1 * k for k in range(1, 11)]
+    assert frame_interval(by_time) == pytest.approx(1 / 30)
+    by_count = [k / 30 for k in range(11)] + [10 / 30 + 0.1 * k for k in range(1, 11)]
+    assert frame_interval(by_count) == pytest.approx(1 / 30)
+    kept, dropped = timed_clips(by_count, 4, 1, None)  # the clips taken frame by frame of the 30 fps part
+    assert [p for p, _ in kept] == [[0, 1, 2, 3], [4, 5, 6, 7]] and [p for p, _ in dropped][0] == [8, 9, 10, 10]
 
 
 def test_timed_clips_at_a_constant_rate_are_those_taken_frame_by_frame():
@@ -130,7 +169,8 @@ def test_timed_clips_at_a_constant_rate_are_those_taken_frame_by_frame():
     for f, stride, spacing in ((8, 1, None), (14, 3, None), (8, 2, 1), (4, 1, 3)):
         span = (f - 1) * stride + 1
         expected = [[s + k * stride for k in range(f)] for s in range(0, len(times) - span + 1, spacing or span)]
-        assert [p for p, _ in timed_clips(times, f, stride, spacing)] == expected
+        kept, dropped = timed_clips(times, f, stride, spacing)
+        assert [p for p, _ in kept] == expected and not dropped
 
 
 def test_nearest_frames_takes_frames_with_a_pose():

@@ -22,8 +22,11 @@ from ...utils.paths import relative_to_cwd_note
 from ...validation import DEFAULT_MOTION_SCALE, warn
 from ..archive import ArchiveLimits, SafeZip
 from .clips import IMAGE_EXTENSIONS, _as_list, _Cameras, _ClipDataset, _decode_image, _read_image, pinhole_views
-from .frame_times import (UNEVEN_CLIP_TOLERANCE, frame_interval, frame_times, largest_miss, nearest_frames,
-                          timed_clips, uneven_clip_steps, usable_times)
+from .frame_times import (frame_interval, frame_times, largest_miss, nearest_frames, timed_clips, uneven_clip_steps,
+                          usable_times)
+
+#: the most videos the note on dropped clips names one by one
+_NAMED_VIDEOS = 5
 
 __all__ = ["CamVidDataset"]
 
@@ -211,10 +214,9 @@ class CamVidDataset(_ClipDataset):
         The warnings: videos without a motion strength (no ``meta.json``, or one with none of ``motion_keys``: 0,
         still objects; CamVid-30K as released is such, and the model would learn that motion strength 0 moves
         objects); motion strengths in the units before 17875fa on non-square frames; non-square synthetic clips whose
-        meta.json has no units for their image_motion_strength (:mod:`genxd.utils.motion_units`); videos with a clip
-        picked in time whose recorded frames miss its even times by more than :data:`UNEVEN_CLIP_TOLERANCE` steps (a
-        frame repeated where the video's rate falls below the clip's). Videos that train as 3D (motion and pace
-        unused) count in none and keep their clips taken frame by frame."""
+        meta.json has no units for their image_motion_strength (:mod:`genxd.utils.motion_units`); videos with clips
+        picked in time dropped (:meth:`_retime`), each named with their count. Videos that train as 3D (motion and
+        pace unused) count in none and keep their clips taken frame by frame."""
         self._timed: dict[int, list[float]] = {}  # scene -> its frame times, for the videos whose clips are timed
         self._clip_targets: dict[int, tuple[list[float], int]] = {}  # clip index -> (even target times, stride)
         if self.kind == "3d":
@@ -223,7 +225,7 @@ class CamVidDataset(_ClipDataset):
         bare: list[str] = []
         old_units: list[str] = []
         old_synthetic: list[str] = []  # image_motion_strength of synthetic clips written before its units field
-        missed: list[tuple[str, str, float]] = []  # (video, its first clip that misses its times, largest interval)
+        dropped: list[tuple[str, float]] = []  # (what a video lost and why, its largest frame interval)
         clips_of: dict[int, list[list[int]]] = {}
         for s, positions in self.clips:
             clips_of.setdefault(s, []).append(positions)
@@ -240,12 +242,24 @@ class CamVidDataset(_ClipDataset):
             elif key is not None and self._kind_of(meta) == "4d" and old_unit_motion(meta, key):
                 (old_synthetic if key == "image_motion_strength" else old_units).append(self.videos[s].name)
             if self._kind_of(meta) == "4d" and (timed := self._retime(s, meta, clips_of[s])) is not None:
-                retimed[s] = timed
-                if (miss := self._first_miss(s, timed)) is not None:
-                    missed.append(miss)
+                retimed[s], lost = timed
+                if lost is not None:
+                    dropped.append(lost)
+        where = ", ".join(str(r) for r in roots)
+        if dropped:
+            named = "; ".join(text for text, _ in dropped[:_NAMED_VIDEOS])
+            more = len(dropped) - _NAMED_VIDEOS
+            gap = dropped[0][1]
+            fps = max(1, math.floor(1 / gap + 1e-6))
+            warn(f"{where}: {len(dropped)} of {len(used)} videos train as 4D with clips picked evenly in time "
+                 f"(variable frame rate, by the frame times of their meta.json) that are not trained: {named}"
+                 f"{f'; and {more} more videos' if more > 0 else ''}; each clip frame is the recorded frame nearest "
+                 f"its time, so where a video's frames lie further apart than the clip's step a frame would repeat "
+                 f"(its objects stop, then jump): such clips are dropped; convert such videos to a constant frame rate "
+                 f"no higher than their lowest before curating them (frames up to {gap:.3g} s apart: ffmpeg -i IN -vf "
+                 f"fps={fps} OUT.mp4), or train them as 3D (kind: 3d in their meta.json)")
         if retimed:
             self._replace_clips(retimed)
-        where = ", ".join(str(r) for r in roots)
         if bare:
             warn(f"{where}: {len(bare)} of {len(used)} videos train as 4D with no motion strength (no meta.json, or "
                  f"one with none of {', '.join(self.motion_keys)}; e.g. {bare[0]}): they are trained as 4D clips with "
@@ -256,47 +270,49 @@ class CamVidDataset(_ClipDataset):
             warn(f"{where}: {old_units_advice(len(old_units), len(used), old_units[0])}")
         if old_synthetic:
             warn(f"{where}: {old_units_advice(len(old_synthetic), len(used), old_synthetic[0], synthetic=True)}")
-        if missed:
-            name, clip, gap = missed[0]
-            fps = max(1, math.floor(1 / gap + 1e-6))
-            warn(f"{where}: {len(missed)} of {len(used)} videos train as 4D with clips taken evenly in time that their "
-                 f"recorded frames do not fit (variable frame rate, by the frame times of their meta.json; e.g. "
-                 f"{name}, {clip}): each clip frame is the recorded frame nearest its time, so where the video's "
-                 f"frames lie further apart than the clip's step a frame repeats (its objects stop, then jump); "
-                 f"convert such videos to a constant frame rate no higher than their lowest before curating them "
-                 f"(frames up to {gap:.3g} s apart: ffmpeg -i IN -vf fps={fps} OUT.mp4), or train them as 3D (kind: "
-                 f"3d in their meta.json)")
-
-    def _retime(self, scene: int, meta: dict,
-                clips: list[list[int]]) -> list[tuple[list[int], list[float], int]] | None:
-        """``(frames, even target times, stride)`` of each clip of ``scene`` picked evenly in time
-        (:func:`.frame_times.timed_clips`) when one of its ``clips`` taken frame by frame is unevenly spaced in time by
-        ``meta``'s frame times (:func:`.frame_times.uneven_clip_steps`: a variable frame rate); None to keep them
-        (a constant rate, jitter of a few ms, no usable times: frame folders, records before 6e2b619)."""
+    def _retime(self, scene: int, meta: dict, clips: list[list[int]]
+                ) -> tuple[list[tuple[list[int], list[float], int]], tuple[str, float] | None] | None:
+        """``(kept, lost)`` when one of ``scene``'s ``clips`` taken frame by frame is unevenly spaced in time by
+        ``meta``'s frame times (:func:`.frame_times.uneven_clip_steps`: a variable frame rate): ``kept`` are
+        ``(frames, even target times, stride)`` of its clips picked evenly in time (:func:`.frame_times.timed_clips`),
+        ``lost`` what it lost for the note (``("4 clips of VIDEO dropped (e.g. ...)", largest frame interval)``, or
+        ``"VIDEO gives no clip ..."`` when it is shorter in time than one), None when nothing. None to keep the clips
+        taken frame by frame (a constant rate, jitter of a few ms, no usable times: frame folders, records before
+        6e2b619)."""
         times = usable_times(frame_times(meta, self.videos[scene].frames))
         if times is None or not any(uneven_clip_steps([times[p] for p in c]) for c in clips):
             return None
         self._timed[scene] = times
-        return [(positions, targets, stride) for stride in self.strides
-                for positions, targets in timed_clips(times, self.num_frames, stride, self.clip_spacing)]
-
-    def _first_miss(self, scene: int, timed: list[tuple[list[int], list[float], int]]) -> tuple[str, str, float] | None:
-        """``(video, "frames [...] for steps of X s from T s, one Y s off", largest frame interval)`` for the first of
-        ``scene``'s ``timed`` clips whose frames miss their times by more than :data:`UNEVEN_CLIP_TOLERANCE` steps."""
-        times = self._timed[scene]
         dt = frame_interval(times)
-        for positions, targets, stride in timed:
-            miss = largest_miss(times, positions, targets)
-            if miss > UNEVEN_CLIP_TOLERANCE * stride * dt:
-                gap = max(b - a for a, b in zip(times, times[1:]))
-                return (self.videos[scene].name, f"frames {positions} for steps of {stride * dt:.3g} s from "
-                        f"{targets[0]:.3g} s, one {miss:.3g} s off", gap)
-        return None
+        name = self.videos[scene].name
+        gap = max(b - a for a, b in zip(times, times[1:]))
+        kept: list[tuple[list[int], list[float], int]] = []
+        example: str | None = None
+        n_dropped = 0
+        for stride in self.strides:
+            good, bad = timed_clips(times, self.num_frames, stride, self.clip_spacing)
+            kept += [(positions, targets, stride) for positions, targets in good]
+            n_dropped += len(bad)
+            if bad and example is None:
+                positions, targets = bad[0]
+                example = (f"frames {positions} for steps of {stride * dt:.3g} s from {targets[0]:.3g} s, one "
+                           f"{largest_miss(times, positions, targets):.3g} s off")
+        if n_dropped:
+            left = f"{len(kept)} left" if kept else "none left"
+            return kept, (f"{n_dropped} clip{'s' if n_dropped != 1 else ''} of {name} dropped ({left}; e.g. "
+                          f"{example}): its frames are too far apart for the clip's time step", gap)
+        if not kept:
+            step = min(self.strides) * dt
+            return kept, (f"{name} gives no clip: its frames span {times[-1] - times[0]:.3g} s, less than one clip of "
+                          f"{self.num_frames} frames at steps of {step:.3g} s ({(self.num_frames - 1) * step:.3g} s; "
+                          f"the step is the interval most of its frames have)", gap)
+        return kept, None
 
     def _replace_clips(self, retimed: dict[int, list[tuple[list[int], list[float], int]]]) -> None:
         """Put each ``retimed`` video's clips in place of those taken frame by frame (in the same place of
-        ``self.clips``), keeping their target times for :meth:`_pick`; a video none of whose clips fits its time
-        span gives none and is counted in ``num_skipped_scenes``."""
+        ``self.clips``), keeping their target times for :meth:`_pick`; a video none of whose clips fits gives none
+        (named in the note of :meth:`_check_records`; not in ``num_skipped_scenes``, which counts videos with too
+        few frames)."""
         clips: list[tuple[int, list[int]]] = []
         done: set[int] = set()
         for s, positions in self.clips:
@@ -307,7 +323,6 @@ class CamVidDataset(_ClipDataset):
                 for new_positions, targets, stride in retimed[s]:
                     self._clip_targets[len(clips)] = (targets, stride)
                     clips.append((s, new_positions))
-                self.num_skipped_scenes += not retimed[s]
         if not clips:
             raise ValueError(f"{type(self).__name__}: no video has clips that fit their frame times")
         self.clips = clips

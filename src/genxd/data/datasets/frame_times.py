@@ -5,7 +5,8 @@ The model learns to make frames evenly spaced in time (``genxd generate`` gives 
 must be: a clip taken frame by frame from a phone's video (30 fps, then 10 fps) moves its objects at an uneven pace
 under one motion strength. :func:`timed_clips` takes, for each even time step, the recorded frame nearest to it; the
 step is the clip's stride at the video's frame interval (:func:`frame_interval`), so a video of constant rate gives
-the clips taken frame by frame.
+the clips taken frame by frame. Clips whose frames do not fit their times (a frame repeated where the video's rate
+falls below the clip's step) are dropped, not trained.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Sequence
 import numpy as np
 
 __all__ = ["UNEVEN_CLIP_TOLERANCE", "uneven_clip_steps", "frame_times", "usable_times", "frame_interval",
-           "nearest_frames", "timed_clips", "largest_miss"]
+           "nearest_frames", "TimedClip", "timed_clips", "fits", "largest_miss"]
 
 #: A clip's frames are unevenly spaced in time when one is further than this many of its steps from its place on
 #: an even spacing (a phone's timestamp jitter of a few ms, and meta.json's times in ms, stay well under it).
@@ -60,11 +61,19 @@ def usable_times(times: Sequence[float | None]) -> list[float] | None:
 
 
 def frame_interval(times: Sequence[float]) -> float:
-    """The video's frame interval: the median of its intervals, refined as the mean of those within
+    """The video's frame interval, the time step of a clip of stride 1: the interval most of its frames have (the
+    median of its intervals, counted by frame, not by second), refined as the mean of those within
     :data:`UNEVEN_CLIP_TOLERANCE` of it (times rounded to ms, 0.033 and 0.034 s, give 1/30 s rather than 0.033 s,
-    which would drift a third of a frame over a clip of 10 steps of 3 frames)."""
-    steps = np.diff(np.asarray(times, dtype=np.float64))
-    median = float(np.median(steps))
+    which would drift a third of a frame over a clip of 10 steps of 3 frames).
+
+    A video half 30 fps and half 10 fps in time has three short intervals per long one: its step is 1/30 s and the
+    clips of its 10 fps part are dropped (:func:`timed_clips`). It is the interval most frame pairs have because the
+    motion strength ``genxd curate`` records is a median over frame pairs (a speed per such interval), which a clip of
+    stride ``s`` gets ``s`` times; the faster part then gives the clips taken frame by frame. On a tie (as many
+    intervals of each rate) it is the shorter of the two middle ones: their mean, ``np.median``'s, fits neither rate
+    (0.067 s between 1/30 and 0.1 s)."""
+    steps = np.sort(np.diff(np.asarray(times, dtype=np.float64)))
+    median = float(steps[(steps.size - 1) // 2])
     near = steps[np.abs(steps - median) <= UNEVEN_CLIP_TOLERANCE * median]
     return float(near.mean()) if near.size else median
 
@@ -85,19 +94,26 @@ def nearest_frames(times: Sequence[float], candidates: Sequence[int], targets: S
     return out
 
 
+#: A clip picked in time: its frame numbers and their even target times (seconds).
+TimedClip = tuple[list[int], list[float]]
+
+
 def timed_clips(times: Sequence[float], num_frames: int, stride: int,
-                clip_spacing: int | None) -> list[tuple[list[int], list[float]]]:
-    """``(frame numbers, their even target times)`` of each clip of ``num_frames`` frames ``stride`` frame intervals
-    (:func:`frame_interval`) apart in time, starting every ``clip_spacing`` intervals (default: the clip's span, as
-    clips taken frame by frame), each frame the recorded one nearest its target. A clip starts on a recorded frame,
-    and its last target lies at most :data:`UNEVEN_CLIP_TOLERANCE` steps past the last frame. At a constant rate these
-    are the clips taken frame by frame (``start + k * stride``)."""
+                clip_spacing: int | None) -> tuple[list[TimedClip], list[TimedClip]]:
+    """``(kept, dropped)``: the clips of ``num_frames`` frames ``stride`` frame intervals (:func:`frame_interval`)
+    apart in time, starting every ``clip_spacing`` intervals (default: the clip's span, as clips taken frame by
+    frame), each frame the recorded one nearest its target. A clip starts on a recorded frame, and its last target
+    lies at most :data:`UNEVEN_CLIP_TOLERANCE` steps past the last frame. A clip is dropped when its frames do not
+    fit its times (:func:`fits`: where the video's frames lie further apart than the step, a frame would repeat, its
+    objects stopping, then jumping). At a constant rate the kept ones are the clips taken frame by frame
+    (``start + k * stride``); none when the video is shorter in time than one clip."""
     dt = frame_interval(times)
     step = stride * dt
     all_frames = list(range(len(times)))
     spacing = (clip_spacing or (num_frames - 1) * stride + 1) * dt
     end = times[-1] + UNEVEN_CLIP_TOLERANCE * step
-    clips: list[tuple[list[int], list[float]]] = []
+    kept: list[TimedClip] = []
+    dropped: list[TimedClip] = []
     last_start = -1
     j = 0
     while (wanted := times[0] + j * spacing) <= end:
@@ -107,9 +123,17 @@ def timed_clips(times: Sequence[float], num_frames: int, stride: int,
         if targets[-1] > end:
             break
         if start != last_start:
-            clips.append((nearest_frames(times, all_frames, targets), targets))
+            positions = nearest_frames(times, all_frames, targets)
+            (kept if fits(times, positions, targets, step) else dropped).append((positions, targets))
             last_start = start
-    return clips
+    return kept, dropped
+
+
+def fits(times: Sequence[float], positions: Sequence[int], targets: Sequence[float], step: float) -> bool:
+    """Whether a clip's frames are all different and each is at most :data:`UNEVEN_CLIP_TOLERANCE` times ``step``
+    off its target time."""
+    return len(set(positions)) == len(positions) and \
+        largest_miss(times, positions, targets) <= UNEVEN_CLIP_TOLERANCE * step
 
 
 def largest_miss(times: Sequence[float], positions: Sequence[int], targets: Sequence[float]) -> float:
