@@ -100,7 +100,7 @@ def test_an_interrupted_long_path_group_continues_bitwise(reconfusion, tmp_path,
     assert [r.status for r in fewshot_scenes(reconfusion, out, **settings)] == ["written"]
     resumed = outputs[-1]
     assert resumed.calls == outputs[0].calls - 1  # the first call's windows were not sampled again
-    assert torch.equal(resumed.latents, outputs[0].latents)  # decoded as they are written: the PNGs below
+    assert torch.equal(resumed.latents.whole(), outputs[0].latents.whole())  # decoded as they are written: the PNGs below
     assert sorted(os.listdir(out)) == ["scene_direct_000"]
     for png in sorted((tmp_path / "whole" / "scene_direct_000" / "frames").iterdir()):
         assert (out / "scene_direct_000" / "frames" / png.name).read_bytes() == png.read_bytes()
@@ -208,7 +208,7 @@ def test_a_long_group_is_written_a_window_at_a_time_to_the_files_of_the_whole_de
     assert [r.status for r in results] == ["written"]
     (out,) = outputs
     assert lm.pipe.most_alive <= 2 * 6, lm.pipe.most_alive  # a window, the one before let go: not the 40 frames
-    whole = tensor_to_uint8(lm.pipe.decode_latents(out.latents, out.plan.window)[0])
+    whole = tensor_to_uint8(lm.pipe.decode_latents(out.latents.whole(), out.plan.window)[0])
     keep = [i for i in range(40) if i not in out.plan.inputs]
     frames = sorted((tmp_path / "out" / "scene_direct_000" / "frames").iterdir())
     assert len(frames) == len(keep) == 37

@@ -354,7 +354,8 @@ def generate_scenes(
                                                 motion_strength=s.motion_strength, num_inference_steps=steps,
                                                 guidance_scale=guidance, generator=gens,
                                                 max_windows_per_call=s.max_windows_per_call, progress=long_bar,
-                                                state=partials.batch(idx), decode=False).latents
+                                                state=partials.batch(idx), decode=False, latents_in_memory=False,
+                                                latents_folder=out_dir).latents
                 except Exception as exc:  # noqa: BLE001
                     kept = partials and partials.kept_note()  # a long path's windows done: kept, and how to go on
                     failed = [_timed(failed_input(i, exc), started) for i in idx]

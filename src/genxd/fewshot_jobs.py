@@ -284,7 +284,8 @@ def fewshot_scenes(
                 else:
                     latents = generate_long(lm.pipe, g.context_images[None], g.c2w, g.K, plans[gi], mode="3d",
                                             num_inference_steps=steps, guidance_scale=guidance, generator=[gen],
-                                            progress=long_bar, state=partials.batch([gi]), decode=False).latents
+                                            progress=long_bar, state=partials.batch([gi]), decode=False,
+                                            latents_in_memory=False, latents_folder=out_dir).latents
                     # decoded a window at a time as they are written (as genxd generate does)
                     runs = decoded_frames(lm.pipe, latents[0], plans[gi].window)
                 keep = list(range(num_frames))

@@ -126,7 +126,7 @@ def test_a_long_path_is_written_a_window_at_a_time_to_the_files_of_the_whole_dec
                             threading.Event())
     (out,) = outputs
     assert loaded.pipe.most_alive <= 2 * 8, loaded.pipe.most_alive  # a window, the one before let go: not 40
-    whole = tensor_to_uint8(loaded.pipe.decode_latents(out.latents, out.plan.window)[0])
+    whole = tensor_to_uint8(loaded.pipe.decode_latents(out.latents.whole(), out.plan.window)[0])
     frames = sorted((folder / "frames").iterdir())
     assert len(frames) == 40
     for png, frame in zip(frames, whole):

@@ -288,7 +288,7 @@ def generate_scene(loaded, request: GenerationRequest, folder: Path, progress: P
         sampled = generate_long(pipe, images[None], request.c2w, request.K, plan, mode=request.mode,
                                 motion_strength=motion, num_inference_steps=steps, guidance_scale=guidance,
                                 generator=generator, max_windows_per_call=per_call, progress=bar,
-                                decode=False).latents[0]
+                                decode=False, latents_in_memory=False).latents[0]
     progress(_DENOISE_SHARE, "writing the video")
     # a long path's latents: decoded a window at a time as they are written (as genxd generate does)
     frames = scene_frames(pipe, sampled, plan)

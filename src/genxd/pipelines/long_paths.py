@@ -55,10 +55,12 @@ consecutive runs of ``window - inputs`` frames, each window conditioned on the i
 
 Generated frames condition later windows as **latents** (``GenXDPipeline(context_latents=...)``): no
 VAE decode / encode round trip. All latents of a path are decoded once at the end
-(``decode_chunk_size`` frames at a time, default ``window``). The initial noise of every frame is drawn
-once per scene for the whole path (``[N, 4, h, w]`` from the scene's generator), so the frames do not
+(``decode_chunk_size`` frames at a time, default ``window``). The initial noise of every frame is that of
+one draw per scene for the whole path (``[N, 4, h, w]`` from the scene's generator), so the frames do not
 depend on how windows are batched into calls; then one seed per window from the same generator, for a
-stochastic sampler's noise at each step (``dpmpp-2m-sde``). The windows done are kept while the path runs,
+stochastic sampler's noise at each step (``dpmpp-2m-sde``). Neither the noise nor the latents are held whole
+(:mod:`genxd.pipelines.long_path_latents`: the noise drawn again a chunk at a time, bit for bit; the latents in a
+temporary file with ``latents_in_memory=False``, as ``genxd generate`` runs). The windows done are kept while the path runs,
 and an interrupted run continues from them (:mod:`genxd.pipelines.long_path_state`).
 
 Cost: one pipeline call runs ``num_inference_steps`` UNet calls (with guidance, both branches in one
@@ -73,6 +75,7 @@ runs the windows through the pipeline.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
 import torch
@@ -80,6 +83,7 @@ from torch import Tensor
 
 from ..validation import arg
 from . import long_path_plans
+from .long_path_latents import ChunkedNoise, DiskLatents, MemoryLatents, TensorNoise
 from .long_path_plans import (  # noqa: F401  (re-exported: __all__)
     LongPathPlan,
     Window,
@@ -223,11 +227,12 @@ def long_job_progress(jobs: Sequence[tuple[LongPathPlan, int]], num_inference_st
 
 @dataclass
 class LongPathOutput:
-    """``frames [B, N, 3, H, W]`` in [0, 1] (None when not decoded), ``latents [B, N, 4, h, w]``, the plan,
+    """``frames [B, N, 3, H, W]`` in [0, 1] (None when not decoded), ``latents [B, N, 4, h, w]`` (a tensor, or a
+    :class:`~genxd.pipelines.long_path_latents.DiskLatents`: ``generate_long(latents_in_memory=False)``), the plan,
     and ``calls``: the sampling calls made."""
 
     frames: Tensor | None
-    latents: Tensor
+    latents: Tensor | DiskLatents
     plan: LongPathPlan
     calls: int
 
@@ -247,7 +252,7 @@ def sample_long(
     input_latents: Tensor,
     c2w: Tensor,
     K: Tensor,
-    noise: Tensor,
+    noise: Tensor | ChunkedNoise,
     *,
     mode: str = "3d",
     motion_strength: float | Tensor = 0.0,
@@ -259,14 +264,16 @@ def sample_long(
     motion_guidance_scale: float = 0.0,
     state: Any = None,
     window_seeds: Tensor | None = None,
-) -> tuple[Tensor, int]:
+    store: DiskLatents | None = None,
+) -> tuple[Tensor | DiskLatents, int]:
     """Latents of every frame of the path, window by window (``plan``), for ``B`` scenes at once.
 
     Args:
         pipe: a :class:`~genxd.pipelines.GenXDPipeline`.
         input_latents: ``[B, I, 4, h, w]`` scaled VAE latents of the input frames ``plan.inputs``.
         c2w / K: ``[N, 4, 4]`` / ``[N, 3, 3]`` (or with a leading ``B``): the cameras of all frames.
-        noise: ``[B, N, 4, h, w]`` initial noise of every frame (before the scheduler's scaling).
+        noise: ``[B, N, 4, h, w]`` initial noise of every frame (before the scheduler's scaling), or a
+            :class:`~genxd.pipelines.long_path_latents.ChunkedNoise` that draws it a few frames at a time.
         motion_strength: scalar or ``[B]``, the same for every window of a scene.
         max_windows_per_call: samples per pipeline call (None: all windows of a stage and shape).
         on_step: called after every denoising step of every call (progress).
@@ -282,8 +289,10 @@ def sample_long(
         window_seeds: ``[B, windows]`` seeds of the generators of the sampler's own noise at each step (stochastic
             samplers: ``dpmpp-2m-sde``), one per window of each scene, so that it depends neither on how windows
             are batched nor on the calls skipped by ``state``; None: torch's global generator.
+        store: where the latents are kept (:class:`~genxd.pipelines.long_path_latents.DiskLatents`: in a file, a
+            call's frames read and written at a time, so the memory does not grow with the path); None: one tensor.
     Returns:
-        ``(latents [B, N, 4, h, w], number of pipeline calls made)``.
+        ``(latents [B, N, 4, h, w] (``store`` when given), number of pipeline calls made)``.
     """
     b, n_in = input_latents.shape[:2]
     n = plan.num_frames
@@ -298,8 +307,15 @@ def sample_long(
     motion = torch.as_tensor(motion_strength, dtype=torch.float32).reshape(-1).expand(b)
     if context_from not in ("latents", "images"):
         raise ValueError(f"context_from must be 'latents' or 'images', got {context_from!r}")
-    known = input_latents.new_zeros(b, n, *input_latents.shape[2:]).float().cpu()
-    known[:, list(plan.inputs)] = input_latents.float().cpu()
+    noise = TensorNoise(noise) if isinstance(noise, Tensor) else noise
+    whole = store is None  # returned as a tensor
+    if store is None:
+        store = MemoryLatents(input_latents.new_zeros(b, n, *input_latents.shape[2:]).float().cpu())
+    elif tuple(store.shape) != (b, n, *input_latents.shape[2:]):
+        raise ValueError(f"the store's latents are {tuple(store.shape)}, expected {(b, n, *input_latents.shape[2:])}")
+    known = store  # the latents of the frames done
+    for s in range(b):
+        known.write(s, list(plan.inputs), input_latents[s].float().cpu())
     done = torch.zeros(b, n, dtype=torch.bool)  # the frames in `known`
     done[:, list(plan.inputs)] = True
     if state is not None:
@@ -307,7 +323,10 @@ def sample_long(
             raise ValueError("a long path's state keeps latents: context_from must be 'latents' to keep one")
         state.restore(known, done)
     restored = done.clone()  # never sampled again: a restored frame keeps its saved latents
-    conditions = known if context_from == "latents" else known.clone()  # what later windows see
+    conditions = known if context_from == "latents" else known.empty_like()  # what later windows see
+    if context_from == "images":
+        for s in range(b):
+            conditions.write(s, list(plan.inputs), input_latents[s].float().cpu())
 
     def step_callback(_pipe, _i, _t, tensors):
         if on_step is not None:
@@ -328,8 +347,8 @@ def sample_long(
             target_c2w=torch.stack([c2w[s, f] for (s, _), f in zip(items, frames)]),
             target_K=torch.stack([K[s, f] for (s, _), f in zip(items, frames)]),
             context_index=torch.tensor([w.context_positions for w in wins]),
-            context_latents=torch.stack([conditions[s, list(w.context)] for (s, _), w in zip(items, wins)]),
-            latents=torch.stack([noise[s, f] for (s, _), f in zip(items, frames)]),
+            context_latents=torch.stack([conditions.read(s, list(w.context)) for (s, _), w in zip(items, wins)]),
+            latents=torch.stack([noise.frames(s, f) for (s, _), f in zip(items, frames)]),
             mode=mode,
             motion_strength=torch.stack([motion[s] for s, _ in items]),
             num_inference_steps=num_inference_steps,
@@ -344,16 +363,18 @@ def sample_long(
         if context_from == "images":
             round_trip = pipe.encode_images(pipe.decode_latents(out.latents)).float().cpu()
         for j, ((s, _), w) in enumerate(zip(items, wins)):
-            for pos, f in enumerate(w.frames):
-                if f in w.targets and not restored[s, f]:
-                    known[s, f] = lat[j, pos]
-                    done[s, f] = True
-                    if context_from == "images":
-                        conditions[s, f] = round_trip[j, pos]
+            new = [(pos, f) for pos, f in enumerate(w.frames) if f in w.targets and not restored[s, f]]
+            if not new:
+                continue
+            positions, made_frames = [p for p, _ in new], [f for _, f in new]
+            known.write(s, made_frames, lat[j, positions])
+            done[s, made_frames] = True
+            if context_from == "images":
+                conditions.write(s, made_frames, round_trip[j, positions])
         made += 1
         if state is not None:
             state.save(known, done)
-    return known, made
+    return (known.whole() if whole else known), made
 
 
 def generate_long(
@@ -375,6 +396,8 @@ def generate_long(
     context_from: str = "latents",
     state: Any = None,
     motion_guidance_scale: float = 0.0,
+    latents_in_memory: bool = True,
+    latents_folder: str | Path | None = None,
 ) -> LongPathOutput:
     """Generate a path longer than a window from ``context_images [B, I, 3, H, W]`` (in [0, 1]), the
     images of the frames ``plan.inputs``, at the cameras ``c2w [N, 4, 4]`` / ``K [N, 3, 3]``.
@@ -383,7 +406,11 @@ def generate_long(
     at once. ``progress``: a tqdm-like bar, advanced by one per UNet call.
     ``max_windows_per_call`` default: :func:`default_windows_per_call`. ``state``: the windows done, saved after
     every call and restored from an interrupted run (:mod:`genxd.pipelines.long_path_state`, :func:`sample_long`).
-    ``motion_guidance_scale``: passed to every window's call (:func:`sample_long`).
+    ``motion_guidance_scale``: passed to every window's call (:func:`sample_long`). ``latents_in_memory`` False: the
+    output's ``latents`` are a :class:`~genxd.pipelines.long_path_latents.DiskLatents` (in an unnamed temporary file in
+    ``latents_folder``, None: ``TMPDIR``; ``latents[j]``: scene ``j``'s, what :func:`decoded_frames` reads), so the
+    memory does not grow with the path (with ``decode`` False; ``genxd generate``); the noise is drawn a chunk at a
+    time either way (:class:`~genxd.pipelines.long_path_latents.ChunkedNoise`: the same values).
     """
     images = torch.as_tensor(context_images, dtype=torch.float32)
     if images.ndim == 4:
@@ -393,8 +420,8 @@ def generate_long(
     gens = list(generator) if isinstance(generator, (list, tuple)) else [generator] * b
     if len(gens) != b:
         raise ValueError(f"{len(gens)} generators for {b} scenes")
-    shape = (1, plan.num_frames, *input_latents.shape[2:])
-    noise = torch.cat([torch.randn(shape, generator=g, dtype=torch.float32) for g in gens])
+    # each scene's torch.randn((1, N, 4, h, w), generator=g), bit for bit, drawn again a chunk at a time when needed
+    noise = ChunkedNoise(gens, plan.num_frames, input_latents.shape[2:])
     # then a seed per window for a stochastic sampler's noise at each step (it took torch's global generator: the
     # seed did not decide a long path's frames with dpmpp-2m-sde)
     window_seeds = torch.stack([torch.randint(0, 2**62, (len(plan.windows),), generator=g) for g in gens])
@@ -409,12 +436,14 @@ def generate_long(
             max_windows_per_call=max_windows_per_call, on_step=None if progress is None else (lambda: progress.update()),
             context_from=context_from, state=state, window_seeds=window_seeds,
             motion_guidance_scale=motion_guidance_scale,
+            store=None if latents_in_memory else DiskLatents(b, plan.num_frames, input_latents.shape[2:], latents_folder),
         )
     finally:
         pipe.set_progress_bar_config(**saved)
     frames = None
     if decode:
-        frames = pipe.decode_latents(latents.to(pipe._execution_device), decode_chunk_size or plan.window).cpu()
+        whole = latents if isinstance(latents, Tensor) else latents.whole()
+        frames = pipe.decode_latents(whole.to(pipe._execution_device), decode_chunk_size or plan.window).cpu()
     return LongPathOutput(frames=frames, latents=latents, plan=plan, calls=calls)
 
 
