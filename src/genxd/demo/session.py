@@ -13,6 +13,7 @@ import os
 import shutil
 import tempfile
 import threading
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, Sequence
@@ -20,7 +21,7 @@ from typing import Iterator, Sequence
 import PIL.Image
 
 from ..utils.image_formats import missing_decoder_message, prepare_decoder
-from ..utils.image_limits import open_header
+from ..utils.image_limits import WARNING_FILTERS_LOCK
 from ..utils.images import collect_images, decode_side, draft_at_least, frames_note, read_rgb
 
 __all__ = ["Jobs", "Limits", "Session", "validate_uploads"]
@@ -236,13 +237,14 @@ def _check_image(p: Path, limits: Limits) -> str | None:
     collect_images([p])  # the CLI's check: an image suffix
     kind = prepare_decoder(p)  # HEIC: pillow-heif registered where installed
     try:
-        # header only: refuse huge images before decoding them; over PIL's warning limit: refused below
-        # (max_pixels) without Pillow's warning, and without touching the process's warning filters
-        with open_header(p) as im:
-            w, h = im.size
-            note = frames_note(im, p.name)  # what genxd generate warns (genxd.utils.images), said in the page
-            draft_at_least(im, limits.jpeg_decode_side)  # a JPEG: the size it is decoded at (no pixels read)
-            decoded = im.size[0] * im.size[1]
+        # over PIL's warning limit: refused below (max_pixels), no warning; the filters are the process's (the lock)
+        with WARNING_FILTERS_LOCK, warnings.catch_warnings():
+            warnings.simplefilter("ignore", PIL.Image.DecompressionBombWarning)
+            with PIL.Image.open(p) as im:  # header only: refuse huge images before decoding them
+                w, h = im.size
+                note = frames_note(im, p.name)  # what genxd generate warns (genxd.utils.images), said in the page
+                draft_at_least(im, limits.jpeg_decode_side)  # a JPEG: the size it is decoded at (no pixels read)
+                decoded = im.size[0] * im.size[1]
     except PIL.Image.DecompressionBombError:
         read_rgb(p)  # raises genxd generate's one-line message for the decompression-bomb limit (header only)
         raise ValueError(f"{p}: image too large (over PIL's decompression-bomb limit)") from None

@@ -8,13 +8,19 @@ so ``generate``, ``reconstruct`` and ``curate`` accept and refuse the same image
 from __future__ import annotations
 
 import contextlib
-import io
 import os
-import struct
+import threading
+import warnings
 from typing import IO, Iterator
 
 import PIL.Image
-import PIL.ImageFile
+
+
+#: Python's warning filters are process-wide; genxd's blocks that change them hold this lock so no two interleave
+#: (in the web app's handler threads, two ``warnings.catch_warnings`` blocks exited in the other order than entered
+#: undid one thread's filter while it read an image, and left the other's on for the whole process). Re-entrant: a
+#: block may open another inside it in the same thread.
+WARNING_FILTERS_LOCK = threading.RLock()
 
 
 class ImageRefusedError(ValueError):
@@ -64,60 +70,24 @@ def drafted_extent(im: PIL.Image.Image) -> tuple[float, float] | None:
     return im.info.get(DRAFTED_EXTENT)
 
 
-def _pixels(size: tuple[int, int]) -> int:
-    """Pixels as Pillow counts them for its limits (a side of 0 counts as 1)."""
-    return max(1, size[0]) * max(1, size[1])
-
-
-def open_header(path: str | os.PathLike | IO[bytes]) -> PIL.ImageFile.ImageFile:
-    """``PIL.Image.open(path)`` (header only) without Pillow's warning for an image over ``MAX_IMAGE_PIXELS``:
-    the caller checks ``im.size`` itself. Past twice the limit ``PIL.Image.DecompressionBombError``, as Pillow.
-
-    Pillow's warning could only be kept from the user by ``warnings.catch_warnings``, which swaps the process's
-    warning filters: in the web app's handler threads two such blocks' exits interleaved, so one thread opened an
-    over-limit image with the filter that refused it already undone, or the filter stayed for the whole process.
-    Here the file is identified by the opener Pillow registered for its format (``PIL.Image.OPEN``, tried in
-    Pillow's order), which reads the header without the check; what none of them identifies is left to
-    ``PIL.Image.open`` for its own error.
-    """
-    stream = not isinstance(path, (str, bytes, os.PathLike))
-    if stream:
-        try:
-            path.seek(0)  # type: ignore[union-attr]
-        except (AttributeError, io.UnsupportedOperation):  # not seekable: read into memory, as Pillow does
-            path = io.BytesIO(path.read())  # type: ignore[union-attr]
-        prefix = path.read(16)  # type: ignore[union-attr]
-    else:
-        with open(path, "rb") as fp:
-            prefix = fp.read(16)
-    tried: set[str] = set()
-    for loader in (PIL.Image.preinit, PIL.Image.init):  # the common plugins first, then all, as Pillow does
-        loader()
-        for fmt in list(PIL.Image.ID):
-            if fmt in tried:
-                continue
-            tried.add(fmt)
-            factory, accept = PIL.Image.OPEN[fmt]
-            accepted = not accept or accept(prefix)
-            if not accepted or isinstance(accepted, str):  # a str: Pillow's note why it is not this format
-                continue
-            if stream:
-                path.seek(0)  # type: ignore[union-attr]
-            try:
-                im = factory(path, None)  # a path: the ImageFile opens it and closes it with itself
-            except (SyntaxError, IndexError, TypeError, struct.error):  # not this format after all (Pillow's list)
-                continue
-            if PIL.Image.MAX_IMAGE_PIXELS is not None and _pixels(im.size) > 2 * PIL.Image.MAX_IMAGE_PIXELS:
-                im.close()
-                raise PIL.Image.DecompressionBombError(
-                    f"Image size ({_pixels(im.size)} pixels) exceeds limit of {2 * PIL.Image.MAX_IMAGE_PIXELS} "
-                    "pixels, could be decompression bomb DOS attack.")
-            return im
-    return PIL.Image.open(path)  # type: ignore[return-value]  # nothing identifies it: Pillow's own error
-
-
-def _over_limit(im: PIL.Image.Image) -> bool:
-    return PIL.Image.MAX_IMAGE_PIXELS is not None and _pixels(im.size) > PIL.Image.MAX_IMAGE_PIXELS
+def _open_drafted(path: str | os.PathLike | IO[bytes], at_least: int) -> PIL.Image.Image:
+    """``path`` over the warning limit, opened again without it: a JPEG drafted to be decoded at a reduced scale
+    (both sides at least ``at_least``), returned when that size is within the limit; else the warning raised."""
+    if hasattr(path, "seek"):
+        path.seek(0)
+    with WARNING_FILTERS_LOCK, warnings.catch_warnings():
+        warnings.simplefilter("ignore", PIL.Image.DecompressionBombWarning)
+        im = PIL.Image.open(path)
+    try:
+        if im.format in DCT_SCALED_FORMATS:
+            draft_at_least(im, at_least)
+            if im.size[0] * im.size[1] <= PIL.Image.MAX_IMAGE_PIXELS:
+                return im
+    except BaseException:
+        im.close()
+        raise
+    im.close()
+    raise PIL.Image.DecompressionBombWarning("over the limit")
 
 
 @contextlib.contextmanager
@@ -130,26 +100,31 @@ def open_image(path: str | os.PathLike | IO[bytes], label: str | os.PathLike | N
     limit is then the decoded size's, so a 108-megapixel phone photo (over the limit) is opened drafted to 1/2, 1/4
     or 1/8, never decoded in full. Past twice the limit Pillow refuses any file from its header.
 
-    Over the limit (found from the header, :func:`open_header`; or by Pillow while decoding inside the block): an
+    Over the limit (found from the header when opening, or while decoding inside the block): an
     :class:`ImageTooLargeError` with :func:`too_large_message`; out of memory while decoding: one naming the
     file. A HEIC file is opened through pillow-heif where it is installed; a HEIC or AVIF file that nothing here
     decodes is an :class:`ImageFormatError` saying what to install (:mod:`genxd.utils.image_formats`). Every other
-    error passes through unchanged: each caller words its own "cannot read". Python's warning filters are not
-    touched (they are the process's, not this thread's).
+    error passes through unchanged: each caller words its own "cannot read".
+
+    The block holds :data:`WARNING_FILTERS_LOCK` (the filter that turns Pillow's warning into the refusal is the
+    process's): another thread's ``open_image`` waits until it ends, so keep the block to reading the image.
     """
     from .image_formats import missing_decoder_message, prepare_decoder
 
     kind = prepare_decoder(path)
     try:
-        im = open_header(path)
-        with im:  # closed whatever follows (drafting included)
-            if at_least is not None:
-                if _over_limit(im) and im.format not in DCT_SCALED_FORMATS:
-                    raise PIL.Image.DecompressionBombError("over the limit")
-                draft_at_least(im, at_least)
-            if _over_limit(im):  # the size decoded (a drafted JPEG's)
-                raise PIL.Image.DecompressionBombError("over the limit")
-            yield im
+        with WARNING_FILTERS_LOCK, warnings.catch_warnings():  # decoding in the block included
+            warnings.simplefilter("error", PIL.Image.DecompressionBombWarning)
+            try:
+                im = PIL.Image.open(path)
+            except PIL.Image.DecompressionBombWarning:
+                if at_least is None:
+                    raise
+                im = _open_drafted(path, at_least)
+            with im:  # closed whatever follows (drafting included)
+                if at_least is not None:
+                    draft_at_least(im, at_least)  # nothing if _open_drafted drafted it (Pillow drafts once)
+                yield im
     except (PIL.Image.DecompressionBombError, PIL.Image.DecompressionBombWarning):
         raise ImageTooLargeError(too_large_message(path if label is None else label)) from None
     except MemoryError:
@@ -160,5 +135,5 @@ def open_image(path: str | os.PathLike | IO[bytes], label: str | os.PathLike | N
         raise ImageFormatError(f"{path if label is None else label}: {missing_decoder_message(kind)}") from None
 
 
-__all__ = ["ImageFormatError", "ImageRefusedError", "ImageTooLargeError", "draft_at_least", "drafted_extent",
-           "open_header", "open_image", "too_large_message"]
+__all__ = ["WARNING_FILTERS_LOCK", "ImageFormatError", "ImageRefusedError", "ImageTooLargeError", "draft_at_least",
+           "drafted_extent", "open_image", "too_large_message"]
