@@ -215,3 +215,28 @@ def test_a_long_group_is_written_a_window_at_a_time_to_the_files_of_the_whole_de
     for png, i in zip(frames, keep):
         save_png(tmp_path / "ref.png", whole[i])
         assert png.read_bytes() == (tmp_path / "ref.png").read_bytes(), png.name
+
+
+def test_kept_frames_closes_the_stream_of_runs_it_reads() -> None:
+    """A group's kept frames closed early (write_scene stopped: a write failed) close the decoding stream they read,
+    which otherwise stayed open (holding the fp16 VAE's upcast) while a traceback kept it."""
+    import torch
+
+    from genxd.fewshot_jobs import _kept_frames
+
+    state = []
+
+    def runs():
+        try:
+            for start in range(0, 6, 2):
+                yield torch.arange(start, start + 2, dtype=torch.float32).view(2, 1, 1, 1).expand(2, 3, 4, 4)
+        finally:
+            state.append("closed")
+
+    stream = runs()
+    kept = _kept_frames(stream, [1, 2, 5], None)
+    assert next(kept)[:, 0, 0, 0].tolist() == [1.0]
+    kept.close()
+    assert state == ["closed"]
+    assert [r[:, 0, 0, 0].tolist() for r in _kept_frames(runs(), [1, 2, 5], (0, 2, 1, 3))] == [[1.0], [2.0], [5.0]]
+    assert next(_kept_frames(runs(), [0], (0, 2, 1, 3))).shape == (1, 3, 2, 2)

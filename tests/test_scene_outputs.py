@@ -9,6 +9,7 @@ import sys
 import textwrap
 
 import numpy as np
+import pytest
 import torch
 
 from genxd.utils.images import tensor_to_uint8
@@ -100,3 +101,30 @@ def test_an_8_bit_left_shows_the_same_compare_video_as_its_floats(tmp_path, monk
                                                                                               "compare.mp4"))
     assert compare_u.dtype == np.uint8 and np.array_equal(compare_u, compare_f)
     assert np.array_equal(compare_u[:, :, :side], np.repeat(held.permute(1, 2, 0).numpy()[None], f, axis=0))
+
+
+def test_a_stream_of_runs_is_closed_when_writing_stops_early(tmp_path):
+    """A decoding stream (a generator of runs) that write_scene stops reading (a write failed) is closed there,
+    not left open until collected: the pipeline's stream held the fp16 VAE upcast across its runs, and one kept
+    by a traceback changed the VAE under the web app's next job."""
+    from pathlib import Path
+
+    from genxd.scene_outputs import write_scene
+
+    state = []
+
+    def runs():
+        try:
+            for _ in range(3):
+                yield torch.rand(2, 3, 8, 8)
+        finally:
+            state.append("closed")
+
+    f = 6
+    c2w = torch.eye(4).repeat(f, 1, 1)
+    K = torch.tensor([[10.0, 0, 4], [0, 10.0, 4], [0, 0, 1]]).repeat(f, 1, 1)
+    stream = runs()
+    with pytest.raises(ValueError, match="frames to show beside"):
+        write_scene(Path(tmp_path / "scene"), stream, c2w, K, [0], torch.rand(3, 3, 8, 8), {"mode": "3d"}, fps=8.0)
+    assert state == ["closed"]
+    assert not (tmp_path / "scene").exists()

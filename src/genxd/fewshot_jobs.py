@@ -332,14 +332,20 @@ def fewshot_scenes(
 def _kept_frames(runs: Iterable[Tensor], keep: Sequence[int], crop: Sequence[int] | None) -> Iterator[Tensor]:
     """The frames ``keep`` (increasing) of a group's frames given as runs in order (``[n, 3, H, W]`` each: the whole
     group, or :func:`~genxd.pipelines.long_paths.decoded_frames`), cropped to ``crop`` (``(top, bottom, left,
-    right)``; None: whole), one run at a time."""
+    right)``; None: whole), one run at a time. ``runs`` is closed (where it can be: a decoding stream) when this
+    is, so a writer that stops early leaves no stream open."""
     start = 0
-    for run in runs:
-        idx = [i - start for i in keep if start <= i < start + len(run)]
-        start += len(run)
-        if idx:
-            part = run[idx]
-            yield part if crop is None else part[..., crop[0]:crop[1], crop[2]:crop[3]]
+    try:
+        for run in runs:
+            idx = [i - start for i in keep if start <= i < start + len(run)]
+            start += len(run)
+            if idx:
+                part = run[idx]
+                yield part if crop is None else part[..., crop[0]:crop[1], crop[2]:crop[3]]
+    finally:
+        close = getattr(runs, "close", None)
+        if callable(close):
+            close()
 
 
 def _gathered(group: ProcessGroup, results: list[SceneResult], summary: str | Path | None,

@@ -13,6 +13,7 @@ A scene folder (written atomically by :func:`write_scene`, see :mod:`genxd.utils
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -48,7 +49,8 @@ def write_scene(folder: Path, frames: Tensor | Iterable[Tensor], c2w: Tensor, K:
         runs: Iterable[Tensor] = frames.split(_RUN)  # about 3 times the frames' own memory
     else:
         runs = frames
-    with atomic_dir(folder, replace=replace) as tmp:
+    # a generator of runs (a decoding stream) is closed here when writing stops early, not left to the collector
+    with _closing(runs), atomic_dir(folder, replace=replace) as tmp:
         (tmp / "frames").mkdir()
         names: list[str] = []
         size = None
@@ -86,6 +88,11 @@ def write_scene(folder: Path, frames: Tensor | Iterable[Tensor], c2w: Tensor, K:
 
 #: frames made 8-bit and written at a time when they are given whole
 _RUN = 16
+
+
+def _closing(runs: Iterable[Tensor]) -> contextlib.AbstractContextManager:
+    """Closes ``runs`` on exit where it can be closed (a generator), else does nothing."""
+    return contextlib.closing(runs) if callable(getattr(runs, "close", None)) else contextlib.nullcontext()
 
 
 __all__ = ["write_scene", "check_job"]

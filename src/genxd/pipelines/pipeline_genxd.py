@@ -246,19 +246,19 @@ class GenXDPipeline(DiffusionPipeline):
         latents ``[F, 4, h, w]`` (on any device: moved a window at a time): the frames of
         ``decode_latents(latents[None], decode_chunk_size, decode_overlap)[0]``, bit for bit (the same windows, each
         frame kept from the same one: :func:`~genxd.pipelines.decoding.decoded_runs`), without holding them all.
-        The VAE stays upcast (fp16 with ``force_upcast``) until the last window; TF32 (``tf32``) is on while a
-        window is decoded only."""
+        The VAE is upcast (fp16 with ``force_upcast``) and TF32 (``tf32``) on while a window is decoded only: no
+        state is held between the runs, so a stream left unfinished (its consumer raised) does not change the VAE
+        under another one (the web app's jobs share one pipeline)."""
         if decode_overlap is None:
             decode_overlap = default_overlap(decode_chunk_size)
-        with self._vae_decoding() as dtype:
 
-            def decode(part: Tensor, n: int) -> Tensor:
+        def decode(part: Tensor, n: int) -> Tensor:
+            with self._vae_decoding() as dtype, tf32_enabled(getattr(self, "tf32", False)):
                 z = (part.to(self._execution_device) / self.vae.config.scaling_factor).to(dtype)
-                with tf32_enabled(getattr(self, "tf32", False)):
-                    return self._vae_decode(z, n)
+                return self._vae_decode(z, n)
 
-            for run in decoded_runs(decode, latents, decode_chunk_size, decode_overlap):
-                yield (run / 2 + 0.5).clamp(0, 1).cpu()
+        for run in decoded_runs(decode, latents, decode_chunk_size, decode_overlap):
+            yield (run / 2 + 0.5).clamp(0, 1).cpu()
 
     @contextlib.contextmanager
     def _vae_decoding(self) -> Iterator[torch.dtype]:
