@@ -148,3 +148,12 @@ def test_a_camera_file_far_from_the_models_scale_is_warned_about_with_the_comman
     assert not [w for w in _cli_warnings(tmp_path, "--mode", "4d", "--camera", scaled) if "own scale" in w]
     near = _colmap_path(tmp_path, 1.0)
     assert not [w for w in _cli_warnings(tmp_path, "--mode", "3d", "--camera", near) if "own scale" in w]
+
+
+def test_no_scale_warning_in_video_mode_where_the_cameras_are_not_used(tmp_path, no_model):
+    """--mode video gives the model no cameras (warned so): a file far from the model's scale moves nothing, and
+    the advice to rescale it was beside the point."""
+    far = _colmap_path(tmp_path, 30.0)
+    lines = _cli_warnings(tmp_path, "--mode", "video", "--camera", far)
+    assert [w for w in lines if "gives the model no cameras" in w], lines
+    assert not [w for w in lines if "own scale" in w], lines

@@ -214,7 +214,9 @@ def generate_scenes(
             v.warn(still)
         if (uneven := uneven_times_warning(times, s)) is not None:
             v.warn(uneven)
-        if (far := file_scale_warning(from_file, s, info.preset_scale * PRESET_SCENE_DEPTH)) is not None:
+        # a model whose config leaves scene_depth out: its scale is not known (scene_depth_note), nothing to compare
+        model_depth = None if info.scene_depth_unstated else info.preset_scale * PRESET_SCENE_DEPTH
+        if (far := file_scale_warning(from_file, s, model_depth)) is not None:
             v.warn(far)
         if s.mode == "3d" and s.motion_strength > 0:
             v.warn(f"{v.arg('motion_strength')} {s.motion_strength:g} is not used in 3d mode (a static scene); "

@@ -218,13 +218,15 @@ def uneven_times_warning(times: Tensor | None, s: "GenerateSettings") -> str | N
 FILE_SCALE_FACTOR = 2.0
 
 
-def file_scale_warning(path: CameraPath | None, s: "GenerateSettings", model_depth: float) -> str | None:
+def file_scale_warning(path: CameraPath | None, s: "GenerateSettings", model_depth: float | None) -> str | None:
     """The warning for a camera file whose scene (``CameraPath.scene_depth``: a COLMAP model's points, as in a
     ``genxd curate`` sample, or a synthetic clip's record) lies more than :data:`FILE_SCALE_FACTOR` times nearer or
     further than the model's ``model_depth``: a file is used at its own scale, and SfM's is arbitrary (a curated
     sample's scene at depth 37 moved the cameras 37 times as far as the model learnt). None where the depth is
-    unknown (a file without points: its scale is the file's) or close, and for a ``CameraPath`` object."""
-    if path is None or isinstance(s.camera, CameraPath):
+    unknown (a file without points: its scale is the file's) or close, for a ``CameraPath`` object, in video mode
+    (the model is given no cameras) and where the model's depth is not known (``model_depth`` None: a config
+    without ``scene_depth``, :attr:`~genxd.checkpoints.ModelInfo.scene_depth_unstated`)."""
+    if path is None or isinstance(s.camera, CameraPath) or s.mode == "video" or model_depth is None:
         return None
     depth = path.scene_depth
     if not isinstance(depth, (int, float)) or not math.isfinite(depth) or depth <= 0 or model_depth <= 0:

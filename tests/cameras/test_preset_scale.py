@@ -159,6 +159,42 @@ def _model_without_scene_depth(tmp_path):
     return model, config, bundled
 
 
+def test_no_camera_file_scale_warning_for_a_model_whose_scene_depth_is_unstated(tmp_path, monkeypatch):
+    """A camera file far from the model's scale is warned about with the model's depth; a model whose config leaves
+    ``scene_depth`` out has none known (trained before 2026-12-02 on scene-normalised clips: at 1, not 2), and the
+    warning said "the model's at 2", a guess, with a --path-scale 2 to write. Now quiet there; stated as null (the
+    presets' own scale, at 2) it is still warned about."""
+    import warnings
+
+    from genxd.validation import GenXDWarning
+
+    from tests.test_camera_arguments import EXAMPLE, _colmap_path
+
+    class Stop(Exception):
+        pass
+
+    def stop(*args, **kwargs):
+        raise Stop
+
+    monkeypatch.setattr(api, "load_model", stop)
+    model, config, _ = _model_without_scene_depth(tmp_path)
+    far = _colmap_path(tmp_path, 30.0)
+
+    def scale_warnings() -> list[str]:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            with pytest.raises(Stop):
+                api.generate(EXAMPLE, tmp_path / "out", model=model, camera=far, mode="4d", progress=False)
+        return [str(w.message) for w in caught if issubclass(w.category, GenXDWarning) and "own scale" in str(w.message)]
+
+    assert api.model_info(model).scene_depth_unstated
+    assert scale_warnings() == []
+    config["scene_depth"] = None
+    (model / "generation_config.json").write_text(json.dumps(config))
+    lines = scale_warnings()
+    assert len(lines) == 1 and "the model's at 2," in lines[0], lines
+
+
 def test_a_trained_model_without_scene_depth_is_warned_about(tmp_path):
     """A genxd-trained model (``trained`` in its config) from before genxd recorded ``scene_depth``: presets keep
     the authors' scale, and generate says so once; ``"scene_depth": null`` states that scale and is quiet, as is
