@@ -51,3 +51,19 @@ def test_a_checkpoints_unet_folder_or_a_run_folder_says_which_folder_to_pass(tmp
     assert not (tmp_path / "child").exists()
     with pytest.raises(FileNotFoundError, match=f"pass {run / 'checkpoints' / 'latest'} "):
         resolve_checkpoint(run)  # genxd generate --model RUN_DIR
+
+
+def test_the_unet_options_refusal_names_the_bundled_models_unet_folder():
+    """model.pretrained=bundled with UNet layout options: the refusal named 'bundled/unet', a folder that does not
+    exist (the config keeps the word), not the bundled model's unet/ folder where the layout comes from."""
+    import pytest
+
+    from genxd.checkpoint_folders import BUNDLED, starting_folder
+    from genxd.training.config import ModelConfig
+    from genxd.training.models import check_model_options
+
+    unet = starting_folder(BUNDLED) / "unet"
+    with pytest.raises(ValueError, match="may only set") as caught:
+        check_model_options(ModelConfig(init="genxd", pretrained=BUNDLED, unet={"block_out_channels": [32]}))
+    assert f"takes the UNet layout from {unet};" in str(caught.value)
+    assert "from bundled/unet" not in str(caught.value)

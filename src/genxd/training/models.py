@@ -273,9 +273,20 @@ def check_model_options(cfg: ModelConfig, unet_dir: Path | str | None = None) ->
             raise ValueError(f"model.pretrained {cfg.pretrained}: {hint}")
     extra = sorted(set(cfg.unet) - {"num_frames", "sample_size"}) if cfg.init == "genxd" else []
     if extra:
-        where = unet_dir or f"{cfg.pretrained}/unet"
+        where = unet_dir or _unet_folder(cfg.pretrained)
         raise ValueError(f"model.init=genxd takes the UNet layout from {where}; model.unet may only set "
                          f"num_frames / sample_size, got {extra}")
+
+
+def _unet_folder(pretrained: str | None) -> Path | str:
+    """The ``unet/`` folder a message names for ``model.pretrained``: of the folder it stands for (the bundled
+    model's for ``bundled``, the newest checkpoint for ``RUN/checkpoints/latest``), as given where none is found."""
+    if not pretrained:
+        return "model.pretrained/unet"
+    try:
+        return starting_folder(pretrained) / "unet"
+    except FileNotFoundError:  # no checkpoint for 'latest': loading says so
+        return f"{pretrained}/unet"
 
 
 def build_unet(cfg: ModelConfig, progress: bool = True) -> tuple[UNetMVTemporalConditionModel, str]:
