@@ -223,3 +223,26 @@ def test_parts_named_without_their_digest_are_read(tmp_path):
     assert runs.check({0: scene}, 1) == ([0], {})
     resumed = _generate(plan, c2w, K, runs.batch([0]))
     assert resumed.calls == whole.calls - 3 and torch.equal(resumed.latents, whole.latents)
+
+
+@pytest.mark.parametrize("parts", ['[[100, 12345678]]', '3'])
+def test_an_index_with_damaged_parts_is_refused_and_overwrite_discards_it(tmp_path, parts):
+    """An index whose ``parts`` entry is not ``[[size, digest], ...]`` (a damaged file): a digest that is no string
+    raised a TypeError (``digest[:8]``) that the check did not catch, so that not even ``overwrite`` discarded it.
+    Now refused as unreadable, and discarded with ``overwrite``."""
+    from safetensors import safe_open
+    from safetensors.torch import save_file
+
+    c2w, K, plan = _plan(40)
+    scene = Scene("scene", torch.zeros(3, 64, 64), 0)
+    folder = _stopped_state(tmp_path, plan, c2w, K, scene)
+    with safe_open(str(folder / STATE_FILE), "pt") as f:
+        meta, known = f.metadata(), f.get_tensor("known")
+    save_file({"known": known}, str(folder / STATE_FILE), metadata={**meta, "parts": parts})
+    ready, refused = PartialRuns(tmp_path, plan, {"steps": 1}).check({0: scene}, 1)
+    assert ready == [] and str(refused[0]) == (f"{folder / STATE_FILE} cannot be read (its parts entry is not a list "
+                                               "of [size, digest] pairs): pass overwrite=True to start over")
+    again = PartialRuns(tmp_path, plan, {"steps": 1}, overwrite=True)
+    with pytest.warns(UserWarning, match=r"not a list of \[size, digest\] pairs\); discarded"):
+        assert again.check({0: scene}, 1) == ([0], {})
+    assert not folder.exists()

@@ -84,6 +84,16 @@ def part_file(k: int, digest: str) -> str:
     return PART_FILE.format(k, digest[:8])
 
 
+def _checked_parts(parts: object) -> list[list]:
+    """An index's ``parts`` (``[[size, digest], ...]``, :meth:`PartialRun.save`); a ValueError for anything else
+    (a damaged index), which the state's check refuses (and ``overwrite`` discards) as an unreadable file."""
+    if not isinstance(parts, list) or not all(
+            isinstance(p, list) and len(p) == 2 and type(p[0]) is int and p[0] >= 0 and isinstance(p[1], str)
+            for p in parts):
+        raise ValueError("its parts entry is not a list of [size, digest] pairs")
+    return parts
+
+
 def image_digest(image: Tensor) -> str:
     """:func:`tensor_digest` of a scene's input as float32 in [0, 1]: an 8-bit one (``genxd generate`` holds its
     inputs so) is hashed as the floats it is sampled from, the digest of the states written before it was held so."""
@@ -228,7 +238,7 @@ class PartialRun:
             with safe_open(str(self.path), "pt") as f:
                 meta = f.metadata() or {}
                 fingerprint = json.loads(meta["fingerprint"])
-                parts = json.loads(meta["parts"]) if "parts" in meta else None
+                parts = _checked_parts(json.loads(meta["parts"])) if "parts" in meta else None
                 return fingerprint, parts, {name: f.get_tensor(name) for name in (f.keys() if names is None else names)}
         except Exception as exc:  # noqa: BLE001 - missing entries, a damaged file, safetensors' own error type
             raise ValueError(f"{self.path} cannot be read ({' '.join(str(exc).split()) or type(exc).__name__})") from None
