@@ -11,8 +11,10 @@ from pathlib import Path
 import pytest
 import torch
 
+from genxd.cameras import read_colmap_model, write_colmap_model
 from genxd.data.datasets import CamVidDataset
-from genxd.data.datasets.frame_times import UNEVEN_CLIP_TOLERANCE, frame_interval, nearest_frames, timed_clips
+from genxd.data.datasets.frame_times import (UNEVEN_CLIP_TOLERANCE, frame_interval, nearest_frames, registered_frames,
+                                             timed_clips)
 from genxd.data.synthetic import make_clip
 from genxd.data.synthetic.clips import write_clip
 from genxd.validation import GenXDWarning
@@ -49,6 +51,24 @@ def _timed(video: Path, root: Path, name: str, times: list | None) -> Path:
         frame["time"] = times[i]
     (folder / "meta.json").write_text(json.dumps(meta))
     return folder
+
+
+def _unregister(folder: Path, frame: int, record: bool | None) -> None:
+    """Take ``frame``'s pose out of ``folder``'s COLMAP model, as a frame SfM did not place; ``record``: meta.json's
+    frames say so (``registered: false``, as genxd curate writes it), False: they give no ``registered`` at all,
+    None: they still say it is registered (a model made again)."""
+    model = read_colmap_model(folder / "0")
+    keep = [i for i, n in enumerate(model.image_names) if n != f"{frame:05d}.jpg"]
+    write_colmap_model(folder / "0", model.c2w[keep], model.K[keep], [model.heights[i] for i in keep],
+                       [model.widths[i] for i in keep], [model.image_names[i] for i in keep],
+                       points_xyz=model.points_xyz)
+    meta = json.loads((folder / "meta.json").read_text())
+    for i, f in enumerate(meta["frames"]):
+        if record:
+            f["registered"] = i != frame
+        elif record is False:
+            del f["registered"]
+    (folder / "meta.json").write_text(json.dumps(meta))
 
 
 def _messages(recwarn) -> list[str]:
@@ -138,6 +158,57 @@ def test_a_video_left_without_clips_by_time_is_named(video, tmp_path, recwarn):
     assert "short gives no clip: its frames span 1.43 s, less than one clip of 18 frames at steps of 0.1 s (1.7 s" \
         in messages[0]
     assert timed_clips(short, len(short), 1, None) == ([], [])
+
+
+@pytest.mark.parametrize("record", [True, False], ids=["meta_registered", "colmap_model"])
+def test_clips_picked_in_time_take_only_frames_with_a_pose(video, tmp_path, recwarn, record):
+    """Frame 9 without a pose: the clips were picked among all frames and kept ([6, 7, 8, 9], [9, 10, 12, 14]), then
+    read from the frame with a pose nearest each time: [6, 7, 8, 8] (a frame repeated) and [8, 10, 12, 14] (a whole
+    step off). They are picked among the frames with a pose now (meta.json's registered, else the COLMAP model's), so
+    every clip read fits its times, and those that cannot are dropped and counted."""
+    folder = _timed(video, tmp_path, "phone", FASTER)
+    _unregister(folder, 9, record)
+    ds = CamVidDataset(tmp_path, num_frames=4, height=24, stride=1, clip_spacing=1)
+    read: list[list[int]] = []
+    original = ds._read_views
+    ds._read_views = lambda s, p: (read.append(list(p)), original(s, p))[1]  # type: ignore[method-assign]
+    for i in range(len(ds)):
+        ds[i]
+    step = 1 / 30
+    assert len(read) == len(ds)
+    for (_, positions), r in zip(ds.clips, read):
+        assert r == positions and len(set(r)) == len(r) and 9 not in r
+        times = [FASTER[p] for p in r]
+        assert max(abs(t - (times[0] + k * step)) for k, t in enumerate(times)) <= UNEVEN_CLIP_TOLERANCE * step, r
+    notes = [m for m in _messages(recwarn) if "in time" in m]
+    assert len(notes) == 1 and "clips of phone dropped" in notes[0], _messages(recwarn)
+    n_dropped = int(notes[0].split("not trained: ")[1].split(" clip")[0])
+    # starting at frames 0-5 and 10 fit; those at 6, 7, 8 would need 9 (0.3 s; 8 and 10 lie a step off): dropped
+    assert [p[0] for _, p in ds.clips] == [0, 1, 2, 3, 4, 5, 10] and n_dropped == 3
+    assert not [m for m in _messages(recwarn) if "no pose" in m]
+
+
+def test_a_model_without_a_pose_meta_json_records_is_warned_about(video, tmp_path, recwarn):
+    """meta.json says frame 9 is registered, its COLMAP model has no pose for it: its clips are read from the nearest
+    frames with a pose, with one warning naming the video and the frame."""
+    _unregister(_timed(video, tmp_path, "phone", FASTER), 9, None)
+    ds = CamVidDataset(tmp_path, num_frames=4, height=24, stride=1, clip_spacing=1)
+    for i in range(len(ds)):
+        ds[i]
+    notes = [m for m in _messages(recwarn) if "no pose" in m]
+    assert len(notes) == 1 and notes[0].startswith("phone: ") and "00009.jpg" in notes[0], _messages(recwarn)
+
+
+def test_registered_frames_need_every_frame_recorded():
+    """meta.json's registered frames, only where every frame has the flag; timed clips take only those."""
+    meta = {"frames": [{"name": "a", "registered": True}, {"name": "b", "registered": False},
+                       {"name": "c", "registered": True}]}
+    assert registered_frames(meta, ["a", "b", "c"]) == [0, 2]
+    assert registered_frames(meta, ["a", "b", "c", "d"]) is None
+    assert registered_frames({"frames": [{"name": "a"}]}, ["a"]) is None
+    kept, dropped = timed_clips([0, .1, .2, .3, .4, .5], 3, 1, 1, [0, 1, 3, 4, 5])  # frame 2 has no pose
+    assert [p for p, _ in kept] == [[3, 4, 5]] and len(dropped) == 2
+    assert all(2 not in p for p, _ in kept + dropped) and all(len(set(p)) < 3 for p, _ in dropped)  # repeat 1 or 3
 
 
 def test_timed_clips_drop_clips_whose_frames_repeat_or_miss_their_times():

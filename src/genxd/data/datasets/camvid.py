@@ -22,8 +22,8 @@ from ...utils.paths import relative_to_cwd_note
 from ...validation import DEFAULT_MOTION_SCALE, warn
 from ..archive import ArchiveLimits, SafeZip
 from .clips import IMAGE_EXTENSIONS, _as_list, _Cameras, _ClipDataset, _decode_image, _read_image, pinhole_views
-from .frame_times import (frame_interval, frame_times, largest_miss, nearest_frames, timed_clips, uneven_clip_steps,
-                          usable_times)
+from .frame_times import (frame_interval, frame_times, largest_miss, nearest_frames, registered_frames, timed_clips,
+                          uneven_clip_steps, usable_times)
 
 #: the most videos the note on dropped clips names one by one
 _NAMED_VIDEOS = 5
@@ -219,6 +219,7 @@ class CamVidDataset(_ClipDataset):
         pace unused) count in none and keep their clips taken frame by frame."""
         self._timed: dict[int, list[float]] = {}  # scene -> its frame times, for the videos whose clips are timed
         self._clip_targets: dict[int, tuple[list[float], int]] = {}  # clip index -> (even target times, stride)
+        self._posless_warned: set[int] = set()  # scenes whose model lacks poses meta.json records (:meth:`_pick`)
         if self.kind == "3d":
             return
         used = sorted({s for s, _ in self.clips})  # videos too short for any clip train nothing
@@ -283,6 +284,9 @@ class CamVidDataset(_ClipDataset):
         if times is None or not any(uneven_clip_steps([times[p] for p in c]) for c in clips):
             return None
         self._timed[scene] = times
+        registered = registered_frames(meta, self.videos[scene].frames)
+        if registered is None:  # not recorded for every frame: the COLMAP model says
+            registered = self._cameras(scene).valid
         dt = frame_interval(times)
         name = self.videos[scene].name
         gap = max(b - a for a, b in zip(times, times[1:]))
@@ -290,7 +294,7 @@ class CamVidDataset(_ClipDataset):
         example: str | None = None
         n_dropped = 0
         for stride in self.strides:
-            good, bad = timed_clips(times, self.num_frames, stride, self.clip_spacing)
+            good, bad = timed_clips(times, self.num_frames, stride, self.clip_spacing, registered)
             kept += [(positions, targets, stride) for positions, targets in good]
             n_dropped += len(bad)
             if bad and example is None:
@@ -328,14 +332,25 @@ class CamVidDataset(_ClipDataset):
         self.clips = clips
 
     def _pick(self, index: int, scene: int, wanted: list[int], cams: _Cameras) -> tuple[list[int], float]:
-        """A clip picked in time (:meth:`_retime`) is read from the frame with a pose nearest each of its times; its
-        motion strength, a speed per extracted frame (``genxd curate``'s median over frame pairs: per frame interval
-        where the rate is the video's usual one), is taken ``stride`` times, its step being ``stride`` intervals
-        (:func:`.frame_times.frame_interval`). Other clips are read as taken frame by frame."""
+        """A clip picked in time (:meth:`_retime`, among the frames with a pose) is read from its frames; its motion
+        strength, a speed per extracted frame (``genxd curate``'s median over frame pairs: per frame interval where
+        the rate is the video's usual one), is taken ``stride`` times, its step being ``stride`` intervals
+        (:func:`.frame_times.frame_interval`). Where the COLMAP model lacks a pose that ``meta.json`` says a frame has
+        (a model made again), each is read from the frame with a pose nearest its time, with a warning once per video.
+        Other clips are read as taken frame by frame."""
         timed = self._clip_targets.get(index)
         if timed is None:
             return super()._pick(index, scene, wanted, cams)
         targets, stride = timed
+        valid = set(cams.valid)
+        if all(p in valid for p in wanted):
+            return wanted, float(stride)
+        if scene not in self._posless_warned:
+            self._posless_warned.add(scene)
+            missing = [self.videos[scene].frames[p] for p in wanted if p not in valid]
+            warn(f"{self.videos[scene].name}: meta.json marks frames registered that its COLMAP model 0/ has no pose "
+                 f"for (e.g. {missing[0]}): its clips picked in time are read from the nearest frames with a pose, "
+                 f"which may repeat; curate it again, or correct the frames' registered in meta.json")
         return nearest_frames(self._timed[scene], cams.valid, targets), float(stride)
 
     def _peek_meta(self, scene: int) -> dict | None:

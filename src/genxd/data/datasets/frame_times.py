@@ -16,8 +16,8 @@ from typing import Sequence
 
 import numpy as np
 
-__all__ = ["UNEVEN_CLIP_TOLERANCE", "uneven_clip_steps", "frame_times", "usable_times", "frame_interval",
-           "nearest_frames", "TimedClip", "timed_clips", "fits", "largest_miss"]
+__all__ = ["UNEVEN_CLIP_TOLERANCE", "uneven_clip_steps", "frame_times", "registered_frames", "usable_times",
+           "frame_interval", "nearest_frames", "TimedClip", "timed_clips", "fits", "largest_miss"]
 
 #: A clip's frames are unevenly spaced in time when one is further than this many of its steps from its place on
 #: an even spacing (a phone's timestamp jitter of a few ms, and meta.json's times in ms, stay well under it).
@@ -49,6 +49,17 @@ def frame_times(meta: dict, names: Sequence[str]) -> list[float | None]:
                 and not isinstance(t, bool) and math.isfinite(t):
             by_name[f["name"]] = float(t)
     return [by_name.get(n) for n in names]
+
+
+def registered_frames(meta: dict, names: Sequence[str]) -> list[int] | None:
+    """The numbers of ``names`` (image file names) that ``meta``'s ``frames`` mark ``registered`` (``genxd curate``
+    records whether SfM placed each frame), None unless it says so (true or false) for every one of them."""
+    frames = meta.get("frames")
+    by_name = {f["name"]: f["registered"] for f in frames if isinstance(f, dict) and isinstance(f.get("name"), str)
+               and isinstance(f.get("registered"), bool)} if isinstance(frames, list) else {}
+    if any(n not in by_name for n in names):
+        return None
+    return [i for i, n in enumerate(names) if by_name[n]]
 
 
 def usable_times(times: Sequence[float | None]) -> list[float] | None:
@@ -98,32 +109,38 @@ def nearest_frames(times: Sequence[float], candidates: Sequence[int], targets: S
 TimedClip = tuple[list[int], list[float]]
 
 
-def timed_clips(times: Sequence[float], num_frames: int, stride: int,
-                clip_spacing: int | None) -> tuple[list[TimedClip], list[TimedClip]]:
+def timed_clips(times: Sequence[float], num_frames: int, stride: int, clip_spacing: int | None,
+                registered: Sequence[int] | None = None) -> tuple[list[TimedClip], list[TimedClip]]:
     """``(kept, dropped)``: the clips of ``num_frames`` frames ``stride`` frame intervals (:func:`frame_interval`)
     apart in time, starting every ``clip_spacing`` intervals (default: the clip's span, as clips taken frame by
     frame), each frame the recorded one nearest its target. A clip starts on a recorded frame, and its last target
     lies at most :data:`UNEVEN_CLIP_TOLERANCE` steps past the last frame. A clip is dropped when its frames do not
     fit its times (:func:`fits`: where the video's frames lie further apart than the step, a frame would repeat, its
     objects stopping, then jumping). At a constant rate the kept ones are the clips taken frame by frame
-    (``start + k * stride``); none when the video is shorter in time than one clip."""
+    (``start + k * stride``); none when the video is shorter in time than one clip.
+
+    ``registered`` (sorted frame numbers; default: all) are the frames a clip may take, those with a pose: a clip is
+    read from them, so whether it fits is judged on them (a frame without one, taken by the nearest with one, would
+    repeat it). The frame interval is still the whole video's (that of its motion strength)."""
     dt = frame_interval(times)
     step = stride * dt
-    all_frames = list(range(len(times)))
+    frames = list(range(len(times))) if registered is None else sorted(registered)
+    if not frames:
+        return [], []
     spacing = (clip_spacing or (num_frames - 1) * stride + 1) * dt
-    end = times[-1] + UNEVEN_CLIP_TOLERANCE * step
+    end = times[frames[-1]] + UNEVEN_CLIP_TOLERANCE * step
     kept: list[TimedClip] = []
     dropped: list[TimedClip] = []
     last_start = -1
     j = 0
-    while (wanted := times[0] + j * spacing) <= end:
+    while (wanted := times[frames[0]] + j * spacing) <= end:
         j += 1
-        start = nearest_frames(times, all_frames, [wanted])[0]
+        start = nearest_frames(times, frames, [wanted])[0]
         targets = [times[start] + k * step for k in range(num_frames)]
         if targets[-1] > end:
             break
         if start != last_start:
-            positions = nearest_frames(times, all_frames, targets)
+            positions = nearest_frames(times, frames, targets)
             (kept if fits(times, positions, targets, step) else dropped).append((positions, targets))
             last_start = start
     return kept, dropped
