@@ -158,6 +158,22 @@ def test_a_video_left_without_clips_by_time_is_named(video, tmp_path, recwarn):
     assert "short gives no clip: its frames span 1.43 s, less than one clip of 18 frames at steps of 0.1 s (1.7 s" \
         in messages[0]
     assert timed_clips(short, len(short), 1, None) == ([], [])
+    # converting its frame rate makes it no longer: the note says to train shorter clips, not to run ffmpeg
+    assert "fps=" not in messages[0] and "fewer frames per clip (num_frames) or a smaller stride" in messages[0]
+    assert "kind: 3d" in messages[0]
+
+
+def test_the_frame_rate_advised_is_the_usual_slow_one_of_all_dropped_videos(video, tmp_path, recwarn):
+    """A 10 fps stretch and one timestamp hiccup of 0.5 s in the first video named: the note advised its largest
+    interval (fps=2, a fifth of the frames thrown away for one hiccup). It advises the usual slow interval over all the
+    videos that lost clips (0.1 s: fps=10)."""
+    _timed(video, tmp_path, "a_hiccup", PHONE[:-1] + [PHONE[-2] + 0.5])
+    _timed(video, tmp_path, "b_phone", PHONE)
+    CamVidDataset(tmp_path, num_frames=4, height=24, clip_spacing=1)
+    messages = [m for m in _messages(recwarn) if "in time" in m]
+    assert len(messages) == 1 and "clips of a_hiccup dropped" in messages[0], _messages(recwarn)
+    assert "0.1 s apart: ffmpeg -i IN -vf fps=10 OUT.mp4" in messages[0], messages[0]
+    assert "num_frames" not in messages[0]  # no video is too short
 
 
 @pytest.mark.parametrize("record", [True, False], ids=["meta_registered", "colmap_model"])

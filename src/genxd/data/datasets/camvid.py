@@ -22,7 +22,7 @@ from ...utils.paths import relative_to_cwd_note
 from ...validation import DEFAULT_MOTION_SCALE, warn
 from ..archive import ArchiveLimits, SafeZip
 from .clips import IMAGE_EXTENSIONS, _as_list, _Cameras, _ClipDataset, _decode_image, _read_image, pinhole_views
-from .frame_times import (frame_interval, frame_times, largest_miss, nearest_frames, registered_frames, timed_clips,
+from .frame_times import (UNEVEN_CLIP_TOLERANCE, frame_interval, frame_times, largest_miss, nearest_frames, registered_frames, timed_clips,
                           uneven_clip_steps, usable_times)
 
 #: the most videos the note on dropped clips names one by one
@@ -122,6 +122,29 @@ def _prune_old_layout(root: Path) -> None:
                 if [p.name for p in old.iterdir() if not p.name.startswith(".")] == ["0"] and all(
                         p.is_file() and not p.is_symlink() for p in (old / "0").iterdir()):
                     shutil.rmtree(old, ignore_errors=True)
+
+
+def _dropped_advice(dropped: Sequence[tuple[str, list[float] | None]]) -> str:
+    """What to do about the videos whose clips picked in time are not trained (``(note, slow intervals)`` of
+    :meth:`CamVidDataset._retime`; None: too short in time for a clip). For those that lost clips, converting to a
+    constant frame rate: the rate of their usual slow interval (the median of all their intervals longer than their
+    frame interval, the longer of the two middle ones; their largest was one timestamp hiccup of 0.5 s away from
+    advising 2 fps); for those too short, shorter clips (converting the rate makes them no longer)."""
+    slow = sorted(g for _, gaps in dropped for g in gaps or ())
+    parts = []
+    if any(gaps is not None for _, gaps in dropped):
+        parts.append("each clip frame is the recorded frame nearest its time, so where a video's frames lie further "
+                     "apart than the clip's step a frame would repeat (its objects stop, then jump): such clips are "
+                     "dropped; convert the videos that lost clips to a constant frame rate no higher than their slower "
+                     "parts' before curating them")
+        if slow:
+            gap = slow[len(slow) // 2]
+            parts[-1] += (f" (their frames there mostly {gap:.3g} s apart: ffmpeg -i IN -vf "
+                          f"fps={max(1, math.floor(1 / gap + 1e-6))} OUT.mp4)")
+    if any(gaps is None for _, gaps in dropped):
+        parts.append("a video that gives no clip is shorter in time than one clip at its step (a constant frame rate "
+                     "makes it no longer): train it with fewer frames per clip (num_frames) or a smaller stride")
+    return "; ".join(parts) + ", or train them as 3D (kind: 3d in their meta.json)"
 
 
 class CamVidDataset(_ClipDataset):
@@ -226,7 +249,8 @@ class CamVidDataset(_ClipDataset):
         bare: list[str] = []
         old_units: list[str] = []
         old_synthetic: list[str] = []  # image_motion_strength of synthetic clips written before its units field
-        dropped: list[tuple[str, float]] = []  # (what a video lost and why, its largest frame interval)
+        dropped: list[tuple[str, list[float] | None]] = []  # (what a video lost and why, its slow intervals; None:
+        # it is too short in time for a clip)
         clips_of: dict[int, list[list[int]]] = {}
         for s, positions in self.clips:
             clips_of.setdefault(s, []).append(positions)
@@ -250,15 +274,9 @@ class CamVidDataset(_ClipDataset):
         if dropped:
             named = "; ".join(text for text, _ in dropped[:_NAMED_VIDEOS])
             more = len(dropped) - _NAMED_VIDEOS
-            gap = dropped[0][1]
-            fps = max(1, math.floor(1 / gap + 1e-6))
             warn(f"{where}: {len(dropped)} of {len(used)} videos train as 4D with clips picked evenly in time "
                  f"(variable frame rate, by the frame times of their meta.json) that are not trained: {named}"
-                 f"{f'; and {more} more videos' if more > 0 else ''}; each clip frame is the recorded frame nearest "
-                 f"its time, so where a video's frames lie further apart than the clip's step a frame would repeat "
-                 f"(its objects stop, then jump): such clips are dropped; convert such videos to a constant frame rate "
-                 f"no higher than their lowest before curating them (frames up to {gap:.3g} s apart: ffmpeg -i IN -vf "
-                 f"fps={fps} OUT.mp4), or train them as 3D (kind: 3d in their meta.json)")
+                 f"{f'; and {more} more videos' if more > 0 else ''}; {_dropped_advice(dropped)}")
         if retimed:
             self._replace_clips(retimed)
         if bare:
@@ -272,12 +290,13 @@ class CamVidDataset(_ClipDataset):
         if old_synthetic:
             warn(f"{where}: {old_units_advice(len(old_synthetic), len(used), old_synthetic[0], synthetic=True)}")
     def _retime(self, scene: int, meta: dict, clips: list[list[int]]
-                ) -> tuple[list[tuple[list[int], list[float], int]], tuple[str, float] | None] | None:
+                ) -> tuple[list[tuple[list[int], list[float], int]], tuple[str, list[float] | None] | None] | None:
         """``(kept, lost)`` when one of ``scene``'s ``clips`` taken frame by frame is unevenly spaced in time by
         ``meta``'s frame times (:func:`.frame_times.uneven_clip_steps`: a variable frame rate): ``kept`` are
         ``(frames, even target times, stride)`` of its clips picked evenly in time (:func:`.frame_times.timed_clips`),
-        ``lost`` what it lost for the note (``("4 clips of VIDEO dropped (e.g. ...)", largest frame interval)``, or
-        ``"VIDEO gives no clip ..."`` when it is shorter in time than one), None when nothing. None to keep the clips
+        ``lost`` what it lost for the note (``("4 clips of VIDEO dropped (e.g. ...)", its intervals longer than its
+        frame interval by more than UNEVEN_CLIP_TOLERANCE)``, or ``("VIDEO gives no clip ...", None)`` when it is
+        shorter in time than one), None when nothing. None to keep the clips
         taken frame by frame (a constant rate, jitter of a few ms, no usable times: frame folders, records before
         6e2b619)."""
         times = usable_times(frame_times(meta, self.videos[scene].frames))
@@ -289,7 +308,7 @@ class CamVidDataset(_ClipDataset):
             registered = self._cameras(scene).valid
         dt = frame_interval(times)
         name = self.videos[scene].name
-        gap = max(b - a for a, b in zip(times, times[1:]))
+        slow = [b - a for a, b in zip(times, times[1:]) if b - a > (1 + UNEVEN_CLIP_TOLERANCE) * dt]
         kept: list[tuple[list[int], list[float], int]] = []
         example: str | None = None
         n_dropped = 0
@@ -304,12 +323,12 @@ class CamVidDataset(_ClipDataset):
         if n_dropped:
             left = f"{len(kept)} left" if kept else "none left"
             return kept, (f"{n_dropped} clip{'s' if n_dropped != 1 else ''} of {name} dropped ({left}; e.g. "
-                          f"{example}): its frames are too far apart for the clip's time step", gap)
+                          f"{example}): its frames are too far apart for the clip's time step", slow)
         if not kept:
             step = min(self.strides) * dt
             return kept, (f"{name} gives no clip: its frames span {times[-1] - times[0]:.3g} s, less than one clip of "
                           f"{self.num_frames} frames at steps of {step:.3g} s ({(self.num_frames - 1) * step:.3g} s; "
-                          f"the step is the interval most of its frames have)", gap)
+                          f"the step is the interval most of its frames have)", None)
         return kept, None
 
     def _replace_clips(self, retimed: dict[int, list[tuple[list[int], list[float], int]]]) -> None:
