@@ -18,6 +18,7 @@ from typing import Iterator
 import torch
 
 from genxd.api import RELEASED_TRAINED, LoadedModel
+from genxd.pipelines import long_paths
 from genxd.pipelines.decoding import decoded_runs
 from genxd.pipelines.memory import default_overlap
 
@@ -90,3 +91,15 @@ def standin_loaded(folder: Path, resolution: int = 64, window: int = 8) -> Loade
     defaults = {"resolution": resolution, "num_frames": window, "num_inference_steps": 1, "guidance_scale": 1.0}
     trained = dict(RELEASED_TRAINED, resolution=(resolution, resolution), num_frames=(window, window))
     return LoadedModel(pipe=StandInPipe(window), path=folder, defaults=defaults, bundled=False, trained=trained)
+
+
+def spy_generate_long(monkeypatch) -> list:
+    """Every ``long_paths.generate_long`` output of the test, in order (the function itself still runs)."""
+    outputs, generate_long = [], long_paths.generate_long
+
+    def spy(*args, **kwargs):
+        outputs.append(generate_long(*args, **kwargs))
+        return outputs[-1]
+
+    monkeypatch.setattr(long_paths, "generate_long", spy)
+    return outputs

@@ -22,7 +22,7 @@ from genxd.pipelines.long_path_state import PARTIAL_FOLDER
 from genxd.utils.images import save_png, tensor_to_uint8
 from genxd.utils.video import write_mp4
 
-from .long_path_standin import StandInPipe, standin_loaded
+from .long_path_standin import StandInPipe, spy_generate_long, standin_loaded
 
 @pytest.fixture
 def image(tmp_path) -> Path:
@@ -35,15 +35,6 @@ def _files(folder: Path) -> dict[str, bytes]:
     return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
-def _spy_latents(monkeypatch) -> list:
-    outputs, generate_long = [], long_paths.generate_long
-
-    def spy(*args, **kwargs):
-        outputs.append(generate_long(*args, **kwargs))
-        return outputs[-1]
-
-    monkeypatch.setattr(long_paths, "generate_long", spy)
-    return outputs
 
 
 def test_a_long_path_holds_a_few_windows_of_frames_at_once(image, tmp_path, monkeypatch):
@@ -65,7 +56,7 @@ def test_a_long_path_holds_a_few_windows_of_frames_at_once(image, tmp_path, monk
 def test_the_files_are_those_of_the_whole_path_written_at_once(image, tmp_path, monkeypatch, num_frames):
     """The frames and both videos: byte for byte those of the path decoded whole (the
     stand-in's decoder mixes neighbours, so a frame taken from another decoding window would differ)."""
-    outputs = _spy_latents(monkeypatch)
+    outputs = spy_generate_long(monkeypatch)
     loaded = standin_loaded(tmp_path / "model", window=8)
     generate_scenes(image, tmp_path / "out", loaded=loaded, camera="orbit", num_frames=num_frames, progress=False)
     streamed = _files(tmp_path / "out" / "scene")

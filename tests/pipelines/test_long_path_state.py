@@ -14,6 +14,8 @@ import torch
 from genxd.api import default_model_path, generate_scenes, load_model
 from genxd.pipelines import long_path_state, long_paths
 from genxd.pipelines.long_path_state import PARTIAL_FOLDER, STATE_FILE, PartialRun, PartialRuns, Scene
+
+from .long_path_standin import spy_generate_long
 from genxd.pipelines.long_paths import LongPathSettings, make_plan, resolve_settings
 from genxd.cameras import orbit
 
@@ -44,15 +46,6 @@ def _interrupt_after_first_call(monkeypatch):
     return save
 
 
-def _spy_outputs(monkeypatch) -> list:
-    outputs, generate_long = [], long_paths.generate_long
-
-    def spy(*args, **kwargs):
-        outputs.append(generate_long(*args, **kwargs))
-        return outputs[-1]
-
-    monkeypatch.setattr(long_paths, "generate_long", spy)
-    return outputs
 
 
 # 8 frames of an orbit, window 4: 3 windows in 2 sampling calls (the two ends of the orbit, then its closure)
@@ -74,7 +67,7 @@ def test_interrupted_then_resumed_run_equals_an_uninterrupted_one_bitwise_on_cud
 
 
 def _check_resumed_equals_whole(model, image, tmp_path, monkeypatch):
-    outputs = _spy_outputs(monkeypatch)
+    outputs = spy_generate_long(monkeypatch)
     assert generate_scenes(image, tmp_path / "whole", loaded=model, **SETTINGS)[0].status == "written"
     assert not (tmp_path / "whole" / PARTIAL_FOLDER).exists()  # success leaves no work folder
 
