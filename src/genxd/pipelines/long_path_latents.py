@@ -20,6 +20,7 @@ grow with the path (``[N, 4, h, w]`` float32 each: 1.3 GB for 10,000 frames at 5
 
 from __future__ import annotations
 
+import errno
 import math
 import tempfile
 from collections import OrderedDict
@@ -171,6 +172,8 @@ class DiskLatents:
     def read(self, s: int, frames: Sequence[int]) -> Tensor:
         """Scene ``s``'s latents of ``frames``: ``[len(frames), *frame_shape]``."""
         out = torch.empty((len(frames), *self.shape[2:]))
+        if not len(frames):
+            return out
         buf = memoryview(out.numpy()).cast("B")
         for i, f, k in self._runs(frames):
             view, want = buf[i * self.frame_bytes:(i + k) * self.frame_bytes], k * self.frame_bytes
@@ -188,10 +191,18 @@ class DiskLatents:
         values = values.detach().to("cpu", torch.float32).contiguous()
         if tuple(values.shape) != (len(frames), *self.shape[2:]):
             raise ValueError(f"{len(frames)} frames of latents {self.shape[2:]} expected, got {tuple(values.shape)}")
+        if not len(frames):
+            return
         buf = memoryview(values.numpy()).cast("B")
         for i, f, k in self._runs(frames):
             self._file.seek(self._offset(s, f))
-            self._file.write(buf[i * self.frame_bytes:(i + k) * self.frame_bytes])
+            rest = buf[i * self.frame_bytes:(i + k) * self.frame_bytes]
+            while rest:  # unbuffered: a full disk (or a file size limit) writes part and says how much
+                n = self._file.write(rest)
+                if not n:
+                    raise OSError(errno.ENOSPC, f"no space left for a long path's latents (frame {f}) in "
+                                                f"{self._folder or tempfile.gettempdir()}")
+                rest = rest[n:]
 
     def empty_like(self) -> DiskLatents:
         return DiskLatents(self.shape[0], self.shape[1], self.shape[2:], self._folder)
