@@ -80,12 +80,13 @@ def test_an_interrupted_long_path_group_continues_bitwise(reconfusion, tmp_path,
     from genxd.pipelines import long_path_state
     from genxd.pipelines.long_path_state import PARTIAL_FOLDER, STATE_FILE
 
-    from .pipelines.test_long_path_state import _interrupt_after_first_call, _spy_outputs
+    from .pipelines.long_path_standin import spy_generate_long
+    from .pipelines.test_long_path_state import _interrupt_after_first_call
 
     lm = load_model(None, "cpu")
     settings = dict(n_views=3, num_context=3, num_frames=8, window=6, num_inference_steps=1, guidance_scale=1.0,
                     progress=False, loaded=lm)
-    outputs = _spy_outputs(monkeypatch)
+    outputs = spy_generate_long(monkeypatch)
     whole = fewshot_scenes(reconfusion, tmp_path / "whole", **settings)
     assert [r.status for r in whole] == ["written"] and not (tmp_path / "whole" / PARTIAL_FOLDER).exists()
     assert outputs[0].calls > 1  # a long path of several sampling calls
@@ -198,9 +199,9 @@ def test_a_long_group_is_written_a_window_at_a_time_to_the_files_of_the_whole_de
     from genxd.utils.images import save_png, tensor_to_uint8
 
     from .pipelines.long_path_standin import standin_loaded
-    from .pipelines.test_long_path_state import _spy_outputs
+    from .pipelines.long_path_standin import spy_generate_long
 
-    outputs = _spy_outputs(monkeypatch)
+    outputs = spy_generate_long(monkeypatch)
     lm = standin_loaded(tmp_path / "model", window=8)
     results = fewshot_scenes(reconfusion, tmp_path / "out", n_views=3, num_context=3, num_frames=40, window=6,
                              num_inference_steps=1, guidance_scale=1.0, save_target_only=True, progress=False,

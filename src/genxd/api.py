@@ -389,6 +389,7 @@ def generate_scenes(
                             failed.error += f" ({kept})" if kept else ""
                             results.append(failed)
                     bar.update()
+                sampled = None  # a long path's latents file: gone now, before the next batch makes its own
             bar.close()
             if long_bar is not None:
                 long_bar.close()

@@ -273,6 +273,7 @@ def fewshot_scenes(
                 results.append(skipped_group(gi))
                 continue
             g = groups[gi]
+            latents = None
             try:
                 gen = torch.Generator().manual_seed(seed + gi)
                 if plans[gi] is None:
@@ -324,6 +325,8 @@ def fewshot_scenes(
                 kept = partials and plans[gi] is not None and partials.kept_note()  # its windows done, and how on
                 failed.error += f" ({kept})" if kept else ""
                 results.append(failed)
+            finally:
+                latents = runs = None  # its latents file gone now, before the next group makes its own
         if long_bar is not None:
             long_bar.close()
     return _gathered(group, results, summary, out_dir)

@@ -4,6 +4,7 @@ would; its latents in a file read and write as a tensor does."""
 from __future__ import annotations
 
 import math
+import warnings
 
 import pytest
 import torch
@@ -112,3 +113,37 @@ def test_disk_latents_of_no_frames(tmp_path):
     assert disk.read(0, []).shape == (0, 4, 2, 2)
     disk.write(0, [], torch.zeros(0, 4, 2, 2))
     assert torch.equal(disk.whole(), torch.zeros(1, 3, 4, 2, 2))
+
+
+def test_generate_lets_each_batchs_latents_file_go_before_the_next(tmp_path, monkeypatch):
+    """Each batch's latents file stayed open while the next batch sampled (genxd generate kept the last batch's
+    latents until the next generate_long returned): two batches' files on disk at once (found by review). A batch's
+    file is let go once its scenes are written, and DiskLatents closes its file when collected (no
+    ResourceWarning)."""
+    import weakref
+
+    from genxd.api import generate_scenes
+    from genxd.pipelines import long_path_latents
+    from genxd.utils.images import save_png
+
+    from .long_path_standin import standin_loaded
+
+    made, alive_at_each = [], []
+    original_init = DiskLatents.__init__
+
+    def init(self, *args, **kwargs):
+        alive_at_each.append(sum(ref() is not None for ref in made))
+        original_init(self, *args, **kwargs)
+        made.append(weakref.ref(self))
+
+    monkeypatch.setattr(long_path_latents.DiskLatents, "__init__", init)
+    paths = []
+    for k in range(2):
+        paths.append(tmp_path / f"in{k}.png")
+        save_png(paths[-1], torch.full((3, 32, 32), 0.2 * (k + 1)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ResourceWarning)
+        results = generate_scenes(paths, tmp_path / "out", loaded=standin_loaded(tmp_path / "model"),
+                                  camera="orbit", num_frames=12, batch_size=1, progress=False)
+    assert [r.status for r in results] == ["written", "written"]
+    assert alive_at_each == [0, 0]

@@ -140,6 +140,9 @@ class MemoryLatents:
     def whole(self) -> Tensor:
         return self.tensor
 
+    def close(self) -> None:
+        """Nothing to release (as :meth:`DiskLatents.close` is called)."""
+
 
 class DiskLatents:
     """Latents ``[B, N, *frame_shape]`` float32 in an unnamed temporary file in ``folder`` (made if missing; None: the
@@ -218,6 +221,11 @@ class DiskLatents:
 
     def close(self) -> None:
         self._file.close()
+
+    def __del__(self) -> None:  # the file is unnamed: closing it frees its space (no ResourceWarning when collected)
+        file = getattr(self, "_file", None)
+        if file is not None:
+            file.close()
 
 
 class SceneLatents:
