@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from genxd.data.datasets import dataset_class
+from genxd.checkpoint_folders import BUNDLED_MODEL_DIR, starting_folder
 from genxd.training.config import load_config
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -24,7 +25,8 @@ def driver():
 
 def test_the_photo_preset_continues_the_bundled_model_on_photo_and_procedural_clips():
     cfg = load_config("h100_small_genxd_photo")
-    assert cfg.model.init == "genxd" and cfg.model.pretrained.endswith("genxd-small")
+    assert cfg.model.init == "genxd" and cfg.model.pretrained == "bundled"  # the word kept in the config
+    assert starting_folder(cfg.model.pretrained) == BUNDLED_MODEL_DIR
     assert [d["type"] for d in cfg.data.datasets] == ["photo", "synthetic"] and cfg.data.preload
     assert "rotate" in cfg.data.datasets[1]["cameras_3d"] and "zoom" in cfg.data.datasets[1]["cameras_3d"]
     orbits = load_config("h100_small_genxd_photo_orbits")

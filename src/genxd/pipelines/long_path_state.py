@@ -356,7 +356,7 @@ class PartialRun:
         in_parts = in_parts | known
         with atomic_file(self.path) as tmp:
             save_file({"known": in_parts.to(torch.uint8).contiguous()}, str(tmp),
-                      metadata={"fingerprint": json_text(self.fingerprint, sort_keys=True), "parts": json.dumps(parts)})
+                      metadata={"fingerprint": json_text(self.fingerprint, sort_keys=True), "parts": json_text(parts)})
         self.parts, self.in_parts, self.known = parts, in_parts, known.clone()
 
     def windows_done(self) -> int:
