@@ -326,7 +326,7 @@ def fewshot_scenes(
                 failed.error += f" ({kept})" if kept else ""
                 results.append(failed)
             finally:
-                latents = runs = None  # its latents file gone now, before the next group makes its own
+                latents = runs = frames = None  # its latents file gone now, before the next group makes its own
         if long_bar is not None:
             long_bar.close()
     return _gathered(group, results, summary, out_dir)

@@ -147,3 +147,17 @@ def test_generate_lets_each_batchs_latents_file_go_before_the_next(tmp_path, mon
                                   camera="orbit", num_frames=12, batch_size=1, progress=False)
     assert [r.status for r in results] == ["written", "written"]
     assert alive_at_each == [0, 0]
+
+
+class _FullDisk(_ShortWrites):
+    def write(self, data) -> int:
+        raise OSError(28, "No space left on device")
+
+
+def test_a_full_disk_while_writing_latents_names_the_file_and_folder(tmp_path):
+    """On Linux a full disk makes the write after a short one raise ENOSPC (not return 0): the user got a bare
+    '[Errno 28] No space left on device' with no word of the latents file or its folder (found by review)."""
+    disk = DiskLatents(1, 2, (4, 2, 2), tmp_path)
+    disk._file = _FullDisk(disk._file, 0)
+    with pytest.raises(OSError, match=f"No space left on device: a long path's latents \\(frame 0\\) in {tmp_path}"):
+        disk.write(0, [0], torch.zeros(1, 4, 2, 2))

@@ -200,11 +200,14 @@ class DiskLatents:
         for i, f, k in self._runs(frames):
             self._file.seek(self._offset(s, f))
             rest = buf[i * self.frame_bytes:(i + k) * self.frame_bytes]
+            where = f"a long path's latents (frame {f}) in {self._folder or tempfile.gettempdir()}"
             while rest:  # unbuffered: a full disk (or a file size limit) writes part and says how much
-                n = self._file.write(rest)
+                try:
+                    n = self._file.write(rest)
+                except OSError as exc:  # the write after a short one: ENOSPC / EFBIG, said with what and where
+                    raise OSError(exc.errno, f"{exc.strerror}: {where}") from None
                 if not n:
-                    raise OSError(errno.ENOSPC, f"no space left for a long path's latents (frame {f}) in "
-                                                f"{self._folder or tempfile.gettempdir()}")
+                    raise OSError(errno.ENOSPC, f"no space left for {where}")
                 rest = rest[n:]
 
     def empty_like(self) -> DiskLatents:
