@@ -16,10 +16,12 @@ from typing import IO, Iterator
 import PIL.Image
 
 
-#: Python's warning filters are process-wide; genxd's blocks that change them hold this lock so no two interleave
-#: (in the web app's handler threads, two ``warnings.catch_warnings`` blocks exited in the other order than entered
-#: undid one thread's filter while it read an image, and left the other's on for the whole process). Re-entrant: a
-#: block may open another inside it in the same thread.
+#: Python's warning filters are process-wide; genxd's image blocks that change them (``open_image``, the web app's
+#: upload check) hold this lock so no two of them interleave (in the web app's handler threads, two
+#: ``warnings.catch_warnings`` blocks exited in the other order than entered undid one thread's filter while it read
+#: an image, and left the other's on for the whole process). It orders only these blocks: another thread's own
+#: ``catch_warnings`` (a library's) can still interleave with one, and while one runs, Pillow's
+#: DecompressionBombWarning is an error in every thread. Re-entrant: a block may open another inside it.
 WARNING_FILTERS_LOCK = threading.RLock()
 
 
