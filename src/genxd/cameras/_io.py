@@ -170,19 +170,19 @@ def json_numbers(value: Any, where: str, length: int | None = None) -> list[floa
     return [json_number(v, f"{where}[{i}]") for i, v in enumerate(value)]
 
 
-def json_matrix(value: Any, where: str, rows: tuple[int, ...] = (3, 4)) -> np.ndarray:
-    """One pose matrix given as a list of rows of 4 numbers (``rows``: accepted row counts)."""
+def json_matrix(value: Any, where: str, rows: tuple[int, ...] = (3, 4), cols: int = 4) -> np.ndarray:
+    """One matrix given as a list of rows of ``cols`` numbers (a pose: 4; ``rows``: accepted row counts)."""
     if not isinstance(value, list) or len(value) not in rows:
-        shape = " or ".join(f"{r}x4" for r in rows)
+        shape = " or ".join(f"{r}x{cols}" for r in rows)
         raise ValueError(f"{where}: expected a {shape} matrix (list of rows), got {describe(value)}")
-    return np.array([json_numbers(row, f"{where}[{r}]", 4) for r, row in enumerate(value)], dtype=np.float64)
+    return np.array([json_numbers(row, f"{where}[{r}]", cols) for r, row in enumerate(value)], dtype=np.float64)
 
 
-def json_matrices(value: Any, where: str, rows: tuple[int, ...] = (3, 4)) -> Tensor:
-    """A non-empty list of pose matrices -> float64 ``[N, R, 4]`` (all with the same row count)."""
+def json_matrices(value: Any, where: str, rows: tuple[int, ...] = (3, 4), cols: int = 4) -> Tensor:
+    """A non-empty list of matrices (poses by default) -> float64 ``[N, R, cols]`` (all with the same row count)."""
     if not isinstance(value, list) or not value:
         raise ValueError(f"{where}: expected a non-empty list of matrices, got {describe(value)}")
-    mats = [json_matrix(m, f"{where}[{i}]", rows) for i, m in enumerate(value)]
+    mats = [json_matrix(m, f"{where}[{i}]", rows, cols) for i, m in enumerate(value)]
     counts = {len(m) for m in mats}
     if len(counts) > 1:
         raise ValueError(f"{where}: matrices have different numbers of rows {sorted(counts)}")

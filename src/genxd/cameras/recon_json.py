@@ -12,7 +12,7 @@ from typing import Any
 
 import torch
 
-from ._io import as_c2w, as_intrinsics, describe, json_numbers, json_size
+from ._io import as_c2w, as_intrinsics, describe, json_matrices, json_numbers, json_size
 from .camera_path import CameraPath
 
 __all__ = ["RECON_JSON", "is_recon_json", "recon_json_from_object"]
@@ -26,18 +26,6 @@ def is_recon_json(obj: Any) -> bool:
     return isinstance(obj, dict) and "c2w" in obj and "K" in obj
 
 
-def _matrices(value: Any, where: str, rows: int) -> torch.Tensor:
-    if not isinstance(value, list) or not value:
-        raise ValueError(f"{where}: expected a non-empty list of {rows}x{rows} matrices, got {describe(value)}")
-    return torch.tensor([[json_numbers(row, f"{where}[{i}][{r}]", rows) for r, row in enumerate(m)]
-                         if isinstance(m, list) and len(m) == rows else
-                         _bad(f"{where}[{i}]", rows, m) for i, m in enumerate(value)], dtype=torch.float64)
-
-
-def _bad(where: str, rows: int, value: Any) -> list:
-    raise ValueError(f"{where}: expected a {rows}x{rows} matrix (list of rows), got {describe(value)}")
-
-
 def recon_json_from_object(obj: Any, path: str | os.PathLike, dtype: torch.dtype = torch.float32) -> CameraPath:
     """A parsed reconstruct ``cameras.json`` (see the module docstring) as a :class:`CameraPath` (its times kept
     when they vary: a 4D reconstruction). ValueError naming the file and the field."""
@@ -46,9 +34,9 @@ def recon_json_from_object(obj: Any, path: str | os.PathLike, dtype: torch.dtype
         raise ValueError(f"{where}: expected an object with 'c2w' and 'K', got {describe(obj)}")
     height = json_size(obj.get("height"), f"{where}: 'height'")
     width = json_size(obj.get("width"), f"{where}: 'width'")
-    c2w = as_c2w(_matrices(obj["c2w"], f"{where}: 'c2w'", 4), name=f"{where}: 'c2w'")
+    c2w = as_c2w(json_matrices(obj["c2w"], f"{where}: 'c2w'", rows=(4,)), name=f"{where}: 'c2w'")
     n = len(c2w)
-    K = as_intrinsics(_matrices(obj["K"], f"{where}: 'K'", 3), n, name=f"{where}: 'K'")
+    K = as_intrinsics(json_matrices(obj["K"], f"{where}: 'K'", rows=(3,), cols=3), n, name=f"{where}: 'K'")
     times = None
     if obj.get("times") is not None:
         times = torch.tensor(json_numbers(obj["times"], f"{where}: 'times'", n), dtype=torch.float64)
