@@ -16,11 +16,13 @@ import torch
 from torch import Tensor
 
 from ..validation import arg
+from .long_path_distance import CameraDistances, Distances, as_distances, camera_distance
 
 __all__ = [
     "Window",
     "LongPathPlan",
     "camera_distance",
+    "CameraDistances",
     "plan_anchored",
     "plan_progressive",
     "is_closed_path",
@@ -150,32 +152,11 @@ class LongPathPlan:
 # ------------------------------------------------------------------------------------------------ planning
 
 
-def camera_distance(c2w: Tensor, K: Tensor | None = None, depth: float = 1.0) -> Tensor:
-    """``[N, N]`` distance between the cameras ``c2w [N, 4, 4]`` (OpenCV camera-to-world):
-    ``|centre_i - centre_j| / depth + angle(R_i, R_j) + |log(fx_i / fx_j)|`` (radians for the angle).
-
-    ``depth`` is the distance to the scene the model works at (its training data put the median scene
-    depth at 1): it weighs a translation against a rotation (a rotation of ``a`` radians moves the
-    view about as much as a sideways step of ``a * depth``). ``K [N, 3, 3]`` adds the zoom term.
-    """
-    c2w = torch.as_tensor(c2w, dtype=torch.float64)
-    centres = c2w[:, :3, 3]
-    rot = c2w[:, :3, :3]
-    d = torch.cdist(centres, centres) / float(depth)
-    # rotation angle: |R_i - R_j|_F = 2 sqrt(2) sin(angle / 2) (stable near 0, unlike arccos of the trace)
-    frob = torch.cdist(rot.flatten(1), rot.flatten(1))
-    d = d + 2 * torch.arcsin((frob / (2 * math.sqrt(2))).clamp(max=1.0))
-    if K is not None:
-        logf = torch.as_tensor(K, dtype=torch.float64)[:, 0, 0].log()
-        d = d + (logf[:, None] - logf[None, :]).abs()
-    return d
-
-
-def _farthest_points(dist: Tensor, known: Sequence[int], n: int) -> list[int]:
+def _farthest_points(dist: Distances, known: Sequence[int], n: int) -> list[int]:
     """``n`` frames chosen one at a time as the farthest (in ``dist``) from all frames chosen so far,
     starting from ``known``; ties go to the lowest frame index."""
-    num = dist.shape[0]
-    nearest = dist[list(known)].min(dim=0).values.clone()
+    num = len(dist)
+    nearest = dist.block(list(known)).min(dim=0).values.clone()
     nearest[list(known)] = -1.0
     chosen: list[int] = []
     for _ in range(n):
@@ -183,12 +164,12 @@ def _farthest_points(dist: Tensor, known: Sequence[int], n: int) -> list[int]:
         if nearest[best] < 0:
             break
         chosen.append(best)
-        nearest = torch.minimum(nearest, dist[best])
+        nearest = torch.minimum(nearest, dist.block([best])[0])
         nearest[best] = -1.0
     return chosen[: min(n, num)]
 
 
-def order_along_path(frames: Sequence[int], dist: Tensor, inputs: Sequence[int] = ()) -> tuple[int, ...]:
+def order_along_path(frames: Sequence[int], dist: Tensor | Distances, inputs: Sequence[int] = ()) -> tuple[int, ...]:
     """The order in which a 3D window shows ``frames`` to the model: neighbours in the window are
     neighbours along the path.
 
@@ -203,7 +184,7 @@ def order_along_path(frames: Sequence[int], dist: Tensor, inputs: Sequence[int] 
     n = len(fr)
     if n < 3:
         return tuple(fr)
-    gaps = [round(float(dist[fr[i], fr[(i + 1) % n]]), 6) for i in range(n)]
+    gaps = [round(g, 6) for g in as_distances(dist).pairs(fr, fr[1:] + fr[:1]).tolist()]
     cut = max(range(n), key=lambda i: (gaps[i], fr[(i + 1) % n] in inputs, -i))
     start = (cut + 1) % n
     return tuple(fr[start:] + fr[:start])
@@ -239,9 +220,10 @@ def _single(num_frames: int, inputs: tuple[int, ...], window: int) -> LongPathPl
     return LongPathPlan("single", num_frames, max(window, num_frames), inputs, (w,))
 
 
-def plan_anchored(dist: Tensor, inputs: Sequence[int], window: int, anchors: int | None = None,
+def plan_anchored(dist: Tensor | Distances, inputs: Sequence[int], window: int, anchors: int | None = None,
                   overlap: int | None = None) -> LongPathPlan:
-    """The 3D plan (see the module docstring) for ``dist [N, N]`` (:func:`camera_distance`).
+    """The 3D plan (see the module docstring) for ``dist [N, N]`` (:func:`camera_distance`, or the same
+    distances on demand: :class:`CameraDistances`).
 
     Args:
         inputs: frames given as inputs (their images condition every window).
@@ -249,7 +231,8 @@ def plan_anchored(dist: Tensor, inputs: Sequence[int], window: int, anchors: int
         anchors: new frames of the anchor window (default ``window - len(inputs)``).
         overlap: generated frames (at least) conditioning each chunk (default ``max(1, window // 4)``).
     """
-    num_frames = int(dist.shape[0])
+    dist = as_distances(dist)
+    num_frames = len(dist)
     inputs = _check_inputs(inputs, num_frames, window)
     if num_frames <= window:
         return _single(num_frames, inputs, window)
@@ -271,25 +254,25 @@ def plan_anchored(dist: Tensor, inputs: Sequence[int], window: int, anchors: int
     per_chunk = window - n_in - min(overlap, len(generated))
     for group in _split_even(remaining, per_chunk):
         extra = window - n_in - len(group)  # context frames besides the inputs: >= overlap
-        near = dist[generated][:, group].min(dim=1).values  # each generated frame's distance to the chunk
+        near = dist.block(generated, group).min(dim=1).values  # each generated frame's distance to the chunk
         order = sorted(range(len(generated)), key=lambda k: (float(near[k]), generated[k]))
         ctx = [generated[k] for k in order[:extra]]
         windows.append(Window(order_along_path(group + ctx + list(inputs), dist, inputs), inputs + tuple(ctx), 1, "chunk"))
     return LongPathPlan("anchored", num_frames, window, inputs, tuple(windows))
 
 
-def is_closed_path(dist: Tensor) -> bool:
+def is_closed_path(dist: Tensor | Distances) -> bool:
     """Whether the path ``dist [N, N]`` (:func:`camera_distance`, frames in path order) closes on itself:
     its last camera is at most 2 median steps from its first (a 360-degree orbit: 1 step)."""
-    n = int(dist.shape[0])
+    dist = as_distances(dist)
+    n = len(dist)
     if n < 4:
         return False
-    steps = torch.stack([dist[i, i + 1] for i in range(n - 1)])
-    median = float(steps.median())
-    return median > 1e-9 and float(dist[n - 1, 0]) <= 2.0 * median
+    median = float(dist.pairs(range(n - 1), range(1, n)).median())
+    return median > 1e-9 and float(dist.pairs([n - 1], [0])[0]) <= 2.0 * median
 
 
-def plan_progressive(dist: Tensor, inputs: Sequence[int], window: int, overlap: int | None = None,
+def plan_progressive(dist: Tensor | Distances, inputs: Sequence[int], window: int, overlap: int | None = None,
                      closed: bool | None = None, fill: bool = True) -> LongPathPlan:
     """The default 3D plan (see the module docstring): windows grow the path outwards from the inputs.
 
@@ -310,7 +293,8 @@ def plan_progressive(dist: Tensor, inputs: Sequence[int], window: int, overlap: 
         fill: give every window ``window`` frames (a window with fewer new frames takes more of the
             nearest generated frames as context); False: shorter windows instead.
     """
-    num_frames = int(dist.shape[0])
+    dist = as_distances(dist)
+    num_frames = len(dist)
     inputs = _check_inputs(inputs, num_frames, window)
     if num_frames <= window:
         return _single(num_frames, inputs, window)
@@ -347,7 +331,7 @@ def plan_progressive(dist: Tensor, inputs: Sequence[int], window: int, overlap: 
         chosen = [f for f in dict.fromkeys(fronts) if f in known][:extra]
         if len(chosen) < extra and generated:
             gen = sorted(known)  # ties in distance: the lowest frame index first (a stable sort)
-            near = dist[gen][:, new].min(dim=1).values
+            near = dist.block(gen, new).min(dim=1).values
             for k in torch.sort(near, stable=True).indices.tolist():
                 if len(chosen) >= extra:
                     break
@@ -569,7 +553,8 @@ def plan_temporal(num_frames: int, inputs: Sequence[int], window: int, overlap: 
     return LongPathPlan("temporal", num_frames, window, inputs, tuple(windows))
 
 
-def plan_independent(num_frames: int, inputs: Sequence[int], window: int, dist: Tensor | None = None) -> LongPathPlan:
+def plan_independent(num_frames: int, inputs: Sequence[int], window: int,
+                     dist: Tensor | Distances | None = None) -> LongPathPlan:
     """The naive way (a baseline): consecutive runs of ``window - inputs`` new frames, each window
     conditioned on the inputs only, all independent (one stage). With ``dist`` (3D) each window is
     ordered by :func:`order_along_path` (as the anchored plan's); without, in frame order (4D / video)."""

@@ -87,6 +87,7 @@ from .long_path_latents import ChunkedNoise, DiskLatents, MemoryLatents, TensorN
 from .long_path_plans import (  # noqa: F401  (re-exported: __all__)
     LongPathPlan,
     Window,
+    CameraDistances,
     camera_distance,
     is_closed_path,
     order_along_path,
@@ -163,11 +164,11 @@ def make_plan(mode: str, c2w: Tensor, K: Tensor | None, inputs: Sequence[int], s
     num_frames = int(c2w.shape[0])
     is_3d = mode_to_indicator(mode) == 0
     if settings.strategy == "independent":
-        return plan_independent(num_frames, inputs, settings.window, camera_distance(c2w, K) if is_3d else None)
+        return plan_independent(num_frames, inputs, settings.window, CameraDistances(c2w, K) if is_3d else None)
     if is_3d:
         if settings.anchors:  # 1 or more: an anchor window spread over the path first
-            return plan_anchored(camera_distance(c2w, K), inputs, settings.window, settings.anchors, settings.overlap)
-        return plan_progressive(camera_distance(c2w, K), inputs, settings.window, settings.overlap)
+            return plan_anchored(CameraDistances(c2w, K), inputs, settings.window, settings.anchors, settings.overlap)
+        return plan_progressive(CameraDistances(c2w, K), inputs, settings.window, settings.overlap)
     if settings.anchors:  # 0 (the 3d default) is accepted
         raise ValueError(f"{arg('anchors')} applies to 3d mode only (4d / video windows follow time)")
     return plan_temporal(num_frames, inputs, settings.window, settings.overlap)
