@@ -246,3 +246,32 @@ def test_an_index_with_damaged_parts_is_refused_and_overwrite_discards_it(tmp_pa
     with pytest.warns(UserWarning, match=r"not a list of \[size, digest\] pairs\); discarded"):
         assert again.check({0: scene}, 1) == ([0], {})
     assert not folder.exists()
+
+
+def test_a_continued_run_reads_its_kept_frames_a_part_at_a_time(tmp_path, monkeypatch):
+    """Continuing read every kept part and joined them (every frame's latents twice, 1.3 GB for 10,000 frames at
+    512x512) before writing them into the latents' file; now a part at a time (a call's frames): at most two
+    windows' latents alive while restoring 85 frames, and the run continues to the same latents, bit for bit."""
+    from .test_long_path_memory import LatentFramesAlive
+
+    c2w, K, plan = _plan(120)
+    whole = _generate(plan, c2w, K)
+    scene = Scene("scene", torch.zeros(3, 64, 64), 0)
+    _stopped_state(tmp_path, plan, c2w, K, scene, calls=16)
+    runs = PartialRuns(tmp_path, plan, {"steps": 1})
+    assert runs.check({0: scene}, 1) == ([0], {})
+    restored, real = [], PartialRun.restore
+
+    def counted(self, latents, known):
+        with LatentFramesAlive((4, 8, 8)) as counter:
+            real(self, latents, known)
+        restored.append((int(known.sum()), counter.most))
+
+    monkeypatch.setattr(PartialRun, "restore", counted)
+    img = torch.rand(1, 1, 3, 64, 64, generator=torch.Generator().manual_seed(1))
+    resumed = long_paths.generate_long(StandInPipe(8), img, c2w, K, plan, num_inference_steps=1, decode=False,
+                                       state=runs.batch([0]), max_windows_per_call=1, latents_in_memory=False,
+                                       latents_folder=tmp_path, generator=[torch.Generator().manual_seed(0)])
+    ((frames, most),) = restored
+    assert frames > 60 and most <= 2 * 8, (frames, most)
+    assert resumed.calls == whole.calls - 16 and torch.equal(resumed.latents.whole(), whole.latents)

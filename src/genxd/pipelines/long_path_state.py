@@ -254,7 +254,7 @@ class PartialRun:
         known = tensors["known"].bool()
         if parts is not None:
             self._check_frames(torch.cat([torch.zeros(0, dtype=torch.int64)]
-                                         + [part["frames"] for part in self._parts(parts)]), known)
+                                         + [part["frames"].clone() for part in self._parts(parts)]), known)  # not views of every part
         return fingerprint, known
 
     def _check_frames(self, frames: Tensor, known: Tensor) -> None:
@@ -314,28 +314,30 @@ class PartialRun:
             frames, values = mask.nonzero().flatten(), data["latents"]
             if tuple(values.shape) != tuple(latents.shape):
                 raise ValueError(f"{self.path}: latents {tuple(values.shape)}, expected {tuple(latents.shape)}")
-            values, in_parts = values[frames], torch.zeros_like(mask)
+            latents[frames] = values[frames].to(latents.dtype)
+            in_parts = torch.zeros_like(mask)
         else:  # read again (checked by the job's check too): changed since?
-            frames, values = self._read_parts(parts, tuple(latents.shape))
-            self._check_frames(frames, mask)
+            self._restore_parts(parts, latents, mask)
             in_parts = mask.clone()
-        latents[frames] = values.to(latents.dtype)
         known |= mask
         self.known = known.clone()
         self.parts, self.in_parts = list(parts or []), in_parts
 
-    def _read_parts(self, parts: list[list], shape: tuple[int, ...]) -> tuple[Tensor, Tensor]:
-        """``(frames [k], latents [k, 4, h, w])`` of the parts the index names, each checked (:meth:`_parts`)."""
-        frames, values = [], []
+    def _restore_parts(self, parts: list[list], latents: Tensor, mask: Tensor) -> None:
+        """Write the parts the index names into ``latents [N, 4, h, w]`` a part at a time (each checked:
+        :meth:`_parts`), so that continuing holds one part, not the whole state; a ValueError unless they hold the
+        frames of ``mask [N]``, each once (the frames written before it are then not marked known)."""
+        n, found = mask.shape[0], [torch.zeros(0, dtype=torch.int64)]
         for k, part in enumerate(self._parts(parts)):
-            if tuple(part["latents"].shape[1:]) != shape[1:] or part["latents"].shape[0] != part["frames"].shape[0]:
+            values, frames = part["latents"], part["frames"]
+            if tuple(values.shape[1:]) != tuple(latents.shape[1:]) or values.shape[0] != frames.shape[0]:
                 raise ValueError(f"{self.path} cannot be read ({self._part_path(k, parts[k][1]).name}: latents "
-                                 f"{tuple(part['latents'].shape)}, expected [k, {', '.join(map(str, shape[1:]))}])")
-            frames.append(part["frames"])
-            values.append(part["latents"])
-        if not frames:
-            return torch.zeros(0, dtype=torch.int64), torch.zeros(0, *shape[1:])
-        return torch.cat(frames), torch.cat(values)
+                                 f"{tuple(values.shape)}, expected [k, {', '.join(map(str, latents.shape[1:]))}])")
+            if frames.dtype != torch.int64 or frames.dim() != 1 or not bool(((frames >= 0) & (frames < n)).all()):
+                raise ValueError(f"{self.path} cannot be read (its parts hold other frames than it lists)")
+            latents[frames] = values.to(latents.dtype)
+            found.append(frames.clone())  # not a view: it would keep the part's latents alive
+        self._check_frames(torch.cat(found), mask)
 
     def save(self, latents: Tensor, known: Tensor) -> None:
         """Write the frames of ``known`` not saved yet as a part, then the index naming it: each file atomically,
