@@ -91,3 +91,26 @@ def test_genxd_train_takes_a_preset_name_outside_the_repository(tmp_path, monkey
     lines = [line for line in result.output.splitlines() if line.startswith("genxd: error:")]
     assert len(lines) == 1 and "tinny: no such config file, nor a preset of genxd" in lines[0], result.output
     assert "small_genxd" in lines[0] and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(("command", "preset", "right", "sections"), [
+    ("train-vae", "tiny", "genxd train", "conditioning, model"),
+    ("train", "tiny_vae", "genxd train-vae", "loss, vae"),
+])
+def test_a_preset_of_the_other_trainer_names_the_right_command(tmp_path, monkeypatch, command, preset, right,
+                                                               sections):
+    """``genxd train-vae tiny`` said "unknown key(s) ['model', 'conditioning']" and listed the VAE's sections."""
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, [command, preset, f"output_dir={tmp_path / 'run'}"])
+    assert result.exit_code == 2, result.output
+    (line,) = [line for line in result.output.splitlines() if line.strip()]
+    assert line.startswith("genxd: error: ") and line.endswith(f": give it to {right}"), line
+    assert f"its section(s) {sections} are {right}'s" in line and "unknown key" not in line, line
+    assert not (tmp_path / "run").exists()
+    # a copy of the preset (its bases too) is told the same; a config with a section neither has is not
+    (tmp_path / "mine.yaml").write_text(f"base: {preset}.yaml\nseed: 3\n")
+    with pytest.raises(ValueError, match=f"give it to {right}$"):
+        load_config("mine.yaml", kind="genxd" if command == "train" else "vae")
+    (tmp_path / "odd.yaml").write_text(f"base: {preset}.yaml\nextra: 1\n")
+    with pytest.raises(ValueError, match="unknown key"):
+        load_config("odd.yaml", kind="genxd" if command == "train" else "vae")

@@ -519,6 +519,22 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
     return data
 
 
+#: The command that trains a config of each kind.
+_COMMANDS = {"genxd": "genxd train", "vae": "genxd train-vae"}
+
+
+def _check_kind(data: dict[str, Any], path: str | os.PathLike, kind: str) -> None:
+    """A ValueError naming the right command where ``data``'s sections are all the other trainer's and some are
+    not ``kind``'s (``genxd train-vae tiny``: ``model`` and ``conditioning`` are ``genxd train``'s)."""
+    classes = {"genxd": TrainConfig, "vae": VAETrainConfig}
+    other = "vae" if kind == "genxd" else "genxd"
+    ours, theirs = ({f.name for f in dataclasses.fields(classes[k])} for k in (kind, other))
+    foreign = sorted(set(data) - ours)
+    if foreign and set(data) <= theirs:
+        raise ValueError(f"{path}: a config of {_COMMANDS[other]} (its section(s) {', '.join(foreign)} are "
+                         f"{_COMMANDS[other]}'s, not {_COMMANDS[kind]}'s): give it to {_COMMANDS[other]}")
+
+
 def load_config(path: str | os.PathLike | None, overrides: list[str] | None = None, kind: str = "genxd") -> Any:
     """A :class:`TrainConfig` (``kind="genxd"``) or :class:`VAETrainConfig` (``kind="vae"``) from a YAML
     file or the name of a shipped preset (``"tiny"``; :func:`~genxd.training.presets.resolve_config`; None:
@@ -528,7 +544,10 @@ def load_config(path: str | os.PathLike | None, overrides: list[str] | None = No
         raise ValueError(f"kind must be 'genxd' or 'vae', got {kind!r}")
     if path is not None:
         path = resolve_config(path, kind)
-    from_file = _merge(config_to_dict(cls()), load_yaml_with_bases(path) if path is not None else {})
+    own = load_yaml_with_bases(path) if path is not None else {}
+    if path is not None:
+        _check_kind(own, path, kind)
+    from_file = _merge(config_to_dict(cls()), own)
     data = apply_overrides(from_file, list(overrides or []))
     try:
         return _from_dict(cls, data, "")
