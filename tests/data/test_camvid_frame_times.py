@@ -53,19 +53,20 @@ def _timed(video: Path, root: Path, name: str, times: list | None) -> Path:
     return folder
 
 
-def _unregister(folder: Path, frame: int, record: bool | None) -> None:
-    """Take ``frame``'s pose out of ``folder``'s COLMAP model, as a frame SfM did not place; ``record``: meta.json's
-    frames say so (``registered: false``, as genxd curate writes it), False: they give no ``registered`` at all,
-    None: they still say it is registered (a model made again)."""
+def _unregister(folder: Path, frame: int | set[int], record: bool | None) -> None:
+    """Take ``frame``'s pose (or those of a set of frames) out of ``folder``'s COLMAP model, as a frame SfM did not
+    place; ``record``: meta.json's frames say so (``registered: false``, as genxd curate writes it), False: they give
+    no ``registered`` at all, None: they still say it is registered (a model made again)."""
+    frames = {frame} if isinstance(frame, int) else frame
     model = read_colmap_model(folder / "0")
-    keep = [i for i, n in enumerate(model.image_names) if n != f"{frame:05d}.jpg"]
+    keep = [i for i, n in enumerate(model.image_names) if n not in {f"{f:05d}.jpg" for f in frames}]
     write_colmap_model(folder / "0", model.c2w[keep], model.K[keep], [model.heights[i] for i in keep],
                        [model.widths[i] for i in keep], [model.image_names[i] for i in keep],
                        points_xyz=model.points_xyz)
     meta = json.loads((folder / "meta.json").read_text())
     for i, f in enumerate(meta["frames"]):
         if record:
-            f["registered"] = i != frame
+            f["registered"] = i not in frames
         elif record is False:
             del f["registered"]
     (folder / "meta.json").write_text(json.dumps(meta))
@@ -213,6 +214,39 @@ def test_a_model_without_a_pose_meta_json_records_is_warned_about(video, tmp_pat
         ds[i]
     notes = [m for m in _messages(recwarn) if "no pose" in m]
     assert len(notes) == 1 and notes[0].startswith("phone: ") and "00009.jpg" in notes[0], _messages(recwarn)
+
+
+@pytest.mark.parametrize("record", [True, False], ids=["meta_registered", "colmap_model"])
+def test_clips_lost_to_frames_without_a_pose_are_counted_apart_and_named(video, tmp_path, recwarn, record):
+    """Clips dropped because a frame they need has no pose were counted with those dropped for the video's rate (one
+    count, one ffmpeg advice that cannot help), and a video whose few registered frames span less than a clip was
+    said to "give no clip: its frames span 0.567 s" (its whole span, enough for clips). The note counts the two
+    causes apart and names the registered frames as the cause, with what to do."""
+    _unregister(_timed(video, tmp_path, "a_phone", PHONE), 5, record)  # 30 fps then 10 fps; frame 5 not placed
+    _unregister(_timed(video, tmp_path, "b_few", FASTER), set(range(3, len(FASTER))), record)  # 3 frames placed
+    ds = CamVidDataset(tmp_path, num_frames=4, height=24, clip_spacing=1)
+    kept = _clips_of(ds, "a_phone")
+    assert kept == [[k, k + 1, k + 2, k + 3] for k in range(9) if not k <= 5 <= k + 3] and not _clips_of(ds, "b_few")
+    (note,) = [m for m in _messages(recwarn) if "in time" in m]
+    assert "2 of 2 videos train as 4D" in note, note
+    # a_phone: 8 clips over its 10 fps part dropped for its rate (as without frame 5), 3 more (starting at 2-4)
+    # for frame 5
+    assert "8 clips of a_phone dropped (5 left; e.g. frames [9, 10, 11, 11] " in note, note
+    assert "its frames are too far apart for the clip's time step; and 3 clips more for frames without a pose " \
+        "(SfM registered 17 of its 18 frames; e.g. 00005.jpg)" in note, note
+    assert "b_few gives no clip for frames without a pose: SfM registered 3 of its 18 frames, which span 0.067 s, " \
+        "less than one clip of 4 frames at steps of 0.0333 s (0.0999 s)" in note, note
+    assert "its frames span" not in note and "fps=10 " in note  # the rate advice for a_phone's 10 fps part
+    assert "curate such videos again for more registered frames" in note
+    # a video that lost clips to poses only is not told to convert its rate
+    recwarn.clear()
+    shutil.rmtree(tmp_path / "a_phone")
+    _unregister(_timed(video, tmp_path, "c_fast", FASTER), 9, record)
+    CamVidDataset(tmp_path, num_frames=4, height=24, clip_spacing=1)
+    (note,) = [m for m in _messages(recwarn) if "in time" in m]
+    assert "3 clips of c_fast dropped (7 left) for frames without a pose (SfM registered 17 of its 18 frames; e.g. " \
+        "00009.jpg)" in note, note
+    assert "fps=" not in note and "too far apart" not in note, note
 
 
 def test_registered_frames_need_every_frame_recorded():

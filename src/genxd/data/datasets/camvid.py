@@ -12,7 +12,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Iterator, NamedTuple, Sequence
 
 import torch
 from torch import Tensor
@@ -22,8 +22,8 @@ from ...utils.paths import relative_to_cwd_note
 from ...validation import DEFAULT_MOTION_SCALE, warn
 from ..archive import ArchiveLimits, SafeZip
 from .clips import IMAGE_EXTENSIONS, _as_list, _Cameras, _ClipDataset, _decode_image, _read_image, pinhole_views
-from .frame_times import (UNEVEN_CLIP_TOLERANCE, frame_interval, frame_times, largest_miss, nearest_frames, registered_frames, timed_clips,
-                          uneven_clip_steps, usable_times)
+from .frame_times import (UNEVEN_CLIP_TOLERANCE, fits, frame_interval, frame_times, largest_miss, nearest_frames,
+                          registered_frames, timed_clips, uneven_clip_steps, usable_times)
 
 #: the most videos the note on dropped clips names one by one
 _NAMED_VIDEOS = 5
@@ -124,15 +124,24 @@ def _prune_old_layout(root: Path) -> None:
                     shutil.rmtree(old, ignore_errors=True)
 
 
-def _dropped_advice(dropped: Sequence[tuple[str, list[float] | None]]) -> str:
-    """What to do about the videos whose clips picked in time are not trained (``(note, slow intervals)`` of
-    :meth:`CamVidDataset._retime`; None: too short in time for a clip). For those that lost clips, converting to a
-    constant frame rate: the rate of their usual slow interval (the median of all their intervals longer than their
-    frame interval, the longer of the two middle ones; their largest was one timestamp hiccup of 0.5 s away from
-    advising 2 fps); for those too short, shorter clips (converting the rate makes them no longer)."""
-    slow = sorted(g for _, gaps in dropped for g in gaps or ())
+class _Lost(NamedTuple):
+    """What a video's clips picked in time lost, for the note of :meth:`CamVidDataset._check_records`."""
+
+    text: str  # the video's part of the note
+    slow: list[float] | None  # clips dropped for its rate: its intervals longer than its frame interval; else None
+    short: bool = False  # it gives no clip: shorter in time than one clip
+    posless: bool = False  # clips lost for frames without a pose (SfM did not register them)
+
+
+def _dropped_advice(dropped: Sequence[_Lost]) -> str:
+    """What to do about the videos whose clips picked in time are not trained (:meth:`CamVidDataset._retime`). For
+    those that lost clips to their rate, converting to a constant frame rate: the rate of their usual slow interval
+    (the median of all their intervals longer than their frame interval, the longer of the two middle ones; their
+    largest was one timestamp hiccup of 0.5 s away from advising 2 fps); for those too short, shorter clips
+    (converting the rate makes them no longer); for those that lost clips to frames without a pose, curating again."""
+    slow = sorted(g for lost in dropped for g in lost.slow or ())
     parts = []
-    if any(gaps is not None for _, gaps in dropped):
+    if any(lost.slow is not None for lost in dropped):
         parts.append("each clip frame is the recorded frame nearest its time, so where a video's frames lie further "
                      "apart than the clip's step a frame would repeat (its objects stop, then jump): such clips are "
                      "dropped; convert the videos that lost clips to a constant frame rate no higher than their slower "
@@ -141,9 +150,13 @@ def _dropped_advice(dropped: Sequence[tuple[str, list[float] | None]]) -> str:
             gap = slow[len(slow) // 2]
             parts[-1] += (f" (their frames there mostly {gap:.3g} s apart: ffmpeg -i IN -vf "
                           f"fps={max(1, math.floor(1 / gap + 1e-6))} OUT.mp4)")
-    if any(gaps is None for _, gaps in dropped):
+    if any(lost.short for lost in dropped):
         parts.append("a video that gives no clip is shorter in time than one clip at its step (a constant frame rate "
                      "makes it no longer): train it with fewer frames per clip (num_frames) or a smaller stride")
+    if any(lost.posless for lost in dropped):
+        parts.append("a clip frame must have a pose, and a frame SfM did not register (meta.json's registered: false, "
+                     "or none in the COLMAP model 0/) has none: the clips that need one are dropped; curate such "
+                     "videos again for more registered frames, or train them with fewer frames per clip (num_frames)")
     return "; ".join(parts) + ", or train them as 3D (kind: 3d in their meta.json)"
 
 
@@ -249,8 +262,7 @@ class CamVidDataset(_ClipDataset):
         bare: list[str] = []
         old_units: list[str] = []
         old_synthetic: list[str] = []  # image_motion_strength of synthetic clips written before its units field
-        dropped: list[tuple[str, list[float] | None]] = []  # (what a video lost and why, its slow intervals; None:
-        # it is too short in time for a clip)
+        dropped: list[_Lost] = []  # what each video lost and why
         clips_of: dict[int, list[list[int]]] = {}
         for s, positions in self.clips:
             clips_of.setdefault(s, []).append(positions)
@@ -272,7 +284,7 @@ class CamVidDataset(_ClipDataset):
                     dropped.append(lost)
         where = ", ".join(str(r) for r in roots)
         if dropped:
-            named = "; ".join(text for text, _ in dropped[:_NAMED_VIDEOS])
+            named = "; ".join(lost.text for lost in dropped[:_NAMED_VIDEOS])
             more = len(dropped) - _NAMED_VIDEOS
             warn(f"{where}: {len(dropped)} of {len(used)} videos train as 4D with clips picked evenly in time "
                  f"(variable frame rate, by the frame times of their meta.json) that are not trained: {named}"
@@ -290,15 +302,14 @@ class CamVidDataset(_ClipDataset):
         if old_synthetic:
             warn(f"{where}: {old_units_advice(len(old_synthetic), len(used), old_synthetic[0], synthetic=True)}")
     def _retime(self, scene: int, meta: dict, clips: list[list[int]]
-                ) -> tuple[list[tuple[list[int], list[float], int]], tuple[str, list[float] | None] | None] | None:
+                ) -> tuple[list[tuple[list[int], list[float], int]], _Lost | None] | None:
         """``(kept, lost)`` when one of ``scene``'s ``clips`` taken frame by frame is unevenly spaced in time by
         ``meta``'s frame times (:func:`.frame_times.uneven_clip_steps`: a variable frame rate): ``kept`` are
         ``(frames, even target times, stride)`` of its clips picked evenly in time (:func:`.frame_times.timed_clips`),
-        ``lost`` what it lost for the note (``("4 clips of VIDEO dropped (e.g. ...)", its intervals longer than its
-        frame interval by more than UNEVEN_CLIP_TOLERANCE)``, or ``("VIDEO gives no clip ...", None)`` when it is
-        shorter in time than one), None when nothing. None to keep the clips
-        taken frame by frame (a constant rate, jitter of a few ms, no usable times: frame folders, records before
-        6e2b619)."""
+        ``lost`` what it lost for the note (:class:`_Lost`), None when nothing. A dropped clip is counted as lost
+        to frames without a pose where it would fit had every frame one, else to the video's rate; a video that gives
+        no clip, to its poses where all its frames would give one. None to keep the clips taken frame by frame (a
+        constant rate, jitter of a few ms, no usable times: frame folders, records before 6e2b619)."""
         times = usable_times(frame_times(meta, self.videos[scene].frames))
         if times is None or not any(uneven_clip_steps([times[p] for p in c]) for c in clips):
             return None
@@ -307,28 +318,47 @@ class CamVidDataset(_ClipDataset):
         if registered is None:  # not recorded for every frame: the COLMAP model says
             registered = self._cameras(scene).valid
         dt = frame_interval(times)
-        name = self.videos[scene].name
-        slow = [b - a for a, b in zip(times, times[1:]) if b - a > (1 + UNEVEN_CLIP_TOLERANCE) * dt]
+        v = self.videos[scene]
+        every = list(range(len(times)))
         kept: list[tuple[list[int], list[float], int]] = []
         example: str | None = None
-        n_dropped = 0
+        missing: str | None = None  # a frame without a pose that a dropped clip needed
+        n_dropped = n_posless = 0
         for stride in self.strides:
             good, bad = timed_clips(times, self.num_frames, stride, self.clip_spacing, registered)
             kept += [(positions, targets, stride) for positions, targets in good]
-            n_dropped += len(bad)
-            if bad and example is None:
-                positions, targets = bad[0]
-                example = (f"frames {positions} for steps of {stride * dt:.3g} s from {targets[0]:.3g} s, one "
-                           f"{largest_miss(times, positions, targets):.3g} s off")
-        if n_dropped:
-            left = f"{len(kept)} left" if kept else "none left"
-            return kept, (f"{n_dropped} clip{'s' if n_dropped != 1 else ''} of {name} dropped ({left}; e.g. "
-                          f"{example}): its frames are too far apart for the clip's time step", slow)
+            for positions, targets in bad:
+                wanted = nearest_frames(times, every, targets)  # the clip were every frame posed
+                if fits(times, wanted, targets, stride * dt):
+                    n_posless += 1
+                    missing = missing or v.frames[next(p for p in wanted if p not in set(registered))]
+                    continue
+                n_dropped += 1
+                if example is None:
+                    example = (f"frames {positions} for steps of {stride * dt:.3g} s from {targets[0]:.3g} s, one "
+                               f"{largest_miss(times, positions, targets):.3g} s off")
+        left = f"{len(kept)} left" if kept else "none left"
+        poses = f"SfM registered {len(registered)} of its {len(times)} frames"
+        if n_dropped or n_posless:
+            parts = []
+            if n_dropped:
+                slow = [b - a for a, b in zip(times, times[1:]) if b - a > (1 + UNEVEN_CLIP_TOLERANCE) * dt]
+                parts.append(f"{n_dropped} clip{'s' if n_dropped != 1 else ''} of {v.name} dropped ({left}; e.g. "
+                             f"{example}): its frames are too far apart for the clip's time step")
+            if n_posless:
+                parts.append(f"{n_posless} clip{'s' if n_posless != 1 else ''} "
+                             f"{'more' if n_dropped else f'of {v.name} dropped ({left})'} for frames without a pose "
+                             f"({poses}; e.g. {missing})")
+            return kept, _Lost("; and ".join(parts), slow if n_dropped else None, posless=bool(n_posless))
         if not kept:
             step = min(self.strides) * dt
-            return kept, (f"{name} gives no clip: its frames span {times[-1] - times[0]:.3g} s, less than one clip of "
-                          f"{self.num_frames} frames at steps of {step:.3g} s ({(self.num_frames - 1) * step:.3g} s; "
-                          f"the step is the interval most of its frames have)", None)
+            clip = f"one clip of {self.num_frames} frames at steps of {step:.3g} s ({(self.num_frames - 1) * step:.3g} s"
+            if any(timed_clips(times, self.num_frames, stride, self.clip_spacing)[0] for stride in self.strides):
+                span = times[registered[-1]] - times[registered[0]] if registered else 0.0
+                return kept, _Lost(f"{v.name} gives no clip for frames without a pose: {poses}, which span "
+                                   f"{span:.3g} s, less than {clip})", None, posless=True)
+            return kept, _Lost(f"{v.name} gives no clip: its frames span {times[-1] - times[0]:.3g} s, less than "
+                               f"{clip}; the step is the interval most of its frames have)", None, short=True)
         return kept, None
 
     def _replace_clips(self, retimed: dict[int, list[tuple[list[int], list[float], int]]]) -> None:
