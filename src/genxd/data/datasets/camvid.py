@@ -232,7 +232,6 @@ class CamVidDataset(_ClipDataset):
                 self._scan(r, limits, max_depth)
         if not self.videos:
             raise ValueError(f"no CamVid samples (VIDEO_ID/images/ + VIDEO_ID/0/cameras.bin) found under {', '.join(map(str, roots))}")
-        self._meta_cache: dict[int, dict] = {}
         # the default folder is made here, by the process building the dataset, which removes it at exit: each
         # DataLoader worker made one of its own before, which its exit (no exit handlers run) left in the temp folder
         archived = any(v.archive is not None for v in self.videos)
@@ -405,8 +404,6 @@ class CamVidDataset(_ClipDataset):
     def _peek_meta(self, scene: int) -> dict | None:
         """The video's ``meta.json`` for the checks above, not kept (30,000 of them would be held in memory); None
         without one, ``{}`` for one that is not a JSON object (the error is raised when a clip of it is loaded)."""
-        if scene in self._meta_cache:
-            return self._meta_cache[scene]
         v = self.videos[scene]
         if not v.has_meta():
             return None
@@ -458,18 +455,19 @@ class CamVidDataset(_ClipDataset):
         return len(self.videos[scene].frames)
 
     def _meta(self, scene: int) -> dict:
-        if scene not in self._meta_cache:
-            v = self.videos[scene]
-            meta: dict = {}
-            try:
-                if v.has_meta():
-                    meta = json.loads((v.folder / "meta.json").read_text() if v.folder is not None
-                                      else v.archive.read(v.prefix + "meta.json"))
-            except (ValueError, RecursionError) as exc:  # not JSON or UTF-8; nested too deeply; a 4300-digit number
-                detail = "nested too deeply" if isinstance(exc, RecursionError) else str(exc).split(";")[0]
-                raise ValueError(f"{v.name}: meta.json is not valid JSON ({detail})") from None
-            self._meta_cache[scene] = meta if isinstance(meta, dict) else {}
-        return self._meta_cache[scene]
+        """The video's ``meta.json`` (``{}`` without one), read with its COLMAP model and kept with it only (in the
+        cameras' cache of ``cache_size`` videos: every video's, kept for good, grew each DataLoader worker by all
+        of them over an epoch)."""
+        v = self.videos[scene]
+        meta: dict = {}
+        try:
+            if v.has_meta():
+                meta = json.loads((v.folder / "meta.json").read_text() if v.folder is not None
+                                  else v.archive.read(v.prefix + "meta.json"))
+        except (ValueError, RecursionError) as exc:  # not JSON or UTF-8; nested too deeply; a 4300-digit number
+            detail = "nested too deeply" if isinstance(exc, RecursionError) else str(exc).split(";")[0]
+            raise ValueError(f"{v.name}: meta.json is not valid JSON ({detail})") from None
+        return meta if isinstance(meta, dict) else {}
 
     def _load_cameras(self, scene: int) -> _Cameras:
         from genxd.cameras import read_colmap_model
