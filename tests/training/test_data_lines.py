@@ -42,3 +42,38 @@ def test_resuming_with_other_settings_is_one_note_listing_them(tmp_path):
     assert notes == ["genxd train: note: resuming with other settings than the checkpoint's: global batch 2 -> 1, "
                      "data items 4 -> 6, learning rate 0.001 -> 0.0005 (the data stream continues at step x new "
                      "global batch)"], other.output
+
+
+def test_resuming_with_other_optimiser_settings_uses_and_names_them(tmp_path, monkeypatch):
+    """Loading the checkpoint's optimiser state put back its run's weight decay, betas and eps: a resume with
+    training.weight_decay=0.5 (tiny: 0) stepped with 0, in silence. The config's are used, with one note."""
+    import torch
+
+    def train(*extra):
+        return CliRunner().invoke(app, ["train", str(TINY), f"output_dir={tmp_path / 'run'}", *QUIET,
+                                        "data.datasets.0.length=4", "--cpu", *extra])
+
+    first = train("training.max_steps=1")
+    assert first.exit_code == 0, first.output
+    seen: list[dict] = []
+    step = torch.optim.AdamW.step
+
+    def spy(self, *args, **kwargs):
+        seen.append({k: v for k, v in self.param_groups[0].items() if k != "params"})
+        return step(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.optim.AdamW, "step", spy)
+    other = train("training.max_steps=2", "--resume", "latest", "training.weight_decay=0.5",
+                  "training.adam_beta2=0.9", "training.adam_epsilon=0.001")
+    assert other.exit_code == 0, other.output
+    assert len(seen) == 1 and seen[0]["weight_decay"] == 0.5 and tuple(seen[0]["betas"]) == (0.9, 0.9) \
+        and seen[0]["eps"] == 0.001, seen
+    notes = [line for line in other.output.splitlines() if "note:" in line]
+    assert notes == ["genxd train: note: resuming with other optimiser settings than the checkpoint's: Adam betas "
+                     "(0.9, 0.999) -> (0.9, 0.9), Adam epsilon 1e-08 -> 0.001, weight decay 0.0 -> 0.5 (the config's "
+                     "are used; its Adam moments are the checkpoint's)"], other.output
+    seen.clear()
+    same = train("training.max_steps=3", "--resume", "latest", "training.weight_decay=0.5",
+                 "training.adam_beta2=0.9", "training.adam_epsilon=0.001")
+    assert same.exit_code == 0 and "note:" not in same.output, same.output
+    assert len(seen) == 1 and seen[0]["weight_decay"] == 0.5, seen

@@ -16,7 +16,6 @@ save never leaves a broken ``checkpoint-*`` folder.
 from __future__ import annotations
 
 import errno
-import json
 import math
 import os
 import pickle
@@ -42,6 +41,7 @@ from .checkpoint_files import (CHECKPOINT_PREFIX, CONFIG_MARK, check_state_archi
 from .config import CheckpointConfig, LoggingConfig, OptimConfig, config_to_dict
 from .interrupts import StepBoundaryInterrupts
 from .optional_packages import optional_package_error
+from .run_outputs import _drop_rows_after, remove_run_outputs
 from .stops import RunStops
 from .tensorboard_log import quiet_writer_thread, writing_log
 
@@ -348,18 +348,40 @@ class TrainingRun(RunStops):
             self.print(f"note: resuming with other settings than the checkpoint's: {', '.join(changed)} (the data "
                        "stream continues at step x new global batch)")
 
-    def resume(self, ema: Any | None = None) -> int:
+    def resume(self, ema: Any | None = None, optimizer: torch.optim.Optimizer | None = None) -> int:
         """The optimiser step to start from: 0, or the resumed checkpoint's (accelerate state restored, and the
-        EMA weights when ``ema`` is given); the EMA weights are put on the run's device either way."""
+        EMA weights when ``ema`` is given); the EMA weights are put on the run's device either way. ``optimizer``
+        keeps the settings it was made with (the config's weight decay, betas, eps; this device's fused / foreach),
+        which loading its state replaced with the checkpoint's, with a note naming those that differ."""
         start_step = 0
         if self.resume_from is not None:
+            made = [{k: v for k, v in g.items() if k != "params"} for g in optimizer.param_groups] if optimizer \
+                else []
             start_step = self.load(self.resume_from)
+            if optimizer is not None:
+                self._keep_optimizer_settings(optimizer, made)
             if ema is not None:
                 ema.load(self.resume_from / "ema.safetensors")
         if ema is not None:
             for name, value in ema.shadow.items():
                 ema.shadow[name] = value.to(self.accelerator.device)
         return start_step
+
+    def _keep_optimizer_settings(self, optimizer: torch.optim.Optimizer, made: list[dict[str, Any]]) -> None:
+        """Put back ``optimizer``'s settings as it was ``made`` (its param groups less ``params``) after its state
+        was loaded, noting the config's that the checkpoint's run had otherwise (the learning rate is set at every
+        step from the config, :meth:`set_lr`)."""
+        words = {"weight_decay": "weight decay", "betas": "Adam betas", "eps": "Adam epsilon"}
+        changed: dict[str, str] = {}
+        for group, settings in zip(optimizer.param_groups, made):
+            for key, value in settings.items():
+                if key in words and key in group and group[key] != value:
+                    was = tuple(group[key]) if isinstance(group[key], (list, tuple)) else group[key]
+                    changed.setdefault(key, f"{words[key]} {was} -> {value}")
+            group.update((k, v) for k, v in settings.items() if k != "lr")
+        if changed:
+            self.print(f"note: resuming with other optimiser settings than the checkpoint's: "
+                       f"{', '.join(changed.values())} (the config's are used; its Adam moments are the checkpoint's)")
 
     def stream(self, data: Any, start_step: int, dataset: Any = None):
         """``(dataset, sampler)`` of this process: the configured training dataset (``dataset``: built already, then
@@ -505,75 +527,6 @@ def _state_dict_mismatch(message: str) -> str | None:
     if not found:
         return message.strip().splitlines()[-1].strip()
     return min(found)[1]
-
-
-#: What a run writes in its folder, by subfolder: the names (regular expressions, matched against the whole name)
-#: that ``--overwrite`` deletes; anything else is left.
-_CHECKPOINT_NAMES = re.compile(rf"{re.escape(CHECKPOINT_PREFIX)}\d+|\.{re.escape(CHECKPOINT_PREFIX)}\d+\.part")
-_VALIDATION_NAMES = re.compile(r"\.?step_\d+_\d+\.mp4(\..*\.part\.mp4)?")  # videos and their unfinished temp files
-_LOG_NAMES = re.compile(r"events\.out\.tfevents\..*|hparams\.yml")  # TensorBoard (accelerate): logs/KIND/[TIME/]
-_TRACKER_RUNS = ("genxd", "vae")  # accelerate's TensorBoard folders: logs/<the run's kind>
-
-
-def remove_run_outputs(output_dir: Path, keep_checkpoints: bool = False) -> list[Path]:
-    """Delete what earlier runs wrote in ``output_dir`` (``--overwrite``): the ``checkpoints/checkpoint-*`` folders
-    (and unfinished ``.checkpoint-*.part`` ones), the validation videos ``validation/step_*_*.mp4``, the TensorBoard
-    files under ``logs/genxd/`` and ``logs/vae/`` (``events.out.tfevents.*``, ``hparams.yml``) and ``metrics.jsonl``.
-    Any other file is kept; the folders that end up empty are removed. ``keep_checkpoints``: the finished
-    checkpoints stay and are returned (for the caller to delete once it has a checkpoint of its own)."""
-    ckpts = output_dir / "checkpoints"
-    kept: list[Path] = []
-    if ckpts.is_dir():
-        for p in ckpts.iterdir():
-            if _CHECKPOINT_NAMES.fullmatch(p.name) and p.is_dir() and not p.is_symlink():
-                if keep_checkpoints and not p.name.startswith("."):
-                    kept.append(p)
-                else:
-                    shutil.rmtree(p)
-    videos = output_dir / "validation"
-    if videos.is_dir():
-        for p in videos.iterdir():
-            if _VALIDATION_NAMES.fullmatch(p.name) and (p.is_file() or p.is_symlink()):
-                p.unlink()
-    logs = output_dir / "logs"
-    for run in _TRACKER_RUNS:
-        root = logs / run
-        if not root.is_dir() or root.is_symlink():
-            continue
-        for folder, dirs, files in os.walk(root, topdown=False):
-            for name in files:
-                if _LOG_NAMES.fullmatch(name):
-                    os.unlink(os.path.join(folder, name))
-            if not os.listdir(folder):
-                os.rmdir(folder)
-    for folder in (ckpts, videos, logs):
-        if folder.is_dir() and not folder.is_symlink() and not any(folder.iterdir()):
-            folder.rmdir()
-    metrics = output_dir / "metrics.jsonl"
-    if metrics.is_file():
-        metrics.unlink()
-    return kept
-
-
-def _drop_rows_after(metrics: Path, step: int) -> None:
-    """Remove the rows of ``metrics.jsonl`` logged after ``step`` (a run resumed from that step's checkpoint logs
-    those steps again: they appeared twice), rewriting the file atomically; lines that are not a row with a step
-    are kept as they are."""
-    lines = metrics.read_text(encoding="utf-8", errors="surrogateescape").splitlines(keepends=True)
-
-    def logged_after(line: str) -> bool:
-        try:
-            row = json.loads(line)
-        except (ValueError, RecursionError):  # not a row (a line nested too deeply is kept as it is, too)
-            return False
-        at = row.get("step") if isinstance(row, dict) else None
-        return isinstance(at, int) and not isinstance(at, bool) and at > step
-
-    kept = [line for line in lines if not logged_after(line)]
-    if len(kept) == len(lines):
-        return
-    with atomic_file(metrics) as tmp:
-        tmp.write_text("".join(kept), encoding="utf-8", errors="surrogateescape")
 
 
 def _flat_scalars(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:

@@ -194,7 +194,7 @@ def train_genxd(cfg: TrainConfig, resume: str | None = None, overwrite: bool = F
         vae.to(dtype=vae_dtype)
 
     run.data_items = len(dataset)
-    start_step = run.resume(ema)
+    start_step = run.resume(ema, optimizer)
     checked_data = dataset  # before preloading: its scenes (skipped ones) are known
     dataset, sampler = run.stream(cfg.data, start_step, dataset)
     latent_channels = vae.config.latent_channels

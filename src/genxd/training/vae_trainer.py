@@ -109,7 +109,7 @@ def train_vae(cfg: VAETrainConfig, resume: str | None = None, overwrite: bool = 
     model, optimizer = acc.prepare(VAEWithPosterior(vae), optimizer)
     unwrapped = vae
     run.data_items = len(dataset)
-    start_step = run.resume(ema)
+    start_step = run.resume(ema, optimizer)
     checked_data = dataset  # before preloading: its scenes (skipped ones) are known
     dataset, sampler = run.stream(cfg.data, start_step, dataset)
     loader = make_loader(dataset, sampler, cfg.data.num_workers, pin_memory=acc.device.type == "cuda")

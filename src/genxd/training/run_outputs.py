@@ -1,0 +1,84 @@
+"""The files a training run writes in its folder, as ``--overwrite`` deletes them (:func:`remove_run_outputs`) and a
+resumed run trims its ``metrics.jsonl`` (:func:`_drop_rows_after`)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from pathlib import Path
+
+from ..utils.io import atomic_file
+from .checkpoint_files import CHECKPOINT_PREFIX
+
+__all__ = ["remove_run_outputs"]
+
+
+#: What a run writes in its folder, by subfolder: the names (regular expressions, matched against the whole name)
+#: that ``--overwrite`` deletes; anything else is left.
+_CHECKPOINT_NAMES = re.compile(rf"{re.escape(CHECKPOINT_PREFIX)}\d+|\.{re.escape(CHECKPOINT_PREFIX)}\d+\.part")
+_VALIDATION_NAMES = re.compile(r"\.?step_\d+_\d+\.mp4(\..*\.part\.mp4)?")  # videos and their unfinished temp files
+_LOG_NAMES = re.compile(r"events\.out\.tfevents\..*|hparams\.yml")  # TensorBoard (accelerate): logs/KIND/[TIME/]
+_TRACKER_RUNS = ("genxd", "vae")  # accelerate's TensorBoard folders: logs/<the run's kind>
+
+
+def remove_run_outputs(output_dir: Path, keep_checkpoints: bool = False) -> list[Path]:
+    """Delete what earlier runs wrote in ``output_dir`` (``--overwrite``): the ``checkpoints/checkpoint-*`` folders
+    (and unfinished ``.checkpoint-*.part`` ones), the validation videos ``validation/step_*_*.mp4``, the TensorBoard
+    files under ``logs/genxd/`` and ``logs/vae/`` (``events.out.tfevents.*``, ``hparams.yml``) and ``metrics.jsonl``.
+    Any other file is kept; the folders that end up empty are removed. ``keep_checkpoints``: the finished
+    checkpoints stay and are returned (for the caller to delete once it has a checkpoint of its own)."""
+    ckpts = output_dir / "checkpoints"
+    kept: list[Path] = []
+    if ckpts.is_dir():
+        for p in ckpts.iterdir():
+            if _CHECKPOINT_NAMES.fullmatch(p.name) and p.is_dir() and not p.is_symlink():
+                if keep_checkpoints and not p.name.startswith("."):
+                    kept.append(p)
+                else:
+                    shutil.rmtree(p)
+    videos = output_dir / "validation"
+    if videos.is_dir():
+        for p in videos.iterdir():
+            if _VALIDATION_NAMES.fullmatch(p.name) and (p.is_file() or p.is_symlink()):
+                p.unlink()
+    logs = output_dir / "logs"
+    for run in _TRACKER_RUNS:
+        root = logs / run
+        if not root.is_dir() or root.is_symlink():
+            continue
+        for folder, dirs, files in os.walk(root, topdown=False):
+            for name in files:
+                if _LOG_NAMES.fullmatch(name):
+                    os.unlink(os.path.join(folder, name))
+            if not os.listdir(folder):
+                os.rmdir(folder)
+    for folder in (ckpts, videos, logs):
+        if folder.is_dir() and not folder.is_symlink() and not any(folder.iterdir()):
+            folder.rmdir()
+    metrics = output_dir / "metrics.jsonl"
+    if metrics.is_file():
+        metrics.unlink()
+    return kept
+
+
+def _drop_rows_after(metrics: Path, step: int) -> None:
+    """Remove the rows of ``metrics.jsonl`` logged after ``step`` (a run resumed from that step's checkpoint logs
+    those steps again: they appeared twice), rewriting the file atomically; lines that are not a row with a step
+    are kept as they are."""
+    lines = metrics.read_text(encoding="utf-8", errors="surrogateescape").splitlines(keepends=True)
+
+    def logged_after(line: str) -> bool:
+        try:
+            row = json.loads(line)
+        except (ValueError, RecursionError):  # not a row (a line nested too deeply is kept as it is, too)
+            return False
+        at = row.get("step") if isinstance(row, dict) else None
+        return isinstance(at, int) and not isinstance(at, bool) and at > step
+
+    kept = [line for line in lines if not logged_after(line)]
+    if len(kept) == len(lines):
+        return
+    with atomic_file(metrics) as tmp:
+        tmp.write_text("".join(kept), encoding="utf-8", errors="surrogateescape")
