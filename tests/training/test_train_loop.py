@@ -208,3 +208,27 @@ def test_two_runs_in_one_process_may_use_different_precisions(tmp_path):
     for name, precision in (("fp32", "no"), ("bf16", "bf16")):
         cfg = load_config(TINY, [f"output_dir={tmp_path / name}", *short, f"training.mixed_precision={precision}"])
         assert train_genxd(cfg, cpu=True) is not None
+
+
+def test_resuming_with_ema_from_a_run_trained_without_it(tmp_path):
+    """A checkpoint of a run with training.ema.enabled=false, resumed with EMA on (the presets' default), was refused
+    as 'damaged or incomplete' (no ema.safetensors), advising the checkpoint before it. The EMA starts from the
+    checkpoint's weights, with a note."""
+    from safetensors.torch import load_file
+
+    from genxd.training.ema import EMAWeights
+
+    out = tmp_path / "run"
+    common = [*QUIET, "data.datasets.0.length=4", "checkpoint.every_steps=1", f"output_dir={out}"]
+    train_genxd(load_config(TINY, [*common, "training.max_steps=2", "training.ema.enabled=false"]), cpu=True)
+    cfg = load_config(TINY, [*common, "training.max_steps=3"])
+    train_genxd(cfg, resume="latest", cpu=True)
+    ckpts = out / "checkpoints"
+    w2 = load_file(str(ckpts / "checkpoint-0000002" / "accelerate_state" / "model.safetensors"))
+    w3 = load_file(str(ckpts / "checkpoint-0000003" / "accelerate_state" / "model.safetensors"))
+    ema = load_file(str(ckpts / "checkpoint-0000003" / "ema.safetensors"))
+    e = cfg.training.ema
+    decay = EMAWeights(torch.nn.Linear(1, 1), e.decay, e.power, e.start_step).current_decay(3)
+    assert 0 < decay < 1 and set(ema) == set(w3)
+    for name in ema:  # one update from step 2's weights (not from the random start)
+        assert torch.allclose(ema[name], decay * w2[name] + (1 - decay) * w3[name], atol=1e-6), name

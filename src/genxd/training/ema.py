@@ -23,9 +23,16 @@ class EMAWeights:
         if not 0.0 <= decay < 1.0:
             raise ValueError(f"decay must be in [0, 1), got {decay}")
         self.decay, self.power, self.start_step = float(decay), float(power), int(start_step)
-        self.shadow: dict[str, torch.Tensor] = {
-            name: p.detach().float().clone() for name, p in model.named_parameters() if p.dtype.is_floating_point
-        }
+        self._params = {name: p for name, p in model.named_parameters() if p.dtype.is_floating_point}  # no copies
+        self.shadow: dict[str, torch.Tensor] = {name: p.detach().float().clone() for name, p in self._params.items()}
+        self.num_updates = 0
+
+    @torch.no_grad()
+    def restart(self) -> None:
+        """Average from the model's weights as they are now (a run resumed from a checkpoint that kept no EMA:
+        its weights were loaded into the model after this was made)."""
+        self.shadow = {name: p.detach().float().clone().to(self.shadow[name].device)
+                       for name, p in self._params.items()}
         self.num_updates = 0
 
     def current_decay(self, step: int) -> float:

@@ -360,7 +360,11 @@ class TrainingRun(RunStops):
             start_step = self.load(self.resume_from)
             if optimizer is not None:
                 self._keep_optimizer_settings(optimizer, made)
-            if ema is not None:
+            if ema is not None and _kept_no_ema(self.resume_from):
+                ema.restart()
+                self.print(f"note: {self.resume_from} was trained without EMA (training.ema.enabled: false): the EMA "
+                           f"starts from its weights at step {start_step}")
+            elif ema is not None:
                 ema.load(self.resume_from / "ema.safetensors")
         if ema is not None:
             for name, value in ema.shadow.items():
@@ -527,6 +531,20 @@ def _state_dict_mismatch(message: str) -> str | None:
     if not found:
         return message.strip().splitlines()[-1].strip()
     return min(found)[1]
+
+
+def _kept_no_ema(checkpoint: Path) -> bool:
+    """Whether ``checkpoint`` has no ``ema.safetensors`` because its run kept no EMA (its ``config.yaml`` says
+    ``training.ema.enabled: false``), not because it is incomplete."""
+    if (checkpoint / "ema.safetensors").exists():
+        return False
+    try:
+        config = yaml.safe_load((checkpoint / "config.yaml").read_text(encoding="utf-8"))
+    except (OSError, ValueError, yaml.YAMLError):
+        return False
+    training = config.get("training") if isinstance(config, dict) else None
+    ema = training.get("ema") if isinstance(training, dict) else None
+    return isinstance(ema, dict) and ema.get("enabled") is False
 
 
 def _flat_scalars(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
