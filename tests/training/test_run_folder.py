@@ -290,3 +290,33 @@ def test_a_metrics_line_nested_too_deeply_is_kept_when_a_resumed_run_drops_its_l
     metrics.write_text("\n".join([json.dumps({"step": 1}), deep, json.dumps({"step": 2})]) + "\n")
     _drop_rows_after(metrics, 1)
     assert metrics.read_text() == json.dumps({"step": 1}) + "\n" + deep + "\n"
+
+
+def test_resuming_an_older_checkpoint_replaces_the_newer_line(tmp_path):
+    """Resumed from checkpoint-1 of {1, 2, 3} and stopped at step 2, the run left the first line's checkpoint-3
+    beside its own checkpoint-2: --resume latest then continued the abandoned line, in silence (and metrics.jsonl,
+    cut at step 1, no longer held its rows). The newer checkpoints go with the run's first checkpoint, said in a
+    note; resuming into another output_dir keeps them."""
+    out = tmp_path / "run"
+    common = ["data.datasets.0.length=4", "checkpoint.every_steps=1", "checkpoint.total_limit=3"]
+    first = _train(TINY, out, *common, "training.max_steps=3")
+    assert first.exit_code == 0, first.output
+    ckpts = out / "checkpoints"
+    old_three = (ckpts / "checkpoint-0000003" / "unet" / "diffusion_pytorch_model.safetensors").read_bytes()
+    kept = _train(TINY, tmp_path / "branch", *common, "training.max_steps=2", "--resume",
+                  str(ckpts / "checkpoint-0000001"))
+    assert kept.exit_code == 0 and "note: resuming from step 1, before" not in kept.output, kept.output
+    assert sorted(p.name for p in ckpts.iterdir()) == ["checkpoint-0000001", "checkpoint-0000002",
+                                                        "checkpoint-0000003"]
+    back = _train(TINY, out, *common, "training.max_steps=2", "training.learning_rate=0.0001", "--resume",
+                  str(ckpts / "checkpoint-0000001"))
+    assert back.exit_code == 0, back.output
+    assert f"note: resuming from step 1, before the newer checkpoints checkpoint-0000002, checkpoint-0000003 of " \
+        f"{ckpts} (another line of training): removed when this run writes its first checkpoint" in back.output
+    assert sorted(p.name for p in ckpts.iterdir()) == ["checkpoint-0000001", "checkpoint-0000002"]
+    latest = _train(TINY, out, *common, "training.max_steps=3", "training.learning_rate=0.0001", "--resume",
+                    "latest")
+    assert latest.exit_code == 0 and "(step 2)" in latest.output and "note: resuming from" not in latest.output
+    assert (ckpts / "checkpoint-0000003" / "unet" / "diffusion_pytorch_model.safetensors").read_bytes() != old_three
+    steps = [json.loads(line)["step"] for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert steps == [1, 2, 3]

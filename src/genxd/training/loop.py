@@ -29,6 +29,7 @@ import torch
 import yaml
 from safetensors import SafetensorError
 
+from ..checkpoint_folders import checkpoint_order
 from ..pipelines.distributed import one_process_launch_warning
 from ..pipelines.tf32 import TF32State
 from ..utils.io import append_line, atomic_file, error_while_writing, out_of_space, read_json
@@ -221,11 +222,26 @@ class TrainingRun(RunStops):
             stale.unlink()  # a fresh run: the log of an earlier run that saved no checkpoint is discarded
         elif self._resumed_step is not None and stale.is_file():
             _drop_rows_after(stale, self._resumed_step)  # the steps run again from here are logged again
+        if self._resumed_step is not None:
+            self._replaced = self._later_checkpoints(self._resumed_step)
         self.output_dir.mkdir(parents=True, exist_ok=True)
         if self._trackers:
             with writing_log(self.output_dir / "logs"):
                 acc.init_trackers(self.kind, config=_flat_scalars(config_to_dict(self.config)))
         return self._write_config()
+
+    def _later_checkpoints(self, step: int) -> list[Path]:
+        """The run folder's checkpoints after ``step``, the one resumed from: another line of training, which
+        ``--resume latest`` would take after a stop of this one before it reached them. They go with this run's
+        first checkpoint (as the steps of their rows in ``metrics.jsonl`` went), said in a note."""
+        later = [c for c in list_checkpoints(self.checkpoint_dir) if checkpoint_order(c)[0] > step]
+        if later:
+            names = ", ".join(c.name for c in later)
+            self.print(f"note: resuming from step {step}, before the newer checkpoint{'s' if len(later) > 1 else ''} "
+                       f"{names} of {self.checkpoint_dir} (another line of training): removed when this run writes "
+                       f"its first checkpoint (keep {'them' if len(later) > 1 else 'it'} by resuming into another "
+                       f"output_dir)")
+        return later
 
     def _write_config(self) -> Path:
         target = self.output_dir / "config.yaml"
