@@ -77,3 +77,19 @@ def test_resuming_with_other_optimiser_settings_uses_and_names_them(tmp_path, mo
                  "training.adam_beta2=0.9", "training.adam_epsilon=0.001")
     assert same.exit_code == 0 and "note:" not in same.output, same.output
     assert len(seen) == 1 and seen[0]["weight_decay"] == 0.5, seen
+
+
+def test_resuming_with_other_clips_names_their_frames_and_size(tmp_path):
+    """A resume with other frames per clip or another frame size (the next stage of a fine-tune, or a slip) trained
+    on without a word; the note lists them too, from the checkpoint's config.yaml."""
+    def train(*extra):
+        return CliRunner().invoke(app, ["train", str(TINY), f"output_dir={tmp_path / 'run'}", *QUIET,
+                                        "data.datasets.0.length=4", "--cpu", *extra])
+
+    first = train("training.max_steps=1")
+    assert first.exit_code == 0, first.output
+    other = train("training.max_steps=2", "--resume", "latest", "data.num_frames=6", "data.height=64")
+    assert other.exit_code == 0, other.output
+    notes = [line for line in other.output.splitlines() if "note:" in line]
+    assert notes == ["genxd train: note: resuming with other settings than the checkpoint's: frames per clip 4 -> 6, "
+                     "frame size 32x32 -> 64x64 (the data stream continues at step x new global batch)"], other.output

@@ -337,7 +337,7 @@ class TrainingRun(RunStops):
                              "checkpoint")
         if state.get("kind") != self.kind:
             raise ValueError(f"{path} is a {state.get('kind')!r} checkpoint, this is a {self.kind!r} run")
-        self._note_changed_settings(state)
+        self._note_changed_settings(state, _saved_section(path, "data"))
         check_state_archives(path / "accelerate_state")  # before torch.load inflates any of them
         try:
             self.accelerator.load_state(str(path / "accelerate_state"))
@@ -351,15 +351,20 @@ class TrainingRun(RunStops):
         self._resumed_step = step
         return step
 
-    def _note_changed_settings(self, state: dict[str, Any]) -> None:
-        """One note listing what differs from the checkpoint's run (global batch, data items, learning rate): valid,
-        but the run no longer continues the same training (the data stream continues at step x new batch)."""
+    def _note_changed_settings(self, state: dict[str, Any], data: dict[str, Any]) -> None:
+        """One note listing what differs from the checkpoint's run (global batch, data items, learning rate from its
+        ``training_state.json``; frames per clip and frame size from the ``data`` section of its ``config.yaml``):
+        valid, but the run no longer continues the same training (the data stream continues at step x new batch)."""
+        ours = self.config.data
         now = {"global batch": self.global_batch, "data items": self.data_items,
-               "learning rate": self.optim.learning_rate}
+               "learning rate": self.optim.learning_rate, "frames per clip": ours.num_frames,
+               "frame size": f"{ours.height}x{ours.width or ours.height}"}
+        height, width = data.get("height"), data.get("width") or data.get("height")
         was = {"global batch": state.get("global_batch"), "data items": state.get("data_items"),
-               "learning rate": state.get("learning_rate")}
-        changed = [f"{k} {was[k]:g} -> {now[k]:g}" for k in now
-                   if isinstance(was[k], (int, float)) and now[k] is not None and was[k] != now[k]]
+               "learning rate": state.get("learning_rate"), "frames per clip": data.get("num_frames"),
+               "frame size": f"{height}x{width}" if isinstance(height, int) and isinstance(width, int) else None}
+        changed = [f"{k} {_shown(was[k])} -> {_shown(now[k])}" for k in now
+                   if isinstance(was[k], (int, float, str)) and now[k] is not None and was[k] != now[k]]
         if changed:
             self.print(f"note: resuming with other settings than the checkpoint's: {', '.join(changed)} (the data "
                        "stream continues at step x new global batch)")
@@ -549,17 +554,27 @@ def _state_dict_mismatch(message: str) -> str | None:
     return min(found)[1]
 
 
+def _shown(value: Any) -> str:
+    """A setting's value in a note: numbers as ``:g``."""
+    return f"{value:g}" if isinstance(value, (int, float)) else str(value)
+
+
+def _saved_section(checkpoint: Path, section: str) -> dict[str, Any]:
+    """A section of ``checkpoint``'s ``config.yaml`` (``{}`` where it cannot be read)."""
+    try:
+        config = yaml.safe_load((checkpoint / "config.yaml").read_text(encoding="utf-8"))
+    except (OSError, ValueError, yaml.YAMLError):
+        return {}
+    found = config.get(section) if isinstance(config, dict) else None
+    return found if isinstance(found, dict) else {}
+
+
 def _kept_no_ema(checkpoint: Path) -> bool:
     """Whether ``checkpoint`` has no ``ema.safetensors`` because its run kept no EMA (its ``config.yaml`` says
     ``training.ema.enabled: false``), not because it is incomplete."""
     if (checkpoint / "ema.safetensors").exists():
         return False
-    try:
-        config = yaml.safe_load((checkpoint / "config.yaml").read_text(encoding="utf-8"))
-    except (OSError, ValueError, yaml.YAMLError):
-        return False
-    training = config.get("training") if isinstance(config, dict) else None
-    ema = training.get("ema") if isinstance(training, dict) else None
+    ema = _saved_section(checkpoint, "training").get("ema")
     return isinstance(ema, dict) and ema.get("enabled") is False
 
 
