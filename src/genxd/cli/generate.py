@@ -21,7 +21,8 @@ SUMMARY_NAME = "summary.json"
 
 
 def read_input_list(path: Path) -> list[Path]:
-    """Paths listed in a text file, one a line (blank lines and ``#`` comments skipped).
+    """Paths listed in a UTF-8 text file, one a line (blank lines and ``#`` comments skipped; Windows line ends and
+    byte order mark taken).
 
     Relative paths are relative to the list file's folder.
     """
@@ -29,10 +30,10 @@ def read_input_list(path: Path) -> list[Path]:
         raise IsADirectoryError(f"{path}: the input list is a folder; give a text file (one path a line)")
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such input list file")
-    try:
-        text = path.read_text()
+    try:  # UTF-8 whatever the locale; a Windows editor's byte order mark is not part of the first path
+        text = path.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise ValueError(f"{path}: the input list is not a text file") from None
+        raise ValueError(f"{path}: the input list is not UTF-8 text") from None
     entries = []
     for number, line in enumerate(text.splitlines(), 1):
         line = line.strip()
