@@ -8,12 +8,14 @@ text models are read.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import numpy as np
 import torch
@@ -235,6 +237,31 @@ def write_colmap_model(
     return model_dir
 
 
+_BOM = b"\xef\xbb\xbf"
+_TEXT_MODEL_FILES = ("cameras.txt", "images.txt", "points3D.txt", "rigs.txt", "frames.txt")  # what pycolmap reads
+
+
+@contextlib.contextmanager
+def _text_without_bom(model_dir: Path) -> Iterator[Path]:
+    """``model_dir``, or for the block a temporary copy of its ``.txt`` files without the UTF-8 byte order mark a
+    Windows editor puts in front: pycolmap took the mark for a part of the first line ('Check failed: line_stream
+    >> camera.camera_id ...', or a comment line read as a camera)."""
+    texts = [f for f in (model_dir / name for name in _TEXT_MODEL_FILES) if f.is_file()]
+    if not any(_starts_with_bom(f) for f in texts):
+        yield model_dir
+        return
+    with tempfile.TemporaryDirectory(prefix="genxd-colmap-text-") as folder:
+        for f in texts:
+            data = f.read_bytes()
+            (Path(folder) / f.name).write_bytes(data[len(_BOM):] if data.startswith(_BOM) else data)
+        yield Path(folder)
+
+
+def _starts_with_bom(path: Path) -> bool:
+    with open(path, "rb") as fh:
+        return fh.read(len(_BOM)) == _BOM
+
+
 def read_colmap_model(
     model_dir: str | os.PathLike,
     dtype: torch.dtype = torch.float32,
@@ -254,9 +281,10 @@ def read_colmap_model(
         raise FileNotFoundError(f"{model_dir}: no such COLMAP model folder")
     if not any((model_dir / f"cameras.{ext}").is_file() for ext in ("bin", "txt")):
         raise FileNotFoundError(f"{model_dir}: no cameras.bin or cameras.txt (not a COLMAP model)")
-    check_colmap_binary(model_dir)  # pycolmap believes a corrupt file's counts and never returns
+    binary = check_colmap_binary(model_dir)  # pycolmap believes a corrupt file's counts and never returns
     try:
-        recon = pycolmap.Reconstruction(str(model_dir))
+        with _text_without_bom(model_dir) if not binary else contextlib.nullcontext(model_dir) as readable:
+            recon = pycolmap.Reconstruction(str(readable))
     except Exception as exc:  # pycolmap raises its own error types
         raise ValueError(f"{model_dir}: cannot read COLMAP model ({exc})") from None
 

@@ -1,0 +1,47 @@
+"""COLMAP text models saved again by a Windows editor: CRLF line ends and / or a UTF-8 byte order mark."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+import torch
+
+from genxd.cameras import read_colmap_model, trajectories
+from genxd.cameras.formats import write_colmap_model
+from genxd.cameras.reader import read_camera_path
+from genxd.utils.pycolmap_import import load_pycolmap
+
+
+def _text_model(tmp_path: Path) -> Path:
+    """An orbit of 4 cameras with 5 points, written as a binary model and converted to text by pycolmap."""
+    c2w, K = trajectories.orbit(num_frames=4)
+    binary = write_colmap_model(tmp_path / "binary", c2w, K, 48, 64, [f"{i:05d}.png" for i in range(4)],
+                                torch.rand(5, 3, generator=torch.Generator().manual_seed(0)),
+                                torch.full((5, 3), 128, dtype=torch.uint8))
+    text = tmp_path / "text"
+    text.mkdir()
+    load_pycolmap().Reconstruction(str(binary)).write_text(str(text))
+    return text
+
+
+@pytest.mark.parametrize("crlf, bom", [(True, False), (False, True), (True, True)])
+def test_a_text_model_from_a_windows_editor_reads_as_the_original(tmp_path, monkeypatch, crlf, bom):
+    """With a byte order mark pycolmap failed on the first line of cameras.txt: 'cannot read COLMAP model
+    ([reconstruction_io_text.cc:137] Check failed: line_stream >> camera.camera_id ...)'."""
+    text = _text_model(tmp_path)
+    want = read_colmap_model(text)
+    edited = shutil.copytree(text, tmp_path / "edited")
+    for f in edited.glob("*.txt"):
+        data = f.read_bytes()
+        f.write_bytes((b"\xef\xbb\xbf" if bom else b"") + (data.replace(b"\n", b"\r\n") if crlf else data))
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))  # the copy without the mark goes
+    (tmp_path / "tmp").mkdir()
+    got = read_colmap_model(edited)
+    assert got.image_names == want.image_names == [f"{i:05d}.png" for i in range(4)]
+    assert torch.equal(got.c2w, want.c2w) and torch.equal(got.K, want.K)
+    assert torch.equal(got.points_xyz, want.points_xyz) and len(got.points_xyz) == 5
+    assert len(read_camera_path(edited)) == 4
+    assert not any((tmp_path / "tmp").iterdir())
