@@ -18,7 +18,7 @@ from . import validation as v
 from .utils.command_line import rerun_command, run_hint
 from .utils.io import WrittenMeanwhile, check_not_working_folder, check_output_file, output_target
 from .utils.messages import breaks_line
-from .utils.paths import parts_below
+from .utils.paths import name_key, parts_below
 from .utils.shared_work import launch_process
 
 
@@ -30,7 +30,8 @@ def plain_name(name: str) -> str:
 
 
 def output_names(paths: Sequence[Path]) -> list[str]:
-    """One output folder name per input, never two the same (also not up to letter case).
+    """One output folder name per input, never two the same (also not up to letter case or Unicode normalisation:
+    :func:`~genxd.utils.paths.name_key`).
 
     An input's name is its file stem (``photo.jpg`` -> ``photo``; control characters replaced by ``_``,
     :func:`plain_name`); inputs whose stems clash get their
@@ -38,9 +39,7 @@ def output_names(paths: Sequence[Path]) -> list[str]:
     hash of the input's full path (``a_png_1f3e9c2a``). Deterministic: the same inputs give the same
     names, whatever the number of processes.
     """
-    def key(name: str) -> str:
-        return name.casefold()
-
+    key = name_key  # one folder on macOS and Windows
     names = [plain_name(p.stem) or "_" for p in paths]
     counts = Counter(key(n) for n in names)
     names = [n if counts[key(n)] == 1 else f"{n}_{p.suffix.lstrip('.').lower() or 'noext'}" for n, p in zip(names, paths)]
@@ -187,10 +186,10 @@ def unique_labels(names: Sequence[str]) -> list[str]:
     out = []
     for n in names:
         cand, k = n, 0
-        while cand.casefold() in taken:
+        while name_key(cand) in taken:
             k += 1
             cand = f"{n}_{k}"
-        taken.add(cand.casefold())
+        taken.add(name_key(cand))
         out.append(cand)
     return out
 

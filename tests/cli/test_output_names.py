@@ -101,3 +101,15 @@ def test_inputs_of_one_name_that_is_not_utf8_get_two_folders():
     names = output_names(paths)
     assert len(set(names)) == 3 and all(n.startswith(os.fsdecode(b"a\xff_png_")) for n in names[:2]), names
     assert names[2] == "b"
+
+
+def test_names_of_one_word_in_two_unicode_forms_get_two_folders_on_macos():
+    """``café.png`` typed as one letter (NFC, Linux and Windows keyboards) and as ``e`` + an accent (NFD, as macOS
+    names files) are two inputs on Linux; their folders ``café`` and ``café`` were one on macOS (APFS compares names
+    after normalisation), so the second scene was written over the first."""
+    import unicodedata
+
+    paths = [Path("x") / (unicodedata.normalize(form, "café") + ".png") for form in ("NFC", "NFD")]
+    names = output_names(paths)
+    assert len({unicodedata.normalize("NFC", n).casefold() for n in names}) == 2, names
+    assert output_names([paths[0], Path("x/other.png")])[0] == paths[0].stem  # no clash: the stem as it is

@@ -100,3 +100,44 @@ def test_a_video_of_a_long_ascii_name_is_built_under_a_name_that_fits(tmp_path, 
     record = pipeline.curate_video(video, tmp_path / "out")
     assert record["status"] == "ok", record
     assert [p.name for p in (tmp_path / "out").iterdir()] == ["v" * 246]
+
+
+def _one_folder_on_macos(video_id: str) -> str:
+    """The name APFS and NTFS compare: letters up to case, after Unicode normalisation."""
+    import unicodedata
+
+    return unicodedata.normalize("NFC", video_id).lower()
+
+
+def test_ids_never_share_a_folder_of_a_case_insensitive_file_system(tmp_path):
+    """``IMG_0001.MOV`` and ``img_0001.mp4`` (a phone's clip and its converted copy, side by side on macOS) got the
+    ids ``IMG_0001`` and ``img_0001``: one folder on macOS and Windows, so the second video was curated into the
+    first one's place (or refused as already there). Ids that differ only in case or Unicode normalisation now get
+    the suffix, then a hash; ids that do not clash keep the names they had."""
+    import unicodedata
+
+    nfc, nfd = unicodedata.normalize("NFC", "café"), unicodedata.normalize("NFD", "café")
+    folder = tmp_path / "in"
+    for name in ("IMG_0001.MOV", "img_0001.mp4", "img_0002.mp4", f"{nfc}.mp4", f"{nfd}.mp4",
+                 "Img_0001.mov", "Frames/0.png", "frames/0.png"):  # a Linux folder may hold the last three too
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes(b"only the names are read here")
+    sources = discover_videos(folder)
+    ids = [s.video_id for s in sources]
+    assert len(ids) == 8 and len({_one_folder_on_macos(i) for i in ids}) == 8, ids
+    assert "img_0002" in ids  # no clash: the id it always had
+    _usable_as_folders(tmp_path / "out", ids)
+
+
+def test_inputs_given_apart_never_share_a_folder_of_a_case_insensitive_file_system(tmp_path):
+    """``genxd curate a/Clip.mp4 b/clip.mp4`` curated both into one folder on macOS (ids ``Clip`` and ``clip``)."""
+    from genxd.curation.dataset import _collect_sources
+
+    for name in ("a/Clip", "b/clip", "A/clip"):
+        _videos(tmp_path / name.split("/")[0], [name.split("/")[1]])
+    inputs = [tmp_path / "a" / "Clip.mp4", tmp_path / "b" / "clip.mp4", tmp_path / "A" / "clip.mp4"]
+    ids = [s.video_id for s in _collect_sources(inputs)]
+    assert len({_one_folder_on_macos(i) for i in ids}) == 3, ids
+    assert ids[1] == "b__clip"  # a/Clip and A/clip (Linux) clash up to case at every depth: hashed
+    assert [s.video_id for s in _collect_sources(inputs[:2])] == ["a__Clip", "b__clip"]
+    _usable_as_folders(tmp_path / "out", ids)

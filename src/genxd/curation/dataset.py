@@ -446,12 +446,14 @@ def _collect_sources(inputs, out_dir: Path | None = None) -> list[VideoSource]:
 def unique_video_ids(sources: list[VideoSource]) -> list[VideoSource]:
     """The sources with distinct video ids (order kept).
 
-    The same path given twice counts once. Different inputs whose ids collide (two folders both called
-    ``frames``, ``a/clip.mp4`` and ``b/clip.mp4``) take as many of their parent folders' names as needed
-    to differ: ``a__frames`` and ``b__frames``. Ids depend only on the paths, so a rerun with the same
+    The same path given twice counts once. Different inputs whose ids collide, also up to letter case (two
+    folders both called ``frames``, ``a/clip.mp4`` and ``b/Clip.mp4``: one folder on macOS and Windows), take as
+    many of their parent folders' names as needed to differ: ``a__frames`` and ``b__frames``; ids that still
+    collide get 8 hex digits of their path's hash. Ids depend only on the paths, so a rerun with the same
     inputs finds the same ids (and resumes).
     """
-    from .video_ids import safe_video_id
+    from ..utils.paths import name_key
+    from .video_ids import distinct_ids, safe_video_id
 
     seen: set[Path] = set()
     unique: list[VideoSource] = []
@@ -463,7 +465,8 @@ def unique_video_ids(sources: list[VideoSource]) -> list[VideoSource]:
     ids = [s.video_id for s in unique]
     depth = {i: 0 for i in range(len(unique))}
     for _ in range(64):
-        clashing = [i for i, vid in enumerate(ids) if ids.count(vid) > 1]
+        keys = Counter(name_key(vid) for vid in ids)  # up to case: one folder on macOS and Windows
+        clashing = [i for i, vid in enumerate(ids) if keys[name_key(vid)] > 1]
         if not clashing:
             break
         for i in clashing:
@@ -472,9 +475,7 @@ def unique_video_ids(sources: list[VideoSource]) -> list[VideoSource]:
             stem = path.with_suffix("") if unique[i].kind == "video" else path
             parts = stem.parts[-(depth[i] + 1):]
             ids[i] = safe_video_id("__".join(parts))
-    dupes = sorted({i for i in ids if ids.count(i) > 1})
-    if dupes:
-        raise ValueError(f"several inputs map to the same video id: {', '.join(dupes)}")
+    ids = distinct_ids(ids, [str(Path(s.path).resolve()) for s in unique])  # A/clip.mp4 and a/clip.mp4 (Linux)
     return [s if s.video_id == vid else VideoSource(vid, s.path, s.kind) for s, vid in zip(unique, ids)]
 
 

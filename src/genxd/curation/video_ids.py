@@ -14,8 +14,11 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+from collections import Counter
 
-__all__ = ["MAX_ID_BYTES", "safe_video_id"]
+from ..utils.paths import name_key
+
+__all__ = ["MAX_ID_BYTES", "distinct_ids", "safe_video_id"]
 
 #: the longest id of a name outside ASCII, in UTF-8 bytes: its folder and the hidden ``.VIDEO_ID.xxxx.part``
 #: folder it is built in stay under the 255 bytes of a file name on common file systems
@@ -59,3 +62,12 @@ def safe_video_id(text: str) -> str:
     digest = hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()[:8]
     kept = _cut(kept, MAX_ID_BYTES - len(digest) - 1).strip("._")
     return _in_file_system_encoding(f"{kept}_{digest}" if kept else digest)
+
+
+def distinct_ids(ids: list[str], names: list[str]) -> list[str]:
+    """``ids`` with those that share a folder on a case-insensitive file system (:func:`~genxd.utils.paths.name_key`:
+    ``IMG_1`` and ``img_1``, one folder on macOS and Windows) given 8 hex digits of the hash of their ``names`` (the
+    inputs' paths) each; the others as they are."""
+    counts = Counter(name_key(i) for i in ids)
+    return [i if counts[name_key(i)] == 1 else
+            f"{i}_{hashlib.sha256(n.encode('utf-8', 'surrogateescape')).hexdigest()[:8]}" for i, n in zip(ids, names)]

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import os
 import stat
+import unicodedata
 from pathlib import Path
 
-__all__ = ["IMAGE_SUFFIXES", "LISTED_IMAGE_SUFFIXES", "find_listed_image", "listed_image", "path_argument",
+__all__ = ["IMAGE_SUFFIXES", "LISTED_IMAGE_SUFFIXES", "find_listed_image", "listed_image", "name_key", "path_argument",
            "path_inside", "relative_to_cwd_note", "require_file"]
 
 #: AVIF is read by Pillow (>= 11.3 wheels), HEIC / HEIF through pillow-heif (genxd.utils.image_formats); of an
@@ -22,6 +23,13 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".a
 #: Suffixes tried for an image listed without one (NeRF-synthetic's transforms.json writes ``./train/r_0``): the
 #: input image suffixes, in lower and upper case.
 LISTED_IMAGE_SUFFIXES = IMAGE_SUFFIXES + tuple(s.upper() for s in IMAGE_SUFFIXES)
+
+
+def name_key(name: str) -> str:
+    """What the file systems of macOS (APFS, HFS+) and Windows (NTFS) compare of a file name: its letters up to case
+    and Unicode normalisation (``Clip`` and ``clip``; ``café`` typed as one character or as ``e`` and an accent).
+    Two names of one key are one file or folder there."""
+    return unicodedata.normalize("NFC", unicodedata.normalize("NFD", name).casefold())
 
 
 def path_argument(value: object, name: str, what: str = "a file or folder path") -> Path:
