@@ -97,6 +97,23 @@ def _safe_name(name: str) -> str:
     return "".join(c if (c.isalnum() or c in "._-") else "_" for c in stem) or "view"
 
 
+def _render_names(names: Sequence[str]) -> list[str]:
+    """One PNG file name per view, from its name (:func:`_safe_name`), never two alike, also up to letter case and
+    Unicode normalisation (one file on macOS and Windows: :func:`~genxd.utils.paths.name_key`): ``a b.png`` and
+    ``a_b.png``, ``x.png`` and ``x.jpg``, ``IMG.png`` and ``img.jpg`` each rendered over the other."""
+    from genxd.utils.paths import name_key
+
+    used: set[str] = set()
+    out = []
+    for name in names:
+        stem = _safe_name(name)
+        while name_key(stem) in used:
+            stem += "_"
+        used.add(name_key(stem))
+        out.append(f"{stem}.png")
+    return out
+
+
 def write_video(path: Path, frames: Tensor, fps: int = 30) -> None:
     """Write ``[N, 3, H, W]`` float frames as an H.264 mp4 (sizes padded to even numbers), atomically and checked
     complete (:func:`genxd.utils.video.write_mp4`: a video cut short by a full disk raises instead of landing in
@@ -429,13 +446,8 @@ def reconstruct_scene(
                     save_ply(tmp / "ply" / f"time_{j:04d}.ply", model, time=t)
                 (tmp / "ply" / "times.json").write_text(json_text(unique_times))
         (tmp / "renders").mkdir()
-        used: set[str] = set()
-        for name, image in zip(views.names, renders):
-            stem = _safe_name(name)
-            while stem in used:
-                stem += "_"
-            used.add(stem)
-            save_png(tmp / "renders" / f"{stem}.png", image)
+        for file, image in zip(_render_names(views.names), renders):
+            save_png(tmp / "renders" / file, image)
         if video_frames > 0:
             path_c2w, path_K, path_t = flythrough_path(views.c2w, views.K, video_frames, views.times)
             frames = render_views(model, path_c2w, path_K, views.height, views.width, path_t, background.to(model.device),
@@ -560,8 +572,8 @@ def evaluate_scene(
         from genxd.cli.common import atomic_dir
 
         with atomic_dir(render_dir, replace=overwrite) as tmp:
-            for name, image in zip(test_views.names, renders):
-                save_png(tmp / f"{_safe_name(name)}.png", image)
+            for file, image in zip(_render_names(test_views.names), renders):
+                save_png(tmp / file, image)
     with atomic_path(out_path, replace=overwrite) as tmp:  # one another run wrote meanwhile: kept
         tmp.write_text(json_text(result, indent=2))
     return result
