@@ -29,7 +29,7 @@ def is_job_summary(path: str | os.PathLike) -> bool:
     try:
         if not path.is_file() or path.is_symlink() or path.stat().st_size > _MAX_SUMMARY_BYTES:
             return False
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(path.read_bytes())
     except (OSError, ValueError, RecursionError):
         return False
     return isinstance(data, dict) and data.get("command") in ("generate", "fewshot") \

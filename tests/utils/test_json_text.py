@@ -51,3 +51,14 @@ def test_every_json_writer_of_genxd_goes_through_json_text():
                  if path not in cache_keys and path != SRC / "utils" / "json_text.py"
                  for n, line in enumerate(path.read_text().splitlines(), 1) if re.search(r"\bjson\.dumps?\(", line)]
     assert not offenders, offenders
+
+
+def test_every_json_file_genxd_reads_is_read_as_utf8_bytes():
+    """``json.loads(path.read_text())`` read a file in the locale's encoding (cp1252 on Windows: a curated video's
+    ``café`` read as ``cafÃ©``) and refused a file saved with a byte order mark ('Unexpected UTF-8 BOM'): a curated
+    sample's meta.json then gave a camera path without its frame times, silently. ``json.loads(path.read_bytes())``
+    takes UTF-8 with or without the mark (genxd.utils.io.read_json decodes 'utf-8-sig' itself)."""
+    offenders = [f"{path.relative_to(SRC)}:{n}" for path in sorted(SRC.rglob("*.py"))
+                 for n, line in enumerate(path.read_text().splitlines(), 1)
+                 if re.search(r"\bjson\.loads?\(.*read_text\(", line)]
+    assert not offenders, offenders

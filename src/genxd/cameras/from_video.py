@@ -205,7 +205,7 @@ def default_model_focal() -> float:
 
     config = BUNDLED_MODEL_DIR / "generation_config.json"
     try:
-        return float(json.loads(config.read_text())["focal"])
+        return float(json.loads(config.read_bytes())["focal"])
     except (OSError, ValueError, KeyError, TypeError):
         return 1.414
 

@@ -120,7 +120,7 @@ def _curate_times(sample: Path, names: list[str]) -> torch.Tensor | None:
     if not meta_path.is_file():
         return None
     try:
-        meta = json.loads(meta_path.read_text())
+        meta = json.loads(meta_path.read_bytes())
         if isinstance(meta, dict) and "frames" not in meta and "times" in meta:
             return _synthetic_sample_times(meta, names)
         row = {f["name"]: k for k, f in enumerate(meta["frames"])}

@@ -200,7 +200,7 @@ def check_transformers_model(model_dir: str | Path, option: str, tasks: tuple[st
         raise ValueError(f"{option} needs the 'transformers' package: {install_extra('models')} ({exc})") from None
     config_path = model_dir / "config.json"
     try:
-        model_type = json.loads(config_path.read_text()).get("model_type")
+        model_type = json.loads(config_path.read_bytes()).get("model_type")
     except FileNotFoundError:
         raise ValueError(f"{option} {model_dir} is not a transformers model folder: no config.json") from None
     except (OSError, ValueError, AttributeError) as exc:

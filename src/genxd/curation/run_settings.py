@@ -39,7 +39,7 @@ def recorded_settings(record: dict[str, Any] | None, meta_path: Path | None = No
     if meta_path is None or not meta_path.is_file():
         return None
     try:
-        config = json.loads(meta_path.read_text()).get("config")
+        config = json.loads(meta_path.read_bytes()).get("config")
     except (OSError, ValueError, AttributeError, RecursionError):  # RecursionError: JSON nested too deeply
         return None
     return result_settings(config) if isinstance(config, dict) else None

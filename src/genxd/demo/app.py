@@ -418,7 +418,7 @@ def build_app(devices: Devices, config: DemoConfig) -> gr.Blocks:
             try:
                 iters = v.Int(1, 10_000_000).check(iters, "Lift to 3D: optimisation steps")
                 # the scene's own mode (not the Mode control, which may have changed since): 3D or 4D Gaussians
-                meta = json.loads((scene / "meta.json").read_text())
+                meta = json.loads((scene / "meta.json").read_bytes())
                 scene_mode, camera, seed = meta["mode"], str(meta.get("camera", "")), int(meta.get("seed", 0))
             except v.InvalidValue as exc:
                 return (*nothing, _error(str(exc)))
@@ -450,7 +450,7 @@ def build_app(devices: Devices, config: DemoConfig) -> gr.Blocks:
             msg = (f"{record['num_gaussians']} Gaussians, training PSNR {record['train_metrics']['psnr']:.1f} dB, "
                    f"{record['train_seconds']:.0f} s on {device}.")
             if lift_mode == "4d":
-                times = json.loads((out / "ply" / "times.json").read_text())
+                times = json.loads((out / "ply" / "times.json").read_bytes())
                 s.lift_times = times
                 return (str(shown[0]),
                         gr.update(visible=True, minimum=0, maximum=len(times) - 1, value=0, step=1),

@@ -369,7 +369,7 @@ def viewer_copies(lift: Path, dest: Path) -> list[Path]:
 
     from .splats import write_viewer_ply
 
-    record = json.loads((lift / "cameras.json").read_text())
+    record = json.loads((lift / "cameras.json").read_bytes())
     first, first_K = np.asarray(record["c2w"][0]), np.asarray(record["K"][0])
     sources = sorted((lift / "ply").glob("time_*.ply")) if (lift / "ply").is_dir() else [lift / "scene.ply"]
     dest.mkdir(parents=True, exist_ok=True)

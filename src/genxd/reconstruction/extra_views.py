@@ -223,7 +223,7 @@ def conditioning_views(folder: str | os.PathLike) -> list[int] | None:
     if slots is None or meta.get("save_target_only"):
         return None
     try:
-        sources = _int_list(json.loads((folder / "target_indices.json").read_text()))
+        sources = _int_list(json.loads((folder / "target_indices.json").read_bytes()))
     except (OSError, ValueError, RecursionError):
         return None
     if sources is None or any(not 0 <= s < len(sources) for s in slots):

@@ -546,7 +546,7 @@ def read_json_object(path: str | os.PathLike) -> dict:
     """A JSON file holding an object, as a dict; ``{}`` when it is missing, unreadable, not JSON or not an object
     (for optional records such as an output folder's ``meta.json``, where absence means "not said")."""
     try:
-        data = json.loads(Path(path).read_text())
+        data = json.loads(Path(path).read_bytes())
     except (OSError, ValueError, RecursionError):  # RecursionError: JSON nested too deeply
         return {}
     return data if isinstance(data, dict) else {}

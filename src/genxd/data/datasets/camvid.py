@@ -462,7 +462,7 @@ class CamVidDataset(_ClipDataset):
         meta: dict = {}
         try:
             if v.has_meta():
-                meta = json.loads((v.folder / "meta.json").read_text() if v.folder is not None
+                meta = json.loads((v.folder / "meta.json").read_bytes() if v.folder is not None
                                   else v.archive.read(v.prefix + "meta.json"))
         except (ValueError, RecursionError) as exc:  # not JSON or UTF-8; nested too deeply; a 4300-digit number
             detail = "nested too deeply" if isinstance(exc, RecursionError) else str(exc).split(";")[0]
