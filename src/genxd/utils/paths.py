@@ -9,7 +9,7 @@ import stat
 import unicodedata
 from pathlib import Path
 
-__all__ = ["IMAGE_SUFFIXES", "LISTED_IMAGE_SUFFIXES", "find_listed_image", "listed_image", "name_key", "path_argument",
+__all__ = ["IMAGE_SUFFIXES", "LISTED_IMAGE_SUFFIXES", "case_note", "find_listed_image", "listed_image", "name_key", "path_argument",
            "path_inside", "relative_to_cwd_note", "require_file"]
 
 #: AVIF is read by Pillow (>= 11.3 wheels), HEIC / HEIF through pillow-heif (genxd.utils.image_formats); of an
@@ -80,8 +80,28 @@ def listed_image(folder: str | os.PathLike, file_path: str, listed_in: str | os.
     base = path_inside(folder, file_path, listed_in)
     found = find_listed_image(base)
     if found is None:
-        raise FileNotFoundError(f"{base}: image listed in {Path(listed_in).name} not found")
+        raise FileNotFoundError(f"{base}: image listed in {Path(listed_in).name} not found{case_note(base)}")
     return found
+
+
+def case_note(path: str | os.PathLike) -> str:
+    """For a file not found: ``" (its folder holds NAME, which differs only in letter case: ...)"`` when the folder
+    holds such a file (a listing made on macOS or Windows, whose file systems ignore case, read on Linux), else
+    ``""``."""
+    path = Path(path)
+    parent, alike = path.parent, None
+    try:
+        if not parent.is_dir():
+            return ""
+        key = name_key(path.name)
+        alike = next((c for c in sorted(os.listdir(parent)) if name_key(c) == key or
+                      name_key(os.path.splitext(c)[0]) == key), None)
+    except (OSError, ValueError):  # unreadable folder, a NUL character
+        return ""
+    if alike is None:
+        return ""
+    return (f" (its folder holds {alike}, which differs only in letter case: the listing was made where case is "
+            "ignored, on macOS or Windows; rename the file or correct the listing)")
 
 
 def require_file(path: str | os.PathLike, missing: str = "no such file") -> Path:

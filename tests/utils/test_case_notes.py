@@ -1,0 +1,44 @@
+"""Listings made on macOS or Windows (file systems that ignore letter case) read on Linux: a transforms.json or
+COLMAP model naming ``000.png`` beside a file ``000.PNG``. Not found, as before, but the error names the file
+that differs only in case and what to do; before it said 'not found' only, though the file was plainly there."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from genxd.cameras import trajectories
+from genxd.cameras.formats import write_colmap_model
+from genxd.reconstruction.views import load_views
+from genxd.utils.paths import listed_image
+
+from ..reconstruction.helpers import write_views_folder
+
+NOTE = r"not found \(its folder holds 000\.PNG, which differs only in letter case: .* rename the file or correct"
+
+
+def test_a_transforms_listing_of_another_case_names_the_file(tmp_path):
+    c2w, K = trajectories.orbit(num_frames=2)
+    folder = write_views_folder(tmp_path / "in", torch.rand(2, 3, 8, 8), c2w, K)
+    (folder / "frames" / "frame_0000.png").rename(folder / "frames" / "FRAME_0000.png")
+    with pytest.raises(FileNotFoundError, match=r"frame_0000\.png: image listed in transforms\.json not found \(its "
+                                                r"folder holds FRAME_0000\.png, which differs only in letter case"):
+        load_views(folder)
+    (folder / "frames" / "FRAME_0000.png").rename(folder / "frames" / "other.png")
+    with pytest.raises(FileNotFoundError, match=r"frame_0000\.png: image listed in transforms\.json not found$"):
+        listed_image(folder, "frames/frame_0000.png", folder / "transforms.json")
+
+
+def test_a_colmap_listing_of_another_case_names_the_file(tmp_path):
+    from genxd.data.datasets import MultiViewDataset
+
+    c2w, K = trajectories.orbit(num_frames=2)
+    scene = tmp_path / "scene"
+    write_colmap_model(scene / "sparse" / "0", c2w, K, 8, 8, ["000.png", "001.png"])
+    (scene / "images").mkdir()
+    for name in ("000.PNG", "001.png"):
+        (scene / "images" / name).write_bytes(b"")
+    with pytest.raises(FileNotFoundError, match=NOTE):
+        load_views(scene)
+    with pytest.raises(FileNotFoundError, match=NOTE):
+        MultiViewDataset(tmp_path, num_frames=2, height=8)
