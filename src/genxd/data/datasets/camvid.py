@@ -51,7 +51,10 @@ _MODEL_RE = re.compile(r"^(?P<prefix>(?:.*/)?)0/cameras\.(?:bin|txt)$")
 
 
 def _is_image(name: str) -> bool:
-    return name.lower().endswith(IMAGE_EXTENSIONS)
+    """An image file name (or archive member's): not a hidden one, such as the ``._00000.jpg`` macOS writes beside
+    each file on an exFAT / FAT drive or a network share, which became a frame of the video without a pose."""
+    base = name.rsplit("/", 1)[-1]
+    return base.lower().endswith(IMAGE_EXTENSIONS) and not base.startswith(".")
 
 
 class _ExtractDir:
