@@ -99,7 +99,8 @@ def clip_advice(focal: str = "focal", how: Callable[[str], str] | None = None) -
 def _has_images(folder: Path) -> bool:
     from ..curation.frames import IMAGE_EXTENSIONS
 
-    return any(p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file() for p in folder.iterdir())
+    return any(p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file() and not p.name.startswith(".")
+               for p in folder.iterdir())  # hidden: macOS's ._NAME beside each file on an exFAT drive
 
 
 def _holds_cameras(path: Path, files: list[Path]) -> bool:
@@ -136,7 +137,8 @@ def _frames_source(path: Path) -> Path | None:
         return path
     if (path / "images").is_dir() and _has_images(path / "images"):
         return path / "images"
-    videos = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in VIDEO_EXTENSIONS)
+    videos = sorted(p for p in path.iterdir()
+                    if p.is_file() and p.suffix.lower() in VIDEO_EXTENSIONS and not p.name.startswith("."))
     return videos[0] if len(videos) == 1 else None
 
 

@@ -38,7 +38,7 @@ def _frames_of(folder: Path) -> Path | None:
 
     for name in _FRAME_FOLDERS:
         sub = folder / name
-        if sub.is_dir() and any(p.suffix.lower() in IMAGE_EXTENSIONS for p in sub.iterdir()):
+        if sub.is_dir() and any(p.suffix.lower() in IMAGE_EXTENSIONS and not p.name.startswith(".") for p in sub.iterdir()):
             return sub
     if (folder / "video.mp4").is_file():
         return folder / "video.mp4"
