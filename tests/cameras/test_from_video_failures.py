@@ -1,0 +1,32 @@
+"""``genxd trajectory from-video`` on a clip SfM cannot solve: one ``genxd: error:`` line, nothing written.
+
+Before: a clip of noise (each frame independent) gave SfM 43 points seen by 5 a frame, tracks 3 frames long, and
+from-video wrote a path turning 214 degrees and 3x the scene depth long with only the focal-length warning."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from genxd.cli import app
+
+
+@pytest.mark.slow  # SfM on 12 frames (upscaled to 256 px): about 10 s on one core
+def test_a_clip_of_noise_is_refused_naming_why(tmp_path: Path):
+    frames = tmp_path / "noise"
+    frames.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(12):
+        Image.fromarray(rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)).save(frames / f"{i:03d}.png")
+    out = tmp_path / "path.json"
+    res = CliRunner().invoke(app, ["trajectory", "from-video", str(frames), "-o", str(out), "-n", "4", "--source", "sfm",
+                                   "--clip-focal", "1.0", "--no-mask", "-q"])
+    assert res.exit_code != 0, res.output
+    errors = [line for line in res.stderr.splitlines() if line.startswith("genxd: error")]
+    assert len(errors) == 1 and "too few to place a camera" in errors[0], res.stderr
+    assert "may work" in errors[0]  # what to try
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["noise"]  # nothing written
