@@ -27,7 +27,7 @@ from ..utils.stages import StageCallback
 from .clip_sfm import focal_unobservable, reconstruct_clip
 from .geometry import intrinsics_from_focal
 from .resample import angular_length
-from .rotation_only import FOCAL_SEARCH, rotation_only_cameras
+from .rotation_only import FOCAL_SEARCH, STILL_PX, rotation_only_cameras
 
 __all__ = ["ASSUMED_FOCAL", "ClipAdvice", "ClipCameras", "FromVideoError", "PLAUSIBLE_FOCAL", "SFM_MIN_SIZE",
            "clip_advice", "clip_camera_files", "recover_clip_cameras"]
@@ -413,6 +413,24 @@ def clip_times(picked: np.ndarray, seconds: list | None = None) -> torch.Tensor:
     return torch.from_numpy((picked - picked[0]) / max(1.0, picked[-1] - picked[0]))
 
 
+def still_frames_warning(repeats: np.ndarray) -> str:
+    """The warning for frames that repeat an earlier one (:func:`genxd.cameras.rotation_only.repeated_frames`):
+    ``"frames 12-21 repeat frame 11, ..."``."""
+    runs: list[list[int]] = []
+    for j, r in enumerate(repeats.tolist()):
+        if r == j:
+            continue
+        if runs and runs[-1][0] == r and runs[-1][2] == j - 1:
+            runs[-1][2] = j
+        else:
+            runs.append([r, j, j])
+    said = ", ".join(f"frame{'s' if b > a else ''} {a}{f'-{b}' if b > a else ''} repeat{'' if b > a else 's'} "
+                     f"frame {r}" for r, a, b in runs[:5]) + (", ..." if len(runs) > 5 else "")
+    count = sum(b - a + 1 for _, a, b in runs)
+    return (f"the camera stands still in {count} of {len(repeats)} frames ({said}: their points move less than "
+            f"{STILL_PX:g} px): SfM placed the others, and each of these takes the camera of the frame it repeats")
+
+
 def _spread(total: int, count: int) -> np.ndarray:
     """``count`` frame indices spread evenly over ``0 .. total - 1``, first and last included."""
     return np.unique(np.round(np.linspace(0, total - 1, count)).astype(int))
@@ -479,11 +497,19 @@ def _cameras_from_sfm(frames_at: Path, clip: Path, focal: float | None, features
         K = intrinsics_from_focal(rot["focal"], rot["focal"] * width / height).double().expand(n, 3, 3).clone()
         return ClipCameras(rot["c2w"], K, height, width, list(range(n)), n, times, None, rot["method"],
                            rot["focal_known"], report)
+    repeats = np.asarray(rot.get("repeats", range(n)))
+    sfm_frames = np.unique(repeats)  # a camera standing still gives SfM no baseline: those frames are left out
+    if len(sfm_frames) < 3:
+        sfm_frames, repeats = np.arange(n), np.arange(n)
+    elif len(sfm_frames) < n:
+        report["warnings"].append(still_frames_warning(repeats))
+        report["still_frames"] = int(n - len(sfm_frames))
+        frames, allowed = frames[sfm_frames], allowed[sfm_frames]
     scratch = Path(tempfile.mkdtemp(prefix="genxd_from_video_")) if work_dir is None else Path(work_dir)
     try:
         names = _write_pngs(frames, scratch / "images")
         t0 = time.perf_counter()
-        stage(f"structure from motion on {n} frames")
+        stage(f"structure from motion on {len(frames)} frames")
         route = dict(features=features, num_threads=num_threads, seed=seed, mapper=mapper,
                      refine_masks=mask and refine_masks, stage=stage, report=report, timings=timings)
 
@@ -540,8 +566,10 @@ def _cameras_from_sfm(frames_at: Path, clip: Path, focal: float | None, features
     finally:
         if work_dir is None:
             shutil.rmtree(scratch, ignore_errors=True)
-    keep = np.flatnonzero(sfm.registered)
-    c2w = torch.from_numpy(sfm.c2w[keep]).double()
+    at = np.searchsorted(sfm_frames, repeats)  # every frame read: its own camera or the one it repeats
+    registered, sfm_c2w = sfm.registered[at], sfm.c2w[at]
+    keep = np.flatnonzero(registered)
+    c2w = torch.from_numpy(sfm_c2w[keep]).double()
     K = torch.from_numpy(sfm.K).double().expand(len(keep), 3, 3).clone()
     points = torch.from_numpy(np.array([p.xyz for p in sfm.reconstruction.points3D.values()], dtype=np.float64)
                               .reshape(-1, 3))
