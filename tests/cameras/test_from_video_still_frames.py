@@ -48,3 +48,16 @@ def test_the_still_frames_warning_names_each_run():
     assert text.startswith("the camera stands still in 3 of 9 frames (frames 3-4 repeat frame 2, frame 7 repeats "
                            "frame 6: ")
 
+
+def test_a_still_camera_is_said_to_be_one(tmp_path: Path):
+    """A tripod clip gave a path of identical cameras with no warning (only the summary line, not with -q)."""
+    torch.set_num_threads(1)
+    clip = make_clip(0, "3d", 1, 96, 96, camera="static")
+    rgb = (clip.images.permute(0, 2, 3, 1).numpy() * 255 + 0.5).clip(0, 255).astype(np.uint8)
+    for i in range(6):
+        Image.fromarray(rgb[0]).save(tmp_path / f"{i:03d}.png")
+    cams = recover_clip_cameras(tmp_path, source="sfm", focal=1.0, mask=False, num_threads=1)
+    assert cams.method == "static"
+    assert [w for w in cams.report["warnings"] if w.startswith("the camera stands still (its tracked points move at "
+                                                              "most 0.00 px between frames, under 0.3): the path is "
+                                                              "a still camera")], cams.report["warnings"]
