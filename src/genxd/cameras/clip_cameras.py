@@ -24,6 +24,7 @@ from torch import Tensor
 
 from ..utils.cv2_files import imwrite
 from ..utils.stages import StageCallback
+from .clip_frames import _read_clip, _spread, clip_times, stride_cut  # noqa: F401 - imported from here too
 from .clip_sfm import focal_unobservable, reconstruct_clip
 from .geometry import intrinsics_from_focal
 from .resample import angular_length
@@ -339,80 +340,6 @@ def _write_pngs(frames: np.ndarray, folder: Path) -> list[str]:
     return names
 
 
-def _read_clip(frames_at: Path, stride: int | None, max_frames: int | None,
-               resize: int | tuple[int, int] | None, seconds: list | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """``(frames uint8 [n, H, W, 3], their indices in the clip [n])`` (see :func:`recover_clip_cameras`);
-    ``seconds``, when given, is filled with the frames' presentation times (``None`` where unknown). The clip is
-    read up to three times (its size, its frames, again where its stated count was wrong): what they warn about
-    the clip (HDR, damaged data) is shown once, after them."""
-    from ..curation.video_warnings import collected_warnings
-    from ..validation import warn
-
-    notes: list[str] = []
-    try:
-        with collected_warnings() as notes:
-            return _read_clip_frames(frames_at, stride, max_frames, resize, seconds)
-    finally:
-        for note in notes:
-            warn(note)
-
-
-def _read_clip_frames(frames_at: Path, stride: int | None, max_frames: int | None,
-                      resize: int | tuple[int, int] | None, seconds: list | None) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`_read_clip`'s reads, each warning as it comes."""
-    from ..curation.frames import count_frames, read_frames
-
-    def read(*args, **kwargs) -> np.ndarray:
-        got: list = []
-        frames = read_frames(frames_at, *args, times=got, **kwargs)
-        if seconds is not None:
-            seconds[:] = got[:len(frames)]
-        return frames
-
-    if isinstance(resize, int):  # only scale down: the longer side at most ``resize``
-        first = read_frames(frames_at, 1, 1, None)[0]
-        resize = resize if max(first.shape[:2]) > resize else None
-    if stride is not None:
-        frames = read(stride, max_frames, resize)
-        return frames, np.arange(len(frames)) * stride
-    if max_frames is None:
-        frames = read(1, None, resize)
-        return frames, np.arange(len(frames))
-    # only the frames picked are held (long clips: minutes of video)
-    total = count_frames(frames_at)
-    if total is not None and total > max_frames:
-        picked = _spread(total, max_frames)
-        # one frame past the stated end too: a container can state fewer frames than it holds (or more)
-        frames = read(1, None, resize, indices=[*picked.tolist(), total])
-        if len(frames) == len(picked):
-            return frames, picked
-    elif total is not None:  # a short clip (or a count stated short): read what is there
-        frames = read(1, max_frames + 1, resize)
-        if len(frames) <= max_frames:
-            return frames, np.arange(len(frames))
-    total = count_frames(frames_at, exact=True)  # no count, or a wrong one: count by decoding, then pick
-    if total is None or total <= max_frames:
-        frames = read(1, None, resize)
-        return frames, np.arange(len(frames))
-    picked = _spread(total, max_frames)
-    return read(1, None, resize, indices=picked), picked
-
-
-def clip_times(picked: np.ndarray, seconds: list | None = None) -> torch.Tensor:
-    """The frames' times in [0, 1] (first 0, last 1): from their presentation times ``seconds`` when every one is
-    known and they increase (a variable-frame-rate clip keeps its timing), else from their positions ``picked``
-    in the clip (float64 ``[n]``; a single frame is at 0)."""
-    n = len(picked)
-    if n < 2:
-        return torch.zeros(n, dtype=torch.float64)
-    if seconds is not None and len(seconds) == n and all(t is not None for t in seconds):
-        t = np.asarray(seconds, dtype=np.float64)
-        if np.all(np.isfinite(t)) and np.all(np.diff(t) > 0):
-            return torch.from_numpy((t - t[0]) / (t[-1] - t[0]))
-    picked = np.asarray(picked, dtype=np.float64)
-    return torch.from_numpy((picked - picked[0]) / max(1.0, picked[-1] - picked[0]))
-
-
 def still_frames_warning(repeats: np.ndarray) -> str:
     """The warning for frames that repeat an earlier one (:func:`genxd.cameras.rotation_only.repeated_frames`):
     ``"frames 12-21 repeat frame 11, ..."``."""
@@ -429,11 +356,6 @@ def still_frames_warning(repeats: np.ndarray) -> str:
     count = sum(b - a + 1 for _, a, b in runs)
     return (f"the camera stands still in {count} of {len(repeats)} frames ({said}: their points move less than "
             f"{STILL_PX:g} px): SfM placed the others, and each of these takes the camera of the frame it repeats")
-
-
-def _spread(total: int, count: int) -> np.ndarray:
-    """``count`` frame indices spread evenly over ``0 .. total - 1``, first and last included."""
-    return np.unique(np.round(np.linspace(0, total - 1, count)).astype(int))
 
 
 def _cameras_from_sfm(frames_at: Path, clip: Path, focal: float | None, features: str, mapper: str, mask: bool,
@@ -481,6 +403,9 @@ def _cameras_from_sfm(frames_at: Path, clip: Path, focal: float | None, features
                               "stride": stride, "height": height, "width": width,
                               "source_pixel_aspect": stored_pixel_aspect(frames_at),
                               "sfm_upscale": factor, "mask_fraction": float((~allowed).mean()), "warnings": []}
+    cut = stride_cut(frames_at, stride, max_frames, picked)
+    if cut:
+        report["warnings"].append(cut)
     t0 = time.perf_counter()
     stage("checking for a camera that only turns or stands still")
     rot = rotation_only_cameras(frames, allowed, focal, seed)  # a turning or still camera: no SfM needed

@@ -1,0 +1,104 @@
+"""Which frames of a clip ``genxd trajectory from-video`` reads, and their times (for
+:func:`genxd.cameras.clip_cameras.recover_clip_cameras`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+
+def _read_clip(frames_at: Path, stride: int | None, max_frames: int | None,
+               resize: int | tuple[int, int] | None, seconds: list | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``(frames uint8 [n, H, W, 3], their indices in the clip [n])`` (see :func:`recover_clip_cameras`);
+    ``seconds``, when given, is filled with the frames' presentation times (``None`` where unknown). The clip is
+    read up to three times (its size, its frames, again where its stated count was wrong): what they warn about
+    the clip (HDR, damaged data) is shown once, after them."""
+    from ..curation.video_warnings import collected_warnings
+    from ..validation import warn
+
+    notes: list[str] = []
+    try:
+        with collected_warnings() as notes:
+            return _read_clip_frames(frames_at, stride, max_frames, resize, seconds)
+    finally:
+        for note in notes:
+            warn(note)
+
+
+def _read_clip_frames(frames_at: Path, stride: int | None, max_frames: int | None,
+                      resize: int | tuple[int, int] | None, seconds: list | None) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_read_clip`'s reads, each warning as it comes."""
+    from ..curation.frames import count_frames, read_frames
+
+    def read(*args, **kwargs) -> np.ndarray:
+        got: list = []
+        frames = read_frames(frames_at, *args, times=got, **kwargs)
+        if seconds is not None:
+            seconds[:] = got[:len(frames)]
+        return frames
+
+    if isinstance(resize, int):  # only scale down: the longer side at most ``resize``
+        first = read_frames(frames_at, 1, 1, None)[0]
+        resize = resize if max(first.shape[:2]) > resize else None
+    if stride is not None:
+        frames = read(stride, max_frames, resize)
+        return frames, np.arange(len(frames)) * stride
+    if max_frames is None:
+        frames = read(1, None, resize)
+        return frames, np.arange(len(frames))
+    # only the frames picked are held (long clips: minutes of video)
+    total = count_frames(frames_at)
+    if total is not None and total > max_frames:
+        picked = _spread(total, max_frames)
+        # one frame past the stated end too: a container can state fewer frames than it holds (or more)
+        frames = read(1, None, resize, indices=[*picked.tolist(), total])
+        if len(frames) == len(picked):
+            return frames, picked
+    elif total is not None:  # a short clip (or a count stated short): read what is there
+        frames = read(1, max_frames + 1, resize)
+        if len(frames) <= max_frames:
+            return frames, np.arange(len(frames))
+    total = count_frames(frames_at, exact=True)  # no count, or a wrong one: count by decoding, then pick
+    if total is None or total <= max_frames:
+        frames = read(1, None, resize)
+        return frames, np.arange(len(frames))
+    picked = _spread(total, max_frames)
+    return read(1, None, resize, indices=picked), picked
+
+
+def clip_times(picked: np.ndarray, seconds: list | None = None) -> torch.Tensor:
+    """The frames' times in [0, 1] (first 0, last 1): from their presentation times ``seconds`` when every one is
+    known and they increase (a variable-frame-rate clip keeps its timing), else from their positions ``picked``
+    in the clip (float64 ``[n]``; a single frame is at 0)."""
+    n = len(picked)
+    if n < 2:
+        return torch.zeros(n, dtype=torch.float64)
+    if seconds is not None and len(seconds) == n and all(t is not None for t in seconds):
+        t = np.asarray(seconds, dtype=np.float64)
+        if np.all(np.isfinite(t)) and np.all(np.diff(t) > 0):
+            return torch.from_numpy((t - t[0]) / (t[-1] - t[0]))
+    picked = np.asarray(picked, dtype=np.float64)
+    return torch.from_numpy((picked - picked[0]) / max(1.0, picked[-1] - picked[0]))
+
+
+def stride_cut(frames_at: Path, stride: int | None, max_frames: int | None, picked: np.ndarray) -> str | None:
+    """The warning when ``stride`` reached ``max_frames`` before the clip's end (its stated frame count): the path
+    follows only the start of the clip (the summary line's 'of N clip frames' counts the frames read)."""
+    from ..caller_style import arg, setting
+    from ..curation.frames import count_frames
+
+    if stride is None or max_frames is None or len(picked) < max_frames:
+        return None
+    total = count_frames(frames_at)
+    if total is None or total <= int(picked[-1]) + stride:
+        return None
+    return (f"{setting('stride', stride)} with {setting('max_frames', max_frames)} reads frames 0-{int(picked[-1])} of "
+            f"the clip's {total}: the path follows the first {100 * (int(picked[-1]) + 1) / total:.0f} % of it (raise "
+            f"{arg('max_frames')}, or leave out {arg('stride')} to spread the frames over the whole clip)")
+
+
+def _spread(total: int, count: int) -> np.ndarray:
+    """``count`` frame indices spread evenly over ``0 .. total - 1``, first and last included."""
+    return np.unique(np.round(np.linspace(0, total - 1, count)).astype(int))
