@@ -18,6 +18,7 @@ from genxd.cameras.from_video import (
     ClipCameras,
     FromVideoError,
     check_path_settings,
+    generate_clip_advice,
     make_video_path,
     output_files,
     path_from_video,
@@ -489,14 +490,19 @@ def test_a_failed_sfm_advises_the_frame_count_as_the_caller_sets_it(small_clip, 
     res = runner.invoke(app, ["trajectory", "from-video", str(video), "-o", str(tmp_path / "p.json"),
                               "--max-frames", "8", "--no-mask"], catch_exceptions=False)
     assert res.exit_code != 0 and "more frames (--max-frames), may work" in res.output, res.output
+    # generate reads at most 48 frames: all 12 of this clip, so more frames cannot help (advised before 2026-12-05)
     with pytest.raises(FromVideoError) as err:
         genxd.generate(EXAMPLE_IMAGE, out_dir=tmp_path / "gen", camera_from_video=video, progress=False)
-    assert ("more frames (genxd.cameras.from_video.write_video_path('clip.mp4', 'path.json', NUM_FRAMES, "
-            "max_frames=N), then camera='path.json'), may work") in str(err.value)
+    assert "; a clip with more camera movement or texture may work (every frame of this one was used)" in str(err.value)
+    assert "max_frames" not in str(err.value)
     res = runner.invoke(app, ["generate", str(EXAMPLE_IMAGE), "--camera-from-video", str(video), "-o",
                               str(tmp_path / "gen"), "--quiet"], catch_exceptions=False)
-    assert res.exit_code != 0 and ("more frames (genxd trajectory from-video clip.mp4 -o path.json --max-frames N, "
-                                   "then --camera path.json), may work") in res.output, res.output
+    assert res.exit_code != 0 and "texture may work (every frame of this one was used)" in res.output, res.output
+    assert "--max-frames" not in res.output
+    with pytest.raises(FromVideoError) as err:  # a longer clip: write the path first with more frames
+        recover_clip_cameras(video, max_frames=8, mask=False, advice=generate_clip_advice(video))
+    assert ("more frames (genxd.cameras.from_video.write_video_path('clip.mp4', 'path.json', NUM_FRAMES, "
+            "max_frames=N), then camera='path.json'), may work") in str(err.value)
 
 
 @pytest.mark.parametrize("cli", [False, True])

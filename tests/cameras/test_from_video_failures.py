@@ -30,3 +30,21 @@ def test_a_clip_of_noise_is_refused_naming_why(tmp_path: Path):
     assert len(errors) == 1 and "too few to place a camera" in errors[0], res.stderr
     assert "may work" in errors[0]  # what to try
     assert sorted(p.name for p in tmp_path.iterdir()) == ["noise"]  # nothing written
+
+
+@pytest.mark.parametrize("max_frames, more_frames", [("48", False), ("6", True)])
+def test_a_blank_clip_is_refused_advising_more_frames_only_where_there_are_more(tmp_path: Path, max_frames: str,
+                                                                                 more_frames: bool):
+    """A blank 12-frame clip, all of it read (--max-frames 48): the error advised more frames (--max-frames)."""
+    frames = tmp_path / "blank"
+    frames.mkdir()
+    for i in range(12):
+        Image.new("RGB", (64, 64), (128, 128, 128)).save(frames / f"{i:03d}.png")
+    res = CliRunner().invoke(app, ["trajectory", "from-video", str(frames), "-o", str(tmp_path / "path.json"),
+                                   "--source", "sfm", "--clip-focal", "1.0", "--no-mask", "--max-frames", max_frames,
+                                   "-q"])
+    errors = [line for line in res.stderr.splitlines() if line.startswith("genxd: error")]
+    assert res.exit_code != 0 and len(errors) == 1, res.stderr
+    assert ("--max-frames" in errors[0]) is more_frames, errors[0]
+    assert "a clip with more camera movement or texture" in errors[0]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["blank"]

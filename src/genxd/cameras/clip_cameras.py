@@ -82,6 +82,8 @@ class ClipAdvice:
 
     sfm_failure: str
     focal: str
+    #: ``sfm_failure`` when every frame of the clip was read, so that more frames cannot help (None: the same)
+    sfm_failure_all_read: str | None = None
 
 
 def clip_advice(focal: str = "focal", how: Callable[[str], str] | None = None) -> ClipAdvice:
@@ -94,7 +96,8 @@ def clip_advice(focal: str = "focal", how: Callable[[str], str] | None = None) -
 
     how = how or arg
     return ClipAdvice(f"; a clip with more camera movement or texture, or more frames ({how('max_frames')}), may work",
-                      f" (give the clip's focal length: {how(focal)})")
+                      f" (give the clip's focal length: {how(focal)})",
+                      "; a clip with more camera movement or texture may work (every frame of this one was used)")
 
 
 def _has_images(folder: Path) -> bool:
@@ -459,11 +462,13 @@ def _cameras_from_sfm(frames_at: Path, clip: Path, focal: float | None, features
             report["focal_assumed"] = ASSUMED_FOCAL
             return result
 
+        every_frame = stride in (None, 1) and (max_frames is None or n < max_frames)  # _read_clip read them all
+        tip = advice.sfm_failure_all_read if every_frame and advice.sfm_failure_all_read else advice.sfm_failure
         try:
             sfm, allowed = reconstruct_clip(frames, scratch / "images", names, scratch, allowed, focal, **route)
         except SfmError as exc:
             failed = (f"{clip}: structure from motion failed ({exc}), and the camera does not just turn or stand "
-                      f"still either ({rot['error']}){advice.sfm_failure}")
+                      f"still either ({rot['error']}){tip}")
             if focal is not None:
                 raise FromVideoError(failed) from None
             # forward walks over a ground plane: most pairs fit a homography, self-calibration has nothing to go on
