@@ -48,12 +48,13 @@ def is_static_camera(gray: list[np.ndarray], allowed: np.ndarray | None, max_px:
 
 def static_camera_sfm(image_names: list[str], height: int, width: int, focal: float | None) -> SfmResult:
     """Identity poses for every frame and one pinhole camera (``focal`` fx/W, 1.0 when unknown: the
-    motion of a still camera does not depend on it). The reconstruction has the images, no points."""
+    motion of a still camera does not depend on it; square pixels, fy = fx, as ``--focal`` gives the SfM
+    path's camera). The reconstruction has the images, no points."""
     pycolmap = load_pycolmap()
 
     f = 1.0 if focal is None else float(focal)
     camera = pycolmap.Camera(camera_id=1, model="PINHOLE", width=int(width), height=int(height),
-                             params=[f * width, f * height, width / 2, height / 2])
+                             params=[f * width, f * width, width / 2, height / 2])  # square pixels: fy = fx
     reconstruction = pycolmap.Reconstruction()
     reconstruction.add_camera_with_trivial_rig(camera)
     identity = np.ascontiguousarray(np.eye(4)[:3, :])
