@@ -13,8 +13,8 @@ import torch
 
 from genxd.cameras import read_colmap_model, write_colmap_model
 from genxd.data.datasets import CamVidDataset
-from genxd.data.datasets.frame_times import (UNEVEN_CLIP_TOLERANCE, frame_interval, nearest_frames, registered_frames,
-                                             timed_clips)
+from genxd.data.datasets.frame_times import (UNEVEN_CLIP_TOLERANCE, fits, frame_interval, nearest_frames,
+                                             registered_frames, timed_clips)
 from genxd.data.synthetic import make_clip
 from genxd.data.synthetic.clips import write_clip
 from genxd.validation import GenXDWarning
@@ -299,3 +299,14 @@ def test_nearest_frames_takes_frames_with_a_pose():
     times = [0.0, 0.1, 0.2, 0.3, 0.4]
     assert nearest_frames(times, [0, 1, 2, 3, 4], [0.04, 0.15, 0.36]) == [0, 1, 4]
     assert nearest_frames(times, [0, 2, 4], [0.1, 0.29, 1.0]) == [0, 2, 4]
+
+
+def test_a_clip_fits_only_when_every_frame_is_near_its_time():
+    """By hand, step 0.1 s (tolerance 0.025 s): frames at 0, 0.1, 0.2, 0.3 fit targets 0-0.3; a last frame at 0.45 s
+    is 0.15 s off its target 0.3 (a gap in the video) and does not, though all four frames differ; a frame used
+    twice does not either."""
+    times = [0.0, 0.1, 0.2, 0.3, 0.45]
+    targets = [0.0, 0.1, 0.2, 0.3]
+    assert fits(times, [0, 1, 2, 3], targets, 0.1)
+    assert not fits(times, [0, 1, 2, 4], targets, 0.1)
+    assert not fits(times, [0, 1, 2, 2], targets, 0.1)

@@ -468,3 +468,31 @@ def test_dataloader_workers_leave_no_temporary_folder(camvid_root, tmp_path, mon
     made = list((tmp_path / "tmp").glob("genxd-camvid-*"))
     assert len(names) == len(ds) and len(made) == 1  # one folder, the main process's (removed at its exit)
     assert len(list(made[0].glob("*/*/0/cameras.bin"))) == len(list(camvid_root.glob("*/0/cameras.bin")))
+
+
+def test_median_point_depth_of_a_turned_camera_by_hand():
+    """A camera at (1, 0, 0) turned 90 degrees about y (its z axis, the view direction, along world +x; y along
+    world y): 10 points at world (4, 0, 0) are 3 in front of it, in the image centre; 15 at (5, 40, 0) are 4 in
+    front but far below the image (v = 10.5, outside [0, 1]); 20 at (-7, 0, 0) are behind it. Median depth of the
+    points in view: 3."""
+    c2w = torch.eye(4)
+    c2w[:3, :3] = torch.tensor([[0.0, 0.0, 1.0], [0.0, 1.0, 0.0], [-1.0, 0.0, 0.0]])
+    c2w[:3, 3] = torch.tensor([1.0, 0.0, 0.0])
+    K = torch.tensor([[1.0, 0, 0.5], [0, 1.0, 0.5], [0, 0, 1]])
+    pts = torch.tensor([[4.0, 0.0, 0.0]] * 10 + [[5.0, 40.0, 0.0]] * 15 + [[-7.0, 0.0, 0.0]] * 20)
+    assert median_point_depth(pts, c2w, K) == pytest.approx(3.0)
+
+
+def test_camera_normalisation_scales_positions_only(camvid_root):
+    """Normalising a clip's scale moves its cameras' positions, never their rotations (a c2w's rotation block stays
+    orthonormal: R^T R = I) and keeps the bottom row (0, 0, 0, 1); the rotations are the COLMAP model's."""
+    from genxd.cameras import read_colmap_model
+
+    raw = torch.as_tensor(read_colmap_model(camvid_root / "video0" / "0").c2w[:4]).float()
+    for mode in ("scene", "path"):
+        c2w = CamVidDataset(camvid_root, num_frames=4, height=32, camera_normalization=mode)[0]["c2w"]
+        R = c2w[:, :3, :3]
+        assert torch.allclose(R.transpose(1, 2) @ R, torch.eye(3).expand(4, 3, 3), atol=1e-5), mode
+        assert torch.allclose(R, raw[:, :3, :3], atol=1e-5), mode
+        assert torch.equal(c2w[:, 3], torch.tensor([0.0, 0.0, 0.0, 1.0]).expand(4, 4)), mode
+        assert not torch.allclose(c2w[:, :3, 3], raw[:, :3, 3], atol=1e-3), mode  # the scale did change

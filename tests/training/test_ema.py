@@ -43,3 +43,35 @@ def test_an_ema_file_without_a_weight_of_the_model_names_the_weights(tmp_path):
               metadata={"num_updates": "4"})
     ema.load(tmp_path / "ema.safetensors")
     assert ema.num_updates == 4 and torch.equal(ema.shadow["bias"], torch.ones(2))
+
+
+def test_ema_update_by_hand():
+    """The averaged weight after each update, computed by hand from the documented warm-up
+    ``decay_t = min(decay, 1 - (1 + t) ** -power)`` (diffusers' EMAModel warm-up with inv_gamma 1), with
+    ``t = step - start_step``; before ``start_step`` (t <= 0) the EMA copies the weights."""
+    model = torch.nn.Linear(1, 1, bias=False)
+    with torch.no_grad():
+        model.weight.fill_(0.0)
+    ema = EMAWeights(model, decay=0.5, power=1.0, start_step=1)
+    for step, value in [(1, 4.0), (2, 8.0), (3, 0.0), (4, 2.0)]:
+        with torch.no_grad():
+            model.weight.fill_(value)
+        ema.update(model, step)
+        if step == 1:  # t = 0: a copy of the weights
+            assert float(ema.shadow["weight"]) == pytest.approx(4.0)
+    # step 2: t = 1, decay = min(0.5, 1 - 1/2) = 0.5: 0.5 * 4 + 0.5 * 8 = 6
+    # step 3: t = 2, decay = min(0.5, 1 - 1/3) = 0.5: 0.5 * 6 + 0.5 * 0 = 3
+    # step 4: t = 3, decay = 0.5: 0.5 * 3 + 0.5 * 2 = 2.5
+    assert float(ema.shadow["weight"]) == pytest.approx(2.5)
+    assert ema.num_updates == 4
+
+
+def test_ema_warm_up_decay_by_hand():
+    """``decay=0.9999, power=2/3``: 1 - 2 ** (-2/3) = 0.37004 after the first step, 1 - 10 ** (-2/3) = 0.78456 at
+    t = 9, the cap 0.9999 only after (1 + t) ** (2/3) >= 1e4, i.e. t >= 1e6 - 1."""
+    ema = EMAWeights(torch.nn.Linear(1, 1), decay=0.9999, power=2 / 3, start_step=0)
+    assert ema.current_decay(0) == 0.0
+    assert ema.current_decay(1) == pytest.approx(0.370039, abs=1e-6)
+    assert ema.current_decay(9) == pytest.approx(0.784557, abs=1e-6)
+    assert ema.current_decay(10**7) == pytest.approx(0.9999)
+    assert EMAWeights(torch.nn.Linear(1, 1), decay=0.9, start_step=100).current_decay(100) == 0.0

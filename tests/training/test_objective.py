@@ -251,6 +251,24 @@ def test_loss_sees_corrupted_context_latents_and_clean_targets():
     assert corrupt_context_latents(y, clean[:1]) is y  # no corruption drawn: the latents themselves
 
 
+
+def test_a_corrupted_sample_batched_with_a_longer_one_sees_its_own_context():
+    """Batched samples with fewer context views are padded to the longest; a corrupted sample's conditions in a
+    batch are those it gets alone (``genxd_loss``'s docstring), here a 2-view sample beside a 3-view one, whose
+    padding must not put its second view's latents on its first (reference) frame."""
+    latents, c2w, K, motion, _ = _loss_inputs(b=2, f=5, h=6)
+    cfg = ConditioningConfig(max_context_views=3, condition_dropout=0.0, context_corruption=1.0,
+                             context_noise=0.5, context_blur=1.0)
+    draws = [draw_sample(s, 5, (4, 6, 6), 2, cfg, NoiseConfig()) for s in range(60)]
+    draws = [next(d for d in draws if len(d.context_index) == 3), next(d for d in draws if len(d.context_index) == 2)]
+    batch = RecordingUNet((1, 5, 4, 6, 6))
+    genxd_loss(batch, latents, c2w, K, motion, draws)
+    for i, d in enumerate(draws):
+        alone = RecordingUNet((1, 5, 4, 6, 6))
+        genxd_loss(alone, latents[i : i + 1], c2w[i : i + 1], K[i : i + 1], motion[i : i + 1], [d])
+        assert torch.allclose(batch.calls[0]["sample"][i : i + 1], alone.calls[0]["sample"], atol=1e-6), i
+
+
 @pytest.mark.parity
 def test_training_latents_are_the_authors_context_latents(reference_small, reference_cases):
     """``encode_latents`` (training's VAE encoding) gives the latents the authors' sampling put at the context frames
@@ -265,3 +283,25 @@ def test_training_latents_are_the_authors_context_latents(reference_small, refer
         images, index = reference_cases[f"pipe.{case}.context_image"], reference_cases[f"pipe.{case}.context_index"][0]
         expected = reference_cases[f"pipe.{case}.latents_out"][:, index]
         torch.testing.assert_close(encode_latents(vae, images), expected, atol=1e-4, rtol=0)  # magnitude 0.15
+
+
+def test_video_ratio_is_the_share_of_4d_samples_trained_as_video():
+    """``video_ratio`` is the probability that a 4D sample is trained in video mode (indicator 1): 0.2 gives about a
+    fifth of 1500 draws (binomial sd 0.01), 0 none and 1 all; 3D samples never."""
+    noise = NoiseConfig()
+    for ratio, low, high in [(0.2, 0.16, 0.24), (0.0, 0.0, 0.0), (1.0, 1.0, 1.0)]:
+        cfg = ConditioningConfig(video_ratio=ratio)
+        draws = [draw_sample(sample_seed(1, k), 8, (1, 1, 1), 2, cfg, noise) for k in range(1500)]
+        share = sum(d.indicator == 1 for d in draws) / 1500
+        assert low <= share <= high, (ratio, share)
+    all_video = ConditioningConfig(video_ratio=1.0)
+    assert all(draw_sample(k, 8, (1, 1, 1), 0, all_video, noise).indicator == 0 for k in range(20))
+
+
+@pytest.mark.parametrize("context_frames", ["first", "random", "first_plus_random"])
+def test_a_short_clip_keeps_a_target_frame_whatever_max_context_views(context_frames):
+    """The loss is over the non-context frames: with 3 frames and ``max_context_views: 8`` a sample takes at most
+    2 context views (the docstring: at least one target), and 2 is reached."""
+    cfg = ConditioningConfig(single_view_ratio=0.0, max_context_views=8, context_frames=context_frames)
+    sizes = {len(draw_sample(sample_seed(2, k), 3, (1, 1, 1), 0, cfg, NoiseConfig()).context_index) for k in range(60)}
+    assert sizes == {2}

@@ -115,3 +115,20 @@ def test_ddp_gradient_all_reduce_follows_the_precision():
     assert ddp_kwargs("no", "fp16", bucket_mb=100).bucket_cap_mb == 100
     with pytest.raises(ValueError, match="ddp_comm_hook"):
         load_config(TINY, ["training.ddp_comm_hook=int8"])
+
+
+def test_linear_and_constant_learning_rate_schedules():
+    """By hand: warm-up ``lr * (s + 1) / warmup``, then the linear schedule falls from ``lr`` at the end of the
+    warm-up to ``min_lr_ratio * lr`` at ``max_steps`` (a straight line: halfway at the middle), constant stays."""
+    from genxd.training.config import OptimConfig
+    from genxd.training.loop import lr_at
+
+    cfg = OptimConfig(learning_rate=2.0, lr_warmup_steps=2, max_steps=12, lr_schedule="linear", min_lr_ratio=0.0)
+    assert [lr_at(s, cfg) for s in range(2)] == [1.0, 2.0]
+    assert lr_at(2, cfg) == pytest.approx(2.0)
+    assert lr_at(7, cfg) == pytest.approx(1.0)  # 5 of 10 decay steps
+    assert lr_at(12, cfg) == pytest.approx(0.0) and lr_at(50, cfg) == pytest.approx(0.0)
+    floor = OptimConfig(learning_rate=1.0, lr_warmup_steps=0, max_steps=10, lr_schedule="linear", min_lr_ratio=0.2)
+    assert [lr_at(s, floor) for s in (0, 5, 10)] == pytest.approx([1.0, 0.6, 0.2])
+    const = OptimConfig(learning_rate=1.0, lr_warmup_steps=0, max_steps=10, lr_schedule="constant", min_lr_ratio=0.2)
+    assert [lr_at(s, const) for s in (0, 5, 10)] == [1.0, 1.0, 1.0]
