@@ -446,14 +446,15 @@ def _collect_sources(inputs, out_dir: Path | None = None) -> list[VideoSource]:
 def unique_video_ids(sources: list[VideoSource]) -> list[VideoSource]:
     """The sources with distinct video ids (order kept).
 
-    The same path given twice counts once. Different inputs whose ids collide, also up to letter case (two
-    folders both called ``frames``, ``a/clip.mp4`` and ``b/Clip.mp4``: one folder on macOS and Windows), take as
-    many of their parent folders' names as needed to differ: ``a__frames`` and ``b__frames``; ids that still
-    collide get 8 hex digits of their path's hash. Ids depend only on the paths, so a rerun with the same
-    inputs finds the same ids (and resumes).
+    The same path given twice counts once. Different inputs whose ids collide (two folders both called
+    ``frames``, ``a/clip.mp4`` and ``b/clip.mp4``) take as many of their parent folders' names as needed
+    to differ: ``a__frames`` and ``b__frames`` (as always). Ids that then differ only in letter case or Unicode
+    normalisation (``a/Clip.mp4`` and ``b/clip.mp4``: one folder on macOS and Windows) take one parent folder more
+    when that tells them apart (``a__Clip``, ``b__clip``), else 8 hex digits of their path's hash (``A/clip.mp4``
+    and ``a/clip.mp4`` on Linux: ``A__clip_`` and 8 hex digits); other ids are unchanged. Ids depend only on the paths, so a
+    rerun with the same inputs finds the same ids (and resumes).
     """
-    from ..utils.paths import name_key
-    from .video_ids import distinct_ids, safe_video_id
+    from .video_ids import safe_video_id, settle_clashes
 
     seen: set[Path] = set()
     unique: list[VideoSource] = []
@@ -462,20 +463,24 @@ def unique_video_ids(sources: list[VideoSource]) -> list[VideoSource]:
         if key not in seen:
             seen.add(key)
             unique.append(source)
+
+    def with_parents(i: int, depth: int) -> str:
+        path = Path(unique[i].path).resolve()
+        stem = path.with_suffix("") if unique[i].kind == "video" else path
+        return safe_video_id("__".join(stem.parts[-(depth + 1):]))
+
     ids = [s.video_id for s in unique]
     depth = {i: 0 for i in range(len(unique))}
-    for _ in range(64):
-        keys = Counter(name_key(vid) for vid in ids)  # up to case: one folder on macOS and Windows
-        clashing = [i for i, vid in enumerate(ids) if keys[name_key(vid)] > 1]
+    for _ in range(64):  # parents added while ids are the same exactly (ids as before: a resume finds them)
+        counts = Counter(ids)
+        clashing = [i for i, vid in enumerate(ids) if counts[vid] > 1]
         if not clashing:
             break
         for i in clashing:
             depth[i] += 1
-            path = Path(unique[i].path).resolve()
-            stem = path.with_suffix("") if unique[i].kind == "video" else path
-            parts = stem.parts[-(depth[i] + 1):]
-            ids[i] = safe_video_id("__".join(parts))
-    ids = distinct_ids(ids, [str(Path(s.path).resolve()) for s in unique])  # A/clip.mp4 and a/clip.mp4 (Linux)
+            ids[i] = with_parents(i, depth[i])
+    tries = [with_parents(i, depth[i] + 1) for i in range(len(unique))]
+    ids = settle_clashes(ids, tries, [str(Path(s.path).resolve()) for s in unique])  # ids alike up to case
     return [s if s.video_id == vid else VideoSource(vid, s.path, s.kind) for s, vid in zip(unique, ids)]
 
 

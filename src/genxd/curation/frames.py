@@ -14,13 +14,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ..utils.paths import name_key, parts_below, require_file
+from ..utils.paths import parts_below, require_file
 from ..utils.pixel_range import to_uint8_by_range
 from ..validation import setting
 from .read_errors import FrameMemoryError, MixedFrameSizesError, VideoReadError
 from .video_decode import DecodeEnd, warn_damaged
 from .video_decode import iter_video_frames as _iter_video_frames
-from .video_ids import distinct_ids
+from .video_ids import settle_clashes
 from .video_ids import safe_video_id as _safe_id
 from .video_streams import main_video_stream, shown_frame_count
 
@@ -99,9 +99,10 @@ def discover_videos(path: str | Path, skip: str | Path | None = None) -> list[Vi
     - any other folder: every video file below it (recursively) and every sub-folder that holds only
       image frames; one warning names the files left out that are neither videos, images nor
       :data:`COMPANION_EXTENSIONS` files (hidden files are passed over). IDs are relative paths (without the suffix) with ``/`` replaced by ``__``,
-      made safe as folder names (:func:`genxd.curation.video_ids.safe_video_id`); IDs clashing up to letter case
-      (one folder on macOS and Windows) get the file suffix appended, and 8 hex digits of the path's hash if they
-      still clash. A folder ``skip`` below ``path`` (the dataset being written, ``genxd curate videos -o
+      made safe as folder names (:func:`genxd.curation.video_ids.safe_video_id`); clashing IDs get the file
+      suffix appended (as always); IDs that then clash only up to letter case or Unicode normalisation (one folder on
+      macOS and Windows) get the suffix, else 8 hex digits of the path's hash
+      (:func:`~genxd.curation.video_ids.settle_clashes`); other IDs are unchanged. A folder ``skip`` below ``path`` (the dataset being written, ``genxd curate videos -o
       videos/curated``) is passed over with all it holds: its frame folders are outputs, not inputs.
 
     Raises:
@@ -143,10 +144,15 @@ def discover_videos(path: str | Path, skip: str | Path | None = None) -> list[Vi
     if skipped:
         _warn_skipped(root, skipped)
     stems = [_safe_id(stem.replace("/", "__")) for stem, _, _ in found]
-    clashing = Counter(name_key(vid) for vid in stems)  # up to case: one folder on macOS and Windows
-    ids = [_safe_id(f"{vid}_{file.suffix.lstrip('.')}") if clashing[name_key(vid)] > 1 and kind == "video" else vid
-           for (_, file, kind), vid in zip(found, stems)]
-    ids = distinct_ids(ids, [file.relative_to(root).as_posix() for _, file, _ in found])  # clip.mov, Clip.MOV (Linux)
+    # ids exactly as before (a resumed curation finds its videos): a clashing video's id takes its suffix
+    same = Counter(stems)
+    suffixed = [same[vid] > 1 and kind == "video" for (_, _, kind), vid in zip(found, stems)]
+    ids = [_safe_id(f"{vid}_{file.suffix.lstrip('.')}") if add else vid
+           for (_, file, _), vid, add in zip(found, stems, suffixed)]
+    # then only ids alike up to case (one folder on macOS and Windows): the suffix, else a hash (clip.mov, Clip.MOV)
+    tries = [_safe_id(f"{vid}_{file.suffix.lstrip('.')}") if kind == "video" and not add else None
+             for (_, file, kind), vid, add in zip(found, ids, suffixed)]
+    ids = settle_clashes(ids, tries, [file.relative_to(root).as_posix() for _, file, _ in found])
     return [VideoSource(vid, file, kind) for vid, (_, file, kind) in zip(ids, found)]
 
 

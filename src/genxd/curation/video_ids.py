@@ -16,9 +16,9 @@ import os
 import re
 from collections import Counter
 
-from ..utils.paths import name_key
+from ..utils.paths import as_utf8, name_key
 
-__all__ = ["MAX_ID_BYTES", "distinct_ids", "safe_video_id"]
+__all__ = ["MAX_ID_BYTES", "settle_clashes", "safe_video_id"]
 
 #: the longest id of a name outside ASCII, in UTF-8 bytes: its folder and the hidden ``.VIDEO_ID.xxxx.part``
 #: folder it is built in stay under the 255 bytes of a file name on common file systems
@@ -34,16 +34,6 @@ def _cut(text: str, max_bytes: int) -> str:
     return text.encode("utf-8")[:max_bytes].decode("utf-8", errors="ignore")
 
 
-def _as_utf8(text: str) -> str:
-    """A file name's bytes read as UTF-8 whatever the locale: under ``LC_ALL=C`` Python reads ``café`` from the
-    file system as ``caf`` and two undecodable bytes, and the id would differ from the one the same video got
-    before (a resume would curate it again). Bytes that are not UTF-8 stay escaped (surrogates)."""
-    try:
-        return os.fsencode(text).decode("utf-8", "surrogateescape")
-    except UnicodeError:  # not a name from the file system: characters its encoding cannot hold
-        return text
-
-
 def _in_file_system_encoding(video_id: str) -> str:
     """``video_id`` as the file system names its folder: the same UTF-8 bytes under every locale (itself under
     UTF-8; under ``LC_ALL=C`` with Python's UTF-8 mode off, the letters outside ASCII as escaped bytes)."""
@@ -55,7 +45,7 @@ def safe_video_id(text: str) -> str:
     ASCII names as they always were; other names distinct from each other (see the module's description)."""
     if text.isascii():
         return _ascii_id(text)
-    text = _as_utf8(text)
+    text = as_utf8(text)  # the id the same video got before (a resume finds it)
     kept = re.sub(r"[^\w.-]+", "_", text).strip("._")
     if kept == text and len(kept.encode("utf-8")) <= MAX_ID_BYTES:
         return _in_file_system_encoding(kept)
@@ -64,10 +54,26 @@ def safe_video_id(text: str) -> str:
     return _in_file_system_encoding(f"{kept}_{digest}" if kept else digest)
 
 
-def distinct_ids(ids: list[str], names: list[str]) -> list[str]:
-    """``ids`` with those that share a folder on a case-insensitive file system (:func:`~genxd.utils.paths.name_key`:
-    ``IMG_1`` and ``img_1``, one folder on macOS and Windows) given 8 hex digits of the hash of their ``names`` (the
-    inputs' paths) each; the others as they are."""
+def _hashed(video_id: str, name: str) -> str:
+    return f"{video_id}_{hashlib.sha256(name.encode('utf-8', 'surrogateescape')).hexdigest()[:8]}"
+
+
+def settle_clashes(ids: list[str], tries: list[str | None], names: list[str]) -> list[str]:
+    """``ids`` that share no folder on a case-insensitive file system (:func:`~genxd.utils.paths.name_key`: ``IMG_1``
+    and ``img_1``, one folder on macOS and Windows).
+
+    An id that clashes with no other stays as it is (a resumed curation finds it). A clashing id takes its
+    alternative ``tries[i]`` (the file suffix added, a parent folder more) when that one clashes with no other id,
+    else 8 hex digits of the hash of ``names[i]`` (the input's path). ValueError when ids still clash (the same
+    name given twice)."""
     counts = Counter(name_key(i) for i in ids)
-    return [i if counts[name_key(i)] == 1 else
-            f"{i}_{hashlib.sha256(n.encode('utf-8', 'surrogateescape')).hexdigest()[:8]}" for i, n in zip(ids, names)]
+    clashing = [counts[name_key(i)] > 1 for i in ids]
+    chosen = [t if c and t is not None else i for i, t, c in zip(ids, tries, clashing)]
+    counts = Counter(name_key(i) for i in chosen)
+    out = [_hashed(i, n) if c and (t is None or counts[name_key(t)] > 1) else x
+           for i, t, c, n, x in zip(ids, tries, clashing, names, chosen)]
+    counts = Counter(name_key(i) for i in out)
+    dupes = sorted({i for i in out if counts[name_key(i)] > 1})
+    if dupes:
+        raise ValueError(f"several inputs map to the same video id: {', '.join(dupes)}")
+    return out

@@ -9,7 +9,7 @@ import stat
 import unicodedata
 from pathlib import Path
 
-__all__ = ["IMAGE_SUFFIXES", "LISTED_IMAGE_SUFFIXES", "case_note", "find_listed_image", "listed_image", "name_key", "path_argument",
+__all__ = ["IMAGE_SUFFIXES", "LISTED_IMAGE_SUFFIXES", "as_utf8", "case_note", "find_listed_image", "listed_image", "name_key", "path_argument",
            "path_inside", "relative_to_cwd_note", "require_file"]
 
 #: AVIF is read by Pillow (>= 11.3 wheels), HEIC / HEIF through pillow-heif (genxd.utils.image_formats); of an
@@ -25,11 +25,28 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".a
 LISTED_IMAGE_SUFFIXES = IMAGE_SUFFIXES + tuple(s.upper() for s in IMAGE_SUFFIXES)
 
 
+def as_utf8(text: str) -> str:
+    """A file name's bytes read as UTF-8 whatever the locale: under ``LC_ALL=C`` (Python's UTF-8 mode off) Python
+    reads ``café`` from the file system as ``caf`` and two undecodable bytes (surrogates). Bytes that are not UTF-8
+    stay escaped; a string the file system's encoding cannot hold is returned as it is."""
+    try:
+        return os.fsencode(text).decode("utf-8", "surrogateescape")
+    except UnicodeError:  # not a name from the file system: characters its encoding cannot hold
+        return text
+
+
 def name_key(name: str) -> str:
     """What the file systems of macOS (APFS, HFS+) and Windows (NTFS) compare of a file name: its letters up to case
     and Unicode normalisation (``Clip`` and ``clip``; ``café`` typed as one character or as ``e`` and an accent).
-    Two names of one key are one file or folder there."""
-    return unicodedata.normalize("NFC", unicodedata.normalize("NFD", name).casefold())
+    Two names of one key are one file or folder there.
+
+    The name is read as UTF-8 first (:func:`as_utf8`: the bytes those systems would be given), so ``CAFÉ`` and
+    ``café`` match under ``LC_ALL=C`` too. Full Unicode case folding (``ß`` as ``ss``, ``ﬁ`` as ``fi``) and
+    normalisation are more than NTFS compares (a table of one character to one, no normalisation): ``straße`` and
+    ``strasse`` share a key, two names there. Kept so on purpose: a key too wide costs two names a hash suffix they
+    did not need, a key too narrow would put two inputs in one folder where the file system folds more (APFS folds
+    case to sequences of characters and ignores normalisation)."""
+    return unicodedata.normalize("NFC", unicodedata.normalize("NFD", as_utf8(name)).casefold())
 
 
 def path_argument(value: object, name: str, what: str = "a file or folder path") -> Path:

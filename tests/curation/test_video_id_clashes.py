@@ -1,0 +1,80 @@
+"""Video ids alike only up to letter case or Unicode normalisation (one folder on macOS and Windows) are told apart,
+and only those: ids that never clashed keep the names earlier datasets gave them (a resumed curation finds them)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from genxd.curation.dataset import _collect_sources
+from genxd.curation.frames import discover_videos
+from genxd.curation.video_ids import MAX_ID_BYTES
+from genxd.utils.paths import name_key
+
+
+def _files(root: Path, *names: str) -> list[Path]:
+    paths = [root / n for n in names]
+    for p in paths:
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_bytes(b"only the names are read here")
+    return paths
+
+
+def _distinct_on_macos(ids: list[str]) -> bool:
+    return len({name_key(i) for i in ids}) == len(ids)
+
+
+def test_ids_that_did_not_clash_up_to_case_keep_the_ids_they_had(tmp_path):
+    """``clip.mp4``, ``clip.mov`` and ``Clip.avi`` were Clip, clip_mov, clip_mp4 and became Clip_avi, ...; given
+    apart, ``a/clip.mp4``, ``b/clip.mp4`` and ``c/Clip.mp4`` were a__clip, b__clip, Clip and Clip became c__Clip:
+    a resumed curation curated those videos again under the new names."""
+    _files(tmp_path / "d1", "clip.mp4", "clip.mov", "Clip.avi")
+    assert sorted(s.video_id for s in discover_videos(tmp_path / "d1")) == ["Clip", "clip_mov", "clip_mp4"]
+    given = _files(tmp_path, "a/clip.mp4", "b/clip.mp4", "c/Clip.mp4")
+    assert [s.video_id for s in _collect_sources(given)] == ["a__clip", "b__clip", "Clip"]
+
+
+def test_ids_clashing_only_up_to_case_are_still_told_apart(tmp_path):
+    _files(tmp_path / "d2", "IMG_0001.MOV", "img_0001.mp4", "clip.mov", "Clip.MOV", "other.mp4")
+    ids = {s.path.name: s.video_id for s in discover_videos(tmp_path / "d2")}
+    assert _distinct_on_macos(list(ids.values())), ids
+    assert ids["IMG_0001.MOV"] == "IMG_0001_MOV" and ids["img_0001.mp4"] == "img_0001_mp4"  # the suffix tells
+    assert ids["clip.mov"].startswith("clip_") and ids["Clip.MOV"].startswith("Clip_")  # a hash tells
+    assert ids["other.mp4"] == "other"
+    given = _files(tmp_path, "a/Clip.mp4", "b/clip.mp4")
+    assert [s.video_id for s in _collect_sources(given)] == ["a__Clip", "b__clip"]
+
+
+def test_folders_alike_up_to_case_give_short_ids(tmp_path):
+    """``A/clip.mp4`` and ``a/clip.mp4`` (Linux) took parent after parent up to ``/`` (every one alike up to case):
+    a 306-byte id under a deep folder, 'File name too long' when curated."""
+    deep = tmp_path / ("projects_2026_" * 9) / ("shoot_day_one_" * 9)
+    given = _files(deep, "A/clip.mp4", "a/clip.mp4")
+    ids = [s.video_id for s in _collect_sources(given)]
+    assert _distinct_on_macos(ids), ids
+    assert ids[0].startswith("A__clip_") and ids[1].startswith("a__clip_"), ids
+    assert all(len(i.encode()) <= MAX_ID_BYTES for i in ids)
+    for vid in ids:
+        (tmp_path / f".{vid}.abcd1234.part").mkdir()  # the hidden folder a video is built in
+
+
+def test_names_alike_up_to_case_clash_under_the_c_locale(tmp_path):
+    """Under ``LC_ALL=C`` (Python's UTF-8 mode off) names outside ASCII read as escaped bytes, and the key was taken
+    of those: ``CAFÉ.mp4`` and ``café.mp4`` (one folder on macOS) kept ids alike up to case."""
+    folder = tmp_path / "v"
+    folder.mkdir()
+    for name in ("CAFÉ.mp4", "café.mp4"):
+        with open(os.path.join(os.fsencode(folder), name.encode("utf-8")), "wb") as fh:
+            fh.write(b"x")
+    code = ("import os, sys; from genxd.curation.frames import discover_videos; "
+            "print(sys.getfilesystemencoding()); "
+            "[print(os.fsencode(s.video_id).decode('utf-8')) for s in discover_videos(sys.argv[1])]")
+    env = dict(os.environ, LC_ALL="C", LANG="C", PYTHONUTF8="0", PYTHONCOERCECLOCALE="0", PYTHONIOENCODING="utf-8")
+    done = subprocess.run([sys.executable, "-c", code, str(folder)], env=env, capture_output=True, text=True,
+                          encoding="utf-8", timeout=60)
+    assert done.returncode == 0, done.stderr
+    encoding, *ids = done.stdout.splitlines()
+    assert encoding == "ascii"  # the case this test is for
+    assert len(ids) == 2 and _distinct_on_macos(ids), ids
