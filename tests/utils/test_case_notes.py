@@ -42,3 +42,26 @@ def test_a_colmap_listing_of_another_case_names_the_file(tmp_path):
         load_views(scene)
     with pytest.raises(FileNotFoundError, match=NOTE):
         MultiViewDataset(tmp_path, num_frames=2, height=8)
+
+
+def test_no_case_note_for_names_that_are_not_the_listed_one_in_another_case(tmp_path):
+    """``000.png`` missing beside ``000.png.bak``, ``frame`` beside ``frame.json``, a dangling link or a folder named
+    as listed: each was said to differ 'only in letter case', advice that cannot help."""
+    import os
+    import unicodedata
+
+    img = tmp_path / "images"
+    img.mkdir()
+    (img / "000.png.bak").write_bytes(b"x")
+    (img / "frame.json").write_bytes(b"x")
+    os.symlink(img / "gone.png", img / "001.png")
+    (img / "002.png").mkdir()
+    for name in ("000.png", "frame", "001.png", "002.png"):
+        with pytest.raises(FileNotFoundError, match=r"image listed in transforms\.json not found$"):
+            listed_image(tmp_path, f"images/{name}", tmp_path / "transforms.json")
+    (img / "FRAME.PNG").write_bytes(b"x")  # listed without a suffix, read as FRAME.PNG on macOS
+    with pytest.raises(FileNotFoundError, match=r"holds FRAME\.PNG, which differs only in letter case:"):
+        listed_image(tmp_path, "images/frame", tmp_path / "transforms.json")
+    (img / unicodedata.normalize("NFD", "café.png")).write_bytes(b"x")
+    with pytest.raises(FileNotFoundError, match=r"differs only in letter case or Unicode form:"):
+        listed_image(tmp_path, f"images/{unicodedata.normalize('NFC', 'café.png')}", tmp_path / "transforms.json")

@@ -104,21 +104,33 @@ def listed_image(folder: str | os.PathLike, file_path: str, listed_in: str | os.
 def case_note(path: str | os.PathLike) -> str:
     """For a file not found: ``" (its folder holds NAME, which differs only in letter case: ...)"`` when the folder
     holds such a file (a listing made on macOS or Windows, whose file systems ignore case, read on Linux), else
-    ``""``."""
+    ``""``. A name listed without a suffix (``frame``) also matches an image of that stem (``FRAME.PNG``), as the
+    listing is read; never another file of it (``frame.json``, ``000.png.bak``), nor the listed name itself (a
+    dangling link, a folder). Names alike only up to Unicode normalisation are worded so."""
     path = Path(path)
-    parent, alike = path.parent, None
+    parent, name = path.parent, path.name
+    key, bare = name_key(name), not os.path.splitext(name)[1]
+
+    def alike(c: str) -> bool:
+        if c == name:
+            return False
+        stem, suffix = os.path.splitext(c)
+        return name_key(c) == key or (bare and suffix.lower() in IMAGE_SUFFIXES and name_key(stem) == key)
+
     try:
         if not parent.is_dir():
             return ""
-        key = name_key(path.name)
-        alike = next((c for c in sorted(os.listdir(parent)) if name_key(c) == key or
-                      name_key(os.path.splitext(c)[0]) == key), None)
+        found = next((c for c in sorted(os.listdir(parent)) if alike(c) and (parent / c).is_file()), None)
     except (OSError, ValueError):  # unreadable folder, a NUL character
         return ""
-    if alike is None:
+    if found is None:
         return ""
-    return (f" (its folder holds {alike}, which differs only in letter case: the listing was made where case is "
-            "ignored, on macOS or Windows; rename the file or correct the listing)")
+    compared = found if name_key(found) == key else os.path.splitext(found)[0]
+    if compared.casefold() == name.casefold():
+        return (f" (its folder holds {found}, which differs only in letter case: the listing was made where case is "
+                "ignored, on macOS or Windows; rename the file or correct the listing)")
+    return (f" (its folder holds {found}, which differs only in letter case or Unicode form: the listing was made "
+            "where these are ignored, on macOS; rename the file or correct the listing)")
 
 
 def require_file(path: str | os.PathLike, missing: str = "no such file") -> Path:
