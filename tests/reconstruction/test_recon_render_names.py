@@ -24,8 +24,8 @@ def _one_file_on_macos(name: str) -> str:
     return unicodedata.normalize("NFC", name).lower()
 
 
-def _scene(tmp_path: Path) -> Path:
-    n = len(NAMES)
+def _scene(tmp_path: Path, names: list[str] = NAMES) -> Path:
+    n = len(names)
     c2w = torch.eye(4).repeat(n, 1, 1)
     c2w[:, 0, 3] = torch.linspace(-0.2, 0.2, n)
     c2w[:, 2, 3] = -2.0
@@ -33,7 +33,7 @@ def _scene(tmp_path: Path) -> Path:
     folder = write_views_folder(tmp_path / "in", torch.rand(n, 3, 16, 16, generator=torch.Generator().manual_seed(0)),
                                 c2w, K)
     meta = json.loads((folder / "transforms.json").read_text())
-    for frame, name in zip(meta["frames"], NAMES):
+    for frame, name in zip(meta["frames"], names):
         (folder / frame["file_path"]).rename(folder / "frames" / name)
         frame["file_path"] = f"frames/{name}"
     (folder / "transforms.json").write_text(json.dumps(meta))
@@ -52,3 +52,24 @@ def test_every_view_keeps_its_render(tmp_path):
     evaluate_scene(out, use_lpips=False, save_renders=True)
     held_out = sorted(p.name for p in (out / "eval_renders").iterdir())
     assert len({_one_file_on_macos(r) for r in held_out}) == len(NAMES) // 2, held_out
+
+
+def test_a_held_out_view_has_one_name_in_renders_and_eval_renders(tmp_path):
+    """eval_renders/ named the held-out views among themselves, renders/ among all views: of ``a b.png`` (trained on)
+    and ``a_b.png`` (held out), renders/a_b.png was the first and eval_renders/a_b.png the second view."""
+    import numpy as np
+    from PIL import Image
+
+    names = ["o.png", "a b.png", "a_b.png", "p.png"]
+    out = tmp_path / "out"
+    reconstruct_scene(_scene(tmp_path, names), out, ReconstructionConfig(iterations=2, seed=0, init="random",
+                                                                        init_points=200), resolution=16,
+                      holdout_every=2, video_frames=0, inria_model=False, progress=False, use_lpips=False)
+    test = json.loads((out / "cameras.json").read_text())["test"]
+    assert names.index("a_b.png") in test and names.index("a b.png") not in test, test
+    evaluate_scene(out, use_lpips=False, save_renders=True)
+    held_out = sorted(p.name for p in (out / "eval_renders").iterdir())
+    assert len(held_out) == len(test)
+    for name in held_out:  # the same view, the same model: the same picture under the same name
+        a, b = (np.asarray(Image.open(out / d / name)).astype(int) for d in ("renders", "eval_renders"))
+        assert np.abs(a - b).max() <= 1, name

@@ -572,7 +572,8 @@ def evaluate_scene(
         from genxd.cli.common import atomic_dir
 
         with atomic_dir(render_dir, replace=overwrite) as tmp:
-            for file, image in zip(_render_names(test_views.names), renders):
+            names = _render_names(views.names)  # over all views, as renders/ names them: one name per view
+            for file, image in zip([names[i] for i in test], renders):
                 save_png(tmp / file, image)
     with atomic_path(out_path, replace=overwrite) as tmp:  # one another run wrote meanwhile: kept
         tmp.write_text(json_text(result, indent=2))
