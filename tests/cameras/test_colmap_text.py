@@ -45,3 +45,28 @@ def test_a_text_model_from_a_windows_editor_reads_as_the_original(tmp_path, monk
     assert torch.equal(got.points_xyz, want.points_xyz) and len(got.points_xyz) == 5
     assert len(read_camera_path(edited)) == 4
     assert not any((tmp_path / "tmp").iterdir())
+
+
+def test_only_the_text_files_with_a_mark_are_copied(tmp_path, monkeypatch):
+    """A mark in cameras.txt copied every text file whole (points3D.txt of a large scene: gigabytes into the
+    temporary folder); the files without a mark are read where they are now."""
+    pycolmap = load_pycolmap()
+    text = _text_model(tmp_path)
+    (text / "cameras.txt").write_bytes(b"\xef\xbb\xbf" + (text / "cameras.txt").read_bytes())
+    expected = read_colmap_model(_text_model(tmp_path / "plain"))
+    seen: dict[str, bool] = {}
+    original = pycolmap.Reconstruction
+
+    def reconstruction(*args):
+        if args:
+            folder = Path(args[0])
+            seen.update({f.name: f.is_symlink() and f.resolve() == (text / f.name).resolve()
+                         for f in folder.iterdir()})
+        return original(*args)
+
+    monkeypatch.setattr(pycolmap, "Reconstruction", reconstruction)
+    model = read_colmap_model(text)
+    assert {"cameras.txt", "images.txt", "points3D.txt"} <= set(seen), seen
+    assert not seen.pop("cameras.txt") and all(seen.values()), seen  # a copy without the mark; links to the rest
+    assert model.image_names == expected.image_names
+    assert torch.allclose(model.c2w, expected.c2w)

@@ -243,17 +243,25 @@ _TEXT_MODEL_FILES = ("cameras.txt", "images.txt", "points3D.txt", "rigs.txt", "f
 
 @contextlib.contextmanager
 def _text_without_bom(model_dir: Path) -> Iterator[Path]:
-    """``model_dir``, or for the block a temporary copy of its ``.txt`` files without the UTF-8 byte order mark a
+    """``model_dir``, or for the block a temporary folder of its ``.txt`` files without the UTF-8 byte order mark a
     Windows editor puts in front: pycolmap took the mark for a part of the first line ('Check failed: line_stream
-    >> camera.camera_id ...', or a comment line read as a camera)."""
+    >> camera.camera_id ...', or a comment line read as a camera). Only the files with a mark are copied; the
+    others are linked (a points3D.txt of a large scene can be gigabytes), copied where links cannot be made."""
     texts = [f for f in (model_dir / name for name in _TEXT_MODEL_FILES) if f.is_file()]
-    if not any(_starts_with_bom(f) for f in texts):
+    marked = {f for f in texts if _starts_with_bom(f)}
+    if not marked:
         yield model_dir
         return
     with tempfile.TemporaryDirectory(prefix="genxd-colmap-text-") as folder:
         for f in texts:
-            data = f.read_bytes()
-            (Path(folder) / f.name).write_bytes(data[len(_BOM):] if data.startswith(_BOM) else data)
+            target = Path(folder) / f.name
+            if f in marked:
+                target.write_bytes(f.read_bytes()[len(_BOM):])
+                continue
+            try:
+                target.symlink_to(f.resolve())
+            except OSError:  # links not allowed (Windows without the privilege)
+                shutil.copyfile(f, target)
         yield Path(folder)
 
 
