@@ -7,6 +7,7 @@ import json
 import unicodedata
 from pathlib import Path
 
+import pytest
 import torch
 
 from genxd.reconstruction.pipeline import evaluate_scene, reconstruct_scene
@@ -54,6 +55,7 @@ def test_every_view_keeps_its_render(tmp_path):
     assert len({_one_file_on_macos(r) for r in held_out}) == len(NAMES) // 2, held_out
 
 
+@pytest.mark.slow  # two tiny reconstructions: about 18 s on 2 cores
 def test_a_held_out_view_has_one_name_in_renders_and_eval_renders(tmp_path):
     """eval_renders/ named the held-out views among themselves, renders/ among all views: of ``a b.png`` (trained on)
     and ``a_b.png`` (held out), renders/a_b.png was the first and eval_renders/a_b.png the second view."""
