@@ -115,3 +115,28 @@ def test_a_3d_plan_holds_distances_for_the_path_times_the_window(anchors):
         plan = make_plan("3d", c2w, K, [0], settings)
     assert plan.num_frames == n
     assert spy.most <= n * max(16, window), spy.most  # before: n * n
+
+
+def test_shared_intrinsics_k_of_one_camera_are_those_of_every_frame():
+    """``K [1, 3, 3]`` (one camera's intrinsics for the whole path) is read as every frame's: the distances (no zoom
+    term) and the plan are those of ``K`` repeated (an IndexError from the first frame on before)."""
+    c2w, K = orbit(num_frames=12)
+    shared = K[:1].clone()
+    shared[0, 0, 0] *= 1.5  # not the orbit's own: the expanded values are used, not K's
+    assert torch.equal(camera_distance(c2w, shared), camera_distance(c2w, shared.expand(12, 3, 3)))
+    assert torch.equal(CameraDistances(c2w, shared).pairs([3, 0], [0, 7]),
+                       CameraDistances(c2w, shared.repeat(12, 1, 1)).pairs([3, 0], [0, 7]))
+    s = resolve_settings(LongPathSettings(window=8), 8, 12)
+    assert make_plan("3d", c2w, shared, [0], s) == make_plan("3d", c2w, shared.repeat(12, 1, 1), [0], s)
+
+
+@pytest.mark.parametrize("shape", [(13, 3, 3), (2, 3, 3), (12, 4, 4), (3, 3)])
+def test_intrinsics_of_other_cameras_than_the_path_are_refused(shape):
+    """``K`` for another number of frames (13 for a 12-frame path: silently cut to the first 12 before) or not
+    ``[N, 3, 3]``: a ValueError naming the shape expected."""
+    c2w, _ = orbit(num_frames=12)
+    K = torch.eye(max(shape[-2:]), dtype=torch.float64).expand(*shape).clone()
+    for call in (lambda: camera_distance(c2w, K), lambda: CameraDistances(c2w, K),
+                 lambda: make_plan("3d", c2w, K, [0], resolve_settings(LongPathSettings(window=8), 8, 12))):
+        with pytest.raises(ValueError, match=r"K must be \[12, 3, 3\] or \[1, 3, 3\] for 12 cameras, got"):
+            call()

@@ -33,7 +33,7 @@ class CameraDistances:
         self.depth = float(depth)
         self._centres = [c2w[:, k, 3].contiguous() for k in range(3)]
         self._rotation = [c2w[:, r, c].contiguous() for r in range(3) for c in range(3)]
-        self._logf = None if K is None else torch.as_tensor(K, dtype=torch.float64)[:, 0, 0].log()
+        self._logf = None if K is None else _focal_lengths(K, self.num_frames).log()
 
     def __len__(self) -> int:
         return self.num_frames
@@ -66,6 +66,16 @@ class CameraDistances:
     def pairs(self, a: Sequence[int] | Tensor, b: Sequence[int] | Tensor) -> Tensor:
         """The distance of ``a[k]`` to ``b[k]`` for each ``k``."""
         return self._values(torch.as_tensor(a, dtype=torch.long).reshape(-1), torch.as_tensor(b, dtype=torch.long).reshape(-1))
+
+
+def _focal_lengths(K: Tensor, num_frames: int) -> Tensor:
+    """``fx`` of ``K [N, 3, 3]`` (or ``[1, 3, 3]``: shared by the ``num_frames`` cameras) as float64 ``[N]``; a
+    ValueError for any other shape (intrinsics of other cameras than the path's)."""
+    K = torch.as_tensor(K, dtype=torch.float64)
+    if K.dim() != 3 or tuple(K.shape[1:]) != (3, 3) or K.shape[0] not in (1, num_frames):
+        raise ValueError(f"K must be [{num_frames}, 3, 3] or [1, 3, 3] for {num_frames} cameras, "
+                         f"got {list(K.shape)}")
+    return K[:, 0, 0].expand(num_frames)
 
 
 class _DenseDistances:
@@ -101,7 +111,8 @@ def camera_distance(c2w: Tensor, K: Tensor | None = None, depth: float = 1.0) ->
 
     ``depth`` is the distance to the scene the model works at (its training data put the median scene
     depth at 1): it weighs a translation against a rotation (a rotation of ``a`` radians moves the
-    view about as much as a sideways step of ``a * depth``). ``K [N, 3, 3]`` adds the zoom term.
+    view about as much as a sideways step of ``a * depth``). ``K [N, 3, 3]`` (or ``[1, 3, 3]``: one for all)
+    adds the zoom term.
     All ``N * N`` values: the plans ask :class:`CameraDistances` (the same values) for the few they use.
     """
     lazy = CameraDistances(c2w, K, depth)
