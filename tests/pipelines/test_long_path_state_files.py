@@ -275,3 +275,31 @@ def test_a_continued_run_reads_its_kept_frames_a_part_at_a_time(tmp_path, monkey
     ((frames, most),) = restored
     assert frames > 60 and most <= 2 * 8, (frames, most)
     assert resumed.calls == whole.calls - 16 and torch.equal(resumed.latents.whole(), whole.latents)
+
+
+@pytest.mark.parametrize("damage", ["missing", "resized", "other frames"])
+def test_a_restore_that_fails_writes_no_frame(tmp_path, damage):
+    """A part the index names gone (or changed) between the job's check and the restore: the restore raises
+    before any part is written, so the latents it was given are as they were (the parts before it were written
+    into them before)."""
+    from safetensors.torch import load_file, save_file
+
+    folder = tmp_path / "scene"
+    run = PartialRun(folder, {"seed": 0}, None)
+    latents = torch.randn(20, 4, 8, 8, generator=torch.Generator().manual_seed(0))
+    known = torch.zeros(20, dtype=torch.bool)
+    for end in (8, 13, 18):  # three calls, three parts
+        known[:end] = True
+        run.save(latents, known)
+    last = sorted(folder.glob("part-*"))[-1]
+    if damage == "missing":
+        last.unlink()
+    elif damage == "resized":
+        last.write_bytes(last.read_bytes() + b" ")
+    else:  # the same size, frames 18-19 for 13-17: the digest and the frames differ
+        part = load_file(str(last))
+        save_file({"latents": part["latents"], "frames": part["frames"] + 2}, str(last))
+    target, restored = torch.full((20, 4, 8, 8), 7.0), torch.zeros(20, dtype=torch.bool)
+    with pytest.raises(ValueError, match="cannot be read"):
+        PartialRun(folder, {"seed": 0}, None).restore(target, restored)
+    assert bool(target.eq(7.0).all()) and not restored.any()

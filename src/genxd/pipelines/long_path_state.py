@@ -6,7 +6,7 @@ latents of the frames that call added, as a file of their own (``part-00003-1a2b
 the part's digest, so a run never replaces a part another run's index names; ``latents [k, 4, h, w]`` float32 and
 ``frames [k]``; the first part holds the inputs' latents too), then the index ``state.safetensors``
 (``known [N]``: the frames in the parts; its metadata: a fingerprint of everything that decides the frames,
-:meth:`PartialRuns.fingerprint`: the model's files, the input image as decoded, the cameras, the plan, seed, steps,
+:meth:`PartialRuns.fingerprint`, :mod:`~genxd.pipelines.long_path_fingerprint`: the model's files, the input image as decoded, the cameras, the plan, seed, steps,
 guidance, motion strength, sampler, precision, device kind, offloading, the scenes sampled together, the genxd and
 torch versions; and ``parts``: each part's size and digest). Every file is written atomically
 (:func:`genxd.utils.io.atomic_file`) and the index last, so a crash at any point leaves the previous index and the
@@ -46,6 +46,8 @@ from .. import validation as v
 from ..utils.command_line import rerun_command, run_hint
 from ..utils.io import atomic_file
 from ..utils.json_text import json_text
+from .long_path_fingerprint import (device_kind, image_digest, job_fingerprint, model_files_digest, tensor_digest,
+                                    timed_model_files_digest)
 from .long_path_plans import LongPathPlan
 
 PARTIAL_FOLDER = ".genxd-partial"
@@ -69,16 +71,6 @@ LABELS = {"batch": "scenes sampled together", "windows_per_call": "windows per s
           "genxd": "genxd version", "torch": "torch version", "format": "state format", "model": "model"}
 
 
-def tensor_digest(*tensors: Tensor) -> str:
-    """A short sha256 of tensors' shapes, dtypes and bytes."""
-    h = hashlib.sha256()
-    for t in tensors:
-        t = torch.as_tensor(t).detach().cpu().contiguous()
-        h.update(f"{tuple(t.shape)} {t.dtype};".encode())
-        h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
-    return h.hexdigest()[:16]
-
-
 def part_file(k: int, digest: str) -> str:
     """The file name of the ``k``-th part of a state, whose :func:`tensor_digest` is ``digest``."""
     return PART_FILE.format(k, digest[:8])
@@ -92,102 +84,6 @@ def _checked_parts(parts: object) -> list[list]:
             for p in parts):
         raise ValueError("its parts entry is not a list of [size, digest] pairs")
     return parts
-
-
-def image_digest(image: Tensor) -> str:
-    """:func:`tensor_digest` of a scene's input as float32 in [0, 1]: an 8-bit one (``genxd generate`` holds its
-    inputs so) is hashed as the floats it is sampled from, the digest of the states written before it was held so."""
-    if image.dtype == torch.uint8:
-        from ..utils.images import uint8_to_tensor
-
-        image = uint8_to_tensor(image)
-    return tensor_digest(image)
-
-
-def model_files_digest(folder: str | Path) -> str:
-    """A short sha256 of what genxd loads from a model folder (:func:`model_files`): the files' names, sizes and
-    bytes (weights too: about 1 s per GB on a busy 2-core CPU, under 10 s for the released model, once per process
-    and file: :func:`_file_digest`). Not their modification times: a copied or reinstalled model is the same model
-    (format 1 hashed the weights' times, so an upgrade of genxd, whose bundled model is written anew, refused every
-    kept state as made with another model)."""
-    folder = Path(folder)
-    h = hashlib.sha256()
-    for f in model_files(folder):
-        h.update(f"{f.relative_to(folder).as_posix()}:{f.stat().st_size}:{_file_digest(f)};".encode())
-    return h.hexdigest()[:16]
-
-
-def model_files(folder: Path) -> list[Path]:
-    """The files of a model folder that decide its frames, sorted: those of its components (``unet/``, ``vae/``,
-    ``scheduler/``: what :meth:`~genxd.pipelines.pipeline_genxd.GenXDPipeline.from_checked_folder` loads) and its
-    ``generation_config.json`` (:func:`genxd.checkpoints.model_info`), hidden ones left out. Not the rest: a training
-    checkpoint's ``accelerate_state/`` (optimiser state) and ``ema.safetensors`` (what ``unet/`` holds), a cloned
-    hub repository's ``.git/`` or a download's ``.cache/`` (a checkpoint and the same model copied out of it are
-    the same model)."""
-    from ..checkpoint_folders import COMPONENTS
-    from ..checkpoints import GENERATION_CONFIG
-
-    found = [folder / GENERATION_CONFIG] if (folder / GENERATION_CONFIG).is_file() else []
-    for component in COMPONENTS:
-        found += [f for f in (folder / component).rglob("*") if f.is_file()
-                  and not any(part.startswith(".") for part in f.relative_to(folder).parts)]
-    return sorted(found)
-
-
-#: a file's sha256 by (path, size, modification time, inode): a long-lived process (the demo, a notebook) hashes
-#: the same weights once
-_FILE_DIGESTS: dict[tuple, str] = {}
-
-
-def _file_digest(path: Path) -> str:
-    st = path.stat()
-    key = (str(path.resolve()), st.st_size, st.st_mtime_ns, st.st_ino)
-    if key not in _FILE_DIGESTS:
-        h = hashlib.sha256()
-        with open(path, "rb") as f:
-            while chunk := f.read(8 << 20):
-                h.update(chunk)
-        _FILE_DIGESTS[key] = h.hexdigest()
-    return _FILE_DIGESTS[key]
-
-
-def timed_model_files_digest(folder: str | Path) -> str:
-    """The ``model_files`` entry of a format-1 state (genxd before d9eeafd, 2026-12-05 18:26): the bytes of the small
-    files, the names, sizes and modification times of those over 1 MiB. Only to continue such a state."""
-    folder = Path(folder)
-    h = hashlib.sha256()
-    for f in sorted(p for p in folder.rglob("*") if p.is_file()):
-        st = f.stat()
-        h.update(f"{f.relative_to(folder).as_posix()}:{st.st_size};".encode())
-        h.update(f.read_bytes() if st.st_size <= 1 << 20 else str(st.st_mtime_ns).encode())
-    return h.hexdigest()[:16]
-
-
-def device_kind(device: str | torch.device) -> str:
-    """``cpu``, or ``cuda (NVIDIA H200)``: float results differ between kinds of device."""
-    device = torch.device(device)  # resolved by job_fingerprint (genxd.checkpoints.pick_device)
-    if device.type == "cuda":
-        return f"cuda ({torch.cuda.get_device_name(device)})"
-    return device.type
-
-
-def job_fingerprint(model_folder: Path, model_label: str, pipe: Any, device: str | torch.device | None,
-                    dtype: str | torch.dtype | None, **settings: Any) -> dict:
-    """The fingerprint entries common to a job's scenes: ``settings`` (JSON values, named as the arguments), the
-    model's files and name, the kind of device and the precision (of ``pipe``, a loaded pipeline, else of
-    ``device`` / ``dtype`` as :func:`genxd.checkpoints.load_model` will pick them), the genxd and torch versions."""
-    from .. import __version__
-    from ..checkpoints import pick_device, pick_dtype
-
-    if pipe is not None:
-        device = getattr(pipe, "_execution_device", "cpu")
-        dtype = getattr(getattr(pipe, "unet", None), "dtype", None) or torch.float32
-    else:
-        device = pick_device(device)
-        dtype = pick_dtype(dtype, device)
-    return {"genxd": __version__, "torch": torch.__version__, "model": model_label,
-            "model_files": model_files_digest(model_folder), "device": device_kind(device),
-            "dtype": str(dtype).replace("torch.", ""), **settings}
 
 
 @dataclass
@@ -263,12 +159,23 @@ class PartialRun:
         if (frames.dtype != torch.int64 or frames.dim() != 1 or not bool(((frames >= 0) & (frames < n)).all())
                 or frames.unique().numel() != frames.numel()
                 or not torch.equal(torch.zeros(n, dtype=torch.bool).index_fill_(0, frames, True), known)):
-            raise ValueError(f"{self.path} cannot be read (its parts hold other frames than it lists)")
+            raise self._other_frames()
+
+    def _other_frames(self) -> ValueError:
+        return ValueError(f"{self.path} cannot be read (its parts hold other frames than it lists)")
 
     def _part_path(self, k: int, digest: str) -> Path:
         path = self.folder / part_file(k, digest)
         old = self.folder / OLD_PART_FILE.format(k)
         return old if not path.is_file() and old.is_file() else path
+
+    def _sized_part(self, k: int, size: int, digest: str) -> Path:
+        """The ``k``-th part's file; a ValueError naming it when it is missing or not of ``size`` bytes."""
+        path = self._part_path(k, digest)
+        if not path.is_file() or path.stat().st_size != size:
+            raise ValueError(f"{self.path} cannot be read ({path.name}, which it names, is "
+                             f"{'missing' if not path.is_file() else 'of another size'})")
+        return path
 
     def _parts(self, parts: list[list]) -> Iterator[dict[str, Tensor]]:
         """The parts the index names, one at a time, each checked against its size and digest (a ValueError naming
@@ -276,10 +183,7 @@ class PartialRun:
         from safetensors.torch import load_file
 
         for k, (size, digest) in enumerate(parts):
-            path = self._part_path(k, digest)
-            if not path.is_file() or path.stat().st_size != size:
-                raise ValueError(f"{self.path} cannot be read ({path.name}, which it names, is "
-                                 f"{'missing' if not path.is_file() else 'of another size'})")
+            path = self._sized_part(k, size, digest)
             try:
                 part = load_file(str(path))
                 ok = tensor_digest(part["latents"], part["frames"]) == digest
@@ -326,18 +230,38 @@ class PartialRun:
     def _restore_parts(self, parts: list[list], latents: Tensor, mask: Tensor) -> None:
         """Write the parts the index names into ``latents [N, 4, h, w]`` a part at a time (each checked:
         :meth:`_parts`), so that continuing holds one part, not the whole state; a ValueError unless they hold the
-        frames of ``mask [N]``, each once (the frames written before it are then not marked known)."""
-        n, found = mask.shape[0], [torch.zeros(0, dtype=torch.int64)]
+        frames of ``mask [N]``, each once. Every part's file, size, frames and latents' shape are checked first
+        (:meth:`_part_layout`: not their latents), so that a part gone or changed in shape since the job's check
+        leaves ``latents`` as it was (only one whose bytes changed in between is found while writing)."""
+        layout = self._part_layout(parts, tuple(latents.shape[1:]), mask)
         for k, part in enumerate(self._parts(parts)):
-            values, frames = part["latents"], part["frames"]
-            if tuple(values.shape[1:]) != tuple(latents.shape[1:]) or values.shape[0] != frames.shape[0]:
-                raise ValueError(f"{self.path} cannot be read ({self._part_path(k, parts[k][1]).name}: latents "
-                                 f"{tuple(values.shape)}, expected [k, {', '.join(map(str, latents.shape[1:]))}])")
-            if frames.dtype != torch.int64 or frames.dim() != 1 or not bool(((frames >= 0) & (frames < n)).all()):
-                raise ValueError(f"{self.path} cannot be read (its parts hold other frames than it lists)")
-            latents[frames] = values.to(latents.dtype)
-            found.append(frames.clone())  # not a view: it would keep the part's latents alive
-        self._check_frames(torch.cat(found), mask)
+            if not torch.equal(part["frames"], layout[k]) or part["latents"].shape != (len(layout[k]), *latents.shape[1:]):
+                raise self._other_frames()  # changed since its layout was read
+            latents[part["frames"]] = part["latents"].to(latents.dtype)
+
+    def _part_layout(self, parts: list[list], frame_shape: tuple[int, ...], mask: Tensor) -> list[Tensor]:
+        """Each part's frames; a ValueError unless every part the index names is there, of its size, with latents
+        ``[k, *frame_shape]`` for its ``k`` frames, the parts' frames being those of ``mask [N]`` each once (their
+        latents are not read)."""
+        from safetensors import safe_open
+
+        found = []
+        for k, (size, digest) in enumerate(parts):
+            path = self._sized_part(k, size, digest)
+            try:
+                with safe_open(str(path), "pt") as f:
+                    shape, frames = tuple(f.get_slice("latents").get_shape()), f.get_tensor("frames")
+            except Exception as exc:  # noqa: BLE001 - a damaged part, safetensors' own error type
+                raise ValueError(f"{self.path} cannot be read ({path.name}: "
+                                 f"{' '.join(str(exc).split()) or type(exc).__name__})") from None
+            if tuple(shape[1:]) != frame_shape or frames.dim() != 1 or shape[0] != frames.shape[0]:
+                raise ValueError(f"{self.path} cannot be read ({path.name}: latents {tuple(shape)}, expected "
+                                 f"[k, {', '.join(map(str, frame_shape))}])")
+            if frames.dtype != torch.int64:
+                raise self._other_frames()
+            found.append(frames)
+        self._check_frames(torch.cat([torch.zeros(0, dtype=torch.int64), *found]), mask)
+        return found
 
     def save(self, latents: Tensor, known: Tensor) -> None:
         """Write the frames of ``known`` not saved yet as a part, then the index naming it: each file atomically,
