@@ -16,7 +16,8 @@ from genxd.pipelines import long_path_state, long_paths
 from genxd.pipelines.long_path_state import PARTIAL_FOLDER, STATE_FILE, PartialRun, PartialRuns, Scene
 
 from .long_path_standin import spy_generate_long
-from genxd.pipelines.long_paths import LongPathSettings, make_plan, resolve_settings
+from genxd.pipelines.long_paths import (CameraDistances, LongPathSettings, make_plan, plan_anchored, plan_progressive,
+                                        resolve_settings)
 from genxd.cameras import orbit
 
 needs_bundled = pytest.mark.skipif(default_model_path() is None, reason="no bundled model in this installation")
@@ -425,3 +426,49 @@ def test_an_input_held_as_8_bits_has_the_digest_of_its_floats(tmp_path):
     fingerprint = runs.fingerprint(Scene("scene", held, 0), ["scene"])
     assert fingerprint["input"] == long_path_state.tensor_digest(floats)
     assert fingerprint == runs.fingerprint(Scene("scene", floats, 0), ["scene"])
+
+
+def _state_of(out, plan, planner: int | None, scene) -> None:
+    """A state of one window of ``plan`` as a genxd of ``planner`` wrote it (None: before the entry, 2026-12-05)."""
+    runs = PartialRuns(out, plan, {"steps": 2})
+    assert runs.check({0: scene}, 1) == ([0], {})
+    if planner is None:
+        runs.runs[0].fingerprint.pop("planner", None)
+    else:
+        runs.runs[0].fingerprint["planner"] = planner
+    known = torch.zeros(plan.num_frames, dtype=torch.bool)
+    known[list(plan.windows[0].frames)] = True
+    runs.runs[0].save(torch.randn(plan.num_frames, 4, 2, 2), known)
+
+
+@pytest.mark.parametrize("planner", [None, 1])
+def test_a_state_planned_otherwise_by_an_earlier_genxd_says_so(tmp_path, planner):
+    """A kept state of the genxd before the exact camera distances (2026-12-05), the same settings: where they
+    plan its cameras otherwise (ties broken otherwise: repeated cameras), the line says that this genxd plans them
+    otherwise and that the genxd that wrote it continues it (it said to run with those settings: the same ones);
+    where the plan is the same, the state continues."""
+    c2w, K = orbit(num_frames=20)
+    earlier = plan_anchored(CameraDistances(c2w, K), [0], 8, anchors=3)  # its plan for these cameras
+    now = plan_progressive(CameraDistances(c2w, K), [0], 8)
+    scene = Scene("scene", torch.zeros(3, 8, 8), 1)
+    _state_of(tmp_path, earlier, planner, scene)
+    ready, refused = PartialRuns(tmp_path, now, {"steps": 2}).check({0: scene}, 1)
+    assert ready == [] and str(refused[0]).startswith(f"{tmp_path / PARTIAL_FOLDER / 'scene'} holds ")
+    assert str(refused[0]).endswith(
+        f" of {len(now.windows)} windows of an interrupted run of an earlier genxd: the plan of windows differs: this genxd plans some camera paths otherwise than the one that "
+        f"wrote it (since 2026-12-05: planner {long_path_state.PLANNER}, the state's 1): that genxd can continue it with the "
+        "settings it was run with, or pass overwrite=True to start over")
+    _state_of(tmp_path / "same", now, planner, scene)  # the same plan: continued whatever planned it
+    assert PartialRuns(tmp_path / "same", now, {"steps": 2}).check({0: scene}, 1) == ([0], {})
+
+
+def test_a_state_of_this_planner_with_another_plan_is_of_other_settings(tmp_path):
+    """This planner's state of another plan (another --window, --overlap or --anchors): run with those settings."""
+    c2w, K = orbit(num_frames=20)
+    scene = Scene("scene", torch.zeros(3, 8, 8), 1)
+    _state_of(tmp_path, plan_anchored(CameraDistances(c2w, K), [0], 8, anchors=3), long_path_state.PLANNER, scene)
+    ready, refused = PartialRuns(tmp_path, plan_progressive(CameraDistances(c2w, K), [0], 8), {"steps": 2}).check(
+        {0: scene}, 1)
+    assert ready == [] and str(refused[0]).endswith(
+        "windows of an interrupted run with other settings: the plan of windows differs: run with those settings to "
+        "continue it, or pass overwrite=True to start over")

@@ -60,6 +60,12 @@ STATE_FILE = "state.safetensors"
 PART_FILE = "part-{:05d}-{}.safetensors"
 #: the k-th part as 94e5726 named it (without its digest: another run's k-th part replaced it), still read
 OLD_PART_FILE = "part-{:05d}.safetensors"
+#: how genxd plans a path's windows from its cameras: 2 since 2026-12-05 (the exact camera distances of
+#: :class:`~genxd.pipelines.long_path_distance.CameraDistances`, which break some ties otherwise than ``torch.cdist``'s
+#: did: a path with repeated cameras can get another plan); a state without the entry (formats 1-3 until then) was
+#: planned by 1. Not a setting: a state whose plan is the same continues whatever planned it; it explains a plan
+#: that differs (:meth:`PartialRuns._refusal`)
+PLANNER = 2
 #: fingerprint entries that matter only while windows remain to sample (a complete state is only decoded)
 SAMPLING_ONLY = ("batch", "windows_per_call")
 #: a state file's header (:meth:`PartialRun.read_header`), None when there is none, or why it cannot be read
@@ -200,8 +206,8 @@ class PartialRun:
         saved, known = header
         complete = bool(known.all())
         keys = sorted(set(saved) | set(self.fingerprint))
-        return [_difference(k, saved.get(k), self.fingerprint.get(k)) for k in keys
-                if saved.get(k) != self.fingerprint.get(k) and not (complete and k in SAMPLING_ONLY)]
+        return [_difference(k, saved.get(k), self.fingerprint.get(k)) for k in keys if k != "planner"
+                and saved.get(k) != self.fingerprint.get(k) and not (complete and k in SAMPLING_ONLY)]
 
     def restore(self, latents: Tensor, known: Tensor) -> None:
         """Put the saved frames into ``latents [N, 4, h, w]`` and ``known [N]`` (in place)."""
@@ -335,7 +341,7 @@ class PartialRuns:
     def __init__(self, out_dir: Path, plan: LongPathPlan | None, job: dict, overwrite: bool = False,
                  show: bool = False, model_folder: Path | None = None):
         self.root, self.plan, self.overwrite, self.show = Path(out_dir) / PARTIAL_FOLDER, plan, overwrite, show
-        self.job = {"format": STATE_FORMAT, **job}
+        self.job = {"format": STATE_FORMAT, "planner": PLANNER, **job}
         self.model_folder = model_folder
         self.runs: dict[int, PartialRun] = {}
         self.current: list[int] = []  # the scenes being sampled (batch)
@@ -427,8 +433,10 @@ class PartialRuns:
         else:
             if header is None or not (found := run.differences(header)):
                 return None, header
+            whose = ("an interrupted run of an earlier genxd" if self._replanned(run, header) and len(found) == 1
+                     else "an interrupted run with other settings")
             problem = (f"{run.folder} holds {windows_done(run.plan, header[1])} of {len(run.plan.windows)} windows of "
-                       f"an interrupted run with other settings: {'; '.join(found)}")
+                       f"{whose}: {'; '.join(found)}")
         if self.overwrite:
             v.warn(f"{problem}; discarded ({v.arg('overwrite')})")
             shutil.rmtree(run.folder, ignore_errors=True)
@@ -442,9 +450,21 @@ class PartialRuns:
                     f"{start_over}"), header
         if saved_format is None:  # unreadable: no settings continue it
             return f"{problem}: {start_over}", header
-        how = ("run with those settings to continue it" if saved_format == self.job["format"] else
-               f"the genxd that wrote it (state format {saved_format}) can continue it")
+        if saved_format == self.job["format"] and self._replanned(run, header):
+            how = (f"this genxd plans some camera paths otherwise than the one that wrote it (since 2026-12-05: "
+                   f"planner {self.job['planner']}, the state's {header[0].get('planner', 1)}): that genxd can "
+                   "continue it with the settings it was run with")
+        elif saved_format == self.job["format"]:
+            how = "run with those settings to continue it"
+        else:
+            how = f"the genxd that wrote it (state format {saved_format}) can continue it"
         return f"{problem}: {how}, or {start_over}", header
+
+    def _replanned(self, run: PartialRun, header: tuple[dict, Tensor]) -> bool:
+        """The state's plan differs and another planner made it (:data:`PLANNER`): the same settings may have
+        planned it."""
+        return (header[0].get("plan") != run.fingerprint.get("plan")
+                and header[0].get("planner", 1) != self.job["planner"])
 
     def forget(self, names: Sequence[str]) -> None:
         """Remove the states of the scenes ``names``, whose outputs exist (skipped: a kill between writing a scene
@@ -505,6 +525,6 @@ class PartialRuns:
                 f"{self.root}; {how}")
 
 
-__all__ = ["PARTIAL_FOLDER", "STATE_FILE", "PART_FILE", "part_file", "STATE_FORMAT", "timed_model_files_digest", "job_fingerprint",
+__all__ = ["PARTIAL_FOLDER", "PLANNER", "STATE_FILE", "PART_FILE", "part_file", "STATE_FORMAT", "timed_model_files_digest", "job_fingerprint",
            "PartialRuns", "PartialRun", "BatchState", "Scene", "tensor_digest", "image_digest", "model_files_digest",
            "device_kind"]
