@@ -41,6 +41,7 @@ from .checkpoint_files import (CHECKPOINT_PREFIX, CONFIG_MARK, check_state_archi
                                no_checkpoint_note, pretrained_error, resume_error)
 from .config import CheckpointConfig, LoggingConfig, OptimConfig, config_to_dict
 from .interrupts import StepBoundaryInterrupts
+from .optimizer_settings import keep_optimizer_settings
 from .optional_packages import optional_package_error
 from .run_outputs import _drop_rows_after, remove_run_outputs
 from .stops import RunStops
@@ -380,7 +381,8 @@ class TrainingRun(RunStops):
                 else []
             start_step = self.load(self.resume_from)
             if optimizer is not None:
-                self._keep_optimizer_settings(optimizer, made)
+                if (note := keep_optimizer_settings(optimizer, made)) is not None:
+                    self.print(note)
             if ema is not None and _kept_no_ema(self.resume_from):
                 ema.restart()
                 self.print(f"note: {self.resume_from} was trained without EMA (training.ema.enabled: false): the EMA "
@@ -391,22 +393,6 @@ class TrainingRun(RunStops):
             for name, value in ema.shadow.items():
                 ema.shadow[name] = value.to(self.accelerator.device)
         return start_step
-
-    def _keep_optimizer_settings(self, optimizer: torch.optim.Optimizer, made: list[dict[str, Any]]) -> None:
-        """Put back ``optimizer``'s settings as it was ``made`` (its param groups less ``params``) after its state
-        was loaded, noting the config's that the checkpoint's run had otherwise (the learning rate is set at every
-        step from the config, :meth:`set_lr`)."""
-        words = {"weight_decay": "weight decay", "betas": "Adam betas", "eps": "Adam epsilon"}
-        changed: dict[str, str] = {}
-        for group, settings in zip(optimizer.param_groups, made):
-            for key, value in settings.items():
-                if key in words and key in group and group[key] != value:
-                    was = tuple(group[key]) if isinstance(group[key], (list, tuple)) else group[key]
-                    changed.setdefault(key, f"{words[key]} {was} -> {value}")
-            group.update((k, v) for k, v in settings.items() if k != "lr")
-        if changed:
-            self.print(f"note: resuming with other optimiser settings than the checkpoint's: "
-                       f"{', '.join(changed.values())} (the config's are used; its Adam moments are the checkpoint's)")
 
     def stream(self, data: Any, start_step: int, dataset: Any = None):
         """``(dataset, sampler)`` of this process: the configured training dataset (``dataset``: built already, then
