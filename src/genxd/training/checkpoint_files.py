@@ -4,12 +4,13 @@ the command line checks them before it loads the trainer (seconds of imports).""
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 from ..checkpoint_folders import checkpoint_order
 from ..validation import arg, is_cli, overwrite_hint, text_setting
 
-__all__ = ["CHECKPOINT_PREFIX", "CONFIG_MARK", "list_checkpoints", "existing_run_error", "output_dir_error",
+__all__ = ["CHECKPOINT_PREFIX", "CONFIG_MARK", "list_checkpoints", "remove_checkpoint", "existing_run_error", "output_dir_error",
            "resume_error", "no_checkpoint_note", "foreign_config_error", "damaged_checkpoint_error",
            "incomplete_checkpoints_note", "resume_setting", "pretrained_error", "check_state_archives"]
 
@@ -36,6 +37,16 @@ def list_checkpoints(checkpoint_dir: str | os.PathLike) -> list[Path]:
     found = [p for p in root.iterdir() if p.is_dir() and p.name.startswith(CHECKPOINT_PREFIX)
              and (p / "training_state.json").is_file()]
     return sorted(found, key=checkpoint_order)
+
+
+def remove_checkpoint(path: Path) -> None:
+    """Delete the checkpoint ``path``: a folder, or a link (a kept checkpoint linked in by hand), which is unlinked,
+    never followed (``shutil.rmtree`` refuses a link: it stayed, and ``--resume latest`` took it). An OSError when
+    it cannot be deleted."""
+    if path.is_symlink():
+        path.unlink()
+    elif path.exists():
+        shutil.rmtree(path)
 
 
 def existing_run_error(output_dir: str | os.PathLike) -> FileExistsError | None:

@@ -38,7 +38,8 @@ from ..utils.json_text import json_text
 from ..utils.shared_work import mark_work_shared
 from .checkpoint_files import (CHECKPOINT_PREFIX, CONFIG_MARK, check_state_archives, damaged_checkpoint_error,
                                existing_run_error, foreign_config_error, incomplete_checkpoints_note, list_checkpoints,
-                               no_checkpoint_note, pretrained_error, resume_error)
+                               no_checkpoint_note, pretrained_error, remove_checkpoint, resume_error,
+                               resume_setting)
 from .config import CheckpointConfig, LoggingConfig, OptimConfig, config_to_dict
 from .interrupts import StepBoundaryInterrupts
 from .optimizer_settings import keep_optimizer_settings
@@ -234,8 +235,18 @@ class TrainingRun(RunStops):
     def _later_checkpoints(self, step: int) -> list[Path]:
         """The run folder's checkpoints after ``step``, the one resumed from: another line of training, which
         ``--resume latest`` would take after a stop of this one before it reached them. They go with this run's
-        first checkpoint (as the steps of their rows in ``metrics.jsonl`` went), said in a note."""
-        later = [c for c in list_checkpoints(self.checkpoint_dir) if checkpoint_order(c)[0] > step]
+        first checkpoint (as the steps of their rows in ``metrics.jsonl`` went), said in a note. Resumed from another
+        run folder's checkpoint: none (this folder's are another run's line, not the one resumed), said in a note
+        when it holds any."""
+        own = list_checkpoints(self.checkpoint_dir)
+        if self.resume_from is None or self.resume_from.parent.resolve() != self.checkpoint_dir.resolve():
+            if own:
+                self.print(f"note: resuming from {self.resume_from}, of another run folder, into {self.output_dir}, "
+                           f"which holds checkpoints of its own ({', '.join(c.name for c in own)}): they are kept "
+                           f"beside this run's, and {resume_setting('latest')} takes the highest step of either line "
+                           "(resume into a new output_dir to keep them apart)")
+            return []
+        later = [c for c in own if checkpoint_order(c)[0] > step]
         if later:
             names = ", ".join(c.name for c in later)
             self.print(f"note: resuming from step {step}, before the newer checkpoint{'s' if len(later) > 1 else ''} "
@@ -468,12 +479,10 @@ class TrainingRun(RunStops):
 
     def _publish_checkpoint(self, tmp: Path, final: Path) -> None:
         """Rename the complete ``tmp`` to ``final`` and prune old checkpoints (main process)."""
-        if final.exists():
-            shutil.rmtree(final)
+        remove_checkpoint(final)
         os.replace(tmp, final)
-        for old in self._replaced:  # --overwrite: the earlier run's checkpoints go once this one has one
-            if old != final:
-                shutil.rmtree(old, ignore_errors=True)
+        # --overwrite, or resumed before the folder's newest: the earlier checkpoints go once this run has one
+        self._discard([old for old in self._replaced if old != final])
         self._replaced = []
         self._prune()
 
@@ -482,8 +491,17 @@ class TrainingRun(RunStops):
         if limit is None:
             return
         found = list_checkpoints(self.checkpoint_dir)
-        for old in found[: max(0, len(found) - limit)]:
-            shutil.rmtree(old, ignore_errors=True)
+        self._discard(found[: max(0, len(found) - limit)])
+
+    def _discard(self, checkpoints: list[Path]) -> None:
+        """Delete ``checkpoints`` (:func:`remove_checkpoint`: a link is unlinked), a warning naming each that cannot
+        be (it stays, and ``--resume latest`` may take it)."""
+        for old in checkpoints:
+            try:
+                remove_checkpoint(old)
+            except OSError as exc:
+                self.print(f"warning: {old} could not be removed ({exc.strerror or exc}); it stays, and "
+                           f"{resume_setting('latest')} may take it: remove it by hand")
 
     @property
     def sharded(self) -> bool:
