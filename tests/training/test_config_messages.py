@@ -217,3 +217,25 @@ def test_the_training_run_checks_8bit_adam_before_the_model(tmp_path, monkeypatc
     with pytest.raises(ValueError, match=r"^training\.use_8bit_adam needs bitsandbytes.*genxd\[train\]"):
         train(cfg, cpu=True)
     assert not run.exists()
+
+
+@pytest.mark.parametrize("kind, text, other", [
+    ("vae", "generation: {}\n", None), ("vae", "generation: {}\ntraining: {}\n", None),
+    ("genxd", "training: {}\n", None),
+    ("vae", "model: {}\ngeneration: {}\n", "genxd train"), ("vae", "noise: {}\n", "genxd train"),
+    ("genxd", "loss: {}\n", "genxd train-vae"), ("genxd", "vae: {}\ndata: {}\n", "genxd train-vae")])
+def test_only_a_section_of_the_other_trainer_alone_names_it(tmp_path, kind, text, other):
+    """A VAE config with a stray ``generation:`` section (shared by neither's own sections) was called 'a config of
+    genxd train': it is an unknown section of this trainer's config now; a section only the other trainer has
+    (``model``, ``conditioning``, ``noise``; ``vae``, ``loss``) still names that trainer."""
+    config = tmp_path / "c.yaml"
+    config.write_text(text)
+    if other is None and kind == "genxd":
+        load_config(config, kind=kind)
+        return
+    with pytest.raises(ValueError) as caught:
+        load_config(config, kind=kind)
+    if other is None:
+        assert "unknown key(s) ['generation']" in str(caught.value) and "a config of" not in str(caught.value)
+    else:
+        assert f"a config of {other} (its section(s)" in str(caught.value) and f"give it to {other}" in str(caught.value)

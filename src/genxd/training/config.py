@@ -523,14 +523,20 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
 _COMMANDS = {"genxd": "genxd train", "vae": "genxd train-vae"}
 
 
+#: the sections that make a config one trainer's: none of the other's has them
+_OWN_SECTIONS = {"genxd": {"model", "conditioning", "noise"}, "vae": {"vae", "loss"}}
+
+
 def _check_kind(data: dict[str, Any], path: str | os.PathLike, kind: str) -> None:
-    """A ValueError naming the right command where ``data``'s sections are all the other trainer's and some are
-    not ``kind``'s (``genxd train-vae tiny``: ``model`` and ``conditioning`` are ``genxd train``'s)."""
+    """A ValueError naming the right command where ``data``'s sections are all the other trainer's, some are not
+    ``kind``'s and one is a section of that trainer alone (:data:`_OWN_SECTIONS`; ``genxd train-vae tiny``: ``model``
+    and ``conditioning`` are ``genxd train``'s). A stray section alone (``generation:`` in a VAE config) is not a
+    config of the other trainer: the unknown section is said as any other."""
     classes = {"genxd": TrainConfig, "vae": VAETrainConfig}
     other = "vae" if kind == "genxd" else "genxd"
     ours, theirs = ({f.name for f in dataclasses.fields(classes[k])} for k in (kind, other))
     foreign = sorted(set(data) - ours)
-    if foreign and set(data) <= theirs:
+    if foreign and set(data) <= theirs and set(data) & _OWN_SECTIONS[other]:
         raise ValueError(f"{path}: a config of {_COMMANDS[other]} (its section(s) {', '.join(foreign)} are "
                          f"{_COMMANDS[other]}'s, not {_COMMANDS[kind]}'s): give it to {_COMMANDS[other]}")
 
