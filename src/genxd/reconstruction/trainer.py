@@ -189,6 +189,15 @@ def _bound_initial_footprint(model: GaussianModel, points: Tensor, views: Views,
     return shrink
 
 
+def photometric_loss(pred: Tensor, gt: Tensor, lambda_dssim: float) -> Tensor:
+    """3DGS's image loss of renders against their views (``[..., C, H, W]``): ``(1 - λ) L1 + λ (1 - SSIM)``, the
+    L1 and the (valid-region Gaussian) SSIM averaged over the batch; ``λ = 0`` skips the SSIM."""
+    loss = (1.0 - lambda_dssim) * (pred - gt).abs().mean()
+    if lambda_dssim > 0:
+        loss = loss + lambda_dssim * (1.0 - ssim(pred, gt).mean())
+    return loss
+
+
 def _motion_regulariser(model: GaussianModel) -> Tensor:
     return model.params["motion"].norm(dim=-1).sum(-1).mean()
 
@@ -301,10 +310,7 @@ def _fit(views: Views, config: ReconstructionConfig, device: torch.device, progr
             strategy.step_pre_backward(model.params, optimizers, strategy_state, step, out.info)
         pred = out.rgb
         gt = images[i : i + 1]
-        l1 = (pred - gt).abs().mean()
-        loss = (1.0 - config.lambda_dssim) * l1
-        if config.lambda_dssim > 0:
-            loss = loss + config.lambda_dssim * (1.0 - ssim(pred, gt).mean())
+        loss = photometric_loss(pred, gt, config.lambda_dssim)
         if lpips_net is not None:
             loss = loss + config.lambda_lpips * lpips_net(pred * 2 - 1, gt * 2 - 1).mean()
         if model.is_dynamic and config.lambda_motion > 0:
