@@ -119,7 +119,9 @@ def test_opacities_reset_every_reset_every_steps_and_not_at_step_0(kind) -> None
     assert torch.equal(params["opacities"].detach(), before), "opacities changed before the first reset step"
     assert state["count"] is not None and float(state["count"].sum()) > 0  # step 0 still gathers statistics
     strategy.step_post_backward(params, optimizers, state, step=3, info=_info(8, high=[]))
-    assert torch.sigmoid(params["opacities"]).max() <= 2 * strategy.prune_opa + 1e-6
+    # 3DGS's reset_opacity: min(opacity, 0.01) (gsplat: 2 x prune_opa, 0.005 by default); the fainter ones kept
+    assert float(torch.sigmoid(before).min()) < 0.01 < float(torch.sigmoid(before).max())
+    torch.testing.assert_close(torch.sigmoid(params["opacities"].detach()), torch.sigmoid(before).clamp(max=0.01))
     assert model.num_gaussians == 8  # no refinement in these steps: only the reset
 
 
@@ -140,3 +142,18 @@ def test_quat_to_rotmat_turns_by_hand():
     torch.testing.assert_close(R[1] @ y, z)
     # not normalised: the same turn
     torch.testing.assert_close(quat_to_rotmat(torch.tensor([2 * s, 0.0, 0.0, 2 * s], dtype=torch.float64)), R[0])
+
+
+def test_screen_gradients_are_scaled_to_ndc_by_each_axis_of_a_wide_image() -> None:
+    """3DGS / gsplat's ``DefaultStrategy``: a pixel-space gradient of ``means2d`` counts ``W / 2`` times in x and
+    ``H / 2`` times in y (times the cameras); by hand on a 400 x 40 image, where the two axes differ tenfold."""
+    model, params, optimizers = _setup(num=3, dynamic=False)
+    strategy = DensifyStrategy(refine_start_iter=0, refine_every=1000, refine_stop_iter=100_000, reset_every=100_000)
+    state = strategy.initialize_state(scene_scale=1.0)
+    info = _info(3, high=[])
+    info["means2d"].grad[0] = torch.tensor([[3e-6, 0.0], [0.0, 3e-6], [3e-6, 4e-6]])
+    info.update(width=400, height=40)
+    strategy.step_post_backward(params, optimizers, state, step=1, info=info)  # no refinement due: gradients kept
+    expected = torch.tensor([3e-6 * 200, 3e-6 * 20, math.hypot(3e-6 * 200, 4e-6 * 20)])
+    assert torch.allclose(state["grad2d"], expected, rtol=1e-5) and state["count"].tolist() == [1.0, 1.0, 1.0]
+    assert state["grad2d"][0] > strategy.grow_grad2d > state["grad2d"][1]  # x counts, the same y gradient does not
