@@ -417,8 +417,8 @@ def _cameras_from_sfm(frames_at: Path, clip: Path, focal: float | None, features
         report.update({**rot["report"], "timings": {k: round(v, 3) for k, v in timings.items()}})
         if rot["method"] == "static":  # a tripod clip: a valid path (generate's 'static'), but say it is one
             report["warnings"].append(
-                f"the camera stands still (its tracked points move at most {rot['report']['track_motion_px']:.2f} px "
-                f"between frames, under {STILL_PX:g}): the path is a still camera, every camera the first one")
+                f"the camera stands still (its tracked points stay within {rot['report']['track_motion_px']:.2f} px "
+                f"of the first frame's, under {STILL_PX:g}): the path is a still camera, every camera the first one")
         if rot["report"].get("focal_at_search_end"):
             lo, hi = FOCAL_SEARCH
             report["warnings"].append(
