@@ -32,19 +32,24 @@ def test_a_clip_of_noise_is_refused_naming_why(tmp_path: Path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["noise"]  # nothing written
 
 
-@pytest.mark.parametrize("max_frames, more_frames", [("48", False), ("6", True)])
-def test_a_blank_clip_is_refused_advising_more_frames_only_where_there_are_more(tmp_path: Path, max_frames: str,
-                                                                                 more_frames: bool):
+@pytest.mark.parametrize("settings, more_frames, smaller_stride", [
+    (["--max-frames", "48"], False, False), (["--max-frames", "6"], True, False),
+    # all 12 read with exactly 12 allowed; every 2nd to the end: --max-frames cannot read more (advised before)
+    (["--max-frames", "12"], False, False), (["--stride", "2"], False, True),
+    (["--stride", "2", "--max-frames", "4"], True, False)])  # frames 0-6: more frames would read on
+def test_a_blank_clip_is_refused_advising_more_frames_only_where_there_are_more(tmp_path: Path, settings: list[str],
+                                                                                 more_frames: bool,
+                                                                                 smaller_stride: bool):
     """A blank 12-frame clip, all of it read (--max-frames 48): the error advised more frames (--max-frames)."""
     frames = tmp_path / "blank"
     frames.mkdir()
     for i in range(12):
         Image.new("RGB", (64, 64), (128, 128, 128)).save(frames / f"{i:03d}.png")
     res = CliRunner().invoke(app, ["trajectory", "from-video", str(frames), "-o", str(tmp_path / "path.json"),
-                                   "--source", "sfm", "--clip-focal", "1.0", "--no-mask", "--max-frames", max_frames,
-                                   "-q"])
+                                   "--source", "sfm", "--clip-focal", "1.0", "--no-mask", *settings, "-q"])
     errors = [line for line in res.stderr.splitlines() if line.startswith("genxd: error")]
     assert res.exit_code != 0 and len(errors) == 1, res.stderr
     assert ("--max-frames" in errors[0]) is more_frames, errors[0]
+    assert ("a smaller --stride than 2" in errors[0]) is smaller_stride, errors[0]
     assert "a clip with more camera movement or texture" in errors[0]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["blank"]

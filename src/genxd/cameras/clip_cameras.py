@@ -24,7 +24,7 @@ from torch import Tensor
 
 from ..utils.cv2_files import imwrite
 from ..utils.stages import StageCallback
-from .clip_frames import _read_clip, _spread, clip_times, stride_cut  # noqa: F401 - imported from here too
+from .clip_frames import _read_clip, _spread, clip_times, read_to_end, stride_cut  # noqa: F401 - imported from here too
 from .clip_sfm import focal_unobservable, reconstruct_clip
 from .geometry import intrinsics_from_focal
 from .resample import angular_length
@@ -361,6 +361,19 @@ def still_frames_warning(repeats: np.ndarray) -> str:
             f"{STILL_PX:g} px): SfM placed the others, and each of these takes the camera of the frame it repeats")
 
 
+def _sfm_failure_tip(advice: ClipAdvice, to_end: bool, stride: int | None) -> str:
+    """The advice ending a failed SfM's error: more frames only where the read stopped before the clip's end
+    (:func:`genxd.cameras.clip_frames.read_to_end`); a smaller stride where every ``stride``-th frame was read."""
+    from ..caller_style import arg
+
+    if not to_end or not advice.sfm_failure_all_read:
+        return advice.sfm_failure
+    if stride in (None, 1):
+        return advice.sfm_failure_all_read
+    return (f"; a clip with more camera movement or texture, or more of its frames (a smaller {arg('stride')} than "
+            f"{stride}: one frame in {stride} of this one was used, to its end), may work")
+
+
 def _cameras_from_sfm(frames_at: Path, clip: Path, focal: float | None, features: str, mapper: str, mask: bool,
                       refine_masks: bool, stride: int | None, max_frames: int | None, resize, seed: int, num_threads: int,
                       work_dir, stage: StageCallback, advice: ClipAdvice) -> ClipCameras:
@@ -462,8 +475,7 @@ def _cameras_from_sfm(frames_at: Path, clip: Path, focal: float | None, features
             report["focal_assumed"] = ASSUMED_FOCAL
             return result
 
-        every_frame = stride in (None, 1) and (max_frames is None or n < max_frames)  # _read_clip read them all
-        tip = advice.sfm_failure_all_read if every_frame and advice.sfm_failure_all_read else advice.sfm_failure
+        tip = _sfm_failure_tip(advice, read_to_end(frames_at, stride, max_frames, picked), stride)
         try:
             sfm, allowed = reconstruct_clip(frames, scratch / "images", names, scratch, allowed, focal, **route)
         except SfmError as exc:

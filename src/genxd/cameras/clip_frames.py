@@ -99,6 +99,20 @@ def stride_cut(frames_at: Path, stride: int | None, max_frames: int | None, pick
             f"{arg('max_frames')}, or leave out {arg('stride')} to spread the frames over the whole clip)")
 
 
+def read_to_end(frames_at: Path, stride: int | None, max_frames: int | None, picked: np.ndarray) -> bool:
+    """Whether the frames read (``picked``, as :func:`_read_clip` returns them) reach the clip's end: every frame
+    (``stride`` None or 1) or every ``stride``-th, so that raising ``max_frames`` cannot read more. Unknown (no frame
+    count where ``max_frames`` stopped the read) counts as not."""
+    from ..curation.frames import count_frames
+
+    if stride is None:  # all of the clip (consecutive) or max_frames spread over a longer one (with gaps)
+        return len(picked) < 2 or bool(np.all(np.diff(picked) == 1))
+    if max_frames is None or len(picked) < max_frames:
+        return True
+    total = count_frames(frames_at)
+    return total is not None and total <= int(picked[-1]) + stride
+
+
 def _spread(total: int, count: int) -> np.ndarray:
     """``count`` frame indices spread evenly over ``0 .. total - 1``, first and last included."""
     return np.unique(np.round(np.linspace(0, total - 1, count)).astype(int))
