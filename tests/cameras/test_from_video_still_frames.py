@@ -62,3 +62,35 @@ def test_a_still_camera_is_said_to_be_one(tmp_path: Path):
                                                               "within 0.00 px of the first frame's, under 0.3): the "
                                                               "path is "
                                                               "a still camera")], cams.report["warnings"]
+
+
+def test_frames_that_copy_a_camera_are_not_counted_as_registered(tmp_path: Path, monkeypatch):
+    """SfM (stood in for) is given the 6 frames that do not repeat another of 8 and registers 5: the report said
+    7 registered and '1 of 8 frames were not registered', counting the copies as SfM's."""
+    from types import SimpleNamespace
+
+    import genxd.cameras.clip_cameras as cc
+
+    rng = np.random.default_rng(0)
+    for i in range(8):
+        Image.fromarray(rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)).save(tmp_path / f"{i:03d}.png")
+    monkeypatch.setattr(cc, "rotation_only_cameras",
+                        lambda *a: {"error": "the camera moves", "repeats": [0, 1, 2, 2, 2, 5, 6, 7]})
+    c2w = np.repeat(np.eye(4)[None], 6, 0)
+    c2w[:, 2, 3] = np.arange(6)
+    registered = np.array([True, True, True, True, False, True])  # SfM's frame 4 is clip frame 6
+
+    def sfm(frames, image_dir, names, work, allowed, focal, **kwargs):
+        assert len(frames) == 6  # the frames that repeat frame 2 are not given to SfM
+        points = {i: SimpleNamespace(xyz=np.array([0.0, 0.0, 5.0 + i])) for i in range(20)}
+        return SimpleNamespace(c2w=c2w, registered=registered, K=np.diag([1.0, 1.0, 1.0]), features="klt",
+                               klt_window=0.1, num_points3D=20, mean_reprojection_error=0.5, timings={},
+                               reconstruction=SimpleNamespace(points3D=points)), allowed
+
+    monkeypatch.setattr(cc, "reconstruct_clip", sfm)
+    cams = recover_clip_cameras(tmp_path, source="sfm", focal=1.0, mask=False, num_threads=1)
+    assert cams.frame_indices == [0, 1, 2, 3, 4, 5, 7]
+    assert cams.report["num_registered"] == 5 and cams.report["sfm_frames"] == 6, cams.report  # before: 7
+    assert cams.report["still_frames"] == 2
+    assert ("1 of the 6 frames given to SfM were not registered (left out with the frames that repeat them, 1 of "
+            "the 8 read; ") in " | ".join(cams.report["warnings"]), cams.report["warnings"]

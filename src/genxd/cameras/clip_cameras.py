@@ -522,10 +522,16 @@ def _cameras_from_sfm(frames_at: Path, clip: Path, focal: float | None, features
     depth = median_point_depth(points, c2w[0], K[0])
     if keep[0] != 0:
         report["warnings"].append(f"the first {keep[0]} frame(s) were not registered: the path starts at frame {keep[0]}")
-    if len(keep) < n:
-        report["warnings"].append(f"{n - len(keep)} of {n} frames were not registered (left out; the path is "
+    unregistered = int(len(sfm_frames) - sfm.registered.sum())  # SfM's own count: not the frames that copy a camera
+    if unregistered and len(sfm_frames) < n:
+        report["warnings"].append(f"{unregistered} of the {len(sfm_frames)} frames given to SfM were not registered "
+                                  f"(left out with the frames that repeat them, {n - len(keep)} of the {n} read; the "
+                                  "path is interpolated over them)")
+    elif unregistered:
+        report["warnings"].append(f"{unregistered} of {n} frames were not registered (left out; the path is "
                                   "interpolated over them)")
-    report.update({"num_registered": int(len(keep)), "features": sfm.features,
+    report.update({"num_registered": int(sfm.registered.sum()), "sfm_frames": int(len(sfm_frames)),
+                   "features": sfm.features,
                    "klt_window": sfm.klt_window, "mapper": mapper, "num_points3D": sfm.num_points3D,
                    "mean_reprojection_error_px": sfm.mean_reprojection_error,
                    "focal_estimated": focal is None and "focal_assumed" not in report,
