@@ -318,6 +318,35 @@ def test_messages_name_files_not_server_folders(page, tmp_path, monkeypatch):
                               "texture may work (also with an assumed focal length fx/W = 1.0)")
 
 
+def test_the_preview_says_what_recovering_a_videos_cameras_warned_about(page, tmp_path, monkeypatch):
+    """A clip whose camera stood still for some frames (or a tripod clip, or frames SfM left out): trajectory
+    from-video warns, the page said nothing (cams.report['warnings'] was never shown)."""
+    import genxd.cameras.from_video as from_video
+    from genxd.cameras.clip_cameras import ClipCameras
+    from genxd.cameras.geometry import intrinsics_from_focal
+
+    folder = tmp_path / "gradio" / "7a2b9c"
+    folder.mkdir(parents=True)
+    video = folder / "walk.mp4"
+    video.write_bytes(b"not read: the recovery is stood in for")
+    c2w = torch.eye(4, dtype=torch.float64).repeat(8, 1, 1)
+    c2w[:, 2, 3] = torch.linspace(0, 1, 8, dtype=torch.float64)
+    warning = (f"the camera stands still in 2 of 8 frames (frames 3-4 repeat frame 2: ...): SfM placed the others "
+               f"({video} read)")
+    cams = ClipCameras(c2w, intrinsics_from_focal(1.0).double().expand(8, 3, 3).clone(), 64, 64, list(range(8)), 8,
+                       torch.linspace(0, 1, 8, dtype=torch.float64), 1.0, "sfm", True, {"warnings": [warning]})
+    monkeypatch.setattr(from_video, "recover_clip_cameras", lambda path, advice, **kwargs: cams)
+    camera = page.fn["camera"].fn
+    s = Session.create(tmp_path)
+    _, glb, msg = camera(s, **inputs_of(page.fn["camera"], camera_source="video", camera_video=str(video)))
+    assert glb is not None, msg
+    assert ("The video's cameras: the camera stands still in 2 of 8 frames (frames 3-4 repeat frame 2: ...): SfM "
+            "placed the others (walk.mp4 read).") in msg, msg
+    assert "7a2b9c" not in msg and str(tmp_path) not in msg  # not a folder of the server's
+    assert cam.video_notes(video) == ["The video's cameras: the camera stands still in 2 of 8 frames (frames 3-4 "
+                                      "repeat frame 2: ...): SfM placed the others (walk.mp4 read)."]
+
+
 # ---------------------------------------------------------------------- 5. frame limit
 def test_a_camera_file_longer_than_the_frame_limit_is_refused(page, tmp_path):
     from genxd.cameras.formats import save_camera_json

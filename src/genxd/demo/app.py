@@ -283,8 +283,10 @@ def build_app(devices: Devices, config: DemoConfig) -> gr.Blocks:
                 log.error("camera preview failed:\n%s", traceback.format_exc())
                 return None, _error(f"camera preview failed ({exc.__class__.__name__})")
             where = ", ".join(str(i) for i in ctx) if s.inputs else "-"
-            return str(path), f"Camera path: {label}, {c2w.shape[0]} frames; input images at frames {where}. " \
-                              + ("Press Generate." if s.inputs else "Upload an image.")
+            notes = [_public(n, folders) for n in cam.video_notes(values["camera_video"])] \
+                if values["source"] == "video" else []  # what trajectory from-video warns (a still camera, ...)
+            return str(path), " ".join([f"Camera path: {label}, {c2w.shape[0]} frames; input images at frames {where}.",
+                                        *notes, "Press Generate." if s.inputs else "Upload an image."])
 
         def on_camera(s, request: gr.Request = None, *, camera_file=None, camera_video=None, **camera):
             s = ensure(s, request)
@@ -355,6 +357,8 @@ def build_app(devices: Devices, config: DemoConfig) -> gr.Blocks:
                                             camera_file=values["source"] == "file", times=times,
                                             **settings)
                 notes = request_notes(loaded, request)  # a long path's windows, values outside the trained ranges
+                if values["source"] == "video":  # what recovering the clip's cameras warned about
+                    notes += [_public(n, folders) for n in cam.video_notes(values["camera_video"])]
             except (ValueError, FileNotFoundError) as exc:
                 return (*none, _error(_public(str(exc), folders)))
             try:  # the job's own copies: a new upload while it waits for a device removes the upload's files

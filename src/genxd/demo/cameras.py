@@ -28,7 +28,7 @@ from .. import validation as v
 from ..cameras import trajectories
 
 __all__ = [
-    "PresetParam", "preset_params", "preset_path", "file_path", "keyframe_path", "video_cameras", "video_path",
+    "PresetParam", "preset_params", "preset_path", "file_path", "keyframe_path", "video_cameras", "video_notes", "video_path",
     "context_frames", "KEYFRAME_COLUMNS", "DEFAULT_KEYFRAMES",
 ]
 
@@ -267,6 +267,17 @@ def video_cameras(path: str | Path) -> Any:
         while len(_VIDEO_CAMERAS) > VIDEO_CACHE_SIZE:
             _VIDEO_CAMERAS.popitem(last=False)
         return cams
+
+
+def video_notes(path: str | Path) -> list[str]:
+    """What recovering the cameras of the clip at ``path`` warned about (a camera that stands still, frames left out,
+    a focal length assumed; ``genxd trajectory from-video`` prints them), as sentences for the page (the recovery is
+    :func:`video_cameras`', done once per file)."""
+    notes = []
+    for text in video_cameras(path).report.get("warnings", []):
+        text = public_message(str(text), path)
+        notes.append(f"The video's cameras: {text}{'' if text.endswith('.') else '.'}")
+    return notes
 
 
 def video_path(path: str | Path, num_frames: int, focal: float,
