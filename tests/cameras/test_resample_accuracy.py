@@ -108,3 +108,22 @@ def test_compare_paths_alignment_scale_and_perturbations():
     assert e.TransErr is None and e.RotErr == 0.0
     with pytest.raises(ValueError, match="NaN"):
         compare_paths(torch.full((3, 4, 4), float("nan")), gt[:3])
+
+
+def test_a_path_that_stops_stands_still_and_never_steps_back():
+    """A forward clip whose camera stopped for 8 frames (from-video's still frames copy the camera): the cubic spline
+    overshot around the stop, 9 of 59 steps going backwards (8.5 % of a keyframe step) with --spacing time."""
+    from genxd.cameras.resample import resample_path
+
+    order = list(range(8)) + [7] * 8 + list(range(8, 20))
+    c2w = torch.eye(4, dtype=torch.float64).repeat(len(order), 1, 1)
+    c2w[:, 2, 3] = 0.1 * torch.tensor(order, dtype=torch.float64)
+    K = torch.eye(3, dtype=torch.float64).repeat(len(order), 1, 1)
+    t = torch.linspace(0, 1, len(order), dtype=torch.float64)
+    for spacing in ("time", "arc"):
+        out, _, ts = resample_path(c2w, K, t, 60, spacing=spacing)
+        z = out[:, 2, 3].numpy()
+        assert (np.diff(z) >= -1e-12).all(), (spacing, np.diff(z).min())
+        if spacing == "time":  # within the stop (keyframes 7-15) the camera is where it stopped
+            inside = (ts.numpy() >= 7 / 27) & (ts.numpy() <= 15 / 27)
+            assert inside.sum() >= 15 and np.allclose(z[inside], 0.7, atol=1e-12), z[inside]
