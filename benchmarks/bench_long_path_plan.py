@@ -8,7 +8,9 @@ it once with the commit before and once after to compare).
 
 ``--sweep``: plans on many paths (orbits, spirals, dollies, repeated and static cameras, hand-held jitter, random
 cameras), inputs and windows, from the distances ``make_plan`` uses now and from ``torch.cdist``'s matrix (the
-old formula, written out below): the count of plans that differ, and which.
+old formula, written out below): the count of plans that differ, and which. And the same plans from the planners
+now against the planners before their speed-up (``long_path_plan_reference.py``, the code before 2026-12-05's
+k-d tree), from the distances on demand and from the full matrix, with the time each took: they must not differ.
 
     python benchmarks/bench_long_path_plan.py --frames 1024,4096 --out results.json
     python benchmarks/bench_long_path_plan.py --sweep
@@ -67,15 +69,14 @@ def cdist_distance(c2w, K=None, depth: float = 1.0):
     return d
 
 
-def sweep() -> dict:
-    """Plans from :class:`CameraDistances` against plans from :func:`cdist_distance` on many paths."""
+def sweep_paths(lengths: tuple[int, ...] = (30, 64, 100, 257, 500)):
+    """``(name, (c2w, K))`` of the swept paths: ten kinds of path at each length."""
     import torch
 
     from genxd.cameras import dolly, handheld_jitter, orbit, pan, spiral, static, zoom
-    from genxd.pipelines.long_paths import CameraDistances, plan_anchored, plan_independent, plan_progressive
 
     def paths():
-        for n in (30, 64, 100, 257, 500):
+        for n in lengths:
             c2w, K = orbit(num_frames=n)
             g = torch.Generator().manual_seed(n)
             rand = torch.eye(4, dtype=torch.float64).repeat(n, 1, 1)
@@ -89,22 +90,53 @@ def sweep() -> dict:
                         f"repeated{n}": (c2w[again], K[again]), f"jitter{n}": (handheld_jitter(c2w, seed=n), K),
                         f"random{n}": (rand, K)}.items()
 
-    total, differ = 0, []
-    for name, (c2w, K) in paths():
-        old, new = cdist_distance(c2w, K), CameraDistances(c2w, K)
+    return paths()
+
+
+SWEEP_SETTINGS = ((lambda n: [0], 8, 2), (lambda n: [0], 8, None), (lambda n: [0, n // 2], 12, 3),
+                  (lambda n: [n // 3], 14, 1), (lambda n: [5, 1, n - 1], 10, 2))
+
+
+def sweep_plans(planners, n: int, inputs: list[int], window: int, overlap: int | None) -> dict:
+    """The five swept plans of one path and setting, by name, as functions of the distances. ``planners``: a module
+    with ``plan_progressive``, ``plan_anchored`` and ``plan_independent`` (genxd's or the reference)."""
+    return {"progressive": lambda d: planners.plan_progressive(d, inputs, window, overlap),
+            "progressive_unfilled": lambda d: planners.plan_progressive(d, inputs, window, overlap, fill=False),
+            "anchored": lambda d: planners.plan_anchored(d, inputs, window, overlap=overlap),
+            "anchored_3": lambda d: planners.plan_anchored(d, inputs, window, anchors=3, overlap=overlap),
+            "independent": lambda d: planners.plan_independent(n, inputs, window, d)}
+
+
+def sweep() -> dict:
+    """Plans from :class:`CameraDistances` against plans from :func:`cdist_distance` on many paths, and the
+    planners now against the reference (before the speed-up), from :class:`CameraDistances` and the full matrix."""
+    import long_path_plan_reference as reference
+
+    from genxd.pipelines import long_path_plans as planners
+    from genxd.pipelines.long_paths import CameraDistances, camera_distance
+
+    total, differ, differ_ref, seconds = 0, [], [], {"now": 0.0, "reference": 0.0}
+    for name, (c2w, K) in sweep_paths():
+        old, new, full = cdist_distance(c2w, K), CameraDistances(c2w, K), camera_distance(c2w, K)
         n = len(new)
-        for inputs, window, overlap in [([0], 8, 2), ([0], 8, None), ([0, n // 2], 12, 3), ([n // 3], 14, 1),
-                                        ([5, 1, n - 1], 10, 2)]:
-            plans = {"progressive": lambda d: plan_progressive(d, inputs, window, overlap),
-                     "progressive_unfilled": lambda d: plan_progressive(d, inputs, window, overlap, fill=False),
-                     "anchored": lambda d: plan_anchored(d, inputs, window, overlap=overlap),
-                     "anchored_3": lambda d: plan_anchored(d, inputs, window, anchors=3, overlap=overlap),
-                     "independent": lambda d: plan_independent(n, inputs, window, d)}
-            for kind, plan in plans.items():
+        for make_inputs, window, overlap in SWEEP_SETTINGS:
+            inputs = make_inputs(n)
+            ref_plans = sweep_plans(reference, n, inputs, window, overlap)
+            for kind, plan in sweep_plans(planners, n, inputs, window, overlap).items():
                 total += 1
-                if plan(old) != plan(new):
-                    differ.append({"path": name, "plan": kind, "inputs": inputs, "window": window, "overlap": overlap})
-    return {"plans": total, "differ": differ}
+                case = {"path": name, "plan": kind, "inputs": inputs, "window": window, "overlap": overlap}
+                start = time.perf_counter()
+                now = plan(new)
+                seconds["now"] += time.perf_counter() - start
+                if plan(old) != now:
+                    differ.append(case)
+                start = time.perf_counter()
+                before = ref_plans[kind](CameraDistances(c2w, K))
+                seconds["reference"] += time.perf_counter() - start
+                if now != before or plan(full) != ref_plans[kind](full):
+                    differ_ref.append(case)
+    return {"plans": total, "differ": differ, "differ_from_reference": differ_ref,
+            "seconds": {k: round(v, 2) for k, v in seconds.items()}}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -121,8 +153,13 @@ def main(argv: list[str] | None = None) -> None:
                     "python": platform.python_version()}
     if args.sweep:
         result["sweep"] = sweep()
-        print(f"{len(result['sweep']['differ'])} of {result['sweep']['plans']} plans differ from torch.cdist's")
-        for d in result["sweep"]["differ"]:
+        sw = result["sweep"]
+        print(f"{len(sw['differ'])} of {sw['plans']} plans differ from torch.cdist's")
+        for d in sw["differ"]:
+            print("  ", d)
+        print(f"{len(sw['differ_from_reference'])} of {sw['plans']} plans differ from the reference planners' "
+              f"(planning {sw['seconds']['now']:.1f} s now, {sw['seconds']['reference']:.1f} s the reference)")
+        for d in sw["differ_from_reference"]:
             print("  ", d)
     else:
         result["rows"] = []

@@ -3,7 +3,9 @@
 A plan asks for the distances between a few frames and the rest (a window's new frames against the frames
 made so far), never for all pairs: :class:`CameraDistances` computes just those entries, so a plan of ``N``
 frames holds ``O(N * window)`` distances rather than ``N * N`` (128 MiB of float64 at 4,096 frames, about
-3 GB with ``torch.cdist``'s temporaries at 10,000). Each entry is computed by the same elementwise float64
+3 GB with ``torch.cdist``'s temporaries at 10,000). The frames made so far nearest to a window
+(:meth:`CameraDistances.nearest`) are found through a k-d tree of the cameras, so a plan computes about
+``O(N * window)`` distances in all, not ``O(N * N * window)``. Each entry is computed by the same elementwise float64
 operations whatever else is asked with it (the exact difference-based formula, not ``torch.cdist``'s matrix
 product, whose rounding changes with the shape of the call and left identical cameras about 6e-8 apart), so a
 plan does not depend on how its distances were grouped: :func:`camera_distance` (all pairs) holds the same
@@ -13,14 +15,26 @@ values.
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from typing import Any, Sequence
 
+import numpy as np
 import torch
 from torch import Tensor
 
 __all__ = ["CameraDistances", "Distances", "as_distances", "camera_distance"]
 
 _ROW_BLOCK = 256  # rows per block of camera_distance's matrix (bounds the temporaries)
+_BRUTE_FORCE = 512  # nearest(): distances computed directly up to this many (pool frames x targets)
+_MAX_ROTATION_NORM = 2.2  # nearest()'s tree bound holds while |R_i - R_j|_F <= pi sqrt(2) (rotations: sqrt(3) each)
+
+
+def _nearest_of(dist: "Distances", rows: np.ndarray, targets: np.ndarray, k: int) -> list[int]:
+    """The first ``k`` of ``rows`` (ascending frames) by their distance to the nearest of ``targets``: a stable
+    sort (equal distances: the lower frame first; NaN last, as ``torch.sort``)."""
+    if not len(rows) or k <= 0:
+        return []
+    near = dist.block(rows, targets).cpu().numpy().min(axis=1)
+    return rows[np.argsort(near, kind="stable")[:k]].tolist()
 
 
 class CameraDistances:
@@ -34,6 +48,7 @@ class CameraDistances:
         self._centres = [c2w[:, k, 3].contiguous() for k in range(3)]
         self._rotation = [c2w[:, r, c].contiguous() for r in range(3) for c in range(3)]
         self._logf = None if K is None else _focal_lengths(K, self.num_frames).log()
+        self._tree_state: tuple[Any, np.ndarray, float] | None = None  # (tree or None, points, scale): _tree()
 
     def __len__(self) -> int:
         return self.num_frames
@@ -67,6 +82,58 @@ class CameraDistances:
         """The distance of ``a[k]`` to ``b[k]`` for each ``k``."""
         return self._values(torch.as_tensor(a, dtype=torch.long).reshape(-1), torch.as_tensor(b, dtype=torch.long).reshape(-1))
 
+    def _tree(self) -> tuple[Any, np.ndarray, float]:
+        """A k-d tree of the cameras as points whose Euclidean distance never exceeds their camera distance
+        (centre / depth, R / sqrt(2), log f: ``2 arcsin(x) >= 2 x`` makes the rotation term at least
+        ``|R_i - R_j|_F / sqrt(2)``, and a sum of terms is at least their root sum of squares), the points and
+        their largest coordinate; no tree where that bound may fail (non-finite values, a depth <= 0, matrices
+        far from rotations)."""
+        if self._tree_state is None:
+            cols = [c / self.depth for c in self._centres] + [r / math.sqrt(2) for r in self._rotation]
+            cols += [] if self._logf is None else [self._logf]
+            points = torch.stack(cols, dim=1).numpy()
+            rot_norm = torch.stack(self._rotation, dim=1).norm(dim=1)
+            ok = (self.depth > 0 and math.isfinite(self.depth) and bool(np.isfinite(points).all())
+                  and bool((rot_norm <= _MAX_ROTATION_NORM).all()) and self.num_frames > 0)
+            tree = None
+            if ok:
+                from scipy.spatial import cKDTree
+
+                tree = cKDTree(points)
+            self._tree_state = (tree, points, float(np.abs(points).max(initial=0.0)))
+        return self._tree_state
+
+    def nearest(self, pool: np.ndarray, targets: Sequence[int], k: int) -> list[int]:
+        """The ``k`` frames of ``pool`` (a boolean mask of the frames) nearest to any frame of ``targets``, the
+        nearest first, equal distances the lower frame first: the first ``k`` of a stable sort of the row minima
+        of ``block(frames of pool, targets)``, computing only the distances of frames that may be among them.
+
+        The tree's distance never exceeds the camera distance, so every frame at most ``T`` from a target (``T``:
+        the ``k``-th smallest distance among the pool's frames nearest in the tree) lies in the tree's ball of
+        radius ``T`` (plus a margin for rounding) around that target; the frames outside are farther than the
+        ``k`` chosen, ties included."""
+        targets = np.asarray(targets, dtype=np.int64).reshape(-1)
+        count = int(pool.sum())
+        if k <= 0 or not count or not len(targets):
+            return []
+        tree, points, scale = self._tree()
+        if tree is None or count * len(targets) <= _BRUTE_FORCE or count <= k:
+            return _nearest_of(self, np.flatnonzero(pool), targets, k)
+        m = min(self.num_frames, 2 * k + len(targets) + 8)
+        while True:  # enough of the pool's frames near the targets in the tree for an upper bound on the k-th
+            _, idx = tree.query(points[targets], k=m)
+            cand = np.unique(idx)
+            cand = cand[pool[cand]]
+            if len(cand) >= k:
+                break
+            m = min(self.num_frames, 4 * m)
+        near = self.block(cand, targets).numpy().min(axis=1)
+        bound = float(np.partition(near, k - 1)[k - 1])
+        radius = bound * (1 + 1e-9) + 1e-9 * (1 + scale)
+        balls = tree.query_ball_point(points[targets], radius)
+        cand = np.unique(np.concatenate([np.asarray(b, dtype=np.int64) for b in balls]))
+        return _nearest_of(self, cand[pool[cand]], targets, k)
+
 
 def _focal_lengths(K: Tensor, num_frames: int) -> Tensor:
     """``fx`` of ``K [N, 3, 3]`` (or ``[1, 3, 3]``: shared by the ``num_frames`` cameras) as float64 ``[N]``; a
@@ -95,6 +162,10 @@ class _DenseDistances:
 
     def pairs(self, a: Sequence[int] | Tensor, b: Sequence[int] | Tensor) -> Tensor:
         return self.dist[torch.as_tensor(a, dtype=torch.long).reshape(-1), torch.as_tensor(b, dtype=torch.long).reshape(-1)]
+
+    def nearest(self, pool: np.ndarray, targets: Sequence[int], k: int) -> list[int]:
+        """:meth:`CameraDistances.nearest` from the matrix."""
+        return _nearest_of(self, np.flatnonzero(pool), np.asarray(targets, dtype=np.int64).reshape(-1), k)
 
 
 Distances = CameraDistances | _DenseDistances

@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -75,17 +76,18 @@ class LongPathPlan:
 
     def check(self) -> None:
         """Every frame is an input or generated exactly once; every context is known before its stage."""
-        made: dict[int, int] = {f: -1 for f in self.inputs}
+        made: dict[int, int | None] = {f: None for f in self.inputs}  # the stage that made each frame (None: input)
         for w in sorted(self.windows, key=lambda w: w.stage):
-            if len(w.frames) > self.window or len(set(w.frames)) != len(w.frames):
+            frames = set(w.frames)
+            if len(w.frames) > self.window or len(frames) != len(w.frames):
                 raise AssertionError(f"bad window frames {w.frames}")
             for c in w.context:
-                if c not in w.frames or c not in made or (made[c] >= 0 and self.windows[made[c]].stage >= w.stage):
+                if c not in frames or c not in made or (made[c] is not None and made[c] >= w.stage):
                     raise AssertionError(f"context frame {c} of {w} is not known before stage {w.stage}")
             for t in w.targets:
                 if t in made:
                     raise AssertionError(f"frame {t} is generated twice")
-                made[t] = self.windows.index(w)
+                made[t] = w.stage
         if sorted(made) != list(range(self.num_frames)):
             raise AssertionError(f"frames not covered: {sorted(set(range(self.num_frames)) - set(made))}")
 
@@ -252,9 +254,12 @@ def plan_anchored(dist: Tensor | Distances, inputs: Sequence[int], window: int, 
     remaining = [f for f in range(num_frames) if f not in known]
     generated = sorted(chosen)
     per_chunk = window - n_in - min(overlap, len(generated))
+    to_rest = dist.block(generated, remaining).cpu().numpy()  # each anchor's distance to each remaining frame (one call)
+    start = 0
     for group in _split_even(remaining, per_chunk):
         extra = window - n_in - len(group)  # context frames besides the inputs: >= overlap
-        near = dist.block(generated, group).min(dim=1).values  # each generated frame's distance to the chunk
+        near = to_rest[:, start : start + len(group)].min(axis=1)  # each generated frame's distance to the chunk
+        start += len(group)
         order = sorted(range(len(generated)), key=lambda k: (float(near[k]), generated[k]))
         ctx = [generated[k] for k in order[:extra]]
         windows.append(Window(order_along_path(group + ctx + list(inputs), dist, inputs), inputs + tuple(ctx), 1, "chunk"))
@@ -321,22 +326,21 @@ def plan_progressive(dist: Tensor | Distances, inputs: Sequence[int], window: in
         return (d + num_frames // 2) % num_frames - num_frames // 2 if closed else d
 
     windows: list[Window] = []
-    generated: list[int] = []  # generated before the current stage
+    generated: set[int] = set()  # generated before the current stage
+    pool = np.zeros(num_frames, dtype=bool)  # the same, as a mask of the frames
 
     def add(new: list[int], fronts: list[int], ref: int, direction: int, stage: int) -> None:
         extra = window - n_in - len(new)  # room for generated context frames
         if not fill:
-            extra = min(extra, max(overlap, len(set(fronts) & set(generated))))
-        known = set(generated)
-        chosen = [f for f in dict.fromkeys(fronts) if f in known][:extra]
+            extra = min(extra, max(overlap, len(set(fronts) & generated)))
+        chosen = [f for f in dict.fromkeys(fronts) if f in generated][:extra]
         if len(chosen) < extra and generated:
-            gen = sorted(known)  # ties in distance: the lowest frame index first (a stable sort)
-            near = dist.block(gen, new).min(dim=1).values
-            for k in torch.sort(near, stable=True).indices.tolist():
+            # the nearest by camera distance; ties: the lowest frame index first
+            for f in dist.nearest(pool, new, extra):
                 if len(chosen) >= extra:
                     break
-                if gen[k] not in chosen:
-                    chosen.append(gen[k])
+                if f not in chosen:
+                    chosen.append(f)
         others = sorted(list(inputs[1:]) + chosen + new, key=lambda f: (direction * signed(f, ref), f))
         windows.append(Window((inputs[0], *others), inputs + tuple(chosen), stage, "chunk"))
 
@@ -409,7 +413,8 @@ def plan_progressive(dist: Tensor | Distances, inputs: Sequence[int], window: in
                     add(frames[hi - k:hi], [nxt], nxt, -1, stage)
                     made += frames[hi - k:hi]
                     st[2] = hi - k
-        generated += made
+        generated.update(made)
+        pool[made] = True
         stage += 1
     return LongPathPlan("progressive", num_frames, window, inputs, tuple(windows))
 

@@ -1,0 +1,285 @@
+"""The 3D long-path planners (and the independent one) as they were before 2026-12-05's speed-up
+(``genxd.pipelines.long_path_plans`` at 4817344): ``plan_progressive`` asked for the distances of every generated
+frame to each window's new frames (quadratic in the path, a torch call per window). Kept here, not in ``src/``, only as the
+reference the faster planners must equal plan for plan (``bench_long_path_plan.py --sweep``,
+``tests/pipelines/test_long_path_plan_speed.py``). Plans are built with genxd's ``Window`` / ``LongPathPlan``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import torch
+from torch import Tensor
+
+from genxd.pipelines.long_path_distance import Distances, as_distances
+from genxd.pipelines.long_path_plans import LongPathPlan, Window, _check_inputs, _single
+from genxd.validation import arg
+
+def _farthest_points(dist: Distances, known: Sequence[int], n: int) -> list[int]:
+    """``n`` frames chosen one at a time as the farthest (in ``dist``) from all frames chosen so far,
+    starting from ``known``; ties go to the lowest frame index."""
+    num = len(dist)
+    nearest = dist.block(list(known)).min(dim=0).values.clone()
+    nearest[list(known)] = -1.0
+    chosen: list[int] = []
+    for _ in range(n):
+        best = int(torch.argmax(nearest))  # first maximum: lowest index
+        if nearest[best] < 0:
+            break
+        chosen.append(best)
+        nearest = torch.minimum(nearest, dist.block([best])[0])
+        nearest[best] = -1.0
+    return chosen[: min(n, num)]
+
+
+def order_along_path(frames: Sequence[int], dist: Tensor | Distances, inputs: Sequence[int] = ()) -> tuple[int, ...]:
+    """The order in which a 3D window shows ``frames`` to the model: neighbours in the window are
+    neighbours along the path.
+
+    The model mixes neighbouring frames of a window (the multiview path's 3-frame convolution) and was
+    trained on clips whose consecutive frames are consecutive cameras. The frames are taken in path
+    order as a cycle and the cycle is cut at its largest camera-distance gap: an open path keeps its
+    order; on a closed one (a 360-degree orbit) a window holding frames of both ends runs across the
+    closure (``48, 56, 60, 61, 62, 63, 0, 8``), so the input sits next to the frames that are near it.
+    Ties (evenly spaced frames) cut before the first input, so it comes first.
+    """
+    fr = sorted(int(f) for f in frames)
+    n = len(fr)
+    if n < 3:
+        return tuple(fr)
+    gaps = [round(g, 6) for g in as_distances(dist).pairs(fr, fr[1:] + fr[:1]).tolist()]
+    cut = max(range(n), key=lambda i: (gaps[i], fr[(i + 1) % n] in inputs, -i))
+    start = (cut + 1) % n
+    return tuple(fr[start:] + fr[:start])
+
+
+def _split_even(items: Sequence[int], max_size: int) -> list[list[int]]:
+    """Consecutive groups of near-equal size (sizes differ by at most one), none above ``max_size``."""
+    if not items:
+        return []
+    n = math.ceil(len(items) / max_size)
+    q, r = divmod(len(items), n)
+    out, s = [], 0
+    for g in range(n):
+        size = q + (1 if g < r else 0)
+        out.append(list(items[s : s + size]))
+        s += size
+    return out
+
+
+
+def plan_anchored(dist: Tensor | Distances, inputs: Sequence[int], window: int, anchors: int | None = None,
+                  overlap: int | None = None) -> LongPathPlan:
+    """The 3D plan (see the module docstring) for ``dist [N, N]`` (:func:`camera_distance`, or the same
+    distances on demand: :class:`CameraDistances`).
+
+    Args:
+        inputs: frames given as inputs (their images condition every window).
+        window: frames per window.
+        anchors: new frames of the anchor window (default ``window - len(inputs)``).
+        overlap: generated frames (at least) conditioning each chunk (default ``max(1, window // 4)``).
+    """
+    dist = as_distances(dist)
+    num_frames = len(dist)
+    inputs = _check_inputs(inputs, num_frames, window)
+    if num_frames <= window:
+        return _single(num_frames, inputs, window)
+    n_in = len(inputs)
+    anchors = window - n_in if anchors is None else int(anchors)
+    overlap = max(1, window // 4) if overlap is None else int(overlap)
+    if n_in >= window:
+        raise ValueError(f"{n_in} input frames leave no room in a window of {window} frames")
+    if not 1 <= anchors <= window - n_in:
+        raise ValueError(f"{arg('anchors')} must be between 1 and window - inputs = {window - n_in}, got {anchors}")
+    if overlap < 1 or n_in + overlap >= window:
+        raise ValueError(f"{arg('overlap')} must be between 1 and window - inputs - 1 = {window - n_in - 1} in 3d mode "
+                         f"(context frames of each chunk besides the inputs), got {overlap}")
+    chosen = _farthest_points(dist, inputs, min(anchors, num_frames - n_in))
+    windows = [Window(order_along_path(inputs + tuple(chosen), dist, inputs), inputs, 0, "anchors")]
+    known = set(inputs) | set(chosen)
+    remaining = [f for f in range(num_frames) if f not in known]
+    generated = sorted(chosen)
+    per_chunk = window - n_in - min(overlap, len(generated))
+    for group in _split_even(remaining, per_chunk):
+        extra = window - n_in - len(group)  # context frames besides the inputs: >= overlap
+        near = dist.block(generated, group).min(dim=1).values  # each generated frame's distance to the chunk
+        order = sorted(range(len(generated)), key=lambda k: (float(near[k]), generated[k]))
+        ctx = [generated[k] for k in order[:extra]]
+        windows.append(Window(order_along_path(group + ctx + list(inputs), dist, inputs), inputs + tuple(ctx), 1, "chunk"))
+    return LongPathPlan("anchored", num_frames, window, inputs, tuple(windows))
+
+
+def is_closed_path(dist: Tensor | Distances) -> bool:
+    """Whether the path ``dist [N, N]`` (:func:`camera_distance`, frames in path order) closes on itself:
+    its last camera is at most 2 median steps from its first (a 360-degree orbit: 1 step)."""
+    dist = as_distances(dist)
+    n = len(dist)
+    if n < 4:
+        return False
+    median = float(dist.pairs(range(n - 1), range(1, n)).median())
+    return median > 1e-9 and float(dist.pairs([n - 1], [0])[0]) <= 2.0 * median
+
+
+def plan_progressive(dist: Tensor | Distances, inputs: Sequence[int], window: int, overlap: int | None = None,
+                     closed: bool | None = None, fill: bool = True) -> LongPathPlan:
+    """The default 3D plan (see the module docstring): windows grow the path outwards from the inputs.
+
+    The unknown frames form runs between known ones (between two inputs; before the first and after
+    the last input, joined into one run across the closure when the path is ``closed``, default
+    :func:`is_closed_path`). Each stage, every run grows by one window from each known end, conditioned
+    on the inputs and on the generated frames nearest to its new frames (the frame next to them along
+    the path first, then by camera distance); a run known at both ends closes with one window that
+    sees both ends. The first windows (stage 0) are conditioned on the inputs only: with one input at
+    frame 0 the first window is exactly one ordinary window over frames ``0 .. window - 1``.
+
+    Args:
+        inputs: frames given as inputs (their images condition every window; ``inputs[0]`` is the
+            reference camera and comes first in every window).
+        window: frames per window.
+        overlap: generated frames (at least, where that many exist) conditioning each later window
+            (default ``max(1, window // 4)``).
+        fill: give every window ``window`` frames (a window with fewer new frames takes more of the
+            nearest generated frames as context); False: shorter windows instead.
+    """
+    dist = as_distances(dist)
+    num_frames = len(dist)
+    inputs = _check_inputs(inputs, num_frames, window)
+    if num_frames <= window:
+        return _single(num_frames, inputs, window)
+    n_in = len(inputs)
+    overlap = max(1, window // 4) if overlap is None else int(overlap)
+    if n_in >= window:
+        raise ValueError(f"{n_in} input frames leave no room in a window of {window} frames")
+    if overlap < 1 or n_in + overlap >= window:
+        raise ValueError(f"{arg('overlap')} must be between 1 and window - inputs - 1 = {window - n_in - 1} in 3d mode "
+                         f"(context frames of each window besides the inputs), got {overlap}")
+    closed = is_closed_path(dist) if closed is None else bool(closed)
+    ins = sorted(inputs)
+    # runs of unknown frames in path order, with whether the frame before / after them is known
+    runs: list[tuple[list[int], bool, bool]] = [(list(range(a + 1, b)), True, True) for a, b in zip(ins, ins[1:])
+                                                if b - a > 1]
+    head, tail = list(range(0, ins[0])), list(range(ins[-1] + 1, num_frames))
+    if closed and head + tail:
+        runs.append((tail + head, True, True))
+    else:
+        runs += [r for r in ((head, False, True), (tail, True, False)) if r[0]]
+
+    def signed(f: int, ref: int) -> int:  # steps from ref to f along the path (around it when closed)
+        d = f - ref
+        return (d + num_frames // 2) % num_frames - num_frames // 2 if closed else d
+
+    windows: list[Window] = []
+    generated: list[int] = []  # generated before the current stage
+
+    def add(new: list[int], fronts: list[int], ref: int, direction: int, stage: int) -> None:
+        extra = window - n_in - len(new)  # room for generated context frames
+        if not fill:
+            extra = min(extra, max(overlap, len(set(fronts) & set(generated))))
+        known = set(generated)
+        chosen = [f for f in dict.fromkeys(fronts) if f in known][:extra]
+        if len(chosen) < extra and generated:
+            gen = sorted(known)  # ties in distance: the lowest frame index first (a stable sort)
+            near = dist.block(gen, new).min(dim=1).values
+            for k in torch.sort(near, stable=True).indices.tolist():
+                if len(chosen) >= extra:
+                    break
+                if gen[k] not in chosen:
+                    chosen.append(gen[k])
+        others = sorted(list(inputs[1:]) + chosen + new, key=lambda f: (direction * signed(f, ref), f))
+        windows.append(Window((inputs[0], *others), inputs + tuple(chosen), stage, "chunk"))
+
+    # How many new frames each window takes: the fewest stages, then the fewest windows, then windows as
+    # evenly full as possible (sum of squared missing new frames; ties: the larger window first).
+    # Tables of that cost for the later stages (``overlap`` generated contexts), by frames left.
+    later_cap = window - n_in - overlap
+    later_close = max(1, window - n_in - max(overlap, 2))  # a closing window sees both ends
+    most = max((len(f) for f, _, _ in runs), default=0)
+    inf = (10**9, 10**9, 10**9)
+    one_cost, two_cost = [(0, 0, 0)] + [inf] * most, [(0, 0, 0)] + [inf] * most
+
+    def one_choice(g: int, cap: int) -> tuple[tuple[int, int, int], int]:  # a run known at one end
+        if g <= cap:
+            return (1, 1, (cap - g) ** 2), g
+        cost, k = min(((1 + c[0], 1 + c[1], (cap - k) ** 2 + c[2]), -k) for k in range(1, cap + 1)
+                      for c in [one_cost[g - k]])
+        return cost, -k
+
+    def two_choice(g: int, cap: int, close: int) -> tuple[tuple[int, int, int], int]:  # known at both ends; 0: close
+        if g <= close:
+            return (1, 1, (close - g) ** 2), 0
+        options = [((1 + c[0], 2 + c[1], 2 * (cap - k) ** 2 + c[2]), -k)
+                   for k in range(1, min(cap, (g - 1) // 2) + 1) for c in [two_cost[g - 2 * k]]]
+        if not options:  # degenerate (tiny windows): one frame from the left end
+            return (g, g, 0), -1
+        cost, k = min(options)
+        return cost, -k
+
+    for g in range(1, most + 1):
+        one_cost[g] = one_choice(g, later_cap)[0]
+        two_cost[g] = two_choice(g, later_cap, later_close)[0]
+
+    state = [[frames, 0, len(frames), left, right] for frames, left, right in runs]  # frames, lo, hi, left, right
+    stage = 0
+    while any(lo < hi for _, lo, hi, _, _ in state):
+        made: list[int] = []
+        avail = min(overlap, len(generated))
+        cap = window - n_in - avail
+        for st in state:
+            frames, lo, hi, left, right = st
+            if lo >= hi:
+                continue
+            prev = frames[lo - 1] if lo > 0 else (frames[0] - 1) % num_frames  # known frame before the run's rest
+            nxt = frames[hi] if hi < len(frames) else (frames[-1] + 1) % num_frames  # known frame after it
+            g = hi - lo
+            if left and right:
+                need = min(max(avail, sum(f in generated for f in (prev, nxt))), len(generated), window - n_in - 1)
+                k = two_choice(g, cap, window - n_in - need)[1]
+                if k == 0:  # close the run with one window that sees both ends
+                    add(frames[lo:hi], [prev, nxt], prev, 1, stage)
+                    made += frames[lo:hi]
+                    st[1] = hi
+                elif k < 0:
+                    add(frames[lo:lo + 1], [prev], prev, 1, stage)
+                    made.append(frames[lo])
+                    st[1] = lo + 1
+                else:
+                    add(frames[lo:lo + k], [prev], prev, 1, stage)
+                    add(frames[hi - k:hi], [nxt], nxt, -1, stage)
+                    made += frames[lo:lo + k] + frames[hi - k:hi]
+                    st[1], st[2] = lo + k, hi - k
+            else:
+                k = one_choice(g, cap)[1]
+                if left:
+                    add(frames[lo:lo + k], [prev], prev, 1, stage)
+                    made += frames[lo:lo + k]
+                    st[1] = lo + k
+                else:
+                    add(frames[hi - k:hi], [nxt], nxt, -1, stage)
+                    made += frames[hi - k:hi]
+                    st[2] = hi - k
+        generated += made
+        stage += 1
+    return LongPathPlan("progressive", num_frames, window, inputs, tuple(windows))
+
+
+
+def plan_independent(num_frames: int, inputs: Sequence[int], window: int,
+                     dist: Tensor | Distances | None = None) -> LongPathPlan:
+    """The naive way (a baseline): consecutive runs of ``window - inputs`` new frames, each window
+    conditioned on the inputs only, all independent (one stage). With ``dist`` (3D) each window is
+    ordered by :func:`order_along_path` (as the anchored plan's); without, in frame order (4D / video)."""
+    inputs = _check_inputs(inputs, num_frames, window)
+    if num_frames <= window:
+        return _single(num_frames, inputs, window)
+    if len(inputs) >= window:
+        raise ValueError(f"{len(inputs)} input frames leave no room in a window of {window} frames")
+    rest = [f for f in range(num_frames) if f not in inputs]
+    step = window - len(inputs)
+    def order(frames: list[int]) -> tuple[int, ...]:
+        return tuple(sorted(frames)) if dist is None else order_along_path(frames, dist, inputs)
+
+    windows = [Window(order(list(inputs) + rest[s : s + step]), inputs, 0, "independent")
+               for s in range(0, len(rest), step)]
+    return LongPathPlan("independent", num_frames, window, inputs, tuple(windows))
