@@ -65,3 +65,32 @@ def test_no_case_note_for_names_that_are_not_the_listed_one_in_another_case(tmp_
     (img / unicodedata.normalize("NFD", "café.png")).write_bytes(b"x")
     with pytest.raises(FileNotFoundError, match=r"differs only in letter case or Unicode form:"):
         listed_image(tmp_path, f"images/{unicodedata.normalize('NFC', 'café.png')}", tmp_path / "transforms.json")
+
+
+def test_a_name_listed_with_a_dot_but_no_image_suffix_keeps_its_case_note(tmp_path):
+    """``frame.0001`` is read as ``frame.0001.png`` (the suffix is not an image's), so ``Frame.0001.png`` differs
+    from it in case only; the note was lost (any dot made the name one with a suffix)."""
+    (tmp_path / "Frame.0001.png").write_bytes(b"x")
+    with pytest.raises(FileNotFoundError, match=r"holds Frame\.0001\.png, which differs only in letter case:"):
+        listed_image(tmp_path, "frame.0001", tmp_path / "transforms.json")
+
+
+def test_the_listed_name_that_a_c_locale_cannot_encode_is_not_blamed_on_letter_case(tmp_path):
+    """Under ``LC_ALL=C`` without UTF-8 mode, ``café.png`` on disk cannot be opened by that name: the note said it
+    differed 'only in letter case or Unicode form' from the very name listed."""
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "café.png").write_bytes(b"x")
+    code = ("from genxd.utils.paths import listed_image\n"
+            "for name in ('caf\\u00e9.png', 'CAF\\u00c9.png'):\n"
+            "    try: listed_image(%r, name, 'transforms.json')\n"
+            "    except FileNotFoundError as e: print(ascii(str(e)))\n" % str(tmp_path))
+    env = {**os.environ, "PYTHONUTF8": "0", "LC_ALL": "C", "LANG": "C", "PYTHONIOENCODING": "utf-8"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    same, other = done.stdout.splitlines()
+    assert "holds caf\\xe9.png, the name listed, which this Python cannot name" in same
+    assert "PYTHONUTF8=1" in same and "letter case" not in same
+    assert "holds caf\\xe9.png, which differs only in letter case:" in other

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import stat
+import sys
 import unicodedata
 from pathlib import Path
 
@@ -106,10 +107,14 @@ def case_note(path: str | os.PathLike) -> str:
     holds such a file (a listing made on macOS or Windows, whose file systems ignore case, read on Linux), else
     ``""``. A name listed without a suffix (``frame``) also matches an image of that stem (``FRAME.PNG``), as the
     listing is read; never another file of it (``frame.json``, ``000.png.bak``), nor the listed name itself (a
-    dangling link, a folder). Names alike only up to Unicode normalisation are worded so."""
+    dangling link, a folder); a name listed with a suffix that is not an image's (``frame.0001``) is one without,
+    as the listing is read (``Frame.0001.png``). Names alike only up to Unicode normalisation are worded so; the
+    listed name itself, which a file-system encoding that is not UTF-8 (``LC_ALL=C``) cannot name, is said to be
+    that."""
     path = Path(path)
     parent, name = path.parent, path.name
-    key, bare = name_key(name), not os.path.splitext(name)[1]
+    # without an image suffix, the listing is read with each one added (find_listed_image): frame, frame.0001
+    key, bare = name_key(name), os.path.splitext(name)[1].lower() not in IMAGE_SUFFIXES
 
     def alike(c: str) -> bool:
         if c == name:
@@ -126,10 +131,15 @@ def case_note(path: str | os.PathLike) -> str:
     if found is None:
         return ""
     compared = found if name_key(found) == key else os.path.splitext(found)[0]
-    if compared.casefold() == name.casefold():
-        return (f" (its folder holds {found}, which differs only in letter case: the listing was made where case is "
+    shown, read = as_utf8(found), as_utf8(compared)  # under LC_ALL=C: café, not escaped bytes
+    if read != compared and unicodedata.normalize("NFC", read) == unicodedata.normalize("NFC", name):
+        return (f" (its folder holds {shown}, the name listed, which this Python cannot name: its file-system "
+                f"encoding is {sys.getfilesystemencoding()}, not UTF-8 (a locale such as LC_ALL=C); run with "
+                "PYTHONUTF8=1 or a UTF-8 locale)")
+    if read.casefold() == name.casefold():
+        return (f" (its folder holds {shown}, which differs only in letter case: the listing was made where case is "
                 "ignored, on macOS or Windows; rename the file or correct the listing)")
-    return (f" (its folder holds {found}, which differs only in letter case or Unicode form: the listing was made "
+    return (f" (its folder holds {shown}, which differs only in letter case or Unicode form: the listing was made "
             "where these are ignored, on macOS; rename the file or correct the listing)")
 
 
