@@ -78,3 +78,38 @@ def test_names_alike_up_to_case_clash_under_the_c_locale(tmp_path):
     encoding, *ids = done.stdout.splitlines()
     assert encoding == "ascii"  # the case this test is for
     assert len(ids) == 2 and _distinct_on_macos(ids), ids
+
+
+def test_inputs_no_parent_tells_apart_take_a_suffix_not_every_parent(tmp_path):
+    """``genxd curate v/*`` over ``clip.mp4`` and the frames folder ``clip/``, or ``a/clip.mp4`` and ``a/clip.mov``
+    given as files: every parent is the same, and the ids took them all up to ``/`` (a whole-path id, 'File name
+    too long' under a deep folder, and one that depended on where the videos lay)."""
+    deep = tmp_path / ("projects_2026_" * 9) / ("shoot_day_one_" * 9)
+    video, frame = _files(deep, "v/clip.mp4", "v/clip/0.png")
+    ids = [s.video_id for s in _collect_sources([video, frame.parent])]
+    assert ids == ["clip_mp4", "clip"]  # as discover_videos(v) gives them
+    assert [s.video_id for s in _collect_sources(_files(deep, "a/clip.mp4", "a/clip.mov"))] == ["clip_mp4", "clip_mov"]
+    given = _files(deep, "x/clip.mp4", "x/clip/0.png", "w/clip.mp4")  # a parent tells w's apart, as always
+    ids = [s.video_id for s in _collect_sources([given[0], given[1].parent, given[2]])]
+    assert ids == ["x__clip_mp4", "x__clip", "w__clip"]
+    same = _files(deep, "s/a b.mp4", "s/a_b.mp4")  # one id, one suffix: a hash
+    ids = [s.video_id for s in _collect_sources(same)]
+    assert len(set(ids)) == 2 and all(i.startswith("a_b_mp4_") and len(i) == len("a_b_mp4_") + 8 for i in ids), ids
+
+
+def test_a_frames_folder_whose_partner_took_its_suffix_keeps_its_id(tmp_path):
+    """``Clip/`` (frames) beside ``clip.mp4``: the video takes ``clip_mp4``, and the folder kept ``Clip`` no more
+    (it was hashed though nothing clashed with it then)."""
+    _files(tmp_path / "v", "Clip/0.png", "clip.mp4")
+    assert sorted(s.video_id for s in discover_videos(tmp_path / "v")) == ["Clip", "clip_mp4"]
+
+
+def test_one_parent_more_is_counted_from_the_id(tmp_path):
+    """``r1`` and ``r2`` searched, holding ``sub/Clip.mp4`` and ``sub/clip.mp4`` (ids ``sub__Clip``, ``sub__clip``):
+    'one parent folder more' was taken of the path (``sub__Clip`` again), so both got a hash where the docs promise
+    ``r1__sub__Clip``."""
+    _files(tmp_path, "r1/sub/Clip.mp4", "r2/sub/clip.mp4", "r3/sub/x.mp4", "r3/sub/x.mov", "r4/sub/X_mp4.avi")
+    ids = [s.video_id for s in _collect_sources([tmp_path / "r1", tmp_path / "r2"])]
+    assert ids == ["r1__sub__Clip", "r2__sub__clip"]
+    ids = [s.video_id for s in _collect_sources([tmp_path / "r3", tmp_path / "r4"])]
+    assert ids == ["sub__x_mov", "r3__sub__x_mp4", "r4__sub__X_mp4"]  # a suffixed id keeps its suffix

@@ -18,7 +18,7 @@ from collections import Counter
 
 from ..utils.paths import as_utf8, name_key
 
-__all__ = ["MAX_ID_BYTES", "settle_clashes", "safe_video_id"]
+__all__ = ["MAX_ID_BYTES", "hashed_video_id", "settle_clashes", "safe_video_id"]
 
 #: the longest id of a name outside ASCII, in UTF-8 bytes: its folder and the hidden ``.VIDEO_ID.xxxx.part``
 #: folder it is built in stay under the 255 bytes of a file name on common file systems
@@ -54,7 +54,8 @@ def safe_video_id(text: str) -> str:
     return _in_file_system_encoding(f"{kept}_{digest}" if kept else digest)
 
 
-def _hashed(video_id: str, name: str) -> str:
+def hashed_video_id(video_id: str, name: str) -> str:
+    """``video_id`` and 8 hex digits of the hash of ``name`` (the input's path)."""
     return f"{video_id}_{hashlib.sha256(name.encode('utf-8', 'surrogateescape')).hexdigest()[:8]}"
 
 
@@ -63,15 +64,16 @@ def settle_clashes(ids: list[str], tries: list[str | None], names: list[str]) ->
     and ``img_1``, one folder on macOS and Windows).
 
     An id that clashes with no other stays as it is (a resumed curation finds it). A clashing id takes its
-    alternative ``tries[i]`` (the file suffix added, a parent folder more) when that one clashes with no other id,
-    else 8 hex digits of the hash of ``names[i]`` (the input's path). ValueError when ids still clash (the same
-    name given twice)."""
+    alternative ``tries[i]`` (the file suffix added, a parent folder more; None: none); the ids so chosen that
+    still clash take 8 hex digits of the hash of ``names[i]`` (the input's path) instead. One without an
+    alternative whose partners took theirs keeps its id (``Clip/`` frames beside ``clip.mp4``: ``Clip``,
+    ``clip_mp4``). ValueError when ids still clash (the same name given twice)."""
     counts = Counter(name_key(i) for i in ids)
     clashing = [counts[name_key(i)] > 1 for i in ids]
     chosen = [t if c and t is not None else i for i, t, c in zip(ids, tries, clashing)]
     counts = Counter(name_key(i) for i in chosen)
-    out = [_hashed(i, n) if c and (t is None or counts[name_key(t)] > 1) else x
-           for i, t, c, n, x in zip(ids, tries, clashing, names, chosen)]
+    out = [hashed_video_id(i, n) if c and counts[name_key(x)] > 1 else x
+           for i, c, n, x in zip(ids, clashing, names, chosen)]
     counts = Counter(name_key(i) for i in out)
     dupes = sorted({i for i in out if counts[name_key(i)] > 1})
     if dupes:
