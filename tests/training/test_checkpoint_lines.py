@@ -126,3 +126,23 @@ def test_another_run_folders_checkpoint_resumed_into_a_folder_with_its_own_leave
     own._replaced = own._later_checkpoints(2)
     _publish(own, 3)
     assert [c.name for c in list_checkpoints(ckpts2)] == ["checkpoint-0000002", "checkpoint-0000003"]
+
+
+def test_overwrite_unlinks_a_linked_checkpoint_once_the_new_run_has_one(tmp_path):
+    """--overwrite passed a checkpoint linked in by hand over (remove_run_outputs took folders that are no links):
+    the link stayed beside the new run's checkpoints and --resume latest took the old line (step 9)."""
+    from genxd.training.run_outputs import remove_run_outputs
+
+    ckpts = tmp_path / "run" / "checkpoints"
+    _checkpoint(ckpts / "checkpoint-0000001", 1)
+    archive = _checkpoint(tmp_path / "archive" / "ckpt9", 9)
+    os.symlink(archive, ckpts / "checkpoint-0000009")
+    run = _run(tmp_path / "run")
+    run._replaced = remove_run_outputs(tmp_path / "run", keep_checkpoints=True)
+    assert sorted(p.name for p in run._replaced) == ["checkpoint-0000001", "checkpoint-0000009"]
+    _publish(run, 2)
+    assert [c.name for c in list_checkpoints(ckpts)] == ["checkpoint-0000002"]
+    assert (archive / "training_state.json").is_file()  # the link goes, not what it points to
+    os.symlink(archive, ckpts / "checkpoint-0000009")
+    remove_run_outputs(tmp_path / "run")  # without keep_checkpoints: removed at once
+    assert not os.path.lexists(ckpts / "checkpoint-0000009") and archive.is_dir()

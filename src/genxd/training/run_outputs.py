@@ -6,11 +6,10 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 from pathlib import Path
 
 from ..utils.io import atomic_file
-from .checkpoint_files import CHECKPOINT_PREFIX
+from .checkpoint_files import CHECKPOINT_PREFIX, remove_checkpoint
 
 __all__ = ["remove_run_outputs"]
 
@@ -25,7 +24,7 @@ _TRACKER_RUNS = ("genxd", "vae")  # accelerate's TensorBoard folders: logs/<the 
 
 def remove_run_outputs(output_dir: Path, keep_checkpoints: bool = False) -> list[Path]:
     """Delete what earlier runs wrote in ``output_dir`` (``--overwrite``): the ``checkpoints/checkpoint-*`` folders
-    (and unfinished ``.checkpoint-*.part`` ones), the validation videos ``validation/step_*_*.mp4``, the TensorBoard
+    and links to checkpoints (unlinked; what they point to stays), unfinished ``.checkpoint-*.part`` folders, the validation videos ``validation/step_*_*.mp4``, the TensorBoard
     files under ``logs/genxd/`` and ``logs/vae/`` (``events.out.tfevents.*``, ``hparams.yml``) and ``metrics.jsonl``.
     Any other file is kept; the folders that end up empty are removed. ``keep_checkpoints``: the finished
     checkpoints stay and are returned (for the caller to delete once it has a checkpoint of its own)."""
@@ -33,11 +32,13 @@ def remove_run_outputs(output_dir: Path, keep_checkpoints: bool = False) -> list
     kept: list[Path] = []
     if ckpts.is_dir():
         for p in ckpts.iterdir():
-            if _CHECKPOINT_NAMES.fullmatch(p.name) and p.is_dir() and not p.is_symlink():
+            # a link (a kept checkpoint linked in by hand) is the run's too: --resume latest takes it; it is
+            # unlinked, never followed (remove_checkpoint); skipped, it stayed and a resume took the old line
+            if _CHECKPOINT_NAMES.fullmatch(p.name) and (p.is_symlink() or p.is_dir()):
                 if keep_checkpoints and not p.name.startswith("."):
                     kept.append(p)
                 else:
-                    shutil.rmtree(p)
+                    remove_checkpoint(p)
     videos = output_dir / "validation"
     if videos.is_dir():
         for p in videos.iterdir():
