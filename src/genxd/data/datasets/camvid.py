@@ -485,6 +485,8 @@ class CamVidDataset(_ClipDataset):
         where = str(model_dir) if v.archive is None else f"{v.archive.path}: {v.prefix}0/"
         model_K, model_lenses = pinhole_views(model.camera_models, model.camera_params, model.heights, model.widths,
                                               model.K.float(), self.undistort, where, model.image_names)
+        meta = self._meta(scene)
+        model_K = self._square_still_camera(scene, meta, model_K, model.heights, model.widths)
         lenses = None if model_lenses is None else [None] * len(v.frames)
         sizes: list[tuple[int, int] | None] = [None] * len(v.frames)
         index = {name: i for i, name in enumerate(model.image_names)}
@@ -505,7 +507,28 @@ class CamVidDataset(_ClipDataset):
         if not valid:
             raise ValueError(f"{v.name}: the COLMAP model registers none of the {n} images")
         points = model.points_xyz.float() if model.points_xyz.numel() else None
-        return _Cameras(c2w, K, valid, points, self._meta(scene), lenses, sizes)
+        return _Cameras(c2w, K, valid, points, meta, lenses, sizes)
+
+    def _square_still_camera(self, scene: int, meta: dict, model_K: Tensor, heights: list[int],
+                             widths: list[int]) -> Tensor:
+        """``model_K`` (normalised: fx / W, fy / H of each image) with fy = fx in pixels for a still-camera curation (``sfm_mapper: static_camera``) written before
+        22ff448, whose camera had fy = focal x H (pixels stretched by the frame's aspect; the curation always meant
+        square pixels, fx = focal x W = fy), with a warning once per run (per loader worker) naming the video."""
+        if meta.get("sfm_mapper") != "static_camera" or not len(model_K):
+            return model_K
+        aspect = torch.tensor(widths, dtype=model_K.dtype) / torch.tensor(heights, dtype=model_K.dtype)  # W / H
+        square = model_K[:, 0, 0] * aspect  # fy / H of fy = fx
+        if torch.allclose(model_K[:, 1, 1], square, rtol=1e-5, atol=0):
+            return model_K
+        if not getattr(self, "_square_warned", False):
+            self._square_warned = True
+            warn(f"{self.videos[scene].name}: a still-camera curation by a genxd before 2026-12-05, whose camera has "
+                 f"fy = focal x H (pixels stretched by the frame's aspect): read with fy = fx (square pixels, as "
+                 f"the curation meant); this and other such videos (not named again) are rewritten by re-curating them "
+                 f"(remove their folders and run genxd curate again)")
+        model_K = model_K.clone()
+        model_K[:, 1, 1] = square
+        return model_K
 
     def _view_name(self, scene: int, position: int) -> str:
         v = self.videos[scene]
