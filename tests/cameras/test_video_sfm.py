@@ -77,9 +77,10 @@ def _fake(c2w: np.ndarray, window: float | None = KLT_WINDOW):
     from types import SimpleNamespace
 
     n = len(c2w)
+    images = {i: SimpleNamespace(has_pose=True, num_points3D=100) for i in range(n)}  # frames that see enough points
     return SimpleNamespace(c2w=c2w, registered=np.ones(n, bool), num_registered=n, features="klt", klt_window=window,
-                           mean_reprojection_error=0.5, timings={"sfm_map": 1.0},
-                           tried=[("klt", window, n, 0.5, 0.0, True)])
+                           mean_reprojection_error=0.5, timings={"sfm_map": 1.0}, num_points3D=300,
+                           reconstruction=SimpleNamespace(images=images), tried=[("klt", window, n, 0.5, 0.0, True)])
 
 
 @pytest.mark.parametrize("other_turn, kept", [(63.0, True), (20.0, False)])

@@ -21,32 +21,20 @@ from .moving_masks import inconsistent_track_mask
 from .video_sfm import (
     FIT_WITHOUT_TURNING_BELOW_DEG,
     FIT_WITHOUT_TURNING_MAX_ANGLE_DEG,
+    MIN_POINTS_PER_FRAME,
     fit_without_turning,
     path_angle_to_view_deg,
     rebundle_without_turning,
     retrack_if_turning,
     run_video_sfm,
+    too_few_points,
     turn_per_frame_deg,
 )
 
+__all__ = ["reconstruct_clip", "focal_unobservable", "too_few_points", "MIN_POINTS_PER_FRAME", "REFINE_MIN_FRACTION"]
+
 #: Regions the first pass cannot explain must cover more than this fraction of the frames for a second pass.
 REFINE_MIN_FRACTION = 0.001
-
-#: A reconstruction whose registered frames see fewer points than this (median) is refused: a clip of noise gave
-#: 43 points seen by 5 a frame (tracks 3 frames long) and a path turning 214 degrees; the synthetic clips give 100+.
-MIN_POINTS_PER_FRAME = 15
-
-
-def too_few_points(sfm: Any) -> str | None:
-    """Why ``sfm`` (an ``SfmResult``) cannot be trusted, or None: its registered frames see fewer than
-    :data:`MIN_POINTS_PER_FRAME` points (median), so its cameras are fitted to chance matches."""
-    seen = [image.num_points3D for image in sfm.reconstruction.images.values() if image.has_pose]
-    per_frame = float(np.median(seen)) if seen else 0.0
-    if per_frame >= MIN_POINTS_PER_FRAME:
-        return None
-    return (f"its {len(seen)} frames see {per_frame:.0f} points each (median, of {sfm.num_points3D}; at least "
-            f"{MIN_POINTS_PER_FRAME} needed): too few to place a camera, the frames share little that can be tracked "
-            "(noise, blur, a blank or flickering picture)")
 
 
 def reconstruct_clip(frames: np.ndarray, image_dir: Path, names: list[str], work: Path, allowed: np.ndarray,
@@ -59,16 +47,16 @@ def reconstruct_clip(frames: np.ndarray, image_dir: Path, names: list[str], work
     ``refine_masks``, the regions of the second pass removed). Adds ``inconsistent_fraction``, ``mask_fraction``,
     ``sfm_tried`` and warnings to ``report`` and the stages' seconds to ``timings``.
 
+    Every pass refuses a reconstruction whose frames see too few points (:func:`too_few_points`, in
+    :func:`run_video_sfm` and :func:`retrack_if_turning`): a thin second pass leaves the first one kept (a warning).
+
     Raises:
-        genxd.curation.sfm.SfmError: the first pass found no reconstruction, or one whose frames see too few points
-            (:func:`too_few_points`).
+        genxd.curation.sfm.SfmError: the first pass found no reconstruction, or only ones whose frames see too few
+            points.
     """
     from ..curation.sfm import SfmError
 
     sfm = run_video_sfm(image_dir, names, work / "sfm", allowed, focal, features, num_threads, seed, mapper)
-    thin = too_few_points(sfm)
-    if thin:
-        raise SfmError(f"SfM ({sfm.features}) registered frames, but {thin}")
     if refine_masks:  # a second pass without the points the first pass's cameras cannot explain
         t1 = time.perf_counter()
         moving = inconsistent_track_mask(frames, sfm.c2w, sfm.registered, sfm.K)

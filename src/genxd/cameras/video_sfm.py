@@ -41,7 +41,7 @@ from ..utils.pycolmap_import import load_pycolmap
 __all__ = ["KLT_WINDOW", "KLT_WINDOW_TURNING", "TURNING_DEG_PER_FRAME", "AGREEMENT", "NO_TURN_GAIN", "NO_TURN_TURN_RATIO",
            "NO_TURN_MIN_KEPT", "klt_sfm", "turn_per_frame_deg", "disagreement_deg", "mean_turn_deg", "run_video_sfm",
            "retrack_if_turning", "rebundle_without_turning", "fit_without_turning", "FIT_WITHOUT_TURNING_BELOW_DEG",
-           "FIT_WITHOUT_TURNING_MAX_ANGLE_DEG", "path_angle_to_view_deg"]
+           "FIT_WITHOUT_TURNING_MAX_ANGLE_DEG", "path_angle_to_view_deg", "MIN_POINTS_PER_FRAME", "too_few_points"]
 
 #: KLT tracking window (fraction of the longer image side): curation's default, right for paths that
 #: mostly move; and the one for a camera that turns by TURNING_DEG_PER_FRAME or more between frames.
@@ -72,6 +72,21 @@ FIT_WITHOUT_TURNING_MAX_ANGLE_DEG = 45.0
 #: KLT corners per frame and the frames a track is matched over (as in ``genxd.curation.run_sfm``).
 KLT_MAX_CORNERS = 800
 SEQUENTIAL_OVERLAP = 8
+#: A reconstruction whose registered frames see fewer points than this (median) is refused: a clip of noise gave
+#: 43 points seen by 5 a frame (tracks 3 frames long) and a path turning 214 degrees; the synthetic clips give 100+.
+MIN_POINTS_PER_FRAME = 15
+
+
+def too_few_points(sfm) -> str | None:
+    """Why ``sfm`` (an ``SfmResult``) cannot be trusted, or None: its registered frames see fewer than
+    :data:`MIN_POINTS_PER_FRAME` points (median), so its cameras are fitted to chance matches."""
+    seen = [image.num_points3D for image in sfm.reconstruction.images.values() if image.has_pose]
+    per_frame = float(np.median(seen)) if seen else 0.0
+    if per_frame >= MIN_POINTS_PER_FRAME:
+        return None
+    return (f"its {len(seen)} frames see {per_frame:.0f} points each (median, of {sfm.num_points3D}; at least "
+            f"{MIN_POINTS_PER_FRAME} needed): too few to place a camera, the frames share little that can be tracked "
+            "(noise, blur, a blank or flickering picture)")
 
 
 def klt_sfm(image_dir: Path, names: list[str], work: Path, allowed: np.ndarray | None, focal: float | None,
@@ -167,30 +182,43 @@ def run_video_sfm(image_dir: Path, names: list[str], work: Path, allowed: np.nda
                   features: str = "auto", num_threads: int = -1, seed: int = 0, mapper: str = "global",
                   klt_window: float = KLT_WINDOW):
     """SfM of a clip's frames. ``features``: "auto" (KLT with the ``klt_window``, then curation's SIFT when
-    KLT fails or leaves frames unregistered; the reconstruction registering more frames wins, KLT on a tie),
-    "klt" or "sift". The result carries ``klt_window`` (None for SIFT) and ``tried`` (``[(features, window,
-    registered, reprojection px, turn per frame deg, kept)]``); its timings add up the runs."""
+    KLT fails, leaves frames unregistered or its frames see too few points, :func:`too_few_points`), "klt" or
+    "sift". Of the reconstructions, one whose frames see enough points wins, then the one registering more frames,
+    then KLT. The result carries ``klt_window`` (None for SIFT) and ``tried`` (``[(features, window, registered,
+    reprojection px, turn per frame deg, kept)]``); its timings add up the runs.
+
+    Raises:
+        genxd.curation.sfm.SfmError: no reconstruction, or only ones whose frames see too few points.
+    """
     from ..curation.sfm import SfmError, run_sfm
 
     if features not in ("auto", "klt", "sift"):
         raise ValueError(f"features must be 'auto', 'klt' or 'sift', got {features!r}")
     errors: list[str] = []
     results: list[tuple[float | None, object]] = []
+    thin: dict[int, str | None] = {}  # by id(result): why its frames see too few points
     if features != "sift":
         try:
             results.append((klt_window, klt_sfm(image_dir, names, work / f"klt{klt_window:g}", allowed, focal,
                                                 klt_window, num_threads, seed, mapper)))
         except SfmError as exc:
             errors.append(f"KLT: {exc}")
-    if features == "sift" or (features == "auto" and not any(r.num_registered == len(names) for _, r in results)):
+    for _, r in results:
+        thin[id(r)] = too_few_points(r)
+    good_klt = [r for _, r in results if r.num_registered == len(names) and not thin[id(r)]]
+    if features == "sift" or (features == "auto" and not good_klt):
         try:
-            results.append((None, run_sfm(image_dir, names, work / "sift", allowed=allowed, focal=focal,
-                                          features="sift", num_threads=num_threads, seed=seed, mapper=mapper)))
+            sift = run_sfm(image_dir, names, work / "sift", allowed=allowed, focal=focal, features="sift",
+                           num_threads=num_threads, seed=seed, mapper=mapper)
+            results.append((None, sift))
+            thin[id(sift)] = too_few_points(sift)
         except SfmError as exc:
             errors.append(str(exc))
     if not results:
         raise SfmError("; ".join(errors))
-    window, best = max(results, key=lambda wr: (wr[1].num_registered, wr[1].features == "klt"))
+    window, best = max(results, key=lambda wr: (not thin[id(wr[1])], wr[1].num_registered, wr[1].features == "klt"))
+    if thin[id(best)]:
+        raise SfmError(f"SfM ({best.features}) registered frames, but {thin[id(best)]}")
     return _combine(best, window, results)
 
 
@@ -440,9 +468,9 @@ def retrack_if_turning(sfm, image_dir: Path, names: list[str], work: Path, allow
                        focal: float | None, num_threads: int = -1, seed: int = 0, mapper: str = "global"):
     """``sfm`` (a :func:`run_video_sfm` result), or SfM again with :data:`KLT_WINDOW_TURNING` when ``sfm``'s
     camera turns by :data:`TURNING_DEG_PER_FRAME` or more per frame (:func:`turn_per_frame_deg`). The new
-    reconstruction is kept when it registers as many frames and agrees with ``sfm`` (mean rotation
-    difference at most :data:`AGREEMENT` x ``sfm``'s mean turn: a wrong reconstruction can turn where the
-    camera does not). ``tried`` lists both runs."""
+    reconstruction is kept when it registers as many frames, its frames see enough points (:func:`too_few_points`)
+    and it agrees with ``sfm`` (mean rotation difference at most :data:`AGREEMENT` x ``sfm``'s mean turn: a wrong
+    reconstruction can turn where the camera does not). ``tried`` lists both runs."""
     from ..curation.sfm import SfmError
 
     if sfm.features != "klt" or turn_per_frame_deg(sfm.c2w, sfm.registered) < TURNING_DEG_PER_FRAME:
@@ -452,7 +480,7 @@ def retrack_if_turning(sfm, image_dir: Path, names: list[str], work: Path, allow
                         num_threads, seed, mapper)
     except SfmError:
         return sfm
-    keep = (small.num_registered >= sfm.num_registered
+    keep = (small.num_registered >= sfm.num_registered and not too_few_points(small)
             and disagreement_deg(sfm, small) <= AGREEMENT * mean_turn_deg(sfm))
     tried = _tried_with(sfm, ("klt", KLT_WINDOW_TURNING, small.num_registered, round(small.mean_reprojection_error, 3),
                               round(turn_per_frame_deg(small.c2w, small.registered), 3), keep), keep)
