@@ -94,3 +94,59 @@ def test_frames_that_copy_a_camera_are_not_counted_as_registered(tmp_path: Path,
     assert cams.report["still_frames"] == 2
     assert ("1 of the 6 frames given to SfM were not registered (left out with the frames that repeat them, 1 of "
             "the 8 read; ") in " | ".join(cams.report["warnings"]), cams.report["warnings"]
+
+
+def _slow_truck(order: list[float]) -> np.ndarray:
+    """A camera trucking sideways slowly: the far layer moves 0.1 px per unit of ``order``, the near one (the lower
+    35 %) 0.25 px: nearly all points under 0.3 px a frame, with parallax (not a turn)."""
+    import cv2
+
+    def texture(seed: int, h: int, w: int) -> np.ndarray:
+        rng = np.random.default_rng(seed)
+        return cv2.GaussianBlur((rng.random((h, w, 3)) * 255).astype(np.uint8), (0, 0), 2)
+
+    def shift(image: np.ndarray, dx: float, size: tuple[int, int]) -> np.ndarray:
+        return cv2.warpAffine(image, np.float32([[1, 0, -dx], [0, 1, 0]]), size, flags=cv2.INTER_CUBIC)
+
+    far, near = texture(6, 300, 400), texture(7, 120, 400)
+    frames = []
+    for k in order:
+        f = shift(far, 0.1 * k, (400, 300))[:256, :256].copy()
+        f[166:] = shift(near, 0.25 * k, (400, 120))[:90, :256]
+        frames.append(f)
+    return np.stack(frames)
+
+
+def test_a_camera_moving_slowly_does_not_stand_still(tmp_path: Path, monkeypatch):
+    """SfM route, SfM stood in for: a camera trucking 0.25 px a frame had every other frame taken for a repeat of
+    the one before ([0, 0, 2, 2, ...]: each within 0.3 px of it) and the warning 'the camera stands still in 20 of
+    40 frames'; SfM got 20 frames and the others a copied camera (a staircase path)."""
+    from types import SimpleNamespace
+
+    import genxd.cameras.clip_cameras as cc
+    from genxd.cameras.rotation_only import rotation_only_cameras
+
+    torch.set_num_threads(1)
+    for i, frame in enumerate(_slow_truck(list(range(40)))):
+        Image.fromarray(frame).save(tmp_path / f"{i:03d}.png")
+    given: list[int] = []
+
+    def sfm(frames, image_dir, names, work, allowed, focal, **kwargs):
+        given.append(len(frames))
+        c2w = np.repeat(np.eye(4)[None], len(frames), 0)
+        c2w[:, 0, 3] = np.arange(len(frames))
+        points = {i: SimpleNamespace(xyz=np.array([0.0, 0.0, 5.0 + i])) for i in range(20)}
+        return SimpleNamespace(c2w=c2w, registered=np.ones(len(frames), bool), K=np.eye(3), features="klt",
+                               klt_window=0.1, num_points3D=20, mean_reprojection_error=0.5, timings={},
+                               reconstruction=SimpleNamespace(points3D=points)), allowed
+
+    monkeypatch.setattr(cc, "reconstruct_clip", sfm)
+    cams = recover_clip_cameras(tmp_path, source="sfm", focal=1.0, mask=False, num_threads=1)
+    assert cams.method != "static" and given == [40], given  # the SfM route with every frame (before: 20)
+    assert not [w for w in cams.report["warnings"] if "stands still" in w], cams.report["warnings"]
+    assert "still_frames" not in cams.report
+    # a real stop of the same slow camera is still found: frames 20-27 repeat frame 19
+    order = list(range(20)) + [19] * 8 + list(range(20, 32))
+    frames = _slow_truck(order)
+    got = rotation_only_cameras(frames, np.ones(frames.shape[:3], bool), 1.0)["repeats"]
+    assert got == list(range(20)) + [19] * 8 + list(range(28, 40)), got

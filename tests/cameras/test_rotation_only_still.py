@@ -49,6 +49,7 @@ def test_a_slow_pan_is_not_a_still_camera():
     frames = np.stack([_shift(base, 0.25 * i, (600, 400))[50:306, 50:306] for i in range(40)])
     got = _run(frames)
     assert got.get("method") != "static", got  # before: 'static', 0.29 px between frames, 9.75 px in all
+    assert got["repeats"] == list(range(40)), got["repeats"]  # before: [0, 1, 1, 3, 4, 5, 5, ...] (within 0.3 px)
 
 
 def test_a_tripod_clip_with_noise_is_still_and_a_pause_is_found():

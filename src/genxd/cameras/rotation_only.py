@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import torch
 
-__all__ = ["rotation_only_cameras", "repeated_frames", "FOCAL_SEARCH", "STILL_PX", "STILL_PERCENTILE"]
+__all__ = ["rotation_only_cameras", "repeated_frames", "FOCAL_SEARCH", "STILL_PX", "STILL_PERCENTILE", "STOP_CONTRAST"]
 
 #: the normalised focal lengths fx / W searched for a turning camera whose focal length is not given
 FOCAL_SEARCH = (0.3, 4.0)
@@ -19,6 +19,11 @@ STILL_PX = 0.3
 #: median, a sideways truck over a far background (most points moving 0.06 px a frame, the near ones in the lower
 #: third 4 px) had 24 of its 30 frames taken for repeats and the clip for a still camera.
 STILL_PERCENTILE = 90
+#: Frames within :data:`STILL_PX` of the last one kept are a stop only when the camera moves at least this many times
+#: as far in the step just before or after them as in its largest step among them: a camera moving slowly but steadily
+#: (0.25 px a frame) has every other frame within 0.3 px of the one before, which were taken for stops (a staircase
+#: path and 'the camera stands still in 20 of 40 frames'); a real stop moves by the tracking noise within.
+STOP_CONTRAST = 3.0
 
 
 def _tracks(frames: np.ndarray, allowed: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -102,19 +107,40 @@ def _motion_px(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.percentile(np.linalg.norm(b - a, axis=1), STILL_PERCENTILE))
 
 
+def _step_px(tracks: list[tuple[np.ndarray, np.ndarray]], i: int, j: int) -> float:
+    """:func:`_motion_px` from frame ``i`` to ``j`` over their common points; infinite with fewer than 12."""
+    a, b = _common(tracks, i, j)
+    return _motion_px(a, b) if len(a) >= 12 else float("inf")
+
+
+def _is_stop(steps: list[float], kept: int, end: int) -> bool:
+    """Whether frames ``kept + 1 ... end`` (each within :data:`STILL_PX` of ``kept``) are a stop, by ``steps`` (the
+    motion from each frame to the next, :func:`_step_px`): the step into ``kept`` or out of ``end`` is at least
+    :data:`STOP_CONTRAST` x the largest step among ``kept ... end`` (always for the whole clip)."""
+    within = max(steps[kept:end])
+    around = ([steps[kept - 1]] if kept > 0 else []) + ([steps[end]] if end < len(steps) else [])
+    return not around or max(around) >= STOP_CONTRAST * within
+
+
 def repeated_frames(tracks: list[tuple[np.ndarray, np.ndarray]], still_px: float = STILL_PX) -> list[int]:
     """For each frame, the last earlier frame kept (itself when kept) when nearly all its tracked points (the
-    :data:`STILL_PERCENTILE` th percentile, of at least 12) moved less than ``still_px`` pixels from that one's: the
-    camera stood still in between, which SfM cannot place (no baseline: a forward clip that paused for 10 of its 42
-    frames came out 27 degrees wrong)."""
-    kept, repeats = 0, [0]
-    for j in range(1, len(tracks)):
-        a, b = _common(tracks, kept, j)
-        if len(a) >= 12 and _motion_px(a, b) < still_px:
-            repeats.append(kept)
+    :data:`STILL_PERCENTILE` th percentile, of at least 12) moved less than ``still_px`` pixels from that one's and
+    the camera moved clearly faster around those frames than among them (:func:`_is_stop`; the longest such run):
+    the camera stood still in between, which SfM cannot place (no baseline: a forward clip that paused for 10 of its
+    42 frames came out 27 degrees wrong). A camera moving steadily under ``still_px`` a frame repeats no frame."""
+    n = len(tracks)
+    steps = [_step_px(tracks, t, t + 1) for t in range(n - 1)]
+    repeats, kept = list(range(n)), 0
+    while kept < n - 1:
+        end = kept  # the frames after ``kept`` that stay within ``still_px`` of it
+        while end + 1 < n and _step_px(tracks, kept, end + 1) < still_px:
+            end += 1
+        stop = next((e for e in range(end, kept, -1) if _is_stop(steps, kept, e)), None)
+        if stop is None:
+            kept += 1
         else:
-            kept = j
-            repeats.append(j)
+            repeats[kept + 1:stop + 1] = [kept] * (stop - kept)
+            kept = stop + 1
     return repeats
 
 
