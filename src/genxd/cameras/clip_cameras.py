@@ -28,7 +28,7 @@ from .clip_frames import _read_clip, _spread, clip_times, read_to_end, stride_cu
 from .clip_sfm import focal_unobservable, reconstruct_clip
 from .geometry import intrinsics_from_focal
 from .resample import angular_length
-from .rotation_only import FOCAL_SEARCH, STILL_PX, rotation_only_cameras
+from .rotation_only import FOCAL_SEARCH, STILL_DRIFT_PX, STILL_PX, rotation_only_cameras
 
 __all__ = ["ASSUMED_FOCAL", "ClipAdvice", "ClipCameras", "FromVideoError", "PLAUSIBLE_FOCAL", "SFM_MIN_SIZE",
            "clip_advice", "clip_camera_files", "recover_clip_cameras"]
@@ -430,8 +430,10 @@ def _cameras_from_sfm(frames_at: Path, clip: Path, focal: float | None, features
         report.update({**rot["report"], "timings": {k: round(v, 3) for k, v in timings.items()}})
         if rot["method"] == "static":  # a tripod clip: a valid path (generate's 'static'), but say it is one
             report["warnings"].append(
-                f"the camera stands still (its tracked points stay within {rot['report']['track_motion_px']:.2f} px "
-                f"of the first frame's, under {STILL_PX:g}): the path is a still camera, every camera the first one")
+                f"the camera stands still (its tracked points move {rot['report']['track_motion_px']:.2f} px at most "
+                f"between frames, under {STILL_PX:g}, and stay within {rot['report']['track_drift_px']:.2f} px of the "
+                f"first frame's, under {STILL_DRIFT_PX:g}; medians): the path is a still camera, every camera the "
+                "first one")
         if rot["report"].get("focal_at_search_end"):
             lo, hi = FOCAL_SEARCH
             report["warnings"].append(

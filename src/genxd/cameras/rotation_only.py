@@ -8,22 +8,30 @@ from typing import Any
 import numpy as np
 import torch
 
-__all__ = ["rotation_only_cameras", "repeated_frames", "FOCAL_SEARCH", "STILL_PX", "STILL_PERCENTILE", "STOP_CONTRAST"]
+__all__ = ["rotation_only_cameras", "repeated_frames", "FOCAL_SEARCH", "STILL_PX", "STILL_DRIFT_PX", "STOP_CONTRAST",
+           "STOP_MIN_REPEATS"]
 
 #: the normalised focal lengths fx / W searched for a turning camera whose focal length is not given
 FOCAL_SEARCH = (0.3, 4.0)
-#: Tracked points that move less than this (pixels, :data:`STILL_PERCENTILE`) between two frames: the camera stood
-#: still.
+#: Tracked points that move less than this (pixels, the median over the points) between two frames: the camera
+#: stood still. The median, not a high percentile: a subject moving before a still camera (a box sliding 3 px a frame
+#: over a fifth of the tracks) took the 90th percentile over 0.3 px, and a still camera was sent to SfM, which
+#: invented a 3.5 degree turn. A camera moving slowly, with most of its points barely moving, is told apart by
+#: :data:`STILL_DRIFT_PX` (a whole still clip) and :data:`STOP_CONTRAST` (a stop).
 STILL_PX = 0.3
-#: The percentile of the tracked points' motion held to :data:`STILL_PX`: nearly all of them must stay. With the
-#: median, a sideways truck over a far background (most points moving 0.06 px a frame, the near ones in the lower
-#: third 4 px) had 24 of its 30 frames taken for repeats and the clip for a still camera.
-STILL_PERCENTILE = 90
+#: A still clip's tracked points (median) also stay within this many pixels of where they are in the first frame: a
+#: sideways truck over a far background moves its median point 0.06 px a frame (1.7 px over 30 frames) and a slow
+#: pan 0.25 px (9.7 px), while KLT's chained drift on a tripod clip with sensor noise stays near 0.5 px (48 frames).
+STILL_DRIFT_PX = 1.0
 #: Frames within :data:`STILL_PX` of the last one kept are a stop only when the camera moves at least this many times
 #: as far in the step just before or after them as in its largest step among them: a camera moving slowly but steadily
 #: (0.25 px a frame) has every other frame within 0.3 px of the one before, which were taken for stops (a staircase
 #: path and 'the camera stands still in 20 of 40 frames'); a real stop moves by the tracking noise within.
 STOP_CONTRAST = 3.0
+#: The fewest frames that repeat the one kept in a stop (but for a whole still clip): a single frame is not one. The
+#: median step measures a slow camera to about 0.05 px, and a sideways truck (0.06 px a frame, median) measured
+#: 0.127, 0.016, 0.111 px in three steps, its middle frame taken for a stop; one repeated frame costs SfM nothing.
+STOP_MIN_REPEATS = 2
 
 
 def _tracks(frames: np.ndarray, allowed: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -89,8 +97,9 @@ def rotation_only_cameras(frames: np.ndarray, allowed: np.ndarray, focal: float 
     the image. A camera that also moves does not fit (the points' parallax). Pixels are square: ``focal`` is
     fx/W and fy/H = fx/W * W/H. An unknown focal length is the one that fits best (searched over fx/W in
     0.3 ... 4, :data:`FOCAL_SEARCH`; it is weakly determined when the camera turns little; ``report`` says
-    ``focal_at_search_end`` when the best fit is at an end of that range). A camera whose tracks (nearly all of them, :data:`STILL_PERCENTILE`) stay within
-    :data:`STILL_PX` (0.3 pixels) of where they are in the first frame stands still.
+    ``focal_at_search_end`` when the best fit is at an end of that range). A camera whose tracks (the median) move less
+    than :data:`STILL_PX` (0.3 pixels) between consecutive frames and stay within :data:`STILL_DRIFT_PX` (1 pixel) of
+    where they are in the first frame stands still (``repeats`` then all 0).
 
     Returns a dict with ``c2w`` (float64 ``[N, 4, 4]``, first = identity), ``focal``, ``focal_known``,
     ``method`` ("rotation-only" / "static") and ``report``; or with ``error`` (why not). Either way ``repeats``
@@ -98,13 +107,13 @@ def rotation_only_cameras(frames: np.ndarray, allowed: np.ndarray, focal: float 
     """
     n, h, w = frames.shape[:3]
     tracks = _tracks(frames, allowed)
-    repeats = repeated_frames(tracks)
-    return {**_turning_or_still(tracks, repeats, n, h, w, focal, seed), "repeats": repeats}
+    got = _turning_or_still(tracks, n, h, w, focal, seed)
+    return {**got, "repeats": [0] * n if got.get("method") == "static" else repeated_frames(tracks)}
 
 
 def _motion_px(a: np.ndarray, b: np.ndarray) -> float:
-    """How far the points ``a`` -> ``b`` moved: the :data:`STILL_PERCENTILE` th percentile, in pixels."""
-    return float(np.percentile(np.linalg.norm(b - a, axis=1), STILL_PERCENTILE))
+    """How far the points ``a`` -> ``b`` moved: the median, in pixels (robust to a moving subject's tracks)."""
+    return float(np.median(np.linalg.norm(b - a, axis=1)))
 
 
 def _step_px(tracks: list[tuple[np.ndarray, np.ndarray]], i: int, j: int) -> float:
@@ -116,15 +125,16 @@ def _step_px(tracks: list[tuple[np.ndarray, np.ndarray]], i: int, j: int) -> flo
 def _is_stop(steps: list[float], kept: int, end: int) -> bool:
     """Whether frames ``kept + 1 ... end`` (each within :data:`STILL_PX` of ``kept``) are a stop, by ``steps`` (the
     motion from each frame to the next, :func:`_step_px`): the step into ``kept`` or out of ``end`` is at least
-    :data:`STOP_CONTRAST` x the largest step among ``kept ... end`` (always for the whole clip)."""
+    :data:`STOP_CONTRAST` x the largest step among ``kept ... end``, over at least :data:`STOP_MIN_REPEATS` frames
+    (always for the whole clip)."""
     within = max(steps[kept:end])
     around = ([steps[kept - 1]] if kept > 0 else []) + ([steps[end]] if end < len(steps) else [])
-    return not around or max(around) >= STOP_CONTRAST * within
+    return not around or (end - kept >= STOP_MIN_REPEATS and max(around) >= STOP_CONTRAST * within)
 
 
 def repeated_frames(tracks: list[tuple[np.ndarray, np.ndarray]], still_px: float = STILL_PX) -> list[int]:
-    """For each frame, the last earlier frame kept (itself when kept) when nearly all its tracked points (the
-    :data:`STILL_PERCENTILE` th percentile, of at least 12) moved less than ``still_px`` pixels from that one's and
+    """For each frame, the last earlier frame kept (itself when kept) when its tracked points (the median, of at
+    least 12; a subject may move meanwhile) moved less than ``still_px`` pixels from that one's and
     the camera moved clearly faster around those frames than among them (:func:`_is_stop`; the longest such run):
     the camera stood still in between, which SfM cannot place (no baseline: a forward clip that paused for 10 of its
     42 frames came out 27 degrees wrong). A camera moving steadily under ``still_px`` a frame repeats no frame."""
@@ -144,22 +154,24 @@ def repeated_frames(tracks: list[tuple[np.ndarray, np.ndarray]], still_px: float
     return repeats
 
 
-def _turning_or_still(tracks: list[tuple[np.ndarray, np.ndarray]], repeats: list[int], n: int, h: int, w: int,
-                      focal: float | None, seed: int) -> dict[str, Any]:
-    """:func:`rotation_only_cameras` from the clip's tracks and :func:`repeated_frames`."""
+def _turning_or_still(tracks: list[tuple[np.ndarray, np.ndarray]], n: int, h: int, w: int, focal: float | None,
+                      seed: int) -> dict[str, Any]:
+    """:func:`rotation_only_cameras` from the clip's tracks."""
     pairs = [_common(tracks, i, i + 1) for i in range(n - 1)]
     few = [i for i, (a, _) in enumerate(pairs) if len(a) < 12]
     if few:
         return {"error": f"only {len(pairs[few[0]][0])} tracked points between frames {few[0]} and {few[0] + 1}"}
     size = max(h, w)
     threshold = max(0.5, 0.003 * size)
-    # still: every frame repeats the first (motion from frame 0, not between frames: a slow pan of 0.25 px a frame
-    # moves under STILL_PX from one frame to the next and 10 px in all)
-    if all(r == 0 for r in repeats):
-        motion = max(_motion_px(*_common(tracks, 0, j)) for j in range(1, n)) if n > 1 else 0.0
-        return {"c2w": torch.eye(4, dtype=torch.float64).repeat(n, 1, 1), "focal": focal if focal is not None else 1.0,
-                "focal_known": focal is not None, "method": "static",
-                "report": {"track_motion_px": motion}}
+    # still: little motion between consecutive frames AND from frame 0 (a slow pan of 0.25 px a frame moves under
+    # STILL_PX from one frame to the next and 10 px in all)
+    motion = max((_motion_px(a, b) for a, b in pairs), default=0.0)
+    if motion < STILL_PX:
+        drift = max((_step_px(tracks, 0, j) for j in range(1, n)), default=0.0)
+        if drift < STILL_DRIFT_PX:
+            return {"c2w": torch.eye(4, dtype=torch.float64).repeat(n, 1, 1),
+                    "focal": focal if focal is not None else 1.0, "focal_known": focal is not None, "method": "static",
+                    "report": {"track_motion_px": motion, "track_drift_px": drift}}
     rng = np.random.default_rng(seed)
     for i, (a, b) in enumerate(pairs):  # a quick look (any focal near the truth fits a turn to ~3x the noise)
         _, inliers, residual = _rotation_fit(a, b, focal or 1.0, w, h, 3 * threshold, rng, 40)
