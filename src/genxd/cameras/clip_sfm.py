@@ -21,17 +21,15 @@ from .moving_masks import inconsistent_track_mask
 from .video_sfm import (
     FIT_WITHOUT_TURNING_BELOW_DEG,
     FIT_WITHOUT_TURNING_MAX_ANGLE_DEG,
-    MIN_POINTS_PER_FRAME,
     fit_without_turning,
     path_angle_to_view_deg,
     rebundle_without_turning,
     retrack_if_turning,
     run_video_sfm,
-    too_few_points,
     turn_per_frame_deg,
 )
 
-__all__ = ["reconstruct_clip", "focal_unobservable", "too_few_points", "MIN_POINTS_PER_FRAME", "REFINE_MIN_FRACTION"]
+__all__ = ["reconstruct_clip", "focal_unobservable", "REFINE_MIN_FRACTION"]
 
 #: Regions the first pass cannot explain must cover more than this fraction of the frames for a second pass.
 REFINE_MIN_FRACTION = 0.001
@@ -47,8 +45,9 @@ def reconstruct_clip(frames: np.ndarray, image_dir: Path, names: list[str], work
     ``refine_masks``, the regions of the second pass removed). Adds ``inconsistent_fraction``, ``mask_fraction``,
     ``sfm_tried`` and warnings to ``report`` and the stages' seconds to ``timings``.
 
-    Every pass refuses a reconstruction whose frames see too few points (:func:`too_few_points`, in
-    :func:`run_video_sfm` and :func:`retrack_if_turning`): a thin second pass leaves the first one kept (a warning).
+    Every pass refuses a reconstruction whose frames see too few points
+    (:func:`genxd.cameras.video_sfm.too_few_points`, in :func:`run_video_sfm` and :func:`retrack_if_turning`): a
+    thin second pass leaves the first one kept (a warning).
 
     Raises:
         genxd.curation.sfm.SfmError: the first pass found no reconstruction, or only ones whose frames see too few
