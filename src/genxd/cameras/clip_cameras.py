@@ -379,7 +379,7 @@ def _cameras_from_sfm(frames_at: Path, clip: Path, focal: float | None, features
                       work_dir, stage: StageCallback, advice: ClipAdvice) -> ClipCameras:
     import cv2
 
-    from ..curation.frames import MixedFrameSizesError, VideoReadError
+    from ..curation.frames import MixedFrameSizesError, VideoReadError, count_frames
     from ..curation.masks import EpipolarFlowMasker
     from ..curation.sfm import SfmError
     from ..curation.video_streams import stored_pixel_aspect
@@ -419,7 +419,8 @@ def _cameras_from_sfm(frames_at: Path, clip: Path, focal: float | None, features
                               "stride": stride, "height": height, "width": width,
                               "source_pixel_aspect": stored_pixel_aspect(frames_at),
                               "sfm_upscale": factor, "mask_fraction": float((~allowed).mean()), "warnings": []}
-    cut = stride_cut(frames_at, stride, max_frames, picked)
+    total = count_frames(frames_at) if stride is not None else None  # stated: where a stride reached max_frames
+    cut = stride_cut(total, stride, max_frames, picked)
     if cut:
         report["warnings"].append(cut)
     t0 = time.perf_counter()
@@ -477,10 +478,10 @@ def _cameras_from_sfm(frames_at: Path, clip: Path, focal: float | None, features
             report["focal_assumed"] = ASSUMED_FOCAL
             return result
 
-        tip = _sfm_failure_tip(advice, read_to_end(frames_at, stride, max_frames, picked), stride)
         try:
             sfm, allowed = reconstruct_clip(frames, scratch / "images", names, scratch, allowed, focal, **route)
         except SfmError as exc:
+            tip = _sfm_failure_tip(advice, read_to_end(total, stride, max_frames, picked), stride)
             failed = (f"{clip}: structure from motion failed ({exc}), and the camera does not just turn or stand "
                       f"still either ({rot['error']}){tip}")
             if focal is not None:

@@ -83,15 +83,14 @@ def clip_times(picked: np.ndarray, seconds: list | None = None) -> torch.Tensor:
     return torch.from_numpy((picked - picked[0]) / max(1.0, picked[-1] - picked[0]))
 
 
-def stride_cut(frames_at: Path, stride: int | None, max_frames: int | None, picked: np.ndarray) -> str | None:
-    """The warning when ``stride`` reached ``max_frames`` before the clip's end (its stated frame count): the path
-    follows only the start of the clip (the summary line's 'of N clip frames' counts the frames read)."""
+def stride_cut(total: int | None, stride: int | None, max_frames: int | None, picked: np.ndarray) -> str | None:
+    """The warning when ``stride`` reached ``max_frames`` before the clip's end (``total``, its stated frame count;
+    None: unknown): the path follows only the start of the clip (the summary line's 'of N clip frames' counts the
+    frames read)."""
     from ..caller_style import arg, setting
-    from ..curation.frames import count_frames
 
     if stride is None or max_frames is None or len(picked) < max_frames:
         return None
-    total = count_frames(frames_at)
     if total is None or total <= int(picked[-1]) + stride:
         return None
     return (f"{setting('stride', stride)} with {setting('max_frames', max_frames)} reads frames 0-{int(picked[-1])} of "
@@ -99,17 +98,14 @@ def stride_cut(frames_at: Path, stride: int | None, max_frames: int | None, pick
             f"{arg('max_frames')}, or leave out {arg('stride')} to spread the frames over the whole clip)")
 
 
-def read_to_end(frames_at: Path, stride: int | None, max_frames: int | None, picked: np.ndarray) -> bool:
-    """Whether the frames read (``picked``, as :func:`_read_clip` returns them) reach the clip's end: every frame
-    (``stride`` None or 1) or every ``stride``-th, so that raising ``max_frames`` cannot read more. Unknown (no frame
-    count where ``max_frames`` stopped the read) counts as not."""
-    from ..curation.frames import count_frames
-
+def read_to_end(total: int | None, stride: int | None, max_frames: int | None, picked: np.ndarray) -> bool:
+    """Whether the frames read (``picked``, as :func:`_read_clip` returns them) reach the clip's end (``total``, its
+    stated frame count): every frame (``stride`` None or 1) or every ``stride``-th, so that raising ``max_frames``
+    cannot read more. Unknown (``total`` None where ``max_frames`` stopped the read) counts as not."""
     if stride is None:  # all of the clip (consecutive) or max_frames spread over a longer one (with gaps)
         return len(picked) < 2 or bool(np.all(np.diff(picked) == 1))
     if max_frames is None or len(picked) < max_frames:
         return True
-    total = count_frames(frames_at)
     return total is not None and total <= int(picked[-1]) + stride
 
 
