@@ -407,15 +407,18 @@ class CamVidDataset(_ClipDataset):
     def _peek_meta(self, scene: int) -> dict | None:
         """The video's ``meta.json`` for the checks above, not kept (30,000 of them would be held in memory); None
         without one, ``{}`` for one that is not a JSON object (the error is raised when a clip of it is loaded)."""
-        v = self.videos[scene]
-        if not v.has_meta():
+        if not self.videos[scene].has_meta():
             return None
         try:
-            meta = json.loads((v.folder / "meta.json").read_bytes() if v.folder is not None
-                              else v.archive.read(v.prefix + "meta.json"))
+            meta = json.loads(self._meta_bytes(scene))
         except (ValueError, RecursionError):
             return {}
         return meta if isinstance(meta, dict) else {}
+
+    def _meta_bytes(self, scene: int) -> bytes:
+        """The raw ``meta.json`` of a video that has one (:meth:`_Video.has_meta`), from its folder or archive."""
+        v = self.videos[scene]
+        return (v.folder / "meta.json").read_bytes() if v.folder is not None else v.archive.read(v.prefix + "meta.json")
 
     def _scan(self, folder: Path, limits: ArchiveLimits | None, max_depth: int) -> None:
         for dirpath, dirnames, filenames in os.walk(folder):
@@ -465,8 +468,7 @@ class CamVidDataset(_ClipDataset):
         meta: dict = {}
         try:
             if v.has_meta():
-                meta = json.loads((v.folder / "meta.json").read_bytes() if v.folder is not None
-                                  else v.archive.read(v.prefix + "meta.json"))
+                meta = json.loads(self._meta_bytes(scene))
         except (ValueError, RecursionError) as exc:  # not JSON or UTF-8; nested too deeply; a 4300-digit number
             detail = "nested too deeply" if isinstance(exc, RecursionError) else str(exc).split(";")[0]
             raise ValueError(f"{v.name}: meta.json is not valid JSON ({detail})") from None
