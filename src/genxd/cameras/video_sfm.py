@@ -195,30 +195,27 @@ def run_video_sfm(image_dir: Path, names: list[str], work: Path, allowed: np.nda
     if features not in ("auto", "klt", "sift"):
         raise ValueError(f"features must be 'auto', 'klt' or 'sift', got {features!r}")
     errors: list[str] = []
-    results: list[tuple[float | None, object]] = []
-    thin: dict[int, str | None] = {}  # by id(result): why its frames see too few points
+    results: list[tuple[float | None, object, str | None]] = []  # window, result, why its frames see too few points
     if features != "sift":
         try:
-            results.append((klt_window, klt_sfm(image_dir, names, work / f"klt{klt_window:g}", allowed, focal,
-                                                klt_window, num_threads, seed, mapper)))
+            klt = klt_sfm(image_dir, names, work / f"klt{klt_window:g}", allowed, focal, klt_window, num_threads,
+                          seed, mapper)
+            results.append((klt_window, klt, too_few_points(klt)))
         except SfmError as exc:
             errors.append(f"KLT: {exc}")
-    for _, r in results:
-        thin[id(r)] = too_few_points(r)
-    good_klt = [r for _, r in results if r.num_registered == len(names) and not thin[id(r)]]
+    good_klt = [r for _, r, thin in results if r.num_registered == len(names) and not thin]
     if features == "sift" or (features == "auto" and not good_klt):
         try:
             sift = run_sfm(image_dir, names, work / "sift", allowed=allowed, focal=focal, features="sift",
                            num_threads=num_threads, seed=seed, mapper=mapper)
-            results.append((None, sift))
-            thin[id(sift)] = too_few_points(sift)
+            results.append((None, sift, too_few_points(sift)))
         except SfmError as exc:
             errors.append(str(exc))
     if not results:
         raise SfmError("; ".join(errors))
-    window, best = max(results, key=lambda wr: (not thin[id(wr[1])], wr[1].num_registered, wr[1].features == "klt"))
-    if thin[id(best)]:
-        raise SfmError(f"SfM ({best.features}) registered frames, but {thin[id(best)]}")
+    window, best, thin = max(results, key=lambda wrt: (not wrt[2], wrt[1].num_registered, wrt[1].features == "klt"))
+    if thin:
+        raise SfmError(f"SfM ({best.features}) registered frames, but {thin}")
     return _combine(best, window, results)
 
 
@@ -455,11 +452,11 @@ def fit_without_turning(sfm):
 
 def _combine(best, window, results):
     timings: dict[str, float] = {}
-    for _, r in results:
+    for _, r, _ in results:
         for k, v in r.timings.items():
             timings[k] = round(timings.get(k, 0.0) + v, 3)
     tried = [(r.features, w, r.num_registered, round(r.mean_reprojection_error, 3),
-              round(turn_per_frame_deg(r.c2w, r.registered), 3), r is best) for w, r in results]
+              round(turn_per_frame_deg(r.c2w, r.registered), 3), r is best) for w, r, _ in results]
     best.timings, best.tried, best.klt_window = timings, tried, window
     return best
 
