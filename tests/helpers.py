@@ -162,3 +162,26 @@ def refuse_reading_large_arrays(monkeypatch) -> None:
         return array
 
     monkeypatch.setattr(np.lib.format, "read_array", read_small)
+
+
+def old_still_camera_curation(root: Path, name: str, height: int, width: int, focal: float = 0.8) -> None:
+    """A curated video ``root/name`` whose model ``0/`` is a still camera as ``static_camera_sfm`` wrote it before
+    22ff448: fy = focal x H (pixels stretched by the frame's aspect), ``sfm_mapper: static_camera`` in its meta.json."""
+    import json
+    import shutil
+
+    from genxd.curation.static_camera import static_camera_sfm
+    from genxd.data.synthetic import make_clip, write_clip
+
+    write_clip(make_clip(3, "4d", 8, height, width), root, name, "camvid", num_points=50)
+    folder = root / name
+    frames = sorted(p.name for p in (folder / "images").iterdir())
+    sfm = static_camera_sfm(frames, height, width, focal)
+    camera = next(iter(sfm.reconstruction.cameras.values()))
+    camera.params = [focal * width, focal * height, width / 2, height / 2]  # the old code's fy
+    shutil.rmtree(folder / "0")
+    (folder / "0").mkdir()
+    sfm.reconstruction.write(str(folder / "0"))
+    meta = json.loads((folder / "meta.json").read_text())
+    meta["sfm_mapper"] = "static_camera"
+    (folder / "meta.json").write_text(json.dumps(meta))

@@ -3,8 +3,6 @@ H, not fx = focal x W, pixels stretched by the frame's aspect; training read tha
 
 from __future__ import annotations
 
-import json
-import shutil
 import warnings
 
 import pytest
@@ -12,31 +10,14 @@ import torch
 
 from genxd.data.datasets import CamVidDataset
 from genxd.data.synthetic import make_clip, write_clip
+from tests.helpers import old_still_camera_curation
 
 pytest.importorskip("pycolmap")
 
 
-def _old_still_camera_video(root, name: str, height: int, width: int, focal: float = 0.8) -> None:
-    """A curated video whose model 0/ is a still camera as static_camera_sfm wrote it before 22ff448."""
-    from genxd.curation.static_camera import static_camera_sfm
-
-    write_clip(make_clip(3, "4d", 8, height, width), root, name, "camvid", num_points=50)
-    folder = root / name
-    frames = sorted(p.name for p in (folder / "images").iterdir())
-    sfm = static_camera_sfm(frames, height, width, focal)
-    camera = next(iter(sfm.reconstruction.cameras.values()))
-    camera.params = [focal * width, focal * height, width / 2, height / 2]  # the old code's fy
-    shutil.rmtree(folder / "0")
-    (folder / "0").mkdir()
-    sfm.reconstruction.write(str(folder / "0"))
-    meta = json.loads((folder / "meta.json").read_text())
-    meta["sfm_mapper"] = "static_camera"
-    (folder / "meta.json").write_text(json.dumps(meta))
-
-
 def test_an_old_still_camera_curation_trains_with_square_pixels_and_a_warning(tmp_path):
-    _old_still_camera_video(tmp_path, "still0", 32, 64)
-    _old_still_camera_video(tmp_path, "still1", 32, 64)
+    old_still_camera_curation(tmp_path, "still0", 32, 64)
+    old_still_camera_curation(tmp_path, "still1", 32, 64)
     data = CamVidDataset(tmp_path, num_frames=4, height=32, width=64)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

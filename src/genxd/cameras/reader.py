@@ -111,22 +111,31 @@ def _curate_source_times(frames: list) -> torch.Tensor:
     return torch.tensor([float(f["source_index"]) for f in frames], dtype=torch.float64)
 
 
-def _curate_times(sample: Path, names: list[str]) -> torch.Tensor | None:
-    """Frame times of a ``genxd curate`` sample: each frame's ``time`` in ``meta.json`` (else its
-    ``source_index``: :func:`_curate_source_times`), mapped to [0, 1] over the extracted frames; a ``genxd synth
-    --format camvid`` sample's ``times`` (:func:`_synthetic_sample_times`). None when the meta data is missing or
-    unusable."""
+def _sample_meta(sample: Path) -> object:
+    """A ``genxd curate`` sample's ``meta.json``, parsed; None when it is missing or not JSON."""
     meta_path = sample / "meta.json"
     if not meta_path.is_file():
         return None
     try:
-        meta = json.loads(meta_path.read_bytes())
+        return json.loads(meta_path.read_bytes())
+    except (ValueError, RecursionError):  # not JSON or UTF-8; nested too deeply
+        return None
+
+
+def _curate_times(meta: object, names: list[str]) -> torch.Tensor | None:
+    """Frame times of a ``genxd curate`` sample (``meta``: its ``meta.json``): each frame's ``time`` (else its
+    ``source_index``: :func:`_curate_source_times`), mapped to [0, 1] over the extracted frames; a ``genxd synth
+    --format camvid`` sample's ``times`` (:func:`_synthetic_sample_times`). None when the meta data is missing or
+    unusable."""
+    if meta is None:
+        return None
+    try:
         if isinstance(meta, dict) and "frames" not in meta and "times" in meta:
             return _synthetic_sample_times(meta, names)
         row = {f["name"]: k for k, f in enumerate(meta["frames"])}
         source = _curate_source_times(meta["frames"])
-    except (ValueError, KeyError, TypeError, AttributeError, RecursionError, OverflowError):  # JSON nested too
-        # deeply; a source_index past a float's range
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError, OverflowError):  # a source_index
+        # past a float's range
         return None
     if not names or any(n not in row for n in names) or not bool(torch.isfinite(source).all()):
         return None
@@ -153,14 +162,31 @@ def _read_colmap(folder: Path, dtype: torch.dtype, what: str = COLMAP_FORMAT, sa
     if len(sizes) != 1:
         raise ValueError(f"{where}: images have different sizes {sorted(sizes)}; a camera path needs one size")
     (h, w), = sizes
-    times = _curate_times(sample, model.image_names) if sample is not None else None
+    meta = _sample_meta(sample) if sample is not None else None
+    times = _curate_times(meta, model.image_names)
+    K = _square_still_camera(meta, model.K, h, w, sample)
     # a lens's points in view are those of its undistorted camera, as the training datasets measure the depth
     lens = (model.camera_models[0], tuple(model.camera_params[0]), h, w) \
         if model.camera_models[0] not in PINHOLE_MODELS else None
-    depth = partial(_points_depth, model.points_xyz, model.c2w[0], model.K[0], lens) if len(model.points_xyz) else None
-    return CameraPath(model.c2w.to(dtype), model.K.to(dtype), h, w, list(model.image_names),
+    depth = partial(_points_depth, model.points_xyz, model.c2w[0], K[0], lens) if len(model.points_xyz) else None
+    return CameraPath(model.c2w.to(dtype), K.to(dtype), h, w, list(model.image_names),
                       times=None if times is None else times.to(dtype), source_format=what, scene_depth=depth,
                       fisheye=fisheye)
+
+
+def _square_still_camera(meta: object, K: torch.Tensor, height: int, width: int, sample: Path | None) -> torch.Tensor:
+    """``K``, with fy = fx in pixels (and a warning naming ``sample``) when ``sample`` is an old still-camera
+    curation (:func:`genxd.curation.static_camera.square_still_camera`)."""
+    if meta is None:
+        return K
+    from ..curation.static_camera import OLD_STILL_CAMERA, square_still_camera
+    from ..validation import warn
+
+    square = square_still_camera(meta, K, [height] * len(K), [width] * len(K))
+    if square is None:
+        return K
+    warn(f"{sample}: {OLD_STILL_CAMERA}; re-curating it rewrites it (remove its folder and run genxd curate again)")
+    return square
 
 
 def _points_depth(points_xyz: torch.Tensor, c2w: torch.Tensor, K: torch.Tensor,

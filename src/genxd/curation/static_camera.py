@@ -9,12 +9,16 @@ object motion exactly without any depth (:func:`static_camera_sfm` holds constan
 
 from __future__ import annotations
 
+from typing import Sequence
+
 import numpy as np
+import torch
 
 from ..utils.pycolmap_import import load_pycolmap
 from .sfm import SfmResult, camera_intrinsics_normalized, klt_feature_tracks
 
-__all__ = ["STATIC_CAMERA_MAX_PX", "STATIC_CAMERA_MIN_STILL", "is_static_camera", "static_camera_sfm"]
+__all__ = ["STATIC_CAMERA_MAX_PX", "STATIC_CAMERA_MIN_STILL", "OLD_STILL_CAMERA", "is_static_camera",
+           "square_still_camera", "static_camera_sfm"]
 
 #: A background track is still when it stays within this many pixels of where it was first seen (JPEG
 #: noise and KLT: about 0.1 px on still frames).
@@ -67,3 +71,25 @@ def static_camera_sfm(image_names: list[str], height: int, width: int, focal: fl
         registered=np.ones(n, bool), K=camera_intrinsics_normalized(camera), height=int(height), width=int(width),
         mean_reprojection_error=0.0, num_points3D=0, features="klt", mapper="static_camera",
     )
+
+
+#: What a corrected old still-camera curation is, for the warnings of its readers (:func:`square_still_camera`).
+OLD_STILL_CAMERA = ("a still-camera curation by a genxd before 2026-12-05, whose camera has fy = focal x H (pixels "
+                    "stretched by the frame's aspect): read with fy = fx (square pixels, as the curation meant)")
+
+
+def square_still_camera(meta: object, K: torch.Tensor, heights: Sequence[int],
+                        widths: Sequence[int]) -> torch.Tensor | None:
+    """``K`` (``[N, 3, 3]`` normalised: fx / W, fy / H of images ``heights`` x ``widths``) with fy = fx in pixels
+    when ``meta`` (the sample's ``meta.json``) is a still-camera curation's (``sfm_mapper: static_camera``) written
+    before 22ff448, whose camera had fy = focal x H (:func:`static_camera_sfm` always meant square pixels, fx =
+    focal x W = fy); None when ``K`` needs no correction (another curation, or square pixels already)."""
+    if not isinstance(meta, dict) or meta.get("sfm_mapper") != "static_camera" or not len(K):
+        return None
+    aspect = torch.tensor(list(widths), dtype=K.dtype) / torch.tensor(list(heights), dtype=K.dtype)  # W / H
+    square = K[:, 0, 0] * aspect  # fy / H of fy = fx
+    if torch.allclose(K[:, 1, 1], square, rtol=1e-5, atol=0):
+        return None
+    K = K.clone()
+    K[:, 1, 1] = square
+    return K

@@ -513,24 +513,19 @@ class CamVidDataset(_ClipDataset):
 
     def _square_still_camera(self, scene: int, meta: dict, model_K: Tensor, heights: list[int],
                              widths: list[int]) -> Tensor:
-        """``model_K`` (normalised: fx / W, fy / H of each image) with fy = fx in pixels for a still-camera curation (``sfm_mapper: static_camera``) written before
-        22ff448, whose camera had fy = focal x H (pixels stretched by the frame's aspect; the curation always meant
-        square pixels, fx = focal x W = fy), with a warning once per run (per loader worker) naming the video."""
-        if meta.get("sfm_mapper") != "static_camera" or not len(model_K):
-            return model_K
-        aspect = torch.tensor(widths, dtype=model_K.dtype) / torch.tensor(heights, dtype=model_K.dtype)  # W / H
-        square = model_K[:, 0, 0] * aspect  # fy / H of fy = fx
-        if torch.allclose(model_K[:, 1, 1], square, rtol=1e-5, atol=0):
+        """``model_K`` with fy = fx in pixels for an old still-camera curation
+        (:func:`genxd.curation.static_camera.square_still_camera`), with a warning once per run (per loader worker)
+        naming the video."""
+        from genxd.curation.static_camera import OLD_STILL_CAMERA, square_still_camera
+
+        square = square_still_camera(meta, model_K, heights, widths)
+        if square is None:
             return model_K
         if not getattr(self, "_square_warned", False):
             self._square_warned = True
-            warn(f"{self.videos[scene].name}: a still-camera curation by a genxd before 2026-12-05, whose camera has "
-                 f"fy = focal x H (pixels stretched by the frame's aspect): read with fy = fx (square pixels, as "
-                 f"the curation meant); this and other such videos (not named again) are rewritten by re-curating them "
-                 f"(remove their folders and run genxd curate again)")
-        model_K = model_K.clone()
-        model_K[:, 1, 1] = square
-        return model_K
+            warn(f"{self.videos[scene].name}: {OLD_STILL_CAMERA}; this and other such videos (not named again) are "
+                 f"rewritten by re-curating them (remove their folders and run genxd curate again)")
+        return square
 
     def _view_name(self, scene: int, position: int) -> str:
         v = self.videos[scene]
