@@ -94,3 +94,13 @@ def test_the_listed_name_that_a_c_locale_cannot_encode_is_not_blamed_on_letter_c
     assert "holds caf\\xe9.png, the name listed, which this Python cannot name" in same
     assert "PYTHONUTF8=1" in same and "letter case" not in same
     assert "holds caf\\xe9.png, which differs only in letter case:" in other
+
+
+def test_require_file_adds_the_case_note_to_its_not_found(tmp_path):
+    from genxd.utils.paths import require_file
+
+    (tmp_path / "000.PNG").write_bytes(b"")
+    with pytest.raises(FileNotFoundError, match=r"000\.png: image " + NOTE):
+        require_file(tmp_path / "000.png", "image not found")
+    with pytest.raises(FileNotFoundError, match=r"001\.png: image not found$"):  # no such file in another case
+        require_file(tmp_path / "001.png", "image not found")

@@ -38,7 +38,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from genxd.utils.npz import NPZ_READ_ERRORS, npz_shape
-from genxd.utils.paths import case_note, listed_image, path_inside, require_file
+from genxd.utils.paths import listed_image, path_inside, require_file
 from genxd.validation import arg, setting
 
 from ..cameras.colmap import PINHOLE_MODELS
@@ -411,8 +411,7 @@ def _load_colmap(path: Path) -> Views:
     images, paths = [], []
     for name, h, w in zip(model.image_names, model.heights, model.widths):
         file = path_inside(image_dir, name, model_dir)
-        if not file.is_file():  # the note lists the folder: only for a missing image
-            require_file(file, f"image registered in {model_dir} not found{case_note(file)}")
+        require_file(file, f"image registered in {model_dir} not found")
         img = load_image(file)
         if img.shape[-2:] != (h, w):
             raise ValueError(f"{file}: image is {img.shape[-1]}x{img.shape[-2]}, COLMAP says {w}x{h}")

@@ -145,13 +145,14 @@ def case_note(path: str | os.PathLike) -> str:
 
 def require_file(path: str | os.PathLike, missing: str = "no such file") -> Path:
     """``path`` when it is a regular file (or a link to one). FileNotFoundError ``"{path}: {missing}"`` when
-    nothing is there; IsADirectoryError for a folder, ValueError naming anything else (a named pipe, a device):
+    nothing is there, with :func:`case_note` (a file of the folder whose name differs only in letter case);
+    IsADirectoryError for a folder, ValueError naming anything else (a named pipe, a device):
     such a path used to read as "no such file", and opening a named pipe would wait for a writer for ever."""
     path = Path(path)
     try:
         mode = path.stat().st_mode
     except (FileNotFoundError, NotADirectoryError):  # NotADirectoryError: a file as a folder of the path
-        raise FileNotFoundError(f"{path}: {missing}") from None
+        raise FileNotFoundError(f"{path}: {missing}{case_note(path)}") from None
     except OSError as exc:  # a link loop, a name too long, no permission to look
         raise ValueError(f"{path}: cannot be read ({exc.strerror or exc})") from None
     except ValueError:  # an embedded NUL character

@@ -10,7 +10,7 @@ from typing import Sequence
 import torch
 from torch import Tensor
 
-from ...utils.paths import case_note, listed_image, path_inside, relative_to_cwd_note, require_file
+from ...utils.paths import listed_image, path_inside, relative_to_cwd_note, require_file
 from .clips import Lens, _as_list, _Cameras, _ClipDataset, _read_image, check_image_headers, pinhole_views
 
 __all__ = ["MultiViewDataset"]
@@ -121,8 +121,7 @@ class MultiViewDataset(_ClipDataset):
             raise ValueError(f"{model_dir}: no registered images")
         # every registered image is there before training starts (it stopped at the first clip needing a missing one)
         listed = [path_inside(folder / "images", n, model_dir) for n in model.image_names]
-        images = [f if f.is_file() else require_file(f, f"image registered in {model_dir} not found{case_note(f)}")
-                  for f in listed]  # the note lists the folder: only for a missing image
+        images = [require_file(f, f"image registered in {model_dir} not found") for f in listed]
         points = model.points_xyz.float()
         if len(points) > max_points:
             points = points[torch.randperm(len(points), generator=torch.Generator().manual_seed(0))[:max_points]]
