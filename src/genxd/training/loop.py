@@ -339,8 +339,8 @@ class TrainingRun(RunStops):
             raise FileNotFoundError(f"{path}: not a training checkpoint (no training_state.json)")
         return path
 
-    def load(self, path: Path) -> int:
-        """Restore the accelerate state of a checkpoint; returns its optimiser step."""
+    def load(self, path: Path, saved: dict[str, Any]) -> int:
+        """Restore the accelerate state of checkpoint ``path`` (``saved``: its :func:`_saved_config`); its step."""
         state_file = path / "training_state.json"
         state = read_json(state_file, "a training checkpoint's state")
         step = state.get("step") if isinstance(state, dict) else None
@@ -349,7 +349,7 @@ class TrainingRun(RunStops):
                              "checkpoint")
         if state.get("kind") != self.kind:
             raise ValueError(f"{path} is a {state.get('kind')!r} checkpoint, this is a {self.kind!r} run")
-        self._note_changed_settings(state, _saved_section(path, "data"))
+        self._note_changed_settings(state, _section(saved, "data"))
         check_state_archives(path / "accelerate_state")  # before torch.load inflates any of them
         try:
             self.accelerator.load_state(str(path / "accelerate_state"))
@@ -390,11 +390,12 @@ class TrainingRun(RunStops):
         if self.resume_from is not None:
             made = [{k: v for k, v in g.items() if k != "params"} for g in optimizer.param_groups] if optimizer \
                 else []
-            start_step = self.load(self.resume_from)
+            saved = _saved_config(self.resume_from)
+            start_step = self.load(self.resume_from, saved)
             if optimizer is not None:
                 if (note := keep_optimizer_settings(optimizer, made)) is not None:
                     self.print(note)
-            if ema is not None and _kept_no_ema(self.resume_from):
+            if ema is not None and _kept_no_ema(self.resume_from, saved):
                 ema.restart()
                 self.print(f"note: {self.resume_from} was trained without EMA (training.ema.enabled: false): the EMA "
                            f"starts from its weights at step {start_step}")
@@ -563,22 +564,26 @@ def _shown(value: Any) -> str:
     return f"{value:g}" if isinstance(value, (int, float)) else str(value)
 
 
-def _saved_section(checkpoint: Path, section: str) -> dict[str, Any]:
-    """A section of ``checkpoint``'s ``config.yaml`` (``{}`` where it cannot be read)."""
+def _saved_config(checkpoint: Path) -> dict[str, Any]:
+    """``checkpoint``'s ``config.yaml`` (``{}`` where it cannot be read or is no mapping)."""
     try:
         config = yaml.safe_load((checkpoint / "config.yaml").read_text(encoding="utf-8"))
     except (OSError, ValueError, yaml.YAMLError):
         return {}
-    found = config.get(section) if isinstance(config, dict) else None
-    return found if isinstance(found, dict) else {}
+    return config if isinstance(config, dict) else {}
 
 
-def _kept_no_ema(checkpoint: Path) -> bool:
-    """Whether ``checkpoint`` has no ``ema.safetensors`` because its run kept no EMA (its ``config.yaml`` says
-    ``training.ema.enabled: false``), not because it is incomplete."""
+def _section(config: dict[str, Any], section: str) -> dict[str, Any]:
+    """A section of a saved config (``{}`` where it is missing or no mapping)."""
+    return found if isinstance(found := config.get(section), dict) else {}
+
+
+def _kept_no_ema(checkpoint: Path, saved: dict[str, Any]) -> bool:
+    """Whether ``checkpoint`` has no ``ema.safetensors`` because its run kept no EMA (``saved``, its
+    ``config.yaml``, says ``training.ema.enabled: false``), not because it is incomplete."""
     if (checkpoint / "ema.safetensors").exists():
         return False
-    ema = _saved_section(checkpoint, "training").get("ema")
+    ema = _section(saved, "training").get("ema")
     return isinstance(ema, dict) and ema.get("enabled") is False
 
 
