@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import warnings
+from dataclasses import replace
 
 import numpy as np
 import PIL.Image
@@ -15,6 +16,7 @@ from genxd.api import default_model_path, generate_scenes, load_model
 from genxd.pipelines import long_path_state, long_paths
 from genxd.pipelines.long_path_state import PARTIAL_FOLDER, STATE_FILE, PartialRun, PartialRuns, Scene
 
+from ..helpers import load_script
 from .long_path_standin import spy_generate_long
 from genxd.pipelines.long_paths import (CameraDistances, LongPathSettings, make_plan, plan_anchored, plan_progressive,
                                         resolve_settings)
@@ -441,15 +443,33 @@ def _state_of(out, plan, planner: int | None, scene) -> None:
     runs.runs[0].save(torch.randn(plan.num_frames, 4, 2, 2), known)
 
 
+def _repeated_orbit(n: int = 30):
+    """An orbit whose cameras come three times each: exact ties, which the planner before 2026-12-05
+    (``torch.cdist``'s distances, about 6e-8 off) broke otherwise."""
+    c2w, K = orbit(num_frames=n)
+    again = torch.arange(n) // 3
+    return c2w[again], K[again]
+
+
+def _plans_of_both_planners(settings: dict | None):
+    """``(the earlier planner's plan, this one's)`` of :func:`_repeated_orbit` with window 8, overlap 2 (they
+    differ), both with ``settings`` recorded."""
+    cdist_distance = load_script("benchmarks/bench_long_path_plan.py").cdist_distance
+    c2w, K = _repeated_orbit()
+    earlier = replace(plan_anchored(cdist_distance(c2w, K), [0], 8, overlap=2), settings=settings)
+    now = replace(plan_anchored(CameraDistances(c2w, K), [0], 8, overlap=2), settings=settings)
+    assert earlier != now
+    return earlier, now
+
+
 @pytest.mark.parametrize("planner", [None, 1])
 def test_a_state_planned_otherwise_by_an_earlier_genxd_says_so(tmp_path, planner):
-    """A kept state of the genxd before the exact camera distances (2026-12-05), the same settings: where they
-    plan its cameras otherwise (ties broken otherwise: repeated cameras), the line says that this genxd plans them
-    otherwise and that the genxd that wrote it continues it (it said to run with those settings: the same ones);
-    where the plan is the same, the state continues."""
-    c2w, K = orbit(num_frames=20)
-    earlier = plan_anchored(CameraDistances(c2w, K), [0], 8, anchors=3)  # its plan for these cameras
-    now = plan_progressive(CameraDistances(c2w, K), [0], 8)
+    """A kept state of the genxd before the exact camera distances (2026-12-05) with the plan settings recorded and
+    the same: where they plan its cameras otherwise (ties broken otherwise: repeated cameras), the line says that
+    this genxd plans them otherwise and that the genxd that wrote it continues it (it said to run with those
+    settings: the same ones); where the plan is the same, the state continues."""
+    settings = {"window": 8, "overlap": 2, "anchors": 7, "strategy": "auto"}
+    earlier, now = _plans_of_both_planners(settings)
     scene = Scene("scene", torch.zeros(3, 8, 8), 1)
     _state_of(tmp_path, earlier, planner, scene)
     ready, refused = PartialRuns(tmp_path, now, {"steps": 2}).check({0: scene}, 1)
@@ -460,6 +480,44 @@ def test_a_state_planned_otherwise_by_an_earlier_genxd_says_so(tmp_path, planner
         "settings it was run with, or pass overwrite=True to start over")
     _state_of(tmp_path / "same", now, planner, scene)  # the same plan: continued whatever planned it
     assert PartialRuns(tmp_path / "same", now, {"steps": 2}).check({0: scene}, 1) == ([0], {})
+
+
+@pytest.mark.parametrize("earlier_planner", [True, False])
+def test_a_state_without_plan_settings_planned_otherwise_names_both_causes(tmp_path, earlier_planner):
+    """A state of before 2026-12-05 records no window, overlap or anchors (the plan's digest only): a plan that
+    differs may be the earlier planner's (repeated cameras) or of another --window (the reviewer's case: window 10,
+    now 8), which no genxd continues with these settings; the line says both, not 'that genxd can continue it'."""
+    settings = {"window": 8, "overlap": 2, "anchors": 7, "strategy": "auto"}
+    if earlier_planner:
+        earlier, now = _plans_of_both_planners(settings)
+    else:
+        c2w, K = orbit(num_frames=40)
+        earlier = plan_progressive(CameraDistances(c2w, K), [0], 10)
+        now = make_plan("3d", c2w, K, [0], resolve_settings(LongPathSettings(8), 8, 12))
+    scene = Scene("scene", torch.zeros(3, 8, 8), 1)
+    _state_of(tmp_path, replace(earlier, settings=None), None, scene)
+    ready, refused = PartialRuns(tmp_path, now, {"steps": 2}).check({0: scene}, 1)
+    assert ready == [] and str(refused[0]).endswith(
+        "windows of an interrupted run of an earlier genxd or with other settings: the plan of windows differs: if it "
+        "was run with this window, overlap and anchors, this genxd plans its camera path otherwise (since 2026-12-05: "
+        f"planner {long_path_state.PLANNER}, the state's 1) and the genxd that wrote it can continue it with the "
+        "settings it was run with; otherwise run with those settings to continue it, or pass overwrite=True to start "
+        "over")
+
+
+def test_a_state_of_an_earlier_planner_with_other_plan_settings_is_of_other_settings(tmp_path):
+    """A state whose recorded plan settings differ (--window 10, now 8) was planned otherwise by its settings, not
+    its planner: the line names the setting and says to run with it."""
+    c2w, K = orbit(num_frames=40)
+    earlier = make_plan("3d", c2w, K, [0], resolve_settings(LongPathSettings(10), 10, 12))
+    now = make_plan("3d", c2w, K, [0], resolve_settings(LongPathSettings(8), 8, 12))
+    assert now.settings == {"window": 8, "overlap": 2, "anchors": 0, "strategy": "auto"}
+    scene = Scene("scene", torch.zeros(3, 8, 8), 1)
+    _state_of(tmp_path, earlier, 1, scene)
+    ready, refused = PartialRuns(tmp_path, now, {"steps": 2}).check({0: scene}, 1)
+    assert ready == [] and str(refused[0]).endswith(
+        "windows of an interrupted run with other settings: the plan of windows differs; window 10 (now 8): run "
+        "with those settings to continue it, or pass overwrite=True to start over")
 
 
 def test_a_state_of_this_planner_with_another_plan_is_of_other_settings(tmp_path):

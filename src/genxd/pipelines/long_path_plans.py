@@ -9,7 +9,7 @@ are camera-to-world ``[N, 4, 4]`` in the project convention (docs/conventions.md
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -70,6 +70,9 @@ class LongPathPlan:
     window: int
     inputs: tuple[int, ...]
     windows: tuple[Window, ...]
+    #: the settings that made it (``window``, ``overlap``, ``anchors``, ``strategy``: set by
+    #: :func:`~genxd.pipelines.long_paths.make_plan`; None: not known); not part of the plan (equality, :meth:`to_dict`)
+    settings: dict[str, Any] | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         self.check()

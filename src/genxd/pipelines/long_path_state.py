@@ -66,6 +66,10 @@ OLD_PART_FILE = "part-{:05d}.safetensors"
 #: planned by 1. Not a setting: a state whose plan is the same continues whatever planned it; it explains a plan
 #: that differs (:meth:`PartialRuns._refusal`)
 PLANNER = 2
+#: the settings that made the plan (:attr:`LongPathPlan.settings`), fingerprint entries of their own since 2026-12-05:
+#: a plan that differs is another planner's (:data:`PLANNER`) only where they are the same. A state without them
+#: (until then) is compared by its plan alone (they decided nothing else)
+PLAN_SETTINGS = ("window", "overlap", "anchors", "strategy")
 #: fingerprint entries that matter only while windows remain to sample (a complete state is only decoded)
 SAMPLING_ONLY = ("batch", "windows_per_call")
 #: a state file's header (:meth:`PartialRun.read_header`), None when there is none, or why it cannot be read
@@ -74,7 +78,8 @@ _Header = tuple[dict, Tensor] | ValueError | None
 DIGESTS = {"input": "the input image", "cameras": "the camera path", "plan": "the plan of windows",
            "model_files": "the model's files"}
 LABELS = {"batch": "scenes sampled together", "windows_per_call": "windows per sampling call", "device": "device",
-          "genxd": "genxd version", "torch": "torch version", "format": "state format", "model": "model"}
+          "genxd": "genxd version", "torch": "torch version", "format": "state format", "model": "model",
+          "strategy": "long-path strategy"}
 
 
 def part_file(k: int, digest: str) -> str:
@@ -207,7 +212,8 @@ class PartialRun:
         complete = bool(known.all())
         keys = sorted(set(saved) | set(self.fingerprint))
         return [_difference(k, saved.get(k), self.fingerprint.get(k)) for k in keys if k != "planner"
-                and saved.get(k) != self.fingerprint.get(k) and not (complete and k in SAMPLING_ONLY)]
+                and saved.get(k) != self.fingerprint.get(k) and not (complete and k in SAMPLING_ONLY)
+                and not (k in PLAN_SETTINGS and (k not in saved or k not in self.fingerprint))]
 
     def restore(self, latents: Tensor, known: Tensor) -> None:
         """Put the saved frames into ``latents [N, 4, h, w]`` and ``known [N]`` (in place)."""
@@ -360,7 +366,8 @@ class PartialRuns:
         return partials, ready, refused
 
     def fingerprint(self, scene: Scene, batch: list[str]) -> dict:
-        return {**self.job, **scene.settings, "plan": plan_digest(self._plan_of(scene)),
+        plan = self._plan_of(scene)
+        return {**self.job, **scene.settings, **(plan.settings or {}), "plan": plan_digest(plan),
                 "input": image_digest(scene.image), "seed": scene.seed, "batch": batch if len(batch) > 1 else None}
 
     def _plan_of(self, scene: Scene) -> LongPathPlan:
@@ -428,13 +435,17 @@ class PartialRuns:
         """``(why the state of run is refused, its header after)``: ``header`` is its file's
         (:meth:`PartialRun.read_header`, or why it cannot be read); why is None when the state is usable or there is
         none, or was discarded (``overwrite``: the header after is then None)."""
+        replanned = None
         if isinstance(header, ValueError):
             problem = str(header)
         else:
             if header is None or not (found := run.differences(header)):
                 return None, header
-            whose = ("an interrupted run of an earlier genxd" if self._replanned(run, header) and len(found) == 1
-                     else "an interrupted run with other settings")
+            if header[0].get("format", self.job["format"]) == self.job["format"]:
+                replanned = self._replanned(run, header)
+            whose = {"planner": "an interrupted run of an earlier genxd",
+                     "maybe": "an interrupted run of an earlier genxd or with other settings"}.get(
+                         replanned or "" if len(found) == 1 else "", "an interrupted run with other settings")
             problem = (f"{run.folder} holds {windows_done(run.plan, header[1])} of {len(run.plan.windows)} windows of "
                        f"{whose}: {'; '.join(found)}")
         if self.overwrite:
@@ -450,21 +461,31 @@ class PartialRuns:
                     f"{start_over}"), header
         if saved_format is None:  # unreadable: no settings continue it
             return f"{problem}: {start_over}", header
-        if saved_format == self.job["format"] and self._replanned(run, header):
-            how = (f"this genxd plans some camera paths otherwise than the one that wrote it (since 2026-12-05: "
-                   f"planner {self.job['planner']}, the state's {header[0].get('planner', 1)}): that genxd can "
-                   "continue it with the settings it was run with")
+        planners = f"since 2026-12-05: planner {self.job['planner']}, the state's {header[0].get('planner', 1)}"
+        if replanned == "planner":
+            how = (f"this genxd plans some camera paths otherwise than the one that wrote it ({planners}): that genxd "
+                   "can continue it with the settings it was run with")
+        elif replanned == "maybe":  # a state that did not record the plan's settings: either may hold
+            how = (f"if it was run with this {v.arg('window')}, {v.arg('overlap')} and {v.arg('anchors')}, this genxd "
+                   f"plans its camera path otherwise ({planners}) and the genxd that wrote it can continue it with the "
+                   "settings it was run with; otherwise run with those settings to continue it")
         elif saved_format == self.job["format"]:
             how = "run with those settings to continue it"
         else:
             how = f"the genxd that wrote it (state format {saved_format}) can continue it"
         return f"{problem}: {how}, or {start_over}", header
 
-    def _replanned(self, run: PartialRun, header: tuple[dict, Tensor]) -> bool:
-        """The state's plan differs and another planner made it (:data:`PLANNER`): the same settings may have
-        planned it."""
-        return (header[0].get("plan") != run.fingerprint.get("plan")
-                and header[0].get("planner", 1) != self.job["planner"])
+    def _replanned(self, run: PartialRun, header: tuple[dict, Tensor]) -> str | None:
+        """Whether the state's plan differs because another planner (:data:`PLANNER`) made it: ``"planner"`` where
+        both record the same plan settings (:data:`PLAN_SETTINGS`), ``"maybe"`` where either records none (a state
+        of before 2026-12-05: other settings may have planned it too), None where the plans are the same, the
+        planners are or the settings differ."""
+        saved = header[0]
+        if saved.get("plan") == run.fingerprint.get("plan") or saved.get("planner", 1) == self.job["planner"]:
+            return None
+        if not all(k in saved and k in run.fingerprint for k in PLAN_SETTINGS):
+            return "maybe"
+        return "planner" if all(saved[k] == run.fingerprint[k] for k in PLAN_SETTINGS) else None
 
     def forget(self, names: Sequence[str]) -> None:
         """Remove the states of the scenes ``names``, whose outputs exist (skipped: a kill between writing a scene
@@ -525,6 +546,6 @@ class PartialRuns:
                 f"{self.root}; {how}")
 
 
-__all__ = ["PARTIAL_FOLDER", "PLANNER", "STATE_FILE", "PART_FILE", "part_file", "STATE_FORMAT", "timed_model_files_digest", "job_fingerprint",
+__all__ = ["PARTIAL_FOLDER", "PLANNER", "PLAN_SETTINGS", "STATE_FILE", "PART_FILE", "part_file", "STATE_FORMAT", "timed_model_files_digest", "job_fingerprint",
            "PartialRuns", "PartialRun", "BatchState", "Scene", "tensor_digest", "image_digest", "model_files_digest",
            "device_kind"]

@@ -74,7 +74,7 @@ runs the windows through the pipeline.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
@@ -164,14 +164,19 @@ def make_plan(mode: str, c2w: Tensor, K: Tensor | None, inputs: Sequence[int], s
     num_frames = int(c2w.shape[0])
     is_3d = mode_to_indicator(mode) == 0
     if settings.strategy == "independent":
-        return plan_independent(num_frames, inputs, settings.window, CameraDistances(c2w, K) if is_3d else None)
-    if is_3d:
-        if settings.anchors:  # 1 or more: an anchor window spread over the path first
-            return plan_anchored(CameraDistances(c2w, K), inputs, settings.window, settings.anchors, settings.overlap)
-        return plan_progressive(CameraDistances(c2w, K), inputs, settings.window, settings.overlap)
-    if settings.anchors:  # 0 (the 3d default) is accepted
+        plan = plan_independent(num_frames, inputs, settings.window, CameraDistances(c2w, K) if is_3d else None)
+    elif is_3d and settings.anchors:  # 1 or more: an anchor window spread over the path first
+        plan = plan_anchored(CameraDistances(c2w, K), inputs, settings.window, settings.anchors, settings.overlap)
+    elif is_3d:
+        plan = plan_progressive(CameraDistances(c2w, K), inputs, settings.window, settings.overlap)
+    elif settings.anchors:  # 0 (the 3d default) is accepted
         raise ValueError(f"{arg('anchors')} applies to 3d mode only (4d / video windows follow time)")
-    return plan_temporal(num_frames, inputs, settings.window, settings.overlap)
+    else:
+        plan = plan_temporal(num_frames, inputs, settings.window, settings.overlap)
+    # recorded in a kept state's fingerprint (long_path_state): a plan that differs is then told apart as another
+    # planner's (the same settings) or other settings'
+    return replace(plan, settings={"window": settings.window, "overlap": settings.overlap,
+                                  "anchors": int(settings.anchors or 0), "strategy": settings.strategy})
 
 
 def window_limits(pipe: Any, defaults: dict) -> tuple[int, int]:
