@@ -86,3 +86,35 @@ def test_a_3d_plan_computes_distances_for_the_path_times_the_window(monkeypatch,
     assert plan.num_frames == n and len(plan.windows) > n // window
     assert sum(counted) <= 40 * n * window, sum(counted)  # before: 2.1 million (progressive)
     assert len(compared) <= len(plan.windows), len(compared)  # before: 417,180 windows compared
+
+
+@pytest.mark.parametrize("depth", [1e-153, 1e-160])
+def test_cameras_past_the_trees_range_are_planned_as_the_reference_plans_them(depth):
+    """Centres / depth past about 1e154: the tree's squared distances overflowed, cKDTree answered frame N (no
+    neighbour) and the plan failed with IndexError where the reference planner plans (the reviewer's path: 200
+    cameras 1e3 apart, depth 1e-153). No tree is built past 1e150: the exact way, the reference's plan."""
+    reference = load_script("benchmarks/long_path_plan_reference.py")
+    c2w = torch.eye(4, dtype=torch.float64).repeat(200, 1, 1)
+    c2w[:, 0, 3] = torch.arange(200, dtype=torch.float64) * 1e3
+    for kind in ("plan_progressive", "plan_anchored"):
+        want = getattr(reference, kind)(CameraDistances(c2w, depth=depth), [0], 8)
+        assert getattr(planners, kind)(CameraDistances(c2w, depth=depth), [0], 8) == want, kind
+
+
+def test_nearest_leaves_out_frames_the_tree_finds_no_neighbour_for(monkeypatch):
+    """A tree answering N (cKDTree's 'no neighbour' where a distance is not finite) is not taken for a frame."""
+    c2w, K = orbit(num_frames=400)
+    dist = CameraDistances(c2w, K)
+    tree, points, scale = dist._tree()
+
+    class NoNeighbours:  # the tree as cKDTree answers for points whose distances overflow: every neighbour N
+        def query(self, x, k):
+            return np.full((len(x), k), np.inf), np.full((len(x), k), len(points))
+
+        def query_ball_point(self, x, r):
+            return tree.query_ball_point(x, r)
+
+    dist._tree_state = (NoNeighbours(), points, scale)
+    pool = np.arange(400) < 300  # 300 frames x 2 targets: past the direct way's 512 distances
+    near = camera_distance(c2w, K)[:300][:, [310, 311]].min(dim=1).values
+    assert dist.nearest(pool, [310, 311], 6) == torch.sort(near, stable=True).indices[:6].tolist()

@@ -26,6 +26,9 @@ __all__ = ["CameraDistances", "Distances", "as_distances", "camera_distance"]
 _ROW_BLOCK = 256  # rows per block of camera_distance's matrix (bounds the temporaries)
 _BRUTE_FORCE = 512  # nearest(): distances computed directly up to this many (pool frames x targets)
 _MAX_ROTATION_NORM = 2.2  # nearest()'s tree bound holds while |R_i - R_j|_F <= pi sqrt(2) (rotations: sqrt(3) each)
+#: no tree past this coordinate: the tree's squared distances overflow from about 1e154 (cKDTree then answers
+#: frame N, "no neighbour"), and past 1e150 its rounding margin would not hold
+_MAX_COORDINATE = 1e150
 
 
 def _nearest_of(dist: "Distances", rows: np.ndarray, targets: np.ndarray, k: int) -> list[int]:
@@ -87,7 +90,7 @@ class CameraDistances:
         (centre / depth, R / sqrt(2), log f: ``2 arcsin(x) >= 2 x`` makes the rotation term at least
         ``|R_i - R_j|_F / sqrt(2)``, and a sum of terms is at least their root sum of squares), the points and
         their largest coordinate; no tree where that bound may fail (non-finite values, a depth <= 0, matrices
-        far from rotations)."""
+        far from rotations) or the tree's squared distances may overflow (coordinates past ``_MAX_COORDINATE``)."""
         if self._tree_state is None:
             cols = [c / self.depth for c in self._centres] + [r / math.sqrt(2) for r in self._rotation]
             cols += [] if self._logf is None else [self._logf]
@@ -95,12 +98,13 @@ class CameraDistances:
             rot_norm = torch.stack(self._rotation, dim=1).norm(dim=1)
             ok = (self.depth > 0 and math.isfinite(self.depth) and bool(np.isfinite(points).all())
                   and bool((rot_norm <= _MAX_ROTATION_NORM).all()) and self.num_frames > 0)
+            scale = float(np.abs(points).max(initial=0.0)) if ok else math.inf
             tree = None
-            if ok:
+            if ok and scale <= _MAX_COORDINATE:
                 from scipy.spatial import cKDTree
 
                 tree = cKDTree(points)
-            self._tree_state = (tree, points, float(np.abs(points).max(initial=0.0)))
+            self._tree_state = (tree, points, scale)
         return self._tree_state
 
     def nearest(self, pool: np.ndarray, targets: Sequence[int], k: int) -> list[int]:
@@ -123,13 +127,18 @@ class CameraDistances:
         while True:  # enough of the pool's frames near the targets in the tree for an upper bound on the k-th
             _, idx = tree.query(points[targets], k=m)
             cand = np.unique(idx)
+            cand = cand[cand < self.num_frames]  # N: no neighbour (cKDTree's answer where a distance is not finite)
             cand = cand[pool[cand]]
             if len(cand) >= k:
                 break
+            if m == self.num_frames:  # frames without a finite tree distance: the exact way
+                return _nearest_of(self, np.flatnonzero(pool), targets, k)
             m = min(self.num_frames, 4 * m)
         near = self.block(cand, targets).numpy().min(axis=1)
         bound = float(np.partition(near, k - 1)[k - 1])
         radius = bound * (1 + 1e-9) + 1e-9 * (1 + scale)
+        if not math.isfinite(radius):  # a distance not finite (NaN, or past float64): no ball holds the guarantee
+            return _nearest_of(self, np.flatnonzero(pool), targets, k)
         balls = tree.query_ball_point(points[targets], radius)
         cand = np.unique(np.concatenate([np.asarray(b, dtype=np.int64) for b in balls]))
         return _nearest_of(self, cand[pool[cand]], targets, k)
