@@ -140,3 +140,16 @@ def test_intrinsics_of_other_cameras_than_the_path_are_refused(shape):
                  lambda: make_plan("3d", c2w, K, [0], resolve_settings(LongPathSettings(window=8), 8, 12))):
         with pytest.raises(ValueError, match=r"K must be \[12, 3, 3\] or \[1, 3, 3\] for 12 cameras, got"):
             call()
+
+
+@pytest.mark.parametrize("dtype, grad", [(torch.float32, True), (torch.bfloat16, False)])
+def test_plans_from_a_matrix_of_any_float_dtype_are_those_of_its_values(dtype, grad):
+    """A given distance matrix of float32 that requires grad failed ('Can't call numpy() on Tensor that requires
+    grad'), one of bfloat16 too ('unsupported ScalarType BFloat16'): the plans of its values, as float64 exactly."""
+    for name, (c2w, K) in [(k, p) for k, p in _paths(40).items() if k in ("orbit", "repeated", "random")]:
+        matrix = camera_distance(c2w, K).to(dtype)
+        same = matrix.to(torch.float64)  # the same values
+        given = matrix.clone().requires_grad_() if grad else matrix
+        for plan, kwargs in [(plan_progressive, {}), (plan_progressive, {"fill": False}), (plan_anchored, {}),
+                             (plan_anchored, {"anchors": 3})]:
+            assert plan(given, [0, 20], 8, **kwargs) == plan(same, [0, 20], 8, **kwargs), (name, plan, kwargs)

@@ -36,7 +36,7 @@ def _nearest_of(dist: "Distances", rows: np.ndarray, targets: np.ndarray, k: int
     sort (equal distances: the lower frame first; NaN last, as ``torch.sort``)."""
     if not len(rows) or k <= 0:
         return []
-    near = dist.block(rows, targets).cpu().numpy().min(axis=1)
+    near = dist.block(rows, targets).detach().cpu().to(torch.float64).numpy().min(axis=1)  # exact: any float dtype
     return rows[np.argsort(near, kind="stable")[:k]].tolist()
 
 
@@ -155,10 +155,11 @@ def _focal_lengths(K: Tensor, num_frames: int) -> Tensor:
 
 
 class _DenseDistances:
-    """:class:`CameraDistances`'s interface over a given ``[N, N]`` matrix."""
+    """:class:`CameraDistances`'s interface over a given ``[N, N]`` matrix (of any float dtype and device; one that
+    requires grad is read detached)."""
 
     def __init__(self, dist: Tensor) -> None:
-        self.dist = torch.as_tensor(dist)
+        self.dist = torch.as_tensor(dist).detach()
         self.num_frames = int(self.dist.shape[0])
 
     def __len__(self) -> int:

@@ -257,7 +257,8 @@ def plan_anchored(dist: Tensor | Distances, inputs: Sequence[int], window: int, 
     remaining = [f for f in range(num_frames) if f not in known]
     generated = sorted(chosen)
     per_chunk = window - n_in - min(overlap, len(generated))
-    to_rest = dist.block(generated, remaining).cpu().numpy()  # each anchor's distance to each remaining frame (one call)
+    # each anchor's distance to each remaining frame (one call); float64 holds any float dtype's values exactly
+    to_rest = dist.block(generated, remaining).detach().cpu().to(torch.float64).numpy()
     start = 0
     for group in _split_even(remaining, per_chunk):
         extra = window - n_in - len(group)  # context frames besides the inputs: >= overlap
