@@ -118,3 +118,29 @@ def test_nearest_leaves_out_frames_the_tree_finds_no_neighbour_for(monkeypatch):
     pool = np.arange(400) < 300  # 300 frames x 2 targets: past the direct way's 512 distances
     near = camera_distance(c2w, K)[:300][:, [310, 311]].min(dim=1).values
     assert dist.nearest(pool, [310, 311], 6) == torch.sort(near, stable=True).indices[:6].tolist()
+
+
+@pytest.mark.parametrize("offset", [1e6, 1e7])
+def test_a_path_far_from_the_origin_computes_distances_for_the_path_times_the_window(monkeypatch, offset):
+    """The tree's ball took a rounding margin of 1e-9 of the largest coordinate: a dolly of 300 frames a few µm
+    apart around 1e6-1e7 had every frame in every ball (some 45,000 distances: quadratic again); the margin is now
+    of float64's rounding of the coordinates (1e-13 of them): the reference's plans, from some 26 distances a frame."""
+    reference = load_script("benchmarks/long_path_plan_reference.py")
+    c2w, K = dolly(num_frames=300)
+    c2w = c2w.double()
+    c2w[:, :3, 3] = c2w[:, :3, 3] * 1e-3 + offset
+    counted = []
+    values = CameraDistances._values
+
+    def counting(self, a, b):
+        counted.append(torch.broadcast_shapes(a.shape, b.shape).numel())
+        return values(self, a, b)
+
+    for fill in (True, False):
+        want = reference.plan_progressive(CameraDistances(c2w, K), [0], 8, fill=fill)
+        counted.clear()
+        with monkeypatch.context() as patch:
+            patch.setattr(CameraDistances, "_values", counting)
+            plan = planners.plan_progressive(CameraDistances(c2w, K), [0], 8, fill=fill)
+        assert sum(counted) <= 40 * 300, (fill, sum(counted))  # before: 45,000
+        assert plan == want, fill

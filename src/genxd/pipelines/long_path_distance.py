@@ -29,6 +29,15 @@ _MAX_ROTATION_NORM = 2.2  # nearest()'s tree bound holds while |R_i - R_j|_F <= 
 #: no tree past this coordinate: the tree's squared distances overflow from about 1e154 (cKDTree then answers
 #: frame N, "no neighbour"), and past 1e150 its rounding margin would not hold
 _MAX_COORDINATE = 1e150
+#: nearest()'s ball around a target: the bound grown by ``_RELATIVE_MARGIN`` (the rounding of the camera distance and
+#: of the tree's sums, each some 1e-15 of the distance) plus ``_COORDINATE_MARGIN`` of the largest coordinate (the
+#: points' own rounding, 2^-53 of a coordinate each: about 1e-15 of it over 13 coordinates) plus an absolute
+#: ``_ABSOLUTE_MARGIN`` (squares of subnormal differences: about 1e-161); each some hundred times what rounding can
+#: take. A margin of 1e-9 of the largest coordinate (until 2026-12-05) was larger than the steps of a path far from
+#: the origin (centres at 1e7, 0.5 µm steps: every frame in every ball)
+_RELATIVE_MARGIN = 1e-12
+_COORDINATE_MARGIN = 1e-13
+_ABSOLUTE_MARGIN = 1e-150
 
 
 def _nearest_of(dist: "Distances", rows: np.ndarray, targets: np.ndarray, k: int) -> list[int]:
@@ -136,7 +145,7 @@ class CameraDistances:
             m = min(self.num_frames, 4 * m)
         near = self.block(cand, targets).numpy().min(axis=1)
         bound = float(np.partition(near, k - 1)[k - 1])
-        radius = bound * (1 + 1e-9) + 1e-9 * (1 + scale)
+        radius = bound * (1 + _RELATIVE_MARGIN) + _COORDINATE_MARGIN * scale + _ABSOLUTE_MARGIN
         if not math.isfinite(radius):  # a distance not finite (NaN, or past float64): no ball holds the guarantee
             return _nearest_of(self, np.flatnonzero(pool), targets, k)
         balls = tree.query_ball_point(points[targets], radius)
