@@ -98,8 +98,8 @@ def test_a_checkpoint_that_cannot_be_removed_is_named_in_a_warning_any_user(tmp_
     monkeypatch.setattr(shutil, "rmtree", rmtree)
     _publish(run, 3)
     assert stuck.is_dir()
-    assert run.notes == [f"warning: {stuck} could not be removed (Permission denied); it stays, and "
-                         f"{resume_setting('latest')} may take it: remove it by hand"]
+    assert run.notes == [f"warning: {stuck} could not be removed (Permission denied); it may be left whole or in "
+                         f"part, and {resume_setting('latest')} may take it: remove it by hand"]
 
 
 def test_another_run_folders_checkpoint_resumed_into_a_folder_with_its_own_leaves_them_all(tmp_path):

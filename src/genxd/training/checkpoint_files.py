@@ -42,7 +42,8 @@ def list_checkpoints(checkpoint_dir: str | os.PathLike) -> list[Path]:
 def remove_checkpoint(path: Path) -> None:
     """Delete the checkpoint ``path``: a folder, or a link (a kept checkpoint linked in by hand), which is unlinked,
     never followed (``shutil.rmtree`` refuses a link: it stayed, and ``--resume latest`` took it). An OSError when
-    it cannot be deleted."""
+    it cannot be deleted; a folder may then be left in part (``rmtree`` stops at the first file it cannot delete),
+    its ``training_state.json`` kept or not."""
     if path.is_symlink():
         path.unlink()
     elif path.exists():

@@ -496,13 +496,14 @@ class TrainingRun(RunStops):
 
     def _discard(self, checkpoints: list[Path]) -> None:
         """Delete ``checkpoints`` (:func:`remove_checkpoint`: a link is unlinked), a warning naming each that cannot
-        be (it stays, and ``--resume latest`` may take it)."""
+        be (``rmtree`` stops at the first file it cannot delete: the checkpoint stays whole or in part, and
+        ``--resume latest`` may take it, a part as a damaged checkpoint)."""
         for old in checkpoints:
             try:
                 remove_checkpoint(old)
             except OSError as exc:
-                self.print(f"warning: {old} could not be removed ({exc.strerror or exc}); it stays, and "
-                           f"{resume_setting('latest')} may take it: remove it by hand")
+                self.print(f"warning: {old} could not be removed ({exc.strerror or exc}); it may be left whole or "
+                           f"in part, and {resume_setting('latest')} may take it: remove it by hand")
 
     @property
     def sharded(self) -> bool:
