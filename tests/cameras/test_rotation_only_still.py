@@ -103,3 +103,38 @@ def test_a_stop_is_found_while_a_subject_moves():
     frames = _with_subject(np.stack([_shift(moving, 3.0 * k, (900, 400))[:256, :256] for k in order]))
     got = _run(frames)
     assert got["repeats"] == [0, 1, 2, 3, 3, 3, 3, 7, 8, 9], got["repeats"]
+
+
+def test_a_long_tripod_clip_with_noise_is_still():
+    """Before: the drift was each point's motion from frame 0, which KLT's drift grows with the clip's length: 200
+    frames of sensor noise (sigma 2, a soft texture) took it to 1.5 px, 'rotation-only' (a turn invented)."""
+    rng = np.random.default_rng(3)
+    base = _texture(4, 400, 600, 4)[:128, :192].astype(np.float64)
+    noisy = np.stack([np.clip(base + rng.normal(0, 2.0, base.shape), 0, 255).astype(np.uint8) for _ in range(200)])
+    got = _run(noisy)
+    assert got.get("method") == "static", got
+    assert got["report"]["track_drift_px"] < 0.7, got["report"]
+
+
+def test_a_still_camera_filming_a_moving_subject_over_24_frames_is_still():
+    """Before: as the background's tracks were lost, the points shared with frame 0 became mostly the subject's
+    (4.2 px from frame 0 at 24 frames): not still, then 'do not move as for a turning camera'."""
+    still = np.repeat(_texture(7, 256, 256, 2)[None], 24, 0)
+    got = _run(_with_subject(still))
+    assert got.get("method") == "static", got
+    assert got["repeats"] == [0] * 24 and got["report"]["track_drift_px"] < 0.3, got
+
+
+def _zoom_roll(n: int, zoom: float, roll_deg: float) -> np.ndarray:
+    """A camera zooming ``zoom`` (relative) and rolling ``roll_deg`` about the centre each frame."""
+    base = _texture(9, 400, 400, 2)
+    return np.stack([cv2.warpAffine(base, cv2.getRotationMatrix2D((200, 200), roll_deg * i, 1 + zoom * i), (400, 400),
+                                    flags=cv2.INTER_CUBIC)[72:328, 72:328] for i in range(n)])
+
+
+def test_a_slow_zoom_or_roll_is_not_a_still_camera():
+    """A zoom or a roll about the centre moves the median point by about 0 (the median vector): the chained change
+    of scale and angle keeps them from being called still (2.9 and 2.5 px over 30 frames)."""
+    for frames in (_zoom_roll(30, 0.001, 0.0), _zoom_roll(30, 0.0, 0.05)):
+        got = _run(frames)
+        assert got.get("method") != "static", got.get("report")

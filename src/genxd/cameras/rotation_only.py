@@ -19,9 +19,10 @@ FOCAL_SEARCH = (0.3, 4.0)
 #: invented a 3.5 degree turn. A camera moving slowly, with most of its points barely moving, is told apart by
 #: :data:`STILL_DRIFT_PX` (a whole still clip) and :data:`STOP_CONTRAST` (a stop).
 STILL_PX = 0.3
-#: A still clip's tracked points (median) also stay within this many pixels of where they are in the first frame: a
-#: sideways truck over a far background moves its median point 0.06 px a frame (1.7 px over 30 frames) and a slow
-#: pan 0.25 px (9.7 px), while KLT's chained drift on a tripod clip with sensor noise stays near 0.5 px (48 frames).
+#: A still clip's median point (chained from frame to frame, :func:`_chained_drift_px`) also stays within this many
+#: pixels of where it is in the first frame: a sideways truck over a far background moves it 0.06 px a frame (1.9 px
+#: over 30 frames; 0.7 px over 12, called still) and a slow pan 0.25 px (9.7 px), while a tripod clip with sensor
+#: noise stays near 0.4 px over 200 frames.
 STILL_DRIFT_PX = 1.0
 #: Frames within :data:`STILL_PX` of the last one kept are a stop only when the camera moves at least this many times
 #: as far in the step just before or after them as in its largest step among them: a camera moving slowly but steadily
@@ -99,7 +100,7 @@ def rotation_only_cameras(frames: np.ndarray, allowed: np.ndarray, focal: float 
     0.3 ... 4, :data:`FOCAL_SEARCH`; it is weakly determined when the camera turns little; ``report`` says
     ``focal_at_search_end`` when the best fit is at an end of that range). A camera whose tracks (the median) move less
     than :data:`STILL_PX` (0.3 pixels) between consecutive frames and stay within :data:`STILL_DRIFT_PX` (1 pixel) of
-    where they are in the first frame stands still (``repeats`` then all 0).
+    where they are in the first frame (chained, :func:`_chained_drift_px`) stands still (``repeats`` then all 0).
 
     Returns a dict with ``c2w`` (float64 ``[N, 4, 4]``, first = identity), ``focal``, ``focal_known``,
     ``method`` ("rotation-only" / "static") and ``report``; or with ``error`` (why not). Either way ``repeats``
@@ -120,6 +121,34 @@ def _step_px(tracks: list[tuple[np.ndarray, np.ndarray]], i: int, j: int) -> flo
     """:func:`_motion_px` from frame ``i`` to ``j`` over their common points; infinite with fewer than 12."""
     a, b = _common(tracks, i, j)
     return _motion_px(a, b) if len(a) >= 12 else float("inf")
+
+
+def _chained_drift_px(pairs: list[tuple[np.ndarray, np.ndarray]]) -> float:
+    """How far the clip's median point got from where it was in the first frame (pixels, the most over the frames),
+    chained from frame to frame over the ``pairs`` (the common points of each frame and the next).
+
+    Each step adds the median displacement vector (a shift), and apart the median change of scale and angle of the
+    points about their median (a zoom or a roll, whose median vector is about 0), measured at the median point's
+    distance from there in the first pair; the larger of the two counts (each drifts by tracking noise: 0.22 and
+    0.48 px on a 200-frame tripod clip, 256 x 256 px, where a zoom of 0.1 % a frame over 30 frames gives 2.8 px). Signed steps: tracking noise averages out, a steady camera adds up. Not the motion
+    of the points shared with frame 0: that grew with the clip's length (KLT's drift on a 200-frame tripod clip
+    with sensor noise, 1.06 px) and became the subject's as the background's tracks were lost (a still camera
+    filming a sliding subject, 4.2 px at 24 frames)."""
+    shift, turn, worst, radius = np.zeros(2), 0j, 0.0, None
+    for a, b in pairs:
+        step = np.median(b - a, axis=0)
+        shift = shift + step
+        centre = np.median(a, axis=0)
+        za = (a[:, 0] - centre[0]) + 1j * (a[:, 1] - centre[1])
+        zb = (b[:, 0] - centre[0] - step[0]) + 1j * (b[:, 1] - centre[1] - step[1])
+        if radius is None:
+            radius = float(np.median(np.abs(za)))
+        far = np.abs(za) > 0.1 * max(radius, 1.0)  # points at the centre carry no angle nor scale
+        if far.sum() >= 12:
+            ratio = np.log(zb[far] / za[far])
+            turn += float(np.median(ratio.real)) + 1j * float(np.median(ratio.imag))
+        worst = max(worst, float(np.linalg.norm(shift)), abs(np.exp(turn) - 1) * radius)
+    return worst
 
 
 def _is_stop(steps: list[float], kept: int, end: int) -> bool:
@@ -163,11 +192,11 @@ def _turning_or_still(tracks: list[tuple[np.ndarray, np.ndarray]], n: int, h: in
         return {"error": f"only {len(pairs[few[0]][0])} tracked points between frames {few[0]} and {few[0] + 1}"}
     size = max(h, w)
     threshold = max(0.5, 0.003 * size)
-    # still: little motion between consecutive frames AND from frame 0 (a slow pan of 0.25 px a frame moves under
+    # still: little motion between consecutive frames AND, chained, from frame 0 (a slow pan of 0.25 px a frame moves under
     # STILL_PX from one frame to the next and 10 px in all)
     motion = max((_motion_px(a, b) for a, b in pairs), default=0.0)
     if motion < STILL_PX:
-        drift = max((_step_px(tracks, 0, j) for j in range(1, n)), default=0.0)
+        drift = _chained_drift_px(pairs)
         if drift < STILL_DRIFT_PX:
             return {"c2w": torch.eye(4, dtype=torch.float64).repeat(n, 1, 1),
                     "focal": focal if focal is not None else 1.0, "focal_known": focal is not None, "method": "static",
