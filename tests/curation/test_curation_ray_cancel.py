@@ -49,7 +49,9 @@ def test_an_error_in_the_run_cancels_its_tasks_and_removes_their_part_folders(tm
         started = time.monotonic()
         with pytest.raises(RuntimeError, match="the index could not be written"):
             run_ray(todo, tmp_path, CurationConfig(num_threads=1), ray, task, done, clean_parts)
-        assert time.monotonic() - started < 15  # the cancelled tasks' wait is bounded
+        # the cancelled tasks' wait is bounded (RAY_CANCEL_WAIT_S, 10 s): under the earlier 15 s bound in every earlier CI run; 18.2 s
+        # measured under a load of ~17 on 2 cores (2026-12-05, a CI run beside other test runs), so the bound is 30 s
+        assert time.monotonic() - started < 30
         time.sleep(6.0)  # longer than a task: any left running has written by now
         written = sorted(p.stem for p in tmp_path.glob("*.written"))
         assert written == ["clip_00"], f"tasks went on after the run stopped: {written}"
