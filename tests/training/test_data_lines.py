@@ -93,3 +93,18 @@ def test_resuming_with_other_clips_names_their_frames_and_size(tmp_path):
     notes = [line for line in other.output.splitlines() if "note:" in line]
     assert notes == ["genxd train: note: resuming with other settings than the checkpoint's: frames per clip 4 -> 6, "
                      "frame size 32x32 -> 64x64 (the data stream continues at step x new global batch)"], other.output
+
+
+def test_resuming_at_or_past_max_steps_says_there_is_nothing_to_train(tmp_path):
+    """A resume of a step-2 checkpoint with training.max_steps=1 trained nothing and said only 'done at step 2': it
+    says the checkpoint is already past the setting (found by the fine-tuner's second-day audit)."""
+    def train(*extra):
+        return CliRunner().invoke(app, ["train", str(TINY), f"output_dir={tmp_path / 'run'}", *QUIET,
+                                        "data.datasets.0.length=4", "--cpu", *extra])
+
+    first = train("training.max_steps=2")
+    assert first.exit_code == 0, first.output
+    again = train("training.max_steps=1", "--resume", "latest")
+    assert again.exit_code == 0, again.output
+    notes = [line for line in again.output.splitlines() if "nothing to train" in line]
+    assert len(notes) == 1 and "at step 2, at or past training.max_steps (1)" in notes[0], again.output

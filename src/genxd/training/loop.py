@@ -392,6 +392,9 @@ class TrainingRun(RunStops):
                 else []
             saved = _saved_config(self.resume_from)
             start_step = self.load(self.resume_from, saved)
+            if start_step >= self.optim.max_steps:
+                self.print(f"note: {self.resume_from} is at step {start_step}, at or past training.max_steps "
+                           f"({self.optim.max_steps}): nothing to train (raise training.max_steps to go on)")
             if optimizer is not None:
                 if (note := keep_optimizer_settings(optimizer, made)) is not None:
                     self.print(note)
