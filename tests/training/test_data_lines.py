@@ -3,6 +3,8 @@ and a global batch larger than the data is warned about once (each step repeats 
 
 from __future__ import annotations
 
+import functools
+
 from typer.testing import CliRunner
 
 from genxd.cli import app
@@ -25,11 +27,14 @@ def test_short_scenes_and_a_batch_larger_than_the_data_are_said(tmp_path):
     assert warnings == ["genxd train: warning: the global batch of 3 is larger than the data (2 items): every step "
                         "repeats items"], result.output
 
+def _train_tiny(tmp_path, *extra):
+    """`genxd train tiny` into ``tmp_path / run`` on 4 synthetic items, on the CPU, with ``extra`` arguments."""
+    return CliRunner().invoke(app, ["train", str(TINY), f"output_dir={tmp_path / 'run'}", *QUIET,
+                                    "data.datasets.0.length=4", "--cpu", *extra])
+
 
 def test_resuming_with_other_settings_is_one_note_listing_them(tmp_path):
-    def train(*extra):
-        return CliRunner().invoke(app, ["train", str(TINY), f"output_dir={tmp_path / 'run'}", *QUIET,
-                                        "data.datasets.0.length=4", "--cpu", *extra])
+    train = functools.partial(_train_tiny, tmp_path)
 
     first = train("training.max_steps=1")
     assert first.exit_code == 0, first.output
@@ -49,9 +54,7 @@ def test_resuming_with_other_optimiser_settings_uses_and_names_them(tmp_path, mo
     training.weight_decay=0.5 (tiny: 0) stepped with 0, in silence. The config's are used, with one note."""
     import torch
 
-    def train(*extra):
-        return CliRunner().invoke(app, ["train", str(TINY), f"output_dir={tmp_path / 'run'}", *QUIET,
-                                        "data.datasets.0.length=4", "--cpu", *extra])
+    train = functools.partial(_train_tiny, tmp_path)
 
     first = train("training.max_steps=1")
     assert first.exit_code == 0, first.output
@@ -82,9 +85,7 @@ def test_resuming_with_other_optimiser_settings_uses_and_names_them(tmp_path, mo
 def test_resuming_with_other_clips_names_their_frames_and_size(tmp_path):
     """A resume with other frames per clip or another frame size (the next stage of a fine-tune, or a slip) trained
     on without a word; the note lists them too, from the checkpoint's config.yaml."""
-    def train(*extra):
-        return CliRunner().invoke(app, ["train", str(TINY), f"output_dir={tmp_path / 'run'}", *QUIET,
-                                        "data.datasets.0.length=4", "--cpu", *extra])
+    train = functools.partial(_train_tiny, tmp_path)
 
     first = train("training.max_steps=1")
     assert first.exit_code == 0, first.output
@@ -98,9 +99,7 @@ def test_resuming_with_other_clips_names_their_frames_and_size(tmp_path):
 def test_resuming_at_or_past_max_steps_says_there_is_nothing_to_train(tmp_path):
     """A resume of a step-2 checkpoint with training.max_steps=1 trained nothing and said only 'done at step 2': it
     says the checkpoint is already past the setting (found by the fine-tuner's second-day audit)."""
-    def train(*extra):
-        return CliRunner().invoke(app, ["train", str(TINY), f"output_dir={tmp_path / 'run'}", *QUIET,
-                                        "data.datasets.0.length=4", "--cpu", *extra])
+    train = functools.partial(_train_tiny, tmp_path)
 
     first = train("training.max_steps=2")
     assert first.exit_code == 0, first.output
