@@ -35,8 +35,10 @@ def _run(kind: str, config: Path, overrides: list[str], resume: Optional[str], o
     from genxd.training.checkpoint_files import (existing_run_error, foreign_config_error, output_dir_error,
                                                  pretrained_error, resume_error)
     from genxd.training.optional_packages import optional_package_error
+    from genxd.training.run_lock import in_use_error
 
-    error = output_dir_error(cfg.output_dir) or resume_error(resume, overwrite)
+    # another run in the folder first: its checkpoints would read as an earlier run's ('pass --resume latest')
+    error = output_dir_error(cfg.output_dir) or resume_error(resume, overwrite) or in_use_error(cfg.output_dir)
     if error is None and resume is None and not overwrite:
         error = existing_run_error(cfg.output_dir) or foreign_config_error(cfg.output_dir, config)
     error = error or pretrained_error(cfg) or optional_package_error(cfg)

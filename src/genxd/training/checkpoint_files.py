@@ -4,15 +4,20 @@ the command line checks them before it loads the trainer (seconds of imports).""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 from ..checkpoint_folders import checkpoint_order
 from ..validation import arg, is_cli, overwrite_hint, text_setting
 
 __all__ = ["CHECKPOINT_PREFIX", "CONFIG_MARK", "list_checkpoints", "remove_checkpoint", "existing_run_error", "output_dir_error",
            "resume_error", "no_checkpoint_note", "foreign_config_error", "damaged_checkpoint_error",
-           "incomplete_checkpoints_note", "resume_setting", "pretrained_error", "check_state_archives"]
+           "incomplete_checkpoints_note", "resume_setting", "pretrained_error", "check_state_archives",
+           "saved_config", "config_section", "kept_no_ema", "state_dict_mismatch"]
 
 CHECKPOINT_PREFIX = "checkpoint-"
 #: The first line of the ``config.yaml`` a run writes in its folder: how a later run tells it from the user's own.
@@ -195,3 +200,45 @@ def check_state_archives(folder: str | os.PathLike) -> None:
     for path in sorted(root.rglob("*")):
         if path.suffix != ".safetensors" and path.is_file():
             check_torch_archive(path)
+
+
+_MISMATCH = re.compile(r"size mismatch for (\S+): copying a param with shape torch\.Size\((\[[^\]]*\])\) from "
+                       r"checkpoint, the shape in current model is torch\.Size\((\[[^\]]*\])\)")
+_KEYS = re.compile(r"(Missing|Unexpected) key\(s\) in state_dict: \"([^\"]+)\"")
+
+
+def state_dict_mismatch(message: str) -> str | None:
+    """The first mismatch named in torch's ``load_state_dict`` error ``message``, in words; None when the
+    message is not a state-dict mismatch."""
+    if not any(k in message for k in ("size mismatch", "Missing key", "Unexpected key")):
+        return None
+    found = [(m.start(), f"{m.group(1)} is {m.group(2)} in the checkpoint, {m.group(3)} in the model")
+             for m in [_MISMATCH.search(message)] if m]
+    found += [(m.start(), f"{m.group(2)} is {'in the model but not in the checkpoint' if m.group(1) == 'Missing' else 'in the checkpoint but not in the model'}")
+              for m in [_KEYS.search(message)] if m]
+    if not found:
+        return message.strip().splitlines()[-1].strip()
+    return min(found)[1]
+
+
+def saved_config(checkpoint: Path) -> dict[str, Any]:
+    """``checkpoint``'s ``config.yaml`` (``{}`` where it cannot be read or is no mapping)."""
+    try:
+        config = yaml.safe_load((checkpoint / "config.yaml").read_text(encoding="utf-8"))
+    except (OSError, ValueError, yaml.YAMLError):
+        return {}
+    return config if isinstance(config, dict) else {}
+
+
+def config_section(config: dict[str, Any], section: str) -> dict[str, Any]:
+    """A section of a saved config (``{}`` where it is missing or no mapping)."""
+    return found if isinstance(found := config.get(section), dict) else {}
+
+
+def kept_no_ema(checkpoint: Path, saved: dict[str, Any]) -> bool:
+    """Whether ``checkpoint`` has no ``ema.safetensors`` because its run kept no EMA (``saved``, its
+    ``config.yaml``, says ``training.ema.enabled: false``), not because it is incomplete."""
+    if (checkpoint / "ema.safetensors").exists():
+        return False
+    ema = config_section(saved, "training").get("ema")
+    return isinstance(ema, dict) and ema.get("enabled") is False

@@ -19,7 +19,6 @@ import errno
 import math
 import os
 import pickle
-import re
 import shutil
 import time
 from pathlib import Path
@@ -39,11 +38,12 @@ from ..utils.shared_work import mark_work_shared
 from .checkpoint_files import (CHECKPOINT_PREFIX, CONFIG_MARK, check_state_archives, damaged_checkpoint_error,
                                existing_run_error, foreign_config_error, incomplete_checkpoints_note, list_checkpoints,
                                no_checkpoint_note, pretrained_error, remove_checkpoint, resume_error,
-                               resume_setting)
+                               resume_setting, saved_config, config_section, kept_no_ema, state_dict_mismatch)
 from .config import CheckpointConfig, LoggingConfig, OptimConfig, config_to_dict
 from .interrupts import StepBoundaryInterrupts
 from .optimizer_settings import keep_optimizer_settings
 from .optional_packages import optional_package_error
+from .run_lock import RunFolderLock, in_use_error
 from .run_outputs import _drop_rows_after, remove_run_outputs
 from .stops import RunStops
 from .tensorboard_log import quiet_writer_thread, writing_log
@@ -124,6 +124,7 @@ class TrainingRun(RunStops):
         self.config, self.kind, self.seed = config, kind, int(seed)
         self.config_path = None if config_path is None else Path(config_path)
         self.checkpoint_dir = self.output_dir / "checkpoints"
+        self.folder_lock = RunFolderLock(self.output_dir)  # taken when the run starts writing (begin)
         self.resume_from = self._resolve_resume(resume, overwrite)
 
         trackers = None
@@ -210,6 +211,7 @@ class TrainingRun(RunStops):
                 target = self._prepare_folder()
         except Exception as exc:  # noqa: BLE001 - raised below, once every process knows
             error = exc
+            self.release_folder()
         self.raise_if_any_failed(error)  # (the others waited in a barrier and died on the lost connection)
         mark_work_shared()  # from here an error can be one process's own (a broken item in its data): each prints it
         return target
@@ -217,6 +219,10 @@ class TrainingRun(RunStops):
     def _prepare_folder(self) -> Path:
         """:meth:`begin`'s work on the main process; returns the config file written."""
         acc = self.accelerator
+        if (warning := self.folder_lock.acquire()) is not None:  # another run in the folder: refused here
+            self.print(f"warning: {warning}")
+        if self.resume_from is None and not self._overwrite and (error := existing_run_error(self.output_dir)):
+            raise error  # another run wrote a checkpoint here since this one checked (and has ended)
         if self._overwrite and self.resume_from is None:
             self._replaced = remove_run_outputs(self.output_dir, keep_checkpoints=True)
         stale = self.output_dir / "metrics.jsonl"
@@ -322,6 +328,8 @@ class TrainingRun(RunStops):
         it needs (:func:`~genxd.training.optional_packages.optional_package_error`)."""
         if resume is not None and overwrite:
             raise resume_error(resume, overwrite)  # they contradict
+        if (busy := in_use_error(self.output_dir)) is not None:
+            raise busy
         if resume is None:
             error = existing_run_error(self.output_dir) or foreign_config_error(self.output_dir, self.config_path)
             if error is not None and not overwrite:
@@ -340,7 +348,7 @@ class TrainingRun(RunStops):
         return path
 
     def load(self, path: Path, saved: dict[str, Any]) -> int:
-        """Restore the accelerate state of checkpoint ``path`` (``saved``: its :func:`_saved_config`); its step."""
+        """Restore the accelerate state of checkpoint ``path`` (``saved``: its :func:`saved_config`); its step."""
         state_file = path / "training_state.json"
         state = read_json(state_file, "a training checkpoint's state")
         step = state.get("step") if isinstance(state, dict) else None
@@ -349,12 +357,12 @@ class TrainingRun(RunStops):
                              "checkpoint")
         if state.get("kind") != self.kind:
             raise ValueError(f"{path} is a {state.get('kind')!r} checkpoint, this is a {self.kind!r} run")
-        self._note_changed_settings(state, _section(saved, "data"))
+        self._note_changed_settings(state, config_section(saved, "data"))
         check_state_archives(path / "accelerate_state")  # before torch.load inflates any of them
         try:
             self.accelerator.load_state(str(path / "accelerate_state"))
         except _UNREADABLE as exc:  # a file cut short or missing (a copy onto a full disk): torch's or pickle's words
-            example = _state_dict_mismatch(str(exc)) if isinstance(exc, RuntimeError) else None
+            example = state_dict_mismatch(str(exc)) if isinstance(exc, RuntimeError) else None
             if example is None:
                 raise damaged_checkpoint_error(path, "accelerate_state", exc) from None
             raise ValueError(f"{path}: the checkpoint's model does not match the config (e.g. {example}); resume with "
@@ -390,7 +398,7 @@ class TrainingRun(RunStops):
         if self.resume_from is not None:
             made = [{k: v for k, v in g.items() if k != "params"} for g in optimizer.param_groups] if optimizer \
                 else []
-            saved = _saved_config(self.resume_from)
+            saved = saved_config(self.resume_from)
             start_step = self.load(self.resume_from, saved)
             if start_step >= self.optim.max_steps:
                 self.print(f"note: {self.resume_from} is at step {start_step}, at or past training.max_steps "
@@ -398,7 +406,7 @@ class TrainingRun(RunStops):
             if optimizer is not None:
                 if (note := keep_optimizer_settings(optimizer, made)) is not None:
                     self.print(note)
-            if ema is not None and _kept_no_ema(self.resume_from, saved):
+            if ema is not None and kept_no_ema(self.resume_from, saved):
                 ema.restart()
                 self.print(f"note: {self.resume_from} was trained without EMA (training.ema.enabled: false): the EMA "
                            f"starts from its weights at step {start_step}")
@@ -535,6 +543,10 @@ class TrainingRun(RunStops):
                 with writing_log(self.output_dir / "logs", closing=True):
                     tracker.finish()
 
+    def release_folder(self) -> None:
+        """Let the run folder's lock go (the trainers' ``finally``; safe to call twice): another run may start in it."""
+        self.folder_lock.release()
+
     def finish(self) -> None:
         """The end of a run that completed: every process waits for the others, then the main one closes the
         loggers and leaves the process group (``Accelerator.end_training``)."""
@@ -544,51 +556,9 @@ class TrainingRun(RunStops):
             self.accelerator.state.destroy_process_group()
 
 
-_MISMATCH = re.compile(r"size mismatch for (\S+): copying a param with shape torch\.Size\((\[[^\]]*\])\) from "
-                       r"checkpoint, the shape in current model is torch\.Size\((\[[^\]]*\])\)")
-_KEYS = re.compile(r"(Missing|Unexpected) key\(s\) in state_dict: \"([^\"]+)\"")
-
-
-def _state_dict_mismatch(message: str) -> str | None:
-    """The first mismatch named in torch's ``load_state_dict`` error ``message``, in words; None when the
-    message is not a state-dict mismatch."""
-    if not any(k in message for k in ("size mismatch", "Missing key", "Unexpected key")):
-        return None
-    found = [(m.start(), f"{m.group(1)} is {m.group(2)} in the checkpoint, {m.group(3)} in the model")
-             for m in [_MISMATCH.search(message)] if m]
-    found += [(m.start(), f"{m.group(2)} is {'in the model but not in the checkpoint' if m.group(1) == 'Missing' else 'in the checkpoint but not in the model'}")
-              for m in [_KEYS.search(message)] if m]
-    if not found:
-        return message.strip().splitlines()[-1].strip()
-    return min(found)[1]
-
-
 def _shown(value: Any) -> str:
     """A setting's value in a note: numbers as ``:g``."""
     return f"{value:g}" if isinstance(value, (int, float)) else str(value)
-
-
-def _saved_config(checkpoint: Path) -> dict[str, Any]:
-    """``checkpoint``'s ``config.yaml`` (``{}`` where it cannot be read or is no mapping)."""
-    try:
-        config = yaml.safe_load((checkpoint / "config.yaml").read_text(encoding="utf-8"))
-    except (OSError, ValueError, yaml.YAMLError):
-        return {}
-    return config if isinstance(config, dict) else {}
-
-
-def _section(config: dict[str, Any], section: str) -> dict[str, Any]:
-    """A section of a saved config (``{}`` where it is missing or no mapping)."""
-    return found if isinstance(found := config.get(section), dict) else {}
-
-
-def _kept_no_ema(checkpoint: Path, saved: dict[str, Any]) -> bool:
-    """Whether ``checkpoint`` has no ``ema.safetensors`` because its run kept no EMA (``saved``, its
-    ``config.yaml``, says ``training.ema.enabled: false``), not because it is incomplete."""
-    if (checkpoint / "ema.safetensors").exists():
-        return False
-    ema = _section(saved, "training").get("ema")
-    return isinstance(ema, dict) and ema.get("enabled") is False
 
 
 def _flat_scalars(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:

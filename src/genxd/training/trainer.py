@@ -326,6 +326,7 @@ def train_genxd(cfg: TrainConfig, resume: str | None = None, overwrite: bool = F
         progress.close()
         del data_iter
         run.close_trackers()  # on an error too: what was logged reaches the event file
+        run.release_folder()  # another run may start in the folder from here
     run.finish()
     if run.is_main:
         run.print(f"done at step {step}; checkpoint {final}")

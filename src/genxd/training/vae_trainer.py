@@ -228,6 +228,7 @@ def train_vae(cfg: VAETrainConfig, resume: str | None = None, overwrite: bool = 
         progress.close()
         del data_iter
         run.close_trackers()  # on an error too: what was logged reaches the event file
+        run.release_folder()  # another run may start in the folder from here
     run.finish()
     if run.is_main:
         run.print(f"done at step {step}; checkpoint {final}")

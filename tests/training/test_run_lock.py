@@ -1,0 +1,119 @@
+"""One training run at a time in a run folder (``genxd.training.run_lock``). Two ``genxd train`` runs started on one
+folder interleaved their ``metrics.jsonl`` rows (each step twice), deleted each other's ``.checkpoint-N.part`` and
+both ended in a safetensors traceback; the lock goes with its process, so a run killed with ``kill -9`` leaves
+nothing that stops the next."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from genxd.cli import app
+
+from .conftest import QUIET, TINY
+
+pytest.importorskip("fcntl")
+
+
+def _train(out: Path, *extra: str):
+    return CliRunner().invoke(app, ["train", str(TINY), f"output_dir={out}", *QUIET, "training.max_steps=1",
+                                    "data.datasets.0.length=4", "--cpu", *extra])
+
+
+def _holder(out: Path) -> subprocess.Popen:
+    """Another process holding ``out``'s lock, as a running ``genxd train`` does (started and holding it)."""
+    code = textwrap.dedent(f"""
+        import sys, time
+        from genxd.training.run_lock import RunFolderLock
+        lock = RunFolderLock({str(out)!r})
+        assert lock.acquire() is None
+        print("held", flush=True)
+        time.sleep(600)
+    """)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src")}
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, env=env)
+    assert proc.stdout.readline().strip() == "held"
+    return proc
+
+
+def _error_lines(result) -> list[str]:
+    return [line for line in result.output.splitlines() if line.startswith("genxd: error:")]
+
+
+def test_a_second_run_in_a_folder_another_run_holds_is_one_line_and_a_killed_holder_stops_nothing(tmp_path):
+    out = tmp_path / "run"
+    holder = _holder(out)
+    try:
+        for extra in ((), ("--resume", "latest"), ("--overwrite",)):
+            busy = _train(out, *extra)
+            assert busy.exit_code == 2, busy.output
+            lines = _error_lines(busy)
+            assert len(lines) == 1 and "Traceback" not in busy.output, busy.output
+            assert f"output_dir {out} is in use by another training run (process {holder.pid} on " in lines[0]
+            assert sorted(p.name for p in out.iterdir()) == [".genxd-train.lock"]  # nothing written
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait()
+    # kill -9: the kernel let the lock go with the process; the file left behind does not stop the next run
+    ok = _train(out)
+    assert ok.exit_code == 0, ok.output
+    assert (out / "checkpoints" / "checkpoint-0000001" / "training_state.json").is_file()
+    again = _train(out, "training.max_steps=2", "--resume", "latest")  # this process's own run let it go too
+    assert again.exit_code == 0, again.output
+
+
+def test_two_runs_past_the_early_check_at_once_the_later_is_refused_before_it_writes(tmp_path, monkeypatch):
+    """Two runs started together both pass the check made before the model loads; the one that reaches the folder
+    second (here: the holder came first) is refused when it would start writing, and writes nothing."""
+    import genxd.training.loop as loop
+    import genxd.training.run_lock as run_lock
+
+    out = tmp_path / "run"
+    holder = _holder(out)
+    monkeypatch.setattr(run_lock, "in_use_error", lambda output_dir: None)  # the early checks saw it free
+    monkeypatch.setattr(loop, "in_use_error", lambda output_dir: None)
+    monkeypatch.setattr(run_lock, "_WAIT_S", 0.2)
+    try:
+        busy = _train(out)
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait()
+    assert busy.exit_code == 2, busy.output
+    lines = _error_lines(busy)
+    assert len(lines) == 1 and "is in use by another training run" in lines[0], busy.output
+    assert sorted(p.name for p in out.iterdir()) == [".genxd-train.lock"]
+
+
+def test_a_run_that_finished_meanwhile_is_not_started_over_without_overwrite(tmp_path, monkeypatch):
+    """Run A finished in the folder while run B, started as a fresh run just after A, was building its model: B
+    is refused when it starts writing, as it would have been at the start (A's checkpoints are kept)."""
+    import genxd.training.loop as loop
+
+    out = tmp_path / "run"
+    first = _train(out)
+    assert first.exit_code == 0, first.output
+    made = (out / "checkpoints" / "checkpoint-0000001" / "training_state.json").read_bytes()
+    # B's early checks ran before A's first checkpoint
+    import genxd.training.checkpoint_files as files
+
+    monkeypatch.setattr(files, "existing_run_error", lambda output_dir: None)
+    real = loop.existing_run_error
+    calls = []
+
+    def later(output_dir):
+        calls.append(output_dir)
+        return None if len(calls) == 1 else real(output_dir)
+
+    monkeypatch.setattr(loop, "existing_run_error", later)
+    late = _train(out, "training.max_steps=2")
+    assert late.exit_code == 2, late.output
+    assert "already holds checkpoints" in _error_lines(late)[0], late.output
+    assert (out / "checkpoints" / "checkpoint-0000001" / "training_state.json").read_bytes() == made
+    assert not (out / "checkpoints" / "checkpoint-0000002").exists()
