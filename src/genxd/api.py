@@ -37,7 +37,7 @@ from .checkpoints import (BUNDLED_MODEL_DIR, GENERATION_CONFIG, RELEASED_DEFAULT
                           LoadedModel, ModelInfo, check_loaded, configure_sampling, default_model_path, load_model,
                           job_settings_restored, model_info, pick_device, pick_dtype)
 from .pipelines.distributed import GenerationError, ProcessGroup, SceneResult, failed_result, write_summary_once
-from .output_folders import WrittenByOthers, noting_written, output_names, outputs_to_write
+from .output_folders import WrittenByOthers, check_kept_inputs, noting_written, output_names, outputs_to_write
 from .scene_outputs import check_job, write_scene
 from .summary_file import check_summary_apart
 from .utils.images import Fit, load_image_uint8, uint8_to_tensor
@@ -245,6 +245,7 @@ def generate_scenes(
     read = [p for p in paths if not isinstance(p, MemoryImage)] + [s.camera_from_video]
     read += [s.camera] if from_file is not None and isinstance(s.camera, (str, os.PathLike)) else []
     todo, skipped = outputs_to_write(folders, chosen, overwrite, skip_existing, read)
+    check_kept_inputs(folders, skipped, paths)  # a kept output of another file of the same name
     meta_common = {
         "model": info.label, "mode": s.mode,
         "camera": camera_label(s.camera) if clip_cameras is None else f"from-video:{s.camera_from_video}",

@@ -16,7 +16,7 @@ from typing import Sequence
 
 from . import validation as v
 from .utils.command_line import rerun_command, run_hint
-from .utils.io import WrittenMeanwhile, check_not_working_folder, check_output_file, output_target
+from .utils.io import WrittenMeanwhile, check_not_working_folder, check_output_file, output_target, read_json_object
 from .utils.messages import breaks_line
 from .utils.paths import name_key, parts_below
 from .utils.shared_work import launch_process
@@ -92,6 +92,31 @@ def outputs_to_write(folders: Sequence[Path], chosen: Sequence[int], overwrite: 
     and those kept by ``skip_existing``, each in ``chosen``'s order (:func:`check_existing` refuses the rest)."""
     todo = {chosen[j] for j in check_existing([folders[i] for i in chosen], overwrite, skip_existing, inputs)}
     return [i for i in chosen if i in todo], [i for i in chosen if i not in todo]
+
+
+def check_kept_inputs(folders: Sequence[Path], kept: Sequence[int], inputs: Sequence[object]) -> None:
+    """A ValueError for the first output kept by ``skip_existing`` whose ``meta.json`` records another input file
+    than the one it would be kept for (``genxd generate day1/IMG_1.jpg -o out``, then ``genxd generate
+    day2/IMG_1.jpg -o out --skip-existing``: the names come from the stems, and day2's photo was reported as done with
+    day1's result). Only where it is certain: the recorded input is an absolute path to a file that is there now and
+    is not this input's file (a relative one was relative to an earlier working folder; in-memory images are kept by
+    name, as documented)."""
+    for i in kept:
+        ours = inputs[i]
+        if not isinstance(ours, (str, os.PathLike)):
+            continue
+        recorded = read_json_object(folders[i] / "meta.json").get("input")
+        if not isinstance(recorded, str) or not os.path.isabs(recorded) or not os.path.isfile(recorded):
+            continue
+        try:
+            same = os.path.samefile(recorded, ours)
+        except OSError:
+            continue
+        if not same:
+            raise v.InvalidValue(
+                f"{folders[i]} holds the output of {recorded}, not of {os.fspath(ours)} (the two files have one "
+                f"name): {v.arg('skip_existing')} would keep it as this input's; write to another output folder, or "
+                f"replace it with {v.arg('overwrite')}")
 
 
 class WrittenByOthers:
