@@ -58,3 +58,17 @@ def test_a_dtu_scan_folder_linked_into_rectified_finds_the_calibration_beside_th
     os.symlink(images, root / "Rectified" / "scan24")
     views = load_views(root / "Rectified" / "scan24")
     torch.testing.assert_close(views.c2w.double(), torch.from_numpy(c2w), atol=1e-3, rtol=1e-5)
+
+
+def test_dtu_calibration_files_saved_by_a_windows_editor_are_read(tmp_path) -> None:
+    """``pos_NNN.txt`` re-saved by a Windows editor: a UTF-8 byte order mark and CRLF line ends. numpy read the mark
+    as part of the first number ("could not convert string '\\ufeff...' to float64") and the scan was refused; the
+    cameras are now those of the plain files."""
+    c2w = known_cameras(radius=600.0)[:3]
+    images = write_dtu_scan(tmp_path / "DTU", "scan24", K_DTU, c2w, height=12, width=16)
+    plain = load_views(images)
+    for file in sorted((tmp_path / "DTU" / "Calibration" / "cal18").glob("pos_*.txt")):
+        file.write_bytes(b"\xef\xbb\xbf" + file.read_bytes().replace(b"\n", b"\r\n"))
+    views = load_views(images)
+    torch.testing.assert_close(views.c2w, plain.c2w, atol=0, rtol=0)
+    torch.testing.assert_close(views.K, plain.K, atol=0, rtol=0)

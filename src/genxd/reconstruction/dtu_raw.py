@@ -15,6 +15,7 @@ Each ``P`` is decomposed as RegNeRF's loader does (:func:`genxd.cameras.projecti
 
 from __future__ import annotations
 
+import io
 import os
 import re
 from pathlib import Path
@@ -57,8 +58,8 @@ def _view_images(folder: Path) -> dict[int, Path]:
 def _projection(file: Path) -> np.ndarray:
     if not file.is_file():
         raise ValueError(f"{file}: no such calibration file (DTU's Calibration/cal18/pos_NNN.txt, one per view)")
-    try:
-        P = np.loadtxt(file, dtype=np.float64, ndmin=2)
+    try:  # the text without a UTF-8 byte order mark (a Windows editor's): numpy read '\ufeff2607.4' as no number
+        P = np.loadtxt(io.StringIO(file.read_bytes().decode("utf-8-sig")), dtype=np.float64, ndmin=2)
     except (OSError, ValueError, UnicodeDecodeError) as exc:
         raise ValueError(f"{file}: cannot read a 3x4 projection matrix ({exc.__class__.__name__}: {exc})") from None
     return P
