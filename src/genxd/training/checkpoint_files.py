@@ -14,7 +14,8 @@ import yaml
 from ..checkpoint_folders import checkpoint_order
 from ..validation import arg, is_cli, overwrite_hint, text_setting
 
-__all__ = ["CHECKPOINT_PREFIX", "CONFIG_MARK", "list_checkpoints", "remove_checkpoint", "existing_run_error", "output_dir_error",
+__all__ = ["CHECKPOINT_PREFIX", "CONFIG_MARK", "list_checkpoints", "remove_checkpoint", "set_aside_path",
+           "publish_checkpoint", "restore_set_aside", "existing_run_error", "output_dir_error",
            "resume_error", "no_checkpoint_note", "foreign_config_error", "damaged_checkpoint_error",
            "incomplete_checkpoints_note", "resume_setting", "pretrained_error", "check_state_archives",
            "saved_config", "config_section", "kept_no_ema", "state_dict_mismatch"]
@@ -53,6 +54,60 @@ def remove_checkpoint(path: Path) -> None:
         path.unlink()
     elif path.exists():
         shutil.rmtree(path)
+
+
+def set_aside_path(final: Path) -> Path:
+    """Where a checkpoint is set aside while a new one of the same step takes its name (a run resumed before it):
+    ``.checkpoint-NNNNNNN.old`` beside it, removed once the new one has the name."""
+    return final.with_name(f".{final.name}.old")
+
+
+def _present(path: Path) -> bool:
+    return path.exists() or path.is_symlink()
+
+
+def publish_checkpoint(tmp: Path, final: Path) -> None:
+    """Rename the complete checkpoint folder ``tmp`` to ``final``. A checkpoint already named ``final`` (a run resumed
+    before it) is set aside (:func:`set_aside_path`) and removed only once ``tmp`` has the name: a stop in between
+    (Ctrl-C) puts it back at once, a kill at the next start (:func:`restore_set_aside`). Before, it was removed
+    first, and a stop before the rename lost the step: the new one was a ``.part`` folder, removed too."""
+    restore_set_aside(final.parent)  # one a killed save left: back in place, or gone
+    aside = set_aside_path(final)
+    if _present(final):
+        os.replace(final, aside)
+    try:
+        os.replace(tmp, final)
+    except BaseException:
+        if _present(aside) and not _present(final):
+            os.replace(aside, final)
+        raise
+    remove_checkpoint(aside)
+
+
+def restore_set_aside(checkpoint_dir: str | os.PathLike) -> list[Path]:
+    """After a run killed while it replaced a checkpoint of the same step (:func:`publish_checkpoint`, between
+    setting the old one aside and renaming the new one into place): each ``.checkpoint-NNNNNNN.old`` whose
+    ``checkpoint-NNNNNNN`` is missing is renamed back (returned: the caller says so); one whose checkpoint is there
+    is removed (the kill came after the new one was in place). Without this, ``--resume latest`` took an earlier
+    checkpoint and the step was lost. Best effort: a rename or removal that fails (another process of the run did
+    it first, a folder the run may not write) is left."""
+    root = Path(checkpoint_dir)
+    if not root.is_dir():
+        return []
+    restored = []
+    for aside in sorted(root.glob(f".{CHECKPOINT_PREFIX}*.old")):
+        final = root / aside.name[1:-len(".old")]
+        if not final.name[len(CHECKPOINT_PREFIX):].isdigit():
+            continue
+        try:
+            if _present(final):
+                remove_checkpoint(aside)
+            else:
+                os.replace(aside, final)
+                restored.append(final)
+        except OSError:
+            continue
+    return restored
 
 
 def existing_run_error(output_dir: str | os.PathLike) -> FileExistsError | None:

@@ -37,8 +37,9 @@ from ..utils.json_text import json_text
 from ..utils.shared_work import mark_work_shared
 from .checkpoint_files import (CHECKPOINT_PREFIX, CONFIG_MARK, check_state_archives, damaged_checkpoint_error,
                                existing_run_error, foreign_config_error, incomplete_checkpoints_note, list_checkpoints,
-                               no_checkpoint_note, pretrained_error, remove_checkpoint, resume_error,
-                               resume_setting, saved_config, config_section, kept_no_ema, state_dict_mismatch)
+                               no_checkpoint_note, pretrained_error, publish_checkpoint, remove_checkpoint,
+                               restore_set_aside, resume_error, resume_setting, saved_config, config_section,
+                               kept_no_ema, state_dict_mismatch)
 from .config import CheckpointConfig, LoggingConfig, OptimConfig, config_to_dict
 from .interrupts import StepBoundaryInterrupts
 from .optimizer_settings import keep_optimizer_settings
@@ -163,6 +164,8 @@ class TrainingRun(RunStops):
         self._share_cpus(acc)
         if acc.num_processes == 1 and (warning := one_process_launch_warning()) is not None:
             self.print(f"warning: {warning}")
+        for restored in self._restored:
+            self.print(f"note: {restored} was set aside by a run stopped while replacing it: put back")
         if resume == "latest" and (note := incomplete_checkpoints_note(self.checkpoint_dir, self.resume_from)):
             self.print(note)
         if resume == "latest" and self.resume_from is None:
@@ -330,6 +333,7 @@ class TrainingRun(RunStops):
             raise resume_error(resume, overwrite)  # they contradict
         if (busy := in_use_error(self.output_dir)) is not None:
             raise busy
+        self._restored = restore_set_aside(self.checkpoint_dir)  # a killed save's, before the checkpoints are listed
         if resume is None:
             error = existing_run_error(self.output_dir) or foreign_config_error(self.output_dir, self.config_path)
             if error is not None and not overwrite:
@@ -490,9 +494,9 @@ class TrainingRun(RunStops):
             (tmp / "config.yaml").write_text(yaml.safe_dump(config_to_dict(self.config), sort_keys=False))
 
     def _publish_checkpoint(self, tmp: Path, final: Path) -> None:
-        """Rename the complete ``tmp`` to ``final`` and prune old checkpoints (main process)."""
-        remove_checkpoint(final)
-        os.replace(tmp, final)
+        """Rename the complete ``tmp`` to ``final`` (:func:`publish_checkpoint`: a checkpoint of the same step stays
+        until then) and prune old checkpoints (main process)."""
+        publish_checkpoint(tmp, final)
         # --overwrite, or resumed before the folder's newest: the earlier checkpoints go once this run has one
         self._discard([old for old in self._replaced if old != final])
         self._replaced = []
