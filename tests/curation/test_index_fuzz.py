@@ -92,3 +92,15 @@ def test_a_line_holding_a_number_python_cannot_read_is_skipped(tmp_path):
     # was: Python's unnamed 'Exceeds the limit (4300 digits) for integer string conversion' stopped genxd curate
     out = _index(tmp_path / "out", json.dumps(OK), '{"video_id": "clip_b", "frames": 1' + "0" * 5000 + "}")
     assert read_index(out) == [OK]
+
+
+def test_an_index_re_saved_by_a_windows_editor_loses_no_record(tmp_path):
+    """``index.jsonl`` saved again by a Windows editor: a UTF-8 byte order mark and CRLF line ends. The mark made
+    the first line no JSON, so its record was skipped without a word (a failed video redone, a done one's record
+    written again)."""
+    failed = {"video_id": "clip_b", "source": "y", "status": "failed", "stage": "motion", "reason": "r"}
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / INDEX_NAME).write_bytes(b"\xef\xbb\xbf" + f"{json.dumps(failed)}\r\n{json.dumps(OK)}\r\n".encode())
+    assert read_index(out) == [failed, OK]
+    assert latest_records(out) == {"clip_b": failed, "clip_a": OK}

@@ -90,7 +90,7 @@ def read_index(out_dir: str | os.PathLike, start: int = 0, end: int | None = Non
                 break
             at += len(raw)
             try:
-                line = raw.decode("utf-8").strip()
+                line = raw.decode("utf-8-sig").strip()  # a byte order mark (the file re-saved on Windows): no record lost
             except UnicodeDecodeError:
                 continue
             if not line:

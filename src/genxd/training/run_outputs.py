@@ -72,7 +72,7 @@ def _drop_rows_after(metrics: Path, step: int) -> None:
 
     def logged_after(line: str) -> bool:
         try:
-            row = json.loads(line)
+            row = json.loads(line.removeprefix("\ufeff"))  # a byte order mark (a Windows editor's): still a row
         except (ValueError, RecursionError):  # not a row (a line nested too deeply is kept as it is, too)
             return False
         at = row.get("step") if isinstance(row, dict) else None
