@@ -22,6 +22,7 @@ import torch
 from torch import Tensor
 
 from ..utils.io import clean_stale, makedirs, temp_name
+from ..utils.links import link_file, no_symlink_note
 from ..utils.pycolmap_import import load_pycolmap
 from ._io import MAX_CAMERA_DISTANCE, MAX_IMAGE_SIDE, as_c2w, as_intrinsics, as_sizes, warn_dropped_skew
 from .camera_path import CameraPath
@@ -246,22 +247,26 @@ def _text_without_bom(model_dir: Path) -> Iterator[Path]:
     """``model_dir``, or for the block a temporary folder of its ``.txt`` files without the UTF-8 byte order mark a
     Windows editor puts in front: pycolmap took the mark for a part of the first line ('Check failed: line_stream
     >> camera.camera_id ...', or a comment line read as a camera). Only the files with a mark are copied; the
-    others are linked (a points3D.txt of a large scene can be gigabytes), copied where links cannot be made."""
+    others are linked (a points3D.txt of a large scene can be gigabytes): symbolic links, else hard links, else copies
+    (:func:`genxd.utils.links.link_file`: Windows without the privilege; before, a copy there, and a NotImplementedError
+    not caught)."""
     texts = [f for f in (model_dir / name for name in _TEXT_MODEL_FILES) if f.is_file()]
     marked = {f for f in texts if _starts_with_bom(f)}
     if not marked:
         yield model_dir
         return
     with tempfile.TemporaryDirectory(prefix="genxd-colmap-text-") as folder:
+        made: set[str] = set()
         for f in texts:
             target = Path(folder) / f.name
             if f in marked:
                 target.write_bytes(f.read_bytes()[len(_BOM):])
                 continue
-            try:
-                target.symlink_to(f.resolve())
-            except OSError:  # links not allowed (Windows without the privilege)
-                shutil.copyfile(f, target)
+            made.add(link_file(f.resolve(), target, None))
+        made.discard("symlink")
+        if made:
+            no_symlink_note(f"the COLMAP text files of {model_dir} that have no byte order mark",
+                            "copy" if "copy" in made else "hardlink", stacklevel=5)
         yield Path(folder)
 
 

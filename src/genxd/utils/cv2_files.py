@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Iterator
 
 import numpy as np
+
+from .links import link_file
 
 __all__ = ["imread", "imread_or_fail", "imwrite", "opencv_path"]
 
@@ -58,7 +61,9 @@ def imwrite(path: str | Path, image: np.ndarray) -> bool:
 def opencv_path(path: str | Path) -> Iterator[str]:
     """A name of ``path`` that OpenCV can take (``cv2.VideoWriter``, ``cv2.VideoCapture``): the path itself when it
     is UTF-8; else, for the block, a symbolic link to it with an ASCII name in a temporary folder (the file is
-    read or written where it is)."""
+    read or written where it is). Where symbolic links are not allowed (Windows without the privilege: the
+    OSError ended the read or write), a hard link, else a copy, copied back when the block wrote to it; with a
+    warning. ``path`` must exist (a writer's is its atomic temporary file)."""
     text = os.fspath(path)
     try:
         text.encode("utf-8")
@@ -71,5 +76,13 @@ def opencv_path(path: str | Path) -> Iterator[str]:
     suffix = suffix if suffix.isascii() and suffix.isprintable() else ""
     with tempfile.TemporaryDirectory(prefix="genxd-opencv-") as folder:
         link = os.path.join(folder, "file" + suffix)
-        os.symlink(os.path.abspath(text), link)
+        made = link_file(text, link, f"OpenCV's name of {text!r}")  # no symbolic links on Windows without the right
+        before = _stamp(link) if made == "copy" else None
         yield link
+        if before is not None and _stamp(link) != before:  # written through the copy: the file gets what was written
+            shutil.copyfile(link, text)
+
+
+def _stamp(path: str) -> tuple[int, int]:
+    st = os.stat(path)
+    return st.st_size, st.st_mtime_ns
