@@ -10,6 +10,7 @@ import os
 import re
 import shutil
 import tempfile
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, NamedTuple, Sequence
@@ -18,7 +19,7 @@ import torch
 from torch import Tensor
 
 from ...utils.motion_units import old_unit_motion, old_units_advice
-from ...utils.paths import relative_to_cwd_note
+from ...utils.paths import name_key, relative_to_cwd_note
 from ...validation import DEFAULT_MOTION_SCALE, warn
 from ..archive import ArchiveLimits, SafeZip
 from .clips import IMAGE_EXTENSIONS, _as_list, _Cameras, _ClipDataset, _decode_image, _read_image, pinhole_views
@@ -55,6 +56,18 @@ def _is_image(name: str) -> bool:
     each file on an exFAT / FAT drive or a network share, which became a frame of the video without a pose."""
     base = name.rsplit("/", 1)[-1]
     return base.lower().endswith(IMAGE_EXTENSIONS) and not base.startswith(".")
+
+
+def _name_index(image_names: list[str]) -> dict[str, int]:
+    """``{name: model index}`` of a COLMAP model's images, and ``{name_key(name): index}`` (without ``images/``) of
+    those whose key no other shares: a model made on macOS or Windows may name ``IMG_0001.JPG`` the file
+    ``img_0001.jpg`` (opened there all the same); such a frame was left without a pose (the frame file's name is
+    looked up exactly first)."""
+    index = {name: i for i, name in enumerate(image_names)}
+    keys = [name_key(name.removeprefix("images/")) for name in image_names]
+    counts = Counter(keys)
+    index.update({k: i for i, k in enumerate(keys) if counts[k] == 1 and k not in index})
+    return index
 
 
 class _ExtractDir:
@@ -491,15 +504,15 @@ class CamVidDataset(_ClipDataset):
         model_K = self._square_still_camera(scene, meta, model_K, model.heights, model.widths)
         lenses = None if model_lenses is None else [None] * len(v.frames)
         sizes: list[tuple[int, int] | None] = [None] * len(v.frames)
-        index = {name: i for i, name in enumerate(model.image_names)}
+        index = _name_index(model.image_names)
+        frame_keys = Counter(name_key(frame) for frame in v.frames)  # a frame's key that another frame shares: exact only
         n = len(v.frames)
         c2w = torch.eye(4).repeat(n, 1, 1)
         K = torch.eye(3).repeat(n, 1, 1)
         valid = []
         for p, frame in enumerate(v.frames):
-            j = index.get(frame)
-            if j is None:
-                j = index.get(f"images/{frame}")
+            names = (frame, f"images/{frame}") + ((name_key(frame),) if frame_keys[name_key(frame)] == 1 else ())
+            j = next((index[k] for k in names if k in index), None)
             if j is not None:
                 c2w[p], K[p] = model.c2w[j].float(), model_K[j]
                 sizes[p] = (model.heights[j], model.widths[j])
