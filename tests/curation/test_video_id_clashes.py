@@ -113,3 +113,17 @@ def test_one_parent_more_is_counted_from_the_id(tmp_path):
     assert ids == ["r1__sub__Clip", "r2__sub__clip"]
     ids = [s.video_id for s in _collect_sources([tmp_path / "r3", tmp_path / "r4"])]
     assert ids == ["sub__x_mov", "r3__sub__x_mp4", "r4__sub__X_mp4"]  # a suffixed id keeps its suffix
+
+
+def test_one_folders_files_given_apart_get_the_ids_a_search_of_it_gives(tmp_path):
+    """``genxd curate v`` and ``genxd curate v/*`` over ``Clip.mp4`` and ``clip.MOV`` (alike up to case, one folder):
+    the search gave ``Clip_mp4`` and ``clip_MOV``, the files given apart one parent more (``v__Clip``, still alike)
+    and then hashes: a curation of the folder resumed with its files curated both videos again."""
+    files = _files(tmp_path / "v", "Clip.mp4", "clip.MOV", "IMG_1.mov", "img_1.MOV", "Shot/0.png", "shot.mp4",
+                   "other.mp4")
+    searched = {s.path.name: s.video_id for s in discover_videos(tmp_path / "v")}
+    given = [f.parent if f.name == "0.png" else f for f in files]
+    apart = {s.path.name: s.video_id for s in _collect_sources(given)}
+    assert apart == searched, (apart, searched)
+    assert searched["Clip.mp4"] == "Clip_mp4" and searched["clip.MOV"] == "clip_MOV"
+    assert searched["Shot"] == "Shot" and searched["shot.mp4"] == "shot_mp4" and _distinct_on_macos(list(apart.values()))

@@ -36,7 +36,7 @@ from ..utils.stages import StageCallback
 from ..utils.json_text import json_text
 from ..utils.motion_units import mentions_old_units, old_unit_motion, old_units_advice
 from ..validation import CURATE_WORKERS, GenXDWarning, InvalidType, arg, caller_style, check, warn
-from ..utils.paths import parts_below
+from ..utils.paths import name_key, parts_below
 from .frames import VideoSource, discover_videos
 from .pipeline import META_NAME, CurationConfig, curate_video, video_record
 from .local_engine import run_local
@@ -513,8 +513,25 @@ def unique_video_ids(sources: list[VideoSource]) -> list[VideoSource]:
                     return with_parents(i, d + 1, suffix)
         return with_parents(i, depth[i] + 1)
 
-    tries = [one_parent_more(i) for i in range(len(unique))]
-    ids = settle_clashes(ids, tries, [str(p) for p in paths])  # ids alike up to case
+    alike: dict[str, list[int]] = {}
+    for i, vid in enumerate(ids):
+        alike.setdefault(name_key(vid), []).append(i)
+
+    def one_folder(i: int) -> Path | None:
+        """The folder of ``ids[i]`` and of every id alike it up to case, when no parent tells them apart."""
+        group = alike[name_key(ids[i])]
+        folders = {above(j, depth[j]) for j in group}
+        return next(iter(folders)) if len(group) > 1 and len(folders) == 1 else None
+
+    # Alike up to case where no parent tells them apart (one folder's Clip.mp4 and clip.MOV given apart: genxd curate
+    # v/*): the ids a search of that folder gives, a video's suffix (a frames folder: none), then a hash of the path
+    # below it. One parent more, then a hash of the whole path, gave other ids: a curation of the folder resumed
+    # with its files given apart curated them again.
+    tries = [(with_parents(i, depth[i], suffix=True) if unique[i].kind == "video" else None)
+             if one_folder(i) is not None else one_parent_more(i) for i in range(len(unique))]
+    hashed = [paths[i].relative_to(folder).as_posix() if (folder := one_folder(i)) is not None else str(paths[i])
+              for i in range(len(unique))]
+    ids = settle_clashes(ids, tries, hashed)  # ids alike up to case
     return [s if s.video_id == vid else VideoSource(vid, s.path, s.kind) for s, vid in zip(unique, ids)]
 
 
