@@ -42,3 +42,46 @@ def test_two_frames_of_one_name_up_to_case_match_only_exactly(tmp_path):
     cams = got._load_cameras(0)
     frames = got.videos[0].frames
     assert frames.count("00000.JPG") == 1 and frames.index("00000.JPG") not in cams.valid
+
+
+def _rename_model_images(model_dir, rename):
+    import pycolmap
+
+    recon = pycolmap.Reconstruction(str(model_dir))
+    for image in recon.images.values():
+        image.name = rename(image.name)
+    recon.write(str(model_dir))
+
+
+def test_two_frames_alike_up_to_case_take_no_pose_by_key(tmp_path):
+    """Frames ``00000.jpg`` and ``00000.Jpg`` (two files on Linux) beside a model naming ``00000.JPG``: neither name
+    is registered and the key is shared, so neither has a pose. The exact look-up read the same mapping as the keys:
+    ``00000.jpg`` took the model's ``00000.JPG`` by its key (one of two frames, chosen by how it was spelt)."""
+    write_clip(make_clip(12, "4d", 8, 32, 32), tmp_path / "plain", "dynamic0", "camvid", num_points=200)
+    scene = tmp_path / "plain" / "dynamic0"
+    images = scene / "images"
+    if (images / "00000.Jpg").exists():  # a file system that ignores case
+        pytest.skip("the file system ignores letter case")
+    shutil.copyfile(images / "00000.jpg", images / "00000.Jpg")
+    _rename_model_images(scene / "0", lambda name: name.replace(".jpg", ".JPG"))
+    got = CamVidDataset(tmp_path / "plain", num_frames=4, height=32)
+    frames = got.videos[0].frames
+    cams = got._load_cameras(0)
+    assert {"00000.jpg", "00000.Jpg"} <= set(frames)
+    assert frames.index("00000.jpg") not in cams.valid and frames.index("00000.Jpg") not in cams.valid
+    assert frames.index("00001.jpg") in cams.valid  # the others still match by key
+
+
+def test_a_key_two_model_images_share_matches_no_frame(tmp_path):
+    """A model registering ``00000.jpg`` and ``images/00000.JPG`` (two images of one key) and one frame
+    ``00000.Jpg``: which of the two it is cannot be told, so it has no pose (the key's look-up found the exact name
+    ``00000.jpg``)."""
+    write_clip(make_clip(12, "4d", 8, 32, 32), tmp_path / "plain", "dynamic0", "camvid", num_points=200)
+    scene = tmp_path / "plain" / "dynamic0"
+    (scene / "images" / "00000.jpg").rename(scene / "images" / "00000.Jpg")
+    _rename_model_images(scene / "0", lambda name: "images/00000.JPG" if name == "00001.jpg" else name)
+    got = CamVidDataset(tmp_path / "plain", num_frames=4, height=32)
+    frames = got.videos[0].frames
+    cams = got._load_cameras(0)
+    assert frames.index("00000.Jpg") not in cams.valid
+    assert frames.index("00002.jpg") in cams.valid

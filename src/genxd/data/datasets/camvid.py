@@ -58,16 +58,16 @@ def _is_image(name: str) -> bool:
     return base.lower().endswith(IMAGE_EXTENSIONS) and not base.startswith(".")
 
 
-def _name_index(image_names: list[str]) -> dict[str, int]:
-    """``{name: model index}`` of a COLMAP model's images, and ``{name_key(name): index}`` (without ``images/``) of
-    those whose key no other shares: a model made on macOS or Windows may name ``IMG_0001.JPG`` the file
-    ``img_0001.jpg`` (opened there all the same); such a frame was left without a pose (the frame file's name is
-    looked up exactly first)."""
-    index = {name: i for i, name in enumerate(image_names)}
+def _name_index(image_names: list[str]) -> tuple[dict[str, int], dict[str, int]]:
+    """``{name: model index}`` of a COLMAP model's images, and apart ``{name_key(name): index}`` (without
+    ``images/``) of those whose key no other shares: a model made on macOS or Windows may name ``IMG_0001.JPG`` the
+    file ``img_0001.jpg`` (opened there all the same); such a frame was left without a pose (the frame file's name
+    is looked up exactly first). Apart, so that an exact look-up never takes a key: in one mapping a frame
+    ``img.jpg`` beside ``IMG.jpg`` (two frames, exact only) took the model's ``IMG.JPG`` by its key."""
+    exact = {name: i for i, name in enumerate(image_names)}
     keys = [name_key(name.removeprefix("images/")) for name in image_names]
     counts = Counter(keys)
-    index.update({k: i for i, k in enumerate(keys) if counts[k] == 1 and k not in index})
-    return index
+    return exact, {k: i for i, k in enumerate(keys) if counts[k] == 1}
 
 
 class _ExtractDir:
@@ -504,15 +504,16 @@ class CamVidDataset(_ClipDataset):
         model_K = self._square_still_camera(scene, meta, model_K, model.heights, model.widths)
         lenses = None if model_lenses is None else [None] * len(v.frames)
         sizes: list[tuple[int, int] | None] = [None] * len(v.frames)
-        index = _name_index(model.image_names)
+        exact, by_key = _name_index(model.image_names)
         frame_keys = Counter(name_key(frame) for frame in v.frames)  # a frame's key that another frame shares: exact only
         n = len(v.frames)
         c2w = torch.eye(4).repeat(n, 1, 1)
         K = torch.eye(3).repeat(n, 1, 1)
         valid = []
         for p, frame in enumerate(v.frames):
-            names = (frame, f"images/{frame}") + ((name_key(frame),) if frame_keys[name_key(frame)] == 1 else ())
-            j = next((index[k] for k in names if k in index), None)
+            j = exact.get(frame, exact.get(f"images/{frame}"))
+            if j is None and frame_keys[key := name_key(frame)] == 1:
+                j = by_key.get(key)
             if j is not None:
                 c2w[p], K[p] = model.c2w[j].float(), model_K[j]
                 sizes[p] = (model.heights[j], model.widths[j])
