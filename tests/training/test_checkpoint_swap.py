@@ -120,3 +120,39 @@ def test_overwrite_removes_a_leftover_set_aside_checkpoint(tmp_path):
     remove_run_outputs(tmp_path / "run")
     assert not ckpts.exists()
     assert checkpoint_files.set_aside_path(ckpts / "checkpoint-0000002").name == ".checkpoint-0000002.old"
+
+
+def _undeletable(monkeypatch, folder: Path) -> None:
+    """``shutil.rmtree`` of ``folder`` fails part way, as for a file in it the run may not delete (chmod cannot
+    show it here: the tests may run as root)."""
+    real = shutil.rmtree
+
+    def rmtree(path, *args, **kwargs):
+        if Path(path) == folder:
+            (Path(path) / "weights.bin").unlink()
+            raise PermissionError(13, "Permission denied", str(Path(path) / "training_state.json"))
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(shutil, "rmtree", rmtree)
+
+
+def test_a_set_aside_checkpoint_that_cannot_be_removed_leaves_the_save_done(tmp_path, monkeypatch):
+    """The new checkpoint has its name when the set-aside one is removed: a failure there ended the run (an OSError
+    out of TrainingRun.save after a saved checkpoint, older ones not pruned). Now a warning, and the run goes on."""
+    from types import SimpleNamespace
+
+    from genxd.training.loop import TrainingRun
+
+    ckpts = tmp_path / "checkpoints"
+    tmp, final = _swap(ckpts)
+    _undeletable(monkeypatch, ckpts / ".checkpoint-0000002.old")
+    printed, pruned = [], []
+    run = SimpleNamespace(print=printed.append, _replaced=[], _discard=lambda found: None,
+                          _prune=lambda: pruned.append(True))
+    TrainingRun._publish_checkpoint(run, tmp, final)
+    assert _line(final) == "new" and pruned == [True]
+    assert len(printed) == 1 and printed[0].startswith("warning: ") and ".checkpoint-0000002.old" in printed[0]
+    assert "Permission denied" in printed[0] and "checkpoint-0000002 is saved" in printed[0]
+    monkeypatch.undo()
+    assert restore_set_aside(ckpts) == [] and not (ckpts / ".checkpoint-0000002.old").exists()
+    assert [c.name for c in list_checkpoints(ckpts)] == ["checkpoint-0000001", "checkpoint-0000002"]

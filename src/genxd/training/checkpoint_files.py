@@ -66,11 +66,16 @@ def _present(path: Path) -> bool:
     return path.exists() or path.is_symlink()
 
 
-def publish_checkpoint(tmp: Path, final: Path) -> None:
+def publish_checkpoint(tmp: Path, final: Path) -> str | None:
     """Rename the complete checkpoint folder ``tmp`` to ``final``. A checkpoint already named ``final`` (a run resumed
     before it) is set aside (:func:`set_aside_path`) and removed only once ``tmp`` has the name: a stop in between
     (Ctrl-C) puts it back at once, a kill at the next start (:func:`restore_set_aside`). Before, it was removed
-    first, and a stop before the rename lost the step: the new one was a ``.part`` folder, removed too."""
+    first, and a stop before the rename lost the step: the new one was a ``.part`` folder, removed too.
+
+    Returns a warning when the set-aside checkpoint cannot be removed (a file in it the run may not delete): the new
+    one has its name by then, so the save has succeeded; what is left of the old one is a hidden ``.old`` folder that
+    ``--resume latest`` never takes and the next start removes. Before, the OSError ended the run after a saved
+    checkpoint, without the pruning of older ones."""
     restore_set_aside(final.parent)  # one a killed save left: back in place, or gone
     aside = set_aside_path(final)
     if _present(final):
@@ -81,7 +86,13 @@ def publish_checkpoint(tmp: Path, final: Path) -> None:
         if _present(aside) and not _present(final):
             os.replace(aside, final)
         raise
-    remove_checkpoint(aside)
+    try:
+        remove_checkpoint(aside)
+    except OSError as exc:
+        return (f"{aside} (the checkpoint {final.name} replaced) could not be removed ({exc.strerror or exc}); the "
+                f"new {final.name} is saved, and the next run in this folder removes what is left (or remove it by "
+                "hand)")
+    return None
 
 
 def restore_set_aside(checkpoint_dir: str | os.PathLike) -> list[Path]:
