@@ -300,6 +300,9 @@ def curate_dataset(
         raise InvalidType(f"{arg('ray_address')} must be an address ('auto', 'ray://host:10001', 'local') or None, "
                           f"got {ray_address!r} ({type(ray_address).__name__})")
     out_dir = Path(out_dir)
+    # read twice: the sources whose ids the caller chose keep them (_plan)
+    inputs = [inputs] if isinstance(inputs, (str, os.PathLike, VideoSource)) else list(inputs)
+    chosen = {os.path.abspath(i.path) for i in inputs if isinstance(i, VideoSource)}
     sources = _collect_sources(inputs, out_dir)
     # before a model is checked or Ray started (a local Ray was started, then left, for a file given as out_dir)
     check_writable_dir(out_dir, arg("out_dir"))  # a file there was mkdir's "[Errno 17] File exists: 'x'"
@@ -318,7 +321,7 @@ def curate_dataset(
                                  index_start=index_size(out_dir / INDEX_NAME))
         # the earlier index is read for the plan only and let go before any video runs: held for the whole run, it
         # kept every earlier record in memory (20,000 videos: 60 MiB; benchmarks/bench_curate_driver_memory.py)
-        todo = _plan(sources, out_dir, config, summary, retry_failed, on_record)
+        todo = _plan(sources, out_dir, config, summary, retry_failed, on_record, chosen)
 
         if todo:
             counts: Counter = Counter()
@@ -352,11 +355,17 @@ def curate_dataset(
 
 
 def _plan(sources: list[VideoSource], out_dir: Path, config: CurationConfig, summary: DatasetSummary,
-          retry_failed: bool, on_record: Callable[[dict[str, Any]], None] | None) -> list[VideoSource]:
+          retry_failed: bool, on_record: Callable[[dict[str, Any]], None] | None,
+          chosen: set[str] = frozenset()) -> list[VideoSource]:
     """The videos to curate: those not done, nor failed before (unless ``retry_failed`` or a failure of the
     machine). Counts in ``summary`` (and gives ``on_record``) the records this finds: finished videos without their
-    index line (recovered), folders without ``meta.json`` or with a damaged one (failed)."""
+    index line (recovered), folders without ``meta.json`` or with a damaged one (failed). An input the index records
+    under an id of earlier rules keeps that id (:func:`~genxd.curation.video_ids.earlier_ids`; ``chosen``: the
+    paths whose ids the caller gave)."""
+    from .video_ids import earlier_ids
+
     latest = latest_records(out_dir)
+    sources = earlier_ids(sources, latest, out_dir, chosen)
     todo: list[VideoSource] = []
     settings = result_settings(config)
 

@@ -18,7 +18,7 @@ from collections import Counter
 
 from ..utils.paths import as_utf8, name_key
 
-__all__ = ["MAX_ID_BYTES", "hashed_video_id", "settle_clashes", "safe_video_id"]
+__all__ = ["MAX_ID_BYTES", "earlier_ids", "hashed_video_id", "settle_clashes", "safe_video_id"]
 
 #: the longest id of a name outside ASCII, in UTF-8 bytes: its folder and the hidden ``.VIDEO_ID.xxxx.part``
 #: folder it is built in stay under the 255 bytes of a file name on common file systems
@@ -79,3 +79,42 @@ def settle_clashes(ids: list[str], tries: list[str | None], names: list[str]) ->
     if dupes:
         raise ValueError(f"several inputs map to the same video id: {', '.join(dupes)}")
     return out
+
+
+def _folder_name(video_id: str) -> bool:
+    """Whether an id read back from ``index.jsonl`` is one folder's name in ``OUT`` (a hand-edited line is not)."""
+    return bool(video_id) and os.path.basename(video_id) == video_id and "\\" not in video_id \
+        and not video_id.startswith(".")
+
+
+def earlier_ids(sources: list, latest: dict[str, dict], out_dir: os.PathLike, given: set[str] = frozenset()) -> list:
+    """``sources`` with the ids an earlier run on ``out_dir`` gave the same inputs, where the rules for ids have
+    changed since (2026-12-05 and -06: videos alike up to case): a source whose id has no record in ``latest`` (the
+    last index record of each id) nor a folder in ``out_dir``, while the index holds exactly one other id recorded
+    for its path, takes that id, unless another source of the run has or takes an id alike it up to case. Without
+    this a resumed curation curated such videos again under the new ids, the old folders left beside them (the
+    dataset then held each twice). ``given``: the paths of sources whose ids the caller chose, kept as they are."""
+    from dataclasses import replace
+
+    by_source: dict[str, set[str]] = {}
+    for video_id, record in latest.items():
+        if isinstance(record, dict) and isinstance(record.get("source"), str):
+            by_source.setdefault(record["source"], set()).add(video_id)
+    taken = Counter(name_key(s.video_id) for s in sources)
+    claims: dict[str, list[tuple[int, str]]] = {}
+    for i, source in enumerate(sources):
+        path = str(source.path)
+        if path in given or source.video_id in latest or os.path.lexists(os.path.join(out_dir, source.video_id)):
+            continue
+        before = by_source.get(path, set()) - {source.video_id}
+        if len(before) != 1:
+            continue
+        old = next(iter(before))
+        if _folder_name(old) and not taken[name_key(old)]:
+            claims.setdefault(name_key(old), []).append((i, old))
+    kept = list(sources)
+    for claim in claims.values():
+        if len(claim) == 1:
+            i, old = claim[0]
+            kept[i] = replace(sources[i], video_id=old)
+    return kept
