@@ -476,7 +476,7 @@ def test_a_state_planned_otherwise_by_an_earlier_genxd_says_so(tmp_path, planner
     assert ready == [] and str(refused[0]).startswith(f"{tmp_path / PARTIAL_FOLDER / 'scene'} holds ")
     assert str(refused[0]).endswith(
         f" of {len(now.windows)} windows of an interrupted run of an earlier genxd: the plan of windows differs: this genxd plans some camera paths otherwise than the one that "
-        f"wrote it (since 2026-12-05: planner {long_path_state.PLANNER}, the state's 1): that genxd can continue it with the "
+        f"wrote it (since {long_path_state.PLANNER_SINCE[long_path_state.PLANNER]}: planner {long_path_state.PLANNER}, the state's 1): that genxd can continue it with the "
         "settings it was run with, or pass overwrite=True to start over")
     _state_of(tmp_path / "same", now, planner, scene)  # the same plan: continued whatever planned it
     assert PartialRuns(tmp_path / "same", now, {"steps": 2}).check({0: scene}, 1) == ([0], {})
@@ -499,8 +499,8 @@ def test_a_state_without_plan_settings_planned_otherwise_names_both_causes(tmp_p
     ready, refused = PartialRuns(tmp_path, now, {"steps": 2}).check({0: scene}, 1)
     assert ready == [] and str(refused[0]).endswith(
         "windows of an interrupted run of an earlier genxd or with other settings: the plan of windows differs: if it "
-        "was run with this window, overlap and anchors, this genxd plans its camera path otherwise (since 2026-12-05: "
-        f"planner {long_path_state.PLANNER}, the state's 1) and the genxd that wrote it can continue it with the "
+        "was run with this window, overlap and anchors, this genxd plans its camera path otherwise (since "
+        f"{long_path_state.PLANNER_SINCE[long_path_state.PLANNER]}: planner {long_path_state.PLANNER}, the state's 1) and the genxd that wrote it can continue it with the "
         "settings it was run with; otherwise run with those settings to continue it, or pass overwrite=True to start "
         "over")
 

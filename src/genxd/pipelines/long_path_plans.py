@@ -445,13 +445,15 @@ def _last_temporal_start(start: int, span: int, num_frames: int, overlap: int, k
 class _TemporalLayout:
     """A :func:`plan_temporal` window starting at ``start``: ``span`` consecutive frames from ``start`` (cut at the
     path's end), with ``before`` (inputs kept, and the input before its frames to make) and ``after`` (the input
-    after them) around them; ``complete``: it holds every input :func:`_inputs_around` asks for."""
+    after them) around them; ``holds``: 2 where it holds every input :func:`_inputs_around` asks for, 1 where it
+    holds the later one only (a window too small for both: its known frames were made seeing the earlier one), 0
+    where it lacks the later one."""
 
     start: int
     span: int
     before: tuple[int, ...]
     after: tuple[int, ...]
-    complete: bool
+    holds: int
 
     def frames(self, num_frames: int) -> tuple[int, ...]:
         return self.before + tuple(range(self.start, min(self.start + self.span, num_frames))) + self.after
@@ -507,9 +509,17 @@ def plan_temporal(num_frames: int, inputs: Sequence[int], window: int, overlap: 
             around = tuple(i for i in _inputs_around(run, inputs, known) if i not in kept)
             if span + len(around) <= full and any(f not in known for f in run):
                 before = tuple(sorted(kept + tuple(i for i in around if i < start)))
-                return _TemporalLayout(start, span, before, tuple(i for i in around if i > start), True)
+                return _TemporalLayout(start, span, before, tuple(i for i in around if i > start), 2)
+        # no room for both (window < overlap + 3): the later input alone, after the consecutive frames (their known
+        # frames were made seeing the earlier one), where it fits; at the full span when the run holds it already
+        for span in range(full, overlap, -1):
+            run = range(start, min(start + span, num_frames))
+            around = tuple(i for i in _inputs_around(run, inputs, known) if i not in kept)
+            after = tuple(i for i in around if i > start)
+            if span + len(after) <= full and any(f not in known for f in run):
+                return _TemporalLayout(start, span, kept, after, 2 if len(after) == len(around) else 1)
         run = range(start, min(start + full, num_frames))
-        return _TemporalLayout(start, full, kept, (), not _inputs_around(run, inputs, known))
+        return _TemporalLayout(start, full, kept, (), 0 if _inputs_around(run, inputs, known) else 2)
 
     def span_at(start: int) -> int:  # consecutive frames of the window starting at ``start``
         return layout(start).span
@@ -520,8 +530,9 @@ def plan_temporal(num_frames: int, inputs: Sequence[int], window: int, overlap: 
         and not at the next), the earliest that reaches past it."""
         last = {s: min(s + span_at(s), num_frames) - 1 for s in range(max(0, end + 1 - window), end + 1)}
         ends = [s for s, e in last.items() if e == end]
-        full = [s for s in ends if layout(s).complete]
-        return (full or ends or [s for s, e in last.items() if e >= end])[0]
+        best = max((layout(s).holds for s in ends), default=0)
+        full = [s for s in ends if layout(s).holds == best]
+        return (full or [s for s, e in last.items() if e >= end])[0]
 
     def full_span(start: int) -> int:  # consecutive frames without inputs around (kept inputs: fewer)
         return window - (sum(i < start for i in inputs) if keep_inputs and start > 0 else 0)
@@ -533,7 +544,7 @@ def plan_temporal(num_frames: int, inputs: Sequence[int], window: int, overlap: 
             moved = _last_temporal_start(start, span, num_frames, overlap, known, seen, span_at, ending_on)
             # not past the earlier windows' frames (its overlap kept), nor where it would lack an input around its
             # frames to make that the window here holds
-            if moved <= max(start, seen) and (layout(moved).complete or not layout(start).complete):
+            if moved <= max(start, seen) and layout(moved).holds >= layout(start).holds:
                 start = moved
         here = layout(start)
         span = here.span

@@ -65,7 +65,11 @@ OLD_PART_FILE = "part-{:05d}.safetensors"
 #: did: a path with repeated cameras can get another plan); a state without the entry (formats 1-3 until then) was
 #: planned by 1. Not a setting: a state whose plan is the same continues whatever planned it; it explains a plan
 #: that differs (:meth:`PartialRuns._refusal`)
-PLANNER = 2
+#: 3 since 2026-12-06: a 4D / video window too small to hold both inputs around the frames it makes holds the later
+#: one (:func:`~genxd.pipelines.long_path_plans.plan_temporal`: ``plan_temporal(9, [0, 4], 3, 1)`` changed)
+PLANNER = 3
+#: when each planner came (the refusal of a state planned otherwise says it)
+PLANNER_SINCE = {2: "2026-12-05", 3: "2026-12-06"}
 #: the settings that made the plan (:attr:`LongPathPlan.settings`), fingerprint entries of their own since 2026-12-05:
 #: a plan that differs is another planner's (:data:`PLANNER`) only where they are the same. A state without them
 #: (until then) is compared by its plan alone (they decided nothing else)
@@ -461,7 +465,8 @@ class PartialRuns:
                     f"{start_over}"), header
         if saved_format is None:  # unreadable: no settings continue it
             return f"{problem}: {start_over}", header
-        planners = f"since 2026-12-05: planner {self.job['planner']}, the state's {header[0].get('planner', 1)}"
+        since = PLANNER_SINCE.get(self.job["planner"], "now")
+        planners = f"since {since}: planner {self.job['planner']}, the state's {header[0].get('planner', 1)}"
         if replanned == "planner":
             how = (f"this genxd plans some camera paths otherwise than the one that wrote it ({planners}): that genxd "
                    "can continue it with the settings it was run with")
