@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 import genxd
 import genxd.api
 from genxd.cameras import save_camera_json, trajectories
+from genxd.cameras.colmap import write_colmap_model
 from genxd.cli import app
 from genxd.validation import GenXDWarning
 
@@ -157,3 +158,30 @@ def test_no_scale_warning_in_video_mode_where_the_cameras_are_not_used(tmp_path,
     lines = _cli_warnings(tmp_path, "--mode", "video", "--camera", far)
     assert [w for w in lines if "gives the model no cameras" in w], lines
     assert not [w for w in lines if "own scale" in w], lines
+
+
+def test_a_path_object_named_like_a_preset_is_a_camera_file_not_the_preset(tmp_path, monkeypatch, no_model):
+    """generate(camera=Path("orbit")): GenerateSettings turned the Path into the string "orbit", which
+    camera_path_of takes for the preset, so a camera folder or file named orbit in the working folder was left
+    for the orbit preset without a word (and a missing one too), while camera_trajectory(Path("orbit")) read the
+    file (found by mypy: GenerateSettings.camera was typed str | CameraPath, generate passes str | Path)."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(FileNotFoundError, match="orbit: camera file or folder not found"):
+        genxd.generate(EXAMPLE, tmp_path / "out", camera=Path("orbit"), progress=False)
+    write_colmap_model(tmp_path / "orbit", *trajectories.PRESETS["dolly"](num_frames=5), 64, 64,  # a COLMAP folder
+                       [f"{i:05d}.png" for i in range(5)])
+    used = []
+    real = genxd.api.frame_cameras
+
+    def recording(*args, **kwargs):
+        used.append(real(*args, **kwargs))
+        return used[-1]
+
+    monkeypatch.setattr(genxd.api, "frame_cameras", recording)
+    with pytest.raises(_Stop):
+        genxd.generate(EXAMPLE, tmp_path / "out", camera=Path("orbit"), progress=False)
+    assert used[0].from_file is not None and used[0].c2w.shape[0] == 5  # the file's 5 cameras, not the preset's
+    used.clear()
+    with pytest.raises(_Stop):  # the string is still the preset name
+        genxd.generate(EXAMPLE, tmp_path / "out", camera="orbit", progress=False)
+    assert used[0].from_file is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from .validation import check
 class GenerateSettings:
     """Settings of :func:`generate` (``None`` = the model's default)."""
 
-    camera: str | CameraPath = "orbit"
+    camera: str | Path | CameraPath = "orbit"  # kept as a string; a Path is a file or folder, never a preset
     mode: str = "3d"
     motion_strength: float = 0.0
     num_frames: int | None = None
@@ -51,8 +52,11 @@ class GenerateSettings:
         cam = self.camera
         if not isinstance(cam, CameraPath):  # a CameraPath object is taken as it is
             what = "a preset name, a camera file path or a CameraPath"
-            cam = path_argument(cam, "camera", what)
-            cam = str(cam) if isinstance(self.camera, str) else cam  # "~/cam.json" expanded; names stay names
+            cam = path_argument(cam, "camera", what)  # "~/cam.json" expanded
+            if not isinstance(self.camera, str) and len(cam.parts) == 1:
+                # a path object is a file or folder (as camera_path_of takes it), never a preset: Path("orbit")
+                # as the string "orbit" was the preset, even with a camera folder named orbit here
+                cam = os.path.join(os.curdir, cam)
         if not isinstance(self.extra, dict):
             raise v.InvalidType(f"{v.arg('extra')} must be a dict, got {type(self.extra).__name__}")
         return GenerateSettings(
