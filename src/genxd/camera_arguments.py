@@ -124,7 +124,7 @@ def camera_path_of(camera: str | Path | CameraPath, focal: float | None = None) 
 
 
 def video_camera_path(clip_cameras, s: "GenerateSettings", num_frames: int, focal: float | None, res: int,
-                       announce: Callable[[str], None] | None = None) -> tuple[Tensor, Tensor, Tensor, dict[str, bytes]]:
+                       announce: Callable[[str], None] | None = None) -> tuple[Tensor, Tensor, Tensor | None, dict[str, bytes]]:
     """``--camera-from-video``: the generation path of the clip and its picture / report files; ``announce``
     gets the line on what the path is made of (as ``genxd trajectory from-video`` prints it)."""
     import io

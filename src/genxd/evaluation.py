@@ -220,7 +220,7 @@ def _check_before_running(modes: tuple[str, ...], out: str | Path | None, overwr
 def evaluate(model: str | Path | None = None, num_scenes: int = 50, steps: int | None = None,
              guidance: float | None = None, device: str | None = None, seed: int = HELD_OUT_SEED,
              motion_strength: float = DEFAULT_EVAL_MOTION, progress: bool = True, out: str | Path | None = None,
-             modes: tuple[str, ...] = ("3d-1view", "3d-3view", "4d"), dtype: str | None = None,
+             modes: tuple[str, ...] = ("3d-1view", "3d-3view", "4d"), dtype: str | torch.dtype | None = None,
              fast: bool | None = None, fewshot_scenes: int = 10, fewshot_iterations: int = 300,
              overwrite: bool = False, allow_pickle: bool = False) -> dict:
     """Run the evaluation; returns (and writes to ``out`` if given) a JSON-able report.

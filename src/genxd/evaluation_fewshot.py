@@ -116,7 +116,7 @@ def _psnr(a: Tensor, b: Tensor) -> float:
 
 def evaluate_fewshot(model: str | Path | None = None, num_scenes: int = 10, iterations: int = 300, num_views: int = 24,
                      groups: int = 2, real_repeat: int = 1, steps: int | None = None, guidance: float | None = None,
-                     device: str | None = None, dtype: str | None = None, data_root: str | Path | None = None,
+                     device: str | None = None, dtype: str | torch.dtype | None = None, data_root: str | Path | None = None,
                      seed: int = FEWSHOT_SEED, progress: bool = True, out: str | Path | None = None,
                      loaded=None, overwrite: bool = False, allow_pickle: bool = False) -> dict:
     """Run the protocol (module docstring); returns (and writes to ``out``) a JSON-able report.
