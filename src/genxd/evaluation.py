@@ -220,14 +220,15 @@ def _check_before_running(modes: tuple[str, ...], out: str | Path | None, overwr
 def evaluate(model: str | Path | None = None, num_scenes: int = 50, steps: int | None = None,
              guidance: float | None = None, device: str | None = None, seed: int = HELD_OUT_SEED,
              motion_strength: float = DEFAULT_EVAL_MOTION, progress: bool = True, out: str | Path | None = None,
-             modes: tuple[str, ...] = ("3d-1view", "3d-3view", "4d"), dtype: str | torch.dtype | None = None,
+             modes: tuple[str, ...] | list[str] | str = ("3d-1view", "3d-3view", "4d"), dtype: str | torch.dtype | None = None,
              fast: bool | None = None, fewshot_scenes: int = 10, fewshot_iterations: int = 300,
              overwrite: bool = False, allow_pickle: bool = False) -> dict:
     """Run the evaluation; returns (and writes to ``out`` if given) a JSON-able report.
 
     ``device`` / ``dtype`` / ``fast`` / ``allow_pickle``: as :func:`genxd.api.load_model` (default: CUDA when
     available, bfloat16 and the fast path there, float32 on CPU; ``dtype="fp32", fast=False`` on CUDA gives the CPU
-    numbers up to floating-point order).
+    numbers up to floating-point order). ``modes``: a tuple or list of mode names, or a comma-separated string
+    (``"3d-1view,4d"``, as ``genxd eval --modes``).
     An existing ``out`` is refused unless ``overwrite``; the photo modes' packages are checked before anything
     runs (they used to fail after the synthetic modes, losing their results)."""
     from .utils.progress import progress_bar
