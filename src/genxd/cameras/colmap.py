@@ -21,8 +21,9 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ..utils.io import clean_stale, makedirs, temp_name
+from ..utils.io import atomic_dir, check_not_working_folder, clean_stale, output_target
 from ..utils.links import link_file, no_symlink_note
+from ..utils.paths import parts_below
 from ..utils.pycolmap_import import load_pycolmap
 from ._io import MAX_CAMERA_DISTANCE, MAX_IMAGE_SIDE, as_c2w, as_intrinsics, as_sizes, warn_dropped_skew
 from .camera_path import CameraPath
@@ -137,7 +138,9 @@ def write_colmap_model(
         keep_rigs_and_frames: also keep COLMAP >= 3.12's ``rigs.bin`` / ``frames.bin`` (by default
             they are dropped so the folder matches CamVid-30K; pycolmap rebuilds trivial rigs on read).
     Returns:
-        ``model_dir``. Files are written to a temporary folder first and moved in one by one.
+        ``model_dir``. The model is written whole to a temporary sibling folder, with the other files an existing
+        ``model_dir`` holds (hard links, else copies), and renamed onto ``model_dir`` in one step
+        (:func:`genxd.utils.io.atomic_dir`): an interrupted write leaves the old model or the new one.
     """
     pycolmap = load_pycolmap()
 
@@ -212,30 +215,54 @@ def write_colmap_model(
     first_key = next(iter(camera_ids))
     ini = _project_ini(image_path, "PINHOLE", len(camera_ids) == 1, list(first_key[2:]))
 
-    makedirs(model_dir.parent)
-    clean_stale(model_dir.parent, model_dir.name)
-    tmp = model_dir.parent / temp_name(model_dir.name, "part")
-    os.mkdir(tmp, 0o777)  # the umask's permissions (mkdtemp's 0700 made every written model private)
-    try:
-        recon.write_binary(str(tmp))
-        (tmp / "project.ini").write_text(ini)
-        if not keep_rigs_and_frames:
-            for extra in ("rigs.bin", "frames.bin"):
-                (tmp / extra).unlink(missing_ok=True)
-        if not model_dir.exists():
-            os.replace(tmp, model_dir)
-        else:
-            if not model_dir.is_dir():
-                raise NotADirectoryError(f"{model_dir} exists and is not a folder")
-            # Old rigs/frames files would describe another model: remove them with the rest.
-            if not keep_rigs_and_frames:
-                for extra in ("rigs.bin", "frames.bin"):
-                    (model_dir / extra).unlink(missing_ok=True)
-            for f in sorted(tmp.iterdir()):
-                os.replace(f, model_dir / f.name)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    target = output_target(model_dir)  # a link to a folder elsewhere: kept, what it points to replaced
+    if os.path.lexists(target) and not target.is_dir():
+        raise NotADirectoryError(f"{model_dir} exists and is not a folder")
+    dropped = set() if keep_rigs_and_frames else {"rigs.bin", "frames.bin"}  # old ones would describe another model
+
+    def fill(folder: Path) -> None:
+        recon.write_binary(str(folder))
+        (folder / "project.ini").write_text(ini)
+        for extra in dropped:
+            (folder / extra).unlink(missing_ok=True)
+
+    if parts_below(os.getcwd(), target) is not None:  # the current folder (or above): it cannot be renamed
+        if existing:
+            check_not_working_folder(model_dir, "COLMAP model folder", "it holds a model, replaced whole: write it "
+                                     "from the folder above")
+        fill(target)  # no model there to mix with: its files are written in
+        return model_dir
+    # The new model is built whole in a sibling folder with what else the old folder holds, and renamed onto
+    # model_dir in one step (the old folder set aside, then deleted): a stop or a kill at any point leaves the old
+    # model whole or the new one, never a mix of their files (wrong poses, read without an error). Before, the files
+    # were renamed in one by one over the old ones, rigs.bin / frames.bin deleted first.
+    with atomic_dir(target) as tmp:
+        fill(tmp)
+        if target.is_dir():
+            _carry_over(target, tmp, dropped)
     return model_dir
+
+
+def _carry_over(old: Path, new: Path, dropped: set[str]) -> None:
+    """Give the new model folder ``new`` what the old folder ``old`` holds besides a model's files (a user's notes, a
+    text model, a database): hard links where the file system allows, else copies; symbolic links as links. Not the
+    files ``new`` has (its model replaces the old one) nor the ``dropped`` ones."""
+    def link_or_copy(source: str, target: str) -> None:
+        try:
+            os.link(source, target)
+        except OSError:  # a file system without hard links
+            shutil.copy2(source, target)
+
+    for entry in sorted(os.scandir(old), key=lambda e: e.name):
+        target = new / entry.name
+        if entry.name in dropped or os.path.lexists(target):
+            continue
+        if entry.is_symlink():
+            os.symlink(os.readlink(entry.path), target)
+        elif entry.is_dir():
+            shutil.copytree(entry.path, target, symlinks=True, copy_function=link_or_copy)
+        else:
+            link_or_copy(entry.path, str(target))
 
 
 _BOM = b"\xef\xbb\xbf"
@@ -290,6 +317,8 @@ def read_colmap_model(
     pycolmap = load_pycolmap()
 
     model_dir = Path(model_dir)
+    if not model_dir.is_dir() and not os.path.lexists(model_dir):
+        clean_stale(model_dir.parent, model_dir.name)  # a model whose replacement was killed between its renames: back
     if not model_dir.is_dir():
         raise FileNotFoundError(f"{model_dir}: no such COLMAP model folder")
     if not any((model_dir / f"cameras.{ext}").is_file() for ext in ("bin", "txt")):

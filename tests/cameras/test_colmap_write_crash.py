@@ -1,0 +1,126 @@
+"""write_colmap_model over an existing model (genxd trajectory --format colmap --overwrite, a dataset written again)
+replaces it whole: a stop (Ctrl-C) or a kill at any rename leaves the old model or the new one, never a mix of
+their files. Before, the files were renamed in one by one over the old ones (rigs.bin / frames.bin deleted
+first): a stop between them left the new cameras.bin beside the old images.bin, read back without an error."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+import torch
+
+from genxd.cameras.colmap import read_colmap_model, write_colmap_model
+from genxd.utils import io as io_module
+
+pytest.importorskip("pycolmap")
+
+H, W = 48, 64
+
+
+def _model(seed: int, n: int) -> tuple[torch.Tensor, torch.Tensor, list[str], torch.Tensor]:
+    """``n`` cameras with poses and focal lengths of their own, and ``n + 2`` points (two models share none)."""
+    g = torch.Generator().manual_seed(seed)
+    c2w = torch.eye(4).repeat(n, 1, 1)
+    c2w[:, :3, 3] = torch.rand(n, 3, generator=g) * 4 - 2
+    angle = torch.rand(n, generator=g) * 3
+    c2w[:, 0, 0], c2w[:, 0, 2], c2w[:, 2, 0], c2w[:, 2, 2] = angle.cos(), angle.sin(), -angle.sin(), angle.cos()
+    K = torch.tensor([[0.8, 0, 0.5], [0, 1.1, 0.5], [0, 0, 1.0]]).repeat(n, 1, 1)
+    K[:, 0, 0] += torch.rand(n, generator=g) * 0.5
+    names = [f"{i:05d}.png" for i in range(n)]
+    return c2w, K, names, torch.rand(n + 2, 3, generator=g, dtype=torch.float64)
+
+
+OLD, NEW = _model(1, 4), _model(2, 4)  # as many images: a mix of their files reads without an error
+
+
+def _which(model_dir) -> str:
+    """"old" or "new": the whole model read back is that one (anything else fails the test)."""
+    got = read_colmap_model(model_dir)
+    for label, (c2w, K, names, xyz) in (("old", OLD), ("new", NEW)):
+        # float32 read back from the float64 files: ~1e-7 apart
+        if (got.image_names == names and torch.allclose(got.c2w, c2w, atol=1e-5) and torch.allclose(got.K, K, atol=1e-5)
+                and torch.allclose(got.points_xyz.double(), xyz, atol=1e-5)):
+            return label
+    raise AssertionError(f"a mix of the two models: {got.c2w[:, :3, 3].tolist()}, {got.points_xyz.tolist()}")
+
+
+def _stopping(monkeypatch, call: int, dead: bool) -> list:
+    """``os.replace`` and ``os.rename`` raise KeyboardInterrupt at their ``call``-th use together (1-based);
+    ``dead``: at every use from then on (a killed process does nothing more: no rollback runs)."""
+    calls: list = []
+    for name in ("replace", "rename"):
+        real = getattr(os, name)
+
+        def stopping(*args, _real=real, **kwargs):
+            calls.append(args)
+            if len(calls) == call or (dead and len(calls) > call):
+                raise KeyboardInterrupt
+            return _real(*args, **kwargs)
+
+        monkeypatch.setattr(os, name, stopping)
+    return calls
+
+
+@pytest.mark.parametrize("dead", [False, True], ids=["ctrl-c", "kill"])
+@pytest.mark.parametrize("call", [1, 2, 3, 4, 5, 6])
+def test_a_stop_at_any_rename_leaves_the_old_model_or_the_new_one(tmp_path, monkeypatch, call, dead):
+    model = tmp_path / "m"
+    write_colmap_model(model, *OLD[:2], H, W, OLD[2], OLD[3], keep_rigs_and_frames=True)
+    (model / "notes.txt").write_text("the user's")
+    calls = _stopping(monkeypatch, call, dead)
+    try:
+        write_colmap_model(model, *NEW[:2], H, W, NEW[2], NEW[3])
+        stopped = False
+    except KeyboardInterrupt:
+        stopped = True
+    monkeypatch.undo()
+    if dead:  # the next run: the process that set the old model aside is gone
+        monkeypatch.setattr(io_module, "_writer_alive", lambda pid, modified: False)
+    label = _which(model)  # "old" or "new", whole
+    if not stopped:  # fewer renames than ``call``
+        assert label == "new" and len(calls) < call and not (model / "rigs.bin").exists()
+    assert (model / "notes.txt").read_text() == "the user's"  # what else the folder held is kept either way
+    write_colmap_model(model, *NEW[:2], H, W, NEW[2], NEW[3])  # and the next write goes through, leaving no temporary
+    assert _which(model) == "new" and sorted(p.name for p in tmp_path.iterdir()) == ["m"]
+
+
+def test_a_writer_stopped_part_way_leaves_the_old_model(tmp_path, monkeypatch):
+    import pathlib
+
+    model = tmp_path / "m"
+    write_colmap_model(model, *OLD[:2], H, W, OLD[2], OLD[3])
+
+    def stopping(self, *args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pathlib.Path, "write_text", stopping)  # project.ini, after the .bin files
+    with pytest.raises(KeyboardInterrupt):
+        write_colmap_model(model, *NEW[:2], H, W, NEW[2], NEW[3])
+    monkeypatch.undo()
+    assert _which(model) == "old" and sorted(p.name for p in tmp_path.iterdir()) == ["m"]
+
+
+def test_a_model_through_a_link_replaces_what_it_points_to(tmp_path):
+    elsewhere = tmp_path / "disk" / "m"
+    write_colmap_model(elsewhere, *OLD[:2], H, W, OLD[2], OLD[3])
+    (tmp_path / "m").symlink_to(elsewhere)
+    write_colmap_model(tmp_path / "m", *NEW[:2], H, W, NEW[2], NEW[3])
+    assert (tmp_path / "m").is_symlink() and _which(elsewhere) == "new"
+
+
+def test_the_current_folder_gets_a_new_model_and_refuses_to_replace_one(tmp_path, monkeypatch):
+    """A model written into the folder the process is in (``--out .``) cannot be renamed into place: written in when
+    there is no model to mix with, refused in one line when there is one (before, replaced file by file)."""
+    monkeypatch.chdir(tmp_path)
+    write_colmap_model(".", *OLD[:2], H, W, OLD[2], OLD[3])
+    assert _which(tmp_path) == "old"
+    for where in (".", tmp_path):  # named from outside too
+        with pytest.raises(ValueError, match=r"^COLMAP model folder .* is the current folder; .*: it holds a model, "
+                                             r"replaced whole: write it from the folder above$"):
+            write_colmap_model(where, *NEW[:2], H, W, NEW[2], NEW[3])
+    assert _which(tmp_path) == "old" and sorted(p.name for p in tmp_path.iterdir()) == [
+        "cameras.bin", "images.bin", "points3D.bin", "project.ini"]
+    monkeypatch.chdir(tmp_path.parent)
+    write_colmap_model(tmp_path.name, *NEW[:2], H, W, NEW[2], NEW[3])
+    assert _which(tmp_path) == "new"
