@@ -65,3 +65,17 @@ def test_a_python_run_refuses_resume_with_overwrite_in_its_terms(tmp_path):
     with pytest.raises(ValueError, match=r"^resume='latest' and overwrite=True contradict"):
         TrainingRun(cfg.output_dir, cfg.seed, cfg.training, cfg.checkpoint, cfg.logging, cfg, "genxd",
                     resume="latest", overwrite=True, cpu=True)
+
+
+@pytest.mark.parametrize("saved", ["\ufeff{mark}\r\nseed: 1\r\n", "\ufeff{mark}\nseed: 1\n", "{mark}\r\nseed: 1\r\n",
+                                   "{mark} \nseed: 1\n"], ids=["bom-crlf", "bom", "crlf", "trailing-space"])
+def test_a_genxd_config_saved_again_by_a_windows_editor_is_still_genxds(tmp_path, saved):
+    """The config.yaml a run wrote, saved again by an editor (Notepad's UTF-8 with a byte order mark, CRLF line ends):
+    a fresh run in the folder took it for the user's and refused ('... was not written by genxd train')."""
+    from genxd.training.checkpoint_files import CONFIG_MARK
+
+    with open(tmp_path / "config.yaml", "w", encoding="utf-8", newline="") as fh:
+        fh.write(saved.format(mark=CONFIG_MARK))
+    assert foreign_config_error(tmp_path, None) is None
+    (tmp_path / "config.yaml").write_text("\ufeff# my notes\n" + CONFIG_MARK + "\n")  # the mark only as line 1
+    assert foreign_config_error(tmp_path, None) is not None

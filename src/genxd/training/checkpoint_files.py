@@ -229,8 +229,10 @@ def foreign_config_error(output_dir: str | os.PathLike, config_path: str | os.Pa
     if any((out / name).exists() for name in ("checkpoints", "metrics.jsonl", "logs")):
         return None
     try:
-        with open(target, encoding="utf-8", errors="replace") as fh:
-            if fh.readline().rstrip("\n") == CONFIG_MARK:
+        # utf-8-sig: a byte order mark a Windows editor put in front when it saved the file again (before, the mark
+        # read as a part of the first line, and a fresh run refused the folder); \r\n reads as \n (universal newlines)
+        with open(target, encoding="utf-8-sig", errors="replace") as fh:
+            if fh.readline().rstrip() == CONFIG_MARK:
                 return None
     except OSError:
         pass
