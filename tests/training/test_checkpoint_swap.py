@@ -156,3 +156,24 @@ def test_a_set_aside_checkpoint_that_cannot_be_removed_leaves_the_save_done(tmp_
     monkeypatch.undo()
     assert restore_set_aside(ckpts) == [] and not (ckpts / ".checkpoint-0000002.old").exists()
     assert [c.name for c in list_checkpoints(ckpts)] == ["checkpoint-0000001", "checkpoint-0000002"]
+
+
+@pytest.mark.parametrize("main", [True, False], ids=["main", "other-process"])
+def test_the_put_back_note_comes_once_from_the_process_that_put_it_back(tmp_path, monkeypatch, capsys, main):
+    """Every process of an ``accelerate launch`` run looks for a set-aside checkpoint as it starts; one of them renames
+    it back, whichever comes first. The note was printed by the main process only: when another process had put
+    it back, no process said so."""
+    from genxd.training.config import load_config
+    from genxd.training.loop import TrainingRun
+
+    from .conftest import QUIET, TINY
+
+    cfg = load_config(TINY, [*QUIET, f"output_dir={tmp_path / 'run'}", "logging.tensorboard=false"])
+    ckpts = tmp_path / "run" / "checkpoints"
+    _checkpoint(ckpts / ".checkpoint-0000002.old", 2, "old")  # a run killed between the renames
+    monkeypatch.setattr(TrainingRun, "is_main", property(lambda self: main))
+    run = TrainingRun(cfg.output_dir, cfg.seed, cfg.training, cfg.checkpoint, cfg.logging, cfg, "genxd",
+                      resume="latest", cpu=True)
+    assert run.resume_from == ckpts / "checkpoint-0000002" and _line(run.resume_from) == "old"
+    err = capsys.readouterr().err
+    assert err.count("was set aside by a run stopped while replacing it: put back") == 1, err

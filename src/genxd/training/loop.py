@@ -164,8 +164,8 @@ class TrainingRun(RunStops):
         self._share_cpus(acc)
         if acc.num_processes == 1 and (warning := one_process_launch_warning()) is not None:
             self.print(f"warning: {warning}")
-        for restored in self._restored:
-            self.print(f"note: {restored} was set aside by a run stopped while replacing it: put back")
+        for restored in self._restored:  # by the process that renamed it back, whichever it is: said once
+            self.print_here(f"note: {restored} was set aside by a run stopped while replacing it: put back")
         if resume == "latest" and (note := incomplete_checkpoints_note(self.checkpoint_dir, self.resume_from)):
             self.print(note)
         if resume == "latest" and self.resume_from is None:
