@@ -117,9 +117,11 @@ def test_overwrite_removes_a_leftover_set_aside_checkpoint(tmp_path):
     """--overwrite deletes a run's checkpoint names, the set-aside ones (of a killed save) included."""
     ckpts = tmp_path / "run" / "checkpoints"
     _checkpoint(ckpts / ".checkpoint-0000002.old", 2, "old")
+    _checkpoint(ckpts / ".checkpoint-0000002.1.old", 2, "older one left")  # named so when .old could not be removed
     remove_run_outputs(tmp_path / "run")
     assert not ckpts.exists()
     assert checkpoint_files.set_aside_path(ckpts / "checkpoint-0000002").name == ".checkpoint-0000002.old"
+    assert checkpoint_files.set_aside_path(ckpts / "checkpoint-0000002", 1).name == ".checkpoint-0000002.1.old"
 
 
 def _undeletable(monkeypatch, folder: Path) -> None:
@@ -177,3 +179,37 @@ def test_the_put_back_note_comes_once_from_the_process_that_put_it_back(tmp_path
     assert run.resume_from == ckpts / "checkpoint-0000002" and _line(run.resume_from) == "old"
     err = capsys.readouterr().err
     assert err.count("was set aside by a run stopped while replacing it: put back") == 1, err
+
+
+def test_a_set_aside_checkpoint_left_undeletable_does_not_block_a_later_save_of_its_step(tmp_path, monkeypatch):
+    """A ``.checkpoint-0000002.old`` that could not be removed (a file in it the run may not delete) stays; a later
+    save of step 2 (a run resumed before it again) set the checkpoint aside under that same name, and the rename
+    failed ('Directory not empty'): the save, and the run, ended. Now it is set aside under a name of its own, with a
+    warning naming the folder left; a stop or a kill in the swap still leaves a whole checkpoint of the step."""
+    from types import SimpleNamespace
+
+    from genxd.training.loop import TrainingRun
+
+    ckpts = tmp_path / "checkpoints"
+    tmp, final = _swap(ckpts)
+    stuck = _checkpoint(ckpts / ".checkpoint-0000002.old", 2, "stuck")
+    _undeletable(monkeypatch, stuck)
+    printed, pruned = [], []
+    run = SimpleNamespace(print=printed.append, _replaced=[], _discard=lambda found: None,
+                          _prune=lambda: pruned.append(True))
+    TrainingRun._publish_checkpoint(run, tmp, final)
+    assert _line(final) == "new" and pruned == [True]
+    assert len(printed) == 1 and printed[0].startswith("warning: ") and str(stuck) in printed[0], printed
+    assert sorted(p.name for p in ckpts.iterdir()) == [".checkpoint-0000002.old", "checkpoint-0000001",
+                                                       "checkpoint-0000002"]
+    # a kill between the renames of the next save of step 2 (the stuck one still there): the checkpoint set aside
+    # comes back at the next start, not the stuck one
+    tmp = _checkpoint(ckpts / ".checkpoint-0000002.part", 2, "newer")
+    _stopping_on(monkeypatch, "replace", 2, dead=True)
+    with pytest.raises(KeyboardInterrupt):
+        publish_checkpoint(tmp, final)
+    monkeypatch.undo()
+    shutil.rmtree(tmp)
+    assert not final.exists()
+    assert restore_set_aside(ckpts) == [final] and _line(final) == "new"
+    assert sorted(p.name for p in ckpts.iterdir()) == ["checkpoint-0000001", "checkpoint-0000002"]

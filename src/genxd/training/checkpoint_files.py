@@ -56,28 +56,41 @@ def remove_checkpoint(path: Path) -> None:
         shutil.rmtree(path)
 
 
-def set_aside_path(final: Path) -> Path:
+def set_aside_path(final: Path, number: int = 0) -> Path:
     """Where a checkpoint is set aside while a new one of the same step takes its name (a run resumed before it):
-    ``.checkpoint-NNNNNNN.old`` beside it, removed once the new one has the name."""
-    return final.with_name(f".{final.name}.old")
+    ``.checkpoint-NNNNNNN.old`` beside it, removed once the new one has the name; ``.checkpoint-NNNNNNN.N.old``
+    (``number`` N) where an earlier one is still there (it could not be removed)."""
+    return final.with_name(f".{final.name}.{number}.old" if number else f".{final.name}.old")
+
+
+_SET_ASIDE = re.compile(rf"^\.({re.escape(CHECKPOINT_PREFIX)}\d+)(?:\.(\d+))?\.old$")
 
 
 def _present(path: Path) -> bool:
     return path.exists() or path.is_symlink()
 
 
-def publish_checkpoint(tmp: Path, final: Path) -> str | None:
+def publish_checkpoint(tmp: Path, final: Path) -> list[str]:
     """Rename the complete checkpoint folder ``tmp`` to ``final``. A checkpoint already named ``final`` (a run resumed
     before it) is set aside (:func:`set_aside_path`) and removed only once ``tmp`` has the name: a stop in between
     (Ctrl-C) puts it back at once, a kill at the next start (:func:`restore_set_aside`). Before, it was removed
     first, and a stop before the rename lost the step: the new one was a ``.part`` folder, removed too.
 
-    Returns a warning when the set-aside checkpoint cannot be removed (a file in it the run may not delete): the new
+    Returns warnings: a set-aside checkpoint that cannot be removed (a file in it the run may not delete): the new
     one has its name by then, so the save has succeeded; what is left of the old one is a hidden ``.old`` folder that
     ``--resume latest`` never takes and the next start removes. Before, the OSError ended the run after a saved
-    checkpoint, without the pruning of older ones."""
+    checkpoint, without the pruning of older ones. One left by an earlier save of the step (it could not be removed
+    then either) makes this one set the checkpoint aside under a name of its own: it blocked the rename before
+    ('Directory not empty'), and the save ended the run."""
     restore_set_aside(final.parent)  # one a killed save left: back in place, or gone
-    aside = set_aside_path(final)
+    warnings = []
+    number = 0
+    while _present(aside := set_aside_path(final, number)):
+        number += 1
+    if number:
+        left = set_aside_path(final)
+        warnings.append(f"{left} (left by an earlier save of {final.name}) cannot be removed; the checkpoint "
+                        f"{final.name} replaces is set aside as {aside.name} instead (remove {left.name} by hand)")
     if _present(final):
         os.replace(final, aside)
     try:
@@ -89,35 +102,39 @@ def publish_checkpoint(tmp: Path, final: Path) -> str | None:
     try:
         remove_checkpoint(aside)
     except OSError as exc:
-        return (f"{aside} (the checkpoint {final.name} replaced) could not be removed ({exc.strerror or exc}); the "
-                f"new {final.name} is saved, and the next run in this folder removes what is left (or remove it by "
-                "hand)")
-    return None
+        warnings.append(f"{aside} (the checkpoint {final.name} replaced) could not be removed ({exc.strerror or exc}); "
+                        f"the new {final.name} is saved, and the next run in this folder removes what is left (or "
+                        "remove it by hand)")
+    return warnings
 
 
 def restore_set_aside(checkpoint_dir: str | os.PathLike) -> list[Path]:
     """After a run killed while it replaced a checkpoint of the same step (:func:`publish_checkpoint`, between
-    setting the old one aside and renaming the new one into place): each ``.checkpoint-NNNNNNN.old`` whose
-    ``checkpoint-NNNNNNN`` is missing is renamed back (returned: the caller says so); one whose checkpoint is there
-    is removed (the kill came after the new one was in place). Without this, ``--resume latest`` took an earlier
-    checkpoint and the step was lost. Best effort: a rename or removal that fails (another process of the run did
-    it first, a folder the run may not write) is left."""
+    setting the old one aside and renaming the new one into place): a set-aside ``.checkpoint-NNNNNNN[.N].old`` whose
+    ``checkpoint-NNNNNNN`` is missing is renamed back (returned: the caller says so), the newest where there are
+    several (the highest ``N``: the others are older ones that could not be removed); the others, and those whose
+    checkpoint is there, are removed (the kill came after the new one was in place). Without this, ``--resume
+    latest`` took an earlier checkpoint and the step was lost. Best effort: a rename or removal that fails (another
+    process of the run did it first, a folder the run may not write) is left."""
     root = Path(checkpoint_dir)
     if not root.is_dir():
         return []
+    found: dict[str, list[tuple[int, Path]]] = {}
+    for aside in root.glob(f".{CHECKPOINT_PREFIX}*.old"):
+        if (m := _SET_ASIDE.match(aside.name)) is not None:
+            found.setdefault(m.group(1), []).append((int(m.group(2) or 0), aside))
     restored = []
-    for aside in sorted(root.glob(f".{CHECKPOINT_PREFIX}*.old")):
-        final = root / aside.name[1:-len(".old")]
-        if not final.name[len(CHECKPOINT_PREFIX):].isdigit():
-            continue
-        try:
-            if _present(final):
-                remove_checkpoint(aside)
-            else:
-                os.replace(aside, final)
-                restored.append(final)
-        except OSError:
-            continue
+    for name, asides in sorted(found.items()):
+        final = root / name
+        for _, aside in sorted(asides, reverse=True):  # the newest first
+            try:
+                if _present(final):
+                    remove_checkpoint(aside)
+                else:
+                    os.replace(aside, final)
+                    restored.append(final)
+            except OSError:
+                continue
     return restored
 
 

@@ -496,7 +496,7 @@ class TrainingRun(RunStops):
     def _publish_checkpoint(self, tmp: Path, final: Path) -> None:
         """Rename the complete ``tmp`` to ``final`` (:func:`publish_checkpoint`: a checkpoint of the same step stays
         until then) and prune old checkpoints (main process)."""
-        if (warning := publish_checkpoint(tmp, final)) is not None:
+        for warning in publish_checkpoint(tmp, final):
             self.print(f"warning: {warning}")
         # --overwrite, or resumed before the folder's newest: the earlier checkpoints go once this run has one
         self._discard([old for old in self._replaced if old != final])

@@ -16,7 +16,7 @@ __all__ = ["remove_run_outputs"]
 
 #: What a run writes in its folder, by subfolder: the names (regular expressions, matched against the whole name)
 #: that ``--overwrite`` deletes; anything else is left.
-_CHECKPOINT_NAMES = re.compile(rf"{re.escape(CHECKPOINT_PREFIX)}\d+|\.{re.escape(CHECKPOINT_PREFIX)}\d+\.(part|old)")
+_CHECKPOINT_NAMES = re.compile(rf"{re.escape(CHECKPOINT_PREFIX)}\d+|\.{re.escape(CHECKPOINT_PREFIX)}\d+\.(part|(\d+\.)?old)")
 _VALIDATION_NAMES = re.compile(r"\.?step_\d+_\d+\.mp4(\..*\.part\.mp4)?")  # videos and their unfinished temp files
 _LOG_NAMES = re.compile(r"events\.out\.tfevents\..*|hparams\.yml")  # TensorBoard (accelerate): logs/KIND/[TIME/]
 _TRACKER_RUNS = ("genxd", "vae")  # accelerate's TensorBoard folders: logs/<the run's kind>
@@ -24,7 +24,7 @@ _TRACKER_RUNS = ("genxd", "vae")  # accelerate's TensorBoard folders: logs/<the 
 
 def remove_run_outputs(output_dir: Path, keep_checkpoints: bool = False) -> list[Path]:
     """Delete what earlier runs wrote in ``output_dir`` (``--overwrite``): the ``checkpoints/checkpoint-*`` folders
-    and links to checkpoints (unlinked; what they point to stays), unfinished ``.checkpoint-*.part`` folders and set-aside ``.checkpoint-*.old`` ones, the validation videos ``validation/step_*_*.mp4``, the TensorBoard
+    and links to checkpoints (unlinked; what they point to stays), unfinished ``.checkpoint-*.part`` folders and set-aside ``.checkpoint-*.old`` (``.checkpoint-*.N.old``) ones, the validation videos ``validation/step_*_*.mp4``, the TensorBoard
     files under ``logs/genxd/`` and ``logs/vae/`` (``events.out.tfevents.*``, ``hparams.yml``) and ``metrics.jsonl``.
     Any other file is kept; the folders that end up empty are removed. ``keep_checkpoints``: the finished
     checkpoints stay and are returned (for the caller to delete once it has a checkpoint of its own)."""
