@@ -190,6 +190,8 @@ def recover_clip_cameras(
     work_dir: str | Path | None = None,
     on_stage: StageCallback | None = None,
     advice: ClipAdvice | None = None,
+    start: Any = None,
+    end: Any = None,
 ) -> ClipCameras:
     """The clip's cameras from SfM on its frames, or from the camera file it comes with.
 
@@ -221,11 +223,19 @@ def recover_clip_cameras(
             masks, SfM passes: a minute or more on a CPU), e.g. :class:`genxd.utils.stages.StageLines`.
         advice: what the messages advise (:class:`ClipAdvice`); default :func:`clip_advice` (this function's
             ``max_frames`` / ``focal``, as the caller names them).
+        start, end: only the frames ``[start, end)`` of the clip (:mod:`genxd.cameras.clip_range`): seconds from its
+            first frame (a number, or text such as ``"2.5"``; matched to the frames' timestamps, so a
+            variable-frame-rate clip is cut by time) or a frame index as ``"30f"``; ``stride`` / ``max_frames``
+            then pick frames inside the range. Frame folders take frame indices only; cameras from a camera file
+            are refused (the file is not cut: ``source="sfm"``).
     Raises:
         FileNotFoundError: no such clip. FromVideoError (a ValueError): no cameras can be had.
     """
     _check_clip_settings(clip, source=source, focal=focal, features=features, mapper=mapper, stride=stride,
                          max_frames=max_frames, resize=resize, seed=seed, num_threads=num_threads)
+    from .clip_range import check_bounds
+
+    bounds = check_bounds(start, end)
     if advice is None:
         advice = clip_advice()
     elif not isinstance(advice, ClipAdvice):
@@ -238,6 +248,7 @@ def recover_clip_cameras(
     files = camera_files(path) if source != "sfm" else []
     taken = _camera_file(path, source, files)
     if taken is not None and (source == "file" or taken == path):  # taken whatever it holds
+        _refuse_range(path, files[0] if taken == path and files else taken, bounds)
         return _cameras_from_file(taken, files if taken == path else camera_files(taken))
     stage = on_stage or (lambda stage: None)
     if (sidecar := taken) is not None:  # the video's own cameras, when that file reads as cameras, one per frame
@@ -251,6 +262,7 @@ def recover_clip_cameras(
         else:
             why_not = _not_the_clips_own(cameras, path)
             if why_not is None:
+                _refuse_range(path, sidecar, bounds)
                 stage(f"cameras from {sidecar.name}, the camera file beside the video ({text_setting('source', 'sfm')}: SfM "
                       "instead)")
                 return cameras
@@ -265,8 +277,27 @@ def recover_clip_cameras(
             raise FromVideoError(which)
         raise FromVideoError(f"{path}: not a video file, a folder of frames or a camera file (video suffixes: "
                              f"{', '.join(sorted(VIDEO_EXTENSIONS))})")
+    span = None
+    if any(b is not None for b in bounds):  # one decode pass for the frames' times, before the frames are read
+        from .clip_range import clip_span
+
+        stage(f"finding the frames of the range in {frames_at.name}")
+        span = clip_span(frames_at, path, *bounds)
     return _cameras_from_sfm(frames_at, path, focal, features, mapper, mask, refine_masks, stride, max_frames, resize,
-                             seed, num_threads, work_dir, stage, advice)
+                             seed, num_threads, work_dir, stage, advice, span)
+
+
+def _refuse_range(clip: Path, camera_file: Path, bounds: tuple) -> None:
+    """FromVideoError when a range (``start`` / ``end``) is asked of cameras that come from a camera file: the file's
+    cameras are not cut (their times, where a file has them, are fractions of its path, not the clip's seconds)."""
+    given = [b for b in bounds if b is not None]
+    if given:
+        from ..caller_style import text_setting
+
+        said = " and ".join(b.said() for b in given)
+        raise FromVideoError(f"{clip}: {said} cut{'s' * (len(given) == 1)} the frames of a video or frame folder, and "
+                             f"its cameras come from the camera file {camera_file.name}, which is not cut; take them "
+                             f"from SfM on the range's frames instead ({text_setting('source', 'sfm')})")
 
 
 def _not_the_clips_own(cameras: ClipCameras, video: Path) -> str | None:
@@ -376,7 +407,7 @@ def _sfm_failure_tip(advice: ClipAdvice, to_end: bool, stride: int | None) -> st
 
 def _cameras_from_sfm(frames_at: Path, clip: Path, focal: float | None, features: str, mapper: str, mask: bool,
                       refine_masks: bool, stride: int | None, max_frames: int | None, resize, seed: int, num_threads: int,
-                      work_dir, stage: StageCallback, advice: ClipAdvice) -> ClipCameras:
+                      work_dir, stage: StageCallback, advice: ClipAdvice, span=None) -> ClipCameras:
     import cv2
 
     from ..curation.frames import MixedFrameSizesError, VideoReadError, count_frames
@@ -390,7 +421,7 @@ def _cameras_from_sfm(frames_at: Path, clip: Path, focal: float | None, features
     stage("reading frames")
     try:
         seconds: list = []
-        frames, picked = _read_clip(frames_at, stride, max_frames, resize, seconds)
+        frames, picked = _read_clip(frames_at, stride, max_frames, resize, seconds, span)
     except MixedFrameSizesError as exc:  # no resize to offer here: the clip itself is wrong
         raise FromVideoError(f"{clip}: frames have different sizes {exc.sizes}; the frames of a clip must all "
                              "have one size") from None
@@ -419,8 +450,14 @@ def _cameras_from_sfm(frames_at: Path, clip: Path, focal: float | None, features
                               "stride": stride, "height": height, "width": width,
                               "source_pixel_aspect": stored_pixel_aspect(frames_at),
                               "sfm_upscale": factor, "mask_fraction": float((~allowed).mean()), "warnings": []}
-    total = count_frames(frames_at) if stride is not None else None  # stated: where a stride reached max_frames
-    cut = stride_cut(total, stride, max_frames, picked)
+    if span is not None:  # the range's frames: counted by decoding them
+        total = span.stop
+        report["clip_range"] = span.report()
+        if span.note:
+            report.setdefault("notes", []).append(span.note)
+    else:
+        total = count_frames(frames_at) if stride is not None else None  # stated: where a stride reached max_frames
+    cut = stride_cut(total, stride, max_frames, picked, span)
     if cut:
         report["warnings"].append(cut)
     t0 = time.perf_counter()
@@ -482,6 +519,8 @@ def _cameras_from_sfm(frames_at: Path, clip: Path, focal: float | None, features
             sfm, allowed = reconstruct_clip(frames, scratch / "images", names, scratch, allowed, focal, **route)
         except SfmError as exc:
             tip = _sfm_failure_tip(advice, read_to_end(total, stride, max_frames, picked), stride)
+            if span is not None:  # every frame of the range, not of the clip
+                tip = tip.replace("of this one was used", f"of the range {span.label} was used")
             failed = (f"{clip}: structure from motion failed ({exc}), and the camera does not just turn or stand "
                       f"still either ({rot['error']}){tip}")
             if focal is not None:

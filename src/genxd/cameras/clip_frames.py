@@ -4,15 +4,21 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
+if TYPE_CHECKING:
+    from .clip_range import FrameSpan
+
 
 def _read_clip(frames_at: Path, stride: int | None, max_frames: int | None,
-               resize: int | tuple[int, int] | None, seconds: list | None = None) -> tuple[np.ndarray, np.ndarray]:
+               resize: int | tuple[int, int] | None, seconds: list | None = None,
+               span: FrameSpan | None = None) -> tuple[np.ndarray, np.ndarray]:
     """``(frames uint8 [n, H, W, 3], their indices in the clip [n])`` (see :func:`recover_clip_cameras`);
-    ``seconds``, when given, is filled with the frames' presentation times (``None`` where unknown). The clip is
+    ``seconds``, when given, is filled with the frames' presentation times (``None`` where unknown); ``span``: only
+    the frames of that range (:func:`genxd.cameras.clip_range.clip_span`), picked in it as in a whole clip. The clip is
     read up to three times (its size, its frames, again where its stated count was wrong): what they warn about
     the clip (HDR, damaged data) is shown once, after them."""
     from ..curation.video_warnings import collected_warnings
@@ -21,14 +27,15 @@ def _read_clip(frames_at: Path, stride: int | None, max_frames: int | None,
     notes: list[str] = []
     try:
         with collected_warnings() as notes:
-            return _read_clip_frames(frames_at, stride, max_frames, resize, seconds)
+            return _read_clip_frames(frames_at, stride, max_frames, resize, seconds, span)
     finally:
         for note in notes:
             warn(note)
 
 
 def _read_clip_frames(frames_at: Path, stride: int | None, max_frames: int | None,
-                      resize: int | tuple[int, int] | None, seconds: list | None) -> tuple[np.ndarray, np.ndarray]:
+                      resize: int | tuple[int, int] | None, seconds: list | None,
+                      span: FrameSpan | None = None) -> tuple[np.ndarray, np.ndarray]:
     """:func:`_read_clip`'s reads, each warning as it comes."""
     from ..curation.frames import count_frames, read_frames
 
@@ -42,6 +49,10 @@ def _read_clip_frames(frames_at: Path, stride: int | None, max_frames: int | Non
     if isinstance(resize, int):  # only scale down: the longer side at most ``resize``
         first = read_frames(frames_at, 1, 1, None)[0]
         resize = resize if max(first.shape[:2]) > resize else None
+    if span is not None:  # its frames are counted (clip_span decoded them): picked, then read in one pass
+        picked = _pick_in(span.first, span.stop, stride, max_frames)
+        frames = read(1, None, resize, indices=picked)
+        return frames, picked[:len(frames)]
     if stride is not None:
         frames = read(stride, max_frames, resize)
         return frames, np.arange(len(frames)) * stride
@@ -68,6 +79,16 @@ def _read_clip_frames(frames_at: Path, stride: int | None, max_frames: int | Non
     return read(1, None, resize, indices=picked), picked
 
 
+def _pick_in(first: int, stop: int, stride: int | None, max_frames: int | None) -> np.ndarray:
+    """The frames of ``[first, stop)`` read: every ``stride``-th from ``first`` (at most ``max_frames``), else
+    ``max_frames`` spread over the range (all of them where it has fewer)."""
+    if stride is not None:
+        return np.arange(first, stop, stride)[:max_frames]
+    if max_frames is None or stop - first <= max_frames:
+        return np.arange(first, stop)
+    return first + _spread(stop - first, max_frames)
+
+
 def clip_times(picked: np.ndarray, seconds: list | None = None) -> torch.Tensor:
     """The frames' times in [0, 1] (first 0, last 1): from their presentation times ``seconds`` when every one is
     known and they increase (a variable-frame-rate clip keeps its timing), else from their positions ``picked``
@@ -83,14 +104,22 @@ def clip_times(picked: np.ndarray, seconds: list | None = None) -> torch.Tensor:
     return torch.from_numpy((picked - picked[0]) / max(1.0, picked[-1] - picked[0]))
 
 
-def stride_cut(total: int | None, stride: int | None, max_frames: int | None, picked: np.ndarray) -> str | None:
+def stride_cut(total: int | None, stride: int | None, max_frames: int | None, picked: np.ndarray,
+               span: FrameSpan | None = None) -> str | None:
     """The warning when ``stride`` reached ``max_frames`` before the clip's end (``total``, its stated frame count;
-    None: unknown): the path follows only the start of the clip (the summary line's 'of N clip frames' counts the
-    frames read)."""
+    None: unknown), or the end of the range ``span``: the path follows only the start of the clip (the summary
+    line's 'of N clip frames' counts the frames read)."""
     from ..caller_style import arg, setting
 
     if stride is None or max_frames is None or len(picked) < max_frames:
         return None
+    if span is not None:
+        if span.stop <= int(picked[-1]) + stride:
+            return None
+        return (f"{setting('stride', stride)} with {setting('max_frames', max_frames)} reads frames "
+                f"{int(picked[0])}-{int(picked[-1])} of the range's {span.first}-{span.stop - 1} ({span.label}): the "
+                f"path follows the first {100 * (int(picked[-1]) + 1 - span.first) / span.count:.0f} % of it (raise "
+                f"{arg('max_frames')}, or leave out {arg('stride')} to spread the frames over the whole range)")
     if total is None or total <= int(picked[-1]) + stride:
         return None
     return (f"{setting('stride', stride)} with {setting('max_frames', max_frames)} reads frames 0-{int(picked[-1])} of "

@@ -229,8 +229,9 @@ def path_summary(report: dict[str, Any]) -> str:
                "from the first)")
     elif report["normalization"] == "scene" and report.get("scene_depth_source"):  # a camera file's depth, not SfM's
         why = f" (scene depth {report['scene_depth']:.3g}: {report['scene_depth_source']})"
-    return (f"{report['num_frames']} cameras from {report['clip_frames_used']} of {report['clip_frames']} clip frames "
-            f"({report['method']}); scale {report['normalization']} x {report['scale']:.4g}{why}; "
+    part = f" in {report['clip_range']['range']}" if report.get("clip_range") else ""
+    return (f"{report['num_frames']} cameras from {report['clip_frames_used']} of {report['clip_frames']} clip frames"
+            f"{part} ({report['method']}); scale {report['normalization']} x {report['scale']:.4g}{why}; "
             f"path length {report['path_length']:.3g}, turn {report['turn_deg']:.1f} deg")
 
 

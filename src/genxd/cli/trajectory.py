@@ -11,7 +11,7 @@ from typing import Optional
 import typer
 
 from .. import validation as v
-from .common import UsageError, run_cli
+from .common import UsageError, note, run_cli
 from .terminal_text import printed_path
 from .options import Out, Overwrite, Quiet, Seed, checked, flag
 
@@ -270,6 +270,8 @@ def register(app: typer.Typer) -> None:
         source: CameraSource = typer.Option(CameraSource.auto, "--source", help="auto: the clip's camera file if it has one (a video's: NAME.json or NAME_transforms.json beside NAME.mp4), else SfM; sfm: always SfM on the frames; file: only a camera file."),
         stride: Optional[int] = typer.Option(None, "--stride", callback=checked(v.Int(1, 10_000, optional=True)), help="Use every STRIDE-th frame from the start (default: --max-frames frames spread evenly over the whole clip)."),
         max_frames: int = typer.Option(48, "--max-frames", callback=checked(v.Int(3, 100_000, why="SfM needs 3 frames")), help="Use at most this many frames of the clip for SfM."),
+        start: Optional[str] = typer.Option(None, "--start", help="Use the clip from here: seconds from its first frame (2.5), or a frame number with an f (30f). Videos and frame folders (frame numbers only), not camera files."),
+        end: Optional[str] = typer.Option(None, "--end", help="Use the clip up to here, this frame not included: seconds (7.5) or a frame number (90f); past the clip's end: to its end."),
         size: Optional[int] = typer.Option(None, "--size", callback=checked(v.Int(16, 8192, optional=True)), help="Side of the square output frames in pixels (default: the clip's shorter side)."),
         no_mask: bool = flag("--no-mask", help="Do not mask moving objects before SfM."),
         overwrite: Overwrite = False,
@@ -278,6 +280,9 @@ def register(app: typer.Typer) -> None:
         """Make a camera path from a video: SfM (moving objects masked) or the clip's own cameras."""
 
         def body() -> None:
+            from genxd.cameras.clip_range import check_bounds
+
+            bounds = check_bounds(start, end)  # a negative or unreadable value: before the clip is read
             if not clip.exists():  # before the imports (torch, OpenCV, pycolmap: seconds): a typo fails at once
                 raise FileNotFoundError(f"{clip}: no such video, frame folder or camera file")
             from genxd.cameras.from_video import path_summary, write_video_path
@@ -288,12 +293,15 @@ def register(app: typer.Typer) -> None:
                 normalization=normalization.value, intrinsics=intrinsics.value, model_focal=focal,
                 clip_focal=clip_focal, source=source.value, stride=stride, max_frames=max_frames, size=size,
                 mask=not no_mask, overwrite=overwrite, on_stage=StageLines(clip.name, not quiet),
+                **({"start": bounds[0], "end": bounds[1]} if any(b is not None for b in bounds) else {}),
             )
             report = written["report"]
             for f in written["files"]:
                 typer.echo(printed_path(f))
             if not quiet:
                 typer.echo(path_summary(report), err=True)
+            for line in report.get("notes", []):
+                note(f"note: {line}", quiet)
             for warning in report.get("warnings", []):
                 typer.echo(f"genxd: warning: {warning}", err=True)
 

@@ -132,14 +132,15 @@ class DecodeEnd:
 
 
 def iter_video_frames(path: Path, wanted=None, check_length: bool = True, times: list | None = None,
-                      end: DecodeEnd | None = None):
+                      end: DecodeEnd | None = None, times_all: bool = False):
     """RGB frames of a video, upright; with ``wanted`` (a predicate on the frame index) frames not wanted are
     decoded but not converted, and ``None`` is yielded in their place. Decoded to its end, a video that gives
     clearly fewer frames than it states is warned about (``check_length``). Decoding that fails at damaged data
     (FFmpeg's invalid data) ends the frames there: recorded in ``end`` where given (the caller knows whether
     the frames it asked for came before it), else warned about (the frames after it, read for, are lost); with no
     frame before it VideoReadError. ``times``, when given, gets each wanted frame's presentation time in seconds
-    (``None`` when unknown) as it is yielded. An HDR clip (HLG / PQ transfer) is warned about once, at its first
+    (``None`` when unknown) as it is yielded; with ``times_all`` every decoded frame's, wanted or not (one pass
+    that times a clip's frames without converting them: :func:`genxd.cameras.clip_range.clip_span`). An HDR clip (HLG / PQ transfer) is warned about once, at its first
     converted frame (its colours are not tone mapped; a count, which converts none, does not warn)."""
     import av  # PyAV: streaming decode, stops early when enough frames are read
 
@@ -164,6 +165,8 @@ def iter_video_frames(path: Path, wanted=None, check_length: bool = True, times:
                 hidden += is_hidden(packet)
                 for frame in packet.decode():
                     if wanted is not None and not wanted(decoded):
+                        if times is not None and times_all:
+                            times.append(_frame_seconds(frame))
                         decoded += 1
                         yield None
                         continue
