@@ -75,6 +75,8 @@ def generate_scenes(
     path_spacing: str | None = None,
     path_intrinsics: str = "model",
     path_smoothing: float = 0.0,
+    camera_start: str | float | None = None,
+    camera_end: str | float | None = None,
     window: int | None = None,
     anchors: int | None = None,
     overlap: int | None = None,
@@ -119,7 +121,8 @@ def generate_scenes(
                          guidance_scale=guidance_scale, seed=seed, focal=focal, elevation=elevation,
                          azimuth_range=azimuth_range, radius=radius, fit=fit, fps=fps, batch_size=batch_size,
                          camera_from_video=camera_from_video, path_scale=path_scale, path_spacing=path_spacing,
-                         path_intrinsics=path_intrinsics, path_smoothing=path_smoothing, window=window, anchors=anchors,
+                         path_intrinsics=path_intrinsics, path_smoothing=path_smoothing, camera_start=camera_start,
+                         camera_end=camera_end, window=window, anchors=anchors,
                          overlap=overlap, scheduler=scheduler, decode_chunk=decode_chunk,
                          sequential_guidance=sequential_guidance).checked()
     offload = check(offload, v.OFFLOAD, "offload")
@@ -159,11 +162,14 @@ def generate_scenes(
         check_path_settings(intrinsics=s.path_intrinsics, spacing=s.path_spacing, smoothing=s.path_smoothing,
                             path_scale=s.path_scale)
         stages = StageLines(f"camera path from {Path(s.camera_from_video).name}", progress and group.is_main_process)
-        clip_cameras = recover_clip_cameras(s.camera_from_video, on_stage=stages,
+        from .cameras.clip_range import check_bounds
+
+        start, end = check_bounds(s.camera_start, s.camera_end, ("camera_start", "camera_end"))
+        clip_cameras = recover_clip_cameras(s.camera_from_video, on_stage=stages, start=start, end=end,
                                             advice=generate_clip_advice(s.camera_from_video))
         if group.is_main_process:  # as trajectory from-video prints them (they were only in camera_from_video.json)
-            for warning in clip_cameras.report.get("warnings", []):
-                v.warn(warning)
+            for warning in clip_cameras.report.get("notes", []) + clip_cameras.report.get("warnings", []):
+                v.warn(warning)  # a note too (an end past the clip): generate prints no notes of its own
 
     # 2. the model's settings, from its config files only
     info = loaded.info if loaded is not None else model_info(model)
@@ -430,6 +436,8 @@ def generate(
     path_spacing: str | None = None,
     path_intrinsics: str = "model",
     path_smoothing: float = 0.0,
+    camera_start: str | float | None = None,
+    camera_end: str | float | None = None,
     window: int | None = None,
     anchors: int | None = None,
     overlap: int | None = None,
@@ -493,7 +501,9 @@ def generate(
         camera_from_video: a video (or a folder of frames, or its cameras) whose camera path is followed
             instead of ``camera`` (:mod:`genxd.cameras.from_video`), with ``path_scale``, ``path_spacing``
             (``"arc"`` / ``"time"``; default arc in 3D, time otherwise), ``path_intrinsics`` (``"model"`` /
-            ``"clip"``) and ``path_smoothing``.
+            ``"clip"``) and ``path_smoothing``; ``camera_start`` / ``camera_end``: only that part of it, ``[start,
+            end)`` in seconds from its first frame (``2.5``) or frame indices (``"30f"``), as ``genxd trajectory
+            from-video --start / --end`` (:mod:`genxd.cameras.clip_range`).
         window, anchors, overlap: paths longer than the model's window are made window by window
             (:mod:`genxd.pipelines.long_paths`, ``docs/long_paths.md``): frames per call (default: the
             model's); in 3D ``anchors`` 0 / None (default: windows grow outwards from the inputs) or the new
@@ -519,7 +529,8 @@ def generate(
         resolution=resolution, num_inference_steps=num_inference_steps, guidance_scale=guidance_scale, seed=seed,
         focal=focal, elevation=elevation, azimuth_range=azimuth_range, radius=radius, fit=fit, fps=fps,
         batch_size=batch_size, camera_from_video=camera_from_video, path_scale=path_scale,
-        path_spacing=path_spacing, path_intrinsics=path_intrinsics, path_smoothing=path_smoothing, window=window,
+        path_spacing=path_spacing, path_intrinsics=path_intrinsics, path_smoothing=path_smoothing,
+        camera_start=camera_start, camera_end=camera_end, window=window,
         anchors=anchors, overlap=overlap, scheduler=scheduler, decode_chunk=decode_chunk,
         sequential_guidance=sequential_guidance, device=device, dtype=dtype, compile_unet=compile_unet, offload=offload, allow_pickle=allow_pickle, overwrite=overwrite, skip_existing=skip_existing, progress=progress,
         loaded=loaded, shard=shard,

@@ -37,6 +37,8 @@ class GenerateSettings:
     path_spacing: str | None = None
     path_intrinsics: str = "model"
     path_smoothing: float = 0.0
+    camera_start: str | float | None = None  # part of camera_from_video: seconds, or a frame index "30f"
+    camera_end: str | float | None = None
     # paths longer than the model's window (genxd.pipelines.long_paths); None: the model's defaults
     window: int | None = None
     anchors: int | None = None
@@ -57,6 +59,12 @@ class GenerateSettings:
                 # a path object is a file or folder (as camera_path_of takes it), never a preset: Path("orbit")
                 # as the string "orbit" was the preset, even with a camera folder named orbit here
                 cam = os.path.join(os.curdir, cam)
+        from .cameras.clip_range import check_bounds
+
+        check_bounds(self.camera_start, self.camera_end, ("camera_start", "camera_end"))
+        for name in ("camera_start", "camera_end"):
+            if getattr(self, name) is not None and self.camera_from_video is None:
+                raise v.InvalidValue(f"{v.arg(name)} applies to {v.arg('camera_from_video')} only (a part of the clip)")
         if not isinstance(self.extra, dict):
             raise v.InvalidType(f"{v.arg('extra')} must be a dict, got {type(self.extra).__name__}")
         return GenerateSettings(
@@ -81,6 +89,7 @@ class GenerateSettings:
             path_spacing=check(self.path_spacing, v.PATH_SPACINGS, "path_spacing"),
             path_intrinsics=check(self.path_intrinsics, v.PATH_INTRINSICS, "path_intrinsics"),
             path_smoothing=check(self.path_smoothing, v.PATH_SMOOTHING, "path_smoothing"),
+            camera_start=self.camera_start, camera_end=self.camera_end,  # checked above
             window=check(self.window, v.WINDOW, "window"),
             anchors=check(self.anchors, v.ANCHORS, "anchors"),
             overlap=check(self.overlap, v.OVERLAP, "overlap"),

@@ -192,3 +192,27 @@ def test_a_range_of_cameras_from_a_camera_file_is_refused(tmp_path):
     assert (f"--start 1f cuts the frames of a video or frame folder, and its cameras come from the camera file "
             f"transforms.json, which is not cut; take them from SfM on the range's frames instead (--source sfm)"
             in res.output.replace("\n", " ")), res.output
+
+
+def test_generate_takes_a_part_of_its_camera_video(tmp_path, monkeypatch):
+    """``genxd generate --camera-from-video`` goes through the same recovery: ``--camera-start / --camera-end`` are
+    its range (refused in one line before the model loads)."""
+    import genxd.api
+
+    def no_model(*args, **kwargs):
+        raise AssertionError("the model was loaded")
+
+    monkeypatch.setattr(genxd.api, "load_model", no_model)
+    clip = _folder(tmp_path / "frames", 12)
+    image = Path(__file__).resolve().parents[2] / "examples" / "scene_a.png"
+    tiny = ["-o", str(tmp_path / "o"), "--frames", "4", "--steps", "1", "--quiet"]
+    for args, said in [(["--camera-from-video", str(clip), "--camera-start", "2f", "--camera-end", "4f"],
+                        "the range frame 2 - frame 4 holds 2 frames (frames 2-3); a camera path needs at least 3"),
+                       (["--camera-from-video", str(clip), "--camera-start", "0.5"],
+                        "--camera-start 0.5 is in seconds, and a folder of frames has no frame times"),
+                       (["--camera-from-video", str(clip), "--camera-end", "-2"], "--camera-end must be 0 or more"),
+                       (["--camera-start", "2f"], "--camera-start applies to --camera-from-video only")]:
+        res = CliRunner().invoke(app, ["generate", str(image), *args, *tiny])
+        assert res.exit_code == 2 and said in res.output.replace("\n", " "), res.output
+    with pytest.raises(InvalidValue, match=r"camera_end applies to camera_from_video only"):
+        genxd.api.generate(image, tmp_path / "o2", camera_end="3f")

@@ -178,6 +178,8 @@ def register(app: typer.Typer) -> None:
         model: Model = None,
         camera: str = typer.Option("orbit", "--camera", "-c", help="orbit, forward, spiral, dolly, zoom, pan, static, or a camera file / folder: authors' JSON, w2c list, transforms.json, COLMAP model, genxd curate / generate output (see docs/cameras.md)."),
         camera_from_video: Optional[Path] = typer.Option(None, "--camera-from-video", help="Take the camera path from a video (or a frame folder, or its COLMAP model / transforms.json): SfM with moving objects masked, relative to the first camera, resampled to --frames; replaces --camera. More settings: genxd trajectory from-video."),
+        camera_start: Optional[str] = typer.Option(None, "--camera-start", help="With --camera-from-video: use the clip from here, seconds from its first frame (2.5) or a frame number (30f)."),
+        camera_end: Optional[str] = typer.Option(None, "--camera-end", help="With --camera-from-video: use the clip up to here, not included (seconds or a frame number such as 90f)."),
         path_scale: float = typer.Option(1.0, "--path-scale", callback=checked(v.PATH_SCALE), help="With --camera-from-video: size of the path; the median depth of the scene seen from the first camera becomes this (the model's scene scale is 1)."),
         mode: str = typer.Option("3d", "--mode", callback=checked(v.MODES), help="3d (multi-view), video, or 4d (camera and objects move)."),
         motion_strength: MotionStrength = 0.0,
@@ -222,6 +224,12 @@ def register(app: typer.Typer) -> None:
         def job() -> int:
             if camera_from_video is None and path_scale != 1.0:
                 raise UsageError("--path-scale applies to --camera-from-video only")
+            if camera_from_video is None and (camera_start is not None or camera_end is not None):
+                raise UsageError(f"{'--camera-start' if camera_start is not None else '--camera-end'} applies to "
+                                 "--camera-from-video only")
+            from ..cameras.clip_range import check_bounds
+
+            check_bounds(camera_start, camera_end, ("camera_start", "camera_end"))  # before the inputs are read
             inputs = list(images or []) + (read_input_list(input_list) if input_list is not None else [])
             if not inputs:
                 raise UsageError("no inputs: give image files / folders, or --input-list FILE")
@@ -247,7 +255,8 @@ def register(app: typer.Typer) -> None:
                 focal=focal, elevation=elevation, azimuth_range=azimuth_range, radius=radius,
                 fit=fit, batch_size=batch_size, window=window, anchors=anchors, overlap=overlap,
                 scheduler=scheduler, decode_chunk=decode_chunk, sequential_guidance=sequential_guidance,
-                **({"camera_from_video": camera_from_video, "path_scale": path_scale} if camera_from_video is not None else {}),
+                **({"camera_from_video": camera_from_video, "path_scale": path_scale, "camera_start": camera_start,
+                    "camera_end": camera_end} if camera_from_video is not None else {}),
             )
             return report(results, group, shard_summary(summary_file, shard), "inputs", quiet)
 
