@@ -292,12 +292,15 @@ def _refuse_range(clip: Path, camera_file: Path, bounds: tuple) -> None:
     cameras are not cut (their times, where a file has them, are fractions of its path, not the clip's seconds)."""
     given = [b for b in bounds if b is not None]
     if given:
-        from ..caller_style import text_setting
+        from ..caller_style import is_cli as v_cli, text_setting
 
         said = " and ".join(b.said() for b in given)
+        how = text_setting("source", "sfm")
+        if given[0].name.startswith("camera_"):  # genxd generate, which takes no source: write the path first
+            how = f"genxd trajectory from-video --source sfm --start / --end, then {'--camera' if v_cli() else 'camera='} its file"
         raise FromVideoError(f"{clip}: {said} cut{'s' * (len(given) == 1)} the frames of a video or frame folder, and "
                              f"its cameras come from the camera file {camera_file.name}, which is not cut; take them "
-                             f"from SfM on the range's frames instead ({text_setting('source', 'sfm')})")
+                             f"from SfM on the range's frames instead ({how})")
 
 
 def _not_the_clips_own(cameras: ClipCameras, video: Path) -> str | None:

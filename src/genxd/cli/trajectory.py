@@ -270,7 +270,7 @@ def register(app: typer.Typer) -> None:
         source: CameraSource = typer.Option(CameraSource.auto, "--source", help="auto: the clip's camera file if it has one (a video's: NAME.json or NAME_transforms.json beside NAME.mp4), else SfM; sfm: always SfM on the frames; file: only a camera file."),
         stride: Optional[int] = typer.Option(None, "--stride", callback=checked(v.Int(1, 10_000, optional=True)), help="Use every STRIDE-th frame from the start (default: --max-frames frames spread evenly over the whole clip)."),
         max_frames: int = typer.Option(48, "--max-frames", callback=checked(v.Int(3, 100_000, why="SfM needs 3 frames")), help="Use at most this many frames of the clip for SfM."),
-        start: Optional[str] = typer.Option(None, "--start", help="Use the clip from here: seconds from its first frame (2.5), or a frame number with an f (30f). Videos and frame folders (frame numbers only), not camera files."),
+        start: Optional[str] = typer.Option(None, "--start", help="Use the clip from here: seconds from its first frame (2.5), or a frame number with an f (30f). A frame folder takes frame numbers only; cameras from a camera file are not cut (--source sfm)."),
         end: Optional[str] = typer.Option(None, "--end", help="Use the clip up to here, this frame not included: seconds (7.5) or a frame number (90f); past the clip's end: to its end."),
         size: Optional[int] = typer.Option(None, "--size", callback=checked(v.Int(16, 8192, optional=True)), help="Side of the square output frames in pixels (default: the clip's shorter side)."),
         no_mask: bool = flag("--no-mask", help="Do not mask moving objects before SfM."),
