@@ -216,3 +216,14 @@ def test_generate_takes_a_part_of_its_camera_video(tmp_path, monkeypatch):
         assert res.exit_code == 2 and said in res.output.replace("\n", " "), res.output
     with pytest.raises(InvalidValue, match=r"camera_end applies to camera_from_video only"):
         genxd.api.generate(image, tmp_path / "o2", camera_end="3f")
+
+
+def test_a_stride_that_stops_before_the_range_ends_is_said_of_the_range():
+    from genxd.cameras.clip_frames import _pick_in, stride_cut
+    from genxd.cameras.clip_range import FrameSpan
+
+    span = FrameSpan(10, 40, None, "frame 10 - frame 40")
+    assert stride_cut(None, 2, 4, _pick_in(10, 40, 2, 4), span) == (
+        "stride=2 with max_frames=4 reads frames 10-16 of the range's 10-39 (frame 10 - frame 40): the path follows "
+        "the first 23 % of it (raise max_frames, or leave out stride to spread the frames over the whole range)")
+    assert stride_cut(None, 8, 4, _pick_in(10, 40, 8, 4), span) is None  # 10, 18, 26, 34: to the range's end
