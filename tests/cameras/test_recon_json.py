@@ -42,3 +42,16 @@ def test_a_json_object_of_no_camera_format_is_refused_naming_every_object_format
     bad.write_text(json.dumps({"foo": 1}))
     with pytest.raises(ValueError, match=r"'c2w' and 'K' \(genxd reconstruct cameras\.json\)"):
         read_camera_path(bad)
+
+
+def test_the_view_names_are_kept_and_a_list_of_another_length_is_dropped() -> None:
+    """The names are the views' (a path's frame names); a list that does not match the views (a hand-edited file) is
+    left out rather than refusing the cameras (CameraPath refuses names of another count). Mutation round 4."""
+    from genxd.cameras.recon_json import recon_json_from_object
+
+    c2w, K = trajectories.orbit(num_frames=3)
+    record = {"height": 12, "width": 16, "c2w": c2w.tolist(), "K": K.tolist(), "times": None,
+              "names": ["a.png", "b.png", "c.png"]}
+    assert recon_json_from_object(record, "cameras.json").names == ["a.png", "b.png", "c.png"]
+    for names in (["a.png", "b.png"], ["a.png", "b.png", 3], "abc"):
+        assert recon_json_from_object({**record, "names": names}, "cameras.json").names is None, names
