@@ -112,3 +112,39 @@ def test_the_guidance_negative_drops_every_condition_but_the_mask_and_mode():
         assert getattr(unc, name).shape == getattr(cond, name).shape and not getattr(unc, name).any(), name
     assert torch.equal(unc.mask, cond.mask) and cond.mask.any()
     assert torch.equal(unc.indicator, cond.indicator)
+
+
+def test_an_index_equal_to_the_frame_count_is_refused_by_name():
+    """Frame indices are in [0, F): F itself passed the check with ``> f`` and failed in the scatter (mutation round 4)."""
+    with pytest.raises(ValueError, match=r"^context_index values must be frame indices in \[0, 3\), got \[\[3\], \[0\]\]$"):
+        build_conditions(**{**_inputs(), "context_index": torch.tensor([[3], [0]])})
+
+
+def test_the_unet_input_replaces_the_context_frames_and_keeps_the_image_channels_zero():
+    """``[x | zeros (4) | rays (6) | mask]``, x the noisy latents with the context frames replaced by their latents
+    (the module's spec; adding them to the noise instead, or filling the image channels with them, passed every
+    conditioning test: mutation round 4)."""
+    cond = build_conditions(**_inputs())
+    noisy = torch.randn(2, 3, 4, 8, 8, generator=torch.Generator().manual_seed(1))
+    x = cond.unet_input(noisy)
+    assert x.shape == (2, 3, 15, 8, 8)
+    assert torch.equal(x[:, 0, :4], cond.context_latents[:, 0]) and torch.equal(x[:, 1:, :4], noisy[:, 1:])
+    assert not x[:, :, 4:8].any()
+    assert torch.equal(x[:, :, 8:14], cond.rays) and torch.equal(x[:, :, 14:], cond.mask)
+
+
+def test_video_mode_has_no_camera_rays():
+    """Video mode conditions on no camera: its rays are zeros, the other modes' are not (in one batch)."""
+    cond = build_conditions(**{**_inputs(b=3), "indicator": torch.tensor([0, 1, 2])})
+    assert cond.rays[0].any() and not cond.rays[1].any() and cond.rays[2].any()
+
+
+def test_condition_dropout_keeps_where_told_and_drops_elsewhere():
+    """``select(keep)``: the conditional values where keep is True, the guidance negative's where False."""
+    cond = build_conditions(**_inputs())
+    picked = cond.select(torch.tensor([True, False]))
+    unc = cond.unconditional()
+    for name in ("context_latents", "rays", "added_time_ids", "motion_ids"):
+        assert torch.equal(getattr(picked, name)[0], getattr(cond, name)[0]), name
+        assert torch.equal(getattr(picked, name)[1], getattr(unc, name)[1]), name
+    assert torch.equal(picked.mask, cond.mask)
