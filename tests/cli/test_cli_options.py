@@ -384,3 +384,13 @@ def test_device_help_lists_every_device_its_check_accepts():
     assert "mps" in v.DEVICE.allow
     for name in ("cpu:0", "cpu:3"):
         assert v.DEVICE.check(name, "--device") == name  # accepted, as the help now says
+
+
+def test_an_empty_path_after_a_flag_or_blank_is_named():
+    """Mutation round 4: a flag skipping the token after it (``--quiet --out ''`` read as an empty IMAGES) or a
+    blank value (``--out ' '``, not stripped) passed every empty-path test."""
+    from genxd.cli.params import empty_path_error
+
+    assert empty_path_error(["generate", "x.png", "--quiet", "--out", ""]) == "--out is empty: pass a file or folder name"
+    assert empty_path_error(["generate", "x.png", "--out", " "]) == "--out is empty: pass a file or folder name"
+    assert empty_path_error(["generate", "x.png", "--quiet", "--out", "o"]) is None
