@@ -18,8 +18,8 @@ from genxd.pipelines.long_path_state import PARTIAL_FOLDER, STATE_FILE, PartialR
 
 from ..helpers import load_script
 from .long_path_standin import spy_generate_long
-from genxd.pipelines.long_paths import (CameraDistances, LongPathSettings, make_plan, plan_anchored, plan_progressive,
-                                        resolve_settings)
+from genxd.pipelines.long_paths import (CameraDistances, LongPathPlan, LongPathSettings, Window, make_plan,
+                                        plan_anchored, plan_progressive, plan_temporal, resolve_settings)
 from genxd.cameras import orbit
 
 needs_bundled = pytest.mark.skipif(default_model_path() is None, reason="no bundled model in this installation")
@@ -476,7 +476,7 @@ def test_a_state_planned_otherwise_by_an_earlier_genxd_says_so(tmp_path, planner
     assert ready == [] and str(refused[0]).startswith(f"{tmp_path / PARTIAL_FOLDER / 'scene'} holds ")
     assert str(refused[0]).endswith(
         f" of {len(now.windows)} windows of an interrupted run of an earlier genxd: the plan of windows differs: this genxd plans some camera paths otherwise than the one that "
-        f"wrote it (since {long_path_state.PLANNER_SINCE[long_path_state.PLANNER]}: planner {long_path_state.PLANNER}, the state's 1): that genxd can continue it with the "
+        f"wrote it (since {long_path_state.PLANNER_SINCE[2]}: planner {long_path_state.PLANNER}, the state's 1): that genxd can continue it with the "
         "settings it was run with, or pass overwrite=True to start over")
     _state_of(tmp_path / "same", now, planner, scene)  # the same plan: continued whatever planned it
     assert PartialRuns(tmp_path / "same", now, {"steps": 2}).check({0: scene}, 1) == ([0], {})
@@ -500,7 +500,7 @@ def test_a_state_without_plan_settings_planned_otherwise_names_both_causes(tmp_p
     assert ready == [] and str(refused[0]).endswith(
         "windows of an interrupted run of an earlier genxd or with other settings: the plan of windows differs: if it "
         "was run with this window, overlap and anchors, this genxd plans its camera path otherwise (since "
-        f"{long_path_state.PLANNER_SINCE[long_path_state.PLANNER]}: planner {long_path_state.PLANNER}, the state's 1) and the genxd that wrote it can continue it with the "
+        f"{long_path_state.PLANNER_SINCE[2]}: planner {long_path_state.PLANNER}, the state's 1) and the genxd that wrote it can continue it with the "
         "settings it was run with; otherwise run with those settings to continue it, or pass overwrite=True to start "
         "over")
 
@@ -530,3 +530,27 @@ def test_a_state_of_this_planner_with_another_plan_is_of_other_settings(tmp_path
     assert ready == [] and str(refused[0]).endswith(
         "windows of an interrupted run with other settings: the plan of windows differs: run with those settings to "
         "continue it, or pass overwrite=True to start over")
+
+
+
+def test_a_4d_state_of_planner_2_continues_where_its_plan_is_the_same(tmp_path):
+    """Planner 3 (2026-12-06) changed only some 4D / video plans (small windows between two inputs): a kept state of
+    planner 2 whose plan is the same continues; one whose plan changed is refused naming both planners and the date
+    of the first change after the state's planner (2026-12-06 for planner 2; 2026-12-05 for planner 1, whose plans
+    the exact camera distances changed: it said 2026-12-06, the date of a change to 4D plans only)."""
+    settings = {"window": 3, "overlap": 1, "anchors": 0, "strategy": "auto"}
+    scene = Scene("scene", torch.zeros(3, 8, 8), 0)
+    same = replace(plan_temporal(12, [0], 3, 1), settings=settings)  # one input: no frame between two inputs
+    _state_of(tmp_path / "same", same, 2, scene)
+    assert PartialRuns(tmp_path / "same", same, {"steps": 2}).check({0: scene}, 1) == ([0], {})
+    # plan_temporal(9, [0, 4], 3, 1) as planner 2 made it: frames 2-3 in (1, 2, 3), holding neither input
+    windows = [((0, 1, 4), (0, 4)), ((1, 2, 3), (1,)), ((3, 4, 5), (4, 3)), ((5, 6, 7), (5,)), ((6, 7, 8), (6, 7))]
+    old = LongPathPlan("temporal", 9, 3, (0, 4), tuple(Window(f, c, k, "time") for k, (f, c) in enumerate(windows)),
+                       settings=settings)
+    now = replace(plan_temporal(9, [0, 4], 3, 1), settings=settings)
+    assert old != now
+    for planner, since in ((2, "2026-12-06"), (1, "2026-12-05")):
+        _state_of(tmp_path / str(planner), old, planner, scene)
+        ready, refused = PartialRuns(tmp_path / str(planner), now, {"steps": 2}).check({0: scene}, 1)
+        assert ready == [] and f"(since {since}: planner {long_path_state.PLANNER}, the state's {planner})" in str(
+            refused[0]), refused

@@ -68,7 +68,7 @@ OLD_PART_FILE = "part-{:05d}.safetensors"
 #: 3 since 2026-12-06: a 4D / video window too small to hold both inputs around the frames it makes holds the later
 #: one (:func:`~genxd.pipelines.long_path_plans.plan_temporal`: ``plan_temporal(9, [0, 4], 3, 1)`` changed)
 PLANNER = 3
-#: when each planner came (the refusal of a state planned otherwise says it)
+#: when each planner came (the refusal of a state planned otherwise names the first after the state's)
 PLANNER_SINCE = {2: "2026-12-05", 3: "2026-12-06"}
 #: the settings that made the plan (:attr:`LongPathPlan.settings`), fingerprint entries of their own since 2026-12-05:
 #: a plan that differs is another planner's (:data:`PLANNER`) only where they are the same. A state without them
@@ -465,8 +465,10 @@ class PartialRuns:
                     f"{start_over}"), header
         if saved_format is None:  # unreadable: no settings continue it
             return f"{problem}: {start_over}", header
-        since = PLANNER_SINCE.get(self.job["planner"], "now")
-        planners = f"since {since}: planner {self.job['planner']}, the state's {header[0].get('planner', 1)}"
+        state_planner = header[0].get("planner", 1)
+        # the first planner after the state's: a planner-1 state's plans changed on 2026-12-05, not with planner 3
+        since = PLANNER_SINCE.get(state_planner + 1 if isinstance(state_planner, int) else self.job["planner"], "now")
+        planners = f"since {since}: planner {self.job['planner']}, the state's {state_planner}"
         if replanned == "planner":
             how = (f"this genxd plans some camera paths otherwise than the one that wrote it ({planners}): that genxd "
                    "can continue it with the settings it was run with")
