@@ -185,3 +185,38 @@ def test_a_path_object_named_like_a_preset_is_a_camera_file_not_the_preset(tmp_p
     with pytest.raises(_Stop):  # the string is still the preset name
         genxd.generate(EXAMPLE, tmp_path / "out", camera="orbit", progress=False)
     assert used[0].from_file is None
+
+
+@pytest.mark.parametrize("written", ["./orbit", "orbit/", "./orbit/"])
+def test_a_string_written_as_a_path_to_a_folder_named_like_a_preset_is_that_folder(tmp_path, monkeypatch, no_model,
+                                                                                    written):
+    """genxd generate img --camera ./orbit (or camera="./orbit" from Python; "./orbit" is what meta.json records for
+    camera=Path("orbit")) with a COLMAP folder orbit in the working folder: GenerateSettings.checked normalised the
+    string through pathlib to "orbit", the preset's name, so the orbit preset was sampled without a word. A string
+    written as a path keeps meaning the path; the bare name is still the preset, whatever the folder holds."""
+    monkeypatch.chdir(tmp_path)
+    write_colmap_model(tmp_path / "orbit", *trajectories.PRESETS["dolly"](num_frames=5), 64, 64,
+                       [f"{i:05d}.png" for i in range(5)])
+    used = []
+    real = genxd.api.frame_cameras
+
+    def recording(*args, **kwargs):
+        used.append((args, real(*args, **kwargs)))
+        return used[-1][1]
+
+    monkeypatch.setattr(genxd.api, "frame_cameras", recording)
+    for how in ("cli", "python"):
+        used.clear()
+        if how == "cli":
+            res = CliRunner().invoke(app, ["generate", str(EXAMPLE), "-o", str(tmp_path / "out"), "--camera", written])
+            assert isinstance(res.exception, _Stop), res.output
+        else:
+            with pytest.raises(_Stop):
+                genxd.generate(EXAMPLE, tmp_path / "out", camera=written, progress=False)
+        cams = used[0][1]
+        assert cams.from_file is not None and cams.c2w.shape[0] == 5, (how, written)  # the folder's 5 cameras
+        assert genxd.api.camera_label(used[0][0][0]) not in trajectories.PRESETS, (how, written)  # meta.json
+    used.clear()
+    res = CliRunner().invoke(app, ["generate", str(EXAMPLE), "-o", str(tmp_path / "out"), "--camera", "orbit"])
+    assert isinstance(res.exception, _Stop), res.output
+    assert used[0][1].from_file is None  # the bare name: the preset

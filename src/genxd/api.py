@@ -471,7 +471,7 @@ def generate(
         camera: a preset (``orbit``, ``forward``, ``spiral``, ``dolly``, ``zoom``, ``pan``, ``static``) or a
             camera file or folder (the authors' JSON, w2c lists, ``transforms.json``, COLMAP models,
             ``genxd curate`` / ``generate`` outputs; :func:`genxd.cameras.read_camera_path`; its cameras set
-            the frame count; a ``Path`` is always a file or folder, ``Path("orbit")`` never the preset), or a :class:`~genxd.cameras.CameraPath` object (``CameraPath(c2w [N, 4, 4] OpenCV
+            the frame count; a ``Path`` is always a file or folder, ``Path("orbit")`` never the preset; so is a string written as a path, ``"./orbit"``), or a :class:`~genxd.cameras.CameraPath` object (``CameraPath(c2w [N, 4, 4] OpenCV
             camera-to-world, K [N, 3, 3] normalised, height, width)``, checked when made; ``docs/cameras.md``).
         mode: ``"3d"`` (static scene, multi-view), ``"video"`` or ``"4d"`` (camera and objects move).
         motion_strength: object motion for 4d / video, 0-100: 100 x the per-frame image displacement of

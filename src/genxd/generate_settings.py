@@ -55,9 +55,10 @@ class GenerateSettings:
         if not isinstance(cam, CameraPath):  # a CameraPath object is taken as it is
             what = "a preset name, a camera file path or a CameraPath"
             cam = path_argument(cam, "camera", what)  # "~/cam.json" expanded
-            if not isinstance(self.camera, str) and len(cam.parts) == 1:
+            if len(cam.parts) == 1 and (not isinstance(self.camera, str) or str(cam) != self.camera):
                 # a path object is a file or folder (as camera_path_of takes it), never a preset: Path("orbit")
-                # as the string "orbit" was the preset, even with a camera folder named orbit here
+                # as the string "orbit" was the preset, even with a camera folder named orbit here; so is a string
+                # written as a path ("./orbit", "orbit/": pathlib makes them "orbit", the preset's name)
                 cam = os.path.join(os.curdir, cam)
         from .cameras.clip_range import check_bounds
 
