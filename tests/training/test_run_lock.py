@@ -5,6 +5,7 @@ nothing that stops the next."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -117,3 +118,68 @@ def test_a_run_that_finished_meanwhile_is_not_started_over_without_overwrite(tmp
     assert "already holds checkpoints" in _error_lines(late)[0], late.output
     assert (out / "checkpoints" / "checkpoint-0000001" / "training_state.json").read_bytes() == made
     assert not (out / "checkpoints" / "checkpoint-0000002").exists()
+
+
+@pytest.mark.parametrize("kind", ["genxd", "vae"])
+def test_an_error_just_after_the_run_takes_the_folder_lets_the_lock_go(tmp_path, monkeypatch, kind):
+    """An error raised after begin() took the lock and before the trainers' try/finally (here the data line; also
+    the validation samples, the progress bar, the DataLoader's start) left the lock held for as long as the run
+    object lived: in a notebook, whose last traceback keeps it, the retry was refused as 'in use by another
+    training run (process <this process>)'. The lock goes with the error now."""
+    from genxd.training import trainer, vae_trainer
+    from genxd.training.config import load_config
+    from genxd.training.loop import TrainingRun
+    from genxd.training.run_lock import in_use_error
+
+    from .conftest import TINY_VAE
+
+    def broken(self, dataset):
+        raise OSError("stdout went away")
+
+    out = tmp_path / "run"
+    overrides = [*QUIET, f"output_dir={out}", "logging.tensorboard=false", "training.max_steps=1",
+                 "data.datasets.0.length=4"]
+    cfg = load_config(TINY if kind == "genxd" else TINY_VAE, overrides, kind=kind)
+    train = trainer.train_genxd if kind == "genxd" else vae_trainer.train_vae
+    with monkeypatch.context() as patched:
+        patched.setattr(TrainingRun, "print_data", broken)
+        with pytest.raises(OSError, match="stdout went away") as failed:  # kept, as a notebook keeps its last one
+            train(cfg, cpu=True)
+    assert (out / ".genxd-train.lock").is_file()  # the run had taken the folder
+    assert in_use_error(out) is None, "the failed run still holds its folder"
+    assert train(cfg, cpu=True, overwrite=True) is not None  # the retry runs
+    del failed
+
+
+def test_a_failed_run_with_dataloader_workers_lets_the_lock_go(tmp_path, monkeypatch):
+    """The DataLoader's persistent workers, forked after the lock was taken, share its descriptor: closing the run's
+    own copy left the folder locked while they lived (as long as a kept traceback keeps the loader). The lock is
+    let go explicitly (LOCK_UN) now."""
+    from genxd.training import trainer
+    from genxd.training.config import load_config
+    from genxd.training.run_lock import in_use_error
+
+    def broken(*args, **kwargs):
+        raise FloatingPointError("the loss blew up")
+
+    out = tmp_path / "run"
+    cfg = load_config(TINY, [*QUIET, f"output_dir={out}", "logging.tensorboard=false", "training.max_steps=1",
+                             "data.datasets.0.length=4", "data.num_workers=1"])
+    with monkeypatch.context() as patched:
+        patched.setattr(trainer, "genxd_loss", broken)
+        with pytest.raises(FloatingPointError) as failed:  # kept, as a notebook keeps its last one
+            trainer.train_genxd(cfg, cpu=True)
+    assert in_use_error(out) is None, "the failed run's DataLoader workers still hold its folder"
+    del failed
+
+
+def test_without_fcntl_a_run_trains_unlocked(tmp_path, monkeypatch):
+    """Windows has no ``fcntl`` (nor ``os.pread``): the run lock was written to go on unlocked there, but the first
+    metrics row (``append_line``) imported fcntl and the run ended in ModuleNotFoundError. It trains now."""
+    monkeypatch.setitem(sys.modules, "fcntl", None)  # `import fcntl` raises ImportError, as on Windows
+    monkeypatch.delattr(os, "pread")
+    out = tmp_path / "run"
+    ok = _train(out)
+    assert ok.exit_code == 0, ok.output
+    assert [json.loads(line)["step"] for line in (out / "metrics.jsonl").read_text().splitlines()] == [1]
+    assert not (out / ".genxd-train.lock").exists()  # nothing was locked

@@ -115,6 +115,12 @@ class RunFolderLock:
     def release(self) -> None:
         """Let the lock go (safe to call twice, or without :meth:`acquire`)."""
         if self._file is not None:
+            import fcntl  # held: it was imported
+
+            try:  # unlocked first: a DataLoader worker forked meanwhile shares the descriptor and would keep it
+                fcntl.flock(self._file.fileno(), fcntl.LOCK_UN)
+            except OSError:
+                pass  # closing releases it where no other process shares it
             self._file.close()
             self._file = None
 

@@ -202,59 +202,60 @@ def train_genxd(cfg: TrainConfig, resume: str | None = None, overwrite: bool = F
                           cfg.conditioning, cfg.noise)  # each sample's draws are made in the DataLoader workers
     loader = make_loader(dataset, sampler, cfg.data.num_workers, pin_memory=acc.device.type == "cuda", draw=drawer)
     run.begin()  # the settings passed every check: only now is the run folder changed (--overwrite, config.yaml)
-    run.print_data(checked_data)
-    val_samples = []
-    val_every = run.validation_every(cfg.validation.every_steps)
-    if val_every > 0 and run.is_main:
-        val_samples = [dataset[i] for i in range(min(cfg.validation.num_samples, len(dataset)))]
-    scheduler_config = dict(scheduler.config)
-    unwrapped = acc.unwrap_model(unet)
+    progress = data_iter = None  # made below; the finally closes what was made
+    try:  # from begin() on: an error anywhere lets the folder's lock go and closes the loggers
+        run.print_data(checked_data)
+        val_samples = []
+        val_every = run.validation_every(cfg.validation.every_steps)
+        if val_every > 0 and run.is_main:
+            val_samples = [dataset[i] for i in range(min(cfg.validation.num_samples, len(dataset)))]
+        scheduler_config = dict(scheduler.config)
+        unwrapped = acc.unwrap_model(unet)
 
-    def write_parts(folder: Path, unet_state: dict[str, torch.Tensor] | None) -> None:
-        dtype = run.save_dtype()
-        save_module(unwrapped, folder / "unet", dtype, ema.state_dict() if ema is not None else unet_state)
-        save_module(vae, folder / "vae", dtype)
-        scheduler.save_pretrained(folder / "scheduler")
-        if ema is not None:
-            ema.save(folder / "ema.safetensors")
-        gen = {"resolution": height, "height": height, "width": width, "num_frames": cfg.data.num_frames,
-               **DEFAULT_GENERATION, **inherited, **scene_depth_entry(cfg.data.datasets), **cfg.generation}
-        (folder / "generation_config.json").write_text(json_text(gen, indent=2) + "\n")
+        def write_parts(folder: Path, unet_state: dict[str, torch.Tensor] | None) -> None:
+            dtype = run.save_dtype()
+            save_module(unwrapped, folder / "unet", dtype, ema.state_dict() if ema is not None else unet_state)
+            save_module(vae, folder / "vae", dtype)
+            scheduler.save_pretrained(folder / "scheduler")
+            if ema is not None:
+                ema.save(folder / "ema.safetensors")
+            gen = {"resolution": height, "height": height, "width": width, "num_frames": cfg.data.num_frames,
+                   **DEFAULT_GENERATION, **inherited, **scene_depth_entry(cfg.data.datasets), **cfg.generation}
+            (folder / "generation_config.json").write_text(json_text(gen, indent=2) + "\n")
 
-    def checkpoint(step: int) -> Path | None:
-        state = None if ema is not None else acc.get_state_dict(unet)
-        return run.save(step, lambda folder: write_parts(folder, state))
+        def checkpoint(step: int) -> Path | None:
+            state = None if ema is not None else acc.get_state_dict(unet)
+            return run.save(step, lambda folder: write_parts(folder, state))
 
-    def validate(step: int) -> None:
-        if not run.is_main or not val_samples:
-            return
-        from .validation import validate_genxd
+        def validate(step: int) -> None:
+            if not run.is_main or not val_samples:
+                return
+            from .validation import validate_genxd
 
-        backup = None
-        if ema is not None:
-            backup = {k: v.detach().clone() for k, v in unwrapped.state_dict().items()}
-            ema.copy_to(unwrapped)
-        unwrapped.eval()
-        try:
-            with acc.autocast():
-                metrics = validate_genxd(unwrapped, vae, scheduler_config, val_samples, run.output_dir / "validation",
-                                         step, cfg.validation.num_inference_steps, cfg.validation.guidance_scale,
-                                         cfg.validation.fps, cfg.validation.seed)
-        finally:
-            if backup is not None:
-                unwrapped.load_state_dict(backup)
-            unwrapped.train()
-        run.log(step, metrics)
+            backup = None
+            if ema is not None:
+                backup = {k: v.detach().clone() for k, v in unwrapped.state_dict().items()}
+                ema.copy_to(unwrapped)
+            unwrapped.eval()
+            try:
+                with acc.autocast():
+                    metrics = validate_genxd(unwrapped, vae, scheduler_config, val_samples, run.output_dir / "validation",
+                                             step, cfg.validation.num_inference_steps, cfg.validation.guidance_scale,
+                                             cfg.validation.fps, cfg.validation.seed)
+            finally:
+                if backup is not None:
+                    unwrapped.load_state_dict(backup)
+                unwrapped.train()
+            run.log(step, metrics)
 
-    step = start_step
-    last_saved = start_step if run.resume_from is not None else -1
-    progress = progress_bar(total=opt.max_steps, initial=step, disable=not (run.is_main and cfg.logging.progress_bar),
-                            desc="genxd train")
-    data_iter = iter(loader)
-    window: list[torch.Tensor] = []
-    t_window, n_window, data_wait = time.monotonic(), 0, 0.0
-    saved: Path | None = None
-    try:
+        step = start_step
+        last_saved = start_step if run.resume_from is not None else -1
+        progress = progress_bar(total=opt.max_steps, initial=step, disable=not (run.is_main and cfg.logging.progress_bar),
+                                desc="genxd train")
+        data_iter = iter(loader)
+        window: list[torch.Tensor] = []
+        t_window, n_window, data_wait = time.monotonic(), 0, 0.0
+        saved: Path | None = None
         run.interrupts.__enter__()
         while step < opt.max_steps:
             lr = run.set_lr(optimizer, step)
@@ -323,7 +324,8 @@ def train_genxd(cfg: TrainConfig, resume: str | None = None, overwrite: bool = F
             final = run.checkpoint_dir / f"checkpoint-{step:07d}"
     finally:
         run.interrupts.__exit__(None, None, None)
-        progress.close()
+        if progress is not None:
+            progress.close()
         del data_iter
         run.close_trackers()  # on an error too: what was logged reaches the event file
         run.release_folder()  # another run may start in the folder from here

@@ -114,70 +114,71 @@ def train_vae(cfg: VAETrainConfig, resume: str | None = None, overwrite: bool = 
     dataset, sampler = run.stream(cfg.data, start_step, dataset)
     loader = make_loader(dataset, sampler, cfg.data.num_workers, pin_memory=acc.device.type == "cuda")
     run.begin()  # the settings passed every check: only now is the run folder changed (--overwrite, config.yaml)
-    run.print_data(checked_data)
-    fixed = []
-    val_every = run.validation_every(cfg.validation.every_steps)
-    if run.is_main:
-        n_fixed = max(cfg.loss.scale_samples, cfg.validation.num_samples if val_every else 0)
-        fixed = [dataset[i]["frames"] for i in range(min(n_fixed, len(dataset)))]
+    progress = data_iter = None  # made below; the finally closes what was made
+    try:  # from begin() on: an error anywhere lets the folder's lock go and closes the loggers
+        run.print_data(checked_data)
+        fixed = []
+        val_every = run.validation_every(cfg.validation.every_steps)
+        if run.is_main:
+            n_fixed = max(cfg.loss.scale_samples, cfg.validation.num_samples if val_every else 0)
+            fixed = [dataset[i]["frames"] for i in range(min(n_fixed, len(dataset)))]
 
-    def with_ema_weights(fn):
-        backup = None
-        if ema is not None:
-            backup = {k: v.detach().clone() for k, v in unwrapped.state_dict().items()}
-            ema.copy_to(unwrapped)
-        unwrapped.eval()
-        try:
-            return fn()
-        finally:
-            if backup is not None:
-                unwrapped.load_state_dict(backup)
-            unwrapped.train()
+        def with_ema_weights(fn):
+            backup = None
+            if ema is not None:
+                backup = {k: v.detach().clone() for k, v in unwrapped.state_dict().items()}
+                ema.copy_to(unwrapped)
+            unwrapped.eval()
+            try:
+                return fn()
+            finally:
+                if backup is not None:
+                    unwrapped.load_state_dict(backup)
+                unwrapped.train()
 
-    def write_parts(folder: Path, state: dict[str, torch.Tensor] | None) -> None:
-        def body() -> None:
-            scale = measure_scaling_factor(unwrapped, fixed[: cfg.loss.scale_samples])
-            unwrapped.register_to_config(scaling_factor=scale)
-            save_module(unwrapped, folder / "vae", run.save_dtype(), None if ema is not None else state)
-            run.print(f"checkpoint: latent scaling factor {scale:.4f}")
-        with_ema_weights(body)
-        if ema is not None:
-            ema.save(folder / "ema.safetensors")
+        def write_parts(folder: Path, state: dict[str, torch.Tensor] | None) -> None:
+            def body() -> None:
+                scale = measure_scaling_factor(unwrapped, fixed[: cfg.loss.scale_samples])
+                unwrapped.register_to_config(scaling_factor=scale)
+                save_module(unwrapped, folder / "vae", run.save_dtype(), None if ema is not None else state)
+                run.print(f"checkpoint: latent scaling factor {scale:.4f}")
+            with_ema_weights(body)
+            if ema is not None:
+                ema.save(folder / "ema.safetensors")
 
-    def checkpoint(step: int) -> Path | None:
-        state = None
-        if ema is None:
-            state = {k[len("vae."):]: v for k, v in acc.get_state_dict(model).items() if k.startswith("vae.")}
-        return run.save(step, lambda folder: write_parts(folder, state))
+        def checkpoint(step: int) -> Path | None:
+            state = None
+            if ema is None:
+                state = {k[len("vae."):]: v for k, v in acc.get_state_dict(model).items() if k.startswith("vae.")}
+            return run.save(step, lambda folder: write_parts(folder, state))
 
-    def validate(step: int) -> None:
-        if not run.is_main or not fixed:
-            return
-        from .validation import psnr, write_side_by_side
+        def validate(step: int) -> None:
+            if not run.is_main or not fixed:
+                return
+            from .validation import psnr, write_side_by_side
 
-        def body() -> dict[str, float]:
-            scores = []
-            for i, clip in enumerate(fixed[: cfg.validation.num_samples]):
-                with torch.no_grad():
-                    x = clip.to(acc.device) * 2 - 1
-                    recon = unwrapped(x, num_frames=x.shape[0]).sample.float().cpu()
-                recon = (recon / 2 + 0.5).clamp(0, 1)
-                scores.append(psnr(recon, clip))
-                write_side_by_side(run.output_dir / "validation" / f"step_{step:07d}_{i}.mp4", [clip, recon],
-                                   fps=cfg.validation.fps)
-            return {"val/psnr": sum(scores) / max(len(scores), 1)}
+            def body() -> dict[str, float]:
+                scores = []
+                for i, clip in enumerate(fixed[: cfg.validation.num_samples]):
+                    with torch.no_grad():
+                        x = clip.to(acc.device) * 2 - 1
+                        recon = unwrapped(x, num_frames=x.shape[0]).sample.float().cpu()
+                    recon = (recon / 2 + 0.5).clamp(0, 1)
+                    scores.append(psnr(recon, clip))
+                    write_side_by_side(run.output_dir / "validation" / f"step_{step:07d}_{i}.mp4", [clip, recon],
+                                       fps=cfg.validation.fps)
+                return {"val/psnr": sum(scores) / max(len(scores), 1)}
 
-        run.log(step, with_ema_weights(body))
+            run.log(step, with_ema_weights(body))
 
-    step = start_step
-    last_saved = start_step if run.resume_from is not None else -1
-    progress = progress_bar(total=opt.max_steps, initial=step, disable=not (run.is_main and cfg.logging.progress_bar),
-                            desc="genxd train-vae")
-    data_iter = iter(loader)
-    window: list[dict[str, torch.Tensor]] = []
-    t_window, n_window = time.monotonic(), 0
-    final = None
-    try:
+        step = start_step
+        last_saved = start_step if run.resume_from is not None else -1
+        progress = progress_bar(total=opt.max_steps, initial=step, disable=not (run.is_main and cfg.logging.progress_bar),
+                                desc="genxd train-vae")
+        data_iter = iter(loader)
+        window: list[dict[str, torch.Tensor]] = []
+        t_window, n_window = time.monotonic(), 0
+        final = None
         run.interrupts.__enter__()
         while step < opt.max_steps:
             lr = run.set_lr(optimizer, step)
@@ -225,7 +226,8 @@ def train_vae(cfg: VAETrainConfig, resume: str | None = None, overwrite: bool = 
             final = run.checkpoint_dir / f"checkpoint-{step:07d}"
     finally:
         run.interrupts.__exit__(None, None, None)
-        progress.close()
+        if progress is not None:
+            progress.close()
         del data_iter
         run.close_trackers()  # on an error too: what was logged reaches the event file
         run.release_folder()  # another run may start in the folder from here
