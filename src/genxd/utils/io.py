@@ -431,6 +431,15 @@ def write_json_atomic(path: str | os.PathLike, obj: Any, overwrite: bool = True,
     return path
 
 
+def _byte_at(fd: int, offset: int) -> bytes:
+    """The byte of ``fd`` at ``offset`` (``os.pread``; where it is missing, Windows, a seek and a read: the appends
+    that follow go to the end of the file whatever the position, O_APPEND)."""
+    if hasattr(os, "pread"):
+        return os.pread(fd, 1, offset)
+    os.lseek(fd, offset, os.SEEK_SET)
+    return os.read(fd, 1)
+
+
 def append_line(path: str | os.PathLike, line: str, lock: bool = False, sync: bool = False) -> None:
     """Append ``line`` (a newline is added) to the log file ``path`` whole or not at all.
 
@@ -438,18 +447,23 @@ def append_line(path: str | os.PathLike, line: str, lock: bool = False, sync: bo
     the next line appended after it. Here a short write is continued, and a failure truncates the file back to
     its size before the write and raises (a full disk naming ``path``). A file not ending in a newline (a line
     torn by a crash) gets one first, so the new line stays whole. ``lock``: hold an exclusive ``flock`` while
-    writing (skipped where the file system has none); ``sync``: ``fsync`` before returning."""
-    import fcntl
+    writing (skipped where the file system has none, or the platform: Windows has no ``fcntl``); ``sync``:
+    ``fsync`` before returning."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: no flock (the metrics of a training run, which holds no lock there either)
+        fcntl = None
 
     path = Path(path)
     data = (line.rstrip("\n") + "\n").encode("utf-8", "surrogateescape")
-    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o666)  # umask applies
+    # umask applies; O_BINARY (Windows): the newline is written as it is, not as CR LF
+    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o666)
     try:
-        if lock:
+        if lock and fcntl is not None:
             with contextlib.suppress(OSError):  # no file locks here: the caller writes alone
                 fcntl.flock(fd, fcntl.LOCK_EX)
         start = os.lseek(fd, 0, os.SEEK_END)
-        if start and os.pread(fd, 1, start - 1) != b"\n":
+        if start and _byte_at(fd, start - 1) != b"\n":
             data = b"\n" + data
         try:
             done = 0
