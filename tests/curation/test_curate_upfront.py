@@ -289,3 +289,18 @@ def test_an_empty_run_has_no_records_of_a_later_run(tmp_path):
     assert summary.total == 0 and summary.records == []
     append_index(out, {"video_id": "later", "status": "ok"})
     assert summary.records == []
+
+
+def test_without_fcntl_curate_runs_unlocked(clip_dir, tmp_path, monkeypatch):
+    """Windows has no ``fcntl`` (nor ``os.pread``): the run's lock and the index's append imported it, and curate
+    stopped with ModuleNotFoundError before the first video. It curates now, unlocked (no lock file)."""
+    import os
+
+    from genxd.curation import curate_dataset
+
+    monkeypatch.setitem(sys.modules, "fcntl", None)  # `import fcntl` raises ImportError, as on Windows
+    monkeypatch.delattr(os, "pread")
+    out = tmp_path / "out"
+    summary = curate_dataset(clip_dir.parent, out, CurationConfig(focal=1.0), progress=False)
+    assert summary.total == 1 and [r["video_id"] for r in read_index(out)] == ["clip"]
+    assert not (out / dataset.LOCK_NAME).exists()

@@ -124,7 +124,11 @@ def append_index(out_dir: str | os.PathLike, record: dict[str, Any]) -> None:
 
 @contextlib.contextmanager
 def _run_lock(out_dir: Path) -> Iterator[None]:
-    import fcntl
+    try:
+        import fcntl
+    except ImportError:  # Windows: no flock; curated unlocked, as on a file system without locks
+        yield
+        return
 
     fd = os.open(out_dir / LOCK_NAME, os.O_WRONLY | os.O_CREAT, 0o644)
     try:
