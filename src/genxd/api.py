@@ -37,7 +37,8 @@ from .checkpoints import (BUNDLED_MODEL_DIR, GENERATION_CONFIG, RELEASED_DEFAULT
                           LoadedModel, ModelInfo, check_loaded, configure_sampling, default_model_path, load_model,
                           job_settings_restored, model_info, pick_device, pick_dtype)
 from .pipelines.distributed import GenerationError, ProcessGroup, SceneResult, failed_result, write_summary_once
-from .output_folders import WrittenByOthers, check_kept_inputs, noting_written, output_names, outputs_to_write
+from .output_folders import (WrittenByOthers, check_kept_inputs, input_path_entry, noting_written, output_names,
+                             outputs_to_write)
 from .scene_outputs import check_job, write_scene
 from .summary_file import check_summary_apart
 from .utils.images import Fit, load_image_uint8, uint8_to_tensor
@@ -276,7 +277,7 @@ def generate_scenes(
     results = [skipped_input(i) for i in skipped] if group.is_main_process else []
     mine = group.split(todo)
     show = progress and group.is_main_process
-    others = WrittenByOthers(folders, skip_existing)
+    others = WrittenByOthers(folders, skip_existing, paths)  # paths: an output of another file is not kept
 
     bar = progress_bar(total=len(mine), unit="scene", disable=not show, desc=group.label("scenes"))
     # held as 8 bits until each is sampled: as float32, 2,000 inputs took 6.3 GB at 512x512 before the model loaded
@@ -344,8 +345,10 @@ def generate_scenes(
                 idx = ready[start:start + s.batch_size]
                 now = others.since_start(idx)  # kept where another run (a task of a job array) has written it
                 results += [skipped_input(i) for i in now]
-                bar.update(len(now))
-                idx = [i for i in idx if i not in now]
+                taken = others.from_another(idx)  # written meanwhile from another file of the same name: failed
+                results += [_timed(failed_input(i, exc), time.time()) for i, exc in taken.items()]
+                bar.update(len(now) + len(taken))
+                idx = [i for i in idx if i not in now and i not in taken]
                 if not idx:
                     continue
                 started = time.time()
@@ -375,7 +378,8 @@ def generate_scenes(
                     continue
                 for j, i in enumerate(idx):
                     try:
-                        meta = {**meta_common, "input": str(paths[i]), "output": folders[i].name, "seed": s.seed + i}
+                        meta = {**meta_common, "input": str(paths[i]), **input_path_entry(paths[i]),
+                                "output": folders[i].name, "seed": s.seed + i}
                         left = tensors[i][None].expand(num_frames, -1, -1, -1)  # 8 bits: as compare.mp4 shows it
                         # a long path's latents: decoded a window at a time as they are written
                         scene = scene_frames(pipe, sampled[j], plan)
@@ -386,6 +390,7 @@ def generate_scenes(
                         if partials is not None:
                             partials.done(i)
                     except Exception as exc:  # noqa: BLE001
+                        exc = others.explained(exc, i)  # another run's output of another file of the same name
                         if others.kept(exc):  # another run wrote it meanwhile
                             results.append(_timed(skipped_input(i), started))
                             if partials is not None:

@@ -94,45 +94,106 @@ def outputs_to_write(folders: Sequence[Path], chosen: Sequence[int], overwrite: 
     return [i for i in chosen if i in todo], [i for i in chosen if i not in todo]
 
 
+#: ``meta.json``'s key for the input file's absolute path (``input`` is the path as given, often relative to the
+#: working folder of its run): what :func:`check_kept_inputs` compares.
+INPUT_PATH_KEY = "input_path"
+
+
+def input_path_entry(path: object) -> dict[str, str]:
+    """``{"input_path": ABSOLUTE PATH}`` for an input file, ``{}`` for an in-memory image: the entry a generated
+    output's ``meta.json`` records beside ``input``."""
+    return {INPUT_PATH_KEY: os.path.abspath(path)} if isinstance(path, (str, os.PathLike)) else {}
+
+
+def recorded_input(folder: Path) -> str | None:
+    """The absolute path of the input file ``folder``'s ``meta.json`` records (``input_path``; from older genxd only
+    ``input``, used where it is absolute), else None."""
+    meta = read_json_object(folder / "meta.json")
+    for key in (INPUT_PATH_KEY, "input"):
+        if isinstance(value := meta.get(key), str) and os.path.isabs(value):
+            return value
+    return None
+
+
+def other_input(folder: Path, ours: object) -> str | None:
+    """The input file ``folder``'s ``meta.json`` records (:func:`recorded_input`) where it is certainly another file
+    than ``ours`` (it is there, and is not ``ours`` by any path or link), else None. In-memory images: None."""
+    if not isinstance(ours, (str, os.PathLike)):
+        return None
+    recorded = recorded_input(folder)
+    if recorded is None or not os.path.isfile(recorded):
+        return None
+    try:
+        return None if os.path.samefile(recorded, ours) else recorded
+    except OSError:
+        return None
+
+
 def check_kept_inputs(folders: Sequence[Path], kept: Sequence[int], inputs: Sequence[object]) -> None:
     """A ValueError for the first output kept by ``skip_existing`` whose ``meta.json`` records another input file
     than the one it would be kept for (``genxd generate day1/IMG_1.jpg -o out``, then ``genxd generate
     day2/IMG_1.jpg -o out --skip-existing``: the names come from the stems, and day2's photo was reported as done with
-    day1's result). Only where it is certain: the recorded input is an absolute path to a file that is there now and
-    is not this input's file (a relative one was relative to an earlier working folder; in-memory images are kept by
-    name, as documented)."""
+    day1's result). Only where it is certain (:func:`other_input`: the same file by another path or a link is this
+    input's; an output of older genxd that recorded a relative path only, or of an in-memory image, is kept by name,
+    as documented)."""
     for i in kept:
-        ours = inputs[i]
-        if not isinstance(ours, (str, os.PathLike)):
-            continue
-        recorded = read_json_object(folders[i] / "meta.json").get("input")
-        if not isinstance(recorded, str) or not os.path.isabs(recorded) or not os.path.isfile(recorded):
-            continue
-        try:
-            same = os.path.samefile(recorded, ours)
-        except OSError:
-            continue
-        if not same:
+        if (recorded := other_input(folders[i], inputs[i])) is not None:
             raise v.InvalidValue(
-                f"{folders[i]} holds the output of {recorded}, not of {os.fspath(ours)} (the two files have one "
+                f"{folders[i]} holds the output of {recorded}, not of {os.fspath(inputs[i])} (the two files have one "
                 f"name): {v.arg('skip_existing')} would keep it as this input's; write to another output folder, or "
                 f"replace it with {v.arg('overwrite')}")
 
 
+class WrittenFromAnotherInput(WrittenMeanwhile):
+    """An output another run wrote while this one worked, from another input file of the same name: neither kept as
+    this input's result nor to be replaced (that would delete the other file's result)."""
+
+
 class WrittenByOthers:
     """``skip_existing`` when other runs write the same output folder (the tasks of a job array): an output another
-    run writes while this one works is kept, and recorded as skipped, not failed."""
+    run writes while this one works is kept, and recorded as skipped, not failed; one it wrote from another input
+    file of the same name (``inputs``, where given) is this input's failure, saying so (:meth:`explained`)."""
 
-    def __init__(self, folders: Sequence[Path], skip_existing: bool) -> None:
-        self.folders, self.skip_existing = folders, skip_existing
+    def __init__(self, folders: Sequence[Path], skip_existing: bool, inputs: Sequence[object] = ()) -> None:
+        self.folders, self.skip_existing, self.inputs = folders, skip_existing, inputs
+
+    def _other(self, i: int) -> str | None:
+        return other_input(self.folders[i], self.inputs[i]) if i < len(self.inputs) else None
 
     def since_start(self, indices: Sequence[int]) -> list[int]:
-        """Of ``indices``, the outputs written since the run looked (none without ``skip_existing``): not sampled."""
-        return [i for i in indices if self.skip_existing and os.path.lexists(self.folders[i])]
+        """Of ``indices``, the outputs written since the run looked (none without ``skip_existing``): not sampled.
+        One of another input file (:meth:`from_another`) is not among them."""
+        return [i for i in indices
+                if self.skip_existing and os.path.lexists(self.folders[i]) and self._other(i) is None]
+
+    def from_another(self, indices: Sequence[int]) -> dict[int, WrittenFromAnotherInput]:
+        """Of ``indices``, the outputs another run has written from another input file of the same name since this
+        run looked (``skip_existing`` only; without it the write finds them, :meth:`explained`): not sampled, each
+        with its error."""
+        if not self.skip_existing:
+            return {}
+        return {i: self._error(i, other) for i in indices if (other := self._other(i)) is not None}
+
+    def _error(self, i: int, other: str) -> WrittenFromAnotherInput:
+        ours = os.fspath(self.inputs[i])
+        return WrittenFromAnotherInput(
+            f"{self.folders[i]} was written by another run from {other} while this one worked (another file of the "
+            f"same name: outputs are named after the file's stem); it is kept, and this run's result for {ours} "
+            f"discarded: write {ours} to another output folder ({v.arg('overwrite')} would replace the other file's "
+            "result)")
+
+    def explained(self, exc: BaseException, i: int) -> BaseException:
+        """``exc``, raised writing output ``i``; where it says another run wrote that output meanwhile from another
+        input file, an error that says so (the generic one suggested ``--overwrite``, which would replace the other
+        file's result)."""
+        if isinstance(exc, WrittenMeanwhile) and (other := self._other(i)) is not None:
+            return self._error(i, other)
+        return exc
 
     def kept(self, exc: BaseException) -> bool:
-        """Whether ``exc``, writing an output, says another run wrote it meanwhile, and it is kept."""
-        return self.skip_existing and isinstance(exc, WrittenMeanwhile)
+        """Whether ``exc``, writing an output, says another run wrote it meanwhile, and it is kept (not one of
+        another input file: :meth:`explained`)."""
+        return self.skip_existing and isinstance(exc, WrittenMeanwhile) and not isinstance(exc, WrittenFromAnotherInput)
 
 
 @contextlib.contextmanager
@@ -219,5 +280,7 @@ def unique_labels(names: Sequence[str]) -> list[str]:
     return out
 
 
-__all__ = ["output_names", "plain_name", "check_existing", "outputs_to_write", "WrittenByOthers", "noting_written", "check_inputs_kept", "existing_files_error", "check_report_file",
+__all__ = ["output_names", "plain_name", "check_existing", "outputs_to_write", "WrittenByOthers", "noting_written", "check_inputs_kept", "check_kept_inputs",
+           "input_path_entry", "recorded_input", "other_input",
+           "WrittenFromAnotherInput", "existing_files_error", "check_report_file",
            "safe_folder_name", "unique_labels"]
