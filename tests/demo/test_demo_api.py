@@ -173,3 +173,55 @@ def test_through_gradio_client(server, tmp_path, capfd, caplog):
     err = capfd.readouterr().err
     assert "Traceback" not in err, err
     assert any("refused a value" in r.getMessage() and "5000" in r.getMessage() for r in caplog.records)
+
+
+def test_two_clients_at_once_are_queued_and_keep_their_own_results(server, monkeypatch):
+    """Two requests at once on a one-device server (run by the concurrency audit, 2026-12-06): the second waits for
+    the first (one job at a time on the device, neither refused), and each client gets its own scene: its seed in
+    its download's name and its meta.json, in a run folder of its own."""
+    import json
+
+    from gradio_client import Client, handle_file
+
+    import genxd.demo.app as app
+
+    real, running, most, folders = app.generate_scene, [], [], []
+
+    def counted(model, request, folder, progress, cancel):
+        running.append(request.seed)
+        most.append(len(running))
+        try:
+            made = real(model, request, folder, progress, cancel)
+        finally:
+            running.remove(request.seed)
+        folders.append(made)
+        return made
+
+    monkeypatch.setattr(app, "generate_scene", counted)
+    results = {}
+
+    def one(seed):
+        client = Client(server.src, verbose=False)
+        try:
+            client.predict(images=[handle_file(str(SCENE))], api_name="/upload")
+            client.predict(api_name="/prepare")
+            _, _, download, *_, status = client.predict(preset="orbit", frames=4, steps=1, seed=seed,
+                                                        api_name="/generate")
+            results[seed] = (download, status)
+        finally:
+            client.close()
+
+    threads = [threading.Thread(target=one, args=(seed,)) for seed in (11, 12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(600)
+    assert sorted(results) == [11, 12], results
+    assert most == [1, 1]  # queued, not run side by side
+    assert len({f.parent for f in folders}) == 2  # a run folder each
+    for seed, (download, status) in results.items():
+        assert status.startswith("Generated"), status
+        zipped = Path(download["value"])
+        assert f"_seed{seed}_" in zipped.name, zipped.name
+        with zipfile.ZipFile(zipped) as z:
+            assert json.loads(z.read("scene/meta.json"))["seed"] == seed
