@@ -124,3 +124,72 @@ def test_the_current_folder_gets_a_new_model_and_refuses_to_replace_one(tmp_path
     monkeypatch.chdir(tmp_path.parent)
     write_colmap_model(tmp_path.name, *NEW[:2], H, W, NEW[2], NEW[3])
     assert _which(tmp_path) == "new"
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permission bits")
+def test_a_replaced_model_folder_keeps_its_permissions(tmp_path):
+    """The new model is a new folder renamed onto the old one: it had the umask's permissions (0o700 -> 0o755 under
+    umask 022: a private model folder and the user's files in it readable by everyone; a group-writable one no longer
+    writable by the group)."""
+    import stat
+
+    model = tmp_path / "m"
+    write_colmap_model(model, *OLD[:2], H, W, OLD[2], OLD[3])
+    for mode in (0o700, 0o2770):  # private; a group's shared folder (setgid: its files get the folder's group)
+        os.chmod(model, mode)
+        write_colmap_model(model, *NEW[:2], H, W, NEW[2], NEW[3])
+        assert oct(stat.S_IMODE(os.stat(model).st_mode)) == oct(mode)
+    assert _which(model) == "new"
+
+
+def _unrenamable(monkeypatch, model, why: str) -> None:
+    """``model`` as a user without root sees it where its parent is read-only (``why="parent"``: no temporary folder
+    can be made beside it, nor may it be renamed) or where it is a mount point (``"mount"``: a Docker volume, a
+    disk; it cannot be renamed, EBUSY)."""
+    import errno
+
+    real_mkdir, real_rename, real_access, real_ismount = os.mkdir, os.rename, os.access, os.path.ismount
+    parent = os.path.realpath(model.parent)
+
+    def mkdir(path, *args, **kwargs):
+        if why == "parent" and os.path.dirname(os.path.realpath(path)) == parent:
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return real_mkdir(path, *args, **kwargs)
+
+    def rename(src, dst, *args, **kwargs):
+        if os.path.realpath(src) == os.path.realpath(model):
+            raise OSError(errno.EACCES if why == "parent" else errno.EBUSY, "cannot rename", str(src))
+        return real_rename(src, dst, *args, **kwargs)
+
+    def access(path, mode, *args, **kwargs):
+        if why == "parent" and os.path.realpath(path) == parent and mode & os.W_OK:
+            return False
+        return real_access(path, mode, *args, **kwargs)
+
+    monkeypatch.setattr(os, "mkdir", mkdir)
+    monkeypatch.setattr(os, "rename", rename)
+    monkeypatch.setattr(os, "access", access)
+    monkeypatch.setattr(os.path, "ismount", lambda p: (why == "mount" and os.path.realpath(p) == os.path.realpath(
+        model)) or real_ismount(p))
+
+
+@pytest.mark.parametrize("why", ["parent", "mount"])
+def test_a_model_folder_that_cannot_be_renamed_is_written_in_or_refused_in_one_line(tmp_path, monkeypatch, why):
+    """A model folder whose parent is read-only (a shared dataset's VIDEO/0 the user may write in) or that is a mount
+    point (a Docker volume) cannot be replaced by a rename: a model was written into it before 2026-12-06, then the
+    write failed ('Permission denied: .../.0.HOST-PID-TAG.part', or 'Device or resource busy' after the old folder's
+    files were linked or copied). As for the working folder: written in when it holds no model, refused in one line
+    when it holds one."""
+    model = tmp_path / "0"
+    model.mkdir()
+    (model / "notes.txt").write_text("the user's")
+    _unrenamable(monkeypatch, model, why)
+    write_colmap_model(model, *OLD[:2], H, W, OLD[2], OLD[3])
+    assert _which(model) == "old" and (model / "notes.txt").read_text() == "the user's"
+    said = "its folder is read-only" if why == "parent" else "it is a mount point"
+    with pytest.raises(PermissionError if why == "parent" else OSError,
+                       match=rf"^COLMAP model folder {model} holds a model and cannot be replaced whole \({said}: the "
+                             r"new model is built beside it and renamed onto it\); remove its cameras.bin, images.bin "
+                             r"and points3D.bin to write the new one in, or write to another folder$"):
+        write_colmap_model(model, *NEW[:2], H, W, NEW[2], NEW[3])
+    assert _which(model) == "old" and sorted(p.name for p in tmp_path.iterdir()) == ["0"]

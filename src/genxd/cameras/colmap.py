@@ -12,6 +12,7 @@ import contextlib
 import os
 import re
 import shutil
+import stat
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -232,6 +233,14 @@ def write_colmap_model(
                                      "from the folder above")
         fill(target)  # no model there to mix with: its files are written in
         return model_dir
+    if (why := _not_renamable(target)) is not None:  # a read-only parent, a mount point: as the working folder
+        if existing:
+            kind = PermissionError if why.startswith("its folder") else OSError
+            raise kind(f"COLMAP model folder {model_dir} holds a model and cannot be replaced whole ({why}: the new "
+                       "model is built beside it and renamed onto it); remove its cameras.bin, images.bin and "
+                       "points3D.bin to write the new one in, or write to another folder")
+        fill(target)
+        return model_dir
     # The new model is built whole in a sibling folder with what else the old folder holds, and renamed onto
     # model_dir in one step (the old folder set aside, then deleted): a stop or a kill at any point leaves the old
     # model whole or the new one, never a mix of their files (wrong poses, read without an error). Before, the files
@@ -240,7 +249,33 @@ def write_colmap_model(
         fill(tmp)
         if target.is_dir():
             _carry_over(target, tmp, dropped)
+            _keep_folder_mode(target, tmp)
     return model_dir
+
+
+def _not_renamable(folder: Path) -> str | None:
+    """Why the existing folder ``folder`` cannot be replaced by a new one renamed onto it, or None: a parent this
+    process may not write in (a shared dataset's ``VIDEO/0`` the user owns under a folder they do not), or a mount
+    point (a Docker volume, a disk: renaming it fails, EBUSY)."""
+    if not folder.is_dir():
+        return None
+    if os.path.ismount(folder):
+        return "it is a mount point"
+    if not os.access(folder.parent, os.W_OK | os.X_OK):
+        return "its folder is read-only"
+    return None
+
+
+def _keep_folder_mode(old: Path, new: Path) -> None:
+    """Give the new model folder the old one's permission bits (and its group, where this process may set it): a
+    folder made new has the umask's (a private 0o700 folder became 0o755, readable by everyone; a group's setgid
+    0o2770 one lost its group's write access)."""
+    st = os.stat(old)
+    if os.name == "posix" and st.st_gid != os.stat(new).st_gid:
+        with contextlib.suppress(OSError):  # not a member of the group: the umask's group stays
+            os.chown(new, -1, st.st_gid)
+    with contextlib.suppress(OSError):
+        os.chmod(new, stat.S_IMODE(st.st_mode))
 
 
 def _carry_over(old: Path, new: Path, dropped: set[str]) -> None:
