@@ -290,6 +290,7 @@ def write_video_path(
     """
     from .formats import save_camera_json, save_transforms_json
     from .plot import save_camera_path_png
+    from ..utils.file_groups import atomic_group
 
     from ..output_folders import check_inputs_kept
     from .clip_cameras import clip_camera_files
@@ -316,9 +317,11 @@ def write_video_path(
         cams, num_frames, Path(clip).name, model_focal=default_model_focal() if model_focal is None else model_focal,
         size=(side, side), **make)
     p = vp.path
-    save_camera_json(files[0], p.c2w, p.K, side, side, overwrite=overwrite, times=p.times)
     names = [f"frames/{i:03d}.png" for i in range(len(p))]
-    save_transforms_json(files[1], p.c2w, p.K, side, side, overwrite=overwrite, file_paths=names,
-                         times=p.times)
-    save_camera_path_png(files[2], p.c2w, p.K, title, replace=overwrite)
+    # the three files are one output: replaced together or not at all (a stop between two renames left the new
+    # OUT.json beside the old OUT_transforms.json)
+    with atomic_group(files, replace=overwrite) as tmp:
+        save_camera_json(tmp[0], p.c2w, p.K, side, side, overwrite=True, times=p.times)
+        save_transforms_json(tmp[1], p.c2w, p.K, side, side, overwrite=True, file_paths=names, times=p.times)
+        save_camera_path_png(tmp[2], p.c2w, p.K, title, replace=True)
     return {"files": [str(f) for f in files], "report": report, "path": vp}

@@ -369,10 +369,15 @@ class _FrameBudget:
 
 
 def _as_source(source: VideoSource | str | Path) -> VideoSource:
-    if isinstance(source, VideoSource):
-        return source
-    path = Path(source)
-    return VideoSource(_safe_id(path.stem), path, "frames" if path.is_dir() else "video")
+    """``source`` as a :class:`VideoSource`; a video written with other files as one group (``genxd synth --format
+    video``: NAME.mp4 and NAME.json) whose replacement was stopped is finished first (genxd.utils.file_groups)."""
+    from genxd.utils.file_groups import settle
+
+    if not isinstance(source, VideoSource):
+        path = Path(source)
+        source = VideoSource(_safe_id(path.stem), path, "frames" if path.is_dir() else "video")
+    settle(source.path)
+    return source
 
 
 def read_frames(

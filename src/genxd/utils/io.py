@@ -175,9 +175,17 @@ def clean_stale(folder: str | os.PathLike, name: str | None = None) -> list[Path
     except (FileNotFoundError, NotADirectoryError, PermissionError):
         return done
     host = _host()
+    journals = [e.name for e in entries if e.name.endswith(".group")]
+    kept: set[str] = set()
+    if journals:  # a group of files whose replacement was stopped is finished first (genxd.utils.file_groups)
+        from .file_groups import settle_folder
+
+        kept = settle_folder(folder, journals)
     for entry in entries:
         m = _PART_RE.match(entry.name)
         if m is None or m["host"] != host or (name is not None and m["name"] != _temp_stem(name)):
+            continue
+        if entry.name in kept:  # listed by a group's journal that is still there: the group's, not stale
             continue
         # the output's own name: a shortened one (a long name) is known only to a caller that gives it
         original = name if name is not None else None if _is_short_stem(m["name"]) else m["name"]
@@ -530,7 +538,10 @@ def read_json(path: str | os.PathLike, expected: str = "a JSON file") -> Any:
     """Parse a JSON file; FileNotFoundError when it is missing, a ValueError naming the file when it is empty,
     larger than :data:`MAX_JSON_BYTES`, not UTF-8 text, not JSON or nested too deeply. ``expected`` says what
     the file should be (used in the messages), e.g. "a camera JSON"."""
+    from .file_groups import settle
+
     path = Path(path)
+    settle(path)  # one of a group of files whose replacement was stopped: the group finished first
     require_file(path)
     size = path.stat().st_size
     if size > MAX_JSON_BYTES:

@@ -1,0 +1,277 @@
+"""Outputs made of several sibling files (or folders) replaced as one group.
+
+``genxd trajectory from-video -o OUT.json`` writes ``OUT.json``, ``OUT_transforms.json`` and ``OUT.png``; ``genxd synth
+--format video`` writes ``NAME.mp4`` and ``NAME.json``; ``evaluate_scene`` writes ``eval_renders/`` and ``metrics.json``.
+Each was written by its own atomic writer (:mod:`genxd.utils.io`), one after the other: a stop between two renames
+(Ctrl-C, ``kill -9``, a power cut) left the new ``OUT.json`` beside the old ``OUT_transforms.json``, each valid alone, so
+nothing told a user who later gave the stale one to ``genxd generate``.
+
+:func:`atomic_group` writes every member to a hidden temporary sibling first (:func:`genxd.utils.io.temp_name`). Only
+when all are complete (and flushed to disk) does it write a **journal** beside each member, ``.NAME.group``, which lists
+the whole group (each member, its new temporary and the name its old folder is moved aside to), then renames the new
+members in and deletes the journals last. So:
+
+- a stop before the journals leaves the old group whole (the temporaries are cleaned as stale, :func:`clean_stale`);
+- a stop after them leaves a journal, and the next write **or read** through genxd of any member (:func:`settle`:
+  :func:`genxd.utils.io.read_json`, :func:`genxd.utils.io.clean_stale`, the video readers) finishes the renames, the
+  new group whole, before it goes on. The new members were complete before the journal existed, so the group is
+  always rolled forward, never back.
+
+A journal is settled only when it is clearly stale, by the rule of :func:`genxd.utils.io.clean_stale`: this machine's,
+its process gone. One of a live process (a replacement taking microseconds) is waited for a moment; one of another
+machine sharing the folder cannot be checked and is refused in one line naming it, never read past.
+
+Why a journal rather than a shared id in each file that readers compare: a PNG and an mp4 carry no such field a user's
+tools keep, each member is also read alone (``--camera OUT_transforms.json`` without ``OUT.json``), and a mismatch
+found at read time would only say that the group is lost; the journal repairs it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import shutil
+import time
+from pathlib import Path
+from typing import Iterable, Iterator, Sequence
+
+from . import io as _io
+
+#: Suffix of a group's journals (``.NAME.group`` beside member ``NAME``).
+SUFFIX = ".group"
+_KEY = "genxd_file_group"
+
+
+class GroupBeingReplaced(OSError):
+    """A member of a group that another process is replacing (or was, on another machine)."""
+
+
+def journal_path(path: str | os.PathLike) -> Path:
+    """The journal that a replacement of a group holding ``path`` leaves beside it."""
+    path = Path(path)
+    return path.parent / f".{_io._temp_stem(path.name)}{SUFFIX}"
+
+
+def _fsync_path(path: Path) -> None:
+    """Flush ``path`` (a file, or every file of a folder and the folder) to disk; where a file system or platform
+    cannot (no ``O_DIRECTORY``, a folder not openable), go on: the journal's order still holds against a stop."""
+    paths = [path]
+    if path.is_dir() and not path.is_symlink():
+        paths = [Path(root) / f for root, _, files in os.walk(path) for f in files] + [path]
+    for p in paths:
+        with contextlib.suppress(OSError):
+            fd = os.open(p, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) * p.is_dir())
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+
+
+def _read_journal(journal: Path) -> dict | None:
+    """A journal's record, or None for a file of that name that is not one (or is gone)."""
+    data = _io.read_json_object(journal)
+    return data if data.get(_KEY) == 1 and isinstance(data.get("members"), list) else None
+
+
+def _roll_forward(journal: Path, record: dict) -> None:
+    """Finish the replacement a journal records: every member whose new temporary is still there is renamed in
+    (a folder's old one moved aside first), the old ones deleted, the journals deleted last. Idempotent: a stop in
+    here leaves a journal that does the rest next time."""
+    here = journal.parent
+    members = [(here / m["path"], here / m["new"], here / m["old"] if m.get("old") else None, bool(m.get("folder")))
+               for m in record["members"]]
+    for path, new, old, folder in members:
+        if not os.path.lexists(new):
+            continue  # renamed in already
+        if folder:
+            if os.path.lexists(path):
+                if old is not None and os.path.lexists(old):
+                    _io._remove(path)  # cannot happen in order; never keep two old ones
+                else:
+                    os.rename(path, old)  # type: ignore[arg-type]
+            os.rename(new, path)
+        elif os.path.lexists(path) and os.path.samefile(new, path):
+            os.unlink(new)  # put in by a hard link (replace=False) and stopped before the temporary's unlink
+        else:
+            os.replace(new, path)
+    for _, _, old, _ in members:
+        if old is not None:
+            _io._remove(old)
+    others = [here / j for j in record.get("journals", [])]
+    for j in [j for j in others if j != journal] + [journal]:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(j)
+
+
+def _owner_alive(journal: Path, record: dict) -> bool | None:
+    """True: the process that wrote ``journal`` may still be at work; False: gone (this machine); None: another
+    machine's, which cannot be checked from here."""
+    if record.get("host") != _io._host():
+        return None
+    try:
+        modified = journal.lstat().st_mtime
+    except FileNotFoundError:
+        return False
+    return _io._writer_alive(int(record.get("pid", 0)), modified)
+
+
+def _settle_journal(journal: Path) -> str:
+    """``"done"`` (settled, or nothing to settle), ``"busy"`` (a live writer), ``"foreign"`` (another machine's)."""
+    record = _read_journal(journal)
+    if record is None:
+        return "done"
+    alive = _owner_alive(journal, record)
+    if alive is None:
+        return "foreign"
+    if alive:
+        return "busy"
+    _roll_forward(journal, record)
+    return "done"
+
+
+def settle(path: str | os.PathLike, wait: float = 3.0) -> None:
+    """Before ``path`` is read or written: finish a replacement of its group that a stopped run left half done
+    (see the module docstring). A live replacement is waited for up to ``wait`` seconds; one still going then, or
+    one of another machine, is a :class:`GroupBeingReplaced` naming it. Costs one ``lstat`` when there is none."""
+    journal = journal_path(path)
+    if not os.path.lexists(journal):
+        return
+    deadline = time.monotonic() + wait
+    while True:
+        state = _settle_journal(journal)
+        if state == "done":
+            return
+        if state == "busy" and time.monotonic() < deadline:
+            time.sleep(0.05)
+            continue
+        record = _read_journal(journal) or {}
+        who = f"process {record.get('pid')} on {record.get('host')}"
+        raise GroupBeingReplaced(errno.EBUSY, f"{path} is being replaced together with the files written with it by "
+                                 f"{who} ({journal}); use it when that run has ended")
+
+
+def settle_folder(folder: Path, names: Iterable[str]) -> set[str]:
+    """Settle the journals named ``names`` in ``folder`` (:func:`genxd.utils.io.clean_stale` passes those it finds),
+    without waiting; returns the names of the temporaries that journals still left (a live or another machine's
+    replacement, or one that could not be finished) list, which must not be cleaned as stale."""
+    kept: set[str] = set()
+    for name in names:
+        journal = folder / name
+        try:
+            state = _settle_journal(journal)
+        except OSError:
+            state = "failed"
+        if state != "done" and (record := _read_journal(journal)) is not None:
+            for m in record["members"]:
+                kept.update(Path(m[k]).name for k in ("new", "old") if m.get(k))
+    return kept
+
+
+def _rel(path: Path, start: Path) -> str:
+    return os.path.relpath(path, start)
+
+
+@contextlib.contextmanager
+def atomic_group(paths: Sequence[str | os.PathLike], replace: bool = True,
+                 folders: Iterable[str | os.PathLike] = ()) -> Iterator[list[Path]]:
+    """Yield temporary paths for ``paths`` (an empty file each, keeping its extension; an empty folder for those in
+    ``folders``); on success rename them onto ``paths`` as one group (module docstring), the first member first.
+
+    On an error before the renames nothing is changed and the temporaries are removed. ``replace=False``: an
+    existing member (another run wrote it while this one worked) is kept, nothing is renamed, and a
+    :class:`genxd.utils.io.WrittenMeanwhile` raised; the first member is put in place only where nothing is (one
+    step), so that of two runs writing one group at once, one keeps it whole. Symbolic links among ``paths`` are
+    kept and what they point to replaced (:func:`genxd.utils.io.output_target`).
+    """
+    folder_set = {os.path.abspath(_io.output_target(f)) for f in folders}
+    targets = [Path(os.path.abspath(_io.output_target(p))) for p in paths]
+    if len(set(targets)) != len(targets):
+        raise ValueError(f"a group's files must differ: {[str(p) for p in paths]}")
+    is_folder = [str(t) in folder_set for t in targets]
+    for target, folder in zip(targets, is_folder):
+        if folder:
+            _io.check_not_working_folder(target)
+        _io.makedirs(target.parent)
+        settle(target)
+        _io.clean_stale(target.parent, target.name)
+    temps: list[Path] = []
+    written: list[Path] = []  # the journals this run wrote
+    journals: list[Path] = []
+    renaming = False  # every journal written: from here on the group is rolled forward, never back
+    try:
+        for target, folder in zip(targets, is_folder):
+            if folder:
+                tmp = target.parent / _io.temp_name(target.name, "part")
+                os.mkdir(tmp, 0o777)  # umask applies
+            else:
+                tmp = target.parent / _io.temp_name(target.name, "part", target.suffix)
+                os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+            temps.append(tmp)
+        yield list(temps)
+        for target, folder in zip(targets, is_folder):
+            if folder and os.path.lexists(target) and not target.is_dir():
+                raise NotADirectoryError(f"{target} is a file; cannot replace it with a folder")
+            if not folder and target.is_dir() and not target.is_symlink():
+                raise IsADirectoryError(f"{target} is a folder; cannot replace it with a file")
+            if not replace and os.path.lexists(target) and not (folder and _io._is_empty_dir(target)):
+                raise _io.written_meanwhile(target)
+        for tmp in temps:
+            _fsync_path(tmp)
+        members = [(t, n, t.parent / _io.temp_name(t.name, "old") if f else None, f)
+                   for t, n, f in zip(targets, temps, is_folder)]
+        journals = [journal_path(t) for t in targets]
+        for journal in journals:  # each complete before the first rename: written aside, then linked in
+            here = journal.parent
+            record = {_KEY: 1, "host": _io._host(), "pid": os.getpid(),
+                      "members": [{"path": _rel(t, here), "new": _rel(n, here), "old": _rel(o, here) if o else None,
+                                   "folder": f} for t, n, o, f in members],
+                      "journals": [_rel(j, here) for j in journals]}
+            try:
+                _io.write_json_atomic(journal, record, overwrite=False, indent=None)
+            except FileExistsError:
+                raise GroupBeingReplaced(errno.EBUSY, f"{targets[0]} is being replaced by another run ({journal}); "
+                                         "this run's result is discarded") from None
+            written.append(journal)
+            _fsync_path(journal)
+            _fsync_path(here)
+        first, first_new, _, first_folder = members[0]
+        if not replace:  # the claim: in place only where nothing is, in one step; refused: nothing renamed yet
+            (_io._rename_new_dir if first_folder else _io._rename_new_file)(first_new, first)
+        renaming = True
+        _roll_forward(journals[0], _read_journal(journals[0]) or {"members": []})
+    except BaseException as exc:
+        if renaming:  # the new group is complete: finish it; a stop in there leaves a journal the next access finishes
+            with contextlib.suppress(BaseException):
+                if os.path.lexists(journals[0]):
+                    _roll_forward(journals[0], _read_journal(journals[0]) or {"members": []})
+            raise
+        for journal in written:
+            with contextlib.suppress(OSError):
+                os.unlink(journal)
+        _discard(temps)
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise _naming_member(exc, temps, targets) from exc
+        raise
+
+
+def _discard(temps: Sequence[Path]) -> None:
+    for tmp in temps:
+        if tmp.is_dir() and not tmp.is_symlink():
+            shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+
+
+def _naming_member(exc: OSError, temps: Sequence[Path], targets: Sequence[Path]) -> OSError:
+    """A full disk raised while writing a member's temporary, naming the member instead of the temporary."""
+    text = str(exc.strerror or exc)
+    for tmp, target in zip(temps, targets):
+        text = text.replace(str(tmp), str(target))
+    if not any(str(t) in text for t in targets):
+        text = f"{text} while writing {targets[0]}"
+    return OSError(exc.errno, text)
+
+
+__all__ = ["atomic_group", "settle", "settle_folder", "journal_path", "GroupBeingReplaced", "SUFFIX"]

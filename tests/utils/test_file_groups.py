@@ -1,0 +1,186 @@
+"""Several sibling outputs replaced as one group (``genxd.utils.file_groups``), stopped at every rename.
+
+Before, such outputs were written by one atomic writer each, one after the other: a stop between two renames left
+a new file beside an old sibling, each valid alone (``trajectory from-video``'s OUT.json / OUT_transforms.json)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from genxd.utils import file_groups, io
+from genxd.utils.file_groups import GroupBeingReplaced, atomic_group, journal_path
+from genxd.utils.io import WrittenMeanwhile, clean_stale, read_json
+
+
+def _members(folder: Path) -> list[Path]:
+    return [folder / "a.json", folder / "a_transforms.json", folder / "a.png", folder / "renders"]
+
+
+def _write(folder: Path, version: int, replace: bool = True) -> None:
+    paths = _members(folder)
+    with atomic_group(paths, replace=replace, folders=[paths[3]]) as tmp:
+        for t in tmp[:3]:
+            t.write_text(json.dumps({"version": version}))
+        (tmp[3] / "0.txt").write_text(str(version))
+
+
+def _versions(folder: Path) -> set[int]:
+    """The versions the group's members hold, each read as genxd reads it (the first read finishes a stopped
+    replacement)."""
+    paths = _members(folder)
+    found = {read_json(paths[0])["version"]}
+    found |= {json.loads(p.read_text())["version"] for p in paths[1:3]}
+    found.add(int((paths[3] / "0.txt").read_text()))
+    return found
+
+
+class _Stop:
+    """``os.replace`` / ``os.rename`` that work until call ``at``, then raise at it and at every later call: the
+    process is stopped there (what it does after the stop, its handlers included, cannot rename anything)."""
+
+    def __init__(self, at: int) -> None:
+        self.at, self.calls, self.stopped = at, 0, False
+        self.replace, self.rename = os.replace, os.rename
+
+    def _call(self, real, *args):
+        if self.stopped or self.calls == self.at:
+            self.stopped = True
+            raise KeyboardInterrupt
+        self.calls += 1
+        return real(*args)
+
+    def install(self, monkeypatch) -> None:
+        monkeypatch.setattr(os, "replace", lambda *a: self._call(self.replace, *a))
+        monkeypatch.setattr(os, "rename", lambda *a: self._call(self.rename, *a))
+
+
+# the commit renames: 3 files (one each), the folder (old aside, new in); the journals are linked in, no rename
+@pytest.mark.parametrize("at", range(5))
+def test_a_stop_at_any_rename_never_leaves_a_mix(tmp_path, monkeypatch, at):
+    _write(tmp_path, 1)
+    stop = _Stop(at)
+    stop.install(monkeypatch)
+    with pytest.raises(KeyboardInterrupt):
+        _write(tmp_path, 2)
+    assert stop.stopped
+    monkeypatch.undo()
+    monkeypatch.setattr(io, "_writer_alive", lambda pid, modified: False)  # the stopped run's process is gone
+    assert _versions(tmp_path) == {2}  # the new group was complete before the first rename: finished
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.json", "a.png", "a_transforms.json", "renders"]
+
+
+@pytest.mark.parametrize("at", range(3))  # the three files; the folder is renamed (os.rename)
+def test_a_stop_in_an_os_replace_caught_once_finishes_the_group(tmp_path, monkeypatch, at):
+    """Ctrl-C at one rename (the handlers then run): the group is finished in place, nothing left behind."""
+    _write(tmp_path, 1)
+    calls = {"n": 0}
+    real = os.replace
+
+    def once(*args):
+        calls["n"] += 1
+        if calls["n"] == at + 1:
+            raise KeyboardInterrupt
+        return real(*args)
+
+    monkeypatch.setattr(os, "replace", once)
+    with pytest.raises(KeyboardInterrupt):
+        _write(tmp_path, 2)
+    monkeypatch.undo()
+    assert not list(tmp_path.glob(".*")), list(tmp_path.iterdir())
+    assert _versions(tmp_path) == {2}
+
+
+def test_an_error_while_writing_keeps_the_old_group(tmp_path):
+    _write(tmp_path, 1)
+    with pytest.raises(RuntimeError):
+        with atomic_group(_members(tmp_path)[:2]) as tmp:
+            tmp[0].write_text(json.dumps({"version": 2}))
+            raise RuntimeError("the writer failed")
+    assert _versions(tmp_path) == {1}
+    assert not list(tmp_path.glob(".*"))
+
+
+_KILL = textwrap.dedent("""
+    import os, signal, sys
+    from pathlib import Path
+    from genxd.utils.file_groups import atomic_group
+    folder, at = Path(sys.argv[1]), int(sys.argv[2])
+    calls = [0]
+    real = os.replace
+    def replace(*args):
+        if calls[0] == at:
+            os.kill(os.getpid(), signal.SIGKILL)
+        calls[0] += 1
+        return real(*args)
+    os.replace = replace
+    paths = [folder / "a.json", folder / "a_transforms.json", folder / "a.png"]
+    with atomic_group(paths) as tmp:
+        for t in tmp:
+            t.write_text('{"version": 2}')
+""")
+
+
+@pytest.mark.parametrize("at", range(3))
+def test_kill_9_between_renames_is_finished_by_the_next_read(tmp_path, at):
+    """A real ``kill -9`` at each rename of three files (no handler runs), then a read of each member in turn."""
+    paths = [tmp_path / "a.json", tmp_path / "a_transforms.json", tmp_path / "a.png"]
+    with atomic_group(paths) as tmp:
+        for t in tmp:
+            t.write_text('{"version": 1}')
+    src = str(Path(file_groups.__file__).parents[2])
+    res = subprocess.run([sys.executable, "-c", _KILL, str(tmp_path), str(at)], env={**os.environ, "PYTHONPATH": src})
+    assert res.returncode == -9
+    assert journal_path(paths[at]).exists()  # the stopped replacement, as left on disk
+    first = paths[at]  # the member read first: the one the kill left old, its journal beside it
+    assert read_json(first)["version"] == 2
+    assert {read_json(p)["version"] for p in paths} == {2}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.json", "a.png", "a_transforms.json"]
+
+
+def test_the_next_write_of_a_member_finishes_the_group_first(tmp_path, monkeypatch):
+    _write(tmp_path, 1)
+    _Stop(1).install(monkeypatch)
+    with pytest.raises(KeyboardInterrupt):
+        _write(tmp_path, 2)
+    monkeypatch.undo()
+    monkeypatch.setattr(io, "_writer_alive", lambda pid, modified: False)
+    clean_stale(tmp_path)  # what a generate job does on its output folder: the group's temporaries are not deleted
+    assert _versions(tmp_path) == {2}
+    assert not list(tmp_path.glob(".*"))
+
+
+def test_another_machines_replacement_is_refused_in_one_line_and_its_files_kept(tmp_path, monkeypatch):
+    _write(tmp_path, 1)
+    _Stop(1).install(monkeypatch)
+    with pytest.raises(KeyboardInterrupt):
+        _write(tmp_path, 2)
+    monkeypatch.undo()
+    for journal in tmp_path.glob(".*.group"):  # as if written on another machine sharing the folder
+        record = json.loads(journal.read_text())
+        journal.write_text(json.dumps({**record, "host": "elsewhere"}))
+    monkeypatch.setattr(io, "_writer_alive", lambda pid, modified: False)
+    before = sorted(p.name for p in tmp_path.iterdir())
+    clean_stale(tmp_path)  # its temporaries are the group's: kept
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+    with pytest.raises(GroupBeingReplaced, match=r"a_transforms.json is being replaced .* on elsewhere") as info:
+        read_json(tmp_path / "a_transforms.json")
+    assert "\n" not in str(info.value)
+
+
+def test_without_replace_a_group_another_run_wrote_meanwhile_is_kept(tmp_path):
+    paths = _members(tmp_path)[:2]
+    with pytest.raises(WrittenMeanwhile):
+        with atomic_group(paths, replace=False) as tmp:
+            for t in tmp:
+                t.write_text(json.dumps({"version": 2}))
+            for p in paths:  # another run's whole group, written meanwhile
+                p.write_text(json.dumps({"version": 1}))
+    assert {json.loads(p.read_text())["version"] for p in paths} == {1}
+    assert not list(tmp_path.glob(".*"))
