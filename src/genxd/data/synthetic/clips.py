@@ -17,7 +17,7 @@ import torch
 from torch import Tensor
 
 from ...cameras.camera_path import square_pixel_intrinsics
-from ...utils.io import atomic_file
+from ...utils.file_groups import atomic_group
 from ...utils.json_text import json_text
 from ...utils.motion_units import IMAGE_MOTION_UNITS, SYNTHETIC_GENERATOR
 from .cameras import CAMERA_PATHS, camera_path
@@ -201,12 +201,14 @@ def write_clip(
     if fmt == "video":
         video = out_dir / f"{name}.mp4"
         side = out_dir / f"{name}.json"
-        if not overwrite and side.exists():
-            raise FileExistsError(f"{side} already exists (pass overwrite=True to replace it)")
-        # the camera file first, renamed in only once the video is in: a failure leaves neither
-        with atomic_file(side, replace=overwrite) as side_tmp:
+        for existing in (video, side):
+            if not overwrite and existing.exists():
+                raise FileExistsError(f"{existing} already exists (pass overwrite=True to replace it)")
+        # one output of two files: replaced together or not at all (genxd.utils.file_groups); renamed one after the
+        # other, a stop between the two left the new video beside the old camera file
+        with atomic_group([video, side], replace=overwrite) as (video_tmp, side_tmp):
             side_tmp.write_text(json_text(meta) + "\n")
-            write_video(video, rgb, fps=fps, overwrite=overwrite)
+            write_video(video_tmp, rgb, fps=fps, overwrite=True)
         return video
     if fmt == "camvid":
         return write_camvid_sample(
