@@ -491,7 +491,7 @@ def evaluate_scene(
     ``scene_dir/metrics.json``). An existing metrics file (or ``eval_renders/``, with ``save_renders``) is a
     FileExistsError unless ``overwrite``.
     """
-    from genxd.cli.common import atomic_path
+    from genxd.utils.file_groups import atomic_group
 
     scene_dir = Path(scene_dir)
     if not scene_dir.exists():
@@ -568,13 +568,14 @@ def evaluate_scene(
     }
     if held_out_masks is not None:
         result["masked"] = _masked_record(held_out_masks, renders, test_views, lpips_fn)
-    if save_renders:
-        from genxd.cli.common import atomic_dir
-
-        with atomic_dir(render_dir, replace=overwrite) as tmp:
+    # the metrics and the renders they score are one output: replaced together or not at all
+    # (genxd.utils.file_groups); written one after the other, a stop between the two left new renders beside the old
+    # metrics. One another run wrote meanwhile: kept.
+    members = [out_path, render_dir] if save_renders else [out_path]
+    with atomic_group(members, replace=overwrite, folders=[render_dir] if save_renders else []) as tmp:
+        tmp[0].write_text(json_text(result, indent=2))
+        if save_renders:
             names = _render_names(views.names)  # over all views, as renders/ names them: one name per view
             for file, image in zip([names[i] for i in test], renders):
-                save_png(tmp / file, image)
-    with atomic_path(out_path, replace=overwrite) as tmp:  # one another run wrote meanwhile: kept
-        tmp.write_text(json_text(result, indent=2))
+                save_png(tmp[1] / file, image)
     return result
