@@ -30,7 +30,9 @@ final name, and never loses an existing output:
   modified). A stale ``.part`` is deleted; a stale ``.old`` is deleted when ``NAME`` exists, and renamed
   back to ``NAME`` when it does not (the crash came between the two renames). Temporaries of live
   processes (e.g. the other processes of an ``accelerate launch`` job writing their own outputs), of
-  other machines sharing the folder, and anything not matching the pattern are left alone.
+  other machines sharing the folder, and anything not matching the pattern are left alone. A group of sibling
+  outputs replaced as one (:mod:`genxd.utils.file_groups`) whose replacement was stopped is finished first, and the
+  temporaries its journal still lists are kept.
 """
 
 from __future__ import annotations
