@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import os
 
-import pytest
-
 from genxd.cameras import save_camera_json, trajectories
 from genxd.cameras.formats import load_camera_json, load_transforms_json
 from genxd.cameras.from_video import output_files, write_video_path
