@@ -5,6 +5,7 @@ a new file beside an old sibling, each valid alone (``trajectory from-video``'s 
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import subprocess
@@ -184,3 +185,154 @@ def test_without_replace_a_group_another_run_wrote_meanwhile_is_kept(tmp_path):
                 p.write_text(json.dumps({"version": 1}))
     assert {json.loads(p.read_text())["version"] for p in paths} == {1}
     assert not list(tmp_path.glob(".*"))
+
+
+def _stopped_group(tmp_path: Path, monkeypatch, at: int = 1) -> None:
+    """Version 1 whole, then version 2 stopped at rename ``at``: its journals left."""
+    _write(tmp_path, 1)
+    _Stop(at).install(monkeypatch)
+    with pytest.raises(KeyboardInterrupt):
+        _write(tmp_path, 2)
+    monkeypatch.undo()
+    assert list(tmp_path.glob(".*.group"))
+
+
+def _crafted(data: Path, outside: Path, kind: str) -> dict:
+    """A journal put in a shared or downloaded folder by someone else, naming files outside it."""
+    new = data / io.temp_name("cams.json", "part", ".json")
+    new.write_text(json.dumps({"version": 2}))
+    member = {"path": "cams.json", "new": new.name, "old": None, "folder": False}
+    journals = [".cams.json.group"]
+    members = [member]
+    if kind == "journals":  # deleted as "the other journals"
+        journals.append(os.path.relpath(outside / "victim.txt", data))
+    elif kind == "old":  # rmtree'd as "the old folder"
+        member.update(folder=True, old=str(outside / "victim_dir"))
+    else:  # renamed onto as "a member"
+        evil = data / ".evil.part"
+        evil.write_text("overwritten")
+        members.append({"path": str(outside / "victim.txt"), "new": evil.name, "old": None, "folder": False})
+    return {"genxd_file_group": 1, "host": io._host(), "pid": 999999, "members": members, "journals": journals}
+
+
+@pytest.mark.parametrize("kind", ["journals", "old", "member"])
+def test_a_crafted_journal_cannot_make_a_read_rename_or_delete_other_files(tmp_path, monkeypatch, kind):
+    """A read acts on the journal beside the file it reads: a ``.cams.json.group`` listing files outside the group
+    made ``read_json(cams.json)`` delete, rmtree or overwrite them (before: all three)."""
+    data, outside = tmp_path / "data", tmp_path / "home"
+    data.mkdir()
+    outside.mkdir()
+    (outside / "victim.txt").write_text("mine")
+    (outside / "victim_dir").mkdir()
+    (outside / "victim_dir" / "notes.txt").write_text("mine")
+    (data / "cams.json").write_text(json.dumps({"version": 1}))
+    (data / ".cams.json.group").write_text(json.dumps(_crafted(data, outside, kind)))
+    monkeypatch.setattr(io, "_writer_alive", lambda pid, modified: False)
+    read_json(data / "cams.json")
+    clean_stale(data)
+    assert (outside / "victim.txt").read_text() == "mine"
+    assert (outside / "victim_dir" / "notes.txt").read_text() == "mine"
+
+
+def test_two_readers_settling_one_group_at_once_both_read_it(tmp_path, monkeypatch):
+    """DataLoader workers reading the camera files of one folder: reader B settled the group while reader A was
+    between its check and its rename; A's rename then raised FileNotFoundError from read_json (before)."""
+    import threading
+
+    _stopped_group(tmp_path, monkeypatch, at=0)
+    monkeypatch.setattr(io, "_writer_alive", lambda pid, modified: False)
+    real, results, fired = os.replace, {}, []
+
+    def reader(name: str) -> None:
+        try:
+            results[name] = read_json(tmp_path / "a.json")["version"]
+        except Exception as exc:  # noqa: BLE001 - the test reports what each reader got
+            results[name] = repr(exc)
+
+    def replace(*args):
+        if not fired:  # reader A's first rename: reader B runs now (it waits for A where A holds the lock)
+            fired.append(1)
+            other = threading.Thread(target=reader, args=("B",))
+            other.start()
+            other.join(1.0)
+            fired.append(other)
+        return real(*args)
+
+    monkeypatch.setattr(os, "replace", replace)
+    reader("A")
+    fired[1].join()
+    assert results == {"A": 2, "B": 2}
+    monkeypatch.undo()
+    monkeypatch.setattr(io, "_writer_alive", lambda pid, modified: False)
+    assert _versions(tmp_path) == {2}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.json", "a.png", "a_transforms.json", "renders"]
+
+
+def test_another_machines_journal_older_than_stale_after_is_finished(tmp_path, monkeypatch):
+    """A container (its own host name, its own process numbers) or another machine killed mid-group: its journal
+    was refused by every read, for ever ('use it when that run has ended'); now finished once it is old."""
+    _stopped_group(tmp_path, monkeypatch)
+    old = os.path.getmtime(tmp_path / "a.json") - getattr(file_groups, "STALE_AFTER", 600) - 60
+    for journal in tmp_path.glob(".*.group"):
+        record = json.loads(journal.read_text())
+        journal.write_text(json.dumps({**record, "host": "container-gone"}))
+        os.utime(journal, (old, old))
+    assert _versions(tmp_path) == {2}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.json", "a.png", "a_transforms.json", "renders"]
+
+
+def test_a_journal_this_process_left_is_finished_by_its_next_read(tmp_path):
+    """A notebook or the web demo: the renames failed (a file held open on Windows, a permission), the journal was
+    left, and every later read in that process waited 3 s then refused, naming its own process (before)."""
+    paths = _members(tmp_path)[:2]
+    with atomic_group(paths) as tmp:
+        for t in tmp:
+            t.write_text(json.dumps({"version": 1}))
+    real, calls = os.replace, []
+
+    def replace(*args):
+        calls.append(args)
+        if len(calls) <= 2:  # the renames and their retry in the error handler
+            raise PermissionError(errno.EACCES, "Permission denied", str(args[0]), None, str(args[1]))
+        return real(*args)
+
+    os_replace = os.replace
+    os.replace = replace
+    try:
+        with pytest.raises(PermissionError):
+            with atomic_group(paths) as tmp:
+                for t in tmp:
+                    t.write_text(json.dumps({"version": 2}))
+    finally:
+        os.replace = os_replace
+    assert journal_path(paths[0]).exists()
+    assert {read_json(p)["version"] for p in paths} == {2}
+    assert not list(tmp_path.glob(".*"))
+
+
+def test_a_group_that_cannot_be_finished_here_is_said_in_one_line(tmp_path, monkeypatch):
+    """A read-only copy of a folder with a stopped group: the read's rename failed with the hidden temporary's
+    name ('Permission denied: .a.json.HOST-PID-TAG.part.json -> a.json'); now one line naming the group."""
+    _stopped_group(tmp_path, monkeypatch, at=0)
+    monkeypatch.setattr(io, "_writer_alive", lambda pid, modified: False)
+
+    def read_only(src, dst):
+        raise OSError(errno.EROFS, "Read-only file system", str(src), None, str(dst))
+
+    monkeypatch.setattr(os, "replace", read_only)
+    monkeypatch.setattr(os, "rename", read_only)
+    with pytest.raises(OSError) as info:
+        read_json(tmp_path / "a_transforms.json")
+    text = str(info.value)
+    assert info.value.errno == errno.EROFS and io.is_environment_error(info.value)
+    assert "\n" not in text and ".part" not in text and "a_transforms.json" in text and "a.json" in text
+
+
+def test_on_windows_a_journals_process_is_not_killed_to_check_it(tmp_path, monkeypatch):
+    """os.kill(pid, 0) is TerminateProcess on Windows: checking whether a stale temporary's or journal's writer was
+    alive ended whatever process had that number (before)."""
+    killed = []
+    monkeypatch.setattr(sys, "platform", "win32")
+    monkeypatch.setattr(os, "kill", lambda pid, sig: killed.append(pid))
+    assert io._writer_alive(os.getpid() + 1, 0.0)
+    assert killed == []

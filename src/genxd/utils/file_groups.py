@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import json
 import os
 import shutil
 import time
@@ -38,9 +39,21 @@ from typing import Iterable, Iterator, Sequence
 
 from . import io as _io
 
+try:
+    import fcntl
+except ImportError:  # Windows: no file locks (readers settling one group at once then rely on _roll_forward's skips)
+    fcntl = None
+
 #: Suffix of a group's journals (``.NAME.group`` beside member ``NAME``).
 SUFFIX = ".group"
 _KEY = "genxd_file_group"
+#: A journal older than this (seconds since it was written) is stale whoever wrote it: a live replacement holds its
+#: journals for its renames only (milliseconds; seconds on a slow network disk). This settles a journal whose owner
+#: cannot be checked from here: another machine's, another container's (its own host name, its own process numbers).
+STALE_AFTER = 600.0
+#: The journals this process is writing now (another of its threads may read a member meanwhile): any other journal
+#: of this process is one whose replacement failed and ended (a notebook, the web demo), not one at work.
+_ACTIVE: set[str] = set()
 
 
 class GroupBeingReplaced(OSError):
@@ -49,8 +62,8 @@ class GroupBeingReplaced(OSError):
 
 def journal_path(path: str | os.PathLike) -> Path:
     """The journal that a replacement of a group holding ``path`` leaves beside it."""
-    path = Path(path)
-    return path.parent / f".{_io._temp_stem(path.name)}{SUFFIX}"
+    head, name = os.path.split(os.fspath(path))  # string operations: this runs before every read_json
+    return Path(os.path.join(head, f".{_io._temp_stem(name)}{SUFFIX}"))
 
 
 def _fsync_path(path: Path) -> None:
@@ -68,72 +81,165 @@ def _fsync_path(path: Path) -> None:
                 os.close(fd)
 
 
-def _read_journal(journal: Path) -> dict | None:
-    """A journal's record, or None for a file of that name that is not one (or is gone)."""
-    data = _io.read_json_object(journal)
-    return data if data.get(_KEY) == 1 and isinstance(data.get("members"), list) else None
+def _temp_beside(name: object, member: Path, kind: str, here: Path) -> Path | None:
+    """``name`` (relative to the journal's folder ``here``) as a path, when it is a genxd temporary of ``member`` of
+    ``kind`` in ``member``'s folder (what :func:`atomic_group` writes); None otherwise."""
+    if not isinstance(name, str) or not name:
+        return None
+    path = Path(os.path.normpath(here / name))
+    m = _io._PART_RE.match(path.name)
+    if m is None or m["kind"] != kind or m["name"] != _io._temp_stem(member.name) or path.parent != member.parent:
+        return None
+    return path
+
+
+def _parse(journal: Path, data: object) -> dict | None:
+    """The record of ``journal`` as :func:`_roll_forward` uses it, or None for one that is not what
+    :func:`atomic_group` writes. A journal is acted on by every read of a member, so nothing in it is trusted
+    beyond that: each temporary must be a genxd temporary of its member, beside it, and the journals deleted are
+    those of the members, this one among them (a file named ``.x.group`` put in a shared or downloaded folder must
+    not make a read rename or delete other files: ``"journals": ["/home/me/notes.txt"]`` deleted it before)."""
+    if not isinstance(data, dict) or data.get(_KEY) != 1 or not isinstance(data.get("members"), list):
+        return None
+    here = journal.parent
+    members = []
+    for m in data["members"]:
+        if not isinstance(m, dict) or not isinstance(m.get("path"), str) or not m["path"]:
+            return None
+        path = Path(os.path.normpath(here / m["path"]))
+        folder = m.get("folder") is True
+        new = _temp_beside(m.get("new"), path, "part", here)
+        old = _temp_beside(m.get("old"), path, "old", here) if folder and m.get("old") is not None else None
+        if new is None or (m.get("old") is not None and old is None):
+            return None
+        members.append((path, new, old, folder))
+    journals = [journal_path(path) for path, _, _, _ in members]
+    if Path(os.path.normpath(journal)) not in journals:
+        return None
+    return {"host": data.get("host"), "pid": data.get("pid"), "members": members, "journals": journals}
+
+
+def _read_journal(journal: Path, fd: int | None = None) -> dict | None:
+    """A journal's record (:func:`_parse`), or None for a file of that name that is not one (or is gone); from the
+    open ``fd`` when given (the file locked, whatever is at its name now)."""
+    if fd is None:
+        return _parse(journal, _io.read_json_object(journal))
+    try:
+        os.lseek(fd, 0, os.SEEK_SET)
+        chunks = []
+        while chunk := os.read(fd, 1 << 16):
+            chunks.append(chunk)
+        data = json.loads(b"".join(chunks))
+    except (OSError, ValueError, RecursionError):
+        return None
+    return _parse(journal, data)
 
 
 def _roll_forward(journal: Path, record: dict) -> None:
     """Finish the replacement a journal records: every member whose new temporary is still there is renamed in
     (a folder's old one moved aside first), the old ones deleted, the journals deleted last. Idempotent: a stop in
-    here leaves a journal that does the rest next time."""
-    here = journal.parent
-    members = [(here / m["path"], here / m["new"], here / m["old"] if m.get("old") else None, bool(m.get("folder")))
-               for m in record["members"]]
+    here leaves a journal that does the rest next time; a temporary another process renamed in meanwhile (two
+    readers at once where no file lock serialises them) is skipped."""
+    members = record["members"]
     for path, new, old, folder in members:
         if not os.path.lexists(new):
             continue  # renamed in already
-        if folder:
-            if os.path.lexists(path):
-                if old is not None and os.path.lexists(old):
-                    _io._remove(path)  # cannot happen in order; never keep two old ones
-                else:
-                    os.rename(path, old)  # type: ignore[arg-type]
-            os.rename(new, path)
-        elif os.path.lexists(path) and os.path.samefile(new, path):
-            os.unlink(new)  # put in by a hard link (replace=False) and stopped before the temporary's unlink
-        else:
-            os.replace(new, path)
+        try:
+            if folder:
+                if os.path.lexists(path):
+                    if old is not None and os.path.lexists(old):
+                        _io._remove(path)  # cannot happen in order; never keep two old ones
+                    else:
+                        os.rename(path, old)  # type: ignore[arg-type]
+                os.rename(new, path)
+            elif os.path.lexists(path) and os.path.samefile(new, path):
+                os.unlink(new)  # put in by a hard link (replace=False) and stopped before the temporary's unlink
+            else:
+                os.replace(new, path)
+        except FileNotFoundError:
+            if os.path.lexists(new):
+                raise
     for _, _, old, _ in members:
         if old is not None:
             _io._remove(old)
-    others = [here / j for j in record.get("journals", [])]
-    for j in [j for j in others if j != journal] + [journal]:
+    for j in [j for j in record["journals"] if j != journal] + [journal]:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(j)
 
 
-def _owner_alive(journal: Path, record: dict) -> bool | None:
-    """True: the process that wrote ``journal`` may still be at work; False: gone (this machine); None: another
-    machine's, which cannot be checked from here."""
+def _owner_alive(journal: Path, record: dict, modified: float) -> bool | None:
+    """True: the process that wrote ``journal`` may still be at work; False: gone (this machine), or the journal is
+    older than :data:`STALE_AFTER`; None: another machine's, which cannot be checked from here."""
+    if time.time() - modified > STALE_AFTER:
+        return False
     if record.get("host") != _io._host():
         return None
     try:
-        modified = journal.lstat().st_mtime
-    except FileNotFoundError:
+        pid = int(record.get("pid") or 0)
+    except (TypeError, ValueError):
         return False
-    return _io._writer_alive(int(record.get("pid", 0)), modified)
+    if pid == os.getpid():
+        return os.path.abspath(journal) in _ACTIVE  # a journal this process left after a failed replacement: not at work
+    return _io._writer_alive(pid, modified)
+
+
+def _finish_error(journal: Path, record: dict, exc: OSError) -> OSError:
+    """A replacement that cannot be finished here (a read-only folder or disk, no permission), in one line naming
+    the group rather than a hidden temporary; the errno kept (the command line says it without a traceback)."""
+    names = ", ".join(p.name for p, _, _, _ in record["members"])
+    return OSError(exc.errno, f"{journal.parent}: the replacement of {names} (written as one group) was stopped and "
+                   f"cannot be finished here ({exc.strerror or exc}); the new files are complete: let genxd read "
+                   f"or write one of them once where it may write in {journal.parent} ({journal.name})")
+
+
+@contextlib.contextmanager
+def _locked(journal: Path) -> Iterator[int | None]:
+    """Hold an exclusive lock on ``journal``'s file (two readers settling one group at once, DataLoader workers:
+    one finishes it, the other then finds it gone). Yields the open descriptor, or None when the journal is gone or
+    replaced by a new one meanwhile; without file locks (Windows, some network disks) the descriptor unlocked."""
+    try:
+        fd = os.open(journal, os.O_RDONLY)
+    except (FileNotFoundError, NotADirectoryError):
+        yield None
+        return
+    try:
+        if fcntl is not None:
+            with contextlib.suppress(OSError):
+                fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            same = os.path.samestat(os.fstat(fd), os.lstat(journal))
+        except FileNotFoundError:
+            same = False
+        yield fd if same else None
+    finally:
+        os.close(fd)  # releases the lock
 
 
 def _settle_journal(journal: Path) -> str:
     """``"done"`` (settled, or nothing to settle), ``"busy"`` (a live writer), ``"foreign"`` (another machine's)."""
-    record = _read_journal(journal)
-    if record is None:
+    with _locked(journal) as fd:
+        if fd is None:
+            return "done"
+        record = _read_journal(journal, fd)
+        if record is None:
+            return "done"
+        alive = _owner_alive(journal, record, os.fstat(fd).st_mtime)
+        if alive is None:
+            return "foreign"
+        if alive:
+            return "busy"
+        try:
+            _roll_forward(journal, record)
+        except OSError as exc:
+            raise _finish_error(journal, record, exc) from exc
         return "done"
-    alive = _owner_alive(journal, record)
-    if alive is None:
-        return "foreign"
-    if alive:
-        return "busy"
-    _roll_forward(journal, record)
-    return "done"
 
 
 def settle(path: str | os.PathLike, wait: float = 3.0) -> None:
     """Before ``path`` is read or written: finish a replacement of its group that a stopped run left half done
     (see the module docstring). A live replacement is waited for up to ``wait`` seconds; one still going then, or
-    one of another machine, is a :class:`GroupBeingReplaced` naming it. Costs one ``lstat`` when there is none."""
+    one of another machine written less than :data:`STALE_AFTER` ago, is a :class:`GroupBeingReplaced` naming it.
+    Costs one ``lstat`` when there is none."""
     journal = journal_path(path)
     if not os.path.lexists(journal):
         return
@@ -145,10 +251,11 @@ def settle(path: str | os.PathLike, wait: float = 3.0) -> None:
         if state == "busy" and time.monotonic() < deadline:
             time.sleep(0.05)
             continue
-        record = _read_journal(journal) or {}
-        who = f"process {record.get('pid')} on {record.get('host')}"
+        data = _io.read_json_object(journal)
+        who = f"process {data.get('pid')} on {data.get('host')}"
         raise GroupBeingReplaced(errno.EBUSY, f"{path} is being replaced together with the files written with it by "
-                                 f"{who} ({journal}); use it when that run has ended")
+                                 f"{who} ({journal}); use it when that run has ended (a replacement stopped on "
+                                 f"another machine is finished here {STALE_AFTER / 60:.0f} minutes after it began)")
 
 
 def settle_folder(folder: Path, names: Iterable[str]) -> set[str]:
@@ -163,8 +270,8 @@ def settle_folder(folder: Path, names: Iterable[str]) -> set[str]:
         except OSError:
             state = "failed"
         if state != "done" and (record := _read_journal(journal)) is not None:
-            for m in record["members"]:
-                kept.update(Path(m[k]).name for k in ("new", "old") if m.get(k))
+            for _, new, old, _ in record["members"]:
+                kept.update(p.name for p in (new, old) if p is not None)
     return kept
 
 
@@ -198,6 +305,7 @@ def atomic_group(paths: Sequence[str | os.PathLike], replace: bool = True,
     temps: list[Path] = []
     written: list[Path] = []  # the journals this run wrote
     journals: list[Path] = []
+    active: set[str] = set()  # this run's journals, in _ACTIVE while it runs
     renaming = False  # every journal written: from here on the group is rolled forward, never back
     try:
         for target, folder in zip(targets, is_folder):
@@ -221,6 +329,9 @@ def atomic_group(paths: Sequence[str | os.PathLike], replace: bool = True,
         members = [(t, n, t.parent / _io.temp_name(t.name, "old") if f else None, f)
                    for t, n, f in zip(targets, temps, is_folder)]
         journals = [journal_path(t) for t in targets]
+        own = {"members": members, "journals": journals}
+        active.update(str(j) for j in journals)  # targets are absolute: so are these
+        _ACTIVE.update(active)
         for journal in journals:  # each complete before the first rename: written aside, then linked in
             here = journal.parent
             record = {_KEY: 1, "host": _io._host(), "pid": os.getpid(),
@@ -239,12 +350,12 @@ def atomic_group(paths: Sequence[str | os.PathLike], replace: bool = True,
         if not replace:  # the claim: in place only where nothing is, in one step; refused: nothing renamed yet
             (_io._rename_new_dir if first_folder else _io._rename_new_file)(first_new, first)
         renaming = True
-        _roll_forward(journals[0], _read_journal(journals[0]) or {"members": []})
+        _roll_forward(journals[0], own)
     except BaseException as exc:
         if renaming:  # the new group is complete: finish it; a stop in there leaves a journal the next access finishes
             with contextlib.suppress(BaseException):
                 if os.path.lexists(journals[0]):
-                    _roll_forward(journals[0], _read_journal(journals[0]) or {"members": []})
+                    _roll_forward(journals[0], own)
             raise
         for journal in written:
             with contextlib.suppress(OSError):
@@ -253,6 +364,8 @@ def atomic_group(paths: Sequence[str | os.PathLike], replace: bool = True,
         if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
             raise _naming_member(exc, temps, targets) from exc
         raise
+    finally:
+        _ACTIVE.difference_update(active)
 
 
 def _discard(temps: Sequence[Path]) -> None:

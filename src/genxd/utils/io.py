@@ -140,6 +140,8 @@ def _writer_alive(pid: int, modified: float) -> bool:
     """True if process ``pid`` may still be writing a temporary last modified at ``modified``."""
     if pid == os.getpid():
         return True
+    if sys.platform == "win32":  # os.kill(pid, 0) is TerminateProcess there: it would end whatever process has pid
+        return True
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
