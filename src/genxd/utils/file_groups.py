@@ -18,8 +18,10 @@ members in and deletes the journals last. So:
   always rolled forward, never back.
 
 A journal is settled only when it is clearly stale, by the rule of :func:`genxd.utils.io.clean_stale`: this machine's,
-its process gone. One of a live process (a replacement taking microseconds) is waited for a moment; one of another
-machine sharing the folder cannot be checked and is refused in one line naming it, never read past.
+its process gone, or older than :data:`STALE_AFTER` whoever wrote it. One of a live process (a replacement taking
+milliseconds) is waited for a moment; a younger one of another machine sharing the folder cannot be checked and is
+refused in one line naming it, never read past. Settling holds a lock on the journal (two readers at once), and
+nothing in a journal is trusted beyond what :func:`atomic_group` writes (:func:`_parse`).
 
 Why a journal rather than a shared id in each file that readers compare: a PNG and an mp4 carry no such field a user's
 tools keep, each member is also read alone (``--camera OUT_transforms.json`` without ``OUT.json``), and a mismatch
@@ -62,8 +64,14 @@ class GroupBeingReplaced(OSError):
 
 def journal_path(path: str | os.PathLike) -> Path:
     """The journal that a replacement of a group holding ``path`` leaves beside it."""
-    head, name = os.path.split(os.fspath(path))  # string operations: this runs before every read_json
-    return Path(os.path.join(head, f".{_io._temp_stem(name)}{SUFFIX}"))
+    return Path(_journal_str(path))
+
+
+def _journal_str(path: str | os.PathLike) -> str:
+    """:func:`journal_path` as a string, by string operations: :func:`settle` runs before every read_json, and
+    building a Path there cost more than the lstat (about 10 us per read)."""
+    head, name = os.path.split(os.fspath(path))
+    return os.path.join(head, f".{_io._temp_stem(name)}{SUFFIX}")
 
 
 def _fsync_path(path: Path) -> None:
@@ -240,9 +248,10 @@ def settle(path: str | os.PathLike, wait: float = 3.0) -> None:
     (see the module docstring). A live replacement is waited for up to ``wait`` seconds; one still going then, or
     one of another machine written less than :data:`STALE_AFTER` ago, is a :class:`GroupBeingReplaced` naming it.
     Costs one ``lstat`` when there is none."""
-    journal = journal_path(path)
-    if not os.path.lexists(journal):
+    journal_str = _journal_str(path)
+    if not os.path.lexists(journal_str):
         return
+    journal = Path(journal_str)
     deadline = time.monotonic() + wait
     while True:
         state = _settle_journal(journal)
