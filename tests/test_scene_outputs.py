@@ -128,3 +128,30 @@ def test_a_stream_of_runs_is_closed_when_writing_stops_early(tmp_path):
         write_scene(Path(tmp_path / "scene"), stream, c2w, K, [0], torch.rand(3, 3, 8, 8), {"mode": "3d"}, fps=8.0)
     assert state == ["closed"]
     assert not (tmp_path / "scene").exists()
+
+
+@pytest.mark.skipif(__import__("os").name != "posix", reason="POSIX permission bits")
+def test_a_scene_folder_replaced_with_overwrite_keeps_its_permissions(tmp_path):
+    """``genxd generate IMG -o OUT --overwrite`` (and reconstruct's, eval's output folders: all written by atomic_dir):
+    a private 0o700 scene folder was replaced by one with the umask's permissions (0o755 under umask 022: the new
+    video and frames readable by everyone)."""
+    import os
+    import stat
+    from pathlib import Path
+
+    from genxd.scene_outputs import write_scene
+
+    f = 2
+    c2w = torch.eye(4).repeat(f, 1, 1)
+    K = torch.tensor([[10.0, 0, 4], [0, 10.0, 4], [0, 0, 1]]).repeat(f, 1, 1)
+    scene = Path(tmp_path / "scene")
+    write_scene(scene, torch.rand(f, 3, 8, 8), c2w, K, [0], torch.rand(f, 3, 8, 8), {"mode": "3d"}, fps=8.0)
+    os.chmod(scene, 0o700)
+    mask = os.umask(0o022)
+    try:
+        write_scene(scene, torch.rand(f, 3, 8, 8), c2w, K, [0], torch.rand(f, 3, 8, 8), {"mode": "3d"}, fps=8.0,
+                    replace=True)
+    finally:
+        os.umask(mask)
+    assert oct(stat.S_IMODE(scene.stat().st_mode)) == oct(0o700)
+    assert (scene / "video.mp4").is_file() and sorted(p.name for p in tmp_path.iterdir()) == ["scene"]

@@ -103,13 +103,40 @@ def test_a_full_disk_names_the_output_being_written(tmp_path):
 
 def test_replace_keeps_nothing_of_the_old_and_leaves_no_temporaries(tmp_path, umask):
     target = tmp_path / "scene"
-    target.mkdir(mode=0o700)
+    target.mkdir()
     (target / "old.txt").write_text("old")
     with atomic_dir(target) as tmp:
         (tmp / "new.txt").write_text("new")
     assert sorted(p.name for p in target.iterdir()) == ["new.txt"]
-    assert stat.S_IMODE(target.stat().st_mode) == 0o755
     assert sorted(p.name for p in tmp_path.iterdir()) == ["scene"]
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permission bits")
+@pytest.mark.parametrize("replace", [True, False])
+def test_a_replaced_folder_keeps_the_old_folders_permissions(tmp_path, umask, replace):
+    """A replaced output folder (``--overwrite``; without it, an empty folder the user made for the output) is a new
+    folder renamed onto the old one: it had the umask's permissions (a private 0o700 folder became 0o755 under umask
+    022, its new files readable by everyone; a group's setgid 0o2770 folder lost its group's access). It keeps the
+    old folder's mode bits now; a folder made where nothing was still gets the umask's (above)."""
+    target = tmp_path / "out"
+    for mode in (0o700, 0o2770, 0o750):
+        target.mkdir(exist_ok=True)
+        for f in target.iterdir():
+            f.unlink()
+        if replace:
+            (target / "old.txt").write_text("old")
+        os.chmod(target, mode)
+        with atomic_dir(target, replace=replace) as tmp:
+            (tmp / "new.txt").write_text("new")
+        assert oct(stat.S_IMODE(target.stat().st_mode)) == oct(mode)
+        assert sorted(p.name for p in target.iterdir()) == ["new.txt"]
+    # a file replaced by a folder: the umask's permissions (a file's bits would leave a folder without x)
+    (tmp_path / "was_a_file").write_text("x")
+    os.chmod(tmp_path / "was_a_file", 0o600)
+    with atomic_dir(tmp_path / "was_a_file") as tmp:
+        (tmp / "new.txt").write_text("new")
+    assert stat.S_IMODE((tmp_path / "was_a_file").stat().st_mode) == 0o755
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "was_a_file"]
 
 
 def test_a_failure_during_writing_or_swapping_keeps_the_old_output(tmp_path, monkeypatch):

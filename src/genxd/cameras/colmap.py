@@ -12,7 +12,6 @@ import contextlib
 import os
 import re
 import shutil
-import stat
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -248,8 +247,7 @@ def write_colmap_model(
     with atomic_dir(target) as tmp:
         fill(tmp)
         if target.is_dir():
-            _carry_over(target, tmp, dropped)
-            _keep_folder_mode(target, tmp)
+            _carry_over(target, tmp, dropped)  # atomic_dir gives tmp the old folder's mode bits and group
     return model_dir
 
 
@@ -264,18 +262,6 @@ def _not_renamable(folder: Path) -> str | None:
     if not os.access(folder.parent, os.W_OK | os.X_OK):
         return "its folder is read-only"
     return None
-
-
-def _keep_folder_mode(old: Path, new: Path) -> None:
-    """Give the new model folder the old one's permission bits (and its group, where this process may set it): a
-    folder made new has the umask's (a private 0o700 folder became 0o755, readable by everyone; a group's setgid
-    0o2770 one lost its group's write access)."""
-    st = os.stat(old)
-    if os.name == "posix" and st.st_gid != os.stat(new).st_gid:
-        with contextlib.suppress(OSError):  # not a member of the group: the umask's group stays
-            os.chown(new, -1, st.st_gid)
-    with contextlib.suppress(OSError):
-        os.chmod(new, stat.S_IMODE(st.st_mode))
 
 
 def _carry_over(old: Path, new: Path, dropped: set[str]) -> None:

@@ -22,7 +22,8 @@ final name, and never loses an existing output:
   is refused in one line, nothing created through it.
 - **Permissions**: outputs get the permissions the user's umask gives (``0o777 & ~umask`` for folders,
   ``0o666 & ~umask`` for files), as any ``mkdir`` / ``open`` would; not the private 0700 / 0600 of
-  ``mkdtemp`` / ``mkstemp``.
+  ``mkdtemp`` / ``mkstemp``. A folder that replaces a folder (``--overwrite``, or an empty folder made for the
+  output) keeps the old folder's mode bits and, where allowed, its group (:func:`keep_folder_mode`).
 - **Stale temporaries** (the rule of :func:`clean_stale`): before writing ``DIR/NAME`` (and when a job
   starts on an output folder), hidden siblings named as above are cleaned **only when they are clearly
   ours and stale**: the name matches the pattern above, ``HOST`` is this machine, and process ``PID`` is
@@ -46,6 +47,7 @@ import re
 import secrets
 import shutil
 import socket
+import stat
 import sys
 from pathlib import Path
 from typing import Any, Iterator
@@ -362,7 +364,8 @@ def atomic_dir(path: str | os.PathLike, replace: bool = True) -> Iterator[Path]:
 
     On failure the temporary folder is removed, so no half-written folder appears under ``path``. An
     existing ``path`` (folder or file) is moved aside, the new folder renamed in, then the old one
-    deleted; a ``path`` that is a symbolic link is kept and what it points to replaced (:func:`output_target`). The folder gets the umask's permissions.
+    deleted; a ``path`` that is a symbolic link is kept and what it points to replaced (:func:`output_target`). The
+    folder gets the umask's permissions, or those of the folder it replaces (:func:`keep_folder_mode`).
     ``replace=False``: an existing ``path`` (other than an empty folder) is kept and a ``FileExistsError``
     raised: another run wrote it while this one worked.
     """
@@ -374,6 +377,7 @@ def atomic_dir(path: str | os.PathLike, replace: bool = True) -> Iterator[Path]:
     os.mkdir(tmp, 0o777)  # umask applies
     try:
         yield tmp
+        keep_folder_mode(path, tmp)
         if replace:
             _swap_in(tmp, path)
         else:
@@ -384,6 +388,25 @@ def atomic_dir(path: str | os.PathLike, replace: bool = True) -> Iterator[Path]:
         if named is not exc:
             raise named from exc
         raise
+
+
+def keep_folder_mode(old: Path, new: Path) -> None:
+    """Give the folder ``new`` (about to replace ``old``) the permission bits of ``old`` and, where this process may
+    set it, its group; nothing when ``old`` is not a folder (nothing there, or a file: the umask's stay). A folder
+    made new has the umask's: a private 0o700 output folder replaced with ``--overwrite`` became 0o755, readable by
+    everyone; a group's setgid 0o2770 one lost its bits and its group's access."""
+    try:
+        st = os.stat(old)
+    except OSError:
+        return
+    if not stat.S_ISDIR(st.st_mode):
+        return
+    if os.name == "posix":
+        with contextlib.suppress(OSError):
+            if st.st_gid != os.stat(new).st_gid:
+                os.chown(new, -1, st.st_gid)  # fails when not a member of the group: the umask's group stays
+    with contextlib.suppress(OSError):
+        os.chmod(new, stat.S_IMODE(st.st_mode))
 
 
 def check_not_working_folder(path: str | os.PathLike, label: str = "output folder",
@@ -584,4 +607,4 @@ def read_json_object(path: str | os.PathLike) -> dict:
 __all__ = ["atomic_file", "atomic_dir", "output_target", "clean_stale", "temp_name", "check_writable_dir",
            "check_output_file", "makedirs", "write_json_atomic", "append_line", "disk_full", "out_of_space",
            "error_while_writing", "read_json", "read_json_object", "is_environment_error", "is_damaged_file_error",
-           "WrittenMeanwhile", "written_meanwhile"]
+           "WrittenMeanwhile", "written_meanwhile", "keep_folder_mode"]
