@@ -227,3 +227,30 @@ def test_a_stride_that_stops_before_the_range_ends_is_said_of_the_range():
         "stride=2 with max_frames=4 reads frames 10-16 of the range's 10-39 (frame 10 - frame 40): the path follows "
         "the first 23 % of it (raise max_frames, or leave out stride to spread the frames over the whole range)")
     assert stride_cut(None, 8, 4, _pick_in(10, 40, 8, 4), span) is None  # 10, 18, 26, 34: to the range's end
+
+
+def test_too_few_frames_because_of_the_stride_says_so(tmp_path):
+    """``trajectory from-video CLIP --start 0f --end 3f --stride 2`` ended with 'too few frames (2)', not saying that
+    the range holds 3 and the stride read 2 of them; the same for a whole clip (10 frames, ``--stride 5``). Said in
+    the caller's words (``--stride`` / ``stride=``), with the largest stride that reads 3 frames."""
+    clip = _folder(tmp_path / "frames", 10)
+    for args, said in [
+        (["--start", "0f", "--end", "3f", "--stride", "2"],
+         f"{clip}: too few frames (2): --stride 2 reads frames 0 and 2 of the 3 in the range frame 0 - frame 3 (frames "
+         "0-2); a camera path needs at least 3: leave out --stride, or give a longer range"),
+        (["--stride", "5"],
+         f"{clip}: too few frames (2): --stride 5 reads frames 0 and 5 of the clip's 10; a camera path needs at least "
+         "3: a --stride of at most 4"),
+        (["--start", "2f", "--stride", "4"],
+         f"{clip}: too few frames (2): --stride 4 reads frames 2 and 6 of the 8 in the range from frame 2 (frames "
+         "2-9); a camera path needs at least 3: a --stride of at most 3, or give a longer range"),
+    ]:
+        res = CliRunner().invoke(app, ["trajectory", "from-video", str(clip), "-o", str(tmp_path / "p.json"), *args])
+        assert res.exit_code == 2, res.output
+        assert f"genxd: error: {said}" in res.output.replace("\n", " "), res.output
+    with pytest.raises(FromVideoError, match=r": stride=5 reads frames 0 and 5 of the clip's 10; a camera path needs "
+                                             r"at least 3: a stride of at most 4$"):
+        recover_clip_cameras(clip, source="sfm", stride=5)
+    few = _folder(tmp_path / "two", 2)  # too few whatever the stride: as before
+    with pytest.raises(FromVideoError, match=r": too few frames \(1\); a camera path needs at least 3$"):
+        recover_clip_cameras(few, source="sfm", stride=2)

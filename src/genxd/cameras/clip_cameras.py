@@ -24,7 +24,8 @@ from torch import Tensor
 
 from ..utils.cv2_files import imwrite
 from ..utils.stages import StageCallback
-from .clip_frames import _read_clip, _spread, clip_times, read_to_end, stride_cut  # noqa: F401 - imported from here too
+# _read_clip, _spread, clip_times: imported from here too
+from .clip_frames import _read_clip, _spread, clip_times, read_to_end, stride_cut, too_few_frames  # noqa: F401
 from .clip_sfm import focal_unobservable, reconstruct_clip
 from .geometry import intrinsics_from_focal
 from .resample import angular_length
@@ -435,7 +436,7 @@ def _cameras_from_sfm(frames_at: Path, clip: Path, focal: float | None, features
     timings["read"] = time.perf_counter() - t0
     n, height, width = frames.shape[:3]
     if n < 3:
-        raise FromVideoError(f"{clip}: too few frames ({n}); a camera path needs at least 3")
+        raise FromVideoError(too_few_frames(clip, frames_at, picked, stride, span))
     factor = int(np.ceil(SFM_MIN_SIZE / max(height, width))) if max(height, width) < SFM_MIN_SIZE else 1
     if factor > 1:  # normalised intrinsics are unchanged by the resize (pixel-centre convention)
         frames = np.stack([cv2.resize(f, (width * factor, height * factor), interpolation=cv2.INTER_CUBIC)

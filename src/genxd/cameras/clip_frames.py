@@ -127,6 +127,30 @@ def stride_cut(total: int | None, stride: int | None, max_frames: int | None, pi
             f"{arg('max_frames')}, or leave out {arg('stride')} to spread the frames over the whole clip)")
 
 
+def too_few_frames(clip: Path, frames_at: Path, picked: np.ndarray, stride: int | None,
+                   span: FrameSpan | None = None) -> str:
+    """The error for fewer than 3 frames read (``picked``, their indices): where ``stride`` is why (the clip, or the
+    range ``span``, holds 3 or more), it says so and the largest stride that reads 3 (``--stride 2`` on the range
+    ``0f - 3f`` read frames 0 and 2, and the error said only 'too few frames (2)')."""
+    from ..caller_style import arg, setting
+    from ..curation.frames import count_frames
+
+    n = len(picked)
+    plain = f"{clip}: too few frames ({n}); a camera path needs at least 3"
+    if stride in (None, 1) or n == 0:
+        return plain
+    count = span.count if span is not None else count_frames(frames_at)
+    if count is None or count < 3 or len(range(0, count, stride)) >= 3:
+        return plain  # too few whatever the stride; or the read stopped early (damaged data), not for the stride
+    read = " and ".join(str(int(i)) for i in picked)
+    where = (f"the {count} in the range {span.label} (frames {span.first}-{span.stop - 1})" if span is not None
+             else f"the clip's {count}")
+    most = (count - 1) // 2
+    fix = f"leave out {arg('stride')}" if most <= 1 else f"a {arg('stride')} of at most {most}"
+    return (f"{clip}: too few frames ({n}): {setting('stride', stride)} reads frame{'s' * (n > 1)} {read} of {where}; "
+            f"a camera path needs at least 3: {fix}" + (", or give a longer range" if span is not None else ""))
+
+
 def read_to_end(total: int | None, stride: int | None, max_frames: int | None, picked: np.ndarray) -> bool:
     """Whether the frames read (``picked``, as :func:`_read_clip` returns them) reach the clip's end (``total``, its
     stated frame count): every frame (``stride`` None or 1) or every ``stride``-th, so that raising ``max_frames``
