@@ -193,3 +193,38 @@ def test_a_model_folder_that_cannot_be_renamed_is_written_in_or_refused_in_one_l
                              r"and points3D.bin to write the new one in, or write to another folder$"):
         write_colmap_model(model, *NEW[:2], H, W, NEW[2], NEW[3])
     assert _which(model) == "old" and sorted(p.name for p in tmp_path.iterdir()) == ["0"]
+
+
+@pytest.mark.parametrize("how", ["another machine", "read-only folder"])
+def test_a_model_left_aside_by_a_killed_replacement_is_named_with_how_to_restore_it(tmp_path, monkeypatch, how):
+    """A replacement killed between its two renames leaves the old model in ``.NAME.HOST-PID-TAG.old``; the next read
+    puts it back, except where it cannot (killed on another machine sharing the folder; a read-only dataset): the
+    read said only 'no such COLMAP model folder', the model hidden beside it."""
+    import shlex
+
+    model = tmp_path / "0"
+    write_colmap_model(model, *OLD[:2], H, W, OLD[2], OLD[3])
+    host = "otherhost" if how == "another machine" else io_module._host()
+    aside = tmp_path / f".0.{host}-{os.getpid() + 1}-0123abcd.old"
+    os.rename(model, aside)
+    if how == "read-only folder":  # as a user without root sees it: the rename back fails
+        monkeypatch.setattr(io_module, "_writer_alive", lambda pid, modified: False)
+        real_rename = os.rename
+
+        def rename(src, dst, *args, **kwargs):
+            if os.path.dirname(os.path.realpath(dst)) == os.path.realpath(tmp_path):
+                raise PermissionError(13, "Permission denied", str(src))
+            return real_rename(src, dst, *args, **kwargs)
+
+        monkeypatch.setattr(os, "rename", rename)
+    with pytest.raises(FileNotFoundError) as caught:
+        read_colmap_model(model)
+    assert str(caught.value) == (
+        f"{model}: no such COLMAP model folder; the model is in {aside}, set aside by a replacement that was stopped "
+        f"(on another machine, or in a read-only folder): rename it back to restore it (mv {shlex.quote(str(aside))} "
+        f"{shlex.quote(str(model))})")
+    monkeypatch.undo()
+    os.rename(aside, model)  # as the message says
+    assert _which(model) == "old"
+    with pytest.raises(FileNotFoundError, match=r"0x: no such COLMAP model folder$"):  # nothing aside: as before
+        read_colmap_model(tmp_path / "0x")

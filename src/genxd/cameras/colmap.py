@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shlex
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ..utils.io import atomic_dir, check_not_working_folder, clean_stale, output_target
+from ..utils.io import atomic_dir, check_not_working_folder, clean_stale, moved_aside, output_target
 from ..utils.links import link_file, no_symlink_note
 from ..utils.paths import parts_below
 from ..utils.pycolmap_import import load_pycolmap
@@ -341,6 +342,12 @@ def read_colmap_model(
     if not model_dir.is_dir() and not os.path.lexists(model_dir):
         clean_stale(model_dir.parent, model_dir.name)  # a model whose replacement was killed between its renames: back
     if not model_dir.is_dir():
+        aside = [] if os.path.lexists(model_dir) else [p for p in moved_aside(model_dir) if p.is_dir()]
+        if aside:  # its replacement was killed between the renames, and the model could not be put back here
+            raise FileNotFoundError(f"{model_dir}: no such COLMAP model folder; the model is in {aside[0]}, set "
+                                    "aside by a replacement that was stopped (on another machine, or in a read-only "
+                                    f"folder): rename it back to restore it (mv {shlex.quote(str(aside[0]))} "
+                                    f"{shlex.quote(str(model_dir))})")
         raise FileNotFoundError(f"{model_dir}: no such COLMAP model folder")
     if not any((model_dir / f"cameras.{ext}").is_file() for ext in ("bin", "txt")):
         raise FileNotFoundError(f"{model_dir}: no cameras.bin or cameras.txt (not a COLMAP model)")

@@ -215,6 +215,18 @@ def clean_stale(folder: str | os.PathLike, name: str | None = None) -> list[Path
     return done
 
 
+def moved_aside(path: str | os.PathLike) -> list[Path]:
+    """The old outputs of ``path`` that a killed replacement left aside (``.NAME.HOST-PID-TAG.old``, see the module
+    docstring) and :func:`clean_stale` did not put back (another machine's, or a read-only folder), newest first."""
+    path = Path(path)
+    try:
+        found = [Path(e.path) for e in os.scandir(path.parent) if (m := _PART_RE.match(e.name)) is not None
+                 and m["kind"] == "old" and m["name"] == _temp_stem(path.name)]
+    except OSError:
+        return []
+    return sorted(found, key=lambda p: p.lstat().st_mtime, reverse=True)
+
+
 def _swap_in(new: Path, path: Path) -> None:
     """Rename ``new`` onto ``path``; an existing ``path`` is moved aside first and deleted last."""
     if not os.path.lexists(path):
@@ -607,4 +619,4 @@ def read_json_object(path: str | os.PathLike) -> dict:
 __all__ = ["atomic_file", "atomic_dir", "output_target", "clean_stale", "temp_name", "check_writable_dir",
            "check_output_file", "makedirs", "write_json_atomic", "append_line", "disk_full", "out_of_space",
            "error_while_writing", "read_json", "read_json_object", "is_environment_error", "is_damaged_file_error",
-           "WrittenMeanwhile", "written_meanwhile", "keep_folder_mode"]
+           "WrittenMeanwhile", "written_meanwhile", "keep_folder_mode", "moved_aside"]
