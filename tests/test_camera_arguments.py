@@ -220,3 +220,23 @@ def test_a_string_written_as_a_path_to_a_folder_named_like_a_preset_is_that_fold
     res = CliRunner().invoke(app, ["generate", str(EXAMPLE), "-o", str(tmp_path / "out"), "--camera", "orbit"])
     assert isinstance(res.exception, _Stop), res.output
     assert used[0][1].from_file is None  # the bare name: the preset
+
+
+def test_a_preset_name_beside_a_file_or_folder_of_that_name_warns_how_to_read_it(tmp_path, monkeypatch, no_model):
+    """``genxd generate img --camera orbit`` with a folder ``orbit`` in the working folder takes the preset (the
+    documented rule) without a word: a user who meant the folder got the orbit preset. One warning now names the
+    folder and ``--camera ./orbit``; not for ``./orbit`` or a Path (the folder is read), nor where nothing is named
+    so."""
+    monkeypatch.chdir(tmp_path)
+    write_colmap_model(tmp_path / "orbit", *trajectories.PRESETS["dolly"](num_frames=5), 64, 64,
+                       [f"{i:05d}.png" for i in range(5)])
+    save_camera_json(tmp_path / "dolly", *trajectories.PRESETS["dolly"](num_frames=5), 64, 64)  # a file, no suffix
+    res = CliRunner().invoke(app, ["generate", str(EXAMPLE), "-o", str(tmp_path / "out"), "--camera", "orbit"])
+    assert isinstance(res.exception, _Stop), res.output
+    assert ("genxd: warning: --camera orbit is the orbit preset; the folder orbit in the current folder is not read "
+            "(--camera ./orbit reads it)") in " ".join(res.output.split()), res.output
+    said = [w for w in _python_warnings(tmp_path, camera="dolly") if "preset; the" in w]
+    assert said == ["camera='dolly' is the dolly preset; the file dolly in the current folder is not read "
+                    "(camera='./dolly' reads it)"]
+    for camera in ("./orbit", Path("orbit"), "spiral"):  # the folder read, or no file of that name: no such warning
+        assert not [w for w in _python_warnings(tmp_path, camera=camera) if "preset; the" in w], camera

@@ -29,6 +29,7 @@ from torch import Tensor
 from . import fewshot as _fewshot_rules  # noqa: F401 - loaded now, so genxd.fewshot can be the function below
 from . import validation as v
 from .camera_arguments import (camera_label, camera_path_of, camera_trajectory, file_scale_warning,  # noqa: F401
+                               preset_beside_a_path_warning,
                                frame_cameras, still_camera_warning, uneven_times_warning, unused_camera_settings,
                                video_camera_path)
 from .cameras import CameraPath
@@ -211,6 +212,8 @@ def generate_scenes(
                    f"{num_frames} cameras")
         for unused in unused_camera_settings(s, from_file is not None or clip_cameras is not None):
             v.warn(unused)
+        if s.camera_from_video is None and (shadowed := preset_beside_a_path_warning(s.camera)) is not None:
+            v.warn(shadowed)
         if s.mode == "video" and (s.camera != "orbit" or s.camera_from_video is not None):
             # the authors' video mode: the camera rays are zeros (genxd.pipelines.conditioning)
             asked = camera_label(s.camera) if s.camera_from_video is None else f"from {s.camera_from_video}"

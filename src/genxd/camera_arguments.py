@@ -123,6 +123,22 @@ def camera_path_of(camera: str | Path | CameraPath, focal: float | None = None) 
                          f"file / folder, got {name!r}")
 
 
+def preset_beside_a_path_warning(camera: str | Path | CameraPath) -> str | None:
+    """The warning for a preset name given as a string (``--camera orbit``, ``camera="orbit"``: the preset, the
+    documented rule) while a file or folder of that name is in the working folder, which the user may have meant:
+    it names it and how to read it (``--camera ./orbit``). None for anything else (a path, ``./orbit``, a
+    :class:`~genxd.cameras.CameraPath`, a name with nothing of that name here)."""
+    from .caller_style import text_setting
+
+    if isinstance(camera, (Path, CameraPath)) or str(camera) not in trajectories.PRESETS:
+        return None
+    if not os.path.lexists(camera):
+        return None
+    what = "folder" if os.path.isdir(camera) else "file"
+    return (f"{text_setting('camera', camera)} is the {camera} preset; the {what} {camera} in the current folder is "
+            f"not read ({text_setting('camera', os.path.join(os.curdir, camera))} reads it)")
+
+
 def video_camera_path(clip_cameras, s: "GenerateSettings", num_frames: int, focal: float | None, res: int,
                        announce: Callable[[str], None] | None = None) -> tuple[Tensor, Tensor, Tensor | None, dict[str, bytes]]:
     """``--camera-from-video``: the generation path of the clip and its picture / report files; ``announce``
@@ -145,7 +161,8 @@ def video_camera_path(clip_cameras, s: "GenerateSettings", num_frames: int, foca
     return vp.path.c2w, vp.path.K, vp.path.times, files
 
 
-__all__ = ["FrameCameras", "frame_cameras", "camera_trajectory", "unused_camera_settings", "camera_label", "camera_path_of", "video_camera_path"]
+__all__ = ["FrameCameras", "frame_cameras", "camera_trajectory", "unused_camera_settings", "camera_label", "camera_path_of", "video_camera_path",
+           "preset_beside_a_path_warning"]
 
 
 
