@@ -254,3 +254,30 @@ def test_too_few_frames_because_of_the_stride_says_so(tmp_path):
     few = _folder(tmp_path / "two", 2)  # too few whatever the stride: as before
     with pytest.raises(FromVideoError, match=r": too few frames \(1\); a camera path needs at least 3$"):
         recover_clip_cameras(few, source="sfm", stride=2)
+
+
+def test_a_range_of_a_camera_file_under_generate_is_advised_in_the_callers_words(tmp_path, monkeypatch):
+    """``genxd.generate(..., camera_from_video=FOLDER, camera_start='1f')`` on a folder whose cameras come from a
+    camera file advised the command line ('genxd trajectory from-video --source sfm --start / --end, then camera= its
+    file') to a Python caller. Now each caller gets its own: the command with the range given, or the function."""
+    import genxd.api
+    from genxd.cameras import save_transforms_json, trajectories
+
+    def no_model(*args, **kwargs):
+        raise AssertionError("the model was loaded")
+
+    monkeypatch.setattr(genxd.api, "load_model", no_model)
+    c2w, K = trajectories.spiral(num_frames=6)
+    save_transforms_json(tmp_path / "transforms.json", c2w, K, 32, 32)
+    image = Path(__file__).resolve().parents[2] / "examples" / "scene_a.png"
+    with pytest.raises(FromVideoError) as caught:
+        genxd.api.generate(image, tmp_path / "o", camera_from_video=tmp_path, camera_start="1f", camera_end=2)
+    assert str(caught.value).endswith(
+        "take them from SfM on the range's frames instead (genxd.cameras.from_video.write_video_path("
+        f"{tmp_path.name!r}, 'path.json', NUM_FRAMES, source='sfm', start='1f', end=2), then camera='path.json')")
+    assert "--" not in str(caught.value)
+    res = CliRunner().invoke(app, ["generate", str(image), "-o", str(tmp_path / "o"), "--camera-from-video",
+                                   str(tmp_path), "--camera-start", "1f"])
+    assert res.exit_code == 2, res.output
+    assert (f"take them from SfM on the range's frames instead (genxd trajectory from-video {tmp_path.name} -o "
+            "path.json --source sfm --start 1f, then --camera path.json)") in " ".join(res.output.split()), res.output

@@ -11,6 +11,7 @@ points (:func:`rotation_only_cameras`) and given as rotations only; otherwise py
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import tempfile
 import time
@@ -293,12 +294,20 @@ def _refuse_range(clip: Path, camera_file: Path, bounds: tuple) -> None:
     cameras are not cut (their times, where a file has them, are fractions of its path, not the clip's seconds)."""
     given = [b for b in bounds if b is not None]
     if given:
-        from ..caller_style import is_cli as v_cli, text_setting
+        from ..caller_style import is_cli, text_setting
+        from .clip_range import ClipBound
 
         said = " and ".join(b.said() for b in given)
         how = text_setting("source", "sfm")
-        if given[0].name.startswith("camera_"):  # genxd generate, which takes no source: write the path first
-            how = f"genxd trajectory from-video --source sfm --start / --end, then {'--camera' if v_cli() else 'camera='} its file"
+        if given[0].name.startswith("camera_"):  # genxd generate, which takes no source: write the path first,
+            # in the caller's words (the range as trajectory from-video / write_video_path take it)
+            rng = [ClipBound(b.value, b.frames, b.name[len("camera_"):]).said() for b in given]
+            if is_cli():
+                how = (f"genxd trajectory from-video {shlex.quote(clip.name)} -o path.json --source sfm "
+                       f"{' '.join(rng)}, then --camera path.json")
+            else:
+                how = (f"genxd.cameras.from_video.write_video_path({clip.name!r}, 'path.json', NUM_FRAMES, "
+                       f"source='sfm', {', '.join(rng)}), then camera='path.json'")
         raise FromVideoError(f"{clip}: {said} cut{'s' * (len(given) == 1)} the frames of a video or frame folder, and "
                              f"its cameras come from the camera file {camera_file.name}, which is not cut; take them "
                              f"from SfM on the range's frames instead ({how})")
