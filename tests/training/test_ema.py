@@ -9,7 +9,7 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from genxd.training.ema import EMAWeights
+from genxd.training.ema import EMAWeights, averaged_weights
 
 from .conftest import checkpoint_folder
 
@@ -75,3 +75,24 @@ def test_ema_warm_up_decay_by_hand():
     assert ema.current_decay(9) == pytest.approx(0.784557, abs=1e-6)
     assert ema.current_decay(10**7) == pytest.approx(0.9999)
     assert EMAWeights(torch.nn.Linear(1, 1), decay=0.9, start_step=100).current_decay(100) == 0.0
+
+
+def test_averaged_weights_swaps_in_the_average_and_back_also_after_an_error():
+    """The trainers' validation and VAE checkpoint writing run with the EMA's weights in eval mode; after the block
+    (an error too) the model's own weights are back bit for bit and it trains again."""
+    torch.manual_seed(0)
+    model = torch.nn.Linear(3, 2)
+    ema = EMAWeights(model, decay=0.5)
+    with torch.no_grad():
+        model.weight.add_(1.0)  # the model moves away from the average
+    own = {k: v.clone() for k, v in model.state_dict().items()}
+    with averaged_weights(model, ema) as inside:
+        assert inside is model and not model.training
+        assert torch.equal(model.weight, ema.shadow["weight"])
+    assert model.training and all(torch.equal(v, own[k]) for k, v in model.state_dict().items())
+    with pytest.raises(RuntimeError, match="boom"), averaged_weights(model, ema):
+        raise RuntimeError("boom")
+    assert model.training and torch.equal(model.weight, own["weight"])
+    with averaged_weights(model, None):  # no EMA: the model's own weights, in eval mode
+        assert not model.training and torch.equal(model.weight, own["weight"])
+    assert model.training

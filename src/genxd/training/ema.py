@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
+from typing import Iterator
 
 import torch
 from torch import nn
 
-__all__ = ["EMAWeights"]
+__all__ = ["EMAWeights", "averaged_weights"]
 
 
 class EMAWeights:
@@ -97,3 +99,21 @@ class EMAWeights:
         for k in self.shadow:
             self.shadow[k] = state[k].to(self.shadow[k].device).float()
         self.num_updates = num_updates
+
+
+@contextlib.contextmanager
+def averaged_weights(model: nn.Module, ema: EMAWeights | None) -> Iterator[nn.Module]:
+    """``model`` in eval mode for the block, holding ``ema``'s averaged weights (its own unchanged where ``ema`` is
+    None); after it (an error too) its own weights are back and it is in train mode again (the trainers' validation
+    and checkpoint writing)."""
+    backup = None
+    if ema is not None:
+        backup = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        ema.copy_to(model)
+    model.eval()
+    try:
+        yield model
+    finally:
+        if backup is not None:
+            model.load_state_dict(backup)
+        model.train()

@@ -22,7 +22,7 @@ from ..pipelines.tf32 import with_training_tf32
 from ..utils.progress import progress_bar
 from .config import OptimConfig, TrainConfig
 from .data import build_training_dataset, make_loader
-from .ema import EMAWeights
+from .ema import EMAWeights, averaged_weights
 from ..checkpoint_folders import starting_folder
 from .checkpoint_files import resume_setting
 from .loop import TrainingRun
@@ -232,20 +232,10 @@ def train_genxd(cfg: TrainConfig, resume: str | None = None, overwrite: bool = F
                 return
             from .validation import validate_genxd
 
-            backup = None
-            if ema is not None:
-                backup = {k: v.detach().clone() for k, v in unwrapped.state_dict().items()}
-                ema.copy_to(unwrapped)
-            unwrapped.eval()
-            try:
-                with acc.autocast():
-                    metrics = validate_genxd(unwrapped, vae, scheduler_config, val_samples, run.output_dir / "validation",
-                                             step, cfg.validation.num_inference_steps, cfg.validation.guidance_scale,
-                                             cfg.validation.fps, cfg.validation.seed)
-            finally:
-                if backup is not None:
-                    unwrapped.load_state_dict(backup)
-                unwrapped.train()
+            with averaged_weights(unwrapped, ema), acc.autocast():
+                metrics = validate_genxd(unwrapped, vae, scheduler_config, val_samples, run.output_dir / "validation",
+                                         step, cfg.validation.num_inference_steps, cfg.validation.guidance_scale,
+                                         cfg.validation.fps, cfg.validation.seed)
             run.log(step, metrics)
 
         step = start_step

@@ -21,7 +21,7 @@ from ..pipelines.tf32 import with_training_tf32
 from ..utils.progress import progress_bar
 from .config import VAETrainConfig
 from .data import build_training_dataset, make_loader
-from .ema import EMAWeights
+from .ema import EMAWeights, averaged_weights
 from .checkpoint_files import resume_setting
 from .loop import TrainingRun
 from .models import VAE_ALLOW_PICKLE_HINT, build_vae, count_parameters
@@ -123,26 +123,12 @@ def train_vae(cfg: VAETrainConfig, resume: str | None = None, overwrite: bool = 
             n_fixed = max(cfg.loss.scale_samples, cfg.validation.num_samples if val_every else 0)
             fixed = [dataset[i]["frames"] for i in range(min(n_fixed, len(dataset)))]
 
-        def with_ema_weights(fn):
-            backup = None
-            if ema is not None:
-                backup = {k: v.detach().clone() for k, v in unwrapped.state_dict().items()}
-                ema.copy_to(unwrapped)
-            unwrapped.eval()
-            try:
-                return fn()
-            finally:
-                if backup is not None:
-                    unwrapped.load_state_dict(backup)
-                unwrapped.train()
-
         def write_parts(folder: Path, state: dict[str, torch.Tensor] | None) -> None:
-            def body() -> None:
+            with averaged_weights(unwrapped, ema):
                 scale = measure_scaling_factor(unwrapped, fixed[: cfg.loss.scale_samples])
                 unwrapped.register_to_config(scaling_factor=scale)
                 save_module(unwrapped, folder / "vae", run.save_dtype(), None if ema is not None else state)
                 run.print(f"checkpoint: latent scaling factor {scale:.4f}")
-            with_ema_weights(body)
             if ema is not None:
                 ema.save(folder / "ema.safetensors")
 
@@ -169,7 +155,9 @@ def train_vae(cfg: VAETrainConfig, resume: str | None = None, overwrite: bool = 
                                        fps=cfg.validation.fps)
                 return {"val/psnr": sum(scores) / max(len(scores), 1)}
 
-            run.log(step, with_ema_weights(body))
+            with averaged_weights(unwrapped, ema):
+                metrics = body()
+            run.log(step, metrics)
 
         step = start_step
         last_saved = start_step if run.resume_from is not None else -1
