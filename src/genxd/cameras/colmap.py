@@ -16,7 +16,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Callable, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -216,9 +216,6 @@ def write_colmap_model(
     first_key = next(iter(camera_ids))
     ini = _project_ini(image_path, "PINHOLE", len(camera_ids) == 1, list(first_key[2:]))
 
-    target = output_target(model_dir)  # a link to a folder elsewhere: kept, what it points to replaced
-    if os.path.lexists(target) and not target.is_dir():
-        raise NotADirectoryError(f"{model_dir} exists and is not a folder")
     dropped = set() if keep_rigs_and_frames else {"rigs.bin", "frames.bin"}  # old ones would describe another model
 
     def fill(folder: Path) -> None:
@@ -227,12 +224,22 @@ def write_colmap_model(
         for extra in dropped:
             (folder / extra).unlink(missing_ok=True)
 
+    _put_model(model_dir, bool(existing), fill, dropped)
+    return model_dir
+
+
+def _put_model(model_dir: Path, existing: bool, fill: Callable[[Path], None], dropped: set[str]) -> None:
+    """Write a model into ``model_dir`` with ``fill`` (which writes its files into the folder it is given), replacing
+    the model there (``existing``) whole; ``dropped``: files of the old folder not carried over."""
+    target = output_target(model_dir)  # a link to a folder elsewhere: kept, what it points to replaced
+    if os.path.lexists(target) and not target.is_dir():
+        raise NotADirectoryError(f"{model_dir} exists and is not a folder")
     if parts_below(os.getcwd(), target) is not None:  # the current folder (or above): it cannot be renamed
         if existing:
             check_not_working_folder(model_dir, "COLMAP model folder", "it holds a model, replaced whole: write it "
                                      "from the folder above")
         fill(target)  # no model there to mix with: its files are written in
-        return model_dir
+        return
     if (why := _not_renamable(target)) is not None:  # a read-only parent, a mount point: as the working folder
         if existing:
             kind = PermissionError if why.startswith("its folder") else OSError
@@ -240,7 +247,7 @@ def write_colmap_model(
                        "model is built beside it and renamed onto it); remove its cameras.bin, images.bin and "
                        "points3D.bin to write the new one in, or write to another folder")
         fill(target)
-        return model_dir
+        return
     # The new model is built whole in a sibling folder with what else the old folder holds, and renamed onto
     # model_dir in one step (the old folder set aside, then deleted): a stop or a kill at any point leaves the old
     # model whole or the new one, never a mix of their files (wrong poses, read without an error). Before, the files
@@ -249,7 +256,6 @@ def write_colmap_model(
         fill(tmp)
         if target.is_dir():
             _carry_over(target, tmp, dropped)  # atomic_dir gives tmp the old folder's mode bits and group
-    return model_dir
 
 
 def _not_renamable(folder: Path) -> str | None:
