@@ -5,8 +5,11 @@ output kept as latents: no VAE, and one model load for the file (test_pipeline.p
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 import torch
+from diffusers.configuration_utils import FrozenDict
 from scipy.spatial.transform import Rotation
 
 from genxd.pipelines import GenXDPipeline
@@ -45,7 +48,7 @@ class Recorder:
         self.calls: list[dict] = []
 
     def __call__(self, sample, timestep, added_time_ids=None, indicator=None, motion_ids=None, return_dict=False):
-        self.calls.append(dict(sample=sample.clone(), added_time_ids=added_time_ids.clone(), indicator=indicator,
+        self.calls.append(dict(sample=sample.clone(), timestep=torch.as_tensor(timestep).clone(), added_time_ids=added_time_ids.clone(), indicator=indicator,
                                motion_ids=None if motion_ids is None else motion_ids.clone()))
         rays = sample[:, :, 8:14].flatten(1).abs().amax(1) > 0
         motion = torch.zeros(sample.shape[0]) if motion_ids is None else motion_ids.float()
@@ -153,16 +156,83 @@ def test_the_context_frames_come_out_as_the_context_latents(pipe, unet):
 
 
 def test_conditions_are_the_ones_build_conditions_makes(pipe, unet):
-    """The batch of two samples: each sample's conditional rays are its own (no mixing across the batch)."""
+    """The batch of two samples: each sample's conditional rays are its own (no mixing across the batch); a 1-D
+    ``context_index`` is every sample's."""
     k1, k2 = _kwargs(steps=1), _kwargs(steps=1)
     k2["target_c2w"] = _cameras(4, 11)[None]
     kwargs = {**k1, "target_c2w": torch.cat([k1["target_c2w"], k2["target_c2w"]]),
-              "target_K": torch.cat([k1["target_K"]] * 2), "context_index": torch.cat([k1["context_index"]] * 2),
+              "target_K": torch.cat([k1["target_K"]] * 2), "context_index": k1["context_index"][0],  # 1-D: for all
               "context_latents": torch.cat([k1["context_latents"]] * 2), "latents": torch.cat([k1["latents"]] * 2)}
     pipe(**kwargs, guidance_scale=2.0, motion_strength=[1.0, 7.0], mode="4d")
-    c = build_conditions(kwargs["context_latents"], kwargs["context_index"], kwargs["target_c2w"], kwargs["target_K"],
+    index = torch.cat([k1["context_index"]] * 2)
+    c = build_conditions(kwargs["context_latents"], index, kwargs["target_c2w"], kwargs["target_K"],
                          torch.tensor([2, 2]), torch.tensor([1.0, 7.0]), num_added_time_ids=2)
     s = unet.calls[0]["sample"]
     assert s.shape[0] == 4  # [uncond x 2, cond x 2]
     torch.testing.assert_close(s[2:, :, 8:14], c.rays, atol=1e-5, rtol=0)
     assert unet.calls[0]["motion_ids"].tolist() == [0.0, 0.0, 1.0, 7.0]
+
+
+@pytest.mark.parametrize("sequential", [False, True])
+def test_the_first_unet_input_is_the_given_noise_at_the_schedulers_scale(pipe, unet, sequential):
+    """The caller's ``latents`` are unit noise: scaled by the scheduler's ``init_noise_sigma`` before the first
+    step, then by its model-input scaling; each guidance branch sees the same noisy frames."""
+    kwargs = _kwargs(frames=4, views=1, steps=3)
+    sched = copy.deepcopy(pipe.scheduler)
+    sched.set_timesteps(3)
+    expected = sched.scale_model_input(kwargs["latents"] * sched.init_noise_sigma, sched.timesteps[0])
+    pipe.sequential_guidance = sequential
+    try:
+        pipe(**kwargs, guidance_scale=2.0, mode="3d")
+    finally:
+        pipe.sequential_guidance = False
+    first = torch.cat([c["sample"] for c in unet.calls[: 2 if sequential else 1]])
+    assert first.shape[0] == 2
+    for branch in first:  # frame 0 is the context view
+        torch.testing.assert_close(branch[1:, :4], expected[0, 1:], atol=1e-5, rtol=1e-6)  # float32 round-off
+
+
+def test_motion_guidance_at_guidance_scale_1(pipe, unet, step_inputs):
+    """Motion guidance without classifier-free guidance: two branches, [conditional, motion strength 0], and the
+    prediction ``cond + w (cond - cond at strength 0)``."""
+    pipe(**_kwargs(steps=1), guidance_scale=1.0, motion_strength=6.0, motion_guidance_scale=1.5, mode="video")
+    assert [c["motion_ids"].tolist() for c in unet.calls] == [[6.0, 0.0]]
+    expected = 6.0 + 1.5 * (6.0 - 0.0)  # video mode: no rays
+    torch.testing.assert_close(step_inputs[0], torch.full_like(step_inputs[0], expected))
+
+
+def test_a_model_without_ray_conditioning_gets_no_ray_channels(pipe, unet, monkeypatch):
+    """``ray_condition: false`` in the UNet's config: its input is the latents, the 4 image-latent channels and
+    the mask (9 channels), no rays."""
+    config = dict(pipe.unet.config, ray_condition=False, in_channels=9)
+    monkeypatch.setattr(pipe.unet, "_internal_dict", FrozenDict(config))
+    kwargs = _kwargs(steps=1)
+    pipe(**kwargs, guidance_scale=1.0, mode="3d")
+    s = unet.calls[0]["sample"]
+    assert s.shape[2] == 9
+    assert s[0, :, 8].amax(dim=(-1, -2)).tolist() == [1.0, 0.0, 0.0, 1.0]  # the mask, last
+
+
+def test_cameras_for_one_sample_are_every_samples(pipe, unet):
+    """``target_c2w [F, 4, 4]`` / ``target_K [F, 3, 3]`` with a batch of context views: the same path for all."""
+    kwargs = _kwargs(steps=1)
+    kwargs.update(target_c2w=kwargs["target_c2w"][0], target_K=kwargs["target_K"][0], context_index=[0, 3],
+                  context_latents=torch.cat([kwargs["context_latents"]] * 2), latents=torch.cat([kwargs["latents"]] * 2))
+    out = pipe(**kwargs, guidance_scale=1.0, mode="3d")
+    rays = unet.calls[0]["sample"][:, :, 8:14]
+    assert rays.shape[0] == 2 and out.c2w.shape == (2, 4, 4, 4)
+    torch.testing.assert_close(rays[1], rays[0], atol=0, rtol=0)
+
+
+@pytest.mark.parametrize("name", ["euler", "unipc"])
+def test_the_unet_gets_a_quarter_log_sigma_as_its_timestep(pipe, unet, name):
+    """The released UNet was trained with ``0.25 ln sigma`` as its timestep (EDM): for schedulers whose
+    ``timesteps`` are integer training steps (UniPC here), the pipeline converts them."""
+    pipe.set_scheduler(name)
+    try:
+        pipe(**_kwargs(steps=3), guidance_scale=1.0, mode="3d")
+        sigmas = pipe.scheduler.sigmas[:3]
+    finally:
+        pipe.set_scheduler("euler")
+    seen = torch.stack([c["timestep"].reshape(-1)[0].float() for c in unet.calls])
+    torch.testing.assert_close(seen, 0.25 * sigmas.float().log(), atol=1e-5, rtol=1e-5)  # float32 round-off
