@@ -10,8 +10,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import inspect
-import math
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
@@ -28,7 +26,10 @@ from ..cameras import check_rigid
 from ..models import UNetMVTemporalConditionModel
 from ..checkpoint_folders import resolve_checkpoint
 from ..validation import Float, Int
+from .call_arguments import (check_generator, context_indices, motion_guidance, motion_strengths,
+                             warn_pixel_intrinsics)
 from .conditioning import GenXDConditions, build_conditions, mode_to_indicator
+from .context_images import ContextImages, to_image_tensor
 from .decoding import decode_in_windows, decoded_runs
 from .memory import default_overlap, resolve_decode_chunk
 from .schedulers import check_scheduler, make_scheduler, model_timestep, scheduler_name
@@ -51,65 +52,6 @@ class GenXDPipelineOutput(BaseOutput):
     c2w: Tensor
     K: Tensor
     context_index: Tensor
-
-
-def _array_to_tensor(array: np.ndarray) -> Tensor:
-    """A numpy image (batch) ``[..., H, W, 3]``, channels last as PIL and OpenCV give them (and as ``genxd.generate``
-    takes them), ``uint8`` or floats in [0, 1] -> float32 ``[..., 3, H, W]``."""
-    if array.ndim not in (3, 4, 5) or array.shape[-1] != 3:
-        raise ValueError(f"context_images as a numpy array is channels last: [H, W, 3], [V, H, W, 3] or "
-                         f"[B, V, H, W, 3] (as PIL and OpenCV give them), got shape {tuple(array.shape)}; "
-                         "channels-first images: pass a torch tensor")
-    if array.dtype == np.uint8:
-        values = array.astype(np.float32) / 255.0
-    elif np.issubdtype(array.dtype, np.floating):
-        values = array.astype(np.float32)  # a copy: the caller's array is never shared
-    else:
-        raise ValueError(f"context_images as a numpy array must be uint8 or floats in [0, 1], got {array.dtype}")
-    return torch.from_numpy(np.ascontiguousarray(np.moveaxis(values, -1, -3)))
-
-
-_IMAGE_FORMS = ("a torch tensor [B, V, 3, H, W] / [V, 3, H, W] / [3, H, W] (floats in [0, 1] or uint8), a numpy "
-                "array [..., H, W, 3] (channels last), PIL image(s) or a list of them")
-
-
-def _to_image_tensor(images: Any) -> Tensor:
-    """Accept ``[B, V, 3, H, W]`` / ``[V, 3, H, W]`` / ``[3, H, W]`` tensors (floats in [0, 1] or ``uint8``),
-    numpy arrays ``[(B, )(V, )H, W, 3]`` (channels last; ``uint8`` or floats in [0, 1]), PIL images or lists of
-    them; return ``[B, V, 3, H, W]`` float32. A TypeError names the accepted forms for anything else (a path)."""
-    if isinstance(images, (str, os.PathLike)):
-        raise TypeError(f"context_images takes images, not a path ({str(images)!r}): open it first "
-                        "(PIL.Image.open(path)), or use genxd.generate, which reads image files")
-    if isinstance(images, PIL.Image.Image):
-        images = [images]
-    if isinstance(images, (list, tuple)):
-        if len(images) == 0:
-            raise ValueError("context_images is empty")
-        if all(isinstance(im, PIL.Image.Image) for im in images):
-            sizes = {im.size for im in images}
-            if len(sizes) > 1:
-                raise ValueError(f"context_images: the PIL images differ in size ({sorted(sizes)})")
-            arr = np.stack([np.asarray(im.convert("RGB"), dtype=np.float32) / 255.0 for im in images])
-            return torch.from_numpy(arr).permute(0, 3, 1, 2)[None]
-        if not all(isinstance(im, (np.ndarray, Tensor)) for im in images):
-            kinds = sorted({type(im).__name__ for im in images})
-            raise TypeError(f"context_images must be {_IMAGE_FORMS}, got a list of {', '.join(kinds)}")
-        parts = [_array_to_tensor(im) if isinstance(im, np.ndarray) else im for im in images]
-        parts = [p.float() / 255.0 if p.dtype == torch.uint8 else p for p in parts]  # 0-255, as below
-        images = torch.stack(parts)
-    if isinstance(images, np.ndarray):
-        images = _array_to_tensor(images)
-    if not torch.is_tensor(images):
-        raise TypeError(f"context_images must be {_IMAGE_FORMS}, got {type(images).__name__}")
-    if images.ndim == 3:
-        images = images[None, None]
-    elif images.ndim == 4:
-        images = images[None]
-    if images.ndim != 5 or images.shape[2] != 3:
-        raise ValueError(f"context_images must be [B, V, 3, H, W], got shape {tuple(images.shape)}")
-    if images.dtype == torch.uint8:  # 0-255, as genxd.generate takes a uint8 tensor
-        return images.float() / 255.0
-    return images.float()
 
 
 class GenXDPipeline(DiffusionPipeline):
@@ -301,6 +243,7 @@ class GenXDPipeline(DiffusionPipeline):
             raise ValueError("target_K contains NaN or infinite values")
         if (target_K[..., 0, 0] <= 0).any() or (target_K[..., 1, 1] <= 0).any():
             raise ValueError("target_K focal lengths must be positive (normalised intrinsics: fx/W, fy/H)")
+        warn_pixel_intrinsics(target_K)
         if context_index.shape != (b, v):
             raise ValueError(f"context_index must be [B, V] = [{b}, {v}], got {tuple(context_index.shape)}")
         if (context_index < 0).any() or (context_index >= f).any():
@@ -320,13 +263,13 @@ class GenXDPipeline(DiffusionPipeline):
     @torch.no_grad()
     def __call__(
         self,
-        context_images: Tensor | PIL.Image.Image | Sequence[PIL.Image.Image] | None,
-        target_c2w: Tensor,
-        target_K: Tensor,
+        context_images: ContextImages | None,
+        target_c2w: Tensor | np.ndarray | Sequence,
+        target_K: Tensor | np.ndarray | Sequence,
         context_index: Tensor | Sequence[int] | None = None,
-        context_c2w: Tensor | None = None,
+        context_c2w: Tensor | np.ndarray | None = None,
         mode: str | int = "3d",
-        motion_strength: float | Tensor = 0.0,
+        motion_strength: float | Sequence[float] | Tensor = 0.0,
         num_inference_steps: int = 25,
         guidance_scale: float = 3.0,
         height: int | None = None,
@@ -334,7 +277,7 @@ class GenXDPipeline(DiffusionPipeline):
         generator: torch.Generator | list[torch.Generator] | None = None,
         latents: Tensor | None = None,
         output_type: str = "pt",
-        decode_chunk_size: int | None = None,
+        decode_chunk_size: int | str | None = None,
         decode_overlap: int | None = None,
         callback_on_step_end: Callable[[Any, int, Tensor, dict], dict] | None = None,
         callback_on_step_end_tensor_inputs: Sequence[str] = ("latents",),
@@ -347,21 +290,27 @@ class GenXDPipeline(DiffusionPipeline):
         Args:
             context_images: ``[B, V, 3, H, W]`` in [0, 1] (or ``[V, 3, H, W]`` / ``[3, H, W]``; ``uint8``
                 tensors are 0-255), numpy arrays channels last ``[(B, )(V, )H, W, 3]`` (``uint8`` or floats
-                in [0, 1], as ``np.asarray(pil_image)`` gives), or PIL image(s); not paths (a TypeError).
-            target_c2w: ``[B, F, 4, 4]`` (or ``[F, 4, 4]``) OpenCV camera-to-world of every frame.
-            target_K: ``[B, F, 3, 3]`` (or ``[F, 3, 3]``) normalised intrinsics.
-            context_index: ``[B, V]`` which frames the context views are (default ``0..V-1``).
+                in [0, 1], as ``np.asarray(pil_image)`` gives), PIL image(s), or a list mixing them; a PIL image
+                and a grey / RGBA / 16-bit array are read as ``genxd.generate`` reads them (EXIF orientation,
+                transparency on white: :mod:`genxd.pipelines.context_images`); not paths (a TypeError).
+            target_c2w: ``[B, F, 4, 4]`` (or ``[F, 4, 4]``) OpenCV camera-to-world of every frame (a tensor, numpy
+                array or nested list, any float dtype; used in float32).
+            target_K: ``[B, F, 3, 3]`` (or ``[F, 3, 3]``) normalised intrinsics (fx/W, fy/H, cx/W, cy/H; pixel
+                intrinsics give a GenXDWarning: ``genxd.cameras.normalize_intrinsics`` converts).
+            context_index: ``[B, V]`` (or ``[V]``) integer frame indices of the context views (default ``0..V-1``).
             context_c2w: ``[B, V, 4, 4]`` context cameras (default ``target_c2w`` at ``context_index``);
                 rays are relative to the first context camera.
             mode: ``"3d"`` (multi-view, indicator 0), ``"video"`` (1) or ``"4d"`` (2).
-            motion_strength: scalar or ``[B]``; embedded like a timestep (0 = static).
+            motion_strength: a finite number, or ``B`` of them (one per sample); embedded like a timestep
+                (0 = static).
             height / width: the output size in pixels; default (and the only values accepted) the context
                 images' ``H, W``, multiples of :attr:`latent_multiple` (a ValueError otherwise). Kept for the
                 diffusers call signature: resize the context images to change the size.
             num_inference_steps / guidance_scale: sampler steps (``heun``: ``2n - 1`` UNet calls); CFG scale
                 (1 = no guidance, one UNet pass a step). The sampler is ``self.scheduler``
                 (:meth:`set_scheduler`).
-            generator / latents: randomness (one ``torch.Generator``, or a list of one per sample: ``B`` of them);
+            generator / latents: randomness (one ``torch.Generator``, or a list of one per sample: ``B`` of them;
+                for a seed, ``torch.Generator().manual_seed(seed)``: a number is a TypeError);
                 ``latents [B, F, 4, h, w]`` is the initial noise before scaling by the scheduler's initial sigma.
             output_type: ``"pt"``, ``"np"``, ``"pil"`` or ``"latent"``.
             decode_chunk_size / decode_overlap: frames decoded at a time (``"auto"``: by image size,
@@ -397,7 +346,7 @@ class GenXDPipeline(DiffusionPipeline):
             images = torch.zeros(()).expand(*context_latents.shape[:2], 3, lh * self.vae_scale_factor,
                                             lw * self.vae_scale_factor)
         else:
-            images = _to_image_tensor(context_images)
+            images = to_image_tensor(context_images)
         target_c2w = torch.as_tensor(target_c2w, dtype=torch.float32)
         target_K = torch.as_tensor(target_K, dtype=torch.float32)
         if target_c2w.ndim == 3:
@@ -405,11 +354,7 @@ class GenXDPipeline(DiffusionPipeline):
         if target_K.ndim == 3:
             target_K = target_K[None].expand(images.shape[0], -1, -1, -1)
         b, v = images.shape[:2]
-        if context_index is None:
-            context_index = torch.arange(v)[None].expand(b, v)
-        context_index = torch.as_tensor(context_index, dtype=torch.long)
-        if context_index.ndim == 1:
-            context_index = context_index[None].expand(b, -1)
+        context_index = context_indices(context_index, b, v)
         height = height or images.shape[-2]
         width = width or images.shape[-1]
         if context_c2w is not None:
@@ -420,19 +365,15 @@ class GenXDPipeline(DiffusionPipeline):
             raise ValueError(f"output_type must be 'pt', 'np', 'pil' or 'latent', got {output_type!r}")
         # NaN passed "< 1" and sampled without guidance; a string failed in a comparison
         guidance_scale = Float(1.0).check(guidance_scale, "guidance_scale")
-        if not (math.isfinite(motion_guidance_scale) and motion_guidance_scale >= 0):
-            raise ValueError(f"motion_guidance_scale must be >= 0, got {motion_guidance_scale}")
+        motion_guidance_scale = motion_guidance(motion_guidance_scale)
         if motion_guidance_scale > 0 and (self.unet.motion_embedding is None or mode_to_indicator(mode) == 0):
             raise ValueError("motion_guidance_scale needs mode '4d' or 'video' and a model with a motion embedding")
         num_inference_steps = Int(1).check(num_inference_steps, "num_inference_steps")
-        if isinstance(generator, (list, tuple)) and len(generator) != b:  # the extra ones were ignored
-            raise ValueError(f"generator: a list of {len(generator)} generators for a batch of {b} (one per sample)")
+        check_generator(generator, b)
         num_frames = target_c2w.shape[1]
         device = self._execution_device
         indicator = torch.full((b,), mode_to_indicator(mode), dtype=torch.long, device=device)
-        motion = torch.as_tensor(motion_strength, dtype=torch.float32).reshape(-1).expand(b).clone()
-        if not torch.isfinite(motion).all():
-            raise ValueError("motion_strength must be finite")
+        motion = motion_strengths(motion_strength, b)
         do_cfg = guidance_scale > 1.0
 
         # 2. encode conditions
@@ -473,6 +414,7 @@ class GenXDPipeline(DiffusionPipeline):
         if latents is None:
             latents = randn_tensor(shape, generator=generator, device=device, dtype=torch.float32)
         else:
+            latents = torch.as_tensor(latents)  # a numpy array too
             if tuple(latents.shape) != shape:
                 raise ValueError(f"latents must have shape {shape}, got {tuple(latents.shape)}")
             latents = latents.to(device=device, dtype=torch.float32)

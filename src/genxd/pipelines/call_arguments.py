@@ -1,0 +1,88 @@
+"""Checks of ``GenXDPipeline.__call__``'s sampling arguments, each a one-line error naming the argument, made before
+any image is encoded (the notebook API audit of 2026-12-06).
+
+Before: ``generator=0`` failed after the VAE had encoded the images with ``'int' object has no attribute
+'device'``; ``motion_strength="a"`` with ``new(): invalid data type 'str'``, ``motion_strength=[0.1, 0.2]`` for one
+sample with torch's expand error, ``motion_guidance_scale="1"`` with ``must be real number, not str``; a
+``context_index`` of ``[0.5]`` was truncated to frame 0 silently; ``target_K`` in pixels was taken as normalised
+(a zoom of some hundred times) without a word.
+"""
+
+from __future__ import annotations
+
+import math
+from numbers import Real
+from typing import Any
+
+import torch
+from torch import Tensor
+
+__all__ = ["check_generator", "context_indices", "motion_strengths", "motion_guidance", "warn_pixel_intrinsics"]
+
+
+def check_generator(generator: Any, batch: int) -> None:
+    """``None``, one ``torch.Generator`` or a list / tuple of ``batch`` of them."""
+    many = isinstance(generator, (list, tuple))
+    for g in generator if many else [generator]:
+        if g is not None and not isinstance(g, torch.Generator):
+            raise TypeError(f"generator must be a torch.Generator or a list of one per sample, got "
+                            f"{type(g).__name__}{' in the list' if many else ''}; for a seed: "
+                            f"generator=torch.Generator().manual_seed(seed)")
+    if many and len(generator) != batch:  # the extra ones were ignored
+        raise ValueError(f"generator: a list of {len(generator)} generators for a batch of {batch} (one per sample)")
+
+
+def motion_strengths(value: Any, batch: int) -> Tensor:
+    """``motion_strength`` as float32 ``[batch]``: one finite number, or ``batch`` of them."""
+    try:
+        motion = torch.as_tensor(value, dtype=torch.float32).reshape(-1)
+    except (TypeError, ValueError, RuntimeError):
+        raise TypeError(f"motion_strength must be a number or one per sample ({batch}), got "
+                        f"{value!r} ({type(value).__name__})"[:300]) from None
+    if motion.numel() not in (1, batch):
+        raise ValueError(f"motion_strength: {motion.numel()} values for a batch of {batch} (one number, or one "
+                         "per sample)")
+    if not torch.isfinite(motion).all():
+        raise ValueError("motion_strength must be finite")
+    return motion.expand(batch).clone()
+
+
+def motion_guidance(value: Any) -> float:
+    """``motion_guidance_scale``: a finite number >= 0."""
+    if isinstance(value, bool) or not isinstance(value, (Real, Tensor)):
+        raise TypeError(f"motion_guidance_scale must be a number >= 0, got {value!r} ({type(value).__name__})"[:300])
+    value = float(value)
+    if not (math.isfinite(value) and value >= 0):
+        raise ValueError(f"motion_guidance_scale must be >= 0, got {value}")
+    return value
+
+
+def context_indices(value: Any, batch: int, views: int) -> Tensor:
+    """``context_index`` as long ``[batch, views]`` (default ``0..V-1``); integers only: ``[0.5]`` was frame 0."""
+    if value is None:
+        return torch.arange(views)[None].expand(batch, views)
+    try:
+        index = torch.as_tensor(value)
+    except (TypeError, ValueError, RuntimeError):
+        raise TypeError(f"context_index must be frame indices (integers), got {value!r}"[:300]) from None
+    if index.dtype == torch.bool or index.is_complex():
+        raise TypeError(f"context_index must be frame indices (integers), got {index.dtype}")
+    if index.is_floating_point():
+        if not torch.isfinite(index).all() or (index != index.round()).any():
+            raise ValueError(f"context_index must be frame indices (integers), got {index.tolist()}")
+    index = index.long()
+    return index[None].expand(batch, -1) if index.ndim == 1 else index
+
+
+def warn_pixel_intrinsics(K: Tensor) -> None:
+    """A GenXDWarning when every principal point lies more than an image size outside the image (the rule of
+    :class:`genxd.cameras.CameraPath`): ``K`` in pixels, which the pipeline reads as normalised."""
+    centre = K[..., :2, 2].double().reshape(-1, 2)
+    if len(centre) and bool(((centre < -1) | (centre > 2)).any(dim=-1).all()):
+        from ..validation import warn
+
+        cx, cy = (float(c) for c in centre[0])
+        warn(f"target_K: principal point at ({cx:g}, {cy:g}) image sizes, far outside the image: K looks like pixel "
+             f"intrinsics, but target_K is normalised (fx/W, fy/H, cx/W, cy/H; "
+             f"genxd.cameras.normalize_intrinsics(K, width, height) converts)")
+
