@@ -54,6 +54,7 @@ class GenerateSettings:
         cam = self.camera
         if not isinstance(cam, CameraPath):  # a CameraPath object is taken as it is
             what = "a preset name, a camera file path or a CameraPath"
+            _refuse_camera_arrays(cam, what)
             cam = path_argument(cam, "camera", what)  # "~/cam.json" expanded
             if len(cam.parts) == 1 and (not isinstance(self.camera, str) or str(cam) != self.camera):
                 # a path object is a file or folder (as camera_path_of takes it), never a preset: Path("orbit")
@@ -103,3 +104,24 @@ class GenerateSettings:
 
 
 __all__ = ["GenerateSettings"]
+
+
+def _refuse_camera_arrays(camera: object, what: str) -> None:
+    """Matrices given as ``camera`` (the ``(c2w, K)`` pair every ``genxd.cameras`` preset returns, a c2w array): one
+    line saying how to pass them. The message printed the whole tensor before, cut at 300 characters."""
+    import numpy as np
+    import torch
+
+    def is_matrix(x: object) -> bool:
+        return isinstance(x, (np.ndarray, torch.Tensor))
+
+    if isinstance(camera, (tuple, list)) and camera and all(is_matrix(x) for x in camera):
+        shapes = ", ".join(str(list(x.shape)) for x in camera)
+        got = f"a {type(camera).__name__} of {len(camera)} arrays ({shapes})"
+    elif is_matrix(camera):
+        got = f"an array of shape {list(camera.shape)}"
+    else:
+        return
+    raise v.InvalidType(f"{v.arg('camera')} must be {what}, got {got}: for your own matrices, pass "
+                        f"genxd.cameras.CameraPath(c2w, K, height, width) (K normalised: fx/W, fy/H, cx/W, cy/H)")
+
