@@ -237,3 +237,13 @@ def test_opengl_axes_are_the_opencv_axes_with_y_and_z_flipped():
     assert float(gl[:3, 1] @ world_up) > 0  # OpenGL +y is image up, which look_at leans towards world up
     torch.testing.assert_close(gl[:3, 0], c2w[:3, 0])
     torch.testing.assert_close(gl[:3, 3], eye)
+
+
+@pytest.mark.parametrize("eye, target", [
+    (torch.zeros(3), torch.zeros(3)),  # was a NaN matrix, silently
+    (torch.tensor([[0.0, 0.0, -2.0], [1.0, 1.0, 1.0]]), torch.tensor([1.0, 1.0, 1.0])),  # one camera of two
+    (torch.tensor([float("nan"), 0.0, -2.0]), torch.zeros(3)),
+])
+def test_look_at_refuses_an_eye_on_the_target(eye, target):
+    with pytest.raises(ValueError, match="look_at: eye and target must be finite and apart"):
+        look_at(eye, target)

@@ -267,3 +267,27 @@ def test_scale_translations_names_the_bad_argument(c2w, factor, error, message):
 
     with pytest.raises(error, match="^" + re.escape(message)):
         scale_translations(c2w, factor)
+
+
+@pytest.mark.parametrize("preset, argument", [
+    ("orbit", "elevation"), ("orbit", "radius"), ("forward", "elevation"), ("forward", "radius"),
+    ("spiral", "radius"), ("spiral", "num_rotations"), ("spiral", "focus_distance"), ("dolly", "distance"),
+    ("zoom", "factor"), ("pan", "angle"), ("pan", "distance"),
+])
+@pytest.mark.parametrize("bad, error, match", [
+    (float("nan"), ValueError, "must be a finite number, got nan"),  # NaN cameras, silently (zoom: its own words)
+    ("1", TypeError, "must be a number, got '1'"),  # numpy's / torch's own words
+])
+def test_preset_numbers_are_checked_naming_the_argument(preset, argument, bad, error, match):
+    """The presets called from Python (a notebook): the command line and genxd.generate check their own options,
+    the functions checked only num_frames, focal, azimuth_range and target."""
+    with pytest.raises(error, match=rf"^{argument} {match}"):
+        make_trajectory(preset, num_frames=4, **{argument: bad})
+
+
+def test_preset_numbers_may_be_numpy_or_torch_scalars():
+    expected = make_trajectory("orbit", num_frames=4, elevation=10.0, radius=2.0)
+    for got in (make_trajectory("orbit", num_frames=4, elevation=np.float32(10.0), radius=np.int64(2)),
+                make_trajectory("orbit", num_frames=4, elevation=torch.tensor(10.0), radius=torch.tensor(2.0))):
+        for a, b in zip(got, expected):
+            torch.testing.assert_close(a, b, atol=0, rtol=0)

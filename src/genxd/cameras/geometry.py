@@ -278,7 +278,10 @@ def look_at(eye: Tensor, target: Tensor, up: Tensor | None = None) -> Tensor:
         up = torch.tensor([0.0, 1.0, 0.0], dtype=eye.dtype, device=eye.device)
     up = torch.as_tensor(up, dtype=eye.dtype, device=eye.device)
     z = target - eye
-    z = z / z.norm(dim=-1, keepdim=True)
+    z_norm = z.norm(dim=-1, keepdim=True)
+    if not bool(torch.isfinite(z).all()) or bool((z_norm < 1e-12).any()):  # was a NaN matrix, silently
+        raise ValueError("look_at: eye and target must be finite and apart (the viewing direction is target - eye)")
+    z = z / z_norm
     # x = z cross up makes y = z cross x = -(up's component orthogonal to z): image up (-y) = world up.
     x = torch.cross(z, up.expand_as(z), dim=-1)
     x_norm = x.norm(dim=-1, keepdim=True)

@@ -83,6 +83,14 @@ def _check_target(target: Sequence[float]) -> Tensor:
     return tgt
 
 
+def _finite(value: float, name: str) -> float:
+    """A finite number (a numpy or torch scalar too): NaN made a path of NaN cameras silently, a string failed in
+    numpy's or torch's own words (the notebook API audit, 2026-12-06). InvalidValue / InvalidType naming it."""
+    from ..validation import Float
+
+    return float(Float().check(value.item() if isinstance(value, Tensor) and value.numel() == 1 else value, name))
+
+
 def _check_focal(focal: float) -> float:
     from ..validation import Float
 
@@ -152,6 +160,7 @@ def orbit(
     """
     n = _check_num_frames(num_frames)
     _check_frame(frame)
+    elevation, radius = _finite(elevation, "elevation"), _finite(radius, "radius")
     if radius <= 0:
         raise ValueError(f"radius must be positive, got {radius}")
     a1, a2 = np.deg2rad(np.asarray(_check_azimuth_range(azimuth_range), dtype=np.float64))
@@ -174,7 +183,7 @@ def forward_angles(num_frames: int, elevation: float, azimuth_range: tuple[float
     a1, a2 = _check_azimuth_range(azimuth_range)
     azimuths = np.concatenate([np.linspace(a1, a2, n // 2, endpoint=False), np.linspace(a2, a1, n // 2, endpoint=False)])
     q = n // 4
-    e = float(elevation)
+    e = _finite(elevation, "elevation")
     elevations = np.concatenate(
         [
             np.linspace(0, e, q, endpoint=False),
@@ -210,6 +219,7 @@ def forward(
     multiple of 4. ``frame`` as in :func:`orbit`.
     """
     _check_frame(frame)
+    radius = _finite(radius, "radius")
     if radius <= 0:
         raise ValueError(f"radius must be positive, got {radius}")
     elevations, azimuths = forward_angles(num_frames, elevation, azimuth_range)
@@ -234,6 +244,8 @@ def spiral(
     as close as possible to the first camera's (-y). ``c2w[0]`` is the identity.
     """
     n = _check_num_frames(num_frames)
+    radius, focus_distance = _finite(radius, "radius"), _finite(focus_distance, "focus_distance")
+    num_rotations = _finite(num_rotations, "num_rotations")
     if radius < 0 or focus_distance <= 0:
         raise ValueError("spiral: radius must be >= 0 and focus_distance > 0")
     t = torch.linspace(0, 1, n, dtype=torch.float64) if n > 1 else torch.zeros(1, dtype=torch.float64)
@@ -252,6 +264,7 @@ def dolly(num_frames: int = AUTHORS_NUM_FRAMES, distance: float = 0.5, focal: fl
     intrinsics stay fixed.
     """
     n = _check_num_frames(num_frames)
+    distance = _finite(distance, "distance")
     s = torch.linspace(0, distance, n, dtype=torch.float64) if n > 1 else torch.zeros(1, dtype=torch.float64)
     t = torch.zeros(n, 3, dtype=torch.float64)
     t[:, 2] = s
@@ -268,7 +281,8 @@ def zoom(num_frames: int = AUTHORS_NUM_FRAMES, factor: float = 1.5, focal: float
     """
     n = _check_num_frames(num_frames)
     _check_focal(focal)
-    if not math.isfinite(factor) or factor <= 0:
+    factor = _finite(factor, "factor")
+    if factor <= 0:
         raise ValueError(f"zoom factor must be positive, got {factor}")
     t = torch.linspace(0, 1, n, dtype=torch.float64) if n > 1 else torch.zeros(1, dtype=torch.float64)
     focals = focal * factor**t
@@ -297,6 +311,7 @@ def pan(
       positive ``distance`` moves to the right.
     """
     n = _check_num_frames(num_frames)
+    angle, distance = _finite(angle, "angle"), _finite(distance, "distance")
     t = torch.linspace(0, 1, n, dtype=torch.float64) if n > 1 else torch.zeros(1, dtype=torch.float64)
     if mode == "rotate":
         theta = torch.deg2rad(angle * t)
