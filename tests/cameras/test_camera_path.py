@@ -86,3 +86,17 @@ def test_pixel_intrinsics_taken_for_normalised_are_warned():
         warnings.simplefilter("error")
         CameraPath(c2w, torch.tensor([[1.1, 0, 0.5], [0, 1.1, 0.5], [0, 0, 1.0]]), 64, 64)
         CameraPath(c2w, torch.tensor([[1.1, 0, 1.8], [0, 1.1, -0.7], [0, 0, 1.0]]), 64, 64)  # off-centre crops
+
+
+def test_times_may_be_a_list_or_numpy_array():
+    """times=[0, 0.5, 1] was "'list' object has no attribute 'shape'"; a numpy array stayed one (not a Tensor)."""
+    import numpy as np
+    import torch
+
+    from genxd.cameras import CameraPath, orbit
+
+    c2w, K = orbit(num_frames=3)
+    for times in ([0.0, 0.5, 1.0], np.array([0.0, 0.5, 1.0])):
+        path = CameraPath(c2w, K, 64, 64, times=times)
+        assert isinstance(path.times, torch.Tensor)
+        torch.testing.assert_close(path.times, torch.tensor([0.0, 0.5, 1.0]), atol=0, rtol=0)

@@ -124,6 +124,8 @@ class CameraPath:
         self._warn_pixel_intrinsics()
         if self.names is not None and len(self.names) != n:
             raise ValueError(f"CameraPath.names: {len(self.names)} names for {n} cameras")
+        if self.times is not None:  # a list or numpy array failed later ("'list' object has no attribute 'shape'")
+            self.times = _tensor(self.times, "CameraPath.times").float()
         if self.times is not None and tuple(self.times.shape) != (n,):
             raise ValueError(f"CameraPath.times: expected [{n}], got {tuple(self.times.shape)}")
         self.height, self.width = int(self.height), int(self.width)
