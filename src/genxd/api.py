@@ -264,6 +264,8 @@ def generate_scenes(
         "num_processes": group.num_processes,
         "cameras_followed": s.mode != "video",  # video mode: no camera rays; cameras.json is the path asked for
     }
+    if clip_cameras is not None and clip_cameras.report.get("clip_range"):  # --camera-start / --camera-end: the part
+        meta_common["clip_range"] = clip_cameras.report["clip_range"]  # followed (camera names the whole clip)
     if plan is not None:
         meta_common["long_path"] = plan.to_dict()
     # every process has checked the existing outputs before any process writes one

@@ -36,18 +36,18 @@ from .. import validation as v
 from ..cameras import trajectories
 from ..utils.images import IMAGE_SUFFIXES, load_image, tensor_to_uint8
 from . import cameras as cam
+from .camera_form import SOURCES, CameraPath, build_camera_form, param_name
 from .jobs import (Cancelled, Devices, GenerationRequest, device_key, download_name, generate_scene, lift_scene,
                    request_notes, slow_on_cpu_note, viewer_copies, zip_folders)
 from .preview import write_camera_preview
 from .refusals import quiet_refusals
 from .session import MAX_RESOLUTION, MIB, Limits, Session, SessionsByPage, validate_uploads
 
-__all__ = ["DemoConfig", "build_app"]
+__all__ = ["DemoConfig", "build_app", "param_name", "SOURCES"]
 
 log = logging.getLogger("genxd.demo")
 
 MAX_FRAMES = 48  # the Frames slider's maximum and the longest camera file taken (genxd demo --max-frames)
-SOURCES = {"preset": "Preset path", "file": "Camera file", "keyframes": "Keyframes", "video": "From a video"}
 #: the Sampling controls' names in the API (``/generate``'s first parameters), in sampling()'s order
 SAMPLING = ("mode", "motion_strength", "steps", "guidance_scale", "seed", "resolution", "fit")
 MODES = {"3d": "3D (static scene)", "video": "Video (no camera control)", "4d": "4D (camera and objects move)"}
@@ -70,11 +70,6 @@ class DemoConfig:
     lift_init_points: int = 5000
     session_ttl_s: float = 6 * 3600
     max_frames: int = MAX_FRAMES  # every camera source: the Frames slider's maximum, a camera file's most cameras
-
-
-def param_name(preset: str, param: str) -> str:
-    """The API's name of a preset's parameter box (``orbit_radius``: presets share parameter names)."""
-    return f"{preset}_{param}"
 
 
 def _error(msg: str) -> str:
@@ -109,7 +104,6 @@ def build_app(devices: Devices, config: DemoConfig) -> gr.Blocks:
     default_focal = float(d.get("focal") or trajectories.AUTHORS_FOCAL)
     preset_scale = loaded.info.preset_scale  # presets scaled to the model's scene depth, as `genxd generate` does
     latent_multiple = int(loaded.pipe.latent_multiple)
-    sources = list(SOURCES)
     preset_names = list(trajectories.PRESETS)
 
     with gr.Blocks(title="genxd demo", analytics_enabled=False, delete_cache=(600, 3600)) as demo:
@@ -127,40 +121,7 @@ def build_app(devices: Devices, config: DemoConfig) -> gr.Blocks:
                 mode = gr.Radio([(v, k) for k, v in MODES.items()], value="3d", label="Mode", elem_id="mode")
                 motion = gr.Slider(0, 100, value=0, step=0.5, label="Motion strength (video / 4D; 0 = still)",
                                    visible=False, elem_id="motion")
-                source = gr.Radio([(SOURCES[k], k) for k in sources], value="preset", label="Camera path",
-                                  elem_id="camera-source")
-                frames = gr.Slider(2, config.max_frames, value=min(default_frames, config.max_frames), step=1,
-                                   label="Frames", elem_id="frames")
-                focal = gr.Number(value=default_focal, label="Focal length (fx / width)", elem_id="focal")
-                with gr.Group(visible=True) as preset_group:
-                    preset = gr.Dropdown(preset_names, value="orbit", label="Preset", elem_id="preset")
-                    param_boxes: dict[tuple[str, str], Any] = {}
-                    preset_rows = {}
-                    for name in preset_names:
-                        params = cam.preset_params(name)
-                        with gr.Row(visible=name == "orbit") as row:
-                            for p in params:
-                                eid = f"param-{name}-{p.name}"
-                                if p.kind == "choice":
-                                    box = gr.Dropdown(list(p.choices), value=p.default, label=p.label, elem_id=eid)
-                                elif p.kind == "range":
-                                    box = gr.Textbox(value=f"{p.default[0]:g},{p.default[1]:g}", label=p.label, elem_id=eid)
-                                else:
-                                    box = gr.Number(value=p.default, label=p.label, elem_id=eid)
-                                param_boxes[(name, p.name)] = box
-                        preset_rows[name] = row
-                with gr.Group(visible=False) as file_group:
-                    camera_file = gr.File(label="Camera path file (.json: the authors' format or transforms.json)",
-                                          file_types=[".json"], elem_id="camera-file")
-                with gr.Group(visible=False) as key_group:
-                    keyframes = gr.Dataframe(value=cam.DEFAULT_KEYFRAMES, headers=cam.KEYFRAME_COLUMNS, datatype="number",
-                                             label="Keyframes in the first camera's frame (x right, y down, z forward; "
-                                                   "degrees: yaw + right, pitch + up). Row 1 is the input view.",
-                                             interactive=True, row_count=3, elem_id="keyframes")  # rows can be added
-                with gr.Group(visible=False) as video_group:
-                    camera_video = gr.Video(label="Video whose camera motion to follow (its cameras are recovered "
-                                                  "once per upload: SfM, up to a minute on a CPU)", sources=["upload"],
-                                            elem_id="camera-video")
+                form = build_camera_form(config.max_frames, default_frames, default_focal, preset_scale)
                 with gr.Accordion("Sampling", open=False):
                     steps = gr.Slider(1, 100, value=int(d["num_inference_steps"]), step=1, label="Denoising steps",
                                       elem_id="steps")
@@ -194,47 +155,10 @@ def build_app(devices: Devices, config: DemoConfig) -> gr.Blocks:
                 time_slider = gr.Slider(0, 1, value=0, step=1, label="Time (4D: frame of the scene)", visible=False,
                                         elem_id="time")
 
-        # the camera controls by the names API clients give them (gradio_client's keyword arguments): a preset's
-        # parameters are named after the preset (orbit_radius, pan_mode); the mode comes last: a video's path
-        # follows the clip's timing in video / 4D, evenly along it in 3D
-        camera_inputs: dict[str, Any] = {
-            "source": source, "preset": preset, "frames": frames, "focal": focal, "camera_file": camera_file,
-            "keyframes": keyframes, "camera_video": camera_video,
-            **{param_name(pre, pname): box for (pre, pname), box in param_boxes.items()}, "mode": mode}
-        param_keys = list(param_boxes)
-
-        # ---------------------------------------------------------------- helpers
-        frames_spec = v.Int(2, config.max_frames)
+        # the camera controls by the names API clients give them (gradio_client's keyword arguments); a video's path
+        # follows the clip's timing in video / 4D, evenly along it in 3D, so the mode is one of them
+        camera_inputs = form.inputs(mode)
         folders = _server_folders(config)
-
-        def camera_path(values: dict[str, Any], fit: str = "crop") -> tuple[Any, Any, str, Any]:
-            """``(c2w, K, label, times)`` of the camera controls' values by name (``camera_inputs``; times: a file's
-            or a video's, else None); ``fit``: how a camera file's cameras of another shape become square (the
-            preview shows crop)."""
-            src, name, n, f = values["source"], values["preset"], values["frames"], values["focal"]
-            cfile, keys, vid, path_mode = values["camera_file"], values["keyframes"], values["camera_video"], values["mode"]
-            n = frames_spec.check(n, "Frames")
-            f = v.FOCAL.check(f if f != "" else None, "Focal length (fx / width)")  # as genxd generate --focal
-            f = default_focal if f is None else f
-            if src == "preset":
-                vals = {pname: values[param_name(pre, pname)] for pre, pname in param_keys if pre == name}
-                c2w, K = cam.preset_path(name, n, f, vals, scale=preset_scale)
-                return c2w, K, name, None
-            if src == "file":
-                if not cfile:
-                    raise ValueError("choose a camera path file")
-                c2w, K, times = cam.file_path(cfile, n, config.max_frames, f, fit)  # f: a file without intrinsics
-                return c2w, K, Path(cfile).name, times
-            if src == "keyframes":
-                rows = keys.values.tolist() if hasattr(keys, "values") else list(keys or [])
-                c2w, K = cam.keyframe_path(rows, n, f)
-                return c2w, K, "keyframes", None
-            if src == "video":
-                if not vid:
-                    raise ValueError("choose a video")
-                c2w, K, times = cam.video_path(vid, n, f, path_mode)
-                return c2w, K, Path(vid).name, times
-            raise ValueError(f"unknown camera source {src!r}")
 
         def ensure(s: Session | None, request: gr.Request | None) -> Session:
             # the page's one session, also when its state is still empty in several concurrent events
@@ -271,22 +195,31 @@ def build_app(devices: Devices, config: DemoConfig) -> gr.Blocks:
 
         def make_preview(s: Session, values: dict[str, Any]) -> tuple[str | None, str]:
             try:
-                c2w, K, label, _times = camera_path(values)
+                path = form.path(values)
+                c2w, K, label = path.c2w, path.K, path.label
                 ctx = cam.context_frames(max(1, len(s.inputs)), c2w.shape[0])
                 images = _preview_images(s, 128) if s.inputs else []
-                path = write_camera_preview(s.dir / f"preview_{preview_key(c2w, K, s.inputs)}.glb", c2w, K, images,
-                                            ctx[:len(images)])
-                prune_previews(s, keep=path)
+                glb = write_camera_preview(s.dir / f"preview_{preview_key(c2w, K, s.inputs)}.glb", c2w, K, images,
+                                           ctx[:len(images)])
+                prune_previews(s, keep=glb)
             except (ValueError, FileNotFoundError) as exc:
                 return None, _error(_public(str(exc), folders))
             except Exception as exc:  # noqa: BLE001 - one line in the page; the traceback goes to the server log
                 log.error("camera preview failed:\n%s", traceback.format_exc())
                 return None, _error(f"camera preview failed ({exc.__class__.__name__})")
             where = ", ".join(str(i) for i in ctx) if s.inputs else "-"
-            notes = [_public(n, folders) for n in cam.video_notes(values["camera_video"])] \
-                if values["source"] == "video" else []  # what trajectory from-video warns (a still camera, ...)
-            return str(path), " ".join([f"Camera path: {label}, {c2w.shape[0]} frames; input images at frames {where}.",
-                                        *notes, "Press Generate." if s.inputs else "Upload an image."])
+            return str(glb), " ".join([f"Camera path: {said(path)}, {c2w.shape[0]} frames; input images at frames {where}.",
+                                       *video_notes(values), "Press Generate." if s.inputs else "Upload an image."])
+
+        def said(path: CameraPath) -> str:
+            return path.label + (f" ({cam.range_text(path.clip_range)})" if path.clip_range else "")
+
+        def video_notes(values: dict[str, Any]) -> list[str]:
+            # what generate --camera-from-video warns (an end past the clip, a still camera, ...)
+            if values["source"] != "video":
+                return []
+            notes = cam.video_notes(values["camera_video"], values.get("camera_start"), values.get("camera_end"))
+            return [_public(n, folders) for n in notes]
 
         def on_camera(s, request: gr.Request = None, *, camera_file=None, camera_video=None, **camera):
             s = ensure(s, request)
@@ -298,7 +231,7 @@ def build_app(devices: Devices, config: DemoConfig) -> gr.Blocks:
             return gr.update(visible=m in ("video", "4d"))
 
         def on_source(src):
-            return [gr.update(visible=src == k) for k in ("preset", "file", "keyframes", "video")]
+            return [gr.update(visible=src == k) for k in form.groups]
 
         def on_preset(name):
             return [gr.update(visible=n == name) for n in preset_names]
@@ -350,15 +283,15 @@ def build_app(devices: Devices, config: DemoConfig) -> gr.Blocks:
                 return (*none, _error("upload an image first"))
             try:
                 settings = sampling(*(values[k] for k in SAMPLING))
-                c2w, K, label, times = camera_path(values, settings["fit"])
-                ctx = cam.context_frames(len(inputs), c2w.shape[0])
-                request = GenerationRequest(images=inputs, c2w=c2w, K=K, context_index=ctx, camera_label=label,
-                                            camera_preset=label if values["source"] == "preset" else None,
-                                            camera_file=values["source"] == "file", times=times,
-                                            **settings)
+                path = form.path(values, settings["fit"], settings["resolution"] or int(d["resolution"]))
+                ctx = cam.context_frames(len(inputs), path.c2w.shape[0])
+                request = GenerationRequest(images=inputs, c2w=path.c2w, K=path.K, context_index=ctx,
+                                            camera_label=path.label,
+                                            camera_preset=path.label if values["source"] == "preset" else None,
+                                            camera_file=values["source"] == "file", times=path.times,
+                                            extra_files=path.files, clip_range=path.clip_range, **settings)
                 notes = request_notes(loaded, request)  # a long path's windows, values outside the trained ranges
-                if values["source"] == "video":  # what recovering the clip's cameras warned about
-                    notes += [_public(n, folders) for n in cam.video_notes(values["camera_video"])]
+                notes += video_notes(values)  # what recovering the clip's cameras warned about
             except (ValueError, FileNotFoundError) as exc:
                 return (*none, _error(_public(str(exc), folders)))
             try:  # the job's own copies: a new upload while it waits for a device removes the upload's files
@@ -494,21 +427,18 @@ def build_app(devices: Devices, config: DemoConfig) -> gr.Blocks:
         files.change(on_upload, [session, files], [session, gallery, preview, status], inputs_kwargs=camera_inputs,
                      api_name="upload")
         cam_io = dict(inputs=[session], outputs=[session, preview, status], inputs_kwargs=camera_inputs)
-        source.change(on_camera, **cam_io, api_name="camera")  # the one public camera event (all take the same values)
-        for comp in (preset, camera_file, camera_video):
+        form.source.change(on_camera, **cam_io, api_name="camera")  # the one public camera event (all take the same values)
+        for comp in form.chosen():
             comp.change(on_camera, **cam_io, **internal)
-        frames.release(on_camera, **cam_io, **internal)
-        keyframes.input(on_camera, **cam_io, **internal)
-        for comp in (focal, *param_boxes.values()):
-            if isinstance(comp, gr.Dropdown):
-                comp.change(on_camera, **cam_io, **internal)
-            else:  # typed numbers and text: when the user is done with the field
-                comp.blur(on_camera, **cam_io, **internal)
-                comp.submit(on_camera, **cam_io, **internal)
+        form.frames.release(on_camera, **cam_io, **internal)
+        form.keyframes.input(on_camera, **cam_io, **internal)
+        for comp in form.typed():  # typed numbers and text: when the user is done with the field
+            comp.blur(on_camera, **cam_io, **internal)
+            comp.submit(on_camera, **cam_io, **internal)
         mode.change(on_mode, mode, motion, **internal)
         mode.change(on_camera, **cam_io, **internal)  # a video's path depends on the mode (timing in video / 4D)
-        source.change(on_source, source, [preset_group, file_group, key_group, video_group], **internal)
-        preset.change(on_preset, preset, list(preset_rows.values()), **internal)
+        form.source.change(on_source, form.source, list(form.groups.values()), **internal)
+        form.preset.change(on_preset, form.preset, list(form.preset_rows.values()), **internal)
         generate_btn.click(on_prepare, [session, resolution], [session, status], concurrency_limit=None,
                            api_name="prepare").then(
             on_generate, [session], [video, compare, download, splat, time_slider, status],

@@ -29,6 +29,7 @@ from ..cameras import trajectories
 
 __all__ = [
     "PresetParam", "preset_params", "preset_path", "file_path", "keyframe_path", "video_cameras", "video_notes", "video_path",
+    "video_generation_path", "video_range", "range_text", "clip_bounds", "range_words",
     "context_frames", "KEYFRAME_COLUMNS", "DEFAULT_KEYFRAMES",
 ]
 
@@ -239,62 +240,147 @@ def keyframe_path(rows: Sequence[Sequence[Any]], num_frames: int, focal: float) 
     return c2w.float(), K.float()
 
 
-#: Clips whose cameras were recovered, newest last: (resolved path, mtime, size) -> ClipCameras.
-_VIDEO_CAMERAS: "OrderedDict[tuple[str, float, int], Any]" = OrderedDict()
+#: Clips whose cameras were recovered, newest last: (resolved path, mtime, size, range) -> ClipCameras.
+_VIDEO_CAMERAS: "OrderedDict[tuple, Any]" = OrderedDict()
 _VIDEO_LOCK = threading.Lock()
 VIDEO_CACHE_SIZE = 8
 #: what may work when SfM fails on a clip, for the page (no frame count to raise); it takes no clip focal length
 VIDEO_ADVICE = "; a clip with more camera movement or texture may work"
+#: The range boxes' names (``genxd.generate``'s ``camera_start`` / ``camera_end``, the API's names) -> the page's words
+RANGE_WORDS = {"camera_start": "Start", "camera_end": "End"}
 
 
-def video_cameras(path: str | Path) -> Any:
+def range_words(text: str) -> str:
+    """A range's refusal or note worded for the page: ``camera_start='30f'`` / ``camera_start=2.5`` (how
+    :mod:`genxd.cameras.clip_range` names a bound given from Python) -> ``Start 30f`` / ``Start 2.5``."""
+    for name, word in RANGE_WORDS.items():
+        text = re.sub(rf"\b{name}=(?:'([^']*)'|(\S+?))(?=[\s,;:)]|$)", lambda m: f"{word} {m.group(1) or m.group(2)}",
+                      text)
+        text = re.sub(rf"\b{name}\b", word, text)
+    return text
+
+
+def clip_bounds(start: Any = None, end: Any = None) -> tuple[Any, Any]:
+    """The Start / End boxes of "From a video" as :class:`genxd.cameras.clip_range.ClipBound` (None: blank, the
+    clip's start / end), checked as ``genxd generate --camera-start / --camera-end`` checks them; a ValueError in
+    the page's words otherwise (``Start must be 0 or more ...``)."""
+    from ..cameras.clip_range import check_bounds
+
+    def given(x: Any) -> Any:
+        return None if x is None or (isinstance(x, str) and not x.strip()) else x
+
+    try:
+        return check_bounds(given(start), given(end), ("camera_start", "camera_end"))
+    except ValueError as exc:  # InvalidValue / InvalidType
+        raise ValueError(range_words(str(exc))) from None
+
+
+def _bound_key(bound: Any) -> Any:
+    return None if bound is None else (bound.value, bound.frames)
+
+
+def video_cameras(path: str | Path, start: Any = None, end: Any = None) -> Any:
     """The cameras of an uploaded clip (:func:`genxd.cameras.from_video.recover_clip_cameras`: SfM on its
-    frames, or the camera file beside it), recovered once per file: the preview and the generation of the
-    same upload reuse them. One recovery at a time (SfM uses every core)."""
+    frames, or the camera file beside it), of its frames ``[start, end)`` (:func:`clip_bounds`; None: all),
+    recovered once per file and range: the preview and the generation of the same upload reuse them. One recovery
+    at a time (SfM uses every core). Errors name the file by its name only, and the bounds as the page does."""
     from ..cameras.from_video import ClipAdvice, recover_clip_cameras
 
+    bounds = clip_bounds(start, end)
     p = Path(path)
     if not p.is_file():
         raise FileNotFoundError(f"video not found: {p.name}")
     st = p.stat()
-    key = (str(p.resolve()), st.st_mtime, st.st_size)
+    key = (str(p.resolve()), st.st_mtime, st.st_size, *map(_bound_key, bounds))
     with _VIDEO_LOCK:
         if key in _VIDEO_CAMERAS:
             _VIDEO_CAMERAS.move_to_end(key)
             return _VIDEO_CAMERAS[key]
-        cams = recover_clip_cameras(p, advice=ClipAdvice(VIDEO_ADVICE, ""))
+        try:
+            cams = recover_clip_cameras(p, advice=ClipAdvice(VIDEO_ADVICE, ""), start=bounds[0], end=bounds[1])
+        except (ValueError, OSError) as exc:  # the file by its name, the bounds as the page's boxes
+            text = range_words(public_message(str(exc), p))
+            raise (FileNotFoundError if isinstance(exc, FileNotFoundError) else ValueError)(text) from None
         _VIDEO_CAMERAS[key] = cams
         while len(_VIDEO_CAMERAS) > VIDEO_CACHE_SIZE:
             _VIDEO_CAMERAS.popitem(last=False)
         return cams
 
 
-def video_notes(path: str | Path) -> list[str]:
-    """What recovering the cameras of the clip at ``path`` warned about (a camera that stands still, frames left out,
-    a focal length assumed; ``genxd trajectory from-video`` prints them), as sentences for the page (the recovery is
-    :func:`video_cameras`', done once per file)."""
+def video_notes(path: str | Path, start: Any = None, end: Any = None) -> list[str]:
+    """What recovering the cameras of the clip at ``path`` (its range ``[start, end)``) said: a note (an end past
+    the clip) and the warnings (a camera that stands still, frames left out, a focal length assumed), as ``genxd
+    generate --camera-from-video`` prints them, as sentences for the page (the recovery is :func:`video_cameras`',
+    done once per file and range)."""
+    report = video_cameras(path, start, end).report
     notes = []
-    for text in video_cameras(path).report.get("warnings", []):
-        text = public_message(str(text), path)
+    for text in [*report.get("notes", []), *report.get("warnings", [])]:
+        text = range_words(public_message(str(text), path))
         notes.append(f"The video's cameras: {text}{'' if text.endswith('.') else '.'}")
     return notes
 
 
-def video_path(path: str | Path, num_frames: int, focal: float,
-               mode: str = "3d") -> tuple[Tensor, Tensor, Tensor | None]:
-    """The camera motion of a video as a path of ``num_frames`` cameras and their times, as ``genxd generate
-    --camera-from-video`` makes it with its defaults (relative to the first camera, scaled so that the
-    scene's median depth is 1, the model's intrinsics at ``focal``; evenly spaced along the path in 3D,
-    following the clip's timing in video / 4D)."""
+def video_range(path: str | Path, start: Any = None, end: Any = None) -> dict[str, Any] | None:
+    """The range of the clip the path follows, as ``genxd generate --camera-start / --camera-end`` records it
+    (``{"range": "1 s - 3 s", "frames": [first, stop], "seconds": [t_first, t_last] or None}``); None for the whole
+    clip."""
+    return video_cameras(path, start, end).report.get("clip_range") or None
+
+
+def range_text(span: dict[str, Any]) -> str:
+    """A :func:`video_range` as the page says it: ``frames 30-89 of the clip, 1-2.97 s``."""
+    first, stop = span["frames"]
+    seconds = span.get("seconds")
+    return f"frames {first}-{stop - 1} of the clip" + (f", {seconds[0]:.3g}-{seconds[1]:.3g} s" if seconds else "")
+
+
+def video_path(path: str | Path, num_frames: int, focal: float, mode: str = "3d", start: Any = None,
+               end: Any = None) -> tuple[Tensor, Tensor, Tensor | None]:
+    """The camera motion of a video (its frames ``[start, end)``) as a path of ``num_frames`` cameras and their
+    times, as ``genxd generate --camera-from-video`` makes it with its defaults (relative to the first camera,
+    scaled so that the scene's median depth is 1, the model's intrinsics at ``focal``; evenly spaced along the path
+    in 3D, following the clip's timing in video / 4D)."""
     from ..cameras.from_video import default_spacing, make_video_path
 
+    cams = video_cameras(path, start, end)
     try:
-        vp = make_video_path(video_cameras(path), int(num_frames), intrinsics="model", model_focal=float(focal),
+        vp = make_video_path(cams, int(num_frames), intrinsics="model", model_focal=float(focal),
                              spacing=default_spacing(mode))
     except (ValueError, OSError) as exc:  # the file by its name
         text = public_message(str(exc), path)
         raise (FileNotFoundError if isinstance(exc, FileNotFoundError) else ValueError)(text) from None
     return vp.path.c2w.float(), vp.path.K.float(), vp.path.times
+
+
+def video_generation_path(path: str | Path, num_frames: int, focal: float, mode: str, resolution: int,
+                          start: Any = None, end: Any = None) -> tuple[Tensor, Tensor, Tensor | None, dict[str, bytes]]:
+    """:func:`video_path` as ``genxd generate --camera-from-video CLIP [--camera-start S --camera-end E]`` makes it
+    (:func:`genxd.camera_arguments.video_camera_path`), with the files it writes beside the scene
+    (``camera_from_video.json``: the report, its ``clip_range`` included; ``camera_path.png``), the clip named by
+    its file name only."""
+    from ..camera_arguments import video_camera_path
+    from ..generate_settings import GenerateSettings
+
+    cams = video_cameras(path, start, end)
+    settings = GenerateSettings(camera_from_video=Path(path).name, mode=mode)
+    try:
+        c2w, K, times, files = video_camera_path(cams, settings, int(num_frames), float(focal), int(resolution))
+    except (ValueError, OSError) as exc:
+        raise ValueError(public_message(str(exc), path)) from None
+    import json
+
+    from ..utils.json_text import json_text
+
+    def named(x: Any) -> Any:  # no server folder in the download: the clip by its name ("source", the warnings)
+        if isinstance(x, str):
+            return public_message(x, path)
+        if isinstance(x, list):
+            return [named(y) for y in x]
+        return {k: named(y) for k, y in x.items()} if isinstance(x, dict) else x
+
+    report = named(json.loads(files["camera_from_video.json"]))
+    files["camera_from_video.json"] = (json_text(report, indent=2, default=str) + "\n").encode()
+    return c2w.float(), K.float(), times, files
 
 
 def context_frames(num_images: int, num_frames: int) -> list[int]:

@@ -143,6 +143,10 @@ class GenerationRequest:
     camera_preset: str | None = None  # the preset the path came from (scaled to the model), else None
     camera_file: bool = False  # a camera file's path: its own frame count, not the Frames slider's
     times: Tensor | None = None  # F frame times in [0, 1] of a camera file or video, written with the cameras
+    # a video's path: the part of the clip followed (meta.json's clip_range, as genxd generate --camera-start /
+    # --camera-end records it) and the files genxd generate --camera-from-video writes beside the scene
+    clip_range: dict | None = None
+    extra_files: dict[str, bytes] | None = None
 
 
 def long_path_plan(loaded, request: GenerationRequest):
@@ -302,10 +306,12 @@ def generate_scene(loaded, request: GenerationRequest, folder: Path, progress: P
         "inputs": [p.name for p in request.images], "seed": request.seed, "app": "genxd demo",
         "cameras_followed": request.mode != "video",  # video mode: no camera rays (as genxd generate records)
     }
+    if request.clip_range is not None:
+        meta["clip_range"] = request.clip_range
     if plan is not None:
         meta["long_path"] = plan.to_dict()
     write_scene(folder, frames, request.c2w, request.K, request.context_index, left, meta, fps=max(1.0, num_frames / 2),
-                times=frame_times(request))
+                times=frame_times(request), extra_files=request.extra_files)
     progress(1.0, "done")
     return folder
 
