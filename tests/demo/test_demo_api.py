@@ -64,11 +64,13 @@ def test_the_endpoints_parameters_have_names(server):
               "spiral_radius", "spiral_num_rotations", "spiral_focus_distance", "dolly_distance", "zoom_factor",
               "pan_angle", "pan_mode", "pan_distance"]
     sampling = ["mode", "motion_strength", "steps", "guidance_scale", "seed", "resolution", "fit"]
-    assert names["/generate"] == sampling + camera
-    assert names["/upload"] == ["images", *camera, "mode"] and names["/camera"] == [*camera, "mode"]
+    clip_range = ["camera_start", "camera_end"]  # last: a client passing the others by position is unchanged
+    assert names["/generate"] == sampling + camera + clip_range
+    assert names["/upload"] == ["images", *camera, "mode", *clip_range]
+    assert names["/camera"] == [*camera, "mode", *clip_range]
     assert names["/prepare"] == ["resolution"] and names["/lift"] == ["iterations"] and names["/time"] == ["frame"]
     optional = {p["parameter_name"] for p in api["/generate"]["parameters"] if p["parameter_has_default"]}
-    assert optional == set(sampling + camera)  # a script names only what it changes (the files too)
+    assert optional == set(sampling + camera + clip_range)  # a script names only what it changes (the files too)
 
 
 def docs_example() -> str:
