@@ -196,7 +196,7 @@ def test_a_sharded_weights_index_over_the_json_size_limit_is_refused_at_load(fol
     """``load_model``'s config check read a weights ``.index.json`` through read_json's size limit but dropped its
     refusal, so diffusers then parsed an index of any size itself; the index is now refused naming it. A sharded
     copy of the bundled UNet, with the limit set just under its index's size."""
-    from genxd.utils import io
+    from genxd.utils import json_files  # where read_json reads the limit
 
     unet = folder / "unet"
     weights = unet / "diffusion_pytorch_model.safetensors"
@@ -208,6 +208,6 @@ def test_a_sharded_weights_index_over_the_json_size_limit_is_refused_at_load(fol
     index = unet / "diffusion_pytorch_model.safetensors.index.json"
     index.write_text(json.dumps({"metadata": {}, "weight_map": {name: shard.name for name in names}}))
     load_model(folder, device="cpu")  # the sharded folder loads as it is
-    monkeypatch.setattr(io, "MAX_JSON_BYTES", index.stat().st_size - 1)
+    monkeypatch.setattr(json_files, "MAX_JSON_BYTES", index.stat().st_size - 1)
     with pytest.raises(ValueError, match=r"index\.json: a JSON file of .* \(expected a safetensors index\)"):
         load_model(folder, device="cpu")

@@ -144,7 +144,7 @@ def test_python_callers_are_never_told_to_use_command_line_flags(image, tmp_path
         genxd.generate(image, tmp_path / "out", loaded=lm, progress=False)
     assert "overwrite=True" in str(info.value) and "--" not in str(info.value)
     with pytest.raises(FileExistsError, match="overwrite=True"):
-        from genxd.utils.io import write_json_atomic
+        from genxd.utils.json_files import write_json_atomic
 
         write_json_atomic(tmp_path / "out" / "img" / "meta.json", {}, overwrite=False)
 

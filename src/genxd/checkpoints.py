@@ -26,7 +26,7 @@ from . import validation as v
 from .checkpoint_folders import BUNDLED_MODEL_DIR  # defined there, free of torch
 from .config_weights import (check_config_fits_weights, check_weights_match, variant_index_names, variant_name,
                              weight_shapes)
-from .utils.io import read_json
+from .utils.json_files import read_json
 from .utils.library_logs import genxd_reports_float16_on_cpu, genxd_reports_missing_weights, library_bars
 from .validation import arg, check
 

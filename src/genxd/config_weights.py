@@ -16,7 +16,7 @@ import zipfile
 from pathlib import Path
 from typing import Any, Sequence
 
-from .utils.io import read_json
+from .utils.json_files import read_json
 from .utils.paths import path_inside
 
 __all__ = ["check_config_fits_weights", "check_weights_match", "is_weights_index", "safetensors_shards",
@@ -57,8 +57,8 @@ def is_weights_index(path: Path) -> bool:
 
 def safetensors_shards(index: Path) -> list[Path]:
     """The shard files a safetensors ``.index.json`` lists (each once, sorted), each inside the index's folder. A
-    ValueError naming the index when it cannot be read (:func:`~genxd.utils.io.read_json`: its size limit too), has
-    no ``weight_map`` of tensor names to file names, or lists a file outside its folder."""
+    ValueError naming the index when it cannot be read (:func:`~genxd.utils.json_files.read_json`: its size limit
+    too), has no ``weight_map`` of tensor names to file names, or lists a file outside its folder."""
     tree = read_json(index, "a safetensors index")
     weight_map = tree.get("weight_map") if isinstance(tree, dict) else None
     if not isinstance(weight_map, dict) or not all(isinstance(f, str) for f in weight_map.values()):

@@ -344,7 +344,7 @@ def evaluate(model: str | Path | None = None, num_scenes: int = 50, steps: int |
 
     report["units"] = report_units(report)  # what each number measures (PSNR: one MSE per scene, not per frame)
     if out is not None:
-        from .utils.io import write_json_atomic
+        from .utils.json_files import write_json_atomic
 
         write_json_atomic(out, report, overwrite=overwrite)  # a report another run wrote meanwhile: kept
     return report

@@ -249,7 +249,8 @@ def _check_scratch_folder(data_root: Path) -> None:
 def _write_report(out: str | Path, report: dict, overwrite: bool, written: os.stat_result | None) -> os.stat_result:
     """Write ``report`` to ``out``, replacing it only with ``overwrite`` or when it is this run's own last report
     (``written``: its stat then); one another run wrote meanwhile is kept (``FileExistsError``). Returns the new stat."""
-    from .utils.io import output_target, write_json_atomic, written_meanwhile
+    from .utils.io import output_target, written_meanwhile
+    from .utils.json_files import write_json_atomic
 
     target = output_target(out)
     mine = False

@@ -23,7 +23,8 @@ from .pipelines.distributed import GenerationError, ProcessGroup, SceneResult, f
 from .output_folders import WrittenByOthers, noting_written, outputs_to_write, safe_folder_name, unique_labels
 from .scene_outputs import check_job, write_scene
 from .summary_file import check_summary_apart
-from .utils.io import clean_stale, read_json_object
+from .utils.io import clean_stale
+from .utils.json_files import read_json_object
 from .utils.shared_work import mark_work_shared
 from .utils.shards import shard_indices, shard_line
 from .utils.paths import path_argument

@@ -16,7 +16,8 @@ from typing import Sequence
 
 from . import validation as v
 from .utils.command_line import rerun_command, run_hint
-from .utils.io import WrittenMeanwhile, check_not_working_folder, check_output_file, output_target, read_json_object
+from .utils.io import WrittenMeanwhile, check_not_working_folder, check_output_file, output_target
+from .utils.json_files import read_json_object
 from .utils.messages import breaks_line
 from .utils.paths import name_key, parts_below
 from .utils.shared_work import launch_process

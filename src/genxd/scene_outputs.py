@@ -25,7 +25,8 @@ from . import validation as v
 from .cameras import formats, relative_poses
 from .utils.images import save_png, tensor_to_uint8
 from .summary_file import check_summary_file
-from .utils.io import atomic_dir, check_writable_dir, write_json_atomic
+from .utils.io import atomic_dir, check_writable_dir
+from .utils.json_files import write_json_atomic
 from .utils.paths import path_argument
 from .utils.shards import summary_name
 from .validation import check

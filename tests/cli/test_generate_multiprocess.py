@@ -233,7 +233,7 @@ class FullDiskForTheSummary:
     """Process 0 cannot write summary.json (no space left); everything else is written as usual."""
 
     def find_spec(self, name, path, target=None):
-        if name != "genxd.utils.io" or os.environ.get("RANK") != "0":
+        if name != "genxd.utils.json_files" or os.environ.get("RANK") != "0":
             return None
         spec = importlib.machinery.PathFinder.find_spec(name, path)
         run = spec.loader.exec_module

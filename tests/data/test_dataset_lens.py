@@ -216,7 +216,7 @@ def test_transforms_scene_is_parsed_once_within_the_json_size_limit(tmp_path, mo
     """The lens settings were parsed a second time with ``json.loads(read_text())``: a transforms.json saved with a
     UTF-8 byte-order mark (Windows Notepad), which the camera reader accepts, failed there ('Unexpected UTF-8 BOM'),
     and that read had no size limit. Now one ``read_json`` gives both."""
-    from genxd.utils import io
+    from genxd.utils import json_files  # where read_json reads the limit
 
     c2w = _orbit()
     K = intrinsics_from_focal(1.0).expand(3, 3, 3)
@@ -228,7 +228,7 @@ def test_transforms_scene_is_parsed_once_within_the_json_size_limit(tmp_path, mo
     sample = MultiViewDataset(folder, **_SIZE)[0]
     plain = MultiViewDataset(folder, undistort=False, **_SIZE)[0]
     assert not torch.allclose(sample["K"], plain["K"])  # the lens was read: K is the undistorted camera's
-    monkeypatch.setattr(io, "MAX_JSON_BYTES", (folder / "transforms.json").stat().st_size - 1)
+    monkeypatch.setattr(json_files, "MAX_JSON_BYTES", (folder / "transforms.json").stat().st_size - 1)
     with pytest.raises(ValueError, match=r"transforms\.json: a JSON file of .* MiB; at most 0 MiB are read"):
         MultiViewDataset(folder, **_SIZE)
 

@@ -11,7 +11,7 @@ import os
 from genxd.curation.frames import count_frames
 from genxd.data.synthetic import make_clip, write_clip
 from genxd.utils import io
-from genxd.utils.io import read_json
+from genxd.utils.json_files import read_json
 
 
 def test_a_stop_at_any_rename_leaves_a_video_and_its_cameras_of_one_clip(tmp_path, monkeypatch):

@@ -14,7 +14,7 @@ import torch
 from genxd.reconstruction.pipeline import evaluate_scene, reconstruct_scene
 from genxd.reconstruction.trainer import ReconstructionConfig
 from genxd.utils import io
-from genxd.utils.io import read_json
+from genxd.utils.json_files import read_json
 
 from .helpers import write_views_folder
 

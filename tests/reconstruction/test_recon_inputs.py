@@ -326,7 +326,7 @@ def test_transforms_json_is_parsed_once_within_the_json_size_limit(tmp_path, mon
     """load_views parsed transforms.json a second time with ``json.load``: a file saved with a UTF-8 byte-order mark
     (Windows Notepad), which the camera reader accepts, failed there with json's own error, and that read had no size
     limit. Now one ``read_json`` gives both."""
-    from genxd.utils import io
+    from genxd.utils import json_files  # where read_json reads the limit
 
     c2w, K = _orbit()
     images = torch.rand(6, 3, 16, 20, generator=torch.Generator().manual_seed(0))
@@ -335,7 +335,7 @@ def test_transforms_json_is_parsed_once_within_the_json_size_limit(tmp_path, mon
     (folder / "transforms.json").write_text(text, encoding="utf-8-sig")
     views = load_views(folder)
     assert torch.allclose(views.c2w, c2w, atol=1e-5) and views.names[0] == "frames/frame_0000.png"
-    monkeypatch.setattr(io, "MAX_JSON_BYTES", (folder / "transforms.json").stat().st_size - 1)
+    monkeypatch.setattr(json_files, "MAX_JSON_BYTES", (folder / "transforms.json").stat().st_size - 1)
     with pytest.raises(ValueError, match=r"transforms\.json: a JSON file of .* MiB; at most 0 MiB are read"):
         load_views(folder)
 

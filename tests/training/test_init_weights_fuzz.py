@@ -68,13 +68,13 @@ def test_the_shard_index_is_read_once_with_the_json_size_limit(svd_folder, tmp_p
     """The config check parsed the index by hand, whatever its size, before the loader read it again through
     read_json: a config asking for more layers than the weights hold was compared with an index over the limit.
     The index is now read once, by read_json, and one over the limit is refused as such before anything else."""
-    from genxd.utils import io
+    from genxd.utils import json_files  # where read_json reads the limit
 
     folder = _svd(svd_folder, tmp_path)
     config = folder / "unet" / "config.json"
     config.write_text(json.dumps({**json.loads(config.read_text()), "layers_per_block": 64}))
     index = folder / "unet" / "diffusion_pytorch_model.safetensors.index.json"
-    monkeypatch.setattr(io, "MAX_JSON_BYTES", index.stat().st_size - 1)
+    monkeypatch.setattr(json_files, "MAX_JSON_BYTES", index.stat().st_size - 1)
     with pytest.raises(ValueError, match=r"index\.json: a JSON file of .* are read \(expected a safetensors index\)"):
         _build_svd(folder)
 

@@ -17,7 +17,8 @@ import pytest
 
 from genxd.utils import file_groups, io
 from genxd.utils.file_groups import GroupBeingReplaced, atomic_group, journal_path
-from genxd.utils.io import WrittenMeanwhile, clean_stale, read_json
+from genxd.utils.io import WrittenMeanwhile, clean_stale
+from genxd.utils.json_files import read_json
 
 
 def _members(folder: Path) -> list[Path]:

@@ -335,44 +335,6 @@ def test_atomic_dir_refuses_the_working_folder_and_folders_above_it(tmp_path, mo
     assert (tmp_path / "a" / "b" / "new" / "x.txt").read_text() == "x"
 
 
-@pytest.mark.parametrize("text, says", [
-    ("[1" + "0" * 5000 + "]", "a number of more than 4300 digits"),  # was: Python's 'Exceeds the limit ... use
-    ("[" * 100_000 + "]" * 100_000, "JSON nested too deeply"),  # sys.set_int_max_str_digits()', no file named
-], ids=["huge-integer", "deep-nesting"])
-def test_a_json_file_python_cannot_take_is_one_error_naming_it(tmp_path, text, says):
-    path = tmp_path / "cam.json"
-    path.write_text(text)
-    with pytest.raises(ValueError, match=f"^{path}: {says}") as info:
-        io.read_json(path, "a camera file")
-    assert "set_int_max_str_digits" not in str(info.value)
-
-
-def test_a_json_file_too_large_to_parse_is_refused_before_it_is_read(tmp_path, monkeypatch):
-    # was: read whole and parsed (~40 times its size in memory: a 2 GB camera file exhausted the memory);
-    # the file is sparse (no disk used), and reading it is made to fail so that only the size is looked at
-    path = tmp_path / "cameras.json"
-    with open(path, "wb") as f:
-        f.truncate(64 * 2**20 + 1)  # io.MAX_JSON_BYTES + 1
-    monkeypatch.setattr(Path, "read_bytes", lambda self: pytest.fail(f"{self} was read"))
-    with pytest.raises(ValueError, match=rf"^{path}: a JSON file of 64 MiB; at most 64 MiB are read \(expected a camera"):
-        io.read_json(path, "a camera file")
-
-
-def test_optional_records_nested_too_deeply_read_as_not_said(tmp_path):
-    # was: RecursionError's traceback where an unreadable record means "not said" (an output folder's meta.json,
-    # a curated video's meta.json for its settings, a few-shot group's target_indices.json)
-    from genxd.curation.run_settings import recorded_settings
-    from genxd.reconstruction.extra_views import conditioning_views
-
-    deep = "[" * 100_000 + "]" * 100_000
-    for name in ("meta.json", "target_indices.json"):
-        (tmp_path / name).write_text(deep)
-    assert io.read_json_object(tmp_path / "meta.json") == {}
-    assert recorded_settings(None, tmp_path / "meta.json") is None
-    (tmp_path / "meta.json").write_text('{"context_index": [0]}')
-    assert conditioning_views(tmp_path) is None
-
-
 def test_check_not_working_folder_refuses_the_current_folder_and_those_above_it(tmp_path, monkeypatch):
     import re
 

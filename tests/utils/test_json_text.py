@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from genxd.utils.io import write_json_atomic
+from genxd.utils.json_files import write_json_atomic
 from genxd.utils.json_text import finite_or_null, json_text
 
 SRC = Path(__file__).parents[2] / "src" / "genxd"
@@ -57,7 +57,7 @@ def test_every_json_file_genxd_reads_is_read_as_utf8_bytes():
     """``json.loads(path.read_text())`` read a file in the locale's encoding (cp1252 on Windows: a curated video's
     ``café`` read as ``cafÃ©``) and refused a file saved with a byte order mark ('Unexpected UTF-8 BOM'): a curated
     sample's meta.json then gave a camera path without its frame times, silently. ``json.loads(path.read_bytes())``
-    takes UTF-8 with or without the mark (genxd.utils.io.read_json decodes 'utf-8-sig' itself)."""
+    takes UTF-8 with or without the mark (genxd.utils.json_files.read_json decodes 'utf-8-sig' itself)."""
     offenders = [f"{path.relative_to(SRC)}:{n}" for path in sorted(SRC.rglob("*.py"))
                  for n, line in enumerate(path.read_text().splitlines(), 1)
                  if re.search(r"\bjson\.loads?\(.*read_text\(", line)]

@@ -51,7 +51,7 @@ def test_readers_name_a_named_pipe_instead_of_calling_it_missing(tmp_path):
     from genxd.reconstruction.views import load_image
     from genxd.utils.image_paths import collect_images
     from genxd.utils.images import read_rgb
-    from genxd.utils.io import read_json
+    from genxd.utils.json_files import read_json
 
     for name in ("in.png", "cam.json", "clip.mp4"):
         os.mkfifo(tmp_path / name)

@@ -12,7 +12,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ..utils.io import atomic_dir, atomic_file, read_json, write_json_atomic  # noqa: F401
+from ..utils.io import atomic_dir, atomic_file  # noqa: F401
+from ..utils.json_files import read_json, write_json_atomic  # noqa: F401
 from .geometry import check_rigid
 
 #: Limits of what a camera file may hold, far beyond any real scene, so that every accepted camera still gives

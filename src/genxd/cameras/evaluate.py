@@ -233,7 +233,8 @@ def evaluate_camera_accuracy(
     Returns the report dict (``scenes``: per-scene results, ``summary``: means).
     """
     from ..output_folders import existing_files_error
-    from ..utils.io import atomic_file, check_writable_dir, write_json_atomic
+    from ..utils.io import atomic_file, check_writable_dir
+    from ..utils.json_files import write_json_atomic
     from ..utils.progress import progress_bar
     from .. import validation as v
     from ..validation import arg

@@ -21,7 +21,8 @@ from typing import Any, Callable, Iterator, TypeVar
 import typer
 from typer.core import TyperGroup
 
-from ..utils.io import atomic_dir, atomic_file, is_environment_error, read_json, write_json_atomic  # noqa: F401
+from ..utils.io import atomic_dir, atomic_file, is_environment_error  # noqa: F401
+from ..utils.json_files import read_json, write_json_atomic  # noqa: F401
 from ..utils.command_line import recorded
 from ..utils.progress import close_bars
 from ..utils.shared_work import OtherProcessFailed

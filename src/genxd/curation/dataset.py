@@ -31,7 +31,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
-from ..utils.io import append_line, check_writable_dir, read_json
+from ..utils.io import append_line, check_writable_dir
+from ..utils.json_files import read_json
 from ..utils.stages import StageCallback
 from ..utils.json_text import json_text
 from ..utils.motion_units import mentions_old_units, old_unit_motion, old_units_advice

@@ -22,7 +22,8 @@ from typing import Any, Sequence, TypeVar
 
 import torch
 
-from ..utils.io import is_environment_error, write_json_atomic
+from ..utils.io import is_environment_error
+from ..utils.json_files import write_json_atomic
 from ..utils.shared_work import process_label, raise_for_failed
 from ..validation import arg, is_cli, is_out_of_memory, out_of_memory_message
 

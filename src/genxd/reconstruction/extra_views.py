@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
-from ..utils.io import read_json_object
+from ..utils.json_files import read_json_object
 from ..validation import arg, setting
 from .views import detect_input_kind
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from torch import Tensor
 
 from ..caller_style import arg, is_cli
-from ..utils.io import read_json_object
+from ..utils.json_files import read_json_object
 
 
 def mode_setting(mode: str) -> str:

@@ -10,7 +10,7 @@ import torch
 from torch import Tensor
 
 from ..cameras._io import describe, json_number, json_numbers, json_size
-from ..utils.io import read_json
+from ..utils.json_files import read_json
 from ..validation import is_cli
 
 __all__ = ["OutputRecords", "input_option"]

@@ -308,7 +308,7 @@ def _ground_truth_depth(path: Path, shape: tuple[int, int, int]) -> Tensor | Non
 
 def _load_transforms(path: Path) -> Views:
     from genxd.cameras.formats import TRANSFORMS_JSON, transforms_from_object
-    from genxd.utils.io import read_json
+    from genxd.utils.json_files import read_json
 
     json_path = path if path.is_file() else path / "transforms.json"
     folder = json_path.parent

@@ -32,7 +32,7 @@ from ..checkpoints import check_config_sizes, load_component, pickle_only_error
 from ..config_weights import (check_config_fits_weights, is_weights_index, safetensors_shards, variant_index_names,
                               variant_name, weight_shapes)
 from ..models import CONDITIONED_IN_CHANNELS, UNetMVTemporalConditionModel
-from ..utils.io import read_json
+from ..utils.json_files import read_json
 from ..utils.messages import first_line
 from ..validation import is_out_of_memory
 from .config import ModelConfig, VAEModelConfig

@@ -68,7 +68,7 @@ def inherited_generation(model: Any) -> dict[str, Any]:
     if model.init != "genxd" or not model.pretrained:
         return {}
     from ..checkpoints import GENERATION_CONFIG
-    from ..utils.io import read_json
+    from ..utils.json_files import read_json
 
     try:
         path = starting_folder(model.pretrained) / GENERATION_CONFIG

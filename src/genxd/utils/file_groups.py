@@ -13,9 +13,9 @@ members in and deletes the journals last. So:
 
 - a stop before the journals leaves the old group whole (the temporaries are cleaned as stale, :func:`clean_stale`);
 - a stop after them leaves a journal, and the next write **or read** through genxd of any member (:func:`settle`:
-  :func:`genxd.utils.io.read_json`, :func:`genxd.utils.io.clean_stale`, the video readers) finishes the renames, the
-  new group whole, before it goes on. The new members were complete before the journal existed, so the group is
-  always rolled forward, never back.
+  :func:`genxd.utils.json_files.read_json`, :func:`genxd.utils.io.clean_stale`, the video readers) finishes the
+  renames, the new group whole, before it goes on. The new members were complete before the journal existed, so the
+  group is always rolled forward, never back.
 
 A journal is settled only when it is clearly stale, by the rule of :func:`genxd.utils.io.clean_stale`: this machine's,
 its process gone, or older than :data:`STALE_AFTER` whoever wrote it. One of a live process (a replacement taking
@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
 from . import io as _io
+from .json_files import read_json_object, write_json_atomic
 
 try:
     import fcntl
@@ -131,7 +132,7 @@ def _read_journal(journal: Path, fd: int | None = None) -> dict | None:
     """A journal's record (:func:`_parse`), or None for a file of that name that is not one (or is gone); from the
     open ``fd`` when given (the file locked, whatever is at its name now)."""
     if fd is None:
-        return _parse(journal, _io.read_json_object(journal))
+        return _parse(journal, read_json_object(journal))
     try:
         os.lseek(fd, 0, os.SEEK_SET)
         chunks = []
@@ -260,7 +261,7 @@ def settle(path: str | os.PathLike, wait: float = 3.0) -> None:
         if state == "busy" and time.monotonic() < deadline:
             time.sleep(0.05)
             continue
-        data = _io.read_json_object(journal)
+        data = read_json_object(journal)
         who = f"process {data.get('pid')} on {data.get('host')}"
         raise GroupBeingReplaced(errno.EBUSY, f"{path} is being replaced together with the files written with it by "
                                  f"{who} ({journal}); use it when that run has ended (a replacement stopped on "
@@ -348,7 +349,7 @@ def atomic_group(paths: Sequence[str | os.PathLike], replace: bool = True,
                                    "folder": f} for t, n, o, f in members],
                       "journals": [_rel(j, here) for j in journals]}
             try:
-                _io.write_json_atomic(journal, record, overwrite=False, indent=None)
+                write_json_atomic(journal, record, overwrite=False, indent=None)
             except FileExistsError:
                 raise GroupBeingReplaced(errno.EBUSY, f"{targets[0]} is being replaced by another run ({journal}); "
                                          "this run's result is discarded") from None

@@ -41,7 +41,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import hashlib
-import json
 import os
 import re
 import secrets
@@ -50,10 +49,12 @@ import socket
 import stat
 import sys
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Iterator
 
-from .json_text import json_text
-from .paths import parts_below, require_file
+# the JSON readers and writer, re-exported for callers importing them from here (json_files imports this module
+# only inside write_json_atomic, so either may be imported first)
+from .json_files import MAX_JSON_BYTES, read_json, read_json_object, write_json_atomic  # noqa: F401
+from .paths import parts_below
 
 _PART_RE = re.compile(
     r"^\.(?P<name>.+)\.(?P<host>[A-Za-z0-9_-]{1,40})-(?P<pid>\d{1,10})-(?P<tag>[0-9a-f]{8})"
@@ -466,18 +467,6 @@ def check_output_file(path: str | os.PathLike, label: str = "output file") -> Pa
     return path
 
 
-def write_json_atomic(path: str | os.PathLike, obj: Any, overwrite: bool = True, indent: int | None = 4) -> Path:
-    """Write ``obj`` as JSON atomically; refuse to replace an existing file unless ``overwrite``."""
-    from ..validation import overwrite_hint
-
-    path = Path(path)
-    if os.path.lexists(path) and not overwrite:
-        raise FileExistsError(f"{path} already exists ({overwrite_hint()})")
-    with atomic_file(path, replace=overwrite) as tmp:
-        tmp.write_text(json_text(obj, indent=indent) + "\n")
-    return path
-
-
 def _byte_at(fd: int, offset: int) -> bytes:
     """The byte of ``fd`` at ``offset`` (``os.pread``; where it is missing, Windows, a seek and a read: the appends
     that follow go to the end of the file whatever the position, O_APPEND)."""
@@ -565,55 +554,6 @@ def out_of_space(exc: BaseException, path: str | os.PathLike | None = None) -> i
         if any(w in text for w in words):
             return code
     return errno.ENOSPC if path is not None and disk_full(path) else None
-
-
-#: Largest JSON file :func:`read_json` parses: Python's objects take about 40 times a file's bytes (a 32 MB list of a
-#: million w2c matrices: 1.2 GB and 14 s), so a 2 GB camera file would exhaust the memory before any check ran.
-#: Camera files, configs, indexes and records genxd reads are far smaller (a 10,000-frame transforms.json: ~3 MB).
-MAX_JSON_BYTES = 64 * 2**20
-
-
-def read_json(path: str | os.PathLike, expected: str = "a JSON file") -> Any:
-    """Parse a JSON file; FileNotFoundError when it is missing, a ValueError naming the file when it is empty,
-    larger than :data:`MAX_JSON_BYTES`, not UTF-8 text, not JSON or nested too deeply. ``expected`` says what
-    the file should be (used in the messages), e.g. "a camera JSON"."""
-    from .file_groups import settle
-
-    path = Path(path)
-    settle(path)  # one of a group of files whose replacement was stopped: the group finished first
-    require_file(path)
-    size = path.stat().st_size
-    if size > MAX_JSON_BYTES:
-        raise ValueError(f"{path}: a JSON file of {size / 2**20:.0f} MiB; at most {MAX_JSON_BYTES // 2**20} MiB "
-                         f"are read (expected {expected})")
-    data = path.read_bytes()
-    if not data.strip():
-        raise ValueError(f"{path}: empty file (expected {expected})")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise ValueError(f"{path}: not a text file (expected {expected})") from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ValueError(
-            f"{path}: not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno}); expected {expected}"
-        ) from None
-    except RecursionError:
-        raise ValueError(f"{path}: JSON nested too deeply (expected {expected})") from None
-    except ValueError:  # Python's limit on integer digits (its message advises sys.set_int_max_str_digits)
-        raise ValueError(f"{path}: a number of more than {sys.get_int_max_str_digits()} digits (expected "
-                         f"{expected})") from None  # the limit and its getter came together (Python 3.10.7, 3.11)
-
-
-def read_json_object(path: str | os.PathLike) -> dict:
-    """A JSON file holding an object, as a dict; ``{}`` when it is missing, unreadable, not JSON or not an object
-    (for optional records such as an output folder's ``meta.json``, where absence means "not said")."""
-    try:
-        data = json.loads(Path(path).read_bytes())
-    except (OSError, ValueError, RecursionError):  # RecursionError: JSON nested too deeply
-        return {}
-    return data if isinstance(data, dict) else {}
 
 
 __all__ = ["atomic_file", "atomic_dir", "output_target", "clean_stale", "temp_name", "check_writable_dir",

@@ -96,7 +96,7 @@ class MultiViewDataset(_ClipDataset):
     def _load_scene(folder: Path, max_points: int, undistort: bool = True) -> _ViewScene:
         from genxd.cameras import read_colmap_model
         from genxd.cameras.formats import TRANSFORMS_JSON, transforms_from_object
-        from genxd.utils.io import read_json
+        from genxd.utils.json_files import read_json
 
         json_path = folder / "transforms.json"
         if json_path.is_file():
