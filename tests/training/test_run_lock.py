@@ -151,6 +151,50 @@ def test_an_error_just_after_the_run_takes_the_folder_lets_the_lock_go(tmp_path,
     del failed
 
 
+@pytest.mark.parametrize("kind, how", [("genxd", "other process"), ("vae", "other process"), ("genxd", "ctrl-c")])
+def test_a_failure_reaching_begin_after_the_lock_was_taken_lets_the_lock_go(tmp_path, monkeypatch, kind, how):
+    """begin() let the lock go only on the main process's own error: another process's failure, learnt at
+    begin()'s raise_if_any_failed after the main process had taken the lock (simulated here: the agreement reports
+    a failed process 1 of 2), or a Ctrl-C while the main process prepared the folder (not an Exception), left
+    begin() before the trainers' try/finally with the lock held: a notebook retrying was refused as 'in use by
+    another training run (process <this process>)'. Any way out of begin() lets it go now."""
+    from genxd.training import trainer, vae_trainer
+    from genxd.training.config import load_config
+    from genxd.training.loop import TrainingRun
+    from genxd.training.run_lock import in_use_error
+    from genxd.utils.shared_work import OtherProcessFailed
+
+    from .conftest import TINY_VAE
+
+    taken = []
+    real_agree = TrainingRun.raise_if_any_failed
+
+    def other_failed(self, error):
+        real_agree(self, error)
+        taken.append(self.folder_lock.held)
+        raise OtherProcessFailed("process 1 of 2 failed")
+
+    def interrupted(self):
+        taken.append(self.folder_lock.held)
+        raise KeyboardInterrupt
+
+    out = tmp_path / "run"
+    overrides = [*QUIET, f"output_dir={out}", "logging.tensorboard=false", "training.max_steps=1",
+                 "data.datasets.0.length=4"]
+    cfg = load_config(TINY if kind == "genxd" else TINY_VAE, overrides, kind=kind)
+    train = trainer.train_genxd if kind == "genxd" else vae_trainer.train_vae
+    with monkeypatch.context() as patched:
+        if how == "ctrl-c":
+            patched.setattr(TrainingRun, "_write_config", interrupted)
+        else:
+            patched.setattr(TrainingRun, "raise_if_any_failed", other_failed)
+        with pytest.raises(KeyboardInterrupt if how == "ctrl-c" else OtherProcessFailed) as failed:  # kept, as a
+            train(cfg, cpu=True)  # notebook keeps its last one
+    assert taken == [True]  # the failure came once the run held its folder
+    assert in_use_error(out) is None, "the failed run still holds its folder"
+    del failed
+
+
 def test_a_failed_run_with_dataloader_workers_lets_the_lock_go(tmp_path, monkeypatch):
     """The DataLoader's persistent workers, forked after the lock was taken, share its descriptor: closing the run's
     own copy left the folder locked while they lived (as long as a kept traceback keeps the loader). The lock is

@@ -211,12 +211,19 @@ class TrainingRun(RunStops):
         acc = self.accelerator
         target, error = None, None
         try:
-            if acc.is_main_process:
-                target = self._prepare_folder()
-        except Exception as exc:  # noqa: BLE001 - raised below, once every process knows
-            error = exc
+            try:
+                if acc.is_main_process:
+                    target = self._prepare_folder()
+            except Exception as exc:  # noqa: BLE001 - raised below, once every process knows
+                error = exc
+                self.release_folder()
+            self.raise_if_any_failed(error)  # (the others waited in a barrier and died on the lost connection)
+        except BaseException:
+            # the trainers' try/finally starts after begin(): any way out of here lets the lock go (another process's
+            # failure learnt after this one took it, a Ctrl-C while preparing the folder), or a long-lived process (a
+            # notebook keeping the traceback) would hold the folder and refuse its own retry as another run's
             self.release_folder()
-        self.raise_if_any_failed(error)  # (the others waited in a barrier and died on the lost connection)
+            raise
         mark_work_shared()  # from here an error can be one process's own (a broken item in its data): each prints it
         return target
 
