@@ -76,7 +76,10 @@ class _Page:
         from genxd.demo.cameras import video_cameras
 
         video_cameras(self.upload / "walk.mp4")  # SfM once, at start: the page keeps a video's cameras per upload
-        self._real_generate = app.generate_scene
+        # the page's job functions are module globals of genxd.demo.app: the stand-ins act only on this page's jobs
+        # (their folders under self.root) and hand any other page's on, so a test run beside the fuzz run in one
+        # process (pytest) is not cancelled after its first step
+        self._real_generate, self._real_lift = app.generate_scene, app.lift_scene
         app.generate_scene = self._generate
         app.lift_scene = self._lift
 
@@ -108,6 +111,9 @@ class _Page:
 
         from genxd.demo.jobs import Cancelled
 
+        if not self._ours(folder):
+            return self._real_generate(model, request, folder, progress, cancel)
+
         n = request.c2w.shape[0]
         assert request.c2w.shape == (n, 4, 4) and request.K.shape == (n, 3, 3), (request.c2w.shape, request.K.shape)
         assert request.c2w.dtype == torch.float32 and bool(torch.isfinite(request.c2w).all()), "c2w not finite float32"
@@ -125,8 +131,16 @@ class _Page:
 
         return self._real_generate(model, request, folder, first_step_then_cancel, cancel)
 
+    def _ours(self, folder) -> bool:
+        """Whether a job's folder is this page's (under its root), not another page's in the same process."""
+        return Path(os.path.abspath(folder)).is_relative_to(os.path.abspath(self.root))
+
     def _lift(self, scene, out, *, mode, iterations, device, progress, cancel, init_points):
         from genxd.demo.jobs import Cancelled
+
+        if not self._ours(out):
+            return self._real_lift(scene, out, mode=mode, iterations=iterations, device=device, progress=progress,
+                                   cancel=cancel, init_points=init_points)
 
         assert mode in ("3d", "4d") and isinstance(iterations, int) and iterations >= 1, (mode, iterations)
         assert (Path(scene) / "meta.json").is_file(), scene
