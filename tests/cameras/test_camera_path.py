@@ -100,3 +100,16 @@ def test_times_may_be_a_list_or_numpy_array():
         path = CameraPath(c2w, K, 64, 64, times=times)
         assert isinstance(path.times, torch.Tensor)
         torch.testing.assert_close(path.times, torch.tensor([0.0, 0.5, 1.0]), atol=0, rtol=0)
+
+
+def test_times_must_be_finite():
+    """CameraPath(times=[0, nan, 1]) was taken: genxd.generate sampled the whole path, then refused to write
+    cameras.json ("times: contains NaN or infinite values")."""
+    import pytest
+
+    from genxd.cameras import CameraPath, orbit
+
+    c2w, K = orbit(num_frames=3)
+    for times in ([0.0, float("nan"), 1.0], [0.0, 0.5, float("inf")]):
+        with pytest.raises(ValueError, match=r"^CameraPath.times: must be finite"):
+            CameraPath(c2w, K, 64, 64, times=times)

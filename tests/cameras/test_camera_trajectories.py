@@ -291,3 +291,15 @@ def test_preset_numbers_may_be_numpy_or_torch_scalars():
                 make_trajectory("orbit", num_frames=4, elevation=torch.tensor(10.0), radius=torch.tensor(2.0))):
         for a, b in zip(got, expected):
             torch.testing.assert_close(a, b, atol=0, rtol=0)
+
+
+def test_preset_numbers_may_be_one_number_in_a_numpy_array():
+    """np.asarray(10.0) (a 0-d array) and np.array([2.0]) were taken by orbit before its numbers were checked, and
+    then refused ("elevation must be a number, got array(10.) (ndarray)") where a torch tensor of one number was
+    taken."""
+    expected = make_trajectory("orbit", num_frames=4, elevation=10.0, radius=2.0)
+    got = make_trajectory("orbit", num_frames=4, elevation=np.asarray(10.0), radius=np.array([2.0]))
+    for a, b in zip(got, expected):
+        torch.testing.assert_close(a, b, atol=0, rtol=0)
+    with pytest.raises(TypeError, match=r"^radius must be a number"):
+        make_trajectory("orbit", num_frames=4, radius=np.array([2.0, 3.0]))

@@ -78,3 +78,30 @@ def test_numpy_latents_are_taken(pipe):
     h = 64 // pipe.vae_scale_factor
     noise = torch.randn(1, 3, pipe.unet.config.out_channels, h, h, generator=torch.Generator().manual_seed(0))
     torch.testing.assert_close(_latents(pipe, latents=noise.numpy()), _latents(pipe, latents=noise), atol=0, rtol=0)
+
+
+def test_a_generator_list_holding_none_is_refused_before_encoding():
+    """[None, g] passed the check and failed in diffusers' randn_tensor after the VAE had encoded the images
+    ("'NoneType' object has no attribute 'device'")."""
+    from genxd.pipelines.call_arguments import check_generator
+
+    g = torch.Generator().manual_seed(0)
+    for generators in ([None, g], [g, None]):
+        with pytest.raises(TypeError, match=r"^generator must be a torch.Generator or a list of one per sample, "
+                                            r"got NoneType in the list"):
+            check_generator(generators, 2)
+    check_generator([g, torch.Generator()], 2)
+    check_generator(None, 2)
+
+
+def test_motion_guidance_scale_takes_one_number_in_an_array_or_tensor():
+    """np.array(1.0) (a 0-d array) was taken before the check and refused by it; a tensor of 2 failed in torch's
+    words ("only one element tensors ...")."""
+    from genxd.pipelines.call_arguments import motion_guidance
+
+    for value in (np.array(1.5), np.array([1.5]), torch.tensor(1.5), torch.tensor([1.5], dtype=torch.float64),
+                  np.float32(1.5), 1.5):
+        assert motion_guidance(value) == 1.5
+    for value in (torch.tensor([1.0, 2.0]), np.array([1.0, 2.0]), np.array(True), True):
+        with pytest.raises(TypeError, match=r"^motion_guidance_scale must be a number >= 0, got "):
+            motion_guidance(value)

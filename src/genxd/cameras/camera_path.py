@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Union
 
+import torch
 from torch import Tensor
 
 from ._io import as_c2w, as_intrinsics
@@ -128,6 +129,9 @@ class CameraPath:
             self.times = _tensor(self.times, "CameraPath.times").float()
         if self.times is not None and tuple(self.times.shape) != (n,):
             raise ValueError(f"CameraPath.times: expected [{n}], got {tuple(self.times.shape)}")
+        if self.times is not None and not bool(torch.isfinite(self.times).all()):  # genxd.generate sampled the
+            # whole path, then refused to write cameras.json ("times: contains NaN or infinite values")
+            raise ValueError(f"CameraPath.times: must be finite, got {self.times.tolist()}"[:300])
         self.height, self.width = int(self.height), int(self.width)
         if self.height < 1 or self.width < 1:
             raise ValueError(f"CameraPath: height and width must be positive, got {self.height}x{self.width}")

@@ -88,7 +88,10 @@ def _finite(value: float, name: str) -> float:
     numpy's or torch's own words (the notebook API audit, 2026-12-06). InvalidValue / InvalidType naming it."""
     from ..validation import Float
 
-    return float(Float().check(value.item() if isinstance(value, Tensor) and value.numel() == 1 else value, name))
+    # one number in a tensor or numpy array: as a scalar (a 0-d array, np.asarray(30.0), was taken before the check)
+    if (isinstance(value, Tensor) and value.numel() == 1) or (isinstance(value, np.ndarray) and value.size == 1):
+        value = value.item()
+    return float(Float().check(value, name))
 
 
 def _check_focal(focal: float) -> float:

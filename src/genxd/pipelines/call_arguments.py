@@ -14,6 +14,7 @@ import math
 from numbers import Real
 from typing import Any
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -24,7 +25,8 @@ def check_generator(generator: Any, batch: int) -> None:
     """``None``, one ``torch.Generator`` or a list / tuple of ``batch`` of them."""
     many = isinstance(generator, (list, tuple))
     for g in generator if many else [generator]:
-        if g is not None and not isinstance(g, torch.Generator):
+        if (g is not None or many) and not isinstance(g, torch.Generator):  # [None, g]: diffusers' randn_tensor
+            # failed after encoding ("'NoneType' object has no attribute 'device'")
             raise TypeError(f"generator must be a torch.Generator or a list of one per sample, got "
                             f"{type(g).__name__}{' in the list' if many else ''}; for a seed: "
                             f"generator=torch.Generator().manual_seed(seed)")
@@ -49,7 +51,11 @@ def motion_strengths(value: Any, batch: int) -> Tensor:
 
 def motion_guidance(value: Any) -> float:
     """``motion_guidance_scale``: a finite number >= 0."""
-    if isinstance(value, bool) or not isinstance(value, (Real, Tensor)):
+    # one number in a tensor or numpy array (a 0-d array was taken before the check; a tensor of 2 failed in torch's
+    # words); a bool is not a scale
+    if (isinstance(value, Tensor) and value.numel() == 1) or (isinstance(value, np.ndarray) and value.size == 1):
+        value = value.item()
+    if isinstance(value, bool) or not isinstance(value, Real):
         raise TypeError(f"motion_guidance_scale must be a number >= 0, got {value!r} ({type(value).__name__})"[:300])
     value = float(value)
     if not (math.isfinite(value) and value >= 0):
