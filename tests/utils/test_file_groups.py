@@ -337,3 +337,25 @@ def test_on_windows_a_journals_process_is_not_killed_to_check_it(tmp_path, monke
     monkeypatch.setattr(os, "kill", lambda pid, sig: killed.append(pid))
     assert io._writer_alive(os.getpid() + 1, 0.0)
     assert killed == []
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permission bits")
+def test_a_replaced_group_keeps_each_members_permissions(tmp_path):
+    """A group's members are new files and a new folder renamed onto the old ones: they had the umask's permissions
+    (a private 0o600 OUT.json of trajectory from-video became 0o644 with --overwrite, a 0o700 eval_renders/ folder
+    0o755). Each keeps its old one's bits now; a member made where nothing was gets the umask's."""
+    import stat
+
+    old_mask = os.umask(0o022)
+    try:
+        _write(tmp_path, 1)
+        paths = _members(tmp_path)
+        assert [stat.S_IMODE(p.stat().st_mode) for p in paths] == [0o644, 0o644, 0o644, 0o755]
+        modes = [0o600, 0o640, 0o664, 0o700]
+        for p, mode in zip(paths, modes):
+            os.chmod(p, mode)
+        _write(tmp_path, 2)
+    finally:
+        os.umask(old_mask)
+    assert _versions(tmp_path) == {2}
+    assert [oct(stat.S_IMODE(p.stat().st_mode)) for p in paths] == [oct(m) for m in modes]

@@ -139,6 +139,40 @@ def test_a_replaced_folder_keeps_the_old_folders_permissions(tmp_path, umask, re
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "was_a_file"]
 
 
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permission bits")
+@pytest.mark.parametrize("umask", [0o022, 0o077], indirect=True)
+def test_a_replaced_file_keeps_the_old_files_permissions(tmp_path, umask):
+    """A file rewritten in place (a camera JSON or config by write_json_atomic, any atomic_file output with
+    --overwrite) is a new file renamed onto the old one: it had the umask's permissions, so a private 0o600 file
+    became 0o644 under umask 022, readable by everyone. It keeps the old file's read / write / execute bits now (not
+    a setuid / setgid bit); a file made where nothing was still gets the umask's."""
+    from genxd.utils.json_files import write_json_atomic
+
+    mask = os.umask(0)
+    os.umask(mask)
+    target = tmp_path / "cameras.json"
+    for mode in (0o600, 0o640, 0o664, 0o444, 0o4755):
+        if target.exists():
+            os.chmod(target, 0o600)
+            target.unlink()
+        write_json_atomic(target, {"new": True})
+        assert oct(stat.S_IMODE(target.stat().st_mode)) == oct(0o666 & ~mask)  # a new file: the umask's
+        os.chmod(target, mode)
+        write_json_atomic(target, {"mode": mode})
+        assert oct(stat.S_IMODE(target.stat().st_mode)) == oct(mode & 0o777)
+        with atomic_file(target) as tmp:
+            tmp.write_text("again")
+        assert oct(stat.S_IMODE(target.stat().st_mode)) == oct(mode & 0o777) and target.read_text() == "again"
+    # through a symbolic link: what it points to keeps its bits, the link stays
+    link = tmp_path / "link.json"
+    link.symlink_to(target)
+    os.chmod(target, 0o600)
+    with atomic_file(link) as tmp:
+        tmp.write_text("through the link")
+    assert link.is_symlink() and oct(stat.S_IMODE(target.stat().st_mode)) == oct(0o600)
+    assert target.read_text() == "through the link"
+
+
 def test_a_failure_during_writing_or_swapping_keeps_the_old_output(tmp_path, monkeypatch):
     target = tmp_path / "scene"
     target.mkdir()

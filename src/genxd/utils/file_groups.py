@@ -334,7 +334,8 @@ def atomic_group(paths: Sequence[str | os.PathLike], replace: bool = True,
                 raise IsADirectoryError(f"{target} is a folder; cannot replace it with a file")
             if not replace and os.path.lexists(target) and not (folder and _io._is_empty_dir(target)):
                 raise _io.written_meanwhile(target)
-        for tmp in temps:
+        for target, tmp in zip(targets, temps):
+            _io.keep_mode(target, tmp)  # a member replacing one of its kind keeps its permissions and group
             _fsync_path(tmp)
         members = [(t, n, t.parent / _io.temp_name(t.name, "old") if f else None, f)
                    for t, n, f in zip(targets, temps, is_folder)]

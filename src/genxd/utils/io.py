@@ -23,7 +23,8 @@ final name, and never loses an existing output:
 - **Permissions**: outputs get the permissions the user's umask gives (``0o777 & ~umask`` for folders,
   ``0o666 & ~umask`` for files), as any ``mkdir`` / ``open`` would; not the private 0700 / 0600 of
   ``mkdtemp`` / ``mkstemp``. A folder that replaces a folder (``--overwrite``, or an empty folder made for the
-  output) keeps the old folder's mode bits and, where allowed, its group (:func:`keep_folder_mode`).
+  output), and a file that replaces a file, keep the old one's mode bits and, where allowed, its group
+  (:func:`keep_mode`).
 - **Stale temporaries** (the rule of :func:`clean_stale`): before writing ``DIR/NAME`` (and when a job
   starts on an output folder), hidden siblings named as above are cleaned **only when they are clearly
   ours and stale**: the name matches the pattern above, ``HOST`` is this machine, and process ``PID`` is
@@ -346,8 +347,8 @@ def atomic_file(path: str | os.PathLike, replace: bool = True) -> Iterator[Path]
     On any exception the temporary file is removed and ``path`` is left untouched. A ``path`` that is a
     symbolic link is kept and the file it points to replaced (:func:`output_target`). The temporary
     name keeps the extension (``.x.mp4.HOST-PID-TAG.part.mp4``) so writers that infer the format from
-    it still work. The file gets the umask's permissions. ``replace=False``: a ``path`` that exists by then
-    (another run wrote it) is kept and a ``FileExistsError`` raised.
+    it still work. The file gets the umask's permissions, or those of the file it replaces (:func:`keep_mode`).
+    ``replace=False``: a ``path`` that exists by then (another run wrote it) is kept and a ``FileExistsError`` raised.
     """
     path = output_target(path)
     makedirs(path.parent)
@@ -358,6 +359,7 @@ def atomic_file(path: str | os.PathLike, replace: bool = True) -> Iterator[Path]
         yield tmp_path
         if os.path.isdir(path) and not os.path.islink(path):
             raise IsADirectoryError(f"{path} is a folder; cannot replace it with a file")
+        keep_mode(path, tmp_path)
         if replace:
             os.replace(tmp_path, path)  # replaces the old file in one step
         else:
@@ -378,7 +380,7 @@ def atomic_dir(path: str | os.PathLike, replace: bool = True) -> Iterator[Path]:
     On failure the temporary folder is removed, so no half-written folder appears under ``path``. An
     existing ``path`` (folder or file) is moved aside, the new folder renamed in, then the old one
     deleted; a ``path`` that is a symbolic link is kept and what it points to replaced (:func:`output_target`). The
-    folder gets the umask's permissions, or those of the folder it replaces (:func:`keep_folder_mode`).
+    folder gets the umask's permissions, or those of the folder it replaces (:func:`keep_mode`).
     ``replace=False``: an existing ``path`` (other than an empty folder) is kept and a ``FileExistsError``
     raised: another run wrote it while this one worked.
     """
@@ -390,7 +392,7 @@ def atomic_dir(path: str | os.PathLike, replace: bool = True) -> Iterator[Path]:
     os.mkdir(tmp, 0o777)  # umask applies
     try:
         yield tmp
-        keep_folder_mode(path, tmp)
+        keep_mode(path, tmp)
         if replace:
             _swap_in(tmp, path)
         else:
@@ -403,23 +405,28 @@ def atomic_dir(path: str | os.PathLike, replace: bool = True) -> Iterator[Path]:
         raise
 
 
-def keep_folder_mode(old: Path, new: Path) -> None:
-    """Give the folder ``new`` (about to replace ``old``) the permission bits of ``old`` and, where this process may
-    set it, its group; nothing when ``old`` is not a folder (nothing there, or a file: the umask's stay). A folder
-    made new has the umask's: a private 0o700 output folder replaced with ``--overwrite`` became 0o755, readable by
-    everyone; a group's setgid 0o2770 one lost its bits and its group's access."""
+def keep_mode(old: Path, new: Path) -> None:
+    """Give ``new`` (about to replace ``old``) the permission bits of ``old`` and, where this process may set it, its
+    group, when both are of one kind: a folder replacing a folder, a file replacing a file. Nothing otherwise (nothing
+    at ``old``, or a file replaced by a folder or the reverse: the umask's stay, as for a new output). A replacement is
+    made new, with the umask's permissions: a private 0o700 output folder replaced with ``--overwrite`` became 0o755,
+    readable by everyone, a group's setgid 0o2770 one lost its bits and its group's access, and a 0o600 camera file
+    or config rewritten became 0o644. A file keeps only the read, write and execute bits (not a setuid / setgid bit,
+    which ``cp`` does not carry to new contents either)."""
     try:
         st = os.stat(old)
+        kind = stat.S_IFMT(os.stat(new).st_mode)
     except OSError:
         return
-    if not stat.S_ISDIR(st.st_mode):
+    if stat.S_IFMT(st.st_mode) != kind or kind not in (stat.S_IFDIR, stat.S_IFREG):
         return
+    mode = stat.S_IMODE(st.st_mode) if kind == stat.S_IFDIR else stat.S_IMODE(st.st_mode) & 0o777
     if os.name == "posix":
         with contextlib.suppress(OSError):
             if st.st_gid != os.stat(new).st_gid:
                 os.chown(new, -1, st.st_gid)  # fails when not a member of the group: the umask's group stays
     with contextlib.suppress(OSError):
-        os.chmod(new, stat.S_IMODE(st.st_mode))
+        os.chmod(new, mode)  # after the chown, which may clear a setgid bit
 
 
 def check_not_working_folder(path: str | os.PathLike, label: str = "output folder",
@@ -559,4 +566,4 @@ def out_of_space(exc: BaseException, path: str | os.PathLike | None = None) -> i
 __all__ = ["atomic_file", "atomic_dir", "output_target", "clean_stale", "temp_name", "check_writable_dir",
            "check_output_file", "makedirs", "write_json_atomic", "append_line", "disk_full", "out_of_space",
            "error_while_writing", "read_json", "read_json_object", "is_environment_error", "is_damaged_file_error",
-           "WrittenMeanwhile", "written_meanwhile", "keep_folder_mode", "moved_aside"]
+           "WrittenMeanwhile", "written_meanwhile", "keep_mode", "moved_aside"]
