@@ -15,7 +15,7 @@ from genxd.utils import io, json_files
 
 def test_io_re_exports_the_json_functions_and_either_module_imports_first():
     # moved out of genxd.utils.io (past ~600 lines): callers importing them from there get the same objects
-    for name in ("MAX_JSON_BYTES", "read_json", "read_json_object", "write_json_atomic"):
+    for name in ("read_json", "read_json_object", "write_json_atomic"):
         assert getattr(io, name) is getattr(json_files, name), name
     for first in ("genxd.utils.json_files", "genxd.utils.io"):  # no import cycle whichever comes first
         code = f"import {first}; from genxd.utils.io import read_json; from genxd.utils.json_files import read_json"
@@ -23,6 +23,24 @@ def test_io_re_exports_the_json_functions_and_either_module_imports_first():
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [src, os.environ.get("PYTHONPATH")]))}
         proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
         assert proc.returncode == 0, proc.stderr
+
+
+def test_the_json_size_limit_is_not_a_copy_in_io_that_does_nothing(tmp_path, monkeypatch):
+    """io re-exported MAX_JSON_BYTES after the move: a copy, so an outside monkeypatch of io.MAX_JSON_BYTES (as
+    genxd's own tests did before the move) changed nothing read_json reads, silently. Now io has no such name: the
+    patch fails, saying where the limit is, and the limit set there is the one read_json applies."""
+    with pytest.raises(AttributeError, match="genxd.utils.json_files.MAX_JSON_BYTES"):
+        io.MAX_JSON_BYTES
+    with pytest.raises(AttributeError):
+        monkeypatch.setattr(io, "MAX_JSON_BYTES", 1)
+    with pytest.raises(ImportError):
+        exec("from genxd.utils.io import MAX_JSON_BYTES", {})
+    assert not hasattr(io, "no_such_name")  # other missing names: Python's AttributeError, as before
+    path = tmp_path / "cam.json"
+    path.write_text("[1, 2]")
+    monkeypatch.setattr(json_files, "MAX_JSON_BYTES", 3)
+    with pytest.raises(ValueError, match=r"at most \d+ MiB are read"):
+        io.read_json(path)  # the re-exported reader follows the limit where it lives
 
 
 def test_write_json_atomic_refuses_an_existing_file_unless_told(tmp_path):

@@ -6,8 +6,10 @@
 - :func:`write_json_atomic`: strict JSON (:func:`~genxd.utils.json_text.json_text`) written atomically by the rules
   of :mod:`genxd.utils.io`.
 
-:mod:`genxd.utils.io` re-exports these names for callers that import them from there; a test or a caller changing
-:data:`MAX_JSON_BYTES` must set it here (``genxd.utils.json_files.MAX_JSON_BYTES``), where :func:`read_json` reads it.
+:mod:`genxd.utils.io` re-exports the three functions for callers that import them from there, not
+:data:`MAX_JSON_BYTES`: a test or a caller changing it sets it here (``genxd.utils.json_files.MAX_JSON_BYTES``), where
+:func:`read_json` reads it (``genxd.utils.io.MAX_JSON_BYTES`` is an AttributeError saying so, not a copy that a change
+would leave unread).
 """
 
 from __future__ import annotations
