@@ -113,6 +113,37 @@ def test_the_uneven_times_advice_is_a_command_that_evens_them(tmp_path, no_model
     assert not [w for w in _cli_warnings(tmp_path, "--mode", "4d", "--camera", even) if "evenly spaced" in w]
 
 
+def _run_python_advice(warning: str, out: Path) -> None:
+    """Run the call a Python-worded warning ends with (``...: genxd.cameras.from_video.write_video_path(...), then
+    camera='PATH.json'``), writing to ``out``."""
+    call, then = warning.rsplit(": genxd.cameras.from_video.", 1)[1].rsplit(", then ", 1)
+    assert then == "camera='PATH.json'", warning
+    import genxd.cameras.from_video as from_video
+
+    exec("from_video." + call.replace("'PATH.json'", repr(str(out))), {"from_video": from_video})
+
+
+def test_the_python_warnings_advise_a_python_call_that_fixes_the_file(tmp_path, no_model):
+    """genxd.generate's warnings for a camera file of uneven times (4d) and for one far from the model's scale gave a
+    Python caller shell advice ('give that as camera: genxd trajectory from-video FILE -o PATH.json ... --spacing
+    time' / '--path-scale 1'). From Python they now end with the call that writes the file
+    (genxd.cameras.from_video.write_video_path, which the command runs) and camera='PATH.json'; run as given, it
+    writes a path that generate takes without the warning. The command line keeps the command (tests above)."""
+    timed = _timed_path(tmp_path, [0.0, 0.1, 0.2, 0.5, 0.8, 1.0])
+    uneven = [w for w in _python_warnings(tmp_path, mode="4d", camera=timed) if "evenly spaced" in w]
+    assert len(uneven) == 1 and uneven[0].endswith(
+        f"resample it evenly in time: genxd.cameras.from_video.write_video_path({str(timed)!r}, 'PATH.json', 6, "
+        "spacing='time'), then camera='PATH.json'"), uneven
+    far = _colmap_path(tmp_path, 30.0)
+    scale = [w for w in _python_warnings(tmp_path, mode="4d", camera=far) if "own scale" in w]
+    assert len(scale) == 1 and "write_video_path(" in scale[0] and "path_scale=" in scale[0], scale
+    for warning, kind in ((uneven[0], "evenly spaced"), (scale[0], "own scale")):
+        assert "--" not in warning and "genxd trajectory" not in warning, warning
+        fixed = tmp_path / f"fixed_{kind.split()[-1]}.json"
+        _run_python_advice(warning, fixed)
+        assert not [w for w in _python_warnings(tmp_path, mode="4d", camera=fixed) if kind in w]
+
+
 @pytest.mark.parametrize("mode, times", [("3d", [0.0, 0.1, 0.2, 0.5, 0.8, 1.0]),  # 3d: no time in the scene
                                          ("video", [0.0, 0.1, 0.2, 0.5, 0.8, 1.0]),  # no cameras: warned so
                                          ("4d", [0.0, 0.2, 0.4, 0.6, 0.8, 1.0])])

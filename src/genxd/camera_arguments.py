@@ -205,6 +205,20 @@ def uneven_time_steps(times: Tensor | None) -> tuple[float, float] | None:
     return float(steps.min()), float(steps.max())
 
 
+def _rewrite_path(camera: object, num_frames: int, **settings: str) -> str:
+    """How to write the camera file ``camera`` again with ``trajectory from-video``'s ``settings`` (``spacing``,
+    ``path_scale``) and generate along that, in the caller's words: `` and give that as --camera: genxd trajectory
+    from-video FILE -o PATH.json -n N --spacing time`` on the command line; ``: genxd.cameras.from_video.write_video_path(
+    'FILE', 'PATH.json', N, spacing='time'), then camera='PATH.json'`` from Python (the function the command runs)."""
+    if v.is_cli():
+        flags = "".join(f" --{k.replace('_', '-')} {val}" for k, val in settings.items())
+        return (f" and give that as {v.arg('camera')}: genxd trajectory from-video {shlex.quote(str(camera))} "
+                f"-o PATH.json -n {num_frames}{flags}")
+    given = "".join(f", {k}={val!r}" if k == "spacing" else f", {k}={val}" for k, val in settings.items())
+    return (f": genxd.cameras.from_video.write_video_path({str(camera)!r}, 'PATH.json', {num_frames}{given}), "
+            "then camera='PATH.json'")
+
+
 def uneven_times_warning(times: Tensor | None, s: "GenerateSettings") -> str | None:
     """The warning for a ``4d`` generation along a path whose frame times are not evenly spaced (a path written by
     ``genxd trajectory from-video`` with its default ``--spacing arc``, ``path_spacing='arc'``): the model makes its
@@ -222,9 +236,8 @@ def uneven_times_warning(times: Tensor | None, s: "GenerateSettings") -> str | N
                            f"(genxd.cameras.resample.resample_path(c2w, K, times, {len(times)}, spacing='time'))")
     else:  # any camera file with times (a genxd curate sample, a from-video path of --spacing arc) is resampled so
         subject, advice = (f"the camera path of {camera_label(s.camera)}",
-                           f"to follow it at an even pace, resample it evenly in time and give that as "
-                           f"{v.arg('camera')}: genxd trajectory from-video {shlex.quote(str(s.camera))} -o PATH.json "
-                           f"-n {len(times)} --spacing time")
+                           "to follow it at an even pace, resample it evenly in time"
+                           + _rewrite_path(s.camera, len(times), spacing="time"))
     return (f"{subject}: its frame times are not evenly spaced (steps of {steps[0]:.3g} to {steps[1]:.3g}), but "
             f"the model makes its frames evenly spaced in time, so the objects move at "
             f"an even pace while the camera keeps the path's, and transforms.json records the path's times; "
@@ -253,6 +266,6 @@ def file_scale_warning(path: CameraPath | None, s: "GenerateSettings", model_dep
         return None
     return (f"the camera path of {camera_label(s.camera)}: its scene is at depth {depth:.3g} from the first camera, "
             f"the model's at {model_depth:g}, and a camera file is used at its own scale, so its cameras move "
-            f"{ratio:.3g} times as far as in the model's training clips; write it at the model's scale and give that "
-            f"as {v.arg('camera')}: genxd trajectory from-video {shlex.quote(str(s.camera))} -o PATH.json "
-            f"-n {len(path)} --path-scale {model_depth:g}" + (" --spacing time" if s.mode == "4d" else ""))
+            f"{ratio:.3g} times as far as in the model's training clips; write it at the model's scale"
+            + _rewrite_path(s.camera, len(path), path_scale=f"{model_depth:g}",
+                            **({"spacing": "time"} if s.mode == "4d" else {})))
