@@ -227,9 +227,10 @@ def register(app: typer.Typer) -> None:
             if camera_from_video is None and (camera_start is not None or camera_end is not None):
                 raise UsageError(f"{'--camera-start' if camera_start is not None else '--camera-end'} applies to "
                                  "--camera-from-video only")
-            from ..cameras.clip_range import check_bounds
+            if camera_start is not None or camera_end is not None:  # genxd.cameras imports torch (2 s): only then
+                from ..cameras.clip_range import check_bounds
 
-            check_bounds(camera_start, camera_end, ("camera_start", "camera_end"))  # before the inputs are read
+                check_bounds(camera_start, camera_end, ("camera_start", "camera_end"))  # before the inputs are read
             inputs = list(images or []) + (read_input_list(input_list) if input_list is not None else [])
             if not inputs:
                 raise UsageError("no inputs: give image files / folders, or --input-list FILE")

@@ -280,9 +280,11 @@ def register(app: typer.Typer) -> None:
         """Make a camera path from a video: SfM (moving objects masked) or the clip's own cameras."""
 
         def body() -> None:
-            from genxd.cameras.clip_range import check_bounds
+            bounds = (None, None)
+            if start is not None or end is not None:  # genxd.cameras imports torch (2 s): only then
+                from genxd.cameras.clip_range import check_bounds
 
-            bounds = check_bounds(start, end)  # a negative or unreadable value: before the clip is read
+                bounds = check_bounds(start, end)  # a negative or unreadable value: before the clip is read
             if not clip.exists():  # before the imports (torch, OpenCV, pycolmap: seconds): a typo fails at once
                 raise FileNotFoundError(f"{clip}: no such video, frame folder or camera file")
             from genxd.cameras.from_video import path_summary, write_video_path
