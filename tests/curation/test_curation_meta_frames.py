@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import json
 
-import pycolmap
 import pytest
 
-from genxd.curation import CurationConfig, VideoSource, curate_video
+pycolmap = pytest.importorskip("pycolmap")  # a core dependency, absent only on a bare GPU host
 
-from .conftest import render_clip, write_frames
+from genxd.curation import CurationConfig, VideoSource, curate_video  # noqa: E402
+
+from .conftest import render_clip, write_frames  # noqa: E402
 
 
 @pytest.mark.slow  # one SfM run (~10-20 s on a CPU core)
