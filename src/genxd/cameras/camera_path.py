@@ -126,7 +126,8 @@ class CameraPath:
         if self.names is not None and len(self.names) != n:
             raise ValueError(f"CameraPath.names: {len(self.names)} names for {n} cameras")
         if self.times is not None:  # a list or numpy array failed later ("'list' object has no attribute 'shape'")
-            self.times = _tensor(self.times, "CameraPath.times").float()
+            times = _tensor(self.times, "CameraPath.times")  # a float64 file's times stay float64 (exact round trips;
+            self.times = times if times.is_floating_point() else times.double()  # 1e39 is no float32 inf)
         if self.times is not None and tuple(self.times.shape) != (n,):
             raise ValueError(f"CameraPath.times: expected [{n}], got {tuple(self.times.shape)}")
         if self.times is not None and not bool(torch.isfinite(self.times).all()):  # genxd.generate sampled the
