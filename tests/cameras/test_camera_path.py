@@ -99,8 +99,7 @@ def test_times_may_be_a_list_or_numpy_array():
     for times in ([0.0, 0.5, 1.0], np.array([0.0, 0.5, 1.0])):
         path = CameraPath(c2w, K, 64, 64, times=times)
         assert isinstance(path.times, torch.Tensor)
-        # the given floating dtype is kept (a float64 file's times round-trip exactly), lists are float32
-        torch.testing.assert_close(path.times, torch.tensor([0.0, 0.5, 1.0]), atol=0, rtol=0, check_dtype=False)
+        torch.testing.assert_close(path.times, torch.tensor([0.0, 0.5, 1.0], dtype=torch.float64), atol=0, rtol=0)
 
 
 def test_times_must_be_finite():
@@ -114,3 +113,21 @@ def test_times_must_be_finite():
     for times in ([0.0, float("nan"), 1.0], [0.0, 0.5, float("inf")]):
         with pytest.raises(ValueError, match=r"^CameraPath.times: must be finite"):
             CameraPath(c2w, K, 64, 64, times=times)
+
+
+def test_times_are_float64_as_written_in_every_format_that_stores_them(tmp_path):
+    """One rule for CameraPath.times (float64, finite), whatever the reader's dtype: a transforms.json time of 1e300
+    was read in float64 and the same time in an authors' camera JSON was cast to float32 (inf) and refused
+    ("CameraPath.times: must be finite, got [0.0, inf, 0.5]"), a time of 0.1 read back as 0.10000000149011612."""
+    from genxd.cameras import orbit, read_camera_path, save_camera_json, save_transforms_json
+
+    c2w, K = orbit(num_frames=3)
+    times = [0.0, 1e300, 0.1]
+    for save, name in ((save_camera_json, "authors.json"), (save_transforms_json, "transforms.json")):
+        written = save(tmp_path / name, c2w, K, 64, 64, times=times)
+        for dtype in (torch.float32, torch.float64):
+            path = read_camera_path(written, dtype=dtype)
+            assert path.c2w.dtype == dtype, name
+            assert path.times.dtype == torch.float64 and path.times.tolist() == times, (name, dtype)
+    c2w32 = CameraPath(c2w.float(), K, 64, 64, times=torch.tensor([0, 1, 2], dtype=torch.int64) + (1 << 40))
+    assert c2w32.times.tolist() == [float((1 << 40) + i) for i in range(3)]  # integers exactly, not via float32

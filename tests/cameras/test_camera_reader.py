@@ -95,7 +95,7 @@ def test_times_round_trip_in_authors_json_and_transforms(tmp_path):
     save_transforms_json(tmp_path / "t.json", c2w, K, 32, 32, times=times)
     for name in ("a.json", "t.json"):
         cam = read_camera_path(tmp_path / name)
-        torch.testing.assert_close(cam.times, times)
+        torch.testing.assert_close(cam.times, times.double())  # CameraPath.times: float64, the file's numbers
     assert read_camera_path(_make(tmp_path, "dolly", "authors")).times is None
 
 
@@ -111,13 +111,13 @@ def test_folders_colmap_files_curate_samples_and_synthetic_meta(tmp_path):
         cam = read_camera_path(path)
         torch.testing.assert_close(cam.c2w, c2w, atol=ATOL, rtol=0)
         assert (cam.height, cam.width) == (40, 60) and cam.names == names
-    torch.testing.assert_close(read_camera_path(sample).times, torch.linspace(0, 1, 6))
+    torch.testing.assert_close(read_camera_path(sample).times, torch.linspace(0, 1, 6, dtype=torch.float64))
     # source indices whose span is beyond float64 (each finite) map to [0, 1] too (they read NaN); NaN: no times
     for first, last, expected in ((-1e308, 1e308, torch.tensor([0.0, 0.5, 0.5, 0.5, 0.5, 1.0])), (0, float("nan"), None)):
         indices = [first, 0, 0, 0, 0, last]
         (sample / "meta.json").write_text(json.dumps({"frames": [{**f, "source_index": i} for f, i in zip(frames, indices)]}))
         times = read_camera_path(sample).times
-        assert times is None if expected is None else torch.allclose(times, expected), times
+        assert times is None if expected is None else torch.allclose(times, expected.double()), times
     (sample / "meta.json").write_text(json.dumps({"frames": frames}))
     write_colmap_model(tmp_path / "curated" / "other" / "0", c2w, K, 40, 60, names)
     with pytest.raises(ValueError, match="2 videos.*clip, other"):

@@ -76,7 +76,10 @@ class CameraPath:
         K: ``[N, 3, 3]`` normalised intrinsics (fx/W, fy/H, cx/W, cy/H).
         height, width: image size in pixels (shared by all frames).
         names: optional per-frame names (image file names / paths), ``N`` of them.
-        times: optional ``[N]`` frame times in [0, 1] over the source clip (4D timing), else None.
+        times: optional ``[N]`` frame times in [0, 1] over the source clip (4D timing), else None. Always float64
+            (whatever the dtype of ``c2w``, and of a reader's ``dtype``): a file's times exactly as written, and a
+            time such as 1e300, finite in the file, stays finite (reconstruct maps any finite times to [0, 1]).
+            They must be finite.
         source_format: the file format the path was read from (e.g. ``"transforms.json"``), if read.
         intrinsics_known: False when the source carries no intrinsics and ``K`` is a default.
         scene_depth: the median z-depth of the scene seen from the first camera, in the path's units, where the
@@ -126,8 +129,8 @@ class CameraPath:
         if self.names is not None and len(self.names) != n:
             raise ValueError(f"CameraPath.names: {len(self.names)} names for {n} cameras")
         if self.times is not None:  # a list or numpy array failed later ("'list' object has no attribute 'shape'")
-            times = _tensor(self.times, "CameraPath.times")  # a float64 file's times stay float64 (exact round trips;
-            self.times = times if times.is_floating_point() else times.double()  # 1e39 is no float32 inf)
+            # float64 whatever c2w's dtype: a file's times exactly as written (round trips), 1e300 no float32 inf
+            self.times = _tensor(self.times, "CameraPath.times", keep_integers=True).double()
         if self.times is not None and tuple(self.times.shape) != (n,):
             raise ValueError(f"CameraPath.times: expected [{n}], got {tuple(self.times.shape)}")
         if self.times is not None and not bool(torch.isfinite(self.times).all()):  # genxd.generate sampled the

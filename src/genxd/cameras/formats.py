@@ -190,7 +190,7 @@ def camera_json_from_object(obj: Any, path: str | os.PathLike, dtype: torch.dtyp
     times = _times_field(obj["times"], n, f"{where}: 'times'") if obj.get("times") is not None else None
     dtype = _out_dtype(dtype)
     return CameraPath(c2w.to(dtype), K.to(dtype).contiguous(), height, width,
-                      times=None if times is None else times.to(dtype), source_format=AUTHORS_JSON)
+                      times=times, source_format=AUTHORS_JSON)
 
 
 def load_camera_json(path: str | os.PathLike, dtype: torch.dtype = torch.float32) -> CameraPath:
@@ -451,7 +451,7 @@ def transforms_from_object(
     K = as_intrinsics(torch.stack(K_list), len(K_list), name=f"{where}: intrinsics")
     fisheye = next((f"{path}: frames[{i}] is a fisheye camera" for i, f in enumerate(frames) if is_fisheye(f, obj)),
                    None)  # its K is no perspective camera's (CameraPath.fisheye)
-    return CameraPath(c2w.to(dtype), K.to(dtype), h, w, names, times=_file_times(times, dtype), source_format=TRANSFORMS_JSON,
+    return CameraPath(c2w.to(dtype), K.to(dtype), h, w, names, times=times or None, source_format=TRANSFORMS_JSON,
                       fisheye=fisheye)
 
 
@@ -473,12 +473,3 @@ def load_transforms_json(
     obj = read_json(path, f"a {TRANSFORMS_JSON}")
     return transforms_from_object(obj, path, height, width, dtype)
 
-
-def _file_times(times: list[float] | None, dtype: torch.dtype) -> Tensor | None:
-    """A file's frame times in ``dtype``, or in float64 where ``dtype`` cannot hold them (1e300 is no float32 number:
-    readers such as reconstruct's map them to [0, 1] themselves; CameraPath refuses non-finite times)."""
-    if not times:
-        return None
-    exact = torch.tensor(times, dtype=torch.float64)
-    cast = exact.to(dtype)
-    return cast if bool(torch.isfinite(cast).all()) else exact

@@ -170,7 +170,7 @@ def _read_colmap(folder: Path, dtype: torch.dtype, what: str = COLMAP_FORMAT, sa
         if model.camera_models[0] not in PINHOLE_MODELS else None
     depth = partial(_points_depth, model.points_xyz, model.c2w[0], K[0], lens) if len(model.points_xyz) else None
     return CameraPath(model.c2w.to(dtype), K.to(dtype), h, w, list(model.image_names),
-                      times=None if times is None else times.to(dtype), source_format=what, scene_depth=depth,
+                      times=times, source_format=what, scene_depth=depth,
                       fisheye=fisheye)
 
 
@@ -224,7 +224,7 @@ def _synthetic_meta(obj: dict, path: Path, dtype: torch.dtype) -> CameraPath:
         times = torch.tensor(json_numbers(obj["times"], f"{where}: 'times'", n), dtype=torch.float64)
         if obj.get("kind") == "3d" or not bool((times != times[0]).any()):
             times = None  # a static clip: no timing
-    return CameraPath(c2w.to(dtype), K.to(dtype), h, w, times=None if times is None else times.to(dtype),
+    return CameraPath(c2w.to(dtype), K.to(dtype), h, w, times=times,
                       source_format=SYNTHETIC_META, scene_depth=_scene_depth(obj.get("scene_depth")))
 
 

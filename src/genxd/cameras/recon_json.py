@@ -46,4 +46,4 @@ def recon_json_from_object(obj: Any, path: str | os.PathLike, dtype: torch.dtype
     if not (isinstance(names, list) and len(names) == n and all(isinstance(x, str) for x in names)):
         names = None
     return CameraPath(c2w.to(dtype), K.to(dtype), height, width, names,
-                      times=None if times is None else times.to(dtype), source_format=RECON_JSON)
+                      times=times, source_format=RECON_JSON)
