@@ -359,3 +359,14 @@ def test_a_replaced_group_keeps_each_members_permissions(tmp_path):
         os.umask(old_mask)
     assert _versions(tmp_path) == {2}
     assert [oct(stat.S_IMODE(p.stat().st_mode)) for p in paths] == [oct(m) for m in modes]
+
+
+@pytest.mark.parametrize("name", ["cameras.json", "/cameras.json", "a//b.json", "/tmp/x/y.json", "x" * 300 + ".json",
+                                  "/a/" + "\u00e9" * 200, "rel/a/b.png"])
+def test_the_journal_name_is_the_one_os_path_builds(name):
+    # settle() builds the journal's name by string operations on every read_json (rpartition on POSIX); it must name
+    # the file os.path.split / join name, which atomic_group's journals are found by
+    head, base = os.path.split(name)
+    expected = os.path.join(head, f".{io._temp_stem(base)}{file_groups.SUFFIX}")
+    assert os.path.normpath(str(journal_path(name))) == os.path.normpath(expected)
+    assert os.path.normpath(file_groups._journal_str(Path(name))) == os.path.normpath(expected)

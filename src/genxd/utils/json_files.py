@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import sys
 from pathlib import Path
 from typing import Any
@@ -36,9 +37,14 @@ def read_json(path: str | os.PathLike, expected: str = "a JSON file") -> Any:
     from .file_groups import settle
 
     path = Path(path)
-    settle(path)  # one of a group of files whose replacement was stopped: the group finished first
-    require_file(path)
-    size = path.stat().st_size
+    settle(path)  # one of a group of files whose replacement was stopped: the group finished first (one lstat)
+    try:  # one stat for a regular file; require_file's one-line error otherwise
+        st = path.stat()
+    except (OSError, ValueError):
+        st = None
+    if st is None or not stat.S_ISREG(st.st_mode):
+        st = require_file(path).stat()  # raises for what is no regular file (one there now is read)
+    size = st.st_size
     if size > MAX_JSON_BYTES:
         raise ValueError(f"{path}: a JSON file of {size / 2**20:.0f} MiB; at most {MAX_JSON_BYTES // 2**20} MiB "
                          f"are read (expected {expected})")
