@@ -53,7 +53,7 @@ from pathlib import Path
 from typing import Iterator
 
 # the JSON readers and writer, re-exported for callers importing them from here (json_files imports this module
-# only inside write_json_atomic, so either may be imported first); not MAX_JSON_BYTES: see __getattr__ below
+# only inside write_json_atomic, so either may be imported first); not MAX_JSON_BYTES, which is set and read there
 from .json_files import read_json, read_json_object, write_json_atomic
 from .paths import parts_below
 
@@ -561,16 +561,6 @@ def out_of_space(exc: BaseException, path: str | os.PathLike | None = None) -> i
         if any(w in text for w in words):
             return code
     return errno.ENOSPC if path is not None and disk_full(path) else None
-
-
-def __getattr__(name: str):
-    """``MAX_JSON_BYTES`` moved to :mod:`genxd.utils.json_files`, where :func:`read_json` reads it: a copy here was a
-    setting that did nothing when changed (``monkeypatch.setattr(io, "MAX_JSON_BYTES", n)``), so it is not one;
-    reading it here is an AttributeError saying where it is (and pytest's ``monkeypatch.setattr`` one too)."""
-    if name == "MAX_JSON_BYTES":
-        raise AttributeError(f"module {__name__!r} has no attribute 'MAX_JSON_BYTES': it is "
-                             "genxd.utils.json_files.MAX_JSON_BYTES (read and set it there, where read_json reads it)")
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = ["atomic_file", "atomic_dir", "output_target", "clean_stale", "temp_name", "check_writable_dir",

@@ -8,8 +8,7 @@
 
 :mod:`genxd.utils.io` re-exports the three functions for callers that import them from there, not
 :data:`MAX_JSON_BYTES`: a test or a caller changing it sets it here (``genxd.utils.json_files.MAX_JSON_BYTES``), where
-:func:`read_json` reads it (``genxd.utils.io.MAX_JSON_BYTES`` is an AttributeError saying so, not a copy that a change
-would leave unread).
+:func:`read_json` reads it (a copy in ``io`` would be a setting that a change leaves unread).
 """
 
 from __future__ import annotations
