@@ -153,7 +153,7 @@ def test_an_error_just_after_the_run_takes_the_folder_lets_the_lock_go(tmp_path,
 
 @pytest.mark.parametrize("kind, how", [("genxd", "other process"), ("vae", "other process"), ("genxd", "ctrl-c")])
 def test_a_failure_reaching_begin_after_the_lock_was_taken_lets_the_lock_go(tmp_path, monkeypatch, kind, how):
-    """begin() let the lock go only on the main process's own error: another process's failure, learnt at
+    """begin() (now TrainingRun.started) let the lock go only on the main process's own error: another process's failure, learnt at
     begin()'s raise_if_any_failed after the main process had taken the lock (simulated here: the agreement reports
     a failed process 1 of 2), or a Ctrl-C while the main process prepared the folder (not an Exception), left
     begin() before the trainers' try/finally with the lock held: a notebook retrying was refused as 'in use by

@@ -15,6 +15,7 @@ save never leaves a broken ``checkpoint-*`` folder.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import math
 import os
@@ -22,7 +23,7 @@ import pickle
 import shutil
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import torch
 import yaml
@@ -126,7 +127,7 @@ class TrainingRun(RunStops):
         self.config, self.kind, self.seed = config, kind, int(seed)
         self.config_path = None if config_path is None else Path(config_path)
         self.checkpoint_dir = self.output_dir / "checkpoints"
-        self.folder_lock = RunFolderLock(self.output_dir)  # taken when the run starts writing (begin)
+        self.folder_lock = RunFolderLock(self.output_dir)  # taken when the run starts writing (started)
         self.resume_from = self._resolve_resume(resume, overwrite)
 
         trackers = None
@@ -199,36 +200,40 @@ class TrainingRun(RunStops):
                            f"(was {torch.get_num_threads()})")
             torch.set_num_threads(share)
 
-    def begin(self) -> Path | None:
-        """The settings passed every check (the trainers call this once the model, data and resumed state are
-        built): only now does the run change its folder, so that a run refused for bad settings, with
-        ``--overwrite`` too, leaves the folder as it was. ``--overwrite``: what earlier runs wrote is deleted
-        (:func:`remove_run_outputs`), their checkpoints only once this run has written its first one (a run that
-        fails before that leaves the earlier model in place); a fresh run drops the ``metrics.jsonl`` of an earlier run that saved no
-        checkpoint; the loggers start; the resolved config is written to ``output_dir/config.yaml``, never over
-        the config file the run was started from (that one is ``output_dir/config.yaml`` itself: the resolved
-        config goes to ``output_dir/config.resolved.yaml``). Returns the config file (main process)."""
-        acc = self.accelerator
-        target, error = None, None
+    @contextlib.contextmanager
+    def started(self) -> Iterator[Path | None]:
+        """``with run.started():`` the trainers' run from the moment the settings passed every check (the model,
+        data and resumed state are built): only now does the run change its folder, so that a run refused for bad
+        settings, with ``--overwrite`` too, leaves the folder as it was. ``--overwrite``: what earlier runs wrote is
+        deleted (:func:`remove_run_outputs`), their checkpoints only once this run has written its first one (a run
+        that fails before that leaves the earlier model in place); a fresh run drops the ``metrics.jsonl`` of an
+        earlier run that saved no checkpoint; the loggers start; the resolved config is written to
+        ``output_dir/config.yaml``, never over the config file the run was started from (that one is
+        ``output_dir/config.yaml`` itself: the resolved config goes to ``output_dir/config.resolved.yaml``). Yields
+        the config file (main process).
+
+        However the block is left, and from the first step of its start (another process's failure learnt after
+        this one took the lock, a Ctrl-C while preparing the folder, an error in the steps, the end): the signal
+        handlers the steps took are restored, the loggers closed (what was logged reaches the event file) and the
+        folder's lock let go, so that another run may start there (a long-lived process, a notebook keeping the
+        traceback, would otherwise hold the folder and refuse its own retry as another run's)."""
         try:
+            acc, target, error = self.accelerator, None, None
             try:
                 if acc.is_main_process:
                     target = self._prepare_folder()
             except Exception as exc:  # noqa: BLE001 - raised below, once every process knows
                 error = exc
-                self.release_folder()
             self.raise_if_any_failed(error)  # (the others waited in a barrier and died on the lost connection)
-        except BaseException:
-            # the trainers' try/finally starts after begin(): any way out of here lets the lock go (another process's
-            # failure learnt after this one took it, a Ctrl-C while preparing the folder), or a long-lived process (a
-            # notebook keeping the traceback) would hold the folder and refuse its own retry as another run's
-            self.release_folder()
-            raise
-        mark_work_shared()  # from here an error can be one process's own (a broken item in its data): each prints it
-        return target
+            mark_work_shared()  # from here an error can be one process's own (a broken item in its data): each prints it
+            yield target
+        finally:
+            self.interrupts.__exit__(None, None, None)
+            self.close_trackers()
+            self.release_folder()  # another run may start in the folder from here
 
     def _prepare_folder(self) -> Path:
-        """:meth:`begin`'s work on the main process; returns the config file written."""
+        """:meth:`started`'s work on the main process; returns the config file written."""
         acc = self.accelerator
         if (warning := self.folder_lock.acquire()) is not None:  # another run in the folder: refused here
             self.print(f"warning: {warning}")
@@ -557,7 +562,7 @@ class TrainingRun(RunStops):
                     tracker.finish()
 
     def release_folder(self) -> None:
-        """Let the run folder's lock go (the trainers' ``finally``; safe to call twice): another run may start in it."""
+        """Let the run folder's lock go (the end of :meth:`started`; safe to call twice): another run may start in it."""
         self.folder_lock.release()
 
     def finish(self) -> None:

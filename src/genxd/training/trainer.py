@@ -201,124 +201,121 @@ def train_genxd(cfg: TrainConfig, resume: str | None = None, overwrite: bool = F
     drawer = SampleDrawer(cfg.seed, cfg.data.num_frames, (latent_channels, height // vae_scale, width // vae_scale),
                           cfg.conditioning, cfg.noise)  # each sample's draws are made in the DataLoader workers
     loader = make_loader(dataset, sampler, cfg.data.num_workers, pin_memory=acc.device.type == "cuda", draw=drawer)
-    run.begin()  # the settings passed every check: only now is the run folder changed (--overwrite, config.yaml)
     progress = data_iter = None  # made below; the finally closes what was made
-    try:  # from begin() on: an error anywhere lets the folder's lock go and closes the loggers
-        run.print_data(checked_data)
-        val_samples = []
-        val_every = run.validation_every(cfg.validation.every_steps)
-        if val_every > 0 and run.is_main:
-            val_samples = [dataset[i] for i in range(min(cfg.validation.num_samples, len(dataset)))]
-        scheduler_config = dict(scheduler.config)
-        unwrapped = acc.unwrap_model(unet)
+    with run.started():  # the settings passed every check: only now is the run folder changed (--overwrite,
+        try:  # config.yaml); however the block is left, the folder's lock goes and the loggers close
+            run.print_data(checked_data)
+            val_samples = []
+            val_every = run.validation_every(cfg.validation.every_steps)
+            if val_every > 0 and run.is_main:
+                val_samples = [dataset[i] for i in range(min(cfg.validation.num_samples, len(dataset)))]
+            scheduler_config = dict(scheduler.config)
+            unwrapped = acc.unwrap_model(unet)
 
-        def write_parts(folder: Path, unet_state: dict[str, torch.Tensor] | None) -> None:
-            dtype = run.save_dtype()
-            save_module(unwrapped, folder / "unet", dtype, ema.state_dict() if ema is not None else unet_state)
-            save_module(vae, folder / "vae", dtype)
-            scheduler.save_pretrained(folder / "scheduler")
-            if ema is not None:
-                ema.save(folder / "ema.safetensors")
-            gen = {"resolution": height, "height": height, "width": width, "num_frames": cfg.data.num_frames,
-                   **DEFAULT_GENERATION, **inherited, **scene_depth_entry(cfg.data.datasets), **cfg.generation}
-            (folder / "generation_config.json").write_text(json_text(gen, indent=2) + "\n")
-
-        def checkpoint(step: int) -> Path | None:
-            state = None if ema is not None else acc.get_state_dict(unet)
-            return run.save(step, lambda folder: write_parts(folder, state))
-
-        def validate(step: int) -> None:
-            if not run.is_main or not val_samples:
-                return
-            from .validation import validate_genxd
-
-            with averaged_weights(unwrapped, ema), acc.autocast():
-                metrics = validate_genxd(unwrapped, vae, scheduler_config, val_samples, run.output_dir / "validation",
-                                         step, cfg.validation.num_inference_steps, cfg.validation.guidance_scale,
-                                         cfg.validation.fps, cfg.validation.seed)
-            run.log(step, metrics)
-
-        step = start_step
-        last_saved = start_step if run.resume_from is not None else -1
-        progress = progress_bar(total=opt.max_steps, initial=step, disable=not (run.is_main and cfg.logging.progress_bar),
-                                desc="genxd train")
-        data_iter = iter(loader)
-        window: list[torch.Tensor] = []
-        t_window, n_window, data_wait = time.monotonic(), 0, 0.0
-        saved: Path | None = None
-        run.interrupts.__enter__()
-        while step < opt.max_steps:
-            lr = run.set_lr(optimizer, step)
-            per_sample = []
-            grad_norm = None
-            for micro in range(opt.gradient_accumulation_steps):
-                t_data = time.monotonic()
-                batch = run.next_batch(data_iter, micro == 0, step, last_saved, checkpoint)
-                data_wait += time.monotonic() - t_data
-                with acc.accumulate(unet):
-                    latents = encode_latents(vae, batch["frames"].to(acc.device, non_blocking=True))
-                    draws = batch["draws"]
-                    if tuple(draws[0].noise.shape) != tuple(latents.shape[1:]):
-                        raise ValueError(f"noise drawn for latents {tuple(draws[0].noise.shape)}, the VAE gives "
-                                         f"{tuple(latents.shape[1:])}")
-                    object_mask = batch.get("object_mask") if opt.object_loss_weight > 0 else None
-                    if object_mask is not None:
-                        object_mask = object_mask.to(acc.device, non_blocking=True)
-                    loss, losses = genxd_loss(unet, latents, batch["c2w"], batch["K"], batch["motion_strength"], draws,
-                                              num_added_time_ids=n_ids, use_rays=use_rays, use_motion=use_motion,
-                                              object_mask=object_mask, object_weight=opt.object_loss_weight)
-                    acc.backward(loss)
-                    if acc.sync_gradients and opt.max_grad_norm > 0:
-                        grad_norm = acc.clip_grad_norm_(unet.parameters(), opt.max_grad_norm)
-                    optimizer.step()
-                    optimizer.zero_grad(set_to_none=True)
-                per_sample.append(losses)
-            step += 1
-            if ema is not None:
-                ema.update(unwrapped, step)
-            step_losses = acc.gather(torch.cat(per_sample).float())
-            window.append(step_losses.mean().detach())
-            n_window += run.global_batch
-            progress.update(1)
-            if step % max(1, cfg.logging.every_steps) == 0 or step == opt.max_steps:
-                elapsed = time.monotonic() - t_window
-                mean_loss = float(torch.stack(window).mean())
-                if not torch.isfinite(torch.tensor(mean_loss)):
-                    raise FloatingPointError(f"non-finite loss between steps {step - len(window) + 1} and {step}")
-                metrics: dict[str, Any] = {"loss": mean_loss, "lr": lr,
-                                           "samples_per_s": n_window / max(elapsed, 1e-9),
-                                           "data_wait_fraction": data_wait / max(elapsed, 1e-9)}
-                if grad_norm is not None:
-                    metrics["grad_norm"] = float(grad_norm)
+            def write_parts(folder: Path, unet_state: dict[str, torch.Tensor] | None) -> None:
+                dtype = run.save_dtype()
+                save_module(unwrapped, folder / "unet", dtype, ema.state_dict() if ema is not None else unet_state)
+                save_module(vae, folder / "vae", dtype)
+                scheduler.save_pretrained(folder / "scheduler")
                 if ema is not None:
-                    metrics["ema_decay"] = ema.current_decay(step)
+                    ema.save(folder / "ema.safetensors")
+                gen = {"resolution": height, "height": height, "width": width, "num_frames": cfg.data.num_frames,
+                       **DEFAULT_GENERATION, **inherited, **scene_depth_entry(cfg.data.datasets), **cfg.generation}
+                (folder / "generation_config.json").write_text(json_text(gen, indent=2) + "\n")
+
+            def checkpoint(step: int) -> Path | None:
+                state = None if ema is not None else acc.get_state_dict(unet)
+                return run.save(step, lambda folder: write_parts(folder, state))
+
+            def validate(step: int) -> None:
+                if not run.is_main or not val_samples:
+                    return
+                from .validation import validate_genxd
+
+                with averaged_weights(unwrapped, ema), acc.autocast():
+                    metrics = validate_genxd(unwrapped, vae, scheduler_config, val_samples, run.output_dir / "validation",
+                                             step, cfg.validation.num_inference_steps, cfg.validation.guidance_scale,
+                                             cfg.validation.fps, cfg.validation.seed)
                 run.log(step, metrics)
-                progress.set_postfix(loss=f"{metrics['loss']:.4f}", lr=f"{lr:.2e}",
-                                     data=f"{metrics['data_wait_fraction']:.0%}")
-                window, t_window, n_window, data_wait = [], time.monotonic(), 0, 0.0
-            if val_every > 0 and step % val_every == 0:
-                validate(step)
-            stop = run.stop_reason()  # max_minutes, or a Ctrl-C / SIGTERM held until this step ended
-            if cfg.checkpoint.every_steps > 0 and step % cfg.checkpoint.every_steps == 0 or stop:
-                saved = checkpoint(step)
-                last_saved = step
-            if stop == "interrupted":
-                run.raise_interrupt(step, saved)
-            if stop:
-                run.print(f"max_minutes reached at step {step}: stopping (resume with {resume_setting('latest')})")
-                break
-        final = None
-        if last_saved != step:
-            final = checkpoint(step)
-        elif run.is_main:
-            final = run.checkpoint_dir / f"checkpoint-{step:07d}"
-    finally:
-        run.interrupts.__exit__(None, None, None)
-        if progress is not None:
-            progress.close()
-        del data_iter
-        run.close_trackers()  # on an error too: what was logged reaches the event file
-        run.release_folder()  # another run may start in the folder from here
+
+            step = start_step
+            last_saved = start_step if run.resume_from is not None else -1
+            progress = progress_bar(total=opt.max_steps, initial=step, disable=not (run.is_main and cfg.logging.progress_bar),
+                                    desc="genxd train")
+            data_iter = iter(loader)
+            window: list[torch.Tensor] = []
+            t_window, n_window, data_wait = time.monotonic(), 0, 0.0
+            saved: Path | None = None
+            run.interrupts.__enter__()
+            while step < opt.max_steps:
+                lr = run.set_lr(optimizer, step)
+                per_sample = []
+                grad_norm = None
+                for micro in range(opt.gradient_accumulation_steps):
+                    t_data = time.monotonic()
+                    batch = run.next_batch(data_iter, micro == 0, step, last_saved, checkpoint)
+                    data_wait += time.monotonic() - t_data
+                    with acc.accumulate(unet):
+                        latents = encode_latents(vae, batch["frames"].to(acc.device, non_blocking=True))
+                        draws = batch["draws"]
+                        if tuple(draws[0].noise.shape) != tuple(latents.shape[1:]):
+                            raise ValueError(f"noise drawn for latents {tuple(draws[0].noise.shape)}, the VAE gives "
+                                             f"{tuple(latents.shape[1:])}")
+                        object_mask = batch.get("object_mask") if opt.object_loss_weight > 0 else None
+                        if object_mask is not None:
+                            object_mask = object_mask.to(acc.device, non_blocking=True)
+                        loss, losses = genxd_loss(unet, latents, batch["c2w"], batch["K"], batch["motion_strength"], draws,
+                                                  num_added_time_ids=n_ids, use_rays=use_rays, use_motion=use_motion,
+                                                  object_mask=object_mask, object_weight=opt.object_loss_weight)
+                        acc.backward(loss)
+                        if acc.sync_gradients and opt.max_grad_norm > 0:
+                            grad_norm = acc.clip_grad_norm_(unet.parameters(), opt.max_grad_norm)
+                        optimizer.step()
+                        optimizer.zero_grad(set_to_none=True)
+                    per_sample.append(losses)
+                step += 1
+                if ema is not None:
+                    ema.update(unwrapped, step)
+                step_losses = acc.gather(torch.cat(per_sample).float())
+                window.append(step_losses.mean().detach())
+                n_window += run.global_batch
+                progress.update(1)
+                if step % max(1, cfg.logging.every_steps) == 0 or step == opt.max_steps:
+                    elapsed = time.monotonic() - t_window
+                    mean_loss = float(torch.stack(window).mean())
+                    if not torch.isfinite(torch.tensor(mean_loss)):
+                        raise FloatingPointError(f"non-finite loss between steps {step - len(window) + 1} and {step}")
+                    metrics: dict[str, Any] = {"loss": mean_loss, "lr": lr,
+                                               "samples_per_s": n_window / max(elapsed, 1e-9),
+                                               "data_wait_fraction": data_wait / max(elapsed, 1e-9)}
+                    if grad_norm is not None:
+                        metrics["grad_norm"] = float(grad_norm)
+                    if ema is not None:
+                        metrics["ema_decay"] = ema.current_decay(step)
+                    run.log(step, metrics)
+                    progress.set_postfix(loss=f"{metrics['loss']:.4f}", lr=f"{lr:.2e}",
+                                         data=f"{metrics['data_wait_fraction']:.0%}")
+                    window, t_window, n_window, data_wait = [], time.monotonic(), 0, 0.0
+                if val_every > 0 and step % val_every == 0:
+                    validate(step)
+                stop = run.stop_reason()  # max_minutes, or a Ctrl-C / SIGTERM held until this step ended
+                if cfg.checkpoint.every_steps > 0 and step % cfg.checkpoint.every_steps == 0 or stop:
+                    saved = checkpoint(step)
+                    last_saved = step
+                if stop == "interrupted":
+                    run.raise_interrupt(step, saved)
+                if stop:
+                    run.print(f"max_minutes reached at step {step}: stopping (resume with {resume_setting('latest')})")
+                    break
+            final = None
+            if last_saved != step:
+                final = checkpoint(step)
+            elif run.is_main:
+                final = run.checkpoint_dir / f"checkpoint-{step:07d}"
+        finally:  # the loop's own: its bar, and its DataLoader workers (a kept traceback would keep them)
+            if progress is not None:
+                progress.close()
+            del data_iter
     run.finish()
     if run.is_main:
         run.print(f"done at step {step}; checkpoint {final}")

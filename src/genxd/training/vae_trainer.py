@@ -113,112 +113,109 @@ def train_vae(cfg: VAETrainConfig, resume: str | None = None, overwrite: bool = 
     checked_data = dataset  # before preloading: its scenes (skipped ones) are known
     dataset, sampler = run.stream(cfg.data, start_step, dataset)
     loader = make_loader(dataset, sampler, cfg.data.num_workers, pin_memory=acc.device.type == "cuda")
-    run.begin()  # the settings passed every check: only now is the run folder changed (--overwrite, config.yaml)
     progress = data_iter = None  # made below; the finally closes what was made
-    try:  # from begin() on: an error anywhere lets the folder's lock go and closes the loggers
-        run.print_data(checked_data)
-        fixed = []
-        val_every = run.validation_every(cfg.validation.every_steps)
-        if run.is_main:
-            n_fixed = max(cfg.loss.scale_samples, cfg.validation.num_samples if val_every else 0)
-            fixed = [dataset[i]["frames"] for i in range(min(n_fixed, len(dataset)))]
+    with run.started():  # the settings passed every check: only now is the run folder changed (--overwrite,
+        try:  # config.yaml); however the block is left, the folder's lock goes and the loggers close
+            run.print_data(checked_data)
+            fixed = []
+            val_every = run.validation_every(cfg.validation.every_steps)
+            if run.is_main:
+                n_fixed = max(cfg.loss.scale_samples, cfg.validation.num_samples if val_every else 0)
+                fixed = [dataset[i]["frames"] for i in range(min(n_fixed, len(dataset)))]
 
-        def write_parts(folder: Path, state: dict[str, torch.Tensor] | None) -> None:
-            with averaged_weights(unwrapped, ema):
-                scale = measure_scaling_factor(unwrapped, fixed[: cfg.loss.scale_samples])
-                unwrapped.register_to_config(scaling_factor=scale)
-                save_module(unwrapped, folder / "vae", run.save_dtype(), None if ema is not None else state)
-                run.print(f"checkpoint: latent scaling factor {scale:.4f}")
-            if ema is not None:
-                ema.save(folder / "ema.safetensors")
+            def write_parts(folder: Path, state: dict[str, torch.Tensor] | None) -> None:
+                with averaged_weights(unwrapped, ema):
+                    scale = measure_scaling_factor(unwrapped, fixed[: cfg.loss.scale_samples])
+                    unwrapped.register_to_config(scaling_factor=scale)
+                    save_module(unwrapped, folder / "vae", run.save_dtype(), None if ema is not None else state)
+                    run.print(f"checkpoint: latent scaling factor {scale:.4f}")
+                if ema is not None:
+                    ema.save(folder / "ema.safetensors")
 
-        def checkpoint(step: int) -> Path | None:
-            state = None
-            if ema is None:
-                state = {k[len("vae."):]: v for k, v in acc.get_state_dict(model).items() if k.startswith("vae.")}
-            return run.save(step, lambda folder: write_parts(folder, state))
+            def checkpoint(step: int) -> Path | None:
+                state = None
+                if ema is None:
+                    state = {k[len("vae."):]: v for k, v in acc.get_state_dict(model).items() if k.startswith("vae.")}
+                return run.save(step, lambda folder: write_parts(folder, state))
 
-        def validate(step: int) -> None:
-            if not run.is_main or not fixed:
-                return
-            from .validation import psnr, write_side_by_side
+            def validate(step: int) -> None:
+                if not run.is_main or not fixed:
+                    return
+                from .validation import psnr, write_side_by_side
 
-            def body() -> dict[str, float]:
-                scores = []
-                for i, clip in enumerate(fixed[: cfg.validation.num_samples]):
-                    with torch.no_grad():
-                        x = clip.to(acc.device) * 2 - 1
-                        recon = unwrapped(x, num_frames=x.shape[0]).sample.float().cpu()
-                    recon = (recon / 2 + 0.5).clamp(0, 1)
-                    scores.append(psnr(recon, clip))
-                    write_side_by_side(run.output_dir / "validation" / f"step_{step:07d}_{i}.mp4", [clip, recon],
-                                       fps=cfg.validation.fps)
-                return {"val/psnr": sum(scores) / max(len(scores), 1)}
+                def body() -> dict[str, float]:
+                    scores = []
+                    for i, clip in enumerate(fixed[: cfg.validation.num_samples]):
+                        with torch.no_grad():
+                            x = clip.to(acc.device) * 2 - 1
+                            recon = unwrapped(x, num_frames=x.shape[0]).sample.float().cpu()
+                        recon = (recon / 2 + 0.5).clamp(0, 1)
+                        scores.append(psnr(recon, clip))
+                        write_side_by_side(run.output_dir / "validation" / f"step_{step:07d}_{i}.mp4", [clip, recon],
+                                           fps=cfg.validation.fps)
+                    return {"val/psnr": sum(scores) / max(len(scores), 1)}
 
-            with averaged_weights(unwrapped, ema):
-                metrics = body()
-            run.log(step, metrics)
-
-        step = start_step
-        last_saved = start_step if run.resume_from is not None else -1
-        progress = progress_bar(total=opt.max_steps, initial=step, disable=not (run.is_main and cfg.logging.progress_bar),
-                                desc="genxd train-vae")
-        data_iter = iter(loader)
-        window: list[dict[str, torch.Tensor]] = []
-        t_window, n_window = time.monotonic(), 0
-        final = None
-        run.interrupts.__enter__()
-        while step < opt.max_steps:
-            lr = run.set_lr(optimizer, step)
-            for micro in range(opt.gradient_accumulation_steps):
-                batch = run.next_batch(data_iter, micro == 0, step, last_saved, checkpoint)
-                with acc.accumulate(model):
-                    seeds = [sample_seed(cfg.seed, int(p), salt=1) for p in batch["stream_position"]]
-                    loss, parts = vae_loss(model, batch["frames"].to(acc.device), seeds, cfg, latent_shape)
-                    acc.backward(loss)
-                    if acc.sync_gradients and opt.max_grad_norm > 0:
-                        acc.clip_grad_norm_(model.parameters(), opt.max_grad_norm)
-                    optimizer.step()
-                    optimizer.zero_grad(set_to_none=True)
-                window.append({"loss": loss.detach(), **parts})
-            step += 1
-            n_window += run.global_batch
-            if ema is not None:
-                ema.update(unwrapped, step)
-            progress.update(1)
-            if step % max(1, cfg.logging.every_steps) == 0 or step == opt.max_steps:
-                metrics: dict[str, Any] = {
-                    k: float(acc.reduce(torch.stack([w[k] for w in window]).mean(), reduction="mean"))
-                    for k in window[0]
-                }
-                if not all(torch.isfinite(torch.tensor(v)) for v in metrics.values()):
-                    raise FloatingPointError(f"non-finite VAE loss at step {step}: {metrics}")
-                metrics.update(lr=lr, samples_per_s=n_window / max(time.monotonic() - t_window, 1e-9))
+                with averaged_weights(unwrapped, ema):
+                    metrics = body()
                 run.log(step, metrics)
-                progress.set_postfix(loss=f"{metrics['loss']:.4f}")
-                window, t_window, n_window = [], time.monotonic(), 0
-            if val_every > 0 and step % val_every == 0:
-                validate(step)
-            stop = run.stop_reason()  # max_minutes, or a Ctrl-C / SIGTERM held until this step ended
-            if (cfg.checkpoint.every_steps > 0 and step % cfg.checkpoint.every_steps == 0) or stop:
+
+            step = start_step
+            last_saved = start_step if run.resume_from is not None else -1
+            progress = progress_bar(total=opt.max_steps, initial=step, disable=not (run.is_main and cfg.logging.progress_bar),
+                                    desc="genxd train-vae")
+            data_iter = iter(loader)
+            window: list[dict[str, torch.Tensor]] = []
+            t_window, n_window = time.monotonic(), 0
+            final = None
+            run.interrupts.__enter__()
+            while step < opt.max_steps:
+                lr = run.set_lr(optimizer, step)
+                for micro in range(opt.gradient_accumulation_steps):
+                    batch = run.next_batch(data_iter, micro == 0, step, last_saved, checkpoint)
+                    with acc.accumulate(model):
+                        seeds = [sample_seed(cfg.seed, int(p), salt=1) for p in batch["stream_position"]]
+                        loss, parts = vae_loss(model, batch["frames"].to(acc.device), seeds, cfg, latent_shape)
+                        acc.backward(loss)
+                        if acc.sync_gradients and opt.max_grad_norm > 0:
+                            acc.clip_grad_norm_(model.parameters(), opt.max_grad_norm)
+                        optimizer.step()
+                        optimizer.zero_grad(set_to_none=True)
+                    window.append({"loss": loss.detach(), **parts})
+                step += 1
+                n_window += run.global_batch
+                if ema is not None:
+                    ema.update(unwrapped, step)
+                progress.update(1)
+                if step % max(1, cfg.logging.every_steps) == 0 or step == opt.max_steps:
+                    metrics: dict[str, Any] = {
+                        k: float(acc.reduce(torch.stack([w[k] for w in window]).mean(), reduction="mean"))
+                        for k in window[0]
+                    }
+                    if not all(torch.isfinite(torch.tensor(v)) for v in metrics.values()):
+                        raise FloatingPointError(f"non-finite VAE loss at step {step}: {metrics}")
+                    metrics.update(lr=lr, samples_per_s=n_window / max(time.monotonic() - t_window, 1e-9))
+                    run.log(step, metrics)
+                    progress.set_postfix(loss=f"{metrics['loss']:.4f}")
+                    window, t_window, n_window = [], time.monotonic(), 0
+                if val_every > 0 and step % val_every == 0:
+                    validate(step)
+                stop = run.stop_reason()  # max_minutes, or a Ctrl-C / SIGTERM held until this step ended
+                if (cfg.checkpoint.every_steps > 0 and step % cfg.checkpoint.every_steps == 0) or stop:
+                    final = checkpoint(step)
+                    last_saved = step
+                if stop == "interrupted":
+                    run.raise_interrupt(step, final)
+                if stop:
+                    run.print(f"max_minutes reached at step {step}: stopping (resume with {resume_setting('latest')})")
+                    break
+            if last_saved != step:
                 final = checkpoint(step)
-                last_saved = step
-            if stop == "interrupted":
-                run.raise_interrupt(step, final)
-            if stop:
-                run.print(f"max_minutes reached at step {step}: stopping (resume with {resume_setting('latest')})")
-                break
-        if last_saved != step:
-            final = checkpoint(step)
-        elif run.is_main and final is None:
-            final = run.checkpoint_dir / f"checkpoint-{step:07d}"
-    finally:
-        run.interrupts.__exit__(None, None, None)
-        if progress is not None:
-            progress.close()
-        del data_iter
-        run.close_trackers()  # on an error too: what was logged reaches the event file
-        run.release_folder()  # another run may start in the folder from here
+            elif run.is_main and final is None:
+                final = run.checkpoint_dir / f"checkpoint-{step:07d}"
+        finally:  # the loop's own: its bar, and its DataLoader workers (a kept traceback would keep them)
+            if progress is not None:
+                progress.close()
+            del data_iter
     run.finish()
     if run.is_main:
         run.print(f"done at step {step}; checkpoint {final}")
