@@ -49,9 +49,9 @@ def _read_clip_frames(frames_at: Path, stride: int | None, max_frames: int | Non
     if isinstance(resize, int):  # only scale down: the longer side at most ``resize``
         first = read_frames(frames_at, 1, 1, None)[0]
         resize = resize if max(first.shape[:2]) > resize else None
-    if span is not None:  # its frames are counted (clip_span decoded them): picked, then read in one pass
-        picked = _pick_in(span.first, span.stop, stride, max_frames)
-        frames = read(1, None, resize, indices=picked)
+    if span is not None:  # its frames are counted (clip_span decoded them): picked, then read in one pass that
+        picked = _pick_in(span.first, span.stop, stride, max_frames)  # starts at the keyframe before the range
+        frames = read(1, None, resize, indices=picked, known_times=span.frame_times)
         return frames, picked[:len(frames)]
     if stride is not None:
         frames = read(stride, max_frames, resize)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -93,6 +93,9 @@ class FrameSpan:
     seconds: tuple[float, float] | None
     label: str
     note: str | None = None
+    #: a video's frame presentation times (seconds, as decoded: every frame's up to ``stop`` at least), or None: what
+    #: the read of the range seeks by (:func:`genxd.curation.frames.read_frames`' ``known_times``)
+    frame_times: tuple | None = field(default=None, repr=False, compare=False)
 
     @property
     def count(self) -> int:
@@ -176,7 +179,7 @@ def clip_span(frames_at: Path, clip: Path, start: ClipBound | None, end: ClipBou
         raise FromVideoError(f"{clip}: the range {label} holds {stop - first} frame{'s' * (stop - first > 1)} "
                              f"({held}); a camera path needs at least {MIN_RANGE_FRAMES}")
     seconds = None if rel is None else (rel[first], rel[stop - 1])
-    return FrameSpan(first, stop, seconds, label, note)
+    return FrameSpan(first, stop, seconds, label, note, None if times is None else tuple(times))
 
 
 def _frame_gap(rel: list[float]) -> float:

@@ -388,6 +388,7 @@ def read_frames(
     indices=None,
     max_bytes: int | None = None,
     times: list | None = None,
+    known_times: list | None = None,
 ) -> np.ndarray:
     """Decode every ``stride``-th frame (at most ``max_frames``), resized, upright (a video's display rotation
     and a frame file's EXIF orientation applied), in square pixels (an anamorphic video's frames stretched to
@@ -405,6 +406,9 @@ def read_frames(
             count is known). ``None``: no limit.
         times: a list to fill with each returned frame's presentation time in seconds (a video's timestamps:
             a variable-frame-rate clip's frames are not evenly spaced); ``None`` where unknown (frame folders).
+        known_times: with ``indices``, a video's frame times from an earlier pass (every frame's up to the first
+            index at least, as ``times`` gets them): decoding starts at the keyframe before the first index, not at
+            the clip's start, the same frames read (:func:`genxd.curation.video_decode.iter_video_frames`' ``seek``).
     Returns:
         ``uint8 [N, H, W, 3]`` RGB frames.
     Raises:
@@ -439,7 +443,8 @@ def read_frames(
     if source.kind == "frames":
         iterator = _iter_folder_frames(source.path, wanted)
     else:
-        iterator = _iter_video_frames(source.path, wanted, times=times, end=end)
+        seek = (min(keep), known_times) if indices is not None and keep and known_times is not None else None
+        iterator = _iter_video_frames(source.path, wanted, times=times, end=end, seek=seek)
     frames: list[np.ndarray] = []
     try:
         for index, frame in enumerate(iterator):

@@ -131,8 +131,28 @@ class DecodeEnd:
     reason: str | None = None
 
 
+class _SeekLost(Exception):
+    """A frame decoded after a seek whose time is not the one the earlier pass gave its index."""
+
+    def __init__(self, yielded: int) -> None:
+        self.yielded = yielded
+
+
+def _seek_target(seek: tuple[int, list] | None) -> tuple[int, list] | None:
+    """``seek`` where it can be used: a first frame past 0 whose time, and every earlier frame's, is known, the times
+    strictly increasing (so each time names one frame); else None (decoded from the start)."""
+    if seek is None:
+        return None
+    first, known = seek
+    if not 0 < first < len(known) or any(t is None for t in known):
+        return None
+    if any(not b > a for a, b in zip(known, known[1:])):
+        return None
+    return first, known
+
+
 def iter_video_frames(path: Path, wanted=None, check_length: bool = True, times: list | None = None,
-                      end: DecodeEnd | None = None, times_all: bool = False):
+                      end: DecodeEnd | None = None, times_all: bool = False, seek: tuple[int, list] | None = None):
     """RGB frames of a video, upright; with ``wanted`` (a predicate on the frame index) frames not wanted are
     decoded but not converted, and ``None`` is yielded in their place. Decoded to its end, a video that gives
     clearly fewer frames than it states is warned about (``check_length``). Decoding that fails at damaged data
@@ -141,7 +161,28 @@ def iter_video_frames(path: Path, wanted=None, check_length: bool = True, times:
     frame before it VideoReadError. ``times``, when given, gets each wanted frame's presentation time in seconds
     (``None`` when unknown) as it is yielded; with ``times_all`` every decoded frame's, wanted or not (one pass
     that times a clip's frames without converting them: :func:`genxd.cameras.clip_range.clip_span`). An HDR clip (HLG / PQ transfer) is warned about once, at its first
-    converted frame (its colours are not tone mapped; a count, which converts none, does not warn)."""
+    converted frame (its colours are not tone mapped; a count, which converts none, does not warn).
+
+    ``seek``: ``(first, known)``, where no frame before index ``first`` is wanted and ``known`` holds the presentation
+    times of the clip's frames from an earlier pass (:func:`genxd.cameras.clip_range.clip_span`, at least up to
+    ``first``). Decoding then starts at the keyframe before frame ``first`` (``None`` yielded for the frames before it,
+    not decoded), each frame decoded matched to its index by its time: exactly the frames a decode from the start
+    gives. Where the times are not all known and increasing, or a decoded frame's time is not the one ``known`` gives
+    its index, the clip is decoded from its start (the frames already yielded not again)."""
+    target = _seek_target(seek)
+    if target is None:
+        yield from _decode(path, wanted, check_length, times, end, times_all)
+        return
+    try:
+        yield from _decode(path, wanted, False, times, end, times_all, seek=target)
+    except _SeekLost as lost:
+        yield from _decode(path, wanted, check_length, times, end, times_all, skip=lost.yielded)
+
+
+def _decode(path: Path, wanted, check_length: bool, times: list | None, end: DecodeEnd | None, times_all: bool,
+            seek: tuple[int, list] | None = None, skip: int = 0):
+    """:func:`iter_video_frames`' decoding, from the keyframe before ``seek``'s first frame, or from the start,
+    the first ``skip`` frames decoded but not yielded (a seek that lost its frames yielded them)."""
     import av  # PyAV: streaming decode, stops early when enough frames are read
 
     try:
@@ -160,10 +201,27 @@ def iter_video_frames(path: Path, wanted=None, check_length: bool = True, times:
         decoded = hidden = 0  # frames decoded; packets an edit list hides (a trimmed clip's: not decoded)
         converted = False  # a frame converted yet: the first is checked for HDR
         sar = sample_aspect_ratio(stream)  # non-square pixels: resampled to square ones before turning upright
+        first = 0  # the first frame decoded, where a seek starts past the start
+        if seek is not None:
+            first, known = seek
+            base = stream.time_base
+            container.seek(round(known[first] / base), stream=stream, backward=True, any_frame=False)
+            for _ in range(first):
+                yield None  # before the range: not decoded
+            decoded = first
         try:
             for packet in container.demux(stream):  # container.decode(stream), the hidden packets counted
                 hidden += is_hidden(packet)
                 for frame in packet.decode():
+                    if seek is not None and decoded < len(known):
+                        t = _frame_seconds(frame)
+                        if decoded == first and t is not None and t < known[first]:
+                            continue  # from the keyframe to the first frame asked for
+                        if t != known[decoded]:
+                            raise _SeekLost(decoded)
+                    if decoded < skip:
+                        decoded += 1
+                        continue
                     if wanted is not None and not wanted(decoded):
                         if times is not None and times_all:
                             times.append(_frame_seconds(frame))
