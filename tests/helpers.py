@@ -95,15 +95,75 @@ def mpo_photo(path: Path, image, quality: int = 75, attributes: tuple[int, ...] 
     return path
 
 
-def assert_fuzz_finds_nothing(target: str, cases: int, tmp_path: Path, timeout: float = 60.0) -> dict[str, int]:
+def shared_across_workers(tmp_path_factory: pytest.TempPathFactory, name: str, build) -> Path:
+    """The folder ``build(folder)`` makes, made once per test session and shared by its pytest-xdist workers (a
+    file lock: a worker that needs it while another makes it waits). Callers copy what they change."""
+    import os
+
+    from filelock import FileLock
+
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the session's folder, above each worker's own
+    folder = root / f"shared-{name}"
+    with FileLock(str(folder) + ".lock"):
+        if not (folder / ".done").is_file():
+            import shutil
+
+            shutil.rmtree(folder, ignore_errors=True)
+            build(folder)
+            (folder / ".done").write_text("")
+    return folder
+
+
+def fuzz_cli_inputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The inputs of the ``cli-args`` and ``api-args`` fuzz targets (``benchmarks/fuzz_targets_cli.py``'s
+    ``_make_inputs``: a generated scene, a reconstruction, SfM of a clip ...), made once for the session."""
+
+    def build(folder: Path) -> None:
+        sys.path.insert(0, str(ROOT / "benchmarks"))  # as benchmarks/fuzz_inputs.py does
+        import fuzz_targets_cli
+
+        fuzz_targets_cli._make_inputs(folder / "in")
+
+    return shared_across_workers(tmp_path_factory, "fuzz-cli-inputs", build) / "in"
+
+
+def _copy_inputs(made: Path, to: Path) -> None:
+    """``made`` copied to ``to``, the files that name ``made`` (an input list, a scene's meta.json, a
+    reconstruction's settings) naming ``to`` instead: as if made there."""
+    import shutil
+
+    shutil.copytree(made, to, symlinks=True)
+    old, new = str(made).encode(), str(to).encode()
+    for path in to.rglob("*"):
+        if path.is_file() and not path.is_symlink() and path.stat().st_size < 2**20:
+            data = path.read_bytes()
+            if old in data:
+                path.write_bytes(data.replace(old, new))
+
+
+def assert_fuzz_finds_nothing(target: str, cases: int, tmp_path: Path, timeout: float = 60.0,
+                              inputs=None) -> dict[str, int]:
     """Run cases ``0 .. cases-1`` (seed 0) of a ``benchmarks/fuzz_inputs.py`` target and fail on any finding (an
-    error that does not name the file, another exception, a crash or a hang); returns the outcome counts."""
+    error that does not name the file, another exception, a crash or a hang); returns the outcome counts.
+    ``inputs``: a function returning the target's shared inputs made once (:func:`fuzz_cli_inputs`), which are
+    copied instead of made again."""
     fuzz = load_script("benchmarks/fuzz_inputs.py")
     module, found = fuzz.all_targets()[target]
     if found.missing():  # an optional package, or a core one absent on a bare GPU host
         pytest.skip(f"the {target} fuzz target needs: {found.missing()}")
-    result = fuzz.run_target(module, found, cases=list(range(cases)), seed=0, timeout=timeout,
-                             keep=tmp_path / target / "keep", work=tmp_path / target / "work", time_limit=None)
+    if inputs is not None:
+        made, target_module = inputs(), sys.modules[module]
+        assert hasattr(target_module, "_make_inputs"), module  # the function the copy stands in for
+        mp = pytest.MonkeyPatch()
+        mp.setattr(target_module, "_make_inputs", lambda root: _copy_inputs(made, root))
+    try:
+        result = fuzz.run_target(module, found, cases=list(range(cases)), seed=0, timeout=timeout,
+                                 keep=tmp_path / target / "keep", work=tmp_path / target / "work", time_limit=None)
+    finally:
+        if inputs is not None:
+            mp.undo()
     assert result["cases"] == cases, result
     bad = {k: v for k, v in result["counts"].items() if k in fuzz.BAD_OUTCOMES and v}
     assert not bad, (target, bad, result["findings"])
