@@ -116,3 +116,49 @@ def test_times_that_cannot_name_frames_are_not_sought_by(tmp_path, decoded):
         frames = read_frames(clip, 1, None, indices=[100, 101], known_times=known, times=[])
         np.testing.assert_array_equal(frames, whole[[100, 101]])
         assert len(decoded) == 2  # not sought (a seek times the frames from its keyframe on): only the wanted timed
+
+
+def _muxed(path: Path, fmt: str, codec: str, n: int = 120) -> Path:
+    """``n`` numbered frames of ``codec`` (a keyframe every 12, B-frames) in the container ``fmt``."""
+    with av.open(str(path), "w", format=fmt) as container:
+        stream = container.add_stream(codec, rate=30, options={"g": "12", "bf": "2"})
+        stream.width = stream.height = 32
+        stream.pix_fmt = "yuv420p"
+        for i in range(n):
+            vf = av.VideoFrame.from_ndarray(_frame(i), format="rgb24")
+            vf.pts, vf.time_base = i, Fraction(1, 30)
+            for packet in stream.encode(vf):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return path
+
+
+@pytest.mark.parametrize("name, fmt, codec", [("c.ts", "mpegts", "libx264"), ("c.flv", "flv", "libx264"),
+                                              ("c.mpg", "mpeg", "mpeg2video")])
+@pytest.mark.parametrize("picked", [[117, 118, 119], [119], [110, 115], [60, 63, 66]])
+def test_a_range_of_a_clip_whose_container_seeks_by_searching_is_the_whole_reads_frames(tmp_path, name, fmt, codec,
+                                                                                        picked):
+    """MPEG-TS, FLV and MPEG-PS seek by searching the file for a timestamp, not by an index: a seek to a clip's last
+    frames gave no frame ('no frames could be decoded'), and MPEG-PS's frames after a seek to its last three carried
+    other frames' times (three other pictures, silently). Such clips are read from their start."""
+    clip = _muxed(tmp_path / name, fmt, codec)
+    whole = read_frames(clip, 1, None)
+    times: list = []
+    read_frames(clip, 1, None, times=times)
+    assert len(whole) == len(times) == 120
+    frames = read_frames(clip, 1, None, indices=picked, known_times=times)
+    np.testing.assert_array_equal(frames, whole[picked])
+
+
+def test_a_seek_that_decodes_too_few_frames_decodes_from_the_start(tmp_path, monkeypatch):
+    """A seek whose decoding ends before the frames the timing pass decoded (MPEG-TS, let seek here: the seek to its
+    last frame lands past it) is no range read short of its frames: the clip is decoded from its start."""
+    monkeypatch.setattr(video_decode, "_seekable", lambda container: True, raising=False)
+    monkeypatch.setattr(video_decode, "SEEKABLE_FORMATS", frozenset({"mpegts"}), raising=False)
+    clip = _muxed(tmp_path / "c.ts", "mpegts", "libx264")
+    whole = read_frames(clip, 1, None)
+    times: list = []
+    read_frames(clip, 1, None, times=times)
+    for picked in ([119], [117, 118, 119]):
+        np.testing.assert_array_equal(read_frames(clip, 1, None, indices=picked, known_times=times), whole[picked])

@@ -13,7 +13,7 @@ import numpy as np
 from .read_errors import VideoReadError
 from .video_streams import is_hidden, main_video_stream, sample_aspect_ratio, shown_frame_count, square_pixels
 
-__all__ = ["HDR_TRANSFERS", "SHORT_READ_FRACTION", "DecodeEnd", "hdr_transfer", "iter_video_frames", "warn_damaged"]
+__all__ = ["HDR_TRANSFERS", "SEEKABLE_FORMATS", "SHORT_READ_FRACTION", "DecodeEnd", "hdr_transfer", "iter_video_frames", "warn_damaged"]
 
 
 def _display_matrix(frame) -> np.ndarray | None:
@@ -138,6 +138,20 @@ class _SeekLost(Exception):
         self.yielded = yielded
 
 
+#: Containers (FFmpeg demuxer names) whose seek is by an index of every frame (MP4 / MOV, Matroska / WebM, AVI): the
+#: frames decoded after it carry the times a read from the start gives them. MPEG-PS / TS and FLV seek by searching the
+#: file for a timestamp: near a clip's end the seek gave no frame (a range of its last frames read as "no frames could
+#: be decoded"), and MPEG-PS's frames after a seek carried other frames' times (another picture read at the range's
+#: first index, the rest of the range lost); such clips are decoded from their start.
+SEEKABLE_FORMATS = frozenset({"mov", "mp4", "matroska", "webm", "avi"})
+
+
+def _seekable(container) -> bool:
+    """Whether ``container``'s format is one of :data:`SEEKABLE_FORMATS` (FFmpeg names a demuxer ``"mov,mp4,..."``)."""
+    names = str(getattr(getattr(container, "format", None), "name", "") or "")
+    return not SEEKABLE_FORMATS.isdisjoint(names.split(","))
+
+
 def _seek_target(seek: tuple[int, list] | None) -> tuple[int, list] | None:
     """``seek`` where it can be used: a first frame past 0 whose time, and every earlier frame's, is known, the times
     strictly increasing (so each time names one frame); else None (decoded from the start)."""
@@ -203,6 +217,8 @@ def _decode(path: Path, wanted, check_length: bool, times: list | None, end: Dec
         sar = sample_aspect_ratio(stream)  # non-square pixels: resampled to square ones before turning upright
         first = 0  # the first frame decoded, where a seek starts past the start
         if seek is not None:
+            if not _seekable(container):
+                raise _SeekLost(0)  # decoded from the start (nothing yielded yet)
             first, known = seek
             base = stream.time_base
             container.seek(round(known[first] / base), stream=stream, backward=True, any_frame=False)
@@ -236,6 +252,8 @@ def _decode(path: Path, wanted, check_length: bool, times: list | None, end: Dec
                     if times is not None:
                         times.append(_frame_seconds(frame))
                     yield pixels
+            if seek is not None and decoded < len(known):  # the seek's decoding ended before frames the earlier pass
+                raise _SeekLost(decoded)  # decoded (a seek past the frames asked for): from the start instead
         except av.error.InvalidDataError as exc:  # damaged data: the frames before it are kept, as yielded
             reason = getattr(exc, "strerror", None) or str(exc)  # FFmpeg's words, without its errno and call
             if decoded == 0:
