@@ -162,3 +162,30 @@ def test_a_seek_that_decodes_too_few_frames_decodes_from_the_start(tmp_path, mon
     read_frames(clip, 1, None, times=times)
     for picked in ([119], [117, 118, 119]):
         np.testing.assert_array_equal(read_frames(clip, 1, None, indices=picked, known_times=times), whole[picked])
+
+
+def test_a_seek_ffmpeg_refuses_decodes_from_the_start(tmp_path, monkeypatch):
+    """``container.seek`` raising (an FFmpeg error on a damaged index) is no raw PyAV error out of a range read: the
+    clip is decoded from its start, the frames still right."""
+    clip = _clip(tmp_path / "c.mp4")
+    whole = read_frames(clip, 1, None)
+    times: list = []
+    read_frames(clip, 1, None, times=times)
+    real_open = av.open
+    seeks: list = []
+
+    class RefusingSeek:
+        def __init__(self, container):
+            self._container = container
+
+        def __getattr__(self, name):
+            return getattr(self._container, name)
+
+        def seek(self, *args, **kwargs):
+            seeks.append(args)
+            raise av.error.PermissionError(1, "seek refused")
+
+    monkeypatch.setattr(av, "open", lambda *a, **k: RefusingSeek(real_open(*a, **k)))
+    picked = list(range(90, 120, 4))
+    np.testing.assert_array_equal(read_frames(clip, 1, None, indices=picked, known_times=times), whole[picked])
+    assert seeks  # the seek was tried

@@ -221,7 +221,10 @@ def _decode(path: Path, wanted, check_length: bool, times: list | None, end: Dec
                 raise _SeekLost(0)  # decoded from the start (nothing yielded yet)
             first, known = seek
             base = stream.time_base
-            container.seek(round(known[first] / base), stream=stream, backward=True, any_frame=False)
+            try:
+                container.seek(round(known[first] / base), stream=stream, backward=True, any_frame=False)
+            except (av.error.FFmpegError, OSError, ValueError, OverflowError):  # a seek FFmpeg refuses: no range
+                raise _SeekLost(0) from None  # read lost, the clip decoded from its start (nothing yielded yet)
             for _ in range(first):
                 yield None  # before the range: not decoded
             decoded = first
