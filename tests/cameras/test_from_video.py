@@ -54,7 +54,7 @@ def test_path_is_relative_scaled_by_scene_depth_and_resampled():
     expected[:, :3, 3] /= 4.0
     torch.testing.assert_close(p.c2w.double(), expected, atol=1e-6, rtol=0)
     torch.testing.assert_close(p.K, intrinsics_from_focal(1.1).expand(5, 3, 3))
-    torch.testing.assert_close(p.times, torch.linspace(0, 1, 5))
+    torch.testing.assert_close(p.times, torch.linspace(0, 1, 5, dtype=torch.float64))
     assert (p.height, p.width) == (60, 80)
     # --path-scale doubles the translations, rotations unchanged
     big = make_video_path(cams, 5, model_focal=1.1, spacing="time", path_scale=2.0).path
@@ -226,7 +226,7 @@ def test_trajectory_from_video_cli_end_to_end(small_clip, tmp_path):
     assert "genxd: clip.mp4 [0 s]: reading frames" in res.stderr and "structure from motion on 12 frames" in res.stderr
     a, t = read_camera_path(authors), read_camera_path(transforms)
     torch.testing.assert_close(a.c2w, t.c2w, atol=1e-5, rtol=0)
-    torch.testing.assert_close(a.times, torch.linspace(0, 1, 12), atol=1e-6, rtol=0)
+    torch.testing.assert_close(a.times, torch.linspace(0, 1, 12, dtype=torch.float64), atol=1e-6, rtol=0)
     torch.testing.assert_close(a.c2w[0], torch.eye(4), atol=1e-6, rtol=0)
     # 12 cameras evenly in time = the clip's 12 frames: the path has the clip's shape
     e = compare_paths(a.c2w, clip.c2w)

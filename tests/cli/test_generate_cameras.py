@@ -209,7 +209,7 @@ def test_generate_camera_from_video_end_to_end(tmp_path, shared_model, synthetic
     report = json.loads((scene / "camera_from_video.json").read_text())
     assert report["spacing"] == ("arc" if mode == "3d" else "time") and report["normalization"] == "scene"
     if mode == "4d":  # clip times 0, 1/3, 2/3, 1 are clip frames 0, 3, 6, 9: the path has the clip's shape
-        torch.testing.assert_close(cams.times, torch.linspace(0, 1, 4), atol=1e-6, rtol=0)
+        torch.testing.assert_close(cams.times, torch.linspace(0, 1, 4, dtype=torch.float64), atol=1e-6, rtol=0)
         e = compare_paths(cams.c2w, clip.c2w.double()[[0, 3, 6, 9]])
         # H.264 frames at 128 px, focal estimated by SfM: measured 0.65 degrees and 0.3 % of the path
         assert e.mean_rot_err_deg < 1.5 and e.centre_err_rel < 0.05, e

@@ -168,7 +168,7 @@ def make_video_path(
         "intrinsics": intrinsics, "path_length": path_length(c2w), "turn_deg": angular_length(c2w),
         "clip_frames_used": len(cams.frame_indices), "clip_frames": cams.num_clip_frames,
     }
-    path = CameraPath(c2w.float(), K.float(), out_h, out_w, times=times.float(),
+    path = CameraPath(c2w.float(), K.float(), out_h, out_w, times=times,
                       source_format=f"from video ({cams.method})")
     return VideoPath(path, cams, rel, scale, report)
 
