@@ -30,20 +30,24 @@ def _path_arrays():
     return c2w, K
 
 
-def read_and_use(path: Path) -> None:
-    """Read ``path`` as ``generate --camera`` does and build the model's camera condition from it."""
+def read_and_use(path: Path):
+    """Read ``path`` as ``generate --camera`` does and build the model's camera condition from it: the Plücker rays
+    of ``genxd.pipelines.conditioning.camera_rays``, computed here from the same two functions it calls (importing
+    ``genxd.pipelines`` brings diffusers: 5 of a worker's 6 s of start-up CPU, three starts per test run;
+    tests/cameras/test_colmap_binary.py checks that the two agree). Returns the rays."""
     import torch
 
+    from genxd.cameras.geometry import plucker_rays, relative_poses
     from genxd.cameras.reader import read_camera_path
-    from genxd.pipelines.conditioning import camera_rays
 
     camera_path = read_camera_path(path)
     c2w, K = camera_path.c2w.float(), camera_path.K.float()
-    rays = camera_rays(c2w, K, c2w[:1], 8, 8)
+    rays = plucker_rays(relative_poses(c2w, c2w[:1]), K, 8, 8)  # = camera_rays(c2w, K, c2w[:1], 8, 8)
     if not bool(torch.isfinite(rays).all()):
         raise AssertionError(f"{path}: accepted, but its cameras give non-finite rays")
     if camera_path.height < 1 or camera_path.width < 1:
         raise AssertionError(f"{path}: accepted with image size {camera_path.height}x{camera_path.width}")
+    return rays
 
 
 def _colmap_with_points(folder: Path, text: bool) -> Path:

@@ -170,6 +170,23 @@ def test_every_accepted_camera_file_of_the_fuzzer_gives_finite_rays(tmp_path):
         assert counts["ok"] > 0 and counts["clear"] > 0, counts
 
 
+def test_the_fuzzers_rays_are_the_models_camera_condition(tmp_path):
+    """The camera targets' check computes the rays from ``plucker_rays`` / ``relative_poses`` (not importing the
+    model's stack in each worker): they must stay what ``camera_rays`` gives the model."""
+    from genxd.pipelines.conditioning import camera_rays
+    from tests.helpers import load_script
+
+    load_script("benchmarks/fuzz_inputs.py")  # puts benchmarks/ on sys.path for the targets' own imports
+    targets = load_script("benchmarks/fuzz_targets_cameras.py")
+    c2w, K = trajectories.orbit(num_frames=5)
+    K = K.clone()
+    K[..., 0, 2] += 0.07  # an off-centre principal point and a non-reference first view: every term counts
+    save_camera_json(tmp_path / "cameras.json", c2w.roll(1, 0), K, 48, 64)
+    read = read_camera_path(tmp_path / "cameras.json")
+    expected = camera_rays(read.c2w.float(), read.K.float(), read.c2w.float()[:1], 8, 8)
+    torch.testing.assert_close(targets.read_and_use(tmp_path / "cameras.json"), expected, rtol=0, atol=0)
+
+
 def test_a_model_whose_image_quaternion_is_zero_is_refused_not_read_as_the_identity(tmp_path):
     # was: Eigen turns the quaternion 0 0 0 0 into the identity rotation, and the image read as a camera looking
     # down +z from wherever its translation put it
