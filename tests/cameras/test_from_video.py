@@ -251,14 +251,26 @@ def test_frames_are_picked_evenly_over_the_whole_clip(tmp_path):
     assert frames.shape == (10, 10, 15, 3)
 
 
-def test_a_video_brings_its_own_camera_file(small_clip, tmp_path):
+def test_a_video_brings_its_own_camera_file(small_clip, tmp_path, monkeypatch):
     # `auto` reads NAME.json / NAME_transforms.json beside NAME.mp4 (genxd synth --format video writes one) when it
     # holds one camera per frame of the video; a path made from the video (another count: `trajectory from-video
     # walk.mp4 -o walk.json` writes both names) or a JSON that holds no cameras is named in a warning and SfM runs
     import shutil
 
+    import genxd.cameras.clip_cameras as clip_cameras
     from genxd.validation import GenXDWarning, cli_style
 
+    # both fallbacks below run the same SfM (same video, settings and seed): the second is given the first's result
+    real_sfm, sfm_runs = clip_cameras._cameras_from_sfm, []
+
+    def sfm_once(*args):
+        asked = args[:13] + args[14:]  # all but on_stage (a new no-op each call)
+        if sfm_runs and sfm_runs[0][0] == asked:
+            return sfm_runs[0][1]
+        sfm_runs.append((asked, real_sfm(*args)))
+        return sfm_runs[-1][1]
+
+    monkeypatch.setattr(clip_cameras, "_cameras_from_sfm", sfm_once)
     video, _ = small_clip
     here = tmp_path / "walk.mp4"
     shutil.copy(video, here)
@@ -287,6 +299,7 @@ def test_a_video_brings_its_own_camera_file(small_clip, tmp_path):
     with pytest.warns(GenXDWarning, match="walk.json: not a camera file.*beside the video"):
         cams = recover_clip_cameras(here, focal=1.0, max_frames=12)
     assert cams.method == "sfm" and len(cams.c2w) >= 10
+    assert len(sfm_runs) == 1  # the two fallbacks asked SfM the same
 
 
 @pytest.mark.parametrize("fails_also_with_assumed", [False, True])
