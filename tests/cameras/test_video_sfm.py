@@ -52,12 +52,37 @@ def _frames(tmp_path, camera: str, seed: int, num_frames: int = 12, size: int = 
     return names, clip.c2w.double()
 
 
+@pytest.fixture(scope="module")
+def orbit_2105(tmp_path_factory):
+    """The orbit clip of seed 2105 (12 frames, 160 px) and its first SfM (KLT, the large window), shared by the two
+    tests that start from them; each gets its own copy of the result (:func:`_first_sfm`)."""
+    folder = tmp_path_factory.mktemp("orbit_2105")
+    names, truth = _frames(folder, "orbit", 2105)
+    return folder, names, truth, run_video_sfm(folder / "images", names, folder / "sfm", None, 1.0, "klt",
+                                               num_threads=1)
+
+
+def _first_sfm(orbit_2105):
+    """A copy of the shared first SfM: retrack_if_turning / rebundle_without_turning set its attributes (tried,
+    timings, c2w, reconstruction) and copy the reconstruction before they change it."""
+    import copy
+
+    sfm = copy.copy(orbit_2105[3])
+    sfm.tried, sfm.timings, sfm.c2w = list(sfm.tried), dict(sfm.timings), sfm.c2w.copy()
+    return sfm
+
+
 @pytest.mark.parametrize("camera, seed, turning", [("orbit", 2105, True), ("dolly", 2103, False)])
-def test_the_small_window_is_tried_only_for_a_turning_camera(tmp_path, camera, seed, turning):
-    names, truth = _frames(tmp_path, camera, seed)
-    first = run_video_sfm(tmp_path / "images", names, tmp_path / "sfm", None, 1.0, "klt", num_threads=1)
+def test_the_small_window_is_tried_only_for_a_turning_camera(tmp_path, camera, seed, turning, request):
+    if camera == "orbit":  # the clip and its first SfM shared with the no-turn start's test below
+        shared = request.getfixturevalue("orbit_2105")
+        images, names, truth, first = shared[0] / "images", shared[1], shared[2], _first_sfm(shared)
+    else:
+        names, truth = _frames(tmp_path, camera, seed)
+        images = tmp_path / "images"
+        first = run_video_sfm(images, names, tmp_path / "sfm", None, 1.0, "klt", num_threads=1)
     assert first.klt_window == KLT_WINDOW and len(first.tried) == 1 and first.mapper == "global"
-    sfm = retrack_if_turning(first, tmp_path / "images", names, tmp_path / "sfm2", None, 1.0, num_threads=1)
+    sfm = retrack_if_turning(first, images, names, tmp_path / "sfm2", None, 1.0, num_threads=1)
     assert sfm.registered.all()
     windows = [w for _, w, *_ in sfm.tried]
     assert windows == ([KLT_WINDOW, KLT_WINDOW_TURNING] if turning else [KLT_WINDOW])
@@ -68,9 +93,9 @@ def test_the_small_window_is_tried_only_for_a_turning_camera(tmp_path, camera, s
     # the large one), dolly 0.49 (12 frames, only the large window); the bounds leave room for other CPUs
     assert e.mean_rot_err_deg < (0.75 if turning else 1.5), e
     with pytest.raises(ValueError, match="features"):
-        run_video_sfm(tmp_path / "images", names, tmp_path / "x", None, 1.0, "orb")
+        run_video_sfm(images, names, tmp_path / "x", None, 1.0, "orb")
     with pytest.raises(ValueError, match="mapper"):
-        run_video_sfm(tmp_path / "images", names, tmp_path / "x", None, 1.0, "klt", mapper="auto")
+        run_video_sfm(images, names, tmp_path / "x", None, 1.0, "klt", mapper="auto")
 
 
 def _fake(c2w: np.ndarray, window: float | None = KLT_WINDOW):
@@ -99,12 +124,11 @@ def test_the_small_window_is_kept_only_when_it_sees_the_same_turn(monkeypatch, o
     assert retrack_if_turning(_fake(np.repeat(np.eye(4)[None], 8, 0)), None, [], None, None, 1.0).tried[-1][1] == KLT_WINDOW
 
 
-def test_a_turning_camera_keeps_sfm_cameras_after_the_no_turn_start(tmp_path):
+def test_a_turning_camera_keeps_sfm_cameras_after_the_no_turn_start(orbit_2105):
     """:func:`rebundle_without_turning` bundle-adjusts SfM's tracks again from cameras that do not turn, and keeps that
     only when it fits clearly better (:data:`genxd.cameras.video_sfm.NO_TURN_GAIN`): an orbit fits worse from there."""
-    names, truth = _frames(tmp_path, "orbit", 2105)
-    sfm = rebundle_without_turning(run_video_sfm(tmp_path / "images", names, tmp_path / "sfm", None, 1.0, "klt",
-                                                 num_threads=1))
+    truth = orbit_2105[2]
+    sfm = rebundle_without_turning(_first_sfm(orbit_2105))
     assert "no-turn start" in sfm.tried[-1][0] and not sfm.tried[-1][5] and sfm.tried[0][5], sfm.tried
     assert compare_paths(sfm.c2w, truth).mean_rot_err_deg < 1.5  # measured 0.73, as without the no-turn start
 
