@@ -8,6 +8,7 @@ camera motion per frame, like a strided real video), with known cameras and obje
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -98,10 +99,32 @@ VERDICT_CLIPS = [
 ]
 
 
+class LazyClips(Mapping):
+    """The verdict clips by name, each rendered the first time it is asked for (then kept): a file that uses 3 of
+    the 10 renders 3 (each about 1 s of CPU; test_curation_ray.py, _reporting.py and _models.py use 1 to 3). A
+    clip's render depends on its own seed only, not on which clips were rendered before it."""
+
+    def __init__(self, specs) -> None:
+        self._specs = {name: (seed, cam, motion) for name, seed, cam, motion in specs}
+        self._clips: dict[str, Clip] = {}
+
+    def __getitem__(self, name: str) -> Clip:
+        if name not in self._clips:
+            seed, cam, motion = self._specs[name]  # KeyError for an unknown name, as a dict
+            self._clips[name] = render_clip(name, seed, cam, motion)
+        return self._clips[name]
+
+    def __iter__(self):
+        return iter(self._specs)
+
+    def __len__(self) -> int:
+        return len(self._specs)
+
+
 @pytest.fixture(scope="session")
-def verdict_clips() -> dict[str, Clip]:
+def verdict_clips() -> Mapping[str, Clip]:
     pytest.importorskip("genxd.data.synthetic")
-    return {name: render_clip(name, seed, cam, motion) for name, seed, cam, motion in VERDICT_CLIPS}
+    return LazyClips(VERDICT_CLIPS)
 
 
 @pytest.fixture(scope="session")
