@@ -7,6 +7,7 @@ import errno
 import json
 import os
 import pathlib
+import shutil
 from pathlib import Path
 
 import pytest
@@ -22,15 +23,27 @@ def _train(out: Path, *extra: str):
                                     *extra])
 
 
+@pytest.fixture(scope="module")
+def one_step_run(tmp_path_factory) -> Path:
+    """A finished one-step run (config.yaml, metrics.jsonl, checkpoint-0000001): the tests resume copies of it."""
+    out = tmp_path_factory.mktemp("full_disk") / "run"
+    assert _train(out).exit_code == 0
+    return out
+
+
+def _copy_of(run: Path, tmp_path: Path) -> Path:
+    """A copy of ``run`` in ``tmp_path`` (the tests change their run folder)."""
+    return Path(shutil.copytree(run, tmp_path / "run"))
+
+
 def _error_lines(output: str) -> list[str]:
     return [line for line in output.splitlines() if line.startswith("genxd: error:")]
 
 
-def test_a_full_disk_while_writing_config_yaml_leaves_the_earlier_one_and_no_temporary(tmp_path, monkeypatch):
+def test_a_full_disk_while_writing_config_yaml_leaves_the_earlier_one_and_no_temporary(one_step_run, tmp_path, monkeypatch):
     """config.yaml was written to ``.config.yaml.part`` and renamed: a full disk left the half-written ``.part``
     in the run folder (never cleaned) and the error did not say which file."""
-    out = tmp_path / "run"
-    assert _train(out).exit_code == 0
+    out = _copy_of(one_step_run, tmp_path)
     before = (out / "config.yaml").read_bytes()
     real_write_text = pathlib.Path.write_text
 
@@ -51,11 +64,10 @@ def test_a_full_disk_while_writing_config_yaml_leaves_the_earlier_one_and_no_tem
     assert sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == [".genxd-train.lock"]
 
 
-def test_a_full_disk_while_logging_is_one_line_naming_metrics_jsonl_and_no_torn_row(tmp_path, monkeypatch):
+def test_a_full_disk_while_logging_is_one_line_naming_metrics_jsonl_and_no_torn_row(one_step_run, tmp_path, monkeypatch):
     """A full disk cut a metrics row short: the error named no file, and the torn row swallowed the first row
     logged after it by ``--resume latest`` (that step was missing from metrics.jsonl)."""
-    out = tmp_path / "run"
-    assert _train(out).exit_code == 0
+    out = _copy_of(one_step_run, tmp_path)
     metrics = out / "metrics.jsonl"
     before = metrics.read_bytes()
     real_write, calls = os.write, []
@@ -86,15 +98,14 @@ def test_a_full_disk_while_logging_is_one_line_naming_metrics_jsonl_and_no_torn_
     assert steps == [1, 2]
 
 
-def test_a_full_disk_while_torch_saves_the_optimiser_state_is_one_line(tmp_path, monkeypatch):
+def test_a_full_disk_while_torch_saves_the_optimiser_state_is_one_line(one_step_run, tmp_path, monkeypatch):
     """torch.save (accelerate's optimizer.bin) reports a full disk as ``RuntimeError: [enforce fail at
     inline_container.cc:672] . unexpected pos ...`` with no errno: a traceback and exit 1. Now the disk is looked at:
     one line naming the checkpoint, exit 2, the earlier checkpoint intact; the same error with room left is still a
     bug (a traceback)."""
     import accelerate
 
-    out = tmp_path / "run"
-    assert _train(out).exit_code == 0
+    out = _copy_of(one_step_run, tmp_path)
     ckpts = out / "checkpoints"
     real_statvfs = os.statvfs
 
@@ -124,13 +135,12 @@ def test_a_full_disk_while_torch_saves_the_optimiser_state_is_one_line(tmp_path,
     assert sorted(p.name for p in ckpts.iterdir()) == ["checkpoint-0000001"]
 
 
-def test_a_full_disk_error_naming_no_file_names_the_checkpoint(tmp_path, monkeypatch):
+def test_a_full_disk_error_naming_no_file_names_the_checkpoint(one_step_run, tmp_path, monkeypatch):
     """Python's own writes inside the checkpoint (training_state.json, config.json) raise ENOSPC with no file name:
     the line said only "[Errno 28] No space left on device"."""
     import accelerate
 
-    out = tmp_path / "run"
-    assert _train(out).exit_code == 0
+    out = _copy_of(one_step_run, tmp_path)
 
     def full(self, output_dir=None, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")
@@ -194,14 +204,13 @@ def test_the_error_that_stopped_the_run_is_the_one_shown_when_tensorboard_cannot
     RuntimeError('Error while serializing: IoError(Os { code: 122, kind: FilesystemQuotaExceeded, message: '
                  '"Disk quota exceeded" })'),
 ])
-def test_a_disk_quota_is_one_line_as_a_full_disk(tmp_path, monkeypatch, error):
+def test_a_disk_quota_is_one_line_as_a_full_disk(one_step_run, tmp_path, monkeypatch, error):
     """A user's disk quota (EDQUOT) is no full disk to statvfs: safetensors' words for it ('Disk quota exceeded')
     were not recognised, and the checkpoint failed with a traceback (exit 1); now one line naming the checkpoint,
     as a full disk, the earlier checkpoint kept."""
     import accelerate
 
-    out = tmp_path / "run"
-    assert _train(out).exit_code == 0
+    out = _copy_of(one_step_run, tmp_path)
 
     def over_quota(self, output_dir=None, **kwargs):
         raise error
