@@ -498,8 +498,16 @@ def plan_temporal(num_frames: int, inputs: Sequence[int], window: int, overlap: 
                          "leaves no frame to generate")
     known = set(inputs)
     windows: list[Window] = []
+    #: layouts by start, for the frames known now (cleared when a window adds frames): the search below asks for
+    #: the same starts many times
+    layouts: dict[int, _TemporalLayout] = {}
 
     def layout(start: int) -> _TemporalLayout:
+        if start not in layouts:
+            layouts[start] = _layout(start)
+        return layouts[start]
+
+    def _layout(start: int) -> _TemporalLayout:
         """The window at ``start``: the most consecutive frames whose inputs around (:func:`_inputs_around`) fit
         beside them, keeping a frame to make and more than ``overlap`` frames; else all consecutive frames."""
         kept = tuple(sorted(i for i in inputs if i < start)) if keep_inputs and start > 0 else ()
@@ -566,6 +574,7 @@ def plan_temporal(num_frames: int, inputs: Sequence[int], window: int, overlap: 
         ctx = tuple([f for f in ctx if f in inputs] + [f for f in ctx if f not in inputs])
         windows.append(Window(frames, ctx, len(windows), "time"))
         known.update(frames)
+        layouts.clear()
         seen = min(start + span, num_frames) - 1
         if start + span >= num_frames:
             break
