@@ -67,9 +67,10 @@ def test_an_archive_whose_directory_moved_names_the_archive_and_member(samples, 
 
 def test_the_fuzzer_finds_nothing_in_the_training_data_readers(tmp_path):
     """A fixed-seed run of the three targets (cases 3 and 19 of seed 0 of the camvid ones were findings before the
-    fixes)."""
+    fixes). 20 cases each: both findings, and every target reaches both outcomes (seed 0: ok / clear 17 / 3, 5 / 15,
+    14 / 6; 40 cases added no other outcome)."""
     for name in ("camvid-folder", "camvid-zip", "multiview-folder"):
-        counts = assert_fuzz_finds_nothing(name, 40, tmp_path)
+        counts = assert_fuzz_finds_nothing(name, 20, tmp_path)
         assert counts["ok"] > 0 and counts["clear"] > 0, counts
 
 
