@@ -472,6 +472,11 @@ def _inputs_around(run: range, inputs: Sequence[int], known: set[int]) -> tuple[
     return tuple(i for i in (before, after) if i not in run)
 
 
+#: the dict in which :func:`plan_temporal` keeps its layouts by start (a test swaps in one that keeps nothing, to
+#: compare the plans with those of the search without the cache)
+_new_layout_cache: Callable[[], dict[int, _TemporalLayout]] = dict
+
+
 def plan_temporal(num_frames: int, inputs: Sequence[int], window: int, overlap: int | None = None,
                   keep_inputs: bool = False) -> LongPathPlan:
     """The 4D / video plan (see :mod:`genxd.pipelines.long_paths`): overlapping windows along time.
@@ -498,14 +503,15 @@ def plan_temporal(num_frames: int, inputs: Sequence[int], window: int, overlap: 
                          "leaves no frame to generate")
     known = set(inputs)
     windows: list[Window] = []
-    #: layouts by start, for the frames known now (cleared when a window adds frames): the search below asks for
-    #: the same starts many times
-    layouts: dict[int, _TemporalLayout] = {}
+    #: layouts by start, for the frames known now (cleared when a window adds frames: a layout depends on them):
+    #: the search below asks for the same starts many times
+    layouts: dict[int, _TemporalLayout] = _new_layout_cache()
 
     def layout(start: int) -> _TemporalLayout:
-        if start not in layouts:
-            layouts[start] = _layout(start)
-        return layouts[start]
+        got = layouts.get(start)
+        if got is None:
+            got = layouts[start] = _layout(start)
+        return got
 
     def _layout(start: int) -> _TemporalLayout:
         """The window at ``start``: the most consecutive frames whose inputs around (:func:`_inputs_around`) fit
