@@ -134,12 +134,22 @@ def _copy_inputs(made: Path, to: Path) -> None:
     reconstruction's settings) naming ``to`` instead: as if made there."""
     import shutil
 
+    import os
+
     shutil.copytree(made, to, symlinks=True)
     old, new = str(made).encode(), str(to).encode()
     for path in to.rglob("*"):
-        if path.is_file() and not path.is_symlink() and path.stat().st_size < 2**20:
+        # every file, whatever its size: one still naming ``made`` would have a case read (or change) the shared
+        # inputs instead of its copy, silently
+        if path.is_symlink():
+            assert not os.readlink(path).startswith(str(made)), (path, "links into the shared inputs")
+        elif path.is_file():
             data = path.read_bytes()
             if old in data:
+                try:
+                    data.decode("utf-8")
+                except UnicodeDecodeError:  # a binary file: a path of another length would break its layout
+                    raise AssertionError(f"{path} names {made} and is not text: it cannot be rewritten") from None
                 path.write_bytes(data.replace(old, new))
 
 
