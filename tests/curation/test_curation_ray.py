@@ -26,7 +26,7 @@ psutil = pytest.importorskip("psutil")  # accelerate depends on it
 pytest.importorskip("pycolmap")
 
 from genxd.curation import CurationConfig, curate_dataset, read_index  # noqa: E402
-from genxd.curation.ray_engine import LOCAL_RAY_OBJECT_STORE_BYTES  # noqa: E402
+from genxd.curation.ray_engine import LOCAL_RAY_OBJECT_STORE_BYTES, check_ray_task_cpus  # noqa: E402
 
 from .conftest import write_frames  # noqa: E402
 
@@ -61,6 +61,10 @@ def test_local_instance_started_by_genxd_refuses_more_threads_than_it_has_then_c
         assert not (tmp_path / "refused").exists()
         # the instance genxd started: a one-machine instance on the loopback address
         assert ray.is_initialized() and ray.util.get_node_ip_address() == "127.0.0.1"
+        # the call below joins that instance (started=False); a call that starts it checks the threads with
+        # started_here=True, and threads that fit must pass that check (the two tests this one merged had a call
+        # starting the instance and curating: `--ray local` refused whatever the threads went unseen without this)
+        check_ray_task_cpus(ray, CONFIG, started_here=True)
         summary = curate_dataset(tmp_path / "in", tmp_path / "out", CONFIG, ray_address="local", progress=False)
         assert ray.util.get_node_ip_address() == "127.0.0.1"
     finally:
