@@ -30,9 +30,10 @@ def reconfusion(tmp_path_factory):
     return root
 
 
-def _fewshot(root, out, model, *args):
+def _fewshot(root, out, model, *args, frames=5):
     return runner.invoke(app, ["fewshot", str(root), "--model", str(model), "--out", str(out), "--steps", "1",
-                               "--frames", "5", "--resolution", "64", "-q", *map(str, args)])
+                               "--guidance", "1", "--frames", str(frames), "--resolution", "64", "-q",
+                               *map(str, args)])
 
 
 def test_skip_existing_refuses_groups_of_another_split(reconfusion, tmp_path, reference_small) -> None:
@@ -40,12 +41,14 @@ def test_skip_existing_refuses_groups_of_another_split(reconfusion, tmp_path, re
     6-view run with --skip-existing into a 3-view run's folder kept the 3-view groups (generated at the 3-view
     split's test poses) as if they were its own, and said nothing."""
     out = tmp_path / "fs"
-    assert _fewshot(reconfusion, out, reference_small, "--n-views", 3).exit_code == 0
+    # 8 frames: the 5 test views in one group (scene_direct_000), one sampling call
+    assert _fewshot(reconfusion, out, reference_small, "--n-views", 3, frames=8).exit_code == 0
     result = _fewshot(reconfusion, out, reference_small, "--n-views", 6, "--skip-existing")
     assert result.exit_code == 2, result.output
     lines = [line for line in result.output.splitlines() if line.strip()]
     assert len(lines) == 1 and "scene_direct_000: an existing group made with n_views 3, not 6" in lines[0], lines
-    assert _fewshot(reconfusion, out, reference_small, "--n-views", 3, "--skip-existing").exit_code == 0
+    kept = _fewshot(reconfusion, out, reference_small, "--n-views", 3, "--skip-existing", frames=8)
+    assert kept.exit_code == 0 and sorted(p.name for p in out.iterdir()) == ["scene_direct_000"], kept.output
 
 
 @pytest.mark.slow
@@ -56,7 +59,7 @@ def test_two_processes_name_the_process_on_the_groups_bar(reconfusion, tmp_path)
     cmd = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
            "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port",
            str(free_port()), "-m", "genxd", "fewshot", str(reconfusion), "--out", str(out), "--steps", "1",
-           "--frames", "5", "--resolution", "64", "--n-views", "3"]
+           "--frames", "5", "--resolution", "32", "--guidance", "1", "--n-views", "3"]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": "", "PYTHONWARNINGS": "ignore"}
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=240, cwd=tmp_path)
     log = proc.stdout[-3000:] + proc.stderr[-3000:]
@@ -85,7 +88,7 @@ def test_an_interrupted_long_path_group_continues_bitwise(reconfusion, tmp_path,
 
     lm = load_model(None, "cpu")
     settings = dict(n_views=3, num_context=3, num_frames=8, window=6, num_inference_steps=1, guidance_scale=1.0,
-                    progress=False, loaded=lm)
+                    resolution=32, progress=False, loaded=lm)
     outputs = spy_generate_long(monkeypatch)
     whole = fewshot_scenes(reconfusion, tmp_path / "whole", **settings)
     assert [r.status for r in whole] == ["written"] and not (tmp_path / "whole" / PARTIAL_FOLDER).exists()
@@ -137,7 +140,7 @@ def test_skip_existing_keeps_groups_another_run_writes_meanwhile(reconfusion, tm
     out = tmp_path / "out"
     # the other task wrote 000 while this one sampled it, then 001
     written = another_task_writes_meanwhile(monkeypatch, fewshot_jobs, out, "scene_direct_000", "scene_direct_001")
-    results = fewshot_jobs.fewshot_scenes(reconfusion, out, n_views=3, num_context=3, num_frames=5,
+    results = fewshot_jobs.fewshot_scenes(reconfusion, out, n_views=3, num_context=3, num_frames=5, resolution=32,
                                           num_inference_steps=1, guidance_scale=1.0, progress=False,
                                           skip_existing=True)
     assert [(r.index, r.status) for r in sorted(results, key=lambda r: r.index)] == [
