@@ -54,12 +54,16 @@ class _Refused(ValueError):
 class _Page:
     """The demo page built once per process, its public events by name, and what its jobs were asked to do."""
 
-    def __init__(self) -> None:
+    def __init__(self, cases: bool = True) -> None:
+        """``cases``: the page runs cases (its files, the video's cameras, the jobs' stand-ins); without, the page
+        only gives its events' inputs and defaults (the runner's process, which makes the seeds)."""
+        self.cases = cases
         self.root = Path(tempfile.mkdtemp(prefix="genxd_fuzz_demo_"))
         self.upload = self.root / "gradio"
         os.environ["GRADIO_TEMP_DIR"] = str(self.upload)  # read by Gradio per request (its upload folder)
         self.upload.mkdir()
-        self._assets()
+        if cases:
+            self._assets()
         import genxd.demo.app as app
         from genxd.demo.app import DemoConfig, build_app
         from genxd.demo.jobs import Devices
@@ -69,6 +73,8 @@ class _Page:
         self.demo = build_app(Devices(None, ["cpu"]), self.config)
         fns = list(self.demo.fns.values()) if isinstance(self.demo.fns, dict) else list(self.demo.fns)
         self.events = {f.api_name: f for f in fns if f.api_visibility == "public"}
+        if not cases:
+            return
         self.errors: list[str] = []
         handler = logging.Handler(logging.ERROR)
         handler.emit = lambda record: self.errors.append(record.getMessage())  # type: ignore[method-assign]
@@ -215,10 +221,11 @@ class _Page:
 _PAGE: _Page | None = None
 
 
-def _page() -> _Page:
+def _page(cases: bool = True) -> _Page:
+    """The process's page; ``cases=False``: one that need not run cases (see :class:`_Page`)."""
     global _PAGE
-    if _PAGE is None:
-        _PAGE = _Page()
+    if _PAGE is None or (cases and not _PAGE.cases):
+        _PAGE = _Page(cases)
     return _PAGE
 
 
@@ -248,7 +255,7 @@ def _defaults(page: _Page, api: str, **given: Any) -> list:
 def _demo_seeds(folder: Path) -> list[Path]:
     from genxd.cameras import trajectories
 
-    page = _page()
+    page = _page(cases=False)  # the seeds need the events' defaults only: no SfM of the clip in the runner
     upload = ["upload", _defaults(page, "upload", inputs=[_file("scene_a.png")])]
     cases: dict[str, dict] = {
         "upload": {"call": upload},
