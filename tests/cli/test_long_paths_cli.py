@@ -19,7 +19,7 @@ from genxd.data.reconfusion import write_reconfusion_scene
 runner = CliRunner()
 
 
-def _run(args):
+def _run(args):  # the bundled model's runs below use --guidance 1 (one UNet pass a step, not two): what they check
     return runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
 
 
@@ -38,7 +38,7 @@ def image(tmp_path_factory):
 @pytest.mark.skipif(default_model_path() is None, reason="no bundled model in this installation")
 def test_generate_20_frames_with_the_bundled_model(image, tmp_path):
     out = tmp_path / "out"
-    res = _run(["generate", image, "--out", out, "--frames", "20", "--steps", "1"])
+    res = _run(["generate", image, "--out", out, "--frames", "20", "--steps", "1", "--guidance", "1"])
     assert res.exit_code == 0, res.output
     # the plan is printed before sampling: window 8, 7 new frames on each side of the input, then 5 between them
     assert ("genxd: long path: 20 frames, window 8, progressive: 3 chunks in 2 sampling calls "
@@ -107,13 +107,13 @@ def test_fewshot_longer_than_the_bundled_window_does_not_warn(tmp_path):
     c2w, K = orbit(num_frames=n, azimuth_range=(0, 120), frame="world")
     images = torch.from_numpy(np.random.default_rng(1).random((n, 3, 64, 64)).astype(np.float32))
     write_reconfusion_scene(root, "scene0", images, c2w, K, {9: ([0, 2, 4, 6, 8, 9, 10, 11, 12], [1, 3, 5, 7, 13])})
-    res = _run(["fewshot", root, "--out", tmp_path / "few", "--frames", "10", "--steps", "1"])
+    res = _run(["fewshot", root, "--out", tmp_path / "few", "--frames", "10", "--steps", "1", "--guidance", "1"])
     assert res.exit_code == 0, res.output
     assert "genxd: long path: 10 frames, window 8" in _err(res)
     # the only warning: 7 targets a group but 5 test views (tests/cli/test_cli_messages.py), not the window
     warnings = [line for line in _err(res).splitlines() if "warning" in line]
     assert len(warnings) == 1 and "test views are repeated" in warnings[0], warnings
-    res = _run(["fewshot", root, "--out", tmp_path / "few96", "--resolution", "96", "--steps", "1"])
+    res = _run(["fewshot", root, "--out", tmp_path / "few96", "--resolution", "96", "--steps", "1", "--guidance", "1"])
     assert res.exit_code == 0 and "--resolution 96 is outside what the bundled model was trained on" in _err(res)
 
 
@@ -158,7 +158,8 @@ def test_generate_interrupted_says_what_is_kept_and_the_command_continues(tmp_pa
 
     monkeypatch.setattr(long_path_state.BatchState, "save", stop_in_b)
     out = tmp_path / "out"
-    args = ["generate", tmp_path / "a.png", tmp_path / "b.png", "--out", out, "--frames", "8", "--window", "4", "--steps", "1"]
+    args = ["generate", tmp_path / "a.png", tmp_path / "b.png", "--out", out, "--frames", "8", "--window", "4", "--steps", "1",
+            "--guidance", "1"]
     res = _run(args)
     assert res.exit_code == 130
     line = _err(res).strip().splitlines()[-1]
