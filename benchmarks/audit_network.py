@@ -1,7 +1,8 @@
 """Which hosts do genxd's commands look up or connect to? (docs/robustness.md, "Nothing reaches the network")
 
 Each command runs in a fresh process with a ``sitecustomize`` hook on ``PYTHONPATH`` that records every
-``socket.getaddrinfo`` and ``socket.socket.connect`` of every Python process the command starts (Ray's workers and
+host lookup (``getaddrinfo``, ``gethostbyname*``, ``gethostbyaddr``), ``connect`` / ``connect_ex`` and ``sendto`` /
+``sendmsg`` (Python's socket audit events) of every Python process the command starts (Ray's workers and
 dashboard included), except loopback addresses and Unix sockets, with the process's argv and the call stack.
 ``HF_HUB_OFFLINE``, ``TRANSFORMERS_OFFLINE`` (huggingface_hub reads either) and ``RAY_USAGE_STATS_ENABLED`` are
 removed from the environment: a user's machine usually sets none of them (CI sets all three). Commands whose extra is missing (ray, gradio) are skipped.
@@ -45,24 +46,21 @@ def _record(kind, target):
         log.write(json.dumps(entry) + "\\n")
 
 
-_getaddrinfo = socket.getaddrinfo
+# Python's audit events, not wrappers of two functions: connect_ex, sendto / sendmsg (UDP) and the gethostby*
+# lookups raise them too (a wrapper of socket.getaddrinfo and socket.socket.connect missed those)
+_KINDS = {{"socket.getaddrinfo": "lookup", "socket.gethostbyname": "lookup", "socket.gethostbyname_ex": "lookup",
+          "socket.gethostbyaddr": "lookup", "socket.connect": "connect", "socket.sendto": "send",
+          "socket.sendmsg": "send"}}
 
 
-def getaddrinfo(host, *args, **kwargs):
-    _record("lookup", host)
-    return _getaddrinfo(host, *args, **kwargs)
+def _hook(event, args):
+    kind = _KINDS.get(event)
+    if kind is None:
+        return
+    _record(kind, args[0] if kind == "lookup" else args[1])  # lookups: the host; the others: (socket, address)
 
 
-_connect = socket.socket.connect
-
-
-def connect(self, address):
-    _record("connect", address)
-    return _connect(self, address)
-
-
-socket.getaddrinfo = getaddrinfo
-socket.socket.connect = connect
+sys.addaudithook(_hook)
 '''
 
 

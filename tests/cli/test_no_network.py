@@ -32,3 +32,20 @@ def test_generate_reaches_no_host(tmp_path, monkeypatch):
     result = audit.run_audited("generate", command, tmp_path)
     assert result["returncode"] == 0, result["stderr_tail"]
     assert result["records"] == [], [(r["kind"], r["target"], r["stack"][-4:]) for r in result["records"]]
+
+
+def test_the_hook_records_connect_ex_sendto_and_gethostbyname(tmp_path):
+    """A connection by ``connect_ex``, a UDP datagram and a ``gethostbyname`` lookup are recorded too (the hook
+    wrapped only ``getaddrinfo`` and ``socket.connect`` before, so a library reaching out by these passed the audit).
+    192.0.2.1 is TEST-NET-1 (RFC 5737): nothing answers; the sockets are non-blocking."""
+    audit = load_script("benchmarks/audit_network.py")
+    code = ("import socket\n"
+            "s = socket.socket(); s.setblocking(False); s.connect_ex(('192.0.2.1', 9)); s.close()\n"
+            "u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.setblocking(False)\n"
+            "try:\n    u.sendto(b'x', ('192.0.2.1', 9))\nexcept OSError:\n    pass\nu.close()\n"
+            "try:\n    socket.gethostbyname('genxd-audit.invalid')\nexcept OSError:\n    pass\n"
+            "s = socket.socket(); s.setblocking(False); s.connect_ex(('127.0.0.1', 9)); s.close()\n")  # loopback: kept out
+    result = audit.run_audited("probe", [sys.executable, "-c", code], tmp_path, timeout=60)
+    assert result["returncode"] == 0, result["stderr_tail"]
+    assert [(r["kind"], r["target"]) for r in result["records"]] == [
+        ("connect", "('192.0.2.1', 9)"), ("send", "('192.0.2.1', 9)"), ("lookup", "'genxd-audit.invalid'")]
