@@ -2,7 +2,7 @@
 the cache is emptied each time a window adds frames. Without that, a layout computed before a window was added (by
 the search for the next start) was reused after it: ``plan_temporal(6, [0, 4], 4, 1)`` then made frame 5 in
 ``(0, 3, 4, 5)``, holding input 0 for frames 1-3 that the second window had made already, instead of ``(2, 3, 4,
-5)`` (found by review: the property tests of test_long_paths.py all pass on such plans). The plans are compared
+5)`` (found by review: the property tests of test_long_path_temporal.py all pass on such plans). The plans are compared
 with those of the same search with a cache that keeps nothing."""
 
 from __future__ import annotations
@@ -10,9 +10,7 @@ from __future__ import annotations
 import itertools
 import random
 
-import pytest
-
-from genxd.pipelines import long_path_plans as planners
+from genxd.pipelines import long_path_temporal
 
 
 class _KeepsNothing(dict):
@@ -26,7 +24,7 @@ class _KeepsNothing(dict):
 
 def _outcome(num_frames, inputs, window, overlap, keep):
     try:
-        plan = planners.plan_temporal(num_frames, list(inputs), window, overlap, keep_inputs=keep)
+        plan = long_path_temporal.plan_temporal(num_frames, list(inputs), window, overlap, keep_inputs=keep)
     except ValueError as e:
         return "refused", str(e)
     return [(w.frames, w.context, w.stage, w.kind) for w in plan.windows]
@@ -37,7 +35,7 @@ def _compare(monkeypatch, cases) -> int:
     cached = [_outcome(*case) for case in cases]
     asked = _KeepsNothing.asked
     with monkeypatch.context() as m:
-        m.setattr(planners, "_new_layout_cache", _KeepsNothing)
+        m.setattr(long_path_temporal, "_new_layout_cache", _KeepsNothing)
         uncached = [_outcome(*case) for case in cases]
     assert _KeepsNothing.asked > asked  # plan_temporal took its layouts from the cache swapped in
     for case, got, want in zip(cases, cached, uncached):

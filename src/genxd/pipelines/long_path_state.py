@@ -66,7 +66,7 @@ OLD_PART_FILE = "part-{:05d}.safetensors"
 #: planned by 1. Not a setting: a state whose plan is the same continues whatever planned it; it explains a plan
 #: that differs (:meth:`PartialRuns._refusal`)
 #: 3 since 2026-12-06: a 4D / video window too small to hold both inputs around the frames it makes holds the later
-#: one (:func:`~genxd.pipelines.long_path_plans.plan_temporal`: ``plan_temporal(9, [0, 4], 3, 1)`` changed)
+#: one (:func:`~genxd.pipelines.long_path_temporal.plan_temporal`: ``plan_temporal(9, [0, 4], 3, 1)`` changed)
 PLANNER = 3
 #: when each planner came (the refusal of a state planned otherwise names the first after the state's)
 PLANNER_SINCE = {2: "2026-12-05", 3: "2026-12-06"}

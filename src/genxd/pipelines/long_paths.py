@@ -68,8 +68,8 @@ UNet call of twice the batch). :meth:`LongPathPlan.calls` lists the calls; :meth
 says how many UNet calls a job takes (``genxd generate`` prints it before it starts).
 
 The plans (which frames each window generates, which condition it) live in
-:mod:`genxd.pipelines.long_path_plans` and are re-exported here; this module resolves the settings and
-runs the windows through the pipeline.
+:mod:`genxd.pipelines.long_path_plans` (the 4D / video one in :mod:`genxd.pipelines.long_path_temporal`) and are
+re-exported here; this module resolves the settings and runs the windows through the pipeline.
 """
 
 from __future__ import annotations
