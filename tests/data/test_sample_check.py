@@ -4,6 +4,7 @@ uint8 frames (0-255) trained silently as if in [0, 1]."""
 
 from __future__ import annotations
 
+import multiprocessing
 import re
 import sys
 
@@ -161,6 +162,23 @@ def test_an_error_reading_item_0_names_the_entry_and_the_class(monkeypatch, num_
     with pytest.raises(RuntimeError, match="^" + where + "$") as info:
         build_training_dataset(cfg, seed=0)
     assert isinstance(info.value.__cause__, KeyError)
+
+
+class ValueRaisingDataset(OwnDataset):
+    def __getitem__(self, index: int) -> dict:
+        raise ValueError("bad clip")
+
+
+@pytest.mark.parametrize("kind, error", [(RaisingDataset, RuntimeError), (ValueRaisingDataset, ValueError)])
+def test_the_probe_worker_is_gone_while_the_error_is_still_held(monkeypatch, kind, error):
+    """The error's traceback held the probe's DataLoader iterator, so its worker (which ignores SIGTERM) lived on
+    while the error did: a caller that caught it (the CLI's message) then hung at exit, multiprocessing waiting for
+    the worker. The worker is shut down before the error leaves build_training_dataset."""
+    monkeypatch.setitem(DATASET_TYPES, "raising", kind)
+    cfg = DataConfig(num_frames=4, height=32, num_workers=1, datasets=[{"type": "raising"}])
+    with pytest.raises(error, match=r"^data\.datasets\.0 \(raising\): item 0 of ") as info:
+        build_training_dataset(cfg, seed=0)
+    assert info.value is not None and multiprocessing.active_children() == []
 
 
 class RequestError(Exception):

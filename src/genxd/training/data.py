@@ -258,7 +258,11 @@ def _check_first_item(part: Dataset, cfg: DataConfig, entry: str) -> None:
         if loader_workers(cfg.num_workers) > 0 and not multiprocessing.current_process().daemon:  # daemons: no child
             probe = DataLoader(Subset(part, [0]), batch_size=None, num_workers=1,
                                worker_init_fn=ignore_interrupts_in_worker)
-            sample = next(_started(probe, type(part)))
+            workers = _started(probe, type(part))
+            try:
+                sample = next(workers)
+            finally:
+                _stop_workers(workers)
         else:
             sample = part[0]  # type: ignore[index]
     except _NotSent:
@@ -270,6 +274,16 @@ def _check_first_item(part: Dataset, cfg: DataConfig, entry: str) -> None:
         kind, message = worker_error(str(exc)) or (type(exc).__name__, str(exc))  # a worker's: its own error
         raise RuntimeError(f"{entry}: {name} raised {kind.rsplit('.', 1)[-1]}: {message}") from exc
     check_sample(sample, cfg.num_frames, cfg.height, cfg.width or cfg.height, name)
+
+
+def _stop_workers(workers: Iterator[Any]) -> None:
+    """Shut the probe's worker down now (what PyTorch's iterator does when it is deleted). Where item 0 raised, the
+    error's traceback holds the iterator, so it is not deleted while the error lives (a caller that catches it, the
+    CLI's message); at exit multiprocessing then waits for the worker, which ignores SIGTERM
+    (:func:`ignore_interrupts_in_worker`): the process never ended."""
+    shutdown = getattr(workers, "_shutdown_workers", None)
+    if shutdown is not None:
+        shutdown()
 
 
 class _NotSent(ValueError):
