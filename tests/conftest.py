@@ -31,6 +31,37 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _genxd_cli_built_once():
+    """typer's ``CliRunner().invoke(app, args)`` builds the click command tree of the whole ``genxd`` app (80
+    commands, every option's annotations evaluated) on each call: 0.2-0.5 s a call on the 2-core CI machine, a few
+    hundred calls a run. The tree of ``genxd.cli.root.app`` is built once and reused (click commands keep no state of
+    a run: each invocation makes its own context); any other typer app is built as before. tests/cli/introspect.py's
+    ``invoke`` does the same for its own calls."""
+    import sys
+
+    import typer.main
+    import typer.testing
+
+    getter = getattr(typer.testing, "_get_command", None)
+    if getter is None:  # another typer version: built on each call, as before
+        yield
+        return
+    built: list = []  # (app, its command): the app held, so that an identity check cannot meet a reused id
+
+    def get_command(app):
+        root = sys.modules.get("genxd.cli.root")
+        if root is None or app is not getattr(root, "app", None):
+            return getter(app)
+        if not built or built[0][0] is not app:
+            built[:] = [(app, typer.main.get_command(app))]
+        return built[0][1]
+
+    typer.testing._get_command = get_command
+    yield
+    typer.testing._get_command = getter
+
+
 @pytest.fixture(scope="session")
 def reference_small() -> Path:
     return REFERENCE_SMALL
