@@ -8,6 +8,7 @@ finds nothing."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -20,12 +21,22 @@ from genxd.scene_outputs import write_scene
 from tests.helpers import assert_fuzz_finds_nothing, refuse_reading_large_arrays
 
 
-def _scene(tmp_path: Path, times: bool = True) -> Path:
+@pytest.fixture(scope="module")
+def scenes(tmp_path_factory) -> dict[bool, Path]:
+    """The two scene folders the tests damage, written once (``{times: folder}``): 3 frames of 12 x 16, 4d, with
+    and without frame times; each test damages its own copy (:func:`_scene`)."""
     g = torch.Generator().manual_seed(0)
     frames = torch.rand(3, 3, 12, 16, generator=g)
     c2w, K = trajectories.orbit(num_frames=3)
-    return write_scene(tmp_path / "scene", frames, c2w, K, [0], frames, {"mode": "4d"}, fps=3.0,
-                       times=torch.linspace(0.0, 2.0, 3) if times else None)
+    root = tmp_path_factory.mktemp("scenes")
+    return {times: write_scene(root / f"times_{times}" / "scene", frames, c2w, K, [0], frames, {"mode": "4d"},
+                               fps=3.0, times=torch.linspace(0.0, 2.0, 3) if times else None)
+            for times in (True, False)}
+
+
+def _scene(scenes: dict[bool, Path], tmp_path: Path, times: bool = True) -> Path:
+    """``tmp_path / "scene"``: a copy of the module's scene folder (with or without frame times), the test's to change."""
+    return Path(shutil.copytree(scenes[times], tmp_path / "scene"))
 
 
 def _edit(scene: Path, change) -> Path:
@@ -46,34 +57,34 @@ def _refused(scene: Path, named: Path, *says: str) -> None:
 
 
 @pytest.mark.parametrize("value", ["x", float("nan"), float("inf")])
-def test_a_frame_time_that_is_not_a_number(tmp_path, value):
-    scene = _scene(tmp_path)  # the camera reader refuses it before load_views reads the times
+def test_a_frame_time_that_is_not_a_number(scenes, tmp_path, value):
+    scene = _scene(scenes, tmp_path)  # the camera reader refuses it before load_views reads the times
     path = _edit(scene, lambda m: m["frames"][1].update(time=value))
     _refused(scene, path, "frames[1]", "'time'")
 
 
-def test_frame_times_far_beyond_float32_are_normalised(tmp_path):
+def test_frame_times_far_beyond_float32_are_normalised(scenes, tmp_path):
     # a time of 1e300 is finite in the file (float64) but not in float32: the times were NaN
-    scene = _scene(tmp_path)
+    scene = _scene(scenes, tmp_path)
     _edit(scene, lambda m: m["frames"][1].update(time=1e300))
     torch.testing.assert_close(load_views(scene).times, torch.tensor([0.0, 1.0, 0.0]))
 
 
-def test_frame_times_whose_span_is_beyond_float64_are_normalised(tmp_path):
+def test_frame_times_whose_span_is_beyond_float64_are_normalised(scenes, tmp_path):
     # -1e308 .. 1e308: each time finite, their difference not (the times were all 0)
-    scene = _scene(tmp_path)
+    scene = _scene(scenes, tmp_path)
     _edit(scene, lambda m: [fr.update(time=t) for fr, t in zip(m["frames"], (-1e308, 1e308, 0.0))])
     torch.testing.assert_close(load_views(scene).times, torch.tensor([0.0, 1.0, 0.5]))
 
 
-def test_a_frame_without_its_image_path(tmp_path):
-    scene = _scene(tmp_path)
+def test_a_frame_without_its_image_path(scenes, tmp_path):
+    scene = _scene(scenes, tmp_path)
     path = _edit(scene, lambda m: m["frames"][2].pop("file_path"))
     _refused(scene, path, "frames[2] has no file_path")
 
 
-def _with_depth(tmp_path: Path, depth: np.ndarray, unit: object = 0.001) -> Path:
-    scene = _scene(tmp_path, times=False)
+def _with_depth(scenes: dict[bool, Path], tmp_path: Path, depth: np.ndarray, unit: object = 0.001) -> Path:
+    scene = _scene(scenes, tmp_path, times=False)
     (scene / "depth").mkdir()
     for i in range(3):
         np.save(scene / "depth" / f"{i}.npy", depth if i == 1 else np.ones((12, 16), np.float32))
@@ -87,20 +98,20 @@ def _with_depth(tmp_path: Path, depth: np.ndarray, unit: object = 0.001) -> Path
 
 
 @pytest.mark.parametrize("value", [np.nan, np.inf, -1.0])
-def test_a_depth_map_with_values_that_are_no_depth(tmp_path, value):
+def test_a_depth_map_with_values_that_are_no_depth(scenes, tmp_path, value):
     depth = np.ones((12, 16), np.float32)
     depth[3, 4] = value
-    scene = _with_depth(tmp_path, depth)
+    scene = _with_depth(scenes, tmp_path, depth)
     _refused(scene, scene / "depth" / "1.npy", "1 values that are NaN, infinite or negative")
 
 
-def test_a_depth_map_of_zeros_is_unknown_depth_and_read(tmp_path):
-    scene = _with_depth(tmp_path, np.zeros((12, 16), np.float32))
+def test_a_depth_map_of_zeros_is_unknown_depth_and_read(scenes, tmp_path):
+    scene = _with_depth(scenes, tmp_path, np.zeros((12, 16), np.float32))
     assert float(load_views(scene).depths[1].abs().max()) == 0.0
 
 
-def test_a_damaged_npy_header(tmp_path):
-    scene = _with_depth(tmp_path, np.ones((12, 16), np.float32))
+def test_a_damaged_npy_header(scenes, tmp_path):
+    scene = _with_depth(scenes, tmp_path, np.ones((12, 16), np.float32))
     path = scene / "depth" / "1.npy"
     data = path.read_bytes()
     path.write_bytes(data[:20] + b"(((((" + data[20:])  # inside the header's dict: TokenError from numpy
@@ -110,13 +121,13 @@ def test_a_damaged_npy_header(tmp_path):
 @pytest.mark.parametrize("unit, says", [("x", "depth_unit_scale_factor: expected a number, got the string 'x'"),
                                         (0, "depth_unit_scale_factor: must be positive, got 0"),
                                         (1e400, "depth_unit_scale_factor: must be finite, got inf")])
-def test_a_depth_unit_that_is_not_a_positive_number(tmp_path, unit, says):
-    scene = _with_depth(tmp_path, np.ones((12, 16), np.float32), unit=unit)
+def test_a_depth_unit_that_is_not_a_positive_number(scenes, tmp_path, unit, says):
+    scene = _with_depth(scenes, tmp_path, np.ones((12, 16), np.float32), unit=unit)
     _refused(scene, scene / "transforms.json", says)
 
 
-def test_a_damaged_ground_truth_npz(tmp_path):
-    scene = _scene(tmp_path, times=False)
+def test_a_damaged_ground_truth_npz(scenes, tmp_path):
+    scene = _scene(scenes, tmp_path, times=False)
     np.savez_compressed(scene / "ground_truth.npz", depth=np.ones((3, 12, 16), np.float32))
     assert load_views(scene).depths.shape == (3, 12, 16)
     path = scene / "ground_truth.npz"
@@ -131,21 +142,21 @@ def test_fuzzing_the_scene_folders_finds_nothing(tmp_path):
     assert_fuzz_finds_nothing("recon-folder", 60, tmp_path)
 
 
-def test_a_ground_truth_depth_of_another_size_is_not_read(tmp_path, monkeypatch):
+def test_a_ground_truth_depth_of_another_size_is_not_read(scenes, tmp_path, monkeypatch):
     # was: inflated whole before its shape was compared with the frames' (an .npz is a zip: a few MB of compressed
     # zeros can claim gigabytes); such a depth is left out, as one of another size was, without reading it
-    scene = _scene(tmp_path, times=False)
+    scene = _scene(scenes, tmp_path, times=False)
     np.savez_compressed(scene / "ground_truth.npz", depth=np.zeros((300, 120, 160), np.float32))
     refuse_reading_large_arrays(monkeypatch)
     assert load_views(scene).depths is None
 
 
-def test_a_depth_npy_whose_header_claims_terabytes_names_the_file(tmp_path):
+def test_a_depth_npy_whose_header_claims_terabytes_names_the_file(scenes, tmp_path):
     # was: numpy allocated the 3.6 TiB the header states before finding 64 bytes of data: a MemoryError, which the
     # command line reported as the machine's memory limit instead of a damaged depth file
     import io
 
-    scene = _with_depth(tmp_path, np.ones((12, 16), np.float32))
+    scene = _with_depth(scenes, tmp_path, np.ones((12, 16), np.float32))
     header = io.BytesIO()
     np.lib.format.write_array_header_1_0(header, {"descr": "<f4", "fortran_order": False, "shape": (10**6, 10**6)})
     (scene / "depth" / "1.npy").write_bytes(header.getvalue() + bytes(64))
