@@ -51,6 +51,22 @@ def _clip(path: Path, n: int = 150, gop: int = 12, vfr: bool = False) -> Path:
     return path
 
 
+@pytest.fixture(scope="module")
+def made(tmp_path_factory):
+    """Clips encoded once for the module with their whole read: ``made(key, make)`` -> ``(path, frames, times)``,
+    ``make(path)`` writing the clip the first time. The tests only read them."""
+    cache: dict = {}
+
+    def get(key: str, make) -> tuple:
+        if key not in cache:
+            path = make(tmp_path_factory.mktemp("clip") / key.split("/")[-1])
+            times: list = []
+            cache[key] = (path, read_frames(path, 1, None, times=times), times)
+        return cache[key]
+
+    return get
+
+
 @pytest.fixture
 def decoded(monkeypatch):
     """The frames each read decodes, by timestamp (a seek reads each frame's time, wanted or not)."""
@@ -72,9 +88,8 @@ def demuxed(monkeypatch):
 @pytest.mark.parametrize("vfr", [False, True])
 @pytest.mark.parametrize("start, end", [("100f", "130f"), ("100f", None), ("13f", "40f"), ("1f", "9f"),
                                         ("121f", None)])
-def test_a_range_read_from_its_keyframe_is_the_whole_reads_frames(tmp_path, demuxed, vfr, start, end):
-    clip = _clip(tmp_path / "c.mp4", vfr=vfr)
-    whole = read_frames(clip, 1, None)
+def test_a_range_read_from_its_keyframe_is_the_whole_reads_frames(made, demuxed, vfr, start, end):
+    clip, whole, _ = made(f"vfr{vfr}/c.mp4", lambda path: _clip(path, vfr=vfr))
     assert _numbers(whole) == list(range(150))  # the clip is what it should be
     span = clip_span(clip, clip, *check_bounds(start, end))
     for stride, max_frames in [(None, None), (None, 5), (3, 48)]:
@@ -89,13 +104,10 @@ def test_a_range_read_from_its_keyframe_is_the_whole_reads_frames(tmp_path, demu
             assert len(demuxed) < int(picked[-1]) + 1 - 24, (len(demuxed), int(picked[-1]))
 
 
-def test_a_seek_whose_frames_do_not_match_decodes_from_the_start(tmp_path, decoded):
+def test_a_seek_whose_frames_do_not_match_decodes_from_the_start(made, decoded):
     """Times that name other frames than the clip's (a file changed between the passes, a wrong keyframe index): the
     read notices at the first frame and decodes the clip from its start, the frames still right."""
-    clip = _clip(tmp_path / "c.mp4")
-    whole = read_frames(clip, 1, None)
-    times: list = []
-    read_frames(clip, 1, None, times=times)
+    clip, whole, times = made("vfrFalse/c.mp4", _clip)
     for known in ([t + 1e-3 for t in times], times[:100] + [t + 1e-3 for t in times[100:]]):
         decoded.clear()
         picked = list(range(90, 120, 4))
@@ -106,11 +118,8 @@ def test_a_seek_whose_frames_do_not_match_decodes_from_the_start(tmp_path, decod
         assert min(decoded) < times[90] * 90000  # the seek was tried (the frames from its keyframe timed)
 
 
-def test_times_that_cannot_name_frames_are_not_sought_by(tmp_path, decoded):
-    clip = _clip(tmp_path / "c.mp4")
-    whole = read_frames(clip, 1, None)
-    times: list = []
-    read_frames(clip, 1, None, times=times)
+def test_times_that_cannot_name_frames_are_not_sought_by(made, decoded):
+    clip, whole, times = made("vfrFalse/c.mp4", _clip)
     for known in ([None] + times[1:], times[:50] + [times[49]] + times[51:]):  # unknown; repeated
         decoded.clear()
         frames = read_frames(clip, 1, None, indices=[100, 101], known_times=known, times=[])
@@ -137,15 +146,12 @@ def _muxed(path: Path, fmt: str, codec: str, n: int = 120) -> Path:
 @pytest.mark.parametrize("name, fmt, codec", [("c.ts", "mpegts", "libx264"), ("c.flv", "flv", "libx264"),
                                               ("c.mpg", "mpeg", "mpeg2video")])
 @pytest.mark.parametrize("picked", [[117, 118, 119], [119], [110, 115], [60, 63, 66]])
-def test_a_range_of_a_clip_whose_container_seeks_by_searching_is_the_whole_reads_frames(tmp_path, name, fmt, codec,
+def test_a_range_of_a_clip_whose_container_seeks_by_searching_is_the_whole_reads_frames(made, name, fmt, codec,
                                                                                         picked):
     """MPEG-TS, FLV and MPEG-PS seek by searching the file for a timestamp, not by an index: a seek to a clip's last
     frames gave no frame ('no frames could be decoded'), and MPEG-PS's frames after a seek to its last three carried
     other frames' times (three other pictures, silently). Such clips are read from their start."""
-    clip = _muxed(tmp_path / name, fmt, codec)
-    whole = read_frames(clip, 1, None)
-    times: list = []
-    read_frames(clip, 1, None, times=times)
+    clip, whole, times = made(f"{fmt}/{name}", lambda path: _muxed(path, fmt, codec))
     assert len(whole) == len(times) == 120
     frames = read_frames(clip, 1, None, indices=picked, known_times=times)
     np.testing.assert_array_equal(frames, whole[picked])
