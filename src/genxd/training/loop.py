@@ -558,6 +558,8 @@ class TrainingRun(RunStops):
         if self.tensorboard and self.is_main and not self._trackers_closed:
             self._trackers_closed = True
             for tracker in self.accelerator.trackers:
+                if getattr(tracker, "name", None) == "tensorboard" and not hasattr(tracker, "writer"):
+                    continue  # its start failed (a full disk at its first record): accelerate keeps it, unstarted
                 with writing_log(self.output_dir / "logs", closing=True):
                     tracker.finish()
 
