@@ -120,27 +120,33 @@ def test_a_run_that_finished_meanwhile_is_not_started_over_without_overwrite(tmp
     assert not (out / "checkpoints" / "checkpoint-0000002").exists()
 
 
+def _one_step_run(tmp_path, kind: str):
+    """The run folder, config and trainer of a one-step run of the tiny ``kind`` model ("genxd" or "vae")."""
+    from genxd.training import trainer, vae_trainer
+    from genxd.training.config import load_config
+
+    from .conftest import TINY_VAE
+
+    out = tmp_path / "run"
+    overrides = [*QUIET, f"output_dir={out}", "logging.tensorboard=false", "training.max_steps=1",
+                 "data.datasets.0.length=4"]
+    cfg = load_config(TINY if kind == "genxd" else TINY_VAE, overrides, kind=kind)
+    return out, cfg, trainer.train_genxd if kind == "genxd" else vae_trainer.train_vae
+
+
 @pytest.mark.parametrize("kind", ["genxd", "vae"])
 def test_an_error_just_after_the_run_takes_the_folder_lets_the_lock_go(tmp_path, monkeypatch, kind):
     """An error raised after begin() took the lock and before the trainers' try/finally (here the data line; also
     the validation samples, the progress bar, the DataLoader's start) left the lock held for as long as the run
     object lived: in a notebook, whose last traceback keeps it, the retry was refused as 'in use by another
     training run (process <this process>)'. The lock goes with the error now."""
-    from genxd.training import trainer, vae_trainer
-    from genxd.training.config import load_config
     from genxd.training.loop import TrainingRun
     from genxd.training.run_lock import in_use_error
-
-    from .conftest import TINY_VAE
 
     def broken(self, dataset):
         raise OSError("stdout went away")
 
-    out = tmp_path / "run"
-    overrides = [*QUIET, f"output_dir={out}", "logging.tensorboard=false", "training.max_steps=1",
-                 "data.datasets.0.length=4"]
-    cfg = load_config(TINY if kind == "genxd" else TINY_VAE, overrides, kind=kind)
-    train = trainer.train_genxd if kind == "genxd" else vae_trainer.train_vae
+    out, cfg, train = _one_step_run(tmp_path, kind)
     with monkeypatch.context() as patched:
         patched.setattr(TrainingRun, "print_data", broken)
         with pytest.raises(OSError, match="stdout went away") as failed:  # kept, as a notebook keeps its last one
@@ -158,13 +164,9 @@ def test_a_failure_reaching_begin_after_the_lock_was_taken_lets_the_lock_go(tmp_
     a failed process 1 of 2), or a Ctrl-C while the main process prepared the folder (not an Exception), left
     begin() before the trainers' try/finally with the lock held: a notebook retrying was refused as 'in use by
     another training run (process <this process>)'. Any way out of begin() lets it go now."""
-    from genxd.training import trainer, vae_trainer
-    from genxd.training.config import load_config
     from genxd.training.loop import TrainingRun
     from genxd.training.run_lock import in_use_error
     from genxd.utils.shared_work import OtherProcessFailed
-
-    from .conftest import TINY_VAE
 
     taken = []
     real_agree = TrainingRun.raise_if_any_failed
@@ -178,11 +180,7 @@ def test_a_failure_reaching_begin_after_the_lock_was_taken_lets_the_lock_go(tmp_
         taken.append(self.folder_lock.held)
         raise KeyboardInterrupt
 
-    out = tmp_path / "run"
-    overrides = [*QUIET, f"output_dir={out}", "logging.tensorboard=false", "training.max_steps=1",
-                 "data.datasets.0.length=4"]
-    cfg = load_config(TINY if kind == "genxd" else TINY_VAE, overrides, kind=kind)
-    train = trainer.train_genxd if kind == "genxd" else vae_trainer.train_vae
+    out, cfg, train = _one_step_run(tmp_path, kind)
     with monkeypatch.context() as patched:
         if how == "ctrl-c":
             patched.setattr(TrainingRun, "_write_config", interrupted)
