@@ -41,6 +41,36 @@ def free_port() -> int:
     return load_script("benchmarks/bench_output.py").launch_port()
 
 
+def run_launch(cmd: list[str], env: dict[str, str], timeout: float, **kwargs) -> "subprocess.CompletedProcess[str]":
+    """``subprocess.run(cmd, capture_output=True, text=True)`` for a command that starts processes of its own
+    (``accelerate launch``). Past ``timeout`` seconds the test fails with where every process stood: each one of
+    the tree gets SIGABRT under ``PYTHONFAULTHANDLER=1`` (Python prints every thread's stack to its stderr), so a
+    rare hang says where it hung instead of only 'timed out'."""
+    import signal
+    import subprocess
+
+    import psutil  # accelerate's dependency
+
+    proc = subprocess.Popen(cmd, env={**env, "PYTHONFAULTHANDLER": "1"}, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, **kwargs)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        for child in [*psutil.Process(proc.pid).children(recursive=True), psutil.Process(proc.pid)]:
+            try:
+                child.send_signal(signal.SIGABRT)
+            except psutil.NoSuchProcess:
+                pass
+        try:
+            out, err = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            out, err = proc.communicate()
+        pytest.fail(f"{' '.join(map(str, cmd[:6]))} ... still running after {timeout:g} s; the stacks of its processes "
+                    f"(SIGABRT):\n{out[-3000:]}\n{err[-12000:]}")
+    return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
+
+
 def png_chunk(kind: bytes, data: bytes) -> bytes:
     """One PNG chunk: length, type, data, CRC."""
     return len(data).to_bytes(4, "big") + kind + data + zlib.crc32(kind + data).to_bytes(4, "big")

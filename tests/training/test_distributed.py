@@ -6,16 +6,18 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
+
+from types import SimpleNamespace
 
 import pytest
 import torch
 
 from genxd.training.config import load_config
+from genxd.training.loop import TrainingRun
 from genxd.training.trainer import train_genxd
 
-from ..helpers import free_port
+from ..helpers import free_port, run_launch
 from .conftest import QUIET, TINY
 
 STEPS = 2
@@ -31,7 +33,7 @@ def test_two_processes_match_one_process(tmp_path):
         "-m", "genxd.training", "train", str(TINY), f"output_dir={two}", *COMMON, "training.batch_size=1", "--cpu",
     ]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": "", "PYTHONWARNINGS": "ignore"}
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    proc = run_launch(cmd, env, timeout=300)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     state = json.loads((two / "checkpoints" / f"checkpoint-{STEPS:07d}" / "training_state.json").read_text())
     assert state["num_processes"] == 2 and state["global_batch"] == 2
@@ -84,3 +86,18 @@ def test_gradient_accumulation_matches_a_larger_batch(tmp_path):
 
     assert losses(acc) == pytest.approx(losses(big), rel=1e-4)
 
+
+
+@pytest.mark.parametrize("main", [True, False])
+@pytest.mark.parametrize("tensorboard", [True, False])
+def test_every_process_leaves_the_process_group_at_the_end_of_a_run(main, tensorboard):
+    """PyTorch asks every process of a group to destroy it before exiting; genxd's run end did so only on the main
+    process, and only with TensorBoard on (a two-process CPU run once never ended after its final checkpoint).
+    Now: the barrier, the main process's loggers, then every process leaves the group."""
+    calls = []
+    state = SimpleNamespace(destroy_process_group=lambda: calls.append("destroy"))
+    accelerator = SimpleNamespace(wait_for_everyone=lambda: calls.append("barrier"), state=state)
+    run = SimpleNamespace(accelerator=accelerator, tensorboard=tensorboard, is_main=main,
+                          close_trackers=lambda: calls.append("close loggers"))
+    TrainingRun.finish(run)
+    assert calls == ["barrier", *(["close loggers"] if main and tensorboard else []), "destroy"]
