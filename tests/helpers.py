@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import struct
+import subprocess
 import sys
 import zlib
 from pathlib import Path
@@ -47,7 +48,6 @@ def run_launch(cmd: list[str], env: dict[str, str], timeout: float, **kwargs) ->
     the tree gets SIGABRT under ``PYTHONFAULTHANDLER=1`` (Python prints every thread's stack to its stderr), so a
     rare hang says where it hung instead of only 'timed out'."""
     import signal
-    import subprocess
 
     import psutil  # accelerate's dependency
 
