@@ -16,6 +16,7 @@ save once steps took more than about 3 s). One process compares nothing: no coll
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -24,10 +25,19 @@ import torch
 from ..utils.shared_work import OtherProcessFailed, process_label, raise_for_failed
 from .checkpoint_files import resume_setting
 
-__all__ = ["RunStops"]
+__all__ = ["LastCheckpoint", "RunStops"]
 
 #: What a process reports for its batch: read, an item of the data could not be read (a broken file), another error.
 _READ, _DATA_ERROR, _OTHER_ERROR = 0, 1, 2
+
+
+@dataclass
+class LastCheckpoint:
+    """A training loop's last checkpoint: its step (the resumed step at the start of a resumed run, -1 at the start
+    of a new one) and its folder (main process; None elsewhere and until this run saves one)."""
+
+    step: int
+    folder: Path | None = None
 
 
 class RunStops:
@@ -39,6 +49,8 @@ class RunStops:
     interrupts: Any
     start_time: float
     print: Callable[..., None]
+    is_main: bool
+    checkpoint_dir: Path
     #: (an interrupt is held, ``max_minutes`` is past) on some process, as agreed when the last batch was read
     _agreed: tuple[bool, bool] = (False, False)
     #: accelerate's micro-batch counter when the step in progress began
@@ -133,6 +145,28 @@ class RunStops:
         summed = acc.reduce(torch.tensor(flags, device=acc.device), reduction="sum").tolist()
         self._agreed = (summed[-2] > 0, summed[-1] > 0)
         return [int(round(c)) for c in summed[:-2]]
+
+    def end_step(self, step: int, every_steps: int, checkpoint: Callable[[int], Path | None],
+                 last: LastCheckpoint) -> bool:
+        """The end of step ``step`` in both training loops, after its logging and validation: the checkpoint due
+        every ``every_steps`` steps (0: none) or at a stop; a held interrupt raised once that checkpoint is saved;
+        True when the loop stops (``max_minutes``). ``last`` is updated when a checkpoint is saved."""
+        stop = self.stop_reason()  # max_minutes, or a Ctrl-C / SIGTERM held until this step ended
+        if (every_steps > 0 and step % every_steps == 0) or stop:
+            last.folder, last.step = checkpoint(step), step
+        if stop == "interrupted":
+            self.raise_interrupt(step, last.folder)
+        if stop:
+            self.print(f"max_minutes reached at step {step}: stopping (resume with {resume_setting('latest')})")
+        return stop is not None
+
+    def final_checkpoint(self, step: int, checkpoint: Callable[[int], Path | None],
+                         last: LastCheckpoint) -> Path | None:
+        """The checkpoint of a loop that ended at ``step``: saved now unless :meth:`end_step` saved that step (the
+        main process gets its folder, the others None)."""
+        if last.step != step:
+            return checkpoint(step)
+        return self.checkpoint_dir / f"checkpoint-{step:07d}" if self.is_main else None
 
     def raise_interrupt(self, step: int, saved: Path | None) -> None:
         """Raise the held interrupt (the command exits 130, or 143 for SIGTERM), saying where the run stopped."""

@@ -24,8 +24,8 @@ from .config import OptimConfig, TrainConfig
 from .data import build_training_dataset, make_loader
 from .ema import EMAWeights, averaged_weights
 from ..checkpoint_folders import starting_folder
-from .checkpoint_files import resume_setting
 from .loop import TrainingRun
+from .stops import LastCheckpoint
 from .optional_packages import EIGHT_BIT_ADAM_MISSING
 from .models import ALLOW_PICKLE_HINT, build_scheduler, build_unet, build_vae, check_model_options, count_parameters, size_multiple
 from .objective import SampleDrawer, encode_latents, genxd_loss
@@ -239,13 +239,12 @@ def train_genxd(cfg: TrainConfig, resume: str | None = None, overwrite: bool = F
                 run.log(step, metrics)
 
             step = start_step
-            last_saved = start_step if run.resume_from is not None else -1
+            last = LastCheckpoint(start_step if run.resume_from is not None else -1)
             progress = progress_bar(total=opt.max_steps, initial=step, disable=not (run.is_main and cfg.logging.progress_bar),
                                     desc="genxd train")
             data_iter = iter(loader)
             window: list[torch.Tensor] = []
             t_window, n_window, data_wait = time.monotonic(), 0, 0.0
-            saved: Path | None = None
             run.interrupts.__enter__()
             while step < opt.max_steps:
                 lr = run.set_lr(optimizer, step)
@@ -253,7 +252,7 @@ def train_genxd(cfg: TrainConfig, resume: str | None = None, overwrite: bool = F
                 grad_norm = None
                 for micro in range(opt.gradient_accumulation_steps):
                     t_data = time.monotonic()
-                    batch = run.next_batch(data_iter, micro == 0, step, last_saved, checkpoint)
+                    batch = run.next_batch(data_iter, micro == 0, step, last.step, checkpoint)
                     data_wait += time.monotonic() - t_data
                     with acc.accumulate(unet):
                         latents = encode_latents(vae, batch["frames"].to(acc.device, non_blocking=True))
@@ -298,20 +297,9 @@ def train_genxd(cfg: TrainConfig, resume: str | None = None, overwrite: bool = F
                     window, t_window, n_window, data_wait = [], time.monotonic(), 0, 0.0
                 if val_every > 0 and step % val_every == 0:
                     validate(step)
-                stop = run.stop_reason()  # max_minutes, or a Ctrl-C / SIGTERM held until this step ended
-                if cfg.checkpoint.every_steps > 0 and step % cfg.checkpoint.every_steps == 0 or stop:
-                    saved = checkpoint(step)
-                    last_saved = step
-                if stop == "interrupted":
-                    run.raise_interrupt(step, saved)
-                if stop:
-                    run.print(f"max_minutes reached at step {step}: stopping (resume with {resume_setting('latest')})")
+                if run.end_step(step, cfg.checkpoint.every_steps, checkpoint, last):
                     break
-            final = None
-            if last_saved != step:
-                final = checkpoint(step)
-            elif run.is_main:
-                final = run.checkpoint_dir / f"checkpoint-{step:07d}"
+            final = run.final_checkpoint(step, checkpoint, last)
         finally:  # the loop's own: its bar, and its DataLoader workers (a kept traceback would keep them)
             if progress is not None:
                 progress.close()

@@ -22,8 +22,8 @@ from ..utils.progress import progress_bar
 from .config import VAETrainConfig
 from .data import build_training_dataset, make_loader
 from .ema import EMAWeights, averaged_weights
-from .checkpoint_files import resume_setting
 from .loop import TrainingRun
+from .stops import LastCheckpoint
 from .models import VAE_ALLOW_PICKLE_HINT, build_vae, count_parameters
 from .objective import sample_seed
 from .trainer import make_optimizer, save_module
@@ -160,18 +160,17 @@ def train_vae(cfg: VAETrainConfig, resume: str | None = None, overwrite: bool = 
                 run.log(step, metrics)
 
             step = start_step
-            last_saved = start_step if run.resume_from is not None else -1
+            last = LastCheckpoint(start_step if run.resume_from is not None else -1)
             progress = progress_bar(total=opt.max_steps, initial=step, disable=not (run.is_main and cfg.logging.progress_bar),
                                     desc="genxd train-vae")
             data_iter = iter(loader)
             window: list[dict[str, torch.Tensor]] = []
             t_window, n_window = time.monotonic(), 0
-            final = None
             run.interrupts.__enter__()
             while step < opt.max_steps:
                 lr = run.set_lr(optimizer, step)
                 for micro in range(opt.gradient_accumulation_steps):
-                    batch = run.next_batch(data_iter, micro == 0, step, last_saved, checkpoint)
+                    batch = run.next_batch(data_iter, micro == 0, step, last.step, checkpoint)
                     with acc.accumulate(model):
                         seeds = [sample_seed(cfg.seed, int(p), salt=1) for p in batch["stream_position"]]
                         loss, parts = vae_loss(model, batch["frames"].to(acc.device), seeds, cfg, latent_shape)
@@ -199,19 +198,9 @@ def train_vae(cfg: VAETrainConfig, resume: str | None = None, overwrite: bool = 
                     window, t_window, n_window = [], time.monotonic(), 0
                 if val_every > 0 and step % val_every == 0:
                     validate(step)
-                stop = run.stop_reason()  # max_minutes, or a Ctrl-C / SIGTERM held until this step ended
-                if (cfg.checkpoint.every_steps > 0 and step % cfg.checkpoint.every_steps == 0) or stop:
-                    final = checkpoint(step)
-                    last_saved = step
-                if stop == "interrupted":
-                    run.raise_interrupt(step, final)
-                if stop:
-                    run.print(f"max_minutes reached at step {step}: stopping (resume with {resume_setting('latest')})")
+                if run.end_step(step, cfg.checkpoint.every_steps, checkpoint, last):
                     break
-            if last_saved != step:
-                final = checkpoint(step)
-            elif run.is_main and final is None:
-                final = run.checkpoint_dir / f"checkpoint-{step:07d}"
+            final = run.final_checkpoint(step, checkpoint, last)
         finally:  # the loop's own: its bar, and its DataLoader workers (a kept traceback would keep them)
             if progress is not None:
                 progress.close()
