@@ -1,5 +1,6 @@
 """Deferred imports (``genxd.utils.deferred_import``): the module's code runs at its first use, once, with its
-names and errors as a plain import gives them; the CLI's ``generate`` imports leave ``scipy.stats`` unloaded."""
+names and errors as a plain import gives them; the CLI's ``generate`` imports leave ``scipy.stats`` and
+``bitsandbytes`` unloaded."""
 
 from __future__ import annotations
 
@@ -89,6 +90,11 @@ def test_generate_imports_leave_scipy_stats_unloaded_and_it_still_works():
             # in some environments diffusers' imports reach scikit-learn's metrics, which use scipy.stats when
             # imported (seen in the device's environment): then it loads there, as a plain import does
             assert is_deferred(sys.modules["scipy.stats"]), "scipy.stats was loaded by the imports"
+        import importlib.util
+        if importlib.util.find_spec("bitsandbytes") is not None:  # the train extra: diffusers' quantizers import it
+            assert is_deferred(sys.modules["bitsandbytes"]), "bitsandbytes was loaded by the imports"
+            import bitsandbytes
+            assert bitsandbytes.optim.AdamW8bit and not is_deferred(sys.modules["bitsandbytes"])  # loads at first use
         from diffusers import EulerDiscreteScheduler
         s = EulerDiscreteScheduler(use_beta_sigmas=True)  # the option that needs scipy.stats
         s.set_timesteps(4)

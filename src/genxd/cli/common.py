@@ -148,10 +148,13 @@ def cli_warnings(quiet: bool = False) -> Iterator[None]:
         yield
 
 
-#: modules that the model code's imports pull in without using them (diffusers' Euler scheduler module runs
-#: ``import scipy.stats`` for its ``use_beta_sigmas`` option only): deferred until first use, see
-#: :mod:`genxd.utils.deferred_import` (1.2-1.7 s of ``genxd generate`` on a 2-core AMD EPYC)
-DEFERRED_IMPORTS = ("scipy.stats",)
+#: modules that the model code's imports pull in without using them, deferred until first use (see
+#: :mod:`genxd.utils.deferred_import`): diffusers' Euler scheduler module runs ``import scipy.stats`` for its
+#: ``use_beta_sigmas`` option only (1.2-1.7 s of ``genxd generate`` on a 2-core AMD EPYC); diffusers' quantizers
+#: run ``import bitsandbytes`` (the ``train`` extra) for bitsandbytes-quantized models only (0.4-0.9 s of CPU per
+#: ``genxd generate`` / ``genxd train`` process on a shared 2-core machine); ``training.use_8bit_adam`` loads it
+#: at its first use
+DEFERRED_IMPORTS = ("scipy.stats", "bitsandbytes")
 
 
 def import_libraries(*modules: str, defer: tuple[str, ...] = ()) -> None:

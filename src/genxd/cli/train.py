@@ -11,7 +11,7 @@ from typing import List, Optional
 
 import typer
 
-from .common import import_libraries, run_cli
+from .common import DEFERRED_IMPORTS, import_libraries, run_cli
 from .options import flag
 
 _CONFIG_HELP = ("A YAML config file, or the name of a preset genxd ships (tiny, small_genxd, ...: a wrong name "
@@ -45,7 +45,7 @@ def _run(kind: str, config: Path, overrides: list[str], resume: Optional[str], o
     if error is not None:
         raise error
     if kind == "genxd":
-        import_libraries("genxd.training.trainer")
+        import_libraries("genxd.training.trainer", defer=DEFERRED_IMPORTS)
         from genxd.training.trainer import train_genxd
 
         train_genxd(cfg, resume=resume, overwrite=overwrite, cpu=cpu, config_path=config)
