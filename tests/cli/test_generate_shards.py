@@ -49,9 +49,13 @@ def test_the_tasks_of_an_array_each_make_their_share_once(five_images, tmp_path,
 
 def test_a_shard_is_refused_only_for_its_own_existing_outputs(five_images, tmp_path, reference_small):
     out = tmp_path / "out"
-    assert _run(["generate", five_images, "--model", reference_small, "-o", out, "--shard", "0/2", *FAST]).exit_code == 0
+    for name in "ace":  # task 0's outputs (existing output folders: generating them adds nothing to this check)
+        (out / name).mkdir(parents=True)
+        (out / name / "meta.json").write_text("{}")
     res = _run(["generate", five_images, "--model", reference_small, "-o", out, "--shard", "1/2", *FAST])
     assert res.exit_code == 0, res.output  # a, c, e written by task 0 are not task 1's
+    assert sorted(p.name for p in out.iterdir()) == ["a", "b", "c", "d", "e"]
+    assert (out / "a" / "meta.json").read_text() == "{}"  # task 0's output left as it was
     res = _run(["generate", five_images, "--model", reference_small, "-o", out, "--shard", "1/2", *FAST])
     assert res.exit_code == 2 and "output already exists" in res.stderr
 
