@@ -164,7 +164,4 @@ def test_a_scheduler_that_cannot_make_its_noise_levels(genxd_folder):
 
 
 def test_fuzzing_the_init_weights_finds_nothing(tmp_path):
-    # 12 cases (was 30): every seed folder (SVD single, SVD sharded, GenXD) and both outcomes the target has on this
-    # tree, built ("ok", cases 1 and 5) and refused naming the file ("clear"), as the 30 cases reach
-    counts = assert_fuzz_finds_nothing("train-init", 12, tmp_path)
-    assert counts["ok"] > 0 and counts["clear"] > 0, counts
+    assert_fuzz_finds_nothing("train-init", 30, tmp_path)
