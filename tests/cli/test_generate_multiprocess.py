@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -18,7 +17,7 @@ from typer.testing import CliRunner
 from genxd.cli import app
 from genxd.pipelines.distributed import ProcessGroup, SceneResult, launched_world_size, write_summary
 
-from ..helpers import free_port
+from ..helpers import free_port, run_launch
 
 runner = CliRunner()
 TINY = ["--frames", "2", "--steps", "1", "--quiet"]  # bundled model: 64x64
@@ -60,7 +59,7 @@ def two_process_run(tmp_path_factory):
         "-m", "genxd", "generate", "--input-list", str(input_list), "--out", str(out), *TINY,
     ]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": "", "PYTHONWARNINGS": "ignore"}
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=240, cwd=root)
+    proc = run_launch(cmd, env, timeout=240, cwd=root)
     return root, out, proc
 
 
@@ -275,7 +274,7 @@ def test_the_main_process_failing_to_write_the_summary_stops_the_other_in_one_li
     path = os.pathsep.join([str(hook), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     env = {**os.environ, "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": "", "PYTHONWARNINGS": "ignore",
            "PYTHONPATH": path}
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=240, cwd=tmp_path)
+    proc = run_launch(cmd, env, timeout=240, cwd=tmp_path)
     log = proc.stdout[-3000:] + proc.stderr[-3000:]
     assert proc.returncode != 0, log
     errors = [line for line in proc.stderr.splitlines() if line.startswith("genxd: error")]

@@ -4,7 +4,6 @@ says so in one warning instead of running the job in one process silently."""
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 
 import numpy as np
@@ -13,7 +12,7 @@ import pytest
 
 from genxd.pipelines.distributed import one_process_launch_warning
 
-from ..helpers import free_port
+from ..helpers import free_port, run_launch
 
 
 def test_the_warning_needs_an_address_without_a_number_of_processes(monkeypatch):
@@ -42,7 +41,7 @@ def test_accelerate_launch_cpu_without_multi_gpu_warns_that_it_runs_one_process(
     env = {**os.environ, "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": "", "PYTHONWARNINGS": "ignore"}
     for var in ("WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT"):
         env.pop(var, None)
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=240)
+    proc = run_launch(cmd, env, timeout=240)
     assert proc.returncode == 0, proc.stderr[-3000:]
     warnings = [line for line in proc.stderr.splitlines() if line.startswith("genxd: warning: accelerate launch")]
     assert len(warnings) == 1 and "one process" in warnings[0] and "--multi_gpu" in warnings[0], proc.stderr[-3000:]

@@ -15,7 +15,7 @@ from genxd.training.checkpoint_files import list_checkpoints
 from genxd.training.config import load_config
 from genxd.training.trainer import train_genxd
 
-from ..helpers import free_port
+from ..helpers import free_port, run_launch
 from .conftest import QUIET, TINY
 
 #: ``genxd train`` whose data fails on process 1 only, at its 4th batch (a broken image in its share of the data)
@@ -80,7 +80,7 @@ def _launch_two(script: Path, out: Path, *overrides: str) -> subprocess.Complete
         str(script), "train", str(TINY), f"output_dir={out}", *COMMON, "training.batch_size=1", *overrides, "--cpu",
     ]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": "", "PYTHONWARNINGS": "ignore"}
-    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    return run_launch(cmd, env, timeout=300)
 
 
 def _failing_run(tmp_path: Path, script_text: str, out: Path, *overrides: str):
