@@ -68,25 +68,43 @@ def test_a_text_model_is_left_to_pycolmap(tmp_path):
     assert check_colmap_binary(tmp_path) is False
 
 
-def _read_in_child(model: Path, timeout: float = 120) -> str:
-    """``read_camera_path`` in a child process (a regression would hang, not fail); its one-line outcome."""
+def _read_in_child(models: list[Path], timeout: float = 120) -> list[str]:
+    """``read_camera_path`` of each of ``models`` in one child process (a regression would hang, not fail: the
+    timeout ends it); the one-line outcome of each, in order."""
     code = ("import sys\nfrom genxd.cameras.reader import read_camera_path\n"
-            "try:\n    read_camera_path(sys.argv[1]); print('read')\n"
-            "except ValueError as e:\n    print('ValueError', e)\n")
-    done = subprocess.run([sys.executable, "-c", code, str(model)], capture_output=True, text=True,
+            "for model in sys.argv[1:]:\n"
+            "    try:\n        read_camera_path(model); print('read', flush=True)\n"
+            "    except ValueError as e:\n        print('ValueError', str(e).replace('\\n', ' '), flush=True)\n")
+    done = subprocess.run([sys.executable, "-c", code, *map(str, models)], capture_output=True, text=True,
                           timeout=timeout, cwd=ROOT)
-    return done.stdout.strip()
+    outcomes = done.stdout.splitlines()
+    assert len(outcomes) == len(models), (done.stdout, done.stderr)
+    return outcomes
 
 
-@pytest.mark.parametrize("data", [b"\x00" * 7 + b"\x40", b"\x00", b"\x00" * 8 + b"\x00\x00"],
-                         ids=["count-2^62", "cut-inside-the-count", "bytes-after-the-last-record"])
-def test_a_corrupt_points3d_file_is_a_clear_error_not_a_hang(tmp_path, data):
-    model = _model(tmp_path)
-    (model / "points3D.bin").write_bytes(data)
+_CORRUPT_POINTS3D = {"count-2^62": b"\x00" * 7 + b"\x40", "cut-inside-the-count": b"\x00",
+                     "bytes-after-the-last-record": b"\x00" * 8 + b"\x00\x00"}
+
+
+@pytest.fixture(scope="module")
+def corrupt_points3d(tmp_path_factory):
+    """The models of the corrupt ``points3D.bin`` cases, each read in one child process (one interpreter for the
+    three: starting one costs seconds of imports): {case: (model, the child's outcome)}. The tests do not change
+    the models."""
+    root = tmp_path_factory.mktemp("corrupt_points3d")
+    models = {}
+    for case, data in _CORRUPT_POINTS3D.items():
+        models[case] = _model(root, case)
+        (models[case] / "points3D.bin").write_bytes(data)
+    return dict(zip(models, zip(models.values(), _read_in_child(list(models.values())))))
+
+
+@pytest.mark.parametrize("case", list(_CORRUPT_POINTS3D))
+def test_a_corrupt_points3d_file_is_a_clear_error_not_a_hang(corrupt_points3d, case):
+    model, outcome = corrupt_points3d[case]
     with pytest.raises(ValueError, match="points3D.bin: not a whole COLMAP binary file"):
         check_colmap_binary(model)
-    outcome = _read_in_child(model)
-    assert outcome.startswith("ValueError") and "points3D.bin" in outcome, outcome
+    assert outcome.startswith("ValueError") and str(model / "points3D.bin") in outcome, outcome
 
 
 def test_corrupt_images_and_cameras_files(tmp_path):
