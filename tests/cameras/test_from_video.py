@@ -416,19 +416,37 @@ def test_the_focal_length_counts_as_unobservable_only_for_a_camera_moving_along_
     assert focal_unobservable(Sfm(orbit.double().numpy())) is None
 
 
-def test_a_clip_whose_focal_length_sfm_cannot_tell_is_reconstructed_again_with_the_assumed_one(small_clip,
-                                                                                                monkeypatch):
+@pytest.fixture(scope="module")
+def refit_with_assumed_focal(small_clip):
+    """The small clip's route with :func:`focal_unobservable` made to say that SfM cannot tell its focal length, each
+    fit noting a stand-in warning: (the cameras, the focal lengths SfM was given). One run shared by the two tests
+    below (each SfM run here costs seconds); they do not change what it returns."""
+    import genxd.cameras.clip_cameras as cc
+
+    video, _ = small_clip
+    real, focals = cc.reconstruct_clip, []
+
+    def noted(*args, **kwargs):
+        focals.append(args[5])
+        kwargs["report"]["warnings"].append(f"stand-in warning of the fit with focal {args[5]}")
+        return real(*args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(cc, "reconstruct_clip", noted)
+        mp.setattr(cc, "focal_unobservable", lambda sfm: "the camera moves along its view axis")
+        cams = recover_clip_cameras(video, source="sfm", max_frames=8)
+    return cams, focals
+
+
+def test_a_clip_whose_focal_length_sfm_cannot_tell_is_reconstructed_again_with_the_assumed_one(
+        small_clip, refit_with_assumed_focal, monkeypatch):
     """The benchmark's forward and dolly clips (docs/benchmarks.md, "Camera paths from videos with the focal length
     unknown") are covered by :func:`focal_unobservable` above; here it is made to say so for the small clip, to see
     what follows: a second reconstruction with fx/W = 1.0, its cameras kept, and a warning naming the estimate."""
     import genxd.cameras.clip_cameras as cc
 
     video, _ = small_clip
-    focals = []
-    real = cc.reconstruct_clip
-    monkeypatch.setattr(cc, "reconstruct_clip", lambda *a, **k: focals.append(a[5]) or real(*a, **k))
-    monkeypatch.setattr(cc, "focal_unobservable", lambda sfm: "the camera moves along its view axis")
-    cams = recover_clip_cameras(video, source="sfm", max_frames=8)
+    cams, focals = refit_with_assumed_focal
     assert focals == [None, cc.ASSUMED_FOCAL]
     assert cams.report["focal_assumed"] == cc.ASSUMED_FOCAL and cams.K[0, 0, 0].item() == pytest.approx(1.0)
     # the figures of the first fit are said to be its own, and the path's (the second fit's) turn is given: a
@@ -441,26 +459,20 @@ def test_a_clip_whose_focal_length_sfm_cannot_tell_is_reconstructed_again_with_t
             "with an assumed fx/W = 1.0, turning ") in said[0]
     assert said[0].endswith(f", turning {angular_length(cams.c2w):.1f} degrees in all (give the clip's focal "
                             "length: focal)"), said[0]
-    focals.clear()
+    focals = []
+    real = cc.reconstruct_clip
+    monkeypatch.setattr(cc, "reconstruct_clip", lambda *a, **k: focals.append(a[5]) or real(*a, **k))
+    monkeypatch.setattr(cc, "focal_unobservable", lambda sfm: "the camera moves along its view axis")
     recover_clip_cameras(video, source="sfm", max_frames=8, focal=0.9)  # a known focal length is kept
     assert focals == [0.9]
 
 
-def test_the_warnings_of_a_fit_that_was_replaced_are_not_given_with_the_path(small_clip, monkeypatch):
+def test_the_warnings_of_a_fit_that_was_replaced_are_not_given_with_the_path(refit_with_assumed_focal):
     """A fit redone with the assumed focal length replaces the first: a failed second pass of the first fit ("the
     first is kept") was warned about with the path made from the other fit; the new fit's own warnings are kept."""
     import genxd.cameras.clip_cameras as cc
 
-    video, _ = small_clip
-    real = cc.reconstruct_clip
-
-    def noted(*args, **kwargs):
-        kwargs["report"]["warnings"].append(f"stand-in warning of the fit with focal {args[5]}")
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(cc, "reconstruct_clip", noted)
-    monkeypatch.setattr(cc, "focal_unobservable", lambda sfm: "the camera moves along its view axis")
-    warnings = recover_clip_cameras(video, source="sfm", max_frames=8).report["warnings"]
+    warnings = refit_with_assumed_focal[0].report["warnings"]
     assert [w for w in warnings if w.startswith("stand-in")] == [f"stand-in warning of the fit with focal "
                                                                   f"{cc.ASSUMED_FOCAL}"], warnings
     assert len(warnings) == 2 and warnings[1].startswith("SfM's first fit"), warnings
