@@ -502,8 +502,19 @@ def test_a_failed_sfm_advises_the_frame_count_as_the_caller_sets_it(small_clip, 
     import genxd
     from genxd.validation import cli_style
 
+    import genxd.curation.masks as masks
+
+    class NoMasks:  # generate has no mask setting: its moving-object masks (optical flow over every frame pair,
+        # most of this test's time) would only feed the stand-in SfM that fails; none are made here
+        def __init__(self, **kwargs):
+            pass
+
+        def __call__(self, frames):
+            return np.zeros(frames.shape[:3], np.int32)
+
     video, _ = small_clip
     _sfm_fails(monkeypatch)
+    monkeypatch.setattr(masks, "EpipolarFlowMasker", NoMasks)
     for call in (lambda: recover_clip_cameras(video, max_frames=8, mask=False),
                  lambda: write_video_path(video, tmp_path / "p.json", 8, max_frames=8, mask=False)):
         with pytest.raises(FromVideoError) as err:
