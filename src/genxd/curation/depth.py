@@ -68,6 +68,7 @@ def interpolate_sparse_depth(xy: np.ndarray, z: np.ndarray, height: int, width: 
     ``xy`` are COLMAP pixel coordinates (pixel (i, j) has its centre at (j + 0.5, i + 0.5)).
     """
     from scipy.interpolate import LinearNDInterpolator, NearestNDInterpolator
+    from threadpoolctl import threadpool_limits
 
     if len(z) == 0:
         return np.full((height, width), np.nan, np.float32)
@@ -76,10 +77,14 @@ def interpolate_sparse_depth(xy: np.ndarray, z: np.ndarray, height: int, width: 
     inv = 1.0 / np.asarray(z, dtype=np.float64)
     values = np.full(len(query), np.nan)
     if len(z) >= 4:
-        try:
-            values = LinearNDInterpolator(xy, inv)(query)
-        except Exception:  # noqa: BLE001 - degenerate (collinear) samples: nearest everywhere
-            pass
+        # One BLAS thread: the triangulation's barycentric transforms are one tiny LAPACK call per triangle, and
+        # OpenBLAS's thread hand-offs made them up to 13x the CPU of one thread (docs/benchmarks.md, "Sparse depth
+        # on one BLAS thread")
+        with threadpool_limits(limits=1, user_api="blas"):
+            try:
+                values = LinearNDInterpolator(xy, inv)(query)
+            except Exception:  # noqa: BLE001 - degenerate (collinear) samples: nearest everywhere
+                pass
     outside = ~np.isfinite(values)  # outside the samples' convex hull: the nearest sample (queried only there)
     if outside.any():
         values[outside] = NearestNDInterpolator(xy, inv)(query[outside])
