@@ -102,21 +102,30 @@ def test_min_registered_is_checked():
             CurationConfig(min_registered=bad)
 
 
-def test_only_unreadable_videos_exit_2_as_bad_inputs(tmp_path):
-    (tmp_path / "clip.mp4").write_bytes(b"not a video at all")
-    res = _curate("clip.mp4", "--out", "out", "-q", cwd=tmp_path)
+@pytest.fixture(scope="module")
+def unreadable_run(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
+    """``genxd curate in --out out`` on a folder holding one file that is not a video: the folder and the run.
+
+    Checked by two tests (each ``genxd curate`` child is a fresh interpreter importing genxd, about 5 s of CPU);
+    only the rerun test changes the folder, and only after the first run, whose result is what both check."""
+    root = tmp_path_factory.mktemp("unreadable")
+    (root / "in").mkdir()
+    (root / "in" / "a.mp4").write_text("not a video")
+    return root, _curate("in", "--out", "out", "-q", cwd=root)
+
+
+def test_only_unreadable_videos_exit_2_as_bad_inputs(unreadable_run):
+    _, res = unreadable_run
     assert res.returncode == 2, res.stdout + res.stderr
     lines = res.stderr.strip().splitlines()
-    assert lines[0].startswith("clip: failed (read): ") and lines[-1] == "genxd: error: all 1 videos failed: clip"
+    assert lines[0].startswith("a: failed (read): ") and lines[-1] == "genxd: error: all 1 videos failed: a"
     assert "Traceback" not in res.stderr
 
 
-def test_a_rerun_whose_new_videos_all_fail_is_no_success(tmp_path):
+def test_a_rerun_whose_new_videos_all_fail_is_no_success(unreadable_run):
     """Videos done (or failed) by an earlier run are skipped; a rerun whose every new video failed exited 0 because
     something was skipped (found by the curation-at-scale audit)."""
-    (tmp_path / "in").mkdir()
-    (tmp_path / "in" / "a.mp4").write_text("not a video")
-    first = _curate("in", "--out", "out", "-q", cwd=tmp_path)
+    tmp_path, first = unreadable_run
     assert first.returncode == 2, first.stdout + first.stderr
     (tmp_path / "in" / "b.mp4").write_text("not a video either")
     again = _curate("in", "--out", "out", "-q", cwd=tmp_path)
