@@ -98,9 +98,10 @@ def clip_inputs(verdict_clips, tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def local_reference(clip_inputs, tmp_path_factory) -> Path:
-    """The same videos curated by the local-process engine (2 worker processes)."""
+    """The same videos curated by the local engine, in this process (``workers=1``: two worker processes cost two
+    fresh interpreters importing genxd, about 10 s of the 2 cores, for outputs that do not depend on the process)."""
     out = tmp_path_factory.mktemp("local_engine")
-    summary = curate_dataset(clip_inputs, out, CONFIG, workers=2, progress=False)
+    summary = curate_dataset(clip_inputs, out, CONFIG, workers=1, progress=False)
     assert summary.ok == len(CLIPS), summary.records
     return out
 
