@@ -210,6 +210,31 @@ def test_each_weights_header_is_read_once_per_load(folder, monkeypatch):
     assert reads and len(reads) == len(set(reads))  # every shard and the VAE's file, once each
 
 
+def test_the_network_a_config_describes_is_built_once_per_process(folder, monkeypatch):
+    """check_weights_match builds the network of each config on the meta device to compare it with the weights
+    file: about a third of load_model's CPU for the bundled model, and a second load of the same folder in one
+    process (the demo, the API, a fuzzer's worker) built it again. The names and shapes are remembered per class and
+    config now; a changed config is built again and checked as before."""
+    from collections import OrderedDict
+
+    from genxd import config_weights
+    from genxd.checkpoints import check_model_folder
+    from genxd.models import UNetMVTemporalConditionModel
+
+    monkeypatch.setattr(config_weights, "_BUILT", OrderedDict())  # not what an earlier test built
+    built: list[dict] = []
+    real = UNetMVTemporalConditionModel.from_config
+    monkeypatch.setattr(UNetMVTemporalConditionModel, "from_config",
+                        classmethod(lambda cls, config, **kw: built.append(config) or real(config, **kw)))
+    check_model_folder(folder)
+    check_model_folder(folder)
+    assert len(built) == 1
+    _set(folder / "unet" / "config.json", motion_condition=False)
+    with pytest.raises(ValueError, match=r"unet/diffusion_pytorch_model\.safetensors: holds motion_embedding"):
+        check_model_folder(folder)
+    assert len(built) == 2
+
+
 def test_a_legacy_format_pickle_file_is_checked_strictly_too(folder):
     """A .bin file in torch's legacy (non-zip) format, which diffusers loads: its names and shapes were read with
     mmap=True, which only zip files allow, so every check was skipped; a file missing a weight loaded (diffusers'

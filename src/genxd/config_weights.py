@@ -11,8 +11,10 @@ compares the network a config builds (on the meta device: no memory) with the fi
 
 from __future__ import annotations
 
+import json
 import re
 import zipfile
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -161,6 +163,39 @@ def check_config_fits_weights(config_path: Path, config: dict, weights: Path,
                          f"{weights} has {missing[0]} channels; the config does not fit its weights")
 
 
+#: (network class, config as canonical JSON) -> the names and shapes of the network's weights, for the last few
+#: configs checked: building the network on the meta device took about a third of loading the bundled model, and a
+#: process loading one model again (the demo per device, the API's ``load_model`` per call, a fuzzer's worker) built
+#: the same network each time
+_BUILT: OrderedDict[tuple[Any, str], dict[str, tuple[int, ...]]] = OrderedDict()
+_BUILT_KEEP = 8
+
+
+def _built_shapes(model_cls: Any, config: dict) -> dict[str, tuple[int, ...]] | None:
+    """``{name: shape}`` of the weights of the network ``model_cls`` builds from ``config`` (on the meta device;
+    remembered for the last :data:`_BUILT_KEEP` configs), None when it cannot be built."""
+    try:
+        key = (model_cls, json.dumps(config, sort_keys=True, default=repr))
+    except (TypeError, ValueError):  # a tree json cannot write (a circular one): built, not remembered
+        key = None
+    if key is not None and key in _BUILT:
+        _BUILT.move_to_end(key)
+        return _BUILT[key]
+    from accelerate import init_empty_weights
+
+    try:
+        with init_empty_weights(include_buffers=True):
+            network = model_cls.from_config(config)
+    except Exception:  # noqa: BLE001 - a config the network cannot be built from: the loader's named refusal
+        return None
+    built = {name: tuple(t.shape) for name, t in network.state_dict().items()}
+    if key is not None:
+        _BUILT[key] = built
+        while len(_BUILT) > _BUILT_KEEP:
+            _BUILT.popitem(last=False)
+    return built
+
+
 def check_weights_match(config_path: Path, config: dict, model_cls: Any, weights: Path,
                         shapes: dict[str, tuple[int, ...]] | None = None) -> None:
     """Strict loading, checked before the weights are read: a ValueError naming the first weight (in the network's
@@ -176,14 +211,9 @@ def check_weights_match(config_path: Path, config: dict, model_cls: Any, weights
     held = shapes if shapes is not None else _weight_shapes(weights_file, None)
     if held is None:
         return
-    from accelerate import init_empty_weights
-
-    try:
-        with init_empty_weights(include_buffers=True):
-            network = model_cls.from_config(config)
-    except Exception:  # noqa: BLE001 - a config the network cannot be built from: the loader's named refusal
+    built = _built_shapes(model_cls, config)
+    if built is None:  # a config the network cannot be built from: the loader's named refusal
         return
-    built = {name: tuple(t.shape) for name, t in network.state_dict().items()}
     fits = "the config does not fit its weights"
     for name, shape in built.items():
         if name not in held:
