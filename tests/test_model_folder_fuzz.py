@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import shutil
 import struct
 import time
@@ -20,9 +21,35 @@ from tests.helpers import assert_fuzz_finds_nothing
 pytestmark = pytest.mark.skipif(default_model_path() is None, reason="no bundled model in this installation")
 
 
+def _link_or_copy(src: str, dst: str) -> None:
+    """The weights (33 MB) hard-linked instead of copied for each case; configs copied (the cases rewrite them
+    in place). Another filesystem: copied."""
+    if src.endswith(".safetensors"):
+        try:
+            os.link(src, dst)
+            return
+        except OSError:
+            pass
+    shutil.copy2(src, dst)
+
+
+def _weights_stats() -> dict[str, tuple[int, int]]:
+    return {str(p): (p.stat().st_size, p.stat().st_mtime_ns) for p in sorted(BUNDLED_MODEL_DIR.rglob("*.safetensors"))}
+
+
 @pytest.fixture
 def folder(tmp_path) -> Path:
-    return Path(shutil.copytree(BUNDLED_MODEL_DIR, tmp_path / "genxd-small"))
+    """A copy of the bundled model whose weights files are hard links to the bundled ones: a case that changes a
+    weights file replaces it (:func:`_rewrite`), never writes into it; checked after each case."""
+    before = _weights_stats()
+    yield Path(shutil.copytree(BUNDLED_MODEL_DIR, tmp_path / "genxd-small", copy_function=_link_or_copy))
+    assert _weights_stats() == before, "a case wrote into the bundled model's weights through a hard link"
+
+
+def _rewrite(path: Path, data: bytes) -> None:
+    """``path`` replaced by a new file holding ``data`` (a hard-linked file is unlinked first, not written into)."""
+    path.unlink()
+    path.write_bytes(data)
 
 
 def _set(path: Path, key: str, value) -> Path:
@@ -84,7 +111,7 @@ def test_a_config_its_component_cannot_be_built_from_names_the_folder(folder, co
 
 def test_truncated_weights_name_the_folder(folder):
     weights = folder / "unet" / "diffusion_pytorch_model.safetensors"
-    weights.write_bytes(weights.read_bytes()[:14478097])  # was: OSError from diffusers
+    _rewrite(weights, weights.read_bytes()[:14478097])  # was: OSError from diffusers
     with pytest.raises(ValueError, match="cannot load the model from this folder") as info:
         load_model(folder, device="cpu", dtype="fp32")
     assert str(folder) in str(info.value)
@@ -108,7 +135,7 @@ def test_weights_holding_nan_name_the_file(folder, where):
     header = 8 + struct.unpack("<Q", data[:8])[0]
     at = header + 4 * ((len(data) - header) // 8)  # a float32 in the middle of the data
     data[at:at + 4] = struct.pack("<f", float("nan"))
-    weights.write_bytes(bytes(data))
+    _rewrite(weights, bytes(data))
     with pytest.raises(ValueError, match="holds NaN or infinite values") as info:
         load_model(folder, **where)
     assert str(weights) in str(info.value)
