@@ -301,25 +301,30 @@ def test_quiet_prints_only_the_output_folders(tmp_path, monkeypatch):
     assert any("--resolution 64" in w for w in warnings) and any("--frames 12" in w for w in warnings), res.stderr
 
 
+#: each case's command line run by ``genxd.cli.main`` in turn in one fresh interpreter; after each, its exit code and
+#: whether torch has been imported so far (a case importing torch shows True there), each case's stderr after a
+#: separator line
 _NO_TORCH_RUN = """
-import sys
+import json, sys
 from genxd.cli import main
-sys.argv = ["genxd", *sys.argv[1:]]
-try:
-    main()
-except SystemExit as exc:
-    print("exit", exc.code, "torch" in sys.modules, flush=True)
+for name, args in json.loads(sys.argv[1]):
+    print("@@case", name, file=sys.stderr, flush=True)
+    sys.argv = ["genxd", *args]
+    try:
+        main()
+    except SystemExit as exc:
+        print("exit", name, exc.code, "torch" in sys.modules, flush=True)
+    sys.stderr.flush()
 """
 
+_MISTAKES = ["missing input", "existing output", "contradicting flags", "missing fewshot data", "missing video",
+             "missing generated folder", "missing model"]
 
-@pytest.mark.parametrize("case", ["missing input", "existing output", "contradicting flags", "missing fewshot data",
-                                  "missing video", "missing generated folder", "missing model"])
-def test_common_mistakes_fail_before_the_model_code_is_imported(tmp_path, case):
-    # The job checks inputs and outputs again after the imports; these checks run first so that a typo or a
-    # repeated command fails at once (0.4-0.5 s instead of 3-8 s on a 2-core CPU), with the same message.
+
+def _mistake(case: str, tmp_path: Path) -> tuple[list[str], str]:
     image = _png(tmp_path / "photo.png")
     (tmp_path / "out" / "photo").mkdir(parents=True)
-    args, message = {
+    return {
         "missing input": (["generate", str(tmp_path / "nope.png"), "--out", str(tmp_path / "new")], "no such file"),
         "existing output": (["generate", str(image), "--out", str(tmp_path / "out")], "output already exists"),
         "contradicting flags": (["generate", str(image), "--out", str(tmp_path / "new"), "--overwrite",
@@ -331,9 +336,30 @@ def test_common_mistakes_fail_before_the_model_code_is_imported(tmp_path, case):
         "missing model": (["generate", str(image), "--out", str(tmp_path / "new"), "--model", str(tmp_path / "ckpt")],
                           "no GenXD checkpoint at"),
     }[case]
-    proc = subprocess.run([sys.executable, "-c", _NO_TORCH_RUN, *args], capture_output=True, text=True, timeout=120)
-    assert proc.stdout.strip().splitlines()[-1] == "exit 2 False", proc.stdout + proc.stderr  # torch never imported
-    assert "genxd: error:" in proc.stderr and message in proc.stderr, proc.stderr
+
+
+@pytest.fixture(scope="module")
+def mistakes_run(tmp_path_factory) -> dict[str, tuple[Path, str, str, str]]:
+    """Every case of the test below in one fresh interpreter (a child importing genxd.cli costs about 0.5 s of CPU
+    each): ``{case: (its folder, its message, its "exit ..." line, its stderr)}``."""
+    folders = {case: tmp_path_factory.mktemp("mistake") for case in _MISTAKES}
+    cases = {case: _mistake(case, folders[case]) for case in _MISTAKES}
+    proc = subprocess.run([sys.executable, "-c", _NO_TORCH_RUN, json.dumps([[c, cases[c][0]] for c in _MISTAKES])],
+                          capture_output=True, text=True, timeout=120)
+    exits = {case: line for line in proc.stdout.splitlines() for case in _MISTAKES
+             if line.startswith(f"exit {case} ")}
+    errs = dict(part.split("\n", 1) if "\n" in part else (part, "") for part in proc.stderr.split("@@case ")[1:])
+    return {case: (folders[case], cases[case][1], exits.get(case, proc.stdout + proc.stderr), errs.get(case, proc.stderr))
+            for case in _MISTAKES}
+
+
+@pytest.mark.parametrize("case", _MISTAKES)
+def test_common_mistakes_fail_before_the_model_code_is_imported(mistakes_run, case):
+    # The job checks inputs and outputs again after the imports; these checks run first so that a typo or a
+    # repeated command fails at once (0.4-0.5 s instead of 3-8 s on a 2-core CPU), with the same message.
+    tmp_path, message, exit_line, stderr = mistakes_run[case]
+    assert exit_line == f"exit {case} 2 False", exit_line  # torch never imported
+    assert "genxd: error:" in stderr and message in stderr, stderr
     assert not (tmp_path / "new").exists()
 
 
