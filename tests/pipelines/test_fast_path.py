@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 import subprocess
 import sys
@@ -30,9 +31,36 @@ def _unet_case(cases, name="4d"):
                 indicator=cases[p + "indicator"], motion_ids=cases.get(p + "motion_ids")), cases[p + "out"]
 
 
-@pytest.mark.skipif(torch.cuda.is_available(), reason="tests the CPU fallback")
-def test_fast_path_falls_back_without_cuda(reference_small, caplog):
+@pytest.fixture(scope="module")
+def plain_unet(reference_small, reference_cases):
+    """The reference UNet as loaded, and its output on the 4D case: built and run once for the file's tests, which
+    take a copy of the model where they change it (a forward of this model is most of a test's time)."""
+    inputs, _ = _unet_case(reference_cases)
+    unet = UNetMVTemporalConditionModel.from_pretrained(reference_small / "unet").eval()
+    with torch.no_grad():
+        plain = unet(**inputs).sample
+    return unet, plain
+
+
+@pytest.fixture(scope="module")
+def _loaded_pipe(reference_small):
     pipe = GenXDPipeline.from_pretrained(reference_small)
+    pipe.set_progress_bar_config(disable=True)
+    return pipe
+
+
+@pytest.fixture
+def reference_pipe(_loaded_pipe):
+    """The reference pipeline as loaded (progress bar off), loaded once for the file's CPU tests: a test that changes
+    the model takes a copy; ``pipe.tf32`` is put back after each test."""
+    tf32 = _loaded_pipe.tf32
+    yield _loaded_pipe
+    _loaded_pipe.tf32 = tf32
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="tests the CPU fallback")
+def test_fast_path_falls_back_without_cuda(reference_pipe, caplog):
+    pipe = copy.deepcopy(reference_pipe)
     before = {k: v.clone() for k, v in pipe.unet.state_dict().items()}
     with caplog.at_level(logging.WARNING):
         out = enable_fast_path(pipe)
@@ -121,24 +149,26 @@ def test_fused_kernels_and_compile_are_refused_together():
 
 
 @pytest.mark.parity
-def test_channels_last_and_fused_qkv_keep_the_output(reference_small, reference_cases, tmp_path):
+def test_channels_last_and_fused_qkv_keep_the_output(plain_unet, reference_cases, tmp_path):
     """The fast path's model transforms, on CPU: convolution weights channels-last keep every block's
     output channels-last (no layout round trips), q/k/v fused into one projection that shares the weights'
-    memory, and the output stays the float32 reference's; saving writes the released keys."""
+    memory, and the output stays the float32 reference's; saving writes the released keys, and the model saved
+    and loaded again has the plain layout (NCHW block outputs) and the plain output."""
     from genxd.models.blocks import MVCascadeTemporalResBlock, TransformerMVCascadeTemporalModel
 
     inputs, expected = _unet_case(reference_cases)
-    unet = UNetMVTemporalConditionModel.from_pretrained(reference_small / "unet").eval()
+    unet, plain = copy.deepcopy(plain_unet[0]), plain_unet[1]  # plain: the model's output as loaded
     keys = set(unet.state_dict())
     before = sum(p.numel() * p.element_size() for p in unet.parameters())
     formats = []
-    for m in unet.modules():
-        if isinstance(m, (MVCascadeTemporalResBlock, TransformerMVCascadeTemporalModel)):
-            m.register_forward_hook(lambda mod, a, out: formats.append(out.is_contiguous(memory_format=torch.channels_last)))
-    with torch.no_grad():
-        plain = unet(**inputs).sample
-    assert formats and not all(formats)  # the plain model's blocks give NCHW outputs
-    formats.clear()
+
+    def record_formats(model):
+        for m in model.modules():
+            if isinstance(m, (MVCascadeTemporalResBlock, TransformerMVCascadeTemporalModel)):
+                m.register_forward_hook(
+                    lambda mod, a, out: formats.append(out.is_contiguous(memory_format=torch.channels_last)))
+
+    record_formats(unet)
     assert to_channels_last(unet) > 0
     assert fuse_qkv_projections(unet) > 0
     assert fuse_qkv_projections(unet) == 0  # idempotent
@@ -152,8 +182,11 @@ def test_channels_last_and_fused_qkv_keep_the_output(reference_small, reference_
     assert set(unet.state_dict()) == keys
     unet.save_pretrained(tmp_path)
     reloaded = UNetMVTemporalConditionModel.from_pretrained(tmp_path).eval()
+    formats.clear()
+    record_formats(reloaded)
     with torch.no_grad():
         assert torch.equal(reloaded(**inputs).sample, plain)  # the plain layout again: bitwise the same
+    assert formats and not all(formats)  # a plain model's blocks give NCHW outputs
 
 
 @pytest.mark.cuda
@@ -225,16 +258,16 @@ def test_fast_path_with_motion_guidance_matches_float32():
     assert psnr >= 35.0, psnr
 
 
-def test_cuda_graph_forward_runs_eagerly_off_cuda(reference_small, reference_cases):
+def test_cuda_graph_forward_runs_eagerly_off_cuda(plain_unet, reference_cases):
     """On CPU tensors (and with gradients on) the wrapper is the plain forward: same output, no capture;
     ``remove`` restores the module's own forward."""
     inputs, expected = _unet_case(reference_cases)
-    unet = UNetMVTemporalConditionModel.from_pretrained(reference_small / "unet").eval()
+    unet, plain = copy.deepcopy(plain_unet[0]), plain_unet[1]  # plain: the module's own forward's output
     runner = CUDAGraphForward.install(unet)
     assert CUDAGraphForward.install(unet) is runner  # idempotent
     with torch.no_grad():
         out = unet(**inputs).sample
-    assert torch.equal(out, unet.__class__.forward(unet, **inputs).sample)
+    assert torch.equal(out, plain)
     assert (out - expected).abs().max() < UNET_ATOL
     with pytest.raises(ValueError, match="indicator"):
         with torch.no_grad():
@@ -269,7 +302,7 @@ def test_cuda_graph_replay_is_the_eager_call(reference_small, reference_cases):
     assert out_grad.requires_grad and runner.captures == 2
 
 
-def test_cpu_path_skips_the_zero_weight_path_and_keeps_the_output(reference_small, reference_cases):
+def test_cpu_path_skips_the_zero_weight_path_and_keeps_the_output(reference_pipe, reference_cases):
     """genxd's CPU defaults (enable_cpu_path): the exact 3D skip and channels-last convolution weights; the
     sampled latents move only by float32 summation order: 2e-6 on one bundled-model UNet call, 2.4e-4 here
     after 2 steps (sampling with random weights amplifies round-off: see test_batch_of_two_equals_each_alone);
@@ -281,8 +314,7 @@ def test_cpu_path_skips_the_zero_weight_path_and_keeps_the_output(reference_smal
                   target_K=reference_cases[p + "target_K"], context_index=reference_cases[p + "context_index"],
                   mode="3d", guidance_scale=2.0, num_inference_steps=2, latents=reference_cases[p + "latents_in"],
                   output_type="latent")
-    pipe = GenXDPipeline.from_pretrained(reference_small)
-    pipe.set_progress_bar_config(disable=True)
+    pipe = copy.deepcopy(reference_pipe)  # enable_cpu_path changes the model
     ref = pipe(**kwargs).latents
     with torch.no_grad():
         frames_ref = pipe.decode_latents(ref, ref.shape[1])
@@ -297,11 +329,10 @@ def test_cpu_path_skips_the_zero_weight_path_and_keeps_the_output(reference_smal
     assert frames.shape == frames_ref.shape and (frames - frames_ref).abs().max().item() < 1e-4
 
 
-def test_tf32_is_on_while_the_pipeline_samples_and_the_callers_flags_after(reference_small, reference_cases, tf32_off):
+def test_tf32_is_on_while_the_pipeline_samples_and_the_callers_flags_after(reference_pipe, reference_cases, tf32_off):
     """The fast path's TF32 (bf16 / fp16) was set process-wide and left on after genxd.load_model(): every float32
     product of the caller's process then ran in TF32. Now pipe.tf32 asks for it during the pipeline's own calls."""
-    pipe = GenXDPipeline.from_pretrained(reference_small)
-    pipe.set_progress_bar_config(disable=True)
+    pipe = reference_pipe  # its tf32 is put back after the test
     seen = []
 
     def callback(p, i, t, tensors):
