@@ -1,4 +1,4 @@
-"""genxd.evaluation: the 4D measure's object mask and report keys (bundled model, 2 steps, CPU)."""
+"""genxd.evaluation: the 4D measure's object mask and report keys (bundled model, 1 step, CPU)."""
 
 import pytest
 import torch
@@ -25,8 +25,15 @@ def test_render_clip_is_the_clip_behind_the_item():
     assert clip.render.object_id.shape == (4, 32, 32) and bool((clip.render.object_id > 0).any())
 
 
-def test_4d_report_has_all_pixel_and_object_pixel_changes():
-    full = evaluate(None, num_scenes=1, steps=2, device="cpu", progress=False, modes=("4d",), seed=7)
+@pytest.fixture(scope="module")
+def report_3d_4d():
+    """One evaluation of the bundled model (one scene, one step, 3d-1view and 4d, the held-out seed 7) whose report
+    the report tests read (they do not change it): evaluate loads the model and samples on each call."""
+    return evaluate(None, num_scenes=1, steps=1, device="cpu", progress=False, modes=("3d-1view", "4d"), seed=7)
+
+
+def test_4d_report_has_all_pixel_and_object_pixel_changes(report_3d_4d):
+    full = report_3d_4d
     assert full["held_out_seed"] == 7 and full["held_out_seed_4d"] == 8  # the 4D scenes' own seed is reported
     report = full["4d"]
     for prefix in ("frame_change_", "object_frame_change_"):
@@ -160,23 +167,23 @@ def test_camera_4d_asks_for_the_clips_own_image_motion_strength(monkeypatch):
     assert all(0 < a < 21.4 for a in asked)  # inside the bundled model's training range (docs/small_model.md)
 
 
-def test_report_records_what_decides_its_figures():
+def test_report_records_what_decides_its_figures(report_3d_4d):
     """The report named the model, steps and guidance but not the dtype, device, fast path or noise: a CUDA run
     (bf16 by default) and a CPU run (float32) wrote the same settings for other figures (found by the evaluation
     audit)."""
     import genxd
 
-    report = evaluate(None, num_scenes=1, steps=1, device="cpu", progress=False, modes=("3d-1view",))
+    report = report_3d_4d
     assert (report["dtype"], report["device"], report["fast"]) == ("float32", "cpu", False)
     assert report["genxd_version"] == genxd.__version__ and "index" in report["noise_seed"]
 
 
-def test_every_number_of_the_report_has_its_unit():
+def test_every_number_of_the_report_has_its_unit(report_3d_4d):
     """The report's numbers had no units or definitions (PSNR: one MSE over a scene's frames, not the mean of
     per-frame PSNRs, said nowhere; RotErr: a sum in degrees) (found by the evaluation audit)."""
     from genxd.evaluation_units import _numeric_keys
 
-    report = evaluate(None, num_scenes=1, steps=1, device="cpu", progress=False, modes=("3d-1view", "4d"))
+    report = report_3d_4d
     assert set(report["units"]) == _numeric_keys(report, set()) - {"units"}
     assert "one MSE per scene" in report["units"]["psnr"] and "dB" in report["units"]["psnr_gain_db"]
 
