@@ -30,6 +30,14 @@ def reconfusion(tmp_path_factory):
     return root
 
 
+@pytest.fixture(scope="module")
+def bundled():
+    """The bundled model, loaded once for the tests that sample with it (a loaded model serves job after job)."""
+    from genxd.api import load_model
+
+    return load_model(None, "cpu")
+
+
 def _fewshot(root, out, model, *args, frames=5):
     return runner.invoke(app, ["fewshot", str(root), "--model", str(model), "--out", str(out), "--steps", "1",
                                "--guidance", "1", "--frames", str(frames), "--resolution", "64", "-q",
@@ -70,7 +78,7 @@ def test_two_processes_name_the_process_on_the_groups_bar(reconfusion, tmp_path)
     assert len(list(out.glob("scene_direct_*"))) == 3, log
 
 
-def test_an_interrupted_long_path_group_continues_bitwise(reconfusion, tmp_path, monkeypatch) -> None:
+def test_an_interrupted_long_path_group_continues_bitwise(reconfusion, tmp_path, monkeypatch, bundled) -> None:
     """``genxd fewshot``'s long paths (groups longer than a window) kept no windows when interrupted, unlike
     ``genxd generate``'s; now each group keeps its own (its plan, cameras and context views in the fingerprint)
     and the same job continues to the frames of an uninterrupted run, bit for bit (bundled model)."""
@@ -78,7 +86,6 @@ def test_an_interrupted_long_path_group_continues_bitwise(reconfusion, tmp_path,
 
     import torch
 
-    from genxd.api import load_model
     from genxd.fewshot_jobs import fewshot_scenes
     from genxd.pipelines import long_path_state
     from genxd.pipelines.long_path_state import PARTIAL_FOLDER, STATE_FILE
@@ -86,7 +93,7 @@ def test_an_interrupted_long_path_group_continues_bitwise(reconfusion, tmp_path,
     from .pipelines.long_path_standin import spy_generate_long
     from .pipelines.test_long_path_state import _interrupt_after_first_call
 
-    lm = load_model(None, "cpu")
+    lm = bundled
     settings = dict(n_views=3, num_context=3, num_frames=8, window=6, num_inference_steps=1, guidance_scale=1.0,
                     resolution=32, progress=False, loaded=lm)
     outputs = spy_generate_long(monkeypatch)
@@ -129,7 +136,7 @@ def test_no_model_is_loaded_when_every_long_groups_kept_windows_are_refused(reco
     assert (kept / STATE_FILE).read_bytes() == b"not a state"  # kept: refused, not deleted
 
 
-def test_skip_existing_keeps_groups_another_run_writes_meanwhile(reconfusion, tmp_path, monkeypatch) -> None:
+def test_skip_existing_keeps_groups_another_run_writes_meanwhile(reconfusion, tmp_path, monkeypatch, bundled) -> None:
     """Found by the simplicity review: two tasks of a job array running ``genxd fewshot ... --skip-existing`` into
     one folder: a group the other task wrote while this one sampled it was recorded as failed ("written by another
     run while this one worked"), and one it wrote before this one got to it was sampled again (and failed too);
@@ -142,7 +149,7 @@ def test_skip_existing_keeps_groups_another_run_writes_meanwhile(reconfusion, tm
     written = another_task_writes_meanwhile(monkeypatch, fewshot_jobs, out, "scene_direct_000", "scene_direct_001")
     results = fewshot_jobs.fewshot_scenes(reconfusion, out, n_views=3, num_context=3, num_frames=5, resolution=32,
                                           num_inference_steps=1, guidance_scale=1.0, progress=False,
-                                          skip_existing=True)
+                                          skip_existing=True, loaded=bundled)
     assert [(r.index, r.status) for r in sorted(results, key=lambda r: r.index)] == [
         (0, "skipped"), (1, "skipped"), (2, "written")]
     assert written == ["scene_direct_000", "scene_direct_002"]  # 001 was not sampled again
