@@ -74,6 +74,30 @@ def reference_cases() -> dict[str, torch.Tensor]:
     return load_file(str(REFERENCE_SMALL / "cases.safetensors"))
 
 
+@pytest.fixture(scope="session")
+def reference_unet(reference_small):
+    """The reference UNet as loaded (eval mode), built once a process for the files that run it: a test that changes
+    the model works on a copy (``copy.deepcopy``) or puts back what it changed."""
+    from genxd.models import UNetMVTemporalConditionModel
+
+    model, info = UNetMVTemporalConditionModel.from_pretrained(REFERENCE_SMALL / "unet", output_loading_info=True)
+    assert info["missing_keys"] == [] and info["unexpected_keys"] == [], info
+    return model.eval()
+
+
+@pytest.fixture(scope="session")
+def reference_unet_4d(reference_unet, reference_cases) -> torch.Tensor:
+    """:func:`reference_unet`'s float32 output on the 4D case (``unet.4d.*``) on this machine, computed once a process:
+    the parity test of that case, the bfloat16 test's reference and the fast path's plain output were each this
+    forward (three times in the parity re-run of tests/test_parity_kernels.py)."""
+    p = "unet.4d."
+    with torch.no_grad():
+        return reference_unet(sample=reference_cases[p + "sample"], timestep=reference_cases[p + "timestep"],
+                              added_time_ids=reference_cases[p + "added_time_ids"],
+                              indicator=reference_cases[p + "indicator"],
+                              motion_ids=reference_cases[p + "motion_ids"]).sample
+
+
 def tf32_flags() -> tuple[bool, bool]:
     """torch's two process-wide TF32 flags (CUDA matmul, cuDNN)."""
     return torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32

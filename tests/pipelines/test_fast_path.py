@@ -32,14 +32,11 @@ def _unet_case(cases, name="4d"):
 
 
 @pytest.fixture(scope="module")
-def plain_unet(reference_small, reference_cases):
-    """The reference UNet as loaded, and its output on the 4D case: built and run once for the file's tests, which
-    take a copy of the model where they change it (a forward of this model is most of a test's time)."""
-    inputs, _ = _unet_case(reference_cases)
-    unet = UNetMVTemporalConditionModel.from_pretrained(reference_small / "unet").eval()
-    with torch.no_grad():
-        plain = unet(**inputs).sample
-    return unet, plain
+def plain_unet(reference_unet, reference_unet_4d):
+    """The reference UNet as loaded, and its output on the 4D case (tests/conftest.py: built and run once a process,
+    shared with tests/models/test_unet.py); the file's tests take a copy of the model where they change it (a
+    forward of this model is most of a test's time)."""
+    return reference_unet, reference_unet_4d
 
 
 @pytest.fixture(scope="module")
