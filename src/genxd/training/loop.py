@@ -568,16 +568,14 @@ class TrainingRun(RunStops):
         self.folder_lock.release()
 
     def finish(self) -> None:
-        """The end of a run that completed: every process waits for the others, the main one closes the loggers,
-        and every process leaves the process group (``Accelerator.end_training``'s work). PyTorch asks every process
-        of a group to destroy it before it exits: a gloo group left to the interpreter's exit is torn down with
-        its worker threads still holding work, and a launched process could hang at exit (seen once: a
-        two-process CPU run that had written its final checkpoint never ended). Not after a failure: the other
-        processes may still be in a collective (they end on the lost connection)."""
+        """The end of a run that completed: every process waits for the others, then the main one closes the loggers.
+        The process group is left to the interpreter's exit on purpose (PyTorch 2.13, gloo): destroyed here, it is
+        freed with the DDP model as the trainer returns, and its destructor joins its worker threads holding the
+        GIL while a worker freeing a finished collective's Python-made tensors waits for the GIL: a two-process CI
+        run hung so after printing ``done``. At exit, a thread asking for the GIL ends instead."""
         self.accelerator.wait_for_everyone()
         if self.tensorboard and self.is_main:
             self.close_trackers()
-        self.accelerator.state.destroy_process_group()
 
 
 def _shown(value: Any) -> str:
