@@ -569,10 +569,10 @@ class TrainingRun(RunStops):
 
     def finish(self) -> None:
         """The end of a run that completed: every process waits for the others, then the main one closes the loggers.
-        The process group is left to the interpreter's exit on purpose (PyTorch 2.13, gloo): destroyed here, it is
-        freed with the DDP model as the trainer returns, and its destructor joins its worker threads holding the
-        GIL while a worker freeing a finished collective's Python-made tensors waits for the GIL: a two-process CI
-        run hung so after printing ``done``. At exit, a thread asking for the GIL ends instead."""
+        The process group is not destroyed here (PyTorch 2.13, gloo). Known hang, not fixed: freeing the DDP model
+        as the trainer returns can free the group (``~Reducer`` -> ``~ProcessGroupGloo`` joins its worker threads
+        holding the GIL) while a worker freeing a finished all-reduce's Python-made tensors waits for the GIL
+        (stacks of a hung CI run, docs/benchmarks.md "CUDA tests", session 46)."""
         self.accelerator.wait_for_everyone()
         if self.tensorboard and self.is_main:
             self.close_trackers()
