@@ -88,17 +88,24 @@ def test_gradient_accumulation_matches_a_larger_batch(tmp_path):
 
 
 
+@pytest.mark.parametrize("processes", [1, 2])
 @pytest.mark.parametrize("main", [True, False])
 @pytest.mark.parametrize("tensorboard", [True, False])
-def test_a_run_end_leaves_the_process_group_to_the_interpreters_exit(main, tensorboard):
-    """The run's end is a barrier, then the main process's loggers; the process group is not destroyed there (see
-    TrainingRun.finish: destroyed during the run, its destructor can wait for ever on a gloo worker thread that needs
-    the GIL: a two-process CI run hung that way after printing 'done')."""
+def test_a_run_end_keeps_a_launched_runs_model_and_process_group_until_exit(processes, main, tensorboard,
+                                                                             monkeypatch):
+    """The run's end is a barrier, then the main process's loggers; the process group is not destroyed, and a
+    launched run's accelerator (its DDP model, their group) is kept until the process exits: freed as the trainer
+    returned, the group's destructor joined its gloo worker threads holding the GIL while a worker waited for the
+    GIL (genxd.training.launched_exit: a two-process CI run hung after printing 'done')."""
+    from genxd.training import launched_exit
+
+    monkeypatch.setattr(launched_exit, "_KEPT", [])
     calls = []
     state = SimpleNamespace(destroy_process_group=lambda: calls.append("destroy"))
     accelerator = SimpleNamespace(wait_for_everyone=lambda: calls.append("barrier"), state=state,
-                                  end_training=lambda: calls.append("end_training"))
+                                  end_training=lambda: calls.append("end_training"), num_processes=processes)
     run = SimpleNamespace(accelerator=accelerator, tensorboard=tensorboard, is_main=main,
                           close_trackers=lambda: calls.append("close loggers"))
     TrainingRun.finish(run)
     assert calls == ["barrier", *(["close loggers"] if main and tensorboard else [])]
+    assert launched_exit._KEPT == ([accelerator] if processes > 1 else [])

@@ -48,6 +48,7 @@ from .optimizer_settings import keep_optimizer_settings
 from .optional_packages import optional_package_error
 from .run_lock import RunFolderLock, in_use_error
 from .run_outputs import _drop_rows_after, remove_run_outputs
+from .launched_exit import keep_until_exit
 from .stops import RunStops
 from .tensorboard_log import quiet_writer_thread, writing_log
 
@@ -569,13 +570,12 @@ class TrainingRun(RunStops):
 
     def finish(self) -> None:
         """The end of a run that completed: every process waits for the others, then the main one closes the loggers.
-        The process group is not destroyed here (PyTorch 2.13, gloo). Known hang, not fixed: freeing the DDP model
-        as the trainer returns can free the group (``~Reducer`` -> ``~ProcessGroupGloo`` joins its worker threads
-        holding the GIL) while a worker freeing a finished all-reduce's Python-made tensors waits for the GIL
-        (stacks of a hung CI run, docs/benchmarks.md "CUDA tests", session 46)."""
+        A launched run's accelerator (its DDP model, their process group) is kept until the process exits
+        (:mod:`genxd.training.launched_exit`: freed as the trainer returned, it could hang the process)."""
         self.accelerator.wait_for_everyone()
         if self.tensorboard and self.is_main:
             self.close_trackers()
+        keep_until_exit(self.accelerator)
 
 
 def _shown(value: Any) -> str:
