@@ -54,12 +54,15 @@ SETTINGS = {
 BENCH_ARGS = {"ddp_fp32": ["--ddp-comm-hook", "none"], "ddp_bucket100": ["--ddp-bucket-mb", "100"]}
 
 
-def launch_command(setting: str, gpus: int, out: Path, bench_args: list[str], precision: str = "bf16") -> list[str]:
+def launch_command(setting: str, gpus: int, out: Path, bench_args: list[str], precision: str = "bf16",
+                   threads: int | None = None) -> list[str]:
     """The ``accelerate launch`` command of one run.
 
-    CPU threads per process: the machine's cores shared out (accelerate launch otherwise gives every process of
-    a multi-GPU run one thread while a one-process run keeps them all: an unfair comparison)."""
-    threads = max(1, (os.cpu_count() or 1) // max(gpus, 1))
+    CPU threads per process (``threads``, default: the machine's cores shared out; accelerate launch otherwise
+    gives every process of a multi-GPU run one thread while a one-process run keeps them all: an unfair
+    comparison)."""
+    if threads is None:
+        threads = max(1, (os.cpu_count() or 1) // max(gpus, 1))
     return [sys.executable, "-m", "accelerate.commands.launch", *SETTINGS[setting], "--num_processes", str(gpus),
             "--num_cpu_threads_per_process", str(threads), "--num_machines", "1", "--mixed_precision", precision, "--dynamo_backend", "no",
             "--main_process_port", str(launch_port()), str(BENCH), "--accelerate", "--out", str(out), *bench_args]
@@ -132,7 +135,9 @@ def main(argv: list[str] | None = None) -> dict:
         part = parts / (f"{setting}_{gpus}.json" if batch == 1 else f"{setting}_{gpus}_batch{batch}.json")
         bench_args = ["--steps", str(args.steps), "--warmup", str(args.warmup), "--batch", str(batch),
                       *BENCH_ARGS.get(setting, []), *(["--smoke"] if args.smoke else [])]
-        cmd = launch_command(setting, gpus, part, bench_args, "no" if args.smoke else "bf16")
+        # --smoke: one thread a process, as OMP_NUM_THREADS above says (it proves the driver runs, times nothing;
+        # a two-thread process beside other work spins: 19 s of CPU instead of about 9 on a shared 2-core machine)
+        cmd = launch_command(setting, gpus, part, bench_args, "no" if args.smoke else "bf16", 1 if args.smoke else None)
         print(f"[{setting} x {gpus}] {' '.join(cmd)}", flush=True)
         start = time.monotonic()
         proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=args.timeout)

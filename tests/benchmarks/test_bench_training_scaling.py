@@ -2,6 +2,7 @@
 efficiency from its runs (the real figures need a multi-GPU machine)."""
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -53,4 +54,7 @@ def test_launch_command_names_the_setting():
     cmd = _load().launch_command("fsdp_offload", 4, Path("x.json"), ["--steps", "2"])
     assert cmd[cmd.index("--num_processes") + 1] == "4" and "--use_fsdp" in cmd
     assert cmd[cmd.index("--fsdp_offload_params") + 1] == "true" and cmd[-2:] == ["--steps", "2"]
+    assert cmd[cmd.index("--num_cpu_threads_per_process") + 1] == str(max(1, (os.cpu_count() or 1) // 4))
+    cmd = _load().launch_command("single", 1, Path("x.json"), [], threads=1)  # --smoke: one thread a process
+    assert cmd[cmd.index("--num_cpu_threads_per_process") + 1] == "1"
 
