@@ -15,6 +15,11 @@ REFERENCE_SMALL = FIXTURES / "reference_small"
 # takes its share, so two workers run one thread each instead of four threads fighting for two cores.
 WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
 torch.set_num_threads(max(1, min(2, torch.get_num_threads()) // WORKERS))
+if WORKERS > 1:
+    # ... and so do the Python children the tests start (CLI runs, compile checks, launches) unless a test sets
+    # the variable itself: with CI's OMP_NUM_THREADS=2 inherited, a child beside the other worker spun
+    # (test_fast_path's compile child: 32 s of CPU against 24 s with one thread, session 47)
+    os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = str(torch.get_num_threads())
 
 
 def pytest_collection_modifyitems(config, items):
