@@ -20,6 +20,14 @@ if WORKERS > 1:
     # the variable itself: with CI's OMP_NUM_THREADS=2 inherited, a child beside the other worker spun
     # (test_fast_path's compile child: 32 s of CPU against 24 s with one thread, session 47)
     os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = str(torch.get_num_threads())
+    # and the worker's own BLAS pools (numpy's and scipy's OpenBLAS, three of them, each sized to the machine)
+    # and OpenCV's: their threads beside the other worker's spun too (tests/cameras/test_video_sfm.py and
+    # test_from_video.py under -n 2: 130 s of user CPU with the machine-sized pools, 102 s with the share)
+    import cv2
+    import threadpoolctl
+
+    threadpoolctl.threadpool_limits(torch.get_num_threads(), user_api="blas")
+    cv2.setNumThreads(torch.get_num_threads())
 
 
 def pytest_collection_modifyitems(config, items):
