@@ -425,19 +425,34 @@ def run_sfm(
         raise ValueError(f"mapper must be one of {MAPPERS}, got {mapper!r}")
     if mapper == "auto":
         args = (image_dir, image_names)
+        # the global attempt maps the very databases the incremental one built (the same frames, masks and
+        # settings give the same database): each is built once, not again for the second mapper
         kwargs = dict(allowed=allowed, focal=focal, features=features, num_threads=num_threads, seed=seed,
                       max_num_features=max_num_features, sequential_overlap=sequential_overlap,
-                      min_registered_fraction=min_registered_fraction, verbose=verbose)
+                      min_registered_fraction=min_registered_fraction, verbose=verbose, databases={})
         try:
-            return run_sfm(*args, Path(work_dir) / "incremental", mapper="incremental", **kwargs)
+            return _run_sfm(*args, Path(work_dir) / "incremental", mapper="incremental", **kwargs)
         except SfmError as first:
             try:
-                return run_sfm(*args, Path(work_dir) / "global", mapper="global", **kwargs)
+                return _run_sfm(*args, Path(work_dir) / "global", mapper="global", **kwargs)
             except SfmError as second:
                 raise SfmError(f"incremental: {first}; global: {second}") from None
+    return _run_sfm(image_dir, image_names, work_dir, allowed=allowed, focal=focal, features=features,
+                    num_threads=num_threads, seed=seed, max_num_features=max_num_features,
+                    sequential_overlap=sequential_overlap, min_registered_fraction=min_registered_fraction,
+                    verbose=verbose, mapper=mapper, databases=None)
+
+
+def _run_sfm(image_dir: str | Path, image_names: list[str], work_dir: str | Path, *, allowed: np.ndarray | None,
+             focal: float | None, features: str, num_threads: int, seed: int, max_num_features: int,
+             sequential_overlap: int, min_registered_fraction: float, verbose: bool, mapper: str,
+             databases: dict[str, Path] | None) -> SfmResult:
+    """:func:`run_sfm` with one mapper ("incremental" or "global"). ``databases``: the feature databases built so far
+    by features kind (filled here), for a later mapper of the same frames; None: none kept."""
     if features != "auto":
         return _run_sfm_once(image_dir, image_names, work_dir, allowed, focal, features, num_threads, seed,
-                             max_num_features, sequential_overlap, min_registered_fraction, verbose, mapper)
+                             max_num_features, sequential_overlap, min_registered_fraction, verbose, mapper,
+                             databases)
     from PIL import Image
 
     with Image.open(Path(image_dir) / image_names[0]) as im:
@@ -448,7 +463,8 @@ def run_sfm(
     for kind in order:
         try:
             result = _run_sfm_once(image_dir, image_names, Path(work_dir) / kind, allowed, focal, kind, num_threads,
-                                   seed, max_num_features, sequential_overlap, min_registered_fraction, verbose, mapper)
+                                   seed, max_num_features, sequential_overlap, min_registered_fraction, verbose, mapper,
+                                   databases)
         except SfmError as exc:
             errors.append(str(exc))
             continue
@@ -478,7 +494,9 @@ def _run_sfm_once(
     min_registered_fraction: float,
     verbose: bool = False,
     mapper: str = "incremental",
+    databases: dict[str, Path] | None = None,
 ) -> SfmResult:
+    import shutil
     import time
 
     pycolmap = load_pycolmap()
@@ -497,12 +515,22 @@ def _run_sfm_once(
     if database.exists():
         database.unlink()
     timings: dict[str, float] = {}
-    if features == "sift":
-        _sift_database(database, image_dir, image_names, work_dir, allowed, focal, width, height, num_threads,
-                       seed, max_num_features, sequential_overlap, timings)
+    if databases is not None and features in databases:  # built by an earlier mapper of the same frames: a copy
+        t0 = time.perf_counter()
+        shutil.copyfile(databases[features], database)
+        timings["sfm_features"] = 0.0
+        timings["sfm_match"] = time.perf_counter() - t0
     else:
-        _klt_database(database, image_dir, image_names, work_dir, allowed, focal, width, height, seed,
-                      800, sequential_overlap, timings)
+        if features == "sift":
+            _sift_database(database, image_dir, image_names, work_dir, allowed, focal, width, height, num_threads,
+                           seed, max_num_features, sequential_overlap, timings)
+        else:
+            _klt_database(database, image_dir, image_names, work_dir, allowed, focal, width, height, seed,
+                          800, sequential_overlap, timings)
+        if databases is not None:  # kept as built, before a mapper opens it
+            kept = work_dir / "database.built.db"
+            shutil.copyfile(database, kept)
+            databases[features] = kept
 
     t0 = time.perf_counter()
     models_dir = work_dir / "sparse"
