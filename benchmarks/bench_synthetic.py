@@ -37,14 +37,16 @@ def bench_device(device: str, size: int, frames: int, repeats: int, seeds: list[
     scenes = [make_scene(s, dynamic=True, motion_strength=0.5) for s in seeds]
     render(scenes[0], c2w[:2], K[:2], size, size, times=times[:2], device=device)  # warm-up
     _sync(device)
-    per_clip = []
+    per_clip, cpu_per_clip = [], []
     for _ in range(repeats):
         for scene in scenes:
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.process_time()
             render(scene, c2w, K, size, size, times=times, device=device, supersample=supersample)
             _sync(device)
             per_clip.append(time.perf_counter() - start)
+            cpu_per_clip.append(time.process_time() - cpu)
     per_clip.sort()
+    cpu_per_clip.sort()
     median = per_clip[len(per_clip) // 2]
     return {
         "device": device,
@@ -55,6 +57,8 @@ def bench_device(device: str, size: int, frames: int, repeats: int, seeds: list[
         "supersample": supersample,
         "clips_timed": len(per_clip),
         "seconds_per_clip_median": median,
+        # the process's CPU seconds (on a loaded machine the steadier figure; on CUDA the host's share only)
+        "cpu_seconds_per_clip_median": cpu_per_clip[len(cpu_per_clip) // 2],
         "frames_per_second": frames / median,
         "megapixels_per_second": frames * size * size * supersample**2 / median / 1e6,
     }

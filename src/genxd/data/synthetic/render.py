@@ -117,23 +117,31 @@ def _to_local(origins: Tensor, dirs: Tensor, centres: Tensor, rotations: Tensor)
 
 
 def _hit_sphere(o: Tensor, d: Tensor, size: Tensor) -> Tensor:
-    """Entry distance of unit-direction rays ``[..., K, 3]`` into centred spheres, inf if missed."""
+    """Entry distance of unit-direction rays ``[..., K, 3]`` into centred spheres, inf if missed.
+
+    (The hit functions work in place on their own temporaries, the arithmetic of each element as written out in
+    the comments: the same bits, less memory traffic on the ``[G, P, M, 3]`` rays.)"""
     r = size[..., 0]
     b = (o * d).sum(-1)
-    c = (o * o).sum(-1) - r * r
-    disc = b * b - c
-    t = -b - torch.sqrt(disc.clamp_min(0.0))
+    c = (o * o).sum(-1)
+    c -= r * r  # c = |o|^2 - r^2
+    disc = b * b
+    disc -= c  # disc = b^2 - c
+    t = disc.clamp_min(0.0).sqrt_()
+    t.neg_()
+    t -= b  # t = -b - sqrt(max(disc, 0))
     return torch.where((disc >= 0) & (t > _EPS), t, _INF)
 
 
 def _hit_box(o: Tensor, d: Tensor, size: Tensor) -> Tensor:
     """Entry distance into centred axis-aligned boxes with half-extents ``size`` (slab method)."""
-    d_safe = torch.where(d.abs() < 1e-12, torch.full_like(d, 1e-12), d)
-    inv = 1.0 / d_safe
-    t1 = (-size - o) * inv
-    t2 = (size - o) * inv
+    inv = torch.where(d.abs() < 1e-12, 1e-12, d).reciprocal_()  # 1 / d, d kept off 0
+    t1 = -size - o
+    t1 *= inv  # (-size - o) * (1 / d)
+    t2 = size - o
+    t2 *= inv  # (size - o) * (1 / d)
     t_near = torch.minimum(t1, t2).amax(-1)
-    t_far = torch.maximum(t1, t2).amin(-1)
+    t_far = torch.maximum(t1, t2, out=t1).amin(-1)
     return torch.where((t_near <= t_far) & (t_near > _EPS), t_near, _INF)
 
 
@@ -150,7 +158,7 @@ def _hit_cylinder(o: Tensor, d: Tensor, size: Tensor) -> Tensor:
     t_side = (-b - torch.sqrt(disc.clamp_min(0.0))) / a_safe
     y_side = oy + t_side * dy
     side_ok = (disc >= 0) & (a > 1e-12) & (t_side > _EPS) & (y_side.abs() <= h)
-    dy_safe = torch.where(dy.abs() < 1e-12, torch.full_like(dy, 1e-12), dy)
+    dy_safe = torch.where(dy.abs() < 1e-12, 1e-12, dy)
     cap_y = -torch.sign(dy_safe) * h  # the cap facing the ray
     t_cap = (cap_y - oy) / dy_safe
     cx, cz = ox + t_cap * dx, oz + t_cap * dz
