@@ -171,6 +171,28 @@ def test_plucker_rays_name_a_camera_count_mismatch_and_an_empty_size():
         plucker_rays(c2w, K, 0, 4)
 
 
+def test_rays_accept_exactly_the_camera_shapes_torch_broadcasts():
+    """rays() checks the leading shapes itself (torch.broadcast_shapes' first call imports sympy, 0.3 s of CPU in
+    every process that renders): the same shapes pass and fail as torch.broadcast_shapes says."""
+    from itertools import product
+
+    from genxd.cameras.geometry import _broadcastable
+
+    shapes = [(), (1,), (2,), (3,), (2, 1), (1, 3), (2, 3), (3, 2), (4, 1, 3)]
+    outcomes = set()
+    for a, b in product(shapes, shapes):
+        try:
+            torch.broadcast_shapes(a, b)
+            expected = True
+        except RuntimeError:
+            expected = False
+        assert _broadcastable(a, b) is expected, (a, b)
+        outcomes.add(expected)
+    assert outcomes == {True, False}
+    K = torch.tensor([[1.0, 0, 0.5], [0, 1.0, 0.5], [0, 0, 1]])
+    assert plucker_rays(torch.eye(4).repeat(2, 1, 1, 1), K.repeat(1, 3, 1, 1), 2, 2).shape == (2, 3, 6, 2, 2)
+
+
 @pytest.mark.parametrize("name, source, target", [
     ("c2w_to_w2c", "Camera-to-world", "world-to-camera"),
     ("w2c_to_c2w", "World-to-camera", "camera-to-world"),
