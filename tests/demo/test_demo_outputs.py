@@ -4,6 +4,7 @@ video / 4D outputs had no frame times, and a camera file's own times were droppe
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from types import SimpleNamespace
@@ -13,6 +14,7 @@ import torch
 
 from genxd.cameras import formats, trajectories
 
+from ..cli.fake_model import FakePipe
 from .test_demo_handlers import SCENE, generate, session_with_image
 
 pytest.importorskip("gradio", reason="the demo extra is not installed (pip install -e '.[demo]')")
@@ -28,7 +30,30 @@ def page(tmp_path_factory):
     demo = build_app(devices, DemoConfig(root=tmp_path_factory.mktemp("sessions")))
     fns = list(demo.fns.values()) if isinstance(demo.fns, dict) else list(demo.fns)
     named = {getattr(f.fn, "__name__", "")[3:]: f for f in fns}
-    return SimpleNamespace(fn=named, loaded=devices.loaded("cpu"))
+    return SimpleNamespace(fn=named, loaded=devices.loaded("cpu"), devices=devices)
+
+
+class _StandInSampler(FakePipe):
+    """The bundled model's pipeline without its sampling: the context image for every frame, at once. Its window
+    (8 frames) and latent size (16) are the model's, so the page and genxd generate plan the same paths."""
+
+    def __init__(self, real) -> None:
+        super().__init__()
+        self.latent_multiple, self.num_frames = real.latent_multiple, real.unet.config.num_frames
+        self.unet = SimpleNamespace(config=real.unet.config)  # its window, as the planners read it; never called
+
+    def __call__(self, *args, callback_on_step_end=None, **kwargs):  # the page's cancel / progress hook
+        return super().__call__(*args, **kwargs)
+
+
+@pytest.fixture
+def cameras_only(page, monkeypatch):
+    """The bundled model's settings and defaults (focal, scene depth, resolution, window) with a stand-in sampler,
+    for the page's jobs and genxd generate alike: the camera files and settings they write are compared, not the
+    frames (the real UNet and VAE took about 5 s of CPU a test for frames no check reads)."""
+    fast = dataclasses.replace(page.loaded, pipe=_StandInSampler(page.loaded.pipe))
+    monkeypatch.setattr(page.devices, "loaded", lambda device: fast)
+    return fast
 
 
 def timed_camera_file(folder: Path) -> Path:
@@ -39,10 +64,10 @@ def timed_camera_file(folder: Path) -> Path:
     return path
 
 
-def cli_scene(page, out: Path, **kwargs) -> Path:
+def cli_scene(loaded, out: Path, **kwargs) -> Path:
     from genxd.api import generate as cli_generate
 
-    return cli_generate([SCENE], out, num_inference_steps=1, progress=False, loaded=page.loaded, **kwargs)[0]
+    return cli_generate([SCENE], out, num_inference_steps=1, progress=False, loaded=loaded, **kwargs)[0]
 
 
 def assert_same_cameras(demo: Path, cli: Path) -> None:
@@ -51,7 +76,7 @@ def assert_same_cameras(demo: Path, cli: Path) -> None:
 
 
 @pytest.mark.parametrize("mode, timed_file", [("4d", False), ("video", False), ("3d", True), ("4d", True)])
-def test_camera_files_and_frame_times_match_genxd_generate(page, tmp_path, mode, timed_file):
+def test_camera_files_and_frame_times_match_genxd_generate(page, cameras_only, tmp_path, mode, timed_file):
     camera = timed_camera_file(tmp_path) if timed_file else None
     s = session_with_image(tmp_path / "page")
     # 4 frames of the preset path (a camera file gives its own 6) and no guidance on both sides: the camera files
@@ -59,7 +84,7 @@ def test_camera_files_and_frame_times_match_genxd_generate(page, tmp_path, mode,
     given = {"camera_source": "file", "camera_file": str(camera)} if timed_file else {"frames": 4}
     status = generate(page, s, mode=mode, steps=1, guidance=1.0, **given)[-1]
     assert status.startswith("Generated"), status
-    cli = cli_scene(page, tmp_path / "cli", mode=mode, camera=str(camera) if timed_file else "orbit",
+    cli = cli_scene(cameras_only, tmp_path / "cli", mode=mode, camera=str(camera) if timed_file else "orbit",
                     guidance_scale=1.0, **({} if timed_file else {"num_frames": 4}))
     assert_same_cameras(s.scene, cli)
     times = json.loads((s.scene / "cameras.json").read_text()).get("times")
@@ -67,7 +92,7 @@ def test_camera_files_and_frame_times_match_genxd_generate(page, tmp_path, mode,
 
 
 @pytest.mark.parametrize("shape", ["no intrinsics", "wide"])
-def test_a_camera_file_takes_the_pages_focal_and_fit_as_genxd_generate_does(page, tmp_path, shape):
+def test_a_camera_file_takes_the_pages_focal_and_fit_as_genxd_generate_does(page, cameras_only, tmp_path, shape):
     """A file without intrinsics got the authors' focal 1.414 whatever the Focal box said (genxd generate: --focal,
     else the model's 1.1), and cameras of another shape were always cropped to a square, also with Fit = pad."""
     c2w, K = trajectories.spiral(num_frames=5)
@@ -80,7 +105,7 @@ def test_a_camera_file_takes_the_pages_focal_and_fit_as_genxd_generate_does(page
     status = generate(page, s, steps=1, guidance=1.0, camera_source="file", camera_file=str(camera), focal=1.6,
                       fit="pad")[-1]
     assert status.startswith("Generated"), status
-    assert_same_cameras(s.scene, cli_scene(page, tmp_path / "cli", camera=str(camera), focal=1.6, fit="pad",
+    assert_same_cameras(s.scene, cli_scene(cameras_only, tmp_path / "cli", camera=str(camera), focal=1.6, fit="pad",
                                            guidance_scale=1.0))
 
 
