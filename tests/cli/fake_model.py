@@ -31,6 +31,27 @@ class FakePipe:
         return SimpleNamespace(frames=images[:, :1].expand(-1, f, -1, -1, -1).clone())
 
 
+class StandInSampler(FakePipe):
+    """A loaded model's pipeline without its sampling: the context image for every frame, at once. Its window and
+    latent size are the real pipeline's (``real``), so jobs plan the same paths; its UNet is only the config."""
+
+    def __init__(self, real) -> None:
+        super().__init__()
+        self.latent_multiple, self.num_frames = real.latent_multiple, real.unet.config.num_frames
+        self.unet = SimpleNamespace(config=real.unet.config)  # its window, as the planners read it; never called
+
+    def __call__(self, *args, callback_on_step_end=None, **kwargs):  # the demo's cancel / progress hook
+        return super().__call__(*args, **kwargs)
+
+
+def without_sampling(loaded: LoadedModel) -> LoadedModel:
+    """``loaded`` (its defaults, focal, scene depth, trained ranges) with a :class:`StandInSampler`: for tests of the
+    files a job writes around the frames (cameras, settings), not of the frames."""
+    import dataclasses
+
+    return dataclasses.replace(loaded, pipe=StandInSampler(loaded.pipe))
+
+
 def fake_loaded(resolution: int = 32, num_frames: int = 4) -> LoadedModel:
     defaults = {"resolution": resolution, "num_frames": num_frames, "num_inference_steps": 1, "guidance_scale": 1.0}
     trained = dict(RELEASED_TRAINED, resolution=(resolution, resolution), num_frames=(num_frames, num_frames))

@@ -4,7 +4,6 @@ video / 4D outputs had no frame times, and a camera file's own times were droppe
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
 from types import SimpleNamespace
@@ -14,7 +13,7 @@ import torch
 
 from genxd.cameras import formats, trajectories
 
-from ..cli.fake_model import FakePipe
+from ..cli.fake_model import without_sampling
 from .test_demo_handlers import SCENE, generate, session_with_image
 
 pytest.importorskip("gradio", reason="the demo extra is not installed (pip install -e '.[demo]')")
@@ -33,25 +32,12 @@ def page(tmp_path_factory):
     return SimpleNamespace(fn=named, loaded=devices.loaded("cpu"), devices=devices)
 
 
-class _StandInSampler(FakePipe):
-    """The bundled model's pipeline without its sampling: the context image for every frame, at once. Its window
-    (8 frames) and latent size (16) are the model's, so the page and genxd generate plan the same paths."""
-
-    def __init__(self, real) -> None:
-        super().__init__()
-        self.latent_multiple, self.num_frames = real.latent_multiple, real.unet.config.num_frames
-        self.unet = SimpleNamespace(config=real.unet.config)  # its window, as the planners read it; never called
-
-    def __call__(self, *args, callback_on_step_end=None, **kwargs):  # the page's cancel / progress hook
-        return super().__call__(*args, **kwargs)
-
-
 @pytest.fixture
 def cameras_only(page, monkeypatch):
     """The bundled model's settings and defaults (focal, scene depth, resolution, window) with a stand-in sampler,
     for the page's jobs and genxd generate alike: the camera files and settings they write are compared, not the
     frames (the real UNet and VAE took about 5 s of CPU a test for frames no check reads)."""
-    fast = dataclasses.replace(page.loaded, pipe=_StandInSampler(page.loaded.pipe))
+    fast = without_sampling(page.loaded)
     monkeypatch.setattr(page.devices, "loaded", lambda device: fast)
     return fast
 
