@@ -15,6 +15,7 @@ import torch
 from genxd.demo import cameras as cam
 from genxd.demo.session import Session
 
+from ..cli.fake_model import without_sampling
 from .test_demo_handlers import SCENE, inputs_of, no_progress, session_with_image
 
 pytest.importorskip("gradio", reason="the demo extra is not installed (pip install -e '.[demo]')")
@@ -38,7 +39,7 @@ def page(tmp_path_factory):
         for name in (f.api_name if f.api_visibility == "public" else None, getattr(f.fn, "__name__", "")[3:]):
             if name and name not in named:
                 named[name] = f
-    return SimpleNamespace(fn=named, loaded=devices.loaded("cpu"))
+    return SimpleNamespace(fn=named, loaded=devices.loaded("cpu"), devices=devices)
 
 
 @pytest.fixture(scope="module")
@@ -101,12 +102,16 @@ def test_a_range_is_refused_before_a_video_is_chosen(page, tmp_path):
     assert glb is None and msg == f"{ERROR}choose a video</span>", msg
 
 
-def test_a_range_is_followed_and_recorded_as_genxd_generate_records_it(page, walk, tmp_path):
+def test_a_range_is_followed_and_recorded_as_genxd_generate_records_it(page, walk, tmp_path, monkeypatch):
     """The page's Start / End give the path genxd generate --camera-start / --camera-end gives, and the job's folder
     (the Download zip) records it as genxd generate does: meta.json's clip_range, camera_from_video.json (the clip by
     its name only) and camera_path.png beside the cameras. Before, the page had no range (the whole clip)."""
     from genxd.api import generate as cli_generate
     from genxd.demo.jobs import zip_folders
+
+    # the bundled model's settings without its sampling, on both sides: the files around the frames are compared
+    loaded = without_sampling(page.loaded)
+    monkeypatch.setattr(page.devices, "loaded", lambda device: loaded)
 
     s = session_with_image(tmp_path / "page")
     _, glb, msg = camera(page, s, camera_video=str(walk), camera_start="0.25", camera_end="14f", frames=6, mode="4d")
@@ -116,7 +121,7 @@ def test_a_range_is_followed_and_recorded_as_genxd_generate_records_it(page, wal
         page.fn["generate"], camera_source="video", camera_video=str(walk), camera_start="0.25", camera_end="14f",
         frames=6, mode="4d", steps=1))
     assert out[-1].startswith("Generated 6 frames"), out[-1]
-    cli = cli_generate([SCENE], tmp_path / "cli", num_inference_steps=1, progress=False, loaded=page.loaded,
+    cli = cli_generate([SCENE], tmp_path / "cli", num_inference_steps=1, progress=False, loaded=loaded,
                        mode="4d", num_frames=6, camera_from_video=walk, camera_start="0.25", camera_end="14f")[0]
     demo_meta, cli_meta = (json.loads((f / "meta.json").read_text()) for f in (s.scene, cli))
     assert demo_meta["clip_range"] == cli_meta["clip_range"] == {
