@@ -461,9 +461,27 @@ def _check_weights(module: torch.nn.Module, weights: Path, device: torch.device)
     safetensors has no checksum). A weight the file does not hold was refused before loading
     (:func:`~genxd.config_weights.check_weights_match`). The values are checked on ``device``, where the weights
     are used (on a GPU, milliseconds for the released model; on a 2-core CPU about 2 s per 250M float32 weights,
-    0.05 s for the bundled model); weights kept on the host (offloading) are copied there one at a time."""
-    for name, param in module.named_parameters():
-        if param.is_floating_point() and not bool(torch.isfinite(param.detach().to(device)).all()):
+    0.05 s for the bundled model); weights kept on the host (offloading) are copied there one at a time.
+
+    Weights already on ``device`` are looked at together first: one norm per weight in a few fused calls (a
+    weight holding NaN or an infinity has a non-finite norm); only a weight whose norm is not finite (a damaged
+    one, or one so large that its norm overflows) is then checked value by value. The bundled model's 1,040
+    weights: 0.10 -> 0.02 s on a 2-core CPU (docs/benchmarks.md)."""
+    named = [(name, param.detach()) for name, param in module.named_parameters() if param.is_floating_point()]
+    here = [(name, p) for name, p in named if p.device == device and p.numel()]
+    suspects = {name for name, _ in named} - {name for name, _ in here}  # elsewhere (offloaded) or empty
+    foreach_norm = getattr(torch, "_foreach_norm", None)
+    if foreach_norm is None:  # a torch without it: every weight value by value
+        suspects = {name for name, _ in named}
+    else:
+        with torch.no_grad():
+            for i in range(0, len(here), 256):  # in groups: a few fused calls, no copy of the weights
+                group = here[i:i + 256]
+                norms = torch.stack([n.float() for n in foreach_norm([p for _, p in group])])
+                finite = torch.isfinite(norms).tolist()
+                suspects |= {name for (name, _), ok in zip(group, finite) if not ok}
+    for name, param in named:
+        if name in suspects and not bool(torch.isfinite(param.to(device)).all()):
             raise ValueError(f"{weights}: the weight {name} holds NaN or infinite values (a damaged file)")
 
 
