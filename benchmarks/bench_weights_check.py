@@ -13,12 +13,13 @@ import time
 from pathlib import Path
 
 import torch
+from bench_output import positive_int
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--repeats", type=int, default=20)
-    args = parser.parse_args()
+    parser.add_argument("--repeats", type=positive_int, default=20, help="calls of each check (default 20)")
+    args = parser.parse_args(argv)
     from genxd.checkpoints import _check_weights, load_model
 
     torch.set_num_threads(1)

@@ -213,3 +213,7 @@ def test_a_bad_task_count_from_the_shell_is_one_line(tmp_path):
     assert res.returncode == 2 and "Traceback" not in res.stderr, res.stderr
     assert res.stderr.strip().splitlines()[-1].endswith("argument --tasks: invalid int value: 'x'")
     assert not (tmp_path / "res.json").exists()
+
+
+def test_bench_weights_check_refuses_no_repeats(capsys):
+    refused("bench_weights_check.py", ["--repeats", "0"], capsys, "--repeats", "at least 1")
