@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import time
 from pathlib import Path
 
 import torch
-from bench_output import positive_int
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench_output lives beside this script
+
+from bench_output import positive_int  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> None:
