@@ -34,7 +34,7 @@ def _stable_argsort_pixels(pid: Tensor, num_pixels: int) -> Tensor:
         order = np.argsort((keys & 0xFFFF).astype(np.uint16), kind="stable")
         high = (keys[order] >> 16).astype(np.uint16)
         order = order[np.argsort(high, kind="stable")]
-    return torch.from_numpy(order.astype(np.int64))
+    return torch.from_numpy(order.astype(np.int64, copy=False))  # argsort gives int64 (intp) already
 
 
 def _segment_exclusive_cumsum(values: Tensor, pid: Tensor, num_pixels: int) -> tuple[Tensor, Tensor]:
@@ -45,6 +45,16 @@ def _segment_exclusive_cumsum(values: Tensor, pid: Tensor, num_pixels: int) -> t
     pixel_base = torch.cumsum(totals, 0) - totals  # sum over all earlier pixels
     exclusive = torch.cumsum(v, 0) - v
     return exclusive - pixel_base.index_select(0, pid), totals
+
+
+def _row_of_each_pair(row_first: Tensor, m: int) -> Tensor:
+    """The row of each of ``m`` pairs laid out row after row, row ``j`` from pair ``row_first[j]`` on
+    (``row_first [R]`` int32, non-decreasing; a row without pairs has its successor's first pair).
+    The same as ``repeat_interleave(arange(R), counts)``, about twice as fast on a CPU: a mark at
+    each row's first pair, and a cumulative sum (the last row starting at or before each pair)."""
+    marks = torch.zeros(m + 1, dtype=torch.int32, device=row_first.device)
+    marks.index_add_(0, row_first.long(), torch.ones_like(row_first))
+    return torch.cumsum(marks[:m], 0, dtype=torch.int32) - 1
 
 
 def _candidate_pairs(
@@ -105,13 +115,13 @@ def _candidate_pairs(
         m = int(cnt.sum())
         if m == 0:
             continue
-        r = torch.repeat_interleave(torch.arange(start, stop, device=device, dtype=torch.int32), cnt)
         offset = int(first[start])
+        r = _row_of_each_pair(first[start:stop] - offset, m) + start
         k = torch.arange(offset, offset + m, device=device, dtype=torch.int32) - first.index_select(0, r)
         base, A, B, Cq, o, pair_dy = row_coeffs.index_select(1, r).unbind(0)
         dx = base - k.to(dtype)
         alpha = torch.clamp(o * torch.exp(-((A * dx + B) * dx + Cq)), max=MAX_ALPHA)
-        alpha = torch.where(alpha >= ALPHA_THRESHOLD, alpha, torch.zeros_like(alpha))
+        alpha = torch.where(alpha >= ALPHA_THRESHOLD, alpha, 0.0)
         # int64 indices: index_add_ along dim 1 is far slower with int32 indices on CPU
         local = row_g.index_select(0, r).long()
         pid = (row_pixel.index_select(0, r) + k).long()
@@ -158,7 +168,7 @@ class _Composite(torch.autograd.Function):
         alpha = alpha * used
         T = torch.exp(log_T).to(alpha.dtype)
         weight = alpha * T
-        out = features.new_zeros(features.shape[0], P).index_add_(1, pid, features_sorted.index_select(1, local) * weight)
+        out = features.new_zeros(features.shape[0], P).index_add_(1, pid, features_sorted.index_select(1, local).mul_(weight))
         log_T_final = torch.zeros(P, dtype=torch.float64, device=attrs.device).index_add_(
             0, pid_sorted, log_1m_sorted * used_sorted
         )
@@ -180,9 +190,14 @@ class _Composite(torch.autograd.Function):
         if grad_T_final is None:
             grad_T_final = T_final.new_zeros(P)
         weight = alpha * T
+        F = features.shape[0]
+        # the per-pair gradients of the features (rows :F) and of the attributes (rows F:), written in
+        # place into one buffer and scattered onto the Gaussians by one index_add_ (the same sums, in
+        # the same order, as two separate scatters)
+        pair_grads = features.new_empty(F + 6, local.numel())
         g = grad_out.index_select(1, pid)  # F M
-        grad_features = torch.zeros_like(features).index_add_(1, local, g * weight)
-        dot = (g * features.index_select(1, local)).sum(0)  # <f_i, dL/dC_pixel>
+        torch.mul(g, weight, out=pair_grads[:F])
+        dot = g.mul_(features.index_select(1, local)).sum(0)  # <f_i, dL/dC_pixel>
         # later_i = sum over the later pairs j of the same pixel of w_j <f_j, g>
         contribution = weight * dot
         contribution_sorted = contribution.index_select(0, perm)
@@ -191,23 +206,19 @@ class _Composite(torch.autograd.Function):
         later = torch.empty_like(later_sorted).index_copy_(0, perm, later_sorted).to(alpha.dtype)
         tail = later + (grad_T_final * T_final).index_select(0, pid)
         # dC/dalpha_i = T_i f_i - (sum_{j>i} w_j f_j + T_final bg) / (1 - alpha_i); 0 where clamped
-        grad_alpha = torch.where(alpha < MAX_ALPHA, T * dot - tail / (1.0 - alpha), torch.zeros_like(alpha))
-        _, _, conic_a, conic_b, conic_c, opacity = attrs.index_select(1, local).unbind(0)
+        grad_alpha = torch.where(alpha < MAX_ALPHA, T * dot - tail / (1.0 - alpha), 0.0)
+        conic_a, conic_b, conic_c, opacity = attrs[2:].index_select(1, local).unbind(0)  # the means are not used
         grad_sigma = -alpha * grad_alpha  # d alpha / d sigma = -alpha (0 for unused pairs)
-        grad_pairs = torch.stack(
-            [
-                grad_sigma * (conic_a * dx + conic_b * dy),
-                grad_sigma * (conic_b * dx + conic_c * dy),
-                grad_sigma * 0.5 * dx * dx,
-                grad_sigma * dx * dy,
-                grad_sigma * 0.5 * dy * dy,
-                grad_alpha * alpha / opacity.clamp_min(1e-12),  # d alpha / d opacity = exp(-sigma)
-            ]
-        )
-        grad_attrs = attrs.new_zeros(6, n).index_add_(1, local, grad_pairs)
+        torch.mul(grad_sigma, conic_a * dx + conic_b * dy, out=pair_grads[F])
+        torch.mul(grad_sigma, conic_b * dx + conic_c * dy, out=pair_grads[F + 1])
+        torch.mul(grad_sigma * 0.5 * dx, dx, out=pair_grads[F + 2])
+        torch.mul(grad_sigma * dx, dy, out=pair_grads[F + 3])
+        torch.mul(grad_sigma * 0.5 * dy, dy, out=pair_grads[F + 4])
+        torch.div(grad_alpha * alpha, opacity.clamp_min(1e-12), out=pair_grads[F + 5])  # d alpha / d opacity = exp(-sigma)
+        grads = features.new_zeros(F + 6, n).index_add_(1, local, pair_grads)
         G = ctx.num_gaussians
-        grad_attrs = attrs.new_zeros(6, G).index_copy_(1, order, grad_attrs)
-        grad_features = features.new_zeros(features.shape[0], G).index_copy_(1, order, grad_features)
+        grad_attrs = attrs.new_zeros(6, G).index_copy_(1, order, grads[F:])
+        grad_features = features.new_zeros(F, G).index_copy_(1, order, grads[:F])
         return grad_attrs, grad_features, None, None, None, None, None
 
 
