@@ -46,7 +46,7 @@ def test_static_scene_reaches_25db_on_held_out_views(static_input, tmp_path, rec
     out = tmp_path / "recon"
     start = time.perf_counter()
     result = _invoke(
-        "reconstruct", static_input, "--out", out, "--iterations", 300, "--resolution", 64,
+        "reconstruct", static_input, "--out", out, "--iterations", 250, "--resolution", 64,
         "--holdout-every", 6, "--init", "depth", "--init-points", 3000, "--max-gaussians", 8000,
         "--video-frames", 24, "--quiet",
     )
@@ -62,7 +62,7 @@ def test_static_scene_reaches_25db_on_held_out_views(static_input, tmp_path, rec
     assert metrics["psnr"] == pytest.approx(record["test_metrics"]["psnr"], abs=1e-4)
     record_property("held_out_psnr", metrics["psnr"])
     record_property("seconds", seconds)
-    print(f"\nstatic 64x64, 20 train / 4 held-out views, 300 steps: held-out PSNR {metrics['psnr']:.2f} dB, "
+    print(f"\nstatic 64x64, 20 train / 4 held-out views, 250 steps: held-out PSNR {metrics['psnr']:.2f} dB, "
           f"SSIM {metrics['ssim']:.3f}, train PSNR {record['train_metrics']['psnr']:.2f} dB, "
           f"{record['num_gaussians']} Gaussians, {seconds:.1f} s (training {record['train_seconds']:.1f} s)")
     assert metrics["psnr"] >= 25.0
@@ -110,7 +110,7 @@ def test_dynamic_scene_replays_its_motion(dynamic_input, tmp_path, record_proper
     start = time.perf_counter()
     # holding out every 7th of the 36 frames leaves out camera c at time c (a diagonal)
     result = _invoke(
-        "reconstruct", dynamic_input, "--out", out, "--mode", "4d", "--iterations", 300, "--resolution", 64,
+        "reconstruct", dynamic_input, "--out", out, "--mode", "4d", "--iterations", 250, "--resolution", 64,
         "--holdout-every", 7, "--init", "depth", "--init-points", 3000, "--max-gaussians", 8000,
         "--video-frames", 12, "--per-time-ply", "--quiet",
     )
@@ -132,7 +132,7 @@ def test_dynamic_scene_replays_its_motion(dynamic_input, tmp_path, record_proper
     right_psnr = float(psnr(torch.cat(renders), views.images).mean())
     wrong_psnr = float(psnr(torch.cat(wrong), views.images).mean())
     record_property("held_out_time_view_psnr", right_psnr)
-    print(f"\n4D 64x64, 30 train / 6 held-out (camera, time) views, 300 steps: held-out PSNR {right_psnr:.2f} dB "
+    print(f"\n4D 64x64, 30 train / 6 held-out (camera, time) views, 250 steps: held-out PSNR {right_psnr:.2f} dB "
           f"(same views rendered at the wrong times: {wrong_psnr:.2f} dB), {seconds:.1f} s")
     assert right_psnr == pytest.approx(held_out, abs=0.05)
     assert right_psnr >= 24.0
