@@ -163,10 +163,11 @@ class _Composite(torch.autograd.Function):
         # a pixel stops before the Gaussian that would take its transmittance to <= 1e-4 (and all
         # later ones): those pairs get alpha 0
         used_sorted = (log_T_sorted + log_1m_sorted) > math.log(TRANSMITTANCE_THRESHOLD)
-        log_T = torch.empty_like(log_T_sorted).index_copy_(0, perm, log_T_sorted)
         used = torch.empty_like(used_sorted).index_copy_(0, perm, used_sorted)
         alpha = alpha * used
-        T = torch.exp(log_T).to(alpha.dtype)
+        # exp and the cast are element-wise: taken before the pairs go back to Gaussian order (4 bytes a pair)
+        T_sorted = torch.exp(log_T_sorted).to(alpha.dtype)
+        T = torch.empty_like(T_sorted).index_copy_(0, perm, T_sorted)
         weight = alpha * T
         out = features.new_zeros(features.shape[0], P).index_add_(1, pid, features_sorted.index_select(1, local).mul_(weight))
         log_T_final = torch.zeros(P, dtype=torch.float64, device=attrs.device).index_add_(
@@ -203,7 +204,8 @@ class _Composite(torch.autograd.Function):
         contribution_sorted = contribution.index_select(0, perm)
         before_sorted, totals = _segment_exclusive_cumsum(contribution_sorted, pid_sorted, P)
         later_sorted = totals.index_select(0, pid_sorted) - before_sorted - contribution_sorted.double()
-        later = torch.empty_like(later_sorted).index_copy_(0, perm, later_sorted).to(alpha.dtype)
+        later_sorted = later_sorted.to(alpha.dtype)
+        later = torch.empty_like(later_sorted).index_copy_(0, perm, later_sorted)
         tail = later + (grad_T_final * T_final).index_select(0, pid)
         # dC/dalpha_i = T_i f_i - (sum_{j>i} w_j f_j + T_final bg) / (1 - alpha_i); 0 where clamped
         grad_alpha = torch.where(alpha < MAX_ALPHA, T * dot - tail / (1.0 - alpha), 0.0)
