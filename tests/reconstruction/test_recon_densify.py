@@ -72,13 +72,30 @@ def test_clone_split_prune_counts_and_optimizer_state() -> None:
         opt.step()
 
 
-def test_max_gaussians_caps_growth_and_opacity_reset() -> None:
+@pytest.mark.parametrize("kind", ["builtin", "gsplat"])
+def test_max_gaussians_caps_growth_and_opacity_reset(kind) -> None:
+    """Both strategies stop growing at ``max_gaussians``, the largest gradients grown first. gsplat's own strategy
+    has no cap: with gsplat installed (``--strategy auto``), ``genxd reconstruct --max-gaussians 8000`` ended with
+    10,829 Gaussians."""
+    if kind == "gsplat":
+        pytest.importorskip("gsplat.strategy", reason="gsplat not installed")
     model, params, optimizers = _setup(dynamic=False)
-    strategy = DensifyStrategy(refine_start_iter=0, refine_every=1, refine_stop_iter=100, reset_every=2, max_gaussians=9)
+    strategy = make_strategy(kind, refine_start_iter=0, refine_every=1, refine_stop_iter=100, reset_every=2,
+                             max_gaussians=9)
     state = strategy.initialize_state(scene_scale=1.0)
-    strategy.step_post_backward(params, optimizers, state, step=2, info=_info(8, high=[0, 1, 2, 3]))
-    assert model.num_gaussians <= 9
+    before = params["means"].detach().clone()
+    info = _info(8, high=[0, 1, 2, 3])  # four small Gaussians to duplicate, room for one
+    info["means2d"].grad[0, 2, 0] = 2.0  # the largest gradient
+    strategy.step_post_backward(params, optimizers, state, step=2, info=info)
+    # 8 + 1 duplicated (of Gaussian 2) - 1 pruned (7, transparent): without the cap 8 + 4 - 1
+    assert model.num_gaussians == 8
+    assert torch.equal(params["means"].detach()[-1], before[2])  # the copy is appended last
     assert torch.sigmoid(params["opacities"]).max() <= 2 * strategy.prune_opa + 1e-6
+    full = make_strategy(kind, refine_start_iter=0, refine_every=1, refine_stop_iter=100, reset_every=2,
+                         max_gaussians=8)  # no room at all: nothing grows, the transparent one is still pruned
+    model, params, optimizers = _setup(dynamic=False)
+    full.step_post_backward(params, optimizers, full.initialize_state(scene_scale=1.0), step=2, info=info)
+    assert model.num_gaussians == 7
 
 
 def test_short_run_schedule() -> None:

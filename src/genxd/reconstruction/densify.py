@@ -255,6 +255,27 @@ def _gsplat_strategy_class(default_strategy: type) -> type:
             if step % self.reset_every == 0:
                 reset_opa(params=params, optimizers=optimizers, state=state, value=self.prune_opa * 2.0)
 
+        @torch.no_grad()
+        def _grow_gs(self, params, optimizers, state, step):  # noqa: ANN001
+            # ``max_gaussians`` (set by make_strategy; gsplat has no cap): at most that many Gaussians after the
+            # growth, the ones with the largest gradients grown first, as DensifyStrategy does
+            cap = getattr(self, "max_gaussians", None)
+            if cap is not None:
+                grads = state["grad2d"] / state["count"].clamp_min(1)
+                grow = grads > self.grow_grad2d
+                radii_rule = step < self.refine_scale2d_stop_iter
+                if radii_rule:
+                    grow |= state["radii"] > self.grow_scale2d
+                room = max(cap - len(params["means"]), 0)
+                if int(grow.sum()) > room:
+                    keep = torch.zeros_like(grow)
+                    if room:
+                        keep[torch.topk(torch.where(grow, grads, torch.full_like(grads, -1.0)), room).indices] = True
+                    state["grad2d"] = torch.where(keep, state["grad2d"], torch.zeros_like(state["grad2d"]))
+                    if radii_rule:
+                        state["radii"] = torch.where(keep, state["radii"], torch.zeros_like(state["radii"]))
+            return super()._grow_gs(params, optimizers, state, step)
+
     return GsplatDefaultStrategy
 
 
@@ -263,8 +284,9 @@ def make_strategy(kind: StrategyKind = "auto", **kwargs: Any) -> Any:
     gsplat is importable), the built-in :class:`DensifyStrategy` (``"builtin"``), or None (``"none"``).
 
     ``kwargs`` are the shared options (``prune_opa, grow_grad2d, grow_scale3d, prune_scale3d,
-    refine_start_iter, refine_stop_iter, reset_every, refine_every``); ``max_gaussians`` is only
-    honoured by the built-in strategy.
+    refine_start_iter, refine_stop_iter, reset_every, refine_every``) and ``max_gaussians`` (no growth past that
+    many Gaussians, the largest gradients grown first; gsplat's strategy has no such option, genxd's subclass adds
+    it: before, ``--max-gaussians 8000`` with gsplat installed ended with 10,829 Gaussians).
     """
     if kind == "none":
         return None
@@ -277,7 +299,9 @@ def make_strategy(kind: StrategyKind = "auto", **kwargs: Any) -> Any:
                                  f"{install_extra('gsplat')}") from None
         else:
             gs_kwargs = {k: v for k, v in kwargs.items() if k not in ("max_gaussians",)}
-            return _gsplat_strategy_class(DefaultStrategy)(**gs_kwargs)
+            strategy = _gsplat_strategy_class(DefaultStrategy)(**gs_kwargs)
+            strategy.max_gaussians = kwargs.get("max_gaussians")
+            return strategy
     if kind not in ("auto", "builtin"):
         raise ValueError(f"unknown densification strategy {kind!r}: expected auto, gsplat, builtin or none")
     return DensifyStrategy(**kwargs)
