@@ -510,7 +510,7 @@ def test_a_known_focal_gives_square_pixels_on_frames_that_are_not_square():
     focal length was fitted with pixels 1.78 times taller than wide (found while fixing camera files of other
     shapes, 2026-12-04; every real camera has square pixels)."""
     pytest.importorskip("pycolmap")
-    from genxd.curation.sfm import _reader_options
+    from genxd.curation.sfm_database import _reader_options
 
     reader = _reader_options(0.8, 320, 180)
     assert str(reader.camera_model).endswith("PINHOLE")
