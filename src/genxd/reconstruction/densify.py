@@ -158,10 +158,7 @@ class DensifyStrategy:
             room = self.max_gaussians - len(grads)
             if room <= 0:
                 return 0, 0
-            if int(high.sum()) > room:  # keep the largest gradients
-                top = torch.topk(torch.where(high, grads, torch.zeros_like(grads)), room).indices
-                high = torch.zeros_like(high)
-                high[top] = True
+            high = _largest_within(high, grads, room)
         small = torch.exp(params["scales"]).max(dim=-1).values <= self.grow_scale3d * state["scene_scale"]
         dupli = high & small
         split = high & ~small
@@ -232,6 +229,17 @@ class DensifyStrategy:
 
 
 @functools.lru_cache(maxsize=None)
+def _largest_within(grow: Tensor, grads: Tensor, room: int) -> Tensor:
+    """``grow [N]`` (bool) cut to the ``room`` (>= 0) entries of largest ``grads [N]``; itself when it holds no more:
+    the growth rule of ``max_gaussians``, for both strategies."""
+    if int(grow.sum()) <= room:
+        return grow
+    keep = torch.zeros_like(grow)
+    if room > 0:
+        keep[torch.topk(torch.where(grow, grads, float("-inf")), room).indices] = True
+    return keep
+
+
 def _gsplat_strategy_class(default_strategy: type) -> type:
     """gsplat's ``DefaultStrategy`` with the opacity reset on the rule above (every ``reset_every`` steps, never at
     step 0), whichever gsplat is installed: gsplat 1.5.0-1.5.2 also reset at step 0 (``step % reset_every == 0``),
@@ -266,11 +274,8 @@ def _gsplat_strategy_class(default_strategy: type) -> type:
                 radii_rule = step < self.refine_scale2d_stop_iter
                 if radii_rule:
                     grow |= state["radii"] > self.grow_scale2d
-                room = max(cap - len(params["means"]), 0)
-                if int(grow.sum()) > room:
-                    keep = torch.zeros_like(grow)
-                    if room:
-                        keep[torch.topk(torch.where(grow, grads, torch.full_like(grads, -1.0)), room).indices] = True
+                keep = _largest_within(grow, grads, max(cap - len(params["means"]), 0))
+                if keep is not grow:  # cut to the room left
                     state["grad2d"] = torch.where(keep, state["grad2d"], torch.zeros_like(state["grad2d"]))
                     if radii_rule:
                         state["radii"] = torch.where(keep, state["radii"], torch.zeros_like(state["radii"]))
