@@ -92,7 +92,9 @@ def interruption(exc: KeyboardInterrupt) -> tuple[str | None, int]:
     launch = launch_process()
     if launch is not None and notes:
         notes.insert(0, process_label(*launch))
-    line, code = ("genxd: terminated", 143) if isinstance(exc, Terminated) else ("genxd: interrupted", 130)
+    terminated = isinstance(exc, Terminated) or _SIGTERM_RAISED  # the latter: a Terminated a library re-raised as
+    # KeyboardInterrupt (Ray's blocking calls)
+    line, code = ("genxd: terminated", 143) if terminated else ("genxd: interrupted", 130)
     if launch is not None and launch[0] != 0 and not notes:
         return None, code
     return line + "".join(f": {n}" for n in notes), code
@@ -106,7 +108,15 @@ def interrupted_exit(exc: KeyboardInterrupt) -> NoReturn:
     sys.exit(code)
 
 
+#: Whether :func:`_raise_terminated` ran in this process: a blocking Ray call (``ray.wait``, ``ray.get``) turns
+#: whatever a signal handler raises into a plain ``KeyboardInterrupt``, so that a ``kill`` of ``genxd curate --ray
+#: local`` ended as Ctrl-C does ("genxd: interrupted", 130); :func:`interruption` reads it
+_SIGTERM_RAISED = False
+
+
 def _raise_terminated(signum: int, frame: object) -> None:
+    global _SIGTERM_RAISED
+    _SIGTERM_RAISED = True
     raise Terminated
 
 
