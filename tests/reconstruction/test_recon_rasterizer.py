@@ -93,6 +93,32 @@ def test_gradients_match_finite_differences() -> None:
     assert torch.autograd.gradcheck(fn, inputs, eps=1e-7, atol=1e-5, rtol=1e-3)
 
 
+@pytest.mark.parametrize("other", ["colors", "opacities"])
+def test_inputs_in_another_dtype_than_the_means_render_and_backpropagate_in_the_means_dtype(other: str) -> None:
+    """float64 colours (numpy's default) with float32 means rendered, then the backward failed ("index_copy_():
+    self and source expected to have the same dtype"): every tensor is taken in the means' dtype, so the image and
+    the gradients are those of the all-float32 render, and the float64 input gets its gradient in float64."""
+    g = random_gaussians(30, seed=2)
+    c2w, K = _camera()
+    background = torch.tensor([0.3, 0.2, 0.1])
+
+    def render_and_grads(values: dict, bg: torch.Tensor) -> tuple:
+        inputs = {k: v.clone().requires_grad_() for k, v in values.items()}
+        out = rasterize_with_info(**inputs, c2w=c2w, K=K, height=12, width=14, background=bg, backend="torch")
+        (out.rgb.square().sum() + out.depth.sum()).backward()
+        return out.rgb, {k: v.grad for k, v in inputs.items()}
+
+    rgb32, grads32 = render_and_grads(g, background)
+    mixed = {**g, other: g[other].double()}
+    rgb, grads = render_and_grads(mixed, background)
+    assert grads[other].dtype == torch.float64
+    assert rgb.dtype == torch.float32
+    # the same float32 operations on the same values (the cast of a float32 value to float64 and back is exact)
+    assert torch.equal(rgb, rgb32)
+    for key in g:
+        assert torch.equal(grads[key].float(), grads32[key]), key
+
+
 def test_gaussian_lands_on_projected_pixel() -> None:
     """Pixel-centre convention: a tiny Gaussian's alpha centroid is its projection (u W, v H)."""
     c2w, K = _camera()

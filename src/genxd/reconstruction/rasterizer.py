@@ -320,6 +320,8 @@ def rasterize_with_info(
         c2w: ``[C, 4, 4]`` OpenCV camera-to-world; K: ``[C, 3, 3]`` normalised intrinsics.
         height, width: image size in pixels.
         background: ``[D]`` colour behind the Gaussians (None: black / zeros).
+        Every tensor is taken in ``means``' dtype (cast where it differs: float64 colours from numpy with
+        float32 means render in float32, and their gradients come back in float64).
         backend: ``"torch"``, ``"gsplat"`` (CUDA tensors only) or ``"auto"`` (gsplat on CUDA when its
             kernels load, else torch, with one warning when gsplat is installed but its kernels do not load).
         max_pairs: candidate (pixel, Gaussian) pairs per chunk of the torch backend (memory bound).
@@ -329,6 +331,11 @@ def rasterize_with_info(
         raise ValueError(f"image size must be positive, got {height}x{width}")
     K_pixels = denormalize_intrinsics(K.to(means), width, height)
     c2w = c2w.to(means)
+    # one dtype for the compositing: float64 colours with float32 means rendered, then failed in the backward
+    # ("index_copy_(): self and source expected to have the same dtype")
+    quats, scales, opacities, colors = (t.to(means.dtype) for t in (quats, scales, opacities, colors))
+    if background is not None:
+        background = background.to(means.dtype)
     if backend == "auto":
         backend = "gsplat" if (means.is_cuda and gsplat_available()) else "torch"
         if backend == "gsplat" and (problem := gsplat_cuda_problem()) is not None:
