@@ -18,7 +18,7 @@ from . import validation as v
 from .utils.command_line import rerun_command, run_hint
 from .utils.io import WrittenMeanwhile, check_not_working_folder, check_output_file, output_target
 from .utils.json_files import read_json_object
-from .utils.messages import breaks_line
+from .utils.messages import add_note, breaks_line
 from .utils.paths import name_key, parts_below
 from .utils.shared_work import launch_process
 
@@ -216,7 +216,7 @@ def noting_written(written: Callable[[], int], total: int, out_dir: str | os.Pat
         if 0 < done < total and not getattr(exc, "__notes__", None):
             how = _continue_hint(done, overwrite)
             share = "this process's " if launch_process() is not None else ""
-            exc.add_note(f"{done} of {share}{total} {what} written in {out_dir}; to continue, {how}")
+            add_note(exc, f"{done} of {share}{total} {what} written in {out_dir}; to continue, {how}")
         raise
 
 

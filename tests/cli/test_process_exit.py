@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from genxd.cli.process_exit import nanobind_triton_loaded
+from genxd.utils.messages import add_note
 
 from ..helpers import env_with_path
 
@@ -98,7 +99,7 @@ def test_an_interrupted_launch_of_two_processes_says_it_once(monkeypatch):
     assert interruption(KeyboardInterrupt()) == (None, 130)
     assert interruption(Terminated()) == (None, 143)
     kept = KeyboardInterrupt()
-    kept.add_note("kept 2 of 5 windows of a")
+    add_note(kept, "kept 2 of 5 windows of a")  # exc.add_note is Python 3.11's
     assert interruption(kept) == ("genxd: interrupted: process 1 of 2: kept 2 of 5 windows of a", 130)
     monkeypatch.setenv("RANK", "0")
     assert interruption(KeyboardInterrupt()) == ("genxd: interrupted", 130)

@@ -46,6 +46,7 @@ from .. import validation as v
 from ..utils.command_line import rerun_command, run_hint
 from ..utils.io import atomic_file
 from ..utils.json_text import json_text
+from ..utils.messages import add_note
 from .long_path_fingerprint import (device_kind, image_digest, job_fingerprint, model_files_digest, tensor_digest,
                                     timed_model_files_digest)
 from .long_path_plans import LongPathPlan
@@ -530,7 +531,7 @@ class PartialRuns:
             yield
         except KeyboardInterrupt as exc:
             if (kept := self.kept_note()) is not None:
-                exc.add_note(kept)
+                add_note(exc, kept)
             raise
 
     def kept_note(self, scenes: Sequence[int] | None = None) -> str | None:

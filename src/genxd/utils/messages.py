@@ -1,11 +1,16 @@
 """Text kept to one line: the first line of an exception, for messages that quote a library's error
-(``... (KeyError: 'cameras')``), and the characters that would break a printed line (:func:`breaks_line`)."""
+(``... (KeyError: 'cameras')``), the characters that would break a printed line (:func:`breaks_line`), and a note
+added to an exception on any Python genxd supports (:func:`add_note`)."""
 
 from __future__ import annotations
 
 import unicodedata
 
-__all__ = ["breaks_line", "first_line"]
+__all__ = ["add_note", "breaks_line", "first_line"]
+
+# BaseException.add_note came with Python 3.11; genxd supports 3.10 (requires-python), where calling it raised
+# AttributeError inside the handler of a Ctrl-C or SIGTERM and replaced 'genxd: interrupted: ...' with a traceback
+_HAS_ADD_NOTE = hasattr(BaseException, "add_note")
 
 
 def breaks_line(c: str) -> bool:
@@ -24,3 +29,19 @@ def first_line(exc: BaseException, *, with_type: bool = False, limit: int | None
     if limit is not None and len(line) > limit:
         line = line[:max(0, limit - 3)] + "..."
     return line
+
+
+def add_note(exc: BaseException, note: str) -> None:
+    """``exc.add_note(note)``: ``note`` appended to ``exc.__notes__``, which genxd's messages read (e.g.
+    :func:`genxd.cli.process_exit.interruption`). On Python 3.10, which has no ``add_note``, the same list is kept
+    by hand (that Python's traceback does not print it; genxd's one-line messages still do)."""
+    if _HAS_ADD_NOTE:
+        exc.add_note(note)
+        return
+    if not isinstance(note, str):
+        raise TypeError(f"note must be a str, not {type(note).__name__}")
+    notes = getattr(exc, "__notes__", None)
+    if not isinstance(notes, list):
+        notes = []
+        exc.__notes__ = notes
+    notes.append(note)
