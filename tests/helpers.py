@@ -16,6 +16,18 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def pyproject() -> dict:
+    """pyproject.toml, parsed: with tomllib (Python >= 3.11), or on Python 3.10 with tomli, which pytest requires
+    there. Not pip's vendored copy: on Python < 3.12 importing pip switches off setuptools' distutils shim, and
+    setuptools imported later in the process (tests/test_package_data.py's sdist tests) failed its assertion."""
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # Python 3.10
+        import tomli as tomllib
+    with open(ROOT / "pyproject.toml", "rb") as fh:
+        return tomllib.load(fh)
+
+
 def load_script(relative: str) -> ModuleType:
     """A script of the repository (e.g. ``benchmarks/bench_training.py``) loaded as a module."""
     path = ROOT / relative

@@ -3,21 +3,14 @@
 from __future__ import annotations
 
 import re
-import sys
 
 import pytest
 
-from .helpers import ROOT
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    from pip._vendor import tomli as tomllib
+from .helpers import ROOT, pyproject
 
 
 def _extras() -> dict[str, list[str]]:
-    with open(ROOT / "pyproject.toml", "rb") as fh:
-        return tomllib.load(fh)["project"]["optional-dependencies"]
+    return pyproject()["project"]["optional-dependencies"]
 
 
 def _ci_list(name: str) -> str:

@@ -5,22 +5,15 @@ and LICENSE ships in both."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
-from .helpers import ROOT
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    from pip._vendor import tomli as tomllib
+from .helpers import ROOT, pyproject
 
 PACKAGE = ROOT / "src" / "genxd"
 
 
 def _shipped() -> set:
-    with open(ROOT / "pyproject.toml", "rb") as fh:
-        patterns = tomllib.load(fh)["tool"]["setuptools"]["package-data"]["genxd"]
+    patterns = pyproject()["tool"]["setuptools"]["package-data"]["genxd"]
     return {p for pattern in patterns for p in PACKAGE.glob(pattern) if p.is_file()}
 
 
@@ -75,8 +68,7 @@ def test_the_sdist_leaves_out_ci_caches_and_outputs(tmp_path, monkeypatch):
 
 def test_the_license_ships():
     """pyproject's Apache-2.0, with the license's text in the wheel and the sdist (there was no LICENSE file)."""
-    with open(ROOT / "pyproject.toml", "rb") as fh:
-        project = tomllib.load(fh)["project"]
+    project = pyproject()["project"]
     assert project["license"] == "Apache-2.0" and project["license-files"] == ["LICENSE"]
     text = (ROOT / "LICENSE").read_text()
     assert "Apache License" in text and "Version 2.0, January 2004" in text and "END OF TERMS AND CONDITIONS" in text

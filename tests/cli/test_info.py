@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
-import pytest
 from typer.testing import CliRunner
 
 from genxd.cli import app
 from genxd.cli.info import CORE, OPTIONAL
 
-ROOT = Path(__file__).resolve().parents[2]
+from ..helpers import pyproject
 
 
 def test_info_reports_versions_machine_and_the_bundled_model():
@@ -33,8 +31,7 @@ def test_info_reports_versions_machine_and_the_bundled_model():
 
 def test_info_names_the_right_extra_for_each_optional_package():
     # the extra named beside a missing package must exist and install it; core packages are dependencies
-    tomllib = pytest.importorskip("tomllib")  # Python >= 3.11
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    project = pyproject()["project"]
     name = lambda req: re.split(r"[<>=!~;\[ ]", req, maxsplit=1)[0].lower()  # noqa: E731
     extras = {extra: {name(r) for r in reqs} for extra, reqs in project["optional-dependencies"].items()}
     for dist, extra in OPTIONAL.items():

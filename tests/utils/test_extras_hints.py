@@ -12,12 +12,7 @@ import torch
 
 from genxd.utils.extras import EXTRAS, install_extra
 
-from ..helpers import ROOT
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    from pip._vendor import tomli as tomllib
+from ..helpers import pyproject
 
 
 def _assert_hint(message: str, extra: str) -> None:
@@ -26,8 +21,7 @@ def _assert_hint(message: str, extra: str) -> None:
 
 
 def test_every_named_extra_is_one_of_pyproject():
-    with open(ROOT / "pyproject.toml", "rb") as fh:
-        extras = tomllib.load(fh)["project"]["optional-dependencies"]
+    extras = pyproject()["project"]["optional-dependencies"]
     assert set(EXTRAS) <= set(extras)
     assert install_extra("ray") == 'pip install "genxd[ray]"'
     with pytest.raises(ValueError, match="unknown extra 'rays'"):
