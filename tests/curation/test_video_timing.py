@@ -9,7 +9,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from genxd.curation import read_frames
+from genxd.curation import read_frames, video_decode
 from genxd.curation.frames import count_frames
 from genxd.validation import GenXDWarning
 
@@ -136,7 +136,8 @@ def test_a_variable_frame_rate_clip_with_b_frames_is_counted_by_its_frames(tmp_p
 
 class _Failing:
     """Wraps a PyAV object; ``fail(k, where)`` decides whether the k-th decoded frame raises, ``"decode"`` or in
-    ``"to_ndarray"``: a decoder that fails other than at damaged data (out of memory, a read error)."""
+    ``"to_ndarray"`` (the conversion to RGB, :func:`genxd.curation.video_decode._rgb24`): a decoder that fails other
+    than at damaged data (out of memory, a read error)."""
 
     def __init__(self, wrapped, fail, count=None):
         self._wrapped, self._fail, self._count = wrapped, fail, count if count is not None else [0]
@@ -154,10 +155,6 @@ class _Failing:
             self._fail(self._count[0] - 1, "decode")
             yield _Failing(frame, self._fail, [self._count[0] - 1])
 
-    def to_ndarray(self, *args, **kwargs):
-        self._fail(self._count[0], "to_ndarray")
-        return self._wrapped.to_ndarray(*args, **kwargs)
-
 
 def _open_failing(monkeypatch, at: int, where: str, error: Exception) -> None:
     real_open = av.open
@@ -167,6 +164,15 @@ def _open_failing(monkeypatch, at: int, where: str, error: Exception) -> None:
             raise error
 
     monkeypatch.setattr(av, "open", lambda *a, **k: _Failing(real_open(*a, **k), fail))
+    real_rgb24 = video_decode._rgb24
+
+    def rgb24(reformatter, frame):  # genxd converts with its own converter: the wrapped frame's failure first
+        if isinstance(frame, _Failing):
+            frame._fail(frame._count[0], "to_ndarray")
+            frame = frame._wrapped
+        return real_rgb24(reformatter, frame)
+
+    monkeypatch.setattr(video_decode, "_rgb24", rgb24)
 
 
 @pytest.mark.parametrize("error", [av.error.MemoryError(12, "Cannot allocate memory"),

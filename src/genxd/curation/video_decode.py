@@ -193,11 +193,17 @@ def iter_video_frames(path: Path, wanted=None, check_length: bool = True, times:
         yield from _decode(path, wanted, check_length, times, end, times_all, skip=lost.yielded)
 
 
+def _rgb24(reformatter, frame) -> np.ndarray:
+    """``frame`` as ``uint8 [H, W, 3]`` RGB, converted by ``reformatter`` (a decode's own: :func:`_decode`)."""
+    return reformatter.reformat(frame, format="rgb24").to_ndarray()
+
+
 def _decode(path: Path, wanted, check_length: bool, times: list | None, end: DecodeEnd | None, times_all: bool,
             seek: tuple[int, list] | None = None, skip: int = 0):
     """:func:`iter_video_frames`' decoding, from the keyframe before ``seek``'s first frame, or from the start,
     the first ``skip`` frames decoded but not yielded (a seek that lost its frames yielded them)."""
     import av  # PyAV: streaming decode, stops early when enough frames are read
+    from av.video.reformatter import VideoReformatter
 
     try:
         container = av.open(str(path))
@@ -212,6 +218,11 @@ def _decode(path: Path, wanted, check_length: bool, times: list | None, end: Dec
         if stream.codec_context is None:  # FFmpeg has no decoder for its codec; PyAV < 18 crashed decoding it
             raise VideoReadError(f"{path.name}: cannot decode its video stream (no decoder for its codec)")
         stream.thread_type = "AUTO"
+        # this decode's own converter, freed with it: PyAV 19 (Python >= 3.12) keeps frame.to_ndarray(format=...)'s
+        # converter for the thread's lifetime, with FFmpeg's thread pool, and a process that later started ffmpeg
+        # from another thread (imageio-ffmpeg's preexec_fn) hung for good: the forked child freed that converter
+        # and waited on threads it does not have (docs/robustness.md)
+        reformatter = VideoReformatter()
         decoded = hidden = 0  # frames decoded; packets an edit list hides (a trimmed clip's: not decoded)
         converted = False  # a frame converted yet: the first is checked for HDR
         sar = sample_aspect_ratio(stream)  # non-square pixels: resampled to square ones before turning upright
@@ -250,7 +261,7 @@ def _decode(path: Path, wanted, check_length: bool, times: list | None, end: Dec
                     if not converted:
                         _warn_if_hdr(path, frame, stream)
                         converted = True
-                    pixels = _upright(frame, square_pixels(frame.to_ndarray(format="rgb24"), sar))
+                    pixels = _upright(frame, square_pixels(_rgb24(reformatter, frame), sar))
                     decoded += 1  # counted once converted: a frame that fails to convert is not kept
                     if times is not None:
                         times.append(_frame_seconds(frame))
