@@ -4,6 +4,7 @@ frozen afterwards (``genxd.cli.common.import_libraries``), and a frozen heap at 
 from __future__ import annotations
 
 import gc
+import signal
 import sys
 
 import pytest
@@ -45,7 +46,16 @@ def test_import_libraries_restores_the_collector_on_failure(gc_state):
     assert not gc.isenabled()
 
 
-def test_main_freezes_the_heap_on_exit(gc_state, monkeypatch):
+@pytest.fixture
+def sigterm_kept():
+    """``genxd.cli.main`` takes SIGTERM over (``stop_cleanly_on_sigterm``): put back afterwards, so that the tests this
+    pytest worker runs later do not inherit genxd's handler."""
+    before = signal.getsignal(signal.SIGTERM)
+    yield
+    signal.signal(signal.SIGTERM, before)
+
+
+def test_main_freezes_the_heap_on_exit(gc_state, sigterm_kept, monkeypatch):
     import genxd.cli as cli
 
     gc.unfreeze()

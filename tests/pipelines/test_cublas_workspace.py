@@ -5,6 +5,7 @@ API."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 
@@ -17,8 +18,12 @@ from genxd.pipelines.cublas_workspace import NO_WORKSPACE, prefer_no_cublas_work
 
 @pytest.fixture
 def clean_env(monkeypatch):
+    """The variables unset for the test, and as they were afterwards: ``delenv`` of a variable that is not set records
+    nothing to undo, so the values a test's ``prefer_no_cublas_workspace`` set stayed for the rest of the worker's
+    session (and in every process its later tests started)."""
     for name in NO_WORKSPACE:
-        monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv(name, "")  # recorded: put back (or unset) when the test ends
+        monkeypatch.delenv(name)
 
 
 def _fake_gpu(monkeypatch, major: int | None):
@@ -106,8 +111,15 @@ def test_demo_sets_it_before_a_model_loads(monkeypatch, clean_env):
     from genxd.cli.demo import serve
 
     calls = _calls_in_order(monkeypatch, demo_app, "build_app")
-    with pytest.raises(RuntimeError, match="stop here"):
-        serve(None, "127.0.0.1", 7860, ["cpu"], None, 10.0, 4, None)
+    for name in ("GRADIO_TEMP_DIR", "GRADIO_ANALYTICS_ENABLED"):  # serve sets them: put back when the test ends
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
+    sigterm = signal.getsignal(signal.SIGTERM)  # serve makes SIGTERM stop the server
+    try:
+        with pytest.raises(RuntimeError, match="stop here"):
+            serve(None, "127.0.0.1", 7860, ["cpu"], None, 10.0, 4, None)
+    finally:
+        signal.signal(signal.SIGTERM, sigterm)
     assert calls == ["cpu", "build_app"]
 
 
