@@ -205,6 +205,14 @@ def test_local_ray_counts_are_checked_by_argparse(script, argv, expected, capsys
     refused(script, [*argv, "--out", str(out)], capsys, *expected)
 
 
+@pytest.mark.parametrize("argv, expected", [(["--stops", "0"], ["--stops", "must be at least 1, got 0"]),
+                                            (["--cpus", "0"], ["--cpus", "must be at least 1, got 0"]),
+                                            (["--task-s", "0.1"], ["--task-s", "0.5 to 600 seconds, got 0.1"]),
+                                            (["--task-s", "nan"], ["--task-s", "got nan"])])
+def test_bench_ray_cancel_refuses_bad_counts_before_ray_starts(argv, expected, capsys, out):
+    refused("bench_ray_cancel.py", [*argv, "--out", str(out)], capsys, *expected)
+
+
 def test_a_bad_task_count_from_the_shell_is_one_line(tmp_path):
     import subprocess
 

@@ -1,6 +1,10 @@
 """A ``--ray`` run that stops early cancels its tasks on the cluster (found by the Ray-joining audit: from Python, on
 a connection the caller made, an error in the run left its queued and running tasks curating into the output folder
-after :func:`genxd.curation.ray_engine.run_ray` had returned; ``genxd curate`` left the half-written folders)."""
+after :func:`genxd.curation.ray_engine.run_ray` had returned; ``genxd curate`` left the half-written folders).
+
+A task Ray hands to the worker that the first video freed as the run stops is not running there yet, and one
+cancellation misses it (Ray 2.60): it ran to its end and wrote (here 5 of 50 such stops on a 2-core machine, beside
+other test runs); :func:`genxd.curation.ray_engine.cancel_tasks` now cancels again the tasks that have not ended."""
 
 from __future__ import annotations
 
@@ -35,7 +39,10 @@ def test_an_error_in_the_run_cancels_its_tasks_and_removes_their_part_folders(tm
             (P(out_dir) / f"{source.video_id}.written").write_text("a task went on after the run stopped\n")
             return record(source, "ok", verdict="static", motion_strength=0.0)
 
+        stopped_by: list[str] = []
+
         def done(record: dict) -> None:
+            stopped_by.append(record["video_id"])
             raise RuntimeError("the index could not be written")  # as a full disk would
 
         cleaned: list[Path] = []
@@ -46,15 +53,15 @@ def test_an_error_in_the_run_cancels_its_tasks_and_removes_their_part_folders(tm
                 part.rmdir()
 
         todo = [VideoSource(f"clip_{i:02d}", tmp_path / f"clip_{i:02d}.mp4", "video") for i in range(6)]
-        started = time.monotonic()
         with pytest.raises(RuntimeError, match="the index could not be written"):
             run_ray(todo, tmp_path, CurationConfig(num_threads=1), ray, task, done, clean_parts)
-        # the cancelled tasks' wait is bounded (RAY_CANCEL_WAIT_S, 10 s): under the earlier 15 s bound in every earlier CI run; 18.2 s
-        # measured under a load of ~17 on 2 cores (2026-12-05, a CI run beside other test runs), so the bound is 30 s
-        assert time.monotonic() - started < 30
+        # (that the wait for the cancelled tasks is bounded is test_curation_ray_window.py's: a bound on the time from
+        # the run's start here also timed the workers' start, 6-74 s on a loaded 2-core machine)
         time.sleep(6.0)  # longer than a task: any left running has written by now
         written = sorted(p.stem for p in tmp_path.glob("*.written"))
-        assert written == ["clip_00"], f"tasks went on after the run stopped: {written}"
+        # the video whose record stopped the run: clip_00 unless its worker started 4 s after another one's (once in
+        # 3 runs under load, each worker importing genxd for the task's arguments; clip_01 then stopped the run)
+        assert written == stopped_by, f"tasks went on after the run stopped: {written}"
         assert cleaned == [tmp_path] and not list(tmp_path.glob(".*.part"))
     finally:
         ray.shutdown()
