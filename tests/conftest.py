@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,14 @@ REFERENCE_SMALL = FIXTURES / "reference_small"
 
 # The suite's CPU budget is 2 threads (CI's 2 cores). Under pytest-xdist (the README's `-n 2`) each worker
 # takes its share, so two workers run one thread each instead of four threads fighting for two cores.
+# A run started in the background by a script (``pytest ... &`` in a non-interactive shell: POSIX shells without job
+# control start it with SIGINT ignored) passed that on to every Python the tests start, and such a Python keeps
+# ignoring Ctrl-C, as genxd does for a background job: the tests that stop a genxd command with SIGINT saw it run on
+# (tests/cli/test_interrupt_cli.py, 16 failed that way on Python 3.10 and 3.13, session 48). The tests' processes
+# take Ctrl-C as a terminal's foreground run does.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
 WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
 torch.set_num_threads(max(1, min(2, torch.get_num_threads()) // WORKERS))
 if WORKERS > 1:
