@@ -22,7 +22,13 @@ BT2020 = 9  # primaries, and (BT2020_NCL) the matrix
 def _write(path, trc: int | None, frames: int = 6) -> None:
     """A 10-bit H.264 clip whose stream and frames are tagged with transfer ``trc`` (BT.2020 primaries and matrix),
     or an 8-bit one with no colour tags (``None``)."""
+    from av.video.reformatter import VideoReformatter
+
     rng = np.random.default_rng(0)
+    # a converter of its own, freed with the clip: frame.reformat's is PyAV 19's (Python 3.12+) thread-local, kept
+    # for the worker's life, and a later test of the worker that wrote an mp4 from another thread hung for good
+    # (tests/curation/test_video_threads.py says why)
+    reformatter = VideoReformatter()
     with av.open(str(path), "w") as container:
         stream = container.add_stream("libx264", rate=8)
         stream.width = stream.height = 32
@@ -32,7 +38,7 @@ def _write(path, trc: int | None, frames: int = 6) -> None:
             ctx.color_trc, ctx.color_primaries, ctx.colorspace = trc, BT2020, BT2020
         for _ in range(frames):
             frame = av.VideoFrame.from_ndarray(rng.integers(0, 256, (32, 32, 3), dtype=np.uint8), format="rgb24")
-            frame = frame.reformat(format=stream.pix_fmt)
+            frame = reformatter.reformat(frame, format=stream.pix_fmt)
             if trc is not None:
                 frame.color_trc, frame.color_primaries, frame.colorspace = trc, BT2020, BT2020
             for packet in stream.encode(frame):
