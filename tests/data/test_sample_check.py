@@ -253,9 +253,27 @@ def test_a_dataset_that_cannot_be_pickled_for_spawned_workers_says_so(monkeypatc
         warnings.simplefilter("error")  # PyTorch's paragraph on it is not shown
         with pytest.raises(ValueError) as refused:
             build_training_dataset(cfg, seed=0)
-    message = str(refused.value)
+    message = str(refused.value)  # "Can't get local object": Python 3.13's words
     assert re.match(r"data\.datasets\.0 \(unpicklable\): \S+\.UnpicklableDataset cannot be sent to the data "
                     r"loader's workers, which start by spawn here: the dataset must be picklable \(AttributeError: "
-                    r"Can't pickle local object .*\); .* or set data\.num_workers: 0$", message), message
+                    r"Can't (pickle|get) local object .*\); .* or set data\.num_workers: 0$", message), message
     cfg = DataConfig(num_frames=4, height=32, num_workers=0, datasets=[{"type": "unpicklable"}])
     assert isinstance(build_training_dataset(cfg, seed=0), UnpicklableDataset)  # the way out it names
+
+
+def test_a_pickling_error_is_told_from_other_errors_on_every_python():
+    """What pickle raises for a dataset it cannot send, in the words of each Python (the spawn test above meets only
+    the running one's): a lambda or class defined in a function was "Can't pickle local object" up to 3.12 and is
+    "Can't get local object" on 3.13, which was taken for an error of item 0 (a traceback, the test above failed on
+    3.13); an AttributeError of one's own code is not a pickling error."""
+    import pickle
+
+    from genxd.utils.worker_errors import not_sent_to_workers
+
+    sent = [AttributeError("Can't pickle local object 'f.<locals>.<lambda>'"),  # Python 3.10 - 3.12
+            AttributeError("Can't get local object 'f.<locals>.<lambda>'"),  # 3.13
+            pickle.PicklingError("Can't pickle local object <function f.<locals>.<lambda>>"),  # 3.14
+            TypeError("cannot pickle '_io.TextIOWrapper' object")]
+    assert all(not_sent_to_workers(exc) for exc in sent)
+    assert not not_sent_to_workers(AttributeError("'NoneType' object has no attribute 'shape'"))
+    assert not not_sent_to_workers(ValueError("Can't get local object 'f'"))

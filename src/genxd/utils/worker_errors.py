@@ -40,5 +40,10 @@ def without_worker_traceback(text: str) -> str:
 def not_sent_to_workers(exc: BaseException) -> bool:
     """Whether ``exc``, raised while a DataLoader started its workers, is the dataset failing to pickle: workers
     that start by spawn (macOS, Windows) or forkserver (Linux from Python 3.14) are sent the dataset pickled."""
-    return isinstance(exc, pickle.PicklingError) or (isinstance(exc, (TypeError, AttributeError))
-                                                     and "pickle" in str(exc).lower())
+    if isinstance(exc, pickle.PicklingError):
+        return True
+    # "cannot pickle '_io.TextIOWrapper' object"; a lambda or class defined in a function: "Can't pickle local
+    # object 'f.<locals>.<lambda>'" up to Python 3.12, "Can't get local object ..." on 3.13 (PicklingError on 3.14)
+    text = str(exc).lower()
+    return isinstance(exc, (TypeError, AttributeError)) and ("pickle" in text
+                                                            or text.startswith("can't get local object"))
