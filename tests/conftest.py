@@ -12,8 +12,6 @@ import torch
 FIXTURES = Path(__file__).parent / "fixtures"
 REFERENCE_SMALL = FIXTURES / "reference_small"
 
-# The suite's CPU budget is 2 threads (CI's 2 cores). Under pytest-xdist (the README's `-n 2`) each worker
-# takes its share, so two workers run one thread each instead of four threads fighting for two cores.
 # A run started in the background by a script (``pytest ... &`` in a non-interactive shell: POSIX shells without job
 # control start it with SIGINT ignored) passed that on to every Python the tests start, and such a Python keeps
 # ignoring Ctrl-C, as genxd does for a background job: the tests that stop a genxd command with SIGINT saw it run on
@@ -22,6 +20,8 @@ REFERENCE_SMALL = FIXTURES / "reference_small"
 if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
     signal.signal(signal.SIGINT, signal.default_int_handler)
 
+# The suite's CPU budget is 2 threads (CI's 2 cores). Under pytest-xdist (the README's `-n 2`) each worker
+# takes its share, so two workers run one thread each instead of four threads fighting for two cores.
 WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
 torch.set_num_threads(max(1, min(2, torch.get_num_threads()) // WORKERS))
 if WORKERS > 1:
