@@ -173,16 +173,37 @@ def pretrained_error(cfg: object) -> FileNotFoundError | None:
     return None
 
 
-def output_dir_error(output_dir: str | os.PathLike) -> NotADirectoryError | None:
-    """The error for an ``output_dir`` that cannot be a folder (it, or a folder above it, is a file), else None."""
+#: The folders a run writes in below ``output_dir`` (checkpoints, TensorBoard logs, validation videos).
+RUN_SUBFOLDERS = ("checkpoints", "logs", "validation")
+
+
+def output_dir_error(output_dir: str | os.PathLike) -> NotADirectoryError | PermissionError | None:
+    """The error for an ``output_dir`` that cannot be a folder (it, or a folder above it, is a file), or that this
+    user cannot write in (it, the nearest folder above it that exists, or one of its :data:`RUN_SUBFOLDERS` that
+    exists: a read-only ``checkpoints`` was "[Errno 13] Permission denied: '.../.checkpoint-0000006.part'" at the
+    first checkpoint, after the steps before it were trained), else None."""
     path = Path(output_dir)
     for part in (path, *path.parents):
         if part.exists() or part.is_symlink():
             if part.is_dir():
-                return None
+                return _not_writable(output_dir, part)
             if part == path:
                 return NotADirectoryError(f"output_dir {output_dir} exists and is not a folder")
             return NotADirectoryError(f"output_dir {output_dir}: {part} exists and is not a folder")
+    return None
+
+
+def _not_writable(output_dir: str | os.PathLike, existing: Path) -> PermissionError | None:
+    """The error for the first folder of the run (``existing``: ``output_dir`` or the nearest folder above it) that
+    cannot be written in, else None."""
+    folders = [existing]
+    if existing == Path(output_dir):
+        folders += [existing / name for name in RUN_SUBFOLDERS if (existing / name).is_dir()]
+    for folder in folders:
+        if not os.access(folder, os.W_OK | os.X_OK):
+            where = "" if folder == Path(output_dir) else f" ({folder} is not)"
+            return PermissionError(f"output_dir {output_dir} is not writable{where}: read-only folder or no "
+                                   f"permission")
     return None
 
 
