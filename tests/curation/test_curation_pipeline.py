@@ -319,3 +319,51 @@ def test_curate_video_puts_the_callers_thread_counts_back(tmp_path):
     finally:
         torch.set_num_threads(threads)
         cv2.setNumThreads(cv_threads)
+
+
+def _no_read_permission_run(tmp_path, make_unreadable, make_readable):
+    """A run over one video this user may not read, then one after it was made readable: the records."""
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    video = inputs / "a.mp4"
+    video.write_text("not a video")  # made readable, it fails at reading: the retry is seen
+    out = tmp_path / "out"
+    make_unreadable(video)
+    try:
+        first = curate_dataset(inputs, out, KNOWN, progress=False)
+    finally:
+        make_readable(video)
+    second = curate_dataset(inputs, out, KNOWN, progress=False)
+    return first, second, read_index(out)
+
+
+def _check_retried(first, second, records):
+    assert first.failed == 1 and records[0]["stage"] == "environment" and "traceback" not in records[0], records
+    assert "a.mp4: cannot open as a video (Permission denied)" in records[0]["reason"], records
+    assert second.skipped == 0 and second.failed == 1 and records[1]["stage"] == "read", records
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files without read permission")
+def test_a_video_without_read_permission_is_the_machines_failure_and_tried_again(tmp_path):
+    """A video this user may not read (mode 000) failed at stage ``read``, the video's fault, and every later run
+    skipped it as failed ('3 already done') after the permission was fixed, unless --retry-failed; a frame folder's
+    unreadable frame was already ``environment``. Now ``environment``: the next run tries it. Run as the user
+    genxdtest (session 49)."""
+    _check_retried(*_no_read_permission_run(tmp_path, lambda p: os.chmod(p, 0), lambda p: os.chmod(p, 0o644)))
+
+
+def test_a_video_without_read_permission_is_tried_again_any_user(tmp_path, monkeypatch):
+    """The same for any user (root reads every file): PyAV's open fails with EACCES, as it does for genxdtest."""
+    import errno
+
+    import av
+
+    real_open, denied = av.open, set()
+
+    def open_(path, *args, **kwargs):
+        if str(path) in denied:
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(av, "open", open_)
+    _check_retried(*_no_read_permission_run(tmp_path, lambda p: denied.add(str(p)), lambda p: denied.clear()))

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..utils.io import is_environment_error
 from .read_errors import VideoReadError
 from .video_streams import is_hidden, main_video_stream, sample_aspect_ratio, shown_frame_count, square_pixels
 
@@ -209,6 +210,10 @@ def _decode(path: Path, wanted, check_length: bool, times: list | None, end: Dec
         container = av.open(str(path))
     except Exception as exc:  # noqa: BLE001 - PyAV raises many error types for bad files
         reason = getattr(exc, "strerror", None) or str(exc)  # FFmpeg's words, without its errno and the path
+        if is_environment_error(exc):  # no read permission: the machine's, not the video's (curate retries it)
+            error = PermissionError(f"{path.name}: cannot open as a video ({reason})")
+            error.errno = exc.errno
+            raise error from None
         raise VideoReadError(f"{path.name}: cannot open as a video ({reason})") from None
     try:
         stream = main_video_stream(container)
