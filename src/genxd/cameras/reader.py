@@ -480,6 +480,9 @@ def read_camera_path(
         width = json_size(width, "width")
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such camera file or folder")
+    if not os.access(path, os.R_OK | (os.X_OK if path.is_dir() else 0)):  # a folder of mode 000 named its cameras.bin
+        kind = "folder" if path.is_dir() else "file"
+        raise PermissionError(f"{path}: the camera {kind} is not readable: no permission")
     if path.is_dir():
         return _from_folder(path, focal, height, width, dtype)
     if path.name in COLMAP_FILES:
