@@ -118,6 +118,8 @@ def resolve_checkpoint(name_or_path: str | Path) -> Path:
     if path.parent.is_dir():  # RUN/checkpoints/latest: a training run's newest checkpoint
         path = resolve_latest(path)
     if path.exists():
+        if path.is_dir():
+            _check_readable(path)
         if _is_checkpoint(path):
             return path
         missing = [c for c in COMPONENTS if not (path / c).is_dir()]
@@ -136,6 +138,20 @@ def resolve_checkpoint(name_or_path: str | Path) -> Path:
         f"genxd never downloads at run time). Put the checkpoint folder (unet/, vae/, scheduler/) "
         f"there, or download it with: {download_hint()}"
     )
+
+
+def _check_readable(path: Path) -> None:
+    """A PermissionError naming the first folder of the checkpoint, or file of its components, this user may not
+    read (it was the system's "[Errno 13] Permission denied: 'MODEL/unet/config.json'" from the loader, found as a
+    user who is not root); components not there are left to the caller."""
+    if not os.access(path, os.R_OK | os.X_OK):
+        raise PermissionError(f"{path}: the model folder is not readable: no permission")
+    for folder in (path / c for c in COMPONENTS if (path / c).is_dir()):
+        if not os.access(folder, os.R_OK | os.X_OK):
+            raise PermissionError(f"{folder}: the model folder is not readable: no permission")
+        for file in sorted(folder.iterdir()):
+            if file.is_file() and not os.access(file, os.R_OK):
+                raise PermissionError(f"{file}: the model file is not readable: no permission")
 
 
 def _cached_checkpoint(repo_id: str) -> Path:
