@@ -56,9 +56,19 @@ def test_output_dir_that_is_a_file(tmp_path, monkeypatch):
     assert line == f"output_dir {target} exists and is not a folder"
     inside = target / "run"
     line = _error_line(_train([TINY, f"output_dir={inside}"], monkeypatch))
-    assert line == f"output_dir {inside}: {target} exists and is not a folder"
+    assert line == f"output_dir {inside}: {target} is a file, not a folder"
     assert target.read_text() == "mine"
     assert output_dir_error(tmp_path / "new" / "run") is None and output_dir_error(tmp_path) is None
+
+
+def test_output_dir_that_is_a_link_to_nothing(tmp_path, monkeypatch):
+    """A link to a disk not mounted was 'output_dir LINK exists and is not a folder'; it is said as what it is, as for
+    every other genxd output folder (genxd.utils.io.check_writable_dir), and the link is left alone."""
+    link = tmp_path / "run"
+    link.symlink_to(tmp_path / "unmounted" / "run")
+    line = _error_line(_train([TINY, f"output_dir={link}"], monkeypatch))
+    assert line.startswith(f"{link} is a symbolic link to {tmp_path / 'unmounted' / 'run'}, which does not exist"), line
+    assert link.is_symlink() and not (tmp_path / "unmounted").exists()
 
 
 def test_resume_from_a_missing_folder(tmp_path, monkeypatch):

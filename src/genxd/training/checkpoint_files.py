@@ -12,6 +12,7 @@ from typing import Any
 import yaml
 
 from ..checkpoint_folders import checkpoint_order
+from ..utils.io import check_writable_dir
 from ..validation import arg, is_cli, overwrite_hint, text_setting
 
 __all__ = ["CHECKPOINT_PREFIX", "CONFIG_MARK", "list_checkpoints", "remove_checkpoint", "set_aside_path",
@@ -177,33 +178,22 @@ def pretrained_error(cfg: object) -> FileNotFoundError | None:
 RUN_SUBFOLDERS = ("checkpoints", "logs", "validation")
 
 
-def output_dir_error(output_dir: str | os.PathLike) -> NotADirectoryError | PermissionError | None:
-    """The error for an ``output_dir`` that cannot be a folder (it, or a folder above it, is a file), or that this
-    user cannot write in (it, the nearest folder above it that exists, or one of its :data:`RUN_SUBFOLDERS` that
-    exists: a read-only ``checkpoints`` was "[Errno 13] Permission denied: '.../.checkpoint-0000006.part'" at the
-    first checkpoint, after the steps before it were trained), else None."""
+def output_dir_error(output_dir: str | os.PathLike) -> OSError | None:
+    """The error for an ``output_dir`` that cannot be a folder (it, or a folder above it, is a file; a symbolic link
+    to nothing), or that this user cannot write in (it, the nearest folder above it that exists, or one of its
+    :data:`RUN_SUBFOLDERS` that exists: a read-only ``checkpoints`` was "[Errno 13] Permission denied:
+    '.../.checkpoint-0000006.part'" at the first checkpoint, after the steps before it were trained), else None.
+    The folder itself is checked as every genxd output folder is (:func:`genxd.utils.io.check_writable_dir`)."""
+    try:
+        check_writable_dir(output_dir, "output_dir")
+    except (FileNotFoundError, NotADirectoryError, PermissionError) as exc:
+        return exc
     path = Path(output_dir)
-    for part in (path, *path.parents):
-        if part.exists() or part.is_symlink():
-            if part.is_dir():
-                return _not_writable(output_dir, part)
-            if part == path:
-                return NotADirectoryError(f"output_dir {output_dir} exists and is not a folder")
-            return NotADirectoryError(f"output_dir {output_dir}: {part} exists and is not a folder")
-    return None
-
-
-def _not_writable(output_dir: str | os.PathLike, existing: Path) -> PermissionError | None:
-    """The error for the first folder of the run (``existing``: ``output_dir`` or the nearest folder above it) that
-    cannot be written in, else None."""
-    folders = [existing]
-    if existing == Path(output_dir):
-        folders += [existing / name for name in RUN_SUBFOLDERS if (existing / name).is_dir()]
-    for folder in folders:
-        if not os.access(folder, os.W_OK | os.X_OK):
-            where = "" if folder == Path(output_dir) else f" ({folder} is not)"
-            return PermissionError(f"output_dir {output_dir} is not writable{where}: read-only folder or no "
-                                   f"permission")
+    if path.is_dir():
+        for folder in (path / name for name in RUN_SUBFOLDERS):
+            if folder.is_dir() and not os.access(folder, os.W_OK | os.X_OK):
+                return PermissionError(f"output_dir {path} is not writable ({folder} is not): read-only folder or "
+                                       "no permission")
     return None
 
 
