@@ -7,6 +7,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from .utils.paths import reachable
+
 RELEASED_REPO_ID = "Yuyang-z/genxd"
 DOWNLOAD_HINT = (
     f"hf download {RELEASED_REPO_ID} --local-dir ./genxd-model  (then pass --model ./genxd-model)"
@@ -117,7 +119,7 @@ def resolve_checkpoint(name_or_path: str | Path) -> Path:
     path = Path(name_or_path).expanduser()
     if path.parent.is_dir():  # RUN/checkpoints/latest: a training run's newest checkpoint
         path = resolve_latest(path)
-    if path.exists():
+    if reachable(path, "model folder"):
         if path.is_dir():
             _check_readable(path)
         if _is_checkpoint(path):

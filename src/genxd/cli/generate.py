@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, List, Optional
 import typer
 
 from .. import validation as v
+from ..utils.paths import reachable
 from .common import DEFERRED_IMPORTS, UsageError, import_libraries, note, one_line, run_cli
 from .terminal_text import printed_path
 from .options import (AllowPickle, Anchors, Compile, Device, Dtype, Frames, Guidance, Model, MotionStrength, Out, Overlap,
@@ -26,7 +27,7 @@ def read_input_list(path: Path) -> list[Path]:
 
     Relative paths are relative to the list file's folder.
     """
-    if path.is_dir():
+    if reachable(path, "input list") and path.is_dir():
         raise IsADirectoryError(f"{path}: the input list is a folder; give a text file (one path a line)")
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such input list file")
@@ -125,7 +126,7 @@ def check_inputs_and_outputs(inputs: list[Path], out: Path, overwrite: bool, ski
 
     paths = collect_images(inputs)
     check_model_folder(model)
-    if camera is not None and camera not in CAMERA_PRESETS and not Path(camera).exists():
+    if camera is not None and camera not in CAMERA_PRESETS and not reachable(camera, "camera file or folder"):
         raise v.InvalidValue(f"{v.arg('camera')} must be one of {', '.join(CAMERA_PRESETS)} or a camera file / "
                              f"folder, got {camera!r}")  # the words of genxd.api's check
     check_writable_dir(out, f"output folder ({v.arg('out_dir')})")
@@ -300,7 +301,7 @@ def register(app: typer.Typer) -> None:
         """
 
         def job() -> int:
-            if not data_root.exists():  # before the model code's imports: a typo fails at once
+            if not reachable(data_root, "data folder"):  # before the model code's imports: a typo fails at once
                 raise FileNotFoundError(f"{data_root}: no such folder")
             check_model_folder(model)
             group = start_sampling_job(device)

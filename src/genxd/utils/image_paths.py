@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Iterable
 
-from .paths import IMAGE_SUFFIXES, require_file
+from .paths import IMAGE_SUFFIXES, reachable, require_file
 
 
 def folder_images(folder: Path) -> list[Path]:
@@ -39,9 +39,11 @@ def collect_images(inputs: Iterable[str | Path], seen: set[str] | None = None) -
         if not isinstance(item, (str, os.PathLike)) or isinstance(item, bytes):
             raise InvalidType(f"{arg('images')}: expected file or folder paths, got {item!r} ({type(item).__name__})")
         p = Path(item).expanduser()
-        if not p.exists():
+        if not reachable(p, "image file" if p.suffix.lower() in IMAGE_SUFFIXES else "image folder"):
             raise FileNotFoundError(f"{p}: no such file or folder")
         if p.is_dir():
+            if not os.access(p, os.R_OK | os.X_OK):  # was the system's "[Errno 13] Permission denied: 'FOLDER'"
+                raise PermissionError(f"{p}: the image folder is not readable: no permission")
             found = folder_images(p)
             if not found:
                 raise ValueError(f"{p}: folder has no images ({', '.join(IMAGE_SUFFIXES)})")

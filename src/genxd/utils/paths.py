@@ -11,7 +11,7 @@ import unicodedata
 from pathlib import Path
 
 __all__ = ["IMAGE_SUFFIXES", "LISTED_IMAGE_SUFFIXES", "as_utf8", "case_note", "find_listed_image", "listed_image", "name_key", "path_argument",
-           "path_inside", "relative_to_cwd_note", "require_file"]
+           "path_inside", "reachable", "relative_to_cwd_note", "require_file"]
 
 #: AVIF is read by Pillow (>= 11.3 wheels), HEIC / HEIF through pillow-heif (genxd.utils.image_formats); of an
 #: animated GIF (as of an animated WebP or APNG) the first frame is used, with a warning (genxd.utils.images).
@@ -179,3 +179,23 @@ def relative_to_cwd_note(path: str | os.PathLike) -> str:
     """`` (a relative path: from the current folder, CWD)`` for a relative ``path`` that was not found, else ``""``:
     a path written in a config file is taken from where the command runs, not from the config file's folder."""
     return "" if os.path.isabs(path) else f" (a relative path: from the current folder, {os.getcwd()})"
+
+
+def reachable(path: str | os.PathLike, what: str) -> bool:
+    """Whether ``path`` exists (symbolic links followed, as :meth:`Path.exists`), with a path this user may not
+    reach said as such: a folder above it that may not be entered was the system's "[Errno 13] Permission denied:
+    'PATH'" (``Path.exists`` raises it up to Python 3.13; from 3.14 it would read "no such file"). Raises
+    ``PermissionError("PATH: the WHAT is not readable: no permission to enter FOLDER")``."""
+    try:
+        os.stat(path)
+        return True
+    except PermissionError:
+        pass
+    except (OSError, ValueError):  # missing, a file above it, a loop of links, a NUL in the name
+        return False
+    path = Path(path)
+    blocked = next((folder for folder in reversed(path.absolute().parents)
+                    if folder.is_dir() and not os.access(folder, os.X_OK)), None)
+    if blocked is None:  # denied for another reason (a security module): the system's words, naming the path
+        raise PermissionError(f"{path}: the {what} is not readable: no permission")
+    raise PermissionError(f"{path}: the {what} is not readable: no permission to enter {blocked}")
