@@ -128,3 +128,23 @@ def test_only_the_first_entries_of_a_huge_folder_are_looked_at(tmp_path, monkeyp
     monkeypatch.setattr(checkpoint_folders, "_is_checkpoint", lambda p: seen.append(p) or real(p))
     assert checkpoint_folders.checkpoints_inside(tmp_path) == []
     assert len(seen) == 3
+
+
+def test_a_cached_snapshot_whose_blob_may_not_be_read_names_the_file(tmp_path, monkeypatch):
+    """A cache shared by another user (its blobs of mode 600) went to the loader, whose line was the system's
+    "[Errno 13] Permission denied: '.../blobs/HASH'"; any user: permission as os.access reports it."""
+    import os
+
+    from genxd import checkpoint_folders
+
+    _use_hub_cache(monkeypatch, tmp_path / "hub")
+    monkeypatch.chdir(tmp_path)
+    _cached_repo(tmp_path / "hub", "org/shared", {f"{c}/config.json": c.encode() for c in COMPONENTS})
+    snapshot = tmp_path / "hub" / "models--org--shared" / "snapshots" / ("0" * 40)
+    real_access = os.access
+    monkeypatch.setattr(checkpoint_folders.os, "access",
+                        lambda p, m, **kw: os.path.realpath(p) != os.path.realpath(snapshot / "vae" / "config.json")
+                        and real_access(p, m, **kw))
+    with pytest.raises(PermissionError) as caught:
+        resolve_checkpoint("org/shared")
+    assert str(caught.value) == f"{snapshot / 'vae' / 'config.json'}: the model file is not readable: no permission"

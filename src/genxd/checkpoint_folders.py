@@ -173,6 +173,7 @@ def _cached_checkpoint(repo_id: str) -> Path:
             f"(genxd never downloads at run time); download it with: {get}, or put a checkpoint folder "
             f"(unet/, vae/, scheduler/) at ./{repo_id}") from None
     if _is_checkpoint(cached):
+        _check_readable(cached)  # a shared cache of another user's blobs: the file named, before the loader's Errno
         return cached
     missing = " and no ".join(c + "/" for c in COMPONENTS if not (cached / c).is_dir())
     raise FileNotFoundError(
