@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -49,9 +50,14 @@ def _c2w_from_model(model_dir: Path, num_frames: int) -> tuple[np.ndarray, np.nd
 
 @pytest.fixture(scope="session")
 def verdict_run(verdict_inputs, tmp_path_factory):
-    """The 10 verdict clips curated with 2 worker processes (known intrinsics)."""
+    """The 10 verdict clips curated in this process, one thread (known intrinsics).
+
+    In this process rather than with ``workers=2``: the two worker processes were two fresh interpreters importing
+    torch, OpenCV and pycolmap (about 4 s of CPU) for outputs that do not depend on the process; one thread is what
+    each of the 2 workers got on a 2-core machine (the cameras do not depend on it: test_sfm_repeatable.py). Local
+    worker processes curating real videos are test_curation_stop.py's and test_frame_memory.py's."""
     out = tmp_path_factory.mktemp("verdict_out")
-    summary = curate_dataset(verdict_inputs, out, KNOWN, workers=2, progress=False)
+    summary = curate_dataset(verdict_inputs, out, replace(KNOWN, num_threads=1), workers=1, progress=False)
     return out, summary
 
 
