@@ -18,7 +18,7 @@ import torch
 
 # Read by ray when it is first imported (whichever test module imports it first): a one-machine instance on the
 # loopback address, no usage statistics, the settings genxd uses for --ray local. Set in one test module only, a
-# module importing ray before it (test_curation_ray_cancel.py run first) left the node on the machine's address and
+# module importing ray before it (test_curation_ray_cancel.py, since merged into test_curation_ray.py, run first) left the node on the machine's address and
 # test_curation_ray.py's loopback checks failed ('192.0.2.2' == '127.0.0.1').
 os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
