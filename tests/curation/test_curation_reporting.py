@@ -37,9 +37,27 @@ def _still_frames(folder: Path, count: int = 8) -> Path:
 
 
 def _curate(*args, cwd):
+    """``genxd curate ARGS`` in a child process run in ``cwd``: for what only a process shows (COLMAP's own log lines
+    are written to file descriptor 2 by its C++ code, which the command hides unless ``--verbose``)."""
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     return subprocess.run([sys.executable, "-m", "genxd", "curate", *map(str, args)], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=600)
+
+
+def _curate_here(*args, cwd) -> subprocess.CompletedProcess:
+    """``genxd curate ARGS`` run in ``cwd`` in this process (typer's runner, through genxd's own entry point, which
+    prints the ``genxd: error:`` lines and sets the exit code): the result as :func:`_curate` gives it. A child
+    process is a fresh interpreter importing genxd, about 5 s of CPU, for what these tests do not need a process
+    for; an exception escaping genxd's entry point fails the test (``catch_exceptions=False``)."""
+    from typer.testing import CliRunner
+
+    from genxd.cli import app
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(cwd)
+        result = CliRunner().invoke(app, ["curate", *map(str, args)], catch_exceptions=False)
+    return subprocess.CompletedProcess(["genxd", "curate", *map(str, args)], result.exit_code, result.stdout,
+                                       result.stderr)
 
 
 def test_all_failed_exits_1_with_one_line_per_video_and_no_colmap_lines(tmp_path):
@@ -89,7 +107,8 @@ def test_registered_frames_are_reported_and_a_minimum_is_enforced(verdict_clips,
     failed = curate_video(source, tmp_path / "strict", CurationConfig(focal=1.0))
     assert failed["status"] == "failed" and failed["stage"] == "sfm", failed
     assert re.search(r"registered only 1[01] of 16 frames, fewer than the minimum 12", failed["reason"]), failed
-    res = _curate(folder, "--out", tmp_path / "loose", "-q", "--focal", "1", "--min-registered", "0.6", cwd=tmp_path)
+    res = _curate_here(folder, "--out", tmp_path / "loose", "-q", "--focal", "1", "--min-registered", "0.6",
+                       cwd=tmp_path)
     assert res.returncode == 0, res.stderr
     record = json.loads((tmp_path / "loose" / "index.jsonl").read_text().splitlines()[-1])
     assert record["status"] == "ok" and record["num_frames"] == 16 and record["num_registered"] in (10, 11)
@@ -106,12 +125,12 @@ def test_min_registered_is_checked():
 def unreadable_run(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
     """``genxd curate in --out out`` on a folder holding one file that is not a video: the folder and the run.
 
-    Checked by two tests (each ``genxd curate`` child is a fresh interpreter importing genxd, about 5 s of CPU);
-    only the rerun test changes the folder, and only after the first run, whose result is what both check."""
+    Checked by two tests (run in this process: :func:`_curate_here`); only the rerun test changes the folder, and
+    only after the first run, whose result is what both check."""
     root = tmp_path_factory.mktemp("unreadable")
     (root / "in").mkdir()
     (root / "in" / "a.mp4").write_text("not a video")
-    return root, _curate("in", "--out", "out", "-q", cwd=root)
+    return root, _curate_here("in", "--out", "out", "-q", cwd=root)
 
 
 def test_only_unreadable_videos_exit_2_as_bad_inputs(unreadable_run):
@@ -128,7 +147,7 @@ def test_a_rerun_whose_new_videos_all_fail_is_no_success(unreadable_run):
     tmp_path, first = unreadable_run
     assert first.returncode == 2, first.stdout + first.stderr
     (tmp_path / "in" / "b.mp4").write_text("not a video either")
-    again = _curate("in", "--out", "out", "-q", cwd=tmp_path)
+    again = _curate_here("in", "--out", "out", "-q", cwd=tmp_path)
     assert again.returncode == 2, again.stdout + again.stderr  # b failed at reading: the input's fault
     assert again.stderr.strip().splitlines()[-1] == "genxd: error: all 1 videos of this run failed: b"
     assert "0 ok, 1 failed, 1 already done" in again.stdout
