@@ -20,7 +20,9 @@ def test_a_clip_of_noise_is_refused_naming_why(tmp_path: Path):
     frames = tmp_path / "noise"
     frames.mkdir()
     rng = np.random.default_rng(0)
-    for i in range(12):
+    # 8 frames, not 12: the same first 8 frames fail SfM the same way, in the same words ("its 6 frames see 7 points
+    # each (median, of 13 ...)", every frame used), for 2.9 s of CPU instead of 4.6 (SIFT and KLT on every frame)
+    for i in range(8):
         Image.fromarray(rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)).save(frames / f"{i:03d}.png")
     out = tmp_path / "path.json"
     res = CliRunner().invoke(app, ["trajectory", "from-video", str(frames), "-o", str(out), "-n", "4", "--source", "sfm",
