@@ -130,7 +130,8 @@ def terminated_driver(verdict_clips, tmp_path_factory) -> dict:
 def test_ray_local_starts_its_own_instance_whatever_ray_address_says(terminated_driver):
     """Here ``RAY_ADDRESS`` names a port nothing listens on."""
     if not terminated_driver["ready"] and terminated_driver["returncode"] is None:
-        pytest.fail(f"--ray local waited on RAY_ADDRESS={terminated_driver['dead']} for 240 s")
+        pytest.fail(f"the child was not ready in 240 s: --ray local waited on RAY_ADDRESS={terminated_driver['dead']}"
+                    f", or a curation on it never ended (it said {terminated_driver['before']})")
     # the refusal is made only on an instance the call started itself (check_ray_task_cpus(started_here=True));
     # joined, the same call warns and waits
     assert [line.split()[0] for line in terminated_driver["before"]] == ["refused", "started", "curated"], (
