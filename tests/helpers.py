@@ -196,11 +196,12 @@ def _copy_inputs(made: Path, to: Path) -> None:
 
 
 def assert_fuzz_finds_nothing(target: str, cases: int, tmp_path: Path, timeout: float = 60.0,
-                              inputs=None) -> dict[str, int]:
+                              inputs=None, warm_up: bool = True) -> dict[str, int]:
     """Run cases ``0 .. cases-1`` (seed 0) of a ``benchmarks/fuzz_inputs.py`` target and fail on any finding (an
     error that does not name the file, another exception, a crash or a hang); returns the outcome counts.
     ``inputs``: a function returning the target's shared inputs made once (:func:`fuzz_cli_inputs`), which are
-    copied instead of made again."""
+    copied instead of made again. ``warm_up=False``: the worker reads no seed before case 0 (``run_target``'s
+    ``warm_up``: for a target whose first seed is costly and a ``timeout`` that allows for the imports in case 0)."""
     fuzz = load_script("benchmarks/fuzz_inputs.py")
     module, found = fuzz.all_targets()[target]
     if found.missing():  # an optional package, or a core one absent on a bare GPU host
@@ -212,7 +213,8 @@ def assert_fuzz_finds_nothing(target: str, cases: int, tmp_path: Path, timeout: 
         mp.setattr(target_module, "_make_inputs", lambda root: _copy_inputs(made, root))
     try:
         result = fuzz.run_target(module, found, cases=list(range(cases)), seed=0, timeout=timeout,
-                                 keep=tmp_path / target / "keep", work=tmp_path / target / "work", time_limit=None)
+                                 keep=tmp_path / target / "keep", work=tmp_path / target / "work", time_limit=None,
+                                 warm_up=warm_up)
     finally:
         if inputs is not None:
             mp.undo()
