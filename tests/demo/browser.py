@@ -20,6 +20,23 @@ CANDIDATES = ("chromium-headless-shell", "chromium", "chromium-browser", "google
 #: WebGL through SwiftShader (a CPU renderer) so the 3D viewers draw without a GPU.
 CHROMIUM_ARGS = ["--use-gl=angle", "--use-angle=swiftshader", "--enable-unsafe-swiftshader", "--ignore-gpu-blocklist"]
 
+#: Animation frames at 10 a second instead of the display's 60 (a page's init script). The page's 3D viewers (the
+#: camera preview, the splat viewer) redraw every animation frame whether anything changed or not; drawn through
+#: SwiftShader that kept one CPU core busy from the first upload to the page's close (measured: Chromium used
+#: about 1 core-second a second, 30 s of CPU over the three browser tests), taken from the server whose job the
+#: test waits for and from the other pytest worker. The tests look at a viewer every 0.3 s at most and check what
+#: it draws, not how often: each frame is drawn as before, fewer of them.
+FRAME_RATE_SCRIPT = """(() => {
+    const timers = new Map();
+    let next = 1;
+    window.requestAnimationFrame = callback => {
+        const id = next++;
+        timers.set(id, setTimeout(() => { timers.delete(id); callback(performance.now()); }, 100));
+        return id;
+    };
+    window.cancelAnimationFrame = id => { clearTimeout(timers.get(id)); timers.delete(id); };
+})();"""
+
 
 def find_chromium() -> str | None:
     env = os.environ.get("GENXD_CHROMIUM")

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from ..helpers import ROOT, free_port
-from .browser import CHROMIUM_ARGS, DemoServer, differs, find_chromium, png_pixels
+from .browser import CHROMIUM_ARGS, FRAME_RATE_SCRIPT, DemoServer, differs, find_chromium, png_pixels
 
 # looked up, not imported: the server runs in its own process, and importing gradio here cost every pytest worker
 # about 3-5 s of collection on a 2-core machine
@@ -79,6 +79,7 @@ def browser():
 @pytest.fixture
 def page(browser, server):
     context = browser.new_context(viewport={"width": 1400, "height": 1200})
+    context.add_init_script(FRAME_RATE_SCRIPT)  # 10 animation frames a second: the viewers' redraws (browser.py)
     pg = context.new_page()
     outside: list[str] = []
     local = server.url
