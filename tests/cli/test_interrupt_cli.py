@@ -20,7 +20,9 @@ from pathlib import Path
 
 import pytest
 
-from genxd.api import default_model_path
+# from genxd.checkpoints, not genxd.api: test_the_interrupt_tests_hold_in_a_run_started_with_ctrl_c_ignored collects
+# this file again in a child pytest, where importing genxd.api (diffusers) was 5-6 s of its 7.5 s of CPU
+from genxd.checkpoints import default_model_path
 
 from ..helpers import env_with_path
 
