@@ -13,7 +13,7 @@ import typer
 
 from .. import validation as v
 from ..utils.extras import install_extra
-from .common import run_cli
+from .common import DEFERRED_IMPORTS, import_libraries, run_cli
 from .options import AllowPickle, Dtype, Model, checked, device_help
 
 #: ``--device`` of the demo (a list of them).
@@ -131,6 +131,9 @@ def serve(model: Optional[str], host: str, port: int, device: Optional[List[str]
     os.environ["GRADIO_TEMP_DIR"] = str(root / "gradio")
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     try:
+        # as generate: scipy.stats and bitsandbytes, which the model code's imports pull in unused, load only if
+        # used; the collector paused during the imports (genxd.cli.common.import_libraries)
+        import_libraries("genxd.demo.app", defer=DEFERRED_IMPORTS)
         from ..demo.app import DemoConfig, build_app, launch
         from ..demo.jobs import Devices
         from ..demo.session import Limits
