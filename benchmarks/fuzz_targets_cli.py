@@ -292,16 +292,45 @@ class _Stops:
         UNetMVTemporalConditionModel.forward = unet_forward
         torch.Tensor.backward = backward
         render_module.render = clips.render = render
-        try:
-            import gradio
 
+        def stop_launch(gradio) -> None:
             def launch(self, *args, **kwargs):
                 raise _Reached("server start")
 
             gradio.Blocks.launch = launch
-        except ImportError:
-            pass
+
+        # patched when gradio is first imported (by the demo command), not imported here: 2.3 s of CPU in a
+        # worker whose cases never start the demo (api-args)
+        if "gradio" in sys.modules:
+            stop_launch(sys.modules["gradio"])
+        else:
+            sys.meta_path.insert(0, _AfterImport("gradio", stop_launch))
         cls.done = True
+
+
+class _AfterImport:
+    """A meta path finder that runs ``then(module)`` once module ``name`` has been imported (its code run), then
+    steps aside."""
+
+    def __init__(self, name: str, then) -> None:
+        self.name, self.then = name, then
+
+    def find_spec(self, fullname: str, path=None, target=None):
+        if fullname != self.name:
+            return None
+        import importlib.util
+
+        sys.meta_path.remove(self)
+        spec = importlib.util.find_spec(fullname)  # the other finders; None: not installed, the import fails as before
+        if spec is not None and spec.loader is not None and hasattr(spec.loader, "exec_module"):
+            run = spec.loader.exec_module
+
+            def exec_module(module) -> None:
+                run(module)
+                self.then(module)
+
+            spec.loader.exec_module = exec_module
+        return spec
 
 
 def _snapshot(folder: Path) -> dict[str, tuple[int, int]]:
