@@ -45,7 +45,9 @@ def server(tmp_path_factory):
     port = free_port()
     start(demo, "127.0.0.1", port, config, devices, quiet=True)
     try:
-        yield Client(f"http://127.0.0.1:{port}/", verbose=False)
+        # downloads in the test's folder: gradio_client's default /tmp/gradio outlived the run, and as another user
+        # than the one that made it the downloads failed ("[Errno 13] Permission denied: '/tmp/gradio/...'")
+        yield Client(f"http://127.0.0.1:{port}/", verbose=False, download_files=str(root / "downloads"))
     finally:
         demo.close(verbose=False)
         if old is None:
@@ -111,11 +113,11 @@ def test_download_names_say_what_they_hold(mode, camera, seed, suffix, expected)
     assert download_name(mode, camera, seed, when, suffix) == expected.format(t="20260304-050607")
 
 
-def test_the_lifts_download_is_named_after_its_scene(server):
+def test_the_lifts_download_is_named_after_its_scene(server, tmp_path):
     """The zip of a scene and its Gaussians was genxd_scene_and_gaussians.zip whatever the scene."""
     from gradio_client import Client, handle_file
 
-    client = Client(server.src, verbose=False)
+    client = Client(server.src, verbose=False, download_files=str(tmp_path))
     client.predict(images=[handle_file(str(SCENE))], api_name="/upload")
     client.predict(api_name="/prepare")
     *_, status = client.predict(preset="spiral", frames=4, steps=1, seed=3, api_name="/generate")
@@ -177,7 +179,7 @@ def test_through_gradio_client(server, tmp_path, capfd, caplog):
     assert any("refused a value" in r.getMessage() and "5000" in r.getMessage() for r in caplog.records)
 
 
-def test_two_clients_at_once_are_queued_and_keep_their_own_results(server, monkeypatch):
+def test_two_clients_at_once_are_queued_and_keep_their_own_results(server, monkeypatch, tmp_path):
     """Two requests at once on a one-device server (run by the concurrency audit, 2026-12-06): the second waits for
     the first (one job at a time on the device, neither refused), and each client gets its own scene: its seed in
     its download's name and its meta.json, in a run folder of its own."""
@@ -203,7 +205,7 @@ def test_two_clients_at_once_are_queued_and_keep_their_own_results(server, monke
     results = {}
 
     def one(seed):
-        client = Client(server.src, verbose=False)
+        client = Client(server.src, verbose=False, download_files=str(tmp_path / str(seed)))
         try:
             client.predict(images=[handle_file(str(SCENE))], api_name="/upload")
             client.predict(api_name="/prepare")
