@@ -103,10 +103,10 @@ def test_generate_imports_leave_scipy_stats_unloaded_and_it_still_works():
     """)
     deferred = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert deferred.returncode == 0, deferred.stderr
-    plain = subprocess.run(
-        [sys.executable, "-c", "from diffusers import EulerDiscreteScheduler as E; s = E(use_beta_sigmas=True); "
-         "s.set_timesteps(4); print(' '.join(f'{v:.6g}' for v in s.sigmas.tolist()))"],
-        capture_output=True, text=True, timeout=300,
-    )
-    assert plain.returncode == 0, plain.stderr
-    assert deferred.stdout.split() == plain.stdout.split()
+    # the reference, the plain import's noise levels, in this process: the fresh interpreter is the point of the
+    # deferred run above only (a second one for the reference cost 3-4 s of CPU importing torch and diffusers)
+    from diffusers import EulerDiscreteScheduler
+
+    plain = EulerDiscreteScheduler(use_beta_sigmas=True)
+    plain.set_timesteps(4)
+    assert deferred.stdout.split() == [f"{v:.6g}" for v in plain.sigmas.tolist()]
