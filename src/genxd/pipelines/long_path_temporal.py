@@ -8,6 +8,7 @@ those types when :func:`plan_temporal` runs (no import cycle, whichever module i
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Sequence
 
@@ -100,6 +101,7 @@ def plan_temporal(num_frames: int, inputs: Sequence[int], window: int, overlap: 
         raise ValueError(f"keeping {len(inputs)} inputs and {overlap} overlap frames in every window of {window} "
                          "leaves no frame to generate")
     known = set(inputs)
+    ins = sorted(inputs)
     windows: list[Window] = []
     #: layouts by start, for the frames known now (cleared when a window adds frames: a layout depends on them):
     #: the search below asks for the same starts many times
@@ -114,21 +116,34 @@ def plan_temporal(num_frames: int, inputs: Sequence[int], window: int, overlap: 
     def _layout(start: int) -> _TemporalLayout:
         """The window at ``start``: the most consecutive frames whose inputs around (:func:`_inputs_around`) fit
         beside them, keeping a frame to make and more than ``overlap`` frames; else all consecutive frames."""
-        kept = tuple(sorted(i for i in inputs if i < start)) if keep_inputs and start > 0 else ()
+        kept = tuple(i for i in ins if i < start) if keep_inputs and start > 0 else ()
         full = full_span(start)
+        # the frames to make of the full run that lie between two inputs: those of a shorter run are its first ones
+        # (what _inputs_around finds for each span, found once; the search asks for many starts and spans)
+        end_full = min(start + full, num_frames)
+        between = [f for f in range(start, end_full) if f not in known and ins[0] < f < ins[-1]]
+        first_todo = next((f for f in range(start, end_full) if f not in known), end_full)
+
+        def around_of(span: int) -> tuple[int, tuple[int, ...]]:
+            """The run's end and ``_inputs_around(range(start, end), inputs, known)`` less the kept inputs."""
+            end = min(start + span, num_frames)
+            n = bisect.bisect_left(between, end)
+            if not n:
+                return end, ()
+            before, after = ins[bisect.bisect_left(ins, between[0]) - 1], ins[bisect.bisect_right(ins, between[n - 1])]
+            return end, tuple(i for i in (before, after) if not start <= i < end and i not in kept)
+
         for span in range(full, overlap, -1):
-            run = range(start, min(start + span, num_frames))
-            around = tuple(i for i in _inputs_around(run, inputs, known) if i not in kept)
-            if span + len(around) <= full and any(f not in known for f in run):
+            end, around = around_of(span)
+            if span + len(around) <= full and first_todo < end:
                 before = tuple(sorted(kept + tuple(i for i in around if i < start)))
                 return _TemporalLayout(start, span, before, tuple(i for i in around if i > start), 2)
         # no room for both (window < overlap + 3): the later input alone, after the consecutive frames (their known
         # frames were made seeing the earlier one), where it fits; at the full span when the run holds it already
         for span in range(full, overlap, -1):
-            run = range(start, min(start + span, num_frames))
-            around = tuple(i for i in _inputs_around(run, inputs, known) if i not in kept)
+            end, around = around_of(span)
             after = tuple(i for i in around if i > start)
-            if span + len(after) <= full and any(f not in known for f in run):
+            if span + len(after) <= full and first_todo < end:
                 return _TemporalLayout(start, span, kept, after, 2 if len(after) == len(around) else 1)
         run = range(start, min(start + full, num_frames))
         return _TemporalLayout(start, full, kept, (), 0 if _inputs_around(run, inputs, known) else 2)
@@ -147,7 +162,7 @@ def plan_temporal(num_frames: int, inputs: Sequence[int], window: int, overlap: 
         return (full or [s for s, e in last.items() if e >= end])[0]
 
     def full_span(start: int) -> int:  # consecutive frames without inputs around (kept inputs: fewer)
-        return window - (sum(i < start for i in inputs) if keep_inputs and start > 0 else 0)
+        return window - (bisect.bisect_left(ins, start) if keep_inputs and start > 0 else 0)
 
     start, seen = 0, -1  # seen: the last consecutive frame of the last window
     while True:
