@@ -18,11 +18,18 @@ from genxd.training.trainer import train_genxd
 from ..helpers import free_port, run_launch
 from .conftest import QUIET, TINY
 
+#: the trainer imported as ``genxd train`` imports it (genxd.cli.train): scipy.stats and bitsandbytes deferred to
+#: their first use, the imports' objects frozen; a plain ``import genxd.training.trainer`` first loaded both in every
+#: launched process (1.3-1.5 s of CPU a process, 3 of them a launch)
+AS_GENXD_TRAIN_IMPORTS = ("from genxd.cli.common import DEFERRED_IMPORTS, import_libraries\n"
+                          "import_libraries('genxd.training.trainer', defer=DEFERRED_IMPORTS)")
+
 #: ``genxd train`` whose data fails on process 1 only, at its 4th batch (a broken image in its share of the data)
 FLAKY_ON_PROCESS_1 = f'''
 import os, sys
 sys.path.insert(0, {str(Path(__file__).parent)!r})
 from broken_data import ThreeBatchesThenBroken
+{AS_GENXD_TRAIN_IMPORTS}
 import genxd.training.trainer as trainer
 real = trainer.make_loader
 
@@ -39,7 +46,8 @@ main()
 def _train_with(patch: str) -> str:
     """A script running ``genxd train`` with ``patch`` (Python that replaces a function of
     :mod:`genxd.training.trainer`, which it has as ``trainer``) applied first."""
-    return ("import errno, os, signal, sys\nimport genxd.training.trainer as trainer\n" + patch
+    return ("import errno, os, signal, sys\n" + AS_GENXD_TRAIN_IMPORTS + "\nimport genxd.training.trainer as trainer\n"
+            + patch
             + "\nfrom genxd.cli import main\nsys.argv = ['genxd', *sys.argv[1:]]\nmain()\n")
 
 
