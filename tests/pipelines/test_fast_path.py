@@ -83,6 +83,10 @@ def test_compiled_unet_matches_eager_on_cpu(reference_small):
 import json
 import torch
 from safetensors.torch import load_file
+# the model code imported as genxd generate imports it: scipy.stats and bitsandbytes (diffusers imports them) at
+# first use only (1.3-1.5 s of CPU less for this child)
+from genxd.cli.common import DEFERRED_IMPORTS, import_libraries
+import_libraries("genxd.models", defer=DEFERRED_IMPORTS)
 from genxd.models import UNetMVTemporalConditionModel
 root = {str(reference_small)!r}
 cases = load_file(root + "/cases.safetensors")
