@@ -53,6 +53,19 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+@pytest.fixture(autouse=True)
+def _torch_threads_kept():
+    """Each test ends with torch's thread count it started with. A test that set it (or a script's ``main()`` it ran
+    in-process) changed it for every later test of its xdist worker: tests/benchmarks/test_bench_cpu_variants.py's
+    ``--threads 2`` left one worker of CI's ``-n 2`` at two threads beside the other worker's (measured here, this
+    machine loaded by another process: test_recon_extra_views.py + test_long_path_state.py took 110 s of CPU at two
+    threads against 16 s at one)."""
+    threads = torch.get_num_threads()
+    yield
+    if torch.get_num_threads() != threads:
+        torch.set_num_threads(threads)
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _genxd_cli_built_once():
     """typer's ``CliRunner().invoke(app, args)`` builds the click command tree of the whole ``genxd`` app (80
