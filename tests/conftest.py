@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 from pathlib import Path
 
 import pytest
@@ -60,10 +61,20 @@ def _torch_threads_kept():
     ``--threads 2`` left one worker of CI's ``-n 2`` at two threads beside the other worker's (measured here, this
     machine loaded by another process: test_recon_extra_views.py + test_long_path_state.py took 110 s of CPU at two
     threads against 16 s at one)."""
-    threads = torch.get_num_threads()
+    threads, cv2_threads = torch.get_num_threads(), _cv2_threads()
     yield
     if torch.get_num_threads() != threads:
         torch.set_num_threads(threads)
+    if cv2_threads is not None and _cv2_threads() != cv2_threads:  # OpenCV's too (genxd.curation sets both)
+        import cv2
+
+        cv2.setNumThreads(cv2_threads)
+
+
+def _cv2_threads() -> int | None:
+    """OpenCV's thread count, when a test has imported it (None otherwise: the import is not this fixture's)."""
+    cv2 = sys.modules.get("cv2")
+    return cv2.getNumThreads() if cv2 is not None and hasattr(cv2, "getNumThreads") else None
 
 
 @pytest.fixture(autouse=True, scope="session")
