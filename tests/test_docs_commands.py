@@ -28,7 +28,7 @@ from genxd import validation as v
 
 from tests.helpers import ROOT, load_script
 
-DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
 
 #: Doc lines that are wrong on purpose (``file name``, the command's text) -> why. Keep this short.
 ALLOWED: dict[tuple[str, str], str] = {

@@ -1,5 +1,5 @@
 """``benchmarks/bench_cpu_variants.py``: the alternating CPU A/B runs and writes its JSON (its figures are in
-docs/benchmarks.md, "CPU figures")."""
+docs/benchmarks/cpu_figures.md, "CPU figures")."""
 
 from __future__ import annotations
 

@@ -440,7 +440,7 @@ def refit_with_assumed_focal(small_clip):
 
 def test_a_clip_whose_focal_length_sfm_cannot_tell_is_reconstructed_again_with_the_assumed_one(
         small_clip, refit_with_assumed_focal, monkeypatch):
-    """The benchmark's forward and dolly clips (docs/benchmarks.md, "Camera paths from videos with the focal length
+    """The benchmark's forward and dolly clips (docs/benchmarks/camera_paths.md, "Camera paths from videos with the focal length
     unknown") are covered by :func:`focal_unobservable` above; here it is made to say so for the small clip, to see
     what follows: a second reconstruction with fx/W = 1.0, its cameras kept, and a warning naming the estimate."""
     import genxd.cameras.clip_cameras as cc

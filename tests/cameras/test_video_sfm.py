@@ -139,7 +139,7 @@ def test_from_video_recovers_a_dolly_that_sfm_alone_turns(tmp_path):
     fit. Measured (AMD EPYC; a dolly at 256 px, 24 frames, H.264, seed 2143 traced in float64, see
     _eval_camera_256): SfM turns it 1.1 degrees a frame, the no-turn start 0.07 (median 0.29 against 0.42 px): 0.77
     degrees mean rotation error. (Until 2026-12-04 the benchmark's dolly clip 3, seed 2103, on a float32 render:
-    17.2 degrees before the no-turn start, 1.09 after, docs/benchmarks.md "At 512 px"; on its float64 render SfM
+    17.2 degrees before the no-turn start, 1.09 after, docs/benchmarks/camera_paths.md "At 512 px"; on its float64 render SfM
     does not turn it.)"""
     from genxd.cameras.from_video import recover_clip_cameras
     from genxd.data.synthetic import make_clip
@@ -159,7 +159,7 @@ def _eval_camera_256(tmp_path, seed: int, kind: str, camera: str) -> tuple[dict,
     """eval-camera on a ground-truth render of a scene (256 px, 16 frames): (result, ``sfm_tried``).
 
     The clip is traced in float64, which gives the same 8-bit frames on every CPU: in float32 the frames differ in a
-    few dozen 8-bit values between CPUs, kernel families and torch versions (docs/benchmarks.md, "Float32 renders
+    few dozen 8-bit values between CPUs, kernel families and torch versions (docs/benchmarks/parity_spread.md, "Float32 renders
     differ between machines too"), and these single-clip choices flipped with them (two of these tests failed on a
     CPU without SIMD). The scenes below were measured on float64 renders."""
     from genxd.cameras.evaluate import evaluate_scene

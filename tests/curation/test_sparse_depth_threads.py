@@ -2,7 +2,7 @@
 
 ``scipy``'s triangulation computes one barycentric transform per triangle (a LAPACK call on a 2 x 2 matrix); with
 OpenBLAS's default thread pool each call paid a thread hand-off: 49 ms of CPU per 128-px frame of 600 points against
-6 ms on one thread, and curating three test clips took 12-19 s of CPU against 4 s (docs/benchmarks.md, "Sparse depth
+6 ms on one thread, and curating three test clips took 12-19 s of CPU against 4 s (docs/benchmarks/curation.md, "Sparse depth
 on one BLAS thread").
 """
 

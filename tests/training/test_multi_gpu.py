@@ -27,7 +27,7 @@ pytestmark = [
 
 STEPS = 2
 # float32 (no autocast): what separates the runs is the reduction order and cuDNN's TF32 convolutions;
-# measured on two H200s: see docs/benchmarks.md (multi-GPU)
+# measured on two H200s: see docs/benchmarks/training.md, "One GPU vs several"
 COMMON = [*QUIET, "data.datasets.0.length=8", "training.ema.enabled=false", "training.mixed_precision=no"]
 RTOL = 2e-3  # same bound as the one-GPU FSDP-vs-plain test (test_fsdp.py)
 FSDP = ["--use_fsdp", "--fsdp_version", "2", "--fsdp_auto_wrap_policy", "TRANSFORMER_BASED_WRAP"]

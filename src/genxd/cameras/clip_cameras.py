@@ -453,7 +453,7 @@ def _cameras_from_sfm(frames_at: Path, clip: Path, focal: float | None, features
     t0 = time.perf_counter()
     if mask:
         stage(f"masking moving objects in {n} frames (optical flow)")
-    # at the frames' own size, as measured (docs/benchmarks.md, "Camera paths from videos"): the curation's working
+    # at the frames' own size, as measured (docs/benchmarks/camera_paths.md, "Camera paths from videos"): the curation's working
     # size would mask the upscaled frames of small clips at 256 px, and there broke a dolly clip (0.46 -> 5.4 degrees)
     labels = EpipolarFlowMasker(working_size=None)(frames) if mask else np.zeros(frames.shape[:3], np.int32)
     allowed = labels == 0

@@ -87,7 +87,7 @@ def focal_unobservable(sfm) -> str | None:
     a frame). Image points then move radially from the focus of expansion whatever the focal length, so
     self-calibration has nothing to go on: on the benchmark's forward and dolly clips at 512 px (fx/W 1.0, then 0.8)
     it estimated 0.41 - 0.62 and 0.44 - 1.48, or fell outside the plausible range, or failed
-    (docs/benchmarks.md, "Camera paths from videos with the focal length unknown")."""
+    (docs/benchmarks/camera_paths.md, "Camera paths from videos with the focal length unknown")."""
     angle = path_angle_to_view_deg(sfm.c2w, sfm.registered)
     turn = turn_per_frame_deg(sfm.c2w, sfm.registered)
     if angle < FIT_WITHOUT_TURNING_MAX_ANGLE_DEG and turn < FIT_WITHOUT_TURNING_BELOW_DEG:

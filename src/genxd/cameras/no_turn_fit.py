@@ -6,7 +6,7 @@ and one coordinate of the last are held: gauge and scale) and ``3 m`` point coor
 Levenberg-Marquardt on the Schur complement of the points (each point's 3 x 3 block is inverted on its own, leaving a
 small dense system in the centres), as bundle adjusters do; a generic sparse solver (scipy's ``least_squares`` with
 LSMR, used before) needs hundreds of Krylov iterations per step on this system, and took 6-40 s on a 32-frame
-clip where this takes well under a second (docs/benchmarks.md, "The no-turn fit's solver").
+clip where this takes well under a second (docs/benchmarks/camera_paths.md, "The no-turn fit's solver").
 
 Convention: rotations are world-to-camera (``R0`` maps world directions into the camera, OpenCV axes: x right, y down,
 z forward); ``rays`` are observations on the normalised image plane (``(x - cx) / fx``, ...); residuals are in pixels

@@ -78,7 +78,7 @@ def interpolate_sparse_depth(xy: np.ndarray, z: np.ndarray, height: int, width: 
     values = np.full(len(query), np.nan)
     if len(z) >= 4:
         # One BLAS thread: the triangulation's barycentric transforms are one tiny LAPACK call per triangle, and
-        # OpenBLAS's thread hand-offs made them up to 13x the CPU of one thread (docs/benchmarks.md, "Sparse depth
+        # OpenBLAS's thread hand-offs made them up to 13x the CPU of one thread (docs/benchmarks/curation.md, "Sparse depth
         # on one BLAS thread")
         with threadpool_limits(limits=1, user_api="blas"):
             try:

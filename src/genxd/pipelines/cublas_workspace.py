@@ -2,7 +2,7 @@
 
 On an H200, cuBLAS with no workspace (``CUBLAS_WORKSPACE_CONFIG=:0:0``, ``CUBLASLT_WORKSPACE_SIZE=0``) rules
 out the cooperative GEMM kernels and the memsets before them: 2.5-3 % off each guided UNet call of the fast
-path, frames as close to float32 as before (docs/benchmarks.md, "cuBLAS without a workspace"). The variables
+path, frames as close to float32 as before (docs/benchmarks/sampling.md, "cuBLAS without a workspace"). The variables
 are read once per process, at its first cuBLAS call, and change every cuBLAS call of that process; so only
 the command line sets them (a process genxd owns), before the model loads, only on GPUs of the generation it
 was measured on (compute capability 9.x), and never over a value the user set (setting either variable,

@@ -5,7 +5,7 @@ pybind11 frees the reducer with the GIL held (``dealloc_without_manipulating_gil
 -> ``ProcessGroupGloo::~ProcessGroupGloo`` -> ``std::thread::join``), while a gloo worker thread still freeing a
 finished all-reduce whose tensors Python made (``~AsyncAllreduceWork`` -> ``decref_pyobject``) waited for the GIL:
 a two-process ``genxd train`` printed ``done`` and never ended (native stacks of a hung CI run, session 46,
-docs/benchmarks.md "CUDA tests"). Kept here, the model and its group live until the interpreter's exit, by when the
+docs/benchmarks/cuda_tests.md "CUDA tests"). Kept here, the model and its group live until the interpreter's exit, by when the
 workers have long been idle; a process that ran on its own keeps nothing."""
 
 from __future__ import annotations
