@@ -125,11 +125,9 @@ def _worker_main(spec: str, warm_up: str | None) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
     # scipy.stats and bitsandbytes (which diffusers imports) loaded at their first use, as the genxd commands defer
     # them (genxd.cli.common.DEFERRED_IMPORTS): 1.3-1.5 s of CPU less in each worker that imports diffusers
-    from genxd.cli.common import DEFERRED_IMPORTS
-    from genxd.utils.deferred_import import defer_import
+    from genxd.cli.common import DEFERRED_IMPORTS, import_libraries
 
-    for deferred in DEFERRED_IMPORTS:
-        defer_import(deferred)
+    import_libraries(defer=DEFERRED_IMPORTS)
     target = next(t for t in importlib.import_module(module_name).TARGETS if t.name == name)
     if warm_up:  # a valid input first: the reader's lazy imports and first calls do not count against a case
         judge(target, Path(warm_up))

@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .utils.paths import reachable
+from .utils.paths import reachable, require_readable
 
 RELEASED_REPO_ID = "Yuyang-z/genxd"
 DOWNLOAD_HINT = (
@@ -146,14 +146,12 @@ def _check_readable(path: Path) -> None:
     """A PermissionError naming the first folder of the checkpoint, or file of its components, this user may not
     read (it was the system's "[Errno 13] Permission denied: 'MODEL/unet/config.json'" from the loader, found as a
     user who is not root); components not there are left to the caller."""
-    if not os.access(path, os.R_OK | os.X_OK):
-        raise PermissionError(f"{path}: the model folder is not readable: no permission")
+    require_readable(path, "model folder")
     for folder in (path / c for c in COMPONENTS if (path / c).is_dir()):
-        if not os.access(folder, os.R_OK | os.X_OK):
-            raise PermissionError(f"{folder}: the model folder is not readable: no permission")
+        require_readable(folder, "model folder")
         for file in sorted(folder.iterdir()):
-            if file.is_file() and not os.access(file, os.R_OK):
-                raise PermissionError(f"{file}: the model file is not readable: no permission")
+            if file.is_file():
+                require_readable(file, "model file")
 
 
 def _cached_checkpoint(repo_id: str) -> Path:

@@ -470,7 +470,7 @@ def read_camera_path(
         FileNotFoundError: ``path`` does not exist. ValueError: anything wrong with the file. TypeError: ``path``
         is not a path.
     """
-    from ..utils.paths import path_argument, reachable
+    from ..utils.paths import path_argument, reachable, require_readable
 
     path = path_argument(path, "path", "a camera file or folder path")
     focal = _DEFAULT_FOCAL if default_focal is None else json_number(default_focal, "default_focal", positive=True)
@@ -480,9 +480,8 @@ def read_camera_path(
         width = json_size(width, "width")
     if not reachable(path, "camera file or folder"):
         raise FileNotFoundError(f"{path}: no such camera file or folder")
-    if not os.access(path, os.R_OK | (os.X_OK if path.is_dir() else 0)):  # a folder of mode 000 named its cameras.bin
-        kind = "folder" if path.is_dir() else "file"
-        raise PermissionError(f"{path}: the camera {kind} is not readable: no permission")
+    # a folder of mode 000 named its cameras.bin
+    require_readable(path, "camera folder" if path.is_dir() else "camera file")
     if path.is_dir():
         return _from_folder(path, focal, height, width, dtype)
     if path.name in COLMAP_FILES:

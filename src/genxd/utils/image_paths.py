@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Iterable
 
-from .paths import IMAGE_SUFFIXES, reachable, require_file
+from .paths import IMAGE_SUFFIXES, reachable, require_file, require_readable
 
 
 def folder_images(folder: Path) -> list[Path]:
@@ -42,8 +42,7 @@ def collect_images(inputs: Iterable[str | Path], seen: set[str] | None = None) -
         if not reachable(p, "image file" if p.suffix.lower() in IMAGE_SUFFIXES else "image folder"):
             raise FileNotFoundError(f"{p}: no such file or folder")
         if p.is_dir():
-            if not os.access(p, os.R_OK | os.X_OK):  # was the system's "[Errno 13] Permission denied: 'FOLDER'"
-                raise PermissionError(f"{p}: the image folder is not readable: no permission")
+            require_readable(p, "image folder")  # was the system's "[Errno 13] Permission denied: 'FOLDER'"
             found = folder_images(p)
             if not found:
                 raise ValueError(f"{p}: folder has no images ({', '.join(IMAGE_SUFFIXES)})")

@@ -11,7 +11,7 @@ import unicodedata
 from pathlib import Path
 
 __all__ = ["IMAGE_SUFFIXES", "LISTED_IMAGE_SUFFIXES", "as_utf8", "case_note", "find_listed_image", "listed_image", "name_key", "path_argument",
-           "path_inside", "reachable", "relative_to_cwd_note", "require_file"]
+           "path_inside", "reachable", "relative_to_cwd_note", "require_file", "require_readable"]
 
 #: AVIF is read by Pillow (>= 11.3 wheels), HEIC / HEIF through pillow-heif (genxd.utils.image_formats); of an
 #: animated GIF (as of an animated WebP or APNG) the first frame is used, with a warning (genxd.utils.images).
@@ -197,5 +197,17 @@ def reachable(path: str | os.PathLike, what: str) -> bool:
     blocked = next((folder for folder in reversed(path.absolute().parents)
                     if folder.is_dir() and not os.access(folder, os.X_OK)), None)
     if blocked is None:  # denied for another reason (a security module): the system's words, naming the path
-        raise PermissionError(f"{path}: the {what} is not readable: no permission")
-    raise PermissionError(f"{path}: the {what} is not readable: no permission to enter {blocked}")
+        raise _not_readable(path, what)
+    raise _not_readable(path, what, f" to enter {blocked}")
+
+
+def require_readable(path: str | os.PathLike, what: str) -> None:
+    """Raise ``PermissionError("PATH: the WHAT is not readable: no permission")`` unless this user may read ``path``
+    (a folder: list and enter it), as :func:`os.access` says; the loaders' own error was the system's "[Errno 13]
+    Permission denied" naming a file inside, or one the folder does not hold."""
+    if not os.access(path, os.R_OK | (os.X_OK if os.path.isdir(path) else 0)):
+        raise _not_readable(path, what)
+
+
+def _not_readable(path: str | os.PathLike, what: str, where: str = "") -> PermissionError:
+    return PermissionError(f"{path}: the {what} is not readable: no permission{where}")
