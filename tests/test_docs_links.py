@@ -3,6 +3,12 @@ other tracked pages whose target is a path (not ``http:``, ``mailto:``...) names
 ``#anchor`` on a Markdown target (or a bare ``#anchor``: the page itself) is the GitHub slug of one of that page's
 headings. Links and headings inside fenced code blocks and inline code spans do not count.
 
+The same for the plain-text mentions of a page elsewhere (help texts, messages, docstrings and comments of src/,
+tests/, benchmarks/, scripts/, .ci/, the pages themselves): ``docs/PAGE.md`` names a page that exists,
+``docs/PAGE.md#anchor`` one of its headings, and ``docs/PAGE.md, "Title"`` (or ``docs/PAGE.md "Title"``,
+``docs/PAGE.md ("Title")``; a title cut by the line's end counts as far as it goes) the start of one of its headings
+or of a bold lead (``**Title ...``), so that a section moved to another page leaves no reference behind.
+
 GitHub's slug of a heading: its text as rendered (inline code keeps its text, a link keeps its text), lower-cased,
 every character but letters, digits, ``_``, ``-`` and spaces dropped, spaces turned to ``-``; a repeated slug gets
 ``-1``, ``-2``... in order.
@@ -28,6 +34,15 @@ _CODE_SPAN = re.compile(r"(`+)(.+?)\1")
 #: ``[text](target)`` or ``![alt](target)``, target without spaces, an optional "title" after it
 _LINK = re.compile(r"!?\[((?:[^\[\]]|\[[^\[\]]*\])*)\]\(\s*<?([^()\s<>]*(?:\([^()\s]*\)[^()\s<>]*)*)>?(?:\s+\"[^\"]*\")?\s*\)")
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+#: ``docs/PAGE.md``, with an optional ``#anchor`` or a quoted title after it
+_MENTION = re.compile(r"""(?<![\w/.])docs/([\w/-]+\.md)(?:#([\w-]+))?(?:'s)?(?:[,:]? \(?["']([^"'\n]+)["']?)?""")
+#: where plain-text mentions are looked for (benchmarks/results/: records of their day, left as they were)
+MENTION_ROOTS = ["README.md", "pyproject.toml", "docs", "src", "tests", "benchmarks", "scripts", ".ci", "examples"]
+_TEXT_SUFFIXES = {".py", ".md", ".yaml", ".yml", ".toml", ".sh", ".txt", ".cfg", ".in", ""}
+#: mentions that are not meant as pages (file, mention) -> why. Keep this short.
+NOT_PAGES: dict[tuple[str, str], str] = {
+    ("tests/test_package_data.py", "docs/x.md"): "a made-up path that the sdist's file filter is tried on",
+}
 
 
 def prose_lines(text: str) -> list[tuple[int, str]]:
@@ -97,6 +112,42 @@ def broken(page: Path, target: str) -> str | None:
     return None
 
 
+def mention_files() -> list[Path]:
+    """The text files whose plain-text mentions of docs pages are checked."""
+    found: list[Path] = []
+    for name in MENTION_ROOTS:
+        top = ROOT / name
+        for path in [top] if top.is_file() else sorted(top.rglob("*")):
+            relative = path.relative_to(ROOT).as_posix()
+            if (path.is_file() and path.suffix in _TEXT_SUFFIXES and not relative.startswith("benchmarks/results/")
+                    and "__pycache__" not in relative and path.stat().st_size < 1_000_000):
+                found.append(path)
+    return found
+
+
+@lru_cache(maxsize=None)
+def section_starts(page: Path) -> tuple[str, ...]:
+    """The texts a quoted title may start: each heading's and what follows each ``**``, code marks dropped."""
+    lines = prose_lines(page.read_text(encoding="utf-8"))
+    starts = [m.group(2).replace("`", "") for _, line in lines if (m := _HEADING.match(line))]
+    flat = " ".join(line for _, line in lines).replace("`", "")
+    starts += [piece for piece in flat.split("**")[1:]]
+    return tuple(starts)
+
+
+def mention_broken(page_name: str, anchor: str | None, title: str | None) -> str | None:
+    """Why the mention ``docs/page_name`` (with its anchor or quoted title) does not resolve, or None."""
+    page = ROOT / "docs" / page_name
+    if not page.is_file():
+        return "no such page"
+    if anchor and anchor not in anchors(page):
+        return f"no heading #{anchor}"
+    title = (title or "").strip().rstrip(".,;)").replace("`", "")
+    if len(title) >= 3 and not any(start.lower().startswith(title.lower()) for start in section_starts(page)):
+        return f"no heading or bold lead starting {title!r}"
+    return None
+
+
 def test_slug_of_github_headings() -> None:
     """The slugs GitHub gives to headings of the shapes the docs use (checked against links that work on GitHub)."""
     assert slug("Sampling (issue 10): `benchmarks/bench_sampling.py`, `benchmarks/profile_fast_path.py`") == (
@@ -130,3 +181,35 @@ def test_relative_links_resolve(page: Path) -> None:
     bad = [f"{page.relative_to(ROOT)}:{number}: ({target}): {why}"
            for number, target in links(page) if (why := broken(page, target))]
     assert not bad, "broken links:\n" + "\n".join(bad)
+
+
+def test_a_stale_mention_is_found() -> None:
+    assert mention_broken("benchmarks/sampling.md", None, "Sampling (issue 10)") is None
+    assert mention_broken("benchmarks.md", None, "Lowest versions") == (
+        "no heading or bold lead starting 'Lowest versions'")
+    assert mention_broken("benchmarks/parity_spread.md", None, "Lowest versions") is None
+    assert mention_broken("nowhere.md", None, None) == "no such page"
+    assert _MENTION.search('see docs/cli.md, "Same seed, same scene".').groups() == (
+        "cli.md", None, "Same seed, same scene")
+
+
+def test_mentions_of_pages_resolve() -> None:
+    """Each ``docs/PAGE.md`` of the sources, tests, scripts and pages names a page (and heading) that exists."""
+    bad: list[str] = []
+    for path in mention_files():
+        relative = path.relative_to(ROOT).as_posix()
+        if relative == "tests/test_docs_links.py":  # this file's own examples
+            continue
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            continue
+        if "docs/" not in text:
+            continue
+        for number, line in enumerate(text.splitlines(), start=1):
+            for match in _MENTION.finditer(line):
+                if (relative, f"docs/{match.group(1)}") in NOT_PAGES:
+                    continue
+                if why := mention_broken(*match.groups()):
+                    bad.append(f"{relative}:{number}: {match.group(0)!r}: {why}")
+    assert not bad, "stale mentions of docs pages:\n" + "\n".join(bad)
