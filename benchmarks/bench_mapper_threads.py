@@ -1,5 +1,5 @@
 """What mapping on one thread costs: SfM's mappers run on ``genxd.curation.sfm.MAPPER_THREADS`` (1) threads so
-that cameras do not depend on the machine (docs/curation.md, "Same input, same result"); this times
+that cameras do not depend on the machine (docs/curation_accuracy.md, "Same input, same result"); this times
 ``recover_clip_cameras`` (what ``genxd trajectory from-video`` runs; curation maps the same way) on synthetic
 clips with the mappers on 1 thread and on ``--threads`` threads, the other stages on ``--threads`` either way,
 alternating in one process, and reports the mapping stage's time, the whole call's, and how far the cameras of

@@ -385,8 +385,8 @@ def test_flow_masker_texture_threshold_follows_the_frame_size_down_to_a_noise_fl
 def test_flow_masker_masks_large_frames_at_its_working_size():
     """Above ``working_size`` (256 px) the masker works on area-averaged frames and scales its labels back: at 512 px
     the texture test met its noise floor and the moving objects' texture fell under it, so 4D clips read static
-    (docs/curation.md, "At 512 px"). Measured (AMD EPYC, 8 frames of 4D seed 5, a forward walk, at 512 px): 19 % of
-    the moving objects' pixels masked at the working size, 0 % at the frame's own size. At 256 px and below the
+    (docs/curation_accuracy.md, "At 512 px"). Measured (AMD EPYC, 8 frames of 4D seed 5, a forward walk, at 512 px):
+    19 % of the moving objects' pixels masked at the working size, 0 % at the frame's own size. At 256 px and below the
     labels are the masker's at the frame's own size, unchanged."""
     from genxd.curation.masks import EpipolarFlowMasker
     from genxd.data.synthetic import make_clip

@@ -1,6 +1,6 @@
 """Curation's motion strength against the exact ground truth (issue 19 item 7).
 
-What each test covers (docs/curation.md, "Measured"):
+What each test covers (docs/curation_accuracy.md, "Measured"):
 
 - ``test_motion_stage_matches_ground_truth_on_20_clips``: the motion stage alone
   (``estimate_object_motion`` with depth maps, i.e. ``genxd.curation.motion_pairs``: point sampling in
@@ -75,7 +75,7 @@ def test_motion_stage_matches_ground_truth_on_20_clips(clips):
 
 def test_flow_masks_keep_the_verdicts_and_stop_halving(clips):
     """The classical flow masks merge neighbouring objects and miss parts of fast ones, so single clips
-    scatter (docs/curation.md), but the strength is no longer halved. Measured on these 6 clips (seeds
+    scatter (docs/curation_accuracy.md), but the strength is no longer halved. Measured on these 6 clips (seeds
     1-6): ratios 0.71 / 1.05 / 1.20 / 0.60 / 0.73 / 0.49 (median 0.72), verdicts 5 / 6; before the
     tracked-pairs rule (``PairSettings.reliable_fraction``, which keeps static clips static in the whole
     pipeline and costs fast objects whose masks lose most points, seeds 4 and 6) 0.80 and 1.05 for seeds 4

@@ -1,5 +1,5 @@
 """The whole curation pipeline (flow masks, SfM, sparse depth, motion) against the exact ground truth (issue 19
-item 7; docs/curation.md, "The whole pipeline").
+item 7; docs/curation_accuracy.md, "The whole pipeline").
 
 Subset of ``benchmarks/bench_motion_accuracy.py --clips 20 --static 20`` small enough for CI (about 30 s on 2
 cores). The clips are traced in float64 (``make_clip(render_dtype=torch.float64)``): a float32 render differs in its
@@ -100,7 +100,8 @@ def test_verdicts_at_256_px(tmp_path):
     with the 128-px threshold most of an object's pixels counted as flat, so a moving object went unseen while mask
     fragments on static ground decided. Measured (AMD EPYC, 2 cores): 4D seed 1 (pan, truth 0.0177) read 0.0043
     (static) before and 0.0148 now; static 3D seed 1006 (sway) read 0.0084 (dynamic) before and 0.0011 now
-    (docs/curation.md, "At 256 px"; float32 renders). On the float64 renders this test uses: 0.0128 and 0.0010."""
+    (docs/curation_accuracy.md, "At 256 px"; float32 renders). On the float64 renders this test uses: 0.0128 and
+    0.0010."""
     rows = _curate(CLIPS_256, 256, tmp_path)
     report = _report(rows)
     assert all(r["record"]["status"] == "ok" for r in rows), report

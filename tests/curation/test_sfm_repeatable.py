@@ -3,7 +3,7 @@
 COLMAP's CPU feature extraction on several threads numbers the images in the order the threads finish, and its
 CPU matching on several threads returned other matches from run to run (whole pairs with no match in one run);
 the image ids also decide which way a pair is matched. So the same clip gave other cameras, or none, from run to
-run (a forward clip failed SfM in 2 runs of 3). See docs/curation.md, "Same input, same result".
+run (a forward clip failed SfM in 2 runs of 3). See docs/curation_accuracy.md, "Same input, same result".
 """
 
 from __future__ import annotations
@@ -61,7 +61,8 @@ def test_curated_cameras_do_not_depend_on_the_thread_count(tmp_path):
     """COLMAP's mappers on several threads (Ceres, GLOMAP) gave other cameras for another thread count, not only in
     the last digits: this 12-frame 96-px clip read focal length 94.26 px on 1 thread and 94.19 on 2 (poses 0.04
     apart), and ``--threads -1`` is the machine's cores, so a dataset depended on the machine that curated it.
-    Mapping now runs on one thread whatever ``num_threads`` says (docs/curation.md, "Same input, same result")."""
+    Mapping now runs on one thread whatever ``num_threads`` says (docs/curation_accuracy.md, "Same input, same
+    result")."""
     import pycolmap
     from typer.testing import CliRunner
 

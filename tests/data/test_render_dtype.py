@@ -1,7 +1,7 @@
 """``render(dtype=torch.float64)``: the same 8-bit frames from every CPU, whatever SIMD kernels torch picks there.
 
 Float32 renders move in their last bits with the kernels a CPU picks and with the torch version, and some 8-bit
-values with them, enough to change what SfM makes of a clip (docs/curation.md, "How much a figure moves with
+values with them, enough to change what SfM makes of a clip (docs/curation_accuracy.md, "How much a figure moves with
 round-off"). Measured on three 16-frame 128-px 4D clips (seeds 0, 8, 18) against this project's AMD EPYC (AVX-512,
 torch 2.13): an Intel Xeon (AVX-512, torch 2.11) differs in float32 by up to 0.16 (an edge pixel) on 31-41 % of the
 values, 9-40 8-bit values per clip (rounded as the clip writers do); in float64 it gives the same float32 frames, bit for bit; without SIMD it

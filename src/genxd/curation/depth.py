@@ -98,7 +98,7 @@ def fill_object_depth(depth: np.ndarray, labels: np.ndarray, below_px: int = 2) 
     just below the component's lowest pixel, is their depth; the interpolated static depth there comes
     from the ground points around the contact. Interpolating across the mask instead blends in the far
     background behind the object, and the near end of a ring of static points around it (the earlier
-    rule: 10th percentile) takes the ground in front of it. Measured in docs/curation.md (dev clips).
+    rule: 10th percentile) takes the ground in front of it. Measured in docs/curation_accuracy.md (dev clips).
 
     Args:
         depth: ``[H, W]`` interpolated static depth (modified copy returned).

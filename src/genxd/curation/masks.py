@@ -175,14 +175,14 @@ class EpipolarFlowMasker:
             [0, 1]) of a pixel whose flow counts, at ``texture_reference_size`` pixels on the longer side; scaled
             by ``(texture_reference_size / size) ** 2`` at other sizes: the eigenvalues go with the squared image
             gradient, which halves per pixel when the same view has twice the pixels (a fixed threshold left most
-            of an object's pixels "flat" at 256 px: docs/curation.md); never below ``texture_floor``.
+            of an object's pixels "flat" at 256 px: docs/curation_accuracy.md); never below ``texture_floor``.
         texture_floor: the scaled threshold's lower bound, about the 99th percentile of the same eigenvalue on
             Gaussian noise of 2 / 255 (7.1e-5): image noise does not shrink with the frame size, so flat, noisy
             regions of large frames must not count as texture (the floor is the 256-px value).
         working_size: frames whose longer side is larger are masked at this size (area-averaged down, the labels
             scaled back up by nearest neighbour): above it the texture test meets the floor, and on frames of
-            512 px the moving objects' texture fell under it (4D clips read static; docs/curation.md). None: any
-            size as it comes.
+            512 px the moving objects' texture fell under it (4D clips read static; docs/curation_accuracy.md).
+            None: any size as it comes.
     """
 
     frame_gaps: tuple[int, ...] = (1, 3)

@@ -3,7 +3,7 @@
 With dense depth maps (a depth model aligned to SfM, the sparse SfM fallback, or known depth) the motion
 is measured frame pair by frame pair (:mod:`genxd.curation.motion_pairs`): that estimator matches the
 ground truth (``genxd.data.synthetic.image_motion_strength``) within 15% on synthetic clips given
-instance masks (``docs/curation.md``). Without depth maps (``fallback_depth="triangulate"``) the
+instance masks (``docs/curation_accuracy.md``). Without depth maps (``fallback_depth="triangulate"``) the
 estimator below is used: for points tracked on each masked object (KLT, ``cv2.calcOpticalFlowPyrLK``, chained frame to frame
 with a forward-backward check), the point seen at pixel ``p_i`` in frame ``i`` is back-projected
 with its depth ``z_i`` and the SfM pose of frame ``i``, then re-projected into frame ``j`` with the

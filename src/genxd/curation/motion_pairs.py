@@ -22,12 +22,12 @@ only where it was tracked well: when the pairs that kept at least ``reliable_fra
 magnitude at or below ``static_below`` (the verdict threshold), that is its magnitude. Flow masks on static
 ground with repeated texture (checkers) or long edges are tracked badly (KLT locks onto the wrong period,
 consistently both ways; the few points kept then carry the pair's whole weight) and read as fast motion; real
-objects are tracked well in most pairs (docs/curation.md, dev clips).
+objects are tracked well in most pairs (docs/curation_accuracy.md, dev clips).
 
 Why not long tracks from a few anchor frames (the earlier estimator, still used for triangulated depth):
 chained tracks lose fast-moving points first, so the median drifts to the slow phases; corners sit on
 silhouettes; and a depth triangulated from the track itself absorbs the part of the object's motion that
-runs along the epipolar lines. Measured against the ground truth in ``docs/curation.md``.
+runs along the epipolar lines. Measured against the ground truth in ``docs/curation_accuracy.md``.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ import numpy as np
 
 #: Motion strength (normalised image displacement per frame) above which a video is "dynamic":
 #: 0.64 px per frame at 128 px, 1.3 px at 256 px. Calibrated on synthetic clips with the classical
-#: fallbacks (flow masks, triangulated depth), see docs/curation.md; recalibrate with learned models.
+#: fallbacks (flow masks, triangulated depth), see docs/curation_accuracy.md; recalibrate with learned models.
 DEFAULT_MOTION_THRESHOLD = 0.005
 
 __all__ = ["PairSettings", "PairObject", "pair_motion"]

@@ -147,7 +147,7 @@ def _silence_colmap(verbose: bool = False) -> None:
 MAPPERS = ("incremental", "global", "auto")
 #: Threads of the mappers, whatever ``num_threads`` says: on several threads their cameras changed from run to run
 #: and with the thread count, not only in the last digits (a 12-frame 96-px clip: focal length 94.26 or 94.19 px,
-#: poses 0.04 apart), so a dataset depended on the machine that curated it (docs/curation.md, "Same input, same
+#: poses 0.04 apart), so a dataset depended on the machine that curated it (docs/curation_accuracy.md, "Same input, same
 #: result"). Feature extraction and pairing keep ``num_threads``: their results do not depend on it.
 MAPPER_THREADS = 1
 

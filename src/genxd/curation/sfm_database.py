@@ -17,7 +17,7 @@ __all__ = ["AUTO_KLT_BELOW_PX", "FEATURE_TYPES", "klt_feature_tracks"]
 
 FEATURE_TYPES = ("sift", "klt", "auto")
 #: With ``features="auto"``, frames smaller than this (longer side, pixels) use KLT tracks first:
-#: SIFT finds too few features on them (measured in docs/curation.md).
+#: SIFT finds too few features on them (measured in docs/curation_accuracy.md).
 AUTO_KLT_BELOW_PX = 384
 
 
@@ -135,7 +135,7 @@ def _sift_database(
     matching = pycolmap.FeatureMatchingOptions()
     # one thread: COLMAP's CPU matching on several threads gave other matches from run to run on the same database
     # (whole pairs with 0 matches in one run, 101 in the next), and so other cameras, or none; measured cost on 2
-    # cores: 3.5 s instead of 2.8 s for 48 frames of 512 px (docs/curation.md, "Same input, same result")
+    # cores: 3.5 s instead of 2.8 s for 48 frames of 512 px (docs/curation_accuracy.md, "Same input, same result")
     matching.num_threads = 1
     matching.use_gpu = False
     pairing = pycolmap.SequentialPairingOptions()

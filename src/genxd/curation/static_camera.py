@@ -24,7 +24,7 @@ __all__ = ["STATIC_CAMERA_MAX_PX", "STATIC_CAMERA_MIN_STILL", "OLD_STILL_CAMERA"
 #: noise and KLT: about 0.1 px on still frames).
 STATIC_CAMERA_MAX_PX = 0.5
 #: The camera is static when, in the median frame, at least this fraction of the background tracks is still.
-#: Measured on the 20 synthetic 4D clips of docs/curation.md (flow masks miss parts of moving objects and
+#: Measured on the 20 synthetic 4D clips of docs/curation_accuracy.md (flow masks miss parts of moving objects and
 #: their shadows, whose tracks are not still): still cameras 0.59 and 0.36, moving cameras at most 0.15.
 STATIC_CAMERA_MIN_STILL = 0.25
 
