@@ -1,6 +1,6 @@
 """Camera-path accuracy: CameraCtrl's RotErr / TransErr between recovered and requested cameras.
 
-Definitions (CameraCtrl, He et al. 2024, section 4.1; written out in ``docs/cameras.md``), for ``n``
+Definitions (CameraCtrl, He et al. 2024, section 4.1; written out in ``docs/camera_paths_from_video.md``), for ``n``
 frames with requested ("ground truth") cameras ``(R_gt^j, T_gt^j)`` and cameras recovered from the
 generated video ``(R_gen^j, T_gen^j)``:
 

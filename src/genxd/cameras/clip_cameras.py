@@ -211,7 +211,7 @@ def recover_clip_cameras(
             KLT tracks first, then SIFT; the KLT window suited to the motion, see
             :func:`genxd.cameras.video_sfm.run_video_sfm`); the global
             mapper (GLOMAP) is the default: incremental mapping drifts into a wrong solution on forward
-            motion (docs/cameras.md).
+            motion (docs/camera_paths_from_video.md).
         mask: mask possibly moving objects before SfM (``EpipolarFlowMasker``).
         refine_masks: with ``mask``, run SfM a second time with the regions of tracked points that the first
             pass's cameras cannot explain (:func:`inconsistent_track_mask`) masked too: objects that move

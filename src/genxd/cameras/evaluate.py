@@ -272,7 +272,7 @@ def evaluate_camera_accuracy(
               "both paths relative to their first camera; TransErr = sum_j ||C_gt^j - s C_gen^j|| over camera centres "
               "after the anchored least-squares scale s (TransErr_sim3: after a free similarity, Umeyama); "
               "SfM cameras are known only up to scale, so TransErr measures the path's shape in requested units "
-              "(docs/cameras.md)", "known_focal": known_focal, "mask": mask, "seed": seed,
+              "(docs/camera_paths_from_video.md)", "known_focal": known_focal, "mask": mask, "seed": seed,
               "sfm_threads": _threads_used(num_threads),
               "summary": summarise(results), "scenes": results}
     if not overwrite and (error := existing_files_error(targets)) is not None:

@@ -1,6 +1,6 @@
 """Camera paths from any video: ``genxd trajectory from-video`` and ``genxd generate --camera-from-video``.
 
-Two steps (``docs/cameras.md``, "Camera paths from a video"):
+Two steps (``docs/camera_paths_from_video.md``, "Camera paths from a video"):
 
 1. :func:`recover_clip_cameras` (:mod:`genxd.cameras.clip_cameras`): the clip's cameras, in its own frame and
    units. From a video file or

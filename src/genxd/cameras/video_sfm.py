@@ -4,7 +4,7 @@
 
 - KLT tracks first, then SIFT (``features="auto"``): on the synthetic benchmark clips SIFT with sequential
   matching went 17-34 degrees wrong on forward and dolly paths (repetitive ground texture) where KLT tracks
-  were within 0.7 degrees (docs/cameras.md).
+  were within 0.7 degrees (docs/camera_paths_from_video.md).
 - a KLT window that suits the motion: a camera that turns between frames deforms the image patches
   (rotation, foreshortening) that KLT follows as pure translations, so a large window's tracks slide, the
   more so where it straddles a depth edge; with curation's window (10 % of the image) the benchmark's wide

@@ -236,8 +236,8 @@ def run_sfm(
         verbose: let COLMAP print its own log lines (silent by default).
         mapper: ``"incremental"`` (``pycolmap.incremental_mapping``), ``"global"``
             (``pycolmap.global_mapping``, GLOMAP: rotation averaging then global positioning; does not
-            drift into the wrong solution on forward / dolly motion, see docs/cameras.md), or ``"auto"``:
-            incremental, then global when incremental fails or registers too few frames (small
+            drift into the wrong solution on forward / dolly motion, see docs/camera_paths_from_video.md), or
+            ``"auto"``: incremental, then global when incremental fails or registers too few frames (small
             back-and-forth or sideways paths with few static features at 128 px, docs/curation.md).
     Raises:
         SfmError: no reconstruction, or too few registered frames.
