@@ -1,6 +1,6 @@
-"""docs/training.md "Your own dataset": its worked example (a class of one's own named ``package.module.ClassName``
-in ``data.datasets``) trains as the doc shows; a type that cannot be imported is one error line. Before, a
-``type`` could only be one of genxd's names ("dataset type must be one of [...]")."""
+"""docs/training_data.md "Your own dataset": its worked example (a class of one's own named
+``package.module.ClassName`` in ``data.datasets``) trains as the doc shows; a type that cannot be imported is one
+error line. Before, a ``type`` could only be one of genxd's names ("dataset type must be one of [...]")."""
 
 from __future__ import annotations
 
@@ -17,13 +17,15 @@ from genxd.cli import app
 
 from tests.helpers import ROOT
 
-DOC = ROOT / "docs" / "training.md"
+DOC = ROOT / "docs" / "training_data.md"
 QUIET = ["logging.progress_bar=false", "logging.every_steps=1", "validation.every_steps=0", "checkpoint.every_steps=0"]
 
 
 def _section() -> str:
     text = DOC.read_text()
-    return text[text.index("## Your own dataset"):text.index("## Objective")]
+    start = text.index("## Your own dataset")
+    end = text.find("\n## ", start)  # the next section, if any
+    return text[start:] if end < 0 else text[start:end]
 
 
 @pytest.fixture

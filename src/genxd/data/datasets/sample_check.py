@@ -72,7 +72,7 @@ def check_sample(sample: Any, num_frames: int, height: int, width: int, where: s
     """Raise ValueError (``"<where>: ..."``, naming the key) unless ``sample`` is a training sample of
     ``num_frames`` frames at ``height x width``: ``frames [F, 3, H, W]`` float in [0, 1], ``c2w [F, 4, 4]``
     float rigid OpenCV camera-to-world, ``K [F, 3, 3]`` float normalised, ``indicator`` long scalar (0, 1, 2),
-    ``motion_strength`` float32 scalar, ``kind`` its indicator's name, ``name`` a str (docs/training.md)."""
+    ``motion_strength`` float32 scalar, ``kind`` its indicator's name, ``name`` a str (docs/training_data.md)."""
     try:
         _check(sample, num_frames, height, width)
     except ValueError as exc:
