@@ -19,7 +19,7 @@ when anything was found, else 0.
     python benchmarks/fuzz_inputs.py --targets colmap-bin --case 17 --keep /tmp/case17   # make one case again
     python benchmarks/fuzz_inputs.py --list
 
-Results and what was fixed: ``docs/robustness.md`` ("Fuzzing the readers").
+Results and what was fixed: ``docs/robustness_probe.md`` ("Fuzzing the readers").
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ Python: the documented ``ValueError`` naming the archive), ``scene-folders`` (``
     python benchmarks/probe_bad_inputs.py --only camera-files --verbose
 
 The cases are built in ``benchmarks/probe_cases.py``; this script runs and checks them. Results:
-``docs/robustness.md``.
+``docs/robustness_probe.md``.
 """
 
 from __future__ import annotations

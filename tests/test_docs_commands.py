@@ -33,7 +33,7 @@ DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
 #: Doc lines that are wrong on purpose (``file name``, the command's text) -> why. Keep this short.
 ALLOWED: dict[tuple[str, str], str] = {
     # the cli-args fuzz findings quote the inputs that failed: --fps 1e-30 is now refused up front, as it should be
-    ("docs/robustness.md", "synth --fps 1e-30"): "a refused input the fuzzer found, quoted as such",
+    ("docs/robustness_probe.md", "synth --fps 1e-30"): "a refused input the fuzzer found, quoted as such",
 }
 
 _FENCE = re.compile(r"^\s*(```+|~~~+)")
