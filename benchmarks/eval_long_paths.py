@@ -1,6 +1,6 @@
 """Long paths beyond the model's window (``genxd.pipelines.long_paths``) on held-out synthetic scenes.
 
-    # the figures of docs/long_paths.md (CPU, bundled model; heavy: use many cores)
+    # the figures of docs/long_paths_results.md (CPU, bundled model; heavy: use many cores)
     python benchmarks/eval_long_paths.py --workers 16 --threads 2 \
         --out benchmarks/results/eval_long_paths.json --contact-sheet docs/images/long_paths_contact_sheet.png
 

@@ -1,5 +1,5 @@
 """CPU checks of ``benchmarks/eval_long_paths.py`` and its scenes (``benchmarks/long_path_scenes.py``); the runs are
-recorded in docs/long_paths.md."""
+recorded in docs/long_paths_results.md."""
 
 from __future__ import annotations
 

@@ -20,7 +20,7 @@ conditioned on the inputs and on the generated frames **nearest to it by camera 
 
 Windows of one stage are independent (both ends of an orbit; every scene of a batch) and share a
 pipeline call. Every window has ``window`` frames (``fill``): one with fewer new frames takes more of
-the nearest generated frames as context. Measured on held-out scenes (``docs/long_paths.md``), this
+the nearest generated frames as context. Measured on held-out scenes (``docs/long_paths_results.md``), this
 beats the anchored plan below, whose anchors spread over the path are far from the input and degrade.
 
 **3D, anchored** (``plan_anchored``, ``anchors >= 1``; after Stable Virtual Camera's anchors-then-chunks
