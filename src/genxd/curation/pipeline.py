@@ -218,7 +218,7 @@ def _write_frames(frames: np.ndarray, image_dir: Path, quality: int) -> list[str
     image_dir.mkdir(parents=True, exist_ok=True)
     names = []
     for index, frame in enumerate(frames):
-        name = f"{index:05d}.jpg"  # the CamVid-30K layout (genxd synth video --format camvid)
+        name = f"{index:05d}.jpg"  # the CamVid-30K layout (genxd synth --format camvid)
         Image.fromarray(frame).save(image_dir / name, quality=quality)
         names.append(name)
     return names
