@@ -251,3 +251,31 @@ def test_kept_frames_closes_the_stream_of_runs_it_reads() -> None:
     assert state == ["closed"]
     assert [r[:, 0, 0, 0].tolist() for r in _kept_frames(runs(), [1, 2, 5], (0, 2, 1, 3))] == [[1.0], [2.0], [5.0]]
     assert next(_kept_frames(runs(), [0], (0, 2, 1, 3))).shape == (1, 3, 2, 2)
+
+
+def test_every_process_sees_the_groups_the_main_process_restored(reconfusion, tmp_path, reference_small,
+                                                                 monkeypatch) -> None:
+    """As generate's (tests/test_api_process_shares.py): a run killed between the two renames of --overwrite left
+    ``.scene_direct_002....old`` and no ``scene_direct_002``; process 1 of 2 lists the groups to write only once
+    the main process has renamed it back, so with ``skip_existing`` both split the same 2 groups (process 1 takes
+    group 1; listed before the restore it would have split 3 and taken group 2, the main process's kept one)."""
+    import genxd.fewshot_jobs as fewshot_jobs
+    from genxd.utils.io import temp_name
+
+    from .test_api_process_shares import SecondOfTwo, _dead_pid
+
+    out = tmp_path / "fs"
+    out.mkdir()
+    aside = out / temp_name("scene_direct_002", "old").replace(f"-{os.getpid()}-", f"-{_dead_pid()}-")
+    aside.mkdir()
+    earlier = '{"strategy": "direct", "n_views": 3, "num_context": 3, "earlier": true}'
+    (aside / "meta.json").write_text(earlier)
+    monkeypatch.setattr(fewshot_jobs, "ProcessGroup", lambda device=None: SecondOfTwo(out))
+    results = fewshot_jobs.fewshot_scenes(reconfusion, out, reference_small, n_views=3, num_frames=5, resolution=64,
+                                          num_inference_steps=1, guidance_scale=1.0, skip_existing=True,
+                                          progress=False)
+    # 5 test views, 2 targets a group: 3 groups; process 0's list to do is groups 0 and 1: process 1 takes group 1
+    assert [(r.index, r.status) for r in results] == [(1, "written")]
+    assert (out / "scene_direct_002" / "meta.json").read_text() == earlier
+    assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == ["scene_direct_001",
+                                                                                  "scene_direct_002"]

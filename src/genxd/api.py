@@ -35,21 +35,18 @@ from .camera_arguments import (camera_label, camera_path_of, camera_trajectory, 
 from .cameras import CameraPath
 from .cameras.trajectories import PRESET_SCENE_DEPTH
 from .checkpoints import (BUNDLED_MODEL_DIR, GENERATION_CONFIG, RELEASED_DEFAULTS, RELEASED_TRAINED,  # noqa: F401
-                          LoadedModel, ModelInfo, check_loaded, configure_sampling, default_model_path, load_model,
+                          LoadedModel, ModelInfo, configure_sampling, default_model_path, load_model,
                           job_settings_restored, model_info, pick_device, pick_dtype)
 from .pipelines.distributed import GenerationError, ProcessGroup, SceneResult, failed_result, write_summary_once
-from .output_folders import (WrittenByOthers, check_kept_inputs, input_path_entry, noting_written, output_names,
-                             outputs_to_write)
+from .job_setup import check_run_settings, outputs_in_step
+from .output_folders import WrittenByOthers, check_kept_inputs, input_path_entry, noting_written, output_names
 from .scene_outputs import check_job, write_scene
 from .summary_file import check_summary_apart
 from .utils.images import Fit, load_image_uint8, uint8_to_tensor
 from .utils.memory_images import ImageObject, MemoryImage, collect_inputs, is_memory_image
-from .utils.io import clean_stale
-from .utils.shared_work import mark_work_shared
 from .utils.shards import shard_indices, shard_line
 from .utils.progress import bar_settings, closed_on_interrupt, disable_setting, progress_bar, progress_write
 from .generate_settings import GenerateSettings
-from .validation import check
 
 
 def generate_scenes(
@@ -127,12 +124,7 @@ def generate_scenes(
                          camera_end=camera_end, window=window, anchors=anchors,
                          overlap=overlap, scheduler=scheduler, decode_chunk=decode_chunk,
                          sequential_guidance=sequential_guidance).checked()
-    offload = check(offload, v.OFFLOAD, "offload")
-    device = check(device, v.DEVICE, "device")
-    shard = check(shard, v.SHARD, "shard")
-    if not isinstance(dtype, torch.dtype) or dtype not in (torch.float32, torch.bfloat16, torch.float16):
-        dtype = check(dtype, v.DTYPES, "dtype")  # a name, or one of those three dtypes
-    check_loaded(model, loaded)
+    offload, device, shard, dtype = check_run_settings(model, loaded, offload, device, shard, dtype)
     out_dir, summary = check_job(out_dir, summary, {"compile_unet": compile_unet, "allow_pickle": allow_pickle,
                                                      "overwrite": overwrite,
                                                      "skip_existing": skip_existing, "progress": progress},
@@ -246,16 +238,11 @@ def generate_scenes(
         progress_write(f"genxd: {shard_line(shard, len(chosen), len(paths))}")
 
     # 3. the output folder: clean what killed runs left, refuse existing outputs unless asked
-    if group.is_main_process:
-        clean_stale(out_dir)
-    # every process looks at the outputs once the main process has cleaned: a stale ".NAME...old" it renames back
-    # to NAME (a run killed between the two renames of --overwrite) made it skip NAME where a process that had
-    # looked before did not, and their shares of the work no longer matched (an input done twice, another never)
-    group.wait_for_everyone()
     read = [p for p in paths if not isinstance(p, MemoryImage)] + [s.camera_from_video]
     read += [s.camera] if from_file is not None and isinstance(s.camera, (str, os.PathLike)) else []
-    todo, skipped = outputs_to_write(folders, chosen, overwrite, skip_existing, read)
-    check_kept_inputs(folders, skipped, paths)  # a kept output of another file of the same name
+    todo, skipped = outputs_in_step(group, out_dir, folders, chosen, overwrite, skip_existing, read,
+                                    # a kept output of another file of the same name
+                                    lambda kept: check_kept_inputs(folders, kept, paths))
     meta_common = {
         "model": info.label, "mode": s.mode,
         "camera": camera_label(s.camera) if clip_cameras is None else f"from-video:{s.camera_from_video}",
@@ -268,9 +255,6 @@ def generate_scenes(
         meta_common["clip_range"] = clip_cameras.report["clip_range"]  # followed (camera names the whole clip)
     if plan is not None:
         meta_common["long_path"] = plan.to_dict()
-    # every process has checked the existing outputs before any process writes one
-    group.wait_for_everyone()
-    mark_work_shared()  # from here an error can be one process's own: each one prints its own
 
     # 4. load the model and generate
     def skipped_input(i: int) -> SceneResult:

@@ -18,14 +18,13 @@ import torch
 from torch import Tensor
 
 from . import validation as v
-from .checkpoints import LoadedModel, check_loaded, configure_sampling, job_settings_restored
+from .checkpoints import LoadedModel, configure_sampling, job_settings_restored
 from .pipelines.distributed import GenerationError, ProcessGroup, SceneResult, failed_result, write_summary_once
-from .output_folders import WrittenByOthers, noting_written, outputs_to_write, safe_folder_name, unique_labels
+from .job_setup import check_run_settings, outputs_in_step
+from .output_folders import WrittenByOthers, noting_written, safe_folder_name, unique_labels
 from .scene_outputs import check_job, write_scene
 from .summary_file import check_summary_apart
-from .utils.io import clean_stale
 from .utils.json_files import read_json_object
-from .utils.shared_work import mark_work_shared
 from .utils.shards import shard_indices, shard_line
 from .utils.paths import path_argument
 from .validation import check
@@ -143,12 +142,7 @@ def fewshot_scenes(
     scheduler = check(scheduler, v.SCHEDULERS, "scheduler")
     decode_chunk = check(decode_chunk, v.DECODE_CHUNK, "decode_chunk")
     check(sequential_guidance, v.Flag(), "sequential_guidance")
-    offload = check(offload, v.OFFLOAD, "offload")
-    device = check(device, v.DEVICE, "device")
-    shard = check(shard, v.SHARD, "shard")
-    if not isinstance(dtype, torch.dtype) or dtype not in (torch.float32, torch.bfloat16, torch.float16):
-        dtype = check(dtype, v.DTYPES, "dtype")  # a name, or one of those three dtypes
-    check_loaded(model, loaded)
+    offload, device, shard, dtype = check_run_settings(model, loaded, offload, device, shard, dtype)
     out_dir, summary = check_job(out_dir, summary, {
         "save_target_only": save_target_only, "pad_to_square": pad_to_square, "compile_unet": compile_unet,
         "allow_pickle": allow_pickle, "overwrite": overwrite, "skip_existing": skip_existing, "progress": progress},
@@ -206,19 +200,13 @@ def fewshot_scenes(
                                info.description)
 
     # 3. the output folder
-    if group.is_main_process:
-        clean_stale(out_dir)
-    # every process looks at the outputs once the main process has cleaned: a stale ".NAME...old" it renames back
-    # to NAME (a run killed between the two renames of --overwrite) made it skip NAME where a process that had
-    # looked before did not, and their shares of the work no longer matched (an input done twice, another never)
-    group.wait_for_everyone()
-    todo, skipped = outputs_to_write(folders, chosen, overwrite, skip_existing, [data_root, pose_dir])
-    if skip_existing:
-        _check_kept_groups([folders[i] for i in skipped],
-                           {"strategy": strategy, "n_views": n_views, "num_context": num_context})
-    # every process has checked the existing outputs before any process writes one
-    group.wait_for_everyone()
-    mark_work_shared()  # from here an error can be one process's own: each one prints its own
+    def check_kept(kept: list[int]) -> None:
+        if skip_existing:
+            _check_kept_groups([folders[i] for i in kept],
+                               {"strategy": strategy, "n_views": n_views, "num_context": num_context})
+
+    todo, skipped = outputs_in_step(group, out_dir, folders, chosen, overwrite, skip_existing, [data_root, pose_dir],
+                                    check_kept)
 
     # 4. load the model and generate
     sampler = scheduler or d.get("scheduler", "euler")
