@@ -5,12 +5,15 @@ from __future__ import annotations
 import contextlib
 import os
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 import torch
 from torch import nn
 
-__all__ = ["EMAWeights", "averaged_weights"]
+if TYPE_CHECKING:
+    from .config import EMAConfig
+
+__all__ = ["EMAWeights", "averaged_weights", "ema_weights_for"]
 
 
 class EMAWeights:
@@ -99,6 +102,15 @@ class EMAWeights:
         for k in self.shadow:
             self.shadow[k] = state[k].to(self.shadow[k].device).float()
         self.num_updates = num_updates
+
+
+def ema_weights_for(model: nn.Module, settings: EMAConfig, sharded: bool) -> EMAWeights | None:
+    """The trainers' EMA of ``model``'s weights as ``settings`` (``training.ema``) ask: None when it is off. A
+    ValueError under FSDP (``sharded``), which this EMA of whole parameters does not support."""
+    ema = EMAWeights(model, settings.decay, settings.power, settings.start_step) if settings.enabled else None
+    if ema is not None and sharded:
+        raise ValueError("training.ema.enabled is not supported with FSDP (set training.ema.enabled=false)")
+    return ema
 
 
 @contextlib.contextmanager

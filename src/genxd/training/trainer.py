@@ -22,7 +22,7 @@ from ..pipelines.tf32 import with_training_tf32
 from ..utils.progress import progress_bar
 from .config import OptimConfig, TrainConfig
 from .data import build_training_dataset, make_loader
-from .ema import EMAWeights, averaged_weights
+from .ema import averaged_weights, ema_weights_for
 from ..checkpoint_folders import starting_folder
 from .loop import TrainingRun
 from .stops import LastCheckpoint
@@ -184,9 +184,7 @@ def train_genxd(cfg: TrainConfig, resume: str | None = None, overwrite: bool = F
     if opt.compile:
         unet.compile()  # in place: parameter names (checkpoints, EMA) stay the same
     optimizer = make_optimizer(unet.parameters(), opt)
-    ema = EMAWeights(unet, opt.ema.decay, opt.ema.power, opt.ema.start_step) if opt.ema.enabled else None
-    if ema is not None and fsdp:
-        raise ValueError("training.ema.enabled is not supported with FSDP (set training.ema.enabled=false)")
+    ema = ema_weights_for(unet, opt.ema, fsdp)
     unet, optimizer = acc.prepare(unet, optimizer)
     vae_dtype = torch.bfloat16 if opt.mixed_precision == "bf16" else torch.float32
     vae.to(acc.device)

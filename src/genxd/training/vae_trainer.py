@@ -21,7 +21,7 @@ from ..pipelines.tf32 import with_training_tf32
 from ..utils.progress import progress_bar
 from .config import VAETrainConfig
 from .data import build_training_dataset, make_loader
-from .ema import EMAWeights, averaged_weights
+from .ema import averaged_weights, ema_weights_for
 from .loop import TrainingRun
 from .stops import LastCheckpoint
 from .models import VAE_ALLOW_PICKLE_HINT, build_vae, count_parameters
@@ -103,9 +103,7 @@ def train_vae(cfg: VAETrainConfig, resume: str | None = None, overwrite: bool = 
     if not run.sharded:
         vae.to(acc.device)  # before the optimiser exists, so that AdamW can run fused on CUDA
     optimizer = make_optimizer(vae.parameters(), opt)
-    ema = EMAWeights(vae, opt.ema.decay, opt.ema.power, opt.ema.start_step) if opt.ema.enabled else None
-    if ema is not None and run.sharded:
-        raise ValueError("training.ema.enabled is not supported with FSDP (set training.ema.enabled=false)")
+    ema = ema_weights_for(vae, opt.ema, run.sharded)
     model, optimizer = acc.prepare(VAEWithPosterior(vae), optimizer)
     unwrapped = vae
     run.data_items = len(dataset)
