@@ -11,10 +11,7 @@ motion x ``motion_scale``) and the on-disk cache work as for :class:`genxd.data.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections import OrderedDict
-from pathlib import Path
 from typing import Any, Sequence
 
 from .datasets import DEFAULT_MOTION_SCALE, SyntheticDataset, _as_list, _check_rendered, _rng, camera_scale, make_sample
@@ -85,24 +82,16 @@ class PhotoSceneDataset(SyntheticDataset):
                                  f"choose from {sorted(by_name)}")
         chosen = tuple(by_name[p] for p in photos) if photos is not None else TRAINING_PHOTOS
         self.pool = PhotoPool(chosen)
-        self.length, self.num_frames, self.height = int(length), int(num_frames), int(height)
-        self.kinds, self.seed = kinds, int(seed)
+        self._keep_render_settings(length, num_frames, height, kinds, seed, (lo, hi), motion_source, motion_scale,
+                                   camera_normalization, supersample, device, cache_size)
         self.layouts, self.layout_weights = layouts, weights
         self.cameras = {"cards": list(_as_list(cameras_cards)) or None, "world": list(_as_list(cameras_world)) or None}
-        self.focal_range = (lo, hi)
-        self.motion_source, self.motion_scale = motion_source, float(motion_scale)
-        self.camera_normalization = camera_normalization
-        self.supersample, self.device = int(supersample), str(device)
-        self.cache_size = int(cache_size)
-        self._cache: OrderedDict = OrderedDict()
-        self.cache_dir = None
         if cache_dir is not None:
-            settings = json.dumps(["photo", self.seed, self.num_frames, self.height, self.width, self.kinds, self.layouts,
-                                   self.layout_weights, self.cameras, [p.name for p in chosen], self.focal_range,
-                                   motion_source, self.motion_scale, camera_normalization, self.supersample, 1]
-                                  + (["square_pixels"] if self.height != self.width else []),  # since 2026-12-04
-                                  sort_keys=True)
-            self.cache_dir = Path(cache_dir) / hashlib.sha1(settings.encode()).hexdigest()[:16]
+            self.cache_dir = self._cache_folder(
+                cache_dir, ["photo", self.seed, self.num_frames, self.height, self.width, self.kinds, self.layouts,
+                            self.layout_weights, self.cameras, [p.name for p in chosen], self.focal_range,
+                            motion_source, self.motion_scale, camera_normalization, self.supersample, 1]
+                + (["square_pixels"] if self.height != self.width else []))  # since 2026-12-04
 
     def render_clip(self, index: int):
         """The :class:`genxd.data.synthetic.photo_clips.PhotoClip` behind item ``index``."""

@@ -96,28 +96,41 @@ class SyntheticDataset(Dataset):
             bad = [c for c in _as_list(cams) if c not in CAMERA_PATHS]
             if bad:
                 raise ValueError(f"unknown camera paths {bad}; expected some of {', '.join(CAMERA_PATHS)}")
-        self.length, self.num_frames, self.height = int(length), int(num_frames), int(height)
-        self.kinds, self.seed = kinds, int(seed)
+        self._keep_render_settings(length, num_frames, height, kinds, seed, (lo, hi), motion_source, motion_scale,
+                                   camera_normalization, supersample, device, cache_size)
         self.cameras = {"3d": list(_as_list(cameras_3d)) or None, "4d": list(_as_list(cameras_4d)) or None}
-        self.focal_range = (lo, hi)
-        self.motion_source, self.motion_scale = motion_source, float(motion_scale)
-        self.camera_normalization = camera_normalization
-        self.supersample, self.device = int(supersample), str(device)
-        self.cache_size = int(cache_size)
         self.object_masks = bool(object_masks)
-        self._cache: OrderedDict = OrderedDict()
-        self.cache_dir = None
         if cache_dir is not None:
-            import hashlib
-
             settings = [self.seed, self.num_frames, self.height, self.width, self.kinds, self.cameras,
                         self.focal_range, motion_source, self.motion_scale, camera_normalization, self.supersample, 1]
             if self.object_masks:  # items with masks are cached apart (the hash of items without stays the same)
                 settings.append("object_masks")
             if self.height != self.width:  # square pixels since 2026-12-04 (square items are unchanged)
                 settings.append("square_pixels")
-            settings = json.dumps(settings, sort_keys=True)
-            self.cache_dir = Path(cache_dir) / hashlib.sha1(settings.encode()).hexdigest()[:16]
+            self.cache_dir = self._cache_folder(cache_dir, settings)
+
+    def _keep_render_settings(self, length: int, num_frames: int, height: int, kinds: list[str], seed: int,
+                              focal_range: tuple[float, float], motion_source: str, motion_scale: float,
+                              camera_normalization: str, supersample: int, device: str, cache_size: int) -> None:
+        """Keep the settings that every dataset rendered on the fly has (checked by :func:`_check_rendered`; the
+        items, caches and pickling of this class read them), with an empty memory cache and no disk cache yet."""
+        self.length, self.num_frames, self.height = int(length), int(num_frames), int(height)
+        self.kinds, self.seed = kinds, int(seed)
+        self.focal_range = focal_range
+        self.motion_source, self.motion_scale = motion_source, float(motion_scale)
+        self.camera_normalization = camera_normalization
+        self.supersample, self.device = int(supersample), str(device)
+        self.cache_size = int(cache_size)
+        self._cache: OrderedDict = OrderedDict()
+        self.cache_dir: Path | None = None
+
+    @staticmethod
+    def _cache_folder(cache_dir: str | os.PathLike, settings: list[Any]) -> Path:
+        """``cache_dir/<16 hex digits>``: the disk cache folder of the items of ``settings`` (a JSON list, keys
+        sorted, hashed with SHA-1), so that items of other settings never share a folder."""
+        import hashlib
+
+        return Path(cache_dir) / hashlib.sha1(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
 
     def __len__(self) -> int:
         return self.length
