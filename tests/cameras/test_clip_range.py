@@ -114,6 +114,46 @@ def test_a_range_the_clip_cannot_give_is_refused_in_one_line(tmp_path, start, en
     assert str(caught.value) == f"{clip}: {said}"
 
 
+def test_an_end_at_the_first_frame_without_a_start_is_refused_in_one_line(tmp_path):
+    """Before: ``--end 0f`` with no ``--start`` ended in a traceback (AttributeError: 'NoneType' object has no
+    attribute 'said', the start's words taken for the message); ``--end 0`` of a video with timestamps was refused
+    for having none ("the video's frames have no timestamps")."""
+    clip = tmp_path / "cfr.mp4"
+    _video(clip, np.full(30, 9000))
+    for end, said in [("0f", "end='0f'"), ("0", "end=0")]:
+        with pytest.raises(FromVideoError) as caught:
+            _span(clip, None, end)
+        assert str(caught.value) == f"{clip}: {said} (frame 0) leaves no frame before it (the range is [start, end)); " \
+            "give a later end"
+    with pytest.raises(FromVideoError) as caught:  # before: "the video's frames have no timestamps"
+        _span(clip, "1", "0f")
+    assert str(caught.value) == f"{clip}: start=1 (after frame 0) is not before end='0f' (frame 0); the range is " \
+        "[start, end)"
+    frames = _folder(tmp_path / "frames", 5)
+    res = CliRunner().invoke(app, ["trajectory", "from-video", str(frames), "-o", str(tmp_path / "x.json"),
+                                   "--end", "0f"])
+    assert res.exit_code == 2 and "genxd: error: " in res.output, res.output
+    assert "--end 0f (frame 0) leaves no frame before it" in res.output.replace("\n", " "), res.output
+    assert not (tmp_path / "x.json").exists()
+
+
+def test_a_clip_with_no_frame_read_is_refused_in_one_line(tmp_path, monkeypatch):
+    """A video none of whose frames decodes (every frame damaged) with only an end: said so, not an AttributeError
+    on the missing start."""
+    import genxd.cameras.clip_range as clip_range
+
+    clip = tmp_path / "damaged.mp4"
+    _video(clip, np.full(5, 9000))
+    monkeypatch.setattr(clip_range, "_video_times", lambda path, start, end: ([], True))
+    with pytest.raises(FromVideoError, match=r"damaged.mp4: no frame of the clip could be read, so it has no range"):
+        _span(clip, None, "3f")
+
+
+def test_no_bounds_span_the_whole_clip(tmp_path):
+    span = clip_span(_folder(tmp_path / "frames", 4), tmp_path / "frames", None, None)
+    assert (span.first, span.stop, span.label) == (0, 4, "the whole clip")
+
+
 def test_an_end_past_the_clip_reads_to_its_end_with_a_note(tmp_path):
     clip = tmp_path / "cfr.mp4"
     _video(clip, np.full(30, 9000))

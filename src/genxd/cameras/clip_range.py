@@ -60,12 +60,13 @@ def parse_bound(value: Any, name: str) -> ClipBound | None:
         number = float(int(text[:-1]))
     else:
         try:
-            number = float(value) if not isinstance(value, str) else float(text)
+            read: float | None = float(value) if not isinstance(value, str) else float(text)
         except (ValueError, OverflowError):
-            number = None
-        if number is None or (isinstance(value, str) and not _NUMBER.fullmatch(text)
-                              and text.lower().lstrip("+-") not in ("nan", "inf", "infinity")):
+            read = None
+        if read is None or (isinstance(value, str) and not _NUMBER.fullmatch(text)
+                            and text.lower().lstrip("+-") not in ("nan", "inf", "infinity")):
             raise v.InvalidValue(f"{v.arg(name)} must be {what}, got {value!r}"[:300])
+        number = read
     if not math.isfinite(number):
         raise v.InvalidValue(f"{v.arg(name)} must be a finite number of seconds or a frame number, got {value!r}")
     if number < 0:
@@ -146,7 +147,8 @@ def clip_span(frames_at: Path, clip: Path, start: ClipBound | None, end: ClipBou
     else:
         times, to_end = _video_times(frames_at, start, end)
         total = len(times)
-        if seconds_asked and (not times or any(t is None for t in times)):
+        if seconds_asked and ((not times and to_end) or any(t is None for t in times)):  # (none read before an
+            # end at frame 0: no lack of timestamps)
             raise FromVideoError(f"{clip}: {seconds_asked[0].said()} is in seconds, and the video's frames have no "
                                  "timestamps; give it as a frame number (30f)")
         if times and any(t is None for t in times):
@@ -156,11 +158,14 @@ def clip_span(frames_at: Path, clip: Path, start: ClipBound | None, end: ClipBou
     def index_of(bound: ClipBound) -> int:  # the first frame at or past the bound (total: none)
         if bound.frames:
             return int(bound.value)
+        assert rel is not None  # seconds were refused above where the frames have no times
         return next((i for i, t in enumerate(rel) if t >= bound.value - 1e-9), total)
 
     first = 0 if start is None else index_of(start)
     stop = total if end is None else min(index_of(end), total)
     if first >= total and to_end:
+        if start is None:  # no frame decoded at all
+            raise FromVideoError(f"{clip}: no frame of the clip could be read, so it has no range to take")
         last = f"frame {total - 1}" + (f", at {rel[-1]:.3g} s" if rel else "") if total else "no frame"
         raise FromVideoError(f"{clip}: {start.said()} is past the clip's last frame ({last})")
     note = None
@@ -168,10 +173,22 @@ def clip_span(frames_at: Path, clip: Path, start: ClipBound | None, end: ClipBou
                                        rel is not None and end.value > rel[-1] + _frame_gap(rel) + 1e-9):
         length = f"{total} frames" + (f", {rel[-1] + _frame_gap(rel):.3g} s" if rel else "")
         note = f"{end.said()} is past the end of {clip.name} ({length}): the range reads to its end"
-    label = " - ".join(b.where() for b in (start, end) if b is not None) if start and end else (
-        f"from {start.where()}" if start else f"to {end.where()}")
+    if start is not None and end is not None:
+        label = f"{start.where()} - {end.where()}"
+    elif start is not None:
+        label = f"from {start.where()}"
+    elif end is not None:
+        label = f"to {end.where()}"
+    else:
+        label = "the whole clip"
+    if stop <= first and start is None:  # an end at the clip's first frame: nothing before it
+        assert end is not None  # stop < total needs an end
+        raise FromVideoError(f"{clip}: {end.said()} (frame 0) leaves no frame before it (the range is [start, end)); "
+                             "give a later end")
     if stop <= first:
-        at = f"after frame {stop - 1}" if first >= total and not start.frames else f"frame {first}"  # not decoded
+        assert start is not None and end is not None  # first > 0 needs a start, stop < total an end
+        at = f"after frame {max(stop - 1, 0)}" if first >= total and not start.frames else f"frame {first}"  # not
+        # decoded
         raise FromVideoError(f"{clip}: {start.said()} ({at}) is not before {end.said()} (frame {stop}); "
                              "the range is [start, end)")
     if stop - first < MIN_RANGE_FRAMES:
