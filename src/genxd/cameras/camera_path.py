@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Union
+from typing import Callable
 
 import torch
 from torch import Tensor
@@ -55,7 +55,7 @@ class _OnFirstRead:
     def __set_name__(self, owner: type, name: str) -> None:
         self._name = f"_{name}"
 
-    def __get__(self, obj: object, owner: type | None = None) -> object:
+    def __get__(self, obj: object, owner: type | None = None) -> float | None:
         if obj is None:
             return None  # the field's default
         value = obj.__dict__.get(self._name)
@@ -63,7 +63,7 @@ class _OnFirstRead:
             value = obj.__dict__[self._name] = value()
         return value
 
-    def __set__(self, obj: object, value: object) -> None:
+    def __set__(self, obj: object, value: float | None | Callable[[], float | None]) -> None:
         obj.__dict__[self._name] = value
 
 
@@ -107,7 +107,8 @@ class CameraPath:
     times: Tensor | None = None
     source_format: str | None = None
     intrinsics_known: bool = True
-    scene_depth: Union[float, None, Callable[[], "float | None"]] = _OnFirstRead()  # type: ignore[assignment]
+    #: set as a float, None or a function giving one (called on the first read); read as a float or None
+    scene_depth: _OnFirstRead = _OnFirstRead()
     fisheye: str | None = None
 
     def __post_init__(self) -> None:

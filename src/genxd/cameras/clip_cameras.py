@@ -508,7 +508,7 @@ def _cameras_from_sfm(frames_at: Path, clip: Path, focal: float | None, features
         names = _write_pngs(frames, scratch / "images")
         t0 = time.perf_counter()
         stage(f"structure from motion on {len(frames)} frames")
-        route = dict(features=features, num_threads=num_threads, seed=seed, mapper=mapper,
+        route: dict[str, Any] = dict(features=features, num_threads=num_threads, seed=seed, mapper=mapper,
                      refine_masks=mask and refine_masks, stage=stage, report=report, timings=timings)
 
         first_fit = len(report["warnings"])  # the warnings of the fit the path is made from start here

@@ -39,9 +39,11 @@ def _read_clip_frames(frames_at: Path, stride: int | None, max_frames: int | Non
     """:func:`_read_clip`'s reads, each warning as it comes."""
     from ..curation.frames import count_frames, read_frames
 
-    def read(*args, **kwargs) -> np.ndarray:
+    def read(stride: int, max_frames: int | None, resize: int | tuple[int, int] | None, indices=None,
+             known_times: tuple | None = None) -> np.ndarray:
         got: list = []
-        frames = read_frames(frames_at, *args, times=got, **kwargs)
+        frames = read_frames(frames_at, stride, max_frames, resize, indices=indices, times=got,
+                             known_times=known_times)
         if seconds is not None:
             seconds[:] = got[:len(frames)]
         return frames

@@ -185,7 +185,8 @@ def camera_json_from_object(obj: Any, path: str | os.PathLike, dtype: torch.dtyp
             Ks.append(_K_from_pixels(fx, fy, cx, cy, height, width))
         K = torch.stack(Ks)
     else:
-        K = _K_from_pixels(*first, height, width).expand(n, 3, 3)
+        fx, fy, cx, cy = first
+        K = _K_from_pixels(fx, fy, cx, cy, height, width).expand(n, 3, 3)
     K = as_intrinsics(K, n, name=f"{where}: intrinsics")  # finite in float32, as the model needs them
     times = _times_field(obj["times"], n, f"{where}: 'times'") if obj.get("times") is not None else None
     dtype = _out_dtype(dtype)
@@ -451,7 +452,8 @@ def transforms_from_object(
     K = as_intrinsics(torch.stack(K_list), len(K_list), name=f"{where}: intrinsics")
     fisheye = next((f"{path}: frames[{i}] is a fisheye camera" for i, f in enumerate(frames) if is_fisheye(f, obj)),
                    None)  # its K is no perspective camera's (CameraPath.fisheye)
-    return CameraPath(c2w.to(dtype), K.to(dtype), h, w, names, times=times or None, source_format=TRANSFORMS_JSON,
+    return CameraPath(c2w.to(dtype), K.to(dtype), h, w, names, times=torch.tensor(times, dtype=torch.float64) if times else None,
+                      source_format=TRANSFORMS_JSON,
                       fisheye=fisheye)
 
 

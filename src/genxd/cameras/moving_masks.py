@@ -51,10 +51,10 @@ def inconsistent_track_mask(frames: np.ndarray, c2w: np.ndarray, registered: np.
         if abs(X[3]) < 1e-12:
             continue
         X = X / X[3]
-        err = []
+        err: list[float] = []
         for t, p in obs:
             x = P[t] @ X
-            err.append(np.linalg.norm(x[:2] / x[2] - p) if x[2] > 1e-9 else 1e3)
+            err.append(float(np.linalg.norm(x[:2] / x[2] - p)) if x[2] > 1e-9 else 1e3)
         residuals[i] = float(np.sqrt(np.mean(np.square(err))))
     moving = np.zeros((n, h, w), np.uint8)
     if not residuals:

@@ -131,7 +131,7 @@ def fit_fixed_rotation(R0: np.ndarray, rays: np.ndarray, cam_index: np.ndarray, 
                 S[3 * k:3 * k + 3, 3 * k:3 * k + 3] += Ud[k]
             Vinv_gX = np.einsum("mij,mj->mi", Vinv, gX)
             rhs = (-gC - to_camera @ np.einsum("mij,mj->mi", B, Vinv_gX[point_index])).ravel()
-            step_c = np.zeros(3 * n)
+            step_c: np.ndarray = np.zeros(3 * n)  # [3N], then [N, 3]
             try:
                 step_c[free] = np.linalg.solve(S[np.ix_(free, free)], rhs[free])
             except np.linalg.LinAlgError:

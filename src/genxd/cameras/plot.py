@@ -71,7 +71,7 @@ def draw_camera_path(
         xlim, ylim = _square_limits(a, b)
         ax = Axes(d, (left, margin_t, left + panel, margin_t + panel), xlim, ylim)
         ax.frame(name, xlabel, ylabel)
-        ax.line(a[:, 0], b[:, 0], (150, 150, 150), width=1)
+        ax.line(a[:, 0].tolist(), b[:, 0].tolist(), (150, 150, 150), width=1)
         for i in range(n):
             colour = colour_ramp(i / max(1, n - 1))
             w = 3 if i == 0 else 1

@@ -40,6 +40,7 @@ import os
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -122,7 +123,7 @@ def _sample_meta(sample: Path) -> object:
         return None
 
 
-def _curate_times(meta: object, names: list[str]) -> torch.Tensor | None:
+def _curate_times(meta: Any, names: list[str]) -> torch.Tensor | None:
     """Frame times of a ``genxd curate`` sample (``meta``: its ``meta.json``): each frame's ``time`` (else its
     ``source_index``: :func:`_curate_source_times`), mapped to [0, 1] over the extracted frames; a ``genxd synth
     --format camvid`` sample's ``times`` (:func:`_synthetic_sample_times`). None when the meta data is missing or
@@ -429,6 +430,7 @@ def _from_folder(folder: Path, default_focal: float, height: int | None, width: 
         raise
     if source.model is not None:
         return _read_colmap(source.model, dtype, source.what, sample=source.sample)
+    assert source.file is not None  # _folder_source gives a model or a file
     cam = read_camera_path(source.file, default_focal=default_focal, height=height, width=width, dtype=dtype)
     # read when the depth is: a synthetic clip's meta read as the camera file carries its own (a number, no read)
     if source.beside is not None and (cam.source_format != SYNTHETIC_META or cam.scene_depth is None):

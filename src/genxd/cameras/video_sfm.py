@@ -190,12 +190,12 @@ def run_video_sfm(image_dir: Path, names: list[str], work: Path, allowed: np.nda
     Raises:
         genxd.curation.sfm.SfmError: no reconstruction, or only ones whose frames see too few points.
     """
-    from ..curation.sfm import SfmError, run_sfm
+    from ..curation.sfm import SfmError, SfmResult, run_sfm
 
     if features not in ("auto", "klt", "sift"):
         raise ValueError(f"features must be 'auto', 'klt' or 'sift', got {features!r}")
     errors: list[str] = []
-    results: list[tuple[float | None, object, str | None]] = []  # window, result, why its frames see too few points
+    results: list[tuple[float | None, SfmResult, str | None]] = []  # window, result, why its frames see too few points
     if features != "sift":
         try:
             klt = klt_sfm(image_dir, names, work / f"klt{klt_window:g}", allowed, focal, klt_window, num_threads,

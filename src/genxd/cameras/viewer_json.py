@@ -68,6 +68,6 @@ def viewer_json_from_object(obj: Any, path: str | os.PathLike, dtype: torch.dtyp
     c2w = torch.stack([v[0] for v in views])
     K = torch.stack([_K_from_pixels(v[3], v[4], width / 2, height / 2, height, width) for v in views])
     K = as_intrinsics(K, len(views), name=f"{where}: 'fx', 'fy'")
-    names = [v[5] for v in views]
-    return CameraPath(c2w.to(dtype), K.to(dtype), height, width, names if None not in names else None,
+    names = [v[5] for v in views if v[5] is not None]
+    return CameraPath(c2w.to(dtype), K.to(dtype), height, width, names if len(names) == len(views) else None,
                       source_format=VIEWER_JSON)
