@@ -27,9 +27,10 @@ import os
 import shutil
 import warnings
 from collections import Counter
+from collections.abc import Set as AbstractSet
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from ..utils.io import append_line, check_writable_dir
 from ..utils.json_files import read_json
@@ -345,9 +346,10 @@ def curate_dataset(
                 def on_stage(video_id: str, stage: str) -> None:
                     _show_status(bar, f"{_status_text(counts)}  {video_id}: {stage}")
 
-                def note(video_id: str, warning: str) -> None:
+                def note(video_id: str, warning: str) -> None:  # passed on only where on_note is given
                     shown.setdefault(video_id, []).append(warning)
-                    on_note(video_id, warning)
+                    if on_note is not None:
+                        on_note(video_id, warning)
 
                 if ray_address is not None:
                     run_ray(todo, out_dir, config, ray, _curate_task, done, _clean_stale_parts)
@@ -361,7 +363,7 @@ def curate_dataset(
 
 def _plan(sources: list[VideoSource], out_dir: Path, config: CurationConfig, summary: DatasetSummary,
           retry_failed: bool, on_record: Callable[[dict[str, Any]], None] | None,
-          chosen: set[str] = frozenset()) -> list[VideoSource]:
+          chosen: AbstractSet[str] = frozenset()) -> list[VideoSource]:
     """The videos to curate: those not done, nor failed before (unless ``retry_failed`` or a failure of the
     machine). Counts in ``summary`` (and gives ``on_record``) the records this finds: finished videos without their
     index line (recovered), folders without ``meta.json`` or with a damaged one (failed). An input the index records
@@ -430,7 +432,7 @@ def _old_unit_meta(meta_path: Path) -> bool:
         return False
 
 
-def _show_warnings(record: dict[str, Any], shown: list[str] = ()) -> None:
+def _show_warnings(record: dict[str, Any], shown: Sequence[str] = ()) -> None:
     """Show the warnings of a video's curation here, where the run is watched (they were collected where it ran:
     this process, a worker, a Ray node), each naming the video; not those ``shown`` while it ran (``on_note``)."""
     notes = record.get("warnings")

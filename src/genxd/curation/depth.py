@@ -215,10 +215,10 @@ def check_transformers_model(model_dir: str | Path, option: str, tasks: tuple[st
     try:
         from transformers.models.auto import modeling_auto
     except ImportError:  # pragma: no cover - layout of another transformers version: leave it to the loader
-        modeling_auto = None
-    if modeling_auto is not None:
-        known = [getattr(modeling_auto, f"MODEL_FOR_{task}_MAPPING_NAMES", None) for task in tasks]
-        known = [names for names in known if names is not None]
+        pass
+    else:
+        known = [names for task in tasks
+                 if (names := getattr(modeling_auto, f"MODEL_FOR_{task}_MAPPING_NAMES", None)) is not None]
         if known and not any(model_type in names for names in known):
             raise ValueError(f"{option} {model_dir}: a {model_type!r} model is not {what} "
                              f"(transformers {transformers.__version__})")

@@ -6,8 +6,10 @@ Frames are returned as ``uint8 [N, H, W, 3]`` RGB numpy arrays (the on-disk conv
 
 from __future__ import annotations
 
+import os
 import re
 from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -91,7 +93,7 @@ def _warn_skipped(root: Path, skipped: list[str]) -> None:
          f"{', '.join(sorted(VIDEO_EXTENSIONS))})")
 
 
-def discover_videos(path: str | Path, skip: str | Path | None = None) -> list[VideoSource]:
+def discover_videos(path: str | os.PathLike, skip: str | Path | None = None) -> list[VideoSource]:
     """Find the videos under ``path``.
 
     - a video file: that one video;
@@ -349,21 +351,22 @@ class _FrameBudget:
         self.held = 0
 
     def add(self, frame: np.ndarray) -> None:
-        if self.max_bytes is None:
+        max_bytes = self.max_bytes
+        if max_bytes is None:
             return
-        if self.held == 0 and self.expected is not None and self.expected * frame.nbytes > self.max_bytes:
-            self._fail(self.expected, frame)  # the first frame tells the size: stop before decoding the rest
+        if self.held == 0 and self.expected is not None and self.expected * frame.nbytes > max_bytes:
+            self._fail(self.expected, frame, max_bytes)  # the first frame tells the size: stop before decoding the rest
         self.held += frame.nbytes
-        if self.held > self.max_bytes:
-            self._fail(None, frame)
+        if self.held > max_bytes:
+            self._fail(None, frame, max_bytes)
 
-    def _fail(self, count: int | None, frame: np.ndarray) -> None:
+    def _fail(self, count: int | None, frame: np.ndarray, max_bytes: int) -> None:
         h, w = frame.shape[:2]
-        fits = max(1, self.max_bytes // frame.nbytes)
+        fits = max(1, max_bytes // frame.nbytes)
         what = (f"{count} frames of {w}x{h} would take {_gib(count * frame.nbytes)}" if count is not None
-                else f"more than {fits} frames of {w}x{h} (over {_gib(self.max_bytes)})")
+                else f"more than {fits} frames of {w}x{h} (over {_gib(max_bytes)})")
         raise FrameMemoryError(
-            f"{self.name}: {what} in memory, above the limit of {_gib(self.max_bytes)}; keep fewer frames "
+            f"{self.name}: {what} in memory, above the limit of {_gib(max_bytes)}; keep fewer frames "
             f"({setting('max_frames', fits)}, or a {setting('stride')}) or smaller ones ({setting('resize')})"
         )
 
@@ -388,7 +391,7 @@ def read_frames(
     indices=None,
     max_bytes: int | None = None,
     times: list | None = None,
-    known_times: list | None = None,
+    known_times: Sequence | None = None,
 ) -> np.ndarray:
     """Decode every ``stride``-th frame (at most ``max_frames``), resized, upright (a video's display rotation
     and a frame file's EXIF orientation applied), in square pixels (an anamorphic video's frames stretched to
@@ -426,7 +429,7 @@ def read_frames(
     if indices is not None:
         keep = {int(i) for i in indices}
         last = max(keep, default=-1)
-        wanted = keep.__contains__
+        wanted: Callable[[int], bool] = keep.__contains__
     else:
         last, wanted = None, (lambda index: index % stride == 0)
     expected = None

@@ -168,7 +168,8 @@ def _retry_alone(suspects: list[VideoSource], out_dir: Path, task: Callable[...,
             busy = {slot for slot, _ in futures.values()}
             for slot in range(len(pools)):
                 if queue and slot not in busy:
-                    pool = pools[slot] = pools[slot] or new_pool(1)
+                    pool = pools[slot] or new_pool(1)
+                    pools[slot] = pool
                     source = queue.pop()
                     futures[pool.submit(task, source, str(out_dir), task_config, None, caller())] = (slot, source)
             finished, _ = wait(futures, return_when=FIRST_COMPLETED)
@@ -176,19 +177,21 @@ def _retry_alone(suspects: list[VideoSource], out_dir: Path, task: Callable[...,
                 slot, source = futures.pop(future)
                 record = _record_of(future, source)
                 if record is None:  # it killed its worker alone: a fresh pool for the next one
-                    pools[slot].shutdown(wait=True)
+                    dead = pools[slot]
+                    assert dead is not None  # the pool the future was submitted to
+                    dead.shutdown(wait=True)
                     pools[slot] = None
                     record = video_record(source, "failed", stage="worker",
                                           reason="the worker process died (crash or out of memory) on this video")
                 done(record)
     except BaseException:  # Ctrl-C, SIGTERM (genxd.cli.process_exit.Terminated), an error in done()
-        for pool in pools:
-            if pool is not None:
-                _stop_workers(pool, out_dir, clean_parts)
+        for running in pools:
+            if running is not None:
+                _stop_workers(running, out_dir, clean_parts)
         raise
-    for pool in pools:
-        if pool is not None:
-            pool.shutdown(wait=True)
+    for idle in pools:
+        if idle is not None:
+            idle.shutdown(wait=True)
 
 
 def run_local(
@@ -212,10 +215,13 @@ def run_local(
             def stage(name: str, video_id: str = source.video_id) -> None:
                 on_stage(video_id, name)
 
-            def note(warning: str, video_id: str = source.video_id) -> None:
-                on_note(video_id, warning)
+            notes: dict[str, Callable[[str], None]] = {}
+            if on_note is not None:
+                def note(warning: str, video_id: str = source.video_id,
+                         on_note: Callable[[str, str], None] = on_note) -> None:
+                    on_note(video_id, warning)
 
-            notes = {} if on_note is None else {"on_note": note}
+                notes["on_note"] = note
             done(task(source, str(out_dir), task_config, stage, caller(), **notes))
         return
     # "spawn": forking a parent that already runs OpenMP/pycolmap threads can deadlock.

@@ -56,8 +56,8 @@ def dis_flow(frame_a: np.ndarray, frame_b: np.ndarray, preset: int = cv2.DISOPTI
     """
     a = _gray(frame_a) if frame_a.ndim == 3 else frame_a
     b = _gray(frame_b) if frame_b.ndim == 3 else frame_b
-    dis = cv2.DISOpticalFlow_create(preset)
-    return dis.calc(a, b, None)
+    dis = cv2.DISOpticalFlow.create(preset)  # the same function as cv2.DISOpticalFlow_create, which the stubs lack
+    return dis.calc(a, b, None)  # type: ignore[call-overload]  # None: a new flow array; the stubs want one given
 
 
 def _sampson_distance(F: np.ndarray, x1: np.ndarray, x2: np.ndarray) -> np.ndarray:
@@ -211,7 +211,7 @@ class EpipolarFlowMasker:
         n, h, w = frames.shape[:3]
         gray = [_gray(f) for f in frames]
         texture = self.texture_for(max(h, w))
-        textured = [cv2.cornerMinEigenVal(g.astype(np.float32) / 255.0, 5, 3) > texture for g in gray]
+        textured = [cv2.cornerMinEigenVal(g.astype(np.float32) / 255.0, 5, ksize=3) > texture for g in gray]
         residual = np.zeros((n, h, w), np.float32)
         ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
         for gap in self.frame_gaps:

@@ -28,6 +28,7 @@ silhouettes, and the triangulated depth absorbs the motion along the epipolar li
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import cv2
 import numpy as np
@@ -147,7 +148,7 @@ def track_points(
     valid = np.zeros((n, p.shape[0]), bool)
     tracks[anchor] = p
     valid[anchor] = True
-    params = dict(
+    params: dict[str, Any] = dict(
         winSize=(window, window),
         maxLevel=levels,
         criteria=(cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 30, 0.01),

@@ -33,6 +33,7 @@ runs along the epipolar lines. Measured against the ground truth in ``docs/curat
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
@@ -160,7 +161,7 @@ def pair_motion(
     gap = max(1, min(s.frame_gap, n - 1))
     spacing = max(1, int(round(s.grid_fraction * size)))
     window = max(5, int(round(s.window_fraction * size)) | 1)
-    params = dict(
+    params: dict[str, Any] = dict(
         winSize=(window, window),
         maxLevel=s.pyramid_levels,
         criteria=(cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 30, 0.01),
@@ -169,7 +170,7 @@ def pair_motion(
     ys, xs = np.mgrid[spacing // 2 : h : spacing, spacing // 2 : w : spacing]
     scale = float(min(w, h))  # motion strength is normalised by the shorter side (docs/conventions.md)
     groups = _Groups()
-    samples: dict[tuple[int, int], list[tuple[np.ndarray, np.ndarray]]] = {}
+    samples: dict[tuple[int, int], list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = {}  # (values, weights, tracked)
     areas: dict[tuple[int, int], float] = {}
     radius = int(round(s.edge_fraction * size))
     for i in range(n - gap):

@@ -168,8 +168,9 @@ class CurationConfig:
 _MODEL_CACHE: dict[str, tuple[tuple[str, str, tuple], Any]] = {}
 
 
-def _folder_files(folder: Path) -> tuple[tuple[str, int, int], ...]:
-    """Each file of a model folder (links followed, as the loaders do): its relative name, size and mtime."""
+def _folder_files(folder: Path) -> tuple[object, ...]:
+    """Each file of a model folder (links followed, as the loaders do): its relative name, size and mtime (a
+    ``(str, int, int)`` each); one ``object()`` where the folder changes while it is listed."""
     try:
         files = sorted(p for p in folder.rglob("*") if p.is_file())
         return tuple((str(p.relative_to(folder)), st.st_size, st.st_mtime_ns) for p in files for st in [p.stat()])

@@ -14,11 +14,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..utils.pycolmap_import import load_pycolmap
 from .sfm_database import AUTO_KLT_BELOW_PX, FEATURE_TYPES, _klt_database, _sift_database, klt_feature_tracks
+
+if TYPE_CHECKING:  # imported when SfM runs (load_pycolmap)
+    import pycolmap
 
 __all__ = [
     "FEATURE_TYPES",
@@ -56,7 +60,7 @@ class SfmResult:
         timings: seconds per step (extract, match, map).
     """
 
-    reconstruction: object
+    reconstruction: pycolmap.Reconstruction
     image_names: list[str]
     c2w: np.ndarray
     registered: np.ndarray
@@ -250,7 +254,7 @@ def run_sfm(
         args = (image_dir, image_names)
         # the global attempt maps the very databases the incremental one built (the same frames, masks and
         # settings give the same database): each is built once, not again for the second mapper
-        kwargs = dict(allowed=allowed, focal=focal, features=features, num_threads=num_threads, seed=seed,
+        kwargs: dict[str, Any] = dict(allowed=allowed, focal=focal, features=features, num_threads=num_threads, seed=seed,
                       max_num_features=max_num_features, sequential_overlap=sequential_overlap,
                       min_registered_fraction=min_registered_fraction, verbose=verbose, databases={})
         try:

@@ -6,6 +6,7 @@ Split out of ``sfm.py`` (session 47) when it passed 600 lines; :mod:`genxd.curat
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -45,7 +46,7 @@ def klt_feature_tracks(
     size = max(h, w)
     min_distance = max(2, int(round(min_distance_fraction * size)))
     window = max(9, int(round(window_fraction * size)) | 1)
-    params = dict(
+    params: dict[str, Any] = dict(
         winSize=(window, window), maxLevel=3, criteria=(cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 30, 0.01)
     )
     live_xy = np.zeros((0, 2), np.float32)

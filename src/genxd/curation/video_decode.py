@@ -5,6 +5,7 @@ read by :mod:`genxd.curation.frames`)."""
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -153,7 +154,7 @@ def _seekable(container) -> bool:
     return not SEEKABLE_FORMATS.isdisjoint(names.split(","))
 
 
-def _seek_target(seek: tuple[int, list] | None) -> tuple[int, list] | None:
+def _seek_target(seek: tuple[int, Sequence] | None) -> tuple[int, Sequence] | None:
     """``seek`` where it can be used: a first frame past 0 whose time, and every earlier frame's, is known, the times
     strictly increasing (so each time names one frame); else None (decoded from the start)."""
     if seek is None:
@@ -167,7 +168,7 @@ def _seek_target(seek: tuple[int, list] | None) -> tuple[int, list] | None:
 
 
 def iter_video_frames(path: Path, wanted=None, check_length: bool = True, times: list | None = None,
-                      end: DecodeEnd | None = None, times_all: bool = False, seek: tuple[int, list] | None = None):
+                      end: DecodeEnd | None = None, times_all: bool = False, seek: tuple[int, Sequence] | None = None):
     """RGB frames of a video, upright; with ``wanted`` (a predicate on the frame index) frames not wanted are
     decoded but not converted, and ``None`` is yielded in their place. Decoded to its end, a video that gives
     clearly fewer frames than it states is warned about (``check_length``). Decoding that fails at damaged data
@@ -200,7 +201,7 @@ def _rgb24(reformatter, frame) -> np.ndarray:
 
 
 def _decode(path: Path, wanted, check_length: bool, times: list | None, end: DecodeEnd | None, times_all: bool,
-            seek: tuple[int, list] | None = None, skip: int = 0):
+            seek: tuple[int, Sequence] | None = None, skip: int = 0):
     """:func:`iter_video_frames`' decoding, from the keyframe before ``seek``'s first frame, or from the start,
     the first ``skip`` frames decoded but not yielded (a seek that lost its frames yielded them)."""
     import av  # PyAV: streaming decode, stops early when enough frames are read
@@ -210,7 +211,8 @@ def _decode(path: Path, wanted, check_length: bool, times: list | None, end: Dec
         container = av.open(str(path))
     except Exception as exc:  # noqa: BLE001 - PyAV raises many error types for bad files
         reason = getattr(exc, "strerror", None) or str(exc)  # FFmpeg's words, without its errno and the path
-        if is_environment_error(exc):  # no read permission: the machine's, not the video's (curate retries it)
+        if isinstance(exc, OSError) and is_environment_error(exc):  # no read permission: the machine's, not the
+            # video's (curate retries it)
             error = PermissionError(f"{path.name}: cannot open as a video ({reason})")
             error.errno = exc.errno
             raise error from None

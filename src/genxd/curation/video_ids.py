@@ -15,6 +15,7 @@ import hashlib
 import os
 import re
 from collections import Counter
+from collections.abc import Set as AbstractSet
 
 from ..utils.paths import as_utf8, name_key
 
@@ -87,7 +88,7 @@ def _folder_name(video_id: str) -> bool:
         and not video_id.startswith(".")
 
 
-def earlier_ids(sources: list, latest: dict[str, dict], out_dir: os.PathLike, given: set[str] = frozenset()) -> list:
+def earlier_ids(sources: list, latest: dict[str, dict], out_dir: os.PathLike, given: AbstractSet[str] = frozenset()) -> list:
     """``sources`` with the ids an earlier run on ``out_dir`` gave the same inputs, where the rules for ids have
     changed since (2026-12-05 and -06: videos alike up to case): a source whose id has no record in ``latest`` (the
     last index record of each id) nor a folder in ``out_dir``, while the index holds exactly one other id recorded
