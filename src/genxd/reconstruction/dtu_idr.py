@@ -25,6 +25,8 @@ from .views import Views, pixel_camera_views
 
 __all__ = ["IDR_IMAGE_DIR", "IDR_CAMERA_FILES", "is_idr_scan", "load_idr_scan"]
 
+#: what reading an array of a camera file may raise for a bad file
+_CAMERA_READ_ERRORS: tuple[type[BaseException], ...] = (ValueError, TypeError, *NPZ_READ_ERRORS)
 #: the image folder of a scan in IDR's layout (COLMAP folders have ``images/``)
 IDR_IMAGE_DIR = "image"
 #: the camera files looked for, in this order (IDR's, NeuS's)
@@ -44,7 +46,7 @@ def _matrix(cameras: np.lib.npyio.NpzFile, key: str, shapes: tuple[tuple[int, in
         if shape not in shapes:
             raise ValueError(f"expected {' or '.join('x'.join(map(str, s)) for s in shapes)}, got shape {list(shape)}")
         return np.asarray(cameras[key], dtype=np.float64)
-    except (ValueError, TypeError, *NPZ_READ_ERRORS) as exc:
+    except _CAMERA_READ_ERRORS as exc:
         raise ValueError(f"{key}: {exc}") from None
 
 

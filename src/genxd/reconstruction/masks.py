@@ -120,8 +120,8 @@ def masked_metrics(renders: Tensor, targets: Tensor, masks: Tensor, names: Seque
     masks = masks.float().cpu().expand_as(targets)
     inside = (masks == 1).float()
     per_psnr = psnr(renders, targets, mask=inside)
-    on_white = [x * masks + (1 - masks) for x in (renders, targets)]
-    per_ssim = regnerf_ssim(*on_white)
+    renders_on_white, targets_on_white = (x * masks + (1 - masks) for x in (renders, targets))
+    per_ssim = regnerf_ssim(renders_on_white, targets_on_white)
     result: dict[str, Any] = {
         "protocol": MASKED_PROTOCOL,
         "ssim_definition": REGNERF_SSIM,
@@ -132,7 +132,7 @@ def masked_metrics(renders: Tensor, targets: Tensor, masks: Tensor, names: Seque
                      for n, p, s, m in zip(names, per_psnr, per_ssim, inside)],
     }
     if lpips_fn is not None:
-        per_lpips = lpips_fn(*on_white).cpu()
+        per_lpips = lpips_fn(renders_on_white, targets_on_white).cpu()
         result["lpips"] = float(per_lpips.mean())
         for row, value in zip(result["per_view"], per_lpips):
             row["lpips"] = float(value)

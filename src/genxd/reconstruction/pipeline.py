@@ -189,6 +189,13 @@ def _cameras_record(views: Views, train: Sequence[int], test: Sequence[int]) -> 
     }
 
 
+def _timed(views: Views) -> Tensor:
+    """``views.times`` of a 4D reconstruction's views: each has times by the training (its own, placed on one axis
+    with the other inputs', or made up from the frames' order)."""
+    assert views.times is not None
+    return views.times
+
+
 def _square_crop_hint(extra_w: int, extra_h: int, input_w: int, input_h: int) -> str:
     """A hint for square views beside a non-square input: ``genxd fewshot`` crops the centre square unless told
     to pad (``--pad-to-square`` writes the input's own size back)."""
@@ -361,6 +368,7 @@ def reconstruct_scene(
         # the scene (a ReconFusion input's, or --scene-key) picks a fewshot output's groups
         sources = resolve_extra_views(extra_arguments, scene_key, input_path, kind)
         if kind == "reconfusion":  # a group generated from a held-out view would show it to the training
+            assert scene_key is not None and n_views is not None  # a ReconFusion input's: checked / found above
             check_not_conditioned_on_test_views([f for s in sources for f in s.folders], scene_key, n_views, test,
                                                 input_path)
         extras = []
@@ -378,15 +386,15 @@ def reconstruct_scene(
             views.times, *extra_times = one_time_axis([views, *extras])
             for extra, times in zip(extras, extra_times):
                 extra.times = times
-            train_views.times = views.times[torch.tensor(train, dtype=torch.long)]
-            test_views.times = views.times[torch.tensor(test, dtype=torch.long)]
+            train_views.times = _timed(views)[torch.tensor(train, dtype=torch.long)]
+            test_views.times = _timed(views)[torch.tensor(test, dtype=torch.long)]
         num_train = len(train_views)
         train_views = Views(
             images=torch.cat([train_views.images] + [e.images for e in extras]),
             c2w=torch.cat([train_views.c2w] + [e.c2w for e in extras]),
             K=torch.cat([train_views.K] + [e.K for e in extras]),
             names=train_views.names + [n for e in extras for n in e.names],
-            times=None if config.mode != "4d" else torch.cat([train_views.times] + [e.times for e in extras]),
+            times=None if config.mode != "4d" else torch.cat([_timed(train_views)] + [_timed(e) for e in extras]),
         )
         if on_note is not None:
             on_note(extra_views_summary(sources, len(train_views) - num_train, num_train))
@@ -438,10 +446,10 @@ def reconstruct_scene(
     with atomic_dir(out_dir, replace=overwrite) as tmp:  # replaces out_dir (checked above) only once complete
         save_ply(tmp / "scene.ply", model)
         if model.is_dynamic:
-            save_motion(tmp / "motion.npz", model, times=sorted(set(views.times.tolist())))
+            save_motion(tmp / "motion.npz", model, times=sorted(set(_timed(views).tolist())))
             if per_time_ply:
                 (tmp / "ply").mkdir()
-                unique_times = sorted(set(views.times.tolist()))
+                unique_times = sorted(set(_timed(views).tolist()))
                 for j, t in enumerate(unique_times):
                     save_ply(tmp / "ply" / f"time_{j:04d}.ply", model, time=t)
                 (tmp / "ply" / "times.json").write_text(json_text(unique_times))
@@ -521,7 +529,7 @@ def evaluate_scene(
         if input_path is not None:
             raise
         raise ValueError(f"{rec.record_path}: the recorded input: {exc}; pass {input_option()}") from None
-    resolution = rec.size()
+    height, width = rec.size()
     if kind == "reconfusion":
         n = n_views if n_views is not None else rec.n_views()
         if n is None:
@@ -541,8 +549,8 @@ def evaluate_scene(
         where = f"{rec.cameras_path}: " if protocol == "holdout" else ""
         raise ValueError(f"{where}held-out view {max(test)} is out of range: the input has {len(views)} views")
     test_views = views.subset(test)
-    if resolution[0] and resolution[1] and (test_views.height, test_views.width) != resolution:
-        test_views = test_views.resized(max(resolution))
+    if height and width and (test_views.height, test_views.width) != (height, width):
+        test_views = test_views.resized(max(height, width))
     if record.get("mode") == "4d" and (all_times := rec.times(len(views))) is not None:
         test_views.times = all_times[torch.tensor(test)]
     held_out_masks = None

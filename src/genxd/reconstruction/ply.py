@@ -190,7 +190,7 @@ def save_motion(path: str | os.PathLike, model: GaussianModel, times: list[float
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "wb") as f:
-        np.savez(f, **arrays)
+        np.savez(f, **arrays)  # type: ignore[arg-type]  # numpy's stub: a key of arrays might be allow_pickle
     return path
 
 

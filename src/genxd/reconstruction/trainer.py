@@ -94,7 +94,7 @@ class ReconstructionConfig:
         self.seed = v.check(self.seed, v.SEED, "seed")
         if not isinstance(self.mode, str) or self.mode.lower() not in ("3d", "4d"):
             raise ValueError(f"mode must be '3d' or '4d', got {self.mode!r}")
-        self.mode = self.mode.lower()  # as genxd.generate takes "3D"
+        self.mode = "4d" if self.mode.lower() == "4d" else "3d"  # as genxd.generate takes "3D"
         self.temporal_opacity = v.check(self.temporal_opacity, v.Flag(), "temporal_opacity")
         if self.temporal_opacity and self.mode != "4d":  # a static scene has no time to fade in and out
             from .mode_checks import only_in_4d
@@ -428,7 +428,7 @@ def view_metrics(
         ],
     }
     if lpips_fn is not None:
-        per_lpips = torch.cat([p[2] for p in parts])
+        per_lpips = torch.cat([p[2] for p in parts if p[2] is not None])  # all given with lpips_fn
         metrics["lpips"] = float(per_lpips.mean())
         for row, value in zip(metrics["per_view"], per_lpips):
             row["lpips"] = float(value)

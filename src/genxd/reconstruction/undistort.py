@@ -147,7 +147,9 @@ def undistort_images(images: Sequence[Tensor], models: Sequence[str], params: Se
     one grid.
     """
     last: tuple[tuple, tuple[Tensor, Tensor, int, int]] | None = None  # one grid kept: views of one camera share it
-    out_images, out_K, out_depths = [], [], []
+    out_images: list[Tensor] = []
+    out_K: list[Tensor | None] = []
+    out_depths: list[Tensor] = []
     for i, (image, model, p) in enumerate(zip(images, models, params)):
         if model in PINHOLE_MODELS:
             out_images.append(image)

@@ -292,6 +292,10 @@ def detect_input_kind(path: str | os.PathLike) -> str:
     )
 
 
+#: what reading a ``ground_truth.npz``'s depth may raise for a bad file
+_DEPTH_READ_ERRORS: tuple[type[BaseException], ...] = (ValueError, *NPZ_READ_ERRORS)
+
+
 def _ground_truth_depth(path: Path, shape: tuple[int, int, int]) -> Tensor | None:
     """The ``depth [N, H, W]`` of a ``genxd.data.synthetic`` folder's ``ground_truth.npz`` (None when it has no
     depth of that shape); a ValueError naming the file when it cannot be read or holds bad depths."""
@@ -300,7 +304,7 @@ def _ground_truth_depth(path: Path, shape: tuple[int, int, int]) -> Tensor | Non
             if "depth" not in gt.files or npz_shape(gt, "depth") != shape:  # from the header: a zip can claim GBs
                 return None
             depth = np.asarray(gt["depth"], dtype=np.float32)
-    except (ValueError, *NPZ_READ_ERRORS) as exc:
+    except _DEPTH_READ_ERRORS as exc:
         raise ValueError(f"{path}: cannot read the depth ({exc.__class__.__name__}: {exc})") from None
     _check_depth(depth, path)
     return torch.from_numpy(depth)
@@ -342,9 +346,10 @@ def _load_transforms(path: Path) -> Views:
     if depth_paths is not None:
         from genxd.cameras._io import json_number
 
-        unit = json_number(meta.get("depth_unit_scale_factor", 1e-3), f"{json_path}: depth_unit_scale_factor",
-                           positive=True)
-        depths = torch.stack([_load_depth(p, unit, tuple(images.shape[-2:])) for p in depth_paths])
+        depth_unit = json_number(meta.get("depth_unit_scale_factor", 1e-3), f"{json_path}: depth_unit_scale_factor",
+                                 positive=True)
+        size = (int(images.shape[-2]), int(images.shape[-1]))
+        depths = torch.stack([_load_depth(p, depth_unit, size) for p in depth_paths])
     elif (folder / "ground_truth.npz").is_file():  # genxd.data.synthetic image folders
         depths = _ground_truth_depth(folder / "ground_truth.npz", (len(frames), *images.shape[-2:]))
     points_xyz = points_rgb = None
@@ -384,11 +389,15 @@ def one_time_axis(parts: Sequence[Views]) -> list[Tensor | None]:
     made up from the frames' order) are returned as they are."""
     from genxd.cameras._io import times_to_unit_range
 
-    placed = [i for i, p in enumerate(parts) if p.times is not None and p.source_times is not None]
+    placed: list[int] = []
+    own: list[Tensor] = []
+    for i, p in enumerate(parts):
+        if p.times is not None and p.source_times is not None:
+            placed.append(i)
+            own.append(p.source_times)
     out: list[Tensor | None] = [p.times for p in parts]
     if not placed:
         return out
-    own = [parts[i].source_times for i in placed]
     unit = times_to_unit_range(torch.cat(own))
     joined = torch.zeros(sum(len(t) for t in own), dtype=torch.float64) if unit is None else unit
     for i, t in zip(placed, joined.split([len(t) for t in own])):
