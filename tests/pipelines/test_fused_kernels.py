@@ -115,6 +115,14 @@ def test_frame_attention_and_blend_fallbacks():
     assert torch.allclose(blend(xs, xm, xt, factor, gamma, indicator), g * (a * xs + (1 - a) * xm) + (1 - g) * xt)
 
 
+def test_blend_of_a_temporal_input_needs_its_mode_weights():
+    """Before: a TypeError / AttributeError inside mode_weights (None where gamma or indicator was left out)."""
+    xs, xm, xt = (torch.randn(4, 3, 6) for _ in range(3))
+    for gamma, indicator in [(None, torch.tensor([0, 2])), (torch.tensor([1.5]), None)]:
+        with pytest.raises(ValueError, match=r"blend: a temporal input needs gamma and indicator"):
+            blend(xs, xm, xt, torch.tensor([0.3]), gamma, indicator)
+
+
 needs_triton = pytest.mark.skipif(not triton_available(), reason="needs CUDA and Triton")
 
 

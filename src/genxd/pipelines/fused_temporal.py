@@ -118,6 +118,8 @@ def blend(spatial: Tensor, multiview: Tensor, temporal: Tensor | None, factor: T
     ``indicator [B]`` is 3D, video or 4D (:class:`~genxd.models.blocks.MVTemporalBlender`). Inputs of one
     shape and memory layout. Falls back to PyTorch's operators (the blender's own arithmetic) where the
     kernel does not apply."""
+    if temporal is not None and (gamma is None or indicator is None):  # the weights come from them
+        raise ValueError("blend: a temporal input needs gamma and indicator (the blender's weight of each mode)")
     parts = [spatial, multiview] + ([temporal] if temporal is not None else [])
     same = all(t.shape == spatial.shape and t.stride() == spatial.stride() for t in parts)
     dense = spatial.is_contiguous() or _channels_last_dense(spatial)
@@ -127,7 +129,7 @@ def blend(spatial: Tensor, multiview: Tensor, temporal: Tensor | None, factor: T
     if not (_kernel_ok(*parts) and same and dense and outer and factor.numel() == 1 and modes_ok):
         a = torch.sigmoid(factor.to(spatial.dtype))
         mixed = a * spatial + (1.0 - a) * multiview
-        if temporal is None:
+        if temporal is None or indicator is None or gamma is None:  # (both given with temporal: checked above)
             return mixed
         g = mode_weights(indicator, gamma, spatial.dtype)
         g = g.repeat_interleave(spatial.shape[0] // g.shape[0]).reshape(-1, *([1] * (spatial.dim() - 1)))
@@ -138,7 +140,8 @@ def blend(spatial: Tensor, multiview: Tensor, temporal: Tensor | None, factor: T
     has_t = temporal is not None
     _blend_kernel[(triton.cdiv(numel, block),)](spatial, multiview, temporal if has_t else spatial, factor,
                                                 gamma if has_t else factor, indicator if has_t else factor, out,
-                                                numel, numel // indicator.numel() if has_t else numel,
+                                                numel, numel // indicator.numel() if has_t and indicator is not None
+                                                else numel,
                                                 HAS_T=has_t, MODE_3D=MODE_3D, MODE_4D=MODE_4D, BLOCK=block)
     return out
 
@@ -257,7 +260,8 @@ def install_fused_temporal(unet: nn.Module) -> dict[str, int]:
             m.multiview_mix = types.MethodType(_blender_multiview_mix, m)
             counts["blenders"] += 1
         elif isinstance(m, Attention) and _plain_attention(m):
-            m.set_processor(SelfAttentionProcessor())
+            # diffusers' AttnProcessor annotation lists its own processor classes only
+            m.set_processor(SelfAttentionProcessor())  # type: ignore[arg-type]
             counts["attentions"] += 1
         elif type(m) is TransformerMVCascadeTemporalModel:
             m.frame_sinusoids = types.MethodType(_cached_frame_sinusoids, m)
@@ -265,5 +269,5 @@ def install_fused_temporal(unet: nn.Module) -> dict[str, int]:
             counts["frame_sinusoids"] += 1
         else:
             continue
-        m._genxd_fused = True
+        m._genxd_fused = True  # type: ignore[assignment]  # torch's Module.__setattr__ stub: tensors and modules only
     return counts
