@@ -88,7 +88,8 @@ class GenXDConditions:
     @staticmethod
     def cat(items: list["GenXDConditions"]) -> "GenXDConditions":
         """Concatenate along the batch (used to run both guidance branches in one UNet call)."""
-        motion = None if items[0].motion_ids is None else torch.cat([c.motion_ids for c in items])
+        motions = [c.motion_ids for c in items if c.motion_ids is not None]
+        motion = None if items[0].motion_ids is None else torch.cat(motions)  # (all or none have them)
         return GenXDConditions(
             mask=torch.cat([c.mask for c in items]),
             context_latents=torch.cat([c.context_latents for c in items]),
@@ -111,7 +112,8 @@ class GenXDConditions:
             context_latents=pick(self.context_latents, unc.context_latents),
             rays=pick(self.rays, unc.rays),
             added_time_ids=pick(self.added_time_ids, unc.added_time_ids),
-            motion_ids=None if self.motion_ids is None else pick(self.motion_ids, unc.motion_ids),
+            motion_ids=None if self.motion_ids is None or unc.motion_ids is None else pick(self.motion_ids,
+                                                                                           unc.motion_ids),
             indicator=self.indicator,
         )
 

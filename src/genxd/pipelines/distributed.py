@@ -83,7 +83,8 @@ class SceneResult:
     @property
     def failure(self) -> str:
         """``input: error`` for a failed input, the input named once (errors that name their file start with it)."""
-        return self.error if (self.error or "").startswith(self.input) else f"{self.input}: {self.error}"
+        error = self.error
+        return error if error is not None and error.startswith(self.input) else f"{self.input}: {error}"
 
     @property
     def input_error(self) -> bool:

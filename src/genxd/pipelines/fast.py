@@ -81,12 +81,13 @@ def input_checks_skipped(module: nn.Module) -> Iterator[None]:
     capture forbids); the caller has checked the real inputs already."""
     had = "_check_inputs" in module.__dict__
     previous = module.__dict__.get("_check_inputs")
-    module._check_inputs = lambda *args, **kwargs: None  # instance attribute shadows the method
+    # instance attribute shadows the method (torch's Module.__setattr__ stub takes only tensors and modules)
+    module._check_inputs = lambda *args, **kwargs: None  # type: ignore[assignment]
     try:
         yield
     finally:
         if had:
-            module._check_inputs = previous
+            module._check_inputs = previous  # type: ignore[assignment]  # (the same stub)
         else:
             del module._check_inputs
 
@@ -141,7 +142,7 @@ class CUDAGraphForward:
 
     def _weights_signature(self) -> tuple:
         params = [owner._parameters[name] for owner, name in self._probes]
-        return tuple((p.data_ptr(), p.dtype, p.device) for p in params)
+        return tuple(None if p is None else (p.data_ptr(), p.dtype, p.device) for p in params)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if torch.is_grad_enabled() or torch.compiler.is_compiling() or (
@@ -157,7 +158,7 @@ class CUDAGraphForward:
         tensors = {k: v for k, v in values.items() if torch.is_tensor(v)}
         if not tensors or any(t.device.type != "cuda" for t in tensors.values()):
             return self.forward(*args, **kwargs)
-        key_parts = []
+        key_parts: list[tuple] = []
         for name, value in values.items():
             if torch.is_tensor(value):
                 key_parts.append((name, tuple(value.shape), value.dtype, str(value.device)))
@@ -190,7 +191,7 @@ class CUDAGraphForward:
     def _run_checks(self, values: dict[str, Any]) -> None:
         """The module's forward-time validation on the real inputs (an eager forward that returns
         right after the checks would cost a whole call; the UNet exposes its checks directly)."""
-        unet = self.module
+        unet: Any = self.module  # the GenXD UNet's own methods (a Module's attributes type as Tensor | Module)
         sample, indicator = values.get("sample"), values.get("indicator")
         if sample is None or indicator is None or not hasattr(unet, "normalize_conditions"):
             return
@@ -237,10 +238,11 @@ def to_channels_last(module: nn.Module) -> int:
     ``[B*F, H, W, C]`` are the ``[B, F, H, W, C]`` volumes of the multiview/temporal convolutions as a
     view). Returns how many weights were converted."""
     n = 0
-    formats = {nn.Conv2d: torch.channels_last, nn.Conv3d: torch.channels_last_3d}
+    formats: dict[type[nn.Module], torch.memory_format] = {nn.Conv2d: torch.channels_last,
+                                                           nn.Conv3d: torch.channels_last_3d}
     for m in module.modules():
         fmt = formats.get(type(m))
-        if fmt is not None:
+        if fmt is not None and isinstance(m, (nn.Conv2d, nn.Conv3d)):  # (exactly these types)
             m.weight.data = m.weight.data.contiguous(memory_format=fmt)
             n += 1
     return n
@@ -278,7 +280,8 @@ def fuse_qkv_projections(unet: nn.Module) -> int:
                 for p, view in zip(parts, fused.data.split(sizes)):
                     getattr(p, kind).data = view
         m._register_state_dict_hook(_unfused_state_dict)
-        m.set_processor(FusedAttnProcessor2_0())
+        # diffusers' AttnProcessor annotation lists its own processor classes only
+        m.set_processor(FusedAttnProcessor2_0())  # type: ignore[arg-type]
         n += 1
     return n
 

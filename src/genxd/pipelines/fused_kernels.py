@@ -27,6 +27,7 @@ from __future__ import annotations
 import dataclasses
 import types
 import weakref
+from typing import Any, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -127,7 +128,7 @@ def _fold_conv_biases(x: Tensor) -> bool:
     return triton is not None and x.is_cuda and channels_last_dense(x)
 
 
-def _conv(conv: nn.Module, x: Tensor, with_bias: bool) -> Tensor:
+def _conv(conv: Any, x: Tensor, with_bias: bool) -> Tensor:  # an nn.Conv2d / nn.Conv3d of a res block
     return conv(x) if with_bias else conv._conv_forward(x, conv.weight, None)
 
 
@@ -165,7 +166,8 @@ class FoldedBiases:
 
     PAIRS = (("_genxd_norm2_bias", "time_emb_proj", "conv1"), ("_genxd_residual_bias", "conv2", "conv_shortcut"))
 
-    def __init__(self, blocks: list[nn.Module], motion_blocks: set[int] | frozenset[int] = frozenset()) -> None:
+    def __init__(self, blocks: Sequence[Any], motion_blocks: set[int] | frozenset[int] = frozenset()) -> None:
+        # (blocks: diffusers' res blocks, whose submodules a Module's attributes type as Tensor | Module)
         self.entries = [(blk, name, first, second) for blk in blocks for name, first, second in self.PAIRS
                         if getattr(getattr(blk, first, None), "bias", None) is not None
                         and getattr(getattr(blk, second, None), "bias", None) is not None]
@@ -178,7 +180,7 @@ class FoldedBiases:
         # embedding projection has its conv1 bias folded, grouped by the embedding they take (``motion_blocks``:
         # ids of the temporal paths' blocks, which take the motion part) and its width
         folds_norm2 = {id(blk) for blk, name, _, _ in self.entries if name == "_genxd_norm2_bias"}
-        groups: dict[tuple, list[nn.Module]] = {}
+        groups: dict[tuple, list[Any]] = {}
         for blk in blocks:
             if id(blk) in folds_norm2:
                 groups.setdefault((id(blk) in motion_blocks, blk.time_emb_proj.in_features), []).append(blk)
@@ -199,7 +201,7 @@ class FoldedBiases:
         self._silu.clear()
         self._projections.clear()
 
-    def _kept(self, cache: dict, t: Tensor, extra: tuple = ()) -> tuple[tuple, object | None]:
+    def _kept(self, cache: dict, t: Tensor, extra: tuple = ()) -> tuple[tuple, Any]:
         """``(key, value)`` of what ``cache`` keeps for ``t`` (None when nothing valid): for the same source
         tensor (a weak reference to it, not its address: a new embedding may land where a freed one was, and a
         CUDA-graph capture runs without the pre-hook that clears the caches) unchanged since (its version
@@ -216,7 +218,7 @@ class FoldedBiases:
         base = t._base if t._base is not None else t
         cache[key] = (weakref.ref(base), _version(base), value)
 
-    def projection(self, blk: nn.Module, temb: Tensor) -> Tensor | None:
+    def projection(self, blk: Any, temb: Tensor) -> Tensor | None:
         """``time_emb_proj(silu(temb)) + conv1.bias`` of ``blk`` (``[N, C]`` or ``[B, F, C]``, a view), made
         with every block of its group in one GEMM over the concatenated weights (remade each call, like the
         bias sums, so weights loaded in place are read) and kept for the call: one GEMM instead of one per
@@ -389,6 +391,7 @@ def install_fused_kernels(unet: nn.Module) -> dict[str, int]:
     counts = {"group_norms": 0, "layer_norms": 0, "res_blocks": 0, "spatial_blocks": 0, "multiview_blocks": 0,
               "geglus": 0}
     res_blocks = []
+    m: Any  # diffusers' blocks: their submodules and patched methods are set and read by name
     for m in unet.modules():
         if _fusable_resnet(m) and not getattr(m, "_genxd_fused", False):
             res_blocks.append(m)

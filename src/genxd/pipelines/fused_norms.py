@@ -283,7 +283,7 @@ def _launch_layer_norm(x: Tensor, residual: Tensor | None, weight: Tensor, bias:
 def layer_norm_rows(x: Tensor, weight: Tensor | None, bias: Tensor | None, eps: float) -> Tensor:
     """LayerNorm over the last dimension of ``x [..., C]``; Triton (several rows per program) for contiguous
     CUDA inputs with an affine transform, PyTorch's ``layer_norm`` otherwise."""
-    if not _layer_norm_kernel_ok(x, weight, bias):
+    if weight is None or bias is None or not _layer_norm_kernel_ok(x, weight, bias):
         return F.layer_norm(x, (x.shape[-1],), weight, bias, eps)
     return _launch_layer_norm(x, None, weight, bias, eps)[1]
 

@@ -84,7 +84,8 @@ class CameraDistances:
             d = d + (self._logf[a] - self._logf[b]).abs()
         return d
 
-    def block(self, rows: Sequence[int] | Tensor, cols: Sequence[int] | Tensor | None = None) -> Tensor:
+    def block(self, rows: Sequence[int] | np.ndarray | Tensor,
+              cols: Sequence[int] | np.ndarray | Tensor | None = None) -> Tensor:
         """``[len(rows), len(cols)]`` distances (``cols`` None: every frame)."""
         r = torch.as_tensor(rows, dtype=torch.long).reshape(-1)
         c = torch.arange(self.num_frames) if cols is None else torch.as_tensor(cols, dtype=torch.long).reshape(-1)
@@ -125,32 +126,32 @@ class CameraDistances:
         the ``k``-th smallest distance among the pool's frames nearest in the tree) lies in the tree's ball of
         radius ``T`` (plus a margin for rounding) around that target; the frames outside are farther than the
         ``k`` chosen, ties included."""
-        targets = np.asarray(targets, dtype=np.int64).reshape(-1)
+        target_frames = np.asarray(targets, dtype=np.int64).reshape(-1)
         count = int(pool.sum())
-        if k <= 0 or not count or not len(targets):
+        if k <= 0 or not count or not len(target_frames):
             return []
         tree, points, scale = self._tree()
-        if tree is None or count * len(targets) <= _BRUTE_FORCE or count <= k:
-            return _nearest_of(self, np.flatnonzero(pool), targets, k)
-        m = min(self.num_frames, 2 * k + len(targets) + 8)
+        if tree is None or count * len(target_frames) <= _BRUTE_FORCE or count <= k:
+            return _nearest_of(self, np.flatnonzero(pool), target_frames, k)
+        m = min(self.num_frames, 2 * k + len(target_frames) + 8)
         while True:  # enough of the pool's frames near the targets in the tree for an upper bound on the k-th
-            _, idx = tree.query(points[targets], k=m)
+            _, idx = tree.query(points[target_frames], k=m)
             cand = np.unique(idx)
             cand = cand[cand < self.num_frames]  # N: no neighbour (cKDTree's answer where a distance is not finite)
             cand = cand[pool[cand]]
             if len(cand) >= k:
                 break
             if m == self.num_frames:  # frames without a finite tree distance: the exact way
-                return _nearest_of(self, np.flatnonzero(pool), targets, k)
+                return _nearest_of(self, np.flatnonzero(pool), target_frames, k)
             m = min(self.num_frames, 4 * m)
-        near = self.block(cand, targets).numpy().min(axis=1)
+        near = self.block(cand, target_frames).numpy().min(axis=1)
         bound = float(np.partition(near, k - 1)[k - 1])
         radius = bound * (1 + _RELATIVE_MARGIN) + _COORDINATE_MARGIN * scale + _ABSOLUTE_MARGIN
         if not math.isfinite(radius):  # a distance not finite (NaN, or past float64): no ball holds the guarantee
-            return _nearest_of(self, np.flatnonzero(pool), targets, k)
-        balls = tree.query_ball_point(points[targets], radius)
+            return _nearest_of(self, np.flatnonzero(pool), target_frames, k)
+        balls = tree.query_ball_point(points[target_frames], radius)
         cand = np.unique(np.concatenate([np.asarray(b, dtype=np.int64) for b in balls]))
-        return _nearest_of(self, cand[pool[cand]], targets, k)
+        return _nearest_of(self, cand[pool[cand]], target_frames, k)
 
 
 def _focal_lengths(K: Tensor, num_frames: int) -> Tensor:
@@ -174,7 +175,8 @@ class _DenseDistances:
     def __len__(self) -> int:
         return self.num_frames
 
-    def block(self, rows: Sequence[int] | Tensor, cols: Sequence[int] | Tensor | None = None) -> Tensor:
+    def block(self, rows: Sequence[int] | np.ndarray | Tensor,
+              cols: Sequence[int] | np.ndarray | Tensor | None = None) -> Tensor:
         r = torch.as_tensor(rows, dtype=torch.long).reshape(-1)
         out = self.dist[r]
         return out if cols is None else out[:, torch.as_tensor(cols, dtype=torch.long).reshape(-1)]

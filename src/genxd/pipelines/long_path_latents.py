@@ -177,7 +177,7 @@ class DiskLatents:
         out = torch.empty((len(frames), *self.shape[2:]))
         if not len(frames):
             return out
-        buf = memoryview(out.numpy()).cast("B")
+        buf = memoryview(out.numpy()).cast("B")  # type: ignore[arg-type]  # numpy's stubs: ndarray has no __buffer__
         for i, f, k in self._runs(frames):
             view, want = buf[i * self.frame_bytes:(i + k) * self.frame_bytes], k * self.frame_bytes
             self._file.seek(self._offset(s, f))
@@ -196,7 +196,7 @@ class DiskLatents:
             raise ValueError(f"{len(frames)} frames of latents {self.shape[2:]} expected, got {tuple(values.shape)}")
         if not len(frames):
             return
-        buf = memoryview(values.numpy()).cast("B")
+        buf = memoryview(values.numpy()).cast("B")  # type: ignore[arg-type]  # numpy's stubs: ndarray has no __buffer__
         for i, f, k in self._runs(frames):
             self._file.seek(self._offset(s, f))
             rest = buf[i * self.frame_bytes:(i + k) * self.frame_bytes]

@@ -87,7 +87,8 @@ class LongPathPlan:
             if len(w.frames) > self.window or len(frames) != len(w.frames):
                 raise AssertionError(f"bad window frames {w.frames}")
             for c in w.context:
-                if c not in frames or c not in made or (made[c] is not None and made[c] >= w.stage):
+                made_at = made.get(c)
+                if c not in frames or c not in made or (made_at is not None and made_at >= w.stage):
                     raise AssertionError(f"context frame {c} of {w} is not known before stage {w.stage}")
             for t in w.targets:
                 if t in made:
@@ -380,7 +381,8 @@ def plan_progressive(dist: Tensor | Distances, inputs: Sequence[int], window: in
         one_cost[g] = one_choice(g, later_cap)[0]
         two_cost[g] = two_choice(g, later_cap, later_close)[0]
 
-    state = [[frames, 0, len(frames), left, right] for frames, left, right in runs]  # frames, lo, hi, left, right
+    # each run's [frames, lo, hi, left, right] (lo / hi move inwards as its frames are made)
+    state: list[list[Any]] = [[frames, 0, len(frames), left, right] for frames, left, right in runs]
     stage = 0
     while any(lo < hi for _, lo, hi, _, _ in state):
         made: list[int] = []

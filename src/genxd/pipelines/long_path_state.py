@@ -37,7 +37,7 @@ import json
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence, overload
 
 import torch
 from torch import Tensor
@@ -302,9 +302,16 @@ class PartialRun:
                       metadata={"fingerprint": json_text(self.fingerprint, sort_keys=True), "parts": json_text(parts)})
         self.parts, self.in_parts, self.known = parts, in_parts, known.clone()
 
+    @property
+    def planned(self) -> LongPathPlan:
+        """``plan``, which every run of a job has (:meth:`PartialRuns.check` gives it its scene's); a run made only to
+        read, restore or remove a state may have none."""
+        assert self.plan is not None, f"{self.folder}: a state read without its plan has no windows"
+        return self.plan
+
     def windows_done(self) -> int:
         """Windows of the plan whose new frames are all saved."""
-        return 0 if self.known is None else windows_done(self.plan, self.known)
+        return 0 if self.known is None else windows_done(self.planned, self.known)
 
     def remove(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)
@@ -385,10 +392,11 @@ class PartialRuns:
         """``(scenes to sample, in order; {scene: why its state is refused}``): a state made with other settings
         (or unreadable) is refused unless ``overwrite`` (then deleted). A refused scene leaves its batch, which
         changes its batch mates' fingerprints: checked again until no state is refused (each file read once)."""
-        ready, refused = list(scenes), {}
+        ready = list(scenes)
+        refused: dict[int, ValueError] = {}
         headers: dict[int, _Header] = {}
         while True:
-            new = {}
+            new: dict[int, ValueError] = {}
             for k in range(0, len(ready), batch_size):
                 batch = ready[k:k + batch_size]
                 for i in batch:
@@ -403,7 +411,9 @@ class PartialRuns:
                             headers[i] = exc
                     why, headers[i] = self._refusal(run, headers[i])  # None once discarded (overwrite)
                     if why is None:
-                        run.header = headers[i]
+                        header = headers[i]
+                        assert not isinstance(header, ValueError)  # an unreadable state is refused or discarded
+                        run.header = header
                     else:
                         new[i] = ValueError(why)
             if not new:
@@ -411,6 +421,12 @@ class PartialRuns:
                 return ready, refused
             refused.update(new)
             ready = [i for i in ready if i not in new]
+
+    @overload
+    def upgraded(self, header: tuple[dict, Tensor]) -> tuple[dict, Tensor]: ...
+
+    @overload
+    def upgraded(self, header: None) -> None: ...
 
     def upgraded(self, header: tuple[dict, Tensor] | None) -> tuple[dict, Tensor] | None:
         """``header`` (:meth:`PartialRun.read_header`) in this format's terms: a format-2 state as this format (its
@@ -434,6 +450,7 @@ class PartialRuns:
     @functools.cached_property
     def _timed_model_digest(self) -> str:
         """The model folder's :func:`timed_model_files_digest` (it reads the small files): once a job."""
+        assert self.model_folder is not None  # read only where the job has a model folder (upgraded)
         return timed_model_files_digest(self.model_folder)
 
     def _refusal(self, run: PartialRun, header: _Header) -> tuple[str | None, _Header]:
@@ -451,8 +468,8 @@ class PartialRuns:
             whose = {"planner": "an interrupted run of an earlier genxd",
                      "maybe": "an interrupted run of an earlier genxd or with other settings"}.get(
                          replanned or "" if len(found) == 1 else "", "an interrupted run with other settings")
-            problem = (f"{run.folder} holds {windows_done(run.plan, header[1])} of {len(run.plan.windows)} windows of "
-                       f"{whose}: {'; '.join(found)}")
+            problem = (f"{run.folder} holds {windows_done(run.planned, header[1])} of {len(run.planned.windows)} "
+                       f"windows of {whose}: {'; '.join(found)}")
         if self.overwrite:
             v.warn(f"{problem}; discarded ({v.arg('overwrite')})")
             shutil.rmtree(run.folder, ignore_errors=True)
@@ -464,7 +481,7 @@ class PartialRuns:
             return (f"{problem}: it cannot be continued (state format {saved_format} fingerprinted the weights by "
                     "their modification times, which have changed: nothing can confirm the same model); "
                     f"{start_over}"), header
-        if saved_format is None:  # unreadable: no settings continue it
+        if saved_format is None or isinstance(header, ValueError):  # unreadable: no settings continue it
             return f"{problem}: {start_over}", header
         state_planner = header[0].get("planner", 1)
         # the first planner after the state's: a planner-1 state's plans changed on 2026-12-05, not with planner 3
@@ -510,8 +527,8 @@ class PartialRuns:
             run = self.runs[i]
             if run.header is not None:  # as the check read it
                 progress_write(f"genxd: long path: continuing {run.folder.name} from the "
-                               f"{windows_done(run.plan, run.header[1])} of {len(run.plan.windows)} windows kept in "
-                               f"{run.folder}")
+                               f"{windows_done(run.planned, run.header[1])} of {len(run.planned.windows)} windows "
+                               f"kept in {run.folder}")
 
     def batch(self, idx: Sequence[int]) -> BatchState:
         """The states of the scenes ``idx`` (sampled together, now)."""
@@ -542,15 +559,16 @@ class PartialRuns:
         if not runs:
             return None
         run = runs[0]
+        assert run.known is not None  # runs holds those with frames kept
         names = ", ".join(r.folder.name for r in runs)
-        frames = f"{int(run.known.sum())} of {run.plan.num_frames} frames"
+        frames = f"{int(run.known.sum())} of {run.planned.num_frames} frames"
         skip = self.written and not self.overwrite
         command = rerun_command(("--skip-existing",) if skip else ())
         if command is not None:
             how = f"to continue, {run_hint(command)}"
         else:
             how = f"to continue, make the same call again{' with skip_existing=True' if skip else ''}"
-        return (f"kept {run.windows_done()} of {len(run.plan.windows)} windows ({frames}) of {names} in "
+        return (f"kept {run.windows_done()} of {len(run.planned.windows)} windows ({frames}) of {names} in "
                 f"{self.root}; {how}")
 
 

@@ -313,13 +313,13 @@ def sample_long(
     motion = torch.as_tensor(motion_strength, dtype=torch.float32).reshape(-1).expand(b)
     if context_from not in ("latents", "images"):
         raise ValueError(f"context_from must be 'latents' or 'images', got {context_from!r}")
-    noise = TensorNoise(noise) if isinstance(noise, Tensor) else noise
-    whole = store is None  # returned as a tensor
-    if store is None:
-        store = MemoryLatents(input_latents.new_zeros(b, n, *input_latents.shape[2:]).float().cpu())
-    elif tuple(store.shape) != (b, n, *input_latents.shape[2:]):
+    frame_noise = TensorNoise(noise) if isinstance(noise, Tensor) else noise
+    if store is not None and tuple(store.shape) != (b, n, *input_latents.shape[2:]):
         raise ValueError(f"the store's latents are {tuple(store.shape)}, expected {(b, n, *input_latents.shape[2:])}")
-    known = store  # the latents of the frames done
+    # the latents of the frames done (without a store: one tensor, returned as it is)
+    known: MemoryLatents | DiskLatents = (
+        MemoryLatents(input_latents.new_zeros(b, n, *input_latents.shape[2:]).float().cpu()) if store is None
+        else store)
     for s in range(b):
         known.write(s, list(plan.inputs), input_latents[s].float().cpu())
     done = torch.zeros(b, n, dtype=torch.bool)  # the frames in `known`
@@ -329,7 +329,8 @@ def sample_long(
             raise ValueError("a long path's state keeps latents: context_from must be 'latents' to keep one")
         state.restore(known, done)
     restored = done.clone()  # never sampled again: a restored frame keeps its saved latents
-    conditions = known if context_from == "latents" else known.empty_like()  # what later windows see
+    conditions: MemoryLatents | DiskLatents = known if context_from == "latents" else known.empty_like()  # what
+    # later windows see
     if context_from == "images":
         for s in range(b):
             conditions.write(s, list(plan.inputs), input_latents[s].float().cpu())
@@ -345,8 +346,9 @@ def sample_long(
         wins = [plan.windows[i] for _, i in items]
         frames = [list(w.frames) for w in wins]
         if all(bool(restored[s, list(w.targets)].all()) for (s, _), w in zip(items, wins)):
-            for _ in range(num_inference_steps if on_step is not None else 0):  # done before: the bar moves on
-                on_step()
+            if on_step is not None:  # done before: the bar moves on
+                for _ in range(num_inference_steps):
+                    on_step()
             continue
         out = pipe(
             None,
@@ -354,7 +356,7 @@ def sample_long(
             target_K=torch.stack([K[s, f] for (s, _), f in zip(items, frames)]),
             context_index=torch.tensor([w.context_positions for w in wins]),
             context_latents=torch.stack([conditions.read(s, list(w.context)) for (s, _), w in zip(items, wins)]),
-            latents=torch.stack([noise.frames(s, f) for (s, _), f in zip(items, frames)]),
+            latents=torch.stack([frame_noise.frames(s, f) for (s, _), f in zip(items, frames)]),
             mode=mode,
             motion_strength=torch.stack([motion[s] for s, _ in items]),
             num_inference_steps=num_inference_steps,
@@ -380,7 +382,7 @@ def sample_long(
         made += 1
         if state is not None:
             state.save(known, done)
-    return (known.whole() if whole else known), made
+    return (known.whole() if store is None else store), made
 
 
 def generate_long(
@@ -394,7 +396,7 @@ def generate_long(
     motion_strength: float | Tensor = 0.0,
     num_inference_steps: int = 25,
     guidance_scale: float = 3.0,
-    generator: torch.Generator | Sequence[torch.Generator] | None = None,
+    generator: torch.Generator | list[torch.Generator] | tuple[torch.Generator, ...] | None = None,
     max_windows_per_call: int | None = None,
     decode: bool = True,
     decode_chunk_size: int | None = None,

@@ -45,7 +45,7 @@ def default_overlap(chunk: int | None) -> int:
     return 0 if not chunk else chunk // 2
 
 
-def resolve_decode_chunk(chunk: DecodeChunk, num_frames: int, height: int, width: int) -> int | None:
+def resolve_decode_chunk(chunk: DecodeChunk | str, num_frames: int, height: int, width: int) -> int | None:
     if chunk == "auto":
         return auto_decode_chunk(num_frames, height, width)
     if chunk is not None and (not isinstance(chunk, int) or chunk < 1):

@@ -65,18 +65,18 @@ def move_storages(module: nn.Module, device: torch.device, host_copies: dict | N
         first = tensors[0]
         if first.device == device:
             continue
-        key = id(first)  # stable: the parameter objects live as long as the module
+        copy_key = id(first)  # stable: the parameter objects live as long as the module
         flat = torch.empty(0, dtype=torch.uint8, device=first.device).set_(first.untyped_storage())  # its bytes
-        if device.type == "cpu" and host_copies is not None and key in host_copies:
-            new = host_copies[key]
+        if device.type == "cpu" and host_copies is not None and copy_key in host_copies:
+            new = host_copies[copy_key]
         elif device.type == "cpu":
             new = _pinned(flat.to(device)).untyped_storage()
             if host_copies is not None:
-                host_copies[key] = new
+                host_copies[copy_key] = new
         else:
             if first.device.type == "cpu" and host_copies is not None:
                 flat = _pinned(flat)
-                host_copies[key] = flat.untyped_storage()
+                host_copies[copy_key] = flat.untyped_storage()
             new = flat.to(device, non_blocking=non_blocking).untyped_storage()
         for t in tensors:
             t.data = torch.empty(0, dtype=t.dtype, device=device).set_(new, t.storage_offset(), t.size(), t.stride())
@@ -88,7 +88,8 @@ class ModelOffload:
     ``use(name)`` before a phase: ``"vae"`` (encode / decode) or ``"unet"`` (denoising). ``log`` records
     the moves (for tests and benchmarks)."""
 
-    def __init__(self, pipe, mode: OffloadMode, device: torch.device, offload_device: torch.device | str = "cpu") -> None:
+    def __init__(self, pipe, mode: OffloadMode | str, device: torch.device,
+                 offload_device: torch.device | str = "cpu") -> None:
         if mode not in OFFLOAD_MODES:
             raise ValueError(f"offload must be one of {', '.join(OFFLOAD_MODES)}; got {mode!r}")
         self.pipe, self.mode = pipe, mode
@@ -130,7 +131,7 @@ class ModelOffload:
         self.current = name
 
 
-def enable_offload(pipe, mode: OffloadMode, device: str | torch.device | None = None) -> ModelOffload:
+def enable_offload(pipe, mode: OffloadMode | str, device: str | torch.device | None = None) -> ModelOffload:
     """Offload the pipeline's models (see the module docstring); ``device``: where they compute (default: the
     pipeline's device, or CUDA if the pipeline is on the CPU and CUDA exists). Returns the controller, also
     kept as ``pipe.offload``. ``mode="none"`` undoes nothing already moved: call it on a fresh pipeline."""

@@ -17,7 +17,11 @@ from typing import Any, Callable, Iterator, Sequence
 import numpy as np
 import PIL.Image
 import torch
-from diffusers import AutoencoderKLTemporalDecoder, DiffusionPipeline, EulerDiscreteScheduler
+# from their modules, not diffusers' lazy top level: type checkers read that as its placeholder classes (the same
+# classes at run time)
+from diffusers.models.autoencoders.autoencoder_kl_temporal_decoder import AutoencoderKLTemporalDecoder
+from diffusers.pipelines.pipeline_utils import DiffusionPipeline
+from diffusers.schedulers.scheduling_euler_discrete import EulerDiscreteScheduler
 from diffusers.utils import BaseOutput
 from diffusers.utils.torch_utils import randn_tensor
 from torch import Tensor
@@ -62,8 +66,15 @@ class GenXDPipeline(DiffusionPipeline):
     (``AutoencoderKLTemporalDecoder``), ``scheduler`` (``EulerDiscreteScheduler``, v-prediction).
     """
 
-    model_cpu_offload_seq = "vae->unet->vae"
+    # diffusers declares it without a type, as None
+    model_cpu_offload_seq = "vae->unet->vae"  # type: ignore[assignment]
     _callback_tensor_inputs = ["latents"]
+    #: the components (set by register_modules): a UNetMVTemporalConditionModel, an AutoencoderKLTemporalDecoder
+    #: and the checkpoint's Euler scheduler or another sampler (:meth:`set_scheduler`); Any, as diffusers' own types
+    #: read ``config.x`` (a dict's attribute) and ``dtype`` (a decorated property) as errors
+    unet: Any
+    vae: Any
+    scheduler: Any
 
     def __init__(
         self, unet: UNetMVTemporalConditionModel, vae: AutoencoderKLTemporalDecoder, scheduler: EulerDiscreteScheduler
@@ -398,6 +409,7 @@ class GenXDPipeline(DiffusionPipeline):
         # the branches of one step: [unconditional] (CFG), conditional, [motion strength 0] (motion guidance)
         branches = ([cond.unconditional()] if do_cfg else []) + [cond]
         if motion_guidance_scale > 0:
+            assert cond.motion_ids is not None  # the UNet has a motion embedding (checked above)
             branches.append(dataclasses.replace(cond, motion_ids=torch.zeros_like(cond.motion_ids)))
         sequential = len(branches) > 1 and self.sequential_guidance  # one UNet call per branch
         if not sequential:  # one UNet call for all branches

@@ -44,7 +44,7 @@ class SchedulerChoice:
     """One ``--scheduler`` value: the diffusers class, its settings on top of the checkpoint's config, and
     how many UNet calls (per guidance branch) ``n`` steps cost."""
 
-    cls: type
+    cls: type[Any]  # a diffusers scheduler class
     settings: dict = field(default_factory=dict)
     help: str = ""
     edm: bool = False  # built from EDM parameters (sigma_data 1) instead of the checkpoint's full config
