@@ -148,3 +148,18 @@ def test_condition_dropout_keeps_where_told_and_drops_elsewhere():
         assert torch.equal(getattr(picked, name)[0], getattr(cond, name)[0]), name
         assert torch.equal(getattr(picked, name)[1], getattr(unc, name)[1]), name
     assert torch.equal(picked.mask, cond.mask)
+
+
+def test_concatenating_conditions_with_and_without_motion_ids_is_refused():
+    """GenXDConditions.cat (both guidance branches in one call) takes motion ids from all items or none; a mix was a
+    TypeError from torch.cat before (and, for a moment in session 51, silently a shorter motion batch)."""
+    from genxd.pipelines.conditioning import GenXDConditions
+
+    with_motion = build_conditions(**_inputs())
+    without = build_conditions(**{**_inputs(), "motion_strength": None})
+    both = GenXDConditions.cat([with_motion, with_motion.unconditional()])
+    assert both.motion_ids is not None and both.motion_ids.shape[0] == 2 * with_motion.motion_ids.shape[0]
+    assert GenXDConditions.cat([without, without]).motion_ids is None
+    for items in ([with_motion, without], [without, with_motion]):
+        with pytest.raises(ValueError, match=r"^conditions to concatenate: 1 of 2 have motion ids; give them all or none$"):
+            GenXDConditions.cat(items)

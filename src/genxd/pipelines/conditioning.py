@@ -89,7 +89,10 @@ class GenXDConditions:
     def cat(items: list["GenXDConditions"]) -> "GenXDConditions":
         """Concatenate along the batch (used to run both guidance branches in one UNet call)."""
         motions = [c.motion_ids for c in items if c.motion_ids is not None]
-        motion = None if items[0].motion_ids is None else torch.cat(motions)  # (all or none have them)
+        if motions and len(motions) != len(items):
+            raise ValueError(f"conditions to concatenate: {len(motions)} of {len(items)} have motion ids; "
+                             "give them all or none")
+        motion = torch.cat(motions) if motions else None
         return GenXDConditions(
             mask=torch.cat([c.mask for c in items]),
             context_latents=torch.cat([c.context_latents for c in items]),
