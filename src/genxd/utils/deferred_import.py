@@ -37,6 +37,7 @@ class _DeferredModule(types.ModuleType):
         with _LOCK:  # other threads wait here until the module's code has run
             if type(self) is _DeferredModule:
                 spec = self.__spec__
+                assert spec is not None and spec.loader is not None  # defer_import made it from a spec with both
                 if spec.name in _LOADING:  # a name its own code looks up before defining it
                     raise AttributeError(f"module {spec.name!r} has no attribute {attr!r}")
                 _LOADING.add(spec.name)
@@ -47,7 +48,8 @@ class _DeferredModule(types.ModuleType):
                     raise
                 finally:
                     _LOADING.discard(spec.name)
-                self.__class__ = types.ModuleType
+                module: types.ModuleType = self  # a plain module from now on (its code has run)
+                module.__class__ = types.ModuleType
         return getattr(self, attr)
 
 

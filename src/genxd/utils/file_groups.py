@@ -36,12 +36,14 @@ import json
 import os
 import shutil
 import time
+import types
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
 from . import io as _io
 from .json_files import read_json_object, write_json_atomic
 
+fcntl: types.ModuleType | None
 try:
     import fcntl
 except ImportError:  # Windows: no file locks (readers settling one group at once then rely on _roll_forward's skips)

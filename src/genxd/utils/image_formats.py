@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import functools
 import os
-from typing import IO
+from typing import IO, TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing_extensions import TypeIs
 
 _HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"hevm", b"hevs", b"mif1", b"msf1", b"mif2"}
 _AVIF_BRANDS = {b"avif", b"avis"}
@@ -29,10 +32,15 @@ def container_kind(head: bytes) -> str | None:
     return None
 
 
+def is_file_object(source: str | os.PathLike | IO[bytes]) -> TypeIs[IO[bytes]]:
+    """Whether ``source`` is an open binary file object (it has ``read``), not a path."""
+    return hasattr(source, "read")
+
+
 def read_head(source: str | os.PathLike | IO[bytes], n: int = 64) -> bytes:
     """The first ``n`` bytes of a file or of a seekable binary file object (its position kept); b"" if unreadable."""
     try:
-        if hasattr(source, "read"):
+        if is_file_object(source):
             at = source.tell()
             head = source.read(n)
             source.seek(at)
@@ -75,4 +83,5 @@ def missing_decoder_message(kind: str) -> str:
             "(its wheels read AVIF), or convert it to JPEG / PNG")
 
 
-__all__ = ["container_kind", "missing_decoder_message", "prepare_decoder", "read_head", "register_heif_plugin"]
+__all__ = ["container_kind", "is_file_object", "missing_decoder_message", "prepare_decoder", "read_head",
+           "register_heif_plugin"]

@@ -14,6 +14,7 @@ import warnings
 from typing import IO, Iterator
 
 import PIL.Image
+import PIL.ImageFile
 
 
 #: Python's warning filters are process-wide; genxd's image blocks that change them (``open_image``, the web app's
@@ -37,7 +38,7 @@ class ImageFormatError(ImageRefusedError):
     """A HEIC or AVIF file that no installed decoder reads (the message says what to install)."""
 
 
-def too_large_message(path: str | os.PathLike) -> str:
+def too_large_message(path: str | os.PathLike | IO[bytes]) -> str:
     """Why an image over PIL's decompression-bomb warning limit (``PIL.Image.MAX_IMAGE_PIXELS``) is refused."""
     return (f"{path}: image too large: over PIL's decompression-bomb limit of {PIL.Image.MAX_IMAGE_PIXELS:,} "
             "pixels (downscale it first)")
@@ -72,7 +73,7 @@ def drafted_extent(im: PIL.Image.Image) -> tuple[float, float] | None:
     return im.info.get(DRAFTED_EXTENT)
 
 
-def _open_drafted(path: str | os.PathLike | IO[bytes], at_least: int) -> PIL.Image.Image:
+def _open_drafted(path: str | os.PathLike | IO[bytes], at_least: int) -> PIL.ImageFile.ImageFile:
     """``path`` over the warning limit, opened again without it: a JPEG drafted to be decoded at a reduced scale
     (both sides at least ``at_least``), returned when that size is within the limit; else the warning raised."""
     if hasattr(path, "seek"):
@@ -83,7 +84,8 @@ def _open_drafted(path: str | os.PathLike | IO[bytes], at_least: int) -> PIL.Ima
     try:
         if im.format in DCT_SCALED_FORMATS:
             draft_at_least(im, at_least)
-            if im.size[0] * im.size[1] <= PIL.Image.MAX_IMAGE_PIXELS:
+            limit = PIL.Image.MAX_IMAGE_PIXELS  # None: no limit (then Pillow warns of none)
+            if limit is None or im.size[0] * im.size[1] <= limit:
                 return im
     except BaseException:
         im.close()

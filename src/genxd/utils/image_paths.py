@@ -20,7 +20,7 @@ def folder_images(folder: Path) -> list[Path]:
                   if q.is_file() and q.suffix.lower() in IMAGE_SUFFIXES and not q.name.startswith("."))
 
 
-def collect_images(inputs: Iterable[str | Path], seen: set[str] | None = None) -> list[Path]:
+def collect_images(inputs: Iterable[str | os.PathLike], seen: set[str] | None = None) -> list[Path]:
     """Expand files and folders (their images, sorted by name) into a list of image paths.
 
     A file given twice (also through a folder) is kept once, at its first place. Raises

@@ -49,6 +49,7 @@ import shutil
 import socket
 import stat
 import sys
+import types
 from pathlib import Path
 from typing import Iterator
 
@@ -205,9 +206,11 @@ def clean_stale(folder: str | os.PathLike, name: str | None = None) -> list[Path
         if _writer_alive(int(m["pid"]), modified):
             continue
         try:
-            if m["kind"] == "old" and original is None:
+            if m["kind"] != "old":
+                _remove(path)
+            elif original is None:
                 continue  # an old output of a long name: restored or removed when that output is written
-            if m["kind"] == "old" and not os.path.lexists(folder / original):
+            elif not os.path.lexists(folder / original):
                 os.rename(path, folder / original)  # the replacement died between its two renames
             else:
                 _remove(path)
@@ -492,6 +495,7 @@ def append_line(path: str | os.PathLike, line: str, lock: bool = False, sync: bo
     torn by a crash) gets one first, so the new line stays whole. ``lock``: hold an exclusive ``flock`` while
     writing (skipped where the file system has none, or the platform: Windows has no ``fcntl``); ``sync``:
     ``fsync`` before returning."""
+    fcntl: types.ModuleType | None
     try:
         import fcntl
     except ImportError:  # Windows: no flock (the metrics of a training run, which holds no lock there either)

@@ -176,10 +176,10 @@ def memory_image_to_rgb(obj: Any, label: str, background: tuple[int, int, int] =
             from ..validation import warn
 
             warn(note)
-        elif frame_count(obj) > 1:  # an animated / multi-page image opened by the caller: the frame it is at
+        elif (frames := frame_count(obj)) > 1:  # an animated / multi-page image the caller opened: its current frame
             from ..validation import warn
 
-            warn(f"{label}: an image of {obj.n_frames} frames: only the one it is at (frame {obj.tell()}) is used")
+            warn(f"{label}: an image of {frames} frames: only the one it is at (frame {obj.tell()}) is used")
         return to_rgb(PIL.ImageOps.exif_transpose(obj), label, background)
     a = _to_uint8(_channels_last(obj, label), label)
     if a.ndim == 3 and a.shape[-1] == 1:

@@ -26,8 +26,10 @@ def npz_shape(z: np.lib.npyio.NpzFile, name: str) -> tuple[int, ...]:
     array; ValueError when its header is damaged (as ``z[name]`` would raise). The member is the one ``z[name]``
     reads: ``name`` itself when the zip holds a member of that name, else ``name.npy`` (a zip holding both read the
     header of ``name.npy`` and the data of ``name``, which could claim any shape)."""
-    member = name if name in z.zip.namelist() else f"{name}.npy"
-    with z.zip.open(member) as f:
+    archive = z.zip
+    assert archive is not None  # open: every caller reads the shapes inside the file's with block
+    member = name if name in archive.namelist() else f"{name}.npy"
+    with archive.open(member) as f:
         major, _ = np.lib.format.read_magic(f)
         read = np.lib.format.read_array_header_1_0 if major == 1 else np.lib.format.read_array_header_2_0
         shape, _, _ = read(f)

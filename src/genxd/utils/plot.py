@@ -18,7 +18,7 @@ __all__ = ["Axes", "nice_ticks", "colour_ramp", "line_chart", "PALETTE", "font"]
 PALETTE = [(0, 114, 178), (230, 159, 0), (0, 158, 115), (204, 121, 167), (86, 180, 233), (213, 94, 0), (0, 0, 0)]
 
 
-def font(size: int = 12) -> ImageFont.ImageFont:
+def font(size: int = 12) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
     """PIL's built-in font (a scalable one when this Pillow has it)."""
     try:
         return ImageFont.load_default(size=size)

@@ -18,7 +18,9 @@ from typing import IO
 
 import numpy as np
 import PIL.Image
+import PIL.ImageFile
 
+from .image_formats import is_file_object
 from .pixel_range import to_uint8_by_range
 
 __all__ = ["deep_colour_kind", "load_rounded"]
@@ -34,8 +36,8 @@ _DEEP_TIFF_RAW_MODES = {f"{mode};16{order}": mode for mode in ("RGB", "RGBA", "R
 def deep_colour_kind(im: PIL.Image.Image) -> str | None:
     """``"RGB"``, ``"RGBA"``, ``"RGBa"`` (a TIFF's premultiplied alpha) or ``"LA"`` when ``im`` (opened by Pillow, its pixels not loaded yet) is a 16-bit PNG or
     TIFF of that colour type, else None."""
-    if im.format not in ("PNG", "TIFF") or not im.tile:
-        return None
+    if not isinstance(im, PIL.ImageFile.ImageFile) or im.format not in ("PNG", "TIFF") or not im.tile:
+        return None  # not a file Pillow opened (no tiles to decode), or not a PNG / TIFF
     args = im.tile[0][3]  # the raw mode Pillow would decode with (a TIFF's: the first of its decoder's arguments)
     if im.format == "PNG":
         return _DEEP_RAW_MODES.get(args) if isinstance(args, str) else None
@@ -46,7 +48,7 @@ def deep_colour_kind(im: PIL.Image.Image) -> str | None:
 
 
 def _encoded(source: str | os.PathLike | IO[bytes]) -> bytes:
-    if hasattr(source, "read"):
+    if is_file_object(source):
         at = source.tell()
         source.seek(0)
         data = source.read()
@@ -116,8 +118,9 @@ def load_rounded(im: PIL.Image.Image, source: str | os.PathLike | IO[bytes]) -> 
 def _misread_planes(im: PIL.Image.Image) -> bool:
     """Whether ``im`` is a TIFF of 16-bit colour planes that Pillow would decode with its 8-bit raw plane modes."""
     tags = getattr(im, "tag_v2", None)
-    if im.format != "TIFF" or tags is None or tags.get(284, 1) != 2:
+    if not isinstance(im, PIL.ImageFile.ImageFile) or im.format != "TIFF" or tags is None or tags.get(284, 1) != 2:
         return False
     bits = tags.get(258, (8,))
     bits = bits if isinstance(bits, tuple) else (bits,)
-    return max(bits, default=8) > 8 and any(t[0] == "raw" and t[3][0] in ("R", "G", "B", "A") for t in im.tile)
+    return max(bits, default=8) > 8 and any(  # a raw tile's arguments: (raw mode, stride, orientation)
+        t[0] == "raw" and isinstance(t[3], tuple) and t[3][0] in ("R", "G", "B", "A") for t in im.tile)

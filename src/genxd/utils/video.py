@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -40,7 +41,7 @@ class Mp4Stream:
         self.frames = 0
         self._stack: contextlib.ExitStack | None = None
         self._tmp: Path | None = None
-        self._writer = None  # opened on the first frames (their size decides the video's)
+        self._writer: Any = None  # OpenCV's or imageio's: opened on the first frames (their size decides its)
         self._opencv = not _has_imageio_ffmpeg()
 
     def __enter__(self) -> Mp4Stream:
@@ -73,7 +74,7 @@ class Mp4Stream:
             from .cv2_files import opencv_path
 
             name = self._stack.enter_context(opencv_path(self._tmp))  # a folder name that is not UTF-8
-            writer = cv2.VideoWriter(name, cv2.VideoWriter_fourcc(*"mp4v"), float(self.fps), (width, height))
+            writer = cv2.VideoWriter(name, cv2.VideoWriter.fourcc(*"mp4v"), float(self.fps), (width, height))
             if not writer.isOpened():
                 raise RuntimeError("cannot write mp4: install imageio-ffmpeg (pip install imageio-ffmpeg)")
             return writer
@@ -101,6 +102,7 @@ class Mp4Stream:
             if kind is None:
                 if self.frames == 0:
                     raise ValueError("no frames to write")
+                assert self._tmp is not None  # set by __enter__
                 check_mp4_complete(self._tmp, self.shown)
         except BaseException:
             if kind is None:  # this block's own error: the temporary removed, the error raised
@@ -188,6 +190,7 @@ def read_mp4(path: str | Path) -> np.ndarray:
 
     reader = imageio.get_reader(str(path), format="FFMPEG")
     try:
-        return np.stack([np.asarray(f)[..., :3] for f in reader])
+        # imageio's stub says Reader.__iter__ returns an Array; it yields the frames
+        return np.stack([np.asarray(f)[..., :3] for f in reader])  # type: ignore[attr-defined]
     finally:
         reader.close()
