@@ -148,6 +148,7 @@ def video_camera_path(clip_cameras, s: "GenerateSettings", num_frames: int, foca
     from .cameras.from_video import default_spacing, path_summary, video_path_report
     from .cameras.plot import draw_camera_path
 
+    assert s.camera_from_video is not None  # called for a --camera-from-video generation only
     name = Path(s.camera_from_video).name
     vp, report, title = video_path_report(clip_cameras, num_frames, name, intrinsics=s.path_intrinsics,
                                           model_focal=focal, spacing=s.path_spacing or default_spacing(s.mode),
@@ -225,7 +226,7 @@ def uneven_times_warning(times: Tensor | None, s: "GenerateSettings") -> str | N
     frames evenly spaced in time (it is given no times), so the objects move at an even pace while the camera keeps
     the clip's pace, and ``transforms.json`` records times the frames do not show. None otherwise (video mode
     follows no camera path, and says so)."""
-    if s.mode != "4d" or (steps := uneven_time_steps(times)) is None:
+    if s.mode != "4d" or times is None or (steps := uneven_time_steps(times)) is None:
         return None
     if s.camera_from_video is not None:
         subject, advice = (f"the camera path from {s.camera_from_video}",

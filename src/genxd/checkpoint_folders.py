@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import overload
 
 from .utils.paths import reachable, require_readable
 
@@ -18,6 +19,14 @@ COMPONENTS = ("unet", "vae", "scheduler")
 BUNDLED_MODEL_DIR = Path(__file__).parent / "assets" / "genxd-small"
 #: The word a training config gives for the bundled model's folder (``model.pretrained: bundled``), from any folder.
 BUNDLED = "bundled"
+
+
+@overload
+def bundled_or(value: str) -> str: ...
+
+
+@overload
+def bundled_or(value: None) -> None: ...
 
 
 def bundled_or(value: str | None) -> str | None:

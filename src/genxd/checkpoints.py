@@ -62,10 +62,10 @@ def pick_dtype(dtype: str | torch.dtype | None, device: torch.device) -> torch.d
             raise v.InvalidValue(f"{v.arg('dtype')} must be one of fp32, bf16, fp16 (or torch.float32, "
                                  f"torch.bfloat16, torch.float16), got {dtype}")
         dtype = names[dtype]
-    dtype = check(dtype, v.DTYPES, "dtype")
-    if dtype in (None, "auto"):
+    dtype_name: str | None = check(dtype, v.DTYPES, "dtype")
+    if dtype_name is None or dtype_name == "auto":
         return torch.bfloat16 if device.type == "cuda" else torch.float32
-    return {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[dtype]
+    return {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[dtype_name]
 
 
 @dataclass
@@ -234,7 +234,7 @@ def model_info(model: str | Path | None) -> ModelInfo:
 
 @dataclass
 class LoadedModel:
-    pipe: "object"
+    pipe: Any  # a genxd.pipelines.GenXDPipeline (typed loosely: diffusers' pipeline methods are untyped)
     path: Path
     defaults: dict
     bundled: bool
@@ -452,6 +452,7 @@ def load_component(component_cls: Any, folder: str | Path, what: str, allow_pick
     if scheduler:
         _check_scheduler(component, folder / config_name)
     else:
+        assert weights is not None  # _check_component returns the weights of a component with a weights name
         _check_weights(component, weights, torch.device("cpu"))
     return component
 

@@ -138,9 +138,10 @@ def check_config_fits_weights(config_path: Path, config: dict, weights: Path,
     """A ValueError naming ``config_path`` when the config asks for more layers, blocks or channels than the
     weights file ``weights`` (a safetensors file or its ``.index.json``) holds. ``shapes``: :func:`weight_shapes`
     of ``weights``, when the caller has read them (else they are read here)."""
-    weights = _weights_file(weights)
-    if weights is None:
+    found = _weights_file(weights)
+    if found is None:
         return
+    weights = found
     if shapes is None:
         shapes = _weight_shapes(weights, None)
     if shapes is None:

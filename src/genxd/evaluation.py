@@ -45,6 +45,7 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Sequence
 
 import torch
 from torch import Tensor
@@ -201,7 +202,7 @@ def check_run_settings(out: str | Path | None, progress: bool, overwrite: bool) 
         out = path_argument(out, "out", "a file path")
     return out
 
-def _check_before_running(modes: tuple[str, ...], out: str | Path | None, overwrite: bool) -> None:
+def _check_before_running(modes: Sequence[str], out: str | Path | None, overwrite: bool) -> None:
     """What would fail after minutes of work: an existing report (without ``overwrite``), a photo package missing."""
     if out is not None:
         from .output_folders import check_report_file

@@ -170,8 +170,9 @@ def build_fewshot_groups(scenes: dict, strategy: str, pose_dir: str | Path | Non
                 while len(tgt) % t:
                     tgt = tgt + tgt[: t - len(tgt) % t]
             target_sets = [(tgt[i : i + t], [train_ids[c] for c in range(num_context)]) for i in range(0, len(tgt), t)]
-            fitted = None
+            fitted = torch.zeros(0, 4, 4)  # none: every target is a dataset view
         else:
+            assert pose_dir is not None  # refused above for the grouped strategy
             path = Path(pose_dir) / key / "gen_poses_w2c.json"
             if not path.is_file():
                 raise FileNotFoundError(_missing_poses(Path(pose_dir), key, path))

@@ -5,12 +5,16 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import validation as v
 from .cameras import CameraPath
 from .utils.images import Fit
 from .utils.paths import path_argument
 from .validation import check
+
+if TYPE_CHECKING:
+    from typing_extensions import TypeIs
 
 
 @dataclass
@@ -112,7 +116,7 @@ def _refuse_camera_arrays(camera: object, what: str) -> None:
     import numpy as np
     import torch
 
-    def is_matrix(x: object) -> bool:
+    def is_matrix(x: object) -> TypeIs[np.ndarray | torch.Tensor]:
         return isinstance(x, (np.ndarray, torch.Tensor))
 
     if isinstance(camera, (tuple, list)) and camera and all(is_matrix(x) for x in camera):

@@ -138,9 +138,10 @@ def check_kept_inputs(folders: Sequence[Path], kept: Sequence[int], inputs: Sequ
     input's; an output of older genxd that recorded a relative path only, or of an in-memory image, is kept by name,
     as documented)."""
     for i in kept:
-        if (recorded := other_input(folders[i], inputs[i])) is not None:
+        ours = inputs[i]
+        if isinstance(ours, (str, os.PathLike)) and (recorded := other_input(folders[i], ours)) is not None:
             raise v.InvalidValue(
-                f"{folders[i]} holds the output of {recorded}, not of {os.fspath(inputs[i])} (the two files have one "
+                f"{folders[i]} holds the output of {recorded}, not of {os.fspath(ours)} (the two files have one "
                 f"name): {v.arg('skip_existing')} would keep it as this input's; write to another output folder, or "
                 f"replace it with {v.arg('overwrite')}")
 
@@ -176,7 +177,9 @@ class WrittenByOthers:
         return {i: self._error(i, other) for i in indices if (other := self._other(i)) is not None}
 
     def _error(self, i: int, other: str) -> WrittenFromAnotherInput:
-        ours = os.fspath(self.inputs[i])
+        given = self.inputs[i]
+        assert isinstance(given, (str, os.PathLike))  # other_input found another file: this input is a path
+        ours = os.fspath(given)
         return WrittenFromAnotherInput(
             f"{self.folders[i]} was written by another run from {other} while this one worked (another file of the "
             f"same name: outputs are named after the file's stem); it is kept, and this run's result for {ours} "

@@ -74,7 +74,7 @@ def write_scene(folder: Path, frames: Tensor | Iterable[Tensor], c2w: Tensor, K:
                 size = pixels.shape[1:3]
             if size is None or len(names) != len(left):
                 raise ValueError(f"{len(names)} frames generated for {len(left)} to show beside them")
-        h, w = size
+            h, w = size
         formats.save_camera_json(tmp / "cameras.json", c2w, K, h, w, times=times)
         rel = relative_poses(c2w.double(), c2w[context_index[0]].double())
         formats.save_w2c_list_json(tmp / "cameras_rel.json", rel)

@@ -227,9 +227,10 @@ class Pair(Spec):
             except ValueError:
                 raise InvalidValue(f"{label} must be {self.describe()}, got {value!r}") from None
         else:
-            parts = _items(value)
-            if parts is None:
+            items = _items(value)
+            if items is None:
                 raise InvalidType(f"{label} must be {self.describe()}, got {_shown(value)} ({_type_name(value)})")
+            parts = items
         if len(parts) != 2:
             raise InvalidValue(f"{label} must be {self.describe()}, got {len(parts)} values: {value!r}")
         return tuple(self.item.check(p, label) for p in parts)
@@ -483,7 +484,8 @@ FOCAL = Float(0.05, 100.0, optional=True, why="normalised focal length fx / imag
 ELEVATION = Float(-90.0, 90.0, optional=True, why="degrees")
 AZIMUTH = Float(-3600.0, 3600.0, why="degrees")
 AZIMUTH_RANGE = Pair(AZIMUTH, "-30,30", optional=True)
-RADIUS = Float(0.0, 1e4, lo_open=True, optional=True)
+MAX_RADIUS = 1e4  #: the largest camera distance genxd takes (an orbit's radius)
+RADIUS = Float(0.0, MAX_RADIUS, lo_open=True, optional=True)
 BATCH_SIZE = Int(1, 1024)
 #: video frame rates: ffmpeg cannot store one below 1e-7 (its rational time base; "the video writer did not
 #: finish"), and a frame a minute is already a slide show
