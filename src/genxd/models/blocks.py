@@ -18,6 +18,8 @@ indicator is ``[B]`` (long). Key names match the authors' released checkpoint.
 
 from __future__ import annotations
 
+from typing import Any, Callable
+
 import torch
 from diffusers.models.attention import BasicTransformerBlock, TemporalBasicTransformerBlock
 from diffusers.models.embeddings import TimestepEmbedding, Timesteps
@@ -239,6 +241,7 @@ class _CheckpointMixin:
     ``_gradient_checkpointing_func`` through ``ModelMixin.enable_gradient_checkpointing``)."""
 
     gradient_checkpointing: bool = False
+    _gradient_checkpointing_func: Callable[..., Any]  # set by diffusers with gradient_checkpointing
 
     def _run(self, module: nn.Module, *args):
         if self.gradient_checkpointing and torch.is_grad_enabled():

@@ -38,7 +38,8 @@ def _per_block(value, n: int, name: str) -> list:
     return value
 
 
-class UNetMVTemporalConditionModel(ModelMixin, ConfigMixin):
+# ignored below: diffusers types ModelMixin.config_name and ConfigMixin.config_name differently
+class UNetMVTemporalConditionModel(ModelMixin, ConfigMixin):  # type: ignore[misc]
     r"""The GenXD denoiser.
 
     Inputs of :meth:`forward`:
@@ -59,8 +60,8 @@ class UNetMVTemporalConditionModel(ModelMixin, ConfigMixin):
 
     _supports_gradient_checkpointing = True
     #: units that must not be split: FSDP's TRANSFORMER_BASED_WRAP policy shards per unit (accelerate reads
-    #: this list when no class is named), as does a diffusers ``device_map``
-    _no_split_modules = ["MVCascadeTemporalResBlock", "TransformerMVCascadeTemporalModel"]
+    #: this list when no class is named), as does a diffusers ``device_map`` (diffusers types it as None only)
+    _no_split_modules = ["MVCascadeTemporalResBlock", "TransformerMVCascadeTemporalModel"]  # type: ignore[assignment]
     #: skip paths whose blend weight is exactly zero: with a batch that is all 3D (``indicator`` passed
     #: as the Python int 0, known on the host), the temporal path's weight is ``1 - 1 = 0`` and it is not
     #: computed (same output; about a third fewer FLOPs). Off by default, so that the float32 eager path
@@ -196,7 +197,7 @@ class UNetMVTemporalConditionModel(ModelMixin, ConfigMixin):
         return indicator, motion_ids
 
     def _check_inputs(self, sample: Tensor, added_time_ids: Tensor, indicator: Tensor, motion_ids: Tensor | None) -> None:
-        cfg = self.config
+        cfg: Any = self.config  # diffusers' FrozenDict, typed as a dict: its keys are read as attributes
         if sample.ndim != 5:
             raise ValueError(f"sample must be [batch, frames, channels, height, width], got shape {tuple(sample.shape)}")
         b, f, c, h, w = sample.shape
@@ -265,6 +266,7 @@ class UNetMVTemporalConditionModel(ModelMixin, ConfigMixin):
             add_emb = self.add_embedding(add_emb.reshape(batch, -1)).repeat_interleave(num_frames, dim=0)
         emb = emb.repeat_interleave(num_frames, dim=0) + add_emb  # B*F T
         if motion_ids is not None:
+            assert self.motion_embedding is not None  # _check_inputs refuses motion_ids without it
             motion = self.time_proj(motion_ids.to(sample.device).flatten()).to(dtype)
             motion = self.motion_embedding(motion).repeat_interleave(num_frames, dim=0)
             emb = torch.cat([emb, motion], dim=-1)  # B*F 2T: [time | motion]
@@ -277,7 +279,7 @@ class UNetMVTemporalConditionModel(ModelMixin, ConfigMixin):
             skips += res
         h = self.mid_block(h, emb, indicator, num_frames, skip_temporal)
         for block in self.up_blocks:
-            n_res = len(block.resnets)
+            n_res = len(block.resnets)  # type: ignore[arg-type]  # torch types a submodule as Tensor | Module
             res, skips = skips[-n_res:], skips[:-n_res]
             h = block(h, res, emb, indicator, num_frames, skip_temporal)
         h = self.conv_out(self.conv_act(self.conv_norm_out(h)))
