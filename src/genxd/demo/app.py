@@ -27,7 +27,7 @@ import time
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Literal
 
 import gradio as gr
 import numpy as np
@@ -166,12 +166,12 @@ def build_app(devices: Devices, config: DemoConfig) -> gr.Blocks:
             return s if s is not None and not s.closed else sessions.get(getattr(request, "session_hash", None))
 
         # ---------------------------------------------------------------- handlers
-        def on_load(s, request: gr.Request = None):
+        def on_load(s, request: gr.Request | None = None):
             # keeps a session that an earlier event made: on a busy server an upload can be handled before
             # the page's load event, which must not replace that session (and lose the upload) with a new one
             return ensure(s, request)
 
-        def on_upload(s, images, request: gr.Request = None, *, camera_file=None, camera_video=None, **camera):
+        def on_upload(s, images, request: gr.Request | None = None, *, camera_file=None, camera_video=None, **camera):
             # the files' defaults of None make them optional to gradio_client (Gradio reads them from the signature)
             s = ensure(s, request)
             camera.update(camera_file=camera_file, camera_video=camera_video)
@@ -221,7 +221,7 @@ def build_app(devices: Devices, config: DemoConfig) -> gr.Blocks:
             notes = cam.video_notes(values["camera_video"], values.get("camera_start"), values.get("camera_end"))
             return [_public(n, folders) for n in notes]
 
-        def on_camera(s, request: gr.Request = None, *, camera_file=None, camera_video=None, **camera):
+        def on_camera(s, request: gr.Request | None = None, *, camera_file=None, camera_video=None, **camera):
             s = ensure(s, request)
             camera.update(camera_file=camera_file, camera_video=camera_video)
             glb, msg = make_preview(s, camera)
@@ -238,7 +238,7 @@ def build_app(devices: Devices, config: DemoConfig) -> gr.Blocks:
 
         only_cpus = all(device_key(name) == "cpu" for name in devices.names)
 
-        def on_prepare(s, resolution=None, request: gr.Request = None):
+        def on_prepare(s, resolution=None, request: gr.Request | None = None):
             # the job's own cancel flag: a Cancel pressed before this stops earlier jobs, not this one
             s = ensure(s, request)
             s.jobs.request()
@@ -361,7 +361,7 @@ def build_app(devices: Devices, config: DemoConfig) -> gr.Blocks:
                 return (*nothing, _error(str(exc)))
             except (OSError, ValueError, KeyError, TypeError):
                 return (*nothing, _error("the generated scene has no readable meta.json; generate it again"))
-            lift_mode = "3d" if scene_mode == "3d" else "4d"
+            lift_mode: Literal["3d", "4d"] = "3d" if scene_mode == "3d" else "4d"
             run = scene.parent
             try:
                 with s.using_run(run):  # a Generate on another device keeping a newer scene leaves this run to us
@@ -394,7 +394,7 @@ def build_app(devices: Devices, config: DemoConfig) -> gr.Blocks:
                         gr.update(value=str(archive), visible=True), "4D " + msg + " Move the time slider.")
             return str(shown[0]), gr.update(visible=False), gr.update(value=str(archive), visible=True), "3D " + msg
 
-        def on_unload(request: gr.Request = None):
+        def on_unload(request: gr.Request | None = None):
             # the tab closed: its jobs stop and its folder goes now (Gradio keeps a closed page's state an hour)
             sessions.close_page(getattr(request, "session_hash", None))
 
@@ -420,13 +420,14 @@ def build_app(devices: Devices, config: DemoConfig) -> gr.Blocks:
 
         # ---------------------------------------------------------------- wiring
         # API clients see the user-facing events under stable names; the page's internal duplicates are private
-        internal = {"api_visibility": "private"}
+        internal: dict[str, Any] = {"api_visibility": "private"}
         demo.load(on_load, session, session, **internal)
         demo.unload(on_unload)
         # (the API's parameter names: the handlers' own and inputs_kwargs' keys; the values come in this order too)
         files.change(on_upload, [session, files], [session, gallery, preview, status], inputs_kwargs=camera_inputs,
                      api_name="upload")
-        cam_io = dict(inputs=[session], outputs=[session, preview, status], inputs_kwargs=camera_inputs)
+        cam_io: dict[str, Any] = {"inputs": [session], "outputs": [session, preview, status],
+                                  "inputs_kwargs": camera_inputs}
         form.source.change(on_camera, **cam_io, api_name="camera")  # the one public camera event (all take the same values)
         for comp in form.chosen():
             comp.change(on_camera, **cam_io, **internal)

@@ -136,6 +136,7 @@ def build_camera_form(max_frames: int, default_frames: int, default_focal: float
             with gr.Row(visible=name == "orbit") as row:
                 for p in cam.preset_params(name):
                     eid = f"param-{name}-{p.name}"
+                    box: gr.Dropdown | gr.Textbox | gr.Number
                     if p.kind == "choice":
                         box = gr.Dropdown(list(p.choices), value=p.default, label=p.label, elem_id=eid)
                     elif p.kind == "range":

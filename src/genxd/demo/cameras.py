@@ -63,10 +63,10 @@ DEFAULT_KEYFRAMES = [[0.0, 0.0, 0.0, 0.0, 0.0, 0.0], [0.3, 0.0, 0.1, -10.0, 0.0,
 #: and at most the largest radius ``genxd generate`` takes (the presets then check their own sense, e.g. > 0).
 _PARAM_SPECS: dict[str, v.Spec] = {"elevation": v.ELEVATION, "azimuth_range": v.AZIMUTH_RANGE, "radius": v.RADIUS,
                                    "angle": v.AZIMUTH}
-_PRESET_PARAM_SPECS: dict[tuple[str, str], v.Spec] = {("spiral", "radius"): v.Float(0.0, v.RADIUS.hi),
-                                                      ("spiral", "focus_distance"): v.Float(0.0, v.RADIUS.hi,
+_PRESET_PARAM_SPECS: dict[tuple[str, str], v.Spec] = {("spiral", "radius"): v.Float(0.0, v.MAX_RADIUS),
+                                                      ("spiral", "focus_distance"): v.Float(0.0, v.MAX_RADIUS,
                                                                                             lo_open=True)}
-_ANY_NUMBER = v.Float(-v.RADIUS.hi, v.RADIUS.hi)
+_ANY_NUMBER = v.Float(-v.MAX_RADIUS, v.MAX_RADIUS)
 
 
 @dataclass(frozen=True)

@@ -16,10 +16,13 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Callable, Iterator, Literal, Sequence
 
 import torch
 from torch import Tensor
+
+if TYPE_CHECKING:
+    from ..utils.images import Fit
 
 __all__ = ["Cancelled", "Devices", "GenerationRequest", "generate_scene", "request_notes", "slow_on_cpu_note",
            "lift_scene", "zip_folders", "download_name", "viewer_copies", "duplicate_devices"]
@@ -138,7 +141,7 @@ class GenerationRequest:
     guidance_scale: float | None = None
     seed: int = 0
     resolution: int | None = None
-    fit: str = "crop"
+    fit: Fit = "crop"
     camera_label: str = "demo"
     camera_preset: str | None = None  # the preset the path came from (scaled to the model), else None
     camera_file: bool = False  # a camera file's path: its own frame count, not the Frames slider's
@@ -316,8 +319,8 @@ def generate_scene(loaded, request: GenerationRequest, folder: Path, progress: P
     return folder
 
 
-def lift_scene(scene: Path, out: Path, *, mode: str, iterations: int, device: str, progress: Progress,
-               cancel: threading.Event, init_points: int = 5000, video_frames: int = 0) -> dict:
+def lift_scene(scene: Path, out: Path, *, mode: Literal["3d", "4d"], iterations: int, device: str,
+               progress: Progress, cancel: threading.Event, init_points: int = 5000, video_frames: int = 0) -> dict:
     """``genxd reconstruct`` of a generated scene: 3D Gaussians, or 4D (per-frame .ply files for the time slider)."""
     from ..reconstruction.pipeline import reconstruct_scene
     from ..reconstruction.trainer import ReconstructionConfig

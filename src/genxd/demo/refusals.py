@@ -67,7 +67,9 @@ def quiet_refusals(demo: gr.Blocks) -> None:
     fns = list(demo.fns.values()) if isinstance(demo.fns, dict) else list(demo.fns)
     components = {id(c): c for fn in fns for c in fn.inputs if hasattr(c, "preprocess")}
     for comp in components.values():
-        comp.preprocess = _QuietPreprocess(comp.preprocess, getattr(comp, "label", None) or type(comp).__name__)
+        # an instance's method wrapped (mypy refuses assigning to a method)
+        comp.preprocess = _QuietPreprocess(  # type: ignore[method-assign]
+            comp.preprocess, getattr(comp, "label", None) or type(comp).__name__)
     checks = demo.preprocess_data
 
     @functools.wraps(checks)

@@ -148,6 +148,7 @@ class Session:
         """``scene`` (in a folder of :meth:`new_run`) is the session's result now: the runs before it are removed,
         except those a job still uses (:meth:`using_run` removes them when it ends)."""
         number = _run_number(scene.parent)
+        assert number is not None  # a scene is made in a folder of new_run
         with self._runs_lock:
             for old in self.dir.glob("run*"):
                 if (n := _run_number(old)) is not None and n < number and old not in self.in_use:
@@ -267,14 +268,14 @@ def validate_uploads(paths: Sequence[str | Path], dest: Path, limits: Limits,
     and copy them into ``dest``. Raises ValueError with a one-line message naming the file (its name only:
     the server's folders are not shown). ``notes``: gets a line for each image taken with a caveat (an
     animated image's first frame)."""
-    paths = [Path(p) for p in paths]
-    if not paths:
+    files = [Path(p) for p in paths]
+    if not files:
         raise ValueError("no image uploaded")
-    if len(paths) > limits.max_images:
-        raise ValueError(f"{len(paths)} images uploaded; at most {limits.max_images}")
+    if len(files) > limits.max_images:
+        raise ValueError(f"{len(files)} images uploaded; at most {limits.max_images}")
     out = []
     dest.mkdir(parents=True, exist_ok=True)
-    for i, p in enumerate(paths):
+    for i, p in enumerate(files):
         try:
             note = _check_image(p, limits)
         except (ValueError, OSError) as exc:

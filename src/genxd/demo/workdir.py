@@ -14,9 +14,11 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import types
 from pathlib import Path
 from typing import IO
 
+fcntl: types.ModuleType | None
 try:
     import fcntl
 except ImportError:  # Windows
