@@ -21,7 +21,7 @@ import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
-from typing import Iterable, Mapping
+from typing import Any, Iterable, Mapping
 
 import torch
 from torch import Tensor
@@ -129,20 +129,21 @@ def generate_scenes(
                                                      "overwrite": overwrite,
                                                      "skip_existing": skip_existing, "progress": progress},
                                  shard)
+    image_list: list | None
     if isinstance(images, (str, os.PathLike)) or is_memory_image(images):
-        images = [images]
+        image_list = [images]
     else:
         given = images
         try:  # a 0-d numpy array is an Iterable that cannot be iterated
-            images = (list(given) if isinstance(given, Iterable) and not isinstance(given, (bytes, Mapping))
-                      else None)  # a dict's keys are not a list of images the caller meant
+            image_list = (list(given) if isinstance(given, Iterable) and not isinstance(given, (bytes, Mapping))
+                          else None)  # a dict's keys are not a list of images the caller meant
         except TypeError:
-            images = None
-        if images is None:
+            image_list = None
+        if image_list is None:
             raise v.InvalidType(f"{v.arg('images')} must be an image path, an image (PIL, numpy, torch) or a list of "
                                  f"them, got "
                                  f"{given!r} ({type(given).__name__})"[:300])
-    paths = collect_inputs(images)  # Path, or MemoryImage for an image given as an object
+    paths = collect_inputs(image_list)  # Path, or MemoryImage for an image given as an object
     folders = [out_dir / n for n in output_names([p.naming_path if isinstance(p, MemoryImage) else p for p in paths])]
     check_summary_apart(summary, folders, paths)
     chosen = shard_indices(len(paths), shard)  # every input of a job array's task; names and seeds of the whole list
@@ -301,8 +302,8 @@ def generate_scenes(
                 out_dir, plan, job, {i: Scene(folders[i].name, tensors[i], s.seed + i) for i in ready}, s.batch_size,
                 [folders[i].name for i in skipped] if group.is_main_process else (),
                 overwrite, show, model_folder=info.path)
-            for i, exc in refused.items():
-                results.append(failed_input(i, exc))
+            for i, refusal in refused.items():
+                results.append(failed_input(i, refusal))
                 bar.update()
         # every input failed to decode or its kept windows were refused: no model to load (tens of seconds for the
         # released one)
@@ -319,7 +320,7 @@ def generate_scenes(
                 lm.lock, job_settings_restored(lm.pipe), \
                 (partials.noting_kept() if partials is not None else contextlib.nullcontext()), \
                 closed_on_interrupt(open_bars):  # left first: the bars closed before the lines above
-            pipe = lm.pipe
+            pipe: Any = lm.pipe  # LoadedModel.pipe is typed object: a GenXDPipeline (or a test's stand-in)
             configure_sampling(pipe, scheduler, s.decode_chunk, s.sequential_guidance)
             pipe.set_progress_bar_config(leave=False, desc="denoising", **disable_setting(not show), **bar_settings())
             long_bar = None
@@ -330,8 +331,8 @@ def generate_scenes(
                 long_bar = (long_job_progress(batches, steps, s.max_windows_per_call, res, show, group.label)
                             if batches else None)
                 open_bars += [long_bar] if long_bar is not None else []
-            for start in range(0, len(ready), s.batch_size):
-                idx = ready[start:start + s.batch_size]
+            for first in range(0, len(ready), s.batch_size):
+                idx = ready[first:first + s.batch_size]
                 now = others.since_start(idx)  # kept where another run (a task of a job array) has written it
                 results += [skipped_input(i) for i in now]
                 taken = others.from_another(idx)  # written meanwhile from another file of the same name: failed
@@ -351,6 +352,7 @@ def generate_scenes(
                             generator=gens, output_type="pt",
                         ).frames
                     else:
+                        assert partials is not None  # made with the plan, before the model loaded
                         sampled = generate_long(pipe, batch, c2w, K, plan, mode=s.mode,
                                                 motion_strength=s.motion_strength, num_inference_steps=steps,
                                                 guidance_scale=guidance, generator=gens,
@@ -359,10 +361,10 @@ def generate_scenes(
                                                 latents_folder=out_dir).latents
                 except Exception as exc:  # noqa: BLE001
                     kept = partials and partials.kept_note()  # a long path's windows done: kept, and how to go on
-                    failed = [_timed(failed_input(i, exc), started) for i in idx]
-                    for r in failed:
-                        r.error += f" ({kept})" if kept else ""
-                    results += failed
+                    failed_batch = [_timed(failed_input(i, exc), started) for i in idx]
+                    for r in failed_batch:
+                        r.error = f"{r.error}{f' ({kept})' if kept else ''}"  # failed_result: error is a str
+                    results += failed_batch
                     bar.update(len(idx))
                     continue
                 for j, i in enumerate(idx):
@@ -379,15 +381,15 @@ def generate_scenes(
                         if partials is not None:
                             partials.done(i)
                     except Exception as exc:  # noqa: BLE001
-                        exc = others.explained(exc, i)  # another run's output of another file of the same name
-                        if others.kept(exc):  # another run wrote it meanwhile
+                        error = others.explained(exc, i)  # another run's output of another file of the same name
+                        if others.kept(error):  # another run wrote it meanwhile
                             results.append(_timed(skipped_input(i), started))
                             if partials is not None:
                                 partials.done(i)
                         else:  # decoding or writing failed: the sampled windows stay kept
-                            failed = _timed(failed_input(i, exc), started)
+                            failed = _timed(failed_input(i, error), started)
                             kept = partials and partials.kept_note([i])
-                            failed.error += f" ({kept})" if kept else ""
+                            failed.error = f"{failed.error}{f' ({kept})' if kept else ''}"  # failed_result: a str
                             results.append(failed)
                     bar.update()
                 sampled = None  # a long path's latents file: gone now, before the next batch makes its own

@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 import torch
 from torch import Tensor
@@ -232,11 +232,11 @@ def fewshot_scenes(
                               scheduler=sampler, resolution=res, offload=offload, compile_unet=compile_unet,
                               sequential_guidance=sequential_guidance)
         # each group with its own plan, cameras and context views, one group per sampling call
-        scenes = {gi: Scene(folders[gi].name, groups[gi].context_images, seed + gi, plans[gi],
-                            {"cameras": tensor_digest(groups[gi].c2w, groups[gi].K),
-                             "windows_per_call": default_windows_per_call(plans[gi].window, res, res)})
-                  for gi in mine if plans[gi] is not None}
-        partials, _, refused = PartialRuns.checked(out_dir, None, job, scenes, 1,
+        long_scenes = {gi: Scene(folders[gi].name, groups[gi].context_images, seed + gi, plan,
+                                 {"cameras": tensor_digest(groups[gi].c2w, groups[gi].K),
+                                  "windows_per_call": default_windows_per_call(plan.window, res, res)})
+                       for gi in mine if (plan := plans[gi]) is not None}
+        partials, _, refused = PartialRuns.checked(out_dir, None, job, long_scenes, 1,
                                                    [folders[i].name for i in skipped]
                                                    if group.is_main_process else (), overwrite, show,
                                                    model_folder=info.path)
@@ -252,32 +252,37 @@ def fewshot_scenes(
                         overwrite=overwrite), \
             lm.lock, job_settings_restored(lm.pipe), \
             (partials.noting_kept() if partials is not None else contextlib.nullcontext()):
-        configure_sampling(lm.pipe, sampler, decode_chunk, sequential_guidance)
-        lm.pipe.set_progress_bar_config(leave=False, desc="denoising", **disable_setting(not show), **bar_settings())
-        long_groups = [gi for gi in mine if plans[gi] is not None]
-        long_bar = (long_job_progress([(plans[gi], 1) for gi in long_groups], steps, None, res, show, group.label)
-                    if long_groups else None)
+        pipe: Any = lm.pipe  # LoadedModel.pipe is typed object: a GenXDPipeline (or a test's stand-in)
+        configure_sampling(pipe, sampler, decode_chunk, sequential_guidance)
+        pipe.set_progress_bar_config(leave=False, desc="denoising", **disable_setting(not show), **bar_settings())
+        long_plans = [plan for gi in mine if (plan := plans[gi]) is not None]
+        long_bar = (long_job_progress([(plan, 1) for plan in long_plans], steps, None, res, show, group.label)
+                    if long_plans else None)
         for gi in progress_bar(mine, desc=group.label("groups"), unit="group", disable=not show):
             if others.since_start([gi]):  # kept where another run (a task of a job array) has written it
                 results.append(skipped_group(gi))
                 continue
             g = groups[gi]
+            plan = plans[gi]
             latents = None
+            runs: Iterable[Tensor] | None  # None again in finally: the group's frames and latents let go
+            frames: Iterator[Tensor] | None
             try:
                 gen = torch.Generator().manual_seed(seed + gi)
-                if plans[gi] is None:
-                    runs: Iterable[Tensor] = [lm.pipe(
+                if plan is None:
+                    runs = [pipe(
                         context_images=g.context_images[None], target_c2w=g.c2w[None], target_K=g.K[None],
                         context_index=g.context_index[None], mode="3d", motion_strength=0.0,
                         num_inference_steps=steps, guidance_scale=guidance, generator=gen, output_type="pt",
                     ).frames[0].cpu()]
                 else:
-                    latents = generate_long(lm.pipe, g.context_images[None], g.c2w, g.K, plans[gi], mode="3d",
+                    assert partials is not None  # made above for every group with a plan
+                    latents = generate_long(pipe, g.context_images[None], g.c2w, g.K, plan, mode="3d",
                                             num_inference_steps=steps, guidance_scale=guidance, generator=[gen],
                                             progress=long_bar, state=partials.batch([gi]), decode=False,
                                             latents_in_memory=False, latents_folder=out_dir).latents
                     # decoded a window at a time as they are written (as genxd generate does)
-                    runs = decoded_frames(lm.pipe, latents[0], plans[gi].window)
+                    runs = decoded_frames(pipe, latents[0], plan.window)
                 keep = list(range(num_frames))
                 if save_target_only:
                     ctx = set(g.context_index.tolist())
@@ -296,8 +301,8 @@ def fewshot_scenes(
                         "pad_to_square": pad_to_square, "save_target_only": save_target_only,
                         "model": info.label, "scheduler": sampler, "process_index": rank,
                         "num_processes": group.num_processes}
-                if plans[gi] is not None:
-                    meta["long_path"] = plans[gi].to_dict()
+                if plan is not None:
+                    meta["long_path"] = plan.to_dict()
                 tgt = [g.frame_source[i] for i in keep]
                 write_scene(folders[gi], frames, c2w, K, ctx_idx, left, meta, fps=max(1.0, num_frames / 2),
                             target_indices=tgt, replace=overwrite)
@@ -311,8 +316,8 @@ def fewshot_scenes(
                         partials.done(gi)
                     continue
                 failed = failed_group(gi, exc)
-                kept = partials and plans[gi] is not None and partials.kept_note()  # its windows done, and how on
-                failed.error += f" ({kept})" if kept else ""
+                kept = partials and plan is not None and partials.kept_note()  # its windows done, and how on
+                failed.error = f"{failed.error}{f' ({kept})' if kept else ''}"  # failed_result: error is a str
                 results.append(failed)
             finally:
                 latents = runs = frames = None  # its latents file gone now, before the next group makes its own
