@@ -126,7 +126,7 @@ def _decode_all(image_bytes: Sequence[Tensor], where: str) -> Tensor:
     or whose size differs from the first one's."""
     from PIL import Image, UnidentifiedImageError
 
-    images = []
+    images: list[Tensor] = []
     for i, data in enumerate(image_bytes):
         try:
             image = decode_image(data)

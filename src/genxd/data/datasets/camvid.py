@@ -22,7 +22,7 @@ from ...utils.motion_units import old_unit_motion, old_units_advice
 from ...utils.paths import name_key, relative_to_cwd_note
 from ...validation import DEFAULT_MOTION_SCALE, warn
 from ..archive import ArchiveLimits, SafeZip
-from .clips import IMAGE_EXTENSIONS, _as_list, _Cameras, _ClipDataset, _decode_image, _read_image, pinhole_views
+from .clips import IMAGE_EXTENSIONS, Lens, _as_list, _Cameras, _ClipDataset, _decode_image, _read_image, pinhole_views
 from .frame_times import (UNEVEN_CLIP_TOLERANCE, fits, frame_interval, frame_times, largest_miss, nearest_frames,
                           registered_frames, timed_clips, uneven_clip_steps, usable_times)
 
@@ -431,7 +431,10 @@ class CamVidDataset(_ClipDataset):
     def _meta_bytes(self, scene: int) -> bytes:
         """The raw ``meta.json`` of a video that has one (:meth:`_Video.has_meta`), from its folder or archive."""
         v = self.videos[scene]
-        return (v.folder / "meta.json").read_bytes() if v.folder is not None else v.archive.read(v.prefix + "meta.json")
+        if v.folder is not None:
+            return (v.folder / "meta.json").read_bytes()
+        assert v.archive is not None  # a video is in a folder or in an archive
+        return v.archive.read(v.prefix + "meta.json")
 
     def _scan(self, folder: Path, limits: ArchiveLimits | None, max_depth: int) -> None:
         for dirpath, dirnames, filenames in os.walk(folder):
@@ -502,7 +505,7 @@ class CamVidDataset(_ClipDataset):
                                               model.K.float(), self.undistort, where, model.image_names)
         meta = self._meta(scene)
         model_K = self._square_still_camera(scene, meta, model_K, model.heights, model.widths)
-        lenses = None if model_lenses is None else [None] * len(v.frames)
+        lenses: list[Lens | None] | None = None if model_lenses is None else [None] * len(v.frames)
         sizes: list[tuple[int, int] | None] = [None] * len(v.frames)
         exact, by_key = _name_index(model.image_names)
         frame_keys = Counter(name_key(frame) for frame in v.frames)  # a frame's key that another frame shares: exact only
@@ -517,7 +520,7 @@ class CamVidDataset(_ClipDataset):
             if j is not None:
                 c2w[p], K[p] = model.c2w[j].float(), model_K[j]
                 sizes[p] = (model.heights[j], model.widths[j])
-                if lenses is not None:
+                if lenses is not None and model_lenses is not None:  # one is None when the other is
                     lenses[p] = model_lenses[j]
                 valid.append(p)
         if not valid:

@@ -260,7 +260,7 @@ def check_view_sizes(images: Sequence[Tensor], sizes: Sequence[tuple[int, int] |
     normalised intrinsics and passes, within a pixel of rounding; a turned or cropped one would be trained with
     intrinsics of another image), or, for a view with lens distortion (``lenses``), not exactly its camera's size."""
     for i, (image, name) in enumerate(zip(images, names)):
-        error = view_size_error(name, tuple(image.shape[-2:]), None if sizes is None else sizes[i],
+        error = view_size_error(name, (image.shape[-2], image.shape[-1]), None if sizes is None else sizes[i],
                                 None if lenses is None else lenses[i])
         if error is not None:
             raise ValueError(error)
@@ -389,9 +389,9 @@ class _Cameras:
     points: Tensor | None = None
     meta: dict = field(default_factory=dict)
     #: per frame, the lens of a camera with distortion (its images are undistorted when read), or None
-    lenses: list[Lens | None] | None = None
+    lenses: Sequence[Lens | None] | None = None
     #: per frame, the camera's image size ``(H, W)`` (None: unknown); images of another aspect ratio are refused
-    sizes: list[tuple[int, int] | None] | None = None
+    sizes: Sequence[tuple[int, int] | None] | None = None
 
 
 class _ClipDataset(Dataset):
@@ -551,7 +551,8 @@ class _ClipDataset(Dataset):
         c2w[:, :3, 3] *= camera_scale(c2w, self.camera_normalization, depth)
         kind, motion = self._kind_and_motion(scene, cams)
         motion *= spacing  # a per-frame speed of the scene's frames -> of the clip's frames
-        motion *= fit_motion_factor(*images[0].shape[-2:], self.height, self.width, mode)  # -> of the fitted frames
+        h, w = images[0].shape[-2:]
+        motion *= fit_motion_factor(h, w, self.height, self.width, mode)  # -> of the fitted frames
         name = f"{self.scene_names()[scene]}:{positions[0]}"
         return make_sample(torch.stack(frames), c2w, torch.stack(Ks), kind, motion, name)
 

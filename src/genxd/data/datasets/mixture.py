@@ -41,7 +41,7 @@ class MixtureDataset(Dataset):
                 raise ValueError(f"{type(d).__name__} is empty")
         self.datasets = list(datasets)
         self.weights = np.asarray(weights, dtype=np.float64) / sum(weights)
-        self.length = int(length) if length is not None else int(sum(len(d) for d in datasets))  # type: ignore[arg-type]
+        self.length = int(length) if length is not None else int(sum(len(d) for d in datasets))  # type: ignore[arg-type,misc]  # torch's Dataset stub has no __len__
         if self.length < 1:
             raise ValueError(f"length must be >= 1, got {self.length}")
         self.seed = int(seed)

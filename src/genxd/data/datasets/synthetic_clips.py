@@ -107,7 +107,7 @@ class SyntheticDataset(Dataset):
                 settings.append("object_masks")
             if self.height != self.width:  # square pixels since 2026-12-04 (square items are unchanged)
                 settings.append("square_pixels")
-            self.cache_dir = self._cache_folder(cache_dir, settings)
+            self.cache_dir: Path | None = self._cache_folder(cache_dir, settings)
 
     def _keep_render_settings(self, length: int, num_frames: int, height: int, kinds: list[str], seed: int,
                               focal_range: tuple[float, float], motion_source: str, motion_scale: float,
@@ -122,7 +122,7 @@ class SyntheticDataset(Dataset):
         self.supersample, self.device = int(supersample), str(device)
         self.cache_size = int(cache_size)
         self._cache: OrderedDict = OrderedDict()
-        self.cache_dir: Path | None = None
+        self.cache_dir = None
 
     @staticmethod
     def _cache_folder(cache_dir: str | os.PathLike, settings: list[Any]) -> Path:

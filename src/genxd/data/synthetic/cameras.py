@@ -40,7 +40,7 @@ def _check_num_views(num_views: int) -> int:
 
 
 def _orbit_poses(
-    azimuths_deg: np.ndarray, elevations_deg: np.ndarray, radius: float, target: Sequence[float]
+    azimuths_deg: np.ndarray, elevations_deg: np.ndarray, radius: float, target: Sequence[float] | np.ndarray
 ) -> Tensor:
     """Upright cameras (image up = world +y) on a sphere about ``target``, looking at it: ``[N, 4, 4]``."""
     az, el = np.deg2rad(azimuths_deg), np.deg2rad(elevations_deg)

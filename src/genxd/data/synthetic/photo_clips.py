@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Sequence, TypedDict, cast
 
 import numpy as np
 import torch
@@ -65,6 +65,14 @@ WORLD_CAMERAS_3D = ("orbit", "forward", "handheld", "sway", "spiral", "rotate", 
 WORLD_CAMERAS_4D = ("orbit", "forward", "handheld", "static", "sway", "pan", "dolly", "rotate", "zoom")
 #: Scene seeds of the "world" layout are offset so they never repeat the procedural dataset's scenes.
 WORLD_SEED_OFFSET = 10**12
+
+
+class SkySettings(TypedDict):
+    """A layout's sky band: its angular span and low / high edges (:class:`PhotoWorld` keywords)."""
+
+    sky_span: float
+    sky_low: float
+    sky_high: float
 
 
 @dataclass
@@ -198,10 +206,10 @@ class _CardLayout:
         """Wide orbits see all of the panorama: its pixels square in angle (1.2 rad x 2.4 rad)."""
         return (160, 320) if self.wide else (96, 384)
 
-    def sky(self, rng: np.random.Generator) -> dict[str, float]:
+    def sky(self, rng: np.random.Generator) -> SkySettings:
         if self.wide:
-            return dict(sky_span=2.4, sky_low=0.5, sky_high=0.7)
-        return dict(sky_span=float(rng.uniform(1.0, 2.5)), sky_low=0.6, sky_high=1.2)
+            return SkySettings(sky_span=2.4, sky_low=0.5, sky_high=0.7)
+        return SkySettings(sky_span=float(rng.uniform(1.0, 2.5)), sky_low=0.6, sky_high=1.2)
 
 
 def card_world(rng: np.random.Generator, pool: PhotoPool, kind: str, num_frames: int, focal: float,
@@ -326,7 +334,7 @@ def textured_world(rng: np.random.Generator, pool: PhotoPool, kind: str, num_fra
         rect_texture=torch.as_tensor(texs, dtype=torch.int64), rect_lit=torch.ones(len(texs), dtype=torch.bool),
         rect_displacements=torch.zeros(len(texs), 3), scene=scene, object_texture=object_texture,
         ground_texture=ground, ground_y=0.0, ground_tile=float(rng.uniform(0.8, 3.0)), sky_texture=sky,
-        sky_color=tuple(float(x) for x in rng.uniform(0.5, 0.95, 3)), sky_span=float(rng.uniform(1.0, 2.5)),
+        sky_color=cast("tuple[float, float, float]", tuple(float(x) for x in rng.uniform(0.5, 0.95, 3))), sky_span=float(rng.uniform(1.0, 2.5)),
         sky_low=0.1, sky_high=1.2, sun_direction=scene.sun_direction, ambient=float(rng.uniform(0.45, 0.65)),
         motion_strength=scene.motion_strength,
     )

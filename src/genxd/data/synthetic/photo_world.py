@@ -242,10 +242,12 @@ def _cast_frame(o: Tensor, d: Tensor, forward: Tensor, world: PhotoWorld, tex: l
         tg = (world.ground_y - o[:, 1]) / dy
         ground = torch.where(tg > _EPS, tg, _INF)
     obj_t = o.new_full((P,), _INF)
+    scene = world.scene
     if M:
-        kinds, sizes = world.scene.kinds.to(device), world.scene.sizes.to(device)
+        assert scene is not None  # world.num_objects is 0 without a scene
+        kinds, sizes = scene.kinds.to(device), scene.sizes.to(device)
         obj_t, obj, cand, p_cand = _hit_objects(o, d, centres_all[:M], rot_all[:M], kinds, sizes,
-                                                world.scene.bounding_radii.to(device))
+                                                scene.bounding_radii.to(device))
     rect_t = o.new_full((P,), _INF)
     if R:
         rect_t, rect, rect_uv = _hit_rects(o, d, centres_all[M:], world.rect_u.to(device), world.rect_v.to(device),
@@ -286,7 +288,8 @@ def _cast_frame(o: Tensor, d: Tensor, forward: Tensor, world: PhotoWorld, tex: l
         slot = torch.full((P,), -1, dtype=torch.int64, device=device)
         slot[cand] = torch.arange(cand.numel(), device=device)
         p_local = p_cand[slot[sel]]
-        kinds_m, sizes_m = world.scene.kinds.to(device)[m], world.scene.sizes.to(device)[m]
+        assert scene is not None and world.object_texture is not None  # objects are hit only with a scene
+        kinds_m, sizes_m = scene.kinds.to(device)[m], scene.sizes.to(device)[m]
         n_local = _local_normals(p_local, kinds_m, sizes_m)
         normals[sel] = (rot_all[m] @ n_local[..., None]).squeeze(-1)
         uv = _object_uv(p_local, kinds_m, sizes_m)

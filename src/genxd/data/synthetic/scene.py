@@ -266,6 +266,7 @@ def make_scene(
             best = (gap, start, disp, bend)
         if gap > 0.05:
             break
+    assert best is not None  # set by the first attempt
     _, start, disp, bend = best
 
     yaw0 = rng.uniform(0.0, 2 * np.pi, size=m)

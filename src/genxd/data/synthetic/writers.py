@@ -128,7 +128,7 @@ def write_image_folder(
         if object_id is not None:
             arrays["object_id"] = object_id.detach().cpu().numpy().astype(np.uint8)
         if arrays:
-            np.savez_compressed(tmp / "ground_truth.npz", **arrays)
+            np.savez_compressed(tmp / "ground_truth.npz", **arrays)  # type: ignore[arg-type]  # numpy's stub: allow_pickle
         if meta is not None:
             _write_json(tmp / "meta.json", dict(meta))
     return out_dir
