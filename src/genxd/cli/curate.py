@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import Annotated, Optional
 
 import typer
 
@@ -72,7 +72,7 @@ def register(app: typer.Typer) -> None:
     @app.command("curate", short_help="Curate videos: camera poses and motion strength (COLMAP).")
     def curate(
         inputs: list[Path] = typer.Argument(..., help="Video files, folders of videos, or folders of frames."),
-        out: Out("Dataset folder (created; resumable).") = ...,
+        out: Annotated[Path, Out("Dataset folder (created; resumable).")] = ...,  # type: ignore[assignment]  # typer: ... marks it required
         stride: int = typer.Option(1, "--stride", callback=checked(v.CURATE_STRIDE), help="Keep every STRIDE-th frame."),
         max_frames: Optional[int] = typer.Option(None, "--max-frames", callback=checked(v.CURATE_MAX_FRAMES), help="Keep at most this many frames."),
         resize: Optional[str] = typer.Option(None, "--resize", callback=checked(v.CURATE_RESIZE), help="Resize frames: the largest longer side in pixels (e.g. 512: larger frames are scaled down, smaller ones kept) or an exact WxH, 16-8192 (default: keep the size)."),

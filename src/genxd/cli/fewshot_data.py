@@ -4,7 +4,7 @@ few-shot splits (``genxd.data.reconfusion_convert``), for ``genxd fewshot``, ``t
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import Annotated, Optional
 
 import typer
 
@@ -18,7 +18,7 @@ def register(app: typer.Typer) -> None:
     @app.command("fewshot-data", short_help="Your capture as a ReconFusion scene with few-shot splits.")
     def fewshot_data(
         source: Path = typer.Argument(..., help="COLMAP model folder (images/ + 0/, sparse/0/ or sparse/: COLMAP, LLFF, mip-NeRF 360 scenes) , a folder with transforms.json (nerfstudio, instant-ngp, genxd synth / generate), or a DTU scan (IDR's image/ + cameras.npz, or DTU/Rectified/scanN with DTU/Calibration/cal18)."),
-        out: Out("ReconFusion folder to write (index.json + <key>.torch; a scene is added to an existing index).") = ...,
+        out: Annotated[Path, Out("ReconFusion folder to write (index.json + <key>.torch; a scene is added to an existing index).")] = ...,  # type: ignore[assignment]  # typer: ... marks it required
         key: Optional[str] = typer.Option(None, "--key", help="Scene key (default: the source folder's name)."),
         n_views: Optional[list[str]] = typer.Option(None, "--n-views", metavar="<n,...>", callback=checked(v.Numbers(v.Int(1, 10_000))), help="Few-shot settings written as train_test_split_N (comma-separated; default 3,6,9 as ReconFusion)."),
         split: str = typer.Option("llff", "--split", callback=checked(v.FEWSHOT_SPLIT), help="llff: test views every --hold-th, training views spaced evenly over the others (LLFF / mip-NeRF 360 in RegNeRF and ReconFusion); regnerf-dtu: RegNeRF's DTU split (49 views named in DTU's order, rect_001 ... rect_049)."),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, List, Optional
+from typing import Annotated, TYPE_CHECKING, List, Optional
 
 import typer
 
@@ -175,7 +175,7 @@ def register(app: typer.Typer) -> None:
     def generate_cmd(
         images: Optional[List[Path]] = typer.Argument(None, help="Image files and/or folders of images (one scene per image)."),
         input_list: Optional[Path] = typer.Option(None, "--input-list", help="Text file naming more inputs, one a line (relative to its folder)."),
-        out: Out("Output folder: one sub-folder per image, named after it (same names get the extension added).") = Path("outputs"),
+        out: Annotated[Path, Out("Output folder: one sub-folder per image, named after it (same names get the extension added).")] = Path("outputs"),
         model: Model = None,
         camera: str = typer.Option("orbit", "--camera", "-c", help="orbit, forward, spiral, dolly, zoom, pan, static, or a camera file / folder: authors' JSON, w2c list, transforms.json, COLMAP model, genxd curate / generate output (see docs/cameras.md)."),
         camera_from_video: Optional[Path] = typer.Option(None, "--camera-from-video", help="Take the camera path from a video (or a frame folder, or its COLMAP model / transforms.json): SfM with moving objects masked, relative to the first camera, resampled to --frames; replaces --camera. More settings: genxd trajectory from-video."),
@@ -269,7 +269,7 @@ def register(app: typer.Typer) -> None:
     @app.command("fewshot", short_help="Novel views of few-shot ReconFusion scenes.")
     def fewshot_cmd(
         data_root: Path = typer.Argument(..., help="ReconFusion-format folder (index.json + scene files; genxd fewshot-data writes one from a capture of yours)."),
-        out: Out("Output folder (one sub-folder per group).") = Path("outputs/fewshot"),
+        out: Annotated[Path, Out("Output folder (one sub-folder per group).")] = Path("outputs/fewshot"),
         model: Model = None,
         strategy: str = typer.Option("direct", "--strategy", callback=checked(v.STRATEGIES), help="direct (at the split's test views) or grouped (along fitted trajectories)."),
         pose_dir: Optional[Path] = typer.Option(None, "--pose-dir", help="Fitted trajectories for 'grouped' (genxd trajectory fit output, DATA_NAME folder)."),

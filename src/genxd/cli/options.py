@@ -35,7 +35,7 @@ def checked(spec: v.Spec) -> Callable[..., Any]:
         except v.InvalidValue as exc:
             raise ClickUsageError(str(exc)) from None
 
-    callback.spec = spec  # type: ignore[attr-defined] - read by tests that walk every option
+    callback.spec = spec  # type: ignore[attr-defined]  # read by tests that walk every option
     return callback
 
 
@@ -136,8 +136,8 @@ Overlap = Annotated[Optional[int], typer.Option(
 
 
 def Out(help: str) -> Any:
-    """``--out/-o PATH`` with this command's help (``x: Out("...") = Path("outputs")``)."""
-    return Annotated[Path, typer.Option("--out", "-o", help=help)]
+    """``--out/-o PATH`` with this command's help (``x: Annotated[Path, Out("...")] = Path("outputs")``)."""
+    return typer.Option("--out", "-o", help=help)
 
 
 __all__ = ["checked", "flag", "Quiet", "Overwrite", "SkipExisting", "Seed", "Device", "Dtype", "Model", "AllowPickle", "Steps",

@@ -72,11 +72,15 @@ def commands(typer_app: typer.Typer | None = None,
              prefix: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Any]]:
     """``(command words, function)`` of every command (``("trajectory", "make")`` ...)."""
     if typer_app is None:
-        from . import app as typer_app
+        from . import app
+
+        typer_app = app
     for info in typer_app.registered_commands:
+        assert info.callback is not None  # a command registered with @app.command
         name = info.name or info.callback.__name__.replace("_", "-")
         yield prefix + (name,), info.callback
     for group in typer_app.registered_groups:
+        assert group.name is not None  # genxd's groups are all added with a name
         yield from commands(group.typer_instance, prefix + (group.name,))
 
 
@@ -122,6 +126,7 @@ def empty_path_error(argv: list[str]) -> str | None:
     positionals: list[str] = []
     rest = argv[len(command):]
     i = 0
+    value: str | None  # an option's value; None: none follows it
     while i < len(rest):
         token = rest[i]
         if token == "--":

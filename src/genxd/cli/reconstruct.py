@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
-from typing import List, Optional
+from typing import Annotated, List, Optional
 
 import typer
 
@@ -43,7 +43,7 @@ def register(app: typer.Typer) -> None:
     @app.command("reconstruct", short_help="Fit 3D / 4D Gaussians to views; write a .ply and a video.")
     def reconstruct(
         input: Path = typer.Argument(..., help="genxd generate output, folder with transforms.json, COLMAP model folder (images/ + 0/ or sparse/0/), or ReconFusion folder."),
-        out: Out("Output folder (scene.ply, renders/, flythrough.mp4, ...).") = ...,
+        out: Annotated[Path, Out("Output folder (scene.ply, renders/, flythrough.mp4, ...).")] = ...,  # type: ignore[assignment]  # typer: ... marks it required
         iterations: Optional[int] = typer.Option(None, "--iterations", callback=checked(replace(js.RECON_ITERATIONS, optional=True)), help="Optimisation steps (default: 2000 on CUDA, 500 on a CPU)."),
         resolution: Optional[int] = typer.Option(None, "--resolution", callback=checked(js.RECON_RESOLUTION), help="Downsize so the longer image side is at most this (default: 256 on CUDA, 128 on a CPU; 0: keep the input's size)."),
         device: CpuCudaDevice = "cpu",

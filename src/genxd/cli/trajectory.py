@@ -6,7 +6,7 @@ import inspect
 import re
 from enum import Enum
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Annotated, Optional, cast
 
 import typer
 
@@ -14,6 +14,9 @@ from .. import validation as v
 from .common import UsageError, note, run_cli
 from .terminal_text import printed_path
 from .options import Out, Overwrite, Quiet, Seed, checked, flag
+
+if TYPE_CHECKING:  # genxd.cameras imports torch (seconds): for the types only
+    from ..cameras.clip_range import ClipBound
 
 
 #: How the presets name their arguments in a refusal -> trajectory make's options (``re`` patterns; a message's
@@ -102,7 +105,7 @@ def register(app: typer.Typer) -> None:
     @trajectory.command("fit", short_help="Fit a camera path to each scene's few-shot views.")
     def fit(
         data_root: Path = typer.Argument(..., help="ReconFusion torch folder (with index.json), e.g. reconfusion-torch/re10k."),
-        out: Out("Output folder; poses go to OUT/<data name>/<key>/gen_poses_w2c.json.") = ...,
+        out: Annotated[Path, Out("Output folder; poses go to OUT/<data name>/<key>/gen_poses_w2c.json.")] = ...,  # type: ignore[assignment]  # typer: ... marks it required
         num_points: int = typer.Option(120, "--num-points", "-n", callback=checked(v.Int(1, 1_000_000)), help="Poses sampled along each path copy."),
         shift_x: Optional[list[str]] = typer.Option(None, "--shift-x", "-sx", callback=checked(SHIFTS), help="Extra copies shifted along world x (ratios; repeat or comma-separate: 0.2,0.4,-0.2,-0.4)."),
         shift_z: Optional[list[str]] = typer.Option(None, "--shift-z", "-sz", callback=checked(SHIFTS), help="Extra copies shifted along world z (ratios)."),
@@ -134,9 +137,9 @@ def register(app: typer.Typer) -> None:
                 kind=kind,  # type: ignore[arg-type]
                 n_views=n_views,
                 num_points=num_points,
-                shift_x=shift_x,
-                shift_z=shift_z,
-                multiscale=multiscale,
+                shift_x=cast("list[float] | None", shift_x),  # numbers: its option's callback parsed them
+                shift_z=cast("list[float] | None", shift_z),  # numbers: its option's callback parsed them
+                multiscale=cast("list[float] | None", multiscale),  # numbers: its option's callback parsed them
                 z_rate=z_rate,
                 return_center=return_center,
                 shift_zy=shift_zy,
@@ -155,7 +158,7 @@ def register(app: typer.Typer) -> None:
     @trajectory.command("make", short_help="Write a preset camera path (orbit, forward, pan, ...).")
     def make(
         name: str = typer.Argument(..., help="Preset: orbit, forward, spiral, dolly, zoom, pan, static."),
-        out: Out("Output file (authors/transforms/w2c JSON) or folder (colmap).") = ...,
+        out: Annotated[Path, Out("Output file (authors/transforms/w2c JSON) or folder (colmap).")] = ...,  # type: ignore[assignment]  # typer: ... marks it required
         fmt: CameraFormat = typer.Option(CameraFormat.authors, "--format", help="authors: GenXD camera JSON; transforms: nerfstudio; colmap: binary model; w2c: bare w2c list."),
         num_frames: Optional[int] = typer.Option(None, "--num-frames", callback=checked(v.Int(1, 100_000, optional=True)), help="Number of cameras (default: 12, or the --for-model model's)."),
         height: Optional[int] = typer.Option(None, "--height", callback=checked(v.Int(1, 65_536, optional=True)), help="Image height in pixels (default: 256, or the --for-model model's)."),
@@ -211,7 +214,7 @@ def register(app: typer.Typer) -> None:
                 w = w if w is not None else int(d.get("width") or d["resolution"])
                 pos_scale = pos_scale if pos_scale is not None else info.preset_scale
                 f = f if f is not None else d.get("focal")
-            authors_size = RELEASED_DEFAULTS["resolution"]
+            authors_size = int(RELEASED_DEFAULTS["resolution"])
             n = n or trajectories.AUTHORS_NUM_FRAMES
             h, w, pos_scale = h or authors_size, w or authors_size, 1.0 if pos_scale is None else pos_scale
             kwargs: dict[str, object] = {"num_frames": n}
@@ -280,7 +283,7 @@ def register(app: typer.Typer) -> None:
         """Make a camera path from a video: SfM (moving objects masked) or the clip's own cameras."""
 
         def body() -> None:
-            bounds = (None, None)
+            bounds: tuple[ClipBound | None, ClipBound | None] = (None, None)
             if start is not None or end is not None:  # genxd.cameras imports torch (2 s): only then
                 from genxd.cameras.clip_range import check_bounds
 
