@@ -348,7 +348,7 @@ def _from_dict(cls: type, data: Any, where: str) -> Any:
     for key, value in data.items():
         hint = hints[key]
         sub = f"{where}.{key}" if where else key
-        if dataclasses.is_dataclass(hint):
+        if isinstance(hint, type) and dataclasses.is_dataclass(hint):  # a section (hints are classes here)
             kwargs[key] = _from_dict(hint, value, sub)
         else:
             kwargs[key] = _coerce(value, hint, sub)

@@ -232,7 +232,9 @@ def build_training_dataset(cfg: DataConfig, seed: int, preload: bool | None = No
         entry = f"data.datasets.{i} ({spec.get('type')})"
         try:
             part = build_dataset(spec, num_frames=cfg.num_frames, height=cfg.height, width=cfg.width, seed=seed + i)
-            if not type(part).__module__.startswith("genxd.") and len(part):  # one's own: item 0 checked, now
+            own = not type(part).__module__.startswith("genxd.")
+            if own and len(part):  # type: ignore[arg-type]  # torch's Dataset stub has no __len__ (build_dataset checks it)
+                # one's own: item 0 checked, now
                 _check_first_item(part, cfg, entry)
             parts.append(part)
         except (ValueError, FileNotFoundError) as exc:  # a subclass (JSONDecodeError ...) may need other arguments

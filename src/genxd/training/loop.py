@@ -288,9 +288,7 @@ class TrainingRun(RunStops):
         return target
 
     # ------------------------------------------------------------------ basics
-    @property
-    def is_main(self) -> bool:
-        return self.accelerator.is_main_process
+    # is_main: RunStops'
 
     def print(self, *args: Any) -> None:
         """A line of the run, from the main process."""
@@ -344,7 +342,9 @@ class TrainingRun(RunStops):
         config's starting folders (:func:`~genxd.training.checkpoint_files.pretrained_error`), the optional packages
         it needs (:func:`~genxd.training.optional_packages.optional_package_error`)."""
         if resume is not None and overwrite:
-            raise resume_error(resume, overwrite)  # they contradict
+            contradiction = resume_error(resume, overwrite)
+            assert contradiction is not None  # resume_error refuses a resume with overwrite
+            raise contradiction  # they contradict
         if (busy := in_use_error(self.output_dir)) is not None:
             raise busy
         self._restored = restore_set_aside(self.checkpoint_dir)  # a killed save's, before the checkpoints are listed

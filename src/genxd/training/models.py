@@ -42,6 +42,11 @@ ALLOW_PICKLE_HINT = "set model.allow_pickle=true"
 #: the same for a ``genxd train-vae`` config
 VAE_ALLOW_PICKLE_HINT = "set vae.allow_pickle=true"
 
+#: a diffusers model or scheduler (``ModelMixin`` / ``SchedulerMixin``) for mypy: Any, because diffusers' top-level
+#: names resolve to its ``dummy_pt_objects`` stand-ins (no ``to``, ``config``, ...) and a ``config`` is a FrozenDict read
+#: by attribute (``vae.config.scaling_factor``), which no stub types
+DiffusersModel = Any
+
 __all__ = [
     "RELEASED_SCHEDULER_CONFIG",
     "SVDConversionReport",
@@ -56,6 +61,7 @@ __all__ = [
     "count_parameters",
     "model_bytes",
     "size_multiple",
+    "DiffusersModel",
 ]
 
 #: The released GenXD scheduler (``scheduler/scheduler_config.json`` of the checkpoint).
@@ -268,7 +274,9 @@ def check_model_options(cfg: ModelConfig, unet_dir: Path | str | None = None) ->
     if cfg.init == "genxd" and cfg.pretrained:
         from ..checkpoint_folders import checkpoint_hint
 
-        hint = checkpoint_hint(bundled_or(cfg.pretrained))
+        pretrained = bundled_or(cfg.pretrained)
+        assert pretrained is not None  # bundled_or keeps a folder name a str
+        hint = checkpoint_hint(pretrained)
         if hint is not None:
             raise ValueError(f"model.pretrained {cfg.pretrained}: {hint}")
     extra = sorted(set(cfg.unet) - {"num_frames", "sample_size"}) if cfg.init == "genxd" else []
@@ -329,7 +337,7 @@ def build_unet(cfg: ModelConfig, progress: bool = True) -> tuple[UNetMVTemporalC
 
 
 def build_vae(cfg: VAEModelConfig, fallback: str | None = None, allow_pickle: bool = False,
-              allow_hint: str | None = None, progress: bool = True) -> AutoencoderKLTemporalDecoder:
+              allow_hint: str | None = None, progress: bool = True) -> DiffusersModel:
     """The VAE: ``cfg.pretrained`` (a vae folder or a folder with ``vae/``), else ``fallback/vae``, else
     a random one from ``cfg.config``; ``allow_pickle`` (or ``cfg.allow_pickle``) / ``allow_hint`` / ``progress``:
     as :func:`~genxd.checkpoints.load_component`."""
@@ -349,7 +357,7 @@ def build_vae(cfg: VAEModelConfig, fallback: str | None = None, allow_pickle: bo
         raise ValueError(f"vae config: {exc}") from None
 
 
-def build_scheduler(path: str | None) -> EulerDiscreteScheduler:
+def build_scheduler(path: str | None) -> DiffusersModel:
     """The Euler v-prediction scheduler saved with checkpoints (default: the released GenXD one)."""
     if path is None:
         return EulerDiscreteScheduler.from_config(RELEASED_SCHEDULER_CONFIG)
@@ -380,8 +388,10 @@ def size_multiple(cfg: ModelConfig) -> int | None:
 
     try:
         vae_source = cfg.vae.pretrained or (cfg.pretrained if cfg.init in ("genxd", "svd") else None)
+        if not vae_source and cfg.vae.config is None:  # build_vae refuses it (no folder, no config)
+            return None
         vae = folder_config(vae_source, "vae") if vae_source else \
-            {"block_out_channels": cfg.vae.config.get("block_out_channels",
+            {"block_out_channels": (cfg.vae.config or {}).get("block_out_channels",
                                                       inspect.signature(AutoencoderKLTemporalDecoder).parameters["block_out_channels"].default)}
         if cfg.init == "scratch":
             unet = {"block_out_channels": cfg.unet.get("block_out_channels", inspect.signature(

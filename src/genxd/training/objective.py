@@ -26,6 +26,7 @@ sample do not depend on the batch size, the number of processes or on resuming.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -34,6 +35,9 @@ from torch import Tensor
 from ..pipelines.conditioning import build_conditions
 from ..utils.gaussian_filter import gaussian_kernel_1d, separable_filter
 from .config import ConditioningConfig, NoiseConfig
+
+if TYPE_CHECKING:
+    from .models import DiffusersModel
 
 __all__ = [
     "sample_seed",
@@ -196,7 +200,7 @@ class SampleDrawer:
 
 
 @torch.no_grad()
-def encode_latents(vae: torch.nn.Module, frames: Tensor, chunk_size: int | None = None,
+def encode_latents(vae: DiffusersModel, frames: Tensor, chunk_size: int | None = None,
                    chunk_pixels: int = 16 * 576 * 1024) -> Tensor:
     """Scaled VAE latents (distribution mode) of ``frames [B, F, 3, H, W]`` in [0, 1] -> float32 ``[B, F, 4, h, w]``.
 
@@ -308,5 +312,6 @@ def object_cell_weights(object_mask: Tensor, latent_hw: tuple[int, int] | torch.
     """``[B, F, 1, h, w]`` loss weights ``1 + object_weight * (fraction of object pixels in each latent cell)``
     from an image-resolution ``object_mask [B, F, H, W]`` (area average down to the latent grid)."""
     b, f, hh, ww = object_mask.shape
-    frac = torch.nn.functional.adaptive_avg_pool2d(object_mask.reshape(b * f, 1, hh, ww).float(), tuple(latent_hw))
+    frac = torch.nn.functional.adaptive_avg_pool2d(object_mask.reshape(b * f, 1, hh, ww).float(),
+                                                    (int(latent_hw[0]), int(latent_hw[1])))
     return (1.0 + float(object_weight) * frac).reshape(b, f, 1, *frac.shape[-2:])

@@ -55,9 +55,9 @@ def remove_run_outputs(output_dir: Path, keep_checkpoints: bool = False) -> list
                     os.unlink(os.path.join(folder, name))
             if not os.listdir(folder):
                 os.rmdir(folder)
-    for folder in (ckpts, videos, logs):
-        if folder.is_dir() and not folder.is_symlink() and not any(folder.iterdir()):
-            folder.rmdir()
+    for made in (ckpts, videos, logs):
+        if made.is_dir() and not made.is_symlink() and not any(made.iterdir()):
+            made.rmdir()
     metrics = output_dir / "metrics.jsonl"
     if metrics.is_file():
         metrics.unlink()

@@ -49,12 +49,15 @@ class RunStops:
     interrupts: Any
     start_time: float
     print: Callable[..., None]
-    is_main: bool
     checkpoint_dir: Path
     #: (an interrupt is held, ``max_minutes`` is past) on some process, as agreed when the last batch was read
     _agreed: tuple[bool, bool] = (False, False)
     #: accelerate's micro-batch counter when the step in progress began
     _micro_at_step_start: int = 0
+
+    @property
+    def is_main(self) -> bool:
+        return self.accelerator.is_main_process
 
     def _time_over(self) -> bool:
         limit = self.optim.max_minutes
@@ -82,6 +85,7 @@ class RunStops:
         if first:
             self._micro_at_step_start = acc.step  # accelerate's micro-batch counter (what it accumulates by)
         try:
+            error: Exception | None
             batch, error = next(data_iter), None
         except (ValueError, OSError) as exc:
             batch, error, code = None, exc, _DATA_ERROR

@@ -53,7 +53,7 @@ def writing_log(folder: str | os.PathLike, closing: bool = False) -> Iterator[No
     try:
         yield
     except OSError as exc:
-        if not is_environment_error(exc):
+        if not is_environment_error(exc) or exc.errno is None:  # an environment error has an errno
             raise
         if stopping:
             return

@@ -27,7 +27,7 @@ from ..checkpoint_folders import starting_folder
 from .loop import TrainingRun
 from .stops import LastCheckpoint
 from .optional_packages import EIGHT_BIT_ADAM_MISSING
-from .models import ALLOW_PICKLE_HINT, build_scheduler, build_unet, build_vae, check_model_options, count_parameters, size_multiple
+from .models import ALLOW_PICKLE_HINT, DiffusersModel, build_scheduler, build_unet, build_vae, check_model_options, count_parameters, size_multiple
 from .objective import SampleDrawer, encode_latents, genxd_loss
 
 __all__ = ["train_genxd", "make_optimizer", "save_module", "scene_depth_entry", "inherited_generation"]
@@ -89,7 +89,7 @@ def make_optimizer(params, cfg: OptimConfig) -> torch.optim.Optimizer:
     model: the multi-tensor ``foreach`` implementation allocates several full-size temporaries, about
     15 GB for the released 1.93B-parameter UNet)."""
     params = [p for p in params if p.requires_grad]
-    kwargs = dict(lr=cfg.learning_rate, betas=(cfg.adam_beta1, cfg.adam_beta2), eps=cfg.adam_epsilon,
+    kwargs: dict[str, Any] = dict(lr=cfg.learning_rate, betas=(cfg.adam_beta1, cfg.adam_beta2), eps=cfg.adam_epsilon,
                   weight_decay=cfg.weight_decay)
     if cfg.use_8bit_adam:
         try:
@@ -101,21 +101,21 @@ def make_optimizer(params, cfg: OptimConfig) -> torch.optim.Optimizer:
     return torch.optim.AdamW(params, **kwargs, fused=fused)
 
 
-def save_module(module: torch.nn.Module, folder: Path, dtype: torch.dtype,
+def save_module(module: DiffusersModel, folder: Path, dtype: torch.dtype,
                 state_dict: dict[str, torch.Tensor] | None = None) -> None:
     """Write a diffusers model folder (``config.json`` + ``diffusion_pytorch_model.safetensors``) with
     floating-point weights cast to ``dtype``; ``state_dict`` replaces the module's own weights."""
     from safetensors.torch import save_file
 
     folder.mkdir(parents=True, exist_ok=True)
-    module.save_config(folder)  # type: ignore[attr-defined]
+    module.save_config(folder)
     sd = module.state_dict() if state_dict is None else state_dict
     out = {k: (v.detach().to("cpu", dtype) if v.dtype.is_floating_point else v.detach().cpu()).contiguous()
            for k, v in sd.items()}
     save_file(out, str(folder / "diffusion_pytorch_model.safetensors"), metadata={"format": "pt"})
 
 
-def _vae_multiple(vae: torch.nn.Module, unet: torch.nn.Module) -> tuple[int, int]:
+def _vae_multiple(vae: DiffusersModel, unet: DiffusersModel) -> tuple[int, int]:
     vae_scale = 2 ** (len(vae.config.block_out_channels) - 1)
     return vae_scale, vae_scale * 2 ** (len(unet.config.block_out_channels) - 1)
 
@@ -191,7 +191,7 @@ def train_genxd(cfg: TrainConfig, resume: str | None = None, overwrite: bool = F
     if vae_dtype != torch.float32:
         vae.to(dtype=vae_dtype)
 
-    run.data_items = len(dataset)
+    run.data_items = len(dataset)  # type: ignore[arg-type]  # torch's Dataset stub has no __len__; ours have
     start_step = run.resume(ema, optimizer)
     checked_data = dataset  # before preloading: its scenes (skipped ones) are known
     dataset, sampler = run.stream(cfg.data, start_step, dataset)

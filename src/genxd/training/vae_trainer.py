@@ -24,7 +24,7 @@ from .data import build_training_dataset, make_loader
 from .ema import averaged_weights, ema_weights_for
 from .loop import TrainingRun
 from .stops import LastCheckpoint
-from .models import VAE_ALLOW_PICKLE_HINT, build_vae, count_parameters
+from .models import VAE_ALLOW_PICKLE_HINT, DiffusersModel, build_vae, count_parameters
 from .objective import sample_seed
 from .trainer import make_optimizer, save_module
 
@@ -34,7 +34,7 @@ __all__ = ["train_vae", "vae_loss", "measure_scaling_factor", "VAEWithPosterior"
 class VAEWithPosterior(torch.nn.Module):
     """Wraps the VAE so one ``forward`` (what DDP synchronises) encodes, samples and decodes."""
 
-    def __init__(self, vae: torch.nn.Module) -> None:
+    def __init__(self, vae: DiffusersModel) -> None:
         super().__init__()
         self.vae = vae
 
@@ -61,7 +61,7 @@ def vae_loss(model: torch.nn.Module, frames: torch.Tensor, seeds: list[int], cfg
 
 
 @torch.no_grad()
-def measure_scaling_factor(vae: torch.nn.Module, clips: list[torch.Tensor]) -> float:
+def measure_scaling_factor(vae: DiffusersModel, clips: list[torch.Tensor]) -> float:
     """``1 / std`` of the posterior means of ``clips`` (each ``[F, 3, H, W]`` in [0, 1])."""
     device = next(vae.parameters()).device
     dtype = next(vae.parameters()).dtype
@@ -106,7 +106,7 @@ def train_vae(cfg: VAETrainConfig, resume: str | None = None, overwrite: bool = 
     ema = ema_weights_for(vae, opt.ema, run.sharded)
     model, optimizer = acc.prepare(VAEWithPosterior(vae), optimizer)
     unwrapped = vae
-    run.data_items = len(dataset)
+    run.data_items = len(dataset)  # type: ignore[arg-type]  # torch's Dataset stub has no __len__; ours have
     start_step = run.resume(ema, optimizer)
     checked_data = dataset  # before preloading: its scenes (skipped ones) are known
     dataset, sampler = run.stream(cfg.data, start_step, dataset)

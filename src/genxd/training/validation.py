@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 import torch
 from torch import Tensor
+
+if TYPE_CHECKING:
+    from .models import DiffusersModel
 
 __all__ = ["write_side_by_side", "psnr", "validate_genxd"]
 
@@ -34,8 +37,8 @@ def write_side_by_side(path: Path, videos: Sequence[Tensor], fps: float = 4.0) -
 
 @torch.no_grad()
 def validate_genxd(
-    unet: torch.nn.Module,
-    vae: torch.nn.Module,
+    unet: DiffusersModel,
+    vae: DiffusersModel,
     scheduler_config: dict[str, Any],
     samples: Sequence[dict[str, Any]],
     out_dir: Path,
