@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, TYPE_CHECKING, List, Optional
+from typing import TYPE_CHECKING, Annotated, Any, List, Optional
 
 import typer
 
@@ -248,6 +248,9 @@ def register(app: typer.Typer) -> None:
                 from ..utils.shards import taken
 
                 note_renamed(taken(paths, shard), taken(names, shard), out, quiet)
+            from_video: dict[str, Any] = ({"camera_from_video": camera_from_video, "path_scale": path_scale,
+                                           "camera_start": camera_start, "camera_end": camera_end}
+                                          if camera_from_video is not None else {})
             results = generate_scenes(
                 paths, out, model, device=device, dtype=dtype, compile_unet=compile_unet, offload=offload, allow_pickle=allow_pickle,  # as checked
                 overwrite=overwrite, skip_existing=skip_existing,
@@ -257,8 +260,7 @@ def register(app: typer.Typer) -> None:
                 focal=focal, elevation=elevation, azimuth_range=azimuth_range, radius=radius,
                 fit=fit, batch_size=batch_size, window=window, anchors=anchors, overlap=overlap,
                 scheduler=scheduler, decode_chunk=decode_chunk, sequential_guidance=sequential_guidance,
-                **({"camera_from_video": camera_from_video, "path_scale": path_scale, "camera_start": camera_start,
-                    "camera_end": camera_end} if camera_from_video is not None else {}),
+                **from_video,
             )
             return report(results, group, shard_summary(summary_file, shard), "inputs", quiet)
 
