@@ -162,16 +162,18 @@ def train_genxd(cfg: TrainConfig, resume: str | None = None, overwrite: bool = F
     vae_scale, multiple = _vae_multiple(vae, unet)
     if height % multiple or width % multiple:
         raise ValueError(f"data.height/width must be multiples of {multiple} for this VAE and UNet, got {height}x{width}")
-    n_rays = 6 if unet.config.ray_condition else 0
+    unet_config: Any = unet.config  # diffusers' FrozenDict, read by attribute (typed a dict)
+    n_rays = 6 if unet_config.ray_condition else 0
     expected_in = 2 * vae.config.latent_channels + n_rays + 1
-    if unet.config.in_channels != expected_in or unet.config.out_channels != vae.config.latent_channels:
+    if unet_config.in_channels != expected_in or unet_config.out_channels != vae.config.latent_channels:
         raise ValueError(
-            f"model.unet in/out channels ({unet.config.in_channels}/{unet.config.out_channels}) do not fit a VAE with "
+            f"model.unet in/out channels ({unet_config.in_channels}/{unet_config.out_channels}) do not fit a VAE with "
             f"{vae.config.latent_channels} latent channels (expected {expected_in}/{vae.config.latent_channels})"
         )
     unet.register_to_config(num_frames=cfg.data.num_frames, sample_size=height // vae_scale)
-    n_ids = unet.config.projection_class_embeddings_input_dim // unet.config.addition_time_embed_dim
-    use_rays, use_motion = bool(unet.config.ray_condition), unet.motion_embedding is not None
+    unet_config = unet.config  # the one registered now
+    n_ids = unet_config.projection_class_embeddings_input_dim // unet_config.addition_time_embed_dim
+    use_rays, use_motion = bool(unet_config.ray_condition), unet.motion_embedding is not None
     run.print(f"UNet: {origin}; {count_parameters(unet) / 1e6:.2f}M parameters; VAE {count_parameters(vae) / 1e6:.2f}M (frozen)")
 
     vae.requires_grad_(False).eval()
