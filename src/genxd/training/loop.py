@@ -287,9 +287,7 @@ class TrainingRun(RunStops):
             tmp.write_text(CONFIG_MARK + "\n" + yaml.safe_dump(config_to_dict(self.config), sort_keys=False))
         return target
 
-    # ------------------------------------------------------------------ basics
-    # is_main: RunStops'
-
+    # ------------------------------------------------------------------ basics (is_main: RunStops.is_main)
     def print(self, *args: Any) -> None:
         """A line of the run, from the main process."""
         if self.is_main:
