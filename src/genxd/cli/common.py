@@ -36,8 +36,9 @@ atomic_path = atomic_file  # the name the sub-commands use
 T = TypeVar("T")
 
 
-def _click_class(name: str) -> type[Exception]:
-    """A class of the click typer runs on (typer may vendor its own copy of click)."""
+def _click_class(name: str) -> Any:
+    """A class of the click typer runs on (typer may vendor its own copy of click): an exception class, typed ``Any``
+    since which click it comes from is known only when it runs."""
     for cls in typer.BadParameter.__mro__:
         if cls.__name__ == name:
             return cls
@@ -372,8 +373,8 @@ def click_error_line(exc: Exception, argv: list[str] | None = None) -> str:
 #: that names are not broken after their hyphens (``genxd trajectory from-`` / ``video``, ``--path-`` / ``scale``)
 _UNBROKEN_HYPHEN = "\ue02d"
 _WORD_HYPHEN = re.compile(r"(?<=\w)-(?=\w)")
-_click_formatting = importlib.import_module(ClickException.__module__.rsplit(".", 1)[0] + ".formatting")
-_click_core = importlib.import_module(ClickException.__module__.rsplit(".", 1)[0] + ".core")
+_click_formatting: Any = importlib.import_module(ClickException.__module__.rsplit(".", 1)[0] + ".formatting")
+_click_core: Any = importlib.import_module(ClickException.__module__.rsplit(".", 1)[0] + ".core")
 
 
 def _unbroken(text: str) -> str:
@@ -461,7 +462,8 @@ class GenxdGroup(TyperGroup):
         with _click_step():
             return super().invoke(ctx)
 
-    def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
+    def main(self, args: Any = None, prog_name: str | None = None,  # type: ignore[override]  # windows_expand_args: in **extra
+             complete_var: str | None = None,
              standalone_mode: bool = True, **extra: Any) -> Any:
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)

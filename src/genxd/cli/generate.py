@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, List, Optional
+from typing import TYPE_CHECKING, Annotated, Any, List, Optional, overload
 
 import typer
 
@@ -56,6 +56,12 @@ def summary_path(summary: Optional[Path], out: Path, group: "ProcessGroup") -> O
     return out / SUMMARY_NAME if group.num_processes > 1 else None
 
 
+@overload
+def shard_summary(summary: Path, shard: tuple[int, int] | None) -> Path: ...
+@overload
+def shard_summary(summary: None, shard: tuple[int, int] | None) -> None: ...
+@overload
+def shard_summary(summary: Optional[Path], shard: tuple[int, int] | None) -> Optional[Path]: ...
 def shard_summary(summary: Optional[Path], shard: tuple[int, int] | None) -> Optional[Path]:
     """The file a job of task K of N (``--shard K/N``) writes for ``summary``: ``FILE.shard-K-of-N.json`` beside it
     (:func:`genxd.utils.shards.summary_name`, as :func:`genxd.scene_outputs.check_job` names it)."""
@@ -237,7 +243,7 @@ def register(app: typer.Typer) -> None:
                 raise UsageError("no inputs: give image files / folders, or --input-list FILE")
             paths, names = check_inputs_and_outputs(inputs, out, overwrite, skip_existing, model,
                                                      None if camera_from_video is not None else camera, summary,
-                                                     shard)
+                                                     shard)  # type: ignore[arg-type]  # --shard: (K, N), parsed by its callback
             group = start_sampling_job(device)
             from ..api import default_model_path, generate_scenes
 
@@ -247,7 +253,7 @@ def register(app: typer.Typer) -> None:
             if group.is_main_process:
                 from ..utils.shards import taken
 
-                note_renamed(taken(paths, shard), taken(names, shard), out, quiet)
+                note_renamed(taken(paths, shard), taken(names, shard), out, quiet)  # type: ignore[arg-type]
             from_video: dict[str, Any] = ({"camera_from_video": camera_from_video, "path_scale": path_scale,
                                            "camera_start": camera_start, "camera_end": camera_end}
                                           if camera_from_video is not None else {})
@@ -257,12 +263,12 @@ def register(app: typer.Typer) -> None:
                 summary=summary_file, progress=not quiet, shard=shard,
                 camera=camera, mode=mode, motion_strength=motion_strength, num_frames=num_frames,
                 resolution=resolution, num_inference_steps=steps, guidance_scale=guidance, seed=seed,
-                focal=focal, elevation=elevation, azimuth_range=azimuth_range, radius=radius,
-                fit=fit, batch_size=batch_size, window=window, anchors=anchors, overlap=overlap,
+                focal=focal, elevation=elevation, azimuth_range=azimuth_range, radius=radius,  # type: ignore[arg-type]  # parsed by the callback
+                fit=fit, batch_size=batch_size, window=window, anchors=anchors, overlap=overlap,  # type: ignore[arg-type]  # checked by the callback
                 scheduler=scheduler, decode_chunk=decode_chunk, sequential_guidance=sequential_guidance,
                 **from_video,
             )
-            return report(results, group, shard_summary(summary_file, shard), "inputs", quiet)
+            return report(results, group, shard_summary(summary_file, shard), "inputs", quiet)  # type: ignore[arg-type]
 
         code = run_cli(job, quiet)
         if code:
@@ -318,7 +324,7 @@ def register(app: typer.Typer) -> None:
                 dtype=dtype, compile_unet=compile_unet, allow_pickle=allow_pickle, overwrite=overwrite, skip_existing=skip_existing, summary=summary_file, progress=not quiet,
                 shard=shard,
             )
-            return report(results, group, shard_summary(summary_file, shard), "groups", quiet)
+            return report(results, group, shard_summary(summary_file, shard), "groups", quiet)  # type: ignore[arg-type]
 
         code = run_cli(job, quiet)
         if code:

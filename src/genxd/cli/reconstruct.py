@@ -101,7 +101,7 @@ def register(app: typer.Typer) -> None:
                 init_points=init_points,
                 max_gaussians=max_gaussians,
                 strategy=strategy,  # type: ignore[arg-type]
-                background=background,
+                background=background,  # type: ignore[arg-type]  # (r, g, b), parsed by the option's callback
                 temporal_opacity=temporal_opacity,
                 lambda_lpips=lambda_lpips,
             )

@@ -410,8 +410,8 @@ def install_fused_kernels(unet: nn.Module) -> dict[str, int]:
             m._genxd_fused = True
             counts["multiview_blocks"] += 1
         elif isinstance(m, GEGLU) and not getattr(m, "_genxd_fused", False):
-            m.forward = types.MethodType(_geglu_forward, m)
-            m._genxd_fused = True
+            m.forward = types.MethodType(_geglu_forward, m)  # type: ignore[method-assign]  # this instance only
+            m._genxd_fused = True  # type: ignore[assignment]  # a plain flag (torch types module attributes Tensor | Module)
             counts["geglus"] += 1
     if res_blocks:  # the folded biases' sums, made once per call by the first block that folds
         motion = {id(m.temporal_res_block) for m in unet.modules() if isinstance(getattr(m, "temporal_res_block", None), nn.Module)}

@@ -256,16 +256,17 @@ def install_fused_temporal(unet: nn.Module) -> dict[str, int]:
             m.attn1._genxd_fused = True  # its processor is not used any more
             counts["temporal_blocks"] += 1
         elif type(m) is MVTemporalBlender:
-            m.blend_by_mode = types.MethodType(_blender_blend_by_mode, m)
-            m.multiview_mix = types.MethodType(_blender_multiview_mix, m)
+            # the fused kernels replace these methods on this instance only (the class stays the authors' maths)
+            m.blend_by_mode = types.MethodType(_blender_blend_by_mode, m)  # type: ignore[method-assign]
+            m.multiview_mix = types.MethodType(_blender_multiview_mix, m)  # type: ignore[method-assign]
             counts["blenders"] += 1
         elif isinstance(m, Attention) and _plain_attention(m):
             # diffusers' AttnProcessor annotation lists its own processor classes only
             m.set_processor(SelfAttentionProcessor())  # type: ignore[arg-type]
             counts["attentions"] += 1
         elif type(m) is TransformerMVCascadeTemporalModel:
-            m.frame_sinusoids = types.MethodType(_cached_frame_sinusoids, m)
-            m.run_temporal_block = types.MethodType(_run_temporal_block, m)
+            m.frame_sinusoids = types.MethodType(_cached_frame_sinusoids, m)  # type: ignore[method-assign]  # this instance only
+            m.run_temporal_block = types.MethodType(_run_temporal_block, m)  # type: ignore[method-assign]
             counts["frame_sinusoids"] += 1
         else:
             continue

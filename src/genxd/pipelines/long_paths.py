@@ -83,7 +83,7 @@ from torch import Tensor
 
 from ..validation import arg
 from . import long_path_plans
-from .long_path_latents import ChunkedNoise, DiskLatents, MemoryLatents, TensorNoise
+from .long_path_latents import ChunkedNoise, DiskLatents, MemoryLatents, SceneLatents, TensorNoise
 from .long_path_plans import (  # noqa: F401  (re-exported: __all__)
     LongPathPlan,
     Window,
@@ -455,7 +455,7 @@ def generate_long(
     return LongPathOutput(frames=frames, latents=latents, plan=plan, calls=calls)
 
 
-def decoded_frames(pipe: Any, latents: Tensor, chunk: int) -> Iterator[Tensor]:
+def decoded_frames(pipe: Any, latents: Tensor | SceneLatents, chunk: int) -> Iterator[Tensor]:
     """One scene's frames ``[n, 3, H, W]`` (in [0, 1], on the CPU), a few at a time and in order, from its latents
     ``[N, 4, h, w]``: the frames of ``pipe.decode_latents(latents[None], chunk)[0]``, bit for bit (the same
     windows of ``chunk`` frames, :func:`genxd.pipelines.decoding.frame_windows`, each frame kept from the same

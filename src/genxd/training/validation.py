@@ -76,7 +76,7 @@ def validate_genxd(
                                  frames.shape[-1] // pipe.vae_scale_factor), generator=gen),
             output_type="pt",
         )
-        video = out.frames[0].cpu()
+        video = (out[0] if isinstance(out, tuple) else out.frames)[0].cpu()  # return_dict=True: the output object
         scores.append(psnr(video[1:], frames[1:]))
         write_side_by_side(out_dir / f"step_{step:07d}_{i}.mp4", [frames, video], fps=fps)
     return {"val/psnr": float(np.mean(scores)) if scores else float("nan")}

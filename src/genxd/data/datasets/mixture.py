@@ -132,7 +132,7 @@ def build_dataset(spec: dict[str, Any], **defaults: Any) -> Dataset:
     if cls is None:
         raise ValueError(f"dataset type must be one of {sorted(DATASET_TYPES)} or a class of your own "
                          f"(package.module.ClassName), got {kind!r}")
-    params = inspect.signature(cls.__init__).parameters
+    params = inspect.signature(cls.__init__).parameters  # type: ignore[misc]  # the class's own __init__, read on the class
     accepted = [p for p in params if p != "self"]
     unknown = [k for k in spec if k not in accepted]
     if unknown:
