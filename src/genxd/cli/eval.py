@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 
@@ -66,7 +66,7 @@ def register(app: typer.Typer) -> None:
 
             prefer_no_cublas_workspace(device)  # as genxd generate: before the model loads
 
-            extra = {} if motion_strength is None else {"motion_strength": motion_strength}
+            extra: dict[str, Any] = {} if motion_strength is None else {"motion_strength": motion_strength}
             report = evaluate(model, num_scenes, steps, guidance, device, progress=not quiet, out=out, modes=modes,
                               dtype=dtype, fast=fast, fewshot_scenes=fewshot_scenes,
                               fewshot_iterations=fewshot_iterations, overwrite=overwrite, allow_pickle=allow_pickle,

@@ -134,7 +134,7 @@ def register(app: typer.Typer) -> None:
             written = fit_reconfusion(
                 data_root,
                 out,
-                kind=kind,  # type: ignore[arg-type]
+                kind=kind,
                 n_views=n_views,
                 num_points=num_points,
                 shift_x=cast("list[float] | None", shift_x),  # numbers: its option's callback parsed them
@@ -144,7 +144,7 @@ def register(app: typer.Typer) -> None:
                 return_center=return_center,
                 shift_zy=shift_zy,
                 data_poses=data_poses,
-                save_format=save_format.value,  # type: ignore[arg-type]
+                save_format=save_format.value,
                 overwrite=overwrite,
                 progress=not quiet,
             )

@@ -133,7 +133,7 @@ class CurationConfig:
         for name, spec in specs.items():
             setattr(self, name, v.check(getattr(self, name), spec, name))
         if isinstance(self.resize, list):
-            self.resize = tuple(self.resize)  # type: ignore[assignment]
+            self.resize = tuple(self.resize)
         if self.resize is not None:
             sides = self.resize if isinstance(self.resize, tuple) else (self.resize,)
             if len(sides) != (2 if isinstance(self.resize, tuple) else 1) or not all(

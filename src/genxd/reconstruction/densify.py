@@ -250,7 +250,7 @@ def _gsplat_strategy_class(default_strategy: type) -> type:
     gsplat's step (clamping twice is the same as once)."""
     from gsplat.strategy.ops import reset_opa
 
-    class GsplatDefaultStrategy(default_strategy):  # type: ignore[misc, valid-type]
+    class GsplatDefaultStrategy(default_strategy):
         __doc__ = _gsplat_strategy_class.__doc__
 
         def step_post_backward(self, params, optimizers, state, step, info, packed=False):  # noqa: ANN001

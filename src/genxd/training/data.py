@@ -266,7 +266,7 @@ def _check_first_item(part: Dataset, cfg: DataConfig, entry: str) -> None:
             finally:
                 _stop_workers(workers)
         else:
-            sample = part[0]  # type: ignore[index]
+            sample = part[0]
     except _NotSent:
         raise  # not item 0's: the entry names it (build_training_dataset)
     except (ValueError, FileNotFoundError) as exc:

@@ -166,7 +166,7 @@ def _roll_forward(journal: Path, record: dict) -> None:
                     if old is not None and os.path.lexists(old):
                         _io._remove(path)  # cannot happen in order; never keep two old ones
                     else:
-                        os.rename(path, old)  # type: ignore[arg-type]
+                        os.rename(path, old)
                 os.rename(new, path)
             elif os.path.lexists(path) and os.path.samefile(new, path):
                 os.unlink(new)  # put in by a hard link (replace=False) and stopped before the temporary's unlink
