@@ -241,8 +241,8 @@ def run_sfm(
         mapper: ``"incremental"`` (``pycolmap.incremental_mapping``), ``"global"``
             (``pycolmap.global_mapping``, GLOMAP: rotation averaging then global positioning; does not
             drift into the wrong solution on forward / dolly motion, see docs/camera_paths_from_video.md), or
-            ``"auto"``: incremental, then global when incremental fails or registers too few frames (small
-            back-and-forth or sideways paths with few static features at 128 px, docs/curation.md).
+            ``"auto"``: incremental, then global on the same feature and match databases when incremental
+            fails or registers too few frames (docs/curation.md, "Stages", item 3).
     Raises:
         SfmError: no reconstruction, or too few registered frames.
     """
