@@ -147,8 +147,8 @@ def clip_span(frames_at: Path, clip: Path, start: ClipBound | None, end: ClipBou
     else:
         times, to_end = _video_times(frames_at, start, end)
         total = len(times)
-        if seconds_asked and ((not times and to_end) or any(t is None for t in times)):  # (none read before an
-            # end at frame 0: no lack of timestamps)
+        # no frame read before an end at frame 0 is no lack of timestamps
+        if seconds_asked and ((not times and to_end) or any(t is None for t in times)):
             raise FromVideoError(f"{clip}: {seconds_asked[0].said()} is in seconds, and the video's frames have no "
                                  "timestamps; give it as a frame number (30f)")
         if times and any(t is None for t in times):
@@ -187,8 +187,8 @@ def clip_span(frames_at: Path, clip: Path, start: ClipBound | None, end: ClipBou
                              "give a later end")
     if stop <= first:
         assert start is not None and end is not None  # first > 0 needs a start, stop < total an end
-        at = f"after frame {max(stop - 1, 0)}" if first >= total and not start.frames else f"frame {first}"  # not
-        # decoded
+        # past the decoded frames: say after which one
+        at = f"after frame {max(stop - 1, 0)}" if first >= total and not start.frames else f"frame {first}"
         raise FromVideoError(f"{clip}: {start.said()} ({at}) is not before {end.said()} (frame {stop}); "
                              "the range is [start, end)")
     if stop - first < MIN_RANGE_FRAMES:
