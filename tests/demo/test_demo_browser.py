@@ -47,10 +47,13 @@ def element_pixels(page, locator) -> np.ndarray:
 
 
 @pytest.fixture(scope="module")
-def server(browser):
-    # after the browser: without one every test skips, and a server started anyway was stopped while it still
-    # loaded the model (pytest sets up module fixtures before function ones: `server` came before `page`'s
-    # `browser`), which exits 130 and failed the teardown's exit-code check
+def server():
+    # without a browser every test skips, and a server started anyway was stopped while it still loaded the model
+    # (pytest sets up module fixtures before function ones: `server` came before `page`'s `browser`), which exits
+    # 130 and failed the teardown's exit-code check. Not by depending on `browser`: the server would then stop
+    # before the browser closes, and Gradio waits for its open connections (5.5 s)
+    if find_chromium() is None:
+        pytest.skip("no Chromium found (apt-get install chromium-headless-shell, or set GENXD_CHROMIUM)")
     # CI: 500 Gaussians. The splat viewer draws through SwiftShader (WebGL on the CPU); large young Gaussians
     # cost it seconds a frame at 5,000, starving the page and the server.
     srv = DemoServer(free_port(), [] if SCREENSHOTS else ["--lift-points", "500"])
