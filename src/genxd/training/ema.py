@@ -107,10 +107,11 @@ class EMAWeights:
 def ema_weights_for(model: nn.Module, settings: EMAConfig, sharded: bool) -> EMAWeights | None:
     """The trainers' EMA of ``model``'s weights as ``settings`` (``training.ema``) ask: None when it is off. A
     ValueError under FSDP (``sharded``), which this EMA of whole parameters does not support."""
-    ema = EMAWeights(model, settings.decay, settings.power, settings.start_step) if settings.enabled else None
-    if ema is not None and sharded:
+    if not settings.enabled:
+        return None
+    if sharded:  # refused before the averaged copy of every weight is made
         raise ValueError("training.ema.enabled is not supported with FSDP (set training.ema.enabled=false)")
-    return ema
+    return EMAWeights(model, settings.decay, settings.power, settings.start_step)
 
 
 @contextlib.contextmanager
