@@ -245,6 +245,10 @@ def main() -> None:
     ap.add_argument("--quality-modes", nargs="+", default=["fast"], choices=sorted(MODES),
                     help="fast modes compared with fp32_eager on the trained model")
     ap.add_argument("--skip-fp32-sample", action="store_true", help="time only the UNet call for fp32")
+    ap.add_argument("--cudnn-benchmark", action="store_true",
+                    help="torch.backends.cudnn.benchmark on for every path but the float32 ones (cuDNN times its "
+                         "convolution algorithms on the first call of each shape instead of taking its heuristic's "
+                         "pick; the float32 paths stand for the authors' code, which leaves it off)")
     ap.add_argument("--out", default=None, help=out_help("bench_sampling") + "; rewritten after every run")
     args = ap.parse_args()
     import torch
@@ -256,9 +260,11 @@ def main() -> None:
         raise SystemExit("bench_sampling needs a CUDA GPU")
     out = resolve_out(args.out, "bench_sampling")
     result = {"device": torch.cuda.get_device_name(0), "torch": torch.__version__, "frames": args.frames,
-              "checkpoint": args.checkpoint or "released config, random weights", "runs": {}}
+              "checkpoint": args.checkpoint or "released config, random weights",
+              "cudnn_benchmark": args.cudnn_benchmark, "runs": {}}
     for mode in args.modes:
         release()
+        torch.backends.cudnn.benchmark = args.cudnn_benchmark and not mode.startswith("fp32")
         base_bytes = torch.cuda.memory_allocated()
         result.setdefault("memory_before_path_gib", {})[mode] = base_bytes / 2**30
         pipe = apply_mode(build_pipe(args.checkpoint, torch.float32).to("cuda"), mode)
