@@ -47,7 +47,7 @@ import torch
 from ._io import (as_c2w, as_intrinsics, describe, json_matrices, json_number, json_numbers, json_size, read_json,
                   times_to_unit_range)
 from .camera_path import CameraPath
-from .colmap import PINHOLE_MODELS, is_fisheye_model, read_colmap_model
+from .colmap import PINHOLE_MODELS, ColmapModel, is_fisheye_model, read_colmap_model
 from .formats import (
     AUTHORS_JSON,
     TRANSFORMS_JSON,
@@ -156,6 +156,7 @@ def _read_colmap(folder: Path, dtype: torch.dtype, what: str = COLMAP_FORMAT, sa
         raise ValueError(message if message.startswith(str(folder)) else f"{where}: {message}") from None
     if len(model) == 0:
         raise ValueError(f"{where}: no registered images")
+    model = _in_frame_order(model)
     # radial distortion is left out of a path's K; a fisheye's focal length is another camera's (perspective_only)
     fisheye = next((f"{where}: image {name!r} has camera model {m}, a fisheye camera"
                     for name, m in zip(model.image_names, model.camera_models) if is_fisheye_model(m)), None)
@@ -173,6 +174,22 @@ def _read_colmap(folder: Path, dtype: torch.dtype, what: str = COLMAP_FORMAT, sa
     return CameraPath(model.c2w.to(dtype), K.to(dtype), h, w, list(model.image_names),
                       times=times, source_format=what, scene_depth=depth,
                       fisheye=fisheye)
+
+
+def _in_frame_order(model: ColmapModel) -> ColmapModel:
+    """``model`` with its images in frame order: by name, numbers in names compared as numbers (``frame_2`` before
+    ``frame_10``, as ``genxd curate`` orders a folder of frames); zero-padded names keep their order. Before, a path
+    of ``frame_%d.jpg`` images went ``frame_1, frame_10, frame_11, ..., frame_2``: back and forth along the video."""
+    from ..curation.frames import natural_key
+
+    order = sorted(range(len(model)), key=lambda i: natural_key(model.image_names[i]))
+    if order == list(range(len(model))):
+        return model
+    index = torch.tensor(order)
+    return ColmapModel(model.c2w[index], model.K[index], [model.heights[i] for i in order],
+                       [model.widths[i] for i in order], [model.image_names[i] for i in order], model.points_xyz,
+                       model.points_rgb, [model.camera_models[i] for i in order],
+                       [model.camera_params[i] for i in order])
 
 
 def _square_still_camera(meta: object, K: torch.Tensor, height: int, width: int, sample: Path | None) -> torch.Tensor:

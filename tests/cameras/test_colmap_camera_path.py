@@ -1,0 +1,52 @@
+"""COLMAP models as users bring them, read as a camera path (``read_camera_path``, ``genxd generate --camera``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from genxd.cameras.reader import read_camera_path
+
+pycolmap = pytest.importorskip("pycolmap")
+
+
+def _model(folder: Path, names: list[str], positions: list[float], image_ids: list[int], text: bool = False) -> Path:
+    """A model written by pycolmap itself (rigs.bin / frames.bin included): one SIMPLE_RADIAL camera, image
+    ``names[i]`` (id ``image_ids[i]``) at ``x = positions[i]``, looking along +z."""
+    folder.mkdir(parents=True)
+    recon = pycolmap.Reconstruction()
+    recon.add_camera_with_trivial_rig(pycolmap.Camera(camera_id=3, model="SIMPLE_RADIAL", width=64, height=48,
+                                                      params=[50.0, 32.0, 24.0, 0.02]))
+    for name, x, image_id in zip(names, positions, image_ids):
+        w2c = np.eye(4)[:3].copy()
+        w2c[0, 3] = -x
+        recon.add_image_with_trivial_frame(pycolmap.Image(name=name, camera_id=3, image_id=image_id),
+                                           pycolmap.Rigid3d(w2c))
+    (recon.write_text if text else recon.write_binary)(str(folder))
+    return folder
+
+
+@pytest.mark.parametrize("text", [False, True])
+def test_images_numbered_without_zeros_are_in_frame_order(tmp_path, text):
+    """frame_2 ... frame_12 (ffmpeg's ``frame_%d.jpg``, ids in another order) read frame_1, frame_10, frame_11,
+    frame_12, frame_2, ...: the path jumped back and forth along the video. Now numbers in names compare as numbers,
+    as genxd curate orders a folder of frames (``genxd.curation.frames.natural_key``)."""
+    frames = list(range(1, 13))
+    ids = [7 * i % 13 + 20 for i in frames]  # not contiguous, not in frame order
+    folder = _model(tmp_path / "sparse" / "0", [f"frame_{i}.jpg" for i in frames], [float(i) for i in frames], ids,
+                    text)
+    cam = read_camera_path(tmp_path)
+    assert cam.names == [f"frame_{i}.jpg" for i in frames]
+    assert cam.c2w[:, 0, 3].tolist() == [float(i) for i in frames]
+    assert read_camera_path(folder / ("images.txt" if text else "images.bin")).names == cam.names
+    assert torch.allclose(cam.K[0], torch.tensor([[50 / 64, 0, 0.5], [0, 50 / 48, 0.5], [0, 0, 1]]))
+
+
+def test_zero_padded_names_keep_their_order(tmp_path):
+    names = ["a_001.png", "a_002.png", "a_010.png", "b_001.png"]
+    _model(tmp_path / "m", names[::-1], [3.0, 2.0, 1.0, 0.0], [1, 2, 3, 4])
+    cam = read_camera_path(tmp_path / "m")
+    assert cam.names == names and cam.c2w[:, 0, 3].tolist() == [0.0, 1.0, 2.0, 3.0]
