@@ -50,3 +50,25 @@ def test_zero_padded_names_keep_their_order(tmp_path):
     _model(tmp_path / "m", names[::-1], [3.0, 2.0, 1.0, 0.0], [1, 2, 3, 4])
     cam = read_camera_path(tmp_path / "m")
     assert cam.names == names and cam.c2w[:, 0, 3].tolist() == [0.0, 1.0, 2.0, 3.0]
+
+
+@pytest.mark.parametrize("text", [False, True])
+def test_a_model_without_its_points3d_file_gives_its_cameras(tmp_path, text):
+    """cameras + images without points3D.bin / .txt (the points deleted to save space, a model written by hand for
+    COLMAP's known-poses workflow) were refused with pycolmap's 'rigs, cameras, frames, images, points3D files do
+    not exist', though the cameras were there; a camera path needs no points (its scene depth is then unknown)."""
+    folder = _model(tmp_path / "m", ["a.png", "b.png"], [0.0, 1.0], [1, 2], text)
+    (folder / f"points3D.{'txt' if text else 'bin'}").unlink()
+    before = sorted(p.name for p in folder.iterdir())
+    cam = read_camera_path(folder)
+    assert cam.names == ["a.png", "b.png"] and cam.c2w[:, 0, 3].tolist() == [0.0, 1.0]
+    assert cam.scene_depth is None
+    assert sorted(p.name for p in folder.iterdir()) == before  # nothing written into the user's folder
+
+
+def test_a_cut_short_binary_model_without_points_is_named_as_the_users(tmp_path):
+    folder = _model(tmp_path / "m", ["a.png", "b.png"], [0.0, 1.0], [1, 2])
+    (folder / "points3D.bin").unlink()
+    (folder / "images.bin").write_bytes((folder / "images.bin").read_bytes()[:-5])
+    with pytest.raises(ValueError, match=rf"^{folder / 'images.bin'}: not a whole COLMAP binary file"):
+        read_camera_path(folder)

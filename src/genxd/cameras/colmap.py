@@ -325,6 +325,38 @@ def _text_without_bom(model_dir: Path) -> Iterator[Path]:
         yield Path(folder)
 
 
+@contextlib.contextmanager
+def _with_points_file(model_dir: Path) -> Iterator[Path]:
+    """``model_dir``, or for the block a temporary folder of links to its model files and an empty points3D file of
+    their kind, when it holds cameras and images but no ``points3D.bin`` or ``points3D.txt`` (the points deleted to
+    save space, a model written by hand): pycolmap refused it ('rigs, cameras, frames, images, points3D files do
+    not exist'), though its cameras are whole; it is read with no points."""
+    if any((model_dir / f"points3D.{ext}").is_file() for ext in ("bin", "txt")):
+        yield model_dir
+        return
+    ext = "bin" if all((model_dir / f"{name}.bin").is_file() for name in ("cameras", "images")) else "txt"
+    with tempfile.TemporaryDirectory(prefix="genxd-colmap-points-") as folder:
+        made: set[str] = set()
+        for name in ("cameras", "images", "rigs", "frames"):
+            if (model_dir / f"{name}.{ext}").is_file():
+                made.add(link_file((model_dir / f"{name}.{ext}").resolve(), Path(folder) / f"{name}.{ext}", None))
+        made.discard("symlink")
+        if made:
+            no_symlink_note(f"the COLMAP model files of {model_dir}", "copy" if "copy" in made else "hardlink",
+                            stacklevel=5)
+        (Path(folder) / f"points3D.{ext}").write_bytes(bytes(8) if ext == "bin" else b"")  # u64 count 0: no points
+        yield Path(folder)
+
+
+def _check_binary(model_dir: Path, readable: Path) -> bool:
+    """:func:`check_colmap_binary` of ``readable`` (``model_dir`` or the folder of links to its files that
+    :func:`_with_points_file` made), its errors naming the files of ``model_dir``."""
+    try:
+        return check_colmap_binary(readable)
+    except ValueError as exc:
+        raise ValueError(str(exc).replace(str(readable), str(model_dir), 1)) from None
+
+
 def _starts_with_bom(path: Path) -> bool:
     with open(path, "rb") as fh:
         return fh.read(len(_BOM)) == _BOM
@@ -340,7 +372,7 @@ def read_colmap_model(
     Only registered images are returned, sorted by name. Pinhole models (``PINHOLE``,
     ``SIMPLE_PINHOLE``) are read exactly; other models raise ValueError unless
     ``allow_distortion`` is set, in which case their distortion is ignored (``K`` from
-    pycolmap's ``calibration_matrix()``).
+    pycolmap's ``calibration_matrix()``). A model without its points3D file is read with no points.
     """
     pycolmap = load_pycolmap()
 
@@ -357,12 +389,13 @@ def read_colmap_model(
         raise FileNotFoundError(f"{model_dir}: no such COLMAP model folder")
     if not any((model_dir / f"cameras.{ext}").is_file() for ext in ("bin", "txt")):
         raise FileNotFoundError(f"{model_dir}: no cameras.bin or cameras.txt (not a COLMAP model)")
-    binary = check_colmap_binary(model_dir)  # pycolmap believes a corrupt file's counts and never returns
-    try:
-        with _text_without_bom(model_dir) if not binary else contextlib.nullcontext(model_dir) as readable:
-            recon = pycolmap.Reconstruction(str(readable))
-    except Exception as exc:  # pycolmap raises its own error types
-        raise ValueError(f"{model_dir}: cannot read COLMAP model ({exc})") from None
+    with _with_points_file(model_dir) as whole:
+        binary = _check_binary(model_dir, whole)  # pycolmap believes a corrupt file's counts and never returns
+        try:
+            with _text_without_bom(whole) if not binary else contextlib.nullcontext(whole) as readable:
+                recon = pycolmap.Reconstruction(str(readable))
+        except Exception as exc:  # pycolmap raises its own error types
+            raise ValueError(f"{model_dir}: cannot read COLMAP model ({exc})") from None
 
     images = [im for im in recon.images.values() if im.has_pose]
     images.sort(key=lambda im: im.name)
