@@ -72,3 +72,44 @@ def test_a_cut_short_binary_model_without_points_is_named_as_the_users(tmp_path)
     (folder / "images.bin").write_bytes((folder / "images.bin").read_bytes()[:-5])
     with pytest.raises(ValueError, match=rf"^{folder / 'images.bin'}: not a whole COLMAP binary file"):
         read_camera_path(folder)
+
+
+def _hand_written_text_model(folder: Path, images_txt: str) -> Path:
+    folder.mkdir(parents=True)
+    (folder / "cameras.txt").write_text("# Camera list\n1 PINHOLE 64 48 50 50 32 24\n")
+    (folder / "points3D.txt").write_text("")
+    (folder / "images.txt").write_text(images_txt)
+    return folder
+
+
+def _image_line(i: int) -> str:
+    return f"{i} 1 0 0 0 {-i} 0 0 1 img{i}.png"
+
+
+@pytest.mark.parametrize("ending", ["\n", "\r\n"])
+def test_an_images_txt_of_one_line_per_image_is_refused_naming_the_line(tmp_path, ending):
+    """COLMAP's images.txt gives each image two lines (the second its 2D points, empty for none); written with one
+    line per image, COLMAP took every other image line for the points of the one before: a path of 2 cameras of 4
+    (img1, img3), without a word."""
+    folder = _hand_written_text_model(tmp_path / "m", "# Image list\n" + "".join(_image_line(i) + ending
+                                                                                 for i in range(1, 5)))
+    with pytest.raises(ValueError, match=rf"^{folder / 'images.txt'}: line 3 follows image 1 \(img1\.png\) where its "
+                                         r"2D points go .*10 values.*two lines per image"):
+        read_camera_path(folder)
+
+
+def test_an_images_txt_whose_last_image_has_no_points_line_is_refused(tmp_path):
+    """The last image line at the end of the file, without the (empty) points line after it: COLMAP dropped that
+    image."""
+    folder = _hand_written_text_model(tmp_path / "m", f"{_image_line(1)}\n\n{_image_line(2)}\n")
+    with pytest.raises(ValueError, match=rf"^{folder / 'images.txt'}: image 2 \(img2\.png\) on line 3 has no 2D "
+                                         "points line after it"):
+        read_camera_path(folder)
+
+
+def test_an_images_txt_written_as_colmap_writes_it_is_read(tmp_path):
+    """Points lines of triplets (point3D id -1: none), empty ones, comments and blank lines between images."""
+    text = (f"\ufeff# Image list\n\n{_image_line(1)}\n1.5 2.5 -1 3 4 -1\n\n# a note\n{_image_line(2)}\n\n"
+            f"{_image_line(3)}\n5 5 -1\n")
+    cam = read_camera_path(_hand_written_text_model(tmp_path / "m", text))
+    assert cam.names == ["img1.png", "img2.png", "img3.png"] and cam.c2w[:, 0, 3].tolist() == [1.0, 2.0, 3.0]

@@ -29,6 +29,7 @@ from ..utils.pycolmap_import import load_pycolmap
 from ._io import MAX_CAMERA_DISTANCE, MAX_IMAGE_SIDE, as_c2w, as_intrinsics, as_sizes, warn_dropped_skew
 from .camera_path import CameraPath
 from .colmap_binary import check_colmap_binary
+from .colmap_text import check_colmap_images_text
 from .geometry import c2w_to_w2c
 
 __all__ = ["ColmapModel", "write_colmap_model", "read_colmap_model", "COLMAP_MODEL_FILES", "PINHOLE_MODELS", "is_fisheye_model"]
@@ -391,6 +392,8 @@ def read_colmap_model(
         raise FileNotFoundError(f"{model_dir}: no cameras.bin or cameras.txt (not a COLMAP model)")
     with _with_points_file(model_dir) as whole:
         binary = _check_binary(model_dir, whole)  # pycolmap believes a corrupt file's counts and never returns
+        if not binary and (model_dir / "images.txt").is_file():  # one line per image: every other image dropped
+            check_colmap_images_text(model_dir / "images.txt")
         try:
             with _text_without_bom(whole) if not binary else contextlib.nullcontext(whole) as readable:
                 recon = pycolmap.Reconstruction(str(readable))
