@@ -355,11 +355,14 @@ def _image_size_from_file(json_dir: Path, file_path: str) -> tuple[int, int] | N
 
     from ..utils.paths import find_listed_image
 
-    root = json_dir.resolve()
-    base = (json_dir / file_path).resolve()
-    if root != base and root not in base.parents:
+    try:
+        root = json_dir.resolve()
+        base = (json_dir / file_path).resolve()
+        if root != base and root not in base.parents:
+            return None
+        found = find_listed_image(base)
+    except (OSError, ValueError):  # no file can have that name: a NUL byte, past the file system's limit
         return None
-    found = find_listed_image(base)
     if found is None:
         return None
     try:
