@@ -113,3 +113,17 @@ def test_an_images_txt_written_as_colmap_writes_it_is_read(tmp_path):
             f"{_image_line(3)}\n5 5 -1\n")
     cam = read_camera_path(_hand_written_text_model(tmp_path / "m", text))
     assert cam.names == ["img1.png", "img2.png", "img3.png"] and cam.c2w[:, 0, 3].tolist() == [1.0, 2.0, 3.0]
+
+
+def test_cameras_and_images_of_two_kinds_are_refused_naming_them(tmp_path):
+    """cameras.txt beside images.bin (a hand-edited cameras file): pycolmap said 'rigs, cameras, frames, images,
+    points3D files do not exist' (of a temporary folder where points3D was missing too)."""
+    folder = _model(tmp_path / "m", ["a.png", "b.png"], [0.0, 1.0], [1, 2])
+    (folder / "cameras.bin").unlink()
+    (folder / "cameras.txt").write_text("1 PINHOLE 64 48 50 50 32 24\n")
+    for points in (True, False):
+        if not points:
+            (folder / "points3D.bin").unlink()
+        with pytest.raises(ValueError, match=rf"^{folder}: holds cameras\.txt and images\.bin; a COLMAP model's "
+                                             r"cameras and images are both binary \(\.bin\) or both text \(\.txt\)$"):
+            read_camera_path(folder)

@@ -390,6 +390,12 @@ def read_colmap_model(
         raise FileNotFoundError(f"{model_dir}: no such COLMAP model folder")
     if not any((model_dir / f"cameras.{ext}").is_file() for ext in ("bin", "txt")):
         raise FileNotFoundError(f"{model_dir}: no cameras.bin or cameras.txt (not a COLMAP model)")
+    held = [f"{name}.{ext}" for name in ("cameras", "images") for ext in ("bin", "txt")
+            if (model_dir / f"{name}.{ext}").is_file()]
+    if not any({f"cameras.{ext}", f"images.{ext}"} <= set(held) for ext in ("bin", "txt")):  # pycolmap: "rigs,
+        # cameras, frames, images, points3D files do not exist"
+        raise ValueError(f"{model_dir}: holds {' and '.join(held)}; a COLMAP model's cameras and images are both "
+                         "binary (.bin) or both text (.txt)")
     with _with_points_file(model_dir) as whole:
         binary = _check_binary(model_dir, whole)  # pycolmap believes a corrupt file's counts and never returns
         if not binary and (model_dir / "images.txt").is_file():  # one line per image: every other image dropped

@@ -39,8 +39,9 @@ def check_colmap_images_text(path: str | Path) -> None:
                 values = len(raw.split()) if len(raw) < _SHORT_LINE else 0
                 if values % 3:
                     raise ValueError(
-                        f"{path}: line {number} follows image {_image(after[1])} where its 2D points go (X Y POINT3D_ID, "
-                        f"repeated; empty for none), but holds {values} values, not triplets; COLMAP's images.txt has "
+                        f"{path}: line {number} follows image {_image(after[1])} where its 2D points go (X Y "
+                        f"POINT3D_ID, repeated; empty for none), but holds {values} values, not triplets; COLMAP's "
+                        "images.txt has "
                         "two lines per image and would read it as points, dropping an image: put a line of the "
                         "image's 2D points, or an empty line, after each image line")
                 after = None
@@ -49,5 +50,6 @@ def check_colmap_images_text(path: str | Path) -> None:
             if tokens and not tokens[0].startswith(b"#"):
                 after = (number, tokens)
     if after is not None:
-        raise ValueError(f"{path}: image {_image(after[1])} on line {after[0]} has no 2D points line after it (COLMAP's "
-                         "images.txt has two lines per image) and COLMAP would drop it: add an empty line after it")
+        raise ValueError(f"{path}: image {_image(after[1])} on line {after[0]} has no 2D points line after it "
+                         "(COLMAP's images.txt has two lines per image) and COLMAP would drop it: add an empty line "
+                         "after it")
