@@ -127,3 +127,43 @@ def test_cameras_and_images_of_two_kinds_are_refused_naming_them(tmp_path):
         with pytest.raises(ValueError, match=rf"^{folder}: holds cameras\.txt and images\.bin; a COLMAP model's "
                                              r"cameras and images are both binary \(\.bin\) or both text \(\.txt\)$"):
             read_camera_path(folder)
+
+
+def _one_camera_model(folder: Path, model: str) -> Path:
+    """Two images of one camera of COLMAP model ``model`` (pycolmap's default parameters: focal 100, 200 x 100)."""
+    folder.mkdir(parents=True)
+    recon = pycolmap.Reconstruction()
+    recon.add_camera_with_trivial_rig(
+        pycolmap.Camera.create_from_model_id(1, getattr(pycolmap.CameraModelId, model), 100.0, 200, 100))
+    for i in range(2):
+        w2c = np.eye(4)[:3].copy()
+        w2c[0, 3] = -i
+        recon.add_image_with_trivial_frame(pycolmap.Image(name=f"{i}.jpg", camera_id=1, image_id=i + 1),
+                                           pycolmap.Rigid3d(w2c))
+    recon.write_binary(str(folder))
+    return folder
+
+
+def test_a_panorama_camera_is_refused_naming_the_image_and_its_model(tmp_path):
+    """COLMAP's EQUIRECTANGULAR camera (a 360 panorama): pycolmap's '[camera.cc:64] Check failed: IsPerspective()
+    CalibrationMatrix() only defined for perspective cameras.', naming neither the image nor the model."""
+    if not hasattr(pycolmap.CameraModelId, "EQUIRECTANGULAR"):
+        pytest.skip("this pycolmap has no EQUIRECTANGULAR camera model")
+    folder = _one_camera_model(tmp_path / "m", "EQUIRECTANGULAR")
+    with pytest.raises(ValueError, match=rf"^{folder}: image '0\.jpg': camera 1 has camera model EQUIRECTANGULAR, "
+                                         "which no pinhole K describes"):
+        read_camera_path(folder)
+
+
+def test_an_extended_unified_camera_is_a_fisheye(tmp_path):
+    """EUCM (the extended unified camera model, for fisheye and wide-angle lenses: x / (alpha d + (1 - alpha) z))
+    was taken for a perspective camera: generate --camera used its focal length as a pinhole's."""
+    if not hasattr(pycolmap.CameraModelId, "EUCM"):
+        pytest.skip("this pycolmap has no EUCM camera model")
+    from genxd.camera_arguments import camera_path_of
+
+    folder = _one_camera_model(tmp_path / "m", "EUCM")
+    assert len(read_camera_path(folder)) == 2  # its poses are read (--camera-from-video follows them)
+    with pytest.raises(ValueError, match=r"image '0\.jpg' has camera model EUCM, a fisheye camera; a camera path "
+                                         "takes perspective cameras"):
+        camera_path_of(folder)

@@ -38,12 +38,13 @@ __all__ = ["ColmapModel", "write_colmap_model", "read_colmap_model", "COLMAP_MOD
 COLMAP_MODEL_FILES = ("cameras.bin", "images.bin", "points3D.bin", "project.ini")
 
 PINHOLE_MODELS = frozenset({"SIMPLE_PINHOLE", "PINHOLE"})
-_FISHEYE_MODEL = re.compile(r"FISHEYE|^FOV$")
+_FISHEYE_MODEL = re.compile(r"FISHEYE|^FOV$|^EUCM$")
 
 
 def is_fisheye_model(model: str) -> bool:
     """Whether COLMAP camera model ``model`` is a fisheye lens (SIMPLE_RADIAL_FISHEYE, RADIAL_FISHEYE, OPENCV_FISHEYE,
-    THIN_PRISM_FISHEYE, ..., FOV): its focal length is not a perspective camera's."""
+    THIN_PRISM_FISHEYE, ..., FOV, EUCM: the extended unified camera model of fisheye and wide-angle lenses): its
+    focal length is not a perspective camera's."""
     return bool(_FISHEYE_MODEL.search(model))
 #: a quaternion shorter than this has no direction (a zero one reads as the identity rotation)
 _MIN_QUATERNION_NORM = 1e-6
@@ -420,7 +421,11 @@ def read_colmap_model(
         where = f"{model_dir}: image {im.name!r}"
         if not (1 <= cam.width <= MAX_IMAGE_SIDE and 1 <= cam.height <= MAX_IMAGE_SIDE):
             raise ValueError(f"{where}: camera {im.camera_id} has image size {cam.width}x{cam.height}")
-        Kpix = torch.as_tensor(np.asarray(cam.calibration_matrix()), dtype=torch.float64)
+        try:
+            Kpix = torch.as_tensor(np.asarray(cam.calibration_matrix()), dtype=torch.float64)
+        except Exception:  # pycolmap's 'Check failed: IsPerspective()' (EQUIRECTANGULAR), naming neither
+            raise ValueError(f"{where}: camera {im.camera_id} has camera model {model_name}, which no pinhole K "
+                             "describes (a panorama); genxd takes perspective and fisheye cameras") from None
         K = Kpix.clone()
         K[0] /= cam.width
         K[1] /= cam.height
