@@ -45,6 +45,23 @@ def test_images_numbered_without_zeros_are_in_frame_order(tmp_path, text):
     assert torch.allclose(cam.K[0], torch.tensor([[50 / 64, 0, 0.5], [0, 50 / 48, 0.5], [0, 0, 1]]))
 
 
+def test_each_image_keeps_its_own_camera_when_reordered(tmp_path):
+    """Two cameras of one size (a zoom): frame_2's focal 40, frame_10's 80; frame_2 comes first with its K and lens."""
+    folder = tmp_path / "m"
+    folder.mkdir()
+    recon = pycolmap.Reconstruction()
+    for camera_id, focal in ((1, 80.0), (2, 40.0)):
+        recon.add_camera_with_trivial_rig(pycolmap.Camera(camera_id=camera_id, model="SIMPLE_RADIAL", width=64,
+                                                          height=48, params=[focal, 32.0, 24.0, 0.01 * camera_id]))
+    for image_id, (name, camera_id) in enumerate((("frame_10.png", 1), ("frame_2.png", 2)), 1):
+        recon.add_image_with_trivial_frame(pycolmap.Image(name=name, camera_id=camera_id, image_id=image_id),
+                                           pycolmap.Rigid3d(np.eye(4)[:3].copy()))
+    recon.write_binary(str(folder))
+    cam = read_camera_path(folder)
+    assert cam.names == ["frame_2.png", "frame_10.png"]
+    assert cam.K[:, 0, 0].tolist() == [40 / 64, 80 / 64]
+
+
 def test_zero_padded_names_keep_their_order(tmp_path):
     names = ["a_001.png", "a_002.png", "a_010.png", "b_001.png"]
     _model(tmp_path / "m", names[::-1], [3.0, 2.0, 1.0, 0.0], [1, 2, 3, 4])
