@@ -192,6 +192,15 @@ BAD_FILES = [
     ("meta_K.json", {"c2w_opencv": [_RIGID + [[0, 0, 0, 1]]], "K_normalized": [[1, 2]], "height": 8, "width": 8},
      "'K_normalized'[0]"),
     ("not_json.txt", "fx 1", "not a camera file"),
+    # integers past a float's range, which JSON reads whole: an OverflowError ('int too large to convert to float')
+    # without the file, a traceback from genxd generate --camera
+    ("tf_fl_huge.json", {**_TRANSFORMS, "fl_x": 10 ** 400}, "'fl_x': must be finite, got an integer too large"),
+    ("tf_time_huge.json", {**_TRANSFORMS, "frames": [{**_TRANSFORMS["frames"][0], "time": -10 ** 400}]}, "'time'"),
+    ("height_huge.json", {**_AUTHORS, "height": 10 ** 400}, "'height': must be finite"),
+    ("w2c_huge.json", [[[1, 0, 0, 10 ** 309], [0, 1, 0, 0], [0, 0, 1, 0]]], "matrices[0][0][3]: must be finite"),
+    ("meta_times_huge.json", {"c2w_opencv": [_RIGID + [[0, 0, 0, 1]]], "K_normalized": [[[1, 0, .5], [0, 1, .5],
+                                                                                        [0, 0, 1]]],
+                              "height": 8, "width": 8, "times": [10 ** 400]}, "'times'[0]: must be finite"),
 ]
 
 
@@ -410,3 +419,18 @@ def test_a_curate_samples_meta_json_with_integers_past_a_float_is_read_without_t
     (sample / "meta.json").write_text(json.dumps({"frames": frames}))
     path = read_camera_path(sample)
     assert len(path.c2w) == 3 and path.times is None
+
+
+@pytest.mark.parametrize("beside", [False, True])
+def test_a_synthetic_meta_whose_scene_depth_is_past_a_float_has_no_scene_depth(tmp_path, beside):
+    """As a meta.json written before it had one; before, an OverflowError ('int too large to convert to float') for a
+    scene_depth of 10**400, from the meta itself and from beside a transforms.json (of as many cameras: one)."""
+    meta = {"c2w_opencv": [_RIGID + [[0, 0, 0, 1]]], "K_normalized": [[[1, 0, .5], [0, 1, .5], [0, 0, 1]]],
+            "height": 8, "width": 8, "scene_depth": 10 ** 400}
+    (tmp_path / "meta.json").write_text(json.dumps(meta))
+    if beside:
+        (tmp_path / "transforms.json").write_text(json.dumps(_TRANSFORMS))
+    cam = read_camera_path(tmp_path)
+    assert cam.source_format == ("transforms.json" if beside else "genxd synthetic clip meta")
+    assert cam.scene_depth is None
+

@@ -144,7 +144,10 @@ def json_number(value: Any, where: str, *, positive: bool = False, integer: bool
     """A finite JSON number (not a string or boolean); ``where`` names it in errors."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ValueError(f"{where}: expected a number, got {describe(value)}")
-    v = float(value)
+    try:
+        v = float(value)
+    except OverflowError:  # an integer past a float's range (10**400), which JSON reads whole
+        raise ValueError(f"{where}: must be finite, got an integer too large for a float") from None
     if not math.isfinite(v):
         raise ValueError(f"{where}: must be finite, got {value!r}")
     if positive and v <= 0:

@@ -401,9 +401,13 @@ def camera_files(path: str | os.PathLike) -> list[Path]:
 
 def _scene_depth(value: object) -> float | None:
     """A meta's ``scene_depth`` when it is a positive number, else None (a meta written before it had one)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
-    return float(value)
+    try:
+        depth = float(value)
+    except OverflowError:  # an integer past a float's range (10**400)
+        return None
+    return depth if math.isfinite(depth) and depth > 0 else None
 
 
 def _depth_beside(meta: Path, n: int) -> float | None:
