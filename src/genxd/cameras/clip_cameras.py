@@ -362,8 +362,13 @@ def _cameras_from_file(path: Path, files: list[Path]) -> ClipCameras:
 
     cam = read_camera_path(path, dtype=torch.float64)
     n = len(cam)
-    times = cam.times.double() if cam.times is not None else (
+    times = cam.times.double() if cam.times is not None and bool((cam.times != cam.times[0]).any()) else (
         torch.linspace(0, 1, n, dtype=torch.float64) if n > 1 else torch.zeros(1, dtype=torch.float64))
+    if (back := torch.nonzero(times[1:] <= times[:-1])).numel():  # was resample_path's 'keyframe times must ...'
+        i = int(back[0]) + 1
+        raise ValueError(f"{path}: frame {i}'s time {float(times[i]):g} comes after frame {i - 1}'s "
+                         f"{float(times[i - 1]):g}; a clip's cameras follow their times, which must increase from "
+                         "frame to frame (or be one time for all: no timing)")
     depth = cam.scene_depth  # a COLMAP model's points seen from the first camera, or a synthetic clip's meta
     depth_source = None if depth is None else "COLMAP points" if cam.source_format in (COLMAP_FORMAT, CURATE_SAMPLE) \
         else "the synthetic clip's rendered depth ('scene_depth')"
