@@ -146,6 +146,17 @@ def test_cameras_and_images_of_two_kinds_are_refused_naming_them(tmp_path):
             read_camera_path(folder)
 
 
+def test_a_cameras_file_without_images_is_named_as_not_a_whole_model(tmp_path):
+    """cameras.bin alone (given as the file): pycolmap's 'rigs, cameras, frames, images, points3D files do not
+    exist'."""
+    folder = _model(tmp_path / "m", ["a.png"], [0.0], [1])
+    for name in ("images.bin", "points3D.bin", "frames.bin"):
+        (folder / name).unlink()
+    with pytest.raises(ValueError, match=rf"^{folder}: no images\.bin or images\.txt beside its cameras\.bin \(not a "
+                                         r"whole COLMAP model\)$"):
+        read_camera_path(folder / "cameras.bin")
+
+
 def _one_camera_model(folder: Path, model: str) -> Path:
     """Two images of one camera of COLMAP model ``model`` (pycolmap's default parameters: focal 100, 200 x 100)."""
     folder.mkdir(parents=True)

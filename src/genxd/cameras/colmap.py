@@ -393,8 +393,10 @@ def read_colmap_model(
         raise FileNotFoundError(f"{model_dir}: no cameras.bin or cameras.txt (not a COLMAP model)")
     held = [f"{name}.{ext}" for name in ("cameras", "images") for ext in ("bin", "txt")
             if (model_dir / f"{name}.{ext}").is_file()]
-    if not any({f"cameras.{ext}", f"images.{ext}"} <= set(held) for ext in ("bin", "txt")):  # pycolmap: "rigs,
-        # cameras, frames, images, points3D files do not exist"
+    if not any(name.startswith("images.") for name in held):  # pycolmap: "rigs, cameras, frames, images, points3D
+        # files do not exist"
+        raise ValueError(f"{model_dir}: no images.bin or images.txt beside its {held[0]} (not a whole COLMAP model)")
+    if not any({f"cameras.{ext}", f"images.{ext}"} <= set(held) for ext in ("bin", "txt")):
         raise ValueError(f"{model_dir}: holds {' and '.join(held)}; a COLMAP model's cameras and images are both "
                          "binary (.bin) or both text (.txt)")
     with _with_points_file(model_dir) as whole:
