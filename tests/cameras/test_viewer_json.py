@@ -90,3 +90,25 @@ def test_a_view_that_is_not_an_object_is_named(tmp_path):
     with pytest.raises(ValueError, match=r"\[1\]: expected an object with width, height, position, rotation, fx, "
                                          r"fy, got a list of 1 item"):
         read_camera_path(path)
+
+
+def test_a_3dgs_cameras_json_of_a_model_trained_with_eval_is_read_in_image_order(tmp_path):
+    """3DGS's train.py lists the test views (every 8th image, with --eval) before the training views: a path of 17
+    images went 0, 8, 16, 1, 2, ..., back and forth along the capture. Now the views are in the order of their
+    images' names (numbers compared as numbers), the order 3DGS read them in; without names, the list's."""
+    c2w, K = _known_path(17)
+    entries = json.loads(_write_viewer_json(tmp_path / "cameras.json", c2w, K).read_text())
+    for e in entries:
+        e["img_name"] = f"IMG_{int(e['img_name'][-3:]) + 1}"  # no extension, not zero-padded (IMG_1 ... IMG_17)
+    test_first = [entries[i] for i in range(17) if i % 8 == 0] + [entries[i] for i in range(17) if i % 8]
+    (tmp_path / "cameras.json").write_text(json.dumps([{**e, "id": k} for k, e in enumerate(test_first)]))
+    cam = read_camera_path(tmp_path / "cameras.json", dtype=torch.float64)
+    assert cam.names == [f"IMG_{i + 1}" for i in range(17)]
+    torch.testing.assert_close(cam.c2w, c2w, atol=1e-12, rtol=0)
+    for e in test_first:
+        del e["img_name"]
+    (tmp_path / "cameras.json").write_text(json.dumps(test_first))
+    cam = read_camera_path(tmp_path / "cameras.json", dtype=torch.float64)
+    assert cam.names is None
+    torch.testing.assert_close(cam.c2w, c2w[[i for i in range(17) if i % 8 == 0] + [i for i in range(17) if i % 8]],
+                               atol=1e-12, rtol=0)

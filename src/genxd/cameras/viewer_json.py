@@ -4,7 +4,7 @@ The original 3DGS code's ``train.py`` (``camera_to_JSON``) and ``genxd reconstru
 ``3dgs/cameras.json``, :func:`genxd.reconstruction.inria_model.viewer_cameras`) write a JSON list with one object
 per view: ``id``, ``img_name``, ``width``, ``height``, ``position`` (the camera centre), ``rotation`` (the
 camera-to-world rotation, rows; OpenCV axes) and ``fx``, ``fy`` in pixels. The layout has no principal point: the
-viewers take the image centre, as this reader does.
+viewers take the image centre, as this reader does. The views are read in the order of their images' names.
 """
 
 from __future__ import annotations
@@ -55,12 +55,20 @@ def _view(entry: Any, where: str) -> tuple[torch.Tensor, int, int, float, float,
 
 
 def viewer_json_from_object(obj: Any, path: str | os.PathLike, dtype: torch.dtype = torch.float32) -> CameraPath:
-    """A parsed 3DGS viewer ``cameras.json`` (see the module docstring) as a :class:`CameraPath`, in the list's
-    order; every view must have the same image size. ValueError naming the file, the view and the field."""
+    """A parsed 3DGS viewer ``cameras.json`` (see the module docstring) as a :class:`CameraPath`, in the order of the
+    views' ``img_name`` (numbers in names compared as numbers) when every view has one, else in the list's order;
+    every view must have the same image size. ValueError naming the file, the view and the field.
+
+    3DGS's ``train.py`` lists the test views (every 8th image, with ``--eval``) before the training views: read in
+    the list's order, such a path went back and forth along the capture (0, 8, 16, 1, 2, ...)."""
+    from ..curation.frames import natural_key
+
     where = f"{path} ({VIEWER_JSON})"
     if not isinstance(obj, list) or not obj:
         raise ValueError(f"{where}: expected a non-empty list of views, got {describe(obj)}")
     views = [_view(entry, f"{where}: [{i}]") for i, entry in enumerate(obj)]
+    if all(v[5] is not None for v in views):
+        views.sort(key=lambda v: natural_key(str(v[5])))
     sizes = sorted({(v[1], v[2]) for v in views})
     if len(sizes) != 1:
         raise ValueError(f"{where}: views have different sizes (height, width) {sizes}; a camera path needs one size")
