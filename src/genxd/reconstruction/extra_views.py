@@ -28,12 +28,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
+import torch
+from torch import Tensor
+
 from ..utils.json_files import read_json_object
 from ..validation import arg, setting
-from .views import detect_input_kind
+from .views import Views, detect_input_kind
 
 __all__ = ["ExtraViewSource", "FewshotGroupFolder", "fewshot_groups", "is_fewshot_output", "resolve_extra_views",
-           "extra_views_summary", "conditioning_views", "check_not_conditioned_on_test_views"]
+           "extra_views_summary", "conditioning_views", "check_not_conditioned_on_test_views", "join_views"]
 
 #: ``<scene>_<strategy>_<NNN>`` as ``genxd fewshot`` names its group folders (``_K``: a repeated name
 #: made unique by :func:`genxd.output_folders.unique_labels`).
@@ -199,6 +202,33 @@ def extra_views_summary(sources: Sequence[ExtraViewSource], num_views: int, num_
             parts.append(f"{s.argument}: already added")
     return (f"{arg('extra_views')}: added {num_views} views from {folders} {unit}{'s' if folders != 1 else ''} "
             f"to the {num_train} training views ({'; '.join(parts)})")
+
+
+def join_views(parts: Sequence[Views], times: Tensor | None) -> Views:
+    """The training views ``parts`` (the input's, then each extra folder's; one world frame, one image size) as one
+    :class:`Views` at ``times`` (None: 3d). What starts the Gaussians is kept: the sparse points of every part that
+    has them (a COLMAP model's, a transforms.json's ``ply_file_path``), and the depth maps when a part has them (0,
+    unknown, for the views of a part without). Before, both were dropped: ``--init auto`` with ``--extra-views``
+    started from random points, and ``--init colmap`` refused a COLMAP input."""
+    with_points = [p for p in parts if p.points_xyz is not None and len(p.points_xyz)]
+    points_xyz = torch.cat([p.points_xyz.float() for p in with_points]) if with_points else None
+    points_rgb = None if not with_points else torch.cat([
+        (p.points_rgb if p.points_rgb is not None else torch.full_like(p.points_xyz, 0.5)).float()
+        for p in with_points])
+    depths = None
+    if any(p.depths is not None for p in parts):
+        depths = torch.cat([p.depths.float() if p.depths is not None else torch.zeros(len(p), p.height, p.width)
+                            for p in parts])
+    return Views(
+        images=torch.cat([p.images for p in parts]),
+        c2w=torch.cat([p.c2w for p in parts]),
+        K=torch.cat([p.K for p in parts]),
+        names=[n for p in parts for n in p.names],
+        times=times,
+        depths=depths,
+        points_xyz=points_xyz,
+        points_rgb=points_rgb,
+    )
 
 
 def _int_list(value: object) -> list[int] | None:

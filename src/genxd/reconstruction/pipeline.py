@@ -34,7 +34,8 @@ from ..utils.io import check_not_working_folder, output_target
 from ..validation import arg, is_cli, overwrite_hint, setting
 from ..utils.json_text import json_text
 from .inria_model import INRIA_MODEL_DIR, viewer_cameras, write_inria_model
-from .extra_views import check_not_conditioned_on_test_views, extra_views_summary, resolve_extra_views
+from .extra_views import (check_not_conditioned_on_test_views, extra_views_summary, join_views,
+                          resolve_extra_views)
 from .mode_checks import mode_mismatch, only_in_4d
 from .masks import INDEXED_MASKS, load_masks, mask_folder, mask_paths, masked_metrics
 from .output_records import OutputRecords, input_option
@@ -389,13 +390,9 @@ def reconstruct_scene(
             train_views.times = _timed(views)[torch.tensor(train, dtype=torch.long)]
             test_views.times = _timed(views)[torch.tensor(test, dtype=torch.long)]
         num_train = len(train_views)
-        train_views = Views(
-            images=torch.cat([train_views.images] + [e.images for e in extras]),
-            c2w=torch.cat([train_views.c2w] + [e.c2w for e in extras]),
-            K=torch.cat([train_views.K] + [e.K for e in extras]),
-            names=train_views.names + [n for e in extras for n in e.names],
-            times=None if config.mode != "4d" else torch.cat([_timed(train_views)] + [_timed(e) for e in extras]),
-        )
+        # the input's sparse points and depth maps kept (--init colmap / depth / auto)
+        train_views = join_views([train_views, *extras], None if config.mode != "4d" else torch.cat(
+            [_timed(train_views)] + [_timed(e) for e in extras]))
         if on_note is not None:
             on_note(extra_views_summary(sources, len(train_views) - num_train, num_train))
 
