@@ -134,3 +134,17 @@ def test_a_4d_clip_without_times_gets_frame_i_of_n_at_i_over_n_minus_1(tmp_path)
     _warnings(folder, out, "4d")
     times = json.loads((out / "cameras.json").read_text())["times"]
     assert times == pytest.approx([0.0, 1 / 3, 2 / 3, 1.0], abs=1e-7)
+
+
+@pytest.mark.parametrize("bad", ["extra_views", "masks"])
+def test_a_bad_input_gives_its_error_alone_without_the_mode_warning(tmp_path, no_training, bad) -> None:
+    """The mode warning came before the checks of --extra-views and --masks: a missing folder was two lines, the
+    warning about a reconstruction that never ran, then the error."""
+    folder = _generated(tmp_path / "scene", "4d")
+    extra = (["--extra-views", str(tmp_path / "nowhere")] if bad == "extra_views"
+             else ["--masks", str(tmp_path / "nowhere"), "--holdout-every", "2"])
+    result = CliRunner().invoke(app, ["reconstruct", str(folder), "-o", str(tmp_path / "out"), "--iterations", "1",
+                                      "--video-frames", "0", "--no-lpips", *extra])
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("genxd: error:") and "nowhere" in lines[0], result.output

@@ -344,8 +344,7 @@ def reconstruct_scene(
             raise ValueError(f"{arg('n_views')} only applies to ReconFusion inputs")
         views = load_views(input_path, resolution=resolution, scene_key=scene_key)
         train, test = holdout_split(len(views), holdout_every)
-    if (mismatch := mode_mismatch(config.mode, views.times, input_path)) is not None:
-        v.warn(mismatch)
+    mismatch = mode_mismatch(config.mode, views.times, input_path)  # said once the inputs are all checked
     if config.mode == "4d" and views.times is None:
         # a generated 4D clip without time stamps: frame i of N shows time i / (N - 1)
         n = len(views)
@@ -396,6 +395,9 @@ def reconstruct_scene(
         if on_note is not None:
             on_note(extra_views_summary(sources, len(train_views) - num_train, num_train))
 
+    # the warnings after every check: a bad input (a missing --extra-views folder, a mask) gives its error alone
+    if mismatch is not None:
+        v.warn(mismatch)
     if (problem := _one_viewpoint(train_views.c2w)) is not None:
         v.warn(problem)
     if on_ready is not None:
