@@ -210,11 +210,11 @@ def join_views(parts: Sequence[Views], times: Tensor | None) -> Views:
     has them (a COLMAP model's, a transforms.json's ``ply_file_path``), and the depth maps when a part has them (0,
     unknown, for the views of a part without). Before, both were dropped: ``--init auto`` with ``--extra-views``
     started from random points, and ``--init colmap`` refused a COLMAP input."""
-    with_points = [p for p in parts if p.points_xyz is not None and len(p.points_xyz)]
-    points_xyz = torch.cat([p.points_xyz.float() for p in with_points]) if with_points else None
-    points_rgb = None if not with_points else torch.cat([
-        (p.points_rgb if p.points_rgb is not None else torch.full_like(p.points_xyz, 0.5)).float()
-        for p in with_points])
+    points = [(p.points_xyz.float(), None if p.points_rgb is None else p.points_rgb.float())
+              for p in parts if p.points_xyz is not None and len(p.points_xyz)]
+    points_xyz = torch.cat([xyz for xyz, _ in points]) if points else None
+    points_rgb = torch.cat([rgb if rgb is not None else torch.full_like(xyz, 0.5) for xyz, rgb in points]) if points \
+        else None
     depths = None
     if any(p.depths is not None for p in parts):
         depths = torch.cat([p.depths.float() if p.depths is not None else torch.zeros(len(p), p.height, p.width)
