@@ -373,7 +373,7 @@ def reconstruct_scene(
                                                 input_path)
         extras = []
         for folder in (f for s in sources for f in s.folders):
-            extra = load_views(folder).resized(max(views.height, views.width))
+            extra = load_views(folder, resolution=max(views.height, views.width))  # downsized as read
             if extra.images.shape[-2:] != views.images.shape[-2:]:
                 raise ValueError(f"{folder}: views of size {extra.width}x{extra.height}, input is {views.width}x{views.height}"
                                  + _square_crop_hint(extra.width, extra.height, views.width, views.height))

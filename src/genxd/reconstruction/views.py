@@ -155,24 +155,32 @@ class Views:
         Images use antialiased bilinear filtering, depths nearest-neighbour (the input pixel under each output
         pixel's centre).
         """
-        if resolution is None or resolution <= 0:
-            return self
-        H, W = self.height, self.width
-        if max(H, W) <= resolution:
-            return self
-        scale = resolution / max(H, W)
-        new_h, new_w = max(1, round(H * scale)), max(1, round(W * scale))
-        if (new_h, new_w) == (H, W):
-            return self
-        # integer images are resized as floats and stay integers (check_values refuses them)
-        images = self.images if self.images.is_floating_point() else self.images.float()
-        images = F.interpolate(images, size=(new_h, new_w), mode="bilinear", antialias=True, align_corners=False)
-        depths = None
-        if self.depths is not None:
-            # "nearest-exact": the input pixel under each output pixel's centre ("nearest" took the one under its
-            # top-left corner: the depths were about half an output pixel up and left of the image)
-            depths = F.interpolate(self.depths[:, None], size=(new_h, new_w), mode="nearest-exact")[:, 0]
-        return replace(self, images=images.clamp(0, 1).to(self.images.dtype), depths=depths)
+        images, depths = downsize_pixels(self.images, self.depths, resolution)
+        return self if images is self.images else replace(self, images=images, depths=depths)
+
+
+def downsize_pixels(images: Tensor, depths: Tensor | None, resolution: int | None) -> tuple[Tensor, Tensor | None]:
+    """``images [N, 3, H, W]`` and z-depth maps ``depths [N, H, W]`` (or None) downsized so that the longer side is
+    at most ``resolution`` pixels (:meth:`Views.resized`); returned as they are (the same tensors) when ``resolution``
+    is None or 0 or the images are no larger. Images: antialiased bilinear; depths: nearest-neighbour (the input
+    pixel under each output pixel's centre)."""
+    if resolution is None or resolution <= 0:
+        return images, depths
+    H, W = int(images.shape[-2]), int(images.shape[-1])
+    if max(H, W) <= resolution:
+        return images, depths
+    scale = resolution / max(H, W)
+    new_h, new_w = max(1, round(H * scale)), max(1, round(W * scale))
+    if (new_h, new_w) == (H, W):
+        return images, depths
+    # integer images are resized as floats and stay integers (check_values refuses them)
+    floats = images if images.is_floating_point() else images.float()
+    resized = F.interpolate(floats, size=(new_h, new_w), mode="bilinear", antialias=True, align_corners=False)
+    if depths is not None:
+        # "nearest-exact": the input pixel under each output pixel's centre ("nearest" took the one under its
+        # top-left corner: the depths were about half an output pixel up and left of the image)
+        depths = F.interpolate(depths[:, None], size=(new_h, new_w), mode="nearest-exact")[:, 0]
+    return resized.clamp(0, 1).to(images.dtype), depths
 
 
 def load_image(path: str | os.PathLike) -> Tensor:
@@ -310,9 +318,20 @@ def _ground_truth_depth(path: Path, shape: tuple[int, int, int]) -> Tensor | Non
     return torch.from_numpy(depth)
 
 
-def _load_transforms(path: Path) -> Views:
+def _size_of(image: Tensor) -> Tensor:
+    """An empty tensor of ``image``'s height and width: what :func:`same_size` compares, without the pixels."""
+    return torch.empty(0, *image.shape[-2:])
+
+
+def _load_transforms(path: Path, resolution: int | None = None) -> Views:
+    """The views of a transforms.json (``path``, or the folder holding it), each image downsized to ``resolution``
+    (:func:`downsize_pixels`) as soon as it is read (and undistorted): the views of 300 frames of 1080p held
+    about 15 GB at once as floats before they were downsized to 128 px."""
+    from genxd.cameras._io import json_number
     from genxd.cameras.formats import TRANSFORMS_JSON, transforms_from_object
     from genxd.utils.json_files import read_json
+
+    from .undistort import GridCache
 
     json_path = path if path.is_file() else path / "transforms.json"
     folder = json_path.parent
@@ -326,14 +345,42 @@ def _load_transforms(path: Path) -> Views:
     depth_paths = None
     if all("depth_file_path" in fr for fr in frames):
         depth_paths = [path_inside(folder, str(fr["depth_file_path"]), json_path) for fr in frames]
-    loaded = [load_image(p) for p in paths]
-    same_size(loaded, paths, json_path)
-    images = torch.stack(loaded)
-    if images.shape[-2:] != (cameras.height, cameras.width):
-        raise ValueError(
-            f"{json_path}: images are {images.shape[-1]}x{images.shape[-2]} but the file says "
-            f"{cameras.width}x{cameras.height}"
-        )
+    size = (cameras.height, cameras.width)
+    K = cameras.K.double()
+    # a lens with distortion (ns-process-data keeps the images as shot): each view undistorted, then downsized
+    lens = transforms_lens(meta, K, cameras.height, cameras.width, str(json_path))
+    depth_unit = 1e-3
+    if depth_paths is not None:
+        depth_unit = json_number(meta.get("depth_unit_scale_factor", 1e-3), f"{json_path}: depth_unit_scale_factor",
+                                 positive=True)
+    grids = GridCache()
+    images: list[Tensor] = []
+    depths: list[Tensor | None] = []
+    first_read = first_undistorted = None  # the sizes (empty tensors) of the first view, read and undistorted
+    ground_truth: Tensor | None = None
+    for i, file in enumerate(paths):
+        image = load_image(file)
+        if first_read is None:
+            first_read = _size_of(image)
+            if tuple(image.shape[-2:]) != size:
+                raise ValueError(f"{json_path}: images are {image.shape[-1]}x{image.shape[-2]} but the file says "
+                                 f"{cameras.width}x{cameras.height}")
+            if depth_paths is None and (folder / "ground_truth.npz").is_file():  # genxd.data.synthetic folders
+                ground_truth = _ground_truth_depth(folder / "ground_truth.npz", (len(frames), *size))
+        same_size([first_read, image], [paths[0], file], json_path)
+        depth = _load_depth(depth_paths[i], depth_unit, size) if depth_paths is not None else (
+            None if ground_truth is None else ground_truth[i])
+        if lens is not None:
+            [image], [pinhole_K], undistorted_depth = undistort_images(
+                [image], [lens[0][i]], [lens[1][i]], depths=None if depth is None else [depth], grids=grids)
+            if pinhole_K is not None:
+                K[i] = pinhole_K
+            depth = undistorted_depth[0] if depth is not None else None
+            first_undistorted = _size_of(image) if first_undistorted is None else first_undistorted
+            same_size([first_undistorted, image], [paths[0], file], json_path)
+        image, depth = downsize_pixels(image[None], None if depth is None else depth[None], resolution)
+        images.append(image[0])
+        depths.append(None if depth is None else depth[0])
     times, source_times = None, None
     if all("time" in fr for fr in frames):
         from genxd.cameras._io import times_to_unit_range
@@ -342,39 +389,18 @@ def _load_transforms(path: Path) -> Views:
         source_times = torch.tensor([float(fr["time"]) for fr in frames], dtype=torch.float64)
         unit = times_to_unit_range(source_times)
         times = (torch.zeros_like(source_times) if unit is None else unit).float()
-    depths = None
-    if depth_paths is not None:
-        from genxd.cameras._io import json_number
-
-        depth_unit = json_number(meta.get("depth_unit_scale_factor", 1e-3), f"{json_path}: depth_unit_scale_factor",
-                                 positive=True)
-        size = (int(images.shape[-2]), int(images.shape[-1]))
-        depths = torch.stack([_load_depth(p, depth_unit, size) for p in depth_paths])
-    elif (folder / "ground_truth.npz").is_file():  # genxd.data.synthetic image folders
-        depths = _ground_truth_depth(folder / "ground_truth.npz", (len(frames), *images.shape[-2:]))
     points_xyz = points_rgb = None
     if meta.get("ply_file_path") is not None:  # nerfstudio's sparse points (ns-process-data), in the cameras' frame
         from .ply import load_point_cloud
 
         points_xyz, points_rgb = load_point_cloud(path_inside(folder, str(meta["ply_file_path"]), json_path))
-    K = cameras.K.double()
-    lens = transforms_lens(meta, K, cameras.height, cameras.width, str(json_path))
-    if lens is not None:  # nerfstudio data of a lens with distortion (ns-process-data keeps the images as shot)
-        undistorted, pinhole_K, undistorted_depths = undistort_images(
-            list(images), *lens, depths=None if depths is None else list(depths))
-        same_size(undistorted, paths, json_path)
-        images = torch.stack(undistorted)
-        for i, k in enumerate(pinhole_K):
-            if k is not None:
-                K[i] = k
-        depths = None if depths is None else torch.stack(undistorted_depths)
     return Views(
-        images=images,
+        images=torch.stack(images),
         c2w=cameras.c2w.float(),
         K=K.float(),
         names=[fr["file_path"] for fr in frames],
         times=times,
-        depths=depths,
+        depths=None if any(d is None for d in depths) else torch.stack(depths),  # type: ignore[arg-type]
         points_xyz=points_xyz,
         points_rgb=points_rgb,
         source_times=source_times,
@@ -405,8 +431,12 @@ def one_time_axis(parts: Sequence[Views]) -> list[Tensor | None]:
     return out
 
 
-def _load_colmap(path: Path) -> Views:
+def _load_colmap(path: Path, resolution: int | None = None) -> Views:
+    """The views of a COLMAP model with images, each image downsized to ``resolution`` as soon as it is read (and
+    undistorted), as :func:`_load_transforms`."""
     from genxd.cameras.formats import read_colmap_model
+
+    from .undistort import GridCache
 
     model_dir = find_colmap_model(path)
     if model_dir is None:
@@ -417,22 +447,25 @@ def _load_colmap(path: Path) -> Views:
     image_dir = path / "images"
     if not image_dir.is_dir():
         raise ValueError(f"{path}: no images/ folder beside the COLMAP model")
-    images, paths = [], []
-    for name, h, w in zip(model.image_names, model.heights, model.widths):
+    images, sizes, paths = [], [], []
+    K = model.K.clone()
+    grids = GridCache()
+    for i, (name, h, w) in enumerate(zip(model.image_names, model.heights, model.widths)):
         file = path_inside(image_dir, name, model_dir)
         require_file(file, f"image registered in {model_dir} not found")
         img = load_image(file)
         if img.shape[-2:] != (h, w):
             raise ValueError(f"{file}: image is {img.shape[-1]}x{img.shape[-2]}, COLMAP says {w}x{h}")
+        if model.camera_models[i] not in PINHOLE_MODELS:  # e.g. genxd curate's SIMPLE_RADIAL
+            [img], [pinhole_K], _ = undistort_images([img], [model.camera_models[i]], [model.camera_params[i]],
+                                                     grids=grids)
+            if pinhole_K is not None:
+                K[i] = pinhole_K.to(K.dtype)
+        sizes.append(_size_of(img))  # as undistorted, before downsizing: one size for all, checked below
+        img = downsize_pixels(img[None], None, resolution)[0][0]  # the full-size pixels let go before the next
         images.append(img)
         paths.append(file)
-    K = model.K.clone()
-    if any(m not in PINHOLE_MODELS for m in model.camera_models):  # e.g. genxd curate's SIMPLE_RADIAL
-        images, pinhole_K, _ = undistort_images(images, model.camera_models, model.camera_params)
-        for i, k in enumerate(pinhole_K):
-            if k is not None:
-                K[i] = k.to(K.dtype)
-    same_size(images, paths, path)
+    same_size(sizes, paths, path)
     points = model.points_xyz.float() if len(model.points_xyz) else None
     colors = model.points_rgb.float() / 255.0 if len(model.points_xyz) else None
     return Views(
@@ -490,9 +523,9 @@ def load_views(
     path = Path(path)
     kind = detect_input_kind(path)
     if kind == "transforms":
-        views = _load_transforms(path)
+        views = _load_transforms(path, resolution)  # each image downsized as it is read
     elif kind == "colmap":
-        views = _load_colmap(path)
+        views = _load_colmap(path, resolution)
     elif kind == "idr":
         from .dtu_idr import load_idr_scan
 
