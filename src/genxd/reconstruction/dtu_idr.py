@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from genxd.utils.image_paths import folder_images
-from genxd.utils.npz import NPZ_READ_ERRORS, npz_shape
+from genxd.utils.npz import NPZ_READ_ERRORS, npz_shape, require_numpy_file
 
 from ..cameras.projection_matrix import decompose_projection
 from .views import Views, pixel_camera_views
@@ -68,6 +68,7 @@ def load_idr_scan(folder: Path) -> Views:
     paths = _images(folder)
     Ks, c2ws = [], []
     try:
+        require_numpy_file(file)  # np.load took any other file for a pickle, and said to unpickle it
         cameras = np.load(file, allow_pickle=False)
         if not isinstance(cameras, np.lib.npyio.NpzFile):  # one array (np.save) under the .npz name
             raise ValueError("not an .npz archive (one array, as np.save writes): expected np.savez's world_mat_i")

@@ -28,7 +28,7 @@ import torch
 
 from ..utils.io import is_damaged_file_error
 from ..utils.json_text import json_text
-from ..utils.npz import npz_shape
+from ..utils.npz import npz_shape, require_numpy_file
 from ..utils.paths import require_file
 from .gaussians import GaussianModel, MotionBasis
 
@@ -201,6 +201,7 @@ def load_motion(path: str | os.PathLike, model: GaussianModel) -> GaussianModel:
     try:
         # every shape checked from its header first (a zip of zeros can claim gigabytes); an array read has the
         # shape its header states, so the arrays below have the expected shapes
+        require_numpy_file(path)  # np.load took any other file for a pickle, and said to unpickle it
         with np.load(path) as z:
             for key in ("format", "poly_degree", "fourier_terms"):
                 if key in z and npz_shape(z, key) != ():

@@ -37,7 +37,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from genxd.utils.npz import NPZ_READ_ERRORS, npz_shape
+from genxd.utils.npz import NPZ_READ_ERRORS, npz_shape, require_numpy_file
 from genxd.utils.paths import listed_image, path_inside, require_file
 from genxd.validation import arg, setting
 
@@ -235,6 +235,7 @@ def _load_depth(path: Path, unit_scale: float, size: tuple[int, int]) -> Tensor:
     require_file(path, "no such depth file")
     try:
         if path.suffix == ".npy":
+            require_numpy_file(path)  # np.load took any other file for a pickle, and said to unpickle it
             # mapped, not read: a header claiming more than the file holds is a ValueError, not an allocation of it
             arr = np.load(path, allow_pickle=False, mmap_mode="r").astype(np.float32)
         else:
@@ -308,6 +309,7 @@ def _ground_truth_depth(path: Path, shape: tuple[int, int, int]) -> Tensor | Non
     """The ``depth [N, H, W]`` of a ``genxd.data.synthetic`` folder's ``ground_truth.npz`` (None when it has no
     depth of that shape); a ValueError naming the file when it cannot be read or holds bad depths."""
     try:
+        require_numpy_file(path)
         with np.load(path, allow_pickle=False) as gt:
             if "depth" not in gt.files or npz_shape(gt, "depth") != shape:  # from the header: a zip can claim GBs
                 return None

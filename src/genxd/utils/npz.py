@@ -7,13 +7,14 @@ can compare the shape with the one it expects. :func:`npz_shape` reads only the 
 
 from __future__ import annotations
 
+import os
 import tokenize
 import zipfile
 import zlib
 
 import numpy as np
 
-__all__ = ["NPZ_READ_ERRORS", "npz_shape"]
+__all__ = ["NPZ_READ_ERRORS", "npz_shape", "require_numpy_file"]
 
 #: what reading an ``.npz`` that is damaged or no archive raises besides ValueError / KeyError (TokenError: a
 #: damaged ``.npy`` header)
@@ -34,3 +35,19 @@ def npz_shape(z: np.lib.npyio.NpzFile, name: str) -> tuple[int, ...]:
         read = np.lib.format.read_array_header_1_0 if major == 1 else np.lib.format.read_array_header_2_0
         shape, _, _ = read(f)
     return tuple(int(n) for n in shape)
+
+
+#: how an ``.npy`` file and a zip (``.npz``: a local file header, or the end record of an empty archive) begin
+_NUMPY_MAGIC = (b"\x93NUMPY", b"PK\x03\x04", b"PK\x05\x06")
+
+
+def require_numpy_file(path: str | os.PathLike) -> None:
+    """A ValueError unless ``path`` begins as an ``.npy`` file or an ``.npz`` archive does. ``np.load`` takes any other
+    file for a pickle and, with ``allow_pickle=False``, said of a damaged or foreign file (text, an image, a page of
+    HTML saved under the name) "This file contains pickled (object) data. If you trust the file you can load it
+    unsafely using the `allow_pickle=` keyword argument": advice to unpickle what is not even a pickle. An OSError
+    of the machine (a missing file, a permission) is raised as is."""
+    with open(path, "rb") as f:
+        start = f.read(6)
+    if not start.startswith(_NUMPY_MAGIC):
+        raise ValueError(f"not a NumPy .npy or .npz file (it begins {start!r}; genxd does not read pickled data)")
