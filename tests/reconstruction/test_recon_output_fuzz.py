@@ -95,5 +95,15 @@ def test_a_recorded_input_that_is_gone(output, tmp_path):
         _evaluate(out)
 
 
+def test_a_4d_output_without_its_motion_is_refused(output, tmp_path):
+    """Without motion.npz (not copied along with scene.ply) a 4d output was scored as the scene at t = 0 at every
+    held-out time, without a word."""
+    out = _copy(output, tmp_path)
+    (out / "motion.npz").unlink()
+    with pytest.raises(FileNotFoundError, match=r"out: no motion\.npz, the motion of this 4d reconstruction's "):
+        _evaluate(out)
+    assert not (out / "metrics_test.json").exists()
+
+
 def test_fuzzing_the_output_records_finds_nothing(tmp_path):
     assert_fuzz_finds_nothing("recon-output", 60, tmp_path)

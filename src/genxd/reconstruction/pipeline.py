@@ -515,6 +515,9 @@ def evaluate_scene(
         raise FileExistsError(f"{render_dir} exists; {overwrite_hint('pass')}")
     rec = OutputRecords(scene_dir)
     record = rec.record
+    if record.get("mode") == "4d" and not (scene_dir / "motion.npz").is_file():  # was scored as the scene at t = 0
+        raise FileNotFoundError(f"{scene_dir}: no motion.npz, the motion of this 4d reconstruction's Gaussians "
+                                "(its reconstruction.json): copy it beside scene.ply")
     source = Path(input_path) if input_path is not None else rec.input()
     if source is None:
         raise ValueError(f"{scene_dir}: no recorded input; pass {input_option()}")
