@@ -172,6 +172,22 @@ def test_a_bad_input_gives_its_error_alone_without_the_cpu_defaults_note(tiny, t
     _one_line_error(result, "frame_0002.png")
 
 
+@pytest.mark.parametrize("options, says", [
+    (["--init", "colmap"], "--init colmap needs a COLMAP input with 3D points"),
+    (["--init", "depth"], "depth initialisation needs depth maps"),
+    (["--resolution", "8"], "images must be at least 11x11 (SSIM window), got 8x8"),
+])
+def test_what_training_cannot_use_is_said_alone_before_the_notes(tiny, tmp_path, no_training, options, says):
+    """An initialisation the input cannot give, or images downsized below the SSIM window, were refused by the
+    training, after the CPU defaults note (two lines); now checked with the input, before it."""
+    images, c2w, K = tiny
+    folder = write_views_folder(tmp_path / "scene", images, c2w, K)
+    result = runner.invoke(app, ["reconstruct", str(folder), "--out", str(tmp_path / "out"), "--video-frames", "0",
+                                 *options])
+    _one_line_error(result, says)
+    assert not (tmp_path / "out").exists()
+
+
 def test_existing_output_is_refused_in_the_callers_terms(tmp_path):
     """From Python the refusal names ``overwrite=True``; from the command line ``--overwrite``."""
     from genxd.reconstruction.pipeline import _check_output_dir

@@ -28,6 +28,7 @@ __all__ = [
     "scene_scale",
     "random_points_in_frusta",
     "points_from_depth",
+    "init_method_for",
     "initial_points",
     "footprint_layers",
 ]
@@ -170,6 +171,25 @@ class InitialPoints:
     times: Tensor | None = None
 
 
+def init_method_for(views: Views, method: InitMethod | str) -> str:
+    """The method :func:`initial_points` uses for ``views``: ``auto`` is ``colmap`` when the views have sparse points,
+    else ``depth`` with depth maps, else ``random``. A ValueError when the views lack what ``method`` needs, or for
+    an unknown method."""
+    has_points = views.points_xyz is not None and len(views.points_xyz) > 0
+    if method == "auto":
+        return "colmap" if has_points else ("depth" if views.depths is not None else "random")
+    if method == "colmap" and not has_points:
+        from ..validation import setting
+
+        raise ValueError(f"{setting('init', 'colmap')} needs a COLMAP input with 3D points (or a "
+                         "transforms.json with a ply_file_path)")
+    if method == "depth" and views.depths is None:
+        raise ValueError("depth initialisation needs depth maps (transforms.json 'depth_file_path')")
+    if method not in ("colmap", "depth", "random"):
+        raise ValueError(f"unknown init method {method!r}: expected auto, colmap, random or depth")
+    return method
+
+
 def initial_points(
     views: Views, method: InitMethod = "auto", num_points: int = 20_000, seed: int = 0
 ) -> InitialPoints:
@@ -178,26 +198,14 @@ def initial_points(
     ``auto``: COLMAP points when the input has them, else depth maps when present, else random.
     """
     generator = torch.Generator().manual_seed(seed)
-    if method == "auto":
-        if views.points_xyz is not None and len(views.points_xyz) > 0:
-            method = "colmap"
-        elif views.depths is not None:
-            method = "depth"
-        else:
-            method = "random"
-    if method == "colmap":
-        if views.points_xyz is None or len(views.points_xyz) == 0:
-            from ..validation import setting
-
-            raise ValueError(f"{setting('init', 'colmap')} needs a COLMAP input with 3D points (or a "
-                             "transforms.json with a ply_file_path)")
+    chosen = init_method_for(views, method)
+    if chosen == "colmap":
+        assert views.points_xyz is not None  # init_method_for checked it
         colours = views.points_rgb if views.points_rgb is not None else torch.full_like(views.points_xyz, 0.5)
-        return InitialPoints(views.points_xyz.float(), colours.float(), method)
-    if method == "depth":
+        return InitialPoints(views.points_xyz.float(), colours.float(), chosen)
+    if chosen == "depth":
         pts, cols, source = points_from_depth(views, num_points, generator)
-    elif method == "random":
+    else:  # random
         pts, cols, source = random_points_in_frusta(views, num_points, generator)
-    else:
-        raise ValueError(f"unknown init method {method!r}: expected auto, colmap, random or depth")
     times = None if views.times is None else views.times.float()[source]
-    return InitialPoints(pts, cols, method, times)
+    return InitialPoints(pts, cols, chosen, times)

@@ -41,7 +41,8 @@ from .masks import INDEXED_MASKS, load_masks, mask_folder, mask_paths, masked_me
 from .output_records import OutputRecords, input_option
 from .metrics import GAUSSIAN_SSIM, load_lpips
 from .ply import load_scene, save_motion, save_ply
-from .trainer import ReconstructionConfig, evaluate_views, render_views, train_gaussians, view_metrics
+from .trainer import (ReconstructionConfig, check_training_views, evaluate_views, render_views, train_gaussians,
+                      view_metrics)
 from .views import Views, detect_input_kind, load_reconfusion_views, load_views, one_time_axis
 
 __all__ = [
@@ -395,6 +396,7 @@ def reconstruct_scene(
         if on_note is not None:
             on_note(extra_views_summary(sources, len(train_views) - num_train, num_train))
 
+    check_training_views(train_views, config)  # before the notes: --init colmap without points is said alone
     # the warnings after every check: a bad input (a missing --extra-views folder, a mask) gives its error alone
     if mismatch is not None:
         v.warn(mismatch)

@@ -21,12 +21,12 @@ from torch import Tensor
 
 from .densify import StrategyKind, make_strategy, short_run_schedule
 from .gaussians import GaussianModel, MotionBasis
-from .init import InitMethod, footprint_layers, initial_points, scene_scale
+from .init import InitMethod, footprint_layers, init_method_for, initial_points, scene_scale
 from .metrics import load_lpips_module, psnr, ssim
 from .rasterizer import Backend
 from .views import Views
 
-__all__ = ["ReconstructionConfig", "TrainResult", "train_gaussians", "render_views", "evaluate_views", "view_metrics"]
+__all__ = ["ReconstructionConfig", "TrainResult", "check_training_views", "train_gaussians", "render_views", "evaluate_views", "view_metrics"]
 
 Mode = Literal["3d", "4d"]
 
@@ -202,6 +202,25 @@ def _motion_regulariser(model: GaussianModel) -> Tensor:
     return model.params["motion"].norm(dim=-1).sum(-1).mean()
 
 
+def check_training_views(views: Views, config: ReconstructionConfig) -> None:
+    """A ValueError when :func:`train_gaussians` cannot fit ``views`` with ``config``: no views, images that are not
+    floats in [0, 1] or smaller than the SSIM window, bad cameras, a 4D fit without times, an initialisation the
+    views cannot give (``init="colmap"`` without sparse points, ``"depth"`` without depth maps), CUDA asked for and
+    absent. ``genxd reconstruct`` checks first, so that such an input gives its error alone, before its notes."""
+    if len(views) == 0:
+        raise ValueError("no training views")
+    views.check_values()
+    if config.mode == "4d" and views.times is None:
+        raise ValueError("4D reconstruction needs per-view times (transforms.json frames need 'time')")
+    if min(views.height, views.width) < 11:
+        raise ValueError(f"images must be at least 11x11 (SSIM window), got {views.width}x{views.height}")
+    init_method_for(views, config.init)
+    if torch.device(config.device).type == "cuda" and not torch.cuda.is_available():
+        from ..validation import setting
+
+        raise ValueError(f"{setting('device', 'cuda')} was asked for, but CUDA is not available")
+
+
 def train_gaussians(
     views: Views,
     config: ReconstructionConfig | None = None,
@@ -217,18 +236,8 @@ def train_gaussians(
         callback: called as ``callback(step, model, stats)`` after every step.
     """
     config = config or ReconstructionConfig()
-    if len(views) == 0:
-        raise ValueError("no training views")
-    views.check_values()
-    if config.mode == "4d" and views.times is None:
-        raise ValueError("4D reconstruction needs per-view times (transforms.json frames need 'time')")
-    if min(views.height, views.width) < 11:
-        raise ValueError(f"images must be at least 11x11 (SSIM window), got {views.width}x{views.height}")
+    check_training_views(views, config)
     device = torch.device(config.device)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        from ..validation import setting
-
-        raise ValueError(f"{setting('device', 'cuda')} was asked for, but CUDA is not available")
     # the global generator (the densification's splits draw from it) seeded for repeatable runs, in a fork: the
     # caller's random state is put back afterwards (it was left reseeded to config.seed)
     with torch.random.fork_rng(devices=range(torch.cuda.device_count()) if device.type == "cuda" else []):
