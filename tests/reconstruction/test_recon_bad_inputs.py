@@ -271,3 +271,23 @@ def test_a_transforms_json_without_size_or_image_is_refused_in_the_callers_terms
     assert "height" not in result.output
     with pytest.raises(ValueError, match=r'"w" and "h".* or pass height and width'):
         load_transforms_json(folder / "transforms.json")
+
+
+def test_a_generate_output_root_and_a_scenes_other_json_point_at_the_input(tiny, tmp_path, no_training):
+    """``genxd generate -o OUT`` writes OUT/<scene>/: ``reconstruct OUT`` listed the supported inputs only, and
+    ``reconstruct OUT/<scene>/cameras.json`` (the authors' camera format beside transforms.json) was read as a
+    transforms.json: "(transforms.json): needs a non-empty 'frames' list, got null"."""
+    images, c2w, K = tiny
+    scene = write_views_folder(tmp_path / "out" / "scene_a", images, c2w, K)
+    write_views_folder(tmp_path / "out" / "scene_b", images, c2w, K)
+    (scene / "cameras.json").write_text(json.dumps({"fx": 16.0, "cameras": []}))
+    _one_line_error(_reconstruct(tmp_path / "out", tmp_path / "r1"), "not a supported input",
+                    f"it holds 2 scene folders ({tmp_path / 'out' / 'scene_a'}, {tmp_path / 'out' / 'scene_b'}): "
+                    "give one")
+    _one_line_error(_reconstruct(scene / "cameras.json", tmp_path / "r2"),
+                    f"{scene / 'cameras.json'}: not a transforms.json (it has no 'frames' list); give the folder "
+                    f"{scene} (its transforms.json)")
+    (tmp_path / "plain").mkdir()
+    result = _reconstruct(tmp_path / "plain", tmp_path / "r3")
+    _one_line_error(result, "not a supported input")
+    assert "scene folder" not in result.output

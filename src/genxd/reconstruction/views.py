@@ -297,8 +297,24 @@ def detect_input_kind(path: str | os.PathLike) -> str:
     raise ValueError(
         f"{path}: not a supported input: expected transforms.json, a COLMAP model (images/ + 0/ or "
         "sparse/0/), a ReconFusion folder (index.json) or a DTU scan (IDR's image/ + cameras.npz, or "
-        "DTU's Rectified/scanN)"
+        f"DTU's Rectified/scanN){_inputs_inside(path)}"
     )
+
+
+def _inputs_inside(folder: Path, shown: int = 2) -> str:
+    """``"; it holds N scene folders (a/, b/, ...): give one"`` when sub-folders of ``folder`` hold a
+    ``transforms.json`` (``genxd generate -o OUT`` writes one folder per scene in OUT), else ``""``."""
+    try:
+        scenes = sorted(d.name for d in folder.iterdir() if not d.name.startswith(".")
+                        and (d / "transforms.json").is_file())
+    except OSError:
+        return ""
+    if not scenes:
+        return ""
+    more = ", ..." if len(scenes) > shown else ""
+    named = ", ".join(f"{folder / name}" for name in scenes[:shown])
+    return (f"; it holds {len(scenes)} scene folder{'s' if len(scenes) > 1 else ''} ({named}{more}): give one "
+            "(genxd generate writes one folder per input)")
 
 
 #: what reading a ``ground_truth.npz``'s depth may raise for a bad file
@@ -338,6 +354,11 @@ def _load_transforms(path: Path, resolution: int | None = None) -> Views:
     json_path = path if path.is_file() else path / "transforms.json"
     folder = json_path.parent
     meta = read_json(json_path, f"a {TRANSFORMS_JSON}")  # read once: its size limit holds for what is parsed
+    if path.is_file() and isinstance(meta, dict) and "frames" not in meta:  # another .json: a scene's cameras.json
+        beside = folder / "transforms.json"
+        hint = f"; give the folder {folder} (its transforms.json)" if beside.is_file() and not beside.samefile(
+            json_path) else ""
+        raise ValueError(f"{json_path}: not a {TRANSFORMS_JSON} (it has no 'frames' list){hint}")
     cameras = transforms_from_object(meta, json_path)
     frames = meta["frames"]  # a list of objects with transform_matrix: transforms_from_object checked it
     for i, fr in enumerate(frames):
