@@ -94,3 +94,24 @@ def test_frames_of_different_sizes_are_still_refused_when_downsized_to_one_size(
     with pytest.raises(ValueError, match=r"frames have different sizes: .*frame_0003\.png is 57x41, .*frame_0000\.png "
                                          r"is 56x40"):
         load_views(folder, resolution=24)
+
+
+def test_eval_recon_reads_the_input_downsized_as_reconstructed(tmp_path, monkeypatch) -> None:
+    """eval-recon read every view of the input at its full size (all of them, to score the held-out ones) before
+    downsizing the held-out views to the size reconstructed at; it still reports the stored size."""
+    from genxd.reconstruction.pipeline import evaluate_scene, reconstruct_scene
+    from genxd.reconstruction.ply import load_scene
+    from genxd.reconstruction.trainer import ReconstructionConfig, evaluate_views
+
+    images, _, c2w, K = _scene()
+    folder = write_views_folder(tmp_path / "scene", images, c2w, K)
+    reconstruct_scene(folder, tmp_path / "recon", ReconstructionConfig(iterations=1, init_points=100, strategy="none"),
+                      resolution=24, holdout_every=3, video_frames=0, progress=False, use_lpips=False)
+    alive = _full_size_images_alive(monkeypatch)
+    result = evaluate_scene(tmp_path / "recon", use_lpips=False, out_path=tmp_path / "metrics.json")
+    assert len(alive) == 6 and max(alive) == 1, alive  # before: 1, 2, ... 6
+    assert result["resolution"] == [17, 24] and result["input_resolution"] == [40, 56]
+    assert result["test_views"] == [0, 3]
+    held_out = load_views(folder).resized(24).subset([0, 3])  # read whole, then downsized: as before
+    expected, _ = evaluate_views(load_scene(tmp_path / "recon"), held_out, torch.zeros(3))
+    assert result["psnr"] == expected["psnr"] and result["ssim"] == expected["ssim"]

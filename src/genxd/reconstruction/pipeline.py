@@ -543,7 +543,8 @@ def evaluate_scene(
     else:
         if n_views is not None:
             raise ValueError(f"{arg('n_views')} only applies to ReconFusion inputs")
-        views = load_views(source, resolution=None, scene_key=scene_key)
+        # downsized as read to the size reconstructed at (a capture of 1080p frames was held whole first)
+        views = load_views(source, resolution=max(height, width) if height and width else None, scene_key=scene_key)
         test = rec.test_views()
         protocol = "holdout"
     if not test:
@@ -559,7 +560,7 @@ def evaluate_scene(
         test_views.times = all_times[torch.tensor(test)]
     held_out_masks = None
     if masks is not None:  # before the rendering: a missing or wrong mask is said at once
-        held_out_masks = _held_out_masks(masks, scene_key, test, test_views, (views.height, views.width),
+        held_out_masks = _held_out_masks(masks, scene_key, test, test_views, views.input_size,
                                          kind in INDEXED_MASKS, out_path, "--out" if is_cli() else "out_path")
     model = load_scene(scene_dir, device=device)
     background = rec.background()
@@ -573,7 +574,7 @@ def evaluate_scene(
         "test_views": test,
         "resolution": [test_views.height, test_views.width],
         # the held-out images as stored (undistorted, for a lens with distortion), before any downsizing
-        "input_resolution": [views.height, views.width],
+        "input_resolution": list(views.input_size),
         "lpips_available": lpips_fn is not None,
         **metrics,
         "ssim_definition": GAUSSIAN_SSIM,

@@ -66,6 +66,9 @@ class Views:
         depths: ``[N, H, W]`` z-depth (0 = unknown), or None.
         points_xyz / points_rgb: ``[P, 3]`` world points and colours in [0, 1] (COLMAP, or a transforms.json's
             ``ply_file_path``), or None.
+        stored_size: ``(H, W)`` of the images as the input stores them (undistorted, for a lens with distortion)
+            when they were downsized (:meth:`resized`, ``load_views(resolution=...)``), else None: see
+            :attr:`input_size`.
 
     Integer images are kept in their dtype (not made float), for :meth:`check_values` to refuse them.
     """
@@ -79,6 +82,7 @@ class Views:
     points_xyz: Tensor | None = None
     points_rgb: Tensor | None = None
     source_times: Tensor | None = None
+    stored_size: tuple[int, int] | None = None
 
     def __post_init__(self) -> None:
         from ..cameras.geometry import _tensor
@@ -127,6 +131,11 @@ class Views:
         as_intrinsics(self.K, len(self), "Views.K")
 
     @property
+    def input_size(self) -> tuple[int, int]:
+        """``(H, W)`` of the images as the input stores them, before any downsizing."""
+        return self.stored_size if self.stored_size is not None else (self.height, self.width)
+
+    @property
     def height(self) -> int:
         return int(self.images.shape[-2])
 
@@ -156,7 +165,8 @@ class Views:
         pixel's centre).
         """
         images, depths = downsize_pixels(self.images, self.depths, resolution)
-        return self if images is self.images else replace(self, images=images, depths=depths)
+        return self if images is self.images else replace(self, images=images, depths=depths,
+                                                             stored_size=self.input_size)
 
 
 def downsize_pixels(images: Tensor, depths: Tensor | None, resolution: int | None) -> tuple[Tensor, Tensor | None]:
@@ -380,6 +390,7 @@ def _load_transforms(path: Path, resolution: int | None = None) -> Views:
     images: list[Tensor] = []
     depths: list[Tensor | None] = []
     first_read = first_undistorted = None  # the sizes (empty tensors) of the first view, read and undistorted
+    stored: tuple[int, int] | None = None  # the views' size before downsizing, when they were
     ground_truth: Tensor | None = None
     for i, file in enumerate(paths):
         image = load_image(file)
@@ -401,6 +412,7 @@ def _load_transforms(path: Path, resolution: int | None = None) -> Views:
             depth = undistorted_depth[0] if depth is not None else None
             first_undistorted = _size_of(image) if first_undistorted is None else first_undistorted
             same_size([first_undistorted, image], [paths[0], file], json_path)
+        stored = (int(image.shape[-2]), int(image.shape[-1]))
         image, depth = downsize_pixels(image[None], None if depth is None else depth[None], resolution)
         images.append(image[0])
         depths.append(None if depth is None else depth[0])
@@ -427,6 +439,7 @@ def _load_transforms(path: Path, resolution: int | None = None) -> Views:
         points_xyz=points_xyz,
         points_rgb=points_rgb,
         source_times=source_times,
+        stored_size=stored if stored != tuple(images[0].shape[-2:]) else None,
     )
 
 
@@ -471,6 +484,7 @@ def _load_colmap(path: Path, resolution: int | None = None) -> Views:
     if not image_dir.is_dir():
         raise ValueError(f"{path}: no images/ folder beside the COLMAP model")
     images, sizes, paths = [], [], []
+    stored: tuple[int, int] | None = None  # the views' size before downsizing
     K = model.K.clone()
     grids = GridCache()
     for i, (name, h, w) in enumerate(zip(model.image_names, model.heights, model.widths)):
@@ -485,6 +499,7 @@ def _load_colmap(path: Path, resolution: int | None = None) -> Views:
             if pinhole_K is not None:
                 K[i] = pinhole_K.to(K.dtype)
         sizes.append(_size_of(img))  # as undistorted, before downsizing: one size for all, checked below
+        stored = (int(img.shape[-2]), int(img.shape[-1]))
         img = downsize_pixels(img[None], None, resolution)[0][0]  # the full-size pixels let go before the next
         images.append(img)
         paths.append(file)
@@ -498,6 +513,7 @@ def _load_colmap(path: Path, resolution: int | None = None) -> Views:
         names=list(model.image_names),
         points_xyz=points,
         points_rgb=colors,
+        stored_size=stored if stored != tuple(images[0].shape[-2:]) else None,
     )
 
 
