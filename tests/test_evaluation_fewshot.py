@@ -234,3 +234,18 @@ def test_the_settings_are_checked_before_the_model_loads(tmp_path, monkeypatch):
         with pytest.raises(error, match=message):
             evaluate_fewshot(model="/nonexistent", data_root=tmp_path / "scenes", **kwargs)
     assert not (tmp_path / "scenes").exists()
+
+
+def test_a_fewshot_section_has_its_units_and_its_own_gain():
+    """genxd eval --modes fewshot: the report's units had none for psnr_with / psnr_without / ssim_* /
+    generated_psnr, and gave the fewshot gain_db (psnr_with - psnr_without) the photo rows' psnr - baseline_psnr."""
+    from types import SimpleNamespace
+
+    from genxd.evaluation_units import _numeric_keys, report_units
+
+    row = {"scene": "fewshot_9_000", "psnr_without": 20.0, "psnr_with": 21.0, "ssim_without": 0.5, "ssim_with": 0.6,
+           "gain_db": 1.0, "generated_psnr": 18.0, "num_generated": 10, "num_test": 21}
+    section = evaluation_fewshot._summary([row], SimpleNamespace(bundled=True), 1, 9, 24, 2, 1, 64, 8, 2, 1.0, 3)
+    units = report_units({"fewshot": section})
+    assert set(units) == _numeric_keys(section, set())
+    assert "psnr_with - psnr_without" in units["gain_db"] and "per held-out test view" in units["psnr_with"]

@@ -15,6 +15,9 @@ __all__ = ["UNITS", "unit_of", "report_units"]
 _PSNR = "dB: 10 log10(1 / MSE), RGB in [0, 1] at the model's resolution, one MSE per scene (photos: per photo) over "
 _SCENE_PSNR = _PSNR + "its non-context frames (covered pixels in the photo modes), then the mean over scenes"
 _SSIM = "SSIM (Gaussian window 11, sigma 1.5, valid region), mean over a scene's non-context frames, then over scenes"
+_FEWSHOT_PSNR = ("dB: 10 log10(1 / MSE), RGB in [0, 1], one MSE per held-out test view, the mean over a scene's test "
+                 "views (fewshot summary: then over scenes)")
+_FEWSHOT_SSIM = "SSIM (Gaussian window 11, sigma 1.5, valid region), mean over a scene's held-out test views"
 _CHANGE = ("mean |RGB| difference in [0, 1] between consecutive generated frames (static camera), mean over scenes; "
            "0 for a static output")
 
@@ -25,7 +28,8 @@ UNITS: dict[str, str] = {
     "psnr": _SCENE_PSNR, "baseline_psnr": _SCENE_PSNR + "; the repeat-input baseline (nearest context view)",
     "ssim": _SSIM, "baseline_ssim": _SSIM + "; the repeat-input baseline",
     "psnr_gain_db": "dB: mean over scenes of psnr - baseline_psnr",
-    "gain_db": "dB: psnr - baseline_psnr",
+    "gain_db": "dB: psnr - baseline_psnr (a photo's row); fewshot: psnr_with - psnr_without (a scene's row; the "
+               "fewshot summary: the mean over scenes)",
     "fraction_above_baseline": "fraction of scenes (photos) in [0, 1]",
     "camera_following_db": "dB: PSNR against the asked frames minus PSNR against them in reverse order, mean over scenes",
     "motion_strength": "motion strength (100 x the per-frame image displacement)",
@@ -44,6 +48,14 @@ UNITS: dict[str, str] = {
     "mean_centre_err_sim3": "requested path units: mean over frames, then scenes (free similarity)",
     "centre_err_rel": "mean centre error / requested path length", "mean_centre_err_rel": "mean over scenes of "
     "centre_err_rel", "mean_centre_err_sim3_rel": "mean over scenes of the free-similarity centre_err_rel",
+    # fewshot (genxd.evaluation_fewshot): Gaussians fitted to 3 views, without and with generated views
+    **{f"{metric}_{fit}": f"the Gaussians fitted {fit} the generated views; " + text
+       for metric, text in (("psnr", _FEWSHOT_PSNR), ("ssim", _FEWSHOT_SSIM)) for fit in ("with", "without")},
+    "fraction_with_above_without": "fraction of scenes in [0, 1]",
+    "generated_psnr": "dB: 10 log10(1 / MSE), RGB in [0, 1], one MSE over a scene's generated views against renders at "
+                      "their poses, then the mean over scenes",
+    "seed": "seed", "scenes_done": "count", "num_views": "count", "context_views": "count", "groups": "count",
+    "real_repeat": "count", "iterations": "count", "num_generated": "count", "num_test": "count",
 }
 _PATTERNS = {"object_frame_change_": _CHANGE + " (the input view's object pixels)", "frame_change_": _CHANGE}
 
