@@ -12,7 +12,8 @@ generated video ``(R_gen^j, T_gen^j)``:
   to their first camera, genxd fits one least-squares scale of the recovered centres to the requested ones
   before measuring (the anchored alignment below), so TransErr is in the requested path's units and measures
   the *shape* and direction of the path, not its absolute size. A requested path whose centres do not move (rotation, zoom, static) has
-  no TransErr (None).
+  no TransErr (None); a recovered path whose centres do not move while the requested ones do (a rotation-only
+  recovery) has the largest: ``sum_j ||T_gt^j||`` (scale 0), not None.
 
 Two alignments are reported: the **anchored** one (both paths relative to their first camera, which
 fixes rotation and translation; one least-squares scale) for TransErr, and the free similarity
@@ -104,16 +105,19 @@ def compare_paths(c2w_gen: Tensor | np.ndarray, c2w_gt: Tensor | np.ndarray) -> 
     c_gen, c_gt = gen_rel[:, :3, 3], gt_rel[:, :3, 3]
     length = float(np.linalg.norm(np.diff(c_gt, axis=0), axis=1).sum())
     out = PathErrors(n, rot.tolist(), float(rot.sum()), float(rot.mean()), length)
-    if length <= 1e-9 or float((c_gen**2).sum()) <= 0:
-        return out  # the requested camera does not move (or the recovered one does not): no TransErr
-    # anchored: argmin_{s >= 0} sum ||c_gt - s c_gen||^2 (a negative s would be a point reflection)
-    s = max(0.0, float((c_gt * c_gen).sum() / (c_gen**2).sum()))
+    if length <= 1e-9:
+        return out  # the requested camera does not move: no TransErr
+    # anchored: argmin_{s >= 0} sum ||c_gt - s c_gen||^2 (a negative s would be a point reflection); a recovered
+    # camera that does not move (a rotation-only or static recovery) is the error of every scale: ||c_gt||, scale 0
+    gen_moves = float((c_gen**2).sum()) > 0
+    s = max(0.0, float((c_gt * c_gen).sum() / (c_gen**2).sum())) if gen_moves else 0.0
     err = np.linalg.norm(c_gt - s * c_gen, axis=1)
     out.centre_err, out.TransErr, out.mean_centre_err = err.tolist(), float(err.sum()), float(err.mean())
     out.centre_err_rel, out.scale = float(err.mean() / length), s
     spread = np.linalg.norm(c_gen - c_gen.mean(0), axis=1).max()
-    if n >= 3 and spread > 0:
-        s3, R, t = umeyama_alignment(c_gen, c_gt)
+    if n >= 3:
+        # recovered centres on one point: every similarity maps them to one point, at best the requested mean
+        s3, R, t = umeyama_alignment(c_gen, c_gt) if spread > 0 else (0.0, np.eye(3), c_gt.mean(0))
         err3 = np.linalg.norm(c_gen @ (s3 * R).T + t - c_gt, axis=1)
         out.centre_err_sim3, out.TransErr_sim3 = err3.tolist(), float(err3.sum())
         out.mean_centre_err_sim3, out.centre_err_sim3_rel = float(err3.mean()), float(err3.mean() / length)
