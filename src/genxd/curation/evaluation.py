@@ -24,6 +24,8 @@ def umeyama_alignment(
         raise ValueError(f"expected two [N, 3] arrays of equal shape, got {source.shape} and {target.shape}")
     if source.shape[0] < 3:
         raise ValueError(f"need at least 3 points, got {source.shape[0]}")
+    if not (np.isfinite(source).all() and np.isfinite(target).all()):  # was numpy's "SVD did not converge"
+        raise ValueError("umeyama_alignment: the points contain NaN or infinite values")
     mu_s, mu_t = source.mean(0), target.mean(0)
     xs, xt = source - mu_s, target - mu_t
     cov = xt.T @ xs / source.shape[0]
@@ -45,7 +47,9 @@ def absolute_trajectory_error(c2w_estimated: np.ndarray, c2w_true: np.ndarray) -
         c2w_estimated, c2w_true: ``[N, 4, 4]`` camera-to-world (any consistent convention).
     Returns:
         ``rmse`` (ground-truth units), ``max``, ``trajectory_length`` (sum of ground-truth centre
-        steps) and ``relative`` = rmse / trajectory_length, plus the alignment ``scale``.
+        steps) and ``relative`` = rmse / trajectory_length (inf when the ground truth does not move), plus the
+        alignment ``scale`` (1 when the estimated centres coincide: no scale fits them; the errors are then those
+        about the ground-truth mean). Fewer than 3 cameras, or NaN / infinite centres, are a ValueError.
     """
     est = np.asarray(c2w_estimated, dtype=np.float64)[:, :3, 3]
     gt = np.asarray(c2w_true, dtype=np.float64)[:, :3, 3]
