@@ -60,7 +60,8 @@ class PathErrors:
             centres do not move.
         centre_err_sim3: the same after the free least-squares similarity of the centres (Umeyama: rotation,
             translation and scale fitted; the usual trajectory-error alignment; it also forgives a path
-            that goes the wrong way, which the anchored one does not).
+            that goes the wrong way, which the anchored one does not); None also with 2 frames (a similarity fits
+            any 2 centres exactly).
         RotErr, TransErr, TransErr_sim3: the sums over frames (CameraCtrl's definitions).
         mean_rot_err_deg, mean_centre_err, mean_centre_err_sim3: per-frame means.
         path_length: the requested path's length; centre_err_rel / centre_err_sim3_rel: mean centre error
