@@ -44,7 +44,7 @@ from .checkpoint_files import (CHECKPOINT_PREFIX, CONFIG_MARK, check_state_archi
                                kept_no_ema, state_dict_mismatch)
 from .config import CheckpointConfig, LoggingConfig, OptimConfig, config_to_dict
 from .interrupts import StepBoundaryInterrupts
-from .optimizer_settings import keep_optimizer_settings
+from .optimizer_settings import keep_optimizer_settings, optimizer_kind_error
 from .optional_packages import optional_package_error
 from .run_lock import RunFolderLock, in_use_error
 from .run_outputs import _drop_rows_after, remove_run_outputs
@@ -373,6 +373,8 @@ class TrainingRun(RunStops):
                              "checkpoint")
         if state.get("kind") != self.kind:
             raise ValueError(f"{path} is a {state.get('kind')!r} checkpoint, this is a {self.kind!r} run")
+        if (mismatch := optimizer_kind_error(path, config_section(saved, "training"), self.optim.use_8bit_adam)):
+            raise mismatch  # before its state is loaded: the first step failed with a KeyError traceback
         self._note_changed_settings(state, config_section(saved, "data"))
         check_state_archives(path / "accelerate_state")  # before torch.load inflates any of them
         try:

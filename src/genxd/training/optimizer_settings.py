@@ -1,13 +1,18 @@
 """An optimiser's settings on resuming: loading a checkpoint's optimiser state puts back the settings of the run that
-wrote it; the resumed run keeps its own (:func:`keep_optimizer_settings`)."""
+wrote it; the resumed run keeps its own (:func:`keep_optimizer_settings`). An optimiser of another kind than the
+checkpoint's cannot take its state (:func:`optimizer_kind_error`)."""
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import torch
 
-__all__ = ["keep_optimizer_settings"]
+__all__ = ["keep_optimizer_settings", "optimizer_kind_error"]
+
+#: the optimiser each value of ``training.use_8bit_adam`` makes (:func:`genxd.training.trainer.make_optimizer`)
+_KINDS = {False: "torch's AdamW", True: "bitsandbytes' AdamW8bit"}
 
 #: the config's settings named in the note on those the checkpoint's run had otherwise
 _WORDS = {"weight_decay": "weight decay", "betas": "Adam betas", "eps": "Adam epsilon"}
@@ -36,3 +41,17 @@ def keep_optimizer_settings(optimizer: torch.optim.Optimizer, made: list[dict[st
         return None
     return (f"note: resuming with other optimiser settings than the checkpoint's: {', '.join(changed.values())} "
             "(the config's are used; its Adam moments are the checkpoint's)")
+
+
+def optimizer_kind_error(checkpoint: "os.PathLike[str] | str", saved_training: dict[str, Any], use_8bit_adam: bool) -> ValueError | None:
+    """A ValueError when ``checkpoint``'s run (``saved_training``: the ``training`` section of its ``config.yaml``) made
+    its optimiser with another ``use_8bit_adam`` than this run: the two optimisers keep other state (``exp_avg`` /
+    ``exp_avg_sq``; ``state1`` / ``state2`` quantised), and the loaded state failed at the first step with a
+    ``KeyError`` traceback. None when they agree or the checkpoint does not say."""
+    was = saved_training.get("use_8bit_adam")
+    if not isinstance(was, bool) or was == bool(use_8bit_adam):
+        return None
+    return ValueError(f"{checkpoint} was trained with training.use_8bit_adam: {str(was).lower()} ({_KINDS[was]}), this "
+                      f"run has {str(bool(use_8bit_adam)).lower()} ({_KINDS[bool(use_8bit_adam)]}): the optimiser's "
+                      f"state cannot be resumed by the other; resume with training.use_8bit_adam="
+                      f"{str(was).lower()}, or start a new output_dir")
