@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import math
 import os
 import re
 import threading
@@ -26,6 +25,8 @@ from . import validation as v
 from .checkpoint_folders import BUNDLED_MODEL_DIR  # defined there, free of torch
 from .config_weights import (check_config_fits_weights, check_weights_match, variant_index_names, variant_name,
                              weight_shapes)
+from .generation_settings import check_defaults as _check_defaults, generation_number as _number
+from .generation_settings import trained_ranges as _trained_ranges
 from .utils.json_files import read_json
 from .utils.library_logs import genxd_reports_float16_on_cpu, genxd_reports_missing_weights, library_bars
 from .validation import arg, check
@@ -127,59 +128,6 @@ def _read_config(path: Path) -> dict:
     if not isinstance(data, dict):
         raise ValueError(f"{path}: expected a JSON object")
     return data
-
-
-#: generation defaults the jobs use as whole numbers (``int(...)``) and as numbers (``float(...)``)
-_INT_DEFAULTS = ("resolution", "num_frames", "num_inference_steps", "height", "width")
-_FLOAT_DEFAULTS = ("guidance_scale",)
-
-
-def _number(value: Any) -> float | None:
-    """``value`` as a finite float when it is a number (or a numeric string, as ``int()`` / ``float()`` read
-    it), else None."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        return None
-    try:
-        x = float(value)
-    except (ValueError, OverflowError):
-        return None
-    return x if math.isfinite(x) else None
-
-
-def _check_defaults(cfg_path: Path, defaults: dict) -> None:
-    """The generation defaults the jobs use (``int(d["resolution"])``, ``float(d["guidance_scale"])`` ...):
-    a ValueError naming ``cfg_path`` for one that is not a positive whole number / a finite number."""
-    for key in _INT_DEFAULTS:
-        if key not in defaults or (key in ("height", "width") and defaults[key] is None):
-            continue
-        x = _number(defaults[key])
-        if x is None or x != int(x) or x < 1:
-            raise ValueError(f"{cfg_path}: {key} must be a positive whole number, got {defaults[key]!r}")
-    for key in _FLOAT_DEFAULTS:
-        if _number(defaults.get(key)) is None:
-            raise ValueError(f"{cfg_path}: {key} must be a finite number, got {defaults.get(key)!r}")
-    if defaults.get("focal") is not None and not (_number(defaults["focal"]) or 0) > 0:
-        raise ValueError(f"{cfg_path}: focal must be a positive number or null, got {defaults['focal']!r}")
-    if not v.SCHEDULERS.accepts(defaults.get("scheduler")):
-        raise ValueError(f"{cfg_path}: scheduler must be one of {v.SCHEDULERS.describe()}, got "
-                         f"{defaults.get('scheduler')!r}")
-
-
-def _trained_ranges(cfg_path: Path, cfg: dict) -> dict:
-    """The config's ``trained`` entry: ``{name: (lo, hi)}``; entries that are not pairs are ignored (as before),
-    a pair that is not two finite numbers ``lo <= hi`` is a ValueError naming ``cfg_path``."""
-    trained = cfg.get("trained") or {}
-    if not isinstance(trained, dict):
-        raise ValueError(f"{cfg_path}: trained must be an object of [low, high] ranges, got {trained!r:.80}")
-    out = {}
-    for k, val in trained.items():
-        if not (isinstance(val, (list, tuple)) and len(val) == 2):
-            continue
-        lo, hi = (_number(x) for x in val)
-        if lo is None or hi is None or lo > hi:
-            raise ValueError(f"{cfg_path}: trained.{k} must be [low, high] finite numbers, got {val!r}")
-        out[k] = tuple(val)
-    return out
 
 
 def model_info(model: str | Path | None) -> ModelInfo:

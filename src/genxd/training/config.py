@@ -21,6 +21,8 @@ from typing import Any
 
 import yaml
 
+from ..generation_settings import generation_section_error
+from ..utils.close_names import close_matches_note
 from .presets import PRESETS_DIR, has_folder, preset_names, resolve_config
 
 __all__ = [
@@ -298,7 +300,12 @@ class TrainConfig:
     checkpoint: CheckpointConfig = field(default_factory=CheckpointConfig)
     validation: ValidationConfig = field(default_factory=ValidationConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
+    #: what the checkpoints' ``generation_config.json`` says over the starting model's (``guidance_scale: 2.5``)
     generation: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if (error := generation_section_error(self.generation)) is not None:
+            raise error  # a misspelt key was written into every checkpoint, a bad value made them unusable
 
 
 @dataclass
@@ -343,7 +350,8 @@ def _from_dict(cls: type, data: Any, where: str) -> Any:
     names = [f.name for f in dataclasses.fields(cls)]
     unknown = [k for k in data if k not in names]
     if unknown:
-        raise ValueError(f"{where or 'config'}: unknown key(s) {unknown}; valid keys: {names}")
+        raise ValueError(f"{where or 'config'}: unknown key(s) {unknown}{close_matches_note(unknown, names)}; "
+                         f"valid keys: {names}")
     kwargs = {}
     for key, value in data.items():
         hint = hints[key]

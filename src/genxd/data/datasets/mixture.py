@@ -11,6 +11,7 @@ from typing import Any, Sequence
 import numpy as np
 from torch.utils.data import Dataset
 
+from ...utils.close_names import close_matches_note
 from .camvid import CamVidDataset
 from .clips import _rng
 from .multiview import MultiViewDataset
@@ -136,7 +137,8 @@ def build_dataset(spec: dict[str, Any], **defaults: Any) -> Dataset:
     accepted = [p for p in params if p != "self"]
     unknown = [k for k in spec if k not in accepted]
     if unknown:
-        raise ValueError(f"dataset type {kind!r}: unknown option(s) {unknown}; accepted: {accepted}")
+        close = close_matches_note(unknown, [*accepted, "weight"])  # weight: the mixture's (MixtureDataset)
+        raise ValueError(f"dataset type {kind!r}: unknown option(s) {unknown}{close}; accepted: {accepted}")
     for key, value in defaults.items():
         if key in accepted and key not in spec and value is not None:
             spec[key] = value
