@@ -75,6 +75,7 @@ class PhotoSceneDataset(SyntheticDataset):
         if supersample < 1:
             raise ValueError(f"supersample must be >= 1, got {supersample}")
         by_name = {p.name: p for p in TRAINING_PHOTOS}
+        photos = None if photos is None else list(_as_list(photos))  # photos: brick is that photo, not b, r, i, ...
         if photos is not None:
             unknown = [p for p in photos if p not in by_name]
             if unknown:

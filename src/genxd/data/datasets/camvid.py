@@ -233,7 +233,9 @@ class CamVidDataset(_ClipDataset):
         if default_kind not in ("3d", "4d"):
             raise ValueError(f"default_kind must be '3d' or '4d', got {default_kind!r}")
         self.kind, self.default_kind = kind, default_kind
-        self.motion_keys, self.motion_scale = tuple(motion_keys), float(motion_scale)
+        # one key alone (motion_keys: motion_strength) is that key: its characters were tried, none found, and every
+        # video trained as 4D with motion strength 0
+        self.motion_keys, self.motion_scale = tuple(str(k) for k in _as_list(motion_keys)), float(motion_scale)
         limits = ArchiveLimits(**archive_limits) if isinstance(archive_limits, dict) else archive_limits
         self.videos: list[_Video] = []
         roots = [Path(r) for r in _as_list(root)]

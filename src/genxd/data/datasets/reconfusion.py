@@ -11,7 +11,7 @@ from typing import Sequence
 
 from torch import Tensor
 
-from .clips import _Cameras, _ClipDataset
+from .clips import _as_list, _Cameras, _ClipDataset
 
 __all__ = ["ReconFusionDataset"]
 
@@ -47,7 +47,8 @@ class ReconFusionDataset(_ClipDataset):
         super().__init__(num_frames, height, width, fit, pad_value, camera_normalization, stride, clip_spacing,
                          view_sampling, samples_per_scene, seed, cache_size)
         self.root = Path(root)
-        index = read_reconfusion_index(self.root, keys)
+        # one key alone (keys: scan65) is that scene, not its characters
+        index = read_reconfusion_index(self.root, None if keys is None else [str(k) for k in _as_list(keys)])
         self.keys = list(index)
         self.files = [self.root / index[k] for k in self.keys]
         self.cameras = []

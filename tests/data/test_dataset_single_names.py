@@ -1,0 +1,49 @@
+"""A list option of a dataset given one name alone (YAML ``motion_keys: motion_strength``, ``photos: brick``,
+``keys: scene_a``) is that name, as ``kinds: 3d`` and ``stride: 2`` are: it was taken character by character, so a
+CamVid video's motion strength was looked up under the keys ``m``, ``o``, ... and every 4D video trained with
+motion strength 0 (a warning listing the characters), and the photo and ReconFusion datasets refused the characters."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from genxd.data.datasets import CamVidDataset, ReconFusionDataset
+from genxd.data.photo_scenes import PhotoSceneDataset
+from genxd.data.synthetic import make_clip, write_clip
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _single_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def clip():
+    return make_clip(4, "4d", 4, 32, 32, camera="orbit", motion_strength=0.6)
+
+
+def test_camvid_motion_keys_of_one_key(clip, tmp_path, recwarn):
+    write_clip(clip, tmp_path, "video0", "camvid")
+    stored = json.loads((tmp_path / "video0" / "meta.json").read_text())["motion_strength"]
+    ds = CamVidDataset(tmp_path, num_frames=4, height=32, motion_keys="motion_strength", motion_scale=1.0)
+    assert ds.motion_keys == ("motion_strength",)
+    assert float(ds[0]["motion_strength"]) == pytest.approx(stored, rel=1e-5) and stored > 0
+    assert not [w for w in recwarn if "no motion strength" in str(w.message)]
+
+
+def test_photo_dataset_photos_of_one_name():
+    ds = PhotoSceneDataset(length=1, num_frames=2, height=16, photos="brick")
+    assert [p.name for p in ds.pool.photos] == ["brick"]
+
+
+def test_reconfusion_keys_of_one_key(clip, tmp_path):
+    write_clip(clip, tmp_path, "scene_a", "reconfusion")
+    write_clip(clip, tmp_path, "scene_b", "reconfusion")
+    ds = ReconFusionDataset(tmp_path, num_frames=4, height=32, keys="scene_b", camera_normalization="none")
+    assert ds.keys == ["scene_b"]
