@@ -25,6 +25,13 @@ def no_model(monkeypatch):
     ("data.datasets=[{type: synthetic, lenght: 4}]", "unknown option(s) ['lenght']"),
     ("data.datasets=[{type: multiview, root: EMPTY}]", "no multi-view scenes"),
     ("data.height=40", "data.height/width must be multiples of 16"),
+    # a number where a pair or list goes, a weight that is no number: TypeError's traceback, float()'s words alone
+    ("data.datasets=[{type: synthetic, focal_range: 1.0}]",
+     "data.datasets.0 (synthetic): focal_range must be (low, high) with 0 < low <= high, got 1.0"),
+    ("data.datasets=[{type: photo, layout_weights: 2, layouts: [cards, world]}]",
+     "data.datasets.0 (photo): layout_weights must be 2 weights >= 0, not all 0, got 2"),
+    ("data.datasets=[{type: photo, layout_weights: [1, .nan]}]", "layout_weights must be 2 weights >= 0"),
+    ("data.datasets=[{type: synthetic, weight: abc}]", "data.datasets.0 (synthetic): weight must be a number >= 0, got 'abc'"),
 ])
 def test_data_mistakes_come_before_the_model(tmp_path, no_model, override, expected):
     (tmp_path / "empty").mkdir()

@@ -63,9 +63,13 @@ class PhotoSceneDataset(SyntheticDataset):
         layouts = list(_as_list(layouts))
         if not layouts or any(x not in PHOTO_LAYOUTS for x in layouts):
             raise ValueError(f"layouts must be a non-empty list of {PHOTO_LAYOUTS}, got {layouts}")
-        weights = [1.0] * len(layouts) if layout_weights is None else [float(w) for w in layout_weights]
-        if len(weights) != len(layouts) or any(w < 0 for w in weights) or sum(weights) <= 0:
-            raise ValueError(f"layout_weights must be {len(layouts)} weights >= 0, not all 0, got {layout_weights}")
+        weights_error = ValueError(f"layout_weights must be {len(layouts)} weights >= 0, not all 0, got {layout_weights}")
+        try:  # one number alone (layout_weights: 2) was TypeError's traceback
+            weights = [1.0] * len(layouts) if layout_weights is None else [float(w) for w in _as_list(layout_weights)]
+        except (TypeError, ValueError):
+            raise weights_error from None
+        if len(weights) != len(layouts) or any(not w >= 0 for w in weights) or sum(weights) <= 0:
+            raise weights_error
         known = {"cards": set(CARD_CAMERAS_3D) | set(CARD_CAMERAS_4D) | set(CARD_CAMERAS_OPT_IN),
                  "world": set(WORLD_CAMERAS_3D) | set(WORLD_CAMERAS_4D)}
         for name, cams in (("cards", cameras_cards), ("world", cameras_world)):

@@ -237,10 +237,14 @@ def build_training_dataset(cfg: DataConfig, seed: int, preload: bool | None = No
                 # one's own: item 0 checked, now
                 _check_first_item(part, cfg, entry)
             parts.append(part)
+            weight = spec.get("weight", 1.0)
+            try:
+                weights.append(float(weight))
+            except (TypeError, ValueError):  # float()'s words alone named neither the entry nor the option
+                raise ValueError(f"weight must be a number >= 0, got {weight!r}") from None
         except (ValueError, FileNotFoundError) as exc:  # a subclass (JSONDecodeError ...) may need other arguments
             kind = FileNotFoundError if isinstance(exc, FileNotFoundError) else ValueError
             raise kind(f"{entry}: {exc}") from None
-        weights.append(float(spec.get("weight", 1.0)))
     if len(parts) == 1 and cfg.length is None:
         dataset: Dataset = parts[0]
     else:

@@ -36,9 +36,13 @@ def _check_rendered(
     kinds = list(_as_list(kinds))
     if not kinds or any(k not in ("3d", "4d") for k in kinds):
         raise ValueError(f"kinds must be a non-empty list of '3d' / '4d', got {kinds}")
-    lo, hi = (float(x) for x in focal_range)
+    focal_error = ValueError(f"focal_range must be (low, high) with 0 < low <= high, got {focal_range}")
+    try:
+        lo, hi = (float(x) for x in focal_range)
+    except (TypeError, ValueError):  # one number (focal_range: 1.0), three, a word: TypeError's traceback before
+        raise focal_error from None
     if not 0 < lo <= hi:
-        raise ValueError(f"focal_range must be (low, high) with 0 < low <= high, got {focal_range}")
+        raise focal_error
     if motion_source not in ("image", "world"):
         raise ValueError(f"motion_source must be 'image' or 'world', got {motion_source!r}")
     return width, kinds, (lo, hi)
