@@ -25,6 +25,7 @@ from ..archive import ArchiveLimits, SafeZip
 from .clips import IMAGE_EXTENSIONS, Lens, _as_list, _Cameras, _ClipDataset, _decode_image, _read_image, pinhole_views
 from .frame_times import (UNEVEN_CLIP_TOLERANCE, fits, frame_interval, frame_times, largest_miss, nearest_frames,
                           registered_frames, timed_clips, uneven_clip_steps, usable_times)
+from .registered_counts import drop_few_registered
 
 #: the most videos the note on dropped clips names one by one
 _NAMED_VIDEOS = 5
@@ -258,6 +259,7 @@ class CamVidDataset(_ClipDataset):
             _prune_old_layout(self.extract_dir)
         self._build_clips()
         self._check_records(roots)
+        drop_few_registered(self)  # their clips repeated frames
 
     def _check_records(self, roots: list[Path]) -> None:
         """Read the ``meta.json`` of each video that gives clips and trains as 4D once (none with ``kind="3d"``;
@@ -406,6 +408,12 @@ class CamVidDataset(_ClipDataset):
         Other clips are read as taken frame by frame."""
         timed = self._clip_targets.get(index)
         if timed is None:
+            if len(cams.valid) < self.num_frames:  # an archived video's, a text model's (drop_few_registered: others)
+                v = self.videos[scene]
+                where = v.folder / "0" if v.folder is not None else f"{v.archive.path}: {v.prefix}0/"  # type: ignore[union-attr]
+                raise ValueError(f"{where}: the COLMAP model registers {len(cams.valid)} of the {len(v.frames)} images "
+                                 f"of {v.name}, fewer than a clip's {self.num_frames} frames (its clips would repeat "
+                                 f"frames): curate the video again or remove it")
             return super()._pick(index, scene, wanted, cams)
         targets, stride = timed
         valid = set(cams.valid)
