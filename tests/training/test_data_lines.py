@@ -96,6 +96,20 @@ def test_resuming_with_other_clips_names_their_frames_and_size(tmp_path):
                      "frame size 32x32 -> 64x64 (the data stream continues at step x new global batch)"], other.output
 
 
+def test_resuming_with_another_seed_names_it(tmp_path):
+    """A resume with another seed (a different data order and noise from the resumed step on, so no longer the
+    training the checkpoint's run would have continued) trained on without a word; the note names it."""
+    train = functools.partial(_train_tiny, tmp_path)
+
+    first = train("training.max_steps=1")
+    assert first.exit_code == 0, first.output
+    other = train("training.max_steps=2", "--resume", "latest", "seed=5")
+    assert other.exit_code == 0, other.output
+    notes = [line for line in other.output.splitlines() if "note:" in line]
+    assert notes == ["genxd train: note: resuming with other settings than the checkpoint's: seed 0 -> 5 (the data "
+                     "stream continues at step x new global batch)"], other.output
+
+
 def test_resuming_at_or_past_max_steps_says_there_is_nothing_to_train(tmp_path):
     """A resume of a step-2 checkpoint with training.max_steps=1 trained nothing and said only 'done at step 2': it
     says the checkpoint is already past the setting (found by the fine-tuner's second-day audit)."""

@@ -390,17 +390,18 @@ class TrainingRun(RunStops):
         return step
 
     def _note_changed_settings(self, state: dict[str, Any], data: dict[str, Any]) -> None:
-        """One note listing what differs from the checkpoint's run (global batch, data items, learning rate from its
-        ``training_state.json``; frames per clip and frame size from the ``data`` section of its ``config.yaml``):
+        """One note listing what differs from the checkpoint's run (global batch, data items, learning rate, seed from
+        its ``training_state.json``; frames per clip and frame size from the ``data`` section of its ``config.yaml``):
         valid, but the run no longer continues the same training (the data stream continues at step x new batch)."""
         ours = self.config.data
         now = {"global batch": self.global_batch, "data items": self.data_items,
                "learning rate": self.optim.learning_rate, "frames per clip": ours.num_frames,
-               "frame size": f"{ours.height}x{ours.width or ours.height}"}
+               "frame size": f"{ours.height}x{ours.width or ours.height}", "seed": self.seed}
         height, width = data.get("height"), data.get("width") or data.get("height")
         was = {"global batch": state.get("global_batch"), "data items": state.get("data_items"),
                "learning rate": state.get("learning_rate"), "frames per clip": data.get("num_frames"),
-               "frame size": f"{height}x{width}" if isinstance(height, int) and isinstance(width, int) else None}
+               "frame size": f"{height}x{width}" if isinstance(height, int) and isinstance(width, int) else None,
+               "seed": state.get("seed")}  # another data order and other noise from here (docs/training.md, Determinism)
         changed = [f"{k} {_shown(was[k])} -> {_shown(now[k])}" for k in now
                    if isinstance(was[k], (int, float, str)) and now[k] is not None and was[k] != now[k]]
         if changed:
