@@ -82,6 +82,30 @@ def test_resume_from_a_missing_folder(tmp_path, monkeypatch):
     assert not (tmp_path / "run").exists()
 
 
+def test_resume_from_a_run_folder_or_a_part_of_a_checkpoint_names_the_checkpoint(tmp_path, monkeypatch):
+    """``--resume RUN`` (the run folder, not one of its checkpoints) or ``--resume .../checkpoint-N/unet`` said only
+    "not a training checkpoint"; the checkpoint meant is named, and a misspelt ``latest`` too."""
+    from .conftest import checkpoint_folder
+
+    run = tmp_path / "old"
+    checkpoint_folder(run, 5)
+    newest = checkpoint_folder(run, 10)
+    (newest / "unet").mkdir()
+    out = f"output_dir={tmp_path / 'run'}"
+    for given in (run, run / "checkpoints"):
+        line = _error_line(_train([TINY, out, "--resume", given], monkeypatch))
+        assert line == f"{given}: not a training checkpoint (no training_state.json; it holds checkpoints, the newest " \
+            f"{newest})"
+    line = _error_line(_train([TINY, out, "--resume", newest / "unet"], monkeypatch))
+    assert line == f"{newest / 'unet'}: not a training checkpoint (no training_state.json; it is a part of the " \
+        f"checkpoint {newest})"
+    monkeypatch.chdir(tmp_path)
+    for word in ("latests", "Latest", "last"):
+        line = _error_line(_train([TINY, out, "--resume", word], monkeypatch))
+        assert line == f"{word}: no such checkpoint folder (did you mean 'latest'?)"
+    assert not (tmp_path / "run").exists()
+
+
 def test_config_that_is_a_folder(monkeypatch):
     line = _error_line(_train([TINY.parent], monkeypatch))
     assert line.startswith(f"{TINY.parent} is a folder, not a config file")

@@ -12,6 +12,7 @@ from typing import Any
 import yaml
 
 from ..checkpoint_folders import checkpoint_order
+from ..utils.close_names import close_matches_note
 from ..utils.io import check_writable_dir
 from ..validation import arg, is_cli, overwrite_hint, text_setting
 
@@ -211,11 +212,16 @@ def resume_error(resume: str | None, overwrite: bool) -> Exception | None:
         return ValueError(f"{arg('resume')} is empty: pass 'latest' or a checkpoint folder")
     path = Path(resume)
     if not path.exists():
-        return FileNotFoundError(f"{resume}: no such checkpoint folder")
+        close = " (did you mean 'latest'?)" if close_matches_note([resume.lower()], ["latest"]) else ""
+        return FileNotFoundError(f"{resume}: no such checkpoint folder{close}")
     if not path.is_dir():
         return NotADirectoryError(f"{resume}: not a checkpoint folder (a file)")
     if not (path / "training_state.json").is_file():
-        return FileNotFoundError(f"{resume}: not a training checkpoint (no training_state.json)")
+        # a run folder (or its checkpoints/) given for one of its checkpoints, or a part of one: name the checkpoint
+        inside = list_checkpoints(path / "checkpoints") or list_checkpoints(path)
+        hint = f"; it holds checkpoints, the newest {inside[-1]}" if inside else \
+            f"; it is a part of the checkpoint {path.parent}" if (path.parent / "training_state.json").is_file() else ""
+        return FileNotFoundError(f"{resume}: not a training checkpoint (no training_state.json{hint})")
     return None
 
 

@@ -358,10 +358,9 @@ class TrainingRun(RunStops):
         if resume == "latest":
             existing = list_checkpoints(self.checkpoint_dir)
             return existing[-1] if existing else None
-        path = Path(resume)
-        if not (path / "training_state.json").is_file():
-            raise FileNotFoundError(f"{path}: not a training checkpoint (no training_state.json)")
-        return path
+        if (error := resume_error(resume, overwrite)) is not None:
+            raise error  # no folder, or one that is not a checkpoint (said as genxd train says it)
+        return Path(resume)
 
     def load(self, path: Path, saved: dict[str, Any]) -> int:
         """Restore the accelerate state of checkpoint ``path`` (``saved``: its :func:`saved_config`); its step."""
