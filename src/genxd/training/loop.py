@@ -358,8 +358,8 @@ class TrainingRun(RunStops):
         if resume == "latest":
             existing = list_checkpoints(self.checkpoint_dir)
             return existing[-1] if existing else None
-        if (error := resume_error(resume, overwrite)) is not None:
-            raise error  # no folder, or one that is not a checkpoint (said as genxd train says it)
+        if (not_checkpoint := resume_error(resume, overwrite)) is not None:
+            raise not_checkpoint  # no folder, or one that is not a checkpoint (said as genxd train says it)
         return Path(resume)
 
     def load(self, path: Path, saved: dict[str, Any]) -> int:
