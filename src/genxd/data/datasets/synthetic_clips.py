@@ -71,6 +71,7 @@ class SyntheticDataset(Dataset):
     """
 
     _cache_writes = True  #: off (on the instance) once the disk cache cannot be written: a full disk
+    _damaged_said = False  #: on (on the instance) once a damaged item of the disk cache was warned about
 
     def __init__(
         self,
@@ -143,16 +144,26 @@ class SyntheticDataset(Dataset):
         return None if self.cache_dir is None else self.cache_dir / f"{index:07d}.safetensors"
 
     def _read_disk(self, index: int) -> dict[str, Any] | None:
-        from safetensors import safe_open
+        """Item ``index`` from the disk cache; None where it is not there, or cannot be read (a file cut short or
+        changed: a copy of the cache onto a full disk, a bad sector), which is rendered again and written anew, with
+        one warning per dataset naming the first such file (it stopped the run with safetensors' traceback)."""
+        from safetensors import SafetensorError, safe_open
 
         path = self._disk_path(index)
         if path is None or not path.is_file():
             return None
-        with safe_open(str(path), "pt") as fh:
-            meta = fh.metadata() or {}
-            t = {k: fh.get_tensor(k) for k in fh.keys()}
-        return make_sample(t["frames"].float() / 255.0, t["c2w"], t["K"], meta["kind"], float(meta["motion_strength"]),
-                           meta["name"], t.get("object_mask"))
+        try:
+            with safe_open(str(path), "pt") as fh:
+                meta = fh.metadata() or {}
+                t = {k: fh.get_tensor(k) for k in fh.keys()}
+            return make_sample(t["frames"].float() / 255.0, t["c2w"], t["K"], meta["kind"],
+                               float(meta["motion_strength"]), meta["name"], t.get("object_mask"))
+        except (SafetensorError, OSError, KeyError, ValueError, TypeError, RuntimeError) as exc:
+            if not self._damaged_said:
+                self._damaged_said = True
+                warn(f"{path}: a damaged item of the data cache ({type(exc).__name__}: {exc}): rendered again (and "
+                     "others found damaged, not named)")
+            return None
 
     def _write_disk(self, index: int, sample: dict[str, Any]) -> None:
         """Keep ``sample`` in the disk cache. Where the cache cannot be written (a full disk, a read-only or
