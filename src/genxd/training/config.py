@@ -187,6 +187,10 @@ class EMAConfig:
     def __post_init__(self) -> None:
         if not 0.0 <= self.decay < 1.0:
             raise ValueError(f"ema.decay must be in [0, 1), got {self.decay}")
+        if not self.power > 0:  # at or below 0 the warm-up's decay is 0 or negative: the average left the weights
+            raise ValueError(f"ema.power must be > 0, got {self.power}")
+        if self.start_step < 0:
+            raise ValueError(f"ema.start_step must be >= 0, got {self.start_step}")
 
 
 @dataclass
@@ -231,6 +235,17 @@ class OptimConfig:
                 raise ValueError(f"training.{name} must be an integer >= {least}, got {value!r}")
         if self.learning_rate <= 0:
             raise ValueError(f"training.learning_rate must be > 0, got {self.learning_rate}")
+        if self.lr_warmup_steps < 0:
+            raise ValueError(f"training.lr_warmup_steps must be >= 0, got {self.lr_warmup_steps}")
+        if not 0.0 <= self.min_lr_ratio <= 1.0:
+            raise ValueError(f"training.min_lr_ratio must be in [0, 1], got {self.min_lr_ratio}")
+        for name in ("adam_beta1", "adam_beta2"):
+            if not 0.0 <= getattr(self, name) < 1.0:  # torch's words named neither the setting nor the section
+                raise ValueError(f"training.{name} must be in [0, 1), got {getattr(self, name)}")
+        if not self.adam_epsilon > 0:  # 0: a weight whose gradient is 0 divides 0 by 0 (a non-finite loss at step 2)
+            raise ValueError(f"training.adam_epsilon must be > 0, got {self.adam_epsilon}")
+        if self.weight_decay < 0:
+            raise ValueError(f"training.weight_decay must be >= 0, got {self.weight_decay}")
         if self.lr_schedule not in ("constant", "cosine", "linear"):
             raise ValueError(f"training.lr_schedule must be constant, cosine or linear, got {self.lr_schedule!r}")
         if self.ddp_comm_hook not in ("auto", "none", "bf16", "fp16"):
@@ -275,6 +290,13 @@ class ValidationConfig:
     guidance_scale: float = 3.0
     fps: float = 4.0
     seed: int = 0
+
+    def __post_init__(self) -> None:  # checked when the config is read: a bad value failed at the first validation
+        for name, least in (("every_steps", 0), ("num_samples", 0), ("num_inference_steps", 1)):
+            if getattr(self, name) < least:
+                raise ValueError(f"validation.{name} must be an integer >= {least}, got {getattr(self, name)}")
+        if not self.fps > 0:
+            raise ValueError(f"validation.fps must be > 0, got {self.fps}")
 
 
 @dataclass

@@ -1,0 +1,41 @@
+"""Settings out of their range are refused when the config is read, naming the setting: the EMA's warm-up power
+(at or below 0 the average left the weights, and its checkpoints' unet/ holds that average), the validation settings
+(a bad one failed at the first validation, maybe hours in), the learning-rate schedule and Adam's constants (silent, a
+non-finite loss at step 2, or torch's words naming neither)."""
+
+from __future__ import annotations
+
+import pytest
+
+from genxd.training.config import load_config
+
+from .conftest import TINY, TINY_VAE
+
+
+@pytest.mark.parametrize("override, message", [
+    ("training.ema.power=-1", "ema.power must be > 0, got -1.0"),
+    ("training.ema.power=0", "ema.power must be > 0, got 0.0"),
+    ("training.ema.start_step=-5", "ema.start_step must be >= 0, got -5"),
+    ("validation.num_inference_steps=0", "validation.num_inference_steps must be an integer >= 1, got 0"),
+    ("validation.num_samples=-1", "validation.num_samples must be an integer >= 0, got -1"),
+    ("validation.every_steps=-2", "validation.every_steps must be an integer >= 0, got -2"),
+    ("validation.fps=0", "validation.fps must be > 0, got 0.0"),
+    ("training.lr_warmup_steps=-3", "training.lr_warmup_steps must be >= 0, got -3"),
+    ("training.min_lr_ratio=2", "training.min_lr_ratio must be in [0, 1], got 2.0"),
+    ("training.adam_beta1=1.5", "training.adam_beta1 must be in [0, 1), got 1.5"),
+    ("training.adam_beta2=1", "training.adam_beta2 must be in [0, 1), got 1.0"),
+    ("training.adam_epsilon=0", "training.adam_epsilon must be > 0, got 0.0"),
+    ("training.weight_decay=-1", "training.weight_decay must be >= 0, got -1.0"),
+])
+@pytest.mark.parametrize("config, kind", [(TINY, "genxd"), (TINY_VAE, "vae")], ids=["train", "train-vae"])
+def test_a_setting_out_of_range_is_refused_when_read(override, message, config, kind):
+    with pytest.raises(ValueError) as caught:
+        load_config(config, [override], kind=kind)
+    assert message in str(caught.value)
+
+
+@pytest.mark.parametrize("override", ["training.ema.power=0.75", "training.ema.start_step=0", "validation.num_samples=0",
+                                      "validation.fps=0.5", "training.min_lr_ratio=1", "training.adam_beta2=0",
+                                      "training.weight_decay=0", "training.lr_warmup_steps=0"])
+def test_the_edges_of_the_ranges_are_kept(override):
+    load_config(TINY, [override])
