@@ -31,6 +31,7 @@ __all__ = [
     "preload_dataset",
     "data_summary",
     "make_loader",
+    "stop_workers",
     "collate_samples",
     "loader_workers",
 ]
@@ -268,7 +269,7 @@ def _check_first_item(part: Dataset, cfg: DataConfig, entry: str) -> None:
             try:
                 sample = next(workers)
             finally:
-                _stop_workers(workers)
+                stop_workers(workers)
         else:
             sample = part[0]
     except _NotSent:
@@ -282,10 +283,11 @@ def _check_first_item(part: Dataset, cfg: DataConfig, entry: str) -> None:
     check_sample(sample, cfg.num_frames, cfg.height, cfg.width or cfg.height, name)
 
 
-def _stop_workers(workers: Iterator[Any]) -> None:
-    """Shut the probe's worker down now (what PyTorch's iterator does when it is deleted). Where item 0 raised, the
-    error's traceback holds the iterator, so it is not deleted while the error lives (a caller that catches it, the
-    CLI's message); at exit multiprocessing then waits for the worker, which ignores SIGTERM
+def stop_workers(workers: Iterator[Any] | None) -> None:
+    """Shut a DataLoader iterator's workers down now (what PyTorch's iterator does when it is deleted; None or a
+    loader without workers: nothing). Where reading a batch raised (item 0 of the probe, a broken image in the middle
+    of a run), the error's traceback holds the iterator, so it is not deleted while the error lives (a caller that
+    catches it, the CLI's message); at exit multiprocessing then waits for the workers, which ignore SIGTERM
     (:func:`ignore_interrupts_in_worker`): the process never ended."""
     shutdown = getattr(workers, "_shutdown_workers", None)
     if shutdown is not None:

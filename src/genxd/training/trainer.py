@@ -21,7 +21,7 @@ from ..utils.json_text import json_text
 from ..pipelines.tf32 import with_training_tf32
 from ..utils.progress import progress_bar
 from .config import OptimConfig, TrainConfig
-from .data import build_training_dataset, make_loader
+from .data import build_training_dataset, make_loader, stop_workers
 from .ema import averaged_weights, ema_weights_for
 from ..checkpoint_folders import starting_folder
 from .loop import TrainingRun
@@ -303,6 +303,7 @@ def train_genxd(cfg: TrainConfig, resume: str | None = None, overwrite: bool = F
         finally:  # the loop's own: its bar, and its DataLoader workers (a kept traceback would keep them)
             if progress is not None:
                 progress.close()
+            stop_workers(data_iter)  # the error's traceback may keep the iterator (then exit waited for ever)
             del data_iter
     run.finish()
     if run.is_main:

@@ -20,7 +20,7 @@ import torch
 from ..pipelines.tf32 import with_training_tf32
 from ..utils.progress import progress_bar
 from .config import VAETrainConfig
-from .data import build_training_dataset, make_loader
+from .data import build_training_dataset, make_loader, stop_workers
 from .ema import averaged_weights, ema_weights_for
 from .loop import TrainingRun
 from .stops import LastCheckpoint
@@ -202,6 +202,7 @@ def train_vae(cfg: VAETrainConfig, resume: str | None = None, overwrite: bool = 
         finally:  # the loop's own: its bar, and its DataLoader workers (a kept traceback would keep them)
             if progress is not None:
                 progress.close()
+            stop_workers(data_iter)  # the error's traceback may keep the iterator (then exit waited for ever)
             del data_iter
     run.finish()
     if run.is_main:
