@@ -56,7 +56,7 @@ def check_defaults(cfg_path: Path | str, defaults: dict, partial: bool = False) 
     if defaults.get("focal") is not None and not (generation_number(defaults["focal"]) or 0) > 0:
         raise ValueError(f"{cfg_path}: focal must be a positive number or null, got {defaults['focal']!r}")
     if not v.SCHEDULERS.accepts(defaults.get("scheduler")):
-        raise ValueError(f"{cfg_path}: scheduler must be one of {v.SCHEDULERS.describe()}, got "
+        raise ValueError(f"{cfg_path}: scheduler must be {v.SCHEDULERS.describe()}, got "
                          f"{defaults.get('scheduler')!r}")
 
 

@@ -42,7 +42,8 @@ def test_several_misspelt_keys_name_each_close_one():
     ("generation.guidance_scale=abc", "generation: guidance_scale must be a finite number, got 'abc'"),
     ("generation.num_inference_steps=0", "generation: num_inference_steps must be a positive whole number, got 0"),
     ("generation.focal=-1", "generation: focal must be a positive number or null, got -1"),
-    ("generation.scheduler=eulr", "generation: scheduler must be one of"),
+    ("generation.scheduler=eulr", "generation: scheduler must be one of euler, heun, dpmpp-2m, dpmpp-3m, dpmpp-2m-sde, "
+                                  "unipc, got 'eulr'"),  # it said 'one of one of'; genxd generate too
     ("generation.scene_depth=0", "generation: scene_depth must be a positive number, got 0"),
     ("generation.trained={resolution: [64, 32]}", "generation: trained.resolution must be [low, high] finite numbers"),
 ])
