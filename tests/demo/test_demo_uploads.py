@@ -162,3 +162,34 @@ def test_events_of_one_page_share_its_session(tmp_path):
     assert sessions.get("page-a") is not a  # a page seen again after its state expired starts afresh
     assert sessions.get(None) is not sessions.get(None)  # no page: nothing to share
     sessions.close(None)
+
+
+def test_sessions_of_clients_without_a_heartbeat_are_bounded(tmp_path):
+    """A raw HTTP client (``/call/upload``) gets a new session hash, so a new session and folder with the upload's
+    copies, on every request, and Gradio drops such a state only after hours: the folders piled up without bound.
+    Past ``max_sessions`` the least recently used idle sessions close (their folders go); one with a job asked for
+    stays, and the page used last is kept."""
+    pytest.importorskip("gradio", reason="the demo extra is not installed (pip install -e '.[demo]')")
+    from types import SimpleNamespace
+
+    from genxd.demo.app import DemoConfig, build_app
+    from genxd.demo.jobs import Devices
+
+    root = tmp_path / "sessions"
+    demo = build_app(Devices(None, ["cpu"]), DemoConfig(root=root, max_sessions=3))
+    fns = demo.fns.values() if isinstance(demo.fns, dict) else demo.fns
+    (upload,) = [f for f in fns if f.api_name == "upload"]
+    camera = {name: comp.value for name, comp in zip(upload.input_keyword_names, upload.inputs[2:])}
+    camera.update(camera_file=None, camera_video=None, keyframes=None)
+    made = []
+    for k in range(8):  # eight requests, each with a session hash of its own
+        s, *_, msg = upload.fn(None, [str(SCENE)], SimpleNamespace(session_hash=f"call-{k}"), **camera)
+        assert "Error" not in msg, msg
+        made.append(s)
+        if k == 0:
+            busy = s.jobs.request()  # a Generate asked for: this session is not closed under its job
+    folders = sorted(p for p in root.iterdir() if p.is_dir())
+    assert len(folders) == 3 and len(list(root.glob("*/inputs/*"))) == 3
+    assert made[0].dir.is_dir() and not made[0].closed and not busy.is_set()
+    assert made[-1].dir.is_dir() and made[-2].dir.is_dir()
+    assert all(s.closed and not s.dir.exists() for s in made[1:-2])

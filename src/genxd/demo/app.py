@@ -70,6 +70,7 @@ class DemoConfig:
     lift_init_points: int = 5000
     session_ttl_s: float = 6 * 3600
     max_frames: int = MAX_FRAMES  # every camera source: the Frames slider's maximum, a camera file's most cameras
+    max_sessions: int = 100  # sessions (and folders) kept at once; past it the least recently used idle ones close
 
 
 def _error(msg: str) -> str:
@@ -107,7 +108,7 @@ def build_app(devices: Devices, config: DemoConfig) -> gr.Blocks:
     preset_names = list(trajectories.PRESETS)
 
     with gr.Blocks(title="genxd demo", analytics_enabled=False, delete_cache=(600, 3600)) as demo:
-        sessions = SessionsByPage(config.root)
+        sessions = SessionsByPage(config.root, config.max_sessions)
         session = gr.State(None, time_to_live=config.session_ttl_s, delete_callback=_Named(sessions.close, "close"))
         model_name = "the bundled small model (64x64, trained on synthetic and photo-textured scenes)" if loaded.bundled else str(loaded.path)
         gr.Markdown(f"## genxd: images to 3D / 4D scenes\nModel: {model_name}. Devices: {', '.join(devices.names)}.")

@@ -9,11 +9,13 @@ has its own cancel flag (:class:`Jobs`): Cancel stops the jobs asked for before 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import shutil
 import tempfile
 import threading
 import warnings
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, Sequence
@@ -25,6 +27,8 @@ from ..utils.image_limits import WARNING_FILTERS_LOCK
 from ..utils.images import collect_images, decode_side, draft_at_least, frames_note, read_rgb
 
 __all__ = ["Jobs", "Limits", "Session", "validate_uploads"]
+
+log = logging.getLogger("genxd.demo")
 
 MIB = 2**20
 MAX_RESOLUTION = 1024  # the page's cap (genxd generate takes up to 4096): one job must not hold a device for hours
@@ -73,6 +77,11 @@ class Jobs:
         with self._lock:
             if flag in self._running:
                 self._running.remove(flag)
+
+    def busy(self) -> bool:
+        """Whether a job of the session is asked for (waiting for a device) or running."""
+        with self._lock:
+            return bool(self._waiting or self._running)
 
     def cancel(self) -> int:
         """Set the flag of every job asked for so far; returns how many jobs that stops."""
@@ -197,21 +206,35 @@ class SessionsByPage:
     A page's events can run concurrently (its load, an upload, a camera change); while its ``gr.State`` is still
     empty each of them used to make a session of its own, and the last one written back replaced the others,
     losing an upload on a busy server. Looking the session up by the page's hash under a lock gives every event
-    of a page the same object; :meth:`close` (the state's delete callback) forgets and removes it."""
+    of a page the same object; :meth:`close` (the state's delete callback) forgets and removes it.
 
-    def __init__(self, root: Path) -> None:
-        self.root = root
+    At most ``max_sessions`` are kept: a client without Gradio's heartbeat (raw HTTP ``/call/upload``) gets a new
+    session hash, so a new session and folder, on every request, and Gradio drops such a state only after its time
+    to live (hours). A new page past the limit closes the least recently used sessions that have no job asked for
+    or running (their folders are removed; such a page's next event starts afresh)."""
+
+    def __init__(self, root: Path, max_sessions: int = 100) -> None:
+        self.root, self.max_sessions = root, max_sessions
         self._lock = threading.Lock()
-        self._by_page: dict[str, Session] = {}
+        self._by_page: OrderedDict[str, Session] = OrderedDict()  # least recently used first
 
     def get(self, page: str | None) -> Session:
         if page is None:  # called outside a page's event (Python use of the handlers)
             return Session.create(self.root)
+        evicted: list[Session] = []
         with self._lock:
             session = self._by_page.get(page)
             if session is None or session.closed:
+                self._by_page.pop(page, None)
+                idle = [k for k, s in self._by_page.items() if not s.jobs.busy()]
+                while len(self._by_page) >= self.max_sessions and idle:
+                    evicted.append(self._by_page.pop(idle.pop(0)))
                 session = self._by_page[page] = Session.create(self.root)
-            return session
+            self._by_page.move_to_end(page)
+        for old in evicted:  # outside the lock: removing a folder takes a while
+            log.warning("genxd demo: %d sessions open; closed the least recently used idle one", self.max_sessions)
+            old.close()
+        return session
 
     def close_page(self, page: str | None) -> None:
         """The page was closed (Gradio's unload event): its jobs stop and its folder is removed now, not when
