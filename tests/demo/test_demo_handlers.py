@@ -570,3 +570,35 @@ def test_api_names_are_stable_and_internal_events_hidden(page):
     assert [r["label"] for r in info["named_endpoints"]["/generate"]["returns"]][-1] == "Status"
     hidden = [f for f in page.fns if f.api_visibility != "public" and f.fn is not None]
     assert {f.api_visibility for f in hidden} == {"private"} and len(hidden) > 30
+
+
+def test_lifting_again_replaces_the_last_lifts_download(page, tmp_path, monkeypatch):
+    """Each Lift wrote a new zip of the scene and its Gaussians into the run (its name holds the time), and none was
+    removed until the next generation: pressing Lift again and again filled the disk with copies. Now a Lift's zip
+    replaces the one before; the generation's own zip stays."""
+    import genxd.demo.app as app
+    from genxd.demo.jobs import download_name
+
+    s = Session.create(tmp_path)
+    s.scene = s.new_run() / "scene"
+    s.scene.mkdir()
+    (s.scene / "meta.json").write_text(json.dumps({"mode": "3d", "camera": "orbit", "seed": 0}))
+    generated = s.scene.parent / download_name("3d", "orbit", 0, when=0.0)
+    generated.write_bytes(b"the generation's zip")
+
+    def fake_lift(scene, out, **kwargs):
+        (out / "ply").mkdir(parents=True, exist_ok=True)
+        (out / "scene.ply").write_bytes(b"gaussians")
+        return {"num_gaussians": 1, "train_metrics": {"psnr": 20.0}, "train_seconds": 1.0}
+
+    clock = iter(range(1000, 1000 + 3 * 3600, 3600))  # an hour between the lifts: names of their own
+    monkeypatch.setattr(app, "lift_scene", fake_lift)
+    monkeypatch.setattr(app, "viewer_copies", lambda lift, dest: [lift / "scene.ply"])
+    monkeypatch.setattr(app, "download_name", lambda *a, **k: download_name(*a, **k, when=next(clock)))
+    downloads = []
+    for _ in range(3):
+        splat, _, download, msg = page.fn["lift"].fn(s, 20, progress=no_progress)
+        assert msg.startswith("3D 1 Gaussians"), msg
+        downloads.append(Path(download["value"]))
+    assert len(set(downloads)) == 3 and downloads[-1].is_file()
+    assert sorted(s.scene.parent.glob("*.zip")) == sorted([generated, downloads[-1]])

@@ -377,6 +377,9 @@ def build_app(devices: Devices, config: DemoConfig) -> gr.Blocks:
                     s.lift = out
                     name = download_name(scene_mode, camera, seed, suffix="gaussians")
                     archive = zip_folders([scene, out], run / name)
+                    for earlier in run.glob("*_gaussians.zip"):  # a Lift again: its zip replaces the last Lift's
+                        if earlier != archive:
+                            earlier.unlink(missing_ok=True)
                     shown = viewer_copies(out, run / "viewer")
             except Cancelled:
                 return (*nothing, "Lift cancelled.")
