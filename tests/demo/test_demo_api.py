@@ -229,3 +229,23 @@ def test_two_clients_at_once_are_queued_and_keep_their_own_results(server, monke
         assert f"_seed{seed}_" in zipped.name, zipped.name
         with zipfile.ZipFile(zipped) as z:
             assert json.loads(z.read("scene/meta.json"))["seed"] == seed
+
+
+def test_a_refused_generate_leaves_no_cancel_flag_behind(server):
+    """/prepare gives the next job its cancel flag; a /generate that Gradio refused (a motion strength past the
+    slider's range) never took it. The flag stayed: /cancel then said "Cancelling..." with nothing to cancel, and
+    the next /prepare + /generate took that cancelled flag and stopped at once ("Generation cancelled.")."""
+    from gradio_client import Client, handle_file
+
+    client = Client(server.src, verbose=False)
+    try:
+        client.predict(images=[handle_file(str(SCENE))], api_name="/upload")
+        client.predict(api_name="/prepare")
+        with pytest.raises(Exception, match="greater than maximum value 100"):
+            client.predict(mode="4d", motion_strength=500, frames=4, steps=1, api_name="/generate")
+        assert client.predict(api_name="/cancel") == "Nothing to cancel."
+        client.predict(api_name="/prepare")
+        *_, status = client.predict(preset="orbit", frames=4, steps=1, api_name="/generate")
+        assert status.startswith("Generated"), status
+    finally:
+        client.close()

@@ -455,7 +455,16 @@ def build_app(devices: Devices, config: DemoConfig) -> gr.Blocks:
             on_lift, [session, lift_iters], [splat, time_slider, download, status], concurrency_id="device",
             concurrency_limit=len(devices), api_name="lift")
         time_slider.change(on_time, [session, time_slider], splat, api_name="time")
-    quiet_refusals(demo)
+
+        def job_refused(block_fn, state) -> None:
+            # a /generate or /lift that Gradio refused (a slider past its range) never takes the cancel flag its
+            # /prepare asked for: left waiting, the next job took it (and stopped at once after a Cancel)
+            if getattr(block_fn, "api_name", None) in ("generate", "lift") and state is not None:
+                s = state[session._id] if session._id in state else None
+                if isinstance(s, Session):
+                    s.jobs.drop_request()
+
+    quiet_refusals(demo, job_refused)
     return demo
 
 

@@ -61,9 +61,11 @@ class _QuietPreprocess:
                                       f"({_reason(exc)})") from None
 
 
-def quiet_refusals(demo: gr.Blocks) -> None:
+def quiet_refusals(demo: gr.Blocks, on_refused: Callable[[Any, Any], None] | None = None) -> None:
     """Make every refusal of a request by ``demo`` one line (see the module's text): each input component's
-    ``preprocess``, and the checks Gradio runs before it (``Blocks.preprocess_data``)."""
+    ``preprocess``, and the checks Gradio runs before it (``Blocks.preprocess_data``). ``on_refused(block_fn,
+    state)``: called with the refused event and the page's Gradio state (what undoes an earlier event's preparation
+    for it), before the refusal goes to the client."""
     fns = list(demo.fns.values()) if isinstance(demo.fns, dict) else list(demo.fns)
     components = {id(c): c for fn in fns for c in fn.inputs if hasattr(c, "preprocess")}
     for comp in components.values():
@@ -78,9 +80,18 @@ def quiet_refusals(demo: gr.Blocks) -> None:
             return await checks(block_fn, inputs, *args, **kwargs)
         except gr.Error as exc:
             exc.print_exception = False
+            refused(block_fn, args[0] if args else kwargs.get("state"))
             raise
         except Exception as exc:  # noqa: BLE001 - Gradio's checks of the request, before any component
+            refused(block_fn, args[0] if args else kwargs.get("state"))
             name = getattr(block_fn, "api_name", None) or getattr(getattr(block_fn, "fn", None), "__name__", "?")
             raise _refuse(f"/{name}", f"the request cannot be read ({_reason(exc)})") from None
+
+    def refused(block_fn: Any, state: Any) -> None:
+        if on_refused is not None:
+            try:
+                on_refused(block_fn, state)
+            except Exception:  # noqa: BLE001 - the refusal is still the client's answer
+                log.exception("genxd demo: undoing a refused request failed")
 
     demo.preprocess_data = preprocess_data  # type: ignore[method-assign]

@@ -73,6 +73,13 @@ class Jobs:
             self._running.append(flag)
         return flag
 
+    def drop_request(self) -> None:
+        """Forget the oldest flag asked for and not started: its job was refused before it began (Gradio refused a
+        value of the request), so it never calls :meth:`start`."""
+        with self._lock:
+            if self._waiting:
+                self._waiting.pop(0)
+
     def end(self, flag: threading.Event) -> None:
         with self._lock:
             if flag in self._running:
