@@ -167,8 +167,8 @@ def test_events_of_one_page_share_its_session(tmp_path):
 def test_sessions_of_clients_without_a_heartbeat_are_bounded(tmp_path):
     """A raw HTTP client (``/call/upload``) gets a new session hash, so a new session and folder with the upload's
     copies, on every request, and Gradio drops such a state only after hours: the folders piled up without bound.
-    Past ``max_sessions`` the least recently used idle sessions close (their folders go); one with a job asked for
-    stays, and the page used last is kept."""
+    Past ``max_sessions`` the least recently used idle sessions close (their folders go), then those whose job only
+    waits for a device; one whose job runs stays."""
     pytest.importorskip("gradio", reason="the demo extra is not installed (pip install -e '.[demo]')")
     from types import SimpleNamespace
 
@@ -193,3 +193,13 @@ def test_sessions_of_clients_without_a_heartbeat_are_bounded(tmp_path):
     assert made[0].dir.is_dir() and not made[0].closed and not busy.is_set()
     assert made[-1].dir.is_dir() and made[-2].dir.is_dir()
     assert all(s.closed and not s.dir.exists() for s in made[1:-2])
+    # past the limit with no idle session left: a job only waiting for a device goes (a client can ask for one in
+    # every session of its own), a running one never
+    running = made[-1].jobs.start()
+    made[-2].jobs.request()
+    later, *_ = upload.fn(None, [str(SCENE)], SimpleNamespace(session_hash="call-late"), **camera)
+    assert made[0].closed and busy.is_set() and not made[0].dir.exists()
+    assert not made[-1].closed and not running.is_set() and not made[-2].closed and later.dir.is_dir()
+    later2, *_ = upload.fn(None, [str(SCENE)], SimpleNamespace(session_hash="call-later"), **camera)
+    assert later.closed and not made[-2].closed and not made[-1].closed and later2.dir.is_dir()  # idle ones first
+    assert len([p for p in root.iterdir() if p.is_dir()]) == 3

@@ -85,10 +85,10 @@ class Jobs:
             if flag in self._running:
                 self._running.remove(flag)
 
-    def busy(self) -> bool:
-        """Whether a job of the session is asked for (waiting for a device) or running."""
+    def state(self) -> int:
+        """0: no job asked for; 1: jobs asked for, none running (waiting for a device); 2: a job running."""
         with self._lock:
-            return bool(self._waiting or self._running)
+            return 2 if self._running else 1 if self._waiting else 0
 
     def cancel(self) -> int:
         """Set the flag of every job asked for so far; returns how many jobs that stops."""
@@ -217,8 +217,10 @@ class SessionsByPage:
 
     At most ``max_sessions`` are kept: a client without Gradio's heartbeat (raw HTTP ``/call/upload``) gets a new
     session hash, so a new session and folder, on every request, and Gradio drops such a state only after its time
-    to live (hours). A new page past the limit closes the least recently used sessions that have no job asked for
-    or running (their folders are removed; such a page's next event starts afresh)."""
+    to live (hours). A new page past the limit closes the least recently used sessions that have no job asked for,
+    then, while still past it, those whose jobs only wait for a device (a client can ask for jobs in sessions of its
+    own without end); never one whose job runs (their folders are removed; such a page's next event starts
+    afresh)."""
 
     def __init__(self, root: Path, max_sessions: int = 100) -> None:
         self.root, self.max_sessions = root, max_sessions
@@ -233,13 +235,14 @@ class SessionsByPage:
             session = self._by_page.get(page)
             if session is None or session.closed:
                 self._by_page.pop(page, None)
-                idle = [k for k, s in self._by_page.items() if not s.jobs.busy()]
-                while len(self._by_page) >= self.max_sessions and idle:
-                    evicted.append(self._by_page.pop(idle.pop(0)))
+                states = {k: s.jobs.state() for k, s in self._by_page.items()}
+                closable = [k for k in states if states[k] == 0] + [k for k in states if states[k] == 1]
+                while len(self._by_page) >= self.max_sessions and closable:
+                    evicted.append(self._by_page.pop(closable.pop(0)))
                 session = self._by_page[page] = Session.create(self.root)
             self._by_page.move_to_end(page)
         for old in evicted:  # outside the lock: removing a folder takes a while
-            log.warning("genxd demo: %d sessions open; closed the least recently used idle one", self.max_sessions)
+            log.warning("genxd demo: %d sessions open; closed the least recently used one without a running job", self.max_sessions)
             old.close()
         return session
 
