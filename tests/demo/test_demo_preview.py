@@ -7,6 +7,7 @@ import struct
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 
 from genxd.cameras import trajectories
@@ -106,3 +107,38 @@ def test_framing_turns_the_first_camera_into_the_viewer_camera():
     np.testing.assert_allclose(f.scale, 5.0 / d * VIEWER_HALF_TAN / (0.5 / 1.25), rtol=1e-6)  # K is float32
     landed = f.points(first[None, :3, 3])[0]
     np.testing.assert_allclose(landed / np.linalg.norm(landed), pos / np.linalg.norm(pos), atol=1e-6)
+
+
+def test_a_viewer_ply_is_written_atomically(tmp_path, monkeypatch):
+    """The viewer's copies (``run/viewer/time_NNNN.ply``) were written in place: a Lift pressed again rewrote them
+    while the time slider could hand the page one half written, and a failed write left a truncated file. Now a
+    write that fails leaves the file before it, and nothing else, in the folder."""
+    from plyfile import PlyData, PlyElement
+
+    from genxd.demo.splats import write_viewer_ply
+
+    names = ["x", "y", "z", "f_dc_0", "f_dc_1", "f_dc_2", "opacity", "scale_0", "scale_1", "scale_2",
+             "rot_0", "rot_1", "rot_2", "rot_3"]
+    rng = np.random.default_rng(0)
+    data = np.empty(50, dtype=[(n, "f4") for n in names])
+    for n in names:
+        data[n] = rng.normal(size=50)
+    data["z"] += 3.0
+    src = tmp_path / "scene.ply"
+    PlyData([PlyElement.describe(data, "vertex")]).write(str(src))
+    c2w, K = np.eye(4), np.array([[1.0, 0, 0.5], [0, 1.0, 0.5], [0, 0, 1]])
+    dst = tmp_path / "viewer" / "time_0000.ply"
+    write_viewer_ply(src, dst, c2w, K)
+    before = dst.read_bytes()
+    assert len(PlyData.read(str(dst))["vertex"].data) == 50
+
+    def half_then_fail(self, stream):
+        with open(stream, "wb") as fh:
+            fh.write(before[: len(before) // 2])
+        raise OSError("disk full")
+
+    monkeypatch.setattr(PlyData, "write", half_then_fail)
+    with pytest.raises(OSError, match="disk full"):
+        write_viewer_ply(src, dst, c2w, K)
+    assert dst.read_bytes() == before
+    assert [p.name for p in dst.parent.iterdir()] == [dst.name]

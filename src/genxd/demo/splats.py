@@ -104,7 +104,8 @@ def write_viewer_ply(src: str | Path, dst: str | Path, first_c2w: np.ndarray, fi
         out[f"scale_{i}"] = v[f"scale_{i}"] + np.log(frame.scale)
     for i in range(4):
         out[f"rot_{i}"] = new_quats[:, i]
-    dst = Path(dst)
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    PlyData([PlyElement.describe(out, "vertex")], byte_order="<").write(str(dst))
+    from ..utils.io import atomic_file
+
+    with atomic_file(dst) as tmp:  # the time slider may hand the page this file while a Lift again rewrites it
+        PlyData([PlyElement.describe(out, "vertex")], byte_order="<").write(str(tmp))
     return frame
