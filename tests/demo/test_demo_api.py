@@ -249,3 +249,31 @@ def test_a_refused_generate_leaves_no_cancel_flag_behind(server):
         assert status.startswith("Generated"), status
     finally:
         client.close()
+
+
+def test_uploads_past_the_servers_budget_are_refused(tmp_path, monkeypatch):
+    """Gradio's upload route takes any number of files per request and keeps them an hour: a client posting files
+    in a loop filled the disk. Past ``DemoConfig.max_temp_mb`` (uploads and served copies) an upload is refused
+    with HTTP 413 and one line; the page's other routes still answer."""
+    import requests
+
+    from genxd.demo.app import DemoConfig, build_app, start
+    from genxd.demo.jobs import Devices
+
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "gradio"))
+    devices = Devices(None, ["cpu"])
+    config = DemoConfig(root=tmp_path / "sessions", max_temp_mb=2.5)
+    demo = build_app(devices, config)
+    port = free_port()
+    start(demo, "127.0.0.1", port, config, devices, quiet=True)
+    url = f"http://127.0.0.1:{port}/gradio_api/upload"
+    try:
+        answers = []
+        for k in range(4):  # 1 MiB each, of contents of their own (Gradio keeps one copy of a file sent twice)
+            blob = bytes([k]) * 2**20
+            answers.append(requests.post(url, files=[("files", ("x.png", blob))], timeout=30))
+        assert [a.status_code for a in answers] == [200, 200, 413, 413]
+        assert "space for uploads is full" in answers[-1].json()["detail"]
+        assert requests.get(f"http://127.0.0.1:{port}/gradio_api/info", timeout=30).ok
+    finally:
+        demo.close(verbose=False)

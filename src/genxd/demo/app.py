@@ -71,6 +71,7 @@ class DemoConfig:
     session_ttl_s: float = 6 * 3600
     max_frames: int = MAX_FRAMES  # every camera source: the Frames slider's maximum, a camera file's most cameras
     max_sessions: int = 100  # sessions (and folders) kept at once; past it the least recently used idle ones close
+    max_temp_mb: float = 10_240.0  # MiB Gradio's folder (uploads, served copies) may hold; uploads past it are refused
 
 
 def _error(msg: str) -> str:
@@ -485,7 +486,14 @@ class _Named:
 def start(demo: gr.Blocks, host: str, port: int, config: DemoConfig, devices: Devices, **kwargs: Any) -> None:
     """Queue ``demo`` and serve it in the background (what :func:`launch` serves). A port Gradio cannot bind is a
     ValueError (one line from the command line), not Gradio's OSError and traceback."""
+    from starlette.middleware import Middleware
+
+    from .upload_budget import UploadBudget
+
     demo.queue(max_size=64, default_concurrency_limit=len(devices))
+    max_temp_mb = getattr(config, "max_temp_mb", DemoConfig.max_temp_mb)  # (a config of the fields start reads)
+    budget = Middleware(UploadBudget, folder=gr.utils.get_upload_folder(), max_bytes=int(max_temp_mb * MIB))
+    kwargs.setdefault("app_kwargs", {}).setdefault("middleware", []).append(budget)
     try:
         # in bytes: the handlers' limit exactly (MiB), also for a fractional --max-upload-mb ("0.5mb" is no size
         # to Gradio). share=False: left unset, Gradio opens a public link (fetching its tunnel program first) when

@@ -1,0 +1,61 @@
+"""A cap on the disk space uploads to the demo may fill.
+
+Gradio's upload route (``POST /gradio_api/upload``) takes any number of files in one request, each up to the
+page's file size limit, and keeps them in its folder (``GRADIO_TEMP_DIR``) for an hour (``delete_cache``): a client
+posting files in a loop filled the disk. :class:`UploadBudget` (ASGI middleware) refuses an upload, with HTTP 413
+and one line, while that folder (uploads and the copies of outputs Gradio serves) plus the request's declared
+size is over the budget.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+__all__ = ["UploadBudget", "folder_bytes"]
+
+log = logging.getLogger("genxd.demo")
+
+MIB = 2**20
+
+
+def folder_bytes(folder: Path) -> int:
+    """Bytes of the regular files under ``folder`` (0 when it does not exist); files that vanish meanwhile skipped."""
+    total = 0
+    for dirpath, _dirs, files in os.walk(folder):
+        for name in files:
+            try:
+                st = os.lstat(os.path.join(dirpath, name))
+            except OSError:
+                continue
+            total += st.st_size
+    return total
+
+
+class UploadBudget:
+    """ASGI middleware: a ``POST`` to a path ending in ``/upload`` is refused (413) while ``folder`` holds
+    ``max_bytes`` or more with the request's ``Content-Length`` added."""
+
+    def __init__(self, app: Any, folder: str | Path, max_bytes: int) -> None:
+        self.app, self.folder, self.max_bytes = app, Path(folder), int(max_bytes)
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope.get("type") == "http" and scope.get("method") == "POST" and scope.get("path", "").rstrip("/").endswith("/upload"):
+            import anyio
+
+            declared = 0
+            for key, value in scope.get("headers", []):
+                if key == b"content-length" and value.isdigit():
+                    declared = int(value)
+            used = await anyio.to_thread.run_sync(folder_bytes, self.folder)
+            if used + declared > self.max_bytes:
+                from starlette.responses import JSONResponse
+
+                msg = (f"the server's space for uploads is full ({self.max_bytes / MIB:g} MiB; files are removed an "
+                       "hour after they came): try again later")
+                log.warning("genxd demo: refused an upload of %d bytes: %s", declared, msg)
+                await JSONResponse({"detail": msg}, status_code=413)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
