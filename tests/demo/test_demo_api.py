@@ -274,6 +274,9 @@ def test_uploads_past_the_servers_budget_are_refused(tmp_path, monkeypatch):
             answers.append(requests.post(url, files=[("files", ("x.png", blob))], timeout=30))
         assert [a.status_code for a in answers] == [200, 200, 413, 413]
         assert "space for uploads is full" in answers[-1].json()["detail"]
+        chunked = requests.post(url, data=iter([b"--x\r\n"]), timeout=30,  # a body of any size: no length stated
+                                headers={"Content-Type": "multipart/form-data; boundary=x"})
+        assert chunked.status_code == 411, chunked.text
         assert requests.get(f"http://127.0.0.1:{port}/gradio_api/info", timeout=30).ok
     finally:
         demo.close(verbose=False)

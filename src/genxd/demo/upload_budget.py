@@ -4,7 +4,7 @@ Gradio's upload route (``POST /gradio_api/upload``) takes any number of files in
 page's file size limit, and keeps them in its folder (``GRADIO_TEMP_DIR``) for an hour (``delete_cache``): a client
 posting files in a loop filled the disk. :class:`UploadBudget` (ASGI middleware) refuses an upload, with HTTP 413
 and one line, while that folder (uploads and the copies of outputs Gradio serves) plus the request's declared
-size is over the budget.
+size is over the budget; an upload that does not state its size (a chunked body) is refused (411).
 """
 
 from __future__ import annotations
@@ -45,10 +45,16 @@ class UploadBudget:
         if scope.get("type") == "http" and scope.get("method") == "POST" and scope.get("path", "").rstrip("/").endswith("/upload"):
             import anyio
 
-            declared = 0
+            declared = None  # the server holds the body to it; a chunked body (no length) could be of any size
             for key, value in scope.get("headers", []):
                 if key == b"content-length" and value.isdigit():
                     declared = int(value)
+            if declared is None:
+                from starlette.responses import JSONResponse
+
+                await JSONResponse({"detail": "an upload must state its size (Content-Length)"},
+                                   status_code=411)(scope, receive, send)
+                return
             used = await anyio.to_thread.run_sync(folder_bytes, self.folder)
             if used + declared > self.max_bytes:
                 from starlette.responses import JSONResponse
