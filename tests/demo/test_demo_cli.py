@@ -32,3 +32,14 @@ def test_cli_says_what_to_install_without_gradio(monkeypatch):
     with pytest.raises(ImportError) as err:
         importlib.import_module("genxd.cli.demo")
     assert err.value.name == "gradio" and "[demo]" in str(err.value)
+
+
+@pytest.mark.parametrize("host, address", [("127.0.0.1", "http://127.0.0.1:7860"), ("0.0.0.0", "http://127.0.0.1:7860"),
+                                           ("::1", "http://[::1]:7860"), ("::", "http://[::1]:7860"),
+                                           ("localhost", "http://localhost:7860")])
+def test_the_printed_address_opens_in_a_browser(host, address):
+    """``--host ::1`` printed ``http://::1:7860`` and ``--host ::`` ``http://:::7860``, which no browser opens."""
+    pytest.importorskip("gradio", reason="the demo extra is not installed (pip install -e '.[demo]')")
+    from genxd.cli.demo import page_address
+
+    assert page_address(host, 7860) == address

@@ -33,6 +33,14 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+def page_address(host: str, port: int) -> str:
+    """The address ``genxd demo`` prints for ``--host host --port port``: this machine's own for a wildcard
+    (``0.0.0.0``, ``::``), an IPv6 address in brackets (``http://[::1]:7860``; it was ``http://::1:7860``)."""
+    wildcard = {"0.0.0.0": "127.0.0.1", "::": "::1"}
+    host = wildcard.get(host, host)
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
 def check_port(host: str, port: int) -> None:
     """Raise a one-line error when ``host:port`` cannot be served (in use, not allowed, no such address), before
     the model loads (Gradio's own failure comes after it, as a traceback)."""
@@ -149,7 +157,7 @@ def serve(model: Optional[str], host: str, port: int, device: Optional[List[str]
         typer.echo(f"genxd: loading the model on {', '.join(devices.names)} ...", err=True)
         app = build_app(devices, config)
         check_port(host, port)  # again: the model took a while, and the port may have been taken meanwhile
-        address = f"http://{host if host != '0.0.0.0' else '127.0.0.1'}:{port}"
+        address = page_address(host, port)
         launch(app, host, port, config, devices, quiet=True,  # genxd prints the address; no "share=True" hint
                on_ready=lambda: typer.echo(f"genxd: demo at {address} (Ctrl-C stops it)", err=True))
         typer.echo("genxd: demo stopped", err=True)
