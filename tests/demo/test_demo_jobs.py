@@ -339,7 +339,8 @@ def test_lift_and_viewer_copies(generated, tmp_path):
 def test_a_3d_lift_leaves_out_the_3dgs_model_folder(generated, tmp_path):
     """The page's lift writes no ``3dgs/`` folder: its ``cfg_args`` holds the server's absolute folder (the page
     never shows server paths, and the zip is downloaded) and its ply would be a second copy of ``scene.ply`` in the
-    zip; ``genxd reconstruct`` writes it."""
+    zip; ``genxd reconstruct`` writes it. Its ``reconstruction.json`` names the scene by its folder's name (the
+    folder beside it in the zip), not by the server's path."""
     from genxd.demo.jobs import lift_scene, zip_folders
 
     lift_scene(generated[0], tmp_path / "lift", mode="3d", iterations=3, device="cpu",
@@ -348,7 +349,10 @@ def test_a_3d_lift_leaves_out_the_3dgs_model_folder(generated, tmp_path):
     import zipfile
 
     archive = zipfile.ZipFile(zip_folders([generated[0], tmp_path / "lift"], tmp_path / "out.zip"))
-    assert not any(str(tmp_path) in archive.read(name).decode("latin-1") for name in archive.namelist())
+    # no server folder: neither the lift's nor the scene's (reconstruction.json recorded the scene's absolute path)
+    folders = (str(tmp_path), str(generated[0].parent), str(generated[0].resolve().parent))
+    assert not any(f in archive.read(name).decode("latin-1") for name in archive.namelist() for f in folders)
+    assert json.loads(archive.read("lift/reconstruction.json"))["input"] == generated[0].name
 
 
 @pytest.mark.cuda

@@ -336,8 +336,28 @@ def lift_scene(scene: Path, out: Path, *, mode: Literal["3d", "4d"], iterations:
     progress(0.0, "optimising Gaussians")
     config = ReconstructionConfig(iterations=int(iterations), mode=mode, device=device, init_points=int(init_points))
     # no 3DGS model folder: its cfg_args names the server's folder, and its ply doubles scene.ply in the zip
-    return reconstruct_scene(scene, out, config, resolution=None, video_frames=video_frames, per_time_ply=mode == "4d",
-                             inria_model=False, overwrite=True, progress=False, callback=on_step)
+    record = reconstruct_scene(scene, out, config, resolution=None, video_frames=video_frames,
+                               per_time_ply=mode == "4d", inria_model=False, overwrite=True, progress=False,
+                               callback=on_step)
+    _name_input_by_folder(out / "reconstruction.json", scene)
+    return record
+
+
+def _name_input_by_folder(record_path: Path, scene: Path) -> None:
+    """``reconstruction.json``'s ``input`` as the scene folder's name (the folder beside the lift in the page's zip),
+    not the server's path to it, which the page never shows (rewritten atomically)."""
+    import json
+
+    from ..utils.io import atomic_file
+    from ..utils.json_text import json_text
+
+    if not record_path.is_file():
+        return
+    record = json.loads(record_path.read_bytes())
+    if isinstance(record, dict) and record.get("input") in (str(scene), str(scene.resolve())):
+        record["input"] = scene.name
+        with atomic_file(record_path) as tmp:
+            tmp.write_text(json_text(record, indent=2) + "\n")
 
 
 def zip_folders(folders: Sequence[Path], archive: Path) -> Path:
