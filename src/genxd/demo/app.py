@@ -70,7 +70,7 @@ class DemoConfig:
     lift_init_points: int = 5000
     session_ttl_s: float = 6 * 3600
     max_frames: int = MAX_FRAMES  # every camera source: the Frames slider's maximum, a camera file's most cameras
-    max_sessions: int = 100  # sessions (and folders) kept at once; past it the least recently used idle ones close
+    max_sessions: int = 100  # sessions (and folders) kept; past it the least recently used close (SessionsByPage)
     max_temp_mb: float = 10_240.0  # MiB Gradio's folder (uploads, served copies) may hold; uploads past it are refused
 
 

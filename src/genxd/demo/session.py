@@ -242,7 +242,8 @@ class SessionsByPage:
                 session = self._by_page[page] = Session.create(self.root)
             self._by_page.move_to_end(page)
         for old in evicted:  # outside the lock: removing a folder takes a while
-            log.warning("genxd demo: %d sessions open; closed the least recently used one without a running job", self.max_sessions)
+            log.warning("genxd demo: %d sessions open; closed the least recently used one without a running job",
+                        self.max_sessions)
             old.close()
         return session
 
