@@ -16,7 +16,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ..utils.paths import parts_below, require_file
+from ..utils.paths import require_file
 from ..utils.pixel_range import to_uint8_by_range
 from ..validation import setting
 from .read_errors import FrameMemoryError, MixedFrameSizesError, VideoReadError
@@ -93,6 +93,40 @@ def _warn_skipped(root: Path, skipped: list[str]) -> None:
          f"{', '.join(sorted(VIDEO_EXTENSIONS))})")
 
 
+def _search(root: Path, skip: str | Path | None) -> list[Path]:
+    """Every path below the folder ``root`` (sorted as ``sorted(root.rglob("*"))``), hidden ones (and all they hold)
+    and the folder ``skip`` (the dataset being written) passed over. A link to a folder is searched too, as the
+    folder it names (``videos/trip -> /mnt/drive/trip``: its videos were left out without a word, ``rglob`` does not
+    follow links), unless that folder is below ``root`` (searched as itself) or was searched already (another link to
+    it, a loop of links)."""
+    real_root = root.resolve()
+    real_skip = None if skip is None else Path(skip).resolve()
+    searched = {real_root}
+    found: list[Path] = []
+    pending = [root]
+    while pending:
+        folder = pending.pop()
+        try:
+            entries = list(folder.iterdir())
+        except OSError:  # a folder that may not be read: its files are not found (as rglob)
+            continue
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue  # hidden files and our own temporary folders
+            if entry.is_dir():
+                real = entry.resolve()
+                if real_skip is not None and real == real_skip:
+                    continue  # the output dataset inside the searched folder
+                if entry.is_symlink():
+                    if real in searched or real.is_relative_to(real_root) or real_root.is_relative_to(real):
+                        found.append(entry)  # a folder of frames is still one video (as before)
+                        continue
+                    searched.add(real)
+                pending.append(entry)
+            found.append(entry)
+    return sorted(found)
+
+
 def discover_videos(path: str | os.PathLike, skip: str | Path | None = None) -> list[VideoSource]:
     """Find the videos under ``path``.
 
@@ -100,7 +134,8 @@ def discover_videos(path: str | os.PathLike, skip: str | Path | None = None) -> 
     - a folder holding image files (and no videos): one video made of those frames;
     - any other folder: every video file below it (recursively) and every sub-folder that holds only
       image frames; one warning names the files left out that are neither videos, images nor
-      :data:`COMPANION_EXTENSIONS` files (hidden files are passed over). IDs are relative paths (without the suffix) with ``/`` replaced by ``__``,
+      :data:`COMPANION_EXTENSIONS` files (hidden files are passed over; links to folders are followed, each folder
+      once: :func:`_search`). IDs are relative paths (without the suffix) with ``/`` replaced by ``__``,
       made safe as folder names (:func:`genxd.curation.video_ids.safe_video_id`); clashing IDs get the file
       suffix appended (as always); IDs that then clash only up to letter case or Unicode normalisation (one folder on
       macOS and Windows) get the suffix, else 8 hex digits of the path's hash
@@ -128,13 +163,8 @@ def discover_videos(path: str | os.PathLike, skip: str | Path | None = None) -> 
 
     found: list[tuple[str, Path, str]] = []
     skipped: list[str] = []
-    skip_parts = parts_below(skip, root) if skip is not None else None
-    for file in sorted(root.rglob("*")):
+    for file in _search(root, skip):
         rel = file.relative_to(root)
-        if any(part.startswith(".") for part in rel.parts):
-            continue  # hidden files and our own temporary folders
-        if skip_parts and rel.parts[:len(skip_parts)] == skip_parts:
-            continue  # the output dataset inside the searched folder
         if _is_video(file):
             found.append(("/".join(rel.with_suffix("").parts), file, "video"))
         elif file.is_dir():
