@@ -49,15 +49,27 @@ def _gray(frame: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)
 
 
+#: The shortest side OpenCV's DIS flow takes at every width (all sides up to 2048 px tried): 16 px.
+DIS_MIN_SIDE = 16
+
+
 def dis_flow(frame_a: np.ndarray, frame_b: np.ndarray, preset: int = cv2.DISOPTICAL_FLOW_PRESET_MEDIUM) -> np.ndarray:
     """Dense optical flow ``float32 [H, W, 2]`` (dx, dy in pixels) from ``frame_a`` to ``frame_b``.
 
-    Frames are ``uint8 [H, W, 3]`` RGB or ``[H, W]`` gray. OpenCV DIS flow.
+    Frames are ``uint8 [H, W, 3]`` RGB or ``[H, W]`` gray. OpenCV DIS flow; frames with a side under
+    :data:`DIS_MIN_SIDE` are padded to it (their edge pixels repeated) and the flow cropped back: OpenCV refuses them
+    ("width or height >= 12"), and crashed the process (a segmentation fault) for 8 to 15 px high and 40 px or more
+    wide (a 96x8 clip, a wide clip given ``--resize 64``).
     """
-    a = _gray(frame_a) if frame_a.ndim == 3 else frame_a
-    b = _gray(frame_b) if frame_b.ndim == 3 else frame_b
+    a = _gray(frame_a) if frame_a.ndim == 3 else np.ascontiguousarray(frame_a)  # OpenCV asserts it is contiguous
+    b = _gray(frame_b) if frame_b.ndim == 3 else np.ascontiguousarray(frame_b)
+    h, w = a.shape[:2]
+    pad_h, pad_w = max(0, DIS_MIN_SIDE - h), max(0, DIS_MIN_SIDE - w)
+    if pad_h or pad_w:
+        a, b = (cv2.copyMakeBorder(x, 0, pad_h, 0, pad_w, cv2.BORDER_REPLICATE) for x in (a, b))
     dis = cv2.DISOpticalFlow.create(preset)  # the same function as cv2.DISOpticalFlow_create, which the stubs lack
-    return dis.calc(a, b, None)  # type: ignore[call-overload]  # None: a new flow array; the stubs want one given
+    flow = dis.calc(a, b, None)  # type: ignore[call-overload]  # None: a new flow array; the stubs want one given
+    return np.ascontiguousarray(flow[:h, :w]) if pad_h or pad_w else flow
 
 
 def _sampson_distance(F: np.ndarray, x1: np.ndarray, x2: np.ndarray) -> np.ndarray:
