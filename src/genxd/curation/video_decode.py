@@ -5,6 +5,7 @@ read by :mod:`genxd.curation.frames`)."""
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -114,6 +115,51 @@ def _warn_if_hdr(path: Path, frame, stream) -> None:
              "in docs/curation.md, 'HDR video')")
 
 
+def _mp4_index_missing(path: Path) -> bool:
+    """Whether ``path`` is an MP4 / MOV (its first box an ``ftyp``) whose ``moov`` box (the index of its frames, which
+    cameras, phones and ffmpeg write last) runs past the end of the file, or is missing while the last top-level box
+    does: a file cut short before its index was written whole (a copy or download that stopped, a recording that did
+    not end)."""
+    try:
+        with open(path, "rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            at, first = 0, True
+            while at + 8 <= size:
+                fh.seek(at)
+                head = fh.read(16)
+                length, kind = int.from_bytes(head[:4], "big"), head[4:8]
+                if first and kind != b"ftyp":
+                    return False
+                if length == 1 and len(head) == 16:  # a 64-bit size follows the type
+                    length = int.from_bytes(head[8:16], "big")
+                elif length == 0:  # the box runs to the end of the file
+                    length = size - at
+                if length < 8:
+                    return False  # not boxes: another reason
+                if kind == b"moov":
+                    return at + length > size  # the index itself cut
+                at, first = at + length, False
+            return not first and at > size
+    except OSError:
+        return False
+
+
+def _open_failure(path: Path, reason: str) -> str:
+    """Why ``path`` cannot be opened as a video, said plainly where FFmpeg's words (``reason``: "Invalid data found
+    when processing input") do not: an empty file, an MP4 / MOV cut short before its index (:func:`_mp4_index_missing`)."""
+    try:
+        empty = path.stat().st_size == 0
+    except OSError:
+        empty = False
+    if empty:
+        return f"{path.name}: cannot open as a video (the file is empty: 0 bytes)"
+    if _mp4_index_missing(path):
+        return (f"{path.name}: cannot open as a video: the file is cut short before its index of frames (the 'moov' "
+                "box, written when a recording ends) was written whole: a copy or download that stopped, or a "
+                "recording that did not end; copy it again from its source")
+    return f"{path.name}: cannot open as a video ({reason})"
+
+
 def _frame_seconds(frame) -> float | None:
     """A decoded frame's presentation time in seconds (its timestamp), or None when unknown."""
     try:
@@ -216,10 +262,12 @@ def _decode(path: Path, wanted, check_length: bool, times: list | None, end: Dec
             error = PermissionError(f"{path.name}: cannot open as a video ({reason})")
             error.errno = exc.errno
             raise error from None
-        raise VideoReadError(f"{path.name}: cannot open as a video ({reason})") from None
+        raise VideoReadError(_open_failure(path, reason)) from None
     try:
         stream = main_video_stream(container)
         if stream is None:
+            if not container.streams.video and _mp4_index_missing(path):  # FFmpeg's mov demuxer opens it, streamless
+                raise VideoReadError(_open_failure(path, "no video stream"))
             raise VideoReadError(f"{path.name}: no video stream" + (" (only cover art)" if container.streams.video
                                                                    else ""))
         if stream.codec_context is None:  # FFmpeg has no decoder for its codec; PyAV < 18 crashed decoding it
