@@ -441,8 +441,8 @@ def _cameras_from_sfm(frames_at: Path, clip: Path, focal: float | None, features
         seconds: list = []
         frames, picked = _read_clip(frames_at, stride, max_frames, resize, seconds, span)
     except MixedFrameSizesError as exc:  # no resize to offer here: the clip itself is wrong
-        raise FromVideoError(f"{clip}: frames have different sizes {exc.sizes}; the frames of a clip must all "
-                             "have one size") from None
+        raise FromVideoError(f"{clip}: frames have different sizes {exc.sizes}{f' ({exc.which})' * bool(exc.which)}; "
+                             "the frames of a clip must all have one size") from None
     except VideoReadError as exc:  # its message starts with the clip's name: the path instead
         text = str(exc)
         name = f"{frames_at.name}: "

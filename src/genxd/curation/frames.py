@@ -479,12 +479,14 @@ def read_frames(
         seek = (min(keep), known_times) if indices is not None and keep and known_times is not None else None
         iterator = _iter_video_frames(source.path, wanted, times=times, end=end, seek=seek)
     frames: list[np.ndarray] = []
+    kept: list[int] = []  # each frame's index in the video
     try:
         for index, frame in enumerate(iterator):
             if frame is not None:
                 if times is not None and source.kind == "frames":
                     times.append(None)
                 frames.append(_prepare(np.asarray(frame), resize))
+                kept.append(index)
                 budget.add(frames[-1])
             if (max_frames is not None and len(frames) >= max_frames) or (last is not None and index >= last):
                 break
@@ -501,6 +503,21 @@ def read_frames(
         raise VideoReadError(f"{source.path.name}: no frames could be decoded (empty video)")
     shapes = {f.shape for f in frames}
     if len(shapes) > 1:
-        raise MixedFrameSizesError(f"{source.path.name}: frames have different sizes {sorted(shapes)}; use "
-                                   f"{setting('resize', 'WxH')}", sorted(shapes))
+        which = _first_odd_frame(source, frames, kept)
+        raise MixedFrameSizesError(f"{source.path.name}: frames have different sizes {sorted(shapes)} ({which}); use "
+                                   f"{setting('resize', 'WxH')}", sorted(shapes), which)
     return np.stack(frames)
+
+
+def _first_odd_frame(source: VideoSource, frames: list[np.ndarray], kept: list[int]) -> str:
+    """``"f10.png is 48x64, f00.png is 64x48"``: the first frame whose size differs from the first frame's, by file
+    name in a frame folder, else by number (``frame 120``): one stray picture among hundreds of frames, or a video
+    whose size changes midway, was found only by hand."""
+    names = [f.name for f in _frame_files(source.path)] if source.kind == "frames" else []
+
+    def name(i: int) -> str:
+        return names[kept[i]] if kept[i] < len(names) else f"frame {kept[i]}"
+
+    odd = next(i for i, f in enumerate(frames) if f.shape != frames[0].shape)
+    (h, w), (h0, w0) = frames[odd].shape[:2], frames[0].shape[:2]
+    return f"{name(odd)} is {w}x{h}, {name(0)} is {w0}x{h0}"

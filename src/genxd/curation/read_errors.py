@@ -14,9 +14,11 @@ class FrameMemoryError(VideoReadError):
 
 
 class MixedFrameSizesError(VideoReadError):
-    """The frames of one video (a frame folder) have different sizes: ``sizes`` lists them ``(H, W, C)``."""
+    """The frames of one video (a frame folder) have different sizes: ``sizes`` lists them ``(H, W, C)``; ``which``
+    names the first frame whose size differs from the first frame's (``f10.png is 48x64, f00.png is 64x48``)."""
 
-    def __init__(self, message: str, sizes: list[tuple[int, ...]]):
+    def __init__(self, message: str, sizes: list[tuple[int, ...]], which: str = ""):
         super().__init__(message)
         self.sizes = sizes
+        self.which = which
 
