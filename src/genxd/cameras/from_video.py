@@ -269,6 +269,24 @@ def video_path_report(cams: ClipCameras, num_frames: int, clip_name: str,
     return vp, report, path_picture_title(report, clip_name)
 
 
+def _check_not_among_frames(clip: Any, picture: Path) -> None:
+    """ValueError when the path's picture (``OUT.png``) would be written into the folder of frames ``clip`` is read
+    from: it was, and the next read of the folder took it for a frame (``frames have different sizes``, or, at the
+    frames' size, a frame that is no part of the clip)."""
+    from .clip_cameras import _has_images
+
+    if not isinstance(clip, (str, PathLike)) or not str(clip):
+        return
+    folder = Path(clip)
+    try:
+        among = folder.is_dir() and _has_images(folder) and picture.parent.resolve() == folder.resolve()
+    except OSError:  # a folder that cannot be listed: the read says why
+        return
+    if among:
+        raise ValueError(f"output file {picture} would be written among the frames of {clip} and read as one of them "
+                         "next time; give an output outside the frame folder")
+
+
 def write_video_path(
     clip: str | Path,
     out: str | Path,
@@ -300,6 +318,7 @@ def write_video_path(
     read = clip_camera_files(Path(clip), source) if isinstance(clip, (str, PathLike)) and str(clip) else []
     for f in files:  # the path's files replace what is there: never the clip or a camera file it may be made from
         check_inputs_kept(f, read, "output file")
+    _check_not_among_frames(clip, files[2])
     existing = [f for f in files if f.exists()]
     if existing and not overwrite:
         from ..validation import overwrite_hint
