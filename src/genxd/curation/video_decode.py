@@ -160,6 +160,18 @@ def _open_failure(path: Path, reason: str) -> str:
     return f"{path.name}: cannot open as a video ({reason})"
 
 
+def _warn_if_interlaced(path: Path, frame) -> None:
+    """One warning when a video's frames are flagged interlaced (camcorder footage: AVCHD ``.mts``, broadcast 1080i):
+    each frame is read as stored, its two fields (taken 1/50 or 1/60 s apart) woven together, so that whatever moves
+    combs, and SfM and the flow masks see the comb; it was read so without a word."""
+    if getattr(frame, "interlaced_frame", False):
+        from ..validation import warn
+
+        warn(f"{path.name} is interlaced video: its frames are read as stored, two fields woven together, and "
+             "whatever moves comes out combed; deinterlace it first (an ffmpeg command is in docs/curation.md, "
+             "'Interlaced video')")
+
+
 def _frame_seconds(frame) -> float | None:
     """A decoded frame's presentation time in seconds (its timestamp), or None when unknown."""
     try:
@@ -315,6 +327,7 @@ def _decode(path: Path, wanted, check_length: bool, times: list | None, end: Dec
                         continue
                     if not converted:
                         _warn_if_hdr(path, frame, stream)
+                        _warn_if_interlaced(path, frame)
                         converted = True
                     pixels = _upright(frame, square_pixels(_rgb24(reformatter, frame), sar))
                     decoded += 1  # counted once converted: a frame that fails to convert is not kept
