@@ -146,7 +146,8 @@ def _mp4_index_missing(path: Path) -> bool:
 
 def _open_failure(path: Path, reason: str) -> str:
     """Why ``path`` cannot be opened as a video, said plainly where FFmpeg's words (``reason``: "Invalid data found
-    when processing input") do not: an empty file, an MP4 / MOV cut short before its index (:func:`_mp4_index_missing`)."""
+    when processing input") do not: an empty file, an MP4 / MOV cut short before its index
+    (:func:`_mp4_index_missing`)."""
     try:
         empty = path.stat().st_size == 0
     except OSError:
