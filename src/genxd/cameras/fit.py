@@ -43,6 +43,7 @@ __all__ = [
     "dataset_kind",
     "POSE_FILE",
     "NoFocusPoint",
+    "DegeneratePath",
 ]
 
 #: File name of the fitted poses, as the authors' grouped few-shot loader expects.
@@ -69,20 +70,39 @@ def _gl34_to_cv(poses: np.ndarray) -> Tensor:
     return torch.from_numpy(out) @ OPENCV_TO_OPENGL
 
 
-def _normalize(x: np.ndarray) -> np.ndarray:
-    return x / np.linalg.norm(x)
+class DegeneratePath(ValueError):
+    """A camera of the fitted path has no defined orientation (it was NaN): it stands on the point it looks at, or
+    looks along its up direction, or the cameras' view directions cancel out (the message says which)."""
+
+
+#: why a path camera's view direction is zero, and why its right axis is (up parallel to the view direction)
+_ON_ITS_TARGET = ("a camera of the path stands on the point it looks at (cameras that turn in place around one "
+                  "point, or known views that face opposite ways)")
+_ALONG_ITS_UP = "a camera of the path looks straight along its up direction (or the cameras' up vectors cancel out)"
+
+
+def _normalize(x: np.ndarray, degenerate: str = _ON_ITS_TARGET) -> np.ndarray:
+    """``x`` as a unit vector; :class:`DegeneratePath` with ``degenerate`` where it is zero (numpy's NaN before)."""
+    norm = np.linalg.norm(x)
+    if not (np.isfinite(norm) and norm > 0):
+        raise DegeneratePath(degenerate)
+    return x / norm
 
 
 def _viewmatrix(lookdir: np.ndarray, up: np.ndarray, position: np.ndarray) -> np.ndarray:
-    """OpenGL c2w 3x4 whose +z (backward) axis is ``lookdir`` (pointing from the scene to the camera)."""
+    """OpenGL c2w 3x4 whose +z (backward) axis is ``lookdir`` (pointing from the scene to the camera);
+    :class:`DegeneratePath` where ``lookdir`` is zero or along ``up``."""
     vec2 = _normalize(lookdir)
-    vec0 = _normalize(np.cross(up, vec2))
-    vec1 = _normalize(np.cross(vec2, vec0))
+    vec0 = _normalize(np.cross(up, vec2), _ALONG_ITS_UP)
+    vec1 = _normalize(np.cross(vec2, vec0), _ALONG_ITS_UP)
     return np.stack([vec0, vec1, vec2, position], axis=1)
 
 
 def _average_pose(poses: np.ndarray) -> np.ndarray:
-    """Average position, z axis and up vector of OpenGL c2w ``[N, 3, 4]`` as one 3x4 pose."""
+    """Average position, z axis and up vector of OpenGL c2w ``[N, 3, 4]`` as one 3x4 pose; :class:`DegeneratePath`
+    where the view directions cancel out (cameras facing away from each other)."""
+    _normalize(poses[:, :3, 2].mean(0), f"the {len(poses)} cameras' view directions cancel out (they face away "
+                                        "from each other): they have no average camera")
     return _viewmatrix(poses[:, :3, 2].mean(0), poses[:, :3, 1].mean(0), poses[:, :3, 3].mean(0))
 
 
@@ -296,6 +316,9 @@ def fit_ellipse_path(
         # Inverse-CDF resampling of theta with weights proportional to segment lengths
         # (the authors' stepfun.sample_np with deterministic linspace samples).
         lengths = np.linalg.norm(positions[1:] - positions[:-1], axis=-1)
+        if not lengths.sum() > 0:  # 0 / 0 below: NaN cameras
+            raise DegeneratePath(f"the ellipse has no size: the {len(poses)} cameras stand on the vertical line "
+                                 "through the point they look at (a camera that turns in place)")
         w = lengths / lengths.sum()
         cw = np.concatenate([[0.0], np.minimum(1, np.cumsum(w[:-1])), [1.0]])
         u = np.linspace(0, 1.0 - np.finfo(np.float32).eps, n + 1)
@@ -454,6 +477,9 @@ def fit_reconfusion(
                 except NoFocusPoint as exc:
                     raise NoFocusPoint(f"scene {key} of {root}: {exc} for {_PATH_NAMES[resolved_kind]} path; "
                                        f"{_no_focus_hint()}") from None
+                except DegeneratePath as exc:
+                    raise DegeneratePath(f"scene {key} of {root}: {exc}, for {_PATH_NAMES.get(resolved_kind, 'the spline')}"
+                                         f" path; {_no_focus_hint(spline=resolved_kind in ('re10k', 'co3d'))}") from None
                 except ValueError as exc:  # the spline's "duplicate views?": which scene's
                     raise type(exc)(f"scene {key} of {root}: {exc}") from None
             bar.update(1)
@@ -465,10 +491,13 @@ def fit_reconfusion(
 _PATH_NAMES = {"llff": "llff's spiral", "dtu": "dtu's spiral", "mipnerf360": "mip-NeRF 360's ellipse"}
 
 
-def _no_focus_hint() -> str:
-    """What to do where the cameras have no focus point, worded for the caller."""
+def _no_focus_hint(spline: bool = False) -> str:
+    """What to do where the cameras have no focus point (or give a degenerate path), worded for the caller;
+    ``spline``: the spline itself failed, so only the scene's own cameras are offered."""
     from ..caller_style import is_cli
 
+    if spline:
+        return "write the scene's own cameras instead (" + ("--data-poses" if is_cli() else "data_poses=True") + ")"
     if is_cli():
         return ("fit a spline through the known views instead (--dataset re10k) or write the scene's own cameras "
                 "(--data-poses)")

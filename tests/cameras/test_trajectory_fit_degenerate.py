@@ -1,0 +1,62 @@
+"""genxd.cameras.fit on view sets whose fitted path has cameras with no orientation: a camera turning in place (all
+views at one point), known views facing opposite ways. Each was NaN cameras (numpy's "invalid value encountered in
+divide", then ``genxd: error: c2w: contains NaN or infinite values``); now a DegeneratePath saying why."""
+
+from __future__ import annotations
+
+import warnings
+
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from genxd.cameras import look_at
+from genxd.cameras.fit import DegeneratePath, fit_ellipse_path, fit_interpolated_path, fit_spiral_path
+from genxd.cli import app
+from genxd.data.reconfusion import write_reconfusion_scene
+
+UP = torch.tensor([0.0, -1.0, 0.0], dtype=torch.float64)
+
+
+def turning_in_place(n: int = 9) -> torch.Tensor:
+    """``n`` OpenCV c2w at the origin, turned 0 ... 70 degrees about the vertical (a tripod pan)."""
+    a = torch.linspace(0, 1.2, n, dtype=torch.float64)
+    return look_at(torch.zeros(n, 3, dtype=torch.float64), torch.stack([a.sin(), 0 * a, a.cos()], -1), up=UP)
+
+
+def facing_away() -> torch.Tensor:
+    """Two views back to back, each looking away from the other."""
+    eyes = torch.tensor([[0.0, 0, -0.1], [0, 0, 0.1]], dtype=torch.float64)
+    return look_at(eyes, eyes * 30, up=UP)
+
+
+@pytest.mark.parametrize("fit,c2w,says", [
+    (lambda c: fit_spiral_path(c, None, 8), turning_in_place(), "stands on the point it looks at"),
+    (lambda c: fit_ellipse_path(c, 8), turning_in_place(), "the ellipse has no size"),
+    (lambda c: fit_spiral_path(c, None, 8), facing_away(), "view directions cancel out"),
+    (lambda c: fit_interpolated_path(c, 8), facing_away(), "stands on the point it looks at"),
+], ids=["spiral-turning", "ellipse-turning", "spiral-away", "spline-away"])
+def test_degenerate_paths_are_refused_not_nan(fit, c2w, says):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # numpy's RuntimeWarning on the way to NaN was the only sign before
+        with pytest.raises(DegeneratePath, match=says):
+            fit(c2w)
+
+
+def test_cli_names_the_scene_and_what_works_instead(tmp_path):
+    root = tmp_path / "mipnerf360"
+    K = torch.tensor([[1.0, 0, 0.5], [0, 1.0, 0.5], [0, 0, 1]])
+    write_reconfusion_scene(root, "pan", torch.rand(9, 3, 8, 8), turning_in_place(), K, {3: ([1, 4, 7], [0])})
+    out = tmp_path / "poses"
+    runner = CliRunner()
+    result = runner.invoke(app, ["trajectory", "fit", str(root), "--out", str(out), "--n-views", "3", "-q"])
+    assert result.exit_code == 2, result.output
+    assert result.output == (
+        f"genxd: error: scene pan of {root}: the ellipse has no size: the 9 cameras stand on the vertical line through "
+        "the point they look at (a camera that turns in place), for mip-NeRF 360's ellipse path; fit a spline through "
+        "the known views instead (--dataset re10k) or write the scene's own cameras (--data-poses)\n")
+    assert not out.exists()
+    for hint in (["--dataset", "re10k"], ["--data-poses"]):  # what the message says works
+        done = runner.invoke(app, ["trajectory", "fit", str(root), "--out", str(out), "--n-views", "3", "-q",
+                                   "--overwrite", *hint])
+        assert done.exit_code == 0, done.output
