@@ -246,6 +246,10 @@ def fit_spiral_path(
         lookat = _focus_point(poses)
     else:
         b = np.asarray(bounds, dtype=np.float64)
+        if b.size == 0 or not (np.isfinite(b).all() and (b > 0).all()):
+            shown = ("none" if b.size == 0 else "NaN or infinite values" if not np.isfinite(b).all()
+                     else f"{b.min():.4g} to {b.max():.4g}")
+            raise ValueError(f"the near/far bounds must be finite and > 0 (distances along the view), got {shown}")
         near_bound = b.min() * _NEAR_STRETCH
         far_bound = b.max() * _FAR_STRETCH
         focal = 1 / ((1 - _FOCUS_DISTANCE) / near_bound + _FOCUS_DISTANCE / far_bound)
@@ -459,7 +463,15 @@ def fit_reconfusion(
                     pb = scene.extras.get("poses_bounds")
                     if pb is None:
                         raise ValueError(f"scene {key}: llff needs 'poses_bounds' in the torch file")
-                    bounds = np.asarray(pb, dtype=np.float64)[:, -2:]
+                    try:
+                        pb = np.asarray(pb, dtype=np.float64)
+                    except (TypeError, ValueError) as exc:
+                        raise ValueError(f"scene {key} of {root}: poses_bounds: expected [N, 17] numbers "
+                                         f"({exc})") from None
+                    if pb.ndim != 2 or pb.shape[1] < 2:
+                        raise ValueError(f"scene {key} of {root}: poses_bounds: expected [N, 17] (near/far bounds "
+                                         f"last), got shape {list(pb.shape)}")
+                    bounds = pb[:, -2:]
                 try:
                     fitted[key] = fit_scene_trajectory(
                         scene.c2w,
