@@ -177,6 +177,11 @@ def build_fewshot_groups(scenes: dict, strategy: str, pose_dir: str | Path | Non
             if not path.is_file():
                 raise FileNotFoundError(_missing_poses(Path(pose_dir), key, path))
             fitted = formats.load_w2c_list_json(path).float()
+            if len(fitted) < t:  # each group takes its t nearest poses: fewer left frames with an all-zero c2w
+                raise ValueError(
+                    f"{path}: {len(fitted)} fitted pose{'s' if len(fitted) != 1 else ''}, fewer than the {t} target "
+                    f"frames of a group ({setting('num_frames', num_frames)} less {num_context} context views); fit "
+                    f"at least {t} (genxd trajectory fit --num-points) or use fewer frames")
             centres = fitted[:, :3, 3]
             pts = torch.cat([centres_train[:1], centres])
             anchors = pts[_farthest_point_indices(pts, pts.shape[0] // t + 1, 0)]
