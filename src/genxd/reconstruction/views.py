@@ -307,8 +307,19 @@ def detect_input_kind(path: str | os.PathLike) -> str:
     raise ValueError(
         f"{path}: not a supported input: expected transforms.json, a COLMAP model (images/ + 0/ or "
         "sparse/0/), a ReconFusion folder (index.json) or a DTU scan (IDR's image/ + cameras.npz, or "
-        f"DTU's Rectified/scanN){_inputs_inside(path)}"
+        f"DTU's Rectified/scanN){_colmap_dataset_above(path) or _inputs_inside(path)}"
     )
+
+
+def _colmap_dataset_above(folder: Path) -> str:
+    """``"; it is part of the COLMAP dataset D ...: give that folder"`` when ``folder`` is the model folder or the
+    ``images/`` of a COLMAP dataset ``D`` one or two levels up (the folders people give first), else ``""``."""
+    resolved = folder.resolve()
+    for above in (resolved.parent, resolved.parent.parent):
+        model = find_colmap_model(above)
+        if model is not None and (above / "images").is_dir() and resolved in (above / "images", model, model.parent):
+            return f"; it is part of the COLMAP dataset {above} (images/ + {model.relative_to(above).as_posix()}/): give that folder"
+    return ""
 
 
 def _inputs_inside(folder: Path, shown: int = 2) -> str:
@@ -482,7 +493,7 @@ def _load_colmap(path: Path, resolution: int | None = None) -> Views:
         raise ValueError(f"{model_dir}: the COLMAP model has no registered images")
     image_dir = path / "images"
     if not image_dir.is_dir():
-        raise ValueError(f"{path}: no images/ folder beside the COLMAP model")
+        raise ValueError(f"{path}: no images/ folder beside the COLMAP model{_colmap_dataset_above(path)}")
     images, sizes, paths = [], [], []
     stored: tuple[int, int] | None = None  # the views' size before downsizing
     K = model.K.clone()
