@@ -11,7 +11,7 @@ import torch
 from typer.testing import CliRunner
 
 from genxd.cameras import look_at
-from genxd.cameras.fit import DegeneratePath, fit_ellipse_path, fit_interpolated_path, fit_spiral_path
+from genxd.cameras.fit import DegeneratePath, NoFocusPoint, fit_ellipse_path, fit_interpolated_path, fit_spiral_path
 from genxd.cli import app
 from genxd.data.reconfusion import write_reconfusion_scene
 
@@ -41,6 +41,12 @@ def test_degenerate_paths_are_refused_not_nan(fit, c2w, says):
         warnings.simplefilter("error")  # numpy's RuntimeWarning on the way to NaN was the only sign before
         with pytest.raises(DegeneratePath, match=says):
             fit(c2w)
+
+
+def test_views_back_to_back_have_no_focus_point_and_it_says_how_they_look():
+    """Their axes are parallel, but they do not 'all look the same way' (what the message said before)."""
+    with pytest.raises(NoFocusPoint, match=r"parallel \(they look the same way or straight opposite ways\)"):
+        fit_ellipse_path(facing_away(), 8)
 
 
 def test_cli_names_the_scene_and_what_works_instead(tmp_path):
