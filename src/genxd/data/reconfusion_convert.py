@@ -106,6 +106,30 @@ def check_dtu_order(names: Sequence[str], source: str | os.PathLike = "") -> Non
                          f"rect_001 ... rect_049 (or 000 ... 048); the names in order are {shown}, ...")
 
 
+#: poses_bounds.npy's camera centres may differ from the model's by this fraction of the cameras' extent (float32
+#: c2w, rounding of the model's files) before they are said to be another reconstruction's
+_CENTRE_TOLERANCE = 1e-3
+
+
+def _warn_other_reconstruction(path: Path, poses_bounds: np.ndarray, c2w: torch.Tensor) -> None:
+    """A GenXDWarning when the camera centres of LLFF's ``poses_bounds [N, 17]`` (column 3 of each row's 3x5
+    ``[down, right, back, centre, hwf]``, in COLMAP's world as LLFF's ``imgs2poses`` writes them, rows in image-name
+    order) are not the model's ``c2w [N, 4, 4]`` (name order): a file left from another COLMAP run, whose near/far
+    bounds are of another scale."""
+    import warnings
+
+    from ..validation import GenXDWarning
+
+    ours = c2w[:, :3, 3].double().numpy()
+    theirs = poses_bounds[:, :15].reshape(-1, 3, 5)[:, :, 3]
+    extent = float(np.ptp(ours, axis=0).max()) if len(ours) > 1 else 0.0
+    off = float(np.abs(theirs - ours).max()) if np.isfinite(theirs).all() else float("inf")
+    if off > _CENTRE_TOLERANCE * max(extent, 1e-12):
+        warnings.warn(f"{path}: its camera centres are not the COLMAP model's (up to {off:.3g} apart; the cameras span "
+                      f"{extent:.3g}): a file from another reconstruction? Its near/far bounds, kept as poses_bounds for "
+                      "trajectory fit --dataset llff, may not fit these cameras", GenXDWarning, stacklevel=3)
+
+
 def convert_to_reconfusion(source: str | os.PathLike, out_dir: str | os.PathLike, key: str | None = None, *,
                            shots: Sequence[int] = DEFAULT_SHOTS, hold: int | None = None,
                            split: str = "llff", resolution: int | None = None, overwrite: bool = False
@@ -162,6 +186,7 @@ def convert_to_reconfusion(source: str | os.PathLike, out_dir: str | os.PathLike
         if pb.ndim != 2 or pb.shape != (len(views), 17):
             raise ValueError(f"{bounds}: expected [{len(views)}, 17] (one row per view of the COLMAP model), "
                              f"got {list(pb.shape)}")
+        _warn_other_reconstruction(bounds, pb, views.c2w)
         extras["poses_bounds"] = torch.from_numpy(np.ascontiguousarray(pb, dtype=np.float64))
     path = write_reconfusion_scene(out_dir, key, views.images, views.c2w, views.K, splits, extras=extras,
                                    overwrite=overwrite)
