@@ -147,6 +147,7 @@ def test_a_colmap_model_with_lens_distortion_converts_undistorted(tmp_path):
     for name in names:
         iio.imwrite(tmp_path / "scene" / "images" / name, gen.integers(0, 256, (h, w, 3), dtype=np.uint8))
     bounds = np.concatenate([gen.random((n, 15)), np.linspace(1, 2, n)[:, None], np.full((n, 1), 5.0)], 1)
+    bounds[:, [3, 8, 13]] = c2w.flip(0)[:, :3, 3].double().numpy()  # the centres, rows in name order (as LLFF's)
     np.save(tmp_path / "scene" / "poses_bounds.npy", bounds)
 
     path, key, splits = convert_to_reconfusion(tmp_path / "scene", tmp_path / "rf", shots=(3,))
