@@ -130,6 +130,27 @@ def _warn_other_reconstruction(path: Path, poses_bounds: np.ndarray, c2w: torch.
                       "trajectory fit --dataset llff, may not fit these cameras", GenXDWarning, stacklevel=3)
 
 
+def _warn_unregistered(image_dir: Path, names: Sequence[str], registered: int) -> None:
+    """A GenXDWarning naming the image files of ``image_dir`` (hidden ones aside) that the COLMAP model does not
+    register: they are left out, and the splits count the registered views only (LLFF's loader refuses such a
+    folder; a user's capture often has a few photos COLMAP could not place)."""
+    import warnings
+
+    from ..utils.paths import IMAGE_SUFFIXES
+    from ..validation import GenXDWarning
+
+    listed = {Path(n).as_posix() for n in names}
+    left = sorted(f.relative_to(image_dir).as_posix() for f in image_dir.rglob("*")
+                  if f.suffix.lower() in IMAGE_SUFFIXES and not any(part.startswith(".") for part in
+                                                                   f.relative_to(image_dir).parts)
+                  and f.is_file() and f.relative_to(image_dir).as_posix() not in listed)
+    if left:
+        shown = ", ".join(left[:3]) + (", ..." if len(left) > 3 else "")
+        warnings.warn(f"{image_dir}: {len(left)} image{'s' if len(left) > 1 else ''} the COLMAP model does not register "
+                      f"({shown}) left out: the views and their splits are the {registered} registered ones",
+                      GenXDWarning, stacklevel=3)
+
+
 def convert_to_reconfusion(source: str | os.PathLike, out_dir: str | os.PathLike, key: str | None = None, *,
                            shots: Sequence[int] = DEFAULT_SHOTS, hold: int | None = None,
                            split: str = "llff", resolution: int | None = None, overwrite: bool = False
@@ -174,6 +195,8 @@ def convert_to_reconfusion(source: str | os.PathLike, out_dir: str | os.PathLike
         check_dtu_order(views.names, source)
     else:
         splits = fewshot_splits(len(views), shots, HOLD_EVERY if hold is None else hold)
+    if kind == "colmap":
+        _warn_unregistered(folder / "images", views.names, len(views))
     order = sorted(range(len(views)), key=lambda i: views.names[i])
     views = views.subset(order)
     extras: dict = {"image_names": list(views.names)}

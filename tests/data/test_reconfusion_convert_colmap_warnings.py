@@ -1,8 +1,10 @@
-"""genxd fewshot-data keeps LLFF's poses_bounds.npy beside a COLMAP model (the llff spiral's near/far bounds); one
-whose camera centres are not the model's (left from another COLMAP run, whose bounds are of another scale, or rows
-not in image-name order) was kept in silence, and trajectory fit looked at a depth of another scene; now a warning
-says so. The file as LLFF's imgs2poses writes it (rows in name order, each row the 3x5 ``[down, right, back, centre,
-hwf]`` of the COLMAP camera, then near, far) passes without one."""
+"""genxd fewshot-data's warnings on a COLMAP capture that it converts but that may not be what the user thinks:
+
+- LLFF's poses_bounds.npy whose camera centres are not the model's (left from another COLMAP run, whose bounds are of
+  another scale, or rows not in image-name order) was kept in silence, and trajectory fit looked at a depth of another
+  scene. The file as LLFF's imgs2poses writes it (rows in name order, each row the 3x5 ``[down, right, back, centre,
+  hwf]`` of the COLMAP camera, then near, far) passes without one.
+- Images in images/ that the model does not register were left out in silence (the splits counting the others)."""
 
 from __future__ import annotations
 
@@ -71,3 +73,22 @@ def test_poses_bounds_of_other_cameras_is_warned_about(capture, tmp_path, stale)
     assert (f"genxd: warning: {root / 'poses_bounds.npy'}: its camera centres are not the COLMAP model's"
             in result.output)
     assert "may not fit these cameras" in result.output
+
+
+def test_images_the_model_does_not_register_are_named(capture, tmp_path):
+    """Photos COLMAP could not place were left out in silence, and the every-8th split counted the others."""
+    import shutil
+
+    root, _ = capture
+    copy = tmp_path / "scene"
+    shutil.copytree(root, copy, ignore=shutil.ignore_patterns("poses_bounds.npy"))
+    for extra in ("IMG_100.png", ".hidden.png"):
+        shutil.copy(copy / "images" / "IMG_000.png", copy / "images" / extra)
+    result = CliRunner().invoke(app, ["fewshot-data", str(copy), "-o", str(tmp_path / "rf"), "--n-views", "3"])
+    assert result.exit_code == 0, result.output
+    assert (f"genxd: warning: {copy / 'images'}: 1 image the COLMAP model does not register (IMG_100.png) left out: "
+            f"the views and their splits are the {N} registered ones") in result.output
+    (copy / "images" / "IMG_100.png").unlink()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", GenXDWarning)
+        convert_to_reconfusion(copy, tmp_path / "rf2", shots=(3,))  # every image registered: no warning
