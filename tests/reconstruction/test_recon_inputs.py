@@ -130,13 +130,14 @@ def test_images_over_the_decompression_limit_are_refused_as_generate_refuses_the
     file. Limit lowered so that a 40x40 image (1,600 pixels) lies in that band."""
     from PIL import Image
 
-    from genxd.reconstruction.views import _load_depth, load_image
+    from genxd.reconstruction.depth_maps import load_depth_map
+    from genxd.reconstruction.views import load_image
 
     path = tmp_path / "big.png"
     Image.new("L" if reader == "depth" else "RGB", (40, 40)).save(path)
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # warning above 1,000 pixels, error above 2,000
     with pytest.raises(ValueError, match=r"big\.png: image too large: over PIL's decompression-bomb limit of 1,000"):
-        load_image(path) if reader == "image" else _load_depth(path, 1.0, (40, 40))
+        load_image(path) if reader == "image" else load_depth_map(path, 1.0, (40, 40))
 
 
 @pytest.mark.parametrize("moves", [False, True])

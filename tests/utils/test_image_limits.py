@@ -16,14 +16,15 @@ import pytest
 
 from genxd.curation import read_frames
 from genxd.curation.frames import VideoReadError
-from genxd.reconstruction.views import _load_depth, load_image
+from genxd.reconstruction.depth_maps import load_depth_map
+from genxd.reconstruction.views import load_image
 from genxd.utils.image_limits import ImageTooLargeError, open_image
 from genxd.utils.images import read_rgb
 
 READERS = {  # (path, side of the square image) -> what the reader gives
     "generate (read_rgb)": lambda p, side: read_rgb(p),
     "reconstruct image": lambda p, side: load_image(p),
-    "reconstruct depth": lambda p, side: _load_depth(p, 1.0, (side, side)),
+    "reconstruct depth": lambda p, side: load_depth_map(p, 1.0, (side, side)),
     "curate frame folder": lambda p, side: read_frames(p.parent),
 }
 

@@ -18,7 +18,7 @@ import PIL.Image
 import PIL.ImageFile
 import pytest
 
-from genxd.reconstruction.views import _load_depth
+from genxd.reconstruction.depth_maps import load_depth_map
 from genxd.utils.image_limits import ImageTooLargeError, open_image
 from genxd.utils.images import read_rgb
 
@@ -33,7 +33,7 @@ def test_a_file_too_short_for_any_header_is_not_an_image_in_the_readers_words(tm
     with pytest.raises(ValueError, match=r"empty.png: cannot read image \(UnidentifiedImageError: cannot identify"):
         read_rgb(path)
     with pytest.raises(ValueError, match=r"empty.png: cannot read depth map \(UnidentifiedImageError: cannot"):
-        _load_depth(path, 0.001, (4, 4))
+        load_depth_map(path, 0.001, (4, 4))
 
 
 def _ico_holding_a_png(side: int) -> bytes:

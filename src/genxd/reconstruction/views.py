@@ -27,7 +27,6 @@ ValueError before anything is trained.
 from __future__ import annotations
 
 import os
-import tokenize
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
@@ -37,12 +36,12 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from genxd.utils.npz import NPZ_READ_ERRORS, npz_shape, require_numpy_file
 from genxd.utils.paths import listed_image, path_inside, require_file
 from genxd.validation import arg, setting
 
 from ..cameras.colmap import PINHOLE_MODELS
 from ..cameras.geometry import normalize_intrinsics
+from .depth_maps import ground_truth_depth, load_depth_map
 from .undistort import transforms_lens, undistort_images
 
 if TYPE_CHECKING:
@@ -235,44 +234,6 @@ def pixel_camera_views(paths: Sequence[Path], Ks: Sequence[np.ndarray], c2ws: Se
     return Views(images=torch.stack(images), c2w=torch.from_numpy(np.stack(c2ws)).float(), K=K.float(), names=names)
 
 
-def _load_depth(path: Path, unit_scale: float, size: tuple[int, int]) -> Tensor:
-    """A z-depth map ``[H, W]`` (``.npy`` float, or an image times ``unit_scale``); ValueError naming the
-    file when it cannot be read or is not ``size`` (H, W)."""
-    from PIL import UnidentifiedImageError
-
-    from genxd.utils.image_limits import ImageTooLargeError, open_image
-
-    require_file(path, "no such depth file")
-    try:
-        if path.suffix == ".npy":
-            require_numpy_file(path)  # np.load took any other file for a pickle, and said to unpickle it
-            # mapped, not read: a header claiming more than the file holds is a ValueError, not an allocation of it
-            arr = np.load(path, allow_pickle=False, mmap_mode="r").astype(np.float32)
-        else:
-            with open_image(path) as im:
-                arr = np.asarray(im).astype(np.float32) * unit_scale
-    except ImageTooLargeError:
-        raise
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError,
-            tokenize.TokenError) as exc:  # TokenError: numpy parsing a damaged .npy header
-        raise ValueError(f"{path}: cannot read depth map ({exc.__class__.__name__}: {exc})") from None
-    if arr.ndim == 3:
-        arr = arr[..., 0]
-    if arr.shape != size:
-        raise ValueError(f"{path}: depth map is {arr.shape}, the frames are {size[1]}x{size[0]} (expected [H, W] = {size})")
-    _check_depth(arr, path)
-    return torch.from_numpy(arr)
-
-
-def _check_depth(depth: np.ndarray, path: Path) -> None:
-    """A ValueError naming ``path`` when a depth map holds NaN, infinite or negative values (0 = unknown is fine):
-    they would become NaN losses in the depth term."""
-    bad = ~(np.isfinite(depth) & (depth >= 0))
-    if bad.any():
-        raise ValueError(f"{path}: the depth map holds {int(bad.sum())} values that are NaN, infinite or negative "
-                         "(z-depth >= 0 expected; 0 = unknown)")
-
-
 def find_colmap_model(folder: Path) -> Path | None:
     """The COLMAP model folder of a dataset folder (``0/``, ``sparse/0/`` or ``sparse/``), if any."""
     for candidate in (folder / "0", folder / "sparse" / "0", folder / "sparse"):
@@ -338,25 +299,6 @@ def _inputs_inside(folder: Path, shown: int = 2) -> str:
             "(genxd generate writes one folder per input)")
 
 
-#: what reading a ``ground_truth.npz``'s depth may raise for a bad file
-_DEPTH_READ_ERRORS: tuple[type[BaseException], ...] = (ValueError, *NPZ_READ_ERRORS)
-
-
-def _ground_truth_depth(path: Path, shape: tuple[int, int, int]) -> Tensor | None:
-    """The ``depth [N, H, W]`` of a ``genxd.data.synthetic`` folder's ``ground_truth.npz`` (None when it has no
-    depth of that shape); a ValueError naming the file when it cannot be read or holds bad depths."""
-    try:
-        require_numpy_file(path)
-        with np.load(path, allow_pickle=False) as gt:
-            if "depth" not in gt.files or npz_shape(gt, "depth") != shape:  # from the header: a zip can claim GBs
-                return None
-            depth = np.asarray(gt["depth"], dtype=np.float32)
-    except _DEPTH_READ_ERRORS as exc:
-        raise ValueError(f"{path}: cannot read the depth ({exc.__class__.__name__}: {exc})") from None
-    _check_depth(depth, path)
-    return torch.from_numpy(depth)
-
-
 def _size_of(image: Tensor) -> Tensor:
     """An empty tensor of ``image``'s height and width: what :func:`same_size` compares, without the pixels."""
     return torch.empty(0, *image.shape[-2:])
@@ -411,9 +353,9 @@ def _load_transforms(path: Path, resolution: int | None = None) -> Views:
                 raise ValueError(f"{json_path}: images are {image.shape[-1]}x{image.shape[-2]} but the file says "
                                  f"{cameras.width}x{cameras.height}")
             if depth_paths is None and (folder / "ground_truth.npz").is_file():  # genxd.data.synthetic folders
-                ground_truth = _ground_truth_depth(folder / "ground_truth.npz", (len(frames), *size))
+                ground_truth = ground_truth_depth(folder / "ground_truth.npz", (len(frames), *size))
         same_size([first_read, image], [paths[0], file], json_path)
-        depth = _load_depth(depth_paths[i], depth_unit, size) if depth_paths is not None else (
+        depth = load_depth_map(depth_paths[i], depth_unit, size) if depth_paths is not None else (
             None if ground_truth is None else ground_truth[i])
         if lens is not None:
             [image], [pinhole_K], undistorted_depth = undistort_images(
