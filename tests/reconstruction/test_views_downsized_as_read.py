@@ -115,3 +115,62 @@ def test_eval_recon_reads_the_input_downsized_as_reconstructed(tmp_path, monkeyp
     held_out = load_views(folder).resized(24).subset([0, 3])  # read whole, then downsized: as before
     expected, _ = evaluate_views(load_scene(tmp_path / "recon"), held_out, torch.zeros(3))
     assert result["psnr"] == expected["psnr"] and result["ssim"] == expected["ssim"]
+
+
+@pytest.mark.parametrize("layout", ["idr", "dtu"])
+def test_a_dtu_scan_is_downsized_as_it_is_read(tmp_path, monkeypatch, layout) -> None:
+    """A DTU scan (IDR's layout or DTU's own) was read whole, every view at its full size as floats (49 views of
+    1600x1200: 1.1 GB), before being downsized."""
+    from .dtu_scans import known_cameras, write_dtu_scan, write_idr_scan
+
+    c2w = known_cameras(radius=3.0)[:6]
+    K = np.array([[2892.3, 0.0, 823.2], [0.0, 2883.2, 619.1], [0.0, 0.0, 1.0]])
+    if layout == "idr":
+        scan = write_idr_scan(tmp_path / "scan40", K / 40, c2w, None, height=30, width=40, masks=False)
+    else:
+        scan = write_dtu_scan(tmp_path / "DTU", "scan40", K, c2w, height=30, width=40)
+    whole = load_views(scan).resized(8)
+    alive = _full_size_images_alive(monkeypatch)
+    read = load_views(scan, resolution=8)
+    assert len(alive) == 6 and max(alive) == 1, alive  # before: 1, 2, ... 6
+    assert (read.height, read.width) == (6, 8) and read.input_size == (30, 40)
+    _same_views(read, whole)
+
+
+def test_a_dtu_scans_aspect_is_checked_at_its_stored_size(tmp_path) -> None:
+    """MVSNet's 640x512 crops (here 20x16) are refused whatever they are downsized to: at 4 px they would be 4x3."""
+    from .dtu_scans import known_cameras, write_dtu_scan
+
+    K = np.array([[2892.3, 0.0, 823.2], [0.0, 2883.2, 619.1], [0.0, 0.0, 1.0]])
+    scan = write_dtu_scan(tmp_path / "DTU", "scan40_train", K, known_cameras(radius=600.0)[:3], height=16, width=20)
+    with pytest.raises(ValueError, match=r"the images are 20x16, but DTU's calibration is for 1600x1200 images"):
+        load_views(scan, resolution=4)
+
+
+def test_a_reconfusion_scene_is_downsized_as_it_is_decoded(tmp_path, monkeypatch) -> None:
+    """A ReconFusion scene's images were all decoded at full size (ReconFusionScene.decoded_images) before being
+    downsized, by load_views and by load_reconfusion_views (reconstruct --n-views)."""
+    import genxd.data.reconfusion as reconfusion
+    from genxd.data.reconfusion import write_reconfusion_scene
+    from genxd.reconstruction.views import load_reconfusion_views
+
+    images, _, c2w, K = _scene()
+    write_reconfusion_scene(tmp_path, "scene_a", images, c2w, K, {3: ([0, 2, 4], [1, 3, 5])})
+    whole = load_views(tmp_path).resized(24)
+    decoded, real = [], reconfusion.decode_image
+
+    def tracked(data):
+        image = real(data)
+        decoded.append(weakref.ref(image))
+        alive.append(sum(ref() is not None for ref in decoded))
+        return image
+
+    monkeypatch.setattr(reconfusion, "decode_image", tracked)
+    for read in (lambda: load_views(tmp_path, resolution=24),
+                 lambda: load_reconfusion_views(tmp_path, None, 3, resolution=24)[0]):
+        decoded.clear()
+        alive: list[int] = []
+        views = read()
+        assert len(alive) == 6 and max(alive) == 1, alive  # before: 1, 2, ... 6
+        assert views.input_size == (40, 56)
+        _same_views(views, whole)

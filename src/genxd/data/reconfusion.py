@@ -31,7 +31,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -53,6 +53,7 @@ __all__ = [
     "poses_to_cameras",
     "encode_image",
     "decode_image",
+    "decode_scene_images",
 ]
 
 INDEX_FILE = "index.json"
@@ -122,23 +123,34 @@ def decode_image(data: Tensor) -> Tensor:
 
 
 def _decode_all(image_bytes: Sequence[Tensor], where: str) -> Tensor:
-    """Every image decoded and stacked; ValueError naming ``where`` and the image that cannot be decoded
-    or whose size differs from the first one's."""
+    """Every image decoded and stacked (:func:`decode_scene_images`)."""
+    return decode_scene_images(image_bytes, where)[0]
+
+
+def decode_scene_images(image_bytes: Sequence[Tensor], where: str,
+                        downsize: Callable[[Tensor], Tensor] | None = None) -> tuple[Tensor, tuple[int, int]]:
+    """``(images [N, 3, h, w], (H, W))``: every image decoded, passed through ``downsize`` (``[3, H, W]`` to
+    ``[3, h, w]``; None: kept) as soon as it is decoded, so that one image at a time is held at its stored size, and
+    stacked; ``(H, W)`` is their stored size. A ValueError naming ``where`` and the image that cannot be decoded or
+    whose stored size differs from the first one's."""
     from PIL import Image, UnidentifiedImageError
 
     images: list[Tensor] = []
+    first: tuple[int, ...] = ()  # the stored shape of image 0
     for i, data in enumerate(image_bytes):
         try:
             image = decode_image(data)
         except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
             raise ValueError(f"{where}: image {i} cannot be decoded ({exc.__class__.__name__}: {exc})") from None
-        if images and image.shape != images[0].shape:
+        if images and tuple(image.shape) != first:
             raise ValueError(
                 f"{where}: image {i} is {image.shape[-1]}x{image.shape[-2]}, image 0 is "
-                f"{images[0].shape[-1]}x{images[0].shape[-2]}; the images of a scene need one size"
+                f"{first[-1]}x{first[-2]}; the images of a scene need one size"
             )
+        first = first or tuple(image.shape)
+        image = image if downsize is None else downsize(image)  # the stored-size pixels let go before the next
         images.append(image)
-    return torch.stack(images)
+    return torch.stack(images), (int(first[-2]), int(first[-1]))  # torch.stack refuses no images
 
 
 def poses_to_cameras(c2w: Tensor, K: Tensor) -> Tensor:

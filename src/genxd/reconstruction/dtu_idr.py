@@ -58,9 +58,10 @@ def _images(folder: Path) -> list[Path]:
     return files
 
 
-def load_idr_scan(folder: Path) -> Views:
+def load_idr_scan(folder: Path, resolution: int | None = None) -> Views:
     """The views of the IDR / NeuS scan ``folder`` (the module docstring); a one-line ValueError naming the file for
-    a missing or unreadable ``cameras.npz``, an image without its ``world_mat``, or a matrix that is no camera."""
+    a missing or unreadable ``cameras.npz``, an image without its ``world_mat``, or a matrix that is no camera. Each image
+    is downsized to ``resolution`` (longer side; None: kept) as it is read."""
     file = next((folder / name for name in IDR_CAMERA_FILES if (folder / name).is_file()), None)
     if file is None:
         raise ValueError(f"{folder}: an IDR-layout scan (image/) without {' or '.join(IDR_CAMERA_FILES)} "
@@ -93,4 +94,5 @@ def load_idr_scan(folder: Path) -> Views:
         raise ValueError(f"{file}: cannot read ({exc.__class__.__name__}: {exc})") from None
     except ValueError as exc:  # the file's name, once, before what is wrong in it
         raise ValueError(f"{file}: {exc}") from None
-    return pixel_camera_views(paths, Ks, c2ws, [f"{IDR_IMAGE_DIR}/{p.name}" for p in paths], folder)
+    return pixel_camera_views(paths, Ks, c2ws, [f"{IDR_IMAGE_DIR}/{p.name}" for p in paths], folder,
+                              resolution=resolution)

@@ -65,10 +65,11 @@ def _projection(file: Path) -> np.ndarray:
     return P
 
 
-def load_dtu_scan(folder: Path) -> Views:
+def load_dtu_scan(folder: Path, resolution: int | None = None) -> Views:
     """The views of DTU scan ``folder`` (``Rectified/scanN``; the module docstring), in view order; a one-line
     ValueError for a missing ``Calibration/cal18`` or ``pos_NNN.txt``, a matrix that is no camera, or images of
-    another aspect ratio than the calibration's."""
+    another aspect ratio than the calibration's (as stored). Each image is downsized to ``resolution`` (longer side;
+    None: kept) as it is read."""
     # beside the Rectified/ the scan is given in, then beside the one it links to (Rectified/scanN a link to
     # another disk's folder: looked for only beside its target, Calibration/ was not found)
     scan_dirs = (Path(os.path.abspath(folder)), folder.resolve())
@@ -86,8 +87,9 @@ def load_dtu_scan(folder: Path) -> Views:
         Ks.append(K)
         c2ws.append(c2w)
     paths = list(views.values())
-    loaded = pixel_camera_views(paths, Ks, c2ws, [p.name for p in paths], folder, size=DTU_IMAGE_SIZE)
-    h, w = loaded.height, loaded.width
+    loaded = pixel_camera_views(paths, Ks, c2ws, [p.name for p in paths], folder, size=DTU_IMAGE_SIZE,
+                                resolution=resolution)
+    h, w = loaded.input_size  # as stored, before downsizing
     cal_w, cal_h = DTU_IMAGE_SIZE
     if abs(h * cal_w / w - cal_h) > cal_h / h:  # not 1600x1200 scaled (to within a pixel of the images)
         raise ValueError(f"{folder}: the images are {w}x{h}, but DTU's calibration is for {cal_w}x{cal_h} images "

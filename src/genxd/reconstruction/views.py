@@ -224,14 +224,24 @@ def same_size(images: Sequence[Tensor], names: Sequence[str | os.PathLike], wher
 
 
 def pixel_camera_views(paths: Sequence[Path], Ks: Sequence[np.ndarray], c2ws: Sequence[np.ndarray], names: list[str],
-                       where: str | os.PathLike, size: tuple[int, int] | None = None) -> Views:
+                       where: str | os.PathLike, size: tuple[int, int] | None = None,
+                       resolution: int | None = None) -> Views:
     """The views of the image files ``paths`` (one size, else a ValueError naming ``where``): pixel intrinsics ``Ks``
-    (float64 ``[3, 3]``) normalised by ``size`` (width, height; default the images'), OpenCV ``c2ws``."""
-    images = [load_image(p) for p in paths]
-    same_size(images, paths, where)
-    width, height = size or (images[0].shape[-1], images[0].shape[-2])
+    (float64 ``[3, 3]``) normalised by ``size`` (width, height; default the images' stored size), OpenCV ``c2ws``;
+    each image downsized to ``resolution`` (:func:`downsize_pixels`) as soon as it is read (a DTU scan's 49 views of
+    1600x1200 held 1.1 GB as floats at once)."""
+    images, sizes = [], []
+    for file in paths:
+        image = load_image(file)
+        sizes.append(_size_of(image))  # the stored size: one for all, checked below
+        image = downsize_pixels(image[None], None, resolution)[0][0]  # the full-size pixels let go before the next
+        images.append(image)
+    same_size(sizes, paths, where)
+    stored = (int(sizes[0].shape[-2]), int(sizes[0].shape[-1]))
+    width, height = size or (stored[1], stored[0])
     K = normalize_intrinsics(torch.from_numpy(np.stack(Ks)), width, height)
-    return Views(images=torch.stack(images), c2w=torch.from_numpy(np.stack(c2ws)).float(), K=K.float(), names=names)
+    return Views(images=torch.stack(images), c2w=torch.from_numpy(np.stack(c2ws)).float(), K=K.float(), names=names,
+                 stored_size=stored if stored != tuple(images[0].shape[-2:]) else None)
 
 
 def find_colmap_model(folder: Path) -> Path | None:
@@ -470,9 +480,10 @@ def _load_colmap(path: Path, resolution: int | None = None) -> Views:
     )
 
 
-def _reconfusion_scene(path: Path, key: str | None, decode_images: bool = True) -> ReconFusionScene:
+def _reconfusion_scene(path: Path, key: str | None) -> tuple[ReconFusionScene, Path]:
     """The :class:`~genxd.data.reconfusion.ReconFusionScene` ``key`` of the ReconFusion folder ``path`` (None: its
-    only scene), its ``index.json`` read once."""
+    only scene), its ``index.json`` read once, and its torch file; its images not decoded (:func:`_reconfusion_views`
+    decodes them)."""
     from genxd.data.reconfusion import load_reconfusion_scene, read_reconfusion_index
 
     index = read_reconfusion_index(path, keys=None if key is None else [key])
@@ -480,16 +491,23 @@ def _reconfusion_scene(path: Path, key: str | None, decode_images: bool = True) 
         if len(index) != 1:
             raise ValueError(f"{path}: a ReconFusion folder with {len(index)} scenes; choose one with {arg('scene_key')}")
         key = next(iter(index))
-    return load_reconfusion_scene(path / index[key], key=key, decode_images=decode_images)
+    file = path / index[key]
+    return load_reconfusion_scene(file, key=key, decode_images=False), file
 
 
-def _reconfusion_views(scene: ReconFusionScene) -> Views:
-    images = scene.decoded_images()
+def _reconfusion_views(scene: ReconFusionScene, file: Path, resolution: int | None = None) -> Views:
+    """The views of a ReconFusion ``scene`` (read from ``file``), each image downsized to ``resolution``
+    (:func:`downsize_pixels`) as soon as it is decoded."""
+    from genxd.data.reconfusion import decode_scene_images
+
+    images, stored = decode_scene_images(scene.image_bytes, str(file),
+                                         lambda image: downsize_pixels(image[None], None, resolution)[0][0])
     return Views(
         images=images.float(),
         c2w=scene.c2w.float(),
         K=scene.K.float(),
         names=[f"{scene.key}/{i:04d}" for i in range(len(scene))],
+        stored_size=stored if stored != tuple(images.shape[-2:]) else None,
     )
 
 
@@ -515,26 +533,26 @@ def load_views(
     path = Path(path)
     kind = detect_input_kind(path)
     if kind == "transforms":
-        views = _load_transforms(path, resolution)  # each image downsized as it is read
+        views = _load_transforms(path, resolution)
     elif kind == "colmap":
         views = _load_colmap(path, resolution)
     elif kind == "idr":
         from .dtu_idr import load_idr_scan
 
-        views = load_idr_scan(path)
+        views = load_idr_scan(path, resolution)
     elif kind == "dtu":
         from .dtu_raw import load_dtu_scan
 
-        views = load_dtu_scan(path)
+        views = load_dtu_scan(path, resolution)
     else:
-        views = _reconfusion_views(_reconfusion_scene(path, scene_key))
-    return views.resized(resolution)
+        views = _reconfusion_views(*_reconfusion_scene(path, scene_key), resolution)
+    return views  # each image downsized to resolution as it was read
 
 
 def reconfusion_split(path: str | os.PathLike, scene_key: str | None, n_views: int) -> tuple[str, list[int], list[int]]:
     """``(scene key, train_ids, test_ids)`` of the few-shot split ``train_test_split_{n_views}``."""
     path = Path(path)
-    scene = _reconfusion_scene(path, scene_key, decode_images=False)
+    scene, _ = _reconfusion_scene(path, scene_key)
     return (scene.key, *_reconfusion_split_ids(path, scene, n_views))
 
 
@@ -543,6 +561,7 @@ def load_reconfusion_views(path: str | os.PathLike, scene_key: str | None, n_vie
     """``(views, scene key, train_ids, test_ids)`` of a ReconFusion folder's scene: :func:`load_views` and
     :func:`reconfusion_split` from one read of its ``index.json`` and torch file."""
     path = Path(path)
-    scene = _reconfusion_scene(path, scene_key)
+    scene, file = _reconfusion_scene(path, scene_key)
+    views = _reconfusion_views(scene, file, resolution)  # an image that cannot be decoded is named first, as before
     train_ids, test_ids = _reconfusion_split_ids(path, scene, n_views)
-    return _reconfusion_views(scene).resized(resolution), scene.key, train_ids, test_ids
+    return views, scene.key, train_ids, test_ids
