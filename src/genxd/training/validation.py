@@ -3,7 +3,6 @@ training items and write ``[ground truth | generated]`` side by side as mp4 (ima
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
@@ -20,9 +19,15 @@ _MODES = {0: "3d", 1: "video", 2: "4d"}
 
 
 def psnr(a: Tensor, b: Tensor) -> float:
-    """PSNR in dB of two images/videos in [0, 1]."""
-    mse = float(((a.float() - b.float()) ** 2).mean())
-    return float("inf") if mse == 0 else 10.0 * math.log10(1.0 / mse)
+    """PSNR in dB of two images / videos ``[..., C, H, W]`` (one shape) in [0, 1]: one MSE over all their elements (as
+    ``genxd eval``'s over a scene's frames), floored at 1e-12 as every PSNR genxd reports (docs/metrics.md: identical
+    images read 120 dB, not inf) by :func:`genxd.reconstruction.metrics.psnr`."""
+    from ..reconstruction.metrics import psnr as image_psnr
+
+    def as_one_image(x: Tensor) -> Tensor:  # [1, N*C, H, W]: one MSE over all the elements
+        return x.float().reshape(1, -1, *x.shape[-2:])
+
+    return float(image_psnr(as_one_image(a), as_one_image(b)))
 
 
 def write_side_by_side(path: Path, videos: Sequence[Tensor], fps: float = 4.0) -> Path:
@@ -50,7 +55,9 @@ def validate_genxd(
 ) -> dict[str, float]:
     """Generate each sample's frames from its first frame along its cameras (mode from its indicator,
     its motion strength) and write ``out_dir/step_NNNNNNN_i.mp4``. Returns mean PSNR of the
-    non-context frames (``val/psnr``)."""
+    non-context frames (``val/psnr``); no samples: no metric (``{}``), not NaN."""
+    if not samples:
+        return {}
     from diffusers import EulerDiscreteScheduler
 
     from ..pipelines import GenXDPipeline
@@ -79,4 +86,4 @@ def validate_genxd(
         video = (out[0] if isinstance(out, tuple) else out.frames)[0].cpu()  # return_dict=True: the output object
         scores.append(psnr(video[1:], frames[1:]))
         write_side_by_side(out_dir / f"step_{step:07d}_{i}.mp4", [frames, video], fps=fps)
-    return {"val/psnr": float(np.mean(scores)) if scores else float("nan")}
+    return {"val/psnr": float(np.mean(scores))}
