@@ -49,6 +49,18 @@ class _Video:
         return self.archive is not None and self.prefix + "meta.json" in self.archive
 
 
+def _distinct_roots(roots: list[Path]) -> list[Path]:
+    """``roots`` with each folder or archive once (the first of the names that resolve to it), with a warning naming
+    those given again: ``root: [cv, cv]`` trained each video twice, silently (a dataset's ``weight`` weighs it)."""
+    seen: dict[Path, Path] = {}
+    for r in roots:
+        again = seen.setdefault(r.resolve(), r)
+        if again is not r:
+            warn(f"CamVidDataset: root {r} is given more than once (as {again}): its videos are read once (to weigh a "
+                 "dataset, give its data.datasets entry a weight)")
+    return list(seen.values())
+
+
 _MODEL_RE = re.compile(r"^(?P<prefix>(?:.*/)?)0/cameras\.(?:bin|txt)$")
 
 
@@ -239,7 +251,7 @@ class CamVidDataset(_ClipDataset):
         self.motion_keys, self.motion_scale = tuple(str(k) for k in _as_list(motion_keys)), float(motion_scale)
         limits = ArchiveLimits(**archive_limits) if isinstance(archive_limits, dict) else archive_limits
         self.videos: list[_Video] = []
-        roots = [Path(r) for r in _as_list(root)]
+        roots = _distinct_roots([Path(r) for r in _as_list(root)])
         if not roots:
             raise ValueError("CamVidDataset: no root given")
         for r in roots:

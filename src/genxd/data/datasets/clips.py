@@ -418,7 +418,10 @@ class _ClipDataset(Dataset):
         self.num_frames, self.height = int(num_frames), int(height)
         self.fit, self.pad_value = fit, float(pad_value)
         self.camera_normalization = camera_normalization
-        self.strides = [int(s) for s in _as_list(stride)] or [1]
+        try:
+            self.strides = [int(s) for s in _as_list(stride)] or [1]
+        except (TypeError, ValueError):
+            raise ValueError(f"stride must be a whole number >= 1 or a list of them, got {stride!r}") from None
         if any(s < 1 for s in self.strides):
             raise ValueError(f"stride must be >= 1, got {self.strides}")
         if clip_spacing is not None and clip_spacing < 1:

@@ -1,0 +1,24 @@
+"""A CamVid root given twice (``root: [cv, cv]``) trained each video twice, silently: it is read once, with a warning.
+A ``stride`` that is no number was refused as "invalid literal for int() with base 10: 'a'", not naming ``stride``."""
+
+from __future__ import annotations
+
+import pytest
+
+from genxd.data.datasets import CamVidDataset
+from genxd.data.synthetic import make_clip, write_clip
+from genxd.validation import GenXDWarning
+
+
+def test_a_root_given_twice_is_read_once_with_a_warning(tmp_path, monkeypatch):
+    write_clip(make_clip(12, "4d", 8, 32, 32), tmp_path / "cv", "dynamic0", "camvid", num_points=200)
+    once = CamVidDataset(tmp_path / "cv", num_frames=4, height=32, kind="3d")
+    monkeypatch.chdir(tmp_path)
+    with pytest.warns(GenXDWarning, match=r"root cv is given more than once \(as .*cv\): its videos are read once"):
+        twice = CamVidDataset([tmp_path / "cv", "cv/"], num_frames=4, height=32, kind="3d")
+    assert len(twice.videos) == len(once.videos) == 1 and len(twice) == len(once)
+
+
+def test_a_stride_that_is_no_number_is_named(tmp_path):
+    with pytest.raises(ValueError, match=r"^stride must be a whole number >= 1 or a list of them, got 'a'$"):
+        CamVidDataset(tmp_path, num_frames=4, height=32, stride="a")
