@@ -34,7 +34,9 @@ def test_dis_flow_takes_frames_with_a_side_under_16_px():
     assert done.stdout.count("ok") == len(SIZES)
 
 
-def test_a_two_pixel_high_clip_fails_at_sfm_not_inside(tmp_path):
+def test_an_eight_pixel_high_clip_fails_at_sfm_not_inside(tmp_path):
+    """8 px high (the band that crashed the process; was 2 px high, which is now refused before the masks, at stage
+    frames: tests/curation/test_frames_too_small.py)."""
     pytest.importorskip("pycolmap")
     import av
 
@@ -42,10 +44,10 @@ def test_a_two_pixel_high_clip_fails_at_sfm_not_inside(tmp_path):
 
     path = tmp_path / "thin.mkv"
     rng = np.random.default_rng(1)
-    scene = rng.integers(0, 255, (2, 200, 3), dtype=np.uint8)
+    scene = rng.integers(0, 255, (8, 200, 3), dtype=np.uint8)
     with av.open(str(path), "w") as container:
         stream = container.add_stream("ffv1", rate=8)
-        stream.width, stream.height, stream.pix_fmt = 96, 2, "bgr0"
+        stream.width, stream.height, stream.pix_fmt = 96, 8, "bgr0"
         for i in range(10):
             frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(scene[:, 2 * i:2 * i + 96]), format="rgb24")
             for packet in stream.encode(frame):

@@ -21,13 +21,16 @@ def _read_clip(frames_at: Path, stride: int | None, max_frames: int | None,
     the frames of that range (:func:`genxd.cameras.clip_range.clip_span`), picked in it as in a whole clip. The clip is
     read up to three times (its size, its frames, again where its stated count was wrong): what they warn about
     the clip (HDR, damaged data) is shown once, after them."""
+    from ..curation.read_errors import check_frame_size
     from ..curation.video_warnings import collected_warnings
     from ..validation import warn
 
     notes: list[str] = []
     try:
         with collected_warnings() as notes:
-            return _read_clip_frames(frames_at, stride, max_frames, resize, seconds, span)
+            frames, picked = _read_clip_frames(frames_at, stride, max_frames, resize, seconds, span)
+        check_frame_size(frames_at.name, frames.shape[1], frames.shape[2], resize)  # a VideoReadError, as the others
+        return frames, picked
     finally:
         for note in notes:
             warn(note)

@@ -26,6 +26,7 @@ from ..utils.stages import StageCallback
 from ..validation import arg, warn
 from ..utils.json_text import json_text
 from .frames import FrameMemoryError, VideoReadError, VideoSource, discover_videos, read_frames
+from .read_errors import FramesTooSmallError, check_frame_size
 from .video_streams import stored_pixel_aspect
 from .video_warnings import collected_warnings
 from .masks import EpipolarFlowMasker, Masker, load_masker
@@ -366,6 +367,10 @@ def _curate_into(source: VideoSource, folder: Path, config: CurationConfig, mask
     if len(frames) < config.min_frames:
         raise CurationError("frames", f"too few frames: {len(frames)}, fewer than the minimum "
                                        f"{config.min_frames} ({arg('min_frames')})")
+    try:
+        check_frame_size(source.path.name, frames.shape[1], frames.shape[2], config.resize)
+    except FramesTooSmallError as exc:
+        raise CurationError("frames", str(exc)) from None
     if len(frames) > LONG_VIDEO_FRAMES:  # no cap by default (the data is the user's to choose): say why it is slow
         note_now(f"{source.path.name} is long: {len(frames)} frames go to SfM (minutes per hundred frames on a CPU); "
                  f"{arg('max_frames')} / {arg('stride')} make it faster")
