@@ -5,6 +5,7 @@ tensors read as a file of the same pixels is read, with one-line errors naming t
 from __future__ import annotations
 
 import json
+import warnings
 
 import numpy as np
 import PIL.Image
@@ -158,3 +159,16 @@ def test_an_opened_stereo_photo_says_which_view_is_read(tmp_path, frame, view, o
     assert [str(w.message) for w in said if issubclass(w.category, GenXDWarning)] == [
         f"image_000: read the {view} view of a stereo pair{at}; the {other} view is not used"]
     assert abs(rgb.getpixel((32, 24))[0] - red) < 8
+
+
+def test_a_tensor_that_requires_grad_is_checked_without_a_torch_warning():
+    """A render or a model output still in the autograd graph: its values are read without torch's 'Converting a
+    tensor with requires_grad=True to a scalar' UserWarning (printed to the user by genxd.generate before)."""
+    image = torch.rand(3, 8, 8, requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        (read,) = collect_inputs([image])
+    assert read.image is image
+    with pytest.raises(ValueError, match="float pixels must lie in"), warnings.catch_warnings():
+        warnings.simplefilter("error")
+        collect_inputs([image * 2 + 0.01])  # out of range, still in the graph

@@ -114,6 +114,7 @@ def _check_values(obj: Any, label: str) -> None:
             raise ValueError(f"{label}: a tensor on the meta device has no pixel values")
         if not obj.is_floating_point():
             return
+        obj = obj.detach()  # a tensor in the autograd graph: no torch warning on reading its values
         finite, lo, hi = bool(obj.isfinite().all()), float(obj.min()), float(obj.max())
     elif np.issubdtype(obj.dtype, np.floating):
         finite, lo, hi = bool(np.isfinite(obj).all()), float(obj.min()), float(obj.max())
