@@ -228,6 +228,8 @@ def generate_scenes(
         # a camera file's own count is not --frames (which may even be given, and not used: warned above)
         subjects = ({"num_frames": f"the camera path of {camera_label(s.camera)} ({num_frames} cameras)"}
                     if from_file is not None and plan is None else None)
+        if plan is not None:  # the frames the model sees at once: the window, not --frames
+            subjects = {"num_frames": f"{v.arg('window')} {plan.window}"}
         v.warn_outside_trained(info.trained, {"resolution": res, "num_frames": num_frames if plan is None else plan.window,
                                               "motion_strength": s.motion_strength if s.mode != "3d" else None},
                                info.description, subjects)

@@ -117,6 +117,16 @@ def test_fewshot_longer_than_the_bundled_window_does_not_warn(tmp_path):
     assert res.exit_code == 0 and "--resolution 96 is outside what the bundled model was trained on" in _err(res)
 
 
+@pytest.mark.skipif(default_model_path() is None, reason="no bundled model in this installation")
+def test_a_window_outside_the_trained_frame_counts_is_named_in_the_warning(image, tmp_path):
+    # --frames 9 is made 3 frames at a time: the warning names --window 3 (it said '--frames 3', never given)
+    res = _run(["generate", image, "--out", tmp_path / "out", "--frames", "9", "--window", "3", "--steps", "1",
+                "--guidance", "1"])
+    assert res.exit_code == 0, res.output
+    assert "--window 3 is outside what the bundled model was trained on (frame counts of 8)" in _err(res)
+    assert "--frames 3" not in _err(res)
+
+
 @pytest.mark.parametrize(
     "extra, message",
     [
@@ -125,6 +135,8 @@ def test_fewshot_longer_than_the_bundled_window_does_not_warn(tmp_path):
         (["--mode", "4d", "--anchors", "3"], "3d mode only"),
         (["--anchors", "-1"], "--anchors"),
         (["--window", "6", "--anchors", "6"], "--anchors"),
+        (["--window", "2"], "--window 2 is too small for a 3d path longer than it"),  # not '--overlap ... got 1'
+        (["--window", "2", "--anchors", "1"], "--window 2 is too small for a 3d path longer than it"),
     ],
 )
 def test_impossible_window_settings_exit_2(image, tmp_path, reference_small, extra, message):

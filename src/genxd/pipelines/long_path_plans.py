@@ -228,6 +228,15 @@ def _single(num_frames: int, inputs: tuple[int, ...], window: int) -> LongPathPl
     return LongPathPlan("single", num_frames, max(window, num_frames), inputs, (w,))
 
 
+def _check_room_for_overlap(window: int, n_in: int) -> None:
+    """A 3d window longer paths are made of holds the inputs, at least 1 generated frame of context and 1 new frame;
+    a smaller one is refused naming the window (not --overlap, which may not have been given)."""
+    if window < n_in + 2:
+        raise ValueError(f"{arg('window')} {window} is too small for a 3d path longer than it: each window holds the "
+                         f"{n_in} input frame{'s' if n_in > 1 else ''}, at least 1 generated frame of context and 1 new "
+                         f"frame, so at least {n_in + 2} frames")
+
+
 def plan_anchored(dist: Tensor | Distances, inputs: Sequence[int], window: int, anchors: int | None = None,
                   overlap: int | None = None) -> LongPathPlan:
     """The 3D plan (see the module docstring) for ``dist [N, N]`` (:func:`camera_distance`, or the same
@@ -249,6 +258,7 @@ def plan_anchored(dist: Tensor | Distances, inputs: Sequence[int], window: int, 
     overlap = max(1, window // 4) if overlap is None else int(overlap)
     if n_in >= window:
         raise ValueError(f"{n_in} input frames leave no room in a window of {window} frames")
+    _check_room_for_overlap(window, n_in)
     if not 1 <= anchors <= window - n_in:
         raise ValueError(f"{arg('anchors')} must be between 1 and window - inputs = {window - n_in}, got {anchors}")
     if overlap < 1 or n_in + overlap >= window:
@@ -314,6 +324,7 @@ def plan_progressive(dist: Tensor | Distances, inputs: Sequence[int], window: in
     overlap = max(1, window // 4) if overlap is None else int(overlap)
     if n_in >= window:
         raise ValueError(f"{n_in} input frames leave no room in a window of {window} frames")
+    _check_room_for_overlap(window, n_in)
     if overlap < 1 or n_in + overlap >= window:
         raise ValueError(f"{arg('overlap')} must be between 1 and window - inputs - 1 = {window - n_in - 1} in 3d mode "
                          f"(context frames of each window besides the inputs), got {overlap}")
