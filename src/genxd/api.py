@@ -195,7 +195,7 @@ def generate_scenes(
         raise ValueError(f"{camera_label(s.camera)}: the camera path needs at least 2 cameras, it has {num_frames}")
     if times is None and s.mode != "3d":  # frame times in [0, 1] for 4D readers (D-NeRF's "time" of each frame)
         times = torch.linspace(0.0, 1.0, num_frames)
-    from .pipelines.long_paths import LongPathSettings, generate_long, plan_for, scene_frames
+    from .pipelines.long_paths import LongPathSettings, generate_long, plan_for, scene_frames, unused_window_settings
 
     long_settings = LongPathSettings(s.window, s.anchors, s.overlap, s.max_windows_per_call)
     plan = plan_for(info, d, s.mode, c2w, K, [0], long_settings)  # None: one window holds the path
@@ -204,6 +204,8 @@ def generate_scenes(
             v.warn(f"{v.arg('num_frames')} {s.num_frames} is not used: the camera file {camera_label(s.camera)} has "
                    f"{num_frames} cameras")
         for unused in unused_camera_settings(s, from_file is not None or clip_cameras is not None):
+            v.warn(unused)
+        for unused in (unused_window_settings(long_settings, num_frames) if plan is None else []):
             v.warn(unused)
         if s.camera_from_video is None and (shadowed := preset_beside_a_path_warning(s.camera)) is not None:
             v.warn(shadowed)

@@ -127,6 +127,20 @@ def test_a_window_outside_the_trained_frame_counts_is_named_in_the_warning(image
     assert "--frames 3" not in _err(res)
 
 
+@pytest.mark.skipif(default_model_path() is None, reason="no bundled model in this installation")
+def test_window_settings_of_a_path_one_window_holds_are_warned_unused(image, tmp_path):
+    # --anchors / --overlap shape the windows of longer paths: for 8 frames (the window) they were dropped silently
+    res = _run(["generate", image, "--out", tmp_path / "short", "--frames", "8", "--anchors", "3", "--overlap", "2",
+                "--steps", "1", "--guidance", "1"])
+    assert res.exit_code == 0, res.output
+    for name, value in (("--anchors", 3), ("--overlap", 2)):
+        assert (f"genxd: warning: {name} {value} is not used: the path's 8 frames are made in one window "
+                "(it shapes the windows of longer paths only)") in _err(res)
+    res = _run(["generate", image, "--out", tmp_path / "long", "--frames", "10", "--anchors", "3", "--overlap", "2",
+                "--steps", "1", "--guidance", "1"])
+    assert res.exit_code == 0 and "not used" not in _err(res), res.output  # used by the long path
+
+
 @pytest.mark.parametrize(
     "extra, message",
     [

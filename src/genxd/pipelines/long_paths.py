@@ -106,6 +106,7 @@ __all__ = [
     "window_limits",
     "long_job_progress",
     "plan_for",
+    "unused_window_settings",
     "sample_long",
     "generate_long",
     "decoded_frames",
@@ -201,6 +202,15 @@ def plan_for(pipe: Any, defaults: dict, mode: str, c2w: Tensor, K: Tensor, input
     resolved = resolve_settings(settings, default_window, max_window)
     plan = make_plan(mode, c2w, K, inputs, resolved)  # validates anchors / overlap even for short paths
     return None if plan.strategy == "single" else plan
+
+
+def unused_window_settings(settings: LongPathSettings, num_frames: int) -> list[str]:
+    """Warnings for ``anchors`` / ``overlap`` given for a path that one window holds (:func:`plan_for` gave None):
+    they only shape the windows of longer paths, and were dropped without a word."""
+    given = [(name, value) for name, value in (("anchors", settings.anchors), ("overlap", settings.overlap))
+             if value is not None and not (name == "anchors" and value == 0)]  # --anchors 0: the default plan
+    return [f"{arg(name)} {value} is not used: the path's {num_frames} frames are made in one window (it shapes the "
+            "windows of longer paths only)" for name, value in given]
 
 
 def default_windows_per_call(window: int, height: int, width: int) -> int:
