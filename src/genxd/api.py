@@ -201,8 +201,9 @@ def generate_scenes(
     plan = plan_for(info, d, s.mode, c2w, K, [0], long_settings)  # None: one window holds the path
     if group.is_main_process:
         if s.num_frames is not None and num_frames != s.num_frames:
-            v.warn(f"{v.arg('num_frames')} {s.num_frames} is not used: the camera file {camera_label(s.camera)} has "
-                   f"{num_frames} cameras")
+            source = ("the CameraPath given" if isinstance(s.camera, CameraPath) else  # its label counts them
+                      f"the camera file {camera_label(s.camera)}")
+            v.warn(f"{v.arg('num_frames')} {s.num_frames} is not used: {source} has {num_frames} cameras")
         for unused in unused_camera_settings(s, from_file is not None or clip_cameras is not None):
             v.warn(unused)
         for unused in (unused_window_settings(long_settings, num_frames) if plan is None else []):

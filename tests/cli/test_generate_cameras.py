@@ -130,6 +130,19 @@ def test_a_camera_file_shorter_than_the_model_was_trained_on_is_named_not_frames
     assert len(warnings) == (1 if frames is None else 2), warnings  # and '--frames 8 is not used' when given
 
 
+def test_frames_beside_a_camera_path_object_are_warned_unused_naming_the_object(tmp_path, shared_model):
+    """genxd.generate(camera=CameraPath(...), num_frames=8) said 'the camera file <CameraPath of 4 cameras> has 4
+    cameras': an object given in Python is no file."""
+    path = tmp_path / "short.json"
+    assert _run(["trajectory", "make", "pan", "--num-frames", "4", "--for-model", "bundled", "-o", path]).exit_code == 0
+    with pytest.warns(UserWarning) as caught:
+        genxd.generate(EXAMPLE, tmp_path / "out", camera=read_camera_path(path), num_frames=8, num_inference_steps=1,
+                       guidance_scale=1.0, progress=False)
+    messages = [str(w.message) for w in caught]
+    assert "num_frames 8 is not used: the CameraPath given has 4 cameras" in messages, messages
+    assert not any("camera file" in m for m in messages), messages
+
+
 def test_generate_zoom_loads_the_bundled_model(tmp_path):
     """The original failure: `--camera zoom` stopped after sampling (per-frame intrinsics)."""
     res = _run(["generate", EXAMPLE, "--camera", "zoom", "-o", tmp_path / "out", *TINY])
