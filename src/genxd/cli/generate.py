@@ -200,6 +200,7 @@ def register(app: typer.Typer) -> None:
         guidance: Guidance = None,
         seed: Seed = 0,
         fit: str = typer.Option("crop", "--fit", callback=checked(v.FITS), help="crop (centre crop) or pad (pad with white) to a square."),
+        fps: Optional[float] = typer.Option(None, "--fps", callback=checked(v.FPS), help="Frame rate of video.mp4 and compare.mp4, 0.01-1000 (default: frames / 2, at least 1)."),
         batch_size: int = typer.Option(1, "--batch-size", callback=checked(v.BATCH_SIZE), help="Scenes per sampling call, 1-1024 (GPU)."),
         window: Window = None,
         anchors: Anchors = None,
@@ -264,7 +265,7 @@ def register(app: typer.Typer) -> None:
                 camera=camera, mode=mode, motion_strength=motion_strength, num_frames=num_frames,
                 resolution=resolution, num_inference_steps=steps, guidance_scale=guidance, seed=seed,
                 focal=focal, elevation=elevation, azimuth_range=azimuth_range, radius=radius,  # type: ignore[arg-type]  # parsed by the callback
-                fit=fit, batch_size=batch_size, window=window, anchors=anchors, overlap=overlap,  # type: ignore[arg-type]  # checked by the callback
+                fit=fit, fps=fps, batch_size=batch_size, window=window, anchors=anchors, overlap=overlap,  # type: ignore[arg-type]  # checked by the callback
                 scheduler=scheduler, decode_chunk=decode_chunk, sequential_guidance=sequential_guidance,
                 **from_video,
             )
