@@ -147,10 +147,11 @@ def generate_scenes(
     folders = [out_dir / n for n in output_names([p.naming_path if isinstance(p, MemoryImage) else p for p in paths])]
     check_summary_apart(summary, folders, paths)
     chosen = shard_indices(len(paths), shard)  # every input of a job array's task; names and seeds of the whole list
-    if s.seed + len(paths) - 1 > v.SEED.hi:  # input i's seed is seed + i: each one recorded in meta.json is one to pass
+    largest_seed = int(v.SEED.hi or 0)
+    if s.seed + len(paths) - 1 > largest_seed:  # input i's seed is seed + i: each one recorded in meta.json is one to pass
         raise v.InvalidValue(f"{v.arg('seed')} {s.seed}: input i uses seed + i, so the last of the {len(paths)} "
-                             f"inputs would use {s.seed + len(paths) - 1}, above the largest seed {v.SEED.hi}; give "
-                             f"a seed of at most {v.SEED.hi - len(paths) + 1}")
+                             f"inputs would use {s.seed + len(paths) - 1}, above the largest seed {largest_seed}; give "
+                             f"a seed of at most {largest_seed - len(paths) + 1}")
     clip_cameras = None
     group = ProcessGroup(device)  # under accelerate launch: this process's share, warnings from the main one only
     rank = group.process_index
