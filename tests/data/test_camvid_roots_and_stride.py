@@ -22,3 +22,10 @@ def test_a_root_given_twice_is_read_once_with_a_warning(tmp_path, monkeypatch):
 def test_a_stride_that_is_no_number_is_named(tmp_path):
     with pytest.raises(ValueError, match=r"^stride must be a whole number >= 1 or a list of them, got 'a'$"):
         CamVidDataset(tmp_path, num_frames=4, height=32, stride="a")
+
+
+@pytest.mark.parametrize("value", ["a", 1.5, 0, True, [2]])
+def test_a_clip_spacing_that_is_no_whole_number_is_named(tmp_path, value):
+    # before: '<' not supported between instances of 'str' and 'int' (a TypeError), and 1.5 was taken
+    with pytest.raises(ValueError, match=rf"^clip_spacing must be a whole number >= 1, got {value!r}$".replace("[", r"\[")):
+        CamVidDataset(tmp_path, num_frames=4, height=32, clip_spacing=value)

@@ -8,6 +8,7 @@ package docstring, :mod:`genxd.data.datasets`.
 from __future__ import annotations
 
 import math
+import numbers
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -394,6 +395,15 @@ class _Cameras:
     sizes: Sequence[tuple[int, int] | None] | None = None
 
 
+def _whole_number(value: object, name: str) -> int:
+    """``value`` as an int >= 1, or one ValueError naming the option (a string, a fraction or a bool are none)."""
+    number = int(value) if isinstance(value, numbers.Integral) else int(value) if (
+        isinstance(value, float) and value.is_integer()) else None
+    if isinstance(value, bool) or number is None or number < 1:
+        raise ValueError(f"{name} must be a whole number >= 1, got {value!r}")
+    return number
+
+
 class _ClipDataset(Dataset):
     """Clips of ``num_frames`` views taken from scenes; subclasses list scenes and read them."""
 
@@ -424,12 +434,11 @@ class _ClipDataset(Dataset):
             raise ValueError(f"stride must be a whole number >= 1 or a list of them, got {stride!r}") from None
         if any(s < 1 for s in self.strides):
             raise ValueError(f"stride must be >= 1, got {self.strides}")
-        if clip_spacing is not None and clip_spacing < 1:
-            raise ValueError(f"clip_spacing must be >= 1, got {clip_spacing}")
+        if clip_spacing is not None:
+            clip_spacing = _whole_number(clip_spacing, "clip_spacing")
         if view_sampling not in ("clip", "random"):
             raise ValueError(f"view_sampling must be 'clip' or 'random', got {view_sampling!r}")
-        if samples_per_scene < 1:
-            raise ValueError(f"samples_per_scene must be >= 1, got {samples_per_scene}")
+        samples_per_scene = _whole_number(samples_per_scene, "samples_per_scene")
         self.clip_spacing, self.view_sampling = clip_spacing, view_sampling
         self.samples_per_scene, self.seed = int(samples_per_scene), int(seed)
         self.cache_size = int(cache_size)
