@@ -76,3 +76,16 @@ def test_a_stopped_launch_says_its_share_and_to_run_the_same_launch(tmp_path, mo
     assert code == 143
     monkeypatch.delenv("WORLD_SIZE")  # one process: as before
     assert _note(overwrite, tmp_path, argv).startswith(f"1 of 3 scenes written in {tmp_path}; to continue, run")
+
+
+@pytest.mark.parametrize("count, pronoun", [(1, "it"), (2, "them")])
+def test_existing_outputs_are_named_with_the_right_pronoun(tmp_path, count, pronoun):
+    # before: 'output already exists: a and 1 more (pass overwrite=True to replace it, or skip_existing=True to keep it)'
+    folders = [tmp_path / name for name in ("a", "b")]
+    for folder in folders[:count]:
+        folder.mkdir()
+    more = " and 1 more" if count == 2 else ""
+    with pytest.raises(FileExistsError) as raised:
+        check_existing(folders, overwrite=False, skip_existing=False)
+    assert str(raised.value) == (f"output already exists: {folders[0]}{more} (pass overwrite=True to replace {pronoun}, "
+                                 f"or skip_existing=True to keep {pronoun})")

@@ -106,8 +106,10 @@ def switch_hint(name: str) -> str:
     return f"use {arg(name)}" if is_cli() else f"pass {name}=True"
 
 
-def skip_hint() -> str:
-    return "--skip-existing to keep it" if is_cli() else "skip_existing=True to keep it"
+def skip_hint(them: bool = False) -> str:
+    """How to ask for keeping existing outputs (``them``: several): ``--skip-existing to keep it`` on the command
+    line, ``skip_existing=True to keep it`` from Python."""
+    return f"{'--skip-existing' if is_cli() else 'skip_existing=True'} to keep {'them' if them else 'it'}"
 
 
 __all__ = ["FLAGS", "cli_style", "is_cli", "caller", "caller_style", "arg", "setting", "text_setting", "overwrite_hint",

@@ -72,8 +72,9 @@ def check_existing(folders: Sequence[Path], overwrite: bool, skip_existing: bool
     kept = set(existing) if skip_existing else set()
     if existing and not (overwrite or skip_existing):
         more = f" and {len(existing) - 1} more" if len(existing) > 1 else ""
-        raise FileExistsError(f"output already exists: {folders[existing[0]]}{more} ({v.overwrite_hint()}, "
-                              f"or {v.skip_hint()})")
+        several = len(existing) > 1
+        raise FileExistsError(f"output already exists: {folders[existing[0]]}{more} ({v.overwrite_hint(them=several)}, "
+                              f"or {v.skip_hint(them=several)})")
     if overwrite:  # an old output is deleted once the new one is in: it must be deletable, checked now
         for i in existing:
             f = output_target(folders[i])  # a link is kept and what it points to replaced: a dangling one refused
