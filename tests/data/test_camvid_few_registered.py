@@ -7,7 +7,6 @@ from __future__ import annotations
 import zipfile
 
 import pytest
-import torch
 
 from genxd.data.datasets import CamVidDataset
 from genxd.data.synthetic import make_clip, write_clip
@@ -15,12 +14,7 @@ from genxd.data.synthetic import make_clip, write_clip
 pycolmap = pytest.importorskip("pycolmap")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _single_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("single_thread")  # tests/data/conftest.py
 
 
 @pytest.fixture

@@ -8,19 +8,13 @@ from __future__ import annotations
 import json
 
 import pytest
-import torch
 
 from genxd.data.datasets import CamVidDataset, ReconFusionDataset
 from genxd.data.photo_scenes import PhotoSceneDataset
 from genxd.data.synthetic import make_clip, write_clip
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _single_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("single_thread")  # tests/data/conftest.py
 
 
 @pytest.fixture(scope="module")

@@ -28,12 +28,7 @@ from genxd.data.datasets import (
 from genxd.data.synthetic import make_clip, make_scene, render, write_clip
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _single_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("single_thread")  # tests/data/conftest.py
 
 
 @pytest.fixture(scope="module")

@@ -29,13 +29,7 @@ from genxd.data.synthetic import (
 H = W = 64
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _single_thread():
-    """The renderer runs many small tensor ops; one thread avoids oversubscription on shared CI cores."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("single_thread")  # tests/data/conftest.py
 
 
 def _single_object_scene(kind: int, dynamic: bool = False, motion_strength: float = 0.0):

@@ -11,12 +11,7 @@ from safetensors.torch import save_file
 from genxd.data.datasets import SyntheticDataset
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _single_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("single_thread")  # tests/data/conftest.py
 
 
 def _dataset(cache) -> SyntheticDataset:

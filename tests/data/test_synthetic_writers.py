@@ -26,13 +26,7 @@ from genxd.data.synthetic import (
 H = W = 48
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _single_thread():
-    """The renderer runs many small tensor ops; one thread avoids oversubscription on shared CI cores."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("single_thread")  # tests/data/conftest.py
 
 
 @pytest.fixture(scope="module")
