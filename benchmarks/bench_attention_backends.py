@@ -16,7 +16,6 @@ attentions over frames run in a Triton kernel of the fast path and are not timed
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 from pathlib import Path
 
@@ -50,24 +49,6 @@ def processor_qkv(batch: int, heads: int, tokens: int, dtype, generator):
     return [t.view(batch, tokens, heads, HEAD_DIM).transpose(1, 2) for t in qkv.chunk(3, dim=-1)]
 
 
-def time_ms(fn, reps: int, inner: int) -> float:
-    """Median over ``reps`` of the mean time of ``inner`` back-to-back calls (CUDA events)."""
-    import torch
-
-    for _ in range(3):
-        fn()
-    times = []
-    for _ in range(reps):
-        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        start.record()
-        for _ in range(inner):
-            fn()
-        end.record()
-        end.synchronize()
-        times.append(start.elapsed_time(end) / inner)
-    return statistics.median(times)
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--resolution", type=positive_int, default=256)
@@ -78,6 +59,7 @@ def main() -> None:
     args = ap.parse_args()
     import torch
     import torch.nn.functional as F
+    from sampling_profile.common import time_op
     from torch.nn.attention import SDPBackend, sdpa_kernel
 
     if not torch.cuda.is_available():
@@ -99,12 +81,12 @@ def main() -> None:
             try:
                 if backend is None:
                     call = lambda: F.scaled_dot_product_attention(q, k, v)  # noqa: E731
-                    ms = time_ms(call, args.reps, args.inner)
+                    ms = time_op(call, torch.device("cuda"), args.reps, args.inner)
                     output = call()
                 else:
                     with sdpa_kernel(backend):
                         call = lambda: F.scaled_dot_product_attention(q, k, v)  # noqa: E731
-                        ms = time_ms(call, args.reps, args.inner)
+                        ms = time_op(call, torch.device("cuda"), args.reps, args.inner)
                         output = call()
                 row[f"{name}_ms"] = ms
                 if reference is not None:
