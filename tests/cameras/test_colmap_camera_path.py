@@ -33,7 +33,7 @@ def _model(folder: Path, names: list[str], positions: list[float], image_ids: li
 def test_images_numbered_without_zeros_are_in_frame_order(tmp_path, text):
     """frame_2 ... frame_12 (ffmpeg's ``frame_%d.jpg``, ids in another order) read frame_1, frame_10, frame_11,
     frame_12, frame_2, ...: the path jumped back and forth along the video. Now numbers in names compare as numbers,
-    as genxd curate orders a folder of frames (``genxd.curation.frames.natural_key``)."""
+    as genxd curate orders a folder of frames (``genxd.utils.natural_order.natural_key``)."""
     frames = list(range(1, 13))
     ids = [7 * i % 13 + 20 for i in frames]  # not contiguous, not in frame order
     folder = _model(tmp_path / "sparse" / "0", [f"frame_{i}.jpg" for i in frames], [float(i) for i in frames], ids,

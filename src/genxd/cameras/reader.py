@@ -180,7 +180,7 @@ def _in_frame_order(model: ColmapModel) -> ColmapModel:
     """``model`` with its images in frame order: by name, numbers in names compared as numbers (``frame_2`` before
     ``frame_10``, as ``genxd curate`` orders a folder of frames); zero-padded names keep their order. Before, a path
     of ``frame_%d.jpg`` images went ``frame_1, frame_10, frame_11, ..., frame_2``: back and forth along the video."""
-    from ..curation.frames import natural_key
+    from ..utils.natural_order import natural_key
 
     order = sorted(range(len(model)), key=lambda i: natural_key(model.image_names[i]))
     if order == list(range(len(model))):

@@ -61,7 +61,7 @@ def viewer_json_from_object(obj: Any, path: str | os.PathLike, dtype: torch.dtyp
 
     3DGS's ``train.py`` lists the test views (every 8th image, with ``--eval``) before the training views: read in
     the list's order, such a path went back and forth along the capture (0, 8, 16, 1, 2, ...)."""
-    from ..curation.frames import natural_key
+    from ..utils.natural_order import natural_key
 
     where = f"{path} ({VIEWER_JSON})"
     if not isinstance(obj, list) or not obj:

@@ -16,6 +16,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from ..utils.natural_order import natural_key
 from ..utils.paths import require_file
 from ..utils.pixel_range import to_uint8_by_range
 from ..validation import setting
@@ -246,17 +247,6 @@ def _prepare(frame: np.ndarray, resize: int | tuple[int, int] | None) -> np.ndar
         frame = cv2.resize(frame, (tw, th), interpolation=interp)
     return np.ascontiguousarray(frame)
 
-
-
-_DIGITS = re.compile(r"([0-9]+)")
-
-
-def natural_key(name: str) -> tuple:
-    """A sort key that compares runs of digits as numbers: ``frame_2`` before ``frame_10`` (a plain string sort
-    puts ``frame_10`` first); zero-padded names keep their order, and names equal as numbers (``f01``, ``f1``)
-    are ordered by their text."""
-    parts = _DIGITS.split(name)  # text, digits, text, ...: the same kind at the same place in every key
-    return tuple(int(p) if i % 2 else p for i, p in enumerate(parts)), name
 
 
 def _frame_files(path: Path) -> list[Path]:
