@@ -10,28 +10,16 @@ size is over the budget; an upload that does not state its size (a chunked body)
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 from typing import Any
 
-__all__ = ["UploadBudget", "folder_bytes"]
+from .workdir import folder_bytes
+
+__all__ = ["UploadBudget"]
 
 log = logging.getLogger("genxd.demo")
 
 MIB = 2**20
-
-
-def folder_bytes(folder: Path) -> int:
-    """Bytes of the regular files under ``folder`` (0 when it does not exist); files that vanish meanwhile skipped."""
-    total = 0
-    for dirpath, _dirs, files in os.walk(folder):
-        for name in files:
-            try:
-                st = os.lstat(os.path.join(dirpath, name))
-            except OSError:
-                continue
-            total += st.st_size
-    return total
 
 
 class UploadBudget:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 import tempfile
 import types
 from pathlib import Path
@@ -24,7 +25,7 @@ try:
 except ImportError:  # Windows
     fcntl = None
 
-__all__ = ["PREFIX", "LOCK_NAME", "make_workdir", "remove_stale_workdirs"]
+__all__ = ["PREFIX", "LOCK_NAME", "make_workdir", "remove_stale_workdirs", "folder_bytes"]
 
 PREFIX = "genxd-demo-"
 LOCK_NAME = ".lock"
@@ -44,14 +45,18 @@ def make_workdir(parent: str | Path | None = None) -> tuple[Path, IO | None]:
     return root, handle
 
 
-def _folder_bytes(folder: Path) -> int:
+def folder_bytes(folder: Path) -> int:
+    """Bytes of the regular files under ``folder`` (links neither counted nor followed; 0 when it does not exist);
+    files that vanish meanwhile are skipped."""
     total = 0
-    for path in folder.rglob("*"):
-        try:
-            if path.is_file() and not path.is_symlink():
-                total += path.stat().st_size
-        except OSError:
-            pass
+    for dirpath, _dirs, files in os.walk(folder):
+        for name in files:
+            try:
+                st = os.lstat(os.path.join(dirpath, name))
+            except OSError:
+                continue
+            if stat.S_ISREG(st.st_mode):
+                total += st.st_size
     return total
 
 
@@ -77,7 +82,7 @@ def remove_stale_workdirs(parent: str | Path | None = None, keep: Path | None = 
                     fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 except OSError:
                     continue  # its server is running
-                size = _folder_bytes(folder)
+                size = folder_bytes(folder)
                 shutil.rmtree(folder)  # while holding the lock: a server starting now cannot take it
         except OSError:
             continue
