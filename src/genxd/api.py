@@ -42,7 +42,8 @@ from .job_setup import check_run_settings, outputs_in_step
 from .output_folders import WrittenByOthers, check_kept_inputs, input_path_entry, noting_written, output_names
 from .scene_outputs import check_job, write_scene
 from .summary_file import check_summary_apart
-from .utils.images import Fit, load_image_uint8, uint8_to_tensor
+from .utils.images import (CROP_WARNING_FRACTION, Fit, crop_kept_fraction, crop_warning, load_image_uint8_sized,
+                           uint8_to_tensor)
 from .utils.memory_images import ImageObject, MemoryImage, collect_inputs, is_memory_image
 from .utils.shards import shard_indices, shard_line
 from .utils.progress import bar_settings, closed_on_interrupt, disable_setting, progress_bar, progress_write
@@ -286,16 +287,21 @@ def generate_scenes(
     # Ctrl-C while reading, checking kept windows or loading the model: the bars closed, the terminal left clean
     # for 'genxd: interrupted' (the bars of the generation: the same, on the with below)
     open_bars = [bar]
+    cropped_away: list[tuple[int, tuple[float, float]]] = []  # inputs of which --fit crop keeps little
     with closed_on_interrupt(open_bars):
         with progress_bar(total=len(mine), unit="image", disable=not show or len(mine) < 2, leave=False,
                           desc=group.label("reading images")) as reading:
             for i in mine:  # decode first, outside the model's lock: a bad file fails alone, before the generation
                 try:  # starts
-                    tensors[i] = load_image_uint8(paths[i], res, res, s.fit)
+                    tensors[i], size = load_image_uint8_sized(paths[i], res, res, s.fit)
+                    if s.fit == "crop" and crop_kept_fraction(size, res, res) < CROP_WARNING_FRACTION:
+                        cropped_away.append((i, size))
                 except Exception as exc:  # noqa: BLE001 - recorded, the other inputs go on
                     results.append(failed_input(i, exc))
                     bar.update()
                 reading.update()
+        if cropped_away and group.is_main_process:
+            v.warn(crop_warning(cropped_away, paths))
         ready, partials = [i for i in mine if i in tensors], None
         if plan is not None:  # its windows done are kept in OUT/.genxd-partial: checked before the model loads
             from .pipelines.long_path_state import PartialRuns, Scene, job_fingerprint, tensor_digest

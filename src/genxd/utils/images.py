@@ -336,12 +336,45 @@ def load_image(path: str | Path, height: int, width: int, fit: Fit = "crop") -> 
 def load_image_uint8(path: str | Path | MemoryImage, height: int, width: int, fit: Fit = "crop") -> Tensor:
     """:func:`load_image` as ``uint8 [3, height, width]`` (:func:`uint8_to_tensor`: its floats, bitwise): what a
     job holds for its inputs until each is sampled (2,000 inputs at 512x512: 1.6 GB, 6.3 GB as float32)."""
+    return load_image_uint8_sized(path, height, width, fit)[0]
+
+
+def load_image_uint8_sized(path: str | Path | MemoryImage, height: int, width: int, fit: Fit = "crop"
+                           ) -> tuple[Tensor, tuple[float, float]]:
+    """:func:`load_image_uint8`, and the photo's ``(width, height)`` as fitted (after its EXIF orientation; of a
+    JPEG decoded at a reduced scale, in its decoded pixels): :func:`crop_kept_fraction` takes it."""
     from .memory_images import MemoryImage, memory_image_to_rgb
 
     if isinstance(path, MemoryImage):
-        return pil_to_uint8(fit_image(memory_image_to_rgb(path.image, str(path)), height, width, fit))
+        im = memory_image_to_rgb(path.image, str(path))
+        return pil_to_uint8(fit_image(im, height, width, fit)), (float(im.size[0]), float(im.size[1]))
     im, box = read_rgb_extent(path, at_least=decode_side(height, width))  # a JPEG decoded at a reduced scale: box
-    return pil_to_uint8(fit_image(im, height, width, fit, box=box))
+    x0, y0, x1, y1 = (0.0, 0.0, float(im.size[0]), float(im.size[1])) if box is None else box
+    return pil_to_uint8(fit_image(im, height, width, fit, box=box)), (x1 - x0, y1 - y0)
+
+
+def crop_kept_fraction(size: tuple[float, float], height: int, width: int) -> float:
+    """The part of a photo of ``size`` ``(width, height)`` that ``--fit crop`` keeps for a ``height x width``
+    output (1: the same aspect; a 1x500 strip fitted to a square keeps 1 / 500 of it)."""
+    w, h = size
+    return min(w * height, h * width) / max(w * height, h * width)
+
+
+#: ``--fit crop`` keeping less of an input than this is warned of (a panorama of 4:1 and wider, fitted to a square)
+CROP_WARNING_FRACTION = 0.25
+
+
+def crop_warning(cropped: list[tuple[int, tuple[float, float]]], paths: list) -> str:
+    """One line for the inputs of which ``--fit crop`` keeps less than :data:`CROP_WARNING_FRACTION`: ``cropped``
+    holds ``(index into paths, photo size)`` (:func:`load_image_uint8_sized`); the first three are named."""
+    from ..validation import arg
+
+    named = ", ".join(f"{Path(str(paths[i])).name} ({w:.0f}x{h:.0f})" for i, (w, h) in cropped[:3])
+    more = f" and {len(cropped) - 3} more" if len(cropped) > 3 else ""
+    least = min(min(w, h) / max(w, h) for _, (w, h) in cropped)
+    share = f"{least:.1%} of the image" if len(cropped) == 1 else f"as little as {least:.1%} of an image"
+    return (f"{arg('fit')} crop keeps only the centre square of {named}{more}, {share}; {arg('fit')} pad keeps "
+            "all of it")
 
 
 def save_png(path: str | Path, image: Tensor | np.ndarray) -> None:
