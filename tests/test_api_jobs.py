@@ -146,11 +146,11 @@ def test_ctrl_c_while_reading_inputs_closes_the_bars(tmp_path, monkeypatch, caps
         read.append(args[0])
         if len(read) == 2:
             raise KeyboardInterrupt
-        return load_image_uint8(*args, **kwargs)
+        return load_image_uint8_sized(*args, **kwargs)
 
-    load_image_uint8 = api.load_image_uint8
+    load_image_uint8_sized = api.load_image_uint8_sized
     monkeypatch.setattr(api, "progress_bar", kept_bar)
-    monkeypatch.setattr(api, "load_image_uint8", ctrl_c_at_the_second)
+    monkeypatch.setattr(api, "load_image_uint8_sized", ctrl_c_at_the_second)
     with pytest.raises(KeyboardInterrupt):
         api.generate_scenes(folder, tmp_path / "out", progress=True)
     assert [b.desc for b in bars] == ["scenes", "reading images"] and all(b.drawn for b in bars)

@@ -47,13 +47,13 @@ def test_a_call_reads_its_inputs_while_another_call_holds_the_model(tmp_path, mo
     loaded = genxd.load_model(None, device="cpu")
     image = Path(__file__).resolve().parents[1] / "examples" / "scene_a.png"
     read = threading.Event()
-    real_load_image = genxd.api.load_image_uint8
+    real_load_image = genxd.api.load_image_uint8_sized
 
     def load_image(*args, **kwargs):
         read.set()
         return real_load_image(*args, **kwargs)
 
-    monkeypatch.setattr(genxd.api, "load_image_uint8", load_image)
+    monkeypatch.setattr(genxd.api, "load_image_uint8_sized", load_image)
     errors: list[BaseException] = []
 
     def job() -> None:
