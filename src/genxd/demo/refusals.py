@@ -95,3 +95,43 @@ def quiet_refusals(demo: gr.Blocks, on_refused: Callable[[Any, Any], None] | Non
                 log.exception("genxd demo: undoing a refused request failed")
 
     demo.preprocess_data = preprocess_data  # type: ignore[method-assign]
+    _refused_at_the_queue(demo, refused)
+
+
+def _refused_at_the_queue(demo: gr.Blocks, refused: Callable[[Any, Any], None]) -> None:
+    """``refused(block_fn, state)`` for an event Gradio's queue turns away before any check runs (the queue full:
+    HTTP 503; no function named). Its ``push`` is Gradio's own (``Blocks._queue``, not public API): where a Gradio
+    release has none, nothing is wrapped and such a refusal is not seen here. ``demo.queue(...)`` makes a new
+    queue: it is wrapped too, so the queue :func:`genxd.demo.app.start` sets up is the one seen."""
+    make_queue = demo.queue
+
+    @functools.wraps(make_queue)
+    def queue(*args: Any, **kwargs: Any) -> Any:
+        out = make_queue(*args, **kwargs)
+        _wrap_push(demo, refused)
+        return out
+
+    demo.queue = queue  # type: ignore[method-assign]
+    _wrap_push(demo, refused)
+
+
+def _wrap_push(demo: gr.Blocks, refused: Callable[[Any, Any], None]) -> None:
+    queue = getattr(demo, "_queue", None)
+    push = getattr(queue, "push", None)
+    if push is None:
+        return
+
+    @functools.wraps(push)
+    async def checked_push(body: Any, *args: Any, **kwargs: Any) -> Any:
+        out = await push(body, *args, **kwargs)
+        if isinstance(out, tuple) and out and out[0] is False:
+            try:
+                block_fn = demo.fns[body.fn_index]
+                holder, page = demo.state_holder, getattr(body, "session_hash", None)
+                state = holder[page] if page is not None and page in holder else None
+            except Exception:  # noqa: BLE001 - no function or no page: nothing was asked for that could be undone
+                return out
+            refused(block_fn, state)
+        return out
+
+    queue.push = checked_push
