@@ -134,4 +134,4 @@ def _wrap_push(demo: gr.Blocks, refused: Callable[[Any, Any], None]) -> None:
             refused(block_fn, state)
         return out
 
-    queue.push = checked_push
+    setattr(queue, "push", checked_push)
