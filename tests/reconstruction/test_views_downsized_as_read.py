@@ -27,18 +27,21 @@ def _scene(n: int = 6, h: int = 40, w: int = 56):
     return out.rgb, out.depth, c2w, K
 
 
-def _full_size_images_alive(monkeypatch) -> list[int]:
-    """After each image read: how many of the images read so far, at their full size, are still held."""
+def _full_size_images_alive(monkeypatch, module=views_module, name: str = "load_image") -> list[int]:
+    """After each image read (``module.name``): how many of the images read so far, at their full size, are still
+    held. Clear the list to start counting afresh."""
     read, alive = [], []
-    real = views_module.load_image
+    real = getattr(module, name)
 
-    def tracked(path):
-        image = real(path)
+    def tracked(source):
+        if not alive:  # cleared by the caller: a new count
+            read.clear()
+        image = real(source)
         read.append(weakref.ref(image))
         alive.append(sum(ref() is not None for ref in read))
         return image
 
-    monkeypatch.setattr(views_module, "load_image", tracked)
+    monkeypatch.setattr(module, name, tracked)
     return alive
 
 
@@ -157,19 +160,10 @@ def test_a_reconfusion_scene_is_downsized_as_it_is_decoded(tmp_path, monkeypatch
     images, _, c2w, K = _scene()
     write_reconfusion_scene(tmp_path, "scene_a", images, c2w, K, {3: ([0, 2, 4], [1, 3, 5])})
     whole = load_views(tmp_path).resized(24)
-    decoded, real = [], reconfusion.decode_image
-
-    def tracked(data):
-        image = real(data)
-        decoded.append(weakref.ref(image))
-        alive.append(sum(ref() is not None for ref in decoded))
-        return image
-
-    monkeypatch.setattr(reconfusion, "decode_image", tracked)
+    alive = _full_size_images_alive(monkeypatch, reconfusion, "decode_image")
     for read in (lambda: load_views(tmp_path, resolution=24),
                  lambda: load_reconfusion_views(tmp_path, None, 3, resolution=24)[0]):
-        decoded.clear()
-        alive: list[int] = []
+        alive.clear()
         views = read()
         assert len(alive) == 6 and max(alive) == 1, alive  # before: 1, 2, ... 6
         assert views.input_size == (40, 56)
