@@ -38,9 +38,10 @@ Everything is deterministic: clip lists are built at construction, random choice
 ``(seed, index)``, so an index maps to the same sample in every process and on every run.
 
 The package keeps one dataset a module: :mod:`.clips` (the sample dict, image fitting, camera scale and
-the clip base class), :mod:`.camvid` (with :mod:`.frame_times`, its clips picked evenly in time), :mod:`.multiview`,
-:mod:`.reconfusion`, :mod:`.synthetic_clips` and :mod:`.mixture` (mixtures and ``build_dataset``); every name is
-importable from here.
+the clip base class), :mod:`.camvid` (with :mod:`.camvid_samples`, its videos in folders and archives,
+:mod:`.frame_times`, its clips picked evenly in time, and :mod:`.camvid_dropped`, the note on those not trained),
+:mod:`.multiview`, :mod:`.reconfusion`, :mod:`.synthetic_clips` and :mod:`.mixture` (mixtures and
+``build_dataset``); every name is importable from here.
 """
 
 from __future__ import annotations
@@ -48,7 +49,8 @@ from __future__ import annotations
 # the private helpers are re-exported too: genxd.data.photo_scenes and the tests import some of them
 from ...validation import DEFAULT_MOTION_SCALE  # defined once (docs/conventions.md)
 from ..archive import ArchiveLimits, SafeZip  # noqa: F401
-from .camvid import _MODEL_RE, CamVidDataset, _ExtractDir, _is_image, _Video  # noqa: F401
+from .camvid import CamVidDataset
+from .camvid_samples import _MODEL_RE, _ExtractDir, _is_image, _Video  # noqa: F401
 from .clips import (  # noqa: F401
     CAMERA_NORMALIZATIONS,
     FIT_MODES,

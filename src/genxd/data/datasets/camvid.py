@@ -3,17 +3,12 @@ from folders or ``batch_N.zip`` archives read in place."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import os
-import re
-import shutil
-import tempfile
 from collections import Counter
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator, NamedTuple, Sequence
+from typing import Sequence
 
 import torch
 from torch import Tensor
@@ -22,171 +17,15 @@ from ...utils.motion_units import old_unit_motion, old_units_advice
 from ...utils.paths import name_key, relative_to_cwd_note
 from ...validation import DEFAULT_MOTION_SCALE, warn
 from ..archive import ArchiveLimits, SafeZip
-from .clips import IMAGE_EXTENSIONS, Lens, _as_list, _Cameras, _ClipDataset, _decode_image, _read_image, pinhole_views
+from .camvid_dropped import _NAMED_VIDEOS, _dropped_advice, _Lost
+from .camvid_samples import (_MODEL_RE, _distinct_roots, _extracted_model, _ExtractDir, _is_image, _name_index,
+                             _prune_old_layout, _Video)
+from .clips import Lens, _as_list, _Cameras, _ClipDataset, _decode_image, _read_image, pinhole_views
 from .frame_times import (UNEVEN_CLIP_TOLERANCE, fits, frame_interval, frame_times, largest_miss, nearest_frames,
                           registered_frames, timed_clips, uneven_clip_steps, usable_times)
 from .registered_counts import drop_few_registered
 
-#: the most videos the note on dropped clips names one by one
-_NAMED_VIDEOS = 5
-
 __all__ = ["CamVidDataset"]
-
-
-@dataclass
-class _Video:
-    name: str
-    frames: list[str]  # image file names inside images/, sorted
-    folder: Path | None = None  # unpacked sample folder
-    archive: SafeZip | None = None
-    prefix: str = ""  # member prefix of the sample inside the archive ("" or ".../VIDEO_ID/")
-    model_members: list[str] = field(default_factory=list)  # the archive members of the COLMAP model 0/
-
-    def has_meta(self) -> bool:
-        """Whether the video has a ``meta.json`` (in its folder, or as an archive member)."""
-        if self.folder is not None:
-            return (self.folder / "meta.json").is_file()
-        return self.archive is not None and self.prefix + "meta.json" in self.archive
-
-
-def _distinct_roots(roots: list[Path]) -> list[Path]:
-    """``roots`` with each folder or archive once (the first of the names that resolve to it), with a warning naming
-    those given again: ``root: [cv, cv]`` trained each video twice, silently (a dataset's ``weight`` weighs it)."""
-    seen: dict[Path, Path] = {}
-    for r in roots:
-        again = seen.setdefault(r.resolve(), r)
-        if again is not r:
-            warn(f"CamVidDataset: root {r} is given more than once (as {again}): its videos are read once (to weigh a "
-                 "dataset, give its data.datasets entry a weight)")
-    return list(seen.values())
-
-
-_MODEL_RE = re.compile(r"^(?P<prefix>(?:.*/)?)0/cameras\.(?:bin|txt)$")
-
-
-def _is_image(name: str) -> bool:
-    """An image file name (or archive member's): not a hidden one, such as the ``._00000.jpg`` macOS writes beside
-    each file on an exFAT / FAT drive or a network share, which became a frame of the video without a pose."""
-    base = name.rsplit("/", 1)[-1]
-    return base.lower().endswith(IMAGE_EXTENSIONS) and not base.startswith(".")
-
-
-def _name_index(image_names: list[str]) -> tuple[dict[str, int], dict[str, int]]:
-    """``{name: model index}`` of a COLMAP model's images, and apart ``{name_key(name): index}`` (without
-    ``images/``) of those whose key no other shares: a model made on macOS or Windows may name ``IMG_0001.JPG`` the
-    file ``img_0001.jpg`` (opened there all the same); such a frame was left without a pose (the frame file's name
-    is looked up exactly first). Apart, so that an exact look-up never takes a key: in one mapping a frame
-    ``img.jpg`` beside ``IMG.jpg`` (two frames, exact only) took the model's ``IMG.JPG`` by its key."""
-    exact = {name: i for i, name in enumerate(image_names)}
-    keys = [name_key(name.removeprefix("images/")) for name in image_names]
-    counts = Counter(keys)
-    return exact, {k: i for i, k in enumerate(keys) if counts[k] == 1}
-
-
-class _ExtractDir:
-    """A per-process temporary folder for COLMAP models extracted from archives, removed when the process exits
-    after its DataLoader workers (daemonic processes: ``multiprocessing`` ends them at exit, then runs its finalizers
-    of negative priority). An ``atexit`` handler removed it before, while a worker could still be extracting into
-    it, which then made the folder again (left in the temp folder) or failed half-way."""
-
-    _path: Path | None = None
-    _pid: int | None = None
-
-    @classmethod
-    def get(cls) -> Path:
-        if cls._path is None or cls._pid != os.getpid():
-            from multiprocessing.util import Finalize
-
-            cls._path = Path(tempfile.mkdtemp(prefix="genxd-camvid-"))
-            cls._pid = os.getpid()
-            path, pid = cls._path, cls._pid
-            Finalize(None, lambda: shutil.rmtree(path, ignore_errors=True) if os.getpid() == pid else None,
-                     exitpriority=-100)
-        return cls._path
-
-
-@contextlib.contextmanager
-def _extracted_model(root: Path, v: _Video) -> Iterator[Path]:
-    """The folder ``0/`` of ``v``'s COLMAP model extracted under ``root`` (once: kept for later reads and runs), to
-    read in the block.
-
-    It lives in ``root/<the archive path and sample>/<the model members' sizes and CRCs>/0``: an archive rebuilt at the
-    same path (a dataset curated again) gets a folder of its own, and the folders of its older versions are removed
-    then (they piled up, one per version, in a kept ``extract_dir``). Extracting, pruning and the block hold a lock
-    on ``root/<sample>.lock``, so no process reads a folder while another removes it."""
-    import hashlib
-
-    from ...utils.file_locks import exclusive_lock
-    from ...utils.io import atomic_dir, makedirs
-
-    assert v.archive is not None
-    sample = hashlib.sha1(f"{v.archive.path.resolve()}\0{v.prefix}".encode()).hexdigest()[:16]
-    version = hashlib.sha1(v.archive.digest(v.model_members).encode()).hexdigest()[:16]
-    makedirs(root)
-    model_dir = root / sample / version / "0"
-    with exclusive_lock(root / f"{sample}.lock"):
-        if not model_dir.is_dir():  # extracted whole or not at all: a full disk left a part of the model there
-            with contextlib.suppress(FileExistsError):  # (cameras.bin), which later reads took for the model
-                with atomic_dir(model_dir, replace=False) as tmp:
-                    v.archive.extract(v.model_members, tmp, strip_prefix=v.prefix + "0/")
-            for old in (root / sample).iterdir():  # the older versions of this sample's model
-                if old.name != version and not old.name.startswith("."):
-                    shutil.rmtree(old, ignore_errors=True)
-        yield model_dir
-
-
-_OLD_KEY_RE = re.compile(r"^[0-9a-f]{16}$")
-
-
-def _prune_old_layout(root: Path) -> None:
-    """Remove the models that genxd before 5e057f4 extracted into a kept ``root``, one folder per sample and version
-    (``root/<16 hex digits>/0``, its key a hash of the archive, the sample and the version, so no sample's lock or
-    later run could find them again): they stayed for good. Nothing reads them now, so no lock guards them; a folder
-    is taken for one only when it holds nothing but ``0/`` of files (a user's sample folder has ``images/`` too)."""
-    with contextlib.suppress(OSError):
-        for old in root.iterdir():
-            if not _OLD_KEY_RE.match(old.name) or old.is_symlink() or not (old / "0").is_dir():
-                continue
-            with contextlib.suppress(OSError):
-                if [p.name for p in old.iterdir() if not p.name.startswith(".")] == ["0"] and all(
-                        p.is_file() and not p.is_symlink() for p in (old / "0").iterdir()):
-                    shutil.rmtree(old, ignore_errors=True)
-
-
-class _Lost(NamedTuple):
-    """What a video's clips picked in time lost, for the note of :meth:`CamVidDataset._check_records`."""
-
-    text: str  # the video's part of the note
-    slow: list[float] | None  # clips dropped for its rate: its intervals longer than its frame interval; else None
-    short: bool = False  # it gives no clip: shorter in time than one clip
-    posless: bool = False  # clips lost for frames without a pose (SfM did not register them)
-
-
-def _dropped_advice(dropped: Sequence[_Lost]) -> str:
-    """What to do about the videos whose clips picked in time are not trained (:meth:`CamVidDataset._retime`). For
-    those that lost clips to their rate, converting to a constant frame rate: the rate of their usual slow interval
-    (the median of all their intervals longer than their frame interval, the longer of the two middle ones; their
-    largest was one timestamp hiccup of 0.5 s away from advising 2 fps); for those too short, shorter clips
-    (converting the rate makes them no longer); for those that lost clips to frames without a pose, curating again."""
-    slow = sorted(g for lost in dropped for g in lost.slow or ())
-    parts = []
-    if any(lost.slow is not None for lost in dropped):
-        parts.append("each clip frame is the recorded frame nearest its time, so where a video's frames lie further "
-                     "apart than the clip's step a frame would repeat (its objects stop, then jump): such clips are "
-                     "dropped; convert the videos that lost clips to a constant frame rate no higher than their slower "
-                     "parts' before curating them")
-        if slow:
-            gap = slow[len(slow) // 2]
-            parts[-1] += (f" (their frames there mostly {gap:.3g} s apart: ffmpeg -i IN -vf "
-                          f"fps={max(1, math.floor(1 / gap + 1e-6))} OUT.mp4)")
-    if any(lost.short for lost in dropped):
-        parts.append("a video that gives no clip is shorter in time than one clip at its step (a constant frame rate "
-                     "makes it no longer): train it with fewer frames per clip (num_frames) or a smaller stride")
-    if any(lost.posless for lost in dropped):
-        parts.append("a clip frame must have a pose, and a frame SfM did not register (meta.json's registered: false, "
-                     "or none in the COLMAP model 0/) has none: the clips that need one are dropped; curate such "
-                     "videos again for more registered frames, or train them with fewer frames per clip (num_frames)")
-    return "; ".join(parts) + ", or train them as 3D (kind: 3d in their meta.json)"
 
 
 class CamVidDataset(_ClipDataset):
@@ -332,6 +171,7 @@ class CamVidDataset(_ClipDataset):
             warn(f"{where}: {old_units_advice(len(old_units), len(used), old_units[0])}")
         if old_synthetic:
             warn(f"{where}: {old_units_advice(len(old_synthetic), len(used), old_synthetic[0], synthetic=True)}")
+
     def _retime(self, scene: int, meta: dict, clips: list[list[int]]
                 ) -> tuple[list[tuple[list[int], list[float], int]], _Lost | None] | None:
         """``(kept, lost)`` when one of ``scene``'s ``clips`` taken frame by frame is unevenly spaced in time by
