@@ -23,7 +23,7 @@ from .camvid_samples import (_MODEL_RE, _distinct_roots, _extracted_model, _Extr
 from .clips import Lens, _as_list, _Cameras, _ClipDataset, _decode_image, _read_image, pinhole_views
 from .frame_times import (UNEVEN_CLIP_TOLERANCE, fits, frame_interval, frame_times, largest_miss, nearest_frames,
                           registered_frames, timed_clips, uneven_clip_steps, usable_times)
-from .registered_counts import drop_few_registered
+from .registered_counts import few_registered
 
 __all__ = ["CamVidDataset"]
 
@@ -110,7 +110,29 @@ class CamVidDataset(_ClipDataset):
             _prune_old_layout(self.extract_dir)
         self._build_clips()
         self._check_records(roots)
-        drop_few_registered(self)  # their clips repeated frames
+        self._drop_few_registered()  # their clips repeated frames
+
+    def _drop_few_registered(self) -> None:
+        """Remove the clips (made and retimed) of the unpacked videos taken frame by frame whose model registers
+        fewer than ``num_frames`` images (:func:`.registered_counts.few_registered`), counted in
+        ``num_skipped_scenes`` and said in one warning naming the first (videos whose clips were picked in time by
+        ``meta.json`` already lost those clips, named in their own note)."""
+        with_clips = {s for s, _ in self.clips} - set(self._timed)
+        models = {s: folder / "0" for s in sorted(with_clips) if (folder := self.videos[s].folder) is not None}
+        few = few_registered(models, self.num_frames)
+        if not few:
+            return
+        s, k = next(iter(few.items()))
+        example = f"e.g. {models[s]}: {k} of {len(self.videos[s].frames)}"
+        keep = [i for i, (scene, _) in enumerate(self.clips) if scene not in few]
+        if not keep:
+            raise ValueError(f"no CamVid video's COLMAP model registers a clip's {self.num_frames} images ({example})")
+        self._clip_targets = {new: self._clip_targets[old] for new, old in enumerate(keep) if old in self._clip_targets}
+        self.clips = [self.clips[i] for i in keep]
+        self.num_skipped_scenes += len(few)
+        warn(f"{len(few)} of {len({scene for scene, _ in self.clips}) + len(few)} videos are not trained: their COLMAP "
+             f"model registers fewer images than a clip's {self.num_frames} frames ({example}); curate them again or "
+             f"remove them")
 
     def _check_records(self, roots: list[Path]) -> None:
         """Read the ``meta.json`` of each video that gives clips and trains as 4D once (none with ``kind="3d"``;
@@ -260,7 +282,7 @@ class CamVidDataset(_ClipDataset):
         Other clips are read as taken frame by frame."""
         timed = self._clip_targets.get(index)
         if timed is None:
-            if len(cams.valid) < self.num_frames:  # an archived video's, a text model's (drop_few_registered: others)
+            if len(cams.valid) < self.num_frames:  # an archived video's, a text model's (_drop_few_registered: others)
                 v = self.videos[scene]
                 where = v.folder / "0" if v.folder is not None else f"{v.archive.path}: {v.prefix}0/"  # type: ignore[union-attr]
                 raise ValueError(f"{where}: the COLMAP model registers {len(cams.valid)} of the {len(v.frames)} images "
