@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import struct
 import zipfile
 import zlib
@@ -98,3 +99,49 @@ def test_a_member_without_a_name_is_refused(tmp_path, name):
     path = _zip_of_copies(tmp_path / "a.zip", ["ok.txt", name], b"data")
     with pytest.raises(ValueError, match="refused unsafe archive: member .* has an empty name"):
         SafeZip(path)
+
+
+def _quoted_overlap_zip(path: Path, count: int, kernel: bytes) -> Path:
+    """Fifield's quoted-overlap zip bomb, by hand: member ``i``'s deflate stream quotes member ``i + 1``'s local
+    header in a stored block and goes on into member ``i + 1``'s data, so every member inflates ``kernel`` (and the
+    headers after its own) from bytes the members share: a valid zip whose compressed sizes add up to far more than
+    the file."""
+    comp = zlib.compressobj(9, zlib.DEFLATED, -15)
+    packed, data = comp.compress(kernel) + comp.flush(), kernel
+    names = [f"video0/0/points{i:03d}.bin".encode() for i in range(count)]
+    headers, sizes = [b""] * count, [(0, 0, 0)] * count
+    for i in reversed(range(count)):
+        if i < count - 1:  # a stored block (not final) holding the next member's local header
+            quoted = headers[i + 1]
+            packed = b"\x00" + struct.pack("<HH", len(quoted), len(quoted) ^ 0xFFFF) + quoted + packed
+            data = quoted + data
+        sizes[i] = (zlib.crc32(data), len(packed), len(data))
+        headers[i] = struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, 8, 0, 0x21, *sizes[i], len(names[i]), 0) + names[i]
+    body = headers[0] + packed
+    offsets = [0]
+    for header in headers[:-1]:
+        offsets.append(offsets[-1] + len(header) + 5)  # the next header, after this one and its stored block's head
+    central = b"".join(struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, 8, 0, 0x21, *sizes[i],
+                                   len(names[i]), 0, 0, 0, 0, 0, offsets[i]) + names[i] for i in range(count))
+    end = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, count, count, len(central), len(body), 0)
+    path.write_bytes(body + central + end)
+    return path
+
+
+def test_members_that_overlap_are_refused(tmp_path):
+    """A quoted-overlap zip bomb passed the whole-archive ratio check, which divides by the members' compressed
+    sizes: overlapping members count their shared bytes once each, so 40 KB read back as 21 MB (534:1 under a 20:1
+    limit; at CamVid scale, a few MB declaring 240 GB). Members' compressed data adding up to more than the file is
+    now refused when it is opened."""
+    pick = random.Random(0).choice
+    kernel = bytes(pick(b"ab") for _ in range(1 << 16))  # deflates about 6:1, under every ratio limit
+    bomb = _quoted_overlap_zip(tmp_path / "batch_1.zip", 300, kernel)
+    with zipfile.ZipFile(bomb) as zf:  # a valid zip: every member reads with the right CRC
+        assert zf.testzip() is None
+        assert sum(info.file_size for info in zf.infolist()) > 300 * bomb.stat().st_size
+    limits = ArchiveLimits(total_ratio_min_bytes=0)
+    with pytest.raises(ValueError, match=r"batch_1\.zip: refused unsafe archive: its members' compressed data add "
+                                         r"up to \d+ bytes, more than the archive's \d+: members overlap"):
+        SafeZip(bomb, limits)
+    with pytest.raises(ValueError, match="members overlap"):
+        SafeZip(bomb)  # whatever the budget

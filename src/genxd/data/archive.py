@@ -11,7 +11,8 @@
 or when the archive as a whole is over budget: more than :attr:`ArchiveLimits.max_members` members,
 more than :attr:`ArchiveLimits.max_total_bytes` uncompressed, or (once past
 :attr:`ArchiveLimits.total_ratio_min_bytes`) more than :attr:`ArchiveLimits.max_total_ratio` times its
-compressed bytes: many small members that each pass the per-member checks cannot add up to a bomb.
+compressed bytes: many small members that each pass the per-member checks cannot add up to a bomb; nor can
+members that overlap (a quoted-overlap bomb: their compressed sizes add up to more than the file, refused).
 A member whose data is corrupt (CRC mismatch, broken deflate stream) raises ``ValueError`` naming the
 archive and the member when it is read. Members are read into memory (:meth:`SafeZip.read`, capped at the declared size) or extracted
 under a destination folder (:meth:`SafeZip.extract`) that no member can escape.
@@ -129,6 +130,12 @@ class SafeZip:
             raise ValueError(
                 f"{self.path}: refused unsafe archive: members add up to more than "
                 f"{self.limits.max_total_bytes} bytes uncompressed ({total}; zip bomb?)"
+            )
+        size = self.path.stat().st_size
+        if packed > size:  # a quoted-overlap bomb: its members share their bytes, each counted in packed
+            raise ValueError(
+                f"{self.path}: refused unsafe archive: its members' compressed data add up to {packed} bytes, more "
+                f"than the archive's {size}: members overlap (zip bomb?)"
             )
         if total > self.limits.total_budget(packed):
             raise ValueError(
