@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import random
+import re
 import struct
 import zipfile
 import zlib
@@ -145,3 +147,21 @@ def test_members_that_overlap_are_refused(tmp_path):
         SafeZip(bomb, limits)
     with pytest.raises(ValueError, match="members overlap"):
         SafeZip(bomb)  # whatever the budget
+
+
+@pytest.mark.parametrize("first, second", [("video0/0/cameras.bin", "video0/0/cameras.bin"),
+                                           ("video0/0/cameras.bin", "video0//0/./cameras.bin"),
+                                           ("video0/0/cameras.bin", "video0\\0\\cameras.bin")])
+def test_two_members_of_one_path_are_refused(tmp_path, first, second):
+    """Two members that are one file (the same name, or names that normalise to it) were read as the last of them,
+    in silence: what a tool listing the archive shows first (an unzip that asks, a check of the archive) was not
+    what training read. Now the archive is refused naming both."""
+    path = _zip_of_copies(tmp_path / "batch_1.zip", [first, "video0/images/00000.jpg"], b"first")
+    with zipfile.ZipFile(path, "a") as zf, pytest.warns(UserWarning, match="Duplicate name") if first == second \
+            else contextlib.nullcontext():
+        zf.writestr(second, b"second")
+    with zipfile.ZipFile(path) as zf:
+        assert len(zf.infolist()) == 3
+    with pytest.raises(ValueError, match=rf"batch_1\.zip: refused unsafe archive: members {re.escape(repr(first))} "
+                                         rf"and {re.escape(repr(second))} are one file, 'video0/0/cameras\.bin'"):
+        SafeZip(path)

@@ -5,6 +5,7 @@
 
 - has an absolute path (``/x``, ``C:/x``, ``\\\\server\\x``) or a ``..`` component (path traversal),
 - is a symbolic link, or is encrypted,
+- is the same file as another member (the same name, or one that normalises to it),
 - is larger than :attr:`ArchiveLimits.max_member_bytes`, or compresses better than
   :attr:`ArchiveLimits.max_compression_ratio` (a zip bomb),
 
@@ -122,8 +123,12 @@ class SafeZip:
                 name = self._check(info)
             except ValueError as exc:
                 raise ValueError(f"{self.path}: refused unsafe archive: {exc}") from None
-            if not info.is_dir():
-                self._infos[name] = info
+            if info.is_dir():
+                continue
+            first = self._infos.setdefault(name, info)
+            if first is not info:  # read as the last of them before, in silence
+                raise ValueError(f"{self.path}: refused unsafe archive: members {first.filename!r} and "
+                                 f"{info.filename!r} are one file, {name!r}")
         total = sum(info.file_size for info in infos)
         packed = sum(info.compress_size for info in infos)
         if total > self.limits.max_total_bytes:
