@@ -165,3 +165,15 @@ def test_two_members_of_one_path_are_refused(tmp_path, first, second):
     with pytest.raises(ValueError, match=rf"batch_1\.zip: refused unsafe archive: members {re.escape(repr(first))} "
                                          rf"and {re.escape(repr(second))} are one file, 'video0/0/cameras\.bin'"):
         SafeZip(path)
+
+
+@pytest.mark.parametrize("names", [["video0/0", "video0/0/cameras.bin"], ["video0/0/cameras.bin", "video0/0"]])
+def test_a_member_that_is_the_folder_of_another_is_refused(tmp_path, names):
+    """A file member that is also another member's folder (``0`` beside ``0/cameras.bin``) cannot be unpacked: it
+    was opened, then extracting both raised a bare ``FileExistsError`` / ``NotADirectoryError`` half-way, one file
+    written. Now the archive is refused when opened, naming both."""
+    path = _zip_of_copies(tmp_path / "batch_1.zip", names, b"data")
+    file, inside = sorted(names, key=len)
+    with pytest.raises(ValueError, match=rf"batch_1\.zip: refused unsafe archive: member '{file}' is a file and the "
+                                         rf"folder of member '{inside}'"):
+        SafeZip(path).extract(names, tmp_path / "out")

@@ -6,6 +6,7 @@
 - has an absolute path (``/x``, ``C:/x``, ``\\\\server\\x``) or a ``..`` component (path traversal),
 - is a symbolic link, or is encrypted,
 - is the same file as another member (the same name, or one that normalises to it),
+- is a file and also the folder of another member,
 - is larger than :attr:`ArchiveLimits.max_member_bytes`, or compresses better than
   :attr:`ArchiveLimits.max_compression_ratio` (a zip bomb),
 
@@ -129,6 +130,7 @@ class SafeZip:
             if first is not info:  # read as the last of them before, in silence
                 raise ValueError(f"{self.path}: refused unsafe archive: members {first.filename!r} and "
                                  f"{info.filename!r} are one file, {name!r}")
+        self._check_folders()
         total = sum(info.file_size for info in infos)
         packed = sum(info.compress_size for info in infos)
         if total > self.limits.max_total_bytes:
@@ -150,6 +152,20 @@ class SafeZip:
             )
         self._handle: zipfile.ZipFile | None = None
         self._pid: int | None = None
+
+    def _check_folders(self) -> None:
+        """Refuse a file member that is also the folder of another (``0`` beside ``0/cameras.bin``): the two cannot
+        both be unpacked (extracting them failed half-way with a bare ``OSError``)."""
+        folder_of: dict[str, str] = {}  # folder -> a member inside it
+        for name in self._infos:
+            folder = name.rpartition("/")[0]
+            while folder and folder not in folder_of:
+                folder_of[folder] = name
+                folder = folder.rpartition("/")[0]
+        clash = next((name for name in self._infos if name in folder_of), None)
+        if clash is not None:
+            raise ValueError(f"{self.path}: refused unsafe archive: member {self._infos[clash].filename!r} is a file "
+                             f"and the folder of member {self._infos[folder_of[clash]].filename!r}")
 
     def _check(self, info: zipfile.ZipInfo) -> str:
         name = check_member_name(info.filename)
