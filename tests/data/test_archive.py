@@ -177,3 +177,19 @@ def test_a_member_that_is_the_folder_of_another_is_refused(tmp_path, names):
     with pytest.raises(ValueError, match=rf"batch_1\.zip: refused unsafe archive: member '{file}' is a file and the "
                                          rf"folder of member '{inside}'"):
         SafeZip(path).extract(names, tmp_path / "out")
+
+
+def test_extract_does_not_overwrite_an_existing_file_unless_asked(tmp_path):
+    """``SafeZip.extract`` replaced a file already at a member's path in silence (a user's own ``0/cameras.bin``);
+    now it is a FileExistsError naming it, before anything is written, and ``overwrite=True`` replaces it."""
+    path = _zip_of_copies(tmp_path / "batch_1.zip", ["video0/0/cameras.bin", "video0/0/images.bin"], b"archived")
+    out = tmp_path / "out"
+    (out / "0").mkdir(parents=True)
+    (out / "0" / "images.bin").write_bytes(b"mine")
+    archive = SafeZip(path)
+    with pytest.raises(FileExistsError, match=rf"{re.escape(str(out / '0' / 'images.bin'))} already exists \(member "
+                                              r"'video0/0/images\.bin'; pass overwrite=True to replace it\)"):
+        archive.extract(archive.names(), out, strip_prefix="video0/")
+    assert (out / "0" / "images.bin").read_bytes() == b"mine" and not (out / "0" / "cameras.bin").exists()
+    archive.extract(archive.names(), out, strip_prefix="video0/", overwrite=True)
+    assert [(out / "0" / n).read_bytes() for n in ("cameras.bin", "images.bin")] == [b"archived"] * 2

@@ -236,15 +236,28 @@ class SafeZip:
             raise ValueError(f"{self.path}: member {name!r} does not match its declared size")
         return data
 
-    def extract(self, names: list[str], destination: str | os.PathLike, strip_prefix: str = "") -> Path:
-        """Write members under ``destination`` (minus ``strip_prefix``); returns ``destination``."""
+    def extract(self, names: list[str], destination: str | os.PathLike, strip_prefix: str = "",
+                overwrite: bool = False) -> Path:
+        """Write members ``names`` under ``destination`` (minus ``strip_prefix``); returns ``destination``.
+
+        Raises:
+            FileExistsError: a file is already at a member's path (unless ``overwrite``; nothing is written then),
+                or a folder is (always).
+            ValueError: a member would be written outside ``destination``, or is corrupt (:meth:`read`).
+        """
         dest = Path(destination).resolve()
         dest.mkdir(parents=True, exist_ok=True)
+        targets: list[tuple[str, Path]] = []
         for name in names:
             rel = name[len(strip_prefix):] if strip_prefix and name.startswith(strip_prefix) else name
             target = (dest / check_member_name(rel)).resolve()
             if dest != target and dest not in target.parents:
                 raise ValueError(f"{self.path}: member {name!r} would be written outside {dest}")
+            if target.is_dir() or (target.exists() and not overwrite):
+                raise FileExistsError(f"{target} already exists (member {name!r}"
+                                      f"{'' if target.is_dir() else '; pass overwrite=True to replace it'})")
+            targets.append((name, target))
+        for name, target in targets:
             target.parent.mkdir(parents=True, exist_ok=True)
             tmp = target.with_name(f".{target.name}.part")
             tmp.write_bytes(self.read(name))
