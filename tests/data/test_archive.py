@@ -193,3 +193,25 @@ def test_extract_does_not_overwrite_an_existing_file_unless_asked(tmp_path):
     assert (out / "0" / "images.bin").read_bytes() == b"mine" and not (out / "0" / "cameras.bin").exists()
     archive.extract(archive.names(), out, strip_prefix="video0/", overwrite=True)
     assert [(out / "0" / n).read_bytes() for n in ("cameras.bin", "images.bin")] == [b"archived"] * 2
+
+
+def test_a_failed_extract_leaves_nothing_behind(tmp_path):
+    """A corrupt member stopped ``SafeZip.extract`` after the members before it were written, so the folder held a
+    part of the model (``cameras.bin`` without ``images.bin``) that a later reader could take for all of it. Now the
+    members are written under temporary names and renamed once all are read: a failure leaves no file, and no
+    folder the call made."""
+    path = tmp_path / "batch_1.zip"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as zf:
+        zf.writestr("video0/0/cameras.bin", b"cameras")
+        zf.writestr("video0/0/images.bin", bytes(range(256)) * 16)
+    raw = bytearray(path.read_bytes())
+    raw[raw.index(bytes(range(256))) + 100] ^= 0xFF  # images.bin's data: a CRC mismatch
+    path.write_bytes(bytes(raw))
+    archive, out = SafeZip(path), tmp_path / "out"
+    with pytest.raises(ValueError, match=r"batch_1\.zip: member 'video0/0/images\.bin' is corrupt"):
+        archive.extract(archive.names(), out)
+    assert not out.exists()
+    (out / "video0").mkdir(parents=True)  # a folder that was there before stays
+    with pytest.raises(ValueError, match="is corrupt"):
+        archive.extract(archive.names(), out)
+    assert [p.relative_to(out).as_posix() for p in out.rglob("*")] == ["video0"]

@@ -22,6 +22,7 @@ under a destination folder (:meth:`SafeZip.extract`) that no member can escape.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import stat
@@ -240,28 +241,44 @@ class SafeZip:
                 overwrite: bool = False) -> Path:
         """Write members ``names`` under ``destination`` (minus ``strip_prefix``); returns ``destination``.
 
+        All or nothing: the members are written under temporary names and renamed once every one is read, so a
+        failure leaves none of them, nor a folder this call made.
+
         Raises:
             FileExistsError: a file is already at a member's path (unless ``overwrite``; nothing is written then),
                 or a folder is (always).
             ValueError: a member would be written outside ``destination``, or is corrupt (:meth:`read`).
         """
+        made = _missing_folders(Path(destination).absolute())
         dest = Path(destination).resolve()
         dest.mkdir(parents=True, exist_ok=True)
         targets: list[tuple[str, Path]] = []
-        for name in names:
-            rel = name[len(strip_prefix):] if strip_prefix and name.startswith(strip_prefix) else name
-            target = (dest / check_member_name(rel)).resolve()
-            if dest != target and dest not in target.parents:
-                raise ValueError(f"{self.path}: member {name!r} would be written outside {dest}")
-            if target.is_dir() or (target.exists() and not overwrite):
-                raise FileExistsError(f"{target} already exists (member {name!r}"
-                                      f"{'' if target.is_dir() else '; pass overwrite=True to replace it'})")
-            targets.append((name, target))
-        for name, target in targets:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            tmp = target.with_name(f".{target.name}.part")
-            tmp.write_bytes(self.read(name))
-            os.replace(tmp, target)
+        parts: list[Path] = []
+        try:
+            for name in names:
+                rel = name[len(strip_prefix):] if strip_prefix and name.startswith(strip_prefix) else name
+                target = (dest / check_member_name(rel)).resolve()
+                if dest != target and dest not in target.parents:
+                    raise ValueError(f"{self.path}: member {name!r} would be written outside {dest}")
+                if target.is_dir() or (target.exists() and not overwrite):
+                    raise FileExistsError(f"{target} already exists (member {name!r}"
+                                          f"{'' if target.is_dir() else '; pass overwrite=True to replace it'})")
+                targets.append((name, target))
+            for name, target in targets:
+                made += _missing_folders(target.parent)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                parts.append(target.with_name(f".{target.name}.part"))
+                parts[-1].write_bytes(self.read(name))
+        except BaseException:
+            for part in parts:
+                with contextlib.suppress(OSError):
+                    part.unlink()
+            for folder in sorted(made, key=lambda p: len(p.parts), reverse=True):  # the deepest first
+                with contextlib.suppress(OSError):
+                    folder.rmdir()
+            raise
+        for (_, target), part in zip(targets, parts):
+            os.replace(part, target)
         return dest
 
     def __getstate__(self) -> dict:
@@ -269,3 +286,12 @@ class SafeZip:
         state["_handle"] = None
         state["_pid"] = None
         return state
+
+
+def _missing_folders(folder: Path) -> list[Path]:
+    """``folder`` and those of its parents that do not exist (the folders a ``mkdir(parents=True)`` would make)."""
+    missing = []
+    while not folder.exists() and folder.parent != folder:
+        missing.append(folder)
+        folder = folder.parent
+    return missing
