@@ -8,6 +8,8 @@ rasteriser is involved, so depth, object ids and object poses are exact ground t
 
 from __future__ import annotations
 
+import os
+
 from dataclasses import dataclass
 
 import torch
@@ -337,6 +339,30 @@ def _cast(
     return rgb.clamp(0.0, 1.0), depth, object_id, surface, normals
 
 
+def _bytes_text(num_bytes: float) -> str:
+    """``num_bytes`` in GB, TB or PB (the largest of them it is at least one of; decimal units)."""
+    unit, scale = next(((u, k) for u, k in (("PB", 1e15), ("TB", 1e12)) if num_bytes >= k), ("GB", 1e9))
+    return f"{num_bytes / scale:.3g} {unit}"
+
+
+def _check_memory(n: int, height: int, width: int, supersample: int, dtype: torch.dtype) -> None:
+    """A ValueError when the buffers :func:`render` fills on the CPU (rgb, depth, object ids, surfaces, normals of
+    every sample) would not fit in this machine's memory: torch's allocator failed with a traceback, or a render that
+    fit in the address space was killed mid-way without a word. Nothing is checked where the size is unknown."""
+    try:
+        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # no sysconf (Windows) or no such name
+        return
+    item = torch.finfo(dtype).bits // 8
+    samples = n * (height * supersample) * (width * supersample)
+    need = samples * (7 * item + 2 * 8)  # rgb, depth, normals in dtype; object ids and surfaces in int64
+    if memory > 0 and need > memory:
+        detail = "" if supersample == 1 else (f" at supersample {supersample} ({height * supersample}x"
+                                              f"{width * supersample} samples each)")
+        raise ValueError(f"rendering {n} views of {height}x{width}{detail} needs {_bytes_text(need)} of memory, more "
+                         f"than this machine's {_bytes_text(memory)}: render fewer or smaller views")
+
+
 def render(
     scene: Scene,
     c2w: Tensor,
@@ -373,6 +399,8 @@ def render(
             from-video's single-clip choices trace in float64.
     Returns:
         :class:`RenderOutput`.
+    Raises:
+        ValueError: bad arguments, or (on the CPU) buffers larger than the machine's memory (:func:`_check_memory`).
     """
     from genxd.checkpoints import pick_device
 
@@ -420,6 +448,8 @@ def render(
         chunk_rays = 1 << 20 if device.type == "cuda" else 1 << 16
     if chunk_rays < 1:
         raise ValueError(f"chunk_rays must be >= 1, got {chunk_rays}")
+    if device.type == "cpu":
+        _check_memory(n, height, width, s, dtype)
     pixel_angle = 1.0 / (K[:, 0, 0] * W)  # radians per (sub)pixel at the image centre
     forward = c2w[:, :3, 2]
 
