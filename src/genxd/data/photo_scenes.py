@@ -15,6 +15,7 @@ from collections import OrderedDict
 from typing import Any, Sequence
 
 from .datasets import DEFAULT_MOTION_SCALE, SyntheticDataset, _as_list, _check_rendered, _rng, camera_scale, make_sample
+from .datasets.clips import _integral
 
 __all__ = ["PhotoSceneDataset"]
 
@@ -76,6 +77,7 @@ class PhotoSceneDataset(SyntheticDataset):
             bad = [c for c in _as_list(cams) if c not in known[name]]
             if bad:
                 raise ValueError(f"unknown {name} camera paths {bad}; expected some of {sorted(known[name])}")
+        supersample = _integral(supersample, "supersample")
         if supersample < 1:
             raise ValueError(f"supersample must be >= 1, got {supersample}")
         by_name = {p.name: p for p in TRAINING_PHOTOS}

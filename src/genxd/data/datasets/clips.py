@@ -313,10 +313,20 @@ def _rng(*keys: int) -> np.random.Generator:
     return np.random.default_rng([int(k) & 0xFFFFFFFF for k in keys])
 
 
+def _integral(value: object, name: str) -> int:
+    """``value`` as an int when it is a whole number (an int, or a float such as ``256.0``: a config's number); a
+    ValueError naming the option otherwise (a fraction was cut in silence, a string or a bool taken as a number)."""
+    if isinstance(value, bool) or not (isinstance(value, numbers.Integral) or (isinstance(value, float)
+                                                                                and value.is_integer())):
+        raise ValueError(f"{name} must be a whole number, got {value!r}")
+    return int(value)
+
+
 def _check_common(num_frames: int, height: int, width: int | None, fit: str, camera_normalization: str) -> int:
+    num_frames, height = _integral(num_frames, "num_frames"), _integral(height, "height")
     if num_frames < 1:
         raise ValueError(f"num_frames must be >= 1, got {num_frames}")
-    width = height if width is None else width
+    width = height if width is None else _integral(width, "width")
     if height < 8 or width < 8:
         raise ValueError(f"height and width must be >= 8, got {height}x{width}")
     if fit not in FIT_MODES:
@@ -425,10 +435,12 @@ class _ClipDataset(Dataset):
         cache_size: int = 4,
     ) -> None:
         self.width = _check_common(num_frames, height, width, fit, camera_normalization)
-        self.num_frames, self.height = int(num_frames), int(height)
+        self.num_frames, self.height = int(num_frames), int(height)  # whole numbers (_check_common)
         self.fit, self.pad_value = fit, float(pad_value)
         self.camera_normalization = camera_normalization
         try:
+            if any(isinstance(s, bool) or (isinstance(s, float) and not s.is_integer()) for s in _as_list(stride)):
+                raise ValueError  # 1.5 was a stride of 1, True of 1
             self.strides = [int(s) for s in _as_list(stride)] or [1]
         except (TypeError, ValueError):
             raise ValueError(f"stride must be a whole number >= 1 or a list of them, got {stride!r}") from None

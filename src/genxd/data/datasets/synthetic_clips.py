@@ -13,7 +13,7 @@ import torch
 from torch.utils.data import Dataset
 
 from ...validation import DEFAULT_MOTION_SCALE, warn
-from .clips import _as_list, _check_common, _rng, camera_scale, make_sample
+from .clips import _as_list, _check_common, _integral, _rng, camera_scale, make_sample
 
 __all__ = ["SyntheticDataset"]
 
@@ -31,7 +31,7 @@ def _check_rendered(
     """The argument checks shared by the datasets rendered on the fly (:class:`SyntheticDataset` and
     :class:`genxd.data.photo_scenes.PhotoSceneDataset`); returns ``(width, kinds, (focal low, high))``."""
     width = _check_common(num_frames, height, width, "crop", camera_normalization)
-    if length < 1:
+    if _integral(length, "length") < 1:
         raise ValueError(f"length must be >= 1, got {length}")
     kinds = list(_as_list(kinds))
     if not kinds or any(k not in ("3d", "4d") for k in kinds):
@@ -124,7 +124,7 @@ class SyntheticDataset(Dataset):
         self.focal_range = focal_range
         self.motion_source, self.motion_scale = motion_source, float(motion_scale)
         self.camera_normalization = camera_normalization
-        self.supersample, self.device = int(supersample), str(device)
+        self.supersample, self.device = _integral(supersample, "supersample"), str(device)
         self.cache_size = int(cache_size)
         self._cache: OrderedDict = OrderedDict()
         self.cache_dir = None

@@ -1,0 +1,49 @@
+"""Whole-number options of the datasets given as a fraction, a string or a bool (a ``data.datasets`` entry of a
+config goes to the constructor as written). Before: ``num_frames: 2.5`` trained clips of 2 frames and ``stride: 1.5``
+a stride of 1, in silence; ``num_frames: "8"`` was ``TypeError: '<' not supported between instances of 'str' and
+'int'`` (a traceback, the option unnamed); ``height: 16.5`` was a TypeError of ``F.interpolate`` when an item was
+read, in a loader worker. Now each is a ValueError naming the option when the dataset is made, and a whole number
+written as a float (``height: 256.0``) is that number."""
+
+from __future__ import annotations
+
+import pytest
+
+from genxd.data.datasets import MultiViewDataset, SyntheticDataset
+from genxd.data.photo_scenes import PhotoSceneDataset
+from genxd.data.synthetic import make_clip, write_clip
+
+pytestmark = pytest.mark.usefixtures("single_thread")  # tests/data/conftest.py
+
+
+@pytest.mark.parametrize("option", ["num_frames", "height", "width"])
+@pytest.mark.parametrize("value", [2.5, 16.5, "16", True])
+def test_a_clip_size_that_is_no_whole_number_is_named(tmp_path, option, value):
+    with pytest.raises(ValueError, match=rf"^{option} must be a whole number, got {value!r}$"):
+        MultiViewDataset(tmp_path, **{"num_frames": 4, "height": 16, option: value})
+
+
+@pytest.mark.parametrize("value", [1.5, True])
+def test_a_fractional_stride_is_named(tmp_path, value):
+    with pytest.raises(ValueError, match=rf"^stride must be a whole number >= 1 or a list of them, got {value!r}$"):
+        MultiViewDataset(tmp_path, num_frames=4, height=16, stride=value)
+
+
+@pytest.mark.parametrize("value", [2.5, "3"])
+def test_a_rendered_dataset_length_that_is_no_whole_number_is_named(value):
+    with pytest.raises(ValueError, match=rf"^length must be a whole number, got {value!r}$"):
+        SyntheticDataset(length=value, num_frames=2, height=16)
+
+
+@pytest.mark.parametrize("cls", [SyntheticDataset, PhotoSceneDataset])
+@pytest.mark.parametrize("value", [2.5, "3"])
+def test_a_supersample_that_is_no_whole_number_is_named(cls, value):
+    with pytest.raises(ValueError, match=rf"^supersample must be a whole number, got {value!r}$"):
+        cls(length=2, num_frames=2, height=16, supersample=value)
+
+
+def test_a_whole_number_written_as_a_float_is_that_number(tmp_path):
+    write_clip(make_clip(0, "3d", 4, 16, 16), tmp_path, "scene", "folder")
+    dataset = MultiViewDataset(tmp_path, num_frames=4.0, height=16.0, width=24.0, stride=1.0)
+    assert (dataset.num_frames, dataset.height, dataset.width, dataset.strides) == (4, 16, 24, [1])
+    assert tuple(dataset[0]["frames"].shape) == (4, 3, 16, 24)
