@@ -321,7 +321,16 @@ class CamVidDataset(_ClipDataset):
         return v.archive.read(v.prefix + "meta.json")
 
     def _scan(self, folder: Path, limits: ArchiveLimits | None, max_depth: int) -> None:
-        for dirpath, dirnames, filenames in os.walk(folder):
+        """Add the sample folders and archives under ``folder`` (``max_depth`` levels). Links to folders are searched
+        as the folders they name, each folder once (a loop of links, two links to one video): a linked video folder
+        was left out without a word."""
+        seen: set[str] = set()
+        for dirpath, dirnames, filenames in os.walk(folder, followlinks=True):
+            real = os.path.realpath(dirpath)
+            if real in seen:
+                dirnames[:] = []
+                continue
+            seen.add(real)
             depth = len(Path(dirpath).relative_to(folder).parts)
             dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))  # hidden: temporary / partial
             here = Path(dirpath)
