@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 
 import numpy as np
 import pytest
@@ -166,3 +167,18 @@ def test_every_reader_finds_the_scene_an_index_names_with_backslashes(tmp_path, 
     dataset = ReconFusionDataset(tmp_path, num_frames=3, height=8, camera_normalization="none")
     assert dataset.files == [tmp_path / "scenes" / "a.torch"]
     assert torch.allclose(dataset.cameras[0][0], c2w, atol=1e-5)
+
+
+def test_the_training_dataset_names_the_file_and_view_of_an_image_it_cannot_read(tmp_path, scene):
+    """A damaged image in a scene file was "image: cannot read image (...)" from the training dataset, naming neither
+    the file nor the view (the CamVid and multi-view datasets name the file); now both."""
+    from genxd.data.datasets import ReconFusionDataset
+
+    images, c2w, K, splits = scene
+    path = write_reconfusion_scene(tmp_path, "a", images, c2w, K, splits)
+    data = torch.load(path, weights_only=True)
+    data[0]["images"][1] = torch.frombuffer(bytearray(b"not an image"), dtype=torch.uint8)
+    torch.save(data, path)
+    dataset = ReconFusionDataset(tmp_path, num_frames=3, height=8)
+    with pytest.raises(ValueError, match=rf"^{re.escape(str(path))}: image 1: cannot read image \("):
+        dataset[0]

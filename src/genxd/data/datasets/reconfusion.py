@@ -11,7 +11,7 @@ from typing import Sequence
 
 from torch import Tensor
 
-from .clips import _as_list, _Cameras, _ClipDataset
+from .clips import _as_list, _Cameras, _ClipDataset, _decode_image
 
 __all__ = ["ReconFusionDataset"]
 
@@ -68,15 +68,20 @@ class ReconFusionDataset(_ClipDataset):
         c2w, K = self.cameras[scene]
         return _Cameras(c2w, K, list(range(len(c2w))))
 
+    def _view_name(self, scene: int, position: int) -> str:
+        return f"{self.files[scene]}: image {position}"
+
     def _read_views(self, scene: int, positions: list[int]) -> list[Tensor]:
-        from genxd.data.reconfusion import decode_image, load_reconfusion_scene
+        """The views' images, decoded as :func:`genxd.data.reconfusion.decode_image` decodes them; a ValueError
+        naming the file and the view for one that cannot be (was "image: cannot read image")."""
+        from genxd.data.reconfusion import load_reconfusion_scene
 
         if scene not in self._bytes:
             data = load_reconfusion_scene(self.files[scene], key=self.keys[scene], decode_images=False)
             self._bytes[scene] = data.image_bytes
             while len(self._bytes) > max(1, self.cache_size):
                 self._bytes.popitem(last=False)
-        return [decode_image(self._bytes[scene][p]) for p in positions]
+        return [_decode_image(self._bytes[scene][p].numpy().tobytes(), self._view_name(scene, p)) for p in positions]
 
     def __getstate__(self) -> dict:
         state = super().__getstate__()
