@@ -4,6 +4,7 @@ warning naming it, counted with the videos too short); an archived one is refuse
 
 from __future__ import annotations
 
+import warnings
 import zipfile
 
 import pytest
@@ -54,3 +55,22 @@ def test_an_archived_one_is_refused_naming_its_model_when_read(root, tmp_path):
     with pytest.raises(ValueError, match=r"batch_0\.zip: few/0/: the COLMAP model registers 2 of the 8 images of few, "
                                          r"fewer than a clip's 4 frames \(its clips would repeat frames\)"):
         ds[0]
+
+
+def test_frames_missing_from_images_are_said(tmp_path):
+    """A video whose ``images/`` lost frames that its model registers (a copy cut short) trained in silence: its clips,
+    taken frame by frame from the files there, jumped over the missing frames in time. One warning names it now
+    (from the ``images.bin`` header: no model is read)."""
+    root = tmp_path / "camvid"
+    write_clip(make_clip(23, "3d", 8, 32, 32), root, "whole", "camvid", num_points=100)
+    write_clip(make_clip(24, "3d", 8, 32, 32), root, "cut", "camvid", num_points=100)
+    for name in ("00002.jpg", "00003.jpg"):
+        (root / "cut" / "images" / name).unlink()
+    with pytest.warns(UserWarning, match=r"1 of 2 videos have fewer image files than their COLMAP model registers "
+                                         r"\(e\.g\. .*cut/images: 6 files, 8 registered\): frames are missing"):
+        ds = CamVidDataset(root, num_frames=4, height=32, kind="3d")
+    assert sorted({ds.videos[s].name for s, _ in ds.clips}) == ["cut", "whole"]  # still trained
+    write_clip(make_clip(24, "3d", 8, 32, 32), root, "cut", "camvid", num_points=100, overwrite=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        CamVidDataset(root, num_frames=4, height=32, kind="3d")

@@ -23,7 +23,7 @@ from .camvid_samples import (_MODEL_RE, _distinct_roots, _extracted_model, _Extr
 from .clips import Lens, _as_list, _Cameras, _ClipDataset, _decode_image, _read_image, pinhole_views
 from .frame_times import (UNEVEN_CLIP_TOLERANCE, fits, frame_interval, frame_times, largest_miss, nearest_frames,
                           registered_frames, timed_clips, uneven_clip_steps, usable_times)
-from .registered_counts import few_registered
+from .registered_counts import registered_image_counts
 
 __all__ = ["CamVidDataset"]
 
@@ -110,18 +110,25 @@ class CamVidDataset(_ClipDataset):
             _prune_old_layout(self.extract_dir)
         self._build_clips()
         self._check_records(roots)
-        self._drop_few_registered()  # their clips repeated frames
+        self._check_registered_counts()
 
-    def _drop_few_registered(self) -> None:
-        """Remove the clips (made and retimed) of the unpacked videos taken frame by frame whose model registers
-        fewer than ``num_frames`` images (:func:`.registered_counts.few_registered`), counted in
-        ``num_skipped_scenes`` and said in one warning naming the first (videos whose clips were picked in time by
-        ``meta.json`` already lost those clips, named in their own note)."""
+    def _check_registered_counts(self) -> None:
+        """What the ``images.bin`` headers of the unpacked videos whose clips are taken frame by frame say
+        (:mod:`.registered_counts`; no model is read): those that register fewer images than a clip's frames are not
+        trained (:meth:`_drop_few_registered`; their clips repeated frames), those that register more than their
+        ``images/`` holds are named (:meth:`_warn_missing_frames`). Videos whose clips were picked in time by
+        ``meta.json`` are left to their own note (they lost the clips that need a frame without a pose)."""
         with_clips = {s for s, _ in self.clips} - set(self._timed)
         models = {s: folder / "0" for s in sorted(with_clips) if (folder := self.videos[s].folder) is not None}
-        few = few_registered(models, self.num_frames)
-        if not few:
-            return
+        counts = registered_image_counts(models)
+        few = {s: k for s, k in counts.items() if k < self.num_frames}
+        if few:
+            self._drop_few_registered(few, models)
+        self._warn_missing_frames({s: k for s, k in counts.items() if s not in few})
+
+    def _drop_few_registered(self, few: dict[int, int], models: dict[int, Path]) -> None:
+        """Remove the clips of the videos ``few`` (``{scene: registered count}``, ``models`` their model folders),
+        counted in ``num_skipped_scenes`` and said in one warning naming the first."""
         s, k = next(iter(few.items()))
         example = f"e.g. {models[s]}: {k} of {len(self.videos[s].frames)}"
         keep = [i for i, (scene, _) in enumerate(self.clips) if scene not in few]
@@ -133,6 +140,19 @@ class CamVidDataset(_ClipDataset):
         warn(f"{len(few)} of {len({scene for scene, _ in self.clips}) + len(few)} videos are not trained: their COLMAP "
              f"model registers fewer images than a clip's {self.num_frames} frames ({example}); curate them again or "
              f"remove them")
+
+    def _warn_missing_frames(self, counts: dict[int, int]) -> None:
+        """One warning naming the first of the videos whose model registers more images (``counts``: ``{scene:
+        registered count}``) than their ``images/`` holds files: frames are missing there (a copy cut short), and
+        their clips, taken frame by frame from the files, jump over them in time (trained all the same)."""
+        short = [s for s, k in counts.items() if k > len(self.videos[s].frames)]
+        if not short:
+            return
+        v, images = self.videos[short[0]], self.videos[short[0]].folder / "images"  # type: ignore[operator]
+        warn(f"{len(short)} of {len({scene for scene, _ in self.clips})} videos have fewer image files than their "
+             f"COLMAP model registers (e.g. {images}: {len(v.frames)} files, {counts[short[0]]} "
+             f"registered): frames are missing (a copy cut short?), and their clips, taken frame by frame from the "
+             f"files, jump over them in time; copy the videos again or remove them")
 
     def _check_records(self, roots: list[Path]) -> None:
         """Read the ``meta.json`` of each video that gives clips and trains as 4D once (none with ``kind="3d"``;
@@ -282,7 +302,7 @@ class CamVidDataset(_ClipDataset):
         Other clips are read as taken frame by frame."""
         timed = self._clip_targets.get(index)
         if timed is None:
-            if len(cams.valid) < self.num_frames:  # an archived video's, a text model's (_drop_few_registered: others)
+            if len(cams.valid) < self.num_frames:  # an archived video's, a text model's (_check_registered_counts: others)
                 v = self.videos[scene]
                 where = v.folder / "0" if v.folder is not None else f"{v.archive.path}: {v.prefix}0/"  # type: ignore[union-attr]
                 raise ValueError(f"{where}: the COLMAP model registers {len(cams.valid)} of the {len(v.frames)} images "

@@ -1,7 +1,9 @@
-"""CamVid videos whose COLMAP model registers fewer images than a clip has frames: their clips taken frame by frame
-repeated frames (a 4D clip whose objects stop, then jump), in silence. :class:`genxd.data.datasets.CamVidDataset`
-skips the unpacked ones when built (:func:`few_registered`), from each model's ``images.bin`` header alone (8
-bytes); the others (archived, text models) are refused naming their model when a clip of them is read."""
+"""The count of registered images a CamVid video's COLMAP model states in its ``images.bin`` header (8 bytes; no
+model is read), for :class:`genxd.data.datasets.CamVidDataset` to check its unpacked videos when built: one that
+registers fewer images than a clip has frames repeated frames in its clips taken frame by frame (a 4D clip whose
+objects stop, then jump), in silence, and is skipped; one that registers more than its ``images/`` holds lost frame
+files, which its clips jump over, and is named. The others (archived, text models) are refused naming their model
+when a clip of them is read with too few poses."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ import struct
 from pathlib import Path
 from typing import Mapping
 
-__all__ = ["registered_image_count", "few_registered"]
+__all__ = ["registered_image_count", "registered_image_counts"]
 
 
 def registered_image_count(model_dir: Path) -> int | None:
@@ -23,9 +25,8 @@ def registered_image_count(model_dir: Path) -> int | None:
     return int(struct.unpack("<Q", head)[0]) if len(head) == 8 else None
 
 
-def few_registered(model_dirs: Mapping[int, Path], num_frames: int) -> dict[int, int]:
+def registered_image_counts(model_dirs: Mapping[int, Path]) -> dict[int, int]:
     """``{scene: count}`` of the ``model_dirs`` (``{scene: its COLMAP model folder}``, in that order) whose
-    ``images.bin`` states fewer than ``num_frames`` registered images (:func:`registered_image_count`; a model
-    without a readable header is not among them)."""
+    ``images.bin`` states its count of registered images (:func:`registered_image_count`; the others left out)."""
     counts = {s: registered_image_count(model_dir) for s, model_dir in model_dirs.items()}
-    return {s: k for s, k in counts.items() if k is not None and k < num_frames}
+    return {s: k for s, k in counts.items() if k is not None}
