@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from enum import Enum
 from pathlib import Path
 from typing import Optional
@@ -31,18 +32,25 @@ class Format(str, Enum):
     reconfusion = "reconfusion"
 
 
-def _existing_output(out_dir: Path, name: str, fmt: str) -> Path | None:
-    """What clip ``name`` would replace in ``out_dir`` (the path as it is on disk), or None."""
+def _clash(out_dir: Path, name: str, fmt: str) -> str | None:
+    """What clip ``name`` would replace in ``out_dir``, said as it is on disk (``OUT/x.mp4 already exists``; a
+    ReconFusion scene the index lists without its file: so), or None."""
     if fmt == "video":
-        return next((p for p in (out_dir / f"{name}.mp4", out_dir / f"{name}.json") if p.exists()), None)
-    if fmt == "reconfusion":
-        from genxd.data.reconfusion import read_reconfusion_index
+        path = next((p for p in (out_dir / f"{name}.mp4", out_dir / f"{name}.json") if p.exists()), None)
+    elif fmt == "reconfusion":
+        from genxd.data.reconfusion import INDEX_FILE, read_reconfusion_index
 
-        if not (out_dir / "index.json").is_file():
+        if not (out_dir / INDEX_FILE).is_file():
             return None
         index = read_reconfusion_index(out_dir)
-        return out_dir / index[name] if name in index else None  # the scene's torch file, as the index names it
-    return out_dir / name if (out_dir / name).exists() else None
+        if name not in index:
+            return None
+        path = out_dir / index[name]  # the scene's torch file, as the index names it
+        if not os.path.lexists(path):  # "OUT/gone.torch already exists" before
+            return f"scene {name!r} is already in {out_dir / INDEX_FILE} (its file {path} is missing)"
+    else:
+        path = out_dir / name if (out_dir / name).exists() else None
+    return None if path is None else f"{path} already exists"
 
 
 def _usable_threads(threads: int) -> int:
@@ -99,9 +107,9 @@ def register(app: typer.Typer) -> None:
 
             names = [f"synth_{kind.value}_{seed + i:06d}" for i in range(num_scenes)]
             if not overwrite:
-                clash = [path for n in names if (path := _existing_output(out_dir, n, fmt.value)) is not None]
+                clash = [what for n in names if (what := _clash(out_dir, n, fmt.value)) is not None]
                 if clash:
-                    raise UsageError(f"{clash[0]} already exists ({len(clash)} {'clash' if len(clash) == 1 else 'clashes'}); use --overwrite to replace")
+                    raise UsageError(f"{clash[0]} ({len(clash)} {'clash' if len(clash) == 1 else 'clashes'}); use --overwrite to replace")
             out_dir.mkdir(parents=True, exist_ok=True)
             written: list[Path] = []
             with progress_bar(total=num_scenes, desc=f"synth {kind.value} {fmt.value}", unit="clip",
