@@ -4,6 +4,7 @@ ReconFusion scene with the RegNeRF / ReconFusion few-shot splits, that ``genxd f
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -36,6 +37,30 @@ def test_splits_of_too_few_views_say_what_fits():
     with pytest.raises(ValueError, match=r"10 views give 2 test views \(every 8th\) and 8 others, too few for 9 "
                                          r"training views; settings that fit: 3, 6"):
         fewshot_splits(10)
+
+
+@pytest.mark.parametrize("views, shots, hold, words", [
+    (1, (1,), 8, "1 view gives 1 test view (every 8th) and 0 others, too few for 1 training view"),
+    (3, (2,), 2, "3 views give 2 test views (every 2nd) and 1 other, too few for 2 training views"),
+    (4, (3,), 3, "4 views give 2 test views (every 3rd) and 2 others, too few for 3 training views"),
+    (3, (3,), 11, "3 views give 1 test view (every 11th) and 2 others, too few for 3 training views"),
+    (3, (3,), 21, "3 views give 1 test view (every 21st) and 2 others, too few for 3 training views"),
+    (3, (3,), 112, "3 views give 1 test view (every 112th) and 2 others, too few for 3 training views"),
+])
+def test_splits_of_too_few_views_say_so_in_good_english(views, shots, hold, words):
+    """"1 views give 1 test views (every 8th) and 0 others, too few for 1 training views", "every 2th", "every
+    3th", "1 others" before."""
+    with pytest.raises(ValueError, match=f"^{re.escape(words)}$"):
+        fewshot_splits(views, shots, hold)
+
+
+def test_the_written_line_counts_one_test_view_in_good_english(tmp_path):
+    """``genxd fewshot-data`` of 3 views said "wrote scene ...: 1 test views (0)"."""
+    assert _cli("synth", tmp_path / "s", "--frames", 3, "--size", 16, "-q").exit_code == 0
+    result = _cli("fewshot-data", tmp_path / "s" / "synth_3d_000000", "--out", tmp_path / "rf", "--n-views", "1,2")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == (f"wrote scene 'synth_3d_000000' to {tmp_path / 'rf'}: 1 test view (0), training "
+                                     f"views 1: 1; 2: 1, 2")
 
 
 @pytest.fixture(scope="module")

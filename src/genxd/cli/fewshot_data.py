@@ -32,7 +32,7 @@ def register(app: typer.Typer) -> None:
         for genxd fewshot, trajectory fit, reconstruct."""
 
         def body() -> None:
-            from genxd.data.reconfusion_convert import DEFAULT_SHOTS, convert_to_reconfusion
+            from genxd.data.reconfusion_convert import DEFAULT_SHOTS, convert_to_reconfusion, counted
             from genxd.utils.io import check_writable_dir
 
             check_writable_dir(out, "--out")
@@ -43,7 +43,7 @@ def register(app: typer.Typer) -> None:
                 typer.echo(printed_path(path))
                 return
             test = next(iter(splits.values()))[1]
-            typer.echo(f"wrote scene {name!r} to {printed_path(out)}: {len(test)} test views "
+            typer.echo(f"wrote scene {name!r} to {printed_path(out)}: {counted(len(test), 'test view')} "
                        f"({', '.join(map(str, test[:6]))}{', ...' if len(test) > 6 else ''}), training views "
                        + "; ".join(f"{n}: {', '.join(map(str, ids))}" for n, (ids, _) in splits.items()))
 

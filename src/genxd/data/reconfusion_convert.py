@@ -37,7 +37,7 @@ from ..caller_style import overwrite_hint, setting, text_setting
 from ..validation import FEWSHOT_SPLIT, check
 
 __all__ = ["DEFAULT_SHOTS", "HOLD_EVERY", "SPLITS", "DTU_VIEWS", "REGNERF_DTU_TRAIN", "REGNERF_DTU_EXCLUDED",
-           "fewshot_splits", "regnerf_dtu_splits", "check_dtu_order", "convert_to_reconfusion"]
+           "fewshot_splits", "regnerf_dtu_splits", "check_dtu_order", "convert_to_reconfusion", "counted"]
 
 #: the few-shot settings of ReconFusion (train_test_split_3, _6, _9)
 DEFAULT_SHOTS = (3, 6, 9)
@@ -51,6 +51,17 @@ DTU_VIEWS = 49
 REGNERF_DTU_TRAIN = (25, 22, 28, 40, 44, 48, 0, 8, 13)
 #: views RegNeRF leaves out of DTU's test views (besides the training views)
 REGNERF_DTU_EXCLUDED = (3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 36, 37, 38, 39)
+
+
+def counted(n: int, word: str) -> str:
+    """``"1 view"``, ``"3 views"``: ``n`` and ``word``, plural unless one."""
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _ordinal(n: int) -> str:
+    """``"2nd"``, ``"3rd"``, ``"8th"``, ``"11th"``, ``"21st"``."""
+    suffix = "th" if n % 100 in (11, 12, 13) else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
 
 
 def fewshot_splits(num_views: int, shots: Sequence[int] = DEFAULT_SHOTS, hold: int = HOLD_EVERY
@@ -69,8 +80,9 @@ def fewshot_splits(num_views: int, shots: Sequence[int] = DEFAULT_SHOTS, hold: i
     if len(rest) < shots[-1]:
         fits = [n for n in shots if n <= len(rest)]
         hint = f"; settings that fit: {', '.join(map(str, fits))}" if fits else ""
-        raise ValueError(f"{num_views} views give {len(test)} test views (every {hold}th) and {len(rest)} others, "
-                         f"too few for {shots[-1]} training views{hint}")
+        raise ValueError(f"{counted(num_views, 'view')} give{'s' if num_views == 1 else ''} "
+                         f"{counted(len(test), 'test view')} (every {_ordinal(hold)}) and "
+                         f"{counted(len(rest), 'other')}, too few for {counted(shots[-1], 'training view')}{hint}")
     return {n: ([rest[round(x)] for x in np.linspace(0, len(rest) - 1, n)], list(test)) for n in shots}
 
 
