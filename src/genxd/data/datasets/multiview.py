@@ -11,6 +11,7 @@ import torch
 from torch import Tensor
 
 from ...utils.paths import listed_image, path_inside, relative_to_cwd_note, require_file
+from ...validation import warn
 from .clips import Lens, _as_list, _Cameras, _ClipDataset, _read_image, check_image_headers, pinhole_views
 
 __all__ = ["MultiViewDataset"]
@@ -75,15 +76,23 @@ class MultiViewDataset(_ClipDataset):
                          view_sampling, samples_per_scene, seed, cache_size=0)
         self.scenes: list[_ViewScene] = []
         self.undistort = bool(undistort)
+        found: dict[Path, Path] = {}  # each scene folder, resolved -> as first found
+        again: list[Path] = []  # the scene folders found again (a root given twice, a scene and its parent folder)
         for r in (Path(p) for p in _as_list(root)):
             if not r.is_dir():
                 raise FileNotFoundError(f"{r}: no such folder{relative_to_cwd_note(r)}")
-            if self._is_scene(r):
-                self.scenes.append(self._load_scene(r, max_points, self.undistort))
-            else:
-                for child in sorted(p for p in r.iterdir() if p.is_dir() and not p.name.startswith(".")):
-                    if self._is_scene(child):
-                        self.scenes.append(self._load_scene(child, max_points, self.undistort))
+            folders = [r] if self._is_scene(r) else [
+                child for child in sorted(p for p in r.iterdir() if p.is_dir() and not p.name.startswith("."))
+                if self._is_scene(child)]
+            for folder in folders:
+                if found.setdefault(folder.resolve(), folder) is not folder:
+                    again.append(folder)
+                else:
+                    self.scenes.append(self._load_scene(folder, max_points, self.undistort))
+        if again:  # trained twice as often as the others, in silence, before
+            warn(f"MultiViewDataset: {len(again)} scene folder{'s are' if len(again) > 1 else ' is'} given more than "
+                 f"once (e.g. {again[0]}, as {found[again[0].resolve()]}): each scene is read once (to weigh a "
+                 "dataset, give its data.datasets entry a weight)")
         if not self.scenes:
             raise ValueError(f"no multi-view scenes (images/ with a COLMAP model, or transforms.json) under {root}")
         self._build_clips()
