@@ -5,6 +5,7 @@ exit after the DataLoader workers that extract into it."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -113,3 +114,19 @@ def test_the_private_extract_folder_is_removed_after_the_workers_at_exit(camvid_
     lines = dict(line.split(": ", 1) for line in out.stdout.splitlines())
     assert lines["removed while a worker runs"] == "False"
     assert not Path(lines["folder"]).exists()
+
+
+def test_a_broken_archived_model_is_named_by_the_archive(camvid_root, tmp_path):
+    """An archived sample whose COLMAP model lacks a file was refused naming the temporary folder it had been
+    extracted to ("/tmp/genxd-camvid-XXXX/<hash>/<hash>/0: no images.bin ...", gone after the run), not the archive;
+    it is named as the archive and its member folder now."""
+    root = tmp_path / "camvid"
+    shutil.copytree(camvid_root, root)
+    (root / "video0" / "0" / "images.bin").unlink()
+    archive = _zip_folder(root, tmp_path / "batch_1.zip")
+    dataset = CamVidDataset(archive, num_frames=4, height=24, extract_dir=tmp_path / "x", kind="3d")
+    first = next(i for i, (s, _) in enumerate(dataset.clips) if dataset.videos[s].name == "video0")
+    with pytest.raises(ValueError, match=rf"^{re.escape(str(archive))}: video0/0: no images\.bin or images\.txt "
+                                         r"beside its cameras\.bin") as info:
+        dataset[first]
+    assert str(tmp_path / "x") not in str(info.value)

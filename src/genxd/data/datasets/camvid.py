@@ -425,7 +425,11 @@ class CamVidDataset(_ClipDataset):
             model = read_colmap_model(model_dir, allow_distortion=True)
         else:
             with _extracted_model(self._models_dir or _ExtractDir.get(), v) as model_dir:
-                model = read_colmap_model(model_dir, allow_distortion=True)
+                try:
+                    model = read_colmap_model(model_dir, allow_distortion=True)
+                except (ValueError, FileNotFoundError) as exc:  # named the temporary folder it was extracted to
+                    said = str(exc).replace(str(model_dir), f"{v.archive.path}: {v.prefix}0")  # type: ignore[union-attr]
+                    raise (ValueError if isinstance(exc, ValueError) else FileNotFoundError)(said) from None
         where = str(model_dir) if v.archive is None else f"{v.archive.path}: {v.prefix}0/"
         model_K, model_lenses = pinhole_views(model.camera_models, model.camera_params, model.heights, model.widths,
                                               model.K.float(), self.undistort, where, model.image_names)
