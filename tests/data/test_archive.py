@@ -215,3 +215,16 @@ def test_a_failed_extract_leaves_nothing_behind(tmp_path):
     with pytest.raises(ValueError, match="is corrupt"):
         archive.extract(archive.names(), out)
     assert [p.relative_to(out).as_posix() for p in out.rglob("*")] == ["video0"]
+
+
+def test_a_member_name_that_is_not_utf8_names_the_archive(tmp_path):
+    """A member flagged as UTF-8 whose name is not (``b"\\xff.jpg"``) raised zipfile's bare UnicodeDecodeError
+    ("'utf-8' codec can't decode byte 0xff ..."), naming neither the archive nor what is wrong with it."""
+    path = _zip_of_copies(tmp_path / "batch_1.zip", ["video0/images/X.jpg"], b"data")
+    raw = bytearray(path.read_bytes())
+    for at in (7, raw.index(b"PK\x01\x02") + 9):  # the high byte of the local and central headers' flags
+        raw[at] |= 0x08  # bit 11: UTF-8 names
+    path.write_bytes(bytes(raw).replace(b"X.jpg", b"\xff.jpg"))
+    with pytest.raises(ValueError, match=rf"^{re.escape(str(path))}: not a readable zip archive \(a member name is "
+                                         r"not valid UTF-8: .*\)$"):
+        SafeZip(path)
