@@ -228,3 +228,16 @@ def test_a_member_name_that_is_not_utf8_names_the_archive(tmp_path):
     with pytest.raises(ValueError, match=rf"^{re.escape(str(path))}: not a readable zip archive \(a member name is "
                                          r"not valid UTF-8: .*\)$"):
         SafeZip(path)
+
+
+def test_a_zip_of_a_version_zipfile_cannot_read_names_the_archive(tmp_path):
+    """A central directory asking for a zip version Python's zipfile does not read (above 6.3: a newer tool's
+    archive, or a damaged one) raised a bare NotImplementedError ("zip file version 13.8"), a traceback from the
+    training data; now the documented ValueError naming the archive."""
+    path = _zip_of_copies(tmp_path / "batch_1.zip", ["video0/images/00000.jpg"], b"data")
+    raw = bytearray(path.read_bytes())
+    struct.pack_into("<H", raw, raw.index(b"PK\x01\x02") + 6, 138)  # version needed to extract: 13.8
+    path.write_bytes(bytes(raw))
+    with pytest.raises(ValueError, match=rf"^{re.escape(str(path))}: not a readable zip archive \(zip file version "
+                                         r"13\.8\)$"):
+        SafeZip(path)

@@ -115,6 +115,8 @@ class SafeZip:
                 infos = zf.infolist()
         except zipfile.BadZipFile as exc:
             raise ValueError(f"{self.path}: not a zip archive ({exc})") from None
+        except NotImplementedError as exc:  # a version zipfile does not read (a newer tool's, or damaged): a bare
+            raise ValueError(f"{self.path}: not a readable zip archive ({exc})") from None  # NotImplementedError before
         except UnicodeDecodeError as exc:  # a name flagged as UTF-8 that is not: zipfile's bare words before
             raise ValueError(f"{self.path}: not a readable zip archive (a member name is not valid UTF-8: "
                              f"{exc.object[max(0, exc.start - 40):exc.end + 40]!r})") from None
