@@ -241,3 +241,20 @@ def test_a_zip_of_a_version_zipfile_cannot_read_names_the_archive(tmp_path):
     with pytest.raises(ValueError, match=rf"^{re.escape(str(path))}: not a readable zip archive \(zip file version "
                                          r"13\.8\)$"):
         SafeZip(path)
+
+
+@pytest.mark.parametrize("value, words", [
+    ({"max_member": 1 << 20}, r"archive_limits: unknown limit 'max_member' \(did you mean 'max_members'.*\); "
+                              r"accepted: max_total_bytes, max_member_bytes, "),
+    ({"max_members": "5"}, r"archive_limits\.max_members must be a number, got '5'"),
+    ({"max_members": True}, r"archive_limits\.max_members must be a number, got True"),
+    (5, r"archive_limits must be a mapping of limits \(max_total_bytes, .*\), got 5"),
+])
+def test_archive_limits_of_a_config_are_checked(tmp_path, value, words):
+    """``archive_limits`` of a ``data.datasets`` entry went to ``ArchiveLimits(**value)`` unchecked: a misspelt limit
+    was "TypeError: ArchiveLimits.__init__() got an unexpected keyword argument", a quoted number "'<' not supported
+    between instances of 'str' and 'int'" (tracebacks), and a number alone an AttributeError when the first archive
+    was opened. Now a ValueError naming the option."""
+    archive = _zip_of_copies(tmp_path / "batch_1.zip", ["video0/images/00000.jpg"], b"data")
+    with pytest.raises(ValueError, match=f"^{words}"):
+        CamVidDataset(archive, num_frames=1, height=16, archive_limits=value)

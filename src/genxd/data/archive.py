@@ -28,8 +28,9 @@ import os
 import stat
 import zipfile
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path, PurePosixPath
+from typing import Any, Mapping
 
 from ..utils.io import is_damaged_file_error
 
@@ -62,6 +63,29 @@ class ArchiveLimits:
             raise ValueError(
                 f"compression ratio limits must be > 1, got {self.max_compression_ratio} and {self.max_total_ratio}"
             )
+
+    @classmethod
+    def from_config(cls, value: "ArchiveLimits | Mapping[str, Any] | None", name: str = "archive_limits"
+                    ) -> "ArchiveLimits | None":
+        """``value`` as limits: None (the defaults), limits, or a mapping of some of them (a config's
+        ``archive_limits``); a ValueError naming ``name`` and the limit otherwise (a misspelt limit or a quoted number
+        was a TypeError's traceback, a number alone an AttributeError when an archive was opened)."""
+        if value is None or isinstance(value, ArchiveLimits):
+            return value
+        known = [f.name for f in fields(cls)]
+        if not isinstance(value, Mapping):
+            raise ValueError(f"{name} must be a mapping of limits ({', '.join(known)}), got {value!r}")
+        unknown = [k for k in value if k not in known]
+        if unknown:
+            from ..utils.close_names import close_matches_note
+
+            raise ValueError(f"{name}: unknown limit{'s' if len(unknown) > 1 else ''} "
+                             f"{', '.join(map(repr, unknown))}{close_matches_note(unknown, known)}; accepted: "
+                             f"{', '.join(known)}")
+        for key, number in value.items():
+            if isinstance(number, bool) or not isinstance(number, (int, float)):
+                raise ValueError(f"{name}.{key} must be a number, got {number!r}")
+        return cls(**value)
 
     def total_budget(self, compressed_bytes: int) -> int:
         """The most uncompressed bytes allowed for an archive holding ``compressed_bytes`` of member data."""

@@ -88,7 +88,7 @@ class CamVidDataset(_ClipDataset):
         # one key alone (motion_keys: motion_strength) is that key: its characters were tried, none found, and every
         # video trained as 4D with motion strength 0
         self.motion_keys, self.motion_scale = tuple(str(k) for k in _as_list(motion_keys)), float(motion_scale)
-        limits = ArchiveLimits(**archive_limits) if isinstance(archive_limits, dict) else archive_limits
+        limits = ArchiveLimits.from_config(archive_limits)
         self.videos: list[_Video] = []
         roots = _distinct_roots([Path(r) for r in _as_list(root)])
         if not roots:
