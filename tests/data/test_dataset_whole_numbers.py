@@ -7,6 +7,8 @@ written as a float (``height: 256.0``) is that number."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from genxd.data.datasets import MultiViewDataset, SyntheticDataset
@@ -47,3 +49,22 @@ def test_a_whole_number_written_as_a_float_is_that_number(tmp_path):
     dataset = MultiViewDataset(tmp_path, num_frames=4.0, height=16.0, width=24.0, stride=1.0)
     assert (dataset.num_frames, dataset.height, dataset.width, dataset.strides) == (4, 16, 24, [1])
     assert tuple(dataset[0]["frames"].shape) == (4, 3, 16, 24)
+
+
+@pytest.mark.parametrize("option, value, words", [
+    ("max_depth", "3", "max_depth must be a whole number, got '3'"),
+    ("max_depth", -1, "max_depth must be >= 0, got -1"),
+    ("cache_size", 1.5, "cache_size must be a whole number, got 1.5"),
+])
+def test_camvid_search_and_cache_options_are_whole_numbers(tmp_path, option, value, words):
+    """``max_depth: "3"`` was a TypeError ('>=' not supported between 'int' and 'str'), ``max_depth: -1`` "no CamVid
+    samples found" under a folder full of them, ``cache_size: 1.5`` a cache of 1, in silence."""
+    from genxd.data.datasets import CamVidDataset
+
+    with pytest.raises(ValueError, match=rf"^{re.escape(words)}$"):
+        CamVidDataset(tmp_path, num_frames=4, height=16, **{option: value})
+
+
+def test_multiview_max_points_is_a_whole_number(tmp_path):
+    with pytest.raises(ValueError, match=r"^max_points must be a whole number, got '10'$"):
+        MultiViewDataset(tmp_path, num_frames=4, height=16, max_points="10")
