@@ -20,7 +20,7 @@ from ..archive import ArchiveLimits, SafeZip
 from .camvid_dropped import _NAMED_VIDEOS, _dropped_advice, _Lost
 from .camvid_samples import (_MODEL_RE, _distinct_roots, _extracted_model, _ExtractDir, _is_image, _name_index,
                              _prune_old_layout, _Video)
-from .clips import (Lens, _as_list, _Cameras, _ClipDataset, _decode_image, _integral, _read_image,
+from .clips import (Lens, _as_list, _Cameras, _ClipDataset, _decode_image, _integral, _read_image, _switch,
                     pinhole_views)
 from .frame_times import (UNEVEN_CLIP_TOLERANCE, fits, frame_interval, frame_times, largest_miss, nearest_frames,
                           registered_frames, timed_clips, uneven_clip_steps, usable_times)
@@ -80,7 +80,7 @@ class CamVidDataset(_ClipDataset):
         super().__init__(num_frames, height, width, fit, pad_value, camera_normalization, stride, clip_spacing,
                          "clip", 1, seed, cache_size)
         self.extract_dir = None if extract_dir is None else Path(extract_dir)
-        self.undistort = bool(undistort)
+        self.undistort = _switch(undistort, "undistort")
         if kind not in ("auto", "3d", "4d"):
             raise ValueError(f"kind must be 'auto', '3d' or '4d', got {kind!r}")
         if default_kind not in ("3d", "4d"):

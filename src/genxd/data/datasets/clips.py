@@ -322,6 +322,14 @@ def _integral(value: object, name: str) -> int:
     return int(value)
 
 
+def _switch(value: object, name: str) -> bool:
+    """``value`` as a bool when it is true or false (or 0 / 1); a ValueError naming the option otherwise (``bool``
+    took a config's quoted ``"false"`` or ``"no"`` for true)."""
+    if isinstance(value, (bool, np.bool_)) or (isinstance(value, numbers.Integral) and value in (0, 1)):
+        return bool(value)
+    raise ValueError(f"{name} must be true or false, got {value!r}")
+
+
 def _check_common(num_frames: int, height: int, width: int | None, fit: str, camera_normalization: str) -> int:
     num_frames, height = _integral(num_frames, "num_frames"), _integral(height, "height")
     if num_frames < 1:

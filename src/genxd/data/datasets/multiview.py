@@ -12,7 +12,7 @@ from torch import Tensor
 
 from ...utils.paths import listed_image, path_inside, relative_to_cwd_note, require_file
 from ...validation import warn
-from .clips import (Lens, _as_list, _Cameras, _ClipDataset, _integral, _read_image, check_image_headers,
+from .clips import (Lens, _as_list, _Cameras, _ClipDataset, _integral, _read_image, _switch, check_image_headers,
                     pinhole_views)
 
 __all__ = ["MultiViewDataset"]
@@ -76,7 +76,7 @@ class MultiViewDataset(_ClipDataset):
         super().__init__(num_frames, height, width, fit, pad_value, camera_normalization, stride, clip_spacing,
                          view_sampling, samples_per_scene, seed, cache_size=0)
         self.scenes: list[_ViewScene] = []
-        self.undistort = bool(undistort)
+        self.undistort = _switch(undistort, "undistort")
         max_points = _integral(max_points, "max_points")
         found: dict[Path, Path] = {}  # each scene folder, resolved -> as first found
         again: list[Path] = []  # the scene folders found again (a root given twice, a scene and its parent folder)

@@ -13,7 +13,7 @@ import torch
 from torch.utils.data import Dataset
 
 from ...validation import DEFAULT_MOTION_SCALE, warn
-from .clips import _as_list, _check_common, _integral, _rng, camera_scale, make_sample
+from .clips import _as_list, _check_common, _integral, _rng, _switch, camera_scale, make_sample
 
 __all__ = ["SyntheticDataset"]
 
@@ -104,7 +104,7 @@ class SyntheticDataset(Dataset):
         self._keep_render_settings(length, num_frames, height, kinds, seed, (lo, hi), motion_source, motion_scale,
                                    camera_normalization, supersample, device, cache_size)
         self.cameras = {"3d": list(_as_list(cameras_3d)) or None, "4d": list(_as_list(cameras_4d)) or None}
-        self.object_masks = bool(object_masks)
+        self.object_masks = _switch(object_masks, "object_masks")
         if cache_dir is not None:
             settings = [self.seed, self.num_frames, self.height, self.width, self.kinds, self.cameras,
                         self.focal_range, motion_source, self.motion_scale, camera_normalization, self.supersample, 1]
