@@ -20,8 +20,8 @@ from ..archive import ArchiveLimits, SafeZip
 from .camvid_dropped import _NAMED_VIDEOS, _dropped_advice, _Lost
 from .camvid_samples import (_MODEL_RE, _distinct_roots, _extracted_model, _ExtractDir, _is_image, _name_index,
                              _prune_old_layout, _Video)
-from .clips import (Lens, _as_list, _Cameras, _ClipDataset, _decode_image, _integral, _read_image, _switch,
-                    pinhole_views)
+from .clips import (Lens, _as_list, _Cameras, _ClipDataset, _decode_image, _integral, _read_image, _real,
+                    _switch, pinhole_views)
 from .frame_times import (UNEVEN_CLIP_TOLERANCE, fits, frame_interval, frame_times, largest_miss, nearest_frames,
                           registered_frames, timed_clips, uneven_clip_steps, usable_times)
 from .registered_counts import registered_image_counts
@@ -88,7 +88,8 @@ class CamVidDataset(_ClipDataset):
         self.kind, self.default_kind = kind, default_kind
         # one key alone (motion_keys: motion_strength) is that key: its characters were tried, none found, and every
         # video trained as 4D with motion strength 0
-        self.motion_keys, self.motion_scale = tuple(str(k) for k in _as_list(motion_keys)), float(motion_scale)
+        self.motion_keys, self.motion_scale = (tuple(str(k) for k in _as_list(motion_keys)),
+                                             _real(motion_scale, "motion_scale", 0.0))
         limits = ArchiveLimits.from_config(archive_limits)
         if (max_depth := _integral(max_depth, "max_depth")) < 0:  # -1 found no sample, a string was a TypeError
             raise ValueError(f"max_depth must be >= 0, got {max_depth}")

@@ -322,6 +322,16 @@ def _integral(value: object, name: str) -> int:
     return int(value)
 
 
+def _real(value: object, name: str, lo: float, hi: float = math.inf) -> float:
+    """``value`` as a float when it is a finite number in ``[lo, hi]``; a ValueError naming the option otherwise (a
+    nan motion scale or pad value made every sample nan, in silence)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not (math.isfinite(value)
+                                                                              and lo <= value <= hi):
+        within = f">= {lo:g}" if hi == math.inf else f"in [{lo:g}, {hi:g}]"
+        raise ValueError(f"{name} must be a {'finite ' if hi == math.inf else ''}number {within}, got {value!r}")
+    return float(value)
+
+
 def _switch(value: object, name: str) -> bool:
     """``value`` as a bool when it is true or false (or 0 / 1); a ValueError naming the option otherwise (``bool``
     took a config's quoted ``"false"`` or ``"no"`` for true)."""
@@ -444,7 +454,7 @@ class _ClipDataset(Dataset):
     ) -> None:
         self.width = _check_common(num_frames, height, width, fit, camera_normalization)
         self.num_frames, self.height = int(num_frames), int(height)  # whole numbers (_check_common)
-        self.fit, self.pad_value = fit, float(pad_value)
+        self.fit, self.pad_value = fit, _real(pad_value, "pad_value", 0.0, 1.0)
         self.camera_normalization = camera_normalization
         try:
             if any(isinstance(s, bool) or (isinstance(s, float) and not s.is_integer()) for s in _as_list(stride)):

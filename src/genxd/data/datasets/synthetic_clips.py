@@ -13,7 +13,7 @@ import torch
 from torch.utils.data import Dataset
 
 from ...validation import DEFAULT_MOTION_SCALE, warn
-from .clips import _as_list, _check_common, _integral, _rng, _switch, camera_scale, make_sample
+from .clips import _as_list, _check_common, _integral, _real, _rng, _switch, camera_scale, make_sample
 
 __all__ = ["SyntheticDataset"]
 
@@ -122,7 +122,7 @@ class SyntheticDataset(Dataset):
         self.length, self.num_frames, self.height = int(length), int(num_frames), int(height)
         self.kinds, self.seed = kinds, int(seed)
         self.focal_range = focal_range
-        self.motion_source, self.motion_scale = motion_source, float(motion_scale)
+        self.motion_source, self.motion_scale = motion_source, _real(motion_scale, "motion_scale", 0.0)
         self.camera_normalization = camera_normalization
         self.supersample, self.device = _integral(supersample, "supersample"), str(device)
         self.cache_size = int(cache_size)
