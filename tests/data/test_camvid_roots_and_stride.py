@@ -29,21 +29,3 @@ def test_a_clip_spacing_that_is_no_whole_number_is_named(tmp_path, value):
     # before: '<' not supported between instances of 'str' and 'int' (a TypeError), and 1.5 was taken
     with pytest.raises(ValueError, match=rf"^clip_spacing must be a whole number >= 1, got {value!r}$".replace("[", r"\[")):
         CamVidDataset(tmp_path, num_frames=4, height=32, clip_spacing=value)
-
-
-def test_a_video_reached_through_two_roots_is_read_once_with_a_warning(tmp_path):
-    """``root: [cv, cv/dynamic0]`` (a folder and a video in it) or a folder and an archive in it: the video was read
-    twice, in silence (only a root given twice was caught). Each video is read once now, with one warning."""
-    import zipfile
-
-    write_clip(make_clip(12, "4d", 8, 32, 32), tmp_path / "cv", "dynamic0", "camvid", num_points=200)
-    write_clip(make_clip(13, "4d", 8, 32, 32), tmp_path / "zipped", "dynamic1", "camvid", num_points=200)
-    with zipfile.ZipFile(tmp_path / "cv" / "batch_1.zip", "w") as zf:
-        for p in sorted((tmp_path / "zipped").rglob("*")):
-            if p.is_file():
-                zf.write(p, p.relative_to(tmp_path / "zipped").as_posix())
-    with pytest.warns(GenXDWarning, match=r"CamVidDataset: 2 videos are found more than once \(e\.g\. .*cv/dynamic0, "
-                                          r"as .*cv/dynamic0\): each video is read once"):
-        dataset = CamVidDataset([tmp_path / "cv", tmp_path / "cv" / "dynamic0", tmp_path / "cv" / "batch_1.zip"],
-                                num_frames=4, height=32, kind="3d")
-    assert sorted(v.name for v in dataset.videos) == ["dynamic0", "dynamic1"]

@@ -104,7 +104,6 @@ class CamVidDataset(_ClipDataset):
                 self._add_archive(r, limits)
             else:
                 self._scan(r, limits, max_depth)
-        self._distinct_videos()
         if not self.videos:
             raise ValueError(f"no CamVid samples (VIDEO_ID/images/ + VIDEO_ID/0/cameras.bin) found under {', '.join(map(str, roots))}")
         # the default folder is made here, by the process building the dataset, which removes it at exit: each
@@ -116,18 +115,6 @@ class CamVidDataset(_ClipDataset):
         self._build_clips()
         self._check_records(roots)
         self._check_registered_counts()
-
-    def _distinct_videos(self) -> None:
-        """Keep each video once (:meth:`_Video.identity`; the first found), with one warning naming the first found
-        again: a folder and a video or archive in it (``root: [cv, cv/video0]``) read such videos twice, in silence
-        (:func:`._distinct_roots` only takes a root given twice)."""
-        first: dict[tuple[str, str], _Video] = {}
-        again = [v for v in self.videos if first.setdefault(v.identity(), v) is not v]
-        if again:
-            self.videos = list(first.values())
-            warn(f"CamVidDataset: {len(again)} video{'s are' if len(again) > 1 else ' is'} found more than once (e.g. "
-                 f"{again[0].where()}, as {first[again[0].identity()].where()}): each video is read once (to weigh a "
-                 "dataset, give its data.datasets entry a weight)")
 
     def _check_registered_counts(self) -> None:
         """What the ``images.bin`` headers of the unpacked videos whose clips are taken frame by frame say

@@ -29,17 +29,6 @@ class _Video:
     prefix: str = ""  # member prefix of the sample inside the archive ("" or ".../VIDEO_ID/")
     model_members: list[str] = field(default_factory=list)  # the archive members of the COLMAP model 0/
 
-    def identity(self) -> tuple[str, str]:
-        """What makes two videos one: the resolved folder (and ``""``), or the resolved archive and member prefix."""
-        if self.folder is not None:
-            return str(self.folder.resolve()), ""
-        assert self.archive is not None  # a video is in a folder or in an archive
-        return str(self.archive.path.resolve()), self.prefix
-
-    def where(self) -> str:
-        """The video for messages: its folder, or ``archive: prefix``."""
-        return str(self.folder) if self.folder is not None else f"{self.archive.path}: {self.prefix}"  # type: ignore[union-attr]
-
     def has_meta(self) -> bool:
         """Whether the video has a ``meta.json`` (in its folder, or as an archive member)."""
         if self.folder is not None:
