@@ -181,3 +181,20 @@ def test_a_colmap_model_with_lens_distortion_converts_undistorted(tmp_path):
     assert scene.extras["image_names"] == sorted(names)
     assert scene.decoded_images().shape[-2:] != (h, w)  # the undistorter's crop
     assert np.array_equal(np.asarray(scene.extras["poses_bounds"]), bounds)
+
+
+def test_an_image_listed_twice_is_refused(synth_folder, tmp_path):
+    """A transforms.json listing one image twice (frame 9's entry copied over frame 8's) was converted with the image
+    as two views: test view 8 was then the picture of training view 9 (no view may be both), and the test scored an
+    input. It is refused now, naming the image and the file, before anything is written."""
+    import shutil
+
+    source = tmp_path / "capture"
+    shutil.copytree(synth_folder, source)
+    meta = json.loads((source / "transforms.json").read_text())
+    meta["frames"][8] = dict(meta["frames"][9])
+    (source / "transforms.json").write_text(json.dumps(meta))
+    with pytest.raises(ValueError, match=r"capture: images/frame_00010\.png is listed as 2 views: one image may not "
+                                         r"be two views \(a training and a test view at once\)"):
+        convert_to_reconfusion(source, tmp_path / "rf", shots=(9,))
+    assert not (tmp_path / "rf").exists()

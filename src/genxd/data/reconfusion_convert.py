@@ -27,6 +27,7 @@ from __future__ import annotations
 import os
 import re
 import tokenize
+from collections import Counter
 from pathlib import Path
 from typing import Sequence
 
@@ -199,6 +200,10 @@ def convert_to_reconfusion(source: str | os.PathLike, out_dir: str | os.PathLike
     if (out_dir / INDEX_FILE).is_file() and key in read_reconfusion_index(out_dir) and not overwrite:
         raise FileExistsError(f"{out_dir}: scene {key!r} already in {INDEX_FILE} ({overwrite_hint()})")
     views = load_views(source, resolution=resolution)
+    twice = next(((name, k) for name, k in Counter(views.names).items() if k > 1), None)
+    if twice is not None:  # its two views could be a training and a test view: the test scored an input
+        raise ValueError(f"{source}: {twice[0]} is listed as {twice[1]} views: one image may not be two views (a "
+                         "training and a test view at once)")
     if views.times is not None and bool((views.times != views.times[0]).any()):
         raise ValueError(f"{source}: the frames have different times (a 4D capture); few-shot 3D needs a static scene")
     if split == "regnerf-dtu":
