@@ -29,3 +29,11 @@ def test_a_clip_spacing_that_is_no_whole_number_is_named(tmp_path, value):
     # before: '<' not supported between instances of 'str' and 'int' (a TypeError), and 1.5 was taken
     with pytest.raises(ValueError, match=rf"^clip_spacing must be a whole number >= 1, got {value!r}$".replace("[", r"\[")):
         CamVidDataset(tmp_path, num_frames=4, height=32, clip_spacing=value)
+
+
+def test_a_stride_listed_twice_is_taken_once(tmp_path):
+    """``stride: [1, 2, 1]`` took every clip of stride 1 twice (trained twice as often, in silence)."""
+    write_clip(make_clip(12, "4d", 8, 32, 32), tmp_path / "cv", "dynamic0", "camvid", num_points=200)
+    once = CamVidDataset(tmp_path / "cv", num_frames=4, height=32, kind="3d", stride=[1, 2])
+    listed_twice = CamVidDataset(tmp_path / "cv", num_frames=4, height=32, kind="3d", stride=[1, 2, 1])
+    assert listed_twice.strides == [1, 2] and listed_twice.clips == once.clips

@@ -459,7 +459,7 @@ class _ClipDataset(Dataset):
         try:
             if any(isinstance(s, bool) or (isinstance(s, float) and not s.is_integer()) for s in _as_list(stride)):
                 raise ValueError  # 1.5 was a stride of 1, True of 1
-            self.strides = [int(s) for s in _as_list(stride)] or [1]
+            self.strides = list(dict.fromkeys(int(s) for s in _as_list(stride))) or [1]  # [1, 2, 1]: 1 once
         except (TypeError, ValueError):
             raise ValueError(f"stride must be a whole number >= 1 or a list of them, got {stride!r}") from None
         if any(s < 1 for s in self.strides):
