@@ -55,6 +55,10 @@ class CamVidDataset(_ClipDataset):
             the distortion (the stored pixels with the pinhole part of the camera, as the authors' training read them).
     """
 
+    _timed: dict[int, list[float]]  # scene -> its frame times, for the videos whose clips are timed
+    _clip_targets: dict[int, tuple[list[float], int]]  # clip index -> (even target times, stride)
+    _posless_warned: set[int]  # scenes whose model lacks poses meta.json records (:meth:`_pick`)
+
     def __init__(
         self,
         root: str | os.PathLike | Sequence[str | os.PathLike],
@@ -169,9 +173,9 @@ class CamVidDataset(_ClipDataset):
         meta.json has no units for their image_motion_strength (:mod:`genxd.utils.motion_units`); videos with clips
         picked in time dropped (:meth:`_retime`), each named with their count. Videos that train as 3D (motion and
         pace unused) count in none and keep their clips taken frame by frame."""
-        self._timed: dict[int, list[float]] = {}  # scene -> its frame times, for the videos whose clips are timed
-        self._clip_targets: dict[int, tuple[list[float], int]] = {}  # clip index -> (even target times, stride)
-        self._posless_warned: set[int] = set()  # scenes whose model lacks poses meta.json records (:meth:`_pick`)
+        self._timed = {}
+        self._clip_targets = {}
+        self._posless_warned = set()
         if self.kind == "3d":
             return
         used = sorted({s for s, _ in self.clips})  # videos too short for any clip train nothing

@@ -325,11 +325,11 @@ def _integral(value: object, name: str) -> int:
 def _real(value: object, name: str, lo: float, hi: float = math.inf) -> float:
     """``value`` as a float when it is a finite number in ``[lo, hi]``; a ValueError naming the option otherwise (a
     nan motion scale or pad value made every sample nan, in silence)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not (math.isfinite(value)
-                                                                              and lo <= value <= hi):
+    number = float(value) if isinstance(value, numbers.Real) and not isinstance(value, bool) else math.nan
+    if not (math.isfinite(number) and lo <= number <= hi):
         within = f">= {lo:g}" if hi == math.inf else f"in [{lo:g}, {hi:g}]"
         raise ValueError(f"{name} must be a {'finite ' if hi == math.inf else ''}number {within}, got {value!r}")
-    return float(value)
+    return number
 
 
 def _switch(value: object, name: str) -> bool:
