@@ -466,3 +466,15 @@ def test_a_value_of_the_right_type_stays_a_value_error(no_model, image, tmp_path
         with pytest.raises(ValueError) as raised:
             genxd.generate(str(image), tmp_path / "out", progress=False, **kwargs)
         assert not isinstance(raised.value, TypeError), kwargs
+
+
+def test_a_whole_number_in_a_list_is_shown_as_written():
+    """``--n-views 0`` said "must be an integer in 1..10000, got 0.0": each item was read as a float first."""
+    from genxd.validation import N_VIEWS, InvalidValue, Numbers
+
+    N_VIEWS_LIST = Numbers(N_VIEWS)  # as genxd fewshot-data --n-views checks it
+    with pytest.raises(InvalidValue, match=r"got 0$"):
+        N_VIEWS_LIST.check("3,0", "--n-views")
+    with pytest.raises(InvalidValue, match=r"must be an integer, got 2\.5$"):
+        N_VIEWS_LIST.check("2.5", "--n-views")
+    assert N_VIEWS_LIST.check("3, 6 9", "--n-views") == [3, 6, 9]

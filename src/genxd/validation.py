@@ -287,8 +287,8 @@ class Numbers(Spec):
             for part in parts:
                 if part == "":
                     continue
-                try:
-                    number = float(part)
+                try:  # a whole number as written ("0", not "0.0", in a message of the item's check)
+                    number = int(part) if isinstance(part, str) and re.fullmatch(r"[+-]?\d+", part) else float(part)
                 except (TypeError, ValueError):
                     raise InvalidValue(f"{label}: {part!r} is not a number") from None
                 out.append(self.item.check(number, label))
