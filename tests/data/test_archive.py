@@ -258,3 +258,17 @@ def test_archive_limits_of_a_config_are_checked(tmp_path, value, words):
     archive = _zip_of_copies(tmp_path / "batch_1.zip", ["video0/images/00000.jpg"], b"data")
     with pytest.raises(ValueError, match=f"^{words}"):
         CamVidDataset(archive, num_frames=1, height=16, archive_limits=value)
+
+
+@pytest.mark.parametrize("name, refused", [("1:2.txt", False), ("ab:c", False), ("C:/evil", True), ("c:evil", True),
+                                           ("D:\\evil", True)])
+def test_only_a_letter_and_colon_is_a_drive(name, refused):
+    """A member named 1:2.txt (a valid name on Linux and macOS) was refused as "an absolute path": any character
+    before a colon counted as a drive letter."""
+    from genxd.data.archive import check_member_name
+
+    if refused:
+        with pytest.raises(ValueError, match="absolute path"):
+            check_member_name(name)
+    else:
+        assert check_member_name(name) == name

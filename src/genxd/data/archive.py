@@ -98,7 +98,8 @@ def check_member_name(name: str) -> str:
     if "\x00" in name:
         raise ValueError(f"member name {name!r} contains a NUL byte")
     norm = name.replace("\\", "/")
-    if norm.startswith("/") or (len(norm) >= 2 and norm[1] == ":") or norm.startswith("//"):
+    drive = len(norm) >= 2 and norm[1] == ":" and norm[0].isascii() and norm[0].isalpha()  # C:, not 1:2.txt
+    if norm.startswith("/") or drive:
         raise ValueError(f"member {name!r} has an absolute path")
     parts = [p for p in PurePosixPath(norm).parts if p not in ("", ".")]
     if not parts:  # "" or "./": zipfile's is_dir() fails on an empty name with an IndexError
