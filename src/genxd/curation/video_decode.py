@@ -254,6 +254,27 @@ def iter_video_frames(path: Path, wanted=None, check_length: bool = True, times:
         yield from _decode(path, wanted, check_length, times, end, times_all, skip=lost.yielded)
 
 
+def _whole_packets(packets):
+    """``packets`` (a stream's, demuxed) without a last one FFmpeg flags corrupt: the bytes of a frame a file cut short
+    ends in the middle of. Decoding it fails (H.264, HEVC) or gives a picture missing below the cut (MPEG-4); with
+    threaded decoding the failure comes out while the decoder is drained at the end, and PyAV drops the frames still
+    queued behind it: the last good frames of a clip with B-frames (2 of an H.264 clip's 21, which ffmpeg keeps).
+    Each packet is held until the next one shows it is not the last (the end of the file being the one PyAV yields
+    with no data); a demuxing error passes on after the packet before it."""
+    held = None
+    try:
+        for packet in packets:
+            if held is not None and not (held.is_corrupt and not packet.size):
+                yield held
+            held = packet
+    except Exception:  # the demuxer's (a read error): not a reader closing this early (GeneratorExit)
+        if held is not None and not held.is_corrupt:
+            yield held
+        raise
+    if held is not None and not held.is_corrupt:
+        yield held
+
+
 def _rgb24(reformatter, frame) -> np.ndarray:
     """``frame`` as ``uint8 [H, W, 3]`` RGB, converted by ``reformatter`` (a decode's own: :func:`_decode`)."""
     return reformatter.reformat(frame, format="rgb24").to_ndarray()
@@ -308,7 +329,7 @@ def _decode(path: Path, wanted, check_length: bool, times: list | None, end: Dec
                 yield None  # before the range: not decoded
             decoded = first
         try:
-            for packet in container.demux(stream):  # container.decode(stream), the hidden packets counted
+            for packet in _whole_packets(container.demux(stream)):  # container.decode(stream), hidden ones counted
                 hidden += is_hidden(packet)
                 for frame in packet.decode():
                     if seek is not None and decoded < len(known):
