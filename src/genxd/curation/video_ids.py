@@ -16,10 +16,11 @@ import os
 import re
 from collections import Counter
 from collections.abc import Set as AbstractSet
+from pathlib import Path
 
 from ..utils.paths import as_utf8, name_key
 
-__all__ = ["MAX_ID_BYTES", "earlier_ids", "hashed_video_id", "settle_clashes", "safe_video_id"]
+__all__ = ["MAX_ID_BYTES", "earlier_ids", "hashed_video_id", "ids_of_their_own", "settle_clashes", "safe_video_id"]
 
 #: the longest id of a name outside ASCII, in UTF-8 bytes: its folder and the hidden ``.VIDEO_ID.xxxx.part``
 #: folder it is built in stay under the 255 bytes of a file name on common file systems
@@ -119,3 +120,114 @@ def earlier_ids(sources: list, latest: dict[str, dict], out_dir: os.PathLike, gi
             i, old = claim[0]
             kept[i] = replace(sources[i], video_id=old)
     return kept
+
+
+#: How many bytes of each end of two files :func:`_same_content` compares (with their sizes).
+_COMPARED_BYTES = 1 << 20
+
+
+def _same_content(a: str, b: str) -> bool:
+    """Whether ``a`` and ``b`` hold the same video: one file, or files of one size whose first and last MiB are the
+    same (a copy), or frame folders of the same file names and sizes. True where that cannot be read (an input not
+    told apart is resumed, as before)."""
+    try:
+        if os.path.samefile(a, b):
+            return True
+        if os.path.isdir(a) and os.path.isdir(b):
+            def listing(folder: str) -> list[tuple[str, int]]:
+                with os.scandir(folder) as entries:
+                    return sorted((e.name, e.stat().st_size) for e in entries if e.is_file())
+
+            return listing(a) == listing(b)
+        size = os.path.getsize(a)
+        if os.path.isdir(b) or size != os.path.getsize(b):
+            return False
+        with open(a, "rb") as fa, open(b, "rb") as fb:
+            if fa.read(_COMPARED_BYTES) != fb.read(_COMPARED_BYTES):
+                return False
+            at = max(0, size - _COMPARED_BYTES)
+            fa.seek(at)
+            fb.seek(at)
+            return fa.read() == fb.read()
+    except OSError:
+        return True
+
+
+def _recorded_source(video_id: str, latest: dict[str, dict], out_dir: os.PathLike) -> str | None:
+    """The input the output folder holds ``video_id`` for: its last index record's ``source``, else its ``meta.json``'s
+    (a folder whose index line is missing); None when neither says."""
+    import json
+
+    record = latest.get(video_id)
+    if isinstance(record, dict):
+        source = record.get("source")
+        return source if isinstance(source, str) else None
+    try:
+        meta = json.loads((Path(out_dir) / video_id / "meta.json").read_bytes())
+    except (OSError, ValueError, RecursionError):
+        return None
+    source = meta.get("source") if isinstance(meta, dict) else None
+    return source if isinstance(source, str) else None
+
+
+def _one_folder_more(source, video_id: str) -> str | None:
+    """``video_id`` with the name of one folder more above ``source`` than it names (``GOPR0001`` of
+    ``card2/GOPR0001.MP4``: ``card2__GOPR0001``; ``sub__clip`` of ``r2/sub/clip.mp4``: ``r2__sub__clip``); None when the
+    id is not of the path's names or no folder is left above them."""
+    path = Path(source.path)
+    stem = path.with_suffix("") if source.kind == "video" else path
+    parts = stem.parts
+    for depth in range(1, len(parts)):
+        for suffix in ("", f"_{path.suffix.lstrip('.')}") if source.kind == "video" else ("",):
+            if safe_video_id("__".join(parts[-depth:]) + suffix) == video_id:
+                above = parts[-depth - 1]
+                return None if above == stem.anchor else safe_video_id("__".join(parts[-depth - 1:]) + suffix)
+    return None
+
+
+def ids_of_their_own(sources: list, latest: dict[str, dict], out_dir: os.PathLike,
+                     given: AbstractSet[str] = frozenset()) -> tuple[list, list[tuple[object, str, str]]]:
+    """``sources`` where none has the id the output folder ``out_dir`` holds for another video (cameras name the
+    files of every card alike: ``card2/GOPR0001.MP4`` curated into a folder that holds ``card1/GOPR0001.MP4`` as
+    ``GOPR0001``, which it was skipped as): such a source takes the id the index records for its path (one only), else
+    one folder's name more (``card2__GOPR0001``), else 8 hex digits of its path's hash. Another video: the input
+    recorded for the id is another path, still there, of other content (:func:`_same_content`: not the same video
+    moved or copied, which is resumed). ``latest``: the last index record of each id; ``given``: the paths of sources
+    whose ids the caller chose, kept as they are. Returns the sources and, for each source given a new id (not one an
+    earlier run gave it), ``(source, the id taken, the input it is taken by)``."""
+    from dataclasses import replace
+
+    by_source: dict[str, set[str]] = {}
+    for video_id, record in latest.items():
+        if isinstance(record, dict) and isinstance(record.get("source"), str):
+            by_source.setdefault(record["source"], set()).add(video_id)
+    in_run = Counter(name_key(s.video_id) for s in sources)
+    kept, changed = list(sources), []
+
+    def free(video_id: str, path: str) -> bool:
+        """No other input of the run has ``video_id`` and the folder holds nothing under it but ``path``'s."""
+        held = video_id in latest or os.path.lexists(os.path.join(out_dir, video_id))
+        return not in_run[name_key(video_id)] and (not held or _recorded_source(video_id, latest, out_dir) == path)
+
+    for i, source in enumerate(sources):
+        path = str(source.path)
+        if path in given or not (source.video_id in latest or os.path.lexists(os.path.join(out_dir, source.video_id))):
+            continue
+        owner = _recorded_source(source.video_id, latest, out_dir)
+        if owner is None or owner == path:
+            continue
+        before = by_source.get(path, set()) - {source.video_id}
+        earlier = next(iter(before)) if len(before) == 1 else None
+        if earlier is not None and _folder_name(earlier) and not in_run[name_key(earlier)]:
+            new = earlier  # the id an earlier run gave it for this reason
+        elif not os.path.isabs(owner) or not os.path.lexists(owner) or _same_content(owner, path):
+            continue  # the same video, moved or copied (or not told apart): resumed
+        else:
+            new = _one_folder_more(source, source.video_id)
+            if new is None or not free(new, path):
+                new = hashed_video_id(source.video_id, path)
+            changed.append((replace(source, video_id=new), source.video_id, owner))
+        in_run[name_key(source.video_id)] -= 1
+        in_run[name_key(new)] += 1
+        kept[i] = replace(source, video_id=new)
+    return kept, changed
