@@ -168,9 +168,14 @@ def register(app: typer.Typer) -> None:
                 raise typer.Exit(code=1) from None
             if summary.total == 0:
                 raise UsageError("no videos found in the inputs")
+            # a video that failed before is skipped, not done: counted as "already done", a rerun of a folder whose
+            # videos had all failed read "0 ok, 0 failed, 3 already done"
+            before = summary.failed_before
+            redone = "it" if before == 1 else "them"
+            failed_before = f", {before} failed before (skipped; --retry-failed redoes {redone})" if before else ""
             typer.echo(
                 f"curated {summary.total} videos into {printed_path(out)}: {summary.ok} ok, {summary.failed} failed, "
-                f"{summary.skipped} already done (index: {printed_path(out / 'index.jsonl')})"
+                f"{summary.skipped - before} already done{failed_before} (index: {printed_path(out / 'index.jsonl')})"
             )
             counts = _counts_line(summary)
             if counts is not None:

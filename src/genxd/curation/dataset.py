@@ -416,6 +416,7 @@ def _plan(sources: list[VideoSource], out_dir: Path, config: CurationConfig, sum
         elif (last is not None and last.get("status") == "failed" and not retry_failed
               and not _retried(last)):
             summary.skipped += 1
+            summary.failed_before += 1
         else:
             todo.append(source)
     warn_other_settings(summary.other_settings_count, list(summary.other_settings), summary.earlier_settings, settings)

@@ -25,9 +25,11 @@ FAILED_IDS_KEPT = 5
 class DatasetSummary:
     """What a run did: counts per outcome, per verdict and per failure stage.
 
-    ``ok`` / ``failed``: videos of this run (curated, or failed before curating: a damaged folder); ``recovered``:
-    finished videos whose index line was missing, added (counted in ``skipped``); ``verdicts``: the ``ok`` ones by
-    verdict; ``failed_stages``: the failed ones by stage; ``failed_ids``: the first :data:`FAILED_IDS_KEPT` failed.
+    ``ok`` / ``failed``: videos of this run (curated, or failed before curating: a damaged folder); ``skipped``:
+    videos an earlier run did or failed, not curated again; ``failed_before``: those of them that failed (skipped
+    without ``retry_failed``; the rest are done); ``recovered``: finished videos whose index line was missing, added
+    (counted in ``skipped``); ``verdicts``: the ``ok`` ones by verdict; ``failed_stages``: the failed ones by stage;
+    ``failed_ids``: the first :data:`FAILED_IDS_KEPT` failed.
     """
 
     out_dir: Path
@@ -36,6 +38,7 @@ class DatasetSummary:
     ok: int = 0
     failed: int = 0
     recovered: int = 0
+    failed_before: int = 0
     #: videos kept as they were though curated with other settings, the first :data:`FAILED_IDS_KEPT` of them:
     #: video id -> {setting: earlier value}; how many in all: ``other_settings_count``
     other_settings: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -89,6 +92,7 @@ class DatasetSummary:
             "out_dir": str(self.out_dir),
             "total": self.total,
             "skipped": self.skipped,
+            "failed_before": self.failed_before,
             "ok": self.ok,
             "failed": self.failed,
             "recovered": self.recovered,
