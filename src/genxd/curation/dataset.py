@@ -45,6 +45,7 @@ from .local_engine import run_local
 from .ray_engine import check_ray_address, check_ray_task_cpus, run_ray, start_or_join_ray
 from .run_settings import changed_settings, recorded_settings, result_settings, warn_other_settings
 from .run_summary import FAILED_IDS_KEPT as FIRST_NAMED, DatasetSummary, index_size
+from .video_ids import INDEX_NAME as _INDEX_NAME
 
 __all__ = [
     "INDEX_NAME",
@@ -61,7 +62,7 @@ __all__ = [
     "unique_video_ids",
 ]
 
-INDEX_NAME = "index.jsonl"
+INDEX_NAME = _INDEX_NAME  # no video's id (genxd.curation.video_ids.safe_video_id)
 #: Failure stages that say nothing about the video (the machine's: a full disk, a forbidden folder; "setup": the
 #: worker could not use ``mask_model``/``depth_model``, e.g. ``transformers`` missing on a Ray node): tried again
 #: on the next run without ``retry_failed``.

@@ -20,7 +20,10 @@ from pathlib import Path
 
 from ..utils.paths import as_utf8, name_key
 
-__all__ = ["MAX_ID_BYTES", "earlier_ids", "hashed_video_id", "ids_of_their_own", "settle_clashes", "safe_video_id"]
+__all__ = [
+    "INDEX_NAME", "MAX_ID_BYTES", "earlier_ids", "hashed_video_id", "ids_of_their_own", "settle_clashes",
+    "safe_video_id",
+]
 
 #: the longest id of a name outside ASCII, in UTF-8 bytes: its folder and the hidden ``.VIDEO_ID.xxxx.part``
 #: folder it is built in stay under the 255 bytes of a file name on common file systems
@@ -42,9 +45,23 @@ def _in_file_system_encoding(video_id: str) -> str:
     return os.fsdecode(video_id.encode("utf-8", "surrogateescape"))
 
 
+#: The dataset folder's index file (``OUT/index.jsonl``, :mod:`genxd.curation.dataset`): no video's id, up to case.
+INDEX_NAME = "index.jsonl"
+
+
 def safe_video_id(text: str) -> str:
     """The video id of ``text`` (a file or folder name, or parent names joined by ``__``): safe as a folder name;
-    ASCII names as they always were; other names distinct from each other (see the module's description)."""
+    ASCII names as they always were; other names distinct from each other (see the module's description). A name
+    whose id would be the index's (``index.jsonl.mp4``, a frames folder ``index.jsonl``, any letter case) ends with
+    8 hex digits of its hash: its folder took the index's name, and no run on that folder could write its index."""
+    video_id = _safe_video_id(text)
+    if name_key(video_id) == name_key(INDEX_NAME):
+        return hashed_video_id(video_id, text)
+    return video_id
+
+
+def _safe_video_id(text: str) -> str:
+    """:func:`safe_video_id` before the index's name is kept free."""
     if text.isascii():
         return _ascii_id(text)
     text = as_utf8(text)  # the id the same video got before (a resume finds it)
