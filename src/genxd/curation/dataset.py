@@ -463,8 +463,12 @@ def _collect_sources(inputs, out_dir: Path | None = None) -> list[VideoSource]:
     ``out_dir`` or lies inside it is refused (its frame folders are this dataset's outputs)."""
     if isinstance(inputs, (str, os.PathLike, VideoSource)):
         inputs = [inputs]
+    from .video_ids import check_chosen_id
+
     sources: list[VideoSource] = []
     for item in inputs:
+        if isinstance(item, VideoSource):
+            check_chosen_id(item)  # before anything is written
         path = Path(item.path if isinstance(item, VideoSource) else item)
         if out_dir is not None and path.is_dir() and parts_below(path, out_dir) is not None:
             raise ValueError(f"input {path} is inside the output folder {out_dir}: its frame folders are curated "

@@ -278,6 +278,10 @@ def curate_video(
         if len(found) != 1:
             raise ValueError(f"{source}: expected one video, found {len(found)}")
         source = found[0]
+    else:
+        from .video_ids import check_chosen_id
+
+        check_chosen_id(source)  # "", "..", "a/b": another folder than OUT/VIDEO_ID, or none
     out_root = Path(out_root)
     target = out_root / source.video_id
     if target.exists():

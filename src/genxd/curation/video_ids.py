@@ -21,8 +21,8 @@ from pathlib import Path
 from ..utils.paths import as_utf8, name_key
 
 __all__ = [
-    "INDEX_NAME", "MAX_ID_BYTES", "earlier_ids", "hashed_video_id", "ids_of_their_own", "settle_clashes",
-    "safe_video_id",
+    "INDEX_NAME", "MAX_ID_BYTES", "check_chosen_id", "earlier_ids", "hashed_video_id", "ids_of_their_own",
+    "settle_clashes", "safe_video_id",
 ]
 
 #: the longest id of a name outside ASCII, in UTF-8 bytes: its folder and the hidden ``.VIDEO_ID.xxxx.part``
@@ -58,6 +58,32 @@ def safe_video_id(text: str) -> str:
     if name_key(video_id) == name_key(INDEX_NAME):
         return hashed_video_id(video_id, text)
     return video_id
+
+
+def check_chosen_id(source) -> None:
+    """Raise ``ValueError`` (``InvalidType`` for no string) unless ``source.video_id``, an id its caller chose (a
+    ``VideoSource`` given), is one folder name of the dataset folder: not empty, at most 255 bytes, no ``/``, ``\\``
+    or NUL, not ``.``-first (the folder's own hidden files: a killed run's ``.VIDEO_ID.xxxx.part`` folders, which the
+    next run removes), not the index's name (any letter case)."""
+    from ..validation import InvalidType, InvalidValue
+
+    video_id = source.video_id
+    if not isinstance(video_id, str):
+        raise InvalidType(f"video id {video_id!r} of {source.path} must be one folder name: a string, got "
+                          f"{type(video_id).__name__}")
+    if not video_id:
+        why = "not empty"
+    elif any(c in video_id for c in "/\\\0"):
+        why = "no '/', '\\' or NUL"
+    elif video_id.startswith("."):
+        why = "not starting with '.' (the dataset folder's own hidden files)"
+    elif name_key(video_id) == name_key(INDEX_NAME):
+        why = f"not {INDEX_NAME}, the dataset's index"
+    elif len(video_id.encode("utf-8", "surrogateescape")) > 255:
+        why = "at most 255 bytes"
+    else:
+        return
+    raise InvalidValue(f"video id {video_id!r} of {source.path} must be one folder name: {why}")
 
 
 def _safe_video_id(text: str) -> str:
