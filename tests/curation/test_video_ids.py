@@ -141,3 +141,37 @@ def test_inputs_given_apart_never_share_a_folder_of_a_case_insensitive_file_syst
     assert ids[1] == "b__clip"  # a/Clip and A/clip (Linux) clash up to case at every depth: hashed
     assert [s.video_id for s in _collect_sources(inputs[:2])] == ["a__Clip", "b__clip"]
     _usable_as_folders(tmp_path / "out", ids)
+
+
+def test_ids_of_names_joined_past_255_bytes_are_cut_and_end_with_a_hash(tmp_path, monkeypatch):
+    """A searched folder's deep path, or a long name with its folder's (``p1/vvv...v.mp4`` and ``p2/vvv...v.mp4``),
+    joined past the 255 bytes of a file name: the run stopped at its plan with "[Errno 36] File name too long" and
+    curated nothing. Such ids (which never worked) are cut and end with 8 hex digits of the whole name's hash, as a
+    long name outside ASCII is; ids of up to 255 bytes are kept whole."""
+    import json
+
+    from genxd.curation import CurationConfig, curate_dataset
+    from genxd.curation import dataset as dataset_module
+    from genxd.curation.pipeline import video_record
+
+    calls = []
+
+    def curate_video(source, out_dir, config, on_stage=None, on_note=None):
+        calls.append(source.video_id)
+        (Path(out_dir) / source.video_id).mkdir(parents=True)
+        (Path(out_dir) / source.video_id / "meta.json").write_text(json.dumps({"verdict": "static"}))
+        return video_record(source, "ok", verdict="static")
+
+    monkeypatch.setattr(dataset_module, "curate_video", curate_video)
+    name = "v" * 250 + ".mp4"
+    for parent in ("p1", "p2", "deep/" + "d" * 200 + "/" + "e" * 40):
+        (tmp_path / "in" / parent).mkdir(parents=True)
+        (tmp_path / "in" / parent / name).write_bytes(b"x")
+    summary = curate_dataset([tmp_path / "in" / "p1", tmp_path / "in" / "p2", tmp_path / "in" / "deep"],
+                             tmp_path / "out", CurationConfig(), progress=False)
+    assert summary.ok == 3 and len(set(calls)) == 3, calls
+    assert all(len(c.encode()) <= 255 and c.startswith(("p1__vvv", "p2__vvv", "d" * 100)) for c in calls), calls
+    again = curate_dataset([tmp_path / "in" / "p1", tmp_path / "in" / "p2", tmp_path / "in" / "deep"],
+                           tmp_path / "out", CurationConfig(), progress=False)
+    assert again.skipped == 3 and len(calls) == 3
+    assert [s.video_id for s in discover_videos(tmp_path / "in" / "p1")] == ["v" * 250]  # 250 bytes: whole

@@ -21,13 +21,16 @@ from pathlib import Path
 from ..utils.paths import as_utf8, name_key
 
 __all__ = [
-    "INDEX_NAME", "MAX_ID_BYTES", "check_chosen_id", "earlier_ids", "hashed_video_id", "ids_of_their_own",
+    "INDEX_NAME", "MAX_ID_BYTES", "NAME_MAX", "check_chosen_id", "earlier_ids", "hashed_video_id", "ids_of_their_own",
     "settle_clashes", "safe_video_id",
 ]
 
 #: the longest id of a name outside ASCII, in UTF-8 bytes: its folder and the hidden ``.VIDEO_ID.xxxx.part``
 #: folder it is built in stay under the 255 bytes of a file name on common file systems
 MAX_ID_BYTES = 200
+#: The longest name of a folder on common file systems, in bytes: a longer id (which never worked) is cut to
+#: :data:`MAX_ID_BYTES` with a hash; ASCII ids up to this are kept whole (ids of earlier datasets)
+NAME_MAX = 255
 
 
 def _ascii_id(text: str) -> str:
@@ -53,10 +56,15 @@ def safe_video_id(text: str) -> str:
     """The video id of ``text`` (a file or folder name, or parent names joined by ``__``): safe as a folder name;
     ASCII names as they always were; other names distinct from each other (see the module's description). A name
     whose id would be the index's (``index.jsonl.mp4``, a frames folder ``index.jsonl``, any letter case) ends with
-    8 hex digits of its hash: its folder took the index's name, and no run on that folder could write its index."""
+    8 hex digits of its hash: its folder took the index's name, and no run on that folder could write its index. So
+    does one past the :data:`NAME_MAX` bytes of a folder's name (an ASCII name with its folders', a searched folder's
+    deep path), cut as a long name outside ASCII is: the run stopped with "File name too long" before any video."""
     video_id = _safe_video_id(text)
     if name_key(video_id) == name_key(INDEX_NAME):
         return hashed_video_id(video_id, text)
+    if len(video_id.encode("utf-8", "surrogateescape")) > NAME_MAX:
+        digest = hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()[:8]
+        return f"{_cut(video_id, MAX_ID_BYTES - len(digest) - 1).strip('._')}_{digest}"
     return video_id
 
 
@@ -79,7 +87,7 @@ def check_chosen_id(source) -> None:
         why = "not starting with '.' (the dataset folder's own hidden files)"
     elif name_key(video_id) == name_key(INDEX_NAME):
         why = f"not {INDEX_NAME}, the dataset's index"
-    elif len(video_id.encode("utf-8", "surrogateescape")) > 255:
+    elif len(video_id.encode("utf-8", "surrogateescape")) > NAME_MAX:
         why = "at most 255 bytes"
     else:
         return
@@ -100,7 +108,10 @@ def _safe_video_id(text: str) -> str:
 
 
 def hashed_video_id(video_id: str, name: str) -> str:
-    """``video_id`` and 8 hex digits of the hash of ``name`` (the input's path)."""
+    """``video_id`` and 8 hex digits of the hash of ``name`` (the input's path); ``video_id`` cut where both would
+    pass :data:`NAME_MAX` bytes."""
+    if len(video_id.encode("utf-8", "surrogateescape")) > NAME_MAX - 9:
+        video_id = _cut(video_id, MAX_ID_BYTES - 9).strip("._")
     return f"{video_id}_{hashlib.sha256(name.encode('utf-8', 'surrogateescape')).hexdigest()[:8]}"
 
 
