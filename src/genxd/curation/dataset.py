@@ -44,7 +44,7 @@ from .pipeline import META_NAME, CurationConfig, curate_video, video_record
 from .local_engine import run_local
 from .ray_engine import check_ray_address, check_ray_task_cpus, run_ray, start_or_join_ray
 from .run_settings import changed_settings, recorded_settings, result_settings, warn_other_settings
-from .run_summary import FAILED_IDS_KEPT as FIRST_NAMED, DatasetSummary, index_size
+from .run_summary import DatasetSummary, index_size
 from .video_ids import INDEX_NAME as _INDEX_NAME
 
 __all__ = [
@@ -370,12 +370,12 @@ def _plan(sources: list[VideoSource], out_dir: Path, config: CurationConfig, sum
     index line (recovered), folders without ``meta.json`` or with a damaged one (failed). An input the index records
     under an id of earlier rules keeps that id (:func:`~genxd.curation.video_ids.earlier_ids`; ``chosen``: the
     paths whose ids the caller gave)."""
-    from .video_ids import earlier_ids, ids_of_their_own
+    from .video_ids import earlier_ids, ids_of_their_own, warn_renamed
 
     latest = latest_records(out_dir)
     sources = earlier_ids(sources, latest, out_dir, chosen)
     sources, renamed = ids_of_their_own(sources, latest, out_dir, chosen)
-    _warn_renamed(renamed)
+    warn_renamed(renamed)
     todo: list[VideoSource] = []
     settings = result_settings(config)
 
@@ -424,19 +424,6 @@ def _plan(sources: list[VideoSource], out_dir: Path, config: CurationConfig, sum
     if old_units:
         warn(f"{out_dir}: {old_units_advice(len(old_units), len(sources), old_units[0])}")
     return todo
-
-
-def _warn_renamed(renamed: list[tuple[VideoSource, str, str]]) -> None:
-    """One warning for the videos given an id of their own because the output folder holds theirs for another
-    video (:func:`~genxd.curation.video_ids.ids_of_their_own`), naming the first few."""
-    if not renamed:
-        return
-    shown = "; ".join(f"{taken} ({source.path}, beside {owner}); curated as {source.video_id}"
-                      for source, taken, owner in renamed[:FIRST_NAMED])
-    more = len(renamed) - FIRST_NAMED
-    count = f"{len(renamed)} video has" if len(renamed) == 1 else f"{len(renamed)} videos have"
-    warn(f"{count} the id of another video already in this folder: {shown}"
-         + (f"; and {more} more" if more > 0 else ""))
 
 
 def _old_unit_meta(meta_path: Path) -> bool:

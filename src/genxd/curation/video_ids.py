@@ -17,12 +17,13 @@ import re
 from collections import Counter
 from collections.abc import Set as AbstractSet
 from pathlib import Path
+from typing import Any
 
 from ..utils.paths import as_utf8, name_key
 
 __all__ = [
     "INDEX_NAME", "MAX_ID_BYTES", "NAME_MAX", "check_chosen_id", "earlier_ids", "hashed_video_id", "ids_of_their_own",
-    "settle_clashes", "safe_video_id",
+    "settle_clashes", "safe_video_id", "warn_renamed",
 ]
 
 #: the longest id of a name outside ASCII, in UTF-8 bytes: its folder and the hidden ``.VIDEO_ID.xxxx.part``
@@ -277,11 +278,26 @@ def ids_of_their_own(sources: list, latest: dict[str, dict], out_dir: os.PathLik
         elif not os.path.isabs(owner) or not os.path.lexists(owner) or _same_content(owner, path):
             continue  # the same video, moved or copied (or not told apart): resumed
         else:
-            new = _one_folder_more(source, source.video_id)
-            if new is None or not free(new, path):
-                new = hashed_video_id(source.video_id, path)
+            wider = _one_folder_more(source, source.video_id)
+            new = wider if wider is not None and free(wider, path) else hashed_video_id(source.video_id, path)
             changed.append((replace(source, video_id=new), source.video_id, owner))
         in_run[name_key(source.video_id)] -= 1
         in_run[name_key(new)] += 1
         kept[i] = replace(source, video_id=new)
     return kept, changed
+
+
+def warn_renamed(renamed: list[tuple[Any, str, str]]) -> None:
+    """One warning for the videos given an id of their own because the output folder holds theirs for another
+    video (:func:`ids_of_their_own`), naming the first few."""
+    from ..validation import warn
+    from .run_summary import FAILED_IDS_KEPT as FIRST_NAMED
+
+    if not renamed:
+        return
+    shown = "; ".join(f"{taken} ({source.path}, beside {owner}); curated as {source.video_id}"
+                      for source, taken, owner in renamed[:FIRST_NAMED])
+    more = len(renamed) - FIRST_NAMED
+    count = f"{len(renamed)} video has" if len(renamed) == 1 else f"{len(renamed)} videos have"
+    warn(f"{count} the id of another video already in this folder: {shown}"
+         + (f"; and {more} more" if more > 0 else ""))
