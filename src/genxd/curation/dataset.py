@@ -37,7 +37,8 @@ from ..utils.json_files import read_json
 from ..utils.stages import StageCallback
 from ..utils.json_text import json_text
 from ..utils.motion_units import mentions_old_units, old_unit_motion, old_units_advice
-from ..validation import CURATE_WORKERS, GenXDWarning, InvalidType, arg, caller_style, check, warn
+from ..validation import (CURATE_WORKERS, GenXDWarning, InvalidType, arg, caller_style, check, setting, text_setting,
+                          warn)
 from ..utils.paths import name_key, parts_below
 from .frames import VideoSource, discover_videos
 from .pipeline import META_NAME, CurationConfig, curate_video, video_record
@@ -306,6 +307,9 @@ def curate_dataset(
     if ray_address is not None and not isinstance(ray_address, str):
         raise InvalidType(f"{arg('ray_address')} must be an address ('auto', 'ray://host:10001', 'local') or None, "
                           f"got {ray_address!r} ({type(ray_address).__name__})")
+    if ray_address is not None and workers != 1:  # it was dropped without a word
+        warn(f"{setting('workers', workers)} is not used with {text_setting('ray_address', ray_address)}: Ray runs "
+             f"one task per video on the cluster's CPUs, {arg('num_threads')} CPUs each")
     out_dir = Path(out_dir)
     # read twice: the sources whose ids the caller chose keep them (_plan)
     inputs = [inputs] if isinstance(inputs, (str, os.PathLike, VideoSource)) else list(inputs)
