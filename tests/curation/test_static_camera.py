@@ -61,3 +61,17 @@ def test_a_few_moving_frames_do_not_make_a_moving_camera_still():
     xs = [20, 20, 20, 24, 28, 32, 36, 40]
     frames = [big[20:148, x: x + 128].copy() for x in xs]
     assert not is_static_camera(frames, None)
+
+
+@pytest.mark.parametrize("level", [0, 128])
+def test_frames_where_nothing_can_be_tracked_do_not_count_as_still(level):
+    """A still shot cut to a blank frame for half the clip (black, a flat grey; a fade that ends the clip): frames
+    with a few background tracks counted as not still, frames with none were left out of the median, so the 4 textured
+    frames alone made the clip still and the 4 blank ones were curated "registered" with the still camera's pose."""
+    from genxd.curation.static_camera import is_static_camera
+
+    big = _textured(seed=2)
+    textured = [big[20:148, 20:148].copy() for _ in range(4)]
+    blank = [np.full((128, 128), level, np.uint8) for _ in range(4)]
+    assert is_static_camera(textured + textured, None)  # still, tracked throughout
+    assert not is_static_camera(textured + blank, None)

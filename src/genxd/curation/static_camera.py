@@ -32,19 +32,22 @@ STATIC_CAMERA_MIN_STILL = 0.25
 def is_static_camera(gray: list[np.ndarray], allowed: np.ndarray | None, max_px: float = STATIC_CAMERA_MAX_PX,
                      min_still: float = STATIC_CAMERA_MIN_STILL, min_tracks: int = 20) -> bool:
     """True when, in the median frame, at least ``min_still`` of the background tracks (KLT, outside the
-    masks) are within ``max_px`` of where they were first seen.
+    masks) are within ``max_px`` of where they were first seen. A frame after the first with fewer than
+    ``min_tracks`` tracks seen before (none: a blank frame, a cut) counts as not still.
 
     Args:
         gray: ``N`` frames ``uint8 [H, W]``; allowed: ``bool [N, H, W]`` background (None: everywhere).
     """
     first_xy: dict[int, np.ndarray] = {}
     still: list[float] = []
-    for ids, xy in klt_feature_tracks(gray, allowed):
+    for frame, (ids, xy) in enumerate(klt_feature_tracks(gray, allowed)):
         known = np.array([int(i) in first_xy for i in ids], bool)
-        if known.any():
+        if known.sum() >= min_tracks:
             start = np.stack([first_xy[int(i)] for i in ids[known]])
             moved = np.linalg.norm(xy[known] - start, axis=1)
-            still.append(float((moved < max_px).mean()) if known.sum() >= min_tracks else 0.0)
+            still.append(float((moved < max_px).mean()))
+        elif frame > 0:  # too few tracks to tell, none at all too (a blank frame: it was left out of the median)
+            still.append(0.0)
         for i, p in zip(ids[~known], xy[~known]):
             first_xy[int(i)] = p
     return bool(still) and float(np.median(still)) >= min_still
