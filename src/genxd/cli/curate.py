@@ -22,8 +22,13 @@ def _record_line(record: dict) -> str:
     """One line per video of this run: verdict and registered frames, or where and why it failed."""
     vid = record.get("video_id")
     if record.get("status") == "ok":
-        line = (f"{vid}: {record.get('verdict')}, motion {record.get('motion_strength', 0.0):.4f}, "
-                f"{record.get('num_registered')} of {record.get('num_frames')} frames registered")
+        # a recovered video's numbers come from its meta.json, which may lack them (written by hand, damaged):
+        # formatted as numbers, such a line stopped the run with a traceback
+        motion = record.get("motion_strength")
+        shown = f"{motion:.4f}" if isinstance(motion, (int, float)) and not isinstance(motion, bool) else "?"
+        registered, frames = (n if isinstance(n, int) and not isinstance(n, bool) else "?"
+                              for n in (record.get("num_registered"), record.get("num_frames")))
+        line = f"{vid}: {record.get('verdict')}, motion {shown}, {registered} of {frames} frames registered"
         return line + (" (recovered)" if record.get("recovered") else "")
     reason = " ".join(str(record.get("reason", "")).split())  # one line, whatever the reason text holds
     return f"{vid}: failed ({record.get('stage')}): {reason}"
