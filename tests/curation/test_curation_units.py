@@ -255,6 +255,10 @@ def test_config_keeps_good_values_normalised():
     (dict(workers="2"), "workers must be an integer, got '2' (str)"),
     (dict(config={"stride": 2}), "config must be a CurationConfig or None, got dict"),
     (dict(ray_address=3), "ray_address must be an address"),
+    # retry_failed="no" retried every failed video (a truthy string); on_record=3 failed once a video had run
+    (dict(retry_failed="no"), "retry_failed must be True or False, got 'no' (str)"),
+    (dict(on_record=3), "on_record must be a function of a record or None, got 3 (int)"),
+    (dict(on_note="x"), "on_note must be a function of (video_id, warning) or None, got 'x' (str)"),
 ])
 def test_curate_dataset_refuses_wrong_types_before_writing(tmp_path, kwargs, message):
     """curate_dataset(config={...}) and ray_address=3 gave AttributeErrors from deep inside; workers=1.5 ran."""

@@ -37,8 +37,8 @@ from ..utils.json_files import read_json
 from ..utils.stages import StageCallback
 from ..utils.json_text import json_text
 from ..utils.motion_units import mentions_old_units, old_unit_motion, old_units_advice
-from ..validation import (CURATE_WORKERS, GenXDWarning, InvalidType, arg, caller_style, check, setting, text_setting,
-                          warn)
+from ..validation import (CURATE_WORKERS, Flag, GenXDWarning, InvalidType, arg, caller_style, check, setting,
+                          text_setting, warn)
 from ..utils.paths import name_key, parts_below
 from .frames import VideoSource, discover_videos
 from .pipeline import META_NAME, CurationConfig, curate_video, video_record
@@ -304,6 +304,11 @@ def curate_dataset(
         raise InvalidType(f"{arg('config')} must be a CurationConfig or None, got {type(config).__name__}")
     config = config or CurationConfig()
     workers = check(workers, CURATE_WORKERS, "workers")
+    retry_failed = check(retry_failed, Flag(), "retry_failed")  # "no" retried every failed video
+    for name, value, what in (("on_record", on_record, "a record"), ("on_note", on_note, "(video_id, warning)")):
+        if value is not None and not callable(value):
+            raise InvalidType(f"{arg(name)} must be a function of {what} or None, got {value!r} "
+                              f"({type(value).__name__})")
     if ray_address is not None and not isinstance(ray_address, str):
         raise InvalidType(f"{arg('ray_address')} must be an address ('auto', 'ray://host:10001', 'local') or None, "
                           f"got {ray_address!r} ({type(ray_address).__name__})")
