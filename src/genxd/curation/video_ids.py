@@ -23,7 +23,7 @@ from ..utils.paths import as_utf8, name_key
 
 __all__ = [
     "INDEX_NAME", "MAX_ID_BYTES", "NAME_MAX", "check_chosen_id", "earlier_ids", "hashed_video_id", "ids_of_their_own",
-    "settle_clashes", "safe_video_id", "warn_renamed",
+    "settle_clashes", "safe_video_id", "unique_video_ids", "warn_renamed",
 ]
 
 #: the longest id of a name outside ASCII, in UTF-8 bytes: its folder and the hidden ``.VIDEO_ID.xxxx.part``
@@ -301,3 +301,95 @@ def warn_renamed(renamed: list[tuple[Any, str, str]]) -> None:
     count = f"{len(renamed)} video has" if len(renamed) == 1 else f"{len(renamed)} videos have"
     warn(f"{count} the id of another video already in this folder: {shown}"
          + (f"; and {more} more" if more > 0 else ""))
+
+
+def unique_video_ids(sources: list) -> list:
+    """The sources with distinct video ids (order kept).
+
+    The same path given twice counts once. Different inputs whose ids collide (two folders both called
+    ``frames``, ``a/clip.mp4`` and ``b/clip.mp4``) take as many of their parent folders' names as needed
+    to differ: ``a__frames`` and ``b__frames`` (as always). Inputs no parent tells apart (``clip.mp4`` and the
+    frames folder ``clip/`` of one folder, or ``clip.mp4`` and ``clip.mov`` given as files) take no parent: a
+    video's id takes its file suffix (``clip_mp4``, as a folder searched gives it), else 8 hex digits of its
+    path's hash. Ids that then differ only in letter case or Unicode normalisation (``a/Clip.mp4`` and
+    ``b/clip.mp4``: one folder on macOS and Windows) take one parent folder more than their id names when that
+    tells them apart (``a__Clip``, ``b__clip``; ``r1__sub__Clip`` for ``sub__Clip`` of a folder ``r1`` searched),
+    else 8 hex digits of their path's hash (``A/clip.mp4`` and ``a/clip.mp4`` on Linux: ``A__clip_`` and 8 hex
+    digits); other ids are unchanged. Ids depend only on the paths, so a rerun with the same inputs finds the same
+    ids (and resumes).
+    """
+    from dataclasses import replace
+
+    seen: set[Path] = set()
+    unique: list = []
+    for source in sources:
+        key = Path(source.path).resolve()
+        if key not in seen:
+            seen.add(key)
+            unique.append(source)
+    paths = [Path(s.path).resolve() for s in unique]
+    stems = [p.with_suffix("") if s.kind == "video" else p for s, p in zip(unique, paths)]
+
+    def with_parents(i: int, depth: int, suffix: bool = False) -> str:
+        text = "__".join(stems[i].parts[-(depth + 1):])
+        return safe_video_id(f"{text}_{paths[i].suffix.lstrip('.')}" if suffix else text)
+
+    def above(i: int, depth: int) -> Path | None:
+        """The folder whose name ``depth + 1`` parents would add (None past the root)."""
+        return stems[i].parents[depth] if depth < len(stems[i].parents) else None
+
+    ids = [s.video_id for s in unique]
+    depth = {i: 0 for i in range(len(unique))}
+    stuck: set[int] = set()
+    for _ in range(64):  # parents added while ids are the same exactly (ids as before: a resume finds them)
+        groups: dict[str, list[int]] = {}
+        for i, vid in enumerate(ids):
+            groups.setdefault(vid, []).append(i)
+        clashing = [g for g in groups.values() if len(g) > 1 and not set(g) <= stuck]
+        if not clashing:
+            break
+        for group in clashing:
+            if len({above(i, depth[i]) for i in group}) == 1:  # one folder above them all: no parent tells
+                stuck.update(group)
+                continue
+            for i in group:
+                depth[i] += 1
+                ids[i] = with_parents(i, depth[i])
+    counts = Counter(ids)
+    for i in sorted(stuck):  # as a searched folder gives them: a video's suffix, else a hash
+        if counts[ids[i]] > 1 and unique[i].kind == "video":
+            ids[i] = safe_video_id(f"{ids[i]}_{paths[i].suffix.lstrip('.')}")
+    counts = Counter(ids)
+    ids = [hashed_video_id(vid, str(paths[i])) if i in stuck and counts[vid] > 1 else vid
+           for i, vid in enumerate(ids)]
+
+    def one_parent_more(i: int) -> str:
+        """``ids[i]`` with one parent folder more than it names: a searched folder's ``sub__Clip`` (its relative
+        path) as ``r1__sub__Clip``, its ``sub__clip_mp4`` as ``r1__sub__clip_mp4``; the path's next parent for an id
+        that is not of its path (one given by the caller)."""
+        for d in range(depth[i], len(stems[i].parts)):
+            for suffix in (False, True) if unique[i].kind == "video" else (False,):
+                if with_parents(i, d, suffix) == ids[i]:
+                    return with_parents(i, d + 1, suffix)
+        return with_parents(i, depth[i] + 1)
+
+    alike: dict[str, list[int]] = {}
+    for i, vid in enumerate(ids):
+        alike.setdefault(name_key(vid), []).append(i)
+
+    def one_folder(i: int) -> Path | None:
+        """The folder of ``ids[i]`` and of every id alike it up to case, when no parent tells them apart."""
+        group = alike[name_key(ids[i])]
+        folders = {above(j, depth[j]) for j in group}
+        return next(iter(folders)) if len(group) > 1 and len(folders) == 1 else None
+
+    # Alike up to case where no parent tells them apart (one folder's Clip.mp4 and clip.MOV given apart: genxd curate
+    # v/*): the ids a search of that folder gives, a video's suffix (a frames folder: none), then a hash of the path
+    # below it. One parent more, then a hash of the whole path, gave other ids: a curation of the folder resumed
+    # with its files given apart curated them again.
+    tries = [(with_parents(i, depth[i], suffix=True) if unique[i].kind == "video" else None)
+             if one_folder(i) is not None else one_parent_more(i) for i in range(len(unique))]
+    hashed = [paths[i].relative_to(folder).as_posix() if (folder := one_folder(i)) is not None else str(paths[i])
+              for i in range(len(unique))]
+    ids = settle_clashes(ids, tries, hashed)  # ids alike up to case
+    return [s if s.video_id == vid else replace(s, video_id=vid) for s, vid in zip(unique, ids)]
