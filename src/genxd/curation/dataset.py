@@ -44,7 +44,8 @@ from .frames import VideoSource, discover_videos
 from .pipeline import META_NAME, CurationConfig, curate_video, video_record
 from .local_engine import run_local
 from .ray_engine import check_ray_address, check_ray_task_cpus, run_ray, start_or_join_ray
-from .run_settings import changed_settings, recorded_settings, result_settings, warn_other_settings
+from .run_settings import (changed_settings, recorded_settings, result_settings, source_bytes, warn_changed_sources,
+                           warn_other_settings)
 from .run_summary import DatasetSummary, index_size
 from .video_ids import INDEX_NAME as _INDEX_NAME, unique_video_ids
 
@@ -398,6 +399,7 @@ def _plan(sources: list[VideoSource], out_dir: Path, config: CurationConfig, sum
             on_record(record)
 
     old_units: list[str] = []  # done videos whose motion strength is in the units before 17875fa
+    changed: list[tuple[str, str, int, int]] = []  # done videos whose file has another size now
     for source in sources:
         meta_path = out_dir / source.video_id / META_NAME
         last = latest.get(source.video_id)
@@ -409,14 +411,19 @@ def _plan(sources: list[VideoSource], out_dir: Path, config: CurationConfig, sum
             if earlier:
                 summary.note_other_settings(source.video_id, earlier)
         if meta_path.exists():
+            done = last
             if last is None or last.get("status") != "ok":
                 try:
-                    record = _record_from_meta(source, meta_path)
+                    done = _record_from_meta(source, meta_path)
                 except ValueError as exc:  # a damaged meta.json: recorded as the folder without one is
                     found(video_record(source, "failed", stage="output",
                                        reason=f"{exc}; remove {out_dir / source.video_id} to redo this video"), last)
                     continue
-                found(record, recovered=True)
+                found(done, recovered=True)
+            then = done.get("source_bytes") if done is not None else None  # kept without a word when it changed
+            now = source_bytes(source.path) if isinstance(then, int) and not isinstance(then, bool) else None
+            if isinstance(then, int) and now is not None and now != then:
+                changed.append((source.video_id, str(source.path), then, now))
             summary.skipped += 1
         elif (out_dir / source.video_id).exists():
             found(video_record(
@@ -430,6 +437,7 @@ def _plan(sources: list[VideoSource], out_dir: Path, config: CurationConfig, sum
         else:
             todo.append(source)
     warn_other_settings(summary.other_settings_count, list(summary.other_settings), summary.earlier_settings, settings)
+    warn_changed_sources(changed)
     if old_units:
         warn(f"{out_dir}: {old_units_advice(len(old_units), len(sources), old_units[0])}")
     return todo
@@ -496,6 +504,7 @@ def _record_from_meta(source: VideoSource, meta_path: Path) -> dict[str, Any]:
         source, "ok", verdict=meta.get("verdict"), motion_strength=meta.get("motion_strength"),
         num_frames=meta.get("num_frames"), num_registered=meta.get("num_registered"),
         mean_reprojection_error=meta.get("mean_reprojection_error"), recovered=True,
+        **({"source_bytes": meta["source_bytes"]} if "source_bytes" in meta else {}),
         **({"settings": result_settings(meta["config"])} if isinstance(meta.get("config"), dict) else {}),
     )
 

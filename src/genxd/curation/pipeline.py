@@ -298,14 +298,18 @@ def curate_video(
             shown.append(note)
             on_note(note)
 
+    from .run_settings import source_bytes  # (it imports this module)
+
+    size = source_bytes(source.path)  # before it is read: a file still growing is told apart on the next run
     try:
         tmp.mkdir()
         with collected_warnings() as notes:
             with _threads(config.num_threads):
                 meta = _curate_into(source, tmp, config, masker, on_stage or (lambda stage: None), note_now)
+        meta["source_bytes"] = size
         if notes:  # kept with the result: a worker's warnings reach no terminal (Ray), or reach it unformatted
             meta["warnings"] = notes
-            (tmp / META_NAME).write_text(json_text(meta, indent=2))
+        (tmp / META_NAME).write_text(json_text(meta, indent=2))
         os.replace(tmp, target)  # atomic on one file system; target did not exist
     except CurationError as exc:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -337,6 +341,7 @@ def curate_video(
         num_registered=meta["num_registered"],
         mean_reprojection_error=meta["mean_reprojection_error"],
         seconds=round(time.perf_counter() - started, 3),
+        source_bytes=size,
         **({"warnings": notes} if notes else {}),
     )
 

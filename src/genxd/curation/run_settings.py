@@ -18,7 +18,8 @@ from ..utils.json_text import json_text
 from ..validation import is_cli, setting, warn
 from .pipeline import CurationConfig
 
-__all__ = ["NOT_RESULT_FIELDS", "changed_settings", "recorded_settings", "result_settings", "warn_other_settings"]
+__all__ = ["NOT_RESULT_FIELDS", "changed_settings", "recorded_settings", "result_settings", "source_bytes",
+           "warn_changed_sources", "warn_other_settings"]
 
 #: ``CurationConfig`` fields that do not decide what a video's result is: how fast, on what, how loud.
 NOT_RESULT_FIELDS = frozenset({"num_threads", "device", "verbose"})
@@ -68,3 +69,35 @@ def warn_other_settings(count: int, first_ids: list[str], earlier: dict[str, Any
 
 def _shown(value: Any) -> str:
     return "none" if value is None else str(value)
+
+
+def source_bytes(path: str | Path) -> int | None:
+    """The size of a video file in bytes, recorded with its result (``source_bytes``) to tell on a rerun that another
+    file is at its path (the same size is taken as the same video); None for a frames folder or what cannot be read
+    (summing a folder's frames costs a call per frame on each rerun of each video)."""
+    try:
+        info = Path(path).stat()
+    except OSError:
+        return None
+    import stat
+
+    return info.st_size if stat.S_ISREG(info.st_mode) else None
+
+
+def warn_changed_sources(changed: list[tuple[str, str, int, int]]) -> None:
+    """One warning for the done videos whose file has another size than the one they were curated from (``changed``:
+    ``(video_id, path, bytes then, bytes now)``; the first few named): they are kept as they were, as every done
+    video is, but a card's ``GOPR0001.MP4`` copied over the last one's, or a copy still running when it was curated,
+    was kept without a word."""
+    if not changed:
+        return
+    from .run_summary import FAILED_IDS_KEPT
+
+    one = len(changed) == 1
+    named = ", ".join(f"{vid} ({path}: {then} bytes then, {now} now)" for vid, path, then, now in
+                      changed[:FAILED_IDS_KEPT])
+    more = len(changed) - FAILED_IDS_KEPT
+    warn(f"{len(changed)} {'video' if one else 'videos'} changed since {'it was' if one else 'they were'} curated and "
+         f"{'is' if one else 'are'} kept as {'it was' if one else 'they were'}: {named}"
+         + (f" and {more} more" if more > 0 else "")
+         + f"; to curate {'it' if one else 'them'} again, remove {'its folder' if one else 'their folders'}")
