@@ -149,6 +149,16 @@ def test_check_ray_address():
         check_ray_address("h:0")
 
 
+@pytest.mark.parametrize("address", ["nowhere", "Local", "10.0.0.5", ""])
+def test_an_address_ray_cannot_read_is_said_so_without_the_token_hint(address):
+    """Ray reads an address as ``auto``, ``local``, ``HOST:PORT`` or ``ray://...``; ``--ray nowhere`` was Ray's "Invalid
+    address format: nowhere" followed by the hint to set RAY_AUTH_MODE=token, which cannot be why."""
+    with cli_style(), pytest.raises(ValueError) as caught:
+        check_ray_address(address)
+    assert str(caught.value) == (f"--ray {address}: not a Ray address (HOST:PORT, ray://HOST:PORT, auto for the "
+                                 "instance running on this machine, or local to start one for this run)")
+
+
 def test_ray_auto_checks_the_address_ray_would_join(monkeypatch):
     """``--ray auto`` joins ``RAY_ADDRESS`` (or the head Ray recorded on this machine): on a port nothing listens on,
     ``ray.init`` retried for about two minutes with no word (found joining a user's cluster, Ray 2.60); now it is

@@ -38,9 +38,14 @@ def check_ray_address(address: str, timeout: float = RAY_CONNECT_TIMEOUT_S) -> N
     (``ray_address`` from Python) unless the port is 1-65535 and something accepts a TCP connection there within
     ``timeout`` seconds (``ray.init`` itself retries for minutes). For ``auto`` the same for the address Ray would
     join (:func:`ray_auto_address`: ``RAY_ADDRESS``, else the cluster Ray recorded as last started on this
-    machine). ``local``, addresses without a port, and ``auto`` where Ray finds nothing are left to Ray."""
+    machine). ``local``, ``ray://`` addresses without a port, and ``auto`` where Ray finds nothing are left to Ray;
+    any other address without a port is none Ray reads (its "Invalid address format", which the token hint of
+    :func:`ray_token_hint` followed)."""
     if address == "local":
         return
+    if address != "auto" and not address.startswith("ray://") and ":" not in address:
+        raise ValueError(f"{text_setting('ray_address', address)}: not a Ray address (HOST:PORT, ray://HOST:PORT, auto "
+                         "for the instance running on this machine, or local to start one for this run)")
     source = ""
     if address == "auto":
         found = ray_auto_address()
