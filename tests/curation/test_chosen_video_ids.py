@@ -37,3 +37,18 @@ def test_good_chosen_ids_are_kept(tmp_path, monkeypatch):
     for video_id in ("clip", "café_東京", "a.b-c_d", "x" * 200):
         [got] = _collect_sources([VideoSource(video_id, tmp_path / "a.mp4", "video")], tmp_path / "out")
         assert got.video_id == video_id
+
+
+@pytest.mark.parametrize("ids", [("x", "x"), ("X", "x"), ("clip", None)])
+def test_a_chosen_id_another_input_has_is_refused_not_replaced(tmp_path, ids):
+    """Two inputs given one id (or one alike up to case; or a chosen id a folder's video also gets) were both given ids
+    made from their paths instead (``a__1``, ``b__2``), though a chosen id is kept as given: the caller's ids were
+    dropped without a word."""
+    for name in ("a/1.mp4", "b/clip.mp4"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes(b"x")
+    first = VideoSource(ids[0], tmp_path / "a" / "1.mp4", "video")
+    second = VideoSource(ids[1], tmp_path / "b" / "clip.mp4", "video") if ids[1] else tmp_path / "b"
+    with pytest.raises(ValueError, match=rf"^video id {ids[0]!r} of .*1\.mp4 is also the id of .*clip\.mp4"):
+        curate_dataset([first, second], tmp_path / "out", CurationConfig(), progress=False)
+    assert not (tmp_path / "out").exists()

@@ -467,7 +467,7 @@ def _collect_sources(inputs, out_dir: Path | None = None) -> list[VideoSource]:
     ``out_dir`` or lies inside it is refused (its frame folders are this dataset's outputs)."""
     if isinstance(inputs, (str, os.PathLike, VideoSource)):
         inputs = [inputs]
-    from .video_ids import check_chosen_id
+    from .video_ids import check_chosen_id, check_chosen_kept
 
     sources: list[VideoSource] = []
     for item in inputs:
@@ -481,7 +481,9 @@ def _collect_sources(inputs, out_dir: Path | None = None) -> list[VideoSource]:
     # absolute (not resolved: a link keeps its name): the index and meta.json name the same file whatever folder the
     # run started in, and the same with --ray (whose tasks need absolute paths) and without; a relative input was
     # recorded as given locally and absolute under Ray (found by the Ray-at-scale audit)
-    return [replace(s, path=Path(os.path.abspath(s.path))) for s in unique_video_ids(sources)]
+    unique = unique_video_ids(sources)
+    check_chosen_kept([item for item in inputs if isinstance(item, VideoSource)], sources, unique)
+    return [replace(s, path=Path(os.path.abspath(s.path))) for s in unique]
 
 
 def _append_once(out_dir: Path, last: dict[str, Any] | None, record: dict[str, Any]) -> bool:

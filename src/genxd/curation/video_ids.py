@@ -20,10 +20,11 @@ from pathlib import Path
 from typing import Any
 
 from ..utils.paths import as_utf8, name_key
+from ..validation import InvalidValue
 
 __all__ = [
-    "INDEX_NAME", "MAX_ID_BYTES", "NAME_MAX", "check_chosen_id", "earlier_ids", "hashed_video_id", "ids_of_their_own",
-    "settle_clashes", "safe_video_id", "unique_video_ids", "warn_renamed",
+    "INDEX_NAME", "MAX_ID_BYTES", "NAME_MAX", "check_chosen_id", "check_chosen_kept", "earlier_ids", "hashed_video_id",
+    "ids_of_their_own", "settle_clashes", "safe_video_id", "unique_video_ids", "warn_renamed",
 ]
 
 #: the longest id of a name outside ASCII, in UTF-8 bytes: its folder and the hidden ``.VIDEO_ID.xxxx.part``
@@ -93,6 +94,26 @@ def check_chosen_id(source) -> None:
     else:
         return
     raise InvalidValue(f"video id {video_id!r} of {source.path} must be one folder name: {why}")
+
+
+def check_chosen_kept(chosen: list, given: list, settled: list) -> None:
+    """Raise ``ValueError`` where :func:`unique_video_ids` changed an id its caller chose (``chosen``: the
+    ``VideoSource`` inputs; ``given``: every source of the run; ``settled``: as it returned them), because another
+    input has the same id up to letter case: the caller's ids were replaced by ids of their paths without a word."""
+    ids: dict[Path, str] = {}
+    for s in chosen:
+        ids.setdefault(Path(s.path).resolve(), s.video_id)  # the same input given twice: the first is kept
+    for source in settled:
+        key = Path(source.path).resolve()
+        if key not in ids or source.video_id == ids[key]:
+            continue
+        video_id = ids[key]
+        other = next((s.path for s in given if Path(s.path).resolve() != key
+                      and name_key(s.video_id) == name_key(video_id)), None)
+        if other is None:  # given again (a folder holding it came first): that one is kept, as before
+            continue
+        raise InvalidValue(f"video id {video_id!r} of {source.path} is also the id of {other}: give each input an id "
+                           "of its own (ids alike up to letter case are one folder on macOS and Windows)")
 
 
 def _safe_video_id(text: str) -> str:
