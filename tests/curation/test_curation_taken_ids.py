@@ -110,3 +110,20 @@ def test_the_id_taken_takes_one_folder_more_than_it_names(tmp_path, monkeypatch,
     _curate(tmp_path / "r1", out)
     _curate(tmp_path / "r2", out)
     assert calls == (["sub__clip", "r2__sub__clip"] if layout == "sub" else ["clip", "r2__clip"])
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "mkfifo"), reason="named pipes")
+def test_telling_a_named_pipe_from_the_curated_video_opens_neither(tmp_path):
+    import os
+    import threading
+
+    from genxd.curation.video_ids import _same_content
+
+    (tmp_path / "clip.mp4").write_bytes(b"")  # a named pipe's size is 0 too
+    os.mkfifo(tmp_path / "pipe.mp4")
+    answer: list[bool] = []
+    thread = threading.Thread(target=lambda: answer.append(_same_content(str(tmp_path / "clip.mp4"),
+                                                                         str(tmp_path / "pipe.mp4"))), daemon=True)
+    thread.start()
+    thread.join(10)
+    assert answer == [False]  # opening the pipe waited for a writer for ever

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import stat
 from collections import Counter
 from collections.abc import Set as AbstractSet
 from pathlib import Path
@@ -215,9 +216,10 @@ def _same_content(a: str, b: str) -> bool:
                     return sorted((e.name, e.stat().st_size) for e in entries if e.is_file())
 
             return listing(a) == listing(b)
-        size = os.path.getsize(a)
-        if os.path.isdir(b) or size != os.path.getsize(b):
-            return False
+        first, second = os.stat(a), os.stat(b)
+        if not (stat.S_ISREG(first.st_mode) and stat.S_ISREG(second.st_mode)) or first.st_size != second.st_size:
+            return False  # not opened: a named pipe would block the run
+        size = first.st_size
         with open(a, "rb") as fa, open(b, "rb") as fb:
             if fa.read(_COMPARED_BYTES) != fb.read(_COMPARED_BYTES):
                 return False
