@@ -270,7 +270,8 @@ def curate_video(
     Never raises for a bad video: unreadable or empty input, too few frames, or SfM failure give a
     record with ``status="failed"``, the failing ``stage`` and the ``reason``; nothing is left
     under ``out_root`` then (the temporary folder is removed). Raises ``FileExistsError`` when the
-    target folder already exists.
+    target folder already exists, ``ValueError`` when a ``VideoSource``'s id is not one folder name
+    (:func:`~genxd.curation.video_ids.check_chosen_id`).
     """
     config = config or CurationConfig()
     if not isinstance(source, VideoSource):
