@@ -144,7 +144,8 @@ class CurationConfig:
             v.check("x".join(str(int(x)) for x in sides), v.CURATE_RESIZE, "resize")
             self.resize = tuple(int(x) for x in sides) if len(sides) == 2 else int(sides[0])  # type: ignore[assignment]
         if self.max_frames is not None and self.max_frames < self.min_frames:
-            raise ValueError(f"max_frames ({self.max_frames}) is below min_frames ({self.min_frames})")
+            raise v.InvalidValue(f"{v.setting('max_frames', self.max_frames)} is below "
+                                 f"{v.setting('min_frames', self.min_frames)}: every video would have too few frames")
         if not isinstance(self.device, str):
             raise v.InvalidType(f"{arg('device')} must be a device name such as 'cpu' or 'cuda:0', "
                                 f"got {self.device!r} ({type(self.device).__name__})")
