@@ -54,3 +54,30 @@ def test_an_input_folder_inside_the_output_is_refused_before_anything_is_written
     assert res.stderr.strip().splitlines() == [
         "genxd: error: input curated is inside the output folder curated: its frame folders are curated outputs; "
         "give an --out folder outside the inputs"]
+
+
+def test_curated_videos_of_another_dataset_below_the_inputs_are_passed_over_with_a_warning(tmp_path):
+    """``genxd curate data --out data/v2`` over ``data/raw`` and an earlier dataset ``data/curated``: each curated
+    video's ``images/`` folder (beside its ``meta.json`` and COLMAP model ``0/``) was taken as a new video of frames,
+    ``curated__clip__images``, and curated again beside the video it came from."""
+    import warnings
+
+    from genxd.curation.frames import discover_videos
+
+    data = tmp_path / "data"
+    (data / "raw").mkdir(parents=True)
+    (data / "raw" / "clip.mp4").write_bytes(b"only the name is read")
+    for sample in ("clip", "other"):
+        _noise_frames(data / "curated" / sample / "images")
+        (data / "curated" / sample / "0").mkdir()
+        (data / "curated" / sample / "0" / "cameras.bin").write_bytes(b"x")
+        (data / "curated" / sample / "meta.json").write_text("{}")
+    (data / "curated" / "index.jsonl").write_text("")
+    _noise_frames(data / "frames_only" / "images")  # a frames folder named images, of no curated video: read
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        found = discover_videos(data, skip=data / "v2")
+    assert [s.video_id for s in found] == ["frames_only__images", "raw__clip"]  # was also curated__clip__images ...
+    messages = [str(w.message) for w in said]
+    assert any(m.startswith(f"{data}: passed over 2 curated videos (genxd curate's output: meta.json beside images/ "
+                            "and 0/): curated/clip, curated/other") for m in messages), messages

@@ -94,9 +94,27 @@ def _warn_skipped(root: Path, skipped: list[str]) -> None:
          f"{', '.join(sorted(VIDEO_EXTENSIONS))})")
 
 
-def _search(root: Path, skip: str | Path | None) -> list[Path]:
+def _warn_curated(root: Path, curated: list[Path]) -> None:
+    """One warning naming the curated videos a search of ``root`` passed over (:func:`_search`)."""
+    from ..validation import warn
+
+    names = sorted(p.relative_to(root).as_posix() for p in curated)
+    named = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+    warn(f"{root}: passed over {len(names)} curated {'video' if len(names) == 1 else 'videos'} (genxd curate's output: "
+         f"meta.json beside images/ and 0/): {named}; give a curated video's images folder to curate it again")
+
+
+def _curated_video(folder: Path) -> bool:
+    """Whether ``folder`` is a video curated by ``genxd curate`` (:mod:`genxd.curation.pipeline`'s layout: its
+    ``meta.json`` beside its frames ``images/`` and its COLMAP model ``0/``)."""
+    return (folder / "meta.json").is_file() and (folder / "images").is_dir() and (folder / "0").is_dir()
+
+
+def _search(root: Path, skip: str | Path | None, curated: list[Path] | None = None) -> list[Path]:
     """Every path below the folder ``root`` (sorted as ``sorted(root.rglob("*"))``), hidden ones (and all they hold)
-    and the folder ``skip`` (the dataset being written) passed over. A link to a folder is searched too, as the
+    and the folder ``skip`` (the dataset being written) passed over, and the folders of curated videos
+    (:func:`_curated_video`: another dataset below the inputs, whose ``images/`` folders were taken as new videos of
+    frames), which are added to ``curated``. A link to a folder is searched too, as the
     folder it names (``videos/trip -> /mnt/drive/trip``: its videos were left out without a word, ``rglob`` does not
     follow links), unless that folder is below ``root`` (searched as itself) or was searched already (another link to
     it, a loop of links)."""
@@ -118,6 +136,10 @@ def _search(root: Path, skip: str | Path | None) -> list[Path]:
                 real = entry.resolve()
                 if real_skip is not None and real == real_skip:
                     continue  # the output dataset inside the searched folder
+                if _curated_video(entry):  # a video another run curated: its frames are an output
+                    if curated is not None:
+                        curated.append(entry)
+                    continue
                 if entry.is_symlink():
                     if real in searched or real.is_relative_to(real_root) or real_root.is_relative_to(real):
                         found.append(entry)  # a folder of frames is still one video (as before)
@@ -164,7 +186,8 @@ def discover_videos(path: str | os.PathLike, skip: str | Path | None = None) -> 
 
     found: list[tuple[str, Path, str]] = []
     skipped: list[str] = []
-    for file in _search(root, skip):
+    curated: list[Path] = []
+    for file in _search(root, skip, curated):
         rel = file.relative_to(root)
         if _is_video(file):
             found.append(("/".join(rel.with_suffix("").parts), file, "video"))
@@ -176,6 +199,8 @@ def discover_videos(path: str | os.PathLike, skip: str | Path | None = None) -> 
             skipped.append(rel.as_posix())
     if skipped:
         _warn_skipped(root, skipped)
+    if curated:
+        _warn_curated(root, curated)
     stems = [_safe_id(stem.replace("/", "__")) for stem, _, _ in found]
     # ids exactly as before (a resumed curation finds its videos): a clashing video's id takes its suffix
     same = Counter(stems)
