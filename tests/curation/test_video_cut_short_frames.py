@@ -42,7 +42,12 @@ def _ffmpeg_frames(path) -> dict[float, np.ndarray]:
         stream = container.streams.video[0]
         stream.thread_type = "SLICE"  # no frame threads: an error comes out at its own packet
         stream.thread_count = 1
-        for packet in container.demux(stream):
+        packets = container.demux(stream)
+        while True:
+            try:
+                packet = next(packets)
+            except (StopIteration, av.error.InvalidDataError):  # the end, or a demuxer that reports the cut (FFmpeg 7)
+                break
             try:
                 decoded = packet.decode()
             except av.error.InvalidDataError:
@@ -62,7 +67,7 @@ def test_every_whole_frame_before_the_cut_is_read(tmp_path, codec, fraction):
     whole = {t: f for t, f in _ffmpeg_frames(tmp_path / "cut.mp4").items() if np.array_equal(f, full[t])}
     assert 0 < len(whole) < FRAMES
     times: list = []
-    with pytest.warns(UserWarning, match="cut short"):
+    with pytest.warns(UserWarning, match="cut short|damaged data"):  # FFmpeg 7 (PyAV 17.1) may say the latter
         got = read_frames(tmp_path / "cut.mp4", times=times)
     assert times == sorted(whole)  # libx264 at 0.5: the first 19 of 21 (the last 2 lost); mpeg4: a cut one more
     for frame, time_s in zip(got, times):
