@@ -29,7 +29,7 @@ from ..utils.shared_work import OtherProcessFailed
 from ..utils.worker_errors import without_worker_traceback, worker_error
 from ..validation import GenXDWarning, cli_style, is_out_of_memory, out_of_memory_message
 from .process_exit import interruption, output_closed_passes_click, quiet_when_output_closes
-from .terminal_text import shown
+from .terminal_text import escaped_controls, shown
 
 atomic_path = atomic_file  # the name the sub-commands use
 
@@ -60,8 +60,9 @@ USER_ERRORS = (ValueError, FileNotFoundError, FileExistsError, NotADirectoryErro
 
 def one_line(text: str) -> str:
     """Collapse a message to one line (a non-UTF-8 byte of a file name shown as ``\\xNN``: :func:`shown`; an error
-    raised in a DataLoader worker as its own message: :func:`without_worker_traceback`)."""
-    return " ".join(shown(without_worker_traceback(str(text))).split())
+    raised in a DataLoader worker as its own message: :func:`without_worker_traceback`); a control character left
+    after that (a terminal's escape, ``\\x1b``, in a file name) escaped, not sent to the terminal."""
+    return escaped_controls(" ".join(shown(without_worker_traceback(str(text))).split()))
 
 
 def worker_error_class(text: str) -> type | None:

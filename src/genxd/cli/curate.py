@@ -9,7 +9,7 @@ import typer
 
 from .. import validation as v
 from .common import UsageError, import_libraries, run_cli
-from .terminal_text import printed_path
+from .terminal_text import escaped_controls, printed_path
 from .options import Device, Out, Quiet, checked, flag
 
 
@@ -29,9 +29,11 @@ def _record_line(record: dict) -> str:
         registered, frames = (n if isinstance(n, int) and not isinstance(n, bool) else "?"
                               for n in (record.get("num_registered"), record.get("num_frames")))
         line = f"{vid}: {record.get('verdict')}, motion {shown}, {registered} of {frames} frames registered"
-        return line + (" (recovered)" if record.get("recovered") else "")
-    reason = " ".join(str(record.get("reason", "")).split())  # one line, whatever the reason text holds
-    return f"{vid}: failed ({record.get('stage')}): {reason}"
+        return escaped_controls(line + (" (recovered)" if record.get("recovered") else ""))
+    from .common import one_line
+
+    # one line, whatever the reason text holds; a control character of a file name escaped
+    return one_line(f"{vid}: failed ({record.get('stage')}): {record.get('reason', '')}")
 
 
 def _print_record(record: dict) -> None:

@@ -19,7 +19,7 @@ import sys
 
 from ..utils.messages import breaks_line
 
-__all__ = ["ESCAPE", "escape_streams", "printed_path", "shown"]
+__all__ = ["ESCAPE", "escape_streams", "escaped_controls", "printed_path", "shown"]
 
 #: the error handler's name: unencodable characters as escapes, a non-UTF-8 byte of a file name as ``\xNN``
 ESCAPE = "genxd-escape"
@@ -54,7 +54,12 @@ def shown(text: str) -> str:
 def printed_path(path: str | os.PathLike) -> str:
     """A path printed one a line (stdout, ``-q``): :func:`shown`, and its control characters and line separators
     escaped (``\\n``, ``\\t``, ``\\x1b``), so that it stays one line."""
-    text = shown(os.fspath(path))
+    return escaped_controls(shown(os.fspath(path)))
+
+
+def escaped_controls(text: str) -> str:
+    """``text`` with its control characters and line separators escaped (``\\n``, ``\\t``, ``\\x1b``): a file
+    name holding a terminal's escape sequence is shown, not obeyed."""
     return "".join((_NAMED.get(c) or _escape_char(c)) if breaks_line(c) else c for c in text)
 
 
