@@ -121,7 +121,7 @@ def register(app: typer.Typer) -> None:
             help="Depth without --depth-model: sparse (interpolated SfM depth; motion measured pair by pair) or "
             "triangulate (each tracked point, with the SfM cameras; under-measures moving objects).",
         ),
-        threads: int = typer.Option(-1, "--threads", callback=checked(v.CURATE_THREADS), help="Threads per worker (-1: cores / workers)."),
+        threads: int = typer.Option(-1, "--threads", callback=checked(v.CURATE_THREADS), help="Threads per worker (-1: cores / workers; with --ray, 1 per video task)."),
         device: Device = "cpu",
         retry_failed: bool = flag("--retry-failed", help="Redo videos that failed before."),
         quiet: Quiet = False,
