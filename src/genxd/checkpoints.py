@@ -23,6 +23,7 @@ import torch
 
 from . import validation as v
 from .checkpoint_folders import BUNDLED_MODEL_DIR  # defined there, free of torch
+from .config_keys import check_config_keys
 from .config_weights import (check_config_fits_weights, check_weights_match, variant_index_names, variant_name,
                              weight_shapes)
 from .generation_settings import check_defaults as _check_defaults, generation_number as _number
@@ -272,14 +273,17 @@ def check_config_sizes(config_path: Path, config: dict) -> None:
 def _check_component(folder: Path, config_name: str, weights_name: str | None, what: str,
                      model_cls: Any = None, allow_pickle: bool = False, allow_hint: str | None = None) -> Path | None:
     """A component folder's config is a readable JSON object (diffusers takes anything else for a hub id and goes
-    to the network) without absurd sizes, its weights are there (:func:`component_weights`: pickle ones only with
-    ``allow_pickle``) and, with ``model_cls``, hold exactly the weights the network it builds from the config has
-    (:func:`~genxd.config_weights.check_weights_match`): a ValueError / FileNotFoundError naming the file. Returns
+    to the network) without absurd sizes or, with ``model_cls`` (the class built from it), keys it would ignore
+    (:func:`~genxd.config_keys.check_config_keys`), its weights are there (:func:`component_weights`: pickle ones
+    only with ``allow_pickle``) and, with ``model_cls``, hold exactly the weights the network it builds from the
+    config has (:func:`~genxd.config_weights.check_weights_match`): a ValueError / FileNotFoundError naming the file. Returns
     the weights (:func:`component_weights`), None for a folder without them (``weights_name`` None)."""
     config_path = folder / config_name
     if not config_path.is_file():
         raise FileNotFoundError(f"{config_path}: no such file ({what} holds it)")
     config = _read_config(config_path)
+    if model_cls is not None:
+        check_config_keys(config_path, config, model_cls)
     if weights_name is None:
         return None
     check_config_sizes(config_path, config)
@@ -317,11 +321,12 @@ def check_model_folder(path: Path, allow_pickle: bool = False) -> None:
     """Every component of the model folder ``path``, checked before anything is loaded (see
     :func:`_check_component`; ``allow_pickle``: pickle weights are read, their names and shapes with
     ``torch.load(weights_only=True)``)."""
-    from diffusers import AutoencoderKLTemporalDecoder
+    from diffusers import AutoencoderKLTemporalDecoder, EulerDiscreteScheduler
 
     from .models import UNetMVTemporalConditionModel
 
-    classes = {"unet": UNetMVTemporalConditionModel, "vae": AutoencoderKLTemporalDecoder}
+    classes = {"unet": UNetMVTemporalConditionModel, "vae": AutoencoderKLTemporalDecoder,
+               "scheduler": EulerDiscreteScheduler}
     for component, (config_name, weights_name) in _COMPONENT_FILES.items():
         _check_component(path / component, config_name, weights_name, f"a model folder's {component}/",
                          classes.get(component), allow_pickle)
@@ -385,8 +390,7 @@ def load_component(component_cls: Any, folder: str | Path, what: str, allow_pick
     folder = Path(folder)
     scheduler = hasattr(component_cls, "set_timesteps")
     config_name, weights_name = ("scheduler_config.json", None) if scheduler else _COMPONENT_FILES["unet"]
-    weights = _check_component(folder, config_name, weights_name, what, None if scheduler else component_cls,
-                               allow_pickle, allow_hint)
+    weights = _check_component(folder, config_name, weights_name, what, component_cls, allow_pickle, allow_hint)
     try:
         kwargs = {} if weights is None else {"use_safetensors": weights.name == SAFETENSORS_WEIGHTS}
         with genxd_reports_missing_weights(), library_bars(progress):

@@ -1,0 +1,87 @@
+"""A model folder's configs read as the class built from each reads them: a key it would ignore (a misspelt one,
+built at its default in silence before) is one error naming the file and the key, on the command line too, with
+nothing written; keys diffusers itself accepts (a compatible scheduler's, private ``_`` notes) still load."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from genxd.checkpoints import BUNDLED_MODEL_DIR, default_model_path, load_component, load_model
+
+pytestmark = pytest.mark.skipif(default_model_path() is None, reason="no bundled model in this installation")
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "scene_a.png"
+
+
+@pytest.fixture
+def folder(tmp_path) -> Path:
+    return Path(shutil.copytree(BUNDLED_MODEL_DIR, tmp_path / "genxd-small"))
+
+
+def _rename_key(path: Path, old: str, new: str) -> None:
+    config = json.loads(path.read_text())
+    config[new] = config.pop(old)
+    path.write_text(json.dumps(config))
+
+
+@pytest.mark.parametrize("config, old, new, cls", [
+    ("vae/config.json", "scaling_factor", "scaling_factr", "AutoencoderKLTemporalDecoder"),
+    ("unet/config.json", "num_frames", "num_frame", "UNetMVTemporalConditionModel"),
+    ("scheduler/scheduler_config.json", "prediction_type", "prediction_typ", "EulerDiscreteScheduler"),
+])
+def test_a_misspelt_config_key_is_named_with_the_key_it_is_close_to(folder, config, old, new, cls):
+    # was: diffusers' "will be ignored" log line (twice) and a model built with the default (scaling 0.18215)
+    _rename_key(folder / config, old, new)
+    with pytest.raises(ValueError) as info:
+        load_model(folder, device="cpu", dtype="fp32")
+    assert str(info.value) == (f"{folder / config}: unknown key(s) ['{new}'] (did you mean '{old}'?); {cls} would "
+                               "be built without it")
+
+
+def test_an_unknown_key_lists_the_keys_the_class_takes(folder):
+    config = folder / "unet" / "config.json"
+    data = json.loads(config.read_text())
+    config.write_text(json.dumps({**data, "zzz": 1}))
+    with pytest.raises(ValueError, match=r"unknown key\(s\) \['zzz'\]; UNetMVTemporalConditionModel would be built "
+                                         r"without it \(its keys: addition_time_embed_dim, block_out_channels, "):
+        load_model(folder, device="cpu", dtype="fp32")
+
+
+def test_load_component_checks_the_keys_too(folder):
+    from diffusers import AutoencoderKLTemporalDecoder, EulerDiscreteScheduler
+
+    _rename_key(folder / "vae" / "config.json", "scaling_factor", "scaling_factr")
+    with pytest.raises(ValueError, match=r"vae/config.json: unknown key\(s\) \['scaling_factr'\]"):
+        load_component(AutoencoderKLTemporalDecoder, folder / "vae", "a VAE folder")
+    _rename_key(folder / "scheduler" / "scheduler_config.json", "sigma_min", "sigma_mn")
+    with pytest.raises(ValueError, match=r"scheduler_config.json: unknown key\(s\) \['sigma_mn'\]"):
+        load_component(EulerDiscreteScheduler, folder / "scheduler", "a scheduler folder")
+
+
+def test_keys_diffusers_accepts_in_silence_still_load(folder):
+    """Stable Video Diffusion's scheduler config carries DDIM's and PNDM's keys; notes are named ``_...``."""
+    path = folder / "scheduler" / "scheduler_config.json"
+    config = json.loads(path.read_text())
+    path.write_text(json.dumps({**config, "clip_sample": False, "set_alpha_to_one": False, "skip_prk_steps": True,
+                                "_note": "mine"}))
+    assert load_model(folder, device="cpu", dtype="fp32").pipe.scheduler.config.prediction_type == "v_prediction"
+
+
+def test_generate_names_the_key_in_one_line_and_writes_nothing(folder, tmp_path):
+    from genxd.cli import app
+
+    _rename_key(folder / "vae" / "config.json", "scaling_factor", "scaling_factr")
+    out = tmp_path / "out"
+    res = CliRunner().invoke(app, ["generate", str(EXAMPLE), "--model", str(folder), "-o", str(out), "--steps", "1",
+                                   "--device", "cpu"])
+    assert res.exit_code == 2, res.output
+    errors = [line for line in res.stderr.splitlines() if line.startswith("genxd: ")]
+    assert errors == [f"genxd: error: {folder / 'vae' / 'config.json'}: unknown key(s) ['scaling_factr'] (did you "
+                      "mean 'scaling_factor'?); AutoencoderKLTemporalDecoder would be built without it"]
+    assert "Traceback" not in res.stderr
+    assert not out.exists() or not any(out.rglob("*"))
