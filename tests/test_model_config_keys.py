@@ -85,3 +85,40 @@ def test_generate_names_the_key_in_one_line_and_writes_nothing(folder, tmp_path)
                       "mean 'scaling_factor'?); AutoencoderKLTemporalDecoder would be built without it"]
     assert "Traceback" not in res.stderr
     assert not out.exists() or not any(out.rglob("*"))
+
+
+def _set(path: Path, key: str, value) -> None:
+    config = json.loads(path.read_text())
+    config[key] = value
+    path.write_text(json.dumps(config).replace('"__nan__"', "NaN"))
+
+
+@pytest.mark.parametrize("config, key, value, says", [
+    # was: a string is true: the UNet built with ray conditioning whatever the config said
+    ("unet/config.json", "ray_condition", "false", "ray_condition must be true or false, got 'false'"),
+    ("unet/config.json", "num_frames", "8", "num_frames must be a whole number, got '8'"),  # was: loaded
+    ("unet/config.json", "block_out_channels", "64", "block_out_channels must be a list of whole numbers, got '64'"),
+    # was: "only integer tensors of a single element can be converted to an index" at the first generation
+    ("vae/config.json", "scaling_factor", "0.6", "scaling_factor must be a finite number, got '0.6'"),
+    ("vae/config.json", "scaling_factor", "__nan__", "scaling_factor must be a finite number, got nan"),  # was: NaN frames
+    ("vae/config.json", "scaling_factor", 0, "scaling_factor must be a number above 0, got 0"),  # was: loaded
+    ("vae/config.json", "force_upcast", "yes", "force_upcast must be true or false, got 'yes'"),
+    ("scheduler/scheduler_config.json", "use_karras_sigmas", "false",
+     "use_karras_sigmas must be true or false or null, got 'false'"),  # was: a string is true
+    ("scheduler/scheduler_config.json", "timestep_spacing", "lead",
+     "timestep_spacing must be 'linspace' or 'leading' or 'trailing', got 'lead'"),
+])
+def test_a_value_of_another_type_is_named_with_its_key(folder, config, key, value, says):
+    _set(folder / config, key, value)
+    with pytest.raises(ValueError) as info:
+        load_model(folder, device="cpu", dtype="fp32")
+    assert str(info.value) == f"{folder / config}: {says}"
+
+
+def test_values_of_the_declared_types_still_load(folder):
+    """Whole numbers for floats, null where the class takes None, per-block lists where it takes one number."""
+    _set(folder / "scheduler" / "scheduler_config.json", "sigma_max", 700)
+    _set(folder / "unet" / "config.json", "sample_size", None)
+    _set(folder / "unet" / "config.json", "layers_per_block", [1, 1, 1])
+    loaded = load_model(folder, device="cpu", dtype="fp32")
+    assert loaded.pipe.unet.config.layers_per_block == [1, 1, 1]

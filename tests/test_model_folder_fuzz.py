@@ -95,9 +95,10 @@ def test_whole_number_defaults_as_generate_reads_them_still_pass(folder):
 
 
 @pytest.mark.parametrize("component, key, value, says", [
-    ("vae", "in_channels", "1.5", "cannot load the model from this folder"),  # was: TypeError in config parsing
+    # was: TypeError in config parsing; since 2026-12-07 named by the key's declared type (tests/test_model_config_keys.py)
+    ("vae", "in_channels", "1.5", r"vae/config.json: in_channels must be a whole number, got '1.5'"),
     ("vae", "block_out_channels", [64, 128], "cannot load the model from this folder"),  # was: IndexError
-    ("unet", "in_channels", [], "cannot load the model from this folder"),  # was: TypeError
+    ("unet", "in_channels", [], r"unet/config.json: in_channels must be a whole number, got \[\]"),  # was: TypeError
     # the weights do not fit: an unnamed ValueError; now the weight and both shapes (test_model_folder_layouts)
     ("unet", "projection_class_embeddings_input_dim", 0,
      r"add_embedding.linear_1.weight has shape \[256, 128\] where the network .* describes has \[256, 0\]"),
@@ -161,14 +162,17 @@ def test_fuzzing_the_model_folder_finds_nothing(tmp_path):
     assert_fuzz_finds_nothing("model-folder", 20, tmp_path)
 
 
-@pytest.mark.parametrize("key, value", [
-    ("steps_offset", [1, 2]),  # was: an unnamed ValueError from numpy when sampling started
-    ("sigma_min", {}),  # was: TypeError when sampling started
-    ("final_sigmas_type", 9223372036854775807),  # an unnamed ValueError when sampling started
+@pytest.mark.parametrize("key, value, says", [
+    # was: an unnamed ValueError from numpy when sampling started; since 2026-12-07 refused by its declared type
+    ("steps_offset", [1, 2], "steps_offset must be a whole number"),
+    ("sigma_min", {}, "sigma_min must be a finite number or null"),  # was: TypeError when sampling started
+    # an unnamed ValueError when sampling started
+    ("final_sigmas_type", 9223372036854775807, "final_sigmas_type must be 'zero' or 'sigma_min'"),
+    ("interpolation_type", "cubic", "the scheduler cannot be used"),  # a string it takes, but not this one
 ])
-def test_a_scheduler_config_that_cannot_sample_names_it_at_load(folder, key, value):
+def test_a_scheduler_config_that_cannot_sample_names_it_at_load(folder, key, value, says):
     _set(folder / "scheduler" / "scheduler_config.json", key, value)
-    with pytest.raises(ValueError, match="scheduler_config.json: the scheduler cannot be used"):
+    with pytest.raises(ValueError, match=f"scheduler_config.json: {says}"):
         load_model(folder, device="cpu", dtype="fp32")
 
 

@@ -23,7 +23,7 @@ import torch
 
 from . import validation as v
 from .checkpoint_folders import BUNDLED_MODEL_DIR  # defined there, free of torch
-from .config_keys import check_config_keys
+from .config_keys import check_config_keys, check_config_types
 from .config_weights import (check_config_fits_weights, check_weights_match, variant_index_names, variant_name,
                              weight_shapes)
 from .generation_settings import check_defaults as _check_defaults, generation_number as _number
@@ -274,7 +274,7 @@ def _check_component(folder: Path, config_name: str, weights_name: str | None, w
                      model_cls: Any = None, allow_pickle: bool = False, allow_hint: str | None = None) -> Path | None:
     """A component folder's config is a readable JSON object (diffusers takes anything else for a hub id and goes
     to the network) without absurd sizes or, with ``model_cls`` (the class built from it), keys it would ignore
-    (:func:`~genxd.config_keys.check_config_keys`), its weights are there (:func:`component_weights`: pickle ones
+    (:func:`~genxd.config_keys.check_config_keys`) or values of another type (:func:`~genxd.config_keys.check_config_types`), its weights are there (:func:`component_weights`: pickle ones
     only with ``allow_pickle``) and, with ``model_cls``, hold exactly the weights the network it builds from the
     config has (:func:`~genxd.config_weights.check_weights_match`): a ValueError / FileNotFoundError naming the file. Returns
     the weights (:func:`component_weights`), None for a folder without them (``weights_name`` None)."""
@@ -284,6 +284,7 @@ def _check_component(folder: Path, config_name: str, weights_name: str | None, w
     config = _read_config(config_path)
     if model_cls is not None:
         check_config_keys(config_path, config, model_cls)
+        check_config_types(config_path, config, model_cls)
     if weights_name is None:
         return None
     check_config_sizes(config_path, config)

@@ -153,11 +153,15 @@ def test_a_vae_config_asking_for_more_than_the_weights_hold(genxd_folder):
 def test_a_scheduler_that_cannot_make_its_noise_levels(genxd_folder):
     config = genxd_folder / "scheduler" / "scheduler_config.json"
     tree = json.loads(config.read_text())
-    tree["beta_start"] = {}  # diffusers fails building it
+    tree["beta_start"] = {}  # diffusers failed building it; since 2026-12-07 refused by its declared type
+    config.write_text(json.dumps(tree))
+    with pytest.raises(ValueError, match="scheduler_config.json: beta_start must be a finite number, got {}"):
+        build_scheduler(str(genxd_folder))
+    tree["beta_start"], tree["beta_schedule"] = 0.00085, "x"  # a string, but diffusers fails building it
     config.write_text(json.dumps(tree))
     with pytest.raises(ValueError, match="scheduler: cannot load EulerDiscreteScheduler from this folder"):
         build_scheduler(str(genxd_folder))
-    tree["beta_start"], tree["timestep_spacing"] = 0.00085, "x"  # builds, but cannot make its noise levels
+    tree["beta_schedule"], tree["interpolation_type"] = "scaled_linear", "x"  # builds, cannot make its noise levels
     config.write_text(json.dumps(tree))
     with pytest.raises(ValueError, match="scheduler_config.json: the scheduler cannot be used"):
         build_scheduler(str(genxd_folder))
