@@ -331,6 +331,28 @@ def check_model_folder(path: Path, allow_pickle: bool = False) -> None:
     for component, (config_name, weights_name) in _COMPONENT_FILES.items():
         _check_component(path / component, config_name, weights_name, f"a model folder's {component}/",
                          classes.get(component), allow_pickle)
+    _check_latent_channels(path / "unet" / "config.json", path / "vae" / "config.json")
+
+
+#: the UNet's input channels besides the two latents' (noisy, context): 6 of Plücker rays and the context mask
+_CONDITION_CHANNELS = 7
+
+
+def _check_latent_channels(unet_config: Path, vae_config: Path) -> None:
+    """A ValueError naming the config that does not fit when the UNet does not take and predict the VAE's latents:
+    ``out_channels`` = the VAE's ``latent_channels`` and ``in_channels`` = twice those plus
+    :data:`_CONDITION_CHANNELS` (:meth:`~genxd.pipelines.conditioning.GenXDConditions.unet_input`). Before, a VAE
+    of 8 latent channels beside the bundled UNet loaded, and the first generation ended in "The size of tensor a (4)
+    must match the size of tensor b (8)"."""
+    unet, vae = _read_config(unet_config), _read_config(vae_config)
+    latent = vae.get("latent_channels", 4)  # the classes' defaults where the key is left out
+    out, given = unet.get("out_channels", 4), unet.get("in_channels", 15)
+    if out != latent:
+        raise ValueError(f"{unet_config}: out_channels = {out}, but the VAE's latents have {latent} channels "
+                         f"(latent_channels of {vae_config}): a UNet and a VAE of different models")
+    if given != 2 * latent + _CONDITION_CHANNELS:
+        raise ValueError(f"{unet_config}: in_channels = {given}, but GenXD's UNet takes 2 x {latent} latent channels "
+                         f"(latent_channels of {vae_config}), 6 of rays and a mask: {2 * latent + _CONDITION_CHANNELS}")
 
 
 def _check_scheduler(scheduler: Any, config_path: Path) -> None:
