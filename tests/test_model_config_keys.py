@@ -122,3 +122,29 @@ def test_values_of_the_declared_types_still_load(folder):
     _set(folder / "unet" / "config.json", "layers_per_block", [1, 1, 1])
     loaded = load_model(folder, device="cpu", dtype="fp32")
     assert loaded.pipe.unet.config.layers_per_block == [1, 1, 1]
+
+
+@pytest.mark.parametrize("config, name, kind, cls", [
+    # was: built as Euler from a DDIM config in silence, with the keys they share
+    ("scheduler/scheduler_config.json", "DDIMScheduler", "scheduler", "EulerDiscreteScheduler"),
+    ("scheduler/scheduler_config.json", "NoSuchScheduler", "scheduler", "EulerDiscreteScheduler"),
+    # was: loaded as GenXD's UNet / the temporal VAE whenever the weights fit
+    ("unet/config.json", "UNetSpatioTemporalConditionModel", "network", "UNetMVTemporalConditionModel"),
+    ("vae/config.json", "AutoencoderKL", "network", "AutoencoderKLTemporalDecoder"),
+])
+def test_a_config_of_another_class_is_named(folder, config, name, kind, cls):
+    _set(folder / config, "_class_name", name)
+    with pytest.raises(ValueError) as info:
+        load_model(folder, device="cpu", dtype="fp32")
+    assert str(info.value) == (f"{folder / config}: the config of another {kind} class ({name!r}); genxd reads "
+                               f"{Path(config).parent}/ as {cls}"
+                               + (" (genxd generate --scheduler picks other samplers)" if kind == "scheduler" else ""))
+
+
+def test_a_subclass_of_the_unet_and_a_config_naming_no_class_still_load(folder):
+    """A user's subclass (a name diffusers does not have) saved its config under its own name."""
+    _set(folder / "unet" / "config.json", "_class_name", "MyGenXDUNet")
+    config = json.loads((folder / "vae" / "config.json").read_text())
+    del config["_class_name"]
+    (folder / "vae" / "config.json").write_text(json.dumps(config))
+    load_model(folder, device="cpu", dtype="fp32")

@@ -23,7 +23,7 @@ import torch
 
 from . import validation as v
 from .checkpoint_folders import BUNDLED_MODEL_DIR  # defined there, free of torch
-from .config_keys import check_config_keys, check_config_types
+from .config_keys import check_config_class, check_config_keys, check_config_types
 from .config_weights import (check_config_fits_weights, check_weights_match, variant_index_names, variant_name,
                              weight_shapes)
 from .generation_settings import check_defaults as _check_defaults, generation_number as _number
@@ -283,6 +283,7 @@ def _check_component(folder: Path, config_name: str, weights_name: str | None, w
         raise FileNotFoundError(f"{config_path}: no such file ({what} holds it)")
     config = _read_config(config_path)
     if model_cls is not None:
+        check_config_class(config_path, config, model_cls)
         check_config_keys(config_path, config, model_cls)
         check_config_types(config_path, config, model_cls)
     if weights_name is None:

@@ -1,5 +1,6 @@
 """A component's config file checked against the class that builds it, before anything is built: its keys
-(:func:`check_config_keys`) and the types of their values (:func:`check_config_types`).
+(:func:`check_config_keys`), the types of their values (:func:`check_config_types`) and the class it names
+(:func:`check_config_class`).
 
 diffusers builds a UNet, VAE or scheduler from the config keys its ``__init__`` takes and ignores every other one
 after a log line ("The config attributes {...} were passed to ..., but are not expected and will be ignored"): a
@@ -29,7 +30,7 @@ from typing import Any, Callable
 
 from .utils.close_names import close_matches_note
 
-__all__ = ["check_config_keys", "check_config_types", "config_keys"]
+__all__ = ["check_config_class", "check_config_keys", "check_config_types", "config_keys"]
 
 
 def _init_keys(cls: type) -> frozenset[str]:
@@ -135,3 +136,22 @@ def check_config_types(config_path: Path, config: dict[str, Any], cls: type) -> 
             raise ValueError(f"{config_path}: {key} must be {checks[key][1]}, got {value!r:.80}")
         if key in _POSITIVE and key in checks and not (_is_number(value) and value > 0):
             raise ValueError(f"{config_path}: {key} must be a number above 0, got {value!r:.80}")
+
+
+def check_config_class(config_path: Path, config: dict[str, Any], cls: type) -> None:
+    """A ValueError naming ``config_path`` when its ``_class_name`` is another class than ``cls``: another
+    scheduler's for a scheduler (diffusers built ``cls`` from a ``DDIMScheduler`` config in silence, taking what
+    keys it shares), another diffusers class for a network (Stable Video Diffusion's UNet config given as GenXD's).
+    A network config naming a class diffusers does not have (a user's subclass of ``cls``) or naming none loads."""
+    name = config.get("_class_name")
+    if name is None or name == cls.__name__:
+        return
+    import diffusers
+
+    scheduler = hasattr(cls, "set_timesteps")
+    if not scheduler and not (isinstance(name, str) and hasattr(diffusers, name)):
+        return
+    kind = "scheduler" if scheduler else "network"
+    raise ValueError(f"{config_path}: the config of another {kind} class ({name!r:.80}); genxd reads "
+                     f"{config_path.parent.name}/ as {cls.__name__}"
+                     + (" (genxd generate --scheduler picks other samplers)" if scheduler else ""))
