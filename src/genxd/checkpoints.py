@@ -333,6 +333,18 @@ def check_model_folder(path: Path, allow_pickle: bool = False) -> None:
         _check_component(path / component, config_name, weights_name, f"a model folder's {component}/",
                          classes.get(component), allow_pickle)
     _check_latent_channels(path / "unet" / "config.json", path / "vae" / "config.json")
+    _check_prediction_type(path / "scheduler" / "scheduler_config.json")
+
+
+def _check_prediction_type(scheduler_config: Path) -> None:
+    """A ValueError naming the scheduler config unless it predicts ``v_prediction``, as GenXD's UNet does (else
+    every generation failed, the input named and not the config)."""
+    config = _read_config(scheduler_config)
+    prediction = config.get("prediction_type", "epsilon")  # EulerDiscreteScheduler's default
+    if prediction != "v_prediction":
+        raise ValueError(f"{scheduler_config}: prediction_type = {prediction!r:.80}, but GenXD's UNet predicts "
+                         "'v_prediction'" + ("" if "prediction_type" in config else
+                                             " (the key is left out: EulerDiscreteScheduler's default 'epsilon')"))
 
 
 #: the UNet's input channels besides the two latents' (noisy, context): 6 of Plücker rays and the context mask
