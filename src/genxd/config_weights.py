@@ -89,17 +89,34 @@ def _weight_shapes(weights: Path, shards: Sequence[Path] | None) -> dict[str, tu
     says what is wrong). An index that cannot be read is :func:`safetensors_shards`' ValueError: the loader would
     parse it without a size limit."""
 
-    if is_weights_index(weights):
-        files = list(shards) if shards is not None else safetensors_shards(weights)
-    else:
-        files = [weights]
+    index = is_weights_index(weights)
+    files = (list(shards) if shards is not None else safetensors_shards(weights)) if index else [weights]
     try:
-        shapes: dict[str, tuple[int, ...]] = {}
-        for file in files:
-            shapes.update(_file_shapes(file))
-        return shapes
+        held = {file: _file_shapes(file) for file in files}
     except Exception:  # noqa: BLE001 - a damaged file or index: left to the loader's own, named, refusal
         return None
+    if index:
+        _check_index_matches_shards(weights, held)
+    return {name: shape for shapes in held.values() for name, shape in shapes.items()}
+
+
+def _check_index_matches_shards(index: Path, held: dict[Path, dict[str, tuple[int, ...]]]) -> None:
+    """A ValueError naming the index or the shard when the index's ``weight_map`` and the weights its shards
+    ``held`` (``{shard: {name: shape}}``) disagree: a weight listed in a shard that does not hold it, or a weight of a
+    shard the index does not list (a damaged index, or shards of two saves). Before, diffusers loaded such a folder
+    with its warning that a listed weight was "not used"."""
+    weight_map = read_json(index, "a safetensors index")["weight_map"]  # checked by safetensors_shards
+    for name, file in weight_map.items():
+        shard = path_inside(index.parent, file, index)
+        if name not in held.get(shard, {}):
+            raise ValueError(f"{index}: lists the weight {name} in {file}, which does not hold it (a damaged index, "
+                             "or shards of another save)")
+    for shard, shapes in held.items():
+        unlisted = [name for name in shapes if name not in weight_map]
+        if unlisted:
+            raise ValueError(f"{shard}: holds {unlisted[0]}"
+                             f"{f' and {len(unlisted) - 1} more weights' if len(unlisted) > 1 else ''}, which its "
+                             f"index {index.name} does not list (a damaged index, or shards of another save)")
 
 
 def _weights_file(weights: Path) -> Path | None:
