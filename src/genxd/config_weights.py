@@ -85,16 +85,22 @@ def _file_shapes(file: Path) -> dict[str, tuple[int, ...]]:
 
 def _weight_shapes(weights: Path, shards: Sequence[Path] | None) -> dict[str, tuple[int, ...]] | None:
     """Each weight's name and shape (of every shard a ``.index.json`` lists: ``shards`` when the caller has read
-    them), read from the headers only (:func:`_file_shapes`); None when a shard cannot be read (the loader then
-    says what is wrong). An index that cannot be read is :func:`safetensors_shards`' ValueError: the loader would
-    parse it without a size limit."""
+    them), read from the headers only (:func:`_file_shapes`): a ValueError naming a safetensors file whose header
+    cannot be read (a truncated download: the loader said "Unable to load weights from checkpoint file"), None
+    when a pickle file cannot be read (the loader then says what is wrong). An index that cannot be read is
+    :func:`safetensors_shards`' ValueError: the loader would parse it without a size limit."""
 
     index = is_weights_index(weights)
     files = (list(shards) if shards is not None else safetensors_shards(weights)) if index else [weights]
-    try:
-        held = {file: _file_shapes(file) for file in files}
-    except Exception:  # noqa: BLE001 - a damaged file or index: left to the loader's own, named, refusal
-        return None
+    held = {}
+    for file in files:
+        try:
+            held[file] = _file_shapes(file)
+        except Exception as exc:  # noqa: BLE001 - a damaged file
+            if file.name.endswith(".safetensors") and file.is_file():  # safetensors says what is wrong in its header
+                raise ValueError(f"{file}: not a readable safetensors file ({' '.join(str(exc).split())[:200]}): a "
+                                 "download or copy that stopped? get it again") from None
+            return None  # a pickle file, or one gone meanwhile: left to the loader's own, named, refusal
     if index:
         _check_index_matches_shards(weights, held)
     return {name: shape for shapes in held.values() for name, shape in shapes.items()}
@@ -221,7 +227,7 @@ def check_weights_match(config_path: Path, config: dict, model_cls: Any, weights
     do not share with one shape. diffusers refuses a shape that differs in its own words (advising random
     initialisation) and loads a file holding weights the network has no place for, ignoring them after a warning:
     a UNet config with one down block of attention less generated from a model missing those weights. Nothing is
-    checked when the network cannot be built or a header cannot be read (the loader names what is wrong).
+    checked when the network cannot be built or a pickle file cannot be read (the loader names what is wrong).
     ``shapes``: :func:`weight_shapes` of ``weights``, when the caller has read them (else they are read here)."""
     weights_file = _weights_file(weights)
     if weights_file is None:

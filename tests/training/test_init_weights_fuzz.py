@@ -137,7 +137,8 @@ def test_damaged_genxd_weights_name_the_file(genxd_folder):
     with pytest.raises(ValueError, match="vae/diffusion_pytorch_model.safetensors: the weight .* holds NaN"):
         build_vae(_genxd_config(genxd_folder).model.vae)
     weights.write_bytes(weights.read_bytes()[:1000])
-    with pytest.raises(ValueError, match="vae: cannot load AutoencoderKLTemporalDecoder from this folder"):
+    # until 2026-12-07 "vae: cannot load AutoencoderKLTemporalDecoder from this folder (OSError: Unable to load ...)"
+    with pytest.raises(ValueError, match="vae/diffusion_pytorch_model.safetensors: not a readable safetensors file"):
         build_vae(_genxd_config(genxd_folder).model.vae)
 
 
