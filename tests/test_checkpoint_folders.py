@@ -148,3 +148,14 @@ def test_a_cached_snapshot_whose_blob_may_not_be_read_names_the_file(tmp_path, m
     with pytest.raises(PermissionError) as caught:
         resolve_checkpoint("org/shared")
     assert str(caught.value) == f"{snapshot / 'vae' / 'config.json'}: the model file is not readable: no permission"
+
+
+def test_a_file_is_said_to_be_a_file(tmp_path):
+    """``--model photo.png`` said "none of unet/, vae/, scheduler/ is in it", of a file."""
+    photo = tmp_path / "photo.png"
+    photo.write_bytes(b"png")
+    with pytest.raises(FileNotFoundError) as info:
+        resolve_checkpoint(photo)
+    assert str(info.value) == (f"{photo} is a file, not a GenXD checkpoint folder (a folder holding unet/, vae/ and "
+                               "scheduler/)")
+

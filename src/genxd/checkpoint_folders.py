@@ -133,6 +133,10 @@ def resolve_checkpoint(name_or_path: str | Path) -> Path:
             _check_readable(path)
         if _is_checkpoint(path):
             return path
+        if not path.is_dir():  # was: "none of unet/, vae/, scheduler/ is in it", of a file
+            hint = checkpoint_hint(path)
+            raise FileNotFoundError(f"{path} is a file, not a GenXD checkpoint folder (a folder holding unet/, vae/ "
+                                     "and scheduler/)" + (f"; {hint}" if hint else ""))
         missing = [c for c in COMPONENTS if not (path / c).is_dir()]
         hint = checkpoint_hint(path)
         if len(missing) == len(COMPONENTS):
