@@ -159,3 +159,22 @@ def test_a_file_is_said_to_be_a_file(tmp_path):
     assert str(info.value) == (f"{photo} is a file, not a GenXD checkpoint folder (a folder holding unet/, vae/ and "
                                "scheduler/)")
 
+
+@pytest.mark.parametrize("inside, kind", [
+    ("unet/diffusion_pytorch_model.safetensors", "file"),
+    ("generation_config.json", "file"),
+    ("accelerate_state", "folder"),
+])
+def test_a_path_inside_a_checkpoint_names_the_checkpoint(tmp_path, inside, kind):
+    """A file of a checkpoint, or a folder of it that is not a component (a training checkpoint's
+    ``accelerate_state/``): the error named neither it nor the checkpoint it is in."""
+    checkpoint = _checkpoint(tmp_path / "run" / "checkpoints" / "checkpoint-0000010")
+    path = checkpoint / inside
+    if kind == "file":
+        path.write_bytes(b"x")
+    else:
+        path.mkdir()
+    with pytest.raises(FileNotFoundError) as info:
+        resolve_checkpoint(path)
+    assert str(info.value).startswith(f"{path} is a file, not" if kind == "file" else f"{path} is not a GenXD")
+    assert str(info.value).endswith(f"; it is inside the checkpoint folder {checkpoint}: pass that folder")

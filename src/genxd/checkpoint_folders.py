@@ -96,13 +96,22 @@ def checkpoints_inside(path: Path) -> list[Path]:
     return sorted(found)
 
 
+#: how many folders up a path inside a checkpoint is looked for it (``CKPT/unet/diffusion_pytorch_model.safetensors``)
+_LEVELS_UP = 3
+
+
 def checkpoint_hint(path: str | Path) -> str | None:
     """Where the checkpoint probably is, for a folder that is not one: a checkpoint's component (``.../unet``: use
-    the folder above it), a training run's folder (use ``RUN/checkpoints/latest``), or a folder holding checkpoint
-    folders (``downloads/genxd-model``: name them); else None."""
+    the folder above it), a folder or file inside a checkpoint (``CKPT/accelerate_state``,
+    ``CKPT/unet/diffusion_pytorch_model.safetensors``: use the checkpoint), a training run's folder (use
+    ``RUN/checkpoints/latest``), or a folder holding checkpoint folders (``downloads/genxd-model``: name them);
+    else None."""
     path = Path(path)
     if path.name in COMPONENTS and _is_checkpoint(path.parent):
         return f"it is the {path.name}/ folder of a checkpoint: pass the checkpoint folder {path.parent}"
+    inside = next((up for up in list(path.parents)[:_LEVELS_UP] if _is_checkpoint(up)), None)
+    if inside is not None:
+        return f"it is inside the checkpoint folder {inside}: pass that folder"
     runs = path / "checkpoints"
     if runs.is_dir() and any(_is_checkpoint(p) for p in runs.glob("checkpoint-*")):
         return f"it is a training run's folder: pass {runs / 'latest'} (its newest checkpoint) or one of {runs}/checkpoint-*"
