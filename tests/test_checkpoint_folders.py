@@ -178,3 +178,28 @@ def test_a_path_inside_a_checkpoint_names_the_checkpoint(tmp_path, inside, kind)
         resolve_checkpoint(path)
     assert str(info.value).startswith(f"{path} is a file, not" if kind == "file" else f"{path} is not a GenXD")
     assert str(info.value).endswith(f"; it is inside the checkpoint folder {checkpoint}: pass that folder")
+
+
+def _vae_checkpoint(folder):
+    (folder / "vae").mkdir(parents=True)
+    (folder / "training_state.json").write_text("{}")
+    return folder
+
+
+def test_a_vae_checkpoint_says_where_it_is_used(tmp_path):
+    """``--model`` of a ``genxd train-vae`` checkpoint or run: "it has no unet/ and no scheduler/", or "none of unet/,
+    vae/, scheduler/ is in it" for the run, and nothing on what to do with it."""
+    run = tmp_path / "small_vae"
+    checkpoint = _vae_checkpoint(run / "checkpoints" / "checkpoint-0000010")
+    use = "as model.vae.pretrained of a genxd train config (docs/training.md), whose checkpoints generate"
+    with pytest.raises(FileNotFoundError) as info:
+        resolve_checkpoint(checkpoint)
+    assert str(info.value) == (f"{checkpoint} is not a GenXD checkpoint folder: it has no unet/ and no scheduler/ (a "
+                               "checkpoint holds unet/, vae/ and scheduler/); it is a genxd train-vae checkpoint (a "
+                               f"VAE alone): use it {use}")
+    with pytest.raises(FileNotFoundError, match=re.escape(f"it is a genxd train-vae checkpoint (a VAE alone): use it")):
+        resolve_checkpoint(run / "checkpoints" / "latest")
+    with pytest.raises(FileNotFoundError) as info:
+        resolve_checkpoint(run)
+    assert str(info.value).endswith(f"; it is a genxd train-vae run's folder (its checkpoints hold a VAE alone): use "
+                                    f"{run / 'checkpoints' / 'latest'} {use}")

@@ -77,6 +77,11 @@ def _is_checkpoint(path: Path) -> bool:
     return all((path / c).is_dir() for c in COMPONENTS)
 
 
+def _is_vae_checkpoint(path: Path) -> bool:
+    """A checkpoint of ``genxd train-vae`` (``vae/`` and ``training_state.json``, no ``unet/``)."""
+    return (path / "vae").is_dir() and not (path / "unet").is_dir() and (path / "training_state.json").is_file()
+
+
 #: at most this many entries of a folder are looked at for checkpoints one level down (a folder of photos)
 MAX_LISTED = 1000
 
@@ -102,11 +107,20 @@ _LEVELS_UP = 3
 
 def checkpoint_hint(path: str | Path) -> str | None:
     """Where the checkpoint probably is, for a folder that is not one: a checkpoint's component (``.../unet``: use
-    the folder above it), a folder or file inside a checkpoint (``CKPT/accelerate_state``,
+    the folder above it), a ``genxd train-vae`` checkpoint or run (a VAE alone: where to use it), a folder or file
+    inside a checkpoint (``CKPT/accelerate_state``,
     ``CKPT/unet/diffusion_pytorch_model.safetensors``: use the checkpoint), a training run's folder (use
     ``RUN/checkpoints/latest``), or a folder holding checkpoint folders (``downloads/genxd-model``: name them);
     else None."""
     path = Path(path)
+    as_vae = "as model.vae.pretrained of a genxd train config (docs/training.md), whose checkpoints generate"
+    if _is_vae_checkpoint(path):
+        return f"it is a genxd train-vae checkpoint (a VAE alone): use it {as_vae}"
+    runs = path / "checkpoints"
+    found = list(runs.glob("checkpoint-*")) if runs.is_dir() else []
+    if any(map(_is_vae_checkpoint, found)) and not any(map(_is_checkpoint, found)):
+        return (f"it is a genxd train-vae run's folder (its checkpoints hold a VAE alone): use {runs / 'latest'} "
+                f"{as_vae}")
     if path.name in COMPONENTS and _is_checkpoint(path.parent):
         return f"it is the {path.name}/ folder of a checkpoint: pass the checkpoint folder {path.parent}"
     inside = next((up for up in list(path.parents)[:_LEVELS_UP] if _is_checkpoint(up)), None)
@@ -153,7 +167,7 @@ def resolve_checkpoint(name_or_path: str | Path) -> Path:
                                     + (f"; {hint}" if hint else ""))
         raise FileNotFoundError(f"{path} is not a GenXD checkpoint folder: it has no "
                                 f"{' and no '.join(m + '/' for m in missing)} (a checkpoint holds unet/, vae/ and "
-                                "scheduler/)")
+                                "scheduler/)" + (f"; {hint}" if hint else ""))
     name = str(name_or_path)
     if name.count("/") == 1 and not name.startswith((".", "/", "~")):
         return _cached_checkpoint(name)
