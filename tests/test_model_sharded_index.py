@@ -88,3 +88,13 @@ def test_generate_names_the_index_in_one_line_and_writes_nothing(folder, tmp_pat
 
 def test_a_consistent_sharded_folder_loads(folder):
     load_model(folder, device="cpu", dtype="fp32", progress=False)
+
+
+def test_a_missing_shard_is_named_as_such(folder):
+    """Was: "MODEL: cannot load the model from this folder (FileNotFoundError: MODEL/unet does not appear to have a
+    file named MODEL/unet/SHARD which is required according to the checkpoint index.)"."""
+    shard = folder / "unet" / sorted(set(_weight_map(folder).values()))[-1]
+    shard.unlink()
+    with pytest.raises(FileNotFoundError) as info:
+        load_model(folder, device="cpu", dtype="fp32")
+    assert str(info.value) == f"{shard}: no such file (a shard its index {INDEX} lists)"

@@ -92,6 +92,9 @@ def _weight_shapes(weights: Path, shards: Sequence[Path] | None) -> dict[str, tu
 
     index = is_weights_index(weights)
     files = (list(shards) if shards is not None else safetensors_shards(weights)) if index else [weights]
+    for file in files if index else []:
+        if not file.is_file():  # was the loader's "... does not appear to have a file named ..."
+            raise FileNotFoundError(f"{file}: no such file (a shard its index {weights.name} lists)")
     held = {}
     for file in files:
         try:
