@@ -152,6 +152,7 @@ def model_info(model: str | Path | None) -> ModelInfo:
     cfg_path = path / GENERATION_CONFIG
     cfg = _read_config(cfg_path) if cfg_path.is_file() else None
     if cfg is not None:
+        _warn_unknown_generation_keys(cfg_path, cfg)
         defaults.update({k: val for k, val in cfg.items() if k != "trained" and not k.startswith("_")})
         if not v.Float(0.0, lo_open=True, optional=True).accepts(depth := defaults.get("scene_depth")):
             raise ValueError(f"{cfg_path}: scene_depth must be a positive number, got {depth!r}")
@@ -179,6 +180,25 @@ def model_info(model: str | Path | None) -> ModelInfo:
     return ModelInfo(path=path, bundled=bundled, defaults=defaults, trained=trained, latent_multiple=latent_multiple,
                      unet_num_frames=unet_num_frames,
                      scene_depth_unstated=cfg is not None and "trained" in cfg and "scene_depth" not in cfg)
+
+
+#: (generation_config.json, its unknown keys) already warned about in this process
+_WARNED_GENERATION_KEYS: set[tuple[str, str]] = set()
+
+
+def _warn_unknown_generation_keys(cfg_path: Path, cfg: dict) -> None:
+    """One warning naming ``generation_config.json`` and the keys of it genxd never reads (a misspelt
+    ``guidance_scal``: the default was used in silence). A warning, not an error: ``genxd train`` carries a starting
+    model's keys into its checkpoints, and another tool's keys may be there."""
+    from .generation_settings import GENERATION_KEYS
+    from .utils.close_names import close_matches_note
+
+    unknown = [k for k in cfg if k not in GENERATION_KEYS and not str(k).startswith("_")]
+    key = (str(cfg_path.resolve()), repr(unknown))
+    if unknown and key not in _WARNED_GENERATION_KEYS:  # once a process: a job reads the configs more than once
+        _WARNED_GENERATION_KEYS.add(key)
+        v.warn(f"{cfg_path}: unknown key(s) {unknown}{close_matches_note(unknown, GENERATION_KEYS)} are not read "
+               f"(genxd reads {', '.join(GENERATION_KEYS)}, and notes named _...)")
 
 
 @dataclass
