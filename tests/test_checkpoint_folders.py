@@ -203,3 +203,19 @@ def test_a_vae_checkpoint_says_where_it_is_used(tmp_path):
         resolve_checkpoint(run)
     assert str(info.value).endswith(f"; it is a genxd train-vae run's folder (its checkpoints hold a VAE alone): use "
                                     f"{run / 'checkpoints' / 'latest'} {use}")
+
+
+def test_an_unfinished_checkpoint_is_refused_naming_a_complete_one(tmp_path):
+    """``.checkpoint-NNNNNNN.part`` (a save stopped by a kill) loaded, its generation_config.json perhaps not written
+    (then the released model's 256 px, 12 frames); and a folder holding one suggested it first."""
+    checkpoints = tmp_path / "run" / "checkpoints"
+    done = _checkpoint(checkpoints / "checkpoint-0000010")
+    unfinished = _checkpoint(checkpoints / ".checkpoint-0000020.part")
+    with pytest.raises(FileNotFoundError) as info:
+        resolve_checkpoint(unfinished)
+    assert str(info.value) == (f"{unfinished} is an unfinished checkpoint (genxd train renames it to checkpoint-0000020 "
+                               "once it is complete; a run that was stopped while saving leaves it); pass a complete "
+                               f"one: {done} (the newest)")
+    with pytest.raises(FileNotFoundError) as info:
+        resolve_checkpoint(checkpoints)
+    assert str(info.value).endswith(f"did you mean {done} (a checkpoint folder inside it)?")

@@ -5,6 +5,7 @@ Free of torch: the command line checks `--model` with it before importing the mo
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import overload
 
@@ -73,6 +74,10 @@ def resolve_latest(path: str | os.PathLike) -> Path:
     return path
 
 
+#: a checkpoint ``genxd train`` is writing, or stopped writing (renamed to ``checkpoint-NNNNNNN`` once complete)
+_UNFINISHED = re.compile(r"^\.checkpoint-\d+\.part$")
+
+
 def _is_checkpoint(path: Path) -> bool:
     return all((path / c).is_dir() for c in COMPONENTS)
 
@@ -94,7 +99,7 @@ def checkpoints_inside(path: Path) -> list[Path]:
             for i, entry in enumerate(entries):
                 if i >= MAX_LISTED:
                     break
-                if entry.is_dir() and _is_checkpoint(Path(entry.path)):
+                if entry.is_dir() and not _UNFINISHED.match(entry.name) and _is_checkpoint(Path(entry.path)):
                     found.append(Path(entry.path))
     except OSError:  # unreadable: no hint
         return []
@@ -154,6 +159,12 @@ def resolve_checkpoint(name_or_path: str | Path) -> Path:
     if reachable(path, "model folder"):
         if path.is_dir():
             _check_readable(path)
+        if _UNFINISHED.match(path.name):  # its generation_config.json may not be written: the released defaults
+            done = [p.name for p in sorted(path.parent.glob("checkpoint-*"), key=checkpoint_order) if p.is_dir()]
+            raise FileNotFoundError(f"{path} is an unfinished checkpoint (genxd train renames it to "
+                                    f"{path.name[1:-5]} once it is complete; a run that was stopped while saving "
+                                    "leaves it)" + (f"; pass a complete one: {path.parent / done[-1]} (the newest)"
+                                                    if done else ""))
         if _is_checkpoint(path):
             return path
         if not path.is_dir():  # was: "none of unet/, vae/, scheduler/ is in it", of a file
