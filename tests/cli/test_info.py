@@ -49,3 +49,24 @@ def test_version_prints_the_package_version_and_exits():
     # eager: it answers before a command is parsed, even a wrong one
     result = CliRunner().invoke(app, ["--version", "no-such-command"])
     assert result.exit_code == 0 and result.output.strip() == f"genxd {genxd.__version__}"
+
+
+def _damaged_bundled_model(tmp_path, monkeypatch, damage):
+    """A copy of the bundled model, damaged by ``damage(folder)``, in place of the installed one."""
+    import shutil
+
+    import genxd.checkpoints as checkpoints
+
+    folder = shutil.copytree(checkpoints.BUNDLED_MODEL_DIR, tmp_path / "genxd-small")
+    damage(folder)
+    monkeypatch.setattr(checkpoints, "BUNDLED_MODEL_DIR", folder)
+    return folder
+
+
+def test_a_damaged_model_config_is_not_blamed_on_generation_config(tmp_path, monkeypatch):
+    """It said "generation_config.json unreadable: .../unet/config.json: expected a JSON object"."""
+    folder = _damaged_bundled_model(tmp_path, monkeypatch, lambda f: (f / "unet" / "config.json").write_text("[1]"))
+    result = CliRunner().invoke(app, ["info"])
+    assert result.exit_code == 0, result.output
+    assert f"  config unreadable: {folder / 'unet' / 'config.json'}: expected a JSON object" in result.output.splitlines()
+    assert "generation_config.json unreadable" not in result.output

@@ -43,8 +43,8 @@ def bundled_model_lines() -> list[str]:
                      f"{g['num_inference_steps']} steps, guidance {g['guidance_scale']}, scene depth "
                      f"{'not given' if (depth := g.get('scene_depth')) is None else depth} "
                      f"(camera presets x {info.preset_scale:g})")
-    except (OSError, ValueError, KeyError) as exc:
-        lines.append(f"  generation_config.json unreadable: {exc}")
+    except (OSError, ValueError, KeyError) as exc:  # the message names the file (a model config, or the settings)
+        lines.append(f"  config unreadable: {exc}")
     return lines
 
 
