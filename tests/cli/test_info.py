@@ -70,3 +70,18 @@ def test_a_damaged_model_config_is_not_blamed_on_generation_config(tmp_path, mon
     assert result.exit_code == 0, result.output
     assert f"  config unreadable: {folder / 'unet' / 'config.json'}: expected a JSON object" in result.output.splitlines()
     assert "generation_config.json unreadable" not in result.output
+
+
+def test_a_bundled_model_missing_a_file_is_said_to_be_incomplete(tmp_path, monkeypatch):
+    """A bundled model without its UNet weights (a damaged installation) was reported with its size and defaults
+    only, as if it could generate."""
+    weights = "unet/diffusion_pytorch_model.safetensors"
+    folder = _damaged_bundled_model(tmp_path, monkeypatch, lambda f: (f / weights).unlink())
+    result = CliRunner().invoke(app, ["info"])
+    assert result.exit_code == 0, result.output
+    assert (f"  incomplete: {folder / weights}: no such file; generate without --model fails (reinstall genxd)"
+            in result.output.splitlines())
+
+
+def test_the_installed_bundled_model_is_complete():
+    assert "incomplete" not in CliRunner().invoke(app, ["info"]).output

@@ -45,7 +45,26 @@ def bundled_model_lines() -> list[str]:
                      f"(camera presets x {info.preset_scale:g})")
     except (OSError, ValueError, KeyError) as exc:  # the message names the file (a model config, or the settings)
         lines.append(f"  config unreadable: {exc}")
+    missing = _missing_model_files(folder)
+    if missing:
+        lines.append(f"  incomplete: {missing}; generate without --model fails (reinstall genxd)")
     return lines
+
+
+def _missing_model_files(folder: Path) -> str | None:
+    """What the model folder lacks of its components' config and weights files (their names only: nothing is read,
+    :func:`genxd.checkpoints.check_model_folder` takes seconds), None when all are there."""
+    from ..checkpoints import _COMPONENT_FILES, component_weights
+
+    for component, (config_name, weights_name) in _COMPONENT_FILES.items():
+        if not (folder / component / config_name).is_file():
+            return f"{folder / component / config_name}: no such file"
+        if weights_name is not None:
+            try:
+                component_weights(folder / component, allow_pickle=True)
+            except FileNotFoundError as exc:
+                return str(exc)
+    return None
 
 
 def register(app: typer.Typer) -> None:
