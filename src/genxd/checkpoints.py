@@ -389,14 +389,29 @@ def _check_latent_channels(unet_config: Path, vae_config: Path) -> None:
 
 
 def _check_scheduler(scheduler: Any, config_path: Path) -> None:
-    """The scheduler's config is only used when sampling starts: its noise levels tried now, on a copy."""
+    """The scheduler's config is only used when sampling starts: its noise levels tried now, on a copy. They must be
+    finite, above 0 but for the last one (0, or with ``final_sigmas_type: sigma_min`` Euler's training sigma_min,
+    which may be above the config's) and falling up to it: a negative ``sigma_min`` sampled (numpy's ComplexWarning,
+    then the log of a negative noise level), a ``sigma_min`` above ``sigma_max`` too."""
+    import warnings
+
     try:
         for steps in (3, 7):
             trial = copy.deepcopy(scheduler)
-            trial.set_timesteps(steps)
+            with warnings.catch_warnings():  # numpy's ComplexWarning of a negative sigma_min: refused below
+                warnings.simplefilter("ignore")
+                trial.set_timesteps(steps)
             sigmas = getattr(trial, "sigmas", None)
-            if sigmas is not None and not bool(torch.isfinite(torch.as_tensor(sigmas, dtype=torch.float64)).all()):
+            if sigmas is None:
+                continue
+            levels = torch.as_tensor(sigmas, dtype=torch.float64)
+            if not bool(torch.isfinite(levels).all()):
                 raise ValueError("its noise levels are not finite")
+            shown = ", ".join(f"{x:.4g}" for x in levels.tolist())
+            if bool((levels[:-1] <= 0).any()) or bool((levels < 0).any()):
+                raise ValueError(f"its noise levels are not all above 0: {shown}")
+            if bool((levels[1:-1] > levels[:-2]).any()):  # the last: 0, or Euler's "sigma_min" (its training one)
+                raise ValueError(f"its noise levels rise (sigma_min above sigma_max?): {shown}")
     except (MemoryError, KeyboardInterrupt):
         raise
     except Exception as exc:  # noqa: BLE001 - a damaged config fails in many ways; all say "damaged"
