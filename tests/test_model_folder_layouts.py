@@ -271,3 +271,25 @@ def test_with_a_weights_file_and_an_index_the_index_diffusers_loads_is_checked(f
     index.write_text(json.dumps(tree))
     with pytest.raises(ValueError, match=r"unet/diffusion_pytorch_model\.safetensors\.index\.json: holds no weight "):
         load_component(UNetMVTemporalConditionModel, unet, "a unet folder")
+
+
+@pytest.mark.parametrize("entry, link, says", [
+    ("unet/diffusion_pytorch_model.safetensors", False, "no such file (a folder, where the weights file should be)"),
+    # was: "(a link to MODEL/vae, which is not there: a download that stopped? ...)" of a folder that is there
+    ("unet/diffusion_pytorch_model.safetensors", True,
+     "no such file (a link to {target}, a folder, where the weights file should be)"),
+    ("vae/config.json", False, "no such file (a model folder's vae/ holds it and it is a folder)"),
+])
+def test_a_folder_where_a_file_should_be_is_said_to_be_one(folder, entry, link, says):
+    import os
+
+    path = folder / entry
+    path.unlink()
+    target = folder / "scheduler"
+    if link:
+        os.symlink(target, path)
+    else:
+        path.mkdir()
+    with pytest.raises(FileNotFoundError) as info:
+        load_model(folder, device="cpu", dtype="fp32")
+    assert str(info.value) == f"{path}: " + says.format(target=target)

@@ -300,7 +300,8 @@ def _check_component(folder: Path, config_name: str, weights_name: str | None, w
     the weights (:func:`component_weights`), None for a folder without them (``weights_name`` None)."""
     config_path = folder / config_name
     if not config_path.is_file():
-        raise FileNotFoundError(f"{config_path}: no such file ({what} holds it)")
+        instead = " and it is a folder" if config_path.is_dir() else ""  # was: "no such file" alone
+        raise FileNotFoundError(f"{config_path}: no such file ({what} holds it{instead})")
     config = _read_config(config_path)
     if model_cls is not None:
         check_config_class(config_path, config, model_cls)
@@ -324,6 +325,9 @@ _SHARD_NAME = re.compile(r"-\d{5}-of-\d{5}\.")
 def _why_no_weights(folder: Path, weights_name: str) -> str:
     """What the component ``folder`` holds in place of ``weights_name``, in parentheses ("" when nothing)."""
     weights = folder / weights_name
+    if weights.is_dir():  # was "no such file", and for a link to a folder "which is not there"
+        link = f"a link to {os.readlink(weights)}, " if weights.is_symlink() else ""
+        return f" ({link}a folder, where the weights file should be)"
     if weights.is_symlink():  # a Hugging Face cache snapshot links into blobs/, written as *.incomplete first
         return (f" (a link to {os.readlink(weights)}, which is not there: a download that stopped? download it "
                 "again)")
