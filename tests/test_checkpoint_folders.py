@@ -197,7 +197,7 @@ def test_a_vae_checkpoint_says_where_it_is_used(tmp_path):
     assert str(info.value) == (f"{checkpoint} is not a GenXD checkpoint folder: it has no unet/ and no scheduler/ (a "
                                "checkpoint holds unet/, vae/ and scheduler/); it is a genxd train-vae checkpoint (a "
                                f"VAE alone): use it {use}")
-    with pytest.raises(FileNotFoundError, match=re.escape(f"it is a genxd train-vae checkpoint (a VAE alone): use it")):
+    with pytest.raises(FileNotFoundError, match=re.escape("it is a genxd train-vae checkpoint (a VAE alone): use it")):
         resolve_checkpoint(run / "checkpoints" / "latest")
     with pytest.raises(FileNotFoundError) as info:
         resolve_checkpoint(run)

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from genxd.checkpoints import BUNDLED_MODEL_DIR, _check_latent_channels, default_model_path, load_model
+from genxd.checkpoints import BUNDLED_MODEL_DIR, default_model_path, load_model
+from genxd.component_fit import check_latent_channels
 
 pytestmark = pytest.mark.skipif(default_model_path() is None, reason="no bundled model in this installation")
 
@@ -68,7 +69,7 @@ def test_the_unet_takes_two_latents_rays_and_a_mask(tmp_path, unet, vae, says):
     (tmp_path / "unet.json").write_text(json.dumps(unet))
     (tmp_path / "vae.json").write_text(json.dumps(vae))
     if says is None:
-        _check_latent_channels(tmp_path / "unet.json", tmp_path / "vae.json")
+        check_latent_channels(tmp_path / "unet.json", tmp_path / "vae.json")
     else:
         with pytest.raises(ValueError, match=says):
-            _check_latent_channels(tmp_path / "unet.json", tmp_path / "vae.json")
+            check_latent_channels(tmp_path / "unet.json", tmp_path / "vae.json")

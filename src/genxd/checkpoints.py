@@ -23,12 +23,12 @@ import torch
 
 from . import validation as v
 from .checkpoint_folders import BUNDLED_MODEL_DIR  # defined there, free of torch
+from .component_fit import check_latent_channels, check_prediction_type, read_config as _read_config
 from .config_keys import check_config_class, check_config_keys, check_config_types
 from .config_weights import (check_config_fits_weights, check_weights_match, variant_index_names, variant_name,
                              weight_shapes)
 from .generation_settings import check_defaults as _check_defaults, generation_number as _number
 from .generation_settings import trained_ranges as _trained_ranges
-from .utils.json_files import read_json
 from .utils.library_logs import genxd_reports_float16_on_cpu, genxd_reports_missing_weights, library_bars
 from .validation import arg, check
 
@@ -121,14 +121,6 @@ class ModelInfo:
     @property
     def description(self) -> str:
         return "the bundled model" if self.bundled else "this model"
-
-
-def _read_config(path: Path) -> dict:
-    """A model config file as a dict; a ValueError naming it when it is not a readable JSON object."""
-    data = read_json(path, "a model config (JSON)")
-    if not isinstance(data, dict):
-        raise ValueError(f"{path}: expected a JSON object")
-    return data
 
 
 def model_info(model: str | Path | None) -> ModelInfo:
@@ -356,40 +348,8 @@ def check_model_folder(path: Path, allow_pickle: bool = False) -> None:
     for component, (config_name, weights_name) in _COMPONENT_FILES.items():
         _check_component(path / component, config_name, weights_name, f"a model folder's {component}/",
                          classes.get(component), allow_pickle)
-    _check_latent_channels(path / "unet" / "config.json", path / "vae" / "config.json")
-    _check_prediction_type(path / "scheduler" / "scheduler_config.json")
-
-
-def _check_prediction_type(scheduler_config: Path) -> None:
-    """A ValueError naming the scheduler config unless it predicts ``v_prediction``, as GenXD's UNet does (else
-    every generation failed, the input named and not the config)."""
-    config = _read_config(scheduler_config)
-    prediction = config.get("prediction_type", "epsilon")  # EulerDiscreteScheduler's default
-    if prediction != "v_prediction":
-        raise ValueError(f"{scheduler_config}: prediction_type = {prediction!r:.80}, but GenXD's UNet predicts "
-                         "'v_prediction'" + ("" if "prediction_type" in config else
-                                             " (the key is left out: EulerDiscreteScheduler's default 'epsilon')"))
-
-
-#: the UNet's input channels besides the two latents' (noisy, context): 6 of Plücker rays and the context mask
-_CONDITION_CHANNELS = 7
-
-
-def _check_latent_channels(unet_config: Path, vae_config: Path) -> None:
-    """A ValueError naming the config that does not fit when the UNet does not take and predict the VAE's latents:
-    ``out_channels`` = the VAE's ``latent_channels`` and ``in_channels`` = twice those plus
-    :data:`_CONDITION_CHANNELS` (:meth:`~genxd.pipelines.conditioning.GenXDConditions.unet_input`). Before, a VAE
-    of 8 latent channels beside the bundled UNet loaded, and the first generation ended in "The size of tensor a (4)
-    must match the size of tensor b (8)"."""
-    unet, vae = _read_config(unet_config), _read_config(vae_config)
-    latent = vae.get("latent_channels", 4)  # the classes' defaults where the key is left out
-    out, given = unet.get("out_channels", 4), unet.get("in_channels", 15)
-    if out != latent:
-        raise ValueError(f"{unet_config}: out_channels = {out}, but the VAE's latents have {latent} channels "
-                         f"(latent_channels of {vae_config}): a UNet and a VAE of different models")
-    if given != 2 * latent + _CONDITION_CHANNELS:
-        raise ValueError(f"{unet_config}: in_channels = {given}, but GenXD's UNet takes 2 x {latent} latent channels "
-                         f"(latent_channels of {vae_config}), 6 of rays and a mask: {2 * latent + _CONDITION_CHANNELS}")
+    check_latent_channels(path / "unet" / "config.json", path / "vae" / "config.json")
+    check_prediction_type(path / "scheduler" / "scheduler_config.json")
 
 
 def _check_scheduler(scheduler: Any, config_path: Path) -> None:

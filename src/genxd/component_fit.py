@@ -1,0 +1,51 @@
+"""How the components of a model folder fit each other, from their configs (nothing is built or loaded): the UNet takes
+and predicts the VAE's latents (:func:`check_latent_channels`), and the scheduler predicts what the UNet does
+(:func:`check_prediction_type`). Each a ValueError naming the config at fault."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .utils.json_files import read_json
+
+__all__ = ["check_latent_channels", "check_prediction_type"]
+
+
+def read_config(path: Path) -> dict:
+    """A model config file as a dict; a ValueError naming it when it is not a readable JSON object."""
+    data = read_json(path, "a model config (JSON)")
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: expected a JSON object")
+    return data
+
+
+def check_prediction_type(scheduler_config: Path) -> None:
+    """A ValueError naming the scheduler config unless it predicts ``v_prediction``, as GenXD's UNet does (else
+    every generation failed, the input named and not the config)."""
+    config = read_config(scheduler_config)
+    prediction = config.get("prediction_type", "epsilon")  # EulerDiscreteScheduler's default
+    if prediction != "v_prediction":
+        raise ValueError(f"{scheduler_config}: prediction_type = {prediction!r:.80}, but GenXD's UNet predicts "
+                         "'v_prediction'" + ("" if "prediction_type" in config else
+                                             " (the key is left out: EulerDiscreteScheduler's default 'epsilon')"))
+
+
+#: the UNet's input channels besides the two latents' (noisy, context): 6 of Plücker rays and the context mask
+_CONDITION_CHANNELS = 7
+
+
+def check_latent_channels(unet_config: Path, vae_config: Path) -> None:
+    """A ValueError naming the config that does not fit when the UNet does not take and predict the VAE's latents:
+    ``out_channels`` = the VAE's ``latent_channels`` and ``in_channels`` = twice those plus
+    :data:`_CONDITION_CHANNELS` (:meth:`~genxd.pipelines.conditioning.GenXDConditions.unet_input`). Before, a VAE
+    of 8 latent channels beside the bundled UNet loaded, and the first generation ended in "The size of tensor a (4)
+    must match the size of tensor b (8)"."""
+    unet, vae = read_config(unet_config), read_config(vae_config)
+    latent = vae.get("latent_channels", 4)  # the classes' defaults where the key is left out
+    out, given = unet.get("out_channels", 4), unet.get("in_channels", 15)
+    if out != latent:
+        raise ValueError(f"{unet_config}: out_channels = {out}, but the VAE's latents have {latent} channels "
+                         f"(latent_channels of {vae_config}): a UNet and a VAE of different models")
+    if given != 2 * latent + _CONDITION_CHANNELS:
+        raise ValueError(f"{unet_config}: in_channels = {given}, but GenXD's UNet takes 2 x {latent} latent channels "
+                         f"(latent_channels of {vae_config}), 6 of rays and a mask: {2 * latent + _CONDITION_CHANNELS}")
