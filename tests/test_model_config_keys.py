@@ -136,9 +136,11 @@ def test_a_config_of_another_class_is_named(folder, config, name, kind, cls):
     _set(folder / config, "_class_name", name)
     with pytest.raises(ValueError) as info:
         load_model(folder, device="cpu", dtype="fp32")
+    note = {"scheduler": " (genxd generate --scheduler picks other samplers)",
+            "UNetSpatioTemporalConditionModel": " (a Stable Video Diffusion model: genxd train's model.init=svd starts "
+                                                "a GenXD model from one, docs/training.md)"}
     assert str(info.value) == (f"{folder / config}: the config of another {kind} class ({name!r}); genxd reads "
-                               f"{Path(config).parent}/ as {cls}"
-                               + (" (genxd generate --scheduler picks other samplers)" if kind == "scheduler" else ""))
+                               f"{Path(config).parent}/ as {cls}" + note.get(kind, note.get(name, "")))
 
 
 def test_a_subclass_of_the_unet_and_a_config_naming_no_class_still_load(folder):

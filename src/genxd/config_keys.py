@@ -152,6 +152,12 @@ def check_config_class(config_path: Path, config: dict[str, Any], cls: type) -> 
     if not scheduler and not (isinstance(name, str) and hasattr(diffusers, name)):
         return
     kind = "scheduler" if scheduler else "network"
+    note = (" (genxd generate --scheduler picks other samplers)" if scheduler else
+            _OTHER_MODELS.get(name, "") if isinstance(name, str) else "")
     raise ValueError(f"{config_path}: the config of another {kind} class ({name!r:.80}); genxd reads "
-                     f"{config_path.parent.name}/ as {cls.__name__}"
-                     + (" (genxd generate --scheduler picks other samplers)" if scheduler else ""))
+                     f"{config_path.parent.name}/ as {cls.__name__}{note}")
+
+
+#: what a folder of another model's network is, where genxd can use it
+_OTHER_MODELS = {"UNetSpatioTemporalConditionModel": " (a Stable Video Diffusion model: genxd train's model.init=svd "
+                                                     "starts a GenXD model from one, docs/training.md)"}
