@@ -219,3 +219,14 @@ def test_an_unfinished_checkpoint_is_refused_naming_a_complete_one(tmp_path):
     with pytest.raises(FileNotFoundError) as info:
         resolve_checkpoint(checkpoints)
     assert str(info.value).endswith(f"did you mean {done} (a checkpoint folder inside it)?")
+
+
+def test_a_hugging_face_cache_folder_names_the_hub_id_and_its_snapshot(tmp_path):
+    """``--model ~/.cache/huggingface/hub/models--org--whole`` (where ``hf download org/whole`` put it) said only
+    that none of unet/, vae/, scheduler/ is in it."""
+    _cached_repo(tmp_path / "hub", "org/whole", {f"{c}/config.json": b"{}" for c in COMPONENTS})
+    root = tmp_path / "hub" / "models--org--whole"
+    with pytest.raises(FileNotFoundError) as info:
+        resolve_checkpoint(root)
+    assert str(info.value).endswith(f"; it is the Hugging Face cache's folder of org/whole: pass the hub id org/whole, "
+                                    f"or its snapshot {root / 'snapshots' / ('0' * 40)}")

@@ -112,7 +112,8 @@ _LEVELS_UP = 3
 
 def checkpoint_hint(path: str | Path) -> str | None:
     """Where the checkpoint probably is, for a folder that is not one: a checkpoint's component (``.../unet``: use
-    the folder above it), a ``genxd train-vae`` checkpoint or run (a VAE alone: where to use it), a folder or file
+    the folder above it), a Hugging Face cache folder (``hub/models--ORG--NAME``: the hub id), a ``genxd train-vae``
+    checkpoint or run (a VAE alone: where to use it), a folder or file
     inside a checkpoint (``CKPT/accelerate_state``,
     ``CKPT/unet/diffusion_pytorch_model.safetensors``: use the checkpoint), a training run's folder (use
     ``RUN/checkpoints/latest``), or a folder holding checkpoint folders (``downloads/genxd-model``: name them);
@@ -126,6 +127,11 @@ def checkpoint_hint(path: str | Path) -> str | None:
     if any(map(_is_vae_checkpoint, found)) and not any(map(_is_checkpoint, found)):
         return (f"it is a genxd train-vae run's folder (its checkpoints hold a VAE alone): use {runs / 'latest'} "
                 f"{as_vae}")
+    if path.name.startswith("models--") and (path / "snapshots").is_dir():  # hf download without --local-dir
+        repo_id = path.name[len("models--"):].replace("--", "/", 1)
+        snapshots = sorted(p for p in (path / "snapshots").iterdir() if _is_checkpoint(p))
+        where = f", or its snapshot {snapshots[-1]}" if snapshots else ""
+        return f"it is the Hugging Face cache's folder of {repo_id}: pass the hub id {repo_id}{where}"
     if path.name in COMPONENTS and _is_checkpoint(path.parent):
         return f"it is the {path.name}/ folder of a checkpoint: pass the checkpoint folder {path.parent}"
     inside = next((up for up in list(path.parents)[:_LEVELS_UP] if _is_checkpoint(up)), None)
