@@ -293,3 +293,29 @@ def test_a_folder_where_a_file_should_be_is_said_to_be_one(folder, entry, link, 
     with pytest.raises(FileNotFoundError) as info:
         load_model(folder, device="cpu", dtype="fp32")
     assert str(info.value) == f"{path}: " + says.format(target=target)
+
+
+class _RunsCode:
+    """Unpickled, it would run a command: torch's weights_only reading refuses it."""
+
+    def __reduce__(self):
+        import os
+
+        return (os.system, ("exit 3",))
+
+
+@pytest.mark.parametrize("write, says", [
+    (lambda path: torch.save({"conv_in.weight": _RunsCode()}, path), r"UnpicklingError: .*GLOBAL (posix|nt)\.system"),
+    (lambda path: path.write_bytes(b"not a pickle at all"), r"UnpicklingError: "),
+    (lambda path: (torch.save({"w": torch.zeros(4)}, path), path.write_bytes(path.read_bytes()[:200])),
+     r"RuntimeError: .*zip"),
+])
+def test_a_pickle_file_torch_does_not_read_as_tensors_names_the_file(folder, write, says):
+    """With allow_pickle, such a file was "MODEL: cannot load the model from this folder (OSError: Unable to load
+    weights from checkpoint file for '...bin' at '...bin'.)": the folder named, not the cause."""
+    weights = folder / "unet" / "diffusion_pytorch_model.bin"
+    (folder / "unet" / "diffusion_pytorch_model.safetensors").unlink()
+    write(weights)
+    with pytest.raises(ValueError, match=rf"^{re.escape(str(weights))}: not a pickle weights file genxd reads "
+                                         rf"\({says}.*\); pickle weights are read as tensors only"):
+        load_model(folder, device="cpu", dtype="fp32", allow_pickle=True)

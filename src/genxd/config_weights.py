@@ -83,11 +83,24 @@ def _file_shapes(file: Path) -> dict[str, tuple[int, ...]]:
     return {name: tuple(int(d) for d in t.shape) for name, t in state.items() if isinstance(t, torch.Tensor)}
 
 
+#: the lines of torch's refusal of a pickle file that say why (not its advice to load it with weights_only=False)
+_PICKLE_WHY = re.compile(r"unsupported|global|operand|load key|ran out|truncat|zip|magic", re.IGNORECASE)
+
+
+def _pickle_detail(exc: BaseException) -> str:
+    """What torch found in a pickle weights file it did not read (``Unsupported GLOBAL posix.system ...``), on one
+    line."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    why = [line for line in lines[1:] if _PICKLE_WHY.search(line) and not line.startswith(("Check the", "Please"))]
+    text = why[0] if why else (lines[0] if lines else "")
+    return f"{type(exc).__name__}: {text[:200]}" if text else type(exc).__name__
+
+
 def _weight_shapes(weights: Path, shards: Sequence[Path] | None) -> dict[str, tuple[int, ...]] | None:
     """Each weight's name and shape (of every shard a ``.index.json`` lists: ``shards`` when the caller has read
     them), read from the headers only (:func:`_file_shapes`): a ValueError naming a safetensors file whose header
-    cannot be read (a truncated download: the loader said "Unable to load weights from checkpoint file"), None
-    when a pickle file cannot be read (the loader then says what is wrong). An index that cannot be read is
+    cannot be read (a truncated download: the loader said "Unable to load weights from checkpoint file"), or a
+    pickle file torch does not read as tensors only (code in it, or damaged: the same words before). An index that cannot be read is
     :func:`safetensors_shards`' ValueError: the loader would parse it without a size limit."""
 
     index = is_weights_index(weights)
@@ -103,7 +116,11 @@ def _weight_shapes(weights: Path, shards: Sequence[Path] | None) -> dict[str, tu
             if file.name.endswith(".safetensors") and file.is_file():  # safetensors says what is wrong in its header
                 raise ValueError(f"{file}: not a readable safetensors file ({' '.join(str(exc).split())[:200]}): a "
                                  "download or copy that stopped? get it again") from None
-            return None  # a pickle file, or one gone meanwhile: left to the loader's own, named, refusal
+            if file.is_file():  # a pickle file the caller allowed
+                raise ValueError(f"{file}: not a pickle weights file genxd reads ({_pickle_detail(exc)}); pickle "
+                                 "weights are read as tensors only (weights_only: no code in them runs): convert "
+                                 "the file to safetensors where you trust it, or get it again") from None
+            return None  # gone meanwhile: left to the loader's own, named, refusal
     if index:
         _check_index_matches_shards(weights, held)
     return {name: shape for shapes in held.values() for name, shape in shapes.items()}
