@@ -319,3 +319,21 @@ def test_a_pickle_file_torch_does_not_read_as_tensors_names_the_file(folder, wri
     with pytest.raises(ValueError, match=rf"^{re.escape(str(weights))}: not a pickle weights file genxd reads "
                                          rf"\({says}.*\); pickle weights are read as tensors only"):
         load_model(folder, device="cpu", dtype="fp32", allow_pickle=True)
+
+
+@pytest.mark.parametrize("pickled", [False, True], ids=["safetensors", "pickle"])
+def test_weights_stored_as_integers_are_named(folder, pickled):
+    """An I32 ``conv_in.weight`` (values truncated to whole numbers) loaded, cast to float by diffusers in silence."""
+    from safetensors.torch import load_file, save_file
+
+    unet = folder / "unet"
+    state = load_file(unet / "diffusion_pytorch_model.safetensors")
+    state["conv_in.weight"] = state["conv_in.weight"].to(torch.int32)
+    (unet / "diffusion_pytorch_model.safetensors").unlink()
+    weights = unet / ("diffusion_pytorch_model.bin" if pickled else "diffusion_pytorch_model.safetensors")
+    torch.save(state, weights) if pickled else save_file(state, weights)
+    dtype = "torch.int32" if pickled else "I32"
+    with pytest.raises(ValueError) as info:
+        load_model(folder, device="cpu", dtype="fp32", allow_pickle=pickled)
+    assert str(info.value) == (f"{weights}: the weight conv_in.weight is stored as {dtype}, not as floating-point "
+                               "numbers: not a model's weights file, or a damaged one")

@@ -76,11 +76,31 @@ def _file_shapes(file: Path) -> dict[str, tuple[int, ...]]:
         from safetensors import safe_open
 
         with safe_open(str(file), "pt") as f:
-            return {name: tuple(int(d) for d in f.get_slice(name).get_shape()) for name in f.keys()}
+            slices = {name: f.get_slice(name) for name in f.keys()}
+            dtypes = {name: str(s.get_dtype()) for name, s in slices.items()}
+            _check_floating(file, {name: d for name, d in dtypes.items() if not d.startswith(("F", "BF"))})
+            return {name: tuple(int(d) for d in s.get_shape()) for name, s in slices.items()}
     import torch
 
     state = torch.load(file, map_location="meta", weights_only=True, mmap=zipfile.is_zipfile(file))
-    return {name: tuple(int(d) for d in t.shape) for name, t in state.items() if isinstance(t, torch.Tensor)}
+    tensors = {name: t for name, t in state.items() if isinstance(t, torch.Tensor)}
+    _check_floating(file, {name: str(t.dtype) for name, t in tensors.items() if not t.is_floating_point()})
+    return {name: tuple(int(d) for d in t.shape) for name, t in tensors.items()}
+
+
+class NotFloatingWeights(ValueError):
+    """A weights file holding a tensor that is not floating point (a UNet's or VAE's weights all are)."""
+
+
+def _check_floating(file: Path, others: dict[str, str]) -> None:
+    """:class:`NotFloatingWeights` naming ``file`` and the first of ``others`` (``{name: dtype}`` of its tensors that
+    are not floating point): diffusers cast ``I32`` weights to the model's dtype in silence (their values
+    truncated to whole numbers when they were written)."""
+    if others:
+        name, dtype = next(iter(others.items()))
+        more = f" (and {len(others) - 1} more)" if len(others) > 1 else ""
+        raise NotFloatingWeights(f"{file}: the weight {name} is stored as {dtype}{more}, not as floating-point "
+                                 "numbers: not a model's weights file, or a damaged one")
 
 
 #: the lines of torch's refusal of a pickle file that say why (not its advice to load it with weights_only=False)
@@ -112,6 +132,8 @@ def _weight_shapes(weights: Path, shards: Sequence[Path] | None) -> dict[str, tu
     for file in files:
         try:
             held[file] = _file_shapes(file)
+        except NotFloatingWeights:
+            raise
         except Exception as exc:  # noqa: BLE001 - a damaged file
             if file.name.endswith(".safetensors") and file.is_file():  # safetensors says what is wrong in its header
                 raise ValueError(f"{file}: not a readable safetensors file ({' '.join(str(exc).split())[:200]}): a "
