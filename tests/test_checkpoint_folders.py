@@ -230,3 +230,21 @@ def test_a_hugging_face_cache_folder_names_the_hub_id_and_its_snapshot(tmp_path)
         resolve_checkpoint(root)
     assert str(info.value).endswith(f"; it is the Hugging Face cache's folder of org/whole: pass the hub id org/whole, "
                                     f"or its snapshot {root / 'snapshots' / ('0' * 40)}")
+
+
+def test_a_component_that_is_a_file_or_a_link_to_nothing_is_said_to_be_one(tmp_path):
+    """``unet`` a file, or a link to a folder moved away: "it has no unet/" alone."""
+    import os
+
+    model = _checkpoint(tmp_path / "model")
+    (model / "unet").rmdir()
+    (model / "unet").write_text("")
+    with pytest.raises(FileNotFoundError) as info:
+        resolve_checkpoint(model)
+    assert str(info.value) == (f"{model} is not a GenXD checkpoint folder: it has no unet/ (unet is a file) (a "
+                               "checkpoint holds unet/, vae/ and scheduler/)")
+    (model / "unet").unlink()
+    os.symlink(tmp_path / "moved", model / "unet")
+    with pytest.raises(FileNotFoundError, match=re.escape(f"it has no unet/ (unet is a link to {tmp_path / 'moved'}, "
+                                                          "which is not there) (a checkpoint")):
+        resolve_checkpoint(model)

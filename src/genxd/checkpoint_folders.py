@@ -183,8 +183,8 @@ def resolve_checkpoint(name_or_path: str | Path) -> Path:
             raise FileNotFoundError(f"{path} is not a GenXD checkpoint folder: none of unet/, vae/, scheduler/ is in it"
                                     + (f"; {hint}" if hint else ""))
         raise FileNotFoundError(f"{path} is not a GenXD checkpoint folder: it has no "
-                                f"{' and no '.join(m + '/' for m in missing)} (a checkpoint holds unet/, vae/ and "
-                                "scheduler/)" + (f"; {hint}" if hint else ""))
+                                f"{' and no '.join(m + '/' + _what_is_there(path / m) for m in missing)} (a checkpoint "
+                                "holds unet/, vae/ and scheduler/)" + (f"; {hint}" if hint else ""))
     name = str(name_or_path)
     if name.count("/") == 1 and not name.startswith((".", "/", "~")):
         return _cached_checkpoint(name)
@@ -193,6 +193,16 @@ def resolve_checkpoint(name_or_path: str | Path) -> Path:
         f"genxd never downloads at run time). Put the checkpoint folder (unet/, vae/, scheduler/) "
         f"there, or download it with: {download_hint()}"
     )
+
+
+def _what_is_there(component: Path) -> str:
+    """What is at a missing component's place, in parentheses: a file, a link to nothing (a cache snapshot whose
+    download stopped, a folder moved away); "" for nothing."""
+    if component.is_symlink() and not component.exists():
+        return f" ({component.name} is a link to {os.readlink(component)}, which is not there)"
+    if component.exists():
+        return f" ({component.name} is a file)"
+    return ""
 
 
 def _check_readable(path: Path) -> None:
