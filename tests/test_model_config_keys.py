@@ -94,7 +94,7 @@ def _set(path: Path, key: str, value) -> None:
 
 
 @pytest.mark.parametrize("config, key, value, says", [
-    # was: a string is true: the UNet built with ray conditioning whatever the config said
+    # was: a string is true: recorded as true whatever the config said (the UNet keeps it, unused)
     ("unet/config.json", "ray_condition", "false", "ray_condition must be true or false, got 'false'"),
     ("unet/config.json", "num_frames", "8", "num_frames must be a whole number, got '8'"),  # was: loaded
     ("unet/config.json", "block_out_channels", "64", "block_out_channels must be a list of whole numbers, got '64'"),

@@ -5,12 +5,12 @@
 diffusers builds a UNet, VAE or scheduler from the config keys its ``__init__`` takes and ignores every other one
 after a log line ("The config attributes {...} were passed to ..., but are not expected and will be ignored"): a
 misspelt ``scaling_factr`` in a VAE config built the VAE with the default scaling factor (0.18215 for the bundled
-model's 0.639), and ``prediction_typ`` in a scheduler config sampled with the default ``epsilon``, in silence. Keys
+model's 0.639) in silence, and ``prediction_typ`` in a scheduler config left the default ``epsilon``. Keys
 diffusers drops without a word (those of a scheduler's compatible classes: Stable Video Diffusion's Euler config
 carries DDIM's ``clip_sample``) and private ``_`` keys stay accepted.
 
-diffusers passes the values on as they are: ``"ray_condition": "false"`` (a string, true) built the UNet with ray
-conditioning, ``"scaling_factor": "0.6"`` ended the first generation in a traceback and ``NaN`` made black frames.
+diffusers passes the values on as they are: ``"ray_condition": "false"`` (a string, so true) was recorded as true,
+``"scaling_factor": "0.6"`` ended the first generation in a traceback, and a ``NaN`` or 0 scaling factor loaded.
 A value is checked against the type the class's ``__init__`` declares for it (``bool``: a JSON boolean; ``int``: a
 whole number; ``float``: a finite number; ``str`` and ``Literal``: a string, one of the literal values; a
 ``Sequence`` / ``tuple``: a list of them; ``X | None``: also null); a key whose declared type is none of these
@@ -65,8 +65,9 @@ def check_config_keys(config_path: Path, config: dict[str, Any], cls: type) -> N
     unknown = [k for k in config if not str(k).startswith("_") and k not in taken and k not in dropped]
     if unknown:
         close = close_matches_note(unknown, sorted(taken))
+        keys = "" if close else f" (its keys: {', '.join(sorted(taken))})"
         raise ValueError(f"{config_path}: unknown key(s) {unknown}{close}; {cls.__name__} would be built without "
-                         f"{'it' if len(unknown) == 1 else 'them'}" + ("" if close else f" (its keys: {', '.join(sorted(taken))})"))
+                         f"{'it' if len(unknown) == 1 else 'them'}{keys}")
 
 
 #: a check of one JSON value, and the words for what it accepts
