@@ -92,3 +92,41 @@ def test_images_the_model_does_not_register_are_named(capture, tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error", GenXDWarning)
         convert_to_reconfusion(copy, tmp_path / "rf2", shots=(3,))  # every image registered: no warning
+
+
+@pytest.mark.parametrize("bad, shown", [(np.nan, "nan"), (np.inf, "inf"), (-2.0, "-2"), (0.0, "0")])
+@pytest.mark.parametrize("column", [-2, -1])
+def test_poses_bounds_with_a_near_or_far_bound_not_finite_and_positive_is_refused(capture, tmp_path, bad, shown,
+                                                                                 column):
+    """A NaN, infinite, zero or negative near/far bound was stored in silence, and only trajectory fit --dataset llff
+    refused the scene later ('the near/far bounds must be finite and > 0'), naming neither the file nor the view."""
+    import shutil
+
+    root, c2w = capture
+    copy = tmp_path / "scene"
+    shutil.copytree(root, copy, ignore=shutil.ignore_patterns("poses_bounds.npy"))
+    pb = llff_poses_bounds(c2w, W)
+    pb[4, column] = bad
+    np.save(copy / "poses_bounds.npy", pb)
+    result = CliRunner().invoke(app, ["fewshot-data", str(copy), "-o", str(tmp_path / "rf"), "--n-views", "3"])
+    assert result.exit_code != 0
+    which = "near" if column == -2 else "far"
+    assert (f"{copy / 'poses_bounds.npy'}: row 4 (IMG_004.png): its {which} bound is {shown}; the near/far bounds "
+            "must be finite and > 0 (distances along the view)") in result.output
+    assert not (tmp_path / "rf").exists()
+
+
+@pytest.mark.parametrize("dtype", ["<U3", "complex128"])
+def test_poses_bounds_of_other_than_real_numbers_is_refused(capture, tmp_path, dtype):
+    """Text was 'could not convert string to float', naming no file; complex numbers were stored, imaginary parts
+    dropped, with numpy's ComplexWarning."""
+    import shutil
+
+    root, _ = capture
+    copy = tmp_path / "scene"
+    shutil.copytree(root, copy, ignore=shutil.ignore_patterns("poses_bounds.npy"))
+    np.save(copy / "poses_bounds.npy", np.ones((N, 17), dtype=dtype))
+    result = CliRunner().invoke(app, ["fewshot-data", str(copy), "-o", str(tmp_path / "rf"), "--n-views", "3"])
+    assert result.exit_code != 0
+    assert f"{copy / 'poses_bounds.npy'}: expected [{N}, 17] real numbers, got {np.dtype(dtype)} values" in result.output
+    assert not (tmp_path / "rf").exists()

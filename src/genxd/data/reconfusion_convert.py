@@ -143,6 +143,19 @@ def _warn_other_reconstruction(path: Path, poses_bounds: np.ndarray, c2w: torch.
                       "trajectory fit --dataset llff, may not fit these cameras", GenXDWarning, stacklevel=3)
 
 
+def _check_near_far(path: Path, poses_bounds: np.ndarray, names: Sequence[str]) -> None:
+    """A ValueError naming the first row of LLFF's ``poses_bounds [N, 17]`` (rows in image-name order, as ``names``)
+    whose near or far bound (its last two columns) is not finite and > 0, the bounds ``genxd trajectory fit
+    --dataset llff`` needs (:func:`genxd.cameras.fit.fit_spiral_path`), before anything is written."""
+    near_far = np.asarray(poses_bounds[:, -2:], dtype=np.float64)
+    bad = np.argwhere(~(np.isfinite(near_far) & (near_far > 0)))
+    if len(bad):
+        row, column = (int(i) for i in bad[0])
+        raise ValueError(f"{path}: row {row} ({names[row]}): its {('near', 'far')[column]} bound is "
+                         f"{near_far[row, column]:.4g}; the near/far bounds must be finite and > 0 (distances along "
+                         "the view)")
+
+
 def _warn_unregistered(image_dir: Path, names: Sequence[str], registered: int) -> None:
     """A GenXDWarning naming the image files of ``image_dir`` (hidden ones aside) that the COLMAP model does not
     register: they are left out, and the splits count the registered views only (LLFF's loader refuses such a
@@ -226,6 +239,9 @@ def convert_to_reconfusion(source: str | os.PathLike, out_dir: str | os.PathLike
         if pb.ndim != 2 or pb.shape != (len(views), 17):
             raise ValueError(f"{bounds}: expected [{len(views)}, 17] (one row per view of the COLMAP model), "
                              f"got {list(pb.shape)}")
+        if pb.dtype.kind not in "iuf":
+            raise ValueError(f"{bounds}: expected [{len(views)}, 17] real numbers, got {pb.dtype} values")
+        _check_near_far(bounds, pb, views.names)
         _warn_other_reconstruction(bounds, pb, views.c2w)
         extras["poses_bounds"] = torch.from_numpy(np.ascontiguousarray(pb, dtype=np.float64))
     path = write_reconfusion_scene(out_dir, key, views.images, views.c2w, views.K, splits, extras=extras,
