@@ -28,6 +28,22 @@ def _find_colmap(folder: Path) -> Path | None:
     return None
 
 
+def _check_each_image_once(images: Sequence[Path], names: Sequence[str], listing: Path, entry: str | None) -> None:
+    """A ValueError naming ``listing`` and the first image (as ``names`` writes it) that two of its items list: the
+    same file, however written (``x.png``, ``./x.png``, ``x``). ``entry``: the items' word (``"frames"``: they are
+    numbered as listed), or None (a COLMAP model: they are named)."""
+    files = [image.resolve() for image in images]
+    first: dict[Path, int] = {}
+    for i, file in enumerate(files):
+        if first.setdefault(file, i) != i:
+            same = [k for k, other in enumerate(files) if other == file]
+            items = [str(k) for k in same] if entry else [names[k] for k in same]
+            shown = " and ".join(items) if len(same) == 2 else ", ".join(items)
+            raise ValueError(f"{listing}: {names[same[0]]} is listed as {len(same)} views "
+                             f"({f'{entry} {shown}' if entry else f'as {shown}'}): one image may not be two views of "
+                             "a scene (a training clip would show it twice)")
+
+
 @dataclass
 class _ViewScene:
     name: str
@@ -52,6 +68,7 @@ class MultiViewDataset(_ClipDataset):
     Views of a camera with lens distortion (a COLMAP ``SIMPLE_RADIAL`` / ``OPENCV`` / ... camera, a
     ``transforms.json`` with ``k1 k2 p1 p2`` or ``OPENCV_FISHEYE``) are undistorted as ``genxd reconstruct``
     undistorts them (COLMAP's undistorter; :func:`.clips.pinhole_views`); ``undistort=False`` ignores the distortion.
+    A scene listing one image file as two views (however its name is written) is refused, naming the file and image.
     """
 
     default_kind = "3d"
@@ -114,6 +131,7 @@ class MultiViewDataset(_ClipDataset):
             meta = read_json(json_path, f"a {TRANSFORMS_JSON}")  # read once: its size limit holds for what is parsed
             path = transforms_from_object(meta, json_path)
             images = [listed_image(folder, n, json_path) for n in (path.names or [])]
+            _check_each_image_once(images, [str(n) for n in path.names or []], json_path, "frames")
             K, lenses = path.K.float(), None
             from genxd.reconstruction.undistort import transforms_lens
 
@@ -133,6 +151,7 @@ class MultiViewDataset(_ClipDataset):
         # every registered image is there before training starts (it stopped at the first clip needing a missing one)
         listed = [path_inside(folder / "images", n, model_dir) for n in model.image_names]
         images = [require_file(f, f"image registered in {model_dir} not found") for f in listed]
+        _check_each_image_once(images, model.image_names, model_dir, None)
         points = model.points_xyz.float()
         if len(points) > max_points:
             points = points[torch.randperm(len(points), generator=torch.Generator().manual_seed(0))[:max_points]]
