@@ -183,18 +183,21 @@ def test_a_colmap_model_with_lens_distortion_converts_undistorted(tmp_path):
     assert np.array_equal(np.asarray(scene.extras["poses_bounds"]), bounds)
 
 
-def test_an_image_listed_twice_is_refused(synth_folder, tmp_path):
+@pytest.mark.parametrize("written", ["images/frame_00010.png", "./images/frame_00010.png", "images/frame_00010"])
+def test_an_image_listed_twice_is_refused(synth_folder, tmp_path, written):
     """A transforms.json listing one image twice (frame 9's entry copied over frame 8's) was converted with the image
     as two views: test view 8 was then the picture of training view 9 (no view may be both), and the test scored an
-    input. It is refused now, naming the image and the file, before anything is written."""
+    input. It is refused now, naming the image and the file, before anything is written; so is the image named
+    another way (./images/x.png, images/x), which was converted as two views until 2026-12-07."""
     import shutil
 
     source = tmp_path / "capture"
     shutil.copytree(synth_folder, source)
     meta = json.loads((source / "transforms.json").read_text())
-    meta["frames"][8] = dict(meta["frames"][9])
+    meta["frames"][8] = dict(meta["frames"][9], file_path=written)
     (source / "transforms.json").write_text(json.dumps(meta))
-    with pytest.raises(ValueError, match=r"capture: images/frame_00010\.png is listed as 2 views: one image may not "
-                                         r"be two views \(a training and a test view at once\)"):
+    with pytest.raises(ValueError, match=rf"capture: {re.escape(written)} is listed as "
+                                         r"2 views: one image may not be two views \(a training and a test view at "
+                                         r"once\)"):
         convert_to_reconfusion(source, tmp_path / "rf", shots=(9,))
     assert not (tmp_path / "rf").exists()

@@ -177,6 +177,19 @@ def _warn_unregistered(image_dir: Path, names: Sequence[str], registered: int) -
                       GenXDWarning, stacklevel=3)
 
 
+def _image_files(source: Path, kind: str, names: Sequence[str]) -> list[str]:
+    """The image file of each view name (as ``load_views`` read it: ``x.png``, ``./x.png`` and ``x`` are one file of a
+    transforms.json), to tell one image listed as two views; the names themselves for other kinds of source."""
+    from genxd.utils.paths import listed_image, path_inside
+
+    if kind == "transforms":
+        listing = source if source.is_file() else source / "transforms.json"
+        return [str(listed_image(listing.parent, name, listing).resolve()) for name in names]
+    if kind == "colmap":
+        return [str(path_inside(source / "images", name, source).resolve()) for name in names]
+    return list(names)
+
+
 def convert_to_reconfusion(source: str | os.PathLike, out_dir: str | os.PathLike, key: str | None = None, *,
                            shots: Sequence[int] = DEFAULT_SHOTS, hold: int | None = None,
                            split: str = "llff", resolution: int | None = None, overwrite: bool = False
@@ -213,9 +226,11 @@ def convert_to_reconfusion(source: str | os.PathLike, out_dir: str | os.PathLike
     if (out_dir / INDEX_FILE).is_file() and key in read_reconfusion_index(out_dir) and not overwrite:
         raise FileExistsError(f"{out_dir}: scene {key!r} already in {INDEX_FILE} ({overwrite_hint()})")
     views = load_views(source, resolution=resolution)
-    twice = next(((name, k) for name, k in Counter(views.names).items() if k > 1), None)
+    files = _image_files(source, kind, views.names)
+    twice = next(((file, k) for file, k in Counter(files).items() if k > 1), None)
     if twice is not None:  # its two views could be a training and a test view: the test scored an input
-        raise ValueError(f"{source}: {twice[0]} is listed as {twice[1]} views: one image may not be two views (a "
+        shown = views.names[files.index(twice[0])]
+        raise ValueError(f"{source}: {shown} is listed as {twice[1]} views: one image may not be two views (a "
                          "training and a test view at once)")
     if views.times is not None and bool((views.times != views.times[0]).any()):
         raise ValueError(f"{source}: the frames have different times (a 4D capture); few-shot 3D needs a static scene")
