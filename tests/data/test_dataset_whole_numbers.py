@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from genxd.data.datasets import MultiViewDataset, SyntheticDataset
+from genxd.data.datasets import CamVidDataset, MixtureDataset, MultiViewDataset, SyntheticDataset
 from genxd.data.photo_scenes import PhotoSceneDataset
 from genxd.data.synthetic import make_clip, write_clip
 
@@ -59,8 +59,6 @@ def test_a_whole_number_written_as_a_float_is_that_number(tmp_path):
 def test_camvid_search_and_cache_options_are_whole_numbers(tmp_path, option, value, words):
     """``max_depth: "3"`` was a TypeError ('>=' not supported between 'int' and 'str'), ``max_depth: -1`` "no CamVid
     samples found" under a folder full of them, ``cache_size: 1.5`` a cache of 1, in silence."""
-    from genxd.data.datasets import CamVidDataset
-
     with pytest.raises(ValueError, match=rf"^{re.escape(words)}$"):
         CamVidDataset(tmp_path, num_frames=4, height=16, **{option: value})
 
@@ -68,3 +66,23 @@ def test_camvid_search_and_cache_options_are_whole_numbers(tmp_path, option, val
 def test_multiview_max_points_is_a_whole_number(tmp_path):
     with pytest.raises(ValueError, match=r"^max_points must be a whole number, got '10'$"):
         MultiViewDataset(tmp_path, num_frames=4, height=16, max_points="10")
+
+
+@pytest.mark.parametrize("value", ["x", 1.5, True, None])
+@pytest.mark.parametrize("make", [
+    lambda root, seed: MultiViewDataset(root, num_frames=4, height=16, seed=seed),
+    lambda root, seed: SyntheticDataset(length=2, num_frames=2, height=16, seed=seed),
+    lambda root, seed: PhotoSceneDataset(length=2, num_frames=2, height=16, seed=seed),
+    lambda root, seed: CamVidDataset(root, num_frames=4, height=16, seed=seed),
+    lambda root, seed: MixtureDataset([SyntheticDataset(length=2, num_frames=2, height=16)], seed=seed),
+], ids=["multiview", "synthetic", "photo", "camvid", "mixture"])
+def test_a_seed_that_is_no_whole_number_is_named(tmp_path, make, value):
+    """``seed: "x"`` was int()'s "invalid literal for int() with base 10: 'x'" (None a TypeError), naming no option;
+    ``seed: 1.5`` (or true) was a seed of 1, in silence."""
+    with pytest.raises(ValueError, match=rf"^seed must be a whole number, got {re.escape(repr(value))}$"):
+        make(tmp_path, value)
+
+
+def test_a_whole_number_seed_is_taken(tmp_path):
+    assert SyntheticDataset(length=2, num_frames=2, height=16, seed=7.0).seed == 7
+    assert MixtureDataset([SyntheticDataset(length=2, num_frames=2, height=16)], seed=-3).seed == -3

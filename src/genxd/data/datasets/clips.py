@@ -470,7 +470,7 @@ class _ClipDataset(Dataset):
             raise ValueError(f"view_sampling must be 'clip' or 'random', got {view_sampling!r}")
         samples_per_scene = _whole_number(samples_per_scene, "samples_per_scene")
         self.clip_spacing, self.view_sampling = clip_spacing, view_sampling
-        self.samples_per_scene, self.seed = int(samples_per_scene), int(seed)
+        self.samples_per_scene, self.seed = int(samples_per_scene), _integral(seed, "seed")  # "x", 1.5: named
         self.cache_size = _integral(cache_size, "cache_size")  # 1.5 was a cache of 1
         self._cache: OrderedDict = OrderedDict()
         self._grids: Any = None  # undistortion grids (GridCache), made on the first view with a lens

@@ -13,7 +13,7 @@ from torch.utils.data import Dataset
 
 from ...utils.close_names import close_matches_note
 from .camvid import CamVidDataset
-from .clips import _rng
+from .clips import _integral, _rng
 from .multiview import MultiViewDataset
 from .reconfusion import ReconFusionDataset
 from .synthetic_clips import SyntheticDataset
@@ -45,7 +45,7 @@ class MixtureDataset(Dataset):
         self.length = int(length) if length is not None else int(sum(len(d) for d in datasets))  # type: ignore[arg-type,misc]  # torch's Dataset stub has no __len__
         if self.length < 1:
             raise ValueError(f"length must be >= 1, got {self.length}")
-        self.seed = int(seed)
+        self.seed = _integral(seed, "seed")  # "x" was int()'s words, 1.5 a seed of 1
 
     def __len__(self) -> int:
         return self.length

@@ -120,7 +120,7 @@ class SyntheticDataset(Dataset):
         """Keep the settings that every dataset rendered on the fly has (checked by :func:`_check_rendered`; the
         items, caches and pickling of this class read them), with an empty memory cache and no disk cache yet."""
         self.length, self.num_frames, self.height = int(length), int(num_frames), int(height)
-        self.kinds, self.seed = kinds, int(seed)
+        self.kinds, self.seed = kinds, _integral(seed, "seed")  # "x" was int()'s words, 1.5 a seed of 1
         self.focal_range = focal_range
         self.motion_source, self.motion_scale = motion_source, _real(motion_scale, "motion_scale", 0.0)
         self.camera_normalization = camera_normalization
