@@ -217,6 +217,45 @@ def test_a_failed_extract_leaves_nothing_behind(tmp_path):
     assert [p.relative_to(out).as_posix() for p in out.rglob("*")] == ["video0"]
 
 
+def _stored_zip(path: Path, names: list[str]) -> Path:
+    with zipfile.ZipFile(path, "w") as zf:
+        for name in names:
+            zf.writestr(name, name.encode())
+    return path
+
+
+@pytest.mark.parametrize("names, words", [
+    (["video0/0/cameras.bin", "0/cameras.bin"],
+     r"members 'video0/0/cameras\.bin' and '0/cameras\.bin' would both be written to .+/out/0/cameras\.bin "
+     r"\(strip_prefix 'video0/'\)"),
+    (["video0/0", "0/x"], r"member 'video0/0' would be written to .+/out/0, the folder of member '0/x'"),
+], ids=["two members to one path", "a member to the folder of another"])
+def test_members_that_strip_prefix_maps_to_one_path_are_refused_before_writing(tmp_path, names, words):
+    """Two members one path once ``strip_prefix`` is taken off (``video0/0/x`` and ``0/x``), or one the folder of
+    another: ``extract`` failed half-way ('No such file or directory: .../0/.cameras.bin.part -> .../0/cameras.bin',
+    'Is a directory'), one of them written and ``.part`` files left. Now a ValueError before anything is written."""
+    archive, out = SafeZip(_stored_zip(tmp_path / "batch_1.zip", names)), tmp_path / "out"
+    with pytest.raises(ValueError, match=rf"batch_1\.zip: {words}"):
+        archive.extract(archive.names(), out, strip_prefix="video0/")
+    assert not out.exists()
+
+
+def test_a_member_listed_twice_is_extracted_once(tmp_path):
+    """``extract(["v/a", "v/a"], ...)`` wrote it, then failed renaming its second copy ('No such file or directory')."""
+    archive, out = SafeZip(_stored_zip(tmp_path / "batch_1.zip", ["v/a"])), tmp_path / "out"
+    archive.extract(["v/a", "v/a"], out, strip_prefix="v/")
+    assert [p.relative_to(out).as_posix() for p in out.rglob("*")] == ["a"] and (out / "a").read_bytes() == b"v/a"
+
+
+def test_a_file_where_a_member_needs_a_folder_is_named_before_writing(tmp_path):
+    archive, out = SafeZip(_stored_zip(tmp_path / "batch_1.zip", ["v/a", "v/0/x"])), tmp_path / "out"
+    out.mkdir()
+    (out / "0").write_bytes(b"mine")
+    with pytest.raises(FileExistsError, match=r"/out/0 is a file, where member 'v/0/x' needs a folder"):
+        archive.extract(archive.names(), out, strip_prefix="v/")
+    assert sorted(p.name for p in out.iterdir()) == ["0"]
+
+
 def test_a_member_name_that_is_not_utf8_names_the_archive(tmp_path):
     """A member flagged as UTF-8 whose name is not (``b"\\xff.jpg"``) raised zipfile's bare UnicodeDecodeError
     ("'utf-8' codec can't decode byte 0xff ..."), naming neither the archive nor what is wrong with it."""

@@ -276,8 +276,10 @@ class SafeZip:
 
         Raises:
             FileExistsError: a file is already at a member's path (unless ``overwrite``; nothing is written then),
-                or a folder is (always).
-            ValueError: a member would be written outside ``destination``, or is corrupt (:meth:`read`).
+                or a folder is (always), or a file is where a member's folder would be.
+            ValueError: a member would be written outside ``destination``, two members to one path or one to the
+                folder of another (once ``strip_prefix`` is taken off), or a member is corrupt (:meth:`read`).
+        A name listed twice in ``names`` is written once.
         """
         made = _missing_folders(Path(destination).absolute())
         dest = Path(destination).resolve()
@@ -285,7 +287,8 @@ class SafeZip:
         targets: list[tuple[str, Path]] = []
         parts: list[Path] = []
         try:
-            for name in names:
+            member_of: dict[Path, str] = {}  # each target -> its member
+            for name in dict.fromkeys(names):  # a name listed twice is written once
                 rel = name[len(strip_prefix):] if strip_prefix and name.startswith(strip_prefix) else name
                 target = (dest / check_member_name(rel)).resolve()
                 if dest != target and dest not in target.parents:
@@ -293,7 +296,12 @@ class SafeZip:
                 if target.is_dir() or (target.exists() and not overwrite):
                     raise FileExistsError(f"{target} already exists (member {name!r}"
                                           f"{'' if target.is_dir() else '; pass overwrite=True to replace it'})")
+                first = member_of.setdefault(target, name)
+                if first != name:  # the second's rename failed after the first was written
+                    raise ValueError(f"{self.path}: members {first!r} and {name!r} would both be written to {target} "
+                                     f"(strip_prefix {strip_prefix!r})")
                 targets.append((name, target))
+            _check_target_folders(self.path, dest, member_of)
             for name, target in targets:
                 made += _missing_folders(target.parent)
                 target.parent.mkdir(parents=True, exist_ok=True)
@@ -316,6 +324,20 @@ class SafeZip:
         state["_handle"] = None
         state["_pid"] = None
         return state
+
+
+def _check_target_folders(archive: Path, dest: Path, member_of: dict[Path, str]) -> None:
+    """Refuse (before anything is written) a target that is the folder of another (``0`` and ``0/x`` once a prefix is
+    stripped: a ``.part`` file was left behind), and a file where a target's folder would be (a bare ``OSError``)."""
+    for target, name in member_of.items():
+        folder = target.parent
+        while folder != dest:
+            if folder in member_of:
+                raise ValueError(f"{archive}: member {member_of[folder]!r} would be written to {folder}, the folder of "
+                                 f"member {name!r}")
+            if folder.exists() and not folder.is_dir():
+                raise FileExistsError(f"{folder} is a file, where member {name!r} needs a folder")
+            folder = folder.parent
 
 
 def _missing_folders(folder: Path) -> list[Path]:
