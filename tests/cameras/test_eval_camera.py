@@ -230,3 +230,45 @@ def test_python_arguments_are_checked_first(tmp_path, kwargs, message):
     with pytest.raises(ValueError, match="^" + re.escape(message)):
         evaluate_camera_accuracy(tmp_path, progress=False, **kwargs)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_scene_whose_frames_and_cameras_differ_in_count_is_refused_before_any_sfm(tmp_path, monkeypatch):
+    """A frame missing (or extra) in one scene of a folder was found after its SfM, and after the SfM of every scene
+    before it (their minutes lost, nothing written); a scene SfM could not reconstruct was reported as that, the
+    missing frame unsaid. Now one line naming the scene and its camera file, before the first SfM."""
+    import genxd.cameras.from_video as from_video
+
+    def no_sfm(*args, **kwargs):
+        raise AssertionError("SfM ran although a scene's frames and cameras differ in count")
+
+    monkeypatch.setattr(from_video, "recover_clip_cameras", no_sfm)
+    _blank_scene(tmp_path / "root" / "a")
+    short = _blank_scene(tmp_path / "root" / "b")
+    (short / "frames" / "002.png").unlink()
+    res = runner.invoke(app, ["eval-camera", str(tmp_path / "root"), "-q"])
+    assert res.exit_code == 2 and res.stdout == ""
+    assert res.stderr.splitlines() == [f"genxd: error: {short}: 3 frames but 4 cameras in {short / 'cameras.json'}"]
+    assert not (tmp_path / "root" / EVAL_JSON).exists()
+    Image.fromarray(np.zeros((32, 32, 3), np.uint8)).save(short / "frames" / "002.png")
+    Image.fromarray(np.zeros((32, 32, 3), np.uint8)).save(short / "frames" / "004.png")
+    with pytest.raises(ValueError, match=r"/b: 5 frames but 4 cameras in .+/b/cameras\.json$"):
+        evaluate_camera_accuracy(tmp_path / "root", progress=False)
+    from genxd.cameras.evaluate import evaluate_scene
+
+    with pytest.raises(ValueError, match=r"/b: 5 frames but 4 cameras in .+/b/cameras\.json$"):
+        evaluate_scene(short)
+
+
+def test_a_scene_whose_camera_file_cannot_be_read_is_refused_before_any_sfm(tmp_path, monkeypatch):
+    import genxd.cameras.from_video as from_video
+
+    def no_sfm(*args, **kwargs):
+        raise AssertionError("SfM ran although a scene's camera file cannot be read")
+
+    monkeypatch.setattr(from_video, "recover_clip_cameras", no_sfm)
+    _blank_scene(tmp_path / "root" / "a")
+    bad = _blank_scene(tmp_path / "root" / "b")
+    (bad / "cameras.json").write_text((bad / "cameras.json").read_text().replace("1.0", "NaN", 1))
+    res = runner.invoke(app, ["eval-camera", str(tmp_path / "root"), "-q"])
+    assert res.exit_code == 2 and res.stdout == "" and len(res.stderr.splitlines()) == 1, res.output
+    assert res.stderr.startswith(f"genxd: error: {bad / 'cameras.json'}") and "finite" in res.stderr

@@ -83,6 +83,29 @@ def find_scenes(root: str | Path) -> list[Path]:
     return sorted(scenes)
 
 
+def _count_mismatch(scene: Path, frames: int, cameras: int, cam_file: Path) -> str:
+    return f"{scene}: {frames} frames but {cameras} cameras in {cam_file}"
+
+
+def _requested_cameras(scene: Path, cameras: str | Path | None) -> tuple[Path, Path, Any]:
+    """``(camera file, frames, requested CameraPath)`` of a scene, checked before SfM: a camera file that cannot be
+    read, or a frame count (a frame folder's image files, a video's decoded frames) other than its camera count, is
+    a ValueError naming the scene and the file (a frame missing or extra was found after the scene's SfM, and in a
+    folder of scenes after the SfM of those before it)."""
+    from ..curation.frames import count_frames
+    from .reader import perspective_only, read_camera_path
+
+    cam_file = Path(cameras) if cameras is not None else _cameras_of(scene)
+    frames = _frames_of(scene)
+    if cam_file is None or frames is None:
+        raise ValueError(f"{scene}: needs frames (frames/, images/ or video.mp4) and a camera file")
+    requested = perspective_only(read_camera_path(cam_file, dtype=torch.float64))
+    count = count_frames(frames, exact=True)  # None: a video that cannot be read (SfM says why)
+    if count is not None and count != len(requested):
+        raise ValueError(_count_mismatch(scene, count, len(requested), cam_file))
+    return cam_file, frames, requested
+
+
 def evaluate_scene(
     scene: str | Path,
     *,
@@ -107,15 +130,10 @@ def evaluate_scene(
     """
     from .accuracy import compare_paths
     from .from_video import ClipAdvice, recover_clip_cameras
-    from .reader import perspective_only, read_camera_path
 
     scene = Path(scene)
     started = time.perf_counter()
-    cam_file = Path(cameras) if cameras is not None else _cameras_of(scene)
-    frames = _frames_of(scene)
-    if cam_file is None or frames is None:
-        raise ValueError(f"{scene}: needs frames (frames/, images/ or video.mp4) and a camera file")
-    requested = perspective_only(read_camera_path(cam_file, dtype=torch.float64))
+    cam_file, frames, requested = _requested_cameras(scene, cameras)
     K = requested.K
     if known_focal and requested.intrinsics_known:  # a camera of another shape than the frames: as generate fits it
         from ..curation.frames import VideoReadError, read_frames
@@ -137,8 +155,8 @@ def evaluate_scene(
     except ValueError as exc:
         return {**result, "status": "failed", "reason": str(exc), "num_registered": 0,
                 "seconds": round(time.perf_counter() - started, 3)}
-    if cams.num_clip_frames != len(requested):
-        raise ValueError(f"{scene}: {cams.num_clip_frames} frames but {len(requested)} cameras in {cam_file}")
+    if cams.num_clip_frames != len(requested):  # a video whose frames could not be counted before
+        raise ValueError(_count_mismatch(scene, cams.num_clip_frames, len(requested), cam_file))
     idx = cams.frame_indices
     result.update({"method": cams.method, "num_registered": len(idx), "registered": idx,
                    "sfm": {k: v for k, v in cams.report.items() if k not in ("source",)}})
@@ -259,6 +277,8 @@ def evaluate_camera_accuracy(
     if not overwrite and (error := existing_files_error(targets)) is not None:
         raise error
     check_writable_dir(out_dir, "output folder")
+    for s in scenes:  # every scene's cameras and frame count, before the first SfM
+        _requested_cameras(s, cameras)
     results = []
     # off when stderr is not a terminal; closed (erased) before an error is printed
     with progress_bar(total=len(scenes), desc="eval-camera", unit="scene", disable=not progress, leave=False,
