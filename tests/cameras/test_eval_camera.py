@@ -272,3 +272,15 @@ def test_a_scene_whose_camera_file_cannot_be_read_is_refused_before_any_sfm(tmp_
     res = runner.invoke(app, ["eval-camera", str(tmp_path / "root"), "-q"])
     assert res.exit_code == 2 and res.stdout == "" and len(res.stderr.splitlines()) == 1, res.output
     assert res.stderr.startswith(f"genxd: error: {bad / 'cameras.json'}") and "finite" in res.stderr
+
+
+def test_an_output_folder_that_is_a_scenes_frame_folder_is_refused(tmp_path):
+    """-o SCENE/frames wrote camera_errors.png among the frames: the next run (--overwrite) read it as a 5th frame of
+    another size and reported the scene as one SfM could not reconstruct."""
+    scene = _blank_scene(tmp_path / "scene")
+    res = runner.invoke(app, ["eval-camera", str(scene), "-o", str(scene / "frames")])
+    assert res.exit_code == 2 and res.stdout == "", res.output
+    assert res.stderr.splitlines() == [f"genxd: error: {scene / 'frames'} is the frame folder of scene {scene}: "
+                                       f"{EVAL_PNG} written there would be read as one of its frames; choose another "
+                                       "output folder"]
+    assert sorted(p.name for p in (scene / "frames").iterdir()) == [f"{i:03d}.png" for i in range(4)]

@@ -278,7 +278,10 @@ def evaluate_camera_accuracy(
         raise error
     check_writable_dir(out_dir, "output folder")
     for s in scenes:  # every scene's cameras and frame count, before the first SfM
-        _requested_cameras(s, cameras)
+        _, frames, _ = _requested_cameras(s, cameras)
+        if plot and frames.is_dir() and frames.resolve() == out_dir.resolve():
+            raise ValueError(f"{out_dir} is the frame folder of scene {s}: {EVAL_PNG} written there would be read as "
+                             "one of its frames; choose another output folder")
     results = []
     # off when stderr is not a terminal; closed (erased) before an error is printed
     with progress_bar(total=len(scenes), desc="eval-camera", unit="scene", disable=not progress, leave=False,
