@@ -284,3 +284,17 @@ def test_an_output_folder_that_is_a_scenes_frame_folder_is_refused(tmp_path):
                                        f"{EVAL_PNG} written there would be read as one of its frames; choose another "
                                        "output folder"]
     assert sorted(p.name for p in (scene / "frames").iterdir()) == [f"{i:03d}.png" for i in range(4)]
+
+
+def test_a_folder_of_frames_alone_is_a_scene_with_the_cameras_given(tmp_path):
+    """Another tool's output (frames/ without a camera file) with --cameras was refused: 'no scene folder with
+    frames ... and a camera file', though --cameras is the camera file (docs/camera_paths_from_video.md)."""
+    scene = _blank_scene(tmp_path / "other_tool")
+    (scene / "cameras.json").rename(tmp_path / "requested.json")
+    res = runner.invoke(app, ["eval-camera", str(scene), "--cameras", str(tmp_path / "requested.json"), "-o",
+                              str(tmp_path / "report"), "-q"])
+    assert res.exit_code == 1, res.output  # the blank scene cannot be reconstructed; the report is written
+    report = json.loads((tmp_path / "report" / EVAL_JSON).read_text())
+    assert [(s["scene"], s["cameras"]) for s in report["scenes"]] == [(str(scene), str(tmp_path / "requested.json"))]
+    res = runner.invoke(app, ["eval-camera", str(scene), "-o", str(tmp_path / "report2")])
+    assert res.exit_code == 2 and "no scene folder with frames" in res.output  # without --cameras: as before

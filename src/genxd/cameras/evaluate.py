@@ -247,7 +247,7 @@ def evaluate_camera_accuracy(
 
     Writes ``camera_eval.json`` (per scene and mean) and ``camera_errors.png`` (per-frame curves) into
     ``out`` (default: ``root``), each atomically. ``cameras`` overrides the requested camera file (one scene
-    only). Existing outputs are refused (FileExistsError) before any SfM unless ``overwrite``.
+    only: ``root`` with frames, a camera file of its own or not). Existing outputs are refused (FileExistsError) before any SfM unless ``overwrite``.
     Returns the report dict (``scenes``: per-scene results, ``summary``: means).
     """
     from ..output_folders import existing_files_error
@@ -266,7 +266,10 @@ def evaluate_camera_accuracy(
     for name, value in (("known_focal", known_focal), ("mask", mask), ("progress", progress), ("plot", plot),
                         ("overwrite", overwrite)):
         v.check(value, v.Flag(), name)
-    scenes = find_scenes(root)
+    if cameras is not None and Path(root).is_dir() and _frames_of(Path(root)) is not None:
+        scenes = [Path(root)]  # its frames, and the cameras given: no camera file of its own needed
+    else:
+        scenes = find_scenes(root)
     if cameras is not None and len(scenes) != 1:
         raise ValueError(f"{arg('cameras')} names one camera file but {root} holds {len(scenes)} scenes")
     out_dir = Path(out) if out is not None else Path(root)
