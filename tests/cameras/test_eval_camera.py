@@ -298,3 +298,22 @@ def test_a_folder_of_frames_alone_is_a_scene_with_the_cameras_given(tmp_path):
     assert [(s["scene"], s["cameras"]) for s in report["scenes"]] == [(str(scene), str(tmp_path / "requested.json"))]
     res = runner.invoke(app, ["eval-camera", str(scene), "-o", str(tmp_path / "report2")])
     assert res.exit_code == 2 and "no scene folder with frames" in res.output  # without --cameras: as before
+
+
+def test_scenes_of_one_name_in_other_runs_are_each_a_line_of_the_plot(monkeypatch):
+    """outputs/run1/scene_a and outputs/run2/scene_a were both labelled scene_a: the second's line replaced the
+    first's in camera_errors.png, in silence."""
+    import genxd.utils.plot as plot
+    from genxd.cameras.evaluate import draw_error_curves
+
+    drawn = []
+    monkeypatch.setattr(plot, "line_chart", lambda panels, title="": drawn.append(panels))
+
+    def result(scene: str) -> dict:
+        return {"scene": scene, "status": "ok", "registered": [0, 1],
+                "errors": {"rot_err_deg": [0.0, 1.0], "centre_err": [0.0, 0.5]}}
+
+    draw_error_curves([result("/o/run1/scene_a"), result("/o/run2/scene_a"), result("/o/run2/scene_b")])
+    assert [list(panel["series"]) for panel in drawn[0]] == [["run1/scene_a", "run2/scene_a", "run2/scene_b"]] * 2
+    draw_error_curves([result("/o/run1/scene_a"), result("/o/run2/scene_b")])
+    assert [list(panel["series"]) for panel in drawn[1]] == [["scene_a", "scene_b"]] * 2  # distinct: names alone

@@ -194,14 +194,25 @@ def summarise(results: Sequence[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
+def _scene_labels(scenes: Sequence[str]) -> list[str]:
+    """The scenes' folder names, or, where two share one (``run1/scene_a``, ``run2/scene_a``: one line of the plot
+    replaced the other), their paths from the folder above them all."""
+    import os
+
+    names = [Path(s).name for s in scenes]
+    if len(set(names)) == len(names):
+        return names
+    common = os.path.commonpath([str(Path(s).absolute()) for s in scenes])
+    return [Path(os.path.relpath(Path(s).absolute(), common)).as_posix() for s in scenes]
+
+
 def draw_error_curves(results: Sequence[dict[str, Any]], title: str = "", max_lines: int = 7):
     """Per-frame rotation error (degrees) and anchored centre error of each scene, as a PIL image."""
     from ..utils.plot import line_chart
 
     ok = [r for r in results if r["status"] == "ok"]
     rot, cen = {}, {}
-    for r in ok[:max_lines]:
-        label = Path(r["scene"]).name
+    for r, label in zip(ok[:max_lines], _scene_labels([r["scene"] for r in ok[:max_lines]])):
         idx = r["registered"]
         rot[label] = (idx, r["errors"]["rot_err_deg"])
         if r["errors"]["centre_err"] is not None:
