@@ -103,7 +103,43 @@ def _requested_cameras(scene: Path, cameras: str | Path | None) -> tuple[Path, P
     count = count_frames(frames, exact=True)  # None: a video that cannot be read (SfM says why)
     if count is not None and count != len(requested):
         raise ValueError(_count_mismatch(scene, count, len(requested), cam_file))
+    order = _listed_order(frames, cam_file, requested.names)
+    if order is not None:  # a transforms.json listing the frames in another order than their names
+        import copy
+
+        requested = copy.copy(requested)
+        requested.c2w, requested.K = requested.c2w[order], requested.K[order]
+        requested.names = [requested.names[i] for i in order]  # type: ignore[index]  # names: not None (order)
+        requested.times = requested.times[order] if requested.times is not None else None
     return cam_file, frames, requested
+
+
+def _listed_order(frames: Path, cam_file: Path, names: Sequence[str] | None) -> list[int] | None:
+    """The camera of each frame, in frame order, when the camera file names the frame folder's images (a
+    ``transforms.json``'s ``file_path``) in another order than theirs (by name, numbers as numbers: as SfM reads
+    them); None otherwise: the cameras are the frames' in their order (they were paired by position always, so a
+    listing in another order, such as colmap2nerf's in COLMAP's image order, was scored against other frames'
+    cameras)."""
+    from ..curation.frames import _frame_files  # the order read_frames reads a frame folder in
+    from ..utils.paths import find_listed_image, path_inside
+
+    if names is None or not frames.is_dir():
+        return None
+    listed = []
+    for name in names:
+        try:
+            found = find_listed_image(path_inside(cam_file.parent, name, cam_file))
+        except ValueError:  # not a path inside the camera file's folder: a name only
+            return None
+        if found is None:
+            return None
+        listed.append(found.resolve())
+    camera_of = {file: i for i, file in enumerate(listed)}
+    files = [file.resolve() for file in _frame_files(frames)]
+    if len(camera_of) != len(listed) or set(camera_of) != set(files):
+        return None  # an image listed twice, or images of another folder: by position, as before
+    order = [camera_of[file] for file in files]
+    return None if order == list(range(len(order))) else order
 
 
 def evaluate_scene(
