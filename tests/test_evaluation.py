@@ -226,3 +226,14 @@ def test_eval_default_device_loads_in_the_dtype_of_auto(monkeypatch, function):
             run(device=device, num_scenes=1, progress=False)
     chosen = {d: pick_dtype(dt, pick_device(d)) for d, dt in asked.items()}
     assert chosen == {None: torch.bfloat16, "auto": torch.bfloat16, "cpu": torch.float32}, chosen
+
+
+def test_a_mode_given_twice_runs_once(monkeypatch):
+    """genxd eval --modes camera-3d,camera-3d ran the camera evaluation twice (minutes of generation and SfM), for
+    the same figures."""
+    import genxd.evaluation as evaluation
+
+    runs = []
+    monkeypatch.setattr(evaluation, "camera_accuracy", lambda *args, **kwargs: runs.append(args[1]) or {})
+    evaluation.evaluate(None, num_scenes=1, steps=1, device="cpu", progress=False, modes="camera-3d,camera-3d")
+    assert runs == ["camera-3d"]

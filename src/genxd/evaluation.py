@@ -251,6 +251,7 @@ def evaluate(model: str | Path | None = None, num_scenes: int = 50, steps: int |
     bad = [m for m in modes if m not in EVAL_MODES]
     if bad:
         raise ValueError(f"unknown evaluation mode(s) {bad}; choose from {', '.join(EVAL_MODES)}")
+    modes = tuple(dict.fromkeys(modes))  # a mode given twice ran twice (minutes), its figures the same
     # the counts before the model loads ("num_scenes=0" failed after it, as "length must be >= 1")
     num_scenes = v.check(num_scenes, js.EVAL_SCENES, "num_scenes")
     steps = v.check(steps, v.STEPS, "steps")
