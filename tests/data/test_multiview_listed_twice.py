@@ -1,7 +1,7 @@
 """A multi-view scene whose transforms.json (or COLMAP model) lists one image as two views (a frame's entry copied
-over another's, a name written two ways) was read with the image twice, in silence: a training clip showed one picture as two views,
-with two cameras. It is refused now, naming the file and the image, as ``genxd fewshot-data`` refuses such a
-capture."""
+over another's, a name written two ways) was read with the image twice, in silence: a training clip showed one
+picture as two views, with two cameras. It is refused now, naming the file and the image, as ``genxd fewshot-data``
+refuses such a capture."""
 
 from __future__ import annotations
 

@@ -128,7 +128,8 @@ def test_poses_bounds_of_other_than_real_numbers_is_refused(capture, tmp_path, d
     np.save(copy / "poses_bounds.npy", np.ones((N, 17), dtype=dtype))
     result = CliRunner().invoke(app, ["fewshot-data", str(copy), "-o", str(tmp_path / "rf"), "--n-views", "3"])
     assert result.exit_code != 0
-    assert f"{copy / 'poses_bounds.npy'}: expected [{N}, 17] real numbers, got {np.dtype(dtype)} values" in result.output
+    assert (f"{copy / 'poses_bounds.npy'}: expected [{N}, 17] real numbers, got {np.dtype(dtype)} values"
+            in result.output)
     assert not (tmp_path / "rf").exists()
 
 
@@ -144,6 +145,7 @@ def test_an_image_the_model_registers_under_two_names_is_refused(capture, tmp_pa
     names = [f"IMG_{i:03d}.png" for i in range(N)]
     names[5] = "./IMG_001.png"
     write_colmap_model(copy / "sparse" / "0", c2w, intrinsics_from_focal(1.0), H, W, names)
-    with pytest.raises(ValueError, match=r"scene: \./IMG_001\.png is listed as 2 views: one image may not be two views"):
+    with pytest.raises(ValueError, match=r"scene: \./IMG_001\.png is listed as 2 views: one image may not be two "
+                                         r"views"):
         convert_to_reconfusion(copy, tmp_path / "rf", shots=(3,))
     assert not (tmp_path / "rf").exists()

@@ -294,7 +294,8 @@ def evaluate_camera_accuracy(
 
     Writes ``camera_eval.json`` (per scene and mean) and ``camera_errors.png`` (per-frame curves) into
     ``out`` (default: ``root``), each atomically. ``cameras`` overrides the requested camera file (one scene
-    only: ``root`` with frames, a camera file of its own or not). Existing outputs are refused (FileExistsError) before any SfM unless ``overwrite``.
+    only: ``root`` with frames, a camera file of its own or not). Existing outputs are refused (FileExistsError)
+    before any SfM unless ``overwrite``.
     Returns the report dict (``scenes``: per-scene results, ``summary``: means).
     """
     from ..output_folders import existing_files_error
