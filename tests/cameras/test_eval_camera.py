@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,7 @@ from typer.testing import CliRunner
 from genxd.cameras import save_camera_json
 from genxd.cameras.evaluate import EVAL_JSON, EVAL_PNG, evaluate_camera_accuracy, find_scenes
 from genxd.cli import app
+from genxd.validation import GenXDWarning
 
 runner = CliRunner()
 TURN_DEG = 6.0
@@ -338,3 +340,22 @@ def test_a_transforms_json_listing_the_frames_out_of_order_pairs_each_camera_wit
     result = evaluate_scene(scene, num_threads=1)
     assert result["status"] == "ok" and result["num_registered"] == 8, result
     assert result["errors"]["mean_rot_err_deg"] < 0.8 and result["errors"]["centre_err_rel"] < 0.04, result["errors"]
+
+
+def test_a_folder_with_cameras_but_no_frames_is_named_in_a_warning(tmp_path, monkeypatch):
+    """A scene whose frames are missing (a generation stopped before writing them, frames under another folder name)
+    was left out of a folder's evaluation in silence: the summary counted one scene fewer."""
+    import genxd.cameras.from_video as from_video
+
+    _blank_scene(tmp_path / "root" / "a")
+    stopped = _blank_scene(tmp_path / "root" / "b")
+    (stopped / "frames").rename(stopped / "renders")
+    with pytest.warns(GenXDWarning, match=rf"^1 folder with a camera file but no frames \(frames/, images/, rgb/ or "
+                                          rf"video\.mp4\) left out: {re.escape(str(stopped))}$"):
+        assert find_scenes(tmp_path / "root") == [tmp_path / "root" / "a"]
+    monkeypatch.setattr(from_video, "recover_clip_cameras", lambda *a, **k: (_ for _ in ()).throw(ValueError("x")))
+    res = runner.invoke(app, ["eval-camera", str(tmp_path / "root")])  # -q says errors only
+    assert "genxd: warning: 1 folder with a camera file but no frames" in res.stderr, res.output
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        find_scenes(tmp_path / "root" / "a")  # a scene alone: nothing to say

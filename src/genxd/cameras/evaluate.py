@@ -55,7 +55,8 @@ def _cameras_of(folder: Path) -> Path | None:
 def find_scenes(root: str | Path) -> list[Path]:
     """Scene folders under ``root``: ``root`` itself when it holds frames and a camera file, else every folder
     below it that does, at any depth (sorted; a scene's own sub-folders, hidden folders and links to folders
-    are not searched). Raises ValueError when there are none."""
+    are not searched). Raises ValueError when there are none; folders with a camera file but no frames are named in
+    a warning (left out)."""
     import os
 
     root = Path(root)
@@ -65,7 +66,7 @@ def find_scenes(root: str | Path) -> list[Path]:
         raise ValueError(f"{root}: not a folder (expected a generated scene folder or a folder of them)")
     if _frames_of(root) is not None and _cameras_of(root) is not None:
         return [root]
-    scenes = []
+    scenes, frameless = [], []
     for here, dirs, _ in os.walk(root):
         keep = []
         for name in sorted(dirs):
@@ -76,10 +77,18 @@ def find_scenes(root: str | Path) -> list[Path]:
                 scenes.append(sub)
             else:
                 keep.append(name)
+                if _cameras_of(sub) is not None:
+                    frameless.append(sub)
         dirs[:] = keep  # descend only into folders that are not scenes
     if not scenes:
         raise ValueError(f"{root}: no scene folder with frames (frames/, images/ or video.mp4) and a camera file "
                          "(cameras.json or transforms.json)")
+    if frameless:  # left out in silence before: a generation stopped before its frames, frames under another name
+        from ..validation import warn
+
+        shown = ", ".join(str(p) for p in frameless[:3]) + (", ..." if len(frameless) > 3 else "")
+        warn(f"{len(frameless)} folder{'s' if len(frameless) > 1 else ''} with a camera file but no frames (frames/, "
+             f"images/, rgb/ or video.mp4) left out: {shown}")
     return sorted(scenes)
 
 
