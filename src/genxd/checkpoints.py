@@ -227,8 +227,9 @@ def check_loaded(model: object, loaded: object) -> None:
 
 SAFETENSORS_WEIGHTS = "diffusion_pytorch_model.safetensors"
 PICKLE_WEIGHTS = "diffusion_pytorch_model.bin"
-#: each component's config file and weights, as ``GenXDPipeline.from_pretrained`` reads them
-_COMPONENT_FILES = {"unet": ("config.json", SAFETENSORS_WEIGHTS),
+#: each component's folder -> its config file and weights file (None: no weights), as
+#: ``GenXDPipeline.from_pretrained`` reads them
+COMPONENT_FILES = {"unet": ("config.json", SAFETENSORS_WEIGHTS),
                     "vae": ("config.json", SAFETENSORS_WEIGHTS),
                     "scheduler": ("scheduler_config.json", None)}
 
@@ -345,7 +346,7 @@ def check_model_folder(path: Path, allow_pickle: bool = False) -> None:
 
     classes = {"unet": UNetMVTemporalConditionModel, "vae": AutoencoderKLTemporalDecoder,
                "scheduler": EulerDiscreteScheduler}
-    for component, (config_name, weights_name) in _COMPONENT_FILES.items():
+    for component, (config_name, weights_name) in COMPONENT_FILES.items():
         _check_component(path / component, config_name, weights_name, f"a model folder's {component}/",
                          classes.get(component), allow_pickle)
     check_latent_channels(path / "unet" / "config.json", path / "vae" / "config.json")
@@ -424,7 +425,7 @@ def load_component(component_cls: Any, folder: str | Path, what: str, allow_pick
     sharded folder (off: not drawn)."""
     folder = Path(folder)
     scheduler = hasattr(component_cls, "set_timesteps")
-    config_name, weights_name = ("scheduler_config.json", None) if scheduler else _COMPONENT_FILES["unet"]
+    config_name, weights_name = ("scheduler_config.json", None) if scheduler else COMPONENT_FILES["unet"]
     weights = _check_component(folder, config_name, weights_name, what, component_cls, allow_pickle, allow_hint)
     try:
         kwargs = {} if weights is None else {"use_safetensors": weights.name == SAFETENSORS_WEIGHTS}
@@ -573,5 +574,5 @@ def job_settings_restored(pipe: Any) -> Iterator[None]:
                 delattr(pipe, name)
 
 
-__all__ = ["check_model_folder", "component_weights", "uses_safetensors", "pickle_only_error", "configure_sampling", "job_settings_restored", "BUNDLED_MODEL_DIR", "GENERATION_CONFIG", "RELEASED_DEFAULTS", "RELEASED_TRAINED", "default_model_path",
+__all__ = ["check_model_folder", "COMPONENT_FILES", "component_weights", "uses_safetensors", "pickle_only_error", "configure_sampling", "job_settings_restored", "BUNDLED_MODEL_DIR", "GENERATION_CONFIG", "RELEASED_DEFAULTS", "RELEASED_TRAINED", "default_model_path",
            "pick_device", "pick_dtype", "ModelInfo", "model_info", "LoadedModel", "load_model"]

@@ -54,9 +54,9 @@ def bundled_model_lines() -> list[str]:
 def _missing_model_files(folder: Path) -> str | None:
     """What the model folder lacks of its components' config and weights files (their names only: nothing is read,
     :func:`genxd.checkpoints.check_model_folder` takes seconds), None when all are there."""
-    from ..checkpoints import _COMPONENT_FILES, component_weights
+    from ..checkpoints import COMPONENT_FILES, component_weights
 
-    for component, (config_name, weights_name) in _COMPONENT_FILES.items():
+    for component, (config_name, weights_name) in COMPONENT_FILES.items():
         if not (folder / component / config_name).is_file():
             return f"{folder / component / config_name}: no such file"
         if weights_name is not None:
