@@ -311,3 +311,13 @@ def test_only_a_letter_and_colon_is_a_drive(name, refused):
             check_member_name(name)
     else:
         assert check_member_name(name) == name
+
+
+def test_a_strip_prefix_that_is_a_members_whole_name_names_the_archive_and_the_member(tmp_path):
+    """``extract(["v/a"], out, strip_prefix="v/a")`` left the member no name: the error was "member '' has an empty
+    name", naming neither the archive nor the member. Now both, and the prefix; nothing is written."""
+    archive, out = SafeZip(_stored_zip(tmp_path / "batch_1.zip", ["v/b", "v/a"])), tmp_path / "out"
+    with pytest.raises(ValueError, match=r"batch_1\.zip: member 'v/a' has no name once strip_prefix 'v/a' is taken "
+                                         r"off \(the prefix is its whole name\)"):
+        archive.extract(archive.names(), out, strip_prefix="v/a")
+    assert not out.exists()

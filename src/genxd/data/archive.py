@@ -101,12 +101,17 @@ def check_member_name(name: str) -> str:
     drive = len(norm) >= 2 and norm[1] == ":" and norm[0].isascii() and norm[0].isalpha()  # C:, not 1:2.txt
     if norm.startswith("/") or drive:
         raise ValueError(f"member {name!r} has an absolute path")
-    parts = [p for p in PurePosixPath(norm).parts if p not in ("", ".")]
+    parts = _name_parts(norm)
     if not parts:  # "" or "./": zipfile's is_dir() fails on an empty name with an IndexError
         raise ValueError(f"member {name!r} has an empty name")
     if any(p == ".." for p in parts):
         raise ValueError(f"member {name!r} escapes the archive folder ('..' in its path)")
     return "/".join(parts)
+
+
+def _name_parts(name: str) -> list[str]:
+    """The folder and file names of a member's POSIX path, without empty and ``.`` parts (none: an empty name)."""
+    return [p for p in PurePosixPath(name).parts if p not in ("", ".")]
 
 
 def check_torch_archive(path: str | os.PathLike) -> None:
@@ -278,7 +283,9 @@ class SafeZip:
             FileExistsError: a file is already at a member's path (unless ``overwrite``; nothing is written then),
                 or a folder is (always), or a file is where a member's folder would be.
             ValueError: a member would be written outside ``destination``, two members to one path or one to the
-                folder of another (once ``strip_prefix`` is taken off), or a member is corrupt (:meth:`read`).
+                folder of another, or one has no name left (once ``strip_prefix`` is taken off: the prefix is its
+                whole name; callers pass files, :meth:`names`, and a folder prefix ending in ``/``), or a member is
+                corrupt (:meth:`read`).
         A name listed twice in ``names`` is written once.
         """
         made = _missing_folders(Path(destination).absolute())
@@ -290,6 +297,9 @@ class SafeZip:
             member_of: dict[Path, str] = {}  # each target -> its member
             for name in dict.fromkeys(names):  # a name listed twice is written once
                 rel = name[len(strip_prefix):] if strip_prefix and name.startswith(strip_prefix) else name
+                if rel != name and not _name_parts(rel.replace("\\", "/")):  # was "member '' has an empty name"
+                    raise ValueError(f"{self.path}: member {name!r} has no name once strip_prefix {strip_prefix!r} is "
+                                     "taken off (the prefix is its whole name)")
                 target = (dest / check_member_name(rel)).resolve()
                 if dest != target and dest not in target.parents:
                     raise ValueError(f"{self.path}: member {name!r} would be written outside {dest}")
