@@ -34,7 +34,7 @@ _SCENE_ADVICE = ("; more or larger frames, or more camera movement or texture, m
 
 
 def _frames_of(folder: Path) -> Path | None:
-    from ..curation.frames import IMAGE_EXTENSIONS
+    from ..utils.frame_files import IMAGE_EXTENSIONS
 
     for name in _FRAME_FOLDERS:
         sub = folder / name
@@ -129,7 +129,7 @@ def _listed_order(frames: Path, cam_file: Path, names: Sequence[str] | None) -> 
     them); None otherwise: the cameras are the frames' in their order (they were paired by position always, so a
     listing in another order, such as colmap2nerf's in COLMAP's image order, was scored against other frames'
     cameras)."""
-    from ..curation.frames import _frame_files  # the order read_frames reads a frame folder in
+    from ..utils.frame_files import frame_files  # the order read_frames reads a frame folder in
     from ..utils.paths import find_listed_image, path_inside
 
     if names is None or not frames.is_dir():
@@ -144,7 +144,7 @@ def _listed_order(frames: Path, cam_file: Path, names: Sequence[str] | None) -> 
             return None
         listed.append(found.resolve())
     camera_of = {file: i for i, file in enumerate(listed)}
-    files = [file.resolve() for file in _frame_files(frames)]
+    files = [file.resolve() for file in frame_files(frames)]
     if len(camera_of) != len(listed) or set(camera_of) != set(files):
         return None  # an image listed twice, or images of another folder: by position, as before
     order = [camera_of[file] for file in files]

@@ -16,6 +16,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from ..utils.frame_files import IMAGE_EXTENSIONS, frame_files, is_frame_image
 from ..utils.natural_order import natural_key
 from ..utils.paths import require_file
 from ..utils.pixel_range import to_uint8_by_range
@@ -46,8 +47,6 @@ __all__ = [
 #: Media and Ogg files decode as the others do.
 VIDEO_EXTENSIONS = frozenset({".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".gif", ".mts",
                               ".m2ts", ".ts", ".3gp", ".flv", ".wmv", ".ogv"})
-#: Suffixes of a frame folder's frames; ``.mpo`` (a stereo camera's JPEG): its first (left) picture, as everywhere.
-IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".mpo", ".png", ".bmp", ".webp", ".tif", ".tiff"})
 #: Files expected beside videos and passed over without a word when a folder is searched for videos: camera and
 #: metadata files (``genxd synth`` writes ``NAME.json`` beside ``NAME.mp4``), notes, subtitles, a camera's
 #: thumbnails and proxies, and genxd's own outputs (a curated folder: ``index.jsonl``, COLMAP ``*.bin``).
@@ -73,10 +72,6 @@ class VideoSource:
 
     def to_dict(self) -> dict[str, str]:
         return {"video_id": self.video_id, "path": str(self.path), "kind": self.kind}
-
-
-def _is_image(path: Path) -> bool:
-    return path.is_file() and path.suffix.lower() in IMAGE_EXTENSIONS and not path.name.startswith(".")
 
 
 def _is_video(path: Path) -> bool:
@@ -181,7 +176,7 @@ def discover_videos(path: str | os.PathLike, skip: str | Path | None = None) -> 
             )
         return [VideoSource(_safe_id(root.stem), root, "video")]
     children = sorted(root.iterdir())
-    if not any(_is_video(c) for c in children) and any(_is_image(c) for c in children):
+    if not any(_is_video(c) for c in children) and any(is_frame_image(c) for c in children):
         return [VideoSource(_safe_id(root.name), root, "frames")]
 
     found: list[tuple[str, Path, str]] = []
@@ -193,7 +188,7 @@ def discover_videos(path: str | os.PathLike, skip: str | Path | None = None) -> 
             found.append(("/".join(rel.with_suffix("").parts), file, "video"))
         elif file.is_dir():
             entries = list(file.iterdir())
-            if entries and any(_is_image(e) for e in entries) and not any(_is_video(e) for e in entries):
+            if entries and any(is_frame_image(e) for e in entries) and not any(_is_video(e) for e in entries):
                 found.append(("/".join(rel.parts), file, "frames"))
         elif file.suffix.lower() not in IMAGE_EXTENSIONS | COMPANION_EXTENSIONS:
             skipped.append(rel.as_posix())
@@ -274,11 +269,6 @@ def _prepare(frame: np.ndarray, resize: int | tuple[int, int] | None) -> np.ndar
 
 
 
-def _frame_files(path: Path) -> list[Path]:
-    """The image files of a frame folder in frame order: by name, numbers compared as numbers."""
-    return sorted((f for f in path.iterdir() if _is_image(f)), key=lambda f: natural_key(f.name))
-
-
 #: PIL modes read as they are (``uint8`` / ``uint16`` / ``float32`` arrays, gray or RGB(A)); every other mode is
 #: converted (``1`` -> ``L``, ``LA`` -> ``L``, ``P`` -> RGB(A), CMYK / YCbCr / LAB / HSV -> RGB, 32-bit ``I`` ->
 #: 16 bit).
@@ -347,7 +337,7 @@ def _read_image_upright(file: Path) -> np.ndarray:
 
 
 def _iter_folder_frames(path: Path, wanted=None):
-    for index, file in enumerate(_frame_files(path)):
+    for index, file in enumerate(frame_files(path)):
         if wanted is not None and not wanted(index):
             yield None
             continue
@@ -367,7 +357,7 @@ def count_frames(source: VideoSource | str | Path, exact: bool = False) -> int |
     clips, small in memory); ``None`` when the file cannot be read."""
     source = _as_source(source)
     if source.kind == "frames":
-        return len(_frame_files(source.path))
+        return len(frame_files(source.path))
     if exact:
         try:
             return sum(1 for _ in _iter_video_frames(source.path, wanted=lambda index: False, check_length=False))
@@ -528,7 +518,7 @@ def _first_odd_frame(source: VideoSource, frames: list[np.ndarray], kept: list[i
     """``"f10.png is 48x64, f00.png is 64x48"``: the first frame whose size differs from the first frame's, by file
     name in a frame folder, else by number (``frame 120``): one stray picture among hundreds of frames, or a video
     whose size changes midway, was found only by hand."""
-    names = [f.name for f in _frame_files(source.path)] if source.kind == "frames" else []
+    names = [f.name for f in frame_files(source.path)] if source.kind == "frames" else []
 
     def name(i: int) -> str:
         return names[kept[i]] if kept[i] < len(names) else f"frame {kept[i]}"
