@@ -1,9 +1,20 @@
-"""genxd eval-camera's files: the frames it pairs with cameras, listed without the curation package."""
+"""genxd eval-camera's files: the frames it pairs with cameras, listed without the curation package; its report and
+plot, replaced together."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from genxd.cameras import save_camera_json
+from genxd.cameras.evaluate import EVAL_JSON, EVAL_PNG, evaluate_camera_accuracy
 
 
 def test_pairing_cameras_with_listed_frames_does_not_load_the_curation_package(tmp_path):
@@ -20,3 +31,45 @@ def test_pairing_cameras_with_listed_frames_does_not_load_the_curation_package(t
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.splitlines() == ["[1, 0]", "[]"]
 
+
+def _scene(scene: Path) -> Path:
+    """4 grey frames of 32 px and their cameras (the SfM is replaced in the test)."""
+    (scene / "frames").mkdir(parents=True)
+    for i in range(4):
+        Image.fromarray(np.full((32, 32, 3), 128, np.uint8)).save(scene / "frames" / f"{i:03d}.png")
+    c2w = torch.eye(4).repeat(4, 1, 1)
+    c2w[:, 0, 3] = torch.arange(4.0)
+    save_camera_json(scene / "cameras.json", c2w, torch.eye(3), 32, 32)
+    return scene
+
+
+def test_a_failure_while_drawing_keeps_the_old_report_and_plot_together(tmp_path, monkeypatch):
+    """``camera_eval.json`` was written before ``camera_errors.png`` was drawn: a failure while drawing (or a stop
+    between the two renames) left the new report beside the plot of an earlier run. Now the two are replaced as one
+    group (genxd.utils.file_groups): the old pair stays whole, no temporary is left, and a run that draws replaces
+    both."""
+    import genxd.cameras.evaluate as evaluate
+
+    scene, out = _scene(tmp_path / "scene"), tmp_path / "report"
+    out.mkdir()
+    (out / EVAL_JSON).write_bytes(b'{"old": 1}\n')
+    (out / EVAL_PNG).write_bytes(b"old png")
+    result = {"scene": str(scene), "status": "failed", "reason": "no SfM in this test", "num_frames": 4,
+              "num_registered": 0}
+    monkeypatch.setattr(evaluate, "evaluate_scene", lambda *a, **k: dict(result))
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("drawing failed")
+
+    monkeypatch.setattr(evaluate, "draw_error_curves", broken)
+    with pytest.raises(RuntimeError, match="drawing failed"):
+        evaluate_camera_accuracy(scene, out=out, overwrite=True, progress=False)
+    assert (out / EVAL_JSON).read_bytes() == b'{"old": 1}\n' and (out / EVAL_PNG).read_bytes() == b"old png"
+    assert sorted(p.name for p in out.iterdir()) == [EVAL_PNG, EVAL_JSON]  # no temporaries left
+
+    monkeypatch.undo()
+    monkeypatch.setattr(evaluate, "evaluate_scene", lambda *a, **k: dict(result))
+    report = evaluate_camera_accuracy(scene, out=out, overwrite=True, progress=False)
+    assert json.loads((out / EVAL_JSON).read_text()) == json.loads(json.dumps(report))
+    assert (out / EVAL_PNG).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert sorted(p.name for p in out.iterdir()) == [EVAL_PNG, EVAL_JSON]

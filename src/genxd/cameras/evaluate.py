@@ -302,13 +302,15 @@ def evaluate_camera_accuracy(
     """``genxd eval-camera``: evaluate every scene under ``root`` (see :func:`find_scenes`).
 
     Writes ``camera_eval.json`` (per scene and mean) and ``camera_errors.png`` (per-frame curves) into
-    ``out`` (default: ``root``), each atomically. ``cameras`` overrides the requested camera file (one scene
+    ``out`` (default: ``root``), atomically and together (:func:`genxd.utils.file_groups.atomic_group`: a failure
+    or a stop leaves both old files or both new ones). ``cameras`` overrides the requested camera file (one scene
     only: ``root`` with frames, a camera file of its own or not). Existing outputs are refused (FileExistsError)
     before any SfM unless ``overwrite``.
     Returns the report dict (``scenes``: per-scene results, ``summary``: means).
     """
     from ..output_folders import existing_files_error
-    from ..utils.io import atomic_file, check_writable_dir
+    from ..utils.file_groups import atomic_group
+    from ..utils.io import check_writable_dir
     from ..utils.json_files import write_json_atomic
     from ..utils.progress import progress_bar
     from .. import validation as v
@@ -360,8 +362,10 @@ def evaluate_camera_accuracy(
               "summary": summarise(results), "scenes": results}
     if not overwrite and (error := existing_files_error(targets)) is not None:
         raise error  # made while SfM ran (another run): not replaced without asking
-    write_json_atomic(targets[0], report, overwrite=overwrite)
-    if plot:
-        with atomic_file(targets[1], replace=overwrite) as tmp:
-            draw_error_curves(results, f"camera errors: {Path(root).name}").save(tmp, format="PNG")
+    # the report and its plot are one output, replaced together or not at all: the report written first, then a
+    # failure while drawing (or a stop between the two renames) left the new report beside an earlier run's plot
+    with atomic_group(targets, replace=overwrite) as tmp:
+        write_json_atomic(tmp[0], report)
+        if plot:
+            draw_error_curves(results, f"camera errors: {Path(root).name}").save(tmp[1], format="PNG")
     return report
