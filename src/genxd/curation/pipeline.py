@@ -1,6 +1,7 @@
 """Curate one video into a CamVid-30K-style sample (frames, COLMAP model, motion strength).
 
-Output, written atomically (built in a hidden temporary folder beside the target, then renamed)::
+Output, written atomically (built in a hidden temporary folder beside the target, every file and folder of it
+flushed to disk, then renamed)::
 
     VIDEO_ID/images/00000.jpg ...         the extracted frames
     VIDEO_ID/0/cameras.bin images.bin points3D.bin project.ini   the pycolmap reconstruction
@@ -21,6 +22,7 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
+from ..utils.disk_sync import fsync_folder, fsync_tree
 from ..utils.io import is_environment_error, temp_name
 from ..utils.stages import StageCallback
 from ..validation import arg, warn
@@ -312,7 +314,13 @@ def curate_video(
         if notes:  # kept with the result: a worker's warnings reach no terminal (Ray), or reach it unformatted
             meta["warnings"] = notes
         (tmp / META_NAME).write_text(json_text(meta, indent=2))
+        # every frame, the model and meta.json flushed to disk before the folder is renamed into place and its index
+        # line written: after a power cut, a folder under its final name is complete (the rename alone could reach
+        # the disk before the files' data: a 'done' video with truncated files). 0.37 s of a 100-frame 128 px
+        # video's 32-48 s here (ext4, 2 shared cores): about 1 %, so every frame is flushed (docs/curation.md)
+        fsync_tree(tmp)
         os.replace(tmp, target)  # atomic on one file system; target did not exist
+        fsync_folder(out_root)  # the rename itself, before the index line that says the video is done
     except CurationError as exc:
         shutil.rmtree(tmp, ignore_errors=True)
         _show(notes, shown)
