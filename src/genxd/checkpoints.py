@@ -574,5 +574,7 @@ def job_settings_restored(pipe: Any) -> Iterator[None]:
                 delattr(pipe, name)
 
 
-__all__ = ["check_model_folder", "COMPONENT_FILES", "component_weights", "uses_safetensors", "pickle_only_error", "configure_sampling", "job_settings_restored", "BUNDLED_MODEL_DIR", "GENERATION_CONFIG", "RELEASED_DEFAULTS", "RELEASED_TRAINED", "default_model_path",
-           "pick_device", "pick_dtype", "ModelInfo", "model_info", "LoadedModel", "load_model"]
+__all__ = ["check_model_folder", "COMPONENT_FILES", "component_weights", "uses_safetensors", "pickle_only_error",
+           "configure_sampling", "job_settings_restored", "BUNDLED_MODEL_DIR", "GENERATION_CONFIG",
+           "RELEASED_DEFAULTS", "RELEASED_TRAINED", "default_model_path", "pick_device", "pick_dtype", "ModelInfo",
+           "model_info", "LoadedModel", "load_model"]
