@@ -103,10 +103,9 @@ def clip_advice(focal: str = "focal", how: Callable[[str], str] | None = None) -
 
 
 def _has_images(folder: Path) -> bool:
-    from ..curation.frames import IMAGE_EXTENSIONS
+    from ..utils.frame_files import is_frame_image  # not the curation package's (cv2, PyAV) for a listing
 
-    return any(p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file() and not p.name.startswith(".")
-               for p in folder.iterdir())  # hidden: macOS's ._NAME beside each file on an exFAT drive
+    return any(is_frame_image(p) for p in folder.iterdir())  # hidden: macOS's ._NAME beside each file on exFAT
 
 
 def _holds_cameras(path: Path, files: list[Path]) -> bool:
