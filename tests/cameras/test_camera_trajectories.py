@@ -303,3 +303,32 @@ def test_preset_numbers_may_be_one_number_in_a_numpy_array():
         torch.testing.assert_close(a, b, atol=0, rtol=0)
     with pytest.raises(TypeError, match=r"^radius must be a number"):
         make_trajectory("orbit", num_frames=4, radius=np.array([2.0, 3.0]))
+
+
+@pytest.mark.parametrize("preset", ["orbit", "forward"])
+@pytest.mark.parametrize("elevation", [89.99999, -89.99999, 89.9999999999])
+def test_orbit_and_forward_take_every_elevation_strictly_between_minus_90_and_90(preset, elevation):
+    """Elevations within 6e-5 degrees of +-90 were refused with "elevation must be strictly between -90 and 90
+    degrees", which they are: the check was 1e-6 radians from the pole. Now every elevation inside is a path of
+    rigid cameras looking at the target (only +-90 itself is refused)."""
+    c2w, _ = make_trajectory(preset, num_frames=8, elevation=elevation, frame="world")
+    assert bool(torch.isfinite(c2w).all())
+    R = c2w[:, :3, :3].double()
+    torch.testing.assert_close(R @ R.transpose(-1, -2), torch.eye(3, dtype=torch.float64).expand_as(R), atol=1e-6, rtol=0)
+    forward_axis = -c2w[:, :3, 3].double() / c2w[:, :3, 3].double().norm(dim=-1, keepdim=True)  # towards the target
+    torch.testing.assert_close(R[:, :, 2], forward_axis, atol=1e-6, rtol=0)
+    for pole in (90.0, -90.0):
+        with pytest.raises(ValueError, match="^elevation must be strictly between -90 and 90 degrees"):
+            make_trajectory(preset, num_frames=8, elevation=pole)
+
+
+@pytest.mark.parametrize("preset", ["orbit", "forward"])
+@pytest.mark.parametrize("radius", [1e-13, 1e-300])
+def test_orbit_and_forward_take_a_tiny_radius(preset, radius):
+    """A radius below 1e-12 (positive, as the argument and --radius ask) was refused in another function's words:
+    "look_at: eye and target must be finite and apart". Now the cameras turn about the target as with any radius."""
+    c2w, _ = make_trajectory(preset, num_frames=8, radius=radius)
+    expected, _ = make_trajectory(preset, num_frames=8, radius=1.0)
+    torch.testing.assert_close(c2w[:, :3, :3], expected[:, :3, :3], atol=1e-6, rtol=0)
+    torch.testing.assert_close(c2w[:, :3, 3].double(), expected[:, :3, 3].double() * radius,
+                               atol=1e-6 * radius + 1e-30, rtol=1e-5)  # 1e-300 is 0 in float32

@@ -119,16 +119,22 @@ def _orbit_poses_world(
     """The authors' ``orbit_camera`` (cam_type 'blender') in OpenCV c2w, float64 ``[N, 4, 4]``.
 
     World frame: +z up; the camera sits at ``target + radius * (cos(e) sin(a), cos(e) cos(a), sin(e))``
-    and looks at ``target`` with image up as close to +z as possible.
+    and looks at ``target`` with image up as close to +z as possible: its axes are ``x = (-cos a, sin a, 0)``,
+    ``z = -(cos(e) sin(a), cos(e) cos(a), sin(e))``, ``y = z x x``: ``look_at`` with up +z written out, defined for
+    every elevation strictly between -90 and 90 degrees and every radius > 0 (before 2026-12-07 elevations within
+    6e-5 degrees of the poles were refused as not "strictly between -90 and 90", and radii below 1e-12 in
+    ``look_at``'s words).
     """
     e = torch.as_tensor(elevations_rad, dtype=torch.float64)
     a = torch.as_tensor(azimuths_rad, dtype=torch.float64)
-    if (e.abs() >= math.pi / 2 - 1e-6).any():
+    if (e.abs() >= math.pi / 2).any():  # straight down / up: no azimuth sets the image's up direction
         raise ValueError("elevation must be strictly between -90 and 90 degrees (the camera would look straight down/up)")
     tgt = _check_target(target)
-    eye = torch.stack([torch.cos(e) * torch.sin(a), torch.cos(e) * torch.cos(a), torch.sin(e)], dim=-1) * radius + tgt
-    up = torch.tensor([0.0, 0.0, 1.0], dtype=torch.float64)
-    return look_at(eye, tgt.expand_as(eye), up)
+    outward = torch.stack([torch.cos(e) * torch.sin(a), torch.cos(e) * torch.cos(a), torch.sin(e)], dim=-1)
+    x = torch.stack([-torch.cos(a), torch.sin(a), torch.zeros_like(a)], dim=-1)
+    z = -outward
+    y = torch.cross(z, x, dim=-1)
+    return make_c2w(torch.stack([x, y, z], dim=-1), outward * radius + tgt)
 
 
 def _check_frame(frame: str) -> None:
