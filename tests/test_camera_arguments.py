@@ -271,3 +271,15 @@ def test_a_preset_name_beside_a_file_or_folder_of_that_name_warns_how_to_read_it
                     "(camera='./dolly' reads it)"]
     for camera in ("./orbit", Path("orbit"), "spiral"):  # the folder read, or no file of that name: no such warning
         assert not [w for w in _python_warnings(tmp_path, camera=camera) if "preset; the" in w], camera
+
+
+def test_a_presets_refusal_names_the_option_given_on_the_command_line(tmp_path, no_model):
+    """``genxd generate img --camera orbit --elevation 90`` said "genxd: error: elevation must be strictly between
+    -90 and 90 degrees" (the preset's Python name) where ``--frames`` was renamed; from Python it stays
+    ``elevation``."""
+    res = CliRunner().invoke(app, ["generate", str(EXAMPLE), "-o", str(tmp_path / "out"), "--camera", "orbit",
+                                   "--elevation", "90"])
+    assert res.exit_code == 2, res.output
+    assert "genxd: error: --elevation must be strictly between -90 and 90 degrees" in res.output, res.output
+    with pytest.raises(ValueError, match="^elevation must be strictly between -90 and 90 degrees"):
+        genxd.generate(EXAMPLE, tmp_path / "out", camera="orbit", elevation=-90, progress=False)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import inspect
 import math
 import os
+import re
 import shlex
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, NamedTuple
@@ -61,8 +62,8 @@ def frame_cameras(camera: str | Path | CameraPath, num_frames: int, focal: float
         )
     except ValueError as exc:  # the presets name their arguments; the caller may know them as --frames, ...
         text = str(exc)
-        for argument in ("num_frames", "azimuth_range"):
-            text = text.replace(argument, v.arg(argument))
+        for argument in ("num_frames", "azimuth_range", "elevation", "radius"):  # "elevation must be ...": --elevation
+            text = re.sub(rf"\b{argument}\b", v.arg(argument), text)
         raise v.InvalidValue(text) from None
     return FrameCameras(trajectories.scale_translations(c2w, scale), K, None, None)
 
