@@ -5,6 +5,7 @@ test views repeated in silence by ``genxd fewshot``."""
 from __future__ import annotations
 
 import os
+from pathlib import Path
 import warnings
 
 import numpy as np
@@ -51,6 +52,23 @@ def test_trajectory_make_into_a_folder_says_to_give_a_file_name(tmp_path):
         f"genxd: error: {afile} is a file; --format colmap writes a folder: give a folder name"]
     res = invoke(runner, ["trajectory", "make", "orbit", "--out", str(afile)])  # an existing file: --overwrite helps
     assert res.exit_code == 2 and _errors(res) == [f"genxd: error: {afile} already exists (use --overwrite to replace it)"]
+
+
+@pytest.mark.parametrize("fmt", ["authors", "transforms", "w2c"])
+@pytest.mark.parametrize("name, suggested", [("cams", "cams.json"), ("cams.txt", "cams.json"), ("cams/", "cams.json")])
+def test_trajectory_make_asks_for_a_json_name_that_genxd_reads_back(tmp_path, fmt, name, suggested):
+    """``genxd trajectory make orbit --out cams`` (or ``cams.txt``, or ``cams/`` meant as a folder) wrote a JSON file
+    that ``genxd generate --camera cams`` then refused ("not a camera file": camera files are read by their .json
+    ending). Now refused before anything is written, naming a name that reads back; ``.JSON`` is taken."""
+    out = str(tmp_path / name)
+    res = invoke(runner, ["trajectory", "make", "orbit", "--out", out, "--format", fmt])
+    assert res.exit_code == 2 and _errors(res) == [
+        f"genxd: error: {Path(out)}: --format {fmt} writes a JSON file, which genxd reads back (generate --camera) "
+        f"by its .json ending: give a name ending in .json (e.g. {tmp_path / suggested})"], res.stderr
+    assert list(tmp_path.iterdir()) == []
+    upper = tmp_path / "CAMS.JSON"
+    res = invoke(runner, ["trajectory", "make", "orbit", "--out", str(upper), "--format", fmt])
+    assert res.exit_code == 0 and upper.is_file(), res.stderr
 
 
 @pytest.mark.parametrize("args, says", [

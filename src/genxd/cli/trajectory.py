@@ -193,6 +193,10 @@ def register(app: typer.Typer) -> None:
             if out.is_dir() and fmt is not CameraFormat.colmap:  # --overwrite would not help: say so first
                 raise UsageError(f"{out} is a folder; --format {fmt.value} writes a file: give a file name "
                                  f"(e.g. {out / (name + '.json')})")
+            if fmt is not CameraFormat.colmap and out.suffix.lower() != ".json":  # read_camera_path reads .json only
+                raise UsageError(f"{out}: --format {fmt.value} writes a JSON file, which genxd reads back (generate "
+                                 f"--camera) by its .json ending: give a name ending in .json (e.g. "
+                                 f"{out.with_suffix('.json') if out.suffix else out.with_name(out.name + '.json')})")
             if out.exists() and not out.is_dir() and fmt is CameraFormat.colmap:
                 raise UsageError(f"{out} is a file; --format colmap writes a folder: give a folder name")
             if out.exists() and not overwrite:
