@@ -5,6 +5,7 @@ test views repeated in silence by ``genxd fewshot``."""
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 import warnings
 
@@ -69,6 +70,31 @@ def test_trajectory_make_asks_for_a_json_name_that_genxd_reads_back(tmp_path, fm
     upper = tmp_path / "CAMS.JSON"
     res = invoke(runner, ["trajectory", "make", "orbit", "--out", str(upper), "--format", fmt])
     assert res.exit_code == 0 and upper.is_file(), res.stderr
+
+
+@pytest.mark.parametrize("fmt", ["authors", "transforms", "w2c"])
+def test_trajectory_make_refuses_a_json_file_larger_than_genxd_reads(tmp_path, monkeypatch, fmt):
+    """``genxd trajectory make orbit --num-frames 100000 --format transforms`` wrote a 72 MiB transforms.json that
+    ``genxd generate --camera`` refused ("a JSON file of 72 MiB; at most 64 MiB are read"). Now refused before the
+    file takes the name, an existing file kept; a file within the limit is written and reads back."""
+    from genxd.cameras import read_camera_path
+    from genxd.utils import json_files
+
+    monkeypatch.setattr(json_files, "MAX_JSON_BYTES", 4000)  # the 64 MiB of 100,000 cameras, in small
+    out = tmp_path / "cams.json"
+    out.write_text("[]")
+    res = invoke(runner, ["trajectory", "make", "orbit", "--num-frames", "40", "--format", fmt, "--out", str(out),
+                          "--overwrite"])
+    errors = _errors(res)
+    assert res.exit_code == 2 and len(errors) == 1, res.stderr
+    assert re.fullmatch(rf"genxd: error: --num-frames 40 makes a JSON file of [\d.]+ MiB, over the 0.0038 MiB "
+                        rf"genxd reads back \(generate --camera\): give fewer frames, or --format colmap \(binary\)",
+                        errors[0]), errors
+    assert out.read_text() == "[]" and sorted(p.name for p in tmp_path.iterdir()) == ["cams.json"]
+    res = invoke(runner, ["trajectory", "make", "orbit", "--num-frames", "2", "--format", fmt, "--out", str(out),
+                          "--overwrite"])
+    assert res.exit_code == 0, res.stderr
+    assert len(read_camera_path(out)) == 2
 
 
 @pytest.mark.parametrize("args, says", [

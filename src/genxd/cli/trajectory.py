@@ -186,7 +186,8 @@ def register(app: typer.Typer) -> None:
             from genxd.cameras.camera_path import square_pixel_intrinsics
             from genxd.checkpoint_folders import BUNDLED
             from genxd.checkpoints import RELEASED_DEFAULTS, model_info
-            from genxd.utils.io import check_writable_dir
+            from genxd.utils import json_files
+            from genxd.utils.io import atomic_file, check_writable_dir
 
             if name not in trajectories.PRESETS:
                 raise UsageError(f"unknown camera path {name!r}; choose from {', '.join(sorted(trajectories.PRESETS))}")
@@ -249,15 +250,22 @@ def register(app: typer.Typer) -> None:
                 raise UsageError(f"the {name!r} path changes its focal length from frame to frame, which --format "
                                  "w2c does not store (poses only: it would read back as a still camera); use "
                                  "--format authors, transforms or colmap")
-            if fmt is CameraFormat.authors:
-                formats.save_camera_json(out, c2w, K, h, w, overwrite=overwrite)
-            elif fmt is CameraFormat.transforms:
-                formats.save_transforms_json(out, c2w, K, h, w, overwrite=overwrite)
-            elif fmt is CameraFormat.w2c:
-                formats.save_w2c_list_json(out, c2w, overwrite=overwrite)
-            else:
+            if fmt is CameraFormat.colmap:
                 names = [f"{i:05d}.png" for i in range(len(c2w))]
                 formats.write_colmap_model(out, c2w, K, h, w, names, overwrite=overwrite)
+            else:
+                with atomic_file(out, replace=overwrite) as written:  # out takes the file only if it reads back
+                    if fmt is CameraFormat.authors:
+                        formats.save_camera_json(written, c2w, K, h, w)
+                    elif fmt is CameraFormat.transforms:
+                        formats.save_transforms_json(written, c2w, K, h, w)
+                    else:
+                        formats.save_w2c_list_json(written, c2w)
+                    size, limit = written.stat().st_size, json_files.MAX_JSON_BYTES
+                    if size > limit:  # 100,000 cameras: a 72 MiB transforms.json, which generate --camera refused
+                        raise UsageError(f"--num-frames {len(c2w)} makes a JSON file of {size / 2**20:.3g} MiB, over "
+                                         f"the {limit / 2**20:.2g} MiB genxd reads back (generate --camera): give "
+                                         "fewer frames, or --format colmap (binary)")
             typer.echo(f"wrote {len(c2w)} cameras ({name}) to {out}")
 
         run_cli(body, quiet)
