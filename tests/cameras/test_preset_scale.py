@@ -251,3 +251,23 @@ def test_the_demo_notes_a_model_without_scene_depth_for_presets_only(tmp_path):
     request.camera_preset = None  # a camera file or keyframes bring their own scale
     assert request_notes(loaded, request) == []
     assert not load_model(None, device="cpu").info.scene_depth_unstated  # the bundled model states it
+
+
+def test_trajectory_make_names_for_model_in_its_refusals(tmp_path):
+    """``--for-model`` took the words of generate's ``--model``: a missing folder ended "(then pass --model
+    ./genxd-model)", an empty value said "--model is empty (''): ... or leave it out for the bundled model" (left
+    out, trajectory make writes the authors' preset)."""
+    from typer.testing import CliRunner
+
+    from genxd.cli import app
+
+    out = tmp_path / "y.json"
+    missing = CliRunner().invoke(app, ["trajectory", "make", "orbit", "-o", str(out), "--for-model",
+                                       str(tmp_path / "no-model")])
+    assert missing.exit_code == 2 and "no-model" in missing.stderr, missing.output
+    assert "--model" not in missing.stderr and "(then pass --for-model ./genxd-model)" in missing.stderr
+    empty = CliRunner().invoke(app, ["trajectory", "make", "orbit", "-o", str(out), "--for-model", ""])
+    assert empty.exit_code == 2 and empty.stderr == (
+        "genxd: error: --for-model is empty: pass 'bundled' or a model folder, or leave it out for the authors' "
+        "preset\n"), empty.stderr
+    assert not out.exists()

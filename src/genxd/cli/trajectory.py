@@ -212,7 +212,13 @@ def register(app: typer.Typer) -> None:
                                      "intrinsics with --format authors, transforms or colmap")
             n, h, w, pos_scale, f = num_frames, height, width, scale, focal
             if for_model is not None:
-                info = model_info(None if for_model == BUNDLED else for_model)
+                if not for_model.strip():
+                    raise UsageError("--for-model is empty: pass 'bundled' or a model folder, or leave it out for "
+                                     "the authors' preset")
+                try:
+                    info = model_info(None if for_model == BUNDLED else for_model)
+                except FileNotFoundError as exc:  # worded for generate's --model ("then pass --model DIR")
+                    raise FileNotFoundError(re.sub(r"--model\b", "--for-model", str(exc))) from None
                 d = info.defaults
                 n = n if n is not None else int(d["num_frames"])
                 h = h if h is not None else int(d.get("height") or d["resolution"])
