@@ -97,6 +97,21 @@ def test_trajectory_make_refuses_a_json_file_larger_than_genxd_reads(tmp_path, m
     assert len(read_camera_path(out)) == 2
 
 
+@pytest.mark.parametrize("preset", ["orbit", "spiral", "dolly", "zoom", "pan", "static"])
+def test_trajectory_make_refuses_a_path_of_one_camera(tmp_path, preset):
+    """``genxd trajectory make orbit --num-frames 1`` said "wrote 1 cameras (orbit)" and wrote a file that
+    ``genxd generate --camera`` refused ("the camera path needs at least 2 cameras, it has 1"). Now refused before
+    anything is written; 2 cameras are written."""
+    out = tmp_path / "one.json"
+    res = invoke(runner, ["trajectory", "make", preset, "--num-frames", "1", "--out", str(out)])
+    assert res.exit_code == 2 and _errors(res) == [
+        "genxd: error: --num-frames 1 makes one camera, not a camera path: genxd generate --camera takes 2 or more"
+    ], res.stderr
+    assert not out.exists()
+    res = invoke(runner, ["trajectory", "make", preset, "--num-frames", "2", "--out", str(out)])
+    assert res.exit_code == 0 and f"wrote 2 cameras ({preset}) to {out}" in res.stdout, res.stderr
+
+
 @pytest.mark.parametrize("args, says", [
     (["forward", "--num-frames", "1"], "--num-frames must be an integer in 4..100000, got 1"),
     (["forward", "--num-frames", "6"], "forward mode needs --num-frames divisible by 4"),
