@@ -112,6 +112,26 @@ def test_trajectory_make_refuses_a_path_of_one_camera(tmp_path, preset):
     assert res.exit_code == 0 and f"wrote 2 cameras ({preset}) to {out}" in res.stdout, res.stderr
 
 
+def test_trajectory_make_colmap_writes_into_a_folder_without_a_model(tmp_path):
+    """``mkdir model && genxd trajectory make orbit --out model --format colmap`` was refused ("model already exists
+    (use --overwrite to replace it)") though nothing there would be replaced: the writer keeps a folder's other files
+    and replaces only a model. Now an empty folder, or one of other files, takes the model (the files kept); a model
+    there is still refused without --overwrite."""
+    from genxd.cameras import read_camera_path
+
+    empty, notes = tmp_path / "empty", tmp_path / "notes"
+    empty.mkdir()
+    notes.mkdir()
+    (notes / "notes.txt").write_text("mine")
+    for folder in (empty, notes):
+        res = invoke(runner, ["trajectory", "make", "orbit", "--out", str(folder), "--format", "colmap"])
+        assert res.exit_code == 0, res.stderr
+        assert len(read_camera_path(folder)) == 12
+    assert (notes / "notes.txt").read_text() == "mine"
+    res = invoke(runner, ["trajectory", "make", "dolly", "--out", str(notes), "--format", "colmap"])
+    assert res.exit_code == 2 and _errors(res) == [f"genxd: error: {notes} already exists (use --overwrite to replace it)"]
+
+
 @pytest.mark.parametrize("args, says", [
     (["forward", "--num-frames", "1"], "--num-frames must be an integer in 4..100000, got 1"),
     (["forward", "--num-frames", "6"], "forward mode needs --num-frames divisible by 4"),

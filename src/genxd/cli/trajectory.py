@@ -200,7 +200,10 @@ def register(app: typer.Typer) -> None:
                                  f"{out.with_suffix('.json') if out.suffix else out.with_name(out.name + '.json')})")
             if out.exists() and not out.is_dir() and fmt is CameraFormat.colmap:
                 raise UsageError(f"{out} is a file; --format colmap writes a folder: give a folder name")
-            if out.exists() and not overwrite:
+            # a folder without a model takes one: the writer keeps its other files and replaces a model only
+            holds_model = not out.is_dir() or any((out / f).exists() for f in (
+                *formats.COLMAP_MODEL_FILES, "cameras.txt", "images.txt", "points3D.txt"))
+            if out.exists() and not overwrite and holds_model:
                 raise UsageError(f"{out} already exists (use --overwrite to replace it)")
             check_writable_dir(out.parent, "--out's folder")
             if fmt is CameraFormat.w2c:  # poses only: what these set would be dropped without a word
