@@ -160,11 +160,11 @@ def register(app: typer.Typer) -> None:
         name: str = typer.Argument(..., help="Preset: orbit, forward, spiral, dolly, zoom, pan, static."),
         out: Annotated[Path, Out("Output file (authors/transforms/w2c JSON) or folder (colmap).")] = ...,  # type: ignore[assignment]  # typer: ... marks it required
         fmt: CameraFormat = typer.Option(CameraFormat.authors, "--format", help="authors: GenXD camera JSON; transforms: nerfstudio; colmap: binary model; w2c: bare w2c list."),
-        num_frames: Optional[int] = typer.Option(None, "--num-frames", callback=checked(v.Int(1, 100_000, optional=True)), help="Number of cameras, at least 2 (default: 12, or the --for-model model's)."),
+        num_frames: Optional[int] = typer.Option(None, "--num-frames", callback=checked(v.Int(2, 100_000, optional=True, why="one camera is no path for genxd generate --camera")), help="Number of cameras, at least 2 (default: 12, or the --for-model model's)."),
         height: Optional[int] = typer.Option(None, "--height", callback=checked(v.Int(1, 65_536, optional=True)), help="Image height in pixels (default: 256, or the --for-model model's)."),
         width: Optional[int] = typer.Option(None, "--width", callback=checked(v.Int(1, 65_536, optional=True)), help="Image width in pixels (default: 256, or the --for-model model's)."),
         focal: Optional[float] = typer.Option(None, "--focal", callback=checked(v.FOCAL), help="Normalised focal length fx/W, 0.05-100 (default: the preset's); pixels are square (fy = fx in pixels)."),
-        elevation: Optional[float] = typer.Option(None, "--elevation", callback=checked(v.ELEVATION), help="orbit/forward: elevation in degrees, -90..90."),
+        elevation: Optional[float] = typer.Option(None, "--elevation", callback=checked(v.ELEVATION), help="orbit/forward: elevation in degrees, strictly between -90 and 90 (not straight down or up)."),
         azimuth: Optional[str] = typer.Option(None, "--azimuth", callback=checked(v.AZIMUTH_RANGE), help="orbit/forward: azimuth range 'a1,a2' in degrees."),
         radius: Optional[float] = typer.Option(None, "--radius", callback=checked(v.RADIUS), help="orbit/forward/spiral: radius, > 0."),
         distance: Optional[float] = typer.Option(None, "--distance", callback=checked(v.Float(-1e4, 1e4, optional=True)), help="dolly/pan(translate): distance travelled."),
@@ -251,9 +251,6 @@ def register(app: typer.Typer) -> None:
                 c2w, K = generator(**kwargs)
             except ValueError as exc:  # the presets name their Python arguments
                 raise UsageError(preset_refusal(str(exc))) from None
-            if len(c2w) < 2:  # after the preset's own refusal (forward: "--num-frames must be ... in 4..100000")
-                raise UsageError(f"--num-frames {len(c2w)} makes one camera, not a camera path: genxd generate "
-                                 "--camera takes 2 or more")
             K = square_pixel_intrinsics(K, h, w)  # as every camera and tool has: --focal is fx / W, fy = fx
             c2w = trajectories.scale_translations(c2w, pos_scale)
             if jitter > 0:
