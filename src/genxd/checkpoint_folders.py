@@ -140,10 +140,10 @@ def checkpoint_hint(path: str | Path) -> str | None:
     runs = path / "checkpoints"
     if runs.is_dir() and any(_is_checkpoint(p) for p in runs.glob("checkpoint-*")):
         return f"it is a training run's folder: pass {runs / 'latest'} (its newest checkpoint) or one of {runs}/checkpoint-*"
-    inside = checkpoints_inside(path)  # [] for a file or a missing folder
-    if inside:
-        more = f" or {', '.join(map(str, inside[1:3]))}{', ...' if len(inside) > 3 else ''}" if len(inside) > 1 else ""
-        return f"did you mean {inside[0]}{more} (a checkpoint folder inside it)?"
+    found = checkpoints_inside(path)  # [] for a file or a missing folder
+    if found:
+        more = f" or {', '.join(map(str, found[1:3]))}{', ...' if len(found) > 3 else ''}" if len(found) > 1 else ""
+        return f"did you mean {found[0]}{more} (a checkpoint folder inside it)?"
     return None
 
 

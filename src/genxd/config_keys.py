@@ -35,7 +35,7 @@ __all__ = ["check_config_class", "check_config_keys", "check_config_types", "con
 
 def _init_keys(cls: type) -> frozenset[str]:
     """The keyword arguments of ``cls.__init__`` (a config's keys it takes); none for ``*args, **kwargs`` only."""
-    params = inspect.signature(cls.__init__).parameters.values()
+    params = inspect.signature(cls.__init__).parameters.values()  # type: ignore[misc]  # the class's own
     return frozenset(p.name for p in params if p.name != "self"
                      and p.kind not in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD))
 
@@ -47,7 +47,7 @@ def config_keys(cls: type) -> tuple[frozenset[str], frozenset[str]]:
     taken = _init_keys(cls) - set(getattr(cls, "ignore_for_config", ()) or ())
     dropped: set[str] = set()
     if getattr(cls, "has_compatibles", False):
-        for other in cls._get_compatibles():
+        for other in cls._get_compatibles():  # type: ignore[attr-defined]  # diffusers' SchedulerMixin
             if isinstance(other, type) and hasattr(other, "__init__"):
                 try:
                     dropped |= _init_keys(other)
@@ -118,11 +118,11 @@ _PLURAL = {"a whole number": "whole numbers", "a finite number": "finite numbers
 def _value_checks(cls: type) -> dict[str, _Check]:
     """``{key: check}`` for the keys of ``cls.__init__`` whose declared type :func:`_check_of` describes."""
     try:
-        hints = typing.get_type_hints(cls.__init__)
+        hints = typing.get_type_hints(cls.__init__)  # type: ignore[misc]  # the class's own
     except Exception:  # noqa: BLE001 - annotations that do not evaluate here: nothing is checked
         return {}
     checks = {}
-    for name, param in inspect.signature(cls.__init__).parameters.items():
+    for name, param in inspect.signature(cls.__init__).parameters.items():  # type: ignore[misc]
         if name in hints and (check := _check_of(hints[name], param.default)) is not None:
             checks[name] = check
     return checks
