@@ -494,7 +494,7 @@ def generate(
             the model's latent size); num_inference_steps: 1-1000; guidance_scale: 1-100 (1 = off).
         seed: image ``i`` uses ``seed + i``.
         focal: normalised focal length ``fx / W``, 0.05-100 (0.05 is a 169-degree view); elevation: degrees
-            (-90..90, orbit / forward);
+            (strictly between -90 and 90, orbit / forward);
             azimuth_range: ``(start, end)`` degrees (orbit / forward); radius: orbit radius (> 0; in the
             presets' units, where the subject is at 2: a preset path is scaled by the model's
             :attr:`~genxd.checkpoints.ModelInfo.preset_scale`, 0.5 for the bundled model).

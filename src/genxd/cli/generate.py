@@ -192,7 +192,7 @@ def register(app: typer.Typer) -> None:
         motion_strength: MotionStrength = 0.0,
         num_frames: Frames = None,
         resolution: Resolution = None,
-        elevation: Optional[float] = typer.Option(None, "--elevation", callback=checked(v.ELEVATION), help="Camera elevation in degrees, -90..90 (orbit/forward)."),
+        elevation: Optional[float] = typer.Option(None, "--elevation", callback=checked(v.ELEVATION), help="Camera elevation in degrees, strictly between -90 and 90 (orbit/forward)."),
         azimuth_range: Optional[str] = typer.Option(None, "--azimuth-range", callback=checked(v.AZIMUTH_RANGE), help="Azimuth range in degrees, e.g. '0,360' or '-30,30' (orbit/forward)."),
         radius: Optional[float] = typer.Option(None, "--radius", callback=checked(v.RADIUS), help="Orbit radius, > 0 (orbit/forward; presets' units: subject at 2, scaled to the model's scene depth)."),
         focal: Optional[float] = typer.Option(None, "--focal", callback=checked(v.FOCAL), help="Normalised focal length fx/W, 0.05-100 (default: the preset's)."),

@@ -25,7 +25,7 @@ from .paths import require_file
 
 #: Largest JSON file :func:`read_json` parses: Python's objects take about 40 times a file's bytes (a 32 MB list of a
 #: million w2c matrices: 1.2 GB and 14 s), so a 2 GB camera file would exhaust the memory before any check ran.
-#: Camera files, configs, indexes and records genxd reads are far smaller (a 10,000-frame transforms.json: ~3 MB).
+#: Camera files, configs, indexes and records genxd reads are far smaller (a 10,000-frame transforms.json: ~7 MB).
 MAX_JSON_BYTES = 64 * 2**20
 
 
