@@ -8,7 +8,7 @@ from pathlib import Path
 
 from .utils.json_files import read_json
 
-__all__ = ["check_latent_channels", "check_prediction_type"]
+__all__ = ["check_latent_channels", "check_latent_channels_of", "check_prediction_type"]
 
 
 def read_config(path: Path) -> dict:
@@ -40,12 +40,17 @@ def check_latent_channels(unet_config: Path, vae_config: Path) -> None:
     :data:`_CONDITION_CHANNELS` (:meth:`~genxd.pipelines.conditioning.GenXDConditions.unet_input`). Before, a VAE
     of 8 latent channels beside the bundled UNet loaded, and the first generation ended in "The size of tensor a (4)
     must match the size of tensor b (8)"."""
-    unet, vae = read_config(unet_config), read_config(vae_config)
+    check_latent_channels_of(read_config(unet_config), read_config(vae_config), unet_config, vae_config)
+
+
+def check_latent_channels_of(unet: dict, vae: dict, unet_source: str | Path, vae_source: str | Path) -> None:
+    """:func:`check_latent_channels` of configs already read (``genxd train``'s: a YAML section such as
+    ``model.unet`` or a folder's ``config.json``), each named in the ValueError by its ``*_source``."""
     latent = vae.get("latent_channels", 4)  # the classes' defaults where the key is left out
     out, given = unet.get("out_channels", 4), unet.get("in_channels", 15)
     if out != latent:
-        raise ValueError(f"{unet_config}: out_channels = {out}, but the VAE's latents have {latent} channels "
-                         f"(latent_channels of {vae_config}): a UNet and a VAE of different models")
+        raise ValueError(f"{unet_source}: out_channels = {out}, but the VAE's latents have {latent} channels "
+                         f"(latent_channels of {vae_source}): a UNet and a VAE of different models")
     if given != 2 * latent + _CONDITION_CHANNELS:
-        raise ValueError(f"{unet_config}: in_channels = {given}, but GenXD's UNet takes 2 x {latent} latent channels "
-                         f"(latent_channels of {vae_config}), 6 of rays and a mask: {2 * latent + _CONDITION_CHANNELS}")
+        raise ValueError(f"{unet_source}: in_channels = {given}, but GenXD's UNet takes 2 x {latent} latent channels "
+                         f"(latent_channels of {vae_source}), 6 of rays and a mask: {2 * latent + _CONDITION_CHANNELS}")

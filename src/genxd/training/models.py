@@ -29,6 +29,7 @@ from diffusers import AutoencoderKLTemporalDecoder, EulerDiscreteScheduler
 
 from ..checkpoint_folders import bundled_or, resolve_latest, starting_folder
 from ..checkpoints import check_config_sizes, load_component, pickle_only_error
+from ..component_fit import check_latent_channels_of
 from ..config_weights import (check_config_fits_weights, is_weights_index, safetensors_shards, variant_index_names,
                               variant_name, weight_shapes)
 from ..models import CONDITIONED_IN_CHANNELS, UNetMVTemporalConditionModel
@@ -55,6 +56,8 @@ __all__ = [
     "load_svd_state_dict",
     "build_unet",
     "check_model_options",
+    "check_latent_fit",
+    "latent_fit_sources",
     "build_vae",
     "build_scheduler",
     "resolve_latest",
@@ -367,6 +370,52 @@ def build_scheduler(path: str | None) -> DiffusersModel:
     if sched.config.prediction_type != "v_prediction":
         raise ValueError(f"{root}: scheduler prediction_type is {sched.config.prediction_type!r}; GenXD trains v_prediction")
     return sched
+
+
+def latent_fit_sources(cfg: ModelConfig) -> tuple[tuple[dict | None, str], tuple[dict | None, str]]:
+    """``((UNet config, where it comes from), (VAE config, where it comes from))`` as :func:`build_unet` and
+    :func:`build_vae` will read them, nothing built: ``model.unet`` / ``model.vae.config`` (a YAML section), a
+    folder's ``config.json``, a Stable Video Diffusion UNet config converted to GenXD's. A config that cannot be
+    read is None (its builder says why)."""
+    unet: dict | None = None
+    vae: dict | None = None
+    unet_source, vae_source = "model.unet", "model.vae.config"
+    try:
+        if cfg.init == "genxd":
+            root = starting_folder(cfg.pretrained)  # type: ignore[arg-type]
+            path = (root / "unet" if (root / "unet").is_dir() else root) / "config.json"
+            unet, unet_source = read_json(path, "a GenXD UNet config"), str(path)
+        elif cfg.init == "svd":
+            path = _svd_unet_dir(cfg.pretrained) / "config.json"  # type: ignore[arg-type]
+            unet_source = f"{path} (as a GenXD UNet{', with model.unet' if cfg.unet else ''})"
+            unet = unet_config_from_svd(read_json(path, "a Stable Video Diffusion UNet config"), **cfg.unet)
+        else:
+            unet = dict(cfg.unet)
+    except (OSError, ValueError, TypeError, KeyError):
+        unet = None
+    vae_folder = cfg.vae.pretrained or (cfg.pretrained if cfg.init in ("genxd", "svd") else None)
+    try:
+        if vae_folder:
+            root = starting_folder(vae_folder)
+            path = (root / "vae" if (root / "vae" / "config.json").is_file() else root) / "config.json"
+            vae, vae_source = read_json(path, "a VAE config"), str(path)
+        else:
+            vae = cfg.vae.config
+    except (OSError, ValueError, TypeError):
+        vae = None
+    return ((unet if isinstance(unet, dict) else None, unet_source),
+            (vae if isinstance(vae, dict) else None, vae_source))
+
+
+def check_latent_fit(cfg: ModelConfig, unet: DiffusersModel = None, vae: DiffusersModel = None) -> None:
+    """A ValueError naming both configs when the UNet does not take and predict the VAE's latents, as generation
+    refuses such a model folder (:func:`genxd.component_fit.check_latent_channels`): from the configs before
+    anything loads; with the built ``unet`` and ``vae``, from theirs."""
+    (unet_config, unet_source), (vae_config, vae_source) = latent_fit_sources(cfg)
+    if unet is not None and vae is not None:
+        unet_config, vae_config = dict(unet.config), dict(vae.config)
+    if unet_config is not None and vae_config is not None:
+        check_latent_channels_of(unet_config, vae_config, unet_source, vae_source)
 
 
 def size_multiple(cfg: ModelConfig) -> int | None:

@@ -27,7 +27,8 @@ from ..checkpoint_folders import starting_folder
 from .loop import TrainingRun
 from .stops import LastCheckpoint
 from .optional_packages import EIGHT_BIT_ADAM_MISSING
-from .models import ALLOW_PICKLE_HINT, DiffusersModel, build_scheduler, build_unet, build_vae, check_model_options, count_parameters, size_multiple
+from .models import (ALLOW_PICKLE_HINT, DiffusersModel, build_scheduler, build_unet, build_vae, check_latent_fit,
+                     check_model_options, count_parameters, size_multiple)
 from .objective import SampleDrawer, encode_latents, genxd_loss
 
 __all__ = ["train_genxd", "make_optimizer", "save_module", "scene_depth_entry", "inherited_generation"]
@@ -142,6 +143,7 @@ def train_genxd(cfg: TrainConfig, resume: str | None = None, overwrite: bool = F
     inherited = inherited_generation(cfg.model)
     # the data first: a missing root, a mistyped option or a bad size is refused before the model loads (seconds)
     check_model_options(cfg.model)
+    check_latent_fit(cfg.model)  # as generation refuses such a model folder, and before minutes of loading
     height, width = cfg.data.height, cfg.data.width or cfg.data.height
     multiple = size_multiple(cfg.model)
     if multiple is not None and (height % multiple or width % multiple):
@@ -162,16 +164,9 @@ def train_genxd(cfg: TrainConfig, resume: str | None = None, overwrite: bool = F
     vae_scale, multiple = _vae_multiple(vae, unet)
     if height % multiple or width % multiple:
         raise ValueError(f"data.height/width must be multiples of {multiple} for this VAE and UNet, got {height}x{width}")
-    unet_config: Any = unet.config  # diffusers' FrozenDict, read by attribute (typed a dict)
-    n_rays = 6 if unet_config.ray_condition else 0
-    expected_in = 2 * vae.config.latent_channels + n_rays + 1
-    if unet_config.in_channels != expected_in or unet_config.out_channels != vae.config.latent_channels:
-        raise ValueError(
-            f"model.unet in/out channels ({unet_config.in_channels}/{unet_config.out_channels}) do not fit a VAE with "
-            f"{vae.config.latent_channels} latent channels (expected {expected_in}/{vae.config.latent_channels})"
-        )
+    check_latent_fit(cfg.model, unet, vae)  # the built models' own configs
     unet.register_to_config(num_frames=cfg.data.num_frames, sample_size=height // vae_scale)
-    unet_config = unet.config  # the one registered now
+    unet_config: Any = unet.config  # the one registered now (diffusers' FrozenDict, read by attribute)
     n_ids = unet_config.projection_class_embeddings_input_dim // unet_config.addition_time_embed_dim
     use_rays, use_motion = bool(unet_config.ray_condition), unet.motion_embedding is not None
     run.print(f"UNet: {origin}; {count_parameters(unet) / 1e6:.2f}M parameters; VAE {count_parameters(vae) / 1e6:.2f}M (frozen)")
