@@ -67,3 +67,27 @@ def test_the_unet_options_refusal_names_the_bundled_models_unet_folder():
         check_model_options(ModelConfig(init="genxd", pretrained=BUNDLED, unet={"block_out_channels": [32]}))
     assert f"takes the UNet layout from {unet};" in str(caught.value)
     assert "from bundled/unet" not in str(caught.value)
+
+
+def test_keys_genxd_never_reads_are_not_carried_into_the_new_checkpoints(tmp_path, capsys):
+    """A starting model's generation_config.json keys genxd never reads (a misspelt one, another tool's) were copied
+    into every checkpoint, where generation warned of them for ever: they are dropped, with one warning naming them
+    at the start; the known keys and their values are kept."""
+    parent = train_genxd(load_config(TINY, [*SHORT, f"output_dir={tmp_path / 'parent'}"]), cpu=True)
+    settings_path = parent / "generation_config.json"
+    settings = json.loads(settings_path.read_text())
+    settings.update({"focal": 1.1, "num_inference_steps": 10, "guidance_scal": 5.0, "other_tool": {"a": 1}})
+    settings_path.write_text(json.dumps(settings))
+    capsys.readouterr()
+
+    child = train_genxd(load_config(TINY, [*SHORT, f"output_dir={tmp_path / 'child'}", "model.init=genxd",
+                                           f"model.pretrained={parent}", "model.unet={}"]), cpu=True)
+    got = json.loads((child / "generation_config.json").read_text())
+    assert "guidance_scal" not in got and "other_tool" not in got
+    assert (got["focal"], got["num_inference_steps"]) == (1.1, 10)
+    output = capsys.readouterr()
+    warned = [line for line in (output.out + output.err).splitlines() if "warning:" in line]
+    assert warned == [f"genxd train: warning: {settings_path}: unknown key(s) ['guidance_scal', 'other_tool'] "
+                      "(did you mean 'guidance_scal' -> 'guidance_scale'?) are not copied into this run's checkpoints (genxd never "
+                      "reads them; it reads resolution, height, width, num_frames, num_inference_steps, "
+                      "guidance_scale, focal, scheduler, scene_depth, trained, and notes named _...)"]

@@ -62,25 +62,33 @@ RUN_GENERATION_KEYS = frozenset({"resolution", "height", "width", "num_frames", 
 DEFAULT_GENERATION = {"num_inference_steps": 25, "guidance_scale": 3.0}
 
 
-def inherited_generation(model: Any) -> dict[str, Any]:
+def inherited_generation(model: Any) -> tuple[dict[str, Any], str | None]:
     """The starting model's generation settings (``model.init: genxd``: its ``generation_config.json``, e.g. the
     bundled model's focal 1.1, 10 steps, guidance 2.0), less what this run defines itself
-    (:data:`RUN_GENERATION_KEYS`) and ``_`` notes; ``{}`` for other inits or a folder without the file."""
+    (:data:`RUN_GENERATION_KEYS`), ``_`` notes and keys genxd never reads (a misspelt ``guidance_scal``, another
+    tool's: copied, every checkpoint of the run was warned of at generation); ``{}`` for other inits or a folder
+    without the file. With a warning naming the keys left out, None when there are none."""
     if model.init != "genxd" or not model.pretrained:
-        return {}
+        return {}, None
     from ..checkpoints import GENERATION_CONFIG
+    from ..generation_settings import GENERATION_KEYS
+    from ..utils.close_names import close_matches_note
     from ..utils.json_files import read_json
 
     try:
         path = starting_folder(model.pretrained) / GENERATION_CONFIG
     except FileNotFoundError:
-        return {}  # build_unet says what is missing
+        return {}, None  # build_unet says what is missing
     if not path.is_file():
-        return {}
+        return {}, None
     found = read_json(path, "a model's generation settings")
     if not isinstance(found, dict):
         raise ValueError(f"{path}: expected a JSON object (generation settings), got {type(found).__name__}")
-    return {k: v for k, v in found.items() if k not in RUN_GENERATION_KEYS and not str(k).startswith("_")}
+    unknown = [k for k in found if k not in GENERATION_KEYS and not str(k).startswith("_")]
+    warning = (f"{path}: unknown key(s) {unknown}{close_matches_note(unknown, GENERATION_KEYS)} are not copied into "
+               f"this run's checkpoints (genxd never reads them; it reads {', '.join(GENERATION_KEYS)}, and notes "
+               "named _...)") if unknown else None
+    return {k: v for k, v in found.items() if k in GENERATION_KEYS and k not in RUN_GENERATION_KEYS}, warning
 
 
 def make_optimizer(params, cfg: OptimConfig) -> torch.optim.Optimizer:
@@ -140,7 +148,9 @@ def train_genxd(cfg: TrainConfig, resume: str | None = None, overwrite: bool = F
                       resume=resume, overwrite=overwrite, cpu=cpu, config_path=config_path)
     acc = run.accelerator
     opt = cfg.training
-    inherited = inherited_generation(cfg.model)
+    inherited, left_out = inherited_generation(cfg.model)
+    if left_out is not None:
+        run.print(f"warning: {left_out}")
     # the data first: a missing root, a mistyped option or a bad size is refused before the model loads (seconds)
     check_model_options(cfg.model)
     check_latent_fit(cfg.model)  # as generation refuses such a model folder, and before minutes of loading
