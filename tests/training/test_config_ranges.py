@@ -39,3 +39,26 @@ def test_a_setting_out_of_range_is_refused_when_read(override, message, config, 
                                       "training.weight_decay=0", "training.lr_warmup_steps=0"])
 def test_the_edges_of_the_ranges_are_kept(override):
     load_config(TINY, [override])
+
+
+@pytest.mark.parametrize("override, message", [
+    # ran every step, then failed at the first checkpoint: 'torch.cat(): expected a non-empty list of Tensors'
+    (["loss.scale_samples=0"], "loss.scale_samples must be an integer >= 1 (clips that measure the latent scaling "
+                               "factor), got 0"),
+    (["loss.scale_samples=-3"], "loss.scale_samples must be an integer >= 1"),
+    (["loss.kl_weight=-1"], "loss.kl_weight must be >= 0, got -1.0"),  # trained, pushing the latents apart
+    (["loss.l2_weight=-0.5"], "loss.l2_weight must be >= 0, got -0.5"),
+    # a loss of 0 at every step: trained nothing, and saved the VAE as it began
+    (["loss.l1_weight=0", "loss.l2_weight=0"], "loss.l1_weight and loss.l2_weight are both 0: nothing trains the "
+                                               "reconstruction"),
+])
+def test_a_vae_loss_setting_out_of_range_is_refused_when_read(override, message):
+    with pytest.raises(ValueError) as caught:
+        load_config(TINY_VAE, override, kind="vae")
+    assert message in str(caught.value)
+
+
+@pytest.mark.parametrize("override", [["loss.scale_samples=1"], ["loss.kl_weight=0"],
+                                      ["loss.l1_weight=0", "loss.l2_weight=1"]])
+def test_the_edges_of_the_vae_loss_ranges_are_kept(override):
+    load_config(TINY_VAE, override, kind="vae")

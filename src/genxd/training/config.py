@@ -338,6 +338,16 @@ class VAELossConfig:
     kl_weight: float = 1e-6
     scale_samples: int = 16
 
+    def __post_init__(self) -> None:  # checked when the config is read: a bad value failed at the first checkpoint
+        for name in ("l1_weight", "l2_weight", "kl_weight"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"loss.{name} must be >= 0, got {getattr(self, name)}")
+        if self.l1_weight == 0 and self.l2_weight == 0:
+            raise ValueError("loss.l1_weight and loss.l2_weight are both 0: nothing trains the reconstruction")
+        if self.scale_samples < 1:
+            raise ValueError("loss.scale_samples must be an integer >= 1 (clips that measure the latent scaling "
+                             f"factor), got {self.scale_samples}")
+
 
 @dataclass
 class VAETrainConfig:
