@@ -340,10 +340,11 @@ def build_unet(cfg: ModelConfig, progress: bool = True) -> tuple[UNetMVTemporalC
 
 
 def build_vae(cfg: VAEModelConfig, fallback: str | None = None, allow_pickle: bool = False,
-              allow_hint: str | None = None, progress: bool = True) -> DiffusersModel:
+              allow_hint: str | None = None, progress: bool = True, section: str = "model.vae") -> DiffusersModel:
     """The VAE: ``cfg.pretrained`` (a vae folder or a folder with ``vae/``), else ``fallback/vae``, else
     a random one from ``cfg.config``; ``allow_pickle`` (or ``cfg.allow_pickle``) / ``allow_hint`` / ``progress``:
-    as :func:`~genxd.checkpoints.load_component`."""
+    as :func:`~genxd.checkpoints.load_component`; ``section``: where ``cfg`` is in the config, for messages
+    (``model.vae`` in ``genxd train``'s, ``vae`` in ``genxd train-vae``'s)."""
     path = cfg.pretrained or fallback
     if path is not None:
         root = starting_folder(path)
@@ -353,11 +354,11 @@ def build_vae(cfg: VAEModelConfig, fallback: str | None = None, allow_pickle: bo
         return load_component(AutoencoderKLTemporalDecoder, vae_dir, "a VAE folder", allow_pickle or cfg.allow_pickle,
                               allow_hint, progress)
     if not cfg.config:
-        raise ValueError("the VAE needs model.vae.pretrained (a folder) or model.vae.config (a diffusers config)")
+        raise ValueError(f"the VAE needs {section}.pretrained (a folder) or {section}.config (a diffusers config)")
     try:
         return AutoencoderKLTemporalDecoder(**cfg.config)
     except TypeError as exc:
-        raise ValueError(f"vae config: {exc}") from None
+        raise ValueError(f"{section}.config: {exc}") from None
 
 
 def build_scheduler(path: str | None) -> DiffusersModel:

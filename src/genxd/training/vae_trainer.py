@@ -90,7 +90,8 @@ def train_vae(cfg: VAETrainConfig, resume: str | None = None, overwrite: bool = 
     acc = run.accelerator
     opt = cfg.training
     dataset = build_training_dataset(cfg.data, cfg.seed, preload=False)  # the data is checked before the model
-    vae = build_vae(cfg.vae, allow_hint=VAE_ALLOW_PICKLE_HINT, progress=run.is_main and cfg.logging.progress_bar)
+    vae = build_vae(cfg.vae, allow_hint=VAE_ALLOW_PICKLE_HINT, progress=run.is_main and cfg.logging.progress_bar,
+                    section="vae")
     down = 2 ** (len(vae.config.block_out_channels) - 1)
     height, width = cfg.data.height, cfg.data.width or cfg.data.height
     if height % down or width % down:
