@@ -27,3 +27,36 @@ def test_the_refusal_names_the_commands_own_settings(tmp_path, config, override,
     errors = [line for line in result.output.splitlines() if line.startswith("genxd: error:")]
     assert len(errors) == 1 and errors[0].startswith(says), result.output
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("override, says", [
+    # a traceback at the first step: "Given groups=1, expected weight to be at least 1 at dimension 0"
+    ({"latent_channels": 0}, "vae.config: latent_channels must be a whole number >= 1, got 0"),
+    ({"latent_channels": -2}, "vae.config: latent_channels must be a whole number >= 1, got -2"),
+    ({"latent_channels": "4"}, "vae.config: latent_channels must be a whole number, got '4'"),
+    # trained in silence, the loss broadcasting one channel over three: a VAE no GenXD model can decode with
+    ({"out_channels": 1}, "vae.config: out_channels must be 3 (the clips are RGB), got 1"),
+    ({"in_channels": 1}, "vae.config: in_channels must be 3 (the clips are RGB), got 1"),
+    # "IndexError: list index out of range" at the first step
+    ({"block_out_channels": [32, 32]}, "vae.config: block_out_channels has 2 entries, down_block_types 4: one of each "
+                                       "per level"),
+    ({"block_out_channels": [32, 0, 32, 32]}, "vae.config: block_out_channels must be whole numbers >= 1, got "
+                                              "[32, 0, 32, 32]"),
+])
+def test_a_vae_config_that_cannot_train_is_refused_before_it_is_built(override, says):
+    from genxd.training.config import load_config
+    from genxd.training.models import build_vae
+
+    cfg = load_config(TINY_VAE, [], kind="vae")
+    cfg.vae.config = {**(cfg.vae.config or {}), **override}
+    with pytest.raises(ValueError) as caught:
+        build_vae(cfg.vae, section="vae")
+    assert str(caught.value) == says
+
+
+def test_the_tiny_vae_config_is_built():
+    from genxd.training.config import load_config
+    from genxd.training.models import build_vae
+
+    cfg = load_config(TINY_VAE, [], kind="vae")
+    assert build_vae(cfg.vae, section="vae").config.latent_channels == 4

@@ -19,6 +19,7 @@ GenXD paper does: every key with the same name and shape is copied; then
 
 from __future__ import annotations
 
+import inspect
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,6 +60,7 @@ __all__ = [
     "check_latent_fit",
     "latent_fit_sources",
     "build_vae",
+    "check_vae_config",
     "build_scheduler",
     "resolve_latest",
     "count_parameters",
@@ -355,10 +357,35 @@ def build_vae(cfg: VAEModelConfig, fallback: str | None = None, allow_pickle: bo
                               allow_hint, progress)
     if not cfg.config:
         raise ValueError(f"the VAE needs {section}.pretrained (a folder) or {section}.config (a diffusers config)")
+    check_vae_config(cfg.config, f"{section}.config")
     try:
         return AutoencoderKLTemporalDecoder(**cfg.config)
     except TypeError as exc:
         raise ValueError(f"{section}.config: {exc}") from None
+
+
+def check_vae_config(config: dict[str, Any], where: str) -> None:
+    """A ValueError naming ``where`` (``vae.config``) for a VAE config that builds but cannot train on RGB clips:
+    a value of another type than the class declares, channels other than 3 in and out (one out channel trained in
+    silence, the loss broadcasting it over three), no latent channels, a level count that differs between
+    ``block_out_channels`` and ``down_block_types`` (an IndexError at the first step)."""
+    from ..config_keys import check_config_types
+
+    check_config_types(Path(where), config, AutoencoderKLTemporalDecoder)  # the path is only named
+    check_config_sizes(Path(where), config)
+    for key in ("in_channels", "out_channels"):
+        if config.get(key, 3) != 3:
+            raise ValueError(f"{where}: {key} must be 3 (the clips are RGB), got {config[key]!r}")
+    if config.get("latent_channels", 4) < 1:
+        raise ValueError(f"{where}: latent_channels must be a whole number >= 1, got {config['latent_channels']!r}")
+    defaults = inspect.signature(AutoencoderKLTemporalDecoder).parameters
+    channels = config.get("block_out_channels", defaults["block_out_channels"].default)
+    blocks = config.get("down_block_types", defaults["down_block_types"].default)
+    if not channels or any(c < 1 for c in channels):
+        raise ValueError(f"{where}: block_out_channels must be whole numbers >= 1, got {channels!r}")
+    if len(channels) != len(blocks):
+        raise ValueError(f"{where}: block_out_channels has {len(channels)} entries, down_block_types {len(blocks)}: "
+                         "one of each per level")
 
 
 def build_scheduler(path: str | None) -> DiffusersModel:
