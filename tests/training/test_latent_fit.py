@@ -47,7 +47,7 @@ def nothing_loads(monkeypatch):
 
 def test_a_vae_of_other_latents_beside_a_checkpoint_is_refused_naming_both_configs(tmp_path, vae_of_8_latents,
                                                                                  nothing_loads):
-    cfg = load_config(TINY, [*SHORT, f"output_dir={tmp_path / 'run'}", f"model.init=genxd",
+    cfg = load_config(TINY, [*SHORT, f"output_dir={tmp_path / 'run'}", "model.init=genxd",
                              f"model.pretrained={BUNDLED}", "model.unet={}", f"model.vae.pretrained={vae_of_8_latents}",
                              "data.height=64"])
     with pytest.raises(ValueError) as caught:
