@@ -73,3 +73,18 @@ def test_the_unet_takes_two_latents_rays_and_a_mask(tmp_path, unet, vae, says):
     else:
         with pytest.raises(ValueError, match=says):
             check_latent_channels(tmp_path / "unet.json", tmp_path / "vae.json")
+
+
+def test_a_unet_without_rays_takes_the_latents_and_the_mask_alone():
+    """``ray_condition: false`` (the pipeline passes no rays: tests/pipelines/test_pipeline_branches.py) takes
+    2 x latents + 1 channels; the check refused it (it counted 6 ray channels always), and with it such a model's
+    loading and training, since the check was added the same day."""
+    from genxd.component_fit import check_latent_channels_of
+
+    check_latent_channels_of({"ray_condition": False, "in_channels": 9, "out_channels": 4}, {"latent_channels": 4},
+                             "u", "v")
+    with pytest.raises(ValueError, match=r"in_channels = 15, .* and a mask \(ray_condition: false, no rays\): 9$"):
+        check_latent_channels_of({"ray_condition": False, "in_channels": 15, "out_channels": 4},
+                                 {"latent_channels": 4}, "u", "v")
+    with pytest.raises(ValueError, match=r"6 of rays and a mask: 15$"):
+        check_latent_channels_of({"in_channels": 9, "out_channels": 4}, {"latent_channels": 4}, "u", "v")

@@ -30,14 +30,17 @@ def check_prediction_type(scheduler_config: Path) -> None:
                                              " (the key is left out: EulerDiscreteScheduler's default 'epsilon')"))
 
 
-#: the UNet's input channels besides the two latents' (noisy, context): 6 of Plücker rays and the context mask
+#: the UNet's input channels besides the two latents' (noisy, context): 6 of Plücker rays and the context mask;
+#: a UNet of ``ray_condition: false`` takes the mask alone (the pipeline then passes no rays)
 _CONDITION_CHANNELS = 7
+_MASK_CHANNELS = 1
 
 
 def check_latent_channels(unet_config: Path, vae_config: Path) -> None:
     """A ValueError naming the config that does not fit when the UNet does not take and predict the VAE's latents:
     ``out_channels`` = the VAE's ``latent_channels`` and ``in_channels`` = twice those plus
-    :data:`_CONDITION_CHANNELS` (:meth:`~genxd.pipelines.conditioning.GenXDConditions.unet_input`). Before, a VAE
+    :data:`_CONDITION_CHANNELS` (:meth:`~genxd.pipelines.conditioning.GenXDConditions.unet_input`), or plus the mask
+    alone for a UNet of ``ray_condition: false``. Before, a VAE
     of 8 latent channels beside the bundled UNet loaded, and the first generation ended in "The size of tensor a (4)
     must match the size of tensor b (8)"."""
     check_latent_channels_of(read_config(unet_config), read_config(vae_config), unet_config, vae_config)
@@ -51,6 +54,9 @@ def check_latent_channels_of(unet: dict, vae: dict, unet_source: str | Path, vae
     if out != latent:
         raise ValueError(f"{unet_source}: out_channels = {out}, but the VAE's latents have {latent} channels "
                          f"(latent_channels of {vae_source}): a UNet and a VAE of different models")
-    if given != 2 * latent + _CONDITION_CHANNELS:
+    rays = unet.get("ray_condition", True) is not False  # the UNet class's default: true
+    expected = 2 * latent + (_CONDITION_CHANNELS if rays else _MASK_CHANNELS)
+    if given != expected:
+        what = "6 of rays and a mask" if rays else "and a mask (ray_condition: false, no rays)"
         raise ValueError(f"{unet_source}: in_channels = {given}, but GenXD's UNet takes 2 x {latent} latent channels "
-                         f"(latent_channels of {vae_source}), 6 of rays and a mask: {2 * latent + _CONDITION_CHANNELS}")
+                         f"(latent_channels of {vae_source}), {what}: {expected}")

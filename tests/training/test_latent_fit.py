@@ -1,8 +1,8 @@
 """``genxd train`` refuses a UNet that does not take and predict its VAE's latents as generation does
 (:func:`genxd.component_fit.check_latent_channels`), before the data or the models load, naming both configs. Before:
 a VAE of 8 latent channels beside the bundled UNet was refused only once the dataset was built and both models were
-loaded, in words naming neither config; a UNet of ``ray_condition: false`` (in_channels 15 = 2 x 7 + 1) beside a VAE of
-7 latent channels trained, and generation then refused its checkpoints."""
+loaded, in words naming neither config. Training and generation say the same of every pair (a UNet of
+``ray_condition: false``, in_channels 15 = 2 x 7 + the mask, beside a VAE of 7 latent channels: both take it)."""
 
 from __future__ import annotations
 
@@ -68,7 +68,7 @@ def test_a_vae_config_of_other_latents_is_refused_naming_the_config_sections(tmp
 
 
 @pytest.mark.parametrize("unet, latents", [
-    ({"ray_condition": False, "in_channels": 15, "out_channels": 7}, 7),  # fits the UNet, not generation
+    ({"ray_condition": False, "in_channels": 15, "out_channels": 7}, 7),  # 2 x 7 + the mask, no rays: both take it
     ({"in_channels": 23, "out_channels": 8}, 8),
 ])
 def test_training_accepts_what_generation_loads_and_nothing_else(tmp_path, unet, latents):
