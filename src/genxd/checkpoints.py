@@ -180,8 +180,8 @@ _WARNED_GENERATION_KEYS: set[tuple[str, str]] = set()
 
 def _warn_unknown_generation_keys(cfg_path: Path, cfg: dict) -> None:
     """One warning naming ``generation_config.json`` and the keys of it genxd never reads (a misspelt
-    ``guidance_scal``: the default was used in silence). A warning, not an error: ``genxd train`` carries a starting
-    model's keys into its checkpoints, and another tool's keys may be there."""
+    ``guidance_scal``: the default was used in silence). A warning, not an error: another tool's keys may be there,
+    and checkpoints of ``genxd train`` before 2026-12-07 carried a starting model's keys (it now drops them)."""
     from .generation_settings import GENERATION_KEYS
     from .utils.close_names import close_matches_note
 
