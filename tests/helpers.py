@@ -299,3 +299,20 @@ def old_still_camera_curation(root: Path, name: str, height: int, width: int, fo
     meta = json.loads((folder / "meta.json").read_text())
     meta["sfm_mapper"] = "static_camera"
     (folder / "meta.json").write_text(json.dumps(meta))
+
+
+def blank_camera_scene(scene: Path) -> Path:
+    """A generated-scene folder SfM cannot reconstruct, for ``genxd eval-camera`` tests: 4 grey frames of 32 px in
+    ``frames/`` and a ``cameras.json`` of 4 cameras 1 apart along x (SfM fails on it in about 2 s)."""
+    import torch
+    from PIL import Image
+
+    from genxd.cameras import save_camera_json
+
+    (scene / "frames").mkdir(parents=True)
+    for i in range(4):
+        Image.fromarray(np.full((32, 32, 3), 128, np.uint8)).save(scene / "frames" / f"{i:03d}.png")
+    c2w = torch.eye(4).repeat(4, 1, 1)
+    c2w[:, 0, 3] = torch.arange(4.0)
+    save_camera_json(scene / "cameras.json", c2w, torch.eye(3), 32, 32)
+    return scene

@@ -19,6 +19,7 @@ from genxd.cameras import save_camera_json
 from genxd.cameras.evaluate import EVAL_JSON, EVAL_PNG, evaluate_camera_accuracy, find_scenes
 from genxd.cli import app
 from genxd.validation import GenXDWarning
+from tests.helpers import blank_camera_scene
 
 runner = CliRunner()
 TURN_DEG = 6.0
@@ -61,15 +62,7 @@ def test_noise_floor_and_a_known_perturbation(rendered, tmp_path):
     assert report["summary"]["evaluated"] == 2 and report["summary"]["failed"] == 0
 
 
-def _blank_scene(scene: Path) -> Path:
-    """A scene SfM cannot reconstruct (4 grey frames of 32 px; fails in about 2 s)."""
-    (scene / "frames").mkdir(parents=True)
-    for i in range(4):
-        Image.fromarray(np.full((32, 32, 3), 128, np.uint8)).save(scene / "frames" / f"{i:03d}.png")
-    c2w = torch.eye(4).repeat(4, 1, 1)
-    c2w[:, 0, 3] = torch.arange(4.0)
-    save_camera_json(scene / "cameras.json", c2w, torch.eye(3), 32, 32)
-    return scene
+_blank_scene = blank_camera_scene  # a scene SfM cannot reconstruct (4 grey frames of 32 px; fails in about 2 s)
 
 
 def test_failures_are_reported(tmp_path):

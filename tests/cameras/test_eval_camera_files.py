@@ -6,15 +6,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
 
-import numpy as np
 import pytest
-import torch
-from PIL import Image
 
-from genxd.cameras import save_camera_json
 from genxd.cameras.evaluate import EVAL_JSON, EVAL_PNG, evaluate_camera_accuracy
+
+from tests.helpers import blank_camera_scene as _blank_scene
 
 
 def test_pairing_cameras_with_listed_frames_does_not_load_the_curation_package(tmp_path):
@@ -32,17 +29,6 @@ def test_pairing_cameras_with_listed_frames_does_not_load_the_curation_package(t
     assert out.splitlines() == ["[1, 0]", "[]"]
 
 
-def _scene(scene: Path) -> Path:
-    """4 grey frames of 32 px and their cameras (the SfM is replaced in the test)."""
-    (scene / "frames").mkdir(parents=True)
-    for i in range(4):
-        Image.fromarray(np.full((32, 32, 3), 128, np.uint8)).save(scene / "frames" / f"{i:03d}.png")
-    c2w = torch.eye(4).repeat(4, 1, 1)
-    c2w[:, 0, 3] = torch.arange(4.0)
-    save_camera_json(scene / "cameras.json", c2w, torch.eye(3), 32, 32)
-    return scene
-
-
 def test_a_failure_while_drawing_keeps_the_old_report_and_plot_together(tmp_path, monkeypatch):
     """``camera_eval.json`` was written before ``camera_errors.png`` was drawn: a failure while drawing (or a stop
     between the two renames) left the new report beside the plot of an earlier run. Now the two are replaced as one
@@ -50,7 +36,7 @@ def test_a_failure_while_drawing_keeps_the_old_report_and_plot_together(tmp_path
     both."""
     import genxd.cameras.evaluate as evaluate
 
-    scene, out = _scene(tmp_path / "scene"), tmp_path / "report"
+    scene, out = _blank_scene(tmp_path / "scene"), tmp_path / "report"
     out.mkdir()
     (out / EVAL_JSON).write_bytes(b'{"old": 1}\n')
     (out / EVAL_PNG).write_bytes(b"old png")

@@ -5,28 +5,14 @@ another video, it failed with "exists but has no meta.json". In-process with a s
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
 
 from genxd.curation import CurationConfig, curate_dataset, read_index
 from genxd.curation import dataset as dataset_module
 from genxd.curation.frames import discover_videos
-from genxd.curation.pipeline import video_record
 from genxd.curation.video_ids import safe_video_id
 
-
-def _stand_in(calls: list[str]):
-    def curate_video(source, out_dir, config, on_stage=None, on_note=None):
-        calls.append(source.video_id)
-        folder = Path(out_dir) / source.video_id
-        folder.mkdir(parents=True)
-        (folder / "meta.json").write_text(json.dumps({"source": str(source.path), "verdict": "static",
-                                                      "motion_strength": 0.0, "config": config.to_dict()}))
-        return video_record(source, "ok", verdict="static", motion_strength=0.0)
-
-    return curate_video
+from .test_curation_taken_ids import _stand_in  # curate_video's stand-in: a folder with its meta.json, or a failure
 
 
 @pytest.mark.parametrize("names", [["index.jsonl.mp4"], ["a.mp4", "index.jsonl.mp4"], ["a.mp4", "index.jsonl"]])
