@@ -85,16 +85,17 @@ def _journal_str(path: str | os.PathLike) -> str:
 def _fsync_path(path: Path) -> None:
     """Flush ``path`` (a file, or every file of a folder and the folder) to disk; where a file system or platform
     cannot (no ``O_DIRECTORY``, a folder not openable), go on: the journal's order still holds against a stop."""
-    paths = [path]
+    from .disk_sync import fsync_file, fsync_folder
+
     if path.is_dir() and not path.is_symlink():
-        paths = [Path(root) / f for root, _, files in os.walk(path) for f in files] + [path]
-    for p in paths:
-        with contextlib.suppress(OSError):
-            fd = os.open(p, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) * p.is_dir())
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+        for root, _, files in os.walk(path):
+            for f in files:
+                with contextlib.suppress(OSError):
+                    fsync_file(Path(root) / f)
+        fsync_folder(path)
+        return
+    with contextlib.suppress(OSError):
+        fsync_file(path)
 
 
 def _temp_beside(name: object, member: Path, kind: str, here: Path) -> Path | None:
