@@ -182,10 +182,10 @@ def _warn_unknown_generation_keys(cfg_path: Path, cfg: dict) -> None:
     """One warning naming ``generation_config.json`` and the keys of it genxd never reads (a misspelt
     ``guidance_scal``: the default was used in silence). A warning, not an error: another tool's keys may be there,
     and checkpoints of ``genxd train`` before 2026-12-07 carried a starting model's keys (it now drops them)."""
-    from .generation_settings import GENERATION_KEYS
+    from .generation_settings import GENERATION_KEYS, unknown_generation_keys
     from .utils.close_names import close_matches_note
 
-    unknown = [k for k in cfg if k not in GENERATION_KEYS and not str(k).startswith("_")]
+    unknown = unknown_generation_keys(cfg)
     key = (str(cfg_path.resolve()), repr(unknown))
     if unknown and key not in _WARNED_GENERATION_KEYS:  # once a process: a job reads the configs more than once
         _WARNED_GENERATION_KEYS.add(key)

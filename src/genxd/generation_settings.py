@@ -15,7 +15,7 @@ from typing import Any
 from . import validation as v
 from .utils.close_names import close_matches_note
 
-__all__ = ["GENERATION_KEYS", "check_defaults", "trained_ranges", "generation_number", "generation_section_error"]
+__all__ = ["GENERATION_KEYS", "unknown_generation_keys", "check_defaults", "trained_ranges", "generation_number", "generation_section_error"]
 
 #: The keys of ``generation_config.json`` genxd reads (besides notes, whose names start with ``_``).
 GENERATION_KEYS = ("resolution", "height", "width", "num_frames", "num_inference_steps", "guidance_scale", "focal",
@@ -77,11 +77,17 @@ def trained_ranges(cfg_path: Path | str, cfg: dict) -> dict:
     return out
 
 
+def unknown_generation_keys(settings: dict[str, Any]) -> list[Any]:
+    """The keys of a ``generation_config.json`` or a ``generation:`` section that genxd never reads (not in
+    :data:`GENERATION_KEYS`, not a ``_`` note), in their order."""
+    return [k for k in settings if k not in GENERATION_KEYS and not str(k).startswith("_")]
+
+
 def generation_section_error(section: dict[str, Any], where: str = "generation") -> ValueError | None:
     """A ValueError for a ``generation:`` section of a training config that ``genxd generate`` would refuse in the
     checkpoints it is written into (a value it cannot use), or whose key it would never read (a misspelt
     ``guidance_scal``: the run's checkpoints kept the default, in silence); None when it is fine."""
-    unknown = [k for k in section if k not in GENERATION_KEYS and not str(k).startswith("_")]
+    unknown = unknown_generation_keys(section)
     if unknown:
         return ValueError(f"{where}: unknown key(s) {unknown}{close_matches_note(unknown, GENERATION_KEYS)}; "
                           f"valid keys: {list(GENERATION_KEYS)} (and notes, named _...)")

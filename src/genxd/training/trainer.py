@@ -71,7 +71,7 @@ def inherited_generation(model: Any) -> tuple[dict[str, Any], str | None]:
     if model.init != "genxd" or not model.pretrained:
         return {}, None
     from ..checkpoints import GENERATION_CONFIG
-    from ..generation_settings import GENERATION_KEYS
+    from ..generation_settings import GENERATION_KEYS, unknown_generation_keys
     from ..utils.close_names import close_matches_note
     from ..utils.json_files import read_json
 
@@ -84,7 +84,7 @@ def inherited_generation(model: Any) -> tuple[dict[str, Any], str | None]:
     found = read_json(path, "a model's generation settings")
     if not isinstance(found, dict):
         raise ValueError(f"{path}: expected a JSON object (generation settings), got {type(found).__name__}")
-    unknown = [k for k in found if k not in GENERATION_KEYS and not str(k).startswith("_")]
+    unknown = unknown_generation_keys(found)
     warning = (f"{path}: unknown key(s) {unknown}{close_matches_note(unknown, GENERATION_KEYS)} are not copied into "
                f"this run's checkpoints (genxd never reads them; it reads {', '.join(GENERATION_KEYS)}, and notes "
                "named _...)") if unknown else None
