@@ -78,3 +78,63 @@ def test_two_context_views_keep_the_last_views_intrinsics_as_the_authors(tmp_pat
         assert first != second
         torch.testing.assert_close(group.K[4], scene.K[second])
         torch.testing.assert_close(group.K[:4], scene.K[first].expand(4, 3, 3))
+
+
+def test_a_job_holds_one_view_at_its_stored_size_at_a_time(tmp_path, monkeypatch) -> None:
+    """``genxd fewshot`` decoded every scene whole at its stored size before squaring and resizing (and kept it on
+    the scene for the run): a 194-view mip-NeRF 360 scene of 4946x3286 photos is 38 GB in float32. Now each view is
+    squared and resized as it is decoded, and only the view's stored-size copy is held meanwhile. Counted here as
+    the largest number of decoded stored-size views alive at once (8 before: the whole scene); the groups are
+    already written (``skip_existing``), so no model is loaded and only the scene's preparation runs."""
+    import gc
+    import weakref
+
+    from genxd.data import reconfusion
+    from genxd.data.reconfusion import write_reconfusion_scene
+    from genxd.fewshot_jobs import fewshot_scenes
+
+    scene, _ = _scene(64, 48, n=8)
+    root, out = tmp_path / "rf", tmp_path / "out"
+    write_reconfusion_scene(root, "s", scene.images, scene.c2w, scene.K, {3: ([0, 3, 6], [1, 2, 4, 5, 7])})
+    for name in ("s_direct_000", "s_direct_001", "s_direct_002"):  # kept: nothing to generate
+        (out / name).mkdir(parents=True)
+        (out / name / "meta.json").write_text("{}")
+    decode, alive, most = reconfusion.decode_image, [0], [0]
+
+    def counted(data):
+        image = decode(data)
+        alive[0] += 1
+        most[0] = max(most[0], alive[0])
+        weakref.finalize(image, lambda: alive.__setitem__(0, alive[0] - 1))
+        return image
+
+    monkeypatch.setattr(reconfusion, "decode_image", counted)
+    with pytest.warns(UserWarning, match="has 64x48 views"):  # the size, read without decoding
+        results = fewshot_scenes(root, out, n_views=3, num_context=3, num_frames=5, num_inference_steps=1,
+                                 guidance_scale=1.0, resolution=32, progress=False, skip_existing=True)
+    gc.collect()
+    assert [r.status for r in results] == ["skipped"] * 3
+    assert most[0] == 1, f"{most[0]} stored-size views held at once"
+    assert alive[0] == 0  # none kept after the run
+
+
+def test_views_decoded_one_at_a_time_are_the_views_decoded_together(tmp_path) -> None:
+    """The groups of a scene loaded without its decoded images (one view at a time, as ``genxd fewshot`` now
+    loads) are those of the same scene decoded whole, bit for bit, cropped and padded; the stored size read from
+    the first image's header is the decoded one's."""
+    from genxd.data.reconfusion import load_reconfusion, write_reconfusion_scene
+
+    scene, _ = _scene(64, 48, n=6)
+    write_reconfusion_scene(tmp_path, "s", scene.images, scene.c2w, scene.K, scene.splits)
+    lazy, whole = (load_reconfusion(tmp_path, decode_images=d)["s"] for d in (False, True))
+    assert lazy.images is None and lazy.stored_size() == whole.stored_size() == (48, 64)
+    for pad in (False, True):
+        (a,), (b,) = (build_fewshot_groups({"s": s}, "direct", None, n_views=3, num_context=3, num_frames=6,
+                                           resolution=32, pad_to_square=pad) for s in (lazy, whole))
+        for name in ("context_images", "reference_frames", "K", "c2w"):
+            assert torch.equal(getattr(a, name), getattr(b, name)), name
+        assert a.crop_box == b.crop_box
+        assert (a.K_unpadded is None) == (b.K_unpadded is None)
+        if a.K_unpadded is not None:
+            assert torch.equal(a.K_unpadded, b.K_unpadded)
+    assert lazy.images is None  # the scene did not keep the decoded views

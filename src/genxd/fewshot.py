@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import PIL.Image
@@ -31,6 +32,9 @@ from torch import Tensor
 
 from .cameras import formats
 from .validation import arg, setting, text_setting
+
+if TYPE_CHECKING:
+    from .data.reconfusion import ReconFusionScene
 
 
 @dataclass
@@ -59,29 +63,61 @@ def _resize_lanczos(images: Tensor, size: int) -> Tensor:
     return torch.stack(resized) if resized else images.new_zeros(0, 3, size, size)
 
 
-def _square(images: Tensor, K: Tensor, resolution: int, pad: bool) -> tuple[Tensor, Tensor, tuple | None, Tensor | None]:
-    """Make ``images [N,3,H,W]`` square (crop or pad) and resize; adjust normalised ``K [N,3,3]``."""
-    _, _, H, W = images.shape
+def _square_intrinsics(K: Tensor, height: int, width: int, resolution: int,
+                       pad: bool) -> tuple[Tensor, tuple | None, Tensor | None]:
+    """``(K', box, K_unpadded)``: normalised ``K [N, 3, 3]`` of ``height x width`` images for their square frame
+    (:func:`_square_pixels`), the unpadded image's pixel box in the ``resolution`` frame and its intrinsics (padding
+    only; else None)."""
+    H, W = height, width
     Kp = K.clone()
-    box = None
-    K_unpadded = None
     if pad:
         S = max(H, W)
         top, left = (S - H) // 2, (S - W) // 2
-        images = F.pad(images, (left, S - W - left, top, S - H - top))
         Kp[:, 0, 0], Kp[:, 0, 2] = K[:, 0, 0] * W / S, (K[:, 0, 2] * W + left) / S
         Kp[:, 1, 1], Kp[:, 1, 2] = K[:, 1, 1] * H / S, (K[:, 1, 2] * H + top) / S
         s = resolution / S
         t, l = round(top * s), round(left * s)
         box = (t, max(t + 1, round((top + H) * s)), l, max(l + 1, round((left + W) * s)))  # at least a pixel
-        K_unpadded = _cropped_intrinsics(Kp, resolution, box)
+        return Kp, box, _cropped_intrinsics(Kp, resolution, box)
+    S = min(H, W)
+    top, left = (H - S) // 2, (W - S) // 2
+    Kp[:, 0, 0], Kp[:, 0, 2] = K[:, 0, 0] * W / S, (K[:, 0, 2] * W - left) / S
+    Kp[:, 1, 1], Kp[:, 1, 2] = K[:, 1, 1] * H / S, (K[:, 1, 2] * H - top) / S
+    return Kp, None, None
+
+
+def _square_pixels(images: Tensor, resolution: int, pad: bool) -> Tensor:
+    """``images [N, 3, H, W]`` made square (centred crop, or black padding with ``pad``) and resized to
+    ``[N, 3, resolution, resolution]``; each image on its own (the same whether given one at a time or together)."""
+    _, _, H, W = images.shape
+    if pad:
+        S = max(H, W)
+        top, left = (S - H) // 2, (S - W) // 2
+        images = F.pad(images, (left, S - W - left, top, S - H - top))
     else:
         S = min(H, W)
         top, left = (H - S) // 2, (W - S) // 2
         images = images[..., top : top + S, left : left + S]
-        Kp[:, 0, 0], Kp[:, 0, 2] = K[:, 0, 0] * W / S, (K[:, 0, 2] * W - left) / S
-        Kp[:, 1, 1], Kp[:, 1, 2] = K[:, 1, 1] * H / S, (K[:, 1, 2] * H - top) / S
-    return _resize_lanczos(images, resolution), Kp, box, K_unpadded
+    return _resize_lanczos(images, resolution)
+
+
+def _square(images: Tensor, K: Tensor, resolution: int, pad: bool) -> tuple[Tensor, Tensor, tuple | None, Tensor | None]:
+    """Make ``images [N,3,H,W]`` square (crop or pad) and resize; adjust normalised ``K [N,3,3]``."""
+    Kp, box, K_unpadded = _square_intrinsics(K, images.shape[-2], images.shape[-1], resolution, pad)
+    return _square_pixels(images, resolution, pad), Kp, box, K_unpadded
+
+
+def _squared_scene(scene: ReconFusionScene, resolution: int, pad: bool) -> tuple[Tensor, Tensor, tuple | None, Tensor | None]:
+    """:func:`_square` of a ReconFusion scene's images and intrinsics, decoding its encoded images one at a time
+    (each squared and resized as it is decoded: a scene of many large photos is never held at its stored size)."""
+    from .data.reconfusion import decode_scene_images
+
+    K = scene.K.float()
+    if scene.images is not None:  # decoded when loaded
+        return _square(scene.images.float(), K, resolution, pad)
+    images, (H, W) = decode_scene_images(scene.image_bytes, f"scene {scene.key!r}",
+                                         downsize=lambda image: _square_pixels(image[None].float(), resolution, pad)[0])
+    return (images, *_square_intrinsics(K, H, W, resolution, pad))
 
 
 def _cropped_intrinsics(K: Tensor, size: int, box: tuple[int, int, int, int]) -> Tensor:
@@ -159,8 +195,7 @@ def build_fewshot_groups(scenes: dict, strategy: str, pose_dir: str | Path | Non
         if len(train_ids) < num_context:
             raise ValueError(f"scene {key!r}: split {n_views} has {len(train_ids)} training views, "
                              f"{setting('num_context', num_context)} needs {num_context}")
-        images = scene.decoded_images().float()
-        sq_images, sq_K, box, K_unp = _square(images, scene.K.float(), resolution, pad_to_square)
+        sq_images, sq_K, box, K_unp = _squared_scene(scene, resolution, pad_to_square)
         c2w_all = scene.c2w.float()
         centres_train = c2w_all[train_ids, :3, 3]
         if strategy == "direct":

@@ -56,7 +56,7 @@ def _warn_cropped_views(scenes: dict) -> None:
     """Warn, once, when scenes have views that are not square: without ``pad_to_square`` each view is cut to its
     centre square, and ``genxd reconstruct --extra-views`` then refuses the generated frames beside the scene's
     own non-square views (as it says only after the generation)."""
-    sizes = {key: tuple(scene.decoded_images().shape[-1:-3:-1]) for key, scene in scenes.items()}
+    sizes = {key: scene.stored_size()[::-1] for key, scene in scenes.items()}
     wide = {key: (w, h) for key, (w, h) in sizes.items() if w != h}
     if not wide:
         return
@@ -171,7 +171,7 @@ def fewshot_scenes(
         raise v.InvalidValue(f"{v.arg('num_frames')} ({num_frames}) must exceed {v.arg('num_context')} ({num_context})")
     steps = int(num_inference_steps or d["num_inference_steps"])
     guidance = float(guidance_scale if guidance_scale is not None else d["guidance_scale"])
-    scenes = load_reconfusion(data_root)
+    scenes = load_reconfusion(data_root, decode_images=False)  # decoded a view at a time, squared and resized
     if not scenes:
         raise ValueError(f"{data_root}: no scenes in index.json")
     groups = build_fewshot_groups(

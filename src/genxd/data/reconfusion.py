@@ -90,6 +90,23 @@ class ReconFusionScene:
             self.images = _decode_all(self.image_bytes, f"scene {self.key!r}")
         return self.images
 
+    def stored_size(self) -> tuple[int, int]:
+        """``(H, W)`` of the scene's images: of the decoded ones if held, else of the first encoded one, read from its
+        header (nothing decoded; :func:`decode_scene_images` refuses a scene whose images differ in size)."""
+        if self.images is not None:
+            return int(self.images.shape[-2]), int(self.images.shape[-1])
+        if not self.image_bytes:
+            raise ValueError(f"scene {self.key!r} has no images")
+        from PIL import Image, UnidentifiedImageError
+
+        raw = np.asarray(self.image_bytes[0].cpu().numpy(), dtype=np.uint8).tobytes()
+        try:
+            with Image.open(io.BytesIO(raw)) as im:
+                width, height = im.size
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+            raise ValueError(f"scene {self.key!r}: image 0 cannot be decoded ({exc.__class__.__name__}: {exc})") from None
+        return int(height), int(width)
+
 
 def encode_image(image: Tensor, image_format: str = "png") -> Tensor:
     """Encode one ``[3, H, W]`` image (float in [0, 1] or uint8) to a 1-D uint8 tensor of file bytes."""
