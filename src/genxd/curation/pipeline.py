@@ -33,7 +33,7 @@ from .video_streams import stored_pixel_aspect
 from .video_warnings import collected_warnings
 from .masks import EpipolarFlowMasker, Masker, load_masker
 from .motion import DEFAULT_MOTION_THRESHOLD, MotionSettings, estimate_object_motion
-from .sfm import FEATURE_TYPES, MAPPERS, SfmError, run_sfm, write_reconstruction
+from .sfm import SfmError, run_sfm, write_reconstruction
 from .static_camera import is_static_camera, static_camera_sfm
 
 __all__ = [
