@@ -17,6 +17,7 @@ import shutil
 import time
 import traceback
 from dataclasses import asdict, dataclass, replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -248,10 +249,12 @@ def _times_from_start(seconds: list, n: int) -> list[float | None]:
 
 
 def video_record(source: VideoSource, status: str, **fields: Any) -> dict[str, Any]:
-    """One ``index.jsonl`` line: ``video_id``, ``source``, ``status`` and any other fields."""
+    """One ``index.jsonl`` line: ``video_id``, ``source``, ``status`` and any other fields; ``time``: when it was
+    made, ISO 8601 local time with its UTC offset (``2026-12-07T09:05:12+01:00``; lines written before 2026-12-07
+    carry local time without one)."""
     record = {"video_id": source.video_id, "source": str(source.path), "status": status}
     record.update(fields)
-    record.setdefault("time", time.strftime("%Y-%m-%dT%H:%M:%S"))
+    record.setdefault("time", datetime.now().astimezone().isoformat(timespec="seconds"))
     return record
 
 
