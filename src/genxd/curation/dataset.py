@@ -44,8 +44,8 @@ from .frames import VideoSource, discover_videos
 from .pipeline import META_NAME, CurationConfig, curate_video, video_record
 from .local_engine import run_local
 from .ray_engine import check_ray_address, check_ray_task_cpus, run_ray, start_or_join_ray
-from .run_settings import (changed_settings, recorded_settings, result_settings, source_bytes, warn_changed_sources,
-                           warn_other_settings)
+from .run_settings import (changed_settings, recorded_settings, result_settings, source_changed,
+                           warn_changed_sources, warn_other_settings)
 from .run_summary import DatasetSummary, index_size
 from .video_ids import INDEX_NAME as _INDEX_NAME, unique_video_ids
 
@@ -399,7 +399,7 @@ def _plan(sources: list[VideoSource], out_dir: Path, config: CurationConfig, sum
             on_record(record)
 
     old_units: list[str] = []  # done videos whose motion strength is in the units before 17875fa
-    changed: list[tuple[str, str, int, int]] = []  # done videos whose file has another size now
+    changed: list[tuple[str, str, int, int]] = []  # done videos whose file has another size or mtime now
     for source in sources:
         meta_path = out_dir / source.video_id / META_NAME
         last = latest.get(source.video_id)
@@ -420,10 +420,9 @@ def _plan(sources: list[VideoSource], out_dir: Path, config: CurationConfig, sum
                                        reason=f"{exc}; remove {out_dir / source.video_id} to redo this video"), last)
                     continue
                 found(done, recovered=True)
-            then = done.get("source_bytes") if done is not None else None  # kept without a word when it changed
-            now = source_bytes(source.path) if isinstance(then, int) and not isinstance(then, bool) else None
-            if isinstance(then, int) and now is not None and now != then:
-                changed.append((source.video_id, str(source.path), then, now))
+            sizes = source_changed(done, source.path)  # a changed file was kept without a word
+            if sizes is not None:
+                changed.append((source.video_id, str(source.path), *sizes))
             summary.skipped += 1
         elif (out_dir / source.video_id).exists():
             found(video_record(
@@ -506,7 +505,7 @@ def _record_from_meta(source: VideoSource, meta_path: Path) -> dict[str, Any]:
         source, "ok", verdict=meta.get("verdict"), motion_strength=meta.get("motion_strength"),
         num_frames=meta.get("num_frames"), num_registered=meta.get("num_registered"),
         mean_reprojection_error=meta.get("mean_reprojection_error"), recovered=True,
-        **({"source_bytes": meta["source_bytes"]} if "source_bytes" in meta else {}),
+        **{key: meta[key] for key in ("source_bytes", "source_mtime_ns") if key in meta},
         **({"settings": result_settings(meta["config"])} if isinstance(meta.get("config"), dict) else {}),
     )
 

@@ -305,15 +305,16 @@ def curate_video(
             shown.append(note)
             on_note(note)
 
-    from .run_settings import source_bytes  # (it imports this module)
+    from .run_settings import source_stamp  # (it imports this module)
 
-    size = source_bytes(source.path)  # before it is read: a file still growing is told apart on the next run
+    # before it is read: a file still growing, or rewritten in place, is told apart on the next run
+    size, mtime_ns = source_stamp(source.path) or (None, None)
     try:
         tmp.mkdir()
         with collected_warnings() as notes:
             with _threads(config.num_threads):
                 meta = _curate_into(source, tmp, config, masker, on_stage or (lambda stage: None), note_now)
-        meta["source_bytes"] = size
+        meta["source_bytes"], meta["source_mtime_ns"] = size, mtime_ns
         if notes:  # kept with the result: a worker's warnings reach no terminal (Ray), or reach it unformatted
             meta["warnings"] = notes
         (tmp / META_NAME).write_text(json_text(meta, indent=2))
@@ -355,6 +356,7 @@ def curate_video(
         mean_reprojection_error=meta["mean_reprojection_error"],
         seconds=round(time.perf_counter() - started, 3),
         source_bytes=size,
+        source_mtime_ns=mtime_ns,
         **({"warnings": notes} if notes else {}),
     )
 

@@ -18,8 +18,8 @@ from ..utils.json_text import json_text
 from ..validation import is_cli, setting, warn
 from .pipeline import CurationConfig
 
-__all__ = ["NOT_RESULT_FIELDS", "changed_settings", "recorded_settings", "result_settings", "source_bytes",
-           "warn_changed_sources", "warn_other_settings"]
+__all__ = ["NOT_RESULT_FIELDS", "changed_settings", "recorded_settings", "result_settings", "source_changed",
+           "source_stamp", "warn_changed_sources", "warn_other_settings"]
 
 #: ``CurationConfig`` fields that do not decide what a video's result is: how fast, on what, how loud.
 NOT_RESULT_FIELDS = frozenset({"num_threads", "device", "verbose"})
@@ -71,31 +71,54 @@ def _shown(value: Any) -> str:
     return "none" if value is None else str(value)
 
 
-def source_bytes(path: str | Path) -> int | None:
-    """The size of a video file in bytes, recorded with its result (``source_bytes``) to tell on a rerun that another
-    file is at its path (the same size is taken as the same video); None for a frames folder or what cannot be read
-    (summing a folder's frames costs a call per frame on each rerun of each video)."""
+def source_stamp(path: str | Path) -> tuple[int, int] | None:
+    """``(size in bytes, modification time in ns)`` of a video file, recorded with its result (``source_bytes``,
+    ``source_mtime_ns``) to tell on a rerun that another file is at its path, or the file was rewritten in place (a
+    re-export or a repair of the same length); None for a frames folder or what cannot be read (summing a folder's
+    frames costs a call per frame on each rerun of each video). One ``stat``, links followed."""
     try:
         info = Path(path).stat()
     except OSError:
         return None
     import stat
 
-    return info.st_size if stat.S_ISREG(info.st_mode) else None
+    return (info.st_size, info.st_mtime_ns) if stat.S_ISREG(info.st_mode) else None
+
+
+def source_changed(record: dict[str, Any] | None, path: str | Path) -> tuple[int, int] | None:
+    """``(bytes then, bytes now)`` when the file ``path`` that a done video's ``record`` (its index line, or one made
+    from its ``meta.json``) was curated from has another size or modification time now (the same size twice when only
+    the time differs); None when it has not, or when the record or the file does not tell (a frames folder; a result
+    written before records carried the size, or the time: that one is not compared). ``path`` is read only when the
+    record holds a size (one ``stat`` per done video on a resumed run)."""
+    if record is None or not _whole_number(then := record.get("source_bytes")):
+        return None
+    stamp = source_stamp(path)
+    if stamp is None:
+        return None
+    then_ns = record.get("source_mtime_ns")
+    if then != stamp[0] or (_whole_number(then_ns) and then_ns != stamp[1]):
+        return then, stamp[0]
+    return None
+
+
+def _whole_number(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def warn_changed_sources(changed: list[tuple[str, str, int, int]]) -> None:
-    """One warning for the done videos whose file has another size than the one they were curated from (``changed``:
-    ``(video_id, path, bytes then, bytes now)``; the first few named): they are kept as they were, as every done
-    video is, but a card's ``GOPR0001.MP4`` copied over the last one's, or a copy still running when it was curated,
-    was kept without a word."""
+    """One warning for the done videos whose file has another size or modification time than the one they were
+    curated from (``changed``: ``(video_id, path, bytes then, bytes now)``, the same size where only the time differs;
+    the first few named): they are kept as they were, as every done video is, but a card's ``GOPR0001.MP4`` copied
+    over the last one's, or a copy still running when it was curated, was kept without a word."""
     if not changed:
         return
     from .run_summary import FAILED_IDS_KEPT
 
     one = len(changed) == 1
-    named = ", ".join(f"{vid} ({path}: {then} bytes then, {now} now)" for vid, path, then, now in
-                      changed[:FAILED_IDS_KEPT])
+    named = ", ".join(f"{vid} ({path}: {then} bytes then, {now} now)" if then != now else
+                      f"{vid} ({path}: {now} bytes then and now, but modified since)"
+                      for vid, path, then, now in changed[:FAILED_IDS_KEPT])
     more = len(changed) - FAILED_IDS_KEPT
     warn(f"{len(changed)} {'video' if one else 'videos'} changed since {'it was' if one else 'they were'} curated and "
          f"{'is' if one else 'are'} kept as {'it was' if one else 'they were'}: {named}"
