@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
 from . import io as _io
+from .disk_sync import fsync_folder
 from .json_files import read_json_object, write_json_atomic
 
 fcntl: types.ModuleType | None
@@ -83,16 +84,18 @@ def _journal_str(path: str | os.PathLike) -> str:
 
 
 def _fsync_path(path: Path) -> None:
-    """Flush ``path`` (a file, or every file of a folder and the folder) to disk; where a file system or platform
-    cannot (no ``O_DIRECTORY``, a folder not openable), go on: the journal's order still holds against a stop."""
-    from .disk_sync import fsync_file, fsync_folder
+    """Flush a member's finished temporary ``path`` to disk: a file, or a folder with every file and folder below it
+    (each folder after its files, the deepest first, ``path`` last: a subfolder's entries are its own, which flushing
+    ``path`` does not write). Where a file system or platform cannot (no ``O_DIRECTORY``, a folder not openable), go
+    on: the journal's order still holds against a stop."""
+    from .disk_sync import fsync_file
 
     if path.is_dir() and not path.is_symlink():
-        for root, _, files in os.walk(path):
+        for root, _, files in os.walk(path, topdown=False):
             for f in files:
                 with contextlib.suppress(OSError):
                     fsync_file(Path(root) / f)
-        fsync_folder(path)
+            fsync_folder(root)
         return
     with contextlib.suppress(OSError):
         fsync_file(path)
@@ -366,7 +369,10 @@ def atomic_group(paths: Sequence[str | os.PathLike], replace: bool = True,
                                          "this run's result is discarded") from None
             written.append(journal)
             _fsync_path(journal)
-            _fsync_path(here)
+            # the journal's name in its folder: the folder's entries only (it was walked like a member's folder, every
+            # file below the output's folder flushed for each group written there: a user's whole folder for
+            # trajectory from-video -o ~/path.json, every earlier clip of a synth --format video run for each clip)
+            fsync_folder(here)
         first, first_new, _, first_folder = members[0]
         if not replace:  # the claim: in place only where nothing is, in one step; refused: nothing renamed yet
             (_io._rename_new_dir if first_folder else _io._rename_new_file)(first_new, first)
