@@ -59,3 +59,35 @@ def test_a_failure_while_drawing_keeps_the_old_report_and_plot_together(tmp_path
     assert json.loads((out / EVAL_JSON).read_text()) == json.loads(json.dumps(report))
     assert (out / EVAL_PNG).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert sorted(p.name for p in out.iterdir()) == [EVAL_PNG, EVAL_JSON]
+
+
+def test_a_report_written_without_its_plot_names_an_earlier_plot_beside_it(tmp_path, monkeypatch):
+    """``plot=False`` wrote ``camera_eval.json`` beside an earlier run's ``camera_errors.png`` without a word, and
+    the old plot read as the new report's. It is kept (a user's file is not removed unasked) and named in one
+    warning; nothing is said where there is none, or where the plot is drawn."""
+    import warnings
+
+    import genxd.cameras.evaluate as evaluate
+    from genxd.validation import GenXDWarning
+
+    scene, out = _blank_scene(tmp_path / "scene"), tmp_path / "report"
+    out.mkdir()
+    (out / EVAL_PNG).write_bytes(b"old png")
+    result = {"scene": str(scene), "status": "failed", "reason": "no SfM in this test", "num_frames": 4,
+              "num_registered": 0}
+    monkeypatch.setattr(evaluate, "evaluate_scene", lambda *a, **k: dict(result))
+
+    def evaluated(**kwargs) -> list[str]:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            evaluate_camera_accuracy(scene, out=out, progress=False, **kwargs)
+        return [str(w.message) for w in caught if issubclass(w.category, GenXDWarning)]
+
+    assert evaluated(plot=False) == [f"{out / EVAL_PNG} is not the plot of the {EVAL_JSON} written beside it "
+                                     "(plot=False drew none): it is an earlier run's, kept as it was; remove it, or "
+                                     "evaluate with plot=True to replace it"]  # was: no word
+    assert (out / EVAL_PNG).read_bytes() == b"old png" and (out / EVAL_JSON).is_file()
+    assert evaluated(plot=True, overwrite=True) == []  # drawn: the plot beside the report is its own
+    assert (out / EVAL_PNG).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    (out / EVAL_PNG).unlink()
+    assert evaluated(plot=False, overwrite=True) == []  # none beside it

@@ -13,6 +13,7 @@ another tool's output with its cameras converted to one of the :func:`read_camer
 from __future__ import annotations
 
 import math
+import os
 import statistics
 import time
 from pathlib import Path
@@ -368,4 +369,17 @@ def evaluate_camera_accuracy(
         write_json_atomic(tmp[0], report)
         if plot:
             draw_error_curves(results, f"camera errors: {Path(root).name}").save(tmp[1], format="PNG")
+    if not plot:
+        _warn_stale_plot(out_dir)
     return report
+
+
+def _warn_stale_plot(out_dir: Path) -> None:
+    """One warning when a report written without its plot (``plot=False``) lies beside a ``camera_errors.png``: an
+    earlier run's (or the user's own), which reads as this report's plot. It is kept (not this run's to remove)."""
+    stale = out_dir / EVAL_PNG
+    if os.path.lexists(stale):
+        from ..validation import warn
+
+        warn(f"{stale} is not the plot of the {EVAL_JSON} written beside it (plot=False drew none): it is an earlier "
+             "run's, kept as it was; remove it, or evaluate with plot=True to replace it")
