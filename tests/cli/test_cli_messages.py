@@ -311,11 +311,13 @@ def test_an_empty_model_is_named_not_read_as_the_current_folder(command, tmp_pat
 @pytest.mark.parametrize("fmt, existing", [("reconfusion", "synth_3d_000000.torch"), ("video", "synth_3d_000000.mp4")])
 def test_synth_names_the_file_a_clip_would_replace(tmp_path, fmt, existing):
     """``synth --format reconfusion`` run twice named ``OUT/synth_3d_000000``, which is not on disk (the scene is
-    ``synth_3d_000000.torch``): the clash names the path as it is (found by the newcomer run)."""
+    ``synth_3d_000000.torch``): the clash names the path as it is (found by the newcomer run). (The same command
+    run twice continues the first: tests/cli/test_synth_resume.py; here the second asks for other clips.)"""
     args = ["synth", str(tmp_path), "--num-scenes", "2", "--size", "16", "--frames", "2", "--format", fmt, "-q"]
     assert invoke(runner, args).exit_code == 0
-    res = invoke(runner, args)
+    res = invoke(runner, [*args, "--size", "8"])
     assert res.exit_code == 2, res.output
-    assert _errors(res) == [f"genxd: error: {tmp_path / existing} already exists (2 clashes); use --overwrite to "
-                            "replace"], res.stderr
+    assert _errors(res) == [f"genxd: error: {tmp_path / existing} already exists (2 clashes), made by a synth run "
+                            "with other settings: --size 16 (now 8); use --overwrite to replace, or another folder"], \
+        res.stderr
     assert (tmp_path / existing).exists()

@@ -189,14 +189,16 @@ def test_cli_writes_clips_and_refuses_to_overwrite(tmp_path):
             "--frames", "2", "--size", "16", "--seed", "3", "--quiet"]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
-    folders = sorted(p.name for p in (tmp_path / "out").iterdir())
-    assert folders == ["synth_4d_000003", "synth_4d_000004"]
+    folders = sorted(p.name for p in (tmp_path / "out").iterdir() if p.name != ".genxd-synth-runs.json")
+    assert folders == ["synth_4d_000003", "synth_4d_000004"]  # and the record of the run (genxd.cli.synth_runs)
     # --quiet: only what was written, one path a line (the option's help: "errors and what was written")
     assert result.stdout.splitlines() == [str(tmp_path / "out" / f) for f in folders], result.stdout
     frames = json.loads((tmp_path / "out" / "synth_4d_000003" / "transforms.json").read_text())["frames"]
     assert [f["time"] for f in frames] == [0.0, 1.0]  # a 4D clip's frame times, for 4D readers (D-NeRF's key)
-    again = runner.invoke(app, args)
-    assert again.exit_code == 2 and "--overwrite" in again.output
+    again = runner.invoke(app, args)  # the same command again: the run continued, nothing left to make
+    assert again.exit_code == 0 and again.stdout == "", again.output
+    other = runner.invoke(app, args + ["--focal", "2"])  # other clips at the same names: refused
+    assert other.exit_code == 2 and "--overwrite" in other.output
     # with the progress bar on, stdout holds only the "wrote ..." line (the bar lives on stderr)
     loud = runner.invoke(app, [a for a in args if a != "--quiet"] + ["--overwrite"])
     assert loud.exit_code == 0, loud.output

@@ -13,6 +13,7 @@ from .. import validation as v
 from .common import UsageError, run_cli
 from .terminal_text import printed_path
 from .options import CpuCudaDevice, Overwrite, Quiet, Seed, checked
+from .synth_runs import SynthRuns, run_settings, settings_said
 
 
 #: the camera paths ``genxd.data.synthetic`` renders (its ``CAMERA_PATHS``; not imported here, it imports torch:
@@ -53,6 +54,48 @@ def _clash(out_dir: Path, name: str, fmt: str) -> str | None:
     return None if path is None else f"{path} already exists"
 
 
+def _complete(out_dir: Path, name: str, fmt: str) -> bool:
+    """Whether clip ``name`` is whole in ``out_dir``: its folder, both files of a video (a stopped replacement of the
+    pair finished first), a ReconFusion scene indexed with its file."""
+    if fmt == "video":
+        from genxd.utils.file_groups import settle
+
+        settle(out_dir / f"{name}.mp4")
+        return (out_dir / f"{name}.mp4").is_file() and (out_dir / f"{name}.json").is_file()
+    if fmt == "reconfusion":
+        from genxd.data.reconfusion import read_reconfusion_index
+
+        index = read_reconfusion_index(out_dir)
+        return name in index and (out_dir / index[name]).is_file()
+    return (out_dir / name).is_dir()
+
+
+def _kept_scenes(out_dir: Path, names: list[str], seed: int, settings: dict, runs: SynthRuns) -> set[str]:
+    """The clips of ``names`` (seeds ``seed``, ``seed + 1``, ...) already whole in ``out_dir`` from a run of these
+    ``settings`` (:mod:`genxd.cli.synth_runs`): kept and not made again. A UsageError for any other clip there (of
+    other settings, of unknown ones, or not whole), naming the first and counting them: nothing is replaced without
+    --overwrite."""
+    kept: set[str] = set()
+    refused: list[tuple[str, dict | None]] = []
+    for i, name in enumerate(names):
+        what = _clash(out_dir, name, settings["format"])
+        if what is None:
+            continue
+        earlier = runs.settings_of(settings["kind"], settings["format"], seed + i)
+        if earlier == settings and _complete(out_dir, name, settings["format"]):
+            kept.add(name)
+        else:
+            refused.append((what, earlier))
+    if refused:
+        what, earlier = refused[0]
+        count = f"{len(refused)} {'clash' if len(refused) == 1 else 'clashes'}"
+        if earlier is not None and earlier != settings:
+            raise UsageError(f"{what} ({count}), made by a synth run with other settings: "
+                             f"{settings_said(earlier, settings)}; use --overwrite to replace, or another folder")
+        raise UsageError(f"{what} ({count}); use --overwrite to replace")
+    return kept
+
+
 def _usable_threads(threads: int) -> int:
     """``--threads``, at most the CPUs this process may use (one warning when capped)."""
     from genxd.utils.machine import capped_at_usable_cpus
@@ -63,7 +106,7 @@ def _usable_threads(threads: int) -> int:
 def register(app: typer.Typer) -> None:
     @app.command("synth", short_help="Render synthetic scenes and clips with exact cameras.")
     def synth(
-        out_dir: Path = typer.Argument(..., help="Output folder (created if missing)."),
+        out_dir: Path = typer.Argument(..., help="Output folder (created if missing). Rerunning a command continues it: clips already there from a run of the same settings are kept, the rest made."),
         num_scenes: int = typer.Option(1, "--num-scenes", "-n", callback=checked(v.Int(1, 10_000_000)), help="Number of clips; clip i uses seed SEED + i."),
         kind: Kind = typer.Option(Kind.static, "--kind", help="3d: static scene, moving camera; 4d: moving objects too."),
         fmt: Format = typer.Option(Format.folder, "--format", help="folder (PNG + transforms.json + ground truth), video (mp4 + json), camvid (CamVid-30K: JPEG + COLMAP), reconfusion (torch)."),
@@ -80,7 +123,12 @@ def register(app: typer.Typer) -> None:
         overwrite: Overwrite = False,
         quiet: Quiet = False,
     ) -> None:
-        """Render synthetic scenes (textured primitives, ground, sky) with exact cameras, depth and motion."""
+        """Render synthetic scenes (textured primitives, ground, sky) with exact cameras, depth and motion.
+
+        A stopped run is continued by running the same command again: the clips already in OUT from a run of the same
+        settings are kept and the rest made (--num-scenes or --seed may differ: more clips). Clips of other settings,
+        or made before genxd recorded its runs, are refused unless --overwrite (docs/synthetic.md).
+        """
 
         def body() -> None:
             import torch
@@ -106,15 +154,16 @@ def register(app: typer.Typer) -> None:
             check_writable_dir(out_dir, "output folder")
 
             names = [f"synth_{kind.value}_{seed + i:06d}" for i in range(num_scenes)]
-            if not overwrite:
-                clash = [what for n in names if (what := _clash(out_dir, n, fmt.value)) is not None]
-                if clash:
-                    raise UsageError(f"{clash[0]} ({len(clash)} {'clash' if len(clash) == 1 else 'clashes'}); use --overwrite to replace")
+            settings = run_settings(kind.value, fmt.value, frames, size, camera, motion_strength, focal, supersample,
+                                    fps)
+            runs = SynthRuns(out_dir)
+            kept = set() if overwrite else _kept_scenes(out_dir, names, seed, settings, runs)
+            todo = [(i, name) for i, name in enumerate(names) if name not in kept]
             out_dir.mkdir(parents=True, exist_ok=True)
             written: list[Path] = []
-            with progress_bar(total=num_scenes, desc=f"synth {kind.value} {fmt.value}", unit="clip",
-                              disable=quiet) as progress:
-                for i, name in enumerate(names):
+            with progress_bar(total=len(todo), desc=f"synth {kind.value} {fmt.value}", unit="clip",
+                              disable=quiet or not todo) as progress:
+                for i, name in todo:
                     clip = make_clip(
                         seed + i,
                         kind.value,
@@ -127,12 +176,17 @@ def register(app: typer.Typer) -> None:
                         supersample=supersample,
                         device=render_device,
                     )
+                    if not written:  # recorded before its first clip is written: a stopped run is found by the next
+                        runs.start(settings, seed, num_scenes, overwrite)
                     written.append(write_clip(clip, out_dir, name, fmt.value, fps=fps, overwrite=overwrite))
                     progress.update(1)
+            if todo:
+                runs.finish()
             if quiet:  # what was written, one path a line (as generate -q prints its folders)
                 for path in dict.fromkeys(written):
                     typer.echo(printed_path(path))
             else:
-                typer.echo(f"wrote {num_scenes} {kind.value} clip(s) to {printed_path(out_dir)} ({fmt.value})")
+                done = f"; kept {len(kept)} already there, made with these settings" if kept else ""
+                typer.echo(f"wrote {len(todo)} {kind.value} clip(s) to {printed_path(out_dir)} ({fmt.value}){done}")
 
         run_cli(body, quiet)
