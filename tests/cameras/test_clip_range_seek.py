@@ -79,9 +79,11 @@ def decoded(monkeypatch):
 @pytest.fixture
 def demuxed(monkeypatch):
     """The packets each read takes from the file (every read looks at each one it demuxes)."""
+    from genxd.curation import decoded_frames  # where video_decode's packets are handed to the decoder
+
     packets: list = []
-    real = video_decode.is_hidden
-    monkeypatch.setattr(video_decode, "is_hidden", lambda packet: packets.append(packet.pts) or real(packet))
+    real = decoded_frames.is_hidden
+    monkeypatch.setattr(decoded_frames, "is_hidden", lambda packet: packets.append(packet.pts) or real(packet))
     return packets
 
 

@@ -14,7 +14,8 @@ import numpy as np
 
 from ..utils.io import is_environment_error
 from .read_errors import VideoReadError
-from .video_streams import is_hidden, main_video_stream, sample_aspect_ratio, shown_frame_count, square_pixels
+from .decoded_frames import PacketFrames
+from .video_streams import main_video_stream, sample_aspect_ratio, shown_frame_count, square_pixels
 
 __all__ = ["HDR_TRANSFERS", "SEEKABLE_FORMATS", "SHORT_READ_FRACTION", "DecodeEnd", "hdr_transfer", "iter_video_frames", "warn_damaged"]
 
@@ -312,7 +313,7 @@ def _decode(path: Path, wanted, check_length: bool, times: list | None, end: Dec
         # from another thread (imageio-ffmpeg's preexec_fn) hung for good: the forked child freed that converter
         # and waited on threads it does not have (docs/robustness.md)
         reformatter = VideoReformatter()
-        decoded = hidden = 0  # frames decoded; packets an edit list hides (a trimmed clip's: not decoded)
+        decoded = 0  # frames decoded
         converted = False  # a frame converted yet: the first is checked for HDR
         sar = sample_aspect_ratio(stream)  # non-square pixels: resampled to square ones before turning upright
         first = 0  # the first frame decoded, where a seek starts past the start
@@ -328,34 +329,35 @@ def _decode(path: Path, wanted, check_length: bool, times: list | None, end: Dec
             for _ in range(first):
                 yield None  # before the range: not decoded
             decoded = first
+        # container.decode(stream), the packets an edit list hides counted (a trimmed clip's: not shown), and at
+        # damaged data the whole frames the decoder still holds
+        frames = PacketFrames(_whole_packets(container.demux(stream)), stream.codec_context)
         try:
-            for packet in _whole_packets(container.demux(stream)):  # container.decode(stream), hidden ones counted
-                hidden += is_hidden(packet)
-                for frame in packet.decode():
-                    if seek is not None and decoded < len(known):
-                        t = _frame_seconds(frame)
-                        if decoded == first and t is not None and t < known[first]:
-                            continue  # from the keyframe to the first frame asked for
-                        if t != known[decoded]:
-                            raise _SeekLost(decoded)
-                    if decoded < skip:
-                        decoded += 1
-                        continue
-                    if wanted is not None and not wanted(decoded):
-                        if times is not None and times_all:
-                            times.append(_frame_seconds(frame))
-                        decoded += 1
-                        yield None
-                        continue
-                    if not converted:
-                        _warn_if_hdr(path, frame, stream)
-                        _warn_if_interlaced(path, frame)
-                        converted = True
-                    pixels = _upright(frame, square_pixels(_rgb24(reformatter, frame), sar))
-                    decoded += 1  # counted once converted: a frame that fails to convert is not kept
-                    if times is not None:
+            for frame in frames:
+                if seek is not None and decoded < len(known):
+                    t = _frame_seconds(frame)
+                    if decoded == first and t is not None and t < known[first]:
+                        continue  # from the keyframe to the first frame asked for
+                    if t != known[decoded]:
+                        raise _SeekLost(decoded)
+                if decoded < skip:
+                    decoded += 1
+                    continue
+                if wanted is not None and not wanted(decoded):
+                    if times is not None and times_all:
                         times.append(_frame_seconds(frame))
-                    yield pixels
+                    decoded += 1
+                    yield None
+                    continue
+                if not converted:
+                    _warn_if_hdr(path, frame, stream)
+                    _warn_if_interlaced(path, frame)
+                    converted = True
+                pixels = _upright(frame, square_pixels(_rgb24(reformatter, frame), sar))
+                decoded += 1  # counted once converted: a frame that fails to convert is not kept
+                if times is not None:
+                    times.append(_frame_seconds(frame))
+                yield pixels
             if seek is not None and decoded < len(known):  # the seek's decoding ended before frames the earlier pass
                 raise _SeekLost(decoded)  # decoded (a seek past the frames asked for): from the start instead
         except av.error.InvalidDataError as exc:  # damaged data: the frames before it are kept, as yielded
@@ -371,7 +373,7 @@ def _decode(path: Path, wanted, check_length: bool, times: list | None, end: Dec
             reason = getattr(exc, "strerror", None) or str(exc)
             raise VideoReadError(f"{path.name}: decoding failed after {decoded} frames ({reason})") from None
         if check_length:  # decoded to the end (a reader that stopped early closed this generator)
-            _warn_if_short(path, decoded, shown_frame_count(stream, hidden=hidden) or 0)
+            _warn_if_short(path, decoded, shown_frame_count(stream, hidden=frames.hidden) or 0)
     finally:
         container.close()
 
