@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
 from . import io as _io
-from .disk_sync import fsync_folder
+from .disk_sync import fsync_file, fsync_folder
 from .json_files import read_json_object, write_json_atomic
 
 fcntl: types.ModuleType | None
@@ -88,8 +88,6 @@ def _fsync_path(path: Path) -> None:
     (each folder after its files, the deepest first, ``path`` last: a subfolder's entries are its own, which flushing
     ``path`` does not write). Where a file system or platform cannot (no ``O_DIRECTORY``, a folder not openable), go
     on: the journal's order still holds against a stop."""
-    from .disk_sync import fsync_file
-
     if path.is_dir() and not path.is_symlink():
         for root, _, files in os.walk(path, topdown=False):
             for f in files:
