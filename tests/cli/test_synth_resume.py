@@ -113,3 +113,25 @@ def test_clips_of_unknown_settings_are_refused_as_before(tmp_path, monkeypatch, 
     assert res.exit_code == 2 and "(2 clashes); use --overwrite to replace" in res.stderr, res.stderr
     runs = json.loads((out / RUNS_FILE).read_text())["runs"]
     assert [(r["overwrite"], r["finished"]) for r in runs] == [(True, True), (True, False)]
+
+
+def test_a_continued_reconfusion_run_reads_its_index_once_to_find_the_clips_kept(tmp_path, monkeypatch, made):
+    """Which scenes of a ReConFusion folder to keep was found by reading its index twice per scene (what a clip
+    would replace, then whether it is whole): a run of N scenes into a folder of N read an index of N scenes 2N
+    times (6 here). Now once per run."""
+    import genxd.data.reconfusion as reconfusion
+
+    out = tmp_path / "out"
+    args = ["synth", str(out), "-n", "3", "--size", "8", "--frames", "2", "--format", "reconfusion"]
+    assert invoke(runner, args).exit_code == 0
+    reads, real = [], reconfusion.read_reconfusion_index
+
+    def counted(root, *a, **k):
+        reads.append(root)
+        return real(root, *a, **k)
+
+    monkeypatch.setattr(reconfusion, "read_reconfusion_index", counted)
+    made.clear()
+    res = invoke(runner, args)
+    assert res.exit_code == 0 and made == [], res.output  # all three kept
+    assert len(reads) == 1, f"the index read {len(reads)} times"

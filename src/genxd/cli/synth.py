@@ -33,17 +33,22 @@ class Format(str, Enum):
     reconfusion = "reconfusion"
 
 
-def _clash(out_dir: Path, name: str, fmt: str) -> str | None:
+def _reconfusion_index(out_dir: Path) -> dict[str, str]:
+    """``{scene: torch file}`` of the ReConFusion index in ``out_dir`` ({} without one): read once per run (a read per
+    clip made a run of N scenes into a folder of N read its index N times)."""
+    from genxd.data.reconfusion import INDEX_FILE, read_reconfusion_index
+
+    return read_reconfusion_index(out_dir) if (out_dir / INDEX_FILE).is_file() else {}
+
+
+def _clash(out_dir: Path, name: str, fmt: str, index: dict[str, str]) -> str | None:
     """What clip ``name`` would replace in ``out_dir``, said as it is on disk (``OUT/x.mp4 already exists``; a
-    ReconFusion scene the index lists without its file: so), or None."""
+    ReconFusion scene the ``index`` lists without its file: so), or None."""
     if fmt == "video":
         path = next((p for p in (out_dir / f"{name}.mp4", out_dir / f"{name}.json") if p.exists()), None)
     elif fmt == "reconfusion":
-        from genxd.data.reconfusion import INDEX_FILE, read_reconfusion_index
+        from genxd.data.reconfusion import INDEX_FILE
 
-        if not (out_dir / INDEX_FILE).is_file():
-            return None
-        index = read_reconfusion_index(out_dir)
         if name not in index:
             return None
         path = out_dir / index[name]  # the scene's torch file, as the index names it
@@ -54,18 +59,15 @@ def _clash(out_dir: Path, name: str, fmt: str) -> str | None:
     return None if path is None else f"{path} already exists"
 
 
-def _complete(out_dir: Path, name: str, fmt: str) -> bool:
+def _complete(out_dir: Path, name: str, fmt: str, index: dict[str, str]) -> bool:
     """Whether clip ``name`` is whole in ``out_dir``: its folder, both files of a video (a stopped replacement of the
-    pair finished first), a ReconFusion scene indexed with its file."""
+    pair finished first), a ReconFusion scene in ``index`` with its file."""
     if fmt == "video":
         from genxd.utils.file_groups import settle
 
         settle(out_dir / f"{name}.mp4")
         return (out_dir / f"{name}.mp4").is_file() and (out_dir / f"{name}.json").is_file()
     if fmt == "reconfusion":
-        from genxd.data.reconfusion import read_reconfusion_index
-
-        index = read_reconfusion_index(out_dir)
         return name in index and (out_dir / index[name]).is_file()
     return (out_dir / name).is_dir()
 
@@ -77,12 +79,13 @@ def _kept_scenes(out_dir: Path, names: list[str], seed: int, settings: dict, run
     --overwrite."""
     kept: set[str] = set()
     refused: list[tuple[str, dict | None]] = []
+    index = _reconfusion_index(out_dir) if settings["format"] == "reconfusion" else {}
     for i, name in enumerate(names):
-        what = _clash(out_dir, name, settings["format"])
+        what = _clash(out_dir, name, settings["format"], index)
         if what is None:
             continue
         earlier = runs.settings_of(settings["kind"], settings["format"], seed + i)
-        if earlier == settings and _complete(out_dir, name, settings["format"]):
+        if earlier == settings and _complete(out_dir, name, settings["format"], index):
             kept.add(name)
         else:
             refused.append((what, earlier))
