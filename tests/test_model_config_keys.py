@@ -96,7 +96,7 @@ def _set(path: Path, key: str, value) -> None:
 @pytest.mark.parametrize("config, key, value, says", [
     # was: a string is true: recorded as true whatever the config said (the UNet keeps it, unused)
     ("unet/config.json", "ray_condition", "false", "ray_condition must be true or false, got 'false'"),
-    ("unet/config.json", "num_frames", "8", "num_frames must be a whole number, got '8'"),  # was: loaded
+    ("unet/config.json", "num_frames", "8", "num_frames must be a whole number or null, got '8'"),  # was: loaded
     ("unet/config.json", "block_out_channels", "64", "block_out_channels must be a list of whole numbers, got '64'"),
     # was: "only integer tensors of a single element can be converted to an index" at the first generation
     ("vae/config.json", "scaling_factor", "0.6", "scaling_factor must be a finite number, got '0.6'"),
@@ -150,3 +150,40 @@ def test_a_subclass_of_the_unet_and_a_config_naming_no_class_still_load(folder):
     del config["_class_name"]
     (folder / "vae" / "config.json").write_text(json.dumps(config))
     load_model(folder, device="cpu", dtype="fp32")
+
+
+@pytest.mark.parametrize("key", ["num_frames", "camera_embedding_dim"])
+def test_null_where_the_unet_records_none_loads_with_the_generation_window(folder, key):
+    """The UNet only records these (``forward`` takes the frames of its input): null loaded before the type check
+    (2026-12-07), which then refused it ('num_frames must be a whole number, got None')."""
+    _set(folder / "unet" / "config.json", key, None)
+    loaded = load_model(folder, device="cpu", dtype="fp32")
+    assert getattr(loaded.pipe.unet.config, key) is None
+    from genxd.pipelines.long_paths import window_limits
+
+    assert window_limits(loaded.pipe, loaded.defaults) == (loaded.defaults["num_frames"],) * 2
+
+
+def test_null_for_a_key_the_unet_needs_is_still_refused(folder):
+    _set(folder / "unet" / "config.json", "in_channels", None)
+    with pytest.raises(ValueError) as info:
+        load_model(folder, device="cpu", dtype="fp32")
+    assert str(info.value) == f"{folder / 'unet' / 'config.json'}: in_channels must be a whole number, got None"
+
+
+class _DefaultNone:
+    """A class declaring a key ``int = None`` (no ``| None``), as a config class may."""
+
+    def __init__(self, size: int = None, steps: int = 1) -> None:  # type: ignore[assignment]
+        self.size, self.steps = size, steps
+
+
+def test_a_key_whose_default_is_none_takes_null_and_its_type():
+    from genxd.config_keys import check_config_types
+
+    check_config_types(Path("c.json"), {"size": None}, _DefaultNone)
+    check_config_types(Path("c.json"), {"size": 4}, _DefaultNone)
+    with pytest.raises(ValueError, match=r"^c.json: size must be a whole number or null, got 'x'$"):
+        check_config_types(Path("c.json"), {"size": "x"}, _DefaultNone)
+    with pytest.raises(ValueError, match=r"^c.json: steps must be a whole number, got None$"):
+        check_config_types(Path("c.json"), {"steps": None}, _DefaultNone)

@@ -13,8 +13,8 @@ diffusers passes the values on as they are: ``"ray_condition": "false"`` (a stri
 ``"scaling_factor": "0.6"`` ended the first generation in a traceback, and a ``NaN`` or 0 scaling factor loaded.
 A value is checked against the type the class's ``__init__`` declares for it (``bool``: a JSON boolean; ``int``: a
 whole number; ``float``: a finite number; ``str`` and ``Literal``: a string, one of the literal values; a
-``Sequence`` / ``tuple``: a list of them; ``X | None``: also null); a key whose declared type is none of these
-(``numpy.ndarray | list[float]``) is left to the class.
+``Sequence`` / ``tuple``: a list of them; ``X | None``, or a default of None: also null); a key whose declared
+type is none of these (``numpy.ndarray | list[float]``) is left to the class.
 """
 
 from __future__ import annotations
@@ -124,8 +124,17 @@ def _value_checks(cls: type) -> dict[str, _Check]:
     checks = {}
     for name, param in inspect.signature(cls.__init__).parameters.items():  # type: ignore[misc]
         if name in hints and (check := _check_of(hints[name], param.default)) is not None:
-            checks[name] = check
+            checks[name] = _nullable(check) if param.default is None else check
     return checks
+
+
+def _nullable(check: _Check) -> _Check:
+    """``check`` that also takes null, for a key whose default is None (declared ``x: int = None``, without
+    ``| None``): the class takes None, from a config as well."""
+    accepts, what = check
+    if accepts(None):
+        return check
+    return (lambda x: x is None or accepts(x)), f"{what} or null"
 
 
 def check_config_types(config_path: Path, config: dict[str, Any], cls: type) -> None:

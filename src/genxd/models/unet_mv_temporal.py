@@ -54,8 +54,10 @@ class UNetMVTemporalConditionModel(ModelMixin, ConfigMixin):  # type: ignore[mis
     - ``motion_ids`` ``[B]`` (motion strength, embedded like a timestep) when ``motion_condition``.
 
     Constructor arguments are the released ``unet/config.json`` keys. Keys the released model
-    carries but does not use (``camera_embedding_dim`` <= 0, ``uncertainty_condition``,
-    ``camera_add_time``, ``scale_add_time``, ``ray_condition``) are accepted and recorded.
+    carries but does not use (``camera_embedding_dim`` <= 0 or None, ``uncertainty_condition``,
+    ``camera_add_time``, ``scale_add_time``, ``ray_condition``) are accepted and recorded. ``num_frames`` is
+    recorded only (the clip length it was built for; :meth:`forward` takes the frames of ``sample``, as in
+    diffusers' ``UNetSpatioTemporalConditionModel``): None leaves generate's window to ``generation_config.json``.
     """
 
     _supports_gradient_checkpointing = True
@@ -93,8 +95,8 @@ class UNetMVTemporalConditionModel(ModelMixin, ConfigMixin):  # type: ignore[mis
         cross_attention_dim: int | None = None,
         transformer_layers_per_block: int | Sequence[int] = 1,
         num_attention_heads: int | Sequence[int] = (5, 10, 20, 20),
-        num_frames: int = 8,
-        camera_embedding_dim: int = -1,
+        num_frames: int | None = 8,
+        camera_embedding_dim: int | None = -1,
         uncertainty_condition: bool = False,
         camera_add_time: bool = False,
         ray_condition: bool = True,
