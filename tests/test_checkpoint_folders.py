@@ -248,3 +248,20 @@ def test_a_component_that_is_a_file_or_a_link_to_nothing_is_said_to_be_one(tmp_p
     with pytest.raises(FileNotFoundError, match=re.escape(f"it has no unet/ (unet is a link to {tmp_path / 'moved'}, "
                                                           "which is not there) (a checkpoint")):
         resolve_checkpoint(model)
+
+
+@pytest.mark.parametrize("links", [{"unet": "unet"}, {"unet": "other", "other": "unet"}])
+def test_a_component_that_is_a_loop_of_links_names_the_loop(tmp_path, links):
+    """``unet`` a link to itself, or to a link back to it: was "it has no unet/ (unet is a link to unet, which is not
+    there)"."""
+    import os
+
+    model = _checkpoint(tmp_path / "model")
+    (model / "unet").rmdir()
+    for name, target in links.items():
+        os.symlink(target, model / name)
+    with pytest.raises(FileNotFoundError) as info:
+        resolve_checkpoint(model)
+    chain = " -> ".join(["unet", *links.values()])
+    assert str(info.value) == (f"{model / 'unet'} is a loop of symbolic links ({chain}), not a folder: point it at "
+                               "the checkpoint's unet/ folder")

@@ -9,7 +9,7 @@ import re
 from pathlib import Path
 from typing import overload
 
-from .utils.paths import reachable, require_readable
+from .utils.paths import link_loop, reachable, require_readable
 
 RELEASED_REPO_ID = "Yuyang-z/genxd"
 DOWNLOAD_HINT = (
@@ -178,6 +178,10 @@ def resolve_checkpoint(name_or_path: str | Path) -> Path:
             raise FileNotFoundError(f"{path} is a file, not a GenXD checkpoint folder (a folder holding unet/, vae/ "
                                      "and scheduler/)" + (f"; {hint}" if hint else ""))
         missing = [c for c in COMPONENTS if not (path / c).is_dir()]
+        for component in missing:  # was: "it has no unet/ (unet is a link to unet, which is not there)"
+            if (chain := link_loop(path / component)) is not None:
+                raise FileNotFoundError(f"{path / component} is a loop of symbolic links ({chain}), not a folder: "
+                                        f"point it at the checkpoint's {component}/ folder")
         hint = checkpoint_hint(path)
         if len(missing) == len(COMPONENTS):
             raise FileNotFoundError(f"{path} is not a GenXD checkpoint folder: none of unet/, vae/, scheduler/ is in it"

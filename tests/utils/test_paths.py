@@ -96,3 +96,24 @@ def test_a_folder_s_hidden_files_are_no_inputs(tmp_path):
     (tmp_path / "._photo.png").write_bytes(b"\x00\x05\x16\x07" + bytes(60))  # AppleDouble magic, no image
     assert collect_images([tmp_path]) == [tmp_path / "photo.png"]
     assert collect_images([tmp_path / "._photo.png"]) == [tmp_path / "._photo.png"]
+
+
+def test_link_loop_names_the_links_of_a_loop_only(tmp_path):
+    import os
+
+    from genxd.utils.paths import link_loop
+
+    os.symlink("self", tmp_path / "self")
+    os.symlink("b", tmp_path / "a")
+    os.symlink("a", tmp_path / "b")
+    os.symlink("nowhere", tmp_path / "dangling")
+    (tmp_path / "folder").mkdir()
+    os.symlink("folder", tmp_path / "to_folder")
+    assert link_loop(tmp_path / "self") == "self -> self"
+    assert link_loop(tmp_path / "a") == "a -> b -> a"
+    for other in ("dangling", "folder", "to_folder", "missing"):
+        assert link_loop(tmp_path / other) is None
+    for i in range(12):  # a chain longer than the hops shown, into a loop
+        os.symlink(f"c{i + 1}", tmp_path / f"c{i}")
+    os.symlink("c12", tmp_path / "c12")
+    assert link_loop(tmp_path / "c0", hops=3) == "c0 -> c1 -> c2 -> c3 -> ..."

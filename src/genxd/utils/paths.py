@@ -4,14 +4,15 @@ files (not folders, pipes or devices)."""
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 import sys
 import unicodedata
 from pathlib import Path
 
-__all__ = ["IMAGE_SUFFIXES", "LISTED_IMAGE_SUFFIXES", "as_utf8", "case_note", "find_listed_image", "listed_image", "name_key", "path_argument",
-           "path_inside", "reachable", "relative_to_cwd_note", "require_file", "require_readable"]
+__all__ = ["IMAGE_SUFFIXES", "LISTED_IMAGE_SUFFIXES", "as_utf8", "case_note", "find_listed_image", "link_loop", "listed_image", "name_key",
+           "path_argument", "path_inside", "reachable", "relative_to_cwd_note", "require_file", "require_readable"]
 
 #: AVIF is read by Pillow (>= 11.3 wheels), HEIC / HEIF through pillow-heif (genxd.utils.image_formats); of an
 #: animated GIF (as of an animated WebP or APNG) the first frame is used, with a warning (genxd.utils.images).
@@ -199,6 +200,32 @@ def reachable(path: str | os.PathLike, what: str) -> bool:
     if blocked is None:  # denied for another reason (a security module): the system's words, naming the path
         raise _not_readable(path, what)
     raise _not_readable(path, what, f" to enter {blocked}")
+
+
+def link_loop(path: str | os.PathLike, hops: int = 8) -> str | None:
+    """``"unet -> other -> unet"``: the links ``path`` goes through when following them never ends (a link to
+    itself, or links in a loop: the system's ELOOP), up to ``hops`` of them (then ``-> ...``); None for any other
+    path (there, missing, a link to nothing). :meth:`Path.exists` reads such a link as not there."""
+    try:
+        os.stat(path)
+        return None
+    except OSError as exc:
+        if exc.errno != errno.ELOOP:
+            return None
+    except ValueError:  # a NUL in the name
+        return None
+    current = Path(path)
+    names, seen = [current.name], {os.path.normpath(current.absolute())}
+    for _ in range(hops):
+        if not current.is_symlink():  # the loop is in a folder above a target: the chain so far
+            return " -> ".join(names)
+        target = os.readlink(current)
+        names.append(target)
+        current = Path(os.path.normpath(current.absolute().parent / target))
+        if str(current) in seen:
+            return " -> ".join(names)
+        seen.add(str(current))
+    return " -> ".join([*names, "..."])
 
 
 def require_readable(path: str | os.PathLike, what: str) -> None:
