@@ -15,6 +15,7 @@ import os
 import types
 import typing
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from ..generation_settings import generation_section_error
@@ -471,13 +472,16 @@ def load_config(path: str | os.PathLike | None, overrides: list[str] | None = No
         raise ValueError(f"kind must be 'genxd' or 'vae', got {kind!r}")
     if path is not None:
         path = resolve_config(path, kind)
-    own = load_yaml_with_bases(path) if path is not None else {}
+    layers: list[tuple[Path, dict[str, Any]]] = []
+    own = load_yaml_with_bases(path, layers=layers) if path is not None else {}
     if path is not None:
         _check_kind(own, path, kind)
     from_file = merge_mappings(config_to_dict(cls()), own)
     data = apply_overrides(from_file, list(overrides or []))
     try:
-        return _from_dict(cls, data, "")
+        cfg = _from_dict(cls, data, "")
+        _warn_unused_vae_config(cfg, kind, layers, list(overrides or []))
+        return cfg
     except ValueError as exc:
         if path is None or str(path) in str(exc):
             raise
@@ -490,3 +494,34 @@ def load_config(path: str | os.PathLike | None, overrides: list[str] | None = No
                 raise
         # a value of the file (or of one of its bases): the message names the file
         raise ValueError(f"{path}: {exc}") from None
+
+
+#: where each trainer's config has its VAE section
+_VAE_SECTION = {"genxd": ("model", "vae"), "vae": ("vae",)}
+
+
+def _warn_unused_vae_config(cfg: Any, kind: str, layers: list[tuple[Path, dict[str, Any]]],
+                            overrides: list[str]) -> None:
+    """A warning when the VAE section's ``config`` goes unused because ``pretrained`` is loaded (with the folder's
+    own config), and one source set both: one YAML file (less its bases) or the command line's overrides. A preset's
+    ``config`` with a ``pretrained`` of another source (``genxd train-vae tiny_vae vae.pretrained=DIR``: fine-tune
+    DIR) is the way to start from a folder, and not warned of."""
+    section = _VAE_SECTION[kind]
+    vae = cfg.model.vae if kind == "genxd" else cfg.vae
+    if not (vae.pretrained and vae.config):
+        return
+    sources: list[tuple[str, Any]] = [(f"in {p}", data) for p, data in layers]
+    try:
+        sources.append(("on the command line", apply_overrides({}, overrides)))
+    except ValueError:  # overrides that only apply onto the file's values: none sets the whole section
+        pass
+    name = ".".join(section)
+    for where, data in sources:
+        for key in section:
+            data = data.get(key) if isinstance(data, dict) else None
+        if isinstance(data, dict) and data.get("pretrained") and data.get("config"):
+            from ..validation import warn
+
+            warn(f"{name}.config is not used: {name}.pretrained ({vae.pretrained}) is loaded with its own config "
+                 f"(both are set {where}; leave one out)")
+            return

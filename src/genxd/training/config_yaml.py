@@ -45,9 +45,11 @@ def _expands_beyond(data: Any, limit: int) -> bool:
     return False
 
 
-def load_yaml_with_bases(path: str | os.PathLike, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+def load_yaml_with_bases(path: str | os.PathLike, _seen: tuple[Path, ...] = (),
+                         layers: list[tuple[Path, dict[str, Any]]] | None = None) -> dict[str, Any]:
     """Read a YAML preset, resolving ``base:`` (a path relative to the file, or a list of them; a file name with no
-    folder part that is not beside the file is the shipped preset of that name, so a copied preset keeps its base)."""
+    folder part that is not beside the file is the shipped preset of that name, so a copied preset keeps its base).
+    ``layers``: given, each file read is appended to it with what it sets itself (its mapping less ``base:``)."""
     path = Path(path)
     if path.is_dir():
         raise IsADirectoryError(f"{path} is a folder, not a config file (a YAML file, or a preset name such as tiny)")
@@ -68,6 +70,8 @@ def load_yaml_with_bases(path: str | os.PathLike, _seen: tuple[Path, ...] = ()) 
         raise ValueError(f"{path}: expands to more than {MAX_CONFIG_VALUES} values (YAML aliases repeating "
                          "others?); a preset holds a few hundred")
     bases = data.pop("base", None)
+    if layers is not None:
+        layers.append((path, copy.deepcopy(data)))
     merged: dict[str, Any] = {}
     if bases is not None and not isinstance(bases, (str, list)):
         raise ValueError(f"{path}: base: expected a file name or a list of them, got {bases!r}")
@@ -83,7 +87,7 @@ def load_yaml_with_bases(path: str | os.PathLike, _seen: tuple[Path, ...] = ()) 
             presets = f" (nor a preset of genxd: {', '.join(f'{n}.yaml' for n in preset_names())})" \
                 if not has_folder(b) else ""
             raise FileNotFoundError(f"{path}: base: {base_path}: no such file{presets}")
-        merged = merge_mappings(merged, load_yaml_with_bases(base_path, _seen + (resolved,)))
+        merged = merge_mappings(merged, load_yaml_with_bases(base_path, _seen + (resolved,), layers))
     return merge_mappings(merged, data)
 
 
