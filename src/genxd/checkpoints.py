@@ -24,6 +24,7 @@ import torch
 from . import validation as v
 from .checkpoint_folders import BUNDLED_MODEL_DIR  # defined there, free of torch
 from .component_fit import check_latent_channels, check_prediction_type, read_config as _read_config
+from .config_groups import check_group_norm_channels
 from .config_keys import check_config_class, check_config_keys, check_config_types
 from .config_weights import (check_config_fits_weights, check_weights_match, variant_index_names, variant_name,
                              weight_shapes)
@@ -300,6 +301,7 @@ def _check_component(folder: Path, config_name: str, weights_name: str | None, w
         check_config_class(config_path, config, model_cls)
         check_config_keys(config_path, config, model_cls)
         check_config_types(config_path, config, model_cls)
+        check_group_norm_channels(config_path, config, model_cls.__name__)
     if weights_name is None:
         return None
     check_config_sizes(config_path, config)

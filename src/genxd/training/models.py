@@ -30,6 +30,7 @@ from diffusers import AutoencoderKLTemporalDecoder, EulerDiscreteScheduler
 
 from ..checkpoint_folders import bundled_or, resolve_latest, starting_folder
 from ..checkpoints import check_config_sizes, load_component, pickle_only_error
+from ..config_groups import check_group_norm_channels
 from ..component_fit import check_latent_channels_of
 from ..config_weights import (check_config_fits_weights, is_weights_index, safetensors_shards, variant_index_names,
                               variant_name, weight_shapes)
@@ -308,6 +309,7 @@ def build_unet(cfg: ModelConfig, progress: bool = True) -> tuple[UNetMVTemporalC
     if cfg.init == "scratch":
         if not cfg.unet:
             raise ValueError("model.init=scratch needs model.unet (a UNetMVTemporalConditionModel config)")
+        check_group_norm_channels("model.unet", cfg.unet, "UNetMVTemporalConditionModel")
         try:
             unet = UNetMVTemporalConditionModel(**cfg.unet)
         except TypeError as exc:
@@ -372,6 +374,7 @@ def check_vae_config(config: dict[str, Any], where: str) -> None:
     from ..config_keys import check_config_types
 
     check_config_types(Path(where), config, AutoencoderKLTemporalDecoder)  # the path is only named
+    check_group_norm_channels(where, config, "AutoencoderKLTemporalDecoder")
     check_config_sizes(Path(where), config)
     for key in ("in_channels", "out_channels"):
         if config.get(key, 3) != 3:
