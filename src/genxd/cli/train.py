@@ -38,7 +38,7 @@ def _run(kind: str, config: Path, overrides: list[str], resume: Optional[str], o
     from genxd.training.run_lock import in_use_error
 
     # another run in the folder first: its checkpoints would read as an earlier run's ('pass --resume latest')
-    error = output_dir_error(cfg.output_dir) or resume_error(resume, overwrite) or in_use_error(cfg.output_dir)
+    error = output_dir_error(cfg.output_dir) or resume_error(resume, overwrite, kind) or in_use_error(cfg.output_dir)
     if error is None and resume is None and not overwrite:
         error = existing_run_error(cfg.output_dir) or foreign_config_error(cfg.output_dir, config)
     error = error or pretrained_error(cfg) or optional_package_error(cfg)

@@ -14,11 +14,12 @@ import yaml
 from ..checkpoint_folders import checkpoint_order
 from ..utils.close_names import close_matches_note
 from ..utils.io import check_writable_dir
+from ..utils.json_files import read_json
 from ..validation import arg, is_cli, overwrite_hint, text_setting
 
 __all__ = ["CHECKPOINT_PREFIX", "CONFIG_MARK", "list_checkpoints", "remove_checkpoint", "set_aside_path",
            "publish_checkpoint", "restore_set_aside", "existing_run_error", "output_dir_error",
-           "resume_error", "no_checkpoint_note", "foreign_config_error", "damaged_checkpoint_error",
+           "resume_error", "other_kind_error", "no_checkpoint_note", "foreign_config_error", "damaged_checkpoint_error",
            "incomplete_checkpoints_note", "resume_setting", "pretrained_error", "check_state_archives",
            "saved_config", "config_section", "kept_no_ema", "state_dict_mismatch"]
 
@@ -198,9 +199,10 @@ def output_dir_error(output_dir: str | os.PathLike) -> OSError | None:
     return None
 
 
-def resume_error(resume: str | None, overwrite: bool) -> Exception | None:
-    """The error for a ``--resume`` value that cannot be resumed from (with ``overwrite``: they contradict), else
-    None. ``latest`` is checked by the run itself (no checkpoint yet: a new run starts)."""
+def resume_error(resume: str | None, overwrite: bool, kind: str | None = None) -> Exception | None:
+    """The error for a ``--resume`` value that cannot be resumed from (with ``overwrite``: they contradict; with
+    ``kind``, the resuming trainer's: a checkpoint of the other trainer, :func:`other_kind_error`), else None.
+    ``latest`` is checked by the run itself (no checkpoint yet: a new run starts)."""
     if resume is None:
         return None
     if overwrite:
@@ -222,7 +224,34 @@ def resume_error(resume: str | None, overwrite: bool) -> Exception | None:
         hint = f"; it holds checkpoints, the newest {inside[-1]}" if inside else \
             f"; it is a part of the checkpoint {path.parent}" if (path.parent / "training_state.json").is_file() else ""
         return FileNotFoundError(f"{resume}: not a training checkpoint (no training_state.json{hint})")
-    return None
+    return other_kind_error(path, kind) if kind is not None else None
+
+
+#: what each trainer's checkpoint is and how the other trainer can use it
+_OTHER_USE = {"genxd": ("a GenXD model", "start a VAE run from its vae/ with vae.pretrained"),
+              "vae": ("a VAE alone", "use it as model.vae.pretrained of a genxd train config")}
+
+
+def other_kind_error(checkpoint: Path, kind: str, run_folder: Path | None = None) -> ValueError | None:
+    """The error for a checkpoint of the other trainer than ``kind`` (``"genxd"``: ``genxd train``, ``"vae"``:
+    ``genxd train-vae``), named from its ``training_state.json`` before any model or data loads (it was refused
+    only once the models were built: "... is a 'genxd' checkpoint, this is a 'vae' run"); ``run_folder``: the
+    run folder whose newest checkpoint ``--resume latest`` took. None for a checkpoint of ``kind``, or whose state
+    says no known kind (the run's own check names it when it loads)."""
+    from .config import _COMMANDS
+
+    try:
+        state = read_json(checkpoint / "training_state.json", "a training checkpoint's state")
+    except (OSError, ValueError):  # unreadable or damaged: the resume itself says so
+        return None
+    theirs = state.get("kind") if isinstance(state, dict) else None
+    if theirs == kind or theirs not in _COMMANDS or kind not in _COMMANDS:
+        return None
+    what, use = _OTHER_USE[theirs]
+    where = f" (the newest of {run_folder}, a {_COMMANDS[theirs]} run's folder)" if run_folder is not None else ""
+    instead = f"give {_COMMANDS[kind]} another output_dir" if run_folder is not None else use
+    return ValueError(f"{checkpoint}{where}: a checkpoint of {_COMMANDS[theirs]} ({what}), not of {_COMMANDS[kind]}: "
+                      f"resume it with {_COMMANDS[theirs]}, or {instead}")
 
 
 def no_checkpoint_note(checkpoint_dir: str | os.PathLike) -> str:

@@ -39,9 +39,9 @@ from ..utils.json_text import json_text
 from ..utils.shared_work import mark_work_shared
 from .checkpoint_files import (CHECKPOINT_PREFIX, CONFIG_MARK, check_state_archives, damaged_checkpoint_error,
                                existing_run_error, foreign_config_error, incomplete_checkpoints_note, list_checkpoints,
-                               no_checkpoint_note, pretrained_error, publish_checkpoint, remove_checkpoint,
-                               restore_set_aside, resume_error, resume_setting, saved_config, config_section,
-                               kept_no_ema, state_dict_mismatch)
+                               no_checkpoint_note, other_kind_error, pretrained_error, publish_checkpoint,
+                               remove_checkpoint, restore_set_aside, resume_error, resume_setting, saved_config,
+                               config_section, kept_no_ema, state_dict_mismatch)
 from .config import CheckpointConfig, LoggingConfig, OptimConfig, config_to_dict
 from .interrupts import StepBoundaryInterrupts
 from .optimizer_settings import keep_optimizer_settings, optimizer_kind_error
@@ -357,8 +357,10 @@ class TrainingRun(RunStops):
             return None
         if resume == "latest":
             existing = list_checkpoints(self.checkpoint_dir)
+            if existing and (other := other_kind_error(existing[-1], self.kind, self.output_dir)) is not None:
+                raise other  # before the data and models: it was refused once they were built
             return existing[-1] if existing else None
-        if (not_checkpoint := resume_error(resume, overwrite)) is not None:
+        if (not_checkpoint := resume_error(resume, overwrite, self.kind)) is not None:
             raise not_checkpoint  # no folder, or one that is not a checkpoint (said as genxd train says it)
         return Path(resume)
 
