@@ -136,6 +136,22 @@ def test_shared_options_are_spelled_the_same_everywhere():
             assert set(p.decls) == set(SHARED[p.name]), (p.command, p.name, p.decls)
 
 
+def test_every_frame_count_takes_n():
+    """``trajectory make`` had ``--num-frames`` alone, while ``generate``, ``fewshot`` and ``trajectory from-video``
+    take ``-n`` for theirs."""
+    counts = [p for p in PARAMS if p.name == "num_frames" and p.kind == "option"]
+    assert {p.command for p in counts} >= {("generate",), ("trajectory", "make"), ("trajectory", "from-video")}
+    for p in counts:
+        assert "-n" in p.decls, (p.command, p.decls)
+
+
+def test_trajectory_make_n_is_its_frame_count(tmp_path):
+    out = tmp_path / "path.json"
+    res = invoke(runner, ["trajectory", "make", "orbit", "--out", str(out), "-n", "5"])
+    assert res.exit_code == 0, res.output
+    assert res.stdout.strip().endswith(f"wrote 5 cameras (orbit) to {out}")
+
+
 def test_commands_that_do_work_take_quiet():
     for command, fn in commands():
         if command[0] in ("info", "train", "train-vae", "demo"):  # demo: a server, its output is its log

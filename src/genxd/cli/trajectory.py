@@ -160,7 +160,7 @@ def register(app: typer.Typer) -> None:
         name: str = typer.Argument(..., help="Preset: orbit, forward, spiral, dolly, zoom, pan, static."),
         out: Annotated[Path, Out("Output file (authors/transforms/w2c JSON) or folder (colmap).")] = ...,  # type: ignore[assignment]  # typer: ... marks it required
         fmt: CameraFormat = typer.Option(CameraFormat.authors, "--format", help="authors: GenXD camera JSON; transforms: nerfstudio; colmap: binary model; w2c: bare w2c list."),
-        num_frames: Optional[int] = typer.Option(None, "--num-frames", callback=checked(v.Int(2, 100_000, optional=True, why="one camera is no path for genxd generate --camera")), help="Number of cameras, at least 2 (default: 12, or the --for-model model's)."),
+        num_frames: Optional[int] = typer.Option(None, "--num-frames", "-n", callback=checked(v.Int(2, 100_000, optional=True, why="one camera is no path for genxd generate --camera")), help="Number of cameras, at least 2 (default: 12, or the --for-model model's)."),
         height: Optional[int] = typer.Option(None, "--height", callback=checked(v.Int(1, 65_536, optional=True)), help="Image height in pixels (default: 256, or the --for-model model's)."),
         width: Optional[int] = typer.Option(None, "--width", callback=checked(v.Int(1, 65_536, optional=True)), help="Image width in pixels (default: 256, or the --for-model model's)."),
         focal: Optional[float] = typer.Option(None, "--focal", callback=checked(v.FOCAL), help="Normalised focal length fx/W, 0.05-100 (default: the preset's); pixels are square (fy = fx in pixels)."),
