@@ -179,9 +179,8 @@ def resolve_checkpoint(name_or_path: str | Path) -> Path:
                                      "and scheduler/)" + (f"; {hint}" if hint else ""))
         missing = [c for c in COMPONENTS if not (path / c).is_dir()]
         for component in missing:  # was: "it has no unet/ (unet is a link to unet, which is not there)"
-            if (chain := link_loop(path / component)) is not None:
-                raise FileNotFoundError(f"{path / component} is a loop of symbolic links ({chain}), not a folder: "
-                                        f"point it at the checkpoint's {component}/ folder")
+            if (loop := component_loop_error(path, component)) is not None:
+                raise loop
         hint = checkpoint_hint(path)
         if len(missing) == len(COMPONENTS):
             raise FileNotFoundError(f"{path} is not a GenXD checkpoint folder: none of unet/, vae/, scheduler/ is in it"
@@ -197,6 +196,16 @@ def resolve_checkpoint(name_or_path: str | Path) -> Path:
         f"genxd never downloads at run time). Put the checkpoint folder (unet/, vae/, scheduler/) "
         f"there, or download it with: {download_hint()}"
     )
+
+
+def component_loop_error(folder: Path, component: str) -> FileNotFoundError | None:
+    """The error for a checkpoint's ``component`` (``unet``) that is a loop of symbolic links (a link to itself, or
+    to a link back to it), naming the links; None for anything else. Such a link reads as not there."""
+    chain = link_loop(folder / component)
+    if chain is None:
+        return None
+    return FileNotFoundError(f"{folder / component} is a loop of symbolic links ({chain}), not a folder: point it at "
+                             f"the checkpoint's {component}/ folder")
 
 
 def _what_is_there(component: Path) -> str:

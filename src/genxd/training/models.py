@@ -28,7 +28,7 @@ from typing import Any
 import torch
 from diffusers import AutoencoderKLTemporalDecoder, EulerDiscreteScheduler
 
-from ..checkpoint_folders import bundled_or, resolve_latest, starting_folder
+from ..checkpoint_folders import bundled_or, component_loop_error, resolve_latest, starting_folder
 from ..checkpoints import check_config_sizes, load_component, pickle_only_error
 from ..config_groups import check_group_norm_channels
 from ..component_fit import check_latent_channels_of
@@ -319,7 +319,8 @@ def build_unet(cfg: ModelConfig, progress: bool = True) -> tuple[UNetMVTemporalC
     if cfg.init == "genxd":
         unet_dir = root / "unet" if (root / "unet").is_dir() else root
         if not (unet_dir / "config.json").is_file():
-            raise FileNotFoundError(f"{root}: no unet/config.json (expected a GenXD checkpoint folder)")
+            raise (component_loop_error(root, "unet")  # was: "no unet/config.json" for a unet link to itself
+                   or FileNotFoundError(f"{root}: no unet/config.json (expected a GenXD checkpoint folder)"))
         check_model_options(cfg, unet_dir)
         unet = load_component(UNetMVTemporalConditionModel, unet_dir, "a GenXD checkpoint's unet/",
                               cfg.allow_pickle, ALLOW_PICKLE_HINT, progress)
@@ -354,7 +355,8 @@ def build_vae(cfg: VAEModelConfig, fallback: str | None = None, allow_pickle: bo
         root = starting_folder(path)
         vae_dir = root / "vae" if (root / "vae" / "config.json").is_file() else root
         if not (vae_dir / "config.json").is_file():
-            raise FileNotFoundError(f"{root}: no vae/config.json or config.json (expected a VAE folder)")
+            raise (component_loop_error(root, "vae")
+                   or FileNotFoundError(f"{root}: no vae/config.json or config.json (expected a VAE folder)"))
         return load_component(AutoencoderKLTemporalDecoder, vae_dir, "a VAE folder", allow_pickle or cfg.allow_pickle,
                               allow_hint, progress)
     if not cfg.config:
