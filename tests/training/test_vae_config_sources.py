@@ -38,9 +38,23 @@ def test_overrides_that_set_both_are_warned_of():
     assert [str(w.message) for w in caught] == [_unused("model.vae", "on the command line")]
 
 
+def test_a_file_that_sets_the_starting_model_and_a_vae_config_is_warned_of(tmp_path):
+    """``genxd train``'s VAE comes from ``model.pretrained`` (init genxd / svd) unless ``model.vae.pretrained`` is
+    given: a ``model.vae.config`` beside it went unused in silence as well."""
+    path = tmp_path / "mine.yaml"
+    path.write_text("base: tiny.yaml\nmodel:\n  init: genxd\n  pretrained: bundled\n  unet: {}\n  vae:\n    config:\n"
+                    "      latent_channels: 4\n")
+    with pytest.warns(GenXDWarning) as caught:
+        load_config(path, [])
+    assert [str(w.message) for w in caught] == [
+        "model.vae.config is not used: the VAE of model.pretrained (bundled, model.init=genxd) is loaded with its own "
+        f"config (both are set in {path}; leave one out)"]
+
+
 @pytest.mark.parametrize("config, overrides, kind", [
     ("tiny_vae", ["vae.pretrained=bundled"], "vae"),  # the preset's config, a folder to fine-tune
     ("tiny", ["model.vae.pretrained=bundled"], "genxd"),
+    ("tiny", ["model.init=genxd", "model.pretrained=bundled", "model.unet={}"], "genxd"),  # the preset's config
     ("mine", [], "vae"),  # a file of the preset's config, its own pretrained
     ("both", ["vae.pretrained=null"], "vae"),  # both in the file, the command line leaves the folder out: used
 ])

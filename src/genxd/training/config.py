@@ -502,26 +502,36 @@ _VAE_SECTION = {"genxd": ("model", "vae"), "vae": ("vae",)}
 
 def _warn_unused_vae_config(cfg: Any, kind: str, layers: list[tuple[Path, dict[str, Any]]],
                             overrides: list[str]) -> None:
-    """A warning when the VAE section's ``config`` goes unused because ``pretrained`` is loaded (with the folder's
-    own config), and one source set both: one YAML file (less its bases) or the command line's overrides. A preset's
-    ``config`` with a ``pretrained`` of another source (``genxd train-vae tiny_vae vae.pretrained=DIR``: fine-tune
-    DIR) is the way to start from a folder, and not warned of."""
-    section = _VAE_SECTION[kind]
+    """A warning when the VAE section's ``config`` goes unused because a folder is loaded (with its own config):
+    its ``pretrained``, else for ``genxd train`` with ``model.init`` genxd / svd the VAE of ``model.pretrained``; and
+    one source set both: one YAML file (less its bases) or the command line's overrides. A preset's ``config`` with
+    a folder of another source (``genxd train-vae tiny_vae vae.pretrained=DIR``: fine-tune DIR) is the way to start
+    from a folder, and not warned of."""
+    name = ".".join(_VAE_SECTION[kind])
     vae = cfg.model.vae if kind == "genxd" else cfg.vae
-    if not (vae.pretrained and vae.config):
+    from_model = kind == "genxd" and not vae.pretrained and cfg.model.init in ("genxd", "svd")
+    if not vae.config or not (vae.pretrained or from_model):
         return
     sources: list[tuple[str, Any]] = [(f"in {p}", data) for p, data in layers]
     try:
         sources.append(("on the command line", apply_overrides({}, overrides)))
     except ValueError:  # overrides that only apply onto the file's values: none sets the whole section
         pass
-    name = ".".join(section)
     for where, data in sources:
-        for key in section:
-            data = data.get(key) if isinstance(data, dict) else None
-        if isinstance(data, dict) and data.get("pretrained") and data.get("config"):
-            from ..validation import warn
+        section: Any = data
+        for key in _VAE_SECTION[kind]:
+            section = section.get(key) if isinstance(section, dict) else None
+        if not (isinstance(section, dict) and section.get("config")):
+            continue
+        model = data.get("model")
+        if vae.pretrained and section.get("pretrained"):
+            loaded = f"{name}.pretrained ({vae.pretrained})"
+        elif from_model and isinstance(model, dict) and model.get("pretrained"):
+            loaded = f"the VAE of model.pretrained ({cfg.model.pretrained}, model.init={cfg.model.init})"
+        else:
+            continue
+        from ..validation import warn
 
-            warn(f"{name}.config is not used: {name}.pretrained ({vae.pretrained}) is loaded with its own config "
-                 f"(both are set {where}; leave one out)")
-            return
+        warn(f"{name}.config is not used: {loaded} is loaded with its own config (both are set {where}; leave one "
+             "out)")
+        return
