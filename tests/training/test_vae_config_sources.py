@@ -67,6 +67,18 @@ def test_a_config_and_a_pretrained_of_other_sources_are_not_warned_of(tmp_path, 
         load_config(path, overrides, kind=kind)
 
 
+def test_a_runs_resolved_config_is_not_warned_of(tmp_path):
+    """The config.yaml a run writes holds every setting (the preset's config, the command line's pretrained): fed
+    back (``genxd train-vae RUN/config.yaml --resume latest``), it is not the user setting both."""
+    from genxd.training.checkpoint_files import CONFIG_MARK
+
+    path = tmp_path / "config.yaml"
+    path.write_text(CONFIG_MARK + "\nbase: tiny_vae.yaml\n" + _BOTH)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", GenXDWarning)
+        assert load_config(path, [], kind="vae").vae.pretrained == "bundled"
+
+
 @pytest.mark.parametrize("name", preset_names())
 def test_no_shipped_preset_is_warned_of(name):
     kind = "vae" if name.endswith("_vae") else "genxd"

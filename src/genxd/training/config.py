@@ -496,6 +496,18 @@ def load_config(path: str | os.PathLike | None, overrides: list[str] | None = No
         raise ValueError(f"{path}: {exc}") from None
 
 
+def _written_by_genxd(path: Path) -> bool:
+    """Whether ``path`` is a run's resolved ``config.yaml`` (its first line :data:`~genxd.training.checkpoint_files.
+    CONFIG_MARK`): every setting of it is there, set by the user or not."""
+    from .checkpoint_files import CONFIG_MARK
+
+    try:
+        with open(path, encoding="utf-8-sig", errors="replace") as fh:
+            return fh.readline().rstrip() == CONFIG_MARK
+    except OSError:
+        return False
+
+
 #: where each trainer's config has its VAE section
 _VAE_SECTION = {"genxd": ("model", "vae"), "vae": ("vae",)}
 
@@ -512,7 +524,7 @@ def _warn_unused_vae_config(cfg: Any, kind: str, layers: list[tuple[Path, dict[s
     from_model = kind == "genxd" and not vae.pretrained and cfg.model.init in ("genxd", "svd")
     if not vae.config or not (vae.pretrained or from_model):
         return
-    sources: list[tuple[str, Any]] = [(f"in {p}", data) for p, data in layers]
+    sources: list[tuple[str, Any]] = [(f"in {p}", data) for p, data in layers if not _written_by_genxd(p)]
     try:
         sources.append(("on the command line", apply_overrides({}, overrides)))
     except ValueError:  # overrides that only apply onto the file's values: none sets the whole section
