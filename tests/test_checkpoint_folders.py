@@ -265,3 +265,17 @@ def test_a_component_that_is_a_loop_of_links_names_the_loop(tmp_path, links):
     chain = " -> ".join(["unet", *links.values()])
     assert str(info.value) == (f"{model / 'unet'} is a loop of symbolic links ({chain}), not a folder: point it at "
                                "the checkpoint's unet/ folder")
+
+
+def test_a_model_folder_that_is_a_loop_of_links_names_the_loop(tmp_path, monkeypatch):
+    """``--model LINK`` where LINK points to itself: was "no GenXD checkpoint at 'LINK' (not a local folder, and not
+    in the local Hugging Face cache ...)", for a relative ``a/b`` a hub id looked for in the cache."""
+    import os
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "models").mkdir()
+    os.symlink("genxd", tmp_path / "models" / "genxd")
+    with pytest.raises(FileNotFoundError) as info:
+        resolve_checkpoint("models/genxd")
+    assert str(info.value) == ("models/genxd is a loop of symbolic links (genxd -> genxd), not a folder: point it at "
+                               "the checkpoint folder")

@@ -188,6 +188,9 @@ def resolve_checkpoint(name_or_path: str | Path) -> Path:
         raise FileNotFoundError(f"{path} is not a GenXD checkpoint folder: it has no "
                                 f"{' and no '.join(m + '/' + _what_is_there(path / m) for m in missing)} (a checkpoint "
                                 "holds unet/, vae/ and scheduler/)" + (f"; {hint}" if hint else ""))
+    if (chain := link_loop(path)) is not None:  # was: "no GenXD checkpoint at ... (not a local folder, ...)"
+        raise FileNotFoundError(f"{path} is a loop of symbolic links ({chain}), not a folder: point it at the "
+                                "checkpoint folder")
     name = str(name_or_path)
     if name.count("/") == 1 and not name.startswith((".", "/", "~")):
         return _cached_checkpoint(name)
