@@ -97,6 +97,8 @@ def _set(path: Path, key: str, value) -> None:
     # was: a string is true: recorded as true whatever the config said (the UNet keeps it, unused)
     ("unet/config.json", "ray_condition", "false", "ray_condition must be true or false, got 'false'"),
     ("unet/config.json", "num_frames", "8", "num_frames must be a whole number or null, got '8'"),  # was: loaded
+    ("unet/config.json", "num_frames", 0, "num_frames must be a positive whole number, got 0"),  # was: read as unset
+    ("unet/config.json", "num_frames", -2, "num_frames must be a positive whole number, got -2"),
     ("unet/config.json", "block_out_channels", "64", "block_out_channels must be a list of whole numbers, got '64'"),
     # was: "only integer tensors of a single element can be converted to an index" at the first generation
     ("vae/config.json", "scaling_factor", "0.6", "scaling_factor must be a finite number, got '0.6'"),

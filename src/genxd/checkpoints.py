@@ -161,7 +161,7 @@ def model_info(model: str | Path | None) -> ModelInfo:
             levels_vae = len(_read_config(vae_cfg)["block_out_channels"])
             unet_config = _read_config(unet_cfg)
             levels_unet = len(unet_config["block_out_channels"])
-            if unet_config.get("num_frames"):
+            if unet_config.get("num_frames") is not None:  # null: unset (the UNet records it only); 0 is no window
                 frames = _number(unet_config["num_frames"])
                 if frames is None or frames != int(frames) or frames < 1:
                     raise ValueError(f"{unet_cfg}: num_frames must be a positive whole number, got "
