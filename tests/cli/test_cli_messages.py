@@ -282,8 +282,8 @@ def test_cropped_views_are_warned_in_python_s_terms():
 
     from genxd.fewshot_jobs import _warn_cropped_views
 
-    def scene(h: int, w: int):
-        return SimpleNamespace(decoded_images=lambda: torch.zeros(2, 3, h, w))
+    def scene(h: int, w: int):  # the warning reads only the views' stored size
+        return SimpleNamespace(stored_size=lambda: (h, w))
 
     with pytest.warns(v.GenXDWarning) as record:
         _warn_cropped_views({"a": scene(8, 8), "b": scene(30, 40), "c": scene(40, 30)})

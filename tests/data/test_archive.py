@@ -139,7 +139,10 @@ def test_members_that_overlap_are_refused(tmp_path):
     kernel = bytes(pick(b"ab") for _ in range(1 << 16))  # deflates about 6:1, under every ratio limit
     bomb = _quoted_overlap_zip(tmp_path / "batch_1.zip", 300, kernel)
     with zipfile.ZipFile(bomb) as zf:  # a valid zip: every member reads with the right CRC
-        assert zf.testzip() is None
+        broken = zf.testzip()
+        if broken is not None:  # Pythons with CPython's own overlap check (gh-109858; 3.12.3 has it, 3.11.7 not)
+            with pytest.raises(zipfile.BadZipFile, match="[Oo]verlap"):  # refuse to read the members themselves
+                zf.read(broken)
         assert sum(info.file_size for info in zf.infolist()) > 300 * bomb.stat().st_size
     limits = ArchiveLimits(total_ratio_min_bytes=0)
     with pytest.raises(ValueError, match=r"batch_1\.zip: refused unsafe archive: its members' compressed data add "
