@@ -303,7 +303,7 @@ def test_the_pose_folder_inside_trajectory_fits_out_is_named_as_the_caller_write
     from genxd.validation import cli_style
 
     c2w, K = orbit_cameras(4, radius=3.0, elevation_deg=20.0, azimuth_range_deg=90.0, focal=1.0)
-    scene = SimpleNamespace(splits={3: ([0, 1, 2], [3])}, c2w=c2w, K=K, decoded_images=lambda: torch.rand(4, 3, 8, 8))
+    scene = SimpleNamespace(key="x", splits={3: ([0, 1, 2], [3])}, c2w=c2w, K=K, images=torch.rand(4, 3, 8, 8))
     fitted = tmp_path / "poses" / "re10k" / "x" / "gen_poses_w2c.json"
     fitted.parent.mkdir(parents=True)
     fitted.write_text("[]")
