@@ -55,3 +55,17 @@ def checkpoint_folder(run: Path, step: int) -> Path:
     folder.mkdir(parents=True)
     (folder / "training_state.json").write_text(f'{{"step": {step}}}')
     return folder
+
+
+def refused_one_step(tmp_path: Path, config: Path, override: str):
+    """``genxd train`` (``train-vae`` for :data:`TINY_VAE`) of ``config`` with ``override``, one step, expected to be
+    refused with exit 2: ``(result, its "genxd: error:" lines)``."""
+    from typer.testing import CliRunner
+
+    from genxd.cli import app
+
+    command = "train-vae" if config == TINY_VAE else "train"
+    result = CliRunner().invoke(app, [command, str(config), f"output_dir={tmp_path / 'run'}", *QUIET,
+                                      "training.max_steps=1", "data.datasets.0.length=2", override])
+    assert result.exit_code == 2, result.output
+    return result, [line for line in result.output.splitlines() if line.startswith("genxd: error:")]

@@ -6,11 +6,8 @@ the group count and the channels; torch said "num_channels (48) must be divisibl
 from __future__ import annotations
 
 import pytest
-from typer.testing import CliRunner
 
-from genxd.cli import app
-
-from .conftest import QUIET, TINY, TINY_VAE
+from .conftest import TINY, TINY_VAE, refused_one_step
 
 _VAE = "AutoencoderKLTemporalDecoder"
 _UNET = "UNetMVTemporalConditionModel"
@@ -32,10 +29,6 @@ def _groups(where: str, channels: str, c: int, network: str) -> str:
     (TINY, "model.unet.block_out_channels=[48,64]", _groups("model.unet", "[48, 64]", 48, _UNET)),
 ])
 def test_channels_the_groups_do_not_divide_are_named(tmp_path, config, override, says):
-    command = "train-vae" if config == TINY_VAE else "train"
-    result = CliRunner().invoke(app, [command, str(config), f"output_dir={tmp_path / 'run'}", *QUIET,
-                                      "training.max_steps=1", "data.datasets.0.length=2", override])
-    assert result.exit_code == 2, result.output
-    errors = [line for line in result.output.splitlines() if line.startswith("genxd: error:")]
+    result, errors = refused_one_step(tmp_path, config, override)
     assert errors == [says], result.output
     assert not (tmp_path / "run" / "checkpoints").exists() or not any((tmp_path / "run" / "checkpoints").iterdir())

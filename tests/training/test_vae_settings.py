@@ -4,11 +4,8 @@ named ``genxd train``'s ``model.vae.pretrained`` / ``model.vae.config``, keys a 
 from __future__ import annotations
 
 import pytest
-from typer.testing import CliRunner
 
-from genxd.cli import app
-
-from .conftest import QUIET, TINY, TINY_VAE
+from .conftest import TINY, TINY_VAE, refused_one_step
 
 
 @pytest.mark.parametrize("config, override, says", [
@@ -20,11 +17,7 @@ from .conftest import QUIET, TINY, TINY_VAE
     (TINY, "model.vae.config.latent_size=4", "genxd: error: model.vae.config: "),
 ])
 def test_the_refusal_names_the_commands_own_settings(tmp_path, config, override, says):
-    command = "train-vae" if config == TINY_VAE else "train"
-    result = CliRunner().invoke(app, [command, str(config), f"output_dir={tmp_path / 'run'}", *QUIET,
-                                      "training.max_steps=1", "data.datasets.0.length=2", override])
-    assert result.exit_code == 2, result.output
-    errors = [line for line in result.output.splitlines() if line.startswith("genxd: error:")]
+    result, errors = refused_one_step(tmp_path, config, override)
     assert len(errors) == 1 and errors[0].startswith(says), result.output
     assert "Traceback" not in result.output
 
