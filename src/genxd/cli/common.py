@@ -25,6 +25,7 @@ from ..utils.io import atomic_dir, atomic_file, is_environment_error  # noqa: F4
 from ..utils.json_files import read_json, write_json_atomic  # noqa: F401
 from ..utils.command_line import recorded
 from ..utils.progress import close_bars
+from ..utils.requirements import missing_requirement_message
 from ..utils.shared_work import OtherProcessFailed
 from ..utils.worker_errors import without_worker_traceback, worker_error
 from ..validation import GenXDWarning, cli_style, is_out_of_memory, out_of_memory_message
@@ -214,6 +215,11 @@ def _run_body(fn: Callable[[], T], quiet: bool) -> T:
         if is_environment_error(exc):  # a full disk, a read-only folder ...: the user's machine, not a bug
             raise fail(with_cache_variable(exc)) from None
         raise
+    except ModuleNotFoundError as exc:  # a package genxd requires, missing or broken: how to put it back
+        message = missing_requirement_message(exc)
+        if message is None:
+            raise
+        raise fail(message) from None
     except Exception as exc:
         if is_out_of_memory(exc):  # torch's paragraph and traceback: the machine's limit, not a bug
             raise fail(out_of_memory_message(exc)) from None

@@ -136,6 +136,9 @@ def register(app: typer.Typer) -> None:
             from genxd.curation.local_engine import WorkersKeepDying
             from genxd.curation.motion import DEFAULT_MOTION_THRESHOLD
             from genxd.utils.io import check_writable_dir
+            from genxd.utils.pycolmap_import import load_pycolmap
+
+            load_pycolmap()  # SfM needs it for every video: missing, it is one line here, not a failure per video
 
             for item in inputs:
                 if not item.exists():
