@@ -279,3 +279,18 @@ def test_a_model_folder_that_is_a_loop_of_links_names_the_loop(tmp_path, monkeyp
         resolve_checkpoint("models/genxd")
     assert str(info.value) == ("models/genxd is a loop of symbolic links (genxd -> genxd), not a folder: point it at "
                                "the checkpoint folder")
+
+
+def test_a_training_checkpoint_whose_unet_link_points_nowhere_is_not_called_a_vae_checkpoint(tmp_path):
+    """A ``genxd train`` checkpoint (``training_state.json`` beside its components) whose ``unet`` is a link to a
+    folder moved away was also said to be "a genxd train-vae checkpoint (a VAE alone)": the VAE test saw no
+    ``unet/`` folder. The link is what is wrong, and the message says only that."""
+    import os
+
+    model = _checkpoint(tmp_path / "model")
+    (model / "training_state.json").write_text("{}")
+    (model / "unet").rmdir()
+    os.symlink(tmp_path / "moved", model / "unet")
+    with pytest.raises(FileNotFoundError) as info:
+        resolve_checkpoint(model)
+    assert "which is not there" in str(info.value) and "train-vae" not in str(info.value), str(info.value)

@@ -83,8 +83,9 @@ def _is_checkpoint(path: Path) -> bool:
 
 
 def _is_vae_checkpoint(path: Path) -> bool:
-    """A checkpoint of ``genxd train-vae`` (``vae/`` and ``training_state.json``, no ``unet/``)."""
-    return (path / "vae").is_dir() and not (path / "unet").is_dir() and (path / "training_state.json").is_file()
+    """A checkpoint of ``genxd train-vae`` (``vae/`` and ``training_state.json``, no ``unet`` at all: a ``unet`` that is
+    a file or a link to nothing is a ``genxd train`` checkpoint's, broken)."""
+    return (path / "vae").is_dir() and not os.path.lexists(path / "unet") and (path / "training_state.json").is_file()
 
 
 #: at most this many entries of a folder are looked at for checkpoints one level down (a folder of photos)
