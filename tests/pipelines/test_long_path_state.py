@@ -475,7 +475,7 @@ def test_a_state_planned_otherwise_by_an_earlier_genxd_says_so(tmp_path, planner
     ready, refused = PartialRuns(tmp_path, now, {"steps": 2}).check({0: scene}, 1)
     assert ready == [] and str(refused[0]).startswith(f"{tmp_path / PARTIAL_FOLDER / 'scene'} holds ")
     assert str(refused[0]).endswith(
-        f" of {len(now.windows)} windows of an interrupted run of an earlier genxd: the plan of windows differs: this genxd plans some camera paths otherwise than the one that "
+        f" of {earlier.num_frames} frames of an interrupted run of an earlier genxd: the plan of windows differs: this genxd plans some camera paths otherwise than the one that "
         f"wrote it (since {long_path_state.PLANNER_SINCE[2]}: planner {long_path_state.PLANNER}, the state's 1): that genxd can continue it with the "
         "settings it was run with, or pass overwrite=True to start over")
     _state_of(tmp_path / "same", now, planner, scene)  # the same plan: continued whatever planned it
@@ -498,7 +498,7 @@ def test_a_state_without_plan_settings_planned_otherwise_names_both_causes(tmp_p
     _state_of(tmp_path, replace(earlier, settings=None), None, scene)
     ready, refused = PartialRuns(tmp_path, now, {"steps": 2}).check({0: scene}, 1)
     assert ready == [] and str(refused[0]).endswith(
-        "windows of an interrupted run of an earlier genxd or with other settings: the plan of windows differs: if it "
+        "frames of an interrupted run of an earlier genxd or with other settings: the plan of windows differs: if it "
         "was run with this window, overlap and anchors, this genxd plans its camera path otherwise (since "
         f"{long_path_state.PLANNER_SINCE[2]}: planner {long_path_state.PLANNER}, the state's 1) and the genxd that wrote it can continue it with the "
         "settings it was run with; otherwise run with those settings to continue it, or pass overwrite=True to start "
@@ -516,7 +516,7 @@ def test_a_state_of_an_earlier_planner_with_other_plan_settings_is_of_other_sett
     _state_of(tmp_path, earlier, 1, scene)
     ready, refused = PartialRuns(tmp_path, now, {"steps": 2}).check({0: scene}, 1)
     assert ready == [] and str(refused[0]).endswith(
-        "windows of an interrupted run with other settings: the plan of windows differs; window 10 (now 8): run "
+        "frames of an interrupted run with other settings: the plan of windows differs; window 10 (now 8): run "
         "with those settings to continue it, or pass overwrite=True to start over")
 
 
@@ -528,7 +528,7 @@ def test_a_state_of_this_planner_with_another_plan_is_of_other_settings(tmp_path
     ready, refused = PartialRuns(tmp_path, plan_progressive(CameraDistances(c2w, K), [0], 8), {"steps": 2}).check(
         {0: scene}, 1)
     assert ready == [] and str(refused[0]).endswith(
-        "windows of an interrupted run with other settings: the plan of windows differs: run with those settings to "
+        "frames of an interrupted run with other settings: the plan of windows differs: run with those settings to "
         "continue it, or pass overwrite=True to start over")
 
 
@@ -554,3 +554,30 @@ def test_a_4d_state_of_planner_2_continues_where_its_plan_is_the_same(tmp_path):
         ready, refused = PartialRuns(tmp_path / str(planner), now, {"steps": 2}).check({0: scene}, 1)
         assert ready == [] and f"(since {since}: planner {long_path_state.PLANNER}, the state's {planner})" in str(
             refused[0]), refused
+
+
+@pytest.mark.parametrize("kept_frames, now_frames", [(12, 20), (20, 12)])
+def test_a_state_of_another_path_length_says_the_frames_it_holds(tmp_path, kept_frames, now_frames):
+    """A state kept from a path of another length (``--frames 12``, then ``--frames 20``) is refused saying the
+    frames it holds: it raised an IndexError when the path grew (the windows of the new plan were looked up in the
+    state's shorter frame list), and when it shrank it counted the new plan's windows, not its own."""
+    scene = Scene("scene", torch.zeros(3, 8, 8), 0)
+    kept = plan_progressive(CameraDistances(*orbit(num_frames=kept_frames)), [0], 8)
+    _state_of(tmp_path, kept, long_path_state.PLANNER, scene)
+    held = len(kept.windows[0].frames)
+    now = plan_progressive(CameraDistances(*orbit(num_frames=now_frames)), [0], 8)
+    ready, refused = PartialRuns(tmp_path, now, {"steps": 2}).check({0: scene}, 1)
+    assert ready == [] and str(refused[0]).startswith(
+        f"{tmp_path / PARTIAL_FOLDER / 'scene'} holds {held} of {kept_frames} frames of an interrupted run with other "
+        "settings: the plan of windows differs: run with those settings to continue it")
+
+
+def test_a_state_of_the_same_plan_says_the_windows_it_holds(tmp_path):
+    """Where the plan is the same (other settings only), the refusal counts the state's windows, as before."""
+    scene = Scene("scene", torch.zeros(3, 8, 8), 0)
+    plan = plan_progressive(CameraDistances(*orbit(num_frames=20)), [0], 8)
+    _state_of(tmp_path, plan, long_path_state.PLANNER, scene)
+    ready, refused = PartialRuns(tmp_path, plan, {"steps": 3}).check({0: scene}, 1)
+    assert ready == [] and str(refused[0]).startswith(
+        f"{tmp_path / PARTIAL_FOLDER / 'scene'} holds 1 of {len(plan.windows)} windows of an interrupted run with "
+        "other settings: steps 2 (now 3)")

@@ -326,6 +326,16 @@ def windows_done(plan: LongPathPlan, known: Tensor) -> int:
     return sum(all(bool(known[f]) for f in w.targets) for w in plan.windows)
 
 
+def _kept_in(run: PartialRun, header: tuple[dict, Tensor]) -> str:
+    """What a refused state (``header``: :meth:`PartialRun.read_header`) holds: ``"2 of 3 windows"`` of ``run``'s
+    plan where the state was made with that plan, else ``"8 of 12 frames"`` of its own path (another plan's windows
+    are not the state's, and its path may be shorter than this one: ``known [N]`` is the state's ``N``)."""
+    saved, known = header
+    if saved.get("plan") == run.fingerprint.get("plan") and known.numel() == run.planned.num_frames:
+        return f"{windows_done(run.planned, known)} of {len(run.planned.windows)} windows"
+    return f"{int(known.sum())} of {known.numel()} frames"
+
+
 def _difference(key: str, was: Any, now: Any) -> str:
     if key in DIGESTS:
         return f"{DIGESTS[key]} differs"
@@ -468,8 +478,7 @@ class PartialRuns:
             whose = {"planner": "an interrupted run of an earlier genxd",
                      "maybe": "an interrupted run of an earlier genxd or with other settings"}.get(
                          replanned or "" if len(found) == 1 else "", "an interrupted run with other settings")
-            problem = (f"{run.folder} holds {windows_done(run.planned, header[1])} of {len(run.planned.windows)} "
-                       f"windows of {whose}: {'; '.join(found)}")
+            problem = f"{run.folder} holds {_kept_in(run, header)} of {whose}: {'; '.join(found)}"
         if self.overwrite:
             v.warn(f"{problem}; discarded ({v.arg('overwrite')})")
             shutil.rmtree(run.folder, ignore_errors=True)
