@@ -337,3 +337,21 @@ def test_weights_stored_as_integers_are_named(folder, pickled):
         load_model(folder, device="cpu", dtype="fp32", allow_pickle=pickled)
     assert str(info.value) == (f"{weights}: the weight conv_in.weight is stored as {dtype}, not as floating-point "
                                "numbers: not a model's weights file, or a damaged one")
+
+
+@pytest.mark.parametrize("damage, says", [
+    # a hub cache snapshot whose blob did not arrive: the released defaults (256x256, 12 frames) were used, silently
+    (lambda path: path.symlink_to("../blob.incomplete"), "no such file (a link to ../blob.incomplete, which is not there"),
+    (lambda path: path.mkdir(), "is a folder, not a file"),
+], ids=["link-to-a-missing-blob", "folder"])
+def test_a_generation_config_that_is_no_file_is_not_taken_for_none(folder, damage, says):
+    """``generation_config.json`` there but not a readable file is named, not read as absent (the released model's
+    defaults for a model of other sizes: the bundled model at 256x256, 12 frames)."""
+    from genxd.checkpoints import GENERATION_CONFIG, model_info
+
+    path = folder / GENERATION_CONFIG
+    path.unlink()
+    damage(path)
+    with pytest.raises(OSError) as info:  # FileNotFoundError / IsADirectoryError, as a missing component file's
+        model_info(folder)
+    assert str(info.value).startswith(f"{path}: {says}")

@@ -143,7 +143,11 @@ def model_info(model: str | Path | None) -> ModelInfo:
     path = Path(path)
     defaults = dict(RELEASED_DEFAULTS)
     cfg_path = path / GENERATION_CONFIG
-    cfg = _read_config(cfg_path) if cfg_path.is_file() else None
+    # there but no file (a link to a hub blob that did not arrive, a folder): named, not read as absent (the released
+    # model's defaults for a model of other sizes)
+    if cfg_path.is_symlink() and not cfg_path.exists():
+        raise FileNotFoundError(f"{cfg_path}: no such file{_missing_link_note(cfg_path)}")
+    cfg = _read_config(cfg_path) if os.path.lexists(cfg_path) else None
     if cfg is not None:
         _warn_unknown_generation_keys(cfg_path, cfg)
         defaults.update({k: val for k, val in cfg.items() if k != "trained" and not k.startswith("_")})
@@ -317,15 +321,20 @@ def _check_component(folder: Path, config_name: str, weights_name: str | None, w
 _SHARD_NAME = re.compile(r"-\d{5}-of-\d{5}\.")
 
 
+def _missing_link_note(path: Path) -> str:
+    """Why the link ``path`` names no file, in parentheses: a Hugging Face cache snapshot links into blobs/, written as
+    ``*.incomplete`` first."""
+    return f" (a link to {os.readlink(path)}, which is not there: a download that stopped? download it again)"
+
+
 def _why_no_weights(folder: Path, weights_name: str) -> str:
     """What the component ``folder`` holds in place of ``weights_name``, in parentheses ("" when nothing)."""
     weights = folder / weights_name
     if weights.is_dir():  # was "no such file", and for a link to a folder "which is not there"
         link = f"a link to {os.readlink(weights)}, " if weights.is_symlink() else ""
         return f" ({link}a folder, where the weights file should be)"
-    if weights.is_symlink():  # a Hugging Face cache snapshot links into blobs/, written as *.incomplete first
-        return (f" (a link to {os.readlink(weights)}, which is not there: a download that stopped? download it "
-                "again)")
+    if weights.is_symlink():
+        return _missing_link_note(weights)
     indexes = sorted(p.name for pattern in variant_index_names(weights_name, "*") for p in folder.glob(pattern))
     if indexes:  # its shards' names inside stay valid: renaming the index loads them all
         return (f" (only the variant index {indexes[0]} is there: rename it to {weights_name}.index.json to load "
