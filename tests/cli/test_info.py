@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from typer.testing import CliRunner
 
 from genxd.cli import app
 from genxd.cli.info import CORE, OPTIONAL
 
 from ..helpers import pyproject
+
+_WEIGHTS = "diffusion_pytorch_model.safetensors"
 
 
 def test_info_reports_versions_machine_and_the_bundled_model():
@@ -84,4 +87,38 @@ def test_a_bundled_model_missing_a_file_is_said_to_be_incomplete(tmp_path, monke
 
 
 def test_the_installed_bundled_model_is_complete():
-    assert "incomplete" not in CliRunner().invoke(app, ["info"]).output
+    output = CliRunner().invoke(app, ["info"]).output
+    assert "incomplete" not in output and "damaged" not in output
+
+
+@pytest.mark.parametrize("damage, says", [
+    (lambda f: (f / "scheduler" / "scheduler_config.json").write_text("{"),
+     "scheduler/scheduler_config.json: not valid JSON (Expecting property name enclosed in double quotes at line 1, "
+     "column 2); expected a model config (JSON)"),
+    (lambda f: (f / "vae" / _WEIGHTS).write_bytes((f / "vae" / _WEIGHTS).read_bytes()[:2**20]),
+     f"vae/{_WEIGHTS}: not a readable safetensors file (Error while deserializing header: incomplete metadata, file "
+     "not fully covered): a download or copy that stopped? get it again"),
+], ids=["scheduler-config-not-json", "truncated-vae-weights"])
+def test_a_bundled_model_with_a_damaged_file_is_said_to_be_damaged(tmp_path, monkeypatch, damage, says):
+    """A scheduler config that is no JSON or weights cut short (their header read, nothing else) made generate
+    without --model fail, while info reported the model with its defaults only, as if it could generate."""
+    folder = _damaged_bundled_model(tmp_path, monkeypatch, damage)
+    result = CliRunner().invoke(app, ["info"])
+    assert result.exit_code == 0, result.output
+    assert f"  damaged: {folder}/{says}; generate without --model fails (reinstall genxd)" in result.output.splitlines()
+
+
+def test_a_bundled_model_without_its_generation_config_is_said_to_be_incomplete(tmp_path, monkeypatch):
+    """Without it, generate takes the released model's defaults (256x256, 12 frames), which info printed as the
+    bundled model's."""
+    folder = _damaged_bundled_model(tmp_path, monkeypatch, lambda f: (f / "generation_config.json").unlink())
+    result = CliRunner().invoke(app, ["info"])
+    assert result.exit_code == 0, result.output
+    assert (f"  incomplete: {folder / 'generation_config.json'}: no such file; generate without --model takes the "
+            "released model's defaults above, not this model's (reinstall genxd)" in result.output.splitlines())
+
+
+def test_a_damaged_config_is_said_once(tmp_path, monkeypatch):
+    folder = _damaged_bundled_model(tmp_path, monkeypatch, lambda f: (f / "unet" / "config.json").write_text("[1]"))
+    output = CliRunner().invoke(app, ["info"]).output
+    assert output.count(f"{folder / 'unet' / 'config.json'}: expected a JSON object") == 1, output

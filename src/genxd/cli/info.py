@@ -29,7 +29,7 @@ def _version(dist: str) -> str | None:
 
 def bundled_model_lines() -> list[str]:
     """The bundled model's folder, size and generation defaults (read from its files; nothing is loaded)."""
-    from ..checkpoints import BUNDLED_MODEL_DIR, model_info
+    from ..checkpoints import BUNDLED_MODEL_DIR, GENERATION_CONFIG, model_info
 
     folder = BUNDLED_MODEL_DIR
     if not (folder / "unet").is_dir():
@@ -48,6 +48,11 @@ def bundled_model_lines() -> list[str]:
     missing = _missing_model_files(folder)
     if missing:
         lines.append(f"  incomplete: {missing}; generate without --model fails (reinstall genxd)")
+    elif (damaged := _damaged_model_file(folder)) and not any(line.endswith(f": {damaged}") for line in lines):
+        lines.append(f"  damaged: {damaged}; generate without --model fails (reinstall genxd)")
+    if not os.path.lexists(folder / GENERATION_CONFIG):  # shipped with it; without, the released model's defaults
+        lines.append(f"  incomplete: {folder / GENERATION_CONFIG}: no such file; generate without --model takes the "
+                     "released model's defaults above, not this model's (reinstall genxd)")
     return lines
 
 
@@ -64,6 +69,25 @@ def _missing_model_files(folder: Path) -> str | None:
                 component_weights(folder / component, allow_pickle=True)
             except FileNotFoundError as exc:
                 return str(exc)
+    return None
+
+
+def _damaged_model_file(folder: Path) -> str | None:
+    """Why a component's config or weights file of the complete model folder cannot be used: a config that is no
+    JSON object, safetensors weights whose header cannot be read (cut short: the header alone is read, in
+    milliseconds); None when none."""
+    from ..checkpoints import COMPONENT_FILES, component_weights
+    from ..component_fit import read_config
+    from ..config_weights import weight_shapes
+
+    for component, (config_name, weights_name) in COMPONENT_FILES.items():
+        try:
+            read_config(folder / component / config_name)
+            if weights_name is not None and (weights := component_weights(folder / component, allow_pickle=True)
+                                             ).name.endswith(".safetensors"):  # a pickle file: read only by loading
+                weight_shapes(weights)
+        except (OSError, ValueError) as exc:  # the message names the file
+            return str(exc)
     return None
 
 
