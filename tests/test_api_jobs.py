@@ -223,3 +223,52 @@ def test_the_inputs_are_held_as_8_bits_until_sampled(tmp_path, monkeypatch):
     with pytest.raises(Stop):
         api.generate_scenes(folder, tmp_path / "out", resolution=res, progress=False)
     assert n * 3 * res * res <= held[0] <= n * 3 * res * res, held  # one byte a value (float32: 4)
+
+
+def _loaded_on(device: str, dtype):
+    """A :class:`LoadedModel` whose pipeline runs on ``device`` in ``dtype`` (a stand-in: nothing is loaded)."""
+    from types import SimpleNamespace
+
+    import torch
+
+    from genxd.checkpoints import LoadedModel
+
+    pipe = SimpleNamespace(_execution_device=torch.device(device), unet=SimpleNamespace(dtype=dtype))
+    return LoadedModel(pipe=pipe, path=Path("somewhere"), defaults={}, bundled=False)
+
+
+@pytest.mark.parametrize("fn", ["generate", "fewshot"])
+def test_a_precision_or_device_other_than_the_loaded_models_is_refused(tmp_path, fn):
+    """``generate(..., loaded=lm, dtype="bf16")`` with ``lm`` loaded in float32 ran in float32 without a word (as
+    ``model`` beside ``loaded`` did): the loaded model runs as it was loaded."""
+    import torch
+
+    import genxd
+
+    lm = _loaded_on("cpu", torch.float32)
+    call = getattr(genxd, fn)
+    first = "x.png" if fn == "generate" else str(tmp_path)
+    with pytest.raises(ValueError, match=r"^dtype bf16 is not the precision of loaded \(float32\): a loaded model "
+                                         r"runs as it was loaded; leave dtype out, or load it with "
+                                         r"genxd\.load_model\(\.\.\., dtype=\.\.\.\)$"):
+        call(first, tmp_path / "out", loaded=lm, dtype="bf16", progress=False)
+    with pytest.raises(ValueError, match=r"^dtype torch\.float16 is not the precision of loaded \(float32\)"):
+        call(first, tmp_path / "out", loaded=lm, dtype=torch.float16, progress=False)
+    with pytest.raises(ValueError, match=r"^device cpu is not the device of loaded \(cuda:0\): a loaded model runs "
+                                         r"where it was loaded; leave device out, or load it with "
+                                         r"genxd\.load_model\(\.\.\., device=\.\.\.\)$"):
+        _check_settings(_loaded_on("cuda:0", torch.float32), device="cpu")  # no GPU needed: nothing runs
+
+
+def _check_settings(lm, device=None, dtype=None):
+    from genxd.job_setup import check_run_settings
+
+    return check_run_settings(None, lm, "none", device, None, dtype)
+
+
+@pytest.mark.parametrize("device, dtype", [(None, None), ("auto", "auto"), ("cpu", "fp32"), ("cpu:0", "torch")])
+def test_the_loaded_models_own_precision_and_device_may_be_named(device, dtype):
+    import torch
+
+    lm = _loaded_on("cpu", torch.float32)
+    assert _check_settings(lm, device, torch.float32 if dtype == "torch" else dtype)[1] == device

@@ -508,7 +508,8 @@ def generate(
             H200, after a warm-up of over a minute).
         overwrite: replace existing output folders (the old one is kept until the new one is complete);
             skip_existing: keep them (not regenerated) instead of refusing them.
-        progress: show progress bars; loaded: a model from :func:`load_model` to reuse.
+        progress: show progress bars; loaded: a model from :func:`load_model` to reuse, run as it was loaded (a
+            ``device`` or ``dtype`` naming another device or precision is refused).
         shard: ``(K, N)`` or ``"K/N"``, a job array's task K of N: only the inputs ``i`` with ``i % N == K``.
         camera_from_video: a video (or a folder of frames, or its cameras) whose camera path is followed
             instead of ``camera`` (:mod:`genxd.cameras.from_video`), with ``path_scale``, ``path_spacing``

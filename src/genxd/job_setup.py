@@ -35,7 +35,28 @@ def check_run_settings(model: str | os.PathLike | None, loaded: LoadedModel | No
     if not isinstance(dtype, torch.dtype) or dtype not in (torch.float32, torch.bfloat16, torch.float16):
         checked_dtype = check(dtype, v.DTYPES, "dtype")  # a name, or one of those three dtypes
     check_loaded(model, loaded)
+    if loaded is not None:
+        _check_loaded_runs_as_asked(loaded, checked_device, checked_dtype)
     return checked_offload, checked_device, checked_shard, checked_dtype
+
+
+def _check_loaded_runs_as_asked(loaded: LoadedModel, device: str | None, dtype: str | torch.dtype | None) -> None:
+    """A ValueError when ``device`` or ``dtype`` (checked; None / ``"auto"``: not asked) names another device or
+    precision than ``loaded``'s: the job runs the model as it was loaded (they were ignored without a word)."""
+    from .checkpoints import pick_device, pick_dtype
+
+    runs_on = torch.device(getattr(loaded.pipe, "_execution_device", "cpu"))
+    runs_in = getattr(getattr(loaded.pipe, "unet", None), "dtype", None)
+    if device not in (None, "auto"):
+        asked = pick_device(device)
+        if asked.type != runs_on.type or None not in (asked.index, runs_on.index) and asked.index != runs_on.index:
+            raise v.InvalidValue(f"{v.arg('device')} {device} is not the device of {v.arg('loaded')} ({runs_on}): a "
+                                 f"loaded model runs where it was loaded; leave {v.arg('device')} out, or load it "
+                                 f"with genxd.load_model(..., device=...)")
+    if dtype not in (None, "auto") and isinstance(runs_in, torch.dtype) and pick_dtype(dtype, runs_on) != runs_in:
+        raise v.InvalidValue(f"{v.arg('dtype')} {dtype} is not the precision of {v.arg('loaded')} "
+                             f"({str(runs_in).replace('torch.', '')}): a loaded model runs as it was loaded; leave "
+                             f"{v.arg('dtype')} out, or load it with genxd.load_model(..., dtype=...)")
 
 
 def outputs_in_step(group: ProcessGroup, out_dir: Path, folders: Sequence[Path], chosen: Sequence[int],
