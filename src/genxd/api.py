@@ -521,7 +521,7 @@ def generate(
             (:mod:`genxd.pipelines.long_paths`, ``docs/long_paths.md``): frames per call (default: the
             model's); in 3D ``anchors`` 0 / None (default: windows grow outwards from the inputs) or the new
             frames of a first anchor window spread over the path; generated frames conditioning each later
-            window (default ``window // 4``). The windows done are kept in ``out_dir/.genxd-partial`` until the
+            window (default ``max(1, window // 4)``). The windows done are kept in ``out_dir/.genxd-partial`` until the
             scene is written: the same call continues an interrupted one, bitwise; kept windows of other settings
             fail the scene unless ``overwrite`` (:mod:`genxd.pipelines.long_path_state`).
         scheduler: the sampler, ``euler`` (the model's default), ``heun``, ``dpmpp-2m``, ``dpmpp-3m``,

@@ -132,7 +132,7 @@ Anchors = Annotated[Optional[int], typer.Option(
 Overlap = Annotated[Optional[int], typer.Option(
     "--overlap", callback=checked(v.OVERLAP),
     help="Paths longer than a window: already generated frames conditioning each later window (default: "
-         "window // 4).")]
+         "window // 4, at least 1).")]
 
 
 def Out(help: str) -> Any:
