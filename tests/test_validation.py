@@ -120,7 +120,9 @@ def test_load_model_checks_its_flags_before_loading():
     import torch
 
     for kwargs, name in [(dict(fast=torch.tensor([1.0, 2.0])), "fast"), (dict(fast=1), "fast"),
-                         (dict(compile_unet="no"), "compile_unet"), (dict(offload=np.array([1.0])), "offload")]:
+                         (dict(compile_unet="no"), "compile_unet"), (dict(offload=np.array([1.0])), "offload"),
+                         # progress="no" showed the bars (a non-empty string is true), without a word
+                         (dict(progress="no"), "progress"), (dict(progress=None), "progress")]:
         with pytest.raises(ValueError) as info:
             genxd.load_model(None, device="cpu", **kwargs)
         assert str(info.value).startswith(name), info.value

@@ -520,6 +520,7 @@ def load_model(model: str | Path | None = None, device: str | None = None, dtype
     fast = check(fast, v.Flag(optional=True), "fast")
     compile_unet = check(compile_unet, v.Flag(), "compile_unet")
     allow_pickle = check(allow_pickle, v.Flag(), "allow_pickle")
+    progress = check(progress, v.Flag(), "progress")
     dev = pick_device(device)
     dt = pick_dtype(dtype, dev)
     info = model_info(model)  # after the settings: a bad dtype with a missing model named the model
