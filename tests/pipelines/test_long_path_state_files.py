@@ -303,3 +303,19 @@ def test_a_restore_that_fails_writes_no_frame(tmp_path, damage):
     with pytest.raises(ValueError, match="cannot be read"):
         PartialRun(folder, {"seed": 0}, None).restore(target, restored)
     assert bool(target.eq(7.0).all()) and not restored.any()
+
+
+@pytest.mark.parametrize("file_at", [PARTIAL_FOLDER, f"{PARTIAL_FOLDER}/scene"])
+def test_a_file_where_the_states_folder_goes_is_said_before_sampling(tmp_path, file_at):
+    """A file named OUT/.genxd-partial (or OUT/.genxd-partial/NAME) was found only by the first save, after a sampling
+    call (minutes with the released model), and each run again did the same: now the check before the model loads
+    says it, naming the file, and ``overwrite`` (which cannot help) is not offered."""
+    _, _, plan = _plan(20)
+    (tmp_path / file_at).parent.mkdir(parents=True, exist_ok=True)
+    (tmp_path / file_at).write_text("not genxd's")
+    for overwrite in (False, True):
+        with pytest.raises(NotADirectoryError, match=rf"^{tmp_path / file_at} is a file, where genxd keeps the "
+                                                     r"windows of a long path \(a folder\): move it away$"):
+            PartialRuns(tmp_path, plan, {"steps": 1}, overwrite=overwrite).check(
+                {0: Scene("scene", torch.zeros(3, 64, 64), 0)}, 1)
+    assert (tmp_path / file_at).read_text() == "not genxd's"

@@ -161,6 +161,10 @@ class PartialRun:
         than the index lists). Every part is read (as fast as the disk: 16 MiB for 1,024 frames at 256x256), so
         that a state which cannot be continued is refused before the model loads, where ``overwrite`` discards it."""
         if not self.path.is_file():
+            for folder in (self.folder.parent, self.folder):  # found by the first save, after a sampling call
+                if folder.exists() and not folder.is_dir():  # a link to a folder (another disk) is one
+                    raise NotADirectoryError(f"{folder} is a file, where genxd keeps the windows of a long path (a "
+                                             "folder): move it away")
             return None
         fingerprint, parts, tensors = self.read(("known",))
         known = tensors["known"].bool()
