@@ -344,8 +344,8 @@ def generate_scenes(
                 from .pipelines.long_paths import long_job_progress
 
                 batches = [(plan, len(ready[k:k + s.batch_size])) for k in range(0, len(ready), s.batch_size)]
-                long_bar = (long_job_progress(batches, steps, s.max_windows_per_call, res, show, group.label)
-                            if batches else None)
+                long_bar = (long_job_progress(batches, steps, s.max_windows_per_call, res, show, group.label,
+                                              scheduler=scheduler) if batches else None)
                 open_bars += [long_bar] if long_bar is not None else []
             for first in range(0, len(ready), s.batch_size):
                 idx = ready[first:first + s.batch_size]

@@ -256,8 +256,8 @@ def fewshot_scenes(
         configure_sampling(pipe, sampler, decode_chunk, sequential_guidance)
         pipe.set_progress_bar_config(leave=False, desc="denoising", **disable_setting(not show), **bar_settings())
         long_plans = [plan for gi in mine if (plan := plans[gi]) is not None]
-        long_bar = (long_job_progress([(plan, 1) for plan in long_plans], steps, None, res, show, group.label)
-                    if long_plans else None)
+        long_bar = (long_job_progress([(plan, 1) for plan in long_plans], steps, None, res, show, group.label,
+                                      scheduler=sampler) if long_plans else None)
         for gi in progress_bar(mine, desc=group.label("groups"), unit="group", disable=not show):
             if others.since_start([gi]):  # kept where another run (a task of a job array) has written it
                 results.append(skipped_group(gi))

@@ -133,6 +133,68 @@ def test_describe_says_one_step_in_the_singular():
     assert plan.describe(3).endswith("in 2 sampling calls x 3 steps = 6 UNet calls")
 
 
+def test_the_cost_line_and_bar_count_heuns_unet_calls(capsys):
+    """With --scheduler heun (n steps: 2n - 1 UNet calls) the line said '2 sampling calls x 2 steps = 4 UNet calls'
+    and the bar's total was 4, while 6 ran: the bar went past its end ('6call', its total dropped)."""
+    from genxd.pipelines.long_paths import long_job_progress
+
+    plan = plan_temporal(9, [0], window=8, overlap=1)
+    assert plan.describe(2, calls_per_sampling_call=3).endswith(
+        "in 2 sampling calls x 2 steps (3 UNet calls each) = 6 UNet calls")
+    for scheduler, total in (("heun", 6), ("euler", 4), (None, 4)):
+        bar = long_job_progress([(plan, 1)], 2, None, 64, show=False, scheduler=scheduler)
+        assert bar.total == total, scheduler
+        bar.close()
+    long_job_progress([(plan, 1)], 2, None, 64, show=True, scheduler="heun").close()
+    assert "x 2 steps (3 UNet calls each) = 6 UNet calls per scene" in capsys.readouterr().err
+
+
+def test_a_continued_heun_run_moves_the_bar_by_its_unet_calls(tmp_path):
+    """The calls a continued run skips (their windows kept) moved the bar by n each, not by the 2n - 1 UNet calls
+    of a Heun call: the bar of a continued Heun run ended short of its total."""
+    from diffusers import HeunDiscreteScheduler
+
+    from genxd.pipelines import long_path_state
+    from genxd.pipelines.long_path_state import PartialRuns, Scene
+
+    from .long_path_standin import StandInPipe
+
+    class HeunStandIn(StandInPipe):  # a Heun call: 2n - 1 steps of callback_on_step_end
+        scheduler = HeunDiscreteScheduler()
+
+        def __call__(self, *args, num_inference_steps, **kwargs):
+            return super().__call__(*args, num_inference_steps=2 * num_inference_steps - 1, **kwargs)
+
+    c2w, K = orbit(num_frames=20)
+    plan = make_plan("3d", c2w, K, [0], resolve_settings(LongPathSettings(window=8), 8, 8))
+    scene, steps = Scene("scene", torch.zeros(3, 64, 64), 0), 2
+    total = len(plan.calls(1)) * (2 * steps - 1)  # every call of the plan, each of 2n - 1 UNet calls
+
+    def run(stop_after: int | None) -> int:
+        runs = PartialRuns(tmp_path, plan, {"steps": steps})
+        assert runs.check({0: scene}, 1) == ([0], {})
+        state, moved = runs.batch([0]), []
+        if stop_after is not None:
+            real = state.save
+
+            def save(*args):
+                real(*args)
+                if len(moved) >= stop_after * (2 * steps - 1):
+                    raise KeyboardInterrupt
+
+            state.save = save
+        image = torch.rand(1, 1, 3, 64, 64, generator=torch.Generator().manual_seed(1))
+        generate_long(HeunStandIn(8), image, c2w, K, plan, num_inference_steps=steps, decode=False, state=state,
+                      max_windows_per_call=1, generator=[torch.Generator().manual_seed(0)],
+                      progress=type("Bar", (), {"update": lambda self: moved.append(1)})())
+        return len(moved)
+
+    with pytest.raises(KeyboardInterrupt):
+        run(stop_after=1)
+    assert (tmp_path / long_path_state.PARTIAL_FOLDER / "scene").is_dir()
+    assert run(stop_after=None) == total
+
+
 def test_progressive_open_path_and_several_inputs():
     from genxd.cameras import dolly
 

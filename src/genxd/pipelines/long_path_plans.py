@@ -130,12 +130,17 @@ class LongPathPlan:
         return out
 
     def num_unet_calls(self, num_inference_steps: int, max_windows_per_call: int | None = None,
-                       num_scenes: int = 1) -> int:
-        """UNet calls of the whole job (guidance runs both branches in one UNet call)."""
-        return len(self.calls(max_windows_per_call, num_scenes)) * int(num_inference_steps)
+                       num_scenes: int = 1, calls_per_sampling_call: int | None = None) -> int:
+        """UNet calls of the whole job (guidance runs both branches in one UNet call); ``calls_per_sampling_call``:
+        the UNet calls of ``num_inference_steps`` steps of the sampler (:func:`genxd.pipelines.schedulers.model_calls`:
+        ``2n - 1`` for Heun), None: one a step."""
+        per_call = int(num_inference_steps) if calls_per_sampling_call is None else int(calls_per_sampling_call)
+        return len(self.calls(max_windows_per_call, num_scenes)) * per_call
 
-    def describe(self, num_inference_steps: int, max_windows_per_call: int | None = None, num_scenes: int = 1) -> str:
-        """One line: the windows, the sampling calls and the UNet calls of a job."""
+    def describe(self, num_inference_steps: int, max_windows_per_call: int | None = None, num_scenes: int = 1,
+                 calls_per_sampling_call: int | None = None) -> str:
+        """One line: the windows, the sampling calls and the UNet calls of a job (``calls_per_sampling_call``: as
+        :meth:`num_unet_calls`)."""
         kinds: dict[str, int] = {}
         for w in self.windows:
             kinds[w.kind] = kinds.get(w.kind, 0) + 1
@@ -144,10 +149,13 @@ class LongPathPlan:
         parts = ", ".join(f"{n} {names.get(k, k)}{'s' if n > 1 else ''}" for k, n in kinds.items())
         calls = self.calls(max_windows_per_call, num_scenes)
         per = f" ({num_scenes} scenes)" if num_scenes > 1 else ""
-        unet = len(calls) * num_inference_steps
+        each = num_inference_steps if calls_per_sampling_call is None else calls_per_sampling_call
+        unet = len(calls) * each
+        steps = f"{num_inference_steps} step{'s' if num_inference_steps != 1 else ''}"
+        if each != num_inference_steps:  # a sampler of more UNet calls than steps (Heun: 2n - 1)
+            steps += f" ({each} UNet call{'s' if each != 1 else ''} each)"
         return (f"{self.num_frames} frames, window {self.window}, {self.strategy}: {parts}{per} in {len(calls)} sampling "
-                f"call{'s' if len(calls) > 1 else ''} x {num_inference_steps} step{'s' if num_inference_steps != 1 else ''} "
-                f"= {unet} UNet call{'s' if unet != 1 else ''}")
+                f"call{'s' if len(calls) > 1 else ''} x {steps} = {unet} UNet call{'s' if unet != 1 else ''}")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able summary (written to ``meta.json``)."""

@@ -221,20 +221,24 @@ def default_windows_per_call(window: int, height: int, width: int) -> int:
 
 def long_job_progress(jobs: Sequence[tuple[LongPathPlan, int]], num_inference_steps: int,
                       max_windows_per_call: int | None, resolution: int, show: bool = True,
-                      label: Callable[[str], str] = str) -> Any:
+                      label: Callable[[str], str] = str, scheduler: str | None = None) -> Any:
     """Print a job's plan (windows, sampling calls, UNet calls) to stderr and return one progress bar
     over all its UNet calls. ``jobs``: ``(plan, scenes sampled together)`` of each batch of the job (this process's
-    share of it; ``label``: :meth:`genxd.pipelines.distributed.ProcessGroup.label`, naming the process)."""
+    share of it; ``label``: :meth:`genxd.pipelines.distributed.ProcessGroup.label`, naming the process);
+    ``scheduler``: the sampler's name (Heun's ``n`` steps are ``2n - 1`` UNet calls; None: one a step)."""
     from ..utils.progress import progress_bar, progress_write
+    from .schedulers import model_calls
 
     plan = jobs[0][0]
     per_call = max_windows_per_call or default_windows_per_call(plan.window, resolution, resolution)
-    total = sum(p.num_unet_calls(num_inference_steps, per_call, b) for p, b in jobs)
+    each = None if scheduler is None else model_calls(scheduler, num_inference_steps)
+    total = sum(p.num_unet_calls(num_inference_steps, per_call, b, each) for p, b in jobs)
     if show:
         scenes = sum(b for _, b in jobs)
         more = f"; {label(f'{scenes} scenes')}: {total} UNet calls in all" if scenes > 1 else ""
         # above the scenes bar already on screen instead of after it
-        progress_write(f"genxd: long path: {plan.describe(num_inference_steps, per_call)} per scene{more}")
+        progress_write(f"genxd: long path: {plan.describe(num_inference_steps, per_call, calls_per_sampling_call=each)}"
+                       f" per scene{more}")
     return progress_bar(total=total, desc=label("UNet calls"), unit="call", disable=not show)
 
 
@@ -251,6 +255,15 @@ class LongPathOutput:
     latents: Tensor | DiskLatents
     plan: LongPathPlan
     calls: int
+
+
+def _calls_per_sampling_call(pipe: Any, num_inference_steps: int) -> int:
+    """The UNet calls (steps of ``callback_on_step_end``) of one call of ``pipe`` with its sampler: ``2n - 1`` for
+    Heun, else ``n`` (a pipeline whose sampler is none of genxd's: ``n``)."""
+    from .schedulers import model_calls, scheduler_name
+
+    name = scheduler_name(getattr(pipe, "scheduler", None))
+    return num_inference_steps if name is None else model_calls(name, num_inference_steps)
 
 
 def _per_scene(x: Tensor, b: int, name: str, ndim: int) -> Tensor:
@@ -356,8 +369,8 @@ def sample_long(
         wins = [plan.windows[i] for _, i in items]
         frames = [list(w.frames) for w in wins]
         if all(bool(restored[s, list(w.targets)].all()) for (s, _), w in zip(items, wins)):
-            if on_step is not None:  # done before: the bar moves on
-                for _ in range(num_inference_steps):
+            if on_step is not None:  # done before: the bar moves on by the UNet calls of a call (Heun: 2n - 1)
+                for _ in range(_calls_per_sampling_call(pipe, num_inference_steps)):
                     on_step()
             continue
         out = pipe(
