@@ -3,6 +3,7 @@ handed in (``loaded=``) left as the caller had it."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -272,3 +273,21 @@ def test_the_loaded_models_own_precision_and_device_may_be_named(device, dtype):
 
     lm = _loaded_on("cpu", torch.float32)
     assert _check_settings(lm, device, torch.float32 if dtype == "torch" else dtype)[1] == device
+
+
+@pytest.mark.parametrize("fn", ["generate", "fewshot"])
+@pytest.mark.parametrize("setting, says", [(dict(offload="model"), "offload='model'"),
+                                           (dict(compile_unet=True), "compile_unet=True")])
+def test_load_settings_beside_a_loaded_model_are_refused(tmp_path, fn, setting, says):
+    """``offload`` and ``compile_unet`` act while a model loads: beside ``loaded`` they were ignored without a word
+    (``offload="model"`` on a CPU, refused without ``loaded``, ran)."""
+    import torch
+
+    import genxd
+
+    name = next(iter(setting))
+    first = "x.png" if fn == "generate" else str(tmp_path)
+    with pytest.raises(ValueError, match=rf"^{re.escape(says)} takes effect while a model loads, and loaded is loaded "
+                                         rf"already: pass it to genxd\.load_model\(\.\.\., {name}=\.\.\.\) instead$"):
+        getattr(genxd, fn)(first, tmp_path / "out", loaded=_loaded_on("cpu", torch.float32), progress=False,
+                           **setting)

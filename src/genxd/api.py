@@ -125,7 +125,8 @@ def generate_scenes(
                          camera_end=camera_end, window=window, anchors=anchors,
                          overlap=overlap, scheduler=scheduler, decode_chunk=decode_chunk,
                          sequential_guidance=sequential_guidance).checked()
-    offload, device, shard, dtype = check_run_settings(model, loaded, offload, device, shard, dtype)
+    offload, device, shard, dtype = check_run_settings(model, loaded, offload, device, shard, dtype,
+                                                       compile_unet=compile_unet)
     out_dir, summary = check_job(out_dir, summary, {"compile_unet": compile_unet, "allow_pickle": allow_pickle,
                                                      "overwrite": overwrite,
                                                      "skip_existing": skip_existing, "progress": progress},
@@ -509,7 +510,8 @@ def generate(
         overwrite: replace existing output folders (the old one is kept until the new one is complete);
             skip_existing: keep them (not regenerated) instead of refusing them.
         progress: show progress bars; loaded: a model from :func:`load_model` to reuse, run as it was loaded (a
-            ``device`` or ``dtype`` naming another device or precision is refused).
+            ``device`` or ``dtype`` naming another device or precision is refused, as are ``offload`` and
+            ``compile_unet``, which act while a model loads).
         shard: ``(K, N)`` or ``"K/N"``, a job array's task K of N: only the inputs ``i`` with ``i % N == K``.
         camera_from_video: a video (or a folder of frames, or its cameras) whose camera path is followed
             instead of ``camera`` (:mod:`genxd.cameras.from_video`), with ``path_scale``, ``path_spacing``

@@ -142,7 +142,8 @@ def fewshot_scenes(
     scheduler = check(scheduler, v.SCHEDULERS, "scheduler")
     decode_chunk = check(decode_chunk, v.DECODE_CHUNK, "decode_chunk")
     check(sequential_guidance, v.Flag(), "sequential_guidance")
-    offload, device, shard, dtype = check_run_settings(model, loaded, offload, device, shard, dtype)
+    offload, device, shard, dtype = check_run_settings(model, loaded, offload, device, shard, dtype,
+                                                       compile_unet=compile_unet)
     out_dir, summary = check_job(out_dir, summary, {
         "save_target_only": save_target_only, "pad_to_square": pad_to_square, "compile_unet": compile_unet,
         "allow_pickle": allow_pickle, "overwrite": overwrite, "skip_existing": skip_existing, "progress": progress},

@@ -24,9 +24,11 @@ if TYPE_CHECKING:
 
 def check_run_settings(model: str | os.PathLike | None, loaded: LoadedModel | None, offload: str, device: str | None,
                        shard: tuple[int, int] | str | None, dtype: str | torch.dtype | None,
+                       compile_unet: object = False,
                        ) -> tuple[str, str | None, tuple[int, int] | None, str | torch.dtype | None]:
     """``(offload, device, shard, dtype)`` checked (:mod:`genxd.validation`; messages name the argument), in that
-    order, then ``loaded`` against ``model`` (:func:`genxd.checkpoints.check_loaded`). ``dtype``: a name, or
+    order, then ``loaded`` against ``model`` (:func:`genxd.checkpoints.check_loaded`) and against the settings it
+    was loaded with (``offload``, ``compile_unet``: load settings, refused beside it). ``dtype``: a name, or
     ``torch.float32`` / ``bfloat16`` / ``float16`` passed on as given."""
     checked_offload: str = check(offload, v.OFFLOAD, "offload")
     checked_device: str | None = check(device, v.DEVICE, "device")
@@ -37,6 +39,11 @@ def check_run_settings(model: str | os.PathLike | None, loaded: LoadedModel | No
     check_loaded(model, loaded)
     if loaded is not None:
         _check_loaded_runs_as_asked(loaded, checked_device, checked_dtype)
+        for name, given in (("offload", checked_offload != "none"), ("compile_unet", compile_unet is True)):
+            if given:  # they take effect while a model loads: ignored without a word
+                value = repr(checked_offload) if name == "offload" else "True"
+                raise v.InvalidValue(f"{v.arg(name)}={value} takes effect while a model loads, and {v.arg('loaded')} "
+                                     f"is loaded already: pass it to genxd.load_model(..., {name}=...) instead")
     return checked_offload, checked_device, checked_shard, checked_dtype
 
 
