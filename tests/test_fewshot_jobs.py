@@ -279,3 +279,39 @@ def test_every_process_sees_the_groups_the_main_process_restored(reconfusion, tm
     assert (out / "scene_direct_002" / "meta.json").read_text() == earlier
     assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == ["scene_direct_001",
                                                                                   "scene_direct_002"]
+
+
+def _warnings_until_the_model_loads(monkeypatch, root, out, **settings) -> list[str]:
+    """The GenXDWarnings of ``genxd.fewshot(root, out, **settings)`` up to the model's loading (not done)."""
+    import warnings
+
+    from genxd import api
+    from genxd.fewshot_jobs import fewshot_scenes
+    from genxd.validation import GenXDWarning
+
+    class Loading(Exception):
+        pass
+
+    monkeypatch.setattr(api, "load_model", lambda *a, **k: (_ for _ in ()).throw(Loading()))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(Loading):
+            fewshot_scenes(root, out, n_views=3, num_context=3, progress=False, **settings)
+    return [str(w.message) for w in caught if issubclass(w.category, GenXDWarning)]
+
+
+def test_a_window_outside_the_trained_frame_counts_is_named_as_the_window(reconfusion, tmp_path, monkeypatch):
+    """--frames 8 --window 6 said '--frames 6 is outside what the bundled model was trained on': the window, named
+    as --frames with its value (genxd generate says '--window 6')."""
+    said = _warnings_until_the_model_loads(monkeypatch, reconfusion, tmp_path / "out", num_frames=8, window=6)
+    assert any(m.startswith("window 6 is outside what ") for m in said), said
+    assert not any(m.startswith("num_frames 6") for m in said), said
+
+
+def test_anchors_and_overlap_of_groups_that_fit_one_window_are_said_unused(reconfusion, tmp_path, monkeypatch):
+    """As genxd generate says for a path one window holds; fewshot dropped them without a word."""
+    said = _warnings_until_the_model_loads(monkeypatch, reconfusion, tmp_path / "out", num_frames=8, anchors=3,
+                                           overlap=2)
+    assert [m for m in said if "is not used" in m] == [
+        f"{name} is not used: the path's 8 frames are made in one window (it shapes the windows of longer paths only)"
+        for name in ("anchors 3", "overlap 2")], said

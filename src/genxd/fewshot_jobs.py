@@ -190,15 +190,19 @@ def fewshot_scenes(
         _warn_cropped_views(own)
     if shard is not None and progress and group.is_main_process:
         progress_write(f"genxd: {shard_line(shard, len(chosen), len(groups), 'groups')}")
-    from .pipelines.long_paths import LongPathSettings, decoded_frames, generate_long, long_job_progress, plan_for
+    from .pipelines.long_paths import (LongPathSettings, decoded_frames, generate_long, long_job_progress, plan_for,
+                                       unused_window_settings)
 
     long_settings = LongPathSettings(window, anchors, overlap)
     plans = {gi: plan_for(info, d, "3d", groups[gi].c2w, groups[gi].K, groups[gi].context_index.tolist(),
                           long_settings) for gi in chosen}  # the task's groups; None: the group fits one window
     if group.is_main_process:  # a long path is made window by window: the model sees a window's frames then
         windows = [p.window for p in plans.values() if p is not None]
+        # the window, named as such (it said "--frames 6" for --frames 8 --window 6), as genxd generate does
         v.warn_outside_trained(info.trained, {"resolution": res, "num_frames": max(windows) if windows else num_frames},
-                               info.description)
+                               info.description, {"num_frames": f"{v.arg('window')} {max(windows)}"} if windows else None)
+        for unused in (unused_window_settings(long_settings, num_frames) if not windows else []):
+            v.warn(unused)  # anchors / overlap of groups that one window holds (generate says it too)
 
     # 3. the output folder
     def check_kept(kept: list[int]) -> None:
