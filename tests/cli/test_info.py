@@ -122,3 +122,22 @@ def test_a_damaged_config_is_said_once(tmp_path, monkeypatch):
     folder = _damaged_bundled_model(tmp_path, monkeypatch, lambda f: (f / "unet" / "config.json").write_text("[1]"))
     output = CliRunner().invoke(app, ["info"]).output
     assert output.count(f"{folder / 'unet' / 'config.json'}: expected a JSON object") == 1, output
+
+
+def test_a_bundled_model_with_a_config_of_another_class_is_said_to_be_damaged(tmp_path, monkeypatch):
+    """A Stable Diffusion UNet config in unet/ (another kind of network) made generate without --model fail while
+    info reported the model with its defaults only."""
+    import json
+
+    config = "unet/config.json"
+
+    def damage(folder):
+        (folder / config).write_text(json.dumps({**json.loads((folder / config).read_text()),
+                                                 "_class_name": "UNet2DConditionModel"}))
+
+    folder = _damaged_bundled_model(tmp_path, monkeypatch, damage)
+    result = CliRunner().invoke(app, ["info"])
+    assert result.exit_code == 0, result.output
+    assert (f"  damaged: {folder / config}: the config of another network class ('UNet2DConditionModel'); genxd "
+            "reads unet/ as UNetMVTemporalConditionModel; generate without --model fails (reinstall genxd)"
+            in result.output.splitlines()), result.output

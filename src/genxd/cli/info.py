@@ -72,17 +72,28 @@ def _missing_model_files(folder: Path) -> str | None:
     return None
 
 
+#: the class genxd reads each component as (genxd.checkpoints.check_model_folder), by name: importing them takes
+#: seconds (diffusers), and a config naming another is told by its name
+_COMPONENT_CLASSES = {"unet": "UNetMVTemporalConditionModel", "vae": "AutoencoderKLTemporalDecoder",
+                      "scheduler": "EulerDiscreteScheduler"}
+
+
 def _damaged_model_file(folder: Path) -> str | None:
     """Why a component's config or weights file of the complete model folder cannot be used: a config that is no
-    JSON object, safetensors weights whose header cannot be read (cut short: the header alone is read, in
-    milliseconds); None when none."""
+    JSON object or of another class (:func:`genxd.config_keys.check_config_class`: diffusers is imported only then),
+    safetensors weights whose header cannot be read (cut short: the header alone is read, in milliseconds); None when
+    none."""
     from ..checkpoints import COMPONENT_FILES, component_weights
     from ..component_fit import read_config
+    from ..config_keys import check_config_class
     from ..config_weights import weight_shapes
 
     for component, (config_name, weights_name) in COMPONENT_FILES.items():
         try:
-            read_config(folder / component / config_name)
+            config = read_config(folder / component / config_name)
+            # a stand-in of the class by its name (a scheduler: what has set_timesteps), as check_config_class tells
+            named = type(_COMPONENT_CLASSES[component], (), {"set_timesteps": None} if weights_name is None else {})
+            check_config_class(folder / component / config_name, config, named)
             if weights_name is not None and (weights := component_weights(folder / component, allow_pickle=True)
                                              ).name.endswith(".safetensors"):  # a pickle file: read only by loading
                 weight_shapes(weights)
