@@ -177,6 +177,20 @@ def _warn_unregistered(image_dir: Path, names: Sequence[str], registered: int) -
                       GenXDWarning, stacklevel=3)
 
 
+def _check_not_capture_folder(out_dir: Path, folder: Path) -> None:
+    """A ValueError when ``out_dir`` is the capture's own folder (also by another path or a link): its ``index.json``
+    would make the capture a ReconFusion folder, which ``genxd reconstruct`` and ``fewshot-data`` then read instead
+    of the capture (a DTU scan; a transforms.json or COLMAP folder is still read as itself by ``reconstruct``, which
+    then refuses ``--n-views`` on it)."""
+    try:
+        same = out_dir.is_dir() and os.path.samefile(out_dir, folder)
+    except OSError:
+        same = False
+    if same:
+        raise ValueError(f"{out_dir} is the capture's own folder: the ReconFusion folder written there (index.json) "
+                         "would take the capture's place as an input; write it to another folder")
+
+
 def _image_files(source: Path, kind: str, names: Sequence[str]) -> list[str]:
     """The image file of each view name (as ``load_views`` read it: ``x.png``, ``./x.png`` and ``x`` are one file of a
     transforms.json), to tell one image listed as two views; the names themselves for other kinds of source."""
@@ -220,6 +234,7 @@ def convert_to_reconfusion(source: str | os.PathLike, out_dir: str | os.PathLike
         raise ValueError(f"{source}: already a ReconFusion folder (index.json); give a COLMAP model folder, a "
                          "transforms.json folder or a DTU scan")
     folder = source.parent if source.is_file() else source
+    _check_not_capture_folder(out_dir, folder)
     key = key if key is not None else folder.resolve().name
     if not key:
         raise ValueError("the scene key must not be empty")
