@@ -72,12 +72,20 @@ class OutputRecords:
                 json_size(self.cameras["width"], f"{self.cameras_path}: width"))
 
     def test_views(self) -> list[int]:
-        value = self.cameras.get("test", [])
+        """The held-out views (``test``; none when not recorded)."""
+        return self._view_numbers("test")
+
+    def train_views(self) -> list[int]:
+        """The input's views the Gaussians were trained on (``train``; none when not recorded)."""
+        return self._view_numbers("train")
+
+    def _view_numbers(self, key: str) -> list[int]:
+        value = self.cameras.get(key, [])
         if not isinstance(value, list):
-            raise self._bad(self.cameras_path, "test", "a list of view numbers", value)
+            raise self._bad(self.cameras_path, key, "a list of view numbers", value)
         views = []
         for i, v in enumerate(value):
-            where = f"{self.cameras_path}: test[{i}]"
+            where = f"{self.cameras_path}: {key}[{i}]"
             number = int(json_number(v, where, integer=True))
             if number < 0:
                 raise ValueError(f"{where}: a view number must be >= 0, got {v!r}")

@@ -553,6 +553,10 @@ def evaluate_scene(
     if max(test) >= len(views):
         where = f"{rec.cameras_path}: " if protocol == "holdout" else ""
         raise ValueError(f"{where}held-out view {max(test)} is out of range: the input has {len(views)} views")
+    if trained := sorted(set(test) & set(rec.train_views())):  # a split rewritten since, or another --n-views
+        raise ValueError(f"{source}: {protocol} holds out view {trained[0]}, which {scene_dir} was trained on "
+                         f"(the train views of its {rec.cameras_path.name}): its score would not be held-out; "
+                         "score the split it was reconstructed with, or reconstruct on this one")
     test_views = views.subset(test)
     if height and width and (test_views.height, test_views.width) != (height, width):
         test_views = test_views.resized(max(height, width))
