@@ -51,3 +51,34 @@ def test_a_split_that_now_holds_out_a_training_view_is_refused(reconstructed, tm
         assert not (tmp_path / "after.json").exists() and not (tmp_path / "cli.json").exists()
     finally:
         _scene(rf, ([1, 4, 6], [0, 5]), overwrite=True)
+
+
+def test_another_capture_given_as_the_input_is_refused(reconstructed, tmp_path) -> None:
+    """``eval-recon OUT --input OTHER``: before, OTHER's views were scored against renders at OTHER's cameras of a scene
+    reconstructed in another world (a PSNR of nothing, without a word). A ReconFusion scene of other cameras; the
+    cameras of its view 0 are the reconstruction's, those of view 5 not."""
+    rf, out = reconstructed
+    images = torch.rand(8, 3, 16, 16, generator=torch.Generator().manual_seed(1))
+    c2w, K = trajectories.orbit(num_frames=8)
+    c2w[5, :3, 3] += 0.5
+    write_reconfusion_scene(tmp_path / "other", "scene_a", images, c2w, K, {3: ([1, 4, 6], [0, 5])})
+    says = (f"{tmp_path / 'other'}: held-out view 5 (scene_a/0005) is not at the camera {out / 'cameras.json'} records "
+            "for it: another capture, or one changed since it was reconstructed; pass {} the input it was "
+            "reconstructed from")
+    with pytest.raises(ValueError) as info:
+        evaluate_scene(out, input_path=tmp_path / "other", use_lpips=False, out_path=tmp_path / "m.json")
+    assert str(info.value) == says.format("input_path")
+    result = CliRunner().invoke(app, ["eval-recon", str(out), "--input", str(tmp_path / "other"), "--no-lpips",
+                                      "-o", str(tmp_path / "cli.json")])
+    assert result.exit_code == 2 and result.output.strip().splitlines() == [f"genxd: error: {says.format('--input')}"]
+    assert not (tmp_path / "m.json").exists() and not (tmp_path / "cli.json").exists()
+    K2 = K.clone()
+    K2[0, 0] *= 1.01  # view 0 through another lens
+    c2w[5, :3, 3] -= 0.5
+    write_reconfusion_scene(tmp_path / "lens", "scene_a", images, c2w, K2, {3: ([1, 4, 6], [0, 5])})
+    with pytest.raises(ValueError, match=r"held-out view 0 \(scene_a/0000\) is not at the camera"):
+        evaluate_scene(out, input_path=tmp_path / "lens", use_lpips=False, out_path=tmp_path / "m.json")
+    # the same cameras with other pixels are another capture genxd cannot tell: scored
+    write_reconfusion_scene(tmp_path / "same", "scene_a", images, c2w, K, {3: ([1, 4, 6], [0, 5])})
+    assert evaluate_scene(out, input_path=tmp_path / "same", use_lpips=False,
+                          out_path=tmp_path / "m.json")["test_views"] == [0, 5]

@@ -9,7 +9,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from ..cameras._io import describe, json_number, json_numbers, json_size
+from ..cameras._io import describe, json_matrices, json_number, json_numbers, json_size
 from ..utils.json_files import read_json
 from ..validation import is_cli
 
@@ -91,6 +91,26 @@ class OutputRecords:
                 raise ValueError(f"{where}: a view number must be >= 0, got {v!r}")
             views.append(number)
         return views
+
+    def check_held_out_cameras(self, c2w: Tensor, K: Tensor, names: list[str], test: list[int], source: Path) -> None:
+        """A ValueError when a held-out view ``i`` of ``test`` of the input ``source`` as read for scoring (``c2w [N, 4,
+        4]``, ``K [N, 3, 3]`` normalised, ``names``) is not at the camera ``cameras.json`` records for it: another capture
+        given as the input, or the input changed since (the renders, at the input's cameras, were compared with
+        views of another scene). Nothing is checked without recorded cameras (older genxd)."""
+        if self.cameras.get("c2w") is None or self.cameras.get("K") is None:
+            return
+        recorded_c2w = json_matrices(self.cameras["c2w"], f"{self.cameras_path}: c2w", rows=(4,))
+        recorded_K = json_matrices(self.cameras["K"], f"{self.cameras_path}: K", rows=(3,), cols=3)
+        scale = max(1.0, float(recorded_c2w[:, :3, 3].abs().max()))
+        for i in test:
+            if i >= min(len(recorded_c2w), len(recorded_K)):
+                raise ValueError(f"{self.cameras_path}: held-out view {i} has no camera: it records "
+                                 f"{min(len(recorded_c2w), len(recorded_K))} views")
+            moved = float((c2w[i].double() - recorded_c2w[i]).abs().max()) > 1e-4 * scale
+            if moved or float((K[i].double() - recorded_K[i]).abs().max()) > 1e-4:
+                raise ValueError(f"{source}: held-out view {i} ({names[i]}) is not at the camera {self.cameras_path} "
+                                 f"records for it: another capture, or one changed since it was reconstructed; "
+                                 f"pass {input_option()} the input it was reconstructed from")
 
     def times(self, num_views: int) -> Tensor | None:
         value = self.cameras.get("times")

@@ -557,6 +557,7 @@ def evaluate_scene(
         raise ValueError(f"{source}: {protocol} holds out view {trained[0]}, which {scene_dir} was trained on "
                          f"(the train views of its {rec.cameras_path.name}): its score would not be held-out; "
                          "score the split it was reconstructed with, or reconstruct on this one")
+    rec.check_held_out_cameras(views.c2w, views.K, views.names, test, source)
     test_views = views.subset(test)
     if height and width and (test_views.height, test_views.width) != (height, width):
         test_views = test_views.resized(max(height, width))
