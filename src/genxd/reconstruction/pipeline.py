@@ -30,7 +30,7 @@ from torch import Tensor
 
 from ..utils.images import save_png, tensor_to_uint8
 from ..output_folders import check_inputs_kept
-from ..utils.io import check_not_working_folder, output_target
+from ..utils.io import check_not_working_folder, check_output_file, check_writable_dir, output_target
 from ..validation import arg, is_cli, overwrite_hint, setting
 from ..utils.json_text import json_text
 from .inria_model import INRIA_MODEL_DIR, viewer_cameras, write_inria_model
@@ -527,6 +527,9 @@ def evaluate_scene(
     # the metrics replace what is at out_path: never the reconstruction's own files, nor the views it is scored on
     read = [scene_dir / "scene.ply", scene_dir / "motion.npz", rec.record_path, rec.cameras_path, source, masks]
     check_inputs_kept(out_path, read, "--out" if is_cli() else "out_path")
+    check_output_file(out_path, "metrics file")  # before the rendering (a read-only scene folder failed after it)
+    if save_renders:
+        check_writable_dir(scene_dir, f"{render_dir}: its folder")
     try:
         kind = detect_input_kind(source)
     except ValueError as exc:
