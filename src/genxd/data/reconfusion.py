@@ -40,7 +40,7 @@ from torch import Tensor
 from genxd.cameras._io import as_c2w, as_intrinsics, atomic_file, read_json, write_json_atomic
 from genxd.cameras.geometry import c2w_to_w2c
 from genxd.utils.messages import first_line
-from genxd.utils.paths import path_inside, require_file
+from genxd.utils.paths import name_key, path_inside, require_file
 
 __all__ = [
     "ReconFusionScene",
@@ -279,10 +279,12 @@ def write_reconfusion_scene(
         raise FileExistsError(f"{root}: scene {key!r} already in {INDEX_FILE} (pass overwrite=True to replace it)")
     own = index.get(key)  # the file this key already has (replaced only with overwrite, checked above)
     file_name = own or _safe_file_name(key)
-    taken = set(index.values()) - {own}
+    # compared as macOS and Windows compare names (up to case and Unicode normalisation): one file there
+    taken = {name_key(name) for name in set(index.values()) - {own}}
+    on_disk = {name_key(name) for name in os.listdir(root) if name != own} if root.is_dir() else set()
     stem, suffix, i = file_name[: -len(".torch")], ".torch", 1
     # a file on disk that the index does not give this key (another scene's, or a user's own) is never replaced
-    while file_name in taken or (file_name != own and os.path.lexists(root / file_name)):
+    while name_key(file_name) in taken or (file_name != own and name_key(file_name) in on_disk):
         file_name, i = f"{stem}_{i}{suffix}", i + 1
     path = root / file_name
     with atomic_file(path) as tmp:

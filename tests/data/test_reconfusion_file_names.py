@@ -1,0 +1,36 @@
+"""The torch file names of a ReconFusion folder (``write_reconfusion_scene``, ``genxd fewshot-data --key``) are one
+file each also where letter case and Unicode normalisation are not told apart (macOS, Windows): before, scenes
+``Scene`` and ``scene`` were written as ``Scene.torch`` and ``scene.torch``, one file once the folder was copied
+there, and both keys then read the same scene."""
+
+from __future__ import annotations
+
+import torch
+
+from genxd.cameras import trajectories
+from genxd.data.reconfusion import load_reconfusion, read_reconfusion_index, write_reconfusion_scene
+from genxd.utils.paths import name_key
+
+
+def _write(root, key: str, seed: int, overwrite: bool = False) -> torch.Tensor:
+    images = torch.rand(4, 3, 8, 8, generator=torch.Generator().manual_seed(seed))
+    c2w, K = trajectories.orbit(num_frames=4)
+    write_reconfusion_scene(root, key, images, c2w, K, {2: ([1, 2], [0])}, overwrite=overwrite)
+    return images
+
+
+def test_keys_alike_up_to_case_get_files_of_other_names_on_every_file_system(tmp_path) -> None:
+    written = {key: _write(tmp_path, key, seed) for seed, key in enumerate(["Scene", "scene", "SCENE", "Caf\u00e9"])}
+    (tmp_path / "cafe.torch").write_bytes(b"a user's own file")  # not in the index: never taken, nor its case-mate
+    written["CAFE"] = _write(tmp_path, "CAFE", 9)
+    index = read_reconfusion_index(tmp_path)
+    keys_of_files = [name_key(name) for name in index.values()] + [name_key("cafe.torch")]
+    assert len(set(keys_of_files)) == len(keys_of_files), index
+    assert (tmp_path / "cafe.torch").read_bytes() == b"a user's own file"
+    scenes = load_reconfusion(tmp_path)
+    for key, images in written.items():
+        assert (scenes[key].decoded_images() - images).abs().max() <= 0.5 / 255 + 1e-6, key
+    # replacing a scene keeps its own file
+    before = dict(index)
+    _write(tmp_path, "scene", 5, overwrite=True)
+    assert read_reconfusion_index(tmp_path) == before
