@@ -66,13 +66,26 @@ class OutputRecords:
         return int(json_number(value, f"{self.record_path}: n_views", positive=True, integer=True))
 
     def size(self) -> tuple[int | None, int | None]:
-        if self.cameras.get("height") is None or self.cameras.get("width") is None:
+        """``(height, width)`` the reconstruction was trained at: ``cameras.json``'s, else ``reconstruction.json``'s
+        ``resolution`` (a folder copied without its cameras.json was scored at the input's size); ``(None, None)``
+        when neither says."""
+        if self.cameras.get("height") is not None and self.cameras.get("width") is not None:
+            return (json_size(self.cameras["height"], f"{self.cameras_path}: height"),
+                    json_size(self.cameras["width"], f"{self.cameras_path}: width"))
+        value = self.record.get("resolution")
+        if value is None:
             return None, None
-        return (json_size(self.cameras["height"], f"{self.cameras_path}: height"),
-                json_size(self.cameras["width"], f"{self.cameras_path}: width"))
+        where = f"{self.record_path}: resolution"
+        if not isinstance(value, list) or len(value) != 2:
+            raise self._bad(self.record_path, "resolution", "[height, width]", value)
+        return json_size(value[0], f"{where}[0]"), json_size(value[1], f"{where}[1]")
 
     def test_views(self) -> list[int]:
-        """The held-out views (``test``; none when not recorded)."""
+        """The held-out views (``test``; none when not recorded). A FileNotFoundError without ``cameras.json``, the
+        file that records them (it was "no held-out views: reconstruct with --holdout-every N")."""
+        if not self.cameras_path.is_file():
+            raise FileNotFoundError(f"{self.cameras_path.parent}: no {self.cameras_path.name}, which records the views "
+                                    "the reconstruction held out: copy it beside scene.ply")
         return self._view_numbers("test")
 
     def train_views(self) -> list[int]:
