@@ -1,4 +1,5 @@
-"""``genxd fewshot-data``'s output folder: never the capture's own folder, whose kind its ``index.json`` would change."""
+"""``genxd fewshot-data``'s output folder: never the capture's own folder, whose kind its ``index.json`` would
+change."""
 
 from __future__ import annotations
 

@@ -51,7 +51,8 @@ def _read_only(monkeypatch, folder: Path) -> None:
 
 def test_a_read_only_scene_folder_is_said_before_the_rendering(reconstructed, monkeypatch, tmp_path) -> None:
     _read_only(monkeypatch, reconstructed)
-    says = f"metrics file {reconstructed / 'metrics.json'}: its folder {reconstructed} is not writable: read-only folder or no permission"
+    says = (f"metrics file {reconstructed / 'metrics.json'}: its folder {reconstructed} is not writable: read-only "
+            "folder or no permission")
     with pytest.raises(PermissionError) as info:
         evaluate_scene(reconstructed, use_lpips=False)
     assert str(info.value) == says

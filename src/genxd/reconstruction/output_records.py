@@ -106,10 +106,10 @@ class OutputRecords:
         return views
 
     def check_held_out_cameras(self, c2w: Tensor, K: Tensor, names: list[str], test: list[int], source: Path) -> None:
-        """A ValueError when a held-out view ``i`` of ``test`` of the input ``source`` as read for scoring (``c2w [N, 4,
-        4]``, ``K [N, 3, 3]`` normalised, ``names``) is not at the camera ``cameras.json`` records for it: another capture
-        given as the input, or the input changed since (the renders, at the input's cameras, were compared with
-        views of another scene). Nothing is checked without recorded cameras (older genxd)."""
+        """A ValueError when a held-out view ``i`` of ``test`` of the input ``source`` as read for scoring
+        (``c2w [N, 4, 4]``, ``K [N, 3, 3]`` normalised, ``names``) is not at the camera ``cameras.json`` records for
+        it: another capture given as the input, or the input changed since (the renders, at the input's cameras, were
+        compared with views of another scene). Nothing is checked without recorded cameras (older genxd)."""
         if self.cameras.get("c2w") is None or self.cameras.get("K") is None:
             return
         recorded_c2w = json_matrices(self.cameras["c2w"], f"{self.cameras_path}: c2w", rows=(4,))
