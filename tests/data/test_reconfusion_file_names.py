@@ -34,3 +34,41 @@ def test_keys_alike_up_to_case_get_files_of_other_names_on_every_file_system(tmp
     before = dict(index)
     _write(tmp_path, "scene", 5, overwrite=True)
     assert read_reconfusion_index(tmp_path) == before
+
+
+def test_a_write_stopped_at_any_rename_leaves_no_scene_file_the_index_does_not_name(tmp_path, monkeypatch) -> None:
+    """The scene file and the index were renamed in one after the other: a stop (Ctrl-C) between the two left
+    ``scene.torch`` named by no index, and the next run (``genxd fewshot-data`` again) wrote ``scene_1.torch`` beside it,
+    the stopped run's file kept for good (a capture's images: hundreds of MB)."""
+    import os
+
+    at = 0
+    while True:
+        root = tmp_path / f"stop_{at}"
+        calls, real = [0], (os.replace, os.rename)
+
+        def stop(real_fn):
+            def call(*args, **kwargs):  # from call `at` on, every rename raises: the process was stopped there
+                calls[0] += 1
+                if calls[0] > at:
+                    raise KeyboardInterrupt
+                return real_fn(*args, **kwargs)
+            return call
+
+        monkeypatch.setattr(os, "replace", stop(real[0]))
+        monkeypatch.setattr(os, "rename", stop(real[1]))
+        try:
+            _write(root, "scene", 0)
+            stopped = False
+        except KeyboardInterrupt:
+            stopped = True
+        monkeypatch.undo()
+        if root.is_dir() and (root / "index.json").is_file():  # read back: a stopped replacement is finished first
+            assert read_reconfusion_index(root) == {"scene": "scene.torch"}
+        _write(root, "scene", 1, overwrite=True)  # the command again
+        assert read_reconfusion_index(root) == {"scene": "scene.torch"}
+        assert sorted(os.listdir(root)) == ["index.json", "scene.torch"], f"stopped at rename {at}"
+        if not stopped:
+            break
+        at += 1
+    assert at >= 2

@@ -37,8 +37,10 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from genxd.cameras._io import as_c2w, as_intrinsics, atomic_file, read_json, write_json_atomic
+from genxd.cameras._io import as_c2w, as_intrinsics, read_json
 from genxd.cameras.geometry import c2w_to_w2c
+from genxd.utils.file_groups import atomic_group, settle
+from genxd.utils.json_text import json_text
 from genxd.utils.messages import first_line
 from genxd.utils.paths import name_key, path_inside, require_file
 
@@ -206,6 +208,7 @@ def read_reconfusion_index(root: str | os.PathLike, keys: Sequence[str] | None =
     naming the ones the index lacks)."""
     root = Path(root)
     index_path = root / INDEX_FILE
+    settle(index_path)  # an index a stopped write left beside its temporary (genxd.utils.file_groups), renamed in
     if not index_path.is_file():
         raise FileNotFoundError(f"{root}: no {INDEX_FILE} (not a ReconFusion torch folder)")
     index = read_json(index_path)
@@ -274,6 +277,7 @@ def write_reconfusion_scene(
             raise ValueError(f"extras: {name!r} is a reserved field")
         scene[name] = value
 
+    settle(root / INDEX_FILE)  # a write of this folder that a stop left half done, finished first
     index = read_reconfusion_index(root) if (root / INDEX_FILE).is_file() else {}
     if key in index and not overwrite:
         raise FileExistsError(f"{root}: scene {key!r} already in {INDEX_FILE} (pass overwrite=True to replace it)")
@@ -287,11 +291,14 @@ def write_reconfusion_scene(
     while name_key(file_name) in taken or (file_name != own and name_key(file_name) in on_disk):
         file_name, i = f"{stem}_{i}{suffix}", i + 1
     path = root / file_name
-    with atomic_file(path) as tmp:
-        with open(tmp, "wb") as f:  # a file object: the archive is named "archive", not after the random temp name
-            torch.save([scene], f)
     index[key] = file_name
-    write_json_atomic(root / INDEX_FILE, index, overwrite=True)
+    # the scene and the index that names it replaced as one (genxd.utils.file_groups): written one after the other, a
+    # stop between the two left a scene file no index named, and the next run wrote key_1.torch beside it. The index
+    # first: its read (read_json) finishes a group a stop left half renamed, the scene file with it
+    with atomic_group([root / INDEX_FILE, path]) as (index_tmp, scene_tmp):
+        with open(scene_tmp, "wb") as f:  # a file object: the archive is named "archive", not the random temp name
+            torch.save([scene], f)
+        index_tmp.write_text(json_text(index, indent=4) + "\n")  # as write_json_atomic writes it
     return path
 
 
