@@ -1,7 +1,7 @@
-"""The torch file names of a ReconFusion folder (``write_reconfusion_scene``, ``genxd fewshot-data --key``) are one
-file each also where letter case and Unicode normalisation are not told apart (macOS, Windows): before, scenes
-``Scene`` and ``scene`` were written as ``Scene.torch`` and ``scene.torch``, one file once the folder was copied
-there, and both keys then read the same scene."""
+"""The files of a ReconFusion folder as ``write_reconfusion_scene`` (``genxd fewshot-data``) writes them: torch file
+names that are one file each also where letter case and Unicode normalisation are not told apart (macOS, Windows:
+before, scenes ``Scene`` and ``scene`` were written as ``Scene.torch`` and ``scene.torch``, one file once the folder
+was copied there, and both keys then read the same scene), and a scene file never left without the index naming it."""
 
 from __future__ import annotations
 
