@@ -59,3 +59,43 @@ def test_a_held_out_split_without_cameras_json_says_the_file_is_missing(tmp_path
     assert str(info.value) == says
     result = CliRunner().invoke(app, ["eval-recon", str(out), "--no-lpips"])
     assert result.exit_code == 2 and result.output.strip().splitlines() == [f"genxd: error: {says}"]
+
+
+def _views(folder: Path, times: torch.Tensor, seed: int) -> Path:
+    n = len(times)
+    c2w = torch.eye(4).repeat(n, 1, 1)
+    c2w[:, 0, 3] = torch.linspace(-0.2, 0.2, n)
+    c2w[:, 2, 3] = -2.0
+    K = torch.tensor([[1.0, 0, 0.5], [0, 1.0, 0.5], [0, 0, 1]]).repeat(n, 1, 1)
+    images = torch.rand(n, 3, 16, 16, generator=torch.Generator().manual_seed(seed))
+    return write_views_folder(folder, images, c2w, K, times=times)
+
+
+def test_a_4d_reconstruction_without_its_record_is_scored_at_the_recorded_times(tmp_path, monkeypatch) -> None:
+    """Input times 0-5 and --extra-views times 5-10 share one axis: the input's views are at 0-0.5 (cameras.json).
+    Without reconstruction.json the held-out views were rendered at the input's own times, mapped to 0-1 alone."""
+    import genxd.reconstruction.pipeline as pipeline
+
+    views = _views(tmp_path / "in", torch.linspace(0.0, 5.0, 4), 0)
+    extra = _views(tmp_path / "extra", torch.linspace(5.0, 10.0, 4), 1)
+    out = tmp_path / "recon"
+    reconstruct_scene(views, out, ReconstructionConfig(iterations=2, mode="4d", init="random", init_points=100),
+                      resolution=16, holdout_every=2, extra_views=extra, video_frames=0, progress=False,
+                      use_lpips=False)
+    recorded = json.loads((out / "cameras.json").read_text())
+    expected = [recorded["times"][i] for i in recorded["test"]]
+    assert expected == pytest.approx([0.0, 1 / 3])  # views 0, 2 at 0 and 10/3 of 0-10
+    seen = []
+    evaluate_views = pipeline.evaluate_views
+
+    def capture(model, test_views, *args, **kwargs):
+        seen.append(test_views.times.tolist())
+        return evaluate_views(model, test_views, *args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "evaluate_views", capture)
+    (out / "reconstruction.json").unlink()
+    evaluate_scene(out, input_path=views, use_lpips=False)
+    assert seen == [pytest.approx(expected)]  # before: [0, 2/3], the input's times mapped to 0-1 alone
+    (out / "reconstruction.json").write_text(json.dumps({"mode": "5d"}))  # a mode this genxd does not know
+    with pytest.raises(ValueError, match=r"reconstruction.json: mode: expected 3d or 4d, got the string '5d'$"):
+        evaluate_scene(out, input_path=views, use_lpips=False, overwrite=True)

@@ -53,6 +53,17 @@ class OutputRecords:
                                     f"pass {input_option()}")
         return Path(value)
 
+    def mode(self) -> str:
+        """``"3d"`` or ``"4d"``: the record's ``mode``; without one (a folder copied without its reconstruction.json),
+        ``"4d"`` where a ``motion.npz`` is beside ``scene.ply`` (its held-out views were rendered at the input's own
+        times instead of those recorded in cameras.json, which differ when --extra-views set the time axis)."""
+        value = self.record.get("mode")
+        if value is None:
+            return "4d" if (self.record_path.parent / "motion.npz").is_file() else "3d"
+        if value not in ("3d", "4d"):
+            raise self._bad(self.record_path, "mode", "3d or 4d", value)
+        return value
+
     def scene_key(self) -> str | None:
         value = self.record.get("scene_key")
         if value is not None and not isinstance(value, str):

@@ -516,8 +516,7 @@ def evaluate_scene(
     if save_renders and render_dir.exists() and not overwrite:
         raise FileExistsError(f"{render_dir} exists; {overwrite_hint('pass')}")
     rec = OutputRecords(scene_dir)
-    record = rec.record
-    if record.get("mode") == "4d" and not (scene_dir / "motion.npz").is_file():  # was scored as the scene at t = 0
+    if rec.mode() == "4d" and not (scene_dir / "motion.npz").is_file():  # was scored as the scene at t = 0
         raise FileNotFoundError(f"{scene_dir}: no motion.npz, the motion of this 4d reconstruction's Gaussians "
                                 "(its reconstruction.json): copy it beside scene.ply")
     source = Path(input_path) if input_path is not None else rec.input()
@@ -564,7 +563,7 @@ def evaluate_scene(
     test_views = views.subset(test)
     if height and width and (test_views.height, test_views.width) != (height, width):
         test_views = test_views.resized(max(height, width))
-    if record.get("mode") == "4d" and (all_times := rec.times(len(views))) is not None:
+    if rec.mode() == "4d" and (all_times := rec.times(len(views))) is not None:
         test_views.times = all_times[torch.tensor(test)]
     held_out_masks = None
     if masks is not None:  # before the rendering: a missing or wrong mask is said at once
