@@ -437,12 +437,19 @@ def check_not_working_folder(path: str | os.PathLike, label: str = "output folde
     """A ValueError when ``path`` is the working folder or a folder above it (``--out .``, ``--out ..``): an output
     written whole is renamed onto its path, and renaming the folder a process (or the user's shell) is in either
     fails after all the work (``.``: "Device or resource busy") or leaves them in a deleted folder. ``hint`` ends
-    the message (what the caller can do instead)."""
+    the message (what the caller can do instead). A mount point (a Docker volume's folder) cannot be renamed over
+    either ("Device or resource busy" after all the work): a ValueError too, whose hint is a folder inside it."""
+    from .mount_points import is_mount_point
+
     below = parts_below(os.getcwd(), path)  # resolved: a link to where one is counts too
     if below is not None:
         what = "a folder above the current folder" if below else "the current folder"
         raise ValueError(f"{label} {path} is {what}; the output is written as a new folder and renamed into "
                          f"place, which cannot replace the folder you are in: {hint}")
+    if is_mount_point(path):
+        raise ValueError(f"{label} {path} is a mount point; the output is written as a new folder and renamed into "
+                         f"place, which cannot replace a mount point: give a folder inside it "
+                         f"({os.path.join(path, 'NAME')})")
 
 
 def check_writable_dir(path: str | os.PathLike, label: str = "output folder") -> Path:
