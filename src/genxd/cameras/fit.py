@@ -31,7 +31,7 @@ import torch
 from torch import Tensor
 
 from ._io import as_c2w
-from .formats import save_w2c_list_json
+from .formats import w2c_list_object
 from .geometry import OPENCV_TO_OPENGL
 
 __all__ = [
@@ -449,14 +449,14 @@ def fit_reconfusion(
 
     from ..utils.progress import progress_bar
 
-    fitted: dict[str, Tensor] = {}
+    texts: dict[str, str] = {}  # each scene's pose file, checked against the read limit before any is written
     # off when stderr is not a terminal: an erased bar leaves only an empty line in a log
     with progress_bar(total=len(index), desc=f"fitting {data_name} ({resolved_kind})", unit="scene",
                       disable=not progress, leave=False, terminal_only=True) as bar:
         for key, file_name in index.items():
             scene = load_reconfusion_scene(root / file_name, key=key, decode_images=False, dtype=torch.float64)
             if data_poses:
-                fitted[key] = scene.c2w
+                poses = scene.c2w
             else:
                 if n_views not in scene.splits:
                     raise ValueError(f"scene {key}: no train_test_split_{n_views} (has {sorted(scene.splits)})")
@@ -475,7 +475,7 @@ def fit_reconfusion(
                                          f"last), got shape {list(pb.shape)}")
                     bounds = pb[:, -2:]
                 try:
-                    fitted[key] = fit_scene_trajectory(
+                    poses = fit_scene_trajectory(
                         scene.c2w,
                         scene.splits[n_views][0],
                         resolved_kind,
@@ -496,10 +496,35 @@ def fit_reconfusion(
                                          f" path; {_no_focus_hint(spline=resolved_kind in ('re10k', 'co3d'))}") from None
                 except ValueError as exc:  # the spline's "duplicate views?": which scene's
                     raise type(exc)(f"scene {key} of {root}: {exc}") from None
+            texts[key] = _pose_file_text(poses, save_format, f"scene {key} of {root}", data_poses)
             bar.update(1)
     # written once every scene is fitted: a scene that cannot be leaves no pose files to --overwrite
-    return {key: save_w2c_list_json(targets[key], poses, save_format=save_format, overwrite=True)
-            for key, poses in fitted.items()}
+    from ..utils.io import atomic_file
+
+    for key, text in texts.items():
+        with atomic_file(targets[key], replace=True) as tmp:
+            tmp.write_text(text)
+    return {key: targets[key] for key in texts}
+
+
+def _pose_file_text(poses: Tensor, save_format: str, where: str, data_poses: bool) -> str:
+    """The pose file of ``poses`` (``[N, 4, 4]`` c2w) as :func:`~genxd.cameras.formats.save_w2c_list_json` writes
+    it; ValueError naming ``where`` when it is larger than genxd reads back (``json_files.MAX_JSON_BYTES``: the
+    grouped few-shot strategy's loader would refuse it; ``--num-points 200000`` wrote 89 MiB)."""
+    from ..caller_style import arg, is_cli
+    from ..utils import json_files
+    from ..utils.json_text import json_text
+
+    text = json_text(w2c_list_object(poses, save_format), indent=4) + "\n"
+    size, limit = len(text.encode()), json_files.MAX_JSON_BYTES
+    if size <= limit:
+        return text
+    reader = ("genxd fewshot --strategy grouped --pose-dir" if is_cli()
+              else "the grouped few-shot strategy's pose_dir")
+    advice = "" if data_poses else (f": give fewer {arg('num_points')} or path copies ({arg('shift_x')}, "
+                                    f"{arg('shift_z')}, {arg('multiscale')})")
+    raise ValueError(f"{where}: {len(poses)} poses make a pose file of {size / 2**20:.3g} MiB, over the "
+                     f"{limit / 2**20:.2g} MiB genxd reads back ({reader}){advice}")
 
 
 _PATH_NAMES = {"llff": "llff's spiral", "dtu": "dtu's spiral", "mipnerf360": "mip-NeRF 360's ellipse"}

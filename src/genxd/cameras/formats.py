@@ -217,15 +217,19 @@ def save_w2c_list_json(
     ``c2w``: ``[N, 4, 4]`` OpenCV camera-to-world. ``overwrite``: replace an existing file at ``path`` (the
     default, atomically); False: a FileExistsError.
     """
+    return write_json_atomic(path, w2c_list_object(c2w, save_format), overwrite=overwrite)
+
+
+def w2c_list_object(c2w: Tensor | np.ndarray, save_format: str = "3x4") -> object:
+    """What :func:`save_w2c_list_json` writes as JSON: ``[N][3][4]`` w2c lists (``"3x4"``) or
+    ``{"camera": [N][18]}`` (``"18"``); ``c2w``: ``[N, 4, 4]`` OpenCV camera-to-world."""
     w2c = c2w_to_w2c(as_c2w(c2w))[:, :3, :]
     if save_format == "3x4":
-        obj: object = w2c.tolist()
-    elif save_format == "18":
+        return w2c.tolist()
+    if save_format == "18":
         rows = torch.cat([torch.zeros(len(w2c), 6, dtype=w2c.dtype), w2c.reshape(-1, 12)], dim=1)
-        obj = {"camera": rows.tolist()}
-    else:
-        raise ValueError(f"save_format must be '3x4' or '18', got {save_format!r}")
-    return write_json_atomic(path, obj, overwrite=overwrite)
+        return {"camera": rows.tolist()}
+    raise ValueError(f"save_format must be '3x4' or '18', got {save_format!r}")
 
 
 def w2c_list_from_object(obj: Any, path: str | os.PathLike) -> tuple[Tensor, Tensor | None]:
