@@ -123,3 +123,24 @@ def test_a_curate_samples_meta_json_is_never_written_over(tmp_path):
     assert errors == [f"genxd: error: output file {meta} is the input {meta}: writing the output "
                       "replaces it, and the input with it; give another output file"], res.stderr
     assert {p: p.read_bytes() for p in sample.rglob("*") if p.is_file()} == before
+
+
+@pytest.mark.parametrize("folder", ["path.json", "path.png", "path_transforms.json"])
+@pytest.mark.parametrize("overwrite", [False, True])
+def test_an_output_that_is_a_folder_is_named_as_one_with_or_without_overwrite(tmp_path, folder, overwrite):
+    """``-o d.json`` naming a folder (or a folder where ``OUT.png`` / ``OUT_transforms.json`` go): the error said
+    'd.json already exists (use --overwrite to replace it)', and with --overwrite 'd.json is a folder; cannot replace
+    it with a file'. Now both say it is a folder, and --overwrite is not offered."""
+    clip = tmp_path / "cams.json"
+    _cameras(clip)
+    (tmp_path / folder).mkdir()
+    (tmp_path / folder / "kept.txt").write_text("kept")
+    res = CliRunner().invoke(app, ["trajectory", "from-video", str(clip), "-o", str(tmp_path / "path.json"), "-n", "4",
+                                   *(["--overwrite"] if overwrite else [])])
+    errors = [line for line in res.stderr.splitlines() if line.startswith("genxd: error")]
+    assert res.exit_code == 2 and len(errors) == 1, res.stderr
+    assert f"{tmp_path / folder} is a folder" in errors[0] and "--overwrite" not in errors[0], errors[0]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["cams.json", folder])
+    assert (tmp_path / folder / "kept.txt").read_text() == "kept"
+    with pytest.raises(IsADirectoryError, match="is a folder"):
+        write_video_path(clip, tmp_path / "path.json", 4, overwrite=overwrite)

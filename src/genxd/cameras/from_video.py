@@ -287,6 +287,17 @@ def _check_not_among_frames(clip: Any, picture: Path) -> None:
                          "next time; give an output outside the frame folder")
 
 
+def _check_no_folder(files: tuple[Path, Path, Path]) -> None:
+    """IsADirectoryError when one of the path's files (:func:`output_files`) is an existing folder, which no
+    ``overwrite`` replaces (it said 'already exists (use --overwrite to replace it)', then 'is a folder')."""
+    for f, what in zip(files, ("", "the path's transforms.json", "the path's picture")):
+        if f.is_dir():
+            beside = f" ({what}, written beside {files[0].name})" if what else ""
+            example = "" if what else f" (e.g. {f / 'path.json'})"
+            raise IsADirectoryError(f"{f} is a folder{beside}; the path is written as files: give another output "
+                                    f"name{example}")
+
+
 def write_video_path(
     clip: str | Path,
     out: str | Path,
@@ -319,6 +330,7 @@ def write_video_path(
     for f in files:  # the path's files replace what is there: never the clip or a camera file it may be made from
         check_inputs_kept(f, read, "output file")
     _check_not_among_frames(clip, files[2])
+    _check_no_folder(files)
     existing = [f for f in files if f.exists()]
     if existing and not overwrite:
         from ..validation import overwrite_hint
