@@ -328,9 +328,9 @@ def register(app: typer.Typer) -> None:
                 typer.echo(path_summary(report), err=True)
             for line in report.get("notes", []):
                 note(f"note: {line}", quiet)
-            for warning in report.get("warnings", []):
+            for warning in [] if quiet else report.get("warnings", []):
                 typer.echo(f"genxd: warning: {warning}", err=True)
 
-        run_cli(body)
+        run_cli(body, quiet)
 
     app.add_typer(trajectory, name="trajectory")
