@@ -320,6 +320,7 @@ def write_video_path(
     from .formats import save_camera_json, save_transforms_json
     from .plot import save_camera_path_png
     from ..utils.file_groups import atomic_group
+    from ..utils.io import check_writable_dir
 
     from ..output_folders import check_inputs_kept
     from .clip_cameras import clip_camera_files
@@ -331,6 +332,7 @@ def write_video_path(
         check_inputs_kept(f, read, "output file")
     _check_not_among_frames(clip, files[2])
     _check_no_folder(files)
+    check_writable_dir(files[0].parent, f"output file {files[0]}: its folder")  # before the minute of SfM
     existing = [f for f in files if f.exists()]
     if existing and not overwrite:
         from ..validation import overwrite_hint
