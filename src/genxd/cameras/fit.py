@@ -31,6 +31,7 @@ import torch
 from torch import Tensor
 
 from ._io import as_c2w
+from .fit_settings import unused_fit_settings
 from .formats import w2c_list_object
 from .geometry import OPENCV_TO_OPENGL
 
@@ -446,6 +447,12 @@ def fit_reconfusion(
 
             raise FileExistsError(f"{len(existing)} pose file(s) already exist, e.g. {existing[0]} "
                                   f"({overwrite_hint(them=True)})")  # overwrite=True from Python
+    unused = unused_fit_settings(resolved_kind, data_poses, shift_x=shift_x, shift_z=shift_z, multiscale=multiscale,
+                                 z_rate=z_rate, return_center=return_center, shift_zy=shift_zy)
+    if unused is not None:  # the path is written all the same (the authors' README gives shifts with data poses)
+        from ..validation import warn
+
+        warn(unused)
 
     from ..utils.progress import progress_bar
 
