@@ -440,6 +440,12 @@ def fit_reconfusion(
     resolved_kind = dataset_kind(data_name) if kind == "auto" else kind
     base = Path(out_dir) / data_name
     targets = {key: base / key / POSE_FILE for key in index}
+    folder = next((p for p in targets.values() if p.is_dir()), None)
+    if folder is not None:  # no overwrite replaces it: said before the existing files' --overwrite hint
+        from ..caller_style import arg
+
+        raise IsADirectoryError(f"{folder} is a folder, where a pose file goes: move it away, or give another "
+                                f"{arg('out_dir')}")
     if not overwrite:
         existing = [str(p) for p in targets.values() if p.exists()]
         if existing:

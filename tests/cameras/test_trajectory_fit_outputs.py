@@ -1,7 +1,8 @@
-"""genxd trajectory fit: a pose file larger than genxd reads back (``genxd.utils.json_files.MAX_JSON_BYTES``, what
+"""genxd trajectory fit's pose files. One larger than genxd reads back (``genxd.utils.json_files.MAX_JSON_BYTES``, what
 ``genxd fewshot --strategy grouped`` loads) is refused before any file is written. Before, ``--num-points 200000``
 wrote 89 MiB that the grouped loader then refused ("a JSON file of 89 MiB; at most 64 MiB are read"), as
-``trajectory make`` did until 2026-12-07. The limit is lowered here so that the files stay small."""
+``trajectory make`` did until 2026-12-07. The limit is lowered here so that the files stay small. A pose file's
+name taken by a folder is named as one, with or without --overwrite."""
 
 from __future__ import annotations
 
@@ -59,3 +60,18 @@ def test_the_command_line_names_its_options(tmp_path: Path, low_limit: int):
     assert "300 poses make a pose file of" in result.output and "give fewer --num-points" in result.output
     assert "genxd fewshot --strategy grouped --pose-dir" in result.output, result.output
     assert not any(out.rglob("*.json"))
+
+
+@pytest.mark.parametrize("overwrite", [False, True])
+def test_a_pose_file_name_taken_by_a_folder_is_named_as_one(tmp_path: Path, overwrite: bool):
+    """It said '1 pose file(s) already exist, e.g. .../gen_poses_w2c.json (use --overwrite to replace them)', and
+    --overwrite then failed on 'is a folder; cannot replace it with a file'."""
+    root = tmp_path / "re10k"
+    make_scene(root, "a")
+    folder = tmp_path / "poses" / "re10k" / "a" / "gen_poses_w2c.json"
+    folder.mkdir(parents=True)
+    result = CliRunner().invoke(app, ["trajectory", "fit", str(root), "--out", str(tmp_path / "poses"), "-q",
+                                      *(["--overwrite"] if overwrite else [])])
+    assert result.exit_code == 2 and result.stderr.count("genxd: error") == 1, result.output
+    assert f"{folder} is a folder" in result.stderr and "--overwrite" not in result.stderr, result.stderr
+    assert folder.is_dir() and not any(folder.iterdir())
