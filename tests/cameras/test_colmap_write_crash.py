@@ -228,3 +228,31 @@ def test_a_model_left_aside_by_a_killed_replacement_is_named_with_how_to_restore
     assert _which(model) == "old"
     with pytest.raises(FileNotFoundError, match=r"0x: no such COLMAP model folder$"):  # nothing aside: as before
         read_colmap_model(tmp_path / "0x")
+
+
+def test_a_bind_mount_of_the_same_disk_is_written_in_as_a_mount_point(tmp_path, monkeypatch):
+    """A model folder bind-mounted from a folder of the same disk (``mount --bind``, a Docker volume on Linux) is a mount
+    point that ``os.path.ismount`` does not tell (one device): it was taken as renamable, and the rename refused
+    (EBUSY; since genxd.utils.mount_points, atomic_dir's "is a mount point"). Found in the mount table, it is written
+    in, as a mount point ismount tells."""
+    import errno
+
+    import genxd.utils.mount_points as mount_points
+
+    model = tmp_path / "0"
+    model.mkdir()
+    table = tmp_path / "mountinfo"
+    table.write_bytes(b"40 22 254:0 /src %s rw,relatime - ext4 /dev/vda rw\n" % os.fsencode(model))
+    monkeypatch.setattr(mount_points, "MOUNT_INFO", str(table))
+    real_rename = os.rename
+
+    def rename(src, dst, *args, **kwargs):
+        if os.path.realpath(model) in (os.path.realpath(src), os.path.realpath(dst)):
+            raise OSError(errno.EBUSY, "Device or resource busy", str(src))
+        return real_rename(src, dst, *args, **kwargs)
+
+    monkeypatch.setattr(os, "rename", rename)
+    monkeypatch.setattr(os, "replace", rename)
+    assert not os.path.ismount(model)
+    write_colmap_model(model, *OLD[:2], H, W, OLD[2], OLD[3])
+    assert _which(model) == "old" and sorted(p.name for p in tmp_path.iterdir()) == ["0", "mountinfo"]

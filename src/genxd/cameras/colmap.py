@@ -264,9 +264,11 @@ def _not_renamable(folder: Path) -> str | None:
     """Why the existing folder ``folder`` cannot be replaced by a new one renamed onto it, or None: a parent this
     process may not write in (a shared dataset's ``VIDEO/0`` the user owns under a folder they do not), or a mount
     point (a Docker volume, a disk: renaming it fails, EBUSY)."""
+    from ..utils.mount_points import is_mount_point
+
     if not folder.is_dir():
         return None
-    if os.path.ismount(folder):
+    if is_mount_point(folder):  # a bind mount of the same disk too, which os.path.ismount does not tell
         return "it is a mount point"
     if not os.access(folder.parent, os.W_OK | os.X_OK):
         return "its folder is read-only"
