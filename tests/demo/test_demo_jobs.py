@@ -373,3 +373,24 @@ def test_jobs_on_cuda(tmp_path):
     # the same lift on the CPU reached 31.3 dB (docs/benchmarks.md); 15 dB only says the GPU path works
     assert (folder / "video.mp4").is_file() and record["train_metrics"]["psnr"] > 15
     assert (long / "frames" / "019.png").is_file() and json.loads((long / "meta.json").read_text())["long_path"]
+
+
+@pytest.mark.parametrize("num_frames", [4, 12])  # one window; a long path (the bundled model's window is 8)
+def test_progress_counts_the_unet_calls_of_a_heun_model(devices, tmp_path, num_frames):
+    """A model whose sampler is Heun (its generation_config's ``scheduler``) makes 2n - 1 UNet calls in n steps: the
+    page read 'denoising step 3 of 2' for 2 steps, and a long path's 'UNet call N of M' counted n calls a sampling
+    call (found by this session's long-path review, for genxd generate; the demo kept the old count)."""
+    import dataclasses
+
+    from genxd.demo.jobs import generate_scene
+
+    seen = []
+    with devices.acquire() as (_, model):
+        heun = dataclasses.replace(model, defaults={**model.defaults, "scheduler": "heun"})
+        generate_scene(heun, request_for(num_frames=num_frames, steps=2), tmp_path / "scene",
+                       lambda f, t: seen.append((f, t)), threading.Event())
+    counts = [tuple(map(int, m.groups())) for _, t in seen if (m := re.fullmatch(r".* (\d+) of (\d+)", t))]
+    assert counts and all(done <= total for done, total in counts), counts
+    assert counts[-1][0] == counts[-1][1]  # the count ends where it said it would
+    if num_frames == 4:
+        assert counts[-1] == (3, 3)  # Heun: 2 x 2 - 1 UNet calls

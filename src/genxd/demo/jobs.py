@@ -203,8 +203,9 @@ def request_notes(loaded, request: GenerationRequest) -> list[str]:
                      "even pace while the camera keeps the path's.")
     plan = long_path_plan(loaded, request)
     if plan is not None:
+        calls = _unet_calls(d, steps)
         notes.append(f"The path is longer than the model's window of {plan.window} frames: "
-                     f"{plan.describe(steps, _windows_per_call(plan, res))}.")
+                     f"{plan.describe(steps, _windows_per_call(plan, res), calls_per_sampling_call=calls)}.")
     frames = "The camera file's frame count" if request.camera_file else "Frames"  # the slider is not used then
     labels = {"resolution": "Resolution", "num_frames": frames, "motion_strength": "Motion strength"}
     # a long path is made in windows of the model's size: its length is no value outside the trained ones
@@ -222,6 +223,14 @@ def _windows_per_call(plan, res: int) -> int:
     from ..pipelines.long_paths import default_windows_per_call
 
     return default_windows_per_call(plan.window, res, res)
+
+
+def _unet_calls(defaults: dict, steps: int) -> int:
+    """The UNet calls (``callback_on_step_end`` steps) of one sampling call of ``steps`` steps with the model's sampler
+    (its ``generation_config.json``'s ``scheduler``, Euler without one): ``2 * steps - 1`` for Heun, else ``steps``."""
+    from ..pipelines.schedulers import model_calls
+
+    return model_calls(defaults.get("scheduler", "euler"), steps)
 
 
 class _CallProgress:
@@ -270,10 +279,12 @@ def generate_scene(loaded, request: GenerationRequest, folder: Path, progress: P
     generator = torch.Generator().manual_seed(request.seed)
     motion = request.motion_strength if request.mode != "3d" else 0.0  # 3d does not use it: record what was used
 
+    calls = _unet_calls(d, steps)  # per sampling call: Heun's 2n - 1, n for the others
+
     def on_step(_pipe, i, _t, tensors):
         if cancel.is_set():
             raise Cancelled()
-        progress(_DENOISE_SHARE * (i + 1) / steps, f"denoising step {i + 1} of {steps}")
+        progress(_DENOISE_SHARE * (i + 1) / calls, f"denoising step {i + 1} of {calls}")
         return tensors
 
     if cancel.is_set():
@@ -281,7 +292,7 @@ def generate_scene(loaded, request: GenerationRequest, folder: Path, progress: P
     configure_sampling(pipe, scheduler)
     pipe.set_progress_bar_config(disable=True)
     if plan is None:
-        progress(0.0, f"denoising step 0 of {steps}")
+        progress(0.0, f"denoising step 0 of {calls}")
         sampled = pipe(
             context_images=images[None], target_c2w=request.c2w, target_K=request.K,
             context_index=[request.context_index], mode=request.mode, motion_strength=motion,
@@ -290,7 +301,7 @@ def generate_scene(loaded, request: GenerationRequest, folder: Path, progress: P
         ).frames[0]
     else:
         per_call = _windows_per_call(plan, res)
-        bar = _CallProgress(plan.num_unet_calls(steps, per_call), progress, cancel)
+        bar = _CallProgress(plan.num_unet_calls(steps, per_call, calls_per_sampling_call=calls), progress, cancel)
         progress(0.0, f"UNet call 0 of {bar.total}")
         sampled = generate_long(pipe, images[None], request.c2w, request.K, plan, mode=request.mode,
                                 motion_strength=motion, num_inference_steps=steps, guidance_scale=guidance,
