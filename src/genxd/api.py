@@ -46,6 +46,7 @@ from .utils.images import (CROP_WARNING_FRACTION, Fit, crop_kept_fraction, crop_
                            uint8_to_tensor)
 from .utils.memory_images import ImageObject, MemoryImage, collect_inputs, is_memory_image
 from .utils.shards import shard_indices, shard_line
+from .utils.video import default_fps
 from .utils.progress import bar_settings, closed_on_interrupt, disable_setting, progress_bar, progress_write
 from .generate_settings import GenerateSettings
 
@@ -245,7 +246,7 @@ def generate_scenes(
                                info.description, subjects)
     if s.mode == "3d":  # unused there (warned above): record and sample with the value used, as the demo does
         s = dataclasses.replace(s, motion_strength=0.0)
-    fps = s.fps or max(1.0, num_frames / 2)
+    fps = s.fps or default_fps(num_frames)
 
     if shard is not None and progress and group.is_main_process:  # once every setting has been checked
         progress_write(f"genxd: {shard_line(shard, len(chosen), len(paths))}")
@@ -500,7 +501,7 @@ def generate(
             presets' units, where the subject is at 2: a preset path is scaled by the model's
             :attr:`~genxd.checkpoints.ModelInfo.preset_scale`, 0.5 for the bundled model).
         fit: ``"crop"`` (centre crop) or ``"pad"`` (pad with white) to a square.
-        fps: frame rate of the videos (default: frames / 2); batch_size: scenes per sampling call.
+        fps: frame rate of the videos (default: frames / 2, 1 to 30); batch_size: scenes per sampling call.
         device: ``"auto"`` / None (CUDA when available), ``"cpu"``, ``"cpu:N"``, ``"cuda"``, ``"cuda:N"``,
             ``"mps"``, ``"mps:N"``;
             dtype: ``"fp32"``, ``"bf16"``, ``"fp16"`` or a ``torch.dtype``; ``"auto"`` / None: bf16 on CUDA, fp32

@@ -23,6 +23,7 @@ from .pipelines.distributed import GenerationError, ProcessGroup, SceneResult, f
 from .job_setup import check_run_settings, outputs_in_step
 from .output_folders import WrittenByOthers, noting_written, safe_folder_name, unique_labels
 from .scene_outputs import check_job, write_scene
+from .utils.video import default_fps
 from .summary_file import check_summary_apart
 from .utils.json_files import read_json_object
 from .utils.shards import shard_indices, shard_line
@@ -309,7 +310,7 @@ def fewshot_scenes(
                 if plan is not None:
                     meta["long_path"] = plan.to_dict()
                 tgt = [g.frame_source[i] for i in keep]
-                write_scene(folders[gi], frames, c2w, K, ctx_idx, left, meta, fps=max(1.0, num_frames / 2),
+                write_scene(folders[gi], frames, c2w, K, ctx_idx, left, meta, fps=default_fps(num_frames),
                             target_indices=tgt, replace=overwrite)
                 results.append(SceneResult(gi, labels[gi], str(folders[gi]), "written", process_index=rank))
                 if partials is not None:

@@ -203,3 +203,26 @@ def test_a_video_streamed_in_runs_is_the_video_written_at_once(tmp_path, monkeyp
         with video.Mp4Stream(tmp_path / "empty.mp4", fps=4):
             pass
     assert sorted(p.name for p in tmp_path.iterdir()) == ["runs.mp4", "whole.mp4"]
+
+
+@pytest.mark.parametrize("frames, fps", [(2, 1.0), (8, 4.0), (12, 6.0), (13, 6.5), (60, 30.0), (64, 30.0),
+                                         (10_000, 30.0)])
+def test_the_default_frame_rate_is_half_the_frames_from_1_to_30(frames, fps):
+    """frames / 2 as the authors' num_frames // 2 for a window; a long path of 10,000 frames made a 5,000 fps video
+    (beyond players and beyond --fps's own limit of 1,000): now 30."""
+    from genxd.utils.video import default_fps
+
+    assert default_fps(frames) == fps
+
+
+def test_every_writer_of_scenes_takes_the_default_frame_rate():
+    """generate (api), fewshot and the demo each computed frames / 2 themselves; they now share default_fps."""
+    import inspect
+
+    import genxd.api
+    import genxd.demo.jobs
+    import genxd.fewshot_jobs
+
+    for module in (genxd.api, genxd.demo.jobs, genxd.fewshot_jobs):
+        source = inspect.getsource(module)
+        assert "default_fps(num_frames)" in source and "num_frames / 2" not in source, module.__name__

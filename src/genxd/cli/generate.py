@@ -200,7 +200,7 @@ def register(app: typer.Typer) -> None:
         guidance: Guidance = None,
         seed: Seed = 0,
         fit: str = typer.Option("crop", "--fit", callback=checked(v.FITS), help="crop (centre crop) or pad (pad with white) to a square."),
-        fps: Optional[float] = typer.Option(None, "--fps", callback=checked(v.FPS), help="Frame rate of video.mp4 and compare.mp4, 0.01-1000 (default: frames / 2, at least 1)."),
+        fps: Optional[float] = typer.Option(None, "--fps", callback=checked(v.FPS), help="Frame rate of video.mp4 and compare.mp4, 0.01-1000 (default: frames / 2, from 1 to 30)."),
         batch_size: int = typer.Option(1, "--batch-size", callback=checked(v.BATCH_SIZE), help="Scenes per sampling call, 1-1024 (GPU)."),
         window: Window = None,
         anchors: Anchors = None,

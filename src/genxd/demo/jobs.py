@@ -262,6 +262,7 @@ def generate_scene(loaded, request: GenerationRequest, folder: Path, progress: P
     A path longer than the model's window is made window by window, as ``genxd generate`` does
     (:func:`genxd.pipelines.long_paths.generate_long`, the default settings); progress then counts UNet calls."""
     from ..api import write_scene
+    from ..utils.video import default_fps
     from ..checkpoints import configure_sampling
     from ..pipelines.long_paths import generate_long, scene_frames
     from ..utils.images import load_image
@@ -324,7 +325,7 @@ def generate_scene(loaded, request: GenerationRequest, folder: Path, progress: P
         meta["clip_range"] = request.clip_range
     if plan is not None:
         meta["long_path"] = plan.to_dict()
-    write_scene(folder, frames, request.c2w, request.K, request.context_index, left, meta, fps=max(1.0, num_frames / 2),
+    write_scene(folder, frames, request.c2w, request.K, request.context_index, left, meta, fps=default_fps(num_frames),
                 times=frame_times(request), extra_files=request.extra_files)
     progress(1.0, "done")
     return folder

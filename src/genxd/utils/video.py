@@ -12,6 +12,17 @@ import numpy as np
 
 from .io import atomic_file, disk_full
 
+#: The default frame rate's ceiling (a long path of 10,000 frames at frames / 2 made a 5,000 fps video: beyond
+#: players, and beyond ``--fps``'s own limit of 1,000)
+MAX_DEFAULT_FPS = 30.0
+
+
+def default_fps(num_frames: int) -> float:
+    """The frame rate of a scene's videos when none is asked: ``num_frames / 2`` (the authors' ``num_frames // 2``, the
+    same for even counts: an 8-frame window plays in 2 s), at least 1 and at most :data:`MAX_DEFAULT_FPS` (paths of
+    over 60 frames play at 30 fps)."""
+    return min(MAX_DEFAULT_FPS, max(1.0, num_frames / 2))
+
 
 def write_mp4(path: str | Path, frames: np.ndarray, fps: float = 8.0, quality: int = 8,
               shown_as: str | Path | None = None, replace: bool = True) -> Path:
