@@ -314,15 +314,17 @@ def _refuse_range(clip: Path, camera_file: Path, bounds: tuple) -> None:
 
 def _not_the_clips_own(cameras: ClipCameras, video: Path) -> str | None:
     """Why a camera file beside ``video`` is not the clip's own cameras, or None when it is: a ``genxd synth`` clip
-    meta, or one camera for each of the video's frames. A path made from the clip (``genxd trajectory from-video
-    clip.mp4 -o clip.json`` writes ``clip.json`` and ``clip_transforms.json`` beside it) has as many cameras as it
-    was resampled to, and read as the clip's cameras it would be resampled again, and scaled as a path, not as a
-    scene (``"normalization"``)."""
+    meta, or one camera for each of the video's frames, not marked as a path made from a clip (``from-video clip.mp4
+    -o clip.json`` writes ``clip.json`` and ``clip_transforms.json``: read as the clip's cameras it was resampled
+    again, and scaled as a path, not as a scene)."""
     from ..curation.frames import count_frames
     from .reader import SYNTHETIC_META
+    from .video_path_mark import made_from_video
 
     if cameras.report.get("format") == SYNTHETIC_META:
         return None
+    if made_from_video(cameras.report["source"]):  # whatever its count (-n 16 on a 16-frame clip was taken)
+        return "a camera path made from a clip by genxd trajectory from-video"
     try:
         frames = count_frames(video) or count_frames(video, exact=True)
     except ImportError:  # no PyAV: the frames cannot be counted (nor read for SfM); the file is taken

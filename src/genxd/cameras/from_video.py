@@ -319,6 +319,7 @@ def write_video_path(
     """
     from .formats import save_camera_json, save_transforms_json
     from .plot import save_camera_path_png
+    from .video_path_mark import mark_path_file
     from ..utils.file_groups import atomic_group
     from ..utils.io import check_writable_dir
 
@@ -356,5 +357,7 @@ def write_video_path(
     with atomic_group(files, replace=overwrite) as tmp:
         save_camera_json(tmp[0], p.c2w, p.K, side, side, overwrite=True, times=p.times)
         save_transforms_json(tmp[1], p.c2w, p.K, side, side, overwrite=True, file_paths=names, times=p.times)
+        for made in tmp[:2]:  # not the clip's own cameras, though beside it under their names (-o walk.json)
+            mark_path_file(made, Path(clip).name)
         save_camera_path_png(tmp[2], p.c2w, p.K, title, replace=True)
     return {"files": [str(f) for f in files], "report": report, "path": vp}
