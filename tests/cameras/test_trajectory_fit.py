@@ -182,7 +182,8 @@ def test_trajectory_fit_parallel_cameras_say_so(tmp_path, folder, path, tilted):
 
 def test_trajectory_fit_spline_failure_names_the_scene(tmp_path):
     """Known views all at one camera leave the re10k spline nothing to fit: its error named no scene (was
-    'genxd: error: fit_interpolated_path: spline fit failed (Invalid inputs.); ...'); now it does."""
+    'genxd: error: fit_interpolated_path: spline fit failed (Invalid inputs.); ...'); now it does (and, since
+    2026-12-07, says the views are one camera, test_trajectory_fit_degenerate.py)."""
     root = tmp_path / "re10k"
     make_scene(root, "a_fine")
     same = torch.eye(4, dtype=torch.float64).repeat(12, 1, 1)
@@ -190,5 +191,5 @@ def test_trajectory_fit_spline_failure_names_the_scene(tmp_path):
     write_reconfusion_scene(root, "b_same", torch.rand(12, 3, 8, 8), same, K, {9: (list(range(9)), [9, 10])})
     result = CliRunner().invoke(app, ["trajectory", "fit", str(root), "--out", str(tmp_path / "poses"), "-q"])
     assert result.exit_code == 2, result.output
-    assert result.output.startswith(f"genxd: error: scene b_same of {root}: fit_interpolated_path: spline fit failed")
-    assert result.output.endswith("are there duplicate views?\n") and not (tmp_path / "poses").exists()
+    assert result.output.startswith(f"genxd: error: scene b_same of {root}: the 9 views are all one camera")
+    assert result.output.endswith("(--data-poses)\n") and not (tmp_path / "poses").exists()

@@ -66,3 +66,36 @@ def test_cli_names_the_scene_and_what_works_instead(tmp_path):
         done = runner.invoke(app, ["trajectory", "fit", str(root), "--out", str(out), "--n-views", "3", "-q",
                                    "--overwrite", *hint])
         assert done.exit_code == 0, done.output
+
+
+def views_along_x(xs: list[float]) -> torch.Tensor:
+    """OpenCV c2w at ``(x, 0, 0)`` for each x, all looking along +z."""
+    eyes = torch.tensor([[x, 0.0, 0.0] for x in xs], dtype=torch.float64)
+    return look_at(eyes, eyes + torch.tensor([0.0, 0.0, 1.0], dtype=torch.float64), up=UP)
+
+
+def test_views_repeated_one_after_another_are_taken_once():
+    """The same camera twice in a row (a capture that paused) failed the whole spline: 'spline fit failed (Invalid
+    inputs.); are there duplicate views?'. The path is now the one through the distinct views."""
+    repeated = fit_interpolated_path(views_along_x([0, 0, 0, 1, 1, 1, 2, 2, 2]), 8, shift_x=[0.5])
+    distinct = fit_interpolated_path(views_along_x([0, 1, 2]), 8)
+    assert torch.allclose(repeated[:8], distinct, atol=1e-12)
+    assert torch.isfinite(repeated).all() and repeated.shape == (16, 4, 4)
+    back = fit_interpolated_path(views_along_x([0, 1, 0, 1, 0]), 8)  # not in a row: each is a view of the path
+    assert torch.isfinite(back).all() and back[:, 0, 3].max() > 0.9
+
+
+def test_views_that_are_all_one_camera_are_refused_saying_so(tmp_path):
+    with pytest.raises(DegeneratePath, match=r"^the 9 views are all one camera \(one position and orientation\): "
+                                             r"no path runs through them$"):
+        fit_interpolated_path(views_along_x([0.0] * 9), 8)
+    root = tmp_path / "re10k"
+    K = torch.tensor([[1.0, 0, 0.5], [0, 1.0, 0.5], [0, 0, 1]])
+    write_reconfusion_scene(root, "tripod", torch.rand(9, 3, 8, 8), views_along_x([0.0] * 9), K,
+                            {3: ([1, 4, 7], [0])})
+    result = CliRunner().invoke(app, ["trajectory", "fit", str(root), "--out", str(tmp_path / "poses"), "--n-views",
+                                      "3", "-q"])
+    assert result.exit_code == 2, result.output
+    assert result.output == (f"genxd: error: scene tripod of {root}: the 3 views are all one camera (one position and "
+                             "orientation): no path runs through them, for the spline path; write the scene's own "
+                             "cameras instead (--data-poses)\n")

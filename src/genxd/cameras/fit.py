@@ -165,7 +165,8 @@ def fit_interpolated_path(
     factor (shifts ignored, as in theirs).
 
     Args:
-        c2w: ``[N, 4, 4]`` OpenCV camera-to-world of the known views, in path order, ``N >= 2``.
+        c2w: ``[N, 4, 4]`` OpenCV camera-to-world of the known views, in path order, ``N >= 2`` (a view that
+            repeats the one before it is taken once; :class:`DegeneratePath` when all are one camera).
     Returns:
         ``[num_points * copies, 4, 4]`` OpenCV camera-to-world, float64.
     """
@@ -183,7 +184,15 @@ def fit_interpolated_path(
     lookat = pos - rot_weight * poses[:, :3, 2]
     up = pos + rot_weight * poses[:, :3, 1]
     points = np.stack([pos, lookat, up], 1).reshape(len(poses), -1)
-    k = min(int(spline_degree), len(poses) - 1)
+    # the same camera twice in a row (a capture that paused) gives the spline no step there: splprep refused the
+    # whole fit ("Invalid inputs."); each is taken once (views with no repeat keep the authors' path exactly)
+    tol = 1e-12 * max(1.0, float(np.abs(points).max()))
+    repeat = np.concatenate([[False], np.all(np.abs(np.diff(points, axis=0)) <= tol, axis=1)])
+    points = points[~repeat]
+    if len(points) < 2:
+        raise DegeneratePath(f"the {len(poses)} views are all one camera (one position and orientation): no path "
+                             "runs through them")
+    k = min(int(spline_degree), len(points) - 1)
     try:
         tck, _ = splprep(points.T, k=k, s=smoothness)
     except (ValueError, TypeError) as exc:
