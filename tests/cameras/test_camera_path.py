@@ -71,6 +71,22 @@ def test_a_size_that_is_not_positive_is_refused():
         CameraPath(c2w, K, 0, 64)
 
 
+@pytest.mark.parametrize("size, error", [(64.5, ValueError), (True, TypeError), ("64", TypeError),
+                                         (torch.tensor([64, 64]), TypeError)])
+def test_a_size_that_is_not_a_whole_number_of_pixels_is_refused(size, error):
+    """64.5 was cut to 64 and True read as 1 (found by this session's Python API review); "64" read as 64."""
+    c2w, K = _path()
+    with pytest.raises(error, match=r"^CameraPath.height must be a whole number of pixels, got "):
+        CameraPath(c2w, K, size, 64)
+
+
+@pytest.mark.parametrize("size", [64, 64.0, np.int64(64), torch.tensor(64)])
+def test_whole_sizes_of_any_number_type_are_taken(size):  # camera files give 64.0
+    c2w, K = _path()
+    path = CameraPath(c2w, K, size, size)
+    assert (path.height, path.width) == (64, 64) and type(path.height) is int
+
+
 def test_pixel_intrinsics_taken_for_normalised_are_warned():
     """K in pixels (cx = 32 for a 64-pixel image: 32 image widths) made a 70x zoom silently."""
     from genxd.validation import GenXDWarning

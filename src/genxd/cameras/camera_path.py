@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -137,7 +138,7 @@ class CameraPath:
         if self.times is not None and not bool(torch.isfinite(self.times).all()):  # genxd.generate sampled the
             # whole path, then refused to write cameras.json ("times: contains NaN or infinite values")
             raise ValueError(f"CameraPath.times: must be finite, got {self.times.tolist()}"[:300])
-        self.height, self.width = int(self.height), int(self.width)
+        self.height, self.width = _whole_size(self.height, "height"), _whole_size(self.width, "width")
         if self.height < 1 or self.width < 1:
             raise ValueError(f"CameraPath: height and width must be positive, got {self.height}x{self.width}")
 
@@ -166,3 +167,18 @@ class CameraPath:
     def w2c(self) -> Tensor:
         """``[N, 4, 4]`` world-to-camera."""
         return c2w_to_w2c(self.c2w)
+
+
+def _whole_size(value: object, name: str) -> int:
+    """A CameraPath's ``height`` / ``width`` as a whole number of pixels: an int, or a float (or 0-d tensor / numpy
+    value) of a whole value, as camera files give them (``64.0``); 64.5 was cut to 64 and ``True`` read as 1."""
+    import numbers
+
+    one_value = value.numel() == 1 if isinstance(value, torch.Tensor) else True
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, torch.Tensor, np.generic)) \
+            or not one_value or (isinstance(value, torch.Tensor) and value.dtype == torch.bool):
+        raise TypeError(f"CameraPath.{name} must be a whole number of pixels, got {value!r}"[:200])
+    number = float(value)
+    if not number.is_integer():
+        raise ValueError(f"CameraPath.{name} must be a whole number of pixels, got {number:g}")
+    return int(number)
