@@ -49,6 +49,13 @@ def test_views_back_to_back_have_no_focus_point_and_it_says_how_they_look():
         fit_ellipse_path(facing_away(), 8)
 
 
+def test_one_camera_is_said_to_be_one():
+    """mip-NeRF 360's ellipse about the cameras' look-at point, from one camera, read "the 1 cameras' optical axes
+    are parallel (all look the same way)" (this session's fit review)."""
+    with pytest.raises(NoFocusPoint, match=r"^there is one camera: a single optical axis has no common look-at point"):
+        fit_ellipse_path(facing_away()[:1], 8)
+
+
 def test_cli_names_the_scene_and_what_works_instead(tmp_path):
     root = tmp_path / "mipnerf360"
     K = torch.tensor([[1.0, 0, 0.5], [0, 1.0, 0.5], [0, 0, 1]])

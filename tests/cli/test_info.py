@@ -86,6 +86,22 @@ def test_a_bundled_model_missing_a_file_is_said_to_be_incomplete(tmp_path, monke
             in result.output.splitlines())
 
 
+def test_a_bundled_model_whose_unet_is_a_file_is_said_to_be_incomplete_not_missing(tmp_path, monkeypatch):
+    """``unet`` a file (or a link to nothing) read as "bundled model: not installed" (this session's API review)."""
+    import shutil
+
+    def unet_as_a_file(folder):
+        shutil.rmtree(folder / "unet")
+        (folder / "unet").write_text("")
+
+    folder = _damaged_bundled_model(tmp_path, monkeypatch, unet_as_a_file)
+    result = CliRunner().invoke(app, ["info"])
+    assert result.exit_code == 0, result.output
+    assert "not installed" not in result.output
+    assert (f"  incomplete: {folder / 'unet' / 'config.json'}: no such file; generate without --model fails "
+            "(reinstall genxd)") in result.output.splitlines(), result.output
+
+
 def test_the_installed_bundled_model_is_complete():
     output = CliRunner().invoke(app, ["info"]).output
     assert "incomplete" not in output and "damaged" not in output

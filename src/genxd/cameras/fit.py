@@ -128,6 +128,8 @@ def _focus_point(poses: np.ndarray) -> np.ndarray:
     if not spread[0] > _MIN_AXIS_SPREAD * spread[-1]:
         same_way = bool((directions[:, :, 0] @ directions[0, :, 0] > 0).all())
         how = "all look the same way" if same_way else "they look the same way or straight opposite ways"
+        if len(poses) == 1:
+            raise NoFocusPoint("there is one camera: a single optical axis has no common look-at point")
         raise NoFocusPoint(f"the {len(poses)} cameras' optical axes are parallel ({how}): they "
                            "have no common look-at point")
     return np.linalg.inv(normal) @ (mt_m @ origins).mean(0)[:, 0]

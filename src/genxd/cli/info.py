@@ -32,7 +32,7 @@ def bundled_model_lines() -> list[str]:
     from ..checkpoints import BUNDLED_MODEL_DIR, GENERATION_CONFIG, model_info
 
     folder = BUNDLED_MODEL_DIR
-    if not (folder / "unet").is_dir():
+    if not os.path.lexists(folder / "unet"):  # a unet that is a file or a link to nothing: damaged, said below
         return ["bundled model: not installed (generate needs --model DIR)"]
     size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
     lines = [f"bundled model: {folder} ({size / 1e6:.1f} MB)"]
