@@ -74,7 +74,7 @@ def _views(folder: Path, times: torch.Tensor, seed: int) -> Path:
 def test_a_4d_reconstruction_without_its_record_is_scored_at_the_recorded_times(tmp_path, monkeypatch) -> None:
     """Input times 0-5 and --extra-views times 5-10 share one axis: the input's views are at 0-0.5 (cameras.json).
     Without reconstruction.json the held-out views were rendered at the input's own times, mapped to 0-1 alone."""
-    import genxd.reconstruction.pipeline as pipeline
+    import genxd.reconstruction.scene_evaluation as scene_evaluation
 
     views = _views(tmp_path / "in", torch.linspace(0.0, 5.0, 4), 0)
     extra = _views(tmp_path / "extra", torch.linspace(5.0, 10.0, 4), 1)
@@ -86,13 +86,13 @@ def test_a_4d_reconstruction_without_its_record_is_scored_at_the_recorded_times(
     expected = [recorded["times"][i] for i in recorded["test"]]
     assert expected == pytest.approx([0.0, 1 / 3])  # views 0, 2 at 0 and 10/3 of 0-10
     seen = []
-    evaluate_views = pipeline.evaluate_views
+    evaluate_views = scene_evaluation.evaluate_views
 
     def capture(model, test_views, *args, **kwargs):
         seen.append(test_views.times.tolist())
         return evaluate_views(model, test_views, *args, **kwargs)
 
-    monkeypatch.setattr(pipeline, "evaluate_views", capture)
+    monkeypatch.setattr(scene_evaluation, "evaluate_views", capture)
     (out / "reconstruction.json").unlink()
     evaluate_scene(out, input_path=views, use_lpips=False)
     assert seen == [pytest.approx(expected)]  # before: [0, 2/3], the input's times mapped to 0-1 alone

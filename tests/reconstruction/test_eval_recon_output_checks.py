@@ -11,7 +11,7 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-import genxd.reconstruction.pipeline as pipeline
+import genxd.reconstruction.scene_evaluation as scene_evaluation
 from genxd.cli import app
 from genxd.reconstruction.pipeline import evaluate_scene, reconstruct_scene
 from genxd.reconstruction.trainer import ReconstructionConfig
@@ -46,7 +46,7 @@ def _read_only(monkeypatch, folder: Path) -> None:
     def rendered(*args, **kwargs):
         raise AssertionError("the scene was rendered before the output was found not writable")
 
-    monkeypatch.setattr(pipeline, "evaluate_views", rendered)
+    monkeypatch.setattr(scene_evaluation, "evaluate_views", rendered)
 
 
 def test_a_read_only_scene_folder_is_said_before_the_rendering(reconstructed, monkeypatch, tmp_path) -> None:

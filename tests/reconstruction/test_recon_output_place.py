@@ -99,13 +99,13 @@ def test_eval_recon_never_writes_its_metrics_over_the_reconstruction(tmp_path, n
 def test_eval_recon_keeps_metrics_another_run_wrote_meanwhile(tmp_path, monkeypatch):
     """The existing-file check was made before the evaluation and the metrics then written with replacing on:
     without --overwrite the later of two runs replaced the earlier one's metrics file."""
-    from genxd.reconstruction import pipeline
+    from genxd.reconstruction import scene_evaluation
 
     recon = tmp_path / "recon"
     reconstruct_scene(_scene(tmp_path / "scene"), recon, ReconstructionConfig(iterations=2, init_points=100),
                       holdout_every=2, video_frames=0, progress=False)
     out = tmp_path / "metrics.json"
-    another_run_writes_meanwhile(monkeypatch, pipeline, "load_scene", out)
+    another_run_writes_meanwhile(monkeypatch, scene_evaluation, "load_scene", out)
     with pytest.raises(FileExistsError, match="written by another run"):
-        pipeline.evaluate_scene(recon, out_path=out, use_lpips=False)
+        scene_evaluation.evaluate_scene(recon, out_path=out, use_lpips=False)
     assert out.read_text() == OTHER_RUNS_TEXT

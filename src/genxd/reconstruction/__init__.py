@@ -6,6 +6,7 @@
 - :mod:`~genxd.reconstruction.trainer`: optimisation (L1 + D-SSIM, densification);
 - :mod:`~genxd.reconstruction.ply`: the standard 3DGS .ply layout and ``motion.npz``;
 - :mod:`~genxd.reconstruction.pipeline`: the command-line workflows;
+- :mod:`~genxd.reconstruction.scene_evaluation`: the held-out metrics of a reconstruction (``genxd eval-recon``);
 - :mod:`~genxd.reconstruction.inria_model`: the 3DGS code's model folder (``OUT/3dgs/``: its SIBR viewer, render.py);
 - :mod:`~genxd.reconstruction.extra_views`: the folders of ``--extra-views`` (inputs, ``genxd fewshot`` outputs);
 - :mod:`~genxd.reconstruction.masks`: DTU's object-masked metrics (``genxd eval-recon --masks``, RegNeRF's protocol).

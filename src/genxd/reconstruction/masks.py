@@ -25,21 +25,26 @@ view numbers are the DTU image numbers (IDR's ``mask/000.png`` ... ``048.png``);
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from ..output_folders import check_inputs_kept
 from ..utils.images import read_rgb
 from ..utils.paths import require_file
 from ..validation import arg
 from .metrics import REGNERF_SSIM, psnr, regnerf_ssim
 
+if TYPE_CHECKING:
+    from .views import Views
+
 __all__ = ["INDEXED_MASKS", "MASKED_PROTOCOL", "mask_folder", "mask_path", "mask_paths", "view_mask_paths", "load_masks",
-           "load_view_masks", "masked_metrics"]
+           "load_view_masks", "masked_metrics", "load_held_out_masks", "masked_record"]
 
 #: The inputs (:func:`genxd.reconstruction.views.detect_input_kind`) whose masks are found by view number.
 INDEXED_MASKS = ("reconfusion", "idr", "dtu")
@@ -137,3 +142,24 @@ def masked_metrics(renders: Tensor, targets: Tensor, masks: Tensor, names: Seque
         for row, value in zip(result["per_view"], per_lpips):
             row["lpips"] = float(value)
     return result
+
+
+def load_held_out_masks(masks: str | os.PathLike[str], scene_key: str | None, test: Sequence[int], test_views: Views,
+                        input_size: tuple[int, int], by_index: bool, out: Path,
+                        out_option: str) -> tuple[Path, Tensor]:
+    """The mask folder and the object masks of the held-out ``test_views`` (views ``test``) at their size
+    (:mod:`genxd.reconstruction.masks`), before any work: a missing mask, one of another aspect ratio than the
+    stored ``input_size`` or without object, or an ``out`` that is a mask file, is a one-line error."""
+    folder = mask_folder(Path(masks), scene_key)
+    paths = mask_paths(folder, test, test_views.names, by_index=by_index)
+    check_inputs_kept(out, paths, out_option)
+    return folder, load_masks(paths, test_views.names, input_size, (test_views.height, test_views.width))
+
+
+def masked_record(held_out: tuple[Path, Tensor], renders: Tensor, test_views: Views,
+                  lpips_fn: Callable[[Tensor, Tensor], Tensor] | None) -> dict[str, Any]:
+    """The ``masked`` entry of a metrics record: the mask folder and RegNeRF's masked metrics of ``renders``
+    (``held_out``: :func:`load_held_out_masks`' result)."""
+    folder, view_masks = held_out
+    return {"masks": str(folder.resolve()),
+            **masked_metrics(renders, test_views.images, view_masks, test_views.names, lpips_fn)}

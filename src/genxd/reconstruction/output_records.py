@@ -1,5 +1,5 @@
 """``reconstruction.json`` and ``cameras.json`` of a ``genxd reconstruct`` output, read back and checked for
-``genxd eval-recon`` (:func:`genxd.reconstruction.pipeline.evaluate_scene`)."""
+``genxd eval-recon`` (:func:`genxd.reconstruction.scene_evaluation.evaluate_scene`)."""
 
 from __future__ import annotations
 
@@ -17,13 +17,13 @@ __all__ = ["OutputRecords", "input_option"]
 
 
 def input_option() -> str:
-    """:func:`~genxd.reconstruction.pipeline.evaluate_scene`'s ``input_path`` as the caller knows it: ``--input`` of ``genxd eval-recon`` (``genxd
+    """:func:`~genxd.reconstruction.scene_evaluation.evaluate_scene`'s ``input_path`` as the caller knows it: ``--input`` of ``genxd eval-recon`` (``genxd
     reconstruct`` calls its input INPUT, so this is no :data:`genxd.caller_style.FLAGS` entry)."""
     return "--input" if is_cli() else "input_path"
 
 
 class OutputRecords:
-    """``reconstruction.json`` and ``cameras.json`` of a reconstruct output as :func:`~genxd.reconstruction.pipeline.evaluate_scene` reads them
+    """``reconstruction.json`` and ``cameras.json`` of a reconstruct output as :func:`~genxd.reconstruction.scene_evaluation.evaluate_scene` reads them
     back (each ``{}`` when absent); every field used is checked, a ValueError naming the file otherwise."""
 
     def __init__(self, scene_dir: Path) -> None:

@@ -1,5 +1,5 @@
-"""End-to-end reconstruction and evaluation of a scene folder (what ``genxd reconstruct`` and
-``genxd eval-recon`` run).
+"""End-to-end reconstruction of a scene folder (what ``genxd reconstruct`` runs); its evaluation (``genxd eval-recon``)
+is :mod:`genxd.reconstruction.scene_evaluation`'s :func:`evaluate_scene`, importable from here too.
 
 Output folder of :func:`reconstruct_scene`::
 
@@ -30,19 +30,19 @@ from torch import Tensor
 
 from ..utils.images import save_png, tensor_to_uint8
 from ..output_folders import check_inputs_kept
-from ..utils.io import check_not_working_folder, check_output_file, check_writable_dir, output_target
+from ..utils.io import check_not_working_folder, output_target
 from ..validation import arg, is_cli, overwrite_hint, setting
 from ..utils.json_text import json_text
 from .inria_model import INRIA_MODEL_DIR, viewer_cameras, write_inria_model
 from .extra_views import (check_not_conditioned_on_test_views, extra_views_summary, join_views,
                           resolve_extra_views)
 from .mode_checks import mode_mismatch, only_in_4d
-from .masks import INDEXED_MASKS, load_masks, mask_folder, mask_paths, masked_metrics
-from .output_records import OutputRecords, input_option
-from .metrics import GAUSSIAN_SSIM, load_lpips
-from .ply import load_scene, save_motion, save_ply
-from .trainer import (ReconstructionConfig, check_training_views, evaluate_views, render_views, train_gaussians,
-                      view_metrics)
+from .masks import INDEXED_MASKS, load_held_out_masks, masked_record
+from .metrics import load_lpips
+from .ply import save_motion, save_ply
+from .render_names import render_file_names
+from .scene_evaluation import evaluate_scene
+from .trainer import ReconstructionConfig, check_training_views, render_views, train_gaussians, view_metrics
 from .views import Views, detect_input_kind, load_reconfusion_views, load_views, one_time_axis
 
 __all__ = [
@@ -94,26 +94,6 @@ def holdout_split(num_views: int, every: int) -> tuple[list[int], list[int]]:
     return train, test
 
 
-def _safe_name(name: str) -> str:
-    stem = Path(name).with_suffix("").as_posix().replace("/", "_")
-    return "".join(c if (c.isalnum() or c in "._-") else "_" for c in stem) or "view"
-
-
-def _render_names(names: Sequence[str]) -> list[str]:
-    """One PNG file name per view, from its name (:func:`_safe_name`), never two alike, also up to letter case and
-    Unicode normalisation (one file on macOS and Windows: :func:`~genxd.utils.paths.name_key`): ``a b.png`` and
-    ``a_b.png``, ``x.png`` and ``x.jpg``, ``IMG.png`` and ``img.jpg`` each rendered over the other."""
-    from genxd.utils.paths import name_key
-
-    used: set[str] = set()
-    out = []
-    for name in names:
-        stem = _safe_name(name)
-        while name_key(stem) in used:
-            stem += "_"
-        used.add(name_key(stem))
-        out.append(f"{stem}.png")
-    return out
 
 
 def write_video(path: Path, frames: Tensor, fps: int = 30) -> None:
@@ -235,24 +215,6 @@ def _extra_view_arguments(extra_views: object) -> list[Path]:
     return [path_argument(p, "extra_views", "a folder path or a list of them") for p in extra_views]
 
 
-def _held_out_masks(masks: str | os.PathLike, scene_key: str | None, test: Sequence[int], test_views: Views,
-                    input_size: tuple[int, int], by_index: bool, out: Path, out_option: str) -> tuple[Path, Tensor]:
-    """The mask folder and the object masks of the held-out ``test_views`` (views ``test``) at their size
-    (:mod:`genxd.reconstruction.masks`), before any work: a missing mask, one of another aspect ratio than the
-    stored ``input_size`` or without object, or an ``out`` that is a mask file, is a one-line error."""
-    folder = mask_folder(Path(masks), scene_key)
-    paths = mask_paths(folder, test, test_views.names, by_index=by_index)
-    check_inputs_kept(out, paths, out_option)
-    return folder, load_masks(paths, test_views.names, input_size, (test_views.height, test_views.width))
-
-
-def _masked_record(held_out_masks: tuple[Path, Tensor], renders: Tensor, test_views: Views,
-                   lpips_fn: Callable[[Tensor, Tensor], Tensor] | None) -> dict[str, Any]:
-    """The ``masked`` entry of a metrics record: the mask folder and RegNeRF's masked metrics of ``renders``."""
-    folder, view_masks = held_out_masks
-    return {"masks": str(folder.resolve()),
-            **masked_metrics(renders, test_views.images, view_masks, test_views.names, lpips_fn)}
-
 
 def reconstruct_scene(
     input_path: str | os.PathLike,
@@ -358,7 +320,7 @@ def reconstruct_scene(
             raise ValueError(f"{arg('masks')} scores the held-out views, and there are none (hold views out with "
                              f"{setting('holdout_every', 'N')}, or use a ReconFusion split)")
         check_inputs_kept(out_dir, [masks], arg("out_dir"))
-        held_out_masks = _held_out_masks(masks, scene_key, test, test_views, (views.height, views.width),
+        held_out_masks = load_held_out_masks(masks, scene_key, test, test_views, (views.height, views.width),
                                          kind in INDEXED_MASKS, out_dir, arg("out_dir"))
     if not train:
         raise ValueError("no training views left")
@@ -424,7 +386,7 @@ def reconstruct_scene(
         test_renders = renders[test]
         test_metrics = view_metrics(test_renders, test_views, lpips_fn)
         if held_out_masks is not None:  # given only with held-out views
-            test_metrics["masked"] = _masked_record(held_out_masks, test_renders, test_views, lpips_fn)
+            test_metrics["masked"] = masked_record(held_out_masks, test_renders, test_views, lpips_fn)
 
     record: dict[str, Any] = {
         "input": str(input_path.resolve()),
@@ -455,7 +417,7 @@ def reconstruct_scene(
                     save_ply(tmp / "ply" / f"time_{j:04d}.ply", model, time=t)
                 (tmp / "ply" / "times.json").write_text(json_text(unique_times))
         (tmp / "renders").mkdir()
-        for file, image in zip(_render_names(views.names), renders):
+        for file, image in zip(render_file_names(views.names), renders):
             save_png(tmp / "renders" / file, image)
         if video_frames > 0:
             path_c2w, path_K, path_t = flythrough_path(views.c2w, views.K, video_frames, views.times)
@@ -476,126 +438,3 @@ def reconstruct_scene(
     return record
 
 
-def evaluate_scene(
-    scene_dir: str | os.PathLike,
-    input_path: str | os.PathLike | None = None,
-    scene_key: str | None = None,
-    n_views: int | None = None,
-    device: str = "cpu",
-    use_lpips: bool = True,
-    save_renders: bool = False,
-    out_path: str | os.PathLike | None = None,
-    overwrite: bool = False,
-    masks: str | os.PathLike | None = None,
-) -> dict[str, Any]:
-    """Metrics of a ``genxd reconstruct`` output on its held-out views; writes ``metrics.json``.
-
-    Held-out views: those recorded in ``cameras.json`` (``--holdout-every`` at reconstruction, or
-    the ReconFusion split). ``input_path`` overrides the recorded input (e.g. after moving it);
-    with a ReconFusion ``input_path``, ``n_views`` (and ``scene_key``) choose the split explicitly.
-    ``masks``: a folder of object masks of the held-out views; the result's ``masked`` then holds the metrics of
-    DTU's masked protocol (:mod:`genxd.reconstruction.masks`). ``device``: where the scene is rendered;
-    ``use_lpips``: LPIPS too (when the lpips package and its weights are on disk); ``save_renders``: also write
-    the renders to ``scene_dir/eval_renders/``; ``out_path``: the metrics file (default
-    ``scene_dir/metrics.json``). An existing metrics file (or ``eval_renders/``, with ``save_renders``) is a
-    FileExistsError unless ``overwrite``.
-    """
-    from genxd.utils.file_groups import atomic_group
-
-    scene_dir = Path(scene_dir)
-    if not scene_dir.exists():
-        raise FileNotFoundError(f"{scene_dir}: no such folder")
-    if not scene_dir.is_dir():
-        raise NotADirectoryError(f"{scene_dir}: a file, not a genxd reconstruct output folder")
-    if not (scene_dir / "scene.ply").is_file():
-        raise FileNotFoundError(f"{scene_dir}: no scene.ply (not a genxd reconstruct output)")
-    out_path = Path(out_path) if out_path is not None else scene_dir / "metrics.json"
-    if out_path.exists() and not overwrite:
-        raise FileExistsError(f"{out_path} exists; {overwrite_hint('pass')}")
-    render_dir = scene_dir / "eval_renders"
-    if save_renders and render_dir.exists() and not overwrite:
-        raise FileExistsError(f"{render_dir} exists; {overwrite_hint('pass')}")
-    rec = OutputRecords(scene_dir)
-    if rec.mode() == "4d" and not (scene_dir / "motion.npz").is_file():  # was scored as the scene at t = 0
-        raise FileNotFoundError(f"{scene_dir}: no motion.npz, the motion of this 4d reconstruction's Gaussians "
-                                "(its reconstruction.json): copy it beside scene.ply")
-    source = Path(input_path) if input_path is not None else rec.input()
-    if source is None:
-        raise ValueError(f"{scene_dir}: no recorded input; pass {input_option()}")
-    scene_key = scene_key if scene_key is not None else rec.scene_key()
-    # the metrics replace what is at out_path: never the reconstruction's own files, nor the views it is scored on
-    read = [scene_dir / "scene.ply", scene_dir / "motion.npz", rec.record_path, rec.cameras_path, source, masks]
-    check_inputs_kept(out_path, read, "--out" if is_cli() else "out_path")
-    check_output_file(out_path, "metrics file")  # before the rendering (a read-only scene folder failed after it)
-    if save_renders:
-        check_writable_dir(scene_dir, f"{render_dir}: its folder")
-    try:
-        kind = detect_input_kind(source)
-    except ValueError as exc:
-        if input_path is not None:
-            raise
-        raise ValueError(f"{rec.record_path}: the recorded input: {exc}; pass {input_option()}") from None
-    height, width = rec.size()
-    if kind == "reconfusion":
-        n = n_views if n_views is not None else rec.n_views()
-        if n is None:
-            raise ValueError(f"evaluating on a ReconFusion input needs {arg('n_views')}")
-        views, scene_key, _, test = load_reconfusion_views(source, scene_key, int(n))
-        protocol = f"reconfusion train_test_split_{n}"
-    else:
-        if n_views is not None:
-            raise ValueError(f"{arg('n_views')} only applies to ReconFusion inputs")
-        # downsized as read to the size reconstructed at (a capture of 1080p frames was held whole first)
-        views = load_views(source, resolution=max(height, width) if height and width else None, scene_key=scene_key)
-        test = rec.test_views()
-        protocol = "holdout"
-    if not test:
-        raise ValueError(f"{scene_dir}: no held-out views (reconstruct with {setting('holdout_every', 'N')}, or use a "
-                         "ReconFusion split)")
-    if max(test) >= len(views):
-        where = f"{rec.cameras_path}: " if protocol == "holdout" else ""
-        raise ValueError(f"{where}held-out view {max(test)} is out of range: the input has {len(views)} views")
-    if trained := sorted(set(test) & set(rec.train_views())):  # a split rewritten since, or another --n-views
-        raise ValueError(f"{source}: {protocol} holds out view {trained[0]}, which {scene_dir} was trained on "
-                         f"(the train views of its {rec.cameras_path.name}): its score would not be held-out; "
-                         "score the split it was reconstructed with, or reconstruct on this one")
-    rec.check_held_out_cameras(views.c2w, views.K, views.names, test, source)
-    test_views = views.subset(test)
-    if height and width and (test_views.height, test_views.width) != (height, width):
-        test_views = test_views.resized(max(height, width))
-    if rec.mode() == "4d" and (all_times := rec.times(len(views))) is not None:
-        test_views.times = all_times[torch.tensor(test)]
-    held_out_masks = None
-    if masks is not None:  # before the rendering: a missing or wrong mask is said at once
-        held_out_masks = _held_out_masks(masks, scene_key, test, test_views, views.input_size,
-                                         kind in INDEXED_MASKS, out_path, "--out" if is_cli() else "out_path")
-    model = load_scene(scene_dir, device=device)
-    background = rec.background()
-    lpips_fn = load_lpips(device=device) if use_lpips else None
-    metrics, renders = evaluate_views(model, test_views, background.to(device), lpips_fn)
-    result = {
-        "scene_dir": str(scene_dir.resolve()),
-        "input": str(source.resolve()),
-        "protocol": protocol,
-        "scene_key": scene_key,
-        "test_views": test,
-        "resolution": [test_views.height, test_views.width],
-        # the held-out images as stored (undistorted, for a lens with distortion), before any downsizing
-        "input_resolution": list(views.input_size),
-        "lpips_available": lpips_fn is not None,
-        **metrics,
-        "ssim_definition": GAUSSIAN_SSIM,
-    }
-    if held_out_masks is not None:
-        result["masked"] = _masked_record(held_out_masks, renders, test_views, lpips_fn)
-    # the metrics and the renders they score are one output: replaced together or not at all
-    # (genxd.utils.file_groups); written one after the other, a stop between the two left new renders beside the old
-    # metrics. One another run wrote meanwhile: kept.
-    members = [out_path, render_dir] if save_renders else [out_path]
-    with atomic_group(members, replace=overwrite, folders=[render_dir] if save_renders else []) as tmp:
-        tmp[0].write_text(json_text(result, indent=2))
-        if save_renders:
-            names = _render_names(views.names)  # over all views, as renders/ names them: one name per view
-            for file, image in zip([names[i] for i in test], renders):
-                save_png(tmp[1] / file, image)
-    return result
