@@ -238,11 +238,13 @@ def load_motion(path: str | os.PathLike, model: GaussianModel) -> GaussianModel:
     return GaussianModel(torch.nn.ParameterDict(params), model.sh_degree, basis)
 
 
-def load_scene(scene_dir: str | os.PathLike, device: torch.device | str = "cpu") -> GaussianModel:
-    """``scene.ply`` (+ ``motion.npz`` when present) of a ``genxd reconstruct`` output folder."""
+def load_scene(scene_dir: str | os.PathLike, device: torch.device | str = "cpu",
+               with_motion: bool = True) -> GaussianModel:
+    """``scene.ply`` (+ ``motion.npz`` when present and ``with_motion``) of a ``genxd reconstruct`` output folder;
+    ``with_motion=False`` reads the static scene alone (a 3d reconstruction's, beside a stray ``motion.npz``)."""
     scene_dir = Path(scene_dir)
     model = load_ply(scene_dir / "scene.ply", device=device)
-    if (scene_dir / "motion.npz").is_file():
+    if with_motion and (scene_dir / "motion.npz").is_file():
         model = load_motion(scene_dir / "motion.npz", model)
     return model
 

@@ -14,7 +14,7 @@ from ..output_folders import check_inputs_kept
 from ..utils.images import save_png
 from ..utils.io import check_output_file, check_writable_dir
 from ..utils.json_text import json_text
-from ..validation import arg, is_cli, overwrite_hint, setting
+from ..validation import arg, is_cli, overwrite_hint, setting, warn
 from .masks import INDEXED_MASKS, load_held_out_masks, masked_record
 from .metrics import GAUSSIAN_SSIM, load_lpips
 from .output_records import OutputRecords, input_option
@@ -119,7 +119,10 @@ def evaluate_scene(
     if masks is not None:  # before the rendering: a missing or wrong mask is said at once
         held_out_masks = load_held_out_masks(masks, scene_key, test, test_views, views.input_size,
                                          kind in INDEXED_MASKS, out_path, "--out" if is_cli() else "out_path")
-    model = load_scene(scene_dir, device=device)
+    if rec.mode() == "3d" and (scene_dir / "motion.npz").is_file():  # was scored with that motion
+        warn(f"{scene_dir / 'motion.npz'}: a motion file beside a 3d reconstruction (mode 3d in its "
+             f"{rec.record_path.name}): not used, the static scene.ply is scored")
+    model = load_scene(scene_dir, device=device, with_motion=rec.mode() == "4d")
     background = rec.background()
     lpips_fn = load_lpips(device=device) if use_lpips else None
     metrics, renders = evaluate_views(model, test_views, background.to(device), lpips_fn)
