@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import torch
@@ -126,3 +129,27 @@ def test_the_3dgs_cameras_json_is_a_camera_path_of_the_scenes_cameras(tmp_path):
         assert cam.source_format == "3DGS cameras.json" and (cam.height, cam.width) == (16, 16)
         torch.testing.assert_close(cam.c2w, c2w.double(), atol=1e-6, rtol=0)
         torch.testing.assert_close(cam.K, K.double(), atol=1e-6, rtol=0)
+
+
+def test_cfg_args_of_a_non_ascii_output_path_under_the_c_locale(tmp_path):
+    """``cfg_args`` is UTF-8 whatever the locale, its paths the folder's own name: under ``LC_ALL=C`` (Python's
+    UTF-8 mode off) ``café`` was held as escaped bytes, written as the text ``caf\\udcc3\\udca9`` (no such
+    folder for 3DGS or SIBR); under a code-page locale (Windows) a name the code page lacks failed to be written."""
+    from argparse import Namespace
+
+    scene = _scene(tmp_path / "scene")
+    out = tmp_path / "café"
+    code = ("import sys; from genxd.reconstruction import ReconstructionConfig, reconstruct_scene; "
+            "print(sys.getfilesystemencoding()); "
+            "reconstruct_scene(sys.argv[1], sys.argv[2], ReconstructionConfig(iterations=2, init_points=100), "
+            "holdout_every=2, video_frames=0, progress=False, use_lpips=False)")
+    env = dict(os.environ, LC_ALL="C", LANG="C", PYTHONUTF8="0", PYTHONCOERCECLOCALE="0", PYTHONIOENCODING="utf-8")
+    done = subprocess.run([sys.executable, "-c", code, str(scene), str(out)], env=env, capture_output=True,
+                          text=True, encoding="utf-8", timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["ascii"]  # the case this test is for
+    line = (out / "3dgs" / "cfg_args").read_bytes().decode("utf-8")
+    fields = vars(eval(line, {"Namespace": Namespace}))  # as 3DGS's get_combined_args reads it
+    assert fields["source_path"] == fields["model_path"] == str((out / "3dgs").resolve())
+    assert _sibr_value(line, "source_path") == repr(str((out / "3dgs").resolve()))  # SIBR's cut, quotes kept
+

@@ -59,8 +59,9 @@ def cfg_args_text(model_path: Path, *, white_background: bool, eval_split: bool)
     """``cfg_args`` as 3DGS's ``train.py`` writes it (``str(Namespace(...))``, its ``ModelParams`` fields).
 
     ``sh_degree`` is the .ply's (3: genxd writes the 45 ``f_rest`` of degree 3, which SIBR reads by that count);
-    ``source_path`` and ``model_path`` are the absolute model folder."""
-    folder = os.path.abspath(model_path)
+    ``source_path`` and ``model_path`` are the absolute model folder, its name as the disk's UTF-8 bytes spell it
+    (under an ASCII locale Python holds a non-ASCII name as escaped bytes, which ``repr`` wrote as ``\\udcc3``)."""
+    folder = os.fsencode(os.path.abspath(model_path)).decode("utf-8", "surrogateescape")
     return repr(argparse.Namespace(
         sh_degree=PLY_SH_DEGREE,
         source_path=folder,
@@ -99,8 +100,10 @@ def write_inria_model(folder: Path, final_folder: Path, scene_ply: Path, cameras
     from ..utils.json_text import json_text
 
     folder.mkdir()
+    # UTF-8 whatever the locale (a non-ASCII path failed under a C or Windows code-page locale): what 3DGS's train.py
+    # writes and its get_combined_args reads with open()'s default on Linux and macOS, and SIBR's bytes on Linux
     (folder / "cfg_args").write_text(cfg_args_text(final_folder, white_background=white_background,
-                                                   eval_split=eval_split))
+                                                   eval_split=eval_split), encoding="utf-8")
     (folder / "cameras.json").write_text(json_text(cameras))
     _write_proxy_ply(folder / "input.ply", model)
     ply_dir = folder / "point_cloud" / f"iteration_{max(1, int(iteration))}"
