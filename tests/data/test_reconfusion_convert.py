@@ -41,17 +41,35 @@ def test_splits_of_too_few_views_say_what_fits():
 
 @pytest.mark.parametrize("views, shots, hold, words", [
     (1, (1,), 8, "1 view gives 1 test view (every 8th) and 0 others, too few for 1 training view"),
-    (3, (2,), 2, "3 views give 2 test views (every 2nd) and 1 other, too few for 2 training views"),
-    (4, (3,), 3, "4 views give 2 test views (every 3rd) and 2 others, too few for 3 training views"),
-    (3, (3,), 11, "3 views give 1 test view (every 11th) and 2 others, too few for 3 training views"),
-    (3, (3,), 21, "3 views give 1 test view (every 21st) and 2 others, too few for 3 training views"),
-    (3, (3,), 112, "3 views give 1 test view (every 112th) and 2 others, too few for 3 training views"),
+    (3, (2,), 2, "3 views give 2 test views (every 2nd) and 1 other, too few for 2 training views; the setting "
+                 "that fits: 1 (shots=[1])"),
+    (4, (3,), 3, "4 views give 2 test views (every 3rd) and 2 others, too few for 3 training views; settings that "
+                 "fit: up to 2 (shots=[2])"),
+    (3, (3,), 11, "3 views give 1 test view (every 11th) and 2 others, too few for 3 training views; settings that "
+                  "fit: up to 2 (shots=[2])"),
+    (3, (3,), 21, "3 views give 1 test view (every 21st) and 2 others, too few for 3 training views; settings that "
+                  "fit: up to 2 (shots=[2])"),
+    (3, (3,), 112, "3 views give 1 test view (every 112th) and 2 others, too few for 3 training views; settings "
+                   "that fit: up to 2 (shots=[2])"),
 ])
 def test_splits_of_too_few_views_say_so_in_good_english(views, shots, hold, words):
     """"1 views give 1 test views (every 8th) and 0 others, too few for 1 training views", "every 2th", "every
     3th", "1 others" before."""
     with pytest.raises(ValueError, match=f"^{re.escape(words)}$"):
         fewshot_splits(views, shots, hold)
+
+
+def test_a_capture_no_asked_setting_fits_is_told_the_one_that_does(tmp_path):
+    """``genxd fewshot-data`` of a 2-view capture: none of 3, 6, 9 fits, and the message named no setting that does
+    (``--n-views 1``); from Python, ``shots=[1]``."""
+    assert _cli("synth", tmp_path / "s", "--frames", 2, "--size", 16, "-q").exit_code == 0
+    capture = tmp_path / "s" / "synth_3d_000000"
+    result = _cli("fewshot-data", capture, "--out", tmp_path / "rf")
+    assert result.exit_code == 2
+    assert result.output.strip().endswith("too few for 9 training views; the setting that fits: 1 (--n-views 1)")
+    assert _cli("fewshot-data", capture, "--out", tmp_path / "rf", "--n-views", 1).exit_code == 0  # it does fit
+    with pytest.raises(ValueError, match=r"; the setting that fits: 1 \(shots=\[1\]\)$"):
+        convert_to_reconfusion(capture, tmp_path / "rf2", shots=(2,))
 
 
 def test_the_written_line_counts_one_test_view_in_good_english(tmp_path):

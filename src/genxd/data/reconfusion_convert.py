@@ -34,7 +34,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from ..caller_style import overwrite_hint, setting, text_setting
+from ..caller_style import is_cli, overwrite_hint, setting, text_setting
 from ..validation import FEWSHOT_SPLIT, check
 
 __all__ = ["DEFAULT_SHOTS", "HOLD_EVERY", "SPLITS", "DTU_VIEWS", "REGNERF_DTU_TRAIN", "REGNERF_DTU_EXCLUDED",
@@ -65,6 +65,18 @@ def _ordinal(n: int) -> str:
     return f"{n}{suffix}"
 
 
+def _most_that_fit(others: int) -> str:
+    """The setting of the most training views that fits ``others`` views outside the test views, as the caller
+    writes it (``--n-views 1``, ``shots=[1]``), for a message where none of those asked for fits; "" where none
+    fits (no view outside the test views)."""
+    if others < 1:
+        return ""
+    written = f"--n-views {others}" if is_cli() else f"shots=[{others}]"
+    if others == 1:
+        return f"; the setting that fits: 1 ({written})"
+    return f"; settings that fit: up to {others} ({written})"
+
+
 def fewshot_splits(num_views: int, shots: Sequence[int] = DEFAULT_SHOTS, hold: int = HOLD_EVERY
                    ) -> dict[int, tuple[list[int], list[int]]]:
     """``{n: (train_ids, test_ids)}`` for each ``n`` of ``shots``, by the module docstring's rule.
@@ -80,7 +92,7 @@ def fewshot_splits(num_views: int, shots: Sequence[int] = DEFAULT_SHOTS, hold: i
     rest = [i for i in range(num_views) if i % hold != 0]
     if len(rest) < shots[-1]:
         fits = [n for n in shots if n <= len(rest)]
-        hint = f"; settings that fit: {', '.join(map(str, fits))}" if fits else ""
+        hint = f"; settings that fit: {', '.join(map(str, fits))}" if fits else _most_that_fit(len(rest))
         raise ValueError(f"{counted(num_views, 'view')} give{'s' if num_views == 1 else ''} "
                          f"{counted(len(test), 'test view')} (every {_ordinal(hold)}) and "
                          f"{counted(len(rest), 'other')}, too few for {counted(shots[-1], 'training view')}{hint}")
