@@ -129,6 +129,12 @@ def flythrough_path(
     return path_c2w.float(), path_K.float(), path_times
 
 
+def _shortest_float32(values: Sequence[float]) -> list[float]:
+    """Each of ``values`` (float32 values, such as a float32 tensor's ``tolist()``) as the shortest decimal that reads
+    back as the same float32: ``1 / 7`` as ``0.14285715``, not the float64 ``0.1428571492433548`` of its bits."""
+    return [float(str(np.float32(value))) for value in values]
+
+
 def _check_output_dir(out: Path, overwrite: bool) -> None:
     """Refuse, before any work, an output that exists without ``overwrite`` or that cannot be written.
 
@@ -415,7 +421,7 @@ def reconstruct_scene(
                 unique_times = sorted(set(_timed(views).tolist()))
                 for j, t in enumerate(unique_times):
                     save_ply(tmp / "ply" / f"time_{j:04d}.ply", model, time=t)
-                (tmp / "ply" / "times.json").write_text(json_text(unique_times))
+                (tmp / "ply" / "times.json").write_text(json_text(_shortest_float32(unique_times)))
         (tmp / "renders").mkdir()
         for file, image in zip(render_file_names(views.names), renders):
             save_png(tmp / "renders" / file, image)
