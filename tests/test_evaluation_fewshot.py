@@ -249,3 +249,31 @@ def test_a_fewshot_section_has_its_units_and_its_own_gain():
     units = report_units({"fewshot": section})
     assert set(units) == _numeric_keys(section, set())
     assert "psnr_with - psnr_without" in units["gain_db"] and "per held-out test view" in units["psnr_with"]
+
+
+def test_a_device_or_dtype_other_than_the_loaded_models_is_refused_before_the_work(tmp_path, monkeypatch):
+    """``evaluate_fewshot(..., loaded=lm, dtype="bf16")`` with ``lm`` in float32 ran in float32 without a word (as
+    ``genxd.generate`` did before it refused): refused as there, before any scene is written; the loaded model's own
+    device / precision are taken."""
+    from types import SimpleNamespace
+
+    from genxd.checkpoints import LoadedModel
+
+    def loaded_on(device: str) -> LoadedModel:  # a stand-in: nothing is loaded, nothing runs
+        pipe = SimpleNamespace(_execution_device=torch.device(device), unet=SimpleNamespace(dtype=torch.float32))
+        defaults = {"resolution": 64, "num_frames": 4, "num_inference_steps": 1, "guidance_scale": 1.0}
+        return LoadedModel(pipe=pipe, path=tmp_path, defaults=defaults, bundled=False)
+
+    def written(*args, **kwargs):
+        raise AssertionError("scenes were written")
+
+    monkeypatch.setattr(evaluation_fewshot, "write_fewshot_scenes", written)
+    with pytest.raises(ValueError, match=r"^dtype bf16 is not the precision of loaded \(float32\): a loaded model "
+                                         r"runs as it was loaded; leave dtype out"):
+        evaluate_fewshot(loaded=loaded_on("cpu"), dtype="bf16", progress=False, data_root=tmp_path / "data")
+    with pytest.raises(ValueError, match=r"^device cpu is not the device of loaded \(cuda:0\): a loaded model runs "
+                                         r"where it was loaded"):
+        evaluate_fewshot(loaded=loaded_on("cuda:0"), device="cpu", progress=False, data_root=tmp_path / "data")
+    with pytest.raises(AssertionError, match="scenes were written"):  # its own settings: on to the work
+        evaluate_fewshot(loaded=loaded_on("cpu"), device="cpu", dtype="fp32", progress=False,
+                         data_root=tmp_path / "data")
