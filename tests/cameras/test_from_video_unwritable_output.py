@@ -55,3 +55,15 @@ def test_an_output_folder_that_is_not_writable_is_refused_before_any_work(tmp_pa
     error = _error(clip, tmp_path / "ro" / "sub" / "path.json")
     assert "is not writable" in error and f"({tmp_path / 'ro'} is not)" in error, error
     assert list((tmp_path / "ro").iterdir()) == []
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux's /proc")
+def test_a_folder_that_takes_no_new_file_is_refused_before_any_work(clip: Path, monkeypatch):
+    """``-o /proc/x.json``: os.access says /proc is writable for root (and here for anyone), but no file can be made
+    there: it got past the check and failed after the SfM, naming a temporary file."""
+    access = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode, *a, **k: True if Path(p) == Path("/proc")
+                        else access(p, mode, *a, **k))
+    error = _error(clip, Path("/proc/genxd_x.json"))
+    assert "its folder /proc is not writable: no new file can be made there" in error, error
+    assert ".part" not in error and ".genxd-probe" not in error, error

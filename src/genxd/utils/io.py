@@ -49,6 +49,7 @@ import shutil
 import socket
 import stat
 import sys
+import tempfile
 import types
 from pathlib import Path
 from typing import Iterator
@@ -457,7 +458,8 @@ def check_writable_dir(path: str | os.PathLike, label: str = "output folder") ->
 
     Checked before any work starts (no model loaded, nothing written): ``path`` (or the nearest folder
     above it that exists, when it does not exist yet) must be a folder with write permission on a
-    writable file system.
+    writable file system, in which a file can be made (one is made and removed: os.access lets root past a
+    folder such as /proc, which takes no new file).
     """
     path = Path(path)
     output_target(path)  # a symbolic link to nothing: said as such, not "exists and is not a folder"
@@ -472,6 +474,14 @@ def check_writable_dir(path: str | os.PathLike, label: str = "output folder") ->
     if not os.access(probe, os.W_OK | os.X_OK):
         where = "" if probe == path else f" ({probe} is not)"
         raise PermissionError(f"{label} {path} is not writable{where}: read-only folder or no permission")
+    try:  # os.access says yes for root anywhere, also where no file can be made (/proc, /sys): one made and removed
+        fd, made = tempfile.mkstemp(prefix=".genxd-probe-", dir=probe)
+    except OSError as exc:
+        where = "" if probe == path else f" ({probe} is not)"
+        raise PermissionError(f"{label} {path} is not writable{where}: no new file can be made there "
+                              f"({exc.strerror or exc})") from None
+    os.close(fd)
+    os.unlink(made)
     return path
 
 
