@@ -36,3 +36,14 @@ def test_a_stride_that_stops_before_the_clip_ends_is_said(tmp_path, stride, cut)
                         "58 % of it (raise max_frames, or leave out stride to spread the frames over the whole clip)"]
     else:
         assert said == []
+
+
+def test_the_summary_line_says_the_frames_read_and_the_clips_length(tmp_path):
+    """The line said 'from 4 of 4 clip frames' for 4 frames read of a 12-frame clip, as for a 4-frame clip: it
+    counted the frames read, not the clip's length."""
+    from genxd.cameras.from_video import make_video_path, path_summary
+
+    clip = _still_clip(tmp_path / "clip", 12)
+    cams = recover_clip_cameras(clip, source="sfm", focal=1.0, mask=False, max_frames=4, num_threads=1)
+    line = path_summary(make_video_path(cams, 4).report)
+    assert line.startswith("4 cameras from 4 of 4 frames read of the clip's 12 (static); "), line

@@ -209,7 +209,7 @@ def test_from_video_takes_start_and_end_on_the_command_line(tmp_path):
     res = CliRunner().invoke(app, ["trajectory", "from-video", str(clip), "-o", str(out), "-n", "4", "--start", "1",
                                    "--end", "5", "--source", "sfm", "--clip-focal", "1", "--no-mask"])
     assert res.exit_code == 0, res.output
-    assert "4 cameras from 20 of 20 clip frames in 1 s - 5 s (static)" in res.output  # frames 10-29
+    assert "4 cameras from 20 of 20 frames read in 1 s - 5 s of the clip's 30 (static)" in res.output  # 10-29
     assert "genxd: note: --end 5 is past the end of still.mp4 (30 frames, 3 s): the range reads to its end" \
         in res.output
     assert len(json.loads(out.read_text())) > 0

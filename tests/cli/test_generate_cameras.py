@@ -297,7 +297,7 @@ def test_generate_camera_from_video_says_what_the_path_is_made_of(tmp_path, shar
     res = _run(["generate", EXAMPLE, "--camera-from-video", clip, "-o", tmp_path / "out", *TINY[:-1]])
     assert res.exit_code == 0, res.output
     # scene depth 4 becomes --path-scale 1: x 0.25, so the 1-unit dolly is 0.25 long
-    assert ("genxd: camera path from walk.mp4: 4 cameras from 6 of 9 clip frames (sfm); scale scene x 0.25; "
+    assert ("genxd: camera path from walk.mp4: 4 cameras from 6 of 9 frames read (sfm); scale scene x 0.25; "
             "path length 0.25, turn 0.0 deg") in res.output.splitlines(), res.output
     quiet = _run(["generate", EXAMPLE, "--camera-from-video", clip, "-o", tmp_path / "quiet", *TINY])
     assert quiet.exit_code == 0 and "camera path from" not in quiet.output, quiet.output

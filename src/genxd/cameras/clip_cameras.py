@@ -476,6 +476,7 @@ def _cameras_from_sfm(frames_at: Path, clip: Path, focal: float | None, features
             report.setdefault("notes", []).append(span.note)
     else:
         total = count_frames(frames_at) if stride is not None else None  # stated: where a stride reached max_frames
+    report["clip_frame_count"] = count_frames(frames_at)  # the clip's length as stated (None: not stated)
     cut = stride_cut(total, stride, max_frames, picked, span)
     if cut:
         report["warnings"].append(cut)

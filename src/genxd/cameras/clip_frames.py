@@ -113,7 +113,7 @@ def stride_cut(total: int | None, stride: int | None, max_frames: int | None, pi
                span: FrameSpan | None = None) -> str | None:
     """The warning when ``stride`` reached ``max_frames`` before the clip's end (``total``, its stated frame count;
     None: unknown), or the end of the range ``span``: the path follows only the start of the clip (the summary
-    line's 'of N clip frames' counts the frames read)."""
+    line's 'of N frames read' counts the frames read; 'of the clip's M' its length)."""
     from ..caller_style import arg, setting
 
     if stride is None or max_frames is None or len(picked) < max_frames:

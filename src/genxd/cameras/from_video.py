@@ -167,6 +167,7 @@ def make_video_path(
         "scene_depth_source": cams.report.get("scene_depth_source") if used == "scene" else None,
         "intrinsics": intrinsics, "path_length": path_length(c2w), "turn_deg": angular_length(c2w),
         "clip_frames_used": len(cams.frame_indices), "clip_frames": cams.num_clip_frames,
+        "clip_frame_count": cams.report.get("clip_frame_count"),
     }
     path = CameraPath(c2w.float(), K.float(), out_h, out_w, times=times,
                       source_format=f"from video ({cams.method})")
@@ -221,8 +222,9 @@ def output_files(out: str | Path) -> tuple[Path, Path, Path]:
 
 
 def path_summary(report: dict[str, Any]) -> str:
-    """One line on what a clip's path is made of: cameras, clip frames used, method, scale (and why, when the
-    scene's depth was asked for and is not known), length and turn."""
+    """One line on what a clip's path is made of: cameras, the clip's frames used of those read (and the clip's
+    length, where stated), method, scale (and why, when the scene's depth was asked for and is not known), length
+    and turn."""
     why = ""
     if report["normalization"] == "path" and report.get("normalization_asked") == "scene":  # a file without points
         why = (f" (no scene depth known for these cameras: scaled so that the farthest is {report['path_scale']:g} "
@@ -230,7 +232,9 @@ def path_summary(report: dict[str, Any]) -> str:
     elif report["normalization"] == "scene" and report.get("scene_depth_source"):  # a camera file's depth, not SfM's
         why = f" (scene depth {report['scene_depth']:.3g}: {report['scene_depth_source']})"
     part = f" in {report['clip_range']['range']}" if report.get("clip_range") else ""
-    return (f"{report['num_frames']} cameras from {report['clip_frames_used']} of {report['clip_frames']} clip frames"
+    length = report.get("clip_frame_count")  # the clip's own length, not the frames read (None: not stated)
+    part += f" of the clip's {length}" if length is not None else ""
+    return (f"{report['num_frames']} cameras from {report['clip_frames_used']} of {report['clip_frames']} frames read"
             f"{part} ({report['method']}); scale {report['normalization']} x {report['scale']:.4g}{why}; "
             f"path length {report['path_length']:.3g}, turn {report['turn_deg']:.1f} deg")
 
