@@ -29,7 +29,8 @@ from ..utils.stages import StageCallback
 from .clip_camera_files import (  # noqa: F401 - re-exported: imported from here
     _camera_file, _cameras_from_file, _frames_source, _has_images, _holds_cameras, _sidecar_cameras,
     clip_camera_files)
-from .clip_frames import _read_clip, _spread, clip_times, read_to_end, stride_cut, too_few_frames  # noqa: F401
+from .clip_frames import (  # noqa: F401
+    _read_clip, _spread, blank_frames, blank_frames_note, clip_times, read_to_end, stride_cut, too_few_frames)
 from .clip_sfm import focal_unobservable, reconstruct_clip
 from .geometry import intrinsics_from_focal
 from .resample import angular_length
@@ -359,6 +360,7 @@ def _cameras_from_sfm(frames_at: Path, clip: Path, focal: float | None, features
     n, height, width = frames.shape[:3]
     if n < 3:
         raise FromVideoError(too_few_frames(clip, frames_at, picked, stride, span))
+    blank = blank_frames(frames)  # named where SfM fails: one-colour frames give it nothing to match
     factor = int(np.ceil(SFM_MIN_SIZE / max(height, width))) if max(height, width) < SFM_MIN_SIZE else 1
     if factor > 1:  # normalised intrinsics are unchanged by the resize (pixel-centre convention)
         frames = np.stack([cv2.resize(f, (width * factor, height * factor), interpolation=cv2.INTER_CUBIC)
@@ -449,7 +451,7 @@ def _cameras_from_sfm(frames_at: Path, clip: Path, focal: float | None, features
             if span is not None:  # every frame of the range, not of the clip
                 tip = tip.replace("of this one was used", f"of the range {span.label} was used")
             failed = (f"{clip}: structure from motion failed ({exc}), and the camera does not just turn or stand "
-                      f"still either ({rot['error']}){tip}")
+                      f"still either ({rot['error']}){blank_frames_note(blank, picked, n)}{tip}")
             if focal is not None:
                 raise FromVideoError(failed) from None
             # forward walks over a ground plane: most pairs fit a homography, self-calibration has nothing to go on

@@ -170,3 +170,32 @@ def read_to_end(total: int | None, stride: int | None, max_frames: int | None, p
 def _spread(total: int, count: int) -> np.ndarray:
     """``count`` frame indices spread evenly over ``0 .. total - 1``, first and last included."""
     return np.unique(np.round(np.linspace(0, total - 1, count)).astype(int))
+
+
+#: a frame whose pixels spread less than this (standard deviation, 0-255 levels) is blank: one colour throughout
+BLANK_STD = 2.0
+
+
+def blank_frames(frames: np.ndarray) -> np.ndarray:
+    """Positions (int ``[K]``) of the blank frames among ``frames`` (uint8 ``[N, H, W, 3]``): one colour throughout
+    (a black frame between shots, a fade), their pixels' standard deviation under :data:`BLANK_STD` (every 4th
+    pixel each way looked at)."""
+    sample = frames[:, ::4, ::4].reshape(len(frames), -1).astype(np.float32)
+    return np.flatnonzero(sample.std(axis=1) < BLANK_STD)
+
+
+def blank_frames_note(blank: np.ndarray, picked: np.ndarray, num_read: int) -> str:
+    """``"; 5 of the 12 frames read are blank (one colour: nothing for SfM to match): clip frames 4-7, 9"``: the
+    ``blank`` positions among the ``num_read`` frames read, named by their frame numbers in the clip (``picked``);
+    runs of frames read one after another as one range, 5 at most; "" when none is blank."""
+    if len(blank) == 0:
+        return ""
+    runs: list[list[int]] = []
+    for j in blank.tolist():
+        if runs and runs[-1][1] == j - 1:
+            runs[-1][1] = j
+        else:
+            runs.append([j, j])
+    said = ", ".join(f"{int(picked[a])}" + (f"-{int(picked[b])}" if b > a else "") for a, b in runs[:5])
+    return (f"; {len(blank)} of the {num_read} frames read are blank (one colour: nothing for SfM to match): clip "
+            f"frames {said}{', ...' if len(runs) > 5 else ''}")
