@@ -79,6 +79,17 @@ def test_camera_file_and_context_frames(tmp_path):
         cam.context_frames(8, 8)
 
 
+def test_a_transforms_json_without_its_image_size_is_told_only_what_the_page_can_do(tmp_path):
+    """A transforms.json without ``w`` / ``h`` (and without its images beside it: the page uploads the file alone)
+    was refused with the Python caller's advice "... or pass height and width", which no control of the page
+    takes; it is told to add the size to the file, as ``genxd generate --camera`` says."""
+    frames = [{"file_path": f"images/{i}.png", "transform_matrix": torch.eye(4).tolist()} for i in range(3)]
+    (tmp_path / "transforms.json").write_text(json.dumps({"fl_x": 100.0, "fl_y": 100.0, "frames": frames}))
+    with pytest.raises(ValueError, match=r"^transforms\.json \(transforms\.json\): .*add the image size in pixels "
+                                         r"to the file \(\"w\" and \"h\", top level or per frame\)$"):
+        cam.file_path(tmp_path / "transforms.json", 8)
+
+
 def test_video_path_follows_the_clip_and_is_recovered_once_per_upload(monkeypatch, tmp_path):
     import genxd.cameras.from_video as fv
     from genxd.cameras.accuracy import compare_paths

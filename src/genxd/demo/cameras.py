@@ -166,6 +166,18 @@ def public_message(text: str, path: str | Path) -> str:
     return text
 
 
+#: advice of the camera readers' Python wording that the page has no control for (its image size boxes)
+PYTHON_ONLY_ADVICE = (" or pass height and width",)
+
+
+def file_words(text: str) -> str:
+    """A camera file reader's refusal without advice only a Python caller can follow: the page has no height /
+    width boxes, so a transforms.json without its image size is told to add it to the file, as the CLI says."""
+    for advice in PYTHON_ONLY_ADVICE:
+        text = text.replace(advice, "")
+    return text
+
+
 def file_path(path: str | Path, num_frames: int, max_frames: int | None = None, focal: float | None = None,
               fit: str = "crop") -> tuple[Tensor, Tensor, Tensor | None]:
     """A camera file (the formats ``genxd generate --camera FILE`` reads) and its frame times (None when it has
@@ -180,7 +192,7 @@ def file_path(path: str | Path, num_frames: int, max_frames: int | None = None, 
     except (KeyError, TypeError, IndexError) as exc:  # a JSON file of another layout
         raise ValueError(f"{path.name}: not a camera path file ({exc.__class__.__name__}: {exc})") from None
     except (ValueError, OSError) as exc:  # not JSON, unreadable, bad values: the reader's one line
-        raise ValueError(public_message(str(exc), path)) from None
+        raise ValueError(file_words(public_message(str(exc), path))) from None
     n = c2w.shape[0]
     if n < 2:
         raise ValueError(f"{path.name} has {n} camera{'s' if n != 1 else ''}; a path needs at least 2")
