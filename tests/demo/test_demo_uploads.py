@@ -37,6 +37,20 @@ def test_validate_uploads(tmp_path):
     assert [p.name for p in out] == ["00_scene_a.png", "01_scene_a.png"] and all(p.is_file() for p in out)
 
 
+def test_a_refused_upload_leaves_no_copies_of_its_good_images(tmp_path):
+    """A good image then a broken one: the good one was copied into the session's folder before the broken one was
+    refused, and stayed there (unused: the upload failed) until the next upload or the session's end."""
+    bad = tmp_path / "broken.png"
+    bad.write_bytes(b"")
+    dest = tmp_path / "dest"
+    notes: list[str] = []
+    with pytest.raises(ValueError, match=r"^broken\.png: cannot read image"):
+        validate_uploads([SCENE, bad], dest, Limits(), notes)
+    assert (not dest.exists() or not any(dest.iterdir())) and notes == []
+    taken = validate_uploads([SCENE], dest, Limits(), notes)
+    assert [p.name for p in taken] == ["00_scene_a.png"] and sorted(dest.iterdir()) == taken
+
+
 def test_a_48_megapixel_phone_photo_is_taken_as_genxd_generate_takes_it(tmp_path):
     """An 8000x6000 JPEG (a 48 MP phone photo) was refused ("at most 40 megapixels") although generation reads a
     JPEG at a reduced scale (genxd.utils.images.load_image) and genxd generate takes it; a PNG that large is still

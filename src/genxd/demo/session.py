@@ -307,16 +307,23 @@ def validate_uploads(paths: Sequence[str | Path], dest: Path, limits: Limits,
         raise ValueError("no image uploaded")
     if len(files) > limits.max_images:
         raise ValueError(f"{len(files)} images uploaded; at most {limits.max_images}")
-    out = []
-    dest.mkdir(parents=True, exist_ok=True)
-    for i, p in enumerate(files):
+    found = []
+    for p in files:  # every file checked before any is copied: a refused upload leaves no copies behind
         try:
-            note = _check_image(p, limits)
+            found.append(_check_image(p, limits))
         except (ValueError, OSError) as exc:
             raise ValueError(str(exc).replace(str(p), p.name).replace(str(p.parent), "")) from None
-        target = dest / f"{i:02d}_{p.name}"
-        shutil.copyfile(p, target)
-        out.append(target)
-        if note is not None and notes is not None:
-            notes.append(note)
+    out: list[Path] = []
+    dest.mkdir(parents=True, exist_ok=True)
+    try:
+        for i, p in enumerate(files):
+            target = dest / f"{i:02d}_{p.name}"
+            shutil.copyfile(p, target)
+            out.append(target)
+    except BaseException:
+        for target in out:
+            target.unlink(missing_ok=True)
+        raise
+    if notes is not None:
+        notes.extend(note for note in found if note is not None)
     return out
