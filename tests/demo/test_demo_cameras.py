@@ -90,6 +90,19 @@ def test_a_transforms_json_without_its_image_size_is_told_only_what_the_page_can
         cam.file_path(tmp_path / "transforms.json", 8)
 
 
+@pytest.mark.parametrize("content, why", [(b"", "empty file"), (b"\xff\xfe{", "not a text file")])
+def test_an_unreadable_camera_file_is_told_the_json_files_the_page_takes(tmp_path, content, why):
+    """An empty (or not UTF-8) camera file was told it should be "... a COLMAP model folder, a genxd curate /
+    generate / synth output folder": the command line's list, of folders the page's Camera file control (one .json
+    file) cannot take."""
+    (tmp_path / "path.json").write_bytes(content)
+    expected = (f"path.json: {why} (expected a camera file (an authors' camera JSON, a w2c list JSON, a "
+                "transforms.json or a 3DGS cameras.json))")
+    with pytest.raises(ValueError) as err:
+        cam.file_path(tmp_path / "path.json", 8)
+    assert str(err.value) == expected
+
+
 def test_video_path_follows_the_clip_and_is_recovered_once_per_upload(monkeypatch, tmp_path):
     import genxd.cameras.from_video as fv
     from genxd.cameras.accuracy import compare_paths

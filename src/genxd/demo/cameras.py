@@ -168,14 +168,20 @@ def public_message(text: str, path: str | Path) -> str:
 
 #: advice of the camera readers' Python wording that the page has no control for (its image size boxes)
 PYTHON_ONLY_ADVICE = (" or pass height and width",)
+#: the camera files the page's Camera file control takes (one .json file: no COLMAP or output folder)
+PAGE_CAMERA_FORMATS = "an authors' camera JSON, a w2c list JSON, a transforms.json or a 3DGS cameras.json"
 
 
 def file_words(text: str) -> str:
-    """A camera file reader's refusal without advice only a Python caller can follow: the page has no height /
-    width boxes, so a transforms.json without its image size is told to add it to the file, as the CLI says."""
+    """A camera file reader's refusal as the page can act on it: without advice only a Python caller can follow
+    (the page has no height / width boxes, so a transforms.json without its image size is told to add it to the
+    file, as the CLI says), and the formats it expects are the .json files the control takes, not the folders
+    ``genxd generate --camera`` also reads."""
+    from ..cameras.reader import camera_formats_help
+
     for advice in PYTHON_ONLY_ADVICE:
         text = text.replace(advice, "")
-    return text
+    return text.replace(camera_formats_help(), PAGE_CAMERA_FORMATS)
 
 
 def file_path(path: str | Path, num_frames: int, max_frames: int | None = None, focal: float | None = None,
