@@ -121,6 +121,25 @@ def test_a_new_upload_removes_the_copies_of_the_last(page, tmp_path):
     s, *_ = upload(s, [str(tmp_path / "missing.png")], **values)  # a failed upload leaves no inputs and no copies
     assert s.inputs == [] and not list((s.dir / "inputs").glob("*"))
 
+def test_the_gallery_shows_a_tiff_upload_as_a_png(page, tmp_path):
+    """A TIFF upload (taken, as genxd generate takes it) was shown in the input gallery as the .tif itself, which
+    browsers other than Safari do not display: a broken picture. It is shown as a PNG of the image; a PNG upload
+    as itself, and the next upload removes the PNG with the inputs."""
+    import PIL.Image
+
+    upload = page.fn["upload"].fn
+    values = inputs_of(page.fn["upload"])
+    s = Session.create(tmp_path / "sessions")
+    PIL.Image.new("RGB", (48, 32), (200, 30, 10)).save(tmp_path / "photo.tif")
+    s, gallery, _, status = upload(s, [str(tmp_path / "photo.tif")], **values)
+    ((shown, caption),) = gallery
+    assert caption == "photo.tif" and status.endswith("Press Generate."), status
+    with PIL.Image.open(shown) as im:
+        assert im.format == "PNG" and im.size == (48, 32) and im.convert("RGB").getpixel((5, 5)) == (200, 30, 10)
+    s, gallery, _, _ = upload(s, [str(SCENE)], **values)
+    assert gallery == [(str(s.inputs[0]), "scene_a.png")] and not Path(shown).exists()
+
+
 def test_an_animated_upload_says_only_its_first_frame_is_used(page, tmp_path):
     """genxd generate warns about it; the page said only "Press Generate" (the warning went to the server log,
     with the server's path)."""

@@ -37,6 +37,7 @@ from ..cameras import trajectories
 from ..utils.images import IMAGE_SUFFIXES, load_image, tensor_to_uint8
 from . import cameras as cam
 from .camera_form import SOURCES, CameraPath, build_camera_form, param_name
+from .gallery import gallery_picture
 from .jobs import (Cancelled, Devices, GenerationRequest, device_key, download_name, generate_scene, lift_scene,
                    request_notes, slow_on_cpu_note, viewer_copies, zip_folders)
 from .preview import write_camera_preview
@@ -191,7 +192,8 @@ def build_app(devices: Devices, config: DemoConfig) -> gr.Blocks:
                 log.error("upload failed:\n%s", traceback.format_exc())
                 return s, None, None, _error(f"cannot read the upload ({exc.__class__.__name__})")
             s.inputs = inputs  # one assignment: a camera event running meanwhile sees the old or the new images
-            gallery_items = [(str(p), p.name[3:]) for p in s.inputs]
+            # a TIFF or HEIC shown as a PNG: a browser shows neither (the gallery's copies go with the inputs' folder)
+            gallery_items = [(str(gallery_picture(p, s.dir / "inputs" / "gallery")), p.name[3:]) for p in s.inputs]
             glb, msg = make_preview(s, camera)
             return s, gallery_items, glb, " ".join([*notes, msg])
 
