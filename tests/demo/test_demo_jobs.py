@@ -196,6 +196,27 @@ def test_uneven_frame_times_in_4d_are_noted_as_genxd_generate_warns(devices):
         assert request_notes(model, r) == []
 
 
+def test_a_camera_file_giving_every_frame_one_time_is_noted_in_4d(devices):
+    """A transforms.json whose frames all have time 0.5 (one instant) in 4D: the model moved the objects from frame
+    to frame while the scene's files kept the one time, so Lift to 3D made a single time of the moving frames (a
+    time slider of one position) and the page said nothing. Not noted for varying times, in 3D, or without times."""
+    from genxd.demo.jobs import request_notes
+
+    with devices.acquire() as (_, model):
+        r = request_for(num_frames=8)
+        r.mode, r.motion_strength, r.times = "4d", 5.0, torch.full((8,), 0.5)
+        assert request_notes(model, r) == [
+            "The camera path gives every frame the same time (0.5), but in 4D the model moves the objects from frame "
+            "to frame; the scene's files keep that one time, so Lift to 3D makes a single time of the moving frames "
+            "(3D mode keeps the objects still)."]
+        r.times = torch.linspace(0.0, 1.0, 8)
+        assert request_notes(model, r) == []
+        r.times = None
+        assert request_notes(model, r) == []
+        r.mode, r.motion_strength, r.times = "3d", 0.0, torch.full((8,), 0.5)
+        assert request_notes(model, r) == []
+
+
 @pytest.mark.parametrize("uneven", [False, True])
 def test_a_long_4d_path_notes_its_windows_with_the_steps_asked(devices, uneven):
     """A 4D path longer than the window: the note on its windows counts the denoising steps asked. The uneven-times

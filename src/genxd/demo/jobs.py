@@ -183,6 +183,13 @@ def slow_on_cpu_note(loaded, resolution: int | None, device: str) -> str | None:
             "longer, and Cancel acts only between steps).")
 
 
+def single_time(times: Tensor | None) -> float | None:
+    """The one time of frame ``times [F]`` that are all equal (a camera file's frozen instant), else None."""
+    if times is None or len(times) < 2 or bool((times != times[0]).any()):
+        return None
+    return float(times[0])
+
+
 def request_notes(loaded, request: GenerationRequest) -> list[str]:
     """What the page tells the user before generating ``request`` (each a sentence): a motion strength 3D mode
     does not use, a path longer than the model's window (how it is made), values outside what the model was
@@ -201,6 +208,10 @@ def request_notes(loaded, request: GenerationRequest) -> list[str]:
         notes.append(f"The camera path's frame times are not evenly spaced (steps of {spread[0]:.3g} to "
                      f"{spread[1]:.3g}), but the model makes its frames evenly spaced in time: the objects move at an "
                      "even pace while the camera keeps the path's.")
+    if request.mode == "4d" and (still := single_time(request.times)) is not None:
+        notes.append(f"The camera path gives every frame the same time ({still:g}), but in 4D the model moves the "
+                     "objects from frame to frame; the scene's files keep that one time, so Lift to 3D makes a "
+                     "single time of the moving frames (3D mode keeps the objects still).")
     plan = long_path_plan(loaded, request)
     if plan is not None:
         calls = _unet_calls(d, steps)
