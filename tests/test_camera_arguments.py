@@ -283,3 +283,19 @@ def test_a_presets_refusal_names_the_option_given_on_the_command_line(tmp_path, 
     assert "genxd: error: --elevation must be strictly between -90 and 90 degrees" in res.output, res.output
     with pytest.raises(ValueError, match="^elevation must be strictly between -90 and 90 degrees"):
         genxd.generate(EXAMPLE, tmp_path / "out", camera="orbit", elevation=-90, progress=False)
+
+
+def test_a_camera_file_whose_frames_share_one_time_in_4d_mode_is_warned_about(tmp_path, no_model):
+    """Every frame at one time: the model still moves the objects frame to frame while transforms.json keeps the one
+    time, so a 4D reconstruction makes one instant of moving frames; the demo said so (this session), generate said
+    nothing (the demo review). 3D mode keeps the objects still: no warning there."""
+    path = _timed_path(tmp_path, [0.5] * 6)
+    lines = [line for line in _cli_warnings(tmp_path, "--mode", "4d", "--camera", path) if "same time" in line]
+    assert lines == [f"genxd: warning: the camera path of {path}: every frame has the same time (0.5), but in 4d mode "
+                     "the model moves the objects from frame to frame; transforms.json keeps that one time, so genxd "
+                     "reconstruct --mode 4d makes a single instant of the moving frames; use --mode 3d for a still "
+                     "scene along the path"]
+    assert not [w for w in _python_warnings(tmp_path, mode="3d", camera=path) if "same time" in w]
+    assert not [w for w in _python_warnings(tmp_path, mode="4d", camera=_timed_path(tmp_path, [0.0, 0.2, 0.4, 0.6,
+                                                                                               0.8, 1.0]))
+                if "same time" in w]

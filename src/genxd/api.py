@@ -29,9 +29,8 @@ from torch import Tensor
 from . import fewshot as _fewshot_rules  # noqa: F401 - loaded now, so genxd.fewshot can be the function below
 from . import validation as v
 from .camera_arguments import (camera_label, camera_path_of, camera_trajectory, file_scale_warning,  # noqa: F401
-                               preset_beside_a_path_warning,
-                               frame_cameras, still_camera_warning, uneven_times_warning, unused_camera_settings,
-                               video_camera_path)
+                               preset_beside_a_path_warning, frame_cameras, single_time_warning,
+                               still_camera_warning, uneven_times_warning, unused_camera_settings, video_camera_path)
 from .cameras import CameraPath
 from .cameras.trajectories import PRESET_SCENE_DEPTH
 from .checkpoints import (BUNDLED_MODEL_DIR, GENERATION_CONFIG, RELEASED_DEFAULTS, RELEASED_TRAINED,  # noqa: F401
@@ -228,6 +227,8 @@ def generate_scenes(
             v.warn(still)
         if (uneven := uneven_times_warning(times, s)) is not None:
             v.warn(uneven)
+        if (frozen := single_time_warning(times, s)) is not None:
+            v.warn(frozen)
         # a model whose config leaves scene_depth out: its scale is not known (scene_depth_note), nothing to compare
         model_depth = None if info.scene_depth_unstated else info.preset_scale * PRESET_SCENE_DEPTH
         if (far := file_scale_warning(from_file, s, model_depth)) is not None:

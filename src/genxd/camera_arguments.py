@@ -221,6 +221,26 @@ def _rewrite_path(camera: object, num_frames: int, **settings: str) -> str:
             "then camera='PATH.json'")
 
 
+def single_time(times: Tensor | None) -> float | None:
+    """The one time of frame ``times [F]`` that are all equal (a camera file's frozen instant), else None."""
+    if times is None or len(times) < 2 or bool((times != times[0]).any()):
+        return None
+    return float(times[0])
+
+
+def single_time_warning(times: Tensor | None, s: "GenerateSettings") -> str | None:
+    """The warning for a ``4d`` generation along a camera file whose frames all have one time: the model moves the
+    objects from frame to frame all the same, while ``transforms.json`` keeps that one time, so a 4D reconstruction
+    makes a single instant of the moving frames. None otherwise."""
+    if s.mode != "4d" or (still := single_time(times)) is None:
+        return None
+    source = f"the camera path from {s.camera_from_video}" if s.camera_from_video is not None else \
+        f"the camera path of {camera_label(s.camera)}"
+    return (f"{source}: every frame has the same time ({still:g}), but in {s.mode} mode the model moves the objects "
+            f"from frame to frame; transforms.json keeps that one time, so genxd reconstruct --mode 4d makes a single "
+            f"instant of the moving frames; use {v.arg('mode')} 3d for a still scene along the path")
+
+
 def uneven_times_warning(times: Tensor | None, s: "GenerateSettings") -> str | None:
     """The warning for a ``4d`` generation along a path whose frame times are not evenly spaced (a path written by
     ``genxd trajectory from-video`` with its default ``--spacing arc``, ``path_spacing='arc'``): the model makes its

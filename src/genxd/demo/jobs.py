@@ -183,13 +183,6 @@ def slow_on_cpu_note(loaded, resolution: int | None, device: str) -> str | None:
             "longer, and Cancel acts only between steps).")
 
 
-def single_time(times: Tensor | None) -> float | None:
-    """The one time of frame ``times [F]`` that are all equal (a camera file's frozen instant), else None."""
-    if times is None or len(times) < 2 or bool((times != times[0]).any()):
-        return None
-    return float(times[0])
-
-
 def request_notes(loaded, request: GenerationRequest) -> list[str]:
     """What the page tells the user before generating ``request`` (each a sentence): a motion strength 3D mode
     does not use, a path longer than the model's window (how it is made), values outside what the model was
@@ -197,7 +190,7 @@ def request_notes(loaded, request: GenerationRequest) -> list[str]:
     ``generation_config.json``) and, for a camera preset, a model whose config leaves its scene depth unstated
     (the presets' scale may not be the model's). The CPU note is :func:`slow_on_cpu_note` (the device is known
     only once the job has one)."""
-    from ..camera_arguments import uneven_time_steps
+    from ..camera_arguments import single_time, uneven_time_steps
     from ..validation import outside_trained, trained_span
 
     d = loaded.defaults
