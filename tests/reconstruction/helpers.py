@@ -55,3 +55,15 @@ def random_gaussians(num: int, seed: int = 0, dtype: torch.dtype = torch.float32
         "opacities": (torch.rand(num, generator=g) * 0.9 + 0.05).to(dtype),
         "colors": torch.rand(num, 3, generator=g).to(dtype),
     }
+
+
+def line_of_views(folder: Path, n: int = 4, seed: int = 0, times: Tensor | None = None) -> Path:
+    """A views folder (:func:`write_views_folder`, with ``times`` if given) of ``n`` random 16x16 views (``seed``) whose
+    cameras stand on a line across x in [-0.2, 0.2] at z = -2, looking along +z: the small input of the
+    reconstruction-output tests."""
+    c2w = torch.eye(4).repeat(n, 1, 1)
+    c2w[:, 0, 3] = torch.linspace(-0.2, 0.2, n)
+    c2w[:, 2, 3] = -2.0
+    K = torch.tensor([[1.0, 0, 0.5], [0, 1.0, 0.5], [0, 0, 1]]).repeat(n, 1, 1)
+    images = torch.rand(n, 3, 16, 16, generator=torch.Generator().manual_seed(seed))
+    return write_views_folder(folder, images, c2w, K, times=times)

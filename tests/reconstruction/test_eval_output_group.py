@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import os
 
-import torch
-
 from genxd.reconstruction.pipeline import evaluate_scene, reconstruct_scene
 from genxd.reconstruction.trainer import ReconstructionConfig
 from genxd.utils import io
 from genxd.utils.json_files import read_json
 
-from .helpers import write_views_folder
+from .helpers import line_of_views
 
 
 def _identity(out):
@@ -26,13 +24,7 @@ def _identity(out):
 
 
 def test_a_stop_at_any_rename_leaves_renders_and_metrics_of_one_evaluation(tmp_path, monkeypatch):
-    n = 4
-    c2w = torch.eye(4).repeat(n, 1, 1)
-    c2w[:, 0, 3] = torch.linspace(-0.2, 0.2, n)
-    c2w[:, 2, 3] = -2.0
-    K = torch.tensor([[1.0, 0, 0.5], [0, 1.0, 0.5], [0, 0, 1]]).repeat(n, 1, 1)
-    views = write_views_folder(tmp_path / "in", torch.rand(n, 3, 16, 16, generator=torch.Generator().manual_seed(0)),
-                               c2w, K)
+    views = line_of_views(tmp_path / "in")
     out = tmp_path / "out"
     reconstruct_scene(views, out, ReconstructionConfig(iterations=2, seed=0, init="random", init_points=100),
                       resolution=16, holdout_every=2, video_frames=0, inria_model=False, progress=False,

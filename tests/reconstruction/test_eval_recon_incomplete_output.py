@@ -18,7 +18,7 @@ from genxd.data.reconfusion import write_reconfusion_scene
 from genxd.reconstruction import ReconstructionConfig, reconstruct_scene
 from genxd.reconstruction.pipeline import evaluate_scene
 
-from .helpers import write_views_folder
+from .helpers import line_of_views
 
 
 def test_a_reconfusion_reconstruction_without_cameras_json_is_scored_at_its_training_size(tmp_path) -> None:
@@ -42,13 +42,7 @@ def test_a_reconfusion_reconstruction_without_cameras_json_is_scored_at_its_trai
 
 
 def test_a_held_out_split_without_cameras_json_says_the_file_is_missing(tmp_path) -> None:
-    n = 4
-    c2w = torch.eye(4).repeat(n, 1, 1)
-    c2w[:, 0, 3] = torch.linspace(-0.2, 0.2, n)
-    c2w[:, 2, 3] = -2.0
-    K = torch.tensor([[1.0, 0, 0.5], [0, 1.0, 0.5], [0, 0, 1]]).repeat(n, 1, 1)
-    views = write_views_folder(tmp_path / "in", torch.rand(n, 3, 16, 16, generator=torch.Generator().manual_seed(0)),
-                               c2w, K)
+    views = line_of_views(tmp_path / "in")
     out = tmp_path / "recon"
     reconstruct_scene(views, out, ReconstructionConfig(iterations=2, init="random", init_points=100), resolution=16,
                       holdout_every=2, video_frames=0, inria_model=False, progress=False, use_lpips=False)
@@ -62,13 +56,7 @@ def test_a_held_out_split_without_cameras_json_says_the_file_is_missing(tmp_path
 
 
 def _views(folder: Path, times: torch.Tensor, seed: int) -> Path:
-    n = len(times)
-    c2w = torch.eye(4).repeat(n, 1, 1)
-    c2w[:, 0, 3] = torch.linspace(-0.2, 0.2, n)
-    c2w[:, 2, 3] = -2.0
-    K = torch.tensor([[1.0, 0, 0.5], [0, 1.0, 0.5], [0, 0, 1]]).repeat(n, 1, 1)
-    images = torch.rand(n, 3, 16, 16, generator=torch.Generator().manual_seed(seed))
-    return write_views_folder(folder, images, c2w, K, times=times)
+    return line_of_views(folder, len(times), seed, times)
 
 
 def test_a_4d_reconstruction_without_its_record_is_scored_at_the_recorded_times(tmp_path, monkeypatch) -> None:

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 import genxd.reconstruction.scene_evaluation as scene_evaluation
 from genxd.reconstruction.gaussians import MotionBasis
@@ -19,18 +18,12 @@ from genxd.reconstruction.ply import MOTION_FORMAT, load_ply
 from genxd.reconstruction.trainer import ReconstructionConfig
 from genxd.validation import GenXDWarning
 
-from .helpers import write_views_folder
+from .helpers import line_of_views
 
 
 def _reconstructed(root: Path) -> Path:
     """A 2-step 3d reconstruction of 4 views, every 2nd held out."""
-    n = 4
-    c2w = torch.eye(4).repeat(n, 1, 1)
-    c2w[:, 0, 3] = torch.linspace(-0.2, 0.2, n)
-    c2w[:, 2, 3] = -2.0
-    K = torch.tensor([[1.0, 0, 0.5], [0, 1.0, 0.5], [0, 0, 1]]).repeat(n, 1, 1)
-    views = write_views_folder(root / "in", torch.rand(n, 3, 16, 16, generator=torch.Generator().manual_seed(0)),
-                               c2w, K)
+    views = line_of_views(root / "in")
     reconstruct_scene(views, root / "out", ReconstructionConfig(iterations=2, seed=0, init="random", init_points=100),
                       resolution=16, holdout_every=2, video_frames=0, inria_model=False, progress=False,
                       use_lpips=False)

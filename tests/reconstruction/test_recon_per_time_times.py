@@ -8,22 +8,16 @@ import json
 from decimal import Decimal
 
 import numpy as np
-import torch
 
 from genxd.reconstruction.pipeline import reconstruct_scene
 from genxd.reconstruction.trainer import ReconstructionConfig
 
-from .helpers import write_views_folder
+from .helpers import line_of_views
 
 
 def test_times_json_holds_the_shortest_decimals_of_the_times(tmp_path) -> None:
     n = 8  # frames without time stamps: frame i at i / 7
-    c2w = torch.eye(4).repeat(n, 1, 1)
-    c2w[:, 0, 3] = torch.linspace(-0.2, 0.2, n)
-    c2w[:, 2, 3] = -2.0
-    K = torch.tensor([[1.0, 0, 0.5], [0, 1.0, 0.5], [0, 0, 1]]).repeat(n, 1, 1)
-    views = write_views_folder(tmp_path / "in", torch.rand(n, 3, 16, 16, generator=torch.Generator().manual_seed(0)),
-                               c2w, K)
+    views = line_of_views(tmp_path / "in", n)
     out = tmp_path / "out"
     reconstruct_scene(views, out, ReconstructionConfig(iterations=1, mode="4d", init="random", init_points=50),
                       resolution=16, per_time_ply=True, video_frames=0, progress=False, use_lpips=False)
