@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 from ..utils.json_text import json_text
 from ..validation import is_cli, setting, warn
@@ -102,7 +102,7 @@ def source_changed(record: dict[str, Any] | None, path: str | Path) -> tuple[int
     return None
 
 
-def _whole_number(value: Any) -> bool:
+def _whole_number(value: Any) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
