@@ -40,12 +40,9 @@ def _stray_motion(scene_dir: Path) -> Path:
     return path
 
 
-def test_a_3d_reconstruction_is_scored_without_a_stray_motion_file(tmp_path, monkeypatch) -> None:
-    scene_dir = _reconstructed(tmp_path)
-    assert json.loads((scene_dir / "reconstruction.json").read_text())["mode"] == "3d"
-    clean = evaluate_scene(scene_dir, use_lpips=False, out_path=tmp_path / "clean.json")
-    motion = _stray_motion(scene_dir)
-    scored = []
+def _dynamic_models_scored(monkeypatch) -> list[bool]:
+    """From now on, whether each model evaluate_scene scores is dynamic (moved by a motion file), in order."""
+    scored: list[bool] = []
     evaluate_views = scene_evaluation.evaluate_views
 
     def capture(model, *args, **kwargs):
@@ -53,6 +50,15 @@ def test_a_3d_reconstruction_is_scored_without_a_stray_motion_file(tmp_path, mon
         return evaluate_views(model, *args, **kwargs)
 
     monkeypatch.setattr(scene_evaluation, "evaluate_views", capture)
+    return scored
+
+
+def test_a_3d_reconstruction_is_scored_without_a_stray_motion_file(tmp_path, monkeypatch) -> None:
+    scene_dir = _reconstructed(tmp_path)
+    assert json.loads((scene_dir / "reconstruction.json").read_text())["mode"] == "3d"
+    clean = evaluate_scene(scene_dir, use_lpips=False, out_path=tmp_path / "clean.json")
+    motion = _stray_motion(scene_dir)
+    scored = _dynamic_models_scored(monkeypatch)
     with pytest.warns(GenXDWarning, match=rf"^{motion}: a motion file beside a 3d reconstruction \(mode 3d in its "
                                           r"reconstruction.json\): not used, the static scene.ply is scored$"):
         result = evaluate_scene(scene_dir, use_lpips=False, out_path=tmp_path / "stray.json")
@@ -66,14 +72,7 @@ def test_a_4d_record_still_reads_its_motion_file(tmp_path, monkeypatch) -> None:
     _stray_motion(scene_dir)
     record = json.loads((scene_dir / "reconstruction.json").read_text())
     (scene_dir / "reconstruction.json").write_text(json.dumps({**record, "mode": "4d"}))
-    scored = []
-    evaluate_views = scene_evaluation.evaluate_views
-
-    def capture(model, *args, **kwargs):
-        scored.append(model.is_dynamic)
-        return evaluate_views(model, *args, **kwargs)
-
-    monkeypatch.setattr(scene_evaluation, "evaluate_views", capture)
+    scored = _dynamic_models_scored(monkeypatch)
     with warnings.catch_warnings():
         warnings.simplefilter("error", GenXDWarning)
         evaluate_scene(scene_dir, use_lpips=False)
