@@ -378,14 +378,14 @@ def _cameras_from_sfm(frames_at: Path, clip: Path, focal: float | None, features
                               "stride": stride, "height": height, "width": width,
                               "source_pixel_aspect": stored_pixel_aspect(frames_at),
                               "sfm_upscale": factor, "mask_fraction": float((~allowed).mean()), "warnings": []}
+    report["clip_frame_count"] = stated = count_frames(frames_at)  # the clip's length as stated (None: not stated)
     if span is not None:  # the range's frames: counted by decoding them
         total = span.stop
         report["clip_range"] = span.report()
         if span.note:
             report.setdefault("notes", []).append(span.note)
     else:
-        total = count_frames(frames_at) if stride is not None else None  # stated: where a stride reached max_frames
-    report["clip_frame_count"] = count_frames(frames_at)  # the clip's length as stated (None: not stated)
+        total = stated if stride is not None else None  # stated: where a stride reached max_frames
     cut = stride_cut(total, stride, max_frames, picked, span)
     if cut:
         report["warnings"].append(cut)
