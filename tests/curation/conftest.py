@@ -135,3 +135,36 @@ def verdict_inputs(verdict_clips, tmp_path_factory) -> Path:
     for clip in verdict_clips.values():
         write_frames(clip, root / clip.name)
     return root
+
+
+@pytest.fixture
+def forkserver_workers(monkeypatch):
+    """The local engine's worker processes (:func:`genxd.curation.local_engine.run_local`) started by a fork server
+    that imported genxd's curation code (so torch, OpenCV, pycolmap) once, instead of by spawn: each spawned worker
+    imported them again, about 2 s of CPU (torch) a start, nearly all the time of tests that start several (44 s of
+    2 loaded cores for test_curation_local_window.py's two). A worker is still a process of its own, which really
+    dies (``os._exit``), is sent its task pickled and runs the engine's initializer; the fork server is a fresh,
+    single-threaded interpreter (no OpenMP or OpenCV threads to copy, the reason genxd uses spawn, and nothing of
+    this process's state, such as the caller's wording, to inherit). Spawned workers, and their end with the parent
+    that the initializer sets up, are test_curation_stop.py's (a fork server's child has the server for parent: see
+    :func:`_init_forked_worker`)."""
+    import multiprocessing
+    from types import SimpleNamespace
+
+    from genxd.curation import local_engine
+
+    context = multiprocessing.get_context("forkserver")
+    # read when the fork server starts, once per test process (later calls find it running); a module the server
+    # cannot import (Python 3.11's server keeps its own sys.path: '' is the folder pytest runs in) is skipped
+    # silently and imported by each worker instead, which only costs time
+    context.set_forkserver_preload([__name__, "genxd.curation.dataset"])
+    monkeypatch.setattr(local_engine, "multiprocessing", SimpleNamespace(get_context=lambda method: context))
+    monkeypatch.setattr(local_engine, "_worker_init", _init_forked_worker)
+
+
+def _init_forked_worker(num_threads: int, parent_pid: int | None = None) -> None:
+    """The engine's worker initializer without its end with the parent: a fork server's child has the server for
+    parent, not the engine's process, and the initializer's check (parent is ``parent_pid``) would end it at once."""
+    from genxd.curation import local_engine
+
+    local_engine._worker_init(num_threads, None)

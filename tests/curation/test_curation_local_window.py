@@ -7,7 +7,6 @@ never ran. Then the videos in flight with a crashing one were charged too: now e
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -66,30 +65,6 @@ CRASH_ALWAYS = "v0001"  # kills its worker every time (a video that segfaults a 
 CRASH_ONCE = "v0100"  # kills its worker the first time only (the OOM killer, under a passing memory peak)
 
 
-@pytest.fixture
-def preloaded_workers(monkeypatch):
-    """The local engine's worker processes started by a fork server that imported this module (so genxd, torch,
-    OpenCV) once, instead of by spawn: each spawned worker imported them again, about 2 s of CPU (torch), and these
-    runs start 7 to 11 workers, so the process starts were nearly all of their time (44 s of 2 loaded cores). A
-    forked worker is still a process of its own that really dies (``os._exit``) and runs the engine's initializer;
-    the fork server is single-threaded (no OpenMP or OpenCV threads to copy, the reason genxd uses spawn). What these
-    tests check, what the engine does when its workers die, does not depend on how they were started; spawned
-    workers, and their end with the parent that the initializer sets up, are test_curation_stop.py's and
-    test_frame_memory.py's (a forked worker's parent is the fork server: see :func:`_init_forked_worker`)."""
-    from types import SimpleNamespace
-
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload([__name__])  # read when the fork server starts: once per test process
-    monkeypatch.setattr(local_engine, "multiprocessing", SimpleNamespace(get_context=lambda method: context))
-    monkeypatch.setattr(local_engine, "_worker_init", _init_forked_worker)
-
-
-def _init_forked_worker(num_threads: int, parent_pid: int | None = None) -> None:
-    """The engine's worker initializer without its end with the parent: a fork server's child has the server for
-    parent, not the engine's process, and the initializer's check (parent is ``parent_pid``) would end it at once."""
-    local_engine._worker_init(num_threads, None)
-
-
 def _crashing(source, out_dir, config, on_stage=None, caller_name="python"):
     """Kills its worker process on v0001, and the first time it is given v0100."""
     mark = Path(out_dir) / f"crashed-{source.video_id}"
@@ -100,13 +75,13 @@ def _crashing(source, out_dir, config, on_stage=None, caller_name="python"):
 
 
 @pytest.mark.slow
-def test_only_a_video_that_kills_its_worker_alone_fails(tmp_path, preloaded_workers):
+def test_only_a_video_that_kills_its_worker_alone_fails(tmp_path, forkserver_workers):
     """A worker's death is charged to no video in flight with it (which of them killed it is not known): each is
     curated again alone, and only one whose worker dies then is recorded as failed. Each was charged one attempt
     and a video charged twice recorded as failed, so the videos in flight with v0001 when it crashed again were
     recorded "failed: the worker process died twice" though they never crashed, and so were some in flight with a
     video that crashed once (about 1 run in 7). Real worker processes (started by a fork server, see
-    ``preloaded_workers``)."""
+    ``forkserver_workers``)."""
     records: list[dict] = []
     todo = _sources(200)
     local_engine.run_local(todo, tmp_path, CurationConfig(num_threads=1), 2, _crashing, records.append,
@@ -124,11 +99,11 @@ def _always_crashing(source, out_dir, config, on_stage=None, caller_name="python
 
 
 @pytest.mark.slow
-def test_workers_dying_on_every_video_stop_the_run_in_one_error(tmp_path, preloaded_workers):
+def test_workers_dying_on_every_video_stop_the_run_in_one_error(tmp_path, forkserver_workers):
     """Each video was retried alone in a new process and recorded as failed, one process start per video (160
     videos: 76 s; a 20,000-video run about 3 h) for a fault of the machine, not of the videos; the run now stops once
     a window of videos has each killed its worker alone with none ended, the rest left for the next run.
-    Real worker processes (started by a fork server, see ``preloaded_workers``), with the real window of 16 videos:
+    Real worker processes (started by a fork server, see ``forkserver_workers``), with the real window of 16 videos:
     each video killing its worker alone costs a process start, 18 in all (with spawned workers, about 1.5 s of CPU
     each, this test made the window 4 videos)."""
     window = tasks_in_flight(2)

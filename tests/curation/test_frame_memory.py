@@ -108,9 +108,11 @@ def test_curation_fails_a_video_over_the_frame_memory_limit_at_the_read_stage(tm
     assert bad.exit_code == 2 and "--max-frame-memory" in bad.output, bad.output
 
 
-def test_worker_processes_word_the_reason_for_their_caller(tmp_path):
+def test_worker_processes_word_the_reason_for_their_caller(tmp_path, forkserver_workers):
     """Through worker processes (``workers=2``, ``--workers 2``) the reason is worded for the caller: ``max_frames=``
-    from Python, ``--max-frames`` from the command line (the parent's caller goes with each task explicitly)."""
+    from Python, ``--max-frames`` from the command line (the parent's caller goes with each task explicitly). The
+    workers come from a fork server (``forkserver_workers``), a fresh interpreter that inherits nothing of this
+    process's wording either: two spawned pools cost 4 interpreters importing torch (17 s of 2 loaded cores)."""
     pytest.importorskip("pycolmap")
     from typer.testing import CliRunner
 
