@@ -137,8 +137,8 @@ def verdict_inputs(verdict_clips, tmp_path_factory) -> Path:
     return root
 
 
-@pytest.fixture
-def forkserver_workers(monkeypatch):
+@pytest.fixture(scope="module")
+def forkserver_workers():
     """The local engine's worker processes (:func:`genxd.curation.local_engine.run_local`) started by a fork server
     that imported genxd's curation code (so torch, OpenCV, pycolmap) once, instead of by spawn: each spawned worker
     imported them again, about 2 s of CPU (torch) a start, nearly all the time of tests that start several (44 s of
@@ -147,19 +147,32 @@ def forkserver_workers(monkeypatch):
     single-threaded interpreter (no OpenMP or OpenCV threads to copy, the reason genxd uses spawn, and nothing of
     this process's state, such as the caller's wording, to inherit). Spawned workers, and their end with the parent
     that the initializer sets up, are test_curation_stop.py's (a fork server's child has the server for parent: see
-    :func:`_init_forked_worker`)."""
+    :func:`_init_forked_worker`).
+
+    One server per test module, stopped after it (with the preload list put back), so that no later test of this
+    process finds a fork server that imported genxd (Python 3.14 starts data-loader workers by forkserver)."""
     import multiprocessing
+    from multiprocessing import forkserver
     from types import SimpleNamespace
 
     from genxd.curation import local_engine
 
+    server = forkserver._forkserver
+    started_here = server._forkserver_pid is None  # one already running (another test's) is left as it is
+    saved = list(server._preload_modules)
     context = multiprocessing.get_context("forkserver")
-    # read when the fork server starts, once per test process (later calls find it running); a module the server
-    # cannot import (Python 3.11's server keeps its own sys.path: '' is the folder pytest runs in) is skipped
-    # silently and imported by each worker instead, which only costs time
+    # read when the fork server starts; a module the server cannot import (Python 3.11's server keeps its own
+    # sys.path: '' is the folder pytest runs in) is skipped silently and imported by each worker, which only costs time
     context.set_forkserver_preload([__name__, "genxd.curation.dataset"])
-    monkeypatch.setattr(local_engine, "multiprocessing", SimpleNamespace(get_context=lambda method: context))
-    monkeypatch.setattr(local_engine, "_worker_init", _init_forked_worker)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(local_engine, "multiprocessing", SimpleNamespace(get_context=lambda method: context))
+        mp.setattr(local_engine, "_worker_init", _init_forked_worker)
+        try:
+            yield
+        finally:
+            if started_here and server._forkserver_pid is not None:
+                server._stop()
+            context.set_forkserver_preload(saved)
 
 
 def _init_forked_worker(num_threads: int, parent_pid: int | None = None) -> None:
