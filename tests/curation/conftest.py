@@ -152,10 +152,14 @@ def forkserver_workers():
     One server per test module, stopped after it (with the preload list put back), so that no later test of this
     process finds a fork server that imported genxd (Python 3.14 starts data-loader workers by forkserver)."""
     import multiprocessing
-    from multiprocessing import forkserver
     from types import SimpleNamespace
 
     from genxd.curation import local_engine
+
+    if "forkserver" not in multiprocessing.get_all_start_methods():  # Windows: the engine's own spawned workers
+        yield
+        return
+    from multiprocessing import forkserver
 
     server = forkserver._forkserver
     started_here = server._forkserver_pid is None  # one already running (another test's) is left as it is
