@@ -100,19 +100,54 @@ VERDICT_CLIPS = [
 ]
 
 
+def _save_clip(clip: Clip, folder: Path) -> None:
+    """``clip`` as ``folder/clip.npz`` (its arrays) and ``folder/clip.json`` (the rest): :func:`_load_clip`."""
+    import json
+
+    folder.mkdir(parents=True)
+    np.savez(folder / "clip.npz", frames=clip.frames, c2w=clip.c2w, K=clip.K)
+    (folder / "clip.json").write_text(json.dumps({
+        "name": clip.name, "motion_strength": float(clip.motion_strength),
+        "image_motion_strength": float(clip.image_motion_strength), "dynamic": bool(clip.dynamic)}))
+
+
+def _load_clip(folder: Path) -> Clip:
+    """The clip :func:`_save_clip` wrote: the same arrays, byte for byte, and the same numbers (JSON keeps a
+    float's every bit)."""
+    import json
+
+    with np.load(folder / "clip.npz") as arrays:
+        frames, c2w, K = arrays["frames"], arrays["c2w"], arrays["K"]
+    return Clip(frames=frames, c2w=c2w, K=K, **json.loads((folder / "clip.json").read_text()))
+
+
 class LazyClips(Mapping):
     """The verdict clips by name, each rendered the first time it is asked for (then kept): a file that uses 3 of
     the 10 renders 3 (each about 1 s of CPU; test_curation_ray.py, _reporting.py and _models.py use 1 to 3). A
-    clip's render depends on its own seed only, not on which clips were rendered before it."""
+    clip's render depends on its own seed only, not on which clips were rendered before it.
 
-    def __init__(self, specs) -> None:
+    ``tmp_path_factory``: each clip is rendered once per test session, whichever pytest-xdist worker asks first
+    (:func:`tests.helpers.shared_across_workers`), and read back by the others: the files using these clips are
+    spread over the workers, which each rendered the clips they used (static_b by five files)."""
+
+    def __init__(self, specs, tmp_path_factory: pytest.TempPathFactory | None = None) -> None:
         self._specs = {name: (seed, cam, motion) for name, seed, cam, motion in specs}
         self._clips: dict[str, Clip] = {}
+        self._tmp_path_factory = tmp_path_factory
 
     def __getitem__(self, name: str) -> Clip:
         if name not in self._clips:
             seed, cam, motion = self._specs[name]  # KeyError for an unknown name, as a dict
-            self._clips[name] = render_clip(name, seed, cam, motion)
+            if self._tmp_path_factory is None:
+                self._clips[name] = render_clip(name, seed, cam, motion)
+            else:
+                from ..helpers import shared_across_workers
+
+                def build(folder: Path) -> None:
+                    _save_clip(render_clip(name, seed, cam, motion), folder)
+
+                self._clips[name] = _load_clip(shared_across_workers(self._tmp_path_factory, f"verdict-clip-{name}",
+                                                                     build))
         return self._clips[name]
 
     def __iter__(self):
@@ -123,9 +158,9 @@ class LazyClips(Mapping):
 
 
 @pytest.fixture(scope="session")
-def verdict_clips() -> Mapping[str, Clip]:
+def verdict_clips(tmp_path_factory) -> Mapping[str, Clip]:
     pytest.importorskip("genxd.data.synthetic")
-    return LazyClips(VERDICT_CLIPS)
+    return LazyClips(VERDICT_CLIPS, tmp_path_factory)
 
 
 @pytest.fixture(scope="session")
