@@ -481,6 +481,13 @@ def test_an_output_another_run_wrote_meanwhile_is_kept_unless_overwrite(tmp_path
     assert sorted(p.name for p in out.iterdir()) == ["img"]  # no temporaries left
 
 
+#: the model code imported as ``genxd generate`` imports it (genxd.cli.generate): scipy.stats and bitsandbytes
+#: deferred to their first use, the imports' objects frozen; a plain ``import genxd.api`` first cost a child about
+#: 3 s of CPU more than the command it stands for
+AS_GENXD_GENERATE_IMPORTS = ("from genxd.cli.common import DEFERRED_IMPORTS, import_libraries; "
+                             "import_libraries('genxd.api', 'genxd.pipelines.distributed', defer=DEFERRED_IMPORTS); ")
+
+
 @pytest.mark.parametrize("closed", [1, 2])
 def test_a_closed_stdout_or_stderr_is_no_failure(tmp_path, closed):
     """`genxd generate IMG >&-` wrote its output, then ended in a traceback ('NoneType' object has no attribute
@@ -489,7 +496,8 @@ def test_a_closed_stdout_or_stderr_is_no_failure(tmp_path, closed):
     img = _png(tmp_path / "img.png")
     out = tmp_path / "out"
     script = (
-        "import sys; import genxd.api as api; from tests.cli.fake_model import fake_loaded; lm = fake_loaded(); "
+        "import sys; " + AS_GENXD_GENERATE_IMPORTS +
+        "import genxd.api as api; from tests.cli.fake_model import fake_loaded; lm = fake_loaded(); "
         "api.load_model = lambda *a, **k: lm; api.model_info = lambda model: lm.info; from genxd.cli import main; "
         f"sys.argv = ['genxd', 'generate', {str(img)!r}, '-o', {str(out)!r}]; main()")
     root = Path(__file__).resolve().parents[2]
@@ -540,7 +548,8 @@ def test_sigterm_while_writing_leaves_no_temporaries(tmp_path):
     img = _png(tmp_path / "img.png")
     out, marker = tmp_path / "out", tmp_path / "writing"
     script = (
-        "import pathlib, sys, time; import genxd.api as api, genxd.scene_outputs as so; "
+        "import pathlib, sys, time; " + AS_GENXD_GENERATE_IMPORTS +
+        "import genxd.api as api, genxd.scene_outputs as so; "
         "from tests.cli.fake_model import fake_loaded; lm = fake_loaded(); "
         "api.load_model = lambda *a, **k: lm; api.model_info = lambda model: lm.info; "
         f"so.save_png = lambda *a, **k: (pathlib.Path({str(marker)!r}).write_text('x'), time.sleep(60)); "
