@@ -16,7 +16,13 @@ from genxd.cameras.trajectories import scale_translations
 from genxd.cli import app
 from genxd.data.reconfusion import write_reconfusion_scene
 
+from .models_once import _loaded_by_arguments, models_loaded_once  # noqa: F401  (fixtures)
+
 runner = CliRunner()
+# these tests are about the long paths a command plans and runs: each model (the bundled one, reference_small) is
+# loaded once for the module, by the first command asking for it (tests/cli/test_generate_cameras.py and
+# test_generate_cli.py run the commands' loading)
+pytestmark = pytest.mark.usefixtures("models_loaded_once")
 
 
 def _run(args):  # the bundled model's runs below use --guidance 1 (one UNet pass a step, not two): what they check
