@@ -16,7 +16,12 @@ from genxd.cli import app
 from genxd.data.reconfusion import write_reconfusion_scene
 from genxd.utils.video import read_mp4
 
+from .models_once import _loaded_by_arguments, models_loaded_once  # noqa: F401  (fixtures)
+
 runner = CliRunner()
+#: for the tests of what a command writes from a model (not of its loading, its options or its scheduler):
+#: reference_small loaded once for the module, by the first command asking for it (tests/cli/models_once.py)
+model_loaded_once = pytest.mark.usefixtures("models_loaded_once")
 FAST = ["--frames", "6", "--resolution", "64", "--steps", "1", "--quiet"]
 
 
@@ -36,6 +41,7 @@ def images(tmp_path_factory):
     return d
 
 
+@model_loaded_once
 def test_generate_folder_writes_every_promised_file(images, tmp_path, reference_small):
     out = tmp_path / "out"
     res = _run(["generate", images, "--model", reference_small, "--out", out, "--camera", "orbit", *FAST])
@@ -66,6 +72,7 @@ def test_generate_folder_writes_every_promised_file(images, tmp_path, reference_
     assert not list(out.glob(".*part*")), "temporary files left behind"
 
 
+@model_loaded_once
 def test_generate_python_api_and_camera_file(images, tmp_path, reference_small):
     import genxd
 
@@ -118,6 +125,7 @@ def test_bad_input_one_line_error_exit_2_no_output(images, tmp_path, reference_s
     assert not out.exists() or not any(out.iterdir())
 
 
+@model_loaded_once
 def test_existing_output_is_kept_unless_overwrite(images, tmp_path, reference_small):
     out = tmp_path / "out"
     (out / "wide").mkdir(parents=True)
@@ -195,6 +203,7 @@ def reconfusion_root(tmp_path_factory):
     return root
 
 
+@model_loaded_once
 def test_fewshot_direct_and_grouped(reconfusion_root, tmp_path, reference_small):
     out = tmp_path / "direct"
     res = _run(["fewshot", reconfusion_root, "--model", reference_small, "--out", out, "--n-views", "9",
@@ -230,6 +239,7 @@ def test_fewshot_direct_and_grouped(reconfusion_root, tmp_path, reference_small)
     assert src.count(-1) == 3 and len(src) == 6  # 3 fitted poses between the 3 context views
 
 
+@model_loaded_once
 def test_fewshot_grouped_needs_pose_dir(reconfusion_root, tmp_path, reference_small):
     res = runner.invoke(app, ["fewshot", str(reconfusion_root), "--model", str(reference_small), "--out",
                               str(tmp_path / "x"), "--strategy", "grouped", *FAST])
@@ -253,6 +263,7 @@ def test_offload_without_cuda_is_a_usage_error(images, tmp_path, reference_small
     assert res.exit_code == 2 and "needs a CUDA GPU" in res.output
 
 
+@model_loaded_once
 def test_fewshot_grouped_names_the_pose_folder_inside_trajectory_fits_out(reconfusion_root, tmp_path, reference_small):
     """Found by the few-shot audit: `genxd trajectory fit DATA --out poses` writes poses/<data name>/<key>/, and
     `--pose-dir poses` (the folder just given to fit) said 'fitted poses not found (run genxd trajectory fit

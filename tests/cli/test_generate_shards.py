@@ -15,7 +15,12 @@ from genxd.cameras import orbit
 from genxd.cli import app
 from genxd.data.reconfusion import write_reconfusion_scene
 
+from .models_once import _loaded_by_arguments, models_loaded_once  # noqa: F401  (fixtures)
+
 runner = CliRunner()
+# these tests are about how the tasks share the inputs: reference_small is loaded once for the module, by the first
+# command (tests/cli/models_once.py)
+pytestmark = pytest.mark.usefixtures("models_loaded_once")
 FAST = ["--frames", "2", "--resolution", "64", "--steps", "1"]
 
 
