@@ -40,7 +40,9 @@ def test_parity_tests_pass_under_a_second_kernel_family():
     env_change = _other_kernels(here)
     if env_change is None:
         pytest.skip(f"CPU capability {here}: no second kernel family")
-    env = {**os.environ, **env_change, RERUN_FLAG: "1"}
+    # no pytest plugins (hypothesis, pytest-benchmark, xdist, pytest-timeout: none used by the parity tests): their
+    # imports were about 2.5 s of the child's CPU (hypothesis alone 2.3 s)
+    env = {**os.environ, **env_change, RERUN_FLAG: "1", "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
     # the files holding parity tests, wherever they are (tests/training has one: the child ran tests/models and
     # tests/pipelines only, and collected their 500 other tests to deselect them)
     files = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "tests").rglob("test_*.py")
