@@ -11,6 +11,17 @@ import pytest
 from .helpers import another_task_writes_meanwhile
 
 
+@pytest.fixture(scope="module")
+def bundled():
+    """The bundled model, loaded once for this file's tests that sample with it (they loaded it four times, about 1 s
+    each; a loaded model serves job after job, as a notebook's does)."""
+    import genxd.api as api
+
+    if api.default_model_path() is None:
+        pytest.skip("no bundled model")
+    return api.load_model(None, "cpu")
+
+
 def test_no_model_is_loaded_when_every_input_fails(tmp_path, monkeypatch):
     """Every input failing to decode (or, on a long path, every scene's kept windows refused) loaded the model
     anyway, tens of seconds for the released one, to sample nothing (noted by the long-path audit)."""
@@ -25,7 +36,7 @@ def test_no_model_is_loaded_when_every_input_fails(tmp_path, monkeypatch):
     assert loads == []
 
 
-def test_a_loaded_model_keeps_the_callers_sampler_and_bars_after_a_job(tmp_path):
+def test_a_loaded_model_keeps_the_callers_sampler_and_bars_after_a_job(tmp_path, bundled):
     """generate(..., loaded=lm, progress=False) left lm.pipe's progress bars off and its sampler the job's, for
     the caller's next direct use of lm.pipe (noted by the API audit)."""
     import numpy as np
@@ -33,11 +44,9 @@ def test_a_loaded_model_keeps_the_callers_sampler_and_bars_after_a_job(tmp_path)
 
     import genxd.api as api
 
-    if api.default_model_path() is None:
-        pytest.skip("no bundled model")
     image = tmp_path / "scene.png"
     PIL.Image.fromarray(np.full((64, 64, 3), 128, np.uint8)).save(image)
-    lm = api.load_model(None, "cpu")
+    lm = bundled
     lm.pipe.set_progress_bar_config(desc="mine")
     scheduler = lm.pipe.scheduler
     results = api.generate_scenes(image, tmp_path / "out", loaded=lm, progress=False, num_inference_steps=1,
@@ -70,7 +79,7 @@ def test_skip_existing_keeps_what_another_run_writes_meanwhile(tmp_path, monkeyp
     assert (out / "a" / "meta.json").read_text() == "{}" and (out / "b" / "meta.json").read_text() == "{}"
 
 
-def test_a_motion_strength_in_3d_mode_is_recorded_as_the_value_used(tmp_path):
+def test_a_motion_strength_in_3d_mode_is_recorded_as_the_value_used(tmp_path, bundled):
     """3d mode does not use the motion strength (a warning says so), yet genxd generate's meta.json recorded the
     value given (3.0 for a static scene), where the demo's records 0, the value used: later readers took the
     scene for one made with motion. Now 0, as the demo; the frames are those of motion strength 0."""
@@ -82,11 +91,9 @@ def test_a_motion_strength_in_3d_mode_is_recorded_as_the_value_used(tmp_path):
 
     import genxd.api as api
 
-    if api.default_model_path() is None:
-        pytest.skip("no bundled model")
     image = tmp_path / "scene.png"
     PIL.Image.fromarray(np.arange(64 * 64 * 3, dtype=np.uint8).reshape(64, 64, 3)).save(image)
-    lm = api.load_model(None, "cpu")
+    lm = bundled
     frames = {}
     for strength in (3.0, 0.0):
         out = tmp_path / f"out{strength:g}"
@@ -159,7 +166,7 @@ def test_ctrl_c_while_reading_inputs_closes_the_bars(tmp_path, monkeypatch, caps
 
 
 @pytest.mark.parametrize("num_frames", [None, 20])
-def test_ctrl_c_while_sampling_closes_the_bars(tmp_path, monkeypatch, num_frames):
+def test_ctrl_c_while_sampling_closes_the_bars(tmp_path, monkeypatch, num_frames, bundled):
     """A Ctrl-C while a scene was sampled left the scenes' bar and a long path's windows bar open (genxd:
     interrupted was written over them). Every bar is closed as the interrupt passes (num_frames 20: a long path)."""
     import PIL.Image
@@ -167,8 +174,6 @@ def test_ctrl_c_while_sampling_closes_the_bars(tmp_path, monkeypatch, num_frames
     import genxd.api as api
     import genxd.pipelines.long_paths as long_paths
 
-    if api.default_model_path() is None:
-        pytest.skip("no bundled model")
     for n in range(2):
         PIL.Image.new("RGB", (40, 30), (60 * n, 90, 200)).save(tmp_path / f"{n}.png")
     bars = []
@@ -183,7 +188,7 @@ def test_ctrl_c_while_sampling_closes_the_bars(tmp_path, monkeypatch, num_frames
             bars.append(kwargs["progress"])
         raise KeyboardInterrupt
 
-    lm = api.load_model(None, "cpu")
+    lm = bundled
     monkeypatch.setattr(api, "progress_bar", kept_bar)
     monkeypatch.setattr(type(lm.pipe), "__call__", ctrl_c)
     monkeypatch.setattr(long_paths, "generate_long", ctrl_c)

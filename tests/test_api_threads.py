@@ -10,12 +10,19 @@ from pathlib import Path
 
 import numpy as np
 import PIL.Image
+import pytest
 
 import genxd
+from genxd.checkpoints import LoadedModel
 
 
-def test_two_threads_sharing_a_loaded_model_both_succeed_with_the_frames_of_one_call(tmp_path):
-    loaded = genxd.load_model(None, device="cpu")
+@pytest.fixture(scope="module")
+def loaded() -> LoadedModel:
+    """The bundled model, loaded once for both tests (each loaded it, about 1 s): shared, as these calls share it."""
+    return genxd.load_model(None, device="cpu")
+
+
+def test_two_threads_sharing_a_loaded_model_both_succeed_with_the_frames_of_one_call(tmp_path, loaded):
     image = Path(__file__).resolve().parents[1] / "examples" / "scene_a.png"
     errors: list[BaseException] = []
 
@@ -39,12 +46,11 @@ def test_two_threads_sharing_a_loaded_model_both_succeed_with_the_frames_of_one_
         assert all(np.array_equal(a, b) for a, b in zip(frames[name], frames["alone"])), name
 
 
-def test_a_call_reads_its_inputs_while_another_call_holds_the_model(tmp_path, monkeypatch):
+def test_a_call_reads_its_inputs_while_another_call_holds_the_model(tmp_path, monkeypatch, loaded):
     """Decoding the inputs needs no model: a call waiting for the model's lock has its images read (and a bad one
     reported) by the time the model is free, instead of starting to read them then."""
     import genxd.api
 
-    loaded = genxd.load_model(None, device="cpu")
     image = Path(__file__).resolve().parents[1] / "examples" / "scene_a.png"
     read = threading.Event()
     real_load_image = genxd.api.load_image_uint8_sized
