@@ -19,17 +19,24 @@ EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "scene_a.png"
 INDEX = "diffusion_pytorch_model.safetensors.index.json"
 
 
-@pytest.fixture
-def folder(tmp_path) -> Path:
-    """A copy of the bundled model whose UNet weights are in shards (diffusers' own save), with their index."""
+@pytest.fixture(scope="module")
+def sharded(tmp_path_factory) -> Path:
+    """A copy of the bundled model whose UNet weights are in shards (diffusers' own save), with their index: made
+    once for the file (a UNet load and save, about 1 s a test when each test made its own)."""
     from genxd.models import UNetMVTemporalConditionModel
 
-    folder = Path(shutil.copytree(BUNDLED_MODEL_DIR, tmp_path / "genxd-small"))
+    folder = Path(shutil.copytree(BUNDLED_MODEL_DIR, tmp_path_factory.mktemp("sharded") / "genxd-small"))
     unet = UNetMVTemporalConditionModel.from_pretrained(folder / "unet")
     (folder / "unet" / "diffusion_pytorch_model.safetensors").unlink()
     unet.save_pretrained(folder / "unet", max_shard_size="20MB")
     assert len(set(_weight_map(folder).values())) >= 2
     return folder
+
+
+@pytest.fixture
+def folder(sharded, tmp_path) -> Path:
+    """This test's own copy of :func:`sharded` (the tests rewrite its index and shards)."""
+    return Path(shutil.copytree(sharded, tmp_path / "genxd-small"))
 
 
 def _weight_map(folder: Path) -> dict[str, str]:
