@@ -22,6 +22,13 @@ def folder(tmp_path) -> Path:
     return Path(shutil.copytree(BUNDLED_MODEL_DIR, tmp_path / "genxd-small"))
 
 
+@pytest.fixture(scope="module")
+def bundled_fp32():
+    """The bundled model as it is, loaded once: the weights the other layouts must load to (read, never changed;
+    five tests loaded it each, about 1 s a load)."""
+    return load_model(BUNDLED_MODEL_DIR, device="cpu", dtype="fp32")
+
+
 def _set(path: Path, **changes) -> None:
     config = json.loads(path.read_text())
     config.update(changes)
@@ -80,15 +87,15 @@ def test_training_refuses_unused_weights_too(folder):
         load_component(UNetMVTemporalConditionModel, folder / "unet", "a GenXD checkpoint's unet/")
 
 
-def test_sharded_and_plain_folders_load_the_same_weights(folder, tmp_path):
-    plain = load_model(BUNDLED_MODEL_DIR, device="cpu", dtype="fp32").pipe.unet.state_dict()
+def test_sharded_and_plain_folders_load_the_same_weights(folder, tmp_path, bundled_fp32):
+    plain = bundled_fp32.pipe.unet.state_dict()
     _shard(folder / "unet")
     sharded = load_model(folder, device="cpu", dtype="fp32").pipe.unet.state_dict()
     assert plain.keys() == sharded.keys()
     assert all(torch.equal(plain[k], sharded[k]) for k in plain)
 
 
-def test_only_fp16_variant_weights_name_the_variant_and_load_once_renamed(folder):
+def test_only_fp16_variant_weights_name_the_variant_and_load_once_renamed(folder, bundled_fp32):
     """A folder saved with save_pretrained(variant="fp16") (or downloaded with --include '*.fp16.*') was told
     'diffusion_pytorch_model.safetensors: no such file', naming none of the weights it holds."""
     from genxd.models import UNetMVTemporalConditionModel
@@ -101,13 +108,14 @@ def test_only_fp16_variant_weights_name_the_variant_and_load_once_renamed(folder
         load_model(folder, device="cpu", dtype="fp32")
     (unet / "diffusion_pytorch_model.fp16.safetensors").rename(unet / "diffusion_pytorch_model.safetensors")
     half = load_model(folder, device="cpu", dtype="fp32").pipe.unet.state_dict()
-    plain = load_model(BUNDLED_MODEL_DIR, device="cpu", dtype="fp32").pipe.unet.state_dict()
+    plain = bundled_fp32.pipe.unet.state_dict()
     assert all(torch.equal(half[k], plain[k].half().float()) for k in plain)  # the same weights, in float16
 
 
 @pytest.mark.parametrize("index_name", ["diffusion_pytorch_model.safetensors.index.fp16.json",
                                         "diffusion_pytorch_model.safetensors.fp16.index.json"], ids=["index", "legacy"])
-def test_only_sharded_fp16_variant_weights_say_to_rename_the_index_and_load_once_renamed(folder, index_name):
+def test_only_sharded_fp16_variant_weights_say_to_rename_the_index_and_load_once_renamed(folder, index_name,
+                                                                                       bundled_fp32):
     """A unet/ holding only the shards of an fp16 variant (diffusion_pytorch_model.fp16-00001-of-00002.safetensors
     ...) and their index was told to rename ONE shard to diffusion_pytorch_model.safetensors: half the weights. The
     index under its deprecated name (diffusers still loads it) was not named: nothing was said."""
@@ -127,7 +135,7 @@ def test_only_sharded_fp16_variant_weights_say_to_rename_the_index_and_load_once
     assert not re.search(r"-\d{5}-of-\d{5}", str(info.value))  # no shard is offered as the whole file
     index.rename(unet / "diffusion_pytorch_model.safetensors.index.json")  # the advice, followed
     half = load_model(folder, device="cpu", dtype="fp32").pipe.unet.state_dict()
-    plain = load_model(BUNDLED_MODEL_DIR, device="cpu", dtype="fp32").pipe.unet.state_dict()
+    plain = bundled_fp32.pipe.unet.state_dict()
     assert half.keys() == plain.keys()
     assert all(torch.equal(half[k], plain[k].half().float()) for k in plain)
 
@@ -169,7 +177,7 @@ def _pickled(folder: Path) -> Path:
     return folder
 
 
-def test_a_pickle_only_folder_loads_only_with_allow_pickle(folder):
+def test_a_pickle_only_folder_loads_only_with_allow_pickle(folder, bundled_fp32):
     """load_model refused a .bin-only folder saying genxd reads safetensors only, with no way to ask for it."""
     _pickled(folder)
     with pytest.raises(FileNotFoundError, match=r"unet/diffusion_pytorch_model\.safetensors: no such file, only "
@@ -177,7 +185,7 @@ def test_a_pickle_only_folder_loads_only_with_allow_pickle(folder):
                                                 r"allow_pickle=True to load them \(unpickling can run code"):
         load_model(folder, device="cpu", dtype="fp32")
     pickled = load_model(folder, device="cpu", dtype="fp32", allow_pickle=True)
-    plain = load_model(BUNDLED_MODEL_DIR, device="cpu", dtype="fp32")
+    plain = bundled_fp32
     for component in ("unet", "vae"):
         ours, theirs = getattr(pickled.pipe, component).state_dict(), getattr(plain.pipe, component).state_dict()
         assert ours.keys() == theirs.keys()
