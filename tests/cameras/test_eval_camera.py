@@ -16,7 +16,7 @@ from scipy.spatial.transform import Rotation
 from typer.testing import CliRunner
 
 from genxd.cameras import save_camera_json
-from genxd.cameras.evaluate import EVAL_JSON, EVAL_PNG, evaluate_camera_accuracy, find_scenes
+from genxd.cameras.evaluate import EVAL_JSON, EVAL_PNG, evaluate_camera_accuracy, failure_line, find_scenes
 from genxd.cli import app
 from genxd.validation import GenXDWarning
 from tests.helpers import blank_camera_scene
@@ -82,11 +82,20 @@ def test_failures_are_reported(tmp_path):
     res = runner.invoke(app, ["eval-camera", str(scene), "--overwrite"])
     assert res.exit_code == 1 and json.loads(res.stdout)["failed"] == 1
     assert f"wrote {scene / EVAL_JSON} and {scene / EVAL_PNG}" in res.stderr
-    assert f"genxd: warning: {scene}: " in res.stderr and "--max-frames" not in res.stderr
+    # the scene named once: SfM's reason starts with its frame folder (was "scene: scene/frames: ...")
+    warning = [line for line in res.stderr.splitlines() if line.startswith("genxd: warning: ")]
+    assert warning == [f"genxd: warning: {reason}"] and reason.startswith(f"{scene / 'frames'}: ")
+    assert "--max-frames" not in res.stderr
     with pytest.raises(ValueError, match="no scene folder"):
         find_scenes(tmp_path / "blank" / "frames")
     with pytest.raises(FileNotFoundError):
         evaluate_camera_accuracy(tmp_path / "nothing")
+
+
+def test_a_failure_reason_that_names_no_path_in_its_scene_is_led_by_the_scene():
+    assert failure_line("out/a", "fewer than 2 frames registered") == "out/a: fewer than 2 frames registered"
+    assert failure_line("out/a", "out/a/frames: no frames") == "out/a/frames: no frames"
+    assert failure_line("out/a", "out/ab/frames: x") == "out/a: out/ab/frames: x"  # another scene's path
 
 
 def test_genxd_eval_reports_camera_accuracy():

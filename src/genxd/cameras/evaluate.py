@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 __all__ = ["find_scenes", "evaluate_scene", "evaluate_camera_accuracy", "summarise", "draw_error_curves",
-           "output_paths", "EVAL_JSON", "EVAL_PNG"]
+           "failure_line", "output_paths", "EVAL_JSON", "EVAL_PNG"]
 
 EVAL_JSON = "camera_eval.json"
 EVAL_PNG = "camera_errors.png"
@@ -211,6 +211,13 @@ def evaluate_scene(
                 "seconds": round(time.perf_counter() - started, 3)}
     errors = compare_paths(cams.c2w, requested.c2w[idx])
     return {**result, "status": "ok", "errors": errors.to_dict(), "seconds": round(time.perf_counter() - started, 3)}
+
+
+def failure_line(scene: str, reason: str) -> str:
+    """A failed scene's warning line (without ``genxd: warning:``): ``scene: reason``, or the reason alone where it
+    already names a path in the scene (SfM's reasons start with the frame folder: the scene said twice)."""
+    named = reason.startswith(scene) and reason[len(scene):len(scene) + 1] in (":", "/", os.sep)
+    return reason if named else f"{scene}: {reason}"
 
 
 def _threads_used(num_threads: int) -> int:

@@ -46,7 +46,7 @@ def register(app: typer.Typer) -> None:
             where = Path(out if out is not None else generated)
             if not overwrite and (error := existing_files_error([where / name for name in OUTPUT_NAMES])):
                 raise error  # evaluate_camera_accuracy's check, made again there
-            from ..cameras.evaluate import evaluate_camera_accuracy, output_paths
+            from ..cameras.evaluate import evaluate_camera_accuracy, failure_line, output_paths
 
             report = evaluate_camera_accuracy(generated, cameras=cameras, out=out, known_focal=not estimate_focal,
                                               mask=not no_mask, seed=seed, num_threads=threads, progress=not quiet,
@@ -60,7 +60,7 @@ def register(app: typer.Typer) -> None:
                 typer.echo(json_text(summary, indent=2))
                 typer.echo(f"wrote {' and '.join(printed_path(p) for p in written)}", err=True)
                 for scene, reason in summary["failures"].items():
-                    typer.echo(f"genxd: warning: {scene}: {reason}", err=True)
+                    typer.echo(f"genxd: warning: {failure_line(scene, reason)}", err=True)
             if summary["evaluated"] == 0:
                 typer.echo(f"genxd: error: no scene could be reconstructed ({summary['failed']} failed)", err=True)
                 return 1
