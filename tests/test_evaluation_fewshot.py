@@ -1,5 +1,7 @@
 """genxd.evaluation_fewshot: generated poses never equal a test view; the protocol runs end to end (tiny)."""
 
+import re
+
 import pytest
 import torch
 
@@ -252,7 +254,7 @@ def test_a_fewshot_section_has_its_units_and_its_own_gain():
 def test_a_device_or_dtype_other_than_the_loaded_models_is_refused_before_the_work(tmp_path, monkeypatch):
     """``evaluate_fewshot(..., loaded=lm, dtype="bf16")`` with ``lm`` in float32 ran in float32 without a word (as
     ``genxd.generate`` did before it refused): refused as there, before any scene is written; the loaded model's own
-    device / precision are taken."""
+    device / precision are taken. So is a ``model`` beside ``loaded``."""
     from types import SimpleNamespace
 
     from genxd.checkpoints import LoadedModel
@@ -272,6 +274,10 @@ def test_a_device_or_dtype_other_than_the_loaded_models_is_refused_before_the_wo
     with pytest.raises(ValueError, match=r"^device cpu is not the device of loaded \(cuda:0\): a loaded model runs "
                                          r"where it was loaded"):
         evaluate_fewshot(loaded=loaded_on("cuda:0"), device="cpu", progress=False, data_root=tmp_path / "data")
+    # a model beside it was ignored without a word (loaded ran): refused, as genxd.generate refuses it
+    with pytest.raises(ValueError, match=r"^give model or loaded, not both \(loaded is the model already loaded from "
+                                         f"{re.escape(str(tmp_path))}\\)$"):
+        evaluate_fewshot(model="/nonexistent", loaded=loaded_on("cpu"), progress=False, data_root=tmp_path / "data")
     with pytest.raises(AssertionError, match="scenes were written"):  # its own settings: on to the work
         evaluate_fewshot(loaded=loaded_on("cpu"), device="cpu", dtype="fp32", progress=False,
                          data_root=tmp_path / "data")

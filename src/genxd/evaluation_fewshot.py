@@ -123,7 +123,7 @@ def evaluate_fewshot(model: str | Path | None = None, num_scenes: int = 10, iter
 
     ``allow_pickle``: ``model`` may be a folder holding only pickle weights; ``device`` / ``dtype``: as
     :func:`genxd.api.load_model` (default: CUDA when available, bf16 there, fp32 on CPU); beside ``loaded``, only
-    its own device / precision (another is refused: the loaded model runs as it was loaded).
+    its own device / precision (another is refused: the loaded model runs as it was loaded), and no ``model``.
 
     ``data_root``: where the synthetic scenes are written (default: a temporary folder), refused when it holds scenes
     other than held-out ones (an earlier run's, of any seed or number, are taken). ``out`` is rewritten after every
@@ -155,10 +155,10 @@ def evaluate_fewshot(model: str | Path | None = None, num_scenes: int = 10, iter
         from .output_folders import check_report_file
 
         check_report_file(out, overwrite)  # before minutes of work
-    if loaded is not None:  # a loaded model runs as it was loaded: another device / dtype is refused, not ignored
+    if loaded is not None:  # a loaded model runs as it was loaded: another device / dtype is refused, not ignored,
         from .job_setup import check_run_settings as check_loaded_settings
 
-        check_loaded_settings(None, loaded, "none", device, None, dtype)
+        check_loaded_settings(model, loaded, "none", device, None, dtype)  # and a model beside it (as generate)
     if data_root is not None:
         _check_scratch_folder(Path(data_root))
     lm = loaded or load_model(model, device, dtype,  # dtype None: bf16 on CUDA, fp32 on CPU (as evaluate)
