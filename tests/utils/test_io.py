@@ -352,6 +352,25 @@ def test_check_writable_dir(tmp_path, monkeypatch):
         check_writable_dir(tmp_path / "new")
 
 
+def test_a_probe_file_of_a_killed_process_is_removed_by_the_next_probe_and_by_clean_stale(tmp_path):
+    """check_writable_dir makes and removes a probe file; one that a process killed at that instant left
+    (".genxd-probe-XXXXXXXX", owner unknown) stayed forever: it is named as a temporary of its process now, removed by
+    the next probe in its folder and by clean_stale once that process is gone; a live process's is kept."""
+    dead = 4_194_305  # over Linux's largest process number (PID_MAX_LIMIT): no such process
+
+    def probe_of(pid: int) -> Path:
+        return tmp_path / temp_name("genxd-probe").replace(f"-{os.getpid()}-", f"-{pid}-")
+
+    stale, ours, parent = probe_of(dead), probe_of(os.getpid()), probe_of(os.getppid())
+    for probe in (stale, ours, parent):
+        probe.write_text("")
+    check_writable_dir(tmp_path / "new")  # probes tmp_path, the nearest folder that exists
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([ours.name, parent.name])
+    stale.write_text("")
+    assert clean_stale(tmp_path) == [stale]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([ours.name, parent.name])
+
+
 def test_atomic_dir_refuses_the_working_folder_and_folders_above_it(tmp_path, monkeypatch):
     """Renaming '.' fails ("Device or resource busy") after the work, and renaming a folder above the working
     folder leaves the process in a deleted folder: refused before anything is created."""

@@ -49,7 +49,6 @@ import shutil
 import socket
 import stat
 import sys
-import tempfile
 import types
 from pathlib import Path
 from typing import Iterator
@@ -453,6 +452,10 @@ def check_not_working_folder(path: str | os.PathLike, label: str = "output folde
                          f"({os.path.join(path, 'NAME')})")
 
 
+#: the name :func:`check_writable_dir`'s probe files are temporaries of (:func:`temp_name`)
+_PROBE = "genxd-probe"
+
+
 def check_writable_dir(path: str | os.PathLike, label: str = "output folder") -> Path:
     """Raise a one-line error unless ``path`` is, or can be created as, a folder this process may write in.
 
@@ -474,15 +477,33 @@ def check_writable_dir(path: str | os.PathLike, label: str = "output folder") ->
     if not os.access(probe, os.W_OK | os.X_OK):
         where = "" if probe == path else f" ({probe} is not)"
         raise PermissionError(f"{label} {path} is not writable{where}: read-only folder or no permission")
-    try:  # os.access says yes for root anywhere, also where no file can be made (/proc, /sys): one made and removed
-        fd, made = tempfile.mkstemp(prefix=".genxd-probe-", dir=probe)
+    # os.access says yes for root anywhere, also where no file can be made (/proc, /sys): one made and removed, named
+    # as a temporary of this process (clean_stale removes it once the process is gone: one killed at that instant
+    # left ".genxd-probe-XXXXXXXX" forever); the probes killed processes left in the folder are removed here too
+    made = probe / temp_name(_PROBE)
+    try:
+        os.close(os.open(made, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     except OSError as exc:
         where = "" if probe == path else f" ({probe} is not)"
         raise PermissionError(f"{label} {path} is not writable{where}: no new file can be made there "
                               f"({exc.strerror or exc})") from None
-    os.close(fd)
     os.unlink(made)
+    _remove_stale_probes(probe)
     return path
+
+
+def _remove_stale_probes(folder: Path) -> None:
+    """Remove the probe files of :func:`check_writable_dir` that processes of this machine, no longer running, left
+    in ``folder`` (a live process's probe is kept: the rule of :func:`clean_stale`)."""
+    try:
+        found = [e for e in os.scandir(folder) if e.name.startswith(f".{_PROBE}.{_host()}-")]
+    except OSError:
+        return
+    for entry in found:
+        with contextlib.suppress(OSError):  # removed by another process first
+            m = _PART_RE.match(entry.name)
+            if m is not None and not _writer_alive(int(m["pid"]), entry.stat(follow_symlinks=False).st_mtime):
+                os.unlink(entry.path)
 
 
 def check_output_file(path: str | os.PathLike, label: str = "output file") -> Path:
