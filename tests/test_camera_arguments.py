@@ -299,3 +299,22 @@ def test_a_camera_file_whose_frames_share_one_time_in_4d_mode_is_warned_about(tm
     assert not [w for w in _python_warnings(tmp_path, mode="4d", camera=_timed_path(tmp_path, [0.0, 0.2, 0.4, 0.6,
                                                                                                0.8, 1.0]))
                 if "same time" in w]
+
+
+def test_a_camera_file_whose_times_run_backwards_in_4d_mode_is_warned_about(tmp_path, no_model):
+    """Times 1 -> 0 evenly spaced passed as even: generate --mode 4d said nothing, and a 4D reconstruction reversed
+    the order of time (the model moves the objects forward frame to frame). Now one warning, the run goes on; times
+    read back rounded (1, 0.6667, 0.3333, 0) were uneven by the span's sign: even, as forward ones."""
+    from genxd.camera_arguments import uneven_time_steps
+
+    path = _timed_path(tmp_path, [1.0, 0.8, 0.6, 0.4, 0.2, 0.0])
+    lines = _cli_warnings(tmp_path, "--mode", "4d", "--camera", path)
+    assert [line for line in lines if "frame times" in line] == [
+        f"genxd: warning: the camera path of {path}: its frame times run backwards (1 at the first frame to 0 at the "
+        "last), but the model moves the objects forward from frame to frame; transforms.json records the path's times, "
+        "so genxd reconstruct --mode 4d reverses the order of time; give the frames times that increase along the path "
+        "for the objects to move forward in its time"]
+    assert not [w for w in _python_warnings(tmp_path, mode="3d", camera=path) if "backwards" in w]
+    assert uneven_time_steps(torch.tensor([1.0, 0.6667, 0.3333, 0.0])) is None
+    assert uneven_time_steps(torch.tensor([0.0, 0.3333, 0.6667, 1.0])) is None
+    assert uneven_time_steps(torch.tensor([1.0, 0.9, 0.3, 0.0])) == pytest.approx((-0.6, -0.1))

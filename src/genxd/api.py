@@ -28,8 +28,8 @@ from torch import Tensor
 
 from . import fewshot as _fewshot_rules  # noqa: F401 - loaded now, so genxd.fewshot can be the function below
 from . import validation as v
-from .camera_arguments import (camera_label, camera_path_of, camera_trajectory, file_scale_warning,  # noqa: F401
-                               preset_beside_a_path_warning, frame_cameras, single_time_warning,
+from .camera_arguments import (backward_times_warning, camera_label, camera_path_of, camera_trajectory,  # noqa: F401
+                               file_scale_warning, preset_beside_a_path_warning, frame_cameras, single_time_warning,
                                still_camera_warning, uneven_times_warning, unused_camera_settings, video_camera_path)
 from .cameras import CameraPath
 from .cameras.trajectories import PRESET_SCENE_DEPTH
@@ -227,6 +227,8 @@ def generate_scenes(
             v.warn(still)
         if (uneven := uneven_times_warning(times, s)) is not None:
             v.warn(uneven)
+        if (backward := backward_times_warning(times, s)) is not None:
+            v.warn(backward)
         if (frozen := single_time_warning(times, s)) is not None:
             v.warn(frozen)
         # a model whose config leaves scene_depth out: its scale is not known (scene_depth_note), nothing to compare

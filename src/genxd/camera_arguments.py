@@ -201,7 +201,8 @@ def uneven_time_steps(times: Tensor | None) -> tuple[float, float] | None:
         return None
     t = times.double()
     even = torch.linspace(float(t[0]), float(t[-1]), len(t), dtype=torch.float64)
-    if float((t - even).abs().max()) <= EVEN_TIMES_TOL * max(1e-12, float(t[-1] - t[0])):
+    # the span's size: times running backwards (1 -> 0) are evenly spaced too (backward_times_warning says so)
+    if float((t - even).abs().max()) <= EVEN_TIMES_TOL * max(1e-12, abs(float(t[-1] - t[0]))):
         return None
     steps = t.diff()
     return float(steps.min()), float(steps.max())
@@ -234,11 +235,29 @@ def single_time_warning(times: Tensor | None, s: "GenerateSettings") -> str | No
     makes a single instant of the moving frames. None otherwise."""
     if s.mode != "4d" or (still := single_time(times)) is None:
         return None
-    source = f"the camera path from {s.camera_from_video}" if s.camera_from_video is not None else \
-        f"the camera path of {camera_label(s.camera)}"
-    return (f"{source}: every frame has the same time ({still:g}), but in {s.mode} mode the model moves the objects "
-            f"from frame to frame; transforms.json keeps that one time, so genxd reconstruct --mode 4d makes a single "
-            f"instant of the moving frames; use {v.arg('mode')} 3d for a still scene along the path")
+    return (f"{_path_subject(s)}: every frame has the same time ({still:g}), but in {s.mode} mode the model moves the "
+            f"objects from frame to frame; transforms.json keeps that one time, so genxd reconstruct --mode 4d makes a "
+            f"single instant of the moving frames; use {v.arg('mode')} 3d for a still scene along the path")
+
+
+def backward_times_warning(times: Tensor | None, s: "GenerateSettings") -> str | None:
+    """The warning for a ``4d`` generation along a path whose frame times run backwards (the last frame's before the
+    first's, 1 -> 0; evenly spaced ones pass :func:`uneven_time_steps`): the model moves the objects forward from
+    frame to frame while ``transforms.json`` records the path's times, so a 4D reconstruction reverses the order of
+    time. Warned, not refused (a path may be meant to run back in time). None otherwise."""
+    if s.mode != "4d" or times is None or len(times) < 2 or not float(times[-1]) < float(times[0]):
+        return None
+    return (f"{_path_subject(s)}: its frame times run backwards ({float(times[0]):g} at the first frame to "
+            f"{float(times[-1]):g} at the last), but the model moves the objects forward from frame to frame; "
+            "transforms.json records the path's times, so genxd reconstruct --mode 4d reverses the order of time; give "
+            "the frames times that increase along the path for the objects to move forward in its time")
+
+
+def _path_subject(s: "GenerateSettings") -> str:
+    """What a warning on a camera path's times names: the path from a clip, or a camera file's."""
+    if s.camera_from_video is not None:
+        return f"the camera path from {s.camera_from_video}"
+    return f"the camera path of {camera_label(s.camera)}"
 
 
 def uneven_times_warning(times: Tensor | None, s: "GenerateSettings") -> str | None:
