@@ -225,7 +225,7 @@ def test_a_disk_quota_is_one_line_as_a_full_disk(one_step_run, tmp_path, monkeyp
 
 @pytest.mark.parametrize("code", [errno.ENOSPC, errno.EDQUOT])
 def test_out_of_space_tells_a_full_disk_and_a_quota(code):
-    from genxd.utils.io import out_of_space
+    from genxd.utils.disk_space import out_of_space
 
     assert out_of_space(OSError(code, os.strerror(code))) == code
     assert out_of_space(RuntimeError(f"IoError(Os {{ code: {code}, message: \"{os.strerror(code)}\" }})")) == code

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from genxd.utils import io
-from genxd.utils.io import (atomic_dir, atomic_file, check_output_file, check_writable_dir, clean_stale, disk_full,
-                            temp_name)
+from genxd.utils.disk_space import disk_full
+from genxd.utils.io import atomic_dir, atomic_file, check_output_file, check_writable_dir, clean_stale, temp_name
 
 
 @pytest.fixture

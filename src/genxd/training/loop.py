@@ -32,7 +32,8 @@ from safetensors import SafetensorError
 from ..checkpoint_folders import checkpoint_order
 from ..pipelines.distributed import one_process_launch_warning
 from ..pipelines.tf32 import TF32State
-from ..utils.io import append_line, atomic_file, error_while_writing, out_of_space
+from ..utils.disk_space import out_of_space
+from ..utils.io import append_line, atomic_file, error_while_writing
 from ..utils.json_files import read_json
 from ..utils.extras import install_extra
 from ..utils.json_text import json_text

@@ -10,7 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from .io import atomic_file, disk_full
+from .disk_space import disk_full
+from .io import atomic_file
 
 #: The default frame rate's ceiling (a long path of 10,000 frames at frames / 2 made a 5,000 fps video: beyond
 #: players, and beyond ``--fps``'s own limit of 1,000)

@@ -171,7 +171,8 @@ class SyntheticDataset(Dataset):
         cache only saves time (it stopped the training run with safetensors' traceback)."""
         from safetensors.torch import save_file
 
-        from ...utils.io import is_environment_error, out_of_space
+        from ...utils.disk_space import out_of_space
+        from ...utils.io import is_environment_error
 
         path = self._disk_path(index)
         if path is None or not self._cache_writes:
