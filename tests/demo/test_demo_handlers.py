@@ -140,6 +140,23 @@ def test_the_gallery_shows_a_tiff_upload_as_a_png(page, tmp_path):
     assert gallery == [(str(s.inputs[0]), "scene_a.png")] and not Path(shown).exists()
 
 
+def test_an_upload_named_up_to_the_file_name_limit_is_taken(page, tmp_path):
+    """A name of 253-255 bytes failed, "cannot read the upload (OSError)": its copy's ``00_`` prefix took it past
+    the 255-byte file-name limit (Gradio cuts names to 200 bytes; an API client calling the handler does not). The
+    copy's stem is cut, keeping the suffix, to leave room for the gallery's ``.png`` of a TIFF too."""
+    import PIL.Image
+
+    png, tif = tmp_path / ("a" * 251 + ".png"), tmp_path / ("é" * 125 + ".tif")  # 255 and 254 bytes
+    for path in (png, tif):
+        PIL.Image.new("RGB", (32, 32), "red").save(path)
+    s = Session.create(tmp_path / "sessions")
+    s, gallery, _, status = page.fn["upload"].fn(s, [str(png), str(tif)], **inputs_of(page.fn["upload"]))
+    assert status.endswith("Press Generate."), status
+    assert [p.name for p in s.inputs] == ["00_" + "a" * 244 + ".png", "01_" + "é" * 122 + ".tif"]
+    assert [caption for _, caption in gallery] == ["a" * 244 + ".png", "é" * 122 + ".tif"]
+    assert all(len(Path(shown).name.encode()) <= 255 for shown, _ in gallery)
+
+
 def test_an_animated_upload_says_only_its_first_frame_is_used(page, tmp_path):
     """genxd generate warns about it; the page said only "Press Generate" (the warning went to the server log,
     with the server's path)."""

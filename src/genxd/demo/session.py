@@ -26,12 +26,15 @@ from ..utils.image_formats import missing_decoder_message, prepare_decoder
 from ..utils.image_limits import WARNING_FILTERS_LOCK
 from ..utils.images import collect_images, decode_side, draft_at_least, frames_note, read_rgb
 
-__all__ = ["Jobs", "Limits", "Session", "validate_uploads"]
+__all__ = ["Jobs", "Limits", "Session", "stored_name", "validate_uploads"]
 
 log = logging.getLogger("genxd.demo")
 
 MIB = 2**20
 MAX_RESOLUTION = 1024  # the page's cap (genxd generate takes up to 4096): one job must not hold a device for hours
+# bytes of a stored upload's name: the file-name limit (255 on Linux, macOS, Windows) less the ".png" that the
+# gallery's copy of a TIFF or HEIC adds (genxd.demo.gallery.gallery_picture)
+MAX_STORED_NAME_BYTES = 255 - len(".png")
 
 
 @dataclass(frozen=True)
@@ -296,6 +299,16 @@ def _check_image(p: Path, limits: Limits) -> str | None:
     return None if note is None else f"{note}."
 
 
+def stored_name(index: int, name: str) -> str:
+    """The name of upload ``index``'s copy: ``NN_name``, its stem cut (at a character, in UTF-8 bytes) so that the
+    whole name fits :data:`MAX_STORED_NAME_BYTES` and keeps its suffix (what :func:`collect_images` checks)."""
+    prefix, suffix = f"{index:02d}_", Path(name).suffix
+    stem = name[:len(name) - len(suffix)]
+    while stem and len(os.fsencode(prefix + stem + suffix)) > MAX_STORED_NAME_BYTES:
+        stem = stem[:-1]
+    return prefix + stem + suffix
+
+
 def validate_uploads(paths: Sequence[str | Path], dest: Path, limits: Limits,
                      notes: list[str] | None = None) -> list[Path]:
     """Check uploaded images as ``genxd generate`` does (image suffix, decodable) plus the demo's limits,
@@ -317,7 +330,7 @@ def validate_uploads(paths: Sequence[str | Path], dest: Path, limits: Limits,
     dest.mkdir(parents=True, exist_ok=True)
     try:
         for i, p in enumerate(files):
-            target = dest / f"{i:02d}_{p.name}"
+            target = dest / stored_name(i, p.name)
             shutil.copyfile(p, target)
             out.append(target)
     except BaseException:
