@@ -63,6 +63,15 @@ def test_keyframes_pass_through_each_keyframe():
         cam.keyframe_path([[0] * 6], 8, 1.0)
 
 
+def test_a_keyframe_row_with_a_seventh_number_is_refused():
+    """A 7th number in a row (an API client's table) was silently dropped; a blank 7th cell (NaN, "") still is."""
+    with pytest.raises(ValueError, match=r"^keyframe 2: expected 6 numbers \(x, y, z, yaw, pitch, roll\), "
+                                         r"got \[0.5, 0, 0, -20, 0, 0, 3\]$"):
+        cam.keyframe_path([[0] * 6, [0.5, 0, 0, -20, 0, 0, 3]], 8, 1.0)
+    c2w, _ = cam.keyframe_path([[0] * 6 + [""], [0.5, 0, 0, -20, 0, 0, float("nan")]], 8, 1.0)
+    torch.testing.assert_close(c2w[-1, :3, 3], torch.tensor([0.5, 0.0, 0.0]))
+
+
 def test_camera_file_and_context_frames(tmp_path):
     from genxd.cameras.formats import save_camera_json
 

@@ -237,6 +237,8 @@ def keyframe_path(rows: Sequence[Sequence[Any]], num_frames: int, focal: float) 
             continue
         shown = [x if c else "" for c, x in zip(cells, row)]
         try:
+            if any(cells[6:]):  # a 7th number (an API client's table) is not dropped unseen; blank extra cells are
+                raise ValueError
             values = [float(x) for x in cells[:6]]
         except ValueError:
             raise ValueError(f"keyframe {r + 1}: expected 6 numbers ({', '.join(KEYFRAME_COLUMNS)}), got {shown}") from None
