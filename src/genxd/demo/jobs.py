@@ -14,6 +14,7 @@ import queue
 import re
 import threading
 import time
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterator, Literal, Sequence
@@ -394,9 +395,11 @@ def zip_folders(folders: Sequence[Path], archive: Path) -> Path:
 def download_name(mode: str, camera: str, seed: int, when: float | None = None, suffix: str = "") -> str:
     """The file name of a download: what it is, so that a browser does not save ``genxd_scene (1).zip``:
     ``genxd_<mode>_<camera path>_seed<seed>_<local time>[_suffix].zip``, of ASCII letters, digits, ``-`` and ``_``
-    only (``camera``: a preset's name or a camera file's / video's name, of which the stem is kept)."""
+    only (``camera``: a preset's name or a camera file's / video's name, of which the stem is kept; accented letters
+    folded, ``café`` as ``cafe``, others dropped)."""
     def safe(text: str, limit: int) -> str:
-        return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-")[:limit].strip("-")
+        folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+        return re.sub(r"[^A-Za-z0-9]+", "-", folded).strip("-")[:limit].strip("-")
 
     label = safe(Path(str(camera)).stem, 40) or "path"
     stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(time.time() if when is None else when))
