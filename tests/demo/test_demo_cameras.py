@@ -139,3 +139,15 @@ def test_video_path_follows_the_clip_and_is_recovered_once_per_upload(monkeypatc
     assert c2w8.shape == (8, 4, 4) and len(calls) == 1
     with pytest.raises(FileNotFoundError, match="video not found: gone.mp4"):
         cam.video_path(tmp_path / "gone.mp4", 8, 1.1)
+
+
+def test_a_file_the_video_control_cannot_use_is_refused_in_the_controls_words(tmp_path):
+    """The refusal said "not a video file, a folder of frames or a camera file": the video control takes one file,
+    a video; a folder of frames or a camera file is not what to give it."""
+    from genxd.curation.frames import VIDEO_EXTENSIONS
+
+    (tmp_path / "notes.txt").write_text("hi")
+    with pytest.raises(ValueError) as err:
+        cam.video_cameras(tmp_path / "notes.txt")
+    suffixes = ", ".join(sorted(VIDEO_EXTENSIONS))
+    assert str(err.value) == f"notes.txt: not a video file (video suffixes: {suffixes})"
