@@ -1,8 +1,11 @@
 """Shared by the handler tests (test_demo_handlers.py, test_demo_handler_jobs.py): the page built once for the
-package, its handlers' inputs by API name, a session with an uploaded image."""
+package, its handlers' inputs by API name, a session with an uploaded image; a PNG over PIL's pixel limit (also
+test_demo_api.py's). test_demo_outputs.py and test_demo_video_range.py build pages of their own (same name)."""
 
 from __future__ import annotations
 
+import struct
+import zlib
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -11,13 +14,21 @@ import pytest
 from genxd.demo import cameras as cam
 from genxd.demo.session import Limits, Session, validate_uploads
 
-from ..helpers import ROOT
+from ..helpers import ROOT, png_chunk
 
 SCENE = ROOT / "examples" / "scene_a.png"
 
 
 def no_progress(*args, **kwargs) -> None:
     pass
+
+
+def bomb_png(path: Path, side: int = 20_000) -> Path:
+    """A PNG whose header says ``side x side`` pixels (over PIL's decompression-bomb limit); a few hundred bytes."""
+    ihdr = struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", ihdr) + png_chunk(b"IDAT", zlib.compress(b""))
+                     + png_chunk(b"IEND", b""))
+    return path
 
 
 @pytest.fixture(scope="package")

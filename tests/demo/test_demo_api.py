@@ -18,7 +18,7 @@ import pytest
 from genxd.demo.jobs import Cancelled
 
 from ..helpers import ROOT, free_port
-from .test_demo_handlers import bomb_png
+from .conftest import bomb_png
 
 pytest.importorskip("gradio", reason="the demo extra is not installed (pip install -e '.[demo]')")
 

@@ -7,8 +7,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import struct
-import zlib
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -19,20 +17,12 @@ from genxd.cameras import trajectories
 from genxd.demo import cameras as cam
 from genxd.demo.session import Limits, Session, validate_uploads
 
-from ..helpers import ROOT, png_chunk
-from .conftest import SCENE, generate, inputs_of, session_with_image
+from ..helpers import ROOT
+from .conftest import SCENE, bomb_png, generate, inputs_of, session_with_image
 
 pytest.importorskip("gradio", reason="the demo extra is not installed (pip install -e '.[demo]')")
 
 API_NAMES = {"upload", "camera", "prepare", "generate", "cancel", "lift", "time"}
-
-
-def bomb_png(path: Path, side: int = 20_000) -> Path:
-    """A PNG whose header says ``side x side`` pixels (over PIL's decompression-bomb limit); a few hundred bytes."""
-    ihdr = struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0)
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", ihdr) + png_chunk(b"IDAT", zlib.compress(b""))
-                     + png_chunk(b"IEND", b""))
-    return path
 
 
 # ---------------------------------------------------------------------- 1. uploads

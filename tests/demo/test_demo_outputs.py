@@ -14,7 +14,7 @@ import torch
 from genxd.cameras import formats, trajectories
 
 from ..cli.fake_model import without_sampling
-from .test_demo_handlers import SCENE, generate, session_with_image
+from .conftest import SCENE, generate, session_with_image
 
 pytest.importorskip("gradio", reason="the demo extra is not installed (pip install -e '.[demo]')")
 

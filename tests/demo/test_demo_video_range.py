@@ -16,7 +16,7 @@ from genxd.demo import cameras as cam
 from genxd.demo.session import Session
 
 from ..cli.fake_model import without_sampling
-from .test_demo_handlers import SCENE, inputs_of, no_progress, session_with_image
+from .conftest import SCENE, inputs_of, no_progress, session_with_image
 
 pytest.importorskip("gradio", reason="the demo extra is not installed (pip install -e '.[demo]')")
 
