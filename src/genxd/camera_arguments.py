@@ -240,12 +240,17 @@ def single_time_warning(times: Tensor | None, s: "GenerateSettings") -> str | No
             f"single instant of the moving frames; use {v.arg('mode')} 3d for a still scene along the path")
 
 
+def times_run_backwards(times: Tensor | None) -> bool:
+    """Whether frame ``times`` run backwards: the last frame's time is before the first's (1 -> 0)."""
+    return times is not None and len(times) >= 2 and float(times[-1]) < float(times[0])
+
+
 def backward_times_warning(times: Tensor | None, s: "GenerateSettings") -> str | None:
     """The warning for a ``4d`` generation along a path whose frame times run backwards (the last frame's before the
     first's, 1 -> 0; evenly spaced ones pass :func:`uneven_time_steps`): the model moves the objects forward from
     frame to frame while ``transforms.json`` records the path's times, so a 4D reconstruction reverses the order of
     time. Warned, not refused (a path may be meant to run back in time). None otherwise."""
-    if s.mode != "4d" or times is None or len(times) < 2 or not float(times[-1]) < float(times[0]):
+    if s.mode != "4d" or not times_run_backwards(times):
         return None
     return (f"{_path_subject(s)}: its frame times run backwards ({float(times[0]):g} at the first frame to "
             f"{float(times[-1]):g} at the last), but the model moves the objects forward from frame to frame; "

@@ -196,6 +196,24 @@ def test_uneven_frame_times_in_4d_are_noted_as_genxd_generate_warns(devices):
         assert request_notes(model, r) == []
 
 
+def test_frame_times_running_backwards_in_4d_are_noted_as_genxd_generate_warns(devices):
+    """A camera path whose times run backwards (1 -> 0) in 4D: the model moves the objects forward, so Lift to 3D
+    reverses the order of time. genxd generate warns (camera_arguments.backward_times_warning); so does the page, and
+    not for times that run forwards or in 3D. Evenly spaced backward times are even (no uneven-times note)."""
+    from genxd.demo.jobs import request_notes
+
+    with devices.acquire() as (_, model):
+        r = request_for(num_frames=8)
+        r.mode, r.motion_strength, r.times = "4d", 5.0, torch.linspace(1.0, 0.0, 8)
+        assert request_notes(model, r) == [
+            "The camera path's frame times run backwards (1 at the first frame to 0 at the last), but the model "
+            "moves the objects forward from frame to frame: Lift to 3D reverses the order of time."]
+        r.times = torch.linspace(0.0, 1.0, 8)
+        assert request_notes(model, r) == []
+        r.mode, r.motion_strength, r.times = "3d", 0.0, torch.linspace(1.0, 0.0, 8)
+        assert request_notes(model, r) == []
+
+
 def test_a_camera_file_giving_every_frame_one_time_is_noted_in_4d(devices):
     """A transforms.json whose frames all have time 0.5 (one instant) in 4D: the model moved the objects from frame
     to frame while the scene's files kept the one time, so Lift to 3D made a single time of the moving frames (a
