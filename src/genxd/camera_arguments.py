@@ -10,7 +10,7 @@ import os
 import re
 import shlex
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, NamedTuple
+from typing import TYPE_CHECKING, Callable, NamedTuple, TypeGuard
 
 import torch
 from torch import Tensor
@@ -240,7 +240,7 @@ def single_time_warning(times: Tensor | None, s: "GenerateSettings") -> str | No
             f"single instant of the moving frames; use {v.arg('mode')} 3d for a still scene along the path")
 
 
-def times_run_backwards(times: Tensor | None) -> bool:
+def times_run_backwards(times: Tensor | None) -> TypeGuard[Tensor]:
     """Whether frame ``times`` run backwards: the last frame's time is before the first's (1 -> 0)."""
     return times is not None and len(times) >= 2 and float(times[-1]) < float(times[0])
 
