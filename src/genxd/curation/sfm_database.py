@@ -166,6 +166,9 @@ def _klt_database(
     pycolmap = load_pycolmap()
 
     t0 = time.perf_counter()
+    # not the tracks of curation's still-camera check (is_static_camera, same masks and settings): it tracks the
+    # frames decoded to RGB then made gray, which differ from this decode (JPEG's Y) wherever RGB clips at 0 or 255
+    # (9 of the 10 verdict clips of tests/curation, session 56), so its tracks differ and reusing them would change SfM
     gray = [imread_or_fail(image_dir / name, cv2.IMREAD_GRAYSCALE) for name in image_names]
     tracks = klt_feature_tracks(gray, allowed, max_corners=max_corners, window_fraction=window_fraction)
     _import_images(database, image_dir, image_names, _reader_options(focal, width, height))
