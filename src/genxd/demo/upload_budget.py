@@ -4,7 +4,9 @@ Gradio's upload route (``POST /gradio_api/upload``) takes any number of files in
 page's file size limit, and keeps them in its folder (``GRADIO_TEMP_DIR``) for an hour (``delete_cache``): a client
 posting files in a loop filled the disk. :class:`UploadBudget` (ASGI middleware) refuses an upload, with HTTP 413
 and one line, while that folder (uploads and the copies of outputs Gradio serves) plus the request's declared
-size is over the budget; an upload that does not state its size (a chunked body) is refused (411).
+size, and the declared sizes of the uploads still being received, is over the budget (uploads sent together were
+each checked against the disk alone, and all passed); an upload that does not state its size (a chunked body) is
+refused (411).
 """
 
 from __future__ import annotations
@@ -24,10 +26,12 @@ MIB = 2**20
 
 class UploadBudget:
     """ASGI middleware: a ``POST`` to a path ending in ``/upload`` is refused (413) while ``folder`` holds
-    ``max_bytes`` or more with the request's ``Content-Length`` added."""
+    ``max_bytes`` or more with the request's ``Content-Length`` and those of the uploads in flight added (one
+    event loop: the check and the reservation run with no ``await`` between them)."""
 
     def __init__(self, app: Any, folder: str | Path, max_bytes: int) -> None:
         self.app, self.folder, self.max_bytes = app, Path(folder), int(max_bytes)
+        self.in_flight = 0  # declared bytes of the uploads passed on and not yet answered
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope.get("type") == "http" and scope.get("method") == "POST" and scope.get("path", "").rstrip("/").endswith("/upload"):
@@ -44,7 +48,7 @@ class UploadBudget:
                                    status_code=411)(scope, receive, send)
                 return
             used = await anyio.to_thread.run_sync(folder_bytes, self.folder)
-            if used + declared > self.max_bytes:
+            if used + self.in_flight + declared > self.max_bytes:
                 from starlette.responses import JSONResponse
 
                 msg = (f"the server's space for uploads is full ({self.max_bytes / MIB:g} MiB; files are removed an "
@@ -52,4 +56,10 @@ class UploadBudget:
                 log.warning("genxd demo: refused an upload of %d bytes: %s", declared, msg)
                 await JSONResponse({"detail": msg}, status_code=413)(scope, receive, send)
                 return
+            self.in_flight += declared  # until answered: its files are on disk by then, counted by the next walk
+            try:
+                await self.app(scope, receive, send)
+            finally:
+                self.in_flight -= declared
+            return
         await self.app(scope, receive, send)
