@@ -236,12 +236,13 @@ def keyframe_path(rows: Sequence[Sequence[Any]], num_frames: int, focal: float) 
         if not any(cells):
             continue
         shown = [x if c else "" for c, x in zip(cells, row)]
+        not_six = f"keyframe {r + 1}: expected 6 numbers ({', '.join(KEYFRAME_COLUMNS)}), got {shown}"
+        if any(cells[6:]):  # a 7th number (an API client's table) is not dropped unseen; blank extra cells are
+            raise ValueError(not_six)
         try:
-            if any(cells[6:]):  # a 7th number (an API client's table) is not dropped unseen; blank extra cells are
-                raise ValueError
             values = [float(x) for x in cells[:6]]
         except ValueError:
-            raise ValueError(f"keyframe {r + 1}: expected 6 numbers ({', '.join(KEYFRAME_COLUMNS)}), got {shown}") from None
+            raise ValueError(not_six) from None
         if len(values) != 6 or not all(math.isfinite(x) for x in values):
             raise ValueError(f"keyframe {r + 1}: expected 6 finite numbers ({', '.join(KEYFRAME_COLUMNS)}), got {shown}")
         for col, x in zip(KEYFRAME_COLUMNS, values):
