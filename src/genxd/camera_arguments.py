@@ -252,10 +252,18 @@ def backward_times_warning(times: Tensor | None, s: "GenerateSettings") -> str |
     time. Warned, not refused (a path may be meant to run back in time). None otherwise."""
     if s.mode != "4d" or not times_run_backwards(times):
         return None
-    return (f"{_path_subject(s)}: its frame times run backwards ({float(times[0]):g} at the first frame to "
-            f"{float(times[-1]):g} at the last), but the model moves the objects forward from frame to frame; "
-            "transforms.json records the path's times, so genxd reconstruct --mode 4d reverses the order of time; give "
-            "the frames times that increase along the path for the objects to move forward in its time")
+    return (f"{_path_subject(s)}: its {backward_times_finding(times)}; transforms.json records the path's times, so "
+            "genxd reconstruct --mode 4d reverses the order of time; give the frames times that increase along the path "
+            "for the objects to move forward in its time")
+
+
+def backward_times_finding(times: Tensor) -> str:
+    """What is wrong with frame ``times [F]`` that run backwards (:func:`times_run_backwards`) in 4D, worded once for
+    :func:`backward_times_warning` and the demo's note, which each add what it means for their reconstruction:
+    ``frame times run backwards (1 at the first frame to 0 at the last), but the model moves the objects forward
+    from frame to frame``."""
+    return (f"frame times run backwards ({float(times[0]):g} at the first frame to {float(times[-1]):g} at the last), "
+            "but the model moves the objects forward from frame to frame")
 
 
 def _path_subject(s: "GenerateSettings") -> str:

@@ -198,9 +198,12 @@ def test_uneven_frame_times_in_4d_are_noted_as_genxd_generate_warns(devices):
 
 def test_frame_times_running_backwards_in_4d_are_noted_as_genxd_generate_warns(devices):
     """A camera path whose times run backwards (1 -> 0) in 4D: the model moves the objects forward, so Lift to 3D
-    reverses the order of time. genxd generate warns (camera_arguments.backward_times_warning); so does the page, and
-    not for times that run forwards or in 3D. Evenly spaced backward times are even (no uneven-times note)."""
+    reverses the order of time. genxd generate warns (camera_arguments.backward_times_warning); so does the page, in
+    the warning's words for the finding (they were worded twice), and not for times that run forwards or in 3D. Evenly
+    spaced backward times are even (no uneven-times note)."""
+    from genxd.camera_arguments import backward_times_warning
     from genxd.demo.jobs import request_notes
+    from genxd.generate_settings import GenerateSettings
 
     with devices.acquire() as (_, model):
         r = request_for(num_frames=8)
@@ -208,6 +211,12 @@ def test_frame_times_running_backwards_in_4d_are_noted_as_genxd_generate_warns(d
         assert request_notes(model, r) == [
             "The camera path's frame times run backwards (1 at the first frame to 0 at the last), but the model "
             "moves the objects forward from frame to frame: Lift to 3D reverses the order of time."]
+        r.times = torch.linspace(0.9, 0.2, 8)
+        [note] = request_notes(model, r)
+        finding = note.removeprefix("The camera path's ").removesuffix(": Lift to 3D reverses the order of time.")
+        warning = backward_times_warning(r.times, GenerateSettings(mode="4d", camera_from_video="clip.mp4"))
+        assert finding.startswith("frame times run backwards (0.9 at the first frame to 0.2 at the last)")
+        assert warning is not None and warning.startswith(f"the camera path from clip.mp4: its {finding}; ")
         r.times = torch.linspace(0.0, 1.0, 8)
         assert request_notes(model, r) == []
         r.mode, r.motion_strength, r.times = "3d", 0.0, torch.linspace(1.0, 0.0, 8)

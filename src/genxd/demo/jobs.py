@@ -191,7 +191,7 @@ def request_notes(loaded, request: GenerationRequest) -> list[str]:
     ``generation_config.json``) and, for a camera preset, a model whose config leaves its scene depth unstated
     (the presets' scale may not be the model's). The CPU note is :func:`slow_on_cpu_note` (the device is known
     only once the job has one)."""
-    from ..camera_arguments import single_time, times_run_backwards, uneven_time_steps
+    from ..camera_arguments import backward_times_finding, single_time, times_run_backwards, uneven_time_steps
     from ..validation import outside_trained, trained_span
 
     d = loaded.defaults
@@ -202,10 +202,9 @@ def request_notes(loaded, request: GenerationRequest) -> list[str]:
         notes.append(f"The camera path's frame times are not evenly spaced (steps of {spread[0]:.3g} to "
                      f"{spread[1]:.3g}), but the model makes its frames evenly spaced in time: the objects move at an "
                      "even pace while the camera keeps the path's.")
-    if request.mode == "4d" and times_run_backwards(request.times):  # as genxd generate warns
-        notes.append(f"The camera path's frame times run backwards ({float(request.times[0]):g} at the first frame to "
-                     f"{float(request.times[-1]):g} at the last), but the model moves the objects forward from frame "
-                     "to frame: Lift to 3D reverses the order of time.")
+    if request.mode == "4d" and times_run_backwards(request.times):  # genxd generate's warning, worded for the page
+        notes.append(f"The camera path's {backward_times_finding(request.times)}: Lift to 3D reverses the order of "
+                     "time.")
     if request.mode == "4d" and (still := single_time(request.times)) is not None:
         notes.append(f"The camera path gives every frame the same time ({still:g}), but in 4D the model moves the "
                      "objects from frame to frame; the scene's files keep that one time, so Lift to 3D makes a "
