@@ -253,8 +253,8 @@ def backward_times_warning(times: Tensor | None, s: "GenerateSettings") -> str |
     if s.mode != "4d" or not times_run_backwards(times):
         return None
     return (f"{_path_subject(s)}: its {backward_times_finding(times)}; transforms.json records the path's times, so "
-            "genxd reconstruct --mode 4d reverses the order of time; give the frames times that increase along the path "
-            "for the objects to move forward in its time")
+            "genxd reconstruct --mode 4d reverses the order of time; give the frames times that increase along the "
+            "path for the objects to move forward in its time")
 
 
 def backward_times_finding(times: Tensor) -> str:
