@@ -36,8 +36,8 @@ from .geometry import intrinsics_from_focal
 from .resample import angular_length
 from .rotation_only import FOCAL_SEARCH, STILL_DRIFT_PX, STILL_PX, rotation_only_cameras
 
-__all__ = ["ASSUMED_FOCAL", "ClipAdvice", "ClipCameras", "FromVideoError", "PLAUSIBLE_FOCAL", "SFM_MIN_SIZE",
-           "clip_advice", "clip_camera_files", "recover_clip_cameras"]
+__all__ = ["ASSUMED_FOCAL", "CLIP_KINDS", "ClipAdvice", "ClipCameras", "FromVideoError", "PLAUSIBLE_FOCAL",
+           "SFM_MIN_SIZE", "clip_advice", "clip_camera_files", "not_a_clip", "recover_clip_cameras"]
 
 #: Frames whose longer side is below this are upscaled (bicubic) for SfM: generated clips are 64 px.
 SFM_MIN_SIZE = 256
@@ -45,6 +45,8 @@ SFM_MIN_SIZE = 256
 #: believed: SfM runs again with ASSUMED_FOCAL (53 degrees) and says so.
 PLAUSIBLE_FOCAL = (0.4, 2.9)
 ASSUMED_FOCAL = 1.0
+#: The kinds of path :func:`recover_clip_cameras` reads, as its refusal of another lists them (:func:`not_a_clip`).
+CLIP_KINDS = ("a video file", "a folder of frames", "a camera file")
 
 
 class FromVideoError(ValueError):
@@ -82,7 +84,8 @@ class ClipCameras:
 @dataclass(frozen=True)
 class ClipAdvice:
     """What the caller of :func:`recover_clip_cameras` can do, in its own terms: ``sfm_failure`` ends the error when
-    SfM fails (``"; ... may work"``), ``focal`` the warning when a focal length was assumed (``" (...)"``, or ``""``).
+    SfM fails (``"; ... may work"``), ``focal`` the warning when a focal length was assumed (``" (...)"``, or ``""``),
+    ``kinds`` are the kinds of path it takes, which the refusal of another lists (:func:`not_a_clip`).
     Each entry point words its own (``genxd generate``, ``eval-camera``, the demo); the default is
     :func:`clip_advice`."""
 
@@ -90,6 +93,22 @@ class ClipAdvice:
     focal: str
     #: ``sfm_failure`` when every frame of the clip was read, so that more frames cannot help (None: the same)
     sfm_failure_all_read: str | None = None
+    #: what the caller takes, some of :data:`CLIP_KINDS` (the demo's video control: ``("a video file",)``)
+    kinds: tuple[str, ...] = CLIP_KINDS
+
+    def __post_init__(self) -> None:
+        if not (isinstance(self.kinds, tuple) and self.kinds and all(isinstance(k, str) and k for k in self.kinds)):
+            raise TypeError(f"kinds must be a tuple of one or more kinds of path (text), got {self.kinds!r}")
+
+
+def not_a_clip(path: str | Path, kinds: tuple[str, ...] = CLIP_KINDS) -> str:
+    """The refusal of ``path``, which is none of the ``kinds`` of path its caller takes (:attr:`ClipAdvice.kinds`),
+    with the video suffixes known: ``notes.txt: not a video file, a folder of frames or a camera file (video suffixes:
+    .avi, ...)``; ``kinds=("a video file",)``: ``notes.txt: not a video file (video suffixes: ...)``."""
+    from ..curation.frames import VIDEO_EXTENSIONS
+
+    listed = kinds[-1] if len(kinds) == 1 else f"{', '.join(kinds[:-1])} or {kinds[-1]}"
+    return f"{path}: not {listed} (video suffixes: {', '.join(sorted(VIDEO_EXTENSIONS))})"
 
 
 def clip_advice(focal: str = "focal", how: Callable[[str], str] | None = None) -> ClipAdvice:
@@ -154,8 +173,9 @@ def recover_clip_cameras(
         work_dir: scratch folder (default: a temporary folder, removed afterwards).
         on_stage: called with a short description as each stage of the SfM route starts (reading frames,
             masks, SfM passes: a minute or more on a CPU), e.g. :class:`genxd.utils.stages.StageLines`.
-        advice: what the messages advise (:class:`ClipAdvice`); default :func:`clip_advice` (this function's
-            ``max_frames`` / ``focal``, as the caller names them).
+        advice: what the messages advise, and the kinds of path the refusal of another lists (:class:`ClipAdvice`);
+            default :func:`clip_advice` (this function's ``max_frames`` / ``focal``, as the caller names them; every
+            kind of path it reads).
         start, end: only the frames ``[start, end)`` of the clip (:mod:`genxd.cameras.clip_range`): seconds from its
             first frame (a number, or text such as ``"2.5"``; matched to the frames' timestamps, so a
             variable-frame-rate clip is cut by time) or a frame index as ``"30f"``; ``stride`` / ``max_frames``
@@ -203,13 +223,11 @@ def recover_clip_cameras(
                  f"({text_setting('source', 'file')} takes that file)")
     frames_at = _frames_source(path)
     if frames_at is None:
-        from ..curation.frames import VIDEO_EXTENSIONS
         from .reader import several_videos
 
         if source == "auto" and (which := several_videos(path)) is not None:  # as source='file' says it
             raise FromVideoError(which)
-        raise FromVideoError(f"{path}: not a video file, a folder of frames or a camera file (video suffixes: "
-                             f"{', '.join(sorted(VIDEO_EXTENSIONS))})")
+        raise FromVideoError(not_a_clip(path, advice.kinds))
     span = None
     if any(b is not None for b in bounds):  # one decode pass for the frames' times, before the frames are read
         from .clip_range import clip_span

@@ -267,9 +267,10 @@ _VIDEO_LOCK = threading.Lock()
 VIDEO_CACHE_SIZE = 8
 #: what may work when SfM fails on a clip, for the page (no frame count to raise); it takes no clip focal length
 VIDEO_ADVICE = "; a clip with more camera movement or texture may work"
-#: what the camera recovery says a path it cannot read is not (genxd.cameras.clip_cameras) -> what the page's video
-#: control takes: one file, a video (no folder of frames, no camera file: the Camera file control takes those)
-CLIP_KINDS = {"not a video file, a folder of frames or a camera file": "not a video file"}
+#: the kinds of path the page's video control takes, as the camera recovery's refusal of another lists them
+#: (genxd.cameras.clip_cameras.not_a_clip): one file, a video (no folder of frames, no camera file: the Camera file
+#: control takes those)
+VIDEO_KINDS = ("a video file",)
 #: The range boxes' names (``genxd.generate``'s ``camera_start`` / ``camera_end``, the API's names) -> the page's words
 RANGE_WORDS = {"camera_start": "Start", "camera_end": "End"}
 
@@ -281,14 +282,6 @@ def range_words(text: str) -> str:
         text = re.sub(rf"\b{name}=(?:'([^']*)'|(\S+?))(?=[\s,;:)]|$)", lambda m: f"{word} {m.group(1) or m.group(2)}",
                       text)
         text = re.sub(rf"\b{name}\b", word, text)
-    return text
-
-
-def video_words(text: str) -> str:
-    """The camera recovery's refusal of a path as the page's video control can act on it: a video, not the folders
-    of frames or camera files ``genxd generate --camera-from-video`` also reads (:data:`CLIP_KINDS`)."""
-    for said, word in CLIP_KINDS.items():
-        text = text.replace(said, word)
     return text
 
 
@@ -329,9 +322,10 @@ def video_cameras(path: str | Path, start: Any = None, end: Any = None) -> Any:
             _VIDEO_CAMERAS.move_to_end(key)
             return _VIDEO_CAMERAS[key]
         try:
-            cams = recover_clip_cameras(p, advice=ClipAdvice(VIDEO_ADVICE, ""), start=bounds[0], end=bounds[1])
+            cams = recover_clip_cameras(p, advice=ClipAdvice(VIDEO_ADVICE, "", kinds=VIDEO_KINDS), start=bounds[0],
+                                        end=bounds[1])
         except (ValueError, OSError) as exc:  # the file by its name, the bounds as the page's boxes
-            text = video_words(range_words(public_message(str(exc), p)))
+            text = range_words(public_message(str(exc), p))
             raise (FileNotFoundError if isinstance(exc, FileNotFoundError) else ValueError)(text) from None
         _VIDEO_CAMERAS[key] = cams
         while len(_VIDEO_CAMERAS) > VIDEO_CACHE_SIZE:
