@@ -291,7 +291,7 @@ def test_a_camera_file_whose_frames_share_one_time_in_4d_mode_is_warned_about(tm
     nothing (the demo review). 3D mode keeps the objects still: no warning there."""
     path = _timed_path(tmp_path, [0.5] * 6)
     lines = [line for line in _cli_warnings(tmp_path, "--mode", "4d", "--camera", path) if "same time" in line]
-    assert lines == [f"genxd: warning: the camera path of {path}: every frame has the same time (0.5), but in 4d mode "
+    assert lines == [f"genxd: warning: the camera path of {path}: its frames all have the same time (0.5), but in 4D "
                      "the model moves the objects from frame to frame; transforms.json keeps that one time, so genxd "
                      "reconstruct --mode 4d makes a single instant of the moving frames; use --mode 3d for a still "
                      "scene along the path"]

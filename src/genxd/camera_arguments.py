@@ -235,9 +235,16 @@ def single_time_warning(times: Tensor | None, s: "GenerateSettings") -> str | No
     makes a single instant of the moving frames. None otherwise."""
     if s.mode != "4d" or (still := single_time(times)) is None:
         return None
-    return (f"{_path_subject(s)}: every frame has the same time ({still:g}), but in {s.mode} mode the model moves the "
-            f"objects from frame to frame; transforms.json keeps that one time, so genxd reconstruct --mode 4d makes a "
-            f"single instant of the moving frames; use {v.arg('mode')} 3d for a still scene along the path")
+    return (f"{_path_subject(s)}: its {single_time_finding(still)}; transforms.json keeps that one time, so genxd "
+            f"reconstruct --mode 4d makes a single instant of the moving frames; use {v.arg('mode')} 3d for a still "
+            "scene along the path")
+
+
+def single_time_finding(still: float) -> str:
+    """What is wrong with frame times that are all ``still`` (:func:`single_time`) in 4D, worded once for
+    :func:`single_time_warning` and the demo's note, which each add what it means for their reconstruction:
+    ``frames all have the same time (0.5), but in 4D the model moves the objects from frame to frame``."""
+    return f"frames all have the same time ({still:g}), but in 4D the model moves the objects from frame to frame"
 
 
 def times_run_backwards(times: Tensor | None) -> TypeGuard[Tensor]:
@@ -292,10 +299,16 @@ def uneven_times_warning(times: Tensor | None, s: "GenerateSettings") -> str | N
         subject, advice = (f"the camera path of {camera_label(s.camera)}",
                            "to follow it at an even pace, resample it evenly in time"
                            + _rewrite_path(s.camera, len(times), spacing="time"))
-    return (f"{subject}: its frame times are not evenly spaced (steps of {steps[0]:.3g} to {steps[1]:.3g}), but "
-            f"the model makes its frames evenly spaced in time, so the objects move at "
-            f"an even pace while the camera keeps the path's, and transforms.json records the path's times; "
-            f"{advice}")
+    return f"{subject}: its {uneven_times_finding(steps)}, and transforms.json records the path's times; {advice}"
+
+
+def uneven_times_finding(steps: tuple[float, float]) -> str:
+    """What is wrong with frame times whose smallest and largest ``steps`` (:func:`uneven_time_steps`) differ, in 4D,
+    worded once for :func:`uneven_times_warning` and the demo's note, which each add what it means for them: ``frame
+    times are not evenly spaced (steps of 0.05 to 0.2), but the model makes its frames evenly spaced in time, so the
+    objects move at an even pace while the camera keeps the path's``."""
+    return (f"frame times are not evenly spaced (steps of {steps[0]:.3g} to {steps[1]:.3g}), but the model makes its "
+            "frames evenly spaced in time, so the objects move at an even pace while the camera keeps the path's")
 
 
 #: A camera file whose scene depth is further than this factor from the model's (either way) is warned about.

@@ -180,8 +180,10 @@ def test_request_notes_name_values_outside_the_trained_ranges(devices):
 def test_uneven_frame_times_in_4d_are_noted_as_genxd_generate_warns(devices):
     """A camera file with uneven frame times (a path written by genxd trajectory from-video with --spacing arc) in 4D:
     the model makes its frames evenly spaced in time. genxd generate warns (the 4D creator audit); so does the page,
-    and not for even times or in 3D."""
+    in the warning's words for the finding (they were worded twice), and not for even times or in 3D."""
+    from genxd.camera_arguments import uneven_times_warning
     from genxd.demo.jobs import request_notes
+    from genxd.generate_settings import GenerateSettings
 
     with devices.acquire() as (_, model):
         r = request_for(num_frames=8)
@@ -189,7 +191,13 @@ def test_uneven_frame_times_in_4d_are_noted_as_genxd_generate_warns(devices):
         r.times = torch.tensor([0.0, 0.05, 0.1, 0.2, 0.4, 0.6, 0.8, 1.0])
         assert request_notes(model, r) == [
             "The camera path's frame times are not evenly spaced (steps of 0.05 to 0.2), but the model makes its "
-            "frames evenly spaced in time: the objects move at an even pace while the camera keeps the path's."]
+            "frames evenly spaced in time, so the objects move at an even pace while the camera keeps the path's."]
+        r.times = torch.tensor([0.0, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 1.0])
+        [note] = request_notes(model, r)
+        finding = note.removeprefix("The camera path's ").removesuffix(".")
+        warning = uneven_times_warning(r.times, GenerateSettings(mode="4d", camera_from_video="clip.mp4"))
+        assert finding.startswith("frame times are not evenly spaced (steps of 0.1 to 0.3)")
+        assert warning is not None and warning.startswith(f"the camera path from clip.mp4: its {finding}, and "), warning
         r.times = torch.linspace(0.0, 1.0, 8)
         assert request_notes(model, r) == []
         r.mode, r.motion_strength, r.times = "3d", 0.0, torch.tensor([0.0, 0.05, 0.1, 0.2, 0.4, 0.6, 0.8, 1.0])
@@ -226,16 +234,26 @@ def test_frame_times_running_backwards_in_4d_are_noted_as_genxd_generate_warns(d
 def test_a_camera_file_giving_every_frame_one_time_is_noted_in_4d(devices):
     """A transforms.json whose frames all have time 0.5 (one instant) in 4D: the model moved the objects from frame
     to frame while the scene's files kept the one time, so Lift to 3D made a single time of the moving frames (a
-    time slider of one position) and the page said nothing. Not noted for varying times, in 3D, or without times."""
+    time slider of one position) and the page said nothing. Noted in genxd generate's words for the finding
+    (camera_arguments.single_time_warning; they were worded twice). Not noted for varying times, in 3D, or without
+    times."""
+    from genxd.camera_arguments import single_time_warning
     from genxd.demo.jobs import request_notes
+    from genxd.generate_settings import GenerateSettings
 
+    lift = "; the scene's files keep that one time, so Lift to 3D makes a single time of the moving frames"
     with devices.acquire() as (_, model):
         r = request_for(num_frames=8)
         r.mode, r.motion_strength, r.times = "4d", 5.0, torch.full((8,), 0.5)
         assert request_notes(model, r) == [
-            "The camera path gives every frame the same time (0.5), but in 4D the model moves the objects from frame "
-            "to frame; the scene's files keep that one time, so Lift to 3D makes a single time of the moving frames "
-            "(3D mode keeps the objects still)."]
+            "The camera path's frames all have the same time (0.5), but in 4D the model moves the objects from frame "
+            f"to frame{lift} (3D mode keeps the objects still)."]
+        r.times = torch.full((8,), 0.25)
+        [note] = request_notes(model, r)
+        finding = note.removeprefix("The camera path's ").removesuffix(f"{lift} (3D mode keeps the objects still).")
+        warning = single_time_warning(r.times, GenerateSettings(mode="4d", camera_from_video="clip.mp4"))
+        assert finding.startswith("frames all have the same time (0.25)")
+        assert warning is not None and warning.startswith(f"the camera path from clip.mp4: its {finding}; "), warning
         r.times = torch.linspace(0.0, 1.0, 8)
         assert request_notes(model, r) == []
         r.times = None

@@ -191,24 +191,23 @@ def request_notes(loaded, request: GenerationRequest) -> list[str]:
     ``generation_config.json``) and, for a camera preset, a model whose config leaves its scene depth unstated
     (the presets' scale may not be the model's). The CPU note is :func:`slow_on_cpu_note` (the device is known
     only once the job has one)."""
-    from ..camera_arguments import backward_times_finding, single_time, times_run_backwards, uneven_time_steps
+    from ..camera_arguments import (backward_times_finding, single_time, single_time_finding, times_run_backwards,
+                                    uneven_time_steps, uneven_times_finding)
     from ..validation import outside_trained, trained_span
 
     d = loaded.defaults
     res = int(request.resolution or d["resolution"])
     steps = int(request.num_inference_steps or d["num_inference_steps"])
     notes = [note] if (note := unused_motion_note(request)) else []
-    if request.mode == "4d" and (spread := uneven_time_steps(request.times)) is not None:  # as genxd generate warns
-        notes.append(f"The camera path's frame times are not evenly spaced (steps of {spread[0]:.3g} to "
-                     f"{spread[1]:.3g}), but the model makes its frames evenly spaced in time: the objects move at an "
-                     "even pace while the camera keeps the path's.")
-    if request.mode == "4d" and times_run_backwards(request.times):  # genxd generate's warning, worded for the page
+    # genxd generate's warnings (camera_arguments), their findings worded for the page
+    if request.mode == "4d" and (spread := uneven_time_steps(request.times)) is not None:
+        notes.append(f"The camera path's {uneven_times_finding(spread)}.")
+    if request.mode == "4d" and times_run_backwards(request.times):
         notes.append(f"The camera path's {backward_times_finding(request.times)}: Lift to 3D reverses the order of "
                      "time.")
     if request.mode == "4d" and (still := single_time(request.times)) is not None:
-        notes.append(f"The camera path gives every frame the same time ({still:g}), but in 4D the model moves the "
-                     "objects from frame to frame; the scene's files keep that one time, so Lift to 3D makes a "
-                     "single time of the moving frames (3D mode keeps the objects still).")
+        notes.append(f"The camera path's {single_time_finding(still)}; the scene's files keep that one time, so Lift "
+                     "to 3D makes a single time of the moving frames (3D mode keeps the objects still).")
     plan = long_path_plan(loaded, request)
     if plan is not None:
         calls = _unet_calls(d, steps)
