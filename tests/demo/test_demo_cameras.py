@@ -151,3 +151,33 @@ def test_a_file_the_video_control_cannot_use_is_refused_in_the_controls_words(tm
         cam.video_cameras(tmp_path / "notes.txt")
     suffixes = ", ".join(sorted(VIDEO_EXTENSIONS))
     assert str(err.value) == f"notes.txt: not a video file (video suffixes: {suffixes})"
+
+
+def test_a_camera_file_given_as_the_video_is_refused_naming_the_camera_file_control(monkeypatch, tmp_path):
+    """The video control's recovery reads camera files too: an API client sending a camera path .json as the video
+    got that file's cameras as the clip's, and a lone COLMAP cameras.txt a refusal naming the server's folder. Now one
+    line before any recovery: a .json is sent to the Camera file control, another file is not a video."""
+    import genxd.cameras.from_video as fv
+    from genxd.cameras.formats import save_camera_json
+    from genxd.curation.frames import VIDEO_EXTENSIONS
+    from genxd.demo.camera_form import SOURCES
+
+    calls = []
+    monkeypatch.setattr(fv, "recover_clip_cameras", lambda *a, **k: calls.append(a))
+    path = tmp_path / "upload" / "path.json"
+    path.parent.mkdir()
+    save_camera_json(path, *trajectories.spiral(num_frames=8), 64, 64)
+    said = f"path.json: not a video file; a camera file (.json) goes in {SOURCES['file']}, not {SOURCES['video']}"
+    assert said == "path.json: not a video file; a camera file (.json) goes in Camera file, not From a video"
+    with pytest.raises(ValueError) as err:
+        cam.video_cameras(path)
+    assert str(err.value) == said
+    with pytest.raises(ValueError) as err:
+        cam.video_path(path, 8, 1.1, "4d")
+    assert str(err.value) == said
+    colmap = tmp_path / "upload" / "cameras.txt"
+    colmap.write_text("# Camera list\n1 PINHOLE 64 64 50 50 32 32\n")
+    with pytest.raises(ValueError) as err:
+        cam.video_cameras(colmap)
+    assert str(err.value) == f"cameras.txt: not a video file (video suffixes: {', '.join(sorted(VIDEO_EXTENSIONS))})"
+    assert calls == []

@@ -95,6 +95,25 @@ def test_a_range_the_clip_cannot_give_is_one_line_in_the_pages_words(page, walk,
     assert str(walk.parent) not in msg
 
 
+def test_a_camera_file_sent_as_the_video_is_refused_naming_the_camera_file_control(page, tmp_path):
+    """The page's gr.Video passes on whatever file an API client uploads (no format to convert to): a camera path
+    .json reached the clip's camera recovery, which took the file's cameras as the clip's. Now one line, in the page's
+    words for its controls."""
+    from gradio.data_classes import FileData
+
+    from genxd.cameras import trajectories
+    from genxd.cameras.formats import save_camera_json
+
+    path = tmp_path / "path.json"
+    save_camera_json(path, *trajectories.spiral(num_frames=8), 64, 64)
+    [video] = [c for c in page.fn["camera"].inputs if c.elem_id == "camera-video"]
+    given = video.preprocess(FileData(path=str(path)))
+    assert given == str(path)  # what reaches the handler
+    _, glb, msg = camera(page, Session.create(tmp_path), camera_video=given)
+    assert glb is None and msg == (f"{ERROR}path.json: not a video file; a camera file (.json) goes in Camera file, "
+                                   "not From a video</span>"), msg
+
+
 def test_a_range_is_refused_before_a_video_is_chosen(page, tmp_path):
     _, glb, msg = camera(page, Session.create(tmp_path), camera_start="x")
     assert glb is None and msg.startswith(f"{ERROR}Start must be seconds"), msg

@@ -269,7 +269,7 @@ VIDEO_CACHE_SIZE = 8
 VIDEO_ADVICE = "; a clip with more camera movement or texture may work"
 #: the kinds of path the page's video control takes, as the camera recovery's refusal of another lists them
 #: (genxd.cameras.clip_cameras.not_a_clip): one file, a video (no folder of frames, no camera file: the Camera file
-#: control takes those)
+#: control takes those; :func:`not_a_video`)
 VIDEO_KINDS = ("a video file",)
 #: The range boxes' names (``genxd.generate``'s ``camera_start`` / ``camera_end``, the API's names) -> the page's words
 RANGE_WORDS = {"camera_start": "Start", "camera_end": "End"}
@@ -304,17 +304,37 @@ def _bound_key(bound: Any) -> Any:
     return None if bound is None else (bound.value, bound.frames)
 
 
+def not_a_video(path: Path) -> str | None:
+    """The video control's refusal of file ``path`` when it is no video (its suffix none of the recovery's video
+    suffixes), None for a video. The recovery would take a camera file's cameras as the clip's, and the page's
+    ``gr.Video`` passes on any file an API client uploads: a ``.json`` is sent to the Camera file control, which
+    takes camera files; any other file is refused as the recovery refuses it (:data:`VIDEO_KINDS`)."""
+    from ..cameras.clip_cameras import not_a_clip
+    from ..curation.frames import VIDEO_EXTENSIONS
+    from .camera_form import SOURCES
+
+    suffix = path.suffix.lower()
+    if suffix in VIDEO_EXTENSIONS:
+        return None
+    if suffix == ".json":
+        return f"{path.name}: not a video file; a camera file (.json) goes in {SOURCES['file']}, not {SOURCES['video']}"
+    return not_a_clip(path.name, VIDEO_KINDS)
+
+
 def video_cameras(path: str | Path, start: Any = None, end: Any = None) -> Any:
     """The cameras of an uploaded clip (:func:`genxd.cameras.from_video.recover_clip_cameras`: SfM on its
     frames, or the camera file beside it), of its frames ``[start, end)`` (:func:`clip_bounds`; None: all),
     recovered once per file and range: the preview and the generation of the same upload reuse them. One recovery
-    at a time (SfM uses every core). Errors name the file by its name only, and the bounds as the page does."""
+    at a time (SfM uses every core). A file that is no video is refused first (:func:`not_a_video`). Errors name the
+    file by its name only, and the bounds as the page does."""
     from ..cameras.from_video import ClipAdvice, recover_clip_cameras
 
     bounds = clip_bounds(start, end)
     p = Path(path)
     if not p.is_file():
         raise FileNotFoundError(f"video not found: {p.name}")
+    if (refusal := not_a_video(p)) is not None:  # the recovery has no source of videos only ("sfm": frame folders)
+        raise ValueError(refusal)
     st = p.stat()
     key = (str(p.resolve()), st.st_mtime, st.st_size, *map(_bound_key, bounds))
     with _VIDEO_LOCK:
