@@ -417,3 +417,22 @@ def test_disk_full_without_statvfs_asks_shutil(tmp_path, monkeypatch):
     assert not disk_full(tmp_path, slack=4096)
     monkeypatch.setattr(shutil, "disk_usage", lambda path: usage(1 << 30, 0, 1 << 30))
     assert not disk_full(tmp_path)
+
+
+def test_a_probe_file_of_the_old_name_is_removed_once_no_process_can_be_using_it(tmp_path):
+    """Probes of genxd before 2026-12-07 were named ".genxd-probe-" + 8 random characters (tempfile.mkstemp), with no
+    process to ask: one that a process killed at that instant left was never removed. Such a probe lived for
+    microseconds: an empty one older than a minute is removed by the next probe in its folder; a younger one, one
+    with contents or another name is kept."""
+    import time
+
+    old, young, full, other = (tmp_path / name for name in (".genxd-probe-k2_x9a0q", ".genxd-probe-abcd1234",
+                                                            ".genxd-probe-zzzz9999", ".genxd-probe-toolong12"))
+    for probe in (old, young, other):
+        probe.write_text("")
+    full.write_text("not a probe")
+    an_hour_ago = time.time() - 3600
+    for probe in (old, full, other):
+        os.utime(probe, (an_hour_ago, an_hour_ago))
+    check_writable_dir(tmp_path / "new")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([young.name, full.name, other.name])

@@ -49,6 +49,7 @@ import shutil
 import socket
 import stat
 import sys
+import time
 import types
 from pathlib import Path
 from typing import Iterator
@@ -454,6 +455,10 @@ def check_not_working_folder(path: str | os.PathLike, label: str = "output folde
 
 #: the name :func:`check_writable_dir`'s probe files are temporaries of (:func:`temp_name`)
 _PROBE = "genxd-probe"
+#: the probe files of genxd before 2026-12-07 (``tempfile.mkstemp(prefix=".genxd-probe-")``: no process named), empty
+#: and alive for microseconds: one older than _OLD_PROBE_AGE_S seconds was left by a process killed at that instant
+_OLD_PROBE_RE = re.compile(r"\.genxd-probe-[a-z0-9_]{8}\Z")
+_OLD_PROBE_AGE_S = 60.0
 
 
 def check_writable_dir(path: str | os.PathLike, label: str = "output folder") -> Path:
@@ -494,15 +499,22 @@ def check_writable_dir(path: str | os.PathLike, label: str = "output folder") ->
 
 def _remove_stale_probes(folder: Path) -> None:
     """Remove the probe files of :func:`check_writable_dir` that processes of this machine, no longer running, left
-    in ``folder`` (a live process's probe is kept: the rule of :func:`clean_stale`)."""
+    in ``folder`` (a live process's probe is kept: the rule of :func:`clean_stale`), and empty ones of the old name
+    older than a minute (:data:`_OLD_PROBE_RE`)."""
     try:
-        found = [e for e in os.scandir(folder) if e.name.startswith(f".{_PROBE}.{_host()}-")]
+        found = [e for e in os.scandir(folder) if e.name.startswith(f".{_PROBE}")]
     except OSError:
         return
     for entry in found:
         with contextlib.suppress(OSError):  # removed by another process first
+            if _OLD_PROBE_RE.match(entry.name):  # of a genxd before 2026-12-07: no process to ask
+                info = entry.stat(follow_symlinks=False)
+                if stat.S_ISREG(info.st_mode) and info.st_size == 0 and time.time() - info.st_mtime > _OLD_PROBE_AGE_S:
+                    os.unlink(entry.path)
+                continue
             m = _PART_RE.match(entry.name)
-            if m is not None and not _writer_alive(int(m["pid"]), entry.stat(follow_symlinks=False).st_mtime):
+            if (m is not None and m["host"] == _host()
+                    and not _writer_alive(int(m["pid"]), entry.stat(follow_symlinks=False).st_mtime)):
                 os.unlink(entry.path)
 
 
