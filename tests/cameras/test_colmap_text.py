@@ -70,3 +70,39 @@ def test_only_the_text_files_with_a_mark_are_copied(tmp_path, monkeypatch):
     assert not seen.pop("cameras.txt") and all(seen.values()), seen  # a copy without the mark; links to the rest
     assert model.image_names == expected.image_names
     assert torch.allclose(model.c2w, expected.c2w)
+
+
+def _move_camera_in_images_txt(model: Path, image: str, tx: float) -> None:
+    """Set the TX of ``image``'s line in ``model/images.txt`` (IMAGE_ID QW QX QY QZ TX TY TZ CAMERA_ID NAME)."""
+    lines = (model / "images.txt").read_text().splitlines()
+    for i, line in enumerate(lines):
+        tokens = line.split()
+        if len(tokens) == 10 and tokens[9] == image:
+            tokens[5] = repr(tx)
+            lines[i] = " ".join(tokens)
+    (model / "images.txt").write_text("\n".join(lines) + "\n")
+
+
+def test_poses_edited_in_images_txt_that_frames_txt_overrides_are_warned_about(tmp_path):
+    """COLMAP >= 3.12 writes frames.txt (and rigs.txt) beside images.txt and, reading, takes the poses from frames.txt:
+    an images.txt whose poses were edited (by hand, by a script that knows the old layout) was read with the old
+    poses, without a word. Now a warning names the images.txt, how many images differ, the first, and what to do; the
+    poses read stay COLMAP's. A model as written, or one without frames.txt, reads without the warning."""
+    import warnings
+
+    text = _text_model(tmp_path)
+    assert (text / "frames.txt").is_file()  # pycolmap >= 3.12 layout
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        want = read_colmap_model(text)  # as written: no warning
+    _move_camera_in_images_txt(text, "00002.png", 7.5)
+    with pytest.warns(UserWarning, match=r"images\.txt: the poses of 1 of 4 images \(first: 00002\.png\) differ from "
+                                         r"those frames\.txt gives.*frames\.txt and rigs\.txt"):
+        got = read_colmap_model(text)
+    assert torch.equal(got.c2w, want.c2w)  # COLMAP's reading: frames.txt's poses
+    (text / "frames.txt").unlink()
+    (text / "rigs.txt").unlink()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        moved = read_colmap_model(text)  # the old layout: images.txt's poses
+    assert not torch.equal(moved.c2w[2], want.c2w[2]) and torch.equal(moved.c2w[1], want.c2w[1])

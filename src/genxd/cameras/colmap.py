@@ -29,7 +29,7 @@ from ..utils.pycolmap_import import load_pycolmap
 from ._io import MAX_CAMERA_DISTANCE, MAX_IMAGE_SIDE, as_c2w, as_intrinsics, as_sizes, warn_dropped_skew
 from .camera_path import CameraPath
 from .colmap_binary import check_colmap_binary
-from .colmap_text import check_colmap_images_text
+from .colmap_text import check_colmap_images_text, warn_poses_frames_txt_overrides
 from .geometry import c2w_to_w2c
 
 __all__ = ["ColmapModel", "write_colmap_model", "read_colmap_model", "COLMAP_MODEL_FILES", "PINHOLE_MODELS", "is_fisheye_model"]
@@ -403,13 +403,16 @@ def read_colmap_model(
                          "binary (.bin) or both text (.txt)")
     with _with_points_file(model_dir) as whole:
         binary = _check_binary(model_dir, whole)  # pycolmap believes a corrupt file's counts and never returns
+        text_poses = None
         if not binary and (model_dir / "images.txt").is_file():  # one line per image: every other image dropped
-            check_colmap_images_text(model_dir / "images.txt")
+            text_poses = check_colmap_images_text(model_dir / "images.txt")
         try:
             with _text_without_bom(whole) if not binary else contextlib.nullcontext(whole) as readable:
                 recon = pycolmap.Reconstruction(str(readable))
         except Exception as exc:  # pycolmap raises its own error types
             raise ValueError(f"{model_dir}: cannot read COLMAP model ({exc})") from None
+    if text_poses and (model_dir / "frames.txt").is_file():  # COLMAP >= 3.12: the poses are frames.txt's
+        warn_poses_frames_txt_overrides(model_dir, text_poses, recon)
 
     images = [im for im in recon.images.values() if im.has_pose]
     images.sort(key=lambda im: im.name)
