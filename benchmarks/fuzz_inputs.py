@@ -112,6 +112,10 @@ class Worker:
         if line:
             return json.loads(line)
         code = self.proc.poll()
+        deadline = time.perf_counter() + timeout
+        while line == "" and code is None and time.perf_counter() < deadline:  # its output closed: it is exiting
+            time.sleep(0.01)
+            code = self.proc.poll()
         self.stop()
         if code is None:
             return {"outcome": "hang", "type": "", "message": f"no answer in {timeout:g} s", "where": ""}
