@@ -3,7 +3,9 @@
 Each target (``benchmarks/fuzz_targets_*.py``) starts from valid inputs that genxd writes or users bring, makes
 cases by mutating them (``benchmarks/fuzz_mutations.py``: bytes, JSON trees, text tokens; case ``i`` of a target
 is made from its own seeded ``random.Random``, so it can be made again with ``--case``) and reads each case in a
-**worker process** that imports genxd once. The worker's answer is judged (``benchmarks/fuzz_target.py``):
+**worker process** that imports genxd once (started afresh; a caller of :func:`run_target` may fork it from a
+``benchmarks/fuzz_fork_server.py`` instead, as the tests do). The worker's answer is judged
+(``benchmarks/fuzz_target.py``):
 
 - ``ok`` (read) and ``clear`` (an allowed error, e.g. ``ValueError``, whose message names the input) pass;
 - ``unnamed`` (allowed type, message without the input's name), ``internal`` (any other exception: the user
@@ -43,9 +45,10 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from bench_output import check_out, default_out, positive_int, save_json  # noqa: E402
+from fuzz_fork_server import ForkedWorker, ForkServer, serve  # noqa: E402
 from fuzz_target import BAD_OUTCOMES, OUTCOMES, FuzzTarget, judge  # noqa: E402
 
-__all__ = ["all_targets", "Worker", "run_target", "main"]
+__all__ = ["all_targets", "Worker", "ForkServer", "run_target", "main"]
 
 #: Address-space limit of the worker (bytes): a reader that believes a corrupt count and allocates for it gets
 #: a MemoryError instead of taking the machine.
@@ -68,18 +71,25 @@ class Worker:
     """A process that reads cases for one target (``--worker MODULE:TARGET``), one path per line on stdin, and
     answers one JSON line each."""
 
-    def __init__(self, module: str, target: str, warm_up: Path | None, threads: int = 1):
+    def __init__(self, module: str, target: str, warm_up: Path | None, threads: int = 1,
+                 fork_server: ForkServer | None = None):
+        """``fork_server``: the worker is forked from it (``benchmarks/fuzz_fork_server.py``: its libraries
+        imported) instead of started afresh; a server of other thread settings is not used."""
         self.spec = f"{module}:{target}"
         self.warm_up = warm_up
         self.threads = threads
-        self.proc: subprocess.Popen | None = None
+        self.fork_server = fork_server if fork_server is not None and fork_server.threads == threads else None
+        self.proc: subprocess.Popen | ForkedWorker | None = None
 
     def start(self) -> None:
         env = dict(os.environ, OMP_NUM_THREADS=str(self.threads), PYTHONUNBUFFERED="1")
-        self.proc = subprocess.Popen(
-            [sys.executable, str(Path(__file__).resolve()), "--worker", self.spec,
-             *(["--warm-up", str(self.warm_up)] if self.warm_up is not None else [])],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
+        argv = ["--worker", self.spec, *(["--warm-up", str(self.warm_up)] if self.warm_up is not None else [])]
+        if self.fork_server is not None:
+            self.proc = self.fork_server.spawn(argv, env)
+        else:
+            self.proc = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), *argv],
+                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                         text=True, env=env)
         line = self._readline(300.0)
         if line is None or line.strip() != "ready":
             self.stop()
@@ -146,15 +156,16 @@ def _case_rng(seed: int, target: str, case: int) -> random.Random:
 
 def run_target(module: str, target: FuzzTarget, *, cases: list[int], seed: int, timeout: float, keep: Path,
                work: Path, time_limit: float | None, verbose: bool = False, outcomes: list | None = None,
-               warm_up: bool = True) -> dict:
+               warm_up: bool = True, fork_server: ForkServer | None = None) -> dict:
     """Run ``cases`` of one target; returns its counts, findings and timing (each case's outcome appended to
     ``outcomes`` when given, to compare two runs case by case). ``warm_up=False``: the worker reads no seed before
     the first case (which then pays the reader's imports: for a caller whose ``timeout`` allows for them, e.g. the
-    tests, where a seed read only to be thrown away is a cost)."""
+    tests, where a seed read only to be thrown away is a cost). ``fork_server``: the worker (and each restart
+    after a hang or crash) is forked from it instead of started afresh (see :class:`Worker`)."""
     seed_dir = work / target.name / "seeds"
     seed_dir.mkdir(parents=True)
     seeds = target.make_seeds(seed_dir)
-    worker = Worker(module, target.name, warm_up=seeds[0] if warm_up else None)
+    worker = Worker(module, target.name, warm_up=seeds[0] if warm_up else None, fork_server=fork_server)
     counts: Counter = Counter()
     findings: dict[str, dict] = {}
     start = time.perf_counter()
@@ -208,9 +219,14 @@ def main(argv: list[str] | None = None) -> int:
                         "message), to compare two runs case by case")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--warm-up", help=argparse.SUPPRESS)
+    parser.add_argument("--fork-server", help=argparse.SUPPRESS)  # modules to import, comma-separated
+    parser.add_argument("--fd", type=int, help=argparse.SUPPRESS)  # the fork server's socket
     args = parser.parse_args(argv)
     if args.worker:
         _worker_main(args.worker, args.warm_up)
+        return 0
+    if args.fork_server is not None:
+        serve(args.fd, [m for m in args.fork_server.split(",") if m], main)
         return 0
     if args.timeout <= 0:
         parser.error(f"--timeout must be > 0, got {args.timeout}")

@@ -65,3 +65,31 @@ def test_a_crash_is_a_crash_and_a_hang_a_hang(fuzz, tmp_path):
     assert [r["outcome"] for r in results] == ["crash", "ok", "crash", "crash", "hang", "ok"], results
     assert {r["message"] for r in results if r["outcome"] == "crash"} == {"worker exited with -11"}
     assert results[4]["message"] == "no answer in 2 s"
+
+
+def test_a_worker_forked_from_the_fork_server_judges_as_one_started_afresh(fuzz, tmp_path, monkeypatch):
+    # benchmarks/fuzz_fork_server.py: the tests' workers are forked from it (tests/helpers.py); each is given the
+    # environment and working folder of the moment it starts, as a process started then would be
+    server = fuzz.ForkServer(preload=())
+    try:
+        monkeypatch.setenv("FUZZ_TEST_VALUE", "set after the server started")
+        monkeypatch.chdir(tmp_path)
+        cases = ["ok", "crash", "ok", "internal", "hang", "ok", "where"]
+        forked = read_cases(fuzz, tmp_path, cases, fork_server=server)
+        afresh = read_cases(fuzz, tmp_path, cases)
+        assert server.alive()
+    finally:
+        server.close()
+    assert forked == afresh
+    assert [r["outcome"] for r in forked] == ["ok", "crash", "ok", "internal", "hang", "ok", "clear"], forked
+    assert forked[-1]["message"] == f"case_6.txt: set after the server started in {tmp_path}"
+
+
+def test_a_fork_server_that_is_gone_is_said_to_be(fuzz):
+    server = fuzz.ForkServer(preload=())
+    server.proc.kill()
+    server.proc.wait()
+    assert not server.alive()
+    with pytest.raises(RuntimeError, match="fuzz fork server exited"):
+        fuzz.Worker("fuzz_targets_workertest", "worker-test", warm_up=None, fork_server=server).start()
+    server.close()

@@ -14,7 +14,8 @@ from tests.helpers import ROOT, assert_fuzz_finds_nothing, fuzz_cli_inputs, load
 def test_fuzzing_the_command_line_finds_nothing(tmp_path, tmp_path_factory):
     # the inputs (a generated scene, a reconstruction, SfM of a clip) are made once for this and the other
     # target of the same inputs. No warm-up: the worker's warm-up is the first seed (a generation of 2 steps) run
-    # only to be thrown away, about 2-4 s of CPU; case 0 pays the imports instead, well within the 120 s timeout.
+    # only to be thrown away, about 2-4 s of CPU; case 0 pays the imports instead (those the fork server of
+    # tests/helpers.py has not made), well within the 120 s timeout.
     # 20 cases in CI (seed 0: 6 commands that ran, 14 refusals; cases 20-39 added ~7 s and no new outcome kind);
     # a longer run by hand: python benchmarks/fuzz_inputs.py --targets cli-args --cases 200
     counts = assert_fuzz_finds_nothing("cli-args", 20, tmp_path, timeout=120.0,
