@@ -31,7 +31,8 @@ __all__ = ["ForkServer", "ForkedWorker", "serve", "PRELOAD"]
 #: what the server imports before forking: what the heavier targets' readers import (genxd.api: torch,
 #: diffusers, the pipelines; genxd.cli: the typer app)
 PRELOAD = ("genxd.api", "genxd.cli")
-_MESSAGE = 1 << 16
+#: the largest message (bytes) either side reads: a request carries the worker's environment
+_MESSAGE = 1 << 17
 _FUZZ_INPUTS = Path(__file__).resolve().parent / "fuzz_inputs.py"
 
 
@@ -62,8 +63,12 @@ class ForkServer:
         return self.proc.poll() is None
 
     def _ask(self, request: dict[str, Any], fds: tuple[int, ...] = ()) -> dict[str, Any]:
+        data = json.dumps(request).encode()
+        if len(data) >= _MESSAGE:
+            raise RuntimeError(f"fuzz fork server: a request of {len(data)} bytes (the environment?) is past "
+                               f"{_MESSAGE}")
         try:
-            socket.send_fds(self.sock, [json.dumps(request).encode()], list(fds))
+            socket.send_fds(self.sock, [data], list(fds))
             reply = self.sock.recv(_MESSAGE)
         except OSError as exc:
             raise RuntimeError(f"fuzz fork server exited ({exc})") from None
@@ -147,11 +152,13 @@ def serve(fd: int, preload: list[str], worker_main: Callable[[list[str]], None])
         return
     sock.send(b"ready")
     while True:
-        message, fds, _, _ = socket.recv_fds(sock, _MESSAGE, 2)
+        message, fds, flags, _ = socket.recv_fds(sock, _MESSAGE, 2)
         if not message:
             return
-        request = json.loads(message)
         try:
+            if flags & socket.MSG_TRUNC:
+                raise ValueError(f"a request past {_MESSAGE} bytes")
+            request = json.loads(message)
             if request["op"] == "spawn":
                 reply: dict[str, Any] = {"pid": _fork(sock, fds, request, worker_main)}
             else:

@@ -93,3 +93,15 @@ def test_a_fork_server_that_is_gone_is_said_to_be(fuzz):
     with pytest.raises(RuntimeError, match="fuzz fork server exited"):
         fuzz.Worker("fuzz_targets_workertest", "worker-test", warm_up=None, fork_server=server).start()
     server.close()
+
+
+def test_an_environment_too_large_for_the_fork_server_is_said_to_be(fuzz):
+    server = fuzz.ForkServer(preload=())
+    try:
+        with pytest.raises(RuntimeError, match="the environment"):
+            server.spawn(["--worker", "fuzz_targets_workertest:worker-test"], {"BIG": "x" * 200_000})
+        reader = fuzz.Worker("fuzz_targets_workertest", "worker-test", warm_up=None, fork_server=server)
+        reader.start()  # the server still serves
+        reader.stop()
+    finally:
+        server.close()
