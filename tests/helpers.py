@@ -203,6 +203,8 @@ def fuzz_fork_server(fuzz: ModuleType):
     and stopped at exit: each fuzz test's worker is forked from it with torch, diffusers and genxd imported, instead
     of importing them afresh (6-10 s of CPU for the heavier targets, ~2 s for the others)."""
     global _FUZZ_FORK_SERVER
+    if not sys.platform.startswith("linux"):  # it counts its threads in /proc before each fork: workers start afresh
+        return None
     if _FUZZ_FORK_SERVER is None or not _FUZZ_FORK_SERVER.alive():
         import atexit
 
