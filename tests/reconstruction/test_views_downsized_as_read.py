@@ -112,7 +112,7 @@ def test_eval_recon_reads_the_input_downsized_as_reconstructed(tmp_path, monkeyp
                       resolution=24, holdout_every=3, video_frames=0, progress=False, use_lpips=False)
     alive = _full_size_images_alive(monkeypatch)
     result = evaluate_scene(tmp_path / "recon", use_lpips=False, out_path=tmp_path / "metrics.json")
-    assert len(alive) == 6 and max(alive) == 1, alive  # before: 1, 2, ... 6
+    assert len(alive) == 2 and max(alive) == 1, alive  # the held-out views 0 and 3 alone (before: all 6, 1, 2, ... 6)
     assert result["resolution"] == [17, 24] and result["input_resolution"] == [40, 56]
     assert result["test_views"] == [0, 3]
     held_out = load_views(folder).resized(24).subset([0, 3])  # read whole, then downsized: as before

@@ -147,23 +147,26 @@ def _decode_all(image_bytes: Sequence[Tensor], where: str) -> Tensor:
 
 
 def decode_scene_images(image_bytes: Sequence[Tensor], where: str,
-                        downsize: Callable[[Tensor], Tensor] | None = None) -> tuple[Tensor, tuple[int, int]]:
+                        downsize: Callable[[Tensor], Tensor] | None = None,
+                        indices: Sequence[int] | None = None) -> tuple[Tensor, tuple[int, int]]:
     """``(images [N, 3, h, w], (H, W))``: every image decoded, passed through ``downsize`` (``[3, H, W]`` to
     ``[3, h, w]``; None: kept) as soon as it is decoded, so that one image at a time is held at its stored size, and
     stacked; ``(H, W)`` is their stored size. A ValueError naming ``where`` and the image that cannot be decoded or
-    whose stored size differs from the first one's."""
+    whose stored size differs from the first one's. ``indices``: only the images at those indices, in that order
+    (the others neither decoded nor checked); None: all."""
     from PIL import Image, UnidentifiedImageError
 
     images: list[Tensor] = []
-    first: tuple[int, ...] = ()  # the stored shape of image 0
-    for i, data in enumerate(image_bytes):
+    first: tuple[int, ...] = ()  # the stored shape of the first image decoded
+    order = range(len(image_bytes)) if indices is None else [int(i) for i in indices]
+    for i in order:
         try:
-            image = decode_image(data)
+            image = decode_image(image_bytes[i])
         except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
             raise ValueError(f"{where}: image {i} cannot be decoded ({exc.__class__.__name__}: {exc})") from None
         if images and tuple(image.shape) != first:
             raise ValueError(
-                f"{where}: image {i} is {image.shape[-1]}x{image.shape[-2]}, image 0 is "
+                f"{where}: image {i} is {image.shape[-1]}x{image.shape[-2]}, image {order[0]} is "
                 f"{first[-1]}x{first[-2]}; the images of a scene need one size"
             )
         first = first or tuple(image.shape)

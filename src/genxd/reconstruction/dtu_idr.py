@@ -14,6 +14,7 @@ normalise it** (the object inside the unit sphere); a file without ``scale_mat_i
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 
@@ -58,10 +59,11 @@ def _images(folder: Path) -> list[Path]:
     return files
 
 
-def load_idr_scan(folder: Path, resolution: int | None = None) -> Views:
+def load_idr_scan(folder: Path, resolution: int | None = None, images_of: Sequence[int] | None = None) -> Views:
     """The views of the IDR / NeuS scan ``folder`` (the module docstring); a one-line ValueError naming the file for
     a missing or unreadable ``cameras.npz``, an image without its ``world_mat``, or a matrix that is no camera. Each image
-    is downsized to ``resolution`` (longer side; None: kept) as it is read."""
+    is downsized to ``resolution`` (longer side; None: kept) as it is read. ``images_of``: only those views, their
+    images alone read (:func:`~genxd.reconstruction.views.load_views`)."""
     file = next((folder / name for name in IDR_CAMERA_FILES if (folder / name).is_file()), None)
     if file is None:
         raise ValueError(f"{folder}: an IDR-layout scan (image/) without {' or '.join(IDR_CAMERA_FILES)} "
@@ -95,4 +97,4 @@ def load_idr_scan(folder: Path, resolution: int | None = None) -> Views:
     except ValueError as exc:  # the file's name, once, before what is wrong in it
         raise ValueError(f"{file}: {exc}") from None
     return pixel_camera_views(paths, Ks, c2ws, [f"{IDR_IMAGE_DIR}/{p.name}" for p in paths], folder,
-                              resolution=resolution)
+                              resolution=resolution, images_of=images_of)

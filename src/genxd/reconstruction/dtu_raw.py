@@ -19,6 +19,7 @@ import io
 import os
 import re
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 
@@ -65,11 +66,12 @@ def _projection(file: Path) -> np.ndarray:
     return P
 
 
-def load_dtu_scan(folder: Path, resolution: int | None = None) -> Views:
+def load_dtu_scan(folder: Path, resolution: int | None = None, images_of: Sequence[int] | None = None) -> Views:
     """The views of DTU scan ``folder`` (``Rectified/scanN``; the module docstring), in view order; a one-line
     ValueError for a missing ``Calibration/cal18`` or ``pos_NNN.txt``, a matrix that is no camera, or images of
     another aspect ratio than the calibration's (as stored). Each image is downsized to ``resolution`` (longer side;
-    None: kept) as it is read."""
+    None: kept) as it is read. ``images_of``: only those views, their images alone read
+    (:func:`~genxd.reconstruction.views.load_views`)."""
     # beside the Rectified/ the scan is given in, then beside the one it links to (Rectified/scanN a link to
     # another disk's folder: looked for only beside its target, Calibration/ was not found)
     scan_dirs = (Path(os.path.abspath(folder)), folder.resolve())
@@ -88,7 +90,7 @@ def load_dtu_scan(folder: Path, resolution: int | None = None) -> Views:
         c2ws.append(c2w)
     paths = list(views.values())
     loaded = pixel_camera_views(paths, Ks, c2ws, [p.name for p in paths], folder, size=DTU_IMAGE_SIZE,
-                                resolution=resolution)
+                                resolution=resolution, images_of=images_of)
     h, w = loaded.input_size  # as stored, before downsizing
     cal_w, cal_h = DTU_IMAGE_SIZE
     if abs(h * cal_w / w - cal_h) > cal_h / h:  # not 1600x1200 scaled (to within a pixel of the images)

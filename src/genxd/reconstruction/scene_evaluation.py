@@ -21,7 +21,7 @@ from .output_records import OutputRecords, input_option
 from .ply import load_scene
 from .render_names import render_file_names
 from .trainer import evaluate_views
-from .views import detect_input_kind, load_reconfusion_views, load_views
+from .views import ViewOutOfRange, detect_input_kind, load_reconfusion_views, load_views
 
 __all__ = ["evaluate_scene"]
 
@@ -86,34 +86,43 @@ def evaluate_scene(
             raise
         raise ValueError(f"{rec.record_path}: the recorded input: {exc}; pass {input_option()}") from None
     height, width = rec.size()
+    no_held_out = ValueError(f"{scene_dir}: no held-out views (reconstruct with {setting('holdout_every', 'N')}, or "
+                             "use a ReconFusion split)")
+    # the held-out views alone are read: the others' images are not decoded (views.input_cameras: all the cameras)
     if kind == "reconfusion":
         n = n_views if n_views is not None else rec.n_views()
         if n is None:
             raise ValueError(f"evaluating on a ReconFusion input needs {arg('n_views')}")
-        views, scene_key, _, test = load_reconfusion_views(source, scene_key, int(n))
+        views, scene_key, _, test = load_reconfusion_views(source, scene_key, int(n), held_out_only=True)
         protocol = f"reconfusion train_test_split_{n}"
     else:
         if n_views is not None:
             raise ValueError(f"{arg('n_views')} only applies to ReconFusion inputs")
-        # downsized as read to the size reconstructed at (a capture of 1080p frames was held whole first)
-        views = load_views(source, resolution=max(height, width) if height and width else None, scene_key=scene_key)
         test = rec.test_views()
         protocol = "holdout"
+        if not test:
+            raise no_held_out
+        try:  # downsized as read to the size reconstructed at (a capture of 1080p frames was held whole first)
+            views = load_views(source, resolution=max(height, width) if height and width else None,
+                               scene_key=scene_key, images_of=test)
+        except ViewOutOfRange as exc:
+            raise ValueError(f"{rec.cameras_path}: held-out view {exc.view} is out of range: the input has "
+                             f"{exc.count} views") from None
     if not test:
-        raise ValueError(f"{scene_dir}: no held-out views (reconstruct with {setting('holdout_every', 'N')}, or use a "
-                         "ReconFusion split)")
-    if max(test) >= len(views):
-        where = f"{rec.cameras_path}: " if protocol == "holdout" else ""
-        raise ValueError(f"{where}held-out view {max(test)} is out of range: the input has {len(views)} views")
+        raise no_held_out
+    cameras = views.input_cameras  # of all the input's views
+    assert cameras is not None  # images_of / held_out_only
+    if max(test) >= len(cameras):  # a ReconFusion split's views are checked as it is read
+        raise ValueError(f"held-out view {max(test)} is out of range: the input has {len(cameras)} views")
     if trained := sorted(set(test) & set(rec.train_views())):  # a split rewritten since, or another --n-views
         raise ValueError(f"{source}: {protocol} holds out view {trained[0]}, which {scene_dir} was trained on "
                          f"(the train views of its {rec.cameras_path.name}): its score would not be held-out; "
                          "score the split it was reconstructed with, or reconstruct on this one")
-    rec.check_held_out_cameras(views.c2w, views.K, views.names, test, source)
-    test_views = views.subset(test)
+    rec.check_held_out_cameras(cameras.c2w, cameras.K, cameras.names, test, source)
+    test_views = views  # the views of test, in its order
     if height and width and (test_views.height, test_views.width) != (height, width):
         test_views = test_views.resized(max(height, width))
-    if rec.mode() == "4d" and (all_times := rec.times(len(views))) is not None:
+    if rec.mode() == "4d" and (all_times := rec.times(len(cameras))) is not None:
         test_views.times = all_times[torch.tensor(test)]
     held_out_masks = None
     if masks is not None:  # before the rendering: a missing or wrong mask is said at once
@@ -148,7 +157,7 @@ def evaluate_scene(
     with atomic_group(members, replace=overwrite, folders=[render_dir] if save_renders else []) as tmp:
         tmp[0].write_text(json_text(result, indent=2))
         if save_renders:
-            names = render_file_names(views.names)  # over all views, as renders/ names them: one name per view
+            names = render_file_names(cameras.names)  # over all views, as renders/ names them: one name per view
             for file, image in zip([names[i] for i in test], renders):
                 save_png(tmp[1] / file, image)
     return result

@@ -22,6 +22,10 @@ its folder only: absolute paths and paths that climb out with ``..`` are refused
 naming the listing file (symbolic links inside the folder are followed: they are the folder owner's
 doing). A frame that cannot be decoded, or frames of different sizes, are named in a one-line
 ValueError before anything is trained.
+
+``load_views(..., images_of=[...])`` reads the images (and depth maps) of those views only, with the cameras and
+names of all (:attr:`Views.input_cameras`): what ``genxd eval-recon`` scores. The other views' image files are
+neither decoded nor checked.
 """
 
 from __future__ import annotations
@@ -48,7 +52,33 @@ from .view_pixels import downsize_pixels, load_image, same_size
 if TYPE_CHECKING:
     from genxd.data.reconfusion import ReconFusionScene
 
-__all__ = ["Views", "load_views", "one_time_axis", "load_image", "detect_input_kind", "find_colmap_model", "load_reconfusion_views"]
+__all__ = ["Views", "InputCameras", "ViewOutOfRange", "load_views", "one_time_axis", "load_image", "detect_input_kind",
+           "find_colmap_model", "load_reconfusion_views"]
+
+
+@dataclass(frozen=True)
+class InputCameras:
+    """The cameras of all N views of an input, read beside the images of some of them (:attr:`Views.input_cameras`).
+
+    Attributes: ``c2w [N, 4, 4]`` OpenCV camera-to-world, ``K [N, 3, 3]`` normalised intrinsics (of the undistorted
+    pinhole camera, for a lens with distortion), float32 as :class:`Views` holds them; ``names``: the N view names.
+    """
+
+    c2w: Tensor
+    K: Tensor
+    names: list[str]
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+
+class ViewOutOfRange(ValueError):
+    """A view asked for (``load_views(images_of=...)``) that the input does not have: ``view`` (the largest such),
+    ``count`` (the input's views)."""
+
+    def __init__(self, where: str | os.PathLike, view: int, count: int) -> None:
+        super().__init__(f"{where}: view {view} is out of range: the input has {count} views")
+        self.view, self.count = view, count
 
 
 @dataclass
@@ -69,6 +99,8 @@ class Views:
         stored_size: ``(H, W)`` of the images as the input stores them (undistorted, for a lens with distortion)
             when they were downsized (:meth:`resized`, ``load_views(resolution=...)``), else None: see
             :attr:`input_size`.
+        input_cameras: the cameras and names of all the input's views when these are some of them, read alone
+            (``load_views(images_of=...)``; kept by :meth:`subset`), else None.
 
     Integer images are kept in their dtype (not made float), for :meth:`check_values` to refuse them.
     """
@@ -83,6 +115,7 @@ class Views:
     points_rgb: Tensor | None = None
     source_times: Tensor | None = None
     stored_size: tuple[int, int] | None = None
+    input_cameras: InputCameras | None = None
 
     def __post_init__(self) -> None:
         from ..cameras.geometry import _tensor
@@ -171,23 +204,25 @@ class Views:
 
 def pixel_camera_views(paths: Sequence[Path], Ks: Sequence[np.ndarray], c2ws: Sequence[np.ndarray], names: list[str],
                        where: str | os.PathLike, size: tuple[int, int] | None = None,
-                       resolution: int | None = None) -> Views:
+                       resolution: int | None = None, images_of: Sequence[int] | None = None) -> Views:
     """The views of the image files ``paths`` (one size, else a ValueError naming ``where``): pixel intrinsics ``Ks``
     (float64 ``[3, 3]``) normalised by ``size`` (width, height; default the images' stored size), OpenCV ``c2ws``;
     each image downsized to ``resolution`` (:func:`downsize_pixels`) as soon as it is read (a DTU scan's 49 views of
-    1600x1200 held 1.1 GB as floats at once)."""
+    1600x1200 held 1.1 GB as floats at once). ``images_of``: only those views, their images alone read
+    (:func:`load_views`)."""
+    read = _views_read(images_of, len(paths), where)
     images, sizes = [], []
-    for file in paths:
-        image = load_image(file)
+    for i in read:
+        image = load_image(paths[i])
         sizes.append(_size_of(image))  # the stored size: one for all, checked below
         image = downsize_pixels(image[None], None, resolution)[0][0]  # the full-size pixels let go before the next
         images.append(image)
-    same_size(sizes, paths, where)
+    same_size(sizes, [paths[i] for i in read], where)
     stored = (int(sizes[0].shape[-2]), int(sizes[0].shape[-1]))
     width, height = size or (stored[1], stored[0])
     K = normalize_intrinsics(torch.from_numpy(np.stack(Ks)), width, height)
-    return Views(images=torch.stack(images), c2w=torch.from_numpy(np.stack(c2ws)).float(), K=K.float(), names=names,
-                 stored_size=stored if stored != tuple(images[0].shape[-2:]) else None)
+    return _views_of(read, images_of, torch.stack(images), torch.from_numpy(np.stack(c2ws)).float(), K.float(), names,
+                     stored_size=stored if stored != tuple(images[0].shape[-2:]) else None)
 
 
 def _size_of(image: Tensor) -> Tensor:
@@ -195,10 +230,49 @@ def _size_of(image: Tensor) -> Tensor:
     return torch.empty(0, *image.shape[-2:])
 
 
-def _load_transforms(path: Path, resolution: int | None = None) -> Views:
+def _views_read(images_of: Sequence[int] | None, count: int, where: str | os.PathLike) -> list[int]:
+    """The views whose images a reader decodes, in order: all ``count`` (``images_of`` None), else ``images_of``
+    (a :class:`ViewOutOfRange` naming ``where`` for one the input does not have)."""
+    if images_of is None:
+        return list(range(count))
+    read = [int(i) for i in images_of]
+    if outside := [i for i in read if not 0 <= i < count]:
+        raise ViewOutOfRange(where, max(outside), count)
+    return read
+
+
+def _views_of(read: list[int], images_of: Sequence[int] | None, images: Tensor, c2w: Tensor, K: Tensor,
+              names: list[str], times: Tensor | None = None, source_times: Tensor | None = None,
+              **read_fields: object) -> Views:
+    """The :class:`Views` of the views ``read`` (``images [len(read), 3, H, W]``, and ``read_fields`` such as
+    depths, of them) from the cameras ``c2w [N, 4, 4]``, ``K [N, 3, 3]``, ``names`` and ``times [N]`` of all the
+    input's views: all of them (``images_of`` None), else those, with :attr:`Views.input_cameras`."""
+    if images_of is None:
+        return Views(images=images, c2w=c2w, K=K, names=names, times=times, source_times=source_times,
+                     **read_fields)  # type: ignore[arg-type]
+    idx = torch.tensor(read, dtype=torch.long)
+    return Views(images=images, c2w=c2w[idx], K=K[idx], names=[names[i] for i in read],
+                 times=None if times is None else times[idx],
+                 source_times=None if source_times is None else source_times[idx],
+                 input_cameras=InputCameras(c2w, K, list(names)), **read_fields)  # type: ignore[arg-type]
+
+
+def _pinhole_K(model: str, params: Sequence[float], height: int, width: int, known: dict[tuple, Tensor]) -> Tensor:
+    """The normalised K (float64) :func:`undistort_images` gives the images of a camera with distortion, without
+    reading them (for the views whose images are not read); ``known``: the ones computed so far, by camera."""
+    from .undistort import undistorted_camera
+
+    key = (model, tuple(float(x) for x in params), height, width)
+    if key not in known:
+        known[key] = undistorted_camera(model, key[1], height, width)[0]
+    return known[key]
+
+
+def _load_transforms(path: Path, resolution: int | None = None, images_of: Sequence[int] | None = None) -> Views:
     """The views of a transforms.json (``path``, or the folder holding it), each image downsized to ``resolution``
     (:func:`downsize_pixels`) as soon as it is read (and undistorted): the views of 300 frames of 1080p held
-    about 15 GB at once as floats before they were downsized to 128 px."""
+    about 15 GB at once as floats before they were downsized to 128 px. ``images_of``: only those views, their
+    images and depth maps alone read (:func:`load_views`)."""
     from genxd.cameras._io import json_number
     from genxd.cameras.formats import TRANSFORMS_JSON, transforms_from_object
     from genxd.utils.json_files import read_json
@@ -236,7 +310,10 @@ def _load_transforms(path: Path, resolution: int | None = None) -> Views:
     first_read = first_undistorted = None  # the sizes (empty tensors) of the first view, read and undistorted
     stored: tuple[int, int] | None = None  # the views' size before downsizing, when they were
     ground_truth: Tensor | None = None
-    for i, file in enumerate(paths):
+    read = _views_read(images_of, len(paths), json_path)
+    first = paths[read[0]] if read else paths[0]  # the view the others' sizes are compared with
+    for i in read:
+        file = paths[i]
         image = load_image(file)
         if first_read is None:
             first_read = _size_of(image)
@@ -245,7 +322,7 @@ def _load_transforms(path: Path, resolution: int | None = None) -> Views:
                                  f"{cameras.width}x{cameras.height}")
             if depth_paths is None and (folder / "ground_truth.npz").is_file():  # genxd.data.synthetic folders
                 ground_truth = ground_truth_depth(folder / "ground_truth.npz", (len(frames), *size))
-        same_size([first_read, image], [paths[0], file], json_path)
+        same_size([first_read, image], [first, file], json_path)
         depth = load_depth_map(depth_paths[i], depth_unit, size) if depth_paths is not None else (
             None if ground_truth is None else ground_truth[i])
         if lens is not None:
@@ -255,11 +332,16 @@ def _load_transforms(path: Path, resolution: int | None = None) -> Views:
                 K[i] = pinhole_K
             depth = undistorted_depth[0] if depth is not None else None
             first_undistorted = _size_of(image) if first_undistorted is None else first_undistorted
-            same_size([first_undistorted, image], [paths[0], file], json_path)
+            same_size([first_undistorted, image], [first, file], json_path)
         stored = (int(image.shape[-2]), int(image.shape[-1]))
         image, depth = downsize_pixels(image[None], None if depth is None else depth[None], resolution)
         images.append(image[0])
         depths.append(None if depth is None else depth[0])
+    if lens is not None and images_of is not None:  # the pinhole cameras of the views not read
+        known: dict[tuple, Tensor] = {}
+        for i in sorted(set(range(len(paths))) - set(read)):
+            if lens[0][i] not in PINHOLE_MODELS:
+                K[i] = _pinhole_K(lens[0][i], lens[1][i], cameras.height, cameras.width, known)
     times, source_times = None, None
     if all("time" in fr for fr in frames):
         from genxd.cameras._io import times_to_unit_range
@@ -273,7 +355,8 @@ def _load_transforms(path: Path, resolution: int | None = None) -> Views:
         from .ply import load_point_cloud
 
         points_xyz, points_rgb = load_point_cloud(path_inside(folder, str(meta["ply_file_path"]), json_path))
-    return Views(
+    return _views_of(
+        read, images_of,
         images=torch.stack(images),
         c2w=cameras.c2w.float(),
         K=K.float(),
@@ -311,9 +394,9 @@ def one_time_axis(parts: Sequence[Views]) -> list[Tensor | None]:
     return out
 
 
-def _load_colmap(path: Path, resolution: int | None = None) -> Views:
+def _load_colmap(path: Path, resolution: int | None = None, images_of: Sequence[int] | None = None) -> Views:
     """The views of a COLMAP model with images, each image downsized to ``resolution`` as soon as it is read (and
-    undistorted), as :func:`_load_transforms`."""
+    undistorted), as :func:`_load_transforms` (``images_of`` too)."""
     from genxd.cameras.formats import read_colmap_model
 
     from .undistort import GridCache
@@ -331,7 +414,9 @@ def _load_colmap(path: Path, resolution: int | None = None) -> Views:
     stored: tuple[int, int] | None = None  # the views' size before downsizing
     K = model.K.clone()
     grids = GridCache()
-    for i, (name, h, w) in enumerate(zip(model.image_names, model.heights, model.widths)):
+    read = _views_read(images_of, len(model), model_dir)
+    for i in read:
+        name, h, w = model.image_names[i], model.heights[i], model.widths[i]
         file = path_inside(image_dir, name, model_dir)
         require_file(file, f"image registered in {model_dir} not found")
         img = load_image(file)
@@ -348,9 +433,15 @@ def _load_colmap(path: Path, resolution: int | None = None) -> Views:
         images.append(img)
         paths.append(file)
     same_size(sizes, paths, path)
+    known: dict[tuple, Tensor] = {}
+    for i in sorted(set(range(len(model))) - set(read)):  # the pinhole cameras of the views not read
+        if model.camera_models[i] not in PINHOLE_MODELS:
+            K[i] = _pinhole_K(model.camera_models[i], model.camera_params[i], int(model.heights[i]),
+                              int(model.widths[i]), known).to(K.dtype)
     points = model.points_xyz.float() if len(model.points_xyz) else None
     colors = model.points_rgb.float() / 255.0 if len(model.points_xyz) else None
-    return Views(
+    return _views_of(
+        read, images_of,
         images=torch.stack(images),
         c2w=model.c2w.float(),
         K=K.float(),
@@ -376,14 +467,21 @@ def _reconfusion_scene(path: Path, key: str | None) -> tuple[ReconFusionScene, P
     return load_reconfusion_scene(file, key=key, decode_images=False), file
 
 
-def _reconfusion_views(scene: ReconFusionScene, file: Path, resolution: int | None = None) -> Views:
+def _reconfusion_views(scene: ReconFusionScene, file: Path, resolution: int | None = None,
+                       images_of: Sequence[int] | None = None) -> Views:
     """The views of a ReconFusion ``scene`` (read from ``file``), each image downsized to ``resolution``
-    (:func:`downsize_pixels`) as soon as it is decoded."""
+    (:func:`downsize_pixels`) as soon as it is decoded; ``images_of``: only those views, their images alone decoded
+    (none: no view, ``images [0, 3, 0, 0]``)."""
     from genxd.data.reconfusion import decode_scene_images
 
-    images, stored = decode_scene_images(scene.image_bytes, str(file),
-                                         lambda image: downsize_pixels(image[None], None, resolution)[0][0])
-    return Views(
+    read = _views_read(images_of, len(scene), file)
+    images, stored = torch.empty(0, 3, 0, 0), None
+    if read:
+        images, stored = decode_scene_images(scene.image_bytes, str(file),
+                                             lambda image: downsize_pixels(image[None], None, resolution)[0][0],
+                                             indices=None if images_of is None else read)
+    return _views_of(
+        read, images_of,
         images=images.float(),
         c2w=scene.c2w.float(),
         K=scene.K.float(),
@@ -402,7 +500,8 @@ def _reconfusion_split_ids(path: Path, scene: ReconFusionScene, n_views: int) ->
 
 
 def load_views(
-    path: str | os.PathLike, resolution: int | None = None, scene_key: str | None = None
+    path: str | os.PathLike, resolution: int | None = None, scene_key: str | None = None,
+    images_of: Sequence[int] | None = None,
 ) -> Views:
     """Read posed images from a supported input folder (see the module docstring).
 
@@ -410,23 +509,30 @@ def load_views(
         path: the input folder (or a ``transforms.json`` file).
         resolution: longer image side after resizing (None or 0: keep).
         scene_key: the scene of a ReconFusion folder (needed when it holds several).
+        images_of: read only these views (indices into the input's views; at least one), in this order: the views
+            ``load_views(path, resolution).subset(images_of)`` gives, with the cameras and names of all the input's
+            views in :attr:`Views.input_cameras`. Only their images (and depth maps) are read and checked: an image
+            of another view that is missing, cannot be decoded or has another size is not found. A view the input
+            does not have is a :class:`ViewOutOfRange`. None: all views (``input_cameras`` None).
     """
     path = Path(path)
+    if images_of is not None and not len(images_of):
+        raise ValueError("images_of: no views given (None reads all)")
     kind = detect_input_kind(path)
     if kind == "transforms":
-        views = _load_transforms(path, resolution)
+        views = _load_transforms(path, resolution, images_of)
     elif kind == "colmap":
-        views = _load_colmap(path, resolution)
+        views = _load_colmap(path, resolution, images_of)
     elif kind == "idr":
         from .dtu_idr import load_idr_scan
 
-        views = load_idr_scan(path, resolution)
+        views = load_idr_scan(path, resolution, images_of)
     elif kind == "dtu":
         from .dtu_raw import load_dtu_scan
 
-        views = load_dtu_scan(path, resolution)
+        views = load_dtu_scan(path, resolution, images_of)
     else:
-        views = _reconfusion_views(*_reconfusion_scene(path, scene_key), resolution)
+        views = _reconfusion_views(*_reconfusion_scene(path, scene_key), resolution, images_of)
     return views  # each image downsized to resolution as it was read
 
 
@@ -438,11 +544,16 @@ def reconfusion_split(path: str | os.PathLike, scene_key: str | None, n_views: i
 
 
 def load_reconfusion_views(path: str | os.PathLike, scene_key: str | None, n_views: int,
-                           resolution: int | None = None) -> tuple[Views, str, list[int], list[int]]:
+                           resolution: int | None = None,
+                           held_out_only: bool = False) -> tuple[Views, str, list[int], list[int]]:
     """``(views, scene key, train_ids, test_ids)`` of a ReconFusion folder's scene: :func:`load_views` and
-    :func:`reconfusion_split` from one read of its ``index.json`` and torch file."""
+    :func:`reconfusion_split` from one read of its ``index.json`` and torch file. ``held_out_only``: the views are
+    the test views alone (``load_views(images_of=test_ids)``: the other images not decoded nor checked)."""
     path = Path(path)
     scene, file = _reconfusion_scene(path, scene_key)
+    if held_out_only:
+        train_ids, test_ids = _reconfusion_split_ids(path, scene, n_views)
+        return _reconfusion_views(scene, file, resolution, test_ids), scene.key, train_ids, test_ids
     views = _reconfusion_views(scene, file, resolution)  # an image that cannot be decoded is named first, as before
     train_ids, test_ids = _reconfusion_split_ids(path, scene, n_views)
     return views, scene.key, train_ids, test_ids
