@@ -86,8 +86,8 @@ def evaluate_scene(
             raise
         raise ValueError(f"{rec.record_path}: the recorded input: {exc}; pass {input_option()}") from None
     height, width = rec.size()
-    no_held_out = ValueError(f"{scene_dir}: no held-out views (reconstruct with {setting('holdout_every', 'N')}, or "
-                             "use a ReconFusion split)")
+    no_held_out = (f"{scene_dir}: no held-out views (reconstruct with {setting('holdout_every', 'N')}, or use a "
+                   "ReconFusion split)")
     # the held-out views alone are read: the others' images are not decoded (views.input_cameras: all the cameras)
     if kind == "reconfusion":
         n = n_views if n_views is not None else rec.n_views()
@@ -101,7 +101,7 @@ def evaluate_scene(
         test = rec.test_views()
         protocol = "holdout"
         if not test:
-            raise no_held_out
+            raise ValueError(no_held_out)
         try:  # downsized as read to the size reconstructed at (a capture of 1080p frames was held whole first)
             views = load_views(source, resolution=max(height, width) if height and width else None,
                                scene_key=scene_key, images_of=test)
@@ -109,11 +109,10 @@ def evaluate_scene(
             raise ValueError(f"{rec.cameras_path}: held-out view {exc.view} is out of range: the input has "
                              f"{exc.count} views") from None
     if not test:
-        raise no_held_out
+        raise ValueError(no_held_out)
+    # every held-out view is one the input has: checked as read (a ReconFusion split's ids when its scene is read)
     cameras = views.input_cameras  # of all the input's views
     assert cameras is not None  # images_of / held_out_only
-    if max(test) >= len(cameras):  # a ReconFusion split's views are checked as it is read
-        raise ValueError(f"held-out view {max(test)} is out of range: the input has {len(cameras)} views")
     if trained := sorted(set(test) & set(rec.train_views())):  # a split rewritten since, or another --n-views
         raise ValueError(f"{source}: {protocol} holds out view {trained[0]}, which {scene_dir} was trained on "
                          f"(the train views of its {rec.cameras_path.name}): its score would not be held-out; "
