@@ -78,3 +78,16 @@ def write_dtu_scan(root: Path, scan: str, K: np.ndarray, c2w: np.ndarray, height
 def normalised(K: np.ndarray, height: int, width: int) -> torch.Tensor:
     """Pixel ``K`` of an image of ``height x width`` normalised (docs/conventions.md)."""
     return torch.from_numpy(np.diag([1 / width, 1 / height, 1.0]) @ K)
+
+
+#: DTU's calibration of camera 1 (pixels of its 1600x1200 images), as cal18's matrices give it
+DTU_K = np.array([[2892.3, 0.0, 823.2], [0.0, 2883.2, 619.1], [0.0, 0.0, 1.0]])
+
+
+def small_scan(tmp_path: Path, layout: str, views: int) -> Path:
+    """A 40x30 scan of ``views`` known cameras at radius 3 in ``layout`` ``"idr"`` (IDR / NeuS's ``scan40``) or
+    ``"dtu"`` (DTU's own ``DTU/Rectified/scan40``): the readers' downsizing and view selection tests' input."""
+    c2w = known_cameras(radius=3.0)[:views]
+    if layout == "idr":
+        return write_idr_scan(tmp_path / "scan40", DTU_K / 40, c2w, None, height=30, width=40, masks=False)
+    return write_dtu_scan(tmp_path / "DTU", "scan40", DTU_K, c2w, height=30, width=40)

@@ -185,15 +185,9 @@ def test_a_colmap_input_read_for_some_views(tmp_path, monkeypatch, lens) -> None
 
 @pytest.mark.parametrize("layout", ["idr", "dtu"])
 def test_a_dtu_scan_read_for_some_views(tmp_path, monkeypatch, layout) -> None:
-    from .dtu_scans import known_cameras, write_dtu_scan, write_idr_scan
+    from .dtu_scans import small_scan
 
-    c2w = known_cameras(radius=3.0)[:5]
-    K = np.array([[2892.3, 0.0, 823.2], [0.0, 2883.2, 619.1], [0.0, 0.0, 1.0]])
-    if layout == "idr":
-        scan = write_idr_scan(tmp_path / "scan40", K / 40, c2w, None, height=30, width=40, masks=False)
-    else:
-        scan = write_dtu_scan(tmp_path / "DTU", "scan40", K, c2w, height=30, width=40)
-    _same_as_whole(scan, [2, 4], monkeypatch, resolution=8)
+    _same_as_whole(small_scan(tmp_path, layout, 5), [2, 4], monkeypatch, resolution=8)
 
 
 def test_a_reconfusion_scene_is_scored_on_its_test_images_alone(tmp_path, monkeypatch) -> None:

@@ -124,14 +124,9 @@ def test_eval_recon_reads_the_input_downsized_as_reconstructed(tmp_path, monkeyp
 def test_a_dtu_scan_is_downsized_as_it_is_read(tmp_path, monkeypatch, layout) -> None:
     """A DTU scan (IDR's layout or DTU's own) was read whole, every view at its full size as floats (49 views of
     1600x1200: 1.1 GB), before being downsized."""
-    from .dtu_scans import known_cameras, write_dtu_scan, write_idr_scan
+    from .dtu_scans import small_scan
 
-    c2w = known_cameras(radius=3.0)[:6]
-    K = np.array([[2892.3, 0.0, 823.2], [0.0, 2883.2, 619.1], [0.0, 0.0, 1.0]])
-    if layout == "idr":
-        scan = write_idr_scan(tmp_path / "scan40", K / 40, c2w, None, height=30, width=40, masks=False)
-    else:
-        scan = write_dtu_scan(tmp_path / "DTU", "scan40", K, c2w, height=30, width=40)
+    scan = small_scan(tmp_path, layout, 6)
     whole = load_views(scan).resized(8)
     alive = _full_size_images_alive(monkeypatch)
     read = load_views(scan, resolution=8)
@@ -142,10 +137,9 @@ def test_a_dtu_scan_is_downsized_as_it_is_read(tmp_path, monkeypatch, layout) ->
 
 def test_a_dtu_scans_aspect_is_checked_at_its_stored_size(tmp_path) -> None:
     """MVSNet's 640x512 crops (here 20x16) are refused whatever they are downsized to: at 4 px they would be 4x3."""
-    from .dtu_scans import known_cameras, write_dtu_scan
+    from .dtu_scans import DTU_K, known_cameras, write_dtu_scan
 
-    K = np.array([[2892.3, 0.0, 823.2], [0.0, 2883.2, 619.1], [0.0, 0.0, 1.0]])
-    scan = write_dtu_scan(tmp_path / "DTU", "scan40_train", K, known_cameras(radius=600.0)[:3], height=16, width=20)
+    scan = write_dtu_scan(tmp_path / "DTU", "scan40_train", DTU_K, known_cameras(radius=600.0)[:3], height=16, width=20)
     with pytest.raises(ValueError, match=r"the images are 20x16, but DTU's calibration is for 1600x1200 images"):
         load_views(scan, resolution=4)
 
