@@ -110,9 +110,62 @@ def test_workers_dying_on_every_video_stop_the_run_in_one_error(tmp_path, forkse
     assert window == 16
     records: list[dict] = []
     todo = _sources(60)
-    with pytest.raises(local_engine.WorkersKeepDying, match=f"died on each of the first {window} videos") as caught:
+    with pytest.raises(local_engine.WorkersKeepDying) as caught:
         local_engine.run_local(todo, tmp_path, CurationConfig(num_threads=1), 2, _always_crashing, records.append,
                                lambda *a: None, lambda path: None)
-    assert len(records) == window and all(r["stage"] == "worker" for r in records)
-    assert caught.value.left == 60 - len(records)  # not started: the next run does them
+    # A window of videos each killed its worker alone, give or take the ones handed out before the first pool broke:
+    # a worker can die while the window is still being handed out, and the videos not yet handed out wait for the
+    # next pool (the real-process race that test_a_pool_broken_while_handing_out_stops_after_a_window pins).
+    died = len(records)
+    assert window <= died < 2 * window and all(r["stage"] == "worker" for r in records)
+    assert f"died on each of the first {died} videos" in str(caught.value)
+    assert caught.value.left == 60 - died  # not started: the next run does them
     assert str(caught.value).endswith("Try one video with workers=1 to see the error")  # as Python writes it
+
+
+class PoolBrokenWhileHandingOut:
+    """A process pool whose every task kills its worker, and whose first pool breaks after 3 videos are handed out:
+    the next ``submit`` raises ``BrokenProcessPool``, as a real pool does once it has seen a worker die (a worker
+    started by a fork server can die before the parent has handed out its window)."""
+
+    pools = 0
+
+    def __init__(self, max_workers, mp_context=None, initializer=None, initargs=()):
+        PoolBrokenWhileHandingOut.pools += 1
+        self.breaks_after = 3 if PoolBrokenWhileHandingOut.pools == 1 else None  # the others: once all failed
+        self.handed_out = 0
+
+    def submit(self, *args, **kwargs):
+        from concurrent.futures import Future
+        from concurrent.futures.process import BrokenProcessPool
+
+        if self.breaks_after is not None and self.handed_out >= self.breaks_after:
+            raise BrokenProcessPool("A child process terminated abruptly")
+        self.handed_out += 1
+        future: Future = Future()
+        future.set_exception(BrokenProcessPool("A child process terminated abruptly"))
+        return future
+
+    def shutdown(self, wait=True, cancel_futures=False):
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.shutdown()
+
+
+def test_a_pool_broken_while_handing_out_stops_after_a_window(tmp_path, monkeypatch):
+    """The first pool broke after 3 of its window of 16 videos were handed out: those 3 killed their workers alone,
+    fewer than a window, so the run went on with a new pool, whose window of 16 did too: 19 videos died, each alone,
+    and the error counts 19 (the real-process test above asserted exactly 16 and failed on CI when this happened)."""
+    monkeypatch.setattr(local_engine, "ProcessPoolExecutor", PoolBrokenWhileHandingOut)
+    monkeypatch.setattr(PoolBrokenWhileHandingOut, "pools", 0)
+    records: list[dict] = []
+    with pytest.raises(local_engine.WorkersKeepDying, match="died on each of the first 19 videos") as caught:
+        local_engine.run_local(_sources(60), tmp_path, CurationConfig(num_threads=1), 2, _ok, records.append,
+                               lambda *a: None, lambda path: None)
+    assert sorted(r["video_id"] for r in records) == [f"v{i:04d}" for i in range(19)]  # none twice, none lost
+    assert all(r["stage"] == "worker" for r in records)
+    assert caught.value.left == 60 - 19
