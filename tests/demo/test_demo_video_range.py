@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 import torch
 
-from genxd.demo import cameras as cam
 from genxd.demo.session import Session
 
 from ..cli.fake_model import without_sampling
