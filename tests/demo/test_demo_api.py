@@ -255,7 +255,11 @@ def test_a_refused_generate_leaves_no_cancel_flag_behind(server):
 def test_uploads_past_the_servers_budget_are_refused(tmp_path, monkeypatch):
     """Gradio's upload route takes any number of files per request and keeps them an hour: a client posting files
     in a loop filled the disk. Past ``DemoConfig.max_temp_mb`` (uploads and served copies) an upload is refused
-    with HTTP 413 and one line; the page's other routes still answer."""
+    with HTTP 413 and one line; the page's other routes still answer. One upload larger than the page sends (its
+    input images at the size limit) is refused as its headers arrive: its declared size held the budget while a slow
+    client sent it."""
+    import socket
+
     import requests
 
     from genxd.demo.app import DemoConfig, build_app, start
@@ -278,6 +282,11 @@ def test_uploads_past_the_servers_budget_are_refused(tmp_path, monkeypatch):
         chunked = requests.post(url, data=iter([b"--x\r\n"]), timeout=30,  # a body of any size: no length stated
                                 headers={"Content-Type": "multipart/form-data; boundary=x"})
         assert chunked.status_code == 411, chunked.text
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as slow:  # states 100 MiB, sends none
+            slow.sendall(b"POST /gradio_api/upload HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 104857600\r\n"
+                         b"Content-Type: multipart/form-data; boundary=x\r\n\r\n")
+            head = slow.recv(65536).decode()
+        assert head.startswith("HTTP/1.1 413") and "at most 4 files of up to 20 MiB each" in head, head
         assert requests.get(f"http://127.0.0.1:{port}/gradio_api/info", timeout=30).ok
     finally:
         demo.close(verbose=False)

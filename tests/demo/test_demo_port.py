@@ -61,7 +61,7 @@ def test_gradio_failing_to_bind_is_a_value_error_and_ready_is_not_announced():
             raise OSError("Cannot find empty port in range: 7861-7861. You can specify a different port ...")
 
     ready = []
-    config = SimpleNamespace(limits=SimpleNamespace(max_file_mb=20.0))
+    config = SimpleNamespace(limits=SimpleNamespace(max_file_mb=20.0, max_images=4))
     with pytest.raises(ValueError, match=r"^127.0.0.1:7861 cannot be served \(Cannot find empty port in range: "
                                          r"7861-7861\); choose another with port$"):  # launch's argument
         launch(Blocks(), "127.0.0.1", 7861, config, ["cpu"], on_ready=lambda: ready.append(1))

@@ -54,3 +54,54 @@ def test_uploads_in_flight_together_count_against_the_budget(tmp_path: Path):
         assert answers == [200]
 
     asyncio.run(main())
+
+
+def _multipart(names_and_sizes: list[tuple[str, int]]) -> tuple[dict, bytes]:
+    """The headers and body of a form posting these files as a browser does (field ``files``, one part each)."""
+    import requests
+
+    files = [("files", (name, b"x" * size, "image/png")) for name, size in names_and_sizes]
+    prepared = requests.Request("POST", "http://localhost/gradio_api/upload", files=files).prepare()
+    return dict(prepared.headers), prepared.body
+
+
+def test_an_upload_larger_than_the_page_sends_is_refused_at_once(tmp_path: Path):
+    """One upload's declared size was reserved from the budget while it was received, however large: a client
+    declaring gigabytes and sending them slowly held that much of the budget. An upload larger than the page's
+    largest (its input images, each at the file size limit, with their longest names) is refused at once (413,
+    one line naming the limit), its body unread; one as large as the page's largest, and one file over the size
+    limit (Gradio words that refusal), are passed on."""
+    passed: list[int] = []
+    answers: list[tuple[int, str]] = []
+    body_read: list[bool] = []
+
+    async def app(scope: dict, receive, send) -> None:
+        passed.append(int(dict(scope["headers"])[b"content-length"]))
+
+    async def send(message: dict) -> None:
+        if message["type"] == "http.response.start":
+            answers.append((message["status"], ""))
+        elif message["type"] == "http.response.body" and answers:
+            answers[-1] = (answers[-1][0], message.get("body", b"").decode())
+
+    async def receive() -> dict:
+        body_read.append(True)
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    longest = "n" * 251 + ".png"  # a file name of 255 bytes, the most a file system keeps
+    largest = _multipart([(longest, MIB)] * 2)[0]["Content-Length"]
+    too_many = _multipart([("a.png", MIB)] * 3)[0]["Content-Length"]
+    one_over = _multipart([("a.png", MIB + 1)])[0]["Content-Length"]
+
+    async def main() -> None:
+        budget = UploadBudget(app, tmp_path, max_bytes=100 * MIB, max_files=2, max_file_bytes=MIB)
+        for size in (largest, too_many, one_over):
+            await budget(_upload(int(size)), receive, send)
+
+    asyncio.run(main())
+    assert passed == [int(largest), int(one_over)]
+    assert not body_read
+    [(status, text)] = answers
+    assert status == 413
+    assert "at most 2 files of up to 1 MiB each" in text and "\n" not in text, text
+    assert UploadBudget(app, tmp_path, max_bytes=100 * MIB).max_request_bytes is None  # no page: no cap

@@ -494,7 +494,8 @@ def start(demo: gr.Blocks, host: str, port: int, config: DemoConfig, devices: De
 
     demo.queue(max_size=64, default_concurrency_limit=len(devices))
     max_temp_mb = getattr(config, "max_temp_mb", DemoConfig.max_temp_mb)  # (a config of the fields start reads)
-    budget = Middleware(UploadBudget, folder=gr.utils.get_upload_folder(), max_bytes=int(max_temp_mb * MIB))
+    budget = Middleware(UploadBudget, folder=gr.utils.get_upload_folder(), max_bytes=int(max_temp_mb * MIB),
+                        max_files=config.limits.max_images, max_file_bytes=int(config.limits.max_file_mb * MIB))
     kwargs.setdefault("app_kwargs", {}).setdefault("middleware", []).append(budget)
     try:
         # in bytes: the handlers' limit exactly (MiB), also for a fractional --max-upload-mb ("0.5mb" is no size
