@@ -9,13 +9,21 @@ each checked against the disk alone, and all passed); an upload that does not st
 refused (411). One upload larger than the page ever sends (its input images, each at the file size limit, with
 their form's framing) is refused at once (413), unread: its declared size was held from the budget while a slow
 client sent it.
+
+The bytes on disk are a running count: the last walk of the folder plus the declared sizes of the uploads answered
+since (at least what they wrote). A check walks the folder again (a walk stats every file: about 0.3 s at 10,000
+files) only when that walk is ``refresh_s`` old, so that files Gradio's clean-up removed, and files that came
+otherwise (the copies of outputs Gradio serves), are seen within that time, or when the count leaves less than an
+eighth of the budget free: there each upload is checked against a fresh walk, and none is refused on the count
+alone. Checks that need a walk while one runs wait for it instead of walking too.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from .workdir import folder_bytes
 
@@ -39,12 +47,22 @@ class UploadBudget:
     """ASGI middleware: a ``POST`` to a path ending in ``/upload`` is refused (413) while ``folder`` holds
     ``max_bytes`` or more with the request's ``Content-Length`` and those of the uploads in flight added (one
     event loop: the check and the reservation run with no ``await`` between them). Given the page's ``max_files``
-    and ``max_file_bytes``, one larger than :func:`largest_page_upload` is refused (413) before anything else."""
+    and ``max_file_bytes``, one larger than :func:`largest_page_upload` is refused (413) before anything else.
+    ``folder``'s bytes are counted as the module says (``refresh_s``: the oldest walk a check trusts, by ``clock``)."""
 
     def __init__(self, app: Any, folder: str | Path, max_bytes: int, max_files: int | None = None,
-                 max_file_bytes: int | None = None) -> None:
+                 max_file_bytes: int | None = None, refresh_s: float = 10.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.app, self.folder, self.max_bytes = app, Path(folder), int(max_bytes)
         self.in_flight = 0  # declared bytes of the uploads passed on and not yet answered
+        self.refresh_s, self.clock = float(refresh_s), clock
+        self.near_bytes = self.max_bytes // 8  # a count that leaves less free than this is walked at every check
+        self.walks = 0  # walks of the folder so far
+        self._walked = 0  # bytes the last walk found
+        self._walked_at = -float("inf")  # clock() as it began
+        self._answered = 0  # declared bytes of every upload answered so far
+        self._answered_at_walk = 0  # ... as the last walk began: those answered after it are not in its bytes
+        self._walking: Any = None  # the walk under way (an anyio.Event set when it ends), or None
         self.max_request_bytes: int | None = None  # the most one upload may declare (None: no cap)
         self.too_large = ""  # the refusal of an upload over it
         if max_files is not None and max_file_bytes is not None:
@@ -74,8 +92,9 @@ class UploadBudget:
                 log.warning("genxd demo: refused an upload of %d bytes: %s", declared, msg)
                 await JSONResponse({"detail": msg}, status_code=413)(scope, receive, send)
                 return
-            used = await anyio.to_thread.run_sync(folder_bytes, self.folder)
-            if used + self.in_flight + declared > self.max_bytes:
+            if self._needs_walk(declared):
+                await self._walk(anyio)
+            if self.on_disk() + self.in_flight + declared > self.max_bytes:
                 from starlette.responses import JSONResponse
 
                 msg = (f"the server's space for uploads is full ({self.max_bytes / MIB:g} MiB; files are removed an "
@@ -83,10 +102,37 @@ class UploadBudget:
                 log.warning("genxd demo: refused an upload of %d bytes: %s", declared, msg)
                 await JSONResponse({"detail": msg}, status_code=413)(scope, receive, send)
                 return
-            self.in_flight += declared  # until answered: its files are on disk by then, counted by the next walk
+            self.in_flight += declared  # until answered: its files are on disk by then (see on_disk)
             try:
                 await self.app(scope, receive, send)
             finally:
                 self.in_flight -= declared
+                self._answered += declared  # and in the count until a walk that begins after this
             return
         await self.app(scope, receive, send)
+
+    def on_disk(self) -> int:
+        """Bytes in ``folder`` as counted: the last walk's plus the declared sizes of the uploads answered since it
+        began (an upload's files are at most its declared size; files removed or added otherwise since that walk
+        are not in it)."""
+        return self._walked + self._answered - self._answered_at_walk
+
+    def _needs_walk(self, declared: int) -> bool:
+        stale = self.clock() - self._walked_at >= self.refresh_s
+        near = self.on_disk() + self.in_flight + declared > self.max_bytes - self.near_bytes
+        return stale or near
+
+    async def _walk(self, anyio: Any) -> None:
+        """Count ``folder``'s bytes again (in a thread), or wait for the walk under way."""
+        if self._walking is not None:
+            await self._walking.wait()
+            return
+        done = self._walking = anyio.Event()
+        began, answered = self.clock(), self._answered
+        try:
+            walked = await anyio.to_thread.run_sync(folder_bytes, self.folder)
+            self._walked, self._walked_at, self._answered_at_walk = walked, began, answered
+            self.walks += 1
+        finally:
+            self._walking = None
+            done.set()
