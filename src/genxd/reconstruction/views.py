@@ -221,8 +221,8 @@ def pixel_camera_views(paths: Sequence[Path], Ks: Sequence[np.ndarray], c2ws: Se
     stored = (int(sizes[0].shape[-2]), int(sizes[0].shape[-1]))
     width, height = size or (stored[1], stored[0])
     K = normalize_intrinsics(torch.from_numpy(np.stack(Ks)), width, height)
-    return _views_of(read, images_of, torch.stack(images), torch.from_numpy(np.stack(c2ws)).float(), K.float(), names,
-                     stored_size=stored if stored != tuple(images[0].shape[-2:]) else None)
+    return _views_of(None if images_of is None else read, torch.stack(images), torch.from_numpy(np.stack(c2ws)).float(),
+                     K.float(), names, stored_size=stored if stored != tuple(images[0].shape[-2:]) else None)
 
 
 def _size_of(image: Tensor) -> Tensor:
@@ -241,31 +241,36 @@ def _views_read(images_of: Sequence[int] | None, count: int, where: str | os.Pat
     return read
 
 
-def _views_of(read: list[int], images_of: Sequence[int] | None, images: Tensor, c2w: Tensor, K: Tensor,
-              names: list[str], times: Tensor | None = None, source_times: Tensor | None = None,
-              **read_fields: object) -> Views:
-    """The :class:`Views` of the views ``read`` (``images [len(read), 3, H, W]``, and ``read_fields`` such as
-    depths, of them) from the cameras ``c2w [N, 4, 4]``, ``K [N, 3, 3]``, ``names`` and ``times [N]`` of all the
-    input's views: all of them (``images_of`` None), else those, with :attr:`Views.input_cameras`."""
-    if images_of is None:
+def _views_of(subset: list[int] | None, images: Tensor, c2w: Tensor, K: Tensor, names: list[str],
+              times: Tensor | None = None, source_times: Tensor | None = None, **read_fields: object) -> Views:
+    """The :class:`Views` of the views read (``images [len, 3, H, W]``, and ``read_fields`` such as depths, of them)
+    from the cameras ``c2w [N, 4, 4]``, ``K [N, 3, 3]``, ``names`` and ``times [N]`` of all the input's views: all
+    of them (``subset`` None: every view was read), else the views ``subset`` (the views read when some were asked
+    for, ``load_views(images_of=...)``), with :attr:`Views.input_cameras`."""
+    if subset is None:
         return Views(images=images, c2w=c2w, K=K, names=names, times=times, source_times=source_times,
                      **read_fields)  # type: ignore[arg-type]
-    idx = torch.tensor(read, dtype=torch.long)
-    return Views(images=images, c2w=c2w[idx], K=K[idx], names=[names[i] for i in read],
+    idx = torch.tensor(subset, dtype=torch.long)
+    return Views(images=images, c2w=c2w[idx], K=K[idx], names=[names[i] for i in subset],
                  times=None if times is None else times[idx],
                  source_times=None if source_times is None else source_times[idx],
                  input_cameras=InputCameras(c2w, K, list(names)), **read_fields)  # type: ignore[arg-type]
 
 
-def _pinhole_K(model: str, params: Sequence[float], height: int, width: int, known: dict[tuple, Tensor]) -> Tensor:
-    """The normalised K (float64) :func:`undistort_images` gives the images of a camera with distortion, without
-    reading them (for the views whose images are not read); ``known``: the ones computed so far, by camera."""
+def _fill_unread_pinhole_K(K: Tensor, read: Sequence[int], models: Sequence[str],
+                           params: Sequence[Sequence[float]], heights: Sequence[int], widths: Sequence[int]) -> None:
+    """Set in ``K [N, 3, 3]`` (normalised) the K :func:`undistort_images` gives the images of each view not ``read``
+    whose camera has distortion (COLMAP ``models`` / ``params``, images ``heights x widths``, N each), without
+    reading them; the views read, and pinhole cameras, are left as they are."""
     from .undistort import undistorted_camera
 
-    key = (model, tuple(float(x) for x in params), height, width)
-    if key not in known:
-        known[key] = undistorted_camera(model, key[1], height, width)[0]
-    return known[key]
+    known: dict[tuple, Tensor] = {}  # the K (float64) computed so far, by camera
+    for i in sorted(set(range(len(models))) - set(read)):
+        if models[i] not in PINHOLE_MODELS:
+            key = (models[i], tuple(float(x) for x in params[i]), int(heights[i]), int(widths[i]))
+            if key not in known:
+                known[key] = undistorted_camera(*key)[0]
+            K[i] = known[key].to(K.dtype)
 
 
 def _load_transforms(path: Path, resolution: int | None = None, images_of: Sequence[int] | None = None) -> Views:
@@ -337,11 +342,10 @@ def _load_transforms(path: Path, resolution: int | None = None, images_of: Seque
         image, depth = downsize_pixels(image[None], None if depth is None else depth[None], resolution)
         images.append(image[0])
         depths.append(None if depth is None else depth[0])
-    if lens is not None and images_of is not None:  # the pinhole cameras of the views not read
-        known: dict[tuple, Tensor] = {}
-        for i in sorted(set(range(len(paths))) - set(read)):
-            if lens[0][i] not in PINHOLE_MODELS:
-                K[i] = _pinhole_K(lens[0][i], lens[1][i], cameras.height, cameras.width, known)
+    if lens is not None:  # the pinhole cameras of the views not read
+        models, params = lens
+        _fill_unread_pinhole_K(K, read, models, params, [cameras.height] * len(paths),
+                               [cameras.width] * len(paths))
     times, source_times = None, None
     if all("time" in fr for fr in frames):
         from genxd.cameras._io import times_to_unit_range
@@ -356,7 +360,7 @@ def _load_transforms(path: Path, resolution: int | None = None, images_of: Seque
 
         points_xyz, points_rgb = load_point_cloud(path_inside(folder, str(meta["ply_file_path"]), json_path))
     return _views_of(
-        read, images_of,
+        None if images_of is None else read,
         images=torch.stack(images),
         c2w=cameras.c2w.float(),
         K=K.float(),
@@ -433,15 +437,11 @@ def _load_colmap(path: Path, resolution: int | None = None, images_of: Sequence[
         images.append(img)
         paths.append(file)
     same_size(sizes, paths, path)
-    known: dict[tuple, Tensor] = {}
-    for i in sorted(set(range(len(model))) - set(read)):  # the pinhole cameras of the views not read
-        if model.camera_models[i] not in PINHOLE_MODELS:
-            K[i] = _pinhole_K(model.camera_models[i], model.camera_params[i], int(model.heights[i]),
-                              int(model.widths[i]), known).to(K.dtype)
+    _fill_unread_pinhole_K(K, read, model.camera_models, model.camera_params, model.heights, model.widths)
     points = model.points_xyz.float() if len(model.points_xyz) else None
     colors = model.points_rgb.float() / 255.0 if len(model.points_xyz) else None
     return _views_of(
-        read, images_of,
+        None if images_of is None else read,
         images=torch.stack(images),
         c2w=model.c2w.float(),
         K=K.float(),
@@ -481,7 +481,7 @@ def _reconfusion_views(scene: ReconFusionScene, file: Path, resolution: int | No
                                              lambda image: downsize_pixels(image[None], None, resolution)[0][0],
                                              indices=None if images_of is None else read)
     return _views_of(
-        read, images_of,
+        None if images_of is None else read,
         images=images.float(),
         c2w=scene.c2w.float(),
         K=scene.K.float(),
