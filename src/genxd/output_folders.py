@@ -263,6 +263,17 @@ def existing_files_error(paths: Sequence[str | os.PathLike]) -> FileExistsError 
                            f"{v.overwrite_hint('pass', them=not one)}")
 
 
+def output_files_error(paths: Sequence[str | os.PathLike], overwrite: bool) -> OSError | None:
+    """The error for the output files ``paths`` (names fixed by the command) before the work that writes them: one
+    that is a folder, which no file replaces (the same line :func:`genxd.utils.file_groups.atomic_group` raises after
+    the work), ``overwrite`` or not; else those that exist unless ``overwrite`` (:func:`existing_files_error`);
+    None when they can be written."""
+    for path in paths:
+        if os.path.isdir(path) and not os.path.islink(path):
+            return IsADirectoryError(f"{path} is a folder; cannot replace it with a file")
+    return None if overwrite else existing_files_error(paths)
+
+
 def check_report_file(out: str | os.PathLike, overwrite: bool, label: str = "out") -> None:
     """Before minutes of work: a report can be written at ``out`` (a file name whose folder is writable), and one
     there is refused unless ``overwrite`` (:func:`existing_files_error`); ``label`` names the argument."""
@@ -287,5 +298,5 @@ def unique_labels(names: Sequence[str]) -> list[str]:
 
 __all__ = ["output_names", "plain_name", "check_existing", "outputs_to_write", "WrittenByOthers", "noting_written", "check_inputs_kept", "check_kept_inputs",
            "input_path_entry", "recorded_input", "other_input",
-           "WrittenFromAnotherInput", "existing_files_error", "check_report_file",
+           "WrittenFromAnotherInput", "existing_files_error", "output_files_error", "check_report_file",
            "safe_folder_name", "unique_labels"]

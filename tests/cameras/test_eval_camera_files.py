@@ -91,3 +91,28 @@ def test_a_report_written_without_its_plot_names_an_earlier_plot_beside_it(tmp_p
     assert (out / EVAL_PNG).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     (out / EVAL_PNG).unlink()
     assert evaluated(plot=False, overwrite=True) == []  # none beside it
+
+
+@pytest.mark.parametrize("name", [EVAL_JSON, EVAL_PNG])
+def test_an_output_name_taken_by_a_folder_is_refused_before_any_sfm(tmp_path, monkeypatch, name):
+    """A folder named camera_eval.json (or camera_errors.png) in the output folder was refused as an existing file
+    ('pass --overwrite'); with --overwrite, SfM ran on every scene (minutes) before the report could not replace the
+    folder. Now one line naming the folder, before any SfM, --overwrite or not; the folder is kept."""
+    from typer.testing import CliRunner
+
+    import genxd.cameras.from_video as from_video
+    from genxd.cli import app
+
+    def no_sfm(*args, **kwargs):
+        raise AssertionError("SfM ran although an output is a folder")
+
+    monkeypatch.setattr(from_video, "recover_clip_cameras", no_sfm)
+    scene = _blank_scene(tmp_path / "scene")
+    (scene / name / "kept").mkdir(parents=True)
+    line = f"genxd: error: {scene / name} is a folder; cannot replace it with a file"
+    for more in ([], ["--overwrite"]):
+        res = CliRunner().invoke(app, ["eval-camera", str(scene), "-q", *more])
+        assert res.exit_code == 2 and res.stdout == "" and res.stderr.splitlines() == [line], res.output
+    with pytest.raises(IsADirectoryError, match=f"^{scene / name} is a folder; cannot replace it with a file$"):
+        evaluate_camera_accuracy(scene, progress=False, overwrite=True)
+    assert (scene / name / "kept").is_dir()

@@ -316,7 +316,7 @@ def evaluate_camera_accuracy(
     before any SfM unless ``overwrite``.
     Returns the report dict (``scenes``: per-scene results, ``summary``: means).
     """
-    from ..output_folders import existing_files_error
+    from ..output_folders import existing_files_error, output_files_error
     from ..utils.file_groups import atomic_group
     from ..utils.io import check_writable_dir
     from ..utils.json_files import write_json_atomic
@@ -344,7 +344,7 @@ def evaluate_camera_accuracy(
     # before any SfM (minutes): a wrong camera file, an output that exists or a folder that cannot be written
     if cameras is not None:
         perspective_only(read_camera_path(cameras))
-    if not overwrite and (error := existing_files_error(targets)) is not None:
+    if (error := output_files_error(targets, overwrite)) is not None:  # a folder in a file's place, too
         raise error
     check_writable_dir(out_dir, "output folder")
     for s in scenes:  # every scene's cameras and frame count, before the first SfM

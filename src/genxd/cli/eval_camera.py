@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from ..output_folders import existing_files_error
+from ..output_folders import output_files_error
 from ..utils.json_text import json_text
 from .common import run_cli
 from .terminal_text import printed_path
@@ -44,7 +44,7 @@ def register(app: typer.Typer) -> None:
             if cameras is not None and not cameras.exists():  # read_camera_path's line
                 raise FileNotFoundError(f"{cameras}: no such camera file or folder")
             where = Path(out if out is not None else generated)
-            if not overwrite and (error := existing_files_error([where / name for name in OUTPUT_NAMES])):
+            if error := output_files_error([where / name for name in OUTPUT_NAMES], overwrite):
                 raise error  # evaluate_camera_accuracy's check, made again there
             from ..cameras.evaluate import evaluate_camera_accuracy, failure_line, output_paths
 
