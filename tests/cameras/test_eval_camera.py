@@ -361,3 +361,15 @@ def test_a_folder_with_cameras_but_no_frames_is_named_in_a_warning(tmp_path, mon
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         find_scenes(tmp_path / "root" / "a")  # a scene alone: nothing to say
+
+
+def test_a_folder_with_frames_but_no_camera_file_is_named_in_a_warning(tmp_path):
+    """A scene whose camera file is missing (deleted, renamed, another tool's output without one) was left out of a
+    folder's evaluation in silence, as one without frames was: the summary counted one scene fewer."""
+    _blank_scene(tmp_path / "root" / "a")
+    for name in ("b", "c"):
+        (_blank_scene(tmp_path / "root" / name) / "cameras.json").unlink()
+    listed = f"{tmp_path / 'root' / 'b'}, {tmp_path / 'root' / 'c'}"
+    with pytest.warns(GenXDWarning, match=rf"^2 folders with frames but no camera file \(cameras\.json or "
+                                          rf"transforms\.json\) left out: {re.escape(listed)}$"):
+        assert find_scenes(tmp_path / "root") == [tmp_path / "root" / "a"]

@@ -56,8 +56,8 @@ def _cameras_of(folder: Path) -> Path | None:
 def find_scenes(root: str | Path) -> list[Path]:
     """Scene folders under ``root``: ``root`` itself when it holds frames and a camera file, else every folder
     below it that does, at any depth (sorted; a scene's own sub-folders, hidden folders and links to folders
-    are not searched). Raises ValueError when there are none; folders with a camera file but no frames are named in
-    a warning (left out)."""
+    are not searched). Raises ValueError when there are none; folders with a camera file but no frames, and folders
+    with frames but no camera file, are named in a warning each (left out)."""
     import os
 
     root = Path(root)
@@ -67,30 +67,40 @@ def find_scenes(root: str | Path) -> list[Path]:
         raise ValueError(f"{root}: not a folder (expected a generated scene folder or a folder of them)")
     if _frames_of(root) is not None and _cameras_of(root) is not None:
         return [root]
-    scenes, frameless = [], []
+    scenes, frameless, cameraless = [], [], []
     for here, dirs, _ in os.walk(root):
         keep = []
         for name in sorted(dirs):
             sub = Path(here) / name
             if name.startswith(".") or sub.is_symlink():
                 continue
-            if _frames_of(sub) is not None and _cameras_of(sub) is not None:
+            frames, cameras = _frames_of(sub) is not None, _cameras_of(sub) is not None
+            if frames and cameras:
                 scenes.append(sub)
             else:
                 keep.append(name)
-                if _cameras_of(sub) is not None:
+                if cameras:
                     frameless.append(sub)
+                elif frames:
+                    cameraless.append(sub)
         dirs[:] = keep  # descend only into folders that are not scenes
     if not scenes:
         raise ValueError(f"{root}: no scene folder with frames (frames/, images/ or video.mp4) and a camera file "
                          "(cameras.json or transforms.json)")
-    if frameless:  # left out in silence before: a generation stopped before its frames, frames under another name
+    # left out in silence before: a generation stopped before its frames, frames under another name; a camera file
+    # deleted or renamed, another tool's output without one
+    _warn_left_out(frameless, "a camera file but no frames (frames/, images/, rgb/ or video.mp4)")
+    _warn_left_out(cameraless, "frames but no camera file (cameras.json or transforms.json)")
+    return sorted(scenes)
+
+
+def _warn_left_out(folders: Sequence[Path], holding: str) -> None:
+    """One warning naming the ``folders`` (the first 3) that :func:`find_scenes` left out, each ``holding`` ..."""
+    if folders:
         from ..validation import warn
 
-        shown = ", ".join(str(p) for p in frameless[:3]) + (", ..." if len(frameless) > 3 else "")
-        warn(f"{len(frameless)} folder{'s' if len(frameless) > 1 else ''} with a camera file but no frames (frames/, "
-             f"images/, rgb/ or video.mp4) left out: {shown}")
-    return sorted(scenes)
+        shown = ", ".join(str(p) for p in folders[:3]) + (", ..." if len(folders) > 3 else "")
+        warn(f"{len(folders)} folder{'s' if len(folders) > 1 else ''} with {holding} left out: {shown}")
 
 
 def _count_mismatch(scene: Path, frames: int, cameras: int, cam_file: Path) -> str:
