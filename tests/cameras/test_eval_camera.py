@@ -373,3 +373,30 @@ def test_a_folder_with_frames_but_no_camera_file_is_named_in_a_warning(tmp_path)
     with pytest.warns(GenXDWarning, match=rf"^2 folders with frames but no camera file \(cameras\.json or "
                                           rf"transforms\.json\) left out: {re.escape(listed)}$"):
         assert find_scenes(tmp_path / "root") == [tmp_path / "root" / "a"]
+
+
+def test_a_scene_whose_recovered_cameras_are_not_finite_fails_alone(tmp_path, monkeypatch):
+    """Cameras with NaN from SfM in one scene of a folder stopped the whole run after every scene's SfM, with
+    compare_paths' line naming no scene and no report written. Now that scene fails with the reason, the others
+    are scored, and the report is written."""
+    from types import SimpleNamespace
+
+    import genxd.cameras.from_video as from_video
+
+    def recovered(frames, **kwargs):
+        c2w = torch.eye(4, dtype=torch.float64).repeat(4, 1, 1)
+        c2w[:, 0, 3] = torch.arange(4.0) * 2  # the requested path, at another scale
+        if Path(frames).parent.name == "b":
+            c2w[2, 1, 3] = float("nan")
+        return SimpleNamespace(c2w=c2w, frame_indices=[0, 1, 2, 3], num_clip_frames=4, method="sfm", report={})
+
+    monkeypatch.setattr(from_video, "recover_clip_cameras", recovered)
+    good, bad = _blank_scene(tmp_path / "root" / "a"), _blank_scene(tmp_path / "root" / "b")
+    res = runner.invoke(app, ["eval-camera", str(tmp_path / "root")])
+    assert res.exit_code == 0, res.output
+    reason = "structure from motion gave cameras with NaN or infinite values"
+    assert res.stderr.splitlines()[-1] == f"genxd: warning: {bad}: {reason}", res.stderr
+    report = json.loads((tmp_path / "root" / EVAL_JSON).read_text())
+    assert [(s["scene"], s["status"]) for s in report["scenes"]] == [(str(good), "ok"), (str(bad), "failed")]
+    assert report["scenes"][0]["errors"]["RotErr"] == pytest.approx(0, abs=1e-9)
+    assert report["summary"]["failures"] == {str(bad): reason} and report["summary"]["evaluated"] == 1

@@ -219,6 +219,9 @@ def evaluate_scene(
     if len(idx) < 2:
         return {**result, "status": "failed", "reason": "fewer than 2 frames registered",
                 "seconds": round(time.perf_counter() - started, 3)}
+    if not torch.isfinite(cams.c2w).all():  # compare_paths' ValueError stopped a folder's run after all its SfM
+        return {**result, "status": "failed", "reason": "structure from motion gave cameras with NaN or infinite values",
+                "seconds": round(time.perf_counter() - started, 3)}
     errors = compare_paths(cams.c2w, requested.c2w[idx])
     return {**result, "status": "ok", "errors": errors.to_dict(), "seconds": round(time.perf_counter() - started, 3)}
 
