@@ -400,3 +400,24 @@ def test_a_scene_whose_recovered_cameras_are_not_finite_fails_alone(tmp_path, mo
     assert [(s["scene"], s["status"]) for s in report["scenes"]] == [(str(good), "ok"), (str(bad), "failed")]
     assert report["scenes"][0]["errors"]["RotErr"] == pytest.approx(0, abs=1e-9)
     assert report["summary"]["failures"] == {str(bad): reason} and report["summary"]["evaluated"] == 1
+
+
+def test_a_loop_of_symbolic_links_is_named_as_one(tmp_path):
+    """GENERATED or --cameras given as a link to itself (or links in a loop) read 'no such folder' / 'no such camera
+    file or folder', though the link is there: the loop is now named."""
+    scene = _blank_scene(tmp_path / "scene")
+    (tmp_path / "gen").symlink_to("gen")
+    (tmp_path / "a.json").symlink_to("b.json")
+    (tmp_path / "b.json").symlink_to("a.json")
+    res = runner.invoke(app, ["eval-camera", str(tmp_path / "gen")])
+    assert res.exit_code == 2 and res.stderr.splitlines() == [
+        f"genxd: error: {tmp_path / 'gen'}: no such folder (a loop of symbolic links: gen -> gen)"], res.output
+    res = runner.invoke(app, ["eval-camera", str(scene), "--cameras", str(tmp_path / "a.json")])
+    assert res.exit_code == 2 and res.stderr.splitlines() == [
+        f"genxd: error: {tmp_path / 'a.json'}: no such camera file or folder (a loop of symbolic links: a.json -> "
+        "b.json -> a.json)"], res.output
+    with pytest.raises(FileNotFoundError, match=r"/gen: no such folder \(a loop of symbolic links: gen -> gen\)$"):
+        evaluate_camera_accuracy(tmp_path / "gen", progress=False)
+    with pytest.raises(FileNotFoundError, match=r"a\.json: no such camera file or folder \(a loop of symbolic links"):
+        evaluate_camera_accuracy(scene, cameras=tmp_path / "a.json", progress=False)
+    assert not (scene / EVAL_JSON).exists()

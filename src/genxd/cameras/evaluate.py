@@ -60,9 +60,11 @@ def find_scenes(root: str | Path) -> list[Path]:
     with frames but no camera file, are named in a warning each (left out)."""
     import os
 
+    from ..utils.paths import loop_note
+
     root = Path(root)
     if not root.exists():
-        raise FileNotFoundError(f"{root}: no such folder")
+        raise FileNotFoundError(f"{root}: no such folder{loop_note(root)}")
     if not root.is_dir():
         raise ValueError(f"{root}: not a folder (expected a generated scene folder or a folder of them)")
     if _frames_of(root) is not None and _cameras_of(root) is not None:

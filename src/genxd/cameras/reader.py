@@ -493,7 +493,7 @@ def read_camera_path(
         FileNotFoundError: ``path`` does not exist. ValueError: anything wrong with the file. TypeError: ``path``
         is not a path.
     """
-    from ..utils.paths import path_argument, reachable, require_readable
+    from ..utils.paths import loop_note, path_argument, reachable, require_readable
 
     path = path_argument(path, "path", "a camera file or folder path")
     focal = _DEFAULT_FOCAL if default_focal is None else json_number(default_focal, "default_focal", positive=True)
@@ -502,7 +502,7 @@ def read_camera_path(
     if width is not None:
         width = json_size(width, "width")
     if not reachable(path, "camera file or folder"):
-        raise FileNotFoundError(f"{path}: no such camera file or folder")
+        raise FileNotFoundError(f"{path}: no such camera file or folder{loop_note(path)}")
     # a folder of mode 000 named its cameras.bin
     require_readable(path, "camera folder" if path.is_dir() else "camera file")
     if path.is_dir():

@@ -9,6 +9,7 @@ import typer
 
 from ..output_folders import output_files_error
 from ..utils.json_text import json_text
+from ..utils.paths import loop_note
 from .common import run_cli
 from .terminal_text import printed_path
 from .. import validation as v
@@ -39,10 +40,10 @@ def register(app: typer.Typer) -> None:
 
         def job() -> int:
             # before the imports (torch, OpenCV, pycolmap: seconds): a typo or a repeated command fails at once
-            if not generated.exists():
-                raise FileNotFoundError(f"{generated}: no such folder")
+            if not generated.exists():  # find_scenes' line
+                raise FileNotFoundError(f"{generated}: no such folder{loop_note(generated)}")
             if cameras is not None and not cameras.exists():  # read_camera_path's line
-                raise FileNotFoundError(f"{cameras}: no such camera file or folder")
+                raise FileNotFoundError(f"{cameras}: no such camera file or folder{loop_note(cameras)}")
             where = Path(out if out is not None else generated)
             if error := output_files_error([where / name for name in OUTPUT_NAMES], overwrite):
                 raise error  # evaluate_camera_accuracy's check, made again there

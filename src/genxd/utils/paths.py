@@ -11,7 +11,7 @@ import sys
 import unicodedata
 from pathlib import Path
 
-__all__ = ["IMAGE_SUFFIXES", "LISTED_IMAGE_SUFFIXES", "as_utf8", "case_note", "find_listed_image", "link_loop", "listed_image", "name_key",
+__all__ = ["IMAGE_SUFFIXES", "LISTED_IMAGE_SUFFIXES", "as_utf8", "case_note", "find_listed_image", "link_loop", "loop_note", "listed_image", "name_key",
            "path_argument", "path_inside", "reachable", "relative_to_cwd_note", "require_file", "require_readable"]
 
 #: AVIF is read by Pillow (>= 11.3 wheels), HEIC / HEIF through pillow-heif (genxd.utils.image_formats); of an
@@ -226,6 +226,13 @@ def link_loop(path: str | os.PathLike, hops: int = 8) -> str | None:
             return " -> ".join(names)
         seen.add(str(current))
     return " -> ".join([*names, "..."])
+
+
+def loop_note(path: str | os.PathLike) -> str:
+    """For a path not found: ``" (a loop of symbolic links: a -> b -> a)"`` when it is such a loop
+    (:func:`link_loop`, which :meth:`Path.exists` reads as not there), else ``""``."""
+    chain = link_loop(path)
+    return "" if chain is None else f" (a loop of symbolic links: {chain})"
 
 
 def require_readable(path: str | os.PathLike, what: str) -> None:
