@@ -421,3 +421,23 @@ def test_a_loop_of_symbolic_links_is_named_as_one(tmp_path):
     with pytest.raises(FileNotFoundError, match=r"a\.json: no such camera file or folder \(a loop of symbolic links"):
         evaluate_camera_accuracy(scene, cameras=tmp_path / "a.json", progress=False)
     assert not (scene / EVAL_JSON).exists()
+
+
+def test_a_frame_folder_given_as_generated_is_told_to_give_its_scene(tmp_path):
+    """`genxd eval-camera out/scene/frames` (the frames themselves) said only that no scene folder was found under
+    it; now the line says the folder holds frames itself, and what to give instead."""
+    scene = _blank_scene(tmp_path / "scene")
+    needs = ("no scene folder with frames (frames/, images/, rgb/ or video.mp4) and a camera file (cameras.json or "
+             "transforms.json)")
+    for more in ([], ["--cameras", str(scene / "cameras.json")]):
+        res = runner.invoke(app, ["eval-camera", str(scene / "frames"), *more])
+        assert res.exit_code == 2 and res.stderr.splitlines() == [
+            f"genxd: error: {scene / 'frames'}: {needs}; it holds frames itself: give the scene folder above it, "
+            f"{scene}"], res.output
+    (scene / "frames").rename(scene / "renders")
+    with pytest.raises(ValueError, match=re.escape(f"{needs}; it holds frames itself: a scene's frames are read from "
+                                                   "its frames/, images/ or rgb/ folder (or its video.mp4)")):
+        find_scenes(scene / "renders")
+    (scene / "empty").mkdir()
+    with pytest.raises(ValueError, match=re.escape(needs) + "$"):
+        find_scenes(scene / "empty")

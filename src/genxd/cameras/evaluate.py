@@ -34,12 +34,17 @@ _CAMERA_FILES = ("cameras.json", "transforms.json")
 _SCENE_ADVICE = ("; more or larger frames, or more camera movement or texture, may work", "")
 
 
-def _frames_of(folder: Path) -> Path | None:
+def _holds_images(folder: Path) -> bool:
+    """Whether ``folder`` holds an image file (not a hidden one) directly."""
     from ..utils.frame_files import IMAGE_EXTENSIONS
 
+    return any(p.suffix.lower() in IMAGE_EXTENSIONS and not p.name.startswith(".") for p in folder.iterdir())
+
+
+def _frames_of(folder: Path) -> Path | None:
     for name in _FRAME_FOLDERS:
         sub = folder / name
-        if sub.is_dir() and any(p.suffix.lower() in IMAGE_EXTENSIONS and not p.name.startswith(".") for p in sub.iterdir()):
+        if sub.is_dir() and _holds_images(sub):
             return sub
     if (folder / "video.mp4").is_file():
         return folder / "video.mp4"
@@ -87,13 +92,25 @@ def find_scenes(root: str | Path) -> list[Path]:
                     cameraless.append(sub)
         dirs[:] = keep  # descend only into folders that are not scenes
     if not scenes:
-        raise ValueError(f"{root}: no scene folder with frames (frames/, images/ or video.mp4) and a camera file "
-                         "(cameras.json or transforms.json)")
+        raise ValueError(f"{root}: no scene folder with frames (frames/, images/, rgb/ or video.mp4) and a camera file "
+                         f"(cameras.json or transforms.json){_frame_folder_hint(root)}")
     # left out in silence before: a generation stopped before its frames, frames under another name; a camera file
     # deleted or renamed, another tool's output without one
     _warn_left_out(frameless, "a camera file but no frames (frames/, images/, rgb/ or video.mp4)")
     _warn_left_out(cameraless, "frames but no camera file (cameras.json or transforms.json)")
     return sorted(scenes)
+
+
+def _frame_folder_hint(folder: Path) -> str:
+    """What to give instead of ``folder`` when it holds frames itself (a scene's ``frames/`` given as the generated
+    folder), else ``""``: a suffix for :func:`find_scenes`' error."""
+    if not _holds_images(folder):
+        return ""
+    if folder.name in _FRAME_FOLDERS:
+        above = "the current folder" if folder.parent == Path(".") else str(folder.parent)
+        return f"; it holds frames itself: give the scene folder above it, {above}"
+    return ("; it holds frames itself: a scene's frames are read from its frames/, images/ or rgb/ folder "
+            "(or its video.mp4)")
 
 
 def _warn_left_out(folders: Sequence[Path], holding: str) -> None:
@@ -120,7 +137,7 @@ def _requested_cameras(scene: Path, cameras: str | Path | None) -> tuple[Path, P
     cam_file = Path(cameras) if cameras is not None else _cameras_of(scene)
     frames = _frames_of(scene)
     if cam_file is None or frames is None:
-        raise ValueError(f"{scene}: needs frames (frames/, images/ or video.mp4) and a camera file")
+        raise ValueError(f"{scene}: needs frames (frames/, images/, rgb/ or video.mp4) and a camera file")
     requested = perspective_only(read_camera_path(cam_file, dtype=torch.float64))
     count = count_frames(frames, exact=True)  # None: a video that cannot be read (SfM says why)
     if count is not None and count != len(requested):
@@ -222,7 +239,8 @@ def evaluate_scene(
         return {**result, "status": "failed", "reason": "fewer than 2 frames registered",
                 "seconds": round(time.perf_counter() - started, 3)}
     if not torch.isfinite(cams.c2w).all():  # compare_paths' ValueError stopped a folder's run after all its SfM
-        return {**result, "status": "failed", "reason": "structure from motion gave cameras with NaN or infinite values",
+        return {**result, "status": "failed",
+                "reason": "structure from motion gave cameras with NaN or infinite values",
                 "seconds": round(time.perf_counter() - started, 3)}
     errors = compare_paths(cams.c2w, requested.c2w[idx])
     return {**result, "status": "ok", "errors": errors.to_dict(), "seconds": round(time.perf_counter() - started, 3)}
