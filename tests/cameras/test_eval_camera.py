@@ -129,7 +129,7 @@ def test_scene_folders_are_found_at_any_depth(tmp_path):
 def test_existing_outputs_are_refused_before_any_work_and_kept(tmp_path, monkeypatch):
     """Running eval-camera twice replaced camera_eval.json without asking: now one error line, exit code 2, the old
     files byte-identical; --overwrite replaces them."""
-    import genxd.cameras.evaluate as evaluate
+    import genxd.cameras.from_video as from_video
     from genxd.cli.eval_camera import OUTPUT_NAMES
 
     assert OUTPUT_NAMES == (EVAL_JSON, EVAL_PNG)  # the early check's names
@@ -151,7 +151,7 @@ def test_existing_outputs_are_refused_before_any_work_and_kept(tmp_path, monkeyp
     def no_sfm(*args, **kwargs):
         raise AssertionError("SfM ran although the outputs exist")
 
-    monkeypatch.setattr(evaluate, "evaluate_scene", no_sfm)
+    monkeypatch.setattr(from_video, "recover_clip_cameras", no_sfm)
     with pytest.raises(FileExistsError, match="exist; pass overwrite=True to replace them") as info:
         evaluate_camera_accuracy(scene, out=report_dir)
     assert "--overwrite" not in str(info.value)

@@ -116,3 +116,32 @@ def test_an_output_name_taken_by_a_folder_is_refused_before_any_sfm(tmp_path, mo
     with pytest.raises(IsADirectoryError, match=f"^{scene / name} is a folder; cannot replace it with a file$"):
         evaluate_camera_accuracy(scene, progress=False, overwrite=True)
     assert (scene / name / "kept").is_dir()
+
+
+def test_a_camera_files_warning_is_said_once(tmp_path, monkeypatch):
+    """The camera file was read three times for one scene (the --cameras check, the scenes' check before SfM, the
+    scene's evaluation), so a warning of its reading (here: pixel intrinsics in a normalised-K file) was printed
+    three times. Now each camera file is read once."""
+    from typer.testing import CliRunner
+
+    import genxd.cameras.from_video as from_video
+    import genxd.cameras.reader as reader
+    from genxd.cli import app
+
+    reads = []
+    real = reader.read_camera_path
+    monkeypatch.setattr(reader, "read_camera_path", lambda path, **kw: reads.append(path) or real(path, **kw))
+    monkeypatch.setattr(from_video, "recover_clip_cameras", lambda *a, **k: (_ for _ in ()).throw(ValueError("x")))
+    scene = _blank_scene(tmp_path / "scene")
+    c2w = [[[1, 0, 0, float(i)], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]] for i in range(4)]
+    pixel_K = [[[32, 0, 16], [0, 32, 16], [0, 0, 1]]] * 4  # written as pixels where normalised ones belong
+    requested = tmp_path / "meta.json"
+    requested.write_text(json.dumps({"c2w_opencv": c2w, "K_normalized": pixel_K, "height": 32, "width": 32}))
+    res = CliRunner().invoke(app, ["eval-camera", str(scene), "--cameras", str(requested), "-o", str(tmp_path / "r")])
+    assert res.exit_code == 1, res.output  # the stand-in SfM fails; the report is written
+    said = [line for line in res.stderr.splitlines() if "looks like pixel intrinsics" in line]
+    assert len(said) == 1 and reads == [requested], res.stderr
+    reads.clear()
+    _blank_scene(tmp_path / "root" / "a"), _blank_scene(tmp_path / "root" / "b")
+    evaluate_camera_accuracy(tmp_path / "root", progress=False)
+    assert sorted(reads) == [tmp_path / "root" / "a" / "cameras.json", tmp_path / "root" / "b" / "cameras.json"]

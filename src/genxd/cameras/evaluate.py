@@ -126,11 +126,12 @@ def _count_mismatch(scene: Path, frames: int, cameras: int, cam_file: Path) -> s
     return f"{scene}: {frames} frames but {cameras} cameras in {cam_file}"
 
 
-def _requested_cameras(scene: Path, cameras: str | Path | None) -> tuple[Path, Path, Any]:
+def _requested_cameras(scene: Path, cameras: str | Path | None, given: Any = None) -> tuple[Path, Path, Any]:
     """``(camera file, frames, requested CameraPath)`` of a scene, checked before SfM: a camera file that cannot be
     read, or a frame count (a frame folder's image files, a video's decoded frames) other than its camera count, is
     a ValueError naming the scene and the file (a frame missing or extra was found after the scene's SfM, and in a
-    folder of scenes after the SfM of those before it)."""
+    folder of scenes after the SfM of those before it). ``given``: the CameraPath of ``cameras`` (float64,
+    perspective) when the caller read it already: not read again (a warning of its reading was said once a read)."""
     from ..curation.frames import count_frames
     from .reader import perspective_only, read_camera_path
 
@@ -138,7 +139,7 @@ def _requested_cameras(scene: Path, cameras: str | Path | None) -> tuple[Path, P
     frames = _frames_of(scene)
     if cam_file is None or frames is None:
         raise ValueError(f"{scene}: needs frames (frames/, images/, rgb/ or video.mp4) and a camera file")
-    requested = perspective_only(read_camera_path(cam_file, dtype=torch.float64))
+    requested = given if given is not None else perspective_only(read_camera_path(cam_file, dtype=torch.float64))
     count = count_frames(frames, exact=True)  # None: a video that cannot be read (SfM says why)
     if count is not None and count != len(requested):
         raise ValueError(_count_mismatch(scene, count, len(requested), cam_file))
@@ -203,12 +204,20 @@ def evaluate_scene(
         a JSON-able dict: ``status`` ("ok" / "failed"), ``reason``, ``method`` (sfm / rotation-only /
         static), ``num_frames``, ``num_registered``, ``errors`` (:class:`PathErrors` as a dict), ``seconds``.
     """
+    started = time.perf_counter()
+    scene = Path(scene)
+    return _scene_result(scene, _requested_cameras(scene, cameras), started, known_focal=known_focal, mask=mask,
+                         features=features, seed=seed, num_threads=num_threads)
+
+
+def _scene_result(scene: Path, requested_cameras: tuple[Path, Path, Any], started: float, *, known_focal: bool,
+                  mask: bool, features: str, seed: int, num_threads: int) -> dict[str, Any]:
+    """:func:`evaluate_scene` of a scene whose cameras were read and checked (:func:`_requested_cameras`);
+    ``started``: the :func:`time.perf_counter` its ``seconds`` count from."""
     from .accuracy import compare_paths
     from .from_video import ClipAdvice, recover_clip_cameras
 
-    scene = Path(scene)
-    started = time.perf_counter()
-    cam_file, frames, requested = _requested_cameras(scene, cameras)
+    cam_file, frames, requested = requested_cameras
     K = requested.K
     if known_focal and requested.intrinsics_known:  # a camera of another shape than the frames: as generate fits it
         from ..curation.frames import VideoReadError, read_frames
@@ -375,13 +384,14 @@ def evaluate_camera_accuracy(
     out_dir = Path(out) if out is not None else Path(root)
     targets = output_paths(out_dir, plot)
     # before any SfM (minutes): a wrong camera file, an output that exists or a folder that cannot be written
-    if cameras is not None:
-        perspective_only(read_camera_path(cameras))
+    given = None if cameras is None else perspective_only(read_camera_path(cameras, dtype=torch.float64))
     if (error := output_files_error(targets, overwrite)) is not None:  # a folder in a file's place, too
         raise error
     check_writable_dir(out_dir, "output folder")
-    for s in scenes:  # every scene's cameras and frame count, before the first SfM
-        _, frames, _ = _requested_cameras(s, cameras)
+    # every scene's cameras and frame count, before the first SfM; each camera file read once (its warnings said
+    # once: it was read again for the scene's evaluation, and --cameras a third time)
+    requested = [_requested_cameras(s, cameras, given) for s in scenes]
+    for s, (_, frames, _) in zip(scenes, requested):
         if plot and frames.is_dir() and frames.resolve() == out_dir.resolve():
             raise ValueError(f"{out_dir} is the frame folder of scene {s}: {EVAL_PNG} written there would be read as "
                              "one of its frames; choose another output folder")
@@ -389,10 +399,10 @@ def evaluate_camera_accuracy(
     # off when stderr is not a terminal; closed (erased) before an error is printed
     with progress_bar(total=len(scenes), desc="eval-camera", unit="scene", disable=not progress, leave=False,
                       terminal_only=True) as bar:
-        for s in scenes:
+        for s, scene_cameras in zip(scenes, requested):
             bar.set_description(f"eval-camera {s.name}", refresh=False)
-            results.append(evaluate_scene(s, cameras=cameras, known_focal=known_focal, mask=mask, features=features,
-                                          seed=seed, num_threads=num_threads))
+            results.append(_scene_result(s, scene_cameras, time.perf_counter(), known_focal=known_focal, mask=mask,
+                                         features=features, seed=seed, num_threads=num_threads))
             bar.update(1)
     report = {"root": str(root), "definitions": "RotErr = sum_j arccos((tr(R_gen^j R_gt^jT) - 1) / 2) in degrees, "
               "both paths relative to their first camera; TransErr = sum_j ||C_gt^j - s C_gen^j|| over camera centres "
