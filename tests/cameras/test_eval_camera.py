@@ -441,3 +441,28 @@ def test_a_frame_folder_given_as_generated_is_told_to_give_its_scene(tmp_path):
     (scene / "empty").mkdir()
     with pytest.raises(ValueError, match=re.escape(needs) + "$"):
         find_scenes(scene / "empty")
+
+
+def test_a_listing_whose_frames_were_partly_renamed_is_named_in_a_warning(tmp_path, monkeypatch):
+    """A transforms.json naming its frames in another order than theirs pairs each camera with the file it names;
+    when some of the named files were renamed (the count still right), the cameras were paired by position in
+    silence, though the listing says otherwise for the frames it still finds."""
+    import genxd.cameras.from_video as from_video
+    from genxd.cameras import save_transforms_json
+    from genxd.cameras.evaluate import evaluate_scene
+
+    monkeypatch.setattr(from_video, "recover_clip_cameras", lambda *a, **k: (_ for _ in ()).throw(ValueError("x")))
+    scene = _blank_scene(tmp_path / "scene")
+    (scene / "cameras.json").unlink()
+    c2w = torch.eye(4).repeat(4, 1, 1)
+    c2w[:, 0, 3] = torch.arange(4.0)
+    save_transforms_json(scene / "transforms.json", c2w.flip(0), torch.eye(3), 32, 32,
+                         file_paths=[f"frames/{i:03d}.png" for i in (3, 2, 1, 0)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert evaluate_scene(scene)["status"] == "failed"  # all listed files there: paired as listed, nothing said
+    (scene / "frames" / "001.png").rename(scene / "frames" / "001_b.png")
+    with pytest.warns(GenXDWarning, match=rf"^{re.escape(str(scene / 'transforms.json'))}: 1 of the 4 frames it "
+                                          rf"lists is not in {re.escape(str(scene / 'frames'))} \(frames/001\.png\): "
+                                          r"its cameras are paired with the frames by position$"):
+        evaluate_scene(scene)

@@ -159,23 +159,33 @@ def _listed_order(frames: Path, cam_file: Path, names: Sequence[str] | None) -> 
     ``transforms.json``'s ``file_path``) in another order than theirs (by name, numbers as numbers: as SfM reads
     them); None otherwise: the cameras are the frames' in their order (they were paired by position always, so a
     listing in another order, such as colmap2nerf's in COLMAP's image order, was scored against other frames'
-    cameras)."""
+    cameras). Some of the frame folder's images named, others not found (renamed): None too, and a warning."""
     from ..utils.frame_files import frame_files  # the order read_frames reads a frame folder in
     from ..utils.paths import find_listed_image, path_inside
 
     if names is None or not frames.is_dir():
         return None
-    listed = []
+    listed, missing = [], []
     for name in names:
         try:
             found = find_listed_image(path_inside(cam_file.parent, name, cam_file))
         except ValueError:  # not a path inside the camera file's folder: a name only
             return None
         if found is None:
-            return None
-        listed.append(found.resolve())
-    camera_of = {file: i for i, file in enumerate(listed)}
+            missing.append(name)
+        else:
+            listed.append(found.resolve())
     files = [file.resolve() for file in frame_files(frames)]
+    if missing:
+        if listed and set(listed) <= set(files):  # the listing is of these frames: paired otherwise than it says
+            from ..validation import warn
+
+            verb = "is" if len(missing) == 1 else "are"
+            warn(f"{cam_file}: {len(missing)} of the {len(names)} frames it lists {verb} not in {frames} "
+                 f"({missing[0]}{', ...' if len(missing) > 1 else ''}): its cameras are paired with the frames by "
+                 "position")
+        return None
+    camera_of = {file: i for i, file in enumerate(listed)}
     if len(camera_of) != len(listed) or set(camera_of) != set(files):
         return None  # an image listed twice, or images of another folder: by position, as before
     order = [camera_of[file] for file in files]
