@@ -466,3 +466,23 @@ def test_a_listing_whose_frames_were_partly_renamed_is_named_in_a_warning(tmp_pa
                                           rf"lists is not in {re.escape(str(scene / 'frames'))} \(frames/001\.png\): "
                                           r"its cameras are paired with the frames by position$"):
         evaluate_scene(scene)
+
+
+def test_links_to_scene_folders_are_scenes_each_once(tmp_path):
+    """A folder of links to the scenes to compare (cmp/a -> ../run1/scene_a) was 'no scene folder' (links were
+    left out in silence). A link that is itself a scene folder is now evaluated as one, each scene once (a real
+    folder before a link to it); links to other folders are still not searched (a loop, a scene found twice)."""
+    elsewhere = tmp_path / "elsewhere"
+    _blank_scene(elsewhere / "scene_x")
+    _blank_scene(elsewhere / "run" / "scene_y")
+    root = tmp_path / "root"
+    real = _blank_scene(root / "a")
+    (root / "b").symlink_to(elsewhere / "scene_x", target_is_directory=True)
+    (root / "b2").symlink_to(elsewhere / "scene_x", target_is_directory=True)  # the same scene again
+    (root / "c").symlink_to(real, target_is_directory=True)  # a scene found as a folder
+    (root / "d").symlink_to(elsewhere / "run", target_is_directory=True)  # not a scene: not searched
+    (root / "loop").symlink_to(root / "loop")
+    assert find_scenes(root) == [real, root / "b"]
+    (tmp_path / "links").mkdir()
+    (tmp_path / "links" / "x").symlink_to(elsewhere / "scene_x", target_is_directory=True)
+    assert find_scenes(tmp_path / "links") == [tmp_path / "links" / "x"]

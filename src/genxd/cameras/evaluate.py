@@ -61,8 +61,9 @@ def _cameras_of(folder: Path) -> Path | None:
 def find_scenes(root: str | Path) -> list[Path]:
     """Scene folders under ``root``: ``root`` itself when it holds frames and a camera file, else every folder
     below it that does, at any depth (sorted; a scene's own sub-folders, hidden folders and links to folders
-    are not searched). Raises ValueError when there are none; folders with a camera file but no frames, and folders
-    with frames but no camera file, are named in a warning each (left out)."""
+    are not searched, but a link that is itself a scene folder is one, each scene once: a real folder before a link
+    to it). Raises ValueError when there are none; folders with a camera file but no frames, and folders with
+    frames but no camera file, are named in a warning each (left out)."""
     import os
 
     from ..utils.paths import loop_note
@@ -74,12 +75,16 @@ def find_scenes(root: str | Path) -> list[Path]:
         raise ValueError(f"{root}: not a folder (expected a generated scene folder or a folder of them)")
     if _frames_of(root) is not None and _cameras_of(root) is not None:
         return [root]
-    scenes, frameless, cameraless = [], [], []
+    scenes, frameless, cameraless, linked = [], [], [], []
     for here, dirs, _ in os.walk(root):
         keep = []
         for name in sorted(dirs):
             sub = Path(here) / name
-            if name.startswith(".") or sub.is_symlink():
+            if name.startswith("."):
+                continue
+            if sub.is_symlink():  # not searched (a loop, a scene found twice); a link to a scene folder is one
+                if _frames_of(sub) is not None and _cameras_of(sub) is not None:
+                    linked.append(sub)
                 continue
             frames, cameras = _frames_of(sub) is not None, _cameras_of(sub) is not None
             if frames and cameras:
@@ -91,6 +96,12 @@ def find_scenes(root: str | Path) -> list[Path]:
                 elif frames:
                     cameraless.append(sub)
         dirs[:] = keep  # descend only into folders that are not scenes
+    # links to scene folders (a folder of links to the scenes to compare was 'no scene folder'), each scene once
+    found = {os.path.realpath(s) for s in scenes}
+    for link in linked:
+        if (target := os.path.realpath(link)) not in found:
+            scenes.append(link)
+            found.add(target)
     if not scenes:
         raise ValueError(f"{root}: no scene folder with frames (frames/, images/, rgb/ or video.mp4) and a camera file "
                          f"(cameras.json or transforms.json){_frame_folder_hint(root)}")
