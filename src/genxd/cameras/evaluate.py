@@ -142,7 +142,7 @@ def _requested_cameras(scene: Path, cameras: str | Path | None, given: Any = Non
     read, or a frame count (a frame folder's image files, a video's decoded frames) other than its camera count, is
     a ValueError naming the scene and the file (a frame missing or extra was found after the scene's SfM, and in a
     folder of scenes after the SfM of those before it). ``given``: the CameraPath of ``cameras`` (float64,
-    perspective) when the caller read it already: not read again (a warning of its reading was said once a read)."""
+    perspective) that the caller read already, not read again (each read said the file's warnings again)."""
     from ..curation.frames import count_frames
     from .reader import perspective_only, read_camera_path
 
