@@ -486,3 +486,17 @@ def test_links_to_scene_folders_are_scenes_each_once(tmp_path):
     (tmp_path / "links").mkdir()
     (tmp_path / "links" / "x").symlink_to(elsewhere / "scene_x", target_is_directory=True)
     assert find_scenes(tmp_path / "links") == [tmp_path / "links" / "x"]
+
+
+def test_a_scene_without_its_camera_file_is_told_to_give_one(tmp_path):
+    """`genxd eval-camera out/scene` whose cameras.json is missing said only 'no scene folder with frames ... and a
+    camera file'; now the line says the folder has frames but no camera file, and how to give one."""
+    scene = _blank_scene(tmp_path / "scene")
+    (scene / "cameras.json").unlink()
+    res = runner.invoke(app, ["eval-camera", str(scene)])
+    assert res.exit_code == 2 and res.stderr.splitlines() == [
+        f"genxd: error: {scene}: no scene folder with frames (frames/, images/, rgb/ or video.mp4) and a camera file "
+        "(cameras.json or transforms.json); it has frames (frames/) but no camera file: give one with --cameras"], \
+        res.output
+    with pytest.raises(ValueError, match=r"it has frames \(frames/\) but no camera file: give one with cameras$"):
+        find_scenes(scene)

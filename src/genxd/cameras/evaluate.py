@@ -104,7 +104,7 @@ def find_scenes(root: str | Path) -> list[Path]:
             found.add(target)
     if not scenes:
         raise ValueError(f"{root}: no scene folder with frames (frames/, images/, rgb/ or video.mp4) and a camera file "
-                         f"(cameras.json or transforms.json){_frame_folder_hint(root)}")
+                         f"(cameras.json or transforms.json){_no_scene_hint(root)}")
     # left out in silence before: a generation stopped before its frames, frames under another name; a camera file
     # deleted or renamed, another tool's output without one
     _warn_left_out(frameless, "a camera file but no frames (frames/, images/, rgb/ or video.mp4)")
@@ -112,9 +112,15 @@ def find_scenes(root: str | Path) -> list[Path]:
     return sorted(scenes)
 
 
-def _frame_folder_hint(folder: Path) -> str:
-    """What to give instead of ``folder`` when it holds frames itself (a scene's ``frames/`` given as the generated
-    folder), else ``""``: a suffix for :func:`find_scenes`' error."""
+def _no_scene_hint(folder: Path) -> str:
+    """What to give for ``folder``, in which :func:`find_scenes` found no scene, when it is a scene without its
+    camera file, or holds frames itself (a scene's ``frames/`` given as the generated folder); else ``""``: a suffix
+    for the error."""
+    from ..caller_style import arg
+
+    if (frames := _frames_of(folder)) is not None:
+        shown = frames.name + ("/" if frames.is_dir() else "")
+        return f"; it has frames ({shown}) but no camera file: give one with {arg('cameras')}"
     if not _holds_images(folder):
         return ""
     if folder.name in _FRAME_FOLDERS:
