@@ -192,7 +192,7 @@ def fewshot_scenes(
     if shard is not None and progress and group.is_main_process:
         progress_write(f"genxd: {shard_line(shard, len(chosen), len(groups), 'groups')}")
     from .pipelines.long_paths import (LongPathSettings, decoded_frames, generate_long, long_job_progress, plan_for,
-                                       unused_window_settings)
+                                       short_windows, short_windows_finding, unused_window_settings)
 
     long_settings = LongPathSettings(window, anchors, overlap)
     plans = {gi: plan_for(info, d, "3d", groups[gi].c2w, groups[gi].K, groups[gi].context_index.tolist(),
@@ -204,6 +204,14 @@ def fewshot_scenes(
                                info.description, {"num_frames": f"{v.arg('window')} {max(windows)}"} if windows else None)
         for unused in (unused_window_settings(long_settings, num_frames) if not windows else []):
             v.warn(unused)  # anchors / overlap of groups that one window holds (generate says it too)
+        shorter = {gi: (p, found) for gi, p in plans.items()
+                   if p is not None and (found := short_windows(p, info.trained))}
+        if shorter:  # the window is trained on, these windows not (generate says it too)
+            first, more = min(shorter), len(shorter) - 1
+            and_others = f" (and {more} other group{'s' if more > 1 else ''})" if more else ""
+            v.warn(f"group {groups[first].name}{and_others}: {short_windows_finding(*shorter[first])}: outside "
+                   f"what {info.description} was trained on (frame counts of "
+                   f"{v.trained_span(*info.trained['num_frames'])}); results may be poor in their frames")
 
     # 3. the output folder
     def check_kept(kept: list[int]) -> None:

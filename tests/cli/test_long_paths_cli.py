@@ -116,9 +116,13 @@ def test_fewshot_longer_than_the_bundled_window_does_not_warn(tmp_path):
     res = _run(["fewshot", root, "--out", tmp_path / "few", "--frames", "10", "--steps", "1", "--guidance", "1"])
     assert res.exit_code == 0, res.output
     assert "genxd: long path: 10 frames, window 8" in _err(res)
-    # the only warning: 7 targets a group but 5 test views (tests/cli/test_cli_messages.py), not the window
-    warnings = [line for line in _err(res).splitlines() if "warning" in line]
-    assert len(warnings) == 1 and "test views are repeated" in warnings[0], warnings
+    # no warning for the window: 7 targets a group but 5 test views (tests/cli/test_cli_messages.py), and the plan
+    # of its 3 inputs and 7 targets: two windows of 6 frames, outside the trained frame counts (8)
+    warnings = [line for line in " ".join(_err(res).split()).split("genxd: ")[1:] if line.startswith("warning")]
+    assert len(warnings) == 2 and "test views are repeated" in warnings[0], warnings
+    assert warnings[1].strip() == ("warning: group scene0_direct_000: each of the plan's 2 windows has fewer frames "
+                                   "than the window of 8 (down to 6): outside what the bundled model was trained on "
+                                   "(frame counts of 8); results may be poor in their frames"), warnings
     res = _run(["fewshot", root, "--out", tmp_path / "few96", "--resolution", "96", "--steps", "1", "--guidance", "1"])
     assert res.exit_code == 0 and "--resolution 96 is outside what the bundled model was trained on" in _err(res)
 
@@ -131,6 +135,18 @@ def test_a_window_outside_the_trained_frame_counts_is_named_in_the_warning(image
     assert res.exit_code == 0, res.output
     assert "--window 3 is outside what the bundled model was trained on (frame counts of 8)" in _err(res)
     assert "--frames 3" not in _err(res)
+
+
+@pytest.mark.skipif(default_model_path() is None, reason="no bundled model in this installation")
+def test_windows_shorter_than_the_trained_frame_counts_are_warned(image, tmp_path):
+    # a 9-frame orbit (closed) in windows of 8: the progressive plan grows it from both sides of the input in two
+    # windows of 4 frames, then closes it with one of 8; the first two were outside what the model was trained on
+    # (8 frames) without a word, the window itself (8) being inside it
+    res = _run(["generate", image, "--out", tmp_path / "out", "--frames", "9", "--steps", "1", "--guidance", "1"])
+    assert res.exit_code == 0, res.output
+    assert ("genxd: warning: 2 of the plan's 3 windows have fewer frames than the window of 8 (down to 4): outside "
+            "what the bundled model was trained on (frame counts of 8); results may be poor in their frames"
+            ) in " ".join(_err(res).split()), res.output
 
 
 @pytest.mark.skipif(default_model_path() is None, reason="no bundled model in this installation")

@@ -193,6 +193,7 @@ def request_notes(loaded, request: GenerationRequest) -> list[str]:
     only once the job has one)."""
     from ..camera_arguments import (backward_times_finding, single_time, single_time_finding, times_run_backwards,
                                     uneven_time_steps, uneven_times_finding)
+    from ..pipelines.long_paths import short_windows, short_windows_finding
     from ..validation import outside_trained, trained_span
 
     d = loaded.defaults
@@ -221,6 +222,10 @@ def request_notes(loaded, request: GenerationRequest) -> list[str]:
     for key, value, lo, hi in outside_trained(loaded.trained or {}, values):
         notes.append(f"{labels[key]} {value:g} is outside what {loaded.info.description} was trained on "
                      f"({trained_span(lo, hi)}): results may be poor.")
+    if plan is not None and (short := short_windows(plan, loaded.trained)):  # genxd generate warns it too
+        notes.append(f"{short_windows_finding(plan, short)}, "
+                     f"outside what {loaded.info.description} was trained on "
+                     f"({trained_span(*loaded.trained['num_frames'])}): results may be poor in their frames.")
     if request.camera_preset is not None and (note := loaded.info.scene_depth_note(repr(request.camera_preset))):
         notes.append(note + ".")
     return notes

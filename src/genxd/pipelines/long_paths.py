@@ -107,6 +107,8 @@ __all__ = [
     "long_job_progress",
     "plan_for",
     "unused_window_settings",
+    "short_windows",
+    "short_windows_finding",
     "sample_long",
     "generate_long",
     "decoded_frames",
@@ -211,6 +213,26 @@ def unused_window_settings(settings: LongPathSettings, num_frames: int) -> list[
              if value is not None and not (name == "anchors" and value == 0)]  # --anchors 0: the default plan
     return [f"{arg(name)} {value} is not used: the path's {num_frames} frames are made in one window (it shapes the "
             "windows of longer paths only)" for name, value in given]
+
+
+def short_windows(plan: LongPathPlan, trained: dict[str, Sequence[float]] | None) -> list[int]:
+    """Frame counts of ``plan``'s windows that are shorter than its window and than every frame count the model was
+    trained on (``trained["num_frames"] = (lo, hi)``, a model folder's ``generation_config.json``): the progressive
+    3D plan's first windows can be (a 9-frame orbit in windows of 8: two of 4 frames), with no generated frames to
+    fill them. Empty when the model states no trained frame counts."""
+    if not trained or "num_frames" not in trained:
+        return []
+    lo = float(trained["num_frames"][0])
+    return [len(w.frames) for w in plan.windows if len(w.frames) < min(plan.window, lo)]
+
+
+def short_windows_finding(plan: LongPathPlan, short: Sequence[int]) -> str:
+    """``short`` (:func:`short_windows`) as ``genxd generate``'s warning and the demo's note both say it: "2 of
+    the plan's 3 windows have fewer frames than the window of 8 (down to 4)"."""
+    count, total = len(short), len(plan.windows)
+    which = (f"each of the plan's {total} windows has" if count == total else
+             f"{count} of the plan's {total} windows {'has' if count == 1 else 'have'}")
+    return f"{which} fewer frames than the window of {plan.window} (down to {min(short)})"
 
 
 def default_windows_per_call(window: int, height: int, width: int) -> int:
