@@ -62,3 +62,19 @@ def test_a_vae_loss_setting_out_of_range_is_refused_when_read(override, message)
                                       ["loss.l1_weight=0", "loss.l2_weight=1"]])
 def test_the_edges_of_the_vae_loss_ranges_are_kept(override):
     load_config(TINY_VAE, override, kind="vae")
+
+
+@pytest.mark.parametrize("seed", ["-1", "4294967296"])
+@pytest.mark.parametrize("config, kind", [(TINY, "genxd"), (TINY_VAE, "vae")], ids=["train", "train-vae"])
+def test_a_run_seed_numpy_cannot_take_is_refused_when_read(seed, config, kind):
+    """The run seeds numpy's generator (accelerate's set_seed), which takes 0..2**32 - 1: a seed outside was refused
+    only once the run was set up, in numpy's words, which name no setting ("Seed must be between 0 and 2**32 - 1")."""
+    with pytest.raises(ValueError) as caught:
+        load_config(config, [f"seed={seed}"], kind=kind)
+    assert f"seed must be an integer in 0..4294967295, got {seed}" in str(caught.value)
+
+
+@pytest.mark.parametrize("seed", ["0", "4294967295"])
+@pytest.mark.parametrize("config, kind", [(TINY, "genxd"), (TINY_VAE, "vae")], ids=["train", "train-vae"])
+def test_the_edges_of_the_run_seed_range_are_kept(seed, config, kind):
+    assert load_config(config, [f"seed={seed}"], kind=kind).seed == int(seed)

@@ -306,6 +306,17 @@ class LoggingConfig:
     progress_bar: bool = True
 
 
+#: the largest run ``seed``: the run seeds numpy's global generator too (accelerate's ``set_seed``), which takes 32 bits
+MAX_RUN_SEED = 2**32 - 1
+
+
+def _check_run_seed(seed: int) -> None:
+    """A ValueError naming ``seed`` when it is outside 0..:data:`MAX_RUN_SEED` (numpy's words named no setting:
+    "Seed must be between 0 and 2**32 - 1")."""
+    if not 0 <= seed <= MAX_RUN_SEED:
+        raise ValueError(f"seed must be an integer in 0..{MAX_RUN_SEED}, got {seed}")
+
+
 @dataclass
 class TrainConfig:
     """``genxd train`` (see ``docs/training.md``)."""
@@ -324,6 +335,7 @@ class TrainConfig:
     generation: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        _check_run_seed(self.seed)
         if (error := generation_section_error(self.generation)) is not None:
             raise error  # a misspelt key was written into every checkpoint, a bad value made them unusable
 
@@ -364,6 +376,9 @@ class VAETrainConfig:
     checkpoint: CheckpointConfig = field(default_factory=CheckpointConfig)
     validation: ValidationConfig = field(default_factory=ValidationConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
+
+    def __post_init__(self) -> None:
+        _check_run_seed(self.seed)
 
 
 # ----------------------------------------------------------------------------------------------
