@@ -20,6 +20,9 @@ from .synth_runs import SynthRuns, run_settings, settings_said
 #: tests/cli/test_cli_messages.py checks that the two agree)
 CAMERAS = ("orbit", "forward", "handheld", "static", "sway", "spiral", "dolly", "pan", "zoom", "rotate")
 
+#: ``--format video``'s frame rate without ``--fps`` (the other formats have none: ``--fps`` is refused there)
+VIDEO_FPS = 8.0
+
 
 class Kind(str, Enum):
     static = "3d"
@@ -120,7 +123,7 @@ def register(app: typer.Typer) -> None:
         motion_strength: Optional[float] = typer.Option(None, "--motion-strength", callback=checked(v.Float(0.0, 100.0, optional=True, why="world units")), help="4d: net displacement of each object over the clip in world units (scene ~3 units across), 0-100; random in 0.15-1.0 by default. Not the model's motion strength (docs/synthetic.md)."),
         focal: float = typer.Option(1.0, "--focal", callback=checked(v.FOCAL), help="Normalised focal length fx/W, 0.05-100."),
         supersample: int = typer.Option(1, "--supersample", callback=checked(v.Int(1, 15)), help="Anti-aliasing: odd number of samples per pixel side (1, 3)."),
-        fps: float = typer.Option(8.0, "--fps", callback=checked(v.FPS), help="Video frame rate (format video)."),
+        fps: Optional[float] = typer.Option(None, "--fps", callback=checked(v.FPS), help=f"Video frame rate, 0.01-1000 (--format video only; default {VIDEO_FPS:g})."),
         device: CpuCudaDevice = "cpu",
         threads: Optional[int] = typer.Option(None, "--threads", callback=checked(v.Int(1, 1024, optional=True)), help="CPU threads for torch (default: torch's choice; 1 is often fastest on busy machines)."),
         overwrite: Overwrite = False,
@@ -149,6 +152,8 @@ def register(app: typer.Typer) -> None:
             if motion_strength is not None:
                 if kind == Kind.static and motion_strength != 0:
                     raise UsageError("--motion-strength needs --kind 4d (3d scenes are static)")
+            if fps is not None and fmt != Format.video:  # the other formats write frames, no frame rate
+                raise UsageError(f"--fps needs --format video (--format {fmt.value} writes no frame rate)")
             if supersample % 2 == 0:
                 raise UsageError(f"--supersample must be an odd integer >= 1, got {supersample}")
             render_device = ("cuda" if torch.cuda.is_available() else "cpu") if device in (None, "auto") else device
@@ -157,8 +162,9 @@ def register(app: typer.Typer) -> None:
             check_writable_dir(out_dir, "output folder")
 
             names = [f"synth_{kind.value}_{seed + i:06d}" for i in range(num_scenes)]
+            video_fps = VIDEO_FPS if fps is None else fps
             settings = run_settings(kind.value, fmt.value, frames, size, camera, motion_strength, focal, supersample,
-                                    fps)
+                                    video_fps)
             runs = SynthRuns(out_dir)
             kept = set() if overwrite else _kept_scenes(out_dir, names, seed, settings, runs)
             todo = [(i, name) for i, name in enumerate(names) if name not in kept]
@@ -181,7 +187,7 @@ def register(app: typer.Typer) -> None:
                     )
                     if not written:  # recorded before its first clip is written: a stopped run is found by the next
                         runs.start(settings, seed, num_scenes, overwrite)
-                    written.append(write_clip(clip, out_dir, name, fmt.value, fps=fps, overwrite=overwrite))
+                    written.append(write_clip(clip, out_dir, name, fmt.value, fps=video_fps, overwrite=overwrite))
                     progress.update(1)
             if todo:
                 runs.finish()
