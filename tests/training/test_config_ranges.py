@@ -78,3 +78,32 @@ def test_a_run_seed_numpy_cannot_take_is_refused_when_read(seed, config, kind):
 @pytest.mark.parametrize("config, kind", [(TINY, "genxd"), (TINY_VAE, "vae")], ids=["train", "train-vae"])
 def test_the_edges_of_the_run_seed_range_are_kept(seed, config, kind):
     assert load_config(config, [f"seed={seed}"], kind=kind).seed == int(seed)
+
+
+@pytest.mark.parametrize("override, message", [
+    ("training.compile=true", "training.compile: true is a setting of genxd train (torch.compile of the UNet's "
+                              "forward), which genxd train-vae does not read: leave it out"),
+    ("training.object_loss_weight=8", "training.object_loss_weight: 8.0 is a setting of genxd train"),
+    ("validation.num_inference_steps=50", "validation.num_inference_steps: 50 is a setting of genxd train"),
+    ("validation.guidance_scale=2", "validation.guidance_scale: 2.0 is a setting of genxd train"),
+    ("validation.seed=7", "validation.seed: 7 is a setting of genxd train"),
+])
+def test_a_unet_setting_in_a_vae_config_is_refused_when_read(override, message):
+    """Settings of the sections both trainers share that only genxd train reads: set in a VAE config, they were
+    ignored without a word (training.compile: true trained the VAE uncompiled)."""
+    with pytest.raises(ValueError) as caught:
+        load_config(TINY_VAE, [override], kind="vae")
+    assert message in str(caught.value)
+    load_config(TINY, [override])  # genxd train reads them
+
+
+def test_a_vae_config_listing_the_unet_settings_at_their_defaults_is_kept(tmp_path):
+    """A run's own config.yaml (what a resume reads) lists every setting of each section, these at their defaults."""
+    import yaml
+
+    from genxd.training.config import config_to_dict
+
+    written = tmp_path / "config.yaml"
+    written.write_text(yaml.safe_dump(config_to_dict(load_config(TINY_VAE, kind="vae"))))
+    assert yaml.safe_load(written.read_text())["validation"]["guidance_scale"] == 3.0
+    assert config_to_dict(load_config(written, kind="vae")) == config_to_dict(load_config(TINY_VAE, kind="vae"))

@@ -379,6 +379,22 @@ class VAETrainConfig:
 
     def __post_init__(self) -> None:
         _check_run_seed(self.seed)
+        for section, name in _UNET_ONLY:  # at their defaults they are allowed: a run's config.yaml lists them
+            value, default = getattr(getattr(self, section), name), _DEFAULTS[section][name]
+            if value != default:
+                shown = str(value).lower() if isinstance(value, bool) else value  # as YAML writes it
+                raise ValueError(f"{section}.{name}: {shown} is a setting of genxd train "
+                                 f"({_UNET_ONLY[section, name]}), which genxd train-vae does not read: leave it out")
+
+
+#: the settings of the sections both trainers share that only ``genxd train`` reads (set in a VAE config they were
+#: ignored without a word), with what they do
+_UNET_ONLY = {("training", "compile"): "torch.compile of the UNet's forward",
+              ("training", "object_loss_weight"): "the UNet's loss on moving objects",
+              ("validation", "num_inference_steps"): "the validation videos' sampling steps",
+              ("validation", "guidance_scale"): "the validation videos' guidance",
+              ("validation", "seed"): "the validation videos' sampling noise"}
+_DEFAULTS = {"training": dataclasses.asdict(OptimConfig()), "validation": dataclasses.asdict(ValidationConfig())}
 
 
 # ----------------------------------------------------------------------------------------------
