@@ -43,4 +43,19 @@ def capped_at_usable_cpus(threads: int, described: str) -> int:
     return threads
 
 
-__all__ = ["capped_at_usable_cpus", "cpu_name", "usable_cpus"]
+def physical_memory() -> int | None:
+    """This machine's memory in bytes (``SC_PHYS_PAGES``), None where it is not known (no sysconf: Windows)."""
+    try:
+        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # no sysconf (Windows) or no such name
+        return None
+    return memory if memory > 0 else None
+
+
+def bytes_text(num_bytes: float) -> str:
+    """``num_bytes`` in GB, TB or PB (the largest of them it is at least one of; decimal units)."""
+    unit, scale = next(((u, k) for u, k in (("PB", 1e15), ("TB", 1e12)) if num_bytes >= k), ("GB", 1e9))
+    return f"{num_bytes / scale:.3g} {unit}"
+
+
+__all__ = ["bytes_text", "capped_at_usable_cpus", "cpu_name", "physical_memory", "usable_cpus"]

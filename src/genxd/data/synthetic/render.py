@@ -8,8 +8,6 @@ rasteriser is involved, so depth, object ids and object poses are exact ground t
 
 from __future__ import annotations
 
-import os
-
 from dataclasses import dataclass
 
 import torch
@@ -339,28 +337,23 @@ def _cast(
     return rgb.clamp(0.0, 1.0), depth, object_id, surface, normals
 
 
-def _bytes_text(num_bytes: float) -> str:
-    """``num_bytes`` in GB, TB or PB (the largest of them it is at least one of; decimal units)."""
-    unit, scale = next(((u, k) for u, k in (("PB", 1e15), ("TB", 1e12)) if num_bytes >= k), ("GB", 1e9))
-    return f"{num_bytes / scale:.3g} {unit}"
-
-
 def _check_memory(n: int, height: int, width: int, supersample: int, dtype: torch.dtype) -> None:
     """A ValueError when the buffers :func:`render` fills on the CPU (rgb, depth, object ids, surfaces, normals of
     every sample) would not fit in this machine's memory: torch's allocator failed with a traceback, or a render that
     fit in the address space was killed mid-way without a word. Nothing is checked where the size is unknown."""
-    try:
-        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (AttributeError, ValueError, OSError):  # no sysconf (Windows) or no such name
+    from ...utils.machine import bytes_text, physical_memory
+
+    memory = physical_memory()
+    if memory is None:
         return
     item = torch.finfo(dtype).bits // 8
     samples = n * (height * supersample) * (width * supersample)
     need = samples * (7 * item + 2 * 8)  # rgb, depth, normals in dtype; object ids and surfaces in int64
-    if memory > 0 and need > memory:
+    if need > memory:
         detail = "" if supersample == 1 else (f" at supersample {supersample} ({height * supersample}x"
                                               f"{width * supersample} samples each)")
-        raise ValueError(f"rendering {n} views of {height}x{width}{detail} needs {_bytes_text(need)} of memory, more "
-                         f"than this machine's {_bytes_text(memory)}: render fewer or smaller views")
+        raise ValueError(f"rendering {n} views of {height}x{width}{detail} needs {bytes_text(need)} of memory, more "
+                         f"than this machine's {bytes_text(memory)}: render fewer or smaller views")
 
 
 def render(
