@@ -12,6 +12,7 @@ compares the network a config builds (on the meta device: no memory) with the fi
 from __future__ import annotations
 
 import json
+import math
 import re
 import zipfile
 from collections import OrderedDict
@@ -21,8 +22,8 @@ from typing import Any, Sequence
 from .utils.json_files import read_json
 from .utils.paths import path_inside
 
-__all__ = ["check_config_fits_weights", "check_weights_match", "is_weights_index", "safetensors_shards",
-           "variant_index_names", "variant_name", "weight_shapes"]
+__all__ = ["built_parameter_count", "check_config_fits_weights", "check_weights_match", "is_weights_index",
+           "safetensors_shards", "variant_index_names", "variant_name", "weight_shapes"]
 
 #: config key -> the numbered modules in the weights' names that it counts (per block, or in all)
 _COUNTED = {"layers_per_block": "resnets", "transformer_layers_per_block": "transformer_blocks",
@@ -260,6 +261,13 @@ def _built_shapes(model_cls: Any, config: dict) -> dict[str, tuple[int, ...]] | 
         while len(_BUILT) > _BUILT_KEEP:
             _BUILT.popitem(last=False)
     return built
+
+
+def built_parameter_count(model_cls: Any, config: dict) -> int | None:
+    """How many values the weights (and buffers) of the network ``model_cls`` builds from ``config`` hold, counted on
+    the meta device (no memory); None when it cannot be built."""
+    built = _built_shapes(model_cls, config)
+    return None if built is None else sum(math.prod(shape) for shape in built.values())
 
 
 def check_weights_match(config_path: Path, config: dict, model_cls: Any, weights: Path,

@@ -53,3 +53,29 @@ def test_the_tiny_vae_config_is_built():
 
     cfg = load_config(TINY_VAE, [], kind="vae")
     assert build_vae(cfg.vae, section="vae").config.latent_channels == 4
+
+
+def test_a_vae_config_too_large_for_the_memory_is_one_error_line(tmp_path, monkeypatch):
+    """Sizes each within what a config may ask for (at most 2**16) can build a network larger than the machine:
+    block_out_channels [60000] * 4 is 5.56 TB of weights, and torch's allocator failed with a traceback of 30 lines
+    ("DefaultCPUAllocator: can't allocate memory: you tried to allocate 129600000000 bytes"), or the build was killed.
+    Now refused before it is built, saying what it needs and what the machine has (16 GB here, whatever it has)."""
+    import genxd.utils.machine as machine
+
+    monkeypatch.setattr(machine, "physical_memory", lambda: 16 * 10**9)
+    result, errors = refused_one_step(tmp_path, TINY_VAE, "vae.config.block_out_channels=[60000,60000,60000,60000]")
+    assert errors == ["genxd: error: vae.config: a network of 1,389,620M parameters, 5.56 TB at float32 before any "
+                      "gradient or optimiser state, more than this machine's 16 GB of memory: use fewer or narrower "
+                      "blocks"], result.output
+    assert "Traceback" not in result.output and not (tmp_path / "run").exists()
+
+
+def test_a_vae_that_fits_the_memory_is_built(monkeypatch):
+    """The tiny VAE (0.41M parameters, 1.6 MB at float32) on a machine of 2 MB: built."""
+    import genxd.utils.machine as machine
+    from genxd.training.config import load_config
+    from genxd.training.models import build_vae
+
+    monkeypatch.setattr(machine, "physical_memory", lambda: 2 * 10**6)
+    cfg = load_config(TINY_VAE, [], kind="vae")
+    assert build_vae(cfg.vae, section="vae").config.latent_channels == 4

@@ -32,8 +32,8 @@ from ..checkpoint_folders import bundled_or, component_loop_error, resolve_lates
 from ..checkpoints import check_config_sizes, load_component, pickle_only_error
 from ..config_groups import check_group_norm_channels
 from ..component_fit import check_latent_channels_of
-from ..config_weights import (check_config_fits_weights, is_weights_index, safetensors_shards, variant_index_names,
-                              variant_name, weight_shapes)
+from ..config_weights import (built_parameter_count, check_config_fits_weights, is_weights_index, safetensors_shards,
+                              variant_index_names, variant_name, weight_shapes)
 from ..models import CONDITIONED_IN_CHANNELS, UNetMVTemporalConditionModel
 from ..utils.json_files import read_json
 from ..utils.messages import first_line
@@ -362,6 +362,7 @@ def build_vae(cfg: VAEModelConfig, fallback: str | None = None, allow_pickle: bo
     if not cfg.config:
         raise ValueError(f"the VAE needs {section}.pretrained (a folder) or {section}.config (a diffusers config)")
     check_vae_config(cfg.config, f"{section}.config")
+    check_network_fits_memory(AutoencoderKLTemporalDecoder, cfg.config, f"{section}.config")
     try:
         return AutoencoderKLTemporalDecoder(**cfg.config)
     except TypeError as exc:
@@ -391,6 +392,26 @@ def check_vae_config(config: dict[str, Any], where: str) -> None:
     if len(channels) != len(blocks):
         raise ValueError(f"{where}: block_out_channels has {len(channels)} entries, down_block_types {len(blocks)}: "
                          "one of each per level")
+
+
+def check_network_fits_memory(model_cls: Any, config: dict[str, Any], where: str) -> None:
+    """A ValueError naming ``where`` (``vae.config``) when the weights of the network ``model_cls`` builds from
+    ``config`` would not fit in this machine's memory at float32 (training needs several times that: gradients, the
+    optimiser's state). Sizes each below :data:`~genxd.checkpoints.MAX_CONFIG_SIZE` can still ask for that
+    (``block_out_channels: [60000, ...]``: 130 GB): torch's allocator failed with a traceback of 30 lines while the
+    network was built, or the build was killed without a word. Nothing is checked where either is unknown, nor for a
+    key the class does not take (its constructor says so; diffusers' from_config would log a line of its own)."""
+    from ..utils.machine import bytes_text, physical_memory
+
+    if set(config) - set(inspect.signature(model_cls).parameters):
+        return
+    memory = physical_memory()
+    count = None if memory is None else built_parameter_count(model_cls, config)
+    if memory is None or count is None or 4 * count <= memory:
+        return
+    raise ValueError(f"{where}: a network of {count / 1e6:,.0f}M parameters, {bytes_text(4 * count)} at float32 "
+                     f"before any gradient or optimiser state, more than this machine's {bytes_text(memory)} of memory: "
+                     "use fewer or narrower blocks")
 
 
 def build_scheduler(path: str | None) -> DiffusersModel:
