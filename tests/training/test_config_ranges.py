@@ -26,6 +26,11 @@ from .conftest import TINY, TINY_VAE
     ("training.adam_beta2=1", "training.adam_beta2 must be in [0, 1), got 1.0"),
     ("training.adam_epsilon=0", "training.adam_epsilon must be > 0, got 0.0"),
     ("training.weight_decay=-1", "training.weight_decay must be >= 0, got -1.0"),
+    # refused only when the data was built, naming no setting: "length must be >= 1, got 0"
+    ("data.length=0", "data.length must be >= 1 or null, got 0"),
+    # "data.height/width must be >= 8, got 0xNone"
+    ("data.height=0", "data.height must be >= 8, got 0"),
+    ("data.width=4", "data.width must be >= 8, got 4"),
 ])
 @pytest.mark.parametrize("config, kind", [(TINY, "genxd"), (TINY_VAE, "vae")], ids=["train", "train-vae"])
 def test_a_setting_out_of_range_is_refused_when_read(override, message, config, kind):
@@ -36,7 +41,8 @@ def test_a_setting_out_of_range_is_refused_when_read(override, message, config, 
 
 @pytest.mark.parametrize("override", ["training.ema.power=0.75", "training.ema.start_step=0", "validation.num_samples=0",
                                       "validation.fps=0.5", "training.min_lr_ratio=1", "training.adam_beta2=0",
-                                      "training.weight_decay=0", "training.lr_warmup_steps=0"])
+                                      "training.weight_decay=0", "training.lr_warmup_steps=0", "data.length=1",
+                                      "data.height=8", "data.width=8"])
 def test_the_edges_of_the_ranges_are_kept(override):
     load_config(TINY, [override])
 

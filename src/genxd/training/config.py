@@ -109,10 +109,13 @@ class DataConfig:
     def __post_init__(self) -> None:
         if self.num_frames < 2:
             raise ValueError(f"data.num_frames must be >= 2, got {self.num_frames}")
-        if self.height < 8 or (self.width is not None and self.width < 8):
-            raise ValueError(f"data.height/width must be >= 8, got {self.height}x{self.width}")
+        for name in ("height", "width"):  # each named (was "data.height/width must be >= 8, got 0xNone")
+            if getattr(self, name) is not None and getattr(self, name) < 8:
+                raise ValueError(f"data.{name} must be >= 8, got {getattr(self, name)}")
         if not self.datasets:
             raise ValueError("data.datasets is empty")
+        if self.length is not None and self.length < 1:  # the mixture's words named no setting: "length must be ..."
+            raise ValueError(f"data.length must be >= 1 or null, got {self.length}")
         if self.num_workers < 0:
             raise ValueError(f"data.num_workers must be >= 0, got {self.num_workers}")
 
