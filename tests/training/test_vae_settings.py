@@ -35,6 +35,9 @@ def test_the_refusal_names_the_commands_own_settings(tmp_path, config, override,
                                        "per level"),
     ({"block_out_channels": [32, 0, 32, 32]}, "vae.config: block_out_channels must be whole numbers >= 1, got "
                                               "[32, 0, 32, 32]"),
+    # the constructor's words named the key alone: "__init__() got an unexpected keyword argument 'sample_sise'"
+    ({"sample_sise": 32}, "vae.config: unknown key(s) ['sample_sise'] (did you mean 'sample_size'?); "
+                          "AutoencoderKLTemporalDecoder would be built without it"),
 ])
 def test_a_vae_config_that_cannot_train_is_refused_before_it_is_built(override, says):
     from genxd.training.config import load_config
