@@ -376,10 +376,10 @@ def check_vae_config(config: dict[str, Any], where: str) -> None:
     ``block_out_channels`` and ``down_block_types`` (an IndexError at the first step)."""
     from ..config_keys import check_config_keys, check_config_types
 
+    check_config_types(Path(where), config, AutoencoderKLTemporalDecoder)  # the path is only named
+    check_group_norm_channels(where, config, "AutoencoderKLTemporalDecoder")  # norm_num_groups: said as such
     # a misspelt key: the one it is close to (the constructor's TypeError named the key alone)
-    check_config_keys(Path(where), config, AutoencoderKLTemporalDecoder)  # the path is only named
-    check_config_types(Path(where), config, AutoencoderKLTemporalDecoder)
-    check_group_norm_channels(where, config, "AutoencoderKLTemporalDecoder")
+    check_config_keys(Path(where), config, AutoencoderKLTemporalDecoder)
     check_config_sizes(Path(where), config)
     for key in ("in_channels", "out_channels"):
         if config.get(key, 3) != 3:
