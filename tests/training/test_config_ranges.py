@@ -19,7 +19,9 @@ from .conftest import TINY, TINY_VAE
     ("validation.num_inference_steps=0", "validation.num_inference_steps must be an integer >= 1, got 0"),
     ("validation.num_samples=-1", "validation.num_samples must be an integer >= 0, got -1"),
     ("validation.every_steps=-2", "validation.every_steps must be an integer >= 0, got -2"),
-    ("validation.fps=0", "validation.fps must be > 0, got 0.0"),
+    ("validation.fps=0", "validation.fps must be a finite number in [0.01, 1000], got 0.0 (frames per second)"),
+    ("validation.fps=1e-9", "validation.fps must be a finite number in [0.01, 1000], got 1e-09"),  # failed at the
+    ("validation.fps=1e12", "validation.fps must be a finite number in [0.01, 1000], got 1000000000000.0"),  # first validation
     ("training.lr_warmup_steps=-3", "training.lr_warmup_steps must be >= 0, got -3"),
     ("training.min_lr_ratio=2", "training.min_lr_ratio must be in [0, 1], got 2.0"),
     ("training.adam_beta1=1.5", "training.adam_beta1 must be in [0, 1), got 1.5"),
@@ -40,7 +42,7 @@ def test_a_setting_out_of_range_is_refused_when_read(override, message, config, 
 
 
 @pytest.mark.parametrize("override", ["training.ema.power=0.75", "training.ema.start_step=0", "validation.num_samples=0",
-                                      "validation.fps=0.5", "training.min_lr_ratio=1", "training.adam_beta2=0",
+                                      "validation.fps=0.5", "validation.fps=0.01", "validation.fps=1000", "training.min_lr_ratio=1", "training.adam_beta2=0",
                                       "training.weight_decay=0", "training.lr_warmup_steps=0", "data.length=1",
                                       "data.height=8", "data.width=8"])
 def test_the_edges_of_the_ranges_are_kept(override):

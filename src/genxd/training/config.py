@@ -296,8 +296,11 @@ class ValidationConfig:
         for name, least in (("every_steps", 0), ("num_samples", 0), ("num_inference_steps", 1)):
             if getattr(self, name) < least:
                 raise ValueError(f"validation.{name} must be an integer >= {least}, got {getattr(self, name)}")
-        if not self.fps > 0:
-            raise ValueError(f"validation.fps must be > 0, got {self.fps}")
+        # the range of the commands' --fps: ffmpeg stores no rate under 1e-7 or over about 1e9, and the first
+        # validation failed, maybe hours in ("the video writer (ffmpeg) stopped before finishing")
+        from ..validation import FPS
+
+        FPS.check(self.fps, "validation.fps")
 
 
 @dataclass
