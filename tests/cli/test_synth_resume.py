@@ -135,3 +135,20 @@ def test_a_continued_reconfusion_run_reads_its_index_once_to_find_the_clips_kept
     res = invoke(runner, args)
     assert res.exit_code == 0 and made == [], res.output  # all three kept
     assert len(reads) == 1, f"the index read {len(reads)} times"
+
+
+def test_a_setting_missing_from_a_record_edited_by_hand_is_said_as_not_recorded(tmp_path, made):
+    """A run of the record without some settings (edited by hand): its clips are of other settings, and those it
+    lacks read "--frames random", the words of a setting left to chance (a null --camera), not of one unknown."""
+    out = tmp_path / "out"
+    args = ["synth", str(out), "--size", "8", "--frames", "2"]
+    assert invoke(runner, args).exit_code == 0
+    record = json.loads((out / RUNS_FILE).read_text())
+    for gone in ("frames", "camera"):
+        del record["runs"][0]["settings"][gone]
+    (out / RUNS_FILE).write_text(json.dumps(record))
+    res = invoke(runner, args)
+    assert res.exit_code == 2, res.output
+    assert res.stderr.strip() == (f"genxd: error: {out / 'synth_3d_000000'} already exists (1 clash), made by a synth "
+                                  "run with other settings: --frames not recorded (now 2), --camera not recorded "
+                                  "(now random); use --overwrite to replace, or another folder"), res.stderr

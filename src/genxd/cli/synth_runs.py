@@ -40,13 +40,14 @@ def run_settings(kind: str, fmt: str, frames: int, size: int, camera: str | None
 
 
 def settings_said(before: dict[str, Any], now: dict[str, Any]) -> str:
-    """The settings ``before`` holds with other values than ``now``, as options: ``--size 16 (now 32)``."""
+    """The settings ``before`` holds with other values than ``now``, as options: ``--size 16 (now 32)``; one
+    ``before`` lacks (a record edited by hand) is ``not recorded`` (it read ``random``, the words of a null camera)."""
 
     def shown(value: Any) -> str:
         return "random" if value is None else f"{value:g}" if isinstance(value, float) else str(value)
 
-    return ", ".join(f"{_OPTIONS.get(k, k)} {shown(before.get(k))} (now {shown(v)})" for k, v in now.items()
-                     if before.get(k) != v)
+    return ", ".join(f"{_OPTIONS.get(k, k)} {shown(before[k]) if k in before else 'not recorded'} (now {shown(v)})"
+                     for k, v in now.items() if k not in before or before[k] != v)
 
 
 class SynthRuns:
