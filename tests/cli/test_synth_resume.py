@@ -152,3 +152,18 @@ def test_a_setting_missing_from_a_record_edited_by_hand_is_said_as_not_recorded(
     assert res.stderr.strip() == (f"genxd: error: {out / 'synth_3d_000000'} already exists (1 clash), made by a synth "
                                   "run with other settings: --frames not recorded (now 2), --camera not recorded "
                                   "(now random); use --overwrite to replace, or another folder"), res.stderr
+
+
+@pytest.mark.parametrize("stop", [KeyboardInterrupt, RuntimeError])
+def test_a_run_stopped_before_its_first_clip_leaves_no_folder(tmp_path, monkeypatch, stop):
+    """Ctrl-C (or an error) while the first clip renders: the output folder was made before rendering and left
+    empty; it is made with the first clip now (and the parent folders the command would have made, neither)."""
+    out = tmp_path / "new" / "out"
+
+    def make_clip(*args, **kwargs):
+        raise stop("stopped")
+
+    monkeypatch.setattr(synthetic, "make_clip", make_clip)
+    res = invoke(runner, ["synth", str(out), "--size", "8", "--frames", "2"])
+    assert res.exit_code != 0, res.output
+    assert not (tmp_path / "new").exists()

@@ -168,7 +168,6 @@ def register(app: typer.Typer) -> None:
             runs = SynthRuns(out_dir)
             kept = set() if overwrite else _kept_scenes(out_dir, names, seed, settings, runs)
             todo = [(i, name) for i, name in enumerate(names) if name not in kept]
-            out_dir.mkdir(parents=True, exist_ok=True)
             written: list[Path] = []
             with progress_bar(total=len(todo), desc=f"synth {kind.value} {fmt.value}", unit="clip",
                               disable=quiet or not todo) as progress:
@@ -186,6 +185,7 @@ def register(app: typer.Typer) -> None:
                         device=render_device,
                     )
                     if not written:  # recorded before its first clip is written: a stopped run is found by the next
+                        out_dir.mkdir(parents=True, exist_ok=True)  # made now: a run stopped before leaves no folder
                         runs.start(settings, seed, num_scenes, overwrite)
                     written.append(write_clip(clip, out_dir, name, fmt.value, fps=video_fps, overwrite=overwrite))
                     progress.update(1)
