@@ -33,6 +33,7 @@ from .conftest import TINY, TINY_VAE
     # "data.height/width must be >= 8, got 0xNone"
     ("data.height=0", "data.height must be >= 8, got 0"),
     ("data.width=4", "data.width must be >= 8, got 4"),
+    ("logging.every_steps=-5", "logging.every_steps must be an integer >= 0 (0: every step), got -5"),  # every step
 ])
 @pytest.mark.parametrize("config, kind", [(TINY, "genxd"), (TINY_VAE, "vae")], ids=["train", "train-vae"])
 def test_a_setting_out_of_range_is_refused_when_read(override, message, config, kind):
@@ -44,7 +45,7 @@ def test_a_setting_out_of_range_is_refused_when_read(override, message, config, 
 @pytest.mark.parametrize("override", ["training.ema.power=0.75", "training.ema.start_step=0", "validation.num_samples=0",
                                       "validation.fps=0.5", "validation.fps=0.01", "validation.fps=1000", "training.min_lr_ratio=1", "training.adam_beta2=0",
                                       "training.weight_decay=0", "training.lr_warmup_steps=0", "data.length=1",
-                                      "data.height=8", "data.width=8"])
+                                      "data.height=8", "data.width=8", "logging.every_steps=0"])
 def test_the_edges_of_the_ranges_are_kept(override):
     load_config(TINY, [override])
 

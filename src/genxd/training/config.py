@@ -311,6 +311,10 @@ class LoggingConfig:
     tensorboard: bool = True
     progress_bar: bool = True
 
+    def __post_init__(self) -> None:  # a negative count logged every step without a word (0 does so, as before)
+        if self.every_steps < 0:
+            raise ValueError(f"logging.every_steps must be an integer >= 0 (0: every step), got {self.every_steps}")
+
 
 #: the largest run ``seed``: the run seeds numpy's global generator too (accelerate's ``set_seed``), which takes 32 bits
 MAX_RUN_SEED = 2**32 - 1
