@@ -106,13 +106,27 @@ def test_a_unet_setting_in_a_vae_config_is_refused_when_read(override, message):
     load_config(TINY, [override])  # genxd train reads them
 
 
-def test_a_vae_config_listing_the_unet_settings_at_their_defaults_is_kept(tmp_path):
-    """A run's own config.yaml (what a resume reads) lists every setting of each section, these at their defaults."""
+def test_a_runs_own_config_listing_unet_settings_is_kept(tmp_path):
+    """A run's own config.yaml (what a resume reads) lists every setting of each section: at their defaults, or
+    (a run of before these were refused) at the values it was given and ignored; a user's file with the same
+    lines is refused."""
     import yaml
 
+    from genxd.training.checkpoint_files import CONFIG_MARK
     from genxd.training.config import config_to_dict
 
+    listed = config_to_dict(load_config(TINY_VAE, kind="vae"))
+    listed["training"]["compile"] = True
     written = tmp_path / "config.yaml"
-    written.write_text(yaml.safe_dump(config_to_dict(load_config(TINY_VAE, kind="vae"))))
-    assert yaml.safe_load(written.read_text())["validation"]["guidance_scale"] == 3.0
-    assert config_to_dict(load_config(written, kind="vae")) == config_to_dict(load_config(TINY_VAE, kind="vae"))
+    written.write_text(f"{CONFIG_MARK}\n" + yaml.safe_dump(listed))
+    assert load_config(written, kind="vae").training.compile is True  # ignored, as before
+    users = tmp_path / "mine.yaml"
+    users.write_text(yaml.safe_dump(listed))
+    with pytest.raises(ValueError, match="training.compile: true is a setting of genxd train"):
+        load_config(users, kind="vae")
+
+
+def test_a_unet_setting_at_its_default_or_beside_list_overrides_is_judged_alone(tmp_path):
+    load_config(TINY_VAE, ["training.compile=false", "validation.seed=0"], kind="vae")  # defaults: kept
+    with pytest.raises(ValueError, match="validation.seed: 3 is a setting of genxd train"):
+        load_config(TINY_VAE, ["data.datasets.0.length=2", "validation.seed=3"], kind="vae")

@@ -22,6 +22,7 @@ from ..generation_settings import generation_section_error
 from ..utils.close_names import close_matches_note
 from .config_yaml import merge_mappings, apply_overrides, load_yaml_with_bases
 from .presets import resolve_config
+from .unet_only_settings import refuse_unet_settings
 
 __all__ = [
     "ModelConfig",
@@ -389,22 +390,6 @@ class VAETrainConfig:
 
     def __post_init__(self) -> None:
         _check_run_seed(self.seed)
-        for section, name in _UNET_ONLY:  # at their defaults they are allowed: a run's config.yaml lists them
-            value, default = getattr(getattr(self, section), name), _DEFAULTS[section][name]
-            if value != default:
-                shown = str(value).lower() if isinstance(value, bool) else value  # as YAML writes it
-                raise ValueError(f"{section}.{name}: {shown} is a setting of genxd train "
-                                 f"({_UNET_ONLY[section, name]}), which genxd train-vae does not read: leave it out")
-
-
-#: the settings of the sections both trainers share that only ``genxd train`` reads (set in a VAE config they were
-#: ignored without a word), with what they do
-_UNET_ONLY = {("training", "compile"): "torch.compile of the UNet's forward",
-              ("training", "object_loss_weight"): "the UNet's loss on moving objects",
-              ("validation", "num_inference_steps"): "the validation videos' sampling steps",
-              ("validation", "guidance_scale"): "the validation videos' guidance",
-              ("validation", "seed"): "the validation videos' sampling noise"}
-_DEFAULTS = {"training": dataclasses.asdict(OptimConfig()), "validation": dataclasses.asdict(ValidationConfig())}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -522,6 +507,9 @@ def load_config(path: str | os.PathLike | None, overrides: list[str] | None = No
     try:
         cfg = _from_dict(cls, data, "")
         _warn_unused_vae_config(cfg, kind, layers, list(overrides or []))
+        if kind == "vae":  # set by the user, not by a run's own config.yaml (it lists every setting)
+            refuse_unet_settings(cfg, [data for p, data in layers if not _written_by_genxd(p)],
+                                 list(overrides or []))
         return cfg
     except ValueError as exc:
         if path is None or str(path) in str(exc):
