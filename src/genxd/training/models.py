@@ -310,6 +310,7 @@ def build_unet(cfg: ModelConfig, progress: bool = True) -> tuple[UNetMVTemporalC
         if not cfg.unet:
             raise ValueError("model.init=scratch needs model.unet (a UNetMVTemporalConditionModel config)")
         check_group_norm_channels("model.unet", cfg.unet, "UNetMVTemporalConditionModel")
+        check_network_fits_memory(UNetMVTemporalConditionModel, cfg.unet, "model.unet")
         try:
             unet = UNetMVTemporalConditionModel(**cfg.unet)
         except TypeError as exc:
@@ -397,7 +398,7 @@ def check_vae_config(config: dict[str, Any], where: str) -> None:
 
 
 def check_network_fits_memory(model_cls: Any, config: dict[str, Any], where: str) -> None:
-    """A ValueError naming ``where`` (``vae.config``) when the weights of the network ``model_cls`` builds from
+    """A ValueError naming ``where`` (``vae.config``, ``model.unet``) when the weights of the network ``model_cls`` builds from
     ``config`` would not fit in this machine's memory at float32 (training needs several times that: gradients, the
     optimiser's state). Sizes each below :data:`~genxd.checkpoints.MAX_CONFIG_SIZE` can still ask for that
     (``block_out_channels: [60000, ...]``: 130 GB): torch's allocator failed with a traceback of 30 lines while the
