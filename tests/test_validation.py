@@ -221,11 +221,11 @@ def test_warnings_outside_what_the_bundled_model_was_trained_on(image, tmp_path,
     msgs = _caught(lambda: genxd.generate(image, tmp_path / "o", resolution=128, progress=False))
     assert len(msgs) == 1 and "resolution 128" in msgs[0] and "64" in msgs[0]
     # longer paths than the window are made window by window (issue 22: genxd.pipelines.long_paths), so a
-    # frame count past the trained 8 is no longer a warning: the model sees 8 frames at a time (20 frames: 3 windows
-    # of 8); 12 frames of the orbit are made in windows of 5, 5 and 8 frames, and the two of 5 are warned
-    assert _caught(lambda: genxd.generate(image, tmp_path / "o", num_frames=20, progress=False)) == []
-    assert _caught(lambda: genxd.generate(image, tmp_path / "o", num_frames=12, progress=False)) == [
-        "2 of the plan's 3 windows have fewer frames than the window of 8 (down to 5): outside what the bundled model "
+    # frame count past the trained 8 is no longer a warning: the model sees 8 frames at a time (12 frames: 2 windows
+    # of 8); 16 frames of the orbit are made in windows of 7, 7 and 8 frames, and the two of 7 are warned
+    assert _caught(lambda: genxd.generate(image, tmp_path / "o", num_frames=12, progress=False)) == []
+    assert _caught(lambda: genxd.generate(image, tmp_path / "o", num_frames=16, progress=False)) == [
+        "2 of the plan's 3 windows have fewer frames than the window of 8 (down to 7): outside what the bundled model "
         "was trained on (frame counts of 8); results may be poor in their frames"]
     msgs = _caught(lambda: genxd.generate(image, tmp_path / "o", mode="4d", motion_strength=30, progress=False))
     assert len(msgs) == 1 and "motion_strength 30" in msgs[0] and "0-21.4" in msgs[0]

@@ -139,14 +139,17 @@ def test_a_window_outside_the_trained_frame_counts_is_named_in_the_warning(image
 
 @pytest.mark.skipif(default_model_path() is None, reason="no bundled model in this installation")
 def test_windows_shorter_than_the_trained_frame_counts_are_warned(image, tmp_path):
-    # a 9-frame orbit (closed) in windows of 8: the progressive plan grows it from both sides of the input in two
-    # windows of 4 frames, then closes it with one of 8; the first two were outside what the model was trained on
-    # (8 frames) without a word, the window itself (8) being inside it
-    res = _run(["generate", image, "--out", tmp_path / "out", "--frames", "9", "--steps", "1", "--guidance", "1"])
+    # a 16-frame orbit (closed) in windows of 8: the progressive plan grows it from both sides of the input in two
+    # windows of 7 frames (one full window would leave 8 frames to close: a stage more), then closes it with one of
+    # 8; the first two were outside what the model was trained on (8 frames) without a word, the window itself (8)
+    # being inside it. 9-13 frames are made in full windows (test_long_path_first_stage.py): no warning
+    res = _run(["generate", image, "--out", tmp_path / "out", "--frames", "16", "--steps", "1", "--guidance", "1"])
     assert res.exit_code == 0, res.output
-    assert ("genxd: warning: 2 of the plan's 3 windows have fewer frames than the window of 8 (down to 4): outside "
+    assert ("genxd: warning: 2 of the plan's 3 windows have fewer frames than the window of 8 (down to 7): outside "
             "what the bundled model was trained on (frame counts of 8); results may be poor in their frames"
             ) in " ".join(_err(res).split()), res.output
+    res = _run(["generate", image, "--out", tmp_path / "nine", "--frames", "9", "--steps", "1", "--guidance", "1"])
+    assert res.exit_code == 0 and "fewer frames" not in res.output, res.output
 
 
 @pytest.mark.skipif(default_model_path() is None, reason="no bundled model in this installation")

@@ -293,22 +293,23 @@ def test_a_frame_count_under_the_models_window_is_noted_as_genxd_generate_warns(
 
 
 def test_a_long_paths_windows_shorter_than_the_trained_frame_counts_are_noted(devices):
-    """A 9-frame path in windows of 8 starts with a window of 6 frames (the progressive plan's first window has no
-    generated frames to fill it): outside the bundled model's trained frame counts (8), and the page said nothing,
-    as genxd generate did not (the plan's finding is worded once, genxd.pipelines.long_paths)."""
-    from genxd.demo.jobs import long_path_plan, request_notes
+    """A 16-frame orbit (closed) in windows of 8 starts with two windows of 7 frames (the progressive plan's first
+    windows have no generated frames to fill them): outside the bundled model's trained frame counts (8), and the
+    page said nothing, as genxd generate did not (the plan's finding is worded once, genxd.pipelines.long_paths)."""
+    from genxd.demo.jobs import GenerationRequest, long_path_plan, request_notes
     from genxd.pipelines.long_paths import short_windows, short_windows_finding
 
+    c2w, K = trajectories.orbit(num_frames=16, focal=1.1)
+    request = GenerationRequest(images=[SCENE], c2w=c2w.float(), K=K.float(), context_index=[0], num_inference_steps=2)
     with devices.acquire() as (_, model):
-        request = request_for(num_frames=9)
         plan = long_path_plan(model, request)
         notes = request_notes(model, request)
-        assert [len(w.frames) for w in plan.windows] == [6, 8]
+        assert [len(w.frames) for w in plan.windows] == [7, 7, 8]
         finding = short_windows_finding(plan, short_windows(plan, model.trained))
-        assert finding == "1 of the plan's 2 windows has fewer frames than the window of 8 (down to 6)"
+        assert finding == "2 of the plan's 3 windows have fewer frames than the window of 8 (down to 7)"
         assert f"{finding}, outside what the bundled model was trained on (8): results may be poor in their frames." \
             in notes, notes
-        assert not any("fewer frames" in n for n in request_notes(model, request_for(num_frames=12)))  # [8, 8]
+        assert not any("fewer frames" in n for n in request_notes(model, request_for(num_frames=9)))  # [8, 8]
 
 
 def test_a_camera_files_frame_count_is_not_named_as_the_frames_slider(devices):

@@ -355,7 +355,11 @@ def plan_progressive(dist: Tensor | Distances, inputs: Sequence[int], window: in
     generated: set[int] = set()  # generated before the current stage
     pool = np.zeros(num_frames, dtype=bool)  # the same, as a mask of the frames
 
-    def add(new: list[int], fronts: list[int], ref: int, direction: int, stage: int) -> None:
+    def add(new: list[int], fronts: list[int], ref: int, direction: int, stage: int, ahead: bool = False) -> None:
+        """A window of the ``new`` frames, conditioned on the inputs and generated frames nearest to them (``fronts``
+        first), its frames ordered along the path from ``ref`` in ``direction``; ``ahead``: every frame is ahead of
+        ``ref`` (a closed path's full first window from one side reaches past its middle, where the shorter way
+        round is the other way)."""
         extra = window - n_in - len(new)  # room for generated context frames
         if not fill:
             extra = min(extra, max(overlap, len(set(fronts) & generated)))
@@ -367,7 +371,10 @@ def plan_progressive(dist: Tensor | Distances, inputs: Sequence[int], window: in
                     break
                 if f not in chosen:
                     chosen.append(f)
-        others = sorted(list(inputs[1:]) + chosen + new, key=lambda f: (direction * signed(f, ref), f))
+        def along(f: int) -> int:  # steps from ref in direction (ahead: 0 .. num_frames - 1)
+            return (direction * (f - ref)) % num_frames if ahead else direction * signed(f, ref)
+
+        others = sorted(list(inputs[1:]) + chosen + new, key=lambda f: (along(f), f))
         windows.append(Window((inputs[0], *others), inputs + tuple(chosen), stage, "chunk"))
 
     # How many new frames each window takes: the fewest stages, then the fewest windows, then windows as
@@ -400,6 +407,17 @@ def plan_progressive(dist: Tensor | Distances, inputs: Sequence[int], window: in
         one_cost[g] = one_choice(g, later_cap)[0]
         two_cost[g] = two_choice(g, later_cap, later_close)[0]
 
+    # Stage 0 has no generated frames to fill a window with fewer new frames than ``cap``: such a window is shorter
+    # than the model's (outside the frame counts it was trained on). Where the choice above makes stage-0 windows
+    # of k < cap new frames, a full first window is taken instead if it needs no more stages (then: no more windows).
+    def first_full_one(g: int, cap: int, k: int) -> bool:  # a run known at one end: cap frames, not k
+        chosen, full = one_cost[g - k], one_cost[g - cap]
+        return (full[0], full[1]) <= (chosen[0], chosen[1])
+
+    def first_full_two(g: int, cap: int, k: int) -> bool:  # known at both ends: cap frames from one end, not k from each
+        chosen, full = two_cost[g - 2 * k], two_cost[g - cap]
+        return full[0] <= chosen[0] and full[1] + 1 <= chosen[1] + 2
+
     # each run's [frames, lo, hi, left, right] (lo / hi move inwards as its frames are made)
     state: list[list[Any]] = [[frames, 0, len(frames), left, right] for frames, left, right in runs]
     stage = 0
@@ -417,14 +435,16 @@ def plan_progressive(dist: Tensor | Distances, inputs: Sequence[int], window: in
             if left and right:
                 need = min(max(avail, sum(f in generated for f in (prev, nxt))), len(generated), window - n_in - 1)
                 k = two_choice(g, cap, window - n_in - need)[1]
+                if not generated and 0 < k < cap and g > cap and first_full_two(g, cap, k):
+                    k = -cap  # one full window from the run's first end only (see first_full_two)
                 if k == 0:  # close the run with one window that sees both ends
                     add(frames[lo:hi], [prev, nxt], prev, 1, stage)
                     made += frames[lo:hi]
                     st[1] = hi
-                elif k < 0:
-                    add(frames[lo:lo + 1], [prev], prev, 1, stage)
-                    made.append(frames[lo])
-                    st[1] = lo + 1
+                elif k < 0:  # -k frames from the left end only (one: the degenerate case of tiny windows)
+                    add(frames[lo:lo - k], [prev], prev, 1, stage, ahead=closed and not generated and -k == cap)
+                    made += frames[lo:lo - k]
+                    st[1] = lo - k
                 else:
                     add(frames[lo:lo + k], [prev], prev, 1, stage)
                     add(frames[hi - k:hi], [nxt], nxt, -1, stage)
@@ -432,6 +452,8 @@ def plan_progressive(dist: Tensor | Distances, inputs: Sequence[int], window: in
                     st[1], st[2] = lo + k, hi - k
             else:
                 k = one_choice(g, cap)[1]
+                if not generated and k < cap < g and first_full_one(g, cap, k):
+                    k = cap  # a full first window (see first_full_one)
                 if left:
                     add(frames[lo:lo + k], [prev], prev, 1, stage)
                     made += frames[lo:lo + k]

@@ -68,9 +68,12 @@ OLD_PART_FILE = "part-{:05d}.safetensors"
 #: that differs (:meth:`PartialRuns._refusal`)
 #: 3 since 2026-12-06: a 4D / video window too small to hold both inputs around the frames it makes holds the later
 #: one (:func:`~genxd.pipelines.long_path_temporal.plan_temporal`: ``plan_temporal(9, [0, 4], 3, 1)`` changed)
-PLANNER = 3
+#: 4 since 2026-12-07: the progressive 3D plan's first stage takes a full window where one of fewer frames saved no
+#: stage (:func:`~genxd.pipelines.long_path_plans.plan_progressive`: a 9-13-frame orbit in windows of 8 was made in
+#: windows of 4-6, 4-6 and 8 frames, now 8 and 8)
+PLANNER = 4
 #: when each planner came (the refusal of a state planned otherwise names the first after the state's)
-PLANNER_SINCE = {2: "2026-12-05", 3: "2026-12-06"}
+PLANNER_SINCE = {2: "2026-12-05", 3: "2026-12-06", 4: "2026-12-07"}
 #: the settings that made the plan (:attr:`LongPathPlan.settings`), fingerprint entries of their own since 2026-12-05:
 #: a plan that differs is another planner's (:data:`PLANNER`) only where they are the same. A state without them
 #: (until then) is compared by its plan alone (they decided nothing else)
