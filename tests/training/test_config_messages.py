@@ -32,7 +32,8 @@ def _error_line(result) -> str:
 
 
 @pytest.mark.parametrize("override, expected", [
-    ("training.max_steps=-5", "training.max_steps must be an integer >= 0, got -5"),
+    ("training.max_steps=-5", "training.max_steps must be an integer >= 1, got -5"),
+    ("training.max_steps=0", "training.max_steps must be an integer >= 1, got 0"),  # wrote an untrained checkpoint
     ("training.batch_size=0", "training.batch_size must be an integer >= 1, got 0"),
     ("training.gradient_accumulation_steps=-1", "training.gradient_accumulation_steps must be an integer >= 1, got -1"),
 ])
@@ -44,9 +45,26 @@ def test_bad_counts_name_the_setting_and_the_value(tmp_path, monkeypatch, overri
 
 def test_train_vae_names_the_setting_too(tmp_path, monkeypatch):
     vae = TINY.parent / "tiny_vae.yaml"
-    line = _error_line(_train([vae, f"output_dir={tmp_path / 'run'}", "training.max_steps=-5"], monkeypatch,
-                              command="train-vae"))
-    assert line == "training.max_steps must be an integer >= 0, got -5"
+    for steps in (-5, 0):  # 0 wrote an untrained checkpoint-0000000
+        line = _error_line(_train([vae, f"output_dir={tmp_path / 'run'}", f"training.max_steps={steps}"], monkeypatch,
+                                  command="train-vae"))
+        assert line == f"training.max_steps must be an integer >= 1, got {steps}"
+        assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("command, preset", [("train", TINY), ("train-vae", TINY.parent / "tiny_vae.yaml")])
+def test_print_config_refuses_a_misspelt_dataset_option(tmp_path, monkeypatch, command, preset):
+    """--print-config printed ``data.datasets.0.lenght`` without a word; training refused it as the datasets were
+    built. Now refused as the config is read, in the words of then, before any dataset module is imported."""
+    with monkeypatch.context() as m:
+        for name in ("genxd.data.datasets", "genxd.data.datasets.mixture"):  # no dataset is built, nor its module read
+            m.setitem(sys.modules, name, None)
+        for extra in (["--print-config"], []):
+            line = _error_line(_train([preset, f"output_dir={tmp_path / 'run'}", "data.datasets.0.lenght=2", *extra],
+                                      monkeypatch, command=command))
+            assert line.startswith("data.datasets.0 (synthetic): dataset type 'synthetic': unknown option(s) "
+                                   "['lenght'] (did you mean 'length'?); accepted: ['length', "), line
+    assert not (tmp_path / "run").exists()
 
 
 def test_output_dir_that_is_a_file(tmp_path, monkeypatch):

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..data.dataset_options import dataset_entries_error
 from ..generation_settings import generation_section_error
 from ..utils.close_names import close_matches_note
 from .config_yaml import merge_mappings, apply_overrides, load_yaml_with_bases
@@ -115,6 +116,8 @@ class DataConfig:
                 raise ValueError(f"data.{name} must be >= 8, got {getattr(self, name)}")
         if not self.datasets:
             raise ValueError("data.datasets is empty")
+        if (error := dataset_entries_error(self.datasets)) is not None:  # was found only as the datasets were built
+            raise error
         if self.length is not None and self.length < 1:  # the mixture's words named no setting: "length must be ..."
             raise ValueError(f"data.length must be >= 1 or null, got {self.length}")
         if self.num_workers < 0:
@@ -231,7 +234,8 @@ class OptimConfig:
     ema: EMAConfig = field(default_factory=EMAConfig)
 
     def __post_init__(self) -> None:
-        for name, least in (("batch_size", 1), ("gradient_accumulation_steps", 1), ("max_steps", 0)):
+        # max_steps 0 trained nothing and wrote an untrained checkpoint-0000000
+        for name, least in (("batch_size", 1), ("gradient_accumulation_steps", 1), ("max_steps", 1)):
             value = getattr(self, name)
             if value < least:
                 raise ValueError(f"training.{name} must be an integer >= {least}, got {value!r}")

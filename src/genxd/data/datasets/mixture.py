@@ -11,7 +11,7 @@ from typing import Any, Sequence
 import numpy as np
 from torch.utils.data import Dataset
 
-from ...utils.close_names import close_matches_note
+from ..dataset_options import unknown_options_error
 from .camvid import CamVidDataset
 from .clips import _integral, _rng
 from .multiview import MultiViewDataset
@@ -135,10 +135,8 @@ def build_dataset(spec: dict[str, Any], **defaults: Any) -> Dataset:
                          f"(package.module.ClassName), got {kind!r}")
     params = inspect.signature(cls.__init__).parameters  # type: ignore[misc]  # the class's own __init__, read on the class
     accepted = [p for p in params if p != "self"]
-    unknown = [k for k in spec if k not in accepted]
-    if unknown:
-        close = close_matches_note(unknown, [*accepted, "weight"])  # weight: the mixture's (MixtureDataset)
-        raise ValueError(f"dataset type {kind!r}: unknown option(s) {unknown}{close}; accepted: {accepted}")
+    if (error := unknown_options_error(kind, list(spec), accepted)) is not None:
+        raise error
     for key, value in defaults.items():
         if key in accepted and key not in spec and value is not None:
             spec[key] = value
