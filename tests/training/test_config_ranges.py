@@ -18,6 +18,9 @@ from .conftest import TINY, TINY_VAE
     ("training.ema.start_step=-5", "ema.start_step must be >= 0, got -5"),
     ("validation.num_inference_steps=0", "validation.num_inference_steps must be an integer >= 1, got 0"),
     ("validation.num_samples=-1", "validation.num_samples must be an integer >= 0, got -1"),
+    # read into memory before step 1, without bound (train-vae: as many as loss.scale_samples too)
+    ("validation.num_samples=257", "validation.num_samples must be at most 256 (clips held in memory for every "
+                                   "validation), got 257"),
     ("validation.every_steps=-2", "validation.every_steps must be an integer >= 0, got -2"),
     ("validation.fps=0", "validation.fps must be a finite number in [0.01, 1000], got 0.0 (frames per second)"),
     ("validation.fps=1e-9", "validation.fps must be a finite number in [0.01, 1000], got 1e-09"),  # failed at the
@@ -43,6 +46,7 @@ def test_a_setting_out_of_range_is_refused_when_read(override, message, config, 
 
 
 @pytest.mark.parametrize("override", ["training.ema.power=0.75", "training.ema.start_step=0", "validation.num_samples=0",
+                                      "validation.num_samples=256",
                                       "validation.fps=0.5", "validation.fps=0.01", "validation.fps=1000", "training.min_lr_ratio=1", "training.adam_beta2=0",
                                       "training.weight_decay=0", "training.lr_warmup_steps=0", "data.length=1",
                                       "data.height=8", "data.width=8", "logging.every_steps=0"])
@@ -55,6 +59,9 @@ def test_the_edges_of_the_ranges_are_kept(override):
     (["loss.scale_samples=0"], "loss.scale_samples must be an integer >= 1 (clips that measure the latent scaling "
                                "factor), got 0"),
     (["loss.scale_samples=-3"], "loss.scale_samples must be an integer >= 1"),
+    # held that many clips in memory before step 1, without bound (capped only at the data's size)
+    (["loss.scale_samples=100000"], "loss.scale_samples must be at most 256 (clips held in memory to measure the "
+                                    "latent scaling factor), got 100000"),
     (["loss.kl_weight=-1"], "loss.kl_weight must be >= 0, got -1.0"),  # trained, pushing the latents apart
     (["loss.l2_weight=-0.5"], "loss.l2_weight must be >= 0, got -0.5"),
     # a loss of 0 at every step: trained nothing, and saved the VAE as it began
@@ -67,7 +74,7 @@ def test_a_vae_loss_setting_out_of_range_is_refused_when_read(override, message)
     assert message in str(caught.value)
 
 
-@pytest.mark.parametrize("override", [["loss.scale_samples=1"], ["loss.kl_weight=0"],
+@pytest.mark.parametrize("override", [["loss.scale_samples=1"], ["loss.scale_samples=256"], ["loss.kl_weight=0"],
                                       ["loss.l1_weight=0", "loss.l2_weight=1"]])
 def test_the_edges_of_the_vae_loss_ranges_are_kept(override):
     load_config(TINY_VAE, override, kind="vae")

@@ -46,6 +46,8 @@ __all__ = [
 ]
 
 MIXED_PRECISION = ("no", "fp16", "bf16")
+#: the most clips ``loss.scale_samples`` / ``validation.num_samples`` take: they are read into memory before step 1
+MAX_FIXED_CLIPS = 256
 
 
 @dataclass
@@ -301,6 +303,9 @@ class ValidationConfig:
         for name, least in (("every_steps", 0), ("num_samples", 0), ("num_inference_steps", 1)):
             if getattr(self, name) < least:
                 raise ValueError(f"validation.{name} must be an integer >= {least}, got {getattr(self, name)}")
+        if self.num_samples > MAX_FIXED_CLIPS:  # each was read into memory before step 1, with no bound
+            raise ValueError(f"validation.num_samples must be at most {MAX_FIXED_CLIPS} (clips held in memory for "
+                             f"every validation), got {self.num_samples}")
         # the range of the commands' --fps: ffmpeg stores no rate under 1e-7 or over about 1e9, and the first
         # validation failed, maybe hours in ("the video writer (ffmpeg) stopped before finishing")
         from ..validation import FPS
@@ -375,6 +380,9 @@ class VAELossConfig:
         if self.scale_samples < 1:
             raise ValueError("loss.scale_samples must be an integer >= 1 (clips that measure the latent scaling "
                              f"factor), got {self.scale_samples}")
+        if self.scale_samples > MAX_FIXED_CLIPS:  # each was read into memory before step 1, with no bound
+            raise ValueError(f"loss.scale_samples must be at most {MAX_FIXED_CLIPS} (clips held in memory to measure "
+                             f"the latent scaling factor), got {self.scale_samples}")
 
 
 @dataclass
