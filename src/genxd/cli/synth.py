@@ -75,15 +75,45 @@ def _complete(out_dir: Path, name: str, fmt: str, index: dict[str, str]) -> bool
     return (out_dir / name).is_dir()
 
 
-def _kept_scenes(out_dir: Path, names: list[str], seed: int, settings: dict, runs: SynthRuns) -> set[str]:
-    """The clips of ``names`` (seeds ``seed``, ``seed + 1``, ...) already whole in ``out_dir`` from a run of these
+def scene_name(kind: str, seed: int) -> str:
+    """The name of the clip of ``seed`` (``synth_3d_000042``)."""
+    return f"synth_{kind}_{seed:06d}"
+
+
+def _present_scenes(out_dir: Path, kind: str, fmt: str, seed: int, num_scenes: int,
+                    index: dict[str, str]) -> list[tuple[int, str]]:
+    """``(i, name)`` of the clips ``i`` in ``0..num_scenes - 1`` (seed ``seed + i``) whose name is in ``out_dir``'s
+    listing (any case: a case-insensitive disk finds ``SYNTH_3D_...`` too; video: ``NAME.mp4`` / ``NAME.json``) or
+    in the ReConFusion ``index``, in seed order: only these can clash, so a run of 10,000,000 clips into an empty
+    folder checks none (a check of each name took 2 minutes and 2 GB there)."""
+    stems = set(index) if fmt == "reconfusion" else set()
+    if fmt != "reconfusion" and out_dir.is_dir():
+        with os.scandir(out_dir) as entries:
+            for entry in entries:
+                stem, dot, ext = entry.name.rpartition(".") if fmt == "video" else (entry.name, "", "")
+                if fmt != "video" or (dot and ext.casefold() in ("mp4", "json")):
+                    stems.add(stem)
+    prefix = f"synth_{kind}_"
+    found: dict[int, str] = {}
+    for stem in stems:
+        digits = stem.casefold().removeprefix(prefix)
+        if digits == stem.casefold() or not digits.isdigit() or not digits.isascii():
+            continue
+        i = int(digits) - seed
+        if 0 <= i < num_scenes and scene_name(kind, seed + i) == prefix + digits:  # 000042, not 42
+            found[i] = prefix + digits
+    return sorted(found.items())
+
+
+def _kept_scenes(out_dir: Path, kind: str, num_scenes: int, seed: int, settings: dict, runs: SynthRuns) -> set[str]:
+    """The clips of seeds ``seed`` .. ``seed + num_scenes - 1`` already whole in ``out_dir`` from a run of these
     ``settings`` (:mod:`genxd.cli.synth_runs`): kept and not made again. A UsageError for any other clip there (of
     other settings, of unknown ones, or not whole), naming the first and counting them: nothing is replaced without
     --overwrite."""
     kept: set[str] = set()
     refused: list[tuple[str, dict | None]] = []
     index = _reconfusion_index(out_dir) if settings["format"] == "reconfusion" else {}
-    for i, name in enumerate(names):
+    for i, name in _present_scenes(out_dir, kind, settings["format"], seed, num_scenes, index):
         what = _clash(out_dir, name, settings["format"], index)
         if what is None:
             continue
@@ -161,16 +191,17 @@ def register(app: typer.Typer) -> None:
                 torch.set_num_threads(_usable_threads(threads))
             check_writable_dir(out_dir, "output folder")
 
-            names = [f"synth_{kind.value}_{seed + i:06d}" for i in range(num_scenes)]
             video_fps = VIDEO_FPS if fps is None else fps
             settings = run_settings(kind.value, fmt.value, frames, size, camera, motion_strength, focal, supersample,
                                     video_fps)
             runs = SynthRuns(out_dir)
-            kept = set() if overwrite else _kept_scenes(out_dir, names, seed, settings, runs)
-            todo = [(i, name) for i, name in enumerate(names) if name not in kept]
+            kept = set() if overwrite else _kept_scenes(out_dir, kind.value, num_scenes, seed, settings, runs)
+            names = (scene_name(kind.value, seed + i) for i in range(num_scenes))  # one at a time: -n is up to 10M
+            todo = ((i, name) for i, name in enumerate(names) if name not in kept)
+            to_make = num_scenes - len(kept)
             written: list[Path] = []
-            with progress_bar(total=len(todo), desc=f"synth {kind.value} {fmt.value}", unit="clip",
-                              disable=quiet or not todo) as progress:
+            with progress_bar(total=to_make, desc=f"synth {kind.value} {fmt.value}", unit="clip",
+                              disable=quiet or not to_make) as progress:
                 for i, name in todo:
                     clip = make_clip(
                         seed + i,
@@ -189,13 +220,13 @@ def register(app: typer.Typer) -> None:
                         runs.start(settings, seed, num_scenes, overwrite)
                     written.append(write_clip(clip, out_dir, name, fmt.value, fps=video_fps, overwrite=overwrite))
                     progress.update(1)
-            if todo:
+            if to_make:
                 runs.finish()
             if quiet:  # what was written, one path a line (as generate -q prints its folders)
                 for path in dict.fromkeys(written):
                     typer.echo(printed_path(path))
             else:
                 done = f"; kept {len(kept)} already there, made with these settings" if kept else ""
-                typer.echo(f"wrote {len(todo)} {kind.value} clip(s) to {printed_path(out_dir)} ({fmt.value}){done}")
+                typer.echo(f"wrote {to_make} {kind.value} clip(s) to {printed_path(out_dir)} ({fmt.value}){done}")
 
         run_cli(body, quiet)
