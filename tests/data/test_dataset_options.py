@@ -13,7 +13,7 @@ def test_the_options_table_is_each_built_in_class_s_init_parameters():
     assert sorted(BUILTIN_DATASET_OPTIONS) == sorted(DATASET_TYPES)
     for kind, cls in DATASET_TYPES.items():
         params = [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
-        assert list(BUILTIN_DATASET_OPTIONS[kind]) == params, kind
+        assert list(BUILTIN_DATASET_OPTIONS[kind]) == params, f"{kind}: update genxd/data/dataset_options.py"
 
 
 def test_entries_errors_name_the_entry_and_leave_other_types_to_the_build():
