@@ -75,3 +75,21 @@ def test_a_video_clip_is_found_by_either_of_its_files(tmp_path, checked):
     assert res.exit_code == 2 and checked == ["synth_3d_000001"], res.output
     assert res.stderr.strip() == (f"genxd: error: {out / 'synth_3d_000001.json'} already exists (1 clash); use "
                                   "--overwrite to replace"), res.stderr
+
+
+
+def test_a_folder_that_cannot_be_listed_has_each_name_looked_up(tmp_path, monkeypatch, checked):
+    """A folder one may write in but not list (-wx; made here by os.scandir raising, as root may list any): each
+    name is looked up, as before the listing was used."""
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "synth_3d_000001").mkdir()
+
+    def scandir(path):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(synth_cli.os, "scandir", scandir)
+    res = invoke(runner, ["synth", str(out), "-n", "3", "--size", "8", "--frames", "2", "-q"])
+    assert res.exit_code == 2 and checked == ["synth_3d_000000", "synth_3d_000001", "synth_3d_000002"], res.output
+    assert res.stderr.strip() == (f"genxd: error: {out / 'synth_3d_000001'} already exists (1 clash); use "
+                                  "--overwrite to replace"), res.stderr

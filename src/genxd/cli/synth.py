@@ -88,11 +88,14 @@ def _present_scenes(out_dir: Path, kind: str, fmt: str, seed: int, num_scenes: i
     folder checks none (a check of each name took 2 minutes and 2 GB there)."""
     stems = set(index) if fmt == "reconfusion" else set()
     if fmt != "reconfusion" and out_dir.is_dir():
-        with os.scandir(out_dir) as entries:
-            for entry in entries:
-                stem, dot, ext = entry.name.rpartition(".") if fmt == "video" else (entry.name, "", "")
-                if fmt != "video" or (dot and ext.casefold() in ("mp4", "json")):
-                    stems.add(stem)
+        try:
+            with os.scandir(out_dir) as entries:
+                for entry in entries:
+                    stem, dot, ext = entry.name.rpartition(".") if fmt == "video" else (entry.name, "", "")
+                    if fmt != "video" or (dot and ext.casefold() in ("mp4", "json")):
+                        stems.add(stem)
+        except PermissionError:  # a folder one may write in but not list (-wx): each name is looked up, as before
+            return [(i, scene_name(kind, seed + i)) for i in range(num_scenes)]
     prefix = f"synth_{kind}_"
     found: dict[int, str] = {}
     for stem in stems:
