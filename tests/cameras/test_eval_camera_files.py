@@ -145,3 +145,42 @@ def test_a_camera_files_warning_is_said_once(tmp_path, monkeypatch):
     _blank_scene(tmp_path / "root" / "a"), _blank_scene(tmp_path / "root" / "b")
     evaluate_camera_accuracy(tmp_path / "root", progress=False)
     assert sorted(reads) == [tmp_path / "root" / "a" / "cameras.json", tmp_path / "root" / "b" / "cameras.json"]
+
+
+def test_a_listing_that_names_a_frame_twice_is_named_in_a_warning(tmp_path, monkeypatch):
+    """A transforms.json naming one of the frames twice (and so another not at all; the count still right) was
+    paired with the frames by position in silence; a listing of another folder's images (a camera file from
+    elsewhere, given with --cameras) is paired by position as the normal case, with nothing said."""
+    import re
+    import warnings
+
+    import torch
+
+    import genxd.cameras.from_video as from_video
+    from genxd.cameras import save_transforms_json
+    from genxd.cameras.evaluate import evaluate_scene
+    from genxd.validation import GenXDWarning
+
+    monkeypatch.setattr(from_video, "recover_clip_cameras", lambda *a, **k: (_ for _ in ()).throw(ValueError("x")))
+    scene = _blank_scene(tmp_path / "scene")
+    (scene / "cameras.json").unlink()
+    c2w = torch.eye(4).repeat(4, 1, 1)
+    c2w[:, 0, 3] = torch.arange(4.0)
+    listing = scene / "transforms.json"
+    save_transforms_json(listing, c2w, torch.eye(3), 32, 32, file_paths=[f"frames/{i:03d}.png" for i in (3, 2, 2, 0)])
+    with pytest.warns(GenXDWarning, match=rf"^{re.escape(str(listing))}: 1 of the 4 frames it lists is a frame listed "
+                                          rf"before \(frames/002\.png\) and 1 of the 4 in "
+                                          rf"{re.escape(str(scene / 'frames'))} is not listed: its cameras are paired "
+                                          r"with the frames by position$"):
+        assert evaluate_scene(scene)["status"] == "failed"
+    save_transforms_json(listing, c2w, torch.eye(3), 32, 32, file_paths=[f"frames/{i:03d}.png" for i in (3, 3, 0, 0)])
+    with pytest.warns(GenXDWarning, match=r": 2 of the 4 frames it lists are frames listed before \(frames/003\.png, "
+                                          r"\.\.\.\) and 2 of the 4 in .* are not listed: "):
+        evaluate_scene(scene)
+    elsewhere = tmp_path / "dataset"  # the source dataset's cameras, listing its own images
+    _blank_scene(elsewhere)
+    save_transforms_json(elsewhere / "transforms.json", c2w, torch.eye(3), 32, 32,
+                         file_paths=[f"frames/{i:03d}.png" for i in (3, 2, 1, 0)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert evaluate_scene(scene, cameras=elsewhere / "transforms.json")["status"] == "failed"

@@ -176,7 +176,8 @@ def _listed_order(frames: Path, cam_file: Path, names: Sequence[str] | None) -> 
     ``transforms.json``'s ``file_path``) in another order than theirs (by name, numbers as numbers: as SfM reads
     them); None otherwise: the cameras are the frames' in their order (they were paired by position always, so a
     listing in another order, such as colmap2nerf's in COLMAP's image order, was scored against other frames'
-    cameras). Some of the frame folder's images named, others not found (renamed): None too, and a warning."""
+    cameras). Some of the frame folder's images named, others not found (renamed), or one named twice (others not
+    at all): None too, and a warning. Images of another folder (a camera file from elsewhere): None, nothing said."""
     from ..utils.frame_files import frame_files  # the order read_frames reads a frame folder in
     from ..utils.paths import find_listed_image, path_inside
 
@@ -203,8 +204,23 @@ def _listed_order(frames: Path, cam_file: Path, names: Sequence[str] | None) -> 
                  "position")
         return None
     camera_of = {file: i for i, file in enumerate(listed)}
-    if len(camera_of) != len(listed) or set(camera_of) != set(files):
-        return None  # an image listed twice, or images of another folder: by position, as before
+    if len(camera_of) != len(listed) and set(listed) <= set(files):  # the frames' listing, a frame named twice
+        from ..validation import warn
+
+        seen: set[Path] = set()
+        twice = []  # the names of files named before
+        for name, file in zip(names, listed):
+            if file in seen:
+                twice.append(name)
+            seen.add(file)
+        unlisted = len(set(files) - seen)
+        again = "is a frame" if len(twice) == 1 else "are frames"
+        warn(f"{cam_file}: {len(twice)} of the {len(names)} frames it lists {again} listed before "
+             f"({twice[0]}{', ...' if len(twice) > 1 else ''}) and {unlisted} of the {len(files)} in {frames} "
+             f"{'is' if unlisted == 1 else 'are'} not listed: its cameras are paired with the frames by position")
+        return None
+    if set(camera_of) != set(files):  # images of another folder: a camera file from elsewhere (--cameras), whose
+        return None  # listing names its own images: paired by position, the normal case, nothing to say
     order = [camera_of[file] for file in files]
     return None if order == list(range(len(order))) else order
 
