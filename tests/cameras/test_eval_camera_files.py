@@ -184,3 +184,22 @@ def test_a_listing_that_names_a_frame_twice_is_named_in_a_warning(tmp_path, monk
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert evaluate_scene(scene, cameras=elsewhere / "transforms.json")["status"] == "failed"
+
+
+def test_an_output_folder_named_like_a_file_is_warned_of(tmp_path, monkeypatch):
+    """``-o report.json`` (the report's name, as genxd eval's -o is) made a folder called report.json holding
+    camera_eval.json, in silence; now a warning says so. A folder of that name already there, or a name without a
+    file's suffix, is taken as meant."""
+    from typer.testing import CliRunner
+
+    import genxd.cameras.from_video as from_video
+    from genxd.cli import app
+
+    monkeypatch.setattr(from_video, "recover_clip_cameras", lambda *a, **k: (_ for _ in ()).throw(ValueError("x")))
+    scene = _blank_scene(tmp_path / "scene")
+    note = "-o names a folder; {} will be a folder holding camera_eval.json and camera_errors.png"
+    for name, warned in (("report.json", True), ("plot.PNG", True), ("reports", False), ("report.json", False)):
+        out = tmp_path / name
+        res = CliRunner().invoke(app, ["eval-camera", str(scene), "-o", str(out), "--overwrite"])
+        assert res.exit_code == 1 and (out / EVAL_JSON).is_file(), res.output  # SfM failed: exit 1, report written
+        assert (f"genxd: warning: {note.format(out)}" in res.stderr.splitlines()) is warned, res.stderr

@@ -17,6 +17,8 @@ from .options import Overwrite, Quiet, Seed, checked, flag
 
 #: genxd.cameras.evaluate.EVAL_JSON and EVAL_PNG (importing that module takes seconds: torch), for the early check
 OUTPUT_NAMES = ("camera_eval.json", "camera_errors.png")
+#: the suffixes of those files: an ``-o report.json`` meant as the report's name (a folder of that name is made)
+FILE_SUFFIXES = tuple(sorted({Path(name).suffix for name in OUTPUT_NAMES}))
 
 
 def register(app: typer.Typer) -> None:
@@ -45,6 +47,8 @@ def register(app: typer.Typer) -> None:
             if cameras is not None and not cameras.exists():  # read_camera_path's line
                 raise FileNotFoundError(f"{cameras}: no such camera file or folder{loop_note(cameras)}")
             where = Path(out if out is not None else generated)
+            if out is not None and out.suffix.lower() in FILE_SUFFIXES and not out.is_dir():
+                v.warn(f"-o names a folder; {out} will be a folder holding {' and '.join(OUTPUT_NAMES)}")
             if error := output_files_error([where / name for name in OUTPUT_NAMES], overwrite):
                 raise error  # evaluate_camera_accuracy's check, made again there
             from ..cameras.evaluate import evaluate_camera_accuracy, failure_line, output_paths
