@@ -133,7 +133,7 @@ def _weight_shapes(weights: Path, shards: Sequence[Path] | None) -> dict[str, tu
     for file in files:
         try:
             held[file] = _file_shapes(file)
-        except NotFloatingWeights:
+        except (NotFloatingWeights, ImportError):  # ImportError: safetensors missing or broken, not the file
             raise
         except Exception as exc:  # noqa: BLE001 - a damaged file
             if file.name.endswith(".safetensors") and file.is_file():  # safetensors says what is wrong in its header

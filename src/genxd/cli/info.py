@@ -11,6 +11,7 @@ from pathlib import Path
 import typer
 
 from ..utils.machine import cpu_name, usable_cpus
+from .common import one_line
 
 #: Distributions reported, and the extra (docs/extras.md) that installs each optional one.
 CORE = ("torch", "diffusers", "accelerate", "safetensors", "numpy", "opencv-python-headless", "imageio", "av",
@@ -27,15 +28,33 @@ def _version(dist: str) -> str | None:
         return None
 
 
-def bundled_model_lines() -> list[str]:
-    """The bundled model's folder, size and generation defaults (read from its files; nothing is loaded)."""
-    from ..checkpoints import BUNDLED_MODEL_DIR, GENERATION_CONFIG, model_info
+def import_failure(exc: BaseException, module: str) -> str:
+    """Why ``module`` could not be imported, one line: a required package missing, with the pip command that puts
+    it back (:func:`genxd.utils.requirements.missing_requirement_message`); else ``module cannot be imported
+    (OSError: ...)``."""
+    from ..utils.requirements import missing_requirement_message
+
+    if isinstance(exc, ModuleNotFoundError) and (message := missing_requirement_message(exc)) is not None:
+        return one_line(message)
+    return one_line(f"{module} cannot be imported ({type(exc).__name__}: {exc})")
+
+
+def bundled_model_lines(checked: bool = True) -> list[str]:
+    """The bundled model's folder, size and generation defaults (read from its files; nothing is loaded).
+    ``checked`` False: the folder and size only (they need no torch). An ImportError (a required package missing
+    or broken: numpy, safetensors) is raised, not said to be the model's."""
+    if checked:
+        from ..checkpoints import BUNDLED_MODEL_DIR, GENERATION_CONFIG, model_info  # torch
+    else:
+        from ..checkpoint_folders import BUNDLED_MODEL_DIR  # the same folder, free of torch
 
     folder = BUNDLED_MODEL_DIR
     if not os.path.lexists(folder / "unet"):  # a unet that is a file or a link to nothing: damaged, said below
         return ["bundled model: not installed (generate needs --model DIR)"]
     size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
     lines = [f"bundled model: {folder} ({size / 1e6:.1f} MB)"]
+    if not checked:
+        return lines
     try:
         info = model_info(None)
         g = info.defaults
@@ -102,6 +121,22 @@ def _damaged_model_file(folder: Path) -> str | None:
     return None
 
 
+def _torch_lines(cpu: str) -> list[str]:
+    """The ``cpu`` line with torch's threads and vector unit, torch's version and the GPUs it sees (imports torch:
+    its ImportError, or OSError from a library that does not load, is raised)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    lines = [f"{cpu}, torch uses {threads} thread{'' if threads == 1 else 's'}, vector unit "
+             f"{torch.backends.cpu.get_cpu_capability()}", f"torch {torch.__version__}: CUDA available: "
+             f"{torch.cuda.is_available()}"]
+    if torch.cuda.is_available():
+        for i in range(torch.cuda.device_count()):
+            p = torch.cuda.get_device_properties(i)
+            lines.append(f"cuda:{i} {p.name} ({p.total_memory / 2**30:.1f} GiB)")
+    return lines
+
+
 def register(app: typer.Typer) -> None:
     @app.command("info", short_help="The installation: versions, extras, devices, the bundled model.")
     def info() -> None:
@@ -114,17 +149,29 @@ def register(app: typer.Typer) -> None:
         typer.echo("dependencies: " + ", ".join(f"{d} {_version(d) or 'missing'}" for d in CORE))
         typer.echo("optional: " + ", ".join(f"{d} {v}" if (v := _version(d)) else f"{d} - ([{extra}])"
                                             for d, extra in OPTIONAL.items()))
-        import torch  # after the lines above, which need no torch
-
-        cap = torch.backends.cpu.get_cpu_capability()
-        cores, usable, threads = os.cpu_count() or 1, usable_cpus(), torch.get_num_threads()
+        failures = []  # a broken installation is what info is run for: each said, then exit 1, no traceback
+        cores, usable = os.cpu_count() or 1, usable_cpus()
         limited = f" ({usable} usable by this process)" if usable < cores else ""
-        typer.echo(f"cpu: {cpu_name()}; {cores} logical core{'' if cores == 1 else 's'}{limited}, torch uses "
-                   f"{threads} thread{'' if threads == 1 else 's'}, vector unit {cap}")
-        typer.echo(f"torch {torch.__version__}: CUDA available: {torch.cuda.is_available()}")
-        if torch.cuda.is_available():
-            for i in range(torch.cuda.device_count()):
-                p = torch.cuda.get_device_properties(i)
-                typer.echo(f"cuda:{i} {p.name} ({p.total_memory / 2**30:.1f} GiB)")
-        for line in bundled_model_lines():
+        cpu = f"cpu: {cpu_name()}; {cores} logical core{'' if cores == 1 else 's'}{limited}"
+        try:
+            lines = _torch_lines(cpu)  # after the lines above, which need no torch
+        except Exception as exc:  # noqa: BLE001 - a library that will not load (OSError), a missing part ...
+            failures.append(import_failure(exc, "torch"))
+            lines = [cpu, f"torch: {one_line(f'cannot be imported ({type(exc).__name__}: {exc})')}"]
+        for line in lines:
             typer.echo(line)
+        torch_loads = not failures
+        try:
+            lines = bundled_model_lines(checked=torch_loads)
+        except ImportError as exc:  # numpy, safetensors ... missing: not the model's fault
+            why = import_failure(exc, exc.name or "a module")
+            failures.append(f"the bundled model cannot be checked: {why}")
+            lines = [*bundled_model_lines(checked=False), f"  not checked: {why}"]
+        if not torch_loads and "not installed" not in lines[0]:
+            lines.append("  not checked: torch cannot be imported")
+        for line in lines:
+            typer.echo(line)
+        for failure in failures:
+            typer.echo(f"genxd: error: {failure}", err=True)
+        if failures:
+            raise typer.Exit(code=1)
