@@ -46,7 +46,7 @@ def test_the_judge_reports_a_traceback_a_changed_input_and_an_unnamed_error(targ
     module, case, inputs = target
     import genxd.cli.info as info
 
-    def broken() -> list[str]:
+    def broken(checked: bool = True) -> list[str]:
         raise RuntimeError("boom")
 
     monkeypatch.setattr(info, "bundled_model_lines", broken)
@@ -54,7 +54,7 @@ def test_the_judge_reports_a_traceback_a_changed_input_and_an_unnamed_error(targ
         module.run_case(stop_at_work=False, path=case(["info"]))
     monkeypatch.undo()
 
-    def overwrite_input() -> list[str]:
+    def overwrite_input(checked: bool = True) -> list[str]:
         (inputs / "mine.json").write_text('{"changed": true}')
         return []
 
