@@ -271,3 +271,36 @@ def test_trajectory_make_names_for_model_in_its_refusals(tmp_path):
         "genxd: error: --for-model is empty: pass 'bundled' or a model folder, or leave it out for the authors' "
         "preset\n"), empty.stderr
     assert not out.exists()
+
+
+@pytest.mark.parametrize("config, option, says", [
+    ({"num_frames": 1}, "--num-frames", "num_frames must be an integer in 2..100000, got 1 (one camera is no path "
+                                        "for genxd generate --camera)"),
+    ({"num_frames": 200_000}, "--num-frames", "num_frames must be an integer in 2..100000, got 200000"),
+    ({"resolution": 70_000}, "--height", "resolution must be an integer in 1..65536, got 70000"),
+    ({"resolution": 64, "width": 70_000}, "--width", "width must be an integer in 1..65536, got 70000"),
+    ({"focal": 500}, "--focal", "focal must be a finite number in [0.05, 100], got 500"),
+    ({"scene_depth": 1e308}, "--scale", "scene_depth / 2 (the presets' scale) must be a finite number in (0, 1e+06], "
+                                        "got 5e+307"),
+], ids=["one-frame", "frames", "resolution", "width", "focal", "scene-depth"])
+def test_trajectory_make_refuses_a_model_setting_outside_its_options_range(tmp_path, config, option, says):
+    """``--for-model`` took the model's frame count, size, focal and scene scale unchecked: a model of 1 frame wrote a
+    one-camera path (which --num-frames refuses: generate --camera cannot use it), one of 200,000 was refused as
+    "--num-frames must be an integer in 1..100000", an option not given, a scene_depth of 1e308 as "c2w: contains
+    NaN or infinite values". Each is refused naming the model's file and the option to give; given, it wins."""
+    from typer.testing import CliRunner
+
+    from genxd.cli import app
+
+    (tmp_path / "model").mkdir()
+    model, out = _model_folder(tmp_path / "model", config), tmp_path / "path.json"
+    args = ["trajectory", "make", "orbit", "-o", str(out), "--for-model", str(model)]
+    refused = CliRunner().invoke(app, args)
+    assert refused.exit_code == 2 and refused.stderr.splitlines()[0].startswith(
+        f"genxd: error: {model / 'generation_config.json'}: {says}"), refused.output
+    assert refused.stderr.endswith(f"; --for-model takes it for {option}, which was not given: give {option}\n")
+    assert not out.exists()
+    given = {"--num-frames": "8", "--height": "64", "--width": "64", "--focal": "1.1", "--scale": "1"}[option]
+    size = ["--height", "64", "--width", "64"] if "resolution" in says else []  # both taken from the resolution
+    made = CliRunner().invoke(app, [*args, option, given, *size])
+    assert made.exit_code == 0 and out.is_file(), made.output

@@ -92,6 +92,26 @@ PATH_TYPES = {"re10k": "spline", "co3d": "spline", "llff": "spiral", "dtu": "spi
 
 SHIFTS = v.Numbers(v.Float(-1e6, 1e6))
 
+#: ``trajectory make``'s ranges of the settings ``--for-model`` can take from a model (its generation_config.json)
+MAKE_NUM_FRAMES = v.Int(2, 100_000, optional=True, why="one camera is no path for genxd generate --camera")
+MAKE_SIZE = v.Int(1, 65_536, optional=True)
+MAKE_SCALE = v.Float(0.0, 1e6, lo_open=True, optional=True)
+
+
+def check_model_settings(config: Path, taken: dict[str, tuple[str, object]]) -> None:
+    """A UsageError naming ``config`` (the ``--for-model`` model's generation_config.json) for a setting taken from
+    it that is outside the range of the option that sets it (``taken[option] = (what the model calls it,
+    value)``): the option was not given, so a refusal naming it (``--num-frames must be ...``) named what the user
+    had not written, and a one-camera path, which ``--num-frames`` refuses, was written."""
+    checks = {"--num-frames": MAKE_NUM_FRAMES, "--height": MAKE_SIZE, "--width": MAKE_SIZE, "--scale": MAKE_SCALE,
+              "--focal": v.FOCAL}
+    for option, (name, value) in taken.items():
+        try:
+            checks[option].check(value, name)
+        except v.InvalidValue as exc:
+            raise UsageError(f"{config}: {exc}; --for-model takes it for {option}, which was not given: give "
+                             f"{option}") from None
+
 
 def register(app: typer.Typer) -> None:
     trajectory = typer.Typer(
@@ -160,9 +180,9 @@ def register(app: typer.Typer) -> None:
         name: str = typer.Argument(..., help="Preset: orbit, forward, spiral, dolly, zoom, pan, static."),
         out: Annotated[Path, Out("Output file (authors/transforms/w2c JSON) or folder (colmap).")] = ...,  # type: ignore[assignment]  # typer: ... marks it required
         fmt: CameraFormat = typer.Option(CameraFormat.authors, "--format", help="authors: GenXD camera JSON; transforms: nerfstudio; colmap: binary model; w2c: bare w2c list."),
-        num_frames: Optional[int] = typer.Option(None, "--num-frames", "-n", callback=checked(v.Int(2, 100_000, optional=True, why="one camera is no path for genxd generate --camera")), help="Number of cameras, at least 2 (default: 12, or the --for-model model's)."),
-        height: Optional[int] = typer.Option(None, "--height", callback=checked(v.Int(1, 65_536, optional=True)), help="Image height in pixels (default: 256, or the --for-model model's)."),
-        width: Optional[int] = typer.Option(None, "--width", callback=checked(v.Int(1, 65_536, optional=True)), help="Image width in pixels (default: 256, or the --for-model model's)."),
+        num_frames: Optional[int] = typer.Option(None, "--num-frames", "-n", callback=checked(MAKE_NUM_FRAMES), help="Number of cameras, at least 2 (default: 12, or the --for-model model's)."),
+        height: Optional[int] = typer.Option(None, "--height", callback=checked(MAKE_SIZE), help="Image height in pixels (default: 256, or the --for-model model's)."),
+        width: Optional[int] = typer.Option(None, "--width", callback=checked(MAKE_SIZE), help="Image width in pixels (default: 256, or the --for-model model's)."),
         focal: Optional[float] = typer.Option(None, "--focal", callback=checked(v.FOCAL), help="Normalised focal length fx/W, 0.05-100 (default: the preset's); pixels are square (fy = fx in pixels)."),
         elevation: Optional[float] = typer.Option(None, "--elevation", callback=checked(v.ELEVATION), help="orbit/forward: elevation in degrees, strictly between -90 and 90 (not straight down or up)."),
         azimuth: Optional[str] = typer.Option(None, "--azimuth", callback=checked(v.AZIMUTH_RANGE), help="orbit/forward: azimuth range 'a1,a2' in degrees."),
@@ -172,7 +192,7 @@ def register(app: typer.Typer) -> None:
         factor: Optional[float] = typer.Option(None, "--factor", callback=checked(v.Float(0.0, 100.0, lo_open=True, optional=True)), help="zoom: focal multiplier at the last frame, > 0."),
         mode: Optional[str] = typer.Option(None, "--mode", callback=checked(v.Choice(("rotate", "translate"), optional=True)), help="pan: rotate or translate."),
         frame: Optional[str] = typer.Option(None, "--frame", callback=checked(v.Choice(("first", "world"), optional=True)), help="orbit/forward: 'first' (relative to the first camera) or 'world' (authors' world)."),
-        scale: Optional[float] = typer.Option(None, "--scale", callback=checked(v.Float(0.0, 1e6, lo_open=True, optional=True)), help="Multiply the camera positions (default: 1, the presets' own scale with the subject at 2, or the --for-model model's)."),
+        scale: Optional[float] = typer.Option(None, "--scale", callback=checked(MAKE_SCALE), help="Multiply the camera positions (default: 1, the presets' own scale with the subject at 2, or the --for-model model's)."),
         for_model: Optional[str] = typer.Option(None, "--for-model", help="Make the path as `genxd generate --camera NAME` makes it for this model: 'bundled' or a model folder (its focal, frames, size and scene scale; options given here win)."),
         jitter: float = typer.Option(0.0, "--jitter", callback=checked(v.Float(0.0, 100.0)), help="Add a smooth hand-held jitter of this amplitude (0: none)."),
         seed: Seed = 0,
@@ -185,7 +205,7 @@ def register(app: typer.Typer) -> None:
             from genxd.cameras import formats, trajectories
             from genxd.cameras.camera_path import square_pixel_intrinsics
             from genxd.checkpoint_folders import BUNDLED
-            from genxd.checkpoints import RELEASED_DEFAULTS, model_info
+            from genxd.checkpoints import GENERATION_CONFIG, RELEASED_DEFAULTS, model_info
             from genxd.utils import json_files
             from genxd.utils.io import atomic_file, check_writable_dir
 
@@ -223,6 +243,16 @@ def register(app: typer.Typer) -> None:
                 except FileNotFoundError as exc:  # worded for generate's --model ("then pass --model DIR")
                     raise FileNotFoundError(re.sub(r"--model\b", "--for-model", str(exc))) from None
                 d = info.defaults
+                from_model = {"--num-frames": ("num_frames", int(d["num_frames"])),
+                              "--height": ("height" if d.get("height") else "resolution",
+                                           int(d.get("height") or d["resolution"])),
+                              "--width": ("width" if d.get("width") else "resolution",
+                                          int(d.get("width") or d["resolution"])),
+                              "--scale": ("scene_depth / 2 (the presets' scale)", info.preset_scale),
+                              "--focal": ("focal", d.get("focal"))}
+                given_here = {"--num-frames": n, "--height": h, "--width": w, "--scale": pos_scale, "--focal": f}
+                check_model_settings(info.path / GENERATION_CONFIG, {
+                    option: taken for option, taken in from_model.items() if given_here[option] is None})
                 n = n if n is not None else int(d["num_frames"])
                 h = h if h is not None else int(d.get("height") or d["resolution"])
                 w = w if w is not None else int(d.get("width") or d["resolution"])
