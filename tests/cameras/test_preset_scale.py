@@ -304,3 +304,16 @@ def test_trajectory_make_refuses_a_model_setting_outside_its_options_range(tmp_p
     size = ["--height", "64", "--width", "64"] if "resolution" in says else []  # both taken from the resolution
     made = CliRunner().invoke(app, [*args, option, given, *size])
     assert made.exit_code == 0 and out.is_file(), made.output
+
+
+def test_trajectory_make_escapes_control_characters_in_the_name_it_wrote(tmp_path):
+    """``wrote 12 cameras (orbit) to OUT`` printed OUT raw: a name holding a terminal's escape sequence (ESC [ 3 1 m)
+    reached a terminal as such, a newline broke the line; other commands' lines escape it (printed_path)."""
+    from typer.testing import CliRunner
+
+    from genxd.cli import app
+
+    for name, shown in (("a\x1b[31mb.json", "a\\x1b[31mb.json"), ("two\nlines.json", "two\\nlines.json")):
+        result = CliRunner().invoke(app, ["trajectory", "make", "orbit", "-o", str(tmp_path / name)], color=True)
+        assert result.exit_code == 0 and (tmp_path / name).is_file(), result.output
+        assert result.stdout == f"wrote 12 cameras (orbit) to {tmp_path}/{shown}\n", result.stdout

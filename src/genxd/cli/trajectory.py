@@ -305,7 +305,7 @@ def register(app: typer.Typer) -> None:
                         raise UsageError(f"--num-frames {len(c2w)} makes a JSON file of {size / 2**20:.3g} MiB, over "
                                          f"the {limit / 2**20:.2g} MiB genxd reads back (generate --camera): give "
                                          "fewer frames, or --format colmap (binary)")
-            typer.echo(f"wrote {len(c2w)} cameras ({name}) to {out}")
+            typer.echo(f"wrote {len(c2w)} cameras ({name}) to {printed_path(out)}")
 
         run_cli(body, quiet)
 
