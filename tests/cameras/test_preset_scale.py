@@ -317,3 +317,20 @@ def test_trajectory_make_escapes_control_characters_in_the_name_it_wrote(tmp_pat
         result = CliRunner().invoke(app, ["trajectory", "make", "orbit", "-o", str(tmp_path / name)], color=True)
         assert result.exit_code == 0 and (tmp_path / name).is_file(), result.output
         assert result.stdout == f"wrote 12 cameras (orbit) to {tmp_path}/{shown}\n", result.stdout
+
+
+def test_trajectory_make_names_the_preset_closest_to_an_unknown_name(tmp_path):
+    """``make orbi`` / ``make Orbit`` / ``make 'orbit '`` listed the presets only; the close one is now named (as
+    a misspelt config key is), and a name close to none is refused as before."""
+    from typer.testing import CliRunner
+
+    from genxd.cameras.trajectories import PRESETS
+    from genxd.cli import app
+
+    listed = ", ".join(sorted(PRESETS))
+    for name, note in (("orbi", " (did you mean 'orbit'?)"), ("Orbit", " (did you mean 'orbit'?)"),
+                       ("orbit ", " (did you mean 'orbit'?)"), ("spirale", " (did you mean 'spiral'?)"), ("xyz", "")):
+        result = CliRunner().invoke(app, ["trajectory", "make", name, "-o", str(tmp_path / "p.json")])
+        assert result.exit_code == 2 and result.stderr == (
+            f"genxd: error: unknown camera path {name!r}{note}; choose from {listed}\n"), result.stderr
+    assert not (tmp_path / "p.json").exists()

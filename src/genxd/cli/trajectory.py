@@ -210,7 +210,11 @@ def register(app: typer.Typer) -> None:
             from genxd.utils.io import atomic_file, check_writable_dir
 
             if name not in trajectories.PRESETS:
-                raise UsageError(f"unknown camera path {name!r}; choose from {', '.join(sorted(trajectories.PRESETS))}")
+                from genxd.utils.close_names import close_matches_note
+
+                close = close_matches_note([name.strip().lower()], trajectories.PRESETS)  # 'orbi', 'Orbit', 'orbit '
+                raise UsageError(f"unknown camera path {name!r}{close}; choose from "
+                                 f"{', '.join(sorted(trajectories.PRESETS))}")
             if out.is_dir() and fmt is not CameraFormat.colmap:  # --overwrite would not help: say so first
                 raise UsageError(f"{out} is a folder; --format {fmt.value} writes a file: give a file name "
                                  f"(e.g. {out / (name + '.json')})")
