@@ -75,3 +75,15 @@ def test_a_pose_file_name_taken_by_a_folder_is_named_as_one(tmp_path: Path, over
     assert result.exit_code == 2 and result.stderr.count("genxd: error") == 1, result.output
     assert f"{folder} is a folder" in result.stderr and "--overwrite" not in result.stderr, result.stderr
     assert folder.is_dir() and not any(folder.iterdir())
+
+
+def test_the_written_line_escapes_control_characters_of_the_output_folder(tmp_path: Path):
+    """``wrote N pose file(s) under OUT/re10k`` printed OUT raw: a folder name holding ESC [ 3 1 m reached the
+    terminal as a colour change, a newline split the line (``trajectory make``'s line was escaped the same way)."""
+    root = tmp_path / "re10k"
+    make_scene(root, "a")
+    out = tmp_path / "poses\x1b[31m\nred"
+    result = CliRunner().invoke(app, ["trajectory", "fit", str(root), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    (line,) = [line for line in result.stdout.splitlines() if line.startswith("wrote ")]
+    assert "\\x1b[31m\\nred" in line and "\x1b" not in result.stdout, line

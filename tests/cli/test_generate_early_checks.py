@@ -24,7 +24,9 @@ def test_the_early_preset_names_are_the_trajectories():
 
 @pytest.mark.parametrize("extra, line", [
     (["--camera", "orbitt"], "--camera must be one of dolly, forward, orbit, pan, spiral, static, zoom or a camera "
-                             "file / folder, got 'orbitt'"),
+                             "file / folder, got 'orbitt' (did you mean 'orbit'?)"),
+    (["--camera", "circle"], "--camera must be one of dolly, forward, orbit, pan, spiral, static, zoom or a camera "
+                             "file / folder, got 'circle'"),  # close to none: the list alone
     (["-o", "{readme}"], "output folder (--out) {readme} exists and is not a folder"),
     (["--summary", "{folder}"], "summary file (--summary) {folder} is a folder; give a file name"),
 ])
@@ -56,3 +58,16 @@ def test_a_preset_names_its_frames_as_the_caller_does():
         camera_trajectory("forward", num_frames=10)
     with pytest.raises(InvalidValue, match=r"^forward mode needs num_frames divisible by 4"):
         camera_trajectory("forward", num_frames=10)
+
+
+@pytest.mark.parametrize("camera, close", [("Orbit", "orbit"), ("spirl", "spiral"), ("circle", None)])
+def test_a_misspelt_preset_is_named_by_the_python_api_too(camera, close):
+    """genxd.generate's own check (genxd.camera_arguments) says the preset meant, as the command line does."""
+    from genxd.camera_arguments import camera_path_of
+    from genxd.validation import InvalidValue
+
+    with pytest.raises(InvalidValue) as caught:
+        camera_path_of(camera)
+    message = str(caught.value)
+    assert message.startswith("camera must be one of ") and f"got {camera!r}" in message
+    assert message.endswith(f"(did you mean {close!r}?)" if close else f"got {camera!r}"), message

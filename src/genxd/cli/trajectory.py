@@ -171,7 +171,7 @@ def register(app: typer.Typer) -> None:
             base = Path(out) / name
             how = f"chosen by --dataset auto from the folder name {name!r}" if dataset is DatasetChoice.auto else "--dataset"
             path = "the dataset's own cameras" if data_poses else f"{PATH_TYPES.get(kind, kind)} path"
-            typer.echo(f"wrote {len(written)} pose file(s) under {base} ({kind}: {path}; {how})")
+            typer.echo(f"wrote {len(written)} pose file(s) under {printed_path(base)} ({kind}: {path}; {how})")
 
         run_cli(body, quiet)
 
